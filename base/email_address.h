@@ -1,0 +1,44 @@
+// Parsed e-mail addresses and domains ("parse, don't validate"): once made, the
+// value is known to be a syntactically plausible addr-spec with a lower-case domain.
+// Input is untrusted envelope or header text.
+#pragma once
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ssm {
+
+class Domain {
+public:
+    // Accepts LDH labels separated by dots (IDNA A-labels included); lower-cases.
+    static std::optional<Domain> parse(std::string_view text);
+    const std::string& str() const { return m_name; }
+    // True for the domain itself and for any of its subdomains.
+    bool is_or_under(const Domain& parent) const;
+    bool operator==(const Domain& o) const { return m_name == o.m_name; }
+
+private:
+    explicit Domain(std::string n) : m_name(std::move(n)) {}
+    std::string m_name;
+};
+
+class EmailAddress {
+public:
+    // Accepts "local@domain", "<local@domain>", and a display-name form
+    // "Name <local@domain>". Rejects control characters, empty parts, and
+    // anything longer than RFC 5321 allows.
+    static std::optional<EmailAddress> parse(std::string_view text);
+    const std::string& local_part() const { return m_local; }
+    const Domain& domain() const { return m_domain; }
+    std::string str() const { return m_local + "@" + m_domain.str(); }
+    // Case-insensitive in the domain, case-preserving but compared insensitively in the
+    // local part (what every mail system does in practice).
+    bool same_as(const EmailAddress& o) const;
+
+private:
+    EmailAddress(std::string l, Domain d) : m_local(std::move(l)), m_domain(std::move(d)) {}
+    std::string m_local;
+    Domain m_domain;
+};
+
+}  // namespace ssm

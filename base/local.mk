@@ -1,0 +1,10 @@
+# base/: types and services every layer may use (bytes, errors, streams, spool, logging).
+noinst_LIBRARIES += base/libssm_base.a
+base_libssm_base_a_SOURCES = \
+	base/bytes.h base/bytes.cpp \
+	base/error.h base/error.cpp \
+	base/stream.h base/stream.cpp \
+	base/spool.h base/spool.cpp \
+	base/email_address.h base/email_address.cpp \
+	base/log.h base/log.cpp \
+	base/secure_buffer.h base/secure_buffer.cpp

@@ -1,0 +1,89 @@
+// key=value logging to syslog and/or stderr. The target is set once at start-up
+// (before threads) and read-only afterwards.
+#include "base/log.h"
+
+#include <syslog.h>
+
+#include <cstdio>
+#include <mutex>
+
+namespace ssm::log {
+
+namespace {
+
+Target g_target;  // written only by configure(), before worker threads start
+std::mutex g_stderr_mutex;
+
+int syslog_priority(Level l)
+{
+    switch (l) {
+    case Level::Debug: return LOG_DEBUG;
+    case Level::Info: return LOG_INFO;
+    case Level::Notice: return LOG_NOTICE;
+    case Level::Warning: return LOG_WARNING;
+    case Level::Error: return LOG_ERR;
+    }
+    return LOG_INFO;
+}
+
+const char* level_name(Level l)
+{
+    switch (l) {
+    case Level::Debug: return "debug";
+    case Level::Info: return "info";
+    case Level::Notice: return "notice";
+    case Level::Warning: return "warning";
+    case Level::Error: return "error";
+    }
+    return "info";
+}
+
+}  // namespace
+
+void configure(const Target& target, const std::string& ident)
+{
+    g_target = target;
+    if (target.to_syslog) {
+        static std::string keep_ident;  // openlog keeps the pointer
+        keep_ident = ident;
+        openlog(keep_ident.c_str(), LOG_PID | LOG_NDELAY, LOG_MAIL);
+    }
+}
+
+std::string sanitise(std::string_view value, std::size_t max_len)
+{
+    std::string out;
+    bool needs_quotes = value.empty();
+    for (std::size_t i = 0; i < value.size() && out.size() < max_len; ++i) {
+        const auto c = static_cast<unsigned char>(value[i]);
+        if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\x%02x", c);
+            out += buf;
+        } else {
+            if (c == ' ' || c == '=') needs_quotes = true;
+            out.push_back(static_cast<char>(c));
+        }
+    }
+    if (value.size() > max_len) out += "...";
+    return needs_quotes ? "\"" + out + "\"" : out;
+}
+
+void write(Level level, std::string_view event, const Fields& fields)
+{
+    if (level < g_target.min_level) return;
+    std::string line(event);
+    for (const auto& [k, v] : fields) {
+        line += ' ';
+        line += k;
+        line += '=';
+        line += sanitise(v);
+    }
+    if (g_target.to_syslog) syslog(syslog_priority(level), "%s", line.c_str());
+    if (g_target.to_stderr) {
+        std::lock_guard<std::mutex> lock(g_stderr_mutex);
+        std::fprintf(stderr, "%s: %s\n", level_name(level), line.c_str());
+    }
+}
+
+}  // namespace ssm::log

@@ -1,0 +1,35 @@
+// Logging: one key=value line per event, to syslog and/or stderr. Untrusted values
+// are sanitised (control characters escaped, length bounded) before they are written.
+// Never pass a PIN, key or message content here.
+#pragma once
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace ssm::log {
+
+enum class Level { Debug, Info, Notice, Warning, Error };
+
+struct Target {
+    bool to_syslog = false;
+    bool to_stderr = true;
+    Level min_level = Level::Info;
+};
+
+void configure(const Target& target, const std::string& ident);
+
+using Fields = std::vector<std::pair<std::string, std::string>>;
+
+// Escapes control and non-ASCII bytes as \xNN and quotes values containing spaces.
+std::string sanitise(std::string_view value, std::size_t max_len = 256);
+
+void write(Level level, std::string_view event, const Fields& fields);
+
+inline void info(std::string_view event, const Fields& f = {}) { write(Level::Info, event, f); }
+inline void notice(std::string_view event, const Fields& f = {}) { write(Level::Notice, event, f); }
+inline void warning(std::string_view event, const Fields& f = {}) { write(Level::Warning, event, f); }
+inline void error(std::string_view event, const Fields& f = {}) { write(Level::Error, event, f); }
+inline void debug(std::string_view event, const Fields& f = {}) { write(Level::Debug, event, f); }
+
+}  // namespace ssm::log

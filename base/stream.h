@@ -1,0 +1,60 @@
+// Byte stream interfaces that let message bodies flow spool-to-spool without full
+// copies in memory. Sources are rewindable because S/MIME needs two passes
+// (scan structure, then emit canonical form).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "base/bytes.h"
+
+namespace ssm {
+
+class ByteSource {
+public:
+    virtual ~ByteSource() = default;
+    // Reads up to buf.size() bytes; returns 0 only at end of stream. Throws ssm::Error.
+    virtual std::size_t read(std::span<std::uint8_t> buf) = 0;
+    // Starts again from the first byte.
+    virtual void rewind() = 0;
+    // Total bytes in the stream.
+    virtual std::uint64_t size() const = 0;
+};
+
+class ByteSink {
+public:
+    virtual ~ByteSink() = default;
+    virtual void write(ByteView data) = 0;
+    void write(std::string_view s) { write(as_bytes(s)); }
+};
+
+// A source over bytes owned elsewhere (tests, small objects).
+class MemorySource final : public ByteSource {
+public:
+    explicit MemorySource(ByteView data) : m_data(data) {}
+    std::size_t read(std::span<std::uint8_t> buf) override;
+    void rewind() override { m_pos = 0; }
+    std::uint64_t size() const override { return m_data.size(); }
+
+private:
+    ByteView m_data;
+    std::size_t m_pos = 0;
+};
+
+// A sink that keeps everything in memory (tests, small objects).
+class MemorySink final : public ByteSink {
+public:
+    using ByteSink::write;
+    void write(ByteView data) override { m_data.insert(m_data.end(), data.begin(), data.end()); }
+    const Bytes& data() const { return m_data; }
+    std::string str() const { return std::string(m_data.begin(), m_data.end()); }
+
+private:
+    Bytes m_data;
+};
+
+// Copies a whole source to a sink in bounded chunks.
+void copy_stream(ByteSource& from, ByteSink& to);
+
+}  // namespace ssm

@@ -1,0 +1,1 @@
+# directory: see the folder's sources. (Filled in by the module.)

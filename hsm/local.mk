@@ -1,0 +1,1 @@
+# hsm: see the folder's sources. (Filled in by the module.)

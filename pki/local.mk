@@ -1,0 +1,1 @@
+# pki: see the folder's sources. (Filled in by the module.)

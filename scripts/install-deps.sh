@@ -1,0 +1,44 @@
+#!/bin/sh
+# Installs every Debian 12 package ssm-milter needs to build, test and run its demo.
+# Idempotent: packages already present are left alone; apt-get update runs only when needed.
+set -eu
+export DEBIAN_FRONTEND=noninteractive
+
+BUILD_PACKAGES="build-essential autoconf automake libtool pkg-config
+  libmilter-dev libgnutls28-dev libtasn1-6-dev libtasn1-bin nettle-dev libgmp-dev
+  libpkcs11-helper1-dev libldap-dev libcppunit-dev libtomlplusplus-dev liblmdb-dev
+  libcurl4-gnutls-dev"
+TEST_PACKAGES="softhsm2 opensc gnutls-bin openssl postfix gpgsm libnss3-tools
+  slapd ldap-utils swaks miltertest python3 procps psmisc clang libclang-rt-14-dev"
+
+missing=""
+for p in $BUILD_PACKAGES $TEST_PACKAGES; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing="$missing $p"
+  fi
+done
+
+if [ -z "$missing" ]; then
+  echo "install-deps: all packages present"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages:$missing; run as root or install them" >&2
+  exit 1
+fi
+
+# Postfix asks debconf questions; answer them so the install never blocks.
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
+
+# A fresh machine has no package lists; a stale one may lack a package.
+apt-get update -q || true
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing
+# The Debian packages start system services we do not use (tests run private instances).
+for svc in postfix slapd; do
+  if command -v systemctl >/dev/null 2>&1; then systemctl stop "$svc" >/dev/null 2>&1 || true; fi
+  service "$svc" stop >/dev/null 2>&1 || true
+done
+echo "install-deps: installed:$missing"

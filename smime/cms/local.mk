@@ -1,0 +1,1 @@
+# smime/cms: see the folder's sources. (Filled in by the module.)

@@ -1,0 +1,1 @@
+# smime/mime: see the folder's sources. (Filled in by the module.)

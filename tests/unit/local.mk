@@ -1,0 +1,10 @@
+# Unit test programs shared pieces. Each module's local.mk adds its own test program:
+#   check_PROGRAMS += tests/unit/test_X
+#   tests_unit_test_X_SOURCES = tests/unit/test_X.cpp $(UNIT_MAIN)
+#   tests_unit_test_X_LDADD = <its libraries> $(UNIT_LIBS)
+UNIT_MAIN = tests/unit/cppunit_main.cpp tests/unit/test_support.h
+UNIT_LIBS = $(CPPUNIT_LIBS) $(SSM_EXTERNAL_LIBS)
+
+check_PROGRAMS += tests/unit/test_base
+tests_unit_test_base_SOURCES = tests/unit/test_base.cpp $(UNIT_MAIN)
+tests_unit_test_base_LDADD = base/libssm_base.a $(UNIT_LIBS)

@@ -1,0 +1,123 @@
+// Unit tests for base/: addresses, spool, log sanitising, secrets.
+#include <cppunit/extensions/HelperMacros.h>
+
+#include "base/email_address.h"
+#include "base/log.h"
+#include "base/secure_buffer.h"
+#include "base/spool.h"
+#include "tests/unit/test_support.h"
+
+using namespace ssm;
+
+class BaseTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(BaseTest);
+    CPPUNIT_TEST(address_forms);
+    CPPUNIT_TEST(address_rejects);
+    CPPUNIT_TEST(domain_hierarchy);
+    CPPUNIT_TEST(spool_stays_in_memory_below_limit);
+    CPPUNIT_TEST(spool_moves_to_disk_and_reads_back);
+    CPPUNIT_TEST(spool_leaves_no_file);
+    CPPUNIT_TEST(sanitise_escapes_controls);
+    CPPUNIT_TEST(secret_file_drops_newline);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void address_forms()
+    {
+        struct { const char* in; const char* out; } cases[] = {
+            {"alice@Acme.Example", "alice@acme.example"},
+            {"<alice@acme.example>", "alice@acme.example"},
+            {"Alice Doe <Alice@ACME.example>", "Alice@acme.example"},
+            {"  bob@sub.acme.example ", "bob@sub.acme.example"},
+        };
+        for (auto& c : cases) {
+            auto a = EmailAddress::parse(c.in);
+            CPPUNIT_ASSERT_MESSAGE(c.in, a.has_value());
+            CPPUNIT_ASSERT_EQUAL(std::string(c.out), a->str());
+        }
+        CPPUNIT_ASSERT(EmailAddress::parse("ALICE@acme.example")->same_as(
+            *EmailAddress::parse("alice@ACME.EXAMPLE")));
+    }
+
+    void address_rejects()
+    {
+        const char* bad[] = {"", "alice", "@acme.example", "alice@", "al ice@acme.example",
+                             "alice@acme..example", "alice@-", "<alice@acme.example",
+                             "alice@acme.example\r\nBcc: x@y.z", "a\x01@acme.example"};
+        for (auto b : bad) CPPUNIT_ASSERT_MESSAGE(b, !EmailAddress::parse(b).has_value());
+        CPPUNIT_ASSERT(!EmailAddress::parse(std::string(70, 'a') + "@acme.example").has_value());
+    }
+
+    void domain_hierarchy()
+    {
+        auto parent = *Domain::parse("acme.example");
+        CPPUNIT_ASSERT(Domain::parse("acme.example")->is_or_under(parent));
+        CPPUNIT_ASSERT(Domain::parse("mail.ACME.example")->is_or_under(parent));
+        CPPUNIT_ASSERT(!Domain::parse("notacme.example")->is_or_under(parent));
+        CPPUNIT_ASSERT(!Domain::parse("example")->is_or_under(parent));
+    }
+
+    void spool_stays_in_memory_below_limit()
+    {
+        test::TempDir dir;
+        Spool s(dir.path().string(), 100);
+        s.write(std::string_view("hello"));
+        CPPUNIT_ASSERT(!s.on_disk());
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(5), s.size());
+        MemorySink sink;
+        auto r = s.reader();
+        copy_stream(*r, sink);
+        CPPUNIT_ASSERT_EQUAL(std::string("hello"), sink.str());
+    }
+
+    void spool_moves_to_disk_and_reads_back()
+    {
+        test::TempDir dir;
+        Spool s(dir.path().string(), 1000);
+        std::string expected;
+        for (int i = 0; i < 500; ++i) {
+            std::string line = "line " + std::to_string(i) + "\r\n";
+            s.write(std::string_view(line));
+            expected += line;
+        }
+        CPPUNIT_ASSERT(s.on_disk());
+        MemorySink sink;
+        auto r = s.reader();
+        copy_stream(*r, sink);
+        CPPUNIT_ASSERT(sink.str() == expected);
+        r->rewind();
+        MemorySink again;
+        copy_stream(*r, again);
+        CPPUNIT_ASSERT(again.str() == expected);
+    }
+
+    void spool_leaves_no_file()
+    {
+        test::TempDir dir;
+        {
+            Spool s(dir.path().string(), 10);
+            s.write(std::string_view("more than ten bytes of body"));
+            CPPUNIT_ASSERT(s.on_disk());
+            CPPUNIT_ASSERT(std::filesystem::is_empty(dir.path()));
+        }
+        CPPUNIT_ASSERT(std::filesystem::is_empty(dir.path()));
+    }
+
+    void sanitise_escapes_controls()
+    {
+        CPPUNIT_ASSERT_EQUAL(std::string("a\\x0d\\x0ab"), log::sanitise("a\r\nb"));
+        CPPUNIT_ASSERT_EQUAL(std::string("\"a b\""), log::sanitise("a b"));
+        CPPUNIT_ASSERT_EQUAL(std::string("abc..."), log::sanitise("abcdef", 3));
+    }
+
+    void secret_file_drops_newline()
+    {
+        test::TempDir dir;
+        test::write_file(dir.path() / "pin", "1234\n");
+        auto s = read_secret_file((dir.path() / "pin").string());
+        CPPUNIT_ASSERT_EQUAL(std::string("1234"), s.value());
+        CPPUNIT_ASSERT_THROW(read_secret_file((dir.path() / "nope").string()), std::runtime_error);
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(BaseTest);
