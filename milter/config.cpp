@@ -1,0 +1,374 @@
+// Loads ssm-milter.toml with toml++ and checks it against the key table
+// (config_table.cpp): unknown keys, wrong types and bad values are errors naming
+// file:line:column. Defaults come from the same table, parsed by the same parser.
+#include "milter/config.h"
+
+#include <toml++/toml.h>
+
+#include <charconv>
+#include <fstream>
+#include <sstream>
+
+#include "milter/config_table.h"
+
+namespace ssm::milter {
+
+namespace {
+
+std::string where(const std::string& name, const toml::source_region& r)
+{
+    return name + ":" + std::to_string(r.begin.line) + ":" + std::to_string(r.begin.column);
+}
+
+class Loader {
+public:
+    explicit Loader(std::string name) : m_name(std::move(name)) {}
+
+    [[noreturn]] void fail(const toml::source_region& r, const std::string& msg) const
+    {
+        throw ConfigError(where(m_name, r) + ": " + msg);
+    }
+
+    // Every key of `t` must be in the table `table_name` and have the right type.
+    void check_keys(const toml::table& t, std::string_view table_name) const
+    {
+        for (auto&& [key, node] : t) {
+            const KeySpec* spec = find_key(table_name, key.str());
+            if (!spec)
+                fail(key.source(), "unknown key '" + std::string(key.str()) + "' in [" +
+                                       std::string(table_name) + "]");
+            check_type(*spec, node);
+        }
+        for (const auto& spec : config_keys())
+            if (spec.table == table_name && spec.required && !t.contains(spec.key))
+                fail(t.source(), "[" + std::string(table_name) + "] needs the key '" +
+                                     std::string(spec.key) + "'");
+    }
+
+    void check_type(const KeySpec& spec, const toml::node& node) const
+    {
+        bool ok = false;
+        switch (spec.type) {
+        case KeyType::String: ok = node.is_string(); break;
+        case KeyType::Integer: ok = node.is_integer() && *node.value<std::int64_t>() >= 0; break;
+        case KeyType::Boolean: ok = node.is_boolean(); break;
+        case KeyType::Size:
+            ok = (node.is_string() && parse_size(*node.value<std::string>())) ||
+                 (node.is_integer() && *node.value<std::int64_t>() >= 0);
+            break;
+        case KeyType::Duration:
+            ok = (node.is_string() && parse_duration(*node.value<std::string>())) ||
+                 (node.is_integer() && *node.value<std::int64_t>() >= 0);
+            break;
+        case KeyType::StringArray:
+            ok = node.is_array();
+            if (ok)
+                for (auto& e : *node.as_array()) ok = ok && e.is_string();
+            break;
+        }
+        if (!ok)
+            fail(node.source(), "'" + std::string(spec.key) + "' must be a " +
+                                    key_type_name(spec.type));
+    }
+
+    // The node for a key, or the default from the key table (parsed as TOML).
+    toml::node_view<const toml::node> get(const toml::table* t, std::string_view table,
+                                          std::string_view key)
+    {
+        if (t) {
+            if (const toml::node* n = t->get(key)) return toml::node_view<const toml::node>(n);
+        }
+        const KeySpec* spec = find_key(table, key);
+        if (!spec || spec->default_value.empty()) return {};
+        m_defaults.push_back(
+            std::make_unique<toml::table>(toml::parse("v = " + std::string(spec->default_value))));
+        return toml::node_view<const toml::node>(m_defaults.back()->get("v"));
+    }
+
+    std::string str(const toml::table* t, std::string_view table, std::string_view key)
+    {
+        return get(t, table, key).value_or(std::string());
+    }
+
+    std::vector<std::string> strings(const toml::table* t, std::string_view table,
+                                     std::string_view key)
+    {
+        std::vector<std::string> out;
+        if (auto v = get(t, table, key); v && v.is_array())
+            for (auto& e : *v.as_array()) out.push_back(*e.value<std::string>());
+        return out;
+    }
+
+    std::uint64_t size(const toml::table* t, std::string_view table, std::string_view key)
+    {
+        auto v = get(t, table, key);
+        if (v.is_integer()) return static_cast<std::uint64_t>(*v.value<std::int64_t>());
+        return parse_size(v.value_or(std::string("0"))).value_or(0);
+    }
+
+    std::chrono::seconds duration(const toml::table* t, std::string_view table,
+                                  std::string_view key)
+    {
+        auto v = get(t, table, key);
+        if (v.is_integer()) return std::chrono::seconds(*v.value<std::int64_t>());
+        return parse_duration(v.value_or(std::string("0"))).value_or(std::chrono::seconds(0));
+    }
+
+    std::int64_t integer(const toml::table* t, std::string_view table, std::string_view key)
+    {
+        return get(t, table, key).value_or(std::int64_t(0));
+    }
+
+    bool boolean(const toml::table* t, std::string_view table, std::string_view key)
+    {
+        return get(t, table, key).value_or(false);
+    }
+
+    toml::source_region region(const toml::table* t, std::string_view key) const
+    {
+        if (t)
+            if (const toml::node* n = t->get(key)) return n->source();
+        return t ? t->source() : toml::source_region{};
+    }
+
+private:
+    std::string m_name;
+    std::vector<std::unique_ptr<toml::table>> m_defaults;
+};
+
+const toml::table* subtable(const toml::table& root, std::string_view key)
+{
+    const toml::node* n = root.get(key);
+    return n ? n->as_table() : nullptr;
+}
+
+void load_milter(Loader& L, const toml::table* t, Config& c)
+{
+    auto& m = c.milter;
+    m.socket = L.str(t, "milter", "socket");
+    m.user = L.str(t, "milter", "user");
+    m.authserv_id = L.str(t, "milter", "authserv_id");
+    for (const auto& s : L.strings(t, "milter", "internal_networks")) {
+        auto n = Network::parse(s);
+        if (!n) L.fail(L.region(t, "internal_networks"), "'" + s + "' is not an address or CIDR network");
+        m.internal_networks.push_back(*n);
+    }
+    m.originating_daemons = L.strings(t, "milter", "originating_daemons");
+    m.spool_dir = L.str(t, "milter", "spool_dir");
+    m.memory_spool_limit = L.size(t, "milter", "memory_spool_limit");
+    m.max_message_size = L.size(t, "milter", "max_message_size");
+    m.max_header_field_size = L.size(t, "milter", "max_header_field_size");
+    m.max_mime_depth = static_cast<unsigned>(L.integer(t, "milter", "max_mime_depth"));
+    m.log_level = L.str(t, "milter", "log_level");
+    if (m.log_level != "debug" && m.log_level != "info" && m.log_level != "notice" &&
+        m.log_level != "warning" && m.log_level != "error")
+        L.fail(L.region(t, "log_level"), "log_level must be debug, info, notice, warning or error");
+    const std::string& sock = m.socket;
+    if (sock.rfind("unix:", 0) != 0 && sock.rfind("local:", 0) != 0 && sock.rfind("inet:", 0) != 0 &&
+        sock.rfind("inet6:", 0) != 0)
+        L.fail(L.region(t, "socket"), "socket must start with unix:, local:, inet: or inet6:");
+}
+
+void load_signing(Loader& L, const toml::table* t, Config& c)
+{
+    auto& s = c.signing;
+    const std::string format = L.str(t, "signing", "format");
+    if (format == "detached") s.format = SignatureFormat::Detached;
+    else if (format == "opaque") s.format = SignatureFormat::Opaque;
+    else L.fail(L.region(t, "format"), "format must be \"detached\" or \"opaque\"");
+    auto digest = smime::parse_digest_name(L.str(t, "signing", "digest"));
+    if (!digest) L.fail(L.region(t, "digest"), "digest must be sha256, sha384 or sha512");
+    s.digest = *digest;
+    const std::string scheme = L.str(t, "signing", "rsa_scheme");
+    if (scheme == "pkcs1") s.rsa_scheme = smime::SignatureScheme::RsaPkcs1v15;
+    else if (scheme == "pss") s.rsa_scheme = smime::SignatureScheme::RsaPss;
+    else L.fail(L.region(t, "rsa_scheme"), "rsa_scheme must be \"pkcs1\" or \"pss\"");
+    s.include_chain = L.boolean(t, "signing", "include_chain");
+}
+
+void load_hsm(Loader& L, const toml::table* t, Config& c)
+{
+    c.hsm.module = L.str(t, "hsm", "module");
+    c.hsm.token_label = L.str(t, "hsm", "token_label");
+    c.hsm.token_serial = L.str(t, "hsm", "token_serial");
+    c.hsm.pin_file = L.str(t, "hsm", "pin_file");
+    const auto sessions = L.integer(t, "hsm", "sessions");
+    if (sessions < 1 || sessions > 256) L.fail(L.region(t, "sessions"), "sessions must be 1..256");
+    c.hsm.sessions = static_cast<unsigned>(sessions);
+    if (c.hsm.token_label.empty() && c.hsm.token_serial.empty())
+        L.fail(L.region(t, "token_label"), "[hsm] needs token_label or token_serial");
+}
+
+void load_pki(Loader& L, const toml::table* t, Config& c)
+{
+    c.pki.trust_anchors = L.str(t, "pki", "trust_anchors");
+    c.pki.intermediates = L.str(t, "pki", "intermediates");
+    c.pki.crls = L.str(t, "pki", "crls");
+    c.pki.revocation = L.str(t, "pki", "revocation");
+    if (c.pki.revocation != "hard-fail" && c.pki.revocation != "soft-fail" && c.pki.revocation != "off")
+        L.fail(L.region(t, "revocation"), "revocation must be hard-fail, soft-fail or off");
+    if (t && !t->empty())
+        c.not_yet_in_force.push_back("[pki] (certificate validation arrives with inbound verification)");
+}
+
+void load_directory(Loader& L, const toml::table* t, Config& c)
+{
+    auto& d = c.directory;
+    d.cache = L.str(t, "directory", "cache");
+    d.static_certificates = L.str(t, "directory", "static_certificates");
+    d.positive_ttl = L.duration(t, "directory", "positive_ttl");
+    d.negative_ttl = L.duration(t, "directory", "negative_ttl");
+    if (t && !t->empty())
+        c.not_yet_in_force.push_back("[directory] (certificate lookup arrives with encryption)");
+    const toml::node* ldap = t ? t->get("ldap") : nullptr;
+    if (!ldap) return;
+    for (auto& e : *ldap->as_array()) {
+        const toml::table* lt = e.as_table();
+        LdapDirectory l;
+        l.domains = L.strings(lt, "directory.ldap[]", "domains");
+        l.servers = L.strings(lt, "directory.ldap[]", "servers");
+        l.base = L.str(lt, "directory.ldap[]", "base");
+        l.filter = L.str(lt, "directory.ldap[]", "filter");
+        d.ldap.push_back(std::move(l));
+    }
+}
+
+std::vector<policy::OwnDomain> load_domains(Loader& L, const toml::node* node)
+{
+    std::vector<policy::OwnDomain> out;
+    if (!node) return out;
+    for (auto& e : *node->as_array()) {
+        const toml::table* t = e.as_table();
+        const std::string name = L.str(t, "domain[]", "name");
+        auto dom = Domain::parse(name);
+        if (!dom) L.fail(L.region(t, "name"), "'" + name + "' is not a domain name");
+        std::string identity = L.str(t, "domain[]", "signing_identity");
+        if (identity.empty()) identity = "domain-signing-authority@" + dom->str();
+        auto addr = EmailAddress::parse(identity);
+        if (!addr) L.fail(L.region(t, "signing_identity"), "'" + identity + "' is not an address");
+        out.push_back({*dom, *addr});
+    }
+    return out;
+}
+
+std::vector<policy::Rule> load_rules(Loader& L, const toml::node* node)
+{
+    std::vector<policy::Rule> out;
+    if (!node) return out;
+    for (auto& e : *node->as_array()) {
+        const toml::table* t = e.as_table();
+        policy::Rule r;
+        r.name = L.str(t, "rule[]", "name");
+        if (t->contains("direction")) {
+            auto d = policy::parse_direction(L.str(t, "rule[]", "direction"));
+            if (!d) L.fail(L.region(t, "direction"), "direction must be \"inbound\" or \"outbound\"");
+            r.direction = d;
+        }
+        for (const char* key : {"from", "to"}) {
+            for (const auto& s : L.strings(t, "rule[]", key)) {
+                auto p = policy::AddressPattern::parse(s);
+                if (!p)
+                    L.fail(L.region(t, key), "'" + s + "' is not an address pattern "
+                                                       "(addr, *@domain, *@*.domain or *)");
+                (std::string_view(key) == "from" ? r.from : r.to).push_back(*p);
+            }
+        }
+        auto sign = policy::parse_sign_mode(L.str(t, "rule[]", "sign"));
+        if (!sign) L.fail(L.region(t, "sign"), "sign must be \"sender\", \"domain\" or \"none\"");
+        r.sign = *sign;
+        auto enc = policy::parse_encrypt_mode(L.str(t, "rule[]", "encrypt"));
+        if (!enc)
+            L.fail(L.region(t, "encrypt"), "encrypt must be \"mandatory\", \"opportunistic\" or \"never\"");
+        r.encrypt = *enc;
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
+}  // namespace
+
+std::optional<std::uint64_t> parse_size(std::string_view s)
+{
+    std::uint64_t n = 0;
+    const auto r = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (r.ec != std::errc() || r.ptr == s.data()) return std::nullopt;
+    const std::string_view unit(r.ptr, static_cast<std::size_t>(s.data() + s.size() - r.ptr));
+    std::uint64_t mult = 0;
+    if (unit.empty() || unit == "B") mult = 1;
+    else if (unit == "KiB" || unit == "K" || unit == "k") mult = 1024;
+    else if (unit == "MiB" || unit == "M") mult = 1024 * 1024;
+    else if (unit == "GiB" || unit == "G") mult = 1024ull * 1024 * 1024;
+    else return std::nullopt;
+    if (n > UINT64_MAX / mult) return std::nullopt;
+    return n * mult;
+}
+
+std::optional<std::chrono::seconds> parse_duration(std::string_view s)
+{
+    std::uint64_t n = 0;
+    const auto r = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (r.ec != std::errc() || r.ptr == s.data() || n > 100ull * 365 * 86400) return std::nullopt;
+    const std::string_view unit(r.ptr, static_cast<std::size_t>(s.data() + s.size() - r.ptr));
+    std::uint64_t mult = 0;
+    if (unit == "s" || unit.empty()) mult = 1;
+    else if (unit == "m") mult = 60;
+    else if (unit == "h") mult = 3600;
+    else if (unit == "d") mult = 86400;
+    else return std::nullopt;
+    return std::chrono::seconds(n * mult);
+}
+
+std::shared_ptr<const Config> parse_config(std::string_view text, const std::string& name)
+{
+    toml::table root;
+    try {
+        root = toml::parse(text, name);
+    } catch (const toml::parse_error& e) {
+        throw ConfigError(where(name, e.source()) + ": " + std::string(e.description()));
+    }
+    Loader L(name);
+    for (auto&& [key, node] : root) {
+        const std::string k(key.str());
+        if (node.is_table() && k == "directory") {
+            for (auto&& [dkey, dnode] : *node.as_table()) {
+                if (dkey.str() == "ldap") {
+                    if (!dnode.is_array_of_tables())
+                        L.fail(dkey.source(), "directory.ldap must be written [[directory.ldap]]");
+                    for (auto& e : *dnode.as_array()) L.check_keys(*e.as_table(), "directory.ldap[]");
+                } else {
+                    const KeySpec* spec = find_key("directory", dkey.str());
+                    if (!spec) L.fail(dkey.source(), "unknown key '" + std::string(dkey.str()) + "' in [directory]");
+                    L.check_type(*spec, dnode);
+                }
+            }
+        } else if (node.is_table() && is_known_table(k)) {
+            L.check_keys(*node.as_table(), k);
+        } else if (node.is_array_of_tables() && is_known_table(k + "[]")) {
+            for (auto& e : *node.as_array()) L.check_keys(*e.as_table(), k + "[]");
+        } else if (is_known_table(k + "[]")) {
+            L.fail(key.source(), "'" + k + "' must be written [[" + k + "]]");
+        } else {
+            L.fail(key.source(), "unknown section or key '" + k + "'");
+        }
+    }
+    auto c = std::make_shared<Config>();
+    c->path = name;
+    load_milter(L, subtable(root, "milter"), *c);
+    load_signing(L, subtable(root, "signing"), *c);
+    load_hsm(L, subtable(root, "hsm"), *c);
+    load_pki(L, subtable(root, "pki"), *c);
+    load_directory(L, subtable(root, "directory"), *c);
+    c->policy = policy::Policy(load_rules(L, root.get("rule")), load_domains(L, root.get("domain")));
+    return c;
+}
+
+std::shared_ptr<const Config> load_config(const std::string& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw ConfigError(path + ":0:0: cannot read the configuration file");
+    std::stringstream buf;
+    buf << in.rdbuf();
+    return parse_config(buf.str(), path);
+}
+
+}  // namespace ssm::milter

@@ -1,0 +1,93 @@
+// The loaded configuration: an immutable snapshot shared by all milter threads through
+// shared_ptr<const Config>; a reload builds a new one and swaps the pointer.
+// Input is the administrator's TOML file (trusted, but every error is reported with
+// file:line:column and nothing is guessed).
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "hsm/token_config.h"
+#include "milter/network.h"
+#include "policy/policy.h"
+#include "smime/algorithms.h"
+
+namespace ssm::milter {
+
+class ConfigError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;  // what() is "file:line:column: message"
+};
+
+enum class SignatureFormat { Detached, Opaque };
+
+struct MilterSettings {
+    std::string socket;
+    std::string user;
+    std::string authserv_id;
+    std::vector<Network> internal_networks;
+    std::vector<std::string> originating_daemons;
+    std::string spool_dir;
+    std::uint64_t memory_spool_limit = 0;
+    std::uint64_t max_message_size = 0;
+    std::uint64_t max_header_field_size = 0;
+    unsigned max_mime_depth = 0;
+    std::string log_level;
+};
+
+struct SigningSettings {
+    SignatureFormat format = SignatureFormat::Detached;
+    smime::DigestAlgorithm digest = smime::DigestAlgorithm::Sha256;
+    smime::SignatureScheme rsa_scheme = smime::SignatureScheme::RsaPkcs1v15;
+    bool include_chain = true;
+};
+
+struct PkiSettings {
+    std::string trust_anchors;
+    std::string intermediates;
+    std::string crls;
+    std::string revocation;
+};
+
+struct LdapDirectory {
+    std::vector<std::string> domains;
+    std::vector<std::string> servers;
+    std::string base;
+    std::string filter;
+};
+
+struct DirectorySettings {
+    std::string cache;
+    std::string static_certificates;
+    std::chrono::seconds positive_ttl{0};
+    std::chrono::seconds negative_ttl{0};
+    std::vector<LdapDirectory> ldap;
+};
+
+struct Config {
+    std::string path;
+    MilterSettings milter;
+    SigningSettings signing;
+    hsm::TokenConfig hsm;
+    PkiSettings pki;
+    DirectorySettings directory;
+    policy::Policy policy;
+    // Settings accepted by the file format that this version does not act on yet;
+    // logged as warnings at start-up so nobody believes they are in force.
+    std::vector<std::string> not_yet_in_force;
+};
+
+// Loads and validates a configuration file. Throws ConfigError.
+std::shared_ptr<const Config> load_config(const std::string& path);
+// The same from text (tests); `name` is used in error messages.
+std::shared_ptr<const Config> parse_config(std::string_view text, const std::string& name);
+
+// "64KiB", "1MiB", "2GiB", "512" (bytes); nullopt if malformed.
+std::optional<std::uint64_t> parse_size(std::string_view s);
+// "30s", "15m", "1h", "1d"; nullopt if malformed.
+std::optional<std::chrono::seconds> parse_duration(std::string_view s);
+
+}  // namespace ssm::milter

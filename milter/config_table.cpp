@@ -1,0 +1,136 @@
+// The configuration key table (PRODUCT §8.1 is the contract for names).
+#include "milter/config_table.h"
+
+#include <array>
+
+namespace ssm::milter {
+
+namespace {
+
+using K = KeyType;
+
+// clang-format off
+constexpr std::array kKeys = {
+    KeySpec{"milter", "socket", K::String, "\"unix:/run/ssm-milter/milter.sock\"", false, false,
+            "Where the milter listens: unix:PATH or inet:PORT@ADDRESS."},
+    KeySpec{"milter", "user", K::String, "\"ssm-milter\"", false, false,
+            "User to run as after start-up when started as root."},
+    KeySpec{"milter", "authserv_id", K::String, "", false, true,
+            "authserv-id for Authentication-Results; default: the host name."},
+    KeySpec{"milter", "internal_networks", K::StringArray, "[\"127.0.0.0/8\", \"::1/128\"]", false, true,
+            "Client networks whose mail is outbound."},
+    KeySpec{"milter", "originating_daemons", K::StringArray, "[\"ORIGINATING\"]", false, true,
+            "MTA daemon names ({daemon_name}) whose mail is outbound."},
+    KeySpec{"milter", "spool_dir", K::String, "\"/var/spool/ssm-milter\"", false, true,
+            "Folder for private temporary files of messages larger than memory_spool_limit."},
+    KeySpec{"milter", "memory_spool_limit", K::Size, "\"1MiB\"", false, true,
+            "Message bytes kept in memory before spooling to a temporary file."},
+    KeySpec{"milter", "max_message_size", K::Size, "\"100MiB\"", false, true,
+            "Larger messages are rejected with 552 5.3.4."},
+    KeySpec{"milter", "max_header_field_size", K::Size, "\"64KiB\"", false, true,
+            "Longest accepted header field; longer ones are rejected with 552 5.3.4."},
+    KeySpec{"milter", "max_mime_depth", K::Integer, "32", false, true,
+            "Deepest accepted MIME nesting."},
+    KeySpec{"milter", "log_level", K::String, "\"info\"", false, true,
+            "debug, info, notice, warning or error."},
+
+    KeySpec{"signing", "format", K::String, "\"detached\"", false, true,
+            "detached (multipart/signed) or opaque (application/pkcs7-mime signed-data)."},
+    KeySpec{"signing", "digest", K::String, "\"sha256\"", false, true,
+            "sha256, sha384 or sha512."},
+    KeySpec{"signing", "rsa_scheme", K::String, "\"pkcs1\"", false, true,
+            "Signature scheme for RSA keys: pkcs1 (RSASSA-PKCS1-v1_5) or pss (RSASSA-PSS)."},
+    KeySpec{"signing", "include_chain", K::Boolean, "true", false, true,
+            "Attach the signer's certificate chain up to, not including, the root."},
+
+    KeySpec{"hsm", "module", K::String, "\"/usr/lib/softhsm/libsofthsm2.so\"", false, false,
+            "PKCS#11 module (provider) path."},
+    KeySpec{"hsm", "token_label", K::String, "", false, false,
+            "Label of the token holding the gateway's keys."},
+    KeySpec{"hsm", "token_serial", K::String, "", false, false,
+            "Serial number of the token (instead of, or with, token_label)."},
+    KeySpec{"hsm", "pin_file", K::String, "\"/etc/ssm-milter/token.pin\"", false, false,
+            "File holding the user PIN (never logged)."},
+    KeySpec{"hsm", "sessions", K::Integer, "4", false, false,
+            "PKCS#11 sessions for parallel key operations."},
+
+    KeySpec{"pki", "trust_anchors", K::String, "\"/etc/ssm-milter/trust\"", false, true,
+            "Folder of PEM trust anchors (root certificates)."},
+    KeySpec{"pki", "intermediates", K::String, "\"/etc/ssm-milter/intermediates\"", false, true,
+            "Folder of PEM CA and cross-certificates."},
+    KeySpec{"pki", "crls", K::String, "\"/etc/ssm-milter/crls\"", false, true,
+            "Folder of CRL files."},
+    KeySpec{"pki", "revocation", K::String, "\"soft-fail\"", false, true,
+            "hard-fail, soft-fail or off."},
+
+    KeySpec{"directory", "cache", K::String, "\"/var/lib/ssm-milter/cache\"", false, false,
+            "LMDB folder of the certificate cache."},
+    KeySpec{"directory", "static_certificates", K::String, "\"/etc/ssm-milter/certs\"", false, true,
+            "Folder of correspondents' PEM certificates."},
+    KeySpec{"directory", "positive_ttl", K::Duration, "\"1d\"", false, true,
+            "How long a found certificate is cached."},
+    KeySpec{"directory", "negative_ttl", K::Duration, "\"1h\"", false, true,
+            "How long a failed lookup is cached."},
+
+    KeySpec{"directory.ldap[]", "domains", K::StringArray, "", true, true,
+            "Recipient domains this directory serves."},
+    KeySpec{"directory.ldap[]", "servers", K::StringArray, "", true, true,
+            "LDAP URIs, tried in order (failover)."},
+    KeySpec{"directory.ldap[]", "base", K::String, "", true, true, "Search base DN."},
+    KeySpec{"directory.ldap[]", "filter", K::String, "\"(mail=%s)\"", false, true,
+            "Search filter; %s is the escaped address."},
+
+    KeySpec{"domain[]", "name", K::String, "", true, true, "One of our own mail domains."},
+    KeySpec{"domain[]", "signing_identity", K::String, "", false, true,
+            "Address of the token certificate that signs for the domain; default "
+            "domain-signing-authority@NAME (RFC 3183)."},
+
+    KeySpec{"rule[]", "name", K::String, "", true, true,
+            "Name shown in logs and by ssmctl policy test."},
+    KeySpec{"rule[]", "direction", K::String, "", false, true,
+            "inbound or outbound; absent: both."},
+    KeySpec{"rule[]", "from", K::StringArray, "", false, true,
+            "Sender patterns (addr, *@domain, *@*.domain, *); absent: any."},
+    KeySpec{"rule[]", "to", K::StringArray, "", false, true,
+            "Recipient patterns; absent: any."},
+    KeySpec{"rule[]", "sign", K::String, "\"none\"", false, true, "sender, domain or none."},
+    KeySpec{"rule[]", "encrypt", K::String, "\"never\"", false, true,
+            "mandatory, opportunistic or never."},
+};
+// clang-format on
+
+}  // namespace
+
+std::span<const KeySpec> config_keys()
+{
+    return kKeys;
+}
+
+const KeySpec* find_key(std::string_view table, std::string_view key)
+{
+    for (const auto& k : kKeys)
+        if (k.table == table && k.key == key) return &k;
+    return nullptr;
+}
+
+bool is_known_table(std::string_view table)
+{
+    for (const auto& k : kKeys)
+        if (k.table == table) return true;
+    return false;
+}
+
+const char* key_type_name(KeyType t)
+{
+    switch (t) {
+    case KeyType::String: return "string";
+    case KeyType::Integer: return "integer";
+    case KeyType::Boolean: return "boolean";
+    case KeyType::Size: return "size (e.g. \"1MiB\")";
+    case KeyType::Duration: return "duration (e.g. \"1h\")";
+    case KeyType::StringArray: return "array of strings";
+    }
+    return "value";
+}
+
+}  // namespace ssm::milter

@@ -1,0 +1,31 @@
+// Client network matching for direction detection (internal_networks). Networks come
+// from configuration; addresses from the MTA's connect callback.
+#pragma once
+#include <sys/socket.h>
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ssm::milter {
+
+class Network {
+public:
+    // "192.0.2.0/24", "2001:db8::/32", or a single address.
+    static std::optional<Network> parse(std::string_view text);
+    bool contains(const sockaddr* addr) const;
+    const std::string& text() const { return m_text; }
+
+private:
+    int m_family = 0;
+    std::array<std::uint8_t, 16> m_bytes{};
+    unsigned m_prefix = 0;
+    std::string m_text;
+};
+
+// Parses an address written as text (as ssmctl gets it) into a sockaddr_storage.
+std::optional<sockaddr_storage> parse_ip_address(std::string_view text);
+
+}  // namespace ssm::milter

@@ -1,0 +1,199 @@
+// Unit tests for the configuration loader: the PRODUCT §8.1 example loads, every error
+// names file:line:column, defaults come from the key table, and every key is documented.
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "milter/config.h"
+#include "milter/config_table.h"
+#include "tests/unit/test_support.h"
+
+using namespace ssm;
+using namespace ssm::milter;
+
+namespace {
+
+const char* kExample = R"toml([milter]
+socket = "unix:/run/ssm-milter/milter.sock"
+user = "ssm-milter"
+authserv_id = "mail.acme.example"
+internal_networks = ["127.0.0.0/8"]
+originating_daemons = ["ORIGINATING"]
+spool_dir = "/var/spool/ssm-milter"
+memory_spool_limit = "1MiB"
+max_message_size = "100MiB"
+
+[hsm]
+module = "/usr/lib/softhsm/libsofthsm2.so"
+token_label = "ssm-gateway"
+pin_file = "/etc/ssm-milter/token.pin"
+sessions = 4
+
+[pki]
+trust_anchors = "/etc/ssm-milter/trust"
+intermediates = "/etc/ssm-milter/intermediates"
+crls = "/etc/ssm-milter/crls"
+revocation = "soft-fail"
+
+[directory]
+cache = "/var/lib/ssm-milter/cache"
+static_certificates = "/etc/ssm-milter/certs"
+positive_ttl = "1d"
+negative_ttl = "1h"
+
+[[directory.ldap]]
+domains = ["partner.example"]
+servers = ["ldap://127.0.0.1:3389"]
+base = "ou=people,dc=partner,dc=example"
+filter = "(mail=%s)"
+
+[[domain]]
+name = "acme.example"
+signing_identity = "domain-signing-authority@acme.example"
+
+[[rule]]
+name = "partner mail is signed by the domain and must be encrypted"
+direction = "outbound"
+to = ["*@partner.example"]
+sign = "domain"
+encrypt = "mandatory"
+
+[[rule]]
+name = "everything else is signed by the sender when possible"
+direction = "outbound"
+sign = "sender"
+encrypt = "opportunistic"
+)toml";
+
+const char* kMinimal = "[hsm]\ntoken_label = \"t\"\n";
+
+}  // namespace
+
+class ConfigTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(ConfigTest);
+    CPPUNIT_TEST(product_example_loads);
+    CPPUNIT_TEST(defaults_from_table);
+    CPPUNIT_TEST(errors_name_line_and_column);
+    CPPUNIT_TEST(sizes_and_durations);
+    CPPUNIT_TEST(networks);
+    CPPUNIT_TEST(every_key_documented_in_man_page);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void product_example_loads()
+    {
+        auto c = parse_config(kExample, "ex.toml");
+        CPPUNIT_ASSERT_EQUAL(std::string("mail.acme.example"), c->milter.authserv_id);
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(1024 * 1024), c->milter.memory_spool_limit);
+        CPPUNIT_ASSERT_EQUAL(std::string("ssm-gateway"), c->hsm.token_label);
+        CPPUNIT_ASSERT_EQUAL(4u, c->hsm.sessions);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), c->policy.rules().size());
+        CPPUNIT_ASSERT(c->policy.rules()[0].encrypt == policy::EncryptMode::Mandatory);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), c->directory.ldap.size());
+        CPPUNIT_ASSERT_EQUAL(std::chrono::seconds(86400), c->directory.positive_ttl);
+        auto plan = c->policy.plan_recipient(policy::Direction::Outbound,
+                                             EmailAddress::parse("a@acme.example"),
+                                             *EmailAddress::parse("b@partner.example"));
+        CPPUNIT_ASSERT_EQUAL(std::string("partner mail is signed by the domain and must be encrypted"),
+                             plan.rule_name);
+    }
+
+    void defaults_from_table()
+    {
+        auto c = parse_config(kMinimal, "min.toml");
+        CPPUNIT_ASSERT_EQUAL(std::string("unix:/run/ssm-milter/milter.sock"), c->milter.socket);
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(100) * 1024 * 1024, c->milter.max_message_size);
+        CPPUNIT_ASSERT(c->signing.format == SignatureFormat::Detached);
+        CPPUNIT_ASSERT(c->signing.digest == smime::DigestAlgorithm::Sha256);
+        CPPUNIT_ASSERT(c->signing.include_chain);
+        CPPUNIT_ASSERT_EQUAL(std::string("/usr/lib/softhsm/libsofthsm2.so"), c->hsm.module);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), c->milter.internal_networks.size());
+        CPPUNIT_ASSERT(c->policy.rules().empty());
+    }
+
+    void errors_name_line_and_column()
+    {
+        struct { const char* text; const char* expect; } cases[] = {
+            {"[milter]\nsockt = \"x\"\n", "bad.toml:2:1: unknown key 'sockt' in [milter]"},
+            {"[hsm]\ntoken_label = 5\n", "bad.toml:2:15: 'token_label' must be a string"},
+            {"[hsm]\ntoken_label = \"t\"\nsessions = 0\n", "bad.toml:3:12: sessions must be 1..256"},
+            {"[hsm]\ntoken_label = \"t\"\n[milter]\nmemory_spool_limit = \"1 lots\"\n",
+             "bad.toml:4:22: 'memory_spool_limit' must be a size"},
+            {"[hsm]\ntoken_label = \"t\"\n[signing]\nformat = \"clear\"\n",
+             "bad.toml:4:10: format must be"},
+            {"[hsm]\ntoken_label = \"t\"\n[[rule]]\nname = \"r\"\nto = [\"not an address\"]\n",
+             "bad.toml:5:6: 'not an address' is not an address pattern"},
+            {"[hsm]\ntoken_label = \"t\"\n[[rule]]\nsign = \"domain\"\n",
+             "bad.toml:3:1: [rule[]] needs the key 'name'"},
+            {"[hsm]\ntoken_label = \"t\"\n[rule]\nname = \"r\"\n", "bad.toml:3:2: 'rule' must be written [[rule]]"},
+            {"[hsm]\ntoken_label = \"t\"\nfoo = 1\n", "bad.toml:3:1: unknown key 'foo' in [hsm]"},
+            {"[hsm]\ntoken_label = \"t\"\n[milter]\ninternal_networks = [\"10.0.0.0/33\"]\n",
+             "bad.toml:4:21: '10.0.0.0/33' is not an address or CIDR network"},
+            {"[hsm\n", "bad.toml:1:5:"},
+            {"[milter]\n", "bad.toml:"},  // no token at all: [hsm] needs token_label
+        };
+        for (auto& c : cases) {
+            try {
+                parse_config(c.text, "bad.toml");
+                CPPUNIT_FAIL(std::string("accepted: ") + c.text);
+            } catch (const ConfigError& e) {
+                const std::string what = e.what();
+                CPPUNIT_ASSERT_MESSAGE(what + " should start with " + c.expect,
+                                       what.rfind(c.expect, 0) == 0);
+            }
+        }
+    }
+
+    void sizes_and_durations()
+    {
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(65536), *parse_size("64KiB"));
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(512), *parse_size("512"));
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(2) << 30, *parse_size("2GiB"));
+        CPPUNIT_ASSERT(!parse_size("").has_value());
+        CPPUNIT_ASSERT(!parse_size("1TB").has_value());
+        CPPUNIT_ASSERT(!parse_size("99999999999999999999GiB").has_value());
+        CPPUNIT_ASSERT_EQUAL(std::chrono::seconds(3600), *parse_duration("1h"));
+        CPPUNIT_ASSERT_EQUAL(std::chrono::seconds(90), *parse_duration("90s"));
+        CPPUNIT_ASSERT(!parse_duration("1w").has_value());
+    }
+
+    void networks()
+    {
+        auto n = *Network::parse("10.1.0.0/16");
+        sockaddr_in in{};
+        in.sin_family = AF_INET;
+        inet_pton(AF_INET, "10.1.2.3", &in.sin_addr);
+        CPPUNIT_ASSERT(n.contains(reinterpret_cast<sockaddr*>(&in)));
+        inet_pton(AF_INET, "10.2.2.3", &in.sin_addr);
+        CPPUNIT_ASSERT(!n.contains(reinterpret_cast<sockaddr*>(&in)));
+        sockaddr_in6 in6{};
+        in6.sin6_family = AF_INET6;
+        inet_pton(AF_INET6, "::ffff:10.1.9.9", &in6.sin6_addr);
+        CPPUNIT_ASSERT(n.contains(reinterpret_cast<sockaddr*>(&in6)));
+        auto v6 = *Network::parse("2001:db8::/32");
+        inet_pton(AF_INET6, "2001:db8:1::1", &in6.sin6_addr);
+        CPPUNIT_ASSERT(v6.contains(reinterpret_cast<sockaddr*>(&in6)));
+        CPPUNIT_ASSERT(!Network::parse("300.1.1.1").has_value());
+        CPPUNIT_ASSERT(!Network::parse("10.0.0.0/x").has_value());
+    }
+
+    void every_key_documented_in_man_page()
+    {
+        const std::string man = test::read_file(test::source_dir() / "man/ssm-milter.toml.5");
+        for (const auto& k : config_keys()) {
+            // The man page documents each key as ".B key" under a section naming its table.
+            const std::string entry = ".B " + std::string(k.key) + "\n";
+            CPPUNIT_ASSERT_MESSAGE("undocumented key " + std::string(k.table) + "." + std::string(k.key),
+                                   man.find(entry) != std::string::npos);
+            std::string table(k.table);
+            if (table.size() > 2 && table.compare(table.size() - 2, 2, "[]") == 0)
+                table = "[[" + table.substr(0, table.size() - 2) + "]]";
+            else
+                table = "[" + table + "]";
+            CPPUNIT_ASSERT_MESSAGE("no section " + table, man.find(table) != std::string::npos);
+        }
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(ConfigTest);
