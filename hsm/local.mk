@@ -1,1 +1,19 @@
-# hsm: see the folder's sources. (Filled in by the module.)
+# hsm/: PKCS#11 key store over libpkcs11-helper (tokens, PIN, key operations).
+noinst_LIBRARIES += hsm/libssm_hsm.a
+hsm_libssm_hsm_a_SOURCES = \
+	hsm/token_config.h \
+	hsm/pkcs11_library.h hsm/pkcs11_library.cpp \
+	hsm/pkcs11_handles.h \
+	hsm/raw_module.h hsm/raw_module.cpp \
+	hsm/cert_facts.h hsm/cert_facts.cpp \
+	hsm/helper_key.h hsm/helper_key.cpp \
+	hsm/token_signer.h hsm/token_signer.cpp \
+	hsm/key_store.h hsm/key_store.cpp \
+	hsm/sign_rate.h hsm/sign_rate.cpp
+
+# The `ssmctl hsm list` subcommand is compiled into the test too (tools/local.mk adds it to
+# ssmctl itself).
+check_PROGRAMS += tests/unit/test_hsm
+tests_unit_test_hsm_SOURCES = tests/unit/test_hsm.cpp tools/ssmctl_hsm.h tools/ssmctl_hsm.cpp \
+	$(UNIT_MAIN)
+tests_unit_test_hsm_LDADD = hsm/libssm_hsm.a smime/libssm_smime.a base/libssm_base.a $(UNIT_LIBS)

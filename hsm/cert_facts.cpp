@@ -1,0 +1,116 @@
+// Certificate facts through GnuTLS (see cert_facts.h). Untrusted text (names) is only
+// copied into bounded strings and lower-cased; nothing here decides trust.
+#include "hsm/cert_facts.h"
+
+#include <algorithm>
+#include <cctype>
+#include <utility>
+
+namespace ssm::hsm {
+
+std::optional<X509Cert> X509Cert::parse_der(ByteView der)
+{
+    gnutls_x509_crt_t c = nullptr;
+    if (gnutls_x509_crt_init(&c) < 0) return std::nullopt;
+    const gnutls_datum_t d{const_cast<unsigned char*>(der.data()),
+                           static_cast<unsigned>(der.size())};
+    if (gnutls_x509_crt_import(c, &d, GNUTLS_X509_FMT_DER) < 0) {
+        gnutls_x509_crt_deinit(c);
+        return std::nullopt;
+    }
+    return X509Cert(c);
+}
+
+X509Cert::X509Cert(X509Cert&& o) noexcept : m_crt(std::exchange(o.m_crt, nullptr)) {}
+
+X509Cert& X509Cert::operator=(X509Cert&& o) noexcept
+{
+    if (this != &o) {
+        if (m_crt) gnutls_x509_crt_deinit(m_crt);
+        m_crt = std::exchange(o.m_crt, nullptr);
+    }
+    return *this;
+}
+
+X509Cert::~X509Cert()
+{
+    if (m_crt) gnutls_x509_crt_deinit(m_crt);
+}
+
+bool X509Cert::issued_by(const X509Cert& issuer) const noexcept
+{
+    return gnutls_x509_crt_check_issuer(m_crt, issuer.m_crt) == 1;
+}
+
+namespace {
+
+std::string lower(std::string s)
+{
+    std::transform(s.begin(), s.end(), s.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return s;
+}
+
+std::vector<std::string> san_emails(gnutls_x509_crt_t crt)
+{
+    std::vector<std::string> out;
+    for (unsigned seq = 0; seq < 64; ++seq) {  // bounded: a certificate with more is odd
+        std::string buf(256, '\0');
+        size_t size = buf.size();
+        int type = gnutls_x509_crt_get_subject_alt_name(crt, seq, buf.data(), &size, nullptr);
+        if (type == GNUTLS_E_SHORT_MEMORY_BUFFER) {
+            buf.assign(size, '\0');
+            type = gnutls_x509_crt_get_subject_alt_name(crt, seq, buf.data(), &size, nullptr);
+        }
+        if (type < 0) break;  // GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE: end of the list
+        if (type == GNUTLS_SAN_RFC822NAME) out.push_back(lower(buf.substr(0, size)));
+    }
+    return out;
+}
+
+std::vector<std::string> dn_emails(gnutls_x509_crt_t crt)
+{
+    std::vector<std::string> out;
+    for (unsigned i = 0; i < 8; ++i) {
+        char buf[256];
+        size_t size = sizeof buf;
+        if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_PKCS9_EMAIL, i, 0, buf, &size) < 0)
+            break;
+        out.push_back(lower(std::string(buf, size)));
+    }
+    return out;
+}
+
+}  // namespace
+
+CertFacts cert_facts(const X509Cert& cert)
+{
+    gnutls_x509_crt_t crt = cert.get();
+    CertFacts f;
+    f.email_addresses = san_emails(crt);
+    if (f.email_addresses.empty()) f.email_addresses = dn_emails(crt);
+
+    unsigned bits = 0;
+    switch (gnutls_x509_crt_get_pk_algorithm(crt, &bits)) {
+    case GNUTLS_PK_RSA:
+    case GNUTLS_PK_RSA_PSS: f.key_type = smime::KeyType::Rsa; break;
+    case GNUTLS_PK_ECDSA: f.key_type = smime::KeyType::Ec; break;
+    case GNUTLS_PK_EDDSA_ED25519: f.key_type = smime::KeyType::Ed25519; break;
+    default: break;
+    }
+    f.key_bits = bits;
+    f.not_before = gnutls_x509_crt_get_activation_time(crt);
+    f.not_after = gnutls_x509_crt_get_expiration_time(crt);
+
+    unsigned int ca = 0;
+    f.is_ca = gnutls_x509_crt_get_basic_constraints(crt, nullptr, &ca, nullptr) >= 0 && ca;
+    f.self_signed = cert.issued_by(cert);
+
+    unsigned int usage = 0;
+    if (gnutls_x509_crt_get_key_usage(crt, &usage, nullptr) >= 0)
+        f.digital_signature = (usage & (GNUTLS_KEY_DIGITAL_SIGNATURE |
+                                        GNUTLS_KEY_NON_REPUDIATION)) != 0;
+    return f;
+}
+
+}  // namespace ssm::hsm

@@ -1,0 +1,48 @@
+// What the key store needs to know about a certificate found on a token, read with GnuTLS:
+// addresses, key type and size, validity, CA flag and issuer links. Certificates on the
+// token are administrator-provided but still parsed defensively (bad DER is skipped).
+#pragma once
+#include <ctime>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <gnutls/x509.h>
+
+#include "base/bytes.h"
+#include "smime/algorithms.h"
+
+namespace ssm::hsm {
+
+// Move-only owner of a gnutls_x509_crt_t.
+class X509Cert {
+public:
+    static std::optional<X509Cert> parse_der(ByteView der);
+    X509Cert(X509Cert&& o) noexcept;
+    X509Cert& operator=(X509Cert&& o) noexcept;
+    X509Cert(const X509Cert&) = delete;
+    X509Cert& operator=(const X509Cert&) = delete;
+    ~X509Cert();
+    gnutls_x509_crt_t get() const noexcept { return m_crt; }
+    // True when issuer's subject is this certificate's issuer name.
+    bool issued_by(const X509Cert& issuer) const noexcept;
+
+private:
+    explicit X509Cert(gnutls_x509_crt_t c) noexcept : m_crt(c) {}
+    gnutls_x509_crt_t m_crt = nullptr;
+};
+
+struct CertFacts {
+    std::vector<std::string> email_addresses;  // lower-case; SAN rfc822Name, else DN emailAddress
+    std::optional<smime::KeyType> key_type;    // nullopt: a key type we cannot sign with
+    unsigned key_bits = 0;                     // modulus bits, or curve size
+    std::time_t not_before = 0;
+    std::time_t not_after = 0;
+    bool is_ca = false;
+    bool self_signed = false;
+    bool digital_signature = true;  // keyUsage allows signing (or there is no keyUsage)
+};
+
+CertFacts cert_facts(const X509Cert& cert);
+
+}  // namespace ssm::hsm

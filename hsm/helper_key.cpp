@@ -1,0 +1,74 @@
+// Private-key operations through pkcs11-helper (see helper_key.h). The helper keeps one
+// session per token; a login through it invalidates the key handles cached in the other
+// certificate objects, so we re-create ours when the token's login epoch moved instead of
+// letting each fail once and log in again (which in turn invalidates the others).
+#include "hsm/helper_key.h"
+
+#include "base/error.h"
+#include "base/log.h"
+
+namespace ssm::hsm {
+
+HelperKey::HelperKey(std::shared_ptr<const TokenContext> token, pkcs11h_certificate_id_t id,
+                     std::string key_label)
+    : m_token(std::move(token)),
+      m_description("key '" + key_label + "' on token '" + m_token->label + "'")
+{
+    CK_RV rv = pkcs11h_certificate_duplicateCertificateId(m_id.out(), id);
+    if (rv != CKR_OK)
+        throw Error(Failure::HsmUnavailable, "cannot copy certificate id of " + m_description +
+                                                 ": " + rv_name(rv));
+}
+
+pkcs11h_certificate_t HelperKey::current_certificate()
+{
+    const std::uint64_t epoch = m_token->auth->login_epoch.load();
+    if (m_certificate && m_epoch == epoch) return m_certificate.get();
+    // Freeing takes the helper's session mutex: never do this under a SessionLock.
+    m_certificate.reset();
+    CK_RV rv = pkcs11h_certificate_create(m_id.get(), nullptr,
+                                          PKCS11H_PROMPT_MASK_ALLOW_PIN_PROMPT,
+                                          PKCS11H_PIN_CACHE_INFINITE, m_certificate.out());
+    if (rv != CKR_OK)
+        throw Error(Failure::HsmUnavailable,
+                    "cannot open " + m_description + ": " + rv_name(rv));
+    m_epoch = epoch;
+    return m_certificate.get();
+}
+
+Bytes HelperKey::sign(const CK_MECHANISM& mechanism, ByteView input)
+{
+    std::lock_guard guard(m_mutex);
+    pkcs11h_certificate_t cert = current_certificate();
+    SessionLock session(cert);
+    if (session.status() != CKR_OK)
+        throw Error(Failure::HsmUnavailable,
+                    "cannot lock the session of " + m_description + ": " + rv_name(session.status()));
+    // First call sizes the output and leaves the operation active; the second finishes it
+    // (pkcs11-helper's two-call convention; a too-small buffer would leave it dangling).
+    size_t size = 0;
+    CK_RV rv = pkcs11h_certificate_sign_ex(cert, &mechanism, input.data(), input.size(), nullptr,
+                                           &size);
+    Bytes out;
+    if (rv == CKR_OK) {
+        out.resize(size);
+        rv = pkcs11h_certificate_sign_ex(cert, &mechanism, input.data(), input.size(), out.data(),
+                                         &size);
+        out.resize(size);
+    }
+    if (rv != CKR_OK) {
+        // The helper has already reset the session and retried once. Forget our object so
+        // the next call starts from a fresh one (the token may come back meanwhile).
+        m_epoch.reset();
+        log::warning("hsm_operation_failed",
+                     {{"key", log::sanitise(m_description)}, {"result", rv_name(rv)}});
+        throw Error(Failure::HsmUnavailable,
+                    "PKCS#11 signature with " + m_description + " failed: " + rv_name(rv));
+    }
+    // A login the helper did inside this operation (session reset) happened for this very
+    // object, whose key handle is therefore current.
+    m_epoch = m_token->auth->login_epoch.load();
+    return out;
+}
+
+}  // namespace ssm::hsm

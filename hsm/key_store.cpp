@@ -1,0 +1,281 @@
+// Opening a token and choosing signing keys (see key_store.h). Token content is trusted as
+// configuration; certificate parsing failures skip the object and are logged.
+#include "hsm/key_store.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "base/error.h"
+#include "base/log.h"
+#include "base/secure_buffer.h"
+#include "hsm/cert_facts.h"
+#include "hsm/raw_module.h"
+#include "hsm/token_signer.h"
+
+namespace ssm::hsm {
+
+using smime::KeyType;
+using smime::SignatureScheme;
+
+namespace {
+
+[[noreturn]] void unavailable(const TokenConfig& c, const std::string& what)
+{
+    throw Error(Failure::HsmUnavailable,
+                "HSM token '" + c.token_label + "' (module " + c.module + "): " + what);
+}
+
+// The helper's token id for the configured label/serial, or a clear error listing what is there.
+TokenId find_token(const TokenConfig& c)
+{
+    TokenIdList list;
+    CK_RV rv = pkcs11h_token_enumTokenIds(PKCS11H_ENUM_METHOD_RELOAD, list.out());
+    if (rv != CKR_OK) unavailable(c, "cannot list tokens: " + rv_name(rv));
+    std::string present;
+    for (auto p = list.get(); p; p = p->next) {
+        const pkcs11h_token_id_t t = p->token_id;
+        if (c.token_label == t->label && (c.token_serial.empty() || c.token_serial == t->serialNumber)) {
+            TokenId copy;
+            if ((rv = pkcs11h_token_duplicateTokenId(copy.out(), t)) != CKR_OK)
+                unavailable(c, "pkcs11h_token_duplicateTokenId: " + rv_name(rv));
+            return copy;
+        }
+        present += std::string(present.empty() ? "" : ", ") + "'" + t->label + "'";
+        if (*t->serialNumber) present += std::string(" serial ") + t->serialNumber;
+    }
+    unavailable(c, std::string("token not found") +
+                       (c.token_serial.empty() ? "" : " with serial " + c.token_serial) +
+                       " (tokens present: " + (present.empty() ? "none" : present) + ")");
+}
+
+std::string lower(std::string s)
+{
+    std::transform(s.begin(), s.end(), s.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    return s;
+}
+
+bool has_mechanism(const std::vector<CK_MECHANISM_TYPE>& list, CK_MECHANISM_TYPE m)
+{
+    // An empty list means the token would not say: let the operation decide.
+    return list.empty() || std::find(list.begin(), list.end(), m) != list.end();
+}
+
+std::vector<SignatureScheme> usable_schemes(const Identity& id, const CertFacts& facts,
+                                            const std::vector<CK_MECHANISM_TYPE>& mechs)
+{
+    std::vector<SignatureScheme> out;
+    if (!id.has_private_key || !id.key_can_sign || !facts.digital_signature || id.is_ca ||
+        !id.key_type_supported)
+        return out;
+    switch (id.key_type) {
+    case KeyType::Rsa:
+        if (has_mechanism(mechs, CKM_RSA_PKCS)) out.push_back(SignatureScheme::RsaPkcs1v15);
+        if (has_mechanism(mechs, CKM_RSA_PKCS_PSS)) out.push_back(SignatureScheme::RsaPss);
+        break;
+    case KeyType::Ec:
+        if (has_mechanism(mechs, CKM_ECDSA)) out.push_back(SignatureScheme::Ecdsa);
+        break;
+    case KeyType::Ed25519:
+        if (has_mechanism(mechs, CKM_EDDSA)) out.push_back(SignatureScheme::Ed25519);
+        break;
+    }
+    return out;
+}
+
+// Attribute access through our own session; absent when the module cannot be reached that
+// way (then key facts are unknown and assumed from the certificate, see below).
+struct RawView {
+    RawModule module;
+    RawSession session;
+    std::vector<CK_MECHANISM_TYPE> mechanisms;
+};
+
+std::unique_ptr<RawView> open_raw_view(const TokenConfig& c, const TokenInfo& info)
+{
+    try {
+        RawModule module = RawModule::attach(c.module);
+        auto slot = module.find_slot(info.label, info.serial);
+        if (!slot) return nullptr;
+        RawSession session(module, *slot);
+        auto mechs = module.mechanisms(*slot);
+        return std::make_unique<RawView>(RawView{std::move(module), std::move(session), std::move(mechs)});
+    } catch (const Error& e) {
+        log::warning("hsm_key_attributes_unavailable",
+                     {{"token", log::sanitise(info.label)}, {"reason", log::sanitise(e.what())}});
+        return nullptr;
+    }
+}
+
+}  // namespace
+
+KeyStore::~KeyStore() = default;
+
+std::unique_ptr<KeyStore> KeyStore::open(const TokenConfig& config)
+{
+    std::unique_ptr<KeyStore> store(new KeyStore());  // NOLINT: private constructor
+    auto library = Pkcs11Library::acquire();
+    library->ensure_provider(config.module);
+
+    TokenId token = find_token(config);
+    store->m_info = TokenInfo{config.module, token.get()->label, token.get()->serialNumber,
+                              token.get()->manufacturerID, token.get()->model};
+
+    SecureString pin;
+    try {
+        pin = read_secret_file(config.pin_file);
+    } catch (const std::exception&) {
+        unavailable(config, "cannot read PIN file " + config.pin_file);
+    }
+    // pkcs11h_token_login first closes the helper's session of the token, which other live
+    // stores of the same token share: their certificate objects must be re-created.
+    if (auto previous = library->find_token(store->m_info.label, store->m_info.serial))
+        previous->login_epoch.fetch_add(1);
+    CK_RV rv = pkcs11h_token_login(token.get(), TRUE, pin.value().c_str());
+    if (rv != CKR_OK)
+        unavailable(config, "login failed: " + rv_name(rv) + " (PIN from " + config.pin_file + ")");
+    auto auth = library->register_token(store->m_info.label, store->m_info.serial, std::move(pin));
+    auth->login_epoch.fetch_add(1);
+    store->m_token = std::make_shared<TokenContext>(
+        TokenContext{std::move(library), std::move(auth), store->m_info.label});
+
+    CertificateIdList issuers;
+    CertificateIdList ends;
+    rv = pkcs11h_certificate_enumTokenCertificateIds(token.get(), PKCS11H_ENUM_METHOD_RELOAD,
+                                                     nullptr, PKCS11H_PROMPT_MASK_ALLOW_PIN_PROMPT,
+                                                     issuers.out(), ends.out());
+    if (rv != CKR_OK) unavailable(config, "cannot list certificates: " + rv_name(rv));
+
+    const auto raw = open_raw_view(config, store->m_info);
+    // Self-signed certificates can land among the "issuers": walk both lists.
+    for (const auto* list : {&ends, &issuers}) {
+        for (auto p = list->get(); p; p = p->next) {
+            const pkcs11h_certificate_id_t cid = p->certificate_id;
+            const ByteView der(cid->certificate_blob, cid->certificate_blob_size);
+            auto cert = X509Cert::parse_der(der);
+            if (!cert) {
+                log::warning("hsm_certificate_unparsable",
+                             {{"token", log::sanitise(store->m_info.label)},
+                              {"id", to_hex(ByteView(cid->attrCKA_ID, cid->attrCKA_ID_size))}});
+                continue;
+            }
+            const CertFacts facts = cert_facts(*cert);
+            Entry e;
+            Identity& id = e.identity;
+            id.certificate_der.assign(der.begin(), der.end());
+            id.email_addresses = facts.email_addresses;
+            id.key_type_supported = facts.key_type.has_value();
+            id.key_type = facts.key_type.value_or(KeyType::Rsa);
+            id.key_bits = facts.key_bits;
+            id.id.assign(cid->attrCKA_ID, cid->attrCKA_ID + cid->attrCKA_ID_size);
+            id.not_before = facts.not_before;
+            id.not_after = facts.not_after;
+            id.is_ca = facts.is_ca;
+            if (raw) {
+                const PrivateKeyFacts key = private_key_facts(raw->session, id.id);
+                id.has_private_key = key.present;
+                id.key_can_sign = key.can_sign;
+                id.key_can_decrypt = key.can_decrypt;
+                id.key_can_derive = key.can_derive;
+                id.key_extractable = key.extractable || !key.sensitive;
+                id.label = certificate_label(raw->session, id.id, der);
+            } else {
+                // Unknown: assume end-entity certificates have their key, and let the
+                // first operation tell otherwise.
+                id.has_private_key = id.key_can_sign = !facts.is_ca;
+            }
+            if (id.label.empty()) id.label = cid->displayName;
+            id.sign_schemes = usable_schemes(id, facts, raw ? raw->mechanisms : std::vector<CK_MECHANISM_TYPE>{});
+            if (id.has_private_key && id.key_extractable)
+                log::warning("hsm_extractable_private_key",
+                             {{"token", log::sanitise(store->m_info.label)},
+                              {"label", log::sanitise(id.label)}, {"id", to_hex(id.id)}});
+            if ((rv = pkcs11h_certificate_duplicateCertificateId(e.helper_id.out(), cid)) != CKR_OK)
+                unavailable(config, "pkcs11h_certificate_duplicateCertificateId: " + rv_name(rv));
+            store->m_entries.push_back(std::move(e));
+        }
+    }
+    log::info("hsm_token_opened", {{"token", log::sanitise(store->m_info.label)},
+                                   {"certificates", std::to_string(store->m_entries.size())}});
+    return store;
+}
+
+std::vector<Identity> KeyStore::identities() const
+{
+    std::vector<Identity> out;
+    for (const auto& e : m_entries) out.push_back(e.identity);
+    return out;
+}
+
+std::vector<Bytes> KeyStore::chain_for(const Entry& entry) const
+{
+    std::vector<Bytes> chain;
+    auto current = X509Cert::parse_der(entry.identity.certificate_der);
+    std::vector<const Entry*> used{&entry};
+    // Bounded walk; a certificate is used at most once, so loops end.
+    for (int depth = 0; current && depth < 8; ++depth) {
+        const Entry* issuer = nullptr;
+        std::optional<X509Cert> issuer_cert;
+        for (const auto& candidate : m_entries) {
+            if (!candidate.identity.is_ca ||
+                std::find(used.begin(), used.end(), &candidate) != used.end())
+                continue;
+            auto c = X509Cert::parse_der(candidate.identity.certificate_der);
+            if (c && current->issued_by(*c)) {
+                issuer = &candidate;
+                issuer_cert = std::move(c);
+                break;
+            }
+        }
+        if (!issuer || cert_facts(*issuer_cert).self_signed) break;  // the root stays out
+        chain.push_back(issuer->identity.certificate_der);
+        used.push_back(issuer);
+        current = std::move(issuer_cert);
+    }
+    return chain;
+}
+
+std::shared_ptr<smime::Signer> KeyStore::make_signer(const Entry& entry) const
+{
+    std::lock_guard lock(m_signers_mutex);
+    auto& slot = m_signers[entry.identity.certificate_der];
+    if (!slot) {
+        auto key = std::make_unique<HelperKey>(m_token, entry.helper_id.get(), entry.identity.label);
+        slot = std::make_shared<TokenSigner>(std::move(key), entry.identity.certificate_der,
+                                             chain_for(entry), entry.identity.key_type,
+                                             entry.identity.key_bits);
+    }
+    return slot;
+}
+
+std::shared_ptr<smime::Signer> KeyStore::signer_for(const EmailAddress& address) const
+{
+    const std::string wanted = lower(address.str());
+    const std::time_t now = std::time(nullptr);
+    const Entry* best = nullptr;
+    for (const auto& e : m_entries) {
+        const Identity& id = e.identity;
+        if (id.sign_schemes.empty() || now < id.not_before || now > id.not_after) continue;
+        if (std::find(id.email_addresses.begin(), id.email_addresses.end(), wanted) ==
+            id.email_addresses.end())
+            continue;
+        if (!best || id.not_before > best->identity.not_before ||
+            (id.not_before == best->identity.not_before && id.not_after > best->identity.not_after))
+            best = &e;
+    }
+    return best ? make_signer(*best) : nullptr;
+}
+
+std::shared_ptr<smime::Signer> KeyStore::signer_for_certificate(ByteView der) const
+{
+    for (const auto& e : m_entries) {
+        const Identity& id = e.identity;
+        if (!id.sign_schemes.empty() && std::equal(der.begin(), der.end(),
+                                                   id.certificate_der.begin(),
+                                                   id.certificate_der.end()))
+            return make_signer(e);
+    }
+    return nullptr;
+}
+
+}  // namespace ssm::hsm

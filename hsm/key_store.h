@@ -1,0 +1,92 @@
+// The signing keys of one PKCS#11 token, found through their certificates (PRODUCT §5, §2.1).
+// Opened once at start-up or reload from the [hsm] configuration; afterwards thread-safe
+// and read-only. Certificates on the token are the administrator's and trusted to say which
+// address a key signs for; we still parse them defensively and skip what does not parse.
+//
+// Recovery: pkcs11-helper re-logs in (through our PIN hook) and looks for the token in every
+// slot of the module when an operation fails, so a token that disappears and comes back is
+// used again without a restart; while it is absent signing throws HsmUnavailable (451 4.3.0).
+// A module that needs C_Finalize/C_Initialize to see a new slot needs pkcs11h_plugAndPlay
+// from the main thread: not done yet (the "HSM at scale" issue).
+#pragma once
+#include <ctime>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "base/bytes.h"
+#include "base/email_address.h"
+#include "hsm/helper_key.h"
+#include "hsm/pkcs11_handles.h"
+#include "hsm/token_config.h"
+#include "smime/algorithms.h"
+#include "smime/signer.h"
+
+namespace ssm::hsm {
+
+struct TokenInfo {
+    std::string module;
+    std::string label;
+    std::string serial;
+    std::string manufacturer;
+    std::string model;
+};
+
+struct Identity {
+    Bytes certificate_der;
+    std::vector<std::string> email_addresses;  // lower-case rfc822Name SANs (DN emailAddress fallback)
+    smime::KeyType key_type = smime::KeyType::Rsa;  // meaningless when !key_type_supported
+    unsigned key_bits = 0;
+    std::string label;  // CKA_LABEL of the certificate object
+    Bytes id;           // CKA_ID shared by certificate and key
+    bool has_private_key = false;
+    std::time_t not_after = 0;
+    // Beyond the basic facts, for `ssmctl hsm list` and selection:
+    std::time_t not_before = 0;
+    bool key_type_supported = false;
+    bool is_ca = false;
+    bool key_can_sign = false;
+    bool key_can_decrypt = false;
+    bool key_can_derive = false;
+    bool key_extractable = false;
+    std::vector<smime::SignatureScheme> sign_schemes;  // what signer_for can do with it
+};
+
+class KeyStore {
+public:
+    // Loads the module, finds the token, logs in with the PIN from pin_file and lists the
+    // certificates. Throws ssm::Error(Failure::HsmUnavailable) naming the module, token label
+    // and PIN file (never the PIN) when any of them is wrong. Call from the main thread.
+    static std::unique_ptr<KeyStore> open(const TokenConfig& config);
+    ~KeyStore();
+    KeyStore(const KeyStore&) = delete;
+    KeyStore& operator=(const KeyStore&) = delete;
+
+    const TokenInfo& token() const { return m_info; }
+    std::vector<Identity> identities() const;
+
+    // The newest currently valid certificate for this address whose key is on the token and
+    // may sign (keyUsage digitalSignature or nonRepudiation); nullptr when there is none.
+    // The chain holds the CA certificates on the token above it, root excluded.
+    std::shared_ptr<smime::Signer> signer_for(const EmailAddress& address) const;
+    std::shared_ptr<smime::Signer> signer_for_certificate(ByteView der) const;
+
+private:
+    struct Entry {
+        Identity identity;
+        CertificateId helper_id;
+    };
+    KeyStore() = default;
+    std::shared_ptr<smime::Signer> make_signer(const Entry& entry) const;
+    std::vector<Bytes> chain_for(const Entry& entry) const;
+
+    std::shared_ptr<TokenContext> m_token;  // first: outlives the helper objects below
+    TokenInfo m_info;
+    std::vector<Entry> m_entries;  // immutable after open()
+    mutable std::mutex m_signers_mutex;
+    mutable std::map<Bytes, std::shared_ptr<smime::Signer>> m_signers;  // by certificate DER
+};
+
+}  // namespace ssm::hsm

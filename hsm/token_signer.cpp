@@ -1,0 +1,132 @@
+// Signature encodings around raw PKCS#11 operations (see token_signer.h). DigestInfo and
+// Ecdsa-Sig-Value are built by GnuTLS, never by hand-counted DER.
+#include "hsm/token_signer.h"
+
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+
+#include "base/error.h"
+
+namespace ssm::hsm {
+
+using smime::DigestAlgorithm;
+using smime::KeyType;
+using smime::SignatureScheme;
+
+namespace {
+
+// Owns a gnutls_datum_t whose data GnuTLS allocated.
+struct GnutlsDatum {
+    gnutls_datum_t d{nullptr, 0};
+    GnutlsDatum() = default;
+    GnutlsDatum(const GnutlsDatum&) = delete;
+    GnutlsDatum& operator=(const GnutlsDatum&) = delete;
+    ~GnutlsDatum() { gnutls_free(d.data); }
+    Bytes bytes() const { return Bytes(d.data, d.data + d.size); }
+};
+
+gnutls_datum_t view_datum(ByteView b)
+{
+    return {const_cast<unsigned char*>(b.data()), static_cast<unsigned>(b.size())};
+}
+
+gnutls_digest_algorithm_t gnutls_digest(DigestAlgorithm d)
+{
+    switch (d) {
+    case DigestAlgorithm::Sha256: return GNUTLS_DIG_SHA256;
+    case DigestAlgorithm::Sha384: return GNUTLS_DIG_SHA384;
+    case DigestAlgorithm::Sha512: return GNUTLS_DIG_SHA512;
+    }
+    throw Error(Failure::Internal, "unknown digest algorithm");
+}
+
+struct PssMechanism {
+    CK_MECHANISM_TYPE hash;
+    CK_RSA_PKCS_MGF_TYPE mgf;
+};
+
+PssMechanism pss_mechanism(DigestAlgorithm d)
+{
+    switch (d) {
+    case DigestAlgorithm::Sha256: return {CKM_SHA256, CKG_MGF1_SHA256};
+    case DigestAlgorithm::Sha384: return {CKM_SHA384, CKG_MGF1_SHA384};
+    case DigestAlgorithm::Sha512: return {CKM_SHA512, CKG_MGF1_SHA512};
+    }
+    throw Error(Failure::Internal, "unknown digest algorithm");
+}
+
+[[noreturn]] void wrong_key(std::string_view scheme, const KeyBackend& key)
+{
+    throw Error(Failure::Internal, std::string("signature scheme ") + std::string(scheme) +
+                                       " does not fit " + key.description());
+}
+
+}  // namespace
+
+TokenSigner::TokenSigner(std::unique_ptr<KeyBackend> key, Bytes certificate_der,
+                         std::vector<Bytes> chain_der, KeyType key_type, unsigned key_bits)
+    : m_key(std::move(key)), m_certificate(std::move(certificate_der)),
+      m_chain(std::move(chain_der)), m_key_type(key_type), m_key_bits(key_bits)
+{
+}
+
+Bytes TokenSigner::sign_digest(SignatureScheme scheme, DigestAlgorithm digest, ByteView hash)
+{
+    if (hash.size() != smime::digest_size(digest))
+        throw Error(Failure::Internal, "hash length does not match " +
+                                           std::string(smime::digest_name(digest)));
+    switch (scheme) {
+    case SignatureScheme::RsaPkcs1v15: {
+        if (m_key_type != KeyType::Rsa) wrong_key(smime::scheme_name(scheme), *m_key);
+        GnutlsDatum info;
+        const gnutls_datum_t h = view_datum(hash);
+        if (gnutls_encode_ber_digest_info(gnutls_digest(digest), &h, &info.d) < 0)
+            throw Error(Failure::Internal, "cannot encode DigestInfo");
+        CK_MECHANISM mech{CKM_RSA_PKCS, nullptr, 0};
+        return m_key->sign(mech, ByteView(info.d.data, info.d.size));
+    }
+    case SignatureScheme::RsaPss: {
+        if (m_key_type != KeyType::Rsa) wrong_key(smime::scheme_name(scheme), *m_key);
+        const PssMechanism p = pss_mechanism(digest);
+        CK_RSA_PKCS_PSS_PARAMS params{p.hash, p.mgf, hash.size()};
+        CK_MECHANISM mech{CKM_RSA_PKCS_PSS, &params, sizeof params};
+        return m_key->sign(mech, hash);
+    }
+    case SignatureScheme::Ecdsa: {
+        if (m_key_type != KeyType::Ec) wrong_key(smime::scheme_name(scheme), *m_key);
+        CK_MECHANISM mech{CKM_ECDSA, nullptr, 0};
+        const Bytes raw = m_key->sign(mech, hash);
+        // PKCS#11 returns r||s, each half the size of the curve order.
+        if (raw.empty() || raw.size() % 2 != 0)
+            throw Error(Failure::HsmUnavailable, "ECDSA signature of odd length from " +
+                                                     m_key->description());
+        const std::size_t half = raw.size() / 2;
+        const gnutls_datum_t r = view_datum(ByteView(raw.data(), half));
+        const gnutls_datum_t s = view_datum(ByteView(raw.data() + half, half));
+        GnutlsDatum der;
+        if (gnutls_encode_rs_value(&der.d, &r, &s) < 0)
+            throw Error(Failure::Internal, "cannot encode Ecdsa-Sig-Value");
+        return der.bytes();
+    }
+    case SignatureScheme::Ed25519:
+        throw Error(Failure::Internal, "Ed25519 is not a pre-hash scheme: use sign_message");
+    }
+    throw Error(Failure::Internal, "unknown signature scheme");
+}
+
+Bytes TokenSigner::sign_message(SignatureScheme scheme, ByteView message)
+{
+    if (scheme != SignatureScheme::Ed25519)
+        throw Error(Failure::Internal, std::string(smime::scheme_name(scheme)) +
+                                           " signs a digest: use sign_digest");
+    if (m_key_type != KeyType::Ed25519) wrong_key(smime::scheme_name(scheme), *m_key);
+    // Pure Ed25519: CKM_EDDSA without CK_EDDSA_PARAMS (SoftHSM 2.6.1 lists EDDSA).
+    CK_MECHANISM mech{CKM_EDDSA, nullptr, 0};
+    Bytes sig = m_key->sign(mech, message);
+    if (sig.size() != 64)
+        throw Error(Failure::HsmUnavailable, "Ed25519 signature of unexpected length from " +
+                                                 m_key->description());
+    return sig;
+}
+
+}  // namespace ssm::hsm

@@ -1,0 +1,43 @@
+// smime::Signer over a key held in a PKCS#11 token: turns (scheme, digest, hash) into the
+// PKCS#11 mechanism and input the token wants and its output into what CMS expects.
+// Input hashes come from our own CMS code; the token is trusted to sign, nothing more.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hsm/helper_key.h"
+#include "smime/signer.h"
+
+namespace ssm::hsm {
+
+// Thread-safe: concurrent milter threads may share one TokenSigner. Operations on one token
+// are serialised by pkcs11-helper's session lock today; a pooled KeyBackend (own sessions,
+// TokenConfig::sessions of them) will remove that without changing this class.
+class TokenSigner final : public smime::Signer {
+public:
+    TokenSigner(std::unique_ptr<KeyBackend> key, Bytes certificate_der, std::vector<Bytes> chain_der,
+                smime::KeyType key_type, unsigned key_bits);
+
+    const Bytes& certificate_der() const override { return m_certificate; }
+    std::vector<Bytes> chain_der() const override { return m_chain; }
+    smime::KeyType key_type() const override { return m_key_type; }
+    unsigned key_bits() const { return m_key_bits; }
+
+    // RSA PKCS#1 v1.5: CKM_RSA_PKCS over the DER DigestInfo -> modulus-sized block.
+    // RSA-PSS: CKM_RSA_PKCS_PSS over the hash, MGF1 with the same hash, salt = hash length.
+    // ECDSA: CKM_ECDSA over the hash; the token's r||s becomes a DER Ecdsa-Sig-Value.
+    Bytes sign_digest(smime::SignatureScheme scheme, smime::DigestAlgorithm digest,
+                      ByteView hash) override;
+    // Ed25519 (pure EdDSA, CKM_EDDSA without parameters) over the message itself.
+    Bytes sign_message(smime::SignatureScheme scheme, ByteView message) override;
+
+private:
+    std::unique_ptr<KeyBackend> m_key;
+    Bytes m_certificate;
+    std::vector<Bytes> m_chain;
+    smime::KeyType m_key_type;
+    unsigned m_key_bits;
+};
+
+}  // namespace ssm::hsm
