@@ -1,1 +1,16 @@
-# smime/mime: see the folder's sources. (Filled in by the module.)
+# smime/mime: streaming MIME layer (header fields, structure scan, transfer encodings,
+# the canonical entity that S/MIME signs, boundaries).
+noinst_LIBRARIES += smime/mime/libssm_mime.a
+smime_mime_libssm_mime_a_SOURCES = \
+	smime/mime/limits.h \
+	smime/mime/line_reader.h smime/mime/line_reader.cpp \
+	smime/mime/content_type.h smime/mime/content_type.cpp \
+	smime/mime/header.h smime/mime/header.cpp \
+	smime/mime/encoders.h smime/mime/encoders.cpp \
+	smime/mime/scanner.h smime/mime/scanner.cpp \
+	smime/mime/canonical.h smime/mime/canonical.cpp \
+	smime/mime/boundary.h smime/mime/boundary.cpp
+
+check_PROGRAMS += tests/unit/test_mime
+tests_unit_test_mime_SOURCES = tests/unit/test_mime.cpp $(UNIT_MAIN)
+tests_unit_test_mime_LDADD = smime/mime/libssm_mime.a base/libssm_base.a $(UNIT_LIBS)

@@ -1,0 +1,259 @@
+// Second pass: writes the canonical entity from the scan and the rewound source. Every
+// byte comes either from the source through a normaliser/encoder or from the fixed text
+// here, in source order, so the output is a deterministic function of the input.
+// Top-level header values are untrusted: line breaks inside them are forced to be folds.
+#include "smime/mime/canonical.h"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+
+#include "base/error.h"
+#include "smime/mime/encoders.h"
+#include "smime/mime/line_reader.h"
+
+namespace ssm::smime::mime {
+
+namespace {
+
+enum class OutClass { SevenBit = 0, EightBit = 1, Binary = 2 };
+
+OutClass class_of(const LineFacts& f)
+{
+    if (f.has_nul || f.longest_line > 998) return OutClass::Binary;
+    return f.has_8bit ? OutClass::EightBit : OutClass::SevenBit;
+}
+
+std::optional<OutClass> declared_class(const std::string& cte)
+{
+    if (cte.empty() || cte == "7bit") return OutClass::SevenBit;
+    if (cte == "8bit") return OutClass::EightBit;
+    if (cte == "binary") return OutClass::Binary;
+    return std::nullopt;
+}
+
+const char* class_name(OutClass c)
+{
+    return c == OutClass::SevenBit ? "7bit" : (c == OutClass::EightBit ? "8bit" : "binary");
+}
+
+// Types that RFC 2046 forbids to encode: multipart/*, and the message/* subtypes that are
+// whole messages or pieces of one. (Other message/* types, such as delivery-status, are
+// line-oriented text and encoded like text.)
+bool must_not_encode(const Part& p)
+{
+    if (p.type == "multipart") return true;
+    return p.type == "message" && (p.subtype == "rfc822" || p.subtype == "global" ||
+                                   p.subtype == "partial" || p.subtype == "external-body");
+}
+
+OutClass output_class(const Part& p)
+{
+    OutClass c = class_of(p.header);
+    const auto worst = [&c](OutClass o) { c = std::max(c, o); };
+    switch (plan_part(p).treatment) {
+    case Treatment::Copy: worst(class_of(p.body)); break;
+    case Treatment::QuotedPrintable:
+    case Treatment::Base64: break;
+    case Treatment::Recurse:
+        worst(class_of(p.body));
+        for (const auto& child : p.children) worst(output_class(child));
+        break;
+    }
+    return c;
+}
+
+}  // namespace
+
+PartPlan plan_part(const Part& p)
+{
+    PartPlan plan;
+    const auto declared = declared_class(p.transfer_encoding);
+    if (p.kind != Part::Kind::Leaf) {
+        plan.treatment = Treatment::Recurse;
+        OutClass out = class_of(p.body);
+        for (const auto& child : p.children) out = std::max(out, output_class(child));
+        out = std::max(out, class_of(p.header));
+        // Relabel only when the label is wrong; an absent label already means 7bit.
+        if (declared && *declared != out) plan.new_transfer_encoding = class_name(out);
+        return plan;
+    }
+    // Nothing to encode, an encoding we must not touch, or one we do not know.
+    if (!p.header_complete || p.body_begin == p.end || !declared || must_not_encode(p))
+        return plan;
+    const bool needs = *declared != OutClass::SevenBit || !p.body.seven_bit_clean();
+    if (!needs) return plan;
+    const bool text_like = p.type == "text" || p.type == "message";
+    if (text_like && !p.body.has_nul) {
+        plan.treatment = Treatment::QuotedPrintable;
+        plan.new_transfer_encoding = "quoted-printable";
+    } else {
+        plan.treatment = Treatment::Base64;
+        plan.new_transfer_encoding = "base64";
+    }
+    return plan;
+}
+
+bool output_is_7bit(const Part& part)
+{
+    return output_class(part) == OutClass::SevenBit;
+}
+
+namespace {
+
+class Writer {
+public:
+    Writer(Cursor& cur, ByteSink& out) : m_cur(cur), m_out(out) {}
+
+    void top(const std::vector<HeaderField>& fields, const Part& root)
+    {
+        const PartPlan plan = plan_part(root);
+        CrlfNormaliser n(m_out);
+        bool cte_written = false;
+        for (const auto& f : fields) {
+            if (!is_content_field(f.name)) continue;
+            if (plan.new_transfer_encoding && iequals(f.name, "Content-Transfer-Encoding")) {
+                if (!cte_written) write_cte(n, *plan.new_transfer_encoding);
+                cte_written = true;
+                continue;
+            }
+            write_field(n, f);
+        }
+        if (plan.new_transfer_encoding && !cte_written) write_cte(n, *plan.new_transfer_encoding);
+        n.write(std::string_view("\r\n"));
+        n.finish();
+        body(root, plan);
+    }
+
+private:
+    static void write_cte(ByteSink& out, const std::string& cte)
+    {
+        out.write("Content-Transfer-Encoding: " + cte + "\r\n");
+    }
+
+    // "Name: value" CRLF. A line break inside the value must stay a fold: one not followed
+    // by whitespace gets a space, trailing ones are dropped (else the header would end or
+    // a new field would start inside a value).
+    static void write_field(ByteSink& out, const HeaderField& f)
+    {
+        std::string line = f.name + ": ";
+        const std::string& v = f.value;
+        std::size_t end = v.size();
+        while (end > 0 && (v[end - 1] == '\r' || v[end - 1] == '\n')) --end;
+        for (std::size_t i = 0; i < end; ++i) {
+            const char c = v[i];
+            if (c != '\r' && c != '\n') {
+                line.push_back(c);
+                continue;
+            }
+            if (c == '\r' && i + 1 < end && v[i + 1] == '\n') ++i;
+            line += "\r\n";
+            if (i + 1 < end && v[i + 1] != ' ' && v[i + 1] != '\t') line.push_back(' ');
+        }
+        line += "\r\n";
+        out.write(line);
+    }
+
+    void copy_normalised(std::uint64_t to)
+    {
+        CrlfNormaliser n(m_out);
+        m_cur.copy_to(to, n);
+        n.finish();
+    }
+
+    void entity(const Part& p)
+    {
+        const PartPlan plan = plan_part(p);
+        if (!plan.new_transfer_encoding || !p.header_complete) {
+            copy_normalised(p.body_begin);
+        } else if (p.cte_fields.empty()) {
+            copy_normalised(p.header_blank_line);
+            write_cte(m_out, *plan.new_transfer_encoding);
+            copy_normalised(p.body_begin);
+        } else {
+            // The first Content-Transfer-Encoding field is replaced in place, others dropped.
+            bool first = true;
+            for (const auto& [from, to] : p.cte_fields) {
+                copy_normalised(from);
+                if (first) write_cte(m_out, *plan.new_transfer_encoding);
+                first = false;
+                m_cur.skip_to(to);
+            }
+            copy_normalised(p.body_begin);
+        }
+        body(p, plan);
+    }
+
+    void body(const Part& p, const PartPlan& plan)
+    {
+        switch (plan.treatment) {
+        case Treatment::Copy: copy_normalised(p.end); break;
+        case Treatment::QuotedPrintable: {
+            QuotedPrintableEncoder qp(m_out);
+            encode(p, qp);
+            qp.finish();
+            break;
+        }
+        case Treatment::Base64: {
+            Base64Encoder b64(m_out);
+            encode(p, b64);
+            b64.finish();
+            break;
+        }
+        case Treatment::Recurse:
+            for (const auto& child : p.children) {
+                copy_normalised(child.begin);  // preamble or delimiter line
+                entity(child);
+            }
+            copy_normalised(p.end);  // close delimiter and epilogue
+            break;
+        }
+    }
+
+    // Declared-binary content is taken byte for byte; anything declared line-oriented
+    // (7bit, 8bit, nothing) gets CRLF line ends first, as it had on the wire.
+    void encode(const Part& p, ByteSink& encoder)
+    {
+        if (p.transfer_encoding == "binary") {
+            m_cur.copy_to(p.end, encoder);
+            return;
+        }
+        CrlfNormaliser n(encoder);
+        m_cur.copy_to(p.end, n);
+        n.finish();
+    }
+
+    Cursor& m_cur;
+    ByteSink& m_out;
+};
+
+}  // namespace
+
+void write_canonical_entity(const std::vector<HeaderField>& top_headers, const ScanResult& scan,
+                            ByteSource& body, ByteSink& out)
+{
+    Cursor cur(body);
+    Writer(cur, out).top(top_headers, scan.root);
+}
+
+void write_canonical_entity(const std::vector<HeaderField>& top_headers, ByteSource& body,
+                            ByteSink& out, const Limits& limits)
+{
+    const ScanResult scan = scan_body(top_headers, body, limits);
+    write_canonical_entity(top_headers, scan, body, out);
+}
+
+std::vector<TopFieldRef> canonical_top_headers_to_remove(const std::vector<HeaderField>& top)
+{
+    std::vector<TopFieldRef> out;
+    std::map<std::string, int> seen;  // lower-cased name -> occurrences so far
+    for (std::size_t i = 0; i < top.size(); ++i) {
+        std::string key = top[i].name;
+        for (auto& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        const int occurrence = ++seen[key];
+        if (is_content_field(top[i].name)) out.push_back({i, top[i].name, occurrence});
+    }
+    return out;
+}
+
+}  // namespace ssm::smime::mime

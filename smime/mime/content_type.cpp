@@ -1,0 +1,250 @@
+// Tokeniser for RFC 2045 structured values: tokens, quoted strings, comments (nested, with
+// quoted-pairs) and folding whitespace. Input is untrusted; every loop advances and stops
+// at the end of the value.
+#include "smime/mime/content_type.h"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+
+namespace ssm::smime::mime {
+
+namespace {
+
+bool is_tspecial(char c)
+{
+    return std::string_view("()<>@,;:\\\"/[]?=").find(c) != std::string_view::npos;
+}
+
+bool is_token_char(char c)
+{
+    const auto u = static_cast<unsigned char>(c);
+    return u > 32 && u < 127 && !is_tspecial(c);
+}
+
+std::string lower(std::string_view s)
+{
+    std::string out(s);
+    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+class Lexer {
+public:
+    explicit Lexer(std::string_view s) : m_s(s) {}
+
+    // Skips whitespace (folding line ends included) and comments.
+    void skip_cfws()
+    {
+        while (m_i < m_s.size()) {
+            const char c = m_s[m_i];
+            if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+                ++m_i;
+            } else if (c == '(') {
+                skip_comment();
+            } else {
+                break;
+            }
+        }
+    }
+    bool at_end() const { return m_i >= m_s.size(); }
+    bool take(char c)
+    {
+        skip_cfws();
+        if (m_i < m_s.size() && m_s[m_i] == c) {
+            ++m_i;
+            return true;
+        }
+        return false;
+    }
+    std::string token()
+    {
+        skip_cfws();
+        const std::size_t start = m_i;
+        while (m_i < m_s.size() && is_token_char(m_s[m_i])) ++m_i;
+        return std::string(m_s.substr(start, m_i - start));
+    }
+    // A quoted string (without quotes, quoted-pairs resolved) or a token.
+    std::optional<std::string> value()
+    {
+        skip_cfws();
+        if (m_i < m_s.size() && m_s[m_i] == '"') {
+            ++m_i;
+            std::string out;
+            while (m_i < m_s.size() && m_s[m_i] != '"') {
+                if (m_s[m_i] == '\\' && m_i + 1 < m_s.size()) ++m_i;
+                // Folding inside a quoted string is not part of the value.
+                if (m_s[m_i] != '\r' && m_s[m_i] != '\n') out.push_back(m_s[m_i]);
+                ++m_i;
+            }
+            if (m_i < m_s.size()) ++m_i;  // closing quote; an unterminated one ends the value
+            return out;
+        }
+        std::string t = token();
+        if (t.empty()) return std::nullopt;
+        return t;
+    }
+    // Skips to just after the next ';' (or to the end): recovery from a bad parameter.
+    void skip_past_semicolon()
+    {
+        while (m_i < m_s.size()) {
+            const char c = m_s[m_i];
+            if (c == '"') {
+                value();
+                continue;
+            }
+            if (c == '(') {
+                skip_comment();
+                continue;
+            }
+            ++m_i;
+            if (c == ';') return;
+        }
+    }
+
+private:
+    void skip_comment()
+    {
+        int depth = 0;
+        while (m_i < m_s.size()) {
+            const char c = m_s[m_i++];
+            if (c == '\\' && m_i < m_s.size()) {
+                ++m_i;
+            } else if (c == '(') {
+                ++depth;
+            } else if (c == ')') {
+                if (--depth == 0) return;
+            }
+        }
+    }
+
+    std::string_view m_s;
+    std::size_t m_i = 0;
+};
+
+int hex_value(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+std::string percent_decode(std::string_view s)
+{
+    std::string out;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '%' && i + 2 < s.size()) {
+            const int hi = hex_value(s[i + 1]);
+            const int lo = hex_value(s[i + 2]);
+            if (hi >= 0 && lo >= 0) {
+                out.push_back(static_cast<char>(hi * 16 + lo));
+                i += 2;
+                continue;
+            }
+        }
+        out.push_back(s[i]);
+    }
+    return out;
+}
+
+// One RFC 2231 segment: name*N or name*N* or name*.
+struct Segment {
+    std::string value;
+    bool encoded = false;
+};
+
+// Joins RFC 2231 segments (name*0, name*1*, ...) in order; stops at the first gap, as
+// RFC 2231 §3 requires sequential numbering.
+std::string join_segments(const std::map<unsigned, Segment>& segs)
+{
+    std::string out;
+    unsigned expect = 0;
+    for (const auto& [n, seg] : segs) {
+        if (n != expect++) break;
+        std::string_view v = seg.value;
+        if (seg.encoded && n == 0) {
+            // charset'language'text: the charset is not ours to convert; keep the octets.
+            const auto q1 = v.find('\'');
+            const auto q2 = q1 == std::string_view::npos ? q1 : v.find('\'', q1 + 1);
+            if (q2 != std::string_view::npos) v = v.substr(q2 + 1);
+        }
+        out += seg.encoded ? percent_decode(v) : std::string(v);
+    }
+    return out;
+}
+
+}  // namespace
+
+std::optional<std::string> ContentType::param(std::string_view name) const
+{
+    for (const auto& [k, v] : params)
+        if (k == name) return v;
+    return std::nullopt;
+}
+
+std::optional<ContentType> parse_content_type(std::string_view value)
+{
+    Lexer lx(value);
+    ContentType ct;
+    ct.type = lower(lx.token());
+    if (ct.type.empty() || !lx.take('/')) return std::nullopt;
+    ct.subtype = lower(lx.token());
+    if (ct.subtype.empty()) return std::nullopt;
+
+    // RFC 2231 segmented parameters are gathered first, then joined.
+    std::map<std::string, std::map<unsigned, Segment>> segmented;
+    std::vector<std::string> order;
+    for (;;) {
+        lx.skip_cfws();
+        if (lx.at_end()) break;
+        if (!lx.take(';')) {
+            lx.skip_past_semicolon();  // garbage between parameters
+            continue;
+        }
+        std::string name = lower(lx.token());
+        if (name.empty()) continue;  // ";;" or a trailing ';'
+        if (!lx.take('=')) {
+            lx.skip_past_semicolon();
+            continue;
+        }
+        auto v = lx.value();
+        if (!v) continue;
+        const auto star = name.find('*');
+        if (star == std::string::npos) {
+            ct.params.emplace_back(name, *v);
+            continue;
+        }
+        const std::string base = name.substr(0, star);
+        std::string_view rest = std::string_view(name).substr(star + 1);
+        Segment seg{*v, false};
+        if (!rest.empty() && rest.back() == '*') {
+            seg.encoded = true;
+            rest.remove_suffix(1);
+        } else if (rest.empty()) {
+            seg.encoded = true;  // "name*=" : a single encoded segment
+        }
+        unsigned n = 0;
+        bool ok = rest.size() <= 4;  // RFC 2231 numbers are small; refuse absurd ones
+        for (char c : rest) {
+            if (c < '0' || c > '9') ok = false;
+            n = n * 10 + static_cast<unsigned>(c - '0');
+        }
+        if (!ok || base.empty()) continue;
+        if (!segmented.count(base)) order.push_back(base);
+        segmented[base].emplace(n, std::move(seg));
+    }
+    for (const auto& base : order) {
+        // A plain parameter of the same name, if present, was listed first and wins.
+        ct.params.emplace_back(base, join_segments(segmented[base]));
+    }
+    return ct;
+}
+
+std::string parse_transfer_encoding(std::string_view value)
+{
+    Lexer lx(value);
+    return lower(lx.token());
+}
+
+}  // namespace ssm::smime::mime

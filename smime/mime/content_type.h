@@ -1,0 +1,31 @@
+// Parsing of MIME structured field values (RFC 2045 §5.1, §6.1; RFC 2231 parameter
+// continuations and charset/percent encoding). Values come from untrusted mail: parsing is
+// liberal, never throws, and garbage yields nullopt so the caller applies the RFC default.
+#pragma once
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace ssm::smime::mime {
+
+struct ContentType {
+    std::string type;     // lower-cased
+    std::string subtype;  // lower-cased
+    // Parameter names lower-cased, values unquoted (RFC 2231 segments joined and
+    // percent-decoded; the charset/language prefix is dropped).
+    std::vector<std::pair<std::string, std::string>> params;
+
+    // The first value of a parameter, or nullopt.
+    std::optional<std::string> param(std::string_view name) const;
+    bool is(std::string_view t, std::string_view s) const { return type == t && subtype == s; }
+};
+
+// Parses a Content-Type value ("multipart/mixed; boundary=\"x\" (comment)").
+std::optional<ContentType> parse_content_type(std::string_view value);
+
+// Parses a Content-Transfer-Encoding value into a lower-cased token ("" if none).
+std::string parse_transfer_encoding(std::string_view value);
+
+}  // namespace ssm::smime::mime

@@ -1,0 +1,91 @@
+// Streaming transfer encoders (RFC 2045 §6.7 quoted-printable, §6.8 base64) and a line-end
+// normaliser, each a ByteSink that writes into another sink. They accept any bytes in any
+// chunking; output depends only on the byte sequence. Call finish() once at the end: it
+// writes what is still pending (destructors write nothing, they cannot report errors).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "base/stream.h"
+
+namespace ssm::smime::mime {
+
+// Gathers small writes into larger ones for the next sink.
+class BufferedOut {
+public:
+    explicit BufferedOut(ByteSink& next) : m_next(next) { m_buf.reserve(capacity); }
+    void put(std::uint8_t c)
+    {
+        m_buf.push_back(c);
+        if (m_buf.size() >= capacity) flush();
+    }
+    void put(ByteView data);
+    void put(std::string_view s) { put(as_bytes(s)); }
+    void flush();
+
+private:
+    static constexpr std::size_t capacity = 16 * 1024;
+    ByteSink& m_next;
+    std::vector<std::uint8_t> m_buf;
+};
+
+// Base64 in lines of 76 characters, each ended by CRLF (the last one too).
+// nettle (nettle-dev, the crypto core GnuTLS itself uses) does the encoding: a Debian
+// library with a long review history rather than one more hand-written encoder; every
+// 57-byte group is encoded on its own with base64_encode_raw, so no nettle state is kept
+// across calls and the 76-character line length falls out of the grouping.
+class Base64Encoder final : public ByteSink {
+public:
+    explicit Base64Encoder(ByteSink& next) : m_out(next) {}
+    using ByteSink::write;
+    void write(ByteView data) override;
+    void finish();
+
+private:
+    void encode_group(const std::uint8_t* src, std::size_t len);
+
+    BufferedOut m_out;
+    std::uint8_t m_pending[57] = {};
+    std::size_t m_npending = 0;
+};
+
+// Quoted-printable for text: an input CRLF is a hard line break (emitted as CRLF); a lone
+// CR or LF is encoded (=0D, =0A) so binary line ends survive; '=', controls, 8-bit octets
+// and whitespace before a line break or at the end are encoded; soft breaks keep every line
+// at most 76 characters. An 'F' or '.' that would start an output line is encoded too
+// (=46, =2E): mbox "From " munging and dot handling by broken relays would otherwise
+// change signed text, and deciding per character needs no look-ahead.
+class QuotedPrintableEncoder final : public ByteSink {
+public:
+    explicit QuotedPrintableEncoder(ByteSink& next) : m_out(next) {}
+    using ByteSink::write;
+    void write(ByteView data) override;
+    void finish();
+
+private:
+    void byte(std::uint8_t c);
+    void emit_literal(std::uint8_t c);
+    void emit_encoded(std::uint8_t c);
+    void soft_break_for(std::size_t n);
+
+    BufferedOut m_out;
+    std::size_t m_line = 0;     // characters on the current output line
+    int m_pending_wsp = -1;     // a SP/TAB not yet known to be followed by a line break
+    bool m_pending_cr = false;  // a CR not yet known to be part of CRLF
+};
+
+// Turns LF and lone CR into CRLF and leaves CRLF alone, across chunk boundaries (a CR at
+// the end of one write is resolved by the next write or by finish()).
+class CrlfNormaliser final : public ByteSink {
+public:
+    explicit CrlfNormaliser(ByteSink& next) : m_out(next) {}
+    using ByteSink::write;
+    void write(ByteView data) override;
+    void finish();
+
+private:
+    BufferedOut m_out;
+    bool m_pending_cr = false;
+};
+
+}  // namespace ssm::smime::mime

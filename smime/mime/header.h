@@ -1,0 +1,58 @@
+// Header fields of a message or MIME part: name helpers, the raw header block of a whole
+// message file (ssmctl process), and a view of the body that follows it in the same file.
+// Header bytes are untrusted: sizes are bounded by Limits, nothing is interpreted beyond
+// field names and the structured values of content_type.h.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/stream.h"
+#include "smime/mime/content_type.h"
+#include "smime/mime/limits.h"
+
+namespace ssm::smime::mime {
+
+// As libmilter hands them over: value without the one space after the colon, folding
+// (line end + whitespace) kept inside.
+struct HeaderField {
+    std::string name;
+    std::string value;
+};
+
+bool iequals(std::string_view a, std::string_view b);
+// Content-* fields (RFC 2045 §9): they describe the entity and move with it.
+bool is_content_field(std::string_view name);
+
+// The first field of that name, or nullptr.
+const HeaderField* find_field(const std::vector<HeaderField>& fields, std::string_view name);
+
+struct HeaderBlock {
+    std::vector<HeaderField> fields;
+    std::uint64_t body_offset = 0;  // first body byte; == source size when there is no body
+};
+
+// Reads the header block at the start of a raw message (LF or CRLF line ends, folded
+// fields). It ends at the first empty line, at a line that is neither a field nor a
+// continuation (that line starts the body, as in Python's email parser), or at end of input
+// (no body). A leading mbox "From " line is skipped. A field over limits.max_header_field or
+// a block over limits.max_header_block throws Error(Failure::MessageTooLarge).
+HeaderBlock parse_header_block(ByteSource& src, const Limits& limits);
+
+// The bytes of `inner` from `offset` on, as a source of its own (the body of a message
+// file read through parse_header_block). `inner` must outlive it.
+class BodySource final : public ByteSource {
+public:
+    BodySource(ByteSource& inner, std::uint64_t offset);
+    std::size_t read(std::span<std::uint8_t> buf) override;
+    void rewind() override;
+    std::uint64_t size() const override;
+
+private:
+    ByteSource& m_inner;
+    std::uint64_t m_offset;
+    bool m_positioned = false;
+};
+
+}  // namespace ssm::smime::mime
