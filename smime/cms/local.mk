@@ -1,1 +1,30 @@
-# smime/cms: see the folder's sources. (Filled in by the module.)
+# smime/cms/: the CMS codec layer (namespace ssm::smime::cms): the cms.asn module compiled
+# by asn1Parser at build time, libtasn1 wrappers, SignedData encoder, decoders.
+noinst_LIBRARIES += smime/cms/libssm_cms.a
+smime_cms_libssm_cms_a_SOURCES = \
+	smime/cms/asn1.h smime/cms/asn1.cpp \
+	smime/cms/oids.h \
+	smime/cms/der_length.h smime/cms/der_length.cpp \
+	smime/cms/digest.h smime/cms/digest.cpp \
+	smime/cms/algorithm_ids.h smime/cms/algorithm_ids.cpp \
+	smime/cms/certificate_id.h smime/cms/certificate_id.cpp \
+	smime/cms/signed_attributes.h smime/cms/signed_attributes.cpp \
+	smime/cms/signed_data.h smime/cms/signed_data.cpp \
+	smime/cms/decode.h smime/cms/decode.cpp
+
+# The generated table is C; asn1.cpp #includes it (see the comment there), so it is not a
+# _SOURCES entry. The explicit dependency makes `make smime/cms/libssm_cms.a` (or a test
+# target) generate it even when BUILT_SOURCES is not consulted.
+smime/cms/cms_asn1_tab.c: $(srcdir)/smime/cms/cms.asn
+	$(AM_V_GEN)$(MKDIR_P) smime/cms && \
+	$(ASN1PARSER) -o $@.tmp -n cms_asn1_tab $(srcdir)/smime/cms/cms.asn >/dev/null && \
+	mv -f $@.tmp $@
+smime/cms/asn1.$(OBJEXT): smime/cms/cms_asn1_tab.c
+BUILT_SOURCES += smime/cms/cms_asn1_tab.c
+CLEANFILES += smime/cms/cms_asn1_tab.c
+EXTRA_DIST += smime/cms/cms.asn
+
+check_PROGRAMS += tests/unit/test_cms
+tests_unit_test_cms_SOURCES = tests/unit/test_cms.cpp \
+	tests/unit/soft_signer.h tests/unit/soft_signer.cpp $(UNIT_MAIN)
+tests_unit_test_cms_LDADD = smime/cms/libssm_cms.a base/libssm_base.a $(UNIT_LIBS)

@@ -1,0 +1,78 @@
+// Decoding of ContentInfo and SignedData; see decode.h. Untrusted input.
+#include "smime/cms/decode.h"
+
+#include "base/error.h"
+#include "smime/cms/asn1.h"
+#include "smime/cms/oids.h"
+
+namespace ssm::smime::cms {
+
+const Attribute* SignerInfoView::find_signed(const std::string& oid) const
+{
+    for (const auto& a : signed_attributes)
+        if (a.oid == oid) return &a;
+    return nullptr;
+}
+
+ContentInfo decode_content_info(ByteView der)
+{
+    const auto ci = Asn1Node::decode("ContentInfo", der);
+    return {ci.read_oid("contentType"), ci.read_bytes("content")};
+}
+
+namespace {
+
+SignerInfoView read_signer(const Asn1Node& sd, ByteView der, const std::string& at)
+{
+    SignerInfoView s;
+    s.version = int(sd.read_small_int(at + ".version"));
+    const std::string sid = sd.read_text(at + ".sid");
+    if (sid == "issuerAndSerialNumber")
+        s.issuer_serial = read_issuer_serial(sd, at + ".sid.issuerAndSerialNumber");
+    else if (sid == "subjectKeyIdentifier")
+        s.subject_key_id = sd.read_bytes(at + ".sid.subjectKeyIdentifier");
+    else
+        throw Error(Failure::MalformedMessage, "unknown SignerIdentifier");
+    s.digest_algorithm = read_algorithm_id(sd, at + ".digestAlgorithm");
+    s.signature_algorithm = read_algorithm_id(sd, at + ".signatureAlgorithm");
+    s.signature = sd.read_bytes(at + ".signature");
+    if (sd.has(at + ".signedAttrs") && sd.count(at + ".signedAttrs") > 0) {
+        s.signed_attributes = read_attributes(sd, at + ".signedAttrs");
+        // The signature covers the received encoding (RFC 5652 §5.4), re-tagged.
+        const auto [b, e] = sd.locate(der, at + ".signedAttrs");
+        s.signed_attributes_der.assign(der.begin() + std::ptrdiff_t(b), der.begin() + std::ptrdiff_t(e));
+        if (s.signed_attributes_der[0] != 0xA0)
+            throw Error(Failure::MalformedMessage, "signedAttrs with an unexpected tag");
+        s.signed_attributes_der[0] = 0x31;
+    }
+    if (sd.has(at + ".unsignedAttrs")) s.unsigned_attributes = read_attributes(sd, at + ".unsignedAttrs");
+    return s;
+}
+
+}  // namespace
+
+SignedDataView decode_signed_data(ByteView der)
+{
+    const auto sd = Asn1Node::decode("SignedData", der);
+    SignedDataView v;
+    v.version = int(sd.read_small_int("version"));
+    for (int i = 1, n = sd.count("digestAlgorithms"); i <= n; ++i)
+        v.digest_algorithms.push_back(read_algorithm_id(sd, "digestAlgorithms.?" + std::to_string(i)));
+    v.econtent_type = sd.read_oid("encapContentInfo.eContentType");
+    if (sd.has("encapContentInfo.eContent")) v.econtent = sd.read_optional("encapContentInfo.eContent");
+    for (int i = 1, n = sd.count("certificates"); i <= n; ++i)
+        v.certificates.push_back(sd.read_bytes("certificates.?" + std::to_string(i)));
+    for (int i = 1, n = sd.count("signerInfos"); i <= n; ++i)
+        v.signers.push_back(read_signer(sd, der, "signerInfos.?" + std::to_string(i)));
+    return v;
+}
+
+SignedDataView decode_signed_content_info(ByteView der)
+{
+    const ContentInfo ci = decode_content_info(der);
+    if (ci.content_type != oid::kSignedData)
+        throw Error(Failure::MalformedMessage, "ContentInfo is not signedData: " + ci.content_type);
+    return decode_signed_data(ci.content);
+}
+
+}  // namespace ssm::smime::cms

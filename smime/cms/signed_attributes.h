@@ -1,0 +1,39 @@
+// Values of the signed attributes we emit (RFC 5652 §11, RFC 8551 §2.5, RFC 5035) and the
+// generic Attribute list codec. Writers take our own data; read_attributes takes decoded,
+// untrusted structures and only copies them out (values stay DER for the caller to decode).
+#pragma once
+#include <ctime>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/bytes.h"
+#include "smime/cms/asn1.h"
+
+namespace ssm::smime::cms {
+
+struct Attribute {
+    std::string oid;
+    std::vector<Bytes> values;  // each the DER of one AttributeValue
+    bool operator==(const Attribute&) const = default;
+};
+
+Bytes content_type_value(std::string_view content_type_oid);
+// UTCTime for 1950..2049, GeneralizedTime otherwise (RFC 5652 §11.3).
+Bytes signing_time_value(std::time_t t);
+Bytes message_digest_value(ByteView digest);
+// Our capabilities in order of preference (RFC 8551 §2.5.2): AES-256-GCM, AES-128-GCM,
+// AES-256-CBC, AES-128-CBC, RSAES-OAEP(SHA-256), then the signature algorithms we make.
+Bytes smime_capabilities_value();
+// SigningCertificateV2 { ESSCertIDv2 { certHash SHA-256(cert), issuerSerial } }; the hash
+// algorithm is the DEFAULT (SHA-256) and therefore absent in DER (RFC 5035 §3).
+Bytes signing_certificate_v2_value(ByteView cert_der);
+// SMIMEEncryptionKeyPreference ::= issuerAndSerialNumber [0] of `cert_der` (RFC 8551 §2.5.3).
+Bytes encryption_key_preference_value(ByteView cert_der);
+
+// Writes a SET OF Attribute at `field`; libtasn1 puts the SET OF into DER order on encoding.
+void write_attributes(Asn1Node& node, const std::string& field, const std::vector<Attribute>& attrs);
+// Reads a SET OF Attribute (absent → empty), in encoded order.
+std::vector<Attribute> read_attributes(const Asn1Node& node, const std::string& field);
+
+}  // namespace ssm::smime::cms
