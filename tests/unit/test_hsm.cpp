@@ -1,0 +1,498 @@
+// Unit tests for hsm/: a real SoftHSM2 token made by the fixture scripts (OpenSSL keys and
+// certificates, imported with pkcs11-tool and p11tool), signatures verified by GnuTLS with
+// the certificate's public key.
+//
+// pkcs11-helper is process-wide and SoftHSM reads SOFTHSM2_CONF once, at C_Initialize: the
+// token and the main KeyStore are therefore made once per test process (a lazily created
+// shared fixture); tests that open further stores (wrong PIN, wrong label) open them on the
+// same, already initialised module, which is also what a configuration reload does.
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <gnutls/abstract.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "base/error.h"
+#include "hsm/key_store.h"
+#include "hsm/sign_rate.h"
+#include "tests/unit/test_support.h"
+#include "tools/ssmctl_hsm.h"
+
+using namespace ssm;
+using smime::DigestAlgorithm;
+using smime::KeyType;
+using smime::SignatureScheme;
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* const kModule = "/usr/lib/softhsm/libsofthsm2.so";
+
+struct TokenFixture {
+    test::TempDir dir;
+    fs::path pki;
+    hsm::TokenConfig config;
+    std::unique_ptr<hsm::KeyStore> store;
+
+    TokenFixture()
+    {
+        pki = dir.path() / "pki";
+        const fs::path token = dir.path() / "token";
+        const std::string fixtures = (test::source_dir() / "tests/fixtures").string();
+        test::run("sh '" + fixtures + "/make-pki.sh' '" + pki.string() + "' >/dev/null");
+        test::run("sh '" + fixtures + "/make-token.sh' '" + pki.string() + "' '" + token.string() +
+                  "' >/dev/null");
+        setenv("SOFTHSM2_CONF", (token / "softhsm2.conf").c_str(), 1);
+        add_ed25519_identity();
+        add_extractable_identity();
+        config.module = kModule;
+        config.token_label = "ssm-test";
+        config.pin_file = (token / "pin").string();
+        store = hsm::KeyStore::open(config);
+    }
+
+    // pkcs11-tool cannot import Ed25519 keys; p11tool (GnuTLS) can, and marks them sensitive
+    // and not extractable. The certificate is made by OpenSSL under the test sub-CA.
+    void add_ed25519_identity()
+    {
+        const std::string p = pki.string();
+        test::run("cd '" + p + "' && export OPENSSL_CONF=/dev/null && "
+                  "openssl genpkey -algorithm ED25519 -out ed.key.pem 2>/dev/null && "
+                  "openssl req -new -key ed.key.pem -subj '/O=SSM Test/CN=ed@acme.example' "
+                  "-out ed.csr 2>/dev/null && "
+                  "printf '[ee]\\nbasicConstraints=critical,CA:false\\n"
+                  "keyUsage=critical,digitalSignature\\nsubjectAltName=email:Ed@Acme.Example\\n' "
+                  "> ed.ext && "
+                  "openssl x509 -req -in ed.csr -CA sub-ca.cert.pem -CAkey sub-ca.key.pem "
+                  "-CAcreateserial -days 365 -extfile ed.ext -extensions ee -out ed.cert.pem "
+                  "2>/dev/null");
+        const std::string p11 = "GNUTLS_PIN=123456 p11tool --provider " + std::string(kModule) +
+                                " --login --write --label ed --id 06 ";
+        test::run(p11 + "--mark-sign --load-privkey '" + p + "/ed.key.pem' 'pkcs11:token=ssm-test' "
+                  ">/dev/null 2>&1");
+        test::run(p11 + "--load-certificate '" + p + "/ed.cert.pem' 'pkcs11:token=ssm-test' "
+                  ">/dev/null 2>&1");
+    }
+
+    // An extractable key, to see the start-up warning: the partner domain's encryption-only
+    // certificate (keyUsage keyEncipherment), which must never be chosen for signing.
+    void add_extractable_identity()
+    {
+        const std::string p11 = "pkcs11-tool --module " + std::string(kModule) +
+                                " --token-label ssm-test --login --pin 123456 --id 07"
+                                " --label partner-domain --write-object '" + pki.string();
+        test::run(p11 + "/partner-domain.p8.der' --type privkey --usage-sign --usage-decrypt "
+                  "--extractable >/dev/null 2>&1");
+        test::run(p11 + "/partner-domain.cert.der' --type cert >/dev/null 2>&1");
+    }
+};
+
+TokenFixture& fixture()
+{
+    static std::unique_ptr<TokenFixture> f = std::make_unique<TokenFixture>();
+    return *f;
+}
+
+Bytes hash_of(DigestAlgorithm d, std::string_view text)
+{
+    const gnutls_digest_algorithm_t alg = d == DigestAlgorithm::Sha256   ? GNUTLS_DIG_SHA256
+                                          : d == DigestAlgorithm::Sha384 ? GNUTLS_DIG_SHA384
+                                                                         : GNUTLS_DIG_SHA512;
+    Bytes out(smime::digest_size(d));
+    gnutls_hash_fast(alg, text.data(), text.size(), out.data());
+    return out;
+}
+
+// Verifies with the certificate's public key; true when GnuTLS accepts the signature.
+bool verify(const Bytes& cert_der, gnutls_sign_algorithm_t alg, const Bytes& data,
+            const Bytes& sig, bool is_hash = true)
+{
+    gnutls_x509_crt_t crt;
+    gnutls_pubkey_t key;
+    gnutls_x509_crt_init(&crt);
+    gnutls_pubkey_init(&key);
+    const gnutls_datum_t c{const_cast<unsigned char*>(cert_der.data()),
+                           static_cast<unsigned>(cert_der.size())};
+    const gnutls_datum_t d{const_cast<unsigned char*>(data.data()), static_cast<unsigned>(data.size())};
+    const gnutls_datum_t s{const_cast<unsigned char*>(sig.data()), static_cast<unsigned>(sig.size())};
+    int rc = gnutls_x509_crt_import(crt, &c, GNUTLS_X509_FMT_DER);
+    if (rc >= 0) rc = gnutls_pubkey_import_x509(key, crt, 0);
+    if (rc >= 0)
+        rc = is_hash ? gnutls_pubkey_verify_hash2(key, alg, 0, &d, &s)
+                     : gnutls_pubkey_verify_data2(key, alg, 0, &d, &s);
+    gnutls_pubkey_deinit(key);
+    gnutls_x509_crt_deinit(crt);
+    return rc >= 0;
+}
+
+std::shared_ptr<smime::Signer> signer(const char* address)
+{
+    return fixture().store->signer_for(*EmailAddress::parse(address));
+}
+
+const hsm::Identity* find_identity(const std::vector<hsm::Identity>& ids, const std::string& label)
+{
+    for (const auto& id : ids)
+        if (id.label == label) return &id;
+    return nullptr;
+}
+
+bool contains(const std::vector<SignatureScheme>& v, SignatureScheme s)
+{
+    return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+}  // namespace
+
+class HsmTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(HsmTest);
+    CPPUNIT_TEST(identities_listed);
+    CPPUNIT_TEST(signatures_verify);
+    CPPUNIT_TEST(tampered_hash_does_not_verify);
+    CPPUNIT_TEST(ed25519_signs_message);
+    CPPUNIT_TEST(domain_signing_identity_found);
+    CPPUNIT_TEST(unknown_address_has_no_signer);
+    CPPUNIT_TEST(signer_for_certificate_matches);
+    CPPUNIT_TEST(misuse_is_rejected);
+    CPPUNIT_TEST(chain_contains_sub_ca_only);
+    CPPUNIT_TEST(wrong_pin_is_hsm_unavailable_and_store_recovers);
+    CPPUNIT_TEST(wrong_label_is_hsm_unavailable);
+    CPPUNIT_TEST(unreadable_pin_file_is_hsm_unavailable);
+    CPPUNIT_TEST(concurrent_signatures_verify);
+    CPPUNIT_TEST(hsm_list_output);
+    CPPUNIT_TEST(hsm_list_fails_clearly);
+    CPPUNIT_TEST(sign_rate);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void identities_listed()
+    {
+        const auto ids = fixture().store->identities();
+        struct {
+            const char* label;
+            const char* email;
+            KeyType type;
+            unsigned bits;
+            std::uint8_t id;
+        } expected[] = {
+            {"alice", "alice@acme.example", KeyType::Rsa, 2048, 0x01},
+            {"bob", "bob@acme.example", KeyType::Ec, 256, 0x02},
+            {"carol", "carol@acme.example", KeyType::Rsa, 2048, 0x03},
+            {"erin", "erin@acme.example", KeyType::Ec, 384, 0x04},
+            {"domain-signing", "domain-signing-authority@acme.example", KeyType::Rsa, 2048, 0x05},
+            {"ed", "ed@acme.example", KeyType::Ed25519, 256, 0x06},
+        };
+        for (const auto& e : expected) {
+            const hsm::Identity* id = find_identity(ids, e.label);
+            CPPUNIT_ASSERT_MESSAGE(e.label, id != nullptr);
+            CPPUNIT_ASSERT_EQUAL(std::size_t{1}, id->email_addresses.size());
+            CPPUNIT_ASSERT_EQUAL(std::string(e.email), id->email_addresses[0]);
+            CPPUNIT_ASSERT_MESSAGE(e.label, id->key_type == e.type);
+            CPPUNIT_ASSERT_EQUAL(e.bits, id->key_bits);
+            CPPUNIT_ASSERT_EQUAL(to_hex(Bytes{e.id}), to_hex(id->id));
+            CPPUNIT_ASSERT_MESSAGE(e.label, id->has_private_key && id->key_can_sign);
+            CPPUNIT_ASSERT_MESSAGE(e.label, !id->is_ca);
+            CPPUNIT_ASSERT(id->not_after > std::time(nullptr));
+        }
+        const hsm::Identity* alice = find_identity(ids, "alice");
+        CPPUNIT_ASSERT(contains(alice->sign_schemes, SignatureScheme::RsaPkcs1v15));
+        CPPUNIT_ASSERT(contains(alice->sign_schemes, SignatureScheme::RsaPss));
+        CPPUNIT_ASSERT(contains(find_identity(ids, "bob")->sign_schemes, SignatureScheme::Ecdsa));
+        CPPUNIT_ASSERT(find_identity(ids, "bob")->key_can_derive);
+        CPPUNIT_ASSERT(alice->key_can_decrypt);
+        // Both import routes (p11tool, pkcs11-tool) make sensitive, non-extractable keys.
+        CPPUNIT_ASSERT(!find_identity(ids, "ed")->key_extractable);
+        CPPUNIT_ASSERT(!alice->key_extractable);  // pkcs11-tool imports sensitive keys too
+        const hsm::Identity* partner = find_identity(ids, "partner-domain");
+        CPPUNIT_ASSERT(partner != nullptr);
+        CPPUNIT_ASSERT(partner->has_private_key && partner->key_can_sign && partner->key_extractable);
+        CPPUNIT_ASSERT(partner->sign_schemes.empty());  // keyUsage keyEncipherment only
+
+        const hsm::Identity* ca = find_identity(ids, "sub-ca");
+        CPPUNIT_ASSERT(ca != nullptr);
+        CPPUNIT_ASSERT(ca->is_ca && !ca->has_private_key && ca->sign_schemes.empty());
+        CPPUNIT_ASSERT_EQUAL(std::string("ff"), to_hex(ca->id));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{8}, ids.size());
+    }
+
+    void signatures_verify()
+    {
+        struct {
+            const char* who;
+            SignatureScheme scheme;
+            DigestAlgorithm digest;
+            gnutls_sign_algorithm_t gnutls;
+            std::size_t size;  // 0: variable (DER)
+        } cases[] = {
+            {"alice@acme.example", SignatureScheme::RsaPkcs1v15, DigestAlgorithm::Sha256, GNUTLS_SIGN_RSA_SHA256, 256},
+            {"alice@acme.example", SignatureScheme::RsaPkcs1v15, DigestAlgorithm::Sha512, GNUTLS_SIGN_RSA_SHA512, 256},
+            {"alice@acme.example", SignatureScheme::RsaPss, DigestAlgorithm::Sha256, GNUTLS_SIGN_RSA_PSS_SHA256, 256},
+            {"alice@acme.example", SignatureScheme::RsaPss, DigestAlgorithm::Sha384, GNUTLS_SIGN_RSA_PSS_SHA384, 256},
+            {"bob@acme.example", SignatureScheme::Ecdsa, DigestAlgorithm::Sha256, GNUTLS_SIGN_ECDSA_SHA256, 0},
+            {"erin@acme.example", SignatureScheme::Ecdsa, DigestAlgorithm::Sha384, GNUTLS_SIGN_ECDSA_SHA384, 0},
+        };
+        for (const auto& c : cases) {
+            const std::string what = std::string(c.who) + " " + std::string(smime::scheme_name(c.scheme));
+            auto s = signer(c.who);
+            CPPUNIT_ASSERT_MESSAGE(what, s != nullptr);
+            for (int i = 0; i < 3; ++i) {  // ECDSA: several, so both r/s sign bits occur
+                const Bytes hash = hash_of(c.digest, "message " + std::to_string(i));
+                const Bytes sig = s->sign_digest(c.scheme, c.digest, hash);
+                if (c.size) CPPUNIT_ASSERT_EQUAL_MESSAGE(what, c.size, sig.size());
+                else CPPUNIT_ASSERT_EQUAL_MESSAGE(what, std::uint8_t{0x30}, sig.at(0));
+                CPPUNIT_ASSERT_MESSAGE(what, verify(s->certificate_der(), c.gnutls, hash, sig));
+            }
+        }
+    }
+
+    void tampered_hash_does_not_verify()
+    {
+        auto s = signer("alice@acme.example");
+        Bytes hash = hash_of(DigestAlgorithm::Sha256, "x");
+        const Bytes sig = s->sign_digest(SignatureScheme::RsaPss, DigestAlgorithm::Sha256, hash);
+        hash[0] ^= 1;
+        CPPUNIT_ASSERT(!verify(s->certificate_der(), GNUTLS_SIGN_RSA_PSS_SHA256, hash, sig));
+        // Bob's key does not verify Alice's signature.
+        hash[0] ^= 1;
+        CPPUNIT_ASSERT(verify(s->certificate_der(), GNUTLS_SIGN_RSA_PSS_SHA256, hash, sig));
+        CPPUNIT_ASSERT(!verify(signer("carol@acme.example")->certificate_der(),
+                               GNUTLS_SIGN_RSA_PSS_SHA256, hash, sig));
+    }
+
+    void ed25519_signs_message()
+    {
+        auto s = signer("ed@acme.example");
+        CPPUNIT_ASSERT(s != nullptr);
+        CPPUNIT_ASSERT(s->key_type() == KeyType::Ed25519);
+        const Bytes msg = to_bytes("signed attributes stand-in");
+        const Bytes sig = s->sign_message(SignatureScheme::Ed25519, msg);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{64}, sig.size());
+        CPPUNIT_ASSERT(verify(s->certificate_der(), GNUTLS_SIGN_EDDSA_ED25519, msg, sig, false));
+        CPPUNIT_ASSERT(!verify(s->certificate_der(), GNUTLS_SIGN_EDDSA_ED25519, to_bytes("other"), sig,
+                               false));
+    }
+
+    void domain_signing_identity_found()
+    {
+        auto s = signer("domain-signing-authority@ACME.example");
+        CPPUNIT_ASSERT(s != nullptr);
+        const Bytes expected = to_bytes(test::read_file(fixture().pki / "domain-signing.cert.der"));
+        CPPUNIT_ASSERT(s->certificate_der() == expected);
+        // The same signer object is handed out again (one helper certificate per key).
+        CPPUNIT_ASSERT(s == signer("domain-signing-authority@acme.example"));
+    }
+
+    void unknown_address_has_no_signer()
+    {
+        CPPUNIT_ASSERT(signer("nobody@acme.example") == nullptr);
+        CPPUNIT_ASSERT(signer("dave@partner.example") == nullptr);  // not on the token
+        // On the token with its key, but its keyUsage does not allow signatures.
+        CPPUNIT_ASSERT(signer("domain-confidentiality-authority@partner.example") == nullptr);
+    }
+
+    void signer_for_certificate_matches()
+    {
+        const Bytes bob = to_bytes(test::read_file(fixture().pki / "bob.cert.der"));
+        auto s = fixture().store->signer_for_certificate(bob);
+        CPPUNIT_ASSERT(s != nullptr && s->key_type() == KeyType::Ec);
+        const Bytes ca = to_bytes(test::read_file(fixture().pki / "sub-ca.cert.der"));
+        CPPUNIT_ASSERT(fixture().store->signer_for_certificate(ca) == nullptr);  // no key
+    }
+
+    void misuse_is_rejected()
+    {
+        auto rsa = signer("alice@acme.example");
+        const Bytes h256 = hash_of(DigestAlgorithm::Sha256, "m");
+        CPPUNIT_ASSERT_THROW(rsa->sign_digest(SignatureScheme::Ecdsa, DigestAlgorithm::Sha256, h256), Error);
+        CPPUNIT_ASSERT_THROW(rsa->sign_digest(SignatureScheme::RsaPss, DigestAlgorithm::Sha384, h256), Error);
+        CPPUNIT_ASSERT_THROW(rsa->sign_message(SignatureScheme::Ed25519, h256), Error);
+        CPPUNIT_ASSERT_THROW(signer("ed@acme.example")->sign_digest(SignatureScheme::Ed25519,
+                                                                    DigestAlgorithm::Sha256, h256),
+                             Error);
+        // The failures above never reached the token: the key still works.
+        CPPUNIT_ASSERT(verify(rsa->certificate_der(), GNUTLS_SIGN_RSA_SHA256, h256,
+                              rsa->sign_digest(SignatureScheme::RsaPkcs1v15, DigestAlgorithm::Sha256, h256)));
+    }
+
+    void chain_contains_sub_ca_only()
+    {
+        const Bytes sub = to_bytes(test::read_file(fixture().pki / "sub-ca.cert.der"));
+        for (const char* who : {"alice@acme.example", "bob@acme.example", "ed@acme.example"}) {
+            const auto chain = signer(who)->chain_der();
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(who, std::size_t{1}, chain.size());
+            CPPUNIT_ASSERT_MESSAGE(who, chain[0] == sub);
+        }
+    }
+
+    void wrong_pin_is_hsm_unavailable_and_store_recovers()
+    {
+        auto& f = fixture();
+        const fs::path bad = f.dir.path() / "bad.pin";
+        test::write_file(bad, "999999\n");
+        hsm::TokenConfig c = f.config;
+        c.pin_file = bad.string();
+        try {
+            hsm::KeyStore::open(c);
+            CPPUNIT_FAIL("opened with a wrong PIN");
+        } catch (const Error& e) {
+            CPPUNIT_ASSERT(e.failure() == Failure::HsmUnavailable);
+            const std::string m = e.what();
+            CPPUNIT_ASSERT_MESSAGE(m, m.find("CKR_PIN_INCORRECT") != std::string::npos);
+            CPPUNIT_ASSERT_MESSAGE(m, m.find("'ssm-test'") != std::string::npos);
+            CPPUNIT_ASSERT_MESSAGE(m, m.find(kModule) != std::string::npos);
+            CPPUNIT_ASSERT_MESSAGE(m, m.find(bad.string()) != std::string::npos);
+            CPPUNIT_ASSERT_MESSAGE(m, m.find("999999") == std::string::npos);
+        }
+        // The failed login closed the helper session the main store uses: every key must
+        // still sign (one re-login through the PIN hook, no cascade of them).
+        for (const char* who : {"alice@acme.example", "bob@acme.example", "erin@acme.example",
+                                "alice@acme.example", "bob@acme.example"}) {
+            auto s = signer(who);
+            const Bytes h = hash_of(DigestAlgorithm::Sha256, who);
+            const bool ec = s->key_type() == KeyType::Ec;
+            const Bytes sig = s->sign_digest(ec ? SignatureScheme::Ecdsa : SignatureScheme::RsaPkcs1v15,
+                                             DigestAlgorithm::Sha256, h);
+            CPPUNIT_ASSERT_MESSAGE(who, verify(s->certificate_der(),
+                                               ec ? GNUTLS_SIGN_ECDSA_SHA256 : GNUTLS_SIGN_RSA_SHA256, h, sig));
+        }
+    }
+
+    void wrong_label_is_hsm_unavailable()
+    {
+        hsm::TokenConfig c = fixture().config;
+        c.token_label = "no-such-token";
+        try {
+            hsm::KeyStore::open(c);
+            CPPUNIT_FAIL("opened a token that does not exist");
+        } catch (const Error& e) {
+            CPPUNIT_ASSERT(e.failure() == Failure::HsmUnavailable);
+            const std::string m = e.what();
+            CPPUNIT_ASSERT_MESSAGE(m, m.find("'no-such-token'") != std::string::npos);
+            CPPUNIT_ASSERT_MESSAGE(m, m.find("not found") != std::string::npos);
+            CPPUNIT_ASSERT_MESSAGE(m, m.find("'ssm-test'") != std::string::npos);  // what is there
+        }
+        c = fixture().config;
+        c.token_serial = "0000";
+        CPPUNIT_ASSERT_THROW(hsm::KeyStore::open(c), Error);
+        c = fixture().config;
+        c.module = "/nonexistent/libpkcs11.so";
+        try {
+            hsm::KeyStore::open(c);
+            CPPUNIT_FAIL("loaded a module that does not exist");
+        } catch (const Error& e) {
+            CPPUNIT_ASSERT(e.failure() == Failure::HsmUnavailable);
+            CPPUNIT_ASSERT(std::string(e.what()).find("/nonexistent/libpkcs11.so") != std::string::npos);
+        }
+    }
+
+    void unreadable_pin_file_is_hsm_unavailable()
+    {
+        hsm::TokenConfig c = fixture().config;
+        c.pin_file = (fixture().dir.path() / "missing.pin").string();
+        try {
+            hsm::KeyStore::open(c);
+            CPPUNIT_FAIL("opened without a PIN");
+        } catch (const Error& e) {
+            CPPUNIT_ASSERT(e.failure() == Failure::HsmUnavailable);
+            CPPUNIT_ASSERT(std::string(e.what()).find(c.pin_file) != std::string::npos);
+        }
+    }
+
+    void concurrent_signatures_verify()
+    {
+        std::atomic<int> good{0};
+        std::atomic<int> bad{0};
+        std::vector<std::thread> threads;
+        for (int t = 0; t < 4; ++t) {
+            threads.emplace_back([&, t] {
+                for (int i = 0; i < 50; ++i) {
+                    try {
+                        const int kind = (t + i) % 3;
+                        const char* who = kind == 0 ? "alice@acme.example"
+                                          : kind == 1 ? "bob@acme.example" : "carol@acme.example";
+                        auto s = signer(who);
+                        const Bytes h = hash_of(DigestAlgorithm::Sha256, std::to_string(t * 1000 + i));
+                        const auto scheme = kind == 1 ? SignatureScheme::Ecdsa
+                                            : i % 2   ? SignatureScheme::RsaPss
+                                                      : SignatureScheme::RsaPkcs1v15;
+                        const auto alg = kind == 1 ? GNUTLS_SIGN_ECDSA_SHA256
+                                         : i % 2   ? GNUTLS_SIGN_RSA_PSS_SHA256
+                                                   : GNUTLS_SIGN_RSA_SHA256;
+                        const Bytes sig = s->sign_digest(scheme, DigestAlgorithm::Sha256, h);
+                        (verify(s->certificate_der(), alg, h, sig) ? good : bad)++;
+                    } catch (const std::exception& e) {
+                        std::cerr << "thread " << t << ": " << e.what() << "\n";
+                        bad++;
+                    }
+                }
+            });
+        }
+        for (auto& th : threads) th.join();
+        CPPUNIT_ASSERT_EQUAL(0, bad.load());
+        CPPUNIT_ASSERT_EQUAL(200, good.load());
+    }
+
+    void hsm_list_output()
+    {
+        std::ostringstream out, err;
+        CPPUNIT_ASSERT_EQUAL(0, tools::hsm_list(fixture().config, out, err));
+        const std::string s = out.str();
+        const char* expected[] = {
+            "token label=ssm-test serial=",
+            "manufacturer=\"SoftHSM project\" model=\"SoftHSM v2\"",
+            "certificate label=alice id=01 key=rsa-2048 email=alice@acme.example not_after=",
+            "private_key=yes key_attributes=sign,decrypt extractable=no sign=rsa-pkcs1,rsa-pss\n",
+            "certificate label=bob id=02 key=ec-p256 email=bob@acme.example",
+            "key_attributes=sign,decrypt,derive extractable=no sign=ecdsa\n",
+            "certificate label=partner-domain id=07 key=rsa-2048 "
+            "email=domain-confidentiality-authority@partner.example",
+            "key_attributes=sign,decrypt extractable=yes sign=none\n",
+            "certificate label=erin id=04 key=ec-p384 email=erin@acme.example",
+            "certificate label=ed id=06 key=ed25519 email=ed@acme.example",
+            "extractable=no sign=ed25519\n",
+            "certificate label=sub-ca id=ff key=rsa-2048 email=- not_after=",
+            "ca=yes private_key=no sign=none\n",
+        };
+        for (auto e : expected) CPPUNIT_ASSERT_MESSAGE(std::string(e) + " in:\n" + s, s.find(e) != std::string::npos);
+        CPPUNIT_ASSERT(err.str().empty());
+    }
+
+    void hsm_list_fails_clearly()
+    {
+        hsm::TokenConfig c = fixture().config;
+        c.token_label = "absent";
+        std::ostringstream out, err;
+        CPPUNIT_ASSERT_EQUAL(2, tools::hsm_list(c, out, err));
+        CPPUNIT_ASSERT(out.str().empty());
+        CPPUNIT_ASSERT(err.str().find("'absent'") != std::string::npos);
+        CPPUNIT_ASSERT(err.str().find(kModule) != std::string::npos);
+        c = fixture().config;
+        c.pin_file = "/nonexistent/pin";
+        std::ostringstream out2, err2;
+        CPPUNIT_ASSERT_EQUAL(2, tools::hsm_list(c, out2, err2));
+        CPPUNIT_ASSERT(err2.str().find("/nonexistent/pin") != std::string::npos);
+    }
+
+    void sign_rate()
+    {
+        using namespace std::chrono_literals;
+        const double rsa = hsm::measure_sign_rate(*signer("alice@acme.example"), DigestAlgorithm::Sha256,
+                                                  SignatureScheme::RsaPkcs1v15, 500ms);
+        const double pss = hsm::measure_sign_rate(*signer("alice@acme.example"), DigestAlgorithm::Sha256,
+                                                  SignatureScheme::RsaPss, 500ms);
+        const double p256 = hsm::measure_sign_rate(*signer("bob@acme.example"), DigestAlgorithm::Sha256,
+                                                   SignatureScheme::Ecdsa, 500ms);
+        std::cout << "  sign rate (SoftHSM, one session): rsa-2048 pkcs1 " << static_cast<int>(rsa)
+                  << "/s, rsa-2048 pss " << static_cast<int>(pss) << "/s, p-256 ecdsa "
+                  << static_cast<int>(p256) << "/s\n";
+        CPPUNIT_ASSERT(rsa > 10 && pss > 10 && p256 > 10);
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(HsmTest);
