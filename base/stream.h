@@ -54,6 +54,39 @@ private:
     Bytes m_data;
 };
 
+// Writes everything to two sinks (e.g. a spool and a hash).
+class TeeSink final : public ByteSink {
+public:
+    TeeSink(ByteSink& a, ByteSink& b) : m_a(a), m_b(b) {}
+    using ByteSink::write;
+    void write(ByteView data) override
+    {
+        m_a.write(data);
+        m_b.write(data);
+    }
+
+private:
+    ByteSink& m_a;
+    ByteSink& m_b;
+};
+
+// Counts bytes and forwards them.
+class CountingSink final : public ByteSink {
+public:
+    explicit CountingSink(ByteSink& next) : m_next(next) {}
+    using ByteSink::write;
+    void write(ByteView data) override
+    {
+        m_count += data.size();
+        m_next.write(data);
+    }
+    std::uint64_t count() const { return m_count; }
+
+private:
+    ByteSink& m_next;
+    std::uint64_t m_count = 0;
+};
+
 // Copies a whole source to a sink in bounded chunks.
 void copy_stream(ByteSource& from, ByteSink& to);
 

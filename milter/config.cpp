@@ -173,8 +173,8 @@ void load_signing(Loader& L, const toml::table* t, Config& c)
 {
     auto& s = c.signing;
     const std::string format = L.str(t, "signing", "format");
-    if (format == "detached") s.format = SignatureFormat::Detached;
-    else if (format == "opaque") s.format = SignatureFormat::Opaque;
+    if (format == "detached") s.format = smime::SignatureFormat::Detached;
+    else if (format == "opaque") s.format = smime::SignatureFormat::Opaque;
     else L.fail(L.region(t, "format"), "format must be \"detached\" or \"opaque\"");
     auto digest = smime::parse_digest_name(L.str(t, "signing", "digest"));
     if (!digest) L.fail(L.region(t, "digest"), "digest must be sha256, sha384 or sha512");

@@ -14,6 +14,7 @@
 #include "milter/network.h"
 #include "policy/policy.h"
 #include "smime/algorithms.h"
+#include "smime/sign.h"
 
 namespace ssm::milter {
 
@@ -21,8 +22,6 @@ class ConfigError : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;  // what() is "file:line:column: message"
 };
-
-enum class SignatureFormat { Detached, Opaque };
 
 struct MilterSettings {
     std::string socket;
@@ -39,7 +38,7 @@ struct MilterSettings {
 };
 
 struct SigningSettings {
-    SignatureFormat format = SignatureFormat::Detached;
+    smime::SignatureFormat format = smime::SignatureFormat::Detached;
     smime::DigestAlgorithm digest = smime::DigestAlgorithm::Sha256;
     smime::SignatureScheme rsa_scheme = smime::SignatureScheme::RsaPkcs1v15;
     bool include_chain = true;

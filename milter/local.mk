@@ -3,7 +3,16 @@ noinst_LIBRARIES += milter/libssm_milter.a
 milter_libssm_milter_a_SOURCES = \
 	milter/config_table.h milter/config_table.cpp \
 	milter/config.h milter/config.cpp \
-	milter/network.h milter/network.cpp
+	milter/network.h milter/network.cpp \
+	milter/reply.h milter/reply.cpp \
+	milter/key_source.h milter/key_source.cpp \
+	milter/message_processor.h milter/message_processor.cpp \
+	milter/privileges.h milter/privileges.cpp \
+	milter/daemon.h milter/callbacks.cpp
+
+sbin_PROGRAMS += ssm-milter
+ssm_milter_SOURCES = milter/main.cpp
+ssm_milter_LDADD = $(SSM_CORE_LIBS) $(SSM_EXTERNAL_LIBS)
 
 check_PROGRAMS += tests/unit/test_config
 tests_unit_test_config_SOURCES = tests/unit/test_config.cpp $(UNIT_MAIN)

@@ -1,1 +1,85 @@
-// placeholder
+// ssm-milter: the S/MIME gateway daemon. Parses the command line, loads and checks the
+// configuration, opens the token, and hands over to libmilter.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "base/error.h"
+#include "base/log.h"
+#include "milter/config.h"
+#include "milter/daemon.h"
+
+using namespace ssm;
+using namespace ssm::milter;
+
+namespace {
+
+constexpr int kExitUsage = 64;
+constexpr int kExitConfig = 78;
+
+void usage()
+{
+    std::fprintf(stderr,
+                 "usage: ssm-milter [-c CONFIG] [-n] [-V]\n"
+                 "  -c CONFIG  configuration file (default /etc/ssm-milter/ssm-milter.toml)\n"
+                 "  -n         check the configuration and exit\n"
+                 "  -V         print the version and exit\n");
+}
+
+log::Level level_from(const std::string& s)
+{
+    if (s == "debug") return log::Level::Debug;
+    if (s == "notice") return log::Level::Notice;
+    if (s == "warning") return log::Level::Warning;
+    if (s == "error") return log::Level::Error;
+    return log::Level::Info;
+}
+
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    std::string config_path = "/etc/ssm-milter/ssm-milter.toml";
+    bool check_only = false;
+    int opt;
+    while ((opt = getopt(argc, argv, "c:nVh")) != -1) {
+        switch (opt) {
+        case 'c': config_path = optarg; break;
+        case 'n': check_only = true; break;
+        case 'V': std::printf("ssm-milter %s\n", SSM_VERSION); return 0;
+        default: usage(); return opt == 'h' ? 0 : kExitUsage;
+        }
+    }
+    if (optind != argc) {
+        usage();
+        return kExitUsage;
+    }
+
+    std::shared_ptr<const Config> config;
+    try {
+        config = load_config(config_path);
+    } catch (const ConfigError& e) {
+        std::fprintf(stderr, "%s\n", e.what());
+        return kExitConfig;
+    }
+    for (const auto& w : config->not_yet_in_force)
+        std::fprintf(stderr, "%s: warning: %s is read but not yet in force in this version\n",
+                     config_path.c_str(), w.c_str());
+    if (check_only) {
+        std::printf("%s: configuration OK\n", config_path.c_str());
+        return 0;
+    }
+
+    log::configure({true, true, level_from(config->milter.log_level)}, "ssm-milter");
+    auto keys = std::make_unique<TokenKeySource>(config->hsm);
+    try {
+        keys->open();
+    } catch (const Error& e) {
+        // Not fatal: messages get 451 4.3.0 until the token can be opened.
+        log::warning("hsm-unavailable", {{"error", e.what()}});
+    }
+    Daemon daemon(config, std::move(keys));
+    return run_milter(daemon);
+}

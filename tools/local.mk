@@ -1,1 +1,6 @@
-# tools/
+# tools/: ssmctl, the administrator's command line.
+bin_PROGRAMS += ssmctl
+ssmctl_SOURCES = tools/ssmctl.cpp \
+	tools/ssmctl_process.h tools/ssmctl_process.cpp \
+	tools/ssmctl_hsm.h tools/ssmctl_hsm.cpp
+ssmctl_LDADD = $(SSM_CORE_LIBS) $(SSM_EXTERNAL_LIBS)

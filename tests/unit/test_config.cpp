@@ -104,7 +104,7 @@ public:
         auto c = parse_config(kMinimal, "min.toml");
         CPPUNIT_ASSERT_EQUAL(std::string("unix:/run/ssm-milter/milter.sock"), c->milter.socket);
         CPPUNIT_ASSERT_EQUAL(std::uint64_t(100) * 1024 * 1024, c->milter.max_message_size);
-        CPPUNIT_ASSERT(c->signing.format == SignatureFormat::Detached);
+        CPPUNIT_ASSERT(c->signing.format == smime::SignatureFormat::Detached);
         CPPUNIT_ASSERT(c->signing.digest == smime::DigestAlgorithm::Sha256);
         CPPUNIT_ASSERT(c->signing.include_chain);
         CPPUNIT_ASSERT_EQUAL(std::string("/usr/lib/softhsm/libsofthsm2.so"), c->hsm.module);

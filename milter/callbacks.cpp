@@ -1,0 +1,253 @@
+// libmilter callbacks: translate each callback into a MessageProcessor call and its
+// Reply into SMFIS_* plus smfi_setreply. Every callback is noexcept and runs its body
+// through guarded(), so no exception ever crosses into libmilter (C code).
+#include <libmilter/mfapi.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <map>
+
+#include "base/log.h"
+#include "milter/daemon.h"
+#include "milter/message_processor.h"
+#include "milter/privileges.h"
+
+namespace ssm::milter {
+
+namespace {
+
+// Set once by run_milter() before smfi_main starts threads; read-only afterwards.
+Daemon* g_daemon = nullptr;
+
+struct ConnectionContext {
+    std::shared_ptr<const Config> config;  // snapshot for the whole connection
+    ConnectionInfo info;
+    std::unique_ptr<MessageProcessor> message;
+    std::chrono::steady_clock::time_point started;
+};
+
+ConnectionContext* context(SMFICTX* ctx)
+{
+    return static_cast<ConnectionContext*>(smfi_getpriv(ctx));
+}
+
+std::string macro(SMFICTX* ctx, const char* name)
+{
+    const char* v = smfi_getsymval(ctx, const_cast<char*>(name));
+    return v ? v : "";
+}
+
+sfsistat apply(SMFICTX* ctx, const Reply& r)
+{
+    switch (r.verdict) {
+    case Verdict::Continue: return SMFIS_CONTINUE;
+    case Verdict::Accept: return SMFIS_CONTINUE;
+    case Verdict::Reject:
+    case Verdict::TempFail: break;
+    }
+    // libmilter treats '%' specially in reply text; our texts never need one.
+    std::string text = r.text;
+    std::replace(text.begin(), text.end(), '%', ' ');
+    smfi_setreply(ctx, const_cast<char*>(r.rcode.c_str()), const_cast<char*>(r.xcode.c_str()),
+                  const_cast<char*>(text.c_str()));
+    return r.verdict == Verdict::Reject ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+}
+
+template <typename F>
+sfsistat guarded(SMFICTX* ctx, const char* stage, F&& body) noexcept
+{
+    try {
+        return body();
+    } catch (const Error& e) {
+        log::warning("milter-error", {{"stage", stage}, {"failure", failure_name(e.failure())},
+                                      {"error", e.what()}});
+        try {
+            return apply(ctx, reply_for(e.failure(), e.what()));
+        } catch (...) {
+            return SMFIS_TEMPFAIL;
+        }
+    } catch (const std::exception& e) {
+        log::error("milter-error", {{"stage", stage}, {"error", e.what()}});
+    } catch (...) {
+        log::error("milter-error", {{"stage", stage}, {"error", "unknown exception"}});
+    }
+    return SMFIS_TEMPFAIL;
+}
+
+sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) noexcept
+{
+    return guarded(ctx, "connect", [&] {
+        auto c = std::make_unique<ConnectionContext>();
+        c->config = g_daemon->config();
+        c->info.client_name = hostname ? hostname : "";
+        c->info.daemon_name = macro(ctx, "{daemon_name}");
+        if (hostaddr) {
+            sockaddr_storage ss{};
+            const std::size_t len = hostaddr->sa_family == AF_INET6 ? sizeof(sockaddr_in6)
+                                    : hostaddr->sa_family == AF_INET ? sizeof(sockaddr_in)
+                                                                     : 0;
+            if (len) {
+                std::memcpy(&ss, hostaddr, len);
+                c->info.client_address = ss;
+            }
+        }
+        if (smfi_setpriv(ctx, c.get()) != MI_SUCCESS) return SMFIS_TEMPFAIL;
+        c.release();  // owned by libmilter's private pointer until on_close
+        return SMFIS_CONTINUE;
+    });
+}
+
+sfsistat on_envfrom(SMFICTX* ctx, char** argv) noexcept
+{
+    return guarded(ctx, "mail", [&] {
+        ConnectionContext* c = context(ctx);
+        if (!c) return SMFIS_TEMPFAIL;
+        c->config = g_daemon->config();  // a new message starts on the newest policy
+        c->message = std::make_unique<MessageProcessor>(c->config, g_daemon->keys(), c->info);
+        c->started = std::chrono::steady_clock::now();
+        return apply(ctx, c->message->mail_from(argv && argv[0] ? argv[0] : "",
+                                                macro(ctx, "{auth_authen}")));
+    });
+}
+
+sfsistat on_envrcpt(SMFICTX* ctx, char** argv) noexcept
+{
+    return guarded(ctx, "rcpt", [&] {
+        ConnectionContext* c = context(ctx);
+        if (!c || !c->message) return SMFIS_TEMPFAIL;
+        return apply(ctx, c->message->rcpt_to(argv && argv[0] ? argv[0] : ""));
+    });
+}
+
+sfsistat on_header(SMFICTX* ctx, char* name, char* value) noexcept
+{
+    return guarded(ctx, "header", [&] {
+        ConnectionContext* c = context(ctx);
+        if (!c || !c->message) return SMFIS_TEMPFAIL;
+        return apply(ctx, c->message->header(name ? name : "", value ? value : ""));
+    });
+}
+
+sfsistat on_body(SMFICTX* ctx, unsigned char* data, size_t len) noexcept
+{
+    return guarded(ctx, "body", [&] {
+        ConnectionContext* c = context(ctx);
+        if (!c || !c->message) return SMFIS_TEMPFAIL;
+        return apply(ctx, c->message->body(ByteView(data, len)));
+    });
+}
+
+// Applies header edits and the new body. Called only once the whole new message is
+// ready, so a failure here is the MTA's (answered with tempfail), never half our work.
+bool rewrite(SMFICTX* ctx, const smime::HeaderEdit& edit, const Spool& body)
+{
+    // Delete higher indexes first so lower ones keep their numbers.
+    std::vector<smime::HeaderEdit::Removal> removals = edit.remove;
+    std::sort(removals.begin(), removals.end(),
+              [](const auto& a, const auto& b) { return a.index > b.index; });
+    for (const auto& r : removals)
+        if (smfi_chgheader(ctx, const_cast<char*>(r.name.c_str()), r.index, nullptr) != MI_SUCCESS)
+            return false;
+    for (const auto& h : edit.add)
+        if (smfi_addheader(ctx, const_cast<char*>(h.name.c_str()),
+                           const_cast<char*>(h.value.c_str())) != MI_SUCCESS)
+            return false;
+    auto reader = body.reader();
+    std::vector<std::uint8_t> buf(64 * 1024);
+    for (;;) {
+        const std::size_t n = reader->read(buf);
+        if (n == 0) break;
+        if (smfi_replacebody(ctx, buf.data(), static_cast<int>(n)) != MI_SUCCESS) return false;
+    }
+    return true;
+}
+
+sfsistat on_eom(SMFICTX* ctx) noexcept
+{
+    return guarded(ctx, "eom", [&] {
+        ConnectionContext* c = context(ctx);
+        if (!c || !c->message) return SMFIS_TEMPFAIL;
+        const std::string queue_id = macro(ctx, "i");
+        MessageOutcome out = c->message->end_of_message();
+        sfsistat status = SMFIS_CONTINUE;
+        if (out.reply.verdict == Verdict::Accept && out.header_edit && out.new_body) {
+            if (!rewrite(ctx, *out.header_edit, *out.new_body)) {
+                out.reply = reply_for(Failure::Temporary, "the MTA refused the rewritten message");
+                out.action = "tempfail";
+            }
+        }
+        if (out.reply.verdict == Verdict::Reject || out.reply.verdict == Verdict::TempFail)
+            status = apply(ctx, out.reply);
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - c->started)
+                            .count();
+        log::info("message", {{"queue_id", queue_id},
+                              {"direction", policy::direction_name(c->message->direction())},
+                              {"action", out.action},
+                              {"result", out.reply.str()},
+                              {"detail", out.detail},
+                              {"ms", std::to_string(ms)}});
+        c->message.reset();
+        return status;
+    });
+}
+
+sfsistat on_abort(SMFICTX* ctx) noexcept
+{
+    return guarded(ctx, "abort", [&] {
+        if (ConnectionContext* c = context(ctx)) c->message.reset();
+        return SMFIS_CONTINUE;
+    });
+}
+
+sfsistat on_close(SMFICTX* ctx) noexcept
+{
+    std::unique_ptr<ConnectionContext> owned(context(ctx));
+    smfi_setpriv(ctx, nullptr);
+    return SMFIS_CONTINUE;
+}
+
+}  // namespace
+
+int run_milter(Daemon& daemon)
+{
+    g_daemon = &daemon;
+    smfiDesc desc{};
+    desc.xxfi_name = const_cast<char*>("ssm-milter");
+    desc.xxfi_version = SMFI_VERSION;
+    desc.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY;
+    desc.xxfi_connect = on_connect;
+    desc.xxfi_envfrom = on_envfrom;
+    desc.xxfi_envrcpt = on_envrcpt;
+    desc.xxfi_header = on_header;
+    desc.xxfi_body = on_body;
+    desc.xxfi_eom = on_eom;
+    desc.xxfi_abort = on_abort;
+    desc.xxfi_close = on_close;
+
+    const auto config = daemon.config();
+    if (smfi_setconn(const_cast<char*>(config->milter.socket.c_str())) != MI_SUCCESS) {
+        log::error("start", {{"error", "bad socket"}, {"socket", config->milter.socket}});
+        return 78;
+    }
+    if (smfi_register(desc) != MI_SUCCESS) {
+        log::error("start", {{"error", "smfi_register failed"}});
+        return 70;
+    }
+    if (smfi_opensocket(1) != MI_SUCCESS) {
+        log::error("start", {{"error", "cannot open the milter socket"}, {"socket", config->milter.socket}});
+        return 71;
+    }
+    if (const std::string err = drop_privileges(config->milter.user); !err.empty()) {
+        log::error("start", {{"error", err}});
+        return 77;
+    }
+    log::notice("start", {{"socket", config->milter.socket}, {"version", SSM_VERSION}});
+    const int rc = smfi_main();
+    log::notice("stop", {{"status", std::to_string(rc)}});
+    return rc == MI_SUCCESS ? 0 : 1;
+}
+
+}  // namespace ssm::milter

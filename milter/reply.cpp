@@ -1,0 +1,40 @@
+// The failure-class -> SMTP reply table.
+#include "milter/reply.h"
+
+namespace ssm::milter {
+
+std::string Reply::str() const
+{
+    switch (verdict) {
+    case Verdict::Continue: return "continue";
+    case Verdict::Accept: return "accept";
+    default: break;
+    }
+    return rcode + " " + xcode + " " + text;
+}
+
+Reply reply_for(Failure f, const std::string& detail)
+{
+    // Replies never carry CR or LF from detail text (it may quote input).
+    std::string clean;
+    for (char c : detail) clean.push_back((c == '\r' || c == '\n') ? ' ' : c);
+    switch (f) {
+    case Failure::HsmUnavailable:
+        return Reply::tempfail("451", "4.3.0", "signing key temporarily unavailable: " + clean);
+    case Failure::DirectoryUnavailable:
+        return Reply::tempfail("451", "4.7.1", "certificate directory unavailable: " + clean);
+    case Failure::MalformedMessage:
+        return Reply::reject("554", "5.6.0", "malformed message: " + clean);
+    case Failure::MessageTooLarge:
+        return Reply::reject("552", "5.3.4", "message exceeds a size limit: " + clean);
+    case Failure::PolicyViolation:
+        return Reply::reject("550", "5.7.1", clean);
+    case Failure::Temporary:
+        return Reply::tempfail("451", "4.3.0", "temporary local problem: " + clean);
+    case Failure::Internal:
+        return Reply::tempfail("451", "4.3.0", "internal error, try again later");
+    }
+    return Reply::tempfail("451", "4.3.0", "internal error, try again later");
+}
+
+}  // namespace ssm::milter

@@ -1,0 +1,34 @@
+// SMTP replies: one table maps each failure class to the reply the MTA gets
+// (PRODUCT §2.4: 550 5.7.1, 451 4.7.1, 451 4.3.0, 452 4.5.3 ...).
+#pragma once
+#include <string>
+
+#include "base/error.h"
+
+namespace ssm::milter {
+
+enum class Verdict { Continue, Accept, Reject, TempFail };
+
+struct Reply {
+    Verdict verdict = Verdict::Continue;
+    std::string rcode;  // "550"
+    std::string xcode;  // "5.7.1"
+    std::string text;   // human-readable reason (no CR/LF)
+
+    static Reply proceed() { return {}; }
+    static Reply accept() { return {Verdict::Accept, "", "", ""}; }
+    static Reply reject(std::string rcode, std::string xcode, std::string text)
+    {
+        return {Verdict::Reject, std::move(rcode), std::move(xcode), std::move(text)};
+    }
+    static Reply tempfail(std::string rcode, std::string xcode, std::string text)
+    {
+        return {Verdict::TempFail, std::move(rcode), std::move(xcode), std::move(text)};
+    }
+    std::string str() const;  // "550 5.7.1 text" or "accept"/"continue"
+};
+
+// The reply for a per-message failure of class `f`; `detail` is appended to the text.
+Reply reply_for(Failure f, const std::string& detail);
+
+}  // namespace ssm::milter

@@ -1,0 +1,31 @@
+#!/bin/sh
+# Bootstraps autotools when needed, configures and builds ssm-milter.
+# Usage: scripts/build.sh [BUILDDIR [extra configure arguments...]]
+#   BUILDDIR defaults to ./build. With SSM_ASAN=1 the build uses ASan+UBSan and only the
+#   unit test programs are built.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+builddir=${1:-$top/build}
+[ $# -gt 0 ] && shift
+cd "$top"
+if [ ! -x configure ] || [ configure.ac -nt configure ]; then
+  autoreconf -fi
+fi
+mkdir -p "$builddir"
+cd "$builddir"
+jobs=${SSM_JOBS:-2}
+if [ "${SSM_ASAN:-0}" = 1 ]; then
+  if [ ! -f Makefile ]; then
+    "$top/configure" --enable-werror -q \
+      CXXFLAGS="-g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+      LDFLAGS="-fsanitize=address,undefined" "$@"
+  fi
+  make -j"$jobs" check TESTS= >/dev/null
+else
+  if [ ! -f Makefile ]; then
+    "$top/configure" --enable-werror -q "$@"
+  fi
+  make -j"$jobs" >/dev/null
+  make -j"$jobs" check TESTS= >/dev/null
+fi
+echo "build: $builddir ready"

@@ -1,0 +1,133 @@
+// Message signing: canonical entity -> digest -> SignedData -> new MIME body.
+// The entity streams through a spool so memory stays bounded for any message size.
+#include "smime/sign.h"
+
+#include "base/error.h"
+#include "smime/cms/digest.h"
+#include "smime/cms/signed_data.h"
+#include "smime/mime/boundary.h"
+#include "smime/mime/canonical.h"
+#include "smime/mime/encoders.h"
+
+namespace ssm::smime {
+
+namespace {
+
+// Names a signature and digest as the micalg parameter does (RFC 8551 §3.5.3.2).
+std::string micalg(DigestAlgorithm d)
+{
+    return std::string(digest_name(d));
+}
+
+HeaderEdit content_fields_moved_inside(const std::vector<mime::HeaderField>& headers)
+{
+    HeaderEdit edit;
+    std::vector<std::pair<std::string, int>> seen;  // lower-case name -> count so far
+    bool has_mime_version = false;
+    for (const auto& h : headers) {
+        std::string lower = h.name;
+        for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        int index = 1;
+        bool found = false;
+        for (auto& [name, count] : seen) {
+            if (name == lower) {
+                index = ++count;
+                found = true;
+            }
+        }
+        if (!found) seen.emplace_back(lower, 1);
+        if (mime::is_content_field(h.name)) edit.remove.push_back({h.name, index});
+        if (lower == "mime-version") has_mime_version = true;
+    }
+    if (!has_mime_version) edit.add.push_back({"MIME-Version", "1.0"});
+    return edit;
+}
+
+void copy_spool(const Spool& spool, ByteSink& out)
+{
+    auto reader = spool.reader();
+    copy_stream(*reader, out);
+}
+
+}  // namespace
+
+SignatureScheme scheme_for(KeyType key, SignatureScheme rsa_scheme)
+{
+    switch (key) {
+    case KeyType::Rsa: return rsa_scheme;
+    case KeyType::Ec: return SignatureScheme::Ecdsa;
+    case KeyType::Ed25519: return SignatureScheme::Ed25519;
+    }
+    return rsa_scheme;
+}
+
+SignResult sign_message(const std::vector<mime::HeaderField>& headers, ByteSource& body,
+                        Signer& signer, const SignParameters& params, Spool& scratch,
+                        ByteSink& out)
+{
+    if (scratch.size() != 0) throw Error(Failure::Internal, "sign_message: scratch spool not empty");
+    SignResult result;
+    result.scheme = scheme_for(signer.key_type(), params.rsa_scheme);
+    result.digest = params.digest;
+    result.headers = content_fields_moved_inside(headers);
+
+    // Pass 1: the canonical entity goes to the scratch spool and through the hash.
+    cms::Hasher hasher(params.digest);
+    {
+        TeeSink tee(scratch, hasher);
+        body.rewind();
+        mime::write_canonical_entity(headers, body, tee, params.limits);
+    }
+    const Bytes digest = hasher.finish();
+    result.signed_bytes = scratch.size();
+
+    cms::SignOptions options;
+    options.digest = params.digest;
+    options.scheme = result.scheme;
+    options.include_chain = params.include_chain;
+    options.signing_time = params.signing_time;
+
+    if (params.format == SignatureFormat::Detached) {
+        const cms::SignedDataParts der =
+            cms::encode_signed_data(signer, options, digest, std::nullopt);
+        const std::string boundary = mime::make_boundary();
+        out.write(std::string_view("This is an S/MIME signed message.\r\n\r\n--"));
+        out.write(boundary);
+        out.write(std::string_view("\r\n"));
+        copy_spool(scratch, out);
+        out.write(std::string_view("\r\n--"));
+        out.write(boundary);
+        out.write(std::string_view(
+            "\r\nContent-Type: application/pkcs7-signature; name=\"smime.p7s\"\r\n"
+            "Content-Transfer-Encoding: base64\r\n"
+            "Content-Disposition: attachment; filename=\"smime.p7s\"\r\n\r\n"));
+        {
+            mime::Base64Encoder b64(out);
+            b64.write(der.head);
+            b64.write(der.tail);
+            b64.finish();  // ends with CRLF, which the closing delimiter needs before it
+        }
+        out.write(std::string_view("--"));
+        out.write(boundary);
+        out.write(std::string_view("--\r\n"));
+        result.headers.add.push_back(
+            {"Content-Type", "multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=" +
+                                 micalg(params.digest) + "; boundary=\"" + boundary + "\""});
+    } else {
+        const cms::SignedDataParts der =
+            cms::encode_signed_data(signer, options, digest, scratch.size());
+        mime::Base64Encoder b64(out);
+        b64.write(der.head);
+        copy_spool(scratch, b64);
+        b64.write(der.tail);
+        b64.finish();
+        result.headers.add.push_back(
+            {"Content-Type", "application/pkcs7-mime; smime-type=signed-data; name=\"smime.p7m\""});
+        result.headers.add.push_back({"Content-Transfer-Encoding", "base64"});
+        result.headers.add.push_back(
+            {"Content-Disposition", "attachment; filename=\"smime.p7m\""});
+    }
+    return result;
+}
+
+}  // namespace ssm::smime

@@ -1,0 +1,59 @@
+// Signing a whole message (RFC 8551 §3.5): the Content-* header fields and body become
+// the signed inner entity; the result is multipart/signed (detached) or
+// application/pkcs7-mime signed-data (opaque). Input is a message our own users sent
+// (outbound), still handled as untrusted bytes: limits apply and malformed MIME gives
+// a typed ssm::Error, never undefined behaviour.
+#pragma once
+#include <ctime>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/spool.h"
+#include "base/stream.h"
+#include "smime/algorithms.h"
+#include "smime/mime/header.h"
+#include "smime/mime/limits.h"
+#include "smime/signer.h"
+
+namespace ssm::smime {
+
+enum class SignatureFormat { Detached, Opaque };
+
+struct SignParameters {
+    SignatureFormat format = SignatureFormat::Detached;
+    DigestAlgorithm digest = DigestAlgorithm::Sha256;
+    SignatureScheme rsa_scheme = SignatureScheme::RsaPkcs1v15;  // for RSA keys
+    bool include_chain = true;
+    std::time_t signing_time = 0;
+    mime::Limits limits;
+};
+
+// Changes to the top-level header: fields to delete (name and 1-based index among the
+// fields of that name, as smfi_chgheader counts) and fields to append.
+struct HeaderEdit {
+    struct Removal {
+        std::string name;
+        int index;
+    };
+    std::vector<Removal> remove;
+    std::vector<mime::HeaderField> add;
+};
+
+struct SignResult {
+    HeaderEdit headers;
+    SignatureScheme scheme;
+    DigestAlgorithm digest;
+    std::uint64_t signed_bytes = 0;  // size of the canonical inner entity
+};
+
+// The scheme used for a key type under the given preferences.
+SignatureScheme scheme_for(KeyType key, SignatureScheme rsa_scheme);
+
+// Signs the message made of `headers` and `body`. The new body is written to `out`;
+// `scratch` receives the canonical inner entity (it must be empty). Throws ssm::Error.
+SignResult sign_message(const std::vector<mime::HeaderField>& headers, ByteSource& body,
+                        Signer& signer, const SignParameters& params, Spool& scratch,
+                        ByteSink& out);
+
+}  // namespace ssm::smime

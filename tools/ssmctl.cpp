@@ -1,0 +1,75 @@
+// ssmctl: the administrator's command line. Uses the daemon's libraries and its
+// configuration file; `process` drives the same MessageProcessor as the milter.
+#include <getopt.h>
+
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "milter/config.h"
+#include "tools/ssmctl_hsm.h"
+#include "tools/ssmctl_process.h"
+
+using namespace ssm;
+
+namespace {
+
+constexpr int kExitUsage = 64;
+constexpr int kExitConfig = 78;
+
+void usage(std::FILE* to)
+{
+    std::fprintf(to,
+                 "usage: ssmctl [-c CONFIG] COMMAND ...\n"
+                 "commands:\n"
+                 "  process --direction in|out --from ADDR --to ADDR [--to ADDR]...\n"
+                 "          [--client IP] < in.eml > out.eml\n"
+                 "      run the milter's pipeline on one message; exit 0 accepted,\n"
+                 "      1 rejected, 2 temporary failure, 64+ usage or configuration error\n"
+                 "  hsm list\n"
+                 "      tokens' certificates, key types and usable operations\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    std::string config_path = "/etc/ssm-milter/ssm-milter.toml";
+    int i = 1;
+    for (; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "-c" && i + 1 < argc) {
+            config_path = argv[++i];
+        } else if (a == "-h" || a == "--help") {
+            usage(stdout);
+            return 0;
+        } else if (!a.empty() && a[0] == '-') {
+            usage(stderr);
+            return kExitUsage;
+        } else {
+            break;
+        }
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return kExitUsage;
+    }
+    const std::string command = argv[i++];
+    std::vector<std::string> args(argv + i, argv + argc);
+
+    std::shared_ptr<const milter::Config> config;
+    try {
+        config = milter::load_config(config_path);
+    } catch (const milter::ConfigError& e) {
+        std::fprintf(stderr, "%s\n", e.what());
+        return kExitConfig;
+    }
+
+    if (command == "process") return tools::process_command(*config, config, args);
+    if (command == "hsm" && !args.empty() && args[0] == "list")
+        return tools::hsm_list(config->hsm, std::cout, std::cerr);
+    usage(stderr);
+    return kExitUsage;
+}

@@ -1,0 +1,173 @@
+// `ssmctl process`: builds the same MessageProcessor the daemon builds, feeds it the
+// envelope from the command line and the message from stdin (untrusted, spooled like
+// the milter spools it), and writes the rewritten message to stdout.
+#include "tools/ssmctl_process.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "base/error.h"
+#include "base/spool.h"
+#include "milter/key_source.h"
+#include "milter/message_processor.h"
+#include "smime/mime/header.h"
+
+namespace ssm::tools {
+
+namespace {
+
+constexpr int kExitUsage = 64;
+
+class StdoutSink final : public ByteSink {
+public:
+    using ByteSink::write;
+    void write(ByteView data) override
+    {
+        if (std::fwrite(data.data(), 1, data.size(), stdout) != data.size())
+            throw Error(Failure::Temporary, "cannot write to standard output");
+    }
+};
+
+int exit_code(const milter::Reply& r)
+{
+    switch (r.verdict) {
+    case milter::Verdict::Reject: return 1;
+    case milter::Verdict::TempFail: return 2;
+    default: return 0;
+    }
+}
+
+// Reports a reply given before end of message (MAIL, RCPT, header, body steps).
+int early_stop(const char* stage, const milter::Reply& r)
+{
+    std::fprintf(stderr, "decision: stage=%s action=%s\nreply: %s\n", stage,
+                 r.verdict == milter::Verdict::Reject ? "reject" : "tempfail", r.str().c_str());
+    return exit_code(r);
+}
+
+void write_header_field(ByteSink& out, const smime::mime::HeaderField& h)
+{
+    out.write(h.name);
+    out.write(std::string_view(": "));
+    out.write(h.value);
+    out.write(std::string_view("\r\n"));
+}
+
+}  // namespace
+
+int process_command(const milter::Config& config, std::shared_ptr<const milter::Config> shared,
+                    const std::vector<std::string>& args)
+{
+    milter::ConnectionInfo conn;
+    std::string from;
+    std::vector<std::string> to;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        const bool has_value = i + 1 < args.size();
+        if (a == "--direction" && has_value) {
+            conn.forced_direction = policy::parse_direction(args[++i]);
+            if (!conn.forced_direction) {
+                std::fprintf(stderr, "ssmctl process: --direction must be in or out\n");
+                return kExitUsage;
+            }
+        } else if (a == "--from" && has_value) {
+            from = args[++i];
+        } else if (a == "--to" && has_value) {
+            to.push_back(args[++i]);
+        } else if (a == "--client" && has_value) {
+            conn.client_address = milter::parse_ip_address(args[++i]);
+            if (!conn.client_address) {
+                std::fprintf(stderr, "ssmctl process: --client needs an IP address\n");
+                return kExitUsage;
+            }
+        } else {
+            std::fprintf(stderr, "ssmctl process: unexpected argument '%s'\n", a.c_str());
+            return kExitUsage;
+        }
+    }
+    if (to.empty()) {
+        std::fprintf(stderr, "ssmctl process: at least one --to is needed\n");
+        return kExitUsage;
+    }
+    if (!conn.forced_direction && !conn.client_address) {
+        std::fprintf(stderr, "ssmctl process: give --direction (or --client)\n");
+        return kExitUsage;
+    }
+
+    try {
+        // The message, spooled exactly as the milter spools a body.
+        Spool input(config.milter.spool_dir, config.milter.memory_spool_limit);
+        std::vector<std::uint8_t> buf(64 * 1024);
+        for (;;) {
+            const ssize_t n = ::read(STDIN_FILENO, buf.data(), buf.size());
+            if (n < 0) throw Error(Failure::Temporary, "cannot read standard input");
+            if (n == 0) break;
+            input.write(ByteView(buf.data(), static_cast<std::size_t>(n)));
+        }
+        auto reader = input.reader();
+        smime::mime::Limits limits;
+        limits.max_header_field = config.milter.max_header_field_size;
+        limits.max_depth = config.milter.max_mime_depth;
+        const smime::mime::HeaderBlock block = smime::mime::parse_header_block(*reader, limits);
+
+        milter::TokenKeySource keys(config.hsm);
+        milter::MessageProcessor proc(shared, keys, conn);
+        if (auto r = proc.mail_from(from, ""); r.verdict != milter::Verdict::Continue)
+            return early_stop("mail", r);
+        for (const auto& rcpt : to)
+            if (auto r = proc.rcpt_to(rcpt); r.verdict != milter::Verdict::Continue)
+                return early_stop("rcpt", r);
+        for (const auto& h : block.fields)
+            if (auto r = proc.header(h.name, h.value); r.verdict != milter::Verdict::Continue)
+                return early_stop("header", r);
+        smime::mime::BodySource body(*reader, block.body_offset);
+        for (;;) {
+            const std::size_t n = body.read(buf);
+            if (n == 0) break;
+            if (auto r = proc.body(ByteView(buf.data(), n)); r.verdict != milter::Verdict::Continue)
+                return early_stop("body", r);
+        }
+        milter::MessageOutcome out = proc.end_of_message();
+        std::fprintf(stderr, "decision: direction=%s action=%s %s\nreply: %s\n",
+                     policy::direction_name(proc.direction()), out.action.c_str(),
+                     out.detail.c_str(),
+                     out.reply.verdict == milter::Verdict::Accept ? "250 2.0.0 accepted"
+                                                                  : out.reply.str().c_str());
+        if (out.reply.verdict != milter::Verdict::Accept) return exit_code(out.reply);
+
+        StdoutSink sink;
+        if (out.header_edit && out.new_body) {
+            // Apply the edits as the MTA would: removals by name and index, additions at the end.
+            std::vector<int> seen(block.fields.size(), 0);
+            for (std::size_t i = 0; i < block.fields.size(); ++i) {
+                const auto& h = block.fields[i];
+                int index = 1;
+                for (std::size_t j = 0; j < i; ++j)
+                    if (smime::mime::iequals(block.fields[j].name, h.name)) ++index;
+                bool removed = false;
+                for (const auto& r : out.header_edit->remove)
+                    if (smime::mime::iequals(r.name, h.name) && r.index == index) removed = true;
+                if (!removed) write_header_field(sink, h);
+            }
+            for (const auto& h : out.header_edit->add) write_header_field(sink, h);
+            sink.write(std::string_view("\r\n"));
+            auto nb = out.new_body->reader();
+            copy_stream(*nb, sink);
+        } else {
+            reader->rewind();
+            copy_stream(*reader, sink);
+        }
+        std::fflush(stdout);
+        return 0;
+    } catch (const Error& e) {
+        const milter::Reply r = milter::reply_for(e.failure(), e.what());
+        std::fprintf(stderr, "decision: action=%s failure=%s error=%s\nreply: %s\n",
+                     r.verdict == milter::Verdict::Reject ? "reject" : "tempfail",
+                     failure_name(e.failure()), e.what(), r.str().c_str());
+        return exit_code(r);
+    }
+}
+
+}  // namespace ssm::tools
