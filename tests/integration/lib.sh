@@ -1,0 +1,381 @@
+# Shared harness for the real-component integration tests (sourced by every test_*.sh).
+# Starts real components on 127.0.0.1 only: a private Postfix 3.7 instance, smtp-sink, a SoftHSM
+# token, ssm-milter. Everything lives in one per-test work dir removed at exit, even on failure.
+# Input trust: messages come from our own fixtures; delivered files are parsed as untrusted text.
+#
+# Result lines (the runner counts them): exactly one per case,
+#   PASS: <name> | FAIL: <name>: <reason> | SKIP: <name>: <reason>
+# A test script exits non-zero when any case failed. A missing required tool is a FAIL.
+#
+# Environment: SSM_BUILDDIR (folder with ssm-milter, ssmctl), SSM_SRCDIR (source tree),
+# SSM_TEST_TMP (parent of work dirs; the PKI is cached in $SSM_TEST_TMP/pki when set),
+# SSM_KEEP_TMP=1 keeps the work dir for inspection.
+
+set -u
+
+SSM_SRCDIR=${SSM_SRCDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+SSM_BUILDDIR=${SSM_BUILDDIR:-$PWD}
+export SSM_SRCDIR SSM_BUILDDIR
+SSM_MODULE=${SSM_PKCS11_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
+TEST_NAME=$(basename "$0" .sh)
+
+_ssm_failures=0
+_ssm_cases=0
+_ssm_cleanups=()
+_ssm_ports=()
+
+# --- result helpers -------------------------------------------------------------------------
+pass() { _ssm_cases=$((_ssm_cases + 1)); printf 'PASS: %s\n' "$1"; }
+fail() {
+  _ssm_cases=$((_ssm_cases + 1)); _ssm_failures=$((_ssm_failures + 1))
+  printf 'FAIL: %s: %s\n' "$1" "${2:-failed}"
+}
+skip() { _ssm_cases=$((_ssm_cases + 1)); printf 'SKIP: %s: %s\n' "$1" "${2:-skipped}"; }
+# note TEXT: diagnostics go to stderr so they never look like result lines.
+note() { printf '  [%s] %s\n' "$TEST_NAME" "$*" >&2; }
+# assert NAME COMMAND...: PASS when the command succeeds, FAIL with its last output line otherwise.
+assert() {
+  local name=$1 out; shift
+  if out=$("$@" 2>&1); then pass "$name"; else fail "$name" "$(printf '%s' "$out" | tail -n 3 | tr '\n' ' ')"; fi
+}
+# fatal NAME REASON: a set-up step failed; record it and stop the script (cleanup still runs).
+fatal() { fail "$1" "$2"; exit 1; }
+
+# require_tools NAME...: every tool must exist; a missing one is a FAIL (never a SKIP).
+require_tools() {
+  local t missing=
+  for t in "$@"; do command -v "$t" >/dev/null 2>&1 || missing="$missing $t"; done
+  [ -z "$missing" ] || fatal "$TEST_NAME-tools" "required tool(s) missing:$missing (run scripts/install-deps.sh)"
+}
+# require_binaries: ssm-milter and ssmctl from the build folder.
+require_binaries() {
+  local b
+  for b in ssm-milter ssmctl; do
+    [ -x "$SSM_BUILDDIR/$b" ] || fatal "$TEST_NAME-binaries" "$SSM_BUILDDIR/$b not built (set SSM_BUILDDIR)"
+  done
+}
+
+# --- work dir and cleanup --------------------------------------------------------------------
+on_exit() { _ssm_cleanups+=("$*"); }
+_ssm_exit() {
+  local rc=$? i
+  for ((i = ${#_ssm_cleanups[@]} - 1; i >= 0; i--)); do eval "${_ssm_cleanups[$i]}" >/dev/null 2>&1 || true; done
+  if [ "${SSM_KEEP_TMP:-0}" = 1 ]; then note "work dir kept: $WORK"; else rm -rf "$WORK"; fi
+  [ "$_ssm_failures" -eq 0 ] || exit 1
+  exit "$rc"
+}
+mkdir -p "${SSM_TEST_TMP:-/tmp}"
+WORK=$(mktemp -d "${SSM_TEST_TMP:-/tmp}/ssm-$TEST_NAME.XXXXXX") || { echo "FAIL: $TEST_NAME: mktemp"; exit 1; }
+chmod 755 "$WORK"   # Postfix daemons and smtp-sink (user postfix) must traverse it
+trap _ssm_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- ports -----------------------------------------------------------------------------------
+# free_port: prints a loopback TCP port nobody listens on (and not handed out before by us).
+free_port() {
+  local p tries=0
+  while [ $tries -lt 200 ]; do
+    tries=$((tries + 1))
+    p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+    case " ${_ssm_ports[*]:-} " in *" $p "*) continue ;; esac
+    if [ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ]; then
+      _ssm_ports+=("$p"); echo "$p"; return 0
+    fi
+  done
+  return 1
+}
+# wait_port PORT SECONDS [PID]: until something listens on 127.0.0.1:PORT (fails if PID dies).
+wait_port() {
+  local port=$1 deadline=$((SECONDS + $2)) pid=${3:-}
+  while [ $SECONDS -lt $deadline ]; do
+    [ -n "$(ss -Htln "( sport = :$port )" 2>/dev/null)" ] && return 0
+    if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then return 1; fi
+    sleep 0.1
+  done
+  return 1
+}
+
+# --- PKI and token ---------------------------------------------------------------------------
+# make_pki: sets PKI (cached per run in $SSM_TEST_TMP/pki when SSM_TEST_TMP is set).
+make_pki() {
+  if [ -n "${SSM_TEST_TMP:-}" ]; then PKI=$SSM_TEST_TMP/pki; else PKI=$WORK/pki; fi
+  mkdir -p "$(dirname "$PKI")"
+  flock "$PKI.lock" sh "$SSM_SRCDIR/tests/fixtures/make-pki.sh" "$PKI" >"$WORK/make-pki.log" 2>&1 \
+    || fatal "$TEST_NAME-pki" "make-pki.sh failed: $(tail -n 2 "$WORK/make-pki.log")"
+  chmod -R a+rX "$PKI"
+  export PKI
+}
+# make_token [NAME...]: a fresh SoftHSM token in $WORK/token; sets TOKEN, exports SOFTHSM2_CONF.
+make_token() {
+  TOKEN=$WORK/token
+  sh "$SSM_SRCDIR/tests/fixtures/make-token.sh" "$PKI" "$TOKEN" "$@" >"$WORK/make-token.log" 2>&1 \
+    || fatal "$TEST_NAME-token" "make-token.sh failed: $(tail -n 2 "$WORK/make-token.log")"
+  export SOFTHSM2_CONF=$TOKEN/softhsm2.conf TOKEN
+}
+
+# --- ssm-milter ------------------------------------------------------------------------------
+# write_config FILE [key=value]...: an ssm-milter TOML for this test. Keys: port, format
+# (detached|opaque), digest, rsa_scheme (pkcs1|pss), sessions, rules (TOML text of [[rule]]
+# tables), extra (TOML appended at the end), max_message_size, memory_spool_limit.
+write_config() {
+  local file=$1; shift
+  local port=${MILTER_PORT:-} format=detached digest=sha256 rsa_scheme=pkcs1 sessions=4
+  local max_message_size=100MiB memory_spool_limit=1MiB extra=
+  local rules='[[rule]]
+name = "outbound mail is signed by the sender, else by the domain"
+direction = "outbound"
+sign = "sender"
+encrypt = "never"'
+  local kv
+  for kv in "$@"; do
+    case $kv in
+      port=*) port=${kv#*=} ;; format=*) format=${kv#*=} ;; digest=*) digest=${kv#*=} ;;
+      rsa_scheme=*) rsa_scheme=${kv#*=} ;; sessions=*) sessions=${kv#*=} ;;
+      rules=*) rules=${kv#*=} ;; extra=*) extra=${kv#*=} ;;
+      max_message_size=*) max_message_size=${kv#*=} ;;
+      memory_spool_limit=*) memory_spool_limit=${kv#*=} ;;
+      *) echo "write_config: unknown key $kv" >&2; return 64 ;;
+    esac
+  done
+  mkdir -p "$WORK/spool"
+  cat >"$file" <<EOF
+# ssm-milter configuration written by tests/integration/lib.sh for $TEST_NAME
+[milter]
+socket = "inet:$port@127.0.0.1"
+authserv_id = "mx.acme.example"
+internal_networks = ["127.0.0.0/8"]
+originating_daemons = ["ORIGINATING"]
+spool_dir = "$WORK/spool"
+memory_spool_limit = "$memory_spool_limit"
+max_message_size = "$max_message_size"
+
+[signing]
+format = "$format"
+digest = "$digest"
+rsa_scheme = "$rsa_scheme"
+
+[hsm]
+module = "$SSM_MODULE"
+token_label = "ssm-test"
+pin_file = "$TOKEN/pin"
+sessions = $sessions
+
+[pki]
+trust_anchors = "$PKI/trust"
+intermediates = "$PKI/intermediates"
+
+[[domain]]
+name = "acme.example"
+signing_identity = "domain-signing-authority@acme.example"
+
+$rules
+$extra
+EOF
+}
+
+# start_milter CONF: runs ssm-milter in the foreground (background job); sets MILTER_PID.
+# Waits until its socket ($MILTER_PORT) listens. Log: $WORK/milter.log (appended).
+start_milter() {
+  local conf=$1
+  "$SSM_BUILDDIR/ssm-milter" -c "$conf" >>"$WORK/milter.log" 2>&1 &
+  MILTER_PID=$!
+  on_exit "kill -KILL $MILTER_PID"
+  if ! wait_port "$MILTER_PORT" 20 "$MILTER_PID"; then
+    note "ssm-milter did not start; log tail:"; tail -n 20 "$WORK/milter.log" >&2
+    return 1
+  fi
+}
+# stop_milter: SIGTERM, then SIGKILL after 15 s (libmilter needs ~4 s to exit).
+stop_milter() {
+  [ -n "${MILTER_PID:-}" ] || return 0
+  kill -TERM "$MILTER_PID" 2>/dev/null
+  local deadline=$((SECONDS + 15))
+  while kill -0 "$MILTER_PID" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+  kill -KILL "$MILTER_PID" 2>/dev/null
+  wait "$MILTER_PID" 2>/dev/null
+  MILTER_STATUS=$?
+  MILTER_PID=
+}
+kill_milter() {
+  [ -n "${MILTER_PID:-}" ] || return 0
+  kill -KILL "$MILTER_PID" 2>/dev/null
+  wait "$MILTER_PID" 2>/dev/null
+  MILTER_PID=
+}
+milter_alive() { [ -n "${MILTER_PID:-}" ] && kill -0 "$MILTER_PID" 2>/dev/null; }
+
+# --- smtp-sink -------------------------------------------------------------------------------
+# start_sink [NAME]: smtp-sink on a free port dumping each transaction to $SINK_DIR.
+# Sets SINK_PORT, SINK_DIR, SINK_PID.
+start_sink() {
+  local name=${1:-sink}
+  SINK_DIR=$WORK/$name
+  mkdir -p "$SINK_DIR"; chown postfix "$SINK_DIR"
+  SINK_PORT=$(free_port) || return 1
+  smtp-sink -u postfix -d "$SINK_DIR/%H%M%S." "127.0.0.1:$SINK_PORT" 256 >"$WORK/$name.log" 2>&1 &
+  SINK_PID=$!
+  on_exit "kill -TERM $SINK_PID"
+  wait_port "$SINK_PORT" 10 "$SINK_PID"
+}
+sink_count() { find "$SINK_DIR" -type f | wc -l; }
+sink_files() { find "$SINK_DIR" -type f | sort; }
+# sink_message DUMPFILE OUT: the message as received, with CRLF line ends (SMTP canonical form).
+# smtp-sink writes its X-Client-*/X-Helo/X-Mail/X-Rcpt records, a 3-line Received header
+# naming (smtp-sink), the message (LF line ends) and one extra empty line.
+sink_message() {
+  awk 'BEGIN { state = 0 }
+       state == 0 && /^X-(Client-Addr|Client-Proto|Helo-Args|Mail-Args|Rcpt-Args): / { next }
+       state == 0 && /^Received: / { state = 1; next }
+       state == 1 && /^[ \t]/ { next }
+       state == 1 { state = 2 }
+       state == 2 { lines[n++] = $0 }
+       END { if (n > 0 && lines[n-1] == "") n--; for (i = 0; i < n; i++) printf "%s\r\n", lines[i] }' "$1" >"$2"
+}
+# sink_rcpts DUMPFILE: the RCPT arguments recorded by smtp-sink.
+sink_rcpts() { sed -n 's/^X-Rcpt-Args: //p' "$1"; }
+# wait_for_delivery N TIMEOUT: until the sink holds N messages (and no more arrive).
+wait_for_delivery() {
+  local n=$1 deadline=$((SECONDS + $2))
+  while [ $SECONDS -lt $deadline ]; do
+    [ "$(sink_count)" -ge "$n" ] && { sleep 0.3; return 0; }
+    sleep 0.2
+  done
+  return 1
+}
+
+# --- Postfix ---------------------------------------------------------------------------------
+# start_postfix NAME SMTPD_PORT RELAY_PORT [MILTER_PORT] [main.cf line]...
+# A private Postfix instance in $WORK/NAME (etc, queue, data, maillog), listening on
+# 127.0.0.1:SMTPD_PORT and relaying everything to [127.0.0.1]:RELAY_PORT. With MILTER_PORT
+# (non-empty) smtpd uses the milter with milter_default_action = tempfail. Sets PF_DIR (last).
+start_postfix() {
+  local name=$1 port=$2 relay=$3 mport=${4:-}
+  shift 3; [ $# -gt 0 ] && shift
+  local d=$WORK/$name
+  mkdir -p "$d/etc" "$d/queue" "$d/data"
+  chown root:root "$d/queue"; chmod 755 "$d/queue"
+  chown postfix:postfix "$d/data"; chmod 700 "$d/data"
+  cat >"$d/etc/main.cf" <<EOF
+compatibility_level = 3.6
+config_directory = $d/etc
+queue_directory = $d/queue
+data_directory = $d/data
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = $name.test.invalid
+mydomain = test.invalid
+myorigin = \$myhostname
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mydestination =
+local_recipient_maps =
+relay_domains =
+alias_maps =
+alias_database =
+mynetworks = 127.0.0.0/8
+relayhost = [127.0.0.1]:$relay
+smtp_dns_support_level = disabled
+smtp_tls_security_level = none
+smtpd_tls_security_level = none
+maillog_file = $d/maillog
+maillog_file_prefixes = $d
+queue_run_delay = 5s
+minimal_backoff_time = 5s
+maximal_backoff_time = 10s
+message_size_limit = 209715200
+mailbox_size_limit = 0
+in_flow_delay = 0
+biff = no
+EOF
+  if [ -n "$mport" ]; then
+    cat >>"$d/etc/main.cf" <<EOF
+smtpd_milters = inet:127.0.0.1:$mport
+milter_default_action = tempfail
+milter_protocol = 6
+EOF
+  fi
+  local line
+  for line in "$@"; do printf '%s\n' "$line" >>"$d/etc/main.cf"; done
+  # master.cf written here (no chroot: the instance's queue is not a jail).
+  cat >"$d/etc/master.cf" <<EOF
+127.0.0.1:$port inet n - n - - smtpd
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+proxywrite unix -       -       n       -       1       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+EOF
+  on_exit "_ssm_postfix_stop $d"
+  local out
+  if ! out=$(script -qec "postfix -c $d/etc check" /dev/null 2>&1); then
+    note "postfix check ($name): $out"; return 1
+  fi
+  if ! out=$(script -qec "postfix -c $d/etc start" /dev/null 2>&1); then
+    note "postfix start ($name): $out"; [ -f "$d/maillog" ] && tail -n 5 "$d/maillog" >&2; return 1
+  fi
+  PF_DIR=$d
+  wait_port "$port" 15
+}
+_ssm_postfix_stop() {
+  local d=$1 pid i
+  pid=$(cat "$d/queue/pid/master.pid" 2>/dev/null | tr -d ' ')
+  script -qec "postfix -c $d/etc stop" /dev/null >/dev/null 2>&1
+  for i in $(seq 50); do [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    script -qec "postfix -c $d/etc abort" /dev/null >/dev/null 2>&1
+    kill -KILL "$pid" 2>/dev/null
+  fi
+  # children of an aborted master (smtpd, smtp, ...) hold files under $d: end exactly those.
+  local p
+  for p in $(pgrep -f -- "-c $d/etc" 2>/dev/null) $(pgrep -f -- "$d/etc" 2>/dev/null); do
+    kill -KILL "$p" 2>/dev/null
+  done
+}
+# pf_log PFDIR: the instance's maillog.
+pf_log() { cat "$1/maillog" 2>/dev/null; }
+# pf_queue_count PFDIR: messages still in the instance's queue (incoming/active/deferred).
+pf_queue_count() { find "$1/queue/incoming" "$1/queue/active" "$1/queue/deferred" "$1/queue/maildrop" -type f 2>/dev/null | wc -l; }
+# pf_flush PFDIR: ask the queue manager to retry deferred mail now.
+pf_flush() { script -qec "postqueue -c $1/etc -f" /dev/null >/dev/null 2>&1; }
+
+# --- SMTP client -----------------------------------------------------------------------------
+# send_mail PORT FROM TO[,TO...] EML: a real SMTP transaction (swaks) with EML as DATA.
+# Prints swaks' transcript to $WORK/swaks.log; sets SMTP_REPLY to the reply to the end of DATA
+# (or the first failing reply) and returns 0 for 2xx, 4 for 4xx, 5 for 5xx, 1 otherwise.
+send_mail() {
+  local port=$1 from=$2 to=$3 eml=$4 out rc data
+  # swaks --no-data-fixup sends the bytes as they are plus one CRLF (no dot-stuffing, no final
+  # dot, no token replacement): make the SMTP DATA form ourselves: CRLF, dot-stuffed, ".".
+  data=$(mktemp "$WORK/data.XXXXXX")
+  perl -e 'binmode STDIN; binmode STDOUT; local $/ = "\n";
+           while (<STDIN>) { s/\r?\n\z//; s/^\./../; print "$_\r\n"; } print ".";' <"$eml" >"$data"
+  out=$(swaks --server 127.0.0.1 --port "$port" --helo client.test.invalid --from "$from" --to "$to" \
+        --data "@$data" --no-data-fixup --suppress-data --timeout "${SMTP_TIMEOUT:-120}" 2>&1)
+  rc=$?
+  printf '=== %s %s -> %s (%s)\n%s\n' "$(date +%T)" "$from" "$to" "$eml" "$out" >>"$WORK/swaks.log"
+  rm -f "$data"
+  # the reply to the end of DATA (after " -> N lines sent"), or the first error reply.
+  SMTP_REPLY=$(printf '%s\n' "$out" | awk '/^<\*\* / { sub(/^<\*\* +/, ""); print; exit }
+      sent && /^<- / { sub(/^<- +/, ""); print; exit }  /^ -> [0-9]+ lines sent/ { sent = 1 }
+      /^\*\*\* / && err == "" { err = $0 }  END { if (err != "") print err }' | head -n 1)
+  case $rc in
+    0) return 0 ;;
+    *) case $SMTP_REPLY in 4*) return 4 ;; 5*) return 5 ;; *) return 1 ;; esac ;;
+  esac
+}

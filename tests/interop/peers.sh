@@ -1,0 +1,198 @@
+# Interop peers: verify an S/MIME signed message with OpenSSL, GnuPG (gpgsm) and NSS (cmsutil).
+# Sourced by tests after tests/integration/lib.sh (needs WORK and PKI). The message under test is
+# untrusted: it is split by a strict parser here and each peer must report a real success.
+#
+#   verify_openssl FILE [SIGNER_EMAIL]   verify_gpgsm FILE [SIGNER_EMAIL]
+#   verify_cmsutil FILE [SIGNER_EMAIL]   smime_split FILE DIR
+# Each verify_* returns 0 only when the signature verifies, the chain ends at the test root
+# (the only trust anchor; intermediates must come from the message) and, when SIGNER_EMAIL is
+# given, the signer certificate is exactly the one of that identity in the test PKI.
+# PEER_DETAIL holds a one-line reason after a failure.
+
+PEER_DETAIL=
+
+# _pki_cert_for EMAIL: the test PKI's certificate (PEM path) whose rfc822Name is EMAIL.
+_pki_cert_for() {
+  for f in "$PKI"/*.cert.pem; do
+    case $f in */root-ca.cert.pem|*/sub-ca.cert.pem) continue ;; esac
+    if openssl x509 -in "$f" -noout -ext subjectAltName 2>/dev/null | grep -qx "[[:space:]]*email:$1"; then
+      echo "$f"; return 0
+    fi
+  done
+  return 1
+}
+_sha1_fpr() { openssl x509 -in "$1" -noout -fingerprint -sha1 | sed 's/.*=//; s/://g'; }
+
+# smime_split FILE DIR: writes DIR/kind (detached|opaque), DIR/sig.der (the CMS object) and,
+# for multipart/signed, DIR/content: the signed entity byte-exact (RFC 1847: from after the
+# first delimiter line's CRLF to before the CRLF preceding the next delimiter), with all line
+# ends in CRLF form as on the wire. Fails on anything that is not clean S/MIME signed data.
+smime_split() {
+  local file=$1 dir=$2
+  mkdir -p "$dir"; rm -f "$dir/kind" "$dir/sig.der" "$dir/content"
+  perl -MMIME::Base64 -e '
+    use strict; use warnings;
+    my ($file, $dir) = @ARGV;
+    open(my $in, "<:raw", $file) or die "open $file: $!\n";
+    local $/; my $msg = <$in>; close $in;
+    $msg =~ s/\r?\n/\r\n/g;                       # wire form: every line ends in CRLF
+    my ($head, $body) = split(/\r\n\r\n/, $msg, 2);
+    die "no header/body separator\n" unless defined $body;
+    (my $unfolded = $head) =~ s/\r\n([ \t])/$1/g;
+    my ($ct) = $unfolded =~ /^Content-Type:[ \t]*(.*)$/mi or die "no Content-Type\n";
+    my ($cte) = $unfolded =~ /^Content-Transfer-Encoding:[ \t]*(\S+)/mi;
+    sub param { my ($v, $n) = @_; return $1 if $v =~ /;\s*\Q$n\E\s*=\s*"([^"]*)"/i;
+                return $1 if $v =~ /;\s*\Q$n\E\s*=\s*([^\s;]+)/i; return undef; }
+    sub out { my ($n, $d) = @_; open(my $o, ">:raw", "$dir/$n") or die "$n: $!\n"; print $o $d; close $o; }
+    if ($ct =~ m{^multipart/signed\s*;}i) {
+      my $b = param($ct, "boundary") // die "multipart/signed without boundary\n";
+      my $proto = param($ct, "protocol") // "";
+      $proto =~ m{^application/(x-)?pkcs7-signature$}i or die "protocol is \"$proto\"\n";
+      my $text = "\r\n" . $body;
+      my $delim = "\r\n--$b";
+      my $p0 = index($text, "$delim\r\n"); die "no first delimiter\n" if $p0 < 0;
+      my $start = $p0 + length("$delim\r\n");
+      my $p1 = index($text, "$delim\r\n", $start); die "no second delimiter\n" if $p1 < 0;
+      my $content = substr($text, $start, $p1 - $start);
+      my $s2 = $p1 + length("$delim\r\n");
+      my $p2 = index($text, "$delim--", $s2); die "no close delimiter\n" if $p2 < 0;
+      my $part = substr($text, $s2, $p2 - $s2);
+      my ($ph, $pb) = split(/\r\n\r\n/, $part, 2); die "signature part has no body\n" unless defined $pb;
+      (my $phu = $ph) =~ s/\r\n([ \t])/$1/g;
+      $phu =~ m{^Content-Type:[ \t]*application/(x-)?pkcs7-signature}mi or die "second part is not pkcs7-signature\n";
+      $phu =~ /^Content-Transfer-Encoding:[ \t]*base64/mi or die "signature part is not base64\n";
+      out("content", $content); out("sig.der", decode_base64($pb)); out("kind", "detached\n");
+    } elsif ($ct =~ m{^application/(x-)?pkcs7-mime\s*;}i) {
+      my $st = param($ct, "smime-type") // "";
+      lc($st) eq "signed-data" or die "smime-type is \"$st\"\n";
+      defined $cte && lc($cte) eq "base64" or die "opaque body is not base64\n";
+      out("sig.der", decode_base64($body)); out("kind", "opaque\n");
+    } else { die "not S/MIME signed: Content-Type $ct\n"; }
+  ' "$file" "$dir" 2>"$dir/split.err" || { PEER_DETAIL="split: $(tr '\n' ' ' <"$dir/split.err")"; return 1; }
+  [ -s "$dir/sig.der" ] || { PEER_DETAIL="split: empty CMS object"; return 1; }
+}
+
+# _check_signer_pem PEM EMAIL: the certificate in PEM is the test PKI certificate of EMAIL.
+_check_signer_pem() {
+  local want
+  want=$(_pki_cert_for "$2") || { PEER_DETAIL="no test certificate for $2"; return 1; }
+  [ "$(_sha1_fpr "$1")" = "$(_sha1_fpr "$want")" ] && return 0
+  PEER_DETAIL="signer is $(openssl x509 -in "$1" -noout -subject 2>/dev/null), expected $2"
+  return 1
+}
+
+_peer_dir() { local d; d=$(mktemp -d "$WORK/peer.XXXXXX"); echo "$d"; }
+
+# verify_openssl FILE [SIGNER]: openssl cms -verify twice: as a MUA would (S/MIME input, text
+# canonicalisation) and byte-exact (DER + -binary over the split content; no canonicalisation).
+verify_openssl() {
+  local file=$1 signer=${2:-} d
+  d=$(_peer_dir)
+  smime_split "$file" "$d" || return 1
+  if ! OPENSSL_CONF=/dev/null openssl cms -verify -in "$file" -inform SMIME -CAfile "$PKI/root-ca.cert.pem" \
+       -purpose smimesign -signer "$d/signer.pem" -out "$d/out.smime" >"$d/o1.log" 2>&1; then
+    PEER_DETAIL="openssl (smime): $(tr '\n' ' ' <"$d/o1.log" | cut -c1-300)"; return 1
+  fi
+  local args=(-inform DER -in "$d/sig.der")
+  [ "$(cat "$d/kind")" = detached ] && args+=(-content "$d/content")
+  if ! OPENSSL_CONF=/dev/null openssl cms -verify "${args[@]}" -binary -CAfile "$PKI/root-ca.cert.pem" \
+       -purpose smimesign -signer "$d/signer2.pem" -out "$d/out.bin" >"$d/o2.log" 2>&1; then
+    PEER_DETAIL="openssl (binary): $(tr '\n' ' ' <"$d/o2.log" | cut -c1-300)"; return 1
+  fi
+  grep -q 'Verification successful' "$d/o1.log" "$d/o2.log" \
+    || { PEER_DETAIL="openssl: no 'Verification successful'"; return 1; }
+  [ -z "$signer" ] || _check_signer_pem "$d/signer.pem" "$signer" || return 1
+  [ -z "$signer" ] || _check_signer_pem "$d/signer2.pem" "$signer" || return 1
+}
+
+# _gpgsm_home: one GNUPGHOME per work dir with the test root imported and trusted for S/MIME
+# (trustlist.txt "<fpr> S relax"); no CRL checks, no dirmngr. gpg-agent is killed at exit.
+_gpgsm_home() {
+  GPGSM_HOME=$WORK/gnupg
+  [ -f "$GPGSM_HOME/ready" ] && return 0
+  mkdir -p "$GPGSM_HOME"; chmod 700 "$GPGSM_HOME"
+  printf 'disable-crl-checks\ndisable-dirmngr\nno-common-certs-import\n' >"$GPGSM_HOME/gpgsm.conf"
+  : >"$GPGSM_HOME/trustlist.txt"
+  # only the root is trusted and imported: the issuing CA must come with the message.
+  printf '%s S relax\n' "$(_sha1_fpr "$PKI/root-ca.cert.pem")" >>"$GPGSM_HOME/trustlist.txt"
+  on_exit "gpgconf --homedir $GPGSM_HOME --kill all"
+  GNUPGHOME=$GPGSM_HOME gpgsm --batch --import "$PKI/root-ca.cert.pem" \
+    >"$GPGSM_HOME/import.log" 2>&1 || { PEER_DETAIL="gpgsm import: $(tail -n 2 "$GPGSM_HOME/import.log")"; return 1; }
+  touch "$GPGSM_HOME/ready"
+}
+
+# verify_gpgsm FILE [SIGNER]: gpgsm --verify on the split CMS object (and content when
+# detached). Success needs exit 0 and the status lines GOODSIG, VALIDSIG, TRUST_FULLY and no
+# BADSIG/ERRSIG; the signer is VALIDSIG's certificate fingerprint.
+verify_gpgsm() {
+  local file=$1 signer=${2:-} d
+  d=$(_peer_dir)
+  smime_split "$file" "$d" || return 1
+  _gpgsm_home || return 1
+  local args=("$d/sig.der")
+  [ "$(cat "$d/kind")" = detached ] && args+=("$d/content")
+  # gpgsm keeps every certificate it sees in its keybox: a fresh copy per message, so an
+  # issuing CA learnt from an earlier message cannot complete this message's chain.
+  cp "$GPGSM_HOME/pubring.kbx" "$d/pubring.kbx"
+  if ! GNUPGHOME=$GPGSM_HOME gpgsm --batch --no-default-keyring --keyring "$d/pubring.kbx" --status-fd 3 --output "$d/out.gpgsm" --verify "${args[@]}" \
+        3>"$d/status" >"$d/g.log" 2>&1; then
+    PEER_DETAIL="gpgsm: $(grep -E 'BADSIG|ERRSIG|ERROR|TRUST_' "$d/status" | tr '\n' ' ') $(tail -n 3 "$d/g.log" | tr '\n' ' ')"
+    return 1
+  fi
+  local st
+  for st in GOODSIG VALIDSIG TRUST_FULLY; do
+    grep -q "^\[GNUPG:\] $st" "$d/status" || { PEER_DETAIL="gpgsm: no $st: $(tr '\n' ' ' <"$d/status")"; return 1; }
+  done
+  if grep -qE '^\[GNUPG:\] (BADSIG|ERRSIG|TRUST_NEVER|TRUST_UNDEFINED)' "$d/status"; then
+    PEER_DETAIL="gpgsm: $(grep -E 'BADSIG|ERRSIG|TRUST_' "$d/status" | tr '\n' ' ')"; return 1
+  fi
+  if [ -n "$signer" ]; then
+    local want got
+    want=$(_pki_cert_for "$signer") || { PEER_DETAIL="no test certificate for $signer"; return 1; }
+    got=$(awk '$2 == "VALIDSIG" { print $3; exit }' "$d/status")
+    [ "$got" = "$(_sha1_fpr "$want")" ] || { PEER_DETAIL="gpgsm: signer $got is not $signer"; return 1; }
+  fi
+}
+
+# _nss_db: an NSS database per work dir, the test root as the only trusted CA (C,C,C).
+_nss_db() {
+  NSS_DB=$WORK/nssdb
+  [ -f "$NSS_DB/ready" ] && return 0
+  mkdir -p "$NSS_DB"
+  certutil -N --empty-password -d "sql:$NSS_DB" >"$NSS_DB/init.log" 2>&1 \
+    && certutil -A -n ssm-test-root -t "C,C,C" -i "$PKI/root-ca.cert.der" -d "sql:$NSS_DB" >>"$NSS_DB/init.log" 2>&1 \
+    || { PEER_DETAIL="certutil: $(tail -n 2 "$NSS_DB/init.log")"; return 1; }
+  touch "$NSS_DB/ready"
+}
+
+# verify_cmsutil FILE [SIGNER]: cmsutil -D (certUsageEmailSigner) on the split CMS object.
+verify_cmsutil() {
+  local file=$1 signer=${2:-} d
+  d=$(_peer_dir)
+  smime_split "$file" "$d" || return 1
+  _nss_db || return 1
+  # cmsutil's exit status alone is not enough: with -h it prints the per-signer status as
+  # headers and exits 0 even for DigestMismatch. Without -h it exits 1 on a bad signature or an
+  # untrusted chain. So: exit 0 without -h, and exactly one GoodSignature with -h.
+  local args=(-D -i "$d/sig.der" -d "sql:$NSS_DB" -u 4)
+  [ "$(cat "$d/kind")" = detached ] && args+=(-c "$d/content")
+  if ! cmsutil "${args[@]}" -o "$d/out.nss" >"$d/n.log" 2>&1; then
+    PEER_DETAIL="cmsutil: $(tr '\n' ' ' <"$d/n.log" | cut -c1-300)"; return 1
+  fi
+  if ! cmsutil "${args[@]}" -h 1 -o "$d/out.h" >"$d/n2.log" 2>&1; then
+    PEER_DETAIL="cmsutil -h: $(tr '\n' ' ' <"$d/n2.log" | cut -c1-300)"; return 1
+  fi
+  local hdr
+  hdr=$(sed -n '/^SMIME:/,/^[^[:space:]S]/p' "$d/out.h" | tr -d '\t\n')
+  case $hdr in
+    *"type=signedData; nsigners=1;"*"signer0.status=GoodSignature;"*) ;;
+    *) PEER_DETAIL="cmsutil: $hdr"; return 1 ;;
+  esac
+  case $hdr in *signer1.*) PEER_DETAIL="cmsutil: more than one signer: $hdr"; return 1 ;; esac
+  if [ -n "$signer" ]; then
+    case $hdr in
+      *"signer0.id=\"$signer\";"*) ;;
+      *) PEER_DETAIL="cmsutil: signer is not $signer: $hdr"; return 1 ;;
+    esac
+  fi
+}
