@@ -113,7 +113,7 @@ KeyStore::~KeyStore() = default;
 
 std::unique_ptr<KeyStore> KeyStore::open(const TokenConfig& config)
 {
-    std::unique_ptr<KeyStore> store(new KeyStore());  // NOLINT: private constructor
+    auto store = std::make_unique<KeyStore>(Key{});
     auto library = Pkcs11Library::acquire();
     library->ensure_provider(config.module);
 

@@ -9,6 +9,7 @@
 // A module that needs C_Finalize/C_Initialize to see a new slot needs pkcs11h_plugAndPlay
 // from the main thread: not done yet (the "HSM at scale" issue).
 #pragma once
+#include <cstdint>
 #include <ctime>
 #include <map>
 #include <memory>
@@ -65,6 +66,9 @@ public:
     KeyStore& operator=(const KeyStore&) = delete;
 
     const TokenInfo& token() const { return m_info; }
+    // Logins the helper had to make again after open() (PIN hook calls): for metrics; a
+    // healthy token stays at 0, a recovery after a session loss adds one.
+    std::uint64_t relogin_count() const { return m_token->auth->pin_prompts.load(); }
     std::vector<Identity> identities() const;
 
     // The newest currently valid certificate for this address whose key is on the token and
@@ -78,7 +82,14 @@ private:
         Identity identity;
         CertificateId helper_id;
     };
-    KeyStore() = default;
+    class Key {  // only open() makes one (passkey idiom)
+        friend class KeyStore;
+        Key() = default;
+    };
+public:
+    explicit KeyStore(Key) {}
+
+private:
     std::shared_ptr<smime::Signer> make_signer(const Entry& entry) const;
     std::vector<Bytes> chain_for(const Entry& entry) const;
 

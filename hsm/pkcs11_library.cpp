@@ -83,13 +83,12 @@ std::shared_ptr<Pkcs11Library> Pkcs11Library::acquire()
 {
     std::lock_guard lock(g_instance_mutex);
     if (auto live = g_instance.lock()) return live;
-    // The constructor is private, so make_shared cannot be used.
-    std::shared_ptr<Pkcs11Library> lib(new Pkcs11Library());  // NOLINT: private constructor
+    auto lib = std::make_shared<Pkcs11Library>(Key{});
     g_instance = lib;
     return lib;
 }
 
-Pkcs11Library::Pkcs11Library()
+Pkcs11Library::Pkcs11Library(Key)
 {
     CK_RV rv = pkcs11h_initialize();
     if (rv != CKR_OK) fail("cannot initialise libpkcs11-helper", rv);

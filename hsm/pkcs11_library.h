@@ -59,6 +59,12 @@ private:
 class Pkcs11Library {
 public:
     static std::shared_ptr<Pkcs11Library> acquire();  // throws ssm::Error(HsmUnavailable)
+    // Only acquire() can make the key (passkey idiom: make_shared without a public constructor).
+    class Key {
+        friend class Pkcs11Library;
+        Key() = default;
+    };
+    explicit Pkcs11Library(Key);
     ~Pkcs11Library();
     Pkcs11Library(const Pkcs11Library&) = delete;
     Pkcs11Library& operator=(const Pkcs11Library&) = delete;
@@ -73,7 +79,6 @@ public:
     std::shared_ptr<TokenAuth> find_token(const std::string& label, const std::string& serial);
 
 private:
-    Pkcs11Library();
     static PKCS11H_BOOL pin_prompt_hook(void* global, void* user, pkcs11h_token_id_t token,
                                         unsigned retry, char* pin, size_t pin_max) noexcept;
     static PKCS11H_BOOL token_prompt_hook(void* global, void* user, pkcs11h_token_id_t token,
