@@ -84,8 +84,8 @@ public:
         if (t.empty()) return std::nullopt;
         return t;
     }
-    // Skips to just after the next ';' (or to the end): recovery from a bad parameter.
-    void skip_past_semicolon()
+    // Skips to the next ';' (or to the end): recovery from a bad parameter.
+    void skip_to_semicolon()
     {
         while (m_i < m_s.size()) {
             const char c = m_s[m_i];
@@ -97,8 +97,8 @@ public:
                 skip_comment();
                 continue;
             }
-            ++m_i;
             if (c == ';') return;
+            ++m_i;
         }
     }
 
@@ -199,13 +199,13 @@ std::optional<ContentType> parse_content_type(std::string_view value)
         lx.skip_cfws();
         if (lx.at_end()) break;
         if (!lx.take(';')) {
-            lx.skip_past_semicolon();  // garbage between parameters
+            lx.skip_to_semicolon();  // garbage between parameters
             continue;
         }
         std::string name = lower(lx.token());
         if (name.empty()) continue;  // ";;" or a trailing ';'
         if (!lx.take('=')) {
-            lx.skip_past_semicolon();
+            lx.skip_to_semicolon();
             continue;
         }
         auto v = lx.value();
