@@ -12,6 +12,7 @@
 #include "base/spool.h"
 #include "milter/key_source.h"
 #include "milter/message_processor.h"
+#include "milter/message_writer.h"
 #include "smime/mime/header.h"
 
 namespace ssm::tools {
@@ -45,14 +46,6 @@ int early_stop(const char* stage, const milter::Reply& r)
     std::fprintf(stderr, "decision: stage=%s action=%s\nreply: %s\n", stage,
                  r.verdict == milter::Verdict::Reject ? "reject" : "tempfail", r.str().c_str());
     return exit_code(r);
-}
-
-void write_header_field(ByteSink& out, const smime::mime::HeaderField& h)
-{
-    out.write(h.name);
-    out.write(std::string_view(": "));
-    out.write(h.value);
-    out.write(std::string_view("\r\n"));
 }
 
 }  // namespace
@@ -139,22 +132,8 @@ int process_command(const milter::Config& config, std::shared_ptr<const milter::
 
         StdoutSink sink;
         if (out.header_edit && out.new_body) {
-            // Apply the edits as the MTA would: removals by name and index, additions at the end.
-            std::vector<int> seen(block.fields.size(), 0);
-            for (std::size_t i = 0; i < block.fields.size(); ++i) {
-                const auto& h = block.fields[i];
-                int index = 1;
-                for (std::size_t j = 0; j < i; ++j)
-                    if (smime::mime::iequals(block.fields[j].name, h.name)) ++index;
-                bool removed = false;
-                for (const auto& r : out.header_edit->remove)
-                    if (smime::mime::iequals(r.name, h.name) && r.index == index) removed = true;
-                if (!removed) write_header_field(sink, h);
-            }
-            for (const auto& h : out.header_edit->add) write_header_field(sink, h);
-            sink.write(std::string_view("\r\n"));
             auto nb = out.new_body->reader();
-            copy_stream(*nb, sink);
+            milter::write_rewritten_message(block.fields, *out.header_edit, *nb, sink);
         } else {
             reader->rewind();
             copy_stream(*reader, sink);

@@ -51,11 +51,12 @@ inline void run(const std::string& cmd)
     if (std::system(cmd.c_str()) != 0) throw std::runtime_error("command failed: " + cmd);
 }
 
-// The source tree (for fixture scripts), from the environment the test runner sets.
+// The source tree (for fixture scripts): SSM_SRCDIR from the test runner, else the tree
+// this program was configured from.
 inline std::filesystem::path source_dir()
 {
     const char* s = std::getenv("SSM_SRCDIR");
-    return s ? s : ".";
+    return s ? s : SSM_ABS_TOP_SRCDIR;
 }
 
 }  // namespace ssm::test
