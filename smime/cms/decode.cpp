@@ -1,8 +1,15 @@
 // Decoding of ContentInfo and SignedData; see decode.h. Untrusted input.
 #include "smime/cms/decode.h"
 
+#include <libtasn1.h>
+
+#include <climits>
+#include <cstdlib>
+#include <memory>
+
 #include "base/error.h"
 #include "smime/cms/asn1.h"
+#include "smime/cms/der_length.h"
 #include "smime/cms/oids.h"
 
 namespace ssm::smime::cms {
@@ -21,6 +28,29 @@ ContentInfo decode_content_info(ByteView der)
 }
 
 namespace {
+
+// eContent is held as ANY (see cms.asn): the OCTET STRING may be BER-constructed.
+Bytes octet_string_value(ByteView tlv)
+{
+    if (tlv.size() > UINT_MAX) throw Error(Failure::MessageTooLarge, "eContent too large");
+    if (!tlv.empty() && tlv[0] == 0x04) {  // primitive (DER): the content octets in place
+        const DerHeader h = parse_der_header(tlv);
+        if (h.header_size + h.length != tlv.size())
+            throw Error(Failure::MalformedMessage, "eContent length mismatch");
+        return Bytes(tlv.begin() + std::ptrdiff_t(h.header_size), tlv.end());
+    }
+    // Constructed (BER, e.g. OpenSSL -stream): libtasn1 joins the segments.
+    unsigned char* raw = nullptr;
+    unsigned int raw_len = 0, used = 0;
+    int rc = asn1_decode_simple_ber(ASN1_ETYPE_OCTET_STRING, tlv.data(), unsigned(tlv.size()), &raw,
+                                    &raw_len, &used);
+    std::unique_ptr<unsigned char, decltype(&std::free)> owner(raw, &std::free);
+    if (rc != ASN1_SUCCESS)
+        throw Error(Failure::MalformedMessage, std::string("eContent is not an OCTET STRING: ") +
+                                                   asn1_strerror(rc));
+    if (used != tlv.size()) throw Error(Failure::MalformedMessage, "trailing bytes in eContent");
+    return raw_len ? Bytes(raw, raw + raw_len) : Bytes{};
+}
 
 SignerInfoView read_signer(const Asn1Node& sd, ByteView der, const std::string& at)
 {
@@ -59,7 +89,8 @@ SignedDataView decode_signed_data(ByteView der)
     for (int i = 1, n = sd.count("digestAlgorithms"); i <= n; ++i)
         v.digest_algorithms.push_back(read_algorithm_id(sd, "digestAlgorithms.?" + std::to_string(i)));
     v.econtent_type = sd.read_oid("encapContentInfo.eContentType");
-    if (sd.has("encapContentInfo.eContent")) v.econtent = sd.read_optional("encapContentInfo.eContent");
+    if (sd.has("encapContentInfo.eContent"))
+        if (auto tlv = sd.read_optional("encapContentInfo.eContent")) v.econtent = octet_string_value(*tlv);
     for (int i = 1, n = sd.count("certificates"); i <= n; ++i)
         v.certificates.push_back(sd.read_bytes("certificates.?" + std::to_string(i)));
     for (int i = 1, n = sd.count("signerInfos"); i <= n; ++i)
