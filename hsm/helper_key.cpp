@@ -61,7 +61,7 @@ Bytes HelperKey::sign(const CK_MECHANISM& mechanism, ByteView input)
         // the next call starts from a fresh one (the token may come back meanwhile).
         m_epoch.reset();
         log::warning("hsm_operation_failed",
-                     {{"key", log::sanitise(m_description)}, {"result", rv_name(rv)}});
+                     {{"key", m_description}, {"result", rv_name(rv)}});
         throw Error(Failure::HsmUnavailable,
                     "PKCS#11 signature with " + m_description + " failed: " + rv_name(rv));
     }

@@ -102,7 +102,7 @@ std::unique_ptr<RawView> open_raw_view(const TokenConfig& c, const TokenInfo& in
         return std::make_unique<RawView>(RawView{std::move(module), std::move(session), std::move(mechs)});
     } catch (const Error& e) {
         log::warning("hsm_key_attributes_unavailable",
-                     {{"token", log::sanitise(info.label)}, {"reason", log::sanitise(e.what())}});
+                     {{"token", info.label}, {"reason", e.what()}});
         return nullptr;
     }
 }
@@ -155,7 +155,7 @@ std::unique_ptr<KeyStore> KeyStore::open(const TokenConfig& config)
             auto cert = X509Cert::parse_der(der);
             if (!cert) {
                 log::warning("hsm_certificate_unparsable",
-                             {{"token", log::sanitise(store->m_info.label)},
+                             {{"token", store->m_info.label},
                               {"id", to_hex(ByteView(cid->attrCKA_ID, cid->attrCKA_ID_size))}});
                 continue;
             }
@@ -188,14 +188,14 @@ std::unique_ptr<KeyStore> KeyStore::open(const TokenConfig& config)
             id.sign_schemes = usable_schemes(id, facts, raw ? raw->mechanisms : std::vector<CK_MECHANISM_TYPE>{});
             if (id.has_private_key && id.key_extractable)
                 log::warning("hsm_extractable_private_key",
-                             {{"token", log::sanitise(store->m_info.label)},
-                              {"label", log::sanitise(id.label)}, {"id", to_hex(id.id)}});
+                             {{"token", store->m_info.label},
+                              {"label", id.label}, {"id", to_hex(id.id)}});
             if ((rv = pkcs11h_certificate_duplicateCertificateId(e.helper_id.out(), cid)) != CKR_OK)
                 unavailable(config, "pkcs11h_certificate_duplicateCertificateId: " + rv_name(rv));
             store->m_entries.push_back(std::move(e));
         }
     }
-    log::info("hsm_token_opened", {{"token", log::sanitise(store->m_info.label)},
+    log::info("hsm_token_opened", {{"token", store->m_info.label},
                                    {"certificates", std::to_string(store->m_entries.size())}});
     return store;
 }

@@ -181,7 +181,7 @@ PKCS11H_BOOL Pkcs11Library::pin_prompt_hook(void* global, void*, pkcs11h_token_i
             std::memcpy(pin, p.c_str(), p.size() + 1);
             a->pin_prompts.fetch_add(1);
             a->login_epoch.fetch_add(1);
-            log::notice("hsm_relogin", {{"token", log::sanitise(a->label)}});
+            log::notice("hsm_relogin", {{"token", a->label}});
             return TRUE;
         }
         return FALSE;  // a token nobody opened: do not log in
@@ -195,7 +195,7 @@ PKCS11H_BOOL Pkcs11Library::token_prompt_hook(void*, void*, pkcs11h_token_id_t t
 {
     // Nobody can insert a token for us: fail now (temporary failure), retry on a later call.
     try {
-        log::warning("hsm_token_absent", {{"token", log::sanitise(token ? token->label : "")}});
+        log::warning("hsm_token_absent", {{"token", token ? token->label : ""}});
     } catch (...) {
     }
     return FALSE;
@@ -207,7 +207,7 @@ void Pkcs11Library::log_hook(void*, unsigned flags, const char* format, va_list 
         char buf[512];
         std::vsnprintf(buf, sizeof buf, format, args);
         const auto level = flags <= PKCS11H_LOG_ERROR ? log::Level::Error : log::Level::Warning;
-        log::write(level, "pkcs11_helper", {{"message", log::sanitise(buf)}});
+        log::write(level, "pkcs11_helper", {{"message", buf}});
     } catch (...) {
     }
 }

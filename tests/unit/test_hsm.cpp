@@ -168,6 +168,7 @@ class HsmTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(hsm_list_output);
     CPPUNIT_TEST(hsm_list_fails_clearly);
     CPPUNIT_TEST(sign_rate);
+    CPPUNIT_TEST(token_removed_and_returned);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -501,6 +502,47 @@ public:
                   << "/s, rsa-2048 pss " << static_cast<int>(pss) << "/s, p-256 ecdsa "
                   << static_cast<int>(p256) << "/s\n";
         CPPUNIT_ASSERT(rsa > 10 && pss > 10 && p256 > 10);
+    }
+
+
+    // SoftHSM's way to "pull the token": move its folder away. Signing must fail cleanly
+    // (HsmUnavailable) or keep working from SoftHSM's memory; after the folder is back the
+    // same signer must work again without reopening the store.
+    void token_removed_and_returned()
+    {
+        auto s = signer("carol@acme.example");
+        const Bytes h = hash_of(DigestAlgorithm::Sha256, "removal");
+        const fs::path tokens = fixture().dir.path() / "token" / "tokens";
+        const fs::path away = fixture().dir.path() / "tokens-away";
+        fs::rename(tokens, away);
+        std::string during = "signed";
+        try {
+            s->sign_digest(SignatureScheme::RsaPkcs1v15, DigestAlgorithm::Sha256, h);
+        } catch (const Error& e) {
+            CPPUNIT_ASSERT(e.failure() == Failure::HsmUnavailable);
+            during = e.what();
+        }
+        std::cout << "  while the token folder was away: " << during << "\n";
+        fs::rename(away, tokens);
+        // SoftHSM 2.6.1 marks the token invalid for good (CKR_TOKEN_NOT_PRESENT) until the
+        // module is initialised again; pkcs11h_plugAndPlay would do that but calls
+        // C_Initialize(NULL), dropping CKF_OS_LOCKING_OK, without holding session locks.
+        // What works: let go of every store and signer (the helper terminates) and open again.
+        bool back = true;
+        try {
+            s->sign_digest(SignatureScheme::RsaPkcs1v15, DigestAlgorithm::Sha256, h);
+        } catch (const Error& e) {
+            back = false;
+            CPPUNIT_ASSERT(e.failure() == Failure::HsmUnavailable);
+        }
+        std::cout << "  same store after the folder returned: " << (back ? "signs" : "still unavailable")
+                  << "\n";
+        s.reset();
+        fixture().store.reset();
+        fixture().store = hsm::KeyStore::open(fixture().config);
+        s = signer("carol@acme.example");
+        const Bytes sig = s->sign_digest(SignatureScheme::RsaPkcs1v15, DigestAlgorithm::Sha256, h);
+        CPPUNIT_ASSERT(verify(s->certificate_der(), GNUTLS_SIGN_RSA_SHA256, h, sig));
     }
 };
 
