@@ -103,12 +103,12 @@ namespace {
 
 class Writer {
 public:
-    Writer(Cursor& cur, ByteSink& out) : m_cur(cur), m_out(out) {}
+    Writer(Cursor& cur, ByteSink& out) : m_cur(cur), m_out(out), m_copy(out) {}
 
     void top(const std::vector<HeaderField>& fields, const Part& root)
     {
         const PartPlan plan = plan_part(root);
-        CrlfNormaliser n(m_out);
+        CrlfNormaliser& n = m_copy;
         bool cte_written = false;
         for (const auto& f : fields) {
             if (!is_content_field(f.name)) continue;
@@ -154,11 +154,12 @@ private:
         out.write(line);
     }
 
+    // One normaliser for all copied ranges (finish() leaves it ready for the next), so
+    // that thousands of small parts do not each allocate an output buffer.
     void copy_normalised(std::uint64_t to)
     {
-        CrlfNormaliser n(m_out);
-        m_cur.copy_to(to, n);
-        n.finish();
+        m_cur.copy_to(to, m_copy);
+        m_copy.finish();
     }
 
     void entity(const Part& p)
@@ -225,6 +226,7 @@ private:
 
     Cursor& m_cur;
     ByteSink& m_out;
+    CrlfNormaliser m_copy;
 };
 
 }  // namespace
