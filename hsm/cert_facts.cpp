@@ -74,8 +74,7 @@ std::vector<std::string> dn_emails(gnutls_x509_crt_t crt)
     for (unsigned i = 0; i < 8; ++i) {
         char buf[256];
         size_t size = sizeof buf;
-        if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_PKCS9_EMAIL, i, 0, buf, &size) < 0)
-            break;
+        if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_PKCS9_EMAIL, i, 0, buf, &size) < 0) break;
         out.push_back(lower(std::string(buf, size)));
     }
     return out;
@@ -108,8 +107,8 @@ CertFacts cert_facts(const X509Cert& cert)
 
     unsigned int usage = 0;
     if (gnutls_x509_crt_get_key_usage(crt, &usage, nullptr) >= 0)
-        f.digital_signature = (usage & (GNUTLS_KEY_DIGITAL_SIGNATURE |
-                                        GNUTLS_KEY_NON_REPUDIATION)) != 0;
+        f.digital_signature =
+            (usage & (GNUTLS_KEY_DIGITAL_SIGNATURE | GNUTLS_KEY_NON_REPUDIATION)) != 0;
     return f;
 }
 

@@ -16,8 +16,8 @@ HelperKey::HelperKey(std::shared_ptr<const TokenContext> token, pkcs11h_certific
 {
     CK_RV rv = pkcs11h_certificate_duplicateCertificateId(m_id.out(), id);
     if (rv != CKR_OK)
-        throw Error(Failure::HsmUnavailable, "cannot copy certificate id of " + m_description +
-                                                 ": " + rv_name(rv));
+        throw Error(Failure::HsmUnavailable,
+                    "cannot copy certificate id of " + m_description + ": " + rv_name(rv));
 }
 
 pkcs11h_certificate_t HelperKey::current_certificate()
@@ -26,12 +26,10 @@ pkcs11h_certificate_t HelperKey::current_certificate()
     if (m_certificate && m_epoch == epoch) return m_certificate.get();
     // Freeing takes the helper's session mutex: never do this under a SessionLock.
     m_certificate.reset();
-    CK_RV rv = pkcs11h_certificate_create(m_id.get(), nullptr,
-                                          PKCS11H_PROMPT_MASK_ALLOW_PIN_PROMPT,
+    CK_RV rv = pkcs11h_certificate_create(m_id.get(), nullptr, PKCS11H_PROMPT_MASK_ALLOW_PIN_PROMPT,
                                           PKCS11H_PIN_CACHE_INFINITE, m_certificate.out());
     if (rv != CKR_OK)
-        throw Error(Failure::HsmUnavailable,
-                    "cannot open " + m_description + ": " + rv_name(rv));
+        throw Error(Failure::HsmUnavailable, "cannot open " + m_description + ": " + rv_name(rv));
     m_epoch = epoch;
     return m_certificate.get();
 }
@@ -42,13 +40,13 @@ Bytes HelperKey::sign(const CK_MECHANISM& mechanism, ByteView input)
     pkcs11h_certificate_t cert = current_certificate();
     SessionLock session(cert);
     if (session.status() != CKR_OK)
-        throw Error(Failure::HsmUnavailable,
-                    "cannot lock the session of " + m_description + ": " + rv_name(session.status()));
+        throw Error(Failure::HsmUnavailable, "cannot lock the session of " + m_description + ": " +
+                                                 rv_name(session.status()));
     // First call sizes the output and leaves the operation active; the second finishes it
     // (pkcs11-helper's two-call convention; a too-small buffer would leave it dangling).
     size_t size = 0;
-    CK_RV rv = pkcs11h_certificate_sign_ex(cert, &mechanism, input.data(), input.size(), nullptr,
-                                           &size);
+    CK_RV rv =
+        pkcs11h_certificate_sign_ex(cert, &mechanism, input.data(), input.size(), nullptr, &size);
     Bytes out;
     if (rv == CKR_OK) {
         out.resize(size);
@@ -60,8 +58,7 @@ Bytes HelperKey::sign(const CK_MECHANISM& mechanism, ByteView input)
         // The helper has already reset the session and retried once. Forget our object so
         // the next call starts from a fresh one (the token may come back meanwhile).
         m_epoch.reset();
-        log::warning("hsm_operation_failed",
-                     {{"key", m_description}, {"result", rv_name(rv)}});
+        log::warning("hsm_operation_failed", {{"key", m_description}, {"result", rv_name(rv)}});
         throw Error(Failure::HsmUnavailable,
                     "PKCS#11 signature with " + m_description + " failed: " + rv_name(rv));
     }

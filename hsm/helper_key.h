@@ -46,9 +46,9 @@ private:
     std::shared_ptr<const TokenContext> m_token;
     CertificateId m_id;
     std::string m_description;
-    std::mutex m_mutex;                       // guards m_certificate and m_epoch
-    Certificate m_certificate;                // re-created after another login to the token
-    std::optional<std::uint64_t> m_epoch;     // login epoch m_certificate belongs to
+    std::mutex m_mutex;                    // guards m_certificate and m_epoch
+    Certificate m_certificate;             // re-created after another login to the token
+    std::optional<std::uint64_t> m_epoch;  // login epoch m_certificate belongs to
 };
 
 }  // namespace ssm::hsm

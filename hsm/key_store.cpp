@@ -34,7 +34,8 @@ TokenId find_token(const TokenConfig& c)
     std::string present;
     for (auto p = list.get(); p; p = p->next) {
         const pkcs11h_token_id_t t = p->token_id;
-        if (c.token_label == t->label && (c.token_serial.empty() || c.token_serial == t->serialNumber)) {
+        if (c.token_label == t->label &&
+            (c.token_serial.empty() || c.token_serial == t->serialNumber)) {
             TokenId copy;
             if ((rv = pkcs11h_token_duplicateTokenId(copy.out(), t)) != CKR_OK)
                 unavailable(c, "pkcs11h_token_duplicateTokenId: " + rv_name(rv));
@@ -99,7 +100,8 @@ std::unique_ptr<RawView> open_raw_view(const TokenConfig& c, const TokenInfo& in
         if (!slot) return nullptr;
         RawSession session(module, *slot);
         auto mechs = module.mechanisms(*slot);
-        return std::make_unique<RawView>(RawView{std::move(module), std::move(session), std::move(mechs)});
+        return std::make_unique<RawView>(
+            RawView{std::move(module), std::move(session), std::move(mechs)});
     } catch (const Error& e) {
         log::warning("hsm_key_attributes_unavailable",
                      {{"token", info.label}, {"reason", e.what()}});
@@ -185,11 +187,12 @@ std::unique_ptr<KeyStore> KeyStore::open(const TokenConfig& config)
                 id.has_private_key = id.key_can_sign = !facts.is_ca;
             }
             if (id.label.empty()) id.label = cid->displayName;
-            id.sign_schemes = usable_schemes(id, facts, raw ? raw->mechanisms : std::vector<CK_MECHANISM_TYPE>{});
+            id.sign_schemes =
+                usable_schemes(id, facts, raw ? raw->mechanisms : std::vector<CK_MECHANISM_TYPE>{});
             if (id.has_private_key && id.key_extractable)
-                log::warning("hsm_extractable_private_key",
-                             {{"token", store->m_info.label},
-                              {"label", id.label}, {"id", to_hex(id.id)}});
+                log::warning(
+                    "hsm_extractable_private_key",
+                    {{"token", store->m_info.label}, {"label", id.label}, {"id", to_hex(id.id)}});
             if ((rv = pkcs11h_certificate_duplicateCertificateId(e.helper_id.out(), cid)) != CKR_OK)
                 unavailable(config, "pkcs11h_certificate_duplicateCertificateId: " + rv_name(rv));
             store->m_entries.push_back(std::move(e));
@@ -240,7 +243,8 @@ std::shared_ptr<smime::Signer> KeyStore::make_signer(const Entry& entry) const
     std::lock_guard lock(m_signers_mutex);
     auto& slot = m_signers[entry.identity.certificate_der];
     if (!slot) {
-        auto key = std::make_unique<HelperKey>(m_token, entry.helper_id.get(), entry.identity.label);
+        auto key =
+            std::make_unique<HelperKey>(m_token, entry.helper_id.get(), entry.identity.label);
         slot = std::make_shared<TokenSigner>(std::move(key), entry.identity.certificate_der,
                                              chain_for(entry), entry.identity.key_type,
                                              entry.identity.key_bits);
@@ -270,9 +274,9 @@ std::shared_ptr<smime::Signer> KeyStore::signer_for_certificate(ByteView der) co
 {
     for (const auto& e : m_entries) {
         const Identity& id = e.identity;
-        if (!id.sign_schemes.empty() && std::equal(der.begin(), der.end(),
-                                                   id.certificate_der.begin(),
-                                                   id.certificate_der.end()))
+        if (!id.sign_schemes.empty() &&
+            std::equal(der.begin(), der.end(), id.certificate_der.begin(),
+                       id.certificate_der.end()))
             return make_signer(e);
     }
     return nullptr;

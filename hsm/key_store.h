@@ -3,11 +3,19 @@
 // and read-only. Certificates on the token are the administrator's and trusted to say which
 // address a key signs for; we still parse them defensively and skip what does not parse.
 //
-// Recovery: pkcs11-helper re-logs in (through our PIN hook) and looks for the token in every
-// slot of the module when an operation fails, so a token that disappears and comes back is
-// used again without a restart; while it is absent signing throws HsmUnavailable (451 4.3.0).
-// A module that needs C_Finalize/C_Initialize to see a new slot needs pkcs11h_plugAndPlay
-// from the main thread: not done yet (the "HSM at scale" issue).
+// Recovery (best effort, measured with SoftHSM 2.6.1 and pkcs11-helper 1.29):
+// - A lost session or login (another login, CKR_SESSION_HANDLE_INVALID, ...): the helper
+//   resets the session and logs in again through our PIN hook inside the failing call; our
+//   login epochs (helper_key.h) keep that to one login per event instead of a cascade.
+// - A token that leaves the slot: operations throw HsmUnavailable (CKR_TOKEN_NOT_PRESENT,
+//   451 4.3.0). Modules that notice a returning token in C_GetSlotList are found again by the
+//   helper on the next call. SoftHSM does not: it needs C_Finalize/C_Initialize, which only
+//   happens when every KeyStore and signer is released (the helper terminates) and a store is
+//   opened again, from the main thread. pkcs11h_plugAndPlay is not used: it re-initialises
+//   with C_Initialize(NULL) (losing CKF_OS_LOCKING_OK) without taking the session locks.
+//   The "HSM at scale" issue will add a supervisor that does this reopen.
+// Shutdown: release the store and signers after libmilter's threads have stopped, so the
+// helper terminates on the main thread.
 #pragma once
 #include <cstdint>
 #include <ctime>
@@ -37,7 +45,8 @@ struct TokenInfo {
 
 struct Identity {
     Bytes certificate_der;
-    std::vector<std::string> email_addresses;  // lower-case rfc822Name SANs (DN emailAddress fallback)
+    // Lower-case rfc822Name SANs (the subject DN's emailAddress when there are none).
+    std::vector<std::string> email_addresses;
     smime::KeyType key_type = smime::KeyType::Rsa;  // meaningless when !key_type_supported
     unsigned key_bits = 0;
     std::string label;  // CKA_LABEL of the certificate object
@@ -86,6 +95,7 @@ private:
         friend class KeyStore;
         Key() = default;
     };
+
 public:
     explicit KeyStore(Key) {}
 

@@ -64,7 +64,10 @@ struct FreeCertificateId {
     }
 };
 struct FreeCertificate {
-    void operator()(pkcs11h_certificate_t h) const noexcept { pkcs11h_certificate_freeCertificate(h); }
+    void operator()(pkcs11h_certificate_t h) const noexcept
+    {
+        pkcs11h_certificate_freeCertificate(h);
+    }
 };
 
 using TokenIdList = HelperHandle<pkcs11h_token_id_list_t, FreeTokenIdList>;

@@ -66,7 +66,8 @@ Provider::Provider(std::string reference, const std::string& module)
 }
 
 Provider::Provider(Provider&& o) noexcept
-    : m_reference(std::move(o.m_reference)), m_init_args(std::move(o.m_init_args)),
+    : m_reference(std::move(o.m_reference)),
+      m_init_args(std::move(o.m_init_args)),
       m_registered(o.m_registered)
 {
     o.m_registered = false;
@@ -115,6 +116,9 @@ Pkcs11Library::Pkcs11Library(Key)
 
 Pkcs11Library::~Pkcs11Library()
 {
+    // An acquire() racing with the last release waits until the helper is terminated, so it
+    // never initialises a second time underneath this one.
+    std::lock_guard lock(g_instance_mutex);
     // Providers first (removeProvider needs an initialised helper), then the helper itself.
     m_providers.clear();
     pkcs11h_terminate();
@@ -166,7 +170,7 @@ std::shared_ptr<TokenAuth> Pkcs11Library::register_token(const std::string& labe
 }
 
 PKCS11H_BOOL Pkcs11Library::pin_prompt_hook(void* global, void*, pkcs11h_token_id_t token,
-                                             unsigned retry, char* pin, size_t pin_max) noexcept
+                                            unsigned retry, char* pin, size_t pin_max) noexcept
 {
     try {
         auto* self = static_cast<Pkcs11Library*>(global);
@@ -191,7 +195,7 @@ PKCS11H_BOOL Pkcs11Library::pin_prompt_hook(void* global, void*, pkcs11h_token_i
 }
 
 PKCS11H_BOOL Pkcs11Library::token_prompt_hook(void*, void*, pkcs11h_token_id_t token,
-                                               unsigned) noexcept
+                                              unsigned) noexcept
 {
     // Nobody can insert a token for us: fail now (temporary failure), retry on a later call.
     try {

@@ -60,8 +60,8 @@ struct PrivateKeyFacts {
     bool can_sign = false;
     bool can_decrypt = false;
     bool can_derive = false;
-    bool extractable = false;   // CKA_EXTRACTABLE: the key can leave the token wrapped
-    bool sensitive = true;      // CKA_SENSITIVE false: the key can leave in clear
+    bool extractable = false;  // CKA_EXTRACTABLE: the key can leave the token wrapped
+    bool sensitive = true;     // CKA_SENSITIVE false: the key can leave in clear
     bool always_authenticate = false;
 };
 

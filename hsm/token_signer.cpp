@@ -65,16 +65,19 @@ PssMechanism pss_mechanism(DigestAlgorithm d)
 
 TokenSigner::TokenSigner(std::unique_ptr<KeyBackend> key, Bytes certificate_der,
                          std::vector<Bytes> chain_der, KeyType key_type, unsigned key_bits)
-    : m_key(std::move(key)), m_certificate(std::move(certificate_der)),
-      m_chain(std::move(chain_der)), m_key_type(key_type), m_key_bits(key_bits)
+    : m_key(std::move(key)),
+      m_certificate(std::move(certificate_der)),
+      m_chain(std::move(chain_der)),
+      m_key_type(key_type),
+      m_key_bits(key_bits)
 {
 }
 
 Bytes TokenSigner::sign_digest(SignatureScheme scheme, DigestAlgorithm digest, ByteView hash)
 {
     if (hash.size() != smime::digest_size(digest))
-        throw Error(Failure::Internal, "hash length does not match " +
-                                           std::string(smime::digest_name(digest)));
+        throw Error(Failure::Internal,
+                    "hash length does not match " + std::string(smime::digest_name(digest)));
     switch (scheme) {
     case SignatureScheme::RsaPkcs1v15: {
         if (m_key_type != KeyType::Rsa) wrong_key(smime::scheme_name(scheme), *m_key);
@@ -98,8 +101,8 @@ Bytes TokenSigner::sign_digest(SignatureScheme scheme, DigestAlgorithm digest, B
         const Bytes raw = m_key->sign(mech, hash);
         // PKCS#11 returns r||s, each half the size of the curve order.
         if (raw.empty() || raw.size() % 2 != 0)
-            throw Error(Failure::HsmUnavailable, "ECDSA signature of odd length from " +
-                                                     m_key->description());
+            throw Error(Failure::HsmUnavailable,
+                        "ECDSA signature of odd length from " + m_key->description());
         const std::size_t half = raw.size() / 2;
         const gnutls_datum_t r = view_datum(ByteView(raw.data(), half));
         const gnutls_datum_t s = view_datum(ByteView(raw.data() + half, half));
@@ -117,15 +120,15 @@ Bytes TokenSigner::sign_digest(SignatureScheme scheme, DigestAlgorithm digest, B
 Bytes TokenSigner::sign_message(SignatureScheme scheme, ByteView message)
 {
     if (scheme != SignatureScheme::Ed25519)
-        throw Error(Failure::Internal, std::string(smime::scheme_name(scheme)) +
-                                           " signs a digest: use sign_digest");
+        throw Error(Failure::Internal,
+                    std::string(smime::scheme_name(scheme)) + " signs a digest: use sign_digest");
     if (m_key_type != KeyType::Ed25519) wrong_key(smime::scheme_name(scheme), *m_key);
     // Pure Ed25519: CKM_EDDSA without CK_EDDSA_PARAMS (SoftHSM 2.6.1 lists EDDSA).
     CK_MECHANISM mech{CKM_EDDSA, nullptr, 0};
     Bytes sig = m_key->sign(mech, message);
     if (sig.size() != 64)
-        throw Error(Failure::HsmUnavailable, "Ed25519 signature of unexpected length from " +
-                                                 m_key->description());
+        throw Error(Failure::HsmUnavailable,
+                    "Ed25519 signature of unexpected length from " + m_key->description());
     return sig;
 }
 

@@ -16,8 +16,8 @@ namespace ssm::hsm {
 // TokenConfig::sessions of them) will remove that without changing this class.
 class TokenSigner final : public smime::Signer {
 public:
-    TokenSigner(std::unique_ptr<KeyBackend> key, Bytes certificate_der, std::vector<Bytes> chain_der,
-                smime::KeyType key_type, unsigned key_bits);
+    TokenSigner(std::unique_ptr<KeyBackend> key, Bytes certificate_der,
+                std::vector<Bytes> chain_der, smime::KeyType key_type, unsigned key_bits);
 
     const Bytes& certificate_der() const override { return m_certificate; }
     std::vector<Bytes> chain_der() const override { return m_chain; }

@@ -117,11 +117,12 @@ make_token() {
 # --- ssm-milter ------------------------------------------------------------------------------
 # write_config FILE [key=value]...: an ssm-milter TOML for this test. Keys: port, format
 # (detached|opaque), digest, rsa_scheme (pkcs1|pss), sessions, rules (TOML text of [[rule]]
-# tables), extra (TOML appended at the end), max_message_size, memory_spool_limit.
+# tables), extra (TOML appended at the end), max_message_size, memory_spool_limit, user
+# (default root: the test token and work dir belong to root).
 write_config() {
   local file=$1; shift
   local port=${MILTER_PORT:-} format=detached digest=sha256 rsa_scheme=pkcs1 sessions=4
-  local max_message_size=100MiB memory_spool_limit=1MiB extra=
+  local max_message_size=100MiB memory_spool_limit=1MiB extra= user=root
   local rules='[[rule]]
 name = "outbound mail is signed by the sender, else by the domain"
 direction = "outbound"
@@ -134,7 +135,7 @@ encrypt = "never"'
       rsa_scheme=*) rsa_scheme=${kv#*=} ;; sessions=*) sessions=${kv#*=} ;;
       rules=*) rules=${kv#*=} ;; extra=*) extra=${kv#*=} ;;
       max_message_size=*) max_message_size=${kv#*=} ;;
-      memory_spool_limit=*) memory_spool_limit=${kv#*=} ;;
+      memory_spool_limit=*) memory_spool_limit=${kv#*=} ;; user=*) user=${kv#*=} ;;
       *) echo "write_config: unknown key $kv" >&2; return 64 ;;
     esac
   done
@@ -143,6 +144,7 @@ encrypt = "never"'
 # ssm-milter configuration written by tests/integration/lib.sh for $TEST_NAME
 [milter]
 socket = "inet:$port@127.0.0.1"
+user = "$user"
 authserv_id = "mx.acme.example"
 internal_networks = ["127.0.0.0/8"]
 originating_daemons = ["ORIGINATING"]

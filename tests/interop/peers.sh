@@ -7,7 +7,9 @@
 # Each verify_* returns 0 only when the signature verifies, the chain ends at the test root
 # (the only trust anchor; intermediates must come from the message) and, when SIGNER_EMAIL is
 # given, the signer certificate is exactly the one of that identity in the test PKI.
-# PEER_DETAIL holds a one-line reason after a failure.
+# PEER_DETAIL holds a one-line reason after a failure. After verify_openssl succeeds,
+# VERIFIED_CONTENT is the signed content as OpenSSL returned it and SIGNED_CMS the CMS object.
+#   cms_signature_algorithm DER   mime_leaves FILE
 
 PEER_DETAIL=
 
@@ -103,6 +105,7 @@ verify_openssl() {
     || { PEER_DETAIL="openssl: no 'Verification successful'"; return 1; }
   [ -z "$signer" ] || _check_signer_pem "$d/signer.pem" "$signer" || return 1
   [ -z "$signer" ] || _check_signer_pem "$d/signer2.pem" "$signer" || return 1
+  VERIFIED_CONTENT=$d/out.bin SIGNED_CMS=$d/sig.der
 }
 
 # _gpgsm_home: one GNUPGHOME per work dir with the test root imported and trusted for S/MIME
@@ -195,4 +198,51 @@ verify_cmsutil() {
       *) PEER_DETAIL="cmsutil: signer is not $signer: $hdr"; return 1 ;;
     esac
   fi
+}
+
+# cms_signature_algorithm DER: the first SignerInfo's signatureAlgorithm, as OpenSSL names it
+# (e.g. sha256WithRSAEncryption, rsaEncryption, rsassaPss, ecdsa-with-SHA256), and for PSS the
+# salt length: "rsassaPss salt=32".
+cms_signature_algorithm() {
+  # RSASSA-PSS-params: saltLength is [2] INTEGER (hex in the dump), default 20 (RFC 4055).
+  OPENSSL_CONF=/dev/null openssl cms -cmsout -print -inform DER -in "$1" 2>/dev/null | awk '
+    function hex(h,  i, v) { v = 0; h = tolower(h); for (i = 1; i <= length(h); i++) v = v * 16 + index("0123456789abcdef", substr(h, i, 1)) - 1; return v }
+    /signatureAlgorithm:/ { grab = 1; next }
+    grab && /algorithm:/ { alg = $2; grab = 0; if (alg != "rsassaPss") { print alg; done = 1; exit } pss = 1; salt = 20; next }
+    pss && /cont \[ 2 \]/ { want = 1; next }
+    pss && want && /INTEGER/ { sub(/.*:/, ""); salt = hex($0); want = 0; next }
+    pss && /signature:/ { print "rsassaPss salt=" salt; done = 1; exit }'
+}
+
+# mime_leaves FILE: one line per leaf part of the MIME entity in FILE (a message or a signed
+# inner entity): "<content-type> <sha256 of the decoded body>", text bodies compared with LF
+# line ends and without trailing blank lines. Two files with the same leaves carry the same
+# content whatever the transfer encodings (proves re-encoding lost nothing).
+mime_leaves() {
+  perl -MMIME::Base64 -MMIME::QuotedPrint -MDigest::SHA=sha256_hex -e '
+    use strict; use warnings;
+    local $/; open(my $in, "<:raw", $ARGV[0]) or die "$ARGV[0]: $!\n"; my $m = <$in>;
+    $m =~ s/\r?\n/\n/g;
+    sub param { my ($v, $n) = @_; return $1 if $v =~ /;\s*\Q$n\E\s*=\s*"([^"]*)"/i;
+                return $1 if $v =~ /;\s*\Q$n\E\s*=\s*([^\s;]+)/i; return undef; }
+    sub walk {
+      my ($e, $depth) = @_; die "too deep\n" if $depth > 20;
+      my ($h, $b);
+      if ($e =~ /^\n/) { ($h, $b) = ("", substr($e, 1)); } else { ($h, $b) = split(/\n\n/, $e, 2); }
+      $b //= ""; $h =~ s/\n([ \t])/$1/g;
+      my ($ct) = $h =~ /^Content-Type:[ \t]*(.*)$/mi; $ct //= "text/plain";
+      my ($cte) = $h =~ /^Content-Transfer-Encoding:[ \t]*(\S+)/mi; $cte = lc($cte // "7bit");
+      my ($type) = lc($ct) =~ m{^([a-z0-9.+-]+/[a-z0-9.+-]+)}; $type //= "text/plain";
+      if ($type =~ m{^multipart/}) {
+        my $bd = param($ct, "boundary") // die "multipart without boundary\n";
+        my @parts = split(/^--\Q$bd\E(?:--)?[ \t]*\n/m, "\n" . $b, -1);
+        shift @parts; pop @parts if @parts > 1 && $b =~ /^--\Q$bd\E--/m;
+        for my $p (@parts) { $p =~ s/\n\z//; walk($p, $depth + 1); }
+        return;
+      }
+      my $body = $cte eq "base64" ? decode_base64($b) : $cte eq "quoted-printable" ? decode_qp($b) : $b;
+      if ($type =~ m{^text/}) { $body =~ s/\r\n/\n/g; $body =~ s/\n+\z//; }
+      print "$type ", sha256_hex($body), "\n";
+    }
+    walk($m, 0);' "$1"
 }

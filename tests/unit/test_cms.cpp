@@ -276,6 +276,7 @@ class CmsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(decodes_openssl_detached);
     CPPUNIT_TEST(decodes_openssl_streamed_ber);
     CPPUNIT_TEST(decoder_rejects_garbage);
+    CPPUNIT_TEST(module_decodes_openssl_enveloped_and_ess);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -727,6 +728,73 @@ public:
         ci.write_oid("contentType", oid::kData);
         ci.write_bytes("content", message_digest_value(as_bytes("x")));
         expect_malformed(ci.encode());
+    }
+
+    // cms.asn covers what later work needs: OpenSSL's EnvelopedData (KTRI + KARI),
+    // AuthEnvelopedData (GCM) and a ReceiptRequest decode field by field.
+    void module_decodes_openssl_enveloped_and_ess()
+    {
+        test::TempDir dir;
+        const fs::path& d = pki();
+        const std::string m = (dir.path() / "m.txt").string();
+        test::write_file(m, kMessage);
+        shell("openssl cms -encrypt -aes256 -binary -in " + m + " -outform DER -out " +
+              (dir.path() / "env.der").string() + " " + (d / "alice.cert.pem").string() + " " +
+              (d / "bob.cert.pem").string() + " 2>&1");
+        shell("openssl cms -encrypt -aes-256-gcm -binary -in " + m + " -outform DER -out " +
+              (dir.path() / "aenv.der").string() + " " + (d / "alice.cert.pem").string() + " 2>&1");
+        shell("openssl cms -sign -binary -in " + m + " -signer " + (d / "alice.cert.pem").string() +
+              " -inkey " + (d / "alice.key.pem").string() +
+              " -receipt_request_all -receipt_request_to bob@acme.example -outform DER -out " +
+              (dir.path() / "rr.der").string() + " 2>&1");
+
+        auto env_ci = decode_content_info(as_bytes(test::read_file(dir.path() / "env.der")));
+        CPPUNIT_ASSERT_EQUAL(std::string(oid::kEnvelopedData), env_ci.content_type);
+        auto env = Asn1Node::decode("EnvelopedData", env_ci.content);
+        CPPUNIT_ASSERT_EQUAL(2, env.count("recipientInfos"));
+        std::vector<std::string> kinds = {env.read_text("recipientInfos.?1"), env.read_text("recipientInfos.?2")};
+        std::sort(kinds.begin(), kinds.end());
+        CPPUNIT_ASSERT(kinds == (std::vector<std::string>{"kari", "ktri"}));
+        const std::string kari = env.read_text("recipientInfos.?1") == "kari" ? "recipientInfos.?1.kari"
+                                                                              : "recipientInfos.?2.kari";
+        CPPUNIT_ASSERT_EQUAL(3L, env.read_small_int(kari + ".version"));
+        CPPUNIT_ASSERT_EQUAL(std::string("originatorKey"), env.read_text(kari + ".originator"));
+        CPPUNIT_ASSERT_EQUAL(std::string(oid::kEcPublicKey),
+                             env.read_oid(kari + ".originator.originatorKey.algorithm.algorithm"));
+        CPPUNIT_ASSERT_EQUAL(std::string(oid::kEcdhStdSha256Kdf), env.read_oid(kari + ".keyEncryptionAlgorithm.algorithm"));
+        auto wrap = Asn1Node::decode("AlgorithmIdentifier", env.read_bytes(kari + ".keyEncryptionAlgorithm.parameters"));
+        CPPUNIT_ASSERT_EQUAL(std::string(oid::kAes256Wrap), wrap.read_oid("algorithm"));
+        CPPUNIT_ASSERT_EQUAL(1, env.count(kari + ".recipientEncryptedKeys"));
+        CPPUNIT_ASSERT_EQUAL(std::string("issuerAndSerialNumber"),
+                             env.read_text(kari + ".recipientEncryptedKeys.?1.rid"));
+        CPPUNIT_ASSERT_EQUAL(std::string(oid::kAes256Cbc),
+                             env.read_oid("encryptedContentInfo.contentEncryptionAlgorithm.algorithm"));
+        auto iv = Asn1Node::decode("AES-IV", env.read_bytes("encryptedContentInfo.contentEncryptionAlgorithm.parameters"));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(16), iv.read_bytes("").size());
+        // A ciphertext of whole blocks, longer than the content (PKCS#7 padding).
+        const auto ct = env.read_bytes("encryptedContentInfo.encryptedContent");
+        CPPUNIT_ASSERT(ct.size() % 16 == 0 && ct.size() > kMessage.size());
+
+        auto aenv_ci = decode_content_info(as_bytes(test::read_file(dir.path() / "aenv.der")));
+        CPPUNIT_ASSERT_EQUAL(std::string(oid::kAuthEnvelopedData), aenv_ci.content_type);
+        auto aenv = Asn1Node::decode("AuthEnvelopedData", aenv_ci.content);
+        CPPUNIT_ASSERT_EQUAL(std::string("ktri"), aenv.read_text("recipientInfos.?1"));
+        CPPUNIT_ASSERT_EQUAL(std::string(oid::kAes256Gcm),
+                             aenv.read_oid("authEncryptedContentInfo.contentEncryptionAlgorithm.algorithm"));
+        auto gcm = Asn1Node::decode("GCMParameters",
+                                    aenv.read_bytes("authEncryptedContentInfo.contentEncryptionAlgorithm.parameters"));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(12), gcm.read_bytes("aes-nonce").size());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(16), aenv.read_bytes("mac").size());
+
+        auto sd = decode_signed_content_info(as_bytes(test::read_file(dir.path() / "rr.der")));
+        const auto* rr_attr = sd.signers.at(0).find_signed(oid::kReceiptRequest);
+        CPPUNIT_ASSERT(rr_attr && rr_attr->values.size() == 1);
+        auto rr = Asn1Node::decode("ReceiptRequest", rr_attr->values[0]);
+        CPPUNIT_ASSERT(!rr.read_bytes("signedContentIdentifier").empty());
+        CPPUNIT_ASSERT_EQUAL(std::string("allOrFirstTier"), rr.read_text("receiptsFrom"));
+        CPPUNIT_ASSERT_EQUAL(0L, rr.read_small_int("receiptsFrom.allOrFirstTier"));
+        CPPUNIT_ASSERT_EQUAL(std::string("rfc822Name"), rr.read_text("receiptsTo.?1.?1"));
+        CPPUNIT_ASSERT_EQUAL(std::string("bob@acme.example"), rr.read_text("receiptsTo.?1.?1.rfc822Name"));
     }
 
 private:

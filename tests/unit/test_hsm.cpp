@@ -62,7 +62,8 @@ struct TokenFixture {
     void add_ed25519_identity()
     {
         const std::string p = pki.string();
-        test::run("cd '" + p + "' && export OPENSSL_CONF=/dev/null && "
+        test::run("cd '" + p +
+                  "' && export OPENSSL_CONF=/dev/null && "
                   "openssl genpkey -algorithm ED25519 -out ed.key.pem 2>/dev/null && "
                   "openssl req -new -key ed.key.pem -subj '/O=SSM Test/CN=ed@acme.example' "
                   "-out ed.csr 2>/dev/null && "
@@ -74,9 +75,11 @@ struct TokenFixture {
                   "2>/dev/null");
         const std::string p11 = "GNUTLS_PIN=123456 p11tool --provider " + std::string(kModule) +
                                 " --login --write --label ed --id 06 ";
-        test::run(p11 + "--mark-sign --load-privkey '" + p + "/ed.key.pem' 'pkcs11:token=ssm-test' "
+        test::run(p11 + "--mark-sign --load-privkey '" + p +
+                  "/ed.key.pem' 'pkcs11:token=ssm-test' "
                   ">/dev/null 2>&1");
-        test::run(p11 + "--load-certificate '" + p + "/ed.cert.pem' 'pkcs11:token=ssm-test' "
+        test::run(p11 + "--load-certificate '" + p +
+                  "/ed.cert.pem' 'pkcs11:token=ssm-test' "
                   ">/dev/null 2>&1");
     }
 
@@ -86,8 +89,10 @@ struct TokenFixture {
     {
         const std::string p11 = "pkcs11-tool --module " + std::string(kModule) +
                                 " --token-label ssm-test --login --pin 123456 --id 07"
-                                " --label partner-domain --write-object '" + pki.string();
-        test::run(p11 + "/partner-domain.p8.der' --type privkey --usage-sign --usage-decrypt "
+                                " --label partner-domain --write-object '" +
+                                pki.string();
+        test::run(p11 +
+                  "/partner-domain.p8.der' --type privkey --usage-sign --usage-decrypt "
                   "--extractable >/dev/null 2>&1");
         test::run(p11 + "/partner-domain.cert.der' --type cert >/dev/null 2>&1");
     }
@@ -110,8 +115,8 @@ Bytes hash_of(DigestAlgorithm d, std::string_view text)
 }
 
 // Verifies with the certificate's public key; true when GnuTLS accepts the signature.
-bool verify(const Bytes& cert_der, gnutls_sign_algorithm_t alg, const Bytes& data,
-            const Bytes& sig, bool is_hash = true)
+bool verify(const Bytes& cert_der, gnutls_sign_algorithm_t alg, const Bytes& data, const Bytes& sig,
+            bool is_hash = true)
 {
     gnutls_x509_crt_t crt;
     gnutls_pubkey_t key;
@@ -119,8 +124,10 @@ bool verify(const Bytes& cert_der, gnutls_sign_algorithm_t alg, const Bytes& dat
     gnutls_pubkey_init(&key);
     const gnutls_datum_t c{const_cast<unsigned char*>(cert_der.data()),
                            static_cast<unsigned>(cert_der.size())};
-    const gnutls_datum_t d{const_cast<unsigned char*>(data.data()), static_cast<unsigned>(data.size())};
-    const gnutls_datum_t s{const_cast<unsigned char*>(sig.data()), static_cast<unsigned>(sig.size())};
+    const gnutls_datum_t d{const_cast<unsigned char*>(data.data()),
+                           static_cast<unsigned>(data.size())};
+    const gnutls_datum_t s{const_cast<unsigned char*>(sig.data()),
+                           static_cast<unsigned>(sig.size())};
     int rc = gnutls_x509_crt_import(crt, &c, GNUTLS_X509_FMT_DER);
     if (rc >= 0) rc = gnutls_pubkey_import_x509(key, crt, 0);
     if (rc >= 0)
@@ -212,7 +219,8 @@ public:
         CPPUNIT_ASSERT(!alice->key_extractable);  // pkcs11-tool imports sensitive keys too
         const hsm::Identity* partner = find_identity(ids, "partner-domain");
         CPPUNIT_ASSERT(partner != nullptr);
-        CPPUNIT_ASSERT(partner->has_private_key && partner->key_can_sign && partner->key_extractable);
+        CPPUNIT_ASSERT(partner->has_private_key && partner->key_can_sign &&
+                       partner->key_extractable);
         CPPUNIT_ASSERT(partner->sign_schemes.empty());  // keyUsage keyEncipherment only
 
         const hsm::Identity* ca = find_identity(ids, "sub-ca");
@@ -231,22 +239,31 @@ public:
             gnutls_sign_algorithm_t gnutls;
             std::size_t size;  // 0: variable (DER)
         } cases[] = {
-            {"alice@acme.example", SignatureScheme::RsaPkcs1v15, DigestAlgorithm::Sha256, GNUTLS_SIGN_RSA_SHA256, 256},
-            {"alice@acme.example", SignatureScheme::RsaPkcs1v15, DigestAlgorithm::Sha512, GNUTLS_SIGN_RSA_SHA512, 256},
-            {"alice@acme.example", SignatureScheme::RsaPss, DigestAlgorithm::Sha256, GNUTLS_SIGN_RSA_PSS_SHA256, 256},
-            {"alice@acme.example", SignatureScheme::RsaPss, DigestAlgorithm::Sha384, GNUTLS_SIGN_RSA_PSS_SHA384, 256},
-            {"bob@acme.example", SignatureScheme::Ecdsa, DigestAlgorithm::Sha256, GNUTLS_SIGN_ECDSA_SHA256, 0},
-            {"erin@acme.example", SignatureScheme::Ecdsa, DigestAlgorithm::Sha384, GNUTLS_SIGN_ECDSA_SHA384, 0},
+            {"alice@acme.example", SignatureScheme::RsaPkcs1v15, DigestAlgorithm::Sha256,
+             GNUTLS_SIGN_RSA_SHA256, 256},
+            {"alice@acme.example", SignatureScheme::RsaPkcs1v15, DigestAlgorithm::Sha512,
+             GNUTLS_SIGN_RSA_SHA512, 256},
+            {"alice@acme.example", SignatureScheme::RsaPss, DigestAlgorithm::Sha256,
+             GNUTLS_SIGN_RSA_PSS_SHA256, 256},
+            {"alice@acme.example", SignatureScheme::RsaPss, DigestAlgorithm::Sha384,
+             GNUTLS_SIGN_RSA_PSS_SHA384, 256},
+            {"bob@acme.example", SignatureScheme::Ecdsa, DigestAlgorithm::Sha256,
+             GNUTLS_SIGN_ECDSA_SHA256, 0},
+            {"erin@acme.example", SignatureScheme::Ecdsa, DigestAlgorithm::Sha384,
+             GNUTLS_SIGN_ECDSA_SHA384, 0},
         };
         for (const auto& c : cases) {
-            const std::string what = std::string(c.who) + " " + std::string(smime::scheme_name(c.scheme));
+            const std::string what =
+                std::string(c.who) + " " + std::string(smime::scheme_name(c.scheme));
             auto s = signer(c.who);
             CPPUNIT_ASSERT_MESSAGE(what, s != nullptr);
             for (int i = 0; i < 3; ++i) {  // ECDSA: several, so both r/s sign bits occur
                 const Bytes hash = hash_of(c.digest, "message " + std::to_string(i));
                 const Bytes sig = s->sign_digest(c.scheme, c.digest, hash);
-                if (c.size) CPPUNIT_ASSERT_EQUAL_MESSAGE(what, c.size, sig.size());
-                else CPPUNIT_ASSERT_EQUAL_MESSAGE(what, std::uint8_t{0x30}, sig.at(0));
+                if (c.size)
+                    CPPUNIT_ASSERT_EQUAL_MESSAGE(what, c.size, sig.size());
+                else
+                    CPPUNIT_ASSERT_EQUAL_MESSAGE(what, std::uint8_t{0x30}, sig.at(0));
                 CPPUNIT_ASSERT_MESSAGE(what, verify(s->certificate_der(), c.gnutls, hash, sig));
             }
         }
@@ -275,8 +292,8 @@ public:
         const Bytes sig = s->sign_message(SignatureScheme::Ed25519, msg);
         CPPUNIT_ASSERT_EQUAL(std::size_t{64}, sig.size());
         CPPUNIT_ASSERT(verify(s->certificate_der(), GNUTLS_SIGN_EDDSA_ED25519, msg, sig, false));
-        CPPUNIT_ASSERT(!verify(s->certificate_der(), GNUTLS_SIGN_EDDSA_ED25519, to_bytes("other"), sig,
-                               false));
+        CPPUNIT_ASSERT(!verify(s->certificate_der(), GNUTLS_SIGN_EDDSA_ED25519, to_bytes("other"),
+                               sig, false));
     }
 
     void domain_signing_identity_found()
@@ -310,15 +327,19 @@ public:
     {
         auto rsa = signer("alice@acme.example");
         const Bytes h256 = hash_of(DigestAlgorithm::Sha256, "m");
-        CPPUNIT_ASSERT_THROW(rsa->sign_digest(SignatureScheme::Ecdsa, DigestAlgorithm::Sha256, h256), Error);
-        CPPUNIT_ASSERT_THROW(rsa->sign_digest(SignatureScheme::RsaPss, DigestAlgorithm::Sha384, h256), Error);
+        CPPUNIT_ASSERT_THROW(
+            rsa->sign_digest(SignatureScheme::Ecdsa, DigestAlgorithm::Sha256, h256), Error);
+        CPPUNIT_ASSERT_THROW(
+            rsa->sign_digest(SignatureScheme::RsaPss, DigestAlgorithm::Sha384, h256), Error);
         CPPUNIT_ASSERT_THROW(rsa->sign_message(SignatureScheme::Ed25519, h256), Error);
-        CPPUNIT_ASSERT_THROW(signer("ed@acme.example")->sign_digest(SignatureScheme::Ed25519,
-                                                                    DigestAlgorithm::Sha256, h256),
-                             Error);
+        CPPUNIT_ASSERT_THROW(
+            signer("ed@acme.example")
+                ->sign_digest(SignatureScheme::Ed25519, DigestAlgorithm::Sha256, h256),
+            Error);
         // The failures above never reached the token: the key still works.
-        CPPUNIT_ASSERT(verify(rsa->certificate_der(), GNUTLS_SIGN_RSA_SHA256, h256,
-                              rsa->sign_digest(SignatureScheme::RsaPkcs1v15, DigestAlgorithm::Sha256, h256)));
+        CPPUNIT_ASSERT(
+            verify(rsa->certificate_der(), GNUTLS_SIGN_RSA_SHA256, h256,
+                   rsa->sign_digest(SignatureScheme::RsaPkcs1v15, DigestAlgorithm::Sha256, h256)));
     }
 
     void chain_contains_sub_ca_only()
@@ -340,9 +361,10 @@ public:
         c.pin_file = bad.string();
         // Every key used once first, so each signer caches a key handle of the current login.
         for (const char* who : {"alice@acme.example", "bob@acme.example", "erin@acme.example"})
-            signer(who)->sign_digest(signer(who)->key_type() == KeyType::Ec ? SignatureScheme::Ecdsa
-                                                                            : SignatureScheme::RsaPss,
-                                     DigestAlgorithm::Sha256, hash_of(DigestAlgorithm::Sha256, who));
+            signer(who)->sign_digest(
+                signer(who)->key_type() == KeyType::Ec ? SignatureScheme::Ecdsa
+                                                       : SignatureScheme::RsaPss,
+                DigestAlgorithm::Sha256, hash_of(DigestAlgorithm::Sha256, who));
         const auto relogins_before = f.store->relogin_count();
         try {
             hsm::KeyStore::open(c);
@@ -365,10 +387,12 @@ public:
             auto s = signer(who);
             const Bytes h = hash_of(DigestAlgorithm::Sha256, who);
             const bool ec = s->key_type() == KeyType::Ec;
-            const Bytes sig = s->sign_digest(ec ? SignatureScheme::Ecdsa : SignatureScheme::RsaPkcs1v15,
-                                             DigestAlgorithm::Sha256, h);
-            CPPUNIT_ASSERT_MESSAGE(who, verify(s->certificate_der(),
-                                               ec ? GNUTLS_SIGN_ECDSA_SHA256 : GNUTLS_SIGN_RSA_SHA256, h, sig));
+            const Bytes sig =
+                s->sign_digest(ec ? SignatureScheme::Ecdsa : SignatureScheme::RsaPkcs1v15,
+                               DigestAlgorithm::Sha256, h);
+            CPPUNIT_ASSERT_MESSAGE(
+                who, verify(s->certificate_der(),
+                            ec ? GNUTLS_SIGN_ECDSA_SHA256 : GNUTLS_SIGN_RSA_SHA256, h, sig));
         }
         CPPUNIT_ASSERT_EQUAL(relogins_before + 1, f.store->relogin_count());
     }
@@ -397,7 +421,8 @@ public:
             CPPUNIT_FAIL("loaded a module that does not exist");
         } catch (const Error& e) {
             CPPUNIT_ASSERT(e.failure() == Failure::HsmUnavailable);
-            CPPUNIT_ASSERT(std::string(e.what()).find("/nonexistent/libpkcs11.so") != std::string::npos);
+            CPPUNIT_ASSERT(std::string(e.what()).find("/nonexistent/libpkcs11.so") !=
+                           std::string::npos);
         }
     }
 
@@ -424,10 +449,12 @@ public:
                 for (int i = 0; i < 50; ++i) {
                     try {
                         const int kind = (t + i) % 3;
-                        const char* who = kind == 0 ? "alice@acme.example"
-                                          : kind == 1 ? "bob@acme.example" : "carol@acme.example";
+                        const char* who = kind == 0   ? "alice@acme.example"
+                                          : kind == 1 ? "bob@acme.example"
+                                                      : "carol@acme.example";
                         auto s = signer(who);
-                        const Bytes h = hash_of(DigestAlgorithm::Sha256, std::to_string(t * 1000 + i));
+                        const Bytes h =
+                            hash_of(DigestAlgorithm::Sha256, std::to_string(t * 1000 + i));
                         const auto scheme = kind == 1 ? SignatureScheme::Ecdsa
                                             : i % 2   ? SignatureScheme::RsaPss
                                                       : SignatureScheme::RsaPkcs1v15;
@@ -469,7 +496,8 @@ public:
             "certificate label=sub-ca id=ff key=rsa-2048 email=- not_after=",
             "ca=yes private_key=no sign=none\n",
         };
-        for (auto e : expected) CPPUNIT_ASSERT_MESSAGE(std::string(e) + " in:\n" + s, s.find(e) != std::string::npos);
+        for (auto e : expected)
+            CPPUNIT_ASSERT_MESSAGE(std::string(e) + " in:\n" + s, s.find(e) != std::string::npos);
         CPPUNIT_ASSERT(err.str().empty());
     }
 
@@ -492,18 +520,18 @@ public:
     void sign_rate()
     {
         using namespace std::chrono_literals;
-        const double rsa = hsm::measure_sign_rate(*signer("alice@acme.example"), DigestAlgorithm::Sha256,
-                                                  SignatureScheme::RsaPkcs1v15, 500ms);
-        const double pss = hsm::measure_sign_rate(*signer("alice@acme.example"), DigestAlgorithm::Sha256,
-                                                  SignatureScheme::RsaPss, 500ms);
-        const double p256 = hsm::measure_sign_rate(*signer("bob@acme.example"), DigestAlgorithm::Sha256,
-                                                   SignatureScheme::Ecdsa, 500ms);
+        const double rsa =
+            hsm::measure_sign_rate(*signer("alice@acme.example"), DigestAlgorithm::Sha256,
+                                   SignatureScheme::RsaPkcs1v15, 500ms);
+        const double pss = hsm::measure_sign_rate(
+            *signer("alice@acme.example"), DigestAlgorithm::Sha256, SignatureScheme::RsaPss, 500ms);
+        const double p256 = hsm::measure_sign_rate(
+            *signer("bob@acme.example"), DigestAlgorithm::Sha256, SignatureScheme::Ecdsa, 500ms);
         std::cout << "  sign rate (SoftHSM, one session): rsa-2048 pkcs1 " << static_cast<int>(rsa)
                   << "/s, rsa-2048 pss " << static_cast<int>(pss) << "/s, p-256 ecdsa "
                   << static_cast<int>(p256) << "/s\n";
         CPPUNIT_ASSERT(rsa > 10 && pss > 10 && p256 > 10);
     }
-
 
     // SoftHSM's way to "pull the token": move its folder away. Signing must fail cleanly
     // (HsmUnavailable) or keep working from SoftHSM's memory; after the folder is back the
@@ -535,8 +563,8 @@ public:
             back = false;
             CPPUNIT_ASSERT(e.failure() == Failure::HsmUnavailable);
         }
-        std::cout << "  same store after the folder returned: " << (back ? "signs" : "still unavailable")
-                  << "\n";
+        std::cout << "  same store after the folder returned: "
+                  << (back ? "signs" : "still unavailable") << "\n";
         s.reset();
         fixture().store.reset();
         fixture().store = hsm::KeyStore::open(fixture().config);
