@@ -1,0 +1,360 @@
+// Unit tests for smime/mime/ (part 2): the canonical entity RFC 8551 §3.1 signs — golden
+// outputs, re-encoding rules, hostile input, limits, chunking independence, and bounded
+// memory on a 50 MB body.
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <iostream>
+#include <set>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/unit/test_mime_support.h"
+
+using namespace ssm;
+using namespace ssm::smime::mime;
+using namespace ssm::test::mime;
+
+class MimeCanonicalTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(MimeCanonicalTest);
+    CPPUNIT_TEST(canonical_golden_multipart);
+    CPPUNIT_TEST(canonical_golden_message_rfc822);
+    CPPUNIT_TEST(canonical_message_with_8bit_header_stays_8bit);
+    CPPUNIT_TEST(canonical_leaf_rules);
+    CPPUNIT_TEST(canonical_long_lines);
+    CPPUNIT_TEST(canonical_binary_garbage_and_empty);
+    CPPUNIT_TEST(canonical_unterminated_and_missing_close);
+    CPPUNIT_TEST(canonical_chunking_independent);
+    CPPUNIT_TEST(canonical_top_header_folds);
+    CPPUNIT_TEST(limits_header_line_depth_parts);
+    CPPUNIT_TEST(fifty_megabytes_bounded_memory);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void canonical_golden_multipart()
+    {
+        const std::vector<HeaderField> top = {
+            {"From", "alice@acme.example"},
+            {"MIME-Version", "1.0"},
+            {"Content-Type", "multipart/mixed; boundary=\"XX\""},
+            {"Subject", "test"},
+        };
+        const std::string body =
+            "This is the preamble.\n"
+            "--XX\n"
+            "Content-Type: text/plain; charset=utf-8\n"
+            "Content-Transfer-Encoding: 8bit\n"
+            "X-Keep:  spaced   value \n"
+            "\n"
+            "Gr\xc3\xbc\xc3\x9f""e=\n"
+            "--XX\n"
+            "Content-Type: application/octet-stream\n"
+            "Content-Transfer-Encoding: base64\n"
+            "\n"
+            "AAEC\n"
+            "--XX--\n"
+            "epilogue\n";
+        const std::string expected =
+            "Content-Type: multipart/mixed; boundary=\"XX\"\r\n"
+            "\r\n"
+            "This is the preamble.\r\n"
+            "--XX\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\n"
+            "Content-Transfer-Encoding: quoted-printable\r\n"
+            "X-Keep:  spaced   value \r\n"
+            "\r\n"
+            "Gr=C3=BC=C3=9Fe=3D\r\n"
+            "--XX\r\n"
+            "Content-Type: application/octet-stream\r\n"
+            "Content-Transfer-Encoding: base64\r\n"
+            "\r\n"
+            "AAEC\r\n"
+            "--XX--\r\n"
+            "epilogue\r\n";
+        CPPUNIT_ASSERT_EQUAL(expected, canonical(top, body));
+        CPPUNIT_ASSERT_EQUAL(expected, canonical(top, lf_to_crlf(body)));
+    }
+
+    void canonical_golden_message_rfc822()
+    {
+        const std::vector<HeaderField> top = {{"Content-Type", "message/rfc822"},
+                                              {"Content-Transfer-Encoding", "8bit"}};
+        const std::string body =
+            "Subject: inner\n"
+            "Content-Type: text/plain; charset=utf-8\n"
+            "Content-Transfer-Encoding: 8bit\n"
+            "\n"
+            "caf\xc3\xa9\n";
+        const std::string expected =
+            "Content-Type: message/rfc822\r\n"
+            "Content-Transfer-Encoding: 7bit\r\n"
+            "\r\n"
+            "Subject: inner\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\n"
+            "Content-Transfer-Encoding: quoted-printable\r\n"
+            "\r\n"
+            "caf=C3=A9\r\n";
+        CPPUNIT_ASSERT_EQUAL(expected, canonical(top, body));
+        // A missing CTE in the inner part is added before the empty line.
+        const std::string body2 = "Subject: x\nContent-Type: text/plain\n\n\xe9t\xe9\n";
+        CPPUNIT_ASSERT_EQUAL(std::string("Content-Type: message/rfc822\r\n"
+                                         "Content-Transfer-Encoding: 7bit\r\n\r\n"
+                                         "Subject: x\r\nContent-Type: text/plain\r\n"
+                                         "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+                                         "=E9t=E9\r\n"),
+                             canonical(top, body2));
+    }
+
+    void canonical_message_with_8bit_header_stays_8bit()
+    {
+        // Raw UTF-8 in the embedded message's Subject cannot be transfer-encoded: the
+        // label stays 8bit (and a 7bit label is corrected to 8bit).
+        const std::string body = "Subject: Gr\xc3\xbc\xc3\x9f""e\n\nhello\n";
+        for (const char* cte : {"8bit", "7bit"}) {
+            const std::string out = canonical(
+                {{"Content-Type", "message/rfc822"}, {"Content-Transfer-Encoding", cte}}, body);
+            CPPUNIT_ASSERT_EQUAL(std::string("Content-Type: message/rfc822\r\n"
+                                             "Content-Transfer-Encoding: 8bit\r\n\r\n"
+                                             "Subject: Gr\xc3\xbc\xc3\x9f""e\r\n\r\nhello\r\n"),
+                                 out);
+        }
+        // Encoded message/rfc822 (not allowed, but seen) is copied as a leaf.
+        const std::string b64 = "U3ViamVjdDogeA0KDQpoaQ0K\n";
+        const std::string out = canonical(
+            {{"Content-Type", "message/rfc822"}, {"Content-Transfer-Encoding", "base64"}}, b64);
+        CPPUNIT_ASSERT_EQUAL(std::string("Content-Type: message/rfc822\r\n"
+                                         "Content-Transfer-Encoding: base64\r\n\r\n"
+                                         "U3ViamVjdDogeA0KDQpoaQ0K\r\n"),
+                             out);
+    }
+
+    void canonical_leaf_rules()
+    {
+        struct Case {
+            std::string ct, cte, body;
+            Treatment treatment;
+            std::string new_cte;
+        };
+        const std::string nul("a\0b\n", 4);
+        const std::vector<Case> cases = {
+            {"text/plain", "", "ascii only\n", Treatment::Copy, ""},
+            {"text/plain", "7bit", "caf\xc3\xa9\n", Treatment::QuotedPrintable, "quoted-printable"},
+            {"text/plain", "8bit", "ascii\n", Treatment::QuotedPrintable, "quoted-printable"},
+            {"text/plain", "8bit", nul, Treatment::Base64, "base64"},
+            {"", "", "caf\xc3\xa9\n", Treatment::QuotedPrintable, "quoted-printable"},
+            {"application/octet-stream", "binary", nul, Treatment::Base64, "base64"},
+            {"image/png", "", "\x89PNG\r\n", Treatment::Base64, "base64"},
+            {"text/plain", "base64", "\xff\n", Treatment::Copy, ""},
+            {"text/plain", "quoted-printable", "a=3Db\n", Treatment::Copy, ""},
+            {"text/plain", "x-uuencode", "\xff\n", Treatment::Copy, ""},
+            {"message/delivery-status", "8bit", "Status: 5.0.0\n", Treatment::QuotedPrintable,
+             "quoted-printable"},
+            {"message/partial; id=x", "8bit", "\xff\n", Treatment::Copy, ""},
+            {"multipart/mixed", "8bit", "\xff\n", Treatment::Copy, ""},  // no boundary
+            {"text/plain", "8bit", "", Treatment::Copy, ""},
+        };
+        for (const auto& c : cases) {
+            std::vector<HeaderField> top;
+            if (!c.ct.empty()) top.push_back({"Content-Type", c.ct});
+            if (!c.cte.empty()) top.push_back({"Content-Transfer-Encoding", c.cte});
+            const ScanResult r = scan(top, c.body);
+            const PartPlan plan = plan_part(r.root);
+            const std::string what = c.ct + "/" + c.cte;
+            CPPUNIT_ASSERT_MESSAGE(what, plan.treatment == c.treatment);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(what, c.new_cte, plan.new_transfer_encoding.value_or(""));
+            const std::string out = canonical(top, c.body);
+            if (c.treatment != Treatment::Copy || c.cte.empty() || c.cte == "7bit")
+                CPPUNIT_ASSERT_MESSAGE(what, is_clean(out));
+            if (!c.new_cte.empty())
+                CPPUNIT_ASSERT_MESSAGE(what, out.find("Content-Transfer-Encoding: " + c.new_cte +
+                                                      "\r\n") != std::string::npos);
+        }
+        // Binary content is encoded byte for byte; line-oriented content gets CRLF first.
+        const std::string raw("\x00\n\r\xff", 4);
+        for (const char* cte : {"binary", "8bit"}) {
+            const std::vector<HeaderField> top = {{"Content-Type", "application/octet-stream"},
+                                                  {"Content-Transfer-Encoding", cte}};
+            const std::string out = canonical(top, raw);
+            const std::string b64 = out.substr(out.find("\r\n\r\n") + 4);
+            const std::string want = std::string(cte) == "binary" ? raw : std::string("\x00\r\n\r\n\xff", 6);
+            CPPUNIT_ASSERT(decode_base64_crlf(b64) == want);
+        }
+    }
+
+    void canonical_long_lines()
+    {
+        for (std::size_t len : {999u, 2000u, 1u << 20}) {
+            const std::string body = "short\n" + std::string(len, 'L') + "\nend\n";
+            const std::vector<HeaderField> top = {{"Content-Type", "text/plain"}};
+            const std::string out = canonical(top, body);
+            CPPUNIT_ASSERT(is_clean(out));
+            CPPUNIT_ASSERT(out.find("Content-Transfer-Encoding: quoted-printable\r\n") != std::string::npos);
+            // perl decodes it back to the text (CRLF -> LF).
+            const std::string qp = out.substr(out.find("\r\n\r\n") + 4);
+            CPPUNIT_ASSERT(body == tool("perl -MMIME::QuotedPrint -0777 -ne 'print decode_qp($_)'", qp));
+        }
+        // 998 octets is still fine for 7bit.
+        const std::string ok = std::string(998, 'k') + "\n";
+        CPPUNIT_ASSERT(plan_part(scan({}, ok).root).treatment == Treatment::Copy);
+    }
+
+    void canonical_binary_garbage_and_empty()
+    {
+        // Empty body: the fields, an empty line, nothing else.
+        CPPUNIT_ASSERT_EQUAL(std::string("Content-Type: text/plain\r\n\r\n"),
+                             canonical({{"Content-Type", "text/plain"}, {"To", "x@y"}}, ""));
+        CPPUNIT_ASSERT_EQUAL(std::string("\r\n"), canonical({}, ""));
+        // Pure garbage without Content-Type: text/plain by default, NULs -> base64.
+        for (unsigned seed = 1; seed <= 3; ++seed) {
+            const std::string garbage = pseudo_random(100000, seed);
+            const std::string out = canonical({}, garbage, 7);
+            CPPUNIT_ASSERT(is_clean(out));
+            CPPUNIT_ASSERT_EQUAL(std::string("Content-Transfer-Encoding: base64\r\n\r\n"),
+                                 out.substr(0, 37));
+            // What was encoded is the garbage with its line ends made CRLF.
+            CPPUNIT_ASSERT(decode_base64_crlf(out.substr(37)) == encode_chunked<CrlfNormaliser>(garbage, 4096));
+        }
+    }
+
+    void canonical_unterminated_and_missing_close()
+    {
+        const std::vector<HeaderField> top = {{"Content-Type", "multipart/mixed; boundary=b"}};
+        // The last part runs to the end; its 8-bit text is still encoded; nothing is added.
+        const std::string body = "pre\n--b\nContent-Type: text/plain\n\ncaf\xc3\xa9";
+        CPPUNIT_ASSERT(scan(top, body).root.closing_boundary_missing);
+        CPPUNIT_ASSERT_EQUAL(std::string("Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+                                         "pre\r\n--b\r\nContent-Type: text/plain\r\n"
+                                         "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+                                         "caf=C3=A9"),
+                             canonical(top, body));
+        // Header block that never ends, at end of input. Its raw 8-bit octet is kept, so the
+        // multipart is labelled 8bit.
+        const std::string body2 = "--b\nContent-Type: text/plain\nX: \xff";
+        CPPUNIT_ASSERT_EQUAL(std::string("Content-Type: multipart/mixed; boundary=b\r\n"
+                                         "Content-Transfer-Encoding: 8bit\r\n\r\n"
+                                         "--b\r\nContent-Type: text/plain\r\nX: \xff"),
+                             canonical(top, body2));
+        // Preamble and epilogue kept, bare CRs and LFs made CRLF.
+        const std::string body3 = "pre\ramble\n--b\n\nx\n--b--\nepi\rlogue";
+        CPPUNIT_ASSERT_EQUAL(std::string("Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+                                         "pre\r\namble\r\n--b\r\n\r\nx\r\n--b--\r\nepi\r\nlogue"),
+                             canonical(top, body3));
+    }
+
+    void canonical_chunking_independent()
+    {
+        const std::vector<HeaderField> top = {{"Content-Type", "multipart/mixed; boundary=\"=_b\""},
+                                              {"Content-Transfer-Encoding", "8bit"}};
+        std::string body = "--=_b\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: 8bit\r\n\r\n";
+        for (int i = 0; i < 500; ++i) body += "line \xc3\xa9 " + std::to_string(i) + " \r\n";
+        body += "\r\r\n--=_b\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: binary\n\n";
+        body += pseudo_random(30000, 9);
+        body += "\r\n--=_b\r\nContent-Type: message/rfc822\r\n\r\nSubject: x\r\n\r\n\xe9\r\n--=_b--\r\n";
+        const std::string ref = canonical(top, body, 4096);
+        CPPUNIT_ASSERT(is_clean(ref));
+        CPPUNIT_ASSERT(ref.find("Content-Transfer-Encoding: 7bit\r\n") == std::string::npos ||
+                       ref.find("Content-Transfer-Encoding: 7bit\r\n") < 100);
+        for (std::size_t chunk : {1u, 2u, 7u, 997u, 1u << 20})
+            CPPUNIT_ASSERT(ref == canonical(top, body, chunk));
+    }
+
+    void canonical_top_header_folds()
+    {
+        const std::vector<HeaderField> top = {
+            {"Content-Type", "text/plain;\n charset=us-ascii"},
+            {"Content-Disposition", "inline\nBcc: injected@x\r\n"},
+            {"X-Other", "not moved"},
+        };
+        CPPUNIT_ASSERT_EQUAL(std::string("Content-Type: text/plain;\r\n charset=us-ascii\r\n"
+                                         "Content-Disposition: inline\r\n Bcc: injected@x\r\n"
+                                         "\r\nhi\r\n"),
+                             canonical(top, "hi\n"));
+        // The top CTE is replaced in place, duplicates dropped.
+        const std::vector<HeaderField> top2 = {{"Content-Transfer-Encoding", "8bit"},
+                                               {"Content-Type", "text/plain"},
+                                               {"Content-Transfer-Encoding", "7bit"}};
+        CPPUNIT_ASSERT_EQUAL(std::string("Content-Transfer-Encoding: quoted-printable\r\n"
+                                         "Content-Type: text/plain\r\n\r\n=FF\r\n"),
+                             canonical(top2, "\xff\n"));
+    }
+
+    void limits_header_line_depth_parts()
+    {
+        const std::vector<HeaderField> mp = {{"Content-Type", "multipart/mixed; boundary=b"}};
+        // 1 MB header line inside a part.
+        const std::string big = "--b\nX-Big: " + std::string(1 << 20, 'h') + "\n\nx\n--b--\n";
+        CPPUNIT_ASSERT(Failure::MessageTooLarge == failure_of([&] { scan(mp, big); }));
+        CPPUNIT_ASSERT(Failure::MessageTooLarge == failure_of([&] { canonical(mp, big); }));
+        // ... but a 1 MB body line is fine, and a larger limit accepts the header.
+        CPPUNIT_ASSERT_NO_THROW(scan(mp, "--b\n\n" + std::string(1 << 20, 'h') + "\n--b--\n"));
+        Limits roomy;
+        roomy.max_header_field = 2 << 20;
+        CPPUNIT_ASSERT_NO_THROW(scan(mp, big, roomy));
+
+        // Depth bomb: nested multiparts and nested messages.
+        std::string bomb;
+        for (int i = 0; i < 40; ++i)
+            bomb += "--b" + std::to_string(i) + "\nContent-Type: multipart/mixed; boundary=b" +
+                    std::to_string(i + 1) + "\n\n";
+        const std::vector<HeaderField> b0 = {{"Content-Type", "multipart/mixed; boundary=b0"}};
+        CPPUNIT_ASSERT(Failure::MessageTooLarge == failure_of([&] { scan(b0, bomb); }));
+        Limits deep;
+        deep.max_depth = 50;
+        CPPUNIT_ASSERT_EQUAL(std::size_t(40), scan(b0, bomb, deep).max_depth);
+        std::string msgs;
+        for (int i = 0; i < 40; ++i) msgs += "Content-Type: message/rfc822\n\n";
+        CPPUNIT_ASSERT(Failure::MessageTooLarge ==
+                       failure_of([&] { scan({{"Content-Type", "message/rfc822"}}, msgs); }));
+
+        // Part-count bomb.
+        GeneratedSource many({{"--b\n\nx\n", 20000}});
+        CPPUNIT_ASSERT(Failure::MessageTooLarge ==
+                       failure_of([&] { scan_body(mp, many, Limits{}); }));
+        Limits lots;
+        lots.max_parts = 20001;
+        CPPUNIT_ASSERT_EQUAL(std::size_t(20001), scan_body(mp, many, lots).part_count);
+    }
+
+    void fifty_megabytes_bounded_memory()
+    {
+        // ~50 MB: 8-bit text (-> QP), binary (-> base64), long lines, many small parts.
+        const std::vector<HeaderField> top = {{"Content-Type", "multipart/mixed; boundary=\"big\""}};
+        GeneratedSource src({
+            {"--big\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n", 1},
+            {"Gr\xc3\xbc\xc3\x9f""e aus K\xc3\xb6ln, = und Leerzeichen am Ende  \n", 600000},
+            {"\n--big\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: binary\n\n", 1},
+            {pseudo_random(65536, 5), 200},
+            {"\n--big\nContent-Type: text/plain\n\n", 1},
+            {std::string(100000, 'w'), 100},
+            {"\n--big\nContent-Type: text/plain\n\nsmall\n", 1000},
+            {"--big--\n", 1},
+        });
+        CPPUNIT_ASSERT_MESSAGE(std::to_string(src.size()), src.size() > 50u * 1000 * 1000);
+        // In a child process: max RSS is a high-water mark, and earlier tests in this process
+        // (1 MB lines) raised it; a fresh child starts from the current, lower, RSS.
+        const pid_t pid = fork();
+        CPPUNIT_ASSERT(pid >= 0);
+        if (pid == 0) {
+            int code = 251;
+            try {
+                const long before = max_rss_kb();
+                CleanCheckSink out;
+                write_canonical_entity(top, src, out, Limits{});
+                const long growth_kb = max_rss_kb() - before;
+                std::cout << "  50 MB canonicalisation: max RSS grew by " << growth_kb << " KiB"
+                          << std::endl;
+                code = !out.clean() ? 252 : out.count() <= src.size() ? 253
+                                                                      : static_cast<int>(std::min(growth_kb / 1024, 250L));
+            } catch (...) {
+            }
+            _exit(code);
+        }
+        int status = 0;
+        CPPUNIT_ASSERT(waitpid(pid, &status, 0) == pid && WIFEXITED(status));
+        const int code = WEXITSTATUS(status);
+        CPPUNIT_ASSERT_MESSAGE("child failed with " + std::to_string(code), code <= 250);
+        CPPUNIT_ASSERT_MESSAGE("max RSS grew by " + std::to_string(code) + " MiB", code < 16);
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(MimeCanonicalTest);
