@@ -1,6 +1,7 @@
 // `ssmctl hsm list` (see ssmctl_hsm.h). Token-provided text is sanitised before printing.
 #include "tools/ssmctl_hsm.h"
 
+#include <algorithm>
 #include <ctime>
 #include <string>
 
@@ -55,7 +56,11 @@ int hsm_list(const hsm::TokenConfig& config, std::ostream& out, std::ostream& er
     out << "token label=" << log::sanitise(t.label) << " serial=" << log::sanitise(t.serial)
         << " manufacturer=" << log::sanitise(t.manufacturer) << " model=" << log::sanitise(t.model)
         << " module=" << log::sanitise(t.module) << "\n";
-    for (const auto& id : store->identities()) {
+    auto identities = store->identities();
+    // Token enumeration order is arbitrary: list by CKA_ID so output is stable between runs.
+    std::sort(identities.begin(), identities.end(),
+              [](const hsm::Identity& a, const hsm::Identity& b) { return a.id < b.id; });
+    for (const auto& id : identities) {
         std::vector<std::string> emails;
         for (const auto& e : id.email_addresses) emails.push_back(log::sanitise(e));
         std::vector<std::string> schemes;

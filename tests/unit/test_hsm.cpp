@@ -498,6 +498,8 @@ public:
         };
         for (auto e : expected)
             CPPUNIT_ASSERT_MESSAGE(std::string(e) + " in:\n" + s, s.find(e) != std::string::npos);
+        CPPUNIT_ASSERT(s.find("label=alice id=01") < s.find("label=bob id=02"));  // by CKA_ID
+        CPPUNIT_ASSERT(s.find("label=partner-domain id=07") < s.find("label=sub-ca id=ff"));
         CPPUNIT_ASSERT(err.str().empty());
     }
 
