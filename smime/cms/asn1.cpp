@@ -102,8 +102,8 @@ Asn1Node& Asn1Node::operator=(Asn1Node&& other) noexcept
 void Asn1Node::write_bytes(const std::string& field, ByteView value)
 {
     if (value.size() > kMaxDecode) throw Error(Failure::Internal, "ASN.1 value too large");
-    // libtasn1 takes len 0 as "NUL-terminated"; an empty value needs a valid pointer and 0
-    // only for OCTET STRING, which it treats as empty.
+    // libtasn1 reads len 0 as "NUL-terminated string": pointing at a NUL byte keeps an empty
+    // value empty instead of reading from a null pointer.
     static const std::uint8_t empty = 0;
     int rc = asn1_write_value(m_node, field.c_str(), value.empty() ? &empty : value.data(),
                               int(value.size()));

@@ -25,6 +25,7 @@ CLEANFILES += smime/cms/cms_asn1_tab.c
 EXTRA_DIST += smime/cms/cms.asn
 
 check_PROGRAMS += tests/unit/test_cms
-tests_unit_test_cms_SOURCES = tests/unit/test_cms.cpp \
+tests_unit_test_cms_SOURCES = tests/unit/test_cms.cpp tests/unit/test_cms_attributes.cpp \
+	tests/unit/test_cms_codec.cpp tests/unit/test_cms_support.h \
 	tests/unit/soft_signer.h tests/unit/soft_signer.cpp $(UNIT_MAIN)
 tests_unit_test_cms_LDADD = smime/cms/libssm_cms.a base/libssm_base.a $(UNIT_LIBS)

@@ -41,11 +41,12 @@ std::vector<Attribute> signed_attributes(const Signer& signer, const SignOptions
     if (o.encryption_certificate_der && !same_certificate(*o.encryption_certificate_der, cert))
         attrs.push_back({oid::kEncrypKeyPref,
                          {encryption_key_preference_value(*o.encryption_certificate_der)}});
-    for (const auto& [type, value] : o.extra_signed_attributes) {
+    for (const auto& extra : o.extra_signed_attributes) {
         // An attribute type may appear once in signedAttrs (RFC 5652 §5.3).
+        const std::string& type = extra.first;
         if (std::any_of(attrs.begin(), attrs.end(), [&](const Attribute& a) { return a.oid == type; }))
             throw Error(Failure::Internal, "signed attribute given twice: " + type);
-        attrs.push_back({type, {value}});
+        attrs.push_back({type, {extra.second}});
     }
     return attrs;
 }
