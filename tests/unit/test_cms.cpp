@@ -3,6 +3,7 @@
 // for RSA PKCS#1 v1.5, RSA-PSS, ECDSA P-256/P-384 and Ed25519; length boundaries and 20 MB.
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "tests/unit/test_cms_support.h"
@@ -18,6 +19,7 @@ class CmsSignTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(encapsulated_20mb_streamed);
     CPPUNIT_TEST(without_chain_and_other_content_type);
     CPPUNIT_TEST(option_mismatches_throw);
+    CPPUNIT_TEST(splice_checks_lengths_and_input);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -173,6 +175,33 @@ public:
         const auto* cid = sd.signers[0].find_signed(oid::kContentIdentifier);
         CPPUNIT_ASSERT(cid && cid->values[0] == message_digest_value(as_bytes("id-1")));
     }
+
+    void splice_checks_lengths_and_input()
+    {
+        auto signer = signer_for("alice");
+        const auto o = options(SignatureScheme::RsaPkcs1v15, DigestAlgorithm::Sha256);
+        const Bytes detached =
+            encode_signed_data(signer, o, digest_of(o.digest, as_bytes(kMessage)), std::nullopt).head;
+        // Lengths whose enclosing headers no longer fit in 64 bits are refused, not wrapped.
+        try {
+            splice_encapsulated(detached, 0xFFFFFFFFFFFFFFF0ull);
+            CPPUNIT_FAIL("no exception");
+        } catch (const Error& e) {
+            CPPUNIT_ASSERT(e.failure() == Failure::MessageTooLarge);
+        }
+        // 2^40 octets still splice: the headers carry 6 length octets.
+        auto big = splice_encapsulated(detached, 1ull << 40);
+        CPPUNIT_ASSERT(std::search(big.head.begin(), big.head.end(), std::begin(kOctets40),
+                                   std::end(kOctets40)) != big.head.end());
+        // Content already present: a caller bug.
+        Bytes with_content = cat(splice_encapsulated(detached, 3), as_bytes("abc"));
+        CPPUNIT_ASSERT_THROW(splice_encapsulated(with_content, 3), Error);
+        CPPUNIT_ASSERT_THROW(splice_encapsulated(as_bytes("junk"), 3), Error);
+    }
+
+private:
+    // OCTET STRING header for 2^40 content octets.
+    static constexpr std::uint8_t kOctets40[] = {0x04, 0x86, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00};
 };
 
 CPPUNIT_TEST_SUITE_REGISTRATION(CmsSignTest);
