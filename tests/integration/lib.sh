@@ -366,7 +366,10 @@ send_mail() {
   # dot, no token replacement): make the SMTP DATA form ourselves: CRLF, dot-stuffed, ".".
   data=$(mktemp "$WORK/data.XXXXXX")
   perl -e 'binmode STDIN; binmode STDOUT; local $/ = "\n";
-           while (<STDIN>) { s/\r?\n\z//; s/^\./../; print "$_\r\n"; } print ".";' <"$eml" >"$data"
+           my $n = 0; while (<STDIN>) { $n++; s/\r?\n\z//; s/^\./../; print "$_\r\n"; }
+           # an empty message: a data argument without a newline would be taken as a file
+           # name by swaks, so ".\r\n" (swaks adds a stray CRLF, answered after the DATA reply)
+           print $n ? "." : ".\r\n";' <"$eml" >"$data"
   out=$(swaks --server 127.0.0.1 --port "$port" --helo client.test.invalid --from "$from" --to "$to" \
         --data "@$data" --no-data-fixup --suppress-data --timeout "${SMTP_TIMEOUT:-120}" 2>&1)
   rc=$?
