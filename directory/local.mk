@@ -1,1 +1,13 @@
-# directory: see the folder's sources. (Filled in by the module.)
+# directory/: certificate sources (static folder, harvested certificates on LMDB; LDAP later)
+# and the choice of a recipient's encryption certificate.
+noinst_LIBRARIES += directory/libssm_directory.a
+directory_libssm_directory_a_SOURCES = \
+	directory/certificate_source.h directory/certificate_source.cpp \
+	directory/static_folder.h directory/static_folder.cpp \
+	directory/lmdb.h directory/lmdb.cpp \
+	directory/harvest_store.h directory/harvest_store.cpp \
+	directory/certificate_choice.h directory/certificate_choice.cpp
+
+check_PROGRAMS += tests/unit/test_directory
+tests_unit_test_directory_SOURCES = tests/unit/test_directory.cpp tests/unit/test_pki_support.h $(UNIT_MAIN)
+tests_unit_test_directory_LDADD = directory/libssm_directory.a pki/libssm_pki.a base/libssm_base.a $(UNIT_LIBS)

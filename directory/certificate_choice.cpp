@@ -1,0 +1,119 @@
+// Encryption certificate choice and the source resolver (see certificate_choice.h). The facts
+// come from pki::facts over untrusted certificates; nothing here trusts a candidate's source.
+#include "directory/certificate_choice.h"
+
+#include <algorithm>
+#include <exception>
+#include <tuple>
+#include <utility>
+
+#include "base/error.h"
+
+namespace ssm::directory {
+
+namespace {
+
+// The key usage needed to encrypt to a key of this type, or why the type cannot be used.
+std::optional<std::string> key_usage_problem(const pki::CertificateFacts& f)
+{
+    using pki::KeyType;
+    switch (f.key_type) {
+    case KeyType::Rsa:
+        if (f.key_usage && !f.key_usage->key_encipherment) return "key usage lacks keyEncipherment (RSA key)";
+        return std::nullopt;
+    case KeyType::EcP256:
+    case KeyType::EcP384:
+    case KeyType::EcP521:
+    case KeyType::X25519:
+        if (f.key_usage && !f.key_usage->key_agreement)
+            return "key usage lacks keyAgreement (" + std::string(pki::key_type_name(f.key_type)) + " key)";
+        return std::nullopt;
+    case KeyType::RsaPss:
+    case KeyType::Ed25519:
+    case KeyType::Other: break;
+    }
+    return std::string(pki::key_type_name(f.key_type)) + " key cannot be used for encryption";
+}
+
+std::string describe(const CertificateCandidate& c, const pki::CertificateFacts& f)
+{
+    return c.source + " (serial " + to_hex(f.serial) + ")";
+}
+
+}  // namespace
+
+std::vector<std::string> encryption_problems(const pki::Certificate& cert, const pki::CertificateFacts& f,
+                                             const std::string& address_key, const pki::TrustStore& trust,
+                                             std::time_t now)
+{
+    std::vector<std::string> out;
+    if (!f.has_address(address_key)) out.push_back("not issued for " + address_key);
+    if (now > f.not_after) out.push_back("expired " + pki::format_time(f.not_after));
+    if (now < f.not_before) out.push_back("not valid before " + pki::format_time(f.not_before));
+    if (f.is_ca) out.push_back("is a CA certificate");
+    if (!f.allows_email_protection()) out.push_back("extended key usage lacks emailProtection");
+    if (auto ku = key_usage_problem(f)) out.push_back(*ku);
+    if (!out.empty()) return out;
+    const auto v = trust.validate(cert, {}, now, pki::Purpose::EmailProtection);
+    if (!v.valid()) out.push_back("chain: " + v.describe());
+    return out;
+}
+
+Choice choose_encryption_certificate(const EmailAddress& address, std::vector<CertificateCandidate> candidates,
+                                     const pki::TrustStore& trust, std::time_t now)
+{
+    const std::string key = address_key(address);
+    Choice choice;
+    for (auto& c : candidates) {
+        auto f = pki::facts(c.cert);
+        const auto problems = encryption_problems(c.cert, f, key, trust, now);
+        if (!problems.empty()) {
+            std::string line = describe(c, f) + ": ";
+            for (std::size_t i = 0; i < problems.size(); ++i) line += (i ? "; " : "") + problems[i];
+            choice.rejected_reasons.push_back(std::move(line));
+            continue;
+        }
+        // Newest wins; ties broken by expiry, then fingerprint, so the result is deterministic.
+        auto rank = [](const pki::CertificateFacts& x) {
+            return std::tie(x.not_before, x.not_after, x.sha256_fingerprint);
+        };
+        if (choice.chosen && rank(f) <= rank(choice.chosen->facts)) continue;
+        choice.chosen = RecipientCertificate{c.cert.der(), std::move(f), c.source, std::move(c.smime_capabilities_der)};
+    }
+    return choice;
+}
+
+CertificateResolver::CertificateResolver(std::vector<std::shared_ptr<CertificateSource>> sources,
+                                         std::shared_ptr<const pki::TrustStore> trust)
+    : m_sources(std::move(sources)), m_trust(std::move(trust))
+{
+    if (!m_trust) throw std::invalid_argument("CertificateResolver needs a trust store");
+}
+
+Choice CertificateResolver::find(const EmailAddress& address, std::time_t now) const
+{
+    Choice all;
+    std::exception_ptr unavailable;
+    for (const auto& source : m_sources) {
+        std::vector<CertificateCandidate> candidates;
+        try {
+            candidates = source->lookup(address);
+        } catch (const Error& e) {
+            if (e.failure() != Failure::DirectoryUnavailable) throw;
+            if (!unavailable) unavailable = std::current_exception();
+            all.rejected_reasons.push_back(source->name() + ": unavailable: " + e.what());
+            continue;
+        }
+        Choice c = choose_encryption_certificate(address, std::move(candidates), *m_trust, now);
+        all.rejected_reasons.insert(all.rejected_reasons.end(), std::make_move_iterator(c.rejected_reasons.begin()),
+                                    std::make_move_iterator(c.rejected_reasons.end()));
+        if (c.chosen) {
+            all.chosen = std::move(c.chosen);
+            return all;
+        }
+    }
+    if (unavailable) std::rethrow_exception(unavailable);
+    return all;
+}
+
+}  // namespace ssm::directory

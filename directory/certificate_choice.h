@@ -1,0 +1,56 @@
+// Choosing the certificate to encrypt to for one address (PRODUCT §6): among the candidates of
+// the sources, the newest that names the address, is valid now, chains to a trust anchor, allows
+// emailProtection, has the key usage its key type needs and is not a CA.
+// SECURITY: candidates are untrusted; every rejection is explained so administrators can act.
+#pragma once
+#include <ctime>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "directory/certificate_source.h"
+#include "pki/trust_store.h"
+
+namespace ssm::directory {
+
+struct RecipientCertificate {
+    Bytes der;
+    pki::CertificateFacts facts;
+    std::string source;
+    std::optional<Bytes> smime_capabilities_der;
+};
+
+struct Choice {
+    std::optional<RecipientCertificate> chosen;
+    // One line per rejected candidate: "static:x.pem (serial 0a1b): expired 2024-01-01T00:00:00Z".
+    std::vector<std::string> rejected_reasons;
+};
+
+// Why a candidate cannot be used to encrypt to `address_key` (lower case), or empty when it can.
+// Checks the certificate itself first; the chain only when those pass (it is the costly part).
+std::vector<std::string> encryption_problems(const pki::Certificate& cert, const pki::CertificateFacts& facts,
+                                             const std::string& address_key, const pki::TrustStore& trust,
+                                             std::time_t now);
+
+// The newest (latest notBefore; then latest notAfter) usable candidate. Thread-safe.
+Choice choose_encryption_certificate(const EmailAddress& address, std::vector<CertificateCandidate> candidates,
+                                     const pki::TrustStore& trust, std::time_t now);
+
+// Asks the sources in configured order; the first source that yields a usable certificate wins
+// (later sources are not asked). A source that throws DirectoryUnavailable is noted and the next
+// one asked; the error is rethrown only when no later source yields a usable certificate, since
+// the unreachable source might have held one (answer 451 4.7.1, not 550 5.7.1). Other errors
+// propagate at once. Thread-safe when the sources are.
+class CertificateResolver {
+public:
+    CertificateResolver(std::vector<std::shared_ptr<CertificateSource>> sources,
+                        std::shared_ptr<const pki::TrustStore> trust);
+    Choice find(const EmailAddress& address, std::time_t now) const;
+
+private:
+    std::vector<std::shared_ptr<CertificateSource>> m_sources;
+    std::shared_ptr<const pki::TrustStore> m_trust;
+};
+
+}  // namespace ssm::directory

@@ -1,0 +1,38 @@
+// Where recipients' encryption certificates come from: one interface over the static folder,
+// the harvest store and (later) LDAP and DNS, so the resolver can ask them in configured order.
+// SECURITY: candidates are untrusted until certificate_choice.h has checked them.
+#pragma once
+#include <ctime>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/bytes.h"
+#include "base/email_address.h"
+#include "pki/certificate.h"
+
+namespace ssm::directory {
+
+struct CertificateCandidate {
+    pki::Certificate cert;
+    std::string source;  // "static:FILE", "harvested", later "ldap:URI"
+    std::optional<Bytes> smime_capabilities_der;  // SMIMECapabilities seen with it (harvested)
+    std::time_t harvested_at = 0;                  // when it was last seen; 0: not harvested
+};
+
+// The lower-case form of an address used as a lookup key by every source.
+std::string address_key(const EmailAddress& address);
+
+class CertificateSource {
+public:
+    virtual ~CertificateSource() = default;
+    // Every certificate the source holds for the address (unchecked: expired, wrong usage and
+    // so on included, so the choice can explain its rejections). Empty when it has none.
+    // Throws ssm::Error(Failure::DirectoryUnavailable, ...) when the source cannot be asked.
+    // Implementations are thread-safe.
+    virtual std::vector<CertificateCandidate> lookup(const EmailAddress& address) = 0;
+    // For logs and reasons: "static:/etc/ssm-milter/certs", "harvested", ...
+    virtual std::string name() const = 0;
+};
+
+}  // namespace ssm::directory

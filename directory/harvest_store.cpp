@@ -1,0 +1,166 @@
+// Harvested certificate store on LMDB (see harvest_store.h for the record format). Records are
+// parsed with explicit bounds on every length; anything inconsistent is dropped, never guessed.
+#include "directory/harvest_store.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <utility>
+
+#include "base/log.h"
+
+namespace ssm::directory {
+
+namespace {
+
+constexpr std::uint8_t format_version = 1;
+
+struct Record {
+    std::time_t seen_at = 0;
+    Bytes cert;
+    std::optional<Bytes> caps;
+};
+
+class Reader {
+public:
+    explicit Reader(ByteView in) : m_in(in) {}
+    bool take(std::size_t n, ByteView& out)
+    {
+        if (n > m_in.size() - m_pos) return false;
+        out = m_in.subspan(m_pos, n);
+        m_pos += n;
+        return true;
+    }
+    bool uint(std::size_t width, std::uint64_t& v)
+    {
+        ByteView b;
+        if (!take(width, b)) return false;
+        v = 0;
+        for (auto c : b) v = (v << 8) | c;
+        return true;
+    }
+    bool done() const { return m_pos == m_in.size(); }
+
+private:
+    ByteView m_in;
+    std::size_t m_pos = 0;
+};
+
+void put_uint(Bytes& out, std::uint64_t v, std::size_t width)
+{
+    for (std::size_t i = width; i-- > 0;) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+}
+
+std::optional<std::vector<Record>> decode(ByteView value)
+{
+    Reader r(value);
+    std::uint64_t version = 0, count = 0;
+    if (!r.uint(1, version) || version != format_version || !r.uint(1, count) ||
+        count > HarvestStore::max_per_address)
+        return std::nullopt;
+    std::vector<Record> out;
+    for (std::uint64_t i = 0; i < count; ++i) {
+        Record rec;
+        std::uint64_t seen = 0, len = 0, has_caps = 0;
+        ByteView b;
+        if (!r.uint(8, seen) || !r.uint(4, len) || len == 0 || len > pki::max_certificate_size ||
+            !r.take(len, b))
+            return std::nullopt;
+        rec.seen_at = static_cast<std::time_t>(static_cast<std::int64_t>(seen));
+        rec.cert.assign(b.begin(), b.end());
+        if (!r.uint(1, has_caps) || has_caps > 1) return std::nullopt;
+        if (has_caps) {
+            if (!r.uint(4, len) || len == 0 || len > HarvestStore::max_capabilities_size || !r.take(len, b))
+                return std::nullopt;
+            rec.caps = Bytes(b.begin(), b.end());
+        }
+        out.push_back(std::move(rec));
+    }
+    if (!r.done()) return std::nullopt;
+    return out;
+}
+
+Bytes encode(const std::vector<Record>& records)
+{
+    Bytes out{format_version, static_cast<std::uint8_t>(records.size())};
+    for (const auto& rec : records) {
+        put_uint(out, static_cast<std::uint64_t>(static_cast<std::int64_t>(rec.seen_at)), 8);
+        put_uint(out, rec.cert.size(), 4);
+        out.insert(out.end(), rec.cert.begin(), rec.cert.end());
+        out.push_back(rec.caps ? 1 : 0);
+        if (rec.caps) {
+            put_uint(out, rec.caps->size(), 4);
+            out.insert(out.end(), rec.caps->begin(), rec.caps->end());
+        }
+    }
+    return out;
+}
+
+std::vector<Record> decode_or_warn(std::optional<ByteView> value, const std::string& key)
+{
+    if (!value) return {};
+    if (auto records = decode(*value)) return std::move(*records);
+    log::warning("harvest_record_corrupt", {{"address", log::sanitise(key)}});
+    return {};
+}
+
+}  // namespace
+
+HarvestStore::HarvestStore(const std::filesystem::path& folder, const lmdb::EnvironmentOptions& options)
+    : HarvestStore(lmdb::Environment::open(folder, options))
+{
+}
+
+HarvestStore::HarvestStore(std::shared_ptr<lmdb::Environment> env)
+    : m_env(std::move(env)), m_dbi(m_env->database("harvest"))
+{
+}
+
+bool HarvestStore::store(const EmailAddress& address, ByteView cert_der, std::optional<ByteView> caps,
+                         std::time_t seen_at)
+{
+    const std::string key = address_key(address);
+    auto cert = pki::Certificate::parse_der(cert_der);
+    if (!cert || !pki::facts(*cert).has_address(key)) return false;
+    if (caps && (caps->empty() || caps->size() > max_capabilities_size)) return false;
+
+    // LMDB serialises write transactions, so this read-modify-write is atomic.
+    lmdb::Transaction txn(*m_env, lmdb::Transaction::Mode::Write);
+    std::vector<Record> records = decode_or_warn(txn.get(m_dbi, key), key);
+    auto same = std::find_if(records.begin(), records.end(), [&](const Record& r) {
+        return std::equal(r.cert.begin(), r.cert.end(), cert_der.begin(), cert_der.end());
+    });
+    if (same != records.end()) {
+        same->seen_at = std::max(same->seen_at, seen_at);
+        if (caps) same->caps = Bytes(caps->begin(), caps->end());
+    } else {
+        Record rec{seen_at, Bytes(cert_der.begin(), cert_der.end()), std::nullopt};
+        if (caps) rec.caps = Bytes(caps->begin(), caps->end());
+        records.push_back(std::move(rec));
+        if (records.size() > max_per_address)
+            records.erase(std::min_element(records.begin(), records.end(), [](const Record& a, const Record& b) {
+                return a.seen_at < b.seen_at;
+            }));
+    }
+    txn.put(m_dbi, key, encode(records));
+    txn.commit();
+    return true;
+}
+
+std::vector<CertificateCandidate> HarvestStore::lookup(const EmailAddress& address)
+{
+    const std::string key = address_key(address);
+    std::vector<Record> records;
+    {
+        lmdb::Transaction txn(*m_env, lmdb::Transaction::Mode::Read);
+        records = decode_or_warn(txn.get(m_dbi, key), key);
+    }
+    std::vector<CertificateCandidate> out;
+    for (auto& rec : records) {
+        auto cert = pki::Certificate::parse_der(rec.cert);
+        if (!cert) continue;
+        out.push_back(CertificateCandidate{std::move(*cert), "harvested", std::move(rec.caps), rec.seen_at});
+    }
+    return out;
+}
+
+}  // namespace ssm::directory

@@ -1,0 +1,50 @@
+// Harvested certificates (PRODUCT §3.4): the certificates of valid signers of inbound mail with
+// the SMIMECapabilities they advertised, kept in LMDB so every worker and restart sees them.
+// SECURITY: what is stored comes from verified signatures, but the store does not rely on
+// that: it only keeps certificates naming the address, and reads its records defensively.
+//
+// Record format (database "harvest" of the folder's LMDB environment), key = lower-case
+// address, value = version byte 0x01, count byte N (N <= max_per_address), then N records:
+//   seen_at   8 bytes, big-endian two's complement seconds since the epoch
+//   cert_len  4 bytes big-endian (1..65536), then the DER certificate
+//   has_caps  1 byte (0 or 1); if 1: caps_len 4 bytes big-endian (1..8192), then the DER
+//             SMIMECapabilities SEQUENCE
+// A value that does not parse exactly (trailing bytes included) is treated as absent.
+#pragma once
+#include <ctime>
+#include <filesystem>
+#include <memory>
+#include <optional>
+
+#include "directory/certificate_source.h"
+#include "directory/lmdb.h"
+
+namespace ssm::directory {
+
+class HarvestStore final : public CertificateSource {
+public:
+    static constexpr std::size_t max_per_address = 8;
+    static constexpr std::size_t max_capabilities_size = 8192;
+
+    // Opens (creating) the LMDB environment in the folder, or shares the one already open.
+    explicit HarvestStore(const std::filesystem::path& folder, const lmdb::EnvironmentOptions& options = {});
+    // Beside other stores (the lookup cache) in the same environment.
+    explicit HarvestStore(std::shared_ptr<lmdb::Environment> env);
+
+    // Records that `cert_der` was seen for `address` at `seen_at`. The same certificate seen
+    // again updates its time, and its capabilities when `caps` is given. Beyond
+    // max_per_address certificates the one seen longest ago is dropped. Returns false (and
+    // stores nothing) when cert_der is not a certificate naming the address or a value is
+    // oversized. Thread-safe; throws ssm::Error on storage failure.
+    bool store(const EmailAddress& address, ByteView cert_der, std::optional<ByteView> caps,
+               std::time_t seen_at = std::time(nullptr));
+
+    std::vector<CertificateCandidate> lookup(const EmailAddress& address) override;
+    std::string name() const override { return "harvested"; }
+
+private:
+    std::shared_ptr<lmdb::Environment> m_env;
+    MDB_dbi m_dbi;
+};
+
+}  // namespace ssm::directory

@@ -1,0 +1,121 @@
+// LMDB environments and transactions (see lmdb.h).
+#include "directory/lmdb.h"
+
+#include <sys/stat.h>
+
+#include <utility>
+
+#include "base/error.h"
+
+namespace ssm::directory::lmdb {
+
+namespace {
+
+MDB_val value_of(std::string_view s)
+{
+    return {s.size(), const_cast<char*>(s.data())};
+}
+
+// Folders with an open environment, so that a second open in this process shares it (for
+// example a reload building new stores while the old ones still serve messages).
+std::mutex g_registry_mutex;
+std::map<std::string, std::weak_ptr<Environment>> g_registry;
+
+}  // namespace
+
+void check(int rc, const Environment& env, std::string_view operation)
+{
+    if (rc == 0) return;
+    const Failure f = rc == MDB_MAP_FULL ? Failure::Temporary : Failure::DirectoryUnavailable;
+    throw Error(f, "lmdb " + env.folder().string() + ": " + std::string(operation) + ": " + mdb_strerror(rc));
+}
+
+std::shared_ptr<Environment> Environment::open(const std::filesystem::path& folder,
+                                               const EnvironmentOptions& options)
+{
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    fs::create_directories(folder, ec);
+    if (ec) throw Error(Failure::DirectoryUnavailable, "cannot create " + folder.string() + ": " + ec.message());
+    const fs::path canonical = fs::weakly_canonical(folder, ec);
+    const std::string key = (ec ? folder : canonical).string();
+
+    std::lock_guard lock(g_registry_mutex);
+    if (auto existing = g_registry[key].lock()) return existing;
+
+    auto env = std::make_shared<Environment>(Key{}, nullptr, key);
+    check(mdb_env_create(&env->m_env), *env, "create");
+    MDB_env* raw = env->m_env;
+    check(mdb_env_set_mapsize(raw, options.map_size), *env, "set map size");
+    check(mdb_env_set_maxdbs(raw, options.max_databases), *env, "set max databases");
+    check(mdb_env_set_maxreaders(raw, options.max_readers), *env, "set max readers");
+    // MDB_NOTLS: read transactions are not tied to thread-local slots, so milter threads can
+    // come and go without exhausting the reader table.
+    check(mdb_env_open(raw, key.c_str(), MDB_NOTLS, S_IRUSR | S_IWUSR), *env, "open");
+    int dead = 0;
+    mdb_reader_check(raw, &dead);  // clear reader slots left by a crashed process
+    g_registry[key] = env;
+    return env;
+}
+
+Environment::~Environment()
+{
+    if (m_env) mdb_env_close(m_env);
+}
+
+MDB_dbi Environment::database(const std::string& name)
+{
+    std::lock_guard lock(m_dbi_mutex);
+    if (auto it = m_dbis.find(name); it != m_dbis.end()) return it->second;
+    Transaction txn(*this, Transaction::Mode::Write);
+    MDB_dbi dbi = 0;
+    check(mdb_dbi_open(txn.get(), name.c_str(), MDB_CREATE, &dbi), *this, "open database " + name);
+    txn.commit();
+    m_dbis.emplace(name, dbi);
+    return dbi;
+}
+
+Transaction::Transaction(Environment& env, Mode mode) : m_env(env)
+{
+    check(mdb_txn_begin(env.get(), nullptr, mode == Mode::Read ? MDB_RDONLY : 0, &m_txn), env,
+          "begin transaction");
+}
+
+Transaction::~Transaction()
+{
+    if (m_txn) mdb_txn_abort(m_txn);
+}
+
+std::optional<ByteView> Transaction::get(MDB_dbi dbi, std::string_view key)
+{
+    MDB_val k = value_of(key);
+    MDB_val v{0, nullptr};
+    int rc = mdb_get(m_txn, dbi, &k, &v);
+    if (rc == MDB_NOTFOUND) return std::nullopt;
+    check(rc, m_env, "get");
+    return ByteView(static_cast<const std::uint8_t*>(v.mv_data), v.mv_size);
+}
+
+void Transaction::put(MDB_dbi dbi, std::string_view key, ByteView value)
+{
+    MDB_val k = value_of(key);
+    MDB_val v{value.size(), const_cast<std::uint8_t*>(value.data())};
+    check(mdb_put(m_txn, dbi, &k, &v, 0), m_env, "put");
+}
+
+bool Transaction::erase(MDB_dbi dbi, std::string_view key)
+{
+    MDB_val k = value_of(key);
+    int rc = mdb_del(m_txn, dbi, &k, nullptr);
+    if (rc == MDB_NOTFOUND) return false;
+    check(rc, m_env, "delete");
+    return true;
+}
+
+void Transaction::commit()
+{
+    MDB_txn* t = std::exchange(m_txn, nullptr);  // committed or not, the handle is gone
+    check(mdb_txn_commit(t), m_env, "commit");
+}
+
+}  // namespace ssm::directory::lmdb

@@ -1,0 +1,338 @@
+// Certificate parsing and facts through GnuTLS (see certificate.h). Input is untrusted: names are
+// copied only when printable ASCII and bounded; a malformed extension is read as the most
+// restrictive value (present with nothing allowed), never as "absent".
+#include "pki/certificate.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <utility>
+
+#include <gnutls/gnutls.h>
+
+namespace ssm::pki {
+
+namespace {
+
+// Frees GnuTLS-allocated datum contents.
+struct GnutlsDatum {
+    gnutls_datum_t d{nullptr, 0};
+    GnutlsDatum() = default;
+    GnutlsDatum(const GnutlsDatum&) = delete;
+    GnutlsDatum& operator=(const GnutlsDatum&) = delete;
+    ~GnutlsDatum() { gnutls_free(d.data); }
+    Bytes bytes() const { return d.data ? Bytes(d.data, d.data + d.size) : Bytes{}; }
+};
+
+gnutls_datum_t datum(ByteView b)
+{
+    return {const_cast<unsigned char*>(b.data()), static_cast<unsigned>(b.size())};
+}
+
+// An rfc822Name or emailAddress value we are willing to keep: bounded printable ASCII with
+// an '@', lower-cased. Anything else (controls, NULs, spaces, 8-bit) is dropped.
+std::optional<std::string> plausible_address(std::string_view v)
+{
+    if (v.empty() || v.size() > 254 || v.find('@') == std::string_view::npos) return std::nullopt;
+    std::string out;
+    out.reserve(v.size());
+    for (unsigned char c : v) {
+        if (c <= 0x20 || c >= 0x7f) return std::nullopt;
+        out.push_back(static_cast<char>(std::tolower(c)));
+    }
+    return out;
+}
+
+std::vector<std::string> san_addresses(gnutls_x509_crt_t crt)
+{
+    std::vector<std::string> out;
+    for (unsigned seq = 0; seq < 256; ++seq) {  // bounded: real certificates have a handful
+        std::array<char, 512> buf{};
+        size_t size = buf.size();
+        int type = gnutls_x509_crt_get_subject_alt_name(crt, seq, buf.data(), &size, nullptr);
+        if (type == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) break;
+        if (type < 0) continue;  // oversized or unknown name form: not an address we use
+        if (type != GNUTLS_SAN_RFC822NAME) continue;
+        if (auto a = plausible_address(std::string_view(buf.data(), std::min(size, buf.size()))))
+            if (std::find(out.begin(), out.end(), *a) == out.end()) out.push_back(std::move(*a));
+    }
+    return out;
+}
+
+std::vector<std::string> dn_addresses(gnutls_x509_crt_t crt)
+{
+    std::vector<std::string> out;
+    for (unsigned i = 0; i < 16; ++i) {
+        std::array<char, 512> buf{};
+        size_t size = buf.size();
+        int rc = gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_PKCS9_EMAIL, i, 0, buf.data(), &size);
+        if (rc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) break;
+        if (rc < 0) continue;
+        if (auto a = plausible_address(std::string_view(buf.data(), std::min(size, buf.size()))))
+            out.push_back(std::move(*a));
+    }
+    return out;
+}
+
+void read_key_type(gnutls_x509_crt_t crt, CertificateFacts& f)
+{
+    unsigned bits = 0;
+    int pk = gnutls_x509_crt_get_pk_algorithm(crt, &bits);
+    f.key_bits = bits;
+    switch (pk) {
+    case GNUTLS_PK_RSA: f.key_type = KeyType::Rsa; break;
+    case GNUTLS_PK_RSA_PSS: f.key_type = KeyType::RsaPss; break;
+    case GNUTLS_PK_EDDSA_ED25519: f.key_type = KeyType::Ed25519; break;
+    case GNUTLS_PK_ECDH_X25519: f.key_type = KeyType::X25519; break;
+    case GNUTLS_PK_ECDSA: {
+        gnutls_ecc_curve_t curve = GNUTLS_ECC_CURVE_INVALID;
+        GnutlsDatum x, y;
+        if (gnutls_x509_crt_get_pk_ecc_raw(crt, &curve, &x.d, &y.d) < 0) break;
+        if (curve == GNUTLS_ECC_CURVE_SECP256R1) f.key_type = KeyType::EcP256;
+        if (curve == GNUTLS_ECC_CURVE_SECP384R1) f.key_type = KeyType::EcP384;
+        if (curve == GNUTLS_ECC_CURVE_SECP521R1) f.key_type = KeyType::EcP521;
+        break;
+    }
+    default: break;
+    }
+}
+
+std::optional<KeyUsage> read_key_usage(gnutls_x509_crt_t crt)
+{
+    unsigned usage = 0;
+    int rc = gnutls_x509_crt_get_key_usage(crt, &usage, nullptr);
+    if (rc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) return std::nullopt;
+    KeyUsage ku;
+    if (rc < 0) return ku;  // malformed: present, allowing nothing
+    ku.digital_signature = usage & GNUTLS_KEY_DIGITAL_SIGNATURE;
+    ku.non_repudiation = usage & GNUTLS_KEY_NON_REPUDIATION;
+    ku.key_encipherment = usage & GNUTLS_KEY_KEY_ENCIPHERMENT;
+    ku.data_encipherment = usage & GNUTLS_KEY_DATA_ENCIPHERMENT;
+    ku.key_agreement = usage & GNUTLS_KEY_KEY_AGREEMENT;
+    ku.key_cert_sign = usage & GNUTLS_KEY_KEY_CERT_SIGN;
+    ku.crl_sign = usage & GNUTLS_KEY_CRL_SIGN;
+    ku.encipher_only = usage & GNUTLS_KEY_ENCIPHER_ONLY;
+    ku.decipher_only = usage & GNUTLS_KEY_DECIPHER_ONLY;
+    return ku;
+}
+
+std::optional<std::vector<std::string>> read_extended_key_usage(gnutls_x509_crt_t crt)
+{
+    std::vector<std::string> oids;
+    for (unsigned i = 0; i < 64; ++i) {
+        std::array<char, 128> buf{};
+        size_t size = buf.size();
+        int rc = gnutls_x509_crt_get_key_purpose_oid(crt, i, buf.data(), &size, nullptr);
+        if (rc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) {
+            if (i == 0) return std::nullopt;
+            break;
+        }
+        if (rc < 0) return std::vector<std::string>{};  // malformed: present, allowing nothing
+        oids.emplace_back(buf.data(), strnlen(buf.data(), buf.size()));
+    }
+    return oids;
+}
+
+// Reads a variable-size field through a GnuTLS "buffer + size" getter.
+template <typename Getter>
+std::optional<Bytes> read_sized(Getter get, std::size_t initial = 64)
+{
+    Bytes buf(initial);
+    size_t size = buf.size();
+    int rc = get(buf.data(), &size);
+    if (rc == GNUTLS_E_SHORT_MEMORY_BUFFER && size <= max_certificate_size) {
+        buf.resize(size);
+        rc = get(buf.data(), &size);
+    }
+    if (rc < 0) return std::nullopt;
+    buf.resize(size);
+    return buf;
+}
+
+}  // namespace
+
+std::optional<Certificate> Certificate::parse_der(ByteView der)
+{
+    if (der.empty() || der.size() > max_certificate_size) return std::nullopt;
+    gnutls_x509_crt_t c = nullptr;
+    if (gnutls_x509_crt_init(&c) < 0) return std::nullopt;
+    const gnutls_datum_t d = datum(der);
+    if (gnutls_x509_crt_import(c, &d, GNUTLS_X509_FMT_DER) < 0) {
+        gnutls_x509_crt_deinit(c);
+        return std::nullopt;
+    }
+    return Certificate(c);
+}
+
+std::optional<std::vector<Certificate>> Certificate::from_pem(std::string_view pem)
+{
+    if (pem.empty() || pem.size() > max_pem_file_size) return std::nullopt;
+    gnutls_x509_crt_t* list = nullptr;
+    unsigned n = 0;
+    const gnutls_datum_t d = datum(as_bytes(pem));
+    if (gnutls_x509_crt_list_import2(&list, &n, &d, GNUTLS_X509_FMT_PEM, 0) < 0) return std::nullopt;
+    std::vector<Certificate> out;
+    out.reserve(n);
+    for (unsigned i = 0; i < n; ++i) out.push_back(Certificate(list[i]));  // owners from here on
+    gnutls_free(list);
+    if (out.empty()) return std::nullopt;
+    return out;
+}
+
+std::vector<Certificate> Certificate::load_file(const std::filesystem::path& file)
+{
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw LoadError("cannot read certificate file " + file.string());
+    std::string text;
+    std::array<char, 8192> chunk;
+    while (in.read(chunk.data(), chunk.size()) || in.gcount() > 0) {
+        text.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
+        if (text.size() > max_pem_file_size)
+            throw LoadError("certificate file " + file.string() + " is larger than 4 MiB");
+    }
+    if (in.bad()) throw LoadError("cannot read certificate file " + file.string());
+    if (text.find("-----BEGIN") != std::string::npos) {
+        if (auto certs = from_pem(text)) return std::move(*certs);
+        throw LoadError("certificate file " + file.string() +
+                        " holds no certificate or a corrupt PEM certificate block");
+    }
+    if (auto cert = parse_der(as_bytes(text))) {
+        std::vector<Certificate> one;
+        one.push_back(std::move(*cert));
+        return one;
+    }
+    throw LoadError("certificate file " + file.string() + " is neither PEM nor a DER certificate");
+}
+
+Certificate::Certificate(Certificate&& o) noexcept : m_crt(std::exchange(o.m_crt, nullptr)) {}
+
+Certificate& Certificate::operator=(Certificate&& o) noexcept
+{
+    if (this != &o) {
+        if (m_crt) gnutls_x509_crt_deinit(m_crt);
+        m_crt = std::exchange(o.m_crt, nullptr);
+    }
+    return *this;
+}
+
+Certificate::~Certificate()
+{
+    if (m_crt) gnutls_x509_crt_deinit(m_crt);
+}
+
+Bytes Certificate::der() const
+{
+    GnutlsDatum d;
+    if (gnutls_x509_crt_export2(m_crt, GNUTLS_X509_FMT_DER, &d.d) < 0) return {};
+    return d.bytes();
+}
+
+Certificate Certificate::clone() const
+{
+    auto c = parse_der(der());
+    if (!c) throw std::logic_error("a parsed certificate did not parse again");
+    return std::move(*c);
+}
+
+bool Certificate::issued_by(const Certificate& issuer) const noexcept
+{
+    return gnutls_x509_crt_check_issuer(m_crt, issuer.m_crt) == 1;
+}
+
+std::string_view key_type_name(KeyType t)
+{
+    switch (t) {
+    case KeyType::Rsa: return "RSA";
+    case KeyType::RsaPss: return "RSA-PSS";
+    case KeyType::EcP256: return "EC P-256";
+    case KeyType::EcP384: return "EC P-384";
+    case KeyType::EcP521: return "EC P-521";
+    case KeyType::Ed25519: return "Ed25519";
+    case KeyType::X25519: return "X25519";
+    case KeyType::Other: break;
+    }
+    return "other";
+}
+
+bool CertificateFacts::has_address(std::string_view lower_case_address) const
+{
+    return std::find(email_addresses.begin(), email_addresses.end(), lower_case_address) !=
+           email_addresses.end();
+}
+
+bool CertificateFacts::allows_email_protection() const
+{
+    if (!extended_key_usage) return true;
+    for (const auto& oid : *extended_key_usage)
+        if (oid == oid_email_protection || oid == oid_any_extended_key_usage) return true;
+    return false;
+}
+
+CertificateFacts facts(const Certificate& cert)
+{
+    gnutls_x509_crt_t crt = cert.get();
+    CertificateFacts f;
+    f.email_addresses = san_addresses(crt);
+    if (f.email_addresses.empty()) f.email_addresses = dn_addresses(crt);
+    read_key_type(crt, f);
+    f.not_before = gnutls_x509_crt_get_activation_time(crt);
+    f.not_after = gnutls_x509_crt_get_expiration_time(crt);
+    unsigned ca = 0;
+    f.is_ca = gnutls_x509_crt_get_basic_constraints(crt, nullptr, &ca, nullptr) >= 0 && ca != 0;
+    f.self_signed = cert.issued_by(cert);
+    f.key_usage = read_key_usage(crt);
+    f.extended_key_usage = read_extended_key_usage(crt);
+
+    GnutlsDatum issuer;
+    if (gnutls_x509_crt_get_raw_issuer_dn(crt, &issuer.d) >= 0) f.issuer_der = issuer.bytes();
+    f.serial = read_sized([&](void* b, size_t* s) { return gnutls_x509_crt_get_serial(crt, b, s); })
+                   .value_or(Bytes{});
+    f.subject_key_identifier = read_sized([&](void* b, size_t* s) {
+        return gnutls_x509_crt_get_subject_key_id(crt, b, s, nullptr);
+    });
+    f.sha256_fingerprint = read_sized([&](void* b, size_t* s) {
+                               return gnutls_x509_crt_get_fingerprint(crt, GNUTLS_DIG_SHA256, b, s);
+                           }).value_or(Bytes{});
+    GnutlsDatum dn;
+    if (gnutls_x509_crt_get_dn3(crt, &dn.d, 0) >= 0 && dn.d.data)
+        f.subject.assign(reinterpret_cast<const char*>(dn.d.data), std::min<std::size_t>(dn.d.size, 1024));
+    return f;
+}
+
+std::vector<std::filesystem::path> certificate_files(const std::filesystem::path& folder,
+                                                     std::string_view what)
+{
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (!fs::exists(folder, ec) && !ec) return {};
+    if (!fs::is_directory(folder, ec))
+        throw LoadError(std::string(what) + ": " + folder.string() + " is not a readable folder");
+    std::vector<fs::path> out;
+    fs::directory_iterator it(folder, ec);
+    if (ec) throw LoadError(std::string(what) + ": cannot read folder " + folder.string() + ": " + ec.message());
+    for (; it != fs::directory_iterator(); it.increment(ec)) {
+        if (ec) throw LoadError(std::string(what) + ": cannot read folder " + folder.string());
+        std::string ext = it->path().extension().string();
+        std::transform(ext.begin(), ext.end(), ext.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        if (ext != ".pem" && ext != ".crt" && ext != ".cer" && ext != ".der") continue;
+        if (!it->is_regular_file(ec)) continue;
+        out.push_back(it->path());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+std::string format_time(std::time_t t)
+{
+    std::tm tm{};
+    if (!gmtime_r(&t, &tm)) return "?";
+    std::array<char, 32> buf{};
+    std::size_t n = std::strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return std::string(buf.data(), n);
+}
+
+}  // namespace ssm::pki

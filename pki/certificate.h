@@ -1,0 +1,128 @@
+// X.509 certificates for the S/MIME gateway: a move-only owner of a GnuTLS certificate and the
+// facts the policy and the CMS codecs need (addresses, key type, usages, validity, identifiers).
+// SECURITY: certificates come from mail, directories and administrators' folders; every parse is
+// bounded and a certificate that GnuTLS cannot read is simply absent (nullopt), never trusted.
+#pragma once
+#include <ctime>
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <gnutls/x509.h>
+
+#include "base/bytes.h"
+
+namespace ssm::pki {
+
+// A start-up problem with a file or folder named in the configuration (a corrupt certificate,
+// an unreadable CRL). The message names the file; callers report it and refuse to start/reload.
+class LoadError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Largest certificate or certificate file we read; real ones are a few KiB.
+inline constexpr std::size_t max_certificate_size = 64 * 1024;
+inline constexpr std::size_t max_pem_file_size = 4 * 1024 * 1024;
+
+class Certificate {
+public:
+    // One DER certificate; nullopt when GnuTLS cannot read it (or it is oversized).
+    static std::optional<Certificate> parse_der(ByteView der);
+    // Every CERTIFICATE block of a PEM text (other blocks such as keys are ignored). nullopt
+    // when there is no certificate or any certificate block is corrupt: a half-read bundle
+    // would silently lose certificates.
+    static std::optional<std::vector<Certificate>> from_pem(std::string_view pem);
+    // A file holding PEM (one or many certificates) or one DER certificate. Throws LoadError
+    // naming the file when it cannot be read or holds no readable certificate.
+    static std::vector<Certificate> load_file(const std::filesystem::path& file);
+
+    Certificate(Certificate&& o) noexcept;
+    Certificate& operator=(Certificate&& o) noexcept;
+    Certificate(const Certificate&) = delete;
+    Certificate& operator=(const Certificate&) = delete;
+    ~Certificate();
+
+    // A second independent owner (through DER), for handing to another thread.
+    Certificate clone() const;
+    // The certificate as received (GnuTLS keeps the original encoding).
+    Bytes der() const;
+    gnutls_x509_crt_t get() const noexcept { return m_crt; }
+    // True when `issuer`'s subject name is this certificate's issuer name (no signature check).
+    bool issued_by(const Certificate& issuer) const noexcept;
+
+private:
+    explicit Certificate(gnutls_x509_crt_t c) noexcept : m_crt(c) {}
+    gnutls_x509_crt_t m_crt = nullptr;
+};
+
+enum class KeyType {
+    Rsa,      // rsaEncryption: key transport (PKCS#1 v1.5, OAEP) and signing
+    RsaPss,   // id-RSASSA-PSS key: signing only
+    EcP256,   // id-ecPublicKey on secp256r1: ECDH and ECDSA
+    EcP384,
+    EcP521,
+    Ed25519,  // signing only
+    X25519,   // key agreement only (RFC 8410)
+    Other,    // DSA, GOST, Ed448, X448, other curves: not used by the gateway
+};
+
+std::string_view key_type_name(KeyType t);  // "RSA", "EC P-256", "X25519", ...
+
+// keyUsage bits (RFC 5280 §4.2.1.3).
+struct KeyUsage {
+    bool digital_signature = false;
+    bool non_repudiation = false;
+    bool key_encipherment = false;
+    bool data_encipherment = false;
+    bool key_agreement = false;
+    bool key_cert_sign = false;
+    bool crl_sign = false;
+    bool encipher_only = false;
+    bool decipher_only = false;
+};
+
+inline constexpr std::string_view oid_email_protection = "1.3.6.1.5.5.7.3.4";
+inline constexpr std::string_view oid_any_extended_key_usage = "2.5.29.37.0";
+
+struct CertificateFacts {
+    // rfc822Name subjectAltNames, lower-cased; the subject DN's emailAddress only when the
+    // certificate has no rfc822Name at all (legacy certificates).
+    std::vector<std::string> email_addresses;
+    KeyType key_type = KeyType::Other;
+    unsigned key_bits = 0;  // modulus bits for RSA, curve bits for EC/EdDSA/X25519
+    std::time_t not_before = 0;
+    std::time_t not_after = 0;
+    bool is_ca = false;  // basicConstraints cA = TRUE
+    bool self_signed = false;
+    std::optional<KeyUsage> key_usage;  // nullopt: no keyUsage extension (any use allowed)
+    // Dotted OIDs of extendedKeyUsage; nullopt: no extension (any purpose allowed).
+    std::optional<std::vector<std::string>> extended_key_usage;
+    // IssuerAndSerialNumber pieces for CMS: the issuer Name as DER, and the contents octets of
+    // the serialNumber INTEGER exactly as in the certificate.
+    Bytes issuer_der;
+    Bytes serial;
+    std::optional<Bytes> subject_key_identifier;  // contents of the SKI extension
+    Bytes sha256_fingerprint;                     // over the whole DER certificate
+    std::string subject;                          // RFC 4514 text, for messages only
+
+    bool has_address(std::string_view lower_case_address) const;
+    // emailProtection or anyExtendedKeyUsage listed, or no extendedKeyUsage extension.
+    bool allows_email_protection() const;
+};
+
+CertificateFacts facts(const Certificate& cert);
+
+// The certificate files of a configured folder (*.pem, *.crt, *.cer, *.der; not recursive),
+// sorted by name. A missing folder is an empty list (the caller warns); a path that is not a
+// readable folder throws LoadError naming it and `what` (the configuration key).
+std::vector<std::filesystem::path> certificate_files(const std::filesystem::path& folder,
+                                                     std::string_view what);
+
+// "2026-11-30T05:24:14Z": how times appear in reasons and logs.
+std::string format_time(std::time_t t);
+
+}  // namespace ssm::pki
