@@ -9,7 +9,8 @@
 #
 # Environment: SSM_BUILDDIR (folder with ssm-milter, ssmctl), SSM_SRCDIR (source tree),
 # SSM_TEST_TMP (parent of work dirs; the PKI is cached in $SSM_TEST_TMP/pki when set),
-# SSM_KEEP_TMP=1 keeps the work dir for inspection.
+# SSM_KEEP_TMP=1 keeps the work dir for inspection; SSM_WORK_DIR=DIR uses DIR as the work dir
+# and keeps it (scripts/demo.sh, bench/run.sh).
 
 set -u
 
@@ -60,12 +61,17 @@ on_exit() { _ssm_cleanups+=("$*"); }
 _ssm_exit() {
   local rc=$? i
   for ((i = ${#_ssm_cleanups[@]} - 1; i >= 0; i--)); do eval "${_ssm_cleanups[$i]}" >/dev/null 2>&1 || true; done
-  if [ "${SSM_KEEP_TMP:-0}" = 1 ]; then note "work dir kept: $WORK"; else rm -rf "$WORK"; fi
+  if [ "${SSM_KEEP_TMP:-0}" = 1 ] || [ -n "${SSM_WORK_DIR:-}" ]; then note "work dir kept: $WORK"
+  else rm -rf "$WORK"; fi
   [ "$_ssm_failures" -eq 0 ] || exit 1
   exit "$rc"
 }
-mkdir -p "${SSM_TEST_TMP:-/tmp}"
-WORK=$(mktemp -d "${SSM_TEST_TMP:-/tmp}/ssm-$TEST_NAME.XXXXXX") || { echo "FAIL: $TEST_NAME: mktemp"; exit 1; }
+if [ -n "${SSM_WORK_DIR:-}" ]; then
+  mkdir -p "$SSM_WORK_DIR"; WORK=$(cd "$SSM_WORK_DIR" && pwd)   # kept at exit (demo, bench)
+else
+  mkdir -p "${SSM_TEST_TMP:-/tmp}"
+  WORK=$(mktemp -d "${SSM_TEST_TMP:-/tmp}/ssm-$TEST_NAME.XXXXXX") || { echo "FAIL: $TEST_NAME: mktemp"; exit 1; }
+fi
 chmod 755 "$WORK"   # Postfix daemons and smtp-sink (user postfix) must traverse it
 trap _ssm_exit EXIT
 trap 'exit 130' INT
