@@ -100,7 +100,11 @@ void add_problem(ValidationResult& r, Problem p, std::string reason)
 std::string who(const Certificate& c, bool end_entity)
 {
     if (end_entity) return "certificate";
-    return "CA certificate '" + log::sanitise(facts(c).subject, 120) + "'";
+    // The subject is untrusted text: printable ASCII only, bounded (log lines sanitise again).
+    std::string subject = facts(c).subject.substr(0, 120);
+    for (char& ch : subject)
+        if (static_cast<unsigned char>(ch) < 0x20 || static_cast<unsigned char>(ch) > 0x7e) ch = '?';
+    return "CA certificate '" + subject + "'";
 }
 
 void check_times(ValidationResult& r, const Certificate& c, bool end_entity, std::time_t now)

@@ -1,0 +1,388 @@
+// Unit tests for pki/: certificate parsing and facts (checked against openssl's own view of the
+// same certificates) and trust-store validation statuses over an OpenSSL-made PKI.
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <thread>
+
+#include "pki/certificate.h"
+#include "pki/trust_store.h"
+#include "tests/unit/test_pki_support.h"
+
+using namespace ssm;
+using namespace ssm::pki;
+namespace fx = ssm::test::pki_fixture;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string shell(const std::string& cmd)
+{
+    std::string out;
+    FILE* p = popen(cmd.c_str(), "r");
+    if (!p) throw std::runtime_error("popen failed");
+    std::array<char, 4096> buf;
+    std::size_t n;
+    while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+    if (pclose(p) != 0) throw std::runtime_error("command failed: " + cmd);
+    return out;
+}
+
+// "AB:CD:..." or "abcd" (possibly after "key=") -> lower-case hex without separators.
+std::string hex_of(std::string s)
+{
+    if (auto eq = s.find('='); eq != std::string::npos) s = s.substr(eq + 1);
+    std::string out;
+    for (char c : s)
+        if (std::isxdigit(static_cast<unsigned char>(c))) out.push_back(static_cast<char>(std::tolower(c)));
+    return out;
+}
+
+std::string openssl_x509(const std::string& name, const std::string& args)
+{
+    return shell("OPENSSL_CONF=/dev/null openssl x509 -in '" + fx::cert_path(name).string() + "' -noout " + args);
+}
+
+std::string join(const std::vector<std::string>& v)
+{
+    std::string out;
+    for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
+    return out;
+}
+
+}  // namespace
+
+class PkiTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(PkiTest);
+    CPPUNIT_TEST(facts_table);
+    CPPUNIT_TEST(identifiers_match_openssl);
+    CPPUNIT_TEST(validity_dates);
+    CPPUNIT_TEST(parse_rejects_bad_input);
+    CPPUNIT_TEST(pem_bundles_and_files);
+    CPPUNIT_TEST(validation_statuses);
+    CPPUNIT_TEST(validation_uses_given_time);
+    CPPUNIT_TEST(extra_intermediates_complete_the_path);
+    CPPUNIT_TEST(missing_folders_are_empty);
+    CPPUNIT_TEST(load_errors_name_the_file);
+    CPPUNIT_TEST(concurrent_validation);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void facts_table()
+    {
+        struct Case {
+            const char* name;
+            const char* addresses;
+            KeyType type;
+            unsigned bits;
+            bool ca;
+            int key_usage;  // -1 absent, else 1 when keyEncipherment, 2 keyAgreement, 4 digitalSignature (OR)
+            int eku;        // -1 absent, 0 present without email, 1 allows email
+        };
+        const Case cases[] = {
+            {"alice", "alice@acme.example", KeyType::Rsa, 2048, false, 1 | 4, 1},
+            {"bob", "bob@acme.example", KeyType::EcP256, 256, false, 2 | 4, 1},
+            {"erin", "erin@acme.example", KeyType::EcP384, 384, false, 2 | 4, 1},
+            {"x25519", "xavier@acme.example", KeyType::X25519, 256, false, 2, 1},
+            {"ed", "ed@acme.example", KeyType::Ed25519, 256, false, 4, 1},
+            {"legacy", "legacy@acme.example", KeyType::Rsa, 2048, false, 1, 1},
+            {"multi", "one@acme.example,two@acme.example", KeyType::Rsa, 2048, false, 1, 1},
+            {"noeku", "noeku@acme.example", KeyType::Rsa, 2048, false, -1, -1},
+            {"serveronly", "serveronly@acme.example", KeyType::Rsa, 2048, false, 1, 0},
+            {"anyeku", "anyeku@acme.example", KeyType::EcP256, 256, false, 2, 1},
+            {"sigonly", "sigonly@acme.example", KeyType::Rsa, 2048, false, 4, 1},
+            {"caflag", "ca-flag@acme.example", KeyType::Rsa, 2048, true, 1, 1},
+            {"root-ca", "", KeyType::Rsa, 2048, true, 0, -1},
+        };
+        for (const auto& c : cases) {
+            const auto f = facts(fx::cert(c.name));
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.name, std::string(c.addresses), join(f.email_addresses));
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.name, std::string(key_type_name(c.type)),
+                                         std::string(key_type_name(f.key_type)));
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.name, c.bits, f.key_bits);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.name, c.ca, f.is_ca);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.name, c.key_usage >= 0, f.key_usage.has_value());
+            if (f.key_usage) {
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(c.name, (c.key_usage & 1) != 0, f.key_usage->key_encipherment);
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(c.name, (c.key_usage & 2) != 0, f.key_usage->key_agreement);
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(c.name, (c.key_usage & 4) != 0, f.key_usage->digital_signature);
+            }
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.name, c.eku >= 0, f.extended_key_usage.has_value());
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.name, c.eku != 0, f.allows_email_protection());
+        }
+        const auto root = facts(fx::cert("root-ca"));
+        CPPUNIT_ASSERT(root.self_signed && root.key_usage->key_cert_sign && root.key_usage->crl_sign);
+        CPPUNIT_ASSERT(!facts(fx::cert("alice")).self_signed);
+        CPPUNIT_ASSERT(facts(fx::cert("selfsigned")).self_signed);
+        const auto legacy = facts(fx::cert("legacy"));
+        CPPUNIT_ASSERT(legacy.key_usage->data_encipherment);
+        CPPUNIT_ASSERT(legacy.has_address("legacy@acme.example") && !legacy.has_address("Legacy@Acme.Example"));
+        const auto serveronly = facts(fx::cert("serveronly"));
+        CPPUNIT_ASSERT_EQUAL(std::string("1.3.6.1.5.5.7.3.1"), join(*serveronly.extended_key_usage));
+    }
+
+    void identifiers_match_openssl()
+    {
+        for (const char* name : {"alice", "bob", "x25519", "mallory", "expired", "partner-domain"}) {
+            const auto c = fx::cert(name);
+            const auto f = facts(c);
+            // serialNumber contents octets: openssl prints the same value in hex (it drops a
+            // leading zero octet that DER adds before a high bit).
+            std::string ours = to_hex(f.serial);
+            if (ours.size() > 2 && ours.rfind("00", 0) == 0) ours = ours.substr(2);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(name, hex_of(openssl_x509(name, "-serial")), ours);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(name, hex_of(openssl_x509(name, "-fingerprint -sha256")),
+                                         to_hex(f.sha256_fingerprint));
+            CPPUNIT_ASSERT_MESSAGE(name, f.subject_key_identifier.has_value());
+            std::string ski = openssl_x509(name, "-ext subjectKeyIdentifier");
+            ski = ski.substr(ski.find('\n'));
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(name, hex_of(ski), to_hex(*f.subject_key_identifier));
+            // DER as read, byte for byte.
+            CPPUNIT_ASSERT_MESSAGE(name, fx::der_of(name) == c.der());
+        }
+        CPPUNIT_ASSERT_EQUAL(std::string("1000"), to_hex(facts(fx::cert("expired")).serial));
+        CPPUNIT_ASSERT_EQUAL(std::string("7f01"), to_hex(facts(fx::cert("x25519")).serial));
+
+        // The issuer Name DER: the sub-CA's subject for certificates it issued, alice's for mallory.
+        const auto sub = fx::cert("sub-ca");
+        gnutls_datum_t dn{nullptr, 0};
+        CPPUNIT_ASSERT(gnutls_x509_crt_get_raw_dn(sub.get(), &dn) >= 0);
+        const Bytes sub_dn(dn.data, dn.data + dn.size);
+        gnutls_free(dn.data);
+        CPPUNIT_ASSERT(facts(fx::cert("alice")).issuer_der == sub_dn);
+        CPPUNIT_ASSERT(facts(fx::cert("x25519")).issuer_der == sub_dn);
+        CPPUNIT_ASSERT(facts(fx::cert("mallory")).issuer_der != sub_dn);
+        CPPUNIT_ASSERT_EQUAL(std::uint8_t{0x30}, sub_dn.at(0));
+        CPPUNIT_ASSERT(std::string(as_chars(sub_dn)).find("SSM Test Issuing CA") != std::string::npos);
+        CPPUNIT_ASSERT(facts(fx::cert("selfsigned")).subject.find("CN=self") != std::string::npos);
+    }
+
+    void validity_dates()
+    {
+        const auto f = facts(fx::cert("expired"));
+        CPPUNIT_ASSERT_EQUAL(std::time_t{1577836800}, f.not_before);  // 2020-01-01T00:00:00Z
+        CPPUNIT_ASSERT_EQUAL(std::time_t{1609459200}, f.not_after);   // 2021-01-01T00:00:00Z
+        CPPUNIT_ASSERT_EQUAL(std::string("2021-01-01T00:00:00Z"), format_time(f.not_after));
+        const auto twin_new = facts(fx::cert("twin-new"));
+        CPPUNIT_ASSERT(twin_new.not_before > facts(fx::cert("twin-old")).not_before);
+    }
+
+    void parse_rejects_bad_input()
+    {
+        const Bytes good = fx::der_of("alice");
+        CPPUNIT_ASSERT(Certificate::parse_der(good).has_value());
+        CPPUNIT_ASSERT(!Certificate::parse_der({}).has_value());
+        CPPUNIT_ASSERT(!Certificate::parse_der(as_bytes("not a certificate")).has_value());
+        for (std::size_t cut : {std::size_t{1}, std::size_t{4}, good.size() / 2, good.size() - 1})
+            CPPUNIT_ASSERT(!Certificate::parse_der(ByteView(good).first(cut)).has_value());
+        Bytes trailing = good;
+        trailing.push_back(0);
+        CPPUNIT_ASSERT(!Certificate::parse_der(trailing).has_value());
+        Bytes huge(max_certificate_size + 1, 0x30);
+        CPPUNIT_ASSERT(!Certificate::parse_der(huge).has_value());
+        // A wrong length octet inside the certificate.
+        Bytes bad_len = good;
+        bad_len[1] ^= 0x01;
+        CPPUNIT_ASSERT(!Certificate::parse_der(bad_len).has_value());
+    }
+
+    void pem_bundles_and_files()
+    {
+        const std::string chain = test::read_file(fx::dir() / "chain.pem");
+        auto two = Certificate::from_pem(chain);
+        CPPUNIT_ASSERT(two && two->size() == 2);
+        CPPUNIT_ASSERT(facts((*two)[0]).subject.find("Issuing") != std::string::npos);
+        // Keys and other blocks beside the certificate are ignored.
+        const std::string with_key = test::read_file(fx::dir() / "alice.key.pem") +
+                                     test::read_file(fx::dir() / "alice.cert.pem");
+        auto one = Certificate::from_pem(with_key);
+        CPPUNIT_ASSERT(one && one->size() == 1);
+        // One corrupt certificate block spoils the bundle; so does having none.
+        std::string corrupt = chain;
+        corrupt.insert(corrupt.find("-----END CERTIFICATE-----"), "AAAA\n");
+        CPPUNIT_ASSERT(!Certificate::from_pem(corrupt).has_value());
+        CPPUNIT_ASSERT(!Certificate::from_pem(test::read_file(fx::dir() / "alice.key.pem")).has_value());
+        CPPUNIT_ASSERT(!Certificate::from_pem("").has_value());
+
+        test::TempDir t;
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, Certificate::load_file(fx::dir() / "alice.cert.der").size());
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, Certificate::load_file(fx::dir() / "chain.pem").size());
+        test::write_file(t.path() / "broken.pem", corrupt);
+        test::write_file(t.path() / "junk.cer", "\x30\x03\x02\x01");
+        for (const char* f : {"broken.pem", "junk.cer", "absent.pem"}) {
+            try {
+                Certificate::load_file(t.path() / f);
+                CPPUNIT_FAIL(std::string("no error for ") + f);
+            } catch (const LoadError& e) {
+                CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).find(f) != std::string::npos);
+            }
+        }
+        // The clone is an independent owner of the same certificate.
+        auto a = fx::cert("alice");
+        auto b = a.clone();
+        CPPUNIT_ASSERT(a.get() != b.get() && a.der() == b.der());
+    }
+
+    void validation_statuses()
+    {
+        TrustStore store(fx::store_paths());
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, store.anchor_count());
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, store.intermediate_count());
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, store.crl_count());
+        const std::time_t now = std::time(nullptr);
+        struct Case {
+            const char* name;
+            std::vector<Problem> problems;
+            const char* reason;  // substring of describe()
+        };
+        const std::vector<Case> cases = {
+            {"alice", {}, "valid"},
+            {"bob", {}, "valid"},
+            {"x25519", {}, "valid"},
+            {"noeku", {}, "valid"},
+            {"anyeku", {}, "valid"},
+            {"twin-old", {}, "valid"},
+            {"expired", {Problem::Expired}, "certificate expired 2021-01-01T00:00:00Z"},
+            {"notyet", {Problem::NotYetValid}, "not valid before 2040-01-01T00:00:00Z"},
+            {"serveronly", {Problem::WrongPurpose}, "wrong purpose"},
+            {"revoked", {Problem::Revoked}, "revoked"},
+            {"selfsigned", {Problem::NoTrustedPath}, "no path to a trust anchor"},
+            {"mallory", {Problem::NoTrustedPath}, "no path"},
+        };
+        for (const auto& c : cases) {
+            const auto r = store.validate(fx::cert(c.name), {}, now, Purpose::EmailProtection);
+            const std::string msg = std::string(c.name) + ": " + r.describe();
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(msg, c.problems.size(), r.problems.size());
+            for (auto p : c.problems) CPPUNIT_ASSERT_MESSAGE(msg, r.has(p));
+            CPPUNIT_ASSERT_MESSAGE(msg, r.describe().find(c.reason) != std::string::npos);
+        }
+        CPPUNIT_ASSERT_EQUAL(std::size_t{3}, store.validate(fx::cert("alice"), {}, now, Purpose::EmailProtection).path_length);
+        // Without the purpose check a serverAuth-only certificate chains fine.
+        CPPUNIT_ASSERT(store.validate(fx::cert("serveronly"), {}, now, Purpose::Any).valid());
+        // An end entity used as a CA: the path exists when alice is supplied, but alice is no CA.
+        std::vector<Certificate> extra;
+        extra.push_back(fx::cert("alice"));
+        const auto m = store.validate(fx::cert("mallory"), extra, now, Purpose::EmailProtection);
+        CPPUNIT_ASSERT_MESSAGE(m.describe(), m.has(Problem::IssuerNotCa));
+        // A tampered signature.
+        Bytes der = fx::der_of("alice");
+        der[der.size() - 5] ^= 0x40;
+        const auto bad = store.validate(*Certificate::parse_der(der), {}, now, Purpose::EmailProtection);
+        CPPUNIT_ASSERT_MESSAGE(bad.describe(), bad.has(Problem::BadSignature));
+        // Without the CRL the revoked certificate is valid: the CRL is what revokes it.
+        TrustStore no_crl({fx::dir() / "trust", fx::dir() / "intermediates", {}});
+        CPPUNIT_ASSERT(no_crl.validate(fx::cert("revoked"), {}, now, Purpose::EmailProtection).valid());
+    }
+
+    void validation_uses_given_time()
+    {
+        TrustStore store(fx::store_paths());
+        const auto alice = fx::cert("alice");
+        const std::time_t later = std::time(nullptr) + 20L * 365 * 86400;  // past every CA's expiry
+        const auto r = store.validate(alice, {}, later, Purpose::EmailProtection);
+        CPPUNIT_ASSERT(r.has(Problem::Expired));
+        CPPUNIT_ASSERT_MESSAGE(r.describe(), r.describe().find("CA certificate 'CN=SSM Test Issuing CA") !=
+                                                 std::string::npos);
+        // The expired fixture was valid in 2020.
+        CPPUNIT_ASSERT(!store.validate(fx::cert("expired"), {}, 1590000000, Purpose::EmailProtection)
+                            .has(Problem::Expired));
+    }
+
+    void extra_intermediates_complete_the_path()
+    {
+        TrustStore anchors_only({fx::dir() / "trust", fx::dir() / "no-such-folder", {}});
+        const std::time_t now = std::time(nullptr);
+        CPPUNIT_ASSERT(anchors_only.validate(fx::cert("alice"), {}, now, Purpose::EmailProtection)
+                           .has(Problem::NoTrustedPath));
+        std::vector<Certificate> extra;
+        extra.push_back(fx::cert("bob"));  // an unrelated certificate is skipped
+        extra.push_back(fx::cert("sub-ca"));
+        CPPUNIT_ASSERT(anchors_only.validate(fx::cert("alice"), extra, now, Purpose::EmailProtection).valid());
+        // An issuing CA configured as an anchor is trusted directly...
+        TrustStore inverted({fx::dir() / "intermediates", fx::dir() / "trust", {}});
+        CPPUNIT_ASSERT(inverted.validate(fx::cert("alice"), {}, now, Purpose::EmailProtection).valid());
+        // ...but intermediates (even a self-signed root among them) never are.
+        TrustStore sub_only(std::vector<Certificate>{}, [] {
+            std::vector<Certificate> v;
+            v.push_back(fx::cert("sub-ca"));
+            v.push_back(fx::cert("root-ca"));
+            return v;
+        }());
+        CPPUNIT_ASSERT(sub_only.validate(fx::cert("alice"), {}, now, Purpose::EmailProtection)
+                           .has(Problem::NoTrustedPath));
+    }
+
+    void missing_folders_are_empty()
+    {
+        test::TempDir t;
+        TrustStore store({t.path() / "a", t.path() / "b", t.path() / "c"});
+        CPPUNIT_ASSERT_EQUAL(std::size_t{0}, store.anchor_count() + store.intermediate_count() + store.crl_count());
+        CPPUNIT_ASSERT(store.validate(fx::cert("alice"), {}, std::time(nullptr), Purpose::EmailProtection)
+                           .has(Problem::NoTrustedPath));
+    }
+
+    void load_errors_name_the_file()
+    {
+        test::TempDir t;
+        const fs::path trust = t.path() / "trust", inter = t.path() / "inter", crls = t.path() / "crls";
+        fs::create_directories(trust);
+        fs::create_directories(inter);
+        fs::create_directories(crls);
+        fs::copy_file(fx::dir() / "trust/root-ca.cert.pem", trust / "root.pem");
+        fs::copy_file(fx::dir() / "intermediates/sub-ca.cert.pem", inter / "sub.pem");
+        auto expect_error = [&](const std::string& file) {
+            try {
+                TrustStore store({trust, inter, crls});
+                CPPUNIT_FAIL("no error for " + file);
+            } catch (const LoadError& e) {
+                CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).find(file) != std::string::npos);
+            }
+        };
+        // A corrupt anchor, then a corrupt intermediate.
+        test::write_file(trust / "bad.pem", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+        expect_error("bad.pem");
+        fs::remove(trust / "bad.pem");
+        test::write_file(inter / "junk.crt", "junk");
+        expect_error("junk.crt");
+        fs::remove(inter / "junk.crt");
+        // A CRL whose signature was tampered with.
+        const std::string crl_der = (crls / "sub.crl.der").string();
+        test::run("OPENSSL_CONF=/dev/null openssl crl -in '" + (fx::dir() / "crls/sub-ca.crl.pem").string() +
+                  "' -outform DER -out '" + crl_der + "'");
+        std::string crl = test::read_file(crl_der);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, TrustStore({trust, inter, crls}).crl_count());  // DER accepted
+        crl[crl.size() - 3] ^= 0x01;
+        test::write_file(crl_der, crl);
+        expect_error("sub.crl.der");
+        // A CRL of an issuer the store does not know.
+        fs::copy_file(fx::dir() / "crls/sub-ca.crl.pem", crls / "sub.crl.der", fs::copy_options::overwrite_existing);
+        fs::remove(inter / "sub.pem");
+        expect_error("sub.crl.der");
+        // A folder path that is a file.
+        TrustStorePaths file_as_folder{fx::dir() / "chain.pem", {}, {}};
+        CPPUNIT_ASSERT_THROW(TrustStore{file_as_folder}, LoadError);
+    }
+
+    void concurrent_validation()
+    {
+        const TrustStore store(fx::store_paths());
+        const std::time_t now = std::time(nullptr);
+        std::vector<std::thread> threads;
+        std::array<int, 4> wrong{};
+        for (int t = 0; t < 4; ++t)
+            threads.emplace_back([&, t] {
+                const auto alice = fx::cert("alice");
+                const auto revoked = fx::cert("revoked");
+                for (int i = 0; i < 50; ++i) {
+                    if (!store.validate(alice, {}, now, Purpose::EmailProtection).valid()) ++wrong[t];
+                    if (!store.validate(revoked, {}, now, Purpose::EmailProtection).has(Problem::Revoked)) ++wrong[t];
+                }
+            });
+        for (auto& t : threads) t.join();
+        for (int w : wrong) CPPUNIT_ASSERT_EQUAL(0, w);
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(PkiTest);

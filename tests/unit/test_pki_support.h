@@ -1,0 +1,141 @@
+// Fixtures shared by the pki and directory unit tests: the OpenSSL-made test PKI
+// (tests/fixtures/make-pki.sh) plus certificates issued here by `openssl ca` under the same
+// sub-CA for the cases make-pki.sh lacks (expired, revoked with a CRL, wrong usages, X25519...).
+// Test-only; trusts the files it generates itself.
+#pragma once
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <ctime>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "pki/certificate.h"
+#include "pki/trust_store.h"
+#include "tests/unit/test_support.h"
+
+namespace ssm::test::pki_fixture {
+
+namespace fs = std::filesystem;
+
+// Issues extra certificates into DIR/extra and a CRL revoking "revoked" into DIR/crls.
+// issue NAME SUBJECT KEY(rsa|p256|ed25519) STARTDATE ENDDATE EXTENSIONS(printf %b text)
+inline const char* extra_script = R"SH(
+set -eu
+cd "$1"
+export OPENSSL_CONF=/dev/null
+mkdir -p extra/newcerts crls
+: > extra/index.txt
+echo 1000 > extra/serial
+echo 1000 > extra/crlnumber
+cat > extra/ca.cnf <<'X'
+[ca]
+default_ca = sub
+[sub]
+dir = extra
+database = $dir/index.txt
+new_certs_dir = $dir/newcerts
+certificate = sub-ca.cert.pem
+private_key = sub-ca.key.pem
+serial = $dir/serial
+crlnumber = $dir/crlnumber
+default_md = sha256
+policy = anything
+unique_subject = no
+default_crl_days = 30
+[anything]
+organizationName = optional
+commonName = supplied
+emailAddress = optional
+X
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out extra/rsa.key.pem 2>/dev/null
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out extra/p256.key.pem 2>/dev/null
+openssl genpkey -algorithm ED25519 -out extra/ed25519.key.pem 2>/dev/null
+issue() {
+  name=$1 subj=$2 key=$3 start=$4 end=$5 ext=$6
+  printf '[ee]\n%b\n' "$ext" > "extra/$name.ext"
+  openssl req -new -key "extra/$key.key.pem" -subj "$subj" -out "extra/$name.csr" 2>/dev/null
+  openssl ca -batch -config extra/ca.cnf -notext -in "extra/$name.csr" -out "extra/$name.cert.pem" \
+    -extfile "extra/$name.ext" -extensions ee -startdate "$start" -enddate "$end" 2>>extra/openssl.log
+}
+ok='basicConstraints=critical,CA:false\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\nextendedKeyUsage=emailProtection'
+now=20240101000000Z end=20340101000000Z
+issue expired "/CN=expired" rsa 20200101000000Z 20210101000000Z "$ok\nkeyUsage=keyEncipherment\nsubjectAltName=email:expired@acme.example"
+issue notyet "/CN=notyet" rsa 20400101000000Z 20410101000000Z "$ok\nkeyUsage=keyEncipherment\nsubjectAltName=email:notyet@acme.example"
+issue serveronly "/CN=serveronly" rsa $now $end "basicConstraints=critical,CA:false\nextendedKeyUsage=serverAuth\nkeyUsage=keyEncipherment\nsubjectAltName=email:serveronly@acme.example"
+issue sigonly "/CN=sigonly" rsa $now $end "$ok\nkeyUsage=digitalSignature\nsubjectAltName=email:sigonly@acme.example"
+issue ecsig "/CN=ecsig" p256 $now $end "$ok\nkeyUsage=digitalSignature\nsubjectAltName=email:ecsig@acme.example"
+issue wrongaddr "/CN=wrongaddr" rsa $now $end "$ok\nkeyUsage=keyEncipherment\nsubjectAltName=email:someone-else@acme.example"
+issue caflag "/CN=caflag" rsa $now $end "basicConstraints=critical,CA:true\nkeyUsage=keyCertSign,keyEncipherment\nextendedKeyUsage=emailProtection\nsubjectAltName=email:ca-flag@acme.example"
+issue twin-old "/CN=twin old" rsa 20240101000000Z $end "$ok\nkeyUsage=keyEncipherment\nsubjectAltName=email:twin@acme.example"
+issue twin-new "/CN=twin new" rsa 20250101000000Z $end "$ok\nkeyUsage=keyEncipherment\nsubjectAltName=email:twin@acme.example"
+issue revoked "/CN=revoked" rsa $now $end "$ok\nkeyUsage=keyEncipherment\nsubjectAltName=email:revoked@acme.example"
+issue noeku "/CN=noeku" rsa $now $end "basicConstraints=critical,CA:false\nsubjectAltName=email:noeku@acme.example"
+issue anyeku "/CN=anyeku" p256 $now $end "basicConstraints=critical,CA:false\nkeyUsage=keyAgreement\nextendedKeyUsage=anyExtendedKeyUsage\nsubjectAltName=email:anyeku@acme.example"
+issue ed "/CN=ed" ed25519 $now $end "$ok\nkeyUsage=digitalSignature\nsubjectAltName=email:ed@acme.example"
+issue legacy "/CN=Legacy/emailAddress=Legacy@Acme.Example" rsa $now $end "$ok\nkeyUsage=keyEncipherment,dataEncipherment"
+issue multi "/CN=multi" rsa $now $end "$ok\nkeyUsage=keyEncipherment\nsubjectAltName=email:One@Acme.Example,DNS:mail.acme.example,email:two@acme.example"
+openssl ca -batch -config extra/ca.cnf -revoke extra/revoked.cert.pem 2>>extra/openssl.log
+openssl ca -batch -config extra/ca.cnf -gencrl -out crls/sub-ca.crl.pem 2>>extra/openssl.log
+# X25519 (openssl cannot self-sign a request with it: -force_pubkey on a request signed by another key)
+openssl genpkey -algorithm X25519 -out extra/x25519.key.pem
+openssl pkey -in extra/x25519.key.pem -pubout -out extra/x25519.pub.pem
+openssl req -new -key extra/rsa.key.pem -subj "/CN=xavier" -out extra/x25519.csr
+printf '[ee]\n%b\n' "$ok\nkeyUsage=critical,keyAgreement\nsubjectAltName=email:Xavier@Acme.Example" > extra/x25519.ext
+openssl x509 -req -in extra/x25519.csr -force_pubkey extra/x25519.pub.pem -CA sub-ca.cert.pem -CAkey sub-ca.key.pem \
+  -set_serial 0x7f01 -days 365 -extfile extra/x25519.ext -extensions ee -out extra/x25519.cert.pem 2>>extra/openssl.log
+# self-signed, untrusted
+openssl req -x509 -key extra/rsa.key.pem -subj "/CN=self" -days 365 -out extra/selfsigned.cert.pem \
+  -addext "keyUsage=keyEncipherment" -addext "extendedKeyUsage=emailProtection" \
+  -addext "subjectAltName=email:self@acme.example" 2>>extra/openssl.log
+# an end entity (alice) acting as a CA: path is untrusted because the issuer is not a CA
+openssl req -new -key extra/rsa.key.pem -subj "/CN=mallory" -out extra/mallory.csr
+printf '[ee]\n%b\n' "$ok\nkeyUsage=keyEncipherment\nsubjectAltName=email:mallory@acme.example" > extra/mallory.ext
+openssl x509 -req -in extra/mallory.csr -CA alice.cert.pem -CAkey alice.key.pem -set_serial 0x7f02 -days 365 \
+  -extfile extra/mallory.ext -extensions ee -out extra/mallory.cert.pem 2>>extra/openssl.log
+for f in extra/*.cert.pem; do openssl x509 -in "$f" -outform DER -out "${f%.pem}.der"; done
+)SH";
+
+// The PKI, generated once per test program.
+inline const fs::path& dir()
+{
+    static TempDir d;
+    static const bool made = [] {
+        const std::string p = d.path().string();
+        run("sh '" + (source_dir() / "tests/fixtures/make-pki.sh").string() + "' '" + p + "' >/dev/null");
+        write_file(d.path() / "extra.sh", extra_script);
+        run("sh '" + p + "/extra.sh' '" + p + "' >/dev/null 2>&1 || (cat '" + p + "/extra/openssl.log'; false)");
+        return true;
+    }();
+    (void)made;
+    return d.path();
+}
+
+// NAME.cert.pem from make-pki.sh, or extra/NAME.cert.pem.
+inline fs::path cert_path(const std::string& name)
+{
+    fs::path p = dir() / (name + ".cert.pem");
+    if (fs::exists(p)) return p;
+    return dir() / "extra" / (name + ".cert.pem");
+}
+
+inline pki::Certificate cert(const std::string& name)
+{
+    auto certs = pki::Certificate::load_file(cert_path(name));
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(name, std::size_t{1}, certs.size());
+    return std::move(certs.front());
+}
+
+inline Bytes der_of(const std::string& name)
+{
+    const std::string s = read_file(cert_path(name).replace_extension(".der"));
+    return Bytes(s.begin(), s.end());
+}
+
+// The store a deployment would have: root as anchor, sub-CA as intermediate, the sub-CA's CRL.
+inline pki::TrustStorePaths store_paths()
+{
+    return {dir() / "trust", dir() / "intermediates", dir() / "crls"};
+}
+
+}  // namespace ssm::test::pki_fixture
