@@ -1,0 +1,143 @@
+#!/bin/bash
+# Throughput and memory benchmark of ssm-milter (see bench/README.md). Run as root:
+#   SSM_BUILDDIR=build bench/run.sh [RESULTS.md]
+# smtp-source -> Postfix(+ssm-milter) -> smtp-sink, messages/s for 4 KB and 1 MB messages at
+# 1, 4 and 16 sessions; the same Postfix without the milter; the token's raw signing rate;
+# ssm-milter's peak RSS (VmHWM) for one 50 MB message. Writes bench/results.md (or RESULTS.md).
+# Counts are bounded (BENCH_SMALL_COUNT=200, BENCH_LARGE_COUNT=20) so a run takes minutes.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+out=${1:-$top/bench/results.md}
+export SSM_SRCDIR=$top SSM_BUILDDIR=${SSM_BUILDDIR:-$top/build}
+export SSM_WORK_DIR=${SSM_BENCH_DIR:-/tmp/ssm-bench}
+rm -rf "$SSM_WORK_DIR"
+unset SSM_TEST_TMP
+. "$top/tests/integration/lib.sh"
+small_count=${BENCH_SMALL_COUNT:-200}
+large_count=${BENCH_LARGE_COUNT:-20}
+require_tools postfix smtp-sink smtp-source swaks softhsm2-util pkcs11-tool openssl
+require_binaries
+make_pki
+make_token
+say() { printf '%s\n' "$*" >&2; }
+
+# A sink that stores nothing (storage is not what we measure).
+SINK_PORT=$(free_port)
+smtp-sink -u postfix "127.0.0.1:$SINK_PORT" 1024 >"$WORK/sink.log" 2>&1 &
+sink_pid=$!
+on_exit "kill -TERM $sink_pid"
+wait_port "$SINK_PORT" 10 "$sink_pid" || fatal bench-setup "smtp-sink did not start"
+
+MILTER_PORT=$(free_port); WITH_PORT=$(free_port); WITHOUT_PORT=$(free_port)
+write_config "$WORK/ssm.toml" port="$MILTER_PORT" sessions=4
+start_milter "$WORK/ssm.toml" || fatal bench-setup "ssm-milter did not start"
+start_postfix with-milter "$WITH_PORT" "$SINK_PORT" "$MILTER_PORT" "default_process_limit = 200" \
+  || fatal bench-setup "Postfix (with milter) did not start"
+PF_WITH=$PF_DIR
+start_postfix no-milter "$WITHOUT_PORT" "$SINK_PORT" "" "default_process_limit = 200" \
+  || fatal bench-setup "Postfix (no milter) did not start"
+PF_WITHOUT=$PF_DIR
+
+now() { date +%s.%N; }
+sent_count() { grep -c 'status=sent' "$1/maillog" 2>/dev/null; }
+
+# run PFDIR PORT COUNT SIZE SESSIONS: prints messages/s, from the first SMTP connection to the
+# last delivery at the sink (end to end: smtpd + milter + queue + smtp).
+run() {
+  local pf=$1 port=$2 count=$3 size=$4 sessions=$5 before start end n
+  before=$(sent_count "$pf")
+  start=$(now)
+  smtp-source -s "$sessions" -m "$count" -l "$size" -f alice@acme.example -t someone@elsewhere.example \
+    "127.0.0.1:$port" >"$WORK/source.log" 2>&1 || { say "smtp-source failed: $(tail -n 2 "$WORK/source.log")"; echo 0; return; }
+  local deadline=$((SECONDS + 600))
+  while n=$(( $(sent_count "$pf") - before )); [ "$n" -lt "$count" ] && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
+  end=$(now)
+  [ "$n" -ge "$count" ] || { say "only $n of $count delivered"; echo 0; return; }
+  awk -v c="$count" -v s="$start" -v e="$end" 'BEGIN { printf "%.1f", c / (e - s) }'
+}
+
+declare -A rate
+for size in 4096 1048576; do
+  count=$small_count; [ "$size" -gt 4096 ] && count=$large_count
+  for sessions in 1 4 16; do
+    say "size $size, $sessions sessions, $count messages: without milter..."
+    rate[no,$size,$sessions]=$(run "$PF_WITHOUT" "$WITHOUT_PORT" "$count" "$size" "$sessions")
+    say "  ${rate[no,$size,$sessions]} msg/s; with ssm-milter..."
+    rate[ssm,$size,$sessions]=$(run "$PF_WITH" "$WITH_PORT" "$count" "$size" "$sessions")
+    say "  ${rate[ssm,$size,$sessions]} msg/s"
+  done
+done
+signed=$(grep -c 'action=sign result=accept' "$WORK/milter.log")
+expected=$((3 * small_count + 3 * large_count))
+[ "$signed" -eq "$expected" ] || say "warning: ssm-milter logged $signed signatures, expected $expected"
+
+# The token's raw signing rate (RSA-2048 PKCS#1 v1.5, alice's key), 1 and 4 threads.
+raw_method=
+if [ -x "$SSM_BUILDDIR/bench/sign_rate" ]; then
+  raw1=$("$SSM_BUILDDIR/bench/sign_rate" "$SSM_MODULE" ssm-test "$TOKEN/pin" alice@acme.example pkcs1 1 2000 2>/dev/null)
+  raw4=$("$SSM_BUILDDIR/bench/sign_rate" "$SSM_MODULE" ssm-test "$TOKEN/pin" alice@acme.example pkcs1 4 2000 2>/dev/null)
+  raw_method="bench/sign_rate (hsm::measure_sign_rate through our KeyStore, 2 s per run)"
+else
+  # Fallback: one pkcs11-tool process per signature, so this is a lower bound.
+  printf 'x%.0s' $(seq 32) >"$WORK/digest.bin"
+  n=0; start=$(now)
+  while [ $n -lt 100 ]; do
+    pkcs11-tool --module "$SSM_MODULE" --token-label ssm-test --login --pin "$(cat "$TOKEN/pin")" \
+      --sign --id 01 -m SHA256-RSA-PKCS -i "$WORK/digest.bin" -o /dev/null >/dev/null 2>&1 || break
+    n=$((n + 1))
+  done
+  raw1=$(awk -v c="$n" -v s="$start" -v e="$(now)" 'BEGIN { printf "%.0f", c / (e - s) }'); raw4=$raw1
+  raw_method="pkcs11-tool --sign in a loop (bench/sign_rate not built: make bench/sign_rate); a lower bound"
+fi
+raw=$raw4; [ "${raw1:-0}" -gt "${raw4:-0}" ] 2>/dev/null && raw=$raw1
+say "token raw signing rate: $raw1/s (1 thread), $raw4/s (4 threads)"
+
+# Peak RSS of a fresh ssm-milter for one 50 MB message.
+stop_milter
+start_milter "$WORK/ssm.toml" || fatal bench-rss "ssm-milter did not restart"
+hwm_before=$(awk '/^VmHWM/ { print $2 }' "/proc/$MILTER_PID/status")
+before=$(sent_count "$PF_WITH")
+smtp-source -s 1 -m 1 -l $((50 * 1024 * 1024)) -f alice@acme.example -t someone@elsewhere.example \
+  "127.0.0.1:$WITH_PORT" >"$WORK/source-50m.log" 2>&1
+deadline=$((SECONDS + 300))
+while [ $(( $(sent_count "$PF_WITH") - before )) -lt 1 ] && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$MILTER_PID/status")
+big_signed=$(grep -c 'action=sign result=accept' "$WORK/milter.log")
+stop_milter
+say "peak RSS (VmHWM) for a 50 MB message: $((hwm / 1024)) MiB (at start: $((hwm_before / 1024)) MiB)"
+
+# --- report ----------------------------------------------------------------------------------
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.0f %%", 100 * a / b; else print "n/a" }'; }
+lower=$(awk -v a="${rate[no,4096,16]}" -v b="$raw" 'BEGIN { print (a < b) ? a : b }')
+target_small=$(awk -v a="${rate[ssm,4096,16]}" -v l="$lower" 'BEGIN { print (l > 0 && a >= 0.8 * l) ? "met" : "NOT met" }')
+target_rss=$([ "$hwm" -lt $((64 * 1024)) ] && echo met || echo "NOT met")
+{
+  echo "# ssm-milter benchmark results"
+  echo
+  echo "Run $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPU(s), $(uname -r); Postfix $(postconf -dh mail_version 2>/dev/null),"
+  echo "SoftHSM $(softhsm2-util --version 2>/dev/null); ssm-milter from \`$SSM_BUILDDIR\`, detached RSA-2048"
+  echo "PKCS#1 v1.5 SHA-256 signatures (alice's key), \`[hsm] sessions = 4\`. Messages/s are end to end:"
+  echo "from smtp-source's first connection to the last \`status=sent\` at the sink."
+  echo
+  echo "| message | sessions | Postfix alone msg/s | Postfix + ssm-milter msg/s | ours / Postfix alone | ours / token raw rate |"
+  echo "|---|---:|---:|---:|---:|---:|"
+  for size in 4096 1048576; do
+    label="4 KB × $small_count"; [ "$size" -gt 4096 ] && label="1 MB × $large_count"
+    for sessions in 1 4 16; do
+      echo "| $label | $sessions | ${rate[no,$size,$sessions]} | ${rate[ssm,$size,$sessions]} |" \
+           "$(ratio "${rate[ssm,$size,$sessions]}" "${rate[no,$size,$sessions]}") |" \
+           "$(ratio "${rate[ssm,$size,$sessions]}" "$raw") |"
+    done
+  done
+  echo
+  echo "- Token raw signing rate: **$raw1/s** with 1 thread, **$raw4/s** with 4 threads — $raw_method."
+  echo "- Peak RSS (VmHWM) of a fresh ssm-milter after one 50 MB message: **$((hwm / 1024)) MiB**"
+  echo "  (after start-up: $((hwm_before / 1024)) MiB)."
+  echo "- Messages signed according to ssm-milter's log: $big_signed (expected $((expected + 1)))."
+  echo
+  echo "Targets:"
+  echo "- 4 KB at saturation (16 sessions) ≥ 80 % of the lower limit min(Postfix alone, token raw"
+  echo "  rate) = 80 % of $lower = $(awk -v l="$lower" 'BEGIN { printf "%.1f", 0.8 * l }') msg/s: ${rate[ssm,4096,16]} msg/s → **$target_small**."
+  echo "- Peak RSS < 64 MiB for a 50 MB message: $((hwm / 1024)) MiB → **$target_rss**."
+} >"$out"
+cat "$out"
