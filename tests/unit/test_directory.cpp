@@ -1,0 +1,426 @@
+// Unit tests for directory/: the static certificate folder, the LMDB harvest store (persistence,
+// corruption, threads, a second process) and the choice of an encryption certificate with its
+// explanations, over the OpenSSL-made PKI of test_pki_support.h.
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+
+#include "base/error.h"
+#include "directory/certificate_choice.h"
+#include "directory/harvest_store.h"
+#include "directory/static_folder.h"
+#include "tests/unit/test_pki_support.h"
+
+using namespace ssm;
+using namespace ssm::directory;
+namespace fx = ssm::test::pki_fixture;
+namespace fs = std::filesystem;
+
+namespace {
+
+EmailAddress addr(const char* s)
+{
+    auto a = EmailAddress::parse(s);
+    CPPUNIT_ASSERT_MESSAGE(s, a.has_value());
+    return *a;
+}
+
+Bytes caps(std::uint8_t marker)
+{
+    // Not parsed by the store: any DER-looking blob tells records apart.
+    return Bytes{0x30, 0x03, 0x06, 0x01, marker};
+}
+
+CertificateCandidate candidate(const std::string& name)
+{
+    return CertificateCandidate{fx::cert(name), "test:" + name, std::nullopt, 0};
+}
+
+bool contains(const std::vector<std::string>& lines, const std::string& needle)
+{
+    return std::any_of(lines.begin(), lines.end(),
+                       [&](const std::string& l) { return l.find(needle) != std::string::npos; });
+}
+
+std::string join(const std::vector<std::string>& v)
+{
+    std::string out;
+    for (const auto& s : v) out += s + "\n";
+    return out;
+}
+
+// A source that cannot be reached (as an LDAP server that is down will be).
+class UnreachableSource final : public CertificateSource {
+public:
+    explicit UnreachableSource(Failure f = Failure::DirectoryUnavailable) : m_failure(f) {}
+    std::vector<CertificateCandidate> lookup(const EmailAddress&) override
+    {
+        ++calls;
+        throw Error(m_failure, "connection refused");
+    }
+    std::string name() const override { return "ldap://127.0.0.1:1"; }
+    std::atomic<int> calls{0};
+
+private:
+    Failure m_failure;
+};
+
+std::shared_ptr<const pki::TrustStore> trust()
+{
+    static auto store = std::make_shared<const pki::TrustStore>(fx::store_paths());
+    return store;
+}
+
+}  // namespace
+
+class DirectoryTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(DirectoryTest);
+    CPPUNIT_TEST(static_folder_lookup);
+    CPPUNIT_TEST(static_folder_errors);
+    CPPUNIT_TEST(harvest_persists_across_reopen);
+    CPPUNIT_TEST(harvest_refuses_and_updates);
+    CPPUNIT_TEST(harvest_survives_corrupt_record);
+    CPPUNIT_TEST(harvest_concurrency);
+    CPPUNIT_TEST(harvest_second_process);
+    CPPUNIT_TEST(choice_table);
+    CPPUNIT_TEST(choice_newest_wins);
+    CPPUNIT_TEST(resolver_order_and_failures);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void static_folder_lookup()
+    {
+        test::TempDir t;
+        fs::copy_file(fx::cert_path("alice"), t.path() / "alice.pem");
+        fs::copy_file(fx::dir() / "bob.cert.der", t.path() / "Bob.CRT");  // DER, upper-case suffix
+        fs::copy_file(fx::cert_path("multi"), t.path() / "multi.cer");
+        fs::copy_file(fx::cert_path("x25519"), t.path() / "x.pem");
+        test::write_file(t.path() / "twins.pem", test::read_file(fx::cert_path("twin-old")) +
+                                                     test::read_file(fx::cert_path("twin-new")));
+        fs::copy_file(fx::dir() / "chain.pem", t.path() / "cas.pem");  // no addresses: indexed nowhere
+        test::write_file(t.path() / "README.txt", "not a certificate, not read");
+        StaticFolderSource source(t.path());
+        CPPUNIT_ASSERT_EQUAL(std::size_t{8}, source.certificate_count());
+        CPPUNIT_ASSERT_EQUAL("static:" + t.path().string(), source.name());
+
+        struct Case {
+            const char* address;
+            std::size_t count;
+            const char* source;
+        };
+        const Case cases[] = {
+            {"alice@acme.example", 1, "static:alice.pem"},
+            {"ALICE@Acme.Example", 1, "static:alice.pem"},
+            {"Bob <bob@ACME.example>", 1, "static:Bob.CRT"},
+            {"one@acme.example", 1, "static:multi.cer"},
+            {"Two@acme.example", 1, "static:multi.cer"},
+            {"xavier@acme.example", 1, "static:x.pem"},
+            {"twin@acme.example", 2, "static:twins.pem"},
+            {"carol@acme.example", 0, ""},
+            {"alice@partner.example", 0, ""},
+        };
+        for (const auto& c : cases) {
+            const auto found = source.lookup(addr(c.address));
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.address, c.count, found.size());
+            for (const auto& f : found) {
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(c.address, std::string(c.source), f.source);
+                CPPUNIT_ASSERT(!f.smime_capabilities_der && f.harvested_at == 0);
+            }
+        }
+        // Each lookup hands out independent certificates.
+        const auto a1 = source.lookup(addr("alice@acme.example"));
+        const auto a2 = source.lookup(addr("alice@acme.example"));
+        CPPUNIT_ASSERT(a1[0].cert.get() != a2[0].cert.get() && a1[0].cert.der() == fx::der_of("alice"));
+    }
+
+    void static_folder_errors()
+    {
+        test::TempDir t;
+        CPPUNIT_ASSERT_EQUAL(std::size_t{0}, StaticFolderSource(t.path() / "missing").certificate_count());
+        fs::copy_file(fx::cert_path("alice"), t.path() / "alice.pem");
+        test::write_file(t.path() / "broken.cer", "\x30\x82\x01\x00garbage");
+        try {
+            StaticFolderSource source(t.path());
+            CPPUNIT_FAIL("a corrupt file was accepted");
+        } catch (const pki::LoadError& e) {
+            CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).find("broken.cer") != std::string::npos);
+        }
+    }
+
+    void harvest_persists_across_reopen()
+    {
+        test::TempDir t;
+        {
+            HarvestStore store(t.path() / "cache");
+            CPPUNIT_ASSERT(store.store(addr("Alice@Acme.Example"), fx::der_of("alice"), ByteView(caps(1)), 1000));
+            CPPUNIT_ASSERT(store.store(addr("twin@acme.example"), fx::der_of("twin-old"), std::nullopt, 2000));
+            CPPUNIT_ASSERT(store.store(addr("twin@acme.example"), fx::der_of("twin-new"), ByteView(caps(2)), 3000));
+            CPPUNIT_ASSERT_EQUAL(std::size_t{1}, store.lookup(addr("alice@acme.example")).size());
+        }  // the last user is gone: the environment is closed
+        CPPUNIT_ASSERT(fs::exists(t.path() / "cache" / "data.mdb"));
+        HarvestStore reopened(t.path() / "cache");
+        const auto alice = reopened.lookup(addr("ALICE@acme.example"));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, alice.size());
+        CPPUNIT_ASSERT(alice[0].cert.der() == fx::der_of("alice"));
+        CPPUNIT_ASSERT_EQUAL(std::string("harvested"), alice[0].source);
+        CPPUNIT_ASSERT(alice[0].smime_capabilities_der == caps(1));
+        CPPUNIT_ASSERT_EQUAL(std::time_t{1000}, alice[0].harvested_at);
+        const auto twins = reopened.lookup(addr("twin@acme.example"));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, twins.size());
+        CPPUNIT_ASSERT(!twins[0].smime_capabilities_der && twins[1].smime_capabilities_der == caps(2));
+        CPPUNIT_ASSERT(reopened.lookup(addr("bob@acme.example")).empty());
+        // A second store on the same folder in this process shares the open environment.
+        HarvestStore second(t.path() / "cache");
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, second.lookup(addr("twin@acme.example")).size());
+    }
+
+    void harvest_refuses_and_updates()
+    {
+        test::TempDir t;
+        HarvestStore store(t.path());
+        // Not a certificate, or a certificate not naming the address: nothing stored.
+        CPPUNIT_ASSERT(!store.store(addr("alice@acme.example"), as_bytes("junk"), std::nullopt));
+        CPPUNIT_ASSERT(!store.store(addr("alice@acme.example"), fx::der_of("bob"), std::nullopt));
+        CPPUNIT_ASSERT(!store.store(addr("someone@acme.example"), fx::der_of("wrongaddr"), std::nullopt));
+        const Bytes huge(HarvestStore::max_capabilities_size + 1, 0x30);
+        CPPUNIT_ASSERT(!store.store(addr("alice@acme.example"), fx::der_of("alice"), ByteView(huge)));
+        CPPUNIT_ASSERT(store.lookup(addr("alice@acme.example")).empty());
+        // Seen again: one record, newest time, capabilities replaced when given, kept when not.
+        CPPUNIT_ASSERT(store.store(addr("alice@acme.example"), fx::der_of("alice"), ByteView(caps(1)), 100));
+        CPPUNIT_ASSERT(store.store(addr("alice@acme.example"), fx::der_of("alice"), ByteView(caps(2)), 200));
+        CPPUNIT_ASSERT(store.store(addr("alice@acme.example"), fx::der_of("alice"), std::nullopt, 150));
+        const auto found = store.lookup(addr("alice@acme.example"));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, found.size());
+        CPPUNIT_ASSERT_EQUAL(std::time_t{200}, found[0].harvested_at);
+        CPPUNIT_ASSERT(found[0].smime_capabilities_der == caps(2));
+        // Every address of a multi-address certificate can hold it.
+        CPPUNIT_ASSERT(store.store(addr("one@acme.example"), fx::der_of("multi"), std::nullopt));
+        CPPUNIT_ASSERT(store.store(addr("TWO@acme.example"), fx::der_of("multi"), std::nullopt));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, store.lookup(addr("two@acme.example")).size());
+    }
+
+    void harvest_survives_corrupt_record()
+    {
+        test::TempDir t;
+        auto env = lmdb::Environment::open(t.path());
+        HarvestStore store(env);
+        const Bytes der = fx::der_of("alice");
+        CPPUNIT_ASSERT(store.store(addr("alice@acme.example"), der, ByteView(caps(7)), 1));
+        MDB_dbi dbi = env->database("harvest");
+        Bytes good;
+        {
+            lmdb::Transaction txn(*env, lmdb::Transaction::Mode::Read);
+            auto v = txn.get(dbi, "alice@acme.example");
+            CPPUNIT_ASSERT(v.has_value());
+            good.assign(v->begin(), v->end());
+        }
+        // The documented layout: version, count, seen_at, cert_len, cert, has_caps, caps_len, caps.
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2 + 8 + 4 + der.size() + 1 + 4 + 5}, good.size());
+        CPPUNIT_ASSERT(good[0] == 1 && good[1] == 1 && good[9] == 1);
+        // Truncations, a trailing byte, a wrong version, an inflated length: all read as absent.
+        std::vector<Bytes> bad = {{}, {1}, {2, 0}, Bytes(good.begin(), good.end() - 1)};
+        bad.push_back(good);
+        bad.back().push_back(0);
+        bad.push_back(good);
+        bad.back()[12] = 0xff;  // cert_len high octets
+        bad.push_back(good);
+        bad.back()[1] = 9;  // count above the limit
+        for (const auto& value : bad) {
+            {
+                lmdb::Transaction txn(*env, lmdb::Transaction::Mode::Write);
+                txn.put(dbi, "alice@acme.example", value);
+                txn.commit();
+            }
+            CPPUNIT_ASSERT(store.lookup(addr("alice@acme.example")).empty());
+        }
+        // Storing again replaces the corrupt value.
+        CPPUNIT_ASSERT(store.store(addr("alice@acme.example"), der, std::nullopt, 5));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, store.lookup(addr("alice@acme.example")).size());
+    }
+
+    void harvest_concurrency()
+    {
+        test::TempDir t;
+        auto store = std::make_shared<HarvestStore>(t.path());
+        const std::vector<std::string> names = {"alice", "bob", "carol", "erin", "dave", "frank"};
+        std::vector<Bytes> ders;
+        for (const auto& n : names) ders.push_back(fx::der_of(n));
+        std::atomic<int> errors{0};
+        std::vector<std::thread> threads;
+        for (int w = 0; w < 4; ++w)
+            threads.emplace_back([&, w] {
+                for (int i = 0; i < 60; ++i) {
+                    const std::size_t k = static_cast<std::size_t>(i + w) % names.size();
+                    const std::string a = names[k] + (k >= 4 ? "@partner.example" : "@acme.example");
+                    try {
+                        if (w % 2 == 0) {
+                            const Bytes c = caps(static_cast<std::uint8_t>(w));
+                            if (!store->store(addr(a.c_str()), ders[k], ByteView(c), 1000 + i)) ++errors;
+                        } else {
+                            for (const auto& found : store->lookup(addr(a.c_str())))
+                                if (found.cert.der() != ders[k]) ++errors;
+                        }
+                    } catch (const std::exception&) {
+                        ++errors;
+                    }
+                }
+            });
+        for (auto& th : threads) th.join();
+        CPPUNIT_ASSERT_EQUAL(0, errors.load());
+        for (std::size_t k = 0; k < names.size(); ++k) {
+            const std::string a = names[k] + (k >= 4 ? "@partner.example" : "@acme.example");
+            const auto found = store->lookup(addr(a.c_str()));
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(a, std::size_t{1}, found.size());
+            CPPUNIT_ASSERT(found[0].harvested_at >= 1000 && found[0].smime_capabilities_der);
+        }
+    }
+
+    void harvest_second_process()
+    {
+        // Another process (a second milter worker) stores; this one sees it after reopening.
+        test::TempDir t;
+        const Bytes der = fx::der_of("carol");
+        const pid_t pid = fork();
+        CPPUNIT_ASSERT(pid >= 0);
+        if (pid == 0) {
+            int rc = 1;
+            try {
+                HarvestStore store(t.path());
+                rc = store.store(addr("carol@acme.example"), der, ByteView(caps(9)), 42) ? 0 : 2;
+            } catch (...) {
+                rc = 3;
+            }
+            _exit(rc);
+        }
+        int status = 0;
+        CPPUNIT_ASSERT_EQUAL(pid, waitpid(pid, &status, 0));
+        CPPUNIT_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        HarvestStore store(t.path());
+        const auto found = store.lookup(addr("carol@acme.example"));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, found.size());
+        CPPUNIT_ASSERT_EQUAL(std::time_t{42}, found[0].harvested_at);
+    }
+
+    void choice_table()
+    {
+        const std::time_t now = std::time(nullptr);
+        struct Case {
+            const char* address;
+            std::vector<const char*> candidates;
+            const char* chosen;                // nullptr: none
+            std::vector<const char*> reasons;  // substrings, one per rejected candidate
+        };
+        const std::vector<Case> cases = {
+            {"alice@acme.example", {"alice"}, "alice", {}},
+            {"Bob@Acme.Example", {"bob"}, "bob", {}},
+            {"xavier@acme.example", {"x25519"}, "x25519", {}},
+            {"noeku@acme.example", {"noeku"}, "noeku", {}},
+            {"anyeku@acme.example", {"anyeku"}, "anyeku", {}},
+            {"legacy@acme.example", {"legacy"}, "legacy", {}},
+            {"expired@acme.example", {"expired"}, nullptr,
+             {"test:expired (serial 1000): expired 2021-01-01T00:00:00Z"}},
+            {"notyet@acme.example", {"notyet"}, nullptr, {"not valid before 2040-01-01T00:00:00Z"}},
+            {"serveronly@acme.example", {"serveronly"}, nullptr, {"extended key usage lacks emailProtection"}},
+            {"sigonly@acme.example", {"sigonly"}, nullptr, {"key usage lacks keyEncipherment (RSA key)"}},
+            {"ecsig@acme.example", {"ecsig"}, nullptr, {"key usage lacks keyAgreement (EC P-256 key)"}},
+            {"ed@acme.example", {"ed"}, nullptr, {"Ed25519 key cannot be used for encryption"}},
+            {"ca-flag@acme.example", {"caflag"}, nullptr, {"is a CA certificate"}},
+            {"self@acme.example", {"selfsigned"}, nullptr, {"chain: untrusted: no path to a trust anchor"}},
+            {"revoked@acme.example", {"revoked"}, nullptr, {"chain: revoked"}},
+            {"mallory@acme.example", {"mallory"}, nullptr, {"chain: untrusted"}},
+            {"alice@acme.example", {"wrongaddr", "expired", "alice", "bob"}, "alice",
+             {"test:wrongaddr", "not issued for alice@acme.example", "test:bob"}},
+            {"carol@acme.example", {}, nullptr, {}},
+        };
+        for (const auto& c : cases) {
+            std::vector<CertificateCandidate> candidates;
+            for (const char* n : c.candidates) candidates.push_back(candidate(n));
+            const auto choice = choose_encryption_certificate(addr(c.address), std::move(candidates), *trust(), now);
+            const std::string msg = std::string(c.address) + ":\n" + join(choice.rejected_reasons);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(msg, c.chosen != nullptr, choice.chosen.has_value());
+            if (c.chosen) {
+                CPPUNIT_ASSERT_MESSAGE(msg, choice.chosen->der == fx::der_of(c.chosen));
+                CPPUNIT_ASSERT_EQUAL(std::string("test:") + c.chosen, choice.chosen->source);
+                CPPUNIT_ASSERT(choice.chosen->facts.sha256_fingerprint.size() == 32);
+            }
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(msg, c.candidates.size() - (c.chosen ? 1 : 0), choice.rejected_reasons.size());
+            for (const char* r : c.reasons) CPPUNIT_ASSERT_MESSAGE(msg + " lacks " + r, contains(choice.rejected_reasons, r));
+        }
+    }
+
+    void choice_newest_wins()
+    {
+        const std::time_t now = std::time(nullptr);
+        for (bool reversed : {false, true}) {
+            std::vector<CertificateCandidate> c;
+            c.push_back(candidate(reversed ? "twin-new" : "twin-old"));
+            c.push_back(candidate(reversed ? "twin-old" : "twin-new"));
+            c.back().smime_capabilities_der = caps(3);
+            const auto choice = choose_encryption_certificate(addr("twin@acme.example"), std::move(c), *trust(), now);
+            CPPUNIT_ASSERT(choice.chosen && choice.chosen->der == fx::der_of("twin-new"));
+            CPPUNIT_ASSERT(choice.rejected_reasons.empty());
+            // The capabilities travel with the certificate they came with.
+            CPPUNIT_ASSERT_EQUAL(!reversed, choice.chosen->smime_capabilities_der.has_value());
+        }
+    }
+
+    void resolver_order_and_failures()
+    {
+        test::TempDir t;
+        fs::create_directories(t.path() / "static");
+        fs::copy_file(fx::cert_path("twin-old"), t.path() / "static/twin-old.pem");
+        fs::copy_file(fx::cert_path("expired"), t.path() / "static/expired.pem");
+        auto stat = std::make_shared<StaticFolderSource>(t.path() / "static");
+        auto harvest = std::make_shared<HarvestStore>(t.path() / "cache");
+        CPPUNIT_ASSERT(harvest->store(addr("twin@acme.example"), fx::der_of("twin-new"), ByteView(caps(4))));
+        CPPUNIT_ASSERT(harvest->store(addr("carol@acme.example"), fx::der_of("carol"), ByteView(caps(5))));
+        auto down = std::make_shared<UnreachableSource>();
+        const std::time_t now = std::time(nullptr);
+
+        // The first source with a usable certificate wins, even when a later one has a newer one.
+        CertificateResolver r1({stat, harvest}, trust());
+        auto twin = r1.find(addr("twin@acme.example"), now);
+        CPPUNIT_ASSERT(twin.chosen && twin.chosen->der == fx::der_of("twin-old"));
+        CPPUNIT_ASSERT_EQUAL(std::string("static:twin-old.pem"), twin.chosen->source);
+        // A source with nothing usable passes on, and its rejections are kept.
+        auto carol = r1.find(addr("carol@acme.example"), now);
+        CPPUNIT_ASSERT(carol.chosen && carol.chosen->source == "harvested");
+        CPPUNIT_ASSERT(carol.chosen->smime_capabilities_der == caps(5));
+        auto expired = r1.find(addr("expired@acme.example"), now);
+        CPPUNIT_ASSERT(!expired.chosen);
+        CPPUNIT_ASSERT(contains(expired.rejected_reasons, "static:expired.pem (serial 1000): expired 2021-01-01"));
+
+        // An unreachable source is skipped when a later one answers...
+        CertificateResolver r2({down, stat, harvest}, trust());
+        auto t2 = r2.find(addr("twin@acme.example"), now);
+        CPPUNIT_ASSERT(t2.chosen && t2.chosen->source == "static:twin-old.pem");
+        CPPUNIT_ASSERT(contains(t2.rejected_reasons, "ldap://127.0.0.1:1: unavailable: connection refused"));
+        // ...and its failure is what the caller sees when nobody else has a usable certificate.
+        try {
+            r2.find(addr("expired@acme.example"), now);
+            CPPUNIT_FAIL("DirectoryUnavailable was swallowed");
+        } catch (const Error& e) {
+            CPPUNIT_ASSERT(e.failure() == Failure::DirectoryUnavailable);
+        }
+        // No certificate anywhere and every source reachable: an empty choice, not an error.
+        CertificateResolver r3({stat, harvest}, trust());
+        auto none = r3.find(addr("nobody@acme.example"), now);
+        CPPUNIT_ASSERT(!none.chosen && none.rejected_reasons.empty());
+        // Failures other than an unreachable directory are not masked.
+        auto broken = std::make_shared<UnreachableSource>(Failure::Internal);
+        CertificateResolver r4({broken, stat}, trust());
+        CPPUNIT_ASSERT_THROW(r4.find(addr("twin@acme.example"), now), Error);
+        // A source after the winner is not asked.
+        auto later = std::make_shared<UnreachableSource>();
+        CertificateResolver r5({stat, later}, trust());
+        CPPUNIT_ASSERT(r5.find(addr("twin@acme.example"), now).chosen.has_value());
+        CPPUNIT_ASSERT_EQUAL(0, later->calls.load());
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(DirectoryTest);
