@@ -110,6 +110,15 @@ void Asn1Node::write_bytes(const std::string& field, ByteView value)
     if (rc != ASN1_SUCCESS) fail(Failure::Internal, "write", field, rc);
 }
 
+void Asn1Node::write_bits(const std::string& field, ByteView octets)
+{
+    if (octets.size() > kMaxDecode / 8) throw Error(Failure::Internal, "BIT STRING too large");
+    static const std::uint8_t empty = 0;
+    int rc = asn1_write_value(m_node, field.c_str(), octets.empty() ? &empty : octets.data(),
+                              int(octets.size() * 8));
+    if (rc != ASN1_SUCCESS) fail(Failure::Internal, "write", field, rc);
+}
+
 void Asn1Node::write_oid(const std::string& field, std::string_view oid)
 {
     write_text(field, oid);
@@ -175,6 +184,20 @@ std::string Asn1Node::read_text(const std::string& field) const
 std::string Asn1Node::read_oid(const std::string& field) const
 {
     return read_text(field);
+}
+
+Bytes Asn1Node::read_bits(const std::string& field) const
+{
+    int bits = 0;
+    int rc = asn1_read_value(m_node, field.c_str(), nullptr, &bits);
+    if (rc == ASN1_SUCCESS && bits == 0) return {};
+    if (rc != ASN1_MEM_ERROR || bits < 0) fail(Failure::MalformedMessage, "read", field, rc);
+    Bytes out((std::size_t(bits) + 7) / 8);
+    int size = int(out.size());
+    rc = asn1_read_value(m_node, field.c_str(), out.data(), &size);
+    // On success libtasn1 reports the length in bits again.
+    if (rc != ASN1_SUCCESS || size != bits) fail(Failure::MalformedMessage, "read", field, rc);
+    return out;
 }
 
 long Asn1Node::read_small_int(const std::string& field) const

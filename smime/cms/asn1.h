@@ -39,6 +39,8 @@ public:
     // OCTET STRING / BIT-less raw values, ANY (a whole DER TLV), INTEGER (two's complement).
     void write_bytes(const std::string& field, ByteView value);
     void write_oid(const std::string& field, std::string_view oid);
+    // BIT STRING of whole octets (public keys): libtasn1 counts BIT STRING lengths in bits.
+    void write_bits(const std::string& field, ByteView octets);
     // INTEGER from a non-negative number.
     void write_uint(const std::string& field, unsigned long value);
     // Character types, times ("YYMMDDHHMMSSZ"), and the selected alternative of a CHOICE.
@@ -52,6 +54,8 @@ public:
     Bytes read_bytes(const std::string& field) const;
     std::optional<Bytes> read_optional(const std::string& field) const;
     std::string read_oid(const std::string& field) const;
+    // BIT STRING content octets (unused trailing bits, if any, read as zero).
+    Bytes read_bits(const std::string& field) const;
     std::string read_text(const std::string& field) const;  // also: which CHOICE alternative
     long read_small_int(const std::string& field) const;    // INTEGERs such as versions
     int count(const std::string& field) const;              // elements of a SET OF/SEQUENCE OF

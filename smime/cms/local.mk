@@ -1,5 +1,6 @@
 # smime/cms/: the CMS codec layer (namespace ssm::smime::cms): the cms.asn module compiled
-# by asn1Parser at build time, libtasn1 wrappers, SignedData encoder, decoders.
+# by asn1Parser at build time, libtasn1 wrappers, SignedData and (Auth)EnvelopedData
+# encoders, decoders.
 noinst_LIBRARIES += smime/cms/libssm_cms.a
 smime_cms_libssm_cms_a_SOURCES = \
 	smime/cms/asn1.h smime/cms/asn1.cpp \
@@ -10,7 +11,15 @@ smime_cms_libssm_cms_a_SOURCES = \
 	smime/cms/certificate_id.h smime/cms/certificate_id.cpp \
 	smime/cms/signed_attributes.h smime/cms/signed_attributes.cpp \
 	smime/cms/signed_data.h smime/cms/signed_data.cpp \
-	smime/cms/decode.h smime/cms/decode.cpp
+	smime/cms/decode.h smime/cms/decode.cpp \
+	smime/cms/secret_bytes.h \
+	smime/cms/content_cipher.h smime/cms/content_cipher.cpp \
+	smime/cms/recipient_key.h smime/cms/recipient_key.cpp \
+	smime/cms/key_transport.h smime/cms/key_transport.cpp \
+	smime/cms/key_agreement.h smime/cms/key_agreement.cpp \
+	smime/cms/recipient_info.h smime/cms/recipient_info.cpp \
+	smime/cms/envelope.h smime/cms/envelope.cpp \
+	smime/cms/enveloped_decode.h smime/cms/enveloped_decode.cpp
 
 # The generated table is C; asn1.cpp #includes it (see the comment there), so it is not a
 # _SOURCES entry. The explicit dependency makes `make smime/cms/libssm_cms.a` (or a test
@@ -29,3 +38,9 @@ tests_unit_test_cms_SOURCES = tests/unit/test_cms.cpp tests/unit/test_cms_attrib
 	tests/unit/test_cms_codec.cpp tests/unit/test_cms_support.h \
 	tests/unit/soft_signer.h tests/unit/soft_signer.cpp $(UNIT_MAIN)
 tests_unit_test_cms_LDADD = smime/cms/libssm_cms.a base/libssm_base.a $(UNIT_LIBS)
+
+check_PROGRAMS += tests/unit/test_cms_envelope
+tests_unit_test_cms_envelope_SOURCES = tests/unit/test_cms_envelope.cpp \
+	tests/unit/test_cms_envelope_parts.cpp tests/unit/test_cms_envelope_support.h \
+	tests/unit/test_cms_support.h tests/unit/soft_signer.h tests/unit/soft_signer.cpp $(UNIT_MAIN)
+tests_unit_test_cms_envelope_LDADD = smime/cms/libssm_cms.a base/libssm_base.a $(UNIT_LIBS)

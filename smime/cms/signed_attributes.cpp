@@ -136,4 +136,20 @@ std::vector<Attribute> read_attributes(const Asn1Node& node, const std::string& 
     return out;
 }
 
+std::vector<std::string> parse_smime_capabilities(ByteView der) noexcept
+{
+    // Capability lists are short; a peer sending thousands is not describing itself.
+    constexpr int kMaxCapabilities = 256;
+    try {
+        const auto caps = Asn1Node::decode("SMIMECapabilities", der);
+        const int n = caps.count("");
+        if (n > kMaxCapabilities) return {};
+        std::vector<std::string> out;
+        for (int i = 1; i <= n; ++i) out.push_back(caps.read_oid("?" + std::to_string(i) + ".capabilityID"));
+        return out;
+    } catch (...) {
+        return {};  // malformed (Error) or out of memory: treated as "nothing advertised"
+    }
+}
+
 }  // namespace ssm::smime::cms

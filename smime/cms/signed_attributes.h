@@ -25,6 +25,11 @@ Bytes message_digest_value(ByteView digest);
 // Our capabilities in order of preference (RFC 8551 §2.5.2): AES-256-GCM, AES-128-GCM,
 // AES-256-CBC, AES-128-CBC, RSAES-OAEP(SHA-256), then the signature algorithms we make.
 Bytes smime_capabilities_value();
+// The capabilityIDs of an SMIMECapabilities attribute value (RFC 8551 §2.5.2), in the
+// sender's order of preference, for choosing GCM vs CBC and OAEP. The value comes from a
+// peer's signed mail: malformed input yields an empty list and never throws, because an
+// unreadable list says as much as an absent one (fall back to the defaults).
+std::vector<std::string> parse_smime_capabilities(ByteView der) noexcept;
 // SigningCertificateV2 { ESSCertIDv2 { certHash SHA-256(cert), issuerSerial } }; the hash
 // algorithm is the DEFAULT (SHA-256) and therefore absent in DER (RFC 5035 §3).
 Bytes signing_certificate_v2_value(ByteView cert_der);

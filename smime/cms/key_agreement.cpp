@@ -1,0 +1,268 @@
+// ECDH/X25519 key agreement, X9.63 and HKDF key derivation, AES key wrap; see
+// key_agreement.h. The recipient's key comes from an untrusted certificate: EC points go
+// through ecc_point_set (on-curve check), X25519 results are checked for the zero secret.
+#include "smime/cms/key_agreement.h"
+
+#include <gnutls/crypto.h>
+#include <nettle/aes.h>
+#include <nettle/bignum.h>
+#include <nettle/curve25519.h>
+#include <nettle/ecc-curve.h>
+#include <nettle/ecc.h>
+#include <nettle/ecdsa.h>
+#include <nettle/hkdf.h>
+#include <nettle/hmac.h>
+#include <nettle/nist-keywrap.h>
+#include <nettle/sha2.h>
+
+#include <algorithm>
+
+#include "base/error.h"
+#include "smime/cms/asn1.h"
+#include "smime/cms/digest.h"
+#include "smime/cms/oids.h"
+
+namespace ssm::smime::cms {
+namespace {
+
+constexpr std::uint8_t kDefaultWrapIv[8] = {0xA6, 0xA6, 0xA6, 0xA6, 0xA6, 0xA6, 0xA6, 0xA6};
+
+// nettle's ecc_point / ecc_scalar as RAII types; scalars are wiped before they are freed.
+class EccPoint {
+public:
+    explicit EccPoint(const ecc_curve* c) { ecc_point_init(&m_p, c); }
+    ~EccPoint() { ecc_point_clear(&m_p); }
+    EccPoint(const EccPoint&) = delete;
+    EccPoint& operator=(const EccPoint&) = delete;
+    ecc_point* get() { return &m_p; }
+
+private:
+    ecc_point m_p;
+};
+
+class EccScalar {
+public:
+    explicit EccScalar(const ecc_curve* c) : m_curve(c) { ecc_scalar_init(&m_s, c); }
+    ~EccScalar()
+    {
+        secure_wipe(m_s.p, ecc_size(m_curve) * sizeof(mp_limb_t));
+        ecc_scalar_clear(&m_s);
+    }
+    EccScalar(const EccScalar&) = delete;
+    EccScalar& operator=(const EccScalar&) = delete;
+    ecc_scalar* get() { return &m_s; }
+
+private:
+    const ecc_curve* m_curve;
+    ecc_scalar m_s;
+};
+
+// nettle's random callback must not throw through C frames: remember a failure instead.
+void nettle_random(void* ctx, std::size_t n, std::uint8_t* dst)
+{
+    if (gnutls_rnd(GNUTLS_RND_KEY, dst, n) < 0) {
+        std::fill(dst, dst + n, std::uint8_t(0));
+        *static_cast<bool*>(ctx) = true;
+    }
+}
+
+Bytes mpz_bytes(SecretMpz& v, std::size_t size)
+{
+    Bytes b(size);
+    nettle_mpz_get_str_256(size, b.data(), v.get());
+    return b;
+}
+
+// Ephemeral ECDH: returns Z (the x-coordinate of the shared point) and sets the ephemeral
+// public key 04||X||Y.
+SecretBytes ecdh(const RecipientKey& r, Bytes& ephemeral_public)
+{
+    const bool p256 = r.type == RecipientKeyType::EcP256;
+    const ecc_curve* curve = p256 ? nettle_get_secp_256r1() : nettle_get_secp_384r1();
+    const std::size_t size = p256 ? 32 : 48;
+    if (r.ec_x.size() != size || r.ec_y.size() != size)
+        throw Error(Failure::Internal, "EC coordinates of the wrong size");
+
+    EccPoint peer(curve);
+    {
+        SecretMpz x, y;
+        nettle_mpz_set_str_256_u(x.get(), size, r.ec_x.data());
+        nettle_mpz_set_str_256_u(y.get(), size, r.ec_y.data());
+        if (!ecc_point_set(peer.get(), x.get(), y.get()))
+            throw Error(Failure::PolicyViolation,
+                        "unusable recipient certificate: EC public key is not a point on its curve");
+    }
+    EccScalar eph(curve);
+    EccPoint eph_pub(curve);
+    bool rng_failed = false;
+    ecdsa_generate_keypair(eph_pub.get(), eph.get(), &rng_failed, nettle_random);
+    if (rng_failed) throw Error(Failure::Internal, "random generator failed (ephemeral key)");
+
+    EccPoint shared(curve);
+    ecc_point_mul(shared.get(), eph.get(), peer.get());
+    SecretMpz zx, zy, ex, ey;
+    ecc_point_get(shared.get(), zx.get(), zy.get());
+    ecc_point_get(eph_pub.get(), ex.get(), ey.get());
+    ephemeral_public = {0x04};
+    for (auto* v : {&ex, &ey}) {
+        const Bytes c = mpz_bytes(*v, size);
+        ephemeral_public.insert(ephemeral_public.end(), c.begin(), c.end());
+    }
+    SecretBytes z(size);
+    nettle_mpz_get_str_256(size, z.data(), zx.get());
+    return z;
+}
+
+SecretBytes x25519(const RecipientKey& r, Bytes& ephemeral_public)
+{
+    if (r.ec_x.size() != CURVE25519_SIZE) throw Error(Failure::Internal, "X25519 key of the wrong size");
+    SecretBytes eph(CURVE25519_SIZE);
+    random_key_bytes(eph.data(), eph.size());
+    ephemeral_public.assign(CURVE25519_SIZE, 0);
+    curve25519_mul_g(ephemeral_public.data(), eph.data());  // nettle clamps the scalar
+    SecretBytes z(CURVE25519_SIZE);
+    curve25519_mul(z.data(), eph.data(), r.ec_x.data());
+    // RFC 7748 §6.1: a low-order public key gives the all-zero secret; refuse it.
+    std::uint8_t any = 0;
+    for (std::size_t i = 0; i < z.size(); ++i) any |= z.data()[i];
+    if (any == 0)
+        throw Error(Failure::PolicyViolation, "unusable recipient certificate: X25519 key of low order");
+    return z;
+}
+
+AlgorithmId wrap_in_scheme(const char* scheme, const char* wrap)
+{
+    // KeyWrapAlgorithm as the scheme's parameters; AES wrap has absent parameters (RFC 3565 §2.3.2).
+    return {scheme, encode_algorithm_id({wrap, std::nullopt})};
+}
+
+}  // namespace
+
+const char* key_wrap_oid(std::size_t kek_size)
+{
+    if (kek_size == 16) return oid::kAes128Wrap;
+    if (kek_size == 32) return oid::kAes256Wrap;
+    throw Error(Failure::Internal, "no AES key wrap for this key size");
+}
+
+Bytes ecc_cms_shared_info(std::string_view wrap_oid, std::size_t kek_size)
+{
+    auto s = Asn1Node::create("ECC-CMS-SharedInfo");
+    write_algorithm_id(s, "keyInfo", {std::string(wrap_oid), std::nullopt});
+    s.remove("entityUInfo");  // no ukm
+    const std::uint32_t bits = std::uint32_t(kek_size * 8);
+    const Bytes supp = {std::uint8_t(bits >> 24), std::uint8_t(bits >> 16), std::uint8_t(bits >> 8),
+                        std::uint8_t(bits)};
+    s.write_bytes("suppPubInfo", supp);
+    return s.encode();
+}
+
+SecretBytes x963_kdf(DigestAlgorithm hash, ByteView z, ByteView shared_info, std::size_t length)
+{
+    SecretBytes out(length);
+    std::size_t done = 0;
+    for (std::uint32_t counter = 1; done < length; ++counter) {
+        Hasher h(hash);
+        h.write(z);
+        const std::uint8_t c[4] = {std::uint8_t(counter >> 24), std::uint8_t(counter >> 16),
+                                   std::uint8_t(counter >> 8), std::uint8_t(counter)};
+        h.write(ByteView(c, 4));
+        h.write(shared_info);
+        Bytes block = h.finish();
+        const std::size_t take = std::min(block.size(), length - done);
+        std::copy(block.begin(), block.begin() + std::ptrdiff_t(take), out.data() + done);
+        done += take;
+        secure_wipe(block.data(), block.size());
+    }
+    return out;
+}
+
+SecretBytes hkdf_sha256(ByteView ikm, ByteView info, std::size_t length)
+{
+    if (length > 255 * SHA256_DIGEST_SIZE) throw Error(Failure::Internal, "HKDF output too long");
+    struct hmac_sha256_ctx ctx;
+    const std::uint8_t no_salt[SHA256_DIGEST_SIZE] = {};  // RFC 5869 §2.2: HashLen zeros
+    SecretBytes prk(SHA256_DIGEST_SIZE);
+    hmac_sha256_set_key(&ctx, sizeof no_salt, no_salt);
+    hkdf_extract(&ctx, reinterpret_cast<nettle_hash_update_func*>(hmac_sha256_update),
+                 reinterpret_cast<nettle_hash_digest_func*>(hmac_sha256_digest), SHA256_DIGEST_SIZE,
+                 ikm.size(), ikm.data(), prk.data());
+    SecretBytes out(length);
+    hmac_sha256_set_key(&ctx, prk.size(), prk.data());
+    hkdf_expand(&ctx, reinterpret_cast<nettle_hash_update_func*>(hmac_sha256_update),
+                reinterpret_cast<nettle_hash_digest_func*>(hmac_sha256_digest), SHA256_DIGEST_SIZE,
+                info.size(), info.data(), length, out.data());
+    secure_wipe(&ctx, sizeof ctx);
+    return out;
+}
+
+Bytes aes_key_wrap(const SecretBytes& kek, const SecretBytes& key)
+{
+    if (key.size() < 16 || key.size() % 8 != 0) throw Error(Failure::Internal, "key to wrap of a bad size");
+    Bytes out(key.size() + 8);
+    if (kek.size() == 16) {
+        struct aes128_ctx a;
+        aes128_set_encrypt_key(&a, kek.data());
+        aes128_keywrap(&a, kDefaultWrapIv, out.size(), out.data(), key.data());
+        secure_wipe(&a, sizeof a);
+    } else if (kek.size() == 32) {
+        struct aes256_ctx a;
+        aes256_set_encrypt_key(&a, kek.data());
+        aes256_keywrap(&a, kDefaultWrapIv, out.size(), out.data(), key.data());
+        secure_wipe(&a, sizeof a);
+    } else {
+        throw Error(Failure::Internal, "KEK of a bad size");
+    }
+    return out;
+}
+
+std::optional<Bytes> aes_key_unwrap(const SecretBytes& kek, ByteView wrapped)
+{
+    if (wrapped.size() < 24 || wrapped.size() % 8 != 0) return std::nullopt;
+    Bytes out(wrapped.size() - 8);
+    int ok = 0;
+    if (kek.size() == 16) {
+        struct aes128_ctx a;
+        aes128_set_decrypt_key(&a, kek.data());
+        ok = aes128_keyunwrap(&a, kDefaultWrapIv, out.size(), out.data(), wrapped.data());
+        secure_wipe(&a, sizeof a);
+    } else if (kek.size() == 32) {
+        struct aes256_ctx a;
+        aes256_set_decrypt_key(&a, kek.data());
+        ok = aes256_keyunwrap(&a, kDefaultWrapIv, out.size(), out.data(), wrapped.data());
+        secure_wipe(&a, sizeof a);
+    } else {
+        throw Error(Failure::Internal, "KEK of a bad size");
+    }
+    if (!ok) return std::nullopt;
+    return out;
+}
+
+KeyAgreement agree_and_wrap(const RecipientKey& r, const SecretBytes& cek)
+{
+    KeyAgreement ka;
+    const char* wrap = key_wrap_oid(cek.size());
+    const Bytes shared_info = ecc_cms_shared_info(wrap, cek.size());
+    if (r.type == RecipientKeyType::X25519) {
+        const SecretBytes z = x25519(r, ka.originator_public_key);
+        const SecretBytes kek = hkdf_sha256(z.view(), shared_info, cek.size());
+        ka.originator_algorithm = {oid::kX25519, std::nullopt};  // RFC 8410 §3: absent
+        ka.key_encryption_algorithm = wrap_in_scheme(oid::kEcdhStdHkdfSha256, wrap);
+        ka.encrypted_key = aes_key_wrap(kek, cek);
+        return ka;
+    }
+    if (r.type != RecipientKeyType::EcP256 && r.type != RecipientKeyType::EcP384)
+        throw Error(Failure::Internal, "key agreement needs an EC or X25519 key");
+    const bool p256 = r.type == RecipientKeyType::EcP256;
+    const SecretBytes z = ecdh(r, ka.originator_public_key);
+    const SecretBytes kek = x963_kdf(p256 ? DigestAlgorithm::Sha256 : DigestAlgorithm::Sha384, z.view(),
+                                     shared_info, cek.size());
+    // RFC 5753 §7.1.2: parameters of id-ecPublicKey in originatorKey SHOULD be absent.
+    ka.originator_algorithm = {oid::kEcPublicKey, std::nullopt};
+    ka.key_encryption_algorithm =
+        wrap_in_scheme(p256 ? oid::kEcdhStdSha256Kdf : oid::kEcdhStdSha384Kdf, wrap);
+    ka.encrypted_key = aes_key_wrap(kek, cek);
+    return ka;
+}
+
+}  // namespace ssm::smime::cms

@@ -1,0 +1,90 @@
+// KTRI/KARI encoding; see recipient_info.h. Versions per RFC 5652 §6.2.1/§6.2.2; the KARI
+// originator is always originatorKey with a fresh ephemeral key and no ukm (RFC 5753 §3.1.1,
+// RFC 8418 §2).
+#include "smime/cms/recipient_info.h"
+
+#include "base/error.h"
+#include "smime/cms/algorithm_ids.h"
+#include "smime/cms/certificate_id.h"
+#include "smime/cms/key_agreement.h"
+#include "smime/cms/key_transport.h"
+#include "smime/cms/oids.h"
+
+namespace ssm::smime::cms {
+namespace {
+
+const Bytes& subject_key_id(const RecipientKey& key)
+{
+    if (!key.subject_key_id || key.subject_key_id->empty())
+        throw Error(Failure::PolicyViolation,
+                    "unusable recipient certificate: a subjectKeyIdentifier rid was asked for, "
+                    "but the certificate has no subjectKeyIdentifier extension");
+    return *key.subject_key_id;
+}
+
+int write_ktri(Asn1Node& n, const std::string& f, const RecipientSpec& spec, const RecipientKey& key,
+               const SecretBytes& cek)
+{
+    n.write_text(f, "ktri");
+    const std::string k = f + ".ktri";
+    // RFC 5652 §6.2.1: version 0 with issuerAndSerialNumber, 2 with subjectKeyIdentifier.
+    const int version = spec.use_subject_key_identifier ? 2 : 0;
+    n.write_uint(k + ".version", unsigned(version));
+    if (spec.use_subject_key_identifier) {
+        n.write_text(k + ".rid", "subjectKeyIdentifier");
+        n.write_bytes(k + ".rid.subjectKeyIdentifier", subject_key_id(key));
+    } else {
+        n.write_text(k + ".rid", "issuerAndSerialNumber");
+        write_issuer_serial(n, k + ".rid.issuerAndSerialNumber", key.issuer_serial);
+    }
+    if (spec.rsa == RsaKeyTransport::OaepSha256) {
+        write_algorithm_id(n, k + ".keyEncryptionAlgorithm",
+                           {oid::kRsaesOaep, rsaes_oaep_params(DigestAlgorithm::Sha256)});
+        n.write_bytes(k + ".encryptedKey", rsa_oaep_sha256_encrypt(key, cek));
+    } else {
+        // rsaEncryption with NULL parameters (RFC 3370 §4.2.1).
+        write_algorithm_id(n, k + ".keyEncryptionAlgorithm", {oid::kRsaEncryption, der_null()});
+        n.write_bytes(k + ".encryptedKey", rsa_pkcs1v15_encrypt(key, cek));
+    }
+    return version;
+}
+
+int write_kari(Asn1Node& n, const std::string& f, const RecipientSpec& spec, const RecipientKey& key,
+               const SecretBytes& cek)
+{
+    const KeyAgreement ka = agree_and_wrap(key, cek);
+    n.write_text(f, "kari");
+    const std::string k = f + ".kari";
+    n.write_uint(k + ".version", 3);  // RFC 5652 §6.2.2: always 3
+    n.write_text(k + ".originator", "originatorKey");
+    write_algorithm_id(n, k + ".originator.originatorKey.algorithm", ka.originator_algorithm);
+    n.write_bits(k + ".originator.originatorKey.publicKey", ka.originator_public_key);
+    n.remove(k + ".ukm");
+    write_algorithm_id(n, k + ".keyEncryptionAlgorithm", ka.key_encryption_algorithm);
+    n.append(k + ".recipientEncryptedKeys");
+    const std::string r = k + ".recipientEncryptedKeys.?LAST";
+    if (spec.use_subject_key_identifier) {
+        n.write_text(r + ".rid", "rKeyId");
+        n.write_bytes(r + ".rid.rKeyId.subjectKeyIdentifier", subject_key_id(key));
+        n.remove(r + ".rid.rKeyId.date");
+        n.remove(r + ".rid.rKeyId.other");
+    } else {
+        n.write_text(r + ".rid", "issuerAndSerialNumber");
+        write_issuer_serial(n, r + ".rid.issuerAndSerialNumber", key.issuer_serial);
+    }
+    n.write_bytes(r + ".encryptedKey", ka.encrypted_key);
+    return 3;
+}
+
+}  // namespace
+
+int append_recipient_info(Asn1Node& n, const std::string& field, const RecipientSpec& spec,
+                          const RecipientKey& key, const SecretBytes& cek)
+{
+    n.append(field);
+    const std::string f = field + ".?LAST";
+    if (key.type == RecipientKeyType::Rsa) return write_ktri(n, f, spec, key, cek);
+    return write_kari(n, f, spec, key, cek);
+}
+
+}  // namespace ssm::smime::cms
