@@ -35,7 +35,9 @@ std::shared_ptr<Environment> Environment::open(const std::filesystem::path& fold
 {
     namespace fs = std::filesystem;
     std::error_code ec;
-    fs::create_directories(folder, ec);
+    // A folder we create is private to the service user (the store reveals correspondents).
+    if (fs::create_directories(folder, ec))
+        fs::permissions(folder, fs::perms::owner_all, fs::perm_options::replace, ec);
     if (ec) throw Error(Failure::DirectoryUnavailable, "cannot create " + folder.string() + ": " + ec.message());
     const fs::path canonical = fs::weakly_canonical(folder, ec);
     const std::string key = (ec ? folder : canonical).string();

@@ -97,14 +97,19 @@ void add_problem(ValidationResult& r, Problem p, std::string reason)
     r.reasons.push_back(std::move(reason));
 }
 
+// Names are untrusted text: printable ASCII only, bounded (log lines sanitise again).
+std::string printable(std::string_view text)
+{
+    std::string out(text.substr(0, 120));
+    for (char& ch : out)
+        if (static_cast<unsigned char>(ch) < 0x20 || static_cast<unsigned char>(ch) > 0x7e) ch = '?';
+    return out;
+}
+
 std::string who(const Certificate& c, bool end_entity)
 {
     if (end_entity) return "certificate";
-    // The subject is untrusted text: printable ASCII only, bounded (log lines sanitise again).
-    std::string subject = facts(c).subject.substr(0, 120);
-    for (char& ch : subject)
-        if (static_cast<unsigned char>(ch) < 0x20 || static_cast<unsigned char>(ch) > 0x7e) ch = '?';
-    return "CA certificate '" + subject + "'";
+    return "CA certificate '" + printable(facts(c).subject) + "'";
 }
 
 void check_times(ValidationResult& r, const Certificate& c, bool end_entity, std::time_t now)
@@ -176,7 +181,7 @@ std::string ValidationResult::describe() const
     return out;
 }
 
-TrustStore::TrustStore(const TrustStorePaths& paths)
+TrustStore::TrustStore(const TrustStoreConfig& paths) : m_revocation(paths.revocation)
 {
     if (gnutls_x509_trust_list_init(&m_list, 0) < 0) throw LoadError("cannot create a GnuTLS trust list");
     try {
@@ -192,7 +197,9 @@ TrustStore::TrustStore(const TrustStorePaths& paths)
                                          {"crls", std::to_string(m_crl_count)}});
 }
 
-TrustStore::TrustStore(std::vector<Certificate> anchors, std::vector<Certificate> intermediates)
+TrustStore::TrustStore(std::vector<Certificate> anchors, std::vector<Certificate> intermediates,
+                       Revocation revocation)
+    : m_revocation(revocation)
 {
     if (gnutls_x509_trust_list_init(&m_list, 0) < 0) throw LoadError("cannot create a GnuTLS trust list");
     try {
@@ -259,6 +266,12 @@ void TrustStore::load_crls(const fs::path& folder)
             if (rc < 0 || (status & ~(time_bits | GNUTLS_CERT_INVALID)) != 0 ||
                 ((status & GNUTLS_CERT_INVALID) && !(status & time_bits)))
                 throw LoadError("CRL file " + file.string() + ": signature does not verify with its issuer");
+            gnutls_datum_t issuer_dn{nullptr, 0};
+            if (gnutls_x509_crl_get_raw_issuer_dn(crl.get(), &issuer_dn) < 0)
+                throw LoadError("CRL file " + file.string() + ": unreadable issuer name");
+            m_crls.push_back({Bytes(issuer_dn.data, issuer_dn.data + issuer_dn.size),
+                              gnutls_x509_crl_get_next_update(crl.get())});
+            gnutls_free(issuer_dn.data);
             gnutls_datum_t der{nullptr, 0};
             if (gnutls_x509_crl_export2(crl.get(), GNUTLS_X509_FMT_DER, &der) < 0)
                 throw LoadError("CRL file " + file.string() + ": cannot re-encode");
@@ -268,6 +281,30 @@ void TrustStore::load_crls(const fs::path& folder)
             if (n <= 0) throw LoadError("CRL file " + file.string() + ": rejected by GnuTLS");
             ++m_crl_count;
         }
+    }
+}
+
+void TrustStore::check_crls_present(ValidationResult& r, const std::vector<const Certificate*>& path,
+                                    std::time_t now) const
+{
+    for (const Certificate* c : path) {
+        gnutls_datum_t dn{nullptr, 0};
+        if (gnutls_x509_crt_get_raw_issuer_dn(c->get(), &dn) < 0) {
+            add_problem(r, Problem::RevocationUnknown, "revocation status unknown: unreadable issuer name");
+            continue;
+        }
+        const Bytes issuer(dn.data, dn.data + dn.size);
+        gnutls_free(dn.data);
+        const bool current = std::any_of(m_crls.begin(), m_crls.end(), [&](const CrlInfo& crl) {
+            return crl.issuer_der == issuer && (crl.next_update == static_cast<std::time_t>(-1) || crl.next_update >= now);
+        });
+        if (current) continue;
+        gnutls_datum_t name{nullptr, 0};
+        std::string text;
+        if (gnutls_x509_crt_get_issuer_dn3(c->get(), &name, 0) >= 0 && name.data)
+            text = printable(std::string_view(reinterpret_cast<const char*>(name.data), name.size));
+        gnutls_free(name.data);
+        add_problem(r, Problem::RevocationUnknown, "revocation status unknown: no current CRL from '" + text + "'");
     }
 }
 
@@ -311,11 +348,13 @@ ValidationResult TrustStore::validate(const Certificate& ee, std::span<const Cer
                                        reinterpret_cast<unsigned char*>(const_cast<char*>(GNUTLS_KP_EMAIL_PROTECTION)),
                                        0};
     const bool with_purpose = purpose == Purpose::EmailProtection;
+    unsigned flags = GNUTLS_VERIFY_DISABLE_TIME_CHECKS | GNUTLS_VERIFY_DISABLE_TRUSTED_TIME_CHECKS;
+    if (m_revocation == Revocation::Off) flags |= GNUTLS_VERIFY_DISABLE_CRL_CHECKS;
+    if (m_revocation == Revocation::HardFail) check_crls_present(r, path, now);
     unsigned status = 0;
-    int rc = gnutls_x509_trust_list_verify_crt2(
-        m_list, chain.data(), static_cast<unsigned>(chain.size()), with_purpose ? &purpose_data : nullptr,
-        with_purpose ? 1 : 0, GNUTLS_VERIFY_DISABLE_TIME_CHECKS | GNUTLS_VERIFY_DISABLE_TRUSTED_TIME_CHECKS,
-        &status, nullptr);
+    int rc = gnutls_x509_trust_list_verify_crt2(m_list, chain.data(), static_cast<unsigned>(chain.size()),
+                                                with_purpose ? &purpose_data : nullptr, with_purpose ? 1 : 0,
+                                                flags, &status, nullptr);
     r.gnutls_status = status;
     if (rc < 0) {
         add_problem(r, Problem::Other, std::string("verification error: ") + gnutls_strerror(rc));

@@ -7,9 +7,9 @@
 // - path building is greedy: from the end entity, the first not-yet-used certificate (extra
 //   intermediates first, then the store's) whose subject matches the issuer name is taken,
 //   up to 8 levels; bridge CAs and cross-certificates needing backtracking are not explored;
-// - revocation is by loaded CRL files only (no distribution points, no OCSP); a certificate
-//   whose issuer publishes no loaded CRL is treated as not revoked ([pki] revocation =
-//   "soft-fail" semantics); name constraints and policy OIDs are what GnuTLS checks by itself.
+// - revocation is by loaded CRL files only (no distribution points, no OCSP); see Revocation
+//   for what "soft-fail" and "hard-fail" mean with CRL files alone; name constraints and
+//   certificate policies are only what GnuTLS checks by itself (no per-partner policy OIDs).
 #pragma once
 #include <ctime>
 #include <filesystem>
@@ -22,10 +22,19 @@
 
 namespace ssm::pki {
 
-struct TrustStorePaths {
+// [pki] revocation.
+enum class Revocation {
+    Off,       // CRLs are not consulted (a revoked certificate passes)
+    SoftFail,  // a certificate listed in a loaded CRL fails; no CRL for its issuer is fine
+    HardFail,  // ... and every certificate of the path below the anchor needs a loaded CRL from
+               // its issuer whose nextUpdate has not passed, else Problem::RevocationUnknown
+};
+
+struct TrustStoreConfig {
     std::filesystem::path trust_anchors;  // [pki] trust_anchors: PEM/DER roots
     std::filesystem::path intermediates;  // [pki] intermediates: CA and cross-certificates
     std::filesystem::path crls;           // [pki] crls: PEM/DER CRLs (empty path: none)
+    Revocation revocation = Revocation::SoftFail;
 };
 
 enum class Purpose {
@@ -43,6 +52,7 @@ enum class Problem {
     WrongPurpose,    // extendedKeyUsage does not allow the purpose
     WeakAlgorithm,   // signed with an algorithm GnuTLS considers insecure (MD5, SHA-1, ...)
     Constraints,     // path length, name constraints or other CA constraints violated
+    RevocationUnknown,  // hard-fail: no current CRL from an issuer of the path
     Other,           // anything else GnuTLS reports (kept in the reason text)
 };
 
@@ -63,9 +73,10 @@ public:
     // *.pem/*.crl/*.der file of the CRL folder. A missing folder is an empty set (logged as a
     // warning); an unreadable or corrupt file throws LoadError naming it, as does a CRL whose
     // signature does not verify with a loaded anchor or intermediate.
-    explicit TrustStore(const TrustStorePaths& paths);
-    // For tests and tools: certificates already in memory.
-    TrustStore(std::vector<Certificate> anchors, std::vector<Certificate> intermediates);
+    explicit TrustStore(const TrustStoreConfig& config);
+    // For tests and tools: certificates already in memory, no CRLs.
+    TrustStore(std::vector<Certificate> anchors, std::vector<Certificate> intermediates,
+               Revocation revocation = Revocation::SoftFail);
     ~TrustStore();
     TrustStore(const TrustStore&) = delete;
     TrustStore& operator=(const TrustStore&) = delete;
@@ -83,10 +94,19 @@ public:
 private:
     void add_anchors(std::vector<Certificate> anchors);
     void load_crls(const std::filesystem::path& folder);
+    void check_crls_present(ValidationResult& r, const std::vector<const Certificate*>& path,
+                            std::time_t now) const;
+
+    struct CrlInfo {
+        Bytes issuer_der;         // raw issuer Name
+        std::time_t next_update;  // -1 when the CRL has none
+    };
 
     gnutls_x509_trust_list_t m_list = nullptr;  // owns the anchors and CRLs added to it
     std::vector<Certificate> m_anchors;          // copies, for path ends and validity checks
     std::vector<Certificate> m_intermediates;
+    std::vector<CrlInfo> m_crls;
+    Revocation m_revocation = Revocation::SoftFail;
     std::size_t m_anchor_count = 0;
     std::size_t m_crl_count = 0;
 };

@@ -84,6 +84,7 @@ class DirectoryTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(static_folder_errors);
     CPPUNIT_TEST(harvest_persists_across_reopen);
     CPPUNIT_TEST(harvest_refuses_and_updates);
+    CPPUNIT_TEST(harvest_keeps_the_most_recent);
     CPPUNIT_TEST(harvest_survives_corrupt_record);
     CPPUNIT_TEST(harvest_concurrency);
     CPPUNIT_TEST(harvest_second_process);
@@ -202,6 +203,27 @@ public:
         CPPUNIT_ASSERT(store.store(addr("one@acme.example"), fx::der_of("multi"), std::nullopt));
         CPPUNIT_ASSERT(store.store(addr("TWO@acme.example"), fx::der_of("multi"), std::nullopt));
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, store.lookup(addr("two@acme.example")).size());
+    }
+
+    void harvest_keeps_the_most_recent()
+    {
+        test::TempDir t;
+        HarvestStore store(t.path());
+        // Seen in the order 1..9 except that many3 is seen last: many1 (seen longest ago) goes.
+        const int order[] = {1, 2, 3, 4, 5, 6, 7, 8, 3, 9};
+        std::time_t when = 100;
+        for (int i : order)
+            CPPUNIT_ASSERT(store.store(addr("many@acme.example"), fx::der_of("many" + std::to_string(i)), std::nullopt,
+                                       when += 10));
+        const auto found = store.lookup(addr("many@acme.example"));
+        CPPUNIT_ASSERT_EQUAL(HarvestStore::max_per_address, found.size());
+        for (int i = 2; i <= 9; ++i) {
+            const Bytes der = fx::der_of("many" + std::to_string(i));
+            CPPUNIT_ASSERT(std::any_of(found.begin(), found.end(), [&](const auto& c) { return c.cert.der() == der; }));
+        }
+        // Folder and files are private to the service user.
+        CPPUNIT_ASSERT((fs::status(t.path() / "data.mdb").permissions() & (fs::perms::group_all | fs::perms::others_all)) ==
+                       fs::perms::none);
     }
 
     void harvest_survives_corrupt_record()

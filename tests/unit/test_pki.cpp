@@ -64,6 +64,7 @@ class PkiTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(validation_statuses);
     CPPUNIT_TEST(validation_uses_given_time);
     CPPUNIT_TEST(extra_intermediates_complete_the_path);
+    CPPUNIT_TEST(revocation_modes);
     CPPUNIT_TEST(missing_folders_are_empty);
     CPPUNIT_TEST(load_errors_name_the_file);
     CPPUNIT_TEST(concurrent_validation);
@@ -230,7 +231,7 @@ public:
         TrustStore store(fx::store_paths());
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, store.anchor_count());
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, store.intermediate_count());
-        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, store.crl_count());
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, store.crl_count());
         const std::time_t now = std::time(nullptr);
         struct Case {
             const char* name;
@@ -314,6 +315,33 @@ public:
                            .has(Problem::NoTrustedPath));
     }
 
+    void revocation_modes()
+    {
+        const std::time_t now = std::time(nullptr);
+        auto config = fx::store_paths();
+        config.revocation = Revocation::Off;
+        CPPUNIT_ASSERT(TrustStore(config).validate(fx::cert("revoked"), {}, now, Purpose::EmailProtection).valid());
+
+        config.revocation = Revocation::HardFail;
+        TrustStore hard(config);
+        CPPUNIT_ASSERT(hard.validate(fx::cert("alice"), {}, now, Purpose::EmailProtection).valid());
+        CPPUNIT_ASSERT(hard.validate(fx::cert("revoked"), {}, now, Purpose::EmailProtection).has(Problem::Revoked));
+        // The CRLs say nextUpdate in 30 days: after that the status is unknown.
+        const auto stale = hard.validate(fx::cert("alice"), {}, now + 40L * 86400, Purpose::EmailProtection);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(stale.describe(), std::size_t{2}, stale.problems.size());
+        CPPUNIT_ASSERT(stale.has(Problem::RevocationUnknown));
+        // Without the root's CRL the sub-CA's status is unknown (soft-fail does not mind).
+        test::TempDir t;
+        fs::copy_file(fx::dir() / "crls/sub-ca.crl.pem", t.path() / "sub-ca.crl.pem");
+        config.crls = t.path();
+        const auto no_root = TrustStore(config).validate(fx::cert("alice"), {}, now, Purpose::EmailProtection);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(no_root.describe(), std::size_t{1}, no_root.problems.size());
+        CPPUNIT_ASSERT_MESSAGE(no_root.describe(),
+                               no_root.describe().find("no current CRL from 'CN=SSM Test Root CA") != std::string::npos);
+        config.revocation = Revocation::SoftFail;
+        CPPUNIT_ASSERT(TrustStore(config).validate(fx::cert("alice"), {}, now, Purpose::EmailProtection).valid());
+    }
+
     void missing_folders_are_empty()
     {
         test::TempDir t;
@@ -361,7 +389,7 @@ public:
         fs::remove(inter / "sub.pem");
         expect_error("sub.crl.der");
         // A folder path that is a file.
-        TrustStorePaths file_as_folder{fx::dir() / "chain.pem", {}, {}};
+        TrustStoreConfig file_as_folder{fx::dir() / "chain.pem", {}, {}};
         CPPUNIT_ASSERT_THROW(TrustStore{file_as_folder}, LoadError);
     }
 

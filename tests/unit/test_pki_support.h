@@ -18,7 +18,8 @@ namespace ssm::test::pki_fixture {
 
 namespace fs = std::filesystem;
 
-// Issues extra certificates into DIR/extra and a CRL revoking "revoked" into DIR/crls.
+// Issues extra certificates into DIR/extra, a sub-CA CRL revoking "revoked" and an empty root
+// CRL (both valid 30 days) into DIR/crls.
 // issue NAME SUBJECT KEY(rsa|p256|ed25519) STARTDATE ENDDATE EXTENSIONS(printf %b text)
 inline const char* extra_script = R"SH(
 set -eu
@@ -75,8 +76,17 @@ issue anyeku "/CN=anyeku" p256 $now $end "basicConstraints=critical,CA:false\nke
 issue ed "/CN=ed" ed25519 $now $end "$ok\nkeyUsage=digitalSignature\nsubjectAltName=email:ed@acme.example"
 issue legacy "/CN=Legacy/emailAddress=Legacy@Acme.Example" rsa $now $end "$ok\nkeyUsage=keyEncipherment,dataEncipherment"
 issue multi "/CN=multi" rsa $now $end "$ok\nkeyUsage=keyEncipherment\nsubjectAltName=email:One@Acme.Example,DNS:mail.acme.example,email:two@acme.example"
+for i in 1 2 3 4 5 6 7 8 9; do
+  issue many$i "/CN=many $i" rsa $now $end "$ok\nkeyUsage=keyEncipherment\nsubjectAltName=email:many@acme.example"
+done
 openssl ca -batch -config extra/ca.cnf -revoke extra/revoked.cert.pem 2>>extra/openssl.log
 openssl ca -batch -config extra/ca.cnf -gencrl -out crls/sub-ca.crl.pem 2>>extra/openssl.log
+# the root's (empty) CRL, so that hard-fail revocation can succeed for the whole path
+mkdir -p extra/root
+: > extra/root/index.txt
+echo 1000 > extra/root/crlnumber
+sed -e 's#^dir = extra#dir = extra/root#' -e 's#sub-ca#root-ca#g' extra/ca.cnf > extra/root.cnf
+openssl ca -batch -config extra/root.cnf -gencrl -out crls/root-ca.crl.pem 2>>extra/openssl.log
 # X25519 (openssl cannot self-sign a request with it: -force_pubkey on a request signed by another key)
 openssl genpkey -algorithm X25519 -out extra/x25519.key.pem
 openssl pkey -in extra/x25519.key.pem -pubout -out extra/x25519.pub.pem
@@ -132,8 +142,8 @@ inline Bytes der_of(const std::string& name)
     return Bytes(s.begin(), s.end());
 }
 
-// The store a deployment would have: root as anchor, sub-CA as intermediate, the sub-CA's CRL.
-inline pki::TrustStorePaths store_paths()
+// The store a deployment would have: root as anchor, sub-CA as intermediate, both CAs' CRLs.
+inline pki::TrustStoreConfig store_paths()
 {
     return {dir() / "trust", dir() / "intermediates", dir() / "crls"};
 }
