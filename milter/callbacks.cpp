@@ -22,7 +22,7 @@ namespace {
 Daemon* g_daemon = nullptr;
 
 struct ConnectionContext {
-    std::shared_ptr<const Config> config;  // snapshot for the whole connection
+    std::shared_ptr<const Snapshot> snapshot;  // replaced at each MAIL FROM
     ConnectionInfo info;
     std::unique_ptr<MessageProcessor> message;
     std::chrono::steady_clock::time_point started;
@@ -80,7 +80,7 @@ sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) noexcept
 {
     return guarded(ctx, "connect", [&] {
         auto c = std::make_unique<ConnectionContext>();
-        c->config = g_daemon->config();
+        c->snapshot = g_daemon->snapshot();
         c->info.client_name = hostname ? hostname : "";
         c->info.daemon_name = macro(ctx, "{daemon_name}");
         if (hostaddr) {
@@ -104,8 +104,9 @@ sfsistat on_envfrom(SMFICTX* ctx, char** argv) noexcept
     return guarded(ctx, "mail", [&] {
         ConnectionContext* c = context(ctx);
         if (!c) return SMFIS_TEMPFAIL;
-        c->config = g_daemon->config();  // a new message starts on the newest policy
-        c->message = std::make_unique<MessageProcessor>(c->config, g_daemon->keys(), c->info);
+        c->snapshot = g_daemon->snapshot();  // a new message starts on the newest policy
+        c->message = std::make_unique<MessageProcessor>(c->snapshot->config, c->snapshot->certificates,
+                                                        g_daemon->keys(), c->info);
         c->started = std::chrono::steady_clock::now();
         return apply(ctx, c->message->mail_from(argv && argv[0] ? argv[0] : "",
                                                 macro(ctx, "{auth_authen}")));
@@ -149,6 +150,10 @@ bool rewrite(SMFICTX* ctx, const smime::HeaderEdit& edit, const Spool& body)
               [](const auto& a, const auto& b) { return a.index > b.index; });
     for (const auto& r : removals)
         if (smfi_chgheader(ctx, const_cast<char*>(r.name.c_str()), r.index, nullptr) != MI_SUCCESS)
+            return false;
+    for (const auto& c : edit.change)
+        if (smfi_chgheader(ctx, const_cast<char*>(c.name.c_str()), c.index,
+                           const_cast<char*>(c.value.c_str())) != MI_SUCCESS)
             return false;
     for (const auto& h : edit.add)
         if (smfi_addheader(ctx, const_cast<char*>(h.name.c_str()),
@@ -227,7 +232,7 @@ int run_milter(Daemon& daemon)
     desc.xxfi_abort = on_abort;
     desc.xxfi_close = on_close;
 
-    const auto config = daemon.config();
+    const auto config = daemon.snapshot()->config;
     if (smfi_setconn(const_cast<char*>(config->milter.socket.c_str())) != MI_SUCCESS) {
         log::error("start", {{"error", "bad socket"}, {"socket", config->milter.socket}});
         return 78;

@@ -186,6 +186,26 @@ void load_signing(Loader& L, const toml::table* t, Config& c)
     s.include_chain = L.boolean(t, "signing", "include_chain");
 }
 
+void load_encryption(Loader& L, const toml::table* t, Config& c)
+{
+    auto& e = c.encryption;
+    const std::string cipher = L.str(t, "encryption", "cipher");
+    if (cipher == "auto") e.cipher = CipherChoice::Auto;
+    else if (cipher == "aes256-gcm") e.cipher = CipherChoice::Aes256Gcm;
+    else if (cipher == "aes128-gcm") e.cipher = CipherChoice::Aes128Gcm;
+    else if (cipher == "aes256-cbc") e.cipher = CipherChoice::Aes256Cbc;
+    else if (cipher == "aes128-cbc") e.cipher = CipherChoice::Aes128Cbc;
+    else L.fail(L.region(t, "cipher"), "cipher must be auto, aes256-gcm, aes128-gcm, aes256-cbc or aes128-cbc");
+    const std::string kt = L.str(t, "encryption", "key_transport");
+    if (kt == "auto") e.key_transport = KeyTransportChoice::Auto;
+    else if (kt == "pkcs1") e.key_transport = KeyTransportChoice::Pkcs1v15;
+    else if (kt == "oaep") e.key_transport = KeyTransportChoice::Oaep;
+    else L.fail(L.region(t, "key_transport"), "key_transport must be auto, pkcs1 or oaep");
+    e.header_protection = L.boolean(t, "encryption", "header_protection");
+    e.obscure_subject = L.boolean(t, "encryption", "obscure_subject") && e.header_protection;
+    e.archive_certificate = L.str(t, "encryption", "archive_certificate");
+}
+
 void load_hsm(Loader& L, const toml::table* t, Config& c)
 {
     c.hsm.module = L.str(t, "hsm", "module");
@@ -207,8 +227,9 @@ void load_pki(Loader& L, const toml::table* t, Config& c)
     c.pki.revocation = L.str(t, "pki", "revocation");
     if (c.pki.revocation != "hard-fail" && c.pki.revocation != "soft-fail" && c.pki.revocation != "off")
         L.fail(L.region(t, "revocation"), "revocation must be hard-fail, soft-fail or off");
-    if (t && !t->empty())
-        c.not_yet_in_force.push_back("[pki] (certificate validation arrives with inbound verification)");
+    if (c.pki.revocation != "off")
+        c.not_yet_in_force.push_back("[pki] revocation (OCSP and CRL fetching arrive with inbound "
+                                     "verification; CRL files are used)");
 }
 
 void load_directory(Loader& L, const toml::table* t, Config& c)
@@ -218,10 +239,9 @@ void load_directory(Loader& L, const toml::table* t, Config& c)
     d.static_certificates = L.str(t, "directory", "static_certificates");
     d.positive_ttl = L.duration(t, "directory", "positive_ttl");
     d.negative_ttl = L.duration(t, "directory", "negative_ttl");
-    if (t && !t->empty())
-        c.not_yet_in_force.push_back("[directory] (certificate lookup arrives with encryption)");
     const toml::node* ldap = t ? t->get("ldap") : nullptr;
     if (!ldap) return;
+    c.not_yet_in_force.push_back("[[directory.ldap]] (LDAP lookups arrive with the directory module)");
     for (auto& e : *ldap->as_array()) {
         const toml::table* lt = e.as_table();
         LdapDirectory l;
@@ -280,6 +300,9 @@ std::vector<policy::Rule> load_rules(Loader& L, const toml::node* node)
         if (!enc)
             L.fail(L.region(t, "encrypt"), "encrypt must be \"mandatory\", \"opportunistic\" or \"never\"");
         r.encrypt = *enc;
+        auto target = policy::parse_encrypt_target(L.str(t, "rule[]", "encrypt_to"));
+        if (!target) L.fail(L.region(t, "encrypt_to"), "encrypt_to must be \"recipient\" or \"domain\"");
+        r.encrypt_to = *target;
         out.push_back(std::move(r));
     }
     return out;
@@ -355,6 +378,7 @@ std::shared_ptr<const Config> parse_config(std::string_view text, const std::str
     c->path = name;
     load_milter(L, subtable(root, "milter"), *c);
     load_signing(L, subtable(root, "signing"), *c);
+    load_encryption(L, subtable(root, "encryption"), *c);
     load_hsm(L, subtable(root, "hsm"), *c);
     load_pki(L, subtable(root, "pki"), *c);
     load_directory(L, subtable(root, "directory"), *c);

@@ -44,6 +44,17 @@ struct SigningSettings {
     bool include_chain = true;
 };
 
+enum class CipherChoice { Auto, Aes256Gcm, Aes128Gcm, Aes256Cbc, Aes128Cbc };
+enum class KeyTransportChoice { Auto, Pkcs1v15, Oaep };
+
+struct EncryptionSettings {
+    CipherChoice cipher = CipherChoice::Auto;
+    KeyTransportChoice key_transport = KeyTransportChoice::Auto;
+    bool header_protection = true;
+    bool obscure_subject = true;
+    std::string archive_certificate;  // PEM file; empty: none
+};
+
 struct PkiSettings {
     std::string trust_anchors;
     std::string intermediates;
@@ -70,6 +81,7 @@ struct Config {
     std::string path;
     MilterSettings milter;
     SigningSettings signing;
+    EncryptionSettings encryption;
     hsm::TokenConfig hsm;
     PkiSettings pki;
     DirectorySettings directory;

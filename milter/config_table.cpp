@@ -43,6 +43,20 @@ constexpr std::array kKeys = {
     KeySpec{"signing", "include_chain", K::Boolean, "true", false, true,
             "Attach the signer's certificate chain up to, not including, the root."},
 
+    KeySpec{"encryption", "cipher", K::String, "\"auto\"", false, true,
+            "auto (AES-256-GCM when every recipient advertises it, else AES-256-CBC), "
+            "aes256-gcm, aes128-gcm, aes256-cbc or aes128-cbc."},
+    KeySpec{"encryption", "key_transport", K::String, "\"auto\"", false, true,
+            "RSA key transport: auto (RSA-OAEP when the recipient advertises it, else PKCS#1 v1.5), "
+            "pkcs1 or oaep."},
+    KeySpec{"encryption", "header_protection", K::Boolean, "true", false, true,
+            "Copy the header fields into the encrypted part (RFC 9788)."},
+    KeySpec{"encryption", "obscure_subject", K::Boolean, "true", false, true,
+            "Replace the outer Subject of encrypted mail by \"[...]\" (needs header_protection)."},
+    KeySpec{"encryption", "archive_certificate", K::String, "", false, true,
+            "PEM certificate of the organisation archive, added as a recipient of every "
+            "encrypted message."},
+
     KeySpec{"hsm", "module", K::String, "\"/usr/lib/softhsm/libsofthsm2.so\"", false, false,
             "PKCS#11 module (provider) path."},
     KeySpec{"hsm", "token_label", K::String, "", false, false,
@@ -64,7 +78,7 @@ constexpr std::array kKeys = {
             "hard-fail, soft-fail or off."},
 
     KeySpec{"directory", "cache", K::String, "\"/var/lib/ssm-milter/cache\"", false, false,
-            "LMDB folder of the certificate cache."},
+            "LMDB folder of the certificate cache and of harvested certificates."},
     KeySpec{"directory", "static_certificates", K::String, "\"/etc/ssm-milter/certs\"", false, true,
             "Folder of correspondents' PEM certificates."},
     KeySpec{"directory", "positive_ttl", K::Duration, "\"1d\"", false, true,
@@ -96,6 +110,9 @@ constexpr std::array kKeys = {
     KeySpec{"rule[]", "sign", K::String, "\"none\"", false, true, "sender, domain or none."},
     KeySpec{"rule[]", "encrypt", K::String, "\"never\"", false, true,
             "mandatory, opportunistic or never."},
+    KeySpec{"rule[]", "encrypt_to", K::String, "\"recipient\"", false, true,
+            "recipient (gateway-to-desktop: the recipient's own certificate) or domain "
+            "(gateway-to-gateway: domain-confidentiality-authority@<recipient domain>, RFC 3183)."},
 };
 // clang-format on
 

@@ -5,23 +5,34 @@
 #include <atomic>
 #include <memory>
 
+#include "directory/harvest_store.h"
+#include "milter/certificates.h"
 #include "milter/config.h"
 #include "milter/key_source.h"
 
 namespace ssm::milter {
 
+// A configuration and what was built from it; replaced as a whole.
+struct Snapshot {
+    std::shared_ptr<const Config> config;
+    std::shared_ptr<const Certificates> certificates;
+};
+
 class Daemon {
 public:
-    Daemon(std::shared_ptr<const Config> config, std::unique_ptr<KeySource> keys)
-        : m_config(std::move(config)), m_keys(std::move(keys)) {}
+    Daemon(std::shared_ptr<const Snapshot> snapshot, std::unique_ptr<KeySource> keys,
+           std::shared_ptr<directory::HarvestStore> harvest)
+        : m_snapshot(std::move(snapshot)), m_keys(std::move(keys)), m_harvest(std::move(harvest)) {}
 
-    std::shared_ptr<const Config> config() const { return m_config.load(); }
-    void replace_config(std::shared_ptr<const Config> c) { m_config.store(std::move(c)); }
+    std::shared_ptr<const Snapshot> snapshot() const { return m_snapshot.load(); }
+    void replace(std::shared_ptr<const Snapshot> s) { m_snapshot.store(std::move(s)); }
     KeySource& keys() { return *m_keys; }
+    const std::shared_ptr<directory::HarvestStore>& harvest() const { return m_harvest; }
 
 private:
-    std::atomic<std::shared_ptr<const Config>> m_config;
+    std::atomic<std::shared_ptr<const Snapshot>> m_snapshot;
     std::unique_ptr<KeySource> m_keys;
+    std::shared_ptr<directory::HarvestStore> m_harvest;  // one LMDB environment per process
 };
 
 // Registers the callbacks with libmilter for `daemon` and runs until stopped.

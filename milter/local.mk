@@ -6,6 +6,7 @@ milter_libssm_milter_a_SOURCES = \
 	milter/network.h milter/network.cpp \
 	milter/reply.h milter/reply.cpp \
 	milter/key_source.h milter/key_source.cpp \
+	milter/certificates.h milter/certificates.cpp \
 	milter/message_processor.h milter/message_processor.cpp \
 	milter/privileges.h milter/privileges.cpp \
 	milter/message_writer.h milter/message_writer.cpp \
@@ -17,8 +18,7 @@ ssm_milter_LDADD = $(SSM_CORE_LIBS) $(SSM_EXTERNAL_LIBS)
 
 check_PROGRAMS += tests/unit/test_config
 tests_unit_test_config_SOURCES = tests/unit/test_config.cpp $(UNIT_MAIN)
-tests_unit_test_config_LDADD = milter/libssm_milter.a policy/libssm_policy.a \
-	smime/libssm_smime.a base/libssm_base.a $(UNIT_LIBS)
+tests_unit_test_config_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
 
 check_PROGRAMS += tests/unit/test_milter
 tests_unit_test_milter_SOURCES = tests/unit/test_milter.cpp $(UNIT_MAIN)

@@ -73,6 +73,15 @@ int main(int argc, char** argv)
     }
 
     log::configure({true, true, level_from(config->milter.log_level)}, "ssm-milter");
+    auto harvest = open_harvest_store(*config);
+    auto snapshot = std::make_shared<Snapshot>();
+    snapshot->config = config;
+    try {
+        snapshot->certificates = Certificates::load(*config, harvest);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s\n", e.what());
+        return kExitConfig;
+    }
     auto keys = std::make_unique<TokenKeySource>(config->hsm);
     try {
         keys->open();
@@ -80,6 +89,6 @@ int main(int argc, char** argv)
         // Not fatal: messages get 451 4.3.0 until the token can be opened.
         log::warning("hsm-unavailable", {{"error", e.what()}});
     }
-    Daemon daemon(config, std::move(keys));
+    Daemon daemon(std::move(snapshot), std::move(keys), std::move(harvest));
     return run_milter(daemon);
 }

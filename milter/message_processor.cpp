@@ -6,6 +6,9 @@
 
 #include "base/error.h"
 #include "base/log.h"
+#include "smime/cms/envelope.h"
+#include "smime/cms/signed_attributes.h"
+#include "smime/protect.h"
 
 namespace ssm::milter {
 
@@ -30,9 +33,13 @@ bool iequals(std::string_view a, std::string_view b)
 
 }  // namespace
 
-MessageProcessor::MessageProcessor(std::shared_ptr<const Config> config, KeySource& keys,
-                                   ConnectionInfo conn)
-    : m_config(std::move(config)), m_keys(keys), m_conn(std::move(conn))
+MessageProcessor::MessageProcessor(std::shared_ptr<const Config> config,
+                                   std::shared_ptr<const Certificates> certificates,
+                                   KeySource& keys, ConnectionInfo conn)
+    : m_config(std::move(config)),
+      m_certificates(std::move(certificates)),
+      m_keys(keys),
+      m_conn(std::move(conn))
 {
 }
 
@@ -52,7 +59,7 @@ Reply MessageProcessor::mail_from(std::string_view sender, std::string_view auth
     m_sender = addr.empty() ? std::nullopt : EmailAddress::parse(addr);
     m_have_sender = true;
     m_recipients.clear();
-    m_plan.reset();
+    m_effective.reset();
     m_headers.clear();
     m_header_bytes = 0;
     m_too_large = false;
@@ -67,23 +74,47 @@ Reply MessageProcessor::rcpt_to(std::string_view recipient)
     if (!rcpt) return Reply::reject("553", "5.1.3", "recipient address not understood");
     const policy::RecipientPlan plan = m_config->policy.plan_recipient(m_direction, m_sender, *rcpt);
 
-    if (plan.treatment.encrypt == policy::EncryptMode::Mandatory) {
-        // This version has no certificate source yet, so no recipient certificate is ever
-        // usable: fail closed rather than deliver in clear (PRODUCT §2.4).
-        log::notice("rcpt-reject", {{"rcpt", rcpt->str()}, {"rule", plan.rule_name},
-                                    {"reason", "encryption mandatory, no usable certificate"}});
-        return Reply::reject("550", "5.7.1",
-                             "encryption required for " + rcpt->str() +
-                                 " but no usable certificate (rule \"" + plan.rule_name + "\")");
+    Recipient accepted{*rcpt, plan, std::nullopt};
+    const policy::EncryptMode mode = plan.treatment.encrypt;
+    if (mode != policy::EncryptMode::Never && m_direction == policy::Direction::Outbound) {
+        // Gateway-to-desktop: the recipient's own certificate; gateway-to-gateway: the
+        // recipient domain's (RFC 3183).
+        const EmailAddress key_owner =
+            plan.treatment.encrypt_to == policy::EncryptTarget::Domain
+                ? *EmailAddress::parse("domain-confidentiality-authority@" + rcpt->domain().str())
+                : *rcpt;
+        try {
+            directory::Choice choice = m_certificates->find(key_owner, std::time(nullptr));
+            if (choice.chosen) {
+                accepted.certificate = std::move(choice.chosen);
+            } else if (mode == policy::EncryptMode::Mandatory) {
+                std::string why = choice.rejected_reasons.empty() ? "none found"
+                                                                  : choice.rejected_reasons.front();
+                log::notice("rcpt-reject", {{"rcpt", rcpt->str()}, {"rule", plan.rule_name},
+                                            {"certificate_for", key_owner.str()},
+                                            {"reason", why}});
+                return Reply::reject("550", "5.7.1",
+                                     "encryption required for " + rcpt->str() +
+                                         " but no usable certificate for " + key_owner.str() +
+                                         " (" + why + ")");
+            }
+        } catch (const Error& e) {
+            if (e.failure() != Failure::DirectoryUnavailable) throw;
+            if (mode == policy::EncryptMode::Mandatory)
+                return reply_for(Failure::DirectoryUnavailable, e.what());
+            log::warning("directory-unavailable", {{"rcpt", rcpt->str()}, {"error", e.what()}});
+        }
     }
-    if (m_plan && !(m_plan->treatment == plan.treatment)) {
+
+    const Effective effective{plan.treatment.sign, accepted.certificate.has_value()};
+    if (m_effective && !(*m_effective == effective)) {
         // A milter cannot split a message: the client sends this one separately.
         return Reply::tempfail("452", "4.5.3",
                                "recipient needs a different security treatment; "
                                "send it in a separate transaction");
     }
-    if (!m_plan) m_plan = plan;
-    m_recipients.push_back(*rcpt);
+    if (!m_effective) m_effective = effective;
+    m_recipients.push_back(std::move(accepted));
     return Reply::proceed();
 }
 
@@ -147,55 +178,162 @@ std::shared_ptr<smime::Signer> MessageProcessor::find_signer(policy::SignMode mo
     return nullptr;
 }
 
-MessageOutcome MessageProcessor::sign(const policy::Treatment& t)
+namespace {
+
+// Mail the user already encrypted end to end is left alone (re-encrypting adds nothing).
+bool already_encrypted(const std::vector<smime::mime::HeaderField>& headers)
+{
+    const auto* ct = smime::mime::find_field(headers, "Content-Type");
+    if (!ct) return false;
+    const auto parsed = smime::mime::parse_content_type(ct->value);
+    if (!parsed || parsed->type != "application" ||
+        (parsed->subtype != "pkcs7-mime" && parsed->subtype != "x-pkcs7-mime"))
+        return false;
+    const std::string type = parsed->param("smime-type").value_or("");
+    return type.empty() || iequals(type, "enveloped-data") || iequals(type, "authEnveloped-data");
+}
+
+bool advertises(const directory::RecipientCertificate& c, std::string_view oid)
+{
+    if (!c.smime_capabilities_der) return false;
+    for (const auto& o : smime::cms::parse_smime_capabilities(*c.smime_capabilities_der))
+        if (o == oid) return true;
+    return false;
+}
+
+constexpr std::string_view kAes256Gcm = "2.16.840.1.101.3.4.1.46";
+constexpr std::string_view kAes128Gcm = "2.16.840.1.101.3.4.1.6";
+constexpr std::string_view kRsaesOaep = "1.2.840.113549.1.1.7";
+
+const char* cipher_name(smime::cms::ContentCipher c)
+{
+    switch (c) {
+    case smime::cms::ContentCipher::Aes128Cbc: return "aes128-cbc";
+    case smime::cms::ContentCipher::Aes256Cbc: return "aes256-cbc";
+    case smime::cms::ContentCipher::Aes128Gcm: return "aes128-gcm";
+    case smime::cms::ContentCipher::Aes256Gcm: return "aes256-gcm";
+    }
+    return "?";
+}
+
+}  // namespace
+
+smime::EncryptParameters MessageProcessor::encryption_parameters() const
+{
+    const auto& settings = m_config->encryption;
+    smime::EncryptParameters p;
+    std::vector<const directory::RecipientCertificate*> certs;
+    for (const auto& r : m_recipients) {
+        if (!r.certificate) continue;
+        bool seen = false;
+        for (const auto* c : certs) seen = seen || c->der == r.certificate->der;
+        if (!seen) certs.push_back(&*r.certificate);
+    }
+    // GCM only when every recipient has said it can read it (RFC 8551 §2.7).
+    bool all_gcm = !certs.empty();
+    for (const auto* c : certs)
+        all_gcm = all_gcm && (advertises(*c, kAes256Gcm) || advertises(*c, kAes128Gcm));
+    switch (settings.cipher) {
+    case CipherChoice::Auto:
+        p.cipher = all_gcm ? smime::cms::ContentCipher::Aes256Gcm : smime::cms::ContentCipher::Aes256Cbc;
+        break;
+    case CipherChoice::Aes256Gcm: p.cipher = smime::cms::ContentCipher::Aes256Gcm; break;
+    case CipherChoice::Aes128Gcm: p.cipher = smime::cms::ContentCipher::Aes128Gcm; break;
+    case CipherChoice::Aes256Cbc: p.cipher = smime::cms::ContentCipher::Aes256Cbc; break;
+    case CipherChoice::Aes128Cbc: p.cipher = smime::cms::ContentCipher::Aes128Cbc; break;
+    }
+    for (const auto* c : certs) {
+        smime::cms::RecipientSpec spec;
+        spec.certificate_der = c->der;
+        switch (settings.key_transport) {
+        case KeyTransportChoice::Auto:
+            spec.rsa = advertises(*c, kRsaesOaep) ? smime::cms::RsaKeyTransport::OaepSha256
+                                                  : smime::cms::RsaKeyTransport::Pkcs1v15;
+            break;
+        case KeyTransportChoice::Pkcs1v15: spec.rsa = smime::cms::RsaKeyTransport::Pkcs1v15; break;
+        case KeyTransportChoice::Oaep: spec.rsa = smime::cms::RsaKeyTransport::OaepSha256; break;
+        }
+        p.recipients.push_back(std::move(spec));
+    }
+    if (const auto& archive = m_certificates->archive_certificate()) {
+        smime::cms::RecipientSpec spec;
+        spec.certificate_der = *archive;
+        p.recipients.push_back(std::move(spec));
+    }
+    return p;
+}
+
+MessageOutcome MessageProcessor::protect()
 {
     MessageOutcome out;
-    const auto who = author();
-    if (!who) {
-        out.reply = reply_for(Failure::MalformedMessage, "no From address to choose a signing identity");
-        out.action = "reject";
-        return out;
-    }
-    std::string identity;
-    auto signer = find_signer(t.sign, *who, identity);
-    if (!signer) {
-        if (t.sign == policy::SignMode::Sender && identity.empty()) {
-            // "sender" means: the sender's key, else the domain's, when there is one.
+    const Effective e = *m_effective;
+    const auto& m = m_config->milter;
+
+    smime::ProtectRequest request;
+    request.spool_dir = m.spool_dir;
+    request.memory_spool_limit = m.memory_spool_limit;
+    request.header_protection = m_config->encryption.header_protection;
+    request.obscure_subject = m_config->encryption.obscure_subject;
+    request.sign.format = m_config->signing.format;
+    request.sign.digest = m_config->signing.digest;
+    request.sign.rsa_scheme = m_config->signing.rsa_scheme;
+    request.sign.include_chain = m_config->signing.include_chain;
+    request.sign.signing_time = std::time(nullptr);
+    request.sign.limits.max_header_field = m.max_header_field_size;
+    request.sign.limits.max_depth = m.max_mime_depth;
+
+    if (e.encrypt) {
+        if (already_encrypted(m_headers)) {
             out.reply = Reply::accept();
             out.action = "none";
-            out.detail = "no signing identity for " + who->str();
+            out.detail = "already encrypted by the sender";
             return out;
         }
-        out.reply = Reply::tempfail("451", "4.7.0",
-                                    "no signing key for " + (identity.empty() ? who->str() : identity) +
-                                        " on the token");
-        out.action = "tempfail";
-        return out;
+        request.encrypt = encryption_parameters();
     }
 
-    const auto& m = m_config->milter;
-    smime::SignParameters params;
-    params.format = m_config->signing.format;
-    params.digest = m_config->signing.digest;
-    params.rsa_scheme = m_config->signing.rsa_scheme;
-    params.include_chain = m_config->signing.include_chain;
-    params.signing_time = std::time(nullptr);
-    params.limits.max_header_field = m.max_header_field_size;
-    params.limits.max_depth = m.max_mime_depth;
+    std::string identity;
+    std::shared_ptr<smime::Signer> signer;
+    if (e.sign != policy::SignMode::None) {
+        const auto who = author();
+        if (!who) {
+            out.reply = reply_for(Failure::MalformedMessage, "no From address to choose a signing identity");
+            out.action = "reject";
+            return out;
+        }
+        signer = find_signer(e.sign, *who, identity);
+        if (!signer && !(e.sign == policy::SignMode::Sender && identity.empty())) {
+            out.reply = Reply::tempfail("451", "4.7.0",
+                                        "no signing key for " + (identity.empty() ? who->str() : identity) +
+                                            " on the token");
+            out.action = "tempfail";
+            return out;
+        }
+        // "sender" means: the sender's key, else the domain's, when there is one.
+        if (!signer) out.detail = "no signing identity for " + who->str() + " ";
+    }
+    if (!signer && !request.encrypt) {
+        out.reply = Reply::accept();
+        out.action = "none";
+        return out;
+    }
+    request.signer = signer.get();
 
-    Spool scratch(m.spool_dir, m.memory_spool_limit);
     auto new_body = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
     auto reader = m_body->reader();
-    const smime::SignResult r =
-        smime::sign_message(m_headers, *reader, *signer, params, scratch, *new_body);
+    const smime::ProtectResult r = smime::protect_message(m_headers, *reader, request, *new_body);
     out.reply = Reply::accept();
     out.header_edit = r.headers;
     out.new_body = std::move(new_body);
-    out.action = "sign";
-    out.detail = std::string("identity=") + identity + " format=" +
-                 (params.format == smime::SignatureFormat::Detached ? "detached" : "opaque") +
-                 " alg=" + std::string(smime::scheme_name(r.scheme)) + "/" +
-                 std::string(smime::digest_name(r.digest));
+    out.action = signer && r.cipher ? "sign+encrypt" : signer ? "sign" : "encrypt";
+    if (r.signature)
+        out.detail += "identity=" + identity + " format=" +
+                      (request.sign.format == smime::SignatureFormat::Detached ? "detached" : "opaque") +
+                      " alg=" + std::string(smime::scheme_name(r.signature->scheme)) + "/" +
+                      std::string(smime::digest_name(r.signature->digest)) + " ";
+    if (r.cipher)
+        out.detail += std::string("cipher=") + cipher_name(*r.cipher) +
+                      " recipients=" + std::to_string(r.recipients) + " ";
     return out;
 }
 
@@ -208,15 +346,16 @@ MessageOutcome MessageProcessor::end_of_message()
             out.action = "reject";
             return out;
         }
-        if (!m_plan || m_plan->treatment.sign == policy::SignMode::None ||
-            m_direction != policy::Direction::Outbound) {
+        if (!m_effective || m_direction != policy::Direction::Outbound ||
+            (m_effective->sign == policy::SignMode::None && !m_effective->encrypt)) {
             out.reply = Reply::accept();
             out.action = "none";
-            out.detail = m_plan ? "rule=" + m_plan->rule_name : "no recipients";
+            out.detail = m_recipients.empty() ? "no recipients"
+                                              : "rule=" + m_recipients.front().plan.rule_name;
             return out;
         }
-        out = sign(m_plan->treatment);
-        out.detail += " rule=" + m_plan->rule_name;
+        out = protect();
+        out.detail += "rule=" + m_recipients.front().plan.rule_name;
         return out;
     } catch (const Error& e) {
         if (e.failure() == Failure::HsmUnavailable) m_keys.token_failed();

@@ -13,10 +13,13 @@
 
 #include "base/email_address.h"
 #include "base/spool.h"
+#include "directory/certificate_choice.h"
+#include "milter/certificates.h"
 #include "milter/config.h"
 #include "milter/key_source.h"
 #include "milter/reply.h"
 #include "smime/mime/header.h"
+#include "smime/protect.h"
 #include "smime/sign.h"
 
 namespace ssm::milter {
@@ -34,13 +37,15 @@ struct MessageOutcome {
     Reply reply;                                  // Accept, Reject or TempFail
     std::optional<smime::HeaderEdit> header_edit; // set when the message was rewritten
     std::unique_ptr<Spool> new_body;              // set with header_edit
-    std::string action;                           // "sign", "none", ... (for the log line)
+    std::string action;                           // "sign", "encrypt", "sign+encrypt", "none", ...
     std::string detail;                           // algorithms, identity (for the log line)
 };
 
 class MessageProcessor {
 public:
-    MessageProcessor(std::shared_ptr<const Config> config, KeySource& keys, ConnectionInfo conn);
+    MessageProcessor(std::shared_ptr<const Config> config,
+                     std::shared_ptr<const Certificates> certificates, KeySource& keys,
+                     ConnectionInfo conn);
 
     // Each returns Continue to go on, or a final Reject/TempFail for that step.
     Reply mail_from(std::string_view sender, std::string_view auth_authen);
@@ -53,20 +58,36 @@ public:
     std::size_t recipient_count() const { return m_recipients.size(); }
     const std::vector<smime::mime::HeaderField>& headers() const { return m_headers; }
 
+    // What was decided for each accepted recipient (for logs and ssmctl).
+    struct Recipient {
+        EmailAddress address;
+        policy::RecipientPlan plan;
+        std::optional<directory::RecipientCertificate> certificate;  // set: encrypt to it
+    };
+    const std::vector<Recipient>& recipients() const { return m_recipients; }
+
 private:
-    MessageOutcome sign(const policy::Treatment& t);
+    // The treatment two recipients must share to travel in one message.
+    struct Effective {
+        policy::SignMode sign;
+        bool encrypt;
+        bool operator==(const Effective& o) const { return sign == o.sign && encrypt == o.encrypt; }
+    };
+    MessageOutcome protect();
+    smime::EncryptParameters encryption_parameters() const;
     std::shared_ptr<smime::Signer> find_signer(policy::SignMode mode, const EmailAddress& author,
                                                std::string& identity);
     std::optional<EmailAddress> author() const;
 
     std::shared_ptr<const Config> m_config;
+    std::shared_ptr<const Certificates> m_certificates;
     KeySource& m_keys;
     ConnectionInfo m_conn;
     policy::Direction m_direction = policy::Direction::Inbound;
     std::optional<EmailAddress> m_sender;
     bool m_have_sender = false;
-    std::vector<EmailAddress> m_recipients;
-    std::optional<policy::RecipientPlan> m_plan;  // the treatment shared by all recipients
+    std::vector<Recipient> m_recipients;
+    std::optional<Effective> m_effective;  // shared by all accepted recipients
     std::vector<smime::mime::HeaderField> m_headers;
     std::uint64_t m_header_bytes = 0;
     std::unique_ptr<Spool> m_body;

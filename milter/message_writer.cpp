@@ -3,18 +3,6 @@
 
 namespace ssm::milter {
 
-namespace {
-
-void write_field(ByteSink& out, const smime::mime::HeaderField& h)
-{
-    out.write(h.name);
-    out.write(std::string_view(": "));
-    out.write(h.value);
-    out.write(std::string_view("\r\n"));
-}
-
-}  // namespace
-
 void write_rewritten_message(const std::vector<smime::mime::HeaderField>& original,
                              const smime::HeaderEdit& edit, ByteSource& body, ByteSink& out)
 {
@@ -26,9 +14,15 @@ void write_rewritten_message(const std::vector<smime::mime::HeaderField>& origin
         bool removed = false;
         for (const auto& r : edit.remove)
             if (r.index == index && smime::mime::iequals(r.name, h.name)) removed = true;
-        if (!removed) write_field(out, h);
+        const smime::HeaderEdit::Change* changed = nullptr;
+        for (const auto& c : edit.change)
+            if (c.index == index && smime::mime::iequals(c.name, h.name)) changed = &c;
+        if (changed)
+            smime::mime::write_header_field(out, {h.name, changed->value});
+        else if (!removed)
+            smime::mime::write_header_field(out, h);
     }
-    for (const auto& h : edit.add) write_field(out, h);
+    for (const auto& h : edit.add) smime::mime::write_header_field(out, h);
     out.write(std::string_view("\r\n"));
     body.rewind();
     copy_stream(body, out);

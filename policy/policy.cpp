@@ -52,6 +52,13 @@ std::optional<EncryptMode> parse_encrypt_mode(std::string_view s)
     return std::nullopt;
 }
 
+std::optional<EncryptTarget> parse_encrypt_target(std::string_view s)
+{
+    if (s == "recipient") return EncryptTarget::Recipient;
+    if (s == "domain") return EncryptTarget::Domain;
+    return std::nullopt;
+}
+
 std::optional<AddressPattern> AddressPattern::parse(std::string_view text)
 {
     if (text == "*") return AddressPattern(Kind::Any, std::string(text));
@@ -109,7 +116,7 @@ RecipientPlan Policy::plan_recipient(Direction direction, const std::optional<Em
         if (rule.direction && *rule.direction != direction) continue;
         if (!any_matches(rule.from, from)) continue;
         if (!any_matches(rule.to, std::optional<EmailAddress>(rcpt))) continue;
-        RecipientPlan plan{{rule.sign, rule.encrypt}, rule.name};
+        RecipientPlan plan{{rule.sign, rule.encrypt, rule.encrypt_to}, rule.name};
         if (direction == Direction::Inbound) plan.treatment.sign = SignMode::None;
         return plan;
     }

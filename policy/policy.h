@@ -13,6 +13,8 @@ namespace ssm::policy {
 enum class Direction { Inbound, Outbound };
 enum class SignMode { Sender, Domain, None };
 enum class EncryptMode { Mandatory, Opportunistic, Never };
+// Whose certificate encryption uses (Open Group S/MIME Secure Messaging modes).
+enum class EncryptTarget { Recipient, Domain };
 
 const char* direction_name(Direction d);
 const char* sign_mode_name(SignMode m);
@@ -20,6 +22,7 @@ const char* encrypt_mode_name(EncryptMode m);
 std::optional<Direction> parse_direction(std::string_view s);  // "inbound"/"in", "outbound"/"out"
 std::optional<SignMode> parse_sign_mode(std::string_view s);
 std::optional<EncryptMode> parse_encrypt_mode(std::string_view s);
+std::optional<EncryptTarget> parse_encrypt_target(std::string_view s);
 
 // An address pattern from configuration:
 //   "alice@acme.example"  one address
@@ -49,6 +52,7 @@ struct Rule {
     std::vector<AddressPattern> to;         // empty: any recipient
     SignMode sign = SignMode::None;
     EncryptMode encrypt = EncryptMode::Never;
+    EncryptTarget encrypt_to = EncryptTarget::Recipient;
 };
 
 // One of our own domains and the identity that signs for it (RFC 3183).
@@ -62,7 +66,11 @@ struct OwnDomain {
 struct Treatment {
     SignMode sign = SignMode::None;
     EncryptMode encrypt = EncryptMode::Never;
-    bool operator==(const Treatment& o) const { return sign == o.sign && encrypt == o.encrypt; }
+    EncryptTarget encrypt_to = EncryptTarget::Recipient;
+    bool operator==(const Treatment& o) const
+    {
+        return sign == o.sign && encrypt == o.encrypt && encrypt_to == o.encrypt_to;
+    }
 };
 
 struct RecipientPlan {

@@ -19,6 +19,14 @@ std::string micalg(DigestAlgorithm d)
     return std::string(digest_name(d));
 }
 
+void copy_spool(const Spool& spool, ByteSink& out)
+{
+    auto reader = spool.reader();
+    copy_stream(*reader, out);
+}
+
+}  // namespace
+
 HeaderEdit content_fields_moved_inside(const std::vector<mime::HeaderField>& headers)
 {
     HeaderEdit edit;
@@ -42,14 +50,6 @@ HeaderEdit content_fields_moved_inside(const std::vector<mime::HeaderField>& hea
     if (!has_mime_version) edit.add.push_back({"MIME-Version", "1.0"});
     return edit;
 }
-
-void copy_spool(const Spool& spool, ByteSink& out)
-{
-    auto reader = spool.reader();
-    copy_stream(*reader, out);
-}
-
-}  // namespace
 
 SignatureScheme scheme_for(KeyType key, SignatureScheme rsa_scheme)
 {
@@ -75,6 +75,7 @@ SignResult sign_message(const std::vector<mime::HeaderField>& headers, ByteSourc
     cms::Hasher hasher(params.digest);
     {
         TeeSink tee(scratch, hasher);
+        for (const auto& f : params.protected_fields) mime::write_header_field(tee, f);
         body.rewind();
         mime::write_canonical_entity(headers, body, tee, params.limits);
     }

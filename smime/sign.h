@@ -27,18 +27,32 @@ struct SignParameters {
     bool include_chain = true;
     std::time_t signing_time = 0;
     mime::Limits limits;
+    // Header fields written at the top of the signed entity, before its Content-* fields
+    // (RFC 9788 header protection: the Cryptographic Payload carries the message's fields).
+    std::vector<mime::HeaderField> protected_fields;
 };
 
-// Changes to the top-level header: fields to delete (name and 1-based index among the
-// fields of that name, as smfi_chgheader counts) and fields to append.
+// Changes to the top-level header: fields to delete or to give a new value (name and
+// 1-based index among the fields of that name, as smfi_chgheader counts) and fields to
+// append.
 struct HeaderEdit {
     struct Removal {
         std::string name;
         int index;
     };
+    struct Change {
+        std::string name;
+        int index;
+        std::string value;
+    };
     std::vector<Removal> remove;
+    std::vector<Change> change;
     std::vector<mime::HeaderField> add;
 };
+
+// The removals that move every top-level Content-* field into the protected entity, and
+// MIME-Version when the message has none.
+HeaderEdit content_fields_moved_inside(const std::vector<mime::HeaderField>& headers);
 
 struct SignResult {
     HeaderEdit headers;

@@ -10,6 +10,7 @@
 
 #include "base/error.h"
 #include "base/spool.h"
+#include "milter/certificates.h"
 #include "milter/key_source.h"
 #include "milter/message_processor.h"
 #include "milter/message_writer.h"
@@ -106,7 +107,8 @@ int process_command(const milter::Config& config, std::shared_ptr<const milter::
         const smime::mime::HeaderBlock block = smime::mime::parse_header_block(*reader, limits);
 
         milter::TokenKeySource keys(config.hsm);
-        milter::MessageProcessor proc(shared, keys, conn);
+        auto certificates = milter::Certificates::load(config, milter::open_harvest_store(config));
+        milter::MessageProcessor proc(shared, certificates, keys, conn);
         if (auto r = proc.mail_from(from, ""); r.verdict != milter::Verdict::Continue)
             return early_stop("mail", r);
         for (const auto& rcpt : to)

@@ -117,7 +117,7 @@ public:
                 cte_written = true;
                 continue;
             }
-            write_field(n, f);
+            write_header_field(n, f);
         }
         if (plan.new_transfer_encoding && !cte_written) write_cte(n, *plan.new_transfer_encoding);
         n.write(std::string_view("\r\n"));
@@ -129,29 +129,6 @@ private:
     static void write_cte(ByteSink& out, const std::string& cte)
     {
         out.write("Content-Transfer-Encoding: " + cte + "\r\n");
-    }
-
-    // "Name: value" CRLF. A line break inside the value must stay a fold: one not followed
-    // by whitespace gets a space, trailing ones are dropped (else the header would end or
-    // a new field would start inside a value).
-    static void write_field(ByteSink& out, const HeaderField& f)
-    {
-        std::string line = f.name + ": ";
-        const std::string& v = f.value;
-        std::size_t end = v.size();
-        while (end > 0 && (v[end - 1] == '\r' || v[end - 1] == '\n')) --end;
-        for (std::size_t i = 0; i < end; ++i) {
-            const char c = v[i];
-            if (c != '\r' && c != '\n') {
-                line.push_back(c);
-                continue;
-            }
-            if (c == '\r' && i + 1 < end && v[i + 1] == '\n') ++i;
-            line += "\r\n";
-            if (i + 1 < end && v[i + 1] != ' ' && v[i + 1] != '\t') line.push_back(' ');
-        }
-        line += "\r\n";
-        out.write(line);
     }
 
     // One normaliser for all copied ranges (finish() leaves it ready for the next), so

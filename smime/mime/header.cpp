@@ -146,4 +146,24 @@ std::uint64_t BodySource::size() const
     return total > m_offset ? total - m_offset : 0;
 }
 
+void write_header_field(ByteSink& out, const HeaderField& f)
+{
+    std::string line = f.name + ": ";
+    const std::string& v = f.value;
+    std::size_t end = v.size();
+    while (end > 0 && (v[end - 1] == '\r' || v[end - 1] == '\n')) --end;
+    for (std::size_t i = 0; i < end; ++i) {
+        const char c = v[i];
+        if (c != '\r' && c != '\n') {
+            line.push_back(c);
+            continue;
+        }
+        if (c == '\r' && i + 1 < end && v[i + 1] == '\n') ++i;
+        line += "\r\n";
+        if (i + 1 < end && v[i + 1] != ' ' && v[i + 1] != '\t') line.push_back(' ');
+    }
+    line += "\r\n";
+    out.write(line);
+}
+
 }  // namespace ssm::smime::mime

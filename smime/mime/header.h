@@ -25,6 +25,11 @@ bool iequals(std::string_view a, std::string_view b);
 // Content-* fields (RFC 2045 §9): they describe the entity and move with it.
 bool is_content_field(std::string_view name);
 
+// Writes "Name: value" CRLF. A line break inside the value stays a fold: one not followed
+// by whitespace gets a space and trailing ones are dropped, so an untrusted value can never
+// end the header block or start a field of its own.
+void write_header_field(ByteSink& out, const HeaderField& field);
+
 // The first field of that name, or nullptr.
 const HeaderField* find_field(const std::vector<HeaderField>& fields, std::string_view name);
 

@@ -41,6 +41,11 @@ struct Fixture {
         const std::string text = "[milter]\ninternal_networks = [\"10.0.0.0/8\"]\nspool_dir = \"" +
                                  dir.path().string() + "\"\nmemory_spool_limit = \"4KiB\"\n"
                                  "max_message_size = \"2MiB\"\nmax_header_field_size = \"8KiB\"\n"
+                                 "[pki]\ntrust_anchors = \"" + (pki / "trust").string() +
+                                 "\"\nintermediates = \"" + (pki / "intermediates").string() +
+                                 "\"\ncrls = \"\"\nrevocation = \"off\"\n"
+                                 "[directory]\nstatic_certificates = \"" + (dir.path() / "certs").string() +
+                                 "\"\n"
                                  "[hsm]\ntoken_label = \"" + token_label + "\"\npin_file = \"" +
                                  (token / "pin").string() + "\"\n" + extra;
         return parse_config(text, "test.toml");
@@ -83,6 +88,11 @@ sign = "sender"
 encrypt = "opportunistic"
 )toml";
 
+std::shared_ptr<const Certificates> certificates(const Config& cfg)
+{
+    return Certificates::load(cfg, nullptr);
+}
+
 ConnectionInfo client(const char* ip, const char* daemon = "")
 {
     ConnectionInfo c;
@@ -100,7 +110,7 @@ Run run_message(const std::shared_ptr<const Config>& cfg, KeySource& keys, const
                 const std::string& header_from, const std::string& body,
                 const std::vector<std::pair<std::string, std::string>>& extra_headers = {})
 {
-    MessageProcessor p(cfg, keys, client("10.1.1.1"));
+    MessageProcessor p(cfg, certificates(*cfg), keys, client("10.1.1.1"));
     CPPUNIT_ASSERT(p.mail_from("<" + from + ">", "").verdict == Verdict::Continue);
     CPPUNIT_ASSERT(p.rcpt_to("<x@other.example>").verdict == Verdict::Continue);
     std::vector<std::pair<std::string, std::string>> headers = {
@@ -168,7 +178,7 @@ public:
             {client("::ffff:10.0.0.1"), "", policy::Direction::Outbound},
         };
         for (auto& c : cases) {
-            MessageProcessor p(cfg, keys, c.conn);
+            MessageProcessor p(cfg, certificates(*cfg), keys, c.conn);
             p.mail_from("<a@acme.example>", c.auth);
             CPPUNIT_ASSERT(p.direction() == c.expect);
         }
@@ -178,7 +188,7 @@ public:
     {
         auto cfg = fixture().config(kRules);
         TokenKeySource keys(cfg->hsm);
-        MessageProcessor p(cfg, keys, client("10.1.1.1"));
+        MessageProcessor p(cfg, certificates(*cfg), keys, client("10.1.1.1"));
         p.mail_from("<alice@acme.example>", "");
         Reply r = p.rcpt_to("<bob@partner.example>");
         CPPUNIT_ASSERT(r.verdict == Verdict::Reject);
@@ -277,7 +287,7 @@ name = "sign everything"
 sign = "sender"
 )toml");
         TokenKeySource keys(cfg->hsm);
-        MessageProcessor p(cfg, keys, client("198.51.100.9"));
+        MessageProcessor p(cfg, certificates(*cfg), keys, client("198.51.100.9"));
         p.mail_from("<alice@acme.example>", "");
         CPPUNIT_ASSERT(p.direction() == policy::Direction::Inbound);
         p.rcpt_to("<alice@acme.example>");
@@ -292,12 +302,12 @@ sign = "sender"
     {
         auto cfg = fixture().config(kRules);
         TokenKeySource keys(cfg->hsm);
-        MessageProcessor p(cfg, keys, client("10.1.1.1"));
+        MessageProcessor p(cfg, certificates(*cfg), keys, client("10.1.1.1"));
         p.mail_from("<alice@acme.example>", "");
         p.rcpt_to("<x@other.example>");
         Reply r = p.header("X-Long", std::string(9000, 'a'));
         CPPUNIT_ASSERT_EQUAL(std::string("552 5.3.4"), r.rcode + " " + r.xcode);
-        MessageProcessor q(cfg, keys, client("10.1.1.1"));
+        MessageProcessor q(cfg, certificates(*cfg), keys, client("10.1.1.1"));
         q.mail_from("<alice@acme.example>", "");
         q.rcpt_to("<x@other.example>");
         const std::string chunk(1536 * 1024, 'b');

@@ -1,0 +1,36 @@
+// Recipient certificates for one configuration snapshot: the trust store and the static
+// folder of [pki]/[directory] (rebuilt on reload) in front of the harvested-certificate
+// store (one LMDB environment for the process lifetime), plus the archive certificate.
+#pragma once
+#include <ctime>
+#include <memory>
+#include <optional>
+
+#include "base/email_address.h"
+#include "directory/certificate_choice.h"
+#include "directory/harvest_store.h"
+#include "milter/config.h"
+
+namespace ssm::milter {
+
+class Certificates {
+public:
+    // Throws ConfigError naming the file when the archive certificate cannot be read.
+    static std::shared_ptr<const Certificates> load(const Config& config,
+                                                    std::shared_ptr<directory::HarvestStore> harvest);
+
+    // The best encryption certificate for the address, with reasons for every rejection.
+    // Throws ssm::Error(Failure::DirectoryUnavailable) when a source cannot be reached.
+    directory::Choice find(const EmailAddress& address, std::time_t now) const;
+    const std::optional<Bytes>& archive_certificate() const { return m_archive; }
+
+private:
+    std::unique_ptr<directory::CertificateResolver> m_resolver;
+    std::optional<Bytes> m_archive;
+};
+
+// Opens the harvested-certificate store in [directory] cache; nullptr (and a warning) when
+// the folder cannot be used, so signing still works without it.
+std::shared_ptr<directory::HarvestStore> open_harvest_store(const Config& config);
+
+}  // namespace ssm::milter

@@ -1,0 +1,142 @@
+// sign / encrypt / sign-then-encrypt composition. Each stage streams spool to spool.
+#include "smime/protect.h"
+
+#include "base/error.h"
+#include "base/spool.h"
+#include "smime/mime/canonical.h"
+#include "smime/mime/encoders.h"
+
+namespace ssm::smime {
+
+namespace {
+
+// Fields that describe transport, not the message; they stay outside only.
+bool is_trace_field(std::string_view name)
+{
+    static const char* const trace[] = {"Received", "Return-Path", "Delivered-To", "X-Original-To",
+                                        "Authentication-Results", "ARC-Seal",
+                                        "ARC-Message-Signature", "ARC-Authentication-Results",
+                                        "DKIM-Signature"};
+    for (const char* t : trace)
+        if (mime::iequals(name, t)) return true;
+    return false;
+}
+
+// The entity's own Content-* fields, with hp="cipher" on Content-Type (RFC 9788 §2.1.1)
+// when the header is protected.
+std::vector<mime::HeaderField> inner_content_fields(const std::vector<mime::HeaderField>& headers,
+                                                    bool header_protection)
+{
+    std::vector<mime::HeaderField> out;
+    bool have_type = false;
+    for (const auto& h : headers) {
+        if (!mime::is_content_field(h.name)) continue;
+        mime::HeaderField f = h;
+        if (mime::iequals(h.name, "Content-Type") && !have_type) {
+            have_type = true;
+            if (header_protection) f.value += "; hp=\"cipher\"";
+        }
+        out.push_back(std::move(f));
+    }
+    if (!have_type && header_protection)
+        out.insert(out.begin(), {"Content-Type", "text/plain; charset=us-ascii; hp=\"cipher\""});
+    return out;
+}
+
+void copy_spool(const Spool& spool, ByteSink& out)
+{
+    auto reader = spool.reader();
+    copy_stream(*reader, out);
+}
+
+const char* smime_type(cms::ContentCipher c)
+{
+    switch (c) {
+    case cms::ContentCipher::Aes128Gcm:
+    case cms::ContentCipher::Aes256Gcm: return "authEnveloped-data";
+    default: return "enveloped-data";
+    }
+}
+
+}  // namespace
+
+std::vector<mime::HeaderField> fields_to_protect(const std::vector<mime::HeaderField>& headers)
+{
+    std::vector<mime::HeaderField> out;
+    for (const auto& h : headers)
+        if (!mime::is_content_field(h.name) && !mime::iequals(h.name, "MIME-Version") &&
+            !is_trace_field(h.name))
+            out.push_back(h);
+    return out;
+}
+
+ProtectResult protect_message(const std::vector<mime::HeaderField>& headers, ByteSource& body,
+                              const ProtectRequest& request, ByteSink& out)
+{
+    ProtectResult result;
+    if (!request.signer && !request.encrypt)
+        throw Error(Failure::Internal, "protect_message: nothing to do");
+
+    if (!request.encrypt) {
+        Spool scratch(request.spool_dir, request.memory_spool_limit);
+        SignResult r = sign_message(headers, body, *request.signer, request.sign, scratch, out);
+        result.headers = r.headers;
+        result.signature = r;
+        return result;
+    }
+    if (request.encrypt->recipients.empty())
+        throw Error(Failure::Internal, "protect_message: encryption without recipients");
+
+    const bool hp = request.header_protection;
+    const std::vector<mime::HeaderField> protected_fields = hp ? fields_to_protect(headers)
+                                                               : std::vector<mime::HeaderField>{};
+    const std::vector<mime::HeaderField> inner_top = inner_content_fields(headers, hp);
+
+    // The plaintext of the envelope: the (signed) inner entity.
+    Spool inner(request.spool_dir, request.memory_spool_limit);
+    if (request.signer) {
+        SignParameters sp = request.sign;
+        sp.protected_fields = protected_fields;
+        Spool sig_scratch(request.spool_dir, request.memory_spool_limit);
+        Spool signed_body(request.spool_dir, request.memory_spool_limit);
+        SignResult r = sign_message(inner_top, body, *request.signer, sp, sig_scratch, signed_body);
+        for (const auto& f : r.headers.add)
+            if (mime::is_content_field(f.name)) mime::write_header_field(inner, f);
+        inner.write(std::string_view("\r\n"));
+        copy_spool(signed_body, inner);
+        result.signature = r;
+    } else {
+        for (const auto& f : protected_fields) mime::write_header_field(inner, f);
+        body.rewind();
+        mime::write_canonical_entity(inner_top, body, inner, request.sign.limits);
+    }
+
+    {
+        mime::Base64Encoder b64(out);
+        cms::EnvelopeEncoder envelope(request.encrypt->recipients, request.encrypt->cipher,
+                                      inner.size(), b64);
+        copy_spool(inner, envelope.plaintext());
+        envelope.finish();
+        b64.finish();
+    }
+    result.cipher = request.encrypt->cipher;
+    result.recipients = request.encrypt->recipients.size();
+
+    result.headers = content_fields_moved_inside(headers);
+    result.headers.add.push_back(
+        {"Content-Type", std::string("application/pkcs7-mime; smime-type=") +
+                             smime_type(request.encrypt->cipher) + "; name=\"smime.p7m\""});
+    result.headers.add.push_back({"Content-Transfer-Encoding", "base64"});
+    result.headers.add.push_back({"Content-Disposition", "attachment; filename=\"smime.p7m\""});
+    if (request.obscure_subject) {
+        for (const auto& h : headers) {
+            if (mime::iequals(h.name, "Subject")) {
+                result.headers.change.push_back({h.name, 1, "[...]"});
+                break;
+            }
+        }
+    }
+    return result;
+}
+
+}  // namespace ssm::smime

@@ -1,0 +1,46 @@
+// Protecting a whole outbound message: sign, encrypt, or sign-then-encrypt (RFC 8551),
+// with header protection (RFC 9788) when encrypting. The result is a header edit against
+// the original top-level fields plus the new body, so the milter can apply it in one go.
+// Input is a message our users sent, still handled as untrusted bytes.
+#pragma once
+#include <optional>
+#include <vector>
+
+#include "base/stream.h"
+#include "smime/cms/envelope.h"
+#include "smime/mime/header.h"
+#include "smime/sign.h"
+
+namespace ssm::smime {
+
+struct EncryptParameters {
+    std::vector<cms::RecipientSpec> recipients;  // one RecipientInfo each (archive included)
+    cms::ContentCipher cipher = cms::ContentCipher::Aes256Cbc;
+};
+
+struct ProtectRequest {
+    Signer* signer = nullptr;  // sign when set
+    SignParameters sign;
+    std::optional<EncryptParameters> encrypt;
+    bool header_protection = true;  // RFC 9788 inner header fields, when encrypting
+    bool obscure_subject = false;   // outer Subject becomes "[...]", when encrypting
+    std::string spool_dir;
+    std::size_t memory_spool_limit = 1024 * 1024;
+};
+
+struct ProtectResult {
+    HeaderEdit headers;
+    std::optional<SignResult> signature;
+    std::optional<cms::ContentCipher> cipher;
+    std::size_t recipients = 0;
+};
+
+// Writes the new body to `out`. Throws ssm::Error.
+ProtectResult protect_message(const std::vector<mime::HeaderField>& headers, ByteSource& body,
+                              const ProtectRequest& request, ByteSink& out);
+
+// The header fields copied into the protected part: every field but the Content-* ones
+// and trace or transport fields that belong to the envelope (Received, Return-Path, ...).
+std::vector<mime::HeaderField> fields_to_protect(const std::vector<mime::HeaderField>& headers);
+
+}  // namespace ssm::smime
