@@ -23,6 +23,9 @@ public:
     // Told when a key operation failed with HsmUnavailable, so the next message
     // reconnects to the token instead of reusing a dead session.
     virtual void token_failed() {}
+    // Throws ssm::Error(Failure::HsmUnavailable) when the token cannot be used now, so
+    // that RCPT can be answered 451 4.3.0 before the client sends the message.
+    virtual void ensure_available() = 0;
 };
 
 // Opens the token on first use and again after it failed, so a token that was absent
@@ -34,6 +37,7 @@ public:
     ~TokenKeySource() override;
     std::shared_ptr<smime::Signer> signer_for(const EmailAddress& address) override;
     void token_failed() override;
+    void ensure_available() override { store(); }
     // Opens the token now (start-up check); throws like signer_for.
     void open();
 

@@ -107,6 +107,14 @@ Reply MessageProcessor::rcpt_to(std::string_view recipient)
     }
 
     const Effective effective{plan.treatment.sign, accepted.certificate.has_value()};
+    if (effective.sign != policy::SignMode::None && m_direction == policy::Direction::Outbound) {
+        try {
+            m_keys.ensure_available();
+        } catch (const Error& e) {
+            if (e.failure() != Failure::HsmUnavailable) throw;
+            return reply_for(Failure::HsmUnavailable, e.what());
+        }
+    }
     if (m_effective && !(*m_effective == effective)) {
         // A milter cannot split a message: the client sends this one separately.
         return Reply::tempfail("452", "4.5.3",

@@ -318,11 +318,16 @@ sign = "sender"
 
     void token_unavailable_gives_451_430()
     {
+        // Answered at RCPT, before the client sends the message (PRODUCT §2.4).
         auto cfg = fixture().config(kRules, "no-such-token");
         TokenKeySource keys(cfg->hsm);
-        Run r = run_message(cfg, keys, "alice@acme.example", "alice@acme.example", "x\n");
-        CPPUNIT_ASSERT(r.outcome.reply.verdict == Verdict::TempFail);
-        CPPUNIT_ASSERT_EQUAL(std::string("451 4.3.0"), r.outcome.reply.rcode + " " + r.outcome.reply.xcode);
+        MessageProcessor p(cfg, certificates(*cfg), keys, client("10.1.1.1"));
+        p.mail_from("<alice@acme.example>", "");
+        Reply r = p.rcpt_to("<x@other.example>");
+        CPPUNIT_ASSERT(r.verdict == Verdict::TempFail);
+        CPPUNIT_ASSERT_EQUAL(std::string("451 4.3.0"), r.rcode + " " + r.xcode);
+        // A recipient that needs no key is not held up by the token.
+        CPPUNIT_ASSERT(p.rcpt_to("<colleague@acme.example>").verdict == Verdict::Continue);
     }
 
     void hostile_bodies_get_defined_results()
