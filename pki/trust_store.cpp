@@ -112,6 +112,16 @@ std::string who(const Certificate& c, bool end_entity)
     return "CA certificate '" + printable(facts(c).subject) + "'";
 }
 
+bool signature_verifies(const Certificate& subject, const Certificate& issuer)
+{
+    gnutls_x509_crt_t ca = issuer.get();
+    unsigned status = 0;
+    return gnutls_x509_crt_verify(subject.get(), &ca, 1,
+                                  GNUTLS_VERIFY_DISABLE_TIME_CHECKS | GNUTLS_VERIFY_DISABLE_TRUSTED_TIME_CHECKS,
+                                  &status) >= 0 &&
+           !(status & GNUTLS_CERT_SIGNATURE_FAILURE);
+}
+
 void check_times(ValidationResult& r, const Certificate& c, bool end_entity, std::time_t now)
 {
     const std::time_t nb = gnutls_x509_crt_get_activation_time(c.get());
@@ -323,13 +333,19 @@ ValidationResult TrustStore::validate(const Certificate& ee, std::span<const Cer
             break;
         }
         if (last.issued_by(last)) break;  // self-issued and not under an anchor: dead end
+        // Among issuers by name (extra ones first), one whose key verifies the signature wins,
+        // so a re-keyed CA with the same name does not hide the right one; failing that, the
+        // first by name, so that a bad signature is reported as such.
         const Certificate* next = nullptr;
+        const Certificate* by_name = nullptr;
         auto consider = [&](const Certificate& c) {
-            if (next || !last.issued_by(c)) return;
-            if (std::find(path.begin(), path.end(), &c) == path.end()) next = &c;
+            if (next || !last.issued_by(c) || std::find(path.begin(), path.end(), &c) != path.end()) return;
+            if (!by_name) by_name = &c;
+            if (signature_verifies(last, c)) next = &c;
         };
         for (const auto& c : extra_intermediates) consider(c);
         for (const auto& c : m_intermediates) consider(c);
+        if (!next) next = by_name;
         if (!next) break;
         path.push_back(next);
     }

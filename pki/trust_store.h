@@ -5,8 +5,9 @@
 //
 // LIMITS of this version (a later issue replaces the internals behind the same interface):
 // - path building is greedy: from the end entity, the first not-yet-used certificate (extra
-//   intermediates first, then the store's) whose subject matches the issuer name is taken,
-//   up to 8 levels; bridge CAs and cross-certificates needing backtracking are not explored;
+//   intermediates first, then the store's) whose subject matches the issuer name and whose key
+//   verifies the signature is taken, up to 8 levels, with no backtracking: bridge CAs and
+//   cross-certificates where the first fitting issuer leads to a dead end are not explored;
 // - revocation is by loaded CRL files only (no distribution points, no OCSP); see Revocation
 //   for what "soft-fail" and "hard-fail" mean with CRL files alone; name constraints and
 //   certificate policies are only what GnuTLS checks by itself (no per-partner policy OIDs).

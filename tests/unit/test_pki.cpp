@@ -301,6 +301,15 @@ public:
         extra.push_back(fx::cert("bob"));  // an unrelated certificate is skipped
         extra.push_back(fx::cert("sub-ca"));
         CPPUNIT_ASSERT(anchors_only.validate(fx::cert("alice"), extra, now, Purpose::EmailProtection).valid());
+        // A re-keyed CA of the same name, listed first, is passed over for the one that signed.
+        std::vector<Certificate> rekeyed;
+        rekeyed.push_back(fx::cert("rekeyed-ca"));
+        rekeyed.push_back(fx::cert("sub-ca"));
+        CPPUNIT_ASSERT(anchors_only.validate(fx::cert("alice"), rekeyed, now, Purpose::EmailProtection).valid());
+        rekeyed.pop_back();
+        const auto wrong_key = anchors_only.validate(fx::cert("alice"), rekeyed, now, Purpose::EmailProtection);
+        // (GnuTLS reports the wrong-key issuer as "not found" rather than a bad signature.)
+        CPPUNIT_ASSERT_MESSAGE(wrong_key.describe(), !wrong_key.valid());
         // An issuing CA configured as an anchor is trusted directly...
         TrustStore inverted({fx::dir() / "intermediates", fx::dir() / "trust", {}});
         CPPUNIT_ASSERT(inverted.validate(fx::cert("alice"), {}, now, Purpose::EmailProtection).valid());

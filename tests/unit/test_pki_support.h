@@ -103,6 +103,11 @@ openssl req -new -key extra/rsa.key.pem -subj "/CN=mallory" -out extra/mallory.c
 printf '[ee]\n%b\n' "$ok\nkeyUsage=keyEncipherment\nsubjectAltName=email:mallory@acme.example" > extra/mallory.ext
 openssl x509 -req -in extra/mallory.csr -CA alice.cert.pem -CAkey alice.key.pem -set_serial 0x7f02 -days 365 \
   -extfile extra/mallory.ext -extensions ee -out extra/mallory.cert.pem 2>>extra/openssl.log
+# a re-keyed issuing CA: same name as the sub-CA, another key (alice's path must skip it)
+printf '[ca]\nbasicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\n' > extra/ca.ext
+openssl req -new -key extra/rsa.key.pem -subj "/O=SSM Test/CN=SSM Test Issuing CA" -out extra/rekeyed.csr
+openssl x509 -req -in extra/rekeyed.csr -CA root-ca.cert.pem -CAkey root-ca.key.pem -set_serial 0x7f03 -days 365 \
+  -extfile extra/ca.ext -extensions ca -out extra/rekeyed-ca.cert.pem 2>>extra/openssl.log
 for f in extra/*.cert.pem; do openssl x509 -in "$f" -outform DER -out "${f%.pem}.der"; done
 )SH";
 
