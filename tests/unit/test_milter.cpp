@@ -33,6 +33,11 @@ struct Fixture {
                   "' >/dev/null");
         // SoftHSM reads this once per process: one token for the whole test program.
         setenv("SOFTHSM2_CONF", (token / "softhsm2.conf").c_str(), 1);
+        // Correspondents' certificates for encryption (the static folder source).
+        fs::create_directories(dir.path() / "certs");
+        for (const char* name : {"dave", "frank", "partner-domain"})
+            fs::copy_file(pki / (std::string(name) + ".cert.pem"),
+                          dir.path() / "certs" / (std::string(name) + ".cert.pem"));
     }
 
     std::shared_ptr<const Config> config(const std::string& extra,
@@ -108,11 +113,12 @@ struct Run {
 
 Run run_message(const std::shared_ptr<const Config>& cfg, KeySource& keys, const std::string& from,
                 const std::string& header_from, const std::string& body,
-                const std::vector<std::pair<std::string, std::string>>& extra_headers = {})
+                const std::vector<std::pair<std::string, std::string>>& extra_headers = {},
+                const std::string& rcpt = "x@other.example")
 {
     MessageProcessor p(cfg, certificates(*cfg), keys, client("10.1.1.1"));
     CPPUNIT_ASSERT(p.mail_from("<" + from + ">", "").verdict == Verdict::Continue);
-    CPPUNIT_ASSERT(p.rcpt_to("<x@other.example>").verdict == Verdict::Continue);
+    CPPUNIT_ASSERT(p.rcpt_to("<" + rcpt + ">").verdict == Verdict::Continue);
     std::vector<std::pair<std::string, std::string>> headers = {
         {"From", header_from}, {"To", "x@other.example"}, {"Subject", "test"}};
     headers.insert(headers.end(), extra_headers.begin(), extra_headers.end());
@@ -146,6 +152,48 @@ std::string openssl_verify(const std::string& message)
     return test::read_file(d / "san.txt");
 }
 
+// Decrypts with OpenSSL and the recipient's key from the test PKI; returns the plaintext.
+std::string openssl_decrypt(const std::string& message, const std::string& who)
+{
+    const fs::path d = fixture().dir.path();
+    const fs::path pki = fixture().pki;
+    test::write_file(d / "enc.eml", message);
+    const std::string cmd = "OPENSSL_CONF=/dev/null openssl cms -decrypt -in '" + (d / "enc.eml").string() +
+                            "' -inkey '" + (pki / (who + ".key.pem")).string() + "' -recip '" +
+                            (pki / (who + ".cert.pem")).string() + "' -out '" +
+                            (d / "dec.eml").string() + "' 2>'" + (d / "dec.err").string() + "'";
+    if (std::system(cmd.c_str()) != 0)
+        throw std::runtime_error("openssl cms -decrypt failed: " + test::read_file(d / "dec.err"));
+    return test::read_file(d / "dec.eml");
+}
+
+const char* kEncryptRules = R"toml(
+[[domain]]
+name = "acme.example"
+
+[[rule]]
+name = "gateway to gateway"
+direction = "outbound"
+to = ["*@gw.partner.example", "*@partner.example"]
+from = ["gw@acme.example"]
+sign = "domain"
+encrypt = "mandatory"
+encrypt_to = "domain"
+
+[[rule]]
+name = "partner desktops"
+direction = "outbound"
+to = ["*@partner.example"]
+sign = "sender"
+encrypt = "mandatory"
+
+[[rule]]
+name = "opportunistic"
+direction = "outbound"
+sign = "sender"
+encrypt = "opportunistic"
+)toml";
+
 }  // namespace
 
 class MilterTest : public CppUnit::TestFixture {
@@ -162,6 +210,10 @@ class MilterTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(limits_give_552);
     CPPUNIT_TEST(token_unavailable_gives_451_430);
     CPPUNIT_TEST(hostile_bodies_get_defined_results);
+    CPPUNIT_TEST(encrypts_to_recipient_certificate);
+    CPPUNIT_TEST(encrypts_to_domain_certificate_with_gcm);
+    CPPUNIT_TEST(encryption_rcpt_answers);
+    CPPUNIT_TEST(already_encrypted_passes_untouched);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -355,6 +407,78 @@ sign = "sender"
                 CPPUNIT_ASSERT_MESSAGE(c.name, !r.outcome.reply.rcode.empty());
             }
         }
+    }
+
+    void encrypts_to_recipient_certificate()
+    {
+        auto cfg = fixture().config(kEncryptRules);
+        TokenKeySource keys(cfg->hsm);
+        Run r = run_message(cfg, keys, "alice@acme.example", "Alice <alice@acme.example>",
+                            "secret plans\n", {{"Content-Type", "text/plain; charset=us-ascii"}},
+                            "dave@partner.example");
+        CPPUNIT_ASSERT_EQUAL(std::string("sign+encrypt"), r.outcome.action);
+        CPPUNIT_ASSERT(r.outcome.detail.find("cipher=aes256-cbc recipients=1") != std::string::npos);
+        CPPUNIT_ASSERT(r.message.find("smime-type=enveloped-data") != std::string::npos);
+        CPPUNIT_ASSERT(r.message.find("Subject: [...]") != std::string::npos);
+        CPPUNIT_ASSERT(r.message.find("secret plans") == std::string::npos);
+        const std::string inner = openssl_decrypt(r.message, "dave");
+        // RFC 9788: the protected part carries the real Subject; it is signed by alice.
+        CPPUNIT_ASSERT(inner.find("multipart/signed") != std::string::npos);
+        CPPUNIT_ASSERT(openssl_verify(inner).find("alice@acme.example") != std::string::npos);
+        const std::string content = test::read_file(fixture().dir.path() / "content.txt");
+        CPPUNIT_ASSERT(content.find("Subject: test") != std::string::npos);
+        CPPUNIT_ASSERT(content.find("hp=\"cipher\"") != std::string::npos);
+        CPPUNIT_ASSERT(content.find("secret plans") != std::string::npos);
+    }
+
+    void encrypts_to_domain_certificate_with_gcm()
+    {
+        auto cfg = fixture().config(std::string("[encryption]\ncipher = \"aes256-gcm\"\nkey_transport = \"oaep\"\n") +
+                                    kEncryptRules);
+        TokenKeySource keys(cfg->hsm);
+        // nobody@partner.example has no certificate of its own: the domain's is used.
+        Run r = run_message(cfg, keys, "gw@acme.example", "gw@acme.example", "to the gateway\n", {},
+                            "nobody@partner.example");
+        CPPUNIT_ASSERT_EQUAL(std::string("sign+encrypt"), r.outcome.action);
+        CPPUNIT_ASSERT(r.message.find("smime-type=authEnveloped-data") != std::string::npos);
+        const std::string inner = openssl_decrypt(r.message, "partner-domain");
+        CPPUNIT_ASSERT(openssl_verify(inner).find("domain-signing-authority@acme.example") != std::string::npos);
+    }
+
+    void encryption_rcpt_answers()
+    {
+        auto cfg = fixture().config(kEncryptRules);
+        TokenKeySource keys(cfg->hsm);
+        MessageProcessor p(cfg, certificates(*cfg), keys, client("10.1.1.1"));
+        p.mail_from("<alice@acme.example>", "");
+        Reply r = p.rcpt_to("<nobody@partner.example>");  // mandatory, no certificate
+        CPPUNIT_ASSERT_EQUAL(std::string("550 5.7.1"), r.rcode + " " + r.xcode);
+        CPPUNIT_ASSERT(r.text.find("nobody@partner.example") != std::string::npos);
+        CPPUNIT_ASSERT(p.rcpt_to("<dave@partner.example>").verdict == Verdict::Continue);
+        CPPUNIT_ASSERT(p.rcpt_to("<frank@partner.example>").verdict == Verdict::Continue);
+        r = p.rcpt_to("<someone@other.example>");  // opportunistic, no certificate: sign only
+        CPPUNIT_ASSERT_EQUAL(std::string("452 4.5.3"), r.rcode + " " + r.xcode);
+        p.header("From", "alice@acme.example");
+        p.body(as_bytes(std::string_view("to two partners\n")));
+        auto out = p.end_of_message();
+        CPPUNIT_ASSERT(out.detail.find("recipients=2") != std::string::npos);
+        MemorySink sink;
+        auto reader = out.new_body->reader();
+        write_rewritten_message(p.headers(), *out.header_edit, *reader, sink);
+        CPPUNIT_ASSERT(openssl_verify(openssl_decrypt(sink.str(), "dave")).find("alice@acme.example") != std::string::npos);
+        CPPUNIT_ASSERT(openssl_verify(openssl_decrypt(sink.str(), "frank")).find("alice@acme.example") != std::string::npos);
+    }
+
+    void already_encrypted_passes_untouched()
+    {
+        auto cfg = fixture().config(kEncryptRules);
+        TokenKeySource keys(cfg->hsm);
+        Run r = run_message(cfg, keys, "alice@acme.example", "alice@acme.example", "MIIB...\n",
+                            {{"Content-Type", "application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m"}},
+                            "dave@partner.example");
+        CPPUNIT_ASSERT(r.outcome.reply.verdict == Verdict::Accept);
+        CPPUNIT_ASSERT_EQUAL(std::string("none"), r.outcome.action);
+        CPPUNIT_ASSERT(!r.outcome.header_edit.has_value());
     }
 };
 
