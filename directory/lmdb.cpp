@@ -3,6 +3,7 @@
 
 #include <sys/stat.h>
 
+#include <condition_variable>
 #include <utility>
 
 #include "base/error.h"
@@ -17,8 +18,11 @@ MDB_val value_of(std::string_view s)
 }
 
 // Folders with an open environment, so that a second open in this process shares it (for
-// example a reload building new stores while the old ones still serve messages).
+// example a reload building new stores while the old ones still serve messages). An entry
+// whose environment has expired is still closing: open() waits for the destructor to erase it,
+// because closing LMDB's files would drop the locks of an environment opened meanwhile.
 std::mutex g_registry_mutex;
+std::condition_variable g_registry_closed;
 std::map<std::string, std::weak_ptr<Environment>> g_registry;
 
 }  // namespace
@@ -42,8 +46,13 @@ std::shared_ptr<Environment> Environment::open(const std::filesystem::path& fold
     const fs::path canonical = fs::weakly_canonical(folder, ec);
     const std::string key = (ec ? folder : canonical).string();
 
-    std::lock_guard lock(g_registry_mutex);
-    if (auto existing = g_registry[key].lock()) return existing;
+    std::unique_lock lock(g_registry_mutex);
+    for (;;) {
+        auto it = g_registry.find(key);
+        if (it == g_registry.end()) break;
+        if (auto existing = it->second.lock()) return existing;
+        g_registry_closed.wait(lock);
+    }
 
     auto env = std::make_shared<Environment>(Key{}, nullptr, key);
     check(mdb_env_create(&env->m_env), *env, "create");
@@ -57,12 +66,17 @@ std::shared_ptr<Environment> Environment::open(const std::filesystem::path& fold
     int dead = 0;
     mdb_reader_check(raw, &dead);  // clear reader slots left by a crashed process
     g_registry[key] = env;
+    env->m_registered = true;
     return env;
 }
 
 Environment::~Environment()
 {
     if (m_env) mdb_env_close(m_env);
+    if (!m_registered) return;
+    std::lock_guard lock(g_registry_mutex);
+    g_registry.erase(m_folder.string());
+    g_registry_closed.notify_all();
 }
 
 MDB_dbi Environment::database(const std::string& name)

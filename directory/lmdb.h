@@ -51,7 +51,8 @@ public:
 
 private:
     MDB_env* m_env;
-    std::filesystem::path m_folder;
+    std::filesystem::path m_folder;  // the registry key
+    bool m_registered = false;       // in the registry: the destructor removes it
     std::mutex m_dbi_mutex;  // mdb_dbi_open must not run in concurrent transactions
     std::map<std::string, MDB_dbi> m_dbis;
 };

@@ -87,6 +87,7 @@ class DirectoryTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(harvest_keeps_the_most_recent);
     CPPUNIT_TEST(harvest_survives_corrupt_record);
     CPPUNIT_TEST(harvest_concurrency);
+    CPPUNIT_TEST(harvest_open_close_race);
     CPPUNIT_TEST(harvest_second_process);
     CPPUNIT_TEST(choice_table);
     CPPUNIT_TEST(choice_newest_wins);
@@ -300,6 +301,31 @@ public:
             CPPUNIT_ASSERT_EQUAL_MESSAGE(a, std::size_t{1}, found.size());
             CPPUNIT_ASSERT(found[0].harvested_at >= 1000 && found[0].smime_capabilities_der);
         }
+    }
+
+    void harvest_open_close_race()
+    {
+        // Stores made and dropped concurrently on one folder (as reloads do) share or reopen
+        // the environment without ever having it open twice.
+        test::TempDir t;
+        const Bytes der = fx::der_of("alice");
+        std::atomic<int> errors{0};
+        std::vector<std::thread> threads;
+        for (int w = 0; w < 4; ++w)
+            threads.emplace_back([&, w] {
+                for (int i = 0; i < 25; ++i) {
+                    try {
+                        HarvestStore store(t.path());
+                        if (w == 0) store.store(addr("alice@acme.example"), der, std::nullopt, i);
+                        else if (store.lookup(addr("alice@acme.example")).size() > 1) ++errors;
+                    } catch (const std::exception&) {
+                        ++errors;
+                    }
+                }
+            });
+        for (auto& th : threads) th.join();
+        CPPUNIT_ASSERT_EQUAL(0, errors.load());
+        CPPUNIT_ASSERT_EQUAL(std::time_t{24}, HarvestStore(t.path()).lookup(addr("alice@acme.example")).at(0).harvested_at);
     }
 
     void harvest_second_process()
