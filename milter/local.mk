@@ -5,6 +5,7 @@ milter_libssm_milter_a_SOURCES = \
 	milter/config.h milter/config.cpp \
 	milter/network.h milter/network.cpp \
 	milter/reply.h milter/reply.cpp \
+	milter/auth_results.h milter/auth_results.cpp \
 	milter/key_source.h milter/key_source.cpp \
 	milter/certificates.h milter/certificates.cpp \
 	milter/message_processor.h milter/message_processor.cpp \
@@ -23,3 +24,7 @@ tests_unit_test_config_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
 check_PROGRAMS += tests/unit/test_milter
 tests_unit_test_milter_SOURCES = tests/unit/test_milter.cpp $(UNIT_MAIN)
 tests_unit_test_milter_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
+
+check_PROGRAMS += tests/unit/test_auth_results
+tests_unit_test_auth_results_SOURCES = tests/unit/test_auth_results.cpp $(UNIT_MAIN)
+tests_unit_test_auth_results_LDADD = milter/libssm_milter.a $(UNIT_LIBS)

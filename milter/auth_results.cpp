@@ -1,0 +1,121 @@
+// Authentication-Results formatting and authserv-id recognition.
+#include "milter/auth_results.h"
+
+#include <cctype>
+
+namespace ssm::milter {
+
+namespace {
+
+// RFC 8601 pvalues are tokens, addresses (local@domain) or quoted strings: quote the rest.
+std::string value(std::string_view v)
+{
+    bool token = !v.empty();
+    for (char c : v) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u <= 0x20 || u >= 0x7f || std::string_view("()<>,;:\\\"/[]?=").find(c) != std::string_view::npos)
+            token = false;
+    }
+    if (token) return std::string(v);
+    std::string out = "\"";
+    for (char c : v) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7f) continue;  // no control characters in a header
+        if (c == '"' || c == '\\') out.push_back('\\');
+        out.push_back(c);
+    }
+    out.push_back('"');
+    return out;
+}
+
+// Skips CFWS (whitespace and nested comments). Returns false on an unterminated comment.
+bool skip_cfws(std::string_view s, std::size_t& i)
+{
+    for (;;) {
+        while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')) ++i;
+        if (i >= s.size() || s[i] != '(') return true;
+        int depth = 0;
+        do {
+            if (s[i] == '\\' && i + 1 < s.size()) {
+                i += 2;
+                continue;
+            }
+            if (s[i] == '(') ++depth;
+            if (s[i] == ')') --depth;
+            ++i;
+        } while (i < s.size() && depth > 0);
+        if (depth > 0) return false;
+    }
+}
+
+bool iequal(std::string_view a, std::string_view b)
+{
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+            return false;
+    return true;
+}
+
+}  // namespace
+
+const char* smime_result_name(SmimeResult r)
+{
+    switch (r) {
+    case SmimeResult::None: return "none";
+    case SmimeResult::Pass: return "pass";
+    case SmimeResult::Fail: return "fail";
+    case SmimeResult::Policy: return "policy";
+    case SmimeResult::Neutral: return "neutral";
+    case SmimeResult::TempError: return "temperror";
+    case SmimeResult::PermError: return "permerror";
+    }
+    return "none";
+}
+
+std::string format_auth_results(std::string_view authserv_id,
+                                const std::vector<SmimeAuthResult>& results)
+{
+    std::string out(authserv_id);
+    if (results.empty()) return out + "; none";
+    for (const auto& r : results) {
+        out += ";\r\n\tsmime=";
+        out += smime_result_name(r.result);
+        if (!r.reason.empty()) out += " reason=" + value(r.reason);
+        if (!r.identifier.empty()) out += " body.smime-identifier=" + value(r.identifier);
+        if (!r.part.empty()) out += " body.smime-part=" + value(r.part);
+        if (!r.serial.empty()) out += " body.smime-serial=" + value(r.serial);
+        if (!r.issuer.empty()) out += " body.smime-issuer=" + value(r.issuer);
+    }
+    return out;
+}
+
+std::optional<std::string> auth_results_authserv_id(std::string_view s)
+{
+    std::size_t i = 0;
+    if (!skip_cfws(s, i)) return std::nullopt;
+    std::string id;
+    if (i < s.size() && s[i] == '"') {
+        for (++i; i < s.size() && s[i] != '"'; ++i) {
+            if (s[i] == '\\' && i + 1 < s.size()) ++i;
+            id.push_back(s[i]);
+        }
+        if (i >= s.size()) return std::nullopt;
+        ++i;
+    } else {
+        while (i < s.size() && s[i] != ';' && s[i] != ' ' && s[i] != '\t' && s[i] != '(' &&
+               s[i] != '\r' && s[i] != '\n')
+            id.push_back(s[i++]);
+    }
+    if (id.empty()) return std::nullopt;
+    return id;
+}
+
+bool claims_authserv_id(std::string_view value, std::string_view ours)
+{
+    const auto id = auth_results_authserv_id(value);
+    if (!id) return true;  // unparseable: we cannot tell, so it must not survive beside ours
+    return iequal(*id, ours);
+}
+
+}  // namespace ssm::milter
