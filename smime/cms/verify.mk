@@ -1,0 +1,1 @@
+# smime/cms/ SignedData verification (see verify.h).
