@@ -120,15 +120,69 @@ make_token() {
   export SOFTHSM2_CONF=$TOKEN/softhsm2.conf TOKEN
 }
 
+# issue_cert NAME EMAIL KEYSPEC KEYUSAGE [HOW]: an extra end-entity certificate made by OpenSSL
+# in $XPKI ($WORK/xpki): NAME.key.pem, NAME.cert.pem. KEYSPEC rsa|p256|p384|x25519 (X25519:
+# the CSR is signed by a throw-away key and `openssl x509 -req -force_pubkey` puts the X25519
+# key in). HOW: valid (default, under the test sub-CA), expired (valid 2020-2021, `openssl ca`),
+# rogue (under a self-signed CA that no configuration trusts).
+issue_cert() {
+  local name=$1 email=$2 spec=$3 ku=$4 how=${5:-valid}
+  XPKI=$WORK/xpki; export XPKI
+  mkdir -p "$XPKI"
+  (
+    set -e
+    export OPENSSL_CONF=/dev/null
+    cd "$XPKI"
+    case $spec in
+      rsa) openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$name.key.pem" ;;
+      p256) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$name.key.pem" ;;
+      p384) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out "$name.key.pem" ;;
+      x25519) openssl genpkey -algorithm X25519 -out "$name.key.pem" ;;
+      *) echo "issue_cert: key spec $spec" >&2; exit 64 ;;
+    esac
+    printf '[ee]\nbasicConstraints = critical, CA:false\nkeyUsage = critical, %s\nextendedKeyUsage = emailProtection\nsubjectAltName = email:%s\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n' \
+      "$ku" "$email" >"$name.ext"
+    local csr_key=$name.key.pem
+    if [ "$spec" = x25519 ]; then
+      openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$name.csrkey.pem"
+      csr_key=$name.csrkey.pem
+      openssl pkey -in "$name.key.pem" -pubout -out "$name.pub.pem"
+    fi
+    openssl req -new -key "$csr_key" -out "$name.csr" -subj "/O=SSM Test/CN=$email"
+    local ca_cert=$PKI/sub-ca.cert.pem ca_key=$PKI/sub-ca.key.pem
+    if [ "$how" = rogue ]; then
+      [ -f rogue-ca.cert.pem ] || openssl req -x509 -newkey rsa:2048 -nodes -keyout rogue-ca.key.pem \
+        -out rogue-ca.cert.pem -days 3650 -subj "/O=Rogue/CN=Rogue CA" \
+        -addext "basicConstraints=critical,CA:true" -addext "keyUsage=critical,keyCertSign,cRLSign"
+      ca_cert=rogue-ca.cert.pem ca_key=rogue-ca.key.pem
+    fi
+    if [ "$how" = expired ]; then
+      mkdir -p "ca-$name"; : >"ca-$name/index.txt"; echo 1000 >"ca-$name/serial"
+      printf '[ca]\ndefault_ca = x\n[x]\ndatabase = ca-%s/index.txt\nnew_certs_dir = ca-%s\nserial = ca-%s/serial\ndefault_md = sha256\npolicy = p\n[p]\ncommonName = supplied\norganizationName = optional\n' \
+        "$name" "$name" "$name" >"ca-$name.cnf"
+      openssl ca -batch -config "ca-$name.cnf" -cert "$ca_cert" -keyfile "$ca_key" -in "$name.csr" \
+        -startdate 20200101000000Z -enddate 20210101000000Z -extfile "$name.ext" -extensions ee \
+        -notext -out "$name.cert.pem"
+    else
+      local force=()
+      [ "$spec" = x25519 ] && force=(-force_pubkey "$name.pub.pem")
+      openssl x509 -req -in "$name.csr" -CA "$ca_cert" -CAkey "$ca_key" -set_serial "0x$(openssl rand -hex 12)" \
+        -days 3650 -extfile "$name.ext" -extensions ee "${force[@]}" -out "$name.cert.pem"
+    fi
+    rm -f "$name.csr" "$name.ext" "$name.csrkey.pem"
+  ) >"$WORK/issue-$name.log" 2>&1 || { note "issue_cert $name failed: $(tail -n 3 "$WORK/issue-$name.log")"; return 1; }
+}
+
 # --- ssm-milter ------------------------------------------------------------------------------
 # write_config FILE [key=value]...: an ssm-milter TOML for this test. Keys: port, format
 # (detached|opaque), digest, rsa_scheme (pkcs1|pss), sessions, rules (TOML text of [[rule]]
 # tables), extra (TOML appended at the end), max_message_size, memory_spool_limit, user
-# (default root: the test token and work dir belong to root).
+# (default root: the test token and work dir belong to root), token_label (default ssm-test),
+# pki (TOML lines added to the [pki] table, e.g. crls and revocation).
 write_config() {
   local file=$1; shift
   local port=${MILTER_PORT:-} format=detached digest=sha256 rsa_scheme=pkcs1 sessions=4
-  local max_message_size=100MiB memory_spool_limit=1MiB extra= user=root
+  local max_message_size=100MiB memory_spool_limit=1MiB extra= user=root token_label=ssm-test pki=
   local rules='[[rule]]
 name = "outbound mail is signed by the sender, else by the domain"
 direction = "outbound"
@@ -142,6 +196,7 @@ encrypt = "never"'
       rules=*) rules=${kv#*=} ;; extra=*) extra=${kv#*=} ;;
       max_message_size=*) max_message_size=${kv#*=} ;;
       memory_spool_limit=*) memory_spool_limit=${kv#*=} ;; user=*) user=${kv#*=} ;;
+      token_label=*) token_label=${kv#*=} ;; pki=*) pki=${kv#*=} ;;
       *) echo "write_config: unknown key $kv" >&2; return 64 ;;
     esac
   done
@@ -165,13 +220,14 @@ rsa_scheme = "$rsa_scheme"
 
 [hsm]
 module = "$SSM_MODULE"
-token_label = "ssm-test"
+token_label = "$token_label"
 pin_file = "$TOKEN/pin"
 sessions = $sessions
 
 [pki]
 trust_anchors = "$PKI/trust"
 intermediates = "$PKI/intermediates"
+$pki
 
 [[domain]]
 name = "acme.example"
@@ -193,6 +249,16 @@ start_milter() {
     note "ssm-milter did not start; log tail:"; tail -n 20 "$WORK/milter.log" >&2
     return 1
   fi
+}
+# stop_milters PID...: stop_milter for several milters at once (their ~4 s exits overlap).
+stop_milters() {
+  local p deadline=$((SECONDS + 15))
+  for p in "$@"; do kill -TERM "$p" 2>/dev/null; done
+  for p in "$@"; do
+    while kill -0 "$p" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null
+  done
+  return 0
 }
 # stop_milter: SIGTERM, then SIGKILL after 15 s (libmilter needs ~4 s to exit).
 stop_milter() {
@@ -257,6 +323,8 @@ wait_for_delivery() {
 # A private Postfix instance in $WORK/NAME (etc, queue, data, maillog), listening on
 # 127.0.0.1:SMTPD_PORT and relaying everything to [127.0.0.1]:RELAY_PORT. With MILTER_PORT
 # (non-empty) smtpd uses the milter with milter_default_action = tempfail. Sets PF_DIR (last).
+# PF_MASTER_EXTRA (when set): lines appended to master.cf, e.g. more smtpd listeners each with
+# its own milter: "127.0.0.1:PORT inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:MPORT".
 start_postfix() {
   local name=$1 port=$2 relay=$3 mport=${4:-}
   shift 3; [ $# -gt 0 ] && shift
@@ -329,6 +397,7 @@ anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 EOF
+  [ -z "${PF_MASTER_EXTRA:-}" ] || printf '%s\n' "$PF_MASTER_EXTRA" >>"$d/etc/master.cf"
   on_exit "_ssm_postfix_stop $d"
   local out
   if ! out=$(script -qec "postfix -c $d/etc check" /dev/null 2>&1); then

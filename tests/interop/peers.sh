@@ -246,3 +246,135 @@ mime_leaves() {
     }
     walk($m, 0);' "$1"
 }
+
+# --- Decryption (outbound encryption tests) ---------------------------------------------------
+#   smime_envelope FILE OUT.der        cms_envelope_summary DER
+#   decrypt_openssl DER NAME OUT       decrypt_gpgsm DER NAME OUT       decrypt_cmsutil DER NAME OUT
+# NAME is a key of the test PKI ($PKI/NAME.key.pem + NAME.cert.pem) or of $XPKI (keys a test
+# issues itself). gpgsm and NSS get the private key the way a user's would: a PKCS#12 file
+# imported into the peer's own store (a GNUPGHOME and an NSS db used only for decryption, so the
+# verification stores above keep holding only the root). Each decrypt_* returns 0 only when the
+# peer says it decrypted, and leaves the plaintext in OUT; PEER_DETAIL says why otherwise.
+
+# smime_envelope FILE OUT: the CMS object of an application/pkcs7-mime enveloped-data or
+# authEnveloped-data message (base64 body, decoded strictly). Sets ENVELOPE_SMIME_TYPE.
+smime_envelope() {
+  local file=$1 out=$2
+  ENVELOPE_SMIME_TYPE=$(perl -MMIME::Base64 -e '
+    use strict; use warnings;
+    my ($file, $out) = @ARGV;
+    open(my $in, "<:raw", $file) or die "open $file: $!\n";
+    local $/; my $msg = <$in>; close $in;
+    $msg =~ s/\r?\n/\n/g;
+    my ($head, $body) = split(/\n\n/, $msg, 2);
+    die "no header/body separator\n" unless defined $body;
+    $head =~ s/\n([ \t])/$1/g;
+    my @ct = $head =~ /^Content-Type:[ \t]*(.*)$/mig;
+    die scalar(@ct) . " Content-Type fields\n" unless @ct == 1;
+    $ct[0] =~ m{^application/(x-)?pkcs7-mime\s*;}i or die "Content-Type is $ct[0]\n";
+    my ($st) = $ct[0] =~ /smime-type\s*=\s*"?([A-Za-z-]+)/i;
+    defined $st && $st =~ /^(enveloped-data|authEnveloped-data)$/i or die "smime-type is " . ($st // "absent") . "\n";
+    my ($cte) = $head =~ /^Content-Transfer-Encoding:[ \t]*(\S+)/mi;
+    defined $cte && lc($cte) eq "base64" or die "body is not base64\n";
+    $body =~ /^[A-Za-z0-9+\/=\n]*$/ or die "body is not clean base64\n";
+    open(my $o, ">:raw", $out) or die "$out: $!\n"; print $o decode_base64($body); close $o;
+    print "$st\n";' "$file" "$out" 2>"$out.err") || { PEER_DETAIL="envelope: $(tr '\n' ' ' <"$out.err")"; return 1; }
+  [ -s "$out" ] || { PEER_DETAIL="envelope: empty CMS object"; return 1; }
+}
+
+# cms_envelope_summary DER: "<contentType> <content cipher> <kind>:<key encryption alg>..." as
+# OpenSSL prints them, e.g. "id-smime-ct-authEnvelopedData aes-256-gcm ktri:rsaesOaep kari:...".
+cms_envelope_summary() {
+  OPENSSL_CONF=/dev/null openssl cms -cmsout -print -inform DER -in "$1" 2>/dev/null | awk '
+    /^  contentType:/ { ct = $2 }
+    /d\.ktri:/ { kind = "ktri" } /d\.kari:/ { kind = "kari" } /d\.kekri:|d\.pwri:|d\.ori:/ { kind = "other" }
+    /keyEncryptionAlgorithm:/ { want = "ri"; next }
+    /contentEncryptionAlgorithm:/ { want = "ce"; next }
+    want != "" && /algorithm: [^ ]+ \(/ {
+      sub(/.*algorithm: /, ""); sub(/ \(.*/, "")
+      if (want == "ri") ris = ris " " kind ":" $0; else ce = $0
+      want = ""
+    }
+    END { print ct " " ce ris }'
+}
+
+# _key_files NAME: sets KEY_PEM and CERT_PEM (test PKI first, then $XPKI).
+_key_files() {
+  local d
+  for d in "$PKI" "${XPKI:-}"; do
+    [ -n "$d" ] && [ -f "$d/$1.key.pem" ] && [ -f "$d/$1.cert.pem" ] || continue
+    KEY_PEM=$d/$1.key.pem CERT_PEM=$d/$1.cert.pem; return 0
+  done
+  PEER_DETAIL="no key named $1"; return 1
+}
+# _p12_for NAME: $WORK/p12/NAME.p12, password "test", 3DES/SHA-1 (gpgsm 2.2.40 cannot read
+# OpenSSL 3's default AES/PBKDF2 PKCS#12); the certificate only, no chain.
+_p12_for() {
+  P12=$WORK/p12/$1.p12
+  [ -f "$P12" ] && return 0
+  _key_files "$1" || return 1
+  mkdir -p "$WORK/p12"
+  OPENSSL_CONF=/dev/null openssl pkcs12 -export -in "$CERT_PEM" -inkey "$KEY_PEM" -name "$1" \
+    -passout pass:test -certpbe PBE-SHA1-3DES -keypbe PBE-SHA1-3DES -macalg sha1 -out "$P12" 2>"$P12.err" \
+    || { PEER_DETAIL="pkcs12 -export $1: $(tr '\n' ' ' <"$P12.err")"; rm -f "$P12"; return 1; }
+}
+
+decrypt_openssl() {
+  local der=$1 name=$2 out=$3
+  _key_files "$name" || return 1
+  OPENSSL_CONF=/dev/null openssl cms -decrypt -binary -inform DER -in "$der" -inkey "$KEY_PEM" \
+    -recip "$CERT_PEM" -out "$out" >"$out.log" 2>&1 \
+    || { PEER_DETAIL="openssl cms -decrypt: $(tr '\n' ' ' <"$out.log" | cut -c1-300)"; return 1; }
+}
+
+# decrypt_gpgsm DER NAME OUT: gpgsm --decrypt in $WORK/gnupg-dec, the PKCS#12 imported once
+# (key protected by "test"; loopback pinentry).
+decrypt_gpgsm() {
+  local der=$1 name=$2 out=$3 home=$WORK/gnupg-dec
+  if [ ! -f "$home/ready" ]; then
+    mkdir -p "$home"; chmod 700 "$home"
+    printf 'disable-crl-checks\ndisable-dirmngr\nno-common-certs-import\n' >"$home/gpgsm.conf"
+    printf 'allow-loopback-pinentry\n' >"$home/gpg-agent.conf"
+    on_exit "gpgconf --homedir $home --kill all"
+    GNUPGHOME=$home gpgsm --batch --import "$PKI/root-ca.cert.pem" "$PKI/sub-ca.cert.pem" >"$home/import.log" 2>&1 \
+      || { PEER_DETAIL="gpgsm import CA: $(tail -n 2 "$home/import.log" | tr '\n' ' ')"; return 1; }
+    touch "$home/ready"
+  fi
+  if [ ! -f "$home/has-$name" ]; then
+    _p12_for "$name" || return 1
+    echo test | GNUPGHOME=$home gpgsm --batch --pinentry-mode loopback --passphrase-fd 0 --import "$P12" \
+      >"$home/import-$name.log" 2>&1
+    grep -q 'secret keys imported: 1' "$home/import-$name.log" \
+      || { PEER_DETAIL="gpgsm cannot import the PKCS#12 of $name: $(grep -v '^$' "$home/import-$name.log" | tail -n 2 | tr '\n' ' ')"; return 1; }
+    touch "$home/has-$name"
+  fi
+  rm -f "$out"
+  echo test | GNUPGHOME=$home gpgsm --batch --pinentry-mode loopback --passphrase-fd 0 --status-fd 3 \
+    --output "$out" --decrypt "$der" 3>"$out.status" >"$out.log" 2>&1
+  # gpgsm exits 2 when it does not know the certificate of another RecipientInfo even though it
+  # decrypted with ours: its status lines and the plaintext decide.
+  [ -s "$out" ] && grep -q '^\[GNUPG:\] DECRYPTION_OKAY' "$out.status" && ! grep -q '^\[GNUPG:\] DECRYPTION_FAILED' "$out.status" \
+    || { PEER_DETAIL="gpgsm --decrypt: $(grep -v '^$' "$out.log" | tail -n 2 | tr '\n' ' ')"; return 1; }
+}
+
+# decrypt_cmsutil DER NAME OUT: cmsutil -D with the PKCS#12 imported (pk12util) into
+# $WORK/nssdb-dec.
+decrypt_cmsutil() {
+  local der=$1 name=$2 out=$3 db=$WORK/nssdb-dec
+  if [ ! -f "$db/ready" ]; then
+    mkdir -p "$db"
+    certutil -N --empty-password -d "sql:$db" >"$db/init.log" 2>&1 \
+      && certutil -A -n ssm-test-root -t "C,C,C" -i "$PKI/root-ca.cert.der" -d "sql:$db" >>"$db/init.log" 2>&1 \
+      || { PEER_DETAIL="certutil: $(tail -n 2 "$db/init.log")"; return 1; }
+    touch "$db/ready"
+  fi
+  if [ ! -f "$db/has-$name" ]; then
+    _p12_for "$name" || return 1
+    pk12util -i "$P12" -d "sql:$db" -W test -K '' >"$db/import-$name.log" 2>&1 \
+      || { PEER_DETAIL="pk12util $name: $(tail -n 1 "$db/import-$name.log")"; return 1; }
+    touch "$db/has-$name"
+  fi
+  rm -f "$out"
+  cmsutil -D -i "$der" -d "sql:$db" -o "$out" >"$out.log" 2>&1 && [ -s "$out" ] \
+    || { PEER_DETAIL="cmsutil -D: $(tr '\n' ' ' <"$out.log" | cut -c1-300)"; return 1; }
+}
