@@ -12,6 +12,7 @@ const char* failure_name(Failure f) noexcept
     case Failure::MalformedMessage: return "malformed-message";
     case Failure::MessageTooLarge: return "message-too-large";
     case Failure::PolicyViolation: return "policy-violation";
+    case Failure::CryptographicFailure: return "cryptographic-failure";
     case Failure::Internal: return "internal";
     }
     return "unknown";

@@ -14,6 +14,8 @@ enum class Failure {
     MalformedMessage,      // MIME/CMS input we cannot process safely: 554 5.6.0
     MessageTooLarge,       // configured size or structure limit exceeded: 552 5.3.4
     PolicyViolation,       // policy cannot be met (e.g. no certificate): 550 5.7.1
+    CryptographicFailure,  // a message for our keys that does not decrypt or authenticate:
+                           // 554 5.7.5, one uniform answer whatever the cause (RFC 3218)
     Internal,              // a bug or broken invariant: 451 4.3.0 (and loud logs)
 };
 

@@ -29,6 +29,9 @@ Reply reply_for(Failure f, const std::string& detail)
         return Reply::reject("552", "5.3.4", "message exceeds a size limit: " + clean);
     case Failure::PolicyViolation:
         return Reply::reject("550", "5.7.1", clean);
+    case Failure::CryptographicFailure:
+        // The same words for every cause (padding, wrong key, tag, tampering): no oracle.
+        return Reply::reject("554", "5.7.5", "the message could not be decrypted");
     case Failure::Temporary:
         return Reply::tempfail("451", "4.3.0", "temporary local problem: " + clean);
     case Failure::Internal:
