@@ -1,0 +1,174 @@
+#!/bin/bash
+# PRODUCT §2.4 through a real Postfix 3.7 with ssm-milter: each case is answered at RCPT time,
+# seen by a real SMTP client (tests/integration/smtp_rcpt.py, Python smtplib), with the exact
+# reply code and enhanced status code per recipient:
+#   mandatory encryption, no / expired / wrong-usage / untrusted certificate -> 550 5.7.1 + reason
+#   token unavailable (configured token label absent)                        -> 451 4.3.0
+#   mixed treatments in one transaction -> 452 4.5.3 for the second kind, and through a first
+#     (post-queue) Postfix the deferred recipient arrives later in its own transaction
+#   opportunistic without a certificate -> delivered signed only
+#   directory unreachable -> 451 4.7.1: SKIP (needs LDAP, a later issue)
+. "$(dirname "$0")/lib.sh"
+. "$SSM_SRCDIR/tests/interop/peers.sh"
+require_tools postfix smtp-sink python3 openssl softhsm2-util pkcs11-tool perl script
+require_binaries
+make_pki
+make_token
+mkdir -p "$WORK/out" "$WORK/crls" "$WORK/certs"
+CLIENT=$SSM_SRCDIR/tests/integration/smtp_rcpt.py
+
+issue_cert old old@partner.example rsa "keyEncipherment" expired || fatal rcpt-setup "old"
+issue_cert wrong wrong@partner.example rsa "digitalSignature" || fatal rcpt-setup "wrong"
+issue_cert rog rog@partner.example rsa "keyEncipherment" rogue || fatal rcpt-setup "rog"
+cp "$PKI/dave.cert.pem" "$XPKI/old.cert.pem" "$XPKI/wrong.cert.pem" "$XPKI/rog.cert.pem" "$WORK/certs/"
+
+RULES='[[rule]]
+name = "partner mail must be encrypted"
+direction = "outbound"
+to = ["*@partner.example"]
+sign = "sender"
+encrypt = "mandatory"
+
+[[rule]]
+name = "opportunistic"
+direction = "outbound"
+to = ["*@opportunistic.example"]
+sign = "sender"
+encrypt = "opportunistic"
+
+[[rule]]
+name = "everything else is signed"
+direction = "outbound"
+sign = "sender"
+encrypt = "never"'
+# config NAME [token_label]: an ssm-milter configuration with the rules above.
+config() {
+  write_config "$WORK/ssm-$1.toml" port="$MILTER_PORT" rules="$RULES" token_label="${2:-ssm-test}" \
+    pki="crls = \"$WORK/crls\"
+revocation = \"off\"" extra="[directory]
+cache = \"$WORK/cache-$1\"
+static_certificates = \"$WORK/certs\""
+}
+
+start_sink || fatal rcpt-setup "smtp-sink did not start"
+MILTER_PORT=$(free_port); config main
+start_milter "$WORK/ssm-main.toml" || fatal rcpt-setup "ssm-milter did not start"
+MAIN_PID=$MILTER_PORT MAIN_MILTER=$MILTER_PID
+# The token-less milter: answered 451 4.3.0 at RCPT (or, if it refuses to start, that is reported).
+NOTOKEN_MPORT=$(free_port); MILTER_PORT=$NOTOKEN_MPORT; config notoken no-such-token
+"$SSM_BUILDDIR/ssm-milter" -c "$WORK/ssm-notoken.toml" >>"$WORK/milter-notoken.log" 2>&1 &
+NOTOKEN_PID=$!; on_exit "kill -KILL $NOTOKEN_PID"
+SMTPD_PORT=$(free_port) NOTOKEN_PORT=$(free_port)
+PF_MASTER_EXTRA="127.0.0.1:$NOTOKEN_PORT inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:$NOTOKEN_MPORT" \
+  start_postfix pf2 "$SMTPD_PORT" "$SINK_PORT" "$MAIN_PID" || fatal rcpt-setup "Postfix did not start"
+PF2=$PF_DIR
+
+sed 's/@SENDER@/alice@acme.example/; s/@RCPT@/list@partner.example/' \
+  "$SSM_SRCDIR/tests/integration/messages/plain-7bit.eml" >"$WORK/msg.eml"
+
+# transaction NAME PORT RCPT...: one SMTP transaction; replies in $WORK/out/NAME.replies.
+transaction() {
+  local name=$1 port=$2; shift 2
+  python3 "$CLIENT" "$port" alice@acme.example "$WORK/msg.eml" "$@" >"$WORK/out/$name.replies" 2>&1
+}
+# expect_reply TRANSACTION CASE WHAT REGEX: in TRANSACTION's replies, the line for WHAT
+# ("RCPT addr" or "DATA") matches REGEX; CASE is the result name.
+expect_reply() {
+  local tr=$1 name=$2 what=$3 re=$4 line
+  line=$(grep -m1 "^$what " "$WORK/out/$tr.replies")
+  if printf '%s\n' "$line" | grep -qE "^$what $re"; then pass "$name"
+  else fail "$name" "got '${line:-no reply: $(tr '\n' ' ' <"$WORK/out/$tr.replies")}', expected /$re/"; fi
+}
+
+# 1. mandatory encryption without a usable certificate: 550 5.7.1 with the reason.
+before=$(sink_count)
+transaction mandatory "$SMTPD_PORT" nobody@partner.example old@partner.example wrong@partner.example \
+  rog@partner.example dave@partner.example
+expect_reply mandatory rcpt-mandatory-no-certificate "RCPT nobody@partner.example" '550 5\.7\.1 .*nobody@partner\.example'
+expect_reply mandatory rcpt-mandatory-expired "RCPT old@partner.example" '550 5\.7\.1 .*(expired|not valid|validity)'
+expect_reply mandatory rcpt-mandatory-wrong-usage "RCPT wrong@partner.example" '550 5\.7\.1 .*(usage|keyEncipherment)'
+expect_reply mandatory rcpt-mandatory-untrusted "RCPT rog@partner.example" '550 5\.7\.1 .*(trust|issuer|chain|Rogue)'
+expect_reply mandatory rcpt-mandatory-valid-accepted "RCPT dave@partner.example" '250 '
+expect_reply mandatory rcpt-mandatory-valid-data "DATA" '250 '
+note "replies: $(tr '\n' '|' <"$WORK/out/mandatory.replies")"
+
+# 2. opportunistic without a certificate: accepted, delivered signed only (not encrypted).
+transaction opportunistic "$SMTPD_PORT" carl@opportunistic.example
+expect_reply opportunistic rcpt-opportunistic-accepted "RCPT carl@opportunistic.example" '250 '
+expect_reply opportunistic rcpt-opportunistic-data "DATA" '250 '
+if wait_for_delivery $((before + 2)) 30; then
+  for f in $(sink_files); do
+    sink_rcpts "$f" | grep -q carl@opportunistic.example && sink_message "$f" "$WORK/out/opportunistic.eml"
+    sink_rcpts "$f" | grep -q dave@partner.example && sink_message "$f" "$WORK/out/mandatory.eml"
+  done
+  if [ -f "$WORK/out/opportunistic.eml" ] && verify_openssl "$WORK/out/opportunistic.eml" alice@acme.example; then
+    pass rcpt-opportunistic-delivered-signed-only
+  else fail rcpt-opportunistic-delivered-signed-only "${PEER_DETAIL:-not found at the sink}"; fi
+  if [ -f "$WORK/out/mandatory.eml" ] && smime_envelope "$WORK/out/mandatory.eml" "$WORK/out/mandatory.p7m" \
+     && decrypt_openssl "$WORK/out/mandatory.p7m" dave "$WORK/out/mandatory.plain" \
+     && verify_openssl "$WORK/out/mandatory.plain" alice@acme.example; then
+    pass rcpt-mandatory-delivered-signed-and-encrypted
+  else fail rcpt-mandatory-delivered-signed-and-encrypted "${PEER_DETAIL:-not found at the sink}"; fi
+else
+  fail rcpt-opportunistic-delivered-signed-only "not delivered within 30 s"
+fi
+
+# 3. token unavailable: recipients that need signing get 451 4.3.0 at RCPT.
+if wait_port "$NOTOKEN_MPORT" 15 "$NOTOKEN_PID"; then
+  transaction notoken "$NOTOKEN_PORT" someone@elsewhere.example
+  expect_reply notoken rcpt-token-unavailable "RCPT someone@elsewhere.example" '451 4\.3\.0 '
+  note "token-less milter: $(tr '\n' '|' <"$WORK/out/notoken.replies")"
+else
+  fail rcpt-token-unavailable "ssm-milter with token_label = no-such-token did not start: $(tail -n 3 "$WORK/milter-notoken.log" | tr '\n' ' ')"
+fi
+
+# 4. mixed treatments in one transaction, directly: the second kind gets 452 4.5.3.
+transaction mixed "$SMTPD_PORT" dave@partner.example someone@elsewhere.example carl@opportunistic.example
+expect_reply mixed rcpt-mixed-first-accepted "RCPT dave@partner.example" '250 '
+expect_reply mixed rcpt-mixed-second-deferred "RCPT someone@elsewhere.example" '452 4\.5\.3 '
+expect_reply mixed rcpt-mixed-third-deferred "RCPT carl@opportunistic.example" '452 4\.5\.3 '
+note "mixed: $(tr '\n' '|' <"$WORK/out/mixed.replies")"
+
+# 5. the same through a first, post-queue Postfix (pf1, no milter) relaying to pf2 (+milter): pf1
+# must deliver the deferred recipient later in its own transaction, with its own treatment.
+PF1_PORT=$(free_port)
+start_postfix pf1 "$PF1_PORT" "$SMTPD_PORT" "" || fatal rcpt-setup "first Postfix did not start"
+PF1=$PF_DIR
+# the mixed transaction's message must have left pf2 before the sink is emptied.
+deadline=$((SECONDS + 30))
+while [ "$(pf_queue_count "$PF2")" -gt 0 ] && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+sleep 0.5; rm -f "$SINK_DIR"/*
+t_sent=$(date +%s.%N)
+transaction relayed "$PF1_PORT" dave@partner.example someone@elsewhere.example
+expect_reply relayed rcpt-relayed-accepted-by-first-postfix "DATA" '250 '
+# Postfix orders the recipients itself: whichever of the two it offers second is deferred
+# (452 4.5.3) and retried after minimal_backoff_time; its maillog says which and when.
+deadline=$((SECONDS + 60))
+while [ $SECONDS -lt $deadline ] && [ "$(grep -c 'status=sent' "$PF1/maillog")" -lt 2 ]; do sleep 0.2; done
+deferred=$(sed -n 's/.*to=<\([^>]*\)>.*dsn=4\.5\.3, status=deferred.*/\1/p' "$PF1/maillog" | head -n 1)
+if [ -n "$deferred" ] && [ "$(grep -c 'status=sent' "$PF1/maillog")" -ge 2 ]; then
+  pass rcpt-relayed-deferred-452
+  later=$(grep "to=<$deferred>.*status=sent" "$PF1/maillog" | sed -n 's/.* delay=\([0-9.]*\),.*/\1/p' | head -n 1)
+  note "first Postfix: <$deferred> got 452 4.5.3, delivered in its own transaction ${later} s after submission (queue_run_delay = minimal_backoff_time = 5s)"
+  wait_for_delivery 2 10
+  n_split=0
+  for f in $(sink_files); do
+    [ "$(sink_rcpts "$f" | wc -l)" -eq 1 ] && n_split=$((n_split + 1))
+    sink_rcpts "$f" | grep -q dave@partner.example && sink_message "$f" "$WORK/out/relayed-dave.eml"
+    sink_rcpts "$f" | grep -q someone@elsewhere.example && sink_message "$f" "$WORK/out/relayed-someone.eml"
+  done
+  [ "$(sink_count)" -eq 2 ] && [ "$n_split" -eq 2 ] && pass rcpt-relayed-separate-transactions \
+    || fail rcpt-relayed-separate-transactions "$(sink_count) deliveries, $n_split with one recipient"
+  if [ -f "$WORK/out/relayed-dave.eml" ] && smime_envelope "$WORK/out/relayed-dave.eml" "$WORK/out/relayed-dave.p7m" \
+     && decrypt_openssl "$WORK/out/relayed-dave.p7m" dave "$WORK/out/relayed-dave.plain" \
+     && verify_openssl "$WORK/out/relayed-dave.plain" alice@acme.example; then pass rcpt-relayed-partner-signed-and-encrypted
+  else fail rcpt-relayed-partner-signed-and-encrypted "${PEER_DETAIL:-not delivered}"; fi
+  if [ -f "$WORK/out/relayed-someone.eml" ] && verify_openssl "$WORK/out/relayed-someone.eml" alice@acme.example; then
+    pass rcpt-relayed-other-signed-only
+  else fail rcpt-relayed-other-signed-only "${PEER_DETAIL:-not delivered}"; fi
+else
+  fail rcpt-relayed-deferred-452 "within 60 s: $(grep -E 'status=' "$PF1/maillog" | cut -c1-200 | tr '\n' ' ')"
+fi
+
+skip rcpt-directory-unreachable "451 4.7.1 needs an LDAP directory source ([[directory.ldap]], a later issue)"
+stop_milters "$MAIN_MILTER" "$NOTOKEN_PID"
