@@ -95,6 +95,7 @@ CertFacts cert_facts(const X509Cert& cert)
     case GNUTLS_PK_RSA_PSS: f.key_type = smime::KeyType::Rsa; break;
     case GNUTLS_PK_ECDSA: f.key_type = smime::KeyType::Ec; break;
     case GNUTLS_PK_EDDSA_ED25519: f.key_type = smime::KeyType::Ed25519; break;
+    case GNUTLS_PK_ECDH_X25519: f.x25519 = true; break;
     default: break;
     }
     f.key_bits = bits;
@@ -106,9 +107,12 @@ CertFacts cert_facts(const X509Cert& cert)
     f.self_signed = cert.issued_by(cert);
 
     unsigned int usage = 0;
-    if (gnutls_x509_crt_get_key_usage(crt, &usage, nullptr) >= 0)
+    if (gnutls_x509_crt_get_key_usage(crt, &usage, nullptr) >= 0) {
         f.digital_signature =
             (usage & (GNUTLS_KEY_DIGITAL_SIGNATURE | GNUTLS_KEY_NON_REPUDIATION)) != 0;
+        f.key_encipherment = (usage & GNUTLS_KEY_KEY_ENCIPHERMENT) != 0;
+        f.key_agreement = (usage & GNUTLS_KEY_KEY_AGREEMENT) != 0;
+    }
     return f;
 }
 

@@ -41,6 +41,9 @@ struct CertFacts {
     bool is_ca = false;
     bool self_signed = false;
     bool digital_signature = true;  // keyUsage allows signing (or there is no keyUsage)
+    bool key_encipherment = true;   // keyUsage allows RSA key transport (or there is none)
+    bool key_agreement = true;      // keyUsage allows key agreement (or there is none)
+    bool x25519 = false;            // an X25519 key (key_type stays nullopt: unsupported)
 };
 
 CertFacts cert_facts(const X509Cert& cert);

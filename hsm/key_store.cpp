@@ -10,6 +10,7 @@
 #include "base/secure_buffer.h"
 #include "hsm/cert_facts.h"
 #include "hsm/raw_module.h"
+#include "hsm/token_decrypter.h"
 #include "hsm/token_signer.h"
 
 namespace ssm::hsm {
@@ -84,10 +85,26 @@ std::vector<SignatureScheme> usable_schemes(const Identity& id, const CertFacts&
     return out;
 }
 
+bool decrypt_usable(const Identity& id, const CertFacts& facts,
+                    const std::vector<CK_MECHANISM_TYPE>& mechs)
+{
+    if (!id.has_private_key || id.is_ca || !id.key_type_supported) return false;
+    switch (id.key_type) {
+    case KeyType::Rsa:
+        return id.key_can_decrypt && facts.key_encipherment && has_mechanism(mechs, CKM_RSA_X_509);
+    case KeyType::Ec:
+        return id.key_can_derive && facts.key_agreement && (id.key_bits == 256 || id.key_bits == 384) &&
+               has_mechanism(mechs, CKM_ECDH1_DERIVE);
+    case KeyType::Ed25519: return false;
+    }
+    return false;
+}
+
 // Attribute access through our own session; absent when the module cannot be reached that
 // way (then key facts are unknown and assumed from the certificate, see below).
 struct RawView {
     RawModule module;
+    CK_SLOT_ID slot;
     RawSession session;
     std::vector<CK_MECHANISM_TYPE> mechanisms;
 };
@@ -101,7 +118,7 @@ std::unique_ptr<RawView> open_raw_view(const TokenConfig& c, const TokenInfo& in
         RawSession session(module, *slot);
         auto mechs = module.mechanisms(*slot);
         return std::make_unique<RawView>(
-            RawView{std::move(module), std::move(session), std::move(mechs)});
+            RawView{std::move(module), *slot, std::move(session), std::move(mechs)});
     } catch (const Error& e) {
         log::warning("hsm_key_attributes_unavailable",
                      {{"token", info.label}, {"reason", e.what()}});
@@ -148,7 +165,7 @@ std::unique_ptr<KeyStore> KeyStore::open(const TokenConfig& config)
                                                      issuers.out(), ends.out());
     if (rv != CKR_OK) unavailable(config, "cannot list certificates: " + rv_name(rv));
 
-    const auto raw = open_raw_view(config, store->m_info);
+    auto raw = open_raw_view(config, store->m_info);
     // Self-signed certificates can land among the "issuers": walk both lists.
     for (const auto* list : {&ends, &issuers}) {
         for (auto p = list->get(); p; p = p->next) {
@@ -189,6 +206,12 @@ std::unique_ptr<KeyStore> KeyStore::open(const TokenConfig& config)
             if (id.label.empty()) id.label = cid->displayName;
             id.sign_schemes =
                 usable_schemes(id, facts, raw ? raw->mechanisms : std::vector<CK_MECHANISM_TYPE>{});
+            // Decryption needs our own sessions: without the raw view there is none.
+            id.decrypt_usable = raw && decrypt_usable(id, facts, raw->mechanisms);
+            if (facts.x25519 && id.has_private_key)
+                log::warning("hsm_x25519_unsupported",
+                             {{"token", store->m_info.label}, {"label", id.label},
+                              {"reason", "no X25519 key agreement through PKCS#11 here"}});
             if (id.has_private_key && id.key_extractable)
                 log::warning(
                     "hsm_extractable_private_key",
@@ -197,6 +220,13 @@ std::unique_ptr<KeyStore> KeyStore::open(const TokenConfig& config)
                 unavailable(config, "pkcs11h_certificate_duplicateCertificateId: " + rv_name(rv));
             store->m_entries.push_back(std::move(e));
         }
+    }
+    if (raw) {
+        pkcs11h_certificate_id_t login_key = nullptr;
+        for (const auto& e : store->m_entries)
+            if (!login_key && e.identity.has_private_key) login_key = e.helper_id.get();
+        store->m_pool = std::make_shared<SessionPool>(store->m_token, std::move(raw->module),
+                                                      raw->slot, login_key, config.sessions);
     }
     log::info("hsm_token_opened", {{"token", store->m_info.label},
                                    {"certificates", std::to_string(store->m_entries.size())}});
@@ -280,6 +310,57 @@ std::shared_ptr<smime::Signer> KeyStore::signer_for_certificate(ByteView der) co
             return make_signer(e);
     }
     return nullptr;
+}
+
+std::shared_ptr<smime::Decrypter> KeyStore::make_decrypter(const Entry& entry) const
+{
+    std::lock_guard lock(m_signers_mutex);
+    auto& slot = m_decrypters[entry.identity.certificate_der];
+    if (!slot)
+        slot = std::make_shared<TokenDecrypter>(
+            m_pool, entry.identity.certificate_der, entry.identity.id,
+            "key '" + entry.identity.label + "' on token '" + m_info.label + "'");
+    return slot;
+}
+
+std::shared_ptr<smime::Decrypter> KeyStore::decrypter_for_certificate(ByteView der) const
+{
+    for (const auto& e : m_entries) {
+        const Identity& id = e.identity;
+        if (id.decrypt_usable && std::equal(der.begin(), der.end(), id.certificate_der.begin(),
+                                            id.certificate_der.end()))
+            return make_decrypter(e);
+    }
+    return nullptr;
+}
+
+std::vector<std::shared_ptr<smime::Decrypter>> KeyStore::decrypters() const
+{
+    std::vector<std::shared_ptr<smime::Decrypter>> out;
+    for (const auto& e : m_entries)
+        if (e.identity.decrypt_usable) out.push_back(make_decrypter(e));
+    return out;
+}
+
+std::shared_ptr<smime::Decrypter> KeyStore::decrypter_for(const EmailAddress& address) const
+{
+    const std::string wanted = lower(address.str());
+    const std::time_t now = std::time(nullptr);
+    const Entry* best = nullptr;
+    for (const auto& e : m_entries) {
+        const Identity& id = e.identity;
+        if (!id.decrypt_usable || now < id.not_before || now > id.not_after) continue;
+        if (std::find(id.email_addresses.begin(), id.email_addresses.end(), wanted) ==
+            id.email_addresses.end())
+            continue;
+        if (!best || id.not_before > best->identity.not_before) best = &e;
+    }
+    return best ? make_decrypter(*best) : nullptr;
+}
+
+std::uint64_t KeyStore::token_operations() const
+{
+    return m_pool ? m_pool->operations() : 0;
 }
 
 }  // namespace ssm::hsm

@@ -14,6 +14,11 @@
 //   opened again, from the main thread. pkcs11h_plugAndPlay is not used: it re-initialises
 //   with C_Initialize(NULL) (losing CKF_OS_LOCKING_OK) without taking the session locks.
 //   The "HSM at scale" issue will add a supervisor that does this reopen.
+// Decryption (RSA raw, ECDH) runs on a pool of our own sessions (session_pool.h,
+// TokenConfig::sessions wide), not through the helper: see token_decrypter.h for why.
+// X25519: SoftHSM 2.6.1 has no CKK_EC_MONTGOMERY key type (C_CreateObject answers
+// CKR_ATTRIBUTE_VALUE_INVALID) and neither pkcs11-tool nor p11tool imports X25519 keys, so
+// X25519 certificates are never offered as decrypters (logged at open).
 // Shutdown: release the store and signers after libmilter's threads have stopped, so the
 // helper terminates on the main thread.
 #pragma once
@@ -29,8 +34,10 @@
 #include "base/email_address.h"
 #include "hsm/helper_key.h"
 #include "hsm/pkcs11_handles.h"
+#include "hsm/session_pool.h"
 #include "hsm/token_config.h"
 #include "smime/algorithms.h"
+#include "smime/decrypter.h"
 #include "smime/signer.h"
 
 namespace ssm::hsm {
@@ -62,6 +69,10 @@ struct Identity {
     bool key_can_derive = false;
     bool key_extractable = false;
     std::vector<smime::SignatureScheme> sign_schemes;  // what signer_for can do with it
+    // What decrypter_for can do with it: RSA raw decryption (key CKA_DECRYPT, keyUsage
+    // keyEncipherment, CKM_RSA_X_509) or ECDH on P-256/P-384 (CKA_DERIVE, keyAgreement,
+    // CKM_ECDH1_DERIVE), through our own session pool.
+    bool decrypt_usable = false;
 };
 
 class KeyStore {
@@ -86,6 +97,16 @@ public:
     std::shared_ptr<smime::Signer> signer_for(const EmailAddress& address) const;
     std::shared_ptr<smime::Signer> signer_for_certificate(ByteView der) const;
 
+    // Private keys for inbound mail. Validity is not checked: mail encrypted to a certificate
+    // that has since expired must still open. nullptr / empty when nothing can decrypt.
+    std::shared_ptr<smime::Decrypter> decrypter_for_certificate(ByteView der) const;
+    // Every decrypt_usable certificate; match RecipientInfos against their certificates.
+    std::vector<std::shared_ptr<smime::Decrypter>> decrypters() const;
+    // Convenience: the newest currently valid decrypt_usable certificate for the address.
+    std::shared_ptr<smime::Decrypter> decrypter_for(const EmailAddress& address) const;
+    // Private-key operations attempted on our own sessions (decrypt, derive): for metrics.
+    std::uint64_t token_operations() const;
+
 private:
     struct Entry {
         Identity identity;
@@ -102,12 +123,15 @@ public:
 private:
     std::shared_ptr<smime::Signer> make_signer(const Entry& entry) const;
     std::vector<Bytes> chain_for(const Entry& entry) const;
+    std::shared_ptr<smime::Decrypter> make_decrypter(const Entry& entry) const;
 
     std::shared_ptr<TokenContext> m_token;  // first: outlives the helper objects below
     TokenInfo m_info;
     std::vector<Entry> m_entries;  // immutable after open()
     mutable std::mutex m_signers_mutex;
     mutable std::map<Bytes, std::shared_ptr<smime::Signer>> m_signers;  // by certificate DER
+    std::shared_ptr<SessionPool> m_pool;  // null when the module cannot be reached directly
+    mutable std::map<Bytes, std::shared_ptr<smime::Decrypter>> m_decrypters;  // m_signers_mutex
 };
 
 }  // namespace ssm::hsm

@@ -8,6 +8,8 @@ hsm_libssm_hsm_a_SOURCES = \
 	hsm/cert_facts.h hsm/cert_facts.cpp \
 	hsm/helper_key.h hsm/helper_key.cpp \
 	hsm/token_signer.h hsm/token_signer.cpp \
+	hsm/session_pool.h hsm/session_pool.cpp \
+	hsm/token_decrypter.h hsm/token_decrypter.cpp smime/decrypter.h \
 	hsm/key_store.h hsm/key_store.cpp \
 	hsm/sign_rate.h hsm/sign_rate.cpp
 
@@ -17,3 +19,11 @@ check_PROGRAMS += tests/unit/test_hsm
 tests_unit_test_hsm_SOURCES = tests/unit/test_hsm.cpp tools/ssmctl_hsm.h tools/ssmctl_hsm.cpp \
 	$(UNIT_MAIN)
 tests_unit_test_hsm_LDADD = hsm/libssm_hsm.a smime/libssm_smime.a base/libssm_base.a $(UNIT_LIBS)
+
+# Decryption and key agreement (smime::Decrypter) on a token of its own: a separate process,
+# because SoftHSM reads SOFTHSM2_CONF once.
+check_PROGRAMS += tests/unit/test_hsm_decrypt
+tests_unit_test_hsm_decrypt_SOURCES = tests/unit/test_hsm_decrypt.cpp tools/ssmctl_hsm.h \
+	tools/ssmctl_hsm.cpp $(UNIT_MAIN)
+tests_unit_test_hsm_decrypt_LDADD = hsm/libssm_hsm.a smime/libssm_smime.a base/libssm_base.a \
+	$(UNIT_LIBS)

@@ -1,8 +1,9 @@
-// Raw signing throughput of a Signer (no CMS, no MIME): for benchmarks and `ssmctl`.
-// The digest signed is a fixed dummy value; nothing here is security relevant.
+// Raw signing and decryption throughput of a Signer / Decrypter (no CMS, no MIME): for
+// benchmarks and `ssmctl`. Inputs are fixed dummy values; nothing here is security relevant.
 #pragma once
 #include <chrono>
 
+#include "smime/decrypter.h"
 #include "smime/signer.h"
 
 namespace ssm::hsm {
@@ -11,5 +12,10 @@ namespace ssm::hsm {
 // Throws what the signer throws.
 double measure_sign_rate(smime::Signer& signer, smime::DigestAlgorithm digest,
                          smime::SignatureScheme scheme, std::chrono::milliseconds duration);
+
+// Decrypts (RSA: raw operation on a fixed block below the modulus) or derives (EC: ECDH with
+// the certificate's own public point) for about `duration` and returns operations/s.
+// Throws what the decrypter throws.
+double measure_decrypt_rate(smime::Decrypter& decrypter, std::chrono::milliseconds duration);
 
 }  // namespace ssm::hsm

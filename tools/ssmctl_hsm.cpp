@@ -77,7 +77,11 @@ int hsm_list(const hsm::TokenConfig& config, std::ostream& out, std::ostream& er
             out << " key_attributes=" << join(attrs, "none")
                 << " extractable=" << (id.key_extractable ? "yes" : "no");
         }
-        out << " sign=" << join(schemes, "none") << "\n";
+        // What the inbound side can do with the key: raw RSA (padding removed by us) or ECDH.
+        const char* decrypt = !id.decrypt_usable                    ? "none"
+                              : id.key_type == smime::KeyType::Rsa ? "rsa-raw"
+                                                                   : "ecdh";
+        out << " sign=" << join(schemes, "none") << " decrypt=" << decrypt << "\n";
     }
     return 0;
 }

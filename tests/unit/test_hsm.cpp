@@ -484,17 +484,18 @@ public:
             "token label=ssm-test serial=",
             "manufacturer=\"SoftHSM project\" model=\"SoftHSM v2\"",
             "certificate label=alice id=01 key=rsa-2048 email=alice@acme.example not_after=",
-            "private_key=yes key_attributes=sign,decrypt extractable=no sign=rsa-pkcs1,rsa-pss\n",
+            "private_key=yes key_attributes=sign,decrypt extractable=no sign=rsa-pkcs1,rsa-pss "
+            "decrypt=rsa-raw\n",
             "certificate label=bob id=02 key=ec-p256 email=bob@acme.example",
-            "key_attributes=sign,decrypt,derive extractable=no sign=ecdsa\n",
+            "key_attributes=sign,decrypt,derive extractable=no sign=ecdsa decrypt=ecdh\n",
             "certificate label=partner-domain id=07 key=rsa-2048 "
             "email=domain-confidentiality-authority@partner.example",
-            "key_attributes=sign,decrypt extractable=yes sign=none\n",
+            "key_attributes=sign,decrypt extractable=yes sign=none decrypt=rsa-raw\n",
             "certificate label=erin id=04 key=ec-p384 email=erin@acme.example",
             "certificate label=ed id=06 key=ed25519 email=ed@acme.example",
-            "extractable=no sign=ed25519\n",
+            "extractable=no sign=ed25519 decrypt=none\n",
             "certificate label=sub-ca id=ff key=rsa-2048 email=- not_after=",
-            "ca=yes private_key=no sign=none\n",
+            "ca=yes private_key=no sign=none decrypt=none\n",
         };
         for (auto e : expected)
             CPPUNIT_ASSERT_MESSAGE(std::string(e) + " in:\n" + s, s.find(e) != std::string::npos);

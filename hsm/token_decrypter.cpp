@@ -1,0 +1,208 @@
+// RSA raw decryption and ECDH inside the token (see token_decrypter.h). Ciphertext blocks
+// and peer points are attacker-controlled: lengths, ranges and curve membership are checked
+// (nettle ecc_point_set) before anything reaches the token.
+#include "hsm/token_decrypter.h"
+
+#include <gnutls/x509.h>
+#include <nettle/ecc-curve.h>
+#include <nettle/ecc.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "base/error.h"
+#include "base/log.h"
+#include "base/secure_buffer.h"
+#include "hsm/cert_facts.h"
+#include "hsm/pkcs11_library.h"
+
+namespace ssm::hsm {
+
+using smime::KeyType;
+
+namespace {
+
+// Owns GnuTLS-allocated datum memory.
+struct Datum {
+    gnutls_datum_t d{nullptr, 0};
+    Datum() = default;
+    Datum(const Datum&) = delete;
+    Datum& operator=(const Datum&) = delete;
+    ~Datum() { gnutls_free(d.data); }
+    // Big-endian integer without leading zero bytes.
+    Bytes integer() const
+    {
+        std::size_t skip = 0;
+        while (skip < d.size && d.data[skip] == 0) ++skip;
+        return Bytes(d.data + skip, d.data + d.size);
+    }
+};
+
+// RAII for GMP integers and nettle points.
+struct Mpz {
+    mpz_t v;
+    Mpz() { mpz_init(v); }
+    ~Mpz() { mpz_clear(v); }
+    Mpz(const Mpz&) = delete;
+    Mpz& operator=(const Mpz&) = delete;
+};
+struct Point {
+    ecc_point p;
+    explicit Point(const ecc_curve* c) { ecc_point_init(&p, c); }
+    ~Point() { ecc_point_clear(&p); }
+    Point(const Point&) = delete;
+    Point& operator=(const Point&) = delete;
+};
+
+bool on_curve(const ecc_curve* curve, ByteView x, ByteView y)
+{
+    Mpz mx, my;
+    mpz_import(mx.v, x.size(), 1, 1, 1, 0, x.data());
+    mpz_import(my.v, y.size(), 1, 1, 1, 0, y.data());
+    Point point(curve);
+    // Checks 0 <= x, y < p and the curve equation; P-256/P-384 have cofactor 1.
+    return ecc_point_set(&point.p, mx.v, my.v) == 1;
+}
+
+}  // namespace
+
+TokenDecrypter::TokenDecrypter(std::shared_ptr<SessionPool> pool, Bytes certificate_der,
+                               Bytes key_id, const std::string& description)
+    : m_pool(std::move(pool)), m_certificate(std::move(certificate_der)),
+      m_key_id(std::move(key_id)), m_description(description)
+{
+    auto cert = X509Cert::parse_der(m_certificate);
+    if (!cert) throw Error(Failure::HsmUnavailable, "unparsable certificate of " + m_description);
+    switch (gnutls_x509_crt_get_pk_algorithm(cert->get(), nullptr)) {
+    case GNUTLS_PK_RSA: {
+        Datum n, e;
+        if (gnutls_x509_crt_get_pk_rsa_raw(cert->get(), &n.d, &e.d) < 0)
+            throw Error(Failure::HsmUnavailable, "no RSA modulus in the certificate of " +
+                                                     m_description);
+        m_modulus = n.integer();
+        m_size = m_modulus.size();
+        m_key_type = KeyType::Rsa;
+        break;
+    }
+    case GNUTLS_PK_ECDSA: {
+        gnutls_ecc_curve_t curve = GNUTLS_ECC_CURVE_INVALID;
+        Datum x, y;
+        if (gnutls_x509_crt_get_pk_ecc_raw(cert->get(), &curve, &x.d, &y.d) < 0)
+            throw Error(Failure::HsmUnavailable, "no EC point in the certificate of " +
+                                                     m_description);
+        if (curve == GNUTLS_ECC_CURVE_SECP256R1) {
+            m_curve = nettle_get_secp_256r1();
+            m_size = 32;
+        } else if (curve == GNUTLS_ECC_CURVE_SECP384R1) {
+            m_curve = nettle_get_secp_384r1();
+            m_size = 48;
+        } else {
+            throw Error(Failure::HsmUnavailable,
+                        "unsupported curve for key agreement: " + m_description);
+        }
+        m_key_type = KeyType::Ec;
+        break;
+    }
+    default:
+        // X25519 included: SoftHSM 2.6.1 has no CKK_EC_MONTGOMERY (see key_store.h).
+        throw Error(Failure::HsmUnavailable,
+                    "key type cannot decrypt or agree keys: " + m_description);
+    }
+}
+
+void TokenDecrypter::token_failed(const char* what, CK_RV rv) const
+{
+    log::warning("hsm_operation_failed",
+                 {{"key", m_description}, {"operation", what}, {"result", rv_name(rv)}});
+    throw Error(Failure::HsmUnavailable,
+                std::string("PKCS#11 ") + what + " with " + m_description + " failed: " + rv_name(rv));
+}
+
+Bytes TokenDecrypter::rsa_raw_decrypt(ByteView block)
+{
+    if (m_key_type != KeyType::Rsa)
+        throw Error(Failure::Internal, "RSA decryption asked of an EC key: " + m_description);
+    if (block.size() != m_size)
+        throw Error(Failure::MalformedMessage,
+                    "RSA block of " + std::to_string(block.size()) + " bytes for a " +
+                        std::to_string(m_size) + "-byte modulus");
+    // The ciphertext is public: an ordinary comparison is fine. Equal sizes, big-endian.
+    if (!std::lexicographical_compare(block.begin(), block.end(), m_modulus.begin(),
+                                      m_modulus.end()))
+        throw Error(Failure::MalformedMessage, "RSA block not below the modulus");
+
+    Bytes out(m_size);
+    CK_ULONG out_size = 0;
+    const CK_RV rv = m_pool->run(
+        m_key_id, [&](CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key) {
+            CK_MECHANISM mech{CKM_RSA_X_509, nullptr, 0};
+            CK_RV r = f->C_DecryptInit(s, &mech, key);
+            if (r != CKR_OK) return r;
+            // A modulus-sized buffer is always large enough: no size query, so no operation
+            // is ever left active on the session.
+            out_size = out.size();
+            return f->C_Decrypt(s, const_cast<std::uint8_t*>(block.data()), block.size(),
+                                out.data(), &out_size);
+        });
+    if (rv != CKR_OK) token_failed("RSA decryption", rv);
+    if (out_size > m_size) throw Error(Failure::Internal, "token returned an oversized block");
+    // Some tokens strip leading zeros: right-align into a modulus-sized block.
+    if (out_size < m_size) {
+        std::memmove(out.data() + (m_size - out_size), out.data(), out_size);
+        std::memset(out.data(), 0, m_size - out_size);
+    }
+    return out;
+}
+
+Bytes TokenDecrypter::ecdh_derive(ByteView peer)
+{
+    if (m_key_type != KeyType::Ec)
+        throw Error(Failure::Internal, "ECDH asked of an RSA key: " + m_description);
+    if (peer.size() != 1 + 2 * m_size || peer[0] != 0x04)
+        throw Error(Failure::MalformedMessage,
+                    "ECDH peer key is not an uncompressed point of this curve (" +
+                        std::to_string(peer.size()) + " bytes)");
+    if (!on_curve(m_curve, peer.subspan(1, m_size), peer.subspan(1 + m_size, m_size)))
+        throw Error(Failure::MalformedMessage, "ECDH peer key is not a point on the curve");
+
+    Bytes z(m_size);
+    CK_ULONG z_size = 0;
+    const CK_RV rv = m_pool->run(
+        m_key_id, [&](CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key) {
+            // SoftHSM 2.6.1 takes the raw point and the DER OCTET STRING alike (tried): raw
+            // is what PKCS#11 v2.40 names first.
+            CK_ECDH1_DERIVE_PARAMS params{CKD_NULL, 0, nullptr, static_cast<CK_ULONG>(peer.size()),
+                                          const_cast<std::uint8_t*>(peer.data())};
+            CK_MECHANISM mech{CKM_ECDH1_DERIVE, &params, sizeof params};
+            CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+            CK_KEY_TYPE type = CKK_GENERIC_SECRET;
+            CK_ULONG length = m_size;
+            CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+            // A session object, readable once and destroyed below: Z is what CMS wants.
+            CK_ATTRIBUTE tmpl[] = {
+                {CKA_CLASS, &cls, sizeof cls},         {CKA_KEY_TYPE, &type, sizeof type},
+                {CKA_VALUE_LEN, &length, sizeof length}, {CKA_SENSITIVE, &no, sizeof no},
+                {CKA_EXTRACTABLE, &yes, sizeof yes},   {CKA_TOKEN, &no, sizeof no},
+            };
+            CK_OBJECT_HANDLE secret = CK_INVALID_HANDLE;
+            CK_RV r = f->C_DeriveKey(s, &mech, key, tmpl, 6, &secret);
+            if (r != CKR_OK) return r;
+            CK_ATTRIBUTE value{CKA_VALUE, z.data(), z.size()};
+            r = f->C_GetAttributeValue(s, secret, &value, 1);
+            z_size = value.ulValueLen;
+            const CK_RV destroyed = f->C_DestroyObject(s, secret);
+            return r != CKR_OK ? r : destroyed;
+        });
+    if (rv != CKR_OK) {
+        secure_wipe(z.data(), z.size());
+        token_failed("ECDH derivation", rv);
+    }
+    if (z_size != m_size) {
+        secure_wipe(z.data(), z.size());
+        throw Error(Failure::HsmUnavailable, "token returned a " + std::to_string(z_size) +
+                                                 "-byte ECDH secret with " + m_description);
+    }
+    return z;
+}
+
+}  // namespace ssm::hsm

@@ -1,0 +1,555 @@
+// Unit tests for the inbound private-key operations of hsm/ (smime::Decrypter): a real
+// SoftHSM2 token made by the fixture scripts, ciphertexts and ECDH secrets made by OpenSSL
+// (`openssl pkeyutl -encrypt` / `-derive`), never by our own code.
+//
+// One token and one KeyStore per process (SoftHSM reads SOFTHSM2_CONF once, at C_Initialize).
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <gnutls/abstract.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "base/error.h"
+#include "hsm/key_store.h"
+#include "hsm/sign_rate.h"
+#include "tests/unit/test_support.h"
+#include "tools/ssmctl_hsm.h"
+
+using namespace ssm;
+using smime::KeyType;
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* const kModule = "/usr/lib/softhsm/libsofthsm2.so";
+
+struct TokenFixture {
+    test::TempDir dir;
+    fs::path pki;
+    hsm::TokenConfig config;
+    std::unique_ptr<hsm::KeyStore> store;
+
+    TokenFixture()
+    {
+        pki = dir.path() / "pki";
+        const fs::path token = dir.path() / "token";
+        const std::string fixtures = (test::source_dir() / "tests/fixtures").string();
+        test::run("sh '" + fixtures + "/make-pki.sh' '" + pki.string() + "' >/dev/null");
+        // ids 01..08 in this order
+        test::run("sh '" + fixtures + "/make-token.sh' '" + pki.string() + "' '" + token.string() +
+                  "' alice bob carol erin domain-signing dave frank partner-domain >/dev/null");
+        setenv("SOFTHSM2_CONF", (token / "softhsm2.conf").c_str(), 1);
+        add_doomed_identity();
+        config.module = kModule;
+        config.token_label = "ssm-test";
+        config.pin_file = (token / "pin").string();
+        config.sessions = 4;
+        store = hsm::KeyStore::open(config);
+    }
+
+    // An extra RSA encryption identity (id 0a) whose key a test deletes from the token.
+    void add_doomed_identity()
+    {
+        const std::string p = pki.string();
+        test::run("cd '" + p +
+                  "' && export OPENSSL_CONF=/dev/null && "
+                  "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out doomed.key.pem "
+                  "2>/dev/null && openssl req -new -key doomed.key.pem "
+                  "-subj '/O=SSM Test/CN=doomed@acme.example' -out doomed.csr 2>/dev/null && "
+                  "printf '[ee]\\nbasicConstraints=critical,CA:false\\n"
+                  "keyUsage=critical,keyEncipherment\\nsubjectAltName=email:doomed@acme.example\\n' "
+                  "> doomed.ext && "
+                  "openssl x509 -req -in doomed.csr -CA sub-ca.cert.pem -CAkey sub-ca.key.pem "
+                  "-CAcreateserial -days 365 -extfile doomed.ext -extensions ee "
+                  "-out doomed.cert.pem 2>/dev/null && "
+                  "openssl x509 -in doomed.cert.pem -outform DER -out doomed.cert.der && "
+                  "openssl pkcs8 -topk8 -nocrypt -in doomed.key.pem -outform DER -out doomed.p8.der");
+        const std::string p11 = "pkcs11-tool --module " + std::string(kModule) +
+                                " --token-label ssm-test --login --pin 123456 --id 0a"
+                                " --label doomed --write-object '" +
+                                p;
+        test::run(p11 + "/doomed.p8.der' --type privkey --usage-decrypt >/dev/null 2>&1");
+        test::run(p11 + "/doomed.cert.der' --type cert >/dev/null 2>&1");
+    }
+};
+
+TokenFixture& fixture()
+{
+    static std::unique_ptr<TokenFixture> f = std::make_unique<TokenFixture>();
+    return *f;
+}
+
+fs::path pki_file(const std::string& name) { return fixture().pki / name; }
+
+Bytes file_bytes(const fs::path& p) { return to_bytes(test::read_file(p)); }
+
+std::shared_ptr<smime::Decrypter> decrypter(const std::string& name)
+{
+    auto d = fixture().store->decrypter_for_certificate(file_bytes(pki_file(name + ".cert.der")));
+    CPPUNIT_ASSERT_MESSAGE(name, d != nullptr);
+    return d;
+}
+
+Bytes hex_bytes(const std::string& hex)
+{
+    Bytes b;
+    for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
+        b.push_back(static_cast<std::uint8_t>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+    return b;
+}
+
+Bytes random_bytes(std::size_t n)
+{
+    Bytes b(n);
+    gnutls_rnd(GNUTLS_RND_NONCE, b.data(), b.size());
+    return b;
+}
+
+// A unique scratch file name under the fixture folder.
+fs::path scratch(const std::string& stem)
+{
+    static std::atomic<int> counter{0};
+    return fixture().dir.path() / (stem + "." + std::to_string(counter++));
+}
+
+// OpenSSL encrypts `plain` to the certificate of `name`; padding "none" or "pkcs1".
+Bytes openssl_encrypt(const std::string& name, const Bytes& plain, const std::string& padding)
+{
+    const fs::path in = scratch("plain"), out = scratch("cipher");
+    test::write_file(in, std::string(plain.begin(), plain.end()));
+    test::run("OPENSSL_CONF=/dev/null openssl pkeyutl -encrypt -certin -inkey '" +
+              pki_file(name + ".cert.pem").string() + "' -pkeyopt rsa_padding_mode:" + padding +
+              " -in '" + in.string() + "' -out '" + out.string() + "'");
+    return file_bytes(out);
+}
+
+// The modulus of a certificate as OpenSSL prints it, as bytes.
+Bytes openssl_modulus(const std::string& name)
+{
+    const fs::path out = scratch("modulus");
+    test::run("OPENSSL_CONF=/dev/null openssl x509 -noout -modulus -in '" +
+              pki_file(name + ".cert.pem").string() + "' | sed 's/^Modulus=//' > '" +
+              out.string() + "'");
+    std::string hex = test::read_file(out);
+    while (!hex.empty() && (hex.back() == '\n' || hex.back() == '\r')) hex.pop_back();
+    return hex_bytes(hex);
+}
+
+struct Ephemeral {
+    Bytes point;  // uncompressed 04||X||Y
+    Bytes z;      // what OpenSSL derives with the recipient's public key
+};
+
+// An OpenSSL-made ephemeral key on `curve` (P-256/P-384) and OpenSSL's ECDH secret with
+// the certificate of `name`.
+Ephemeral openssl_ephemeral(const std::string& name, const std::string& curve)
+{
+    const fs::path key = scratch("eph"), pub = scratch("ephpub"), peer = scratch("peer"),
+                   z = scratch("z");
+    const std::string env = "OPENSSL_CONF=/dev/null ";
+    test::run(env + "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:" + curve +
+              " -out '" + key.string() + "' 2>/dev/null");
+    test::run(env + "openssl pkey -in '" + key.string() + "' -pubout -outform DER -out '" +
+              pub.string() + "'");
+    test::run(env + "openssl x509 -in '" + pki_file(name + ".cert.pem").string() +
+              "' -pubkey -noout > '" + peer.string() + "'");
+    test::run(env + "openssl pkeyutl -derive -inkey '" + key.string() + "' -peerkey '" +
+              peer.string() + "' -out '" + z.string() + "'");
+    const Bytes spki = file_bytes(pub);
+    const std::size_t point_size = curve == "P-256" ? 65 : 97;
+    Ephemeral e;
+    e.point.assign(spki.end() - static_cast<std::ptrdiff_t>(point_size), spki.end());
+    e.z = file_bytes(z);
+    return e;
+}
+
+void assert_malformed(const std::string& what, const std::function<void()>& f)
+{
+    try {
+        f();
+        CPPUNIT_FAIL(what + ": accepted");
+    } catch (const Error& e) {
+        CPPUNIT_ASSERT_MESSAGE(what + ": " + e.what(), e.failure() == Failure::MalformedMessage);
+    }
+}
+
+bool verify_rsa(const Bytes& cert_der, const Bytes& hash, const Bytes& sig)
+{
+    gnutls_x509_crt_t crt;
+    gnutls_pubkey_t key;
+    gnutls_x509_crt_init(&crt);
+    gnutls_pubkey_init(&key);
+    const gnutls_datum_t c{const_cast<unsigned char*>(cert_der.data()),
+                           static_cast<unsigned>(cert_der.size())};
+    const gnutls_datum_t d{const_cast<unsigned char*>(hash.data()),
+                           static_cast<unsigned>(hash.size())};
+    const gnutls_datum_t s{const_cast<unsigned char*>(sig.data()),
+                           static_cast<unsigned>(sig.size())};
+    int rc = gnutls_x509_crt_import(crt, &c, GNUTLS_X509_FMT_DER);
+    if (rc >= 0) rc = gnutls_pubkey_import_x509(key, crt, 0);
+    if (rc >= 0) rc = gnutls_pubkey_verify_hash2(key, GNUTLS_SIGN_RSA_SHA256, 0, &d, &s);
+    gnutls_pubkey_deinit(key);
+    gnutls_x509_crt_deinit(crt);
+    return rc >= 0;
+}
+
+}  // namespace
+
+class HsmDecryptTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(HsmDecryptTest);
+    CPPUNIT_TEST(decrypters_listed);
+    CPPUNIT_TEST(rsa_raw_round_trip);
+    CPPUNIT_TEST(rsa_pkcs1_block);
+    CPPUNIT_TEST(garbage_does_not_throw_or_relogin);
+    CPPUNIT_TEST(block_not_below_modulus_is_malformed);
+    CPPUNIT_TEST(ecdh_matches_openssl);
+    CPPUNIT_TEST(invalid_points_never_reach_token);
+    CPPUNIT_TEST(concurrent_mixed_operations);
+    CPPUNIT_TEST(decrypt_rate);
+    CPPUNIT_TEST(survives_helper_login_loss);
+    CPPUNIT_TEST(hsm_list_shows_decrypt);
+    CPPUNIT_TEST(deleted_key_is_hsm_unavailable);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void decrypters_listed()
+    {
+        auto& store = *fixture().store;
+        const auto all = store.decrypters();
+        std::vector<std::string> names;
+        for (const char* n :
+             {"alice", "bob", "carol", "erin", "dave", "frank", "partner-domain", "doomed"}) {
+            const Bytes cert = file_bytes(pki_file(std::string(n) + ".cert.der"));
+            bool found = false;
+            for (const auto& d : all) found = found || d->certificate_der() == cert;
+            CPPUNIT_ASSERT_MESSAGE(n, found);
+        }
+        CPPUNIT_ASSERT_EQUAL(std::size_t{8}, all.size());
+        // Key imported with CKA_DECRYPT but keyUsage digitalSignature only; CA without key.
+        CPPUNIT_ASSERT(store.decrypter_for_certificate(
+                           file_bytes(pki_file("domain-signing.cert.der"))) == nullptr);
+        CPPUNIT_ASSERT(store.decrypter_for_certificate(file_bytes(pki_file("sub-ca.cert.der"))) ==
+                       nullptr);
+        CPPUNIT_ASSERT(decrypter("bob")->key_type() == KeyType::Ec);
+        CPPUNIT_ASSERT(decrypter("dave")->key_type() == KeyType::Rsa);
+        auto by_address = store.decrypter_for(*EmailAddress::parse("Dave@Partner.example"));
+        CPPUNIT_ASSERT(by_address == decrypter("dave"));  // one object per certificate
+        CPPUNIT_ASSERT(store.decrypter_for(*EmailAddress::parse("nobody@acme.example")) == nullptr);
+        CPPUNIT_ASSERT(store.decrypter_for(*EmailAddress::parse(
+                           "domain-signing-authority@acme.example")) == nullptr);
+    }
+
+    void rsa_raw_round_trip()
+    {
+        for (const char* name : {"alice", "carol", "dave", "partner-domain"}) {
+            auto d = decrypter(name);
+            for (int i = 0; i < 3; ++i) {
+                Bytes block = random_bytes(256);
+                block[0] = 0;  // below any 2048-bit modulus
+                if (i == 1) block[1] = 0;  // leading zeros survive
+                const Bytes cipher = openssl_encrypt(name, block, "none");
+                CPPUNIT_ASSERT_EQUAL(std::size_t{256}, cipher.size());
+                CPPUNIT_ASSERT_MESSAGE(name, d->rsa_raw_decrypt(cipher) == block);
+            }
+        }
+    }
+
+    void rsa_pkcs1_block()
+    {
+        auto d = decrypter("carol");
+        const Bytes key = random_bytes(32);  // a content-encryption key
+        const Bytes block = d->rsa_raw_decrypt(openssl_encrypt("carol", key, "pkcs1"));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{256}, block.size());
+        CPPUNIT_ASSERT_EQUAL(0, int(block[0]));
+        CPPUNIT_ASSERT_EQUAL(2, int(block[1]));
+        const std::size_t sep = 256 - 32 - 1;
+        for (std::size_t i = 2; i < sep; ++i) CPPUNIT_ASSERT(block[i] != 0);
+        CPPUNIT_ASSERT_EQUAL(0, int(block[sep]));
+        CPPUNIT_ASSERT(Bytes(block.begin() + sep + 1, block.end()) == key);
+        // Alice's key does not decrypt what was made for Carol (either the block is not below
+        // Alice's modulus, or it decrypts to something else).
+        try {
+            const Bytes other =
+                decrypter("alice")->rsa_raw_decrypt(openssl_encrypt("carol", key, "pkcs1"));
+            CPPUNIT_ASSERT(Bytes(other.end() - 32, other.end()) != key);
+        } catch (const Error& e) {
+            CPPUNIT_ASSERT(e.failure() == Failure::MalformedMessage);
+        }
+    }
+
+    void garbage_does_not_throw_or_relogin()
+    {
+        auto& store = *fixture().store;
+        auto d = decrypter("alice");
+        const auto relogins = store.relogin_count();
+        const auto ops = store.token_operations();
+        Bytes n_minus_1 = openssl_modulus("alice");
+        CPPUNIT_ASSERT_EQUAL(std::size_t{256}, n_minus_1.size());
+        n_minus_1.back() -= 1;  // n is odd
+        std::vector<Bytes> inputs{n_minus_1, Bytes(256, 0), Bytes(256, 0)};
+        inputs[2].back() = 1;
+        for (int i = 0; i < 30; ++i) {
+            Bytes b = random_bytes(256);
+            b[0] &= 0x7f;  // the top bit of a 2048-bit modulus is set: b < n
+            inputs.push_back(b);
+        }
+        for (const auto& in : inputs) {
+            const Bytes out = d->rsa_raw_decrypt(in);
+            CPPUNIT_ASSERT_EQUAL(std::size_t{256}, out.size());
+            CPPUNIT_ASSERT(d->rsa_raw_decrypt(in) == out);  // deterministic: a real c^d mod n
+        }
+        CPPUNIT_ASSERT(d->rsa_raw_decrypt(inputs[1]) == Bytes(256, 0));  // 0^d = 0
+        CPPUNIT_ASSERT(d->rsa_raw_decrypt(inputs[2]) == inputs[2]);      // 1^d = 1
+        CPPUNIT_ASSERT_EQUAL(relogins, store.relogin_count());
+        CPPUNIT_ASSERT_EQUAL(ops + 2 * inputs.size() + 2, store.token_operations());
+    }
+
+    void block_not_below_modulus_is_malformed()
+    {
+        auto& store = *fixture().store;
+        auto d = decrypter("alice");
+        const auto ops = store.token_operations();
+        const Bytes n = openssl_modulus("alice");
+        Bytes n_plus = n;
+        n_plus.back() += 1;
+        const std::vector<std::pair<std::string, Bytes>> cases{
+            {"n", n},
+            {"n+1", n_plus},
+            {"all ff", Bytes(256, 0xff)},
+            {"255 bytes", Bytes(255, 1)},
+            {"257 bytes", Bytes(257, 0)},
+            {"empty", Bytes{}},
+        };
+        for (const auto& [what, block] : cases)
+            assert_malformed(what, [&, &b = block] { d->rsa_raw_decrypt(b); });
+        CPPUNIT_ASSERT_EQUAL(ops, store.token_operations());
+        // EC keys have no RSA operation (a caller bug, not a message problem).
+        CPPUNIT_ASSERT_THROW(decrypter("bob")->rsa_raw_decrypt(Bytes(256, 0)), Error);
+    }
+
+    void ecdh_matches_openssl()
+    {
+        const struct {
+            const char* name;
+            const char* curve;
+        } cases[] = {{"bob", "P-256"}, {"frank", "P-256"}, {"erin", "P-384"}};
+        for (const auto& c : cases) {
+            auto d = decrypter(c.name);
+            for (int i = 0; i < 3; ++i) {
+                const Ephemeral e = openssl_ephemeral(c.name, c.curve);
+                const Bytes z = d->ecdh_derive(e.point);
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(c.name, e.z.size(), z.size());
+                CPPUNIT_ASSERT_MESSAGE(c.name, z == e.z);
+            }
+        }
+        CPPUNIT_ASSERT_THROW(decrypter("carol")->ecdh_derive(Bytes(65, 4)), Error);
+    }
+
+    void invalid_points_never_reach_token()
+    {
+        auto& store = *fixture().store;
+        auto bob = decrypter("bob");
+        const Ephemeral p256 = openssl_ephemeral("bob", "P-256");
+        const Ephemeral p384 = openssl_ephemeral("erin", "P-384");
+        const auto ops = store.token_operations();
+        const auto relogins = store.relogin_count();
+        Bytes off_curve = p256.point;
+        off_curve.back() ^= 1;
+        Bytes compressed(p256.point.begin(), p256.point.begin() + 33);
+        compressed[0] = 0x02 | (p256.point.back() & 1);
+        Bytes hybrid = p256.point;
+        hybrid[0] = 0x06 | (p256.point.back() & 1);
+        // x = p (the P-256 prime) with the original y: out of range.
+        Bytes x_is_p = p256.point;
+        const Bytes prime = hex_bytes(
+            "ffffffff00000001000000000000000000000000ffffffffffffffffffffffff");
+        std::copy(prime.begin(), prime.end(), x_is_p.begin() + 1);
+        Bytes zeros(65, 0);
+        zeros[0] = 0x04;
+        const std::vector<std::pair<std::string, Bytes>> cases{
+            {"not on the curve", off_curve},
+            {"compressed", compressed},
+            {"hybrid prefix", hybrid},
+            {"x = p", x_is_p},
+            {"(0, 0)", zeros},
+            {"P-384 point to a P-256 key", p384.point},
+            {"X25519-sized", random_bytes(32)},
+            {"one byte short", Bytes(p256.point.begin(), p256.point.end() - 1)},
+            {"empty", Bytes{}},
+        };
+        for (const auto& [what, point] : cases)
+            assert_malformed(what, [&, &p = point] { bob->ecdh_derive(p); });
+        assert_malformed("P-256 point to a P-384 key",
+                         [&] { decrypter("erin")->ecdh_derive(p256.point); });
+        CPPUNIT_ASSERT_EQUAL(ops, store.token_operations());
+        CPPUNIT_ASSERT_EQUAL(relogins, store.relogin_count());
+        CPPUNIT_ASSERT(bob->ecdh_derive(p256.point) == p256.z);  // still fine
+    }
+
+    void concurrent_mixed_operations()
+    {
+        // Inputs and expected results made by OpenSSL beforehand.
+        std::vector<std::pair<Bytes, Bytes>> rsa;  // cipher, plain (carol)
+        for (int i = 0; i < 4; ++i) {
+            Bytes plain = random_bytes(256);
+            plain[0] = 0;
+            rsa.emplace_back(openssl_encrypt("carol", plain, "none"), plain);
+        }
+        std::vector<Ephemeral> ec{openssl_ephemeral("bob", "P-256"),
+                                  openssl_ephemeral("frank", "P-256"),
+                                  openssl_ephemeral("erin", "P-384")};
+        const char* ec_names[] = {"bob", "frank", "erin"};
+        auto alice = fixture().store->signer_for(*EmailAddress::parse("alice@acme.example"));
+        CPPUNIT_ASSERT(alice != nullptr);
+        const auto relogins = fixture().store->relogin_count();
+        std::atomic<int> good{0}, bad{0};
+        std::vector<std::thread> threads;
+        for (int t = 0; t < 4; ++t) {
+            threads.emplace_back([&, t] {
+                for (int i = 0; i < 50; ++i) {
+                    try {
+                        const int kind = (t + i) % 3;
+                        bool ok = false;
+                        if (kind == 0) {
+                            Bytes hash(32);
+                            gnutls_hash_fast(GNUTLS_DIG_SHA256, &i, sizeof i, hash.data());
+                            const Bytes sig = alice->sign_digest(smime::SignatureScheme::RsaPkcs1v15,
+                                                                 smime::DigestAlgorithm::Sha256, hash);
+                            ok = verify_rsa(alice->certificate_der(), hash, sig);
+                        } else if (kind == 1) {
+                            const auto& [cipher, plain] = rsa[(t + i) % rsa.size()];
+                            ok = decrypter("carol")->rsa_raw_decrypt(cipher) == plain;
+                        } else {
+                            const std::size_t k = (t * 7 + i) % ec.size();
+                            ok = decrypter(ec_names[k])->ecdh_derive(ec[k].point) == ec[k].z;
+                        }
+                        (ok ? good : bad)++;
+                    } catch (const std::exception& e) {
+                        std::cerr << "thread " << t << ": " << e.what() << "\n";
+                        bad++;
+                    }
+                }
+            });
+        }
+        for (auto& th : threads) th.join();
+        CPPUNIT_ASSERT_EQUAL(0, bad.load());
+        CPPUNIT_ASSERT_EQUAL(200, good.load());
+        CPPUNIT_ASSERT_EQUAL(relogins, fixture().store->relogin_count());
+    }
+
+    void decrypt_rate()
+    {
+        using namespace std::chrono_literals;
+        auto carol = decrypter("carol");
+        auto bob = decrypter("bob");
+        const double one = hsm::measure_decrypt_rate(*carol, 500ms);
+        std::atomic<double> total{0};
+        std::vector<std::thread> threads;
+        for (int t = 0; t < 4; ++t)
+            threads.emplace_back([&] {
+                const double r = hsm::measure_decrypt_rate(*carol, 500ms);
+                double cur = total.load();
+                while (!total.compare_exchange_weak(cur, cur + r)) {
+                }
+            });
+        for (auto& th : threads) th.join();
+        const double ecdh = hsm::measure_decrypt_rate(*bob, 500ms);
+        std::cout << "  decrypt rate (SoftHSM, pool of " << fixture().config.sessions
+                  << "): rsa-2048 raw 1 thread " << static_cast<int>(one) << "/s, 4 threads "
+                  << static_cast<int>(total.load()) << "/s; p-256 ecdh 1 thread "
+                  << static_cast<int>(ecdh) << "/s (" << std::thread::hardware_concurrency()
+                  << " cores)\n";
+        CPPUNIT_ASSERT(one > 10 && total.load() > 10 && ecdh > 10);
+    }
+
+    // Opening a store with a wrong PIN makes the helper close its session and log out,
+    // which our pooled sessions share: decryption must come back with at most one re-login.
+    void survives_helper_login_loss()
+    {
+        auto& f = fixture();
+        auto carol = decrypter("carol");
+        auto bob = decrypter("bob");
+        Bytes plain = random_bytes(256);
+        plain[0] = 0;
+        const Bytes cipher = openssl_encrypt("carol", plain, "none");
+        const Ephemeral e = openssl_ephemeral("bob", "P-256");
+        CPPUNIT_ASSERT(carol->rsa_raw_decrypt(cipher) == plain);
+        const fs::path bad = f.dir.path() / "bad.pin";
+        test::write_file(bad, "999999\n");
+        hsm::TokenConfig c = f.config;
+        c.pin_file = bad.string();
+        const auto relogins = f.store->relogin_count();
+        CPPUNIT_ASSERT_THROW(hsm::KeyStore::open(c), Error);
+        for (int i = 0; i < 3; ++i) {
+            CPPUNIT_ASSERT(carol->rsa_raw_decrypt(cipher) == plain);
+            CPPUNIT_ASSERT(bob->ecdh_derive(e.point) == e.z);
+        }
+        const auto after = f.store->relogin_count();
+        std::cout << "  re-logins after a failed second login: " << after - relogins << "\n";
+        CPPUNIT_ASSERT(after <= relogins + 1);
+        // A second store of the same token (a reload) logs in again: the first one's
+        // decrypters keep working.
+        auto second = hsm::KeyStore::open(f.config);
+        CPPUNIT_ASSERT(carol->rsa_raw_decrypt(cipher) == plain);
+        CPPUNIT_ASSERT(second->decrypter_for_certificate(carol->certificate_der())
+                           ->rsa_raw_decrypt(cipher) == plain);
+    }
+
+    void hsm_list_shows_decrypt()
+    {
+        std::ostringstream out, err;
+        CPPUNIT_ASSERT_EQUAL(0, tools::hsm_list(fixture().config, out, err));
+        const std::string s = out.str();
+        const char* expected[] = {
+            "label=alice id=01 ",
+            "sign=rsa-pkcs1,rsa-pss decrypt=rsa-raw\n",
+            "label=bob id=02 ",
+            "sign=ecdsa decrypt=ecdh\n",
+            "label=domain-signing id=05 ",
+            "label=frank id=07 key=ec-p256 email=frank@partner.example",
+            "label=partner-domain id=08 ",
+            "key_attributes=sign,decrypt extractable=no sign=none decrypt=rsa-raw\n",
+            "label=sub-ca id=ff ",
+        };
+        for (auto e : expected)
+            CPPUNIT_ASSERT_MESSAGE(std::string(e) + " in:\n" + s, s.find(e) != std::string::npos);
+        // domain-signing: CKA_DECRYPT on the token, but its certificate forbids key transport.
+        const auto line = s.substr(s.find("label=domain-signing"));
+        CPPUNIT_ASSERT(line.substr(0, line.find('\n')).find("decrypt=none") != std::string::npos);
+    }
+
+    // A key that disappears from the token: HsmUnavailable naming the CKR code, no re-login.
+    void deleted_key_is_hsm_unavailable()
+    {
+        auto& store = *fixture().store;
+        auto d = decrypter("doomed");
+        Bytes plain = random_bytes(256);
+        plain[0] = 0;
+        const Bytes cipher = openssl_encrypt("doomed", plain, "none");
+        CPPUNIT_ASSERT(d->rsa_raw_decrypt(cipher) == plain);
+        test::run("pkcs11-tool --module " + std::string(kModule) +
+                  " --token-label ssm-test --login --pin 123456 --delete-object --type privkey "
+                  "--id 0a >/dev/null 2>&1");
+        const auto relogins = store.relogin_count();
+        try {
+            d->rsa_raw_decrypt(cipher);
+            CPPUNIT_FAIL("decrypted with a deleted key");
+        } catch (const Error& e) {
+            CPPUNIT_ASSERT_MESSAGE(e.what(), e.failure() == Failure::HsmUnavailable);
+            const std::string m = e.what();
+            CPPUNIT_ASSERT_MESSAGE(m, m.find("CKR_") != std::string::npos);
+            CPPUNIT_ASSERT_MESSAGE(m, m.find("'doomed'") != std::string::npos);
+        }
+        CPPUNIT_ASSERT_EQUAL(relogins, store.relogin_count());
+        CPPUNIT_ASSERT(decrypter("carol")->rsa_raw_decrypt(Bytes(256, 0)) == Bytes(256, 0));
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(HsmDecryptTest);
