@@ -1,9 +1,19 @@
-# pki/: certificates, their facts, and the trust store (anchors, intermediates, CRLs).
+# pki/: certificates, their facts, the trust store (anchors, intermediates, CRLs), path building,
+# required policies and online revocation (OCSP, CRL distribution points over libcurl).
 noinst_LIBRARIES += pki/libssm_pki.a
 pki_libssm_pki_a_SOURCES = \
 	pki/certificate.h pki/certificate.cpp \
-	pki/trust_store.h pki/trust_store.cpp
+	pki/trust_store.h pki/trust_store.cpp pki/trust_store_validate.cpp \
+	pki/path_builder.h pki/path_builder.cpp \
+	pki/policies.h pki/policies.cpp \
+	pki/http_fetcher.h pki/http_fetcher.cpp \
+	pki/revocation.h pki/revocation.cpp pki/ocsp_client.cpp
 
 check_PROGRAMS += tests/unit/test_pki
-tests_unit_test_pki_SOURCES = tests/unit/test_pki.cpp tests/unit/test_pki_support.h $(UNIT_MAIN)
+tests_unit_test_pki_SOURCES = tests/unit/test_pki.cpp tests/unit/test_pki_paths.cpp tests/unit/test_pki_support.h $(UNIT_MAIN)
 tests_unit_test_pki_LDADD = pki/libssm_pki.a base/libssm_base.a $(UNIT_LIBS)
+
+check_PROGRAMS += tests/unit/test_revocation
+tests_unit_test_revocation_SOURCES = tests/unit/test_revocation.cpp tests/unit/test_revocation_support.h \
+	tests/unit/test_pki_support.h $(UNIT_MAIN)
+tests_unit_test_revocation_LDADD = pki/libssm_pki.a base/libssm_base.a $(UNIT_LIBS)

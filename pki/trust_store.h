@@ -3,32 +3,38 @@
 // SECURITY: the folders are administrator-provided (a corrupt file is a start-up error); the
 // certificates validated come from mail and directories and are fully untrusted.
 //
-// LIMITS of this version (a later issue replaces the internals behind the same interface):
-// - path building is greedy: from the end entity, the first not-yet-used certificate (extra
-//   intermediates first, then the store's) whose subject matches the issuer name and whose key
-//   verifies the signature is taken, up to 8 levels, with no backtracking: bridge CAs and
-//   cross-certificates where the first fitting issuer leads to a dead end are not explored;
-// - revocation is by loaded CRL files only (no distribution points, no OCSP); see Revocation
-//   for what "soft-fail" and "hard-fail" mean with CRL files alone; name constraints and
-//   certificate policies are only what GnuTLS checks by itself (no per-partner policy OIDs).
+// Path building tries every candidate issuer (pki/path_builder.h): anchors, the intermediates
+// folder and the certificates that came with the message; each complete path is validated by
+// GnuTLS (validity at the caller's `now`, basicConstraints/pathLen, keyUsage keyCertSign, name
+// constraints, signatures, purpose), then the required policies (pki/policies.h, simplified),
+// then revocation; the first path that passes everything wins, otherwise the failing path with
+// the fewest problems is reported. Revocation per certificate below the anchor: a loaded CRL
+// file from its issuer that is current settles it; otherwise OCSP (AIA), then CRL distribution
+// points (pki/revocation.h), each cached until nextUpdate; no answer is a note (soft-fail) or
+// Problem::RevocationUnknown (hard-fail).
 #pragma once
 #include <ctime>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "pki/certificate.h"
+#include "pki/http_fetcher.h"
+#include "pki/path_builder.h"
+#include "pki/revocation.h"
 
 namespace ssm::pki {
 
 // [pki] revocation.
 enum class Revocation {
-    Off,       // CRLs are not consulted (a revoked certificate passes)
-    SoftFail,  // a certificate listed in a loaded CRL fails; no CRL for its issuer is fine
-    HardFail,  // ... and every certificate of the path below the anchor needs a loaded CRL from
-               // its issuer whose nextUpdate has not passed, else Problem::RevocationUnknown
+    Off,       // neither CRLs nor OCSP are consulted (a revoked certificate passes)
+    SoftFail,  // a certificate revoked by a loaded CRL, OCSP or a fetched CRL fails; no answer
+               // at all is accepted with a note in ValidationResult::notes
+    HardFail,  // ... and every certificate of the path below the anchor needs a current answer
+               // (loaded CRL within nextUpdate, OCSP or fetched CRL), else RevocationUnknown
 };
 
 struct TrustStoreConfig {
@@ -36,6 +42,10 @@ struct TrustStoreConfig {
     std::filesystem::path intermediates;  // [pki] intermediates: CA and cross-certificates
     std::filesystem::path crls;           // [pki] crls: PEM/DER CRLs (empty path: none)
     Revocation revocation = Revocation::SoftFail;
+    OnlineRevocationConfig online;  // OCSP and CRL distribution points (both on by default)
+    PathLimits path_limits;
+    // How revocation data is fetched; null: libcurl (CurlFetcher).
+    std::shared_ptr<const HttpFetcher> fetcher;
 };
 
 enum class Purpose {
@@ -53,19 +63,33 @@ enum class Problem {
     WrongPurpose,    // extendedKeyUsage does not allow the purpose
     WeakAlgorithm,   // signed with an algorithm GnuTLS considers insecure (MD5, SHA-1, ...)
     Constraints,     // path length, name constraints or other CA constraints violated
-    RevocationUnknown,  // hard-fail: no current CRL from an issuer of the path
+    RevocationUnknown,  // hard-fail: no current CRL or OCSP answer for a certificate of the path
+    Policy,          // none of the required certificate policies holds along the path
     Other,           // anything else GnuTLS reports (kept in the reason text)
 };
 
 struct ValidationResult {
     std::vector<Problem> problems;   // empty: the certificate is valid for the purpose
     std::vector<std::string> reasons;  // one human-readable line per problem, same order
+    // Facts worth logging that are not problems: revocation answers and their source, soft-fail
+    // "status unknown", a path search cut short by its limits.
+    std::vector<std::string> notes;
     unsigned gnutls_status = 0;      // raw gnutls_certificate_status_t bits, for logs
     std::size_t path_length = 0;     // certificates in the path, anchor included
 
     bool valid() const { return problems.empty(); }
     bool has(Problem p) const;
     std::string describe() const;  // reasons joined with "; ", or "valid"
+};
+
+// Per-validation choices (per partner or per caller); defaults keep the store's behaviour.
+struct ValidationOptions {
+    // Dotted OIDs; empty: no policy requirement. Any one of them must hold (see policies.h).
+    std::vector<std::string> required_policies;
+    // Overrides the store's [pki] revocation for this validation (e.g. a partner's hard-fail).
+    std::optional<Revocation> revocation;
+    // false: loaded CRL files only, no OCSP/HTTP (for callers that must not wait on the network).
+    bool online_revocation = true;
 };
 
 class TrustStore {
@@ -77,16 +101,21 @@ public:
     explicit TrustStore(const TrustStoreConfig& config);
     // For tests and tools: certificates already in memory, no CRLs.
     TrustStore(std::vector<Certificate> anchors, std::vector<Certificate> intermediates,
-               Revocation revocation = Revocation::SoftFail);
+               Revocation revocation = Revocation::SoftFail, OnlineRevocationConfig online = {},
+               std::shared_ptr<const HttpFetcher> fetcher = nullptr);
     ~TrustStore();
     TrustStore(const TrustStore&) = delete;
     TrustStore& operator=(const TrustStore&) = delete;
 
-    // Thread-safe (the store is immutable after construction). `extra_intermediates` are CA
-    // certificates that came with the end entity (e.g. in a signed message); they are path
-    // candidates only, never anchors.
+    // Thread-safe (the store is immutable after construction; the revocation caches lock
+    // internally). `extra_intermediates` are CA certificates that came with the end entity (e.g.
+    // in a signed message); they are path candidates only, never anchors. May block on OCSP/CRL
+    // fetches (bounded by the configured timeouts) unless options.online_revocation is false.
     ValidationResult validate(const Certificate& ee, std::span<const Certificate> extra_intermediates,
-                              std::time_t now, Purpose purpose) const;
+                              std::time_t now, Purpose purpose, const ValidationOptions& options = {}) const;
+
+    // The online checker (for cache statistics); null when revocation is off.
+    const RevocationChecker* revocation_checker() const { return m_checker.get(); }
 
     std::size_t anchor_count() const { return m_anchor_count; }
     std::size_t intermediate_count() const { return m_intermediates.size(); }
@@ -95,8 +124,12 @@ public:
 private:
     void add_anchors(std::vector<Certificate> anchors);
     void load_crls(const std::filesystem::path& folder);
-    void check_crls_present(ValidationResult& r, const std::vector<const Certificate*>& path,
-                            std::time_t now) const;
+    void finish_setup(const OnlineRevocationConfig& online, std::shared_ptr<const HttpFetcher> fetcher);
+    bool has_current_crl(const Certificate& cert, std::time_t now) const;
+    ValidationResult check_path(const std::vector<const Certificate*>& chain, const Certificate* anchor,
+                                std::time_t now, Purpose purpose, const ValidationOptions& options) const;
+    void check_revocation(ValidationResult& r, const std::vector<const Certificate*>& chain,
+                          const Certificate& anchor, std::time_t now, const ValidationOptions& options) const;
 
     struct CrlInfo {
         Bytes issuer_der;         // raw issuer Name
@@ -107,6 +140,10 @@ private:
     std::vector<Certificate> m_anchors;          // copies, for path ends and validity checks
     std::vector<Certificate> m_intermediates;
     std::vector<CrlInfo> m_crls;
+    std::vector<IndexedCertificate> m_anchor_index;        // over m_anchors (never resized after)
+    std::vector<IndexedCertificate> m_intermediate_index;  // over m_intermediates
+    PathLimits m_path_limits;
+    std::unique_ptr<const RevocationChecker> m_checker;
     Revocation m_revocation = Revocation::SoftFail;
     std::size_t m_anchor_count = 0;
     std::size_t m_crl_count = 0;

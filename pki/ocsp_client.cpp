@@ -1,0 +1,203 @@
+// OCSP client (RFC 6960) over HttpFetcher: builds the request and checks the response with
+// GnuTLS. SECURITY: the responder URL comes from the untrusted certificate and the response is
+// untrusted until gnutls_ocsp_resp_verify_direct accepts its signer (the issuer itself, or a
+// certificate issued by it with id-kp-OCSPSigning) and its CertID and times fit.
+#include <array>
+#include <utility>
+
+#include <gnutls/gnutls.h>
+#include <gnutls/ocsp.h>
+
+#include "base/log.h"
+#include "pki/revocation.h"
+
+namespace ssm::pki {
+
+namespace {
+
+class OcspRequest {
+public:
+    OcspRequest() { m_ok = gnutls_ocsp_req_init(&m_req) >= 0; }
+    ~OcspRequest()
+    {
+        if (m_req) gnutls_ocsp_req_deinit(m_req);
+    }
+    OcspRequest(const OcspRequest&) = delete;
+    OcspRequest& operator=(const OcspRequest&) = delete;
+    bool ok() const { return m_ok; }
+    gnutls_ocsp_req_t get() const { return m_req; }
+
+private:
+    gnutls_ocsp_req_t m_req = nullptr;
+    bool m_ok = false;
+};
+
+class OcspResponse {
+public:
+    OcspResponse() { m_ok = gnutls_ocsp_resp_init(&m_resp) >= 0; }
+    ~OcspResponse()
+    {
+        if (m_resp) gnutls_ocsp_resp_deinit(m_resp);
+    }
+    OcspResponse(const OcspResponse&) = delete;
+    OcspResponse& operator=(const OcspResponse&) = delete;
+    bool ok() const { return m_ok; }
+    gnutls_ocsp_resp_t get() const { return m_resp; }
+
+private:
+    gnutls_ocsp_resp_t m_resp = nullptr;
+    bool m_ok = false;
+};
+
+// A datum GnuTLS allocated for us.
+class Datum {
+public:
+    Datum() = default;
+    ~Datum() { gnutls_free(d.data); }
+    Datum(const Datum&) = delete;
+    Datum& operator=(const Datum&) = delete;
+    Bytes bytes() const { return d.data ? Bytes(d.data, d.data + d.size) : Bytes{}; }
+    gnutls_datum_t d{nullptr, 0};
+};
+
+std::string key_id_hex(const Certificate& c)
+{
+    std::array<unsigned char, 64> id{};
+    std::size_t n = id.size();
+    if (gnutls_x509_crt_get_key_id(c.get(), 0, id.data(), &n) < 0) return {};
+    return to_hex(ByteView(id.data(), n));
+}
+
+std::string serial_hex(const Certificate& c)
+{
+    std::array<unsigned char, 64> s{};
+    std::size_t n = s.size();
+    if (gnutls_x509_crt_get_serial(c.get(), s.data(), &n) < 0) return {};
+    return to_hex(ByteView(s.data(), n));
+}
+
+RevocationAnswer unknown(std::string detail)
+{
+    RevocationAnswer a;
+    a.detail = std::move(detail);
+    return a;
+}
+
+}  // namespace
+
+std::vector<std::string> ocsp_urls(const Certificate& cert)
+{
+    std::vector<std::string> out;
+    for (unsigned seq = 0; seq < 16; ++seq) {
+        Datum uri;
+        unsigned critical = 0;
+        const int rc = gnutls_x509_crt_get_authority_info_access(cert.get(), seq, GNUTLS_IA_OCSP_URI, &uri.d,
+                                                                 &critical);
+        if (rc == GNUTLS_E_UNKNOWN_ALGORITHM) continue;  // another access method (caIssuers)
+        if (rc < 0) break;
+        std::string url(reinterpret_cast<const char*>(uri.d.data), uri.d.size);
+        if (is_fetchable_url(url)) out.push_back(std::move(url));
+    }
+    return out;
+}
+
+OcspClient::OcspClient(std::shared_ptr<const HttpFetcher> fetcher, OnlineRevocationConfig config)
+    : m_fetcher(std::move(fetcher)), m_config(std::move(config))
+{
+}
+
+RevocationAnswer OcspClient::check(const Certificate& cert, const Certificate& issuer, std::time_t now) const
+{
+    const auto urls = ocsp_urls(cert);
+    if (urls.empty()) return unknown("no OCSP responder");
+    const std::string key = key_id_hex(issuer) + ":" + serial_hex(cert);
+    if (auto hit = m_cache.find(key, now)) {
+        hit->from_cache = true;
+        return *hit;
+    }
+    std::string why;
+    for (const auto& url : urls) {
+        if (m_failed.find(url, now)) {
+            why += (why.empty() ? "" : "; ") + ("OCSP " + url + ": no answer recently");
+            continue;
+        }
+        std::time_t expires = -1;
+        RevocationAnswer a = ask(url, cert, issuer, now, expires);
+        if (a.status != RevocationStatus::Unknown) {
+            if (expires != -1) m_cache.put(key, a, expires, m_config.max_cache_entries);
+            return a;
+        }
+        why += (why.empty() ? "" : "; ") + a.detail;
+    }
+    return unknown(why);
+}
+
+RevocationAnswer OcspClient::ask(const std::string& url, const Certificate& cert, const Certificate& issuer,
+                                 std::time_t now, std::time_t& expires) const
+{
+    const std::string where = "OCSP " + url;
+    OcspRequest req;
+    if (!req.ok() || gnutls_ocsp_req_add_cert(req.get(), GNUTLS_DIG_SHA1, issuer.get(), cert.get()) < 0)
+        return unknown(where + ": cannot build a request");
+    if (m_config.ocsp_nonce && gnutls_ocsp_req_randomize_nonce(req.get()) < 0)
+        return unknown(where + ": cannot make a nonce");
+    Datum req_der;
+    if (gnutls_ocsp_req_export(req.get(), &req_der.d) < 0) return unknown(where + ": cannot encode the request");
+
+    auto body = m_fetcher->post(url, "application/ocsp-request", ByteView(req_der.d.data, req_der.d.size),
+                                m_config.limits);
+    if (!body) {
+        if (m_config.failure_retry_after > 0)
+            m_failed.put(url, true, now + m_config.failure_retry_after, m_config.max_cache_entries);
+        return unknown(where + ": no answer");
+    }
+    OcspResponse resp;
+    const gnutls_datum_t d{body->data(), static_cast<unsigned>(body->size())};
+    if (!resp.ok() || gnutls_ocsp_resp_import(resp.get(), &d) < 0) return unknown(where + ": unreadable response");
+    if (gnutls_ocsp_resp_get_status(resp.get()) != GNUTLS_OCSP_RESP_SUCCESSFUL)
+        return unknown(where + ": responder refused (status " +
+                       std::to_string(gnutls_ocsp_resp_get_status(resp.get())) + ")");
+    unsigned verify = 0;
+    if (gnutls_ocsp_resp_verify_direct(resp.get(), issuer.get(), &verify, 0) < 0 || verify != 0)
+        return unknown(where + ": response signature not accepted (reason " + std::to_string(verify) + ")");
+    if (m_config.ocsp_nonce) {
+        Datum sent, got;
+        unsigned critical = 0;
+        const int rc = gnutls_ocsp_resp_get_nonce(resp.get(), &critical, &got.d);
+        // A responder may answer from a pre-signed cache without the nonce (RFC 5019); one that
+        // echoes a different nonce is answering someone else.
+        if (rc >= 0 && (gnutls_ocsp_req_get_nonce(req.get(), &critical, &sent.d) < 0 || sent.bytes() != got.bytes()))
+            return unknown(where + ": nonce mismatch");
+    }
+    for (unsigned i = 0; i < 64; ++i) {
+        const int match = gnutls_ocsp_resp_check_crt(resp.get(), i, cert.get());
+        if (match == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) break;
+        if (match < 0) continue;
+        unsigned status = 0, reason = 0;
+        std::time_t this_update = -1, next_update = -1, revoked_at = -1;
+        if (gnutls_ocsp_resp_get_single(resp.get(), i, nullptr, nullptr, nullptr, nullptr, &status, &this_update,
+                                        &next_update, &revoked_at, &reason) < 0)
+            return unknown(where + ": unreadable single response");
+        if (this_update == -1 || this_update > now + m_config.clock_skew)
+            return unknown(where + ": response thisUpdate is in the future");
+        if (next_update != -1 && next_update + m_config.clock_skew < now)
+            return unknown(where + ": response is stale (nextUpdate " + format_time(next_update) + ")");
+        RevocationAnswer a;
+        a.source = where;
+        if (status == GNUTLS_OCSP_CERT_GOOD) {
+            a.status = RevocationStatus::Good;
+        } else if (status == GNUTLS_OCSP_CERT_REVOKED) {
+            a.status = RevocationStatus::Revoked;
+            a.detail = "revoked " + format_time(revoked_at) + " reason " + std::to_string(reason);
+        } else {
+            return unknown(where + ": responder does not know the certificate");
+        }
+        expires = next_update != -1 ? next_update
+                  : m_config.cache_without_next_update > 0 ? now + m_config.cache_without_next_update
+                                                            : -1;
+        return a;
+    }
+    return unknown(where + ": response is about another certificate");
+}
+
+}  // namespace ssm::pki

@@ -1,0 +1,243 @@
+// TrustStore::validate: path building over every candidate, GnuTLS checks of each complete path,
+// required policies and revocation (see trust_store.h). The certificates validated are
+// untrusted; their names only reach reasons through printable(), which bounds and sanitises them.
+#include <algorithm>
+#include <array>
+#include <cstdio>
+
+#include <gnutls/gnutls.h>
+
+#include "pki/policies.h"
+#include "pki/trust_store.h"
+
+namespace ssm::pki {
+
+namespace {
+
+void add_problem(ValidationResult& r, Problem p, std::string reason)
+{
+    r.problems.push_back(p);
+    r.reasons.push_back(std::move(reason));
+}
+
+// Names are untrusted text: printable ASCII only, bounded (log lines sanitise again).
+std::string printable(std::string_view text)
+{
+    std::string out(text.substr(0, 120));
+    for (char& ch : out)
+        if (static_cast<unsigned char>(ch) < 0x20 || static_cast<unsigned char>(ch) > 0x7e) ch = '?';
+    return out;
+}
+
+std::string who(const Certificate& c, bool end_entity)
+{
+    if (end_entity) return "certificate";
+    return "CA certificate '" + printable(facts(c).subject) + "'";
+}
+
+void check_times(ValidationResult& r, const Certificate& c, bool end_entity, std::time_t now)
+{
+    const std::time_t nb = gnutls_x509_crt_get_activation_time(c.get());
+    const std::time_t na = gnutls_x509_crt_get_expiration_time(c.get());
+    if (na == static_cast<std::time_t>(-1) || nb == static_cast<std::time_t>(-1)) {
+        add_problem(r, Problem::Other, who(c, end_entity) + " has unreadable validity dates");
+        return;
+    }
+    if (now > na) add_problem(r, Problem::Expired, who(c, end_entity) + " expired " + format_time(na));
+    if (now < nb)
+        add_problem(r, Problem::NotYetValid, who(c, end_entity) + " not valid before " + format_time(nb));
+}
+
+// Maps GnuTLS status bits to problems. Revocation data that is merely stale or dated in the
+// future is not a failure here (soft-fail; see the header's limits).
+void map_status(ValidationResult& r, unsigned status)
+{
+    struct Bit {
+        unsigned bit;
+        Problem problem;
+        const char* text;
+    };
+    static constexpr std::array<Bit, 12> bits{{
+        {GNUTLS_CERT_SIGNER_NOT_FOUND, Problem::NoTrustedPath, "untrusted: no path to a trust anchor"},
+        {GNUTLS_CERT_REVOKED, Problem::Revoked, "revoked (listed in a loaded CRL)"},
+        {GNUTLS_CERT_SIGNATURE_FAILURE, Problem::BadSignature, "bad signature in the certificate path"},
+        {GNUTLS_CERT_SIGNER_NOT_CA, Problem::IssuerNotCa, "issuer is not a CA"},
+        {GNUTLS_CERT_PURPOSE_MISMATCH, Problem::WrongPurpose, "wrong purpose: emailProtection not allowed"},
+        {GNUTLS_CERT_INSECURE_ALGORITHM, Problem::WeakAlgorithm, "signed with an insecure algorithm"},
+        {GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE, Problem::Constraints, "issuer constraints violated"},
+        {GNUTLS_CERT_EXPIRED, Problem::Expired, "a certificate of the path has expired"},
+        {GNUTLS_CERT_NOT_ACTIVATED, Problem::NotYetValid, "a certificate of the path is not yet valid"},
+        {GNUTLS_CERT_UNEXPECTED_OWNER, Problem::Other, "unexpected owner"},
+        {GNUTLS_CERT_MISSING_OCSP_STATUS, Problem::Other, "missing OCSP status"},
+        {GNUTLS_CERT_INVALID_OCSP_STATUS, Problem::Other, "invalid OCSP status"},
+    }};
+    unsigned known = 0;
+    for (const auto& b : bits) {
+        known |= b.bit;
+        if (status & b.bit) add_problem(r, b.problem, b.text);
+    }
+    const unsigned soft = GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED | GNUTLS_CERT_REVOCATION_DATA_ISSUED_IN_FUTURE;
+    const unsigned rest = status & ~(known | soft | GNUTLS_CERT_INVALID);
+    if (rest != 0 || ((status & GNUTLS_CERT_INVALID) && (status & (known | soft)) == 0 && r.valid()))
+    {
+        std::array<char, 16> hex{};
+        std::snprintf(hex.data(), hex.size(), "%x", status);
+        add_problem(r, Problem::Other, std::string("rejected by GnuTLS (status 0x") + hex.data() + ")");
+    }
+}
+
+
+
+std::string issuer_name(const Certificate& c)
+{
+    gnutls_datum_t name{nullptr, 0};
+    std::string text;
+    if (gnutls_x509_crt_get_issuer_dn3(c.get(), &name, 0) >= 0 && name.data)
+        text = printable(std::string_view(reinterpret_cast<const char*>(name.data), name.size));
+    gnutls_free(name.data);
+    return text;
+}
+
+bool same_certificate(const Certificate& a, const Certificate& b)
+{
+    return a.get() == b.get() || a.der() == b.der();
+}
+
+}  // namespace
+
+bool ValidationResult::has(Problem p) const
+{
+    return std::find(problems.begin(), problems.end(), p) != problems.end();
+}
+
+std::string ValidationResult::describe() const
+{
+    if (reasons.empty()) return "valid";
+    std::string out;
+    for (const auto& r : reasons) {
+        if (!out.empty()) out += "; ";
+        out += r;
+    }
+    return out;
+}
+
+bool TrustStore::has_current_crl(const Certificate& cert, std::time_t now) const
+{
+    gnutls_datum_t dn{nullptr, 0};
+    if (gnutls_x509_crt_get_raw_issuer_dn(cert.get(), &dn) < 0) return false;
+    const Bytes issuer(dn.data, dn.data + dn.size);
+    gnutls_free(dn.data);
+    return std::any_of(m_crls.begin(), m_crls.end(), [&](const CrlInfo& crl) {
+        return crl.issuer_der == issuer && (crl.next_update == static_cast<std::time_t>(-1) || crl.next_update >= now);
+    });
+}
+
+void TrustStore::check_revocation(ValidationResult& r, const std::vector<const Certificate*>& chain,
+                                  const Certificate& anchor, std::time_t now, const ValidationOptions& options) const
+{
+    const Revocation mode = options.revocation.value_or(m_revocation);
+    if (mode == Revocation::Off) return;
+    for (std::size_t i = 0; i < chain.size(); ++i) {
+        const Certificate& cert = *chain[i];
+        const Certificate& issuer = i + 1 < chain.size() ? *chain[i + 1] : anchor;
+        if (same_certificate(cert, anchor)) continue;  // an anchor is trusted as such
+        // A current loaded CRL from the issuer was already applied by GnuTLS.
+        if (has_current_crl(cert, now)) continue;
+        std::string detail = "no current CRL from '" + issuer_name(cert) + "'";
+        if (options.online_revocation && m_checker) {
+            const RevocationAnswer a = m_checker->check(cert, issuer, now);
+            if (a.status == RevocationStatus::Revoked) {
+                add_problem(r, Problem::Revoked, who(cert, i == 0) + " revoked (" + a.source + ": " + a.detail + ")");
+                continue;
+            }
+            if (a.status == RevocationStatus::Good) {
+                r.notes.push_back("revocation: " + who(cert, i == 0) + " good by " + a.source +
+                                  (a.from_cache ? " (cached)" : ""));
+                continue;
+            }
+            detail += " and " + a.detail;
+        }
+        if (mode == Revocation::HardFail)
+            add_problem(r, Problem::RevocationUnknown, "revocation status unknown: " + detail);
+        else
+            r.notes.push_back("revocation status of " + who(cert, i == 0) + " unknown (soft-fail): " + detail);
+    }
+}
+
+ValidationResult TrustStore::check_path(const std::vector<const Certificate*>& chain, const Certificate* anchor,
+                                        std::time_t now, Purpose purpose, const ValidationOptions& options) const
+{
+    ValidationResult r;
+    r.path_length = chain.size() + (anchor ? 1 : 0);
+    // GnuTLS would check times against the wall clock; `now` is the caller's, so time checks
+    // are done here for every certificate of the path and disabled in GnuTLS.
+    for (std::size_t i = 0; i < chain.size(); ++i) check_times(r, *chain[i], i == 0, now);
+    if (anchor) check_times(r, *anchor, false, now);
+
+    std::vector<gnutls_x509_crt_t> crts;
+    crts.reserve(chain.size());
+    for (const auto* c : chain) crts.push_back(c->get());
+    gnutls_typed_vdata_st purpose_data{GNUTLS_DT_KEY_PURPOSE_OID,
+                                       reinterpret_cast<unsigned char*>(const_cast<char*>(GNUTLS_KP_EMAIL_PROTECTION)),
+                                       0};
+    const bool with_purpose = purpose == Purpose::EmailProtection;
+    unsigned flags = GNUTLS_VERIFY_DISABLE_TIME_CHECKS | GNUTLS_VERIFY_DISABLE_TRUSTED_TIME_CHECKS;
+    if (options.revocation.value_or(m_revocation) == Revocation::Off) flags |= GNUTLS_VERIFY_DISABLE_CRL_CHECKS;
+    unsigned status = 0;
+    const int rc = gnutls_x509_trust_list_verify_crt2(m_list, crts.data(), static_cast<unsigned>(crts.size()),
+                                                      with_purpose ? &purpose_data : nullptr, with_purpose ? 1 : 0,
+                                                      flags, &status, nullptr);
+    r.gnutls_status = status;
+    if (rc < 0) {
+        add_problem(r, Problem::Other, std::string("verification error: ") + gnutls_strerror(rc));
+        return r;
+    }
+    map_status(r, status);
+    if (!anchor) {
+        // GnuTLS compares names more loosely than path building; without a path of ours the
+        // certificate is not accepted either way.
+        if (!r.has(Problem::NoTrustedPath)) add_problem(r, Problem::NoTrustedPath, "untrusted: no path to a trust anchor found");
+        return r;
+    }
+    if (auto why = check_required_policies(chain, options.required_policies)) add_problem(r, Problem::Policy, *why);
+    // Network only for a path that is otherwise good: a broken path needs no revocation answer.
+    if (r.valid()) check_revocation(r, chain, *anchor, now, options);
+    return r;
+}
+
+ValidationResult TrustStore::validate(const Certificate& ee, std::span<const Certificate> extra_intermediates,
+                                      std::time_t now, Purpose purpose, const ValidationOptions& options) const
+{
+    // Candidates: the message's certificates first (they usually are the right ones), then the
+    // store's; a certificate already in the store is not listed twice.
+    std::vector<IndexedCertificate> candidates;
+    candidates.reserve(extra_intermediates.size() + m_intermediate_index.size());
+    auto known = [&](const IndexedCertificate& ic) {
+        auto same = [&](const IndexedCertificate& o) { return o.fingerprint == ic.fingerprint; };
+        return std::any_of(candidates.begin(), candidates.end(), same) ||
+               std::any_of(m_anchor_index.begin(), m_anchor_index.end(), same);
+    };
+    for (const auto& c : extra_intermediates) {
+        IndexedCertificate ic = IndexedCertificate::of(c);
+        if (!known(ic)) candidates.push_back(std::move(ic));
+    }
+    for (const auto& ic : m_intermediate_index)
+        if (!known(ic)) candidates.push_back(ic);
+
+    std::optional<ValidationResult> best;
+    const BuildOutcome outcome =
+        build_paths(ee, m_anchor_index, candidates, m_path_limits,
+                    [&](const std::vector<const Certificate*>& chain, const Certificate& anchor) {
+                        ValidationResult r = check_path(chain, &anchor, now, purpose, options);
+                        const bool ok = r.valid();
+                        if (ok || !best || r.problems.size() < best->problems.size()) best = std::move(r);
+                        return ok;
+                    });
+    if (!best) best = check_path(outcome.deepest, nullptr, now, purpose, options);  // reports no path
+    if (outcome.exhausted)
+        best->notes.push_back("path search stopped at its limit after " + std::to_string(outcome.complete_paths) +
+                              " complete paths");
+    return std::move(*best);
+}
+
+}  // namespace ssm::pki
