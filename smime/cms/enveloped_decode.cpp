@@ -69,7 +69,7 @@ EnvelopedDataView decode_enveloped_content_info(ByteView der)
     const auto n = Asn1Node::decode(v.authenticated ? "AuthEnvelopedData" : "EnvelopedData", ci.content);
     const std::string eci = v.authenticated ? "authEncryptedContentInfo" : "encryptedContentInfo";
     v.version = int(n.read_small_int("version"));
-    v.has_originator_info = n.read_optional("originatorInfo").has_value();
+    v.has_originator_info = n.has("originatorInfo");  // absent OPTIONALs leave no node
     const int count = n.count("recipientInfos");
     if (count < 1 || count > kMaxRecipients)
         throw Error(Failure::MalformedMessage, "bad number of RecipientInfos");
@@ -80,9 +80,9 @@ EnvelopedDataView decode_enveloped_content_info(ByteView der)
     v.encrypted_content = n.read_optional(eci + ".encryptedContent");
     if (v.authenticated) {
         v.mac = n.read_bytes("mac");
-        v.has_attributes = n.read_optional("authAttrs").has_value() || n.read_optional("unauthAttrs").has_value();
+        v.has_attributes = n.has("authAttrs") || n.has("unauthAttrs");
     } else {
-        v.has_attributes = n.read_optional("unprotectedAttrs").has_value();
+        v.has_attributes = n.has("unprotectedAttrs");
     }
     return v;
 }

@@ -45,17 +45,6 @@ Bytes fixed_length(const Datum& v, std::size_t size)
 
 }  // namespace
 
-const char* key_type_name(RecipientKeyType t)
-{
-    switch (t) {
-    case RecipientKeyType::Rsa: return "RSA";
-    case RecipientKeyType::EcP256: return "EC P-256";
-    case RecipientKeyType::EcP384: return "EC P-384";
-    case RecipientKeyType::X25519: return "X25519";
-    }
-    return "?";
-}
-
 RecipientKey recipient_key_of(ByteView cert_der)
 {
     if (cert_der.empty() || cert_der.size() > 1024 * 1024) refuse("empty or oversized DER");

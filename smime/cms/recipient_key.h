@@ -24,6 +24,4 @@ struct RecipientKey {
 
 RecipientKey recipient_key_of(ByteView cert_der);
 
-const char* key_type_name(RecipientKeyType t);
-
 }  // namespace ssm::smime::cms

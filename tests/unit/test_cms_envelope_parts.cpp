@@ -147,6 +147,7 @@ class CmsEnvelopePartsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(unusable_certificates_are_refused);
     CPPUNIT_TEST(certificate_without_ski);
     CPPUNIT_TEST(smime_capabilities_openssl_and_ours);
+    CPPUNIT_TEST(decoder_sees_optional_fields);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -393,6 +394,48 @@ public:
         CPPUNIT_ASSERT(parse_smime_capabilities(as_bytes("garbage")).empty());
         CPPUNIT_ASSERT(parse_smime_capabilities(from_hex("3000")).empty());  // valid, empty list
         CPPUNIT_ASSERT(parse_smime_capabilities(from_hex("3003020100")).empty());
+    }
+
+    // Our objects never carry originatorInfo, attributes or ukm; the decoder must still see
+    // them when a sender adds them (libtasn1 reports constructed OPTIONALs by node presence).
+    void decoder_sees_optional_fields()
+    {
+        const Bytes der = encrypt({spec("bob")}, ContentCipher::Aes256Cbc, pattern(10));
+        const auto plain = decode_enveloped_content_info(der);
+        CPPUNIT_ASSERT(!plain.has_originator_info && !plain.has_attributes && !plain.recipients[0].ukm);
+        // Built from scratch: a decoded node has no place left for absent OPTIONALs.
+        auto env = Asn1Node::create("EnvelopedData");
+        env.write_uint("version", 2);
+        env.append("originatorInfo.certs");
+        env.write_bytes("originatorInfo.certs.?LAST", cert_der("alice"));
+        env.remove("originatorInfo.crls");
+        env.append("recipientInfos");
+        env.write_text("recipientInfos.?LAST", "kari");
+        const std::string k = "recipientInfos.?LAST.kari";
+        env.write_uint(k + ".version", 3);
+        env.write_text(k + ".originator", "subjectKeyIdentifier");
+        env.write_bytes(k + ".originator.subjectKeyIdentifier", from_hex("0a0b"));
+        env.write_bytes(k + ".ukm", from_hex("0102030405"));
+        write_algorithm_id(env, k + ".keyEncryptionAlgorithm", {oid::kEcdhStdSha256Kdf, std::nullopt});
+        env.append(k + ".recipientEncryptedKeys");
+        env.write_text(k + ".recipientEncryptedKeys.?LAST.rid", "issuerAndSerialNumber");
+        write_issuer_serial(env, k + ".recipientEncryptedKeys.?LAST.rid.issuerAndSerialNumber",
+                            issuer_serial_of(cert_der("bob")));
+        env.write_bytes(k + ".recipientEncryptedKeys.?LAST.encryptedKey", pattern(40));
+        env.write_oid("encryptedContentInfo.contentType", oid::kData);
+        write_algorithm_id(env, "encryptedContentInfo.contentEncryptionAlgorithm",
+                           plain.content_encryption_algorithm);
+        env.write_bytes("encryptedContentInfo.encryptedContent", *plain.encrypted_content);
+        write_attributes(env, "unprotectedAttrs", {{oid::kContentType, {content_type_value(oid::kData)}}});
+        auto ci = Asn1Node::create("ContentInfo");
+        ci.write_oid("contentType", oid::kEnvelopedData);
+        ci.write_bytes("content", env.encode());
+        const auto v = decode_enveloped_content_info(ci.encode());
+        CPPUNIT_ASSERT(v.has_originator_info && v.has_attributes);
+        CPPUNIT_ASSERT(v.recipients[0].ukm && lower_hex(*v.recipients[0].ukm) == "0102030405");
+        CPPUNIT_ASSERT(v.encrypted_content == plain.encrypted_content);
+        CPPUNIT_ASSERT_EQUAL(std::string("subjectKeyIdentifier"), v.recipients[0].originator_kind);
+        CPPUNIT_ASSERT(!v.recipients[0].originator_algorithm);
     }
 };
 
