@@ -1,1 +1,14 @@
-# smime/cms/ SignedData verification (see verify.h).
+# smime/cms/ SignedData verification (see verify.h) and the streaming transfer decoders of
+# smime/mime/ that feed it. Kept apart from local.mk so both can change independently.
+smime_cms_libssm_cms_a_SOURCES += \
+	smime/cms/verify_signature.h smime/cms/verify_signature.cpp \
+	smime/cms/verify_stream.h smime/cms/verify_stream.cpp \
+	smime/cms/verify.h smime/cms/verify.cpp
+
+smime_mime_libssm_mime_a_SOURCES += smime/mime/decoders.h smime/mime/decoders.cpp
+
+check_PROGRAMS += tests/unit/test_cms_verify
+tests_unit_test_cms_verify_SOURCES = tests/unit/test_cms_verify.cpp \
+	tests/unit/test_cms_verify_peers.cpp tests/unit/test_cms_verify_support.h $(UNIT_MAIN)
+tests_unit_test_cms_verify_LDADD = smime/cms/libssm_cms.a smime/mime/libssm_mime.a \
+	base/libssm_base.a $(UNIT_LIBS)

@@ -1,0 +1,67 @@
+// Verification of received SignedData (RFC 5652 §5.4-5.6, RFC 8551 §2): each SignerInfo's
+// signature, messageDigest and contentType, and the ESS signingCertificate(V2) binding
+// (RFC 5035, checked by no library we use). Path validation is pki/'s job. Everything here
+// is attacker input: structural damage throws ssm::Error(MalformedMessage); a signer that
+// does not verify is a result (signature_valid false with a reason), never an exception.
+#pragma once
+#include <ctime>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/bytes.h"
+#include "base/stream.h"
+#include "smime/algorithms.h"
+
+namespace ssm::smime::cms {
+
+struct SignerVerification {
+    // The signature over signedAttrs (or, without them, over the content digest) verifies
+    // AND messageDigest matches the content AND the contentType attribute matches
+    // eContentType AND signingCertificate(V2), when present, names the signer certificate.
+    bool signature_valid = false;
+    // Why not valid: "message digest mismatch", "bad signature", "signer certificate not in
+    // message", "unsupported algorithm X", "signingCertificateV2 does not match the signer
+    // certificate", "duplicate signed attribute X", ... Empty when valid.
+    std::string failure;
+    // Located by sid (issuerAndSerialNumber or subjectKeyIdentifier) among the message's
+    // certificates and `extra_certificates`; empty when not found.
+    Bytes signer_certificate_der;
+    // SHA-2 digest of the SignerInfo; when weak_digest (SHA-1, legacy: verified but to be
+    // flagged), `digest` holds no meaning because DigestAlgorithm has no SHA-1.
+    DigestAlgorithm digest = DigestAlgorithm::Sha256;
+    bool weak_digest = false;
+    SignatureScheme scheme = SignatureScheme::RsaPkcs1v15;
+    // Signed attributes. Read whether or not the signature verifies: callers use them (e.g.
+    // for harvesting) only when signature_valid.
+    std::optional<std::time_t> signing_time;
+    std::optional<Bytes> smime_capabilities_der;         // SMIMECapabilities value
+    std::optional<Bytes> encryption_key_preference_der;  // SMIMEEncryptionKeyPreference value
+    std::vector<std::pair<std::string, Bytes>> signed_attributes;  // every (OID, DER value)
+};
+
+struct VerifyResult {
+    std::string econtent_type;  // OID
+    std::vector<Bytes> certificates;  // every certificate the SignedData carries (path building)
+    // One per SignerInfo, in message order. Empty for a certificates-only SignedData: the
+    // caller must not read "no failed signer" as "signed".
+    std::vector<SignerVerification> signers;
+};
+
+// Detached (multipart/signed): `signature_der` is the application/pkcs7-signature part
+// (DER, after base64 decoding; it must not carry eContent); `content` yields the exact
+// signed entity bytes (read once, from its current position).
+VerifyResult verify_detached(ByteView signature_der, ByteSource& content,
+                             std::span<const Bytes> extra_certificates = {});
+
+// Opaque (application/pkcs7-mime; smime-type=signed-data): `der` is the whole ContentInfo,
+// DER or BER (OpenSSL -stream). It is read as a stream: the encapsulated content goes to
+// `content_out` while it is hashed and only the structures around it are held in memory
+// (at most kMaxSignedDataStructure, else MessageTooLarge). On an exception `content_out`
+// may hold partial content: discard it.
+VerifyResult verify_encapsulated(ByteSource& der, ByteSink& content_out,
+                                 std::span<const Bytes> extra_certificates = {});
+
+}  // namespace ssm::smime::cms

@@ -1,0 +1,312 @@
+// Signature algorithm checks for SignedData verification; see verify_signature.h.
+// Untrusted identifiers, keys and signatures: every failure becomes a reason string.
+#include "smime/cms/verify_signature.h"
+
+#include <gmp.h>
+#include <gnutls/abstract.h>
+#include <gnutls/crypto.h>
+#include <gnutls/x509.h>
+#include <nettle/bignum.h>
+#include <nettle/rsa.h>
+
+#include <memory>
+
+#include "base/error.h"
+#include "smime/cms/asn1.h"
+#include "smime/cms/digest.h"
+#include "smime/cms/oids.h"
+
+namespace ssm::smime::cms {
+namespace {
+
+// Legacy identifiers we recognise only to name or refuse them.
+constexpr const char* kSha1 = "1.3.14.3.2.26";
+constexpr const char* kMd5 = "1.2.840.113549.2.5";
+constexpr const char* kSha1WithRsa = "1.2.840.113549.1.1.5";
+constexpr const char* kMd5WithRsa = "1.2.840.113549.1.1.4";
+constexpr const char* kEcdsaSha1 = "1.2.840.10045.4.1";
+constexpr const char* kDsa = "1.2.840.10040.4.1";
+constexpr const char* kDsaSha1 = "1.2.840.10040.4.3";
+constexpr const char* kDsaSha256 = "2.16.840.1.101.3.4.3.2";
+
+std::string name_of(const std::string& oid)
+{
+    static const std::pair<const char*, const char*> names[] = {
+        {kMd5, "md5"}, {kMd5WithRsa, "md5WithRSAEncryption"}, {kDsa, "dsa"},
+        {kDsaSha1, "dsa-with-sha1"}, {kDsaSha256, "dsa-with-sha256"}};
+    for (const auto& [o, n] : names)
+        if (oid == o) return n;
+    // Attacker-chosen text goes into logs and headers: an OID is digits and dots only.
+    if (oid.size() > 64 || oid.find_first_not_of("0123456789.") != std::string::npos) return "(invalid OID)";
+    return oid;
+}
+
+std::string unsupported(const std::string& oid) { return "unsupported algorithm " + name_of(oid); }
+
+bool null_or_absent(const std::optional<Bytes>& params) { return !params || *params == der_null(); }
+
+class PubKey {
+public:
+    explicit PubKey(ByteView cert_der)
+    {
+        gnutls_x509_crt_t crt = nullptr;
+        if (gnutls_x509_crt_init(&crt) < 0) throw Error(Failure::Temporary, "gnutls_x509_crt_init");
+        std::unique_ptr<gnutls_x509_crt_int, decltype(&gnutls_x509_crt_deinit)> owner(crt,
+                                                                                   &gnutls_x509_crt_deinit);
+        if (gnutls_pubkey_init(&m_key) < 0) throw Error(Failure::Temporary, "gnutls_pubkey_init");
+        gnutls_datum_t d{const_cast<unsigned char*>(cert_der.data()), unsigned(cert_der.size())};
+        m_rc = gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_DER);
+        if (m_rc >= 0) m_rc = gnutls_pubkey_import_x509(m_key, crt, 0);
+    }
+    ~PubKey() { gnutls_pubkey_deinit(m_key); }
+    PubKey(const PubKey&) = delete;
+    PubKey& operator=(const PubKey&) = delete;
+    int status() const { return m_rc; }
+    gnutls_pubkey_t get() const { return m_key; }
+
+private:
+    gnutls_pubkey_t m_key = nullptr;
+    int m_rc = 0;
+};
+
+struct Mpz {
+    Mpz() { mpz_init(v); }
+    ~Mpz() { mpz_clear(v); }
+    Mpz(const Mpz&) = delete;
+    Mpz& operator=(const Mpz&) = delete;
+    mpz_t v;
+};
+
+struct RsaKey {
+    RsaKey() { rsa_public_key_init(&k); }
+    ~RsaKey() { rsa_public_key_clear(&k); }
+    RsaKey(const RsaKey&) = delete;
+    RsaKey& operator=(const RsaKey&) = delete;
+    rsa_public_key k;
+};
+
+struct GnutlsDatum {
+    gnutls_datum_t d{nullptr, 0};
+    ~GnutlsDatum() { gnutls_free(d.data); }
+};
+
+// RSA through nettle: GnuTLS 3.7.9 verifies PSS only with salt length = hash length, and
+// OpenSSL signs with the maximum salt by default.
+std::string verify_rsa(const PubKey& key, const SignatureCheck& check, const VerifyDigest& d,
+                       ByteView digest, ByteView signature)
+{
+    GnutlsDatum m, e;
+    if (gnutls_pubkey_export_rsa_raw(key.get(), &m.d, &e.d) < 0) return "signer certificate unusable: RSA key";
+    RsaKey pub;
+    nettle_mpz_set_str_256_u(pub.k.n, m.d.size, m.d.data);
+    nettle_mpz_set_str_256_u(pub.k.e, e.d.size, e.d.data);
+    if (!rsa_public_key_prepare(&pub.k)) return "signer certificate unusable: RSA key";
+    // A signature longer than the modulus cannot be valid (and mpz would take any size).
+    if (signature.size() > pub.k.size) return "bad signature";
+    Mpz s;
+    nettle_mpz_set_str_256_u(s.v, signature.size(), signature.data());
+
+    int ok = 0;
+    if (check.scheme == SignatureScheme::RsaPss) {
+        switch (*d.sha2) {  // signature_check_from_id refuses PSS with SHA-1
+        case DigestAlgorithm::Sha256: ok = rsa_pss_sha256_verify_digest(&pub.k, check.pss_salt_length, digest.data(), s.v); break;
+        case DigestAlgorithm::Sha384: ok = rsa_pss_sha384_verify_digest(&pub.k, check.pss_salt_length, digest.data(), s.v); break;
+        case DigestAlgorithm::Sha512: ok = rsa_pss_sha512_verify_digest(&pub.k, check.pss_salt_length, digest.data(), s.v); break;
+        }
+    } else {
+        GnutlsDatum info;
+        const gnutls_datum_t h{const_cast<unsigned char*>(digest.data()), unsigned(digest.size())};
+        if (gnutls_encode_ber_digest_info(d.gnutls, &h, &info.d) < 0)
+            throw Error(Failure::Internal, "gnutls_encode_ber_digest_info");
+        ok = rsa_pkcs1_verify(&pub.k, info.d.size, info.d.data, s.v);
+    }
+    return ok ? "" : "bad signature";
+}
+
+std::string gnutls_outcome(int rc)
+{
+    if (rc >= 0) return "";
+    if (rc == GNUTLS_E_PK_SIG_VERIFY_FAILED) return "bad signature";
+    return std::string("signature not verifiable: ") + gnutls_strerror(rc);
+}
+
+}  // namespace
+
+std::optional<VerifyDigest> verify_digest_from_id(const AlgorithmId& id, std::string& reason)
+{
+    VerifyDigest d;
+    if (id.oid == kSha1) {
+        d.gnutls = GNUTLS_DIG_SHA1;
+    } else if (auto sha2 = digest_from_oid(id.oid)) {
+        d.sha2 = *sha2;
+        d.gnutls = gnutls_digest(*sha2);
+    } else {
+        reason = unsupported(id.oid);
+        return std::nullopt;
+    }
+    if (!null_or_absent(id.parameters)) {
+        reason = "malformed digest algorithm parameters";
+        return std::nullopt;
+    }
+    return d;
+}
+
+void DigestSet::add(const std::string& oid, const VerifyDigest& d)
+{
+    for (const auto& e : m_entries)
+        if (e.oid == oid) return;
+    gnutls_hash_hd_t hd = nullptr;
+    if (gnutls_hash_init(&hd, d.gnutls) < 0) throw Error(Failure::Temporary, "gnutls_hash_init");
+    m_entries.push_back(Entry{oid, d.gnutls, Handle(hd)});
+}
+
+void DigestSet::write(ByteView data)
+{
+    for (auto& e : m_entries)
+        if (gnutls_hash(e.handle.get(), data.data(), data.size()) < 0) throw Error(Failure::Internal, "gnutls_hash");
+}
+
+std::vector<std::pair<std::string, Bytes>> DigestSet::finish()
+{
+    std::vector<std::pair<std::string, Bytes>> out;
+    for (auto& e : m_entries) {
+        Bytes d(gnutls_hash_get_len(e.algorithm));
+        gnutls_hash_output(e.handle.get(), d.data());
+        out.emplace_back(e.oid, std::move(d));
+    }
+    m_entries.clear();
+    return out;
+}
+
+Bytes verify_digest_of(const VerifyDigest& d, ByteView data)
+{
+    Bytes out(gnutls_hash_get_len(d.gnutls));
+    if (gnutls_hash_fast(d.gnutls, data.data(), data.size(), out.data()) < 0)
+        throw Error(Failure::Internal, "gnutls_hash_fast");
+    return out;
+}
+
+std::optional<SignatureCheck> signature_check_from_id(const AlgorithmId& id, const VerifyDigest& digest,
+                                                      std::string& reason)
+{
+    SignatureCheck c;
+    // Algorithms that name a hash must name the SignerInfo's: the signature covers the
+    // digest computed with digestAlgorithm (RFC 5652 §5.4).
+    auto same_hash = [&](std::optional<DigestAlgorithm> h) {
+        if (h == digest.sha2) return true;
+        reason = "signature algorithm hash differs from digestAlgorithm";
+        return false;
+    };
+    const std::string& o = id.oid;
+    if (o == oid::kRsaEncryption) {
+        c.scheme = SignatureScheme::RsaPkcs1v15;
+    } else if (o == kSha1WithRsa || o == oid::kSha256WithRsa || o == oid::kSha384WithRsa ||
+               o == oid::kSha512WithRsa) {
+        c.scheme = SignatureScheme::RsaPkcs1v15;
+        const std::optional<DigestAlgorithm> h =
+            o == kSha1WithRsa            ? std::nullopt
+            : o == oid::kSha256WithRsa ? std::optional(DigestAlgorithm::Sha256)
+            : o == oid::kSha384WithRsa ? std::optional(DigestAlgorithm::Sha384)
+                                       : std::optional(DigestAlgorithm::Sha512);
+        if (!same_hash(h)) return std::nullopt;
+    } else if (o == kEcdsaSha1 || o == oid::kEcdsaSha256 || o == oid::kEcdsaSha384 || o == oid::kEcdsaSha512) {
+        c.scheme = SignatureScheme::Ecdsa;
+        const std::optional<DigestAlgorithm> h =
+            o == kEcdsaSha1            ? std::nullopt
+            : o == oid::kEcdsaSha256 ? std::optional(DigestAlgorithm::Sha256)
+            : o == oid::kEcdsaSha384 ? std::optional(DigestAlgorithm::Sha384)
+                                     : std::optional(DigestAlgorithm::Sha512);
+        if (!same_hash(h)) return std::nullopt;
+    } else if (o == oid::kEcPublicKey) {
+        c.scheme = SignatureScheme::Ecdsa;  // some signers name the key type; the hash is digestAlgorithm's
+    } else if (o == oid::kEd25519) {
+        c.scheme = SignatureScheme::Ed25519;
+        if (id.parameters) {  // RFC 8419 §2.2: parameters MUST be absent
+            reason = "malformed Ed25519 parameters";
+            return std::nullopt;
+        }
+    } else if (o == oid::kRsassaPss) {
+        c.scheme = SignatureScheme::RsaPss;
+        if (!id.parameters) {
+            reason = "RSASSA-PSS without parameters";
+            return std::nullopt;
+        }
+        try {
+            const auto p = Asn1Node::decode("RSASSA-PSS-params", *id.parameters);
+            // Absent hash and MGF mean SHA-1 (RFC 4055 §3.1), which nettle's PSS lacks.
+            const auto hash_oid = p.read_optional("hashAlgorithm.algorithm");
+            const auto mgf_oid = p.read_optional("maskGenAlgorithm.algorithm");
+            if (!hash_oid || !mgf_oid) {
+                reason = "unsupported algorithm RSASSA-PSS with SHA-1";
+                return std::nullopt;
+            }
+            const std::string hash_name = p.read_text("hashAlgorithm.algorithm");
+            const auto hash = digest_from_oid(hash_name);
+            if (!hash) {
+                reason = "unsupported algorithm RSASSA-PSS hash " + name_of(hash_name);
+                return std::nullopt;
+            }
+            if (!same_hash(hash)) return std::nullopt;
+            if (p.read_oid("maskGenAlgorithm.algorithm") != oid::kMgf1) {
+                reason = "unsupported algorithm RSASSA-PSS mask " + name_of(p.read_oid("maskGenAlgorithm.algorithm"));
+                return std::nullopt;
+            }
+            const auto mgf = Asn1Node::decode("AlgorithmIdentifier", p.read_bytes("maskGenAlgorithm.parameters"));
+            if (digest_from_oid(mgf.read_oid("algorithm")) != hash) {
+                reason = "unsupported algorithm RSASSA-PSS with MGF1 over another hash";
+                return std::nullopt;
+            }
+            const long salt = p.read_optional("saltLength") ? p.read_small_int("saltLength") : 20;
+            const long trailer = p.read_optional("trailerField") ? p.read_small_int("trailerField") : 1;
+            if (salt < 0 || salt > 4096 || trailer != 1) {
+                reason = "malformed RSASSA-PSS parameters";
+                return std::nullopt;
+            }
+            c.pss_salt_length = std::size_t(salt);
+        } catch (const Error&) {
+            reason = "malformed RSASSA-PSS parameters";
+            return std::nullopt;
+        }
+    } else {
+        reason = unsupported(o);
+        return std::nullopt;
+    }
+    if (c.scheme == SignatureScheme::RsaPss && digest.weak()) {
+        reason = "unsupported algorithm RSASSA-PSS with SHA-1";
+        return std::nullopt;
+    }
+    return c;
+}
+
+std::string verify_signature(ByteView cert_der, const SignatureCheck& check, const VerifyDigest& d,
+                             ByteView data, ByteView digest, ByteView signature)
+{
+    PubKey key(cert_der);
+    if (key.status() < 0) return std::string("signer certificate unusable: ") + gnutls_strerror(key.status());
+    const int pk = gnutls_pubkey_get_pk_algorithm(key.get(), nullptr);
+    const bool rsa = pk == GNUTLS_PK_RSA || pk == GNUTLS_PK_RSA_PSS;
+    const gnutls_datum_t sig{const_cast<unsigned char*>(signature.data()), unsigned(signature.size())};
+    switch (check.scheme) {
+    case SignatureScheme::RsaPkcs1v15:
+        if (pk != GNUTLS_PK_RSA) break;  // an RSA-PSS key must not make v1.5 signatures (RFC 4055 §1.2)
+        return verify_rsa(key, check, d, digest, signature);
+    case SignatureScheme::RsaPss:
+        if (!rsa) break;
+        return verify_rsa(key, check, d, digest, signature);
+    case SignatureScheme::Ecdsa: {
+        if (pk != GNUTLS_PK_ECDSA) break;
+        const gnutls_sign_algorithm_t algo = gnutls_pk_to_sign(GNUTLS_PK_ECDSA, d.gnutls);
+        const gnutls_datum_t h{const_cast<unsigned char*>(digest.data()), unsigned(digest.size())};
+        const unsigned flags = d.weak() ? GNUTLS_VERIFY_ALLOW_SIGN_WITH_SHA1 : 0;
+        return gnutls_outcome(gnutls_pubkey_verify_hash2(key.get(), algo, flags, &h, &sig));
+    }
+    case SignatureScheme::Ed25519: {
+        if (pk != GNUTLS_PK_EDDSA_ED25519) break;
+        const gnutls_datum_t m{const_cast<unsigned char*>(data.data()), unsigned(data.size())};
+        return gnutls_outcome(gnutls_pubkey_verify_data2(key.get(), GNUTLS_SIGN_EDDSA_ED25519, 0, &m, &sig));
+    }
+    }
+    return "signer key does not match the signature algorithm";
+}
+
+}  // namespace ssm::smime::cms

@@ -1,0 +1,75 @@
+// Public-key checks for SignedData verification: which digest and signature algorithm a
+// SignerInfo names (RFC 5754, 4056, 5758, 8419; SHA-1 only as a weak legacy digest) and
+// whether a signature made with a certificate's key verifies. Algorithm identifiers, keys
+// and signatures all come from received mail (untrusted): unknown or malformed ones are
+// reported as a reason string, never thrown.
+#pragma once
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "base/bytes.h"
+#include "base/stream.h"
+#include "smime/algorithms.h"
+#include "smime/cms/algorithm_ids.h"
+
+namespace ssm::smime::cms {
+
+// A digest the verifier can compute: SHA-2 plus SHA-1 (which DigestAlgorithm lacks on
+// purpose: we never sign with it).
+struct VerifyDigest {
+    gnutls_digest_algorithm_t gnutls = GNUTLS_DIG_UNKNOWN;
+    std::optional<DigestAlgorithm> sha2;  // empty for SHA-1
+    bool weak() const { return !sha2; }
+};
+// The digest of a digestAlgorithm identifier, or a reason ("unsupported algorithm md5").
+std::optional<VerifyDigest> verify_digest_from_id(const AlgorithmId& id, std::string& reason);
+
+// The digest of `data` with `d`.
+Bytes verify_digest_of(const VerifyDigest& d, ByteView data);
+
+// Hashes one stream with several digests at once (content of unknown size, one pass),
+// keyed by digest algorithm OID.
+class DigestSet final : public ByteSink {
+public:
+    // Adds a digest (an OID already present is ignored).
+    void add(const std::string& oid, const VerifyDigest& d);
+    using ByteSink::write;
+    void write(ByteView data) override;
+    // The digests, in the order added; the set is empty afterwards.
+    std::vector<std::pair<std::string, Bytes>> finish();
+
+private:
+    struct Deinit {
+        void operator()(gnutls_hash_hd_t h) const noexcept { gnutls_hash_deinit(h, nullptr); }
+    };
+    using Handle = std::unique_ptr<std::remove_pointer_t<gnutls_hash_hd_t>, Deinit>;
+    struct Entry {
+        std::string oid;
+        gnutls_digest_algorithm_t algorithm;
+        Handle handle;
+    };
+    std::vector<Entry> m_entries;
+};
+
+// What a signatureAlgorithm identifier asks for, checked against the SignerInfo digest.
+struct SignatureCheck {
+    SignatureScheme scheme = SignatureScheme::RsaPkcs1v15;
+    std::size_t pss_salt_length = 0;  // RSASSA-PSS only
+};
+std::optional<SignatureCheck> signature_check_from_id(const AlgorithmId& id, const VerifyDigest& digest,
+                                                      std::string& reason);
+
+// Verifies `signature` made with the key of `cert_der`: for Ed25519 over `data` itself
+// (pure EdDSA), for the others over `digest` (= H(data) with `d`). Returns "" when it
+// verifies, else the reason ("bad signature", "signer certificate unusable: ...").
+std::string verify_signature(ByteView cert_der, const SignatureCheck& check, const VerifyDigest& d,
+                             ByteView data, ByteView digest, ByteView signature);
+
+}  // namespace ssm::smime::cms

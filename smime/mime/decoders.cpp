@@ -1,0 +1,155 @@
+// Streaming base64 and quoted-printable decoding; see decoders.h. Untrusted input of any
+// size; the state kept between writes is a few bytes plus a bounded run of whitespace.
+#include "smime/mime/decoders.h"
+
+#include <array>
+
+#include "base/error.h"
+
+namespace ssm::smime::mime {
+
+// ---- base64 ----
+
+Base64Decoder::Base64Decoder(ByteSink& next) : m_out(next) { base64_decode_init(&m_ctx); }
+
+void Base64Decoder::write(ByteView data)
+{
+    std::array<std::uint8_t, BASE64_DECODE_LENGTH(4096)> out;
+    while (!data.empty()) {
+        const std::size_t n = std::min<std::size_t>(data.size(), 4096);
+        std::size_t produced = out.size();
+        if (!base64_decode_update(&m_ctx, &produced, out.data(), n, reinterpret_cast<const char*>(data.data())))
+            throw Error(Failure::MalformedMessage, "invalid base64");
+        m_out.put(ByteView(out.data(), produced));
+        data = data.subspan(n);
+    }
+}
+
+void Base64Decoder::finish()
+{
+    if (!base64_decode_final(&m_ctx)) throw Error(Failure::MalformedMessage, "truncated base64");
+    m_out.flush();
+}
+
+// ---- quoted-printable ----
+
+namespace {
+
+int hex_value(std::uint8_t c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;  // lower case: not canonical, but unambiguous
+    return -1;
+}
+
+bool is_space(std::uint8_t c) { return c == ' ' || c == '\t'; }
+
+// Whitespace beyond any legal line length is not padding we need to hold back.
+constexpr std::size_t kMaxPendingSpace = 1024;
+
+}  // namespace
+
+void QuotedPrintableDecoder::flush_space()
+{
+    m_out.put(std::string_view(m_space));
+    m_space.clear();
+}
+
+void QuotedPrintableDecoder::write(ByteView data)
+{
+    for (const std::uint8_t c : data) byte(c);
+}
+
+void QuotedPrintableDecoder::byte(std::uint8_t c)
+{
+    switch (m_state) {
+    case State::Text:
+        if (is_space(c)) {
+            if (m_space.size() >= kMaxPendingSpace) flush_space();
+            m_space.push_back(char(c));
+        } else if (c == '\r') {
+            m_state = State::Cr;
+        } else if (c == '\n') {
+            m_space.clear();  // padding before a line end
+            m_out.put(c);
+        } else {
+            flush_space();
+            if (c == '=') m_state = State::Equals;
+            else m_out.put(c);
+        }
+        return;
+    case State::Cr:
+        m_state = State::Text;
+        if (c == '\n') {
+            m_space.clear();
+            m_out.put(std::string_view("\r\n"));
+            return;
+        }
+        flush_space();
+        m_out.put('\r');  // a lone CR is text
+        return byte(c);
+    case State::Equals:
+        if (hex_value(c) >= 0) {
+            m_hex = c;
+            m_state = State::EqualsHex;
+        } else if (c == '\r') {
+            m_state = State::SoftCr;
+        } else if (c == '\n') {
+            m_state = State::Text;  // soft line break (LF line ends)
+        } else if (is_space(c)) {
+            m_state = State::EqualsSpace;  // padding after a soft break
+        } else {
+            m_out.put('=');
+            m_state = State::Text;
+            byte(c);
+        }
+        return;
+    case State::EqualsHex:
+        m_state = State::Text;
+        if (hex_value(c) >= 0) {
+            m_out.put(std::uint8_t(hex_value(m_hex) * 16 + hex_value(c)));
+            return;
+        }
+        m_out.put('=');
+        m_out.put(m_hex);
+        return byte(c);
+    case State::EqualsSpace:
+        if (is_space(c)) return;
+        if (c == '\r') {
+            m_state = State::SoftCr;
+        } else if (c == '\n') {
+            m_state = State::Text;
+        } else {  // '=' then spaces inside a line: literal text after all
+            m_out.put('=');
+            m_state = State::Text;
+            byte(c);
+        }
+        return;
+    case State::SoftCr:
+        m_state = State::Text;
+        if (c != '\n') byte(c);  // "=\r" without LF: the break is taken as given
+        return;
+    }
+}
+
+void QuotedPrintableDecoder::finish()
+{
+    switch (m_state) {
+    case State::Equals: m_out.put('='); break;
+    case State::EqualsHex:
+        m_out.put('=');
+        m_out.put(m_hex);
+        break;
+    case State::Cr:  // a lone CR at the very end is text
+        flush_space();
+        m_out.put('\r');
+        break;
+    default: break;
+    }
+    m_state = State::Text;
+    m_space.clear();  // whitespace at the very end ends the last line: padding
+    m_out.flush();
+}
+
+}  // namespace ssm::smime::mime
