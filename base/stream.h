@@ -87,6 +87,23 @@ private:
     std::uint64_t m_count = 0;
 };
 
+// The bytes [begin, end) of another source (e.g. one MIME part of a spooled body).
+// `inner` must outlive it; reading skips forward through `inner` (sources are sequential).
+class SliceSource final : public ByteSource {
+public:
+    SliceSource(ByteSource& inner, std::uint64_t begin, std::uint64_t end);
+    std::size_t read(std::span<std::uint8_t> buf) override;
+    void rewind() override { m_pos = 0; m_positioned = false; }
+    std::uint64_t size() const override { return m_end - m_begin; }
+
+private:
+    ByteSource& m_inner;
+    std::uint64_t m_begin;
+    std::uint64_t m_end;
+    std::uint64_t m_pos = 0;
+    bool m_positioned = false;
+};
+
 // Copies a whole source to a sink in bounded chunks.
 void copy_stream(ByteSource& from, ByteSink& to);
 

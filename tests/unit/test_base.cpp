@@ -19,6 +19,7 @@ class BaseTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(spool_leaves_no_file);
     CPPUNIT_TEST(sanitise_escapes_controls);
     CPPUNIT_TEST(secret_file_drops_newline);
+    CPPUNIT_TEST(slice_source_reads_range);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -117,6 +118,23 @@ public:
         auto s = read_secret_file((dir.path() / "pin").string());
         CPPUNIT_ASSERT_EQUAL(std::string("1234"), s.value());
         CPPUNIT_ASSERT_THROW(read_secret_file((dir.path() / "nope").string()), std::runtime_error);
+    }
+
+    void slice_source_reads_range()
+    {
+        const std::string data = "0123456789abcdef";
+        MemorySource src(as_bytes(data));
+        struct { std::uint64_t b, e; const char* expect; } cases[] = {
+            {0, 16, "0123456789abcdef"}, {3, 7, "3456"}, {10, 10, ""}, {12, 99, "cdef"}, {9, 2, ""}};
+        for (auto& c : cases) {
+            SliceSource slice(src, c.b, c.e);
+            for (int round = 0; round < 2; ++round) {  // and again after rewind
+                MemorySink sink;
+                copy_stream(slice, sink);
+                CPPUNIT_ASSERT_EQUAL(std::string(c.expect), sink.str());
+                slice.rewind();
+            }
+        }
     }
 };
 
