@@ -42,10 +42,10 @@ struct TrustStoreConfig {
     std::filesystem::path intermediates;  // [pki] intermediates: CA and cross-certificates
     std::filesystem::path crls;           // [pki] crls: PEM/DER CRLs (empty path: none)
     Revocation revocation = Revocation::SoftFail;
-    OnlineRevocationConfig online;  // OCSP and CRL distribution points (both on by default)
-    PathLimits path_limits;
+    OnlineRevocationConfig online{};  // OCSP and CRL distribution points (both on by default)
+    PathLimits path_limits{};
     // How revocation data is fetched; null: libcurl (CurlFetcher).
-    std::shared_ptr<const HttpFetcher> fetcher;
+    std::shared_ptr<const HttpFetcher> fetcher{};
 };
 
 enum class Purpose {

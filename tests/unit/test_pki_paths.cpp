@@ -1,0 +1,274 @@
+// Unit tests for path building and the checks made along a path: bridge CAs with
+// cross-certificates in both directions, cross-certificate loops and meshes (bounded work), the
+// RFC 9216 example CAs (cross-signed RSA <-> Ed25519), required policy OIDs, name constraints.
+// Every certificate is made here by openssl; nothing is made by our code.
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <chrono>
+#include <ctime>
+
+#include "pki/certificate.h"
+#include "pki/trust_store.h"
+#include "tests/unit/test_support.h"
+
+using namespace ssm;
+using namespace ssm::pki;
+namespace fs = std::filesystem;
+
+namespace {
+
+// All CAs and end entities on P-256 keys (fast). cross OUT CSR ISSUER EXT signs CSR's key and
+// name with ISSUER; self NAME EXT self-signs.
+const char* paths_script = R"SH(
+set -eu
+cd "$1"
+export OPENSSL_CONF=/dev/null
+serial=100
+ca='basicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash'
+caki="$ca\nauthorityKeyIdentifier=keyid"
+ee='basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=emailProtection\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid'
+req() {
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key" 2>/dev/null
+  openssl req -new -key "$1.key" -subj "/O=Paths/CN=$2" -out "$1.csr" 2>/dev/null
+}
+self() {
+  printf '[x]\n%b\n' "$2" > "$1.ext"
+  openssl x509 -req -in "$1.csr" -signkey "$1.key" -days 3650 -extfile "$1.ext" -extensions x -out "$1.pem" 2>/dev/null
+}
+cross() {
+  serial=$((serial+1))
+  printf '[x]\n%b\n' "$4" > "$1.ext"
+  openssl x509 -req -in "$2.csr" -CA "$3.pem" -CAkey "$3.key" -set_serial $serial -days 3650 \
+    -extfile "$1.ext" -extensions x -out "$1.pem" 2>/dev/null
+}
+# Bridge: A Root <-> Bridge CA <-> B Root, cross-certified both ways; an end entity under each.
+for n in aroot:A-Root broot:B-Root bridge:Bridge-CA; do req "${n%%:*}" "${n#*:}"; self "${n%%:*}" "$ca"; done
+cross bridge-by-broot bridge broot "$caki"
+cross bridge-by-aroot bridge aroot "$caki"
+cross aroot-by-bridge aroot bridge "$caki"
+cross broot-by-bridge broot bridge "$caki"
+req bee bee; cross bee bee broot "$ee\nsubjectAltName=email:bee@b.example"
+req aee aee; cross aee aee aroot "$ee\nsubjectAltName=email:aee@a.example"
+# A mesh: 7 CAs, each cross-certified by every other one (42 certificates), an end entity under m1.
+for i in 1 2 3 4 5 6 7; do req m$i Mesh-$i; self m$i "$ca"; done
+for i in 1 2 3 4 5 6 7; do for j in 1 2 3 4 5 6 7; do
+  [ $i = $j ] || cross m$i-by-m$j m$i m$j "$caki"
+done; done
+req mee mee; cross mee mee m1 "$ee\nsubjectAltName=email:mee@mesh.example"
+# Policies and name constraints under one root.
+req proot P-Root; self proot "$ca"
+req pany P-CA-any; cross pany pany proot "$caki\ncertificatePolicies=2.5.29.32.0"
+req pstrict P-CA-strict; cross pstrict pstrict proot "$caki\ncertificatePolicies=1.3.6.1.4.1.55555.1.1"
+req pnone P-CA-none; cross pnone pnone proot "$caki"
+p1='certificatePolicies=1.3.6.1.4.1.55555.1.1'
+req ee-any-p1 ee1; cross ee-any-p1 ee-any-p1 pany "$ee\nsubjectAltName=email:ee1@p.example\n$p1"
+req ee-any-nop ee2; cross ee-any-nop ee-any-nop pany "$ee\nsubjectAltName=email:ee2@p.example"
+req ee-strict-p1 ee3; cross ee-strict-p1 ee-strict-p1 pstrict "$ee\nsubjectAltName=email:ee3@p.example\n$p1"
+req ee-none-p1 ee4; cross ee-none-p1 ee-none-p1 pnone "$ee\nsubjectAltName=email:ee4@p.example\n$p1"
+req nc NC-CA; cross nc nc proot "$caki\nnameConstraints=critical,permitted;email:example.com,permitted;email:.example.com"
+req nc-inside inside; cross nc-inside nc-inside nc "$ee\nsubjectAltName=email:alice@example.com"
+req nc-outside outside; cross nc-outside nc-outside nc "$ee\nsubjectAltName=email:bob@other.example"
+)SH";
+
+const fs::path& dir()
+{
+    static test::TempDir d;
+    static const bool made = [] {
+        test::write_file(d.path() / "paths.sh", paths_script);
+        test::run("sh '" + (d.path() / "paths.sh").string() + "' '" + d.path().string() + "'");
+        return true;
+    }();
+    (void)made;
+    return d.path();
+}
+
+Certificate load(const fs::path& p)
+{
+    auto v = Certificate::load_file(p);
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(p.string(), std::size_t{1}, v.size());
+    return std::move(v.front());
+}
+
+Certificate cert(const std::string& name) { return load(dir() / (name + ".pem")); }
+
+std::vector<Certificate> certs(std::initializer_list<const char*> names)
+{
+    std::vector<Certificate> v;
+    for (const char* n : names) v.push_back(cert(n));
+    return v;
+}
+
+const fs::path rfc9216 = fs::path("/work/shared/vectors/rfc9216/certs");
+
+}  // namespace
+
+class PkiPathsTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(PkiPathsTest);
+    CPPUNIT_TEST(bridge_both_directions);
+    CPPUNIT_TEST(mesh_of_cross_certificates_is_bounded);
+    CPPUNIT_TEST(rfc9216_cross_signed_cas);
+    CPPUNIT_TEST(required_policies);
+    CPPUNIT_TEST(name_constraints);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    // The certificates are made first: their notBefore is the moment they were made.
+    void setUp() override { (void)dir(); }
+
+    void bridge_both_directions()
+    {
+        const std::time_t now = std::time(nullptr);
+        // The store lists the cross-certificate that leads back into B's own domain first, so
+        // the first fitting issuer at the bridge is a dead end (loop to B Root): only
+        // backtracking finds A Root.
+        struct Case {
+            const char* anchor;
+            const char* ee;
+            bool as_extra;  // the cross-certificates come with the message instead of the store
+            std::size_t path_length;
+        };
+        const Case cases[] = {
+            {"aroot", "bee", false, 4}, {"broot", "aee", false, 4}, {"aroot", "bee", true, 4},
+            {"broot", "aee", true, 4},  {"bridge", "bee", false, 3}, {"aroot", "aee", false, 2},
+        };
+        for (const auto& c : cases) {
+            const std::string msg = std::string(c.ee) + " under " + c.anchor + (c.as_extra ? " (extra)" : "");
+            auto crosses = certs({"bridge-by-broot", "aroot-by-bridge", "broot-by-bridge", "bridge-by-aroot"});
+            std::vector<Certificate> anchors;
+            anchors.push_back(cert(c.anchor));
+            std::vector<Certificate> in_store, extra;
+            (c.as_extra ? extra : in_store) = std::move(crosses);
+            const TrustStore store(std::move(anchors), std::move(in_store), Revocation::Off);
+            const auto r = store.validate(cert(c.ee), extra, now, Purpose::EmailProtection);
+            CPPUNIT_ASSERT_MESSAGE(msg + ": " + r.describe(), r.valid());
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(msg, c.path_length, r.path_length);
+        }
+        // Without the cross-certificate from A Root to the bridge there is no path from B.
+        std::vector<Certificate> anchors;
+        anchors.push_back(cert("aroot"));
+        const TrustStore partial(std::move(anchors), certs({"bridge-by-broot", "aroot-by-bridge", "broot-by-bridge"}),
+                                 Revocation::Off);
+        const auto r = partial.validate(cert("bee"), {}, now, Purpose::EmailProtection);
+        CPPUNIT_ASSERT_MESSAGE(r.describe(), r.has(Problem::NoTrustedPath));
+    }
+
+    void mesh_of_cross_certificates_is_bounded()
+    {
+        std::vector<Certificate> mesh;
+        for (int i = 1; i <= 7; ++i)
+            for (int j = 1; j <= 7; ++j)
+                if (i != j) mesh.push_back(cert("m" + std::to_string(i) + "-by-m" + std::to_string(j)));
+        const std::time_t now = std::time(nullptr);
+        // An unrelated anchor: thousands of loop-free paths exist, none ends at an anchor.
+        std::vector<Certificate> unrelated;
+        unrelated.push_back(cert("aroot"));
+        const TrustStore lost(std::move(unrelated), {}, Revocation::Off);
+        const auto start = std::chrono::steady_clock::now();
+        const auto r = lost.validate(cert("mee"), mesh, now, Purpose::EmailProtection);
+        const auto took = std::chrono::steady_clock::now() - start;
+        CPPUNIT_ASSERT_MESSAGE(r.describe(), r.has(Problem::NoTrustedPath));
+        CPPUNIT_ASSERT(took < std::chrono::seconds(5));
+        bool limited = false;
+        for (const auto& n : r.notes) limited = limited || n.find("stopped at its limit") != std::string::npos;
+        CPPUNIT_ASSERT_MESSAGE("the mesh exceeds the work bound", limited);
+        // A loop of two CAs only (each cross-certifies the other): exhausted quickly, no limit hit.
+        const auto loop = lost.validate(cert("mee"), certs({"m1-by-m2", "m2-by-m1"}), now, Purpose::EmailProtection);
+        CPPUNIT_ASSERT_MESSAGE(loop.describe(), loop.has(Problem::NoTrustedPath) && loop.notes.empty());
+        // With one mesh CA as anchor the path is found (directly, or through the others).
+        for (const char* anchor : {"m1", "m7"}) {
+            std::vector<Certificate> a;
+            a.push_back(cert(anchor));
+            const TrustStore store(std::move(a), {}, Revocation::Off);
+            const auto ok = store.validate(cert("mee"), mesh, now, Purpose::EmailProtection);
+            CPPUNIT_ASSERT_MESSAGE(std::string(anchor) + ": " + ok.describe(), ok.valid());
+        }
+    }
+
+    void rfc9216_cross_signed_cas()
+    {
+        // Inside every certificate's validity (2020-12-15 .. 2052).
+        const std::time_t now = 1893456000;  // 2030-01-01
+        const auto rsa_root = load(rfc9216 / "Sample_LAMPS_RSA_Certification_Authority.selfsigned.pem");
+        const auto ed_root = load(rfc9216 / "Sample_LAMPS_Ed25519_Certification_Authority.selfsigned.pem");
+        struct Case {
+            const char* ee;
+            bool rsa_anchor;
+            bool valid;
+        };
+        // Dana is issued by the Ed25519 CA, Bob by the RSA CA; each reaches the other root
+        // through the cross-certificate. Both cross-certificates are always offered (a loop).
+        const Case cases[] = {
+            {"dana@smime.example.sig.pem", true, true}, {"bob@smime.example.sig.pem", false, true},
+            {"dana@smime.example.sig.pem", false, true}, {"bob@smime.example.sig.pem", true, true},
+            {"alice@smime.example.sig.pem", false, true}, {"carlos@smime.example.sig.pem", true, true},
+        };
+        for (const auto& c : cases) {
+            std::vector<Certificate> anchors;
+            anchors.push_back((c.rsa_anchor ? rsa_root : ed_root).clone());
+            std::vector<Certificate> crosses;
+            crosses.push_back(load(rfc9216 / "Sample_LAMPS_RSA_Certification_Authority.crosssigned.pem"));
+            crosses.push_back(load(rfc9216 / "Sample_LAMPS_Ed25519_Certification_Authority.crosssigned.pem"));
+            const TrustStore store(std::move(anchors), std::move(crosses), Revocation::Off);
+            const auto r = store.validate(load(rfc9216 / c.ee), {}, now, Purpose::EmailProtection);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(std::string(c.ee) + ": " + r.describe(), c.valid, r.valid());
+        }
+        // Without the cross-certificates Dana has no path to the RSA root.
+        std::vector<Certificate> anchors;
+        anchors.push_back(rsa_root.clone());
+        const TrustStore alone(std::move(anchors), {}, Revocation::Off);
+        CPPUNIT_ASSERT(alone.validate(load(rfc9216 / "dana@smime.example.sig.pem"), {}, now, Purpose::EmailProtection)
+                           .has(Problem::NoTrustedPath));
+        // And before Dana's notBefore (2020-12-15) the path is not valid yet.
+        std::vector<Certificate> crosses;
+        crosses.push_back(load(rfc9216 / "Sample_LAMPS_Ed25519_Certification_Authority.crosssigned.pem"));
+        const auto early = alone.validate(load(rfc9216 / "dana@smime.example.sig.pem"), crosses, 1590000000,
+                                          Purpose::EmailProtection);
+        CPPUNIT_ASSERT_MESSAGE(early.describe(), early.has(Problem::NotYetValid));
+    }
+
+    void required_policies()
+    {
+        std::vector<Certificate> anchors;
+        anchors.push_back(cert("proot"));
+        const TrustStore store(std::move(anchors), certs({"pany", "pstrict", "pnone"}), Revocation::Off);
+        const std::string p1 = "1.3.6.1.4.1.55555.1.1", p2 = "1.3.6.1.4.1.55555.1.2";
+        struct Case {
+            const char* ee;
+            std::vector<std::string> required;
+            bool valid;
+        };
+        const std::vector<Case> cases = {
+            {"ee-any-p1", {p1}, true},        // EE asserts it, the CA asserts anyPolicy
+            {"ee-any-p1", {p2}, false},       // another policy required
+            {"ee-any-p1", {p2, p1}, true},    // any one of the list suffices
+            {"ee-any-nop", {p1}, false},      // EE asserts no policy
+            {"ee-any-nop", {}, true},         // no requirement
+            {"ee-strict-p1", {p1}, true},     // the CA asserts the same OID
+            {"ee-none-p1", {p1}, false},      // the CA asserts no policy
+            {"ee-none-p1", {}, true},
+        };
+        for (const auto& c : cases) {
+            ValidationOptions options;
+            options.required_policies = c.required;
+            const auto r = store.validate(cert(c.ee), {}, std::time(nullptr), Purpose::EmailProtection, options);
+            const std::string msg = std::string(c.ee) + " requiring " + std::to_string(c.required.size()) + ": " +
+                                    r.describe();
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(msg, c.valid, r.valid());
+            if (!c.valid) CPPUNIT_ASSERT_MESSAGE(msg, r.has(Problem::Policy) && r.problems.size() == 1);
+        }
+    }
+
+    void name_constraints()
+    {
+        std::vector<Certificate> anchors;
+        anchors.push_back(cert("proot"));
+        const TrustStore store(std::move(anchors), certs({"nc"}), Revocation::Off);
+        const std::time_t now = std::time(nullptr);
+        const auto inside = store.validate(cert("nc-inside"), {}, now, Purpose::EmailProtection);
+        CPPUNIT_ASSERT_MESSAGE(inside.describe(), inside.valid());
+        const auto outside = store.validate(cert("nc-outside"), {}, now, Purpose::EmailProtection);
+        CPPUNIT_ASSERT_MESSAGE(outside.describe(), outside.has(Problem::Constraints));
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(PkiPathsTest);
