@@ -1,0 +1,1 @@
+# smime/cms/ EnvelopedData/AuthEnvelopedData decryption (see decrypt.h).
