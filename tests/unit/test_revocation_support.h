@@ -1,0 +1,123 @@
+// Real servers for the revocation tests: a CRL web server (python3 -m http.server) and an
+// `openssl ocsp` responder, started on free loopback ports by the test and stopped (by their
+// own pid) when the owning object goes away. Test-only; trusts what it starts.
+#pragma once
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/unit/test_support.h"
+
+namespace ssm::test {
+
+// A loopback port nobody listens on right now (the kernel picks it; a race with other programs
+// is possible but unlikely within the test's lifetime).
+inline int free_port()
+{
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) throw std::runtime_error("socket failed");
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+        ::close(fd);
+        throw std::runtime_error("bind failed");
+    }
+    ::close(fd);
+    return ntohs(a.sin_port);
+}
+
+// Whether something listens on `port` (IPv4 or IPv6), read from /proc/net so that no probe
+// connection is made: `openssl ocsp` stalls on a connection that closes without a request.
+inline bool port_listening(int port)
+{
+    char hex[8];
+    std::snprintf(hex, sizeof hex, ":%04X", port);
+    for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+        std::ifstream in(table);
+        std::string line;
+        while (std::getline(in, line)) {
+            std::istringstream fields(line);
+            std::string slot, local, remote, state;
+            fields >> slot >> local >> remote >> state;
+            if (state == "0A" && local.size() > 5 && local.compare(local.size() - 5, 5, hex) == 0) return true;
+        }
+    }
+    return false;
+}
+
+// A child process with stdout and stderr in `log`, running in `cwd`, killed in the destructor.
+class Server {
+public:
+    Server(const std::vector<std::string>& argv, const std::filesystem::path& cwd, const std::filesystem::path& log,
+           int port)
+        : m_log(log)
+    {
+        std::vector<char*> args;
+        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+        args.push_back(nullptr);
+        m_pid = ::fork();
+        if (m_pid < 0) throw std::runtime_error("fork failed");
+        if (m_pid == 0) {
+            const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+            if (fd < 0 || ::chdir(cwd.c_str()) != 0) ::_exit(127);
+            ::dup2(fd, 1);
+            ::dup2(fd, 2);
+            ::execvp(args[0], args.data());
+            ::_exit(127);
+        }
+        for (int i = 0; i < 100 && !port_listening(port); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        if (!port_listening(port)) {
+            stop();
+            throw std::runtime_error(argv[0] + " did not listen on port " + std::to_string(port));
+        }
+    }
+    ~Server() { stop(); }
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    void stop()
+    {
+        if (m_pid <= 0) return;
+        ::kill(m_pid, SIGTERM);
+        int status = 0;
+        ::waitpid(m_pid, &status, 0);
+        m_pid = -1;
+    }
+
+    // Occurrences of `needle` in the server's log so far.
+    std::size_t count(const std::string& needle) const
+    {
+        std::string text;
+        try {
+            text = read_file(m_log);
+        } catch (const std::exception&) {
+            return 0;
+        }
+        std::size_t n = 0;
+        for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++n;
+        return n;
+    }
+
+private:
+    pid_t m_pid = -1;
+    std::filesystem::path m_log;
+};
+
+}  // namespace ssm::test
