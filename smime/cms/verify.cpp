@@ -138,8 +138,10 @@ const Bytes* find_digest(const Digests& digests, const std::string& oid)
 // The attribute checks and the signature, in an order that makes the reason specific:
 // structure, then signature (a changed attribute), then messageDigest (changed content),
 // then the ESS certificate binding (a substituted certificate with the same key).
+// `content` is the content itself when the caller kept it (see PureContent), else null.
 void verify_signer(const SignerInfoView& si, const std::string& econtent_type, const Digests& digests,
-                   const std::vector<Bytes>& carried, std::span<const Bytes> extra, SignerVerification& v)
+                   const Bytes* content, const std::vector<Bytes>& carried, std::span<const Bytes> extra,
+                   SignerVerification& v)
 {
     std::string reason;
     const auto digest = verify_digest_from_id(si.digest_algorithm, reason);
@@ -196,7 +198,9 @@ void verify_signer(const SignerInfoView& si, const std::string& econtent_type, c
         const Bytes attrs_digest = verify_digest_of(*digest, si.signed_attributes_der);
         reason = verify_signature(*cert, *check, *digest, si.signed_attributes_der, attrs_digest, si.signature);
     } else if (check->scheme == SignatureScheme::Ed25519) {
-        reason = "unsupported algorithm Ed25519 without signed attributes";
+        // Pure EdDSA over the content itself (RFC 8419 §3): only when it was kept.
+        reason = content ? verify_signature(*cert, *check, *digest, *content, {}, si.signature)
+                         : "unsupported algorithm Ed25519 without signed attributes in this form";
     } else {
         reason = verify_signature(*cert, *check, *digest, {}, *content_digest, si.signature);
     }
@@ -212,7 +216,8 @@ void verify_signer(const SignerInfoView& si, const std::string& econtent_type, c
     v.signature_valid = true;
 }
 
-VerifyResult verify_all(const SignedDataView& sd, const Digests& digests, std::span<const Bytes> extra)
+VerifyResult verify_all(const SignedDataView& sd, const Digests& digests, const Bytes* content,
+                        std::span<const Bytes> extra)
 {
     VerifyResult r;
     r.econtent_type = sd.econtent_type;
@@ -220,7 +225,7 @@ VerifyResult verify_all(const SignedDataView& sd, const Digests& digests, std::s
     for (const auto& si : sd.signers) {
         SignerVerification v;
         try {
-            verify_signer(si, sd.econtent_type, digests, sd.certificates, extra, v);
+            verify_signer(si, sd.econtent_type, digests, content, sd.certificates, extra, v);
         } catch (const Error& e) {
             // A malformed attribute value or key concerns this signer only.
             if (e.failure() != Failure::MalformedMessage) throw;
@@ -230,6 +235,37 @@ VerifyResult verify_all(const SignedDataView& sd, const Digests& digests, std::s
         r.signers.push_back(std::move(v));
     }
     return r;
+}
+
+// Keeps the content for pure Ed25519 up to kMaxPureContent; beyond it the signer is
+// reported as unverifiable rather than making memory follow the message size.
+constexpr std::size_t kMaxPureContent = 64 * 1024 * 1024;
+class PureContent final : public ByteSink {
+public:
+    explicit PureContent(bool wanted) : m_wanted(wanted) {}
+    using ByteSink::write;
+    void write(ByteView data) override
+    {
+        if (!m_wanted) return;
+        if (data.size() > kMaxPureContent - m_data.size()) {
+            m_wanted = false;
+            Bytes().swap(m_data);
+            return;
+        }
+        m_data.insert(m_data.end(), data.begin(), data.end());
+    }
+    const Bytes* get() const { return m_wanted ? &m_data : nullptr; }
+
+private:
+    bool m_wanted;
+    Bytes m_data;
+};
+
+bool needs_pure_content(const SignedDataView& sd)
+{
+    return std::any_of(sd.signers.begin(), sd.signers.end(), [](const SignerInfoView& si) {
+        return si.signed_attributes.empty() && si.signature_algorithm.oid == oid::kEd25519;
+    });
 }
 
 }  // namespace
@@ -244,9 +280,12 @@ VerifyResult verify_detached(ByteView signature_der, ByteSource& content, std::s
         std::string ignored;  // reported per signer by verify_signer
         if (const auto d = verify_digest_from_id(si.digest_algorithm, ignored)) hashes.add(si.digest_algorithm.oid, *d);
     }
+    // Ed25519 without signed attributes signs the content itself: keep it, within a bound.
+    PureContent kept(needs_pure_content(sd));
+    TeeSink both(hashes, kept);
     content.rewind();
-    copy_stream(content, hashes);
-    return verify_all(sd, hashes.finish(), extra_certificates);
+    copy_stream(content, both);
+    return verify_all(sd, hashes.finish(), kept.get(), extra_certificates);
 }
 
 VerifyResult verify_encapsulated(ByteSource& der, ByteSink& content_out, std::span<const Bytes> extra_certificates)
@@ -255,7 +294,13 @@ VerifyResult verify_encapsulated(ByteSource& der, ByteSink& content_out, std::sp
     const StreamedSignedData streamed = read_signed_data_stream(der, content_out);
     const SignedDataView sd = decode_signed_data(streamed.signed_data);
     if (!streamed.had_content) throw Error(Failure::MalformedMessage, "opaque signed-data without content");
-    return verify_all(sd, streamed.content_digests, extra_certificates);
+    if (!needs_pure_content(sd)) return verify_all(sd, streamed.content_digests, nullptr, extra_certificates);
+    // Rare (pure Ed25519 without signed attributes): a second pass collects the content,
+    // which had already gone by when the SignerInfo was read.
+    PureContent kept(true);
+    der.rewind();
+    (void)read_signed_data_stream(der, kept);
+    return verify_all(sd, streamed.content_digests, kept.get(), extra_certificates);
 }
 
 }  // namespace ssm::smime::cms

@@ -52,7 +52,9 @@ struct VerifyResult {
 
 // Detached (multipart/signed): `signature_der` is the application/pkcs7-signature part
 // (DER, after base64 decoding; it must not carry eContent); `content` yields the exact
-// signed entity bytes (read once, from its current position).
+// signed entity bytes (rewound, then read once). Ed25519 without signed attributes signs the
+// content itself: for such a signer the content is kept in memory up to 64 MiB (beyond, the
+// signer is reported unverifiable); otherwise only digests are computed.
 VerifyResult verify_detached(ByteView signature_der, ByteSource& content,
                              std::span<const Bytes> extra_certificates = {});
 
@@ -60,7 +62,9 @@ VerifyResult verify_detached(ByteView signature_der, ByteSource& content,
 // DER or BER (OpenSSL -stream). It is read as a stream: the encapsulated content goes to
 // `content_out` while it is hashed and only the structures around it are held in memory
 // (at most kMaxSignedDataStructure, else MessageTooLarge). On an exception `content_out`
-// may hold partial content: discard it.
+// may hold partial content: discard it. For an Ed25519 signer without signed attributes
+// (pure EdDSA over the content, RFC 8419) `der` is read a second time to collect the
+// content, kept in memory up to 64 MiB (beyond, that signer is reported unverifiable).
 VerifyResult verify_encapsulated(ByteSource& der, ByteSink& content_out,
                                  std::span<const Bytes> extra_certificates = {});
 

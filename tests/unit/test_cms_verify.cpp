@@ -1,0 +1,336 @@
+// Unit tests for smime/cms/verify.h against messages signed by `openssl cms -sign` in every
+// variant (detached/opaque/-stream BER, v1.5/PSS/ECDSA, -noattr, -nocerts, two signers,
+// -cades), tampering and malformed input; and the streaming decoders of smime/mime/decoders.h
+// against openssl base64 and Python's quopri.
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <algorithm>
+
+#include "smime/cms/oids.h"
+#include "smime/cms/signed_attributes.h"
+#include "smime/mime/decoders.h"
+#include "tests/unit/test_cms_verify_support.h"
+
+using namespace ssm;
+using namespace ssm::smime;
+using namespace ssm::smime::cms;
+using namespace ssm::verifytest;
+
+namespace {
+
+void assert_valid(const std::string& what, const SignerVerification& s, const Bytes& cert)
+{
+    CPPUNIT_ASSERT_MESSAGE(what + ": " + s.failure, s.signature_valid);
+    CPPUNIT_ASSERT_MESSAGE(what, s.failure.empty());
+    CPPUNIT_ASSERT_MESSAGE(what + ": signer certificate", s.signer_certificate_der == cert);
+}
+
+void assert_fails(const std::string& what, const SignerVerification& s, const std::string& reason)
+{
+    CPPUNIT_ASSERT_MESSAGE(what, !s.signature_valid);
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(what, reason, s.failure);
+}
+
+// Replaces the last occurrence of `needle` (or the first) in `hay` by `repl`.
+Bytes patched(Bytes hay, const Bytes& needle, const Bytes& repl, bool last)
+{
+    auto it = last ? std::find_end(hay.begin(), hay.end(), needle.begin(), needle.end())
+                   : std::search(hay.begin(), hay.end(), needle.begin(), needle.end());
+    if (it == hay.end()) throw std::runtime_error("pattern not found");
+    std::copy(repl.begin(), repl.end(), it);
+    return hay;
+}
+
+Bytes from_hex(const std::string& h)
+{
+    Bytes b;
+    for (std::size_t i = 0; i + 1 < h.size(); i += 2) b.push_back(std::uint8_t(std::stoi(h.substr(i, 2), nullptr, 16)));
+    return b;
+}
+
+}  // namespace
+
+class CmsVerifyTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(CmsVerifyTest);
+    CPPUNIT_TEST(openssl_detached_variants);
+    CPPUNIT_TEST(openssl_opaque_variants);
+    CPPUNIT_TEST(reports_signed_attributes);
+    CPPUNIT_TEST(no_certificates_needs_extra);
+    CPPUNIT_TEST(two_signers);
+    CPPUNIT_TEST(ess_signing_certificate);
+    CPPUNIT_TEST(swapped_certificate_fails_ess);
+    CPPUNIT_TEST(tampered_content);
+    CPPUNIT_TEST(tampered_signed_attribute);
+    CPPUNIT_TEST(tampered_signature);
+    CPPUNIT_TEST(md5_refused);
+    CPPUNIT_TEST(garbage_and_truncation);
+    CPPUNIT_TEST(detached_with_content_refused);
+    CPPUNIT_TEST(base64_decoder);
+    CPPUNIT_TEST(quoted_printable_decoder);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void openssl_detached_variants()
+    {
+        const Bytes content = fixture("content.txt");
+        struct Case { const char* file; const char* cert; DigestAlgorithm digest; SignatureScheme scheme; };
+        const Case cases[] = {
+            {"rsa256.p7s", "alice", DigestAlgorithm::Sha256, SignatureScheme::RsaPkcs1v15},
+            {"rsa384.p7s", "alice", DigestAlgorithm::Sha384, SignatureScheme::RsaPkcs1v15},
+            {"rsa512.p7s", "alice", DigestAlgorithm::Sha512, SignatureScheme::RsaPkcs1v15},
+            {"pss-max.p7s", "alice", DigestAlgorithm::Sha256, SignatureScheme::RsaPss},
+            {"pss-hashlen.p7s", "alice", DigestAlgorithm::Sha256, SignatureScheme::RsaPss},
+            {"pss512.p7s", "alice", DigestAlgorithm::Sha512, SignatureScheme::RsaPss},
+            {"p256.p7s", "bob", DigestAlgorithm::Sha256, SignatureScheme::Ecdsa},
+            {"p384.p7s", "erin", DigestAlgorithm::Sha384, SignatureScheme::Ecdsa},
+            {"noattr.p7s", "alice", DigestAlgorithm::Sha256, SignatureScheme::RsaPkcs1v15},
+            {"keyid.p7s", "alice", DigestAlgorithm::Sha256, SignatureScheme::RsaPkcs1v15},
+        };
+        for (const auto& c : cases) {
+            const VerifyResult r = detached(fixture(c.file), content);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.file, std::size_t(1), r.signers.size());
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.file, std::string(oid::kData), r.econtent_type);
+            const auto& s = r.signers[0];
+            assert_valid(c.file, s, pki_cert(c.cert));
+            CPPUNIT_ASSERT_MESSAGE(c.file, s.digest == c.digest && !s.weak_digest);
+            CPPUNIT_ASSERT_MESSAGE(c.file, s.scheme == c.scheme);
+            CPPUNIT_ASSERT_MESSAGE(c.file, !r.certificates.empty());
+        }
+    }
+
+    void openssl_opaque_variants()
+    {
+        const Bytes content = fixture("content.txt");
+        const char* cases[][2] = {{"rsa256.p7m", "alice"}, {"rsa-stream.p7m", "alice"}, {"pss384.p7m", "alice"},
+                                  {"p256.p7m", "bob"}, {"noattr.p7m", "alice"}};
+        for (const auto& [file, cert] : cases) {
+            const Opaque o = opaque(fixture(file));
+            CPPUNIT_ASSERT_MESSAGE(file, o.content == content);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(file, std::size_t(1), o.result.signers.size());
+            assert_valid(file, o.result.signers[0], pki_cert(cert));
+        }
+        // The -stream one really is indefinite-length BER (what the streaming reader is for).
+        CPPUNIT_ASSERT(fixture("rsa-stream.p7m")[1] == 0x80);
+    }
+
+    void reports_signed_attributes()
+    {
+        const auto s = detached(fixture("rsa256.p7s"), fixture("content.txt")).signers.at(0);
+        CPPUNIT_ASSERT(s.signing_time.has_value());
+        const std::time_t now = std::time(nullptr);
+        CPPUNIT_ASSERT(*s.signing_time > now - 3600 && *s.signing_time <= now + 60);
+        CPPUNIT_ASSERT(s.smime_capabilities_der.has_value());
+        CPPUNIT_ASSERT(!parse_smime_capabilities(*s.smime_capabilities_der).empty());
+        const auto has = [&](const char* o) {
+            return std::any_of(s.signed_attributes.begin(), s.signed_attributes.end(),
+                               [&](const auto& a) { return a.first == o; });
+        };
+        CPPUNIT_ASSERT(has(oid::kContentType) && has(oid::kMessageDigest) && has(oid::kSigningTime));
+        const auto n = detached(fixture("noattr.p7s"), fixture("content.txt")).signers.at(0);
+        CPPUNIT_ASSERT(n.signed_attributes.empty() && !n.signing_time && !n.smime_capabilities_der);
+    }
+
+    void no_certificates_needs_extra()
+    {
+        const Bytes sig = fixture("nocerts.p7s"), content = fixture("content.txt");
+        const auto without = detached(sig, content);
+        CPPUNIT_ASSERT(without.certificates.empty());
+        assert_fails("no certificate", without.signers.at(0), "signer certificate not in message");
+        const std::vector<Bytes> extra{pki_cert("bob"), pki_cert("alice")};
+        assert_valid("extra certificate", detached(sig, content, extra).signers.at(0), pki_cert("alice"));
+    }
+
+    void two_signers()
+    {
+        const auto r = detached(fixture("two.p7s"), fixture("content.txt"));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), r.signers.size());
+        // SignerInfos form a SET: DER order, so find each signer by certificate.
+        const Bytes alice = pki_cert("alice"), bob = pki_cert("bob");
+        int seen = 0;
+        for (const auto& s : r.signers) {
+            CPPUNIT_ASSERT_MESSAGE(s.failure, s.signature_valid);
+            seen |= s.signer_certificate_der == alice ? 1 : s.signer_certificate_der == bob ? 2 : 4;
+        }
+        CPPUNIT_ASSERT_EQUAL(3, seen);
+        // Tampered content fails both.
+        Bytes other = fixture("content.txt");
+        other.back() ^= 1;
+        for (const auto& s : detached(fixture("two.p7s"), other).signers)
+            assert_fails("two signers, tampered", s, "message digest mismatch");
+    }
+
+    void ess_signing_certificate()
+    {
+        const Bytes content = fixture("content.txt");
+        const auto v2 = detached(fixture("cades.p7s"), content).signers.at(0);
+        assert_valid("cades", v2, pki_cert("alice"));
+        CPPUNIT_ASSERT(std::any_of(v2.signed_attributes.begin(), v2.signed_attributes.end(),
+                                   [](const auto& a) { return a.first == oid::kSigningCertificateV2; }));
+        const auto v1 = detached(fixture("cades-sha1.p7s"), content).signers.at(0);
+        assert_valid("cades sha1", v1, pki_cert("alice"));
+        CPPUNIT_ASSERT(v1.weak_digest);
+        CPPUNIT_ASSERT(std::any_of(v1.signed_attributes.begin(), v1.signed_attributes.end(),
+                                   [](const auto& a) { return a.first == oid::kSigningCertificate; }));
+    }
+
+    void swapped_certificate_fails_ess()
+    {
+        // alice2 carries alice's key; pointing the (unsigned) sid at it keeps the signature
+        // valid, and only the signingCertificateV2 binding notices the substitution.
+        const Bytes content = fixture("content.txt");
+        const Bytes sig = fixture("cades-nocerts.p7s");
+        const Bytes serial = from_hex(test::read_file(fixtures() / "alice.serial"));
+        const Bytes serial2 = from_hex(test::read_file(fixtures() / "alice2.serial"));
+        const std::vector<Bytes> extra{pki_cert("alice"), fixture("alice2.cert.der")};
+        assert_valid("unpatched", detached(sig, content, extra).signers.at(0), pki_cert("alice"));
+        const Bytes swapped = patched(sig, serial, serial2, false);  // the sid comes first
+        const auto s = detached(swapped, content, extra).signers.at(0);
+        CPPUNIT_ASSERT(s.signer_certificate_der == fixture("alice2.cert.der"));
+        assert_fails("swapped", s, "signingCertificateV2 does not match the signer certificate");
+        // Without ESS the same substitution goes unnoticed: which is why the check is ours.
+    }
+
+    void tampered_content()
+    {
+        Bytes content = fixture("content.txt");
+        content[content.size() / 2] ^= 0x20;
+        for (const char* f : {"rsa256.p7s", "pss-max.p7s", "p384.p7s"})
+            assert_fails(f, detached(fixture(f), content).signers.at(0), "message digest mismatch");
+        // Without signed attributes the signature itself covers the content digest.
+        assert_fails("noattr", detached(fixture("noattr.p7s"), content).signers.at(0), "bad signature");
+        // Opaque: change a content octet inside the DER.
+        const Bytes der = fixture("rsa256.p7m");
+        const Bytes needle = to_bytes("verified");
+        const Opaque o = opaque(patched(der, needle, to_bytes("Verified"), true));
+        assert_fails("opaque", o.result.signers.at(0), "message digest mismatch");
+    }
+
+    void tampered_signed_attribute()
+    {
+        // The signingTime is the last UTCTime (tag 0x17, 13 octets) in the message: certificates
+        // come before the SignerInfo. Change its seconds digit.
+        for (const char* f : {"rsa256.p7s", "p256.p7s", "pss-hashlen.p7s"}) {
+            Bytes sig = fixture(f);
+            const Bytes tag{0x17, 0x0d};
+            auto it = std::find_end(sig.begin(), sig.end(), tag.begin(), tag.end());
+            CPPUNIT_ASSERT(it != sig.end());
+            it[2 + 11] = it[2 + 11] == '0' ? '1' : '0';
+            const auto s = detached(sig, fixture("content.txt")).signers.at(0);
+            assert_fails(f, s, "bad signature");
+        }
+    }
+
+    void tampered_signature()
+    {
+        for (const char* f : {"rsa256.p7s", "pss-max.p7s", "noattr.p7s"}) {
+            Bytes sig = fixture(f);
+            sig.back() ^= 0x01;  // the signature value ends the DER
+            assert_fails(f, detached(sig, fixture("content.txt")).signers.at(0), "bad signature");
+        }
+        // ECDSA: a changed octet inside r (or a broken DER) must fail too.
+        Bytes sig = fixture("p256.p7s");
+        sig[sig.size() - 10] ^= 0x01;
+        assert_fails("p256", detached(sig, fixture("content.txt")).signers.at(0), "bad signature");
+    }
+
+    void md5_refused()
+    {
+        assert_fails("md5", detached(fixture("md5.p7s"), fixture("content.txt")).signers.at(0),
+                     "unsupported algorithm md5");
+    }
+
+    void garbage_and_truncation()
+    {
+        const Bytes content = fixture("content.txt");
+        const Bytes garbage = to_bytes("this is not DER at all, just text");
+        CPPUNIT_ASSERT(failure_of([&] { detached(garbage, content); }) == Failure::MalformedMessage);
+        CPPUNIT_ASSERT(failure_of([&] { opaque(garbage); }) == Failure::MalformedMessage);
+        CPPUNIT_ASSERT(failure_of([&] { opaque(Bytes{}); }) == Failure::MalformedMessage);
+        for (const char* f : {"rsa256.p7m", "rsa-stream.p7m"}) {
+            const Bytes der = fixture(f);
+            for (std::size_t n = 0; n < der.size(); n += (n < 64 ? 1 : 7)) {
+                const Bytes cut(der.begin(), der.begin() + std::ptrdiff_t(n));
+                CPPUNIT_ASSERT_MESSAGE(std::string(f) + " cut at " + std::to_string(n),
+                                       failure_of([&] { opaque(cut); }) == Failure::MalformedMessage);
+            }
+            Bytes longer = der;
+            longer.push_back(0);
+            CPPUNIT_ASSERT(failure_of([&] { opaque(longer); }) == Failure::MalformedMessage);
+        }
+        const Bytes sig = fixture("rsa256.p7s");
+        for (std::size_t n = 0; n < sig.size(); n += 5) {
+            const Bytes cut(sig.begin(), sig.begin() + std::ptrdiff_t(n));
+            CPPUNIT_ASSERT(failure_of([&] { detached(cut, content); }) == Failure::MalformedMessage);
+        }
+    }
+
+    void detached_with_content_refused()
+    {
+        CPPUNIT_ASSERT(failure_of([&] { detached(fixture("rsa256.p7m"), fixture("content.txt")); }) ==
+                       Failure::MalformedMessage);
+        // And an opaque verifier handed a detached signature has no content to check.
+        CPPUNIT_ASSERT(failure_of([&] { opaque(fixture("rsa256.p7s")); }) == Failure::MalformedMessage);
+    }
+
+    void base64_decoder()
+    {
+        test::TempDir d;
+        const Bytes data = fixture("rsa512.p7s");
+        test::write_file(d.path() / "in", std::string(as_chars(data)));
+        test::run("openssl base64 -in " + (d.path() / "in").string() + " -out " + (d.path() / "b64").string());
+        std::string b64 = test::read_file(d.path() / "b64");
+        // CRLF line ends as in mail, written in awkward chunk sizes.
+        std::string crlf;
+        for (char c : b64) crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
+        for (std::size_t chunk : {std::size_t(1), std::size_t(3), std::size_t(77), crlf.size()}) {
+            MemorySink out;
+            mime::Base64Decoder dec(out);
+            for (std::size_t i = 0; i < crlf.size(); i += chunk) dec.write(std::string_view(crlf).substr(i, chunk));
+            dec.finish();
+            CPPUNIT_ASSERT_MESSAGE("chunk " + std::to_string(chunk), out.data() == data);
+        }
+        for (const char* bad : {"QUJD*REVG", "QUJDRA==QUJD", "QUJDR"}) {
+            const auto f = failure_of([&] {
+                MemorySink out;
+                mime::Base64Decoder dec(out);
+                dec.write(std::string_view(bad));
+                dec.finish();
+            });
+            CPPUNIT_ASSERT_MESSAGE(bad, f == Failure::MalformedMessage);
+        }
+    }
+
+    void quoted_printable_decoder()
+    {
+        // Python's quopri (a third-party encoder) over text with trailing spaces, '=', long
+        // lines and 8-bit octets; then hand-written cases for soft breaks and padding.
+        test::TempDir d;
+        std::string text = "caf\xc3\xa9 = 100%\r\ntrailing space   \r\n" + std::string(200, 'x') + "\r\n\ttab\r\nend";
+        test::write_file(d.path() / "in", text);
+        test::run("python3 -c 'import quopri,sys; quopri.encode(open(sys.argv[1],\"rb\"), open(sys.argv[2],\"wb\"), quotetabs=False)' " +
+                  (d.path() / "in").string() + " " + (d.path() / "qp").string());
+        const std::string qp = test::read_file(d.path() / "qp");
+        for (std::size_t chunk : {std::size_t(1), std::size_t(2), qp.size()}) {
+            MemorySink out;
+            mime::QuotedPrintableDecoder dec(out);
+            for (std::size_t i = 0; i < qp.size(); i += chunk) dec.write(std::string_view(qp).substr(i, chunk));
+            dec.finish();
+            CPPUNIT_ASSERT_EQUAL_MESSAGE("chunk " + std::to_string(chunk), text, out.str());
+        }
+        const std::pair<const char*, const char*> cases[] = {
+            {"a=3D=3db", "a==b"},  {"soft=\r\nbreak", "softbreak"}, {"soft=  \r\nbreak", "softbreak"},
+            {"lf=\nbreak", "lfbreak"}, {"pad   \r\nx", "pad\r\nx"}, {"odd=G1", "odd=G1"},
+            {"end=", "end="},      {"end=4", "end=4"},              {"lone\rcr", "lone\rcr"},
+            {"a \tb", "a \tb"},    {"tail  ", "tail"},
+        };
+        for (const auto& [in, want] : cases) {
+            MemorySink out;
+            mime::QuotedPrintableDecoder dec(out);
+            dec.write(std::string_view(in));
+            dec.finish();
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(in, std::string(want), out.str());
+        }
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(CmsVerifyTest);
