@@ -1,0 +1,149 @@
+// decrypt_envelope: match RecipientInfos to our keys, recover the content key, stream the
+// content through the cipher, check the trailer; see decrypt.h. The message is untrusted;
+// after a match every failure is funnelled into one DecryptionFailed (RFC 3218).
+#include "smime/cms/decrypt.h"
+
+#include <gnutls/x509.h>
+
+#include <memory>
+
+#include "smime/cms/certificate_id.h"
+#include "smime/cms/decrypt_content.h"
+#include "smime/cms/decrypt_key.h"
+#include "smime/cms/decrypt_stream.h"
+#include "smime/cms/enveloped_decode.h"
+
+namespace ssm::smime::cms {
+namespace {
+
+struct CrtDeleter {
+    void operator()(gnutls_x509_crt_int* c) const noexcept { gnutls_x509_crt_deinit(c); }
+};
+
+// How RecipientInfos can name one of our certificates.
+struct OurKey {
+    std::shared_ptr<Decrypter> key;
+    std::optional<IssuerSerial> issuer_serial;
+    std::optional<Bytes> subject_key_id;
+};
+
+std::optional<Bytes> subject_key_id_of(ByteView der)
+{
+    gnutls_x509_crt_t raw = nullptr;
+    if (gnutls_x509_crt_init(&raw) < 0) throw Error(Failure::Temporary, "out of memory");
+    std::unique_ptr<gnutls_x509_crt_int, CrtDeleter> crt(raw);
+    gnutls_datum_t d{const_cast<std::uint8_t*>(der.data()), unsigned(der.size())};
+    if (gnutls_x509_crt_import(crt.get(), &d, GNUTLS_X509_FMT_DER) < 0) return std::nullopt;
+    Bytes ski(64);
+    std::size_t size = ski.size();
+    unsigned critical = 0;
+    if (gnutls_x509_crt_get_subject_key_id(crt.get(), ski.data(), &size, &critical) < 0) return std::nullopt;
+    ski.resize(size);
+    return ski;
+}
+
+std::vector<OurKey> identify(const std::vector<std::shared_ptr<Decrypter>>& keys)
+{
+    std::vector<OurKey> out;
+    for (const auto& k : keys) {
+        if (!k) continue;
+        OurKey o{k, std::nullopt, subject_key_id_of(k->certificate_der())};
+        try {
+            o.issuer_serial = issuer_serial_of(k->certificate_der());
+        } catch (const Error&) {  // a certificate that does not parse names nothing
+        }
+        out.push_back(std::move(o));
+    }
+    return out;
+}
+
+bool names(const RecipientIdView& rid, const OurKey& k)
+{
+    if (rid.issuer_serial) return k.issuer_serial && *rid.issuer_serial == *k.issuer_serial;
+    return rid.subject_key_id && k.subject_key_id && *rid.subject_key_id == *k.subject_key_id;
+}
+
+struct Match {
+    const RecipientInfoView* ri = nullptr;
+    const EncryptedKeyView* encrypted = nullptr;
+    const OurKey* key = nullptr;
+};
+
+Match find_match(const EnvelopedDataView& v, const std::vector<OurKey>& ours)
+{
+    for (const auto& ri : v.recipients) {
+        if (ri.kind != "ktri" && ri.kind != "kari") continue;
+        for (const auto& ek : ri.keys)
+            for (const auto& k : ours)
+                if (names(ek.rid, k)) return {&ri, &ek, &k};
+    }
+    return {};
+}
+
+// Everything after the match. Throws DecryptionFailed for cryptographic failures it sees
+// itself; the caller maps the rest.
+DecryptOutcome decrypt_matched(EnvelopedStream& in, const EnvelopedStream::Prefix& prefix,
+                               const EnvelopedDataView& v, const Match& m, ByteSink& plaintext)
+{
+    const auto alg = content_algorithm_of(v.content_encryption_algorithm);
+    if (!alg) throw DecryptionFailed("unsupported content encryption " + v.content_encryption_algorithm.oid);
+    if (alg->aead != prefix.authenticated)
+        throw DecryptionFailed("content cipher does not fit the content type");
+    if (!prefix.has_content) throw DecryptionFailed("detached encryptedContent");
+
+    const RecoveredKey cek =
+        m.ri->kind == "ktri"
+            ? recover_ktri_key(*m.key->key, m.ri->key_encryption_algorithm, m.encrypted->encrypted_key, alg->key_size)
+            : recover_kari_key(*m.key->key, *m.ri, m.encrypted->encrypted_key, alg->key_size);
+
+    // With an invalid key this still runs to the end, on a random key (RFC 3218 §2.3).
+    ContentDecryptor dec(*alg, cek.cek, plaintext);
+    in.stream_content(dec);
+    const EnvelopedStream::Trailer t = in.read_trailer();
+    const bool content_ok = dec.finish(t.mac ? ByteView(*t.mac) : ByteView());
+    if (!cek.valid) throw DecryptionFailed(cek.key_management + ": " + cek.problem);
+    if (t.has_auth_attrs)  // they would be GCM's AAD, needed before the content: unsupported
+        throw DecryptionFailed("AuthEnvelopedData with authAttrs");
+    if (!content_ok) throw DecryptionFailed(alg->aead ? "GCM tag mismatch" : "CBC padding or length invalid");
+
+    DecryptOutcome out;
+    out.status = DecryptStatus::Decrypted;
+    out.cipher = alg->cipher;
+    out.cipher_name = alg->name;
+    out.key_management = cek.key_management;
+    out.recipient_certificate_der = m.key->key->certificate_der();
+    out.auth_enveloped = prefix.authenticated;
+    out.content_type = v.content_type;
+    return out;
+}
+
+}  // namespace
+
+DecryptOutcome decrypt_envelope(ByteSource& der, const std::vector<std::shared_ptr<Decrypter>>& keys,
+                                ByteSink& plaintext)
+{
+    EnvelopedStream in(der);
+    const EnvelopedStream::Prefix prefix = in.read_prefix();
+    const EnvelopedDataView v = decode_enveloped_content_info(prefix.content_info);
+    const std::vector<OurKey> ours = identify(keys);
+    const Match m = find_match(v, ours);
+    if (!m.ri) return {};  // NotForUs
+
+    try {
+        return decrypt_matched(in, prefix, v, m, plaintext);
+    } catch (const DecryptionFailed&) {
+        throw;
+    } catch (const Error& e) {
+        switch (e.failure()) {
+        case Failure::MalformedMessage:
+        case Failure::MessageTooLarge:
+        case Failure::PolicyViolation:
+        case Failure::CryptographicFailure:
+            throw DecryptionFailed(std::string(failure_name(e.failure())) + ": " + e.what());
+        default:
+            throw;  // token, sink (spool) and internal failures keep their class
+        }
+    }
+}
+
+}  // namespace ssm::smime::cms

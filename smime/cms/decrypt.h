@@ -1,0 +1,76 @@
+// Inbound decryption of EnvelopedData / AuthEnvelopedData (RFC 5652 §6, RFC 5083/5084) with
+// our private keys behind smime::Decrypter (KTRI RSA v1.5/OAEP, KARI ECDH P-256/P-384).
+// Input is untrusted BER of any size: only the structures around the encrypted content are
+// held in memory (bounded), the content streams through the cipher into the caller's sink.
+//
+// Failure classes. Before a RecipientInfo matches one of our keys, bad structure is
+// Error(MalformedMessage) (MessageTooLarge when the structures exceed kMaxEnvelopeStructure).
+// Once one matches, EVERY failure — bad PKCS#1 v1.5 or OAEP block, wrong key, key unwrap
+// integrity, unsupported algorithm, CBC padding, GCM tag, truncated or malformed content and
+// trailer — is one DecryptionFailed with the one text kDecryptFailureText (RFC 3218: the
+// gateway must not be an oracle). A bad key block does not stop early: decryption continues
+// with a random content key and the failure is reported after the whole content, like any
+// other. Token failures stay Error(HsmUnavailable); sink failures keep their own class.
+#pragma once
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/bytes.h"
+#include "base/error.h"
+#include "base/stream.h"
+#include "smime/cms/content_cipher.h"
+#include "smime/decrypter.h"
+
+namespace ssm::smime::cms {
+
+// Bytes of everything before the encrypted content (and, separately, after it) that we hold.
+inline constexpr std::size_t kMaxEnvelopeStructure = 1024 * 1024;
+
+inline constexpr const char* kDecryptFailureText = "the message could not be decrypted";
+
+// The uniform cryptographic failure. what() is always kDecryptFailureText (safe for SMTP
+// replies and headers); debug() says what went wrong, for debug logs only.
+class DecryptionFailed final : public Error {
+public:
+    explicit DecryptionFailed(std::string debug)
+        : Error(Failure::CryptographicFailure, kDecryptFailureText), m_debug(std::move(debug))
+    {
+    }
+    const std::string& debug() const noexcept { return m_debug; }
+
+private:
+    std::string m_debug;
+};
+
+enum class DecryptStatus { Decrypted, NotForUs };
+
+struct DecryptOutcome {
+    DecryptStatus status = DecryptStatus::NotForUs;
+    // When Decrypted: the content cipher when it is one we also send with; empty for the
+    // legacy ones we only read (AES-192-CBC/GCM, 3DES-CBC). cipher_name names all of them:
+    // "aes128-cbc", "aes192-cbc", "aes256-cbc", "des-ede3-cbc", "aes128-gcm", "aes192-gcm",
+    // "aes256-gcm".
+    std::optional<ContentCipher> cipher;
+    std::string cipher_name;
+    // "ktri-rsa-pkcs1", "ktri-rsa-oaep", "kari-ecdh-p256", "kari-ecdh-p384"
+    std::string key_management;
+    Bytes recipient_certificate_der;  // which of our keys opened it
+    bool auth_enveloped = false;
+    std::string content_type;  // encryptedContentInfo.contentType (normally id-data)
+};
+
+// `der` is a ContentInfo holding EnvelopedData or AuthEnvelopedData (DER or BER: indefinite
+// lengths and constructed OCTET STRINGs as `openssl cms -stream` writes them). RecipientInfos
+// are matched to `keys` by issuerAndSerialNumber or subjectKeyIdentifier (KTRI rid, each KARI
+// rKeyId/issuerAndSerialNumber); the first RecipientInfo, in message order, that names one
+// of our keys is the one used. NotForUs when none does: nothing after the RecipientInfos has
+// been read then, and `plaintext` is untouched.
+// Plaintext is written to `plaintext` as it is decrypted; when this throws, the sink holds
+// garbage or partial data that the caller must discard. For AuthEnvelopedData the GCM tag
+// is checked only at the end: until this returns, the sink holds UNAUTHENTICATED data.
+DecryptOutcome decrypt_envelope(ByteSource& der, const std::vector<std::shared_ptr<Decrypter>>& keys,
+                                ByteSink& plaintext);
+
+}  // namespace ssm::smime::cms

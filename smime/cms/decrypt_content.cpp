@@ -1,0 +1,156 @@
+// Streaming content decryption over gnutls_cipher_*; see decrypt_content.h. The ciphertext
+// and its parameters are attacker-controlled; the key may be a random one (RFC 3218), so a
+// failed padding or tag check must look like any other failure: checks are constant time
+// and their result is only reported, never acted on here.
+#include "smime/cms/decrypt_content.h"
+
+#include <nettle/memops.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "base/error.h"
+#include "smime/cms/asn1.h"
+#include "smime/cms/oids.h"
+
+namespace ssm::smime::cms {
+namespace {
+
+// Content-encryption OIDs we only read (oids.h holds those we also write).
+constexpr const char* kAes192Cbc = "2.16.840.1.101.3.4.1.22";
+constexpr const char* kAes192Gcm = "2.16.840.1.101.3.4.1.26";
+constexpr const char* kDesEde3Cbc = "1.2.840.113549.3.7";
+
+struct Known {
+    const char* oid;
+    const char* name;
+    std::optional<ContentCipher> cipher;
+    gnutls_cipher_algorithm_t gnutls;
+    std::size_t key_size;
+    std::size_t block;
+    bool aead;
+};
+
+const Known kKnown[] = {
+    {oid::kAes128Cbc, "aes128-cbc", ContentCipher::Aes128Cbc, GNUTLS_CIPHER_AES_128_CBC, 16, 16, false},
+    {kAes192Cbc, "aes192-cbc", std::nullopt, GNUTLS_CIPHER_AES_192_CBC, 24, 16, false},
+    {oid::kAes256Cbc, "aes256-cbc", ContentCipher::Aes256Cbc, GNUTLS_CIPHER_AES_256_CBC, 32, 16, false},
+    {kDesEde3Cbc, "des-ede3-cbc", std::nullopt, GNUTLS_CIPHER_3DES_CBC, 24, 8, false},
+    {oid::kAes128Gcm, "aes128-gcm", ContentCipher::Aes128Gcm, GNUTLS_CIPHER_AES_128_GCM, 16, 16, true},
+    {kAes192Gcm, "aes192-gcm", std::nullopt, GNUTLS_CIPHER_AES_192_GCM, 24, 16, true},
+    {oid::kAes256Gcm, "aes256-gcm", ContentCipher::Aes256Gcm, GNUTLS_CIPHER_AES_256_GCM, 32, 16, true},
+};
+
+// 0xff when a == b, else 0, without a data-dependent branch.
+std::uint8_t ct_eq(std::uint8_t a, std::uint8_t b)
+{
+    return std::uint8_t(0u - ((std::uint32_t(a ^ b) - 1u) >> 31));
+}
+
+// 0xff when a <= b (both < 256), else 0.
+std::uint8_t ct_le(std::uint32_t a, std::uint32_t b)
+{
+    return std::uint8_t(0u - (((b - a) >> 31) ^ 1u));
+}
+
+}  // namespace
+
+std::optional<ContentAlgorithm> content_algorithm_of(const AlgorithmId& id)
+{
+    const Known* k = nullptr;
+    for (const auto& c : kKnown)
+        if (id.oid == c.oid) k = &c;
+    if (!k || !id.parameters) return std::nullopt;
+    ContentAlgorithm a{k->name, k->cipher, k->gnutls, k->key_size, k->block, k->aead, {}, 0};
+    try {
+        if (!k->aead) {
+            // AES-IV (RFC 3565) and the 3DES CBCParameter (RFC 3370 §5.1): an OCTET STRING.
+            a.iv = Asn1Node::decode("AES-IV", *id.parameters).read_bytes("");
+            if (a.iv.size() != k->block) return std::nullopt;
+            return a;
+        }
+        const auto p = Asn1Node::decode("GCMParameters", *id.parameters);
+        a.iv = p.read_bytes("aes-nonce");
+        long icv = 12;  // DEFAULT
+        if (p.read_optional("aes-ICVlen")) icv = p.read_small_int("aes-ICVlen");
+        // GnuTLS's GCM takes 96-bit nonces, the size RFC 5084 recommends and every peer uses.
+        if (a.iv.size() != kGcmNonceSize || icv < 12 || icv > 16) return std::nullopt;
+        a.tag_size = std::size_t(icv);
+        return a;
+    } catch (const Error&) {
+        return std::nullopt;
+    }
+}
+
+ContentDecryptor::ContentDecryptor(const ContentAlgorithm& alg, const SecretBytes& key, ByteSink& out)
+    : m_alg(alg), m_out(out), m_in(kChunk + alg.block), m_plain(kChunk + alg.block)
+{
+    if (key.size() != alg.key_size) throw Error(Failure::Internal, "content key of the wrong size");
+    gnutls_datum_t k{const_cast<std::uint8_t*>(key.data()), unsigned(key.size())};
+    gnutls_datum_t v{m_alg.iv.data(), unsigned(m_alg.iv.size())};
+    const int rc = gnutls_cipher_init(&m_handle, alg.gnutls, &k, &v);
+    if (rc < 0)
+        throw Error(Failure::PolicyViolation, std::string("cipher ") + alg.name + ": " + gnutls_strerror(rc));
+}
+
+ContentDecryptor::~ContentDecryptor()
+{
+    if (m_handle) gnutls_cipher_deinit(m_handle);
+}
+
+// Decrypts the first n octets of m_in into m_plain.
+void ContentDecryptor::decrypt_out(std::size_t n)
+{
+    if (n == 0) return;
+    const int rc = gnutls_cipher_decrypt2(m_handle, m_in.data(), n, m_plain.data(), n);
+    if (rc < 0) throw Error(Failure::Internal, std::string("content decryption: ") + gnutls_strerror(rc));
+}
+
+void ContentDecryptor::write(ByteView data)
+{
+    while (!data.empty()) {
+        const std::size_t take = std::min(data.size(), m_in.size() - m_fill);
+        std::memcpy(m_in.data() + m_fill, data.data(), take);
+        m_fill += take;
+        data = data.subspan(take);
+        if (m_fill == m_in.size()) {
+            // Keep the last block back: for CBC it may hold the padding.
+            decrypt_out(kChunk);
+            m_out.write(ByteView(m_plain.data(), kChunk));
+            std::memmove(m_in.data(), m_in.data() + kChunk, m_fill - kChunk);
+            m_fill -= kChunk;
+        }
+    }
+}
+
+bool ContentDecryptor::finish(ByteView mac)
+{
+    if (m_alg.aead) {
+        decrypt_out(m_fill);  // GCM: the last call may be a partial block
+        m_out.write(ByteView(m_plain.data(), m_fill));
+        m_fill = 0;
+        std::uint8_t tag[16];
+        const int rc = gnutls_cipher_tag(m_handle, tag, sizeof tag);
+        if (rc < 0) throw Error(Failure::Internal, std::string("GCM tag: ") + gnutls_strerror(rc));
+        return mac.size() == m_alg.tag_size && memeql_sec(tag, mac.data(), mac.size()) == 1;
+    }
+    const std::size_t b = m_alg.block;
+    if (m_fill < b || m_fill % b != 0) return false;  // truncated: the length is public
+    decrypt_out(m_fill);
+    const std::size_t body = m_fill - b;
+    m_out.write(ByteView(m_plain.data(), body));
+    // PKCS#7 padding (RFC 5652 §6.3): pad in 1..b and the last pad octets all equal pad.
+    const std::uint8_t* last = m_plain.data() + body;
+    const std::uint8_t pad = last[b - 1];
+    std::uint8_t good = std::uint8_t(~ct_eq(pad, 0) & ct_le(pad, std::uint32_t(b)));
+    for (std::size_t i = 0; i < b; ++i) {
+        const std::uint8_t in_pad = ct_le(std::uint32_t(b - i), pad);  // position within the pad
+        good &= std::uint8_t(~in_pad | ct_eq(last[i], pad));
+    }
+    m_fill = 0;
+    if (good != 0xff) return false;
+    m_out.write(ByteView(last, b - pad));
+    return true;
+}
+
+}  // namespace ssm::smime::cms
