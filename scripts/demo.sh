@@ -2,15 +2,16 @@
 # The ssm-milter demo, run as root on a fresh Debian 12 from the repository root:
 #   installs the packages, builds in ./build, makes a demo PKI and a SoftHSM token in
 #   ./demo-run/, starts a private Postfix and ssm-milter on 127.0.0.1, sends one message,
-#   shows the delivered signed message and what `openssl cms -verify` says about it, then
-#   stops everything (./demo-run stays for inspection). Exits non-zero if any step fails.
+#   shows the delivered signed message and what `openssl cms -verify` says about it, then sends
+#   one to a partner whose certificate is in the static folder and shows it arriving signed and
+#   encrypted, decrypted with the partner's key and verified with openssl, then stops everything (./demo-run stays for inspection). Exits non-zero if any step fails.
 # Each step is a function named in STEPS; a later feature (encryption) adds its own step.
 # Overrides for development: SSM_DEMO_BUILDDIR, SSM_DEMO_RUNDIR, SSM_DEMO_SKIP_DEPS=1.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 builddir=${SSM_DEMO_BUILDDIR:-$top/build}
 rundir=${SSM_DEMO_RUNDIR:-$top/demo-run}
-STEPS="deps build pki services sign verify"
+STEPS="deps build pki services sign verify encrypt"
 
 say() { printf '\n==> %s\n' "$*"; }
 die() { printf '\ndemo: FAILED: %s\n' "$*" >&2; exit 1; }
@@ -60,7 +61,29 @@ step_pki() {
 step_services() {
   say "Starting ssm-milter and a private Postfix on 127.0.0.1"
   MILTER_PORT=$(free_port); SMTPD_PORT=$(free_port)
-  write_config "$WORK/ssm-milter.toml" port="$MILTER_PORT"
+  # partner.example mail is signed by its sender and must be encrypted (PRODUCT §2.2); the
+  # partner's certificate comes from the static folder, checked against the demo root.
+  mkdir -p "$WORK/partner-certs" "$WORK/crls"
+  cp "$PKI/dave.cert.pem" "$WORK/partner-certs/"
+  write_config "$WORK/ssm-milter.toml" port="$MILTER_PORT" rules='[[rule]]
+name = "partner mail is signed and must be encrypted"
+direction = "outbound"
+to = ["*@partner.example"]
+from = ["alice@acme.example"]
+sign = "sender"
+encrypt = "mandatory"
+
+[[rule]]
+name = "everything else is signed by the sender"
+direction = "outbound"
+sign = "sender"
+encrypt = "never"' pki="crls = \"$WORK/crls\"
+revocation = \"off\"" extra="[encryption]
+cipher = \"aes256-cbc\"
+
+[directory]
+cache = \"$WORK/cache\"
+static_certificates = \"$WORK/partner-certs\""
   "$SSM_BUILDDIR/ssmctl" -c "$WORK/ssm-milter.toml" hsm list | sed 's/^/  /' \
     || die "ssmctl hsm list failed"
   "$SSM_BUILDDIR/ssm-milter" -c "$WORK/ssm-milter.toml" -n || die "configuration check failed"
@@ -77,7 +100,7 @@ step_sign() {
   say "Sending a message from alice@acme.example through Postfix (SMTP, swaks)"
   cat >"$WORK/message.eml" <<'EOF'
 From: Alice <alice@acme.example>
-To: Dave <dave@partner.example>
+To: Someone <someone@elsewhere.example>
 Subject: Quarterly figures
 MIME-Version: 1.0
 Content-Type: text/plain; charset=utf-8
@@ -89,7 +112,7 @@ the figures are attached in spirit. Grüße aus dem Labor.
 
 Alice
 EOF
-  send_mail "$SMTPD_PORT" alice@acme.example dave@partner.example "$WORK/message.eml" \
+  send_mail "$SMTPD_PORT" alice@acme.example someone@elsewhere.example "$WORK/message.eml" \
     || die "Postfix refused the message: $SMTP_REPLY"
   echo "Postfix answered: $SMTP_REPLY"
   wait_for_delivery 1 30 || die "the message did not arrive at the receiving MTA (see $PF_DIR/maillog)"
@@ -113,7 +136,56 @@ step_verify() {
   echo "  whose chain ends at the demo root CA; the private key never left the SoftHSM token."
 }
 
+step_encrypt() {
+  say "Sending a message from alice@acme.example to dave@partner.example (policy: sign and encrypt)"
+  echo "dave's certificate is in the static folder $WORK/partner-certs:"
+  echo "  $(openssl x509 -in "$WORK/partner-certs/dave.cert.pem" -noout -subject)"
+  cat >"$WORK/message-dave.eml" <<'EOF'
+From: Alice <alice@acme.example>
+To: Dave <dave@partner.example>
+Subject: Contract draft (confidential)
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+Content-Transfer-Encoding: 8bit
+
+Hello Dave,
+
+here is the confidential draft we discussed. Only you can read this.
+
+Alice
+EOF
+  local before; before=$(sink_count)
+  send_mail "$SMTPD_PORT" alice@acme.example dave@partner.example "$WORK/message-dave.eml" \
+    || die "Postfix refused the message: $SMTP_REPLY"
+  echo "Postfix answered: $SMTP_REPLY"
+  wait_for_delivery $((before + 1)) 30 || die "the message did not arrive (see $PF_DIR/maillog)"
+  ENCRYPTED=$WORK/delivered-encrypted.eml
+  sink_message "$(ls -t "$SINK_DIR"/* | head -n 1)" "$ENCRYPTED"
+  say "The message as delivered (the Subject is hidden, the body is an encrypted CMS object):"
+  tr -d '\r' <"$ENCRYPTED" | awk '/^[A-Za-z0-9+\/=]+$/ && length($0) >= 60 { if (++b == 4) print "    [... base64 enveloped data ...]"; if (b >= 4) next } { print "    " $0 }'
+  echo
+  grep 'direction=outbound' "$WORK/milter.log" | tail -n 1 | sed 's/^/ssm-milter logged: /'
+  smime_envelope "$ENCRYPTED" "$WORK/encrypted.p7m" || die "not an S/MIME envelope: $PEER_DETAIL"
+  echo "CMS: $(cms_envelope_summary "$WORK/encrypted.p7m")"
+
+  say "Decrypting with dave's private key (openssl cms -decrypt), then checking the signature inside"
+  OPENSSL_CONF=/dev/null openssl cms -decrypt -in "$ENCRYPTED" -inkey "$PKI/dave.key.pem" \
+    -recip "$PKI/dave.cert.pem" -out "$WORK/decrypted.eml" 2>&1 | sed 's/^/openssl: /'
+  [ -s "$WORK/decrypted.eml" ] || die "openssl could not decrypt the message"
+  echo "The decrypted entity (headers protected inside, RFC 9788):"
+  tr -d '\r' <"$WORK/decrypted.eml" | sed -n '1,/^$/p' | sed 's/^/    /'
+  OPENSSL_CONF=/dev/null openssl cms -verify -in "$WORK/decrypted.eml" -CAfile "$PKI/root-ca.cert.pem" \
+    -purpose smimesign -signer "$WORK/signer-dave.pem" -out "$WORK/decrypted-content.eml" 2>&1 | sed 's/^/openssl: /'
+  verify_openssl "$WORK/decrypted.eml" alice@acme.example || die "the signature inside does NOT verify: $PEER_DETAIL"
+  echo "The signed content as dave reads it:"
+  tr -d '\r' <"$VERIFIED_CONTENT" | sed 's/^/    /'
+  echo
+  echo "Result: signed by $(openssl x509 -in "$WORK/signer-dave.pem" -noout -subject | sed 's/^subject=//'),"
+  echo "  encrypted for dave@partner.example only, decrypted and VERIFIED."
+}
+
 for s in $STEPS; do "step_$s"; done
 say "Stopping ssm-milter, Postfix and smtp-sink"
 stop_milter
-echo "Done. Everything is in $rundir (ssm-milter.toml, milter.log, postfix/maillog, delivered.eml)."
+echo "Done. Everything is in $rundir (ssm-milter.toml, milter.log, postfix/maillog, delivered.eml,"
+echo "delivered-encrypted.eml, decrypted.eml)."
