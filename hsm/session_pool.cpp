@@ -120,11 +120,15 @@ bool SessionPool::repair(Member& m, CK_RV rv)
         m.keys.clear();
         return true;
     case CKR_USER_NOT_LOGGED_IN: {
-        // The login belongs to the helper: it logs in again through its PIN hook.
+        // The login belongs to the helper: it logs in again through its PIN hook. One
+        // thread does it; the others see the epoch move and only retry.
         m.keys.clear();
+        std::lock_guard lock(m_login_mutex);
+        if (m_token->auth->login_epoch.load() != m.epoch) return true;
         const CK_RV login = login_again();
         if (login != CKR_OK)
-            log::warning("hsm_login_failed", {{"token", m_token->label}, {"result", rv_name(login)}});
+            log::warning("hsm_login_failed",
+                         {{"token", m_token->label}, {"result", rv_name(login)}});
         return login == CKR_OK;
     }
     case CKR_KEY_HANDLE_INVALID:

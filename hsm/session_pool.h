@@ -65,6 +65,7 @@ private:
     CertificateId m_login_key;
     std::mutex m_mutex;  // guards Member::busy
     std::condition_variable m_released;
+    std::mutex m_login_mutex;  // one login_again() at a time
     std::vector<Member> m_members;  // never resized: leases hold references
     std::atomic<std::uint64_t> m_operations{0};
 };

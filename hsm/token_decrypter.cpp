@@ -115,7 +115,8 @@ void TokenDecrypter::token_failed(const char* what, CK_RV rv) const
     log::warning("hsm_operation_failed",
                  {{"key", m_description}, {"operation", what}, {"result", rv_name(rv)}});
     throw Error(Failure::HsmUnavailable,
-                std::string("PKCS#11 ") + what + " with " + m_description + " failed: " + rv_name(rv));
+                std::string("PKCS#11 ") + what + " with " + m_description +
+                    " failed: " + rv_name(rv));
 }
 
 Bytes TokenDecrypter::rsa_raw_decrypt(ByteView block)
@@ -144,7 +145,10 @@ Bytes TokenDecrypter::rsa_raw_decrypt(ByteView block)
             return f->C_Decrypt(s, const_cast<std::uint8_t*>(block.data()), block.size(),
                                 out.data(), &out_size);
         });
-    if (rv != CKR_OK) token_failed("RSA decryption", rv);
+    if (rv != CKR_OK) {
+        secure_wipe(out.data(), out.size());
+        token_failed("RSA decryption", rv);
+    }
     if (out_size > m_size) throw Error(Failure::Internal, "token returned an oversized block");
     // Some tokens strip leading zeros: right-align into a modulus-sized block.
     if (out_size < m_size) {
