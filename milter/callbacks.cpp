@@ -144,7 +144,7 @@ sfsistat on_body(SMFICTX* ctx, unsigned char* data, size_t len) noexcept
 
 // Applies header edits and the new body. Called only once the whole new message is
 // ready, so a failure here is the MTA's (answered with tempfail), never half our work.
-bool rewrite(SMFICTX* ctx, const smime::HeaderEdit& edit, const Spool& body)
+bool rewrite(SMFICTX* ctx, const smime::HeaderEdit& edit, const Spool* body)
 {
     // Delete higher indexes first so lower ones keep their numbers.
     std::vector<smime::HeaderEdit::Removal> removals = edit.remove;
@@ -152,6 +152,10 @@ bool rewrite(SMFICTX* ctx, const smime::HeaderEdit& edit, const Spool& body)
               [](const auto& a, const auto& b) { return a.index > b.index; });
     for (const auto& r : removals)
         if (smfi_chgheader(ctx, const_cast<char*>(r.name.c_str()), r.index, nullptr) != MI_SUCCESS)
+            return false;
+    for (auto it = edit.prepend.rbegin(); it != edit.prepend.rend(); ++it)
+        if (smfi_insheader(ctx, 0, const_cast<char*>(it->name.c_str()),
+                           const_cast<char*>(it->value.c_str())) != MI_SUCCESS)
             return false;
     for (const auto& c : edit.change)
         if (smfi_chgheader(ctx, const_cast<char*>(c.name.c_str()), c.index,
@@ -161,7 +165,8 @@ bool rewrite(SMFICTX* ctx, const smime::HeaderEdit& edit, const Spool& body)
         if (smfi_addheader(ctx, const_cast<char*>(h.name.c_str()),
                            const_cast<char*>(h.value.c_str())) != MI_SUCCESS)
             return false;
-    auto reader = body.reader();
+    if (!body) return true;
+    auto reader = body->reader();
     std::vector<std::uint8_t> buf(64 * 1024);
     for (;;) {
         const std::size_t n = reader->read(buf);
@@ -179,8 +184,8 @@ sfsistat on_eom(SMFICTX* ctx) noexcept
         const std::string queue_id = macro(ctx, "i");
         MessageOutcome out = c->message->end_of_message();
         sfsistat status = SMFIS_CONTINUE;
-        if (out.reply.verdict == Verdict::Accept && out.header_edit && out.new_body) {
-            if (!rewrite(ctx, *out.header_edit, *out.new_body)) {
+        if (out.reply.verdict == Verdict::Accept && out.header_edit) {
+            if (!rewrite(ctx, *out.header_edit, out.new_body.get())) {
                 out.reply = reply_for(Failure::Temporary, "the MTA refused the rewritten message");
                 out.action = "tempfail";
             }

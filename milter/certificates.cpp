@@ -49,6 +49,7 @@ std::shared_ptr<const Certificates> Certificates::load(const Config& config,
         std::filesystem::is_directory(config.directory.static_certificates))
         sources.push_back(
             std::make_shared<directory::StaticFolderSource>(config.directory.static_certificates));
+    c->m_harvest = harvest;
     if (harvest) sources.push_back(std::move(harvest));
     pki::TrustStoreConfig trust_config;
     trust_config.trust_anchors = config.pki.trust_anchors;
@@ -57,8 +58,8 @@ std::shared_ptr<const Certificates> Certificates::load(const Config& config,
     trust_config.revocation = config.pki.revocation == "off"         ? pki::Revocation::Off
                               : config.pki.revocation == "hard-fail" ? pki::Revocation::HardFail
                                                                       : pki::Revocation::SoftFail;
-    auto trust = std::make_shared<const pki::TrustStore>(trust_config);
-    c->m_resolver = std::make_unique<directory::CertificateResolver>(std::move(sources), std::move(trust));
+    c->m_trust = std::make_shared<const pki::TrustStore>(trust_config);
+    c->m_resolver = std::make_unique<directory::CertificateResolver>(std::move(sources), c->m_trust);
     if (!config.encryption.archive_certificate.empty())
         c->m_archive = read_archive_certificate(config.encryption.archive_certificate);
     return c;

@@ -10,6 +10,7 @@
 #include "directory/certificate_choice.h"
 #include "directory/harvest_store.h"
 #include "milter/config.h"
+#include "pki/trust_store.h"
 
 namespace ssm::milter {
 
@@ -23,8 +24,13 @@ public:
     // Throws ssm::Error(Failure::DirectoryUnavailable) when a source cannot be reached.
     directory::Choice find(const EmailAddress& address, std::time_t now) const;
     const std::optional<Bytes>& archive_certificate() const { return m_archive; }
+    const pki::TrustStore& trust() const { return *m_trust; }
+    // Where valid signers' certificates are stored (may be null: no cache folder).
+    directory::HarvestStore* harvest() const { return m_harvest.get(); }
 
 private:
+    std::shared_ptr<directory::HarvestStore> m_harvest;
+    std::shared_ptr<const pki::TrustStore> m_trust;
     std::unique_ptr<directory::CertificateResolver> m_resolver;
     std::optional<Bytes> m_archive;
 };

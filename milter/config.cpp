@@ -206,6 +206,18 @@ void load_encryption(Loader& L, const toml::table* t, Config& c)
     e.archive_certificate = L.str(t, "encryption", "archive_certificate");
 }
 
+void load_inbound(Loader& L, const toml::table* t, Config& c)
+{
+    auto& in = c.inbound;
+    in.strip_signature = L.boolean(t, "inbound", "strip_signature");
+    in.restore_protected_headers = L.boolean(t, "inbound", "restore_protected_headers");
+    const std::string nested = L.str(t, "inbound", "nested_encrypted");
+    if (nested == "keep") in.reject_nested_encrypted = false;
+    else if (nested == "reject") in.reject_nested_encrypted = true;
+    else L.fail(L.region(t, "nested_encrypted"), "nested_encrypted must be \"keep\" or \"reject\"");
+    in.harvest = L.boolean(t, "inbound", "harvest");
+}
+
 void load_hsm(Loader& L, const toml::table* t, Config& c)
 {
     c.hsm.module = L.str(t, "hsm", "module");
@@ -303,6 +315,11 @@ std::vector<policy::Rule> load_rules(Loader& L, const toml::node* node)
         auto target = policy::parse_encrypt_target(L.str(t, "rule[]", "encrypt_to"));
         if (!target) L.fail(L.region(t, "encrypt_to"), "encrypt_to must be \"recipient\" or \"domain\"");
         r.encrypt_to = *target;
+        r.require_signature = L.boolean(t, "rule[]", "require_signature");
+        r.require_encryption = L.boolean(t, "rule[]", "require_encryption");
+        auto missing = policy::parse_on_missing(L.str(t, "rule[]", "on_missing"));
+        if (!missing) L.fail(L.region(t, "on_missing"), "on_missing must be \"reject\" or \"tag\"");
+        r.on_missing = *missing;
         out.push_back(std::move(r));
     }
     return out;
@@ -379,6 +396,7 @@ std::shared_ptr<const Config> parse_config(std::string_view text, const std::str
     load_milter(L, subtable(root, "milter"), *c);
     load_signing(L, subtable(root, "signing"), *c);
     load_encryption(L, subtable(root, "encryption"), *c);
+    load_inbound(L, subtable(root, "inbound"), *c);
     load_hsm(L, subtable(root, "hsm"), *c);
     load_pki(L, subtable(root, "pki"), *c);
     load_directory(L, subtable(root, "directory"), *c);

@@ -55,6 +55,13 @@ struct EncryptionSettings {
     std::string archive_certificate;  // PEM file; empty: none
 };
 
+struct InboundSettings {
+    bool strip_signature = false;
+    bool restore_protected_headers = true;
+    bool reject_nested_encrypted = false;
+    bool harvest = true;
+};
+
 struct PkiSettings {
     std::string trust_anchors;
     std::string intermediates;
@@ -82,6 +89,7 @@ struct Config {
     MilterSettings milter;
     SigningSettings signing;
     EncryptionSettings encryption;
+    InboundSettings inbound;
     hsm::TokenConfig hsm;
     PkiSettings pki;
     DirectorySettings directory;

@@ -57,6 +57,17 @@ constexpr std::array kKeys = {
             "PEM certificate of the organisation archive, added as a recipient of every "
             "encrypted message."},
 
+    KeySpec{"inbound", "strip_signature", K::Boolean, "false", false, true,
+            "Remove the S/MIME signature layer of verified inbound mail (for clients that cannot "
+            "show S/MIME); the result stays in Authentication-Results."},
+    KeySpec{"inbound", "restore_protected_headers", K::Boolean, "true", false, true,
+            "After decryption, put the protected Subject (RFC 9788) back in place of \"[...]\"."},
+    KeySpec{"inbound", "nested_encrypted", K::String, "\"keep\"", false, true,
+            "An encrypted part among unencrypted parts (EFAIL): keep it encrypted, or reject "
+            "the message."},
+    KeySpec{"inbound", "harvest", K::Boolean, "true", false, true,
+            "Store the certificates of valid signers for encrypting replies (PRODUCT §3.4)."},
+
     KeySpec{"hsm", "module", K::String, "\"/usr/lib/softhsm/libsofthsm2.so\"", false, false,
             "PKCS#11 module (provider) path."},
     KeySpec{"hsm", "token_label", K::String, "", false, false,
@@ -110,6 +121,13 @@ constexpr std::array kKeys = {
     KeySpec{"rule[]", "sign", K::String, "\"none\"", false, true, "sender, domain or none."},
     KeySpec{"rule[]", "encrypt", K::String, "\"never\"", false, true,
             "mandatory, opportunistic or never."},
+    KeySpec{"rule[]", "require_signature", K::Boolean, "false", false, true,
+            "Inbound: the partner's mail must carry a valid signature."},
+    KeySpec{"rule[]", "require_encryption", K::Boolean, "false", false, true,
+            "Inbound: the partner's mail must arrive encrypted."},
+    KeySpec{"rule[]", "on_missing", K::String, "\"reject\"", false, true,
+            "Inbound mail lacking what the rule requires: reject (550 5.7.1) or tag "
+            "(X-SSM-Policy header)."},
     KeySpec{"rule[]", "encrypt_to", K::String, "\"recipient\"", false, true,
             "recipient (gateway-to-desktop: the recipient's own certificate) or domain "
             "(gateway-to-gateway: domain-confidentiality-authority@<recipient domain>, RFC 3183)."},

@@ -37,6 +37,17 @@ std::shared_ptr<smime::Signer> TokenKeySource::signer_for(const EmailAddress& ad
     }
 }
 
+std::vector<std::shared_ptr<smime::Decrypter>> TokenKeySource::decrypters()
+{
+    auto s = store();
+    try {
+        return s->decrypters();
+    } catch (const Error& e) {
+        if (e.failure() == Failure::HsmUnavailable) token_failed();
+        throw;
+    }
+}
+
 void TokenKeySource::token_failed()
 {
     // Drop the store so the next message opens the token afresh. Signers already handed

@@ -3,9 +3,11 @@
 #pragma once
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include "base/email_address.h"
 #include "hsm/token_config.h"
+#include "smime/decrypter.h"
 #include "smime/signer.h"
 
 namespace ssm::hsm {
@@ -26,6 +28,9 @@ public:
     // Throws ssm::Error(Failure::HsmUnavailable) when the token cannot be used now, so
     // that RCPT can be answered 451 4.3.0 before the client sends the message.
     virtual void ensure_available() = 0;
+    // Every key on the token that can decrypt (RSA) or derive (EC), for matching
+    // RecipientInfos. Throws like signer_for.
+    virtual std::vector<std::shared_ptr<smime::Decrypter>> decrypters() = 0;
 };
 
 // Opens the token on first use and again after it failed, so a token that was absent
@@ -38,6 +43,7 @@ public:
     std::shared_ptr<smime::Signer> signer_for(const EmailAddress& address) override;
     void token_failed() override;
     void ensure_available() override { store(); }
+    std::vector<std::shared_ptr<smime::Decrypter>> decrypters() override;
     // Opens the token now (start-up check); throws like signer_for.
     void open();
 

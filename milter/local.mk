@@ -9,6 +9,7 @@ milter_libssm_milter_a_SOURCES = \
 	milter/key_source.h milter/key_source.cpp \
 	milter/certificates.h milter/certificates.cpp \
 	milter/message_processor.h milter/message_processor.cpp \
+	milter/inbound.h milter/inbound.cpp \
 	milter/privileges.h milter/privileges.cpp \
 	milter/message_writer.h milter/message_writer.cpp \
 	milter/daemon.h milter/callbacks.cpp

@@ -9,6 +9,7 @@
 #include "smime/cms/envelope.h"
 #include "smime/cms/signed_attributes.h"
 #include "smime/protect.h"
+#include "milter/inbound.h"
 
 namespace ssm::milter {
 
@@ -73,6 +74,18 @@ Reply MessageProcessor::rcpt_to(std::string_view recipient)
     auto rcpt = EmailAddress::parse(strip_angles(recipient));
     if (!rcpt) return Reply::reject("553", "5.1.3", "recipient address not understood");
     const policy::RecipientPlan plan = m_config->policy.plan_recipient(m_direction, m_sender, *rcpt);
+    if (m_direction == policy::Direction::Inbound) {
+        // Inbound recipients share a message when the partner requirements agree.
+        const Effective effective{policy::SignMode::None, false, plan.treatment.require_signature,
+                                  plan.treatment.require_encryption, plan.treatment.on_missing};
+        if (m_effective && !(*m_effective == effective))
+            return Reply::tempfail("452", "4.5.3",
+                                   "recipient needs a different security treatment; "
+                                   "send it in a separate transaction");
+        if (!m_effective) m_effective = effective;
+        m_recipients.push_back({*rcpt, plan, std::nullopt});
+        return Reply::proceed();
+    }
 
     Recipient accepted{*rcpt, plan, std::nullopt};
     const policy::EncryptMode mode = plan.treatment.encrypt;
@@ -106,7 +119,8 @@ Reply MessageProcessor::rcpt_to(std::string_view recipient)
         }
     }
 
-    const Effective effective{plan.treatment.sign, accepted.certificate.has_value()};
+    const Effective effective{plan.treatment.sign, accepted.certificate.has_value(), false, false,
+                              policy::OnMissing::Reject};
     if (effective.sign != policy::SignMode::None && m_direction == policy::Direction::Outbound) {
         try {
             m_keys.ensure_available();
@@ -345,6 +359,27 @@ MessageOutcome MessageProcessor::protect()
     return out;
 }
 
+MessageOutcome MessageProcessor::inbound()
+{
+    InboundProcessor in(*m_config, *m_certificates, m_keys, m_certificates->harvest());
+    policy::Treatment t;
+    t.require_signature = m_effective->require_signature;
+    t.require_encryption = m_effective->require_encryption;
+    t.on_missing = m_effective->on_missing;
+    InboundOutcome r = in.process(m_headers, *m_body, t);
+    MessageOutcome out;
+    out.reply = r.reply;
+    out.action = r.action;
+    out.detail = r.detail;
+    const bool header_changes = !r.headers.remove.empty() || !r.headers.change.empty() ||
+                                !r.headers.add.empty() || !r.headers.prepend.empty();
+    if (r.reply.verdict == Verdict::Accept && (header_changes || r.new_body)) {
+        out.header_edit = std::move(r.headers);
+        out.new_body = std::move(r.new_body);
+    }
+    return out;
+}
+
 MessageOutcome MessageProcessor::end_of_message()
 {
     MessageOutcome out;
@@ -352,6 +387,11 @@ MessageOutcome MessageProcessor::end_of_message()
         if (m_too_large) {
             out.reply = reply_for(Failure::MessageTooLarge, "message too large");
             out.action = "reject";
+            return out;
+        }
+        if (m_effective && m_direction == policy::Direction::Inbound) {
+            out = inbound();
+            out.detail += "rule=" + m_recipients.front().plan.rule_name;
             return out;
         }
         if (!m_effective || m_direction != policy::Direction::Outbound ||

@@ -35,8 +35,8 @@ struct ConnectionInfo {
 
 struct MessageOutcome {
     Reply reply;                                  // Accept, Reject or TempFail
-    std::optional<smime::HeaderEdit> header_edit; // set when the message was rewritten
-    std::unique_ptr<Spool> new_body;              // set with header_edit
+    std::optional<smime::HeaderEdit> header_edit; // set when the header changes
+    std::unique_ptr<Spool> new_body;              // set when the body changes too
     std::string action;                           // "sign", "encrypt", "sign+encrypt", "none", ...
     std::string detail;                           // algorithms, identity (for the log line)
 };
@@ -71,9 +71,17 @@ private:
     struct Effective {
         policy::SignMode sign;
         bool encrypt;
-        bool operator==(const Effective& o) const { return sign == o.sign && encrypt == o.encrypt; }
+        bool require_signature;  // inbound partner requirements
+        bool require_encryption;
+        policy::OnMissing on_missing;
+        bool operator==(const Effective& o) const
+        {
+            return sign == o.sign && encrypt == o.encrypt && require_signature == o.require_signature &&
+                   require_encryption == o.require_encryption && on_missing == o.on_missing;
+        }
     };
     MessageOutcome protect();
+    MessageOutcome inbound();
     smime::EncryptParameters encryption_parameters() const;
     std::shared_ptr<smime::Signer> find_signer(policy::SignMode mode, const EmailAddress& author,
                                                std::string& identity);

@@ -6,6 +6,7 @@ namespace ssm::milter {
 void write_rewritten_message(const std::vector<smime::mime::HeaderField>& original,
                              const smime::HeaderEdit& edit, ByteSource& body, ByteSink& out)
 {
+    for (const auto& h : edit.prepend) smime::mime::write_header_field(out, h);
     for (std::size_t i = 0; i < original.size(); ++i) {
         const auto& h = original[i];
         int index = 1;

@@ -59,6 +59,13 @@ std::optional<EncryptTarget> parse_encrypt_target(std::string_view s)
     return std::nullopt;
 }
 
+std::optional<OnMissing> parse_on_missing(std::string_view s)
+{
+    if (s == "reject") return OnMissing::Reject;
+    if (s == "tag") return OnMissing::Tag;
+    return std::nullopt;
+}
+
 std::optional<AddressPattern> AddressPattern::parse(std::string_view text)
 {
     if (text == "*") return AddressPattern(Kind::Any, std::string(text));
@@ -116,7 +123,9 @@ RecipientPlan Policy::plan_recipient(Direction direction, const std::optional<Em
         if (rule.direction && *rule.direction != direction) continue;
         if (!any_matches(rule.from, from)) continue;
         if (!any_matches(rule.to, std::optional<EmailAddress>(rcpt))) continue;
-        RecipientPlan plan{{rule.sign, rule.encrypt, rule.encrypt_to}, rule.name};
+        RecipientPlan plan{{rule.sign, rule.encrypt, rule.encrypt_to, rule.require_signature,
+                            rule.require_encryption, rule.on_missing},
+                           rule.name};
         if (direction == Direction::Inbound) plan.treatment.sign = SignMode::None;
         return plan;
     }

@@ -13,6 +13,9 @@ namespace ssm::policy {
 enum class Direction { Inbound, Outbound };
 enum class SignMode { Sender, Domain, None };
 enum class EncryptMode { Mandatory, Opportunistic, Never };
+// What happens to inbound mail that lacks a required signature or encryption (§3.5).
+enum class OnMissing { Reject, Tag };
+
 // Whose certificate encryption uses (Open Group S/MIME Secure Messaging modes).
 enum class EncryptTarget { Recipient, Domain };
 
@@ -23,6 +26,7 @@ std::optional<Direction> parse_direction(std::string_view s);  // "inbound"/"in"
 std::optional<SignMode> parse_sign_mode(std::string_view s);
 std::optional<EncryptMode> parse_encrypt_mode(std::string_view s);
 std::optional<EncryptTarget> parse_encrypt_target(std::string_view s);
+std::optional<OnMissing> parse_on_missing(std::string_view s);
 
 // An address pattern from configuration:
 //   "alice@acme.example"  one address
@@ -53,6 +57,9 @@ struct Rule {
     SignMode sign = SignMode::None;
     EncryptMode encrypt = EncryptMode::Never;
     EncryptTarget encrypt_to = EncryptTarget::Recipient;
+    bool require_signature = false;   // inbound: a valid signature is required
+    bool require_encryption = false;  // inbound: the message must have been encrypted
+    OnMissing on_missing = OnMissing::Reject;
 };
 
 // One of our own domains and the identity that signs for it (RFC 3183).
@@ -67,9 +74,14 @@ struct Treatment {
     SignMode sign = SignMode::None;
     EncryptMode encrypt = EncryptMode::Never;
     EncryptTarget encrypt_to = EncryptTarget::Recipient;
+    bool require_signature = false;
+    bool require_encryption = false;
+    OnMissing on_missing = OnMissing::Reject;
     bool operator==(const Treatment& o) const
     {
-        return sign == o.sign && encrypt == o.encrypt && encrypt_to == o.encrypt_to;
+        return sign == o.sign && encrypt == o.encrypt && encrypt_to == o.encrypt_to &&
+               require_signature == o.require_signature &&
+               require_encryption == o.require_encryption && on_missing == o.on_missing;
     }
 };
 

@@ -48,6 +48,7 @@ struct HeaderEdit {
     std::vector<Removal> remove;
     std::vector<Change> change;
     std::vector<mime::HeaderField> add;
+    std::vector<mime::HeaderField> prepend;  // inserted at the top (trace-like fields: A-R)
 };
 
 // The removals that move every top-level Content-* field into the protected entity, and

@@ -133,9 +133,11 @@ int process_command(const milter::Config& config, std::shared_ptr<const milter::
         if (out.reply.verdict != milter::Verdict::Accept) return exit_code(out.reply);
 
         StdoutSink sink;
-        if (out.header_edit && out.new_body) {
-            auto nb = out.new_body->reader();
-            milter::write_rewritten_message(block.fields, *out.header_edit, *nb, sink);
+        if (out.header_edit) {
+            smime::mime::BodySource original_body(*reader, block.body_offset);
+            auto nb = out.new_body ? out.new_body->reader() : nullptr;
+            milter::write_rewritten_message(block.fields, *out.header_edit,
+                                            nb ? *nb : static_cast<ByteSource&>(original_body), sink);
         } else {
             reader->rewind();
             copy_stream(*reader, sink);

@@ -1,0 +1,54 @@
+// Inbound S/MIME (PRODUCT §3): decrypt what is addressed to our keys, verify signatures
+// over the exact received bytes, validate signers, report in Authentication-Results
+// (removing forged ones first), harvest valid signers' certificates and apply the
+// partner's inbound requirements. Everything here is attacker input.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/spool.h"
+#include "directory/harvest_store.h"
+#include "milter/auth_results.h"
+#include "milter/certificates.h"
+#include "milter/config.h"
+#include "milter/key_source.h"
+#include "milter/reply.h"
+#include "policy/policy.h"
+#include "smime/mime/header.h"
+#include "smime/cms/verify.h"
+#include "smime/sign.h"
+
+namespace ssm::milter {
+
+struct InboundOutcome {
+    Reply reply;                       // Accept or Reject/TempFail
+    smime::HeaderEdit headers;         // always applied on Accept (A-R, forged A-R removal)
+    std::unique_ptr<Spool> new_body;   // set when the body changes (decrypted, stripped)
+    std::string action;                // "decrypt", "verify", "decrypt+verify", "none"
+    std::string detail;                // for the log line
+};
+
+class InboundProcessor {
+public:
+    InboundProcessor(const Config& config, const Certificates& certificates, KeySource& keys,
+                     directory::HarvestStore* harvest)
+        : m_config(config), m_certificates(certificates), m_keys(keys), m_harvest(harvest) {}
+
+    // `treatment` carries the partner's requirements (require_signature/encryption).
+    InboundOutcome process(const std::vector<smime::mime::HeaderField>& headers, const Spool& body,
+                           const policy::Treatment& treatment);
+
+private:
+    SmimeAuthResult judge_signer(const smime::cms::SignerVerification& signer,
+                                 const std::vector<Bytes>& message_certificates,
+                                 const std::vector<smime::mime::HeaderField>& headers,
+                                 const std::string& part);
+
+    const Config& m_config;
+    const Certificates& m_certificates;
+    KeySource& m_keys;
+    directory::HarvestStore* m_harvest;
+};
+
+}  // namespace ssm::milter
