@@ -337,11 +337,14 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
             if (v.signers.empty())
                 results.push_back({SmimeResult::PermError, "no signer in the signature", "", "", "", ""});
             for (const auto& s : v.signers) results.push_back(judge_signer(s, v.certificates, current, "1"));
+            auto er = body_now->reader();
+            SliceSource entity(*er, signed_part.begin, signed_part.end);
+            const auto hb = smime::mime::parse_header_block(entity, limits);
+            // RFC 9788: with sign-then-encrypt the protected fields sit in the signed part.
+            if (const EntityHeader eh = split_entity_header(hb.fields); restored.empty() && eh.protected_header)
+                restored = eh.other;
             if (m_config.inbound.strip_signature && !results.empty() &&
                 results.front().result == SmimeResult::Pass) {
-                auto er = body_now->reader();
-                SliceSource entity(*er, signed_part.begin, signed_part.end);
-                const auto hb = smime::mime::parse_header_block(entity, limits);
                 unwrapped_content = split_entity_header(hb.fields).content;
                 unwrapped = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
                 smime::mime::BodySource eb(entity, hb.body_offset);
@@ -361,10 +364,12 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
         if (v.signers.empty())
             results.push_back({SmimeResult::PermError, "no signer in the signed-data", "", "", "", ""});
         for (const auto& s : v.signers) results.push_back(judge_signer(s, v.certificates, current, "1"));
+        auto cr = content->reader();
+        const auto hb = smime::mime::parse_header_block(*cr, limits);
+        if (const EntityHeader eh = split_entity_header(hb.fields); restored.empty() && eh.protected_header)
+            restored = eh.other;
         if (m_config.inbound.strip_signature && !results.empty() &&
             results.front().result == SmimeResult::Pass) {
-            auto cr = content->reader();
-            const auto hb = smime::mime::parse_header_block(*cr, limits);
             unwrapped_content = split_entity_header(hb.fields).content;
             unwrapped = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
             smime::mime::BodySource eb(*cr, hb.body_offset);
@@ -406,16 +411,18 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
         out.headers.remove.insert(out.headers.remove.end(), moved.remove.begin(), moved.remove.end());
         for (const auto& f : current)
             if (smime::mime::is_content_field(f.name)) out.headers.add.push_back(f);
-        if (m_config.inbound.restore_protected_headers) {
-            for (const auto& f : restored) {
-                const HeaderField* outer = smime::mime::find_field(headers, f.name);
-                if (outer && smime::mime::iequals(f.name, "Subject") && outer->value != f.value)
-                    out.headers.change.push_back({outer->name, 1, f.value});
-                else if (!outer)
-                    out.headers.add.push_back(f);
-            }
-        }
         out.new_body = std::move(replaced);
+    }
+    // Protected fields (RFC 9788) come back only from inside an encryption we removed or a
+    // signature that verified; otherwise they are as untrusted as the outer ones.
+    if (m_config.inbound.restore_protected_headers && (decrypted || signature_ok)) {
+        for (const auto& f : restored) {
+            const HeaderField* outer = smime::mime::find_field(headers, f.name);
+            if (outer && smime::mime::iequals(f.name, "Subject") && outer->value != f.value)
+                out.headers.change.push_back({outer->name, 1, f.value});
+            else if (!outer)
+                out.headers.add.push_back(f);
+        }
     }
     out.action.clear();
     for (const auto& a : actions) out.action += (out.action.empty() ? "" : "+") + a;

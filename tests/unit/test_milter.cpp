@@ -30,7 +30,7 @@ struct Fixture {
         const std::string fixtures = (test::source_dir() / "tests/fixtures").string();
         test::run("sh '" + fixtures + "/make-pki.sh' '" + pki.string() + "' >/dev/null");
         test::run("sh '" + fixtures + "/make-token.sh' '" + pki.string() + "' '" + token.string() +
-                  "' >/dev/null");
+                  "' alice bob carol erin domain-signing dave frank partner-domain >/dev/null");
         // SoftHSM reads this once per process: one token for the whole test program.
         setenv("SOFTHSM2_CONF", (token / "softhsm2.conf").c_str(), 1);
         // Correspondents' certificates for encryption (the static folder source).
@@ -167,6 +167,57 @@ std::string openssl_decrypt(const std::string& message, const std::string& who)
     return test::read_file(d / "dec.eml");
 }
 
+// Runs one message through an inbound MessageProcessor (client outside internal networks).
+struct InboundRun {
+    MessageOutcome outcome;
+    std::string message;  // as delivered
+};
+
+// Splits a whole message (as our writer makes it, CRLF) into header fields and body.
+std::pair<std::vector<std::pair<std::string, std::string>>, std::string> split_message(const std::string& m)
+{
+    std::vector<std::pair<std::string, std::string>> fields;
+    const auto end = m.find("\r\n\r\n");
+    const std::string head = m.substr(0, end);
+    std::size_t pos = 0;
+    while (pos < head.size()) {
+        std::size_t eol = head.find("\r\n", pos);
+        if (eol == std::string::npos) eol = head.size();
+        const std::string line = head.substr(pos, eol - pos);
+        if ((line[0] == ' ' || line[0] == '\t') && !fields.empty())
+            fields.back().second += "\r\n" + line;
+        else
+            fields.emplace_back(line.substr(0, line.find(':')), line.substr(line.find(':') + 2));
+        pos = eol + 2;
+    }
+    return {fields, m.substr(end + 4)};
+}
+
+InboundRun run_inbound(const std::shared_ptr<const Config>& cfg, KeySource& keys, const std::string& from,
+                       const std::string& rcpt, const std::string& message)
+{
+    MessageProcessor p(cfg, certificates(*cfg), keys, client("198.51.100.7"));
+    CPPUNIT_ASSERT(p.mail_from("<" + from + ">", "").verdict == Verdict::Continue);
+    CPPUNIT_ASSERT(p.direction() == policy::Direction::Inbound);
+    CPPUNIT_ASSERT(p.rcpt_to("<" + rcpt + ">").verdict == Verdict::Continue);
+    auto [fields, body] = split_message(message);
+    for (auto& [n, v] : fields) CPPUNIT_ASSERT(p.header(n, v).verdict == Verdict::Continue);
+    CPPUNIT_ASSERT(p.body(as_bytes(body)).verdict == Verdict::Continue);
+    InboundRun r;
+    r.outcome = p.end_of_message();
+    MemorySink sink;
+    if (r.outcome.header_edit) {
+        MemorySource original(as_bytes(body));
+        auto nb = r.outcome.new_body ? r.outcome.new_body->reader() : nullptr;
+        write_rewritten_message(p.headers(), *r.outcome.header_edit,
+                                nb ? *nb : static_cast<ByteSource&>(original), sink);
+        r.message = sink.str();
+    } else {
+        r.message = message;
+    }
+    return r;
+}
+
 const char* kEncryptRules = R"toml(
 [[domain]]
 name = "acme.example"
@@ -214,6 +265,10 @@ class MilterTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(encrypts_to_domain_certificate_with_gcm);
     CPPUNIT_TEST(encryption_rcpt_answers);
     CPPUNIT_TEST(already_encrypted_passes_untouched);
+    CPPUNIT_TEST(inbound_verifies_and_reports);
+    CPPUNIT_TEST(inbound_decrypts_and_verifies);
+    CPPUNIT_TEST(inbound_tampered_and_forged);
+    CPPUNIT_TEST(inbound_partner_requirements);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -479,6 +534,96 @@ sign = "sender"
         CPPUNIT_ASSERT(r.outcome.reply.verdict == Verdict::Accept);
         CPPUNIT_ASSERT_EQUAL(std::string("none"), r.outcome.action);
         CPPUNIT_ASSERT(!r.outcome.header_edit.has_value());
+    }
+
+    // A message our outbound side signed, received by a gateway that trusts the same root.
+    void inbound_verifies_and_reports()
+    {
+        auto out_cfg = fixture().config(kRules);
+        TokenKeySource keys(out_cfg->hsm);
+        for (const char* format : {"detached", "opaque"}) {
+            auto sign_cfg = fixture().config(std::string("[signing]\nformat = \"") + format + "\"\n" + kRules);
+            Run signed_run = run_message(sign_cfg, keys, "alice@acme.example", "alice@acme.example", "hello partner\n");
+            InboundRun in = run_inbound(out_cfg, keys, "alice@acme.example", "dave@partner.example",
+                                        signed_run.message);
+            CPPUNIT_ASSERT(in.outcome.reply.verdict == Verdict::Accept);
+            CPPUNIT_ASSERT_EQUAL(std::string("verify"), in.outcome.action);
+            CPPUNIT_ASSERT_MESSAGE(in.message, in.message.rfind("Authentication-Results: ", 0) == 0);
+            CPPUNIT_ASSERT(in.message.find("smime=pass body.smime-identifier=alice@acme.example") != std::string::npos);
+            CPPUNIT_ASSERT(in.message.find("body.smime-serial=") != std::string::npos);
+        }
+    }
+
+    void inbound_decrypts_and_verifies()
+    {
+        auto cfg = fixture().config(kEncryptRules);
+        TokenKeySource keys(cfg->hsm);
+        Run sent = run_message(cfg, keys, "alice@acme.example", "Alice <alice@acme.example>", "for dave only\n",
+                               {{"Content-Type", "text/plain; charset=us-ascii"}}, "dave@partner.example");
+        CPPUNIT_ASSERT_EQUAL(std::string("sign+encrypt"), sent.outcome.action);
+        InboundRun in = run_inbound(cfg, keys, "alice@acme.example", "dave@partner.example", sent.message);
+        CPPUNIT_ASSERT_EQUAL(std::string("decrypt+verify"), in.outcome.action);
+        CPPUNIT_ASSERT(in.message.find("smime=pass") != std::string::npos);
+        CPPUNIT_ASSERT(in.message.find("Subject: test") != std::string::npos);  // restored from inside
+        CPPUNIT_ASSERT(in.message.find("Subject: [...]") == std::string::npos);
+        CPPUNIT_ASSERT(in.message.find("multipart/signed") != std::string::npos);
+        CPPUNIT_ASSERT(in.message.find("for dave only") != std::string::npos);
+    }
+
+    void inbound_tampered_and_forged()
+    {
+        auto cfg = fixture().config(kRules);
+        TokenKeySource keys(cfg->hsm);
+        Run signed_run = run_message(cfg, keys, "alice@acme.example", "alice@acme.example", "original text\n");
+        std::string tampered = signed_run.message;
+        tampered.replace(tampered.find("original text"), 13, "altered text!");
+        tampered = "Authentication-Results: " + std::string("localhost") + "; smime=pass\r\n" + tampered;
+        auto forged_cfg = fixture().config(std::string("") + kRules);
+        // authserv_id defaults to the host name; make it explicit so the forged one matches.
+        auto named = parse_config(std::string("[milter]\nauthserv_id = \"localhost\"\ninternal_networks = [\"10.0.0.0/8\"]\nspool_dir = \"") +
+                                      fixture().dir.path().string() + "\"\n[pki]\ntrust_anchors = \"" +
+                                      (fixture().pki / "trust").string() + "\"\nintermediates = \"" +
+                                      (fixture().pki / "intermediates").string() + "\"\nrevocation = \"off\"\n[hsm]\ntoken_label = \"ssm-test\"\npin_file = \"" +
+                                      (fixture().token / "pin").string() + "\"\n" + kRules,
+                                  "named.toml");
+        InboundRun in = run_inbound(named, keys, "alice@acme.example", "dave@partner.example", tampered);
+        CPPUNIT_ASSERT(in.message.find("smime=fail reason=\"message digest mismatch\"") != std::string::npos);
+        // Exactly one A-R: ours. The forged "smime=pass" is gone.
+        CPPUNIT_ASSERT(in.message.find("smime=pass") == std::string::npos);
+        CPPUNIT_ASSERT_EQUAL(std::string::npos, in.message.find("Authentication-Results", 10));
+        // From mismatch: signed by alice, From says bob.
+        Run other = run_message(cfg, keys, "alice@acme.example", "alice@acme.example", "x\n");
+        std::string spoofed = other.message;
+        spoofed.replace(spoofed.find("From: alice@acme.example"), 24, "From: bob@acme.example  ");
+        in = run_inbound(named, keys, "bob@acme.example", "dave@partner.example", spoofed);
+        CPPUNIT_ASSERT(in.message.find("From address does not match") != std::string::npos);
+    }
+
+    void inbound_partner_requirements()
+    {
+        auto cfg = fixture().config(R"toml(
+[[rule]]
+name = "partner must sign"
+direction = "inbound"
+from = ["*@partner.example"]
+require_signature = true
+[[rule]]
+name = "other partner is tagged"
+direction = "inbound"
+from = ["*@tagged.example"]
+require_signature = true
+require_encryption = true
+on_missing = "tag"
+)toml");
+        TokenKeySource keys(cfg->hsm);
+        const std::string plain = "From: x@partner.example\r\nSubject: s\r\n\r\nunsigned\r\n";
+        InboundRun in = run_inbound(cfg, keys, "x@partner.example", "alice@acme.example", plain);
+        CPPUNIT_ASSERT_EQUAL(std::string("550 5.7.1"), in.outcome.reply.rcode + " " + in.outcome.reply.xcode);
+        in = run_inbound(cfg, keys, "y@tagged.example", "alice@acme.example",
+                         "X-SSM-Policy: forged ok\r\nFrom: y@tagged.example\r\n\r\nunsigned\r\n");
+        CPPUNIT_ASSERT(in.outcome.reply.verdict == Verdict::Accept);
+        CPPUNIT_ASSERT(in.message.find("X-SSM-Policy: missing a valid S/MIME signature and encryption") != std::string::npos);
+        CPPUNIT_ASSERT(in.message.find("forged ok") == std::string::npos);
     }
 };
 
