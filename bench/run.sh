@@ -193,8 +193,8 @@ target_rss=$([ "$hwm" -lt $((64 * 1024)) ] && echo met || echo "NOT met")
   echo "## Encryption throughput"
   echo
   echo "One $((enc_bytes / 1000000)) MB text message (base64 lines), one RSA-2048 recipient (PKCS#1 v1.5), best of 3."
-  echo "\\`ssmctl process\\` runs the milter's whole pipeline (spool, MIME canonicalisation, header"
-  echo "protection, CMS, base64); \\`openssl cms -encrypt\\` writes S/MIME (base64) too."
+  echo "\`ssmctl process\` runs the milter's whole pipeline (spool, MIME canonicalisation, header"
+  echo "protection, CMS, base64); \`openssl cms -encrypt\` writes S/MIME (base64) too."
   echo
   echo "| cipher | ssmctl process MB/s | openssl cms -encrypt MB/s | openssl cms -encrypt -stream MB/s | ours / openssl (best of the two) |"
   echo "|---|---:|---:|---:|---:|"
@@ -204,8 +204,8 @@ target_rss=$([ "$hwm" -lt $((64 * 1024)) ] && echo met || echo "NOT met")
   done
   if [ -n "$cms_bench" ]; then
     echo
-    echo "Codec only (\\`tests/unit/test_cms_envelope CmsEnvelopeBench\\`: EnvelopeEncoder on 50 MB in memory,"
-    echo "DER, no MIME/base64, beside \\`openssl cms -encrypt -binary -outform DER\\`):"
+    echo "Codec only (\`tests/unit/test_cms_envelope CmsEnvelopeBench\`: EnvelopeEncoder on 50 MB in memory,"
+    echo "DER, no MIME/base64, beside \`openssl cms -encrypt -binary -outform DER\`):"
     echo
     printf '%s\n' "$cms_bench" | sed 's/^/    /'
   fi
