@@ -58,6 +58,9 @@ std::shared_ptr<const Certificates> Certificates::load(const Config& config,
     trust_config.revocation = config.pki.revocation == "off"         ? pki::Revocation::Off
                               : config.pki.revocation == "hard-fail" ? pki::Revocation::HardFail
                                                                       : pki::Revocation::SoftFail;
+    trust_config.online.ocsp = config.pki.ocsp;
+    trust_config.online.crl_distribution_points = config.pki.crl_distribution_points;
+    trust_config.online.limits.timeout = config.pki.fetch_timeout;
     c->m_trust = std::make_shared<const pki::TrustStore>(trust_config);
     c->m_resolver = std::make_unique<directory::CertificateResolver>(std::move(sources), c->m_trust);
     if (!config.encryption.archive_certificate.empty())

@@ -5,6 +5,7 @@
 
 #include <toml++/toml.h>
 
+#include <cctype>
 #include <charconv>
 #include <fstream>
 #include <sstream>
@@ -239,9 +240,11 @@ void load_pki(Loader& L, const toml::table* t, Config& c)
     c.pki.revocation = L.str(t, "pki", "revocation");
     if (c.pki.revocation != "hard-fail" && c.pki.revocation != "soft-fail" && c.pki.revocation != "off")
         L.fail(L.region(t, "revocation"), "revocation must be hard-fail, soft-fail or off");
-    if (c.pki.revocation != "off")
-        c.not_yet_in_force.push_back("[pki] revocation (OCSP and CRL fetching arrive with inbound "
-                                     "verification; CRL files are used)");
+    c.pki.ocsp = L.boolean(t, "pki", "ocsp");
+    c.pki.crl_distribution_points = L.boolean(t, "pki", "crl_distribution_points");
+    c.pki.fetch_timeout = L.duration(t, "pki", "fetch_timeout");
+    if (c.pki.fetch_timeout.count() < 1 || c.pki.fetch_timeout.count() > 120)
+        L.fail(L.region(t, "fetch_timeout"), "fetch_timeout must be between 1s and 120s");
 }
 
 void load_directory(Loader& L, const toml::table* t, Config& c)
@@ -315,6 +318,12 @@ std::vector<policy::Rule> load_rules(Loader& L, const toml::node* node)
         auto target = policy::parse_encrypt_target(L.str(t, "rule[]", "encrypt_to"));
         if (!target) L.fail(L.region(t, "encrypt_to"), "encrypt_to must be \"recipient\" or \"domain\"");
         r.encrypt_to = *target;
+        for (const auto& oid : L.strings(t, "rule[]", "required_policies")) {
+            bool ok = !oid.empty() && oid.front() != '.' && oid.back() != '.';
+            for (char ch : oid) ok = ok && (std::isdigit(static_cast<unsigned char>(ch)) || ch == '.');
+            if (!ok) L.fail(L.region(t, "required_policies"), "'" + oid + "' is not a dotted OID");
+            r.required_policies.push_back(oid);
+        }
         r.require_signature = L.boolean(t, "rule[]", "require_signature");
         r.require_encryption = L.boolean(t, "rule[]", "require_encryption");
         auto missing = policy::parse_on_missing(L.str(t, "rule[]", "on_missing"));

@@ -67,6 +67,9 @@ struct PkiSettings {
     std::string intermediates;
     std::string crls;
     std::string revocation;
+    bool ocsp = true;
+    bool crl_distribution_points = true;
+    std::chrono::seconds fetch_timeout{5};
 };
 
 struct LdapDirectory {

@@ -86,7 +86,14 @@ constexpr std::array kKeys = {
     KeySpec{"pki", "crls", K::String, "\"/etc/ssm-milter/crls\"", false, true,
             "Folder of CRL files."},
     KeySpec{"pki", "revocation", K::String, "\"soft-fail\"", false, true,
-            "hard-fail, soft-fail or off."},
+            "hard-fail (no current answer: temperror), soft-fail (only a revoked answer fails) or off."},
+    KeySpec{"pki", "ocsp", K::Boolean, "true", false, true,
+            "Ask the OCSP responder named in a certificate's authorityInfoAccess (cached until "
+            "nextUpdate)."},
+    KeySpec{"pki", "crl_distribution_points", K::Boolean, "true", false, true,
+            "Fetch CRLs from a certificate's HTTP distribution points (cached until nextUpdate)."},
+    KeySpec{"pki", "fetch_timeout", K::Duration, "\"5s\"", false, true,
+            "Longest wait for one OCSP or CRL answer."},
 
     KeySpec{"directory", "cache", K::String, "\"/var/lib/ssm-milter/cache\"", false, false,
             "LMDB folder of the certificate cache and of harvested certificates."},
@@ -121,6 +128,9 @@ constexpr std::array kKeys = {
     KeySpec{"rule[]", "sign", K::String, "\"none\"", false, true, "sender, domain or none."},
     KeySpec{"rule[]", "encrypt", K::String, "\"never\"", false, true,
             "mandatory, opportunistic or never."},
+    KeySpec{"rule[]", "required_policies", K::StringArray, "", false, true,
+            "Inbound: certificate policy OIDs, one of which the partner's signer certificate "
+            "(and each CA above it) must assert."},
     KeySpec{"rule[]", "require_signature", K::Boolean, "false", false, true,
             "Inbound: the partner's mail must carry a valid signature."},
     KeySpec{"rule[]", "require_encryption", K::Boolean, "false", false, true,

@@ -191,8 +191,10 @@ SmimeAuthResult InboundProcessor::judge_signer(const smime::cms::SignerVerificat
     std::vector<pki::Certificate> extras;
     for (const auto& der : message_certificates)
         if (auto c = pki::Certificate::parse_der(der)) extras.push_back(std::move(*c));
-    const pki::ValidationResult v =
-        m_certificates.trust().validate(*cert, extras, std::time(nullptr), pki::Purpose::EmailProtection);
+    pki::ValidationOptions options;
+    options.required_policies = m_required_policies;
+    const pki::ValidationResult v = m_certificates.trust().validate(
+        *cert, extras, std::time(nullptr), pki::Purpose::EmailProtection, options);
     if (!v.valid()) {
         r.result = v.has(pki::Problem::RevocationUnknown) ? SmimeResult::TempError : SmimeResult::Fail;
         r.reason = v.describe();
@@ -239,8 +241,10 @@ SmimeAuthResult InboundProcessor::judge_signer(const smime::cms::SignerVerificat
 }
 
 InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers, const Spool& body,
-                                         const policy::Treatment& treatment)
+                                         const policy::Treatment& treatment,
+                                         const std::vector<std::string>& required_policies)
 {
+    m_required_policies = required_policies;
     InboundOutcome out;
     out.reply = Reply::accept();
     const auto& m = m_config.milter;

@@ -37,7 +37,8 @@ public:
 
     // `treatment` carries the partner's requirements (require_signature/encryption).
     InboundOutcome process(const std::vector<smime::mime::HeaderField>& headers, const Spool& body,
-                           const policy::Treatment& treatment);
+                           const policy::Treatment& treatment,
+                           const std::vector<std::string>& required_policies = {});
 
 private:
     SmimeAuthResult judge_signer(const smime::cms::SignerVerification& signer,
@@ -47,6 +48,7 @@ private:
 
     const Config& m_config;
     const Certificates& m_certificates;
+    std::vector<std::string> m_required_policies;
     KeySource& m_keys;
     directory::HarvestStore* m_harvest;
 };

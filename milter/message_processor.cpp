@@ -366,7 +366,7 @@ MessageOutcome MessageProcessor::inbound()
     t.require_signature = m_effective->require_signature;
     t.require_encryption = m_effective->require_encryption;
     t.on_missing = m_effective->on_missing;
-    InboundOutcome r = in.process(m_headers, *m_body, t);
+    InboundOutcome r = in.process(m_headers, *m_body, t, m_recipients.front().plan.required_policies);
     MessageOutcome out;
     out.reply = r.reply;
     out.action = r.action;

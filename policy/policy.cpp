@@ -125,11 +125,13 @@ RecipientPlan Policy::plan_recipient(Direction direction, const std::optional<Em
         if (!any_matches(rule.to, std::optional<EmailAddress>(rcpt))) continue;
         RecipientPlan plan{{rule.sign, rule.encrypt, rule.encrypt_to, rule.require_signature,
                             rule.require_encryption, rule.on_missing},
+                           {},
                            rule.name};
+        plan.required_policies = rule.required_policies;
         if (direction == Direction::Inbound) plan.treatment.sign = SignMode::None;
         return plan;
     }
-    return RecipientPlan{{SignMode::None, EncryptMode::Never}, "default"};
+    return RecipientPlan{{SignMode::None, EncryptMode::Never}, {}, "default"};
 }
 
 std::optional<EmailAddress> Policy::domain_identity(const EmailAddress& author) const

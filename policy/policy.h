@@ -57,6 +57,7 @@ struct Rule {
     SignMode sign = SignMode::None;
     EncryptMode encrypt = EncryptMode::Never;
     EncryptTarget encrypt_to = EncryptTarget::Recipient;
+    std::vector<std::string> required_policies{};  // inbound: signer certificate policy OIDs
     bool require_signature = false;   // inbound: a valid signature is required
     bool require_encryption = false;  // inbound: the message must have been encrypted
     OnMissing on_missing = OnMissing::Reject;
@@ -87,6 +88,7 @@ struct Treatment {
 
 struct RecipientPlan {
     Treatment treatment;
+    std::vector<std::string> required_policies;  // inbound partner rule's policy OIDs
     std::string rule_name;  // the deciding rule, or "default" when none matched
 };
 
