@@ -4,6 +4,7 @@
 // memory access depends on it: positions follow from the public modulus and CEK sizes.
 #include "smime/cms/decrypt_key.h"
 
+#include <gnutls/x509.h>
 #include <nettle/aes.h>
 #include <nettle/nist-keywrap.h>
 #include <nettle/pss-mgf1.h>
@@ -11,6 +12,7 @@
 #include <nettle/sha2.h>
 
 #include <algorithm>
+#include <memory>
 
 #include "base/error.h"
 #include "base/secure_buffer.h"
@@ -94,6 +96,25 @@ void ct_select(std::uint8_t valid, const std::uint8_t* msg, SecretBytes& cek)
 {
     for (std::size_t i = 0; i < cek.size(); ++i)
         cek.data()[i] = std::uint8_t((msg[i] & valid) | (cek.data()[i] & ~valid));
+}
+
+// Octets of the RSA modulus of our certificate (0 if it cannot be read): RFC 8017 §7.2.2
+// wants a k-octet ciphertext, but some encoders drop leading zero octets.
+struct CrtDeleter {
+    void operator()(gnutls_x509_crt_int* c) const noexcept { gnutls_x509_crt_deinit(c); }
+};
+
+std::size_t modulus_size(ByteView cert)
+{
+    gnutls_x509_crt_t raw = nullptr;
+    if (gnutls_x509_crt_init(&raw) < 0) return 0;
+    const std::unique_ptr<gnutls_x509_crt_int, CrtDeleter> crt(raw);
+    gnutls_datum_t d{const_cast<std::uint8_t*>(cert.data()), unsigned(cert.size())};
+    unsigned bits = 0;
+    if (gnutls_x509_crt_import(crt.get(), &d, GNUTLS_X509_FMT_DER) < 0 ||
+        gnutls_x509_crt_get_pk_algorithm(crt.get(), &bits) != GNUTLS_PK_RSA)
+        return 0;
+    return (bits + 7) / 8;
 }
 
 RecoveredKey random_key(std::size_t size, std::string km)
@@ -180,9 +201,12 @@ RecoveredKey recover_ktri_key(Decrypter& key, const AlgorithmId& kea, ByteView e
     const nettle_hash* hash = nullptr;
     const nettle_hash* mgf = nullptr;
     if (oaep && !oaep_params(kea, hash, mgf)) return invalid(std::move(r), "unsupported RSAES-OAEP parameters");
+    Bytes block(encrypted_key.begin(), encrypted_key.end());
+    if (const std::size_t k = modulus_size(key.certificate_der()); block.size() < k)
+        block.insert(block.begin(), k - block.size(), 0);
     Bytes em;
     try {
-        em = key.rsa_raw_decrypt(encrypted_key);
+        em = key.rsa_raw_decrypt(block);
     } catch (const Error& e) {
         if (e.failure() != Failure::MalformedMessage) throw;
         return invalid(std::move(r), std::string("encrypted key refused: ") + e.what());

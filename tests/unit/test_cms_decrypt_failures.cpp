@@ -12,7 +12,9 @@
 #include <random>
 
 #include "smime/cms/decrypt.h"
+#include "smime/cms/decode.h"
 #include "smime/cms/decrypt_key.h"
+#include "smime/cms/oids.h"
 #include "smime/cms/enveloped_decode.h"
 #include "smime/cms/recipient_key.h"
 #include "tests/unit/test_cms_decrypt_support.h"
@@ -99,6 +101,7 @@ class CmsDecryptFailureTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(truncated_after_match);
     CPPUNIT_TEST(broken_and_unsupported_key_wrap);
     CPPUNIT_TEST(pkcs1_and_oaep_decoding);
+    CPPUNIT_TEST(short_rsa_ciphertext_is_left_padded);
     CPPUNIT_TEST(garbage_truncation_and_flips);
     CPPUNIT_TEST_SUITE_END();
 
@@ -254,6 +257,33 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::uint8_t(0), oaep_decode(tiny, nettle_sha256, nettle_sha256, cek));
         Bytes zeros(256, 0);
         CPPUNIT_ASSERT_EQUAL(std::uint8_t(0), oaep_decode(zeros, nettle_sha1, nettle_sha1, cek));
+    }
+
+    // RFC 8017 wants k-octet ciphertexts, but an encoder that drops a leading zero octet
+    // makes a valid message: re-encrypt the same block with other padding octets until the
+    // ciphertext starts with 0x00, then send it one octet short.
+    void short_rsa_ciphertext_is_left_padded()
+    {
+        const Bytes der = make_message("-aes256 -recip alice.cert.pem");
+        Bytes em = soft_key("alice")->rsa_raw_decrypt(ktri_encrypted_key(der));
+        Bytes c;
+        for (std::uint32_t i = 1;; ++i) {
+            em[2] = std::uint8_t(i & 0xff) | 1;
+            em[3] = std::uint8_t((i >> 8) & 0xff) | 1;
+            c = rsa_public("alice", em);
+            if (c[0] == 0) break;
+            CPPUNIT_ASSERT(i < 20000);
+        }
+        const ContentInfo ci = decode_content_info(der);
+        auto ed = Asn1Node::decode("EnvelopedData", ci.content);
+        ed.write_bytes("recipientInfos.?1.ktri.encryptedKey", Bytes(c.begin() + 1, c.end()));
+        auto out = Asn1Node::create("ContentInfo");
+        out.write_oid("contentType", oid::kEnvelopedData);
+        out.write_bytes("content", ed.encode());
+        Bytes got;
+        const auto o = test::decrypt_bytes(out.encode(), {soft_key("alice")}, got);
+        CPPUNIT_ASSERT(o.status == DecryptStatus::Decrypted);
+        CPPUNIT_ASSERT_EQUAL(kPlainSize, got.size());
     }
 
     // Hostile input: every truncation of a -stream message, single-octet flips, garbage.
