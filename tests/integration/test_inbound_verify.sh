@@ -157,8 +157,8 @@ openssl_sign() {
   if [ "$kind" = opaque ]; then wrap_opaque "$WORK/m/$cn.der" "$WORK/m/$cn.eml" "$cn" "$from" "$RCPT"
   else wrap_detached "$ENTITY" "$WORK/m/$cn.der" "$WORK/m/$cn.eml" "$cn" "$from" "$RCPT"; fi
 }
-CASES=()   # CASE|RESULT|REASON-REGEX|IDENTIFIER
-queue() { CASES+=("$1|$2|$3|$4"); submit "$1" "$IN_PORT" "$5" "$RCPT" "$WORK/m/$1.eml"; }
+CASES=()   # CASE~RESULT~REASON-REGEX~IDENTIFIER
+queue() { CASES+=("$1~$2~$3~$4"); submit "$1" "$IN_PORT" "$5" "$RCPT" "$WORK/m/$1.eml"; }
 
 # 3. signed by each peer: pass
 openssl_sign openssl-detached-rsa dave dave@partner.example detached && queue openssl-detached-rsa pass '' dave@partner.example dave@partner.example
@@ -243,7 +243,7 @@ note "sent and delivered after $((SECONDS - T0)) s"
 # our_ar FILE: the Authentication-Results fields that claim our authserv-id.
 our_ar() { header_field "$1" Authentication-Results | grep -i '^mx\.acme\.example[ ;]'; }
 for spec in "${CASES[@]}"; do
-  IFS='|' read -r cn want why ident <<<"$spec"
+  IFS='~' read -r cn want why ident <<<"$spec"
   if ! grep -q '^250 ' "$WORK/out/$cn.reply"; then fail "$cn" "SMTP: $(cat "$WORK/out/$cn.reply") log: $(cat "$WORK/out/$cn.log")"; continue; fi
   dump=$(delivered "$cn") || { fail "$cn" "not delivered"; continue; }
   sink_message "$dump" "$WORK/out/$cn.eml"

@@ -165,7 +165,8 @@ header_field() {
 # entity_body FILE OUT: the body (after the first empty line) with CRLF line ends.
 entity_body() {
   perl -e 'local $/; open(my $f, "<:raw", $ARGV[0]) or exit 1; my $m = <$f>; $m =~ s/\r?\n/\n/g;
-           my (undef, $b) = split(/\n\n/, $m, 2); $b //= ""; $b =~ s/\n/\r\n/g; print $b' "$1" >"$2"
+           my $b; if ($m =~ /\A\n/) { $b = substr($m, 1) } else { (undef, $b) = split(/\n\n/, $m, 2) }
+           $b //= ""; $b =~ s/\n/\r\n/g; print $b' "$1" >"$2"
 }
 
 # inbound_config FILE MILTER_PORT RULES EXTRA [PKI_LINES]: write_config (lib.sh) for an inbound
@@ -183,3 +184,20 @@ inbound_config() {
 milter_message_lines() { tail -c +"$(($1 + 1))" "$2" | grep -E '^[a-z]+: message ' ; }
 # without_volatile: a log line without the fields that differ per message (queue id, time).
 without_volatile() { sed -E 's/ queue_id=[^ ]*//; s/ ms=[0-9]+//'; }
+
+# compare_plaintext DELIVERED ENTITY: prints why the delivered message (CRLF) is not the entity
+# with the sender's outer fields (nothing when it is): the same Content-* fields in the same
+# order, the body byte for byte, no pkcs7 Content-Type left. One perl run per message.
+compare_plaintext() {
+  perl -e '
+    sub parse { my ($f) = @_; open(my $h, "<:raw", $f) or die "$f: $!\n"; local $/; my $m = <$h>;
+      $m =~ s/\r?\n/\n/g; my ($hd, $b);
+      if ($m =~ /\A\n/) { ($hd, $b) = ("", substr($m, 1)) } else { ($hd, $b) = split(/\n\n/, $m, 2) }
+      $hd =~ s/\n[ \t]+/ /g; my @c = grep { /^Content-/i } split(/\n/, $hd); return (\@c, $b // "", $hd); }
+    my ($dc, $db, $dh) = parse($ARGV[0]); my ($ec, $eb) = parse($ARGV[1]);
+    my ($d, $e) = (join(" | ", @$dc), join(" | ", @$ec));
+    if ($d ne $e) { print "Content-* fields [$d], expected [$e]\n"; exit }
+    if ($dh =~ /^Content-Type:.*pkcs7/mi) { print "a pkcs7 Content-Type is left\n"; exit }
+    if ($db ne $eb) { my $i = 0; $i++ while $i < length($db) && substr($db, $i, 1) eq substr($eb, $i, 1);
+      printf "body differs from the plaintext at byte %d (lengths %d, %d)\n", $i, length($db), length($eb) }' "$1" "$2"
+}
