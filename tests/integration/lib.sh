@@ -11,6 +11,9 @@
 # SSM_TEST_TMP (parent of work dirs; the PKI is cached in $SSM_TEST_TMP/pki when set),
 # SSM_KEEP_TMP=1 keeps the work dir for inspection; SSM_WORK_DIR=DIR uses DIR as the work dir
 # and keeps it (scripts/demo.sh, bench/run.sh).
+# MILTER_SOCKET_KIND=unix puts each milter on a unix socket $WORK/milter-sock/PORT.sock instead
+# of inet:PORT@127.0.0.1 (the port number then only names the socket); write_config,
+# start_milter and start_postfix follow it (default inet).
 
 set -u
 
@@ -102,6 +105,17 @@ wait_port() {
   return 1
 }
 
+# wait_unix_socket PATH SECONDS [PID]: until a process listens on the unix socket PATH.
+wait_unix_socket() {
+  local path=$1 deadline=$((SECONDS + $2)) pid=${3:-}
+  while [ $SECONDS -lt $deadline ]; do
+    [ -S "$path" ] && ss -Hlx 2>/dev/null | grep -qF " $path " && return 0
+    if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then return 1; fi
+    sleep 0.1
+  done
+  return 1
+}
+
 # --- PKI and token ---------------------------------------------------------------------------
 # make_pki: sets PKI (cached per run in $SSM_TEST_TMP/pki when SSM_TEST_TMP is set).
 make_pki() {
@@ -174,15 +188,45 @@ issue_cert() {
 }
 
 # --- ssm-milter ------------------------------------------------------------------------------
+# milter_socket_dir: $WORK/milter-sock, root:postfix, mode 2750. Postfix's smtpd (user postfix,
+# no chroot here) can traverse it; the setgid bit gives every socket made in it group postfix,
+# so with the umask start_milter uses (0007) the socket is srwxrwx--- root:postfix: reachable
+# by Postfix, not by other local users (the deployment PRODUCT §1 recommends, on one host).
+milter_socket_dir() {
+  local d=$WORK/milter-sock
+  if [ ! -d "$d" ]; then
+    mkdir -p "$d" && chown root:postfix "$d" && chmod 2750 "$d" || return 1
+  fi
+  printf '%s\n' "$d"
+}
+# milter_socket_spec PORT [KIND]: the libmilter socket for ssm-milter's [milter] socket
+# (KIND default $MILTER_SOCKET_KIND, else inet): inet:PORT@127.0.0.1 or unix:$WORK/milter-sock/PORT.sock.
+milter_socket_spec() {
+  case ${2:-${MILTER_SOCKET_KIND:-inet}} in
+    unix) printf 'unix:%s/%s.sock\n' "$(milter_socket_dir)" "$1" ;;
+    *) printf 'inet:%s@127.0.0.1\n' "$1" ;;
+  esac
+}
+# milter_address PORT [KIND]: the same socket as Postfix spells it in smtpd_milters
+# (inet:127.0.0.1:PORT or unix:PATH); for PF_MASTER_EXTRA lines.
+milter_address() {
+  case ${2:-${MILTER_SOCKET_KIND:-inet}} in
+    unix) milter_socket_spec "$1" unix ;;
+    *) printf 'inet:127.0.0.1:%s\n' "$1" ;;
+  esac
+}
 # write_config FILE [key=value]...: an ssm-milter TOML for this test. Keys: port, format
 # (detached|opaque), digest, rsa_scheme (pkcs1|pss), sessions, rules (TOML text of [[rule]]
 # tables), extra (TOML appended at the end), max_message_size, memory_spool_limit, user
 # (default root: the test token and work dir belong to root), token_label (default ssm-test),
-# pki (TOML lines added to the [pki] table, e.g. crls and revocation).
+# pki (TOML lines added to the [pki] table, e.g. crls and revocation), socket (a whole libmilter
+# socket such as unix:/path; default: milter_socket_spec PORT, i.e. inet unless
+# MILTER_SOCKET_KIND=unix).
 write_config() {
   local file=$1; shift
   local port=${MILTER_PORT:-} format=detached digest=sha256 rsa_scheme=pkcs1 sessions=4
   local max_message_size=100MiB memory_spool_limit=1MiB extra= user=root token_label=ssm-test pki=
+  local socket=
   local rules='[[rule]]
 name = "outbound mail is signed by the sender, else by the domain"
 direction = "outbound"
@@ -197,14 +241,16 @@ encrypt = "never"'
       max_message_size=*) max_message_size=${kv#*=} ;;
       memory_spool_limit=*) memory_spool_limit=${kv#*=} ;; user=*) user=${kv#*=} ;;
       token_label=*) token_label=${kv#*=} ;; pki=*) pki=${kv#*=} ;;
+      socket=*) socket=${kv#*=} ;;
       *) echo "write_config: unknown key $kv" >&2; return 64 ;;
     esac
   done
+  [ -n "$socket" ] || socket=$(milter_socket_spec "$port") || return 1
   mkdir -p "$WORK/spool"
   cat >"$file" <<EOF
 # ssm-milter configuration written by tests/integration/lib.sh for $TEST_NAME
 [milter]
-socket = "inet:$port@127.0.0.1"
+socket = "$socket"
 user = "$user"
 authserv_id = "mx.acme.example"
 internal_networks = ["127.0.0.0/8"]
@@ -239,13 +285,25 @@ EOF
 }
 
 # start_milter CONF: runs ssm-milter in the foreground (background job); sets MILTER_PID.
-# Waits until its socket ($MILTER_PORT) listens. Log: $WORK/milter.log (appended).
+# Waits until its socket listens: the unix socket named in CONF (socket = "unix:PATH"), else
+# 127.0.0.1:$MILTER_PORT. Log: $WORK/milter.log (appended).
 start_milter() {
-  local conf=$1
-  "$SSM_BUILDDIR/ssm-milter" -c "$conf" >>"$WORK/milter.log" 2>&1 &
+  local conf=$1 upath
+  upath=$(sed -n 's/^socket *= *"\(unix\|local\):\(.*\)"[[:space:]]*$/\2/p' "$conf" | head -n 1)
+  if [ -n "$upath" ]; then
+    # libmilter makes the socket with the process umask: 0007 keeps it open to the socket
+    # folder's group (postfix, see milter_socket_dir); a stale socket must not look ready.
+    rm -f "$upath"
+    ( umask 0007; exec "$SSM_BUILDDIR/ssm-milter" -c "$conf" ) >>"$WORK/milter.log" 2>&1 &
+  else
+    "$SSM_BUILDDIR/ssm-milter" -c "$conf" >>"$WORK/milter.log" 2>&1 &
+  fi
   MILTER_PID=$!
   on_exit "kill -KILL $MILTER_PID"
-  if ! wait_port "$MILTER_PORT" 20 "$MILTER_PID"; then
+  local ready
+  if [ -n "$upath" ]; then wait_unix_socket "$upath" 20 "$MILTER_PID"; ready=$?
+  else wait_port "$MILTER_PORT" 20 "$MILTER_PID"; ready=$?; fi
+  if [ "$ready" -ne 0 ]; then
     note "ssm-milter did not start; log tail:"; tail -n 20 "$WORK/milter.log" >&2
     return 1
   fi
@@ -323,6 +381,8 @@ wait_for_delivery() {
 # A private Postfix instance in $WORK/NAME (etc, queue, data, maillog), listening on
 # 127.0.0.1:SMTPD_PORT and relaying everything to [127.0.0.1]:RELAY_PORT. With MILTER_PORT
 # (non-empty) smtpd uses the milter with milter_default_action = tempfail. Sets PF_DIR (last).
+# MILTER_PORT is a port number (milter_address: inet, or unix with MILTER_SOCKET_KIND=unix) or
+# a whole Postfix milter address (anything with a colon, e.g. unix:/path).
 # PF_MASTER_EXTRA (when set): lines appended to master.cf, e.g. more smtpd listeners each with
 # its own milter: "127.0.0.1:PORT inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:MPORT".
 start_postfix() {
@@ -365,8 +425,10 @@ in_flow_delay = 0
 biff = no
 EOF
   if [ -n "$mport" ]; then
+    local maddr=$mport
+    case $mport in *:*) ;; *) maddr=$(milter_address "$mport") || return 1 ;; esac
     cat >>"$d/etc/main.cf" <<EOF
-smtpd_milters = inet:127.0.0.1:$mport
+smtpd_milters = $maddr
 milter_default_action = tempfail
 milter_protocol = 6
 EOF
