@@ -125,6 +125,11 @@ openssl_env() {
        -recip "$CERT_PEM" "${ko[@]}" -out "$WORK/m/$cn.der" 2>"$WORK/m/$cn.err"; then
     fail "$cn" "openssl cms -encrypt: $(tr '\n' ' ' <"$WORK/m/$cn.err")"; return 1
   fi
+  # the name must be true: the cipher, and indefinite (30 80) or definite lengths
+  local sum; sum=$(cms_envelope_summary "$WORK/m/$cn.der")
+  case "$sum $(xxd -l 2 -p "$WORK/m/$cn.der")" in
+    *" $cipher "*" 3080") [ "$enc" = stream ] ;; *" $cipher "*" 308"[1-3]) [ "$enc" = der ] ;; *) false ;;
+  esac || { fail "$cn" "openssl made something else: $sum"; return 1; }
   wrap_enveloped "$WORK/m/$cn.der" "$WORK/m/$cn.eml" "$cn" "sender@partner.example" "$RCPT"
 }
 
@@ -190,7 +195,9 @@ else fail "$cn" "openssl: $(tr '\n' ' ' <"$WORK/m/$cn.err")"; fi
 # gpgsm and NSS: what they make (CBC with PKCS#1 v1.5), to dave and to the domain key.
 for spec in AES128:dave AES256:dave AES256:partner-domain; do
   cn=gpgsm-${spec%%:*}-${spec#*:}
-  if encrypt_gpgsm "$WORK/m/attachment.entity" "${spec#*:}" "$WORK/m/$cn.der" "${spec%%:*}"; then
+  if encrypt_gpgsm "$WORK/m/attachment.entity" "${spec#*:}" "$WORK/m/$cn.der" "${spec%%:*}" \
+     && { cms_envelope_summary "$WORK/m/$cn.der" | grep -qi " aes-${spec:3:3}-cbc ktri:rsaEncryption" \
+          || { PEER_DETAIL="gpgsm made: $(cms_envelope_summary "$WORK/m/$cn.der")"; false; }; }; then
     wrap_enveloped "$WORK/m/$cn.der" "$WORK/m/$cn.eml" "$cn" sender@partner.example "$RCPT"
     queue_decrypt "$cn" "$WORK/m/attachment.entity"
   else fail "$cn" "$PEER_DETAIL"; fi

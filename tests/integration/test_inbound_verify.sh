@@ -198,6 +198,10 @@ else fail "$cn" "openssl: $(tr '\n' ' ' <"$WORK/m/$cn.err")"; fi
 # the bridge: olivia's chain only through the cross-certificates in the message
 openssl_sign bridge-cross-certified olivia olivia@partner.example detached -certfile "$WORK/bridge/bundle.pem" \
   && queue bridge-cross-certified pass '' olivia@partner.example olivia@partner.example
+# ... and without the cross-certificates (only olivia's own root, which we do not trust) it
+# fails: nothing learnt from the message before may complete this chain.
+openssl_sign bridge-without-cross-certificates olivia olivia@partner.example detached -certfile "$WORK/bridge/other-root.pem" \
+  && queue bridge-without-cross-certificates fail 'untrusted|path|anchor' '' olivia@partner.example
 openssl_sign ocsp-good gina gina@partner.example detached && queue ocsp-good pass '' gina@partner.example gina@partner.example
 
 # ... and the failures, each with its reason
