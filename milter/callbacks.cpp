@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "milter/daemon.h"
 #include "milter/message_processor.h"
+#include "milter/message_writer.h"
 #include "milter/privileges.h"
 
 namespace ssm::milter {
@@ -153,18 +154,21 @@ bool rewrite(SMFICTX* ctx, const smime::HeaderEdit& edit, const Spool* body)
     for (const auto& r : removals)
         if (smfi_chgheader(ctx, const_cast<char*>(r.name.c_str()), r.index, nullptr) != MI_SUCCESS)
             return false;
-    for (auto it = edit.prepend.rbegin(); it != edit.prepend.rend(); ++it)
-        if (smfi_insheader(ctx, 0, const_cast<char*>(it->name.c_str()),
-                           const_cast<char*>(it->value.c_str())) != MI_SUCCESS)
+    for (auto it = edit.prepend.rbegin(); it != edit.prepend.rend(); ++it) {
+        std::string value = milter_header_value(it->value);
+        if (smfi_insheader(ctx, 0, const_cast<char*>(it->name.c_str()), value.data()) != MI_SUCCESS)
             return false;
-    for (const auto& c : edit.change)
-        if (smfi_chgheader(ctx, const_cast<char*>(c.name.c_str()), c.index,
-                           const_cast<char*>(c.value.c_str())) != MI_SUCCESS)
+    }
+    for (const auto& c : edit.change) {
+        std::string value = milter_header_value(c.value);
+        if (smfi_chgheader(ctx, const_cast<char*>(c.name.c_str()), c.index, value.data()) != MI_SUCCESS)
             return false;
-    for (const auto& h : edit.add)
-        if (smfi_addheader(ctx, const_cast<char*>(h.name.c_str()),
-                           const_cast<char*>(h.value.c_str())) != MI_SUCCESS)
+    }
+    for (const auto& h : edit.add) {
+        std::string value = milter_header_value(h.value);
+        if (smfi_addheader(ctx, const_cast<char*>(h.name.c_str()), value.data()) != MI_SUCCESS)
             return false;
+    }
     if (!body) return true;
     auto reader = body->reader();
     std::vector<std::uint8_t> buf(64 * 1024);

@@ -29,4 +29,19 @@ void write_rewritten_message(const std::vector<smime::mime::HeaderField>& origin
     copy_stream(body, out);
 }
 
+std::string milter_header_value(const std::string& v)
+{
+    std::string out;
+    std::size_t i = 0;
+    while (i < v.size()) {
+        if (v[i] == '\r' || v[i] == '\n') {
+            while (i < v.size() && (v[i] == '\r' || v[i] == '\n' || v[i] == ' ' || v[i] == '\t')) ++i;
+            if (i < v.size() && !out.empty()) out += "\n\t";
+            continue;
+        }
+        out.push_back(v[i++]);
+    }
+    return out;
+}
+
 }  // namespace ssm::milter

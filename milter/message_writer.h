@@ -1,6 +1,7 @@
 // Writes a whole message as the MTA would after our header edits and new body: used by
 // `ssmctl process` (and tests) to show exactly what the milter makes the MTA deliver.
 #pragma once
+#include <string>
 #include <vector>
 
 #include "base/stream.h"
@@ -13,5 +14,10 @@ namespace ssm::milter {
 // name, as smfi_chgheader counts), then the added ones, an empty line and the body.
 void write_rewritten_message(const std::vector<smime::mime::HeaderField>& original,
                              const smime::HeaderEdit& edit, ByteSource& body, ByteSink& out);
+
+// A header value as libmilter expects it: folds as "\n\t", and no way for CR or LF from
+// an untrusted source (a decrypted inner header) to end the field or the header block:
+// every run of CR/LF (with the whitespace after it) becomes one fold; empty lines vanish.
+std::string milter_header_value(const std::string& value);
 
 }  // namespace ssm::milter

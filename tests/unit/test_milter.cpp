@@ -269,6 +269,7 @@ class MilterTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(inbound_decrypts_and_verifies);
     CPPUNIT_TEST(inbound_tampered_and_forged);
     CPPUNIT_TEST(inbound_partner_requirements);
+    CPPUNIT_TEST(header_values_cannot_break_out);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -624,6 +625,21 @@ on_missing = "tag"
         CPPUNIT_ASSERT(in.outcome.reply.verdict == Verdict::Accept);
         CPPUNIT_ASSERT(in.message.find("X-SSM-Policy: missing a valid S/MIME signature and encryption") != std::string::npos);
         CPPUNIT_ASSERT(in.message.find("forged ok") == std::string::npos);
+    }
+
+    // Regression: a bare CR in a decrypted inner Content-Type ended the outer header block.
+    void header_values_cannot_break_out()
+    {
+        struct { const char* in; const char* out; } cases[] = {
+            {"text/plain; charset=us-ascii\r; hp=\"cipher\"", "text/plain; charset=us-ascii\n\t; hp=\"cipher\""},
+            {"a\r\n\tb", "a\n\tb"},
+            {"a\n\nb", "a\n\tb"},
+            {"a\r\n\r\nX-Injected: 1", "a\n\tX-Injected: 1"},
+            {"trailing\r\n", "trailing"},
+            {"\r\nleading", "leading"},
+            {"plain", "plain"},
+        };
+        for (auto& c : cases) CPPUNIT_ASSERT_EQUAL(std::string(c.out), milter_header_value(c.in));
     }
 };
 
