@@ -20,13 +20,9 @@ mkdir -p "$logdir"
 passed=0 failed=0 skipped=0
 failures=()
 
-# run_one LABEL LOGFILE COMMAND...
-run_one() {
-  local label=$1 log=$2
-  shift 2
-  local start=$SECONDS
-  "$@" >"$log" 2>&1 </dev/null
-  local rc=$?
+# count_one LABEL LOGFILE RC SECONDS: adds a finished test program's lines to the totals.
+count_one() {
+  local label=$1 log=$2 rc=$3 took=$4
   local p f s
   p=$(grep -c '^PASS: ' "$log")
   f=$(grep -c '^FAIL: ' "$log")
@@ -36,13 +32,22 @@ run_one() {
     echo "FAIL: $label exited with status $rc without a FAIL line (crash?)" >>"$log"
   fi
   passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
-  printf '%-48s %4d passed %3d failed %3d skipped  (%ds)\n' "$label" "$p" "$f" "$s" $((SECONDS - start))
+  printf '%-48s %4d passed %3d failed %3d skipped  (%ds)\n' "$label" "$p" "$f" "$s" "$took"
   grep '^SKIP: ' "$log" | sed 's/^/    /'
   if [ "$f" -gt 0 ]; then
     failures+=("$label")
     grep -E '^FAIL: |^  failure in |^- ' "$log" | head -20 | sed 's/^/    /'
     echo "    (full log: $log)"
   fi
+}
+
+# run_one LABEL LOGFILE COMMAND...
+run_one() {
+  local label=$1 log=$2
+  shift 2
+  local start=$SECONDS
+  "$@" >"$log" 2>&1 </dev/null
+  count_one "$label" "$log" $? $((SECONDS - start))
 }
 
 unit_programs() {
@@ -65,12 +70,35 @@ if [ -n "$asandir" ]; then
   unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
 fi
 
-echo "== integration tests"
+echo "== integration tests (${SSM_TEST_JOBS:=2} at a time: most of their time is spent waiting on Postfix)"
 export SSM_BUILDDIR=$builddir
+scripts=()
 for t in "$srcdir"/tests/integration/test_*.sh; do
-  [ -e "$t" ] || continue
-  run_one "integration/$(basename "$t" .sh)" "$logdir/integration-$(basename "$t" .sh).log" bash "$t"
+  [ -e "$t" ] && scripts+=("$t")
 done
+declare -A started_at=() script_of=()
+running=()
+reap_one() {
+  # Waits for any running script, then counts it.
+  local pid
+  wait -n -p pid "${running[@]}"
+  local rc=$?
+  local t=${script_of[$pid]} name
+  name=$(basename "$t" .sh)
+  count_one "integration/$name" "$logdir/integration-$name.log" "$rc" $((SECONDS - started_at[$pid]))
+  local keep=()
+  for p in "${running[@]}"; do [ "$p" != "$pid" ] && keep+=("$p"); done
+  running=("${keep[@]}")
+}
+for t in "${scripts[@]}"; do
+  while [ "${#running[@]}" -ge "$SSM_TEST_JOBS" ]; do reap_one; done
+  name=$(basename "$t" .sh)
+  bash "$t" >"$logdir/integration-$name.log" 2>&1 </dev/null &
+  started_at[$!]=$SECONDS
+  script_of[$!]=$t
+  running+=("$!")
+done
+while [ "${#running[@]}" -gt 0 ]; do reap_one; done
 
 echo
 if [ "${#failures[@]}" -gt 0 ]; then
