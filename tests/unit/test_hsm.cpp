@@ -579,7 +579,7 @@ public:
         // store reopened here is therefore kept alive to the end, so the module is never
         // finalised; the crash is SoftHSM's and is recorded in the issue notes.
         // A static raw pointer keeps it reachable (so LeakSanitizer does not count it).
-        static hsm::KeyStore* kept_to_exit = nullptr;
+        [[maybe_unused]] static hsm::KeyStore* kept_to_exit = nullptr;
         kept_to_exit = fixture().store.release();
         fixture().store = hsm::KeyStore::open(fixture().config);
     }
