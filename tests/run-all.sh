@@ -13,6 +13,8 @@ asandir=${2:-}
 
 export SSM_SRCDIR=$srcdir
 export SSM_TEST_TMP=$(mktemp -d /tmp/ssm-tests.XXXXXX)
+# Postfix daemons (user postfix) and smtp-sink must reach the work folders below it.
+chmod 755 "$SSM_TEST_TMP"
 trap 'rm -rf "$SSM_TEST_TMP"' EXIT
 logdir=${SSM_TEST_LOGDIR:-$builddir/test-logs}
 mkdir -p "$logdir"
