@@ -1,5 +1,6 @@
 // Signature encodings around raw PKCS#11 operations (see token_signer.h). DigestInfo and
 // Ecdsa-Sig-Value are built by GnuTLS, never by hand-counted DER.
+#include "base/gnutls_datum.h"
 #include "hsm/token_signer.h"
 
 #include <gnutls/crypto.h>
@@ -14,16 +15,6 @@ using smime::KeyType;
 using smime::SignatureScheme;
 
 namespace {
-
-// Owns a gnutls_datum_t whose data GnuTLS allocated.
-struct GnutlsDatum {
-    gnutls_datum_t d{nullptr, 0};
-    GnutlsDatum() = default;
-    GnutlsDatum(const GnutlsDatum&) = delete;
-    GnutlsDatum& operator=(const GnutlsDatum&) = delete;
-    ~GnutlsDatum() { gnutls_free(d.data); }
-    Bytes bytes() const { return Bytes(d.data, d.data + d.size); }
-};
 
 gnutls_datum_t view_datum(ByteView b)
 {

@@ -9,6 +9,7 @@
 #include <ctime>
 
 #include "base/error.h"
+#include "base/gnutls_datum.h"
 #include "base/log.h"
 #include "pki/certificate.h"
 #include "smime/cms/decrypt.h"
@@ -96,11 +97,10 @@ Bytes read_all(const Spool& spool, std::uint64_t limit)
 
 std::string issuer_dn(const pki::Certificate& cert)
 {
-    gnutls_datum_t dn{};
-    if (gnutls_x509_crt_get_issuer_dn3(cert.get(), &dn, 0) != GNUTLS_E_SUCCESS) return "";
-    std::string out(reinterpret_cast<const char*>(dn.data), dn.size);
-    gnutls_free(dn.data);
-    return out;
+    GnutlsDatum dn;
+    if (gnutls_x509_crt_get_issuer_dn3(cert.get(), &dn.d, 0) != GNUTLS_E_SUCCESS) return "";
+    const Bytes b = dn.bytes();
+    return std::string(b.begin(), b.end());
 }
 
 std::optional<EmailAddress> author_of(const std::vector<HeaderField>& h)

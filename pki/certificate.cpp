@@ -1,6 +1,7 @@
 // Certificate parsing and facts through GnuTLS (see certificate.h). Input is untrusted: names are
 // copied only when printable ASCII and bounded; a malformed extension is read as the most
 // restrictive value (present with nothing allowed), never as "absent".
+#include "base/gnutls_datum.h"
 #include "pki/certificate.h"
 
 #include <algorithm>
@@ -16,16 +17,6 @@
 namespace ssm::pki {
 
 namespace {
-
-// Frees GnuTLS-allocated datum contents.
-struct GnutlsDatum {
-    gnutls_datum_t d{nullptr, 0};
-    GnutlsDatum() = default;
-    GnutlsDatum(const GnutlsDatum&) = delete;
-    GnutlsDatum& operator=(const GnutlsDatum&) = delete;
-    ~GnutlsDatum() { gnutls_free(d.data); }
-    Bytes bytes() const { return d.data ? Bytes(d.data, d.data + d.size) : Bytes{}; }
-};
 
 gnutls_datum_t datum(ByteView b)
 {

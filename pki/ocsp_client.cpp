@@ -8,6 +8,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/ocsp.h>
 
+#include "base/gnutls_datum.h"
 #include "base/log.h"
 #include "pki/revocation.h"
 
@@ -49,17 +50,6 @@ private:
     bool m_ok = false;
 };
 
-// A datum GnuTLS allocated for us.
-class Datum {
-public:
-    Datum() = default;
-    ~Datum() { gnutls_free(d.data); }
-    Datum(const Datum&) = delete;
-    Datum& operator=(const Datum&) = delete;
-    Bytes bytes() const { return d.data ? Bytes(d.data, d.data + d.size) : Bytes{}; }
-    gnutls_datum_t d{nullptr, 0};
-};
-
 std::string key_id_hex(const Certificate& c)
 {
     std::array<unsigned char, 64> id{};
@@ -89,7 +79,7 @@ std::vector<std::string> ocsp_urls(const Certificate& cert)
 {
     std::vector<std::string> out;
     for (unsigned seq = 0; seq < 16; ++seq) {
-        Datum uri;
+        GnutlsDatum uri;
         unsigned critical = 0;
         const int rc = gnutls_x509_crt_get_authority_info_access(cert.get(), seq, GNUTLS_IA_OCSP_URI, &uri.d,
                                                                  &critical);
@@ -141,7 +131,7 @@ RevocationAnswer OcspClient::ask(const std::string& url, const Certificate& cert
         return unknown(where + ": cannot build a request");
     if (m_config.ocsp_nonce && gnutls_ocsp_req_randomize_nonce(req.get()) < 0)
         return unknown(where + ": cannot make a nonce");
-    Datum req_der;
+    GnutlsDatum req_der;
     if (gnutls_ocsp_req_export(req.get(), &req_der.d) < 0) return unknown(where + ": cannot encode the request");
 
     auto body = m_fetcher->post(url, "application/ocsp-request", ByteView(req_der.d.data, req_der.d.size),
@@ -161,7 +151,7 @@ RevocationAnswer OcspClient::ask(const std::string& url, const Certificate& cert
     if (gnutls_ocsp_resp_verify_direct(resp.get(), issuer.get(), &verify, 0) < 0 || verify != 0)
         return unknown(where + ": response signature not accepted (reason " + std::to_string(verify) + ")");
     if (m_config.ocsp_nonce) {
-        Datum sent, got;
+        GnutlsDatum sent, got;
         unsigned critical = 0;
         const int rc = gnutls_ocsp_resp_get_nonce(resp.get(), &critical, &got.d);
         // A responder may answer from a pre-signed cache without the nonce (RFC 5019); one that

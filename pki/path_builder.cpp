@@ -1,6 +1,7 @@
 // Depth-first certification path building with backtracking (see path_builder.h). Inputs are
 // untrusted certificates; this file only compares names and identifiers and checks signatures
 // to order candidates. Acceptance is the visitor's (GnuTLS) decision.
+#include "base/gnutls_datum.h"
 #include "pki/path_builder.h"
 
 #include <algorithm>
@@ -11,16 +12,6 @@
 namespace ssm::pki {
 
 namespace {
-
-class Datum {
-public:
-    Datum() = default;
-    ~Datum() { gnutls_free(d.data); }
-    Datum(const Datum&) = delete;
-    Datum& operator=(const Datum&) = delete;
-    Bytes bytes() const { return d.data ? Bytes(d.data, d.data + d.size) : Bytes{}; }
-    gnutls_datum_t d{nullptr, 0};
-};
 
 std::optional<Bytes> read_id(int (*get)(gnutls_x509_crt_t, void*, std::size_t*, unsigned*), gnutls_x509_crt_t c)
 {
@@ -144,7 +135,7 @@ IndexedCertificate IndexedCertificate::of(const Certificate& c)
 {
     IndexedCertificate ic;
     ic.cert = &c;
-    Datum subject, issuer;
+    GnutlsDatum subject, issuer;
     if (gnutls_x509_crt_get_raw_dn(c.get(), &subject.d) >= 0) ic.subject = subject.bytes();
     if (gnutls_x509_crt_get_raw_issuer_dn(c.get(), &issuer.d) >= 0) ic.issuer = issuer.bytes();
     ic.ski = read_id(

@@ -1,5 +1,6 @@
 // Signature algorithm checks for SignedData verification; see verify_signature.h.
 // Untrusted identifiers, keys and signatures: every failure becomes a reason string.
+#include "base/gnutls_datum.h"
 #include "smime/cms/verify_signature.h"
 
 #include <gmp.h>
@@ -83,11 +84,6 @@ struct RsaKey {
     RsaKey(const RsaKey&) = delete;
     RsaKey& operator=(const RsaKey&) = delete;
     rsa_public_key k;
-};
-
-struct GnutlsDatum {
-    gnutls_datum_t d{nullptr, 0};
-    ~GnutlsDatum() { gnutls_free(d.data); }
 };
 
 // RSA through nettle: GnuTLS 3.7.9 verifies PSS only with salt length = hash length, and
