@@ -1,0 +1,63 @@
+// LDAP directories as a certificate source (PRODUCT §6): one LdapSource per [[directory.ldap]]
+// entry, serving the recipient domains it lists, asking its servers in order (failover) over a
+// small pool of connections shared by all milter threads, and reconnecting after a server
+// restart. Certificates come from the RFC 4523 attributes userSMIMECertificate (a PKCS#7
+// certs-only SignedData) and userCertificate;binary.
+// SECURITY: everything a directory returns is untrusted: values are size-limited and parsed
+// strictly, and every certificate is still checked by certificate_choice.h before use. The
+// address is escaped (RFC 4515) before it goes into the filter, so it cannot change the search.
+#pragma once
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "directory/certificate_source.h"
+
+namespace ssm::directory {
+
+struct LdapSourceConfig {
+    std::vector<std::string> domains;  // recipient domains served (lower case); empty: all
+    std::vector<std::string> servers;  // "ldap://127.0.0.1:3389", "ldaps://..."; asked in order
+    std::string base;                  // search base DN
+    std::string filter = "(mail=%s)";  // %s is replaced by the RFC 4515-escaped address
+    std::string bind_dn;               // empty: anonymous
+    std::string bind_password_file;    // first line is the password (read when constructed)
+    bool starttls = false;             // StartTLS on ldap:// URIs (required when true)
+    std::string ca_file;               // CA certificates for ldaps/StartTLS; empty: system store
+    std::chrono::milliseconds timeout{5000};  // per connect and per search
+    unsigned connections_per_server = 4;      // pooled connections per server
+};
+
+// Thrown by the constructor for a configuration it cannot use (unreadable password file, bad
+// URI, missing %s in the filter); the config loader turns it into a ConfigError.
+class LdapConfigError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+class LdapSource final : public CertificateSource {
+public:
+    explicit LdapSource(LdapSourceConfig config);
+    ~LdapSource() override;
+
+    // Whether this directory serves the address's domain.
+    bool serves(const EmailAddress& address) const;
+
+    // Empty (and no search) for an address outside `domains`. Asks the servers in order;
+    // a server that cannot be reached or fails is skipped for the next. Throws
+    // ssm::Error(Failure::DirectoryUnavailable) when no server answered. Thread-safe.
+    std::vector<CertificateCandidate> lookup(const EmailAddress& address) override;
+    std::string name() const override;  // "ldap:" + the first server URI
+
+    // Searches sent to any server since construction (tests and metrics).
+    std::uint64_t searches_sent() const noexcept;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace ssm::directory
