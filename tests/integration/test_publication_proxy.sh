@@ -1,0 +1,304 @@
+#!/bin/bash
+# Proves the publication proxy of contrib/publication-proxy (PRODUCT §6.1) with real slapd 2.5:
+# a "corporate" directory (tests/fixtures/slapd.sh) holding staff entries with private attributes,
+# proxy 1 rendered from the contrib template in front of it (bound as the corporate rootdn, so
+# every hidden attribute and refused write is the proxy's doing), proxy 2 in front of proxy 1
+# (a bridge). Partners must see only mail, cn, objectClass and the certificates, byte-exact, and
+# can neither write, bind, nor probe private attributes through filters or compares.
+. "$(dirname "$0")/lib.sh"
+require_tools slapd slaptest slapadd ldapsearch ldapadd ldapmodify ldapdelete ldapmodrdn \
+  ldapcompare ldapwhoami openssl base64 cmp
+make_pki
+export OPENSSL_CONF=/dev/null
+export LDAPNOINIT=1   # no ~/.ldaprc or /etc/ldap/ldap.conf may change what the clients do
+
+FIXTURE=$SSM_SRCDIR/tests/fixtures/slapd.sh
+CONTRIB=$SSM_SRCDIR/contrib/publication-proxy
+export SLAPD_SUFFIX=dc=acme,dc=example SLAPD_ROOT_PW=corp-admin-secret
+CORP_ROOT=cn=admin,$SLAPD_SUFFIX
+STAFF=ou=protected,$SLAPD_SUFFIX       # fixture subtree readable only after a bind
+PUB=dc=pub,dc=acme,dc=example          # what proxy 1 publishes
+BRIDGE=o=acme,o=bridge                 # what proxy 2 publishes (a bridge in front of proxy 1)
+ALLOWED='cn mail objectClass userCertificate;binary userSMIMECertificate'
+
+# --- slapd instances started from a ready slapd.conf (the proxies) ---------------------------
+# The fixture writes its own slapd.conf, so the config-file instances are started here.
+# conf_slapd_start DIR CONF PORT: slapd in the foreground (-d) as our background child, until
+# its root DSE answers; stopped at exit even when the script fails part way.
+conf_slapd_start() {
+  local dir=$1 conf=$2 port=$3 i
+  slaptest -f "$conf" -u >"$dir/slaptest.log" 2>&1 || return 1
+  slapd -f "$conf" -h "ldap://127.0.0.1:$port/" -d stats </dev/null >"$dir/slapd.log" 2>&1 &
+  echo $! >"$dir/slapd.launch"
+  on_exit conf_slapd_stop "$dir"
+  for ((i = 0; i < 100; i++)); do
+    ldapsearch -x -H "ldap://127.0.0.1:$port/" -o nettimeout=1 -l 1 -s base -b "" -LLL \
+      namingContexts </dev/null >/dev/null 2>&1 && return 0
+    kill -0 "$(cat "$dir/slapd.launch")" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+# conf_slapd_stop DIR: SIGINT to the pid we launched, SIGKILL after 5 s.
+conf_slapd_stop() {
+  local pid i
+  pid=$(cat "$1/slapd.launch" 2>/dev/null) || return 0
+  kill -INT "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.05; done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+# --- the corporate directory -----------------------------------------------------------------
+corp=$WORK/corp; mkdir -p "$corp" "$WORK/certs"
+# person NAME KEY MAIL EMPLOYEENUMBER [smime]: a staff entry with the private attributes the
+# proxy must hide (telephone number, title, employee number, password).
+person() {
+  local name=$1 key=$2 mail=$3 empno=$4 smime=${5:-}
+  cp "$PKI/$key.cert.der" "$WORK/certs/$key.der"
+  printf 'dn: cn=%s,%s\nobjectClass: inetOrgPerson\ncn: %s\nsn: %s\nmail: %s\n' \
+    "$name" "${PARENT:-$STAFF}" "$name" "${name#* }" "$mail"
+  printf 'telephoneNumber: +49 30 555 %s\ntitle: Secret Project Lead\nemployeeNumber: %s\n' "$empno" "$empno"
+  printf 'userPassword: %s-secret\nuserCertificate;binary:: %s\n' "$key" "$(base64 -w0 "$WORK/certs/$key.der")"
+  if [ -n "$smime" ]; then
+    sh "$FIXTURE" p7c "$WORK/certs/$key.p7c" "$PKI/$key.cert.pem" || return 1
+    printf 'userSMIMECertificate:: %s\n' "$(base64 -w0 "$WORK/certs/$key.p7c")"
+  fi
+  echo
+}
+{ person "Alice Example" alice alice@acme.example 4711 smime &&
+  person "Bob Example" bob bob@acme.example 4712 smime &&
+  person "Carol Example" carol carol@acme.example 4713 &&
+  PARENT=ou=people,$SLAPD_SUFFIX person "Erin Elsewhere" erin erin@acme.example 4714 smime
+} >"$WORK/corp.ldif" || fatal proxy-corp-ldif "could not build the corporate LDIF"
+corp_port=$(free_port) || fatal proxy-ports "no free port"
+on_exit sh "$FIXTURE" stop "$corp"
+sh "$FIXTURE" start "$corp" "$corp_port" "$WORK/corp.ldif" >"$WORK/corp-start.log" 2>&1 \
+  || fatal proxy-corp-start "$(tail -n 3 "$WORK/corp-start.log" | tr '\n' ' ')"
+CORP=ldap://127.0.0.1:$corp_port/
+
+# --- the proxies -----------------------------------------------------------------------------
+# render NAME SETTINGS...: $WORK/NAME/slapd.conf from the contrib template.
+render() {
+  local name=$1; shift
+  mkdir -p "$WORK/$name"
+  sh "$CONTRIB/render.sh" RUNDIR="$WORK/$name" "$@" >"$WORK/$name/slapd.conf" 2>"$WORK/$name/render.log" \
+    || fatal "proxy-$name-render" "$(cat "$WORK/$name/render.log")"
+}
+# start_proxy NAME PORT: start $WORK/NAME/slapd.conf.
+start_proxy() {
+  conf_slapd_start "$WORK/$1" "$WORK/$1/slapd.conf" "$2" \
+    || fatal "proxy-$1-start" "$(tail -n 3 "$WORK/$1/slaptest.log" "$WORK/$1/slapd.log" | tr '\n' ' ')"
+}
+p1_port=$(free_port) && p2_port=$(free_port) && p3_port=$(free_port) || fatal proxy-ports "no free port"
+# Proxy 1 reads the corporate directory as its rootdn: that identity may read and write
+# everything, so whatever partners cannot see or change is the proxy's doing.
+P1_SETTINGS=(CORPORATE_URI="$CORP" CORPORATE_BASE="$STAFF" SUFFIX="$PUB" SIZELIMIT=3
+  SERVICE_DN="$CORP_ROOT" SERVICE_PASSWORD="$SLAPD_ROOT_PW")
+render p1 "${P1_SETTINGS[@]}"
+start_proxy p1 "$p1_port"
+P1=ldap://127.0.0.1:$p1_port/
+# Proxy 2, anonymous, publishes proxy 1 under another suffix: a bridge.
+render p2 CORPORATE_URI="$P1" CORPORATE_BASE="$PUB" SUFFIX="$BRIDGE" SIZELIMIT=50
+start_proxy p2 "$p2_port"
+P2=ldap://127.0.0.1:$p2_port/
+# Proxy 3 is proxy 1 weakened by an administrator who allowed anonymous updates: "readonly on"
+# of the proxied database must still refuse every write.
+render p3 "${P1_SETTINGS[@]}"
+sed -i 's/^disallow *bind_simple$/&\nallow update_anon/' "$WORK/p3/slapd.conf"
+grep -qx 'allow update_anon' "$WORK/p3/slapd.conf" || fatal proxy-p3-render "the template has no 'disallow bind_simple' line"
+start_proxy p3 "$p3_port"
+P3=ldap://127.0.0.1:$p3_port/
+
+# --- helpers ---------------------------------------------------------------------------------
+# search URI BASE FILTER [ATTR...]: anonymous search, LDIF without line wrapping on stdout;
+# the exit status is ldapsearch's.
+search() {
+  local uri=$1 base=$2 filter=$3; shift 3
+  ldapsearch -x -H "$uri" -o nettimeout=3 -l 5 -o ldif-wrap=no -LLL -b "$base" "$filter" "$@" </dev/null
+}
+# attr_names: the attribute descriptions of an LDIF on stdin (sorted, one per line, no dn).
+attr_names() { grep -o '^[A-Za-z][A-Za-z0-9;-]*:' | tr -d : | grep -vx dn | sort -u; }
+# values LDIF ATTR OUTPREFIX: each base64 value of ATTR into OUTPREFIX.N; prints the count.
+values() {
+  local n=0 v
+  while IFS= read -r v; do
+    n=$((n + 1)); printf '%s' "$v" | base64 -d >"$3.$n" || return 1
+  done < <(grep "^$2:: " "$1" | sed "s/^$2:: //")
+  echo "$n"
+}
+count_dns() { grep -c '^dn: ' "$1" || true; }
+
+# --- what partners can read ------------------------------------------------------------------
+# check_person LABEL URI BASE KEY MAIL SMIME: one entry under BASE with only the allowed
+# attributes (even when all user and operational attributes are asked for), the certificate
+# bytes identical to the DER / PKCS#7 files loaded into the corporate directory.
+check_person() {
+  local label=$1 uri=$2 base=$3 key=$4 mail=$5 smime=$6 out=$WORK/$1.ldif extra n
+  if ! search "$uri" "$base" "(mail=$mail)" '*' '+' >"$out" 2>&1; then
+    fail "$label-search" "ldapsearch: $(tr '\n' ' ' <"$out")"; return
+  fi
+  n=$(count_dns "$out")
+  if [ "$n" -ne 1 ]; then fail "$label-entry" "expected one entry, got $n"; return; fi
+  if grep -q "^dn: cn=.*,$base\$" "$out"; then pass "$label-dn-under-$base"
+  else fail "$label-dn-under-$base" "$(grep '^dn:' "$out")"; fi
+  extra=$(attr_names <"$out" | grep -vxF -f <(tr ' ' '\n' <<<"$ALLOWED") | tr '\n' ' ')
+  if [ -z "$extra" ]; then pass "$label-only-allowed-attributes"
+  else fail "$label-only-allowed-attributes" "also returned: $extra"; fi
+  if grep -qx "mail: $mail" "$out" && grep -q '^cn: ' "$out" && grep -q '^objectClass: ' "$out"; then
+    pass "$label-mail-cn-objectClass"
+  else fail "$label-mail-cn-objectClass" "mail, cn or objectClass missing"; fi
+  n=$(values "$out" 'userCertificate;binary' "$out.crt")
+  if [ "$n" = 1 ] && cmp -s "$out.crt.1" "$WORK/certs/$key.der"; then pass "$label-userCertificate-bytes"
+  else fail "$label-userCertificate-bytes" "$n value(s) or bytes differ from $key.cert.der"; fi
+  n=$(values "$out" userSMIMECertificate "$out.p7c")
+  if [ "$smime" = yes ]; then
+    if [ "$n" = 1 ] && cmp -s "$out.p7c.1" "$WORK/certs/$key.p7c"; then pass "$label-userSMIMECertificate-bytes"
+    else fail "$label-userSMIMECertificate-bytes" "$n value(s) or bytes differ from $key.p7c"; fi
+  elif [ "$n" = 0 ]; then pass "$label-no-userSMIMECertificate"
+  else fail "$label-no-userSMIMECertificate" "$n value(s) for an entry without one"; fi
+}
+# Sanity: the corporate directory really holds the private attributes (for its rootdn).
+if ldapsearch -x -H "$CORP" -D "$CORP_ROOT" -w "$SLAPD_ROOT_PW" -LLL -b "$STAFF" '(mail=alice@acme.example)' \
+     sn telephoneNumber title employeeNumber userPassword </dev/null 2>&1 | attr_names | tr '\n' ' ' \
+     | grep -qx 'employeeNumber sn telephoneNumber title userPassword '; then
+  pass corp-has-private-attributes
+else fail corp-has-private-attributes "the corporate entry lacks the attributes this test hides"; fi
+
+declare -A URI=([p1]=$P1 [p2]=$P2) BASE=([p1]=$PUB [p2]=$BRIDGE)
+for p in p1 p2; do
+  check_person "$p-alice" "${URI[$p]}" "${BASE[$p]}" alice alice@acme.example yes
+  check_person "$p-bob" "${URI[$p]}" "${BASE[$p]}" bob bob@acme.example yes
+  check_person "$p-carol" "${URI[$p]}" "${BASE[$p]}" carol carol@acme.example no
+  # A certificate client asks for the certificate attributes only, with or without ;binary.
+  for want in 'userCertificate;binary' userCertificate; do
+    out=$WORK/$p-want-${want%;*}.ldif
+    search "${URI[$p]}" "${BASE[$p]}" '(mail=bob@acme.example)' "$want" userSMIMECertificate >"$out" 2>&1
+    if [ "$(values "$out" 'userCertificate;binary' "$out.crt")" = 1 ] && cmp -s "$out.crt.1" "$WORK/certs/bob.der" \
+       && [ "$(values "$out" userSMIMECertificate "$out.p7c")" = 1 ] && cmp -s "$out.p7c.1" "$WORK/certs/bob.p7c"; then
+      pass "$p-request-$want"
+    else fail "$p-request-$want" "bob's certificates not returned byte-exact"; fi
+  done
+done
+
+# --- what partners must not see --------------------------------------------------------------
+# same_answer NAME FILTER_TRUE FILTER_WRONG: a guess of a hidden value must not change the
+# answer. On the corporate directory (as its rootdn) the two filters must give different
+# answers, else the pair proves nothing; through each proxy the answers must be identical.
+same_answer() {
+  local name=$1 right=$2 wrong=$3 a b p
+  a=$(ldapsearch -x -H "$CORP" -D "$CORP_ROOT" -w "$SLAPD_ROOT_PW" -LLL -b "$STAFF" "$right" 1.1 </dev/null 2>&1)
+  b=$(ldapsearch -x -H "$CORP" -D "$CORP_ROOT" -w "$SLAPD_ROOT_PW" -LLL -b "$STAFF" "$wrong" 1.1 </dev/null 2>&1)
+  if [ "$a" = "$b" ]; then fail "corp-oracle-$name" "the corporate directory answers both guesses alike"; return; fi
+  for p in p1 p2; do
+    a=$(search "${URI[$p]}" "${BASE[$p]}" "$right" 1.1 2>&1)
+    b=$(search "${URI[$p]}" "${BASE[$p]}" "$wrong" 1.1 2>&1)
+    if [ "$a" = "$b" ]; then pass "$p-no-oracle-$name"
+    else fail "$p-no-oracle-$name" "right guess: $(tr '\n' ' ' <<<"$a") / wrong guess: $(tr '\n' ' ' <<<"$b")"; fi
+  done
+}
+same_answer employeeNumber '(&(mail=alice@acme.example)(employeeNumber=4711))' '(&(mail=alice@acme.example)(employeeNumber=4712))'
+same_answer not-employeeNumber '(&(mail=alice@acme.example)(!(employeeNumber=4711)))' '(&(mail=alice@acme.example)(!(employeeNumber=4712)))'
+same_answer telephoneNumber-substring '(&(mail=alice@acme.example)(telephoneNumber=+49 30*))' '(&(mail=alice@acme.example)(telephoneNumber=+33*))'
+same_answer userPassword '(&(mail=alice@acme.example)(userPassword=alice-secret))' '(&(mail=alice@acme.example)(userPassword=guess))'
+same_answer or-title '(|(mail=nobody@acme.example)(title=Secret*))' '(|(mail=nobody@acme.example)(title=Public*))'
+
+FORBIDDEN='sn telephoneNumber title employeeNumber userPassword'
+for p in p1 p2; do
+  # Asked for by name (with some operational ones): the entry comes back without them.
+  out=$WORK/$p-forbidden.ldif
+  search "${URI[$p]}" "${BASE[$p]}" '(mail=alice@acme.example)' $FORBIDDEN creatorsName modifiersName \
+    entryUUID entryCSN structuralObjectClass >"$out" 2>&1
+  extra=$(attr_names <"$out" | tr '\n' ' ')
+  if [ "$(count_dns "$out")" -eq 1 ] && [ -z "$extra" ]; then pass "$p-forbidden-attributes-requested"
+  else fail "$p-forbidden-attributes-requested" "$(count_dns "$out") entries, attributes: $extra"; fi
+  # Filters on hidden attributes find nothing.
+  for f in '(telephoneNumber=*)' '(userPassword=*)' '(employeeNumber=*)' '(title=Secret*)' '(sn=Example)'; do
+    out=$WORK/$p-filter.ldif
+    if search "${URI[$p]}" "${BASE[$p]}" "$f" 1.1 >"$out" 2>&1 && [ "$(count_dns "$out")" -eq 0 ]; then
+      pass "$p-filter-$f-finds-nothing"
+    else fail "$p-filter-$f-finds-nothing" "$(count_dns "$out") entries: $(grep '^dn:' "$out" | tr '\n' ' ')"; fi
+  done
+  # Compare would be an oracle too: never compareTrue (ldapcompare exit 6) nor compareFalse (5).
+  for ava in 'userPassword:alice-secret' 'title:Secret Project Lead'; do
+    ldapcompare -x -H "${URI[$p]}" -o nettimeout=3 "cn=Alice Example,${BASE[$p]}" "$ava" </dev/null >"$WORK/cmp.out" 2>&1
+    rc=$?
+    if [ $rc -ne 6 ] && [ $rc -ne 5 ]; then pass "$p-compare-${ava%%:*}-refused"
+    else fail "$p-compare-${ava%%:*}-refused" "ldapcompare exit $rc: $(tr '\n' ' ' <"$WORK/cmp.out")"; fi
+  done
+done
+# Sanity for the compare check: the corporate directory answers compareTrue to its rootdn.
+ldapcompare -x -H "$CORP" -D "$CORP_ROOT" -w "$SLAPD_ROOT_PW" "cn=Alice Example,$STAFF" 'title:Secret Project Lead' \
+  </dev/null >/dev/null 2>&1
+if [ $? -eq 6 ]; then pass corp-compare-title-true; else fail corp-compare-title-true "no compareTrue from the corporate directory"; fi
+
+# Only the configured subtree is published: erin lives in ou=people, outside CORPORATE_BASE.
+if search "$CORP" "$SLAPD_SUFFIX" '(mail=erin@acme.example)' 1.1 2>/dev/null | grep -q '^dn: '; then
+  pass corp-has-erin
+else fail corp-has-erin "erin is missing from the corporate directory"; fi
+for p in p1 p2; do
+  out=$WORK/$p-erin.ldif
+  search "${URI[$p]}" "${BASE[$p]}" '(mail=erin@acme.example)' >"$out" 2>&1
+  if [ "$(count_dns "$out")" -eq 0 ]; then pass "$p-outside-subtree-invisible"
+  else fail "$p-outside-subtree-invisible" "$(grep '^dn:' "$out")"; fi
+done
+
+# Binds are refused: they would make the proxy a password oracle for internal accounts.
+if ldapwhoami -x -H "$CORP" -D "cn=Alice Example,$STAFF" -w alice-secret </dev/null >/dev/null 2>&1; then
+  pass corp-bind-alice
+else fail corp-bind-alice "alice cannot bind to the corporate directory with alice-secret"; fi
+for p in p1 p2; do
+  ldapwhoami -x -H "${URI[$p]}" -D "cn=Alice Example,${BASE[$p]}" -w alice-secret </dev/null >"$WORK/bind.out" 2>&1
+  rc=$?
+  if [ $rc -eq 53 ]; then pass "$p-bind-refused"
+  else fail "$p-bind-refused" "ldapwhoami exit $rc (want 53 unwillingToPerform): $(tr '\n' ' ' <"$WORK/bind.out")"; fi
+done
+
+# The search size limit stops harvesting (proxy 1: SIZELIMIT=3, the subtree holds 4 entries).
+search "$P1" "$PUB" '(objectClass=*)' 1.1 >"$WORK/harvest.ldif" 2>&1
+rc=$?
+if [ $rc -eq 4 ] && [ "$(count_dns "$WORK/harvest.ldif")" -le 3 ]; then pass p1-sizelimit
+else fail p1-sizelimit "ldapsearch exit $rc with $(count_dns "$WORK/harvest.ldif") entries (want 4 sizeLimitExceeded, <= 3)"; fi
+
+# --- writes are refused ----------------------------------------------------------------------
+# write_refused NAME WANT_RC WANT_TEXT TOOL URI ARGS... < LDIF: the tool fails with WANT_RC and
+# a diagnostic containing WANT_TEXT.
+write_refused() {
+  local name=$1 want=$2 text=$3 tool=$4 uri=$5 rc; shift 5
+  "$tool" -x -H "$uri" -o nettimeout=3 "$@" >"$WORK/write.out" 2>&1
+  rc=$?
+  if [ $rc -eq "$want" ] && grep -qF "$text" "$WORK/write.out"; then pass "$name"
+  else fail "$name" "$tool exit $rc (want $want, '$text'): $(tr '\n' ' ' <"$WORK/write.out")"; fi
+}
+# try_writes PREFIX URI BASE WANT_RC WANT_TEXT: add, modify, delete and modrdn, all refused.
+try_writes() {
+  local px=$1 uri=$2 b=$3 want=$4 text=$5
+  write_refused "$px-add-refused" "$want" "$text" ldapadd "$uri" <<EOF
+dn: cn=Mallory Intruder,$b
+objectClass: inetOrgPerson
+cn: Mallory Intruder
+sn: Intruder
+mail: alice@acme.example
+EOF
+  write_refused "$px-modify-refused" "$want" "$text" ldapmodify "$uri" <<EOF
+dn: cn=Alice Example,$b
+changetype: modify
+replace: mail
+mail: mallory@evil.example
+EOF
+  write_refused "$px-delete-refused" "$want" "$text" ldapdelete "$uri" "cn=Carol Example,$b" </dev/null
+  write_refused "$px-modrdn-refused" "$want" "$text" ldapmodrdn "$uri" -r "cn=Bob Example,$b" "cn=Bob Renamed" </dev/null
+}
+# The shipped configuration: partners are anonymous, and anonymous updates are refused by slapd's
+# frontend (strongerAuthRequired) before they reach the database.
+try_writes p1 "$P1" "$PUB" 8 'modifications require authentication'
+try_writes p2 "$P2" "$BRIDGE" 8 'modifications require authentication'
+# With anonymous updates allowed (proxy 3) the read-only database refuses them (unwillingToPerform).
+try_writes p3-update-anon "$P3" "$PUB" 53 'operation restricted'
+# The corporate directory is unchanged.
+out=$WORK/corp-after.ldif
+ldapsearch -x -H "$CORP" -D "$CORP_ROOT" -w "$SLAPD_ROOT_PW" -LLL -o ldif-wrap=no -b "$STAFF" -s one \
+  '(objectClass=*)' mail </dev/null >"$out" 2>&1
+if [ "$(grep '^dn: ' "$out" | sort | tr '\n' ' ')" = "dn: cn=Alice Example,$STAFF dn: cn=Bob Example,$STAFF dn: cn=Carol Example,$STAFF " ] \
+   && grep -qx 'mail: alice@acme.example' "$out" && ! grep -q 'evil.example' "$out"; then
+  pass corp-unchanged-after-writes
+else fail corp-unchanged-after-writes "$(grep -E '^(dn|mail):' "$out" | tr '\n' ' ')"; fi
