@@ -72,11 +72,17 @@ struct PkiSettings {
     std::chrono::seconds fetch_timeout{5};
 };
 
+// One [[directory.ldap]] entry (loaded by config_directory.cpp).
 struct LdapDirectory {
-    std::vector<std::string> domains;
-    std::vector<std::string> servers;
+    std::vector<std::string> domains;  // lower case, at least one
+    std::vector<std::string> servers;  // ldap://, ldaps:// or ldapi:// URIs, asked in order
     std::string base;
-    std::string filter;
+    std::string filter;                // contains %s
+    std::string bind_dn;               // empty: anonymous
+    std::string bind_password_file;    // set exactly when bind_dn is
+    bool starttls = false;             // only with ldap:// servers
+    std::string ca_file;               // empty: the system's CA store
+    std::chrono::seconds timeout{5};
 };
 
 struct DirectorySettings {
@@ -84,6 +90,7 @@ struct DirectorySettings {
     std::string static_certificates;
     std::chrono::seconds positive_ttl{0};
     std::chrono::seconds negative_ttl{0};
+    std::chrono::seconds stale_limit{0};  // 0: never answer from an expired entry
     std::vector<LdapDirectory> ldap;
 };
 

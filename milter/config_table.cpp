@@ -100,17 +100,33 @@ constexpr std::array kKeys = {
     KeySpec{"directory", "static_certificates", K::String, "\"/etc/ssm-milter/certs\"", false, true,
             "Folder of correspondents' PEM certificates."},
     KeySpec{"directory", "positive_ttl", K::Duration, "\"1d\"", false, true,
-            "How long a found certificate is cached."},
+            "How long a directory answer with certificates is used before the directory is asked "
+            "again."},
     KeySpec{"directory", "negative_ttl", K::Duration, "\"1h\"", false, true,
-            "How long a failed lookup is cached."},
+            "How long a directory answer without certificates is used before the directory is "
+            "asked again."},
+    KeySpec{"directory", "stale_limit", K::Duration, "\"7d\"", false, true,
+            "Stale-if-error: while a directory cannot be reached, a cached answer with "
+            "certificates that expired less than this long ago is still used (and a warning "
+            "logged); \"0s\" turns this off."},
 
     KeySpec{"directory.ldap[]", "domains", K::StringArray, "", true, true,
-            "Recipient domains this directory serves."},
+            "Recipient domains this directory serves (subdomains are not included)."},
     KeySpec{"directory.ldap[]", "servers", K::StringArray, "", true, true,
-            "LDAP URIs, tried in order (failover)."},
+            "LDAP URIs (ldap://, ldaps:// or ldapi://), tried in order (failover)."},
     KeySpec{"directory.ldap[]", "base", K::String, "", true, true, "Search base DN."},
     KeySpec{"directory.ldap[]", "filter", K::String, "\"(mail=%s)\"", false, true,
-            "Search filter; %s is the escaped address."},
+            "Search filter; %s is replaced by the recipient address, escaped (RFC 4515)."},
+    KeySpec{"directory.ldap[]", "bind_dn", K::String, "", false, true,
+            "DN for a simple bind; absent: anonymous."},
+    KeySpec{"directory.ldap[]", "bind_password_file", K::String, "", false, true,
+            "File whose first line is the bind password (needed with bind_dn; never logged)."},
+    KeySpec{"directory.ldap[]", "starttls", K::Boolean, "false", false, true,
+            "Require StartTLS on ldap:// servers."},
+    KeySpec{"directory.ldap[]", "ca_file", K::String, "", false, true,
+            "PEM CA certificates for ldaps:// and StartTLS; absent: the system's CA store."},
+    KeySpec{"directory.ldap[]", "timeout", K::Duration, "\"5s\"", false, true,
+            "Longest wait for a connection and for one search, per server."},
 
     KeySpec{"domain[]", "name", K::String, "", true, true, "One of our own mail domains."},
     KeySpec{"domain[]", "signing_identity", K::String, "", false, true,

@@ -3,6 +3,7 @@ noinst_LIBRARIES += milter/libssm_milter.a
 milter_libssm_milter_a_SOURCES = \
 	milter/config_table.h milter/config_table.cpp \
 	milter/config.h milter/config.cpp \
+	milter/config_loader.h milter/config_directory.cpp \
 	milter/network.h milter/network.cpp \
 	milter/reply.h milter/reply.cpp \
 	milter/auth_results.h milter/auth_results.cpp \

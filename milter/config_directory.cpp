@@ -1,0 +1,92 @@
+// Loads [directory] and its [[directory.ldap]] entries (PRODUCT §6, §8.1). Input is the
+// administrator's TOML file: trusted, but every value is checked and every error names
+// file:line:column; the files it names (password, CA) are read later by the LDAP source.
+#include "base/email_address.h"
+#include "milter/config_loader.h"
+
+namespace ssm::milter::config_detail {
+
+namespace {
+
+constexpr std::string_view kLdap = "directory.ldap[]";
+
+bool starts_with(const std::string& s, std::string_view prefix)
+{
+    return s.rfind(prefix, 0) == 0;
+}
+
+LdapDirectory load_ldap(Loader& L, const toml::table* t)
+{
+    LdapDirectory l;
+    for (const auto& name : L.strings(t, kLdap, "domains")) {
+        auto d = Domain::parse(name);
+        if (!d) L.fail(L.region(t, "domains"), "'" + name + "' is not a domain name");
+        l.domains.push_back(d->str());
+    }
+    if (l.domains.empty()) L.fail(L.region(t, "domains"), "domains must name at least one domain");
+
+    l.servers = L.strings(t, kLdap, "servers");
+    if (l.servers.empty()) L.fail(L.region(t, "servers"), "servers must name at least one LDAP URI");
+    l.starttls = L.boolean(t, kLdap, "starttls");
+    for (const auto& uri : l.servers) {
+        const bool plain = starts_with(uri, "ldap://") || starts_with(uri, "ldapi://");
+        if (!plain && !starts_with(uri, "ldaps://"))
+            L.fail(L.region(t, "servers"), "'" + uri + "' is not an ldap://, ldaps:// or ldapi:// URI");
+        if (l.starttls && !starts_with(uri, "ldap://"))
+            L.fail(L.region(t, "starttls"), "starttls applies to ldap:// servers only, not '" + uri + "'");
+    }
+
+    l.base = L.str(t, kLdap, "base");
+    if (l.base.empty()) L.fail(L.region(t, "base"), "base must not be empty");
+    l.filter = L.str(t, kLdap, "filter");
+    if (l.filter.find("%s") == std::string::npos || l.filter.front() != '(' || l.filter.back() != ')')
+        L.fail(L.region(t, "filter"), "filter must be a parenthesised LDAP filter containing %s");
+
+    l.bind_dn = L.str(t, kLdap, "bind_dn");
+    l.bind_password_file = L.str(t, kLdap, "bind_password_file");
+    if (!l.bind_dn.empty() && l.bind_password_file.empty())
+        L.fail(L.region(t, "bind_dn"), "bind_dn needs bind_password_file (an empty password would be "
+                                       "an unauthenticated bind)");
+    if (l.bind_dn.empty() && !l.bind_password_file.empty())
+        L.fail(L.region(t, "bind_password_file"), "bind_password_file needs bind_dn");
+    l.ca_file = L.str(t, kLdap, "ca_file");
+
+    l.timeout = L.duration(t, kLdap, "timeout");
+    if (l.timeout.count() < 1 || l.timeout.count() > 120)
+        L.fail(L.region(t, "timeout"), "timeout must be between 1s and 120s");
+    return l;
+}
+
+}  // namespace
+
+void check_directory_keys(Loader& L, const toml::table& directory)
+{
+    for (auto&& [key, node] : directory) {
+        if (key.str() == "ldap") {
+            if (!node.is_array_of_tables()) L.fail(key.source(), "directory.ldap must be written [[directory.ldap]]");
+            for (auto& e : *node.as_array()) L.check_keys(*e.as_table(), kLdap);
+            continue;
+        }
+        const KeySpec* spec = find_key("directory", key.str());
+        if (!spec) L.fail(key.source(), "unknown key '" + std::string(key.str()) + "' in [directory]");
+        L.check_type(*spec, node);
+    }
+}
+
+void load_directory(Loader& L, const toml::table* t, Config& c)
+{
+    auto& d = c.directory;
+    d.cache = L.str(t, "directory", "cache");
+    d.static_certificates = L.str(t, "directory", "static_certificates");
+    d.positive_ttl = L.duration(t, "directory", "positive_ttl");
+    d.negative_ttl = L.duration(t, "directory", "negative_ttl");
+    d.stale_limit = L.duration(t, "directory", "stale_limit");
+    if (d.positive_ttl.count() < 1) L.fail(L.region(t, "positive_ttl"), "positive_ttl must be at least 1s");
+    const toml::node* ldap = t ? t->get("ldap") : nullptr;
+    if (!ldap) return;
+    // Several entries may serve one domain (two directories, or two subtrees): they are asked
+    // in order like all sources.
+    for (auto& e : *ldap->as_array()) d.ldap.push_back(load_ldap(L, e.as_table()));
+}
+
+}  // namespace ssm::milter::config_detail

@@ -1,0 +1,150 @@
+// Internal to the configuration loader: the Loader helper (values with defaults from the key
+// table, errors as file:line:column) shared by config.cpp and the per-section files
+// (config_directory.cpp, ...). Input is the administrator's TOML file, already parsed by toml++.
+#pragma once
+#include <toml++/toml.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "milter/config.h"
+#include "milter/config_table.h"
+
+namespace ssm::milter::config_detail {
+
+inline std::string where(const std::string& name, const toml::source_region& r)
+{
+    return name + ":" + std::to_string(r.begin.line) + ":" + std::to_string(r.begin.column);
+}
+
+class Loader {
+public:
+    explicit Loader(std::string name) : m_name(std::move(name)) {}
+
+    [[noreturn]] void fail(const toml::source_region& r, const std::string& msg) const
+    {
+        throw ConfigError(where(m_name, r) + ": " + msg);
+    }
+
+    // Every key of `t` must be in the table `table_name` and have the right type.
+    void check_keys(const toml::table& t, std::string_view table_name) const
+    {
+        for (auto&& [key, node] : t) {
+            const KeySpec* spec = find_key(table_name, key.str());
+            if (!spec)
+                fail(key.source(), "unknown key '" + std::string(key.str()) + "' in [" +
+                                       std::string(table_name) + "]");
+            check_type(*spec, node);
+        }
+        for (const auto& spec : config_keys())
+            if (spec.table == table_name && spec.required && !t.contains(spec.key))
+                fail(t.source(), "[" + std::string(table_name) + "] needs the key '" +
+                                     std::string(spec.key) + "'");
+    }
+
+    void check_type(const KeySpec& spec, const toml::node& node) const
+    {
+        bool ok = false;
+        switch (spec.type) {
+        case KeyType::String: ok = node.is_string(); break;
+        case KeyType::Integer: ok = node.is_integer() && *node.value<std::int64_t>() >= 0; break;
+        case KeyType::Boolean: ok = node.is_boolean(); break;
+        case KeyType::Size:
+            ok = (node.is_string() && parse_size(*node.value<std::string>())) ||
+                 (node.is_integer() && *node.value<std::int64_t>() >= 0);
+            break;
+        case KeyType::Duration:
+            ok = (node.is_string() && parse_duration(*node.value<std::string>())) ||
+                 (node.is_integer() && *node.value<std::int64_t>() >= 0);
+            break;
+        case KeyType::StringArray:
+            ok = node.is_array();
+            if (ok)
+                for (auto& e : *node.as_array()) ok = ok && e.is_string();
+            break;
+        }
+        if (!ok)
+            fail(node.source(), "'" + std::string(spec.key) + "' must be a " +
+                                    key_type_name(spec.type));
+    }
+
+    // The node for a key, or the default from the key table (parsed as TOML).
+    toml::node_view<const toml::node> get(const toml::table* t, std::string_view table,
+                                          std::string_view key)
+    {
+        if (t) {
+            if (const toml::node* n = t->get(key)) return toml::node_view<const toml::node>(n);
+        }
+        const KeySpec* spec = find_key(table, key);
+        if (!spec || spec->default_value.empty()) return {};
+        m_defaults.push_back(
+            std::make_unique<toml::table>(toml::parse("v = " + std::string(spec->default_value))));
+        return toml::node_view<const toml::node>(m_defaults.back()->get("v"));
+    }
+
+    std::string str(const toml::table* t, std::string_view table, std::string_view key)
+    {
+        return get(t, table, key).value_or(std::string());
+    }
+
+    std::vector<std::string> strings(const toml::table* t, std::string_view table,
+                                     std::string_view key)
+    {
+        std::vector<std::string> out;
+        if (auto v = get(t, table, key); v && v.is_array())
+            for (auto& e : *v.as_array()) out.push_back(*e.value<std::string>());
+        return out;
+    }
+
+    std::uint64_t size(const toml::table* t, std::string_view table, std::string_view key)
+    {
+        auto v = get(t, table, key);
+        if (v.is_integer()) return static_cast<std::uint64_t>(*v.value<std::int64_t>());
+        return parse_size(v.value_or(std::string("0"))).value_or(0);
+    }
+
+    std::chrono::seconds duration(const toml::table* t, std::string_view table,
+                                  std::string_view key)
+    {
+        auto v = get(t, table, key);
+        if (v.is_integer()) return std::chrono::seconds(*v.value<std::int64_t>());
+        return parse_duration(v.value_or(std::string("0"))).value_or(std::chrono::seconds(0));
+    }
+
+    std::int64_t integer(const toml::table* t, std::string_view table, std::string_view key)
+    {
+        return get(t, table, key).value_or(std::int64_t(0));
+    }
+
+    bool boolean(const toml::table* t, std::string_view table, std::string_view key)
+    {
+        return get(t, table, key).value_or(false);
+    }
+
+    toml::source_region region(const toml::table* t, std::string_view key) const
+    {
+        if (t)
+            if (const toml::node* n = t->get(key)) return n->source();
+        return t ? t->source() : toml::source_region{};
+    }
+
+private:
+    std::string m_name;
+    std::vector<std::unique_ptr<toml::table>> m_defaults;
+};
+
+inline const toml::table* subtable(const toml::table& root, std::string_view key)
+{
+    const toml::node* n = root.get(key);
+    return n ? n->as_table() : nullptr;
+}
+
+// [directory] and its [[directory.ldap]] entries (config_directory.cpp).
+void check_directory_keys(Loader& L, const toml::table& directory);
+void load_directory(Loader& L, const toml::table* t, Config& c);
+
+}  // namespace ssm::milter::config_detail
