@@ -1,0 +1,193 @@
+#!/bin/bash
+# Regenerates the seed corpora of the CMS fuzz targets in tests/fuzz/corpus/ with OpenSSL
+# (never with our own code): signatures, envelopes, receipts and the ESS attribute values taken
+# out of them, each prefixed with the selector byte its target reads first (see each target's
+# header comment). fuzz_mime and fuzz_auth_results seeds are hand-written files, not made here.
+# Usage: tests/fuzz/make-seeds.sh [CORPUSDIR]   (default: tests/fuzz/corpus next to this script)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+srcdir=$(cd "$here/../.." && pwd)
+corpus=${1:-$here/corpus}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export OPENSSL_CONF=/dev/null
+
+sh "$srcdir/tests/fixtures/make-pki.sh" "$tmp/pki" >/dev/null
+p=$tmp/pki
+cd "$tmp"
+printf 'Content-Type: text/plain\r\n\r\nHello, verified world.\r\n' > msg.txt  # = fuzz_verify's content
+printf 'Content-Type: text/plain\r\n\r\nA short seed message.\r\n' > short.txt
+
+sign() {  # OUT SIGNER [openssl cms options...]
+    local out=$1 who=$2; shift 2
+    openssl cms -sign -binary -in short.txt -signer "$p/$who.cert.pem" -inkey "$p/$who.key.pem" \
+        -outform DER -out "$out" "$@"
+}
+sign sig_rsa_opaque.der alice -nodetach
+sign sig_ec_opaque.der bob -nodetach -md sha384
+sign sig_stream.der alice -nodetach -stream
+sign sig_pss.der carol -nodetach -keyopt rsa_padding_mode:pss -nocerts
+sign sig_receiptreq.der alice -nodetach -receipt_request_to alice@acme.example \
+    -receipt_request_from bob@acme.example
+openssl cms -sign_receipt -in sig_receiptreq.der -inform DER -signer "$p/bob.cert.pem" \
+    -inkey "$p/bob.key.pem" -outform DER -out receipt.der
+openssl cms -sign -binary -in msg.txt -signer "$p/alice.cert.pem" -inkey "$p/alice.key.pem" \
+    -outform DER -out detached_rsa.der
+openssl cms -sign -binary -in msg.txt -signer "$p/bob.cert.pem" -inkey "$p/bob.key.pem" \
+    -outform DER -out detached_ec.der -certfile "$p/sub-ca.cert.pem"
+
+enc() {  # OUT [openssl cms options...] RECIPIENT-PEM...
+    local out=$1; shift
+    openssl cms -encrypt -binary -in short.txt -outform DER -out "$out" "$@"
+}
+enc env_cbc.der -aes256 "$p/alice.cert.pem"
+enc env_gcm.der -aes-256-gcm "$p/alice.cert.pem"
+enc env_ecdh.der -aes128 "$p/bob.cert.pem"
+enc env_oaep.der -aes256 -recip "$p/carol.cert.pem" -keyopt rsa_padding_mode:oaep \
+    -keyopt rsa_oaep_md:sha256
+
+# fuzz_decrypt's stand-in certificates, taken out of its source.
+python3 - "$here/fuzz_decrypt.cpp" <<'PY'
+import re, sys
+src = open(sys.argv[1]).read()
+for name, out in (("kRsaCert", "standin_rsa.der"), ("kEcCert", "standin_ec.der")):
+    body = re.search(r"const std::uint8_t %s\[\] = \{(.*?)\};" % name, src, re.S).group(1)
+    open(out, "wb").write(bytes(int(x, 16) for x in re.findall(r"0x([0-9a-fA-F]{2})", body)))
+PY
+for c in standin_rsa standin_ec; do openssl x509 -inform DER -in $c.der -out $c.pem; done
+enc dec_rsa_cbc.der -aes128 standin_rsa.pem
+enc dec_rsa_gcm.der -aes-256-gcm standin_rsa.pem
+enc dec_rsa_des3_keyid.der -des3 -keyid standin_rsa.pem
+enc dec_rsa_stream.der -aes256 -stream standin_rsa.pem
+enc dec_rsa_oaep.der -aes128 -recip standin_rsa.pem -keyopt rsa_padding_mode:oaep
+enc dec_ec.der -aes128 standin_ec.pem
+enc dec_both.der -aes256 standin_ec.pem standin_rsa.pem "$p/alice.cert.pem"
+
+# Pulls the inner values the typed decoders take out of the OpenSSL output (definite-length DER
+# only; the stream seed is used whole) and writes every seed with its selector byte.
+python3 - "$corpus" "$p" <<'PY'
+import os, sys
+corpus, pki = sys.argv[1], sys.argv[2]
+
+def tlv(b, i):
+    tag = b[i]; i += 1
+    n = b[i]; i += 1
+    if n & 0x80:
+        k = n & 0x7f
+        n = int.from_bytes(b[i:i + k], "big"); i += k
+    return tag, i, n  # tag, content offset, content length
+
+def children(b, off, n):
+    out, i = [], off
+    while i < off + n:
+        t, c, l = tlv(b, i)
+        out.append((t, c, l, b[i:c + l]))
+        i = c + l
+    return out
+
+def content_of(ci):  # ContentInfo -> the DER inside [0] EXPLICIT
+    _, c, l = tlv(ci, 0)
+    kids = children(ci, c, l)
+    t, c2, l2, _ = kids[1]
+    return ci[c2:c2 + l2]
+
+def oid_der(dotted):
+    a = [int(x) for x in dotted.split(".")]
+    body = bytes([a[0] * 40 + a[1]])
+    for v in a[2:]:
+        enc = [v & 0x7f]
+        v >>= 7
+        while v:
+            enc.insert(0, 0x80 | (v & 0x7f)); v >>= 7
+        body += bytes(enc)
+    return bytes([6, len(body)]) + body
+
+def der(tag, body):
+    n = len(body)
+    if n < 0x80: return bytes([tag, n]) + body
+    nb = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(nb)]) + nb + body
+
+def signed_attrs(sd):  # SignedData -> {oid DER: first value DER}
+    _, c, l = tlv(sd, 0)
+    kids = children(sd, c, l)
+    out = {}
+    for _, c2, l2, _ in children(sd, kids[-1][1], kids[-1][2]):  # signerInfos
+        for t, c3, l3, _ in children(sd, c2, l2):
+            if t == 0xa0:
+                for _, c4, l4, _ in children(sd, c3, l3):
+                    a = children(sd, c4, l4)
+                    vals = children(sd, a[1][1], a[1][2])
+                    out.setdefault(a[0][3], vals[0][3])
+    return out
+
+def econtent(sd):  # SignedData -> eContent octets
+    _, c, l = tlv(sd, 0)
+    eci = children(sd, c, l)[2]
+    inner = children(sd, eci[1], eci[2])[1]          # [0] EXPLICIT
+    octs = children(sd, inner[1], inner[2])[0]       # OCTET STRING
+    return sd[octs[1]:octs[1] + octs[2]]
+
+rd = lambda f: open(f, "rb").read()
+seeds = {}
+def put(target, name, sel, data):
+    seeds.setdefault(target, []).append((name, bytes([sel]) + data))
+
+for f in ("sig_rsa_opaque", "sig_ec_opaque", "sig_stream", "sig_pss", "sig_receiptreq",
+          "receipt", "detached_rsa"):
+    put("fuzz_cms", f, 0, rd(f + ".der"))
+    put("fuzz_verify", "encap_" + f, 0, rd(f + ".der"))
+for f in ("detached_rsa", "detached_ec"):
+    put("fuzz_verify", f, 1, rd(f + ".der"))
+
+types = ["EnvelopedData", "AuthEnvelopedData", "ReceiptRequest", "SigningCertificateV2",
+         "ESSSecurityLabel", "MLExpansionHistory", "SMIMECapabilities", "RSASSA-PSS-params",
+         "Receipt"]
+typed = lambda name, data: put("fuzz_cms", "type_" + name, 1 + 3 * types.index(name), data)
+typed("EnvelopedData", content_of(rd("env_cbc.der")))
+typed("AuthEnvelopedData", content_of(rd("env_gcm.der")))
+attrs = signed_attrs(content_of(rd("sig_receiptreq.der")))
+typed("ReceiptRequest", attrs[oid_der("1.2.840.113549.1.9.16.2.1")])
+caps = attrs[oid_der("1.2.840.113549.1.9.15")]
+typed("SMIMECapabilities", caps)
+scv2 = attrs.get(oid_der("1.2.840.113549.1.9.16.2.47"))
+# OpenSSL 3.0 adds no signingCertificateV2 by default: one ESSCertIDv2 (SHA-256 default).
+typed("SigningCertificateV2", scv2 or der(0x30, der(0x30, der(0x30, der(0x04, bytes(32))))))
+typed("Receipt", econtent(content_of(rd("receipt.der"))))
+# No OpenSSL command writes a security label, ML history or bare PSS parameters: built here
+# from their RFC 2634 / RFC 4055 definitions.
+category = der(0x30, der(0x80, oid_der("1.2.3.4.5")[2:]) + der(0xa1, der(0x0c, b"need-to-know")))
+typed("ESSSecurityLabel", der(0x31, oid_der("1.3.6.1.4.1.99999.1") + der(0x02, b"\x02") +
+                          der(0x13, b"CONFIDENTIAL") + der(0x31, category)))
+typed("MLExpansionHistory", der(0x30, der(0x30, der(0x04, bytes(range(20))) +
+                            der(0x18, b"20261130080000Z") + der(0x80, b""))))
+sha256 = der(0x30, oid_der("2.16.840.1.101.3.4.2.1"))
+mgf1 = der(0x30, oid_der("1.2.840.113549.1.1.8") + sha256)
+typed("RSASSA-PSS-params", der(0x30, der(0xa0, sha256) + der(0xa1, mgf1) + der(0xa2, der(2, b"\x20"))))
+put("fuzz_cms", "der_header_long", 2, b"\x30\x82\x01\x00")
+put("fuzz_cms", "der_header_indef", 2, b"\x30\x80")
+
+for f in ("env_cbc", "env_gcm", "env_ecdh", "env_oaep"):
+    put("fuzz_cms_envelope", f, 0, rd(f + ".der"))
+for f in ("alice", "bob", "erin"):
+    put("fuzz_cms_envelope", "cert_" + f, 1, rd(os.path.join(pki, f + ".cert.der")))
+put("fuzz_cms_envelope", "smime_caps", 2, caps)
+
+for f in ("dec_rsa_cbc", "dec_rsa_gcm", "dec_rsa_des3_keyid", "dec_rsa_oaep", "dec_ec", "dec_both"):
+    put("fuzz_decrypt", f, 0, rd(f + ".der"))
+put("fuzz_decrypt", "dec_rsa_stream_7", 7, rd("dec_rsa_stream.der"))
+put("fuzz_decrypt", "dec_ec_1", 1, rd("dec_ec.der"))
+
+put("fuzz_verify", "base64", 2, b"TUlNRS1WZXJzaW9uOiAxLjAN\r\nCkNvbnRlbnQtVHlwZTog\r\ndGV4dA==\r\n")
+put("fuzz_verify", "qp", 3, b"Caf=C3=A9 soft=\r\nbreak =3D end  \r\n=\r\n")
+
+for target, items in seeds.items():
+    d = os.path.join(corpus, target)
+    os.makedirs(d, exist_ok=True)
+    for name in os.listdir(d):
+        if not name.startswith("crash-") and not name.startswith("regress-"):
+            os.unlink(os.path.join(d, name))
+    for name, data in items:
+        open(os.path.join(d, name), "wb").write(data)
+PY
+du -sh "$corpus"

@@ -1,0 +1,40 @@
+#!/bin/bash
+# Fuzz smoke test: builds the libFuzzer targets of tests/fuzz/ (tests/fuzz/build.sh, clang++
+# with -fsanitize=fuzzer,address,undefined; incremental, kept in $SSM_BUILDDIR/fuzz) and runs
+# each over its seed corpus (tests/fuzz/corpus/TARGET, which also holds every past finding)
+# plus a few seconds of fuzzing. A crash, leak, sanitizer report or timeout is a FAIL; so is a
+# missing clang/libFuzzer (a required tool). The long runs are in tests/fuzz/README.md.
+# Environment: SSM_FUZZ_SECONDS (default 5) per target; SSM_FUZZ_DIR (default
+# $SSM_BUILDDIR/fuzz) for the build.
+. "$(dirname "$0")/lib.sh"
+require_tools clang++ asn1Parser make pkg-config
+targets=(fuzz_mime fuzz_cms fuzz_cms_envelope fuzz_verify fuzz_decrypt fuzz_auth_results)
+secs=${SSM_FUZZ_SECONDS:-5}
+fuzzdir=${SSM_FUZZ_DIR:-$SSM_BUILDDIR/fuzz}
+T0=$SECONDS
+if ! nice -n 10 bash "$SSM_SRCDIR/tests/fuzz/build.sh" "$SSM_BUILDDIR" "$fuzzdir" >"$WORK/build.log" 2>&1; then
+  # clang without libFuzzer's runtime (package libclang-rt-dev / clang's compiler-rt) fails here
+  for t in "${targets[@]}"; do fail "$t" "tests/fuzz/build.sh failed: $(grep -m1 -iE 'error|not found' "$WORK/build.log")"; done
+  exit 1
+fi
+note "build: $((SECONDS - T0)) s"
+for t in "${targets[@]}"; do
+  mkdir -p "$WORK/new/$t" "$WORK/crash/$t"
+  t1=$SECONDS
+  # new inputs go to the work dir; the committed corpus is only read
+  timeout $((secs + 60)) nice -n 10 "$fuzzdir/$t" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 \
+    -artifact_prefix="$WORK/crash/$t/" -print_final_stats=1 \
+    "$WORK/new/$t" "$SSM_SRCDIR/tests/fuzz/corpus/$t" >"$WORK/$t.log" 2>&1
+  rc=$?
+  seeds=$(find "$SSM_SRCDIR/tests/fuzz/corpus/$t" -type f | wc -l)
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$WORK/$t.log")
+  if [ "$rc" -eq 0 ] && [ -z "$(ls -A "$WORK/crash/$t")" ] && [ "$seeds" -gt 0 ] && [ -n "$runs" ]; then
+    pass "$t"
+    note "$t: $seeds seeds, $runs executions in $((SECONDS - t1)) s"
+  else
+    fail "$t" "rc=$rc seeds=$seeds artifacts=$(ls "$WORK/crash/$t" | tr '\n' ' ')$(grep -m1 -E 'ERROR:|runtime error|==ERROR' "$WORK/$t.log")"
+    cp "$WORK/$t.log" "$SSM_BUILDDIR/fuzz-smoke-$t.log" 2>/dev/null
+    cp -r "$WORK/crash/$t" "$SSM_BUILDDIR/fuzz-smoke-crash-$t" 2>/dev/null
+  fi
+done
+note "total: $((SECONDS - T0)) s"
