@@ -7,10 +7,10 @@
 // strictly, and every certificate is still checked by certificate_choice.h before use. The
 // address is escaped (RFC 4515) before it goes into the filter, so it cannot change the search.
 #pragma once
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -19,20 +19,29 @@
 namespace ssm::directory {
 
 struct LdapSourceConfig {
-    std::vector<std::string> domains;  // recipient domains served (lower case); empty: all
+    std::vector<std::string> domains;  // recipient domains served, exactly (no subdomains);
+                                       // empty: all
     std::vector<std::string> servers;  // "ldap://127.0.0.1:3389", "ldaps://..."; asked in order
     std::string base;                  // search base DN
-    std::string filter = "(mail=%s)";  // %s is replaced by the RFC 4515-escaped address
+    std::string filter = "(mail=%s)";  // every %s is replaced by the RFC 4515-escaped address
     std::string bind_dn;               // empty: anonymous
-    std::string bind_password_file;    // first line is the password (read when constructed)
+    std::string bind_password_file;    // the password, one trailing newline dropped (read when
+                                       // constructed; never logged)
     bool starttls = false;             // StartTLS on ldap:// URIs (required when true)
     std::string ca_file;               // CA certificates for ldaps/StartTLS; empty: system store
-    std::chrono::milliseconds timeout{5000};  // per connect and per search
+    std::chrono::milliseconds timeout{5000};  // per connect, per StartTLS/bind, per search
     unsigned connections_per_server = 4;      // pooled connections per server
+    // A server that failed goes to the back of the order for this long (it is still asked
+    // when the others fail too), so a dead first server does not cost a timeout per lookup.
+    std::chrono::milliseconds retry_after{10000};
+    int max_entries = 8;                      // sizelimit sent with each search
+    std::size_t max_value_bytes = 64 * 1024;  // larger attribute values are skipped (logged)
+    std::size_t max_values = 32;              // values kept per answer; the rest are skipped
 };
 
 // Thrown by the constructor for a configuration it cannot use (unreadable password file, bad
-// URI, missing %s in the filter); the config loader turns it into a ConfigError.
+// URI, no server, missing %s in the filter, bind DN without password file); the config loader
+// turns it into a ConfigError.
 class LdapConfigError : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;

@@ -6,8 +6,14 @@ directory_libssm_directory_a_SOURCES = \
 	directory/static_folder.h directory/static_folder.cpp \
 	directory/lmdb.h directory/lmdb.cpp \
 	directory/harvest_store.h directory/harvest_store.cpp \
-	directory/certificate_choice.h directory/certificate_choice.cpp
+	directory/certificate_choice.h directory/certificate_choice.cpp \
+	directory/ldap_connection.h directory/ldap_connection.cpp \
+	directory/ldap_source.h directory/ldap_source.cpp
 
 check_PROGRAMS += tests/unit/test_directory
 tests_unit_test_directory_SOURCES = tests/unit/test_directory.cpp tests/unit/test_pki_support.h $(UNIT_MAIN)
 tests_unit_test_directory_LDADD = directory/libssm_directory.a pki/libssm_pki.a base/libssm_base.a $(UNIT_LIBS)
+
+check_PROGRAMS += tests/unit/test_ldap
+tests_unit_test_ldap_SOURCES = tests/unit/test_ldap.cpp $(UNIT_MAIN)
+tests_unit_test_ldap_LDADD = directory/libssm_directory.a pki/libssm_pki.a base/libssm_base.a $(UNIT_LIBS)

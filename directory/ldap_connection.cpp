@@ -1,0 +1,495 @@
+// The LDAP client (see ldap_connection.h): sessions, searches, the per-server pool and failover.
+// SECURITY: answers are untrusted; every size is bounded before a value is copied.
+#include "directory/ldap_connection.h"
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <csignal>
+#include <ctime>
+
+#include "base/log.h"
+
+namespace ssm::directory::ldap {
+
+namespace {
+
+// libldap writes with write(2): on a socket the server has reset, that raises SIGPIPE, which
+// kills a process that does not ignore it (ssmctl, tests). Block it around our calls and
+// swallow one that became pending meanwhile.
+class SigpipeGuard {
+public:
+    SigpipeGuard() noexcept
+    {
+        sigset_t s;
+        sigemptyset(&s);
+        sigaddset(&s, SIGPIPE);
+        pthread_sigmask(SIG_BLOCK, &s, &m_old);
+    }
+    ~SigpipeGuard()
+    {
+        if (sigismember(&m_old, SIGPIPE)) return;  // the caller blocks it: leave it alone
+        sigset_t s, pending;
+        sigemptyset(&s);
+        sigaddset(&s, SIGPIPE);
+        if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE)) {
+            const timespec zero{0, 0};
+            sigtimedwait(&s, nullptr, &zero);
+        }
+        pthread_sigmask(SIG_SETMASK, &m_old, nullptr);
+    }
+    SigpipeGuard(const SigpipeGuard&) = delete;
+    SigpipeGuard& operator=(const SigpipeGuard&) = delete;
+
+private:
+    sigset_t m_old;
+};
+
+struct LdapMemFree {
+    void operator()(char* p) const noexcept { ldap_memfree(p); }
+};
+using LdapString = std::unique_ptr<char, LdapMemFree>;
+
+struct BerFree {
+    void operator()(BerElement* b) const noexcept { ber_free(b, 0); }
+};
+
+struct ValuesFree {
+    void operator()(berval** v) const noexcept { ldap_value_free_len(v); }
+};
+
+timeval to_timeval(std::chrono::milliseconds ms)
+{
+    const auto count = std::max<std::int64_t>(ms.count(), 1);
+    return timeval{static_cast<time_t>(count / 1000), static_cast<suseconds_t>((count % 1000) * 1000)};
+}
+
+// libldap's extra text for the last error (e.g. the TLS failure behind LDAP_CONNECT_ERROR).
+std::string diagnostic(LDAP* ld)
+{
+    char* raw = nullptr;
+    if (ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &raw) != LDAP_OPT_SUCCESS || !raw)
+        return {};
+    LdapString msg(raw);
+    const std::string text = raw;
+    // GnuTLS failures inside libldap leave only this placeholder: not worth printing.
+    if (text.empty() || text == "(unknown error code)") return {};
+    return " (" + log::sanitise(text, 200) + ")";
+}
+
+// Result codes after which the session is unusable: all of libldap's local errors (negative:
+// server down, connect error, timeout, decoding error, ...).
+bool loses_connection(int rc)
+{
+    return rc < 0;
+}
+
+[[noreturn]] void fail(LDAP* ld, const ServerSettings& s, const std::string& step, int rc)
+{
+    throw LdapError(s.uri + ": " + step + ": " + ldap_err2string(rc) + diagnostic(ld), rc,
+                    loses_connection(rc) || step != "search");
+}
+
+void set_option(LDAP* ld, const ServerSettings& s, int option, const void* value, const char* what)
+{
+    const int rc = ldap_set_option(ld, option, value);
+    if (rc != LDAP_OPT_SUCCESS) throw LdapError(s.uri + ": cannot set " + what, rc, true);
+}
+
+bool is_ldaps(const std::string& uri)
+{
+    return uri.size() >= 8 && std::equal(uri.begin(), uri.begin() + 8, "ldaps://", [](char a, char b) {
+               return std::tolower(static_cast<unsigned char>(a)) == b;
+           });
+}
+
+int scope_code(Scope s)
+{
+    switch (s) {
+    case Scope::Base: return LDAP_SCOPE_BASE;
+    case Scope::OneLevel: return LDAP_SCOPE_ONELEVEL;
+    case Scope::Subtree: break;
+    }
+    return LDAP_SCOPE_SUBTREE;
+}
+
+bool iequals_prefix(std::string_view name, std::string_view wanted)
+{
+    // "wanted" itself or "wanted;options".
+    if (name.size() < wanted.size()) return false;
+    for (std::size_t i = 0; i < wanted.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(name[i])) !=
+            std::tolower(static_cast<unsigned char>(wanted[i])))
+            return false;
+    return name.size() == wanted.size() || name[wanted.size()] == ';';
+}
+
+}  // namespace
+
+Handle& Handle::operator=(Handle&& o) noexcept
+{
+    if (this != &o) {
+        Handle old(m_ld);
+        m_ld = o.m_ld;
+        o.m_ld = nullptr;
+    }
+    return *this;
+}
+
+Handle::~Handle()
+{
+    if (!m_ld) return;
+    SigpipeGuard guard;
+    ldap_unbind_ext_s(m_ld, nullptr, nullptr);
+}
+
+Message::~Message()
+{
+    if (m_msg) ldap_msgfree(m_msg);
+}
+
+std::vector<const Bytes*> Entry::values(std::string_view name) const
+{
+    std::vector<const Bytes*> out;
+    for (const auto& a : attributes)
+        if (iequals_prefix(a.name, name))
+            for (const auto& v : a.values) out.push_back(&v);
+    return out;
+}
+
+std::string escape_filter_value(std::string_view value)
+{
+    // libldap's escaper is the reference implementation of RFC 4515 §3 and also escapes all
+    // non-ASCII bytes, which keeps the filter plain ASCII. It allocates with ber_memalloc.
+    berval in{static_cast<ber_len_t>(value.size()), const_cast<char*>(value.data())};
+    berval out{0, nullptr};
+    if (ldap_bv2escaped_filter_value(&in, &out) != 0 || !out.bv_val)
+        throw std::bad_alloc();
+    std::string s(out.bv_val, out.bv_len);
+    ber_memfree(out.bv_val);
+    return s;
+}
+
+std::string make_filter(std::string_view filter_template, std::string_view raw_value)
+{
+    const std::string escaped = escape_filter_value(raw_value);
+    std::string out;
+    for (std::size_t i = 0; i < filter_template.size(); ++i) {
+        if (filter_template[i] == '%' && i + 1 < filter_template.size() &&
+            filter_template[i + 1] == 's') {
+            out += escaped;
+            ++i;
+        } else {
+            out += filter_template[i];
+        }
+    }
+    return out;
+}
+
+Handle connect(const ServerSettings& s, const SearchLimits& limits)
+{
+    SigpipeGuard guard;
+    LDAP* raw = nullptr;
+    const int init = ldap_initialize(&raw, s.uri.c_str());
+    Handle h(raw);
+    if (init != LDAP_SUCCESS || !raw)
+        throw LdapError(s.uri + ": bad URI: " + ldap_err2string(init), init, true);
+    LDAP* ld = h.get();
+
+    const int version = LDAP_VERSION3;
+    set_option(ld, s, LDAP_OPT_PROTOCOL_VERSION, &version, "protocol version");
+    // Referrals would send our bind and queries to hosts nobody configured.
+    set_option(ld, s, LDAP_OPT_REFERRALS, LDAP_OPT_OFF, "referrals");
+    const timeval tv = to_timeval(s.timeout);
+    set_option(ld, s, LDAP_OPT_NETWORK_TIMEOUT, &tv, "network timeout");
+    set_option(ld, s, LDAP_OPT_TIMEOUT, &tv, "timeout");
+
+    const bool tls = is_ldaps(s.uri) || s.starttls;
+    if (tls) {
+        const int demand = LDAP_OPT_X_TLS_DEMAND;
+        set_option(ld, s, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand, "TLS certificate check");
+        const int min_version = LDAP_OPT_X_TLS_PROTOCOL_TLS1_2;
+        set_option(ld, s, LDAP_OPT_X_TLS_PROTOCOL_MIN, &min_version, "TLS minimum version");
+        if (!s.ca_file.empty())
+            set_option(ld, s, LDAP_OPT_X_TLS_CACERTFILE, s.ca_file.c_str(), "TLS CA file");
+        // Options set on a handle apply only once it has a TLS context of its own.
+        const int is_server = 0;
+        const int rc = ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &is_server);
+        if (rc != LDAP_OPT_SUCCESS)
+            throw LdapError(s.uri + ": cannot make a TLS context (CA file " +
+                                (s.ca_file.empty() ? std::string("default") : s.ca_file) + ")",
+                            rc, true);
+    }
+
+    // libldap reports a failed handshake or certificate check as a plain connect error:
+    // name the TLS settings so an administrator can tell.
+    const std::string tls_note =
+        " (TLS, CA file " + (s.ca_file.empty() ? std::string("default") : s.ca_file) + ")";
+
+    // Connect now (ldaps: with the TLS handshake) so an unreachable server fails here.
+    if (int rc = ldap_connect(ld); rc != LDAP_SUCCESS)
+        fail(ld, s, is_ldaps(s.uri) ? "connect" + tls_note : std::string("connect"), rc);
+
+    // Bound the size of one incoming PDU (one entry): a hostile server cannot make us buffer
+    // more than this for a single message.
+    Sockbuf* sb = nullptr;
+    if (ldap_get_option(ld, LDAP_OPT_SOCKBUF, &sb) == LDAP_OPT_SUCCESS && sb) {
+        ber_len_t max = static_cast<ber_len_t>(limits.max_pdu_bytes);
+        ber_sockbuf_ctrl(sb, LBER_SB_OPT_SET_MAX_INCOMING, &max);
+    }
+
+    if (s.starttls && !is_ldaps(s.uri))
+        if (int rc = ldap_start_tls_s(ld, nullptr, nullptr); rc != LDAP_SUCCESS)
+            fail(ld, s, "StartTLS" + tls_note, rc);
+
+    if (!s.bind_dn.empty()) {
+        const std::string empty;
+        const std::string& pw = s.bind_password ? s.bind_password->value() : empty;
+        berval cred{static_cast<ber_len_t>(pw.size()), const_cast<char*>(pw.data())};
+        if (int rc = ldap_sasl_bind_s(ld, s.bind_dn.c_str(), LDAP_SASL_SIMPLE, &cred, nullptr,
+                                      nullptr, nullptr);
+            rc != LDAP_SUCCESS)
+            fail(ld, s, "bind as " + s.bind_dn, rc);
+    }
+    return h;
+}
+
+std::vector<Entry> search(const Handle& h, const ServerSettings& s, const SearchRequest& request,
+                          const SearchLimits& limits)
+{
+    SigpipeGuard guard;
+    LDAP* ld = h.get();
+    std::vector<char*> attrs;
+    for (const auto& a : request.attributes) attrs.push_back(const_cast<char*>(a.c_str()));
+    attrs.push_back(nullptr);
+    timeval tv = to_timeval(s.timeout);  // also sent as the server's time limit
+    Message res;
+    const int rc = ldap_search_ext_s(ld, request.base.c_str(), scope_code(request.scope),
+                                     request.filter.c_str(),
+                                     request.attributes.empty() ? nullptr : attrs.data(), 0,
+                                     nullptr, nullptr, &tv, limits.max_entries, res.out());
+    if (rc == LDAP_NO_SUCH_OBJECT) return {};
+    if (rc != LDAP_SUCCESS && rc != LDAP_SIZELIMIT_EXCEEDED) fail(ld, s, "search", rc);
+    if (rc == LDAP_SIZELIMIT_EXCEEDED)
+        log::warning("ldap_size_limit", {{"server", s.uri},
+                                         {"filter", request.filter},
+                                         {"max_entries", std::to_string(limits.max_entries)}});
+
+    std::vector<Entry> entries;
+    std::size_t values = 0;
+    for (LDAPMessage* e = ldap_first_entry(ld, res.get()); e; e = ldap_next_entry(ld, e)) {
+        Entry entry;
+        if (LdapString dn{ldap_get_dn(ld, e)}) entry.dn = dn.get();
+        BerElement* raw_ber = nullptr;
+        LdapString name{ldap_first_attribute(ld, e, &raw_ber)};
+        std::unique_ptr<BerElement, BerFree> ber(raw_ber);
+        for (; name; name.reset(ldap_next_attribute(ld, e, ber.get()))) {
+            Attribute attribute{name.get(), {}};
+            std::unique_ptr<berval*, ValuesFree> vals(ldap_get_values_len(ld, e, name.get()));
+            for (berval** v = vals.get(); v && *v; ++v) {
+                const char* reason = nullptr;
+                if ((*v)->bv_len > limits.max_value_bytes)
+                    reason = "value too large";
+                else if (values >= limits.max_values)
+                    reason = "too many values in one answer";
+                if (reason) {
+                    log::warning("ldap_value_dropped",
+                                 {{"server", s.uri}, {"dn", entry.dn},
+                                  {"attribute", attribute.name},
+                                  {"bytes", std::to_string((*v)->bv_len)}, {"reason", reason}});
+                    continue;
+                }
+                ++values;
+                const auto* p = reinterpret_cast<const std::uint8_t*>((*v)->bv_val);
+                attribute.values.emplace_back(p, p + (*v)->bv_len);
+            }
+            entry.attributes.push_back(std::move(attribute));
+        }
+        entries.push_back(std::move(entry));
+    }
+    return entries;
+}
+
+// --- pool ------------------------------------------------------------------------------------
+
+struct ServerPool::Lease {
+    ServerPool* pool;
+    Handle handle;
+    bool fresh;  // connected for this lease (not taken from the idle list)
+    bool healthy = false;
+    Lease(ServerPool* p, Handle h, bool f) : pool(p), handle(std::move(h)), fresh(f) {}
+    Lease(Lease&& o) noexcept
+        : pool(o.pool), handle(std::move(o.handle)), fresh(o.fresh), healthy(o.healthy)
+    {
+        o.pool = nullptr;
+    }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    Lease& operator=(Lease&&) = delete;
+    ~Lease()
+    {
+        if (pool) pool->give_back(std::move(handle), healthy);
+    }
+};
+
+ServerPool::ServerPool(ServerSettings settings, unsigned size, SearchLimits limits)
+    : m_settings(std::move(settings)), m_size(std::max(size, 1U)), m_limits(limits)
+{
+}
+
+ServerPool::~ServerPool() = default;
+
+unsigned ServerPool::open_sessions() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_open;
+}
+
+ServerPool::Lease ServerPool::acquire()
+{
+    std::unique_lock lock(m_mutex);
+    const auto deadline = std::chrono::steady_clock::now() + m_settings.timeout;
+    while (m_idle.empty() && m_open >= m_size) {
+        if (m_freed.wait_until(lock, deadline) == std::cv_status::timeout && m_idle.empty() &&
+            m_open >= m_size)
+            throw LdapError(m_settings.uri + ": all " + std::to_string(m_size) +
+                                " connections stayed busy for " +
+                                std::to_string(m_settings.timeout.count()) + " ms",
+                            LDAP_TIMEOUT, false);
+    }
+    if (!m_idle.empty()) {
+        Handle h = std::move(m_idle.back());
+        m_idle.pop_back();
+        return Lease(this, std::move(h), false);
+    }
+    ++m_open;
+    lock.unlock();
+    try {
+        return Lease(this, connect(m_settings, m_limits), true);
+    } catch (...) {
+        lock.lock();
+        --m_open;
+        m_freed.notify_one();
+        throw;
+    }
+}
+
+void ServerPool::give_back(Handle handle, bool healthy)
+{
+    {
+        std::lock_guard lock(m_mutex);
+        if (healthy)
+            m_idle.push_back(std::move(handle));
+        else
+            --m_open;
+        m_freed.notify_one();
+    }
+    // A broken handle is released here, outside the lock.
+}
+
+void ServerPool::drop_idle()
+{
+    std::vector<Handle> dropped;
+    {
+        std::lock_guard lock(m_mutex);
+        dropped.swap(m_idle);
+        m_open -= static_cast<unsigned>(dropped.size());
+        m_freed.notify_all();
+    }
+}
+
+std::vector<Entry> ServerPool::search(const SearchRequest& request, std::atomic<std::uint64_t>& sent)
+{
+    for (int attempt = 0;; ++attempt) {
+        Lease lease = acquire();
+        try {
+            ++sent;
+            auto entries = ldap::search(lease.handle, m_settings, request, m_limits);
+            lease.healthy = true;
+            return entries;
+        } catch (const LdapError& e) {
+            lease.healthy = !e.connection_lost();
+            // A pooled session found dead: the server probably restarted, so its siblings are
+            // dead too. Start over once on a fresh connection.
+            if (e.connection_lost() && !lease.fresh && attempt == 0) {
+                log::info("ldap_reconnect", {{"server", m_settings.uri}, {"error", e.what()}});
+                drop_idle();
+                continue;
+            }
+            throw;
+        }
+    }
+}
+
+// --- failover --------------------------------------------------------------------------------
+
+namespace {
+
+std::int64_t now_ns()
+{
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+void check_uri(const std::string& uri)
+{
+    LDAPURLDesc* desc = nullptr;
+    if (ldap_url_parse(uri.c_str(), &desc) != LDAP_URL_SUCCESS || !desc)
+        throw SettingsError("not an LDAP URI: " + uri);
+    const std::string scheme = desc->lud_scheme ? desc->lud_scheme : "";
+    const bool has_host = desc->lud_host && *desc->lud_host;
+    ldap_free_urldesc(desc);
+    if (scheme != "ldap" && scheme != "ldaps")
+        throw SettingsError("LDAP URI must be ldap:// or ldaps://: " + uri);
+    if (!has_host) throw SettingsError("LDAP URI without a host: " + uri);
+}
+
+}  // namespace
+
+Client::Client(Settings settings) : m_retry_after(settings.retry_after)
+{
+    if (settings.servers.empty()) throw SettingsError("no LDAP server configured");
+    for (auto& s : settings.servers) {
+        check_uri(s.uri);
+        if (!s.bind_dn.empty() && !s.bind_password)
+            throw SettingsError("a bind DN needs a password: " + s.uri);
+        m_pools.push_back(
+            std::make_unique<ServerPool>(std::move(s), settings.connections_per_server, settings.limits));
+    }
+    m_down_until = std::make_unique<std::atomic<std::int64_t>[]>(m_pools.size());
+    for (std::size_t i = 0; i < m_pools.size(); ++i) m_down_until[i] = 0;
+}
+
+Client::~Client() = default;
+
+Client::Answer Client::search(const SearchRequest& request)
+{
+    // Servers that failed within retry_after go to the back of the order, so a dead server
+    // does not cost a timeout per lookup, yet is still tried when the others fail too.
+    const std::int64_t now = now_ns();
+    std::vector<std::size_t> order;
+    for (std::size_t i = 0; i < m_pools.size(); ++i)
+        if (m_down_until[i].load() <= now) order.push_back(i);
+    for (std::size_t i = 0; i < m_pools.size(); ++i)
+        if (m_down_until[i].load() > now) order.push_back(i);
+
+    std::string why;
+    for (std::size_t i : order) {
+        ServerPool& pool = *m_pools[i];
+        try {
+            Answer answer{pool.uri(), pool.search(request, m_sent)};
+            m_down_until[i] = 0;
+            return answer;
+        } catch (const LdapError& e) {
+            m_down_until[i] = now_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                             m_retry_after).count();
+            log::warning("ldap_server_failed", {{"server", pool.uri()}, {"error", e.what()}});
+            why += why.empty() ? "" : "; ";
+            why += e.what();
+        }
+    }
+    throw Error(Failure::DirectoryUnavailable, "no LDAP server answered: " + why);
+}
+
+}  // namespace ssm::directory::ldap

@@ -1,0 +1,201 @@
+// A small LDAP client on OpenLDAP libldap 2.5 for every directory query of the gateway
+// (certificates now, group membership later): RAII owners of LDAP* and LDAPMessage*, connect +
+// StartTLS/ldaps + simple bind, a per-server pool of connections shared by milter threads, and
+// a Client that asks several servers in order (failover) and reconnects after a server restart.
+// SECURITY: servers and their answers are untrusted: every answer is bounded (entries, values,
+// value size, PDU size) and handed out as raw bytes for strict parsing by the caller. Filter
+// values must go through escape_filter_value(). The bind password is never logged.
+#pragma once
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <ldap.h>
+
+#include "base/bytes.h"
+#include "base/error.h"
+#include "base/secure_buffer.h"
+
+namespace ssm::directory::ldap {
+
+// Owner of a libldap session handle (ldap_unbind_ext_s when destroyed).
+class Handle {
+public:
+    Handle() = default;
+    explicit Handle(LDAP* ld) noexcept : m_ld(ld) {}
+    Handle(Handle&& o) noexcept : m_ld(o.m_ld) { o.m_ld = nullptr; }
+    Handle& operator=(Handle&& o) noexcept;
+    Handle(const Handle&) = delete;
+    Handle& operator=(const Handle&) = delete;
+    ~Handle();
+    LDAP* get() const noexcept { return m_ld; }
+
+private:
+    LDAP* m_ld = nullptr;
+};
+
+// Owner of a result chain (ldap_msgfree when destroyed).
+class Message {
+public:
+    Message() = default;
+    Message(Message&& o) noexcept : m_msg(o.m_msg) { o.m_msg = nullptr; }
+    Message& operator=(Message&&) = delete;
+    Message(const Message&) = delete;
+    Message& operator=(const Message&) = delete;
+    ~Message();
+    LDAPMessage* get() const noexcept { return m_msg; }
+    LDAPMessage** out() noexcept { return &m_msg; }  // for ldap_search_ext_s; must be empty
+
+private:
+    LDAPMessage* m_msg = nullptr;
+};
+
+// How to reach and authenticate to one server.
+struct ServerSettings {
+    std::string uri;                 // one ldap:// or ldaps:// URI
+    bool starttls = false;           // StartTLS on ldap:// (failure is an error); ignored on ldaps
+    std::string ca_file;             // CA certificates for TLS; empty: libldap's default store
+    std::string bind_dn;             // empty: anonymous
+    std::shared_ptr<const SecureString> bind_password;  // with bind_dn
+    std::chrono::milliseconds timeout{5000};  // connect, TLS/bind and each search
+};
+
+// A failure talking to one server. connection_lost(): the session is unusable (server down,
+// connect refused, timeout, protocol garbage) and must be discarded.
+class LdapError : public Error {
+public:
+    LdapError(const std::string& what, int code, bool connection_lost)
+        : Error(Failure::DirectoryUnavailable, what), m_code(code), m_lost(connection_lost) {}
+    int code() const noexcept { return m_code; }  // libldap result code
+    bool connection_lost() const noexcept { return m_lost; }
+
+private:
+    int m_code;
+    bool m_lost;
+};
+
+// Thrown for settings that can never work (bad URI, unreadable CA file option); the callers'
+// constructors turn it into their own configuration error.
+class SettingsError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+enum class Scope { Base, OneLevel, Subtree };
+
+struct SearchRequest {
+    std::string base;
+    std::string filter;                   // values inside escaped with escape_filter_value
+    std::vector<std::string> attributes;  // empty: all user attributes
+    Scope scope = Scope::Subtree;
+};
+
+// Bounds on one answer. Entries past max_entries are not sent by the server (sizelimit);
+// values larger than max_value_bytes and values past max_values (over the whole answer) are
+// dropped with a log line; a PDU (one entry) larger than max_pdu_bytes breaks the connection.
+struct SearchLimits {
+    int max_entries = 16;
+    std::size_t max_value_bytes = 64 * 1024;
+    std::size_t max_values = 32;
+    std::size_t max_pdu_bytes = 4 * 1024 * 1024;
+};
+
+struct Attribute {
+    std::string name;  // as the server wrote it, options included ("userCertificate;binary")
+    std::vector<Bytes> values;
+};
+
+struct Entry {
+    std::string dn;
+    std::vector<Attribute> attributes;
+    // Values of `name` and of `name;option...` (case-insensitive): servers answer
+    // userCertificate;binary when userCertificate was asked and the other way round.
+    std::vector<const Bytes*> values(std::string_view name) const;
+};
+
+// RFC 4515 escaping of an assertion value (via libldap's ldap_bv2escaped_filter_value, which
+// escapes NUL ( ) * \ and every non-ASCII byte as \XX), so untrusted text cannot change the
+// structure of a filter.
+std::string escape_filter_value(std::string_view value);
+
+// Replaces every "%s" of `filter_template` with the escaped value.
+std::string make_filter(std::string_view filter_template, std::string_view raw_value);
+
+// A connected, TLS-protected (when configured) and bound session. Throws LdapError.
+Handle connect(const ServerSettings& settings, const SearchLimits& limits);
+
+// One search on a session. An absent base (noSuchObject) is an empty answer; a size limit
+// hit returns the entries received. Throws LdapError.
+std::vector<Entry> search(const Handle& ld, const ServerSettings& settings,
+                          const SearchRequest& request, const SearchLimits& limits);
+
+// Up to `size` sessions to one server, each used by one thread at a time. A session that lost
+// its connection is discarded; when a pooled session turns out dead (the server restarted),
+// the other idle ones are dropped too and the search is retried once on a fresh connection.
+class ServerPool {
+public:
+    ServerPool(ServerSettings settings, unsigned size, SearchLimits limits);
+    ~ServerPool();
+    ServerPool(const ServerPool&) = delete;
+    ServerPool& operator=(const ServerPool&) = delete;
+
+    // Throws LdapError. `sent` counts searches put on the wire.
+    std::vector<Entry> search(const SearchRequest& request, std::atomic<std::uint64_t>& sent);
+    const std::string& uri() const noexcept { return m_settings.uri; }
+    // Sessions currently open (idle or in use): for tests.
+    unsigned open_sessions() const;
+
+private:
+    struct Lease;
+    Lease acquire();
+    void give_back(Handle handle, bool healthy);
+    void drop_idle();
+
+    const ServerSettings m_settings;
+    const unsigned m_size;
+    const SearchLimits m_limits;
+    mutable std::mutex m_mutex;
+    std::condition_variable m_freed;
+    std::vector<Handle> m_idle;  // guarded by m_mutex
+    unsigned m_open = 0;         // guarded by m_mutex: idle + leased + being connected
+};
+
+// Several servers of one directory, asked in order. A server that failed is skipped for
+// `retry_after` (unless every server is being skipped: then all are tried again).
+class Client {
+public:
+    struct Settings {
+        std::vector<ServerSettings> servers;
+        unsigned connections_per_server = 4;
+        std::chrono::milliseconds retry_after{10000};
+        SearchLimits limits;
+    };
+    explicit Client(Settings settings);
+    ~Client();
+    Client(const Client&) = delete;
+    Client& operator=(const Client&) = delete;
+
+    struct Answer {
+        std::string server;  // URI of the server that answered
+        std::vector<Entry> entries;
+    };
+    // Throws ssm::Error(Failure::DirectoryUnavailable) naming every server tried and why.
+    Answer search(const SearchRequest& request);
+
+    std::uint64_t searches_sent() const noexcept { return m_sent.load(); }
+    const std::vector<std::unique_ptr<ServerPool>>& servers() const noexcept { return m_pools; }
+
+private:
+    std::vector<std::unique_ptr<ServerPool>> m_pools;
+    std::unique_ptr<std::atomic<std::int64_t>[]> m_down_until;  // steady_clock ns; 0: up
+    std::chrono::milliseconds m_retry_after;
+    std::atomic<std::uint64_t> m_sent{0};
+};
+
+}  // namespace ssm::directory::ldap

@@ -1,0 +1,175 @@
+// LDAP directories as a certificate source (see ldap_source.h), built on ldap_connection.h.
+// SECURITY: attribute values are untrusted bytes: size-bounded by the client, parsed by GnuTLS,
+// and a value that does not parse is skipped with a log line.
+#include "directory/ldap_source.h"
+
+#include <algorithm>
+#include <optional>
+
+#include <gnutls/pkcs7.h>
+
+#include "base/gnutls_datum.h"
+#include "base/log.h"
+#include "base/secure_buffer.h"
+#include "directory/ldap_connection.h"
+
+namespace ssm::directory {
+
+namespace {
+
+// RFC 4523 attributes. userSMIMECertificate has no ;binary transfer in OpenLDAP's schema but
+// other servers (Active Directory, some X.500 gateways) publish it so; asking both is harmless.
+const std::vector<std::string> k_attributes = {"userSMIMECertificate",
+                                               "userSMIMECertificate;binary",
+                                               "userCertificate;binary"};
+
+struct Pkcs7 {
+    gnutls_pkcs7_t p = nullptr;
+    Pkcs7() { gnutls_pkcs7_init(&p); }
+    ~Pkcs7() { gnutls_pkcs7_deinit(p); }
+    Pkcs7(const Pkcs7&) = delete;
+    Pkcs7& operator=(const Pkcs7&) = delete;
+};
+
+// The certificates of a PKCS#7 certs-only SignedData (DER); nullopt when it does not parse.
+std::optional<std::vector<Bytes>> pkcs7_certificates(ByteView der, std::size_t max)
+{
+    Pkcs7 p7;
+    if (!p7.p) return std::nullopt;
+    const gnutls_datum_t in{const_cast<unsigned char*>(der.data()),
+                            static_cast<unsigned>(der.size())};
+    if (gnutls_pkcs7_import(p7.p, &in, GNUTLS_X509_FMT_DER) < 0) return std::nullopt;
+    const int count = gnutls_pkcs7_get_crt_count(p7.p);
+    if (count < 0) return std::nullopt;
+    std::vector<Bytes> out;
+    for (int i = 0; i < count && out.size() < max; ++i) {
+        GnutlsDatum crt;  // gnutls_pkcs7_get_crt_raw2 allocates: freed by the owner
+        if (gnutls_pkcs7_get_crt_raw2(p7.p, static_cast<unsigned>(i), &crt.d) < 0)
+            return std::nullopt;
+        out.push_back(crt.bytes());
+    }
+    return out;
+}
+
+void skipped(const std::string& server, const ldap::Entry& entry, const char* attribute,
+             const char* reason)
+{
+    log::warning("ldap_certificate_skipped", {{"server", server},
+                                              {"dn", entry.dn},
+                                              {"attribute", attribute},
+                                              {"reason", reason}});
+}
+
+ldap::Client::Settings client_settings(const LdapSourceConfig& c)
+{
+    if (c.servers.empty()) throw LdapConfigError("LDAP directory without servers");
+    if (c.filter.find("%s") == std::string::npos)
+        throw LdapConfigError("LDAP filter without %s: " + c.filter);
+    if (!c.bind_dn.empty() && c.bind_password_file.empty())
+        throw LdapConfigError("LDAP bind_dn " + c.bind_dn + " without a password file");
+    std::shared_ptr<const SecureString> password;
+    if (!c.bind_password_file.empty()) {
+        try {
+            password = std::make_shared<const SecureString>(read_secret_file(c.bind_password_file));
+        } catch (const std::exception& e) {
+            throw LdapConfigError(e.what());  // names the file, never the content
+        }
+    }
+    ldap::Client::Settings s;
+    for (const auto& uri : c.servers)
+        s.servers.push_back(ldap::ServerSettings{uri, c.starttls, c.ca_file, c.bind_dn, password,
+                                                 c.timeout});
+    s.connections_per_server = c.connections_per_server;
+    s.retry_after = c.retry_after;
+    s.limits.max_entries = c.max_entries;
+    s.limits.max_value_bytes = c.max_value_bytes;
+    s.limits.max_values = c.max_values;
+    return s;
+}
+
+}  // namespace
+
+struct LdapSource::Impl {
+    LdapSourceConfig config;
+    std::vector<Domain> domains;
+    ldap::Client client;
+
+    explicit Impl(LdapSourceConfig c) : config(std::move(c)), client(client_settings(config))
+    {
+        for (const auto& d : config.domains) {
+            auto parsed = Domain::parse(d);
+            if (!parsed) throw LdapConfigError("not a domain in an LDAP directory's domains: " + d);
+            domains.push_back(std::move(*parsed));
+        }
+    }
+};
+
+LdapSource::LdapSource(LdapSourceConfig config)
+{
+    try {
+        m_impl = std::make_unique<Impl>(std::move(config));
+    } catch (const ldap::SettingsError& e) {
+        throw LdapConfigError(e.what());
+    }
+}
+
+LdapSource::~LdapSource() = default;
+
+bool LdapSource::serves(const EmailAddress& address) const
+{
+    if (m_impl->domains.empty()) return true;
+    return std::any_of(m_impl->domains.begin(), m_impl->domains.end(),
+                       [&](const Domain& d) { return address.domain() == d; });
+}
+
+std::vector<CertificateCandidate> LdapSource::lookup(const EmailAddress& address)
+{
+    std::vector<CertificateCandidate> out;
+    if (!serves(address)) return out;
+
+    const ldap::SearchRequest request{m_impl->config.base,
+                                      ldap::make_filter(m_impl->config.filter, address.str()),
+                                      k_attributes, ldap::Scope::Subtree};
+    const auto answer = m_impl->client.search(request);
+    const std::string source = "ldap:" + answer.server;
+    const std::size_t max = m_impl->config.max_values;
+
+    std::vector<Bytes> seen;  // the same certificate may be published in both attributes
+    auto add = [&](const Bytes& der, const ldap::Entry& entry, const char* attribute) {
+        if (out.size() >= max) return skipped(answer.server, entry, attribute, "too many certificates");
+        if (std::find(seen.begin(), seen.end(), der) != seen.end()) return;
+        auto cert = pki::Certificate::parse_der(der);
+        if (!cert) return skipped(answer.server, entry, attribute, "not a DER certificate");
+        seen.push_back(der);
+        out.push_back(CertificateCandidate{std::move(*cert), source, std::nullopt, 0});
+    };
+
+    for (const auto& entry : answer.entries) {
+        for (const Bytes* value : entry.values("userSMIMECertificate")) {
+            const auto certs = pkcs7_certificates(*value, max);
+            if (!certs) {
+                skipped(answer.server, entry, "userSMIMECertificate", "not a PKCS#7 SignedData");
+                continue;
+            }
+            for (const auto& der : *certs) add(der, entry, "userSMIMECertificate");
+        }
+        for (const Bytes* value : entry.values("userCertificate")) add(*value, entry, "userCertificate");
+    }
+    log::debug("ldap_lookup", {{"server", answer.server},
+                               {"address", address.str()},
+                               {"entries", std::to_string(answer.entries.size())},
+                               {"certificates", std::to_string(out.size())}});
+    return out;
+}
+
+std::string LdapSource::name() const
+{
+    return "ldap:" + m_impl->config.servers.front();
+}
+
+std::uint64_t LdapSource::searches_sent() const noexcept
+{
+    return m_impl->client.searches_sent();
+}
+
+}  // namespace ssm::directory

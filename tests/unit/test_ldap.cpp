@@ -1,0 +1,487 @@
+// LDAP certificate source against real slapd instances (tests/fixtures/slapd.sh) on free
+// loopback ports: both RFC 4523 attributes, escaping, TLS, bind, failover, reconnect, threads.
+// The PKI comes from tests/fixtures/make-pki.sh (OpenSSL), never from our own code.
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "base/error.h"
+#include "directory/ldap_connection.h"
+#include "directory/ldap_source.h"
+#include "pki/certificate.h"
+#include "tests/unit/test_support.h"
+
+namespace fs = std::filesystem;
+using namespace ssm;
+using namespace ssm::directory;
+using ssm::test::TempDir;
+
+namespace {
+
+// A loopback port nobody listens on, never handed out twice by this program.
+int free_port()
+{
+    static std::set<int> given;
+    for (;;) {
+        const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        if (::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+            ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+            ::close(s);
+            throw std::runtime_error("no free port");
+        }
+        ::close(s);
+        const int port = ntohs(a.sin_port);
+        if (given.insert(port).second) return port;
+    }
+}
+
+// Runs the fixture without handing it our descriptors: slapd would keep our LDAP client
+// sockets open and the server would never see them close.
+void fixture(const std::string& args)
+{
+    const std::string cmd =
+        "sh '" + (ssm::test::source_dir() / "tests/fixtures/slapd.sh").string() + "' " + args;
+    const pid_t pid = ::fork();
+    if (pid < 0) throw std::runtime_error("fork failed");
+    if (pid == 0) {
+        ::close_range(3, ~0U, 0);
+        ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        throw std::runtime_error("fixture failed: " + cmd);
+}
+
+std::string q(const fs::path& p)
+{
+    return "'" + p.string() + "'";
+}
+
+// The PKI and the LDIF entries, made once per program.
+struct Data {
+    TempDir tmp;
+    fs::path pki = tmp.path() / "pki";
+    std::vector<fs::path> ldifs;
+
+    Data()
+    {
+        ssm::test::run("sh " + q(ssm::test::source_dir() / "tests/fixtures/make-pki.sh") + " " +
+                       q(pki) + " >/dev/null");
+        const fs::path d = tmp.path();
+        // frank (P-256) as a certs-only PKCS#7 with the sub-CA; dave (RSA) as userCertificate;
+        // partner-domain in both attributes (one candidate); malformed and oversized values.
+        fixture("p7c " + q(d / "frank.p7c") + " " + q(pki / "frank.cert.pem") + " " +
+                q(pki / "sub-ca.cert.pem"));
+        fixture("p7c " + q(d / "partner.p7c") + " " + q(pki / "partner-domain.cert.pem"));
+        test::write_file(d / "junk.bin", "this is not DER");
+        test::write_file(d / "big.bin", std::string(70 * 1024, 'x'));
+        const std::vector<std::string> entries = {
+            "dave@partner.example --cert " + q(pki / "dave.cert.der"),
+            "frank@partner.example --smime " + q(d / "frank.p7c"),
+            "domain-confidentiality-authority@partner.example --cert " +
+                q(pki / "partner-domain.cert.der") + " --smime " + q(d / "partner.p7c"),
+            "broken@partner.example --smime " + q(d / "junk.bin") + " --smime " +
+                q(pki / "dave.cert.der") + " --smime " + q(d / "big.bin") + " --cert " +
+                q(pki / "frank.cert.der"),
+            "hidden@partner.example --ou protected --cert " + q(pki / "dave.cert.der"),
+        };
+        for (std::size_t i = 0; i < entries.size(); ++i) {
+            ldifs.push_back(d / ("e" + std::to_string(i) + ".ldif"));
+            fixture("entry " + entries[i] + " > " + q(ldifs.back()));
+        }
+    }
+    std::string ldif_args() const
+    {
+        std::string s;
+        for (const auto& l : ldifs) s += " " + q(l);
+        return s;
+    }
+};
+
+Data& data()
+{
+    static Data d;
+    return d;
+}
+
+// One slapd instance, stopped when the object goes away (also when a test fails).
+class Slapd {
+public:
+    explicit Slapd(bool ldaps = false)
+        : m_port(free_port()), m_tls_port(ldaps ? free_port() : 0)
+    {
+        start(true);
+    }
+    ~Slapd()
+    {
+        try {
+            stop();
+        } catch (...) {
+        }
+    }
+    Slapd(const Slapd&) = delete;
+    Slapd& operator=(const Slapd&) = delete;
+
+    void start(bool first = false)
+    {
+        fixture("start " + q(dir()) + " " + std::to_string(m_port) +
+                (m_tls_port ? " --ldaps " + std::to_string(m_tls_port) : std::string{}) +
+                (first ? data().ldif_args() : std::string{}));
+    }
+    void stop() { fixture("stop " + q(dir())); }
+    std::string uri() const { return "ldap://127.0.0.1:" + std::to_string(m_port); }
+    std::string ldaps_uri() const { return "ldaps://127.0.0.1:" + std::to_string(m_tls_port); }
+    fs::path ca_file() const { return dir() / "tls" / "ca.pem"; }
+    // How often the log says `what` (" SRCH base=", " ACCEPT from").
+    std::size_t count(const std::string& what) const
+    {
+        const std::string log = test::read_file(dir() / "slapd.log");
+        std::size_t n = 0;
+        for (auto at = log.find(what); at != std::string::npos; at = log.find(what, at + 1)) ++n;
+        return n;
+    }
+
+private:
+    fs::path dir() const { return m_tmp.path() / "slapd"; }
+    TempDir m_tmp;
+    int m_port;
+    int m_tls_port;
+};
+
+Slapd& shared_server()
+{
+    static Slapd s(true);
+    return s;
+}
+
+LdapSourceConfig config_for(std::vector<std::string> servers)
+{
+    LdapSourceConfig c;
+    c.domains = {"partner.example"};
+    c.servers = std::move(servers);
+    c.base = "dc=partner,dc=example";
+    c.timeout = std::chrono::milliseconds(1000);
+    c.retry_after = std::chrono::milliseconds(0);
+    return c;
+}
+
+EmailAddress addr(const std::string& s)
+{
+    auto a = EmailAddress::parse(s);
+    CPPUNIT_ASSERT_MESSAGE(s, a.has_value());
+    return *a;
+}
+
+Bytes der_file(const fs::path& p)
+{
+    return to_bytes(test::read_file(p));
+}
+
+std::vector<Bytes> ders(const std::vector<CertificateCandidate>& c)
+{
+    std::vector<Bytes> out;
+    for (const auto& x : c) out.push_back(x.cert.der());
+    return out;
+}
+
+void assert_unavailable(LdapSource& src, const std::string& address, const std::string& needle)
+{
+    try {
+        src.lookup(addr(address));
+        CPPUNIT_FAIL("lookup of " + address + " did not fail");
+    } catch (const Error& e) {
+        CPPUNIT_ASSERT(e.failure() == Failure::DirectoryUnavailable);
+        CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).find(needle) != std::string::npos);
+    }
+}
+
+}  // namespace
+
+class LdapTest final : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(LdapTest);
+    CPPUNIT_TEST(escaping);
+    CPPUNIT_TEST(config_errors);
+    CPPUNIT_TEST(user_certificate_binary);
+    CPPUNIT_TEST(smime_certificate_pkcs7);
+    CPPUNIT_TEST(both_attributes_deduplicated);
+    CPPUNIT_TEST(malformed_values_skipped);
+    CPPUNIT_TEST(no_entry_is_empty);
+    CPPUNIT_TEST(outside_domains_no_search);
+    CPPUNIT_TEST(filter_injection_matches_nothing);
+    CPPUNIT_TEST(ldaps_with_ca_file);
+    CPPUNIT_TEST(starttls_with_ca_file);
+    CPPUNIT_TEST(starttls_wrong_ca_fails);
+    CPPUNIT_TEST(simple_bind_with_password_file);
+    CPPUNIT_TEST(wrong_password_fails);
+    CPPUNIT_TEST(failover_and_reconnect);
+    CPPUNIT_TEST(all_servers_down);
+    CPPUNIT_TEST(concurrent_lookups_share_the_pool);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void escaping()
+    {
+        // libldap writes upper-case hex digits (RFC 4515 allows either).
+        CPPUNIT_ASSERT_EQUAL(std::string("a\\2Ab\\28c\\29d\\5Ce"),
+                             ldap::escape_filter_value("a*b(c)d\\e"));
+        CPPUNIT_ASSERT_EQUAL(std::string("x\\00y\\C3\\A9"),
+                             ldap::escape_filter_value(std::string("x\0y\xc3\xa9", 5)));
+        CPPUNIT_ASSERT_EQUAL(std::string("(|(mail=a\\2A@x)(alt=a\\2A@x))"),
+                             ldap::make_filter("(|(mail=%s)(alt=%s))", "a*@x"));
+    }
+
+    void config_errors()
+    {
+        auto c = config_for({"ldap://127.0.0.1:1"});
+        c.filter = "(mail=*)";
+        CPPUNIT_ASSERT_THROW(LdapSource{c}, LdapConfigError);
+        c = config_for({"http://127.0.0.1:1"});
+        CPPUNIT_ASSERT_THROW(LdapSource{c}, LdapConfigError);
+        c = config_for({});
+        CPPUNIT_ASSERT_THROW(LdapSource{c}, LdapConfigError);
+        c = config_for({"ldap://127.0.0.1:1"});
+        c.bind_dn = "cn=reader,dc=partner,dc=example";
+        c.bind_password_file = "/nonexistent/password";
+        try {
+            LdapSource s{c};
+            CPPUNIT_FAIL("no error for a missing password file");
+        } catch (const LdapConfigError& e) {
+            CPPUNIT_ASSERT(std::string(e.what()).find("/nonexistent/password") != std::string::npos);
+        }
+    }
+
+    void user_certificate_binary()
+    {
+        LdapSource src(config_for({shared_server().uri()}));
+        auto got = src.lookup(addr("Dave@Partner.Example"));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, got.size());
+        CPPUNIT_ASSERT(got[0].cert.der() == der_file(data().pki / "dave.cert.der"));
+        CPPUNIT_ASSERT_EQUAL("ldap:" + shared_server().uri(), got[0].source);
+        CPPUNIT_ASSERT_EQUAL("ldap:" + shared_server().uri(), src.name());
+    }
+
+    void smime_certificate_pkcs7()
+    {
+        LdapSource src(config_for({shared_server().uri()}));
+        const auto got = ders(src.lookup(addr("frank@partner.example")));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, got.size());  // frank (EC P-256) and the sub-CA
+        CPPUNIT_ASSERT(std::count(got.begin(), got.end(), der_file(data().pki / "frank.cert.der")) == 1);
+        CPPUNIT_ASSERT(std::count(got.begin(), got.end(), der_file(data().pki / "sub-ca.cert.der")) == 1);
+    }
+
+    void both_attributes_deduplicated()
+    {
+        LdapSource src(config_for({shared_server().uri()}));
+        const auto got = ders(src.lookup(addr("domain-confidentiality-authority@partner.example")));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, got.size());
+        CPPUNIT_ASSERT(got[0] == der_file(data().pki / "partner-domain.cert.der"));
+    }
+
+    void malformed_values_skipped()
+    {
+        // Junk and a bare certificate in userSMIMECertificate, a 70 KiB value: skipped; the
+        // good userCertificate;binary value still comes through.
+        LdapSource src(config_for({shared_server().uri()}));
+        const auto got = ders(src.lookup(addr("broken@partner.example")));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, got.size());
+        CPPUNIT_ASSERT(got[0] == der_file(data().pki / "frank.cert.der"));
+    }
+
+    void no_entry_is_empty()
+    {
+        LdapSource src(config_for({shared_server().uri()}));
+        const auto before = src.searches_sent();
+        CPPUNIT_ASSERT(src.lookup(addr("nobody@partner.example")).empty());
+        CPPUNIT_ASSERT_EQUAL(before + 1, src.searches_sent());
+        // Entries below a subtree that needs a bind are invisible to anonymous searches.
+        CPPUNIT_ASSERT(src.lookup(addr("hidden@partner.example")).empty());
+    }
+
+    void outside_domains_no_search()
+    {
+        LdapSource src(config_for({shared_server().uri()}));
+        const auto server_before = shared_server().count(" SRCH base=");
+        CPPUNIT_ASSERT(!src.serves(addr("dave@sub.partner.example")));
+        CPPUNIT_ASSERT(src.lookup(addr("dave@acme.example")).empty());
+        CPPUNIT_ASSERT(src.lookup(addr("dave@sub.partner.example")).empty());
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t{0}, src.searches_sent());
+        CPPUNIT_ASSERT_EQUAL(server_before, shared_server().count(" SRCH base="));
+    }
+
+    void filter_injection_matches_nothing()
+    {
+        LdapSource src(config_for({shared_server().uri()}));
+        // Unescaped, each would match every entry of the domain (or all entries).
+        for (const char* a : {"*@partner.example", "\"*)(|(mail=*\"@partner.example",
+                              "dave)(mail=*@partner.example", "\\2a@partner.example"}) {
+            const auto before = src.searches_sent();
+            CPPUNIT_ASSERT_MESSAGE(a, src.lookup(addr(a)).empty());
+            CPPUNIT_ASSERT_EQUAL(before + 1, src.searches_sent());
+        }
+        // The same filter template with a real address still finds it (the search ran).
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, src.lookup(addr("dave@partner.example")).size());
+    }
+
+    void ldaps_with_ca_file()
+    {
+        auto c = config_for({shared_server().ldaps_uri()});
+        c.ca_file = shared_server().ca_file().string();
+        LdapSource src(c);
+        const auto got = src.lookup(addr("dave@partner.example"));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, got.size());
+        CPPUNIT_ASSERT_EQUAL("ldap:" + shared_server().ldaps_uri(), got[0].source);
+    }
+
+    void starttls_with_ca_file()
+    {
+        auto c = config_for({shared_server().uri()});
+        c.starttls = true;
+        c.ca_file = shared_server().ca_file().string();
+        LdapSource src(c);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, src.lookup(addr("frank@partner.example")).size());
+    }
+
+    void starttls_wrong_ca_fails()
+    {
+        auto c = config_for({shared_server().uri()});
+        c.starttls = true;
+        c.ca_file = (data().pki / "root-ca.cert.pem").string();  // not the server's CA
+        LdapSource src(c);
+        assert_unavailable(src, "dave@partner.example", "StartTLS");
+        auto l = config_for({shared_server().ldaps_uri()});
+        l.ca_file = c.ca_file;
+        LdapSource ldaps(l);
+        assert_unavailable(ldaps, "dave@partner.example", shared_server().ldaps_uri());
+    }
+
+    void simple_bind_with_password_file()
+    {
+        TempDir d;
+        test::write_file(d.path() / "pw", "reader-secret\n");
+        auto c = config_for({shared_server().uri()});
+        c.bind_dn = "cn=reader,dc=partner,dc=example";
+        c.bind_password_file = (d.path() / "pw").string();
+        c.starttls = true;
+        c.ca_file = shared_server().ca_file().string();
+        LdapSource src(c);
+        const auto got = src.lookup(addr("hidden@partner.example"));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, got.size());
+        CPPUNIT_ASSERT(got[0].cert.der() == der_file(data().pki / "dave.cert.der"));
+    }
+
+    void wrong_password_fails()
+    {
+        TempDir d;
+        test::write_file(d.path() / "pw", "not-the-password\n");
+        auto c = config_for({shared_server().uri()});
+        c.bind_dn = "cn=reader,dc=partner,dc=example";
+        c.bind_password_file = (d.path() / "pw").string();
+        LdapSource src(c);
+        try {
+            src.lookup(addr("hidden@partner.example"));
+            CPPUNIT_FAIL("a wrong password was accepted");
+        } catch (const Error& e) {
+            CPPUNIT_ASSERT(e.failure() == Failure::DirectoryUnavailable);
+            const std::string what = e.what();
+            CPPUNIT_ASSERT_MESSAGE(what, what.find("Invalid credentials") != std::string::npos);
+            CPPUNIT_ASSERT_MESSAGE(what, what.find("not-the-password") == std::string::npos);
+        }
+    }
+
+    void failover_and_reconnect()
+    {
+        Slapd first, second;
+        auto c = config_for({first.uri(), second.uri()});
+        LdapSource quick(c);  // retry_after 0: the first server is asked again at once
+        c.retry_after = std::chrono::seconds(60);
+        LdapSource patient(c);
+        const auto dave = addr("dave@partner.example");
+
+        CPPUNIT_ASSERT_EQUAL("ldap:" + first.uri(), quick.lookup(dave).at(0).source);
+        CPPUNIT_ASSERT_EQUAL("ldap:" + first.uri(), patient.lookup(dave).at(0).source);
+
+        first.stop();
+        CPPUNIT_ASSERT_EQUAL("ldap:" + second.uri(), quick.lookup(dave).at(0).source);
+        CPPUNIT_ASSERT_EQUAL("ldap:" + second.uri(), patient.lookup(dave).at(0).source);
+
+        first.start();
+        const auto searches = first.count(" SRCH base=");
+        // The pooled connections to the old process are dead: discarded, and a new one made.
+        CPPUNIT_ASSERT_EQUAL("ldap:" + first.uri(), quick.lookup(dave).at(0).source);
+        CPPUNIT_ASSERT_EQUAL("ldap:" + first.uri(), quick.lookup(dave).at(0).source);
+        CPPUNIT_ASSERT_EQUAL(searches + 2, first.count(" SRCH base="));
+        // Within retry_after the failed server stays at the back of the order.
+        CPPUNIT_ASSERT_EQUAL("ldap:" + second.uri(), patient.lookup(dave).at(0).source);
+        CPPUNIT_ASSERT_EQUAL(searches + 2, first.count(" SRCH base="));
+
+        // The first server restarts while the pool holds a connection to it: one lookup,
+        // reconnected transparently, no failover.
+        first.stop();
+        first.start();
+        CPPUNIT_ASSERT_EQUAL("ldap:" + first.uri(), quick.lookup(dave).at(0).source);
+    }
+
+    void all_servers_down()
+    {
+        // Nothing listens on either port: what a stopped slapd looks like to a client.
+        const std::string a = "ldap://127.0.0.1:" + std::to_string(free_port());
+        const std::string b = "ldap://127.0.0.1:" + std::to_string(free_port());
+        LdapSource src(config_for({a, b}));
+        try {
+            src.lookup(addr("dave@partner.example"));
+            CPPUNIT_FAIL("lookup succeeded with every server down");
+        } catch (const Error& e) {
+            CPPUNIT_ASSERT(e.failure() == Failure::DirectoryUnavailable);
+            const std::string what = e.what();
+            CPPUNIT_ASSERT_MESSAGE(what, what.find(a) != std::string::npos);
+            CPPUNIT_ASSERT_MESSAGE(what, what.find(b) != std::string::npos);
+        }
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t{0}, src.searches_sent());
+    }
+
+    void concurrent_lookups_share_the_pool()
+    {
+        auto c = config_for({shared_server().uri()});
+        c.connections_per_server = 2;
+        LdapSource src(c);
+        const auto accepted = shared_server().count(" ACCEPT from");
+        std::atomic<int> good{0}, bad{0};
+        std::vector<std::thread> threads;
+        for (int t = 0; t < 8; ++t)
+            threads.emplace_back([&, t] {
+                for (int i = 0; i < 10; ++i) {
+                    try {
+                        const bool even = (t + i) % 2 == 0;
+                        const auto got =
+                            src.lookup(addr(even ? "dave@partner.example" : "frank@partner.example"));
+                        (got.size() == (even ? 1U : 2U) ? good : bad)++;
+                    } catch (...) {
+                        bad++;
+                    }
+                }
+            });
+        for (auto& t : threads) t.join();
+        CPPUNIT_ASSERT_EQUAL(80, good.load());
+        CPPUNIT_ASSERT_EQUAL(0, bad.load());
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t{80}, src.searches_sent());
+        // Eight threads, two pooled connections.
+        CPPUNIT_ASSERT(shared_server().count(" ACCEPT from") - accepted <= 2);
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(LdapTest);
