@@ -19,6 +19,7 @@ CORP_ROOT=cn=admin,$SLAPD_SUFFIX
 STAFF=ou=protected,$SLAPD_SUFFIX       # fixture subtree readable only after a bind
 PUB=dc=pub,dc=acme,dc=example          # what proxy 1 publishes
 BRIDGE=o=acme,o=bridge                 # what proxy 2 publishes (a bridge in front of proxy 1)
+MEMBER2=o=other,o=bridge               # the bridge's second member: corporate ou=people
 ALLOWED='cn mail objectClass userCertificate;binary userSMIMECertificate'
 
 # --- slapd instances started from a ready slapd.conf (the proxies) ---------------------------
@@ -97,8 +98,12 @@ P1_SETTINGS=(CORPORATE_URI="$CORP" CORPORATE_BASE="$STAFF" SUFFIX="$PUB" SIZELIM
 render p1 "${P1_SETTINGS[@]}"
 start_proxy p1 "$p1_port"
 P1=ldap://127.0.0.1:$p1_port/
-# Proxy 2, anonymous, publishes proxy 1 under another suffix: a bridge.
+# Proxy 2, anonymous, is a bridge: it publishes proxy 1 under another suffix and, as a second
+# member (a database section appended with SECTION=database), the corporate ou=people subtree.
 render p2 CORPORATE_URI="$P1" CORPORATE_BASE="$PUB" SUFFIX="$BRIDGE" SIZELIMIT=50
+sh "$CONTRIB/render.sh" SECTION=database CORPORATE_URI="$CORP" CORPORATE_BASE="ou=people,$SLAPD_SUFFIX" \
+  SUFFIX="$MEMBER2" >>"$WORK/p2/slapd.conf" 2>"$WORK/p2/render.log" \
+  || fatal proxy-p2-render-member2 "$(cat "$WORK/p2/render.log")"
 start_proxy p2 "$p2_port"
 P2=ldap://127.0.0.1:$p2_port/
 # Proxy 3 is proxy 1 weakened by an administrator who allowed anonymous updates: "readonly on"
@@ -199,6 +204,9 @@ for p in p1 p2; do
     else fail "$p-request-$want" "bob's certificates not returned byte-exact"; fi
   done
 done
+
+# The bridge's second member serves erin (corporate ou=people) under its own suffix.
+check_person p2-member2-erin "$P2" "$MEMBER2" erin erin@acme.example yes
 
 # --- what partners must not see --------------------------------------------------------------
 # same_answer NAME FILTER_TRUE FILTER_WRONG: a guess of a hidden value must not change the
