@@ -7,10 +7,14 @@
 #include <utility>
 
 #include "base/log.h"
+#include "directory/record_codec.h"
 
 namespace ssm::directory {
 
 namespace {
+
+using record::put_uint;
+using record::Reader;
 
 constexpr std::uint8_t format_version = 1;
 
@@ -19,36 +23,6 @@ struct Record {
     Bytes cert;
     std::optional<Bytes> caps;
 };
-
-class Reader {
-public:
-    explicit Reader(ByteView in) : m_in(in) {}
-    bool take(std::size_t n, ByteView& out)
-    {
-        if (n > m_in.size() - m_pos) return false;
-        out = m_in.subspan(m_pos, n);
-        m_pos += n;
-        return true;
-    }
-    bool uint(std::size_t width, std::uint64_t& v)
-    {
-        ByteView b;
-        if (!take(width, b)) return false;
-        v = 0;
-        for (auto c : b) v = (v << 8) | c;
-        return true;
-    }
-    bool done() const { return m_pos == m_in.size(); }
-
-private:
-    ByteView m_in;
-    std::size_t m_pos = 0;
-};
-
-void put_uint(Bytes& out, std::uint64_t v, std::size_t width)
-{
-    for (std::size_t i = width; i-- > 0;) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-}
 
 std::optional<std::vector<Record>> decode(ByteView value)
 {
@@ -95,11 +69,12 @@ Bytes encode(const std::vector<Record>& records)
     return out;
 }
 
-std::vector<Record> decode_or_warn(std::optional<ByteView> value, const std::string& key)
+std::vector<Record> decode_or_warn(std::optional<ByteView> value, const std::string& key,
+                                   const std::string& database)
 {
     if (!value) return {};
     if (auto records = decode(*value)) return std::move(*records);
-    log::warning("harvest_record_corrupt", {{"address", log::sanitise(key)}});
+    log::warning(database + "_record_corrupt", {{"address", log::sanitise(key)}});
     return {};
 }
 
@@ -110,8 +85,11 @@ HarvestStore::HarvestStore(const std::filesystem::path& folder, const lmdb::Envi
 {
 }
 
-HarvestStore::HarvestStore(std::shared_ptr<lmdb::Environment> env)
-    : m_env(std::move(env)), m_dbi(m_env->database("harvest"))
+HarvestStore::HarvestStore(std::shared_ptr<lmdb::Environment> env, Kind kind)
+    : m_env(std::move(env)),
+      m_database(kind == Kind::Harvested ? "harvest" : "imported"),
+      m_source_name(kind == Kind::Harvested ? "harvested" : "imported"),
+      m_dbi(m_env->database(m_database))
 {
 }
 
@@ -125,7 +103,7 @@ bool HarvestStore::store(const EmailAddress& address, ByteView cert_der, std::op
 
     // LMDB serialises write transactions, so this read-modify-write is atomic.
     lmdb::Transaction txn(*m_env, lmdb::Transaction::Mode::Write);
-    std::vector<Record> records = decode_or_warn(txn.get(m_dbi, key), key);
+    std::vector<Record> records = decode_or_warn(txn.get(m_dbi, key), key, m_database);
     auto same = std::find_if(records.begin(), records.end(), [&](const Record& r) {
         return std::equal(r.cert.begin(), r.cert.end(), cert_der.begin(), cert_der.end());
     });
@@ -152,13 +130,13 @@ std::vector<CertificateCandidate> HarvestStore::lookup(const EmailAddress& addre
     std::vector<Record> records;
     {
         lmdb::Transaction txn(*m_env, lmdb::Transaction::Mode::Read);
-        records = decode_or_warn(txn.get(m_dbi, key), key);
+        records = decode_or_warn(txn.get(m_dbi, key), key, m_database);
     }
     std::vector<CertificateCandidate> out;
     for (auto& rec : records) {
         auto cert = pki::Certificate::parse_der(rec.cert);
         if (!cert) continue;
-        out.push_back(CertificateCandidate{std::move(*cert), "harvested", std::move(rec.caps), rec.seen_at});
+        out.push_back(CertificateCandidate{std::move(*cert), m_source_name, std::move(rec.caps), rec.seen_at});
     }
     return out;
 }

@@ -1,10 +1,13 @@
 // Harvested certificates (PRODUCT §3.4): the certificates of valid signers of inbound mail with
 // the SMIMECapabilities they advertised, kept in LMDB so every worker and restart sees them.
-// SECURITY: what is stored comes from verified signatures, but the store does not rely on
-// that: it only keeps certificates naming the address, and reads its records defensively.
+// The same store, in database "imported", holds the certificates an administrator imported
+// with `ssmctl cert import` (PRODUCT §6; source name "imported").
+// SECURITY: what is stored comes from verified signatures or an administrator, but the store
+// does not rely on that: it only keeps certificates naming the address, and reads its records
+// defensively.
 //
-// Record format (database "harvest" of the folder's LMDB environment), key = lower-case
-// address, value = version byte 0x01, count byte N (N <= max_per_address), then N records:
+// Record format (database "harvest" or "imported" of the folder's LMDB environment), key =
+// lower-case address, value = version byte 0x01, count byte N (N <= max_per_address), then N records:
 //   seen_at   8 bytes, big-endian two's complement seconds since the epoch
 //   cert_len  4 bytes big-endian (1..65536), then the DER certificate
 //   has_caps  1 byte (0 or 1); if 1: caps_len 4 bytes big-endian (1..8192), then the DER
@@ -28,8 +31,9 @@ public:
 
     // Opens (creating) the LMDB environment in the folder, or shares the one already open.
     explicit HarvestStore(const std::filesystem::path& folder, const lmdb::EnvironmentOptions& options = {});
+    enum class Kind { Harvested, Imported };
     // Beside other stores (the lookup cache) in the same environment.
-    explicit HarvestStore(std::shared_ptr<lmdb::Environment> env);
+    explicit HarvestStore(std::shared_ptr<lmdb::Environment> env, Kind kind = Kind::Harvested);
 
     // Records that `cert_der` was seen for `address` at `seen_at`. The same certificate seen
     // again updates its time, and its capabilities when `caps` is given. Beyond
@@ -40,10 +44,14 @@ public:
                std::time_t seen_at = std::time(nullptr));
 
     std::vector<CertificateCandidate> lookup(const EmailAddress& address) override;
-    std::string name() const override { return "harvested"; }
+    std::string name() const override { return m_source_name; }
+    // The environment, for other stores in the same folder (the lookup cache).
+    const std::shared_ptr<lmdb::Environment>& environment() const { return m_env; }
 
 private:
     std::shared_ptr<lmdb::Environment> m_env;
+    std::string m_database;     // "harvest" | "imported"
+    std::string m_source_name;  // "harvested" | "imported"
     MDB_dbi m_dbi;
 };
 

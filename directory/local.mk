@@ -5,7 +5,9 @@ directory_libssm_directory_a_SOURCES = \
 	directory/certificate_source.h directory/certificate_source.cpp \
 	directory/static_folder.h directory/static_folder.cpp \
 	directory/lmdb.h directory/lmdb.cpp \
+	directory/record_codec.h \
 	directory/harvest_store.h directory/harvest_store.cpp \
+	directory/lookup_cache.h directory/lookup_cache.cpp \
 	directory/certificate_choice.h directory/certificate_choice.cpp \
 	directory/ldap_connection.h directory/ldap_connection.cpp \
 	directory/ldap_source.h directory/ldap_source.cpp
@@ -17,3 +19,7 @@ tests_unit_test_directory_LDADD = directory/libssm_directory.a pki/libssm_pki.a 
 check_PROGRAMS += tests/unit/test_ldap
 tests_unit_test_ldap_SOURCES = tests/unit/test_ldap.cpp $(UNIT_MAIN)
 tests_unit_test_ldap_LDADD = directory/libssm_directory.a pki/libssm_pki.a base/libssm_base.a $(UNIT_LIBS)
+
+check_PROGRAMS += tests/unit/test_lookup_cache
+tests_unit_test_lookup_cache_SOURCES = tests/unit/test_lookup_cache.cpp $(UNIT_MAIN)
+tests_unit_test_lookup_cache_LDADD = directory/libssm_directory.a pki/libssm_pki.a base/libssm_base.a $(UNIT_LIBS)

@@ -3,16 +3,30 @@
 // store) so every worker thread and every restart sees them.
 //   - a positive answer (certificates found) is fresh for positive_ttl, a negative one (none)
 //     for negative_ttl; an expired entry is looked up again;
-//   - stale-if-error: when the source throws DirectoryUnavailable, an expired entry younger
-//     than stale_limit is answered instead (logged), so a directory outage does not stop mail
-//     to known partners; without one the error propagates (451 4.7.1);
-//   - single flight: concurrent lookups of one address in this process wait for one search.
-// What is cached are the candidates, not the choice: validity, revocation and the choice are
-// evaluated afresh on every use.
-// SECURITY: cached records are read defensively (a corrupt record is a miss, never trusted).
+//   - stale-if-error: when the source throws DirectoryUnavailable, a positive entry that
+//     expired less than stale_limit ago is answered instead (logged as a warning), so a
+//     directory outage does not stop mail to known partners; without one the error propagates
+//     (451 4.7.1). An expired negative entry never stands in: "no certificate" would turn an
+//     outage into a permanent 550 for a partner who has published a certificate since;
+//   - single flight: concurrent lookups of one key in this process wait for one search and
+//     all get its result, or its exception.
+// What is cached are the candidates (DER), not the choice: validity, revocation and the choice
+// are evaluated afresh on every use. SMIMECapabilities are not kept (directories have none).
+//
+// Record format, key = the inner source's name() + '\0' + address_key(address) (two
+// directories may serve one domain), value = version byte 0x01, then
+//   fetched_at  8 bytes, big-endian two's complement seconds since the epoch
+//   source_len  2 bytes big-endian (0..max_source_size), then the source name (UTF-8)
+//   count       1 byte (0..max_certificates; 0 is a negative answer)
+//   count times: cert_len 4 bytes big-endian (1..pki::max_certificate_size), then DER
+// A value that does not parse exactly (trailing bytes included) is a miss. A key longer than
+// LMDB's key limit is not stored (the lookup still goes through single flight).
+// SECURITY: cached records are read defensively (a corrupt record is a miss, never trusted);
+// the certificates in them are as untrusted as the directory's answer was.
 #pragma once
 #include <chrono>
 #include <ctime>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,29 +46,46 @@ struct CacheSettings {
 // One cached answer as stored.
 struct CacheEntry {
     std::time_t fetched_at = 0;
-    std::string source;       // name() of the source that answered
+    std::string source;               // the source that answered (a candidate's source)
     std::vector<Bytes> certificates;  // DER; empty: a negative answer
 };
 
 class CachingSource final : public CertificateSource {
 public:
-    CachingSource(std::shared_ptr<lmdb::Environment> env, std::shared_ptr<CertificateSource> inner,
-                  CacheSettings settings);
-    ~CachingSource() override;
+    static constexpr std::size_t max_certificates = 32;  // more in one answer: the rest dropped
+    static constexpr std::size_t max_source_size = 1024;
 
+    using Clock = std::function<std::time_t()>;                 // default: std::time
+    using Serves = std::function<bool(const EmailAddress&)>;    // default: every address
+
+    // `serves` says which addresses the inner source answers at all (LdapSource::serves):
+    // others get an empty answer without cache traffic, so the cache does not fill with
+    // negative entries for domains the directory has nothing to do with.
+    CachingSource(std::shared_ptr<lmdb::Environment> env, std::shared_ptr<CertificateSource> inner,
+                  CacheSettings settings, Serves serves = {}, Clock clock = {});
+    ~CachingSource() override;
+    CachingSource(const CachingSource&) = delete;
+    CachingSource& operator=(const CachingSource&) = delete;
+
+    // Fresh entry: its candidates. Otherwise one lookup of the inner source per key at a time
+    // (see above). Thread-safe.
     std::vector<CertificateCandidate> lookup(const EmailAddress& address) override;
     std::string name() const override;  // the inner source's name
 
-    // The stored entry for the address, fresh or not (ssmctl cert lookup).
+    // The stored entry for the address, fresh or not (ssmctl cert lookup); nullopt when absent
+    // or corrupt.
     std::optional<CacheEntry> peek(const EmailAddress& address) const;
+    // Whether the inner source answers for the address at all.
+    bool serves(const EmailAddress& address) const;
 
 private:
     struct Impl;
     std::unique_ptr<Impl> m_impl;
 };
 
-// Removing entries, from ssmctl (another process: LMDB is multi-process safe).
-// Returns whether the address had an entry / how many entries were removed.
+// Removing entries, from ssmctl (another process: LMDB is multi-process safe). An address's
+// entries of every source are removed. Return whether the address had an entry / how many
+// entries were removed. Throw ssm::Error on storage failure.
 bool flush_cache_entry(lmdb::Environment& env, const EmailAddress& address);
 std::size_t flush_cache(lmdb::Environment& env);
 

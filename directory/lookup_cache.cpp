@@ -1,0 +1,318 @@
+// The persistent lookup cache (see lookup_cache.h for the rules and the record format).
+// Records are parsed with explicit bounds on every length; a record that does not parse is a
+// miss. The hit path is one LMDB read transaction and no lock of ours.
+#include "directory/lookup_cache.h"
+
+#include <future>
+#include <map>
+#include <mutex>
+#include <utility>
+
+#include "base/error.h"
+#include "base/log.h"
+#include "directory/record_codec.h"
+
+namespace ssm::directory {
+
+namespace {
+
+constexpr std::uint8_t format_version = 1;
+constexpr const char* database_name = "cache";
+
+std::optional<CacheEntry> decode(ByteView value)
+{
+    record::Reader r(value);
+    std::uint64_t version = 0, len = 0, count = 0;
+    std::int64_t fetched = 0;
+    ByteView b;
+    if (!r.uint(1, version) || version != format_version || !record::time(r, fetched) || !r.uint(2, len) ||
+        len > CachingSource::max_source_size || !r.take(len, b))
+        return std::nullopt;
+    CacheEntry e;
+    e.fetched_at = static_cast<std::time_t>(fetched);
+    e.source.assign(as_chars(b));
+    if (!r.uint(1, count) || count > CachingSource::max_certificates) return std::nullopt;
+    for (std::uint64_t i = 0; i < count; ++i) {
+        if (!r.uint(4, len) || len == 0 || len > pki::max_certificate_size || !r.take(len, b)) return std::nullopt;
+        e.certificates.emplace_back(b.begin(), b.end());
+    }
+    if (!r.done()) return std::nullopt;
+    return e;
+}
+
+Bytes encode(const CacheEntry& e)
+{
+    Bytes out{format_version};
+    record::put_time(out, e.fetched_at);
+    record::put_uint(out, e.source.size(), 2);
+    record::put_bytes(out, as_bytes(e.source));
+    record::put_uint(out, e.certificates.size(), 1);
+    for (const auto& der : e.certificates) {
+        record::put_uint(out, der.size(), 4);
+        record::put_bytes(out, der);
+    }
+    return out;
+}
+
+std::string entry_key(const std::string& source_name, const EmailAddress& address)
+{
+    std::string key = source_name;
+    key.push_back('\0');
+    key += address_key(address);
+    return key;
+}
+
+// The key's two parts as log fields.
+log::Fields key_fields(const std::string& key)
+{
+    const auto nul = key.find('\0');
+    if (nul == std::string::npos) return {{"key", log::sanitise(key)}};
+    return {{"source", log::sanitise(key.substr(0, nul))}, {"address", log::sanitise(key.substr(nul + 1))}};
+}
+
+log::Fields with(log::Fields f, std::string name, std::string value)
+{
+    f.emplace_back(std::move(name), std::move(value));
+    return f;
+}
+
+// An LMDB cursor, closed with its transaction's lifetime in mind (closed first).
+class Cursor {
+public:
+    Cursor(lmdb::Transaction& txn, MDB_dbi dbi, lmdb::Environment& env)
+    {
+        lmdb::check(mdb_cursor_open(txn.get(), dbi, &m_cursor), env, "open cursor");
+    }
+    ~Cursor() { mdb_cursor_close(m_cursor); }
+    Cursor(const Cursor&) = delete;
+    Cursor& operator=(const Cursor&) = delete;
+    MDB_cursor* get() const noexcept { return m_cursor; }
+
+private:
+    MDB_cursor* m_cursor = nullptr;
+};
+
+}  // namespace
+
+struct CachingSource::Impl {
+    using Result = std::shared_ptr<const CacheEntry>;
+
+    std::shared_ptr<lmdb::Environment> env;
+    MDB_dbi dbi;
+    std::size_t max_key_size;
+    std::shared_ptr<CertificateSource> inner;
+    std::string inner_name;
+    CacheSettings settings;
+    Serves serves;
+    Clock clock;
+
+    std::mutex flights_mutex;
+    std::map<std::string, std::shared_future<Result>> flights;  // guarded by flights_mutex
+
+    std::time_t now() const { return clock ? clock() : std::time(nullptr); }
+
+    std::chrono::seconds ttl(const CacheEntry& e) const
+    {
+        return e.certificates.empty() ? settings.negative_ttl : settings.positive_ttl;
+    }
+
+    // An entry from the future (clock stepped back, or a record from another host) is not
+    // trusted to be fresh: the source is asked again.
+    bool fresh(const CacheEntry& e, std::time_t t) const
+    {
+        const std::time_t age = t - e.fetched_at;
+        return age >= 0 && age < ttl(e).count();
+    }
+
+    bool may_stand_in(const CacheEntry& e, std::time_t t) const
+    {
+        const std::time_t age = t - e.fetched_at;
+        return !e.certificates.empty() && age >= 0 && age < ttl(e).count() + settings.stale_limit.count();
+    }
+
+    // The stored entry; nullopt when absent, corrupt (logged) or unreadable (logged: the cache
+    // is an optimisation, the source is asked instead).
+    std::optional<CacheEntry> read(const std::string& key) const
+    {
+        if (key.size() > max_key_size) return std::nullopt;
+        try {
+            lmdb::Transaction txn(*env, lmdb::Transaction::Mode::Read);
+            auto value = txn.get(dbi, key);
+            if (!value) return std::nullopt;
+            if (auto e = decode(*value)) return e;
+            log::warning("cache-record-corrupt", key_fields(key));
+        } catch (const std::exception& e) {
+            log::warning("cache-read-failed", with(key_fields(key), "error", e.what()));
+        }
+        return std::nullopt;
+    }
+
+    void write(const std::string& key, const CacheEntry& e)
+    {
+        if (key.size() > max_key_size) return;
+        try {
+            lmdb::Transaction txn(*env, lmdb::Transaction::Mode::Write);
+            txn.put(dbi, key, encode(e));
+            txn.commit();
+        } catch (const std::exception& ex) {
+            // Not fatal: the answer is still used, only not remembered.
+            log::warning("cache-write-failed", with(key_fields(key), "error", ex.what()));
+        }
+    }
+
+    static std::vector<CertificateCandidate> candidates(const CacheEntry& e)
+    {
+        std::vector<CertificateCandidate> out;
+        for (const auto& der : e.certificates)
+            if (auto cert = pki::Certificate::parse_der(der))
+                out.push_back(CertificateCandidate{std::move(*cert), e.source, std::nullopt, 0});
+        return out;
+    }
+
+    // Asks the inner source (the caller leads the flight for `key`) and stores its answer.
+    Result refresh(const std::string& key, const EmailAddress& address)
+    {
+        // A flight that ended between our cache read and our joining the map has stored its
+        // answer: use it rather than asking again.
+        std::optional<CacheEntry> existing = read(key);
+        if (existing && fresh(*existing, now())) return std::make_shared<const CacheEntry>(std::move(*existing));
+        std::vector<CertificateCandidate> found;
+        try {
+            found = inner->lookup(address);
+        } catch (const Error& err) {
+            const std::time_t t = now();
+            if (err.failure() != Failure::DirectoryUnavailable || !existing || !may_stand_in(*existing, t)) throw;
+            log::warning("directory-stale-answer",
+                         {{"source", log::sanitise(inner_name)},
+                          {"address", log::sanitise(address_key(address))},
+                          {"age", std::to_string(t - existing->fetched_at) + "s"},
+                          {"error", log::sanitise(err.what())}});
+            return std::make_shared<const CacheEntry>(std::move(*existing));
+        }
+        CacheEntry e;
+        e.fetched_at = now();
+        e.source = found.empty() ? inner_name : found.front().source;
+        if (e.source.size() > CachingSource::max_source_size) e.source.resize(CachingSource::max_source_size);
+        if (found.size() > CachingSource::max_certificates)
+            log::warning("cache-answer-truncated", {{"source", log::sanitise(inner_name)},
+                                                    {"address", log::sanitise(address_key(address))},
+                                                    {"certificates", std::to_string(found.size())}});
+        for (const auto& c : found) {
+            if (e.certificates.size() == CachingSource::max_certificates) break;
+            e.certificates.push_back(c.cert.der());
+        }
+        write(key, e);
+        return std::make_shared<const CacheEntry>(std::move(e));
+    }
+
+    Result fetch(const std::string& key, const EmailAddress& address)
+    {
+        std::promise<Result> promise;
+        std::shared_future<Result> flight;
+        {
+            std::lock_guard lock(flights_mutex);
+            if (auto it = flights.find(key); it != flights.end()) {
+                flight = it->second;
+            } else {
+                flights.emplace(key, promise.get_future().share());
+            }
+        }
+        if (flight.valid()) return flight.get();  // rethrows the leader's exception
+
+        Result result;
+        std::exception_ptr failure;
+        try {
+            result = refresh(key, address);
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        {
+            // The answer is stored before the flight ends, so a later lookup finds it.
+            std::lock_guard lock(flights_mutex);
+            flights.erase(key);
+        }
+        if (failure) {
+            promise.set_exception(failure);
+            std::rethrow_exception(failure);
+        }
+        promise.set_value(result);
+        return result;
+    }
+};
+
+CachingSource::CachingSource(std::shared_ptr<lmdb::Environment> env, std::shared_ptr<CertificateSource> inner,
+                             CacheSettings settings, Serves serves, Clock clock)
+    : m_impl(std::make_unique<Impl>())
+{
+    m_impl->env = std::move(env);
+    m_impl->dbi = m_impl->env->database(database_name);
+    m_impl->max_key_size = static_cast<std::size_t>(mdb_env_get_maxkeysize(m_impl->env->get()));
+    m_impl->inner_name = inner->name();
+    m_impl->inner = std::move(inner);
+    m_impl->settings = settings;
+    m_impl->serves = std::move(serves);
+    m_impl->clock = std::move(clock);
+}
+
+CachingSource::~CachingSource() = default;
+
+std::string CachingSource::name() const
+{
+    return m_impl->inner_name;
+}
+
+bool CachingSource::serves(const EmailAddress& address) const
+{
+    return !m_impl->serves || m_impl->serves(address);
+}
+
+std::vector<CertificateCandidate> CachingSource::lookup(const EmailAddress& address)
+{
+    if (!serves(address)) return {};
+    const std::string key = entry_key(m_impl->inner_name, address);
+    if (auto e = m_impl->read(key); e && m_impl->fresh(*e, m_impl->now())) return Impl::candidates(*e);
+    return Impl::candidates(*m_impl->fetch(key, address));
+}
+
+std::optional<CacheEntry> CachingSource::peek(const EmailAddress& address) const
+{
+    return m_impl->read(entry_key(m_impl->inner_name, address));
+}
+
+bool flush_cache_entry(lmdb::Environment& env, const EmailAddress& address)
+{
+    const MDB_dbi dbi = env.database(database_name);
+    const std::string wanted = address_key(address);
+    lmdb::Transaction txn(env, lmdb::Transaction::Mode::Write);
+    bool removed = false;
+    {
+        Cursor cursor(txn, dbi, env);
+        MDB_val k{0, nullptr}, v{0, nullptr};
+        int rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_FIRST);
+        while (rc == 0) {
+            const std::string_view key(static_cast<const char*>(k.mv_data), k.mv_size);
+            const auto nul = key.find('\0');
+            if (nul != std::string_view::npos && key.substr(nul + 1) == wanted) {
+                lmdb::check(mdb_cursor_del(cursor.get(), 0), env, "delete");
+                removed = true;
+            }
+            rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_NEXT);
+        }
+        if (rc != MDB_NOTFOUND) lmdb::check(rc, env, "iterate");
+    }
+    txn.commit();
+    return removed;
+}
+
+std::size_t flush_cache(lmdb::Environment& env)
+{
+    const MDB_dbi dbi = env.database(database_name);
+    lmdb::Transaction txn(env, lmdb::Transaction::Mode::Write);
+    MDB_stat st{};
+    lmdb::check(mdb_stat(txn.get(), dbi, &st), env, "stat");
+    lmdb::check(mdb_drop(txn.get(), dbi, 0), env, "empty");
+    txn.commit();
+    return st.ms_entries;
+}
+
+}  // namespace ssm::directory

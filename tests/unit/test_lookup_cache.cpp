@@ -1,0 +1,480 @@
+// Unit tests for the persistent lookup cache (directory/lookup_cache.h): TTLs with an injected
+// clock, negative caching, stale-if-error, corrupt records, persistence across a reopened
+// environment, single flight under 100 threads, and flushing. The inner source is a test
+// source that counts its calls (the real LDAP source is tested against slapd elsewhere).
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "base/error.h"
+#include "directory/lookup_cache.h"
+#include "directory/record_codec.h"
+#include "pki/certificate.h"
+#include "tests/unit/test_support.h"
+
+using namespace ssm;
+using namespace ssm::directory;
+namespace {
+
+// The OpenSSL-made test PKI (tests/fixtures/make-pki.sh), generated once per program; the
+// cache does not look inside certificates, so the basic set is enough.
+namespace fx {
+
+const std::filesystem::path& dir()
+{
+    static test::TempDir d;
+    static const bool made = [] {
+        test::run("sh '" + (test::source_dir() / "tests/fixtures/make-pki.sh").string() + "' '" +
+                  d.path().string() + "' >/dev/null 2>&1");
+        return true;
+    }();
+    (void)made;
+    return d.path();
+}
+
+Bytes der_of(const std::string& name)
+{
+    const std::string s = test::read_file(dir() / (name + ".cert.der"));
+    return Bytes(s.begin(), s.end());
+}
+
+pki::Certificate cert(const std::string& name)
+{
+    auto c = pki::Certificate::parse_der(der_of(name));
+    CPPUNIT_ASSERT_MESSAGE(name, c.has_value());
+    return std::move(*c);
+}
+
+}  // namespace fx
+
+EmailAddress addr(const char* s)
+{
+    auto a = EmailAddress::parse(s);
+    CPPUNIT_ASSERT_MESSAGE(s, a.has_value());
+    return *a;
+}
+
+// A directory stand-in: answers from a table, or fails, counting the lookups it was asked.
+class CountingSource final : public CertificateSource {
+public:
+    explicit CountingSource(std::string name = "ldap:ldap://test") : m_name(std::move(name)) {}
+
+    std::vector<CertificateCandidate> lookup(const EmailAddress& address) override
+    {
+        ++calls;
+        if (delay.count() > 0) std::this_thread::sleep_for(delay);
+        if (failure) throw Error(*failure, "directory down (test)");
+        std::vector<CertificateCandidate> out;
+        std::lock_guard lock(m_mutex);
+        if (auto it = m_table.find(address_key(address)); it != m_table.end())
+            for (const auto& name : it->second)
+                out.push_back(CertificateCandidate{fx::cert(name), m_name + " server2", std::nullopt, 0});
+        return out;
+    }
+    std::string name() const override { return m_name; }
+
+    void publish(const std::string& address, std::vector<std::string> cert_names)
+    {
+        std::lock_guard lock(m_mutex);
+        m_table[address] = std::move(cert_names);
+    }
+
+    std::atomic<int> calls{0};
+    std::optional<Failure> failure;
+    std::chrono::milliseconds delay{0};
+
+private:
+    std::string m_name;
+    std::mutex m_mutex;
+    std::map<std::string, std::vector<std::string>> m_table;
+};
+
+// A clock the tests move by hand.
+struct TestClock {
+    std::shared_ptr<std::atomic<std::time_t>> now = std::make_shared<std::atomic<std::time_t>>(1'800'000'000);
+    CachingSource::Clock fn() const
+    {
+        return [n = now] { return n->load(); };
+    }
+    void advance(std::time_t s) { *now += s; }
+};
+
+CacheSettings settings(long pos, long neg, long stale)
+{
+    return CacheSettings{std::chrono::seconds(pos), std::chrono::seconds(neg), std::chrono::seconds(stale)};
+}
+
+bool throws_unavailable(CachingSource& cache, const EmailAddress& a)
+{
+    try {
+        cache.lookup(a);
+    } catch (const Error& e) {
+        return e.failure() == Failure::DirectoryUnavailable;
+    }
+    return false;
+}
+
+void put_raw(lmdb::Environment& env, const std::string& key, const Bytes& value)
+{
+    const MDB_dbi dbi = env.database("cache");
+    lmdb::Transaction txn(env, lmdb::Transaction::Mode::Write);
+    txn.put(dbi, key, value);
+    txn.commit();
+}
+
+// A well-formed record by hand (independent of the encoder under test).
+Bytes record_of(std::time_t fetched, const std::string& source, const std::vector<Bytes>& certs)
+{
+    Bytes out{1};
+    record::put_time(out, fetched);
+    record::put_uint(out, source.size(), 2);
+    record::put_bytes(out, as_bytes(source));
+    record::put_uint(out, certs.size(), 1);
+    for (const auto& c : certs) {
+        record::put_uint(out, c.size(), 4);
+        record::put_bytes(out, c);
+    }
+    return out;
+}
+
+}  // namespace
+
+class LookupCacheTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(LookupCacheTest);
+    CPPUNIT_TEST(positive_ttl_expiry);
+    CPPUNIT_TEST(negative_caching);
+    CPPUNIT_TEST(stale_if_error);
+    CPPUNIT_TEST(errors_without_stale_entry_propagate);
+    CPPUNIT_TEST(corrupt_records_are_misses);
+    CPPUNIT_TEST(survives_restart);
+    CPPUNIT_TEST(single_flight);
+    CPPUNIT_TEST(single_flight_shares_the_exception);
+    CPPUNIT_TEST(sources_have_their_own_entries);
+    CPPUNIT_TEST(unserved_addresses_bypass_the_cache);
+    CPPUNIT_TEST(flush);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void positive_ttl_expiry()
+    {
+        test::TempDir t;
+        auto env = lmdb::Environment::open(t.path());
+        auto inner = std::make_shared<CountingSource>();
+        inner->publish("alice@acme.example", {"alice"});
+        TestClock clock;
+        CachingSource cache(env, inner, settings(100, 10, 0), {}, clock.fn());
+        CPPUNIT_ASSERT_EQUAL(inner->name(), cache.name());
+
+        auto first = cache.lookup(addr("Alice@ACME.example"));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, first.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("ldap:ldap://test server2"), first[0].source);
+        CPPUNIT_ASSERT(first[0].cert.der() == fx::der_of("alice"));
+        CPPUNIT_ASSERT_EQUAL(1, inner->calls.load());
+
+        clock.advance(99);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, cache.lookup(addr("alice@acme.example")).size());
+        CPPUNIT_ASSERT_EQUAL(1, inner->calls.load());  // fresh: not asked
+
+        inner->publish("alice@acme.example", {"alice", "carol"});  // a change, seen after expiry
+        clock.advance(1);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, cache.lookup(addr("alice@acme.example")).size());
+        CPPUNIT_ASSERT_EQUAL(2, inner->calls.load());
+
+        auto e = cache.peek(addr("alice@acme.example"));
+        CPPUNIT_ASSERT(e.has_value());
+        CPPUNIT_ASSERT_EQUAL(*clock.now - 0, e->fetched_at);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, e->certificates.size());
+
+        // An entry dated in the future (clock stepped back) is not trusted to be fresh.
+        clock.advance(-1000);
+        cache.lookup(addr("alice@acme.example"));
+        CPPUNIT_ASSERT_EQUAL(3, inner->calls.load());
+    }
+
+    void negative_caching()
+    {
+        test::TempDir t;
+        auto env = lmdb::Environment::open(t.path());
+        auto inner = std::make_shared<CountingSource>();
+        TestClock clock;
+        CachingSource cache(env, inner, settings(100, 10, 1000), {}, clock.fn());
+
+        CPPUNIT_ASSERT(cache.lookup(addr("nobody@partner.example")).empty());
+        CPPUNIT_ASSERT(cache.lookup(addr("nobody@partner.example")).empty());
+        CPPUNIT_ASSERT_EQUAL(1, inner->calls.load());
+        auto e = cache.peek(addr("nobody@partner.example"));
+        CPPUNIT_ASSERT(e && e->certificates.empty());
+        CPPUNIT_ASSERT_EQUAL(inner->name(), e->source);
+
+        // Published meanwhile: found once the negative entry (10 s, not 100 s) expires.
+        inner->publish("nobody@partner.example", {"bob"});
+        clock.advance(9);
+        CPPUNIT_ASSERT(cache.lookup(addr("nobody@partner.example")).empty());
+        clock.advance(1);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, cache.lookup(addr("nobody@partner.example")).size());
+        CPPUNIT_ASSERT_EQUAL(2, inner->calls.load());
+
+        // A negative_ttl of 0 caches nothing usable.
+        auto inner2 = std::make_shared<CountingSource>("ldap:other");
+        CachingSource uncached(env, inner2, settings(100, 0, 1000), {}, clock.fn());
+        uncached.lookup(addr("x@partner.example"));
+        uncached.lookup(addr("x@partner.example"));
+        CPPUNIT_ASSERT_EQUAL(2, inner2->calls.load());
+    }
+
+    void stale_if_error()
+    {
+        test::TempDir t;
+        auto env = lmdb::Environment::open(t.path());
+        auto inner = std::make_shared<CountingSource>();
+        inner->publish("bob@partner.example", {"bob"});
+        TestClock clock;
+        CachingSource cache(env, inner, settings(100, 10, 50), {}, clock.fn());
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, cache.lookup(addr("bob@partner.example")).size());
+
+        inner->failure = Failure::DirectoryUnavailable;
+        clock.advance(149);  // expired 49 s ago, stale_limit 50 s: stands in
+        auto stale = cache.lookup(addr("bob@partner.example"));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, stale.size());
+        CPPUNIT_ASSERT(stale[0].cert.der() == fx::der_of("bob"));
+        CPPUNIT_ASSERT_EQUAL(2, inner->calls.load());  // the directory was asked first
+
+        clock.advance(1);  // expired 50 s ago: too old
+        CPPUNIT_ASSERT(throws_unavailable(cache, addr("bob@partner.example")));
+
+        // The directory is back: a fresh answer replaces the old one.
+        inner->failure.reset();
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, cache.lookup(addr("bob@partner.example")).size());
+        CPPUNIT_ASSERT_EQUAL(*clock.now - 0, cache.peek(addr("bob@partner.example"))->fetched_at);
+
+        // An expired negative entry never stands in (it would turn an outage into a 550).
+        cache.lookup(addr("nobody@partner.example"));
+        inner->failure = Failure::DirectoryUnavailable;
+        clock.advance(11);
+        CPPUNIT_ASSERT(throws_unavailable(cache, addr("nobody@partner.example")));
+    }
+
+    void errors_without_stale_entry_propagate()
+    {
+        test::TempDir t;
+        auto env = lmdb::Environment::open(t.path());
+        auto inner = std::make_shared<CountingSource>();
+        inner->publish("bob@partner.example", {"bob"});
+        TestClock clock;
+        CachingSource cache(env, inner, settings(100, 10, 1000), {}, clock.fn());
+
+        inner->failure = Failure::DirectoryUnavailable;
+        CPPUNIT_ASSERT(throws_unavailable(cache, addr("bob@partner.example")));
+        CPPUNIT_ASSERT(!cache.peek(addr("bob@partner.example")));  // nothing stored for a failure
+        CPPUNIT_ASSERT(throws_unavailable(cache, addr("bob@partner.example")));
+        CPPUNIT_ASSERT_EQUAL(2, inner->calls.load());  // failures are not cached
+
+        // Only DirectoryUnavailable is answered from a stale entry; other failures propagate.
+        inner->failure.reset();
+        cache.lookup(addr("bob@partner.example"));
+        clock.advance(101);
+        inner->failure = Failure::Internal;
+        try {
+            cache.lookup(addr("bob@partner.example"));
+            CPPUNIT_FAIL("an internal error was hidden by a stale entry");
+        } catch (const Error& e) {
+            CPPUNIT_ASSERT(e.failure() == Failure::Internal);
+        }
+    }
+
+    void corrupt_records_are_misses()
+    {
+        test::TempDir t;
+        auto env = lmdb::Environment::open(t.path());
+        auto inner = std::make_shared<CountingSource>();
+        inner->publish("alice@acme.example", {"alice"});
+        TestClock clock;
+        CachingSource cache(env, inner, settings(100, 10, 1000), {}, clock.fn());
+        const std::string key = inner->name() + std::string(1, '\0') + "alice@acme.example";
+        const Bytes der = fx::der_of("alice");
+        const std::time_t now = *clock.now;
+
+        // The hand-made good record is a hit: the format is what the header documents.
+        put_raw(*env, key, record_of(now, "by hand", {der}));
+        auto hit = cache.lookup(addr("alice@acme.example"));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, hit.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("by hand"), hit[0].source);
+        CPPUNIT_ASSERT_EQUAL(0, inner->calls.load());
+
+        Bytes good = record_of(now, "by hand", {der});
+        Bytes wrong_version = good;
+        wrong_version[0] = 2;
+        Bytes trailing = good;
+        trailing.push_back(0);
+        Bytes truncated(good.begin(), good.end() - 1);
+        Bytes too_many = record_of(now, "x", {});
+        too_many.back() = static_cast<std::uint8_t>(CachingSource::max_certificates + 1);
+        Bytes zero_length = record_of(now, "x", {Bytes{}});
+        Bytes huge_source{1};
+        record::put_time(huge_source, now);
+        record::put_uint(huge_source, 0xffff, 2);
+        const std::vector<Bytes> corrupt = {Bytes{}, Bytes{1}, wrong_version, trailing, truncated,
+                                            too_many, zero_length, huge_source};
+        int expected_calls = 0;
+        for (const auto& value : corrupt) {
+            put_raw(*env, key, value);
+            CPPUNIT_ASSERT(!cache.peek(addr("alice@acme.example")));
+            auto r = cache.lookup(addr("alice@acme.example"));  // a miss: asks the source...
+            CPPUNIT_ASSERT_EQUAL(++expected_calls, inner->calls.load());
+            CPPUNIT_ASSERT_EQUAL(std::size_t{1}, r.size());
+            CPPUNIT_ASSERT(cache.peek(addr("alice@acme.example")));  // ...and repairs the record
+        }
+
+        // A record holding a non-certificate is parsed, but yields no candidate.
+        put_raw(*env, key, record_of(now, "junk", {Bytes{0x30, 0x03, 0x02, 0x01, 0x00}}));
+        CPPUNIT_ASSERT(cache.lookup(addr("alice@acme.example")).empty());
+    }
+
+    void survives_restart()
+    {
+        test::TempDir t;
+        TestClock clock;
+        {
+            auto env = lmdb::Environment::open(t.path());
+            auto inner = std::make_shared<CountingSource>();
+            inner->publish("bob@partner.example", {"bob"});
+            CachingSource cache(env, inner, settings(100, 10, 1000), {}, clock.fn());
+            cache.lookup(addr("bob@partner.example"));
+            cache.lookup(addr("nobody@partner.example"));
+        }  // the environment closes with its last user
+        clock.advance(5);
+        auto env = lmdb::Environment::open(t.path());
+        auto inner = std::make_shared<CountingSource>();
+        inner->failure = Failure::DirectoryUnavailable;  // the directory is down after the restart
+        CachingSource cache(env, inner, settings(100, 10, 1000), {}, clock.fn());
+        auto found = cache.lookup(addr("bob@partner.example"));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, found.size());
+        CPPUNIT_ASSERT(found[0].cert.der() == fx::der_of("bob"));
+        CPPUNIT_ASSERT(cache.lookup(addr("nobody@partner.example")).empty());
+        CPPUNIT_ASSERT_EQUAL(0, inner->calls.load());
+    }
+
+    void single_flight()
+    {
+        test::TempDir t;
+        auto env = lmdb::Environment::open(t.path());
+        auto inner = std::make_shared<CountingSource>();
+        inner->publish("bob@partner.example", {"bob"});
+        inner->delay = std::chrono::milliseconds(100);
+        CachingSource cache(env, inner, settings(100, 10, 1000));
+
+        constexpr int threads = 100;
+        std::atomic<int> ready{0}, found{0};
+        std::atomic<bool> go{false};
+        std::vector<std::thread> pool;
+        for (int i = 0; i < threads; ++i)
+            pool.emplace_back([&] {
+                ++ready;
+                while (!go) std::this_thread::yield();
+                if (cache.lookup(addr("Bob@partner.example")).size() == 1) ++found;
+            });
+        while (ready < threads) std::this_thread::yield();
+        go = true;
+        for (auto& th : pool) th.join();
+        CPPUNIT_ASSERT_EQUAL(1, inner->calls.load());
+        CPPUNIT_ASSERT_EQUAL(threads, found.load());
+
+        // Different addresses are not serialised behind each other: two lookups, two calls.
+        std::thread a([&] { cache.lookup(addr("a@partner.example")); });
+        std::thread b([&] { cache.lookup(addr("b@partner.example")); });
+        a.join();
+        b.join();
+        CPPUNIT_ASSERT_EQUAL(3, inner->calls.load());
+    }
+
+    void single_flight_shares_the_exception()
+    {
+        test::TempDir t;
+        auto env = lmdb::Environment::open(t.path());
+        auto inner = std::make_shared<CountingSource>();
+        inner->failure = Failure::DirectoryUnavailable;
+        inner->delay = std::chrono::milliseconds(100);
+        CachingSource cache(env, inner, settings(100, 10, 1000));
+
+        constexpr int threads = 20;
+        std::atomic<int> ready{0}, unavailable{0};
+        std::atomic<bool> go{false};
+        std::vector<std::thread> pool;
+        for (int i = 0; i < threads; ++i)
+            pool.emplace_back([&] {
+                ++ready;
+                while (!go) std::this_thread::yield();
+                if (throws_unavailable(cache, addr("bob@partner.example"))) ++unavailable;
+            });
+        while (ready < threads) std::this_thread::yield();
+        go = true;
+        for (auto& th : pool) th.join();
+        CPPUNIT_ASSERT_EQUAL(1, inner->calls.load());
+        CPPUNIT_ASSERT_EQUAL(threads, unavailable.load());
+        // The failed flight is over: the next lookup asks again.
+        CPPUNIT_ASSERT(throws_unavailable(cache, addr("bob@partner.example")));
+        CPPUNIT_ASSERT_EQUAL(2, inner->calls.load());
+    }
+
+    void sources_have_their_own_entries()
+    {
+        test::TempDir t;
+        auto env = lmdb::Environment::open(t.path());
+        auto first = std::make_shared<CountingSource>("ldap:ldap://one");
+        auto second = std::make_shared<CountingSource>("ldap:ldap://two");
+        second->publish("bob@partner.example", {"bob"});
+        CachingSource c1(env, first, settings(100, 10, 1000));
+        CachingSource c2(env, second, settings(100, 10, 1000));
+        CPPUNIT_ASSERT(c1.lookup(addr("bob@partner.example")).empty());
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, c2.lookup(addr("bob@partner.example")).size());
+        CPPUNIT_ASSERT(c1.lookup(addr("bob@partner.example")).empty());
+        CPPUNIT_ASSERT_EQUAL(1, first->calls.load());
+        CPPUNIT_ASSERT_EQUAL(1, second->calls.load());
+    }
+
+    void unserved_addresses_bypass_the_cache()
+    {
+        test::TempDir t;
+        auto env = lmdb::Environment::open(t.path());
+        auto inner = std::make_shared<CountingSource>();
+        CachingSource cache(env, inner, settings(100, 10, 1000),
+                            [](const EmailAddress& a) { return a.domain().str() == "partner.example"; });
+        CPPUNIT_ASSERT(!cache.serves(addr("x@acme.example")));
+        CPPUNIT_ASSERT(cache.lookup(addr("x@acme.example")).empty());
+        CPPUNIT_ASSERT_EQUAL(0, inner->calls.load());
+        CPPUNIT_ASSERT(!cache.peek(addr("x@acme.example")));
+        cache.lookup(addr("x@partner.example"));
+        CPPUNIT_ASSERT_EQUAL(1, inner->calls.load());
+    }
+
+    void flush()
+    {
+        test::TempDir t;
+        auto env = lmdb::Environment::open(t.path());
+        auto one = std::make_shared<CountingSource>("ldap:one");
+        auto two = std::make_shared<CountingSource>("ldap:two");
+        CachingSource c1(env, one, settings(100, 10, 1000));
+        CachingSource c2(env, two, settings(100, 10, 1000));
+        for (const char* a : {"bob@partner.example", "dave@partner.example"}) {
+            c1.lookup(addr(a));
+            c2.lookup(addr(a));
+        }
+        CPPUNIT_ASSERT(flush_cache_entry(*env, addr("BOB@partner.example")));
+        CPPUNIT_ASSERT(!c1.peek(addr("bob@partner.example")));
+        CPPUNIT_ASSERT(!c2.peek(addr("bob@partner.example")));
+        CPPUNIT_ASSERT(c1.peek(addr("dave@partner.example")));
+        CPPUNIT_ASSERT(!flush_cache_entry(*env, addr("bob@partner.example")));
+        c1.lookup(addr("bob@partner.example"));
+        CPPUNIT_ASSERT_EQUAL(3, one->calls.load());  // flushed: asked again
+
+        CPPUNIT_ASSERT_EQUAL(std::size_t{3}, flush_cache(*env));
+        CPPUNIT_ASSERT(!c2.peek(addr("dave@partner.example")));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{0}, flush_cache(*env));
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(LookupCacheTest);
