@@ -3,8 +3,11 @@
 # a "corporate" directory (tests/fixtures/slapd.sh) holding staff entries with private attributes,
 # proxy 1 rendered from the contrib template in front of it (bound as the corporate rootdn, so
 # every hidden attribute and refused write is the proxy's doing), proxy 2 in front of proxy 1
-# (a bridge). Partners must see only mail, cn, objectClass and the certificates, byte-exact, and
-# can neither write, bind, nor probe private attributes through filters or compares.
+# (a bridge, with the corporate ou=people as a second member), proxy 3 = proxy 1 with anonymous
+# updates allowed (proves "readonly on"). Partners must see only mail, cn, objectClass and the
+# certificates, byte-exact, through one proxy or two, and can neither write, bind, nor probe
+# private attributes through filters or compares. Each configuration layer has a case that
+# fails without it (readonly, rwm-map, the ACLs, disallow bind_simple, the ;binary mapping).
 . "$(dirname "$0")/lib.sh"
 require_tools slapd slaptest slapadd ldapsearch ldapadd ldapmodify ldapdelete ldapmodrdn \
   ldapcompare ldapwhoami openssl base64
@@ -27,15 +30,16 @@ ALLOWED='cn mail objectClass userCertificate;binary userSMIMECertificate'
 # conf_slapd_start DIR CONF PORT: slapd in the foreground (-d) as our background child, until
 # its root DSE answers; stopped at exit even when the script fails part way.
 conf_slapd_start() {
-  local dir=$1 conf=$2 port=$3 i
+  local dir=$1 conf=$2 port=$3 i pid
   slaptest -f "$conf" -u >"$dir/slaptest.log" 2>&1 || return 1
   slapd -f "$conf" -h "ldap://127.0.0.1:$port/" -d stats </dev/null >"$dir/slapd.log" 2>&1 &
-  echo $! >"$dir/slapd.launch"
+  pid=$!
+  echo "$pid" >"$dir/slapd.launch"
   on_exit conf_slapd_stop "$dir"
   for ((i = 0; i < 100; i++)); do
     ldapsearch -x -H "ldap://127.0.0.1:$port/" -o nettimeout=1 -l 1 -s base -b "" -LLL \
       namingContexts </dev/null >/dev/null 2>&1 && return 0
-    kill -0 "$(cat "$dir/slapd.launch")" 2>/dev/null || return 1
+    kill -0 "$pid" 2>/dev/null || return 1
     sleep 0.1
   done
   return 1
@@ -88,7 +92,7 @@ render() {
 # start_proxy NAME PORT: start $WORK/NAME/slapd.conf.
 start_proxy() {
   conf_slapd_start "$WORK/$1" "$WORK/$1/slapd.conf" "$2" \
-    || fatal "proxy-$1-start" "$(tail -n 3 "$WORK/$1/slaptest.log" "$WORK/$1/slapd.log" | tr '\n' ' ')"
+    || fatal "proxy-$1-start" "$(cat "$WORK/$1/slaptest.log" "$WORK/$1/slapd.log" 2>/dev/null | tail -n 3 | tr '\n' ' ')"
 }
 p1_port=$(free_port) && p2_port=$(free_port) && p3_port=$(free_port) || fatal proxy-ports "no free port"
 # Proxy 1 reads the corporate directory as its rootdn: that identity may read and write
