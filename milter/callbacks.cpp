@@ -13,6 +13,7 @@
 
 #include "base/log.h"
 #include "milter/daemon.h"
+#include "milter/reload.h"
 #include "milter/message_processor.h"
 #include "milter/message_writer.h"
 #include "milter/privileges.h"
@@ -283,7 +284,10 @@ int run_milter(Daemon& daemon)
         return 77;
     }
     log::notice("start", {{"socket", config->milter.socket}, {"version", SSM_VERSION}});
+    Reloader reloader(daemon);
+    set_sighup_reloader(&reloader);
     const int rc = smfi_main();
+    set_sighup_reloader(nullptr);
     log::notice("stop", {{"status", std::to_string(rc)}});
     return rc == MI_SUCCESS ? 0 : 1;
 }

@@ -4,19 +4,22 @@ milter_libssm_milter_a_SOURCES = \
 	milter/config_table.h milter/config_table.cpp \
 	milter/config.h milter/config.cpp \
 	milter/config_loader.h milter/config_directory.cpp \
+	milter/config_rules.h milter/config_rules.cpp \
 	milter/network.h milter/network.cpp \
 	milter/reply.h milter/reply.cpp \
 	milter/auth_results.h milter/auth_results.cpp \
 	milter/key_source.h milter/key_source.cpp \
 	milter/certificates.h milter/certificates.cpp \
 	milter/message_processor.h milter/message_processor.cpp \
+	milter/message_planning.cpp \
 	milter/inbound.h milter/inbound.cpp \
 	milter/privileges.h milter/privileges.cpp \
 	milter/message_writer.h milter/message_writer.cpp \
-	milter/daemon.h milter/callbacks.cpp
+	milter/daemon.h milter/callbacks.cpp \
+	milter/reload.h milter/reload.cpp
 
 sbin_PROGRAMS += ssm-milter
-ssm_milter_SOURCES = milter/main.cpp
+ssm_milter_SOURCES = milter/main.cpp milter/sighup.cpp
 ssm_milter_LDADD = $(SSM_CORE_LIBS) $(SSM_EXTERNAL_LIBS)
 
 check_PROGRAMS += tests/unit/test_config

@@ -1,5 +1,7 @@
 // ssm-milter: the S/MIME gateway daemon. Parses the command line, loads and checks the
 // configuration, opens the token, and hands over to libmilter.
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -10,6 +12,7 @@
 #include "base/log.h"
 #include "milter/config.h"
 #include "milter/daemon.h"
+#include "milter/reload.h"
 
 using namespace ssm;
 using namespace ssm::milter;
@@ -41,6 +44,18 @@ log::Level level_from(const std::string& s)
 
 int main(int argc, char** argv)
 {
+    // libmilter's signal thread sigwait()s for SIGHUP, SIGTERM and SIGINT after smfi_main has
+    // blocked them in the main thread; threads started earlier (the reloader, token and
+    // revocation-fetch threads) would otherwise keep them unblocked, and the kernel may hand a
+    // signal to such a thread, where its default action ends the process without a clean stop.
+    // Blocking them here, before any thread exists, makes every thread inherit the mask.
+    sigset_t milter_signals;
+    sigemptyset(&milter_signals);
+    sigaddset(&milter_signals, SIGHUP);
+    sigaddset(&milter_signals, SIGTERM);
+    sigaddset(&milter_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &milter_signals, nullptr);
+
     std::string config_path = "/etc/ssm-milter/ssm-milter.toml";
     bool check_only = false;
     int opt;
@@ -68,17 +83,23 @@ int main(int argc, char** argv)
         std::fprintf(stderr, "%s: warning: %s is read but not yet in force in this version\n",
                      config_path.c_str(), w.c_str());
     if (check_only) {
+        try {
+            load_snapshot(config_path, nullptr);  // also the folders and files it names
+        } catch (const ConfigError& e) {
+            std::fprintf(stderr, "%s\n", e.what());
+            return kExitConfig;
+        }
         std::printf("%s: configuration OK\n", config_path.c_str());
         return 0;
     }
 
     log::configure({true, true, level_from(config->milter.log_level)}, "ssm-milter");
     auto harvest = open_harvest_store(*config);
-    auto snapshot = std::make_shared<Snapshot>();
-    snapshot->config = config;
+    std::shared_ptr<const Snapshot> snapshot;
     try {
-        snapshot->certificates = Certificates::load(*config, harvest);
-    } catch (const std::exception& e) {
+        // The same path as a reload, so start-up and SIGHUP accept exactly the same files.
+        snapshot = load_snapshot(config_path, harvest);
+    } catch (const ConfigError& e) {
         std::fprintf(stderr, "%s\n", e.what());
         return kExitConfig;
     }

@@ -1,0 +1,122 @@
+// Configuration reload: validate the whole new file first, then swap the snapshot atomically.
+#include "milter/reload.h"
+
+#include <atomic>
+
+#include "base/log.h"
+
+namespace ssm::milter {
+
+std::shared_ptr<const Snapshot> load_snapshot(const std::string& path,
+                                              const std::shared_ptr<directory::HarvestStore>& harvest)
+{
+    auto snapshot = std::make_shared<Snapshot>();
+    snapshot->config = load_config(path);
+    try {
+        snapshot->certificates = Certificates::load(*snapshot->config, harvest);
+    } catch (const ConfigError&) {
+        throw;
+    } catch (const std::exception& e) {
+        // Trust anchors, CRLs, static certificates: the file is valid TOML but names
+        // something unusable. Same treatment as a syntax error.
+        throw ConfigError(path + ":0:0: " + e.what());
+    }
+    return snapshot;
+}
+
+std::vector<std::string> settings_needing_restart(const Config& running, const Config& loaded)
+{
+    std::vector<std::string> changed;
+    auto note = [&](bool differs, const char* name) {
+        if (differs) changed.emplace_back(name);
+    };
+    note(running.milter.socket != loaded.milter.socket, "[milter] socket");
+    note(running.milter.user != loaded.milter.user, "[milter] user");
+    note(running.milter.log_level != loaded.milter.log_level, "[milter] log_level");
+    note(running.hsm.module != loaded.hsm.module || running.hsm.token_label != loaded.hsm.token_label ||
+             running.hsm.token_serial != loaded.hsm.token_serial || running.hsm.pin_file != loaded.hsm.pin_file ||
+             running.hsm.sessions != loaded.hsm.sessions,
+         "[hsm]");
+    note(running.directory.cache != loaded.directory.cache, "[directory] cache");
+    return changed;
+}
+
+ReloadOutcome reload_configuration(Daemon& daemon)
+{
+    ReloadOutcome outcome;
+    const auto running = daemon.snapshot();
+    const std::string& path = running->config->path;
+    try {
+        auto loaded = load_snapshot(path, daemon.harvest());
+        outcome.needs_restart = settings_needing_restart(*running->config, *loaded->config);
+        daemon.replace(std::move(loaded));
+        outcome.replaced = true;
+    } catch (const std::exception& e) {
+        outcome.error = e.what();
+    }
+    if (!outcome.replaced) {
+        log::error("reload-rejected", {{"error", outcome.error}, {"in_force", "previous configuration"}});
+        return outcome;
+    }
+    for (const auto& s : outcome.needs_restart)
+        log::warning("reload", {{"setting", s}, {"note", "changed; takes effect at the next restart"}});
+    log::notice("reloaded", {{"config", path}});
+    return outcome;
+}
+
+Reloader::Reloader(Daemon& daemon) : m_daemon(daemon), m_thread([this] { run(); }) {}
+
+Reloader::~Reloader()
+{
+    {
+        std::lock_guard lock(m_mutex);
+        m_stopping = true;
+    }
+    m_wake.notify_all();
+    m_thread.join();
+}
+
+void Reloader::request() noexcept
+{
+    {
+        std::lock_guard lock(m_mutex);
+        m_requested = true;
+    }
+    m_wake.notify_all();
+}
+
+unsigned Reloader::completed() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_completed;
+}
+
+void Reloader::run()
+{
+    std::unique_lock lock(m_mutex);
+    for (;;) {
+        m_wake.wait(lock, [this] { return m_requested || m_stopping; });
+        if (m_stopping) return;
+        m_requested = false;
+        lock.unlock();
+        reload_configuration(m_daemon);  // never throws
+        lock.lock();
+        ++m_completed;
+    }
+}
+
+namespace {
+std::atomic<Reloader*> g_sighup_reloader{nullptr};
+}
+
+void set_sighup_reloader(Reloader* reloader) noexcept { g_sighup_reloader.store(reloader); }
+
+bool request_reload_from_signal() noexcept
+{
+    Reloader* r = g_sighup_reloader.load();
+    if (!r) return false;
+    r->request();
+    return true;
+}
+
+}  // namespace ssm::milter
