@@ -445,10 +445,25 @@ void check_uri(const std::string& uri)
     if (!has_host) throw SettingsError("LDAP URI without a host: " + uri);
 }
 
+// libldap initialises its global options and its TLS library lazily on first use; do that
+// once here, before milter threads connect in parallel.
+void initialise_libldap_once()
+{
+    static std::once_flag once;
+    std::call_once(once, [] {
+        LDAP* ld = nullptr;
+        if (ldap_initialize(&ld, "ldap://127.0.0.1/") != LDAP_SUCCESS || !ld) return;
+        const int is_server = 0;
+        ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &is_server);  // result irrelevant here
+        ldap_destroy(ld);
+    });
+}
+
 }  // namespace
 
 Client::Client(Settings settings) : m_retry_after(settings.retry_after)
 {
+    initialise_libldap_once();
     if (settings.servers.empty()) throw SettingsError("no LDAP server configured");
     for (auto& s : settings.servers) {
         check_uri(s.uri);

@@ -231,6 +231,8 @@ class LdapTest final : public CppUnit::TestFixture {
     CPPUNIT_TEST(failover_and_reconnect);
     CPPUNIT_TEST(all_servers_down);
     CPPUNIT_TEST(concurrent_lookups_share_the_pool);
+    CPPUNIT_TEST(client_generic_search);
+    CPPUNIT_TEST(client_pdu_limit);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -481,6 +483,53 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::uint64_t{80}, src.searches_sent());
         // Eight threads, two pooled connections.
         CPPUNIT_ASSERT(shared_server().count(" ACCEPT from") - accepted <= 2);
+    }
+
+    // The reusable client (for other queries such as group membership): entries with their
+    // DN and raw values, attribute options matched by prefix, scopes.
+    void client_generic_search()
+    {
+        ldap::ServerSettings server;
+        server.uri = shared_server().uri();
+        server.timeout = std::chrono::milliseconds(1000);
+        ldap::Client client({{server}, 1, std::chrono::milliseconds(0), {}});
+        auto answer = client.search({"ou=people,dc=partner,dc=example", "(mail=*@partner.example)",
+                                     {"mail", "userCertificate"}, ldap::Scope::OneLevel});
+        CPPUNIT_ASSERT_EQUAL(shared_server().uri(), answer.server);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{4}, answer.entries.size());  // not ou=protected's
+        const auto dave = std::find_if(answer.entries.begin(), answer.entries.end(), [](const auto& e) {
+            return e.dn == "cn=dave@partner.example,ou=people,dc=partner,dc=example";
+        });
+        CPPUNIT_ASSERT(dave != answer.entries.end());
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, dave->values("MAIL").size());
+        CPPUNIT_ASSERT(*dave->values("mail")[0] == to_bytes("dave@partner.example"));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, dave->values("userCertificate").size());
+        CPPUNIT_ASSERT(dave->values("userCert").empty());
+        CPPUNIT_ASSERT(client.search({"dc=partner,dc=example", "(objectClass=*)", {"dc"},
+                                      ldap::Scope::Base}).entries.size() == 1);
+        // A base that does not exist: an empty answer, not a failure.
+        CPPUNIT_ASSERT(client.search({"ou=nowhere,dc=partner,dc=example", "(objectClass=*)", {},
+                                      ldap::Scope::Subtree}).entries.empty());
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t{3}, client.searches_sent());
+        CPPUNIT_ASSERT_EQUAL(1U, client.servers().at(0)->open_sessions());
+    }
+
+    // One entry larger than max_pdu_bytes: the connection is dropped, the lookup fails.
+    void client_pdu_limit()
+    {
+        ldap::ServerSettings server;
+        server.uri = shared_server().uri();
+        server.timeout = std::chrono::milliseconds(1000);
+        ldap::SearchLimits limits;
+        limits.max_pdu_bytes = 16 * 1024;
+        ldap::Client client({{server}, 1, std::chrono::milliseconds(0), limits});
+        const ldap::SearchRequest big{"dc=partner,dc=example",
+                                      "(mail=broken@partner.example)", {}, ldap::Scope::Subtree};
+        CPPUNIT_ASSERT_THROW(client.search(big), Error);
+        CPPUNIT_ASSERT_EQUAL(0U, client.servers().at(0)->open_sessions());
+        const ldap::SearchRequest small{"dc=partner,dc=example",
+                                        "(mail=dave@partner.example)", {}, ldap::Scope::Subtree};
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, client.search(small).entries.size());
     }
 };
 
