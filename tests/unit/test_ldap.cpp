@@ -230,6 +230,7 @@ class LdapTest final : public CppUnit::TestFixture {
     CPPUNIT_TEST(wrong_password_fails);
     CPPUNIT_TEST(failover_and_reconnect);
     CPPUNIT_TEST(all_servers_down);
+    CPPUNIT_TEST(unresponsive_server_times_out);
     CPPUNIT_TEST(concurrent_lookups_share_the_pool);
     CPPUNIT_TEST(client_generic_search);
     CPPUNIT_TEST(client_pdu_limit);
@@ -454,6 +455,35 @@ public:
             CPPUNIT_ASSERT_MESSAGE(what, what.find(b) != std::string::npos);
         }
         CPPUNIT_ASSERT_EQUAL(std::uint64_t{0}, src.searches_sent());
+    }
+
+    // A server that accepts connections and never answers (a socket nobody reads): the
+    // timeout ends the search, the lookup fails over to the next server.
+    void unresponsive_server_times_out()
+    {
+        const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        CPPUNIT_ASSERT(::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+        CPPUNIT_ASSERT(::listen(s, 16) == 0);
+        CPPUNIT_ASSERT(::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+        const std::string mute = "ldap://127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+        auto c = config_for({mute, shared_server().uri()});
+        c.timeout = std::chrono::milliseconds(300);
+        LdapSource src(c);
+        const auto t0 = std::chrono::steady_clock::now();
+        const auto got = src.lookup(addr("dave@partner.example"));
+        const auto took = std::chrono::steady_clock::now() - t0;
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, got.size());
+        CPPUNIT_ASSERT_EQUAL("ldap:" + shared_server().uri(), got[0].source);
+        CPPUNIT_ASSERT(took >= std::chrono::milliseconds(300));
+        CPPUNIT_ASSERT(took < std::chrono::seconds(3));
+
+        LdapSource alone(config_for({mute}));
+        assert_unavailable(alone, "dave@partner.example", mute);
+        ::close(s);
     }
 
     void concurrent_lookups_share_the_pool()
