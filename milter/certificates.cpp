@@ -1,4 +1,5 @@
-// Building the certificate resolver from configuration.
+// Building the certificate resolver from configuration: the sources in PRODUCT §6 order, the
+// LDAP directories behind the persistent lookup cache. Input is the loaded configuration.
 #include "milter/certificates.h"
 
 #include <filesystem>
@@ -7,6 +8,8 @@
 
 #include "base/error.h"
 #include "base/log.h"
+#include "directory/ldap_source.h"
+#include "directory/lookup_cache.h"
 #include "directory/static_folder.h"
 #include "pki/certificate.h"
 #include "pki/trust_store.h"
@@ -14,6 +17,8 @@
 namespace ssm::milter {
 
 namespace {
+
+using lmdb_env = directory::lmdb::Environment;
 
 Bytes read_archive_certificate(const std::string& path)
 {
@@ -25,6 +30,31 @@ Bytes read_archive_certificate(const std::string& path)
     if (auto pem = pki::Certificate::from_pem(text); pem && !pem->empty()) return pem->front().der();
     if (auto der = pki::Certificate::parse_der(as_bytes(text))) return der->der();
     throw ConfigError(path + ":0:0: [encryption] archive_certificate is not a PEM or DER certificate");
+}
+
+std::shared_ptr<directory::CertificateSource> ldap_source(const LdapDirectory& l, const DirectorySettings& d,
+                                                        const std::shared_ptr<lmdb_env>& env)
+{
+    directory::LdapSourceConfig lc;
+    lc.domains = l.domains;
+    lc.servers = l.servers;
+    lc.base = l.base;
+    lc.filter = l.filter;
+    lc.bind_dn = l.bind_dn;
+    lc.bind_password_file = l.bind_password_file;
+    lc.starttls = l.starttls;
+    lc.ca_file = l.ca_file;
+    lc.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(l.timeout);
+    std::shared_ptr<directory::LdapSource> ldap;
+    try {
+        ldap = std::make_shared<directory::LdapSource>(std::move(lc));
+    } catch (const directory::LdapConfigError& e) {
+        throw ConfigError(l.where + ": [[directory.ldap]]: " + e.what());
+    }
+    if (!env) return ldap;
+    const directory::CacheSettings cs{d.positive_ttl, d.negative_ttl, d.stale_limit};
+    return std::make_shared<directory::CachingSource>(
+        env, ldap, cs, [ldap](const EmailAddress& a) { return ldap->serves(a); });
 }
 
 }  // namespace
@@ -49,8 +79,13 @@ std::shared_ptr<const Certificates> Certificates::load(const Config& config,
         std::filesystem::is_directory(config.directory.static_certificates))
         sources.push_back(
             std::make_shared<directory::StaticFolderSource>(config.directory.static_certificates));
+    const std::shared_ptr<lmdb_env> env = harvest ? harvest->environment() : nullptr;
+    for (const auto& l : config.directory.ldap) sources.push_back(ldap_source(l, config.directory, env));
     c->m_harvest = harvest;
     if (harvest) sources.push_back(std::move(harvest));
+    if (env)
+        sources.push_back(std::make_shared<directory::HarvestStore>(env, directory::HarvestStore::Kind::Imported));
+    c->m_sources = sources;
     pki::TrustStoreConfig trust_config;
     trust_config.trust_anchors = config.pki.trust_anchors;
     trust_config.intermediates = config.pki.intermediates;

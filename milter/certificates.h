@@ -1,10 +1,13 @@
-// Recipient certificates for one configuration snapshot: the trust store and the static
-// folder of [pki]/[directory] (rebuilt on reload) in front of the harvested-certificate
-// store (one LMDB environment for the process lifetime), plus the archive certificate.
+// Recipient certificates for one configuration snapshot: the trust store and the sources of
+// [pki]/[directory] (rebuilt on reload) in their order: the static folder, one cached LDAP
+// source per [[directory.ldap]], the harvested certificates, the imported ones (the last three
+// in the one LMDB environment of [directory] cache, open for the process lifetime), plus the
+// archive certificate.
 #pragma once
 #include <ctime>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "base/email_address.h"
 #include "directory/certificate_choice.h"
@@ -16,7 +19,10 @@ namespace ssm::milter {
 
 class Certificates {
 public:
-    // Throws ConfigError naming the file when the archive certificate cannot be read.
+    // Throws ConfigError naming the file when the archive certificate cannot be read or a
+    // [[directory.ldap]] entry cannot be used (unreadable password file, ...). Without a
+    // harvest store (no usable cache folder) LDAP answers are not cached and there is no
+    // imported store.
     static std::shared_ptr<const Certificates> load(const Config& config,
                                                     std::shared_ptr<directory::HarvestStore> harvest);
 
@@ -27,9 +33,12 @@ public:
     const pki::TrustStore& trust() const { return *m_trust; }
     // Where valid signers' certificates are stored (may be null: no cache folder).
     directory::HarvestStore* harvest() const { return m_harvest.get(); }
+    // The sources in the order they are asked (ssmctl cert lookup explains each).
+    const std::vector<std::shared_ptr<directory::CertificateSource>>& sources() const { return m_sources; }
 
 private:
     std::shared_ptr<directory::HarvestStore> m_harvest;
+    std::vector<std::shared_ptr<directory::CertificateSource>> m_sources;
     std::shared_ptr<const pki::TrustStore> m_trust;
     std::unique_ptr<directory::CertificateResolver> m_resolver;
     std::optional<Bytes> m_archive;

@@ -83,6 +83,7 @@ struct LdapDirectory {
     bool starttls = false;             // only with ldap:// servers
     std::string ca_file;               // empty: the system's CA store
     std::chrono::seconds timeout{5};
+    std::string where;                 // "file:line:column" of the entry, for later errors
 };
 
 struct DirectorySettings {

@@ -15,9 +15,10 @@ bool starts_with(const std::string& s, std::string_view prefix)
     return s.rfind(prefix, 0) == 0;
 }
 
-LdapDirectory load_ldap(Loader& L, const toml::table* t)
+LdapDirectory load_ldap(Loader& L, const toml::table* t, const std::string& file)
 {
     LdapDirectory l;
+    l.where = where(file, t->source());
     for (const auto& name : L.strings(t, kLdap, "domains")) {
         auto d = Domain::parse(name);
         if (!d) L.fail(L.region(t, "domains"), "'" + name + "' is not a domain name");
@@ -86,7 +87,7 @@ void load_directory(Loader& L, const toml::table* t, Config& c)
     if (!ldap) return;
     // Several entries may serve one domain (two directories, or two subtrees): they are asked
     // in order like all sources.
-    for (auto& e : *ldap->as_array()) d.ldap.push_back(load_ldap(L, e.as_table()));
+    for (auto& e : *ldap->as_array()) d.ldap.push_back(load_ldap(L, e.as_table(), c.path));
 }
 
 }  // namespace ssm::milter::config_detail

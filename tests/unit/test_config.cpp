@@ -78,6 +78,8 @@ class ConfigTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(sizes_and_durations);
     CPPUNIT_TEST(networks);
     CPPUNIT_TEST(every_key_documented_in_man_page);
+    CPPUNIT_TEST(directory_ldap_keys);
+    CPPUNIT_TEST(directory_errors);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -192,6 +194,105 @@ public:
             else
                 table = "[" + table + "]";
             CPPUNIT_ASSERT_MESSAGE("no section " + table, man.find(table) != std::string::npos);
+        }
+    }
+
+    void directory_ldap_keys()
+    {
+        auto ex = parse_config(kExample, "ex.toml");
+        const auto& d = ex->directory;
+        CPPUNIT_ASSERT_EQUAL(std::chrono::seconds(7 * 86400), d.stale_limit);  // default
+        const LdapDirectory& l = d.ldap.at(0);
+        CPPUNIT_ASSERT_EQUAL(std::string("partner.example"), l.domains.at(0));
+        CPPUNIT_ASSERT_EQUAL(std::string("(mail=%s)"), l.filter);
+        CPPUNIT_ASSERT(l.bind_dn.empty() && l.bind_password_file.empty() && l.ca_file.empty());
+        CPPUNIT_ASSERT(!l.starttls);
+        CPPUNIT_ASSERT_EQUAL(std::chrono::seconds(5), l.timeout);
+        CPPUNIT_ASSERT_EQUAL(std::string("ex.toml:29:1"), l.where);
+        CPPUNIT_ASSERT(ex->not_yet_in_force.empty());
+
+        auto c = parse_config(std::string(kMinimal) + R"toml(
+[directory]
+stale_limit = "2d"
+[[directory.ldap]]
+domains = ["Partner.Example", "other.example"]
+servers = ["ldap://127.0.0.1:3389", "ldap://127.0.0.1:3390"]
+base = "ou=people,dc=partner,dc=example"
+filter = "(|(mail=%s)(mailAlternateAddress=%s))"
+bind_dn = "cn=reader,dc=partner,dc=example"
+bind_password_file = "/etc/ssm-milter/ldap.pw"
+starttls = true
+ca_file = "/etc/ssm-milter/ldap-ca.pem"
+timeout = "2s"
+[[directory.ldap]]
+domains = ["partner.example"]
+servers = ["ldaps://ldap.partner.example"]
+base = "ou=second,dc=partner,dc=example"
+)toml",
+                              "full.toml");
+        CPPUNIT_ASSERT_EQUAL(std::chrono::seconds(2 * 86400), c->directory.stale_limit);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, c->directory.ldap.size());
+        const LdapDirectory& f = c->directory.ldap[0];
+        CPPUNIT_ASSERT_EQUAL(std::string("partner.example"), f.domains[0]);  // lower-cased
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, f.servers.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("(|(mail=%s)(mailAlternateAddress=%s))"), f.filter);
+        CPPUNIT_ASSERT_EQUAL(std::string("cn=reader,dc=partner,dc=example"), f.bind_dn);
+        CPPUNIT_ASSERT_EQUAL(std::string("/etc/ssm-milter/ldap.pw"), f.bind_password_file);
+        CPPUNIT_ASSERT(f.starttls);
+        CPPUNIT_ASSERT_EQUAL(std::string("/etc/ssm-milter/ldap-ca.pem"), f.ca_file);
+        CPPUNIT_ASSERT_EQUAL(std::chrono::seconds(2), f.timeout);
+        CPPUNIT_ASSERT_EQUAL(std::string("full.toml:6:1"), f.where);
+        // Two directories may serve one domain: both are kept, in order.
+        CPPUNIT_ASSERT_EQUAL(std::string("ldaps://ldap.partner.example"), c->directory.ldap[1].servers[0]);
+    }
+
+    void directory_errors()
+    {
+        const std::string head = std::string(kMinimal) + "[[directory.ldap]]\n";  // entry on line 3
+        const std::string ok = "domains = [\"partner.example\"]\nservers = [\"ldap://127.0.0.1:3389\"]\n"
+                               "base = \"dc=partner,dc=example\"\n";  // lines 4-6
+        struct {
+            std::string text;
+            const char* expect;
+        } cases[] = {
+            {head + ok + "filter = \"(mail=x)\"\n",
+             "bad.toml:7:10: filter must be a parenthesised LDAP filter containing %s"},
+            {head + ok + "filter = \"mail=%s\"\n", "bad.toml:7:10: filter must be"},
+            {head + ok + "bind_dn = \"cn=reader\"\n", "bad.toml:7:11: bind_dn needs bind_password_file"},
+            {head + ok + "bind_password_file = \"/x\"\n", "bad.toml:7:22: bind_password_file needs bind_dn"},
+            {head + ok + "starttls = true\n" + "[[directory.ldap]]\n" + ok + "filter = \"(x)\"\n",
+             "bad.toml:12:10: filter must be"},  // the second entry's own line
+            {head + "domains = [\"partner.example\"]\nservers = [\"ldaps://h\"]\nbase = \"b\"\nstarttls = true\n",
+             "bad.toml:7:12: starttls applies to ldap:// servers only"},
+            {head + "domains = [\"partner.example\"]\nservers = [\"http://h\"]\nbase = \"b\"\n",
+             "bad.toml:5:11: 'http://h' is not an ldap://, ldaps:// or ldapi:// URI"},
+            {head + "domains = [\"partner.example\"]\nservers = []\nbase = \"b\"\n",
+             "bad.toml:5:11: servers must name at least one LDAP URI"},
+            {head + "domains = [\"not a domain\"]\nservers = [\"ldap://h\"]\nbase = \"b\"\n",
+             "bad.toml:4:11: 'not a domain' is not a domain name"},
+            {head + "domains = []\nservers = [\"ldap://h\"]\nbase = \"b\"\n",
+             "bad.toml:4:11: domains must name at least one domain"},
+            {head + "domains = [\"p.example\"]\nservers = [\"ldap://h\"]\nbase = \"\"\n",
+             "bad.toml:6:8: base must not be empty"},
+            {head + ok + "timeout = \"0s\"\n", "bad.toml:7:11: timeout must be between 1s and 120s"},
+            {head + ok + "timeout = \"1 hour\"\n", "bad.toml:7:11: 'timeout' must be a duration"},
+            {head + ok + "tls = true\n", "bad.toml:7:1: unknown key 'tls' in [directory.ldap[]]"},
+            {head + "domains = [\"p.example\"]\nbase = \"b\"\n", "bad.toml:3:1: [directory.ldap[]] needs the key 'servers'"},
+            {std::string(kMinimal) + "[directory.ldap]\nbase = \"b\"\n",
+             "bad.toml:3:12: directory.ldap must be written [[directory.ldap]]"},
+            {std::string(kMinimal) + "[directory]\nstale_limit = \"1w\"\n", "bad.toml:4:15: 'stale_limit' must be a duration"},
+            {std::string(kMinimal) + "[directory]\npositive_ttl = \"0s\"\n",
+             "bad.toml:4:16: positive_ttl must be at least 1s"},
+            {std::string(kMinimal) + "[directory]\nstale = \"1d\"\n", "bad.toml:4:1: unknown key 'stale' in [directory]"},
+        };
+        for (auto& c : cases) {
+            try {
+                parse_config(c.text, "bad.toml");
+                CPPUNIT_FAIL("accepted: " + c.text);
+            } catch (const ConfigError& e) {
+                const std::string what = e.what();
+                CPPUNIT_ASSERT_MESSAGE(what + " should start with " + c.expect, what.rfind(c.expect, 0) == 0);
+            }
         }
     }
 };
