@@ -4,3 +4,8 @@ EXTRA_PROGRAMS = bench/sign_rate
 bench_sign_rate_SOURCES = bench/sign_rate.cpp
 bench_sign_rate_LDADD = hsm/libssm_hsm.a smime/libssm_smime.a base/libssm_base.a $(SSM_EXTERNAL_LIBS)
 CLEANFILES += bench/sign_rate
+# bench/decrypt_rate: the raw token decryption-rate helper used by bench/run-inbound.sh.
+EXTRA_PROGRAMS += bench/decrypt_rate
+bench_decrypt_rate_SOURCES = bench/decrypt_rate.cpp
+bench_decrypt_rate_LDADD = hsm/libssm_hsm.a smime/libssm_smime.a base/libssm_base.a $(SSM_EXTERNAL_LIBS)
+CLEANFILES += bench/decrypt_rate
