@@ -16,7 +16,8 @@ milter_libssm_milter_a_SOURCES = \
 	milter/privileges.h milter/privileges.cpp \
 	milter/message_writer.h milter/message_writer.cpp \
 	milter/daemon.h milter/callbacks.cpp \
-	milter/reload.h milter/reload.cpp
+	milter/reload.h milter/reload.cpp \
+	milter/reinjection.h milter/reinjection.cpp
 
 sbin_PROGRAMS += ssm-milter
 ssm_milter_SOURCES = milter/main.cpp milter/sighup.cpp
@@ -33,3 +34,7 @@ tests_unit_test_milter_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
 check_PROGRAMS += tests/unit/test_auth_results
 tests_unit_test_auth_results_SOURCES = tests/unit/test_auth_results.cpp $(UNIT_MAIN)
 tests_unit_test_auth_results_LDADD = milter/libssm_milter.a $(UNIT_LIBS)
+
+check_PROGRAMS += tests/unit/test_reinjection
+tests_unit_test_reinjection_SOURCES = tests/unit/test_reinjection.cpp tests/unit/test_revocation_support.h $(UNIT_MAIN)
+tests_unit_test_reinjection_LDADD = milter/libssm_milter.a base/libssm_base.a $(UNIT_LIBS)

@@ -1,0 +1,191 @@
+// Reinjection of split-off copies: the authenticated marker and the SMTP submission (libcurl,
+// already used for CRL/OCSP fetches, rather than a hand-written SMTP client).
+#include "milter/reinjection.h"
+
+#include <curl/curl.h>
+#include <gnutls/crypto.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <memory>
+#include <mutex>
+
+#include "base/error.h"
+
+namespace ssm::milter {
+
+namespace {
+
+std::string lower(std::string_view s)
+{
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return out;
+}
+
+std::string marker_mac(const ReinjectionSettings& settings, std::string_view time_text, std::string_view nonce,
+                       std::string_view sender, std::vector<std::string> recipients)
+{
+    for (auto& r : recipients) r = lower(r);
+    std::sort(recipients.begin(), recipients.end());
+    // NUL separates the fields: none of them can contain one (SMTP envelope text).
+    std::string input = "ssm-reinjection-v1";
+    auto add = [&input](std::string_view field) {
+        input.push_back('\0');
+        input.append(field);
+    };
+    add(time_text);
+    add(nonce);
+    add(lower(sender));
+    for (const auto& r : recipients) add(r);
+    std::uint8_t digest[32];
+    if (gnutls_hmac_fast(GNUTLS_MAC_SHA256, settings.secret.data(), settings.secret.size(), input.data(),
+                         input.size(), digest) != 0)
+        throw Error(Failure::Internal, "HMAC-SHA256 failed");
+    return to_hex(ByteView(digest, sizeof digest));
+}
+
+// Constant-time comparison: the MAC must not leak through timing.
+bool same_text(std::string_view a, std::string_view b)
+{
+    if (a.size() != b.size()) return false;
+    unsigned char diff = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+    return diff == 0;
+}
+
+// "v=1; t=...; n=...; mac=..." exactly in this order and form.
+struct ParsedMarker {
+    std::string_view time_text, nonce, mac;
+};
+
+std::optional<ParsedMarker> parse_marker(std::string_view value)
+{
+    auto take = [&value](std::string_view key) -> std::optional<std::string_view> {
+        while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+        if (value.substr(0, key.size()) != key) return std::nullopt;
+        value.remove_prefix(key.size());
+        const std::size_t end = value.find(';');
+        std::string_view field = value.substr(0, end);
+        value = end == std::string_view::npos ? std::string_view{} : value.substr(end + 1);
+        while (!field.empty() && (field.back() == ' ' || field.back() == '\t' || field.back() == '\r' ||
+                                  field.back() == '\n'))
+            field.remove_suffix(1);
+        if (field.empty() || field.size() > 128) return std::nullopt;
+        return field;
+    };
+    if (take("v=") != std::string_view("1")) return std::nullopt;
+    auto t = take("t="), n = take("n="), mac = take("mac=");
+    if (!t || !n || !mac || !value.empty()) return std::nullopt;
+    return ParsedMarker{*t, *n, *mac};
+}
+
+struct EasyDeleter {
+    void operator()(CURL* c) const noexcept { curl_easy_cleanup(c); }
+};
+struct SlistDeleter {
+    void operator()(curl_slist* l) const noexcept { curl_slist_free_all(l); }
+};
+
+struct ReadState {
+    ByteSource* source;
+    std::string error;
+};
+
+// libcurl read callback: no exception may cross it.
+std::size_t read_message(char* buffer, std::size_t size, std::size_t count, void* user) noexcept
+{
+    auto* state = static_cast<ReadState*>(user);
+    try {
+        return state->source->read(std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(buffer), size * count));
+    } catch (const std::exception& e) {
+        state->error = e.what();
+        return CURL_READFUNC_ABORT;
+    }
+}
+
+}  // namespace
+
+std::string make_reinjection_marker(const ReinjectionSettings& settings, std::string_view sender,
+                                    std::vector<std::string> recipients, std::time_t now)
+{
+    std::uint8_t nonce[12];
+    if (gnutls_rnd(GNUTLS_RND_NONCE, nonce, sizeof nonce) != 0)
+        throw Error(Failure::Temporary, "no random nonce for the reinjection marker");
+    const std::string time_text = std::to_string(static_cast<long long>(now));
+    const std::string nonce_text = to_hex(ByteView(nonce, sizeof nonce));
+    return "v=1; t=" + time_text + "; n=" + nonce_text +
+           "; mac=" + marker_mac(settings, time_text, nonce_text, sender, std::move(recipients));
+}
+
+bool reinjection_marker_valid(const ReinjectionSettings& settings, std::string_view value,
+                              std::string_view sender, std::vector<std::string> recipients, std::time_t now)
+{
+    if (!settings.enabled() || settings.secret.empty()) return false;
+    const auto parsed = parse_marker(value);
+    if (!parsed) return false;
+    long long made = 0;
+    const auto* end = parsed->time_text.data() + parsed->time_text.size();
+    if (auto [p, ec] = std::from_chars(parsed->time_text.data(), end, made); ec != std::errc{} || p != end)
+        return false;
+    // A copy from "the future" beyond clock skew between threads is not ours either.
+    if (made > static_cast<long long>(now) + 300) return false;
+    if (static_cast<long long>(now) - made > settings.marker_lifetime.count()) return false;
+    try {
+        return same_text(parsed->mac,
+                         marker_mac(settings, parsed->time_text, parsed->nonce, sender, std::move(recipients)));
+    } catch (const Error&) {
+        return false;
+    }
+}
+
+void submit_copy(const ReinjectionSettings& settings, std::string_view sender,
+                 const std::vector<std::string>& recipients, ByteSource& message)
+{
+    static std::once_flag once;
+    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+    std::unique_ptr<CURL, EasyDeleter> easy(curl_easy_init());
+    if (!easy) throw Error(Failure::Temporary, "reinjection: curl_easy_init failed");
+    std::unique_ptr<curl_slist, SlistDeleter> rcpts;
+    for (const auto& r : recipients) {
+        curl_slist* grown = curl_slist_append(rcpts.get(), ("<" + r + ">").c_str());
+        if (!grown) throw Error(Failure::Temporary, "reinjection: out of memory");
+        rcpts.release();
+        rcpts.reset(grown);
+    }
+    // The URL path is the EHLO name libcurl sends.
+    const std::string url = "smtp://" + settings.host + ":" + std::to_string(settings.port) + "/ssm-milter";
+    const std::string from = "<" + std::string(sender) + ">";
+    ReadState state{&message, {}};
+    char error_buffer[CURL_ERROR_SIZE] = {};
+    CURL* c = easy.get();
+    const long timeout_ms = static_cast<long>(std::chrono::milliseconds(settings.timeout).count());
+    const bool ok = curl_easy_setopt(c, CURLOPT_URL, url.c_str()) == CURLE_OK &&
+                    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp") == CURLE_OK &&
+                    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
+                    curl_easy_setopt(c, CURLOPT_NOPROXY, "*") == CURLE_OK &&
+                    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms) == CURLE_OK &&
+                    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms) == CURLE_OK &&
+                    curl_easy_setopt(c, CURLOPT_MAIL_FROM, from.c_str()) == CURLE_OK &&
+                    curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpts.get()) == CURLE_OK &&
+                    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L) == CURLE_OK &&
+                    curl_easy_setopt(c, CURLOPT_READFUNCTION, read_message) == CURLE_OK &&
+                    curl_easy_setopt(c, CURLOPT_READDATA, &state) == CURLE_OK &&
+                    curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(message.size())) ==
+                        CURLE_OK &&
+                    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error_buffer) == CURLE_OK;
+    if (!ok) throw Error(Failure::Temporary, "reinjection: cannot set up the SMTP client");
+    const CURLcode rc = curl_easy_perform(c);
+    if (rc != CURLE_OK) {
+        long reply = 0;
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &reply);
+        std::string why = error_buffer[0] ? error_buffer : curl_easy_strerror(rc);
+        if (!state.error.empty()) why = state.error;
+        throw Error(Failure::Temporary, "reinjection to " + settings.host + ":" + std::to_string(settings.port) +
+                                            " failed (reply " + std::to_string(reply) + "): " + why);
+    }
+}
+
+}  // namespace ssm::milter

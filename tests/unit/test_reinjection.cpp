@@ -1,0 +1,167 @@
+// Reinjection of split-off copies: the marker is bound to its envelope and cannot be forged,
+// and submit_copy delivers the exact bytes to a real SMTP server (Postfix's smtp-sink).
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "base/error.h"
+#include "milter/reinjection.h"
+#include "tests/unit/test_revocation_support.h"
+#include "tests/unit/test_support.h"
+
+using namespace ssm;
+using namespace ssm::milter;
+
+namespace {
+
+ReinjectionSettings settings_with(std::string secret, std::uint16_t port = 2525)
+{
+    ReinjectionSettings s;
+    s.host = "127.0.0.1";
+    s.port = port;
+    s.secret = Bytes(secret.begin(), secret.end());
+    s.timeout = std::chrono::seconds(10);
+    return s;
+}
+
+const std::vector<std::string> kRcpts = {"Dave@Partner.example", "someone@elsewhere.example"};
+
+}  // namespace
+
+class ReinjectionTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(ReinjectionTest);
+    CPPUNIT_TEST(marker_valid_for_its_envelope);
+    CPPUNIT_TEST(marker_bound_to_sender_and_recipients);
+    CPPUNIT_TEST(marker_needs_the_secret);
+    CPPUNIT_TEST(marker_expires);
+    CPPUNIT_TEST(malformed_markers_are_invalid);
+    CPPUNIT_TEST(disabled_settings_accept_nothing);
+    CPPUNIT_TEST(submit_copy_delivers_the_bytes);
+    CPPUNIT_TEST(submit_copy_unreachable_is_temporary);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void marker_valid_for_its_envelope()
+    {
+        const auto s = settings_with("0123456789abcdef-secret");
+        const std::time_t now = 1'800'000'000;
+        const std::string m = make_reinjection_marker(s, "alice@acme.example", kRcpts, now);
+        CPPUNIT_ASSERT(reinjection_marker_valid(s, m, "alice@acme.example", kRcpts, now));
+        // recipient order and letter case do not matter (the MTA may reorder or re-case them)
+        CPPUNIT_ASSERT(reinjection_marker_valid(s, m, "ALICE@acme.example",
+                                                {"someone@elsewhere.example", "dave@partner.example"}, now + 60));
+        // folded or padded as a header value may arrive
+        CPPUNIT_ASSERT(reinjection_marker_valid(s, " " + m + "\r\n", "alice@acme.example", kRcpts, now));
+        // two markers for one envelope differ (nonce)
+        CPPUNIT_ASSERT(m != make_reinjection_marker(s, "alice@acme.example", kRcpts, now));
+    }
+
+    void marker_bound_to_sender_and_recipients()
+    {
+        const auto s = settings_with("0123456789abcdef-secret");
+        const std::time_t now = 1'800'000'000;
+        const std::string m = make_reinjection_marker(s, "alice@acme.example", kRcpts, now);
+        CPPUNIT_ASSERT(!reinjection_marker_valid(s, m, "mallory@acme.example", kRcpts, now));
+        CPPUNIT_ASSERT(!reinjection_marker_valid(s, m, "alice@acme.example", {"dave@partner.example"}, now));
+        CPPUNIT_ASSERT(!reinjection_marker_valid(
+            s, m, "alice@acme.example", {"dave@partner.example", "someone@elsewhere.example", "eve@evil.example"},
+            now));
+        CPPUNIT_ASSERT(!reinjection_marker_valid(s, m, "", kRcpts, now));
+        // a changed time or nonce breaks the MAC
+        std::string changed = m;
+        changed[m.find("t=") + 2] = changed[m.find("t=") + 2] == '1' ? '2' : '1';
+        CPPUNIT_ASSERT(!reinjection_marker_valid(s, changed, "alice@acme.example", kRcpts, now));
+        changed = m;
+        const auto n = m.find("n=") + 2;
+        changed[n] = changed[n] == 'a' ? 'b' : 'a';
+        CPPUNIT_ASSERT(!reinjection_marker_valid(s, changed, "alice@acme.example", kRcpts, now));
+    }
+
+    void marker_needs_the_secret()
+    {
+        const std::time_t now = 1'800'000'000;
+        const std::string m =
+            make_reinjection_marker(settings_with("another-gateway-secret"), "alice@acme.example", kRcpts, now);
+        CPPUNIT_ASSERT(!reinjection_marker_valid(settings_with("0123456789abcdef-secret"), m, "alice@acme.example",
+                                                 kRcpts, now));
+    }
+
+    void marker_expires()
+    {
+        auto s = settings_with("0123456789abcdef-secret");
+        s.marker_lifetime = std::chrono::seconds(3600);
+        const std::time_t now = 1'800'000'000;
+        const std::string m = make_reinjection_marker(s, "alice@acme.example", kRcpts, now);
+        CPPUNIT_ASSERT(reinjection_marker_valid(s, m, "alice@acme.example", kRcpts, now + 3600));
+        CPPUNIT_ASSERT(!reinjection_marker_valid(s, m, "alice@acme.example", kRcpts, now + 3601));
+        CPPUNIT_ASSERT(!reinjection_marker_valid(s, m, "alice@acme.example", kRcpts, now - 3600));  // future
+    }
+
+    void malformed_markers_are_invalid()
+    {
+        const auto s = settings_with("0123456789abcdef-secret");
+        for (const char* v : {"", "v=1", "v=2; t=1; n=aa; mac=bb", "v=1; t=; n=aa; mac=bb", "v=1; t=x; n=aa; mac=bb",
+                              "v=1; n=aa; t=1; mac=bb", "v=1; t=1; n=aa; mac=bb; extra=1", "garbage\r\n\tmore"})
+            CPPUNIT_ASSERT_MESSAGE(v, !reinjection_marker_valid(s, v, "alice@acme.example", kRcpts, 1));
+    }
+
+    void disabled_settings_accept_nothing()
+    {
+        auto s = settings_with("0123456789abcdef-secret");
+        const std::string m = make_reinjection_marker(s, "a@b.example", kRcpts, 100);
+        s.port = 0;
+        CPPUNIT_ASSERT(!reinjection_marker_valid(s, m, "a@b.example", kRcpts, 100));
+    }
+
+    void submit_copy_delivers_the_bytes()
+    {
+        test::TempDir dir;
+        const std::filesystem::path dump = dir.path() / "dump";
+        std::filesystem::create_directories(dump);
+        // smtp-sink refuses to run as root without -u; the unprivileged user must write the dump.
+        std::filesystem::permissions(dir.path(), std::filesystem::perms(0755));
+        std::filesystem::permissions(dump, std::filesystem::perms(0777));
+        const int port = test::free_port();
+        // smtp-sink -d DIR/%H%M%S. dumps each transaction (envelope records, then the message).
+        std::vector<std::string> argv = {"smtp-sink"};
+        if (::geteuid() == 0) argv.insert(argv.end(), {"-u", "nobody"});
+        argv.insert(argv.end(), {"-d", (dump / "%H%M%S.").string(), "127.0.0.1:" + std::to_string(port), "10"});
+        test::Server sink(argv, dir.path(), dir.path() / "sink.log", port);
+        const std::string message =
+            "X-SSM-Reinjected: v=1; t=1; n=aa; mac=bb\r\nFrom: <alice@acme.example>\r\nSubject: split\r\n\r\n"
+            "line one\r\n.a line starting with a dot\r\n.\r\nlast line\r\n";
+        const Bytes bytes(message.begin(), message.end());
+        MemorySource source(bytes);
+        submit_copy(settings_with("s", static_cast<std::uint16_t>(port)), "alice@acme.example", kRcpts, source);
+        std::string text;
+        // smtp-sink writes the dump while the transaction runs: wait for the last line.
+        for (int i = 0; i < 100 && text.find("last line\n") == std::string::npos; ++i) {
+            for (const auto& e : std::filesystem::directory_iterator(dump)) text = test::read_file(e.path());
+            if (text.find("last line\n") == std::string::npos) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        CPPUNIT_ASSERT_MESSAGE(text, text.find("X-Mail-Args: <alice@acme.example>") != std::string::npos);
+        CPPUNIT_ASSERT(text.find("X-Rcpt-Args: <Dave@Partner.example>") != std::string::npos);
+        CPPUNIT_ASSERT(text.find("X-Rcpt-Args: <someone@elsewhere.example>") != std::string::npos);
+        // smtp-sink stores lines with LF and un-stuffed dots: the original lines come back whole.
+        CPPUNIT_ASSERT_MESSAGE(text, text.find("\n.a line starting with a dot\n.\nlast line\n") != std::string::npos);
+        CPPUNIT_ASSERT(text.find("X-SSM-Reinjected: v=1; t=1; n=aa; mac=bb\n") != std::string::npos);
+    }
+
+    void submit_copy_unreachable_is_temporary()
+    {
+        const Bytes bytes{'x', '\r', '\n'};
+        MemorySource source(bytes);
+        try {
+            submit_copy(settings_with("s", static_cast<std::uint16_t>(test::free_port())), "a@b.example",
+                        {"c@d.example"}, source);
+            CPPUNIT_FAIL("no error for a closed port");
+        } catch (const Error& e) {
+            CPPUNIT_ASSERT(e.failure() == Failure::Temporary);
+        }
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(ReinjectionTest);
