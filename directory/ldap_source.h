@@ -55,9 +55,12 @@ public:
     // Whether this directory serves the address's domain.
     bool serves(const EmailAddress& address) const;
 
-    // Empty (and no search) for an address outside `domains`. Asks the servers in order;
-    // a server that cannot be reached or fails is skipped for the next. Throws
-    // ssm::Error(Failure::DirectoryUnavailable) when no server answered. Thread-safe.
+    // Empty (and no search) for an address outside `domains`. Asks the servers in order
+    // (those that failed within retry_after last); a server that cannot be reached or fails
+    // is skipped for the next. Candidates carry source "ldap:URI" of the server that answered;
+    // the same certificate published twice is returned once; values that do not parse are
+    // skipped with a log line. Throws ssm::Error(Failure::DirectoryUnavailable) naming every
+    // server and its error when none answered. Thread-safe.
     std::vector<CertificateCandidate> lookup(const EmailAddress& address) override;
     std::string name() const override;  // "ldap:" + the first server URI
 
