@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "milter/config_loader.h"
+#include "milter/config_rules.h"
 #include "milter/config_table.h"
 
 namespace ssm::milter {
@@ -123,72 +124,6 @@ void load_pki(Loader& L, const toml::table* t, Config& c)
         L.fail(L.region(t, "fetch_timeout"), "fetch_timeout must be between 1s and 120s");
 }
 
-std::vector<policy::OwnDomain> load_domains(Loader& L, const toml::node* node)
-{
-    std::vector<policy::OwnDomain> out;
-    if (!node) return out;
-    for (auto& e : *node->as_array()) {
-        const toml::table* t = e.as_table();
-        const std::string name = L.str(t, "domain[]", "name");
-        auto dom = Domain::parse(name);
-        if (!dom) L.fail(L.region(t, "name"), "'" + name + "' is not a domain name");
-        std::string identity = L.str(t, "domain[]", "signing_identity");
-        if (identity.empty()) identity = "domain-signing-authority@" + dom->str();
-        auto addr = EmailAddress::parse(identity);
-        if (!addr) L.fail(L.region(t, "signing_identity"), "'" + identity + "' is not an address");
-        out.push_back({*dom, *addr});
-    }
-    return out;
-}
-
-std::vector<policy::Rule> load_rules(Loader& L, const toml::node* node)
-{
-    std::vector<policy::Rule> out;
-    if (!node) return out;
-    for (auto& e : *node->as_array()) {
-        const toml::table* t = e.as_table();
-        policy::Rule r;
-        r.name = L.str(t, "rule[]", "name");
-        if (t->contains("direction")) {
-            auto d = policy::parse_direction(L.str(t, "rule[]", "direction"));
-            if (!d) L.fail(L.region(t, "direction"), "direction must be \"inbound\" or \"outbound\"");
-            r.direction = d;
-        }
-        for (const char* key : {"from", "to"}) {
-            for (const auto& s : L.strings(t, "rule[]", key)) {
-                auto p = policy::AddressPattern::parse(s);
-                if (!p)
-                    L.fail(L.region(t, key), "'" + s + "' is not an address pattern "
-                                                       "(addr, *@domain, *@*.domain or *)");
-                (std::string_view(key) == "from" ? r.from : r.to).push_back(*p);
-            }
-        }
-        auto sign = policy::parse_sign_mode(L.str(t, "rule[]", "sign"));
-        if (!sign) L.fail(L.region(t, "sign"), "sign must be \"sender\", \"domain\" or \"none\"");
-        r.sign = *sign;
-        auto enc = policy::parse_encrypt_mode(L.str(t, "rule[]", "encrypt"));
-        if (!enc)
-            L.fail(L.region(t, "encrypt"), "encrypt must be \"mandatory\", \"opportunistic\" or \"never\"");
-        r.encrypt = *enc;
-        auto target = policy::parse_encrypt_target(L.str(t, "rule[]", "encrypt_to"));
-        if (!target) L.fail(L.region(t, "encrypt_to"), "encrypt_to must be \"recipient\" or \"domain\"");
-        r.encrypt_to = *target;
-        for (const auto& oid : L.strings(t, "rule[]", "required_policies")) {
-            bool ok = !oid.empty() && oid.front() != '.' && oid.back() != '.';
-            for (char ch : oid) ok = ok && (std::isdigit(static_cast<unsigned char>(ch)) || ch == '.');
-            if (!ok) L.fail(L.region(t, "required_policies"), "'" + oid + "' is not a dotted OID");
-            r.required_policies.push_back(oid);
-        }
-        r.require_signature = L.boolean(t, "rule[]", "require_signature");
-        r.require_encryption = L.boolean(t, "rule[]", "require_encryption");
-        auto missing = policy::parse_on_missing(L.str(t, "rule[]", "on_missing"));
-        if (!missing) L.fail(L.region(t, "on_missing"), "on_missing must be \"reject\" or \"tag\"");
-        r.on_missing = *missing;
-        out.push_back(std::move(r));
-    }
-    return out;
-}
-
 }  // namespace
 
 std::optional<std::uint64_t> parse_size(std::string_view s)
@@ -254,7 +189,7 @@ std::shared_ptr<const Config> parse_config(std::string_view text, const std::str
     load_hsm(L, subtable(root, "hsm"), *c);
     load_pki(L, subtable(root, "pki"), *c);
     load_directory(L, subtable(root, "directory"), *c);
-    c->policy = policy::Policy(load_rules(L, root.get("rule")), load_domains(L, root.get("domain")));
+    load_policy(L, root, *c);  // [policy], [[domain]], [[rule]]: config_rules.cpp
     return c;
 }
 

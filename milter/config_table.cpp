@@ -133,30 +133,88 @@ constexpr std::array kKeys = {
             "Address of the token certificate that signs for the domain; default "
             "domain-signing-authority@NAME (RFC 3183)."},
 
+    KeySpec{"policy", "sign", K::String, "\"none\"", false, true,
+            "Default of the rules' sign: sender, domain or none."},
+    KeySpec{"policy", "encrypt", K::String, "\"never\"", false, true,
+            "Default of the rules' encrypt: mandatory, opportunistic or never."},
+    KeySpec{"policy", "encrypt_to", K::String, "\"recipient\"", false, true,
+            "Default of the rules' encrypt_to: recipient, domain or an address."},
+    KeySpec{"policy", "cipher", K::String, "", false, true,
+            "Default of the rules' cipher; absent: the [encryption] cipher."},
+    KeySpec{"policy", "minimum_cipher", K::String, "\"none\"", false, true,
+            "Default of the rules' minimum_cipher: none, aes128, aes256, aes128-gcm or aes256-gcm."},
+    KeySpec{"policy", "header_protection", K::Boolean, "", false, true,
+            "Default of the rules' header_protection; absent: the [encryption] header_protection."},
+    KeySpec{"policy", "require_signature", K::Boolean, "false", false, true,
+            "Default of the rules' require_signature."},
+    KeySpec{"policy", "require_encryption", K::Boolean, "false", false, true,
+            "Default of the rules' require_encryption."},
+    KeySpec{"policy", "on_missing", K::String, "\"reject\"", false, true,
+            "Default of the rules' on_missing: reject or tag."},
+
     KeySpec{"rule[]", "name", K::String, "", true, true,
             "Name shown in logs and by ssmctl policy test."},
+    KeySpec{"rule[]", "scope", K::String, "\"global\"", false, true,
+            "Layer of the rule: user rules are tried before domain rules, domain rules before "
+            "global ones; first match within a layer, in file order."},
     KeySpec{"rule[]", "direction", K::String, "", false, true,
             "inbound or outbound; absent: both."},
     KeySpec{"rule[]", "from", K::StringArray, "", false, true,
             "Sender patterns (addr, *@domain, *@*.domain, *); absent: any."},
+    KeySpec{"rule[]", "from_list", K::String, "", false, true,
+            "File of sender patterns, one per line, # comments; read at load time (relative "
+            "to the configuration file's folder)."},
+    KeySpec{"rule[]", "from_group", K::StringArray, "", false, true,
+            "Directory groups (DN or name) the sender must belong to (one of them)."},
     KeySpec{"rule[]", "to", K::StringArray, "", false, true,
             "Recipient patterns; absent: any."},
-    KeySpec{"rule[]", "sign", K::String, "\"none\"", false, true, "sender, domain or none."},
-    KeySpec{"rule[]", "encrypt", K::String, "\"never\"", false, true,
-            "mandatory, opportunistic or never."},
+    KeySpec{"rule[]", "to_list", K::String, "", false, true,
+            "File of recipient patterns, like from_list."},
+    KeySpec{"rule[]", "to_group", K::StringArray, "", false, true,
+            "Directory groups (DN or name) the recipient must belong to (one of them)."},
+    KeySpec{"rule[]", "client", K::StringArray, "", false, true,
+            "Client networks (address or CIDR); the client must be in one."},
+    KeySpec{"rule[]", "authenticated", K::Boolean, "", false, true,
+            "true: only mail whose client used SMTP AUTH; false: only mail whose client did not."},
+    KeySpec{"rule[]", "authenticated_as", K::StringArray, "", false, true,
+            "SMTP AUTH user names ({auth_authen}, case-insensitive); the client must have "
+            "authenticated as one of them."},
+    KeySpec{"rule[]", "subject_tag", K::String, "", false, true,
+            "Header trigger: the Subject contains this tag (case-insensitive), e.g. \"[encrypt]\"."},
+    KeySpec{"rule[]", "header", K::StringArray, "", false, true,
+            "Header triggers \"Name: value pattern\" (* and ? wildcards, case-insensitive); "
+            "one must match."},
+    KeySpec{"rule[]", "sign", K::String, "", false, true,
+            "sender, domain or none; absent: [policy] sign."},
+    KeySpec{"rule[]", "signing_identity", K::String, "", false, true,
+            "Sign with the token key of this address (needs sign = sender or domain)."},
+    KeySpec{"rule[]", "encrypt", K::String, "", false, true,
+            "mandatory, opportunistic or never; absent: [policy] encrypt."},
+    KeySpec{"rule[]", "encrypt_to", K::String, "", false, true,
+            "recipient (gateway-to-desktop: the recipient's own certificate), domain "
+            "(gateway-to-gateway: domain-confidentiality-authority@<recipient domain>, RFC 3183) "
+            "or an address whose certificate is used; absent: [policy] encrypt_to."},
+    KeySpec{"rule[]", "cipher", K::String, "", false, true,
+            "Content encryption for these recipients: auto, aes256-gcm, aes128-gcm, aes256-cbc or "
+            "aes128-cbc; absent: [policy] cipher, else [encryption] cipher."},
+    KeySpec{"rule[]", "minimum_cipher", K::String, "", false, true,
+            "Weakest acceptable content encryption: none, aes128, aes256, aes128-gcm or "
+            "aes256-gcm; a weaker choice is raised to it."},
+    KeySpec{"rule[]", "header_protection", K::Boolean, "", false, true,
+            "Copy the header fields into the encrypted part (RFC 9788); absent: [policy], else "
+            "[encryption] header_protection."},
+    KeySpec{"rule[]", "strip_trigger", K::Boolean, "false", false, true,
+            "Remove the subject_tag from the Subject of the delivered message."},
     KeySpec{"rule[]", "required_policies", K::StringArray, "", false, true,
             "Inbound: certificate policy OIDs, one of which the partner's signer certificate "
             "(and each CA above it) must assert."},
-    KeySpec{"rule[]", "require_signature", K::Boolean, "false", false, true,
+    KeySpec{"rule[]", "require_signature", K::Boolean, "", false, true,
             "Inbound: the partner's mail must carry a valid signature."},
-    KeySpec{"rule[]", "require_encryption", K::Boolean, "false", false, true,
+    KeySpec{"rule[]", "require_encryption", K::Boolean, "", false, true,
             "Inbound: the partner's mail must arrive encrypted."},
-    KeySpec{"rule[]", "on_missing", K::String, "\"reject\"", false, true,
+    KeySpec{"rule[]", "on_missing", K::String, "", false, true,
             "Inbound mail lacking what the rule requires: reject (550 5.7.1) or tag "
-            "(X-SSM-Policy header)."},
-    KeySpec{"rule[]", "encrypt_to", K::String, "\"recipient\"", false, true,
-            "recipient (gateway-to-desktop: the recipient's own certificate) or domain "
-            "(gateway-to-gateway: domain-confidentiality-authority@<recipient domain>, RFC 3183)."},
+            "(X-SSM-Policy header); absent: [policy] on_missing."},
 };
 // clang-format on
 

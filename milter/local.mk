@@ -5,12 +5,14 @@ milter_libssm_milter_a_SOURCES = \
 	milter/config.h milter/config.cpp \
 	milter/config_loader.h milter/config_directory.cpp \
 	milter/config_rules.h milter/config_rules.cpp \
+	milter/config_rules.h milter/config_rules.cpp \
 	milter/network.h milter/network.cpp \
 	milter/reply.h milter/reply.cpp \
 	milter/auth_results.h milter/auth_results.cpp \
 	milter/key_source.h milter/key_source.cpp \
 	milter/certificates.h milter/certificates.cpp \
 	milter/message_processor.h milter/message_processor.cpp \
+	milter/message_planning.cpp \
 	milter/message_planning.cpp \
 	milter/inbound.h milter/inbound.cpp \
 	milter/privileges.h milter/privileges.cpp \

@@ -1,4 +1,5 @@
-// Per-message decisions and the end-of-message pipeline (PRODUCT §1, §2.1, §2.4).
+// The end-of-message pipeline (PRODUCT §2.1-§2.4, §3): sign, encrypt or check what the plan
+// (message_planning.cpp) decided, strip trigger tags. The message is untrusted SMTP input.
 #include "milter/message_processor.h"
 
 #include <algorithm>
@@ -10,18 +11,11 @@
 #include "smime/cms/signed_attributes.h"
 #include "smime/protect.h"
 #include "milter/inbound.h"
+#include "policy/match.h"
 
 namespace ssm::milter {
 
 namespace {
-
-std::string_view strip_angles(std::string_view s)
-{
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    if (s.size() >= 2 && s.front() == '<' && s.back() == '>') s = s.substr(1, s.size() - 2);
-    return s;
-}
 
 bool iequals(std::string_view a, std::string_view b)
 {
@@ -33,112 +27,6 @@ bool iequals(std::string_view a, std::string_view b)
 }
 
 }  // namespace
-
-MessageProcessor::MessageProcessor(std::shared_ptr<const Config> config,
-                                   std::shared_ptr<const Certificates> certificates,
-                                   KeySource& keys, ConnectionInfo conn)
-    : m_config(std::move(config)),
-      m_certificates(std::move(certificates)),
-      m_keys(keys),
-      m_conn(std::move(conn))
-{
-}
-
-Reply MessageProcessor::mail_from(std::string_view sender, std::string_view auth_authen)
-{
-    const auto& m = m_config->milter;
-    bool outbound = !auth_authen.empty();
-    for (const auto& d : m.originating_daemons)
-        if (!m_conn.daemon_name.empty() && d == m_conn.daemon_name) outbound = true;
-    if (m_conn.client_address)
-        for (const auto& n : m.internal_networks)
-            if (n.contains(reinterpret_cast<const sockaddr*>(&*m_conn.client_address))) outbound = true;
-    m_direction = outbound ? policy::Direction::Outbound : policy::Direction::Inbound;
-    if (m_conn.forced_direction) m_direction = *m_conn.forced_direction;
-
-    const std::string_view addr = strip_angles(sender);
-    m_sender = addr.empty() ? std::nullopt : EmailAddress::parse(addr);
-    m_have_sender = true;
-    m_recipients.clear();
-    m_effective.reset();
-    m_headers.clear();
-    m_header_bytes = 0;
-    m_too_large = false;
-    m_body = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
-    return Reply::proceed();
-}
-
-Reply MessageProcessor::rcpt_to(std::string_view recipient)
-{
-    if (!m_have_sender) return reply_for(Failure::Internal, "RCPT before MAIL");
-    auto rcpt = EmailAddress::parse(strip_angles(recipient));
-    if (!rcpt) return Reply::reject("553", "5.1.3", "recipient address not understood");
-    const policy::RecipientPlan plan = m_config->policy.plan_recipient(m_direction, m_sender, *rcpt);
-    if (m_direction == policy::Direction::Inbound) {
-        // Inbound recipients share a message when the partner requirements agree.
-        const Effective effective{policy::SignMode::None, false, plan.treatment.require_signature,
-                                  plan.treatment.require_encryption, plan.treatment.on_missing};
-        if (m_effective && !(*m_effective == effective))
-            return Reply::tempfail("452", "4.5.3",
-                                   "recipient needs a different security treatment; "
-                                   "send it in a separate transaction");
-        if (!m_effective) m_effective = effective;
-        m_recipients.push_back({*rcpt, plan, std::nullopt});
-        return Reply::proceed();
-    }
-
-    Recipient accepted{*rcpt, plan, std::nullopt};
-    const policy::EncryptMode mode = plan.treatment.encrypt;
-    if (mode != policy::EncryptMode::Never && m_direction == policy::Direction::Outbound) {
-        // Gateway-to-desktop: the recipient's own certificate; gateway-to-gateway: the
-        // recipient domain's (RFC 3183).
-        const EmailAddress key_owner =
-            plan.treatment.encrypt_to == policy::EncryptTarget::Domain
-                ? *EmailAddress::parse("domain-confidentiality-authority@" + rcpt->domain().str())
-                : *rcpt;
-        try {
-            directory::Choice choice = m_certificates->find(key_owner, std::time(nullptr));
-            if (choice.chosen) {
-                accepted.certificate = std::move(choice.chosen);
-            } else if (mode == policy::EncryptMode::Mandatory) {
-                std::string why = choice.rejected_reasons.empty() ? "none found"
-                                                                  : choice.rejected_reasons.front();
-                log::notice("rcpt-reject", {{"rcpt", rcpt->str()}, {"rule", plan.rule_name},
-                                            {"certificate_for", key_owner.str()},
-                                            {"reason", why}});
-                return Reply::reject("550", "5.7.1",
-                                     "encryption required for " + rcpt->str() +
-                                         " but no usable certificate for " + key_owner.str() +
-                                         " (" + why + ")");
-            }
-        } catch (const Error& e) {
-            if (e.failure() != Failure::DirectoryUnavailable) throw;
-            if (mode == policy::EncryptMode::Mandatory)
-                return reply_for(Failure::DirectoryUnavailable, e.what());
-            log::warning("directory-unavailable", {{"rcpt", rcpt->str()}, {"error", e.what()}});
-        }
-    }
-
-    const Effective effective{plan.treatment.sign, accepted.certificate.has_value(), false, false,
-                              policy::OnMissing::Reject};
-    if (effective.sign != policy::SignMode::None && m_direction == policy::Direction::Outbound) {
-        try {
-            m_keys.ensure_available();
-        } catch (const Error& e) {
-            if (e.failure() != Failure::HsmUnavailable) throw;
-            return reply_for(Failure::HsmUnavailable, e.what());
-        }
-    }
-    if (m_effective && !(*m_effective == effective)) {
-        // A milter cannot split a message: the client sends this one separately.
-        return Reply::tempfail("452", "4.5.3",
-                               "recipient needs a different security treatment; "
-                               "send it in a separate transaction");
-    }
-    if (!m_effective) m_effective = effective;
-    m_recipients.push_back(std::move(accepted));
-    return Reply::proceed();
-}
 
 Reply MessageProcessor::header(std::string_view name, std::string_view value)
 {
@@ -179,14 +67,19 @@ std::optional<EmailAddress> MessageProcessor::author() const
         if (auto a = EmailAddress::parse(v)) return a;
         return std::nullopt;
     }
-    return m_sender;
+    return m_context.from;
 }
 
-std::shared_ptr<smime::Signer> MessageProcessor::find_signer(policy::SignMode mode,
+std::shared_ptr<smime::Signer> MessageProcessor::find_signer(const Effective& e,
                                                              const EmailAddress& author,
                                                              std::string& identity)
 {
-    if (mode == policy::SignMode::Sender) {
+    if (!e.signing_identity.empty()) {
+        // The rule names the identity; no fallback (the administrator asked for this key).
+        identity = e.signing_identity;
+        return m_keys.signer_for(*EmailAddress::parse(e.signing_identity));
+    }
+    if (e.sign == policy::SignMode::Sender) {
         if (auto s = m_keys.signer_for(author)) {
             identity = author.str();
             return s;
@@ -198,6 +91,17 @@ std::shared_ptr<smime::Signer> MessageProcessor::find_signer(policy::SignMode mo
     }
     identity.clear();
     return nullptr;
+}
+
+std::optional<std::string> MessageProcessor::stripped_subject() const
+{
+    const auto* subject = policy::subject_field(m_headers);
+    if (!subject) return std::nullopt;
+    std::string value = subject->value;
+    for (const auto& r : m_recipients)
+        if (r.accepted() && !r.plan.strip_tag.empty()) value = policy::strip_tag(value, r.plan.strip_tag);
+    if (value == subject->value) return std::nullopt;
+    return value;
 }
 
 namespace {
@@ -246,7 +150,7 @@ smime::EncryptParameters MessageProcessor::encryption_parameters() const
     smime::EncryptParameters p;
     std::vector<const directory::RecipientCertificate*> certs;
     for (const auto& r : m_recipients) {
-        if (!r.certificate) continue;
+        if (!r.accepted() || !r.certificate) continue;
         bool seen = false;
         for (const auto* c : certs) seen = seen || c->der == r.certificate->der;
         if (!seen) certs.push_back(&*r.certificate);
@@ -255,14 +159,12 @@ smime::EncryptParameters MessageProcessor::encryption_parameters() const
     bool all_gcm = !certs.empty();
     for (const auto* c : certs)
         all_gcm = all_gcm && (advertises(*c, kAes256Gcm) || advertises(*c, kAes128Gcm));
-    switch (settings.cipher) {
-    case CipherChoice::Auto:
-        p.cipher = all_gcm ? smime::cms::ContentCipher::Aes256Gcm : smime::cms::ContentCipher::Aes256Cbc;
-        break;
-    case CipherChoice::Aes256Gcm: p.cipher = smime::cms::ContentCipher::Aes256Gcm; break;
-    case CipherChoice::Aes128Gcm: p.cipher = smime::cms::ContentCipher::Aes128Gcm; break;
-    case CipherChoice::Aes256Cbc: p.cipher = smime::cms::ContentCipher::Aes256Cbc; break;
-    case CipherChoice::Aes128Cbc: p.cipher = smime::cms::ContentCipher::Aes128Cbc; break;
+    const Effective& e = *m_effective;
+    switch (policy::choose_cipher(e.cipher, e.minimum_cipher, all_gcm)) {
+    case policy::Cipher::Aes128Cbc: p.cipher = smime::cms::ContentCipher::Aes128Cbc; break;
+    case policy::Cipher::Aes128Gcm: p.cipher = smime::cms::ContentCipher::Aes128Gcm; break;
+    case policy::Cipher::Aes256Gcm: p.cipher = smime::cms::ContentCipher::Aes256Gcm; break;
+    default: p.cipher = smime::cms::ContentCipher::Aes256Cbc; break;
     }
     for (const auto* c : certs) {
         smime::cms::RecipientSpec spec;
@@ -288,14 +190,15 @@ smime::EncryptParameters MessageProcessor::encryption_parameters() const
 MessageOutcome MessageProcessor::protect()
 {
     MessageOutcome out;
+    out.reply = Reply::accept();
     const Effective e = *m_effective;
     const auto& m = m_config->milter;
 
     smime::ProtectRequest request;
     request.spool_dir = m.spool_dir;
     request.memory_spool_limit = m.memory_spool_limit;
-    request.header_protection = m_config->encryption.header_protection;
-    request.obscure_subject = m_config->encryption.obscure_subject;
+    request.header_protection = e.header_protection;
+    request.obscure_subject = m_config->encryption.obscure_subject && e.header_protection;
     request.sign.format = m_config->signing.format;
     request.sign.digest = m_config->signing.digest;
     request.sign.rsa_scheme = m_config->signing.rsa_scheme;
@@ -306,9 +209,8 @@ MessageOutcome MessageProcessor::protect()
 
     if (e.encrypt) {
         if (already_encrypted(m_headers)) {
-            out.reply = Reply::accept();
             out.action = "none";
-            out.detail = "already encrypted by the sender";
+            out.detail = "already encrypted by the sender ";
             return out;
         }
         request.encrypt = encryption_parameters();
@@ -323,7 +225,7 @@ MessageOutcome MessageProcessor::protect()
             out.action = "reject";
             return out;
         }
-        signer = find_signer(e.sign, *who, identity);
+        signer = find_signer(e, *who, identity);
         if (!signer && !(e.sign == policy::SignMode::Sender && identity.empty())) {
             out.reply = Reply::tempfail("451", "4.7.0",
                                         "no signing key for " + (identity.empty() ? who->str() : identity) +
@@ -335,16 +237,22 @@ MessageOutcome MessageProcessor::protect()
         if (!signer) out.detail = "no signing identity for " + who->str() + " ";
     }
     if (!signer && !request.encrypt) {
-        out.reply = Reply::accept();
         out.action = "none";
         return out;
     }
     request.signer = signer.get();
 
+    // A stripped trigger tag is gone from the protected (inner) copy of the Subject too.
+    std::vector<smime::mime::HeaderField> headers = m_headers;
+    if (const auto subject = stripped_subject())
+        for (auto& h : headers)
+            if (iequals(h.name, "Subject")) {
+                h.value = *subject;
+                break;
+            }
     auto new_body = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
     auto reader = m_body->reader();
-    const smime::ProtectResult r = smime::protect_message(m_headers, *reader, request, *new_body);
-    out.reply = Reply::accept();
+    const smime::ProtectResult r = smime::protect_message(headers, *reader, request, *new_body);
     out.header_edit = r.headers;
     out.new_body = std::move(new_body);
     out.action = signer && r.cipher ? "sign+encrypt" : signer ? "sign" : "encrypt";
@@ -366,7 +274,7 @@ MessageOutcome MessageProcessor::inbound()
     t.require_signature = m_effective->require_signature;
     t.require_encryption = m_effective->require_encryption;
     t.on_missing = m_effective->on_missing;
-    InboundOutcome r = in.process(m_headers, *m_body, t, m_recipients.front().plan.required_policies);
+    InboundOutcome r = in.process(m_headers, *m_body, t, m_effective->required_policies);
     MessageOutcome out;
     out.reply = r.reply;
     out.action = r.action;
@@ -380,6 +288,19 @@ MessageOutcome MessageProcessor::inbound()
     return out;
 }
 
+namespace {
+
+// The outer Subject change for a stripped tag, unless the edit already rewrites it ("[...]").
+void change_subject(MessageOutcome& out, const std::string& subject)
+{
+    if (!out.header_edit) out.header_edit.emplace();
+    for (const auto& c : out.header_edit->change)
+        if (iequals(c.name, "Subject")) return;
+    out.header_edit->change.push_back({"Subject", 1, subject});
+}
+
+}  // namespace
+
 MessageOutcome MessageProcessor::end_of_message()
 {
     MessageOutcome out;
@@ -389,21 +310,36 @@ MessageOutcome MessageProcessor::end_of_message()
             out.action = "reject";
             return out;
         }
+        if (Reply h = end_of_headers(); h.verdict != Verdict::Continue) {
+            out.reply = h;
+            out.action = h.verdict == Verdict::Reject ? "reject" : "tempfail";
+            out.detail = "stage=headers";
+            return out;
+        }
+        const Recipient* first = nullptr;
+        for (const auto& r : m_recipients)
+            if (!first && r.accepted()) first = &r;
+        const std::string rule = first ? "rule=" + first->plan.rule_name +
+                                             (first->plan.trigger.empty() ? "" : " trigger=\"" + first->plan.trigger + "\"")
+                                       : "no recipients";
         if (m_effective && m_direction == policy::Direction::Inbound) {
             out = inbound();
-            out.detail += "rule=" + m_recipients.front().plan.rule_name;
+            out.detail += rule;
             return out;
         }
         if (!m_effective || m_direction != policy::Direction::Outbound ||
             (m_effective->sign == policy::SignMode::None && !m_effective->encrypt)) {
             out.reply = Reply::accept();
             out.action = "none";
-            out.detail = m_recipients.empty() ? "no recipients"
-                                              : "rule=" + m_recipients.front().plan.rule_name;
-            return out;
+        } else {
+            out = protect();
         }
-        out = protect();
-        out.detail += "rule=" + m_recipients.front().plan.rule_name;
+        out.detail += rule;
+        if (out.reply.verdict == Verdict::Accept)
+            if (const auto subject = stripped_subject()) {
+                change_subject(out, *subject);
+                out.detail += " stripped=subject-tag";
+            }
         return out;
     } catch (const Error& e) {
         if (e.failure() == Failure::HsmUnavailable) m_keys.token_failed();

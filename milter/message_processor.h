@@ -18,6 +18,7 @@
 #include "milter/config.h"
 #include "milter/key_source.h"
 #include "milter/reply.h"
+#include "policy/policy.h"
 #include "smime/mime/header.h"
 #include "smime/protect.h"
 #include "smime/sign.h"
@@ -43,59 +44,83 @@ struct MessageOutcome {
 
 class MessageProcessor {
 public:
+    // `groups` answers from_group/to_group conditions; null: no group directory (such a
+    // rule then gets 451 4.7.1 rather than silently not applying).
     MessageProcessor(std::shared_ptr<const Config> config,
                      std::shared_ptr<const Certificates> certificates, KeySource& keys,
-                     ConnectionInfo conn);
+                     ConnectionInfo conn, const policy::GroupMembership* groups = nullptr);
 
     // Each returns Continue to go on, or a final Reject/TempFail for that step.
     Reply mail_from(std::string_view sender, std::string_view auth_authen);
     Reply rcpt_to(std::string_view recipient);
     Reply header(std::string_view name, std::string_view value);
+    // Plans again with the header fields (header triggers): the treatment of accepted
+    // recipients may change. A milter cannot refuse one recipient after DATA, so when a
+    // trigger makes encryption mandatory for a recipient without a usable certificate, or
+    // gives recipients treatments that one message cannot carry, the whole message gets
+    // 550 5.7.1 with the reason. Idempotent; end_of_message() calls it when nobody did.
+    Reply end_of_headers();
     Reply body(ByteView chunk);
     MessageOutcome end_of_message();
 
     policy::Direction direction() const { return m_direction; }
-    std::size_t recipient_count() const { return m_recipients.size(); }
+    const policy::MessageContext& context() const { return m_context; }
+    std::size_t recipient_count() const;
     const std::vector<smime::mime::HeaderField>& headers() const { return m_headers; }
 
-    // What was decided for each accepted recipient (for logs and ssmctl).
+    // What was decided for each RCPT, accepted or not (for logs and ssmctl policy test).
     struct Recipient {
-        EmailAddress address;
+        std::string text;                       // as given in RCPT TO
+        std::optional<EmailAddress> address;    // nullopt: did not parse
         policy::RecipientPlan plan;
         std::optional<directory::RecipientCertificate> certificate;  // set: encrypt to it
+        std::string certificate_for;            // whose certificate was looked up; "": none
+        std::vector<std::string> rejected_reasons;  // candidates found unusable
+        std::string lookup_error;               // the directory could not be asked
+        Reply reply;                            // Continue: accepted
+        bool accepted() const { return reply.verdict == Verdict::Continue; }
     };
     const std::vector<Recipient>& recipients() const { return m_recipients; }
 
 private:
-    // The treatment two recipients must share to travel in one message.
+    // The treatment recipients must share to travel in one message.
     struct Effective {
-        policy::SignMode sign;
-        bool encrypt;
-        bool require_signature;  // inbound partner requirements
-        bool require_encryption;
-        policy::OnMissing on_missing;
-        bool operator==(const Effective& o) const
-        {
-            return sign == o.sign && encrypt == o.encrypt && require_signature == o.require_signature &&
-                   require_encryption == o.require_encryption && on_missing == o.on_missing;
-        }
+        policy::SignMode sign = policy::SignMode::None;
+        std::string signing_identity;
+        bool encrypt = false;
+        policy::Cipher cipher = policy::Cipher::Auto;  // resolved against [encryption]
+        policy::CipherFloor minimum_cipher = policy::CipherFloor::None;
+        bool header_protection = true;
+        bool require_signature = false;  // inbound partner requirements
+        bool require_encryption = false;
+        policy::OnMissing on_missing = policy::OnMissing::Reject;
+        std::vector<std::string> required_policies;
+        bool operator==(const Effective& o) const = default;
     };
+    Effective effective(const Recipient& r) const;
+    // Looks up the certificate `r.plan` asks for; returns a final Reply or Continue.
+    Reply look_up(Recipient& r, bool at_rcpt);
+    Reply check_token(const Recipient& r);
     MessageOutcome protect();
     MessageOutcome inbound();
     smime::EncryptParameters encryption_parameters() const;
-    std::shared_ptr<smime::Signer> find_signer(policy::SignMode mode, const EmailAddress& author,
+    std::shared_ptr<smime::Signer> find_signer(const Effective& e, const EmailAddress& author,
                                                std::string& identity);
     std::optional<EmailAddress> author() const;
+    // The Subject without the trigger tags the plans ask to strip; nullopt: unchanged.
+    std::optional<std::string> stripped_subject() const;
 
     std::shared_ptr<const Config> m_config;
     std::shared_ptr<const Certificates> m_certificates;
     KeySource& m_keys;
     ConnectionInfo m_conn;
+    const policy::GroupMembership* m_groups;
     policy::Direction m_direction = policy::Direction::Inbound;
-    std::optional<EmailAddress> m_sender;
+    policy::MessageContext m_context;
     bool m_have_sender = false;
     std::vector<Recipient> m_recipients;
     std::optional<Effective> m_effective;  // shared by all accepted recipients
+    std::optional<Reply> m_headers_reply;  // set once end_of_headers() ran
     std::vector<smime::mime::HeaderField> m_headers;
     std::uint64_t m_header_bytes = 0;
     std::unique_ptr<Spool> m_body;

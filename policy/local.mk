@@ -1,7 +1,12 @@
 # policy/: pure decisions (rules -> per-recipient plan); no I/O.
 noinst_LIBRARIES += policy/libssm_policy.a
-policy_libssm_policy_a_SOURCES = policy/policy.h policy/policy.cpp
+policy_libssm_policy_a_SOURCES = \
+	policy/treatment.h policy/treatment.cpp \
+	policy/address_pattern.h policy/address_pattern.cpp \
+	policy/match.h policy/match.cpp \
+	policy/rule.h policy/rule.cpp \
+	policy/policy.h policy/policy.cpp
 
 check_PROGRAMS += tests/unit/test_policy
-tests_unit_test_policy_SOURCES = tests/unit/test_policy.cpp $(UNIT_MAIN)
-tests_unit_test_policy_LDADD = policy/libssm_policy.a base/libssm_base.a $(UNIT_LIBS)
+tests_unit_test_policy_SOURCES = tests/unit/test_policy.cpp tests/unit/test_policy_support.h $(UNIT_MAIN)
+tests_unit_test_policy_LDADD = policy/libssm_policy.a smime/mime/libssm_mime.a base/libssm_base.a $(UNIT_LIBS)

@@ -1,137 +1,64 @@
-// Rule matching and signing-identity choice. Pure functions of configuration and
-// parsed envelope values.
+// Rule layering, the no-signing-oracle guarantee and signing-identity choice. Pure
+// functions of configuration and the parsed message context.
 #include "policy/policy.h"
+
+#include <algorithm>
 
 namespace ssm::policy {
 
-const char* direction_name(Direction d)
+Policy::Policy(std::vector<Rule> rules, std::vector<OwnDomain> domains, Treatment defaults)
+    : m_rules(std::move(rules)), m_domains(std::move(domains)), m_defaults(std::move(defaults))
 {
-    return d == Direction::Inbound ? "inbound" : "outbound";
-}
-
-const char* sign_mode_name(SignMode m)
-{
-    switch (m) {
-    case SignMode::Sender: return "sender";
-    case SignMode::Domain: return "domain";
-    case SignMode::None: return "none";
+    for (std::size_t i = 0; i < m_rules.size(); ++i) {
+        m_order.push_back(i);
+        m_uses_headers = m_uses_headers || m_rules[i].when.uses_headers();
+        m_uses_groups = m_uses_groups || m_rules[i].when.uses_groups();
     }
-    return "none";
+    // Scope values are ordered user < domain < global; stable keeps file order inside.
+    std::stable_sort(m_order.begin(), m_order.end(), [this](std::size_t a, std::size_t b) {
+        return m_rules[a].scope < m_rules[b].scope;
+    });
 }
 
-const char* encrypt_mode_name(EncryptMode m)
+RecipientPlan Policy::plan(const MessageContext& msg, const EmailAddress& rcpt,
+                           const GroupMembership* groups) const
 {
-    switch (m) {
-    case EncryptMode::Mandatory: return "mandatory";
-    case EncryptMode::Opportunistic: return "opportunistic";
-    case EncryptMode::Never: return "never";
+    RecipientPlan plan{m_defaults, "default", Scope::Global, {}, {}, {}};
+    for (std::size_t i : m_order) {
+        const Rule& rule = m_rules[i];
+        const MatchResult m = match(rule.when, msg, rcpt, groups);
+        if (!m.matched) continue;
+        plan.treatment = static_cast<const Treatment&>(rule);
+        plan.rule_name = rule.name;
+        plan.scope = rule.scope;
+        plan.trigger = m.trigger;
+        if (rule.strip_trigger && !rule.when.subject_tag.empty()) plan.strip_tag = rule.when.subject_tag;
+        break;
     }
-    return "never";
-}
-
-std::optional<Direction> parse_direction(std::string_view s)
-{
-    if (s == "inbound" || s == "in") return Direction::Inbound;
-    if (s == "outbound" || s == "out") return Direction::Outbound;
-    return std::nullopt;
-}
-
-std::optional<SignMode> parse_sign_mode(std::string_view s)
-{
-    if (s == "sender") return SignMode::Sender;
-    if (s == "domain") return SignMode::Domain;
-    if (s == "none") return SignMode::None;
-    return std::nullopt;
-}
-
-std::optional<EncryptMode> parse_encrypt_mode(std::string_view s)
-{
-    if (s == "mandatory") return EncryptMode::Mandatory;
-    if (s == "opportunistic") return EncryptMode::Opportunistic;
-    if (s == "never") return EncryptMode::Never;
-    return std::nullopt;
-}
-
-std::optional<EncryptTarget> parse_encrypt_target(std::string_view s)
-{
-    if (s == "recipient") return EncryptTarget::Recipient;
-    if (s == "domain") return EncryptTarget::Domain;
-    return std::nullopt;
-}
-
-std::optional<OnMissing> parse_on_missing(std::string_view s)
-{
-    if (s == "reject") return OnMissing::Reject;
-    if (s == "tag") return OnMissing::Tag;
-    return std::nullopt;
-}
-
-std::optional<AddressPattern> AddressPattern::parse(std::string_view text)
-{
-    if (text == "*") return AddressPattern(Kind::Any, std::string(text));
-    if (text.rfind("*@*.", 0) == 0) {
-        auto d = Domain::parse(text.substr(4));
-        if (!d) return std::nullopt;
-        AddressPattern p(Kind::Subdomains, std::string(text));
-        p.m_domain = std::move(d);
-        return p;
+    Treatment& t = plan.treatment;
+    const bool may_sign = msg.direction == Direction::Outbound && msg.origin.outbound();
+    if (!may_sign && (t.sign != SignMode::None || !t.signing_identity.empty())) {
+        plan.note = msg.direction == Direction::Inbound
+                        ? "not signed: inbound mail is never signed"
+                        : "not signed: the client neither authenticated nor is internal";
+        t.sign = SignMode::None;
+        t.signing_identity.clear();
     }
-    if (text.rfind("*@", 0) == 0 || text.rfind("@", 0) == 0) {
-        auto d = Domain::parse(text.substr(text.find('@') + 1));
-        if (!d) return std::nullopt;
-        AddressPattern p(Kind::Domain, std::string(text));
-        p.m_domain = std::move(d);
-        return p;
+    if (msg.direction == Direction::Inbound && t.encrypt != EncryptMode::Never) {
+        plan.note += std::string(plan.note.empty() ? "" : "; ") + "not encrypted: inbound";
+        t.encrypt = EncryptMode::Never;
     }
-    auto a = EmailAddress::parse(text);
-    if (!a || text.find('<') != std::string_view::npos) return std::nullopt;
-    AddressPattern p(Kind::Address, std::string(text));
-    p.m_address = std::move(a);
-    return p;
+    return plan;
 }
-
-bool AddressPattern::matches(const std::optional<EmailAddress>& addr) const
-{
-    if (m_kind == Kind::Any) return true;
-    if (!addr) return false;
-    switch (m_kind) {
-    case Kind::Any: return true;
-    case Kind::Address: return addr->same_as(*m_address);
-    case Kind::Domain: return addr->domain() == *m_domain;
-    case Kind::Subdomains:
-        return addr->domain().is_or_under(*m_domain) && !(addr->domain() == *m_domain);
-    }
-    return false;
-}
-
-namespace {
-
-bool any_matches(const std::vector<AddressPattern>& patterns, const std::optional<EmailAddress>& a)
-{
-    if (patterns.empty()) return true;
-    for (const auto& p : patterns)
-        if (p.matches(a)) return true;
-    return false;
-}
-
-}  // namespace
 
 RecipientPlan Policy::plan_recipient(Direction direction, const std::optional<EmailAddress>& from,
                                      const EmailAddress& rcpt) const
 {
-    for (const auto& rule : m_rules) {
-        if (rule.direction && *rule.direction != direction) continue;
-        if (!any_matches(rule.from, from)) continue;
-        if (!any_matches(rule.to, std::optional<EmailAddress>(rcpt))) continue;
-        RecipientPlan plan{{rule.sign, rule.encrypt, rule.encrypt_to, rule.require_signature,
-                            rule.require_encryption, rule.on_missing},
-                           {},
-                           rule.name};
-        plan.required_policies = rule.required_policies;
-        if (direction == Direction::Inbound) plan.treatment.sign = SignMode::None;
-        return plan;
-    }
-    return RecipientPlan{{SignMode::None, EncryptMode::Never}, {}, "default"};
+    MessageContext msg;
+    msg.direction = direction;
+    msg.origin.administrator = direction == Direction::Outbound;
+    msg.from = from;
+    return plan(msg, rcpt, nullptr);
 }
 
 std::optional<EmailAddress> Policy::domain_identity(const EmailAddress& author) const

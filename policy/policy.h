@@ -1,67 +1,19 @@
-// The policy model: rules that decide, per recipient, how a message is treated.
-// Pure decisions over parsed values; no I/O. Rules come from the administrator's
-// configuration (trusted); addresses come from the SMTP envelope (untrusted, parsed).
+// The policy: rules in layers (user, domain, global; first match within a layer) over
+// explicit defaults, deciding per recipient how a message is treated. Pure decisions over
+// parsed values; the only outside question is group membership, asked through an interface.
+// Rules come from the administrator (trusted); the message context from SMTP (untrusted).
 #pragma once
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "base/email_address.h"
+#include "policy/address_pattern.h"
+#include "policy/match.h"
+#include "policy/rule.h"
+#include "policy/treatment.h"
 
 namespace ssm::policy {
-
-enum class Direction { Inbound, Outbound };
-enum class SignMode { Sender, Domain, None };
-enum class EncryptMode { Mandatory, Opportunistic, Never };
-// What happens to inbound mail that lacks a required signature or encryption (§3.5).
-enum class OnMissing { Reject, Tag };
-
-// Whose certificate encryption uses (Open Group S/MIME Secure Messaging modes).
-enum class EncryptTarget { Recipient, Domain };
-
-const char* direction_name(Direction d);
-const char* sign_mode_name(SignMode m);
-const char* encrypt_mode_name(EncryptMode m);
-std::optional<Direction> parse_direction(std::string_view s);  // "inbound"/"in", "outbound"/"out"
-std::optional<SignMode> parse_sign_mode(std::string_view s);
-std::optional<EncryptMode> parse_encrypt_mode(std::string_view s);
-std::optional<EncryptTarget> parse_encrypt_target(std::string_view s);
-std::optional<OnMissing> parse_on_missing(std::string_view s);
-
-// An address pattern from configuration:
-//   "alice@acme.example"  one address
-//   "*@acme.example"      every address of one domain
-//   "*@*.acme.example"    every address of the subdomains of a domain (not the domain itself)
-//   "*"                   anyone (also the null sender)
-class AddressPattern {
-public:
-    static std::optional<AddressPattern> parse(std::string_view text);
-    // A null reverse-path (bounce) is matched only by "*".
-    bool matches(const std::optional<EmailAddress>& addr) const;
-    const std::string& text() const { return m_text; }
-
-private:
-    enum class Kind { Any, Address, Domain, Subdomains };
-    AddressPattern(Kind k, std::string text) : m_kind(k), m_text(std::move(text)) {}
-    Kind m_kind;
-    std::string m_text;
-    std::optional<EmailAddress> m_address;
-    std::optional<Domain> m_domain;
-};
-
-struct Rule {
-    std::string name;
-    std::optional<Direction> direction;     // unset: both directions
-    std::vector<AddressPattern> from;       // empty: any sender
-    std::vector<AddressPattern> to;         // empty: any recipient
-    SignMode sign = SignMode::None;
-    EncryptMode encrypt = EncryptMode::Never;
-    EncryptTarget encrypt_to = EncryptTarget::Recipient;
-    std::vector<std::string> required_policies{};  // inbound: signer certificate policy OIDs
-    bool require_signature = false;   // inbound: a valid signature is required
-    bool require_encryption = false;  // inbound: the message must have been encrypted
-    OnMissing on_missing = OnMissing::Reject;
-};
 
 // One of our own domains and the identity that signs for it (RFC 3183).
 struct OwnDomain {
@@ -69,52 +21,54 @@ struct OwnDomain {
     EmailAddress signing_identity;  // default domain-signing-authority@<name>
 };
 
-// The treatment of one recipient. Two recipients can share one message only when
-// their treatments are equal (a milter cannot split a message).
-struct Treatment {
-    SignMode sign = SignMode::None;
-    EncryptMode encrypt = EncryptMode::Never;
-    EncryptTarget encrypt_to = EncryptTarget::Recipient;
-    bool require_signature = false;
-    bool require_encryption = false;
-    OnMissing on_missing = OnMissing::Reject;
-    bool operator==(const Treatment& o) const
-    {
-        return sign == o.sign && encrypt == o.encrypt && encrypt_to == o.encrypt_to &&
-               require_signature == o.require_signature &&
-               require_encryption == o.require_encryption && on_missing == o.on_missing;
-    }
-};
-
 struct RecipientPlan {
     Treatment treatment;
-    std::vector<std::string> required_policies;  // inbound partner rule's policy OIDs
     std::string rule_name;  // the deciding rule, or "default" when none matched
+    Scope scope = Scope::Global;
+    std::string trigger;    // the header condition that made the rule match, if any
+    std::string strip_tag;  // the Subject tag to remove (strip_trigger and the tag matched)
+    // Why the treatment differs from the rule's ("not signed: inbound", ...), for ssmctl.
+    std::string note;
 };
 
 class Policy {
 public:
     Policy() = default;
-    Policy(std::vector<Rule> rules, std::vector<OwnDomain> domains)
-        : m_rules(std::move(rules)), m_domains(std::move(domains)) {}
+    // `defaults` is the plan when no rule matches ([policy] in the configuration).
+    Policy(std::vector<Rule> rules, std::vector<OwnDomain> domains, Treatment defaults = {});
 
-    // First matching rule wins; no match means neither sign nor encrypt.
-    // Inbound mail is never signed whatever a rule says: a gateway that signed
-    // unauthenticated mail from the Internet would be a signing oracle.
+    // User rules first, then domain rules, then global ones; within a layer the first
+    // matching rule in configuration order decides. Whatever a rule says, the plan never
+    // signs unless the message is outbound and its origin is one the milter trusts
+    // (authenticated, internal network, originating daemon, or an administrator's test):
+    // otherwise the gateway would be a signing oracle for the Internet. Inbound plans never
+    // encrypt either (only the inbound requirements of §3.5 apply).
+    // Throws ssm::Error(Failure::DirectoryUnavailable) when a group condition must be
+    // evaluated and `groups` is null or cannot answer.
+    RecipientPlan plan(const MessageContext& msg, const EmailAddress& rcpt,
+                       const GroupMembership* groups = nullptr) const;
+
+    // Tools and tests: the caller asserts the direction (Origin::administrator).
     RecipientPlan plan_recipient(Direction direction, const std::optional<EmailAddress>& from,
                                  const EmailAddress& rcpt) const;
 
-    // The signing identity address for a message from `author`: for SignMode::Domain
-    // the domain's identity; for SignMode::Sender the author first (the caller falls back
-    // to domain_identity when the token holds no key for the author).
+    // The signing identity for a message from `author` under SignMode::Domain (and the
+    // fallback of SignMode::Sender): the identity of the author's own domain.
     std::optional<EmailAddress> domain_identity(const EmailAddress& author) const;
     bool is_own_domain(const Domain& d) const;
 
-    const std::vector<Rule>& rules() const { return m_rules; }
+    bool uses_headers() const { return m_uses_headers; }
+    bool uses_groups() const { return m_uses_groups; }
+    const std::vector<Rule>& rules() const { return m_rules; }  // configuration order
+    const Treatment& defaults() const { return m_defaults; }
 
 private:
     std::vector<Rule> m_rules;
+    std::vector<std::size_t> m_order;  // evaluation order: indexes into m_rules
     std::vector<OwnDomain> m_domains;
+    Treatment m_defaults;
+    bool m_uses_headers = false;
+    bool m_uses_groups = false;
 };
 
 }  // namespace ssm::policy

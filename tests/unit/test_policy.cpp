@@ -1,39 +1,58 @@
-// Unit tests for policy/: address patterns and first-match rule planning.
+// Unit tests for policy/: address patterns and list files, action parsing and the cipher
+// floor, rule layering (user > domain > global, first match within a layer), explicit
+// defaults, and the guarantee that nothing is signed without an outbound origin.
 #include <cppunit/extensions/HelperMacros.h>
 
 #include "policy/policy.h"
+#include "tests/unit/test_policy_support.h"
 
 using namespace ssm;
 using namespace ssm::policy;
+using ssm::test::address;
+using ssm::test::patterns;
 
 namespace {
 
 AddressPattern pat(const char* s)
 {
-    auto p = AddressPattern::parse(s);
-    if (!p) throw std::runtime_error(std::string("bad pattern ") + s);
-    return *p;
+    return ssm::test::pattern(s);
 }
 
-std::optional<EmailAddress> addr(const char* s)
+Rule rule(const char* name, std::optional<Direction> dir, std::initializer_list<const char*> to,
+          SignMode sign, EncryptMode enc, Scope scope = Scope::Global)
 {
-    if (!*s) return std::nullopt;
-    return EmailAddress::parse(s);
+    Rule r;
+    r.name = name;
+    r.scope = scope;
+    r.when.direction = dir;
+    if (to.size()) r.when.to.push_back(patterns(to));
+    r.sign = sign;
+    r.encrypt = enc;
+    return r;
+}
+
+MessageContext outbound(const char* from)
+{
+    MessageContext m;
+    m.direction = Direction::Outbound;
+    m.origin.authenticated = true;
+    m.auth_user = "someone";
+    m.from = address(from);
+    return m;
 }
 
 Policy sample_policy()
 {
     std::vector<Rule> rules;
-    rules.push_back({"partner", Direction::Outbound, {}, {pat("*@partner.example")},
-                     SignMode::Domain, EncryptMode::Mandatory});
-    rules.push_back({"ceo", Direction::Outbound, {pat("ceo@acme.example")}, {},
-                     SignMode::Sender, EncryptMode::Never});
-    rules.push_back({"subsidiaries", Direction::Outbound, {}, {pat("*@*.acme.example")},
-                     SignMode::None, EncryptMode::Never});
-    rules.push_back({"inbound-any", Direction::Inbound, {}, {}, SignMode::Sender,
-                     EncryptMode::Never});
-    rules.push_back({"rest", Direction::Outbound, {}, {}, SignMode::Sender,
-                     EncryptMode::Opportunistic});
+    rules.push_back(rule("partner", Direction::Outbound, {"*@partner.example"}, SignMode::Domain,
+                         EncryptMode::Mandatory));
+    Rule ceo = rule("ceo", Direction::Outbound, {}, SignMode::Sender, EncryptMode::Never);
+    ceo.when.from.push_back(patterns({"ceo@acme.example"}, "from"));
+    rules.push_back(ceo);
+    rules.push_back(rule("subsidiaries", Direction::Outbound, {"*@*.acme.example"}, SignMode::None,
+                         EncryptMode::Never));
+    rules.push_back(rule("inbound-any", Direction::Inbound, {}, SignMode::Sender, EncryptMode::Never));
+    rules.push_back(rule("rest", Direction::Outbound, {}, SignMode::Sender, EncryptMode::Opportunistic));
     std::vector<OwnDomain> domains;
     domains.push_back({*Domain::parse("acme.example"),
                        *EmailAddress::parse("domain-signing-authority@acme.example")});
@@ -46,9 +65,18 @@ class PolicyTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(PolicyTest);
     CPPUNIT_TEST(pattern_table);
     CPPUNIT_TEST(bad_patterns);
-    CPPUNIT_TEST(plan_table);
+    CPPUNIT_TEST(list_files);
+    CPPUNIT_TEST(action_names);
+    CPPUNIT_TEST(cipher_floor);
+    CPPUNIT_TEST(key_owner_modes);
+    CPPUNIT_TEST(first_match_wins);
+    CPPUNIT_TEST(scopes_layer_rules);
+    CPPUNIT_TEST(explicit_defaults);
     CPPUNIT_TEST(inbound_never_signs);
+    CPPUNIT_TEST(outbound_needs_origin_to_sign);
+    CPPUNIT_TEST(strip_tag_only_when_asked);
     CPPUNIT_TEST(domain_identity);
+    CPPUNIT_TEST(describe_plans);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -70,16 +98,93 @@ public:
         };
         for (auto& c : cases)
             CPPUNIT_ASSERT_EQUAL_MESSAGE(std::string(c.pattern) + " vs " + c.address, c.match,
-                                         pat(c.pattern).matches(addr(c.address)));
+                                         pat(c.pattern).matches(address(c.address)));
     }
 
     void bad_patterns()
     {
-        for (const char* s : {"", "*@", "alice", "*@*.", "a b@c.example", "<a@b.example>"})
+        for (const char* s : {"", "*@", "alice", "*@*.", "a b@c.example", "<a@b.example>", "a*@b.example"})
             CPPUNIT_ASSERT_MESSAGE(s, !AddressPattern::parse(s).has_value());
     }
 
-    void plan_table()
+    void list_files()
+    {
+        const AddressList l = parse_address_list(
+            "# VIPs\n\nceo@acme.example   # the boss\n  *@board.acme.example\r\n*@*.lab.example\n", "vips.txt");
+        CPPUNIT_ASSERT_EQUAL(std::size_t(3), l.patterns.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("vips.txt"), l.source);
+        CPPUNIT_ASSERT(l.matches(address("CEO@acme.example")));
+        CPPUNIT_ASSERT(l.matches(address("x@board.acme.example")));
+        CPPUNIT_ASSERT(l.matches(address("x@a.lab.example")));
+        CPPUNIT_ASSERT(!l.matches(address("x@acme.example")));
+        CPPUNIT_ASSERT(!l.matches(std::nullopt));
+        CPPUNIT_ASSERT(parse_address_list("# only comments\n\n", "e.txt").patterns.empty());
+        try {
+            parse_address_list("ok@acme.example\n\n   not-an-address # x\n", "vips.txt");
+            CPPUNIT_FAIL("bad line accepted");
+        } catch (const std::invalid_argument& e) {
+            CPPUNIT_ASSERT_EQUAL(std::string("vips.txt:3:4: 'not-an-address' is not an address pattern"),
+                                 std::string(e.what()).substr(0, 56));
+        }
+    }
+
+    void action_names()
+    {
+        CPPUNIT_ASSERT(parse_sign_mode("domain") == SignMode::Domain);
+        CPPUNIT_ASSERT(!parse_sign_mode("always"));
+        CPPUNIT_ASSERT(parse_encrypt_mode("opportunistic") == EncryptMode::Opportunistic);
+        CPPUNIT_ASSERT(!parse_encrypt_mode("maybe"));
+        CPPUNIT_ASSERT(parse_encrypt_target("domain") == EncryptTarget::Domain);
+        CPPUNIT_ASSERT(!parse_encrypt_target("x@y.example"));  // the loader handles addresses
+        CPPUNIT_ASSERT(parse_on_missing("tag") == OnMissing::Tag);
+        CPPUNIT_ASSERT(parse_direction("in") == Direction::Inbound);
+        CPPUNIT_ASSERT(parse_cipher("aes-256-gcm") == Cipher::Aes256Gcm);
+        CPPUNIT_ASSERT(parse_cipher("aes128-cbc") == Cipher::Aes128Cbc);
+        CPPUNIT_ASSERT(!parse_cipher("des3"));
+        CPPUNIT_ASSERT(parse_cipher_floor("aes-256") == CipherFloor::Aes256);
+        CPPUNIT_ASSERT(parse_cipher_floor("aes128") == CipherFloor::None);
+        CPPUNIT_ASSERT(!parse_cipher_floor("aes512"));
+        CPPUNIT_ASSERT(parse_scope("user") == Scope::User);
+        CPPUNIT_ASSERT(!parse_scope("team"));
+    }
+
+    void cipher_floor()
+    {
+        struct { Cipher pref; CipherFloor floor; bool gcm; Cipher expect; } cases[] = {
+            {Cipher::Auto, CipherFloor::None, false, Cipher::Aes256Cbc},
+            {Cipher::Auto, CipherFloor::None, true, Cipher::Aes256Gcm},
+            {Cipher::Aes128Cbc, CipherFloor::None, true, Cipher::Aes128Cbc},
+            {Cipher::Aes128Cbc, CipherFloor::Aes256, false, Cipher::Aes256Cbc},
+            {Cipher::Aes128Gcm, CipherFloor::Aes256, false, Cipher::Aes256Gcm},
+            {Cipher::Auto, CipherFloor::Aes128Gcm, false, Cipher::Aes256Gcm},
+            {Cipher::Aes128Cbc, CipherFloor::Aes128Gcm, false, Cipher::Aes128Gcm},
+            {Cipher::Aes256Cbc, CipherFloor::Aes256Gcm, false, Cipher::Aes256Gcm},
+            {Cipher::Aes256Gcm, CipherFloor::Aes256, false, Cipher::Aes256Gcm},
+        };
+        for (auto& c : cases)
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(std::string(cipher_name(c.pref)) + " floor " + cipher_floor_name(c.floor),
+                                         std::string(cipher_name(c.expect)),
+                                         std::string(cipher_name(choose_cipher(c.pref, c.floor, c.gcm))));
+        CPPUNIT_ASSERT(stronger_floor(CipherFloor::None, CipherFloor::Aes256) == CipherFloor::Aes256);
+        CPPUNIT_ASSERT(stronger_floor(CipherFloor::Aes256, CipherFloor::Aes128Gcm) == CipherFloor::Aes256Gcm);
+        CPPUNIT_ASSERT(!meets_floor(Cipher::Aes128Gcm, CipherFloor::Aes256));
+        CPPUNIT_ASSERT(meets_floor(Cipher::Aes128Gcm, CipherFloor::Aes128Gcm));
+    }
+
+    void key_owner_modes()
+    {
+        const EmailAddress rcpt = *address("bob@partner.example");
+        Treatment t;
+        CPPUNIT_ASSERT_EQUAL(std::string("bob@partner.example"), key_owner(t, rcpt)->str());
+        t.encrypt_to = EncryptTarget::Domain;
+        CPPUNIT_ASSERT_EQUAL(std::string("domain-confidentiality-authority@partner.example"),
+                             key_owner(t, rcpt)->str());
+        t.encrypt_to = EncryptTarget::Address;
+        t.encrypt_to_address = "gateway@partner.example";
+        CPPUNIT_ASSERT_EQUAL(std::string("gateway@partner.example"), key_owner(t, rcpt)->str());
+    }
+
+    void first_match_wins()
     {
         const Policy p = sample_policy();
         struct {
@@ -102,37 +207,155 @@ public:
              SignMode::None, EncryptMode::Never},
         };
         for (auto& c : cases) {
-            auto plan = p.plan_recipient(c.dir, addr(c.from), *addr(c.to));
+            auto plan = p.plan_recipient(c.dir, address(c.from), *address(c.to));
             const std::string what = std::string(c.from) + " -> " + c.to;
             CPPUNIT_ASSERT_EQUAL_MESSAGE(what, std::string(c.rule), plan.rule_name);
             CPPUNIT_ASSERT_MESSAGE(what, plan.treatment.sign == c.sign);
             CPPUNIT_ASSERT_MESSAGE(what, plan.treatment.encrypt == c.enc);
         }
         Policy empty;
-        auto plan = empty.plan_recipient(Direction::Outbound, addr("a@b.example"), *addr("c@d.example"));
+        auto plan = empty.plan_recipient(Direction::Outbound, address("a@b.example"), *address("c@d.example"));
         CPPUNIT_ASSERT_EQUAL(std::string("default"), plan.rule_name);
         CPPUNIT_ASSERT(plan.treatment.sign == SignMode::None);
     }
 
+    void scopes_layer_rules()
+    {
+        // Written global first, then domain, then user: evaluation is user, domain, global.
+        std::vector<Rule> rules;
+        rules.push_back(rule("global", Direction::Outbound, {}, SignMode::Sender, EncryptMode::Opportunistic));
+        rules.push_back(rule("partner domain", Direction::Outbound, {"*@partner.example"}, SignMode::Domain,
+                             EncryptMode::Mandatory, Scope::Domain));
+        rules.push_back(rule("bob opts out", Direction::Outbound, {"bob@partner.example"}, SignMode::Sender,
+                             EncryptMode::Never, Scope::User));
+        rules.push_back(rule("second user rule", Direction::Outbound, {"bob@partner.example"}, SignMode::None,
+                             EncryptMode::Mandatory, Scope::User));
+        const Policy p(std::move(rules), {});
+        auto plan = p.plan(outbound("alice@acme.example"), *address("bob@partner.example"));
+        CPPUNIT_ASSERT_EQUAL(std::string("bob opts out"), plan.rule_name);
+        CPPUNIT_ASSERT(plan.scope == Scope::User);
+        CPPUNIT_ASSERT(plan.treatment.encrypt == EncryptMode::Never);
+        plan = p.plan(outbound("alice@acme.example"), *address("carol@partner.example"));
+        CPPUNIT_ASSERT_EQUAL(std::string("partner domain"), plan.rule_name);
+        CPPUNIT_ASSERT(plan.treatment.encrypt == EncryptMode::Mandatory);
+        plan = p.plan(outbound("alice@acme.example"), *address("x@elsewhere.example"));
+        CPPUNIT_ASSERT_EQUAL(std::string("global"), plan.rule_name);
+        // rules() keeps the configuration order.
+        CPPUNIT_ASSERT_EQUAL(std::string("global"), p.rules().front().name);
+    }
+
+    void explicit_defaults()
+    {
+        Treatment defaults;
+        defaults.sign = SignMode::Domain;
+        defaults.encrypt = EncryptMode::Opportunistic;
+        defaults.minimum_cipher = CipherFloor::Aes256;
+        const Policy p({rule("partner", Direction::Outbound, {"*@partner.example"}, SignMode::None,
+                             EncryptMode::Mandatory)},
+                       {}, defaults);
+        auto plan = p.plan(outbound("a@acme.example"), *address("x@other.example"));
+        CPPUNIT_ASSERT_EQUAL(std::string("default"), plan.rule_name);
+        CPPUNIT_ASSERT(plan.treatment.sign == SignMode::Domain);
+        CPPUNIT_ASSERT(plan.treatment.encrypt == EncryptMode::Opportunistic);
+        CPPUNIT_ASSERT(plan.treatment.minimum_cipher == CipherFloor::Aes256);
+        plan = p.plan(outbound("a@acme.example"), *address("x@partner.example"));
+        CPPUNIT_ASSERT(plan.treatment.sign == SignMode::None);
+        // The defaults are no signing oracle either.
+        MessageContext in;
+        in.direction = Direction::Inbound;
+        in.from = address("a@acme.example");
+        plan = p.plan(in, *address("x@other.example"));
+        CPPUNIT_ASSERT(plan.treatment.sign == SignMode::None);
+        CPPUNIT_ASSERT(plan.treatment.encrypt == EncryptMode::Never);
+    }
+
     void inbound_never_signs()
     {
-        std::vector<Rule> rules{{"sign-all", std::nullopt, {}, {}, SignMode::Sender, EncryptMode::Never}};
-        Policy p(std::move(rules), {});
-        auto in = p.plan_recipient(Direction::Inbound, addr("x@internet.example"), *addr("a@acme.example"));
-        CPPUNIT_ASSERT(in.treatment.sign == SignMode::None);
-        auto out = p.plan_recipient(Direction::Outbound, addr("a@acme.example"), *addr("x@internet.example"));
+        Rule r = rule("sign-all", std::nullopt, {}, SignMode::Sender, EncryptMode::Never);
+        r.signing_identity = "ceo@acme.example";
+        Policy p({r}, {});
+        MessageContext in;
+        in.direction = Direction::Inbound;
+        in.from = address("ceo@acme.example");  // forged: the Internet can claim any sender
+        in.origin.authenticated = true;         // even with evidence the direction decides
+        auto plan = p.plan(in, *address("a@acme.example"));
+        CPPUNIT_ASSERT(plan.treatment.sign == SignMode::None);
+        CPPUNIT_ASSERT(plan.treatment.signing_identity.empty());
+        CPPUNIT_ASSERT(plan.note.find("inbound") != std::string::npos);
+        auto out = p.plan(outbound("a@acme.example"), *address("x@internet.example"));
         CPPUNIT_ASSERT(out.treatment.sign == SignMode::Sender);
+        CPPUNIT_ASSERT_EQUAL(std::string("ceo@acme.example"), out.treatment.signing_identity);
+    }
+
+    void outbound_needs_origin_to_sign()
+    {
+        Policy p({rule("sign-all", Direction::Outbound, {}, SignMode::Domain, EncryptMode::Opportunistic)}, {});
+        const EmailAddress rcpt = *address("x@internet.example");
+        MessageContext m;
+        m.direction = Direction::Outbound;  // but no evidence at all
+        m.from = address("a@acme.example");
+        auto plan = p.plan(m, rcpt);
+        CPPUNIT_ASSERT(plan.treatment.sign == SignMode::None);
+        CPPUNIT_ASSERT(plan.treatment.encrypt == EncryptMode::Opportunistic);  // encryption is no oracle
+        CPPUNIT_ASSERT(!plan.note.empty());
+        for (int evidence = 0; evidence < 4; ++evidence) {
+            MessageContext e = m;
+            e.origin.authenticated = evidence == 0;
+            e.origin.internal_network = evidence == 1;
+            e.origin.originating_daemon = evidence == 2;
+            e.origin.administrator = evidence == 3;
+            CPPUNIT_ASSERT_MESSAGE(std::to_string(evidence), p.plan(e, rcpt).treatment.sign == SignMode::Domain);
+        }
+    }
+
+    void strip_tag_only_when_asked()
+    {
+        std::vector<smime::mime::HeaderField> headers{{"Subject", "[Encrypt] quarterly figures"}};
+        Rule strip = rule("strip", Direction::Outbound, {"*@a.example"}, SignMode::None, EncryptMode::Mandatory);
+        strip.when.subject_tag = "[encrypt]";
+        strip.strip_trigger = true;
+        Rule keep = rule("keep", Direction::Outbound, {"*@b.example"}, SignMode::None, EncryptMode::Mandatory);
+        keep.when.subject_tag = "[encrypt]";
+        Policy p({strip, keep}, {});
+        MessageContext m = outbound("x@acme.example");
+        m.headers = &headers;
+        auto a = p.plan(m, *address("u@a.example"));
+        CPPUNIT_ASSERT_EQUAL(std::string("[encrypt]"), a.strip_tag);
+        CPPUNIT_ASSERT_EQUAL(std::string("Subject tag [encrypt]"), a.trigger);
+        auto b = p.plan(m, *address("u@b.example"));
+        CPPUNIT_ASSERT_EQUAL(std::string("keep"), b.rule_name);
+        CPPUNIT_ASSERT(b.strip_tag.empty());
+        CPPUNIT_ASSERT(p.uses_headers());
+        CPPUNIT_ASSERT(!p.uses_groups());
     }
 
     void domain_identity()
     {
         const Policy p = sample_policy();
         CPPUNIT_ASSERT_EQUAL(std::string("domain-signing-authority@acme.example"),
-                             p.domain_identity(*addr("alice@acme.example"))->str());
+                             p.domain_identity(*address("alice@acme.example"))->str());
         CPPUNIT_ASSERT_EQUAL(std::string("domain-signing-authority@acme.example"),
-                             p.domain_identity(*addr("alice@eu.acme.example"))->str());
-        CPPUNIT_ASSERT(!p.domain_identity(*addr("x@other.example")).has_value());
+                             p.domain_identity(*address("alice@eu.acme.example"))->str());
+        CPPUNIT_ASSERT(!p.domain_identity(*address("x@other.example")).has_value());
         CPPUNIT_ASSERT(p.is_own_domain(*Domain::parse("acme.example")));
+    }
+
+    void describe_plans()
+    {
+        Treatment t;
+        t.sign = SignMode::Domain;
+        t.encrypt = EncryptMode::Mandatory;
+        t.encrypt_to = EncryptTarget::Domain;
+        t.cipher = Cipher::Aes256Gcm;
+        t.minimum_cipher = CipherFloor::Aes256;
+        t.header_protection = false;
+        CPPUNIT_ASSERT_EQUAL(std::string("sign=domain encrypt=mandatory encrypt_to=domain cipher=aes256-gcm "
+                                         "minimum_cipher=aes256 header_protection=no"),
+                             describe(t, Direction::Outbound));
+        t.require_signature = true;
+        t.on_missing = OnMissing::Tag;
+        CPPUNIT_ASSERT_EQUAL(std::string("require_signature=yes require_encryption=no on_missing=tag"),
+                             describe(t, Direction::Inbound));
     }
 };
 

@@ -1,0 +1,262 @@
+// Loads [policy] (explicit defaults), [[domain]] (our domains and their signing identities)
+// and [[rule]] (conditions and actions) into policy::Policy. Every bad value is an error
+// naming file:line:column; list files are read here, at load time, and their errors name
+// the list file and line.
+#include "milter/config_rules.h"
+
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace ssm::milter {
+
+namespace {
+
+class NetworkCondition final : public policy::ClientNetwork {
+public:
+    explicit NetworkCondition(Network n) : m_net(std::move(n)) {}
+    bool contains(const sockaddr* client) const override { return m_net.contains(client); }
+    const std::string& text() const override { return m_net.text(); }
+
+private:
+    Network m_net;
+};
+
+}  // namespace
+
+std::shared_ptr<const policy::ClientNetwork> client_network(const Network& n)
+{
+    return std::make_shared<NetworkCondition>(n);
+}
+
+namespace config_detail {
+
+namespace {
+
+constexpr std::string_view kRule = "rule[]";
+constexpr std::string_view kPolicy = "policy";
+
+std::vector<policy::OwnDomain> load_domains(Loader& L, const toml::node* node)
+{
+    std::vector<policy::OwnDomain> out;
+    if (!node) return out;
+    for (auto& e : *node->as_array()) {
+        const toml::table* t = e.as_table();
+        const std::string name = L.str(t, "domain[]", "name");
+        auto dom = Domain::parse(name);
+        if (!dom) L.fail(L.region(t, "name"), "'" + name + "' is not a domain name");
+        std::string identity = L.str(t, "domain[]", "signing_identity");
+        if (identity.empty()) identity = "domain-signing-authority@" + dom->str();
+        auto addr = EmailAddress::parse(identity);
+        if (!addr) L.fail(L.region(t, "signing_identity"), "'" + identity + "' is not an address");
+        out.push_back({*dom, *addr});
+    }
+    return out;
+}
+
+std::string lower(std::string s)
+{
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+// Reads the actions shared by [policy] and [[rule]]: a rule's own key, else [policy]'s,
+// else the key table's default.
+class Actions {
+public:
+    Actions(Loader& L, const toml::table* policy_table) : m_L(L), m_policy(policy_table) {}
+
+    // Fills `t` from `rule` (null: the [policy] table itself).
+    void load(const toml::table* rule, policy::Treatment& t)
+    {
+        auto sign = policy::parse_sign_mode(text(rule, "sign"));
+        if (!sign) fail(rule, "sign", "sign must be \"sender\", \"domain\" or \"none\"");
+        t.sign = *sign;
+        auto enc = policy::parse_encrypt_mode(text(rule, "encrypt"));
+        if (!enc) fail(rule, "encrypt", "encrypt must be \"mandatory\", \"opportunistic\" or \"never\"");
+        t.encrypt = *enc;
+        const std::string to = text(rule, "encrypt_to");
+        if (auto target = policy::parse_encrypt_target(to)) {
+            t.encrypt_to = *target;
+        } else if (auto addr = EmailAddress::parse(to); addr && to.find('<') == std::string::npos) {
+            t.encrypt_to = policy::EncryptTarget::Address;
+            t.encrypt_to_address = lower(addr->str());
+        } else {
+            fail(rule, "encrypt_to", "encrypt_to must be \"recipient\", \"domain\" or an address");
+        }
+        if (const std::string c = text(rule, "cipher"); !c.empty()) {
+            auto cipher = policy::parse_cipher(c);
+            if (!cipher)
+                fail(rule, "cipher", "cipher must be auto, aes256-gcm, aes128-gcm, aes256-cbc or aes128-cbc");
+            t.cipher = *cipher;
+        }
+        auto floor = policy::parse_cipher_floor(text(rule, "minimum_cipher"));
+        if (!floor)
+            fail(rule, "minimum_cipher", "minimum_cipher must be none, aes128, aes256, aes128-gcm or aes256-gcm");
+        t.minimum_cipher = *floor;
+        if (t.cipher != policy::Cipher::Default && t.cipher != policy::Cipher::Auto &&
+            !policy::meets_floor(t.cipher, t.minimum_cipher))
+            fail(rule, "cipher", std::string("cipher ") + policy::cipher_name(t.cipher) +
+                                     " is weaker than minimum_cipher " +
+                                     policy::cipher_floor_name(t.minimum_cipher));
+        if (auto hp = node(rule, "header_protection"); hp && hp.is_boolean())
+            t.header_protection = hp.value_or(true);
+        t.require_signature = node(rule, "require_signature").value_or(false);
+        t.require_encryption = node(rule, "require_encryption").value_or(false);
+        auto missing = policy::parse_on_missing(text(rule, "on_missing"));
+        if (!missing) fail(rule, "on_missing", "on_missing must be \"reject\" or \"tag\"");
+        t.on_missing = *missing;
+    }
+
+private:
+    toml::node_view<const toml::node> node(const toml::table* rule, std::string_view key)
+    {
+        if (rule)
+            if (const toml::node* n = rule->get(key)) return toml::node_view<const toml::node>(n);
+        return m_L.get(m_policy, kPolicy, key);
+    }
+    std::string text(const toml::table* rule, std::string_view key)
+    {
+        return node(rule, key).value_or(std::string());
+    }
+    [[noreturn]] void fail(const toml::table* rule, std::string_view key, const std::string& msg)
+    {
+        if (rule && rule->contains(key)) m_L.fail(m_L.region(rule, key), msg);
+        m_L.fail(m_L.region(m_policy, key), msg);
+    }
+
+    Loader& m_L;
+    const toml::table* m_policy;
+};
+
+std::filesystem::path base_dir(const std::string& config_path)
+{
+    return std::filesystem::path(config_path).parent_path();
+}
+
+policy::AddressList read_list_file(Loader& L, const toml::table* t, std::string_view key,
+                                   const std::filesystem::path& dir)
+{
+    std::filesystem::path path(L.str(t, kRule, key));
+    if (path.is_relative()) path = dir / path;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) L.fail(L.region(t, key), "cannot read the list file " + path.string());
+    std::stringstream buf;
+    buf << in.rdbuf();
+    try {
+        return policy::parse_address_list(buf.str(), path.string());
+    } catch (const std::invalid_argument& e) {
+        throw ConfigError(e.what());
+    }
+}
+
+void load_conditions(Loader& L, const toml::table* t, policy::Rule& r, Config& c)
+{
+    policy::Conditions& w = r.when;
+    if (t->contains("direction")) {
+        auto d = policy::parse_direction(L.str(t, kRule, "direction"));
+        if (!d) L.fail(L.region(t, "direction"), "direction must be \"inbound\" or \"outbound\"");
+        w.direction = d;
+    }
+    const auto dir = base_dir(c.path);
+    for (const char* key : {"from", "to"}) {
+        auto& lists = std::string_view(key) == "from" ? w.from : w.to;
+        if (t->contains(key)) {
+            policy::AddressList inline_list{key, {}};
+            for (const auto& s : L.strings(t, kRule, key)) {
+                auto p = policy::AddressPattern::parse(s);
+                if (!p)
+                    L.fail(L.region(t, key), "'" + s + "' is not an address pattern "
+                                                       "(addr, *@domain, *@*.domain or *)");
+                inline_list.patterns.push_back(std::move(*p));
+            }
+            lists.push_back(std::move(inline_list));
+        }
+        const std::string list_key = std::string(key) + "_list";
+        if (t->contains(list_key)) lists.push_back(read_list_file(L, t, list_key, dir));
+        const std::string group_key = std::string(key) + "_group";
+        auto& groups = std::string_view(key) == "from" ? w.from_group : w.to_group;
+        for (const auto& g : L.strings(t, kRule, group_key)) {
+            if (g.empty()) L.fail(L.region(t, group_key), "a group name cannot be empty");
+            groups.push_back(g);
+        }
+    }
+    for (const auto& s : L.strings(t, kRule, "client")) {
+        auto n = Network::parse(s);
+        if (!n) L.fail(L.region(t, "client"), "'" + s + "' is not an address or CIDR network");
+        w.client.push_back(client_network(*n));
+    }
+    if (t->contains("authenticated")) w.authenticated = L.boolean(t, kRule, "authenticated");
+    w.authenticated_as = L.strings(t, kRule, "authenticated_as");
+    if (!w.authenticated_as.empty() && w.authenticated == false)
+        L.fail(L.region(t, "authenticated_as"), "authenticated_as contradicts authenticated = false");
+    w.subject_tag = L.str(t, kRule, "subject_tag");
+    if (t->contains("subject_tag") && w.subject_tag.find_first_not_of(" \t") == std::string::npos)
+        L.fail(L.region(t, "subject_tag"), "subject_tag cannot be empty");
+    for (const auto& s : L.strings(t, kRule, "header")) {
+        auto h = policy::HeaderPattern::parse(s);
+        if (!h) L.fail(L.region(t, "header"), "'" + s + "' is not \"Field-Name: value pattern\"");
+        w.header.push_back(std::move(*h));
+    }
+}
+
+policy::Rule load_rule(Loader& L, const toml::table* t, Actions& actions, Config& c)
+{
+    policy::Rule r;
+    r.name = L.str(t, kRule, "name");
+    auto scope = policy::parse_scope(L.str(t, kRule, "scope"));
+    if (!scope) L.fail(L.region(t, "scope"), "scope must be \"user\", \"domain\" or \"global\"");
+    r.scope = *scope;
+    load_conditions(L, t, r, c);
+    const auto& w = r.when;
+    if (r.scope != policy::Scope::Global && w.from.empty() && w.to.empty() && w.from_group.empty() &&
+        w.to_group.empty() && w.authenticated_as.empty())
+        L.fail(L.region(t, "scope"), std::string("a ") + policy::scope_name(r.scope) +
+                                         " rule needs a sender or recipient condition "
+                                         "(from, to, their _list or _group, or authenticated_as)");
+    actions.load(t, r);
+    if (t->contains("signing_identity")) {
+        const std::string id = L.str(t, kRule, "signing_identity");
+        auto addr = EmailAddress::parse(id);
+        if (!addr || id.find('<') != std::string::npos)
+            L.fail(L.region(t, "signing_identity"), "'" + id + "' is not an address");
+        if (r.sign == policy::SignMode::None)
+            L.fail(L.region(t, "signing_identity"), "signing_identity needs sign = \"sender\" or \"domain\"");
+        r.signing_identity = lower(addr->str());
+    }
+    r.strip_trigger = L.boolean(t, kRule, "strip_trigger");
+    if (r.strip_trigger && w.subject_tag.empty())
+        L.fail(L.region(t, "strip_trigger"), "strip_trigger needs a subject_tag");
+    for (const auto& oid : L.strings(t, kRule, "required_policies")) {
+        bool ok = !oid.empty() && oid.front() != '.' && oid.back() != '.';
+        for (char ch : oid) ok = ok && (std::isdigit(static_cast<unsigned char>(ch)) || ch == '.');
+        if (!ok) L.fail(L.region(t, "required_policies"), "'" + oid + "' is not a dotted OID");
+        r.required_policies.push_back(oid);
+    }
+    return r;
+}
+
+}  // namespace
+
+void load_policy(Loader& L, const toml::table& root, Config& c)
+{
+    const toml::table* policy_table = subtable(root, kPolicy);
+    Actions actions(L, policy_table);
+    policy::Treatment defaults;
+    actions.load(nullptr, defaults);
+
+    std::vector<policy::Rule> rules;
+    if (const toml::node* node = root.get("rule"))
+        for (auto& e : *node->as_array()) rules.push_back(load_rule(L, e.as_table(), actions, c));
+    c.policy = policy::Policy(std::move(rules), load_domains(L, root.get("domain")), std::move(defaults));
+    if (c.policy.uses_groups())
+        c.not_yet_in_force.push_back(
+            "from_group/to_group (no group directory is wired into the milter yet: mail that "
+            "reaches such a rule gets 451 4.7.1)");
+}
+
+}  // namespace config_detail
+
+}  // namespace ssm::milter

@@ -1,0 +1,24 @@
+// Internal to the configuration loader: [policy], [[domain]] and [[rule]] (config_rules.cpp),
+// and the bridge that lets policy/ conditions use the milter's CIDR networks.
+// Input is the administrator's TOML file and the list files it names (trusted, checked).
+#pragma once
+#include <memory>
+
+#include "milter/config_loader.h"
+#include "milter/network.h"
+#include "policy/policy.h"
+
+namespace ssm::milter {
+
+// A `client` condition network backed by milter::Network (the internal_networks parser).
+std::shared_ptr<const policy::ClientNetwork> client_network(const Network& n);
+
+namespace config_detail {
+
+// Builds c.policy from the root table; list files are read relative to the folder of
+// c.path. Throws ConfigError naming file:line:column (of the TOML or of a list file).
+void load_policy(Loader& L, const toml::table& root, Config& c);
+
+}  // namespace config_detail
+
+}  // namespace ssm::milter

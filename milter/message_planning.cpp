@@ -1,0 +1,236 @@
+// Planning one message (PRODUCT §1, §2.4, §3.5): direction and its evidence at MAIL, a plan
+// and certificate per recipient at RCPT, and the plan again once the header fields are
+// known (header triggers). Envelope and header values are untrusted SMTP input.
+#include <algorithm>
+#include <ctime>
+
+#include "base/error.h"
+#include "base/log.h"
+#include "milter/message_processor.h"
+
+namespace ssm::milter {
+
+namespace {
+
+std::string_view strip_angles(std::string_view s)
+{
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    if (s.size() >= 2 && s.front() == '<' && s.back() == '>') s = s.substr(1, s.size() - 2);
+    return s;
+}
+
+policy::Cipher configured_cipher(CipherChoice c)
+{
+    switch (c) {
+    case CipherChoice::Auto: return policy::Cipher::Auto;
+    case CipherChoice::Aes256Gcm: return policy::Cipher::Aes256Gcm;
+    case CipherChoice::Aes128Gcm: return policy::Cipher::Aes128Gcm;
+    case CipherChoice::Aes256Cbc: return policy::Cipher::Aes256Cbc;
+    case CipherChoice::Aes128Cbc: return policy::Cipher::Aes128Cbc;
+    }
+    return policy::Cipher::Auto;
+}
+
+const Reply kMixed = Reply::tempfail("452", "4.5.3",
+                                     "recipient needs a different security treatment; "
+                                     "send it in a separate transaction");
+
+}  // namespace
+
+MessageProcessor::MessageProcessor(std::shared_ptr<const Config> config,
+                                   std::shared_ptr<const Certificates> certificates,
+                                   KeySource& keys, ConnectionInfo conn,
+                                   const policy::GroupMembership* groups)
+    : m_config(std::move(config)),
+      m_certificates(std::move(certificates)),
+      m_keys(keys),
+      m_conn(std::move(conn)),
+      m_groups(groups)
+{
+}
+
+std::size_t MessageProcessor::recipient_count() const
+{
+    return static_cast<std::size_t>(std::count_if(m_recipients.begin(), m_recipients.end(),
+                                                  [](const Recipient& r) { return r.accepted(); }));
+}
+
+Reply MessageProcessor::mail_from(std::string_view sender, std::string_view auth_authen)
+{
+    const auto& m = m_config->milter;
+    policy::Origin origin;
+    origin.authenticated = !auth_authen.empty();
+    for (const auto& d : m.originating_daemons)
+        if (!m_conn.daemon_name.empty() && d == m_conn.daemon_name) origin.originating_daemon = true;
+    if (m_conn.client_address)
+        for (const auto& n : m.internal_networks)
+            if (n.contains(reinterpret_cast<const sockaddr*>(&*m_conn.client_address)))
+                origin.internal_network = true;
+    m_direction = origin.outbound() ? policy::Direction::Outbound : policy::Direction::Inbound;
+    if (m_conn.forced_direction) {
+        m_direction = *m_conn.forced_direction;
+        origin.administrator = m_direction == policy::Direction::Outbound;
+    }
+
+    const std::string_view addr = strip_angles(sender);
+    m_context = policy::MessageContext{};
+    m_context.direction = m_direction;
+    m_context.origin = origin;
+    m_context.from = addr.empty() ? std::nullopt : EmailAddress::parse(addr);
+    m_context.client = m_conn.client_address;
+    m_context.auth_user = std::string(auth_authen);
+    m_have_sender = true;
+    m_recipients.clear();
+    m_effective.reset();
+    m_headers_reply.reset();
+    m_headers.clear();
+    m_header_bytes = 0;
+    m_too_large = false;
+    m_body = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
+    return Reply::proceed();
+}
+
+MessageProcessor::Effective MessageProcessor::effective(const Recipient& r) const
+{
+    const policy::Treatment& t = r.plan.treatment;
+    Effective e;
+    if (m_direction == policy::Direction::Inbound) {
+        e.require_signature = t.require_signature;
+        e.require_encryption = t.require_encryption;
+        e.on_missing = t.on_missing;
+        e.required_policies = t.required_policies;
+        return e;
+    }
+    e.sign = t.sign;
+    e.signing_identity = t.signing_identity;
+    e.encrypt = r.certificate.has_value();
+    if (e.encrypt) {
+        // Only what changes the one CMS object matters; unencrypted recipients ignore it.
+        e.cipher = t.cipher == policy::Cipher::Default ? configured_cipher(m_config->encryption.cipher)
+                                                        : t.cipher;
+        e.minimum_cipher = t.minimum_cipher;
+        e.header_protection = t.header_protection.value_or(m_config->encryption.header_protection);
+    }
+    return e;
+}
+
+Reply MessageProcessor::look_up(Recipient& r, bool at_rcpt)
+{
+    r.certificate.reset();
+    r.rejected_reasons.clear();
+    r.lookup_error.clear();
+    r.certificate_for.clear();
+    const policy::EncryptMode mode = r.plan.treatment.encrypt;
+    if (mode == policy::EncryptMode::Never || m_direction != policy::Direction::Outbound)
+        return Reply::proceed();
+    const auto owner = policy::key_owner(r.plan.treatment, *r.address);
+    if (!owner) return reply_for(Failure::Internal, "unusable encrypt_to address");
+    r.certificate_for = owner->str();
+    try {
+        directory::Choice choice = m_certificates->find(*owner, std::time(nullptr));
+        r.rejected_reasons = std::move(choice.rejected_reasons);
+        if (choice.chosen) {
+            r.certificate = std::move(choice.chosen);
+            return Reply::proceed();
+        }
+    } catch (const Error& e) {
+        if (e.failure() != Failure::DirectoryUnavailable) throw;
+        r.lookup_error = e.what();
+        if (mode == policy::EncryptMode::Mandatory) return reply_for(Failure::DirectoryUnavailable, e.what());
+        log::warning("directory-unavailable", {{"rcpt", r.address->str()}, {"error", e.what()}});
+        return Reply::proceed();
+    }
+    if (mode != policy::EncryptMode::Mandatory) return Reply::proceed();
+    const std::string why = r.rejected_reasons.empty() ? "none found" : r.rejected_reasons.front();
+    log::notice(at_rcpt ? "rcpt-reject" : "message-reject",
+                {{"rcpt", r.address->str()}, {"rule", r.plan.rule_name}, {"trigger", r.plan.trigger},
+                 {"certificate_for", owner->str()}, {"reason", why}});
+    return Reply::reject("550", "5.7.1",
+                         "encryption required for " + r.address->str() +
+                             (at_rcpt ? std::string() : " by " + r.plan.trigger) +
+                             " but no usable certificate for " + owner->str() + " (" + why + ")");
+}
+
+Reply MessageProcessor::check_token(const Recipient& r)
+{
+    if (r.plan.treatment.sign == policy::SignMode::None) return Reply::proceed();
+    try {
+        m_keys.ensure_available();
+    } catch (const Error& e) {
+        if (e.failure() != Failure::HsmUnavailable) throw;
+        return reply_for(Failure::HsmUnavailable, e.what());
+    }
+    return Reply::proceed();
+}
+
+Reply MessageProcessor::rcpt_to(std::string_view recipient)
+{
+    if (!m_have_sender) return reply_for(Failure::Internal, "RCPT before MAIL");
+    Recipient r;
+    r.text = std::string(strip_angles(recipient));
+    r.address = EmailAddress::parse(r.text);
+    auto decide = [&]() -> Reply {
+        if (!r.address) return Reply::reject("553", "5.1.3", "recipient address not understood");
+        try {
+            r.plan = m_config->policy.plan(m_context, *r.address, m_groups);
+        } catch (const Error& e) {
+            if (e.failure() != Failure::DirectoryUnavailable) throw;
+            return reply_for(e.failure(), e.what());
+        }
+        if (Reply l = look_up(r, true); l.verdict != Verdict::Continue) return l;
+        if (Reply t = check_token(r); t.verdict != Verdict::Continue) return t;
+        const Effective e = effective(r);
+        // A milter cannot split a message: the client sends this one separately.
+        if (m_effective && !(*m_effective == e)) return kMixed;
+        if (!m_effective) m_effective = e;
+        return Reply::proceed();
+    };
+    r.reply = decide();
+    m_recipients.push_back(std::move(r));
+    return m_recipients.back().reply;
+}
+
+Reply MessageProcessor::end_of_headers()
+{
+    if (m_headers_reply) return *m_headers_reply;
+    m_headers_reply = Reply::proceed();
+    if (!m_config->policy.uses_headers() || recipient_count() == 0) return *m_headers_reply;
+    m_context.headers = &m_headers;
+    std::optional<Effective> shared;
+    const Recipient* first = nullptr;
+    for (auto& r : m_recipients) {
+        if (!r.accepted()) continue;
+        policy::RecipientPlan plan;
+        try {
+            plan = m_config->policy.plan(m_context, *r.address, m_groups);
+        } catch (const Error& e) {
+            if (e.failure() != Failure::DirectoryUnavailable) throw;
+            return *m_headers_reply = reply_for(e.failure(), e.what());
+        }
+        const bool changed = !(plan.treatment == r.plan.treatment);
+        r.plan = std::move(plan);
+        if (changed) {
+            log::info("replan", {{"rcpt", r.address->str()}, {"rule", r.plan.rule_name},
+                                 {"trigger", r.plan.trigger}});
+            if (Reply l = look_up(r, false); l.verdict != Verdict::Continue) return *m_headers_reply = l;
+            if (Reply t = check_token(r); t.verdict != Verdict::Continue) return *m_headers_reply = t;
+        }
+        const Effective e = effective(r);
+        if (shared && !(*shared == e))
+            return *m_headers_reply = Reply::reject(
+                       "550", "5.7.1",
+                       "the message's header fields give " + first->address->str() + " (rule " +
+                           first->plan.rule_name + ") and " + r.address->str() + " (rule " +
+                           r.plan.rule_name + ") treatments one message cannot carry; "
+                           "send them separately");
+        if (!shared) {
+            shared = e;
+            first = &r;
+        }
+    }
+    m_effective = shared;
+    return *m_headers_reply;
+}
+
+}  // namespace ssm::milter

@@ -1,0 +1,81 @@
+// Address pattern parsing and matching, and list files of patterns. Patterns are
+// configuration (trusted); matched addresses are parsed envelope values.
+#include "policy/address_pattern.h"
+
+#include <stdexcept>
+
+namespace ssm::policy {
+
+std::optional<AddressPattern> AddressPattern::parse(std::string_view text)
+{
+    if (text == "*") return AddressPattern(Kind::Any, std::string(text));
+    if (text.rfind("*@*.", 0) == 0) {
+        auto d = Domain::parse(text.substr(4));
+        if (!d) return std::nullopt;
+        AddressPattern p(Kind::Subdomains, std::string(text));
+        p.m_domain = std::move(d);
+        return p;
+    }
+    if (text.rfind("*@", 0) == 0 || text.rfind("@", 0) == 0) {
+        auto d = Domain::parse(text.substr(text.find('@') + 1));
+        if (!d) return std::nullopt;
+        AddressPattern p(Kind::Domain, std::string(text));
+        p.m_domain = std::move(d);
+        return p;
+    }
+    auto a = EmailAddress::parse(text);
+    if (!a || text.find('<') != std::string_view::npos || text.find('*') != std::string_view::npos)
+        return std::nullopt;
+    AddressPattern p(Kind::Address, std::string(text));
+    p.m_address = std::move(a);
+    return p;
+}
+
+bool AddressPattern::matches(const std::optional<EmailAddress>& addr) const
+{
+    if (m_kind == Kind::Any) return true;
+    if (!addr) return false;
+    switch (m_kind) {
+    case Kind::Any: return true;
+    case Kind::Address: return addr->same_as(*m_address);
+    case Kind::Domain: return addr->domain() == *m_domain;
+    case Kind::Subdomains:
+        return addr->domain().is_or_under(*m_domain) && !(addr->domain() == *m_domain);
+    }
+    return false;
+}
+
+bool AddressList::matches(const std::optional<EmailAddress>& addr) const
+{
+    for (const auto& p : patterns)
+        if (p.matches(addr)) return true;
+    return false;
+}
+
+AddressList parse_address_list(std::string_view text, const std::string& name)
+{
+    AddressList list{name, {}};
+    std::size_t line_no = 0;
+    while (!text.empty()) {
+        ++line_no;
+        const auto nl = text.find('\n');
+        std::string_view line = text.substr(0, nl);
+        text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+        if (const auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+        std::size_t col = 0;
+        while (col < line.size() && (line[col] == ' ' || line[col] == '\t')) ++col;
+        line = line.substr(col);
+        while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r'))
+            line.remove_suffix(1);
+        if (line.empty()) continue;
+        auto p = AddressPattern::parse(line);
+        if (!p)
+            throw std::invalid_argument(name + ":" + std::to_string(line_no) + ":" +
+                                        std::to_string(col + 1) + ": '" + std::string(line) +
+                                        "' is not an address pattern (addr, *@domain, *@*.domain or *)");
+        list.patterns.push_back(std::move(*p));
+    }
+    return list;
+}
+
+}  // namespace ssm::policy

@@ -1,0 +1,47 @@
+// Address patterns of rule conditions (`from`, `to`, and the lines of `from_list`/`to_list`
+// files). Patterns come from the administrator (trusted, checked when parsed); the addresses
+// they are matched against come from the SMTP envelope (untrusted, already parsed).
+#pragma once
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/email_address.h"
+
+namespace ssm::policy {
+
+// An address pattern from configuration:
+//   "alice@acme.example"  one address (local part compared case-insensitively)
+//   "*@acme.example"      every address of one domain (also written "@acme.example")
+//   "*@*.acme.example"    every address of the subdomains of a domain (not the domain itself)
+//   "*"                   anyone (also the null sender)
+class AddressPattern {
+public:
+    static std::optional<AddressPattern> parse(std::string_view text);
+    // A null reverse-path (bounce) is matched only by "*".
+    bool matches(const std::optional<EmailAddress>& addr) const;
+    const std::string& text() const { return m_text; }
+
+private:
+    enum class Kind { Any, Address, Domain, Subdomains };
+    AddressPattern(Kind k, std::string text) : m_kind(k), m_text(std::move(text)) {}
+    Kind m_kind;
+    std::string m_text;
+    std::optional<EmailAddress> m_address;
+    std::optional<Domain> m_domain;
+};
+
+// A named list of patterns: the inline array of a rule, or a list file.
+struct AddressList {
+    std::string source;  // "to" or the file name, for ssmctl and logs
+    std::vector<AddressPattern> patterns;
+    bool matches(const std::optional<EmailAddress>& addr) const;
+};
+
+// Parses a list file's text: one pattern per line; blank lines and everything from '#' to
+// the end of a line are ignored. Throws std::invalid_argument with "NAME:LINE:COLUMN: why"
+// for the first bad line.
+AddressList parse_address_list(std::string_view text, const std::string& name);
+
+}  // namespace ssm::policy

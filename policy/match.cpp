@@ -1,0 +1,184 @@
+// Matching rule conditions against one recipient of one message. Header values and the
+// AUTH user are untrusted text: they are only compared, never interpreted.
+#include "policy/match.h"
+
+#include <cctype>
+
+#include "base/error.h"
+
+namespace ssm::policy {
+
+namespace {
+
+char lower(char c)
+{
+    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+}
+
+bool iequal(std::string_view a, std::string_view b)
+{
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (lower(a[i]) != lower(b[i])) return false;
+    return true;
+}
+
+// Unfolded (CR and LF removed, each run of white space one space) and trimmed.
+std::string normalise_value(std::string_view v)
+{
+    std::string out;
+    bool space = false;
+    for (char c : v) {
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+            space = true;
+            continue;
+        }
+        if (space && !out.empty()) out += ' ';
+        space = false;
+        out += c;
+    }
+    return out;
+}
+
+// Iterative glob with backtracking to the last '*': linear in practice, no recursion on
+// attacker-sized values.
+bool glob_match(std::string_view pattern, std::string_view text)
+{
+    std::size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
+    while (t < text.size()) {
+        if (p < pattern.size() && (pattern[p] == '?' || lower(pattern[p]) == lower(text[t]))) {
+            ++p;
+            ++t;
+        } else if (p < pattern.size() && pattern[p] == '*') {
+            star = p++;
+            mark = t;
+        } else if (star != std::string_view::npos) {
+            p = star + 1;
+            t = ++mark;
+        } else {
+            return false;
+        }
+    }
+    while (p < pattern.size() && pattern[p] == '*') ++p;
+    return p == pattern.size();
+}
+
+bool valid_field_name(std::string_view n)
+{
+    if (n.empty()) return false;
+    for (char c : n)
+        if (c <= 32 || c >= 127 || c == ':') return false;
+    return true;
+}
+
+}  // namespace
+
+std::optional<HeaderPattern> HeaderPattern::parse(std::string_view text)
+{
+    const auto colon = text.find(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    std::string_view name = text.substr(0, colon);
+    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+    if (!valid_field_name(name)) return std::nullopt;
+    HeaderPattern p;
+    p.m_text = std::string(text);
+    p.m_name = std::string(name);
+    p.m_glob = normalise_value(text.substr(colon + 1));
+    if (p.m_glob.empty()) return std::nullopt;
+    return p;
+}
+
+bool HeaderPattern::matches(const std::vector<smime::mime::HeaderField>& headers) const
+{
+    for (const auto& h : headers)
+        if (iequal(h.name, m_name) && glob_match(m_glob, normalise_value(h.value))) return true;
+    return false;
+}
+
+std::size_t find_tag(std::string_view subject, std::string_view tag)
+{
+    if (tag.empty() || tag.size() > subject.size()) return std::string_view::npos;
+    for (std::size_t i = 0; i + tag.size() <= subject.size(); ++i)
+        if (iequal(subject.substr(i, tag.size()), tag)) return i;
+    return std::string_view::npos;
+}
+
+std::string strip_tag(std::string_view subject, std::string_view tag)
+{
+    const std::size_t at = find_tag(subject, tag);
+    if (at == std::string_view::npos) return std::string(subject);
+    std::string before(subject.substr(0, at));
+    std::string_view after = subject.substr(at + tag.size());
+    while (!before.empty() && (before.back() == ' ' || before.back() == '\t')) before.pop_back();
+    while (!after.empty() && (after.front() == ' ' || after.front() == '\t')) after.remove_prefix(1);
+    if (!before.empty() && !after.empty()) before += ' ';
+    return before + std::string(after);
+}
+
+const smime::mime::HeaderField* subject_field(const std::vector<smime::mime::HeaderField>& headers)
+{
+    for (const auto& h : headers)
+        if (iequal(h.name, "Subject")) return &h;
+    return nullptr;
+}
+
+namespace {
+
+bool address_matches(const std::vector<AddressList>& lists, const std::vector<std::string>& groups,
+                     const std::optional<EmailAddress>& addr, const GroupMembership* directory)
+{
+    if (lists.empty() && groups.empty()) return true;
+    for (const auto& l : lists)
+        if (l.matches(addr)) return true;
+    if (groups.empty() || !addr) return false;  // the null sender is in no group
+    if (!directory)
+        throw Error(Failure::DirectoryUnavailable,
+                    "a rule names a directory group but no group directory is configured");
+    for (const auto& g : groups)
+        if (directory->is_member(*addr, g)) return true;
+    return false;
+}
+
+}  // namespace
+
+MatchResult match(const Conditions& c, const MessageContext& msg, const EmailAddress& rcpt,
+                  const GroupMembership* groups)
+{
+    MatchResult no;
+    if (c.direction && *c.direction != msg.direction) return no;
+    if (c.authenticated && *c.authenticated == msg.auth_user.empty()) return no;
+    if (!c.authenticated_as.empty()) {
+        bool found = false;
+        for (const auto& u : c.authenticated_as) found = found || iequal(u, msg.auth_user);
+        if (msg.auth_user.empty() || !found) return no;
+    }
+    if (!c.client.empty()) {
+        if (!msg.client) return no;
+        bool inside = false;
+        for (const auto& n : c.client)
+            inside = inside || n->contains(reinterpret_cast<const sockaddr*>(&*msg.client));
+        if (!inside) return no;
+    }
+    // Header conditions before the (possibly remote) group lookups.
+    std::string trigger;
+    if (c.uses_headers()) {
+        if (!msg.headers) return no;
+        if (!c.subject_tag.empty()) {
+            const auto* subject = subject_field(*msg.headers);
+            if (!subject || find_tag(subject->value, c.subject_tag) == std::string_view::npos) return no;
+            trigger = "Subject tag " + c.subject_tag;
+        }
+        if (!c.header.empty()) {
+            const HeaderPattern* hit = nullptr;
+            for (const auto& h : c.header)
+                if (!hit && h.matches(*msg.headers)) hit = &h;
+            if (!hit) return no;
+            trigger += (trigger.empty() ? "" : ", ") + hit->text();
+        }
+    }
+    if (!address_matches(c.from, c.from_group, msg.from, groups)) return no;
+    if (!address_matches(c.to, c.to_group, std::optional<EmailAddress>(rcpt), groups)) return no;
+    return MatchResult{true, trigger};
+}
+
+}  // namespace ssm::policy

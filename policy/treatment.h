@@ -1,0 +1,83 @@
+// What a rule decides for a recipient (the actions of a [[rule]]): signing, encryption and
+// its algorithms, header protection, the Subject trigger tag, and inbound requirements.
+// Values come from the administrator's configuration (trusted, validated when parsed).
+#pragma once
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/email_address.h"
+
+namespace ssm::policy {
+
+enum class Direction { Inbound, Outbound };
+enum class SignMode { Sender, Domain, None };
+enum class EncryptMode { Mandatory, Opportunistic, Never };
+// What happens to inbound mail that lacks a required signature or encryption (§3.5).
+enum class OnMissing { Reject, Tag };
+// Whose certificate encryption uses (Open Group S/MIME Secure Messaging modes):
+// the recipient's (gateway-to-desktop), domain-confidentiality-authority@<recipient
+// domain> (gateway-to-gateway, RFC 3183), or one configured address.
+enum class EncryptTarget { Recipient, Domain, Address };
+// Content encryption preference. Default: the [encryption] cipher; Auto: AES-256-GCM when
+// every recipient advertises GCM, else AES-256-CBC.
+enum class Cipher { Default, Auto, Aes128Cbc, Aes256Cbc, Aes128Gcm, Aes256Gcm };
+// The weakest content encryption a rule accepts.
+enum class CipherFloor { None, Aes256, Aes128Gcm, Aes256Gcm };
+
+const char* direction_name(Direction d);
+const char* sign_mode_name(SignMode m);
+const char* encrypt_mode_name(EncryptMode m);
+const char* encrypt_target_name(EncryptTarget t);
+const char* on_missing_name(OnMissing m);
+const char* cipher_name(Cipher c);
+const char* cipher_floor_name(CipherFloor f);
+std::optional<Direction> parse_direction(std::string_view s);  // "inbound"/"in", "outbound"/"out"
+std::optional<SignMode> parse_sign_mode(std::string_view s);
+std::optional<EncryptMode> parse_encrypt_mode(std::string_view s);
+// "recipient" or "domain" (an address is handled by the caller: EncryptTarget::Address).
+std::optional<EncryptTarget> parse_encrypt_target(std::string_view s);
+std::optional<OnMissing> parse_on_missing(std::string_view s);
+// "auto", "aes256-gcm", "aes128-gcm", "aes256-cbc", "aes128-cbc" ("aes-256-gcm" too).
+std::optional<Cipher> parse_cipher(std::string_view s);
+// "none", "aes128" (same as none: every cipher we write is AES), "aes256", "aes128-gcm",
+// "aes256-gcm" (dashed spellings such as "aes-256" too).
+std::optional<CipherFloor> parse_cipher_floor(std::string_view s);
+
+// The cipher to use: the preference (Auto resolved with `all_recipients_gcm`), raised to
+// the floor when it is weaker (a floor is the administrator's order, even when a recipient
+// has not advertised GCM). `preference` must not be Cipher::Default.
+Cipher choose_cipher(Cipher preference, CipherFloor floor, bool all_recipients_gcm);
+bool meets_floor(Cipher c, CipherFloor floor);
+// The stronger of two floors (recipients of one message share the strongest).
+CipherFloor stronger_floor(CipherFloor a, CipherFloor b);
+
+struct Treatment {
+    SignMode sign = SignMode::None;
+    std::string signing_identity;  // set: sign with this address's key (lower case)
+    EncryptMode encrypt = EncryptMode::Never;
+    EncryptTarget encrypt_to = EncryptTarget::Recipient;
+    std::string encrypt_to_address;  // EncryptTarget::Address (lower case)
+    Cipher cipher = Cipher::Default;
+    CipherFloor minimum_cipher = CipherFloor::None;
+    std::optional<bool> header_protection;  // unset: [encryption] header_protection
+    bool strip_trigger = false;             // remove the matched Subject tag
+    // Inbound partner requirements (§3.5).
+    bool require_signature = false;
+    bool require_encryption = false;
+    OnMissing on_missing = OnMissing::Reject;
+    std::vector<std::string> required_policies{};  // signer certificate policy OIDs
+
+    bool operator==(const Treatment& o) const = default;
+};
+
+// The address whose certificate encrypts for `rcpt` under `t` (nullopt: the configured
+// address does not parse, which configuration loading prevents).
+std::optional<EmailAddress> key_owner(const Treatment& t, const EmailAddress& rcpt);
+
+// One line for logs and ssmctl: "sign=domain encrypt=mandatory encrypt_to=domain ...";
+// only non-default fields after sign and encrypt.
+std::string describe(const Treatment& t, Direction d);
+
+}  // namespace ssm::policy
