@@ -1,0 +1,159 @@
+// Configuration reload (milter/reload.h): only a wholly valid file replaces the running
+// snapshot; a broken one is refused with file:line:column and the old snapshot stays; a
+// message holding the old snapshot keeps it; settings that need a restart are named.
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "milter/reload.h"
+#include "tests/unit/test_support.h"
+
+using namespace ssm;
+using namespace ssm::milter;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Fixture {
+    test::TempDir dir;
+    fs::path pki;
+    fs::path conf;
+
+    Fixture()
+    {
+        pki = dir.path() / "pki";
+        conf = dir.path() / "ssm-milter.toml";
+        test::run("sh '" + (test::source_dir() / "tests/fixtures/make-pki.sh").string() + "' '" + pki.string() +
+                  "' >/dev/null");
+    }
+
+    // A whole configuration; `format` is the signing format, `extra` lines go at the end.
+    std::string text(const std::string& format, const std::string& trust = "", const std::string& extra = "") const
+    {
+        return "[milter]\nsocket = \"inet:1@127.0.0.1\"\nspool_dir = \"" + dir.path().string() +
+               "\"\n[signing]\nformat = \"" + format + "\"\n[pki]\ntrust_anchors = \"" +
+               (trust.empty() ? (pki / "trust").string() : trust) + "\"\nrevocation = \"off\"\n" +
+               "[hsm]\nmodule = \"/nonexistent/pkcs11.so\"\ntoken_label = \"t\"\npin_file = \"/nonexistent/pin\"\n" +
+               extra;
+    }
+
+    void write(const std::string& t) const { test::write_file(conf, t); }
+
+    std::unique_ptr<Daemon> daemon() const
+    {
+        auto snapshot = load_snapshot(conf.string(), nullptr);
+        hsm::TokenConfig token;
+        token.module = "/nonexistent/pkcs11.so";  // never opened: reload does not touch the token
+        return std::make_unique<Daemon>(snapshot, std::make_unique<TokenKeySource>(token), nullptr);
+    }
+};
+
+}  // namespace
+
+class ReloadTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(ReloadTest);
+    CPPUNIT_TEST(valid_file_replaces_the_snapshot);
+    CPPUNIT_TEST(broken_file_keeps_the_old_snapshot);
+    CPPUNIT_TEST(unusable_trust_folder_keeps_the_old_snapshot);
+    CPPUNIT_TEST(in_flight_message_keeps_its_snapshot);
+    CPPUNIT_TEST(restart_only_settings_are_named);
+    CPPUNIT_TEST(reloader_thread_reloads_on_request);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void valid_file_replaces_the_snapshot()
+    {
+        Fixture f;
+        f.write(f.text("detached"));
+        auto d = f.daemon();
+        CPPUNIT_ASSERT(d->snapshot()->config->signing.format == smime::SignatureFormat::Detached);
+        f.write(f.text("opaque"));
+        const auto outcome = reload_configuration(*d);
+        CPPUNIT_ASSERT_MESSAGE(outcome.error, outcome.replaced);
+        CPPUNIT_ASSERT(outcome.needs_restart.empty());
+        CPPUNIT_ASSERT(d->snapshot()->config->signing.format == smime::SignatureFormat::Opaque);
+    }
+
+    void broken_file_keeps_the_old_snapshot()
+    {
+        Fixture f;
+        f.write(f.text("detached"));
+        auto d = f.daemon();
+        const auto before = d->snapshot();
+        f.write(f.text("sideways"));  // line 5: format = "sideways"
+        const auto outcome = reload_configuration(*d);
+        CPPUNIT_ASSERT(!outcome.replaced);
+        CPPUNIT_ASSERT_MESSAGE(outcome.error, outcome.error.find(f.conf.string() + ":5:") == 0);
+        CPPUNIT_ASSERT(d->snapshot() == before);
+        f.write("[milter\nsocket = ");  // not even TOML
+        CPPUNIT_ASSERT(!reload_configuration(*d).replaced);
+        CPPUNIT_ASSERT(d->snapshot() == before);
+        fs::remove(f.conf);  // gone
+        CPPUNIT_ASSERT(!reload_configuration(*d).replaced);
+        CPPUNIT_ASSERT(d->snapshot() == before);
+    }
+
+    void unusable_trust_folder_keeps_the_old_snapshot()
+    {
+        Fixture f;
+        f.write(f.text("detached"));
+        auto d = f.daemon();
+        const auto before = d->snapshot();
+        // a trust folder holding a corrupt certificate: valid TOML, unusable content
+        const fs::path bad = f.dir.path() / "bad-trust";
+        fs::create_directories(bad);
+        test::write_file(bad / "root.pem", "-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n");
+        f.write(f.text("opaque", bad.string()));
+        const auto outcome = reload_configuration(*d);
+        CPPUNIT_ASSERT_MESSAGE("a corrupt trust anchor was accepted", !outcome.replaced);
+        CPPUNIT_ASSERT(d->snapshot() == before);
+    }
+
+    void in_flight_message_keeps_its_snapshot()
+    {
+        Fixture f;
+        f.write(f.text("detached"));
+        auto d = f.daemon();
+        const auto held = d->snapshot();  // what a message took at MAIL FROM
+        f.write(f.text("opaque"));
+        CPPUNIT_ASSERT(reload_configuration(*d).replaced);
+        CPPUNIT_ASSERT(held->config->signing.format == smime::SignatureFormat::Detached);
+        CPPUNIT_ASSERT(held->certificates != nullptr);
+        CPPUNIT_ASSERT(d->snapshot()->config->signing.format == smime::SignatureFormat::Opaque);
+    }
+
+    void restart_only_settings_are_named()
+    {
+        Fixture f;
+        f.write(f.text("detached"));
+        auto d = f.daemon();
+        std::string changed = f.text("detached", "", "sessions = 9\n");
+        changed.replace(changed.find("inet:1@"), 7, "inet:2@");
+        f.write(changed);
+        const auto outcome = reload_configuration(*d);
+        CPPUNIT_ASSERT(outcome.replaced);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, outcome.needs_restart.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("[milter] socket"), outcome.needs_restart[0]);
+        CPPUNIT_ASSERT_EQUAL(std::string("[hsm]"), outcome.needs_restart[1]);
+    }
+
+    void reloader_thread_reloads_on_request()
+    {
+        Fixture f;
+        f.write(f.text("detached"));
+        auto d = f.daemon();
+        Reloader reloader(*d);
+        f.write(f.text("opaque"));
+        for (int i = 0; i < 3; ++i) reloader.request();  // requests during a reload coalesce
+        for (int i = 0; i < 200 && reloader.completed() == 0; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        CPPUNIT_ASSERT(reloader.completed() >= 1 && reloader.completed() <= 3);
+        for (int i = 0; i < 200 && d->snapshot()->config->signing.format != smime::SignatureFormat::Opaque; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        CPPUNIT_ASSERT(d->snapshot()->config->signing.format == smime::SignatureFormat::Opaque);
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(ReloadTest);
