@@ -2,5 +2,6 @@
 bin_PROGRAMS += ssmctl
 ssmctl_SOURCES = tools/ssmctl.cpp \
 	tools/ssmctl_process.h tools/ssmctl_process.cpp \
-	tools/ssmctl_hsm.h tools/ssmctl_hsm.cpp
+	tools/ssmctl_hsm.h tools/ssmctl_hsm.cpp \
+	tools/ssmctl_cert.h tools/ssmctl_cert.cpp
 ssmctl_LDADD = $(SSM_CORE_LIBS) $(SSM_EXTERNAL_LIBS)

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "milter/config.h"
+#include "tools/ssmctl_cert.h"
 #include "tools/ssmctl_hsm.h"
 #include "tools/ssmctl_process.h"
 
@@ -29,7 +30,14 @@ void usage(std::FILE* to)
                  "      run the milter's pipeline on one message; exit 0 accepted,\n"
                  "      1 rejected, 2 temporary failure, 64+ usage or configuration error\n"
                  "  hsm list\n"
-                 "      tokens' certificates, key types and usable operations\n");
+                 "      tokens' certificates, key types and usable operations\n"
+                 "  cert lookup ADDR\n"
+                 "      each source's candidates and the chosen certificate; exit 0 found,\n"
+                 "      1 none, 2 directory unavailable\n"
+                 "  cert import FILE\n"
+                 "      store a PEM/DER certificate or PKCS#7 bundle for its addresses\n"
+                 "  cache flush [ADDR]\n"
+                 "      forget cached directory answers (for ADDR, or all)\n");
 }
 
 }  // namespace
@@ -70,6 +78,8 @@ int main(int argc, char** argv)
     if (command == "process") return tools::process_command(*config, config, args);
     if (command == "hsm" && !args.empty() && args[0] == "list")
         return tools::hsm_list(config->hsm, std::cout, std::cerr);
+    if (command == "cert") return tools::cert_command(*config, args, std::cout, std::cerr);
+    if (command == "cache") return tools::cache_command(*config, args, std::cout, std::cerr);
     usage(stderr);
     return kExitUsage;
 }

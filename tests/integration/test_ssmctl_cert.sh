@@ -1,0 +1,143 @@
+#!/bin/bash
+# ssmctl cert lookup / cert import / cache flush (PRODUCT §6) against the real stores: the
+# static folder, the LMDB "imported" store and the LMDB lookup cache in front of a real slapd
+# (tests/fixtures/slapd.sh). Certificates are made by OpenSSL (make-pki.sh); PKCS#7 bundles by
+# `openssl crl2pkcs7`. No Postfix or token is needed: ssmctl reads only the configuration.
+. "$(dirname "$0")/lib.sh"
+require_tools openssl slapd slapadd ldapsearch
+require_binaries
+make_pki
+TOKEN=$WORK/no-token  # [hsm] pin_file is named in the configuration but never read here
+SLAPD=$SSM_SRCDIR/tests/fixtures/slapd.sh
+CTL() { "$SSM_BUILDDIR/ssmctl" -c "$WORK/ssm.toml" "$@"; }
+mkdir -p "$WORK/certs" "$WORK/ldif"
+
+# dave is published in the partner's directory as userCertificate;binary, the partner's
+# domain-confidentiality-authority only as userSMIMECertificate (PKCS#7).
+GW=domain-confidentiality-authority@partner.example
+sh "$SLAPD" entry dave@partner.example --cert "$PKI/dave.cert.der" >"$WORK/ldif/dave.ldif" \
+  || fatal cert-setup "slapd.sh entry dave"
+sh "$SLAPD" p7c "$WORK/pd.p7c" "$PKI/partner-domain.cert.pem" || fatal cert-setup "slapd.sh p7c"
+sh "$SLAPD" entry "$GW" --smime "$WORK/pd.p7c" >"$WORK/ldif/gw.ldif" || fatal cert-setup "entry gw"
+LDAP_PORT=$(free_port)
+sh "$SLAPD" start "$WORK/slapd" "$LDAP_PORT" "$WORK/ldif/dave.ldif" "$WORK/ldif/gw.ldif" >"$WORK/slapd-start.log" 2>&1 \
+  || fatal cert-setup "slapd did not start: $(tail -n 3 "$WORK/slapd-start.log" | tr '\n' ' ')"
+on_exit sh "$SLAPD" stop "$WORK/slapd"
+
+cp "$PKI/alice.cert.pem" "$WORK/certs/"
+write_config "$WORK/ssm.toml" port=1 extra="[directory]
+cache = \"$WORK/cache\"
+static_certificates = \"$WORK/certs\"
+positive_ttl = \"1h\"
+negative_ttl = \"1h\"
+
+[[directory.ldap]]
+domains = [\"partner.example\"]
+servers = [\"ldap://127.0.0.1:$LDAP_PORT\"]
+base = \"ou=people,dc=partner,dc=example\"
+timeout = \"2s\"" || fatal cert-setup "write_config"
+
+# expect NAME WANT_RC OUTFILE COMMAND...: runs COMMAND with stdout in OUTFILE; checks the exit.
+expect_rc() {
+  local name=$1 want=$2 out=$3; shift 3
+  "$@" >"$out" 2>"$out.err"
+  local rc=$?
+  [ "$rc" -eq "$want" ] && return 0
+  fail "$name" "exit $rc, wanted $want: $(tail -n 2 "$out" "$out.err" | tr '\n' ' ')"
+  return 1
+}
+has() { grep -q -- "$2" "$1" || { fail "$3" "missing '$2' in: $(tr '\n' ' ' <"$1")"; return 1; }; }
+
+# --- lookup: static folder ----------------------------------------------------------------
+alice_serial=$(openssl x509 -in "$PKI/alice.cert.pem" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f')
+if expect_rc lookup-static 0 "$WORK/l1" CTL cert lookup alice@acme.example &&
+   has "$WORK/l1" "source=\"static:$WORK/certs\" candidates=1" lookup-static &&
+   has "$WORK/l1" "candidate subject=.*alice.* serial=$alice_serial not_after=20[0-9-]*T.* usable=yes" lookup-static &&
+   has "$WORK/l1" "asked=no reason=\"domain not served\"" lookup-static &&
+   has "$WORK/l1" "^chosen subject=.* source=\"static:alice.cert.pem\"" lookup-static; then
+  pass lookup-static
+fi
+
+# --- lookup: unknown address, no certificate anywhere --------------------------------------
+if expect_rc lookup-none 1 "$WORK/l2" CTL cert lookup nobody@acme.example &&
+   has "$WORK/l2" "^chosen none reason=" lookup-none; then pass lookup-none; fi
+expect_rc lookup-bad-address 64 "$WORK/l3" CTL cert lookup "not an address" && pass lookup-bad-address
+
+# --- lookup: LDAP through the cache (miss, then hit with an age) ---------------------------
+if expect_rc lookup-ldap-miss 0 "$WORK/l4" CTL cert lookup dave@partner.example &&
+   has "$WORK/l4" "source=\"ldap:ldap://127.0.0.1:$LDAP_PORT\" cache=miss candidates=1 age=0s" lookup-ldap-miss &&
+   has "$WORK/l4" "^chosen .*source=\"ldap:ldap://127.0.0.1:$LDAP_PORT\"" lookup-ldap-miss; then
+  pass lookup-ldap-miss
+fi
+searches=$(sh "$SLAPD" searches "$WORK/slapd")
+sleep 1
+if expect_rc lookup-ldap-hit 0 "$WORK/l5" CTL cert lookup dave@partner.example &&
+   has "$WORK/l5" "cache=hit candidates=1 age=[1-9][0-9]*s" lookup-ldap-hit; then
+  now=$(sh "$SLAPD" searches "$WORK/slapd")
+  [ "$now" -eq "$searches" ] && pass lookup-ldap-hit || fail lookup-ldap-hit "slapd searched again ($searches -> $now)"
+fi
+# PKCS#7 from userSMIMECertificate, and a negative answer cached too.
+if expect_rc lookup-ldap-p7 0 "$WORK/l6" CTL cert lookup "$GW" &&
+   has "$WORK/l6" "candidate subject=.*partner.* usable=yes" lookup-ldap-p7; then pass lookup-ldap-p7; fi
+expect_rc lookup-ldap-negative 1 "$WORK/l7" CTL cert lookup ghost@partner.example &&
+  has "$WORK/l7" "cache=miss candidates=0" lookup-ldap-negative && pass lookup-ldap-negative
+
+# --- cache flush -----------------------------------------------------------------------------
+if expect_rc flush-one 0 "$WORK/f1" CTL cache flush Dave@Partner.Example &&
+   has "$WORK/f1" 'flushed address="dave@partner.example" removed=1' flush-one &&
+   expect_rc flush-one 0 "$WORK/f2" CTL cache flush dave@partner.example &&
+   has "$WORK/f2" 'removed=0' flush-one &&
+   expect_rc flush-one 0 "$WORK/l8" CTL cert lookup dave@partner.example &&
+   has "$WORK/l8" "cache=miss" flush-one &&
+   expect_rc flush-one 0 "$WORK/l9" CTL cert lookup "$GW" &&
+   has "$WORK/l9" "cache=hit" flush-one; then
+  pass flush-one
+fi
+expect_rc flush-one-bad 64 "$WORK/f3" CTL cache flush "x y" && pass flush-one-bad
+
+# --- directory down: cached answers still serve, unknown addresses are "unavailable" -------
+sh "$SLAPD" stop "$WORK/slapd" || fatal cert-ldap-stop "slapd did not stop"
+if expect_rc down-cached 0 "$WORK/d1" CTL cert lookup dave@partner.example &&
+   has "$WORK/d1" "cache=hit" down-cached; then pass down-cached; fi
+if expect_rc down-unknown 2 "$WORK/d2" CTL cert lookup carol@partner.example &&
+   has "$WORK/d2" "unavailable=" down-unknown &&
+   has "$WORK/d2" "^chosen none unavailable=" down-unknown; then pass down-unknown; fi
+
+# --- cert import: PEM, DER, PKCS#7 DER and PEM; static and LDAP come first ------------------
+if expect_rc import-pem 0 "$WORK/i1" CTL cert import "$PKI/carol.cert.pem" &&
+   has "$WORK/i1" 'imported address="carol@acme.example" subject=.* usable=yes' import-pem &&
+   expect_rc import-pem 0 "$WORK/i2" CTL cert lookup carol@acme.example &&
+   has "$WORK/i2" 'source="imported" candidates=1' import-pem &&
+   has "$WORK/i2" 'candidate .* source="imported" stored=20' import-pem &&
+   has "$WORK/i2" '^chosen .*source="imported"' import-pem; then
+  pass import-pem
+fi
+if expect_rc import-der 0 "$WORK/i3" CTL cert import "$PKI/erin.cert.der" &&
+   has "$WORK/i3" 'imported address="erin@' import-der; then pass import-der; fi
+openssl crl2pkcs7 -nocrl -certfile "$PKI/frank.cert.pem" -certfile "$PKI/sub-ca.cert.pem" -outform DER \
+  -out "$WORK/frank.p7c" 2>/dev/null || fatal import-p7 "openssl crl2pkcs7"
+# frank is in the LDAP domain but the directory is down: the import answers for him.
+if expect_rc import-p7-der 0 "$WORK/i4" CTL cert import "$WORK/frank.p7c" &&
+   has "$WORK/i4" 'imported address="frank@partner.example"' import-p7-der &&
+   has "$WORK/i4" 'skipped subject=.* reason="no e-mail address"' import-p7-der &&
+   expect_rc import-p7-der 0 "$WORK/i5" CTL cert lookup frank@partner.example &&
+   has "$WORK/i5" '^chosen .*source="imported"' import-p7-der; then
+  pass import-p7-der
+fi
+openssl crl2pkcs7 -nocrl -certfile "$PKI/bob.cert.pem" -out "$WORK/bob.p7b" 2>/dev/null || fatal import-p7 "crl2pkcs7 pem"
+expect_rc import-p7-pem 0 "$WORK/i6" CTL cert import "$WORK/bob.p7b" &&
+  has "$WORK/i6" 'imported address="bob@acme.example"' import-p7-pem && pass import-p7-pem
+printf 'not a certificate\n' >"$WORK/junk.pem"
+expect_rc import-junk 1 "$WORK/i7" CTL cert import "$WORK/junk.pem" && pass import-junk
+# The static folder wins over an imported certificate for the same address.
+if expect_rc import-order 0 "$WORK/i8" CTL cert import "$PKI/alice.cert.pem" &&
+   expect_rc import-order 0 "$WORK/i9" CTL cert lookup alice@acme.example &&
+   has "$WORK/i9" '^chosen .*source="static:alice.cert.pem"' import-order; then pass import-order; fi
+
+# --- flush all: directory answers go, imported certificates stay -----------------------------
+if expect_rc flush-all 0 "$WORK/f4" CTL cache flush &&
+   has "$WORK/f4" 'flushed removed=[1-9]' flush-all &&
+   expect_rc flush-all 2 "$WORK/f5" CTL cert lookup dave@partner.example &&
+   expect_rc flush-all 0 "$WORK/f6" CTL cert lookup carol@acme.example; then
+  pass flush-all
+fi

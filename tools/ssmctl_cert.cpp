@@ -1,0 +1,287 @@
+// `ssmctl cert lookup|import` and `ssmctl cache flush` (see ssmctl_cert.h). The sources are
+// built exactly as the daemon builds them (milter::Certificates), so a lookup here uses and
+// fills the same LMDB cache; imported files are untrusted input, parsed by GnuTLS with size
+// limits, and every certificate is still checked when it is chosen.
+#include "tools/ssmctl_cert.h"
+
+#include <gnutls/pkcs7.h>
+
+#include <ctime>
+#include <fstream>
+#include <iterator>
+#include <optional>
+
+#include "base/error.h"
+#include "base/gnutls_datum.h"
+#include "directory/certificate_choice.h"
+#include "directory/harvest_store.h"
+#include "directory/lookup_cache.h"
+#include "milter/certificates.h"
+#include "pki/certificate.h"
+
+namespace ssm::tools {
+
+namespace {
+
+constexpr int kFound = 0;
+constexpr int kNone = 1;
+constexpr int kUnavailable = 2;
+constexpr int kExitUsage = 64;
+constexpr int kExitConfig = 78;
+
+std::string quoted(const std::string& s)
+{
+    std::string out = "\"";
+    for (char c : s) {
+        if (c == '"' || c == '\\') out.push_back('\\');
+        out.push_back(static_cast<unsigned char>(c) < 0x20 ? '?' : c);
+    }
+    return out + "\"";
+}
+
+std::string describe(const pki::CertificateFacts& f)
+{
+    return "subject=" + quoted(f.subject) + " serial=" + to_hex(f.serial) +
+           " not_after=" + pki::format_time(f.not_after);
+}
+
+struct Pkcs7 {
+    gnutls_pkcs7_t p = nullptr;
+    Pkcs7() { gnutls_pkcs7_init(&p); }
+    ~Pkcs7() { gnutls_pkcs7_deinit(p); }
+    Pkcs7(const Pkcs7&) = delete;
+    Pkcs7& operator=(const Pkcs7&) = delete;
+};
+
+// The certificates of a PKCS#7 SignedData (certs-only or not; signatures are not looked at).
+std::optional<std::vector<pki::Certificate>> pkcs7_certificates(ByteView data, gnutls_x509_crt_fmt_t format)
+{
+    Pkcs7 p7;
+    if (!p7.p) return std::nullopt;
+    const gnutls_datum_t in{const_cast<unsigned char*>(data.data()), static_cast<unsigned>(data.size())};
+    if (gnutls_pkcs7_import(p7.p, &in, format) < 0) return std::nullopt;
+    const int count = gnutls_pkcs7_get_crt_count(p7.p);
+    if (count <= 0) return std::nullopt;
+    std::vector<pki::Certificate> out;
+    for (int i = 0; i < count; ++i) {
+        GnutlsDatum der;
+        if (gnutls_pkcs7_get_crt_raw2(p7.p, static_cast<unsigned>(i), &der.d) < 0) return std::nullopt;
+        auto cert = pki::Certificate::parse_der(der.bytes());
+        if (!cert) return std::nullopt;
+        out.push_back(std::move(*cert));
+    }
+    return out;
+}
+
+// PEM certificates, PEM PKCS#7, one DER certificate or DER PKCS#7, in that order of tries.
+std::optional<std::vector<pki::Certificate>> read_certificates(const std::string& text)
+{
+    if (text.find("-----BEGIN CERTIFICATE-----") != std::string::npos) return pki::Certificate::from_pem(text);
+    if (text.find("-----BEGIN PKCS7-----") != std::string::npos)
+        return pkcs7_certificates(as_bytes(text), GNUTLS_X509_FMT_PEM);
+    if (auto one = pki::Certificate::parse_der(as_bytes(text))) {
+        std::vector<pki::Certificate> v;
+        v.push_back(std::move(*one));
+        return v;
+    }
+    return pkcs7_certificates(as_bytes(text), GNUTLS_X509_FMT_DER);
+}
+
+std::shared_ptr<const milter::Certificates> load_sources(const milter::Config& config, std::ostream& err)
+{
+    try {
+        return milter::Certificates::load(config, milter::open_harvest_store(config));
+    } catch (const std::exception& e) {
+        err << e.what() << "\n";
+        return nullptr;
+    }
+}
+
+// One source's part of `cert lookup`. Returns false when the source could not be asked.
+bool explain_source(directory::CertificateSource& source, const EmailAddress& address,
+                    const pki::TrustStore& trust, std::time_t now, std::ostream& out)
+{
+    out << "source=" << quoted(source.name());
+    auto* cached = dynamic_cast<directory::CachingSource*>(&source);
+    if (cached && !cached->serves(address)) {
+        out << " asked=no reason=\"domain not served\"\n";
+        return true;
+    }
+    const auto before = cached ? cached->peek(address) : std::nullopt;
+    std::vector<directory::CertificateCandidate> candidates;
+    try {
+        candidates = source.lookup(address);
+    } catch (const Error& e) {
+        out << " unavailable=" << quoted(e.what());
+        if (before) out << " cached_age=" << (now - before->fetched_at) << "s";
+        out << "\n";
+        return false;
+    }
+    std::optional<std::time_t> age;
+    if (cached) {
+        const auto after = cached->peek(address);
+        // The same record before and after: the answer came from the cache (fresh or stale).
+        out << (before && after && before->fetched_at == after->fetched_at ? " cache=hit" : " cache=miss");
+        if (after) age = now - after->fetched_at;
+    }
+    out << " candidates=" << candidates.size();
+    if (age) out << " age=" << *age << "s";
+    out << "\n";
+    const std::string key = directory::address_key(address);
+    for (const auto& c : candidates) {
+        const pki::CertificateFacts f = pki::facts(c.cert);
+        out << "  candidate " << describe(f) << " source=" << quoted(c.source);
+        if (age) out << " age=" << *age << "s";
+        if (c.harvested_at) out << " stored=" << pki::format_time(c.harvested_at);
+        const auto problems = directory::encryption_problems(c.cert, f, key, trust, now);
+        if (problems.empty()) {
+            out << " usable=yes\n";
+        } else {
+            std::string why;
+            for (const auto& p : problems) why += (why.empty() ? "" : "; ") + p;
+            out << " usable=no reason=" << quoted(why) << "\n";
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
+int cert_lookup(const milter::Config& config, const std::string& address_text, std::ostream& out, std::ostream& err)
+{
+    const auto address = EmailAddress::parse(address_text);
+    if (!address) {
+        err << "ssmctl: '" << address_text << "' is not an e-mail address\n";
+        return kExitUsage;
+    }
+    const auto certificates = load_sources(config, err);
+    if (!certificates) return kExitConfig;
+    const std::time_t now = std::time(nullptr);
+    for (const auto& source : certificates->sources())
+        explain_source(*source, *address, certificates->trust(), now, out);
+
+    // The daemon's own decision (the sources again, now mostly from the cache).
+    try {
+        const directory::Choice choice = certificates->find(*address, now);
+        if (choice.chosen) {
+            out << "chosen " << describe(choice.chosen->facts) << " source=" << quoted(choice.chosen->source) << "\n";
+            return kFound;
+        }
+        std::string why;
+        for (const auto& r : choice.rejected_reasons) why += (why.empty() ? "" : "; ") + r;
+        out << "chosen none reason=" << quoted(why.empty() ? "no source holds a certificate for the address" : why)
+            << "\n";
+        return kNone;
+    } catch (const Error& e) {
+        out << "chosen none unavailable=" << quoted(e.what()) << "\n";
+        return kUnavailable;
+    }
+}
+
+int cert_import(const milter::Config& config, const std::string& file, std::ostream& out, std::ostream& err)
+{
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+        err << "ssmctl: cannot read " << file << "\n";
+        return kExitUsage;
+    }
+    std::string text;
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (text.size() > pki::max_pem_file_size) {
+        err << "ssmctl: " << file << " is larger than 4 MiB\n";
+        return kExitUsage;
+    }
+    auto certs = read_certificates(text);
+    if (!certs || certs->empty()) {
+        err << "ssmctl: " << file << " holds no certificate (PEM or DER, or PKCS#7 certs-only)\n";
+        return kNone;
+    }
+
+    auto harvest = milter::open_harvest_store(config);
+    if (!harvest) {
+        err << "ssmctl: cannot open the certificate store in " << config.directory.cache << "\n";
+        return kUnavailable;
+    }
+    const auto certificates = load_sources(config, err);
+    if (!certificates) return kExitConfig;
+    directory::HarvestStore imported(harvest->environment(), directory::HarvestStore::Kind::Imported);
+    const std::time_t now = std::time(nullptr);
+    std::size_t stored = 0;
+    try {
+        for (const auto& cert : *certs) {
+            const pki::CertificateFacts f = pki::facts(cert);
+            if (f.email_addresses.empty()) {
+                out << "skipped " << describe(f) << " reason=\"no e-mail address\"\n";
+                continue;
+            }
+            for (const auto& a : f.email_addresses) {
+                const auto address = EmailAddress::parse(a);
+                if (!address || !imported.store(*address, cert.der(), std::nullopt, now)) {
+                    out << "skipped " << describe(f) << " address=" << quoted(a) << " reason=\"not storable\"\n";
+                    continue;
+                }
+                ++stored;
+                out << "imported address=" << quoted(a) << " " << describe(f);
+                const auto problems = directory::encryption_problems(cert, f, a, certificates->trust(), now);
+                if (problems.empty()) {
+                    out << " usable=yes\n";
+                } else {
+                    std::string why;
+                    for (const auto& p : problems) why += (why.empty() ? "" : "; ") + p;
+                    // Stored anyway: it may become usable (a CA added, notBefore reached).
+                    out << " usable=no reason=" << quoted(why) << "\n";
+                }
+            }
+        }
+    } catch (const Error& e) {
+        err << "ssmctl: " << e.what() << "\n";
+        return kUnavailable;
+    }
+    return stored ? kFound : kNone;
+}
+
+int cache_flush(const milter::Config& config, const std::string* address_text, std::ostream& out, std::ostream& err)
+{
+    std::optional<EmailAddress> address;
+    if (address_text) {
+        address = EmailAddress::parse(*address_text);
+        if (!address) {
+            err << "ssmctl: '" << *address_text << "' is not an e-mail address\n";
+            return kExitUsage;
+        }
+    }
+    try {
+        auto env = directory::lmdb::Environment::open(config.directory.cache);
+        if (address) {
+            const bool removed = directory::flush_cache_entry(*env, *address);
+            out << "flushed address=" << quoted(directory::address_key(*address)) << " removed=" << (removed ? 1 : 0)
+                << "\n";
+        } else {
+            out << "flushed removed=" << directory::flush_cache(*env) << "\n";
+        }
+    } catch (const Error& e) {
+        err << "ssmctl: " << e.what() << "\n";
+        return kUnavailable;
+    }
+    return 0;
+}
+
+int cert_command(const milter::Config& config, const std::vector<std::string>& args, std::ostream& out,
+                 std::ostream& err)
+{
+    if (args.size() == 2 && args[0] == "lookup") return cert_lookup(config, args[1], out, err);
+    if (args.size() == 2 && args[0] == "import") return cert_import(config, args[1], out, err);
+    err << "usage: ssmctl cert lookup ADDR | ssmctl cert import FILE\n";
+    return kExitUsage;
+}
+
+int cache_command(const milter::Config& config, const std::vector<std::string>& args, std::ostream& out,
+                  std::ostream& err)
+{
+    if (args.size() == 1 && args[0] == "flush") return cache_flush(config, nullptr, out, err);
+    if (args.size() == 2 && args[0] == "flush") return cache_flush(config, &args[1], out, err);
+    err << "usage: ssmctl cache flush [ADDR]\n";
+    return kExitUsage;
+}
+
+}  // namespace ssm::tools
