@@ -212,10 +212,10 @@ policy::Rule load_rule(Loader& L, const toml::table* t, Actions& actions, Config
     load_conditions(L, t, r, c);
     const auto& w = r.when;
     if (r.scope != policy::Scope::Global && w.from.empty() && w.to.empty() && w.from_group.empty() &&
-        w.to_group.empty() && w.authenticated_as.empty())
+        w.to_group.empty() && w.authenticated_as.empty() && !w.uses_headers())
         L.fail(L.region(t, "scope"), std::string("a ") + policy::scope_name(r.scope) +
-                                         " rule needs a sender or recipient condition "
-                                         "(from, to, their _list or _group, or authenticated_as)");
+                                         " rule needs a sender or recipient condition (from, to, "
+                                         "their _list or _group, authenticated_as) or a header trigger");
     actions.load(t, r);
     if (t->contains("signing_identity")) {
         const std::string id = L.str(t, kRule, "signing_identity");
@@ -230,7 +230,8 @@ policy::Rule load_rule(Loader& L, const toml::table* t, Actions& actions, Config
     if (r.strip_trigger && w.subject_tag.empty())
         L.fail(L.region(t, "strip_trigger"), "strip_trigger needs a subject_tag");
     for (const auto& oid : L.strings(t, kRule, "required_policies")) {
-        bool ok = !oid.empty() && oid.front() != '.' && oid.back() != '.';
+        bool ok = !oid.empty() && oid.front() != '.' && oid.back() != '.' &&
+                  oid.find("..") == std::string::npos;
         for (char ch : oid) ok = ok && (std::isdigit(static_cast<unsigned char>(ch)) || ch == '.');
         if (!ok) L.fail(L.region(t, "required_policies"), "'" + oid + "' is not a dotted OID");
         r.required_policies.push_back(oid);

@@ -10,3 +10,15 @@ policy_libssm_policy_a_SOURCES = \
 check_PROGRAMS += tests/unit/test_policy
 tests_unit_test_policy_SOURCES = tests/unit/test_policy.cpp tests/unit/test_policy_support.h $(UNIT_MAIN)
 tests_unit_test_policy_LDADD = policy/libssm_policy.a smime/mime/libssm_mime.a base/libssm_base.a $(UNIT_LIBS)
+# Conditions with client networks and the rule loader need the milter's configuration code.
+check_PROGRAMS += tests/unit/test_policy_match
+tests_unit_test_policy_match_SOURCES = tests/unit/test_policy_match.cpp tests/unit/test_policy_support.h $(UNIT_MAIN)
+tests_unit_test_policy_match_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
+
+check_PROGRAMS += tests/unit/test_policy_table
+tests_unit_test_policy_table_SOURCES = tests/unit/test_policy_table.cpp tests/unit/test_policy_support.h $(UNIT_MAIN)
+tests_unit_test_policy_table_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
+
+check_PROGRAMS += tests/unit/test_config_rules
+tests_unit_test_config_rules_SOURCES = tests/unit/test_config_rules.cpp $(UNIT_MAIN)
+tests_unit_test_config_rules_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)

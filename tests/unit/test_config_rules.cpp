@@ -1,0 +1,210 @@
+// Unit tests for milter/config_rules.cpp: [policy] defaults, every [[rule]] key, list files
+// read relative to the configuration file, and errors as file:line:column (list-file errors
+// name the list file and its line).
+#include <cppunit/extensions/HelperMacros.h>
+
+#include "milter/config.h"
+#include "tests/unit/test_policy_support.h"
+#include "tests/unit/test_support.h"
+
+using namespace ssm;
+using namespace ssm::milter;
+
+namespace {
+
+const std::string kHead = "[hsm]\ntoken_label = \"t\"\n";
+
+std::shared_ptr<const Config> load(const test::TempDir& dir, const std::string& body)
+{
+    return parse_config(kHead + body, (dir.path() / "ssm.toml").string());
+}
+
+}  // namespace
+
+class ConfigRulesTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(ConfigRulesTest);
+    CPPUNIT_TEST(every_rule_key);
+    CPPUNIT_TEST(policy_defaults_fill_rules);
+    CPPUNIT_TEST(list_files);
+    CPPUNIT_TEST(groups_are_noted_as_not_in_force);
+    CPPUNIT_TEST(errors_name_line_and_column);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void every_rule_key()
+    {
+        test::TempDir dir;
+        test::write_file(dir.path() / "from.txt", "*@board.acme.example\n");
+        test::write_file(dir.path() / "to.txt", "vip@partner.example # the one\n");
+        auto c = load(dir, R"toml(
+[[rule]]
+name = "everything"
+scope = "user"
+direction = "outbound"
+from = ["ceo@acme.example"]
+from_list = "from.txt"
+from_group = ["cn=board"]
+to = ["*@partner.example"]
+to_list = "to.txt"
+to_group = ["cn=partners"]
+client = ["192.0.2.0/24", "2001:db8::/32"]
+authenticated = true
+authenticated_as = ["ceo"]
+subject_tag = "[secure]"
+header = ["Sensitivity: Private"]
+sign = "domain"
+signing_identity = "Board@ACME.example"
+encrypt = "mandatory"
+encrypt_to = "gateway@partner.example"
+cipher = "aes-256-gcm"
+minimum_cipher = "aes256"
+header_protection = false
+strip_trigger = true
+
+[[rule]]
+name = "inbound"
+direction = "inbound"
+required_policies = ["1.2.3.4"]
+require_signature = true
+require_encryption = true
+on_missing = "tag"
+)toml");
+        const auto& rules = c->policy.rules();
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), rules.size());
+        const policy::Rule& r = rules[0];
+        CPPUNIT_ASSERT(r.scope == policy::Scope::User);
+        CPPUNIT_ASSERT(r.when.direction == policy::Direction::Outbound);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), r.when.from.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("from"), r.when.from[0].source);
+        CPPUNIT_ASSERT_EQUAL((dir.path() / "from.txt").string(), r.when.from[1].source);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), r.when.to.size());
+        CPPUNIT_ASSERT(r.when.to[1].matches(test::address("vip@partner.example")));
+        CPPUNIT_ASSERT_EQUAL(std::string("cn=board"), r.when.from_group.at(0));
+        CPPUNIT_ASSERT_EQUAL(std::string("cn=partners"), r.when.to_group.at(0));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), r.when.client.size());
+        CPPUNIT_ASSERT(r.when.authenticated == true);
+        CPPUNIT_ASSERT_EQUAL(std::string("ceo"), r.when.authenticated_as.at(0));
+        CPPUNIT_ASSERT_EQUAL(std::string("[secure]"), r.when.subject_tag);
+        CPPUNIT_ASSERT_EQUAL(std::string("Sensitivity: Private"), r.when.header.at(0).text());
+        CPPUNIT_ASSERT(r.sign == policy::SignMode::Domain);
+        CPPUNIT_ASSERT_EQUAL(std::string("board@acme.example"), r.signing_identity);
+        CPPUNIT_ASSERT(r.encrypt == policy::EncryptMode::Mandatory);
+        CPPUNIT_ASSERT(r.encrypt_to == policy::EncryptTarget::Address);
+        CPPUNIT_ASSERT_EQUAL(std::string("gateway@partner.example"), r.encrypt_to_address);
+        CPPUNIT_ASSERT(r.cipher == policy::Cipher::Aes256Gcm);
+        CPPUNIT_ASSERT(r.minimum_cipher == policy::CipherFloor::Aes256);
+        CPPUNIT_ASSERT(r.header_protection == false);
+        CPPUNIT_ASSERT(r.strip_trigger);
+        const policy::Rule& in = rules[1];
+        CPPUNIT_ASSERT(in.scope == policy::Scope::Global);
+        CPPUNIT_ASSERT_EQUAL(std::string("1.2.3.4"), in.required_policies.at(0));
+        CPPUNIT_ASSERT(in.require_signature && in.require_encryption);
+        CPPUNIT_ASSERT(in.on_missing == policy::OnMissing::Tag);
+        CPPUNIT_ASSERT(c->policy.uses_headers());
+        CPPUNIT_ASSERT(c->policy.uses_groups());
+    }
+
+    void policy_defaults_fill_rules()
+    {
+        test::TempDir dir;
+        auto c = load(dir, R"toml(
+[policy]
+sign = "domain"
+encrypt = "opportunistic"
+encrypt_to = "domain"
+cipher = "aes128-gcm"
+minimum_cipher = "aes128-gcm"
+header_protection = true
+on_missing = "tag"
+
+[[rule]]
+name = "only the sign differs"
+to = ["*@partner.example"]
+sign = "none"
+)toml");
+        const auto& d = c->policy.defaults();
+        CPPUNIT_ASSERT(d.sign == policy::SignMode::Domain);
+        CPPUNIT_ASSERT(d.encrypt_to == policy::EncryptTarget::Domain);
+        CPPUNIT_ASSERT(d.header_protection == true);
+        const policy::Rule& r = c->policy.rules().at(0);
+        CPPUNIT_ASSERT(r.sign == policy::SignMode::None);
+        CPPUNIT_ASSERT(r.encrypt == policy::EncryptMode::Opportunistic);
+        CPPUNIT_ASSERT(r.encrypt_to == policy::EncryptTarget::Domain);
+        CPPUNIT_ASSERT(r.cipher == policy::Cipher::Aes128Gcm);
+        CPPUNIT_ASSERT(r.minimum_cipher == policy::CipherFloor::Aes128Gcm);
+        CPPUNIT_ASSERT(r.on_missing == policy::OnMissing::Tag);
+        // Without [policy]: the documented defaults, and an unset header_protection.
+        auto plain = load(dir, "[[rule]]\nname = \"r\"\n");
+        const policy::Rule& p = plain->policy.rules().at(0);
+        CPPUNIT_ASSERT(p.sign == policy::SignMode::None && p.encrypt == policy::EncryptMode::Never);
+        CPPUNIT_ASSERT(p.cipher == policy::Cipher::Default);
+        CPPUNIT_ASSERT(!p.header_protection.has_value());
+        CPPUNIT_ASSERT(plain->policy.defaults() == policy::Treatment{});
+    }
+
+    void list_files()
+    {
+        test::TempDir dir;
+        std::filesystem::create_directories(dir.path() / "lists");
+        test::write_file(dir.path() / "lists" / "vip.txt", "# VIPs\n\nceo@acme.example\n   *@board.example  # all\n");
+        auto c = load(dir, "[[rule]]\nname = \"r\"\nfrom_list = \"lists/vip.txt\"\n");
+        const auto& from = c->policy.rules().at(0).when.from.at(0);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), from.patterns.size());
+        test::write_file(dir.path() / "abs.txt", "x@y.example\n");
+        auto abs = load(dir, "[[rule]]\nname = \"r\"\nto_list = \"" + (dir.path() / "abs.txt").string() + "\"\n");
+        CPPUNIT_ASSERT(abs->policy.rules().at(0).when.to.at(0).matches(test::address("x@y.example")));
+    }
+
+    void groups_are_noted_as_not_in_force()
+    {
+        test::TempDir dir;
+        auto c = load(dir, "[[rule]]\nname = \"r\"\nto_group = [\"cn=x\"]\n");
+        bool noted = false;
+        for (const auto& s : c->not_yet_in_force) noted = noted || s.find("to_group") != std::string::npos;
+        CPPUNIT_ASSERT(noted);
+        CPPUNIT_ASSERT(load(dir, "[[rule]]\nname = \"r\"\n")->not_yet_in_force.empty());
+    }
+
+    void errors_name_line_and_column()
+    {
+        test::TempDir dir;
+        test::write_file(dir.path() / "bad.txt", "ok@acme.example\n# fine\n  nope\n");
+        const std::string f = (dir.path() / "ssm.toml").string();
+        struct { const char* body; std::string expect; } cases[] = {
+            {"[[rule]]\nname = \"r\"\nscope = \"team\"\n", f + ":5:9: scope must be"},
+            {"[[rule]]\nname = \"r\"\nscope = \"user\"\n", f + ":5:9: a user rule needs a sender or recipient"},
+            {"[[rule]]\nname = \"r\"\nscope = \"domain\"\ndirection = \"outbound\"\n", f + ":5:9: a domain rule needs"},
+            {"[[rule]]\nname = \"r\"\nfrom_list = \"missing.txt\"\n", f + ":5:13: cannot read the list file"},
+            {"[[rule]]\nname = \"r\"\nto_list = \"bad.txt\"\n", (dir.path() / "bad.txt").string() + ":3:3: 'nope' is not an address pattern"},
+            {"[[rule]]\nname = \"r\"\nclient = [\"10.0.0.0/40\"]\n", f + ":5:10: '10.0.0.0/40' is not an address or CIDR network"},
+            {"[[rule]]\nname = \"r\"\nauthenticated = \"yes\"\n", f + ":5:17: 'authenticated' must be a boolean"},
+            {"[[rule]]\nname = \"r\"\nauthenticated = false\nauthenticated_as = [\"a\"]\n", f + ":6:20: authenticated_as contradicts"},
+            {"[[rule]]\nname = \"r\"\nsubject_tag = \"  \"\n", f + ":5:15: subject_tag cannot be empty"},
+            {"[[rule]]\nname = \"r\"\nheader = [\"Sensitivity\"]\n", f + ":5:10: 'Sensitivity' is not \"Field-Name: value pattern\""},
+            {"[[rule]]\nname = \"r\"\nstrip_trigger = true\n", f + ":5:17: strip_trigger needs a subject_tag"},
+            {"[[rule]]\nname = \"r\"\nsigning_identity = \"x@acme.example\"\n", f + ":5:20: signing_identity needs sign"},
+            {"[[rule]]\nname = \"r\"\nsign = \"sender\"\nsigning_identity = \"not an address\"\n", f + ":6:20: 'not an address' is not an address"},
+            {"[[rule]]\nname = \"r\"\nencrypt_to = \"gateway\"\n", f + ":5:14: encrypt_to must be"},
+            {"[[rule]]\nname = \"r\"\ncipher = \"des\"\n", f + ":5:10: cipher must be"},
+            {"[[rule]]\nname = \"r\"\nminimum_cipher = \"aes512\"\n", f + ":5:18: minimum_cipher must be"},
+            {"[[rule]]\nname = \"r\"\ncipher = \"aes128-cbc\"\nminimum_cipher = \"aes256\"\n", f + ":5:10: cipher aes128-cbc is weaker than minimum_cipher aes256"},
+            {"[[rule]]\nname = \"r\"\nto_group = [\"\"]\n", f + ":5:12: a group name cannot be empty"},
+            {"[[rule]]\nname = \"r\"\nencrypt = \"always\"\n", f + ":5:11: encrypt must be"},
+            {"[policy]\nencrypt = \"always\"\n", f + ":4:11: encrypt must be"},
+            {"[policy]\nsign = \"sender\"\nstrip_trigger = true\n", f + ":5:1: unknown key 'strip_trigger' in [policy]"},
+            {"[[rule]]\nname = \"r\"\nrequired_policies = [\"1..2\"]\n", f + ":5:21: '1..2' is not a dotted OID"},
+            {"[[rule]]\nname = \"r\"\nsubject = \"x\"\n", f + ":5:1: unknown key 'subject' in [rule[]]"},
+        };
+        for (auto& c : cases) {
+            try {
+                load(dir, c.body);
+                CPPUNIT_FAIL(std::string("accepted: ") + c.body);
+            } catch (const ConfigError& e) {
+                const std::string what = e.what();
+                CPPUNIT_ASSERT_MESSAGE(what + " should start with " + c.expect, what.rfind(c.expect, 0) == 0);
+            }
+        }
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(ConfigRulesTest);

@@ -1,0 +1,284 @@
+// Unit tests for policy/match: each rule condition alone (direction, sender and recipient
+// patterns, list files, groups, client networks, SMTP AUTH, Subject tag, header patterns),
+// how they combine, and the Subject tag helpers.
+#include <cppunit/extensions/HelperMacros.h>
+
+#include "milter/config_rules.h"
+#include "policy/match.h"
+#include "tests/unit/test_policy_support.h"
+
+using namespace ssm;
+using namespace ssm::policy;
+using ssm::test::address;
+using ssm::test::ip;
+using ssm::test::patterns;
+
+namespace {
+
+MessageContext context(const char* from, Direction d = Direction::Outbound)
+{
+    MessageContext m;
+    m.direction = d;
+    m.from = address(from);
+    return m;
+}
+
+bool matches(const Conditions& c, const MessageContext& m, const char* rcpt,
+             const GroupMembership* groups = nullptr)
+{
+    return match(c, m, *address(rcpt), groups).matched;
+}
+
+HeaderPattern header_pattern(const char* s)
+{
+    auto h = HeaderPattern::parse(s);
+    if (!h) throw std::runtime_error(std::string("bad header pattern ") + s);
+    return *h;
+}
+
+}  // namespace
+
+class PolicyMatchTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(PolicyMatchTest);
+    CPPUNIT_TEST(no_conditions_match_everything);
+    CPPUNIT_TEST(direction);
+    CPPUNIT_TEST(sender_patterns_and_lists);
+    CPPUNIT_TEST(recipient_patterns_lists_and_groups_are_one_condition);
+    CPPUNIT_TEST(groups);
+    CPPUNIT_TEST(client_networks);
+    CPPUNIT_TEST(authenticated);
+    CPPUNIT_TEST(authenticated_as);
+    CPPUNIT_TEST(subject_tag);
+    CPPUNIT_TEST(header_patterns);
+    CPPUNIT_TEST(bad_header_patterns);
+    CPPUNIT_TEST(conditions_combine);
+    CPPUNIT_TEST(tag_helpers);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void no_conditions_match_everything()
+    {
+        Conditions c;
+        CPPUNIT_ASSERT(matches(c, context("a@acme.example"), "b@x.example"));
+        CPPUNIT_ASSERT(matches(c, context("", Direction::Inbound), "b@x.example"));
+        CPPUNIT_ASSERT(!c.uses_headers());
+        CPPUNIT_ASSERT(!c.uses_groups());
+    }
+
+    void direction()
+    {
+        Conditions c;
+        c.direction = Direction::Inbound;
+        CPPUNIT_ASSERT(matches(c, context("a@x.example", Direction::Inbound), "b@acme.example"));
+        CPPUNIT_ASSERT(!matches(c, context("a@x.example", Direction::Outbound), "b@acme.example"));
+    }
+
+    void sender_patterns_and_lists()
+    {
+        Conditions c;
+        c.from.push_back(patterns({"ceo@acme.example"}, "from"));
+        c.from.push_back(parse_address_list("*@board.acme.example\n", "board.txt"));
+        CPPUNIT_ASSERT(matches(c, context("CEO@acme.example"), "x@y.example"));
+        CPPUNIT_ASSERT(matches(c, context("member@board.acme.example"), "x@y.example"));
+        CPPUNIT_ASSERT(!matches(c, context("intern@acme.example"), "x@y.example"));
+        CPPUNIT_ASSERT(!matches(c, context(""), "x@y.example"));  // bounce: only "*" matches it
+        Conditions any;
+        any.from.push_back(patterns({"*"}, "from"));
+        CPPUNIT_ASSERT(matches(any, context(""), "x@y.example"));
+    }
+
+    void recipient_patterns_lists_and_groups_are_one_condition()
+    {
+        test::TableGroups groups;
+        groups.add("cn=partners", "lisa@partner2.example");
+        Conditions c;
+        c.to.push_back(patterns({"*@partner.example"}));
+        c.to.push_back(parse_address_list("# extra\nbob@other.example\n", "to.txt"));
+        c.to_group.push_back("cn=partners");
+        const MessageContext m = context("a@acme.example");
+        CPPUNIT_ASSERT(matches(c, m, "x@partner.example", &groups));
+        CPPUNIT_ASSERT(matches(c, m, "bob@other.example", &groups));
+        CPPUNIT_ASSERT(matches(c, m, "lisa@partner2.example", &groups));
+        CPPUNIT_ASSERT(!matches(c, m, "eve@partner2.example", &groups));
+        // A pattern hit answers before the directory is asked.
+        groups.questions = 0;
+        CPPUNIT_ASSERT(matches(c, m, "x@partner.example", &groups));
+        CPPUNIT_ASSERT_EQUAL(0, groups.questions);
+    }
+
+    void groups()
+    {
+        test::TableGroups groups;
+        groups.add("sales", "s@acme.example");
+        Conditions c;
+        c.from_group.push_back("sales");
+        CPPUNIT_ASSERT(c.uses_groups());
+        CPPUNIT_ASSERT(matches(c, context("s@acme.example"), "x@y.example", &groups));
+        CPPUNIT_ASSERT(!matches(c, context("t@acme.example"), "x@y.example", &groups));
+        CPPUNIT_ASSERT(!matches(c, context(""), "x@y.example", &groups));  // null sender: no group
+        // No directory, or one that is down: an error (451 4.7.1), never a silent non-match.
+        try {
+            matches(c, context("s@acme.example"), "x@y.example", nullptr);
+            CPPUNIT_FAIL("no directory accepted");
+        } catch (const Error& e) {
+            CPPUNIT_ASSERT(e.failure() == Failure::DirectoryUnavailable);
+        }
+        Conditions down;
+        down.to_group.push_back("unreachable");
+        try {
+            matches(down, context("s@acme.example"), "x@y.example", &groups);
+            CPPUNIT_FAIL("unreachable directory accepted");
+        } catch (const Error& e) {
+            CPPUNIT_ASSERT(e.failure() == Failure::DirectoryUnavailable);
+        }
+    }
+
+    void client_networks()
+    {
+        Conditions c;
+        c.client.push_back(milter::client_network(*milter::Network::parse("192.0.2.0/24")));
+        c.client.push_back(milter::client_network(*milter::Network::parse("2001:db8::/32")));
+        MessageContext m = context("a@acme.example");
+        CPPUNIT_ASSERT(!matches(c, m, "x@y.example"));  // no client address known
+        struct { const char* ip; bool inside; } cases[] = {
+            {"192.0.2.55", true}, {"192.0.3.1", false}, {"2001:db8:5::1", true},
+            {"2001:db9::1", false}, {"::ffff:192.0.2.9", true},
+        };
+        for (auto& k : cases) {
+            m.client = ip(k.ip);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(k.ip, k.inside, matches(c, m, "x@y.example"));
+        }
+        CPPUNIT_ASSERT_EQUAL(std::string("192.0.2.0/24"), c.client.front()->text());
+    }
+
+    void authenticated()
+    {
+        Conditions yes, no;
+        yes.authenticated = true;
+        no.authenticated = false;
+        MessageContext m = context("a@acme.example");
+        CPPUNIT_ASSERT(!matches(yes, m, "x@y.example"));
+        CPPUNIT_ASSERT(matches(no, m, "x@y.example"));
+        m.auth_user = "alice";
+        CPPUNIT_ASSERT(matches(yes, m, "x@y.example"));
+        CPPUNIT_ASSERT(!matches(no, m, "x@y.example"));
+    }
+
+    void authenticated_as()
+    {
+        Conditions c;
+        c.authenticated_as = {"alice", "Bob"};
+        MessageContext m = context("a@acme.example");
+        CPPUNIT_ASSERT(!matches(c, m, "x@y.example"));
+        m.auth_user = "ALICE";
+        CPPUNIT_ASSERT(matches(c, m, "x@y.example"));
+        m.auth_user = "bob";
+        CPPUNIT_ASSERT(matches(c, m, "x@y.example"));
+        m.auth_user = "mallory";
+        CPPUNIT_ASSERT(!matches(c, m, "x@y.example"));
+    }
+
+    void subject_tag()
+    {
+        Conditions c;
+        c.subject_tag = "[encrypt]";
+        CPPUNIT_ASSERT(c.uses_headers());
+        MessageContext m = context("a@acme.example");
+        CPPUNIT_ASSERT(!matches(c, m, "x@y.example"));  // RCPT time: headers not known yet
+        std::vector<smime::mime::HeaderField> h{{"From", "a@acme.example"}, {"subject", "Re: [ENCRYPT] offer"}};
+        m.headers = &h;
+        auto r = match(c, m, *address("x@y.example"), nullptr);
+        CPPUNIT_ASSERT(r.matched);
+        CPPUNIT_ASSERT_EQUAL(std::string("Subject tag [encrypt]"), r.trigger);
+        h[1].value = "Re: [encrypted] offer";
+        CPPUNIT_ASSERT(!matches(c, m, "x@y.example"));
+        h[1].value = "offer encrypt";
+        CPPUNIT_ASSERT(!matches(c, m, "x@y.example"));
+        h.pop_back();  // no Subject at all
+        CPPUNIT_ASSERT(!matches(c, m, "x@y.example"));
+    }
+
+    void header_patterns()
+    {
+        Conditions c;
+        c.header.push_back(header_pattern("Sensitivity: Private"));
+        c.header.push_back(header_pattern("SIO-Label: *SECRET*"));
+        MessageContext m = context("a@acme.example");
+        struct { const char* name; const char* value; bool match; const char* trigger; } cases[] = {
+            {"Sensitivity", "Private", true, "Sensitivity: Private"},
+            {"sensitivity", "  private ", true, "Sensitivity: Private"},
+            {"Sensitivity", "Company-Confidential", false, ""},
+            {"Sensitivity", "Private-ish", false, ""},
+            {"SIO-Label", "policy=1.2.3; classification=TOP SECRET", true, "SIO-Label: *SECRET*"},
+            {"SIO-Label", "classification=\r\n\tsecret", true, "SIO-Label: *SECRET*"},
+            {"SIO-Label", "classification=unclassified", false, ""},
+            {"X-Sensitivity", "Private", false, ""},
+        };
+        for (auto& k : cases) {
+            std::vector<smime::mime::HeaderField> h{{"Subject", "s"}, {k.name, k.value}};
+            m.headers = &h;
+            auto r = match(c, m, *address("x@y.example"), nullptr);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(std::string(k.name) + ": " + k.value, k.match, r.matched);
+            CPPUNIT_ASSERT_EQUAL(std::string(k.trigger), r.trigger);
+        }
+        CPPUNIT_ASSERT(header_pattern("X-Class: ?").matches({{"x-class", "A"}}));
+        CPPUNIT_ASSERT(!header_pattern("X-Class: ?").matches({{"x-class", "AB"}}));
+    }
+
+    void bad_header_patterns()
+    {
+        for (const char* s : {"Sensitivity", ": Private", "Bad Name: x", "Sensitivity:", "Sensitivity:   "})
+            CPPUNIT_ASSERT_MESSAGE(s, !HeaderPattern::parse(s).has_value());
+    }
+
+    void conditions_combine()
+    {
+        // Every condition must hold; the header check comes before any group question.
+        test::TableGroups groups;
+        groups.add("vip", "boss@partner.example");
+        Conditions c;
+        c.direction = Direction::Outbound;
+        c.from.push_back(patterns({"*@acme.example"}, "from"));
+        c.to_group.push_back("vip");
+        c.authenticated = true;
+        c.subject_tag = "[secure]";
+        std::vector<smime::mime::HeaderField> h{{"Subject", "[secure] plan"}};
+        MessageContext m = context("a@acme.example");
+        m.auth_user = "a";
+        m.headers = &h;
+        CPPUNIT_ASSERT(matches(c, m, "boss@partner.example", &groups));
+        CPPUNIT_ASSERT(!matches(c, m, "clerk@partner.example", &groups));
+        MessageContext other = m;
+        other.from = address("a@elsewhere.example");
+        CPPUNIT_ASSERT(!matches(c, other, "boss@partner.example", &groups));
+        other = m;
+        other.auth_user.clear();
+        CPPUNIT_ASSERT(!matches(c, other, "boss@partner.example", &groups));
+        std::vector<smime::mime::HeaderField> plain{{"Subject", "plan"}};
+        other = m;
+        other.headers = &plain;
+        groups.questions = 0;
+        CPPUNIT_ASSERT(!matches(c, other, "boss@partner.example", &groups));
+        CPPUNIT_ASSERT_EQUAL(0, groups.questions);
+    }
+
+    void tag_helpers()
+    {
+        struct { const char* subject; const char* tag; const char* stripped; } cases[] = {
+            {"[encrypt] figures", "[encrypt]", "figures"},
+            {"figures [ENCRYPT]", "[encrypt]", "figures"},
+            {"Re: [Encrypt]  figures", "[encrypt]", "Re: figures"},
+            {"[encrypt]", "[encrypt]", ""},
+            {"figures", "[encrypt]", "figures"},
+            {"[encrypt] a [encrypt] b", "[encrypt]", "a [encrypt] b"},
+        };
+        for (auto& c : cases)
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.subject, std::string(c.stripped), strip_tag(c.subject, c.tag));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(4), find_tag("Re: [x]", "[X]"));
+        CPPUNIT_ASSERT(find_tag("[x", "[x]") == std::string_view::npos);
+        std::vector<smime::mime::HeaderField> h{{"To", "t"}, {"SUBJECT", "one"}, {"Subject", "two"}};
+        CPPUNIT_ASSERT_EQUAL(std::string("one"), subject_field(h)->value);
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(PolicyMatchTest);
