@@ -3,5 +3,6 @@ bin_PROGRAMS += ssmctl
 ssmctl_SOURCES = tools/ssmctl.cpp \
 	tools/ssmctl_process.h tools/ssmctl_process.cpp \
 	tools/ssmctl_hsm.h tools/ssmctl_hsm.cpp \
-	tools/ssmctl_cert.h tools/ssmctl_cert.cpp
+	tools/ssmctl_cert.h tools/ssmctl_cert.cpp \
+	tools/ssmctl_policy.h tools/ssmctl_policy.cpp
 ssmctl_LDADD = $(SSM_CORE_LIBS) $(SSM_EXTERNAL_LIBS)

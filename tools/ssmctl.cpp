@@ -11,6 +11,7 @@
 #include "milter/config.h"
 #include "tools/ssmctl_cert.h"
 #include "tools/ssmctl_hsm.h"
+#include "tools/ssmctl_policy.h"
 #include "tools/ssmctl_process.h"
 
 using namespace ssm;
@@ -29,6 +30,9 @@ void usage(std::FILE* to)
                  "          [--client IP] < in.eml > out.eml\n"
                  "      run the milter's pipeline on one message; exit 0 accepted,\n"
                  "      1 rejected, 2 temporary failure, 64+ usage or configuration error\n"
+                 "  policy test --from ADDR --to ADDR [--to ADDR]... [--header 'Name: value']...\n"
+                 "          [--direction in|out] [--client IP] [--auth USER]\n"
+                 "      each recipient's plan, deciding rule and certificate lookup\n"
                  "  hsm list\n"
                  "      tokens' certificates, key types and usable operations\n"
                  "  cert lookup ADDR\n"
@@ -76,6 +80,7 @@ int main(int argc, char** argv)
     }
 
     if (command == "process") return tools::process_command(*config, config, args);
+    if (command == "policy") return tools::policy_command(*config, config, args, std::cout, std::cerr);
     if (command == "hsm" && !args.empty() && args[0] == "list")
         return tools::hsm_list(config->hsm, std::cout, std::cerr);
     if (command == "cert") return tools::cert_command(*config, args, std::cout, std::cerr);
