@@ -1,0 +1,154 @@
+#!/bin/bash
+# LDAP directories through a real Postfix 3.7 with ssm-milter (PRODUCT §6): recipients'
+# certificates come only from a real slapd (tests/fixtures/slapd.sh) through the persistent
+# LMDB lookup cache.
+#   - a recipient published only in slapd gets encrypted mail (openssl cms -decrypt);
+#   - single flight: 100 SMTP sessions RCPT the same uncached address at once while slapd is
+#     frozen (SIGSTOP); after SIGCONT exactly one search for it reaches slapd (its stats log);
+#   - slapd stopped: a cached recipient still gets encrypted mail; an unknown address of the
+#     LDAP domain under mandatory encryption gets 451 4.7.1;
+#   - ssm-milter restarted with slapd still stopped: the cache is still warm.
+# Why 100 SMTP sessions: single flight is per process (the milter's threads share one
+# CachingSource), so only concurrent RCPTs inside one ssm-milter exercise it; parallel ssmctl
+# runs would be 100 processes with 100 flights. Freezing slapd holds the first search open
+# until every RCPT has been sent, so the cache alone (filled after the first answer) cannot
+# explain a single search.
+. "$(dirname "$0")/lib.sh"
+. "$SSM_SRCDIR/tests/interop/peers.sh"
+require_tools postfix smtp-sink python3 openssl slapd slapadd ldapsearch softhsm2-util pkcs11-tool perl script swaks
+require_binaries
+make_pki
+make_token
+SLAPD=$SSM_SRCDIR/tests/fixtures/slapd.sh
+CLIENT=$SSM_SRCDIR/tests/integration/smtp_rcpt.py
+mkdir -p "$WORK/out" "$WORK/certs" "$WORK/ldif"
+
+# dave as userCertificate;binary, frank as userSMIMECertificate (PKCS#7); nobody is absent.
+sh "$SLAPD" entry dave@partner.example --cert "$PKI/dave.cert.der" >"$WORK/ldif/dave.ldif" || fatal ldap-setup "entry dave"
+sh "$SLAPD" p7c "$WORK/frank.p7c" "$PKI/frank.cert.pem" || fatal ldap-setup "p7c frank"
+sh "$SLAPD" entry frank@partner.example --smime "$WORK/frank.p7c" >"$WORK/ldif/frank.ldif" || fatal ldap-setup "entry frank"
+LDAP_PORT=$(free_port)
+sh "$SLAPD" start "$WORK/slapd" "$LDAP_PORT" "$WORK/ldif/dave.ldif" "$WORK/ldif/frank.ldif" >"$WORK/slapd-start.log" 2>&1 \
+  || fatal ldap-setup "slapd did not start: $(tail -n 3 "$WORK/slapd-start.log" | tr '\n' ' ')"
+# Cleanup runs in order: a frozen slapd must be thawed before it can stop.
+on_exit "kill -CONT \$(cat '$WORK/slapd/slapd.pid' 2>/dev/null) 2>/dev/null; sh '$SLAPD' stop '$WORK/slapd'"
+
+RULES='[[rule]]
+name = "partner mail must be encrypted"
+direction = "outbound"
+to = ["*@partner.example"]
+sign = "none"
+encrypt = "mandatory"'
+MILTER_PORT=$(free_port)
+# timeout 30s: longer than the freeze below, so the frozen search is answered, not timed out.
+write_config "$WORK/ssm.toml" port="$MILTER_PORT" rules="$RULES" pki="revocation = \"off\"" extra="[directory]
+cache = \"$WORK/cache\"
+static_certificates = \"$WORK/certs\"
+positive_ttl = \"1h\"
+negative_ttl = \"1h\"
+
+[[directory.ldap]]
+domains = [\"partner.example\"]
+servers = [\"ldap://127.0.0.1:$LDAP_PORT\"]
+base = \"ou=people,dc=partner,dc=example\"
+timeout = \"30s\"" || fatal ldap-setup "write_config"
+"$SSM_BUILDDIR/ssm-milter" -c "$WORK/ssm.toml" -n >"$WORK/check.log" 2>&1 \
+  || fatal ldap-config "ssm-milter -n: $(tr '\n' ' ' <"$WORK/check.log")"
+start_sink || fatal ldap-setup "smtp-sink did not start"
+start_milter "$WORK/ssm.toml" || fatal ldap-setup "ssm-milter did not start: $(tail -n 3 "$WORK/milter.log" | tr '\n' ' ')"
+SMTPD_PORT=$(free_port)
+start_postfix pf "$SMTPD_PORT" "$SINK_PORT" "$MILTER_PORT" || fatal ldap-setup "Postfix did not start"
+
+# searches ADDRESS: SRCH operations slapd logged for the filter (mail=ADDRESS).
+searches() { grep -c "SRCH base=.*filter=\"(mail=$1)\"" "$WORK/slapd/slapd.log" || true; }
+
+# encrypted NAME RCPT: one message to RCPT through Postfix must arrive as an envelope that
+# openssl decrypts with RCPT's key to the original text.
+encrypted() {
+  local name=$1 rcpt=$2 who=${2%@*} before
+  sed "s/@SENDER@/zed@acme.example/; s/@RCPT@/$rcpt/" "$SSM_SRCDIR/tests/integration/messages/plain-7bit.eml" \
+    >"$WORK/out/$name.in.eml"
+  before=$(sink_count)
+  send_mail "$SMTPD_PORT" zed@acme.example "$rcpt" "$WORK/out/$name.in.eml" \
+    || { fail "$name" "SMTP: ${SMTP_REPLY:-no reply}"; return 1; }
+  wait_for_delivery $((before + 1)) 30 || { fail "$name" "not delivered within 30 s"; return 1; }
+  sink_message "$(ls -t "$SINK_DIR"/* | head -n 1)" "$WORK/out/$name.eml"
+  smime_envelope "$WORK/out/$name.eml" "$WORK/out/$name.p7m" || { fail "$name" "not an envelope: $PEER_DETAIL"; return 1; }
+  decrypt_openssl "$WORK/out/$name.p7m" "$who" "$WORK/out/$name.plain" || { fail "$name" "$PEER_DETAIL"; return 1; }
+  grep -q "$(sed -n '/^$/,$p' "$WORK/out/$name.in.eml" | grep -m1 '[a-z]')" "$WORK/out/$name.plain" \
+    || { fail "$name" "decrypted text differs"; return 1; }
+  pass "$name"
+}
+
+# --- 1. certificate only in slapd -----------------------------------------------------------
+encrypted ldap-encrypt dave@partner.example
+n=$(searches dave@partner.example)
+[ "$n" -eq 1 ] && pass ldap-one-search || fail ldap-one-search "$n searches for dave"
+encrypted ldap-cached dave@partner.example
+n=$(searches dave@partner.example)
+[ "$n" -eq 1 ] && pass ldap-cache-hit || fail ldap-cache-hit "$n searches for dave after a second message"
+
+# --- 2. single flight: 100 concurrent RCPTs of one uncached address --------------------------
+SLAPD_PID=$(cat "$WORK/slapd/slapd.pid")
+kill -STOP "$SLAPD_PID" || fatal single-flight "cannot freeze slapd"
+python3 - "$SMTPD_PORT" "$WORK/out/flight" >"$WORK/out/flight.log" 2>&1 <<'PY' &
+# 100 SMTP sessions, each EHLO, MAIL, RCPT frank@partner.example; writes "sent" lines as the
+# RCPTs go out (the shell waits for all 100) and one "reply T CODE TEXT" line per answer.
+import smtplib, sys, threading, time
+port, out = int(sys.argv[1]), sys.argv[2]
+lock = threading.Lock()
+def log(line):
+    with lock, open(out, "a") as f:
+        f.write(line + "\n")
+def one(i):
+    try:
+        s = smtplib.SMTP("127.0.0.1", port, local_hostname="client.test.invalid", timeout=90)
+        s.ehlo(); s.mail("zed@acme.example")
+        log("sent %d" % i)
+        code, msg = s.rcpt("frank@partner.example")
+        log("reply %.3f %d %s" % (time.time(), code, " ".join(msg.decode("utf-8", "replace").split())))
+        s.rset(); s.quit()
+    except Exception as e:
+        log("error %d %s" % (i, e))
+threads = [threading.Thread(target=one, args=(i,)) for i in range(100)]
+for t in threads: t.start()
+for t in threads: t.join()
+PY
+CLIENTS=$!
+for _ in $(seq 1 300); do
+  [ "$(grep -c '^sent ' "$WORK/out/flight" 2>/dev/null || echo 0)" -ge 100 ] && break
+  grep -q '^error ' "$WORK/out/flight" 2>/dev/null && break
+  sleep 0.1
+done
+sent=$(grep -c '^sent ' "$WORK/out/flight" 2>/dev/null || echo 0)
+sleep 1  # the last RCPTs travel Postfix -> milter
+thawed=$(date +%s.%N)
+kill -CONT "$SLAPD_PID"
+wait "$CLIENTS"
+ok=$(grep -c '^reply [0-9.]* 250 ' "$WORK/out/flight" || true)
+late=$(awk -v t="$thawed" '$1 == "reply" && $2 >= t' "$WORK/out/flight" | wc -l)
+n=$(searches frank@partner.example)
+if [ "$sent" -eq 100 ] && [ "$ok" -eq 100 ] && [ "$late" -eq 100 ] && [ "$n" -eq 1 ]; then
+  pass single-flight
+else
+  fail single-flight "sent=$sent accepted=$ok answered-after-thaw=$late searches=$n ($(grep -v '^sent\|250' "$WORK/out/flight" | head -n 2 | tr '\n' ' '))"
+fi
+
+# --- 3. slapd stopped ------------------------------------------------------------------------
+sh "$SLAPD" stop "$WORK/slapd" || fatal ldap-stop "slapd did not stop"
+encrypted down-cached dave@partner.example
+sed 's/@SENDER@/zed@acme.example/; s/@RCPT@/nobody@partner.example/' \
+  "$SSM_SRCDIR/tests/integration/messages/plain-7bit.eml" >"$WORK/msg.eml"
+python3 "$CLIENT" "$SMTPD_PORT" zed@acme.example "$WORK/msg.eml" nobody@partner.example >"$WORK/out/down.replies" 2>&1
+if grep -qE '^RCPT nobody@partner.example 451 4\.7\.1' "$WORK/out/down.replies"; then pass down-unknown-451
+else fail down-unknown-451 "$(tr '\n' ' ' <"$WORK/out/down.replies")"; fi
+
+# --- 4. ssm-milter restarted, slapd still stopped: the cache is still warm -------------------
+stop_milter
+start_milter "$WORK/ssm.toml" || fatal restart "ssm-milter did not restart: $(tail -n 3 "$WORK/milter.log" | tr '\n' ' ')"
+encrypted restart-warm-dave dave@partner.example
+encrypted restart-warm-frank frank@partner.example
+python3 "$CLIENT" "$SMTPD_PORT" zed@acme.example "$WORK/msg.eml" nobody@partner.example >"$WORK/out/down2.replies" 2>&1
+# nobody's earlier answer was a failure, never cached: still 451, not a cached 550.
+if grep -qE '^RCPT nobody@partner.example 451 4\.7\.1' "$WORK/out/down2.replies"; then pass restart-unknown-451
+else fail restart-unknown-451 "$(tr '\n' ' ' <"$WORK/out/down2.replies")"; fi
