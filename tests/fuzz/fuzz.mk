@@ -5,7 +5,8 @@
 # a rebuild compiles only what changed (-MMD dependencies).
 CXX ?= clang++
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
-CXXFLAGS_FUZZ := -std=c++20 -gline-tables-only -O1 -fno-omit-frame-pointer $(SAN) -Wall -Wextra \
+OPT ?= -O1
+CXXFLAGS_FUZZ := -std=c++20 -gline-tables-only $(OPT) -fno-omit-frame-pointer $(SAN) -Wall -Wextra \
 	-I$(SRCDIR) -I$(GENDIR) -MMD -MP
 LIBS := $(shell pkg-config --libs gnutls nettle hogweed libtasn1) -lgmp
 
