@@ -320,7 +320,7 @@ MessageOutcome MessageProcessor::end_of_message()
         for (const auto& r : m_recipients)
             if (!first && r.accepted()) first = &r;
         const std::string rule = first ? "rule=" + first->plan.rule_name +
-                                             (first->plan.trigger.empty() ? "" : " trigger=\"" + first->plan.trigger + "\"")
+                                             (first->plan.trigger.empty() ? "" : " trigger=" + first->plan.trigger)
                                        : "no recipients";
         if (m_effective && m_direction == policy::Direction::Inbound) {
             out = inbound();
