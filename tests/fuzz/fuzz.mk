@@ -18,7 +18,7 @@ CMS_OBJ := $(addprefix obj/smime/cms/,$(CMS_SRC:.cpp=.o))
 MIME_OBJ := $(addprefix obj/smime/mime/,$(MIME_SRC:.cpp=.o))
 AR_OBJ := obj/milter/auth_results.o
 
-TARGETS := fuzz_mime fuzz_cms fuzz_cms_envelope fuzz_verify fuzz_decrypt fuzz_auth_results
+TARGETS := fuzz_mime fuzz_mime_header fuzz_cms fuzz_cms_envelope fuzz_verify fuzz_decrypt fuzz_auth_results
 all: $(TARGETS)
 
 # Library code gets the sanitizers and fuzzer coverage instrumentation, not the fuzzer main.
@@ -36,7 +36,7 @@ lib/%.a:
 	@mkdir -p lib
 	rm -f $@ && ar rcs $@ $^
 
-fuzz_mime: lib/mime.a lib/base.a
+fuzz_mime fuzz_mime_header: lib/mime.a lib/base.a
 fuzz_cms fuzz_cms_envelope fuzz_decrypt: lib/cms.a lib/base.a
 fuzz_verify: lib/cms.a lib/mime.a lib/base.a
 fuzz_auth_results: lib/auth_results.a lib/base.a
