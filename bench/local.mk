@@ -9,3 +9,8 @@ EXTRA_PROGRAMS += bench/decrypt_rate
 bench_decrypt_rate_SOURCES = bench/decrypt_rate.cpp
 bench_decrypt_rate_LDADD = hsm/libssm_hsm.a smime/libssm_smime.a base/libssm_base.a $(SSM_EXTERNAL_LIBS)
 CLEANFILES += bench/decrypt_rate
+# bench/directory_bench: lookup-cache hits and misses against slapd, used by bench/run-directory.sh.
+EXTRA_PROGRAMS += bench/directory_bench
+bench_directory_bench_SOURCES = bench/directory_bench.cpp
+bench_directory_bench_LDADD = directory/libssm_directory.a pki/libssm_pki.a base/libssm_base.a $(SSM_EXTERNAL_LIBS)
+CLEANFILES += bench/directory_bench
