@@ -22,3 +22,8 @@ tests_unit_test_policy_table_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
 check_PROGRAMS += tests/unit/test_config_rules
 tests_unit_test_config_rules_SOURCES = tests/unit/test_config_rules.cpp $(UNIT_MAIN)
 tests_unit_test_config_rules_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
+
+# The actions as MessageProcessor carries them out (SoftHSM token, OpenSSL as the reader).
+check_PROGRAMS += tests/unit/test_policy_replan
+tests_unit_test_policy_replan_SOURCES = tests/unit/test_policy_replan.cpp $(UNIT_MAIN)
+tests_unit_test_policy_replan_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)

@@ -1,0 +1,344 @@
+// Unit tests for the policy actions as MessageProcessor carries them out, with a real SoftHSM
+// token (fixture scripts) and OpenSSL as the independent reader: planning again at the end
+// of the header (trigger -> mandatory, 550 5.7.1 when unmet or when recipients diverge),
+// strip_trigger, signing_identity, cipher preference and floor, per-rule header protection.
+#include <cppunit/extensions/HelperMacros.h>
+
+#include "milter/config.h"
+#include "milter/message_processor.h"
+#include "milter/message_writer.h"
+#include "tests/unit/test_support.h"
+
+using namespace ssm;
+using namespace ssm::milter;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Fixture {
+    test::TempDir dir;
+    fs::path pki, token;
+
+    Fixture()
+    {
+        pki = dir.path() / "pki";
+        token = dir.path() / "token";
+        const std::string fixtures = (test::source_dir() / "tests/fixtures").string();
+        test::run("sh '" + fixtures + "/make-pki.sh' '" + pki.string() + "' >/dev/null");
+        test::run("sh '" + fixtures + "/make-token.sh' '" + pki.string() + "' '" + token.string() +
+                  "' alice domain-signing >/dev/null");
+        setenv("SOFTHSM2_CONF", (token / "softhsm2.conf").c_str(), 1);
+        fs::create_directories(dir.path() / "certs");
+        for (const char* name : {"dave", "frank"})
+            fs::copy_file(pki / (std::string(name) + ".cert.pem"),
+                          dir.path() / "certs" / (std::string(name) + ".cert.pem"));
+    }
+
+    std::shared_ptr<const Config> config(const std::string& rules) const
+    {
+        const std::string text =
+            "[milter]\ninternal_networks = [\"10.0.0.0/8\"]\nspool_dir = \"" + dir.path().string() +
+            "\"\n[pki]\ntrust_anchors = \"" + (pki / "trust").string() + "\"\nintermediates = \"" +
+            (pki / "intermediates").string() + "\"\ncrls = \"\"\nrevocation = \"off\"\n"
+            "[directory]\nstatic_certificates = \"" + (dir.path() / "certs").string() + "\"\n"
+            "[encryption]\nobscure_subject = false\n"
+            "[hsm]\ntoken_label = \"ssm-test\"\npin_file = \"" + (token / "pin").string() + "\"\n"
+            "[[domain]]\nname = \"acme.example\"\n" + rules;
+        return parse_config(text, "replan.toml");
+    }
+
+    // OpenSSL on a file of ours; returns its output file's text or throws with its errors.
+    std::string openssl(const std::string& message, const std::string& args) const
+    {
+        test::write_file(dir.path() / "in.eml", message);
+        const std::string cmd = "OPENSSL_CONF=/dev/null openssl cms " + args + " -in '" +
+                                (dir.path() / "in.eml").string() + "' -out '" +
+                                (dir.path() / "out.eml").string() + "' 2>'" + (dir.path() / "err").string() + "'";
+        if (std::system(cmd.c_str()) != 0)
+            throw std::runtime_error("openssl cms " + args + ": " + test::read_file(dir.path() / "err"));
+        return test::read_file(dir.path() / "out.eml");
+    }
+    std::string decrypt(const std::string& message, const std::string& who) const
+    {
+        return openssl(message, "-decrypt -inkey '" + (pki / (who + ".key.pem")).string() + "' -recip '" +
+                                    (pki / (who + ".cert.pem")).string() + "'");
+    }
+    // Verifies against the test root and returns the signer certificate's subjectAltName.
+    std::string signer(const std::string& message) const
+    {
+        openssl(message, "-verify -CAfile '" + (pki / "root-ca.cert.pem").string() +
+                             "' -purpose smimesign -signer '" + (dir.path() / "signer.pem").string() + "'");
+        test::run("openssl x509 -in '" + (dir.path() / "signer.pem").string() +
+                  "' -noout -ext subjectAltName > '" + (dir.path() / "san.txt").string() + "'");
+        return test::read_file(dir.path() / "san.txt");
+    }
+};
+
+Fixture& fixture()
+{
+    static Fixture f;
+    return f;
+}
+
+struct Run {
+    std::vector<Reply> rcpt;
+    Reply headers;
+    MessageOutcome outcome;
+    std::string message;  // as the MTA would deliver it (when rewritten)
+    std::string subject;  // the delivered top-level Subject
+};
+
+Run run(const std::shared_ptr<const Config>& cfg, KeySource& keys, const std::string& from,
+        const std::vector<std::string>& rcpts, const std::string& subject,
+        const std::vector<std::pair<std::string, std::string>>& extra = {})
+{
+    MessageProcessor p(cfg, Certificates::load(*cfg, nullptr), keys,
+                       ConnectionInfo{parse_ip_address("10.1.1.1"), "", "", std::nullopt});
+    Run r;
+    p.mail_from("<" + from + ">", "");
+    for (const auto& to : rcpts) r.rcpt.push_back(p.rcpt_to("<" + to + ">"));
+    std::vector<std::pair<std::string, std::string>> headers = {
+        {"From", from}, {"To", rcpts.front()}, {"Subject", subject}, {"Content-Type", "text/plain"}};
+    headers.insert(headers.end(), extra.begin(), extra.end());
+    for (auto& [n, v] : headers) p.header(n, v);
+    r.headers = p.end_of_headers();
+    p.body(as_bytes(std::string("the figures\r\n")));
+    r.outcome = p.end_of_message();
+    r.subject = subject;
+    if (r.outcome.header_edit) {
+        for (const auto& c : r.outcome.header_edit->change)
+            if (c.name == "Subject") r.subject = c.value;
+        MemorySink sink;
+        MemorySource original(as_bytes(std::string("the figures\r\n")));
+        auto body = r.outcome.new_body ? r.outcome.new_body->reader() : nullptr;
+        write_rewritten_message(p.headers(), *r.outcome.header_edit,
+                                body ? *body : static_cast<ByteSource&>(original), sink);
+        r.message = sink.str();
+    }
+    return r;
+}
+
+const char* kTriggers = R"toml(
+[[rule]]
+name = "tagged"
+scope = "user"
+direction = "outbound"
+subject_tag = "[encrypt]"
+strip_trigger = true
+encrypt = "mandatory"
+
+[[rule]]
+name = "sign tag"
+scope = "user"
+direction = "outbound"
+subject_tag = "[sign]"
+strip_trigger = true
+sign = "domain"
+
+[[rule]]
+name = "tagged partner only"
+scope = "user"
+direction = "outbound"
+to = ["*@partner.example"]
+subject_tag = "[partner-secret]"
+encrypt = "mandatory"
+
+[[rule]]
+name = "partners when possible"
+scope = "domain"
+direction = "outbound"
+to = ["*@partner.example"]
+encrypt = "opportunistic"
+
+[[rule]]
+name = "rest"
+encrypt = "never"
+)toml";
+
+}  // namespace
+
+class PolicyReplanTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(PolicyReplanTest);
+    CPPUNIT_TEST(trigger_encrypts_and_strips);
+    CPPUNIT_TEST(trigger_without_certificate_rejects_message);
+    CPPUNIT_TEST(trigger_that_splits_recipients_rejects_message);
+    CPPUNIT_TEST(trigger_signs_and_strips);
+    CPPUNIT_TEST(untriggered_message_is_unchanged);
+    CPPUNIT_TEST(signing_identity);
+    CPPUNIT_TEST(cipher_preference_and_floor);
+    CPPUNIT_TEST(header_protection_per_rule);
+    CPPUNIT_TEST(different_ciphers_are_deferred_at_rcpt);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void trigger_encrypts_and_strips()
+    {
+        auto cfg = fixture().config(kTriggers);
+        TokenKeySource keys(cfg->hsm);
+        // At RCPT dave is under the opportunistic partner rule; the tag makes it mandatory.
+        Run r = run(cfg, keys, "alice@acme.example", {"dave@partner.example"}, "[ENCRYPT] plan B");
+        CPPUNIT_ASSERT(r.rcpt[0].verdict == Verdict::Continue);
+        CPPUNIT_ASSERT(r.headers.verdict == Verdict::Continue);
+        CPPUNIT_ASSERT_EQUAL(std::string("encrypt"), r.outcome.action);
+        CPPUNIT_ASSERT(r.outcome.detail.find("rule=tagged trigger=Subject tag [encrypt]") != std::string::npos);
+        CPPUNIT_ASSERT_EQUAL(std::string("plan B"), r.subject);
+        const std::string inner = fixture().decrypt(r.message, "dave");
+        CPPUNIT_ASSERT_MESSAGE(inner, inner.find("Subject: plan B\r\n") != std::string::npos);
+        CPPUNIT_ASSERT(inner.find("[ENCRYPT]") == std::string::npos);
+    }
+
+    void trigger_without_certificate_rejects_message()
+    {
+        auto cfg = fixture().config(kTriggers);
+        TokenKeySource keys(cfg->hsm);
+        Run r = run(cfg, keys, "alice@acme.example", {"nobody@partner.example"}, "[encrypt] plan");
+        CPPUNIT_ASSERT(r.rcpt[0].verdict == Verdict::Continue);  // opportunistic at RCPT
+        CPPUNIT_ASSERT(r.headers.verdict == Verdict::Reject);
+        CPPUNIT_ASSERT_EQUAL(std::string("550 5.7.1"), r.headers.rcode + " " + r.headers.xcode);
+        CPPUNIT_ASSERT(r.headers.text.find("nobody@partner.example") != std::string::npos);
+        CPPUNIT_ASSERT(r.headers.text.find("Subject tag [encrypt]") != std::string::npos);
+        CPPUNIT_ASSERT(r.outcome.reply.verdict == Verdict::Reject);
+        CPPUNIT_ASSERT(!r.outcome.new_body);
+    }
+
+    void trigger_that_splits_recipients_rejects_message()
+    {
+        auto cfg = fixture().config(kTriggers);
+        TokenKeySource keys(cfg->hsm);
+        // A trigger naming nobody of this message changes nothing.
+        Run r = run(cfg, keys, "alice@acme.example", {"x@other.example", "y@other2.example"}, "[partner-secret] x");
+        CPPUNIT_ASSERT(r.headers.verdict == Verdict::Continue);
+        CPPUNIT_ASSERT_EQUAL(std::string("none"), r.outcome.action);
+        // Recipients that shared a message at RCPT but not after the trigger: the whole message
+        // is refused (a milter cannot refuse one of them after DATA).
+        cfg = fixture().config(R"toml(
+[[rule]]
+name = "tagged partner only"
+scope = "user"
+direction = "outbound"
+to = ["*@partner.example"]
+subject_tag = "[partner-secret]"
+encrypt = "mandatory"
+
+[[rule]]
+name = "rest"
+encrypt = "never"
+)toml");
+        r = run(cfg, keys, "alice@acme.example", {"dave@partner.example", "x@other.example"}, "[partner-secret] x");
+        CPPUNIT_ASSERT(r.rcpt[0].verdict == Verdict::Continue && r.rcpt[1].verdict == Verdict::Continue);
+        CPPUNIT_ASSERT(r.headers.verdict == Verdict::Reject);
+        CPPUNIT_ASSERT_EQUAL(std::string("550 5.7.1"), r.headers.rcode + " " + r.headers.xcode);
+        CPPUNIT_ASSERT_MESSAGE(r.headers.text, r.headers.text.find("dave@partner.example (rule tagged partner only)") != std::string::npos);
+        CPPUNIT_ASSERT(r.headers.text.find("x@other.example (rule rest)") != std::string::npos);
+    }
+
+    void trigger_signs_and_strips()
+    {
+        auto cfg = fixture().config(kTriggers);
+        TokenKeySource keys(cfg->hsm);
+        Run r = run(cfg, keys, "bob@acme.example", {"x@other.example"}, "Re: [sign] offer");
+        CPPUNIT_ASSERT_EQUAL(std::string("sign"), r.outcome.action);
+        CPPUNIT_ASSERT_EQUAL(std::string("Re: offer"), r.subject);
+        CPPUNIT_ASSERT(fixture().signer(r.message).find("domain-signing-authority@acme.example") != std::string::npos);
+    }
+
+    void untriggered_message_is_unchanged()
+    {
+        auto cfg = fixture().config(kTriggers);
+        TokenKeySource keys(cfg->hsm);
+        Run r = run(cfg, keys, "alice@acme.example", {"x@other.example"}, "[encryption] is a word");
+        CPPUNIT_ASSERT_EQUAL(std::string("none"), r.outcome.action);
+        CPPUNIT_ASSERT(!r.outcome.header_edit);
+        CPPUNIT_ASSERT(r.outcome.detail.find("rule=rest") != std::string::npos);
+    }
+
+    void signing_identity()
+    {
+        auto cfg = fixture().config(R"toml(
+[[rule]]
+name = "board signs as alice"
+direction = "outbound"
+from = ["bob@acme.example"]
+sign = "sender"
+signing_identity = "alice@acme.example"
+)toml");
+        TokenKeySource keys(cfg->hsm);
+        Run r = run(cfg, keys, "bob@acme.example", {"x@other.example"}, "minutes");
+        CPPUNIT_ASSERT_EQUAL(std::string("sign"), r.outcome.action);
+        CPPUNIT_ASSERT(r.outcome.detail.find("identity=alice@acme.example") != std::string::npos);
+        CPPUNIT_ASSERT(fixture().signer(r.message).find("alice@acme.example") != std::string::npos);
+        // An identity without a key on the token: a temporary failure, never a silent fallback.
+        cfg = fixture().config(R"toml(
+[[rule]]
+name = "unknown identity"
+direction = "outbound"
+sign = "domain"
+signing_identity = "nobody@acme.example"
+)toml");
+        r = run(cfg, keys, "bob@acme.example", {"x@other.example"}, "minutes");
+        CPPUNIT_ASSERT(r.outcome.reply.verdict == Verdict::TempFail);
+    }
+
+    void cipher_preference_and_floor()
+    {
+        struct { const char* keys; const char* expect; } cases[] = {
+            {"", "cipher=aes256-cbc"},  // auto: frank advertises nothing
+            {"cipher = \"aes128-cbc\"", "cipher=aes128-cbc"},
+            {"minimum_cipher = \"aes256-gcm\"", "cipher=aes256-gcm"},
+            {"cipher = \"aes128-gcm\"\nminimum_cipher = \"aes128-gcm\"", "cipher=aes128-gcm"},
+        };
+        for (auto& c : cases) {
+            auto cfg = fixture().config(std::string("[[rule]]\nname = \"r\"\nencrypt = \"mandatory\"\n") + c.keys + "\n");
+            TokenKeySource keys(cfg->hsm);
+            Run r = run(cfg, keys, "alice@acme.example", {"frank@partner.example"}, "s");
+            CPPUNIT_ASSERT_MESSAGE(r.outcome.detail, r.outcome.detail.find(c.expect) != std::string::npos);
+            CPPUNIT_ASSERT(fixture().decrypt(r.message, "frank").find("the figures") != std::string::npos);
+        }
+    }
+
+    void header_protection_per_rule()
+    {
+        auto cfg = fixture().config(R"toml(
+[[rule]]
+name = "dave without header protection"
+to = ["dave@partner.example"]
+encrypt = "mandatory"
+header_protection = false
+)toml");
+        TokenKeySource keys(cfg->hsm);
+        Run r = run(cfg, keys, "alice@acme.example", {"dave@partner.example"}, "secret subject");
+        const std::string inner = fixture().decrypt(r.message, "dave");
+        CPPUNIT_ASSERT(inner.find("the figures") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(inner, inner.find("secret subject") == std::string::npos);
+        cfg = fixture().config("[[rule]]\nname = \"r\"\nencrypt = \"mandatory\"\n");
+        r = run(cfg, keys, "alice@acme.example", {"dave@partner.example"}, "secret subject");
+        CPPUNIT_ASSERT(fixture().decrypt(r.message, "dave").find("Subject: secret subject") != std::string::npos);
+    }
+
+    void different_ciphers_are_deferred_at_rcpt()
+    {
+        auto cfg = fixture().config(R"toml(
+[[rule]]
+name = "dave gets GCM"
+to = ["dave@partner.example"]
+encrypt = "mandatory"
+cipher = "aes256-gcm"
+
+[[rule]]
+name = "others"
+encrypt = "mandatory"
+)toml");
+        TokenKeySource keys(cfg->hsm);
+        MessageProcessor p(cfg, Certificates::load(*cfg, nullptr), keys,
+                           ConnectionInfo{parse_ip_address("10.1.1.1"), "", "", std::nullopt});
+        p.mail_from("<alice@acme.example>", "");
+        CPPUNIT_ASSERT(p.rcpt_to("<dave@partner.example>").verdict == Verdict::Continue);
+        const Reply second = p.rcpt_to("<frank@partner.example>");
+        CPPUNIT_ASSERT_EQUAL(std::string("452 4.5.3"), second.rcode + " " + second.xcode);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), p.recipient_count());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), p.recipients().size());
+        CPPUNIT_ASSERT(p.recipients()[1].certificate.has_value());  // looked up, then deferred
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(PolicyReplanTest);
