@@ -3,6 +3,7 @@
 // miss. The hit path is one LMDB read transaction and no lock of ours.
 #include "directory/lookup_cache.h"
 
+#include <atomic>
 #include <future>
 #include <map>
 #include <mutex>
@@ -106,6 +107,8 @@ struct CachingSource::Impl {
     Serves serves;
     Clock clock;
 
+    std::atomic<std::time_t> down_until{0};  // the source failed: stale entries answer alone
+
     std::mutex flights_mutex;
     std::map<std::string, std::shared_future<Result>> flights;  // guarded by flights_mutex
 
@@ -169,24 +172,35 @@ struct CachingSource::Impl {
         return out;
     }
 
+    void stale_warning(const EmailAddress& address, const CacheEntry& e, std::time_t t, const std::string& why) const
+    {
+        log::warning("directory-stale-answer", {{"source", log::sanitise(inner_name)},
+                                                {"address", log::sanitise(address_key(address))},
+                                                {"age", std::to_string(t - e.fetched_at) + "s"},
+                                                {"error", log::sanitise(why)}});
+    }
+
     // Asks the inner source (the caller leads the flight for `key`) and stores its answer.
     Result refresh(const std::string& key, const EmailAddress& address)
     {
         // A flight that ended between our cache read and our joining the map has stored its
         // answer: use it rather than asking again.
         std::optional<CacheEntry> existing = read(key);
-        if (existing && fresh(*existing, now())) return std::make_shared<const CacheEntry>(std::move(*existing));
+        const std::time_t t0 = now();
+        if (existing && fresh(*existing, t0)) return std::make_shared<const CacheEntry>(std::move(*existing));
+        if (existing && t0 < down_until.load() && may_stand_in(*existing, t0)) {
+            stale_warning(address, *existing, t0, "directory failed recently, not asked");
+            return std::make_shared<const CacheEntry>(std::move(*existing));
+        }
         std::vector<CertificateCandidate> found;
         try {
             found = inner->lookup(address);
         } catch (const Error& err) {
+            if (err.failure() != Failure::DirectoryUnavailable) throw;
             const std::time_t t = now();
-            if (err.failure() != Failure::DirectoryUnavailable || !existing || !may_stand_in(*existing, t)) throw;
-            log::warning("directory-stale-answer",
-                         {{"source", log::sanitise(inner_name)},
-                          {"address", log::sanitise(address_key(address))},
-                          {"age", std::to_string(t - existing->fetched_at) + "s"},
-                          {"error", log::sanitise(err.what())}});
+            down_until = t + settings.down_backoff.count();
+            if (!existing || !may_stand_in(*existing, t)) throw;
+            stale_warning(address, *existing, t, err.what());
             return std::make_shared<const CacheEntry>(std::move(*existing));
         }
         CacheEntry e;

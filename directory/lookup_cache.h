@@ -7,7 +7,10 @@
 //     expired less than stale_limit ago is answered instead (logged as a warning), so a
 //     directory outage does not stop mail to known partners; without one the error propagates
 //     (451 4.7.1). An expired negative entry never stands in: "no certificate" would turn an
-//     outage into a permanent 550 for a partner who has published a certificate since;
+//     outage into a permanent 550 for a partner who has published a certificate since. For
+//     down_backoff after a DirectoryUnavailable, entries that may stand in are answered without
+//     asking the source again (a directory that times out would otherwise cost every such
+//     lookup a full timeout);
 //   - single flight: concurrent lookups of one key in this process wait for one search and
 //     all get its result, or its exception.
 // What is cached are the candidates (DER), not the choice: validity, revocation and the choice
@@ -41,6 +44,7 @@ struct CacheSettings {
     std::chrono::seconds positive_ttl{86400};
     std::chrono::seconds negative_ttl{3600};
     std::chrono::seconds stale_limit{7 * 86400};  // longest an expired entry may stand in
+    std::chrono::seconds down_backoff{30};         // see above
 };
 
 // One cached answer as stored.

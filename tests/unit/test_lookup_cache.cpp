@@ -105,7 +105,8 @@ struct TestClock {
 
 CacheSettings settings(long pos, long neg, long stale)
 {
-    return CacheSettings{std::chrono::seconds(pos), std::chrono::seconds(neg), std::chrono::seconds(stale)};
+    return CacheSettings{std::chrono::seconds(pos), std::chrono::seconds(neg), std::chrono::seconds(stale),
+                         std::chrono::seconds(30)};
 }
 
 bool throws_unavailable(CachingSource& cache, const EmailAddress& a)
@@ -243,8 +244,13 @@ public:
         CPPUNIT_ASSERT(stale[0].cert.der() == fx::der_of("bob"));
         CPPUNIT_ASSERT_EQUAL(2, inner->calls.load());  // the directory was asked first
 
-        clock.advance(1);  // expired 50 s ago: too old
+        // Within down_backoff of that failure the stale entry answers without asking again.
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, cache.lookup(addr("bob@partner.example")).size());
+        CPPUNIT_ASSERT_EQUAL(2, inner->calls.load());
+
+        clock.advance(1);  // expired 50 s ago: too old, so the directory is asked (and fails)
         CPPUNIT_ASSERT(throws_unavailable(cache, addr("bob@partner.example")));
+        CPPUNIT_ASSERT_EQUAL(3, inner->calls.load());
 
         // The directory is back: a fresh answer replaces the old one.
         inner->failure.reset();
