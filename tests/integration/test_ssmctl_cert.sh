@@ -141,3 +141,14 @@ if expect_rc flush-all 0 "$WORK/f4" CTL cache flush &&
    expect_rc flush-all 0 "$WORK/f6" CTL cert lookup carol@acme.example; then
   pass flush-all
 fi
+
+# --- an unusable [[directory.ldap]] entry is a configuration error naming file:line:column ----
+sed 's#^timeout = "2s"#bind_dn = "cn=reader,dc=partner,dc=example"\nbind_password_file = "'"$WORK"'/no-such.pw"#' \
+  "$WORK/ssm.toml" >"$WORK/bad.toml"
+line=$(grep -n '^\[\[directory.ldap\]\]' "$WORK/bad.toml" | cut -d: -f1)
+if expect_rc config-ldap-error 78 "$WORK/c1" "$SSM_BUILDDIR/ssm-milter" -c "$WORK/bad.toml" -n &&
+   has "$WORK/c1.err" "^$WORK/bad.toml:$line:1: \[\[directory.ldap\]\]: .*no-such.pw" config-ldap-error &&
+   expect_rc config-ldap-error 78 "$WORK/c2" "$SSM_BUILDDIR/ssmctl" -c "$WORK/bad.toml" cert lookup dave@partner.example &&
+   has "$WORK/c2.err" "^$WORK/bad.toml:$line:1: \[\[directory.ldap\]\]" config-ldap-error; then
+  pass config-ldap-error
+fi
