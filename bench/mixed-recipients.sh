@@ -81,6 +81,7 @@ done
 echo "mode=$mode; first Postfix with default timers (queue_run_delay=300s minimal_backoff_time=300s maximal_backoff_time=4000s)"
 for r in dave@partner.example hank@partner.example someone@elsewhere.example; do
   t=$(sed -n "s/^$r //p" "$WORK/seen.txt")
-  printf '  %-28s delivered %s\n' "$r" "${t:+after $t s}${t:-not within $limit s}"
+  if [ -n "$t" ]; then printf '  %-28s delivered after %s s\n' "$r" "$t"
+  else printf '  %-28s not delivered within %s s\n' "$r" "$limit"; fi
 done
 grep -E "dsn=4.5.3" "$WORK/pf1/maillog" | cut -c1-220 | head -n 3

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <optional>
 
 #include "base/log.h"
 #include "milter/daemon.h"
@@ -30,6 +31,12 @@ struct ConnectionContext {
     ConnectionInfo info;
     std::unique_ptr<MessageProcessor> message;
     std::chrono::steady_clock::time_point started;
+    // With SMFIP_NR_HDR / SMFIP_NR_BODY negotiated the MTA does not wait for an answer to each
+    // header or body chunk (one round trip per header saved); a failure found there is kept
+    // here and given at the next callback that answers (end of message at the latest).
+    bool no_reply_headers = false;
+    bool no_reply_body = false;
+    std::optional<Reply> pending;
 };
 
 ConnectionContext* context(SMFICTX* ctx)
@@ -83,7 +90,13 @@ sfsistat guarded(SMFICTX* ctx, const char* stage, F&& body) noexcept
 sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) noexcept
 {
     return guarded(ctx, "connect", [&] {
-        auto c = std::make_unique<ConnectionContext>();
+        // Made in on_negotiate; an MTA that does not negotiate (old protocol) gets one here.
+        std::unique_ptr<ConnectionContext> made;
+        ConnectionContext* c = context(ctx);
+        if (!c) {
+            made = std::make_unique<ConnectionContext>();
+            c = made.get();
+        }
         c->snapshot = g_daemon->snapshot();
         c->info.client_name = hostname ? hostname : "";
         c->info.daemon_name = macro(ctx, "{daemon_name}");
@@ -97,8 +110,10 @@ sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) noexcept
                 c->info.client_address = ss;
             }
         }
-        if (smfi_setpriv(ctx, c.get()) != MI_SUCCESS) return SMFIS_TEMPFAIL;
-        c.release();  // owned by libmilter's private pointer until on_close
+        if (made) {
+            if (smfi_setpriv(ctx, made.get()) != MI_SUCCESS) return SMFIS_TEMPFAIL;
+            made.release();  // owned by libmilter's private pointer until on_close
+        }
         return SMFIS_CONTINUE;
     });
 }
@@ -109,6 +124,7 @@ sfsistat on_envfrom(SMFICTX* ctx, char** argv) noexcept
         ConnectionContext* c = context(ctx);
         if (!c) return SMFIS_TEMPFAIL;
         c->snapshot = g_daemon->snapshot();  // a new message starts on the newest policy
+        c->pending.reset();
         c->message = std::make_unique<MessageProcessor>(c->snapshot->config, c->snapshot->certificates,
                                                         g_daemon->keys(), c->info);
         c->started = std::chrono::steady_clock::now();
@@ -126,21 +142,67 @@ sfsistat on_envrcpt(SMFICTX* ctx, char** argv) noexcept
     });
 }
 
+// A header or body step's answer: at once, or (no-reply negotiated) kept for later.
+sfsistat answer_or_keep(SMFICTX* ctx, ConnectionContext& c, bool no_reply, const Reply& r)
+{
+    if (!no_reply) return apply(ctx, r);
+    if (r.verdict != Verdict::Continue && !c.pending) c.pending = r;
+    return SMFIS_NOREPLY;
+}
+
 sfsistat on_header(SMFICTX* ctx, char* name, char* value) noexcept
 {
-    return guarded(ctx, "header", [&] {
-        ConnectionContext* c = context(ctx);
+    ConnectionContext* c = context(ctx);
+    const bool no_reply = c && c->no_reply_headers;
+    const sfsistat status = guarded(ctx, "header", [&] {
         if (!c || !c->message) return SMFIS_TEMPFAIL;
-        return apply(ctx, c->message->header(name ? name : "", value ? value : ""));
+        if (c->pending) return answer_or_keep(ctx, *c, no_reply, *c->pending);
+        return answer_or_keep(ctx, *c, no_reply, c->message->header(name ? name : "", value ? value : ""));
     });
+    // An exception answered by guarded() must still follow the negotiated protocol.
+    if (no_reply && status != SMFIS_NOREPLY) {
+        if (c && !c->pending) c->pending = reply_for(Failure::Internal, "header processing failed");
+        return SMFIS_NOREPLY;
+    }
+    return status;
 }
 
 sfsistat on_body(SMFICTX* ctx, unsigned char* data, size_t len) noexcept
 {
-    return guarded(ctx, "body", [&] {
-        ConnectionContext* c = context(ctx);
+    ConnectionContext* c = context(ctx);
+    const bool no_reply = c && c->no_reply_body;
+    const sfsistat status = guarded(ctx, "body", [&] {
         if (!c || !c->message) return SMFIS_TEMPFAIL;
-        return apply(ctx, c->message->body(ByteView(data, len)));
+        if (c->pending) return answer_or_keep(ctx, *c, no_reply, *c->pending);
+        return answer_or_keep(ctx, *c, no_reply, c->message->body(ByteView(data, len)));
+    });
+    if (no_reply && status != SMFIS_NOREPLY) {
+        if (c && !c->pending) c->pending = reply_for(Failure::Internal, "body processing failed");
+        return SMFIS_NOREPLY;
+    }
+    return status;
+}
+
+// Protocol steps we do not need are left out and header/body answers are not awaited when
+// the MTA offers it (Postfix does): fewer round trips per message.
+sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned long, unsigned long,
+                      unsigned long* pf0, unsigned long* pf1, unsigned long* pf2, unsigned long* pf3) noexcept
+{
+    return guarded(ctx, "negotiate", [&] {
+        constexpr unsigned long kActions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_DELRCPT;
+        // Without the actions we need, every message would fail at its end: refuse now.
+        if ((f0 & kActions) != kActions) return SMFIS_REJECT;
+        *pf0 = kActions;
+        *pf1 = f1 & (SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NOEOH | SMFIP_NR_HDR | SMFIP_NR_BODY);
+        *pf2 = 0;
+        *pf3 = 0;
+        // libmilter negotiates before xxfi_connect: the connection's context starts here.
+        auto c = std::make_unique<ConnectionContext>();
+        c->no_reply_headers = (*pf1 & SMFIP_NR_HDR) != 0;
+        c->no_reply_body = (*pf1 & SMFIP_NR_BODY) != 0;
+        if (smfi_setpriv(ctx, c.get()) != MI_SUCCESS) return SMFIS_REJECT;
+        c.release();  // owned by libmilter's private pointer until on_close
+        return SMFIS_CONTINUE;
     });
 }
 
@@ -181,14 +243,54 @@ bool rewrite(SMFICTX* ctx, const smime::HeaderEdit& edit, const Spool* body)
     return true;
 }
 
+// Mixed treatments: submits each copy to the reinjection listener, then takes its recipients
+// off this message. Any failure defers the whole message (451): the client retries it, and
+// nothing goes out in a treatment it was not planned for.
+bool send_copies(SMFICTX* ctx, ConnectionContext& c, const MessageOutcome& out)
+{
+    const ReinjectionSettings& settings = c.snapshot->config->reinjection;
+    try {
+        for (const auto& copy : out.copies) {
+            auto source = c.message->copy_source(copy.marker);
+            submit_copy(settings, c.message->sender_text(), copy.recipients, *source);
+        }
+    } catch (const Error& e) {
+        log::warning("reinjection-failed", {{"error", e.what()}});
+        return false;
+    }
+    for (const auto& copy : out.copies)
+        for (const auto& r : copy.recipients) {
+            std::string rcpt = "<" + r + ">";
+            if (smfi_delrcpt(ctx, rcpt.data()) != MI_SUCCESS) {
+                // The copies went out already; keeping the recipient here would deliver it
+                // twice in two treatments. Fail loudly: the administrator must see this.
+                log::error("reinjection-delrcpt-failed", {{"rcpt", r}});
+                return false;
+            }
+        }
+    log::info("split", {{"copies", std::to_string(out.copies.size())}});
+    return true;
+}
+
 sfsistat on_eom(SMFICTX* ctx) noexcept
 {
     return guarded(ctx, "eom", [&] {
         ConnectionContext* c = context(ctx);
         if (!c || !c->message) return SMFIS_TEMPFAIL;
         const std::string queue_id = macro(ctx, "i");
-        MessageOutcome out = c->message->end_of_message();
+        MessageOutcome out;
+        if (c->pending) {
+            out.reply = *c->pending;  // a header or body step failed (answer not awaited then)
+            out.action = "refused";
+        } else {
+            out = c->message->end_of_message();
+        }
         sfsistat status = SMFIS_CONTINUE;
+        if (out.reply.verdict == Verdict::Accept && !out.copies.empty() &&
+            !send_copies(ctx, *c, out)) {
+            out.reply = reply_for(Failure::Temporary, "the split-off copies could not be reinjected");
+            out.action = "tempfail";
+        }
         if (out.reply.verdict == Verdict::Accept && out.header_edit) {
             if (!rewrite(ctx, *out.header_edit, out.new_body.get())) {
                 out.reply = reply_for(Failure::Temporary, "the MTA refused the rewritten message");
@@ -200,6 +302,7 @@ sfsistat on_eom(SMFICTX* ctx) noexcept
         const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::steady_clock::now() - c->started)
                             .count();
+        c->pending.reset();
         log::info("message", {{"queue_id", queue_id},
                               {"direction", policy::direction_name(c->message->direction())},
                               {"action", out.action},
@@ -214,7 +317,10 @@ sfsistat on_eom(SMFICTX* ctx) noexcept
 sfsistat on_abort(SMFICTX* ctx) noexcept
 {
     return guarded(ctx, "abort", [&] {
-        if (ConnectionContext* c = context(ctx)) c->message.reset();
+        if (ConnectionContext* c = context(ctx)) {
+            c->message.reset();
+            c->pending.reset();
+        }
         return SMFIS_CONTINUE;
     });
 }
@@ -255,7 +361,7 @@ int run_milter(Daemon& daemon)
     smfiDesc desc{};
     desc.xxfi_name = const_cast<char*>("ssm-milter");
     desc.xxfi_version = SMFI_VERSION;
-    desc.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY;
+    desc.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_DELRCPT;
     desc.xxfi_connect = on_connect;
     desc.xxfi_envfrom = on_envfrom;
     desc.xxfi_envrcpt = on_envrcpt;
@@ -264,6 +370,7 @@ int run_milter(Daemon& daemon)
     desc.xxfi_eom = on_eom;
     desc.xxfi_abort = on_abort;
     desc.xxfi_close = on_close;
+    desc.xxfi_negotiate = on_negotiate;
 
     const auto config = daemon.snapshot()->config;
     if (smfi_setconn(const_cast<char*>(config->milter.socket.c_str())) != MI_SUCCESS) {

@@ -189,6 +189,7 @@ std::shared_ptr<const Config> parse_config(std::string_view text, const std::str
     load_hsm(L, subtable(root, "hsm"), *c);
     load_pki(L, subtable(root, "pki"), *c);
     load_directory(L, subtable(root, "directory"), *c);
+    load_reinjection(L, subtable(root, "reinjection"), *c);
     load_policy(L, root, *c);  // [policy], [[domain]], [[rule]]: config_rules.cpp
     return c;
 }

@@ -12,6 +12,7 @@
 
 #include "hsm/token_config.h"
 #include "milter/network.h"
+#include "milter/reinjection.h"
 #include "policy/policy.h"
 #include "smime/algorithms.h"
 #include "smime/sign.h"
@@ -104,6 +105,7 @@ struct Config {
     hsm::TokenConfig hsm;
     PkiSettings pki;
     DirectorySettings directory;
+    ReinjectionSettings reinjection;  // [reinjection]; port 0: off
     policy::Policy policy;
     // Settings accepted by the file format that this version does not act on yet;
     // logged as warnings at start-up so nobody believes they are in force.

@@ -147,4 +147,7 @@ inline const toml::table* subtable(const toml::table& root, std::string_view key
 void check_directory_keys(Loader& L, const toml::table& directory);
 void load_directory(Loader& L, const toml::table* t, Config& c);
 
+// [reinjection] (config_reinjection.cpp).
+void load_reinjection(Loader& L, const toml::table* t, Config& c);
+
 }  // namespace ssm::milter::config_detail

@@ -128,6 +128,18 @@ constexpr std::array kKeys = {
     KeySpec{"directory.ldap[]", "timeout", K::Duration, "\"5s\"", false, true,
             "Longest wait for a connection and for one search, per server."},
 
+    KeySpec{"reinjection", "address", K::String, "\"\"", false, true,
+            "host:port of a loopback SMTP listener of the MTA that runs ssm-milter again; when set, "
+            "recipients whose treatment differs from the first accepted one are accepted and sent "
+            "as a separate copy through it, instead of being deferred with 452 4.5.3. Empty: off."},
+    KeySpec{"reinjection", "secret_file", K::String, "\"\"", false, true,
+            "File holding the secret (at least 16 bytes) that authenticates reinjected copies; "
+            "required with address, readable only by ssm-milter."},
+    KeySpec{"reinjection", "timeout", K::Duration, "\"60s\"", false, true,
+            "Longest wait for the reinjection listener; beyond it the whole message is deferred."},
+    KeySpec{"reinjection", "marker_lifetime", K::Duration, "\"5d\"", false, true,
+            "How long a reinjected copy is recognised as ours (it may wait in a queue)."},
+
     KeySpec{"domain[]", "name", K::String, "", true, true, "One of our own mail domains."},
     KeySpec{"domain[]", "signing_identity", K::String, "", false, true,
             "Address of the token certificate that signs for the domain; default "

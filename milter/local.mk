@@ -5,13 +5,14 @@ milter_libssm_milter_a_SOURCES = \
 	milter/config.h milter/config.cpp \
 	milter/config_loader.h milter/config_directory.cpp \
 	milter/config_rules.h milter/config_rules.cpp \
+	milter/config_reinjection.cpp \
 	milter/network.h milter/network.cpp \
 	milter/reply.h milter/reply.cpp \
 	milter/auth_results.h milter/auth_results.cpp \
 	milter/key_source.h milter/key_source.cpp \
 	milter/certificates.h milter/certificates.cpp \
 	milter/message_processor.h milter/message_processor.cpp \
-	milter/message_planning.cpp \
+	milter/message_planning.cpp milter/message_split.cpp \
 	milter/inbound.h milter/inbound.cpp \
 	milter/privileges.h milter/privileges.cpp \
 	milter/message_writer.h milter/message_writer.cpp \
@@ -37,7 +38,7 @@ tests_unit_test_auth_results_LDADD = milter/libssm_milter.a $(UNIT_LIBS)
 
 check_PROGRAMS += tests/unit/test_reinjection
 tests_unit_test_reinjection_SOURCES = tests/unit/test_reinjection.cpp tests/unit/test_revocation_support.h $(UNIT_MAIN)
-tests_unit_test_reinjection_LDADD = milter/libssm_milter.a base/libssm_base.a $(UNIT_LIBS)
+tests_unit_test_reinjection_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
 
 check_PROGRAMS += tests/unit/test_reload
 tests_unit_test_reload_SOURCES = tests/unit/test_reload.cpp $(UNIT_MAIN)

@@ -74,6 +74,9 @@ Reply MessageProcessor::mail_from(std::string_view sender, std::string_view auth
     }
 
     const std::string_view addr = strip_angles(sender);
+    m_sender_text = std::string(addr);
+    m_reinjected = false;
+    m_marker_fields = 0;
     m_context = policy::MessageContext{};
     m_context.direction = m_direction;
     m_context.origin = origin;
@@ -106,6 +109,7 @@ MessageProcessor::Effective MessageProcessor::effective(const Recipient& r) cons
     e.signing_identity = t.signing_identity;
     e.encrypt = r.certificate.has_value();
     if (e.encrypt) {
+        e.encrypt_to = t.encrypt_to;
         // Only what changes the one CMS object matters; unencrypted recipients ignore it.
         e.cipher = t.cipher == policy::Cipher::Default ? configured_cipher(m_config->encryption.cipher)
                                                         : t.cipher;
@@ -181,8 +185,14 @@ Reply MessageProcessor::rcpt_to(std::string_view recipient)
         if (Reply l = look_up(r, true); l.verdict != Verdict::Continue) return l;
         if (Reply t = check_token(r); t.verdict != Verdict::Continue) return t;
         const Effective e = effective(r);
-        // A milter cannot split a message: the client sends this one separately.
-        if (m_effective && !(*m_effective == e)) return kMixed;
+        if (m_effective && !(*m_effective == e)) {
+            // A milter cannot split a message: the recipient leaves in a reinjected copy of
+            // its own at end of message, or the client sends it separately (452 4.5.3).
+            // Outbound only: inbound copies would need the MX's view of the client.
+            if (!m_config->reinjection.enabled() || m_direction != policy::Direction::Outbound) return kMixed;
+            r.split_off = true;
+            return Reply::proceed();
+        }
         if (!m_effective) m_effective = e;
         return Reply::proceed();
     };
@@ -195,7 +205,11 @@ Reply MessageProcessor::end_of_headers()
 {
     if (m_headers_reply) return *m_headers_reply;
     m_headers_reply = Reply::proceed();
-    if (!m_config->policy.uses_headers() || recipient_count() == 0) return *m_headers_reply;
+    const bool was_outbound = m_direction == policy::Direction::Outbound;
+    recognise_reinjected_copy();
+    const bool direction_changed = was_outbound != (m_direction == policy::Direction::Outbound);
+    if ((!m_config->policy.uses_headers() && !direction_changed) || recipient_count() == 0)
+        return *m_headers_reply;
     m_context.headers = &m_headers;
     std::optional<Effective> shared;
     const Recipient* first = nullptr;
@@ -208,7 +222,7 @@ Reply MessageProcessor::end_of_headers()
             if (e.failure() != Failure::DirectoryUnavailable) throw;
             return *m_headers_reply = reply_for(e.failure(), e.what());
         }
-        const bool changed = !(plan.treatment == r.plan.treatment);
+        const bool changed = direction_changed || !(plan.treatment == r.plan.treatment);
         r.plan = std::move(plan);
         if (changed) {
             log::info("replan", {{"rcpt", r.address->str()}, {"rule", r.plan.rule_name},

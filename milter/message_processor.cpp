@@ -325,6 +325,7 @@ MessageOutcome MessageProcessor::end_of_message()
         if (m_effective && m_direction == policy::Direction::Inbound) {
             out = inbound();
             out.detail += rule;
+            if (out.reply.verdict == Verdict::Accept) remove_markers(out);
             return out;
         }
         if (!m_effective || m_direction != policy::Direction::Outbound ||
@@ -335,11 +336,15 @@ MessageOutcome MessageProcessor::end_of_message()
             out = protect();
         }
         out.detail += rule;
-        if (out.reply.verdict == Verdict::Accept)
+        if (out.reply.verdict == Verdict::Accept) {
             if (const auto subject = stripped_subject()) {
                 change_subject(out, *subject);
                 out.detail += " stripped=subject-tag";
             }
+            out.copies = split_copies();
+            if (!out.copies.empty()) out.detail += " split=" + std::to_string(out.copies.size());
+            remove_markers(out);
+        }
         return out;
     } catch (const Error& e) {
         if (e.failure() == Failure::HsmUnavailable) m_keys.token_failed();

@@ -40,6 +40,14 @@ struct MessageOutcome {
     std::unique_ptr<Spool> new_body;              // set when the body changes too
     std::string action;                           // "sign", "encrypt", "sign+encrypt", "none", ...
     std::string detail;                           // algorithms, identity (for the log line)
+    // Mixed treatments with [reinjection] on: recipients that leave this message, each group
+    // in its own copy of the original message (the caller submits the copies, then removes
+    // the recipients; see milter/reinjection.h). Empty unless the reply is Accept.
+    struct Copy {
+        std::vector<std::string> recipients;  // as given in RCPT TO, without angle brackets
+        std::string marker;                   // the X-SSM-Reinjected value for this copy
+    };
+    std::vector<Copy> copies;
 };
 
 class MessageProcessor {
@@ -78,9 +86,20 @@ public:
         std::vector<std::string> rejected_reasons;  // candidates found unusable
         std::string lookup_error;               // the directory could not be asked
         Reply reply;                            // Continue: accepted
-        bool accepted() const { return reply.verdict == Verdict::Continue; }
+        // Accepted at RCPT but with a treatment this message cannot carry: it leaves in a
+        // reinjected copy at end of message ([reinjection] on) and is not part of this one.
+        bool split_off = false;
+        bool accepted() const { return reply.verdict == Verdict::Continue && !split_off; }
     };
     const std::vector<Recipient>& recipients() const { return m_recipients; }
+
+    // The original message as received (header fields and body) with `marker` as a first
+    // X-SSM-Reinjected field: what a reinjected copy carries. Valid while this object lives.
+    std::unique_ptr<ByteSource> copy_source(const std::string& marker) const;
+    // Whether this message is a copy this gateway reinjected (valid marker for its envelope);
+    // known after end_of_headers().
+    bool reinjected() const { return m_reinjected; }
+    const std::string& sender_text() const { return m_sender_text; }
 
 private:
     // The treatment recipients must share to travel in one message.
@@ -88,6 +107,9 @@ private:
         policy::SignMode sign = policy::SignMode::None;
         std::string signing_identity;
         bool encrypt = false;
+        // Whose keys: a recipient's own certificate (end to end) and a domain gateway's are
+        // not mixed in one message, or the gateway could read what was meant for the person.
+        policy::EncryptTarget encrypt_to = policy::EncryptTarget::Recipient;
         policy::Cipher cipher = policy::Cipher::Auto;  // resolved against [encryption]
         policy::CipherFloor minimum_cipher = policy::CipherFloor::None;
         bool header_protection = true;
@@ -109,6 +131,12 @@ private:
     std::optional<EmailAddress> author() const;
     // The Subject without the trigger tags the plans ask to strip; nullopt: unchanged.
     std::optional<std::string> stripped_subject() const;
+    // Recognises our reinjection marker (outbound then, whatever the client looked like).
+    void recognise_reinjected_copy();
+    // The copies for split-off recipients, one per treatment (marker made now).
+    std::vector<MessageOutcome::Copy> split_copies() const;
+    // Removes every X-SSM-Reinjected field from the delivered message (ours or forged).
+    void remove_markers(MessageOutcome& out) const;
 
     std::shared_ptr<const Config> m_config;
     std::shared_ptr<const Certificates> m_certificates;
@@ -118,6 +146,9 @@ private:
     policy::Direction m_direction = policy::Direction::Inbound;
     policy::MessageContext m_context;
     bool m_have_sender = false;
+    std::string m_sender_text;  // MAIL FROM address without angle brackets ("" for <>)
+    bool m_reinjected = false;
+    int m_marker_fields = 0;  // X-SSM-Reinjected fields received (taken out of m_headers)
     std::vector<Recipient> m_recipients;
     std::optional<Effective> m_effective;  // shared by all accepted recipients
     std::optional<Reply> m_headers_reply;  // set once end_of_headers() ran

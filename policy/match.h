@@ -44,9 +44,10 @@ struct Origin {
     bool internal_network = false;    // the client address is in internal_networks
     bool originating_daemon = false;  // {daemon_name} is one of originating_daemons
     bool administrator = false;       // ssmctl --direction out: the administrator says so
+    bool reinjected = false;          // a copy this gateway split off an outbound message
     bool outbound() const
     {
-        return authenticated || internal_network || originating_daemon || administrator;
+        return authenticated || internal_network || originating_daemon || administrator || reinjected;
     }
 };
 

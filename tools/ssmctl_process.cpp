@@ -131,6 +131,14 @@ int process_command(const milter::Config& config, std::shared_ptr<const milter::
                      out.reply.verdict == milter::Verdict::Accept ? "250 2.0.0 accepted"
                                                                   : out.reply.str().c_str());
         if (out.reply.verdict != milter::Verdict::Accept) return exit_code(out.reply);
+        // Offline, nothing is reinjected: say which recipients the milter would send apart.
+        for (const auto& copy : out.copies) {
+            std::string rcpts;
+            for (const auto& r : copy.recipients) rcpts += (rcpts.empty() ? "" : ",") + r;
+            std::fprintf(stderr, "split: %s would leave in a separate copy through [reinjection] "
+                         "(not sent by ssmctl; the output below is the message for the others)\n",
+                         rcpts.c_str());
+        }
 
         StdoutSink sink;
         if (out.header_edit) {

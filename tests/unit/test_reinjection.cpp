@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "base/error.h"
+#include "milter/config.h"
 #include "milter/reinjection.h"
 #include "tests/unit/test_revocation_support.h"
 #include "tests/unit/test_support.h"
@@ -27,6 +28,9 @@ ReinjectionSettings settings_with(std::string secret, std::uint16_t port = 2525)
     return s;
 }
 
+// The smallest configuration the loader accepts apart from the section under test.
+const char* kHsm = "[hsm]\ntoken_label = \"t\"\n";
+
 const std::vector<std::string> kRcpts = {"Dave@Partner.example", "someone@elsewhere.example"};
 
 }  // namespace
@@ -41,6 +45,7 @@ class ReinjectionTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(disabled_settings_accept_nothing);
     CPPUNIT_TEST(submit_copy_delivers_the_bytes);
     CPPUNIT_TEST(submit_copy_unreachable_is_temporary);
+    CPPUNIT_TEST(config_section);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -160,6 +165,43 @@ public:
             CPPUNIT_FAIL("no error for a closed port");
         } catch (const Error& e) {
             CPPUNIT_ASSERT(e.failure() == Failure::Temporary);
+        }
+    }
+
+    void config_section()
+    {
+        test::TempDir dir;
+        const auto secret = dir.path() / "secret";
+        const auto short_secret = dir.path() / "short";
+        test::write_file(secret, "0123456789abcdef0123456789abcdef\n");
+        test::write_file(short_secret, "tooshort\n");
+        // off by default
+        CPPUNIT_ASSERT(!parse_config(kHsm, "t.toml")->reinjection.enabled());
+        const auto c = parse_config(std::string(kHsm) + "[reinjection]\naddress = \"127.0.0.1:10027\"\nsecret_file = \"" + secret.string() +
+                                        "\"\ntimeout = \"20s\"\n",
+                                    "t.toml");
+        CPPUNIT_ASSERT(c->reinjection.enabled());
+        CPPUNIT_ASSERT_EQUAL(std::string("127.0.0.1"), c->reinjection.host);
+        CPPUNIT_ASSERT_EQUAL(std::uint16_t{10027}, c->reinjection.port);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{32}, c->reinjection.secret.size());  // newline dropped
+        CPPUNIT_ASSERT(c->reinjection.timeout == std::chrono::seconds(20));
+        const std::pair<std::string, std::string> bad[] = {
+            {"[reinjection]\naddress = \"127.0.0.1\"\nsecret_file = \"" + secret.string() + "\"\n", "t.toml:4:11: "},
+            {"[reinjection]\naddress = \"127.0.0.1:0\"\nsecret_file = \"" + secret.string() + "\"\n", "t.toml:4:11: "},
+            {"[reinjection]\naddress = \"127.0.0.1:10027\"\n", "t.toml:4:11: [reinjection] address needs secret_file"},
+            {"[reinjection]\naddress = \"127.0.0.1:10027\"\nsecret_file = \"" + short_secret.string() + "\"\n",
+             "t.toml:5:15: the reinjection secret"},
+            {"[reinjection]\naddress = \"127.0.0.1:10027\"\nsecret_file = \"/nonexistent/secret\"\n", "t.toml:5:15: "},
+            {"[reinjection]\nport = 25\n", "t.toml:4:1: unknown key 'port'"},
+        };
+        for (const auto& [text, want] : bad) {
+            try {
+                parse_config(std::string(kHsm) + text, "t.toml");
+                CPPUNIT_FAIL("accepted: " + text);
+            } catch (const ConfigError& e) {
+                CPPUNIT_ASSERT_MESSAGE(std::string(e.what()) + " / want " + want,
+                                       std::string(e.what()).rfind(want, 0) == 0);
+            }
         }
     }
 };

@@ -1,0 +1,112 @@
+// Mixed recipients by reinjection (milter/reinjection.h): the copies a message's split-off
+// recipients leave in, the recognition of such a copy when it comes back through the milter,
+// and the removal of every marker before delivery. Header values are untrusted input.
+#include <algorithm>
+#include <ctime>
+
+#include "base/log.h"
+#include "milter/message_processor.h"
+
+namespace ssm::milter {
+
+namespace {
+
+bool is_marker(const smime::mime::HeaderField& f)
+{
+    return f.name.size() == kReinjectionHeader.size() &&
+           std::equal(f.name.begin(), f.name.end(), kReinjectionHeader.begin(), [](char a, char b) {
+               return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+           });
+}
+
+// The header block bytes then the body: one sequential source over both.
+class CopySource final : public ByteSource {
+public:
+    CopySource(Bytes head, std::unique_ptr<ByteSource> body) : m_head(std::move(head)), m_body(std::move(body)) {}
+    std::size_t read(std::span<std::uint8_t> buf) override
+    {
+        if (m_pos < m_head.size()) {
+            const std::size_t n = std::min(buf.size(), m_head.size() - m_pos);
+            std::copy_n(m_head.begin() + static_cast<std::ptrdiff_t>(m_pos), n, buf.begin());
+            m_pos += n;
+            return n;
+        }
+        return m_body ? m_body->read(buf) : 0;
+    }
+    void rewind() override
+    {
+        m_pos = 0;
+        if (m_body) m_body->rewind();
+    }
+    std::uint64_t size() const override { return m_head.size() + (m_body ? m_body->size() : 0); }
+
+private:
+    Bytes m_head;
+    std::size_t m_pos = 0;
+    std::unique_ptr<ByteSource> m_body;
+};
+
+}  // namespace
+
+void MessageProcessor::recognise_reinjected_copy()
+{
+    std::vector<std::string> envelope;
+    for (const auto& r : m_recipients)
+        if (r.reply.verdict == Verdict::Continue) envelope.push_back(r.text);
+    for (const auto& f : m_headers) {
+        if (!is_marker(f)) continue;
+        ++m_marker_fields;
+        if (!m_reinjected && reinjection_marker_valid(m_config->reinjection, f.value, m_sender_text, envelope,
+                                                      std::time(nullptr))) {
+            m_reinjected = true;
+            continue;
+        }
+        // Not ours, or not for this envelope: it grants nothing and is removed at the end.
+        log::warning("reinjection-marker-invalid", {{"from", m_sender_text}});
+    }
+    // Out of the fields the message is processed with: header protection must not copy a
+    // marker into the signed or encrypted part; remove_markers() deletes them from the
+    // delivered header.
+    std::erase_if(m_headers, is_marker);
+    if (!m_reinjected || m_direction == policy::Direction::Outbound) return;
+    m_direction = policy::Direction::Outbound;
+    m_context.direction = m_direction;
+    m_context.origin.reinjected = true;
+}
+
+std::vector<MessageOutcome::Copy> MessageProcessor::split_copies() const
+{
+    std::vector<std::pair<Effective, MessageOutcome::Copy>> groups;
+    for (const auto& r : m_recipients) {
+        if (!r.split_off || r.reply.verdict != Verdict::Continue) continue;
+        const Effective e = effective(r);
+        auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == e; });
+        if (it == groups.end()) it = groups.insert(groups.end(), {e, {}});
+        it->second.recipients.push_back(r.text);
+    }
+    std::vector<MessageOutcome::Copy> copies;
+    for (auto& [effective, copy] : groups) {
+        copy.marker = make_reinjection_marker(m_config->reinjection, m_sender_text, copy.recipients, std::time(nullptr));
+        copies.push_back(std::move(copy));
+    }
+    return copies;
+}
+
+void MessageProcessor::remove_markers(MessageOutcome& out) const
+{
+    for (int index = 1; index <= m_marker_fields; ++index) {
+        if (!out.header_edit) out.header_edit.emplace();
+        out.header_edit->remove.push_back({std::string(kReinjectionHeader), index});
+    }
+}
+
+std::unique_ptr<ByteSource> MessageProcessor::copy_source(const std::string& marker) const
+{
+    MemorySink head;
+    smime::mime::write_header_field(head, {std::string(kReinjectionHeader), marker});
+    for (const auto& f : m_headers) smime::mime::write_header_field(head, f);
+    head.write(ByteView(reinterpret_cast<const std::uint8_t*>("\r\n"), 2));
+    return std::make_unique<CopySource>(head.data(), m_body ? m_body->reader() : nullptr);
+}
+
+}  // namespace ssm::milter

@@ -1,0 +1,135 @@
+#!/bin/bash
+# Mixed recipients through real Postfix (PRODUCT §2.4, issue 5): one message to three
+# recipients with three treatments —
+#   dave@partner.example      encrypt to his own certificate (end to end)
+#   hank@partner.example      encrypt to the partner's domain certificate (gateway to gateway)
+#   someone@elsewhere.example sign only
+# client -> pf1 (post-queue Postfix, DEFAULT retry timers) -> pf2 smtpd (+ssm-milter, with
+# [reinjection]) -> smtp-sink, plus pf2's reinjection listener (+ssm-milter). With 452 4.5.3
+# deferrals pf1 would deliver the other treatments only after its retry timer (300 s with
+# Postfix defaults, bench/mixed-recipients.sh); with reinjection all three must arrive at once,
+# each in its own form. Also: a forged marker grants nothing and is removed; an unreachable
+# reinjection listener defers the whole message (nothing delivered, nothing lost).
+. "$(dirname "$0")/lib.sh"
+. "$SSM_SRCDIR/tests/interop/peers.sh"
+require_tools postfix smtp-sink swaks openssl python3 softhsm2-util pkcs11-tool perl script
+require_binaries
+make_pki
+make_token
+mkdir -p "$WORK/certs" "$WORK/out"
+cp "$PKI/dave.cert.pem" "$PKI/partner-domain.cert.pem" "$WORK/certs/"
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/reinject.secret"
+chmod 600 "$WORK/reinject.secret"
+RULES='[[rule]]
+name = "dave: his own certificate"
+direction = "outbound"
+to = ["dave@partner.example"]
+sign = "sender"
+encrypt = "mandatory"
+
+[[rule]]
+name = "partner: the domain certificate"
+direction = "outbound"
+to = ["*@partner.example"]
+sign = "sender"
+encrypt = "mandatory"
+encrypt_to = "domain"
+
+[[rule]]
+name = "others: signed"
+direction = "outbound"
+sign = "sender"
+encrypt = "never"'
+start_sink || fatal mixed-setup "smtp-sink did not start"
+PF2_PORT=$(free_port); MILTER_PORT=$(free_port); PF1_PORT=$(free_port); REINJECT_PORT=$(free_port)
+# config NAME REINJECT_PORT: the milter configuration with [reinjection] to that port.
+config() {
+  write_config "$WORK/$1.toml" port="$MILTER_PORT" rules="$RULES" extra="[directory]
+cache = \"$WORK/cache-$1\"
+static_certificates = \"$WORK/certs\"
+
+[reinjection]
+address = \"127.0.0.1:$2\"
+secret_file = \"$WORK/reinject.secret\""
+}
+config main "$REINJECT_PORT"
+"$SSM_BUILDDIR/ssm-milter" -n -c "$WORK/main.toml" >"$WORK/check.log" 2>&1 \
+  && pass mixed-config-checks || fail mixed-config-checks "$(tr '\n' ' ' <"$WORK/check.log")"
+start_milter "$WORK/main.toml" || fatal mixed-setup "ssm-milter did not start"
+PF_MASTER_EXTRA="127.0.0.1:$REINJECT_PORT inet n - n - - smtpd -o smtpd_milters=$(milter_address "$MILTER_PORT")" \
+  start_postfix pf2 "$PF2_PORT" "$SINK_PORT" "$MILTER_PORT" || fatal mixed-setup "pf2 did not start"
+PF2=$PF_DIR
+start_postfix pf1 "$PF1_PORT" "$PF2_PORT" "" "queue_run_delay = 300s" "minimal_backoff_time = 300s" \
+  "maximal_backoff_time = 4000s" || fatal mixed-setup "pf1 did not start"
+
+# --- one message, three treatments ---------------------------------------------------------
+printf 'From: Alice <alice@acme.example>\r\nTo: dave@partner.example, hank@partner.example, someone@elsewhere.example\r\nSubject: three treatments\r\nMessage-ID: <mixed-1@acme.example>\r\n\r\nthe same text for everyone\r\n' >"$WORK/m.eml"
+t0=$(date +%s.%N)
+send_mail "$PF1_PORT" alice@acme.example dave@partner.example,hank@partner.example,someone@elsewhere.example "$WORK/m.eml" \
+  || fatal mixed-send "pf1 refused: $SMTP_REPLY"
+if wait_for_delivery 3 60; then pass mixed-three-deliveries
+else fail mixed-three-deliveries "$(sink_count) of 3 deliveries within 60 s (pf1: $(grep -c 'status=deferred' "$PF_DIR/maillog") deferred)"; fi
+declare -A file_for
+for f in $(sink_files); do
+  for r in $(sink_rcpts "$f" | tr -d '<>' | sed 's/ .*//'); do file_for[$r]=$f; done
+done
+for r in dave@partner.example hank@partner.example someone@elsewhere.example; do
+  f=${file_for[$r]:-}
+  if [ -n "$f" ]; then
+    note "$r delivered $(awk -v a="$(stat -c %.9Y "$f")" -v b="$t0" 'BEGIN { printf "%.1f", a - b }') s after submission (with 452 deferral and Postfix default timers: ~300 s)"
+    sink_message "$f" "$WORK/out/${r%@*}.eml"
+  fi
+done
+n_single=0
+for f in $(sink_files); do [ "$(sink_rcpts "$f" | wc -l)" -eq 1 ] && n_single=$((n_single + 1)); done
+[ "$n_single" -eq 3 ] && pass mixed-one-transaction-per-treatment \
+  || fail mixed-one-transaction-per-treatment "$n_single of $(sink_count) deliveries have one recipient"
+if grep -qi '^X-SSM-Reinjected' "$WORK"/out/*.eml 2>/dev/null; then fail mixed-marker-removed "a delivered message still carries X-SSM-Reinjected"
+else pass mixed-marker-removed; fi
+
+# dave: encrypted to his own certificate only (the domain key must not open it), signed inside
+if [ -f "$WORK/out/dave.eml" ] && smime_envelope "$WORK/out/dave.eml" "$WORK/out/dave.p7m" \
+   && decrypt_openssl "$WORK/out/dave.p7m" dave "$WORK/out/dave.plain" \
+   && verify_openssl "$WORK/out/dave.plain" alice@acme.example; then pass mixed-dave-own-certificate
+else fail mixed-dave-own-certificate "${PEER_DETAIL:-not delivered}"; fi
+if [ -f "$WORK/out/dave.p7m" ] && decrypt_openssl "$WORK/out/dave.p7m" partner-domain "$WORK/out/dave-by-domain" 2>/dev/null; then
+  fail mixed-dave-not-for-the-gateway "the partner's domain key decrypts dave's end-to-end message"
+else pass mixed-dave-not-for-the-gateway; fi
+# hank: encrypted to the domain certificate, signed inside
+if [ -f "$WORK/out/hank.eml" ] && smime_envelope "$WORK/out/hank.eml" "$WORK/out/hank.p7m" \
+   && decrypt_openssl "$WORK/out/hank.p7m" partner-domain "$WORK/out/hank.plain" \
+   && verify_openssl "$WORK/out/hank.plain" alice@acme.example; then pass mixed-hank-domain-certificate
+else fail mixed-hank-domain-certificate "${PEER_DETAIL:-not delivered}"; fi
+# someone: signed, not encrypted
+if [ -f "$WORK/out/someone.eml" ] && ! grep -qi 'enveloped-data' "$WORK/out/someone.eml" \
+   && verify_openssl "$WORK/out/someone.eml" alice@acme.example; then pass mixed-someone-signed-only
+else fail mixed-someone-signed-only "${PEER_DETAIL:-not delivered or encrypted}"; fi
+grep -q 'split copies=' "$WORK/milter.log" && pass mixed-split-logged || fail mixed-split-logged "no 'split' log line"
+
+# --- a forged marker from a client grants nothing and is removed ----------------------------
+rm -f "$SINK_DIR"/*
+printf 'X-SSM-Reinjected: v=1; t=%s; n=00112233445566778899aabb; mac=%064d\r\nFrom: <alice@acme.example>\r\nTo: someone@elsewhere.example\r\nSubject: forged\r\n\r\nforged marker\r\n' "$(date +%s)" 0 >"$WORK/forged.eml"
+if send_mail "$PF2_PORT" alice@acme.example someone@elsewhere.example "$WORK/forged.eml" && wait_for_delivery 1 30; then
+  sink_message "$(sink_files | head -n 1)" "$WORK/out/forged.eml"
+  if grep -qi '^X-SSM-Reinjected' "$WORK/out/forged.eml"; then fail mixed-forged-marker-removed "delivered with the forged marker"
+  elif ! grep -q 'reinjection-marker-invalid' "$WORK/milter.log"; then fail mixed-forged-marker-removed "no reinjection-marker-invalid log line"
+  else pass mixed-forged-marker-removed; fi
+else fail mixed-forged-marker-removed "not delivered: ${SMTP_REPLY:-}"; fi
+
+# --- reinjection listener down: the whole message is deferred, nothing delivered -------------
+rm -f "$SINK_DIR"/*
+stop_milter
+config down "$(free_port)"
+start_milter "$WORK/down.toml" || fatal mixed-setup "ssm-milter (down) did not start"
+send_mail "$PF2_PORT" alice@acme.example dave@partner.example,someone@elsewhere.example "$WORK/m.eml"
+rc=$?
+sleep 2
+if [ "$rc" -eq 4 ] && [ "$(sink_count)" -eq 0 ]; then pass mixed-reinjection-down-defers-all
+else fail mixed-reinjection-down-defers-all "rc $rc reply '$SMTP_REPLY', $(sink_count) delivered"; fi
+
+# --- ssmctl process says which recipients would leave in a copy -------------------------------
+"$SSM_BUILDDIR/ssmctl" -c "$WORK/main.toml" process --direction out --from alice@acme.example \
+  --to someone@elsewhere.example --to dave@partner.example <"$WORK/m.eml" >"$WORK/out/ssmctl.eml" 2>"$WORK/ssmctl.err"
+if grep -q '^split: dave@partner.example would leave in a separate copy' "$WORK/ssmctl.err"; then pass mixed-ssmctl-process-split
+else fail mixed-ssmctl-process-split "$(tr '\n' ' ' <"$WORK/ssmctl.err" | cut -c1-300)"; fi
+exit $((_ssm_failures > 0))
