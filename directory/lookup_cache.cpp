@@ -180,17 +180,18 @@ struct CachingSource::Impl {
                                                 {"error", log::sanitise(why)}});
     }
 
-    // Asks the inner source (the caller leads the flight for `key`) and stores its answer.
-    Result refresh(const std::string& key, const EmailAddress& address)
+    // Asks the inner source (the caller leads the flight for `key`). Returns the answer and
+    // whether it is new (to be stored by the caller).
+    std::pair<Result, bool> refresh(const std::string& key, const EmailAddress& address)
     {
         // A flight that ended between our cache read and our joining the map has stored its
         // answer: use it rather than asking again.
         std::optional<CacheEntry> existing = read(key);
         const std::time_t t0 = now();
-        if (existing && fresh(*existing, t0)) return std::make_shared<const CacheEntry>(std::move(*existing));
+        if (existing && fresh(*existing, t0)) return {std::make_shared<const CacheEntry>(std::move(*existing)), false};
         if (existing && t0 < down_until.load() && may_stand_in(*existing, t0)) {
             stale_warning(address, *existing, t0, "directory failed recently, not asked");
-            return std::make_shared<const CacheEntry>(std::move(*existing));
+            return {std::make_shared<const CacheEntry>(std::move(*existing)), false};
         }
         std::vector<CertificateCandidate> found;
         try {
@@ -201,7 +202,7 @@ struct CachingSource::Impl {
             down_until = t + settings.down_backoff.count();
             if (!existing || !may_stand_in(*existing, t)) throw;
             stale_warning(address, *existing, t, err.what());
-            return std::make_shared<const CacheEntry>(std::move(*existing));
+            return {std::make_shared<const CacheEntry>(std::move(*existing)), false};
         }
         CacheEntry e;
         e.fetched_at = now();
@@ -215,8 +216,7 @@ struct CachingSource::Impl {
             if (e.certificates.size() == CachingSource::max_certificates) break;
             e.certificates.push_back(c.cert.der());
         }
-        write(key, e);
-        return std::make_shared<const CacheEntry>(std::move(e));
+        return {std::make_shared<const CacheEntry>(std::move(e)), true};
     }
 
     Result fetch(const std::string& key, const EmailAddress& address)
@@ -233,24 +233,29 @@ struct CachingSource::Impl {
         }
         if (flight.valid()) return flight.get();  // rethrows the leader's exception
 
-        Result result;
-        std::exception_ptr failure;
+        // Whatever happens below, the flight ends (last), or the key would wait forever.
+        struct FlightEnd {
+            Impl& impl;
+            const std::string& key;
+            ~FlightEnd()
+            {
+                std::lock_guard lock(impl.flights_mutex);
+                impl.flights.erase(key);
+            }
+        } end{*this, key};
+        std::pair<Result, bool> answer;
         try {
-            result = refresh(key, address);
+            answer = refresh(key, address);
         } catch (...) {
-            failure = std::current_exception();
+            promise.set_exception(std::current_exception());
+            throw;
         }
-        {
-            // The answer is stored before the flight ends, so a later lookup finds it.
-            std::lock_guard lock(flights_mutex);
-            flights.erase(key);
-        }
-        if (failure) {
-            promise.set_exception(failure);
-            std::rethrow_exception(failure);
-        }
-        promise.set_value(result);
-        return result;
+        // The waiters go at once; the flight ends only once the answer is stored (a durable
+        // LMDB commit, milliseconds), so a lookup in between joins the finished flight and a
+        // later one finds the stored answer: still one search.
+        promise.set_value(answer.first);
+        if (answer.second) write(key, *answer.first);
+        return answer.first;
     }
 };
 
