@@ -19,6 +19,7 @@ namespace {
 
 constexpr std::uint8_t format_version = 1;
 constexpr const char* database_name = "cache";
+constexpr std::int64_t max_fetched_at = std::int64_t{1} << 40;  // year ~36800
 
 std::optional<CacheEntry> decode(ByteView value)
 {
@@ -26,8 +27,9 @@ std::optional<CacheEntry> decode(ByteView value)
     std::uint64_t version = 0, len = 0, count = 0;
     std::int64_t fetched = 0;
     ByteView b;
-    if (!r.uint(1, version) || version != format_version || !record::time(r, fetched) || !r.uint(2, len) ||
-        len > CachingSource::max_source_size || !r.take(len, b))
+    // fetched_at is bounded so that ages computed from it cannot overflow.
+    if (!r.uint(1, version) || version != format_version || !record::time(r, fetched) || fetched < 0 ||
+        fetched > max_fetched_at || !r.uint(2, len) || len > CachingSource::max_source_size || !r.take(len, b))
         return std::nullopt;
     CacheEntry e;
     e.fetched_at = static_cast<std::time_t>(fetched);

@@ -18,7 +18,7 @@
 //
 // Record format, key = the inner source's name() + '\0' + address_key(address) (two
 // directories may serve one domain), value = version byte 0x01, then
-//   fetched_at  8 bytes, big-endian two's complement seconds since the epoch
+//   fetched_at  8 bytes, big-endian two's complement seconds since the epoch (0..2^40)
 //   source_len  2 bytes big-endian (0..max_source_size), then the source name (UTF-8)
 //   count       1 byte (0..max_certificates; 0 is a negative answer)
 //   count times: cert_len 4 bytes big-endian (1..pki::max_certificate_size), then DER

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -128,7 +129,7 @@ void put_raw(lmdb::Environment& env, const std::string& key, const Bytes& value)
 }
 
 // A well-formed record by hand (independent of the encoder under test).
-Bytes record_of(std::time_t fetched, const std::string& source, const std::vector<Bytes>& certs)
+Bytes record_of(std::int64_t fetched, const std::string& source, const std::vector<Bytes>& certs)
 {
     Bytes out{1};
     record::put_time(out, fetched);
@@ -323,8 +324,10 @@ public:
         Bytes huge_source{1};
         record::put_time(huge_source, now);
         record::put_uint(huge_source, 0xffff, 2);
+        const Bytes ancient = record_of(std::numeric_limits<std::int64_t>::min(), "x", {der});  // age overflow
+        const Bytes negative = record_of(-1, "x", {der});
         const std::vector<Bytes> corrupt = {Bytes{}, Bytes{1}, wrong_version, trailing, truncated,
-                                            too_many, zero_length, huge_source};
+                                            too_many, zero_length, huge_source, ancient, negative};
         int expected_calls = 0;
         for (const auto& value : corrupt) {
             put_raw(*env, key, value);
