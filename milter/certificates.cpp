@@ -80,11 +80,13 @@ std::shared_ptr<const Certificates> Certificates::load(const Config& config,
         sources.push_back(
             std::make_shared<directory::StaticFolderSource>(config.directory.static_certificates));
     const std::shared_ptr<lmdb_env> env = harvest ? harvest->environment() : nullptr;
+    // What the administrator put in deliberately (the static folder, `ssmctl cert import`)
+    // comes before what the directories publish and before what was harvested from mail.
+    if (env)
+        sources.push_back(std::make_shared<directory::HarvestStore>(env, directory::HarvestStore::Kind::Imported));
     for (const auto& l : config.directory.ldap) sources.push_back(ldap_source(l, config.directory, env));
     c->m_harvest = harvest;
     if (harvest) sources.push_back(std::move(harvest));
-    if (env)
-        sources.push_back(std::make_shared<directory::HarvestStore>(env, directory::HarvestStore::Kind::Imported));
     c->m_sources = sources;
     pki::TrustStoreConfig trust_config;
     trust_config.trust_anchors = config.pki.trust_anchors;

@@ -1,7 +1,7 @@
 // Recipient certificates for one configuration snapshot: the trust store and the sources of
-// [pki]/[directory] (rebuilt on reload) in their order: the static folder, one cached LDAP
-// source per [[directory.ldap]], the harvested certificates, the imported ones (the last three
-// in the one LMDB environment of [directory] cache, open for the process lifetime), plus the
+// [pki]/[directory] (rebuilt on reload) in their order: the static folder, the imported
+// certificates, one cached LDAP source per [[directory.ldap]], the harvested certificates
+// (all but the first in the one LMDB environment of [directory] cache, open for the process lifetime), plus the
 // archive certificate.
 #pragma once
 #include <ctime>
