@@ -126,7 +126,8 @@ sfsistat on_envfrom(SMFICTX* ctx, char** argv) noexcept
         c->snapshot = g_daemon->snapshot();  // a new message starts on the newest policy
         c->pending.reset();
         c->message = std::make_unique<MessageProcessor>(c->snapshot->config, c->snapshot->certificates,
-                                                        g_daemon->keys(), c->info);
+                                                        g_daemon->keys(), c->info,
+                                                        c->snapshot->certificates->groups());
         c->started = std::chrono::steady_clock::now();
         return apply(ctx, c->message->mail_from(argv && argv[0] ? argv[0] : "",
                                                 macro(ctx, "{auth_authen}")));

@@ -8,6 +8,8 @@
 
 #include "base/error.h"
 #include "base/log.h"
+#include "base/secure_buffer.h"
+#include "directory/ldap_groups.h"
 #include "directory/ldap_source.h"
 #include "directory/lookup_cache.h"
 #include "directory/static_folder.h"
@@ -57,6 +59,41 @@ std::shared_ptr<directory::CertificateSource> ldap_source(const LdapDirectory& l
         env, ldap, cs, [ldap](const EmailAddress& a) { return ldap->serves(a); });
 }
 
+// The LdapGroups for [directory.groups]; the bind password is read now (a reload reads it again).
+std::shared_ptr<const policy::GroupMembership> group_directory(const GroupDirectory& g)
+{
+    std::shared_ptr<const SecureString> password;
+    if (!g.bind_password_file.empty()) {
+        try {
+            password = std::make_shared<const SecureString>(read_secret_file(g.bind_password_file));
+        } catch (const std::runtime_error& e) {
+            throw ConfigError(g.where + ": [directory.groups]: " + e.what());
+        }
+    }
+    directory::GroupDirectorySettings settings;
+    for (const auto& uri : g.servers) {
+        directory::ldap::ServerSettings server;
+        server.uri = uri;
+        server.starttls = g.starttls;
+        server.ca_file = g.ca_file;
+        server.bind_dn = g.bind_dn;
+        server.bind_password = password;
+        server.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(g.timeout);
+        settings.client.servers.push_back(std::move(server));
+    }
+    settings.user_base = g.user_base;
+    settings.user_filter = g.user_filter;
+    settings.group_base = g.group_base;
+    settings.cache_ttl = g.cache_ttl;
+    try {
+        return std::make_shared<const directory::LdapGroups>(std::move(settings));
+    } catch (const Error& e) {
+        throw ConfigError(g.where + ": [directory.groups]: " + e.what());
+    } catch (const directory::ldap::SettingsError& e) {
+        throw ConfigError(g.where + ": [directory.groups]: " + e.what());
+    }
+}
+
 }  // namespace
 
 std::shared_ptr<directory::HarvestStore> open_harvest_store(const Config& config)
@@ -88,6 +125,7 @@ std::shared_ptr<const Certificates> Certificates::load(const Config& config,
     c->m_harvest = harvest;
     if (harvest) sources.push_back(std::move(harvest));
     c->m_sources = sources;
+    if (config.directory.groups) c->m_groups = group_directory(*config.directory.groups);
     pki::TrustStoreConfig trust_config;
     trust_config.trust_anchors = config.pki.trust_anchors;
     trust_config.intermediates = config.pki.intermediates;

@@ -13,6 +13,7 @@
 #include "directory/certificate_choice.h"
 #include "directory/harvest_store.h"
 #include "milter/config.h"
+#include "policy/match.h"
 #include "pki/trust_store.h"
 
 namespace ssm::milter {
@@ -35,6 +36,9 @@ public:
     directory::HarvestStore* harvest() const { return m_harvest.get(); }
     // The sources in the order they are asked (ssmctl cert lookup explains each).
     const std::vector<std::shared_ptr<directory::CertificateSource>>& sources() const { return m_sources; }
+    // The group directory of [directory.groups] for from_group/to_group rules; null when none
+    // is configured (such rules then answer 451 4.7.1).
+    const policy::GroupMembership* groups() const { return m_groups.get(); }
 
 private:
     std::shared_ptr<directory::HarvestStore> m_harvest;
@@ -42,6 +46,7 @@ private:
     std::shared_ptr<const pki::TrustStore> m_trust;
     std::unique_ptr<directory::CertificateResolver> m_resolver;
     std::optional<Bytes> m_archive;
+    std::shared_ptr<const policy::GroupMembership> m_groups;
 };
 
 // Opens the harvested-certificate store in [directory] cache; nullptr (and a warning) when

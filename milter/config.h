@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -74,17 +75,29 @@ struct PkiSettings {
 };
 
 // One [[directory.ldap]] entry (loaded by config_directory.cpp).
-struct LdapDirectory {
-    std::vector<std::string> domains;  // lower case, at least one
+// How to reach one directory: shared by [[directory.ldap]] and [directory.groups].
+struct LdapConnectionSettings {
     std::vector<std::string> servers;  // ldap://, ldaps:// or ldapi:// URIs, asked in order
-    std::string base;
-    std::string filter;                // contains %s
     std::string bind_dn;               // empty: anonymous
     std::string bind_password_file;    // set exactly when bind_dn is
     bool starttls = false;             // only with ldap:// servers
     std::string ca_file;               // empty: the system's CA store
     std::chrono::seconds timeout{5};
-    std::string where;                 // "file:line:column" of the entry, for later errors
+    std::string where;                 // "file:line:column" of the table, for later errors
+};
+
+struct LdapDirectory : LdapConnectionSettings {
+    std::vector<std::string> domains;  // lower case, at least one
+    std::string base;
+    std::string filter;                // contains %s
+};
+
+// [directory.groups]: where from_group/to_group rules ask for membership.
+struct GroupDirectory : LdapConnectionSettings {
+    std::string user_base;
+    std::string user_filter;           // contains %s
+    std::string group_base;            // where groups named by cn are
+    std::chrono::seconds cache_ttl{300};
 };
 
 struct DirectorySettings {
@@ -94,6 +107,7 @@ struct DirectorySettings {
     std::chrono::seconds negative_ttl{0};
     std::chrono::seconds stale_limit{0};  // 0: never answer from an expired entry
     std::vector<LdapDirectory> ldap;
+    std::optional<GroupDirectory> groups;
 };
 
 struct Config {

@@ -9,26 +9,21 @@ namespace ssm::milter::config_detail {
 namespace {
 
 constexpr std::string_view kLdap = "directory.ldap[]";
+constexpr std::string_view kGroups = "directory.groups";
 
 bool starts_with(const std::string& s, std::string_view prefix)
 {
     return s.rfind(prefix, 0) == 0;
 }
 
-LdapDirectory load_ldap(Loader& L, const toml::table* t, const std::string& file)
+// The keys every directory connection has (servers, bind, TLS, timeout) in table `table`.
+void load_connection(Loader& L, const toml::table* t, std::string_view table, const std::string& file,
+                     LdapConnectionSettings& l)
 {
-    LdapDirectory l;
     l.where = where(file, t->source());
-    for (const auto& name : L.strings(t, kLdap, "domains")) {
-        auto d = Domain::parse(name);
-        if (!d) L.fail(L.region(t, "domains"), "'" + name + "' is not a domain name");
-        l.domains.push_back(d->str());
-    }
-    if (l.domains.empty()) L.fail(L.region(t, "domains"), "domains must name at least one domain");
-
-    l.servers = L.strings(t, kLdap, "servers");
+    l.servers = L.strings(t, table, "servers");
     if (l.servers.empty()) L.fail(L.region(t, "servers"), "servers must name at least one LDAP URI");
-    l.starttls = L.boolean(t, kLdap, "starttls");
+    l.starttls = L.boolean(t, table, "starttls");
     for (const auto& uri : l.servers) {
         const bool plain = starts_with(uri, "ldap://") || starts_with(uri, "ldapi://");
         if (!plain && !starts_with(uri, "ldaps://"))
@@ -36,26 +31,53 @@ LdapDirectory load_ldap(Loader& L, const toml::table* t, const std::string& file
         if (l.starttls && !starts_with(uri, "ldap://"))
             L.fail(L.region(t, "starttls"), "starttls applies to ldap:// servers only, not '" + uri + "'");
     }
-
-    l.base = L.str(t, kLdap, "base");
-    if (l.base.empty()) L.fail(L.region(t, "base"), "base must not be empty");
-    l.filter = L.str(t, kLdap, "filter");
-    if (l.filter.find("%s") == std::string::npos || l.filter.front() != '(' || l.filter.back() != ')')
-        L.fail(L.region(t, "filter"), "filter must be a parenthesised LDAP filter containing %s");
-
-    l.bind_dn = L.str(t, kLdap, "bind_dn");
-    l.bind_password_file = L.str(t, kLdap, "bind_password_file");
+    l.bind_dn = L.str(t, table, "bind_dn");
+    l.bind_password_file = L.str(t, table, "bind_password_file");
     if (!l.bind_dn.empty() && l.bind_password_file.empty())
         L.fail(L.region(t, "bind_dn"), "bind_dn needs bind_password_file (an empty password would be "
                                        "an unauthenticated bind)");
     if (l.bind_dn.empty() && !l.bind_password_file.empty())
         L.fail(L.region(t, "bind_password_file"), "bind_password_file needs bind_dn");
-    l.ca_file = L.str(t, kLdap, "ca_file");
-
-    l.timeout = L.duration(t, kLdap, "timeout");
+    l.ca_file = L.str(t, table, "ca_file");
+    l.timeout = L.duration(t, table, "timeout");
     if (l.timeout.count() < 1 || l.timeout.count() > 120)
         L.fail(L.region(t, "timeout"), "timeout must be between 1s and 120s");
+}
+
+void check_filter(Loader& L, const toml::table* t, std::string_view key, const std::string& filter)
+{
+    if (filter.find("%s") == std::string::npos || filter.front() != '(' || filter.back() != ')')
+        L.fail(L.region(t, key), std::string(key) + " must be a parenthesised LDAP filter containing %s");
+}
+
+LdapDirectory load_ldap(Loader& L, const toml::table* t, const std::string& file)
+{
+    LdapDirectory l;
+    for (const auto& name : L.strings(t, kLdap, "domains")) {
+        auto d = Domain::parse(name);
+        if (!d) L.fail(L.region(t, "domains"), "'" + name + "' is not a domain name");
+        l.domains.push_back(d->str());
+    }
+    if (l.domains.empty()) L.fail(L.region(t, "domains"), "domains must name at least one domain");
+    load_connection(L, t, kLdap, file, l);
+    l.base = L.str(t, kLdap, "base");
+    if (l.base.empty()) L.fail(L.region(t, "base"), "base must not be empty");
+    l.filter = L.str(t, kLdap, "filter");
+    check_filter(L, t, "filter", l.filter);
     return l;
+}
+
+GroupDirectory load_groups(Loader& L, const toml::table* t, const std::string& file)
+{
+    GroupDirectory g;
+    load_connection(L, t, kGroups, file, g);
+    g.user_base = L.str(t, kGroups, "user_base");
+    if (g.user_base.empty()) L.fail(L.region(t, "user_base"), "user_base must not be empty");
+    g.user_filter = L.str(t, kGroups, "user_filter");
+    check_filter(L, t, "user_filter", g.user_filter);
+    g.group_base = L.str(t, kGroups, "group_base");
+    g.cache_ttl = L.duration(t, kGroups, "cache_ttl");
+    return g;
 }
 
 }  // namespace
@@ -66,6 +88,11 @@ void check_directory_keys(Loader& L, const toml::table& directory)
         if (key.str() == "ldap") {
             if (!node.is_array_of_tables()) L.fail(key.source(), "directory.ldap must be written [[directory.ldap]]");
             for (auto& e : *node.as_array()) L.check_keys(*e.as_table(), kLdap);
+            continue;
+        }
+        if (key.str() == "groups") {
+            if (!node.is_table()) L.fail(key.source(), "directory.groups must be written [directory.groups]");
+            L.check_keys(*node.as_table(), kGroups);
             continue;
         }
         const KeySpec* spec = find_key("directory", key.str());
@@ -83,6 +110,8 @@ void load_directory(Loader& L, const toml::table* t, Config& c)
     d.negative_ttl = L.duration(t, "directory", "negative_ttl");
     d.stale_limit = L.duration(t, "directory", "stale_limit");
     if (d.positive_ttl.count() < 1) L.fail(L.region(t, "positive_ttl"), "positive_ttl must be at least 1s");
+    if (const toml::node* groups = t ? t->get("groups") : nullptr)
+        d.groups = load_groups(L, groups->as_table(), c.path);
     const toml::node* ldap = t ? t->get("ldap") : nullptr;
     if (!ldap) return;
     // Several entries may serve one domain (two directories, or two subtrees): they are asked

@@ -252,10 +252,7 @@ void load_policy(Loader& L, const toml::table& root, Config& c)
     if (const toml::node* node = root.get("rule"))
         for (auto& e : *node->as_array()) rules.push_back(load_rule(L, e.as_table(), actions, c));
     c.policy = policy::Policy(std::move(rules), load_domains(L, root.get("domain")), std::move(defaults));
-    if (c.policy.uses_groups())
-        c.not_yet_in_force.push_back(
-            "from_group/to_group (no group directory is wired into the milter yet: mail that "
-            "reaches such a rule gets 451 4.7.1)");
+    // The group directory is loaded with [directory] (config_directory.cpp), after this.
 }
 
 }  // namespace config_detail

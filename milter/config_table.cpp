@@ -128,6 +128,27 @@ constexpr std::array kKeys = {
     KeySpec{"directory.ldap[]", "timeout", K::Duration, "\"5s\"", false, true,
             "Longest wait for a connection and for one search, per server."},
 
+    KeySpec{"directory.groups", "servers", K::StringArray, "", true, true,
+            "LDAP URIs of the directory that holds the groups of from_group/to_group rules, asked in order."},
+    KeySpec{"directory.groups", "user_base", K::String, "", true, true,
+            "Search base of the people whose addresses are looked up."},
+    KeySpec{"directory.groups", "user_filter", K::String, "\"(mail=%s)\"", false, true,
+            "Filter finding an address's entries; %s is the escaped address."},
+    KeySpec{"directory.groups", "group_base", K::String, "\"\"", false, true,
+            "Where groups named by cn (not by DN) are; empty: groups must be given as DNs."},
+    KeySpec{"directory.groups", "bind_dn", K::String, "", false, true,
+            "DN to bind as; absent: anonymous."},
+    KeySpec{"directory.groups", "bind_password_file", K::String, "", false, true,
+            "File holding the bind password (first line)."},
+    KeySpec{"directory.groups", "starttls", K::Boolean, "false", false, true,
+            "Require StartTLS on ldap:// servers."},
+    KeySpec{"directory.groups", "ca_file", K::String, "", false, true,
+            "PEM CA certificates for ldaps:// and StartTLS; absent: the system's CA store."},
+    KeySpec{"directory.groups", "timeout", K::Duration, "\"5s\"", false, true,
+            "Longest wait for a connection and for one search, per server."},
+    KeySpec{"directory.groups", "cache_ttl", K::Duration, "\"5m\"", false, true,
+            "How long a membership answer is reused; 0: ask every time."},
+
     KeySpec{"reinjection", "address", K::String, "\"\"", false, true,
             "host:port of a loopback SMTP listener of the MTA that runs ssm-milter again; when set, "
             "recipients whose treatment differs from the first accepted one are accepted and sent "

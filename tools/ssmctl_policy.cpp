@@ -130,7 +130,7 @@ int policy_command(const milter::Config& config, std::shared_ptr<const milter::C
     try {
         milter::TokenKeySource keys(config.hsm);
         auto certificates = milter::Certificates::load(config, milter::open_harvest_store(config));
-        milter::MessageProcessor proc(shared, certificates, keys, o.conn);
+        milter::MessageProcessor proc(shared, certificates, keys, o.conn, certificates->groups());
         if (auto r = proc.mail_from(o.from, o.auth); r.verdict != milter::Verdict::Continue) {
             out << "mail: " << r.str() << "\n";
             return r.verdict == milter::Verdict::Reject ? 1 : 2;

@@ -108,7 +108,7 @@ int process_command(const milter::Config& config, std::shared_ptr<const milter::
 
         milter::TokenKeySource keys(config.hsm);
         auto certificates = milter::Certificates::load(config, milter::open_harvest_store(config));
-        milter::MessageProcessor proc(shared, certificates, keys, conn);
+        milter::MessageProcessor proc(shared, certificates, keys, conn, certificates->groups());
         if (auto r = proc.mail_from(from, ""); r.verdict != milter::Verdict::Continue)
             return early_stop("mail", r);
         for (const auto& rcpt : to)

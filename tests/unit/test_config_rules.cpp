@@ -26,7 +26,7 @@ class ConfigRulesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(every_rule_key);
     CPPUNIT_TEST(policy_defaults_fill_rules);
     CPPUNIT_TEST(list_files);
-    CPPUNIT_TEST(groups_are_noted_as_not_in_force);
+    CPPUNIT_TEST(groups_need_a_group_directory);
     CPPUNIT_TEST(errors_name_line_and_column);
     CPPUNIT_TEST_SUITE_END();
 
@@ -37,6 +37,10 @@ public:
         test::write_file(dir.path() / "from.txt", "*@board.acme.example\n");
         test::write_file(dir.path() / "to.txt", "vip@partner.example # the one\n");
         auto c = load(dir, R"toml(
+[directory.groups]
+servers = ["ldap://127.0.0.1:1"]
+user_base = "ou=people,dc=acme,dc=example"
+
 [[rule]]
 name = "everything"
 scope = "user"
@@ -155,14 +159,31 @@ sign = "none"
         CPPUNIT_ASSERT(abs->policy.rules().at(0).when.to.at(0).matches(test::address("x@y.example")));
     }
 
-    void groups_are_noted_as_not_in_force()
+    void groups_need_a_group_directory()
     {
         test::TempDir dir;
-        auto c = load(dir, "[[rule]]\nname = \"r\"\nto_group = [\"cn=x\"]\n");
-        bool noted = false;
-        for (const auto& s : c->not_yet_in_force) noted = noted || s.find("to_group") != std::string::npos;
-        CPPUNIT_ASSERT(noted);
-        CPPUNIT_ASSERT(load(dir, "[[rule]]\nname = \"r\"\n")->not_yet_in_force.empty());
+        const std::string file = (dir.path() / "ssm.toml").string();
+        try {
+            load(dir, "[[rule]]\nname = \"r\"\nto_group = [\"cn=x\"]\n");
+            CPPUNIT_FAIL("a group rule without [directory.groups] was accepted");
+        } catch (const ConfigError& e) {
+            CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).find(file + ":1:1: from_group/to_group rules need "
+                                                                              "a [directory.groups]") == 0);
+        }
+        const auto c = load(dir, "[directory.groups]\nservers = [\"ldap://127.0.0.1:1\"]\n"
+                                 "user_base = \"ou=people,dc=acme,dc=example\"\n"
+                                 "[[rule]]\nname = \"r\"\nto_group = [\"cn=x\"]\n");
+        CPPUNIT_ASSERT(c->directory.groups.has_value());
+        CPPUNIT_ASSERT_EQUAL(std::string("(mail=%s)"), c->directory.groups->user_filter);
+        CPPUNIT_ASSERT(c->directory.groups->cache_ttl == std::chrono::seconds(300));
+        CPPUNIT_ASSERT(c->not_yet_in_force.empty());
+        try {
+            load(dir, "[directory.groups]\nservers = [\"ldap://127.0.0.1:1\"]\nuser_base = \"o=x\"\n"
+                      "user_filter = \"mail=%s\"\n");
+            CPPUNIT_FAIL("an unparenthesised user_filter was accepted");
+        } catch (const ConfigError& e) {
+            CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).find(file + ":6:15: user_filter must be") == 0);
+        }
     }
 
     void errors_name_line_and_column()

@@ -19,6 +19,11 @@ token_label = "t"
 [milter]
 internal_networks = ["10.0.0.0/8", "::1/128"]
 
+# the table test answers group membership itself; the loader needs a group directory named
+[directory.groups]
+servers = ["ldap://127.0.0.1:1"]
+user_base = "ou=people,dc=acme,dc=example"
+
 [policy]
 sign = "sender"
 encrypt = "opportunistic"
