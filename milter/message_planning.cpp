@@ -231,6 +231,13 @@ Reply MessageProcessor::end_of_headers()
             if (Reply t = check_token(r); t.verdict != Verdict::Continue) return *m_headers_reply = t;
         }
         const Effective e = effective(r);
+        if (shared && !(*shared == e) && m_config->reinjection.enabled() &&
+            m_direction == policy::Direction::Outbound) {
+            // The header fields split the recipients: this one leaves in its own copy, which
+            // the milter plans again with the same fields.
+            r.split_off = true;
+            continue;
+        }
         if (shared && !(*shared == e))
             return *m_headers_reply = Reply::reject(
                        "550", "5.7.1",

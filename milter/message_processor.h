@@ -66,7 +66,9 @@ public:
     // recipients may change. A milter cannot refuse one recipient after DATA, so when a
     // trigger makes encryption mandatory for a recipient without a usable certificate, or
     // gives recipients treatments that one message cannot carry, the whole message gets
-    // 550 5.7.1 with the reason. Idempotent; end_of_message() calls it when nobody did.
+    // 550 5.7.1 with the reason — unless [reinjection] is on (outbound), when the recipients
+    // of the other treatments leave in copies of their own. Idempotent; end_of_message()
+    // calls it when nobody did.
     Reply end_of_headers();
     Reply body(ByteView chunk);
     MessageOutcome end_of_message();

@@ -230,6 +230,32 @@ encrypt = "never"
         CPPUNIT_ASSERT_EQUAL(std::string("550 5.7.1"), r.headers.rcode + " " + r.headers.xcode);
         CPPUNIT_ASSERT_MESSAGE(r.headers.text, r.headers.text.find("dave@partner.example (rule tagged partner only)") != std::string::npos);
         CPPUNIT_ASSERT(r.headers.text.find("x@other.example (rule rest)") != std::string::npos);
+
+        // With [reinjection] the same message is not refused: the recipient the fields moved
+        // to another treatment leaves in a copy of its own (milter/reinjection.h).
+        test::write_file(fixture().dir.path() / "reinject.secret", "0123456789abcdef0123456789abcdef\n");
+        cfg = fixture().config("[reinjection]\naddress = \"127.0.0.1:10027\"\nsecret_file = \"" +
+                               (fixture().dir.path() / "reinject.secret").string() + "\"\n" + R"toml(
+[[rule]]
+name = "tagged partner only"
+scope = "user"
+direction = "outbound"
+to = ["*@partner.example"]
+subject_tag = "[partner-secret]"
+encrypt = "mandatory"
+
+[[rule]]
+name = "rest"
+encrypt = "never"
+)toml");
+        r = run(cfg, keys, "alice@acme.example", {"dave@partner.example", "x@other.example"}, "[partner-secret] x");
+        CPPUNIT_ASSERT(r.headers.verdict == Verdict::Continue);
+        CPPUNIT_ASSERT(r.outcome.reply.verdict == Verdict::Accept);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, r.outcome.copies.size());
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, r.outcome.copies[0].recipients.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("x@other.example"), r.outcome.copies[0].recipients[0]);
+        CPPUNIT_ASSERT(reinjection_marker_valid(cfg->reinjection, r.outcome.copies[0].marker, "alice@acme.example",
+                                                {"x@other.example"}, std::time(nullptr)));
     }
 
     void trigger_signs_and_strips()
