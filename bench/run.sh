@@ -258,5 +258,13 @@ target_rss=$([ "$hwm" -lt $((64 * 1024)) ] && echo met || echo "NOT met")
     echo
     printf '%s\n' "$cms_bench" | sed 's/^/    /'
   fi
-} >"$out"
+} >"$out.new"
+# Other benchmarks (run-directory.sh, mixed-recipients.sh, ...) keep their "## " sections in
+# the same file: carry over every section whose title this run did not write.
+if [ -f "$out" ]; then
+  awk 'NR == FNR { if (/^## /) own[$0] = 1; next }
+       /^## / { keep = !($0 in own) }
+       keep' "$out.new" "$out" >>"$out.new"
+fi
+mv -f "$out.new" "$out"
 cat "$out"
