@@ -143,7 +143,7 @@ big_line=$(tail -n +"$((l0 + 1))" "$WORK/milter.log" | grep ' message ' | tail -
 stop_milter
 say "peak RSS (VmHWM) for a 50 MB inbound message: $((hwm / 1024)) MiB (at start: $((hwm_before / 1024)) MiB)"
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.0f %%", 100 * a / b; else print "n/a" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0) print "n/a"; else if (100 * a / b < 10) printf "%.1f %%", 100 * a / b; else printf "%.0f %%", 100 * a / b }'; }
 kb() { awk -v b="$1" 'BEGIN { printf "%.1f KB", b / 1024 }'; }
 mb() { awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1e6 }'; }
 target_rss=$([ "$hwm" -lt $((64 * 1024)) ] && echo met || echo "NOT met")
