@@ -6,9 +6,8 @@
 #include <algorithm>
 #include <optional>
 
-#include <gnutls/pkcs7.h>
 
-#include "base/gnutls_datum.h"
+#include "pki/pkcs7_bundle.h"
 #include "base/log.h"
 #include "base/secure_buffer.h"
 #include "directory/ldap_connection.h"
@@ -22,34 +21,6 @@ namespace {
 const std::vector<std::string> k_attributes = {"userSMIMECertificate",
                                                "userSMIMECertificate;binary",
                                                "userCertificate;binary"};
-
-struct Pkcs7 {
-    gnutls_pkcs7_t p = nullptr;
-    Pkcs7() { gnutls_pkcs7_init(&p); }
-    ~Pkcs7() { gnutls_pkcs7_deinit(p); }
-    Pkcs7(const Pkcs7&) = delete;
-    Pkcs7& operator=(const Pkcs7&) = delete;
-};
-
-// The certificates of a PKCS#7 certs-only SignedData (DER); nullopt when it does not parse.
-std::optional<std::vector<Bytes>> pkcs7_certificates(ByteView der, std::size_t max)
-{
-    Pkcs7 p7;
-    if (!p7.p) return std::nullopt;
-    const gnutls_datum_t in{const_cast<unsigned char*>(der.data()),
-                            static_cast<unsigned>(der.size())};
-    if (gnutls_pkcs7_import(p7.p, &in, GNUTLS_X509_FMT_DER) < 0) return std::nullopt;
-    const int count = gnutls_pkcs7_get_crt_count(p7.p);
-    if (count < 0) return std::nullopt;
-    std::vector<Bytes> out;
-    for (int i = 0; i < count && out.size() < max; ++i) {
-        GnutlsDatum crt;  // gnutls_pkcs7_get_crt_raw2 allocates: freed by the owner
-        if (gnutls_pkcs7_get_crt_raw2(p7.p, static_cast<unsigned>(i), &crt.d) < 0)
-            return std::nullopt;
-        out.push_back(crt.bytes());
-    }
-    return out;
-}
 
 void skipped(const std::string& server, const ldap::Entry& entry, const char* attribute,
              const char* reason)
@@ -146,7 +117,7 @@ std::vector<CertificateCandidate> LdapSource::lookup(const EmailAddress& address
 
     for (const auto& entry : answer.entries) {
         for (const Bytes* value : entry.values("userSMIMECertificate")) {
-            const auto certs = pkcs7_certificates(*value, max);
+            const auto certs = pki::pkcs7_certificates(*value, pki::BundleEncoding::Der, max);
             if (!certs) {
                 skipped(answer.server, entry, "userSMIMECertificate", "not a PKCS#7 SignedData");
                 continue;

@@ -26,6 +26,13 @@ void load_milter(Loader& L, const toml::table* t, Config& c)
     m.socket = L.str(t, "milter", "socket");
     m.user = L.str(t, "milter", "user");
     m.authserv_id = L.str(t, "milter", "authserv_id");
+    // It is written unquoted as the first token of our Authentication-Results field (RFC 8601
+    // authserv-id, in practice a host name): anything else would make the field malformed.
+    for (const char ch : m.authserv_id) {
+        const auto u = static_cast<unsigned char>(ch);
+        if (!(std::isalnum(u) || ch == '.' || ch == '-' || ch == '_'))
+            L.fail(L.region(t, "authserv_id"), "authserv_id must be a host name (letters, digits, '.', '-')");
+    }
     for (const auto& s : L.strings(t, "milter", "internal_networks")) {
         auto n = Network::parse(s);
         if (!n) L.fail(L.region(t, "internal_networks"), "'" + s + "' is not an address or CIDR network");

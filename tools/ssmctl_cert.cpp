@@ -4,7 +4,6 @@
 // limits, and every certificate is still checked when it is chosen.
 #include "tools/ssmctl_cert.h"
 
-#include <gnutls/pkcs7.h>
 
 #include <ctime>
 #include <fstream>
@@ -12,7 +11,7 @@
 #include <optional>
 
 #include "base/error.h"
-#include "base/gnutls_datum.h"
+#include "pki/pkcs7_bundle.h"
 #include "directory/certificate_choice.h"
 #include "directory/harvest_store.h"
 #include "directory/lookup_cache.h"
@@ -45,28 +44,14 @@ std::string describe(const pki::CertificateFacts& f)
            " not_after=" + pki::format_time(f.not_after);
 }
 
-struct Pkcs7 {
-    gnutls_pkcs7_t p = nullptr;
-    Pkcs7() { gnutls_pkcs7_init(&p); }
-    ~Pkcs7() { gnutls_pkcs7_deinit(p); }
-    Pkcs7(const Pkcs7&) = delete;
-    Pkcs7& operator=(const Pkcs7&) = delete;
-};
-
 // The certificates of a PKCS#7 SignedData (certs-only or not; signatures are not looked at).
-std::optional<std::vector<pki::Certificate>> pkcs7_certificates(ByteView data, gnutls_x509_crt_fmt_t format)
+std::optional<std::vector<pki::Certificate>> bundle_certificates(ByteView data, pki::BundleEncoding encoding)
 {
-    Pkcs7 p7;
-    if (!p7.p) return std::nullopt;
-    const gnutls_datum_t in{const_cast<unsigned char*>(data.data()), static_cast<unsigned>(data.size())};
-    if (gnutls_pkcs7_import(p7.p, &in, format) < 0) return std::nullopt;
-    const int count = gnutls_pkcs7_get_crt_count(p7.p);
-    if (count <= 0) return std::nullopt;
+    const auto ders = pki::pkcs7_certificates(data, encoding);
+    if (!ders || ders->empty()) return std::nullopt;
     std::vector<pki::Certificate> out;
-    for (int i = 0; i < count; ++i) {
-        GnutlsDatum der;
-        if (gnutls_pkcs7_get_crt_raw2(p7.p, static_cast<unsigned>(i), &der.d) < 0) return std::nullopt;
-        auto cert = pki::Certificate::parse_der(der.bytes());
+    for (const auto& der : *ders) {
+        auto cert = pki::Certificate::parse_der(der);
         if (!cert) return std::nullopt;
         out.push_back(std::move(*cert));
     }
@@ -78,13 +63,13 @@ std::optional<std::vector<pki::Certificate>> read_certificates(const std::string
 {
     if (text.find("-----BEGIN CERTIFICATE-----") != std::string::npos) return pki::Certificate::from_pem(text);
     if (text.find("-----BEGIN PKCS7-----") != std::string::npos)
-        return pkcs7_certificates(as_bytes(text), GNUTLS_X509_FMT_PEM);
+        return bundle_certificates(as_bytes(text), pki::BundleEncoding::Pem);
     if (auto one = pki::Certificate::parse_der(as_bytes(text))) {
         std::vector<pki::Certificate> v;
         v.push_back(std::move(*one));
         return v;
     }
-    return pkcs7_certificates(as_bytes(text), GNUTLS_X509_FMT_DER);
+    return bundle_certificates(as_bytes(text), pki::BundleEncoding::Der);
 }
 
 std::shared_ptr<const milter::Certificates> load_sources(const milter::Config& config, std::ostream& err)

@@ -132,6 +132,8 @@ public:
             {"[hsm]\ntoken_label = \"t\"\nfoo = 1\n", "bad.toml:3:1: unknown key 'foo' in [hsm]"},
             {"[hsm]\ntoken_label = \"t\"\n[milter]\ninternal_networks = [\"10.0.0.0/33\"]\n",
              "bad.toml:4:21: '10.0.0.0/33' is not an address or CIDR network"},
+            {"[hsm]\ntoken_label = \"t\"\n[milter]\nauthserv_id = \"mx; dkim=pass\"\n",
+             "bad.toml:4:15: authserv_id must be a host name"},
             {"[hsm\n", "bad.toml:1:5:"},
             {"[milter]\n", "bad.toml:"},  // no token at all: [hsm] needs token_label
         };
