@@ -16,18 +16,23 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// The test PKI, made once for the program (make-pki.sh takes seconds).
+const fs::path& shared_pki()
+{
+    static test::TempDir dir;
+    static const fs::path pki = [] {
+        const fs::path p = dir.path() / "pki";
+        test::run("sh '" + (test::source_dir() / "tests/fixtures/make-pki.sh").string() + "' '" + p.string() +
+                  "' >/dev/null");
+        return p;
+    }();
+    return pki;
+}
+
 struct Fixture {
     test::TempDir dir;
-    fs::path pki;
-    fs::path conf;
-
-    Fixture()
-    {
-        pki = dir.path() / "pki";
-        conf = dir.path() / "ssm-milter.toml";
-        test::run("sh '" + (test::source_dir() / "tests/fixtures/make-pki.sh").string() + "' '" + pki.string() +
-                  "' >/dev/null");
-    }
+    fs::path pki = shared_pki();
+    fs::path conf = dir.path() / "ssm-milter.toml";
 
     // A whole configuration; `format` is the signing format, `extra` lines go at the end.
     std::string text(const std::string& format, const std::string& trust = "", const std::string& extra = "") const
