@@ -56,51 +56,67 @@ unit_programs() {
   find "$1/tests/unit" -maxdepth 1 -type f -name 'test_*' -perm -u+x | sort
 }
 
+# run_parallel JOBS LABEL_PREFIX LOG_PREFIX PROGRAM...: runs the programs (executables, or
+# *.sh run with bash) JOBS at a time and counts each as it ends.
+run_parallel() {
+  local jobs=$1 prefix=$2 logprefix=$3
+  shift 3
+  declare -A started_at=() label_of=()
+  local running=() t name pid rc
+  reap_one() {
+    wait -n -p pid "${running[@]}"
+    rc=$?
+    count_one "${label_of[$pid]}" "$logdir/$logprefix-${label_of[$pid]##*/}.log" "$rc" $((SECONDS - started_at[$pid]))
+    local keep=() p
+    for p in "${running[@]}"; do [ "$p" != "$pid" ] && keep+=("$p"); done
+    running=("${keep[@]}")
+  }
+  for t in "$@"; do
+    while [ "${#running[@]}" -ge "$jobs" ]; do reap_one; done
+    name=$(basename "$t" .sh)
+    case $t in
+      *.sh) bash "$t" >"$logdir/$logprefix-$name.log" 2>&1 </dev/null & ;;
+      *) "$t" >"$logdir/$logprefix-$name.log" 2>&1 </dev/null & ;;
+    esac
+    started_at[$!]=$SECONDS
+    label_of[$!]=$prefix/$name
+    running+=("$!")
+  done
+  while [ "${#running[@]}" -gt 0 ]; do reap_one; done
+}
+
 echo "== unit tests"
 for t in $(unit_programs "$builddir"); do
   run_one "unit/$(basename "$t")" "$logdir/unit-$(basename "$t").log" "$t"
 done
 
-if [ -n "$asandir" ]; then
-  echo "== unit tests under ASan+UBSan"
-  export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}
-  export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-  export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$srcdir/tests/lsan.supp}
-  for t in $(unit_programs "$asandir"); do
-    run_one "asan/$(basename "$t")" "$logdir/asan-$(basename "$t").log" "$t"
-  done
-  unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
-fi
-
-echo "== integration tests (${SSM_TEST_JOBS:=2} at a time: most of their time is spent waiting on Postfix)"
+echo "== integration tests (${SSM_TEST_JOBS:=3} at a time: most of their time is spent waiting on Postfix)"
 export SSM_BUILDDIR=$builddir
 scripts=()
 for t in "$srcdir"/tests/integration/test_*.sh; do
   [ -e "$t" ] && scripts+=("$t")
 done
-declare -A started_at=() script_of=()
-running=()
-reap_one() {
-  # Waits for any running script, then counts it.
-  local pid
-  wait -n -p pid "${running[@]}"
-  local rc=$?
-  local t=${script_of[$pid]} name
-  name=$(basename "$t" .sh)
-  count_one "integration/$name" "$logdir/integration-$name.log" "$rc" $((SECONDS - started_at[$pid]))
-  local keep=()
-  for p in "${running[@]}"; do [ "$p" != "$pid" ] && keep+=("$p"); done
-  running=("${keep[@]}")
-}
-for t in "${scripts[@]}"; do
-  while [ "${#running[@]}" -ge "$SSM_TEST_JOBS" ]; do reap_one; done
-  name=$(basename "$t" .sh)
-  bash "$t" >"$logdir/integration-$name.log" 2>&1 </dev/null &
-  started_at[$!]=$SECONDS
-  script_of[$!]=$t
-  running+=("$!")
-done
-while [ "${#running[@]}" -gt 0 ]; do reap_one; done
+run_parallel "$SSM_TEST_JOBS" integration integration "${scripts[@]}"
+
+if [ -n "$asandir" ]; then
+  # scripts/run-tests.sh builds the sanitizer tests while the tests above run: wait for it.
+  if [ -n "${SSM_ASAN_STATUS:-}" ]; then
+    echo "== waiting for the ASan+UBSan build"
+    while [ ! -f "$SSM_ASAN_STATUS" ]; do sleep 2; done
+    if [ "$(cat "$SSM_ASAN_STATUS")" != 0 ]; then
+      failed=$((failed + 1)); failures+=("asan-build")
+      echo "FAIL: the ASan+UBSan build failed:"
+      tail -n 30 "${SSM_ASAN_LOG:-/dev/null}" | sed 's/^/    /'
+    fi
+  fi
+  echo "== unit tests under ASan+UBSan (2 at a time)"
+  export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}
+  export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+  export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$srcdir/tests/lsan.supp}
+  mapfile -t asan_programs < <(unit_programs "$asandir")
+  run_parallel 2 asan asan "${asan_programs[@]}"
+  unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
+fi
 
 echo
 if [ "${#failures[@]}" -gt 0 ]; then
