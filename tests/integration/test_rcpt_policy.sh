@@ -7,7 +7,7 @@
 #   mixed treatments in one transaction -> 452 4.5.3 for the second kind, and through a first
 #     (post-queue) Postfix the deferred recipient arrives later in its own transaction
 #   opportunistic without a certificate -> delivered signed only
-#   directory unreachable -> 451 4.7.1: SKIP (needs LDAP, a later issue)
+#   (directory unreachable -> 451 4.7.1 is tested with a real slapd in test_directory_ldap.sh)
 . "$(dirname "$0")/lib.sh"
 . "$SSM_SRCDIR/tests/interop/peers.sh"
 require_tools postfix smtp-sink python3 openssl softhsm2-util pkcs11-tool perl script
@@ -170,5 +170,4 @@ else
   fail rcpt-relayed-deferred-452 "within 60 s: $(grep -E 'status=' "$PF1/maillog" | cut -c1-200 | tr '\n' ' ')"
 fi
 
-skip rcpt-directory-unreachable "451 4.7.1 needs an LDAP directory source ([[directory.ldap]], a later issue)"
 stop_milters "$MAIN_MILTER" "$NOTOKEN_PID"
