@@ -13,7 +13,8 @@ if [ ! -x configure ] || [ configure.ac -nt configure ]; then
 fi
 mkdir -p "$builddir"
 cd "$builddir"
-jobs=${SSM_JOBS:-2}
+# One job more than the 2 cores of the CI machine keeps them busy while another job links.
+jobs=${SSM_JOBS:-3}
 if [ "${SSM_ASAN:-0}" = 1 ]; then
   if [ ! -f Makefile ]; then
     "$top/configure" --enable-werror -q \
@@ -25,7 +26,8 @@ else
   if [ ! -f Makefile ]; then
     "$top/configure" --enable-werror -q "$@"
   fi
-  make -j"$jobs" >/dev/null
+  # One make for the programs and the unit tests: the links of one overlap the compiles of
+  # the other (check builds all first).
   make -j"$jobs" check TESTS= >/dev/null
 fi
 echo "build: $builddir ready"
