@@ -43,15 +43,6 @@ count_one() {
   fi
 }
 
-# run_one LABEL LOGFILE COMMAND...
-run_one() {
-  local label=$1 log=$2
-  shift 2
-  local start=$SECONDS
-  "$@" >"$log" 2>&1 </dev/null
-  count_one "$label" "$log" $? $((SECONDS - start))
-}
-
 unit_programs() {
   find "$1/tests/unit" -maxdepth 1 -type f -name 'test_*' -perm -u+x | sort
 }
@@ -85,15 +76,24 @@ run_parallel() {
   while [ "${#running[@]}" -gt 0 ]; do reap_one; done
 }
 
-echo "== unit tests"
-for t in $(unit_programs "$builddir"); do
-  run_one "unit/$(basename "$t")" "$logdir/unit-$(basename "$t").log" "$t"
-done
+# phase NAME: a phase header with the time since the start, so slow phases show in CI logs.
+phase() { echo "== $* (at +$((SECONDS / 60))m$((SECONDS % 60))s)"; }
 
-echo "== integration tests (${SSM_TEST_JOBS:=3} at a time: most of their time is spent waiting on Postfix)"
+phase "unit tests (2 at a time)"
+mapfile -t unit_list < <(unit_programs "$builddir")
+run_parallel 2 unit unit "${unit_list[@]}"
+
+phase "integration tests (${SSM_TEST_JOBS:=3} at a time: most of their time is spent waiting on Postfix)"
 export SSM_BUILDDIR=$builddir
+# The longest scripts first (measured in CI runs), so that none of them starts last and
+# stretches the phase; the rest in name order.
+slow_first=(test_fuzz_smoke test_encrypt_postfix test_inbound_postfix test_sign_postfix test_bad_input test_reload)
 scripts=()
+for name in "${slow_first[@]}"; do
+  [ -e "$srcdir/tests/integration/$name.sh" ] && scripts+=("$srcdir/tests/integration/$name.sh")
+done
 for t in "$srcdir"/tests/integration/test_*.sh; do
+  case " ${slow_first[*]} " in *" $(basename "$t" .sh) "*) continue ;; esac
   [ -e "$t" ] && scripts+=("$t")
 done
 run_parallel "$SSM_TEST_JOBS" integration integration "${scripts[@]}"
@@ -101,7 +101,7 @@ run_parallel "$SSM_TEST_JOBS" integration integration "${scripts[@]}"
 if [ -n "$asandir" ]; then
   # scripts/run-tests.sh builds the sanitizer tests while the tests above run: wait for it.
   if [ -n "${SSM_ASAN_STATUS:-}" ]; then
-    echo "== waiting for the ASan+UBSan build"
+    phase "waiting for the ASan+UBSan build"
     while [ ! -f "$SSM_ASAN_STATUS" ]; do sleep 2; done
     if [ "$(cat "$SSM_ASAN_STATUS")" != 0 ]; then
       failed=$((failed + 1)); failures+=("asan-build")
@@ -109,7 +109,7 @@ if [ -n "$asandir" ]; then
       tail -n 30 "${SSM_ASAN_LOG:-/dev/null}" | sed 's/^/    /'
     fi
   fi
-  echo "== unit tests under ASan+UBSan (2 at a time)"
+  phase "unit tests under ASan+UBSan (2 at a time)"
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
   export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$srcdir/tests/lsan.supp}
@@ -118,6 +118,7 @@ if [ -n "$asandir" ]; then
   unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
 fi
 
+phase "done"
 echo
 if [ "${#failures[@]}" -gt 0 ]; then
   echo "failed: ${failures[*]}"
