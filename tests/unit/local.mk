@@ -8,3 +8,7 @@ UNIT_LIBS = $(CPPUNIT_LIBS) $(SSM_EXTERNAL_LIBS)
 check_PROGRAMS += tests/unit/test_base
 tests_unit_test_base_SOURCES = tests/unit/test_base.cpp $(UNIT_MAIN)
 tests_unit_test_base_LDADD = base/libssm_base.a $(UNIT_LIBS)
+
+check_PROGRAMS += tests/unit/test_security_label
+tests_unit_test_security_label_SOURCES = tests/unit/test_security_label.cpp $(UNIT_MAIN)
+tests_unit_test_security_label_LDADD = smime/mime/libssm_mime.a smime/cms/libssm_cms.a base/libssm_base.a $(UNIT_LIBS)
