@@ -2,7 +2,8 @@
 # Regenerates the seed corpora of the CMS fuzz targets in tests/fuzz/corpus/ with OpenSSL
 # (never with our own code): signatures, envelopes, receipts and the ESS attribute values taken
 # out of them, each prefixed with the selector byte its target reads first (see each target's
-# header comment). fuzz_mime and fuzz_auth_results seeds are hand-written files, not made here.
+# header comment), and the ESS labels of fuzz_security_label (openssl asn1parse -genconf). fuzz_mime
+# and fuzz_auth_results seeds are hand-written files, not made here.
 # Usage: tests/fuzz/make-seeds.sh [CORPUSDIR]   (default: tests/fuzz/corpus next to this script)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -189,5 +190,75 @@ for target, items in seeds.items():
             os.unlink(os.path.join(d, name))
     for name, data in items:
         open(os.path.join(d, name), "wb").write(data)
+PY
+# fuzz_security_label: ESS labels written by `openssl asn1parse -genconf` from their RFC 2634
+# definitions (OpenSSL has no label command), and SIO-Label values (RFC 7444) carrying them.
+# Selector byte: 0 ESSSecurityLabel, 1 EquivalentLabels, 2 SIO-Label value, 3 SET OF Attribute.
+genconf() {  # NAME: the config on stdin, DER to NAME.der
+    cat >"$1.cnf"
+    openssl asn1parse -genconf "$1.cnf" -out "$1.der" -noout
+}
+labels='
+[full]
+policy=OID:1.3.6.1.4.1.99999.1
+class=INT:2
+mark=PRINTABLESTRING:CONFIDENTIAL
+cats=SET:cats
+[cats]
+c1=SEQUENCE:cat1
+c2=SEQUENCE:cat2
+[cat1]
+type=IMPLICIT:0,OID:1.2.3.4.5
+value=EXPLICIT:1,UTF8String:need-to-know
+[cat2]
+type=IMPLICIT:0,OID:2.16.840.1.101.2.1.8.3.1
+value=EXPLICIT:1,SEQUENCE:bits
+[bits]
+b=BITSTRING:ab
+[utf8]
+policy=OID:1.3.6.1.4.1.99999.2
+class=INT:256
+mark=FORMAT:UTF8,UTF8String:Geheim – nur für den Dienstgebrauch
+[min]
+policy=OID:1.3.6.1.4.1.99999.3
+'
+printf 'asn1=SET:full\n%s' "$labels" | genconf label_full
+printf 'asn1=SET:utf8\n%s' "$labels" | genconf label_utf8
+printf 'asn1=SET:min\n%s' "$labels" | genconf label_min
+printf 'asn1=SEQUENCE:eq\n[eq]\nl1=SET:full\nl2=SET:utf8\nl3=SET:min\n%s' "$labels" | genconf equivalent
+printf 'asn1=SET:attrs\n[attrs]\na1=SEQUENCE:ct\na2=SEQUENCE:sl\na3=SEQUENCE:el
+[ct]\ntype=OID:1.2.840.113549.1.9.3\nv=SET:ctv\n[ctv]\nv=OID:1.2.840.113549.1.7.1
+[sl]\ntype=OID:1.2.840.113549.1.9.16.2.2\nv=SET:slv\n[slv]\nv=SET:full
+[el]\ntype=OID:1.2.840.113549.1.9.16.2.9\nv=SET:elv\n[elv]\nv=SEQUENCE:eq
+[eq]\nl1=SET:utf8\n%s' "$labels" | genconf attrs
+python3 - "$corpus/fuzz_security_label" <<'PY'
+import base64, os, sys
+d = sys.argv[1]
+os.makedirs(d, exist_ok=True)
+for name in os.listdir(d):
+    if not name.startswith("crash-") and not name.startswith("regress-"):
+        os.unlink(os.path.join(d, name))
+rd = lambda f: open(f, "rb").read()
+b64 = lambda f: base64.b64encode(rd(f)).decode()
+seeds = {
+    "label_full": b"\0" + rd("label_full.der"),
+    "label_utf8": b"\0" + rd("label_utf8.der"),
+    "label_min": b"\0" + rd("label_min.der"),
+    "equivalent": b"\1" + rd("equivalent.der"),
+    "attrs": b"\3" + rd("attrs.der"),
+}
+full = b64("label_full.der")
+sio = {
+    "sio_ess": 'marking="CONFIDENTIAL"; fgcolor=black; bgcolor=#ff8000;\r\n\ttype=":ess"; label="%s"' % full,
+    "sio_sections": 'type=":ess";\r\n label*0="%s";\r\n label*1="%s"' % (full[:40], full[40:]),
+    "sio_utf8_marking": "marking*=utf-8''Geheim%20%E2%80%93%20nur%20f%C3%BCr; type=\":ess\"; label=\"" + b64("label_utf8.der") + '"',
+    "sio_marking_only": 'marking="UNCLASSIFIED"; fgcolor=white; bgcolor=green',
+    "sio_x411": 'marking="SECRET"; type=":x411"; label="%s"' % b64("label_min.der"),
+    "sio_xml": 'type=":xml"; label="%s"' % base64.b64encode(b"<label><policy>1.2.3</policy></label>").decode(),
+}
+for name, data in seeds.items():
+    open(os.path.join(d, name), "wb").write(data)
+for name, text in sio.items():
+    open(os.path.join(d, name), "wb").write(b"\2" + text.encode())
 PY
 du -sh "$corpus"
