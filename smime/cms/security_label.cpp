@@ -1,6 +1,7 @@
 // ESSSecurityLabel / EquivalentLabels codec and signed-attribute look-up; see security_label.h.
 // Input is untrusted: libtasn1 parses it, then the DER form is proven by re-encoding the
 // decoded structure and comparing it octet for octet (ANY values are checked on their own).
+// The cms.asn types used are the "InDerOrder" twins of RFC 2634's (see the note there).
 #include "smime/cms/security_label.h"
 
 #include <libtasn1.h>
@@ -115,18 +116,26 @@ int classification_of(const Bytes& b)
 
 // Decodes `type` and proves the input was DER: libtasn1 accepts BER, so the structure is
 // encoded again and must give back the very same octets.
-Asn1Node decode_der(const char* type, ByteView der, std::size_t limit)
+// `type` names the cms.asn type, `name` the RFC one for messages.
+Asn1Node decode_der(const std::string& type, const std::string& name, ByteView der, std::size_t limit)
 {
-    if (der.size() > limit) malformed(std::string(type) + " over " + std::to_string(limit) + " octets");
-    Asn1Node n = Asn1Node::decode(type, der);
+    if (der.size() > limit) malformed(name + " over " + std::to_string(limit) + " octets");
+    Asn1Node n;
+    try {
+        n = Asn1Node::decode(type, der);
+    } catch (const Error& e) {
+        std::string what = e.what();
+        if (const auto at = what.find(type); at != std::string::npos) what.replace(at, type.size(), name);
+        throw Error(e.failure(), what);
+    }
     Bytes again;
     try {
         again = n.encode();
     } catch (const Error&) {
-        malformed(std::string(type) + " does not encode again");  // libtasn1 kept something odd
+        malformed(name + " does not encode again");  // libtasn1 kept something odd
     }
     if (!std::equal(again.begin(), again.end(), der.begin(), der.end()))
-        malformed(std::string(type) + " is not DER (BER length, order or form)");
+        malformed(name + " is not DER (BER length, order or form)");
     return n;
 }
 
@@ -268,20 +277,20 @@ bool valid_utf8(std::string_view s)
 
 SecurityLabel decode_security_label(ByteView der)
 {
-    const Asn1Node n = decode_der("ESSSecurityLabel", der, kMaxLabelDer);
+    const Asn1Node n = decode_der("ESSSecurityLabelInDerOrder", "ESSSecurityLabel", der, kMaxLabelDer);
     return read_label(n, "");
 }
 
 Bytes encode_security_label(const SecurityLabel& label)
 {
-    auto n = Asn1Node::create("ESSSecurityLabel");
+    auto n = Asn1Node::create("ESSSecurityLabelInDerOrder");
     write_label(n, "", label);
     return n.encode();
 }
 
 std::vector<SecurityLabel> decode_equivalent_labels(ByteView der)
 {
-    const Asn1Node n = decode_der("EquivalentLabels", der, kMaxLabelDer * kMaxEquivalentLabels);
+    const Asn1Node n = decode_der("EquivalentLabelsInDerOrder", "EquivalentLabels", der, kMaxLabelDer * kMaxEquivalentLabels);
     const int count = n.count("");
     if (count < 0 || std::size_t(count) > kMaxEquivalentLabels)
         malformed("more than " + std::to_string(kMaxEquivalentLabels) + " equivalent labels");
@@ -294,7 +303,7 @@ Bytes encode_equivalent_labels(const std::vector<SecurityLabel>& labels)
 {
     if (labels.size() > kMaxEquivalentLabels)
         malformed("more than " + std::to_string(kMaxEquivalentLabels) + " equivalent labels");
-    auto n = Asn1Node::create("EquivalentLabels");
+    auto n = Asn1Node::create("EquivalentLabelsInDerOrder");
     for (const auto& l : labels) {
         n.append("");
         write_label(n, "?LAST.", l);
@@ -326,7 +335,7 @@ LabelAttributes find_label_attributes(ByteView signed_attributes_der)
 {
     // Signed attributes are DER by RFC 5652 §5.4; the signature covers exactly these octets.
     constexpr std::size_t kMaxAttributes = 1024 * 1024;
-    const Asn1Node n = decode_der("Attributes", signed_attributes_der, kMaxAttributes);
+    const Asn1Node n = decode_der("Attributes", "signed attributes", signed_attributes_der, kMaxAttributes);
     std::vector<Attribute> attrs;
     const int count = n.count("");
     for (int i = 1; i <= count; ++i) {

@@ -180,6 +180,7 @@ class SecurityLabelTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(encode_refuses_invalid_labels);
     CPPUNIT_TEST(finds_label_attributes);
     CPPUNIT_TEST(oid_and_utf8_checks);
+    CPPUNIT_TEST(regress_classification_longer_than_policy);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -375,6 +376,22 @@ public:
         CPPUNIT_ASSERT(cms::valid_utf8("f\xc3\xbcr \xe2\x80\x93 \xf0\x9f\x94\x92"));
         for (const char* bad : {"\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xc3", "\x80"})
             CPPUNIT_ASSERT(!cms::valid_utf8(bad));
+    }
+
+    // Found by ASan in this test program: with RFC 2634's component order libtasn1 4.19 moves
+    // the classification in front of the policy OID with overlapping memcpy when the INTEGER's
+    // encoding is the longer one. The codec now uses cms.asn's ESSSecurityLabelInDerOrder.
+    // Corpus seed: regress-classification-longer-than-policy.
+    void regress_classification_longer_than_policy()
+    {
+        SecurityLabel l;
+        l.policy_id = "1.2";
+        l.classification = 256;
+        const Bytes der = cms::encode_security_label(l);
+        CPPUNIT_ASSERT(der == (Bytes{0x31, 0x07, 0x02, 0x02, 0x01, 0x00, 0x06, 0x01, 0x2a}));
+        CPPUNIT_ASSERT(cms::decode_security_label(der) == l);
+        CPPUNIT_ASSERT(cms::decode_equivalent_labels(cms::encode_equivalent_labels({l, l})) == (std::vector<SecurityLabel>{l, l}));
+        ASSERT_ERROR("out of range", cms::decode_security_label(tlv(0x31, cat({tlv(0x02, {0x01, 0, 0, 0, 0}), {0x06, 0x01, 0x2a}}))));
     }
 };
 CPPUNIT_TEST_SUITE_REGISTRATION(SecurityLabelTest);
