@@ -55,6 +55,12 @@ Reply MessageProcessor::body(ByteView chunk)
     return Reply::proceed();
 }
 
+std::unique_ptr<ByteSource> MessageProcessor::body_source() const
+{
+    if (m_body) return m_body->reader();
+    return std::make_unique<MemorySource>(ByteView());
+}
+
 std::optional<EmailAddress> MessageProcessor::author() const
 {
     for (const auto& h : m_headers) {

@@ -98,6 +98,8 @@ public:
     // The original message as received (header fields and body) with `marker` as a first
     // X-SSM-Reinjected field: what a reinjected copy carries. Valid while this object lives.
     std::unique_ptr<ByteSource> copy_source(const std::string& marker) const;
+    // The body as received (empty before MAIL). Valid while this object lives.
+    std::unique_ptr<ByteSource> body_source() const;
     // Whether this message is a copy this gateway reinjected (valid marker for its envelope);
     // known after end_of_headers().
     bool reinjected() const { return m_reinjected; }

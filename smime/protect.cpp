@@ -92,9 +92,11 @@ ProtectResult protect_message(const std::vector<mime::HeaderField>& headers, Byt
                                                                : std::vector<mime::HeaderField>{};
     const std::vector<mime::HeaderField> inner_top = inner_content_fields(headers, hp);
 
-    // The plaintext of the envelope: the (signed) inner entity.
-    Spool inner(request.spool_dir, request.memory_spool_limit);
+    mime::Base64Encoder b64(out);
     if (request.signer) {
+        // The plaintext of the envelope: the signed inner entity, spooled (its size is
+        // known only once it is written).
+        Spool inner(request.spool_dir, request.memory_spool_limit);
         SignParameters sp = request.sign;
         sp.protected_fields = protected_fields;
         Spool sig_scratch(request.spool_dir, request.memory_spool_limit);
@@ -105,20 +107,25 @@ ProtectResult protect_message(const std::vector<mime::HeaderField>& headers, Byt
         inner.write(std::string_view("\r\n"));
         copy_spool(signed_body, inner);
         result.signature = r;
-    } else {
-        for (const auto& f : protected_fields) mime::write_header_field(inner, f);
-        body.rewind();
-        mime::write_canonical_entity(inner_top, body, inner, request.sign.limits);
-    }
-
-    {
-        mime::Base64Encoder b64(out);
         cms::EnvelopeEncoder envelope(request.encrypt->recipients, request.encrypt->cipher,
                                       inner.size(), b64);
         copy_spool(inner, envelope.plaintext());
         envelope.finish();
-        b64.finish();
+    } else {
+        // The plaintext: the protected fields and the canonical entity, whose size the scan
+        // tells, so it streams from the body through the cipher with no spool between.
+        MemorySink fields;  // bounded by the header limits the milter enforced
+        for (const auto& f : protected_fields) mime::write_header_field(fields, f);
+        const mime::ScanResult scan = mime::scan_body(inner_top, body, request.sign.limits);
+        const std::uint64_t size =
+            fields.data().size() + mime::canonical_entity_size(inner_top, scan, body);
+        cms::EnvelopeEncoder envelope(request.encrypt->recipients, request.encrypt->cipher, size,
+                                      b64);
+        envelope.plaintext().write(fields.data());
+        mime::write_canonical_entity(inner_top, scan, body, envelope.plaintext());
+        envelope.finish();
     }
+    b64.finish();
     result.cipher = request.encrypt->cipher;
     result.recipients = request.encrypt->recipients.size();
 

@@ -5,7 +5,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 
 #include "base/error.h"
@@ -30,6 +33,53 @@ public:
         if (std::fwrite(data.data(), 1, data.size(), stdout) != data.size())
             throw Error(Failure::Temporary, "cannot write to standard output");
     }
+};
+
+// Standard input as a source that keeps what it has read in memory while the header block
+// is parsed (the parser rewinds to the start once and reads ahead at most one buffer), so the
+// body can then stream into the MessageProcessor, which spools it as the milter does, with no
+// spool of ssmctl's own in front. Memory: the header block (bounded by max_header_block)
+// plus one read-ahead buffer.
+class StdinSource final : public ByteSource {
+public:
+    std::size_t read(std::span<std::uint8_t> buf) override
+    {
+        if (m_pos < m_kept.size()) {
+            const std::size_t n = std::min(buf.size(), m_kept.size() - m_pos);
+            std::memcpy(buf.data(), m_kept.data() + m_pos, n);
+            m_pos += n;
+            return n;
+        }
+        const std::size_t n = read_stdin(buf);
+        if (m_keeping) m_kept.insert(m_kept.end(), buf.begin(), buf.begin() + std::ptrdiff_t(n));
+        m_pos += n;
+        return n;
+    }
+    void rewind() override
+    {
+        if (!m_keeping) throw Error(Failure::Internal, "standard input rewound after the header");
+        m_pos = 0;
+    }
+    std::uint64_t size() const override { return m_kept.size(); }  // what is known so far
+
+    // Ends keeping; kept() then holds the first bytes of the message (header and read-ahead),
+    // and read() goes on with the rest of standard input after them.
+    void stop_keeping() { m_keeping = false; }
+    const Bytes& kept() const { return m_kept; }
+
+    static std::size_t read_stdin(std::span<std::uint8_t> buf)
+    {
+        for (;;) {
+            const ssize_t n = ::read(STDIN_FILENO, buf.data(), buf.size());
+            if (n >= 0) return static_cast<std::size_t>(n);
+            if (errno != EINTR) throw Error(Failure::Temporary, "cannot read standard input");
+        }
+    }
+
+private:
+    Bytes m_kept;
+    std::size_t m_pos = 0;
+    bool m_keeping = true;
 };
 
 int exit_code(const milter::Reply& r)
@@ -91,20 +141,16 @@ int process_command(const milter::Config& config, std::shared_ptr<const milter::
     }
 
     try {
-        // The message, spooled exactly as the milter spools a body.
-        Spool input(config.milter.spool_dir, config.milter.memory_spool_limit);
-        std::vector<std::uint8_t> buf(64 * 1024);
-        for (;;) {
-            const ssize_t n = ::read(STDIN_FILENO, buf.data(), buf.size());
-            if (n < 0) throw Error(Failure::Temporary, "cannot read standard input");
-            if (n == 0) break;
-            input.write(ByteView(buf.data(), static_cast<std::size_t>(n)));
-        }
-        auto reader = input.reader();
+        // The header block is parsed from standard input; the body then streams into the
+        // MessageProcessor, which spools it exactly as the milter spools a body.
+        StdinSource input;
         smime::mime::Limits limits;
         limits.max_header_field = config.milter.max_header_field_size;
         limits.max_depth = config.milter.max_mime_depth;
-        const smime::mime::HeaderBlock block = smime::mime::parse_header_block(*reader, limits);
+        const smime::mime::HeaderBlock block = smime::mime::parse_header_block(input, limits);
+        input.stop_keeping();
+        const ByteView head = ByteView(input.kept()).first(
+            static_cast<std::size_t>(std::min<std::uint64_t>(block.body_offset, input.kept().size())));
 
         milter::TokenKeySource keys(config.hsm);
         auto certificates = milter::Certificates::load(config, milter::open_harvest_store(config));
@@ -117,11 +163,18 @@ int process_command(const milter::Config& config, std::shared_ptr<const milter::
         for (const auto& h : block.fields)
             if (auto r = proc.header(h.name, h.value); r.verdict != milter::Verdict::Continue)
                 return early_stop("header", r);
-        smime::mime::BodySource body(*reader, block.body_offset);
+        // The body: what the header parser read ahead, then the rest of standard input.
+        ByteView ahead = ByteView(input.kept()).subspan(head.size());
+        std::vector<std::uint8_t> buf(256 * 1024);
         for (;;) {
-            const std::size_t n = body.read(buf);
-            if (n == 0) break;
-            if (auto r = proc.body(ByteView(buf.data(), n)); r.verdict != milter::Verdict::Continue)
+            ByteView chunk = ahead;
+            if (chunk.empty()) {
+                const std::size_t n = StdinSource::read_stdin(buf);
+                if (n == 0) break;
+                chunk = ByteView(buf.data(), n);
+            }
+            ahead = {};
+            if (auto r = proc.body(chunk); r.verdict != milter::Verdict::Continue)
                 return early_stop("body", r);
         }
         milter::MessageOutcome out = proc.end_of_message();
@@ -141,14 +194,14 @@ int process_command(const milter::Config& config, std::shared_ptr<const milter::
         }
 
         StdoutSink sink;
+        auto original_body = proc.body_source();
         if (out.header_edit) {
-            smime::mime::BodySource original_body(*reader, block.body_offset);
             auto nb = out.new_body ? out.new_body->reader() : nullptr;
             milter::write_rewritten_message(block.fields, *out.header_edit,
-                                            nb ? *nb : static_cast<ByteSource&>(original_body), sink);
+                                            nb ? *nb : *original_body, sink);
         } else {
-            reader->rewind();
-            copy_stream(*reader, sink);
+            sink.write(head);  // the header block as it came (with an mbox From line, if any)
+            copy_stream(*original_body, sink);
         }
         std::fflush(stdout);
         return 0;

@@ -87,8 +87,8 @@ AlgorithmId content_encryption_algorithm_id(ContentCipher c, ByteView iv)
 
 ContentEncryptor::ContentEncryptor(ContentCipher cipher, const SecretBytes& key, ByteView iv,
                                    std::uint64_t plaintext_length, ByteSink& out)
-    : m_cipher(cipher), m_out(out), m_remaining(plaintext_length), m_in(kChunk + kAesBlock),
-      m_enc(kChunk + kAesBlock)
+    : m_cipher(cipher), m_out(out), m_remaining(plaintext_length), m_in(kAesBlock),
+      m_enc(kChunk)
 {
     if (key.size() != content_key_size(cipher) || iv.size() != iv_size(cipher))
         throw Error(Failure::Internal, "content key or IV of the wrong size");
@@ -120,17 +120,22 @@ void ContentEncryptor::write(ByteView data)
         throw Error(Failure::Internal, "more plaintext than the announced content length");
     m_remaining -= data.size();
     while (!data.empty()) {
-        if (m_fill == 0 && data.size() >= kChunk) {  // whole chunks skip the copy
-            encrypt_out(data.data(), kChunk);
-            data = data.subspan(kChunk);
+        if (m_fill == 0 && data.size() >= kAesBlock) {
+            // Whole blocks go from the caller's buffer straight to the cipher (no copy);
+            // a partial block waits in m_in for the next write.
+            const std::size_t n = std::min(kChunk, data.size() - data.size() % kAesBlock);
+            encrypt_out(data.data(), n);
+            data = data.subspan(n);
             continue;
         }
-        const std::size_t take = std::min(data.size(), kChunk - m_fill);
+        // Less than a block pending: complete it (then it goes out and the rest can go
+        // direct), or keep what there is when the write ends first.
+        const std::size_t take = std::min(data.size(), kAesBlock - m_fill);
         std::memcpy(m_in.data() + m_fill, data.data(), take);
         m_fill += take;
         data = data.subspan(take);
-        if (m_fill == kChunk) {
-            encrypt_out(m_in.data(), kChunk);
+        if (m_fill == kAesBlock) {
+            encrypt_out(m_in.data(), kAesBlock);
             m_fill = 0;
         }
     }

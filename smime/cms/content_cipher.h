@@ -34,7 +34,8 @@ AlgorithmId content_encryption_algorithm_id(ContentCipher c, ByteView iv);
 
 // Encrypts exactly `plaintext_length` octets written to it into `out`; finish() flushes the
 // last block (with padding for CBC) and returns the GCM tag (empty for CBC). Writing more
-// than announced, or finishing with fewer, is a caller bug: Error(Internal).
+// than announced, or finishing with fewer, is a caller bug: Error(Internal). Whole blocks
+// are encrypted straight from the caller's buffer, in calls of up to kChunk octets.
 class ContentEncryptor final : public ByteSink {
 public:
     ContentEncryptor(ContentCipher cipher, const SecretBytes& key, ByteView iv,
@@ -56,8 +57,8 @@ private:
     gnutls_cipher_hd_t m_handle = nullptr;
     ByteSink& m_out;
     std::uint64_t m_remaining;
-    Bytes m_in;   // pending plaintext (kChunk + one block for the padding)
-    Bytes m_enc;  // ciphertext staging
+    Bytes m_in;   // pending plaintext: less than one block between writes (padded at the end)
+    Bytes m_enc;  // ciphertext staging, kChunk
     std::size_t m_fill = 0;
     bool m_finished = false;
 };

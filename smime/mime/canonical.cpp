@@ -222,6 +222,46 @@ void write_canonical_entity(const std::vector<HeaderField>& top_headers, ByteSou
     write_canonical_entity(top_headers, scan, body, out);
 }
 
+namespace {
+
+class NullSink final : public ByteSink {
+public:
+    using ByteSink::write;
+    void write(ByteView) override {}
+};
+
+// Whether the writer copies this part and all inside it unchanged (line ends apart).
+bool copied_unchanged(const Part& p)
+{
+    const PartPlan plan = plan_part(p);
+    if (plan.new_transfer_encoding || plan.treatment == Treatment::QuotedPrintable ||
+        plan.treatment == Treatment::Base64)
+        return false;
+    return std::all_of(p.children.begin(), p.children.end(), copied_unchanged);
+}
+
+}  // namespace
+
+std::uint64_t canonical_entity_size(const std::vector<HeaderField>& top_headers,
+                                    const ScanResult& scan, ByteSource& body)
+{
+    NullSink null;
+    CountingSink count(null);
+    if (!copied_unchanged(scan.root)) {
+        write_canonical_entity(top_headers, scan, body, count);
+        return count.count();
+    }
+    // Writer::top with no field replaced: the Content-* fields and the empty line, then
+    // every body octet of [0, root.end) through the same normaliser, split only at line
+    // boundaries, so each bare LF or lone CR adds exactly one octet.
+    CrlfNormaliser n(count);
+    for (const auto& f : top_headers)
+        if (is_content_field(f.name)) write_header_field(n, f);
+    n.write(std::string_view("\r\n"));
+    n.finish();
+    return count.count() + scan.root.end + scan.bare_line_ends;
+}
+
 std::vector<TopFieldRef> canonical_top_headers_to_remove(const std::vector<HeaderField>& top)
 {
     std::vector<TopFieldRef> out;

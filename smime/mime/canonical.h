@@ -60,6 +60,15 @@ void write_canonical_entity(const std::vector<HeaderField>& top_headers, ByteSou
 void write_canonical_entity(const std::vector<HeaderField>& top_headers, const ScanResult& scan,
                             ByteSource& body, ByteSink& out);
 
+// The exact number of octets write_canonical_entity(top_headers, scan, body, out) writes, so
+// the entity can stream into a definite-length encoding (CMS) without being spooled first.
+// When no part is re-encoded or relabelled (the common case) it comes from the scan: the
+// top-level Content-* fields as written, the body and one octet per bare line end (each
+// becomes CRLF). Otherwise the writer runs once into a counter (one more read of `body`,
+// nothing kept).
+std::uint64_t canonical_entity_size(const std::vector<HeaderField>& top_headers,
+                                    const ScanResult& scan, ByteSource& body);
+
 // A top-level field that moves into the signed entity: all Content-* fields (MIME-Version
 // and everything else stay outside). `occurrence` is 1-based among fields of that name,
 // as smfi_chgheader's index wants it.

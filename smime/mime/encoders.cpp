@@ -1,38 +1,49 @@
 // Streaming base64, quoted-printable and CRLF normalisation. Input is untrusted and of any
-// size; state between writes is a few bytes, output is buffered in 16 KiB.
+// size; state between writes is a few bytes, output is buffered (16 KiB; base64 256 KiB).
 #include "smime/mime/encoders.h"
 
 #include <nettle/base64.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "smime/mime/line_reader.h"
 
 namespace ssm::smime::mime {
 
 void BufferedOut::put(ByteView data)
 {
-    if (m_buf.size() + data.size() > capacity) flush();
-    if (data.size() >= capacity) {
+    if (m_buf.size() - m_fill < data.size()) flush();
+    if (data.size() >= m_buf.size()) {
         m_next.write(data);
         return;
     }
-    m_buf.insert(m_buf.end(), data.begin(), data.end());
+    if (!data.empty()) std::memcpy(m_buf.data() + m_fill, data.data(), data.size());
+    m_fill += data.size();
 }
 
 void BufferedOut::flush()
 {
-    if (m_buf.empty()) return;
-    m_next.write(m_buf);
-    m_buf.clear();
+    if (m_fill == 0) return;
+    m_next.write(ByteView(m_buf.data(), m_fill));
+    m_fill = 0;
 }
 
 // ---- base64 ----
 
+namespace {
+constexpr std::size_t b64_in = 57;   // octets per line
+constexpr std::size_t b64_out = 78;  // 76 characters and CRLF
+}  // namespace
+
 void Base64Encoder::encode_group(const std::uint8_t* src, std::size_t len)
 {
-    char line[BASE64_ENCODE_RAW_LENGTH(57) + 2];
-    base64_encode_raw(line, len, src);
+    std::uint8_t* dst = m_out.reserve(b64_out);
+    base64_encode_raw(reinterpret_cast<char*>(dst), len, src);
     const std::size_t n = BASE64_ENCODE_RAW_LENGTH(len);
-    line[n] = '\r';
-    line[n + 1] = '\n';
-    m_out.put(ByteView(reinterpret_cast<const std::uint8_t*>(line), n + 2));
+    dst[n] = '\r';
+    dst[n + 1] = '\n';
+    m_out.commit(n + 2);
 }
 
 void Base64Encoder::write(ByteView data)
@@ -44,8 +55,20 @@ void Base64Encoder::write(ByteView data)
         encode_group(m_pending, m_npending);
         m_npending = 0;
     }
-    for (; data.size() - i >= sizeof m_pending; i += sizeof m_pending)
-        encode_group(data.data() + i, sizeof m_pending);
+    // Whole lines, as many as the output buffer takes at a time.
+    const std::size_t lines_per_block = m_out.capacity() / b64_out;
+    while (data.size() - i >= b64_in) {
+        const std::size_t lines = std::min((data.size() - i) / b64_in, lines_per_block);
+        std::uint8_t* dst = m_out.reserve(lines * b64_out);
+        const std::uint8_t* src = data.data() + i;
+        for (std::size_t k = 0; k < lines; ++k, dst += b64_out, src += b64_in) {
+            base64_encode_raw(reinterpret_cast<char*>(dst), b64_in, src);
+            dst[b64_out - 2] = '\r';
+            dst[b64_out - 1] = '\n';
+        }
+        m_out.commit(lines * b64_out);
+        i += lines * b64_in;
+    }
     while (i < data.size()) m_pending[m_npending++] = data[i++];
 }
 
@@ -149,25 +172,27 @@ void QuotedPrintableEncoder::finish()
 
 void CrlfNormaliser::write(ByteView data)
 {
-    std::size_t run = 0;  // start of a run of ordinary bytes, written in one piece
-    for (std::size_t i = 0; i < data.size(); ++i) {
-        const std::uint8_t c = data[i];
-        if (m_pending_cr) {
-            m_pending_cr = false;
+    std::size_t i = 0;
+    if (m_pending_cr && !data.empty()) {
+        m_pending_cr = false;
+        m_out.put(std::string_view("\r\n"));
+        if (data[0] == '\n') i = 1;
+    }
+    // Runs of ordinary bytes and CRLF pairs pass in one piece; only a bare LF or CR splits.
+    std::size_t run = i;
+    while (i < data.size()) {
+        const std::size_t j = i + find_cr_or_lf(data.data() + i, data.size() - i);
+        if (j == data.size()) break;
+        if (data[j] == '\r' && j + 1 < data.size() && data[j + 1] == '\n') {
+            i = j + 2;
+            continue;
+        }
+        m_out.put(data.subspan(run, j - run));
+        run = i = j + 1;
+        if (data[j] == '\r' && j + 1 == data.size())
+            m_pending_cr = true;  // resolved by the next write or by finish()
+        else
             m_out.put(std::string_view("\r\n"));
-            if (c == '\n') {
-                run = i + 1;
-                continue;
-            }
-        }
-        if (c == '\r' || c == '\n') {
-            m_out.put(data.subspan(run, i - run));
-            run = i + 1;
-            if (c == '\r')
-                m_pending_cr = true;
-            else
-                m_out.put(std::string_view("\r\n"));
-        }
     }
     m_out.put(data.subspan(run));
 }

@@ -10,33 +10,47 @@
 
 namespace ssm::smime::mime {
 
-// Gathers small writes into larger ones for the next sink.
+// Gathers small writes into larger ones for the next sink. Encoders that produce whole
+// blocks write straight into the buffer: reserve(n) gives room for n octets (n at most
+// capacity()), commit(k) keeps the first k written there.
 class BufferedOut {
 public:
-    explicit BufferedOut(ByteSink& next) : m_next(next) { m_buf.reserve(capacity); }
+    explicit BufferedOut(ByteSink& next, std::size_t capacity = 16 * 1024)
+        : m_next(next), m_buf(capacity)
+    {
+    }
     void put(std::uint8_t c)
     {
-        m_buf.push_back(c);
-        if (m_buf.size() >= capacity) flush();
+        if (m_fill == m_buf.size()) flush();
+        m_buf[m_fill++] = c;
     }
     void put(ByteView data);
     void put(std::string_view s) { put(as_bytes(s)); }
+    std::uint8_t* reserve(std::size_t n)
+    {
+        if (m_buf.size() - m_fill < n) flush();
+        return m_buf.data() + m_fill;
+    }
+    void commit(std::size_t n) { m_fill += n; }
+    std::size_t capacity() const { return m_buf.size(); }
     void flush();
 
 private:
-    static constexpr std::size_t capacity = 16 * 1024;
     ByteSink& m_next;
-    std::vector<std::uint8_t> m_buf;
+    std::vector<std::uint8_t> m_buf;  // fixed size; [0, m_fill) pending
+    std::size_t m_fill = 0;
 };
 
 // Base64 in lines of 76 characters, each ended by CRLF (the last one too).
 // nettle (nettle-dev, the crypto core GnuTLS itself uses) does the encoding: a Debian
 // library with a long review history rather than one more hand-written encoder; every
 // 57-byte group is encoded on its own with base64_encode_raw, so no nettle state is kept
-// across calls and the 76-character line length falls out of the grouping.
+// across calls and the 76-character line length falls out of the grouping. Whole lines are
+// encoded straight into a 256 KiB output buffer, which reaches the next sink (the output
+// spool or the CMS encoder) in large writes.
 class Base64Encoder final : public ByteSink {
 public:
-    explicit Base64Encoder(ByteSink& next) : m_out(next) {}
+    explicit Base64Encoder(ByteSink& next) : m_out(next, 256 * 1024) {}
     using ByteSink::write;
     void write(ByteView data) override;
     void finish();

@@ -3,6 +3,7 @@
 #include "smime/mime/line_reader.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace ssm::smime::mime {
 
@@ -44,6 +45,55 @@ void Cursor::skip_to(std::uint64_t end)
     }
 }
 
+namespace {
+
+constexpr std::uint64_t ones = 0x0101010101010101ULL;
+constexpr std::uint64_t highs = 0x8080808080808080ULL;
+
+// Non-zero iff some octet of v is 0 (exact as a yes/no answer).
+constexpr std::uint64_t zero_octets(std::uint64_t v)
+{
+    return (v - ones) & ~v & highs;
+}
+
+// The content of a line in [p, p + n): returns the index of the first CR or LF (n when
+// there is none) and flags 8-bit octets and NULs before it. Eight octets at a time, one
+// pass, so the cost is linear in the line whatever the input (no rescans).
+std::size_t scan_content(const std::uint8_t* p, std::size_t n, Line& line)
+{
+    std::uint64_t any = 0;
+    std::uint64_t zero = 0;
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        std::uint64_t v;
+        std::memcpy(&v, p + i, 8);
+        if (zero_octets(v ^ (ones * '\r')) | zero_octets(v ^ (ones * '\n'))) break;
+        any |= v;
+        zero |= zero_octets(v);
+    }
+    for (; i < n && p[i] != '\r' && p[i] != '\n'; ++i) {
+        any |= p[i];
+        if (p[i] == 0) zero = highs;
+    }
+    if (any & highs) line.has_8bit = true;
+    if (zero) line.has_nul = true;
+    return i;
+}
+
+}  // namespace
+
+std::size_t find_cr_or_lf(const std::uint8_t* p, std::size_t n)
+{
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        std::uint64_t v;
+        std::memcpy(&v, p + i, 8);
+        if (zero_octets(v ^ (ones * '\r')) | zero_octets(v ^ (ones * '\n'))) break;
+    }
+    while (i < n && p[i] != '\r' && p[i] != '\n') ++i;
+    return i;
+}
+
 bool LineReader::next(Line& line)
 {
     line.begin = m_cur.pos();
@@ -55,28 +105,29 @@ bool LineReader::next(Line& line)
     line.has_nul = false;
     if (m_cur.peek() < 0) return false;
     for (;;) {
-        const int c = m_cur.get();
-        if (c < 0) return true;
-        if (c == '\n') {
+        const std::span<const std::uint8_t> w = m_cur.window();
+        if (w.empty()) return true;  // a last line without a line end
+        // Content octets [0, n): counted, flagged, the head kept, the rest checked for SP/HTAB.
+        const std::size_t n = scan_content(w.data(), w.size(), line);
+        line.length += n;
+        const std::size_t keep = std::min(n, m_head_cap - std::min(m_head_cap, line.head.size()));
+        line.head.append(reinterpret_cast<const char*>(w.data()), keep);
+        for (std::size_t i = keep; i < n && line.tail_is_wsp; ++i)
+            if (w[i] != ' ' && w[i] != '\t') line.tail_is_wsp = false;
+        m_cur.advance(n);
+        if (n == w.size()) continue;  // the line goes on in the next window
+        m_cur.advance(1);
+        if (w[n] == '\n') {
             line.eol = Eol::Lf;
             return true;
         }
-        if (c == '\r') {
-            if (m_cur.peek() == '\n') {
-                m_cur.get();
-                line.eol = Eol::Crlf;
-            } else {
-                line.eol = Eol::Cr;
-            }
-            return true;
+        if (m_cur.peek() == '\n') {
+            m_cur.get();
+            line.eol = Eol::Crlf;
+        } else {
+            line.eol = Eol::Cr;
         }
-        ++line.length;
-        if (c >= 0x80) line.has_8bit = true;
-        if (c == 0) line.has_nul = true;
-        if (line.head.size() < m_head_cap)
-            line.head.push_back(static_cast<char>(c));
-        else if (c != ' ' && c != '\t')
-            line.tail_is_wsp = false;
+        return true;
     }
 }
 

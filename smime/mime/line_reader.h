@@ -3,6 +3,7 @@
 // any length, end in CRLF, LF or a lone CR, or not end at all.
 #pragma once
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,14 @@ public:
         if (c >= 0) ++m_at;
         return c;
     }
+    // The buffered bytes from pos() on, refilled when used up; empty only at end of input.
+    // advance(n) consumes n of them (n <= window().size()).
+    std::span<const std::uint8_t> window()
+    {
+        if (m_at == m_len) fill();
+        return {m_buf.data() + m_at, m_len - m_at};
+    }
+    void advance(std::size_t n) { m_at += n; }
     // Passes the bytes from pos() up to `end` (or end of input) to `sink`, in chunks.
     void copy_to(std::uint64_t end, ByteSink& sink);
     // Moves forward to `end` (or end of input) without looking at the bytes.
@@ -45,6 +54,10 @@ private:
     std::uint64_t m_base = 0;
     bool m_eof = false;
 };
+
+// The index of the first CR or LF in [p, p + n), n when there is none; eight octets at a
+// time (mail is mostly short lines, so this beats two memchr calls).
+std::size_t find_cr_or_lf(const std::uint8_t* p, std::size_t n);
 
 enum class Eol { None, Crlf, Lf, Cr };
 

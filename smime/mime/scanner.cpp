@@ -124,6 +124,7 @@ public:
             reader.set_head_cap(m_stack.back().state == State::Header ? m_limits.max_header_field + 1
                                                                       : body_head_cap);
             if (!reader.next(line)) break;
+            if (line.eol == Eol::Lf || line.eol == Eol::Cr) ++m_result.bare_line_ends;
             on_line(line);
             m_eol_begin = line.begin + line.length;
         }

@@ -71,6 +71,9 @@ struct ScanResult {
     Part root;
     std::size_t part_count = 0;
     std::size_t max_depth = 0;
+    // Lines of the whole body ended by a bare LF or a lone CR: each becomes CRLF, one octet
+    // longer, in the canonical form (canonical_entity_size uses it).
+    std::uint64_t bare_line_ends = 0;
 };
 
 // Scans `body` (from its first byte; it is rewound) for the entity whose header fields
