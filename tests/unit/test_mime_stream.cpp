@@ -1,0 +1,174 @@
+// Unit tests for smime/mime/ (part 3): the word-at-a-time fast paths (line splitting, CRLF
+// normalisation), bulk base64 and the canonical entity size, each against a plain
+// byte-at-a-time reference on pseudo-random input in many chunkings.
+#include <cppunit/extensions/HelperMacros.h>
+
+#include "smime/mime/line_reader.h"
+#include "tests/unit/test_mime_support.h"
+
+using namespace ssm;
+using namespace ssm::smime::mime;
+using namespace ssm::test::mime;
+
+namespace {
+
+// Input over a small alphabet rich in what the fast paths must notice.
+std::string spiky(std::size_t n, unsigned seed)
+{
+    static const char alphabet[] = {'a', 'b', ' ', '\t', '\r', '\n', '\0', '\x80', '\xe9', '-',
+                                    'x', 'y', 'z', '0', '1', '2'};
+    const std::string r = pseudo_random(n, seed);
+    std::string s(n, 'a');
+    for (std::size_t i = 0; i < n; ++i) s[i] = alphabet[static_cast<unsigned char>(r[i]) % sizeof alphabet];
+    return s;
+}
+
+// The line splitter as first written, one byte at a time (the reference).
+std::vector<Line> reference_lines(const std::string& in, std::size_t cap)
+{
+    std::vector<Line> out;
+    std::size_t i = 0;
+    while (i < in.size()) {
+        Line l;
+        l.begin = i;
+        for (;;) {
+            if (i == in.size()) break;
+            const auto c = static_cast<unsigned char>(in[i++]);
+            if (c == '\n') {
+                l.eol = Eol::Lf;
+                break;
+            }
+            if (c == '\r') {
+                if (i < in.size() && in[i] == '\n') {
+                    ++i;
+                    l.eol = Eol::Crlf;
+                } else {
+                    l.eol = Eol::Cr;
+                }
+                break;
+            }
+            ++l.length;
+            if (c >= 0x80) l.has_8bit = true;
+            if (c == 0) l.has_nul = true;
+            if (l.head.size() < cap)
+                l.head.push_back(static_cast<char>(c));
+            else if (c != ' ' && c != '\t')
+                l.tail_is_wsp = false;
+        }
+        out.push_back(l);
+    }
+    return out;
+}
+
+std::string reference_crlf(const std::string& in)
+{
+    std::string out;
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        if (in[i] == '\r' && i + 1 < in.size() && in[i + 1] == '\n') {
+            out += "\r\n";
+            ++i;
+        } else if (in[i] == '\r' || in[i] == '\n') {
+            out += "\r\n";
+        } else {
+            out += in[i];
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+class MimeStreamTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(MimeStreamTest);
+    CPPUNIT_TEST(line_reader_matches_reference);
+    CPPUNIT_TEST(crlf_normaliser_matches_reference);
+    CPPUNIT_TEST(base64_over_many_output_blocks);
+    CPPUNIT_TEST(canonical_size_is_what_is_written);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void line_reader_matches_reference()
+    {
+        for (unsigned seed = 1; seed <= 60; ++seed) {
+            std::string in = spiky(seed * 13 % 400, seed);
+            if (seed % 3 == 0) in = std::string(90, 'q') + "\r" + in;  // a long line, CR at the end
+            for (std::size_t cap : {0u, 1u, 5u, 208u}) {
+                const std::vector<Line> expected = reference_lines(in, cap);
+                for (std::size_t chunk : {1u, 3u, 8u, 9u, 64u * 1024u}) {
+                    auto src = chunked(in, chunk);
+                    Cursor cur(src);
+                    LineReader reader(cur, cap);
+                    Line l;
+                    std::size_t k = 0;
+                    while (reader.next(l)) {
+                        CPPUNIT_ASSERT(k < expected.size());
+                        const Line& e = expected[k++];
+                        CPPUNIT_ASSERT_EQUAL(e.begin, l.begin);
+                        CPPUNIT_ASSERT_EQUAL(e.length, l.length);
+                        CPPUNIT_ASSERT(e.eol == l.eol);
+                        CPPUNIT_ASSERT_EQUAL(e.head, l.head);
+                        CPPUNIT_ASSERT_EQUAL(e.tail_is_wsp, l.tail_is_wsp);
+                        CPPUNIT_ASSERT_EQUAL(e.has_8bit, l.has_8bit);
+                        CPPUNIT_ASSERT_EQUAL(e.has_nul, l.has_nul);
+                    }
+                    CPPUNIT_ASSERT_EQUAL(expected.size(), k);
+                    CPPUNIT_ASSERT_EQUAL(static_cast<std::uint64_t>(in.size()), cur.pos());
+                }
+            }
+        }
+    }
+
+    void crlf_normaliser_matches_reference()
+    {
+        for (unsigned seed = 1; seed <= 80; ++seed) {
+            const std::string in = spiky(seed * 7 % 300, seed + 1000);
+            const std::string expected = reference_crlf(in);
+            for (std::size_t chunk : {1u, 2u, 7u, 8u, 33u, 4096u})
+                CPPUNIT_ASSERT_EQUAL(expected, encode_chunked<CrlfNormaliser>(in, chunk));
+        }
+        // One long run larger than the output buffer passes through whole.
+        const std::string big = lf_to_crlf(std::string(40000, 'x') + "\n" + std::string(30000, 'y') + "\n");
+        CPPUNIT_ASSERT_EQUAL(big, encode_chunked<CrlfNormaliser>(big, 1 << 20));
+    }
+
+    void base64_over_many_output_blocks()
+    {
+        // More than two 256 KiB output blocks, in chunkings that split lines and blocks.
+        const std::string in = pseudo_random(600001, 5);
+        const std::string expected = lf_to_crlf(tool("base64 -w 76", in));
+        for (std::size_t chunk : {57u, 1000u, 65536u, 1u << 20})
+            CPPUNIT_ASSERT_EQUAL(expected, encode_chunked<Base64Encoder>(in, chunk));
+    }
+
+    void canonical_size_is_what_is_written()
+    {
+        // Identity plans (computed from the scan) and re-encoding ones (counted), with every
+        // kind of line end, a CR at the very end, no line end at the end.
+        const std::vector<std::vector<HeaderField>> tops = {
+            {},
+            {{"Content-Type", "text/plain"}},
+            {{"Content-Type", "text/plain; charset=utf-8"}, {"Content-Transfer-Encoding", "8bit"}},
+            {{"Content-Type", "application/octet-stream"}, {"Content-Transfer-Encoding", "binary"}},
+            {{"Content-Type", "multipart/mixed; boundary=b"}, {"Subject", "x"}},
+            {{"Content-Type", "text/plain;\r\n\tcharset=us-ascii"}, {"Content-Transfer-Encoding", "base64"}},
+        };
+        std::vector<std::string> bodies = {
+            "", "x", "\r", "\n", "a\r\nb\nc\rd\r", "a\nb\n",
+            "--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\nContent-Transfer-Encoding: 8bit\n\n\xe9\n--b--\n",
+            "--b\r\n\r\n" + std::string(1200, 'l') + "\r\n--b--\r\n",
+        };
+        for (unsigned seed = 1; seed <= 20; ++seed) bodies.push_back(spiky(seed * 37 % 500, seed + 77));
+        for (const auto& top : tops)
+            for (const auto& body : bodies)
+                for (std::size_t chunk : {1u, 5u, 4096u}) {
+                    auto src = chunked(body, chunk);
+                    const ScanResult s = scan_body(top, src, {});
+                    MemorySink out;
+                    write_canonical_entity(top, s, src, out);
+                    CPPUNIT_ASSERT_EQUAL(static_cast<std::uint64_t>(out.data().size()),
+                                         canonical_entity_size(top, s, src));
+                }
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(MimeStreamTest);
