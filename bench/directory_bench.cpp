@@ -1,13 +1,20 @@
 // directory_bench: lookups/s and p50/p99 latency of the persistent lookup cache
 // (directory::CachingSource over a real directory::LdapSource), for cache misses (an LDAP
-// search against the slapd given, plus the LMDB write) and cache hits (LMDB read and
-// certificate parse only). Used by bench/run-directory.sh; input is that script's arguments.
+// search against the slapd given, plus the LMDB write) and cache hits (LMDB read, then the
+// certificates through the memo of parsed certificates). Used by bench/run-directory.sh; input
+// is that script's arguments.
 //   directory_bench --server URI --base DN --cache DIR --addresses N [--hits M] [--threads T]
+//                   [--resolve ADDRESS --anchor PEM --intermediate PEM]
 // Addresses are user0@partner.example ... user{N-1}@partner.example; each must have one
 // certificate in the directory. The first N/2 are missed by one thread, the rest by T threads;
-// then M hits by one thread and M by T threads; then, to split a hit's cost, M peeks (LMDB read
-// and record decode, no certificate parse) and M bare certificate parses. Exit 1 when a lookup returns no certificate or
-// the number of LDAP searches is not what the phase implies (hits must send none).
+// then M hits by one thread and M by T threads; then M hits through a cache whose memo keeps
+// nothing (every hit parses and reads the facts: what a hit costs for a certificate the memo
+// has dropped); then, to split a hit's cost, M peeks (LMDB read and record decode) and M
+// parses with facts (what the memo saves). With --resolve: M/4 whole recipient look-ups
+// (CertificateResolver::find over the cache: hit, checks, chain validation with revocation
+// off) of ADDRESS, whose directory certificate must chain to the anchor, with the memo and
+// without. Exit 1 when a lookup returns no certificate, a resolve chooses none, or the number
+// of LDAP searches is not what the phase implies (hits must send none).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -17,8 +24,10 @@
 #include <thread>
 #include <vector>
 
+#include "directory/certificate_choice.h"
 #include "directory/ldap_source.h"
 #include "directory/lookup_cache.h"
+#include "pki/trust_store.h"
 
 using namespace ssm;
 using namespace ssm::directory;
@@ -27,7 +36,7 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 struct Options {
-    std::string server, base, cache;
+    std::string server, base, cache, resolve, anchor, intermediate;
     std::size_t addresses = 1000, hits = 20000;
     unsigned threads = 4;
 };
@@ -115,6 +124,9 @@ int main(int argc, char** argv)
         if (k == "--server") o.server = v;
         else if (k == "--base") o.base = v;
         else if (k == "--cache") o.cache = v;
+        else if (k == "--resolve") o.resolve = v;
+        else if (k == "--anchor") o.anchor = v;
+        else if (k == "--intermediate") o.intermediate = v;
         else if (k == "--addresses") o.addresses = std::strtoul(v.c_str(), nullptr, 10);
         else if (k == "--hits") o.hits = std::strtoul(v.c_str(), nullptr, 10);
         else if (k == "--threads") o.threads = static_cast<unsigned>(std::strtoul(v.c_str(), nullptr, 10));
@@ -136,20 +148,41 @@ int main(int argc, char** argv)
         auto ldap = std::make_shared<LdapSource>(lc);
         auto env = lmdb::Environment::open(o.cache);
         flush_cache(*env);
-        CachingSource cache(env, ldap, CacheSettings{}, [ldap](const EmailAddress& a) { return ldap->serves(a); });
+        auto serves = [ldap](const EmailAddress& a) { return ldap->serves(a); };
+        CachingSource cache(env, ldap, CacheSettings{}, serves);
         const std::size_t half = o.addresses / 2;
         bool ok = phase("miss", cache, *ldap, 1, half, sequential, 0, half);
         ok = phase("miss", cache, *ldap, o.threads, o.addresses - half, sequential, half, o.addresses - half) && ok;
         const std::size_t span = o.addresses;
         ok = phase("hit", cache, *ldap, 1, o.hits, spread, span, 0) && ok;
         ok = phase("hit", cache, *ldap, o.threads, o.hits, spread, span, 0) && ok;
+        // The same LMDB entries through a memo with no budget: every certificate parsed again.
+        CachingSource unmemoised(env, ldap, CacheSettings{}, serves, {}, std::make_shared<CertificateMemo>(0));
+        ok = phase("hit-nomemo", unmemoised, *ldap, 1, o.hits, spread, span, 0) && ok;
         parts("peek", o.hits, [&](std::size_t k) {
             if (!cache.peek(user(spread(span, k)))) ok = false;
         });
         const Bytes der = cache.peek(user(0))->certificates.at(0);
-        parts("parse", o.hits, [&](std::size_t) {
-            if (!pki::Certificate::parse_der(der)) ok = false;
+        parts("parse+facts", o.hits, [&](std::size_t) {
+            if (!pki::SharedCertificate::parse_der(der)) ok = false;
         });
+        if (!o.resolve.empty()) {
+            const auto address = EmailAddress::parse(o.resolve);
+            if (!address) throw std::runtime_error("--resolve: not an address");
+            auto trust = std::make_shared<const pki::TrustStore>(pki::Certificate::load_file(o.anchor),
+                                                                 pki::Certificate::load_file(o.intermediate),
+                                                                 pki::Revocation::Off);
+            auto with_memo = std::make_shared<CachingSource>(env, ldap, CacheSettings{}, serves);
+            auto without = std::make_shared<CachingSource>(env, ldap, CacheSettings{}, serves, CachingSource::Clock{},
+                                                           std::make_shared<CertificateMemo>(0));
+            with_memo->lookup(*address);  // the miss, outside the timing
+            for (auto& [name, source] : {std::pair{"resolve", with_memo}, std::pair{"resolve-nomemo", without}}) {
+                const CertificateResolver resolver({source}, trust);
+                parts(name, o.hits / 4, [&](std::size_t) {
+                    if (!resolver.find(*address, std::time(nullptr)).chosen) ok = false;
+                });
+            }
+        }
         return ok ? 0 : 1;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "directory_bench: %s\n", e.what());

@@ -1,5 +1,6 @@
 // Encryption certificate choice and the source resolver (see certificate_choice.h). The facts
-// come from pki::facts over untrusted certificates; nothing here trusts a candidate's source.
+// come from pki::facts over untrusted certificates (read once per candidate certificate, kept
+// in pki::SharedCertificate); nothing here trusts a candidate's source.
 #include "directory/certificate_choice.h"
 
 #include <algorithm>
@@ -40,11 +41,9 @@ std::string describe(const CertificateCandidate& c, const pki::CertificateFacts&
     return c.source + " (serial " + to_hex(f.serial) + ")";
 }
 
-}  // namespace
-
-std::vector<std::string> encryption_problems(const pki::Certificate& cert, const pki::CertificateFacts& f,
-                                             const std::string& address_key, const pki::TrustStore& trust,
-                                             std::time_t now)
+// The checks of the certificate itself (no chain).
+std::vector<std::string> certificate_problems(const pki::CertificateFacts& f, const std::string& address_key,
+                                              std::time_t now)
 {
     std::vector<std::string> out;
     if (!f.has_address(address_key)) out.push_back("not issued for " + address_key);
@@ -53,9 +52,33 @@ std::vector<std::string> encryption_problems(const pki::Certificate& cert, const
     if (f.is_ca) out.push_back("is a CA certificate");
     if (!f.allows_email_protection()) out.push_back("extended key usage lacks emailProtection");
     if (auto ku = key_usage_problem(f)) out.push_back(*ku);
-    if (!out.empty()) return out;
+    return out;
+}
+
+void chain_problems(std::vector<std::string>& out, const pki::Certificate& cert, const pki::TrustStore& trust,
+                    std::time_t now)
+{
     const auto v = trust.validate(cert, {}, now, pki::Purpose::EmailProtection);
     if (!v.valid()) out.push_back("chain: " + v.describe());
+}
+
+}  // namespace
+
+std::vector<std::string> encryption_problems(const pki::Certificate& cert, const pki::CertificateFacts& f,
+                                             const std::string& address_key, const pki::TrustStore& trust,
+                                             std::time_t now)
+{
+    auto out = certificate_problems(f, address_key, now);
+    if (out.empty()) chain_problems(out, cert, trust, now);
+    return out;
+}
+
+std::vector<std::string> encryption_problems(const pki::SharedCertificate& cert, const pki::CertificateFacts& f,
+                                             const std::string& address_key, const pki::TrustStore& trust,
+                                             std::time_t now)
+{
+    auto out = certificate_problems(f, address_key, now);
+    if (out.empty()) chain_problems(out, cert.parse(), trust, now);  // this thread's own GnuTLS object
     return out;
 }
 
@@ -65,7 +88,7 @@ Choice choose_encryption_certificate(const EmailAddress& address, std::vector<Ce
     const std::string key = address_key(address);
     Choice choice;
     for (auto& c : candidates) {
-        auto f = pki::facts(c.cert);
+        const pki::CertificateFacts& f = c.cert.facts();  // read once, when the candidate was made
         const auto problems = encryption_problems(c.cert, f, key, trust, now);
         if (!problems.empty()) {
             std::string line = describe(c, f) + ": ";
@@ -78,7 +101,7 @@ Choice choose_encryption_certificate(const EmailAddress& address, std::vector<Ce
             return std::tie(x.not_before, x.not_after, x.sha256_fingerprint);
         };
         if (choice.chosen && rank(f) <= rank(choice.chosen->facts)) continue;
-        choice.chosen = RecipientCertificate{c.cert.der(), std::move(f), c.source, std::move(c.smime_capabilities_der)};
+        choice.chosen = RecipientCertificate{c.cert.der(), f, c.source, std::move(c.smime_capabilities_der)};
     }
     return choice;
 }

@@ -32,6 +32,11 @@ struct Choice {
 std::vector<std::string> encryption_problems(const pki::Certificate& cert, const pki::CertificateFacts& facts,
                                              const std::string& address_key, const pki::TrustStore& trust,
                                              std::time_t now);
+// The same for a candidate's shared certificate: a GnuTLS object is made (parsed, for this
+// call only) when the chain is to be validated.
+std::vector<std::string> encryption_problems(const pki::SharedCertificate& cert, const pki::CertificateFacts& facts,
+                                             const std::string& address_key, const pki::TrustStore& trust,
+                                             std::time_t now);
 
 // The newest (latest notBefore; then latest notAfter) usable candidate. Thread-safe.
 Choice choose_encryption_certificate(const EmailAddress& address, std::vector<CertificateCandidate> candidates,

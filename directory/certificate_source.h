@@ -1,5 +1,6 @@
 // Where recipients' encryption certificates come from: one interface over the static folder,
-// the harvest store and (later) LDAP and DNS, so the resolver can ask them in configured order.
+// the harvest store, the imported store and LDAP (behind the lookup cache), so the resolver can
+// ask them in configured order.
 // SECURITY: candidates are untrusted until certificate_choice.h has checked them.
 #pragma once
 #include <ctime>
@@ -14,7 +15,9 @@
 namespace ssm::directory {
 
 struct CertificateCandidate {
-    pki::Certificate cert;
+    // Immutable DER and facts: candidates (and the sources' memos) may share it between
+    // threads; cert.parse() makes a GnuTLS object for one use (chain validation).
+    pki::SharedCertificate cert;
     std::string source;  // "static:FILE", "harvested", later "ldap:URI"
     std::optional<Bytes> smime_capabilities_der;  // SMIMECapabilities seen with it (harvested)
     std::time_t harvested_at = 0;                  // when it was last seen; 0: not harvested

@@ -85,11 +85,12 @@ HarvestStore::HarvestStore(const std::filesystem::path& folder, const lmdb::Envi
 {
 }
 
-HarvestStore::HarvestStore(std::shared_ptr<lmdb::Environment> env, Kind kind)
+HarvestStore::HarvestStore(std::shared_ptr<lmdb::Environment> env, Kind kind, std::shared_ptr<CertificateMemo> memo)
     : m_env(std::move(env)),
       m_database(kind == Kind::Harvested ? "harvest" : "imported"),
       m_source_name(kind == Kind::Harvested ? "harvested" : "imported"),
-      m_dbi(m_env->database(m_database))
+      m_dbi(m_env->database(m_database)),
+      m_memo(memo ? std::move(memo) : std::make_shared<CertificateMemo>())
 {
 }
 
@@ -97,8 +98,9 @@ bool HarvestStore::store(const EmailAddress& address, ByteView cert_der, std::op
                          std::time_t seen_at)
 {
     const std::string key = address_key(address);
-    auto cert = pki::Certificate::parse_der(cert_der);
-    if (!cert || !pki::facts(*cert).has_address(key)) return false;
+    // Through the memo: a signer's certificate arrives again with each of their messages.
+    auto cert = m_memo->get(cert_der);
+    if (!cert || !cert->facts().has_address(key)) return false;
     if (caps && (caps->empty() || caps->size() > max_capabilities_size)) return false;
 
     // LMDB serialises write transactions, so this read-modify-write is atomic.
@@ -134,7 +136,7 @@ std::vector<CertificateCandidate> HarvestStore::lookup(const EmailAddress& addre
     }
     std::vector<CertificateCandidate> out;
     for (auto& rec : records) {
-        auto cert = pki::Certificate::parse_der(rec.cert);
+        auto cert = m_memo->get(rec.cert);
         if (!cert) continue;
         out.push_back(CertificateCandidate{std::move(*cert), m_source_name, std::move(rec.caps), rec.seen_at});
     }

@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 
+#include "directory/certificate_memo.h"
 #include "directory/certificate_source.h"
 #include "directory/lmdb.h"
 
@@ -32,8 +33,10 @@ public:
     // Opens (creating) the LMDB environment in the folder, or shares the one already open.
     explicit HarvestStore(const std::filesystem::path& folder, const lmdb::EnvironmentOptions& options = {});
     enum class Kind { Harvested, Imported };
-    // Beside other stores (the lookup cache) in the same environment.
-    explicit HarvestStore(std::shared_ptr<lmdb::Environment> env, Kind kind = Kind::Harvested);
+    // Beside other stores (the lookup cache) in the same environment. Certificates are read
+    // through `memo` (null: a memo of the store's own).
+    explicit HarvestStore(std::shared_ptr<lmdb::Environment> env, Kind kind = Kind::Harvested,
+                          std::shared_ptr<CertificateMemo> memo = nullptr);
 
     // Records that `cert_der` was seen for `address` at `seen_at`. The same certificate seen
     // again updates its time, and its capabilities when `caps` is given. Beyond
@@ -47,12 +50,16 @@ public:
     std::string name() const override { return m_source_name; }
     // The environment, for other stores in the same folder (the lookup cache).
     const std::shared_ptr<lmdb::Environment>& environment() const { return m_env; }
+    // The memo of parsed certificates, for other stores in the same folder: it lives as long
+    // as this store (the process), so a reload does not start it cold.
+    const std::shared_ptr<CertificateMemo>& memo() const { return m_memo; }
 
 private:
     std::shared_ptr<lmdb::Environment> m_env;
     std::string m_database;     // "harvest" | "imported"
     std::string m_source_name;  // "harvested" | "imported"
     MDB_dbi m_dbi;
+    std::shared_ptr<CertificateMemo> m_memo;
 };
 
 }  // namespace ssm::directory

@@ -109,7 +109,7 @@ std::vector<CertificateCandidate> LdapSource::lookup(const EmailAddress& address
     auto add = [&](const Bytes& der, const ldap::Entry& entry, const char* attribute) {
         if (out.size() >= max) return skipped(answer.server, entry, attribute, "too many certificates");
         if (std::find(seen.begin(), seen.end(), der) != seen.end()) return;
-        auto cert = pki::Certificate::parse_der(der);
+        auto cert = pki::SharedCertificate::parse_der(der);
         if (!cert) return skipped(answer.server, entry, attribute, "not a DER certificate");
         seen.push_back(der);
         out.push_back(CertificateCandidate{std::move(*cert), source, std::nullopt, 0});

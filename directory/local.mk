@@ -3,6 +3,7 @@
 noinst_LIBRARIES += directory/libssm_directory.a
 directory_libssm_directory_a_SOURCES = \
 	directory/certificate_source.h directory/certificate_source.cpp \
+	directory/certificate_memo.h directory/certificate_memo.cpp \
 	directory/static_folder.h directory/static_folder.cpp \
 	directory/lmdb.h directory/lmdb.cpp \
 	directory/record_codec.h \
@@ -25,3 +26,7 @@ tests_unit_test_ldap_LDADD = directory/libssm_directory.a pki/libssm_pki.a base/
 check_PROGRAMS += tests/unit/test_lookup_cache
 tests_unit_test_lookup_cache_SOURCES = tests/unit/test_lookup_cache.cpp $(UNIT_MAIN)
 tests_unit_test_lookup_cache_LDADD = directory/libssm_directory.a pki/libssm_pki.a base/libssm_base.a $(UNIT_LIBS)
+
+check_PROGRAMS += tests/unit/test_certificate_memo
+tests_unit_test_certificate_memo_SOURCES = tests/unit/test_certificate_memo.cpp tests/unit/test_pki_support.h $(UNIT_MAIN)
+tests_unit_test_certificate_memo_LDADD = directory/libssm_directory.a pki/libssm_pki.a base/libssm_base.a $(UNIT_LIBS)

@@ -1,6 +1,7 @@
 // The persistent lookup cache (see lookup_cache.h for the rules and the record format).
 // Records are parsed with explicit bounds on every length; a record that does not parse is a
-// miss. The hit path is one LMDB read transaction and no lock of ours.
+// miss. The hit path is one LMDB read transaction and the memo's look-ups (a shard lock held for
+// a list splice, no parse when the certificates were seen lately).
 #include "directory/lookup_cache.h"
 
 #include <atomic>
@@ -108,6 +109,7 @@ struct CachingSource::Impl {
     CacheSettings settings;
     Serves serves;
     Clock clock;
+    std::shared_ptr<CertificateMemo> memo;
 
     std::atomic<std::time_t> down_until{0};  // the source failed: stale entries answer alone
 
@@ -165,12 +167,12 @@ struct CachingSource::Impl {
         }
     }
 
-    static std::vector<CertificateCandidate> candidates(const CacheEntry& e)
+    std::vector<CertificateCandidate> candidates(const CacheEntry& e) const
     {
         std::vector<CertificateCandidate> out;
+        out.reserve(e.certificates.size());
         for (const auto& der : e.certificates)
-            if (auto cert = pki::Certificate::parse_der(der))
-                out.push_back(CertificateCandidate{std::move(*cert), e.source, std::nullopt, 0});
+            if (auto cert = memo->get(der)) out.push_back(CertificateCandidate{std::move(*cert), e.source, std::nullopt, 0});
         return out;
     }
 
@@ -217,6 +219,7 @@ struct CachingSource::Impl {
         for (const auto& c : found) {
             if (e.certificates.size() == CachingSource::max_certificates) break;
             e.certificates.push_back(c.cert.der());
+            memo->remember(c.cert);  // parsed by the source already: the next hit need not
         }
         return {std::make_shared<const CacheEntry>(std::move(e)), true};
     }
@@ -262,9 +265,10 @@ struct CachingSource::Impl {
 };
 
 CachingSource::CachingSource(std::shared_ptr<lmdb::Environment> env, std::shared_ptr<CertificateSource> inner,
-                             CacheSettings settings, Serves serves, Clock clock)
+                             CacheSettings settings, Serves serves, Clock clock, std::shared_ptr<CertificateMemo> memo)
     : m_impl(std::make_unique<Impl>())
 {
+    m_impl->memo = memo ? std::move(memo) : std::make_shared<CertificateMemo>();
     m_impl->env = std::move(env);
     m_impl->dbi = m_impl->env->database(database_name);
     m_impl->max_key_size = static_cast<std::size_t>(mdb_env_get_maxkeysize(m_impl->env->get()));
@@ -291,8 +295,8 @@ std::vector<CertificateCandidate> CachingSource::lookup(const EmailAddress& addr
 {
     if (!serves(address)) return {};
     const std::string key = entry_key(m_impl->inner_name, address);
-    if (auto e = m_impl->read(key); e && m_impl->fresh(*e, m_impl->now())) return Impl::candidates(*e);
-    return Impl::candidates(*m_impl->fetch(key, address));
+    if (auto e = m_impl->read(key); e && m_impl->fresh(*e, m_impl->now())) return m_impl->candidates(*e);
+    return m_impl->candidates(*m_impl->fetch(key, address));
 }
 
 std::optional<CacheEntry> CachingSource::peek(const EmailAddress& address) const

@@ -15,6 +15,11 @@
 //     all get its result, or its exception.
 // What is cached are the candidates (DER), not the choice: validity, revocation and the choice
 // are evaluated afresh on every use. SMIMECapabilities are not kept (directories have none).
+// The certificates of a record are turned into candidates through a CertificateMemo (parsed
+// DER + facts in memory, keyed by the DER itself): a hit reads LMDB as before, and parses only
+// certificates it has not seen lately. The memo never decides what a lookup answers: the LMDB
+// record does, so TTLs, flushes (also from ssmctl, another process) and stale-if-error work
+// exactly as without it.
 //
 // Record format, key = the inner source's name() + '\0' + address_key(address) (two
 // directories may serve one domain), value = version byte 0x01, then
@@ -35,6 +40,7 @@
 #include <string>
 #include <vector>
 
+#include "directory/certificate_memo.h"
 #include "directory/certificate_source.h"
 #include "directory/lmdb.h"
 
@@ -64,9 +70,11 @@ public:
 
     // `serves` says which addresses the inner source answers at all (LdapSource::serves):
     // others get an empty answer without cache traffic, so the cache does not fill with
-    // negative entries for domains the directory has nothing to do with.
+    // negative entries for domains the directory has nothing to do with. `memo` may be shared
+    // with other sources (null: a memo of this source's own).
     CachingSource(std::shared_ptr<lmdb::Environment> env, std::shared_ptr<CertificateSource> inner,
-                  CacheSettings settings, Serves serves = {}, Clock clock = {});
+                  CacheSettings settings, Serves serves = {}, Clock clock = {},
+                  std::shared_ptr<CertificateMemo> memo = nullptr);
     ~CachingSource() override;
     CachingSource(const CachingSource&) = delete;
     CachingSource& operator=(const CachingSource&) = delete;

@@ -17,8 +17,9 @@ StaticFolderSource::StaticFolderSource(std::filesystem::path folder) : m_folder(
         return;
     }
     for (const auto& file : pki::certificate_files(m_folder, "[directory] static_certificates")) {
-        for (const auto& cert : pki::Certificate::load_file(file)) {
-            const auto f = pki::facts(cert);
+        for (const auto& parsed : pki::Certificate::load_file(file)) {
+            const pki::SharedCertificate cert(parsed);
+            const auto& f = cert.facts();
             ++m_certificate_count;
             if (f.email_addresses.empty()) {
                 // Not an error: a CA certificate dropped into the folder by mistake, say.
@@ -26,9 +27,8 @@ StaticFolderSource::StaticFolderSource(std::filesystem::path folder) : m_folder(
                              {{"file", file.string()}, {"subject", log::sanitise(f.subject)}});
                 continue;
             }
-            const Bytes der = cert.der();
             for (const auto& address : f.email_addresses)
-                m_by_address[address].push_back(Entry{der, file.filename().string()});
+                m_by_address[address].push_back(Entry{cert, file.filename().string()});
         }
     }
     log::info("directory_static_loaded", {{"path", m_folder.string()},
@@ -41,11 +41,7 @@ std::vector<CertificateCandidate> StaticFolderSource::lookup(const EmailAddress&
     std::vector<CertificateCandidate> out;
     auto it = m_by_address.find(address_key(address));
     if (it == m_by_address.end()) return out;
-    for (const auto& e : it->second) {
-        auto cert = pki::Certificate::parse_der(e.der);
-        if (!cert) continue;  // parsed at load; cannot fail unless memory runs out
-        out.push_back(CertificateCandidate{std::move(*cert), "static:" + e.file, std::nullopt, 0});
-    }
+    for (const auto& e : it->second) out.push_back(CertificateCandidate{e.cert, "static:" + e.file, std::nullopt, 0});
     return out;
 }
 

@@ -27,8 +27,8 @@ public:
 
 private:
     struct Entry {
-        Bytes der;          // parsed again per lookup: each caller gets its own handle
-        std::string file;   // file name within the folder
+        pki::SharedCertificate cert;  // immutable: every lookup hands out the same data
+        std::string file;             // file name within the folder
     };
     std::filesystem::path m_folder;
     std::map<std::string, std::vector<Entry>> m_by_address;  // key: address_key form

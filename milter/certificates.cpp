@@ -35,7 +35,8 @@ Bytes read_archive_certificate(const std::string& path)
 }
 
 std::shared_ptr<directory::CertificateSource> ldap_source(const LdapDirectory& l, const DirectorySettings& d,
-                                                        const std::shared_ptr<lmdb_env>& env)
+                                                        const std::shared_ptr<lmdb_env>& env,
+                                                        const std::shared_ptr<directory::CertificateMemo>& memo)
 {
     directory::LdapSourceConfig lc;
     lc.domains = l.domains;
@@ -56,7 +57,8 @@ std::shared_ptr<directory::CertificateSource> ldap_source(const LdapDirectory& l
     if (!env) return ldap;
     const directory::CacheSettings cs{d.positive_ttl, d.negative_ttl, d.stale_limit};
     return std::make_shared<directory::CachingSource>(
-        env, ldap, cs, [ldap](const EmailAddress& a) { return ldap->serves(a); });
+        env, ldap, cs, [ldap](const EmailAddress& a) { return ldap->serves(a); }, directory::CachingSource::Clock{},
+        memo);
 }
 
 // The LdapGroups for [directory.groups]; the bind password is read now (a reload reads it again).
@@ -117,11 +119,15 @@ std::shared_ptr<const Certificates> Certificates::load(const Config& config,
         sources.push_back(
             std::make_shared<directory::StaticFolderSource>(config.directory.static_certificates));
     const std::shared_ptr<lmdb_env> env = harvest ? harvest->environment() : nullptr;
+    // One memo of parsed certificates for every LMDB-backed source, owned by the harvest store
+    // (process lifetime), so a reload keeps it warm.
+    const std::shared_ptr<directory::CertificateMemo> memo = harvest ? harvest->memo() : nullptr;
     // What the administrator put in deliberately (the static folder, `ssmctl cert import`)
     // comes before what the directories publish and before what was harvested from mail.
     if (env)
-        sources.push_back(std::make_shared<directory::HarvestStore>(env, directory::HarvestStore::Kind::Imported));
-    for (const auto& l : config.directory.ldap) sources.push_back(ldap_source(l, config.directory, env));
+        sources.push_back(
+            std::make_shared<directory::HarvestStore>(env, directory::HarvestStore::Kind::Imported, memo));
+    for (const auto& l : config.directory.ldap) sources.push_back(ldap_source(l, config.directory, env, memo));
     c->m_harvest = harvest;
     if (harvest) sources.push_back(std::move(harvest));
     c->m_sources = sources;

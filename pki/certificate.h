@@ -5,10 +5,12 @@
 #pragma once
 #include <ctime>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <gnutls/x509.h>
@@ -115,6 +117,47 @@ struct CertificateFacts {
 };
 
 CertificateFacts facts(const Certificate& cert);
+
+// A certificate as immutable data: its DER and its facts, read once when it is made. It holds
+// no GnuTLS object (GnuTLS does not promise that one gnutls_x509_crt_t may be read by several
+// threads at once), so one instance, and every copy of it (copies share the data), may be read
+// by any number of threads. Where GnuTLS itself is needed (chain validation) parse() makes a
+// new Certificate for that one use. Never empty: there is no default or moved-from state.
+class SharedCertificate {
+public:
+    // One DER certificate: parsed, its facts read, the GnuTLS object dropped. nullopt as for
+    // Certificate::parse_der.
+    static std::optional<SharedCertificate> parse_der(ByteView der);
+    // The DER and facts of an already parsed certificate.
+    explicit SharedCertificate(const Certificate& cert);
+
+    SharedCertificate(const SharedCertificate&) = default;
+    SharedCertificate& operator=(const SharedCertificate&) = default;
+    // No move operations: a move copies, so a moved-from object still holds its certificate.
+
+    const Bytes& der() const noexcept { return m_data->der; }
+    const CertificateFacts& facts() const noexcept { return m_data->facts; }
+    // A new, independent GnuTLS owner of the certificate (a parse, some 20 µs).
+    Certificate parse() const;
+    // Approximate heap bytes held by the data (DER and facts), for caches that bound memory.
+    std::size_t memory_size() const noexcept;
+    // Whether two handles share one data block (not whether the certificates are equal).
+    bool same_data(const SharedCertificate& o) const noexcept { return m_data == o.m_data; }
+
+private:
+    struct Data {
+        Bytes der;
+        CertificateFacts facts;
+    };
+    explicit SharedCertificate(std::shared_ptr<const Data> d) noexcept : m_data(std::move(d)) {}
+    std::shared_ptr<const Data> m_data;
+};
+
+// The facts of a shared certificate (a copy; for code written against facts(Certificate)).
+inline CertificateFacts facts(const SharedCertificate& cert)
+{
+    return cert.facts();
+}
 
 // The certificate files of a configured folder (*.pem, *.crt, *.cer, *.der; not recursive),
 // sorted by name. A missing folder is an empty list (the caller warns); a path that is not a

@@ -38,7 +38,7 @@ Bytes caps(std::uint8_t marker)
 
 CertificateCandidate candidate(const std::string& name)
 {
-    return CertificateCandidate{fx::cert(name), "test:" + name, std::nullopt, 0};
+    return CertificateCandidate{pki::SharedCertificate(fx::cert(name)), "test:" + name, std::nullopt, 0};
 }
 
 bool contains(const std::vector<std::string>& lines, const std::string& needle)
@@ -134,10 +134,14 @@ public:
                 CPPUNIT_ASSERT(!f.smime_capabilities_der && f.harvested_at == 0);
             }
         }
-        // Each lookup hands out independent certificates.
+        // Lookups share the certificate read at load (immutable data, no parse per lookup); each
+        // caller that needs GnuTLS gets its own object.
         const auto a1 = source.lookup(addr("alice@acme.example"));
         const auto a2 = source.lookup(addr("alice@acme.example"));
-        CPPUNIT_ASSERT(a1[0].cert.get() != a2[0].cert.get() && a1[0].cert.der() == fx::der_of("alice"));
+        CPPUNIT_ASSERT(a1[0].cert.same_data(a2[0].cert) && a1[0].cert.der() == fx::der_of("alice"));
+        CPPUNIT_ASSERT(a1[0].cert.facts().has_address("alice@acme.example"));
+        const pki::Certificate p1 = a1[0].cert.parse(), p2 = a1[0].cert.parse();
+        CPPUNIT_ASSERT(p1.get() != p2.get() && p1.der() == fx::der_of("alice"));
     }
 
     void static_folder_errors()

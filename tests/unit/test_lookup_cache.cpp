@@ -73,7 +73,8 @@ public:
         std::lock_guard lock(m_mutex);
         if (auto it = m_table.find(address_key(address)); it != m_table.end())
             for (const auto& name : it->second)
-                out.push_back(CertificateCandidate{fx::cert(name), m_name + " server2", std::nullopt, 0});
+                out.push_back(
+                    CertificateCandidate{pki::SharedCertificate(fx::cert(name)), m_name + " server2", std::nullopt, 0});
         return out;
     }
     std::string name() const override { return m_name; }
