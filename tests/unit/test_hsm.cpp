@@ -34,26 +34,17 @@ namespace {
 
 const char* const kModule = "/usr/lib/softhsm/libsofthsm2.so";
 
-struct TokenFixture {
-    test::TempDir dir;
-    fs::path pki;
+struct TokenFixture : test::PkiToken {
     hsm::TokenConfig config;
     std::unique_ptr<hsm::KeyStore> store;
 
     TokenFixture()
     {
-        pki = dir.path() / "pki";
-        const fs::path token = dir.path() / "token";
-        const std::string fixtures = (test::source_dir() / "tests/fixtures").string();
-        test::run("sh '" + fixtures + "/make-pki.sh' '" + pki.string() + "' >/dev/null");
-        test::run("sh '" + fixtures + "/make-token.sh' '" + pki.string() + "' '" + token.string() +
-                  "' >/dev/null");
-        setenv("SOFTHSM2_CONF", (token / "softhsm2.conf").c_str(), 1);
         add_ed25519_identity();
         add_extractable_identity();
         config.module = kModule;
         config.token_label = "ssm-test";
-        config.pin_file = (token / "pin").string();
+        config.pin_file = pin_file();
         store = hsm::KeyStore::open(config);
     }
 

@@ -18,26 +18,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Fixture {
-    test::TempDir dir;
-    fs::path pki;
-    fs::path token;
-
-    Fixture()
+// One token for the whole test program (SoftHSM reads its configuration once per process).
+struct Fixture : test::PkiToken {
+    Fixture() : PkiToken("alice bob carol erin domain-signing dave frank partner-domain")
     {
-        pki = dir.path() / "pki";
-        token = dir.path() / "token";
-        const std::string fixtures = (test::source_dir() / "tests/fixtures").string();
-        test::run("sh '" + fixtures + "/make-pki.sh' '" + pki.string() + "' >/dev/null");
-        test::run("sh '" + fixtures + "/make-token.sh' '" + pki.string() + "' '" + token.string() +
-                  "' alice bob carol erin domain-signing dave frank partner-domain >/dev/null");
-        // SoftHSM reads this once per process: one token for the whole test program.
-        setenv("SOFTHSM2_CONF", (token / "softhsm2.conf").c_str(), 1);
         // Correspondents' certificates for encryption (the static folder source).
-        fs::create_directories(dir.path() / "certs");
-        for (const char* name : {"dave", "frank", "partner-domain"})
-            fs::copy_file(pki / (std::string(name) + ".cert.pem"),
-                          dir.path() / "certs" / (std::string(name) + ".cert.pem"));
+        copy_certificates({"dave", "frank", "partner-domain"});
     }
 
     std::shared_ptr<const Config> config(const std::string& extra,

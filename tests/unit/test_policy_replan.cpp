@@ -15,24 +15,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Fixture {
-    test::TempDir dir;
-    fs::path pki, token;
-
-    Fixture()
-    {
-        pki = dir.path() / "pki";
-        token = dir.path() / "token";
-        const std::string fixtures = (test::source_dir() / "tests/fixtures").string();
-        test::run("sh '" + fixtures + "/make-pki.sh' '" + pki.string() + "' >/dev/null");
-        test::run("sh '" + fixtures + "/make-token.sh' '" + pki.string() + "' '" + token.string() +
-                  "' alice domain-signing >/dev/null");
-        setenv("SOFTHSM2_CONF", (token / "softhsm2.conf").c_str(), 1);
-        fs::create_directories(dir.path() / "certs");
-        for (const char* name : {"dave", "frank"})
-            fs::copy_file(pki / (std::string(name) + ".cert.pem"),
-                          dir.path() / "certs" / (std::string(name) + ".cert.pem"));
-    }
+struct Fixture : test::PkiToken {
+    Fixture() : PkiToken("alice domain-signing") { copy_certificates({"dave", "frank"}); }
 
     std::shared_ptr<const Config> config(const std::string& rules) const
     {

@@ -1,8 +1,10 @@
-// Helpers shared by unit tests: temporary folders and running fixture scripts.
+// Helpers shared by unit tests: temporary folders, running fixture scripts, and the demo
+// PKI with a SoftHSM token that the token-using tests share.
 #pragma once
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <iterator>
 #include <stdexcept>
 #include <string>
@@ -58,5 +60,35 @@ inline std::filesystem::path source_dir()
     const char* s = std::getenv("SSM_SRCDIR");
     return s ? s : SSM_ABS_TOP_SRCDIR;
 }
+
+// The test PKI (tests/fixtures/make-pki.sh) and a SoftHSM token holding IDENTITIES
+// (make-token.sh's names, space-separated; its default set when empty) in a temp folder.
+// SOFTHSM2_CONF is pointed at the token; SoftHSM reads it once per process (at
+// C_Initialize), so a test program makes one of these and shares it.
+struct PkiToken {
+    TempDir dir;
+    std::filesystem::path pki = dir.path() / "pki";
+    std::filesystem::path token = dir.path() / "token";
+
+    explicit PkiToken(const std::string& identities = "")
+    {
+        const std::string fixtures = (source_dir() / "tests/fixtures").string();
+        run("sh '" + fixtures + "/make-pki.sh' '" + pki.string() + "' >/dev/null");
+        run("sh '" + fixtures + "/make-token.sh' '" + pki.string() + "' '" + token.string() + "' " +
+            identities + " >/dev/null");
+        setenv("SOFTHSM2_CONF", (token / "softhsm2.conf").c_str(), 1);
+    }
+
+    std::string pin_file() const { return (token / "pin").string(); }
+
+    // Copies NAME.cert.pem of the PKI into dir/certs (a static certificate folder).
+    void copy_certificates(std::initializer_list<const char*> names) const
+    {
+        std::filesystem::create_directories(dir.path() / "certs");
+        for (const char* name : names)
+            std::filesystem::copy_file(pki / (std::string(name) + ".cert.pem"),
+                                       dir.path() / "certs" / (std::string(name) + ".cert.pem"));
+    }
+};
 
 }  // namespace ssm::test
