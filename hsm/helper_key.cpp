@@ -9,6 +9,10 @@
 
 namespace ssm::hsm {
 
+namespace {
+constexpr std::size_t kSignatureBuffer = 1024;  // an RSA-8192 signature; ECDSA P-521 needs 132
+}
+
 HelperKey::HelperKey(std::shared_ptr<const TokenContext> token, pkcs11h_certificate_id_t id,
                      std::string key_label)
     : m_token(std::move(token)),
@@ -42,18 +46,20 @@ Bytes HelperKey::sign(const CK_MECHANISM& mechanism, ByteView input)
     if (session.status() != CKR_OK)
         throw Error(Failure::HsmUnavailable, "cannot lock the session of " + m_description + ": " +
                                                  rv_name(session.status()));
-    // First call sizes the output and leaves the operation active; the second finishes it
-    // (pkcs11-helper's two-call convention; a too-small buffer would leave it dangling).
-    size_t size = 0;
+    // One call with a buffer large enough for any key we sign with (RSA up to 8192 bits,
+    // ECDSA, Ed25519) instead of a size query first: a helper call less per message. Should
+    // a token still answer CKR_BUFFER_TOO_SMALL, the helper keeps the operation active and
+    // reports the size, and the second call finishes it (so it is never left dangling).
+    Bytes out(kSignatureBuffer);
+    size_t size = out.size();
     CK_RV rv =
-        pkcs11h_certificate_sign_ex(cert, &mechanism, input.data(), input.size(), nullptr, &size);
-    Bytes out;
-    if (rv == CKR_OK) {
+        pkcs11h_certificate_sign_ex(cert, &mechanism, input.data(), input.size(), out.data(), &size);
+    if (rv == CKR_BUFFER_TOO_SMALL) {
         out.resize(size);
         rv = pkcs11h_certificate_sign_ex(cert, &mechanism, input.data(), input.size(), out.data(),
                                          &size);
-        out.resize(size);
     }
+    if (rv == CKR_OK) out.resize(size);
     if (rv != CKR_OK) {
         // The helper has already reset the session and retried once. Forget our object so
         // the next call starts from a fresh one (the token may come back meanwhile).

@@ -40,6 +40,22 @@ log::Level level_from(const std::string& s)
     return log::Level::Info;
 }
 
+// libmilter's worker pool lets idle workers exit and starts new ones when a burst of sessions
+// arrives, so under load threads come and go several times a second. glibc caches the stacks
+// of ended threads only up to 40 MiB in all: with the default 8 MiB stacks (RLIMIT_STACK) just
+// five, so a burst of sessions mmaps fresh stacks and the next lull munmaps them again, each
+// munmap a TLB shoot-down on the other CPUs (measured: ~6 % of the daemon's CPU time at 16
+// SMTP sessions). 2 MiB keeps twenty stacks cached and is far more than any of our threads
+// uses (no recursion without a configured bound, no large arrays on the stack).
+void set_thread_stack_size()
+{
+    constexpr std::size_t kStackSize = 2 * 1024 * 1024;
+    pthread_attr_t attr;
+    if (pthread_attr_init(&attr) != 0) return;
+    if (pthread_attr_setstacksize(&attr, kStackSize) == 0) pthread_setattr_default_np(&attr);
+    pthread_attr_destroy(&attr);
+}
+
 }  // namespace
 
 int main(int argc, char** argv)
@@ -55,6 +71,7 @@ int main(int argc, char** argv)
     sigaddset(&milter_signals, SIGTERM);
     sigaddset(&milter_signals, SIGINT);
     pthread_sigmask(SIG_BLOCK, &milter_signals, nullptr);
+    set_thread_stack_size();
 
     std::string config_path = "/etc/ssm-milter/ssm-milter.toml";
     bool check_only = false;

@@ -1,6 +1,8 @@
 // The abstract signing key the S/MIME engine uses. hsm/ implements it over a PKCS#11
 // token; tests may implement it over a software key. The engine never sees key bytes.
 #pragma once
+#include <memory>
+#include <mutex>
 #include <vector>
 
 #include "base/bytes.h"
@@ -8,10 +10,21 @@
 
 namespace ssm::smime {
 
+// What the SignedData encoder derives from a signer's certificate alone (Signer::facts()).
+struct SignerFacts {
+    Bytes issuer_der;              // sid: issuerAndSerialNumber.issuer (raw Name DER)
+    Bytes serial;                  // sid: issuerAndSerialNumber.serialNumber (INTEGER content)
+    Bytes signing_certificate_v2;  // DER of the signingCertificateV2 attribute value
+};
+
 class Signer {
 public:
+    Signer() = default;
     virtual ~Signer() = default;
-    // The signer's certificate, DER.
+    Signer(const Signer&) = delete;
+    Signer& operator=(const Signer&) = delete;
+
+    // The signer's certificate, DER. Must not change during the signer's lifetime.
     virtual const Bytes& certificate_der() const = 0;
     // Certificates to attach after the signer's own (intermediates up to, not including,
     // the root), DER, nearest first.
@@ -24,6 +37,16 @@ public:
     virtual Bytes sign_digest(SignatureScheme scheme, DigestAlgorithm digest, ByteView hash) = 0;
     // For pure schemes (Ed25519): signs the DER of the signed attributes itself.
     virtual Bytes sign_message(SignatureScheme scheme, ByteView message) = 0;
+
+    // What the SignedData encoder derives from certificate_der() alone (issuer and serial,
+    // the signingCertificateV2 value), made on first use and kept as long as the signer, so
+    // a long-lived signer parses its certificate once instead of twice per message.
+    // Thread-safe; defined in smime/cms/signed_data.cpp.
+    const SignerFacts& facts() const;
+
+private:
+    mutable std::once_flag m_facts_once;
+    mutable std::unique_ptr<const SignerFacts> m_facts;
 };
 
 }  // namespace ssm::smime

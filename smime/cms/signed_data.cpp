@@ -4,6 +4,7 @@
 #include "smime/cms/signed_data.h"
 
 #include <algorithm>
+#include <mutex>
 
 #include "base/error.h"
 #include "smime/cms/algorithm_ids.h"
@@ -12,6 +13,24 @@
 #include "smime/cms/der_length.h"
 #include "smime/cms/digest.h"
 #include "smime/cms/signed_attributes.h"
+
+namespace ssm::smime {
+
+// Here rather than in signer.h: it needs the CMS encoders, and only users of this encoder
+// call it. A failure (unparsable certificate) throws out of call_once and leaves it unset,
+// so the next message tries again and fails the same way.
+const SignerFacts& Signer::facts() const
+{
+    std::call_once(m_facts_once, [this] {
+        const Bytes& cert = certificate_der();
+        cms::IssuerSerial id = cms::issuer_serial_of(cert);
+        m_facts = std::make_unique<const SignerFacts>(SignerFacts{
+            std::move(id.issuer_der), std::move(id.serial), cms::signing_certificate_v2_value(cert)});
+    });
+    return *m_facts;
+}
+
+}  // namespace ssm::smime
 
 namespace ssm::smime::cms {
 namespace {
@@ -31,12 +50,14 @@ std::vector<Attribute> signed_attributes(const Signer& signer, const SignOptions
                                          ByteView content_digest)
 {
     const Bytes& cert = signer.certificate_der();
+    // The same for every message: encoded once per process.
+    static const Bytes capabilities = smime_capabilities_value();
     std::vector<Attribute> attrs = {
         {oid::kContentType, {content_type_value(o.content_type_oid)}},
         {oid::kSigningTime, {signing_time_value(o.signing_time)}},
         {oid::kMessageDigest, {message_digest_value(content_digest)}},
-        {oid::kSmimeCapabilities, {smime_capabilities_value()}},
-        {oid::kSigningCertificateV2, {signing_certificate_v2_value(cert)}},
+        {oid::kSmimeCapabilities, {capabilities}},
+        {oid::kSigningCertificateV2, {signer.facts().signing_certificate_v2}},
     };
     if (o.encryption_certificate_der && !same_certificate(*o.encryption_certificate_der, cert))
         attrs.push_back({oid::kEncrypKeyPref,
@@ -83,7 +104,8 @@ SignedDataParts encode_signed_data(Signer& signer, const SignOptions& o, ByteVie
     const std::string si = "signerInfos.?1";
     sd.write_uint(si + ".version", 1);  // issuerAndSerialNumber: the widest interop
     sd.write_text(si + ".sid", "issuerAndSerialNumber");
-    write_issuer_serial(sd, si + ".sid.issuerAndSerialNumber", issuer_serial_of(cert));
+    const SignerFacts& facts = signer.facts();
+    write_issuer_serial(sd, si + ".sid.issuerAndSerialNumber", {facts.issuer_der, facts.serial});
     write_algorithm_id(sd, si + ".digestAlgorithm", digest_algorithm_id(o.digest));
     write_attributes(sd, si + ".signedAttrs", signed_attributes(signer, o, content_digest));
     write_algorithm_id(sd, si + ".signatureAlgorithm", signature_algorithm_id(o.scheme, o.digest));
