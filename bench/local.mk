@@ -1,12 +1,12 @@
 # bench/: the raw token signing-rate helper used by bench/run.sh (not installed).
 # Build: make bench/sign_rate
 EXTRA_PROGRAMS = bench/sign_rate
-bench_sign_rate_SOURCES = bench/sign_rate.cpp
+bench_sign_rate_SOURCES = bench/sign_rate.cpp bench/parallel_rate.h
 bench_sign_rate_LDADD = hsm/libssm_hsm.a smime/libssm_smime.a base/libssm_base.a $(SSM_EXTERNAL_LIBS)
 CLEANFILES += bench/sign_rate
 # bench/decrypt_rate: the raw token decryption-rate helper used by bench/run-inbound.sh.
 EXTRA_PROGRAMS += bench/decrypt_rate
-bench_decrypt_rate_SOURCES = bench/decrypt_rate.cpp
+bench_decrypt_rate_SOURCES = bench/decrypt_rate.cpp bench/parallel_rate.h
 bench_decrypt_rate_LDADD = hsm/libssm_hsm.a smime/libssm_smime.a base/libssm_base.a $(SSM_EXTERNAL_LIBS)
 CLEANFILES += bench/decrypt_rate
 # bench/directory_bench: lookup-cache hits and misses against slapd, used by bench/run-directory.sh.

@@ -6,10 +6,9 @@
 #include <exception>
 #include <iostream>
 #include <string>
-#include <thread>
-#include <vector>
 
 #include "base/email_address.h"
+#include "bench/parallel_rate.h"
 #include "hsm/key_store.h"
 #include "hsm/sign_rate.h"
 
@@ -27,10 +26,6 @@ int main(int argc, char** argv)
 {
     if (argc != 8) return usage();
     using namespace ssm;
-    hsm::TokenConfig config;
-    config.module = argv[1];
-    config.token_label = argv[2];
-    config.pin_file = argv[3];
     const auto email = EmailAddress::parse(argv[4]);
     const std::string scheme_name = argv[5];
     const int threads = std::atoi(argv[6]);
@@ -41,39 +36,19 @@ int main(int argc, char** argv)
     else if (scheme_name == "pss") scheme = smime::SignatureScheme::RsaPss;
     else if (scheme_name == "ecdsa") scheme = smime::SignatureScheme::Ecdsa;
     else return usage();
-    config.sessions = static_cast<unsigned>(threads);
     try {
-        const auto store = hsm::KeyStore::open(config);
+        const auto store = hsm::KeyStore::open(bench::token_config(argv[1], argv[2], argv[3], threads));
         const auto signer = store->signer_for(*email);
         if (!signer) {
             std::cerr << "sign_rate: no signing key for " << argv[4] << "\n";
             return 1;
         }
-        std::vector<double> rates(static_cast<std::size_t>(threads), 0.0);
-        std::vector<std::string> errors(rates.size());
-        std::vector<std::thread> pool;
-        for (std::size_t i = 0; i < rates.size(); ++i)
-            pool.emplace_back([&, i] {
-                try {
-                    rates[i] = hsm::measure_sign_rate(*signer, smime::DigestAlgorithm::Sha256,
-                                                      scheme, std::chrono::milliseconds(ms));
-                } catch (const std::exception& e) {
-                    errors[i] = e.what();
-                }
-            });
-        for (auto& t : pool) t.join();
-        double total = 0;
-        for (std::size_t i = 0; i < rates.size(); ++i) {
-            if (!errors[i].empty()) {
-                std::cerr << "sign_rate: " << errors[i] << "\n";
-                return 1;
-            }
-            total += rates[i];
-        }
-        std::cout << static_cast<long>(total) << "\n";
+        return bench::print_parallel_rate("sign_rate", threads, [&] {
+            return hsm::measure_sign_rate(*signer, smime::DigestAlgorithm::Sha256, scheme,
+                                          std::chrono::milliseconds(ms));
+        });
     } catch (const std::exception& e) {
         std::cerr << "sign_rate: " << e.what() << "\n";
         return 1;
     }
-    return 0;
 }

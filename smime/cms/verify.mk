@@ -1,6 +1,8 @@
-# smime/cms/ SignedData verification (see verify.h) and the streaming transfer decoders of
-# smime/mime/ that feed it. Kept apart from local.mk so both can change independently.
+# smime/cms/ SignedData verification (see verify.h), the streaming BER walker it shares with
+# decrypt_stream, and the streaming transfer decoders of smime/mime/ that feed it. Kept apart
+# from local.mk so both can change independently.
 smime_cms_libssm_cms_a_SOURCES += \
+	smime/cms/ber_stream.h smime/cms/ber_stream.cpp \
 	smime/cms/verify_signature.h smime/cms/verify_signature.cpp \
 	smime/cms/verify_stream.h smime/cms/verify_stream.cpp \
 	smime/cms/verify.h smime/cms/verify.cpp

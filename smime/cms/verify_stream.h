@@ -27,8 +27,6 @@ struct StreamedSignedData {
 
 // Bytes of everything but eContent that we hold in memory (certificates, SignerInfos).
 inline constexpr std::size_t kMaxSignedDataStructure = 16 * 1024 * 1024;
-// Nesting depth of BER elements we follow.
-inline constexpr int kMaxBerDepth = 32;
 
 // Reads a whole ContentInfo of type signedData from `der`; the eContent octets go to
 // `content_out` as they are read. Throws MalformedMessage (and MessageTooLarge when the
