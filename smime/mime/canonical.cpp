@@ -103,7 +103,12 @@ namespace {
 
 class Writer {
 public:
-    Writer(Cursor& cur, ByteSink& out) : m_cur(cur), m_out(out), m_copy(out) {}
+    // `crlf_only`: the body has no bare LF or lone CR (the scan counted none), so the
+    // normaliser would pass it unchanged and is skipped for body bytes (one scan less).
+    Writer(Cursor& cur, ByteSink& out, bool crlf_only)
+        : m_cur(cur), m_out(out), m_copy(out), m_crlf_only(crlf_only)
+    {
+    }
 
     void top(const std::vector<HeaderField>& fields, const Part& root)
     {
@@ -135,6 +140,10 @@ private:
     // that thousands of small parts do not each allocate an output buffer.
     void copy_normalised(std::uint64_t to)
     {
+        if (m_crlf_only) {
+            m_cur.copy_to(to, m_out);  // m_copy is always flushed between copies
+            return;
+        }
         m_cur.copy_to(to, m_copy);
         m_copy.finish();
     }
@@ -192,7 +201,7 @@ private:
     // (7bit, 8bit, nothing) gets CRLF line ends first, as it had on the wire.
     void encode(const Part& p, ByteSink& encoder)
     {
-        if (p.transfer_encoding == "binary") {
+        if (p.transfer_encoding == "binary" || m_crlf_only) {
             m_cur.copy_to(p.end, encoder);
             return;
         }
@@ -204,6 +213,7 @@ private:
     Cursor& m_cur;
     ByteSink& m_out;
     CrlfNormaliser m_copy;
+    bool m_crlf_only;
 };
 
 }  // namespace
@@ -212,7 +222,7 @@ void write_canonical_entity(const std::vector<HeaderField>& top_headers, const S
                             ByteSource& body, ByteSink& out)
 {
     Cursor cur(body);
-    Writer(cur, out).top(top_headers, scan.root);
+    Writer(cur, out, scan.bare_line_ends == 0).top(top_headers, scan.root);
 }
 
 void write_canonical_entity(const std::vector<HeaderField>& top_headers, ByteSource& body,

@@ -41,13 +41,15 @@ private:
     std::size_t m_fill = 0;
 };
 
-// Base64 in lines of 76 characters, each ended by CRLF (the last one too).
-// nettle (nettle-dev, the crypto core GnuTLS itself uses) does the encoding: a Debian
-// library with a long review history rather than one more hand-written encoder; every
-// 57-byte group is encoded on its own with base64_encode_raw, so no nettle state is kept
-// across calls and the 76-character line length falls out of the grouping. Whole lines are
-// encoded straight into a 256 KiB output buffer, which reaches the next sink (the output
-// spool or the CMS encoder) in large writes.
+// Base64 in lines of 76 characters, each ended by CRLF (the last one too). Every 57-octet
+// group is one line, so no state is kept across calls but the pending octets of a line and
+// the line length falls out of the grouping. Whole lines (the bulk of a message) use a
+// table of the two characters of every 12-bit value, two look-ups per three octets, about
+// twice as fast as nettle's byte-wise encoder (this is the output stage of every encrypted
+// message); the last, partial line goes through nettle's base64_encode_raw, which pads
+// with '='. Tests compare both paths with coreutils base64. Lines are encoded straight into
+// a 256 KiB output buffer, which reaches the next sink (the output spool or the CMS
+// encoder) in large writes.
 class Base64Encoder final : public ByteSink {
 public:
     explicit Base64Encoder(ByteSink& next) : m_out(next, 256 * 1024) {}
