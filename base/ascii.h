@@ -1,0 +1,30 @@
+// ASCII case handling for protocol text (header field names, addresses, domains, tags):
+// locale-independent, unlike std::tolower, whose answer follows the process's C locale.
+#pragma once
+#include <string>
+#include <string_view>
+
+namespace ssm {
+
+constexpr char ascii_lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+inline std::string ascii_lowercase(std::string_view s)
+{
+    std::string out(s);
+    for (char& c : out) c = ascii_lower(c);
+    return out;
+}
+
+// Equal but for ASCII case.
+constexpr bool iequals(std::string_view a, std::string_view b)
+{
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+    return true;
+}
+
+}  // namespace ssm
