@@ -4,17 +4,11 @@
 #include <algorithm>
 #include <cctype>
 
+#include "base/ascii.h"
+
 namespace ssm {
 
 namespace {
-
-std::string lower(std::string_view s)
-{
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
 
 bool is_label_char(char c)
 {
@@ -50,7 +44,7 @@ std::optional<Domain> Domain::parse(std::string_view text)
         }
     }
     if (label_len == 0 || prev == '-') return std::nullopt;
-    return Domain(lower(text));
+    return Domain(ascii_lowercase(text));
 }
 
 bool Domain::is_or_under(const Domain& parent) const
@@ -87,7 +81,7 @@ std::optional<EmailAddress> EmailAddress::parse(std::string_view text)
 
 bool EmailAddress::same_as(const EmailAddress& o) const
 {
-    return m_domain == o.m_domain && lower(m_local) == lower(o.m_local);
+    return m_domain == o.m_domain && iequals(m_local, o.m_local);
 }
 
 }  // namespace ssm

@@ -1,18 +1,13 @@
 // Group membership over LDAP: two searches per (address, group) — the address's entries,
 // then the group filtered on those DNs — with every value escaped (RFC 4515).
 #include "directory/ldap_groups.h"
+#include "base/ascii.h"
 
 #include <cctype>
 
 namespace ssm::directory {
 
 namespace {
-
-std::string lower(std::string s)
-{
-    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
 
 // A group written as a DN ("cn=vip,ou=groups,...") rather than a bare cn.
 bool is_dn(const std::string& group)
@@ -29,7 +24,7 @@ LdapGroups::LdapGroups(GroupDirectorySettings settings)
 
 bool LdapGroups::is_member(const EmailAddress& address, const std::string& group) const
 {
-    const auto key = std::make_pair(lower(address.str()), group);
+    const auto key = std::make_pair(ascii_lowercase(address.str()), group);
     const auto now = std::chrono::steady_clock::now();
     {
         std::lock_guard lock(m_mutex);

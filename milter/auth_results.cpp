@@ -1,5 +1,6 @@
 // Authentication-Results formatting and authserv-id recognition.
 #include "milter/auth_results.h"
+#include "base/ascii.h"
 
 #include <cctype>
 
@@ -46,15 +47,6 @@ bool skip_cfws(std::string_view s, std::size_t& i)
         } while (i < s.size() && depth > 0);
         if (depth > 0) return false;
     }
-}
-
-bool iequal(std::string_view a, std::string_view b)
-{
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-            return false;
-    return true;
 }
 
 }  // namespace
@@ -115,7 +107,7 @@ bool claims_authserv_id(std::string_view value, std::string_view ours)
 {
     const auto id = auth_results_authserv_id(value);
     if (!id) return true;  // unparseable: we cannot tell, so it must not survive beside ours
-    return iequal(*id, ours);
+    return iequals(*id, ours);
 }
 
 }  // namespace ssm::milter

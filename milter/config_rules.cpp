@@ -3,6 +3,7 @@
 // naming file:line:column; list files are read here, at load time, and their errors name
 // the list file and line.
 #include "milter/config_rules.h"
+#include "base/ascii.h"
 
 #include <cctype>
 #include <filesystem>
@@ -56,12 +57,6 @@ std::vector<policy::OwnDomain> load_domains(Loader& L, const toml::node* node)
     return out;
 }
 
-std::string lower(std::string s)
-{
-    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
-
 // Reads the actions shared by [policy] and [[rule]]: a rule's own key, else [policy]'s,
 // else the key table's default.
 class Actions {
@@ -82,7 +77,7 @@ public:
             t.encrypt_to = *target;
         } else if (auto addr = EmailAddress::parse(to); addr && to.find('<') == std::string::npos) {
             t.encrypt_to = policy::EncryptTarget::Address;
-            t.encrypt_to_address = lower(addr->str());
+            t.encrypt_to_address = ascii_lowercase(addr->str());
         } else {
             fail(rule, "encrypt_to", "encrypt_to must be \"recipient\", \"domain\" or an address");
         }
@@ -224,7 +219,7 @@ policy::Rule load_rule(Loader& L, const toml::table* t, Actions& actions, Config
             L.fail(L.region(t, "signing_identity"), "'" + id + "' is not an address");
         if (r.sign == policy::SignMode::None)
             L.fail(L.region(t, "signing_identity"), "signing_identity needs sign = \"sender\" or \"domain\"");
-        r.signing_identity = lower(addr->str());
+        r.signing_identity = ascii_lowercase(addr->str());
     }
     r.strip_trigger = L.boolean(t, kRule, "strip_trigger");
     if (r.strip_trigger && w.subject_tag.empty())

@@ -8,6 +8,7 @@
 
 #include <ctime>
 
+#include "base/ascii.h"
 #include "base/error.h"
 #include "base/gnutls_datum.h"
 #include "base/log.h"
@@ -208,8 +209,7 @@ SmimeAuthResult InboundProcessor::judge_signer(const smime::cms::SignerVerificat
     const auto author = author_of(headers);
     bool matches = false;
     if (author) {
-        std::string lower = author->str();
-        for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        const std::string lower = ascii_lowercase(author->str());
         if (facts.has_address(lower)) {
             matches = true;
             r.identifier = lower;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "base/ascii.h"
 #include "base/log.h"
 #include "milter/message_processor.h"
 
@@ -13,10 +14,7 @@ namespace {
 
 bool is_marker(const smime::mime::HeaderField& f)
 {
-    return f.name.size() == kReinjectionHeader.size() &&
-           std::equal(f.name.begin(), f.name.end(), kReinjectionHeader.begin(), [](char a, char b) {
-               return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-           });
+    return iequals(f.name, kReinjectionHeader);
 }
 
 // The header block bytes then the body: one sequential source over both.

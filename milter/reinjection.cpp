@@ -11,24 +11,17 @@
 #include <memory>
 #include <mutex>
 
+#include "base/ascii.h"
 #include "base/error.h"
 
 namespace ssm::milter {
 
 namespace {
 
-std::string lower(std::string_view s)
-{
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
-
 std::string marker_mac(const ReinjectionSettings& settings, std::string_view time_text, std::string_view nonce,
                        std::string_view sender, std::vector<std::string> recipients)
 {
-    for (auto& r : recipients) r = lower(r);
+    for (auto& r : recipients) r = ascii_lowercase(r);
     std::sort(recipients.begin(), recipients.end());
     // NUL separates the fields: none of them can contain one (SMTP envelope text).
     std::string input = "ssm-reinjection-v1";
@@ -38,7 +31,7 @@ std::string marker_mac(const ReinjectionSettings& settings, std::string_view tim
     };
     add(time_text);
     add(nonce);
-    add(lower(sender));
+    add(ascii_lowercase(sender));
     for (const auto& r : recipients) add(r);
     std::uint8_t digest[32];
     if (gnutls_hmac_fast(GNUTLS_MAC_SHA256, settings.secret.data(), settings.secret.size(), input.data(),

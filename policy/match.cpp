@@ -4,24 +4,12 @@
 
 #include <cctype>
 
+#include "base/ascii.h"
 #include "base/error.h"
 
 namespace ssm::policy {
 
 namespace {
-
-char lower(char c)
-{
-    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-}
-
-bool iequal(std::string_view a, std::string_view b)
-{
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (lower(a[i]) != lower(b[i])) return false;
-    return true;
-}
 
 // Unfolded (CR and LF removed, each run of white space one space) and trimmed.
 std::string normalise_value(std::string_view v)
@@ -46,7 +34,7 @@ bool glob_match(std::string_view pattern, std::string_view text)
 {
     std::size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
     while (t < text.size()) {
-        if (p < pattern.size() && (pattern[p] == '?' || lower(pattern[p]) == lower(text[t]))) {
+        if (p < pattern.size() && (pattern[p] == '?' || ascii_lower(pattern[p]) == ascii_lower(text[t]))) {
             ++p;
             ++t;
         } else if (p < pattern.size() && pattern[p] == '*') {
@@ -91,7 +79,7 @@ std::optional<HeaderPattern> HeaderPattern::parse(std::string_view text)
 bool HeaderPattern::matches(const std::vector<smime::mime::HeaderField>& headers) const
 {
     for (const auto& h : headers)
-        if (iequal(h.name, m_name) && glob_match(m_glob, normalise_value(h.value))) return true;
+        if (iequals(h.name, m_name) && glob_match(m_glob, normalise_value(h.value))) return true;
     return false;
 }
 
@@ -99,7 +87,7 @@ std::size_t find_tag(std::string_view subject, std::string_view tag)
 {
     if (tag.empty() || tag.size() > subject.size()) return std::string_view::npos;
     for (std::size_t i = 0; i + tag.size() <= subject.size(); ++i)
-        if (iequal(subject.substr(i, tag.size()), tag)) return i;
+        if (iequals(subject.substr(i, tag.size()), tag)) return i;
     return std::string_view::npos;
 }
 
@@ -118,7 +106,7 @@ std::string strip_tag(std::string_view subject, std::string_view tag)
 const smime::mime::HeaderField* subject_field(const std::vector<smime::mime::HeaderField>& headers)
 {
     for (const auto& h : headers)
-        if (iequal(h.name, "Subject")) return &h;
+        if (iequals(h.name, "Subject")) return &h;
     return nullptr;
 }
 
@@ -149,7 +137,7 @@ MatchResult match(const Conditions& c, const MessageContext& msg, const EmailAdd
     if (c.authenticated && *c.authenticated == msg.auth_user.empty()) return no;
     if (!c.authenticated_as.empty()) {
         bool found = false;
-        for (const auto& u : c.authenticated_as) found = found || iequal(u, msg.auth_user);
+        for (const auto& u : c.authenticated_as) found = found || iequals(u, msg.auth_user);
         if (msg.auth_user.empty() || !found) return no;
     }
     if (!c.client.empty()) {
