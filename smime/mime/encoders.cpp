@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "smime/mime/base64_lines.h"
 #include "smime/mime/line_reader.h"
 
 namespace ssm::smime::mime {
@@ -32,37 +33,8 @@ void BufferedOut::flush()
 // ---- base64 ----
 
 namespace {
-constexpr std::size_t b64_in = 57;   // octets per line
-constexpr std::size_t b64_out = 78;  // 76 characters and CRLF
-
-// Every 12-bit value as its two base64 characters (RFC 4648 §4 alphabet), so a group of
-// three octets takes two look-ups instead of four shifts and look-ups (8 KiB, in .rodata).
-struct PairTable {
-    char c[4096][2];
-};
-constexpr PairTable make_pairs()
-{
-    constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    PairTable t{};
-    for (int v = 0; v < 4096; ++v) {
-        t.c[v][0] = alphabet[v >> 6];
-        t.c[v][1] = alphabet[v & 63];
-    }
-    return t;
-}
-constexpr PairTable pairs = make_pairs();
-
-// One whole line: 57 octets to 76 characters and CRLF.
-void encode_line(const std::uint8_t* s, std::uint8_t* d)
-{
-    for (std::size_t g = 0; g < b64_in / 3; ++g, s += 3, d += 4) {
-        const std::uint32_t v = (std::uint32_t(s[0]) << 16) | (std::uint32_t(s[1]) << 8) | s[2];
-        std::memcpy(d, pairs.c[v >> 12], 2);
-        std::memcpy(d + 2, pairs.c[v & 0xfff], 2);
-    }
-    d[0] = '\r';
-    d[1] = '\n';
-}
+constexpr std::size_t b64_in = kBase64LineIn;
+constexpr std::size_t b64_out = kBase64LineOut;
 }  // namespace
 
 void Base64Encoder::encode_group(const std::uint8_t* src, std::size_t len)
@@ -89,8 +61,7 @@ void Base64Encoder::write(ByteView data)
     while (data.size() - i >= b64_in) {
         const std::size_t lines = std::min((data.size() - i) / b64_in, lines_per_block);
         std::uint8_t* dst = m_out.reserve(lines * b64_out);
-        const std::uint8_t* src = data.data() + i;
-        for (std::size_t k = 0; k < lines; ++k, dst += b64_out, src += b64_in) encode_line(src, dst);
+        encode_base64_lines(data.data() + i, lines, dst);
         m_out.commit(lines * b64_out);
         i += lines * b64_in;
     }

@@ -42,13 +42,12 @@ private:
 };
 
 // Base64 in lines of 76 characters, each ended by CRLF (the last one too). Every 57-octet
-// group is one line, so no state is kept across calls but the pending octets of a line and
-// the line length falls out of the grouping. Whole lines (the bulk of a message) use a
-// table of the two characters of every 12-bit value, two look-ups per three octets, about
-// twice as fast as nettle's byte-wise encoder (this is the output stage of every encrypted
-// message); the last, partial line goes through nettle's base64_encode_raw, which pads
-// with '='. Tests compare both paths with coreutils base64. Lines are encoded straight into
-// a 256 KiB output buffer, which reaches the next sink (the output spool or the CMS
+// group is one line, so no state is kept across calls but the pending octets of a line, and
+// the line length falls out of the grouping. Whole lines (the bulk of a message: this is
+// the output stage of every encrypted one) go through encode_base64_lines (SSSE3 or a pair
+// table, base64_lines.h); the last, partial line through nettle's base64_encode_raw, which
+// pads with '='. Tests compare the output with coreutils base64. Lines are encoded straight
+// into a 256 KiB output buffer, which reaches the next sink (the output spool or the CMS
 // encoder) in large writes.
 class Base64Encoder final : public ByteSink {
 public:

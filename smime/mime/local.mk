@@ -6,6 +6,7 @@ smime_mime_libssm_mime_a_SOURCES = \
 	smime/mime/line_reader.h smime/mime/line_reader.cpp \
 	smime/mime/content_type.h smime/mime/content_type.cpp \
 	smime/mime/header.h smime/mime/header.cpp \
+	smime/mime/base64_lines.h smime/mime/base64_lines.cpp \
 	smime/mime/encoders.h smime/mime/encoders.cpp \
 	smime/mime/scanner.h smime/mime/scanner.cpp \
 	smime/mime/canonical.h smime/mime/canonical.cpp \

@@ -1,8 +1,9 @@
 // Unit tests for smime/mime/ (part 3): the word-at-a-time fast paths (line splitting, CRLF
-// normalisation), bulk base64 and the canonical entity size, each against a plain
+// normalisation), bulk base64 (both line paths) and the canonical entity size, each against a plain
 // byte-at-a-time reference on pseudo-random input in many chunkings.
 #include <cppunit/extensions/HelperMacros.h>
 
+#include "smime/mime/base64_lines.h"
 #include "smime/mime/line_reader.h"
 #include "tests/unit/test_mime_support.h"
 
@@ -83,6 +84,7 @@ class MimeStreamTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(line_reader_matches_reference);
     CPPUNIT_TEST(crlf_normaliser_matches_reference);
     CPPUNIT_TEST(base64_over_many_output_blocks);
+    CPPUNIT_TEST(base64_line_paths_agree_with_coreutils);
     CPPUNIT_TEST(canonical_size_is_what_is_written);
     CPPUNIT_TEST_SUITE_END();
 
@@ -138,6 +140,23 @@ public:
         const std::string expected = lf_to_crlf(tool("base64 -w 76", in));
         for (std::size_t chunk : {57u, 1000u, 65536u, 1u << 20})
             CPPUNIT_ASSERT_EQUAL(expected, encode_chunked<Base64Encoder>(in, chunk));
+    }
+
+    void base64_line_paths_agree_with_coreutils()
+    {
+        // Both whole-line paths (the one this CPU takes and the portable table) on every
+        // octet value in every position.
+        const std::size_t lines = 300;
+        std::string in = pseudo_random(lines * kBase64LineIn, 11);
+        for (std::size_t i = 0; i < 256; ++i) in[i] = static_cast<char>(i);
+        const std::string expected = lf_to_crlf(tool("base64 -w 76", in));
+        std::string fast(lines * kBase64LineOut, '\0');
+        std::string portable(lines * kBase64LineOut, '\0');
+        const auto* src = reinterpret_cast<const std::uint8_t*>(in.data());
+        encode_base64_lines(src, lines, reinterpret_cast<std::uint8_t*>(fast.data()));
+        encode_base64_lines_portable(src, lines, reinterpret_cast<std::uint8_t*>(portable.data()));
+        CPPUNIT_ASSERT_EQUAL(expected, fast);
+        CPPUNIT_ASSERT_EQUAL(expected, portable);
     }
 
     void canonical_size_is_what_is_written()
