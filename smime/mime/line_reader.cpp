@@ -59,11 +59,34 @@ constexpr std::uint64_t zero_octets(std::uint64_t v)
 // The content of a line in [p, p + n): returns the index of the first CR or LF (n when
 // there is none) and flags 8-bit octets and NULs before it. Eight octets at a time, one
 // pass, so the cost is linear in the line whatever the input (no rescans).
+// Sixteen octets as one value (GCC vector extension: SSE2 on x86-64, NEON on arm64, plain
+// words elsewhere); comparisons give 0xff per matching octet.
+using Octets16 = std::uint8_t __attribute__((vector_size(16)));
+
+bool any_set(Octets16 v)
+{
+    std::uint64_t w[2];
+    std::memcpy(w, &v, sizeof w);
+    return (w[0] | w[1]) != 0;
+}
+
 std::size_t scan_content(const std::uint8_t* p, std::size_t n, Line& line)
 {
     std::uint64_t any = 0;
     std::uint64_t zero = 0;
     std::size_t i = 0;
+    // Sixteen octets at a time up to the block holding the line end, then eight, then one.
+    Octets16 any16 = {};
+    Octets16 zero16 = {};
+    for (; i + 16 <= n; i += 16) {
+        Octets16 v;
+        std::memcpy(&v, p + i, 16);
+        if (any_set(Octets16((v == '\r') | (v == '\n')))) break;
+        any16 |= v;
+        zero16 |= Octets16(v == 0);
+    }
+    if (any_set(any16 & 0x80)) any |= highs;
+    if (any_set(zero16)) zero = highs;
     for (; i + 8 <= n; i += 8) {
         std::uint64_t v;
         std::memcpy(&v, p + i, 8);
