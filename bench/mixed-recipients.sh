@@ -20,28 +20,8 @@ require_tools postfix smtp-sink swaks softhsm2-util pkcs11-tool openssl
 require_binaries
 make_pki
 make_token
-mkdir -p "$WORK/certs"
-cp "$PKI/dave.cert.pem" "$PKI/partner-domain.cert.pem" "$WORK/certs/"
-RULES='[[rule]]
-name = "dave: his own certificate"
-direction = "outbound"
-to = ["dave@partner.example"]
-sign = "sender"
-encrypt = "mandatory"
-
-[[rule]]
-name = "partner: the domain certificate"
-direction = "outbound"
-to = ["*@partner.example"]
-sign = "sender"
-encrypt = "mandatory"
-encrypt_to = "domain"
-
-[[rule]]
-name = "others: signed"
-direction = "outbound"
-sign = "sender"
-encrypt = "never"'
+. "$top/tests/fixtures/mixed-recipients.sh"
+RULES=$MIXED_RULES
 start_sink || fatal mixed-setup "smtp-sink did not start"
 PF2_PORT=$(free_port); MILTER_PORT=$(free_port); PF1_PORT=$(free_port)
 extra="[directory]

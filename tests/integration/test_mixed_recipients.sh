@@ -16,30 +16,11 @@ require_tools postfix smtp-sink swaks openssl python3 softhsm2-util pkcs11-tool 
 require_binaries
 make_pki
 make_token
-mkdir -p "$WORK/certs" "$WORK/out"
-cp "$PKI/dave.cert.pem" "$PKI/partner-domain.cert.pem" "$WORK/certs/"
+mkdir -p "$WORK/out"
+. "$SSM_SRCDIR/tests/fixtures/mixed-recipients.sh"
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/reinject.secret"
 chmod 600 "$WORK/reinject.secret"
-RULES='[[rule]]
-name = "dave: his own certificate"
-direction = "outbound"
-to = ["dave@partner.example"]
-sign = "sender"
-encrypt = "mandatory"
-
-[[rule]]
-name = "partner: the domain certificate"
-direction = "outbound"
-to = ["*@partner.example"]
-sign = "sender"
-encrypt = "mandatory"
-encrypt_to = "domain"
-
-[[rule]]
-name = "others: signed"
-direction = "outbound"
-sign = "sender"
-encrypt = "never"'
+RULES=$MIXED_RULES
 start_sink || fatal mixed-setup "smtp-sink did not start"
 PF2_PORT=$(free_port); MILTER_PORT=$(free_port); PF1_PORT=$(free_port); REINJECT_PORT=$(free_port)
 # config NAME REINJECT_PORT: the milter configuration with [reinjection] to that port.
