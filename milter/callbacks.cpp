@@ -235,7 +235,10 @@ bool rewrite(SMFICTX* ctx, const smime::HeaderEdit& edit, const Spool* body)
     }
     if (!body) return true;
     auto reader = body->reader();
-    std::vector<std::uint8_t> buf(64 * 1024);
+    // No larger than the body: a signed 4 KB message then zeroes 8 KB, not 64 KiB.
+    const std::size_t chunk = static_cast<std::size_t>(
+        std::clamp<std::uint64_t>(body->size(), 1, 64 * 1024));
+    std::vector<std::uint8_t> buf(chunk);
     for (;;) {
         const std::size_t n = reader->read(buf);
         if (n == 0) break;
