@@ -1,5 +1,6 @@
-// X.509 certificates for the S/MIME gateway: a move-only owner of a GnuTLS certificate and the
-// facts the policy and the CMS codecs need (addresses, key type, usages, validity, identifiers).
+// X.509 certificates for the S/MIME gateway: a move-only owner of a GnuTLS certificate, the
+// facts the policy and the CMS codecs need (addresses, key type, usages, validity, identifiers),
+// and SharedCertificate, the two together as immutable data that threads may share.
 // SECURITY: certificates come from mail, directories and administrators' folders; every parse is
 // bounded and a certificate that GnuTLS cannot read is simply absent (nullopt), never trusted.
 #pragma once
