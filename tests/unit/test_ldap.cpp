@@ -51,20 +51,8 @@ int free_port()
 // sockets open and the server would never see them close.
 void fixture(const std::string& args)
 {
-    const std::string cmd =
-        "sh '" + (ssm::test::source_dir() / "tests/fixtures/slapd.sh").string() + "' " + args;
-    const pid_t pid = ::fork();
-    if (pid < 0) throw std::runtime_error("fork failed");
-    if (pid == 0) {
-        ::close_range(3, ~0U, 0);
-        ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-        ::_exit(127);
-    }
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        throw std::runtime_error("fixture failed: " + cmd);
+    ssm::test::run_without_our_descriptors(
+        "sh '" + (ssm::test::source_dir() / "tests/fixtures/slapd.sh").string() + "' " + args);
 }
 
 std::string q(const fs::path& p)

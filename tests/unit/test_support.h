@@ -1,6 +1,10 @@
 // Helpers shared by unit tests: temporary folders, running fixture scripts, and the demo
 // PKI with a SoftHSM token that the token-using tests share.
 #pragma once
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -51,6 +55,24 @@ inline void write_file(const std::filesystem::path& p, const std::string& data)
 inline void run(const std::string& cmd)
 {
     if (std::system(cmd.c_str()) != 0) throw std::runtime_error("command failed: " + cmd);
+}
+
+// Runs a shell command without handing it our descriptors above stderr (a daemon it starts,
+// e.g. slapd, would otherwise keep our client sockets open and never see them close); throws
+// when it exits non-zero.
+inline void run_without_our_descriptors(const std::string& cmd)
+{
+    const pid_t pid = ::fork();
+    if (pid < 0) throw std::runtime_error("fork failed");
+    if (pid == 0) {
+        ::close_range(3, ~0U, 0);
+        ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw std::runtime_error("command failed: " + cmd);
 }
 
 // The source tree (for fixture scripts): SSM_SRCDIR from the test runner, else the tree
