@@ -26,17 +26,7 @@ namespace {
 // The OpenSSL-made test PKI (tests/fixtures/make-pki.sh), generated once per program.
 namespace fx {
 
-const std::filesystem::path& dir()
-{
-    static test::TempDir d;
-    static const bool made = [] {
-        test::run("sh '" + (test::source_dir() / "tests/fixtures/make-pki.sh").string() + "' '" +
-                  d.path().string() + "' >/dev/null 2>&1");
-        return true;
-    }();
-    (void)made;
-    return d.path();
-}
+const std::filesystem::path& dir() { return test::program_pki(); }
 
 Bytes der_of(const std::string& name)
 {

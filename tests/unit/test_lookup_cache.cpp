@@ -25,17 +25,7 @@ namespace {
 // cache does not look inside certificates, so the basic set is enough.
 namespace fx {
 
-const std::filesystem::path& dir()
-{
-    static test::TempDir d;
-    static const bool made = [] {
-        test::run("sh '" + (test::source_dir() / "tests/fixtures/make-pki.sh").string() + "' '" +
-                  d.path().string() + "' >/dev/null 2>&1");
-        return true;
-    }();
-    (void)made;
-    return d.path();
-}
+const std::filesystem::path& dir() { return test::program_pki(); }
 
 Bytes der_of(const std::string& name)
 {

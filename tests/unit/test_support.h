@@ -83,6 +83,20 @@ inline std::filesystem::path source_dir()
     return s ? s : SSM_ABS_TOP_SRCDIR;
 }
 
+// The test PKI (tests/fixtures/make-pki.sh, OpenSSL-made), generated on first use, once per
+// test program, for tests that only read its files.
+inline const std::filesystem::path& program_pki()
+{
+    static TempDir d;
+    static const bool made = [] {
+        run("sh '" + (source_dir() / "tests/fixtures/make-pki.sh").string() + "' '" + d.path().string() +
+            "' >/dev/null 2>&1");
+        return true;
+    }();
+    (void)made;
+    return d.path();
+}
+
 // The test PKI (tests/fixtures/make-pki.sh) and a SoftHSM token holding IDENTITIES
 // (make-token.sh's names, space-separated; its default set when empty) in a temp folder.
 // SOFTHSM2_CONF is pointed at the token; SoftHSM reads it once per process (at
