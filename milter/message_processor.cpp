@@ -52,6 +52,16 @@ Reply MessageProcessor::body(ByteView chunk)
                          "larger than " + std::to_string(m_config->milter.max_message_size) + " bytes");
     }
     m_body->write(chunk);
+    // Outbound bodies may be encrypted: their line facts now, while the chunk is in cache,
+    // spare a second read of a single-part body at the end (a direction that changes later
+    // only loses the shortcut).
+    // A first chunk starts afresh (the processor may see several messages); protect() uses
+    // them only when they cover the whole spool.
+    if (m_body->size() == chunk.size()) {
+        m_body_facts.reset();
+        if (m_direction == policy::Direction::Outbound) m_body_facts.emplace();
+    }
+    if (m_body_facts) m_body_facts->write(chunk);
     return Reply::proceed();
 }
 
@@ -256,6 +266,10 @@ MessageOutcome MessageProcessor::protect()
                 h.value = *subject;
                 break;
             }
+    if (m_body_facts && m_body_facts->size() == m_body->size()) {
+        m_body_facts->finish();
+        request.body_facts = &*m_body_facts;
+    }
     auto new_body = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
     auto reader = m_body->reader();
     const smime::ProtectResult r = smime::protect_message(headers, *reader, request, *new_body);

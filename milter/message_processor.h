@@ -159,6 +159,8 @@ private:
     std::vector<smime::mime::HeaderField> m_headers;
     std::uint64_t m_header_bytes = 0;
     std::unique_ptr<Spool> m_body;
+    // Line facts of an outbound body, gathered while it is spooled (see smime/protect.h).
+    std::optional<smime::mime::BodyFacts> m_body_facts;
     bool m_too_large = false;
 };
 

@@ -116,7 +116,8 @@ ProtectResult protect_message(const std::vector<mime::HeaderField>& headers, Byt
         // tells, so it streams from the body through the cipher with no spool between.
         MemorySink fields;  // bounded by the header limits the milter enforced
         for (const auto& f : protected_fields) mime::write_header_field(fields, f);
-        const mime::ScanResult scan = mime::scan_body(inner_top, body, request.sign.limits);
+        const mime::ScanResult scan =
+            mime::scan_body(inner_top, body, request.sign.limits, request.body_facts);
         const std::uint64_t size =
             fields.data().size() + mime::canonical_entity_size(inner_top, scan, body);
         cms::EnvelopeEncoder envelope(request.encrypt->recipients, request.encrypt->cipher, size,

@@ -8,6 +8,7 @@
 
 #include "base/stream.h"
 #include "smime/cms/envelope.h"
+#include "smime/mime/body_facts.h"
 #include "smime/mime/header.h"
 #include "smime/sign.h"
 
@@ -26,6 +27,9 @@ struct ProtectRequest {
     bool obscure_subject = false;   // outer Subject becomes "[...]", when encrypting
     std::string spool_dir;
     std::size_t memory_spool_limit = 1024 * 1024;
+    // Facts of the body gathered while it was spooled (finished), if the caller has them:
+    // a single-part body is then not scanned a second time before encryption.
+    const mime::BodyFacts* body_facts = nullptr;
 };
 
 struct ProtectResult {

@@ -108,6 +108,11 @@ std::size_t scan_content(const std::uint8_t* p, std::size_t n, Line& line)
 std::size_t find_cr_or_lf(const std::uint8_t* p, std::size_t n)
 {
     std::size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        Octets16 v;
+        std::memcpy(&v, p + i, 16);
+        if (any_set(Octets16((v == '\r') | (v == '\n')))) break;
+    }
     for (; i + 8 <= n; i += 8) {
         std::uint64_t v;
         std::memcpy(&v, p + i, 8);

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "base/error.h"
+#include "smime/mime/body_facts.h"
 #include "smime/mime/line_reader.h"
 
 namespace ssm::smime::mime {
@@ -101,7 +102,7 @@ class Scanner {
 public:
     Scanner(const Limits& limits, ScanResult& result) : m_limits(limits), m_result(result) {}
 
-    void run(const std::vector<HeaderField>& top, ByteSource& body)
+    void run(const std::vector<HeaderField>& top, ByteSource& body, const BodyFacts* known)
     {
         Part& root = m_result.root;
         Frame f;
@@ -116,6 +117,18 @@ public:
         m_result.part_count = 1;
         m_stack.push_back(std::move(f));
         begin_body(m_stack.back());
+        if (known && root.kind == Part::Kind::Leaf) {
+            // A single part: every line is a body line of the root, nothing else is looked
+            // for (delimiters only matter inside a multipart), so the gathered facts are
+            // exactly what the loop below would find.
+            if (!known->finished() || known->size() != body.size())
+                throw Error(Failure::Internal, "body facts do not describe this body");
+            root.body = known->facts();
+            m_result.bare_line_ends = known->bare_line_ends();
+            close_frame(m_stack.back(), known->size());
+            m_stack.pop_back();
+            return;
+        }
 
         Cursor cur(body);
         LineReader reader(cur, body_head_cap);
@@ -314,10 +327,10 @@ private:
 }  // namespace
 
 ScanResult scan_body(const std::vector<HeaderField>& top_headers, ByteSource& body,
-                     const Limits& limits)
+                     const Limits& limits, const BodyFacts* known)
 {
     ScanResult result;
-    Scanner(limits, result).run(top_headers, body);
+    Scanner(limits, result).run(top_headers, body, known);
     return result;
 }
 

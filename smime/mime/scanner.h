@@ -76,9 +76,14 @@ struct ScanResult {
     std::uint64_t bare_line_ends = 0;
 };
 
+class BodyFacts;
+
 // Scans `body` (from its first byte; it is rewound) for the entity whose header fields
 // are `top_headers` (only Content-Type and Content-Transfer-Encoding are looked at).
+// `known`: the facts of `body` gathered while it was spooled (finished); when the entity
+// is a single part (no multipart, no embedded message) they are the whole scan result and
+// the body is not read at all. Error(Internal) if they describe another size.
 ScanResult scan_body(const std::vector<HeaderField>& top_headers, ByteSource& body,
-                     const Limits& limits);
+                     const Limits& limits, const BodyFacts* known = nullptr);
 
 }  // namespace ssm::smime::mime

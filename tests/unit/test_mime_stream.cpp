@@ -1,9 +1,11 @@
 // Unit tests for smime/mime/ (part 3): the word-at-a-time fast paths (line splitting, CRLF
-// normalisation), bulk base64 (both line paths) and the canonical entity size, each against a plain
+// normalisation, facts gathered while spooling), bulk base64 (both line paths) and the
+// canonical entity size, each against a plain
 // byte-at-a-time reference on pseudo-random input in many chunkings.
 #include <cppunit/extensions/HelperMacros.h>
 
 #include "smime/mime/base64_lines.h"
+#include "smime/mime/body_facts.h"
 #include "smime/mime/line_reader.h"
 #include "tests/unit/test_mime_support.h"
 
@@ -86,6 +88,7 @@ class MimeStreamTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(base64_over_many_output_blocks);
     CPPUNIT_TEST(base64_line_paths_agree_with_coreutils);
     CPPUNIT_TEST(canonical_size_is_what_is_written);
+    CPPUNIT_TEST(spooled_facts_match_the_scan);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -187,6 +190,51 @@ public:
                     CPPUNIT_ASSERT_EQUAL(static_cast<std::uint64_t>(out.data().size()),
                                          canonical_entity_size(top, s, src));
                 }
+    }
+
+    void spooled_facts_match_the_scan()
+    {
+        // A single part: facts gathered in any chunking are the scan's; a multipart (or an
+        // embedded message) is scanned whatever facts are given.
+        const std::vector<HeaderField> leaf = {{"Content-Type", "text/plain"}};
+        const std::vector<HeaderField> multi = {{"Content-Type", "multipart/mixed; boundary=b"}};
+        const std::vector<HeaderField> message = {{"Content-Type", "message/rfc822"}};
+        std::vector<std::string> bodies = {"", "\r", "\n", "a\r", "a\r\n", "a\rb", "\r\r\n\n",
+                                           "x\xe9\0y", std::string(2000, 'w') + "\r\nz"};
+        for (unsigned seed = 1; seed <= 40; ++seed) bodies.push_back(spiky(seed * 53 % 700, seed + 300));
+        bodies.push_back("--b\r\nContent-Type: text/plain\r\n\r\nhi\n--b--\r\n");
+        for (const auto& body : bodies)
+            for (std::size_t chunk : {1u, 2u, 3u, 17u, 4096u}) {
+                BodyFacts facts;
+                for (std::size_t i = 0; i < body.size(); i += chunk)
+                    facts.write(std::string_view(body).substr(i, chunk));
+                facts.finish();
+                for (const auto* top : {&leaf, &multi, &message}) {
+                    auto src = chunked(body, 4096);
+                    const ScanResult scanned = scan_body(*top, src, {});
+                    const ScanResult known = scan_body(*top, src, {}, &facts);
+                    const LineFacts& a = scanned.root.body;
+                    const LineFacts& b = known.root.body;
+                    CPPUNIT_ASSERT_EQUAL(a.has_8bit, b.has_8bit);
+                    CPPUNIT_ASSERT_EQUAL(a.has_nul, b.has_nul);
+                    CPPUNIT_ASSERT_EQUAL(a.has_bare_cr, b.has_bare_cr);
+                    CPPUNIT_ASSERT_EQUAL(a.has_lf_only, b.has_lf_only);
+                    CPPUNIT_ASSERT_EQUAL(a.longest_line, b.longest_line);
+                    CPPUNIT_ASSERT_EQUAL(scanned.bare_line_ends, known.bare_line_ends);
+                    CPPUNIT_ASSERT_EQUAL(scanned.root.end, known.root.end);
+                    CPPUNIT_ASSERT_EQUAL(scanned.part_count, known.part_count);
+                    MemorySink out_a, out_b;
+                    write_canonical_entity(*top, scanned, src, out_a);
+                    write_canonical_entity(*top, known, src, out_b);
+                    CPPUNIT_ASSERT(out_a.data() == out_b.data());
+                }
+            }
+        // Facts of another body are refused, not trusted.
+        BodyFacts other;
+        other.write(std::string_view("abc"));
+        other.finish();
+        auto src = chunked("abcd", 4096);
+        CPPUNIT_ASSERT(Failure::Internal == failure_of([&] { scan_body(leaf, src, {}, &other); }));
     }
 };
 
