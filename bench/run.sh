@@ -7,7 +7,8 @@
 # the token's raw signing rate;
 # ssm-milter's peak RSS (VmHWM) for one 50 MB message; encryption throughput (MB/s) of
 # `ssmctl process` (the milter's pipeline: MIME, AES-256-GCM / AES-256-CBC, base64) beside
-# `openssl cms -encrypt` on the same 50 MB message. Writes bench/results.md (or RESULTS.md).
+# `openssl cms -encrypt` on the same 50 MB message (bench/run-encrypt.sh, called at the end).
+# Writes bench/results.md (or RESULTS.md).
 # Counts are bounded (BENCH_SMALL_COUNT=200, BENCH_LARGE_COUNT=20) so a run takes minutes.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -140,53 +141,8 @@ big_signed=$(grep -c 'action=sign result=accept' "$WORK/milter.log")
 stop_milter
 say "peak RSS (VmHWM) for a 50 MB message: $((hwm / 1024)) MiB (at start: $((hwm_before / 1024)) MiB)"
 
-# Encryption throughput: the same 50 MB message through `ssmctl process` (encrypt only, to dave's
-# RSA certificate, output discarded) and `openssl cms -encrypt` (S/MIME output, base64; in memory
-# and -stream). Best of 3 each, same machine, same run. MB = 10^6 bytes of input.
-mkdir -p "$WORK/enc-certs" "$WORK/enc-crls"
-cp "$PKI/dave.cert.pem" "$WORK/enc-certs/"
-{ printf 'From: zed@acme.example\r\nTo: dave@partner.example\r\nSubject: bench\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\n'
-  head -c $((50 * 1000 * 1000 * 3 / 4)) /dev/urandom | base64 -w 76 | sed 's/$/\r/'; } >"$WORK/enc-in.eml"
-enc_bytes=$(stat -c %s "$WORK/enc-in.eml")
-best_rate() {  # best_rate COMMAND...: best MB/s of 3 runs (input enc_bytes)
-  local i best=0 t0 r
-  for i in 1 2 3; do
-    t0=$(now)
-    "$@" >/dev/null 2>"$WORK/enc-run.err" || { say "failed: $* ($(tail -n 1 "$WORK/enc-run.err"))"; echo 0; return; }
-    r=$(awk -v b="$enc_bytes" -v s="$t0" -v e="$(now)" 'BEGIN { printf "%.1f", b / 1e6 / (e - s) }')
-    best=$(awk -v a="$best" -v b="$r" 'BEGIN { print (b > a) ? b : a }')
-  done
-  echo "$best"
-}
-ssmctl_encrypt() { "$SSM_BUILDDIR/ssmctl" -c "$1" process --direction out --from zed@acme.example --to dave@partner.example <"$WORK/enc-in.eml"; }
-declare -A enc
-for cipher in aes256-gcm aes256-cbc; do
-  write_config "$WORK/enc-$cipher.toml" port="$MILTER_PORT" rules='[[rule]]
-name = "encrypt"
-direction = "outbound"
-sign = "none"
-encrypt = "mandatory"' pki="crls = \"$WORK/enc-crls\"
-revocation = \"off\"" extra="[encryption]
-cipher = \"$cipher\"
-key_transport = \"pkcs1\"
-
-[directory]
-cache = \"$WORK/enc-cache\"
-static_certificates = \"$WORK/enc-certs\""
-  ssmctl_encrypt "$WORK/enc-$cipher.toml" | grep -q "smime-type=" || say "warning: ssmctl process did not encrypt ($cipher)"
-  say "encryption $cipher: ssmctl process, openssl cms -encrypt, openssl cms -encrypt -stream ..."
-  ocipher=-aes-256-${cipher#aes256-}
-  enc[ssm,$cipher]=$(best_rate ssmctl_encrypt "$WORK/enc-$cipher.toml")
-  enc[ossl,$cipher]=$(best_rate env OPENSSL_CONF=/dev/null openssl cms -encrypt "$ocipher" -in "$WORK/enc-in.eml" -out /dev/null "$PKI/dave.cert.pem")
-  enc[osst,$cipher]=$(best_rate env OPENSSL_CONF=/dev/null openssl cms -encrypt -stream "$ocipher" -in "$WORK/enc-in.eml" -out /dev/null "$PKI/dave.cert.pem")
-  say "  ${enc[ssm,$cipher]} / ${enc[ossl,$cipher]} / ${enc[osst,$cipher]} MB/s"
-done
-# The CMS engineer's codec-only bench (no MIME, no base64), when built.
-cms_bench=
-if [ -x "$SSM_BUILDDIR/tests/unit/test_cms_envelope" ]; then
-  cms_bench=$(SSM_SRCDIR=$top "$SSM_BUILDDIR/tests/unit/test_cms_envelope" CmsEnvelopeBench 2>/dev/null | grep 'bench cms_envelope' | sed 's/^ *//')
-fi
-rm -f "$WORK/enc-in.eml"
+# Encryption throughput (ssmctl process beside openssl cms -encrypt [-stream]): measured by
+# bench/run-encrypt.sh at the end, which writes its own section of the results file.
 
 # --- report ----------------------------------------------------------------------------------
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.0f %%", 100 * a / b; else print "n/a" }'; }
@@ -239,25 +195,6 @@ target_rss=$([ "$hwm" -lt $((64 * 1024)) ] && echo met || echo "NOT met")
   echo "our listening socket only speeds up our own writes. A unix socket has no Nagle and no delayed"
   echo "ACK; with many sessions the stall overlaps with other sessions' work, so the gap narrows."
   echo
-  echo "## Encryption throughput"
-  echo
-  echo "One $((enc_bytes / 1000000)) MB text message (base64 lines), one RSA-2048 recipient (PKCS#1 v1.5), best of 3."
-  echo "\`ssmctl process\` runs the milter's whole pipeline (spool, MIME canonicalisation, header"
-  echo "protection, CMS, base64); \`openssl cms -encrypt\` writes S/MIME (base64) too."
-  echo
-  echo "| cipher | ssmctl process MB/s | openssl cms -encrypt MB/s | openssl cms -encrypt -stream MB/s | ours / openssl (best of the two) |"
-  echo "|---|---:|---:|---:|---:|"
-  for cipher in aes256-gcm aes256-cbc; do
-    ob=$(awk -v a="${enc[ossl,$cipher]}" -v b="${enc[osst,$cipher]}" 'BEGIN { print (a > b) ? a : b }')
-    echo "| $cipher | ${enc[ssm,$cipher]} | ${enc[ossl,$cipher]} | ${enc[osst,$cipher]} | $(ratio "${enc[ssm,$cipher]}" "$ob") |"
-  done
-  if [ -n "$cms_bench" ]; then
-    echo
-    echo "Codec only (\`tests/unit/test_cms_envelope CmsEnvelopeBench\`: EnvelopeEncoder on 50 MB in memory,"
-    echo "DER, no MIME/base64, beside \`openssl cms -encrypt -binary -outform DER\`):"
-    echo
-    printf '%s\n' "$cms_bench" | sed 's/^/    /'
-  fi
 } >"$out.new"
 # Other benchmarks (run-directory.sh, mixed-recipients.sh, ...) keep their "## " sections in
 # the same file: carry over every section whose title this run did not write.
@@ -268,3 +205,5 @@ if [ -f "$out" ]; then
 fi
 mv -f "$out.new" "$out"
 cat "$out"
+# The encryption section (its own script: no Postfix needed; see bench/README.md).
+SSM_BENCH_ENC_DIR=$SSM_WORK_DIR/encrypt "$top/bench/run-encrypt.sh" "$out" >/dev/null || say "bench/run-encrypt.sh failed"
