@@ -45,8 +45,8 @@ public:
     const SignerFacts& facts() const;
 
 private:
-    mutable std::once_flag m_facts_once;
-    mutable std::unique_ptr<const SignerFacts> m_facts;
+    mutable std::mutex m_facts_mutex;
+    mutable std::unique_ptr<const SignerFacts> m_facts;  // set once, then never changed
 };
 
 }  // namespace ssm::smime

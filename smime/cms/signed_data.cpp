@@ -17,16 +17,19 @@
 namespace ssm::smime {
 
 // Here rather than in signer.h: it needs the CMS encoders, and only users of this encoder
-// call it. A failure (unparsable certificate) throws out of call_once and leaves it unset,
-// so the next message tries again and fails the same way.
+// call it. A failure (unparsable certificate) throws and leaves it unset, so the next
+// message tries again and fails the same way. (A mutex, not std::call_once: a throwing
+// call_once callable is not portable with GCC 12's libstdc++.) Once set, m_facts never
+// changes, so the reference stays valid after the lock is released.
 const SignerFacts& Signer::facts() const
 {
-    std::call_once(m_facts_once, [this] {
+    std::lock_guard lock(m_facts_mutex);
+    if (!m_facts) {
         const Bytes& cert = certificate_der();
         cms::IssuerSerial id = cms::issuer_serial_of(cert);
         m_facts = std::make_unique<const SignerFacts>(SignerFacts{
             std::move(id.issuer_der), std::move(id.serial), cms::signing_certificate_v2_value(cert)});
-    });
+    }
     return *m_facts;
 }
 
