@@ -1,4 +1,5 @@
-// sign / encrypt / sign-then-encrypt composition. Each stage streams spool to spool.
+// sign / encrypt / sign-then-encrypt composition. Signing streams spool to spool; encryption
+// alone streams the canonical entity from the body through the cipher, with no spool between.
 #include "smime/protect.h"
 
 #include "base/error.h"
