@@ -14,19 +14,19 @@ namespace ssm::smime::mime {
 
 void BufferedOut::put(ByteView data)
 {
-    if (m_buf.size() - m_fill < data.size()) flush();
-    if (data.size() >= m_buf.size()) {
+    if (m_size - m_fill < data.size()) flush();
+    if (data.size() >= m_size) {
         m_next.write(data);
         return;
     }
-    if (!data.empty()) std::memcpy(m_buf.data() + m_fill, data.data(), data.size());
+    if (!data.empty()) std::memcpy(m_buf.get() + m_fill, data.data(), data.size());
     m_fill += data.size();
 }
 
 void BufferedOut::flush()
 {
     if (m_fill == 0) return;
-    m_next.write(ByteView(m_buf.data(), m_fill));
+    m_next.write(ByteView(m_buf.get(), m_fill));
     m_fill = 0;
 }
 

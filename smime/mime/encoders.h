@@ -4,7 +4,7 @@
 // writes what is still pending (destructors write nothing, they cannot report errors).
 #pragma once
 #include <cstdint>
-#include <vector>
+#include <memory>
 
 #include "base/stream.h"
 
@@ -15,29 +15,32 @@ namespace ssm::smime::mime {
 // capacity()), commit(k) keeps the first k written there.
 class BufferedOut {
 public:
+    // The buffer is not zeroed (make_unique_for_overwrite): only [0, m_fill) is ever read,
+    // and clearing 256 KiB per message showed in the signing profile.
     explicit BufferedOut(ByteSink& next, std::size_t capacity = 16 * 1024)
-        : m_next(next), m_buf(capacity)
+        : m_next(next), m_buf(std::make_unique_for_overwrite<std::uint8_t[]>(capacity)), m_size(capacity)
     {
     }
     void put(std::uint8_t c)
     {
-        if (m_fill == m_buf.size()) flush();
+        if (m_fill == m_size) flush();
         m_buf[m_fill++] = c;
     }
     void put(ByteView data);
     void put(std::string_view s) { put(as_bytes(s)); }
     std::uint8_t* reserve(std::size_t n)
     {
-        if (m_buf.size() - m_fill < n) flush();
-        return m_buf.data() + m_fill;
+        if (m_size - m_fill < n) flush();
+        return m_buf.get() + m_fill;
     }
     void commit(std::size_t n) { m_fill += n; }
-    std::size_t capacity() const { return m_buf.size(); }
+    std::size_t capacity() const { return m_size; }
     void flush();
 
 private:
     ByteSink& m_next;
-    std::vector<std::uint8_t> m_buf;  // fixed size; [0, m_fill) pending
+    std::unique_ptr<std::uint8_t[]> m_buf;  // m_size octets; [0, m_fill) pending
+    std::size_t m_size;
     std::size_t m_fill = 0;
 };
 
