@@ -23,16 +23,8 @@ using namespace ssm;
 using namespace ssm::directory;
 namespace {
 
-// The OpenSSL-made test PKI (tests/fixtures/make-pki.sh), generated once per program.
+// The certificates of the OpenSSL-made test PKI (test::pki_der) that the tests feed the memo.
 namespace fx {
-
-const std::filesystem::path& dir() { return test::program_pki(); }
-
-Bytes der_of(const std::string& name)
-{
-    const std::string s = test::read_file(dir() / (name + ".cert.der"));
-    return Bytes(s.begin(), s.end());
-}
 
 const std::vector<std::string> names = {"alice", "bob", "carol", "dave", "erin", "frank", "domain-signing",
                                         "partner-domain", "sub-ca", "root-ca"};
@@ -69,7 +61,7 @@ public:
         std::lock_guard lock(m_mutex);
         std::vector<CertificateCandidate> out;
         if (auto it = m_table.find(address_key(address)); it != m_table.end())
-            out.push_back(CertificateCandidate{*pki::SharedCertificate::parse_der(fx::der_of(it->second)),
+            out.push_back(CertificateCandidate{*pki::SharedCertificate::parse_der(test::pki_der(it->second)),
                                                "ldap:test", std::nullopt, 0});
         return out;
     }
@@ -103,7 +95,7 @@ public:
     {
         CertificateMemo memo;
         for (const auto& n : fx::names) {
-            const Bytes der = fx::der_of(n);
+            const Bytes der = test::pki_der(n);
             auto first = memo.get(der);
             auto again = memo.get(der);
             CPPUNIT_ASSERT_MESSAGE(n, first && again && first->same_data(*again));
@@ -124,25 +116,25 @@ public:
         CPPUNIT_ASSERT(!memo.get(Bytes(pki::max_certificate_size + 1, 0x30)));
         // One byte changed (the last of the signature): another certificate, or none; never the
         // remembered one.
-        Bytes changed = fx::der_of("alice");
+        Bytes changed = test::pki_der("alice");
         changed.back() ^= 1;
         auto other = memo.get(changed);
-        CPPUNIT_ASSERT(!other || (other->der() == changed && !other->same_data(*memo.get(fx::der_of("alice")))));
+        CPPUNIT_ASSERT(!other || (other->der() == changed && !other->same_data(*memo.get(test::pki_der("alice")))));
         CPPUNIT_ASSERT_EQUAL(fx::names.size() + (other ? 1 : 0), memo.stats().entries);
 
         memo.clear();
         CPPUNIT_ASSERT_EQUAL(std::size_t{0}, memo.stats().entries);
         CPPUNIT_ASSERT_EQUAL(std::size_t{0}, memo.stats().bytes);
-        CPPUNIT_ASSERT(memo.get(fx::der_of("bob")));  // parsed again after a clear
+        CPPUNIT_ASSERT(memo.get(test::pki_der("bob")));  // parsed again after a clear
     }
 
     void remembered_certificates_are_not_parsed_again()
     {
         CertificateMemo memo;
-        const auto bob = pki::SharedCertificate::parse_der(fx::der_of("bob"));
+        const auto bob = pki::SharedCertificate::parse_der(test::pki_der("bob"));
         memo.remember(*bob);
         memo.remember(*bob);
-        auto got = memo.get(fx::der_of("bob"));
+        auto got = memo.get(test::pki_der("bob"));
         CPPUNIT_ASSERT(got && got->same_data(*bob));
         CPPUNIT_ASSERT_EQUAL(std::uint64_t{0}, memo.stats().misses);
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, memo.stats().entries);
@@ -154,9 +146,9 @@ public:
         // fit; room for one per shard does not.
         std::size_t one = 0;
         for (const auto& n : fx::names)
-            one = std::max(one, pki::SharedCertificate::parse_der(fx::der_of(n))->memory_size());
+            one = std::max(one, pki::SharedCertificate::parse_der(test::pki_der(n))->memory_size());
         CertificateMemo roomy(16 * 3 * (one + 512));
-        for (const auto& n : fx::names) roomy.get(fx::der_of(n));
+        for (const auto& n : fx::names) roomy.get(test::pki_der(n));
         CPPUNIT_ASSERT_EQUAL(fx::names.size(), roomy.stats().entries);
         CPPUNIT_ASSERT_EQUAL(std::uint64_t{0}, roomy.stats().evictions);
         CPPUNIT_ASSERT(roomy.stats().bytes <= roomy.budget());
@@ -164,15 +156,15 @@ public:
         CertificateMemo tight(16 * (one + 512));
         for (int round = 0; round < 3; ++round)
             for (const auto& n : fx::names) {
-                auto c = tight.get(fx::der_of(n));
-                CPPUNIT_ASSERT_MESSAGE(n, c && c->der() == fx::der_of(n));  // evicted or not: correct
+                auto c = tight.get(test::pki_der(n));
+                CPPUNIT_ASSERT_MESSAGE(n, c && c->der() == test::pki_der(n));  // evicted or not: correct
             }
         auto st = tight.stats();
         CPPUNIT_ASSERT(st.bytes <= tight.budget() && st.entries < fx::names.size());
         CPPUNIT_ASSERT(st.evictions > 0 && st.hits + st.misses == 3 * fx::names.size());
 
         CertificateMemo none(0);  // no budget: correct answers, nothing kept
-        CPPUNIT_ASSERT(none.get(fx::der_of("bob")) && none.get(fx::der_of("bob")));
+        CPPUNIT_ASSERT(none.get(test::pki_der("bob")) && none.get(test::pki_der("bob")));
         CPPUNIT_ASSERT_EQUAL(std::size_t{0}, none.stats().entries);
     }
 
@@ -181,7 +173,7 @@ public:
         // Variants of alice's certificate (the signature's last two octets changed: still a
         // certificate to parse, each a memo entry of its own and of alice's size); two fit in
         // a shard.
-        const Bytes alice = fx::der_of("alice");
+        const Bytes alice = test::pki_der("alice");
         auto variant = [&](std::size_t k) {
             Bytes v = alice;
             v[v.size() - 1] ^= static_cast<std::uint8_t>(k & 0xff);
@@ -223,7 +215,7 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, miss.size());
         auto hit = cache.lookup(addr("dave@partner.example"));
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, hit.size());
-        CPPUNIT_ASSERT(hit[0].cert.der() == fx::der_of("dave") && hit[0].source == "ldap:test");
+        CPPUNIT_ASSERT(hit[0].cert.der() == test::pki_der("dave") && hit[0].source == "ldap:test");
         CPPUNIT_ASSERT(hit[0].cert.facts().has_address("dave@partner.example"));
         CPPUNIT_ASSERT_EQUAL(1, inner->calls.load());
         // The miss remembered what the directory's answer had parsed already: no parse since.
@@ -236,10 +228,10 @@ public:
         CPPUNIT_ASSERT(flush_cache_entry(*env, addr("dave@partner.example")));
         auto after = cache.lookup(addr("dave@partner.example"));
         CPPUNIT_ASSERT_EQUAL(2, inner->calls.load());
-        CPPUNIT_ASSERT(after.size() == 1 && after[0].cert.der() == fx::der_of("partner-domain"));
+        CPPUNIT_ASSERT(after.size() == 1 && after[0].cert.der() == test::pki_der("partner-domain"));
         CPPUNIT_ASSERT(flush_cache(*env) == 1);
         inner->publish("dave@partner.example", "dave");
-        CPPUNIT_ASSERT(cache.lookup(addr("dave@partner.example"))[0].cert.der() == fx::der_of("dave"));
+        CPPUNIT_ASSERT(cache.lookup(addr("dave@partner.example"))[0].cert.der() == test::pki_der("dave"));
         CPPUNIT_ASSERT_EQUAL(3, inner->calls.load());
     }
 
@@ -249,14 +241,14 @@ public:
         auto env = lmdb::Environment::open(t.path());
         auto inner = std::make_shared<TableSource>();
         // A small budget, so that evictions happen beside the hits.
-        const std::size_t one = pki::SharedCertificate::parse_der(fx::der_of("alice"))->memory_size();
+        const std::size_t one = pki::SharedCertificate::parse_der(test::pki_der("alice"))->memory_size();
         auto memo = std::make_shared<CertificateMemo>(16 * (one + 512));
         CachingSource cache(env, inner, CacheSettings{}, {}, {}, memo);
         std::vector<std::pair<std::string, Bytes>> expect;  // address, its certificate's DER
         for (const auto& n : fx::names) {
             const std::string a = "user-" + n + "@partner.example";
             inner->publish(a, n);
-            expect.emplace_back(a, fx::der_of(n));
+            expect.emplace_back(a, test::pki_der(n));
         }
 
         // Readers go on until the flusher has flushed a few times while they ran.

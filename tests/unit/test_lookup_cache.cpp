@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -21,26 +22,14 @@ using namespace ssm;
 using namespace ssm::directory;
 namespace {
 
-// The OpenSSL-made test PKI (tests/fixtures/make-pki.sh), generated once per program; the
-// cache does not look inside certificates, so the basic set is enough.
-namespace fx {
-
-const std::filesystem::path& dir() { return test::program_pki(); }
-
-Bytes der_of(const std::string& name)
+// A certificate of the OpenSSL-made test PKI (test::pki_der); the cache does not look inside
+// certificates, so the basic set is enough.
+pki::Certificate pki_cert(const std::string& name)
 {
-    const std::string s = test::read_file(dir() / (name + ".cert.der"));
-    return Bytes(s.begin(), s.end());
-}
-
-pki::Certificate cert(const std::string& name)
-{
-    auto c = pki::Certificate::parse_der(der_of(name));
+    auto c = pki::Certificate::parse_der(test::pki_der(name));
     CPPUNIT_ASSERT_MESSAGE(name, c.has_value());
     return std::move(*c);
 }
-
-}  // namespace fx
 
 EmailAddress addr(const char* s)
 {
@@ -64,7 +53,7 @@ public:
         if (auto it = m_table.find(address_key(address)); it != m_table.end())
             for (const auto& name : it->second)
                 out.push_back(
-                    CertificateCandidate{pki::SharedCertificate(fx::cert(name)), m_name + " server2", std::nullopt, 0});
+                    CertificateCandidate{pki::SharedCertificate(pki_cert(name)), m_name + " server2", std::nullopt, 0});
         return out;
     }
     std::string name() const override { return m_name; }
@@ -134,6 +123,36 @@ Bytes record_of(std::int64_t fetched, const std::string& source, const std::vect
     return out;
 }
 
+// What most tests start from: an LMDB environment in a fresh folder, a counting source and a
+// clock the test moves; cache() puts a CachingSource on that clock over them.
+struct CacheBed {
+    test::TempDir dir;
+    std::shared_ptr<lmdb::Environment> env = lmdb::Environment::open(dir.path());
+    std::shared_ptr<CountingSource> inner = std::make_shared<CountingSource>();
+    TestClock clock;
+
+    CachingSource cache(const CacheSettings& s) { return CachingSource(env, inner, s, {}, clock.fn()); }
+};
+
+// Runs BODY on THREADS threads released at the same moment (so their lookups overlap); returns
+// on how many of them it returned true.
+int count_together(int threads, const std::function<bool()>& body)
+{
+    std::atomic<int> ready{0}, yes{0};
+    std::atomic<bool> go{false};
+    std::vector<std::thread> pool;
+    for (int i = 0; i < threads; ++i)
+        pool.emplace_back([&] {
+            ++ready;
+            while (!go) std::this_thread::yield();
+            if (body()) ++yes;
+        });
+    while (ready < threads) std::this_thread::yield();
+    go = true;
+    for (auto& th : pool) th.join();
+    return yes.load();
+}
+
 }  // namespace
 
 class LookupCacheTest : public CppUnit::TestFixture {
@@ -154,66 +173,60 @@ class LookupCacheTest : public CppUnit::TestFixture {
 public:
     void positive_ttl_expiry()
     {
-        test::TempDir t;
-        auto env = lmdb::Environment::open(t.path());
-        auto inner = std::make_shared<CountingSource>();
-        inner->publish("alice@acme.example", {"alice"});
-        TestClock clock;
-        CachingSource cache(env, inner, settings(100, 10, 0), {}, clock.fn());
-        CPPUNIT_ASSERT_EQUAL(inner->name(), cache.name());
+        CacheBed b;
+        b.inner->publish("alice@acme.example", {"alice"});
+        CachingSource cache = b.cache(settings(100, 10, 0));
+        CPPUNIT_ASSERT_EQUAL(b.inner->name(), cache.name());
 
         auto first = cache.lookup(addr("Alice@ACME.example"));
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, first.size());
         CPPUNIT_ASSERT_EQUAL(std::string("ldap:ldap://test server2"), first[0].source);
-        CPPUNIT_ASSERT(first[0].cert.der() == fx::der_of("alice"));
-        CPPUNIT_ASSERT_EQUAL(1, inner->calls.load());
+        CPPUNIT_ASSERT(first[0].cert.der() == test::pki_der("alice"));
+        CPPUNIT_ASSERT_EQUAL(1, b.inner->calls.load());
 
-        clock.advance(99);
+        b.clock.advance(99);
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, cache.lookup(addr("alice@acme.example")).size());
-        CPPUNIT_ASSERT_EQUAL(1, inner->calls.load());  // fresh: not asked
+        CPPUNIT_ASSERT_EQUAL(1, b.inner->calls.load());  // fresh: not asked
 
-        inner->publish("alice@acme.example", {"alice", "carol"});  // a change, seen after expiry
-        clock.advance(1);
+        b.inner->publish("alice@acme.example", {"alice", "carol"});  // a change, seen after expiry
+        b.clock.advance(1);
         CPPUNIT_ASSERT_EQUAL(std::size_t{2}, cache.lookup(addr("alice@acme.example")).size());
-        CPPUNIT_ASSERT_EQUAL(2, inner->calls.load());
+        CPPUNIT_ASSERT_EQUAL(2, b.inner->calls.load());
 
         auto e = cache.peek(addr("alice@acme.example"));
         CPPUNIT_ASSERT(e.has_value());
-        CPPUNIT_ASSERT_EQUAL(*clock.now - 0, e->fetched_at);
+        CPPUNIT_ASSERT_EQUAL(*b.clock.now - 0, e->fetched_at);
         CPPUNIT_ASSERT_EQUAL(std::size_t{2}, e->certificates.size());
 
         // An entry dated in the future (clock stepped back) is not trusted to be fresh.
-        clock.advance(-1000);
+        b.clock.advance(-1000);
         cache.lookup(addr("alice@acme.example"));
-        CPPUNIT_ASSERT_EQUAL(3, inner->calls.load());
+        CPPUNIT_ASSERT_EQUAL(3, b.inner->calls.load());
     }
 
     void negative_caching()
     {
-        test::TempDir t;
-        auto env = lmdb::Environment::open(t.path());
-        auto inner = std::make_shared<CountingSource>();
-        TestClock clock;
-        CachingSource cache(env, inner, settings(100, 10, 1000), {}, clock.fn());
+        CacheBed b;
+        CachingSource cache = b.cache(settings(100, 10, 1000));
 
         CPPUNIT_ASSERT(cache.lookup(addr("nobody@partner.example")).empty());
         CPPUNIT_ASSERT(cache.lookup(addr("nobody@partner.example")).empty());
-        CPPUNIT_ASSERT_EQUAL(1, inner->calls.load());
+        CPPUNIT_ASSERT_EQUAL(1, b.inner->calls.load());
         auto e = cache.peek(addr("nobody@partner.example"));
         CPPUNIT_ASSERT(e && e->certificates.empty());
-        CPPUNIT_ASSERT_EQUAL(inner->name(), e->source);
+        CPPUNIT_ASSERT_EQUAL(b.inner->name(), e->source);
 
         // Published meanwhile: found once the negative entry (10 s, not 100 s) expires.
-        inner->publish("nobody@partner.example", {"bob"});
-        clock.advance(9);
+        b.inner->publish("nobody@partner.example", {"bob"});
+        b.clock.advance(9);
         CPPUNIT_ASSERT(cache.lookup(addr("nobody@partner.example")).empty());
-        clock.advance(1);
+        b.clock.advance(1);
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, cache.lookup(addr("nobody@partner.example")).size());
-        CPPUNIT_ASSERT_EQUAL(2, inner->calls.load());
+        CPPUNIT_ASSERT_EQUAL(2, b.inner->calls.load());
 
         // A negative_ttl of 0 caches nothing usable.
         auto inner2 = std::make_shared<CountingSource>("ldap:other");
-        CachingSource uncached(env, inner2, settings(100, 0, 1000), {}, clock.fn());
+        CachingSource uncached(b.env, inner2, settings(100, 0, 1000), {}, b.clock.fn());
         uncached.lookup(addr("x@partner.example"));
         uncached.lookup(addr("x@partner.example"));
         CPPUNIT_ASSERT_EQUAL(2, inner2->calls.load());
@@ -221,61 +234,55 @@ public:
 
     void stale_if_error()
     {
-        test::TempDir t;
-        auto env = lmdb::Environment::open(t.path());
-        auto inner = std::make_shared<CountingSource>();
-        inner->publish("bob@partner.example", {"bob"});
-        TestClock clock;
-        CachingSource cache(env, inner, settings(100, 10, 50), {}, clock.fn());
+        CacheBed b;
+        b.inner->publish("bob@partner.example", {"bob"});
+        CachingSource cache = b.cache(settings(100, 10, 50));
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, cache.lookup(addr("bob@partner.example")).size());
 
-        inner->failure = Failure::DirectoryUnavailable;
-        clock.advance(149);  // expired 49 s ago, stale_limit 50 s: stands in
+        b.inner->failure = Failure::DirectoryUnavailable;
+        b.clock.advance(149);  // expired 49 s ago, stale_limit 50 s: stands in
         auto stale = cache.lookup(addr("bob@partner.example"));
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, stale.size());
-        CPPUNIT_ASSERT(stale[0].cert.der() == fx::der_of("bob"));
-        CPPUNIT_ASSERT_EQUAL(2, inner->calls.load());  // the directory was asked first
+        CPPUNIT_ASSERT(stale[0].cert.der() == test::pki_der("bob"));
+        CPPUNIT_ASSERT_EQUAL(2, b.inner->calls.load());  // the directory was asked first
 
         // Within down_backoff of that failure the stale entry answers without asking again.
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, cache.lookup(addr("bob@partner.example")).size());
-        CPPUNIT_ASSERT_EQUAL(2, inner->calls.load());
+        CPPUNIT_ASSERT_EQUAL(2, b.inner->calls.load());
 
-        clock.advance(1);  // expired 50 s ago: too old, so the directory is asked (and fails)
+        b.clock.advance(1);  // expired 50 s ago: too old, so the directory is asked (and fails)
         CPPUNIT_ASSERT(throws_unavailable(cache, addr("bob@partner.example")));
-        CPPUNIT_ASSERT_EQUAL(3, inner->calls.load());
+        CPPUNIT_ASSERT_EQUAL(3, b.inner->calls.load());
 
         // The directory is back: a fresh answer replaces the old one.
-        inner->failure.reset();
+        b.inner->failure.reset();
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, cache.lookup(addr("bob@partner.example")).size());
-        CPPUNIT_ASSERT_EQUAL(*clock.now - 0, cache.peek(addr("bob@partner.example"))->fetched_at);
+        CPPUNIT_ASSERT_EQUAL(*b.clock.now - 0, cache.peek(addr("bob@partner.example"))->fetched_at);
 
         // An expired negative entry never stands in (it would turn an outage into a 550).
         cache.lookup(addr("nobody@partner.example"));
-        inner->failure = Failure::DirectoryUnavailable;
-        clock.advance(11);
+        b.inner->failure = Failure::DirectoryUnavailable;
+        b.clock.advance(11);
         CPPUNIT_ASSERT(throws_unavailable(cache, addr("nobody@partner.example")));
     }
 
     void errors_without_stale_entry_propagate()
     {
-        test::TempDir t;
-        auto env = lmdb::Environment::open(t.path());
-        auto inner = std::make_shared<CountingSource>();
-        inner->publish("bob@partner.example", {"bob"});
-        TestClock clock;
-        CachingSource cache(env, inner, settings(100, 10, 1000), {}, clock.fn());
+        CacheBed b;
+        b.inner->publish("bob@partner.example", {"bob"});
+        CachingSource cache = b.cache(settings(100, 10, 1000));
 
-        inner->failure = Failure::DirectoryUnavailable;
+        b.inner->failure = Failure::DirectoryUnavailable;
         CPPUNIT_ASSERT(throws_unavailable(cache, addr("bob@partner.example")));
         CPPUNIT_ASSERT(!cache.peek(addr("bob@partner.example")));  // nothing stored for a failure
         CPPUNIT_ASSERT(throws_unavailable(cache, addr("bob@partner.example")));
-        CPPUNIT_ASSERT_EQUAL(2, inner->calls.load());  // failures are not cached
+        CPPUNIT_ASSERT_EQUAL(2, b.inner->calls.load());  // failures are not cached
 
         // Only DirectoryUnavailable is answered from a stale entry; other failures propagate.
-        inner->failure.reset();
+        b.inner->failure.reset();
         cache.lookup(addr("bob@partner.example"));
-        clock.advance(101);
-        inner->failure = Failure::Internal;
+        b.clock.advance(101);
+        b.inner->failure = Failure::Internal;
         try {
             cache.lookup(addr("bob@partner.example"));
             CPPUNIT_FAIL("an internal error was hidden by a stale entry");
@@ -286,22 +293,19 @@ public:
 
     void corrupt_records_are_misses()
     {
-        test::TempDir t;
-        auto env = lmdb::Environment::open(t.path());
-        auto inner = std::make_shared<CountingSource>();
-        inner->publish("alice@acme.example", {"alice"});
-        TestClock clock;
-        CachingSource cache(env, inner, settings(100, 10, 1000), {}, clock.fn());
-        const std::string key = inner->name() + std::string(1, '\0') + "alice@acme.example";
-        const Bytes der = fx::der_of("alice");
-        const std::time_t now = *clock.now;
+        CacheBed b;
+        b.inner->publish("alice@acme.example", {"alice"});
+        CachingSource cache = b.cache(settings(100, 10, 1000));
+        const std::string key = b.inner->name() + std::string(1, '\0') + "alice@acme.example";
+        const Bytes der = test::pki_der("alice");
+        const std::time_t now = *b.clock.now;
 
         // The hand-made good record is a hit: the format is what the header documents.
-        put_raw(*env, key, record_of(now, "by hand", {der}));
+        put_raw(*b.env, key, record_of(now, "by hand", {der}));
         auto hit = cache.lookup(addr("alice@acme.example"));
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, hit.size());
         CPPUNIT_ASSERT_EQUAL(std::string("by hand"), hit[0].source);
-        CPPUNIT_ASSERT_EQUAL(0, inner->calls.load());
+        CPPUNIT_ASSERT_EQUAL(0, b.inner->calls.load());
 
         Bytes good = record_of(now, "by hand", {der});
         Bytes wrong_version = good;
@@ -321,16 +325,16 @@ public:
                                             too_many, zero_length, huge_source, ancient, negative};
         int expected_calls = 0;
         for (const auto& value : corrupt) {
-            put_raw(*env, key, value);
+            put_raw(*b.env, key, value);
             CPPUNIT_ASSERT(!cache.peek(addr("alice@acme.example")));
             auto r = cache.lookup(addr("alice@acme.example"));  // a miss: asks the source...
-            CPPUNIT_ASSERT_EQUAL(++expected_calls, inner->calls.load());
+            CPPUNIT_ASSERT_EQUAL(++expected_calls, b.inner->calls.load());
             CPPUNIT_ASSERT_EQUAL(std::size_t{1}, r.size());
             CPPUNIT_ASSERT(cache.peek(addr("alice@acme.example")));  // ...and repairs the record
         }
 
         // A record holding a non-certificate is parsed, but yields no candidate.
-        put_raw(*env, key, record_of(now, "junk", {Bytes{0x30, 0x03, 0x02, 0x01, 0x00}}));
+        put_raw(*b.env, key, record_of(now, "junk", {Bytes{0x30, 0x03, 0x02, 0x01, 0x00}}));
         CPPUNIT_ASSERT(cache.lookup(addr("alice@acme.example")).empty());
     }
 
@@ -353,71 +357,44 @@ public:
         CachingSource cache(env, inner, settings(100, 10, 1000), {}, clock.fn());
         auto found = cache.lookup(addr("bob@partner.example"));
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, found.size());
-        CPPUNIT_ASSERT(found[0].cert.der() == fx::der_of("bob"));
+        CPPUNIT_ASSERT(found[0].cert.der() == test::pki_der("bob"));
         CPPUNIT_ASSERT(cache.lookup(addr("nobody@partner.example")).empty());
         CPPUNIT_ASSERT_EQUAL(0, inner->calls.load());
     }
 
     void single_flight()
     {
-        test::TempDir t;
-        auto env = lmdb::Environment::open(t.path());
-        auto inner = std::make_shared<CountingSource>();
-        inner->publish("bob@partner.example", {"bob"});
-        inner->delay = std::chrono::milliseconds(100);
-        CachingSource cache(env, inner, settings(100, 10, 1000));
+        CacheBed b;
+        b.inner->publish("bob@partner.example", {"bob"});
+        b.inner->delay = std::chrono::milliseconds(100);
+        CachingSource cache(b.env, b.inner, settings(100, 10, 1000));
 
-        constexpr int threads = 100;
-        std::atomic<int> ready{0}, found{0};
-        std::atomic<bool> go{false};
-        std::vector<std::thread> pool;
-        for (int i = 0; i < threads; ++i)
-            pool.emplace_back([&] {
-                ++ready;
-                while (!go) std::this_thread::yield();
-                if (cache.lookup(addr("Bob@partner.example")).size() == 1) ++found;
-            });
-        while (ready < threads) std::this_thread::yield();
-        go = true;
-        for (auto& th : pool) th.join();
-        CPPUNIT_ASSERT_EQUAL(1, inner->calls.load());
-        CPPUNIT_ASSERT_EQUAL(threads, found.load());
+        const int found = count_together(100, [&] { return cache.lookup(addr("Bob@partner.example")).size() == 1; });
+        CPPUNIT_ASSERT_EQUAL(1, b.inner->calls.load());
+        CPPUNIT_ASSERT_EQUAL(100, found);
 
         // Different addresses are not serialised behind each other: two lookups, two calls.
-        std::thread a([&] { cache.lookup(addr("a@partner.example")); });
-        std::thread b([&] { cache.lookup(addr("b@partner.example")); });
-        a.join();
-        b.join();
-        CPPUNIT_ASSERT_EQUAL(3, inner->calls.load());
+        std::thread one([&] { cache.lookup(addr("a@partner.example")); });
+        std::thread two([&] { cache.lookup(addr("b@partner.example")); });
+        one.join();
+        two.join();
+        CPPUNIT_ASSERT_EQUAL(3, b.inner->calls.load());
     }
 
     void single_flight_shares_the_exception()
     {
-        test::TempDir t;
-        auto env = lmdb::Environment::open(t.path());
-        auto inner = std::make_shared<CountingSource>();
-        inner->failure = Failure::DirectoryUnavailable;
-        inner->delay = std::chrono::milliseconds(100);
-        CachingSource cache(env, inner, settings(100, 10, 1000));
+        CacheBed b;
+        b.inner->failure = Failure::DirectoryUnavailable;
+        b.inner->delay = std::chrono::milliseconds(100);
+        CachingSource cache(b.env, b.inner, settings(100, 10, 1000));
 
-        constexpr int threads = 20;
-        std::atomic<int> ready{0}, unavailable{0};
-        std::atomic<bool> go{false};
-        std::vector<std::thread> pool;
-        for (int i = 0; i < threads; ++i)
-            pool.emplace_back([&] {
-                ++ready;
-                while (!go) std::this_thread::yield();
-                if (throws_unavailable(cache, addr("bob@partner.example"))) ++unavailable;
-            });
-        while (ready < threads) std::this_thread::yield();
-        go = true;
-        for (auto& th : pool) th.join();
-        CPPUNIT_ASSERT_EQUAL(1, inner->calls.load());
-        CPPUNIT_ASSERT_EQUAL(threads, unavailable.load());
+        const int unavailable =
+            count_together(20, [&] { return throws_unavailable(cache, addr("bob@partner.example")); });
+        CPPUNIT_ASSERT_EQUAL(1, b.inner->calls.load());
+        CPPUNIT_ASSERT_EQUAL(20, unavailable);
         // The failed flight is over: the next lookup asks again.
         CPPUNIT_ASSERT(throws_unavailable(cache, addr("bob@partner.example")));
-        CPPUNIT_ASSERT_EQUAL(2, inner->calls.load());
+        CPPUNIT_ASSERT_EQUAL(2, b.inner->calls.load());
     }
 
     void sources_have_their_own_entries()
@@ -438,17 +415,15 @@ public:
 
     void unserved_addresses_bypass_the_cache()
     {
-        test::TempDir t;
-        auto env = lmdb::Environment::open(t.path());
-        auto inner = std::make_shared<CountingSource>();
-        CachingSource cache(env, inner, settings(100, 10, 1000),
+        CacheBed b;
+        CachingSource cache(b.env, b.inner, settings(100, 10, 1000),
                             [](const EmailAddress& a) { return a.domain().str() == "partner.example"; });
         CPPUNIT_ASSERT(!cache.serves(addr("x@acme.example")));
         CPPUNIT_ASSERT(cache.lookup(addr("x@acme.example")).empty());
-        CPPUNIT_ASSERT_EQUAL(0, inner->calls.load());
+        CPPUNIT_ASSERT_EQUAL(0, b.inner->calls.load());
         CPPUNIT_ASSERT(!cache.peek(addr("x@acme.example")));
         cache.lookup(addr("x@partner.example"));
-        CPPUNIT_ASSERT_EQUAL(1, inner->calls.load());
+        CPPUNIT_ASSERT_EQUAL(1, b.inner->calls.load());
     }
 
     void flush()

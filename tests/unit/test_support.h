@@ -13,6 +13,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "base/bytes.h"
+
 namespace ssm::test {
 
 // A temporary folder removed (with its content) when the object goes away.
@@ -96,6 +98,9 @@ inline const std::filesystem::path& program_pki()
     (void)made;
     return d.path();
 }
+
+// NAME.cert.der of program_pki(): the DER bytes OpenSSL wrote for that certificate.
+inline Bytes pki_der(const std::string& name) { return to_bytes(read_file(program_pki() / (name + ".cert.der"))); }
 
 // The test PKI (tests/fixtures/make-pki.sh) and a SoftHSM token holding IDENTITIES
 // (make-token.sh's names, space-separated; its default set when empty) in a temp folder.
