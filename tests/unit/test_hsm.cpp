@@ -12,11 +12,9 @@
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 
-#include <atomic>
 #include <cstdlib>
 #include <iostream>
 #include <sstream>
-#include <thread>
 
 #include "base/error.h"
 #include "hsm/key_store.h"
@@ -32,8 +30,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const char* const kModule = "/usr/lib/softhsm/libsofthsm2.so";
-
 struct TokenFixture : test::PkiToken {
     hsm::TokenConfig config;
     std::unique_ptr<hsm::KeyStore> store;
@@ -42,7 +38,7 @@ struct TokenFixture : test::PkiToken {
     {
         add_ed25519_identity();
         add_extractable_identity();
-        config.module = kModule;
+        config.module = test::softhsm_module;
         config.token_label = "ssm-test";
         config.pin_file = pin_file();
         store = hsm::KeyStore::open(config);
@@ -52,19 +48,11 @@ struct TokenFixture : test::PkiToken {
     // and not extractable. The certificate is made by OpenSSL under the test sub-CA.
     void add_ed25519_identity()
     {
+        issue_identity("ed", "-algorithm ED25519", "ed@acme.example", "Ed@Acme.Example",
+                       "digitalSignature");
         const std::string p = pki.string();
-        test::run("cd '" + p +
-                  "' && export OPENSSL_CONF=/dev/null && "
-                  "openssl genpkey -algorithm ED25519 -out ed.key.pem 2>/dev/null && "
-                  "openssl req -new -key ed.key.pem -subj '/O=SSM Test/CN=ed@acme.example' "
-                  "-out ed.csr 2>/dev/null && "
-                  "printf '[ee]\\nbasicConstraints=critical,CA:false\\n"
-                  "keyUsage=critical,digitalSignature\\nsubjectAltName=email:Ed@Acme.Example\\n' "
-                  "> ed.ext && "
-                  "openssl x509 -req -in ed.csr -CA sub-ca.cert.pem -CAkey sub-ca.key.pem "
-                  "-CAcreateserial -days 365 -extfile ed.ext -extensions ee -out ed.cert.pem "
-                  "2>/dev/null");
-        const std::string p11 = "GNUTLS_PIN=123456 p11tool --provider " + std::string(kModule) +
+        const std::string p11 = "GNUTLS_PIN=123456 p11tool --provider " +
+                                std::string(test::softhsm_module) +
                                 " --login --write --label ed --id 06 ";
         test::run(p11 + "--mark-sign --load-privkey '" + p +
                   "/ed.key.pem' 'pkcs11:token=ssm-test' "
@@ -78,14 +66,7 @@ struct TokenFixture : test::PkiToken {
     // certificate (keyUsage keyEncipherment), which must never be chosen for signing.
     void add_extractable_identity()
     {
-        const std::string p11 = "pkcs11-tool --module " + std::string(kModule) +
-                                " --token-label ssm-test --login --pin 123456 --id 07"
-                                " --label partner-domain --write-object '" +
-                                pki.string();
-        test::run(p11 +
-                  "/partner-domain.p8.der' --type privkey --usage-sign --usage-decrypt "
-                  "--extractable >/dev/null 2>&1");
-        test::run(p11 + "/partner-domain.cert.der' --type cert >/dev/null 2>&1");
+        import_identity("partner-domain", "07", "--usage-sign --usage-decrypt --extractable");
     }
 };
 
@@ -106,28 +87,7 @@ Bytes hash_of(DigestAlgorithm d, std::string_view text)
 }
 
 // Verifies with the certificate's public key; true when GnuTLS accepts the signature.
-bool verify(const Bytes& cert_der, gnutls_sign_algorithm_t alg, const Bytes& data, const Bytes& sig,
-            bool is_hash = true)
-{
-    gnutls_x509_crt_t crt;
-    gnutls_pubkey_t key;
-    gnutls_x509_crt_init(&crt);
-    gnutls_pubkey_init(&key);
-    const gnutls_datum_t c{const_cast<unsigned char*>(cert_der.data()),
-                           static_cast<unsigned>(cert_der.size())};
-    const gnutls_datum_t d{const_cast<unsigned char*>(data.data()),
-                           static_cast<unsigned>(data.size())};
-    const gnutls_datum_t s{const_cast<unsigned char*>(sig.data()),
-                           static_cast<unsigned>(sig.size())};
-    int rc = gnutls_x509_crt_import(crt, &c, GNUTLS_X509_FMT_DER);
-    if (rc >= 0) rc = gnutls_pubkey_import_x509(key, crt, 0);
-    if (rc >= 0)
-        rc = is_hash ? gnutls_pubkey_verify_hash2(key, alg, 0, &d, &s)
-                     : gnutls_pubkey_verify_data2(key, alg, 0, &d, &s);
-    gnutls_pubkey_deinit(key);
-    gnutls_x509_crt_deinit(crt);
-    return rc >= 0;
-}
+using test::verify_signature;
 
 std::shared_ptr<smime::Signer> signer(const char* address)
 {
@@ -255,7 +215,8 @@ public:
                     CPPUNIT_ASSERT_EQUAL_MESSAGE(what, c.size, sig.size());
                 else
                     CPPUNIT_ASSERT_EQUAL_MESSAGE(what, std::uint8_t{0x30}, sig.at(0));
-                CPPUNIT_ASSERT_MESSAGE(what, verify(s->certificate_der(), c.gnutls, hash, sig));
+                CPPUNIT_ASSERT_MESSAGE(what,
+                                       verify_signature(s->certificate_der(), c.gnutls, hash, sig));
             }
         }
     }
@@ -266,12 +227,14 @@ public:
         Bytes hash = hash_of(DigestAlgorithm::Sha256, "x");
         const Bytes sig = s->sign_digest(SignatureScheme::RsaPss, DigestAlgorithm::Sha256, hash);
         hash[0] ^= 1;
-        CPPUNIT_ASSERT(!verify(s->certificate_der(), GNUTLS_SIGN_RSA_PSS_SHA256, hash, sig));
+        CPPUNIT_ASSERT(
+            !verify_signature(s->certificate_der(), GNUTLS_SIGN_RSA_PSS_SHA256, hash, sig));
         // Bob's key does not verify Alice's signature.
         hash[0] ^= 1;
-        CPPUNIT_ASSERT(verify(s->certificate_der(), GNUTLS_SIGN_RSA_PSS_SHA256, hash, sig));
-        CPPUNIT_ASSERT(!verify(signer("carol@acme.example")->certificate_der(),
-                               GNUTLS_SIGN_RSA_PSS_SHA256, hash, sig));
+        CPPUNIT_ASSERT(
+            verify_signature(s->certificate_der(), GNUTLS_SIGN_RSA_PSS_SHA256, hash, sig));
+        CPPUNIT_ASSERT(!verify_signature(signer("carol@acme.example")->certificate_der(),
+                                         GNUTLS_SIGN_RSA_PSS_SHA256, hash, sig));
     }
 
     void ed25519_signs_message()
@@ -282,9 +245,10 @@ public:
         const Bytes msg = to_bytes("signed attributes stand-in");
         const Bytes sig = s->sign_message(SignatureScheme::Ed25519, msg);
         CPPUNIT_ASSERT_EQUAL(std::size_t{64}, sig.size());
-        CPPUNIT_ASSERT(verify(s->certificate_der(), GNUTLS_SIGN_EDDSA_ED25519, msg, sig, false));
-        CPPUNIT_ASSERT(!verify(s->certificate_der(), GNUTLS_SIGN_EDDSA_ED25519, to_bytes("other"),
-                               sig, false));
+        CPPUNIT_ASSERT(
+            verify_signature(s->certificate_der(), GNUTLS_SIGN_EDDSA_ED25519, msg, sig, false));
+        CPPUNIT_ASSERT(!verify_signature(s->certificate_der(), GNUTLS_SIGN_EDDSA_ED25519,
+                                         to_bytes("other"), sig, false));
     }
 
     void domain_signing_identity_found()
@@ -328,9 +292,9 @@ public:
                 ->sign_digest(SignatureScheme::Ed25519, DigestAlgorithm::Sha256, h256),
             Error);
         // The failures above never reached the token: the key still works.
-        CPPUNIT_ASSERT(
-            verify(rsa->certificate_der(), GNUTLS_SIGN_RSA_SHA256, h256,
-                   rsa->sign_digest(SignatureScheme::RsaPkcs1v15, DigestAlgorithm::Sha256, h256)));
+        CPPUNIT_ASSERT(verify_signature(
+            rsa->certificate_der(), GNUTLS_SIGN_RSA_SHA256, h256,
+            rsa->sign_digest(SignatureScheme::RsaPkcs1v15, DigestAlgorithm::Sha256, h256)));
     }
 
     void chain_contains_sub_ca_only()
@@ -365,7 +329,7 @@ public:
             const std::string m = e.what();
             CPPUNIT_ASSERT_MESSAGE(m, m.find("CKR_PIN_INCORRECT") != std::string::npos);
             CPPUNIT_ASSERT_MESSAGE(m, m.find("'ssm-test'") != std::string::npos);
-            CPPUNIT_ASSERT_MESSAGE(m, m.find(kModule) != std::string::npos);
+            CPPUNIT_ASSERT_MESSAGE(m, m.find(test::softhsm_module) != std::string::npos);
             CPPUNIT_ASSERT_MESSAGE(m, m.find(bad.string()) != std::string::npos);
             CPPUNIT_ASSERT_MESSAGE(m, m.find("999999") == std::string::npos);
         }
@@ -382,8 +346,9 @@ public:
                 s->sign_digest(ec ? SignatureScheme::Ecdsa : SignatureScheme::RsaPkcs1v15,
                                DigestAlgorithm::Sha256, h);
             CPPUNIT_ASSERT_MESSAGE(
-                who, verify(s->certificate_der(),
-                            ec ? GNUTLS_SIGN_ECDSA_SHA256 : GNUTLS_SIGN_RSA_SHA256, h, sig));
+                who,
+                verify_signature(s->certificate_der(),
+                                 ec ? GNUTLS_SIGN_ECDSA_SHA256 : GNUTLS_SIGN_RSA_SHA256, h, sig));
         }
         CPPUNIT_ASSERT_EQUAL(relogins_before + 1, f.store->relogin_count());
     }
@@ -432,38 +397,23 @@ public:
 
     void concurrent_signatures_verify()
     {
-        std::atomic<int> good{0};
-        std::atomic<int> bad{0};
-        std::vector<std::thread> threads;
-        for (int t = 0; t < 4; ++t) {
-            threads.emplace_back([&, t] {
-                for (int i = 0; i < 50; ++i) {
-                    try {
-                        const int kind = (t + i) % 3;
-                        const char* who = kind == 0   ? "alice@acme.example"
-                                          : kind == 1 ? "bob@acme.example"
-                                                      : "carol@acme.example";
-                        auto s = signer(who);
-                        const Bytes h =
-                            hash_of(DigestAlgorithm::Sha256, std::to_string(t * 1000 + i));
-                        const auto scheme = kind == 1 ? SignatureScheme::Ecdsa
-                                            : i % 2   ? SignatureScheme::RsaPss
-                                                      : SignatureScheme::RsaPkcs1v15;
-                        const auto alg = kind == 1 ? GNUTLS_SIGN_ECDSA_SHA256
-                                         : i % 2   ? GNUTLS_SIGN_RSA_PSS_SHA256
-                                                   : GNUTLS_SIGN_RSA_SHA256;
-                        const Bytes sig = s->sign_digest(scheme, DigestAlgorithm::Sha256, h);
-                        (verify(s->certificate_der(), alg, h, sig) ? good : bad)++;
-                    } catch (const std::exception& e) {
-                        std::cerr << "thread " << t << ": " << e.what() << "\n";
-                        bad++;
-                    }
-                }
-            });
-        }
-        for (auto& th : threads) th.join();
-        CPPUNIT_ASSERT_EQUAL(0, bad.load());
-        CPPUNIT_ASSERT_EQUAL(200, good.load());
+        const int good = test::count_true_in_threads(4, 50, [&](int t, int i) {
+            const int kind = (t + i) % 3;
+            const char* who = kind == 0   ? "alice@acme.example"
+                              : kind == 1 ? "bob@acme.example"
+                                          : "carol@acme.example";
+            auto s = signer(who);
+            const Bytes h = hash_of(DigestAlgorithm::Sha256, std::to_string(t * 1000 + i));
+            const auto scheme = kind == 1 ? SignatureScheme::Ecdsa
+                                : i % 2   ? SignatureScheme::RsaPss
+                                          : SignatureScheme::RsaPkcs1v15;
+            const auto alg = kind == 1 ? GNUTLS_SIGN_ECDSA_SHA256
+                             : i % 2   ? GNUTLS_SIGN_RSA_PSS_SHA256
+                                       : GNUTLS_SIGN_RSA_SHA256;
+            const Bytes sig = s->sign_digest(scheme, DigestAlgorithm::Sha256, h);
+            return verify_signature(s->certificate_der(), alg, h, sig);
+        });
+        CPPUNIT_ASSERT_EQUAL(200, good);  // 4 threads x 50 signatures, none failed or threw
     }
 
     void hsm_list_output()
@@ -503,7 +453,7 @@ public:
         CPPUNIT_ASSERT_EQUAL(2, tools::hsm_list(c, out, err));
         CPPUNIT_ASSERT(out.str().empty());
         CPPUNIT_ASSERT(err.str().find("'absent'") != std::string::npos);
-        CPPUNIT_ASSERT(err.str().find(kModule) != std::string::npos);
+        CPPUNIT_ASSERT(err.str().find(test::softhsm_module) != std::string::npos);
         c = fixture().config;
         c.pin_file = "/nonexistent/pin";
         std::ostringstream out2, err2;
@@ -564,7 +514,7 @@ public:
         fixture().store = hsm::KeyStore::open(fixture().config);
         s = signer("carol@acme.example");
         const Bytes sig = s->sign_digest(SignatureScheme::RsaPkcs1v15, DigestAlgorithm::Sha256, h);
-        CPPUNIT_ASSERT(verify(s->certificate_der(), GNUTLS_SIGN_RSA_SHA256, h, sig));
+        CPPUNIT_ASSERT(verify_signature(s->certificate_der(), GNUTLS_SIGN_RSA_SHA256, h, sig));
         // SoftHSM 2.6.1 segfaults in C_Finalize at process exit once its token folder vanished
         // and came back in this process (seen with pkcs11h_removeProvider -> C_Finalize). The
         // store reopened here is therefore kept alive to the end, so the module is never

@@ -28,8 +28,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const char* const kModule = "/usr/lib/softhsm/libsofthsm2.so";
-
 struct TokenFixture : test::PkiToken {
     hsm::TokenConfig config;
     std::unique_ptr<hsm::KeyStore> store;
@@ -38,7 +36,7 @@ struct TokenFixture : test::PkiToken {
     TokenFixture() : PkiToken("alice bob carol erin domain-signing dave frank partner-domain")
     {
         add_doomed_identity();
-        config.module = kModule;
+        config.module = test::softhsm_module;
         config.token_label = "ssm-test";
         config.pin_file = pin_file();
         config.sessions = 4;
@@ -48,27 +46,9 @@ struct TokenFixture : test::PkiToken {
     // An extra RSA encryption identity (id 0a) whose key a test deletes from the token.
     void add_doomed_identity()
     {
-        const std::string p = pki.string();
-        test::run("cd '" + p +
-                  "' && export OPENSSL_CONF=/dev/null && "
-                  "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 "
-                  "-out doomed.key.pem 2>/dev/null && openssl req -new -key doomed.key.pem "
-                  "-subj '/O=SSM Test/CN=doomed@acme.example' -out doomed.csr 2>/dev/null && "
-                  "printf '[ee]\\nbasicConstraints=critical,CA:false\\n"
-                  "keyUsage=critical,keyEncipherment\\n"
-                  "subjectAltName=email:doomed@acme.example\\n' > doomed.ext && "
-                  "openssl x509 -req -in doomed.csr -CA sub-ca.cert.pem -CAkey sub-ca.key.pem "
-                  "-CAcreateserial -days 365 -extfile doomed.ext -extensions ee "
-                  "-out doomed.cert.pem 2>/dev/null && "
-                  "openssl x509 -in doomed.cert.pem -outform DER -out doomed.cert.der && "
-                  "openssl pkcs8 -topk8 -nocrypt -in doomed.key.pem -outform DER "
-                  "-out doomed.p8.der");
-        const std::string p11 = "pkcs11-tool --module " + std::string(kModule) +
-                                " --token-label ssm-test --login --pin 123456 --id 0a"
-                                " --label doomed --write-object '" +
-                                p;
-        test::run(p11 + "/doomed.p8.der' --type privkey --usage-decrypt >/dev/null 2>&1");
-        test::run(p11 + "/doomed.cert.der' --type cert >/dev/null 2>&1");
+        issue_identity("doomed", "-algorithm RSA -pkeyopt rsa_keygen_bits:2048",
+                       "doomed@acme.example", "doomed@acme.example", "keyEncipherment");
+        import_identity("doomed", "0a", "--usage-decrypt");
     }
 };
 
@@ -170,26 +150,6 @@ void assert_malformed(const std::string& what, const std::function<void()>& f)
     } catch (const Error& e) {
         CPPUNIT_ASSERT_MESSAGE(what + ": " + e.what(), e.failure() == Failure::MalformedMessage);
     }
-}
-
-bool verify_rsa(const Bytes& cert_der, const Bytes& hash, const Bytes& sig)
-{
-    gnutls_x509_crt_t crt;
-    gnutls_pubkey_t key;
-    gnutls_x509_crt_init(&crt);
-    gnutls_pubkey_init(&key);
-    const gnutls_datum_t c{const_cast<unsigned char*>(cert_der.data()),
-                           static_cast<unsigned>(cert_der.size())};
-    const gnutls_datum_t d{const_cast<unsigned char*>(hash.data()),
-                           static_cast<unsigned>(hash.size())};
-    const gnutls_datum_t s{const_cast<unsigned char*>(sig.data()),
-                           static_cast<unsigned>(sig.size())};
-    int rc = gnutls_x509_crt_import(crt, &c, GNUTLS_X509_FMT_DER);
-    if (rc >= 0) rc = gnutls_pubkey_import_x509(key, crt, 0);
-    if (rc >= 0) rc = gnutls_pubkey_verify_hash2(key, GNUTLS_SIGN_RSA_SHA256, 0, &d, &s);
-    gnutls_pubkey_deinit(key);
-    gnutls_x509_crt_deinit(crt);
-    return rc >= 0;
 }
 
 }  // namespace
@@ -401,39 +361,24 @@ public:
         auto alice = fixture().store->signer_for(*EmailAddress::parse("alice@acme.example"));
         CPPUNIT_ASSERT(alice != nullptr);
         const auto relogins = fixture().store->relogin_count();
-        std::atomic<int> good{0}, bad{0};
-        std::vector<std::thread> threads;
-        for (int t = 0; t < 4; ++t) {
-            threads.emplace_back([&, t] {
-                for (int i = 0; i < 50; ++i) {
-                    try {
-                        const int kind = (t + i) % 3;
-                        bool ok = false;
-                        if (kind == 0) {
-                            Bytes hash(32);
-                            gnutls_hash_fast(GNUTLS_DIG_SHA256, &i, sizeof i, hash.data());
-                            const Bytes sig =
-                                alice->sign_digest(smime::SignatureScheme::RsaPkcs1v15,
-                                                   smime::DigestAlgorithm::Sha256, hash);
-                            ok = verify_rsa(alice->certificate_der(), hash, sig);
-                        } else if (kind == 1) {
-                            const auto& [cipher, plain] = rsa[(t + i) % rsa.size()];
-                            ok = decrypter("carol")->rsa_raw_decrypt(cipher) == plain;
-                        } else {
-                            const std::size_t k = (t * 7 + i) % ec.size();
-                            ok = decrypter(ec_names[k])->ecdh_derive(ec[k].point) == ec[k].z;
-                        }
-                        (ok ? good : bad)++;
-                    } catch (const std::exception& e) {
-                        std::cerr << "thread " << t << ": " << e.what() << "\n";
-                        bad++;
-                    }
-                }
-            });
-        }
-        for (auto& th : threads) th.join();
-        CPPUNIT_ASSERT_EQUAL(0, bad.load());
-        CPPUNIT_ASSERT_EQUAL(200, good.load());
+        const int good = test::count_true_in_threads(4, 50, [&](int t, int i) {
+            const int kind = (t + i) % 3;
+            if (kind == 0) {
+                Bytes hash(32);
+                gnutls_hash_fast(GNUTLS_DIG_SHA256, &i, sizeof i, hash.data());
+                const Bytes sig = alice->sign_digest(smime::SignatureScheme::RsaPkcs1v15,
+                                                     smime::DigestAlgorithm::Sha256, hash);
+                return test::verify_signature(alice->certificate_der(), GNUTLS_SIGN_RSA_SHA256,
+                                              hash, sig);
+            }
+            if (kind == 1) {
+                const auto& [cipher, plain] = rsa[(t + i) % rsa.size()];
+                return decrypter("carol")->rsa_raw_decrypt(cipher) == plain;
+            }
+            const std::size_t k = (t * 7 + i) % ec.size();
+            return decrypter(ec_names[k])->ecdh_derive(ec[k].point) == ec[k].z;
+        });
+        CPPUNIT_ASSERT_EQUAL(200, good);  // 4 threads x 50 operations, none failed or threw
         CPPUNIT_ASSERT_EQUAL(relogins, fixture().store->relogin_count());
     }
 
@@ -539,7 +484,7 @@ public:
         plain[0] = 0;
         const Bytes cipher = openssl_encrypt("doomed", plain, "none");
         CPPUNIT_ASSERT(d->rsa_raw_decrypt(cipher) == plain);
-        test::run("pkcs11-tool --module " + std::string(kModule) +
+        test::run("pkcs11-tool --module " + std::string(test::softhsm_module) +
                   " --token-label ssm-test --login --pin 123456 --delete-object --type privkey "
                   "--id 0a >/dev/null 2>&1");
         const auto relogins = store.relogin_count();

@@ -1,17 +1,26 @@
-// Helpers shared by unit tests: temporary folders, running fixture scripts, and the demo
-// PKI with a SoftHSM token that the token-using tests share.
+// Helpers shared by unit tests: temporary folders, running fixture scripts, the demo PKI with
+// a SoftHSM token that the token-using tests share, and checks of what they produce (a
+// signature checked by GnuTLS, results counted over threads).
 #pragma once
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <atomic>
 
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <initializer_list>
+#include <iostream>
 #include <iterator>
 #include <stdexcept>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "base/bytes.h"
 
@@ -102,6 +111,9 @@ inline const std::filesystem::path& program_pki()
 // NAME.cert.der of program_pki(): the DER bytes OpenSSL wrote for that certificate.
 inline Bytes pki_der(const std::string& name) { return to_bytes(read_file(program_pki() / (name + ".cert.der"))); }
 
+// SoftHSM's PKCS#11 module, the one make-token.sh puts the test token in.
+inline constexpr const char* softhsm_module = "/usr/lib/softhsm/libsofthsm2.so";
+
 // The test PKI (tests/fixtures/make-pki.sh) and a SoftHSM token holding IDENTITIES
 // (make-token.sh's names, space-separated; its default set when empty) in a temp folder.
 // SOFTHSM2_CONF is pointed at the token; SoftHSM reads it once per process (at
@@ -122,6 +134,35 @@ struct PkiToken {
 
     std::string pin_file() const { return (token / "pin").string(); }
 
+    // Makes one more identity with OpenSSL in the PKI folder, issued by the test sub-CA:
+    // NAME.key.pem (`openssl genpkey GENPKEY_ARGS`), NAME.cert.pem and NAME.cert.der for
+    // subject CN=COMMON_NAME with subjectAltName email:EMAIL and keyUsage KEY_USAGE, and the
+    // key unencrypted as NAME.p8.der.
+    void issue_identity(const std::string& name, const std::string& genpkey_args, const std::string& common_name,
+                        const std::string& email, const std::string& key_usage) const
+    {
+        run("cd '" + pki.string() + "' && export OPENSSL_CONF=/dev/null && n='" + name + "' && openssl genpkey " +
+            genpkey_args + " -out $n.key.pem 2>/dev/null && openssl req -new -key $n.key.pem -subj '/O=SSM Test/CN=" +
+            common_name + "' -out $n.csr 2>/dev/null && printf '[ee]\\nbasicConstraints=critical,CA:false\\n" +
+            "keyUsage=critical," + key_usage + "\\nsubjectAltName=email:" + email +
+            "\\n' > $n.ext && "
+            "openssl x509 -req -in $n.csr -CA sub-ca.cert.pem -CAkey sub-ca.key.pem -CAcreateserial -days 365 "
+            "-extfile $n.ext -extensions ee -out $n.cert.pem 2>/dev/null && "
+            "openssl x509 -in $n.cert.pem -outform DER -out $n.cert.der && "
+            "openssl pkcs8 -topk8 -nocrypt -in $n.key.pem -outform DER -out $n.p8.der");
+    }
+
+    // Writes NAME.p8.der (with pkcs11-tool's KEY_FLAGS, e.g. "--usage-decrypt") and
+    // NAME.cert.der of the PKI folder into the token under the hex ID and the label NAME.
+    void import_identity(const std::string& name, const std::string& id, const std::string& key_flags) const
+    {
+        const std::string p11 = std::string("pkcs11-tool --module ") + softhsm_module +
+                                " --token-label ssm-test --login --pin 123456 --id " + id + " --label " + name +
+                                " --write-object '" + (pki / name).string();
+        run(p11 + ".p8.der' --type privkey " + key_flags + " >/dev/null 2>&1");
+        run(p11 + ".cert.der' --type cert >/dev/null 2>&1");
+    }
+
     // Copies NAME.cert.pem of the PKI into dir/certs (a static certificate folder).
     void copy_certificates(std::initializer_list<const char*> names) const
     {
@@ -131,5 +172,47 @@ struct PkiToken {
                                        dir.path() / "certs" / (std::string(name) + ".cert.pem"));
     }
 };
+
+// True when GnuTLS accepts SIG as ALG's signature of DATA (a hash when IS_HASH, else the
+// message itself) by the public key of the DER certificate CERT_DER.
+inline bool verify_signature(const Bytes& cert_der, gnutls_sign_algorithm_t alg, const Bytes& data, const Bytes& sig,
+                             bool is_hash = true)
+{
+    gnutls_x509_crt_t crt;
+    gnutls_pubkey_t key;
+    gnutls_x509_crt_init(&crt);
+    gnutls_pubkey_init(&key);
+    const gnutls_datum_t c{const_cast<unsigned char*>(cert_der.data()), static_cast<unsigned>(cert_der.size())};
+    const gnutls_datum_t d{const_cast<unsigned char*>(data.data()), static_cast<unsigned>(data.size())};
+    const gnutls_datum_t s{const_cast<unsigned char*>(sig.data()), static_cast<unsigned>(sig.size())};
+    int rc = gnutls_x509_crt_import(crt, &c, GNUTLS_X509_FMT_DER);
+    if (rc >= 0) rc = gnutls_pubkey_import_x509(key, crt, 0);
+    if (rc >= 0)
+        rc = is_hash ? gnutls_pubkey_verify_hash2(key, alg, 0, &d, &s)
+                     : gnutls_pubkey_verify_data2(key, alg, 0, &d, &s);
+    gnutls_pubkey_deinit(key);
+    gnutls_x509_crt_deinit(crt);
+    return rc >= 0;
+}
+
+// Calls CHECK(thread, round) for ROUNDS rounds on each of THREADS threads at once; returns how
+// many calls returned true. A call that throws counts as false, its message on stderr.
+inline int count_true_in_threads(int threads, int rounds, const std::function<bool(int, int)>& check)
+{
+    std::atomic<int> yes{0};
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t)
+        pool.emplace_back([&, t] {
+            for (int i = 0; i < rounds; ++i) {
+                try {
+                    if (check(t, i)) ++yes;
+                } catch (const std::exception& e) {
+                    std::cerr << "thread " << t << ": " << e.what() << "\n";
+                }
+            }
+        });
+    for (auto& th : pool) th.join();
+    return yes.load();
+}
 
 }  // namespace ssm::test
