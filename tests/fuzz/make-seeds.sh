@@ -192,45 +192,19 @@ for target, items in seeds.items():
         open(os.path.join(d, name), "wb").write(data)
 PY
 # fuzz_security_label: ESS labels written by `openssl asn1parse -genconf` from their RFC 2634
-# definitions (OpenSSL has no label command), and SIO-Label values (RFC 7444) carrying them.
+# definitions in tests/fixtures/labels/ess-labels.cnf (shared with test_security_label; OpenSSL has
+# no label command), and SIO-Label values (RFC 7444) carrying them.
 # Selector byte: 0 ESSSecurityLabel, 1 EquivalentLabels, 2 SIO-Label value, 3 SET OF Attribute.
-genconf() {  # NAME: the config on stdin, DER to NAME.der
-    cat >"$1.cnf"
+genconf() {  # NAME ROOT: DER of the section ROOT of ess-labels.cnf to NAME.der
+    { echo "asn1=$2"; cat "$srcdir/tests/fixtures/labels/ess-labels.cnf"; } >"$1.cnf"
     openssl asn1parse -genconf "$1.cnf" -out "$1.der" -noout
 }
-labels='
-[full]
-policy=OID:1.3.6.1.4.1.99999.1
-class=INT:2
-mark=PRINTABLESTRING:CONFIDENTIAL
-cats=SET:cats
-[cats]
-c1=SEQUENCE:cat1
-c2=SEQUENCE:cat2
-[cat1]
-type=IMPLICIT:0,OID:1.2.3.4.5
-value=EXPLICIT:1,UTF8String:need-to-know
-[cat2]
-type=IMPLICIT:0,OID:2.16.840.1.101.2.1.8.3.1
-value=EXPLICIT:1,SEQUENCE:bits
-[bits]
-b=BITSTRING:ab
-[utf8]
-policy=OID:1.3.6.1.4.1.99999.2
-class=INT:256
-mark=FORMAT:UTF8,UTF8String:Geheim – nur für den Dienstgebrauch
-[min]
-policy=OID:1.3.6.1.4.1.99999.3
-'
-printf 'asn1=SET:full\n%s' "$labels" | genconf label_full
-printf 'asn1=SET:utf8\n%s' "$labels" | genconf label_utf8
-printf 'asn1=SET:min\n%s' "$labels" | genconf label_min
-printf 'asn1=SEQUENCE:eq\n[eq]\nl1=SET:full\nl2=SET:utf8\nl3=SET:min\n%s' "$labels" | genconf equivalent
-printf 'asn1=SET:attrs\n[attrs]\na1=SEQUENCE:ct\na2=SEQUENCE:sl\na3=SEQUENCE:el
-[ct]\ntype=OID:1.2.840.113549.1.9.3\nv=SET:ctv\n[ctv]\nv=OID:1.2.840.113549.1.7.1
-[sl]\ntype=OID:1.2.840.113549.1.9.16.2.2\nv=SET:slv\n[slv]\nv=SET:full
-[el]\ntype=OID:1.2.840.113549.1.9.16.2.9\nv=SET:elv\n[elv]\nv=SEQUENCE:eq
-[eq]\nl1=SET:utf8\n%s' "$labels" | genconf attrs
+genconf label_full SET:full
+genconf label_utf8 SET:utf8
+genconf label_min SET:min
+genconf label_bits SET:bits_label
+genconf equivalent SEQUENCE:eq3
+genconf attrs SET:attrs
 python3 - "$corpus/fuzz_security_label" <<'PY'
 import base64, os, sys
 d = sys.argv[1]
@@ -244,6 +218,7 @@ seeds = {
     "label_full": b"\0" + rd("label_full.der"),
     "label_utf8": b"\0" + rd("label_utf8.der"),
     "label_min": b"\0" + rd("label_min.der"),
+    "label_bits": b"\0" + rd("label_bits.der"),
     "equivalent": b"\1" + rd("equivalent.der"),
     "attrs": b"\3" + rd("attrs.der"),
 }

@@ -1,6 +1,7 @@
 // Unit tests for ESS security labels (smime/cms/security_label) and the SIO-Label header field
 // (smime/mime/sio_label). Well-formed DER comes from `openssl asn1parse -genconf`, run here on
-// configs written from RFC 2634's definitions; malformed inputs are built byte by byte.
+// tests/fixtures/labels/ess-labels.cnf (written from RFC 2634's definitions); malformed inputs
+// are built byte by byte.
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <string>
@@ -19,57 +20,7 @@ using cms::SecurityLabel;
 
 namespace {
 
-// RFC 2634 labels as OpenSSL generator sections: [full] is written with its SET OF elements
-// out of DER order on purpose (OpenSSL sorts them, as DER requires).
-const char* const kLabels = R"(
-[full]
-policy=OID:1.3.6.1.4.1.99999.1
-class=INT:2
-mark=PRINTABLESTRING:CONFIDENTIAL
-cats=SET:cats
-[cats]
-c2=SEQUENCE:cat2
-c1=SEQUENCE:cat1
-[cat1]
-type=IMPLICIT:0,OID:1.2.3.4.5
-value=EXPLICIT:1,UTF8String:need-to-know
-[cat2]
-type=IMPLICIT:0,OID:2.16.840.1.101.2.1.8.3.1
-value=EXPLICIT:1,INT:7
-[utf8]
-policy=OID:2.16.840.1.101.2.1.8.1
-class=INT:256
-mark=FORMAT:UTF8,UTF8String:Geheim – nur für den Dienstgebrauch
-[min]
-policy=OID:1.2.3
-[unmarked]
-policy=OID:1.2.3
-class=INT:0
-[eq]
-l1=SET:full
-l2=SET:min
-[attrs]
-a1=SEQUENCE:ct
-a2=SEQUENCE:sl
-a3=SEQUENCE:el
-[ct]
-type=OID:1.2.840.113549.1.9.3
-v=SET:ctv
-[ctv]
-v=OID:1.2.840.113549.1.7.1
-[sl]
-type=OID:1.2.840.113549.1.9.16.2.2
-v=SET:slv
-[slv]
-v=SET:utf8
-[el]
-type=OID:1.2.840.113549.1.9.16.2.9
-v=SET:elv
-[elv]
-v=SEQUENCE:eq
-)";
-
-// What the sections above hold, as our value type.
+// What the sections [full], [utf8] and [min] of ess-labels.cnf hold, as our value type.
 SecurityLabel full_label()
 {
     SecurityLabel l;
@@ -100,13 +51,15 @@ SecurityLabel min_label()
     return l;
 }
 
-// DER written by OpenSSL for the section `root` of kLabels.
+// DER written by OpenSSL for the section `root` of tests/fixtures/labels/ess-labels.cnf (RFC 2634
+// labels as OpenSSL generator sections; [full] has its SET OF elements out of DER order on purpose).
 Bytes openssl_der(const std::string& root)
 {
     test::TempDir dir;
     const auto cnf = dir.path() / "label.cnf";
     const auto der = dir.path() / "label.der";
-    test::write_file(cnf, "asn1=" + root + "\n" + kLabels);
+    test::write_file(cnf, "asn1=" + root + "\n" +
+                              test::read_file(test::source_dir() / "tests/fixtures/labels/ess-labels.cnf"));
     test::run("OPENSSL_CONF=/dev/null openssl asn1parse -genconf '" + cnf.string() + "' -noout -out '" +
               der.string() + "'");
     return to_bytes(test::read_file(der));
