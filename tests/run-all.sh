@@ -20,7 +20,7 @@ logdir=${SSM_TEST_LOGDIR:-$builddir/test-logs}
 mkdir -p "$logdir"
 
 passed=0 failed=0 skipped=0
-failures=()
+failures=() failure_logs=()
 
 # count_one LABEL LOGFILE RC SECONDS: adds a finished test program's lines to the totals.
 count_one() {
@@ -35,12 +35,14 @@ count_one() {
   fi
   passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
   printf '%-48s %4d passed %3d failed %3d skipped  (%ds)\n' "$label" "$p" "$f" "$s" "$took"
-  grep '^SKIP: ' "$log" | sed 's/^/    /'
+  # Failures before skips: CI shows only the head and the tail of a long output.
   if [ "$f" -gt 0 ]; then
     failures+=("$label")
+    failure_logs+=("$log")
     grep -E '^FAIL: |^  failure in |^- ' "$log" | head -20 | sed 's/^/    /'
     echo "    (full log: $log)"
   fi
+  grep '^SKIP: ' "$log" | sed 's/^/    /'
 }
 
 unit_programs() {
@@ -121,7 +123,13 @@ fi
 phase "done"
 echo
 if [ "${#failures[@]}" -gt 0 ]; then
+  # Again at the end, with the failing lines and their context, so that a truncated CI
+  # output still says what failed and why.
   echo "failed: ${failures[*]}"
+  for log in "${failure_logs[@]}"; do
+    echo "  from $log:"
+    grep -E -B3 -A8 '^FAIL: ' "$log" | head -60 | cut -c1-400 | sed 's/^/    /'
+  done
 fi
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -327,26 +327,29 @@ decrypt_openssl() {
     || { PEER_DETAIL="openssl cms -decrypt: $(tr '\n' ' ' <"$out.log" | cut -c1-300)"; return 1; }
 }
 
-# decrypt_gpgsm DER NAME OUT: gpgsm --decrypt in $WORK/gnupg-dec, the PKCS#12 imported once
-# (key protected by "test"; loopback pinentry).
+# decrypt_gpgsm DER NAME OUT: gpgsm --decrypt in $WORK/gnupg-dec/NAME, the PKCS#12 imported
+# once (key protected by "test"; loopback pinentry). One GNUPGHOME per key: gpgsm 2.2.40
+# segfaults importing EC keys from PKCS#12 and leaves its dotlock files behind, which must not
+# touch the keybox that other keys' decryptions use; a failed import is remembered, not retried.
 decrypt_gpgsm() {
-  local der=$1 name=$2 out=$3 home=$WORK/gnupg-dec
+  local der=$1 name=$2 out=$3 home=$WORK/gnupg-dec/$2
+  if [ -f "$home/import-failed" ]; then PEER_DETAIL=$(cat "$home/import-failed"); return 1; fi
   if [ ! -f "$home/ready" ]; then
-    mkdir -p "$home"; chmod 700 "$home"
+    mkdir -p "$home"; chmod 700 "$WORK/gnupg-dec" "$home"
     printf 'disable-crl-checks\ndisable-dirmngr\nno-common-certs-import\n' >"$home/gpgsm.conf"
     printf 'allow-loopback-pinentry\n' >"$home/gpg-agent.conf"
     on_exit "gpgconf --homedir $home --kill all"
     GNUPGHOME=$home gpgsm --batch --import "$PKI/root-ca.cert.pem" "$PKI/sub-ca.cert.pem" >"$home/import.log" 2>&1 \
       || { PEER_DETAIL="gpgsm import CA: $(tail -n 2 "$home/import.log" | tr '\n' ' ')"; return 1; }
-    touch "$home/ready"
-  fi
-  if [ ! -f "$home/has-$name" ]; then
     _p12_for "$name" || return 1
     echo test | GNUPGHOME=$home gpgsm --batch --pinentry-mode loopback --passphrase-fd 0 --import "$P12" \
-      >"$home/import-$name.log" 2>&1
-    grep -q 'secret keys imported: 1' "$home/import-$name.log" \
-      || { PEER_DETAIL="gpgsm cannot import the PKCS#12 of $name: $(grep -v '^$' "$home/import-$name.log" | tail -n 2 | tr '\n' ' ')"; return 1; }
-    touch "$home/has-$name"
+      >"$home/import-key.log" 2>&1
+    if ! grep -q 'secret keys imported: 1' "$home/import-key.log"; then
+      PEER_DETAIL="gpgsm cannot import the PKCS#12 of $name: $(grep -v '^$' "$home/import-key.log" | tail -n 2 | tr '\n' ' ')"
+      printf '%s' "$PEER_DETAIL" >"$home/import-failed"
+      return 1
+    fi
+    touch "$home/ready"
   fi
   rm -f "$out"
   echo test | GNUPGHOME=$home gpgsm --batch --pinentry-mode loopback --passphrase-fd 0 --status-fd 3 \
