@@ -13,26 +13,13 @@
 #include "base/stream.h"
 #include "smime/mime/content_type.h"
 #include "smime/mime/header.h"
+#include "tests/fuzz/one_byte_source.h"
 
 namespace {
 
 using namespace ssm;
 using namespace ssm::smime::mime;
-
-class OneByteSource final : public ByteSource {
-public:
-    explicit OneByteSource(ByteView data) : m_inner(data), m_size(data.size()) {}
-    std::size_t read(std::span<std::uint8_t> buf) override
-    {
-        return m_inner.read(buf.subspan(0, buf.empty() ? 0 : 1));
-    }
-    void rewind() override { m_inner.rewind(); }
-    std::uint64_t size() const override { return m_size; }
-
-private:
-    MemorySource m_inner;
-    std::uint64_t m_size;
-};
+using ssm::fuzz::OneByteSource;
 
 }  // namespace
 
