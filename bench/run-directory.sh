@@ -9,13 +9,8 @@
 # chain validation); lookups/s and p50/p99 latency. The results replace the "Directory lookup
 # cache" section of bench/results.md (or RESULTS.md).
 set -u
-top=$(cd "$(dirname "$0")/.." && pwd)
+. "$(dirname "$0")/lib.sh" "${SSM_BENCH_DIR:-/tmp/ssm-bench-directory}"
 out=${1:-$top/bench/results.md}
-export SSM_SRCDIR=$top SSM_BUILDDIR=${SSM_BUILDDIR:-$top/build}
-export SSM_WORK_DIR=${SSM_BENCH_DIR:-/tmp/ssm-bench-directory}
-rm -rf "$SSM_WORK_DIR"
-unset SSM_TEST_TMP
-. "$top/tests/integration/lib.sh"
 addresses=${BENCH_DIR_ADDRESSES:-1000}
 hits=${BENCH_DIR_HITS:-20000}
 threads=${BENCH_DIR_THREADS:-4}
@@ -39,12 +34,12 @@ sh "$SLAPD" start "$WORK/slapd" "$port" "$WORK/users.ldif" >"$WORK/slapd-start.l
   || fatal bench-setup "slapd did not start: $(tail -n 3 "$WORK/slapd-start.log" | tr '\n' ' ')"
 on_exit sh "$SLAPD" stop "$WORK/slapd"
 
-load_before=$(uptime | sed 's/.*load average: *//')
+load_before=$(loadavg)
 "$bench" --server "ldap://127.0.0.1:$port" --base "ou=people,dc=partner,dc=example" --cache "$WORK/cache" \
   --addresses "$addresses" --hits "$hits" --threads "$threads" --resolve dave@partner.example \
   --anchor "$PKI/root-ca.cert.pem" --intermediate "$PKI/sub-ca.cert.pem" >"$WORK/bench.out" 2>"$WORK/bench.err"
 rc=$?
-load_after=$(uptime | sed 's/.*load average: *//')
+load_after=$(loadavg)
 cat "$WORK/bench.out" "$WORK/bench.err" >&2
 [ "$rc" -eq 0 ] || fatal directory-bench "directory_bench exit $rc: $(tr '\n' ' ' <"$WORK/bench.err")"
 searches=$(sh "$SLAPD" searches "$WORK/slapd")
@@ -91,15 +86,7 @@ section=$WORK/section.md
   echo "Before the memo (bench/README.md, \"Directory cache\"): on 2026-11-30 10:14 UTC, load average"
   echo "0.97, a hit was the LMDB read plus a GnuTLS parse of the certificate: 1 thread p50 19.3 µs,"
   echo "p99 58.7 µs, 42559 lookups/s; 4 threads p50 18.9 µs, p99 58.5 µs, 80930 lookups/s."
+  echo
 } >"$section"
-
-# Replace our section of the results file (from its heading to the next "## " or the end).
-touch "$out"
-awk -v sec="$section" '
-  /^## Directory lookup cache$/ { skip = 1; while ((getline l < sec) > 0) print l; print ""; next }
-  skip && /^## / { skip = 0 }
-  !skip { print }
-  END { }' "$out" >"$out.new"
-grep -q '^## Directory lookup cache$' "$out.new" || { echo; cat "$section"; } >>"$out.new"
-mv "$out.new" "$out"
+replace_section "Directory lookup cache" "$section" "$out"
 pass directory-bench

@@ -9,21 +9,13 @@
 # Rewrites the "## Encryption throughput" section of RESULTS.md (default bench/results.md),
 # keeping every other section. bench/run.sh calls it at its end.
 set -u
-top=$(cd "$(dirname "$0")/.." && pwd)
+. "$(dirname "$0")/lib.sh" "${SSM_BENCH_ENC_DIR:-/tmp/ssm-bench-encrypt}"
 out=${1:-$top/bench/results.md}
-export SSM_SRCDIR=$top SSM_BUILDDIR=${SSM_BUILDDIR:-$top/build}
-export SSM_WORK_DIR=${SSM_BENCH_ENC_DIR:-/tmp/ssm-bench-encrypt}
-rm -rf "$SSM_WORK_DIR"
-unset SSM_TEST_TMP
-. "$top/tests/integration/lib.sh"
 runs=${BENCH_ENC_RUNS:-3}
 require_tools softhsm2-util pkcs11-tool openssl
 [ -x "$SSM_BUILDDIR/ssmctl" ] || fatal bench-encrypt "no $SSM_BUILDDIR/ssmctl (make ssmctl)"
 make_pki
 make_token
-say() { printf '%s\n' "$*" >&2; }
-loadavg() { uptime | sed 's/.*load average: *//'; }   # 1, 5, 15 min
-now() { date +%s.%N; }
 load_start=$(loadavg)
 
 # The message: a text/plain body of base64 lines (random, so nothing compresses or repeats),
@@ -86,7 +78,6 @@ if [ -x "$SSM_BUILDDIR/tests/unit/test_cms_envelope" ]; then
 fi
 rm -f "$WORK/enc-in.eml"
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.0f %%", 100 * a / b; else print "n/a" }'; }
 {
   echo "## Encryption throughput"
   echo
@@ -115,18 +106,5 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.0f %%", 100 * a 
   fi
   echo
 } >"$out.new"
-# Replace the section where it is (every other "## " section is kept), or append it.
-if [ -f "$out" ] && grep -q '^## Encryption throughput' "$out"; then
-  awk -v sect="$out.new" '
-    /^## Encryption throughput/ { while ((getline l < sect) > 0) print l; skip = 1; next }
-    /^## / { skip = 0 }
-    !skip' "$out" >"$out.merged"
-  mv -f "$out.merged" "$out"
-  rm -f "$out.new"
-elif [ -f "$out" ]; then
-  cat "$out.new" >>"$out"
-  rm -f "$out.new"
-else
-  mv -f "$out.new" "$out"
-fi
+replace_section "Encryption throughput" "$out.new" "$out"
 sed -n '/^## Encryption throughput/,/^## [^E]/p' "$out" | sed '$d'

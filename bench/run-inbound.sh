@@ -11,13 +11,8 @@
 # Writes bench/results-inbound.md (or RESULTS.md). Counts: BENCH_SMALL_COUNT (200),
 # BENCH_LARGE_COUNT (20), BENCH_BIG_PLAINTEXT (26000000 bytes: ~50 MB on the wire).
 set -u
-top=$(cd "$(dirname "$0")/.." && pwd)
+. "$(dirname "$0")/lib.sh" "${SSM_BENCH_DIR:-/tmp/ssm-bench-inbound}"
 out=${1:-$top/bench/results-inbound.md}
-export SSM_SRCDIR=$top SSM_BUILDDIR=${SSM_BUILDDIR:-$top/build}
-export SSM_WORK_DIR=${SSM_BENCH_DIR:-/tmp/ssm-bench-inbound}
-rm -rf "$SSM_WORK_DIR"
-unset SSM_TEST_TMP
-. "$top/tests/integration/lib.sh"
 . "$top/tests/interop/inbound.sh"
 small_count=${BENCH_SMALL_COUNT:-200}
 large_count=${BENCH_LARGE_COUNT:-20}
@@ -28,8 +23,6 @@ require_binaries
 make_pki
 make_token dave
 export OPENSSL_CONF=/dev/null
-say() { printf '%s\n' "$*" >&2; }
-loadavg() { uptime | sed 's/.*load average: *//'; }
 FROM=nina@partner.example RCPT=dave@partner.example
 issue_cert nina "$FROM" rsa "digitalSignature, keyEncipherment" || fatal bench-setup "issue nina"
 
@@ -52,11 +45,7 @@ make_message 4096 "$WORK/m/4k.eml" && make_message 1048576 "$WORK/m/1m.eml" \
   && make_message $big_plain "$WORK/m/50m.eml" || fatal bench-setup "openssl cms failed"
 size_of() { stat -c %s "$1"; }
 
-SINK_PORT=$(free_port)
-smtp-sink -u postfix "127.0.0.1:$SINK_PORT" 1024 >"$WORK/sink.log" 2>&1 &
-sink_pid=$!
-on_exit "kill -TERM $sink_pid"
-wait_port "$SINK_PORT" 10 "$sink_pid" || fatal bench-setup "smtp-sink did not start"
+start_smtp_sink
 
 MILTER_PORT=$(free_port); SOCK_ID=$(free_port); WITH_PORT=$(free_port); WITHOUT_PORT=$(free_port)
 SOCKET=$(milter_socket_spec "$SOCK_ID" unix) || fatal bench-setup "no socket folder"
@@ -82,8 +71,6 @@ grep 'action=decrypt' "$WORK/milter.log" | grep -q 'smime=pass' \
   || fatal bench-check "ssm-milter did not decrypt and verify the first message: $(grep 'message ' "$WORK/milter.log" | tail -n 1)"
 CHECK_LINE=$(grep ' message ' "$WORK/milter.log" | tail -n 1)
 
-now() { date +%s.%N; }
-sent_count() { grep -c 'status=sent' "$1/maillog" 2>/dev/null; }
 # run PFDIR PORT FILE COUNT SESSIONS: messages/s from the first connection to the last
 # delivery at the sink.
 run() {
@@ -92,8 +79,7 @@ run() {
   start=$(now)
   "$top/bench/inject.py" "$port" "$FROM" "$RCPT" "$file" "$count" "$sessions" >"$WORK/inject.log" 2>&1 \
     || { say "inject.py: $(tail -n 2 "$WORK/inject.log")"; echo 0; return; }
-  local deadline=$((SECONDS + 600))
-  while n=$(( $(sent_count "$pf") - before )); [ "$n" -lt "$count" ] && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
+  n=$(wait_sent "$pf" "$before" "$count" 600)
   end=$(now)
   [ "$n" -ge "$count" ] || { say "only $n of $count delivered"; echo 0; return; }
   awk -v c="$count" -v s="$start" -v e="$end" 'BEGIN { printf "%.1f", c / (e - s) }'
@@ -136,13 +122,13 @@ l0=$(wc -l <"$WORK/milter.log")
 before=$(sent_count "$PF_WITH")
 "$top/bench/inject.py" "$WITH_PORT" "$FROM" "$RCPT" "$WORK/m/50m.eml" 1 1 >"$WORK/inject-50m.log" 2>&1 \
   || say "50 MB message: $(tail -n 2 "$WORK/inject-50m.log")"
-deadline=$((SECONDS + 300))
-while [ $(( $(sent_count "$PF_WITH") - before )) -lt 1 ] && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+wait_sent "$PF_WITH" "$before" 1 300 >/dev/null
 hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$MILTER_PID/status")
 big_line=$(tail -n +"$((l0 + 1))" "$WORK/milter.log" | grep ' message ' | tail -n 1)
 stop_milter
 say "peak RSS (VmHWM) for a 50 MB inbound message: $((hwm / 1024)) MiB (at start: $((hwm_before / 1024)) MiB)"
 
+# Finer than lib.sh's ratio: one decimal below 10 % (small ratios, e.g. to the token's raw rate).
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0) print "n/a"; else if (100 * a / b < 10) printf "%.1f %%", 100 * a / b; else printf "%.0f %%", 100 * a / b }'; }
 kb() { awk -v b="$1" 'BEGIN { printf "%.1f KB", b / 1024 }'; }
 mb() { awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1e6 }'; }
