@@ -39,6 +39,13 @@ wait_sent() {
   [ "$n" -ge "$3" ]
 }
 
+# median_ms FROM_LINE ACTION: the median of ssm-milter's per-message ms= (MAIL FROM to end of
+# message, inside the milter) over the $WORK/milter.log lines after FROM_LINE that log action=ACTION.
+median_ms() {
+  tail -n +"$(($1 + 1))" "$WORK/milter.log" | grep "action=$2" | sed -n 's/.* ms=\([0-9]*\).*/\1/p' | sort -n |
+    awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "n/a" }'
+}
+
 # replace_section TITLE SECTION_FILE RESULTS: puts SECTION_FILE (a "## TITLE" heading and its
 # text) into the results file in place of its "## TITLE" section, keeping every other "## "
 # section, or appends it when the file has none; then removes SECTION_FILE.

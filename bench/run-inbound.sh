@@ -84,10 +84,6 @@ run() {
   [ "$n" -ge "$count" ] || { say "only $n of $count delivered"; echo 0; return; }
   awk -v c="$count" -v s="$start" -v e="$end" 'BEGIN { printf "%.1f", c / (e - s) }'
 }
-median_ms() {
-  tail -n +"$(($1 + 1))" "$WORK/milter.log" | grep 'action=decrypt' | sed -n 's/.* ms=\([0-9]*\).*/\1/p' | sort -n |
-    awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "n/a" }'
-}
 
 load_start=$(loadavg)
 declare -A rate mms
@@ -98,7 +94,7 @@ for f in 4k 1m; do
     rate[no,$f,$sessions]=$(run "$PF_WITHOUT" "$WITHOUT_PORT" "$WORK/m/$f.eml" "$count" "$sessions")
     l0=$(wc -l <"$WORK/milter.log")
     rate[ssm,$f,$sessions]=$(run "$PF_WITH" "$WITH_PORT" "$WORK/m/$f.eml" "$count" "$sessions")
-    mms[$f,$sessions]=$(median_ms "$l0")
+    mms[$f,$sessions]=$(median_ms "$l0" decrypt)
     say "  ${rate[no,$f,$sessions]} msg/s alone, ${rate[ssm,$f,$sessions]} msg/s with ssm-milter (median ${mms[$f,$sessions]} ms)"
   done
 done
