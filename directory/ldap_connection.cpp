@@ -8,6 +8,7 @@
 #include <csignal>
 #include <ctime>
 
+#include "base/ascii.h"
 #include "base/log.h"
 
 namespace ssm::directory::ldap {
@@ -98,9 +99,7 @@ void set_option(LDAP* ld, const ServerSettings& s, int option, const void* value
 
 bool is_ldaps(const std::string& uri)
 {
-    return uri.size() >= 8 && std::equal(uri.begin(), uri.begin() + 8, "ldaps://", [](char a, char b) {
-               return std::tolower(static_cast<unsigned char>(a)) == b;
-           });
+    return uri.size() >= 8 && iequals(std::string_view(uri).substr(0, 8), "ldaps://");
 }
 
 int scope_code(Scope s)
@@ -116,11 +115,7 @@ int scope_code(Scope s)
 bool iequals_prefix(std::string_view name, std::string_view wanted)
 {
     // "wanted" itself or "wanted;options".
-    if (name.size() < wanted.size()) return false;
-    for (std::size_t i = 0; i < wanted.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(name[i])) !=
-            std::tolower(static_cast<unsigned char>(wanted[i])))
-            return false;
+    if (name.size() < wanted.size() || !iequals(name.substr(0, wanted.size()), wanted)) return false;
     return name.size() == wanted.size() || name[wanted.size()] == ';';
 }
 

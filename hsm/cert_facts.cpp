@@ -2,9 +2,9 @@
 // copied into bounded strings and lower-cased; nothing here decides trust.
 #include "hsm/cert_facts.h"
 
-#include <algorithm>
-#include <cctype>
 #include <utility>
+
+#include "base/ascii.h"
 
 namespace ssm::hsm {
 
@@ -44,13 +44,6 @@ bool X509Cert::issued_by(const X509Cert& issuer) const noexcept
 
 namespace {
 
-std::string lower(std::string s)
-{
-    std::transform(s.begin(), s.end(), s.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
-}
-
 std::vector<std::string> san_emails(gnutls_x509_crt_t crt)
 {
     std::vector<std::string> out;
@@ -63,7 +56,7 @@ std::vector<std::string> san_emails(gnutls_x509_crt_t crt)
             type = gnutls_x509_crt_get_subject_alt_name(crt, seq, buf.data(), &size, nullptr);
         }
         if (type < 0) break;  // GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE: end of the list
-        if (type == GNUTLS_SAN_RFC822NAME) out.push_back(lower(buf.substr(0, size)));
+        if (type == GNUTLS_SAN_RFC822NAME) out.push_back(ascii_lowercase(buf.substr(0, size)));
     }
     return out;
 }
@@ -75,7 +68,7 @@ std::vector<std::string> dn_emails(gnutls_x509_crt_t crt)
         char buf[256];
         size_t size = sizeof buf;
         if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_PKCS9_EMAIL, i, 0, buf, &size) < 0) break;
-        out.push_back(lower(std::string(buf, size)));
+        out.push_back(ascii_lowercase(std::string_view(buf, size)));
     }
     return out;
 }

@@ -3,8 +3,8 @@
 #include "hsm/key_store.h"
 
 #include <algorithm>
-#include <cctype>
 
+#include "base/ascii.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "base/secure_buffer.h"
@@ -48,13 +48,6 @@ TokenId find_token(const TokenConfig& c)
     unavailable(c, std::string("token not found") +
                        (c.token_serial.empty() ? "" : " with serial " + c.token_serial) +
                        " (tokens present: " + (present.empty() ? "none" : present) + ")");
-}
-
-std::string lower(std::string s)
-{
-    std::transform(s.begin(), s.end(), s.begin(),
-                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-    return s;
 }
 
 bool has_mechanism(const std::vector<CK_MECHANISM_TYPE>& list, CK_MECHANISM_TYPE m)
@@ -284,7 +277,7 @@ std::shared_ptr<smime::Signer> KeyStore::make_signer(const Entry& entry) const
 
 std::shared_ptr<smime::Signer> KeyStore::signer_for(const EmailAddress& address) const
 {
-    const std::string wanted = lower(address.str());
+    const std::string wanted = ascii_lowercase(address.str());
     const std::time_t now = std::time(nullptr);
     const Entry* best = nullptr;
     for (const auto& e : m_entries) {
@@ -344,7 +337,7 @@ std::vector<std::shared_ptr<smime::Decrypter>> KeyStore::decrypters() const
 
 std::shared_ptr<smime::Decrypter> KeyStore::decrypter_for(const EmailAddress& address) const
 {
-    const std::string wanted = lower(address.str());
+    const std::string wanted = ascii_lowercase(address.str());
     const std::time_t now = std::time(nullptr);
     const Entry* best = nullptr;
     for (const auto& e : m_entries) {

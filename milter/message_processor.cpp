@@ -2,9 +2,9 @@
 // (message_planning.cpp) decided, strip trigger tags. The message is untrusted SMTP input.
 #include "milter/message_processor.h"
 
-#include <algorithm>
 #include <ctime>
 
+#include "base/ascii.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "smime/cms/envelope.h"
@@ -14,19 +14,6 @@
 #include "policy/match.h"
 
 namespace ssm::milter {
-
-namespace {
-
-bool iequals(std::string_view a, std::string_view b)
-{
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
-
-}  // namespace
 
 Reply MessageProcessor::header(std::string_view name, std::string_view value)
 {

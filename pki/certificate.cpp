@@ -1,12 +1,12 @@
 // Certificate parsing and facts through GnuTLS (see certificate.h). Input is untrusted: names are
 // copied only when printable ASCII and bounded; a malformed extension is read as the most
 // restrictive value (present with nothing allowed), never as "absent".
+#include "base/ascii.h"
 #include "base/gnutls_datum.h"
 #include "pki/certificate.h"
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -33,7 +33,7 @@ std::optional<std::string> plausible_address(std::string_view v)
     out.reserve(v.size());
     for (unsigned char c : v) {
         if (c <= 0x20 || c >= 0x7f) return std::nullopt;
-        out.push_back(static_cast<char>(std::tolower(c)));
+        out.push_back(ascii_lower(static_cast<char>(c)));
     }
     return out;
 }
@@ -343,9 +343,7 @@ std::vector<std::filesystem::path> certificate_files(const std::filesystem::path
     if (ec) throw LoadError(std::string(what) + ": cannot read folder " + folder.string() + ": " + ec.message());
     for (; it != fs::directory_iterator(); it.increment(ec)) {
         if (ec) throw LoadError(std::string(what) + ": cannot read folder " + folder.string());
-        std::string ext = it->path().extension().string();
-        std::transform(ext.begin(), ext.end(), ext.begin(),
-                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        const std::string ext = ascii_lowercase(it->path().extension().string());
         if (ext != ".pem" && ext != ".crt" && ext != ".cer" && ext != ".der") continue;
         if (!it->is_regular_file(ec)) continue;
         out.push_back(it->path());

@@ -2,6 +2,7 @@
 // The entity streams through a spool so memory stays bounded for any message size.
 #include "smime/sign.h"
 
+#include "base/ascii.h"
 #include "base/error.h"
 #include "smime/cms/digest.h"
 #include "smime/cms/signed_data.h"
@@ -33,8 +34,7 @@ HeaderEdit content_fields_moved_inside(const std::vector<mime::HeaderField>& hea
     std::vector<std::pair<std::string, int>> seen;  // lower-case name -> count so far
     bool has_mime_version = false;
     for (const auto& h : headers) {
-        std::string lower = h.name;
-        for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        const std::string lower = ascii_lowercase(h.name);
         int index = 1;
         bool found = false;
         for (auto& [name, count] : seen) {

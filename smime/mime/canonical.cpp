@@ -5,9 +5,9 @@
 #include "smime/mime/canonical.h"
 
 #include <algorithm>
-#include <cctype>
 #include <map>
 
+#include "base/ascii.h"
 #include "base/error.h"
 #include "smime/mime/encoders.h"
 #include "smime/mime/line_reader.h"
@@ -277,9 +277,7 @@ std::vector<TopFieldRef> canonical_top_headers_to_remove(const std::vector<Heade
     std::vector<TopFieldRef> out;
     std::map<std::string, int> seen;  // lower-cased name -> occurrences so far
     for (std::size_t i = 0; i < top.size(); ++i) {
-        std::string key = top[i].name;
-        for (auto& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        const int occurrence = ++seen[key];
+        const int occurrence = ++seen[ascii_lowercase(top[i].name)];
         if (is_content_field(top[i].name)) out.push_back({i, top[i].name, occurrence});
     }
     return out;

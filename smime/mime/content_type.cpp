@@ -3,9 +3,9 @@
 // at the end of the value.
 #include "smime/mime/content_type.h"
 
-#include <algorithm>
-#include <cctype>
 #include <map>
+
+#include "base/ascii.h"
 
 namespace ssm::smime::mime {
 
@@ -20,13 +20,6 @@ bool is_token_char(char c)
 {
     const auto u = static_cast<unsigned char>(c);
     return u > 32 && u < 127 && !is_tspecial(c);
-}
-
-std::string lower(std::string_view s)
-{
-    std::string out(s);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
 }
 
 class Lexer {
@@ -187,9 +180,9 @@ std::optional<ContentType> parse_content_type(std::string_view value)
 {
     Lexer lx(value);
     ContentType ct;
-    ct.type = lower(lx.token());
+    ct.type = ascii_lowercase(lx.token());
     if (ct.type.empty() || !lx.take('/')) return std::nullopt;
-    ct.subtype = lower(lx.token());
+    ct.subtype = ascii_lowercase(lx.token());
     if (ct.subtype.empty()) return std::nullopt;
 
     // RFC 2231 segmented parameters are gathered first, then joined.
@@ -202,7 +195,7 @@ std::optional<ContentType> parse_content_type(std::string_view value)
             lx.skip_to_semicolon();  // garbage between parameters
             continue;
         }
-        std::string name = lower(lx.token());
+        std::string name = ascii_lowercase(lx.token());
         if (name.empty()) continue;  // ";;" or a trailing ';'
         if (!lx.take('=')) {
             lx.skip_to_semicolon();
@@ -244,7 +237,7 @@ std::optional<ContentType> parse_content_type(std::string_view value)
 std::string parse_transfer_encoding(std::string_view value)
 {
     Lexer lx(value);
-    return lower(lx.token());
+    return ascii_lowercase(lx.token());
 }
 
 }  // namespace ssm::smime::mime

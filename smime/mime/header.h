@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/ascii.h"
 #include "base/stream.h"
 #include "smime/mime/content_type.h"
 #include "smime/mime/limits.h"
@@ -21,7 +22,8 @@ struct HeaderField {
     std::string value;
 };
 
-bool iequals(std::string_view a, std::string_view b);
+// Field names compare equal but for ASCII case (base/ascii.h: locale-independent).
+using ssm::iequals;
 // Content-* fields (RFC 2045 §9): they describe the entity and move with it.
 bool is_content_field(std::string_view name);
 
