@@ -195,7 +195,7 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("none"), r.outcome.action);
         // Recipients that shared a message at RCPT but not after the trigger: the whole message
         // is refused (a milter cannot refuse one of them after DATA).
-        cfg = fixture().config(R"toml(
+        const std::string split_rules = R"toml(
 [[rule]]
 name = "tagged partner only"
 scope = "user"
@@ -207,7 +207,8 @@ encrypt = "mandatory"
 [[rule]]
 name = "rest"
 encrypt = "never"
-)toml");
+)toml";
+        cfg = fixture().config(split_rules);
         r = run(cfg, keys, "alice@acme.example", {"dave@partner.example", "x@other.example"}, "[partner-secret] x");
         CPPUNIT_ASSERT(r.rcpt[0].verdict == Verdict::Continue && r.rcpt[1].verdict == Verdict::Continue);
         CPPUNIT_ASSERT(r.headers.verdict == Verdict::Reject);
@@ -219,19 +220,7 @@ encrypt = "never"
         // to another treatment leaves in a copy of its own (milter/reinjection.h).
         test::write_file(fixture().dir.path() / "reinject.secret", "0123456789abcdef0123456789abcdef\n");
         cfg = fixture().config("[reinjection]\naddress = \"127.0.0.1:10027\"\nsecret_file = \"" +
-                               (fixture().dir.path() / "reinject.secret").string() + "\"\n" + R"toml(
-[[rule]]
-name = "tagged partner only"
-scope = "user"
-direction = "outbound"
-to = ["*@partner.example"]
-subject_tag = "[partner-secret]"
-encrypt = "mandatory"
-
-[[rule]]
-name = "rest"
-encrypt = "never"
-)toml");
+                               (fixture().dir.path() / "reinject.secret").string() + "\"\n" + split_rules);
         r = run(cfg, keys, "alice@acme.example", {"dave@partner.example", "x@other.example"}, "[partner-secret] x");
         CPPUNIT_ASSERT(r.headers.verdict == Verdict::Continue);
         CPPUNIT_ASSERT(r.outcome.reply.verdict == Verdict::Accept);
