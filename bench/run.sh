@@ -61,13 +61,16 @@ PF_WITHOUT=$PF_DIR
 now() { date +%s.%N; }
 sent_count() { grep -c 'status=sent' "$1/maillog" 2>/dev/null; }
 
-# run PFDIR PORT COUNT SIZE SESSIONS: prints messages/s, from the first SMTP connection to the
-# last delivery at the sink (end to end: smtpd + milter + queue + smtp).
+# run PFDIR PORT COUNT SIZE SESSIONS [SENDER [REUSE]]: prints messages/s, from the first SMTP
+# connection to the last delivery at the sink (end to end: smtpd + milter + queue + smtp).
+# SENDER (default alice@acme.example, RSA-2048) picks the signing key; REUSE=reuse sends every
+# message of a session over one SMTP connection (smtp-source -d), as a feeding Postfix does
+# at saturation (its connection cache), instead of one connection per message.
 run() {
-  local pf=$1 port=$2 count=$3 size=$4 sessions=$5 before start end n
+  local pf=$1 port=$2 count=$3 size=$4 sessions=$5 sender=${6:-alice@acme.example} reuse=${7:-} before start end n
   before=$(sent_count "$pf")
   start=$(now)
-  smtp-source -s "$sessions" -m "$count" -l "$size" -f alice@acme.example -t someone@elsewhere.example \
+  smtp-source -s "$sessions" -m "$count" -l "$size" ${reuse:+-d} -f "$sender" -t someone@elsewhere.example \
     "127.0.0.1:$port" >"$WORK/source.log" 2>&1 || { say "smtp-source failed: $(tail -n 2 "$WORK/source.log")"; echo 0; return; }
   local deadline=$((SECONDS + 600))
   while n=$(( $(sent_count "$pf") - before )); [ "$n" -lt "$count" ] && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
@@ -101,8 +104,25 @@ for size in 4096 1048576; do
     say "  ${rate[ssm,$size,$sessions]} msg/s (median ${mms[ssm,$size,$sessions]} ms in the milter)"
   done
 done
+# Variants of the target's row (4 KB, 16 sessions, unix socket), each beside Postfix alone
+# measured the same way in the same run: SMTP connections reused (smtp-source -d), and an
+# ECDSA P-256 signing key (bob) instead of RSA-2048 (alice), with and without reuse.
+declare -A vrate
+for variant in reuse ecdsa ecdsa-reuse; do
+  case $variant in
+    reuse) vsender=alice@acme.example vreuse=reuse ;;
+    ecdsa) vsender=bob@acme.example vreuse= ;;
+    ecdsa-reuse) vsender=bob@acme.example vreuse=reuse ;;
+  esac
+  say "variant $variant (4 KB, 16 sessions, $small_count messages): without milter..."
+  vrate[no,$variant]=$(run "$PF_WITHOUT" "$WITHOUT_PORT" "$small_count" 4096 16 "$vsender" "$vreuse")
+  l0=$(log_lines)
+  vrate[unix,$variant]=$(run "$PF_UNIX" "$UNIX_PORT" "$small_count" 4096 16 "$vsender" "$vreuse")
+  mms[variant,$variant]=$(median_ms "$l0")
+  say "  ${vrate[no,$variant]} msg/s alone, ${vrate[unix,$variant]} msg/s with ssm-milter (unix socket)"
+done
 signed=$(grep -c 'action=sign result=accept' "$WORK/milter.log")
-expected=$((2 * (3 * small_count + 3 * large_count)))
+expected=$((2 * (3 * small_count + 3 * large_count) + 3 * small_count))
 load_after=$(loadavg)
 [ "$signed" -eq "$expected" ] || say "warning: ssm-milter logged $signed signatures, expected $expected"
 
@@ -125,6 +145,12 @@ else
   raw_method="pkcs11-tool --sign in a loop (bench/sign_rate not built: make bench/sign_rate); a lower bound"
 fi
 raw=$raw4; [ "${raw1:-0}" -gt "${raw4:-0}" ] 2>/dev/null && raw=$raw1
+raw_ecdsa=n/a
+if [ -x "$SSM_BUILDDIR/bench/sign_rate" ]; then
+  r1=$("$SSM_BUILDDIR/bench/sign_rate" "$SSM_MODULE" ssm-test "$TOKEN/pin" bob@acme.example ecdsa 1 2000 2>/dev/null)
+  r4=$("$SSM_BUILDDIR/bench/sign_rate" "$SSM_MODULE" ssm-test "$TOKEN/pin" bob@acme.example ecdsa 4 2000 2>/dev/null)
+  raw_ecdsa=$r4; [ "${r1:-0}" -gt "${r4:-0}" ] 2>/dev/null && raw_ecdsa=$r1
+fi
 say "token raw signing rate: $raw1/s (1 thread), $raw4/s (4 threads)"
 
 # Peak RSS of a fresh ssm-milter (unix socket) for one 50 MB message.
@@ -187,6 +213,25 @@ target_rss=$([ "$hwm" -lt $((64 * 1024)) ] && echo met || echo "NOT met")
   echo "  rate) = 80 % of $lower = $(awk -v l="$lower" 'BEGIN { printf "%.1f", 0.8 * l }') msg/s: unix socket ${rate[unix,4096,16]} msg/s → **$target_small**"
   echo "  (inet: ${rate[ssm,4096,16]} msg/s → $target_inet)."
   echo "- Peak RSS < 64 MiB for a 50 MB message: $((hwm / 1024)) MiB → **$target_rss**."
+  echo
+  echo "Variants of the target's row (4 KB, 16 sessions, unix socket), each beside Postfix alone fed"
+  echo "the same way in this run. \"reuse\": each session sends all its messages over one SMTP"
+  echo "connection (smtp-source -d), as a feeding Postfix does at saturation with its connection cache;"
+  echo "otherwise one connection per message as above. \"ECDSA\": bob's P-256 key signs (token raw"
+  echo "rate $raw_ecdsa/s) instead of alice's RSA-2048 key (token raw rate $raw/s)."
+  echo
+  echo "| variant | Postfix alone msg/s | + ssm-milter unix msg/s | / Postfix alone | / min(Postfix alone, token) | ms |"
+  echo "|---|---:|---:|---:|---:|---:|"
+  echo "| RSA-2048, one connection per message (the table above) | ${rate[no,4096,16]} | ${rate[unix,4096,16]} | $(ratio "${rate[unix,4096,16]}" "${rate[no,4096,16]}") | $(ratio "${rate[unix,4096,16]}" "$lower") | ${mms[unix,4096,16]} |"
+  for variant in reuse ecdsa ecdsa-reuse; do
+    case $variant in
+      reuse) vlabel="RSA-2048, connections reused"; vraw=$raw ;;
+      ecdsa) vlabel="ECDSA P-256, one connection per message"; vraw=$raw_ecdsa ;;
+      ecdsa-reuse) vlabel="ECDSA P-256, connections reused"; vraw=$raw_ecdsa ;;
+    esac
+    vlower=$(awk -v a="${vrate[no,$variant]}" -v b="$vraw" 'BEGIN { if (b + 0 > 0 && b + 0 < a + 0) print b; else print a }')
+    echo "| $vlabel | ${vrate[no,$variant]} | **${vrate[unix,$variant]}** | $(ratio "${vrate[unix,$variant]}" "${vrate[no,$variant]}") | $(ratio "${vrate[unix,$variant]}" "$vlower") | ${mms[variant,$variant]} |"
+  done
   echo
   echo "Why inet is slower: with one session ssm-milter spends a median ${mms[ssm,4096,1]} ms per 4 KB message on"
   echo "inet against ${mms[unix,4096,1]} ms on the unix socket. Postfix writes each milter macro packet (\`D\`) and the"
