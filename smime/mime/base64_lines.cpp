@@ -91,7 +91,12 @@ __attribute__((target("ssse3"))) void lines_ssse3(const std::uint8_t* src, std::
 }
 
 using LinesFn = void (*)(const std::uint8_t*, std::size_t, std::uint8_t*);
-const LinesFn chosen = __builtin_cpu_supports("ssse3") ? lines_ssse3 : encode_base64_lines_portable;
+// __builtin_cpu_init first: GCC documents it as required when the check runs from a static
+// initializer, whose order against libgcc's own CPU-model constructor is not guaranteed.
+const LinesFn chosen = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("ssse3") ? lines_ssse3 : encode_base64_lines_portable;
+}();
 #endif
 
 }  // namespace
