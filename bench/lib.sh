@@ -40,9 +40,10 @@ wait_sent() {
 }
 
 # median_ms FROM_LINE ACTION: the median of ssm-milter's per-message ms= (MAIL FROM to end of
-# message, inside the milter) over the $WORK/milter.log lines after FROM_LINE that log action=ACTION.
+# message, inside the milter) over the $WORK/milter.log lines after FROM_LINE that log
+# action=ACTION (an extended regular expression, e.g. decrypt or '(sign|none)').
 median_ms() {
-  tail -n +"$(($1 + 1))" "$WORK/milter.log" | grep "action=$2" | sed -n 's/.* ms=\([0-9]*\).*/\1/p' | sort -n |
+  tail -n +"$(($1 + 1))" "$WORK/milter.log" | grep -E "action=$2" | sed -n 's/.* ms=\([0-9]*\).*/\1/p' | sort -n |
     awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "n/a" }'
 }
 
