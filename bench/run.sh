@@ -10,30 +10,18 @@
 # `openssl cms -encrypt` on the same 50 MB message (bench/run-encrypt.sh, called at the end).
 # Writes bench/results.md (or RESULTS.md).
 # Counts are bounded (BENCH_SMALL_COUNT=200, BENCH_LARGE_COUNT=20) so a run takes minutes.
-set -u
-top=$(cd "$(dirname "$0")/.." && pwd)
-out=${1:-$top/bench/results.md}
-export SSM_SRCDIR=$top SSM_BUILDDIR=${SSM_BUILDDIR:-$top/build}
-export SSM_WORK_DIR=${SSM_BENCH_DIR:-/tmp/ssm-bench}
-rm -rf "$SSM_WORK_DIR"
-unset SSM_TEST_TMP
-. "$top/tests/integration/lib.sh"
+results_arg=${1:-}
+. "$(dirname "$0")/lib.sh" "${SSM_BENCH_DIR:-/tmp/ssm-bench}"
+out=${results_arg:-$top/bench/results.md}
 small_count=${BENCH_SMALL_COUNT:-200}
 large_count=${BENCH_LARGE_COUNT:-20}
 require_tools postfix smtp-sink smtp-source swaks softhsm2-util pkcs11-tool openssl
 require_binaries
 make_pki
 make_token
-say() { printf '%s\n' "$*" >&2; }
-loadavg() { uptime | sed 's/.*load average: *//'; }   # 1, 5, 15 min
 load_start=$(loadavg)
 
-# A sink that stores nothing (storage is not what we measure).
-SINK_PORT=$(free_port)
-smtp-sink -u postfix "127.0.0.1:$SINK_PORT" 1024 >"$WORK/sink.log" 2>&1 &
-sink_pid=$!
-on_exit "kill -TERM $sink_pid"
-wait_port "$SINK_PORT" 10 "$sink_pid" || fatal bench-setup "smtp-sink did not start"
+start_smtp_sink
 
 # Two ssm-milters with the same configuration apart from the socket, each behind its own
 # Postfix: one on a unix socket in the work dir (see lib.sh milter_socket_dir), one on
@@ -58,8 +46,6 @@ start_postfix no-milter "$WITHOUT_PORT" "$SINK_PORT" "" "default_process_limit =
   || fatal bench-setup "Postfix (no milter) did not start"
 PF_WITHOUT=$PF_DIR
 
-now() { date +%s.%N; }
-sent_count() { grep -c 'status=sent' "$1/maillog" 2>/dev/null; }
 
 # run PFDIR PORT COUNT SIZE SESSIONS [SENDER [REUSE]]: prints messages/s, from the first SMTP
 # connection to the last delivery at the sink (end to end: smtpd + milter + queue + smtp).
@@ -72,19 +58,12 @@ run() {
   start=$(now)
   smtp-source -s "$sessions" -m "$count" -l "$size" ${reuse:+-d} -f "$sender" -t someone@elsewhere.example \
     "127.0.0.1:$port" >"$WORK/source.log" 2>&1 || { say "smtp-source failed: $(tail -n 2 "$WORK/source.log")"; echo 0; return; }
-  local deadline=$((SECONDS + 600))
-  while n=$(( $(sent_count "$pf") - before )); [ "$n" -lt "$count" ] && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
+  n=$(wait_sent "$pf" "$before" "$count" 600)
   end=$(now)
   [ "$n" -ge "$count" ] || { say "only $n of $count delivered"; echo 0; return; }
   awk -v c="$count" -v s="$start" -v e="$end" 'BEGIN { printf "%.1f", c / (e - s) }'
 }
 
-# median_ms FROM_LINE: the median of ssm-milter's per-message ms= (MAIL FROM to end of message,
-# inside the milter) over the milter.log lines after FROM_LINE.
-median_ms() {
-  tail -n +"$(($1 + 1))" "$WORK/milter.log" | grep -E 'action=(sign|none)' | sed -n 's/.* ms=\([0-9]*\).*/\1/p' | sort -n |
-    awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "n/a" }'
-}
 log_lines() { wc -l <"$WORK/milter.log"; }
 
 declare -A rate mms
@@ -96,11 +75,11 @@ for size in 4096 1048576; do
     say "  ${rate[no,$size,$sessions]} msg/s; with ssm-milter on a unix socket..."
     l0=$(log_lines)
     rate[unix,$size,$sessions]=$(run "$PF_UNIX" "$UNIX_PORT" "$count" "$size" "$sessions")
-    mms[unix,$size,$sessions]=$(median_ms "$l0")
+    mms[unix,$size,$sessions]=$(median_ms "$l0" sign)
     say "  ${rate[unix,$size,$sessions]} msg/s (median ${mms[unix,$size,$sessions]} ms in the milter); with ssm-milter on inet..."
     l0=$(log_lines)
     rate[ssm,$size,$sessions]=$(run "$PF_WITH" "$WITH_PORT" "$count" "$size" "$sessions")
-    mms[ssm,$size,$sessions]=$(median_ms "$l0")
+    mms[ssm,$size,$sessions]=$(median_ms "$l0" sign)
     say "  ${rate[ssm,$size,$sessions]} msg/s (median ${mms[ssm,$size,$sessions]} ms in the milter)"
   done
 done
@@ -121,7 +100,7 @@ for variant in reuse ecdsa ecdsa-reuse passthrough; do
   vrate[no,$variant]=$(run "$PF_WITHOUT" "$WITHOUT_PORT" "$small_count" 4096 16 "$vsender" "$vreuse")
   l0=$(log_lines)
   vrate[unix,$variant]=$(run "$PF_UNIX" "$UNIX_PORT" "$small_count" 4096 16 "$vsender" "$vreuse")
-  mms[variant,$variant]=$(median_ms "$l0")
+  mms[variant,$variant]=$(median_ms "$l0" "$([ "$variant" = passthrough ] && echo none || echo sign)")
   say "  ${vrate[no,$variant]} msg/s alone, ${vrate[unix,$variant]} msg/s with ssm-milter (unix socket)"
 done
 signed=$(grep -c 'action=sign result=accept' "$WORK/milter.log")
@@ -163,8 +142,7 @@ hwm_before=$(awk '/^VmHWM/ { print $2 }' "/proc/$MILTER_PID/status")
 before=$(sent_count "$PF_UNIX")
 smtp-source -s 1 -m 1 -l $((50 * 1024 * 1024)) -f alice@acme.example -t someone@elsewhere.example \
   "127.0.0.1:$UNIX_PORT" >"$WORK/source-50m.log" 2>&1
-deadline=$((SECONDS + 300))
-while [ $(( $(sent_count "$PF_UNIX") - before )) -lt 1 ] && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+wait_sent "$PF_UNIX" "$before" 1 300 >/dev/null
 hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$MILTER_PID/status")
 big_signed=$(grep -c 'action=sign result=accept' "$WORK/milter.log")
 stop_milter
@@ -174,7 +152,6 @@ say "peak RSS (VmHWM) for a 50 MB message: $((hwm / 1024)) MiB (at start: $((hwm
 # bench/run-encrypt.sh at the end, which writes its own section of the results file.
 
 # --- report ----------------------------------------------------------------------------------
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.0f %%", 100 * a / b; else print "n/a" }'; }
 lower=$(awk -v a="${rate[no,4096,16]}" -v b="$raw" 'BEGIN { print (a < b) ? a : b }')
 target_small=$(awk -v a="${rate[unix,4096,16]}" -v l="$lower" 'BEGIN { print (l > 0 && a >= 0.8 * l) ? "met" : "NOT met" }')
 target_inet=$(awk -v a="${rate[ssm,4096,16]}" -v l="$lower" 'BEGIN { print (l > 0 && a >= 0.8 * l) ? "met" : "NOT met" }')
