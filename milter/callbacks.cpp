@@ -18,6 +18,7 @@
 #include "milter/message_processor.h"
 #include "milter/message_writer.h"
 #include "milter/privileges.h"
+#include "milter/service_notify.h"
 
 namespace ssm::milter {
 
@@ -397,7 +398,11 @@ int run_milter(Daemon& daemon)
     log::notice("start", {{"socket", config->milter.socket}, {"version", SSM_VERSION}});
     Reloader reloader(daemon);
     set_sighup_reloader(&reloader);
+    // smfi_opensocket above has bound and is listening, so the service manager (and Postfix
+    // after it) never sees READY before a connection can be queued; smfi_main accepts them.
+    service::notify_ready("Serving on ", config->milter.socket);
     const int rc = smfi_main();
+    service::notify_stopping();  // also when libmilter ends without a signal
     set_sighup_reloader(nullptr);
     log::notice("stop", {{"status", std::to_string(rc)}});
     return rc == MI_SUCCESS ? 0 : 1;

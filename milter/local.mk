@@ -18,6 +18,7 @@ milter_libssm_milter_a_SOURCES = \
 	milter/message_writer.h milter/message_writer.cpp \
 	milter/daemon.h milter/callbacks.cpp \
 	milter/reload.h milter/reload.cpp \
+	milter/service_notify.h milter/service_notify.cpp \
 	milter/reinjection.h milter/reinjection.cpp
 
 sbin_PROGRAMS += ssm-milter

@@ -4,6 +4,7 @@
 #include <atomic>
 
 #include "base/log.h"
+#include "milter/service_notify.h"
 
 namespace ssm::milter {
 
@@ -99,7 +100,14 @@ void Reloader::run()
         if (m_stopping) return;
         m_requested = false;
         lock.unlock();
-        reload_configuration(m_daemon);  // never throws
+        // The service manager (`systemctl reload`) waits from RELOADING=1 to the next READY=1;
+        // READY=1 also after a rejected file, since the previous configuration serves on.
+        service::notify_reloading();
+        const ReloadOutcome outcome = reload_configuration(m_daemon);  // never throws
+        if (outcome.replaced)
+            service::notify_ready("Configuration reloaded from ", m_daemon.snapshot()->config->path);
+        else
+            service::notify_ready("Reload failed, previous configuration still in force: ", outcome.error);
         lock.lock();
         ++m_completed;
     }

@@ -13,6 +13,7 @@
 #include <cerrno>
 
 #include "milter/reload.h"
+#include "milter/service_notify.h"
 
 extern "C" int sigwait(const sigset_t* set, int* sig)
 {
@@ -21,6 +22,9 @@ extern "C" int sigwait(const sigset_t* set, int* sig)
     if (!libc_sigwait) return EINVAL;
     for (;;) {
         const int rc = libc_sigwait(set, sig);
+        // libmilter stops on SIGTERM/SIGINT but needs seconds to return from smfi_main; tell
+        // the service manager now (PRODUCT §8).
+        if (rc == 0 && (*sig == SIGTERM || *sig == SIGINT)) ssm::milter::service::notify_stopping();
         if (rc != 0 || *sig != SIGHUP) return rc;
         if (!ssm::milter::request_reload_from_signal()) return rc;
     }

@@ -1,0 +1,151 @@
+#!/bin/bash
+# sd_notify protocol of ssm-milter (PRODUCT §8, Type=notify unit in contrib/systemd): a
+# NOTIFY_SOCKET listener plays the service manager for a real ssm-milter (real SoftHSM token,
+# real Postfix). Shows: READY=1 arrives only when the milter socket already accepts
+# connections; SIGHUP gives RELOADING=1 with a current MONOTONIC_USEC, then READY=1; a broken
+# file gives READY=1 with a STATUS= saying the reload failed while the old policy still signs
+# mail; SIGTERM gives STOPPING=1 and the process ends; the unit passes systemd-analyze verify.
+. "$(dirname "$0")/lib.sh"
+require_tools postfix smtp-sink swaks openssl python3 softhsm2-util pkcs11-tool systemd-analyze
+require_binaries
+make_pki
+make_token
+RCPT=someone@elsewhere.example
+
+# --- the unit file ---------------------------------------------------------------------------
+# verify checks that ExecStart= binaries exist: a copy naming the built one. --man=no: the man
+# pages of Documentation= are not installed on a build machine.
+UNIT_DIR=$WORK/unit; mkdir -p "$UNIT_DIR"
+sed "s|/usr/sbin/ssm-milter|$SSM_BUILDDIR/ssm-milter|g" "$SSM_SRCDIR/contrib/systemd/ssm-milter.service" \
+  >"$UNIT_DIR/ssm-milter.service"
+if out=$(systemd-analyze verify --man=no "$UNIT_DIR/ssm-milter.service" 2>&1) && [ -z "$out" ]; then
+  pass systemd-unit-verifies
+else fail systemd-unit-verifies "$(printf '%s' "$out" | head -n 3 | tr '\n' ' ')"; fi
+
+# --- the service manager's side: one line per datagram in $NOTIFY_LOG ----------------------
+# "<CLOCK_MONOTONIC µs at receipt> <assignments joined by ' | '>"; right after the first READY=1
+# it connects to the milter port and logs CONNECT-OK or CONNECT-FAILED (the socket must
+# already accept when READY arrives).
+NOTIFY_SOCK=$WORK/notify.sock NOTIFY_LOG=$WORK/notify.log
+start_sink || fatal notify-setup "smtp-sink did not start"
+SMTPD_PORT=$(free_port); MILTER_PORT=$(free_port)
+cat >"$WORK/listener.py" <<'PY'
+import os, socket, sys, time
+path, log, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(path)
+os.chmod(path, 0o666)
+ready_seen = False
+with open(log, "a", buffering=1) as out:
+    out.write("LISTENING\n")
+    while True:
+        data = s.recv(65536)
+        usec = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+        fields = data.decode("utf-8", "replace").strip("\n").split("\n")
+        out.write("%d %s\n" % (usec, " | ".join(fields)))
+        if "READY=1" in fields and not ready_seen:
+            ready_seen = True
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=2).close()
+                out.write("CONNECT-OK\n")
+            except OSError as e:
+                out.write("CONNECT-FAILED %s\n" % e)
+PY
+python3 "$WORK/listener.py" "$NOTIFY_SOCK" "$NOTIFY_LOG" "$MILTER_PORT" 2>"$WORK/listener.err" &
+LISTENER_PID=$!
+on_exit "kill -TERM $LISTENER_PID"
+for _ in $(seq 1 50); do grep -q LISTENING "$NOTIFY_LOG" 2>/dev/null && break; sleep 0.1; done
+grep -q LISTENING "$NOTIFY_LOG" 2>/dev/null || fatal notify-setup "listener did not start: $(cat "$WORK/listener.err")"
+
+# wait_notify PATTERN COUNT: until $NOTIFY_LOG has COUNT lines matching PATTERN (10 s).
+wait_notify() {
+  local deadline=$((SECONDS + 10))
+  while [ $SECONDS -lt $deadline ]; do
+    [ "$(grep -c -- "$1" "$NOTIFY_LOG")" -ge "$2" ] && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+start_postfix pf "$SMTPD_PORT" "$SINK_PORT" "$MILTER_PORT" || fatal notify-setup "Postfix did not start"
+CONF=$WORK/ssm-milter.toml
+write_config "$WORK/detached.toml" port="$MILTER_PORT" format=detached
+write_config "$WORK/opaque.toml" port="$MILTER_PORT" format=opaque
+sed 's/^format = "opaque"/format = "sideways"/' "$WORK/opaque.toml" >"$WORK/broken.toml"
+install_conf() { cp "$1" "$CONF.new" && mv -f "$CONF.new" "$CONF"; }
+install_conf "$WORK/detached.toml"
+export NOTIFY_SOCKET=$NOTIFY_SOCK
+start_milter "$CONF" || fatal notify-setup "ssm-milter did not start"
+unset NOTIFY_SOCKET
+
+# --- READY=1 at start ------------------------------------------------------------------------
+if wait_notify 'READY=1' 1 && wait_notify '^CONNECT-' 1; then
+  if grep -q '^CONNECT-OK' "$NOTIFY_LOG" && grep 'READY=1' "$NOTIFY_LOG" | head -n 1 | grep -q 'STATUS=Serving on inet:'; then
+    pass notify-ready-when-accepting
+  else fail notify-ready-when-accepting "$(grep -v LISTENING "$NOTIFY_LOG" | head -n 2 | tr '\n' ' ')"; fi
+else fail notify-ready-when-accepting "no READY=1: $(tr '\n' ' ' <"$NOTIFY_LOG")"; fi
+
+# form FILE: detached | opaque | unsigned, from the delivered message's top-level Content-Type.
+form() {
+  local ct
+  ct=$(awk 'BEGIN{IGNORECASE=1} /^\r?$/ {exit} /^Content-Type:/ {p=1; print; next} p && /^[ \t]/ {print; next} {p=0}' "$1" | tr -d '\r\n')
+  case $ct in
+    *multipart/signed*) echo detached ;;
+    *application/pkcs7-mime*) echo opaque ;;
+    *) echo unsigned ;;
+  esac
+}
+# send_one NAME: one message through Postfix; echoes the delivered file's form.
+send_one() {
+  local before; before=$(sink_count)
+  printf 'From: <alice@acme.example>\r\nTo: <%s>\r\nSubject: %s\r\nMessage-ID: <%s@test.invalid>\r\n\r\nprobe\r\n' \
+    "$RCPT" "$1" "$1" >"$WORK/$1.eml"
+  send_mail "$SMTPD_PORT" alice@acme.example "$RCPT" "$WORK/$1.eml" || { echo "smtp:$SMTP_REPLY"; return; }
+  wait_for_delivery $((before + 1)) 30 || { echo undelivered; return; }
+  local f; f=$(grep -l "^Message-ID: <$1@test.invalid>" $(sink_files) 2>/dev/null | head -n 1)
+  [ -n "$f" ] && form "$f" || echo missing
+}
+
+# --- SIGHUP with a valid file: RELOADING=1 + MONOTONIC_USEC, then READY=1 --------------------
+install_conf "$WORK/opaque.toml"
+kill -HUP "$MILTER_PID"
+if wait_notify 'RELOADING=1' 1 && wait_notify 'READY=1' 2; then
+  rel=$(grep 'RELOADING=1' "$NOTIFY_LOG" | head -n 1)
+  recv=${rel%% *}
+  mono=$(printf '%s\n' "$rel" | sed -n 's/.*MONOTONIC_USEC=\([0-9]*\).*/\1/p')
+  # the timestamp is CLOCK_MONOTONIC of the same host, taken just before sending (< 5 s off)
+  if [ -n "$mono" ] && [ $((recv - mono)) -ge 0 ] && [ $((recv - mono)) -lt 5000000 ]; then
+    pass notify-reloading-monotonic
+  else fail notify-reloading-monotonic "bad RELOADING line: $rel"; fi
+  # READY=1 comes after RELOADING=1 and reports the new file
+  order=$(grep -E 'RELOADING=1|READY=1' "$NOTIFY_LOG" | sed -n '2,3p' | grep -o -E 'RELOADING=1|READY=1' | tr '\n' ' ')
+  last=$(grep 'READY=1' "$NOTIFY_LOG" | tail -n 1)
+  if [ "$order" = "RELOADING=1 READY=1 " ] && printf '%s' "$last" | grep -q 'STATUS=Configuration reloaded from '; then
+    pass notify-ready-after-reload
+  else fail notify-ready-after-reload "order '$order', last READY: $last"; fi
+else fail notify-reloading-monotonic "no RELOADING=1/READY=1 after SIGHUP: $(tr '\n' ' ' <"$NOTIFY_LOG")"
+  fail notify-ready-after-reload "no READY=1 after SIGHUP"; fi
+
+# --- SIGHUP with a broken file: READY=1 saying so, the old policy serves ---------------------
+install_conf "$WORK/broken.toml"
+kill -HUP "$MILTER_PID"
+if wait_notify 'RELOADING=1' 2 && wait_notify 'READY=1' 3; then
+  last=$(grep 'READY=1' "$NOTIFY_LOG" | tail -n 1)
+  if printf '%s' "$last" | grep -q "STATUS=Reload failed, previous configuration still in force: $CONF:[0-9]*:[0-9]*"; then
+    pass notify-failed-reload-status
+  else fail notify-failed-reload-status "last READY: $last"; fi
+else fail notify-failed-reload-status "no READY=1 after the broken reload: $(tail -n 3 "$NOTIFY_LOG" | tr '\n' ' ')"; fi
+got=$(send_one after-broken)
+[ "$got" = opaque ] && milter_alive && pass notify-failed-reload-keeps-old \
+  || fail notify-failed-reload-keeps-old "after a broken reload the message was: $got (want opaque)"
+
+# --- SIGTERM: STOPPING=1, then the process ends ----------------------------------------------
+kill -TERM "$MILTER_PID"
+if wait_notify 'STOPPING=1' 1; then
+  pid=$MILTER_PID
+  stop_milter   # waits for the exit (SIGKILL only after 15 s)
+  if ! kill -0 "$pid" 2>/dev/null && [ "${MILTER_STATUS:-1}" -eq 0 ]; then pass notify-stopping
+  else fail notify-stopping "exit status ${MILTER_STATUS:-?}"; fi
+else fail notify-stopping "no STOPPING=1 within 10 s of SIGTERM"; stop_milter; fi
+note "notifications: $(grep -v LISTENING "$NOTIFY_LOG" | cut -d' ' -f2- | tr '\n' ';')"
+exit $((_ssm_failures > 0))
