@@ -9,7 +9,7 @@ BUILD_PACKAGES="build-essential autoconf automake libtool pkg-config
   libpkcs11-helper1-dev libldap-dev libcppunit-dev libtomlplusplus-dev liblmdb-dev
   libcurl4-gnutls-dev libsystemd-dev"
 TEST_PACKAGES="softhsm2 opensc gnutls-bin openssl postfix gpgsm libnss3-tools
-  slapd ldap-utils swaks miltertest python3 procps psmisc iproute2 util-linux bsdutils
+  slapd ldap-utils swaks miltertest python3 procps psmisc iproute2 util-linux bsdutils systemd
   clang libclang-rt-14-dev"
 
 missing=""
