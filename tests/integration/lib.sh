@@ -375,6 +375,29 @@ wait_for_delivery() {
   done
   return 1
 }
+# signed_form FILE: detached | opaque | unsigned, from a delivered message's top-level
+# Content-Type (multipart/signed, application/pkcs7-mime, anything else).
+signed_form() {
+  local ct
+  ct=$(awk 'BEGIN{IGNORECASE=1} /^\r?$/ {exit} /^Content-Type:/ {p=1; print; next} p && /^[ \t]/ {print; next} {p=0}' "$1" | tr -d '\r\n')
+  case $ct in
+    *multipart/signed*) echo detached ;;
+    *application/pkcs7-mime*) echo opaque ;;
+    *) echo unsigned ;;
+  esac
+}
+# send_probe NAME PORT RCPT: one small message from alice@acme.example to RCPT through the
+# Postfix listening on PORT; echoes the delivered message's signed_form, or smtp:REPLY,
+# undelivered or missing.
+send_probe() {
+  local before; before=$(sink_count)
+  printf 'From: <alice@acme.example>\r\nTo: <%s>\r\nSubject: %s\r\nMessage-ID: <%s@test.invalid>\r\n\r\nprobe\r\n' \
+    "$3" "$1" "$1" >"$WORK/$1.eml"
+  send_mail "$2" alice@acme.example "$3" "$WORK/$1.eml" || { echo "smtp:$SMTP_REPLY"; return; }
+  wait_for_delivery $((before + 1)) 30 || { echo undelivered; return; }
+  local f; f=$(grep -l "^Message-ID: <$1@test.invalid>" $(sink_files) 2>/dev/null | head -n 1)
+  [ -n "$f" ] && signed_form "$f" || echo missing
+}
 
 # --- Postfix ---------------------------------------------------------------------------------
 # start_postfix NAME SMTPD_PORT RELAY_PORT [MILTER_PORT] [main.cf line]...

@@ -27,26 +27,8 @@ install_conf() { cp "$1" "$CONF.new" && mv -f "$CONF.new" "$CONF"; }
 install_conf "$WORK/detached.toml"
 start_milter "$CONF" || fatal reload-setup "ssm-milter did not start"
 
-# form FILE: detached | opaque | unsigned, from the delivered message's top-level Content-Type.
-form() {
-  local ct
-  ct=$(awk 'BEGIN{IGNORECASE=1} /^\r?$/ {exit} /^Content-Type:/ {p=1; print; next} p && /^[ \t]/ {print; next} {p=0}' "$1" | tr -d '\r\n')
-  case $ct in
-    *multipart/signed*) echo detached ;;
-    *application/pkcs7-mime*signed-data*|*application/pkcs7-mime*) echo opaque ;;
-    *) echo unsigned ;;
-  esac
-}
-# send_one NAME: one message through Postfix; echoes the delivered file's form.
-send_one() {
-  local before; before=$(sink_count)
-  printf 'From: <alice@acme.example>\r\nTo: <%s>\r\nSubject: %s\r\nMessage-ID: <%s@test.invalid>\r\n\r\nprobe\r\n' \
-    "$RCPT" "$1" "$1" >"$WORK/$1.eml"
-  send_mail "$SMTPD_PORT" alice@acme.example "$RCPT" "$WORK/$1.eml" || { echo "smtp:$SMTP_REPLY"; return; }
-  wait_for_delivery $((before + 1)) 30 || { echo undelivered; return; }
-  local f; f=$(grep -l "^Message-ID: <$1@test.invalid>" $(sink_files) 2>/dev/null | head -n 1)
-  [ -n "$f" ] && form "$f" || echo missing
-}
+# send_one NAME: one message through Postfix; echoes the delivered file's form (lib.sh send_probe).
+send_one() { send_probe "$1" "$SMTPD_PORT" "$RCPT"; }
 # hup_and_wait EVENT: SIGHUP, then wait until the milter log shows one more EVENT line.
 hup_and_wait() {
   local event=$1 before
@@ -107,7 +89,7 @@ total=$(printf '%s\n' "$ids" | grep -c . ); unique=$(printf '%s\n' "$ids" | sort
   || fail reload-delivered-exactly-once "$total delivered, $unique distinct, of $COUNT"
 det=0 opq=0 bad=0
 for f in $(sink_files); do
-  case $(form "$f") in detached) det=$((det + 1)) ;; opaque) opq=$((opq + 1)) ;; *) bad=$((bad + 1)) ;; esac
+  case $(signed_form "$f") in detached) det=$((det + 1)) ;; opaque) opq=$((opq + 1)) ;; *) bad=$((bad + 1)) ;; esac
 done
 note "forms: $det detached, $opq opaque, $bad other"
 [ "$bad" -eq 0 ] && [ "$det" -gt 0 ] && [ "$opq" -gt 0 ] && pass reload-every-message-under-a-valid-policy \

@@ -85,26 +85,8 @@ if wait_notify 'READY=1' 1 && wait_notify '^CONNECT-' 1; then
   else fail notify-ready-when-accepting "$(grep -v LISTENING "$NOTIFY_LOG" | head -n 2 | tr '\n' ' ')"; fi
 else fail notify-ready-when-accepting "no READY=1: $(tr '\n' ' ' <"$NOTIFY_LOG")"; fi
 
-# form FILE: detached | opaque | unsigned, from the delivered message's top-level Content-Type.
-form() {
-  local ct
-  ct=$(awk 'BEGIN{IGNORECASE=1} /^\r?$/ {exit} /^Content-Type:/ {p=1; print; next} p && /^[ \t]/ {print; next} {p=0}' "$1" | tr -d '\r\n')
-  case $ct in
-    *multipart/signed*) echo detached ;;
-    *application/pkcs7-mime*) echo opaque ;;
-    *) echo unsigned ;;
-  esac
-}
-# send_one NAME: one message through Postfix; echoes the delivered file's form.
-send_one() {
-  local before; before=$(sink_count)
-  printf 'From: <alice@acme.example>\r\nTo: <%s>\r\nSubject: %s\r\nMessage-ID: <%s@test.invalid>\r\n\r\nprobe\r\n' \
-    "$RCPT" "$1" "$1" >"$WORK/$1.eml"
-  send_mail "$SMTPD_PORT" alice@acme.example "$RCPT" "$WORK/$1.eml" || { echo "smtp:$SMTP_REPLY"; return; }
-  wait_for_delivery $((before + 1)) 30 || { echo undelivered; return; }
-  local f; f=$(grep -l "^Message-ID: <$1@test.invalid>" $(sink_files) 2>/dev/null | head -n 1)
-  [ -n "$f" ] && form "$f" || echo missing
-}
+# send_one NAME: one message through Postfix; echoes the delivered file's form (lib.sh send_probe).
+send_one() { send_probe "$1" "$SMTPD_PORT" "$RCPT"; }
 
 # --- SIGHUP with a valid file: RELOADING=1 + MONOTONIC_USEC, then READY=1 --------------------
 install_conf "$WORK/opaque.toml"
