@@ -37,6 +37,11 @@ struct ConnectionContext {
     // here and given at the next callback that answers (end of message at the latest).
     bool no_reply_headers = false;
     bool no_reply_body = false;
+    // With SMFIP_NR_CONN the MTA does not wait for the connect answer either (one round trip
+    // per SMTP session saved); a connect step that failed then answers every MAIL FROM with a
+    // temporary failure instead, since the connection facts (client address) may be missing.
+    bool no_reply_connect = false;
+    bool connect_failed = false;
     std::optional<Reply> pending;
 };
 
@@ -90,7 +95,9 @@ sfsistat guarded(SMFICTX* ctx, const char* stage, F&& body) noexcept
 
 sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) noexcept
 {
-    return guarded(ctx, "connect", [&] {
+    ConnectionContext* negotiated = context(ctx);
+    const bool no_reply = negotiated && negotiated->no_reply_connect;
+    const sfsistat status = guarded(ctx, "connect", [&] {
         // Made in on_negotiate; an MTA that does not negotiate (old protocol) gets one here.
         std::unique_ptr<ConnectionContext> made;
         ConnectionContext* c = context(ctx);
@@ -117,6 +124,10 @@ sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) noexcept
         }
         return SMFIS_CONTINUE;
     });
+    if (!no_reply) return status;
+    // An answer the MTA does not wait for must not be sent: the failure is given at MAIL FROM.
+    if (status != SMFIS_CONTINUE) negotiated->connect_failed = true;
+    return SMFIS_NOREPLY;
 }
 
 sfsistat on_envfrom(SMFICTX* ctx, char** argv) noexcept
@@ -124,6 +135,7 @@ sfsistat on_envfrom(SMFICTX* ctx, char** argv) noexcept
     return guarded(ctx, "mail", [&] {
         ConnectionContext* c = context(ctx);
         if (!c) return SMFIS_TEMPFAIL;
+        if (c->connect_failed) return apply(ctx, reply_for(Failure::Internal, "connection set-up failed"));
         c->snapshot = g_daemon->snapshot();  // a new message starts on the newest policy
         c->pending.reset();
         c->message = std::make_unique<MessageProcessor>(c->snapshot->config, c->snapshot->certificates,
@@ -185,8 +197,8 @@ sfsistat on_body(SMFICTX* ctx, unsigned char* data, size_t len) noexcept
     return status;
 }
 
-// Protocol steps we do not need are left out and header/body answers are not awaited when
-// the MTA offers it (Postfix does): fewer round trips per message.
+// Protocol steps we do not need are left out and connect/header/body answers are not awaited
+// when the MTA offers it (Postfix does): fewer round trips per message.
 sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned long, unsigned long,
                       unsigned long* pf0, unsigned long* pf1, unsigned long* pf2, unsigned long* pf3) noexcept
 {
@@ -195,13 +207,15 @@ sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned
         // Without the actions we need, every message would fail at its end: refuse now.
         if ((f0 & kActions) != kActions) return SMFIS_REJECT;
         *pf0 = kActions;
-        *pf1 = f1 & (SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NOEOH | SMFIP_NR_HDR | SMFIP_NR_BODY);
+        *pf1 = f1 & (SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NOEOH | SMFIP_NR_CONN |
+                     SMFIP_NR_HDR | SMFIP_NR_BODY);
         *pf2 = 0;
         *pf3 = 0;
         // libmilter negotiates before xxfi_connect: the connection's context starts here.
         auto c = std::make_unique<ConnectionContext>();
         c->no_reply_headers = (*pf1 & SMFIP_NR_HDR) != 0;
         c->no_reply_body = (*pf1 & SMFIP_NR_BODY) != 0;
+        c->no_reply_connect = (*pf1 & SMFIP_NR_CONN) != 0;
         if (smfi_setpriv(ctx, c.get()) != MI_SUCCESS) return SMFIS_REJECT;
         c.release();  // owned by libmilter's private pointer until on_close
         return SMFIS_CONTINUE;
