@@ -43,9 +43,11 @@ wait_sent() {
 # message, inside the milter) over the $WORK/milter.log lines after FROM_LINE that log
 # action=ACTION (an extended regular expression, e.g. decrypt or '(sign|none)').
 median_ms() {
-  tail -n +"$(($1 + 1))" "$WORK/milter.log" | grep -E "action=$2" | sed -n 's/.* ms=\([0-9]*\).*/\1/p' | sort -n |
-    awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "n/a" }'
+  tail -n +"$(($1 + 1))" "$WORK/milter.log" | grep -E "action=$2" | sed -n 's/.* ms=\([0-9]*\).*/\1/p' | median
 }
+# median: the median of the numbers on standard input, one per line (the lower middle one for
+# an even count; "n/a" for none).
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "n/a" }'; }
 
 # replace_section TITLE SECTION_FILE RESULTS: puts SECTION_FILE (a "## TITLE" heading and its
 # text) into the results file in place of its "## TITLE" section, keeping every other "## "

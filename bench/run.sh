@@ -100,8 +100,6 @@ pairs=${BENCH_PAIRS:-6}
 variants="rsa reuse ecdsa ecdsa-reuse passthrough"
 declare -A vrate vratios vmean
 extra_signed=0
-# median_of NUMBER...: the median (the lower middle one for an even count).
-median_of() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 for variant in $variants; do
   case $variant in
     rsa) vsender=alice@acme.example vreuse= ;;
@@ -126,8 +124,8 @@ for variant in $variants; do
     say "  pair $((k + 1)): $a msg/s alone, $w msg/s with ssm-milter (${ratios[-1]} %)"
   done
   [ "$variant" = passthrough ] || extra_signed=$((extra_signed + pairs * small_count))
-  vrate[no,$variant]=$(median_of "${alone[@]}")
-  vrate[unix,$variant]=$(median_of "${with[@]}")
+  vrate[no,$variant]=$(printf '%s\n' "${alone[@]}" | median)
+  vrate[unix,$variant]=$(printf '%s\n' "${with[@]}" | median)
   vmean[$variant]=$(printf '%s\n' "${ratios[@]}" | awk '{ t += $1 } END { if (NR) printf "%.0f", t / NR }')
   vratios[$variant]="${ratios[*]}"
   mms[variant,$variant]=$(median_ms "$l0" "$([ "$variant" = passthrough ] && echo none || echo sign)")
