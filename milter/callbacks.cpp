@@ -42,6 +42,10 @@ struct ConnectionContext {
     // temporary failure instead, since the connection facts (client address) may be missing.
     bool no_reply_connect = false;
     bool connect_failed = false;
+    // With SMFIP_NR_MAIL the MTA does not wait for the MAIL FROM answer (one round trip per
+    // message saved): MAIL FROM only records the sender, and a failure there is kept in
+    // pending and given to every RCPT TO of the message instead.
+    bool no_reply_mail = false;
     std::optional<Reply> pending;
 };
 
@@ -132,25 +136,38 @@ sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) noexcept
 
 sfsistat on_envfrom(SMFICTX* ctx, char** argv) noexcept
 {
-    return guarded(ctx, "mail", [&] {
-        ConnectionContext* c = context(ctx);
+    ConnectionContext* c = context(ctx);
+    const bool no_reply = c && c->no_reply_mail;
+    const sfsistat status = guarded(ctx, "mail", [&] {
         if (!c) return SMFIS_TEMPFAIL;
-        if (c->connect_failed) return apply(ctx, reply_for(Failure::Internal, "connection set-up failed"));
-        c->snapshot = g_daemon->snapshot();  // a new message starts on the newest policy
         c->pending.reset();
+        c->message.reset();  // never the last message's state for this one
+        if (c->connect_failed) {
+            const Reply r = reply_for(Failure::Internal, "connection set-up failed");
+            if (no_reply) c->pending = r;
+            return no_reply ? SMFIS_NOREPLY : apply(ctx, r);
+        }
+        c->snapshot = g_daemon->snapshot();  // a new message starts on the newest policy
         c->message = std::make_unique<MessageProcessor>(c->snapshot->config, c->snapshot->certificates,
                                                         g_daemon->keys(), c->info,
                                                         c->snapshot->certificates->groups());
         c->started = std::chrono::steady_clock::now();
-        return apply(ctx, c->message->mail_from(argv && argv[0] ? argv[0] : "",
-                                                macro(ctx, "{auth_authen}")));
+        const Reply r = c->message->mail_from(argv && argv[0] ? argv[0] : "", macro(ctx, "{auth_authen}"));
+        if (!no_reply) return apply(ctx, r);
+        if (r.verdict != Verdict::Continue) c->pending = r;
+        return SMFIS_NOREPLY;
     });
+    if (!no_reply || status == SMFIS_NOREPLY) return status;
+    // An exception answered by guarded() must still follow the negotiated protocol.
+    if (c && !c->pending) c->pending = reply_for(Failure::Internal, "sender processing failed");
+    return SMFIS_NOREPLY;
 }
 
 sfsistat on_envrcpt(SMFICTX* ctx, char** argv) noexcept
 {
     return guarded(ctx, "rcpt", [&] {
         ConnectionContext* c = context(ctx);
+        if (c && c->pending) return apply(ctx, *c->pending);  // MAIL FROM failed unanswered
         if (!c || !c->message) return SMFIS_TEMPFAIL;
         return apply(ctx, c->message->rcpt_to(argv && argv[0] ? argv[0] : ""));
     });
@@ -208,7 +225,7 @@ sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned
         if ((f0 & kActions) != kActions) return SMFIS_REJECT;
         *pf0 = kActions;
         *pf1 = f1 & (SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NOEOH | SMFIP_NR_CONN |
-                     SMFIP_NR_HDR | SMFIP_NR_BODY);
+                     SMFIP_NR_MAIL | SMFIP_NR_HDR | SMFIP_NR_BODY);
         *pf2 = 0;
         *pf3 = 0;
         // libmilter negotiates before xxfi_connect: the connection's context starts here.
@@ -216,6 +233,7 @@ sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned
         c->no_reply_headers = (*pf1 & SMFIP_NR_HDR) != 0;
         c->no_reply_body = (*pf1 & SMFIP_NR_BODY) != 0;
         c->no_reply_connect = (*pf1 & SMFIP_NR_CONN) != 0;
+        c->no_reply_mail = (*pf1 & SMFIP_NR_MAIL) != 0;
         if (smfi_setpriv(ctx, c.get()) != MI_SUCCESS) return SMFIS_REJECT;
         c.release();  // owned by libmilter's private pointer until on_close
         return SMFIS_CONTINUE;
