@@ -13,13 +13,10 @@
 #include <string>
 
 #include "base/error.h"
+#include "base/gnutls_handles.h"
 
 namespace ssm::smime::cms {
 namespace {
-
-struct PubkeyDeleter {
-    void operator()(gnutls_pubkey_st* k) const noexcept { gnutls_pubkey_deinit(k); }
-};
 
 void require_rsa(const RecipientKey& key)
 {
@@ -32,9 +29,7 @@ void require_rsa(const RecipientKey& key)
 Bytes rsa_pkcs1v15_encrypt(const RecipientKey& key, const SecretBytes& message)
 {
     require_rsa(key);
-    gnutls_pubkey_t raw = nullptr;
-    if (gnutls_pubkey_init(&raw) < 0) throw Error(Failure::Temporary, "out of memory");
-    std::unique_ptr<gnutls_pubkey_st, PubkeyDeleter> pub(raw);
+    const GnutlsPubkey pub = new_gnutls_pubkey();
     gnutls_datum_t m{const_cast<std::uint8_t*>(key.rsa_modulus.data()), unsigned(key.rsa_modulus.size())};
     gnutls_datum_t e{const_cast<std::uint8_t*>(key.rsa_exponent.data()), unsigned(key.rsa_exponent.size())};
     int rc = gnutls_pubkey_import_rsa_raw(pub.get(), &m, &e);

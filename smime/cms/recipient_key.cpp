@@ -9,32 +9,18 @@
 #include <string>
 
 #include "base/error.h"
+#include "base/gnutls_datum.h"
+#include "base/gnutls_handles.h"
 
 namespace ssm::smime::cms {
 namespace {
-
-struct CrtDeleter {
-    void operator()(gnutls_x509_crt_int* c) const noexcept { gnutls_x509_crt_deinit(c); }
-};
-struct PubkeyDeleter {
-    void operator()(gnutls_pubkey_st* k) const noexcept { gnutls_pubkey_deinit(k); }
-};
-// Owns a datum GnuTLS allocated.
-struct Datum {
-    gnutls_datum_t d{nullptr, 0};
-    Datum() = default;
-    Datum(const Datum&) = delete;
-    Datum& operator=(const Datum&) = delete;
-    ~Datum() { gnutls_free(d.data); }
-    Bytes bytes() const { return Bytes(d.data, d.data + d.size); }
-};
 
 [[noreturn]] void refuse(const std::string& why)
 {
     throw Error(Failure::PolicyViolation, "unusable recipient certificate: " + why);
 }
 
-Bytes fixed_length(const Datum& v, std::size_t size)
+Bytes fixed_length(const GnutlsDatum& v, std::size_t size)
 {
     Bytes b = v.bytes();
     while (b.size() > size && b.front() == 0) b.erase(b.begin());
@@ -48,16 +34,12 @@ Bytes fixed_length(const Datum& v, std::size_t size)
 RecipientKey recipient_key_of(ByteView cert_der)
 {
     if (cert_der.empty() || cert_der.size() > 1024 * 1024) refuse("empty or oversized DER");
-    gnutls_x509_crt_t raw_crt = nullptr;
-    if (gnutls_x509_crt_init(&raw_crt) < 0) throw Error(Failure::Temporary, "out of memory");
-    std::unique_ptr<gnutls_x509_crt_int, CrtDeleter> crt(raw_crt);
+    const GnutlsCrt crt = new_gnutls_crt();
     gnutls_datum_t der{const_cast<std::uint8_t*>(cert_der.data()), unsigned(cert_der.size())};
     int rc = gnutls_x509_crt_import(crt.get(), &der, GNUTLS_X509_FMT_DER);
     if (rc < 0) refuse(std::string("not an X.509 certificate (") + gnutls_strerror(rc) + ")");
 
-    gnutls_pubkey_t raw_key = nullptr;
-    if (gnutls_pubkey_init(&raw_key) < 0) throw Error(Failure::Temporary, "out of memory");
-    std::unique_ptr<gnutls_pubkey_st, PubkeyDeleter> key(raw_key);
+    const GnutlsPubkey key = new_gnutls_pubkey();
     rc = gnutls_pubkey_import_x509(key.get(), crt.get(), 0);
     if (rc < 0) {
         // GnuTLS refuses curves it does not know (secp256k1, brainpool) at this point.
@@ -70,7 +52,7 @@ RecipientKey recipient_key_of(ByteView cert_der)
     const int alg = gnutls_pubkey_get_pk_algorithm(key.get(), nullptr);
     switch (alg) {
     case GNUTLS_PK_RSA: {
-        Datum m, e;
+        GnutlsDatum m, e;
         rc = gnutls_pubkey_export_rsa_raw2(key.get(), &m.d, &e.d, GNUTLS_EXPORT_FLAG_NO_LZ);
         if (rc < 0) refuse(std::string("RSA key not readable: ") + gnutls_strerror(rc));
         out.type = RecipientKeyType::Rsa;
@@ -81,7 +63,7 @@ RecipientKey recipient_key_of(ByteView cert_der)
     case GNUTLS_PK_EC:
     case GNUTLS_PK_ECDH_X25519: {
         gnutls_ecc_curve_t curve = GNUTLS_ECC_CURVE_INVALID;
-        Datum x, y;
+        GnutlsDatum x, y;
         rc = gnutls_pubkey_export_ecc_raw2(key.get(), &curve, &x.d, &y.d, GNUTLS_EXPORT_FLAG_NO_LZ);
         if (rc < 0) refuse(std::string("EC key not readable: ") + gnutls_strerror(rc));
         if (curve == GNUTLS_ECC_CURVE_SECP256R1) {

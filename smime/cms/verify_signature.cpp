@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "base/error.h"
+#include "base/gnutls_handles.h"
 #include "smime/cms/asn1.h"
 #include "smime/cms/digest.h"
 #include "smime/cms/oids.h"
@@ -50,23 +51,16 @@ class PubKey {
 public:
     explicit PubKey(ByteView cert_der)
     {
-        gnutls_x509_crt_t crt = nullptr;
-        if (gnutls_x509_crt_init(&crt) < 0) throw Error(Failure::Temporary, "gnutls_x509_crt_init");
-        std::unique_ptr<gnutls_x509_crt_int, decltype(&gnutls_x509_crt_deinit)> owner(crt,
-                                                                                   &gnutls_x509_crt_deinit);
-        if (gnutls_pubkey_init(&m_key) < 0) throw Error(Failure::Temporary, "gnutls_pubkey_init");
+        const GnutlsCrt crt = new_gnutls_crt();
         gnutls_datum_t d{const_cast<unsigned char*>(cert_der.data()), unsigned(cert_der.size())};
-        m_rc = gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_DER);
-        if (m_rc >= 0) m_rc = gnutls_pubkey_import_x509(m_key, crt, 0);
+        m_rc = gnutls_x509_crt_import(crt.get(), &d, GNUTLS_X509_FMT_DER);
+        if (m_rc >= 0) m_rc = gnutls_pubkey_import_x509(m_key.get(), crt.get(), 0);
     }
-    ~PubKey() { gnutls_pubkey_deinit(m_key); }
-    PubKey(const PubKey&) = delete;
-    PubKey& operator=(const PubKey&) = delete;
     int status() const { return m_rc; }
-    gnutls_pubkey_t get() const { return m_key; }
+    gnutls_pubkey_t get() const { return m_key.get(); }
 
 private:
-    gnutls_pubkey_t m_key = nullptr;
+    GnutlsPubkey m_key = new_gnutls_pubkey();
     int m_rc = 0;
 };
 

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "base/bytes.h"
+#include "base/gnutls_handles.h"
 
 namespace ssm::test {
 
@@ -178,20 +179,16 @@ struct PkiToken {
 inline bool verify_signature(const Bytes& cert_der, gnutls_sign_algorithm_t alg, const Bytes& data, const Bytes& sig,
                              bool is_hash = true)
 {
-    gnutls_x509_crt_t crt;
-    gnutls_pubkey_t key;
-    gnutls_x509_crt_init(&crt);
-    gnutls_pubkey_init(&key);
+    const GnutlsCrt crt = new_gnutls_crt();
+    const GnutlsPubkey key = new_gnutls_pubkey();
     const gnutls_datum_t c{const_cast<unsigned char*>(cert_der.data()), static_cast<unsigned>(cert_der.size())};
     const gnutls_datum_t d{const_cast<unsigned char*>(data.data()), static_cast<unsigned>(data.size())};
     const gnutls_datum_t s{const_cast<unsigned char*>(sig.data()), static_cast<unsigned>(sig.size())};
-    int rc = gnutls_x509_crt_import(crt, &c, GNUTLS_X509_FMT_DER);
-    if (rc >= 0) rc = gnutls_pubkey_import_x509(key, crt, 0);
+    int rc = gnutls_x509_crt_import(crt.get(), &c, GNUTLS_X509_FMT_DER);
+    if (rc >= 0) rc = gnutls_pubkey_import_x509(key.get(), crt.get(), 0);
     if (rc >= 0)
-        rc = is_hash ? gnutls_pubkey_verify_hash2(key, alg, 0, &d, &s)
-                     : gnutls_pubkey_verify_data2(key, alg, 0, &d, &s);
-    gnutls_pubkey_deinit(key);
-    gnutls_x509_crt_deinit(crt);
+        rc = is_hash ? gnutls_pubkey_verify_hash2(key.get(), alg, 0, &d, &s)
+                     : gnutls_pubkey_verify_data2(key.get(), alg, 0, &d, &s);
     return rc >= 0;
 }
 

@@ -1,0 +1,39 @@
+// Owners of the GnuTLS handles that several layers make (a certificate to read, a public key
+// to encrypt to or verify with): one deleter each, and constructors that throw instead of
+// handing out a null handle.
+#pragma once
+#include <memory>
+
+#include <gnutls/abstract.h>
+#include <gnutls/x509.h>
+
+#include "base/error.h"
+
+namespace ssm {
+
+struct GnutlsCrtDeleter {
+    void operator()(gnutls_x509_crt_int* c) const noexcept { gnutls_x509_crt_deinit(c); }
+};
+struct GnutlsPubkeyDeleter {
+    void operator()(gnutls_pubkey_st* k) const noexcept { gnutls_pubkey_deinit(k); }
+};
+using GnutlsCrt = std::unique_ptr<gnutls_x509_crt_int, GnutlsCrtDeleter>;
+using GnutlsPubkey = std::unique_ptr<gnutls_pubkey_st, GnutlsPubkeyDeleter>;
+
+// An empty certificate handle; Failure::Temporary when GnuTLS cannot allocate one.
+inline GnutlsCrt new_gnutls_crt()
+{
+    gnutls_x509_crt_t raw = nullptr;
+    if (gnutls_x509_crt_init(&raw) < 0) throw Error(Failure::Temporary, "gnutls_x509_crt_init: out of memory");
+    return GnutlsCrt(raw);
+}
+
+// An empty public key handle; Failure::Temporary when GnuTLS cannot allocate one.
+inline GnutlsPubkey new_gnutls_pubkey()
+{
+    gnutls_pubkey_t raw = nullptr;
+    if (gnutls_pubkey_init(&raw) < 0) throw Error(Failure::Temporary, "gnutls_pubkey_init: out of memory");
+    return GnutlsPubkey(raw);
+}
+
+}  // namespace ssm
