@@ -94,11 +94,11 @@ sign_gpgsm() {
   local entity=$1 name=$2 out=$3
   _gpgsm_peer || return 1
   if [ ! -f "$GPEER/has-$name" ]; then
-    _p12_for "$name" || return 1
-    echo test | GNUPGHOME=$GPEER gpgsm --batch --pinentry-mode loopback --passphrase-fd 0 --import "$P12" \
-      >"$GPEER/import-$name.log" 2>&1
-    grep -q 'secret keys imported: 1' "$GPEER/import-$name.log" \
-      || { PEER_DETAIL="gpgsm import $name: $(tail -n 2 "$GPEER/import-$name.log" | tr '\n' ' ')"; return 1; }
+    if ! _gpgsm_import_p12 "$GPEER" "$name" "$GPEER/import-$name.log"; then
+      # without the log there was no PKCS#12, and PEER_DETAIL already says why
+      [ -f "$GPEER/import-$name.log" ] && PEER_DETAIL="gpgsm import $name: $(tail -n 2 "$GPEER/import-$name.log" | tr '\n' ' ')"
+      return 1
+    fi
     touch "$GPEER/has-$name"
   fi
   _key_files "$name" || return 1
