@@ -150,7 +150,7 @@ if [ -n "$deferred" ] && [ "$(grep -c 'status=sent' "$PF1/maillog")" -ge 2 ]; th
   pass rcpt-relayed-deferred-452
   later=$(grep "to=<$deferred>.*status=sent" "$PF1/maillog" | sed -n 's/.* delay=\([0-9.]*\),.*/\1/p' | head -n 1)
   note "first Postfix: <$deferred> got 452 4.5.3, delivered in its own transaction ${later} s after submission (queue_run_delay = minimal_backoff_time = 5s)"
-  wait_for_delivery 2 10
+  wait_for_delivery 2 60
   n_split=0
   for f in $(sink_files); do
     [ "$(sink_rcpts "$f" | wc -l)" -eq 1 ] && n_split=$((n_split + 1))

@@ -35,7 +35,7 @@ hup_and_wait() {
   before=$(grep -c "$event" "$WORK/milter.log")
   milter_alive || return 1
   kill -HUP "$MILTER_PID"
-  local deadline=$((SECONDS + 15))
+  local deadline=$((SECONDS + 60))
   while [ $SECONDS -lt $deadline ] && milter_alive; do
     [ "$(grep -c "$event" "$WORK/milter.log")" -gt "$before" ] && return 0
     sleep 0.05

@@ -54,12 +54,14 @@ PY
 python3 "$WORK/listener.py" "$NOTIFY_SOCK" "$NOTIFY_LOG" "$MILTER_PORT" 2>"$WORK/listener.err" &
 LISTENER_PID=$!
 on_exit "kill -TERM $LISTENER_PID"
-for _ in $(seq 1 50); do grep -q LISTENING "$NOTIFY_LOG" 2>/dev/null && break; sleep 0.1; done
+deadline=$((SECONDS + 30))  # wall time, not a count of polls: each poll is slow on a loaded machine
+while [ $SECONDS -lt $deadline ]; do grep -q LISTENING "$NOTIFY_LOG" 2>/dev/null && break; sleep 0.1; done
 grep -q LISTENING "$NOTIFY_LOG" 2>/dev/null || fatal notify-setup "listener did not start: $(cat "$WORK/listener.err")"
 
-# wait_notify PATTERN COUNT: until $NOTIFY_LOG has COUNT lines matching PATTERN (10 s).
+# wait_notify PATTERN COUNT: until $NOTIFY_LOG has COUNT lines matching PATTERN (60 s: a start or
+# reload logs in to the token, which takes seconds on a loaded machine).
 wait_notify() {
-  local deadline=$((SECONDS + 10))
+  local deadline=$((SECONDS + 60))
   while [ $SECONDS -lt $deadline ]; do
     [ "$(grep -c -- "$1" "$NOTIFY_LOG")" -ge "$2" ] && return 0
     sleep 0.05
