@@ -134,6 +134,14 @@ sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) noexcept
     return SMFIS_NOREPLY;
 }
 
+// A MAIL FROM, header or body step's answer: at once, or (no-reply negotiated) kept for later.
+sfsistat answer_or_keep(SMFICTX* ctx, ConnectionContext& c, bool no_reply, const Reply& r)
+{
+    if (!no_reply) return apply(ctx, r);
+    if (r.verdict != Verdict::Continue && !c.pending) c.pending = r;
+    return SMFIS_NOREPLY;
+}
+
 sfsistat on_envfrom(SMFICTX* ctx, char** argv) noexcept
 {
     ConnectionContext* c = context(ctx);
@@ -142,20 +150,15 @@ sfsistat on_envfrom(SMFICTX* ctx, char** argv) noexcept
         if (!c) return SMFIS_TEMPFAIL;
         c->pending.reset();
         c->message.reset();  // never the last message's state for this one
-        if (c->connect_failed) {
-            const Reply r = reply_for(Failure::Internal, "connection set-up failed");
-            if (no_reply) c->pending = r;
-            return no_reply ? SMFIS_NOREPLY : apply(ctx, r);
-        }
+        if (c->connect_failed)
+            return answer_or_keep(ctx, *c, no_reply, reply_for(Failure::Internal, "connection set-up failed"));
         c->snapshot = g_daemon->snapshot();  // a new message starts on the newest policy
         c->message = std::make_unique<MessageProcessor>(c->snapshot->config, c->snapshot->certificates,
                                                         g_daemon->keys(), c->info,
                                                         c->snapshot->certificates->groups());
         c->started = std::chrono::steady_clock::now();
-        const Reply r = c->message->mail_from(argv && argv[0] ? argv[0] : "", macro(ctx, "{auth_authen}"));
-        if (!no_reply) return apply(ctx, r);
-        if (r.verdict != Verdict::Continue) c->pending = r;
-        return SMFIS_NOREPLY;
+        return answer_or_keep(ctx, *c, no_reply,
+                              c->message->mail_from(argv && argv[0] ? argv[0] : "", macro(ctx, "{auth_authen}")));
     });
     if (!no_reply || status == SMFIS_NOREPLY) return status;
     // An exception answered by guarded() must still follow the negotiated protocol.
@@ -171,14 +174,6 @@ sfsistat on_envrcpt(SMFICTX* ctx, char** argv) noexcept
         if (!c || !c->message) return SMFIS_TEMPFAIL;
         return apply(ctx, c->message->rcpt_to(argv && argv[0] ? argv[0] : ""));
     });
-}
-
-// A header or body step's answer: at once, or (no-reply negotiated) kept for later.
-sfsistat answer_or_keep(SMFICTX* ctx, ConnectionContext& c, bool no_reply, const Reply& r)
-{
-    if (!no_reply) return apply(ctx, r);
-    if (r.verdict != Verdict::Continue && !c.pending) c.pending = r;
-    return SMFIS_NOREPLY;
 }
 
 sfsistat on_header(SMFICTX* ctx, char* name, char* value) noexcept
