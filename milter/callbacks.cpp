@@ -142,6 +142,16 @@ sfsistat answer_or_keep(SMFICTX* ctx, ConnectionContext& c, bool no_reply, const
     return SMFIS_NOREPLY;
 }
 
+// A step whose answer the MTA does not wait for must not answer even when guarded() turned an
+// exception into a reply: the failure is kept for the next step that answers.
+sfsistat unanswered_if_negotiated(ConnectionContext* c, bool no_reply, sfsistat status,
+                                  const char* failed_step)
+{
+    if (!no_reply || status == SMFIS_NOREPLY) return status;
+    if (c && !c->pending) c->pending = reply_for(Failure::Internal, failed_step);
+    return SMFIS_NOREPLY;
+}
+
 sfsistat on_envfrom(SMFICTX* ctx, char** argv) noexcept
 {
     ConnectionContext* c = context(ctx);
@@ -160,10 +170,7 @@ sfsistat on_envfrom(SMFICTX* ctx, char** argv) noexcept
         return answer_or_keep(ctx, *c, no_reply,
                               c->message->mail_from(argv && argv[0] ? argv[0] : "", macro(ctx, "{auth_authen}")));
     });
-    if (!no_reply || status == SMFIS_NOREPLY) return status;
-    // An exception answered by guarded() must still follow the negotiated protocol.
-    if (c && !c->pending) c->pending = reply_for(Failure::Internal, "sender processing failed");
-    return SMFIS_NOREPLY;
+    return unanswered_if_negotiated(c, no_reply, status, "sender processing failed");
 }
 
 sfsistat on_envrcpt(SMFICTX* ctx, char** argv) noexcept
@@ -185,12 +192,7 @@ sfsistat on_header(SMFICTX* ctx, char* name, char* value) noexcept
         if (c->pending) return answer_or_keep(ctx, *c, no_reply, *c->pending);
         return answer_or_keep(ctx, *c, no_reply, c->message->header(name ? name : "", value ? value : ""));
     });
-    // An exception answered by guarded() must still follow the negotiated protocol.
-    if (no_reply && status != SMFIS_NOREPLY) {
-        if (c && !c->pending) c->pending = reply_for(Failure::Internal, "header processing failed");
-        return SMFIS_NOREPLY;
-    }
-    return status;
+    return unanswered_if_negotiated(c, no_reply, status, "header processing failed");
 }
 
 sfsistat on_body(SMFICTX* ctx, unsigned char* data, size_t len) noexcept
@@ -202,11 +204,7 @@ sfsistat on_body(SMFICTX* ctx, unsigned char* data, size_t len) noexcept
         if (c->pending) return answer_or_keep(ctx, *c, no_reply, *c->pending);
         return answer_or_keep(ctx, *c, no_reply, c->message->body(ByteView(data, len)));
     });
-    if (no_reply && status != SMFIS_NOREPLY) {
-        if (c && !c->pending) c->pending = reply_for(Failure::Internal, "body processing failed");
-        return SMFIS_NOREPLY;
-    }
-    return status;
+    return unanswered_if_negotiated(c, no_reply, status, "body processing failed");
 }
 
 // Protocol steps we do not need are left out and connect/header/body answers are not awaited

@@ -327,7 +327,7 @@ _p12_for() {
 _gpgsm_import_p12() {
   local home=$1 name=$2 log=$3 attempt
   for attempt in 1 2 3; do
-    [ "$attempt" -gt 1 ] && rm -f "$WORK/p12/$name.p12"
+    [ "$attempt" -gt 1 ] && rm -f "$P12"  # set by the previous _p12_for
     _p12_for "$name" || return 1
     echo test | GNUPGHOME=$home gpgsm --batch --pinentry-mode loopback --passphrase-fd 0 --import "$P12" \
       >"$log" 2>&1
