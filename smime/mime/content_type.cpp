@@ -73,9 +73,23 @@ public:
             if (m_i < m_s.size()) ++m_i;  // closing quote; an unterminated one ends the value
             return out;
         }
-        std::string t = token();
+        std::string t = lenient_token();
         if (t.empty()) return std::nullopt;
         return t;
+    }
+    // An unquoted value. RFC 2045 wants tspecials such as '/' and '=' quoted, but MUAs send
+    // `protocol=application/pkcs7-signature` and `boundary=----=_Part_1` bare, and every
+    // mail reader accepts them: the value runs to ';', whitespace, a quote or a comment.
+    std::string lenient_token()
+    {
+        skip_cfws();
+        const std::size_t start = m_i;
+        while (m_i < m_s.size()) {
+            const auto u = static_cast<unsigned char>(m_s[m_i]);
+            if (u <= 32 || u >= 127 || m_s[m_i] == ';' || m_s[m_i] == '"' || m_s[m_i] == '(') break;
+            ++m_i;
+        }
+        return std::string(m_s.substr(start, m_i - start));
     }
     // Skips to the next ';' (or to the end): recovery from a bad parameter.
     void skip_to_semicolon()
@@ -176,15 +190,11 @@ std::optional<std::string> ContentType::param(std::string_view name) const
     return std::nullopt;
 }
 
-std::optional<ContentType> parse_content_type(std::string_view value)
-{
-    Lexer lx(value);
-    ContentType ct;
-    ct.type = ascii_lowercase(lx.token());
-    if (ct.type.empty() || !lx.take('/')) return std::nullopt;
-    ct.subtype = ascii_lowercase(lx.token());
-    if (ct.subtype.empty()) return std::nullopt;
+namespace {
 
+// The parameters after the value's first part; `lx` stands after that part.
+void parse_parameters(Lexer& lx, ContentType& ct)
+{
     // RFC 2231 segmented parameters are gathered first, then joined.
     std::map<std::string, std::map<unsigned, Segment>> segmented;
     std::vector<std::string> order;
@@ -231,7 +241,30 @@ std::optional<ContentType> parse_content_type(std::string_view value)
         // A plain parameter of the same name, if present, was listed first and wins.
         ct.params.emplace_back(base, join_segments(segmented[base]));
     }
+}
+
+}  // namespace
+
+std::optional<ContentType> parse_content_type(std::string_view value)
+{
+    Lexer lx(value);
+    ContentType ct;
+    ct.type = ascii_lowercase(lx.token());
+    if (ct.type.empty() || !lx.take('/')) return std::nullopt;
+    ct.subtype = ascii_lowercase(lx.token());
+    if (ct.subtype.empty()) return std::nullopt;
+    parse_parameters(lx, ct);
     return ct;
+}
+
+std::optional<ContentType> parse_content_disposition(std::string_view value)
+{
+    Lexer lx(value);
+    ContentType cd;
+    cd.type = ascii_lowercase(lx.token());
+    if (cd.type.empty()) return std::nullopt;
+    parse_parameters(lx, cd);
+    return cd;
 }
 
 std::string parse_transfer_encoding(std::string_view value)

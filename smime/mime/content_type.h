@@ -25,6 +25,10 @@ struct ContentType {
 // Parses a Content-Type value ("multipart/mixed; boundary=\"x\" (comment)").
 std::optional<ContentType> parse_content_type(std::string_view value);
 
+// Parses a Content-Disposition value (RFC 2183: "attachment; filename=x.p7m") into `type`
+// (the disposition, lower-cased; `subtype` empty) and the parameters.
+std::optional<ContentType> parse_content_disposition(std::string_view value);
+
 // Parses a Content-Transfer-Encoding value into a lower-cased token ("" if none).
 std::string parse_transfer_encoding(std::string_view value);
 
