@@ -15,7 +15,6 @@
 #include "pki/certificate.h"
 #include "smime/cms/decrypt.h"
 #include "smime/cms/verify.h"
-#include "smime/mime/decoders.h"
 #include "smime/mime/scanner.h"
 
 namespace ssm::milter {
@@ -24,67 +23,9 @@ namespace {
 
 using smime::mime::HeaderField;
 
-enum class SmimeKind { None, Enveloped, DetachedSigned, OpaqueSigned };
-
 constexpr std::uint64_t kMaxSignatureObject = 4 * 1024 * 1024;
-
-std::optional<smime::mime::ContentType> content_type(const std::vector<HeaderField>& h)
-{
-    const HeaderField* ct = smime::mime::find_field(h, "Content-Type");
-    if (!ct) return std::nullopt;
-    return smime::mime::parse_content_type(ct->value);
-}
-
-std::string transfer_encoding(const std::vector<HeaderField>& h)
-{
-    const HeaderField* f = smime::mime::find_field(h, "Content-Transfer-Encoding");
-    return f ? smime::mime::parse_transfer_encoding(f->value) : "";
-}
-
-bool is_pkcs7_mime(const smime::mime::ContentType& ct)
-{
-    return ct.type == "application" && (ct.subtype == "pkcs7-mime" || ct.subtype == "x-pkcs7-mime");
-}
-
-SmimeKind classify(const std::vector<HeaderField>& h)
-{
-    const auto ct = content_type(h);
-    if (!ct) return SmimeKind::None;
-    if (ct->type == "multipart" && ct->subtype == "signed") {
-        const std::string protocol = ct->param("protocol").value_or("");
-        if (smime::mime::iequals(protocol, "application/pkcs7-signature") ||
-            smime::mime::iequals(protocol, "application/x-pkcs7-signature"))
-            return SmimeKind::DetachedSigned;
-        return SmimeKind::None;
-    }
-    if (!is_pkcs7_mime(*ct)) return SmimeKind::None;
-    const std::string type = ct->param("smime-type").value_or("");
-    if (smime::mime::iequals(type, "enveloped-data") || smime::mime::iequals(type, "authEnveloped-data"))
-        return SmimeKind::Enveloped;
-    if (smime::mime::iequals(type, "signed-data")) return SmimeKind::OpaqueSigned;
-    // No smime-type (older clients): the .p7m name is the convention for encrypted mail.
-    const std::string name = ct->param("name").value_or("");
-    if (type.empty() && name.size() >= 4 && smime::mime::iequals(name.substr(name.size() - 4), ".p7m"))
-        return SmimeKind::Enveloped;
-    return SmimeKind::None;
-}
-
-// Undoes a Content-Transfer-Encoding into `out`.
-void decode_transfer(ByteSource& src, const std::string& cte, ByteSink& out)
-{
-    src.rewind();
-    if (cte == "base64") {
-        smime::mime::Base64Decoder dec(out);
-        copy_stream(src, dec);
-        dec.finish();
-    } else if (cte == "quoted-printable") {
-        smime::mime::QuotedPrintableDecoder dec(out);
-        copy_stream(src, dec);
-        dec.finish();
-    } else {
-        copy_stream(src, out);
-    }
-}
+// S/MIME layers followed: sign(encrypt(sign)) is the deepest RFC 2634 §1.1 nesting.
+constexpr int kMaxLayers = 4;
 
 Bytes read_all(const Spool& spool, std::uint64_t limit)
 {
@@ -149,15 +90,6 @@ void replace_content_fields(std::vector<HeaderField>& current, const std::vector
         if (!smime::mime::is_content_field(f.name)) next.push_back(f);
     next.insert(next.end(), content.begin(), content.end());
     current = std::move(next);
-}
-
-bool has_nested_encrypted_part(const smime::mime::Part& p, bool top)
-{
-    if (!top && p.type == "application" && (p.subtype == "pkcs7-mime" || p.subtype == "x-pkcs7-mime"))
-        return true;
-    for (const auto& c : p.children)
-        if (has_nested_encrypted_part(c, false)) return true;
-    return false;
 }
 
 }  // namespace
@@ -240,6 +172,72 @@ SmimeAuthResult InboundProcessor::judge_signer(const smime::cms::SignerVerificat
     return r;
 }
 
+// One signature layer: the results of its signers (a damaged signature is permerror, RFC
+// 7281, never a reason to refuse the mail) and the signed entity's header block, with its
+// body copied out when it may be unwrapped (strip_signature, or a CMS object inside).
+InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std::vector<HeaderField>& fields,
+                                                       const Spool& body, const Spool* der,
+                                                       const smime::mime::Limits& limits)
+{
+    const auto& m = m_config.milter;
+    Layer layer;
+    std::unique_ptr<Spool> content;  // opaque: the encapsulated entity
+    std::uint64_t begin = 0, end = 0;  // detached: the signed entity within `body`
+    try {
+        if (kind == SmimeKind::DetachedSigned) {
+            auto r = body.reader();
+            const auto scan = smime::mime::scan_body(fields, *r, limits);
+            const auto& root = scan.root;
+            if (root.kind != smime::mime::Part::Kind::Multipart || root.children.size() < 2) {
+                layer.results.push_back({SmimeResult::PermError, "malformed multipart/signed", "", "", "", ""});
+                return layer;
+            }
+            const auto& signed_part = root.children[0];
+            const auto& sig_part = root.children[1];
+            Spool sig(m.spool_dir, m.memory_spool_limit);
+            {
+                auto sr = body.reader();
+                SliceSource sig_body(*sr, sig_part.body_begin, sig_part.end);
+                decode_transfer(sig_body, sig_part.transfer_encoding, sig);
+            }
+            const Bytes sig_der = read_all(sig, kMaxSignatureObject);
+            auto cr = body.reader();
+            SliceSource signed_content(*cr, signed_part.begin, signed_part.end);
+            const auto v = smime::cms::verify_detached(sig_der, signed_content);
+            if (v.signers.empty())
+                layer.results.push_back({SmimeResult::PermError, "no signer in the signature", "", "", "", ""});
+            for (const auto& s : v.signers) layer.results.push_back(judge_signer(s, v.certificates, fields, "1"));
+            begin = signed_part.begin;
+            end = signed_part.end;
+        } else {
+            content = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
+            auto dr = der->reader();
+            const auto v = smime::cms::verify_encapsulated(*dr, *content);
+            if (v.signers.empty())
+                layer.results.push_back({SmimeResult::PermError, "no signer in the signed-data", "", "", "", ""});
+            for (const auto& s : v.signers) layer.results.push_back(judge_signer(s, v.certificates, fields, "1"));
+        }
+    } catch (const Error& e) {
+        if (e.failure() != Failure::MalformedMessage) throw;
+        layer.results.assign(1, {SmimeResult::PermError, std::string("malformed signature: ") + e.what(), "", "", "", ""});
+        return layer;
+    }
+    auto reader = content ? content->reader() : body.reader();
+    std::optional<SliceSource> slice;
+    ByteSource* entity = reader.get();
+    if (!content) entity = &slice.emplace(*reader, begin, end);
+    const auto hb = smime::mime::parse_header_block(*entity, limits);
+    layer.entity_fields = hb.fields;
+    const bool pass = !layer.results.empty() && layer.results.front().result == SmimeResult::Pass;
+    const SmimeLabel inner = label_of(split_entity_header(hb.fields).content);
+    if ((m_config.inbound.strip_signature && pass) || (inner != SmimeLabel::None && inner != SmimeLabel::Detached)) {
+        layer.entity_body = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
+        smime::mime::BodySource eb(*entity, hb.body_offset);
+        copy_stream(eb, *layer.entity_body);
+    }
+    return layer;
+}
+
 InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers, const Spool& body,
                                          const policy::Treatment& treatment,
                                          const std::vector<std::string>& required_policies)
@@ -268,45 +266,18 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
     const Spool* body_now = &body;
     std::unique_ptr<Spool> replaced;  // the body after decryption or unwrapping
     bool decrypted = false;
+    bool signature_ok = false;  // the first signer of some signature layer passed
     std::vector<HeaderField> restored;  // protected fields found inside the encryption
     std::vector<std::string> actions;
     std::vector<SmimeAuthResult> results;
 
-    SmimeKind kind = classify(current);
-    if (kind == SmimeKind::Enveloped) {
-        Spool der(m.spool_dir, m.memory_spool_limit);
-        {
-            auto r = body_now->reader();
-            decode_transfer(*r, transfer_encoding(current), der);
-        }
-        auto plain = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
-        auto der_reader = der.reader();
-        const smime::cms::DecryptOutcome d =
-            smime::cms::decrypt_envelope(*der_reader, m_keys.decrypters(), *plain);
-        if (d.status == smime::cms::DecryptStatus::Decrypted) {
-            decrypted = true;
-            actions.push_back("decrypt");
-            out.detail += "decrypted=" + d.key_management + " ";
-            auto pr = plain->reader();
-            const smime::mime::HeaderBlock hb = smime::mime::parse_header_block(*pr, limits);
-            const EntityHeader inner = split_entity_header(hb.fields);
-            replaced = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
-            smime::mime::BodySource inner_body(*pr, hb.body_offset);
-            copy_stream(inner_body, *replaced);
-            body_now = replaced.get();
-            replace_content_fields(current, inner.content);
-            if (inner.protected_header || !inner.other.empty()) restored = inner.other;
-            kind = classify(current);
-        } else {
-            out.detail += "encrypted-not-for-us ";
-        }
-    }
-
-    if (!decrypted && m_config.inbound.reject_nested_encrypted) {
-        if (const auto ct = content_type(current); ct && ct->type == "multipart") {
+    if (m_config.inbound.reject_nested_encrypted) {
+        const HeaderField* ct = smime::mime::find_field(current, "Content-Type");
+        if (const auto parsed = ct ? smime::mime::parse_content_type(ct->value) : std::nullopt;
+            parsed && parsed->type == "multipart") {
             auto r = body_now->reader();
             const auto scan = smime::mime::scan_body(current, *r, limits);
-            if (has_nested_encrypted_part(scan.root, true)) {
+            if (has_nested_encrypted_part(scan.root)) {
                 out.reply = Reply::reject("554", "5.7.1",
                                           "an encrypted part among unencrypted parts is not accepted");
                 out.action = "reject";
@@ -316,80 +287,72 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
         }
     }
 
-    std::vector<HeaderField> unwrapped_content;  // Content-* after removing a signature layer
-    std::unique_ptr<Spool> unwrapped;
-    if (kind == SmimeKind::DetachedSigned) {
-        actions.push_back("verify");
-        auto r = body_now->reader();
-        const auto scan = smime::mime::scan_body(current, *r, limits);
-        const auto& root = scan.root;
-        if (root.kind != smime::mime::Part::Kind::Multipart || root.children.size() < 2) {
-            results.push_back({SmimeResult::PermError, "malformed multipart/signed", "", "", "", ""});
-        } else {
-            const auto& signed_part = root.children[0];
-            const auto& sig_part = root.children[1];
-            Spool sig(m.spool_dir, m.memory_spool_limit);
-            {
-                auto sr = body_now->reader();
-                SliceSource sig_body(*sr, sig_part.body_begin, sig_part.end);
-                decode_transfer(sig_body, sig_part.transfer_encoding, sig);
+    // Layer by layer from the outside: at most one decryption (top level, or inside an
+    // outer signature: triple wrapping), signatures verified where they are.
+    for (int layer_no = 0; layer_no < kMaxLayers; ++layer_no) {
+        const SmimeLabel label = label_of(current);
+        if (label == SmimeLabel::None) break;
+        SmimeKind kind = SmimeKind::DetachedSigned;
+        std::unique_ptr<Spool> der;
+        if (label != SmimeLabel::Detached) {
+            CmsBody cms = open_cms_body(label, current, *body_now, m.spool_dir, m.memory_spool_limit);
+            if (!cms.note.empty()) out.detail += cms.note + " ";
+            kind = cms.kind;
+            der = std::move(cms.der);
+        }
+        if (kind == SmimeKind::None) break;
+        if (kind == SmimeKind::Enveloped) {
+            if (decrypted) break;
+            auto plain = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
+            auto der_reader = der->reader();
+            const smime::cms::DecryptOutcome d =
+                smime::cms::decrypt_envelope(*der_reader, m_keys.decrypters(), *plain);
+            if (d.status != smime::cms::DecryptStatus::Decrypted) {
+                out.detail += "encrypted-not-for-us ";
+                break;
             }
-            const Bytes sig_der = read_all(sig, kMaxSignatureObject);
-            auto cr = body_now->reader();
-            SliceSource content(*cr, signed_part.begin, signed_part.end);
-            const auto v = smime::cms::verify_detached(sig_der, content);
-            if (v.signers.empty())
-                results.push_back({SmimeResult::PermError, "no signer in the signature", "", "", "", ""});
-            for (const auto& s : v.signers) results.push_back(judge_signer(s, v.certificates, current, "1"));
-            auto er = body_now->reader();
-            SliceSource entity(*er, signed_part.begin, signed_part.end);
-            const auto hb = smime::mime::parse_header_block(entity, limits);
-            // RFC 9788: with sign-then-encrypt the protected fields sit in the signed part.
-            if (const EntityHeader eh = split_entity_header(hb.fields); restored.empty() && eh.protected_header)
-                restored = eh.other;
-            if (m_config.inbound.strip_signature && !results.empty() &&
-                results.front().result == SmimeResult::Pass) {
-                unwrapped_content = split_entity_header(hb.fields).content;
-                unwrapped = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
-                smime::mime::BodySource eb(entity, hb.body_offset);
-                copy_stream(eb, *unwrapped);
-            }
+            decrypted = true;
+            actions.push_back("decrypt");
+            out.detail += "decrypted=" + d.key_management + " cipher=" + d.cipher_name + " ";
+            auto pr = plain->reader();
+            const smime::mime::HeaderBlock hb = smime::mime::parse_header_block(*pr, limits);
+            const EntityHeader inner = split_entity_header(hb.fields);
+            replaced = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
+            smime::mime::BodySource inner_body(*pr, hb.body_offset);
+            copy_stream(inner_body, *replaced);
+            body_now = replaced.get();
+            replace_content_fields(current, inner.content);
+            if (inner.protected_header || !inner.other.empty()) restored = inner.other;
+            continue;
         }
-    } else if (kind == SmimeKind::OpaqueSigned) {
         actions.push_back("verify");
-        Spool der(m.spool_dir, m.memory_spool_limit);
-        {
-            auto r = body_now->reader();
-            decode_transfer(*r, transfer_encoding(current), der);
-        }
-        auto content = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
-        auto dr = der.reader();
-        const auto v = smime::cms::verify_encapsulated(*dr, *content);
-        if (v.signers.empty())
-            results.push_back({SmimeResult::PermError, "no signer in the signed-data", "", "", "", ""});
-        for (const auto& s : v.signers) results.push_back(judge_signer(s, v.certificates, current, "1"));
-        auto cr = content->reader();
-        const auto hb = smime::mime::parse_header_block(*cr, limits);
-        if (const EntityHeader eh = split_entity_header(hb.fields); restored.empty() && eh.protected_header)
-            restored = eh.other;
-        if (m_config.inbound.strip_signature && !results.empty() &&
-            results.front().result == SmimeResult::Pass) {
-            unwrapped_content = split_entity_header(hb.fields).content;
-            unwrapped = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
-            smime::mime::BodySource eb(*cr, hb.body_offset);
-            copy_stream(eb, *unwrapped);
-        }
-    }
-    if (unwrapped) {
-        replace_content_fields(current, unwrapped_content);
-        replaced = std::move(unwrapped);
+        Layer layer = verify_layer(kind, current, *body_now, der.get(), limits);
+        const EntityHeader eh = split_entity_header(layer.entity_fields);
+        // RFC 9788: with sign-then-encrypt the protected fields sit in the signed part.
+        if (restored.empty() && eh.protected_header) restored = eh.other;
+        const bool pass = !layer.results.empty() && layer.results.front().result == SmimeResult::Pass;
+        signature_ok = signature_ok || pass;
+        results.insert(results.end(), layer.results.begin(), layer.results.end());
+        if (!layer.entity_body) break;
+        // Triple wrapping: the signed entity is the encrypted message. The outer signature
+        // covers the ciphertext, so it goes with the decryption (its result stays in A-R).
+        bool encrypted_inside = false;
+        if (const SmimeLabel inner = label_of(eh.content);
+            !decrypted && inner != SmimeLabel::None && inner != SmimeLabel::Detached)
+            encrypted_inside = open_cms_body(inner, eh.content, *layer.entity_body, m.spool_dir,
+                                             m.memory_spool_limit).kind == SmimeKind::Enveloped;
+        if (!encrypted_inside && !(m_config.inbound.strip_signature && pass)) break;
+        replace_content_fields(current, eh.content);
+        replaced = std::move(layer.entity_body);
         body_now = replaced.get();
-        actions.push_back("strip");
+        if (!encrypted_inside) {
+            actions.push_back("strip");
+            break;
+        }
     }
 
     if (!results.empty())
         out.headers.prepend.push_back({"Authentication-Results", format_auth_results(authserv, results)});
-    const bool signature_ok = !results.empty() && results.front().result == SmimeResult::Pass;
     for (const auto& r : results)
         out.detail += std::string("smime=") + smime_result_name(r.result) +
                       (r.identifier.empty() ? "" : " signer=" + r.identifier) +

@@ -12,6 +12,7 @@
 #include "milter/auth_results.h"
 #include "milter/certificates.h"
 #include "milter/config.h"
+#include "milter/inbound_layers.h"
 #include "milter/key_source.h"
 #include "milter/reply.h"
 #include "policy/policy.h"
@@ -41,6 +42,13 @@ public:
                            const std::vector<std::string>& required_policies = {});
 
 private:
+    struct Layer {
+        std::vector<SmimeAuthResult> results;
+        std::vector<smime::mime::HeaderField> entity_fields;  // the signed entity's header block
+        std::unique_ptr<Spool> entity_body;                  // its body, when it may be unwrapped
+    };
+    Layer verify_layer(SmimeKind kind, const std::vector<smime::mime::HeaderField>& fields, const Spool& body,
+                       const Spool* der, const smime::mime::Limits& limits);
     SmimeAuthResult judge_signer(const smime::cms::SignerVerification& signer,
                                  const std::vector<Bytes>& message_certificates,
                                  const std::vector<smime::mime::HeaderField>& headers,

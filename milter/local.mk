@@ -13,7 +13,7 @@ milter_libssm_milter_a_SOURCES = \
 	milter/certificates.h milter/certificates.cpp \
 	milter/message_processor.h milter/message_processor.cpp \
 	milter/message_planning.cpp milter/message_split.cpp \
-	milter/inbound.h milter/inbound.cpp \
+	milter/inbound.h milter/inbound.cpp milter/inbound_layers.h milter/inbound_layers.cpp \
 	milter/privileges.h milter/privileges.cpp \
 	milter/message_writer.h milter/message_writer.cpp \
 	milter/daemon.h milter/callbacks.cpp \

@@ -1,0 +1,122 @@
+// Classification of inbound S/MIME layers; see inbound_layers.h. Untrusted input: labels
+// are only hints, the CMS contentType is read through the checked BER walker.
+#include "milter/inbound_layers.h"
+
+#include "smime/cms/content_kind.h"
+#include "smime/mime/content_type.h"
+#include "smime/mime/decoders.h"
+
+namespace ssm::milter {
+
+namespace {
+
+using smime::mime::HeaderField;
+using smime::mime::iequals;
+
+bool is_pkcs7_mime_type(const std::string& type, const std::string& subtype)
+{
+    return type == "application" && (subtype == "pkcs7-mime" || subtype == "x-pkcs7-mime");
+}
+
+bool ends_p7m(const std::optional<std::string>& name)
+{
+    return name && name->size() >= 4 && iequals(name->substr(name->size() - 4), ".p7m");
+}
+
+}  // namespace
+
+SmimeLabel label_of(const std::vector<HeaderField>& h)
+{
+    const HeaderField* field = smime::mime::find_field(h, "Content-Type");
+    if (!field) return SmimeLabel::None;
+    const auto ct = smime::mime::parse_content_type(field->value);
+    if (!ct) return SmimeLabel::None;
+    if (ct->is("multipart", "signed")) {
+        const std::string protocol = ct->param("protocol").value_or("");
+        if (iequals(protocol, "application/pkcs7-signature") || iequals(protocol, "application/x-pkcs7-signature"))
+            return SmimeLabel::Detached;
+        return SmimeLabel::None;
+    }
+    if (is_pkcs7_mime_type(ct->type, ct->subtype)) {
+        const std::string type = ct->param("smime-type").value_or("");
+        if (iequals(type, "enveloped-data") || iequals(type, "authEnveloped-data")) return SmimeLabel::Pkcs7Enveloped;
+        if (iequals(type, "signed-data")) return SmimeLabel::Pkcs7Signed;
+        // S/MIME v2 clients omit smime-type; certs-only and compressed-data are not ours.
+        return type.empty() ? SmimeLabel::Pkcs7Unlabelled : SmimeLabel::None;
+    }
+    // RFC 8551 §3.2.1: application/octet-stream named *.p7m is application/pkcs7-mime.
+    if (ct->is("application", "octet-stream")) {
+        if (ends_p7m(ct->param("name"))) return SmimeLabel::Pkcs7Unlabelled;
+        if (const HeaderField* cd = smime::mime::find_field(h, "Content-Disposition"))
+            if (const auto d = smime::mime::parse_content_disposition(cd->value); d && ends_p7m(d->param("filename")))
+                return SmimeLabel::Pkcs7Unlabelled;
+    }
+    return SmimeLabel::None;
+}
+
+void decode_transfer(ByteSource& src, const std::string& cte, ByteSink& out)
+{
+    src.rewind();
+    if (cte == "base64") {
+        smime::mime::Base64Decoder dec(out);
+        copy_stream(src, dec);
+        dec.finish();
+    } else if (cte == "quoted-printable") {
+        smime::mime::QuotedPrintableDecoder dec(out);
+        copy_stream(src, dec);
+        dec.finish();
+    } else {
+        copy_stream(src, out);
+    }
+}
+
+CmsBody open_cms_body(SmimeLabel label, const std::vector<HeaderField>& h, const Spool& body,
+                      const std::string& spool_dir, std::size_t memory_limit)
+{
+    CmsBody c;
+    c.der = std::make_unique<Spool>(spool_dir, memory_limit);
+    {
+        const HeaderField* f = smime::mime::find_field(h, "Content-Transfer-Encoding");
+        auto r = body.reader();
+        decode_transfer(*r, f ? smime::mime::parse_transfer_encoding(f->value) : "", *c.der);
+    }
+    auto dr = c.der->reader();
+    const auto kind = smime::cms::peek_content_kind(*dr);
+    switch (kind) {
+    case smime::cms::ContentKind::SignedData: c.kind = SmimeKind::OpaqueSigned; break;
+    case smime::cms::ContentKind::EnvelopedData:
+    case smime::cms::ContentKind::AuthEnvelopedData: c.kind = SmimeKind::Enveloped; break;
+    case smime::cms::ContentKind::Other:
+    case smime::cms::ContentKind::NotCms:
+        c.kind = label == SmimeLabel::Pkcs7Enveloped ? SmimeKind::Enveloped
+                 : label == SmimeLabel::Pkcs7Signed  ? SmimeKind::OpaqueSigned
+                                                     : SmimeKind::None;
+        return c;
+    }
+    const bool agrees = (label == SmimeLabel::Pkcs7Enveloped && c.kind == SmimeKind::Enveloped) ||
+                        (label == SmimeLabel::Pkcs7Signed && c.kind == SmimeKind::OpaqueSigned);
+    if (!agrees) c.note = std::string("cms-content-type=") + smime::cms::content_kind_name(kind);
+    return c;
+}
+
+namespace {
+
+bool encrypted_below(const smime::mime::Part& p, bool whole)
+{
+    if (!whole && is_pkcs7_mime_type(p.type, p.subtype)) return true;
+    for (std::size_t i = 0; i < p.children.size(); ++i) {
+        // The signed entity of multipart/signed is the whole content of its layer.
+        const bool child_whole = whole && p.type == "multipart" && p.subtype == "signed" && i == 0;
+        if (encrypted_below(p.children[i], child_whole)) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+bool has_nested_encrypted_part(const smime::mime::Part& root)
+{
+    return encrypted_below(root, true);
+}
+
+}  // namespace ssm::milter

@@ -1,0 +1,42 @@
+// What S/MIME layer an inbound body is (PRODUCT §3): the MIME label read liberally (the
+// x- types of old clients, a missing smime-type, application/octet-stream named *.p7m as
+// RFC 8551 §3.2.1 allows), then, for CMS bodies, the ContentInfo itself, which decides.
+// Header fields and bodies are attacker input.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/spool.h"
+#include "base/stream.h"
+#include "smime/mime/header.h"
+#include "smime/mime/scanner.h"
+
+namespace ssm::milter {
+
+enum class SmimeKind { None, Enveloped, DetachedSigned, OpaqueSigned };
+
+// What the Content-* fields claim. Pkcs7Unlabelled: a CMS body without (usable) smime-type.
+enum class SmimeLabel { None, Detached, Pkcs7Enveloped, Pkcs7Signed, Pkcs7Unlabelled };
+
+SmimeLabel label_of(const std::vector<smime::mime::HeaderField>& content_fields);
+
+// A CMS body: its DER/BER (transfer encoding undone) and what it is. The ContentInfo's
+// contentType wins over the label; when the body is no CMS object we know, the label
+// decides (so a damaged one fails as what it claims to be) and unlabelled ones are None.
+struct CmsBody {
+    SmimeKind kind = SmimeKind::None;
+    std::unique_ptr<Spool> der;
+    std::string note;  // for the log when the label was missing or wrong, else empty
+};
+CmsBody open_cms_body(SmimeLabel label, const std::vector<smime::mime::HeaderField>& content_fields,
+                      const Spool& body, const std::string& spool_dir, std::size_t memory_limit);
+
+// Undoes a Content-Transfer-Encoding ("base64", "quoted-printable", else none) into `out`.
+void decode_transfer(ByteSource& src, const std::string& cte, ByteSink& out);
+
+// EFAIL (PRODUCT §3.2): an encrypted part somewhere below `root` other than the whole
+// body — or the whole signed entity of a multipart/signed, which is triple wrapping.
+bool has_nested_encrypted_part(const smime::mime::Part& root);
+
+}  // namespace ssm::milter
