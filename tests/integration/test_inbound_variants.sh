@@ -1,0 +1,300 @@
+#!/bin/bash
+# Inbound S/MIME as real MUAs and gateways send it (PRODUCT §3.1-§3.3): valid but unusual
+# MIME labels (x-pkcs7 types, no smime-type, application/octet-stream named smime.p7m, bare
+# tspecials in parameter values, comments, folding, RFC 2231), transfer encodings (76/64-char
+# and unbroken base64, trailing blanks, binary), CMS encodings (BER indefinite lengths and
+# chunked OCTET STRINGs, no signed attributes, signer/recipient by SKI, SHA-384/512, OAEP,
+# AES-128/192/256, 3DES, GCM, our key in the third RecipientInfo) and nestings (sign-then-
+# encrypt, triple wrap, message/rfc822 signed). Every CMS object is made by a peer (openssl
+# cms, gpgsm, NSS cmsutil), never by our code. Offline through `ssmctl process --direction in`
+# (the milter's own pipeline): decrypted bodies must equal the plaintext byte for byte,
+# verified ones must carry smime=pass for the signer; damaged signatures give smime=permerror
+# and the mail is delivered (or refused by a partner rule that requires a signature).
+. "$(dirname "$0")/lib.sh"
+. "$SSM_SRCDIR/tests/interop/peers.sh"
+. "$SSM_SRCDIR/tests/interop/inbound.sh"
+require_tools openssl perl softhsm2-util pkcs11-tool gpgsm gpgconf cmsutil certutil pk12util
+require_binaries
+T0=$SECONDS
+make_pki
+make_token alice
+export OPENSSL_CONF=/dev/null
+mkdir -p "$WORK/m" "$WORK/out" "$WORK/certs"
+FROM=dave@partner.example RCPT=alice@acme.example
+RULES='[[rule]]
+name = "strict partner"
+direction = "inbound"
+from = ["strict@partner.example"]
+require_signature = true
+on_missing = "reject"'
+for cfg in keep reject strip; do
+  nested=keep strip=false
+  [ "$cfg" = reject ] && nested=reject
+  [ "$cfg" = strip ] && strip=true
+  write_config "$WORK/$cfg.toml" socket="inet:1@127.0.0.1" rules="$RULES" pki='revocation = "off"' extra="[inbound]
+nested_encrypted = \"$nested\"
+strip_signature = $strip
+
+[directory]
+cache = \"$WORK/cache-$cfg\"
+static_certificates = \"$WORK/certs\"" || fatal var-setup "config $cfg"
+  sed -i 's|^internal_networks = .*|internal_networks = ["192.0.2.0/24"]|' "$WORK/$cfg.toml"
+done
+
+# --- plaintexts and CMS objects, all made by the peers ---------------------------------------
+E=$WORK/m/plain.entity
+printf 'Content-Type: text/plain; charset=us-ascii\r\nContent-Transfer-Encoding: 7bit\r\n\r\nHello Alice,\r\nthe figures for Q3 are attached in spirit.\r\n' >"$E"
+QP=$WORK/m/qp.entity
+printf 'Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nGr=FC=DFe aus M=FCnchen, a long line that is soft broken here =\r\nand goes on.=20\r\n' >"$QP"
+R822=$WORK/m/rfc822.entity
+printf 'Content-Type: message/rfc822\r\n\r\nFrom: dave@partner.example\r\nTo: alice@acme.example\r\nSubject: forwarded\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\ninner message\r\n' >"$R822"
+A=$PKI/alice.cert.pem
+SIGN=(-signer "$PKI/dave.cert.pem" -inkey "$PKI/dave.key.pem" -certfile "$PKI/sub-ca.cert.pem")
+o() { openssl cms "$@" >>"$WORK/openssl.log" 2>&1 || fatal var-setup "openssl cms $*: $(tail -n 2 "$WORK/openssl.log")"; }
+cd "$WORK/m" || fatal var-setup "cd"
+o -encrypt -binary -aes-256-cbc -in "$E" -outform DER -out aes256.der "$A"
+o -encrypt -binary -aes-128-cbc -in "$E" -outform DER -out aes128.der "$A"
+o -encrypt -binary -aes-192-cbc -in "$E" -outform DER -out aes192.der "$A"
+o -encrypt -binary -des3 -in "$E" -outform DER -out 3des.der "$A"
+o -encrypt -binary -aes-256-gcm -in "$E" -outform DER -out gcm.der "$A"
+o -encrypt -binary -aes-256-cbc -stream -in "$E" -outform DER -out stream.der "$A"
+o -encrypt -binary -aes-128-cbc -keyid -in "$E" -outform DER -out keyid.der "$A"
+o -encrypt -binary -aes-256-cbc -in "$E" -outform DER -out oaep.der -recip "$A" -keyopt rsa_padding_mode:oaep -keyopt rsa_oaep_md:sha256
+o -encrypt -binary -aes-256-cbc -in "$E" -outform DER -out third.der "$PKI/dave.cert.pem" "$PKI/carol.cert.pem" "$A"
+o -sign -binary "${SIGN[@]}" -in "$E" -outform DER -out det.der
+o -sign -binary -md sha384 -noattr "${SIGN[@]}" -in "$E" -outform DER -out det-noattr.der
+o -sign -binary -md sha512 -keyid "${SIGN[@]}" -in "$E" -outform DER -out det-keyid.der
+o -sign -binary -md sha1 "${SIGN[@]}" -in "$E" -outform DER -out det-sha1.der
+o -sign -binary -stream -indef "${SIGN[@]}" -in "$E" -outform DER -out det-with-content.der
+o -sign -binary "${SIGN[@]}" -in "$QP" -outform DER -out det-qp.der
+o -sign -binary "${SIGN[@]}" -in "$R822" -outform DER -out det-rfc822.der
+o -sign -binary -nodetach "${SIGN[@]}" -in "$E" -outform DER -out opaque.der
+o -sign -binary -nodetach -stream "${SIGN[@]}" -in "$E" -outform DER -out opaque-stream.der
+o -sign -binary -nodetach -noattr -keyid "${SIGN[@]}" -in "$E" -outform DER -out opaque-noattr.der
+head -c 1200 det.der >det-truncated.der
+head -c 600 /dev/urandom >garbage.der
+# Sign-then-encrypt and triple wrap: openssl's own S/MIME output as the inner entities.
+entity_of() { perl -e 'local $/; my $m = <STDIN>; $m =~ s/\r?\n/\r\n/g; $m =~ s/^MIME-Version:[^\r]*\r\n//mi; print $m' <"$1" >"$2"; }
+o -sign -binary "${SIGN[@]}" -in "$E" -out signed.smime && entity_of signed.smime signed.entity
+o -encrypt -binary -aes-256-cbc -in signed.entity -outform DER -out signed-encrypted.der "$A"
+o -encrypt -binary -aes-256-cbc -in signed.entity -out middle.smime "$A" && entity_of middle.smime middle.entity
+o -sign -binary "${SIGN[@]}" -in middle.entity -outform DER -out triple-outer.der
+o -sign -binary -nodetach "${SIGN[@]}" -in middle.entity -outform DER -out triple-opaque.der
+# Peers other than OpenSSL: gpgsm (BER, the encryption of GnuPG/Kleopatra) and NSS (the
+# engine of Thunderbird; cmsutil -S without -T is an opaque signature).
+peer_gpgsm=; peer_nss=
+if encrypt_gpgsm "$E" alice gpgsm.der; then peer_gpgsm=1; else note "gpgsm: $PEER_DETAIL"; fi
+if sign_cmsutil "$E" dave nss-det.der \
+   && cmsutil -S -G -P -N dave -H SHA256 -u 4 -i "$E" -d "sql:$NPEER" -o nss-opaque.der >nss.log 2>&1; then peer_nss=1
+else note "cmsutil: ${PEER_DETAIL:-$(tail -n 2 nss.log)}"; fi
+cd "$SSM_SRCDIR" || fatal var-setup "cd"
+
+# --- message builders -------------------------------------------------------------------------
+outer() { printf 'From: %s\r\nTo: %s\r\nSubject: variant %s\r\nMessage-ID: <%s@mua.partner.example>\r\n%s\r\n' \
+  "${SENDER:-$FROM}" "$RCPT" "$1" "$1" "${MIMEVERSION:-MIME-Version: 1.0}"; }
+b64() { perl -MMIME::Base64 -e 'local $/; my $d = <STDIN>; my $w = shift; my $e = encode_base64($d, "");
+  if ($w > 0) { $e =~ s/(.{1,$w})/$1\r\n/g } else { $e .= "\r\n" } print $e' "${2:-64}" <"$1"; }
+# cms_mail CASE DER CONTENT-FIELDS [ENCODING]: the DER as the whole body. ENCODING: b64 (64-char
+# lines, default), b76, b0 (one line), blanks (trailing blanks on each line), binary.
+cms_mail() {
+  local cn=$1 der=$WORK/m/$2 fields=$3 enc=${4:-b64}
+  { outer "$cn"; printf '%s\r\n' "$fields"
+    case $enc in
+      binary) printf 'Content-Transfer-Encoding: binary\r\n\r\n'; cat "$der" ;;
+      b76) printf 'Content-Transfer-Encoding: base64\r\n\r\n'; b64 "$der" 76 ;;
+      b0) printf 'Content-Transfer-Encoding: base64\r\n\r\n'; b64 "$der" 0 ;;
+      blanks) printf 'Content-Transfer-Encoding: base64\r\n\r\n'; b64 "$der" | sed 's/\r$/ \t \r/' ;;
+      *) printf 'Content-Transfer-Encoding: base64\r\n\r\n'; b64 "$der" ;;
+    esac; } >"$WORK/out/$cn.eml"
+}
+# signed_mail CASE SIG ENTITY CONTENT-TYPE BOUNDARY [SIG-CONTENT-TYPE]: multipart/signed with
+# a preamble and an epilogue.
+signed_mail() {
+  local cn=$1 sig=$WORK/m/$2 entity=$3 ct=$4 b=$5 sct=${6:-application/pkcs7-signature; name=smime.p7s}
+  { outer "$cn"; printf '%s\r\n\r\nThis is a cryptographically signed message in MIME format.\r\n\r\n--%s\r\n' "$ct" "$b"
+    cat "$entity"
+    printf '\r\n--%s\r\nContent-Type: %s\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename="smime.p7s"\r\n\r\n' "$b" "$sct"
+    b64 "$sig"; printf '\r\n--%s--\r\n\r\nepilogue text\r\n' "$b"; } >"$WORK/out/$cn.eml"
+}
+ENV='Content-Type: application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m'
+OPQ='Content-Type: application/pkcs7-mime; smime-type=signed-data; name=smime.p7m'
+MS='Content-Type: multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-256; boundary="----=_Part_7.x/y"'
+
+# run CASE [CFG] [SENDER]: ssmctl process; sets RC, OUT (message), LOG (decision line).
+run() {
+  local cn=$1 cfg=${2:-keep}
+  "$SSM_BUILDDIR/ssmctl" -c "$WORK/$cfg.toml" process --direction in --from "${3:-$FROM}" --to "$RCPT" \
+    <"$WORK/out/$cn.eml" >"$WORK/out/$cn.out" 2>"$WORK/out/$cn.err"
+  RC=$? OUT=$WORK/out/$cn.out
+  LOG=$(grep -E '^(decision|reply):' "$WORK/out/$cn.err" | tr '\n' ' ')
+}
+# same_entity MESSAGE ENTITY: prints why MESSAGE's Content-* fields and body are not those of
+# ENTITY (nothing when they are), or that an encrypted (pkcs7-mime) Content-Type is left.
+same_entity() {
+  perl -e '
+    sub parse { open(my $h, "<:raw", $_[0]) or die "$_[0]: $!\n"; local $/; my $m = <$h>; $m =~ s/\r?\n/\n/g;
+      my ($hd, $b) = $m =~ /\A\n/ ? ("", substr($m, 1)) : split(/\n\n/, $m, 2);
+      $hd =~ s/\n[ \t]+/ /g; return ([grep { /^Content-/i } split(/\n/, $hd)], $b // ""); }
+    my ($mc, $mb) = parse($ARGV[0]); my ($ec, $eb) = parse($ARGV[1]);
+    my ($m, $e) = (join(" | ", @$mc), join(" | ", @$ec));
+    if ($m =~ m{pkcs7-mime}i) { print "an encrypted Content-Type is left: $m\n"; exit }
+    if ($m ne $e) { print "Content-* fields [$m], expected [$e]\n"; exit }
+    if ($mb ne $eb) { my $i = 0; $i++ while $i < length($mb) && substr($mb, $i, 1) eq substr($eb, $i, 1);
+      printf "body differs at byte %d (lengths %d, %d)\n", $i, length($mb), length($eb) }' "$1" "$2"
+}
+ar() { header_field "$OUT" Authentication-Results 2>/dev/null | tr '\n' ' '; }
+# expect_decrypted CASE ENTITY [LOG-REGEX] [CFG]: accepted, the body is the plaintext.
+expect_decrypted() {
+  local cn=$1 entity=$2 re=${3:-action=decrypt } why
+  run "$cn" "${4:-keep}"
+  if [ "$RC" -ne 0 ]; then fail "$cn" "exit $RC: $LOG"; return; fi
+  why=$(same_entity "$OUT" "$entity")
+  if [ -n "$why" ]; then fail "$cn" "$why ($LOG)"
+  elif ! grep -Eq -- "$re" <<<"$LOG"; then fail "$cn" "log: $LOG (expected /$re/)"
+  else pass "$cn"; fi
+}
+# expect_verified CASE [LOG-REGEX]: accepted, body unchanged, smime=pass for dave first.
+expect_verified() {
+  local cn=$1 re=${2:-action=verify smime=pass signer=$FROM } got
+  run "$cn"
+  got=$(ar)
+  if [ "$RC" -ne 0 ]; then fail "$cn" "exit $RC: $LOG"
+  elif ! grep -q "^mx.acme.example; smime=pass body.smime-identifier=$FROM " <<<"$got"; then fail "$cn" "A-R: $got ($LOG)"
+  elif ! grep -Eq -- "$re" <<<"$LOG"; then fail "$cn" "log: $LOG (expected /$re/)"
+  elif ! cmp -s <(entity_body "$WORK/out/$cn.eml" /dev/stdout) <(entity_body "$OUT" /dev/stdout); then
+    fail "$cn" "the signed body was changed"
+  else pass "$cn"; fi
+}
+# expect_result CASE RESULT REASON-REGEX: accepted with smime=RESULT and that reason.
+expect_result() {
+  local cn=$1 want=$2 re=$3 got
+  run "$cn"
+  got=$(ar)
+  if [ "$RC" -ne 0 ]; then fail "$cn" "exit $RC: $LOG"
+  elif ! grep -Eq "^mx.acme.example; smime=$want reason=\"?$re" <<<"$got"; then fail "$cn" "A-R: $got ($LOG)"
+  else pass "$cn"; fi
+}
+
+# --- 1. encrypted: labels and transfer encodings ----------------------------------------------
+cms_mail enc-label-x aes256.der 'Content-Type: application/x-pkcs7-mime; smime-type=enveloped-data; name=smime.p7m'
+cms_mail enc-label-case aes256.der 'Content-Type: Application/PKCS7-MIME; Smime-Type="Enveloped-Data"; Name="smime.p7m"'
+cms_mail enc-label-order aes256.der 'Content-Type: application/pkcs7-mime; name="smime.p7m"; smime-type="enveloped-data"'
+cms_mail enc-no-smime-type aes256.der 'Content-Type: application/pkcs7-mime; name=smime.p7m'
+cms_mail enc-bare-pkcs7-mime aes256.der 'Content-Type: application/pkcs7-mime'
+cms_mail enc-octet-stream-name aes256.der 'Content-Type: application/octet-stream; name=smime.p7m'
+cms_mail enc-octet-stream-filename aes256.der $'Content-Type: application/octet-stream\r\nContent-Disposition: attachment; filename="smime.p7m"'
+cms_mail enc-mislabelled-signed aes256.der "$OPQ"
+cms_mail enc-folded aes256.der $'Content-Type: application/pkcs7-mime;\r\n\tsmime-type=enveloped-data;\r\n name="smime.p7m"'
+cms_mail enc-comments aes256.der 'Content-Type: application/pkcs7-mime (S/MIME); smime-type=enveloped-data (encrypted); name=smime.p7m'
+cms_mail enc-rfc2231 aes256.der "Content-Type: application/pkcs7-mime; smime-type*=us-ascii''enveloped-data; name*0=smime; name*1=.p7m"
+MIMEVERSION='MIME-Version: 1.0 (Generated by Microsoft Outlook 16.0)' cms_mail enc-mime-version-comment aes256.der "$ENV"
+cms_mail enc-base64-76 aes256.der "$ENV" b76
+cms_mail enc-base64-one-line aes256.der "$ENV" b0
+cms_mail enc-base64-trailing-blanks aes256.der "$ENV" blanks
+cms_mail enc-binary aes256.der "$ENV" binary
+for cn in enc-label-x enc-label-case enc-label-order enc-no-smime-type enc-folded enc-comments enc-rfc2231 \
+          enc-mime-version-comment enc-base64-76 enc-base64-one-line enc-base64-trailing-blanks enc-binary; do
+  expect_decrypted "$cn" "$E"
+done
+for cn in enc-bare-pkcs7-mime enc-octet-stream-name enc-octet-stream-filename enc-mislabelled-signed; do
+  expect_decrypted "$cn" "$E" 'action=decrypt cms-content-type=enveloped-data '
+done
+
+# --- 2. encrypted: CMS shapes ------------------------------------------------------------------
+cms_mail enc-aes128 aes128.der "$ENV"; expect_decrypted enc-aes128 "$E" 'cipher=aes128-cbc '
+cms_mail enc-aes192 aes192.der "$ENV"; expect_decrypted enc-aes192 "$E" 'cipher=aes192-cbc '
+cms_mail enc-3des 3des.der "$ENV"; expect_decrypted enc-3des "$E" 'decrypted=ktri-rsa-pkcs1 cipher=des-ede3-cbc '
+cms_mail enc-gcm gcm.der 'Content-Type: application/pkcs7-mime; smime-type=authEnveloped-data; name=smime.p7m'
+expect_decrypted enc-gcm "$E" 'cipher=aes256-gcm '
+cms_mail enc-ber-indefinite stream.der "$ENV"; expect_decrypted enc-ber-indefinite "$E"
+cms_mail enc-recipient-ski keyid.der "$ENV"; expect_decrypted enc-recipient-ski "$E"
+cms_mail enc-oaep-sha256 oaep.der "$ENV"; expect_decrypted enc-oaep-sha256 "$E" 'decrypted=ktri-rsa-oaep '
+cms_mail enc-ours-third third.der "$ENV"; expect_decrypted enc-ours-third "$E"
+if [ -n "$peer_gpgsm" ]; then
+  # Netscape-era shape: x-pkcs7-mime, no smime-type.
+  cms_mail enc-gpgsm-netscape-label gpgsm.der 'Content-Type: application/x-pkcs7-mime; name="smime.p7m"'
+  expect_decrypted enc-gpgsm-netscape-label "$E" 'action=decrypt cms-content-type=enveloped-data '
+else skip enc-gpgsm-netscape-label "gpgsm could not encrypt: $PEER_DETAIL"; fi
+
+# --- 3. detached signatures: labels, boundaries, encodings -------------------------------------
+ms() { printf 'Content-Type: multipart/signed; %s' "$1"; }
+signed_mail det-plain det.der "$E" "$MS" '----=_Part_7.x/y'
+signed_mail det-x-pkcs7-signature det.der "$E" "$(ms 'protocol="application/x-pkcs7-signature"; micalg=sha1; boundary="b.1"')" b.1 \
+  'application/x-pkcs7-signature; name=smime.p7s'
+signed_mail det-protocol-unquoted det.der "$E" "$(ms 'protocol=application/pkcs7-signature; micalg=SHA-256; boundary="b2"')" b2
+signed_mail det-boundary-unquoted-equals det.der "$E" "$(ms 'protocol="application/pkcs7-signature"; micalg=sha-256; boundary=----=_NextPart_000_0001_01D2')" '----=_NextPart_000_0001_01D2'
+signed_mail det-params-case det.der "$E" 'Content-Type: Multipart/Signed; Boundary="=_b=3D"; MicAlg=SHA256; Protocol="Application/PKCS7-Signature"' '=_b=3D'
+signed_mail det-no-micalg det.der "$E" "$(ms 'boundary="nomic"; protocol="application/pkcs7-signature"')" nomic
+signed_mail det-folded-comments det.der "$E" $'Content-Type: multipart/signed (by a gateway);\r\n\tprotocol="application/pkcs7-signature" (pkcs7);\r\n\tmicalg=sha-256; boundary="fold"' fold
+signed_mail det-sig-octet-stream det.der "$E" "$MS" '----=_Part_7.x/y' 'application/octet-stream; name=smime.p7s'
+signed_mail det-no-signed-attributes det-noattr.der "$E" "$(ms 'protocol="application/pkcs7-signature"; micalg=sha-384; boundary="na"')" na
+signed_mail det-signer-ski-sha512 det-keyid.der "$E" "$(ms 'protocol="application/pkcs7-signature"; micalg=sha-512; boundary="ski"')" ski
+signed_mail det-quoted-printable det-qp.der "$QP" "$MS" '----=_Part_7.x/y'
+signed_mail det-message-rfc822 det-rfc822.der "$R822" "$MS" '----=_Part_7.x/y'
+for cn in det-plain det-x-pkcs7-signature det-protocol-unquoted det-boundary-unquoted-equals det-params-case det-no-micalg \
+          det-folded-comments det-sig-octet-stream det-no-signed-attributes det-signer-ski-sha512 det-quoted-printable \
+          det-message-rfc822; do
+  expect_verified "$cn"
+done
+if [ -n "$peer_nss" ]; then
+  signed_mail det-nss nss-det.der "$E" "$MS" '----=_Part_7.x/y'
+  expect_verified det-nss
+else skip det-nss "cmsutil could not sign"; fi
+
+# --- 4. opaque signatures ---------------------------------------------------------------------
+cms_mail opq-plain opaque.der "$OPQ"
+cms_mail opq-ber-indefinite opaque-stream.der "$OPQ"
+cms_mail opq-no-attributes-ski opaque-noattr.der 'Content-Type: application/x-pkcs7-mime; smime-type=signed-data; name=smime.p7m'
+cms_mail opq-binary opaque.der "$OPQ" binary
+for cn in opq-plain opq-ber-indefinite opq-no-attributes-ski opq-binary; do expect_verified "$cn"; done
+cms_mail opq-no-smime-type opaque.der 'Content-Type: application/pkcs7-mime; name=smime.p7m'
+cms_mail opq-octet-stream opaque.der 'Content-Type: application/octet-stream; name="smime.p7m"'
+cms_mail opq-mislabelled-enveloped opaque.der "$ENV"
+for cn in opq-no-smime-type opq-octet-stream opq-mislabelled-enveloped; do
+  expect_verified "$cn" 'action=verify cms-content-type=signed-data smime=pass '
+done
+if [ -n "$peer_nss" ]; then
+  cms_mail opq-nss-no-smime-type nss-opaque.der 'Content-Type: application/x-pkcs7-mime; name=smime.p7m'
+  expect_verified opq-nss-no-smime-type 'action=verify cms-content-type=signed-data smime=pass '
+else skip opq-nss-no-smime-type "cmsutil could not sign"; fi
+
+# --- 5. nestings --------------------------------------------------------------------------------
+cms_mail sign-then-encrypt signed-encrypted.der "$ENV"
+expect_decrypted sign-then-encrypt "$WORK/m/signed.entity" 'action=decrypt\+verify .*smime=pass signer=dave'
+# Triple wrap (RFC 2634 §1.1): the outer signature covers the ciphertext; the gateway verifies
+# it, decrypts, and verifies the inner one. Both results are in A-R; the delivered message is
+# the inner signed entity. Also under nested_encrypted = "reject": triple wrap is no EFAIL.
+signed_mail triple-wrap triple-outer.der "$WORK/m/middle.entity" "$MS" '----=_Part_7.x/y'
+cms_mail triple-wrap-opaque triple-opaque.der "$OPQ"
+cp "$WORK/out/triple-wrap.eml" "$WORK/out/triple-wrap-efail-reject.eml"
+for t in triple-wrap:keep triple-wrap-opaque:keep triple-wrap-efail-reject:reject; do
+  cn=${t%%:*}
+  expect_decrypted "$cn" "$WORK/m/signed.entity" 'action=verify\+decrypt\+verify .*smime=pass signer=dave.* smime=pass signer=dave' "${t#*:}"
+  if [ "$(ar | grep -o 'smime=pass body.smime-identifier=dave@partner.example' | wc -l)" = 2 ]; then pass "$cn-both-results"
+  else fail "$cn-both-results" "A-R: $(ar)"; fi
+done
+
+# --- 6. defined failures ----------------------------------------------------------------------
+signed_mail det-sha1 det-sha1.der "$E" "$(ms 'protocol="application/pkcs7-signature"; micalg=sha1; boundary="s1"')" s1
+expect_result det-sha1 fail 'weak digest'
+for t in det-garbage:garbage.der det-truncated:det-truncated.der det-carries-content:det-with-content.der; do
+  signed_mail "${t%%:*}" "${t#*:}" "$E" "$MS" '----=_Part_7.x/y'
+  expect_result "${t%%:*}" permerror 'malformed signature'
+done
+cms_mail opq-garbage garbage.der "$OPQ"; expect_result opq-garbage permerror 'malformed signature'
+# A partner that must sign: a damaged signature is no signature.
+SENDER=strict@partner.example signed_mail strict-garbage garbage.der "$E" "$MS" '----=_Part_7.x/y'
+run strict-garbage keep strict@partner.example
+if [ "$RC" = 1 ] && grep -q '550 5.7.1' <<<"$LOG"; then pass strict-garbage-rejected
+else fail strict-garbage-rejected "exit $RC: $LOG"; fi
+# A CMS-looking body that is none, without a label saying what it is: left alone, delivered.
+cms_mail octet-stream-not-cms garbage.der 'Content-Type: application/octet-stream; name=smime.p7m'
+run octet-stream-not-cms
+if [ "$RC" = 0 ] && grep -q 'action=none' <<<"$LOG" && cmp -s "$WORK/out/octet-stream-not-cms.eml" "$OUT"; then pass octet-stream-not-cms
+else fail octet-stream-not-cms "exit $RC: $LOG"; fi
+
+# --- 7. strip_signature with the new shapes ------------------------------------------------------
+run opq-no-smime-type strip
+if [ "$RC" = 0 ] && grep -q 'action=verify+strip' <<<"$LOG" && [ -z "$(compare_plaintext "$OUT" "$E")" ]; then pass strip-opq-no-smime-type
+else fail strip-opq-no-smime-type "exit $RC: $LOG $(compare_plaintext "$OUT" "$E")"; fi
+note "took $((SECONDS - T0)) s"
