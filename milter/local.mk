@@ -44,3 +44,7 @@ tests_unit_test_reinjection_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
 check_PROGRAMS += tests/unit/test_reload
 tests_unit_test_reload_SOURCES = tests/unit/test_reload.cpp $(UNIT_MAIN)
 tests_unit_test_reload_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
+
+check_PROGRAMS += tests/unit/test_inbound_layers
+tests_unit_test_inbound_layers_SOURCES = tests/unit/test_inbound_layers.cpp $(UNIT_MAIN)
+tests_unit_test_inbound_layers_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)

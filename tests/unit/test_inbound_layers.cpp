@@ -1,0 +1,206 @@
+// Unit tests for the classification of inbound S/MIME layers (milter/inbound_layers.h,
+// smime/cms/content_kind.h) and the liberal MIME parameter parsing it relies on: labels as
+// real MUAs write them, and the CMS contentType of OpenSSL-made objects deciding over them.
+#include <cppunit/extensions/HelperMacros.h>
+
+#include "milter/inbound_layers.h"
+#include "smime/cms/content_kind.h"
+#include "smime/mime/content_type.h"
+#include "test_support.h"
+
+using namespace ssm;
+using namespace ssm::milter;
+using smime::mime::HeaderField;
+
+namespace {
+
+// CMS objects made by OpenSSL once per program: DER and base64 (openssl base64, 64 columns).
+const std::filesystem::path& cms_dir()
+{
+    static test::TempDir d;
+    static const bool made = [] {
+        const auto& pki = test::program_pki();
+        const std::string p = pki.string();
+        test::run("cd '" + d.path().string() + "' && export OPENSSL_CONF=/dev/null && "
+                  "printf 'Content-Type: text/plain\\r\\n\\r\\nhello\\r\\n' > m.txt && "
+                  "openssl cms -encrypt -binary -aes-256-cbc -in m.txt -outform DER -out env.der '" + p + "/alice.cert.pem' && "
+                  "openssl cms -encrypt -binary -aes-256-gcm -in m.txt -outform DER -out auth.der '" + p + "/alice.cert.pem' && "
+                  "openssl cms -sign -binary -nodetach -stream -in m.txt -outform DER -out signed-ber.der -signer '" + p +
+                  "/dave.cert.pem' -inkey '" + p + "/dave.key.pem' && "
+                  "openssl cms -data_create -in m.txt -outform DER -out data.der && "
+                  "head -c 5 env.der > truncated.der && "
+                  "for f in env signed-ber; do openssl base64 -in $f.der -out $f.b64; done >/dev/null 2>&1");
+        return true;
+    }();
+    (void)made;
+    return d.path();
+}
+
+smime::cms::ContentKind peek(const std::string& file)
+{
+    const Bytes der = to_bytes(test::read_file(cms_dir() / file));
+    MemorySource src(der);
+    return smime::cms::peek_content_kind(src);
+}
+
+std::vector<HeaderField> fields(std::initializer_list<std::pair<const char*, const char*>> l)
+{
+    std::vector<HeaderField> out;
+    for (const auto& [n, v] : l) out.push_back({n, v});
+    return out;
+}
+
+smime::mime::Part part(const char* type, const char* subtype, std::vector<smime::mime::Part> children = {})
+{
+    smime::mime::Part p;
+    p.type = type;
+    p.subtype = subtype;
+    p.children = std::move(children);
+    return p;
+}
+
+}  // namespace
+
+class InboundLayersTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(InboundLayersTest);
+    CPPUNIT_TEST(bare_tspecials_in_parameter_values);
+    CPPUNIT_TEST(content_disposition_parameters);
+    CPPUNIT_TEST(label_table);
+    CPPUNIT_TEST(content_kind_of_openssl_objects);
+    CPPUNIT_TEST(cms_content_type_decides_over_the_label);
+    CPPUNIT_TEST(efail_parts_but_not_triple_wrap);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void bare_tspecials_in_parameter_values()
+    {
+        using smime::mime::parse_content_type;
+        auto ct = parse_content_type("multipart/signed; protocol=application/pkcs7-signature; micalg=SHA-256; "
+                                     "boundary=----=_NextPart_000_0001_01D2");
+        CPPUNIT_ASSERT(ct);
+        CPPUNIT_ASSERT_EQUAL(std::string("application/pkcs7-signature"), ct->param("protocol").value_or(""));
+        CPPUNIT_ASSERT_EQUAL(std::string("SHA-256"), ct->param("micalg").value_or(""));
+        CPPUNIT_ASSERT_EQUAL(std::string("----=_NextPart_000_0001_01D2"), ct->param("boundary").value_or(""));
+        // A bare value still ends at a comment, a blank or the next parameter.
+        ct = parse_content_type("multipart/mixed; boundary=a.b/c(comment);x=y z");
+        CPPUNIT_ASSERT_EQUAL(std::string("a.b/c"), ct->param("boundary").value_or(""));
+        CPPUNIT_ASSERT_EQUAL(std::string("y"), ct->param("x").value_or(""));
+        ct = parse_content_type("multipart/mixed; boundary=\"quoted; with=specials\"");
+        CPPUNIT_ASSERT_EQUAL(std::string("quoted; with=specials"), ct->param("boundary").value_or(""));
+    }
+
+    void content_disposition_parameters()
+    {
+        auto cd = smime::mime::parse_content_disposition("Attachment (x); FileName=\"smime.p7m\"; size=12");
+        CPPUNIT_ASSERT(cd);
+        CPPUNIT_ASSERT_EQUAL(std::string("attachment"), cd->type);
+        CPPUNIT_ASSERT_EQUAL(std::string("smime.p7m"), cd->param("filename").value_or(""));
+        cd = smime::mime::parse_content_disposition("inline; filename*=utf-8''smime%2Ep7m");
+        CPPUNIT_ASSERT_EQUAL(std::string("smime.p7m"), cd->param("filename").value_or(""));
+        CPPUNIT_ASSERT(!smime::mime::parse_content_disposition("  ; filename=x"));
+    }
+
+    void label_table()
+    {
+        const struct {
+            const char* content_type;
+            const char* disposition;  // nullptr: no Content-Disposition
+            SmimeLabel want;
+        } rows[] = {
+            {"multipart/signed; protocol=\"application/pkcs7-signature\"; boundary=b", nullptr, SmimeLabel::Detached},
+            {"Multipart/Signed; Protocol=\"Application/X-PKCS7-Signature\"; boundary=b", nullptr, SmimeLabel::Detached},
+            {"multipart/signed; protocol=application/pkcs7-signature; boundary=b", nullptr, SmimeLabel::Detached},
+            {"multipart/signed; protocol=\"application/pgp-signature\"; boundary=b", nullptr, SmimeLabel::None},
+            {"application/pkcs7-mime; smime-type=enveloped-data", nullptr, SmimeLabel::Pkcs7Enveloped},
+            {"application/x-pkcs7-mime; Smime-Type=\"AuthEnveloped-Data\"", nullptr, SmimeLabel::Pkcs7Enveloped},
+            {"application/pkcs7-mime; smime-type=signed-data", nullptr, SmimeLabel::Pkcs7Signed},
+            {"application/pkcs7-mime; name=smime.p7m", nullptr, SmimeLabel::Pkcs7Unlabelled},
+            {"application/pkcs7-mime", nullptr, SmimeLabel::Pkcs7Unlabelled},
+            {"application/pkcs7-mime; smime-type=certs-only; name=smime.p7c", nullptr, SmimeLabel::None},
+            {"application/pkcs7-mime; smime-type=compressed-data", nullptr, SmimeLabel::None},
+            {"application/octet-stream; name=\"SMIME.P7M\"", nullptr, SmimeLabel::Pkcs7Unlabelled},
+            {"application/octet-stream", "attachment; filename=smime.p7m", SmimeLabel::Pkcs7Unlabelled},
+            {"application/octet-stream; name=report.pdf", "attachment; filename=report.pdf", SmimeLabel::None},
+            {"application/octet-stream; name=p7m", nullptr, SmimeLabel::None},
+            {"text/plain; name=smime.p7m", nullptr, SmimeLabel::None},
+        };
+        for (const auto& r : rows) {
+            auto h = fields({{"Content-Type", r.content_type}});
+            if (r.disposition) h.push_back({"Content-Disposition", r.disposition});
+            CPPUNIT_ASSERT_MESSAGE(r.content_type, label_of(h) == r.want);
+        }
+        CPPUNIT_ASSERT(label_of({}) == SmimeLabel::None);
+    }
+
+    void content_kind_of_openssl_objects()
+    {
+        using smime::cms::ContentKind;
+        CPPUNIT_ASSERT(peek("env.der") == ContentKind::EnvelopedData);
+        CPPUNIT_ASSERT(peek("auth.der") == ContentKind::AuthEnvelopedData);
+        CPPUNIT_ASSERT(peek("signed-ber.der") == ContentKind::SignedData);  // indefinite lengths
+        CPPUNIT_ASSERT(peek("data.der") == ContentKind::Other);
+        CPPUNIT_ASSERT(peek("truncated.der") == ContentKind::NotCms);
+        CPPUNIT_ASSERT(peek("m.txt") == ContentKind::NotCms);
+        MemorySource empty(ByteView{});
+        CPPUNIT_ASSERT(smime::cms::peek_content_kind(empty) == ContentKind::NotCms);
+    }
+
+    void cms_content_type_decides_over_the_label()
+    {
+        test::TempDir spool;
+        auto body_of = [&](const std::string& file) {
+            auto s = std::make_unique<Spool>(spool.path().string(), 1 << 20);
+            s->write(to_bytes(test::read_file(cms_dir() / file)));
+            return s;
+        };
+        const auto b64 = fields({{"Content-Transfer-Encoding", "Base64"}});
+        const struct {
+            const char* file;
+            SmimeLabel label;
+            SmimeKind want;
+            const char* note;
+        } rows[] = {
+            {"env.b64", SmimeLabel::Pkcs7Enveloped, SmimeKind::Enveloped, ""},
+            {"env.b64", SmimeLabel::Pkcs7Unlabelled, SmimeKind::Enveloped, "cms-content-type=enveloped-data"},
+            {"env.b64", SmimeLabel::Pkcs7Signed, SmimeKind::Enveloped, "cms-content-type=enveloped-data"},
+            {"signed-ber.b64", SmimeLabel::Pkcs7Enveloped, SmimeKind::OpaqueSigned, "cms-content-type=signed-data"},
+            {"signed-ber.b64", SmimeLabel::Pkcs7Signed, SmimeKind::OpaqueSigned, ""},
+            // No CMS object: the label decides (so a damaged one fails as what it claims).
+            {"m.txt", SmimeLabel::Pkcs7Enveloped, SmimeKind::Enveloped, ""},
+            {"m.txt", SmimeLabel::Pkcs7Signed, SmimeKind::OpaqueSigned, ""},
+            {"m.txt", SmimeLabel::Pkcs7Unlabelled, SmimeKind::None, ""},
+        };
+        for (const auto& r : rows) {
+            const auto body = body_of(r.file);
+            const bool base64 = std::string(r.file).ends_with(".b64");
+            const CmsBody c = open_cms_body(r.label, base64 ? b64 : fields({}), *body, spool.path().string(), 1 << 20);
+            CPPUNIT_ASSERT_MESSAGE(r.file, c.kind == r.want);
+            CPPUNIT_ASSERT_EQUAL(std::string(r.note), c.note);
+        }
+        // The decoded object is what OpenSSL wrote.
+        const auto body = body_of("env.b64");
+        const CmsBody c = open_cms_body(SmimeLabel::Pkcs7Enveloped, b64, *body, spool.path().string(), 1 << 20);
+        MemorySink decoded;
+        auto r = c.der->reader();
+        copy_stream(*r, decoded);
+        CPPUNIT_ASSERT(decoded.data() == to_bytes(test::read_file(cms_dir() / "env.der")));
+    }
+
+    void efail_parts_but_not_triple_wrap()
+    {
+        const auto enc = [] { return part("application", "pkcs7-mime"); };
+        const auto sig = [] { return part("application", "pkcs7-signature"); };
+        const auto text = [] { return part("text", "plain"); };
+        CPPUNIT_ASSERT(!has_nested_encrypted_part(enc()));
+        CPPUNIT_ASSERT(has_nested_encrypted_part(part("multipart", "mixed", {text(), enc()})));
+        CPPUNIT_ASSERT(has_nested_encrypted_part(part("multipart", "mixed", {part("multipart", "alternative", {enc()})})));
+        // Triple wrap: the whole signed entity is the encrypted object.
+        CPPUNIT_ASSERT(!has_nested_encrypted_part(part("multipart", "signed", {enc(), sig()})));
+        // ... but not an encrypted part inside a signed multipart among clear ones.
+        CPPUNIT_ASSERT(has_nested_encrypted_part(
+            part("multipart", "signed", {part("multipart", "mixed", {text(), enc()}), sig()})));
+        CPPUNIT_ASSERT(has_nested_encrypted_part(part("multipart", "mixed", {part("multipart", "signed", {enc(), sig()})})));
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(InboundLayersTest);
