@@ -6,6 +6,7 @@
 #include <gnutls/x509.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <ctime>
 
 #include "base/ascii.h"
@@ -35,6 +36,15 @@ Bytes read_all(const Spool& spool, std::uint64_t limit)
     auto r = spool.reader();
     copy_stream(*r, sink);
     return sink.data();
+}
+
+// RFC 5652 §5.1 (RFC 4853): the content is validly signed by every signer with a valid
+// signature, whatever the other SignerInfos say (another signer, or the same one with an
+// algorithm we reject).
+bool any_pass(const std::vector<SmimeAuthResult>& results)
+{
+    return std::any_of(results.begin(), results.end(),
+                       [](const SmimeAuthResult& r) { return r.result == SmimeResult::Pass; });
 }
 
 std::string issuer_dn(const pki::Certificate& cert)
@@ -228,7 +238,7 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
     if (!content) entity = &slice.emplace(*reader, begin, end);
     const auto hb = smime::mime::parse_header_block(*entity, limits);
     layer.entity_fields = hb.fields;
-    const bool pass = !layer.results.empty() && layer.results.front().result == SmimeResult::Pass;
+    const bool pass = any_pass(layer.results);
     const SmimeLabel inner = label_of(split_entity_header(hb.fields).content);
     if ((m_config.inbound.strip_signature && pass) || (inner != SmimeLabel::None && inner != SmimeLabel::Detached)) {
         layer.entity_body = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
@@ -266,7 +276,7 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
     const Spool* body_now = &body;
     std::unique_ptr<Spool> replaced;  // the body after decryption or unwrapping
     bool decrypted = false;
-    bool signature_ok = false;  // the first signer of some signature layer passed
+    bool signature_ok = false;  // some signer of some signature layer passed
     std::vector<HeaderField> restored;  // protected fields found inside the encryption
     std::vector<std::string> actions;
     std::vector<SmimeAuthResult> results;
@@ -330,7 +340,7 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
         const EntityHeader eh = split_entity_header(layer.entity_fields);
         // RFC 9788: with sign-then-encrypt the protected fields sit in the signed part.
         if (restored.empty() && eh.protected_header) restored = eh.other;
-        const bool pass = !layer.results.empty() && layer.results.front().result == SmimeResult::Pass;
+        const bool pass = any_pass(layer.results);
         signature_ok = signature_ok || pass;
         results.insert(results.end(), layer.results.begin(), layer.results.end());
         if (!layer.entity_body) break;
