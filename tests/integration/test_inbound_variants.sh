@@ -66,6 +66,7 @@ o -sign -binary -md sha384 -noattr "${SIGN[@]}" -in "$E" -outform DER -out det-n
 o -sign -binary -md sha512 -keyid "${SIGN[@]}" -in "$E" -outform DER -out det-keyid.der
 o -sign -binary -md sha1 "${SIGN[@]}" -in "$E" -outform DER -out det-sha1.der
 o -sign -binary -stream -indef "${SIGN[@]}" -in "$E" -outform DER -out det-with-content.der
+o -sign -binary -signer "$PKI/frank.cert.pem" -inkey "$PKI/frank.key.pem" "${SIGN[@]}" -in "$E" -outform DER -out det-two.der
 o -sign -binary "${SIGN[@]}" -in "$QP" -outform DER -out det-qp.der
 o -sign -binary "${SIGN[@]}" -in "$R822" -outform DER -out det-rfc822.der
 o -sign -binary -nodetach "${SIGN[@]}" -in "$E" -outform DER -out opaque.der
@@ -287,6 +288,12 @@ SENDER=strict@partner.example signed_mail strict-garbage garbage.der "$E" "$MS" 
 run strict-garbage keep strict@partner.example
 if [ "$RC" = 1 ] && grep -q '550 5.7.1' <<<"$LOG"; then pass strict-garbage-rejected
 else fail strict-garbage-rejected "exit $RC: $LOG"; fi
+# Two signers, the first (frank) not the author: dave's valid signature is a valid signature
+# (RFC 5652 §5.1, RFC 4853), also for a partner rule that requires one.
+signed_mail two-signers-author-second det-two.der "$E" "$MS" '----=_Part_7.x/y'
+run two-signers-author-second keep strict@partner.example
+if [ "$RC" = 0 ] && grep -q 'smime=fail signer=frank@partner.example .*smime=pass signer=dave@partner.example .*250 ' <<<"$LOG"
+then pass two-signers-author-second; else fail two-signers-author-second "exit $RC: $LOG"; fi
 # A CMS-looking body that is none, without a label saying what it is: left alone, delivered.
 cms_mail octet-stream-not-cms garbage.der 'Content-Type: application/octet-stream; name=smime.p7m'
 run octet-stream-not-cms
