@@ -18,10 +18,11 @@ bool is_pkcs7_mime_type(const std::string& type, const std::string& subtype)
     return type == "application" && (subtype == "pkcs7-mime" || subtype == "x-pkcs7-mime");
 }
 
-bool ends_p7m(const std::optional<std::string>& name)
+bool ends_with(const std::optional<std::string>& name, std::string_view suffix)
 {
-    return name && name->size() >= 4 && iequals(name->substr(name->size() - 4), ".p7m");
+    return name && name->size() >= suffix.size() && iequals(name->substr(name->size() - suffix.size()), suffix);
 }
+bool ends_p7m(const std::optional<std::string>& name) { return ends_with(name, ".p7m"); }
 
 }  // namespace
 
@@ -41,8 +42,11 @@ SmimeLabel label_of(const std::vector<HeaderField>& h)
         const std::string type = ct->param("smime-type").value_or("");
         if (iequals(type, "enveloped-data") || iequals(type, "authEnveloped-data")) return SmimeLabel::Pkcs7Enveloped;
         if (iequals(type, "signed-data")) return SmimeLabel::Pkcs7Signed;
-        // S/MIME v2 clients omit smime-type; certs-only and compressed-data are not ours.
-        return type.empty() ? SmimeLabel::Pkcs7Unlabelled : SmimeLabel::None;
+        // S/MIME v2 clients omit smime-type; certs-only and compressed-data are not ours,
+        // and without smime-type their RFC 8551 §3.2.1 file names (.p7c, .p7z) say so.
+        const auto name = ct->param("name");
+        if (!type.empty() || ends_with(name, ".p7c") || ends_with(name, ".p7z")) return SmimeLabel::None;
+        return SmimeLabel::Pkcs7Unlabelled;
     }
     // RFC 8551 §3.2.1: application/octet-stream named *.p7m is application/pkcs7-mime.
     if (ct->is("application", "octet-stream")) {

@@ -118,6 +118,8 @@ public:
             {"application/pkcs7-mime", nullptr, SmimeLabel::Pkcs7Unlabelled},
             {"application/pkcs7-mime; smime-type=certs-only; name=smime.p7c", nullptr, SmimeLabel::None},
             {"application/pkcs7-mime; smime-type=compressed-data", nullptr, SmimeLabel::None},
+            {"application/pkcs7-mime; name=smime.p7c", nullptr, SmimeLabel::None},
+            {"application/x-pkcs7-mime; name=\"SMIME.P7Z\"", nullptr, SmimeLabel::None},
             {"application/octet-stream; name=\"SMIME.P7M\"", nullptr, SmimeLabel::Pkcs7Unlabelled},
             {"application/octet-stream", "attachment; filename=smime.p7m", SmimeLabel::Pkcs7Unlabelled},
             {"application/octet-stream; name=report.pdf", "attachment; filename=report.pdf", SmimeLabel::None},
