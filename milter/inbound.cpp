@@ -182,6 +182,32 @@ SmimeAuthResult InboundProcessor::judge_signer(const smime::cms::SignerVerificat
     return r;
 }
 
+// RFC 5652 lets a sender leave its certificate out of SignedData (some gateways and clients
+// do, relying on an earlier exchange). When a signer is not in the message, the certificates
+// we already hold for the From address (static folder, imported, harvested from earlier
+// signed mail) may name it; they are only candidates: the signer is still validated and
+// matched like any other. LDAP directories are not asked here: no network wait at the end
+// of the message.
+std::vector<Bytes> InboundProcessor::known_signer_certificates(const smime::cms::VerifyResult& v,
+                                                               const std::vector<HeaderField>& fields) const
+{
+    std::vector<Bytes> known;
+    const bool missing = std::any_of(v.signers.begin(), v.signers.end(), [](const auto& s) {
+        return s.signer_certificate_der.empty();
+    });
+    const auto author = author_of(fields);
+    if (!missing || !author) return known;
+    for (const auto& source : m_certificates.sources()) {
+        if (source->name().starts_with("ldap:")) continue;
+        try {
+            for (const auto& c : source->lookup(*author)) known.push_back(c.cert.der());
+        } catch (const std::exception& e) {
+            log::warning("signer-lookup-failed", {{"source", source->name()}, {"error", e.what()}});
+        }
+    }
+    return known;
+}
+
 // One signature layer: the results of its signers (a damaged signature is permerror, RFC
 // 7281, never a reason to refuse the mail) and the signed entity's header block, with its
 // body copied out when it may be unwrapped (strip_signature, or a CMS object inside).
@@ -213,7 +239,11 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
             const Bytes sig_der = read_all(sig, kMaxSignatureObject);
             auto cr = body.reader();
             SliceSource signed_content(*cr, signed_part.begin, signed_part.end);
-            const auto v = smime::cms::verify_detached(sig_der, signed_content);
+            auto v = smime::cms::verify_detached(sig_der, signed_content);
+            if (const auto known = known_signer_certificates(v, fields); !known.empty()) {
+                signed_content.rewind();
+                v = smime::cms::verify_detached(sig_der, signed_content, known);
+            }
             if (v.signers.empty())
                 layer.results.push_back({SmimeResult::PermError, "no signer in the signature", "", "", "", ""});
             for (const auto& s : v.signers) layer.results.push_back(judge_signer(s, v.certificates, fields, "1"));
@@ -222,7 +252,12 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
         } else {
             content = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
             auto dr = der->reader();
-            const auto v = smime::cms::verify_encapsulated(*dr, *content);
+            auto v = smime::cms::verify_encapsulated(*dr, *content);
+            if (const auto known = known_signer_certificates(v, fields); !known.empty()) {
+                content = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
+                dr->rewind();
+                v = smime::cms::verify_encapsulated(*dr, *content, known);
+            }
             if (v.signers.empty())
                 layer.results.push_back({SmimeResult::PermError, "no signer in the signed-data", "", "", "", ""});
             for (const auto& s : v.signers) layer.results.push_back(judge_signer(s, v.certificates, fields, "1"));
