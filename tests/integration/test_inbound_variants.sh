@@ -27,17 +27,19 @@ direction = "inbound"
 from = ["strict@partner.example"]
 require_signature = true
 on_missing = "reject"'
-for cfg in keep reject strip; do
+for cfg in keep reject strip fresh; do
   nested=keep strip=false
   [ "$cfg" = reject ] && nested=reject
   [ "$cfg" = strip ] && strip=true
+  certs=$WORK/certs; [ "$cfg" = fresh ] && certs=$WORK/certs-none
+  mkdir -p "$certs"
   write_config "$WORK/$cfg.toml" socket="inet:1@127.0.0.1" rules="$RULES" pki='revocation = "off"' extra="[inbound]
 nested_encrypted = \"$nested\"
 strip_signature = $strip
 
 [directory]
 cache = \"$WORK/cache-$cfg\"
-static_certificates = \"$WORK/certs\"" || fatal var-setup "config $cfg"
+static_certificates = \"$certs\"" || fatal var-setup "config $cfg"
   sed -i 's|^internal_networks = .*|internal_networks = ["192.0.2.0/24"]|' "$WORK/$cfg.toml"
 done
 
@@ -69,6 +71,8 @@ o -sign -binary -stream -indef "${SIGN[@]}" -in "$E" -outform DER -out det-with-
 o -sign -binary -signer "$PKI/frank.cert.pem" -inkey "$PKI/frank.key.pem" "${SIGN[@]}" -in "$E" -outform DER -out det-two.der
 o -sign -binary "${SIGN[@]}" -in "$QP" -outform DER -out det-qp.der
 o -sign -binary "${SIGN[@]}" -in "$R822" -outform DER -out det-rfc822.der
+o -sign -binary -nocerts -signer "$PKI/dave.cert.pem" -inkey "$PKI/dave.key.pem" -in "$E" -outform DER -out det-nocerts.der
+o -sign -binary -nodetach -nocerts -signer "$PKI/dave.cert.pem" -inkey "$PKI/dave.key.pem" -in "$E" -outform DER -out opaque-nocerts.der
 o -sign -binary -nodetach "${SIGN[@]}" -in "$E" -outform DER -out opaque.der
 o -sign -binary -nodetach -stream "${SIGN[@]}" -in "$E" -outform DER -out opaque-stream.der
 o -sign -binary -nodetach -noattr -keyid "${SIGN[@]}" -in "$E" -outform DER -out opaque-noattr.der
@@ -294,6 +298,18 @@ signed_mail two-signers-author-second det-two.der "$E" "$MS" '----=_Part_7.x/y'
 run two-signers-author-second keep strict@partner.example
 if [ "$RC" = 0 ] && grep -q 'smime=fail signer=frank@partner.example .*smime=pass signer=dave@partner.example .*250 ' <<<"$LOG"
 then pass two-signers-author-second; else fail two-signers-author-second "exit $RC: $LOG"; fi
+# No certificate in the SignedData: the signer is found among the certificates already held
+# for the From address (here harvested from dave's earlier mail in the "keep" cache); a
+# gateway that has never seen dave ("fresh": own cache, nothing harvested) says why it fails.
+signed_mail nocerts-detached det-nocerts.der "$E" "$MS" '----=_Part_7.x/y'
+cms_mail nocerts-opaque opaque-nocerts.der "$OPQ"
+for cn in nocerts-detached nocerts-opaque; do
+  expect_verified "$cn"
+  cp "$WORK/out/$cn.eml" "$WORK/out/$cn-unknown.eml"
+  run "$cn-unknown" fresh
+  if [ "$RC" = 0 ] && grep -q '^mx.acme.example; smime=fail reason="signer certificate not in message"' <<<"$(ar)"
+  then pass "$cn-unknown"; else fail "$cn-unknown" "exit $RC: $(ar) $LOG"; fi
+done
 # A CMS-looking body that is none, without a label saying what it is: left alone, delivered.
 cms_mail octet-stream-not-cms garbage.der 'Content-Type: application/octet-stream; name=smime.p7m'
 run octet-stream-not-cms
