@@ -27,6 +27,8 @@ using smime::mime::HeaderField;
 constexpr std::uint64_t kMaxSignatureObject = 4 * 1024 * 1024;
 // S/MIME layers followed: sign(encrypt(sign)) is the deepest RFC 2634 §1.1 nesting.
 constexpr int kMaxLayers = 4;
+// Signed parts below the top level verified per message (each costs a scan and a copy).
+constexpr std::size_t kMaxNestedSignatures = 8;
 
 Bytes read_all(const Spool& spool, std::uint64_t limit)
 {
@@ -206,6 +208,54 @@ std::vector<Bytes> InboundProcessor::known_signer_certificates(const smime::cms:
         }
     }
     return known;
+}
+
+namespace {
+
+// The multipart/signed parts below `p` (not inside one another), with their IMAP part numbers.
+void signed_parts(const smime::mime::Part& p, const std::string& number,
+                  std::vector<std::pair<const smime::mime::Part*, std::string>>& out)
+{
+    for (std::size_t i = 0; i < p.children.size() && out.size() < kMaxNestedSignatures; ++i) {
+        const auto& c = p.children[i];
+        const std::string n = (number.empty() ? "" : number + ".") + std::to_string(i + 1);
+        if (c.type != "multipart") continue;
+        if (c.subtype == "signed") out.emplace_back(&c, n);
+        else signed_parts(c, n, out);
+    }
+}
+
+}  // namespace
+
+// Signatures below the top level, such as a list server's multipart/mixed around a signed
+// message with a footer: each is reported with its part (RFC 7281 body.smime-part), but it
+// signs only part of the body, so it satisfies no partner rule and is never stripped.
+void InboundProcessor::verify_nested(const std::vector<HeaderField>& fields, const Spool& body,
+                                     const smime::mime::Limits& limits, std::vector<SmimeAuthResult>& results)
+{
+    const HeaderField* ct = smime::mime::find_field(fields, "Content-Type");
+    const auto parsed = ct ? smime::mime::parse_content_type(ct->value) : std::nullopt;
+    if (!parsed || parsed->type != "multipart" || parsed->subtype == "signed") return;
+    auto r = body.reader();
+    const auto scan = smime::mime::scan_body(fields, *r, limits);
+    std::vector<std::pair<const smime::mime::Part*, std::string>> found;
+    signed_parts(scan.root, "", found);
+    const auto& m = m_config.milter;
+    for (const auto& [part, number] : found) {
+        auto pr = body.reader();
+        SliceSource entity(*pr, part->begin, part->end);
+        const auto hb = smime::mime::parse_header_block(entity, limits);
+        std::vector<HeaderField> part_fields = fields;  // the author (From) and the part's Content-*
+        replace_content_fields(part_fields, split_entity_header(hb.fields).content);
+        if (label_of(part_fields) != SmimeLabel::Detached) continue;
+        Spool part_body(m.spool_dir, m.memory_spool_limit);
+        smime::mime::BodySource pb(entity, hb.body_offset);
+        copy_stream(pb, part_body);
+        for (auto res : verify_layer(SmimeKind::DetachedSigned, part_fields, part_body, nullptr, limits).results) {
+            res.part = number;
+            results.push_back(std::move(res));
+        }
+    }
 }
 
 // One signature layer: the results of its signers (a damaged signature is permerror, RFC
@@ -396,12 +446,21 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
         }
     }
 
+    const std::size_t whole_body_results = results.size();
+    if (results.empty()) {
+        verify_nested(current, *body_now, limits, results);
+        if (!results.empty()) actions.push_back("verify-part");
+    }
+
     if (!results.empty())
         out.headers.prepend.push_back({"Authentication-Results", format_auth_results(authserv, results)});
-    for (const auto& r : results)
+    for (std::size_t i = 0; i < results.size(); ++i) {
+        const auto& r = results[i];
         out.detail += std::string("smime=") + smime_result_name(r.result) +
+                      (i < whole_body_results ? "" : " part=" + r.part) +
                       (r.identifier.empty() ? "" : " signer=" + r.identifier) +
                       (r.reason.empty() ? "" : " reason=\"" + r.reason + "\"") + " ";
+    }
 
     std::string missing;
     if (treatment.require_signature && !signature_ok) missing = "a valid S/MIME signature";

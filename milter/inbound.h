@@ -49,6 +49,8 @@ private:
     };
     Layer verify_layer(SmimeKind kind, const std::vector<smime::mime::HeaderField>& fields, const Spool& body,
                        const Spool* der, const smime::mime::Limits& limits);
+    void verify_nested(const std::vector<smime::mime::HeaderField>& fields, const Spool& body,
+                       const smime::mime::Limits& limits, std::vector<SmimeAuthResult>& results);
     std::vector<Bytes> known_signer_certificates(const smime::cms::VerifyResult& v,
                                                  const std::vector<smime::mime::HeaderField>& fields) const;
     SmimeAuthResult judge_signer(const smime::cms::SignerVerification& signer,
