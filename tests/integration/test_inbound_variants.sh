@@ -310,6 +310,31 @@ for cn in nocerts-detached nocerts-opaque; do
   if [ "$RC" = 0 ] && grep -q '^mx.acme.example; smime=fail reason="signer certificate not in message"' <<<"$(ar)"
   then pass "$cn-unknown"; else fail "$cn-unknown" "exit $RC: $(ar) $LOG"; fi
 done
+# A list server's multipart/mixed around a signed message and a footer (Mailman): the inner
+# signature is verified and reported for its part; it signs only part of the body, so a rule
+# requiring a signature still refuses the mail.
+list_wrap() {  # CASE SIGNED-CASE [SENDER]: the signed mail's Content-Type and body as part 1
+  local cn=$1 from=${3:-$FROM}
+  { SENDER=$from outer "$cn"; printf 'Content-Type: multipart/mixed; boundary="===============0412=="\r\n\r\n--===============0412==\r\n'
+    perl -e 'local $/; my $m = <STDIN>; my ($h, $b) = split(/\r\n\r\n/, $m, 2); $h =~ s/\r\n[ \t]+/ /g;
+             my ($ct) = $h =~ /^(Content-Type:[^\r]*)/mi; print "$ct\r\n\r\n$b"' <"$WORK/out/$2.eml"
+    printf '\r\n--===============0412==\r\nContent-Type: text/plain; charset="us-ascii"\r\n\r\n_______________________________________________\r\npartners mailing list\r\n\r\n--===============0412==--\r\n'; } >"$WORK/out/$cn.eml"
+}
+list_wrap list-footer det-plain
+run list-footer
+if [ "$RC" = 0 ] && grep -q '^mx.acme.example; smime=pass body.smime-identifier=dave@partner.example body.smime-part=1 ' <<<"$(ar)" \
+   && grep -q 'action=verify-part smime=pass part=1 signer=dave@partner.example' <<<"$LOG" \
+   && cmp -s <(entity_body "$WORK/out/list-footer.eml" /dev/stdout) <(entity_body "$OUT" /dev/stdout)
+then pass list-footer; else fail list-footer "exit $RC: $(ar) $LOG"; fi
+perl -pe 's/the figures for Q3/the figures for Q4/' "$WORK/out/det-plain.eml" >"$WORK/out/det-tampered.eml"
+list_wrap list-footer-tampered det-tampered
+run list-footer-tampered
+if [ "$RC" = 0 ] && grep -q '^mx.acme.example; smime=fail reason="message digest mismatch" .*body.smime-part=1 ' <<<"$(ar)"
+then pass list-footer-tampered; else fail list-footer-tampered "exit $RC: $(ar) $LOG"; fi
+list_wrap list-footer-strict det-plain strict@partner.example
+run list-footer-strict keep strict@partner.example
+if [ "$RC" = 1 ] && grep -q '550 5.7.1' <<<"$LOG"; then pass list-footer-strict-still-refused
+else fail list-footer-strict-still-refused "exit $RC: $LOG"; fi
 # A CMS-looking body that is none, without a label saying what it is: left alone, delivered.
 cms_mail octet-stream-not-cms garbage.der 'Content-Type: application/octet-stream; name=smime.p7m'
 run octet-stream-not-cms
