@@ -236,15 +236,29 @@ void InboundProcessor::verify_nested(const std::vector<HeaderField>& fields, con
     const HeaderField* ct = smime::mime::find_field(fields, "Content-Type");
     const auto parsed = ct ? smime::mime::parse_content_type(ct->value) : std::nullopt;
     if (!parsed || parsed->type != "multipart" || parsed->subtype == "signed") return;
-    auto r = body.reader();
-    const auto scan = smime::mime::scan_body(fields, *r, limits);
+    // Mail that was never S/MIME at the top must not be refused for this opportunistic look:
+    // a structure beyond the limits just has no nested results.
     std::vector<std::pair<const smime::mime::Part*, std::string>> found;
+    smime::mime::ScanResult scan;
+    try {
+        auto r = body.reader();
+        scan = smime::mime::scan_body(fields, *r, limits);
+    } catch (const Error& e) {
+        if (e.failure() != Failure::MalformedMessage && e.failure() != Failure::MessageTooLarge) throw;
+        return;
+    }
     signed_parts(scan.root, "", found);
     const auto& m = m_config.milter;
     for (const auto& [part, number] : found) {
         auto pr = body.reader();
         SliceSource entity(*pr, part->begin, part->end);
-        const auto hb = smime::mime::parse_header_block(entity, limits);
+        smime::mime::HeaderBlock hb;
+        try {
+            hb = smime::mime::parse_header_block(entity, limits);
+        } catch (const Error& e) {
+            if (e.failure() != Failure::MalformedMessage && e.failure() != Failure::MessageTooLarge) throw;
+            continue;
+        }
         std::vector<HeaderField> part_fields = fields;  // the author (From) and the part's Content-*
         replace_content_fields(part_fields, split_entity_header(hb.fields).content);
         if (label_of(part_fields) != SmimeLabel::Detached) continue;
