@@ -335,6 +335,14 @@ list_wrap list-footer-strict det-plain strict@partner.example
 run list-footer-strict keep strict@partner.example
 if [ "$RC" = 1 ] && grep -q '550 5.7.1' <<<"$LOG"; then pass list-footer-strict-still-refused
 else fail list-footer-strict-still-refused "exit $RC: $LOG"; fi
+# Plain mail nested deeper than the MIME limits: looking for signed parts never refuses it.
+{ outer deep-plain-multipart; printf 'Content-Type: multipart/mixed; boundary="b0"\r\n\r\n'
+  for i in $(seq 1 200); do printf -- '--b%d\r\nContent-Type: multipart/mixed; boundary="b%d"\r\n\r\n' $((i - 1)) "$i"; done
+  printf -- '--b200\r\nContent-Type: text/plain\r\n\r\ndeep\r\n--b200--\r\n'
+  for i in $(seq 199 -1 0); do printf -- '--b%d--\r\n' "$i"; done; } >"$WORK/out/deep-plain-multipart.eml"
+run deep-plain-multipart
+if [ "$RC" = 0 ] && grep -q 'action=none' <<<"$LOG" && cmp -s "$WORK/out/deep-plain-multipart.eml" "$OUT"
+then pass deep-plain-multipart; else fail deep-plain-multipart "exit $RC: $LOG"; fi
 # A CMS-looking body that is none, without a label saying what it is: left alone, delivered.
 cms_mail octet-stream-not-cms garbage.der 'Content-Type: application/octet-stream; name=smime.p7m'
 run octet-stream-not-cms
