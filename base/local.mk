@@ -7,4 +7,5 @@ base_libssm_base_a_SOURCES = \
 	base/spool.h base/spool.cpp \
 	base/email_address.h base/email_address.cpp \
 	base/log.h base/log.cpp \
-	base/secure_buffer.h base/secure_buffer.cpp
+	base/secure_buffer.h base/secure_buffer.cpp \
+	base/metrics.h base/metrics.cpp

@@ -10,6 +10,7 @@
 
 #include "base/ascii.h"
 #include "base/log.h"
+#include "base/metrics.h"
 
 namespace ssm::directory::ldap {
 
@@ -499,6 +500,7 @@ Client::Answer Client::search(const SearchRequest& request)
             why += e.what();
         }
     }
+    metrics::count_directory_error(metrics::DirectorySource::Ldap);  // once per failed search
     throw Error(Failure::DirectoryUnavailable, "no LDAP server answered: " + why);
 }
 

@@ -12,6 +12,7 @@
 
 #include "base/error.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "directory/record_codec.h"
 
 namespace ssm::directory {
@@ -192,22 +193,34 @@ struct CachingSource::Impl {
         // answer: use it rather than asking again.
         std::optional<CacheEntry> existing = read(key);
         const std::time_t t0 = now();
-        if (existing && fresh(*existing, t0)) return {std::make_shared<const CacheEntry>(std::move(*existing)), false};
+        if (existing && fresh(*existing, t0)) {
+            metrics::count_directory_cache(metrics::CacheResult::Hit);
+            return {std::make_shared<const CacheEntry>(std::move(*existing)), false};
+        }
         if (existing && t0 < down_until.load() && may_stand_in(*existing, t0)) {
             stale_warning(address, *existing, t0, "directory failed recently, not asked");
+            metrics::count_directory_cache(metrics::CacheResult::Stale);
             return {std::make_shared<const CacheEntry>(std::move(*existing)), false};
         }
         std::vector<CertificateCandidate> found;
         try {
             found = inner->lookup(address);
         } catch (const Error& err) {
-            if (err.failure() != Failure::DirectoryUnavailable) throw;
+            if (err.failure() != Failure::DirectoryUnavailable) {
+                metrics::count_directory_cache(metrics::CacheResult::Miss);
+                throw;
+            }
             const std::time_t t = now();
             down_until = t + settings.down_backoff.count();
-            if (!existing || !may_stand_in(*existing, t)) throw;
+            if (!existing || !may_stand_in(*existing, t)) {
+                metrics::count_directory_cache(metrics::CacheResult::Miss);
+                throw;
+            }
             stale_warning(address, *existing, t, err.what());
+            metrics::count_directory_cache(metrics::CacheResult::Stale);
             return {std::make_shared<const CacheEntry>(std::move(*existing)), false};
         }
+        metrics::count_directory_cache(metrics::CacheResult::Miss);
         CacheEntry e;
         e.fetched_at = now();
         e.source = found.empty() ? inner_name : found.front().source;
@@ -236,7 +249,11 @@ struct CachingSource::Impl {
                 flights.emplace(key, promise.get_future().share());
             }
         }
-        if (flight.valid()) return flight.get();  // rethrows the leader's exception
+        if (flight.valid()) {
+            // Found nothing fresh and waits for another lookup's search: a miss.
+            metrics::count_directory_cache(metrics::CacheResult::Miss);
+            return flight.get();  // rethrows the leader's exception
+        }
 
         // Whatever happens below, the flight ends (last), or the key would wait forever.
         struct FlightEnd {
@@ -295,7 +312,10 @@ std::vector<CertificateCandidate> CachingSource::lookup(const EmailAddress& addr
 {
     if (!serves(address)) return {};
     const std::string key = entry_key(m_impl->inner_name, address);
-    if (auto e = m_impl->read(key); e && m_impl->fresh(*e, m_impl->now())) return m_impl->candidates(*e);
+    if (auto e = m_impl->read(key); e && m_impl->fresh(*e, m_impl->now())) {
+        metrics::count_directory_cache(metrics::CacheResult::Hit);
+        return m_impl->candidates(*e);
+    }
     return m_impl->candidates(*m_impl->fetch(key, address));
 }
 

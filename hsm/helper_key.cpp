@@ -6,6 +6,7 @@
 
 #include "base/error.h"
 #include "base/log.h"
+#include "base/metrics.h"
 
 namespace ssm::hsm {
 
@@ -40,6 +41,12 @@ pkcs11h_certificate_t HelperKey::current_certificate()
 
 Bytes HelperKey::sign(const CK_MECHANISM& mechanism, ByteView input)
 {
+    // Every signature reaches the token here, once: counted for ssm_hsm_operations_total,
+    // as an error on every way out but the successful return.
+    struct Counted {
+        bool ok = false;
+        ~Counted() { metrics::count_hsm_operation(metrics::HsmOperation::Sign, ok); }
+    } counted;
     std::lock_guard guard(m_mutex);
     pkcs11h_certificate_t cert = current_certificate();
     SessionLock session(cert);
@@ -71,6 +78,7 @@ Bytes HelperKey::sign(const CK_MECHANISM& mechanism, ByteView input)
     // A login the helper did inside this operation (session reset) happened for this very
     // object, whose key handle is therefore current.
     m_epoch = m_token->auth->login_epoch.load();
+    counted.ok = true;
     return out;
 }
 

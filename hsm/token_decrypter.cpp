@@ -12,6 +12,7 @@
 
 #include "base/error.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/secure_buffer.h"
 #include "hsm/cert_facts.h"
 #include "hsm/pkcs11_library.h"
@@ -21,6 +22,21 @@ namespace ssm::hsm {
 using smime::KeyType;
 
 namespace {
+
+// Every decryption (RSA or ECDH) reaches the token here, once: counted for
+// ssm_hsm_operations_total by the token's answer (no session at all is an error too).
+CK_RV run_counted(SessionPool& pool, ByteView key_id, const SessionPool::Operation& op)
+{
+    CK_RV rv = CKR_GENERAL_ERROR;
+    try {
+        rv = pool.run(key_id, op);
+    } catch (...) {
+        metrics::count_hsm_operation(metrics::HsmOperation::Decrypt, false);
+        throw;
+    }
+    metrics::count_hsm_operation(metrics::HsmOperation::Decrypt, rv == CKR_OK);
+    return rv;
+}
 
 // Owns GnuTLS-allocated datum memory.
 struct Datum {
@@ -134,8 +150,8 @@ Bytes TokenDecrypter::rsa_raw_decrypt(ByteView block)
 
     Bytes out(m_size);
     CK_ULONG out_size = 0;
-    const CK_RV rv = m_pool->run(
-        m_key_id, [&](CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key) {
+    const CK_RV rv = run_counted(
+        *m_pool, m_key_id, [&](CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key) {
             CK_MECHANISM mech{CKM_RSA_X_509, nullptr, 0};
             CK_RV r = f->C_DecryptInit(s, &mech, key);
             if (r != CKR_OK) return r;
@@ -171,8 +187,8 @@ Bytes TokenDecrypter::ecdh_derive(ByteView peer)
 
     Bytes z(m_size);
     CK_ULONG z_size = 0;
-    const CK_RV rv = m_pool->run(
-        m_key_id, [&](CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key) {
+    const CK_RV rv = run_counted(
+        *m_pool, m_key_id, [&](CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key) {
             // SoftHSM 2.6.1 takes the raw point and the DER OCTET STRING alike (tried): raw
             // is what PKCS#11 v2.40 names first.
             CK_ECDH1_DERIVE_PARAMS params{CKD_NULL, 0, nullptr, static_cast<CK_ULONG>(peer.size()),

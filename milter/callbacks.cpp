@@ -13,10 +13,12 @@
 #include <optional>
 
 #include "base/log.h"
+#include "base/metrics.h"
 #include "milter/daemon.h"
 #include "milter/reload.h"
 #include "milter/message_processor.h"
 #include "milter/message_writer.h"
+#include "milter/metrics_http.h"
 #include "milter/privileges.h"
 #include "milter/service_notify.h"
 
@@ -329,9 +331,8 @@ sfsistat on_eom(SMFICTX* ctx) noexcept
         }
         if (out.reply.verdict == Verdict::Reject || out.reply.verdict == Verdict::TempFail)
             status = apply(ctx, out.reply);
-        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::steady_clock::now() - c->started)
-                            .count();
+        const auto took = std::chrono::steady_clock::now() - c->started;
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(took).count();
         c->pending.reset();
         log::info("message", {{"queue_id", queue_id},
                               {"direction", policy::direction_name(c->message->direction())},
@@ -339,6 +340,7 @@ sfsistat on_eom(SMFICTX* ctx) noexcept
                               {"result", out.reply.str()},
                               {"detail", out.detail},
                               {"ms", std::to_string(ms)}});
+        count_message(policy::direction_name(c->message->direction()), out.action, out.reply.verdict, took);
         c->message.reset();
         return status;
     });
@@ -419,6 +421,19 @@ int run_milter(Daemon& daemon)
     if (const std::string err = drop_privileges(config->milter.user); !err.empty()) {
         log::error("start", {{"error", err}});
         return 77;
+    }
+    // After dropping privileges: the thread that reads HTTP requests never runs as root (a
+    // port below 1024 then needs user = "root").
+    std::unique_ptr<MetricsHttp> metrics_endpoint;
+    if (!config->metrics.listen.empty()) {
+        try {
+            metrics_endpoint =
+                std::make_unique<MetricsHttp>(config->metrics, [] { return metrics::render_process(); });
+        } catch (const std::exception& e) {
+            log::error("start", {{"error", e.what()}});
+            return 71;
+        }
+        log::notice("metrics", {{"listen", config->metrics.listen}});
     }
     log::notice("start", {{"socket", config->milter.socket}, {"version", SSM_VERSION}});
     Reloader reloader(daemon);

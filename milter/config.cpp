@@ -3,6 +3,8 @@
 // file:line:column. Defaults come from the same table, parsed by the same parser.
 #include "milter/config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <toml++/toml.h>
 
 #include <cctype>
@@ -131,6 +133,40 @@ void load_pki(Loader& L, const toml::table* t, Config& c)
         L.fail(L.region(t, "fetch_timeout"), "fetch_timeout must be between 1s and 120s");
 }
 
+// "127.0.0.1:9712", "[::1]:9712" or "localhost:9712". PRODUCT §8 puts the metrics on a
+// loopback port: they tell anyone who can read them about our partners' traffic.
+void load_metrics(Loader& L, const toml::table* t, Config& c)
+{
+    auto& m = c.metrics;
+    m.listen = L.str(t, "metrics", "listen");
+    if (m.listen.empty()) return;  // off
+    const auto bad = [&](const std::string& why) { L.fail(L.region(t, "listen"), "'" + m.listen + "' " + why); };
+    const std::size_t colon = m.listen.rfind(':');
+    unsigned port = 0;
+    const char* end = m.listen.data() + m.listen.size();
+    if (colon == std::string::npos || colon == 0 ||
+        std::from_chars(m.listen.data() + colon + 1, end, port).ptr != end || port == 0 || port > 65535)
+        bad("is not address:port (e.g. 127.0.0.1:9712)");
+    std::string host = m.listen.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    else if (host.find(':') != std::string::npos) bad("needs brackets around an IPv6 address (e.g. [::1]:9712)");
+    if (host == "localhost") host = "127.0.0.1";  // never asked of the resolver
+    const auto address = parse_ip_address(host);
+    if (!address) bad("is not an IP address or localhost with a port");
+    m.address = *address;
+    if (m.address.ss_family == AF_INET) {
+        auto* in = reinterpret_cast<sockaddr_in*>(&m.address);
+        if ((ntohl(in->sin_addr.s_addr) >> 24) != 127)
+            bad("is not a loopback address: metrics are served on 127.0.0.0/8, ::1 or localhost only");
+        in->sin_port = htons(static_cast<std::uint16_t>(port));
+    } else {
+        auto* in6 = reinterpret_cast<sockaddr_in6*>(&m.address);
+        if (!IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
+            bad("is not a loopback address: metrics are served on 127.0.0.0/8, ::1 or localhost only");
+        in6->sin6_port = htons(static_cast<std::uint16_t>(port));
+    }
+}
+
 }  // namespace
 
 std::optional<std::uint64_t> parse_size(std::string_view s)
@@ -197,6 +233,7 @@ std::shared_ptr<const Config> parse_config(std::string_view text, const std::str
     load_pki(L, subtable(root, "pki"), *c);
     load_directory(L, subtable(root, "directory"), *c);
     load_reinjection(L, subtable(root, "reinjection"), *c);
+    load_metrics(L, subtable(root, "metrics"), *c);
     load_policy(L, root, *c);  // [policy], [[domain]], [[rule]]: config_rules.cpp
     if (c->policy.uses_groups() && !c->directory.groups)
         L.fail(root.source(), "from_group/to_group rules need a [directory.groups] directory");

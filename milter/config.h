@@ -110,6 +110,12 @@ struct DirectorySettings {
     std::optional<GroupDirectory> groups;
 };
 
+// [metrics]: the Prometheus endpoint (milter/metrics_http.h), loopback only (PRODUCT §8).
+struct MetricsSettings {
+    std::string listen;         // as written ("127.0.0.1:9712"); empty: no endpoint
+    sockaddr_storage address{};  // the parsed loopback address and port, when listen is set
+};
+
 struct Config {
     std::string path;
     MilterSettings milter;
@@ -120,6 +126,7 @@ struct Config {
     PkiSettings pki;
     DirectorySettings directory;
     ReinjectionSettings reinjection;  // [reinjection]; port 0: off
+    MetricsSettings metrics;          // [metrics]; listen empty: off
     policy::Policy policy;
     // Settings accepted by the file format that this version does not act on yet;
     // logged as warnings at start-up so nobody believes they are in force.

@@ -161,6 +161,11 @@ constexpr std::array kKeys = {
     KeySpec{"reinjection", "marker_lifetime", K::Duration, "\"5d\"", false, true,
             "How long a reinjected copy is recognised as ours (it may wait in a queue)."},
 
+    KeySpec{"metrics", "listen", K::String, "\"\"", false, false,
+            "address:port of the Prometheus endpoint (GET /metrics, text format 0.0.4): a "
+            "loopback address only (127.0.0.0/8, [::1] or localhost), e.g. \"127.0.0.1:9712\". "
+            "Empty: no endpoint. A change takes effect at the next restart."},
+
     KeySpec{"domain[]", "name", K::String, "", true, true, "One of our own mail domains."},
     KeySpec{"domain[]", "signing_identity", K::String, "", false, true,
             "Address of the token certificate that signs for the domain; default "

@@ -19,7 +19,8 @@ milter_libssm_milter_a_SOURCES = \
 	milter/daemon.h milter/callbacks.cpp \
 	milter/reload.h milter/reload.cpp \
 	milter/service_notify.h milter/service_notify.cpp \
-	milter/reinjection.h milter/reinjection.cpp
+	milter/reinjection.h milter/reinjection.cpp \
+	milter/metrics_http.h milter/metrics_http.cpp
 
 sbin_PROGRAMS += ssm-milter
 ssm_milter_SOURCES = milter/main.cpp milter/sighup.cpp

@@ -4,6 +4,7 @@
 #include <atomic>
 
 #include "base/log.h"
+#include "base/metrics.h"
 #include "milter/service_notify.h"
 
 namespace ssm::milter {
@@ -39,6 +40,7 @@ std::vector<std::string> settings_needing_restart(const Config& running, const C
              running.hsm.sessions != loaded.hsm.sessions,
          "[hsm]");
     note(running.directory.cache != loaded.directory.cache, "[directory] cache");
+    note(running.metrics.listen != loaded.metrics.listen, "[metrics] listen");  // the listener stays
     return changed;
 }
 
@@ -55,6 +57,7 @@ ReloadOutcome reload_configuration(Daemon& daemon)
     } catch (const std::exception& e) {
         outcome.error = e.what();
     }
+    metrics::count_config_reload(outcome.replaced);
     if (!outcome.replaced) {
         log::error("reload-rejected", {{"error", outcome.error}, {"in_force", "previous configuration"}});
         return outcome;
