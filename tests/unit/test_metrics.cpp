@@ -14,6 +14,7 @@
 #include "base/error.h"
 #include "base/metrics.h"
 #include "directory/lookup_cache.h"
+#include "hsm/key_store.h"
 #include "pki/certificate.h"
 #include "milter/config.h"
 #include "milter/metrics_http.h"
@@ -104,6 +105,7 @@ class MetricsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(message_labels);
     CPPUNIT_TEST(process_metrics_start_at_zero_and_count);
     CPPUNIT_TEST(directory_cache_counts_each_lookup_once);
+    CPPUNIT_TEST(token_operations_are_counted_once);
     CPPUNIT_TEST(listen_accepts_loopback_only);
     CPPUNIT_TEST(listen_change_needs_restart);
     CPPUNIT_TEST(endpoint_serves_metrics_only);
@@ -296,6 +298,40 @@ public:
         CPPUNIT_ASSERT_EQUAL(hit0 + 2, count("hit"));
         CPPUNIT_ASSERT_EQUAL(miss0 + 2, count("miss"));
         CPPUNIT_ASSERT_EQUAL(stale0 + 1, count("stale"));
+    }
+
+    // A real SoftHSM token: one signature and one RSA decryption reach it, and each is counted
+    // once (a request refused before the token, as a block above the modulus, is not counted).
+    void token_operations_are_counted_once()
+    {
+        test::PkiToken token("alice");
+        hsm::TokenConfig config;
+        config.module = test::softhsm_module;
+        config.token_label = "ssm-test";
+        config.pin_file = token.pin_file();
+        config.sessions = 2;
+        auto store = hsm::KeyStore::open(config);
+        auto& ops = metrics::process().hsm_operations;
+        const auto sign_ok = ops.value({"sign", "ok"}), decrypt_ok = ops.value({"decrypt", "ok"});
+        const auto errors = ops.value({"sign", "error"}) + ops.value({"decrypt", "error"});
+
+        auto signer = store->signer_for(*EmailAddress::parse("alice@acme.example"));
+        CPPUNIT_ASSERT(signer != nullptr);
+        const Bytes hash(32, 0x5a);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(256),
+                             signer->sign_digest(smime::SignatureScheme::RsaPkcs1v15,
+                                                 smime::DigestAlgorithm::Sha256, hash).size());
+        auto decrypter = store->decrypter_for_certificate(to_bytes(
+            test::read_file(token.pki / "alice.cert.der")));
+        CPPUNIT_ASSERT(decrypter != nullptr);
+        Bytes block(256, 0);
+        block.back() = 1;  // below any modulus: CKM_RSA_X_509 answers it
+        CPPUNIT_ASSERT_EQUAL(std::size_t(256), decrypter->rsa_raw_decrypt(block).size());
+        CPPUNIT_ASSERT_THROW(decrypter->rsa_raw_decrypt(Bytes(256, 0xff)), Error);  // above n
+
+        CPPUNIT_ASSERT_EQUAL(sign_ok + 1, ops.value({"sign", "ok"}));
+        CPPUNIT_ASSERT_EQUAL(decrypt_ok + 1, ops.value({"decrypt", "ok"}));
+        CPPUNIT_ASSERT_EQUAL(errors, ops.value({"sign", "error"}) + ops.value({"decrypt", "error"}));
     }
 
     void listen_accepts_loopback_only()
