@@ -13,6 +13,7 @@
 
 #include "base/error.h"
 #include "base/metrics.h"
+#include "directory/ldap_connection.h"
 #include "directory/lookup_cache.h"
 #include "hsm/key_store.h"
 #include "pki/certificate.h"
@@ -106,6 +107,7 @@ class MetricsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(process_metrics_start_at_zero_and_count);
     CPPUNIT_TEST(directory_cache_counts_each_lookup_once);
     CPPUNIT_TEST(token_operations_are_counted_once);
+    CPPUNIT_TEST(ldap_search_without_answer_is_one_error);
     CPPUNIT_TEST(listen_accepts_loopback_only);
     CPPUNIT_TEST(listen_change_needs_restart);
     CPPUNIT_TEST(endpoint_serves_metrics_only);
@@ -332,6 +334,27 @@ public:
         CPPUNIT_ASSERT_EQUAL(sign_ok + 1, ops.value({"sign", "ok"}));
         CPPUNIT_ASSERT_EQUAL(decrypt_ok + 1, ops.value({"decrypt", "ok"}));
         CPPUNIT_ASSERT_EQUAL(errors, ops.value({"sign", "error"}) + ops.value({"decrypt", "error"}));
+    }
+
+    // Two servers that refuse connections: one failed search, one directory error (not two).
+    void ldap_search_without_answer_is_one_error()
+    {
+        auto& errors = metrics::process().directory_errors;
+        const auto before = errors.value({"ldap"});
+        directory::ldap::Client::Settings settings;
+        for (const char* uri : {"ldap://127.0.0.1:1", "ldap://127.0.0.1:2"})
+            settings.servers.push_back(directory::ldap::ServerSettings{uri, false, "", "", nullptr,
+                                                                       std::chrono::milliseconds(2000)});
+        directory::ldap::Client client(settings);
+        const directory::ldap::SearchRequest request{"dc=acme,dc=example", "(mail=alice@acme.example)", {},
+                                                     directory::ldap::Scope::Subtree};
+        try {
+            client.search(request);
+            CPPUNIT_FAIL("a search without servers answered");
+        } catch (const Error& e) {
+            CPPUNIT_ASSERT(e.failure() == Failure::DirectoryUnavailable);
+        }
+        CPPUNIT_ASSERT_EQUAL(before + 1, errors.value({"ldap"}));
     }
 
     void listen_accepts_loopback_only()
