@@ -397,7 +397,15 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
     }
 
     // Layer by layer from the outside: at most one decryption (top level, or inside an
-    // outer signature: triple wrapping), signatures verified where they are.
+    // outer signature: triple wrapping), signatures verified where they are. The outer
+    // signature of a triple wrap is taken off for the decryption and put back when the
+    // encryption turns out not to be addressed to us.
+    struct SignedLayer {
+        std::vector<HeaderField> fields;
+        std::unique_ptr<Spool> replaced;  // owns *body_now when that is not `body`
+        const Spool* body_now;
+    };
+    std::optional<SignedLayer> signed_layer;
     for (int layer_no = 0; layer_no < kMaxLayers; ++layer_no) {
         const SmimeLabel label = label_of(current);
         if (label == SmimeLabel::None) break;
@@ -418,6 +426,11 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
                 smime::cms::decrypt_envelope(*der_reader, m_keys.decrypters(), *plain);
             if (d.status != smime::cms::DecryptStatus::Decrypted) {
                 out.detail += "encrypted-not-for-us ";
+                if (signed_layer) {  // not ours to open: the outer signature stays on it
+                    current = std::move(signed_layer->fields);
+                    replaced = std::move(signed_layer->replaced);
+                    body_now = signed_layer->body_now;
+                }
                 break;
             }
             decrypted = true;
@@ -451,6 +464,7 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
             encrypted_inside = open_cms_body(inner, eh.content, *layer.entity_body, m.spool_dir,
                                              m.memory_spool_limit).kind == SmimeKind::Enveloped;
         if (!encrypted_inside && !(m_config.inbound.strip_signature && pass)) break;
+        if (encrypted_inside) signed_layer.emplace(SignedLayer{current, std::move(replaced), body_now});
         replace_content_fields(current, eh.content);
         replaced = std::move(layer.entity_body);
         body_now = replaced.get();
