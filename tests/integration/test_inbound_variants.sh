@@ -85,6 +85,8 @@ o -encrypt -binary -aes-256-cbc -in signed.entity -outform DER -out signed-encry
 o -encrypt -binary -aes-256-cbc -in signed.entity -out middle.smime "$A" && entity_of middle.smime middle.entity
 o -sign -binary "${SIGN[@]}" -in middle.entity -outform DER -out triple-outer.der
 o -sign -binary -nodetach "${SIGN[@]}" -in middle.entity -outform DER -out triple-opaque.der
+o -encrypt -binary -aes-256-cbc -in signed.entity -out middle-carol.smime "$PKI/carol.cert.pem" && entity_of middle-carol.smime middle-carol.entity
+o -sign -binary "${SIGN[@]}" -in middle-carol.entity -outform DER -out triple-carol.der
 # Peers other than OpenSSL: gpgsm (BER, the encryption of GnuPG/Kleopatra) and NSS (the
 # engine of Thunderbird; cmsutil -S without -T is an opaque signature).
 peer_gpgsm=; peer_nss=
@@ -278,6 +280,11 @@ for t in triple-wrap:keep triple-wrap-opaque:keep triple-wrap-efail-reject:rejec
   if [ "$(ar | grep -o 'smime=pass body.smime-identifier=dave@partner.example' | wc -l)" = 2 ]; then pass "$cn-both-results"
   else fail "$cn-both-results" "A-R: $(ar)"; fi
 done
+
+# Triple wrap for a key we do not hold (carol's is not on this token): delivered as received,
+# outer signature included, with its result.
+signed_mail triple-wrap-not-for-us triple-carol.der "$WORK/m/middle-carol.entity" "$MS" '----=_Part_7.x/y'
+expect_verified triple-wrap-not-for-us 'action=verify encrypted-not-for-us smime=pass signer=dave'
 
 # --- 6. defined failures ----------------------------------------------------------------------
 signed_mail det-sha1 det-sha1.der "$E" "$(ms 'protocol="application/pkcs7-signature"; micalg=sha1; boundary="s1"')" s1
