@@ -71,39 +71,6 @@ std::string local_host_name()
     return buf;
 }
 
-// The fields of an entity's header block: Content-* ones and the others (RFC 9788 protected).
-struct EntityHeader {
-    std::vector<HeaderField> content;
-    std::vector<HeaderField> other;
-    bool protected_header = false;  // Content-Type has hp="cipher" or hp="clear"
-};
-
-EntityHeader split_entity_header(const std::vector<HeaderField>& fields)
-{
-    EntityHeader e;
-    for (const auto& f : fields) {
-        if (smime::mime::is_content_field(f.name)) {
-            e.content.push_back(f);
-            if (smime::mime::iequals(f.name, "Content-Type"))
-                if (auto ct = smime::mime::parse_content_type(f.value); ct && ct->param("hp"))
-                    e.protected_header = true;
-        } else if (!smime::mime::iequals(f.name, "MIME-Version")) {
-            e.other.push_back(f);
-        }
-    }
-    return e;
-}
-
-// Replaces `current`'s Content-* fields by `content`.
-void replace_content_fields(std::vector<HeaderField>& current, const std::vector<HeaderField>& content)
-{
-    std::vector<HeaderField> next;
-    for (auto& f : current)
-        if (!smime::mime::is_content_field(f.name)) next.push_back(f);
-    next.insert(next.end(), content.begin(), content.end());
-    current = std::move(next);
-}
-
 }  // namespace
 
 SmimeAuthResult InboundProcessor::judge_signer(const smime::cms::SignerVerification& signer,

@@ -26,6 +26,31 @@ bool ends_p7m(const std::optional<std::string>& name) { return ends_with(name, "
 
 }  // namespace
 
+EntityHeader split_entity_header(const std::vector<HeaderField>& fields)
+{
+    EntityHeader e;
+    for (const auto& f : fields) {
+        if (smime::mime::is_content_field(f.name)) {
+            e.content.push_back(f);
+            if (iequals(f.name, "Content-Type"))
+                if (auto ct = smime::mime::parse_content_type(f.value); ct && ct->param("hp"))
+                    e.protected_header = true;
+        } else if (!iequals(f.name, "MIME-Version")) {
+            e.other.push_back(f);
+        }
+    }
+    return e;
+}
+
+void replace_content_fields(std::vector<HeaderField>& current, const std::vector<HeaderField>& content)
+{
+    std::vector<HeaderField> next;
+    for (auto& f : current)
+        if (!smime::mime::is_content_field(f.name)) next.push_back(f);
+    next.insert(next.end(), content.begin(), content.end());
+    current = std::move(next);
+}
+
 SmimeLabel label_of(const std::vector<HeaderField>& h)
 {
     const HeaderField* field = smime::mime::find_field(h, "Content-Type");

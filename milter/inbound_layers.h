@@ -1,6 +1,7 @@
 // What S/MIME layer an inbound body is (PRODUCT §3): the MIME label read liberally (the
 // x- types of old clients, a missing smime-type, application/octet-stream named *.p7m as
-// RFC 8551 §3.2.1 allows), then, for CMS bodies, the ContentInfo itself, which decides.
+// RFC 8551 §3.2.1 allows), then, for CMS bodies, the ContentInfo itself, which decides; and
+// the split of an entity's header block into Content-* and other (RFC 9788 protected) fields.
 // Header fields and bodies are attacker input.
 #pragma once
 #include <memory>
@@ -15,6 +16,18 @@
 namespace ssm::milter {
 
 enum class SmimeKind { None, Enveloped, DetachedSigned, OpaqueSigned };
+
+// The fields of an entity's header block: Content-* ones and the others (RFC 9788 protected).
+struct EntityHeader {
+    std::vector<smime::mime::HeaderField> content;
+    std::vector<smime::mime::HeaderField> other;
+    bool protected_header = false;  // Content-Type has hp="cipher" or hp="clear"
+};
+EntityHeader split_entity_header(const std::vector<smime::mime::HeaderField>& fields);
+
+// Replaces `current`'s Content-* fields by `content`.
+void replace_content_fields(std::vector<smime::mime::HeaderField>& current,
+                            const std::vector<smime::mime::HeaderField>& content);
 
 // What the Content-* fields claim. Pkcs7Unlabelled: a CMS body without (usable) smime-type.
 enum class SmimeLabel { None, Detached, Pkcs7Enveloped, Pkcs7Signed, Pkcs7Unlabelled };
