@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <vector>
 
 #include "base/error.h"
 #include "base/spool.h"
@@ -33,6 +34,41 @@ public:
         if (std::fwrite(data.data(), 1, data.size(), stdout) != data.size())
             throw Error(Failure::Temporary, "cannot write to standard output");
     }
+};
+
+// The body as an MTA hands it to a milter: Postfix and Sendmail end every body line with CRLF
+// whatever the client sent, while a message saved on a Unix system usually has bare LF. Without
+// this, `ssmctl process` on such a file would verify a multipart/signed over other bytes than
+// the milter sees (a false "message digest mismatch"). Used only when the header block has bare
+// LF line ends: a file in wire form (CRLF) is fed unchanged, so a binary body stays byte-exact.
+// A lone CR inside a line stays, as in the MTA. Stateful across chunks: a CR that ends one
+// chunk pairs with an LF that starts the next.
+class MtaLineEnds {
+public:
+    explicit MtaLineEnds(bool active) : m_active(active) {}
+    // True when HEAD (a header block) ends its lines with bare LF, not CRLF.
+    static bool needed_for(ByteView head)
+    {
+        const auto lf = std::find(head.begin(), head.end(), std::uint8_t('\n'));
+        return lf != head.end() && (lf == head.begin() || *(lf - 1) != '\r');
+    }
+    ByteView convert(ByteView in)
+    {
+        if (!m_active) return in;
+        m_out.clear();
+        m_out.reserve(in.size() + in.size() / 32 + 1);
+        for (const std::uint8_t c : in) {
+            if (c == '\n' && !m_last_cr) m_out.push_back('\r');
+            m_out.push_back(c);
+            m_last_cr = c == '\r';
+        }
+        return ByteView(m_out.data(), m_out.size());
+    }
+
+private:
+    bool m_active;
+    std::vector<std::uint8_t> m_out;
+    bool m_last_cr = false;
 };
 
 // Standard input as a source that keeps what it has read in memory while the header block
@@ -166,6 +202,7 @@ int process_command(const milter::Config& config, std::shared_ptr<const milter::
         // The body: what the header parser read ahead, then the rest of standard input.
         ByteView ahead = ByteView(input.kept()).subspan(head.size());
         std::vector<std::uint8_t> buf(256 * 1024);
+        MtaLineEnds line_ends(MtaLineEnds::needed_for(head));
         for (;;) {
             ByteView chunk = ahead;
             if (chunk.empty()) {
@@ -174,7 +211,7 @@ int process_command(const milter::Config& config, std::shared_ptr<const milter::
                 chunk = ByteView(buf.data(), n);
             }
             ahead = {};
-            if (auto r = proc.body(chunk); r.verdict != milter::Verdict::Continue)
+            if (auto r = proc.body(line_ends.convert(chunk)); r.verdict != milter::Verdict::Continue)
                 return early_stop("body", r);
         }
         milter::MessageOutcome out = proc.end_of_message();
@@ -200,7 +237,10 @@ int process_command(const milter::Config& config, std::shared_ptr<const milter::
             milter::write_rewritten_message(block.fields, *out.header_edit,
                                             nb ? *nb : *original_body, sink);
         } else {
-            sink.write(head);  // the header block as it came (with an mbox From line, if any)
+            // The header block as it came (with an mbox From line, if any), its line ends made
+            // like the body's.
+            MtaLineEnds head_line_ends(MtaLineEnds::needed_for(head));
+            sink.write(head_line_ends.convert(head));
             copy_stream(*original_body, sink);
         }
         std::fflush(stdout);

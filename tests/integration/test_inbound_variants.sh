@@ -356,6 +356,17 @@ run octet-stream-not-cms
 if [ "$RC" = 0 ] && grep -q 'action=none' <<<"$LOG" && cmp -s "$WORK/out/octet-stream-not-cms.eml" "$OUT"; then pass octet-stream-not-cms
 else fail octet-stream-not-cms "exit $RC: $LOG"; fi
 
+# A message saved on a Unix system (bare LF line ends): ssmctl process must see the body as the
+# MTA hands it to the milter (CRLF), so the signature over the CRLF entity still verifies, and
+# what it writes has the same body as the CRLF original.
+tr -d '\r' <"$WORK/out/det-plain.eml" >"$WORK/out/det-plain-lf-file.eml"
+run det-plain-lf-file
+if [ "$RC" != 0 ] || ! grep -q "^mx.acme.example; smime=pass body.smime-identifier=$FROM " <<<"$(ar)"; then
+  fail det-plain-lf-file "exit $RC: $(ar) $LOG"
+elif ! cmp -s <(entity_body "$WORK/out/det-plain.eml" /dev/stdout) <(entity_body "$OUT" /dev/stdout); then
+  fail det-plain-lf-file "the body written is not the CRLF original's"
+else pass det-plain-lf-file; fi
+
 # --- 7. strip_signature with the new shapes ------------------------------------------------------
 run opq-no-smime-type strip
 if [ "$RC" = 0 ] && grep -q 'action=verify+strip' <<<"$LOG" && [ -z "$(compare_plaintext "$OUT" "$E")" ]; then pass strip-opq-no-smime-type
