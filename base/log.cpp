@@ -2,9 +2,11 @@
 // (before threads) and read-only afterwards.
 #include "base/log.h"
 
+#include <sys/stat.h>
 #include <syslog.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
 
 namespace ssm::log {
@@ -40,8 +42,25 @@ const char* level_name(Level l)
 
 }  // namespace
 
-void configure(const Target& target, const std::string& ident)
+bool stderr_is_journal()
 {
+    const char* stream = std::getenv("JOURNAL_STREAM");
+    if (!stream) return false;
+    unsigned long long dev = 0, ino = 0;
+    char end = 0;
+    if (std::sscanf(stream, "%llu:%llu%c", &dev, &ino, &end) != 2) return false;
+    struct stat st {};
+    if (fstat(2, &st) != 0) return false;
+    return static_cast<unsigned long long>(st.st_dev) == dev && static_cast<unsigned long long>(st.st_ino) == ino;
+}
+
+void configure(const Target& requested, const std::string& ident)
+{
+    Target target = requested;
+    if (target.to_syslog && target.to_stderr && stderr_is_journal()) {
+        target.to_syslog = false;
+        target.journal_prefix = true;
+    }
     g_target = target;
     if (target.to_syslog) {
         static std::string keep_ident;  // openlog keeps the pointer
@@ -49,6 +68,8 @@ void configure(const Target& target, const std::string& ident)
         openlog(keep_ident.c_str(), LOG_PID | LOG_NDELAY, LOG_MAIL);
     }
 }
+
+Target current_target() { return g_target; }
 
 std::string sanitise(std::string_view value, std::size_t max_len)
 {
@@ -82,7 +103,10 @@ void write(Level level, std::string_view event, const Fields& fields)
     if (g_target.to_syslog) syslog(syslog_priority(level), "%s", line.c_str());
     if (g_target.to_stderr) {
         std::lock_guard<std::mutex> lock(g_stderr_mutex);
-        std::fprintf(stderr, "%s: %s\n", level_name(level), line.c_str());
+        if (g_target.journal_prefix)
+            std::fprintf(stderr, "<%d>%s: %s\n", syslog_priority(level), level_name(level), line.c_str());
+        else
+            std::fprintf(stderr, "%s: %s\n", level_name(level), line.c_str());
     }
 }
 

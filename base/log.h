@@ -15,9 +15,23 @@ struct Target {
     bool to_syslog = false;
     bool to_stderr = true;
     Level min_level = Level::Info;
+    // Each stderr line starts with the syslog priority as "<N>", which the systemd journal
+    // reads as the line's priority (and strips).
+    bool journal_prefix = false;
 };
 
+// True when stderr is a stream into the systemd journal: JOURNAL_STREAM ("DEVICE:INODE",
+// set by systemd for StandardError=journal) names the file stderr is open on.
+bool stderr_is_journal();
+
+// Sets the target once, before threads start. A target asking for both syslog and stderr
+// while stderr goes to the journal (ssm-milter under systemd) becomes stderr only, with
+// priority prefixes: the journal also receives syslog, so it would hold every line twice,
+// and journald forwards its lines to a syslog daemon where one is configured.
 void configure(const Target& target, const std::string& ident);
+
+// The target configure() settled on.
+Target current_target();
 
 using Fields = std::vector<std::pair<std::string, std::string>>;
 

@@ -7,6 +7,12 @@
 #include "base/spool.h"
 #include "tests/unit/test_support.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
 using namespace ssm;
 
 class BaseTest : public CppUnit::TestFixture {
@@ -18,6 +24,7 @@ class BaseTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(spool_moves_to_disk_and_reads_back);
     CPPUNIT_TEST(spool_leaves_no_file);
     CPPUNIT_TEST(sanitise_escapes_controls);
+    CPPUNIT_TEST(journal_stream_gets_one_copy_with_priority);
     CPPUNIT_TEST(secret_file_drops_newline);
     CPPUNIT_TEST(slice_source_reads_range);
     CPPUNIT_TEST_SUITE_END();
@@ -109,6 +116,56 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("a\\x0d\\x0ab"), log::sanitise("a\r\nb"));
         CPPUNIT_ASSERT_EQUAL(std::string("\"a b\""), log::sanitise("a b"));
         CPPUNIT_ASSERT_EQUAL(std::string("abc..."), log::sanitise("abcdef", 3));
+    }
+
+    // Under systemd (StandardError=journal) stderr and syslog both end in the journal: the
+    // daemon's syslog+stderr target must become stderr alone, with "<N>" priority prefixes.
+    void journal_stream_gets_one_copy_with_priority()
+    {
+        test::TempDir dir;
+        const std::string path = (dir.path() / "journal").string();
+        std::fflush(stderr);
+        const int saved = dup(2);
+        CPPUNIT_ASSERT(saved >= 0);
+        std::FILE* f = std::fopen(path.c_str(), "w");
+        CPPUNIT_ASSERT(f);
+        dup2(fileno(f), 2);
+        struct stat st {};
+        fstat(2, &st);
+        const std::string stream = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+        auto restore = [&] {
+            std::fflush(stderr);
+            dup2(saved, 2);
+            close(saved);
+            std::fclose(f);
+            unsetenv("JOURNAL_STREAM");
+            log::configure({false, true, log::Level::Info}, "test_base");
+        };
+        try {
+            setenv("JOURNAL_STREAM", stream.c_str(), 1);
+            CPPUNIT_ASSERT(log::stderr_is_journal());
+            log::configure({true, true, log::Level::Info}, "test_base");
+            CPPUNIT_ASSERT(!log::current_target().to_syslog);
+            CPPUNIT_ASSERT(log::current_target().to_stderr && log::current_target().journal_prefix);
+            log::notice("message", {{"id", "Q1"}});
+            log::error("failure", {});
+            // Another file on stderr (a terminal, a log file): both targets stay.
+            setenv("JOURNAL_STREAM", (std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino + 1)).c_str(), 1);
+            CPPUNIT_ASSERT(!log::stderr_is_journal());
+            setenv("JOURNAL_STREAM", "garbage", 1);
+            CPPUNIT_ASSERT(!log::stderr_is_journal());
+            unsetenv("JOURNAL_STREAM");
+            CPPUNIT_ASSERT(!log::stderr_is_journal());
+            log::configure({false, true, log::Level::Info}, "test_base");
+            CPPUNIT_ASSERT(!log::current_target().journal_prefix);
+            log::info("plain", {});
+        } catch (...) {
+            restore();
+            throw;
+        }
+        restore();
+        CPPUNIT_ASSERT_EQUAL(std::string("<5>notice: message id=Q1\n<3>error: failure\ninfo: plain\n"),
+                             test::read_file(path));
     }
 
     void secret_file_drops_newline()
