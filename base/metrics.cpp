@@ -271,7 +271,9 @@ Process::Process()
                       "directory failed).",
                       {"result"}, 3),
       directory_errors("ssm_directory_errors_total",
-                       "Directory searches that no server answered.", {"source"}, 1),
+                       "Directory failures: ldap (a search that no server answered), ldap_server "
+                       "(one server failed a search; another may have answered).",
+                       {"source"}, 2),
       config_reloads("ssm_config_reloads_total",
                      "Configuration reloads (SIGHUP), by result: ok (swapped in) or error (the "
                      "previous configuration stays).",
@@ -283,6 +285,7 @@ Process::Process()
         for (const char* r : {"ok", "error"}) hsm_operations.declare({op, r});
     for (const char* r : {"hit", "miss", "stale"}) directory_cache.declare({r});
     directory_errors.declare({"ldap"});
+    directory_errors.declare({"ldap_server"});
     for (const char* r : {"ok", "error"}) config_reloads.declare({r});
 }
 
@@ -313,9 +316,9 @@ void count_directory_cache(CacheResult result) noexcept
                                                                  : "stale"});
 }
 
-void count_directory_error(DirectorySource) noexcept
+void count_directory_error(DirectorySource source) noexcept
 {
-    process().directory_errors.add({"ldap"});
+    process().directory_errors.add({source == DirectorySource::Ldap ? "ldap" : "ldap_server"});
 }
 
 void count_config_reload(bool ok) noexcept

@@ -124,13 +124,15 @@ std::string format_number(double value);
 
 enum class HsmOperation { Sign, Decrypt };
 enum class CacheResult { Hit, Miss, Stale };
-enum class DirectorySource { Ldap };
+// Ldap: a search no configured server answered (the lookup failed). LdapServer: one server
+// failed a search, whether or not another one then answered (a failover an admin should see).
+enum class DirectorySource { Ldap, LdapServer };
 
 // Private-key operations on the token (hsm/: the one place each operation calls the token).
 void count_hsm_operation(HsmOperation op, bool ok) noexcept;
 // Certificate lookups answered by the LMDB cache in front of a directory (directory/).
 void count_directory_cache(CacheResult result) noexcept;
-// Directory searches that no server answered (directory/).
+// Directory failures by DirectorySource (directory/).
 void count_directory_error(DirectorySource source) noexcept;
 // Configuration reloads (milter/reload.cpp).
 void count_config_reload(bool ok) noexcept;

@@ -496,6 +496,7 @@ Client::Answer Client::search(const SearchRequest& request)
             m_down_until[i] = now_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(
                                              m_retry_after).count();
             log::warning("ldap_server_failed", {{"server", pool.uri()}, {"error", e.what()}});
+            metrics::count_directory_error(metrics::DirectorySource::LdapServer);
             why += why.empty() ? "" : "; ";
             why += e.what();
         }

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "base/error.h"
+#include "base/metrics.h"
 #include "directory/ldap_connection.h"
 #include "directory/ldap_source.h"
 #include "pki/certificate.h"
@@ -407,8 +408,13 @@ public:
         CPPUNIT_ASSERT_EQUAL("ldap:" + first.uri(), patient.lookup(dave).at(0).source);
 
         first.stop();
+        auto& errors = metrics::process().directory_errors;
+        const auto failed_searches = errors.value({"ldap"}), server_failures = errors.value({"ldap_server"});
         CPPUNIT_ASSERT_EQUAL("ldap:" + second.uri(), quick.lookup(dave).at(0).source);
         CPPUNIT_ASSERT_EQUAL("ldap:" + second.uri(), patient.lookup(dave).at(0).source);
+        // A failover is seen in the metrics although every lookup was answered.
+        CPPUNIT_ASSERT_EQUAL(failed_searches, errors.value({"ldap"}));
+        CPPUNIT_ASSERT_EQUAL(server_failures + 2, errors.value({"ldap_server"}));
 
         first.start();
         const auto searches = first.count(" SRCH base=");

@@ -261,6 +261,7 @@ public:
                                  "ssm_directory_cache_total{result=\"hit\"} 0\n",
                                  "ssm_directory_cache_total{result=\"stale\"} 0\n",
                                  "ssm_directory_errors_total{source=\"ldap\"} 0\n",
+                                 "ssm_directory_errors_total{source=\"ldap_server\"} 0\n",
                                  "ssm_config_reloads_total{result=\"error\"} 0\n"})
             CPPUNIT_ASSERT_MESSAGE(line, has(text, line));
         metrics::count_hsm_operation(metrics::HsmOperation::Decrypt, false);
@@ -336,11 +337,13 @@ public:
         CPPUNIT_ASSERT_EQUAL(errors, ops.value({"sign", "error"}) + ops.value({"decrypt", "error"}));
     }
 
-    // Two servers that refuse connections: one failed search, one directory error (not two).
+    // Two servers that refuse connections: one failed search, one directory error (not two),
+    // and each server's failure counted on its own.
     void ldap_search_without_answer_is_one_error()
     {
         auto& errors = metrics::process().directory_errors;
         const auto before = errors.value({"ldap"});
+        const auto servers_before = errors.value({"ldap_server"});
         directory::ldap::Client::Settings settings;
         for (const char* uri : {"ldap://127.0.0.1:1", "ldap://127.0.0.1:2"})
             settings.servers.push_back(directory::ldap::ServerSettings{uri, false, "", "", nullptr,
@@ -355,6 +358,7 @@ public:
             CPPUNIT_ASSERT(e.failure() == Failure::DirectoryUnavailable);
         }
         CPPUNIT_ASSERT_EQUAL(before + 1, errors.value({"ldap"}));
+        CPPUNIT_ASSERT_EQUAL(servers_before + 2, errors.value({"ldap_server"}));
     }
 
     void listen_accepts_loopback_only()
