@@ -14,3 +14,9 @@ EXTRA_PROGRAMS += bench/directory_bench
 bench_directory_bench_SOURCES = bench/directory_bench.cpp
 bench_directory_bench_LDADD = directory/libssm_directory.a pki/libssm_pki.a base/libssm_base.a $(SSM_EXTERNAL_LIBS)
 CLEANFILES += bench/directory_bench
+# bench/null_milter: a libmilter program with ssm-milter's protocol profile and no S/MIME work,
+# the floor any such milter costs Postfix (bench/run.sh rows "null milter").
+EXTRA_PROGRAMS += bench/null_milter
+bench_null_milter_SOURCES = bench/null_milter.cpp
+bench_null_milter_LDADD = $(MILTER_LIBS) -lpthread
+CLEANFILES += bench/null_milter

@@ -47,6 +47,25 @@ start_postfix no-milter "$WITHOUT_PORT" "$SINK_PORT" "" "default_process_limit =
 PF_WITHOUT=$PF_DIR
 
 
+# start_null_milter MODE: bench/null_milter (pass|rewrite) on its own unix socket behind its
+# own Postfix (made once, on first use); sets NULL_PID, PF_NULL and NULL_SMTP_PORT.
+NULL_PID= PF_NULL=
+start_null_milter() {
+  local mode=$1 sock
+  [ -x "$SSM_BUILDDIR/bench/null_milter" ] || { say "bench/null_milter not built (make bench/null_milter)"; return 1; }
+  sock=$(milter_socket_dir)/null.sock
+  rm -f "$sock"
+  ( umask 0007; exec "$SSM_BUILDDIR/bench/null_milter" "unix:$sock" "$mode" ) >>"$WORK/null-milter.log" 2>&1 &
+  NULL_PID=$!
+  on_exit "kill -KILL $NULL_PID"
+  wait_unix_socket "$sock" 20 "$NULL_PID" || return 1
+  if [ -z "$PF_NULL" ]; then
+    NULL_SMTP_PORT=$(free_port)
+    start_postfix null-milter "$NULL_SMTP_PORT" "$SINK_PORT" "unix:$sock" "default_process_limit = 200" || return 1
+    PF_NULL=$PF_DIR
+  fi
+}
+
 # run PFDIR PORT COUNT SIZE SESSIONS [SENDER [REUSE]]: prints messages/s, from the first SMTP
 # connection to the last delivery at the sink (end to end: smtpd + milter + queue + smtp).
 # SENDER (default alice@acme.example, RSA-2048) picks the signing key; REUSE=reuse sends every
@@ -95,10 +114,15 @@ done
 # as a feeding Postfix does at saturation with its connection cache), an ECDSA P-256 signing
 # key (bob) instead of RSA-2048 (alice), and a sender with no signing identity (the milter
 # reads the whole message and decides to do nothing: the cost of the milter protocol,
-# libmilter and our parsing without any cryptography).
+# libmilter and our parsing without any cryptography). Two more rows put a number on the cost
+# of any milter at all: bench/null_milter registers ssm-milter's callbacks and negotiates its
+# no-reply flags, and either answers CONTINUE to everything ("null") or also makes the edits
+# of a detached signature without any cryptography ("null-rewrite"). BENCH_VARIANTS picks rows.
 pairs=${BENCH_PAIRS:-6}
-variants="rsa reuse ecdsa ecdsa-reuse passthrough"
-declare -A vrate vratios vmean
+variants="${BENCH_VARIANTS:-rsa reuse ecdsa ecdsa-reuse passthrough null null-rewrite}"
+declare -A vrate vratios vmean vcpu
+# proc_cpu_ticks PID: utime + stime of a process (all its threads), in clock ticks.
+proc_cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 extra_signed=0
 for variant in $variants; do
   case $variant in
@@ -107,28 +131,45 @@ for variant in $variants; do
     ecdsa) vsender=bob@acme.example vreuse= ;;
     ecdsa-reuse) vsender=bob@acme.example vreuse=reuse ;;
     passthrough) vsender=nobody@elsewhere.example vreuse= ;;
+    null|null-rewrite) vsender=alice@acme.example vreuse= ;;
   esac
+  vpf=$PF_UNIX vport=$UNIX_PORT
+  case $variant in
+    null|null-rewrite)
+      start_null_milter "$([ "$variant" = null ] && echo pass || echo rewrite)" || { say "variant $variant: null milter did not start"; continue; }
+      vpf=$PF_NULL vport=$NULL_SMTP_PORT ;;
+  esac
+  vpid=${NULL_PID:-$UNIX_PID}
+  cpu0=$(proc_cpu_ticks "$vpid")
   say "variant $variant (4 KB, 16 sessions, $small_count messages), $pairs alternating pairs..."
   alone=() with=() ratios=()
   l0=$(log_lines)
   for ((k = 0; k < pairs; k++)); do
     if [ $((k % 2)) -eq 0 ]; then
       a=$(run "$PF_WITHOUT" "$WITHOUT_PORT" "$small_count" 4096 16 "$vsender" "$vreuse")
-      w=$(run "$PF_UNIX" "$UNIX_PORT" "$small_count" 4096 16 "$vsender" "$vreuse")
+      w=$(run "$vpf" "$vport" "$small_count" 4096 16 "$vsender" "$vreuse")
     else
-      w=$(run "$PF_UNIX" "$UNIX_PORT" "$small_count" 4096 16 "$vsender" "$vreuse")
+      w=$(run "$vpf" "$vport" "$small_count" 4096 16 "$vsender" "$vreuse")
       a=$(run "$PF_WITHOUT" "$WITHOUT_PORT" "$small_count" 4096 16 "$vsender" "$vreuse")
     fi
     alone+=("$a"); with+=("$w")
     ratios+=("$(awk -v a="$w" -v b="$a" 'BEGIN { if (b > 0) printf "%.0f", 100 * a / b; else print 0 }')")
     say "  pair $((k + 1)): $a msg/s alone, $w msg/s with ssm-milter (${ratios[-1]} %)"
   done
-  [ "$variant" = passthrough ] || extra_signed=$((extra_signed + pairs * small_count))
+  # The milter's own CPU (user + system, all threads) per message it saw; it is idle while
+  # Postfix alone runs, so the window may include those runs.
+  vcpu[$variant]=$(awk -v a="$cpu0" -v b="$(proc_cpu_ticks "$vpid")" -v n=$((pairs * small_count)) -v t="$(getconf CLK_TCK)" \
+    'BEGIN { printf "%.2f", (b - a) * 1000 / t / n }')
+  case $variant in passthrough|null*) ;; *) extra_signed=$((extra_signed + pairs * small_count)) ;; esac
+  [ -z "${NULL_PID:-}" ] || { kill -TERM "$NULL_PID" 2>/dev/null; wait "$NULL_PID" 2>/dev/null; NULL_PID=; }
   vrate[no,$variant]=$(printf '%s\n' "${alone[@]}" | median)
   vrate[unix,$variant]=$(printf '%s\n' "${with[@]}" | median)
   vmean[$variant]=$(printf '%s\n' "${ratios[@]}" | awk '{ t += $1 } END { if (NR) printf "%.0f", t / NR }')
   vratios[$variant]="${ratios[*]}"
-  mms[variant,$variant]=$(median_ms "$l0" "$([ "$variant" = passthrough ] && echo none || echo sign)")
+  case $variant in
+    null*) mms[variant,$variant]=n/a ;;
+    *) mms[variant,$variant]=$(median_ms "$l0" "$([ "$variant" = passthrough ] && echo none || echo sign)") ;;
+  esac
 done
 signed=$(grep -c 'action=sign result=accept' "$WORK/milter.log")
 expected=$((2 * (3 * small_count + 3 * large_count) + extra_signed))
@@ -232,8 +273,8 @@ target_rss=$([ "$hwm" -lt $((64 * 1024)) ] && echo met || echo "NOT met")
   echo "our parsing cost without any cryptography. The token rate is far above Postfix alone in every"
   echo "row, so the lower limit of the target is Postfix alone."
   echo
-  echo "| row | Postfix alone msg/s (median) | + ssm-milter unix msg/s (median) | mean ratio | per-pair ratios % | ms |"
-  echo "|---|---:|---:|---:|---|---:|"
+  echo "| row | Postfix alone msg/s (median) | + milter unix msg/s (median) | mean ratio | per-pair ratios % | ms | milter CPU ms/msg |"
+  echo "|---|---:|---:|---:|---|---:|---:|"
   for variant in $variants; do
     case $variant in
       rsa) vlabel="**RSA-2048, one connection per message (the target's row)**" ;;
@@ -241,8 +282,10 @@ target_rss=$([ "$hwm" -lt $((64 * 1024)) ] && echo met || echo "NOT met")
       ecdsa) vlabel="ECDSA P-256, one connection per message" ;;
       ecdsa-reuse) vlabel="ECDSA P-256, connections reused" ;;
       passthrough) vlabel="no signature (the milter's floor)" ;;
+      null) vlabel="null milter: ssm-milter's callbacks and flags, no work (libmilter's floor)" ;;
+      null-rewrite) vlabel="null milter applying a signature's edits, no cryptography" ;;
     esac
-    echo "| $vlabel | ${vrate[no,$variant]} | ${vrate[unix,$variant]} | **${vmean[$variant]} %** | ${vratios[$variant]} | ${mms[variant,$variant]} |"
+    echo "| $vlabel | ${vrate[no,$variant]} | ${vrate[unix,$variant]} | **${vmean[$variant]} %** | ${vratios[$variant]} | ${mms[variant,$variant]} | ${vcpu[$variant]} |"
   done
   echo
   echo "Target by the repeated pairs (RSA-2048, the target's row): mean ${vmean[rsa]} % of Postfix alone → **$(awk -v m="${vmean[rsa]}" 'BEGIN { print (m >= 80) ? "met" : "NOT met" }')**."
