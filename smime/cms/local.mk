@@ -45,3 +45,4 @@ tests_unit_test_cms_envelope_SOURCES = tests/unit/test_cms_envelope.cpp \
 	tests/unit/test_cms_support.h tests/unit/soft_signer.h tests/unit/soft_signer.cpp $(UNIT_MAIN)
 tests_unit_test_cms_envelope_LDADD = smime/cms/libssm_cms.a base/libssm_base.a $(UNIT_LIBS)
 smime_cms_libssm_cms_a_SOURCES += smime/cms/security_label.h smime/cms/security_label.cpp
+smime_cms_libssm_cms_a_SOURCES += smime/cms/receipt.h smime/cms/receipt.cpp

@@ -13,6 +13,10 @@ check_PROGRAMS += tests/unit/test_security_label
 tests_unit_test_security_label_SOURCES = tests/unit/test_security_label.cpp $(UNIT_MAIN)
 tests_unit_test_security_label_LDADD = smime/mime/libssm_mime.a smime/cms/libssm_cms.a base/libssm_base.a $(UNIT_LIBS)
 
+check_PROGRAMS += tests/unit/test_receipt
+tests_unit_test_receipt_SOURCES = tests/unit/test_receipt.cpp $(UNIT_MAIN)
+tests_unit_test_receipt_LDADD = smime/cms/libssm_cms.a base/libssm_base.a $(UNIT_LIBS)
+
 check_PROGRAMS += tests/unit/test_metrics
 tests_unit_test_metrics_SOURCES = tests/unit/test_metrics.cpp $(UNIT_MAIN)
 tests_unit_test_metrics_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
