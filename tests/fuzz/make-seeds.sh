@@ -236,4 +236,65 @@ for name, data in seeds.items():
 for name, text in sio.items():
     open(os.path.join(d, name), "wb").write(b"\2" + text.encode())
 PY
+# fuzz_receipt: ReceiptRequests as `openssl cms -sign -receipt_request_*` writes them (all,
+# first tier, a receipt list, several receiptsTo), the Receipt and msgSigDigest of an `openssl
+# cms -sign_receipt` receipt. Selector byte: 0 ReceiptRequest, 1 Receipt, 2 msgSigDigest.
+printf 'Content-Type: text/plain\r\n\r\nreceipt seed\r\n' >receipt.txt
+rsign() {  # NAME OPTIONS...: alice signs receipt.txt with a receipt request
+  local name=$1; shift
+  openssl cms -sign -binary -nodetach -in receipt.txt -signer pki/alice.cert.pem -inkey pki/alice.key.pem \
+    "$@" -outform DER -out "$name.der"
+}
+rsign rr_all -receipt_request_all -receipt_request_to alice@acme.example
+rsign rr_first -receipt_request_first -receipt_request_to a@acme.example -receipt_request_to b@acme.example
+rsign rr_list -receipt_request_from dave@partner.example -receipt_request_from frank@partner.example \
+  -receipt_request_to alice@acme.example
+openssl cms -sign_receipt -in rr_all.der -inform DER -signer pki/dave.cert.pem -inkey pki/dave.key.pem \
+  -outform DER -out receipt.der
+python3 - "$corpus/fuzz_receipt" <<'PY'
+import os, subprocess, sys
+d = sys.argv[1]
+os.makedirs(d, exist_ok=True)
+for name in os.listdir(d):
+    if not name.startswith("crash-") and not name.startswith("regress-"):
+        os.unlink(os.path.join(d, name))
+def parse(f):
+    # Element lines only: a printed OCTET STRING of text can spill lines of its own.
+    out = subprocess.run(["openssl", "asn1parse", "-inform", "DER", "-in", f], capture_output=True, text=True).stdout
+    return [l for l in out.splitlines() if l.split(":")[0].strip().isdigit() and "hl=" in l]
+def element(f, offset):
+    # The DER element at `offset` of file f (header and content, from asn1parse's hl/l).
+    data = open(f, "rb").read()
+    for line in parse(f):
+        head = line.split(":")[0].strip()
+        if int(head) == offset:
+            hl = int(line.split("hl=")[1].split()[0]); l = int(line.split(" l=")[1].split()[0])
+            return data[offset:offset + hl + l]
+    raise SystemExit("no element at %d in %s" % (offset, f))
+def after_oid(f, oid_name, skip=1):
+    # The element that follows the OBJECT line naming oid_name, `skip` elements later (the
+    # attribute's SET, then its value).
+    lines = parse(f)
+    for i, line in enumerate(lines):
+        if "OBJECT" in line and oid_name in line:
+            return element(f, int(lines[i + skip].split(":")[0].strip()))
+    raise SystemExit("%s not in %s" % (oid_name, f))
+seeds = {}
+for n in ("rr_all", "rr_first", "rr_list"):
+    seeds[n] = b"\0" + after_oid(n + ".der", "id-smime-aa-receiptRequest", 2)
+seeds["msg_sig_digest"] = b"\2" + after_oid("receipt.der", "id-smime-aa-msgSigDigest", 2)
+# The Receipt is the eContent: the OCTET STRING after the id-smime-ct-receipt content type.
+lines = parse("receipt.der")
+for i, line in enumerate(lines):
+    if "OBJECT" in line and "id-smime-ct-receipt" in line:
+        for follow in lines[i + 1:]:
+            if "OCTET STRING" in follow:
+                off = int(follow.split(":")[0].strip())
+                hl = int(follow.split("hl=")[1].split()[0])
+                seeds["receipt"] = b"\1" + element("receipt.der", off)[hl:]
+                break
+        break
+for name, data in seeds.items():
+    open(os.path.join(d, name), "wb").write(data)
+PY
 du -sh "$corpus"
