@@ -134,4 +134,9 @@ void Transaction::commit()
     check(mdb_txn_commit(t), m_env, "commit");
 }
 
+Cursor::Cursor(Transaction& txn, MDB_dbi dbi, Environment& env)
+{
+    check(mdb_cursor_open(txn.get(), dbi, &m_cursor), env, "open cursor");
+}
+
 }  // namespace ssm::directory::lmdb

@@ -80,6 +80,20 @@ private:
     MDB_txn* m_txn = nullptr;
 };
 
+// An LMDB cursor over one database, closed before its transaction ends (declare it after the
+// transaction).
+class Cursor {
+public:
+    Cursor(Transaction& txn, MDB_dbi dbi, Environment& env);
+    ~Cursor() { mdb_cursor_close(m_cursor); }
+    Cursor(const Cursor&) = delete;
+    Cursor& operator=(const Cursor&) = delete;
+    MDB_cursor* get() const noexcept { return m_cursor; }
+
+private:
+    MDB_cursor* m_cursor = nullptr;
+};
+
 // Throws ssm::Error(DirectoryUnavailable) naming the folder and operation when rc != 0.
 void check(int rc, const Environment& env, std::string_view operation);
 

@@ -30,3 +30,9 @@ tests_unit_test_lookup_cache_LDADD = directory/libssm_directory.a pki/libssm_pki
 check_PROGRAMS += tests/unit/test_certificate_memo
 tests_unit_test_certificate_memo_SOURCES = tests/unit/test_certificate_memo.cpp tests/unit/test_pki_support.h $(UNIT_MAIN)
 tests_unit_test_certificate_memo_LDADD = directory/libssm_directory.a pki/libssm_pki.a base/libssm_base.a $(UNIT_LIBS)
+
+# Signed receipts (PRODUCT §4.2): requests made and receipts received, in the same LMDB folder.
+directory_libssm_directory_a_SOURCES += directory/receipt_store.h directory/receipt_store.cpp
+check_PROGRAMS += tests/unit/test_receipt_store
+tests_unit_test_receipt_store_SOURCES = tests/unit/test_receipt_store.cpp $(UNIT_MAIN)
+tests_unit_test_receipt_store_LDADD = directory/libssm_directory.a smime/cms/libssm_cms.a base/libssm_base.a $(UNIT_LIBS)

@@ -81,22 +81,6 @@ log::Fields with(log::Fields f, std::string name, std::string value)
     return f;
 }
 
-// An LMDB cursor, closed with its transaction's lifetime in mind (closed first).
-class Cursor {
-public:
-    Cursor(lmdb::Transaction& txn, MDB_dbi dbi, lmdb::Environment& env)
-    {
-        lmdb::check(mdb_cursor_open(txn.get(), dbi, &m_cursor), env, "open cursor");
-    }
-    ~Cursor() { mdb_cursor_close(m_cursor); }
-    Cursor(const Cursor&) = delete;
-    Cursor& operator=(const Cursor&) = delete;
-    MDB_cursor* get() const noexcept { return m_cursor; }
-
-private:
-    MDB_cursor* m_cursor = nullptr;
-};
-
 }  // namespace
 
 struct CachingSource::Impl {
@@ -331,7 +315,7 @@ bool flush_cache_entry(lmdb::Environment& env, const EmailAddress& address)
     lmdb::Transaction txn(env, lmdb::Transaction::Mode::Write);
     bool removed = false;
     {
-        Cursor cursor(txn, dbi, env);
+        lmdb::Cursor cursor(txn, dbi, env);
         MDB_val k{0, nullptr}, v{0, nullptr};
         int rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_FIRST);
         while (rc == 0) {

@@ -1,0 +1,219 @@
+// Unit tests for the signed-receipt store (directory/receipt_store): requests recorded from a
+// message OpenSSL signed with a receipt request, receipts made by `openssl cms -sign_receipt`
+// (an independent implementation) matched against them — valid, for another message, for an
+// unknown identifier — the outcome kept per signer, records surviving a reopen, expiry, and
+// corrupt records read as absent.
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <lmdb.h>
+
+#include <string>
+
+#include "base/error.h"
+#include "directory/lmdb.h"
+#include "directory/receipt_store.h"
+#include "smime/cms/algorithm_ids.h"
+#include "smime/cms/decode.h"
+#include "smime/cms/digest.h"
+#include "smime/cms/oids.h"
+#include "smime/cms/receipt.h"
+#include "test_support.h"
+
+using namespace ssm;
+using namespace ssm::smime;
+using directory::ReceiptMatch;
+
+namespace {
+
+struct Signed {
+    Bytes der;               // the original SignedData ContentInfo
+    std::string path;        // where it is, for openssl -sign_receipt
+    directory::ReceiptRequestRecord record;  // what the gateway would record for it
+};
+
+// alice signs a message with a receipt request through openssl; the record is built from the
+// decoded signature the way outbound signing will build it.
+Signed alice_signs(const test::TempDir& d, const std::string& name)
+{
+    const auto& pki = test::program_pki();
+    const std::string in = (d.path() / (name + ".txt")).string(), out = (d.path() / (name + ".der")).string();
+    test::write_file(in, "Content-Type: text/plain\r\n\r\n" + name + "\r\n");
+    test::run("OPENSSL_CONF=/dev/null openssl cms -sign -binary -nodetach -in " + in + " -signer " +
+              (pki / "alice.cert.pem").string() + " -inkey " + (pki / "alice.key.pem").string() +
+              " -receipt_request_all -receipt_request_to alice@acme.example -outform DER -out " + out + " 2>/dev/null");
+    Signed s{to_bytes(test::read_file(out)), out, {}};
+    const auto sd = cms::decode_signed_content_info(s.der);
+    const auto& signer = sd.signers.at(0);
+    const auto request = cms::decode_receipt_request(signer.find_signed(cms::oid::kReceiptRequest)->values.at(0));
+    const auto algorithm = cms::digest_from_oid(signer.digest_algorithm.oid);
+    CPPUNIT_ASSERT(algorithm.has_value());
+    s.record.content_identifier = request.content_identifier;
+    s.record.requested_at = 1'800'000'000;
+    s.record.digest = *algorithm;
+    s.record.msg_sig_digest = cms::msg_sig_digest(*algorithm, signer.signed_attributes_der);
+    s.record.signature_sha256 = cms::digest_of(DigestAlgorithm::Sha256, signer.signature);
+    s.record.content_type = sd.econtent_type;
+    s.record.message_id = "<" + name + "@acme.example>";
+    s.record.sender = "alice@acme.example";
+    s.record.recipients = {"dave@partner.example", "frank@partner.example"};
+    return s;
+}
+
+// dave returns a receipt for `original` (openssl cms -sign_receipt): its Receipt and the
+// msgSigDigest of its signer.
+std::pair<cms::Receipt, Bytes> dave_receipt(const test::TempDir& d, const Signed& original)
+{
+    const auto& pki = test::program_pki();
+    const std::string out = original.path + ".receipt";
+    test::run("OPENSSL_CONF=/dev/null openssl cms -sign_receipt -in " + original.path + " -inform DER -signer " +
+              (pki / "dave.cert.pem").string() + " -inkey " + (pki / "dave.key.pem").string() +
+              " -outform DER -out " + out + " 2>/dev/null");
+    (void)d;
+    const auto sd = cms::decode_signed_content_info(to_bytes(test::read_file(out)));
+    const auto* msd = sd.signers.at(0).find_signed(cms::oid::kMsgSigDigest);
+    CPPUNIT_ASSERT(msd && sd.econtent);
+    return {cms::decode_receipt(*sd.econtent), cms::decode_msg_sig_digest_value(msd->values.at(0))};
+}
+
+}  // namespace
+
+class ReceiptStoreTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(ReceiptStoreTest);
+    CPPUNIT_TEST(openssl_receipt_is_valid_and_recorded);
+    CPPUNIT_TEST(receipt_for_another_message_does_not_match);
+    CPPUNIT_TEST(unknown_identifier);
+    CPPUNIT_TEST(records_survive_reopen_and_expire);
+    CPPUNIT_TEST(corrupt_record_reads_as_absent);
+    CPPUNIT_TEST(identifier_hex_round_trip);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void openssl_receipt_is_valid_and_recorded()
+    {
+        test::TempDir d;
+        directory::ReceiptStore store(directory::lmdb::Environment::open(d.path() / "db"));
+        const Signed m = alice_signs(d, "m1");
+        store.record_request(m.record);
+        CPPUNIT_ASSERT(store.find(m.record.content_identifier) == m.record);
+
+        const auto [receipt, digest] = dave_receipt(d, m);
+        auto check = store.check_receipt(receipt, digest, "dave@partner.example", 1'800'000'100);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(check.detail, int(ReceiptMatch::Valid), int(check.match));
+        CPPUNIT_ASSERT_EQUAL(std::string("<m1@acme.example>"), check.detail);
+        auto rec = store.find(m.record.content_identifier);
+        CPPUNIT_ASSERT(rec && rec->received.size() == 1);
+        CPPUNIT_ASSERT((rec->received[0] == directory::ReceivedReceipt{"dave@partner.example", 1'800'000'100, true, ""}));
+        // The same signer again: its entry is updated, not doubled; another signer adds one.
+        store.check_receipt(receipt, digest, "dave@partner.example", 1'800'000'200);
+        store.check_receipt(receipt, digest, "frank@partner.example", 1'800'000'300);
+        rec = store.find(m.record.content_identifier);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), rec->received.size());
+        CPPUNIT_ASSERT_EQUAL(std::time_t(1'800'000'200), rec->received[0].received_at);
+    }
+
+    void receipt_for_another_message_does_not_match()
+    {
+        test::TempDir d;
+        directory::ReceiptStore store(directory::lmdb::Environment::open(d.path() / "db"));
+        const Signed m1 = alice_signs(d, "m1"), m2 = alice_signs(d, "m2");
+        store.record_request(m1.record);
+        const auto [r2, digest2] = dave_receipt(d, m2);
+        // m2's receipt, relabelled with m1's identifier: the signature value gives it away.
+        cms::Receipt forged = r2;
+        forged.content_identifier = m1.record.content_identifier;
+        auto check = store.check_receipt(forged, digest2, "dave@partner.example");
+        CPPUNIT_ASSERT_EQUAL(int(ReceiptMatch::Mismatch), int(check.match));
+        CPPUNIT_ASSERT(check.detail.find("signature value") != std::string::npos);
+        // m1's receipt with m2's msgSigDigest: the digest gives it away.
+        const auto [r1, digest1] = dave_receipt(d, m1);
+        check = store.check_receipt(r1, digest2, "dave@partner.example");
+        CPPUNIT_ASSERT_EQUAL(int(ReceiptMatch::Mismatch), int(check.match));
+        CPPUNIT_ASSERT(check.detail.find("msgSigDigest") != std::string::npos);
+        // Another content type.
+        cms::Receipt other_type = r1;
+        other_type.content_type = cms::oid::kReceipt;
+        CPPUNIT_ASSERT_EQUAL(int(ReceiptMatch::Mismatch), int(store.check_receipt(other_type, digest1, "x@y").match));
+        // The mismatch is on record, and the genuine receipt still validates.
+        CPPUNIT_ASSERT(!store.find(m1.record.content_identifier)->received.at(0).valid);
+        CPPUNIT_ASSERT_EQUAL(int(ReceiptMatch::Valid),
+                             int(store.check_receipt(r1, digest1, "dave@partner.example").match));
+        CPPUNIT_ASSERT(store.find(m1.record.content_identifier)->received.at(0).valid);
+    }
+
+    void unknown_identifier()
+    {
+        test::TempDir d;
+        directory::ReceiptStore store(directory::lmdb::Environment::open(d.path() / "db"));
+        const Signed m = alice_signs(d, "m1");
+        const auto [receipt, digest] = dave_receipt(d, m);
+        const auto check = store.check_receipt(receipt, digest, "dave@partner.example");
+        CPPUNIT_ASSERT_EQUAL(int(ReceiptMatch::UnknownIdentifier), int(check.match));
+        CPPUNIT_ASSERT(!check.request);
+        CPPUNIT_ASSERT(!store.find(m.record.content_identifier));  // nothing written
+    }
+
+    void records_survive_reopen_and_expire()
+    {
+        test::TempDir d;
+        const Signed m1 = alice_signs(d, "m1"), m2 = alice_signs(d, "m2");
+        {
+            directory::ReceiptStore store(directory::lmdb::Environment::open(d.path() / "db"));
+            auto r1 = m1.record, r2 = m2.record;
+            r2.requested_at = r1.requested_at - 10;
+            store.record_request(r1);
+            store.record_request(r2);
+        }
+        directory::ReceiptStore store(directory::lmdb::Environment::open(d.path() / "db"));
+        const auto all = store.list();
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), all.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("<m2@acme.example>"), all[0].message_id);  // oldest first
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), store.expire(m1.record.requested_at));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), store.list().size());
+        CPPUNIT_ASSERT(!store.find(m2.record.content_identifier));
+        CPPUNIT_ASSERT(store.find(m1.record.content_identifier));
+    }
+
+    void corrupt_record_reads_as_absent()
+    {
+        test::TempDir d;
+        auto env = directory::lmdb::Environment::open(d.path() / "db");
+        directory::ReceiptStore store(env);
+        const Signed m = alice_signs(d, "m1");
+        store.record_request(m.record);
+        const std::string key(reinterpret_cast<const char*>(m.record.content_identifier.data()),
+                              m.record.content_identifier.size());
+        Bytes value;
+        {
+            directory::lmdb::Transaction txn(*env, directory::lmdb::Transaction::Mode::Read);
+            const auto v = txn.get(env->database("receipts"), key);
+            CPPUNIT_ASSERT(v);
+            value.assign(v->begin(), v->end());
+        }
+        for (std::size_t cut : {std::size_t(0), std::size_t(1), value.size() / 2, value.size() - 1}) {
+            {
+                directory::lmdb::Transaction txn(*env, directory::lmdb::Transaction::Mode::Write);
+                txn.put(env->database("receipts"), key, ByteView(value.data(), cut));
+                txn.commit();
+            }
+            CPPUNIT_ASSERT(!store.find(m.record.content_identifier));
+            CPPUNIT_ASSERT(store.list().empty());
+        }
+        // A receipt for it now reads as unknown, and expiry clears the husk.
+        const auto [receipt, digest] = dave_receipt(d, m);
+        CPPUNIT_ASSERT_EQUAL(int(ReceiptMatch::UnknownIdentifier),
+                             int(store.check_receipt(receipt, digest, "dave@partner.example").match));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), store.expire(0));
+    }
+
+    void identifier_hex_round_trip()
+    {
+        const Bytes id{0x00, 0xab, 0xff, 0x10};
+        CPPUNIT_ASSERT_EQUAL(std::string("00abff10"), directory::identifier_hex(id));
+        CPPUNIT_ASSERT(directory::identifier_from_hex("00ABff10") == id);
+        CPPUNIT_ASSERT(!directory::identifier_from_hex("0"));
+        CPPUNIT_ASSERT(!directory::identifier_from_hex("zz"));
+        CPPUNIT_ASSERT(!directory::identifier_from_hex(""));
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(ReceiptStoreTest);
