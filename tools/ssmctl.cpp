@@ -13,6 +13,7 @@
 #include "tools/ssmctl_hsm.h"
 #include "tools/ssmctl_policy.h"
 #include "tools/ssmctl_process.h"
+#include "tools/ssmctl_receipts.h"
 
 using namespace ssm;
 
@@ -41,7 +42,9 @@ void usage(std::FILE* to)
                  "  cert import FILE\n"
                  "      store a PEM/DER certificate or PKCS#7 bundle for its addresses\n"
                  "  cache flush [ADDR]\n"
-                 "      forget cached directory answers (for ADDR, or all)\n");
+                 "      forget cached directory answers (for ADDR, or all)\n"
+                 "  receipts [list [--pending] | show ID | expire DAYS]\n"
+                 "      signed messages that asked for receipts, and the receipts received\n");
 }
 
 }  // namespace
@@ -85,6 +88,7 @@ int main(int argc, char** argv)
         return tools::hsm_list(config->hsm, std::cout, std::cerr);
     if (command == "cert") return tools::cert_command(*config, args, std::cout, std::cerr);
     if (command == "cache") return tools::cache_command(*config, args, std::cout, std::cerr);
+    if (command == "receipts") return tools::receipts_command(*config, args, std::cout, std::cerr);
     usage(stderr);
     return kExitUsage;
 }
