@@ -234,6 +234,7 @@ std::shared_ptr<const Config> parse_config(std::string_view text, const std::str
     load_directory(L, subtable(root, "directory"), *c);
     load_reinjection(L, subtable(root, "reinjection"), *c);
     load_metrics(L, subtable(root, "metrics"), *c);
+    load_labels(L, root, *c);
     load_policy(L, root, *c);  // [policy], [[domain]], [[rule]]: config_rules.cpp
     if (c->policy.uses_groups() && !c->directory.groups)
         L.fail(root.source(), "from_group/to_group rules need a [directory.groups] directory");

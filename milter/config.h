@@ -14,6 +14,7 @@
 #include "hsm/token_config.h"
 #include "milter/network.h"
 #include "milter/reinjection.h"
+#include "policy/labels.h"
 #include "policy/policy.h"
 #include "smime/algorithms.h"
 #include "smime/sign.h"
@@ -128,6 +129,7 @@ struct Config {
     ReinjectionSettings reinjection;  // [reinjection]; port 0: off
     MetricsSettings metrics;          // [metrics]; listen empty: off
     policy::Policy policy;
+    policy::LabelPolicy labels;       // security labels and clearances (PRODUCT §4.1)
     // Settings accepted by the file format that this version does not act on yet;
     // logged as warnings at start-up so nobody believes they are in force.
     std::vector<std::string> not_yet_in_force;

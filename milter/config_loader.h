@@ -66,6 +66,11 @@ public:
             if (ok)
                 for (auto& e : *node.as_array()) ok = ok && e.is_string();
             break;
+        case KeyType::IntegerArray:
+            ok = node.is_array();
+            if (ok)
+                for (auto& e : *node.as_array()) ok = ok && e.is_integer();
+            break;
         }
         if (!ok)
             fail(node.source(), "'" + std::string(spec.key) + "' must be a " +
@@ -149,5 +154,9 @@ void load_directory(Loader& L, const toml::table* t, Config& c);
 
 // [reinjection] (config_reinjection.cpp).
 void load_reinjection(Loader& L, const toml::table* t, Config& c);
+
+// [labels], [[security_label]], [[clearance]], [[label_equivalence]] (config_labels.cpp);
+// before load_policy, which checks the rules' security_label names against c.labels.
+void load_labels(Loader& L, const toml::table& root, Config& c);
 
 }  // namespace ssm::milter::config_detail

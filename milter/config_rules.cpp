@@ -61,7 +61,10 @@ std::vector<policy::OwnDomain> load_domains(Loader& L, const toml::node* node)
 // else the key table's default.
 class Actions {
 public:
-    Actions(Loader& L, const toml::table* policy_table) : m_L(L), m_policy(policy_table) {}
+    Actions(Loader& L, const toml::table* policy_table, const policy::LabelPolicy& labels)
+        : m_L(L), m_policy(policy_table), m_labels(labels)
+    {
+    }
 
     // Fills `t` from `rule` (null: the [policy] table itself).
     void load(const toml::table* rule, policy::Treatment& t)
@@ -103,6 +106,13 @@ public:
         auto missing = policy::parse_on_missing(text(rule, "on_missing"));
         if (!missing) fail(rule, "on_missing", "on_missing must be \"reject\" or \"tag\"");
         t.on_missing = *missing;
+        t.security_label = text(rule, "security_label");
+        if (!t.security_label.empty() && !m_labels.by_name(t.security_label))
+            fail(rule, "security_label", "no [[security_label]] named '" + t.security_label + "'");
+        // A label lives in the signature: a rule that never signs cannot apply it (§4.1).
+        // (Inherited from [policy] it is refused per message instead, for outbound mail.)
+        if (rule && rule->contains("security_label") && t.sign == policy::SignMode::None)
+            fail(rule, "security_label", "security_label needs sign = \"sender\" or \"domain\"");
     }
 
 private:
@@ -124,6 +134,7 @@ private:
 
     Loader& m_L;
     const toml::table* m_policy;
+    const policy::LabelPolicy& m_labels;
 };
 
 std::filesystem::path base_dir(const std::string& config_path)
@@ -239,7 +250,7 @@ policy::Rule load_rule(Loader& L, const toml::table* t, Actions& actions, Config
 void load_policy(Loader& L, const toml::table& root, Config& c)
 {
     const toml::table* policy_table = subtable(root, kPolicy);
-    Actions actions(L, policy_table);
+    Actions actions(L, policy_table, c.labels);
     policy::Treatment defaults;
     actions.load(nullptr, defaults);
 

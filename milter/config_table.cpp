@@ -189,6 +189,8 @@ constexpr std::array kKeys = {
             "Default of the rules' require_encryption."},
     KeySpec{"policy", "on_missing", K::String, "\"reject\"", false, true,
             "Default of the rules' on_missing: reject or tag."},
+    KeySpec{"policy", "security_label", K::String, "", false, true,
+            "Default of the rules' security_label; absent: no default label."},
 
     KeySpec{"rule[]", "name", K::String, "", true, true,
             "Name shown in logs and by ssmctl policy test."},
@@ -253,6 +255,50 @@ constexpr std::array kKeys = {
     KeySpec{"rule[]", "on_missing", K::String, "", false, true,
             "Inbound mail lacking what the rule requires: reject (550 5.7.1) or tag "
             "(X-SSM-Policy header); absent: [policy] on_missing."},
+    KeySpec{"rule[]", "security_label", K::String, "", false, true,
+            "Outbound: name of the [[security_label]] signed into mail whose author gave no "
+            "SIO-Label; needs a rule that signs. Absent: [policy] security_label."},
+
+    KeySpec{"labels", "unknown_policy", K::String, "\"reject\"", false, true,
+            "Inbound mail with a verified security label whose policy is neither ours nor mapped "
+            "by an equivalence: reject (550 5.7.1) or accept (delivered, no clearance check)."},
+
+    KeySpec{"security_label[]", "name", K::String, "", true, true,
+            "Name of the label, used by rules (security_label) and equivalences (label)."},
+    KeySpec{"security_label[]", "policy", K::String, "", true, true,
+            "security-policy-identifier: the OID of the security policy (dotted)."},
+    KeySpec{"security_label[]", "classification", K::Integer, "", false, true,
+            "SecurityClassification 0..256 (RFC 2634: 0 unmarked, 1 unclassified, 2 restricted, "
+            "3 confidential, 4 secret, 5 top-secret); absent: none."},
+    KeySpec{"security_label[]", "privacy_mark", K::String, "", false, true,
+            "ESSPrivacyMark text (PrintableString when it fits, else UTF8String); absent: none."},
+    KeySpec{"security_label[]", "categories", K::StringArray, "", false, true,
+            "Security categories as \"TYPE-OID:HEX\" (HEX: the DER of the value)."},
+    KeySpec{"security_label[]", "marking", K::String, "", false, true,
+            "Display marking (RFC 7444 SIO-Label marking) that selects this label outbound and is "
+            "shown inbound; default: the privacy mark, else the name. Unique."},
+
+    KeySpec{"clearance[]", "recipients", K::StringArray, "", true, true,
+            "Recipient patterns (addr, *@domain, *@*.domain, *) this clearance applies to."},
+    KeySpec{"clearance[]", "policy", K::String, "", true, true,
+            "OID of the security policy the clearance is for."},
+    KeySpec{"clearance[]", "classifications", K::IntegerArray, "", true, true,
+            "Classifications (0..256) the recipients may receive; a label without one counts "
+            "as 0."},
+    KeySpec{"clearance[]", "categories", K::StringArray, "", false, true,
+            "Security categories (\"TYPE-OID:HEX\") the recipients may receive; a label "
+            "with any other category is refused."},
+
+    KeySpec{"label_equivalence[]", "policy", K::String, "", true, true,
+            "OID of the partner's security policy."},
+    KeySpec{"label_equivalence[]", "classification", K::Integer, "", false, true,
+            "The partner's classification; absent: the partner's label carries none."},
+    KeySpec{"label_equivalence[]", "label", K::String, "", true, true,
+            "Name of our [[security_label]] that the partner's label means."},
+    KeySpec{"label_equivalence[]", "domains", K::StringArray, "", false, true,
+            "Partner domains: inbound, only mail from these authors is mapped; outbound, mail "
+            "with our label to these domains also carries the partner's label (equivalentLabels). "
+            "Absent: inbound from anyone, never outbound."},
 };
 // clang-format on
 
@@ -286,6 +332,7 @@ const char* key_type_name(KeyType t)
     case KeyType::Size: return "size (e.g. \"1MiB\")";
     case KeyType::Duration: return "duration (e.g. \"1h\")";
     case KeyType::StringArray: return "array of strings";
+    case KeyType::IntegerArray: return "array of integers";
     }
     return "value";
 }

@@ -7,7 +7,7 @@
 
 namespace ssm::milter {
 
-enum class KeyType { String, Integer, Boolean, Size, Duration, StringArray };
+enum class KeyType { String, Integer, Boolean, Size, Duration, StringArray, IntegerArray };
 
 struct KeySpec {
     std::string_view table;          // "milter", "hsm", "rule[]" (array of tables), ...

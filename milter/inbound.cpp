@@ -135,6 +135,7 @@ SmimeAuthResult InboundProcessor::judge_signer(const smime::cms::SignerVerificat
         return r;
     }
     r.result = SmimeResult::Pass;
+    collect_label(signer, r.identifier, m_labels);  // only signatures that passed label (§4.1)
     if (m_harvest && m_config.inbound.harvest) {
         for (const auto& a : facts.email_addresses) {
             auto addr = EmailAddress::parse(a);
@@ -319,6 +320,7 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
                                          const std::vector<std::string>& required_policies)
 {
     m_required_policies = required_policies;
+    m_labels.clear();
     InboundOutcome out;
     out.reply = Reply::accept();
     const auto& m = m_config.milter;
@@ -493,6 +495,7 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
     out.action.clear();
     for (const auto& a : actions) out.action += (out.action.empty() ? "" : "+") + a;
     if (out.action.empty()) out.action = "none";
+    out.labels = std::move(m_labels);
     return out;
 }
 

@@ -15,6 +15,7 @@
 #include "milter/inbound_layers.h"
 #include "milter/key_source.h"
 #include "milter/reply.h"
+#include "milter/security_labels.h"
 #include "policy/policy.h"
 #include "smime/mime/header.h"
 #include "smime/cms/verify.h"
@@ -28,6 +29,7 @@ struct InboundOutcome {
     std::unique_ptr<Spool> new_body;   // set when the body changes (decrypted, stripped)
     std::string action;                // "decrypt", "verify", "decrypt+verify", "none"
     std::string detail;                // for the log line
+    std::vector<SignedLabel> labels;   // security labels of the signatures that passed (§4.1)
 };
 
 class InboundProcessor {
@@ -61,6 +63,7 @@ private:
     const Config& m_config;
     const Certificates& m_certificates;
     std::vector<std::string> m_required_policies;
+    std::vector<SignedLabel> m_labels;
     KeySource& m_keys;
     directory::HarvestStore* m_harvest;
 };

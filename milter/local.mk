@@ -5,7 +5,7 @@ milter_libssm_milter_a_SOURCES = \
 	milter/config.h milter/config.cpp \
 	milter/config_loader.h milter/config_directory.cpp \
 	milter/config_rules.h milter/config_rules.cpp \
-	milter/config_reinjection.cpp \
+	milter/config_reinjection.cpp milter/config_labels.cpp \
 	milter/network.h milter/network.cpp \
 	milter/reply.h milter/reply.cpp \
 	milter/auth_results.h milter/auth_results.cpp \
@@ -14,6 +14,7 @@ milter_libssm_milter_a_SOURCES = \
 	milter/message_processor.h milter/message_processor.cpp \
 	milter/message_planning.cpp milter/message_split.cpp \
 	milter/inbound.h milter/inbound.cpp milter/inbound_layers.h milter/inbound_layers.cpp \
+	milter/security_labels.h milter/security_labels.cpp \
 	milter/privileges.h milter/privileges.cpp \
 	milter/message_writer.h milter/message_writer.cpp \
 	milter/daemon.h milter/callbacks.cpp \

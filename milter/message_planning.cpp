@@ -107,6 +107,7 @@ MessageProcessor::Effective MessageProcessor::effective(const Recipient& r) cons
     }
     e.sign = t.sign;
     e.signing_identity = t.signing_identity;
+    e.security_label = t.security_label;
     e.encrypt = r.certificate.has_value();
     if (e.encrypt) {
         e.encrypt_to = t.encrypt_to;

@@ -2,6 +2,7 @@
 // (message_planning.cpp) decided, strip trigger tags. The message is untrusted SMTP input.
 #include "milter/message_processor.h"
 
+#include <algorithm>
 #include <ctime>
 
 #include "base/ascii.h"
@@ -190,11 +191,28 @@ smime::EncryptParameters MessageProcessor::encryption_parameters() const
     return p;
 }
 
-MessageOutcome MessageProcessor::protect()
+std::optional<OutboundLabel> MessageProcessor::outbound_label() const
+{
+    std::vector<Domain> domains;
+    for (const auto& r : m_recipients)
+        if (r.accepted() && std::find(domains.begin(), domains.end(), r.address->domain()) == domains.end())
+            domains.push_back(r.address->domain());
+    return milter::outbound_label(m_config->labels, m_headers, m_effective ? m_effective->security_label : "", domains);
+}
+
+MessageOutcome MessageProcessor::protect(const std::optional<OutboundLabel>& label)
 {
     MessageOutcome out;
     out.reply = Reply::accept();
     const Effective e = *m_effective;
+    // A label lives in our signature: mail that would leave unsigned is refused, never sent
+    // out without the label its author or the rule gave it (§4.1).
+    const auto unlabelled = [&](const std::string& why) -> MessageOutcome {
+        out.reply = Reply::reject("550", "5.7.1", "security label cannot be applied: " + why);
+        out.action = "reject";
+        out.detail = label->describe() + " ";
+        return std::move(out);
+    };
     const auto& m = m_config->milter;
 
     smime::ProtectRequest request;
@@ -210,8 +228,10 @@ MessageOutcome MessageProcessor::protect()
     request.sign.limits.max_header_field = m.max_header_field_size;
     request.sign.limits.max_depth = m.max_mime_depth;
 
+    if (label) request.sign.extra_signed_attributes = label->attributes();
     if (e.encrypt) {
         if (already_encrypted(m_headers)) {
+            if (label) return unlabelled("the message is already encrypted by its author and would not be signed");
             out.action = "none";
             out.detail = "already encrypted by the sender ";
             return out;
@@ -239,6 +259,9 @@ MessageOutcome MessageProcessor::protect()
         // "sender" means: the sender's key, else the domain's, when there is one.
         if (!signer) out.detail = "no signing identity for " + who->str() + " ";
     }
+    if (label && !signer)
+        return unlabelled(e.sign == policy::SignMode::None ? std::string("the rule does not sign")
+                                                           : "no signing key for the author's address or domain");
     if (!signer && !request.encrypt) {
         out.action = "none";
         return out;
@@ -271,6 +294,7 @@ MessageOutcome MessageProcessor::protect()
     if (r.cipher)
         out.detail += std::string("cipher=") + cipher_name(*r.cipher) +
                       " recipients=" + std::to_string(r.recipients) + " ";
+    if (label) out.detail += label->describe() + " ";
     return out;
 }
 
@@ -286,6 +310,23 @@ MessageOutcome MessageProcessor::inbound()
     out.reply = r.reply;
     out.action = r.action;
     out.detail = r.detail;
+    if (r.reply.verdict == Verdict::Accept) {
+        // Every recipient must be cleared for every verified label (§4.1); SIO-Label fields
+        // that came from outside are claims anyone can make and never pass through.
+        std::vector<EmailAddress> rcpts;
+        for (const auto& rc : m_recipients)
+            if (rc.accepted()) rcpts.push_back(*rc.address);
+        const auto who = author();
+        const LabelVerdict lv = judge_labels(m_config->labels, r.labels, rcpts,
+                                             who ? std::optional<Domain>(who->domain()) : std::nullopt);
+        out.detail += lv.detail;
+        if (lv.reply.verdict != Verdict::Continue) {
+            out.reply = lv.reply;
+            out.action = "reject";
+            return out;
+        }
+        replace_sio_labels(r.headers, m_headers, lv.sio_labels);
+    }
     const bool header_changes = !r.headers.remove.empty() || !r.headers.change.empty() ||
                                 !r.headers.add.empty() || !r.headers.prepend.empty();
     if (r.reply.verdict == Verdict::Accept && (header_changes || r.new_body)) {
@@ -335,12 +376,14 @@ MessageOutcome MessageProcessor::end_of_message()
             if (out.reply.verdict == Verdict::Accept) remove_markers(out);
             return out;
         }
+        std::optional<OutboundLabel> label;
+        if (m_effective && m_direction == policy::Direction::Outbound) label = outbound_label();
         if (!m_effective || m_direction != policy::Direction::Outbound ||
-            (m_effective->sign == policy::SignMode::None && !m_effective->encrypt)) {
+            (m_effective->sign == policy::SignMode::None && !m_effective->encrypt && !label)) {
             out.reply = Reply::accept();
             out.action = "none";
         } else {
-            out = protect();
+            out = protect(label);
         }
         out.detail += rule;
         if (out.reply.verdict == Verdict::Accept) {

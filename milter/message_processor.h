@@ -18,6 +18,7 @@
 #include "milter/config.h"
 #include "milter/key_source.h"
 #include "milter/reply.h"
+#include "milter/security_labels.h"
 #include "policy/policy.h"
 #include "smime/mime/header.h"
 #include "smime/protect.h"
@@ -121,13 +122,17 @@ private:
         bool require_encryption = false;
         policy::OnMissing on_missing = policy::OnMissing::Reject;
         std::vector<std::string> required_policies;
+        std::string security_label;  // outbound: the rule's default label (a name)
         bool operator==(const Effective& o) const = default;
     };
     Effective effective(const Recipient& r) const;
     // Looks up the certificate `r.plan` asks for; returns a final Reply or Continue.
     Reply look_up(Recipient& r, bool at_rcpt);
     Reply check_token(const Recipient& r);
-    MessageOutcome protect();
+    MessageOutcome protect(const std::optional<OutboundLabel>& label);
+    // The label the message must be signed with (nullopt: none); throws
+    // Error(PolicyViolation) when the author's SIO-Label cannot be honoured.
+    std::optional<OutboundLabel> outbound_label() const;
     MessageOutcome inbound();
     smime::EncryptParameters encryption_parameters() const;
     std::shared_ptr<smime::Signer> find_signer(const Effective& e, const EmailAddress& author,

@@ -215,6 +215,7 @@ std::string describe(const Treatment& t, Direction d)
             s += std::string(" header_protection=") + (*t.header_protection ? "yes" : "no");
     }
     if (t.strip_trigger) s += " strip_trigger=yes";
+    if (!t.security_label.empty()) s += " security_label=" + t.security_label;
     return s;
 }
 

@@ -63,6 +63,8 @@ struct Treatment {
     CipherFloor minimum_cipher = CipherFloor::None;
     std::optional<bool> header_protection;  // unset: [encryption] header_protection
     bool strip_trigger = false;             // remove the matched Subject tag
+    // Outbound: the [[security_label]] signed in when the MUA gave no SIO-Label (§4.1).
+    std::string security_label;
     // Inbound partner requirements (§3.5).
     bool require_signature = false;
     bool require_encryption = false;

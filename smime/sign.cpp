@@ -87,6 +87,7 @@ SignResult sign_message(const std::vector<mime::HeaderField>& headers, ByteSourc
     options.scheme = result.scheme;
     options.include_chain = params.include_chain;
     options.signing_time = params.signing_time;
+    options.extra_signed_attributes = params.extra_signed_attributes;
 
     if (params.format == SignatureFormat::Detached) {
         const cms::SignedDataParts der =

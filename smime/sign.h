@@ -7,6 +7,7 @@
 #include <ctime>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/spool.h"
@@ -30,6 +31,9 @@ struct SignParameters {
     // Header fields written at the top of the signed entity, before its Content-* fields
     // (RFC 9788 header protection: the Cryptographic Payload carries the message's fields).
     std::vector<mime::HeaderField> protected_fields;
+    // Further signed attributes (OID, DER of the single value): ESS securityLabel and
+    // equivalentLabels (RFC 2634 §5.4), receipt requests. Each OID at most once.
+    std::vector<std::pair<std::string, Bytes>> extra_signed_attributes;
 };
 
 // Changes to the top-level header: fields to delete or to give a new value (name and

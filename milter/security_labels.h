@@ -1,0 +1,73 @@
+// Security labels in the pipeline (PRODUCT §4.1): outbound, the label to sign in (from the
+// author's SIO-Label field, RFC 7444, or the rule's default); inbound, the labels of the
+// signatures that passed, mapped onto our policy and checked against every recipient's
+// clearance, shown as one gateway-made SIO-Label. SIO-Label fields and signed attributes are
+// untrusted input; a label that cannot be read or honoured refuses the message (fail closed).
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/email_address.h"
+#include "milter/reply.h"
+#include "policy/labels.h"
+#include "smime/cms/security_label.h"
+#include "smime/cms/verify.h"
+#include "smime/mime/header.h"
+#include "smime/sign.h"
+
+namespace ssm::milter {
+
+inline constexpr std::string_view kSioLabelField = "SIO-Label";
+
+// The label an outbound message gets signed with.
+struct OutboundLabel {
+    smime::cms::SecurityLabel label;
+    std::string name;    // the [[security_label]] it is, or ""
+    std::string source;  // "header" or "rule"
+    std::vector<smime::cms::SecurityLabel> equivalents;  // partner forms (equivalentLabels)
+    // The signed attributes that carry it.
+    std::vector<std::pair<std::string, Bytes>> attributes() const;
+    std::string describe() const;  // for the log line
+};
+
+// The outbound label: the SIO-Label field when the author wrote one (type :ess: that label;
+// marking only: the [[security_label]] with that marking), else the rule's default
+// `rule_label` (a name; "" for none). `recipient_domains` select the equivalences announced.
+// nullopt: no label. A second SIO-Label field, a malformed one, a label type other than :ess
+// or an unknown marking: ssm::Error(PolicyViolation) saying why.
+std::optional<OutboundLabel> outbound_label(const policy::LabelPolicy& labels,
+                                            const std::vector<smime::mime::HeaderField>& headers,
+                                            const std::string& rule_label,
+                                            const std::vector<Domain>& recipient_domains);
+
+// The label attributes of one signature that passed (collected while judging signers).
+struct SignedLabel {
+    std::string signer;                 // the signer's identity, for logs and replies
+    smime::cms::LabelAttributes attributes;
+    std::string error;                  // set: the attributes could not be read
+};
+
+// Adds the labels of `signer` (which passed) to `out`; nothing when it carries none.
+void collect_label(const smime::cms::SignerVerification& signer, const std::string& identity,
+                   std::vector<SignedLabel>& out);
+
+// What the labels of an inbound message mean for its recipients.
+struct LabelVerdict {
+    Reply reply = Reply::proceed();          // Continue, or the 550 5.7.1 refusal
+    std::vector<std::string> sio_labels;     // SIO-Label values to add (one per distinct label)
+    std::string detail;                      // for the log line
+};
+
+// Every label must be readable and known (or mapped, or accepted by unknown_policy) and
+// every recipient cleared for every known label. `author_domain`: the From domain.
+LabelVerdict judge_labels(const policy::LabelPolicy& labels, const std::vector<SignedLabel>& found,
+                          const std::vector<EmailAddress>& recipients,
+                          const std::optional<Domain>& author_domain);
+
+// The header edit of an accepted inbound message: every received SIO-Label field removed
+// (and none restored from a protected header), the gateway's ones added.
+void replace_sio_labels(smime::HeaderEdit& edit, const std::vector<smime::mime::HeaderField>& received,
+                        const std::vector<std::string>& ours);
+
+}  // namespace ssm::milter

@@ -1,0 +1,336 @@
+#!/bin/bash
+# ESS security labels end to end (PRODUCT §4.1, RFC 2634 §5.4, RFC 7444), offline through
+# `ssmctl process` (the milter's own pipeline). Outbound: an SIO-Label :ess field and a rule
+# default become the securityLabel signed attribute, byte for byte the DER OpenSSL's genconf
+# makes, and the signature still verifies with openssl, gpgsm and NSS cmsutil; malformed or
+# unknown labels and labels on unsigned mail are refused with 550 5.7.1. Inbound: labelled
+# signatures made independently (DER built by python3 below, signature by `openssl dgst`, labels
+# by `openssl asn1parse -genconf`; none of our encoder) are checked against the clearances.
+. "$(dirname "$0")/lib.sh"
+. "$SSM_SRCDIR/tests/interop/peers.sh"
+require_tools openssl perl python3 softhsm2-util pkcs11-tool
+require_binaries
+make_pki
+make_token alice domain-signing
+export OPENSSL_CONF=/dev/null
+M=$WORK/m
+mkdir -p "$M" "$WORK/out" "$WORK/certs"
+
+OURS=1.3.6.1.4.1.99999.1 PARTNER=1.3.6.1.4.1.88888.1 UNKNOWN=1.2.3.9
+# --- labels as OpenSSL's genconf writes them (never our encoder) --------------------------------
+genlabel() {  # genlabel NAME SECTION-BODY: $M/NAME.der
+  printf 'asn1=SET:l\n[l]\n%s\n' "$2" >"$M/$1.cnf"
+  openssl asn1parse -genconf "$M/$1.cnf" -out "$M/$1.der" >/dev/null || fatal var-setup "genconf $1"
+}
+genlabel ours2 "policy=OID:$OURS
+class=INT:2
+mark=PRINTABLESTRING:ACME RESTRICTED"
+genlabel ours4 "policy=OID:$OURS
+class=INT:4"
+genlabel partner3 "policy=OID:$PARTNER
+class=INT:3"
+genlabel unknown1 "policy=OID:$UNKNOWN
+class=INT:1"
+# EquivalentLabels { unknown-policy label, our class-2 label }
+printf 'asn1=SEQUENCE:eq\n[eq]\nl1=SET:a\nl2=SET:b\n[a]\npolicy=OID:%s\nclass=INT:1\n[b]\npolicy=OID:%s\nclass=INT:2\nmark=PRINTABLESTRING:ACME RESTRICTED\n' \
+  "$UNKNOWN" "$OURS" >"$M/eq.cnf"
+openssl asn1parse -genconf "$M/eq.cnf" -out "$M/eq.der" >/dev/null || fatal var-setup "genconf eq"
+# our label for the partner domain carries the partner's form: SEQUENCE OF { partner class 3 }
+printf 'asn1=SEQUENCE:eq\n[eq]\nl1=SET:a\n[a]\npolicy=OID:%s\nclass=INT:3\n' "$PARTNER" >"$M/eq-out.cnf"
+openssl asn1parse -genconf "$M/eq-out.cnf" -out "$M/eq-out.der" >/dev/null || fatal var-setup "genconf eq-out"
+
+RULES="[[rule]]
+name = \"partner mail is labelled restricted by the domain\"
+direction = \"outbound\"
+to = [\"*@partner.example\"]
+sign = \"domain\"
+security_label = \"acme-restricted\"
+
+[[rule]]
+name = \"unsigned\"
+direction = \"outbound\"
+to = [\"*@plain.example\"]
+sign = \"none\"
+
+[[rule]]
+name = \"others are signed by the sender\"
+direction = \"outbound\"
+sign = \"sender\"
+
+[[security_label]]
+name = \"acme-restricted\"
+policy = \"$OURS\"
+classification = 2
+privacy_mark = \"ACME RESTRICTED\"
+
+[[security_label]]
+name = \"acme-secret\"
+policy = \"$OURS\"
+classification = 4
+marking = \"ACME SECRET\"
+
+[[clearance]]
+recipients = [\"boss@acme.example\"]
+policy = \"$OURS\"
+classifications = [0, 1, 2, 3, 4]
+
+[[clearance]]
+recipients = [\"*@acme.example\"]
+policy = \"$OURS\"
+classifications = [0, 1, 2]
+
+[[label_equivalence]]
+policy = \"$PARTNER\"
+classification = 3
+label = \"acme-restricted\"
+domains = [\"partner.example\"]"
+for cfg in reject accept; do
+  write_config "$WORK/$cfg.toml" socket="inet:1@127.0.0.1" rules="$RULES" pki='revocation = "off"' extra="[labels]
+unknown_policy = \"$cfg\"
+
+[directory]
+cache = \"$WORK/cache-$cfg\"
+static_certificates = \"$WORK/certs\"" || fatal var-setup "config $cfg"
+done
+"$SSM_BUILDDIR/ssm-milter" -n -c "$WORK/reject.toml" >"$WORK/check.log" 2>&1 \
+  || fatal config-check "ssm-milter -n: $(tail -n 3 "$WORK/check.log")"
+
+# run DIR CASE FROM TO... : ssmctl process; sets RC, OUT, LOG.
+run() {
+  local dir=$1 cn=$2 from=$3 cfg=${CFG:-reject}; shift 3
+  local to=(); for r in "$@"; do to+=(--to "$r"); done
+  "$SSM_BUILDDIR/ssmctl" -c "$WORK/$cfg.toml" process --direction "$dir" --from "$from" "${to[@]}" \
+    <"$WORK/out/$cn.eml" >"$WORK/out/$cn.out" 2>"$WORK/out/$cn.err"
+  RC=$? OUT=$WORK/out/$cn.out
+  LOG=$(grep -E '^(decision|reply):' "$WORK/out/$cn.err" | tr '\n' ' ')
+}
+b64line() { base64 -w0 <"$1"; }
+
+# The value of one signed attribute (OID) of a CMS ContentInfo (DER), hex; "" when absent.
+cat >"$M/der.py" <<'EOF'
+import sys
+def tlv(b, i):
+    t = b[i]; i += 1
+    if t & 0x1f == 0x1f:
+        while b[i] & 0x80: i += 1
+        i += 1
+    l = b[i]; i += 1
+    if l & 0x80:
+        n = l & 0x7f; l = int.from_bytes(b[i:i + n], 'big'); i += n
+    return t, i, i + l
+def children(b, s, e):
+    out = []
+    while s < e:
+        t, cs, ce = tlv(b, s); out.append((t, s, cs, ce)); s = ce
+    return out
+def oid(o):
+    a = [int(x) for x in o.split('.')]; body = bytearray([40 * a[0] + a[1]])
+    for v in a[2:]:
+        enc = [v & 0x7f]; v >>= 7
+        while v: enc.insert(0, 0x80 | (v & 0x7f)); v >>= 7
+        body += bytes(enc)
+    return bytes([6, len(body)]) + bytes(body)
+def der(tag, body):
+    n = len(body)
+    if n < 0x80: return bytes([tag, n]) + body
+    lb = n.to_bytes((n.bit_length() + 7) // 8, 'big')
+    return bytes([tag, 0x80 | len(lb)]) + lb + body
+def signer_info(b):
+    ci = children(b, *tlv(b, 0)[1:])
+    sd = children(b, *tlv(b, ci[1][2])[1:])  # [0] EXPLICIT SignedData
+    sis = children(b, sd[-1][2], sd[-1][3])
+    return children(b, sis[0][2], sis[0][3])
+if sys.argv[1] == 'attr':
+    b = open(sys.argv[2], 'rb').read()
+    for t, s, cs, ce in signer_info(b):
+        if t != 0xa0: continue
+        for at, a_s, acs, ace in children(b, cs, ce):
+            parts = children(b, acs, ace)
+            if b[parts[0][1]:parts[0][3]] == oid(sys.argv[3]):
+                vals = children(b, parts[1][2], parts[1][3])
+                print(b[vals[0][1]:vals[0][3]].hex())
+elif sys.argv[1] == 'sign':
+    # sign CERT.der CHAIN.der CONTENT LABEL.der|- EQ.der|- OUT.der KEY.pem: detached SignedData,
+    # signature made by openssl dgst (RSA PKCS#1 v1.5, SHA-256).
+    import hashlib, subprocess, time
+    cert, chain, content, label, eq, out, key = sys.argv[2:9]
+    c = open(cert, 'rb').read()
+    tbs = children(c, *tlv(c, 0)[1:])[0]
+    f = children(c, tbs[2], tbs[3])
+    k = 1 if f[0][0] == 0xa0 else 0
+    serial, issuer = c[f[k][1]:f[k][3]], c[f[k + 2][1]:f[k + 2][3]]
+    sha256 = der(0x30, oid('2.16.840.1.101.3.4.2.1') + b'\x05\x00')
+    def attr(o, v): return der(0x30, oid(o) + der(0x31, v))
+    attrs = [attr('1.2.840.113549.1.9.3', oid('1.2.840.113549.1.7.1')),
+             attr('1.2.840.113549.1.9.5', der(0x17, time.strftime('%y%m%d%H%M%SZ', time.gmtime()).encode())),
+             attr('1.2.840.113549.1.9.4', der(0x04, hashlib.sha256(open(content, 'rb').read()).digest()))]
+    if label != '-': attrs.append(attr('1.2.840.113549.1.9.16.2.2', open(label, 'rb').read()))
+    if eq != '-': attrs.append(attr('1.2.840.113549.1.9.16.2.9', open(eq, 'rb').read()))
+    signed = der(0x31, b''.join(sorted(attrs)))
+    sig = subprocess.run(['openssl', 'dgst', '-sha256', '-sign', key], input=signed,
+                         capture_output=True, check=True).stdout
+    si = der(0x30, b'\x02\x01\x01' + der(0x30, issuer + serial) + sha256 + b'\xa0' + signed[1:] +
+             der(0x30, oid('1.2.840.113549.1.1.1') + b'\x05\x00') + der(0x04, sig))
+    sd = der(0x30, b'\x02\x01\x01' + der(0x31, sha256) + der(0x30, oid('1.2.840.113549.1.7.1')) +
+             der(0xa0, c + open(chain, 'rb').read()) + der(0x31, si))
+    open(out, 'wb').write(der(0x30, oid('1.2.840.113549.1.7.2') + der(0xa0, sd)))
+EOF
+attr_hex() { python3 "$M/der.py" attr "$1" "$2"; }
+
+# --- outbound -------------------------------------------------------------------------------
+SL=1.2.840.113549.1.9.16.2.2 EL=1.2.840.113549.1.9.16.2.9
+out_mail() {  # out_mail CASE FROM TO [SIO-Label value]
+  { printf 'From: %s\r\nTo: %s\r\nSubject: labelled %s\r\nMessage-ID: <%s@acme.example>\r\nMIME-Version: 1.0\r\n' "$2" "$3" "$1" "$1"
+    [ -n "${4:-}" ] && printf 'SIO-Label: %s\r\n' "$4"
+    printf 'Content-Type: text/plain; charset=us-ascii\r\n\r\nThe plans, %s.\r\n' "$1"; } >"$WORK/out/$1.eml"
+}
+# expect_labelled CASE LABEL.der SIGNER [EQ.der]: accepted, signed, the signature verifies with
+# the peers and its securityLabel (and equivalentLabels) value is exactly the DER given.
+expect_labelled() {
+  local cn=$1 want=$2 signer=$3 eq=${4:-} d got peers=
+  if [ "$RC" -ne 0 ]; then fail "$cn" "exit $RC: $LOG"; return; fi
+  if ! verify_openssl "$OUT" "$signer"; then fail "$cn" "$PEER_DETAIL"; return; fi
+  got=$(attr_hex "$SIGNED_CMS" "$SL")
+  if [ "$got" != "$(xxd -p "$want" | tr -d '\n')" ]; then fail "$cn" "securityLabel $got, expected $(xxd -p "$want" | tr -d '\n')"; return; fi
+  got=$(attr_hex "$SIGNED_CMS" "$EL")
+  if [ -n "$eq" ] && [ "$got" != "$(xxd -p "$eq" | tr -d '\n')" ]; then fail "$cn" "equivalentLabels '$got'"; return; fi
+  if [ -z "$eq" ] && [ -n "$got" ]; then fail "$cn" "unexpected equivalentLabels $got"; return; fi
+  if ! openssl cms -cmsout -print -inform DER -in "$SIGNED_CMS" 2>/dev/null | grep -q "id-smime-aa-securityLabel"; then
+    fail "$cn" "openssl cms -print shows no securityLabel"; return; fi
+  if command -v gpgsm >/dev/null; then
+    verify_gpgsm "$OUT" "$signer" || { fail "$cn" "gpgsm: $PEER_DETAIL"; return; }; peers+=" gpgsm"; fi
+  if command -v cmsutil >/dev/null; then
+    verify_cmsutil "$OUT" "$signer" || { fail "$cn" "cmsutil: $PEER_DETAIL"; return; }; peers+=" cmsutil"; fi
+  if ! grep -q '^SIO-Label:' "$OUT" && [ -n "$(grep -c '^SIO-Label' "$WORK/out/$cn.eml")" ] && grep -q '^SIO-Label' "$WORK/out/$cn.eml"; then
+    fail "$cn" "the SIO-Label field was taken out"; return; fi
+  if ! grep -q "label=\"policy=$OURS" <<<"$LOG"; then fail "$cn" "log has no label: $LOG"; return; fi
+  pass "$cn (openssl$peers)"
+}
+expect_refused() {  # expect_refused CASE REGEX
+  if [ "$RC" -ne 1 ]; then fail "$1" "exit $RC, expected a rejection: $LOG"
+  elif ! grep -Eq "550 5\.7\.1.*$2" <<<"$LOG"; then fail "$1" "reply: $LOG (expected /$2/)"
+  else pass "$1"; fi
+}
+
+out_mail out-header-ess alice@acme.example carol@other.example "marking=\"ACME SECRET\"; type=\":ess\"; label=\"$(b64line "$M/ours4.der")\""
+run out out-header-ess alice@acme.example carol@other.example
+expect_labelled out-header-ess "$M/ours4.der" alice@acme.example
+out_mail out-marking alice@acme.example carol@other.example 'marking="ACME RESTRICTED"'
+run out out-marking alice@acme.example carol@other.example
+expect_labelled out-marking "$M/ours2.der" alice@acme.example
+out_mail out-rule-default alice@acme.example dave@partner.example
+run out out-rule-default alice@acme.example dave@partner.example
+expect_labelled out-rule-default "$M/ours2.der" domain-signing-authority@acme.example "$M/eq-out.der"
+# the header wins over the rule default
+out_mail out-header-wins alice@acme.example dave@partner.example "type=\":ess\"; label=\"$(b64line "$M/ours4.der")\""
+run out out-header-wins alice@acme.example dave@partner.example
+expect_labelled out-header-wins "$M/ours4.der" domain-signing-authority@acme.example
+# a sender-signed message without a label carries none
+out_mail out-none alice@acme.example carol@other.example
+run out out-none alice@acme.example carol@other.example
+if [ "$RC" -ne 0 ] || ! verify_openssl "$OUT" alice@acme.example; then fail out-none "exit $RC: $LOG $PEER_DETAIL"
+elif [ -n "$(attr_hex "$SIGNED_CMS" "$SL")" ]; then fail out-none "a label appeared"
+else pass out-none; fi
+
+out_mail out-malformed alice@acme.example carol@other.example 'type=":ess"; label=AAAA'
+run out out-malformed alice@acme.example carol@other.example
+expect_refused out-malformed "malformed SIO-Label"
+out_mail out-unknown-marking alice@acme.example carol@other.example 'marking="COSMIC TOP SECRET"'
+run out out-unknown-marking alice@acme.example carol@other.example
+expect_refused out-unknown-marking "unknown SIO-Label marking"
+out_mail out-unsigned alice@acme.example bob@plain.example 'marking="ACME RESTRICTED"'
+run out out-unsigned alice@acme.example bob@plain.example
+expect_refused out-unsigned "the rule does not sign"
+out_mail out-two-fields alice@acme.example carol@other.example 'marking="ACME RESTRICTED"'
+perl -0pi -e 's/(SIO-Label: [^\r]*\r\n)/$1$1/' "$WORK/out/out-two-fields.eml"
+run out out-two-fields alice@acme.example carol@other.example
+expect_refused out-two-fields "more than one SIO-Label"
+# the sender's own key is absent: bob@acme.example has no key and no domain fallback for other.test
+out_mail out-xml alice@acme.example carol@other.example "type=\":xml\"; label=\"$(printf '<label/>' | base64 -w0)\""
+run out out-xml alice@acme.example carol@other.example
+expect_refused out-xml "only :ess labels"
+
+# --- inbound: signatures made by python3 + openssl dgst -----------------------------------------
+openssl x509 -in "$PKI/dave.cert.pem" -outform DER -out "$M/dave.der"
+openssl x509 -in "$PKI/sub-ca.cert.pem" -outform DER -out "$M/sub-ca.der"
+E=$M/entity
+printf 'Content-Type: text/plain; charset=us-ascii\r\n\r\nThe partner figures.\r\n' >"$E"
+# in_mail CASE LABEL|- EQ|- [extra header]: multipart/signed from dave@partner.example.
+in_mail() {
+  local cn=$1 b="----=_lbl_$1"
+  python3 "$M/der.py" sign "$M/dave.der" "$M/sub-ca.der" "$E" "${2/#-/-}" "${3/#-/-}" "$M/$cn.p7s" "$PKI/dave.key.pem" \
+    || fatal var-setup "python signer $cn"
+  { printf 'From: dave@partner.example\r\nTo: alice@acme.example\r\nSubject: inbound %s\r\nMessage-ID: <%s@partner.example>\r\nMIME-Version: 1.0\r\n' "$cn" "$cn"
+    [ -n "${4:-}" ] && printf '%s\r\n' "$4"
+    printf 'Content-Type: multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-256; boundary="%s"\r\n\r\n--%s\r\n' "$b" "$b"
+    cat "$E"; printf '\r\n--%s\r\nContent-Type: application/pkcs7-signature; name=smime.p7s\r\nContent-Transfer-Encoding: base64\r\n\r\n' "$b"
+    base64 "$M/$cn.p7s" | sed 's/$/\r/'; printf '\r\n--%s--\r\n' "$b"; } >"$WORK/out/$cn.eml"
+}
+sio_of() { perl -0ne 's/\r?\n[ \t]+/ /g; print "$1\n" while /^SIO-Label:[ \t]*([^\r\n]*)/mig' "$1"; }
+# expect_delivered CASE LABEL.der|- MARKING: accepted, smime=pass, exactly one SIO-Label, made by
+# the gateway, holding that label and marking (or none when LABEL is -).
+expect_delivered() {
+  local cn=$1 want=$2 mark=$3 got n
+  if [ "$RC" -ne 0 ]; then fail "$cn" "exit $RC: $LOG"; return; fi
+  grep -q 'smime=pass' <<<"$LOG" || { fail "$cn" "not smime=pass: $LOG"; return; }
+  n=$(sio_of "$OUT" | wc -l)
+  if [ "$want" = - ]; then
+    [ "$n" -eq 0 ] && pass "$cn" || fail "$cn" "SIO-Label left: $(sio_of "$OUT")"; return
+  fi
+  [ "$n" -eq 1 ] || { fail "$cn" "$n SIO-Label fields: $(sio_of "$OUT")"; return; }
+  got=$(sio_of "$OUT")
+  if ! perl -e '$_=shift; my $l=""; $l.=$1 while /label(?:\*\d+)?="([^"]*)"/g; exit($l eq shift ? 0 : 1)' "$got" "$(b64line "$want")"; then
+    fail "$cn" "SIO-Label $got does not carry $(b64line "$want")"; return; fi
+  grep -qF "marking=\"$mark\"" <<<"$got" || { fail "$cn" "SIO-Label $got: marking is not $mark"; return; }
+  pass "$cn"
+}
+
+in_mail in-cleared "$M/ours2.der" - 'SIO-Label: marking="UNCLASSIFIED"'
+run in in-cleared dave@partner.example alice@acme.example
+expect_delivered in-cleared "$M/ours2.der" "ACME RESTRICTED"
+in_mail in-boss "$M/ours4.der" -
+run in in-boss dave@partner.example boss@acme.example
+expect_delivered in-boss "$M/ours4.der" "ACME SECRET"
+run in in-boss dave@partner.example boss@acme.example alice@acme.example
+expect_refused in-uncleared "recipient alice@acme.example is not cleared.*classification 4 of policy $OURS"
+run in in-boss dave@partner.example ghost@elsewhere.example
+expect_refused in-no-clearance "recipient ghost@elsewhere.example is not cleared.*no \\[\\[clearance\\]\\] for policy $OURS"
+in_mail in-partner-mapped "$M/partner3.der" -
+run in in-partner-mapped dave@partner.example alice@acme.example
+expect_delivered in-partner-mapped "$M/ours2.der" "ACME RESTRICTED"
+in_mail in-equivalent-attr "$M/unknown1.der" "$M/eq.der"
+run in in-equivalent-attr dave@partner.example alice@acme.example
+expect_delivered in-equivalent-attr "$M/ours2.der" "ACME RESTRICTED"
+in_mail in-unknown "$M/unknown1.der" -
+run in in-unknown dave@partner.example alice@acme.example
+expect_refused in-unknown-rejected "policy $UNKNOWN is not known"
+CFG=accept run in in-unknown dave@partner.example alice@acme.example
+if [ "$RC" -ne 0 ]; then fail in-unknown-accepted "exit $RC: $LOG"
+elif [ "$(sio_of "$OUT" | wc -l)" -ne 1 ]; then fail in-unknown-accepted "SIO-Label: $(sio_of "$OUT")"
+else pass in-unknown-accepted; fi
+in_mail in-unlabelled - - 'SIO-Label: marking="ACME SECRET"'
+run in in-unlabelled dave@partner.example ghost@elsewhere.example
+expect_delivered in-unlabelled-forged-removed - -
+# an unsigned message with a forged SIO-Label: the field goes, nothing else changes
+printf 'From: mallory@evil.example\r\nTo: alice@acme.example\r\nSubject: trust me\r\nSIO-Label: marking="ACME RESTRICTED"; type=":ess"; label="%s"\r\n\r\nhello\r\n' \
+  "$(b64line "$M/ours2.der")" >"$WORK/out/in-forged.eml"
+run in in-forged mallory@evil.example alice@acme.example
+if [ "$RC" -ne 0 ]; then fail in-forged-unsigned "exit $RC: $LOG"
+elif grep -qi '^SIO-Label' "$OUT"; then fail in-forged-unsigned "SIO-Label left in the delivered message"
+else pass in-forged-unsigned; fi
+# a labelled signature that does not verify (content changed after signing) gives no label:
+# delivered to a recipient no clearance names, without an SIO-Label
+in_mail in-bad-signature "$M/ours4.der" -
+perl -pi -e 's/The partner figures\./The partner FIGURES./' "$WORK/out/in-bad-signature.eml"
+run in in-bad-signature dave@partner.example ghost@elsewhere.example
+if [ "$RC" -ne 0 ]; then fail in-bad-signature "exit $RC: $LOG"
+elif ! grep -q 'smime=fail' <<<"$LOG"; then fail in-bad-signature "not smime=fail: $LOG"
+elif grep -qi '^SIO-Label' "$OUT" || grep -q 'label=' <<<"$LOG"; then fail in-bad-signature "a label was taken from a failed signature: $LOG"
+else pass in-bad-signature; fi
+# our own outbound output, received back: its label clears alice (restricted) but not ghost
+cp "$WORK/out/out-marking.out" "$WORK/out/in-ours.eml"
+cp "$PKI/alice.cert.pem" "$WORK/certs/" 2>/dev/null
+run in in-ours alice@acme.example alice@acme.example
+if [ "$RC" -ne 0 ] || ! grep -q "label=\"policy=$OURS class=2" <<<"$LOG"; then fail in-own-output "exit $RC: $LOG"
+else pass in-own-output; fi
+note "done"
