@@ -20,3 +20,8 @@ tests_unit_test_receipt_LDADD = smime/cms/libssm_cms.a base/libssm_base.a $(UNIT
 check_PROGRAMS += tests/unit/test_metrics
 tests_unit_test_metrics_SOURCES = tests/unit/test_metrics.cpp $(UNIT_MAIN)
 tests_unit_test_metrics_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
+
+# Security labels in configuration, policy and the pipeline's label choices (PRODUCT §4.1).
+check_PROGRAMS += tests/unit/test_labels
+tests_unit_test_labels_SOURCES = tests/unit/test_labels.cpp $(UNIT_MAIN)
+tests_unit_test_labels_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
