@@ -92,6 +92,8 @@ SignResult sign_message(const std::vector<mime::HeaderField>& headers, ByteSourc
     if (params.format == SignatureFormat::Detached) {
         const cms::SignedDataParts der =
             cms::encode_signed_data(signer, options, digest, std::nullopt);
+        result.signed_attributes_der = der.signed_attributes_der;
+        result.signature = der.signature;
         const std::string boundary = mime::make_boundary();
         out.write(std::string_view("This is an S/MIME signed message.\r\n\r\n--"));
         out.write(boundary);
@@ -118,6 +120,8 @@ SignResult sign_message(const std::vector<mime::HeaderField>& headers, ByteSourc
     } else {
         const cms::SignedDataParts der =
             cms::encode_signed_data(signer, options, digest, scratch.size());
+        result.signed_attributes_der = der.signed_attributes_der;
+        result.signature = der.signature;
         mime::Base64Encoder b64(out);
         b64.write(der.head);
         copy_spool(scratch, b64);

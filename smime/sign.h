@@ -64,6 +64,10 @@ struct SignResult {
     SignatureScheme scheme;
     DigestAlgorithm digest;
     std::uint64_t signed_bytes = 0;  // size of the canonical inner entity
+    // For signed receipts (RFC 2634 §2): our SignerInfo's signed attributes as a DER SET OF
+    // (msgSigDigest is their digest) and its signature value.
+    Bytes signed_attributes_der;
+    Bytes signature;
 };
 
 // The scheme used for a key type under the given preferences.

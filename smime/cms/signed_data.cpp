@@ -132,8 +132,11 @@ SignedDataParts encode_signed_data(Signer& signer, const SignOptions& o, ByteVie
     ci.write_oid("contentType", oid::kSignedData);
     ci.write_bytes("content", sd.encode());
     Bytes ci_der = ci.encode();
-    if (!encapsulated_length) return {std::move(ci_der), {}};
-    return splice_encapsulated(ci_der, *encapsulated_length);
+    SignedDataParts parts = encapsulated_length ? splice_encapsulated(ci_der, *encapsulated_length)
+                                                : SignedDataParts{std::move(ci_der), {}, {}, {}};
+    parts.signed_attributes_der = std::move(to_sign);
+    parts.signature = std::move(signature);
+    return parts;
 }
 
 SignedDataParts splice_encapsulated(ByteView ci_der, std::uint64_t n)

@@ -33,6 +33,11 @@ struct SignOptions {
 struct SignedDataParts {
     Bytes head;
     Bytes tail;
+    // What a signed receipt will name (RFC 2634 §2): the signed attributes as the signature
+    // covered them (SET OF, for msgSigDigest) and the signature value. Filled by
+    // encode_signed_data; empty from splice_encapsulated alone.
+    Bytes signed_attributes_der;
+    Bytes signature;
 };
 
 // Returns the DER of ContentInfo{ signedData }.

@@ -49,6 +49,9 @@ public:
             }
             auto sd = decode_signed_content_info(parts.head);
             CPPUNIT_ASSERT_MESSAGE(c.name, !sd.econtent.has_value());
+            // What a signed receipt names: the attributes as signed (SET OF) and the value.
+            CPPUNIT_ASSERT_MESSAGE(c.name, parts.signed_attributes_der == sd.signers.at(0).signed_attributes_der);
+            CPPUNIT_ASSERT_MESSAGE(c.name, parts.signature == sd.signers.at(0).signature);
         }
     }
 
@@ -68,6 +71,8 @@ public:
                 CPPUNIT_ASSERT_NO_THROW_MESSAGE(c.name, gnutls_verify(all, signer.certificate_der(), nullptr));
             auto sd = decode_signed_content_info(all);
             CPPUNIT_ASSERT_MESSAGE(c.name, sd.econtent && str(*sd.econtent) == kMessage);
+            CPPUNIT_ASSERT_MESSAGE(c.name, parts.signed_attributes_der == sd.signers.at(0).signed_attributes_der);
+            CPPUNIT_ASSERT_MESSAGE(c.name, parts.signature == sd.signers.at(0).signature);
         }
     }
 
