@@ -111,13 +111,13 @@ std::optional<SecurityLabel> LabelPolicy::configured(const SecurityLabel& partne
 MappedLabel LabelPolicy::map(const SecurityLabel& received, const std::vector<SecurityLabel>& equivalents,
                              const std::optional<Domain>& author_domain) const
 {
-    if (knows_policy(received.policy_id)) return {true, received, "own policy"};
+    if (knows_policy(received.policy_id)) return {true, received, "own-policy"};
     if (auto ours = configured(received, author_domain)) return {true, *ours, "label_equivalence"};
     for (const auto& e : equivalents) {
         if (knows_policy(e.policy_id)) return {true, e, "equivalentLabels"};
         if (auto ours = configured(e, author_domain)) return {true, *ours, "equivalentLabels+label_equivalence"};
     }
-    return {false, received, "unknown policy"};
+    return {false, received, "unknown-policy"};
 }
 
 std::optional<std::string> LabelPolicy::clearance_problem(const EmailAddress& rcpt, const SecurityLabel& ours) const

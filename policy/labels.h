@@ -46,7 +46,7 @@ enum class UnknownLabelPolicy { Reject, Accept };
 struct MappedLabel {
     bool known = false;   // false: neither our policy nor mappable onto it
     SecurityLabel label;  // ours when known, else the received one
-    std::string via;      // "own policy", "equivalentLabels", "label_equivalence" (for logs)
+    std::string via;      // "own-policy", "label_equivalence", "equivalentLabels" (for logs)
 };
 
 class LabelPolicy {

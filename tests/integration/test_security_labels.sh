@@ -70,6 +70,11 @@ classification = 4
 marking = \"ACME SECRET\"
 
 [[clearance]]
+recipients = [\"intern@acme.example\"]
+policy = \"$OURS\"
+classifications = [0, 1]
+
+[[clearance]]
 recipients = [\"boss@acme.example\"]
 policy = \"$OURS\"
 classifications = [0, 1, 2, 3, 4]
@@ -256,14 +261,15 @@ openssl x509 -in "$PKI/sub-ca.cert.pem" -outform DER -out "$M/sub-ca.der"
 E=$M/entity
 printf 'Content-Type: text/plain; charset=us-ascii\r\n\r\nThe partner figures.\r\n' >"$E"
 # in_mail CASE LABEL|- EQ|- [extra header]: multipart/signed from dave@partner.example.
+# ENTITY (default $E): the signed entity.
 in_mail() {
-  local cn=$1 b="----=_lbl_$1"
-  python3 "$M/der.py" sign "$M/dave.der" "$M/sub-ca.der" "$E" "${2/#-/-}" "${3/#-/-}" "$M/$cn.p7s" "$PKI/dave.key.pem" \
+  local cn=$1 b="----=_lbl_$1" entity=${ENTITY:-$E}
+  python3 "$M/der.py" sign "$M/dave.der" "$M/sub-ca.der" "$entity" "$2" "$3" "$M/$cn.p7s" "$PKI/dave.key.pem" \
     || fatal var-setup "python signer $cn"
   { printf 'From: dave@partner.example\r\nTo: alice@acme.example\r\nSubject: inbound %s\r\nMessage-ID: <%s@partner.example>\r\nMIME-Version: 1.0\r\n' "$cn" "$cn"
     [ -n "${4:-}" ] && printf '%s\r\n' "$4"
     printf 'Content-Type: multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-256; boundary="%s"\r\n\r\n--%s\r\n' "$b" "$b"
-    cat "$E"; printf '\r\n--%s\r\nContent-Type: application/pkcs7-signature; name=smime.p7s\r\nContent-Transfer-Encoding: base64\r\n\r\n' "$b"
+    cat "$entity"; printf '\r\n--%s\r\nContent-Type: application/pkcs7-signature; name=smime.p7s\r\nContent-Transfer-Encoding: base64\r\n\r\n' "$b"
     base64 "$M/$cn.p7s" | sed 's/$/\r/'; printf '\r\n--%s--\r\n' "$b"; } >"$WORK/out/$cn.eml"
 }
 sio_of() { perl -0ne 's/\r?\n[ \t]+/ /g; print "$1\n" while /^SIO-Label:[ \t]*([^\r\n]*)/mig' "$1"; }
@@ -327,6 +333,30 @@ if [ "$RC" -ne 0 ]; then fail in-bad-signature "exit $RC: $LOG"
 elif ! grep -q 'smime=fail' <<<"$LOG"; then fail in-bad-signature "not smime=fail: $LOG"
 elif grep -qi '^SIO-Label' "$OUT" || grep -q 'label=' <<<"$LOG"; then fail in-bad-signature "a label was taken from a failed signature: $LOG"
 else pass in-bad-signature; fi
+# triple wrap (RFC 2634 §1.1): inner signature labelled restricted, encrypted to alice, outer
+# signature labelled secret: both labels must clear every recipient.
+entity_of() { perl -e 'local $/; my $m = <STDIN>; $m =~ s/\r?\n/\r\n/g; $m =~ s/^MIME-Version:[^\r]*\r\n//mi; print $m' <"$1" >"$2"; }
+ENTITY=$E in_mail triple-inner "$M/ours2.der" -
+perl -0pe 's/\A.*?\r\n(?=Content-Type: multipart\/signed)//s' "$WORK/out/triple-inner.eml" >"$M/inner.entity"
+openssl cms -encrypt -binary -aes-256-cbc -in "$M/inner.entity" -out "$M/middle.smime" "$PKI/alice.cert.pem" 2>"$M/enc.log" \
+  || fatal var-setup "openssl cms -encrypt: $(tail -n 2 "$M/enc.log")"
+entity_of "$M/middle.smime" "$M/middle.entity"
+ENTITY=$M/middle.entity in_mail triple "$M/ours4.der" -
+run in triple dave@partner.example alice@acme.example
+if [ "$RC" -ne 1 ] || ! grep -q "decrypt" <<<"$LOG" || ! grep -Eq "550 5\.7\.1 recipient alice@acme.example is not cleared.*classification 4" <<<"$LOG"; then
+  fail triple-outer-label-uncleared "exit $RC: $LOG"
+else pass triple-outer-label-uncleared; fi
+run in triple dave@partner.example boss@acme.example
+if [ "$RC" -ne 0 ] || [ "$(grep -o 'smime=pass' <<<"$LOG" | wc -l)" -ne 2 ] || [ "$(sio_of "$OUT" | wc -l)" -ne 2 ]; then
+  fail triple-both-labels "exit $RC: $LOG; SIO-Label: $(sio_of "$OUT")"
+else pass triple-both-labels; fi
+ENTITY=$M/middle.entity in_mail triple-plain-outer - -
+run in triple-plain-outer dave@partner.example alice@acme.example
+if [ "$RC" -ne 0 ] || ! grep -q "label=\"policy=$OURS class=2" <<<"$LOG" || [ "$(sio_of "$OUT" | wc -l)" -ne 1 ]; then
+  fail triple-inner-label "exit $RC: $LOG"
+else pass triple-inner-label; fi
+run in triple-plain-outer dave@partner.example intern@acme.example
+expect_refused triple-inner-label-uncleared "recipient intern@acme.example is not cleared"
 # our own outbound output, received back: its label clears alice (restricted) but not ghost
 cp "$WORK/out/out-marking.out" "$WORK/out/in-ours.eml"
 cp "$PKI/alice.cert.pem" "$WORK/certs/" 2>/dev/null

@@ -220,7 +220,7 @@ public:
         const SecurityLabel restricted = L.by_name("restricted")->label;
         // Our own policy: as received.
         auto m = L.map(label(kOurs, 1), {}, dom("x.example"));
-        CPPUNIT_ASSERT(m.known && m.label == label(kOurs, 1) && m.via == "own policy");
+        CPPUNIT_ASSERT(m.known && m.label == label(kOurs, 1) && m.via == "own-policy");
         // Configured equivalence, limited to the partner's domain and classification.
         m = L.map(label(kPartner, 3), {}, dom("partner.example"));
         CPPUNIT_ASSERT(m.known && m.label == restricted);
