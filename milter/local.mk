@@ -50,3 +50,6 @@ tests_unit_test_reload_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
 check_PROGRAMS += tests/unit/test_inbound_layers
 tests_unit_test_inbound_layers_SOURCES = tests/unit/test_inbound_layers.cpp $(UNIT_MAIN)
 tests_unit_test_inbound_layers_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
+
+# Signed receipts (PRODUCT §4.2): requests we sign in, receipts that come back.
+milter_libssm_milter_a_SOURCES += milter/receipts.h milter/receipts.cpp

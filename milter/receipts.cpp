@@ -1,0 +1,60 @@
+// Signed receipts at the gateway; see receipts.h. The Receipt and msgSigDigest come from a
+// peer and are decoded by smime/cms/receipt's bounded decoders.
+#include "milter/receipts.h"
+
+#include <algorithm>
+
+#include "base/error.h"
+#include "smime/cms/digest.h"
+#include "smime/cms/oids.h"
+
+namespace ssm::milter {
+
+smime::cms::ReceiptRequest make_receipt_request(smime::cms::ReceiptsFrom from, std::vector<std::string> receipts_to)
+{
+    smime::cms::ReceiptRequest r;
+    r.content_identifier = smime::cms::new_content_identifier();
+    r.from = from;
+    r.receipts_to = std::move(receipts_to);
+    return r;
+}
+
+directory::ReceiptRequestRecord receipt_record(const smime::cms::ReceiptRequest& request,
+                                               const smime::SignResult& signed_result, const std::string& message_id,
+                                               const std::string& sender, const std::vector<std::string>& recipients,
+                                               std::time_t now)
+{
+    if (signed_result.signed_attributes_der.empty() || signed_result.signature.empty())
+        throw Error(Failure::Internal, "a receipt request needs the signature it was signed with");
+    directory::ReceiptRequestRecord rec;
+    rec.content_identifier = request.content_identifier;
+    rec.requested_at = now;
+    rec.digest = signed_result.digest;
+    rec.msg_sig_digest = smime::cms::msg_sig_digest(signed_result.digest, signed_result.signed_attributes_der);
+    rec.signature_sha256 = smime::cms::digest_of(smime::DigestAlgorithm::Sha256, signed_result.signature);
+    rec.content_type = smime::cms::oid::kData;  // we sign MIME entities
+    rec.message_id = message_id;
+    rec.sender = sender;
+    rec.recipients = recipients;
+    return rec;
+}
+
+ReceiptOutcome check_signed_receipt(directory::ReceiptStore& store, const smime::cms::VerifyResult& verification,
+                                    ByteView receipt_der, std::size_t signer, const std::string& signer_address,
+                                    std::time_t now)
+{
+    if (verification.econtent_type != smime::cms::oid::kReceipt)
+        throw Error(Failure::Internal, "check_signed_receipt on a SignedData that holds no receipt");
+    if (signer >= verification.signers.size()) throw Error(Failure::Internal, "no such signer");
+    const smime::cms::Receipt receipt = smime::cms::decode_receipt(receipt_der);
+    const auto& attrs = verification.signers[signer].signed_attributes;
+    const auto msd = std::find_if(attrs.begin(), attrs.end(),
+                                  [](const auto& a) { return a.first == smime::cms::oid::kMsgSigDigest; });
+    // RFC 2634 §2.8: a receipt's signer MUST include msgSigDigest.
+    if (msd == attrs.end()) throw Error(Failure::MalformedMessage, "signed receipt without msgSigDigest");
+    const Bytes digest = smime::cms::decode_msg_sig_digest_value(msd->second);
+    const auto check = store.check_receipt(receipt, digest, signer_address, now);
+    return {check.match, directory::identifier_hex(receipt.content_identifier), check.detail};
+}
+
+}  // namespace ssm::milter
