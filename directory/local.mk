@@ -36,3 +36,8 @@ directory_libssm_directory_a_SOURCES += directory/receipt_store.h directory/rece
 check_PROGRAMS += tests/unit/test_receipt_store
 tests_unit_test_receipt_store_SOURCES = tests/unit/test_receipt_store.cpp $(UNIT_MAIN)
 tests_unit_test_receipt_store_LDADD = directory/libssm_directory.a smime/cms/libssm_cms.a base/libssm_base.a $(UNIT_LIBS)
+# milter/receipts over the encoder, verifier and store, against receipts made by OpenSSL.
+check_PROGRAMS += tests/unit/test_receipt_roundtrip
+tests_unit_test_receipt_roundtrip_SOURCES = tests/unit/test_receipt_roundtrip.cpp \
+	tests/unit/soft_signer.h tests/unit/soft_signer.cpp $(UNIT_MAIN)
+tests_unit_test_receipt_roundtrip_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
