@@ -28,6 +28,23 @@ std::string quoted(std::string_view s)
     return "\"" + out + "\"";
 }
 
+// A configured name as one log token (the log line is key=value, space separated).
+std::string token(std::string_view s)
+{
+    std::string out;
+    for (const char c : s.substr(0, 64)) out += (c > 0x20 && c < 0x7f && c != '"') ? c : '_';
+    return out;
+}
+
+// "label_policy=OID label_class=N label_categories=N" (absent parts left out).
+std::string log_fields(const SecurityLabel& l)
+{
+    std::string s = "label_policy=" + l.policy_id;
+    if (l.classification) s += " label_class=" + std::to_string(*l.classification);
+    if (!l.categories.empty()) s += " label_categories=" + std::to_string(l.categories.size());
+    return s;
+}
+
 }  // namespace
 
 std::vector<std::pair<std::string, Bytes>> OutboundLabel::attributes() const
@@ -41,8 +58,8 @@ std::vector<std::pair<std::string, Bytes>> OutboundLabel::attributes() const
 
 std::string OutboundLabel::describe() const
 {
-    std::string s = "label=\"" + policy::describe_label(label) + "\" label_source=" + source;
-    if (!name.empty()) s += " label_name=" + quoted(name);
+    std::string s = log_fields(label) + " label_source=" + source;
+    if (!name.empty()) s += " label_name=" + token(name);
     if (!equivalents.empty()) s += " equivalent_labels=" + std::to_string(equivalents.size());
     return s;
 }
@@ -130,7 +147,7 @@ LabelVerdict judge_labels(const policy::LabelPolicy& labels, const std::vector<S
         const SecurityLabel& received = *s.attributes.security_label;
         const policy::MappedLabel m = labels.map(received, s.attributes.equivalent_labels.value_or(std::vector<SecurityLabel>{}),
                                                  author_domain);
-        v.detail += "label=\"" + policy::describe_label(received) + "\" label_via=" +
+        v.detail += log_fields(received) + " label_via=" +
                     (m.known ? m.via : "unknown") + " ";
         if (!m.known) {
             if (labels.unknown_policy() == policy::UnknownLabelPolicy::Reject) {
