@@ -11,7 +11,11 @@ hsm_libssm_hsm_a_SOURCES = \
 	hsm/session_pool.h hsm/session_pool.cpp \
 	hsm/token_decrypter.h hsm/token_decrypter.cpp smime/decrypter.h \
 	hsm/key_store.h hsm/key_store.cpp \
-	hsm/sign_rate.h hsm/sign_rate.cpp
+	hsm/sign_rate.h hsm/sign_rate.cpp \
+	hsm/token_writer.h hsm/token_writer.cpp \
+	hsm/key_import.h hsm/key_import.cpp \
+	hsm/csr.h hsm/csr.cpp \
+	hsm/key_generation.h hsm/key_generation.cpp
 
 # The `ssmctl hsm list` subcommand is compiled into the test too (tools/local.mk adds it to
 # ssmctl itself).

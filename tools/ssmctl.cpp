@@ -36,6 +36,12 @@ void usage(std::FILE* to)
                  "      each recipient's plan, deciding rule and certificate lookup\n"
                  "  hsm list\n"
                  "      tokens' certificates, key types and usable operations\n"
+                 "  hsm import FILE.p12|CERT.pem [--password-file F] [--label L]\n"
+                 "      PKCS#12 -> non-extractable key + certificate; or a certificate for a\n"
+                 "      key pair already on the token\n"
+                 "  hsm keygen --type rsa-2048|rsa-3072|rsa-4096|ec-p256|ec-p384\n"
+                 "          --subject DN [--email ADDR]... --csr OUT.pem [--label L]\n"
+                 "      key pair generated inside the token; the CSR is written out\n"
                  "  cert lookup ADDR\n"
                  "      each source's candidates and the chosen certificate; exit 0 found,\n"
                  "      1 none, 2 directory unavailable\n"
@@ -84,8 +90,7 @@ int main(int argc, char** argv)
 
     if (command == "process") return tools::process_command(*config, config, args);
     if (command == "policy") return tools::policy_command(*config, config, args, std::cout, std::cerr);
-    if (command == "hsm" && !args.empty() && args[0] == "list")
-        return tools::hsm_list(config->hsm, std::cout, std::cerr);
+    if (command == "hsm") return tools::hsm_command(config->hsm, args, std::cout, std::cerr);
     if (command == "cert") return tools::cert_command(*config, args, std::cout, std::cerr);
     if (command == "cache") return tools::cache_command(*config, args, std::cout, std::cerr);
     if (command == "receipts") return tools::receipts_command(*config, args, std::cout, std::cerr);

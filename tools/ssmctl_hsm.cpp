@@ -1,13 +1,25 @@
-// `ssmctl hsm list` (see ssmctl_hsm.h). Token-provided text is sanitised before printing.
+// `ssmctl hsm list|import|keygen` (see ssmctl_hsm.h). Token-provided text is sanitised
+// before printing; PINs, passwords and key material are never printed.
 #include "tools/ssmctl_hsm.h"
+
+#include <termios.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <ctime>
+#include <fstream>
+#include <iostream>
+#include <iterator>
 #include <string>
 
 #include "base/error.h"
+#include "base/gnutls_handles.h"
 #include "base/log.h"
+#include "base/secure_buffer.h"
+#include "hsm/key_generation.h"
+#include "hsm/key_import.h"
 #include "hsm/key_store.h"
+#include "hsm/token_writer.h"
 
 namespace ssm::tools {
 
@@ -39,6 +51,173 @@ std::string join(const std::vector<std::string>& parts, const char* empty)
     std::string s;
     for (const auto& p : parts) s += (s.empty() ? "" : ",") + p;
     return s;
+}
+
+constexpr int kUsage = 64;
+
+// Private keys whose CKA_ID no certificate carries: generated keys waiting for their
+// certificate. The milter never uses them (keys are found through certificates).
+void list_loose_keys(const hsm::TokenConfig& config, const std::vector<hsm::Identity>& ids,
+                     std::ostream& out)
+{
+    try {
+        hsm::RawModule module = hsm::RawModule::attach(config.module);
+        auto slot = module.find_slot(config.token_label, config.token_serial);
+        if (!slot) return;
+        hsm::RawSession session(module, *slot);
+        const auto objects = hsm::list_objects(session.functions(), session.handle());
+        for (const auto& o : objects) {
+            if (o.object_class != CKO_PRIVATE_KEY) continue;
+            if (std::any_of(ids.begin(), ids.end(), [&](const hsm::Identity& i) { return i.id == o.id; }))
+                continue;
+            Bytes spki = o.spki;
+            for (const auto& p : objects)
+                if (spki.empty() && p.object_class == CKO_PUBLIC_KEY && p.id == o.id) spki = p.spki;
+            std::string type = "unknown";
+            auto key = new_gnutls_pubkey();
+            const gnutls_datum_t d{spki.data(), static_cast<unsigned>(spki.size())};
+            unsigned bits = 0;
+            if (!spki.empty() && gnutls_pubkey_import(key.get(), &d, GNUTLS_X509_FMT_DER) >= 0) {
+                const int pk = gnutls_pubkey_get_pk_algorithm(key.get(), &bits);
+                type = pk == GNUTLS_PK_RSA     ? "rsa-" + std::to_string(bits)
+                       : pk == GNUTLS_PK_ECDSA ? "ec-p" + std::to_string(bits)
+                       : pk == GNUTLS_PK_EDDSA_ED25519 ? std::string("ed25519")
+                                                       : std::string("unknown");
+            }
+            out << "key label=" << log::sanitise(o.label) << " id=" << to_hex(o.id)
+                << " key=" << type << " certificate=none (no certificate yet)\n";
+        }
+    } catch (const std::exception&) {
+        // Advisory: the certificates above are what the milter uses.
+    }
+}
+
+bool read_file(const std::string& path, Bytes& data, std::ostream& err, const char* cmd)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        err << "ssmctl hsm " << cmd << ": cannot read " << path << "\n";
+        return false;
+    }
+    data.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    return true;
+}
+
+// The PKCS#12 password: from --password-file, else typed on the terminal without echo, else
+// one line of standard input.
+SecureString read_password(const std::string& file)
+{
+    if (!file.empty()) return read_secret_file(file);
+    std::string line;
+    if (isatty(STDIN_FILENO)) {
+        std::cerr << "PKCS#12 password: " << std::flush;
+        termios old{};
+        tcgetattr(STDIN_FILENO, &old);
+        termios quiet = old;
+        quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+        tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+        std::getline(std::cin, line);
+        tcsetattr(STDIN_FILENO, TCSANOW, &old);
+        std::cerr << "\n";
+    } else {
+        std::getline(std::cin, line);
+    }
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    return SecureString(std::move(line));
+}
+
+int hsm_import(const hsm::TokenConfig& config, const std::vector<std::string>& args,
+               std::ostream& out, std::ostream& err)
+{
+    std::string file, password_file, label;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if (a == "--password-file" && i + 1 < args.size()) password_file = args[++i];
+        else if (a == "--label" && i + 1 < args.size()) label = args[++i];
+        else if (file.empty() && !a.empty() && a[0] != '-') file = a;
+        else {
+            err << "usage: ssmctl hsm import FILE.p12|CERT.pem|CERT.der [--password-file F] "
+                   "[--label L]\n";
+            return kUsage;
+        }
+    }
+    if (file.empty()) {
+        err << "usage: ssmctl hsm import FILE.p12|CERT.pem|CERT.der [--password-file F] [--label L]\n";
+        return kUsage;
+    }
+    Bytes data;
+    if (!read_file(file, data, err, "import")) return 2;
+    try {
+        const bool p12 = hsm::looks_like_pkcs12(data);
+        SecureString password;
+        if (p12) password = read_password(password_file);
+        auto token = hsm::TokenWriter::open(config);
+        const hsm::ImportResult r = p12 ? hsm::import_pkcs12(*token, data, password, label)
+                                        : hsm::import_certificate(*token, data, label);
+        if (p12) {
+            out << "imported label=" << log::sanitise(r.label) << " id=" << to_hex(r.id)
+                << " key=" << r.key << " private_key=non-extractable";
+            std::string cas;
+            for (const auto& c : r.ca_labels) cas += (cas.empty() ? "" : ",") + log::sanitise(c);
+            out << " ca_certificates=" << (cas.empty() ? "-" : cas) << "\n";
+        } else {
+            out << "attached certificate label=" << log::sanitise(r.label) << " id=" << to_hex(r.id)
+                << "\n";
+        }
+    } catch (const std::exception& e) {
+        err << "ssmctl hsm import: " << file << ": " << e.what() << "\n";
+        return 2;
+    }
+    return 0;
+}
+
+int hsm_keygen(const hsm::TokenConfig& config, const std::vector<std::string>& args,
+               std::ostream& out, std::ostream& err)
+{
+    std::string type, subject, csr, label;
+    std::vector<std::string> emails;
+    const char* usage = "usage: ssmctl hsm keygen --type TYPE --subject DN [--email ADDR]... "
+                        "--csr OUT.pem [--label L]\n";
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        const bool has = i + 1 < args.size();
+        if (a == "--type" && has) type = args[++i];
+        else if (a == "--subject" && has) subject = args[++i];
+        else if (a == "--email" && has) emails.push_back(args[++i]);
+        else if (a == "--csr" && has) csr = args[++i];
+        else if (a == "--label" && has) label = args[++i];
+        else {
+            err << usage;
+            return kUsage;
+        }
+    }
+    if (type.empty() || subject.empty() || csr.empty()) {
+        err << usage;
+        return kUsage;
+    }
+    const auto spec = hsm::parse_key_spec(type);
+    if (!spec) {
+        err << "ssmctl hsm keygen: unknown --type '" << log::sanitise(type) << "' (one of "
+            << hsm::key_spec_names() << ")\n";
+        return 2;
+    }
+    try {
+        auto token = hsm::TokenWriter::open(config);
+        const hsm::GeneratedKey g = hsm::generate_key(*token, *spec, subject, emails, label);
+        std::ofstream f(csr, std::ios::binary | std::ios::trunc);
+        if (!(f << g.csr_pem) || !f.flush()) {
+            // The key pair stays: the CSR can be made again from it only by the token; say so.
+            err << "ssmctl hsm keygen: cannot write " << csr << " (key pair id="
+                << to_hex(g.id) << " was generated)\n";
+            return 2;
+        }
+        out << "generated label=" << log::sanitise(g.label) << " id=" << to_hex(g.id)
+            << " key=" << spec->name << " csr=" << csr << "\n";
+    } catch (const std::exception& e) {
+        err << "ssmctl hsm keygen: " << e.what() << "\n";
+        return 2;
+    }
+    return 0;
 }
 
 }  // namespace
@@ -83,7 +262,21 @@ int hsm_list(const hsm::TokenConfig& config, std::ostream& out, std::ostream& er
                                                                    : "ecdh";
         out << " sign=" << join(schemes, "none") << " decrypt=" << decrypt << "\n";
     }
+    list_loose_keys(config, store->identities(), out);
     return 0;
+}
+
+int hsm_command(const hsm::TokenConfig& config, const std::vector<std::string>& args,
+                std::ostream& out, std::ostream& err)
+{
+    const std::string sub = args.empty() ? "" : args[0];
+    const std::vector<std::string> rest(args.begin() + (args.empty() ? 0 : 1), args.end());
+    if (sub == "list" && rest.empty()) return hsm_list(config, out, err);
+    if (sub == "import") return hsm_import(config, rest, out, err);
+    if (sub == "keygen") return hsm_keygen(config, rest, out, err);
+    err << "usage: ssmctl hsm list | import FILE [--password-file F] [--label L] | keygen --type "
+           "TYPE --subject DN [--email ADDR]... --csr OUT.pem [--label L]\n";
+    return kUsage;
 }
 
 }  // namespace ssm::tools
