@@ -53,6 +53,13 @@ to = [\"*@plain.example\"]
 sign = \"none\"
 
 [[rule]]
+name = \"carol gets encrypted mail\"
+direction = \"outbound\"
+to = [\"carol@acme.example\"]
+sign = \"sender\"
+encrypt = \"mandatory\"
+
+[[rule]]
 name = \"others are signed by the sender\"
 direction = \"outbound\"
 sign = \"sender\"
@@ -236,6 +243,19 @@ run out out-none alice@acme.example carol@other.example
 if [ "$RC" -ne 0 ] || ! verify_openssl "$OUT" alice@acme.example; then fail out-none "exit $RC: $LOG $PEER_DETAIL"
 elif [ -n "$(attr_hex "$SIGNED_CMS" "$SL")" ]; then fail out-none "a label appeared"
 else pass out-none; fi
+
+# sign-then-encrypt with header protection: the SIO-Label field travels inside the encryption,
+# in the protected header of the signed entity whose signature carries the label.
+cp "$PKI/carol.cert.pem" "$WORK/certs/"
+out_mail out-encrypted alice@acme.example carol@acme.example 'marking="ACME RESTRICTED"'
+run out out-encrypted alice@acme.example carol@acme.example
+if [ "$RC" -ne 0 ] || ! grep -q 'action=sign+encrypt' <<<"$LOG"; then fail out-encrypted "exit $RC: $LOG"
+elif ! openssl cms -decrypt -in "$OUT" -recip "$PKI/carol.cert.pem" -inkey "$PKI/carol.key.pem" -out "$M/hp.eml" 2>"$M/hp.log"; then
+  fail out-encrypted "openssl cms -decrypt: $(tail -n 2 "$M/hp.log")"
+elif ! grep -q '^SIO-Label: marking="ACME RESTRICTED"' "$M/hp.eml"; then fail out-encrypted "no SIO-Label inside the encryption"
+elif ! verify_openssl "$M/hp.eml" alice@acme.example; then fail out-encrypted "inner signature: $PEER_DETAIL"
+elif [ "$(attr_hex "$SIGNED_CMS" "$SL")" != "$(xxd -p "$M/ours2.der" | tr -d '\n')" ]; then fail out-encrypted "inner securityLabel $(attr_hex "$SIGNED_CMS" "$SL")"
+else pass out-encrypted; fi
 
 out_mail out-malformed alice@acme.example carol@other.example 'type=":ess"; label=AAAA'
 run out out-malformed alice@acme.example carol@other.example
