@@ -80,6 +80,8 @@ GeneratedKey generate_key(TokenWriter& token, const KeySpec& spec, const std::st
         {CKA_SENSITIVE, &yes, sizeof yes},
         {CKA_EXTRACTABLE, &no, sizeof no},
         {CKA_SIGN, &yes, sizeof yes},
+        {CKA_UNWRAP, &no, sizeof no},  // SoftHSM defaults it to true: S/MIME never needs it
+        {CKA_SIGN_RECOVER, &no, sizeof no},
         {CKA_ID, g.id.data(), g.id.size()},
         {CKA_LABEL, g.label.data(), g.label.size()},
     };

@@ -250,6 +250,8 @@ void add_key_pair(Transaction& tx, gnutls_x509_privkey_t x509key, const KeyKind&
     priv.flag(CKA_SENSITIVE, true);
     priv.flag(CKA_EXTRACTABLE, false);
     priv.flag(CKA_SIGN, u.sign);
+    priv.flag(CKA_UNWRAP, false);  // SoftHSM defaults it to true: S/MIME never needs it
+    priv.flag(CKA_SIGN_RECOVER, false);
     pubt.flag(CKA_PRIVATE, false);
     pubt.flag(CKA_VERIFY, u.sign);
     SecretDatum m, e, d, p, q, c, e1, e2, x, y, k;
