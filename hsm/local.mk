@@ -31,3 +31,10 @@ tests_unit_test_hsm_decrypt_SOURCES = tests/unit/test_hsm_decrypt.cpp tools/ssmc
 	tools/ssmctl_hsm.cpp $(UNIT_MAIN)
 tests_unit_test_hsm_decrypt_LDADD = hsm/libssm_hsm.a smime/libssm_smime.a base/libssm_base.a \
 	$(UNIT_LIBS)
+
+# `ssmctl hsm import` / `keygen` logic (key_import, key_generation, csr) on a token of its own.
+check_PROGRAMS += tests/unit/test_hsm_import
+tests_unit_test_hsm_import_SOURCES = tests/unit/test_hsm_import.cpp tools/ssmctl_hsm.h \
+	tools/ssmctl_hsm.cpp $(UNIT_MAIN)
+tests_unit_test_hsm_import_LDADD = hsm/libssm_hsm.a smime/libssm_smime.a base/libssm_base.a \
+	$(UNIT_LIBS)

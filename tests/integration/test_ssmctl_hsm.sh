@@ -143,6 +143,10 @@ expect_refused hsm-keygen-unknown-type "unknown --type 'dsa-1024'" \
   "$SSMCTL" -c "$WORK/c.toml" hsm keygen --type dsa-1024 --subject "CN=x" --csr "$WORK/x.csr"
 expect_refused hsm-keygen-bad-email "not an e-mail address" \
   "$SSMCTL" -c "$WORK/c.toml" hsm keygen --type ec-p256 --subject "CN=x" --email "not-an-address" --csr "$WORK/x.csr"
+# The subject is parsed when the request is made, after C_GenerateKeyPair: the new pair must
+# be destroyed again (the object count check of expect_refused).
+expect_refused hsm-keygen-bad-subject-rolls-back "cannot parse --subject" \
+  "$SSMCTL" -c "$WORK/c.toml" hsm keygen --type rsa-2048 --subject "NOSUCHATTR=x,,=" --csr "$WORK/x.csr"
 expect_refused hsm-keygen-wrong-pin 'login failed: CKR_PIN_INCORRECT' \
   "$SSMCTL" -c "$WORK/badpin.toml" hsm keygen --type ec-p256 --subject "CN=x" --csr "$WORK/x.csr"
 if grep -q 123456 "$WORK"/*.err "$WORK"/*.out 2>/dev/null; then fail hsm-pin-never-printed "a PIN appears in the output"
