@@ -180,10 +180,10 @@ struct Attrs {  // keeps attribute values alive while a template points at them
 
 Bytes raw_dn(gnutls_x509_crt_t c, bool issuer)
 {
-    gnutls_datum_t dn{nullptr, 0};  // points into the certificate: not freed
-    if ((issuer ? gnutls_x509_crt_get_raw_issuer_dn(c, &dn) : gnutls_x509_crt_get_raw_dn(c, &dn)) < 0)
+    GnutlsDatum dn;  // GnuTLS 3.7 allocates a copy
+    if ((issuer ? gnutls_x509_crt_get_raw_issuer_dn(c, &dn.d) : gnutls_x509_crt_get_raw_dn(c, &dn.d)) < 0)
         return {};
-    return Bytes(dn.data, dn.data + dn.size);
+    return dn.bytes();
 }
 
 // Adds a certificate object (category: 1 token user, 2 authority).

@@ -185,7 +185,8 @@ public:
             CPPUNIT_ASSERT_EQUAL(std::string("kim@acme.example"), r.label);
         }
         auto store = hsm::KeyStore::open(f.config);
-        const hsm::Identity* id = find(store->identities(), "kim@acme.example");
+        const auto ids = store->identities();
+        const hsm::Identity* id = find(ids, "kim@acme.example");
         CPPUNIT_ASSERT(id);
         CPPUNIT_ASSERT(!id->key_extractable);
         CPPUNIT_ASSERT(id->decrypt_usable);
