@@ -374,10 +374,8 @@ ImportResult import_pkcs12(TokenWriter& token, ByteView p12, const SecureString&
         std::string ca_label = "CA certificate";
         if (gnutls_x509_crt_get_dn_by_oid(c, GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn, &size) >= 0)
             ca_label.assign(cn, size);
-        Bytes id = token.fresh_id(key_id_sha1(c));
-        // fresh_id does not see what this transaction made: keep the ids apart.
-        if (id == r.id) id = token.fresh_id({});
-        add_certificate(tx, c, der, id, ca_label, 2);
+        // fresh_id searches the session, which sees the objects this transaction made.
+        add_certificate(tx, c, der, token.fresh_id(key_id_sha1(c)), ca_label, 2);
         added.push_back(der);
         r.ca_labels.push_back(ca_label);
     };

@@ -77,7 +77,7 @@ TokenWriter::~TokenWriter()
 
 std::unique_ptr<TokenWriter> TokenWriter::open(const TokenConfig& config)
 {
-    std::unique_ptr<TokenWriter> w(new TokenWriter());
+    auto w = std::make_unique<TokenWriter>(Key{});
     w->m_store = KeyStore::open(config);
     const TokenInfo& info = w->m_store->token();
     w->m_module = RawModule::attach(config.module);

@@ -50,8 +50,13 @@ public:
     // A CK_ATTRIBUTE value read back (empty when the token does not reveal it).
     Bytes attribute(CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE type) const;
 
+    class Key {  // only open() makes one (passkey idiom)
+        friend class TokenWriter;
+        Key() = default;
+    };
+    explicit TokenWriter(Key) {}
+
 private:
-    TokenWriter() = default;
     std::unique_ptr<KeyStore> m_store;  // first: keeps the helper and its login alive
     std::optional<RawModule> m_module;
     CK_SLOT_ID m_slot = 0;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <ctime>
 #include <fstream>
 #include <iostream>
@@ -201,12 +202,17 @@ int hsm_keygen(const hsm::TokenConfig& config, const std::vector<std::string>& a
             << hsm::key_spec_names() << ")\n";
         return 2;
     }
+    // Opened first: a CSR that cannot be written must not leave a new key pair behind.
+    std::ofstream f(csr, std::ios::binary | std::ios::trunc);
+    if (!f) {
+        err << "ssmctl hsm keygen: cannot write " << csr << "\n";
+        return 2;
+    }
     try {
         auto token = hsm::TokenWriter::open(config);
         const hsm::GeneratedKey g = hsm::generate_key(*token, *spec, subject, emails, label);
-        std::ofstream f(csr, std::ios::binary | std::ios::trunc);
         if (!(f << g.csr_pem) || !f.flush()) {
-            // The key pair stays: the CSR can be made again from it only by the token; say so.
+            // The pair stays (committed); the message names it so it can be found and removed.
             err << "ssmctl hsm keygen: cannot write " << csr << " (key pair id="
                 << to_hex(g.id) << " was generated)\n";
             return 2;
@@ -214,6 +220,8 @@ int hsm_keygen(const hsm::TokenConfig& config, const std::vector<std::string>& a
         out << "generated label=" << log::sanitise(g.label) << " id=" << to_hex(g.id)
             << " key=" << spec->name << " csr=" << csr << "\n";
     } catch (const std::exception& e) {
+        f.close();
+        std::remove(csr.c_str());  // no empty request left behind
         err << "ssmctl hsm keygen: " << e.what() << "\n";
         return 2;
     }

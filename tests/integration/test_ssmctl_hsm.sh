@@ -149,6 +149,15 @@ expect_refused hsm-keygen-bad-subject-rolls-back "cannot parse --subject" \
   "$SSMCTL" -c "$WORK/c.toml" hsm keygen --type rsa-2048 --subject "NOSUCHATTR=x,,=" --csr "$WORK/x.csr"
 expect_refused hsm-keygen-wrong-pin 'login failed: CKR_PIN_INCORRECT' \
   "$SSMCTL" -c "$WORK/badpin.toml" hsm keygen --type ec-p256 --subject "CN=x" --csr "$WORK/x.csr"
+expect_refused hsm-keygen-csr-not-writable "cannot write $WORK/no-such-dir/x.csr" \
+  "$SSMCTL" -c "$WORK/c.toml" hsm keygen --type ec-p256 --subject "CN=x" --csr "$WORK/no-such-dir/x.csr"
+# No --password-file and no terminal: the password is one line of standard input (a PKCS#12
+# without a MAC, as `openssl pkcs12 -nomac` writes it).
+openssl pkcs12 -export -nomac -inkey "$PKI/dave.key.pem" -in "$PKI/dave.cert.pem" -passout pass:p12-secret \
+  -out "$D/dave-nomac.p12" 2>>"$WORK/openssl.log"
+if "$SSMCTL" -c "$WORK/c.toml" hsm import "$D/dave-nomac.p12" <"$D/pw" >"$WORK/stdin.out" 2>"$WORK/stdin.err" \
+   && grep -q '^imported label=dave@partner.example ' "$WORK/stdin.out"; then pass hsm-import-password-on-stdin
+else fail hsm-import-password-on-stdin "$(grep -v '^info:' "$WORK/stdin.err" | tr '\n' ' ')"; fi
 if grep -q 123456 "$WORK"/*.err "$WORK"/*.out 2>/dev/null; then fail hsm-pin-never-printed "a PIN appears in the output"
 else pass hsm-pin-never-printed; fi
 
