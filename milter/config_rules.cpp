@@ -11,6 +11,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "smime/cms/receipt.h"
+
 namespace ssm::milter {
 
 namespace {
@@ -113,6 +115,24 @@ public:
         // (Inherited from [policy] it is refused per message instead, for outbound mail.)
         if (rule && rule->contains("security_label") && t.sign == policy::SignMode::None)
             fail(rule, "security_label", "security_label needs sign = \"sender\" or \"domain\"");
+        auto receipts = policy::parse_receipt_request(text(rule, "receipt_request"));
+        if (!receipts) fail(rule, "receipt_request", "receipt_request must be \"none\", \"all\" or \"first-tier\"");
+        t.receipt_request = *receipts;
+        // The request lives in the signature, like a label (§4.2).
+        if (rule && rule->contains("receipt_request") && t.receipt_request != policy::ReceiptRequest::None &&
+            t.sign == policy::SignMode::None)
+            fail(rule, "receipt_request", "receipt_request needs sign = \"sender\" or \"domain\"");
+        if (auto to = node(rule, "receipts_to"); to && to.is_array()) {
+            for (const auto& e : *to.as_array()) {
+                const std::string a = e.value_or(std::string());
+                const auto addr = EmailAddress::parse(a);
+                if (!addr || a.find('<') != std::string::npos)
+                    fail(rule, "receipts_to", "'" + a + "' is not an address");
+                t.receipts_to.push_back(ascii_lowercase(addr->str()));
+            }
+            if (t.receipts_to.size() > smime::cms::kMaxReceiptsTo)
+                fail(rule, "receipts_to", "receipts_to names more than 16 addresses (RFC 2634 ub-receiptsTo)");
+        }
     }
 
 private:

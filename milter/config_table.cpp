@@ -191,6 +191,10 @@ constexpr std::array kKeys = {
             "Default of the rules' on_missing: reject or tag."},
     KeySpec{"policy", "security_label", K::String, "", false, true,
             "Default of the rules' security_label; absent: no default label."},
+    KeySpec{"policy", "receipt_request", K::String, "\"none\"", false, true,
+            "Default of the rules' receipt_request: none, all or first-tier."},
+    KeySpec{"policy", "receipts_to", K::StringArray, "", false, true,
+            "Default of the rules' receipts_to; absent: the author's address."},
 
     KeySpec{"rule[]", "name", K::String, "", true, true,
             "Name shown in logs and by ssmctl policy test."},
@@ -255,6 +259,15 @@ constexpr std::array kKeys = {
     KeySpec{"rule[]", "on_missing", K::String, "", false, true,
             "Inbound mail lacking what the rule requires: reject (550 5.7.1) or tag "
             "(X-SSM-Policy header); absent: [policy] on_missing."},
+    KeySpec{"rule[]", "receipt_request", K::String, "", false, true,
+            "Outbound: ask for signed receipts (RFC 2634) in our signature: all (every recipient) "
+            "or first-tier (not recipients reached through a mailing list); none: do not ask. "
+            "The request is kept in the receipt store ([directory] cache, ssmctl receipts) and "
+            "receipts that come back are matched against it. Needs a rule that signs. Absent: "
+            "[policy] receipt_request."},
+    KeySpec{"rule[]", "receipts_to", K::StringArray, "", false, true,
+            "Outbound: where receipts go (1 to 16 addresses); absent: [policy] receipts_to, else "
+            "the author's (From) address."},
     KeySpec{"rule[]", "security_label", K::String, "", false, true,
             "Outbound: name of the [[security_label]] signed into mail whose author gave no "
             "SIO-Label; needs a rule that signs. Absent: [policy] security_label."},

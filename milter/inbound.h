@@ -48,6 +48,7 @@ private:
         std::vector<SmimeAuthResult> results;
         std::vector<smime::mime::HeaderField> entity_fields;  // the signed entity's header block
         std::unique_ptr<Spool> entity_body;                  // its body, when it may be unwrapped
+        std::string receipt_detail;  // a signed receipt (§4.2): how it matched, for the log
     };
     Layer verify_layer(SmimeKind kind, const std::vector<smime::mime::HeaderField>& fields, const Spool& body,
                        const Spool* der, const smime::mime::Limits& limits);
@@ -55,6 +56,8 @@ private:
                        const smime::mime::Limits& limits, std::vector<SmimeAuthResult>& results);
     std::vector<Bytes> known_signer_certificates(const smime::cms::VerifyResult& v,
                                                  const std::vector<smime::mime::HeaderField>& fields) const;
+    std::string judge_receipt(const smime::cms::VerifyResult& v, const Spool& receipt_der,
+                              const std::vector<SmimeAuthResult>& results) const;
     SmimeAuthResult judge_signer(const smime::cms::SignerVerification& signer,
                                  const std::vector<Bytes>& message_certificates,
                                  const std::vector<smime::mime::HeaderField>& headers,

@@ -66,7 +66,8 @@ SmimeLabel label_of(const std::vector<HeaderField>& h)
     if (is_pkcs7_mime_type(ct->type, ct->subtype)) {
         const std::string type = ct->param("smime-type").value_or("");
         if (iequals(type, "enveloped-data") || iequals(type, "authEnveloped-data")) return SmimeLabel::Pkcs7Enveloped;
-        if (iequals(type, "signed-data")) return SmimeLabel::Pkcs7Signed;
+        // A signed receipt (RFC 2634 §2) is signed-data holding a Receipt.
+        if (iequals(type, "signed-data") || iequals(type, "signed-receipt")) return SmimeLabel::Pkcs7Signed;
         // S/MIME v2 clients omit smime-type; certs-only and compressed-data are not ours,
         // and without smime-type their RFC 8551 §3.2.1 file names (.p7c, .p7z) say so.
         const auto name = ct->param("name");

@@ -108,6 +108,8 @@ MessageProcessor::Effective MessageProcessor::effective(const Recipient& r) cons
     e.sign = t.sign;
     e.signing_identity = t.signing_identity;
     e.security_label = t.security_label;
+    e.receipt_request = t.receipt_request;
+    e.receipts_to = t.receipts_to;
     e.encrypt = r.certificate.has_value();
     if (e.encrypt) {
         e.encrypt_to = t.encrypt_to;

@@ -8,7 +8,10 @@
 #include "base/ascii.h"
 #include "base/error.h"
 #include "base/log.h"
+#include "directory/receipt_store.h"
 #include "smime/cms/envelope.h"
+#include "smime/cms/oids.h"
+#include "smime/cms/receipt.h"
 #include "smime/cms/signed_attributes.h"
 #include "smime/protect.h"
 #include "milter/inbound.h"
@@ -267,6 +270,19 @@ MessageOutcome MessageProcessor::protect(const std::optional<OutboundLabel>& lab
         return out;
     }
     request.signer = signer.get();
+    // A receipt request lives in our signature (§4.2, RFC 2634 §2): made here, recorded below
+    // once the signature exists, so that a receipt coming back can be matched.
+    std::optional<smime::cms::ReceiptRequest> receipt;
+    if (signer && e.receipt_request != policy::ReceiptRequest::None) {
+        std::vector<std::string> to = e.receipts_to;
+        if (to.empty())
+            if (const auto who = author()) to.push_back(ascii_lowercase(who->str()));
+        receipt = make_receipt_request(e.receipt_request == policy::ReceiptRequest::All ? smime::cms::ReceiptsFrom::All
+                                                                                       : smime::cms::ReceiptsFrom::FirstTier,
+                                       std::move(to));
+        request.sign.extra_signed_attributes.emplace_back(smime::cms::oid::kReceiptRequest,
+                                                          smime::cms::encode_receipt_request(*receipt));
+    }
 
     // A stripped trigger tag is gone from the protected (inner) copy of the Subject too.
     std::vector<smime::mime::HeaderField> headers = m_headers;
@@ -295,7 +311,31 @@ MessageOutcome MessageProcessor::protect(const std::optional<OutboundLabel>& lab
         out.detail += std::string("cipher=") + cipher_name(*r.cipher) +
                       " recipients=" + std::to_string(r.recipients) + " ";
     if (label) out.detail += label->describe() + " ";
+    if (receipt && r.signature) {
+        record_receipt_request(*receipt, *r.signature);
+        out.detail += "receipt_request=" + directory::identifier_hex(receipt->content_identifier) + " ";
+    }
     return out;
+}
+
+// The record a returning receipt is matched against. Without the store (no usable [directory]
+// cache folder) or when it cannot be written, the message is not sent: a request nobody can
+// match would make every receipt for it look forged. The MTA retries (451).
+void MessageProcessor::record_receipt_request(const smime::cms::ReceiptRequest& request, const smime::SignResult& signature)
+{
+    directory::HarvestStore* harvest = m_certificates ? m_certificates->harvest() : nullptr;
+    if (!harvest) throw Error(Failure::Temporary, "receipt store unavailable ([directory] cache)");
+    std::vector<std::string> recipients;
+    for (const auto& r : m_recipients)
+        if (r.accepted() && r.address) recipients.push_back(r.address->str());
+    std::string message_id;
+    if (const auto* id = smime::mime::find_field(m_headers, "Message-ID")) {
+        const auto first = id->value.find_first_not_of(" \t\r\n");
+        const auto last = id->value.find_last_not_of(" \t\r\n");
+        if (first != std::string::npos) message_id = id->value.substr(first, last - first + 1);
+    }
+    directory::ReceiptStore store(harvest->environment());
+    store.record_request(receipt_record(request, signature, message_id, m_sender_text, recipients, std::time(nullptr)));
 }
 
 MessageOutcome MessageProcessor::inbound()

@@ -18,6 +18,7 @@
 #include "milter/config.h"
 #include "milter/key_source.h"
 #include "milter/reply.h"
+#include "milter/receipts.h"
 #include "milter/security_labels.h"
 #include "policy/policy.h"
 #include "smime/mime/header.h"
@@ -123,6 +124,8 @@ private:
         policy::OnMissing on_missing = policy::OnMissing::Reject;
         std::vector<std::string> required_policies;
         std::string security_label;  // outbound: the rule's default label (a name)
+        policy::ReceiptRequest receipt_request = policy::ReceiptRequest::None;  // outbound (§4.2)
+        std::vector<std::string> receipts_to;
         bool operator==(const Effective& o) const = default;
     };
     Effective effective(const Recipient& r) const;
@@ -138,6 +141,7 @@ private:
     std::shared_ptr<smime::Signer> find_signer(const Effective& e, const EmailAddress& author,
                                                std::string& identity);
     std::optional<EmailAddress> author() const;
+    void record_receipt_request(const smime::cms::ReceiptRequest& request, const smime::SignResult& signature);
     // The Subject without the trigger tags the plans ask to strip; nullopt: unchanged.
     std::optional<std::string> stripped_subject() const;
     // Recognises our reinjection marker (outbound then, whatever the client looked like).

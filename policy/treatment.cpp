@@ -216,7 +216,29 @@ std::string describe(const Treatment& t, Direction d)
     }
     if (t.strip_trigger) s += " strip_trigger=yes";
     if (!t.security_label.empty()) s += " security_label=" + t.security_label;
+    if (t.receipt_request != ReceiptRequest::None) {
+        s += std::string(" receipt_request=") + receipt_request_name(t.receipt_request);
+        for (const auto& a : t.receipts_to) s += " receipts_to=" + a;
+    }
     return s;
+}
+
+std::optional<ReceiptRequest> parse_receipt_request(std::string_view s)
+{
+    if (s.empty() || s == "none") return ReceiptRequest::None;
+    if (s == "all") return ReceiptRequest::All;
+    if (s == "first-tier") return ReceiptRequest::FirstTier;
+    return std::nullopt;
+}
+
+const char* receipt_request_name(ReceiptRequest r)
+{
+    switch (r) {
+    case ReceiptRequest::None: return "none";
+    case ReceiptRequest::All: return "all";
+    case ReceiptRequest::FirstTier: return "first-tier";
+    }
+    return "none";
 }
 
 }  // namespace ssm::policy

@@ -53,6 +53,10 @@ bool meets_floor(Cipher c, CipherFloor floor);
 // The stronger of two floors (recipients of one message share the strongest).
 CipherFloor stronger_floor(CipherFloor a, CipherFloor b);
 
+enum class ReceiptRequest { None, All, FirstTier };
+std::optional<ReceiptRequest> parse_receipt_request(std::string_view s);  // none|all|first-tier
+const char* receipt_request_name(ReceiptRequest r);
+
 struct Treatment {
     SignMode sign = SignMode::None;
     std::string signing_identity;  // set: sign with this address's key (lower case)
@@ -65,6 +69,11 @@ struct Treatment {
     bool strip_trigger = false;             // remove the matched Subject tag
     // Outbound: the [[security_label]] signed in when the MUA gave no SIO-Label (§4.1).
     std::string security_label;
+    // Outbound: ask for signed receipts (§4.2, RFC 2634 §2) from all recipients or only the
+    // first tier (not those reached through a mailing list); receipts go to `receipts_to`
+    // (empty: the author's address).
+    ReceiptRequest receipt_request = ReceiptRequest::None;
+    std::vector<std::string> receipts_to{};
     // Inbound partner requirements (§3.5).
     bool require_signature = false;
     bool require_encryption = false;

@@ -114,6 +114,8 @@ public:
             {"application/pkcs7-mime; smime-type=enveloped-data", nullptr, SmimeLabel::Pkcs7Enveloped},
             {"application/x-pkcs7-mime; Smime-Type=\"AuthEnveloped-Data\"", nullptr, SmimeLabel::Pkcs7Enveloped},
             {"application/pkcs7-mime; smime-type=signed-data", nullptr, SmimeLabel::Pkcs7Signed},
+            // RFC 2634 §2: a signed receipt is signed-data (holding a Receipt).
+            {"application/pkcs7-mime; smime-type=signed-receipt; name=smime.p7m", nullptr, SmimeLabel::Pkcs7Signed},
             {"application/pkcs7-mime; name=smime.p7m", nullptr, SmimeLabel::Pkcs7Unlabelled},
             {"application/pkcs7-mime", nullptr, SmimeLabel::Pkcs7Unlabelled},
             {"application/pkcs7-mime; smime-type=certs-only; name=smime.p7c", nullptr, SmimeLabel::None},
