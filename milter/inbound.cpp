@@ -244,34 +244,6 @@ void InboundProcessor::verify_nested(const std::vector<HeaderField>& fields, con
     }
 }
 
-// A verified signed receipt against the receipt store: the first signer that passed is the
-// receipt's author. Unverified, unknown or mismatched receipts are logged as such and the mail
-// is delivered: the receipt is information for its recipient, not a reason to refuse it.
-std::string InboundProcessor::judge_receipt(const smime::cms::VerifyResult& v, const Spool& receipt_der,
-                                            const std::vector<SmimeAuthResult>& results) const
-{
-    std::size_t signer = 0;
-    while (signer < results.size() && results[signer].result != SmimeResult::Pass) ++signer;
-    if (signer >= results.size() || signer >= v.signers.size()) return "receipt=unverified";
-    if (!m_harvest) return "receipt=unmatched reason=\"no receipt store\"";
-    try {
-        directory::ReceiptStore store(m_harvest->environment());
-        const Bytes der = read_all(receipt_der, smime::cms::kMaxReceiptDer);
-        const ReceiptOutcome o = check_signed_receipt(store, v, der, signer, results[signer].identifier, std::time(nullptr));
-        switch (o.match) {
-        case directory::ReceiptMatch::Valid:
-            return "receipt=valid receipt_id=" + o.identifier_hex + " for=" + log::sanitise(o.detail);
-        case directory::ReceiptMatch::Mismatch:
-            return "receipt=mismatch receipt_id=" + o.identifier_hex + " reason=" + log::sanitise(o.detail);
-        case directory::ReceiptMatch::UnknownIdentifier: return "receipt=unknown receipt_id=" + o.identifier_hex;
-        }
-    } catch (const Error& e) {
-        if (e.failure() != Failure::MalformedMessage && e.failure() != Failure::MessageTooLarge) throw;
-        return "receipt=malformed reason=" + log::sanitise(e.what());
-    }
-    return "receipt=unknown";
-}
-
 // One signature layer: the results of its signers (a damaged signature is permerror, RFC
 // 7281, never a reason to refuse the mail) and the signed entity's header block, with its
 // body copied out when it may be unwrapped (strip_signature, or a CMS object inside).
@@ -328,7 +300,11 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
             // A signed receipt (RFC 2634 §2) holds a Receipt, not a MIME entity: it is matched
             // against the request we signed and delivered as received.
             if (v.econtent_type == smime::cms::oid::kReceipt) {
-                layer.receipt_detail = judge_receipt(v, *content, layer.results);
+                layer.receipt_detail =
+                    content->size() > smime::cms::kMaxReceiptDer
+                        ? std::string("receipt=malformed reason=\"receipt content over 64 KiB\"")
+                        : judge_signed_receipt(m_harvest, v, read_all(*content, smime::cms::kMaxReceiptDer),
+                                               layer.results, std::time(nullptr));
                 return layer;
             }
         }

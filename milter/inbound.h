@@ -56,8 +56,6 @@ private:
                        const smime::mime::Limits& limits, std::vector<SmimeAuthResult>& results);
     std::vector<Bytes> known_signer_certificates(const smime::cms::VerifyResult& v,
                                                  const std::vector<smime::mime::HeaderField>& fields) const;
-    std::string judge_receipt(const smime::cms::VerifyResult& v, const Spool& receipt_der,
-                              const std::vector<SmimeAuthResult>& results) const;
     SmimeAuthResult judge_signer(const smime::cms::SignerVerification& signer,
                                  const std::vector<Bytes>& message_certificates,
                                  const std::vector<smime::mime::HeaderField>& headers,

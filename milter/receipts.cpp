@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "base/error.h"
+#include "base/log.h"
 #include "smime/cms/digest.h"
 #include "smime/cms/oids.h"
 
@@ -55,6 +56,33 @@ ReceiptOutcome check_signed_receipt(directory::ReceiptStore& store, const smime:
     const Bytes digest = smime::cms::decode_msg_sig_digest_value(msd->second);
     const auto check = store.check_receipt(receipt, digest, signer_address, now);
     return {check.match, directory::identifier_hex(receipt.content_identifier), check.detail};
+}
+
+// A verified signed receipt against the receipt store: the first signer that passed is the
+// receipt's author. Unverified, unknown or mismatched receipts are logged as such and the mail
+// is delivered: the receipt is information for its recipient, not a reason to refuse it.
+std::string judge_signed_receipt(directory::HarvestStore* harvest, const smime::cms::VerifyResult& v,
+                                 ByteView receipt_der, const std::vector<SmimeAuthResult>& results, std::time_t now)
+{
+    std::size_t signer = 0;
+    while (signer < results.size() && results[signer].result != SmimeResult::Pass) ++signer;
+    if (signer >= results.size() || signer >= v.signers.size()) return "receipt=unverified";
+    if (!harvest) return "receipt=unmatched reason=\"no receipt store\"";
+    try {
+        directory::ReceiptStore store(harvest->environment());
+        const ReceiptOutcome o = check_signed_receipt(store, v, receipt_der, signer, results[signer].identifier, now);
+        switch (o.match) {
+        case directory::ReceiptMatch::Valid:
+            return "receipt=valid receipt_id=" + o.identifier_hex + " for=" + log::sanitise(o.detail);
+        case directory::ReceiptMatch::Mismatch:
+            return "receipt=mismatch receipt_id=" + o.identifier_hex + " reason=" + log::sanitise(o.detail);
+        case directory::ReceiptMatch::UnknownIdentifier: return "receipt=unknown receipt_id=" + o.identifier_hex;
+        }
+    } catch (const Error& e) {
+        if (e.failure() != Failure::MalformedMessage && e.failure() != Failure::MessageTooLarge) throw;
+        return "receipt=malformed reason=" + log::sanitise(e.what());
+    }
+    return "receipt=unknown";
 }
 
 }  // namespace ssm::milter

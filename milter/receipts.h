@@ -8,7 +8,9 @@
 #include <vector>
 
 #include "base/bytes.h"
+#include "directory/harvest_store.h"
 #include "directory/receipt_store.h"
+#include "milter/auth_results.h"
 #include "smime/cms/receipt.h"
 #include "smime/cms/verify.h"
 #include "smime/sign.h"
@@ -38,5 +40,12 @@ struct ReceiptOutcome {
 ReceiptOutcome check_signed_receipt(directory::ReceiptStore& store, const smime::cms::VerifyResult& verification,
                                     ByteView receipt_der, std::size_t signer, const std::string& signer_address,
                                     std::time_t now);
+
+// The log words for a signed receipt whose signature layer gave `results` (one per signer of
+// `v`): receipt=valid|mismatch|unknown|unverified|malformed with the identifier and why,
+// recording the outcome in the receipt store of `harvest`'s LMDB folder (null: no store,
+// receipt=unmatched). The first signer that passed is the receipt's author.
+std::string judge_signed_receipt(directory::HarvestStore* harvest, const smime::cms::VerifyResult& v,
+                                 ByteView receipt_der, const std::vector<SmimeAuthResult>& results, std::time_t now);
 
 }  // namespace ssm::milter
