@@ -11,9 +11,11 @@
 //   451 4.3.0). Modules that notice a returning token in C_GetSlotList are found again by the
 //   helper on the next call. SoftHSM does not: it needs C_Finalize/C_Initialize, which only
 //   happens when every KeyStore and signer is released (the helper terminates) and a store is
-//   opened again, from the main thread. pkcs11h_plugAndPlay is not used: it re-initialises
-//   with C_Initialize(NULL) (losing CKF_OS_LOCKING_OK) without taking the session locks.
-//   The "HSM at scale" issue will add a supervisor that does this reopen.
+//   opened again. pkcs11h_plugAndPlay is not used: it re-initialises with C_Initialize(NULL)
+//   (losing CKF_OS_LOCKING_OK) without taking the session locks. The daemon's
+//   milter::TokenKeySource does the reopen: it drops the store on HsmUnavailable and opens a
+//   new one for the next message; tests/integration/test_token_outage.sh shows a SoftHSM
+//   token folder taken away and brought back under a running milter.
 // Decryption (RSA raw, ECDH) runs on a pool of our own sessions (session_pool.h,
 // TokenConfig::sessions wide), not through the helper: see token_decrypter.h for why.
 // X25519: SoftHSM 2.6.1 has no CKK_EC_MONTGOMERY key type (C_CreateObject answers

@@ -364,6 +364,20 @@ sink_message() {
        state == 2 { lines[n++] = $0 }
        END { if (n > 0 && lines[n-1] == "") n--; for (i = 0; i < n; i++) printf "%s\r\n", lines[i] }' "$1" >"$2"
 }
+# sink_all_signed NAME EXPECTED_COUNT [SIGNER]: PASS when the sink holds EXPECTED_COUNT
+# messages and every one verifies with openssl (signer SIGNER, default alice@acme.example);
+# the fail-closed check of the crash and outage tests. Needs tests/interop/peers.sh sourced.
+sink_all_signed() {
+  local f n=0 bad=
+  for f in $(sink_files); do
+    n=$((n + 1))
+    sink_message "$f" "$WORK/check.eml"
+    verify_openssl "$WORK/check.eml" "${3:-alice@acme.example}" || bad="$bad $(basename "$f"): $PEER_DETAIL"
+  done
+  if [ -n "$bad" ]; then fail "$1" "unsigned or bad message in the sink:$bad"
+  elif [ "$n" -ne "$2" ]; then fail "$1" "sink holds $n messages, expected $2"
+  else pass "$1"; fi
+}
 # sink_rcpts DUMPFILE: the RCPT arguments recorded by smtp-sink.
 sink_rcpts() { sed -n 's/^X-Rcpt-Args: //p' "$1"; }
 # wait_for_delivery N TIMEOUT: until the sink holds N messages (and no more arrive).

@@ -28,18 +28,6 @@ msg=$WORK/msg.eml
 sed 's/@SENDER@/alice@acme.example/; s/@RCPT@/someone@elsewhere.example/' \
   "$SSM_SRCDIR/tests/integration/messages/nested.eml" >"$msg"
 
-# sink_all_signed NAME EXPECTED_COUNT: every message in the sink verifies (signer alice).
-sink_all_signed() {
-  local f n=0 bad=
-  for f in $(sink_files); do
-    n=$((n + 1))
-    sink_message "$f" "$WORK/check.eml"
-    verify_openssl "$WORK/check.eml" alice@acme.example || bad="$bad $(basename "$f"): $PEER_DETAIL"
-  done
-  if [ -n "$bad" ]; then fail "$1" "unsigned or bad message in the sink:$bad"
-  elif [ "$n" -ne "$2" ]; then fail "$1" "sink holds $n messages, expected $2"
-  else pass "$1"; fi
-}
 
 # --- 1. direct: SIGKILL while the client is in the middle of DATA ---------------------------
 # A hand-driven SMTP session (bash /dev/tcp) so the kill happens at a known protocol point.

@@ -25,18 +25,6 @@ PF1=$PF_DIR
 write_config "$WORK/ssm.toml" port="$MILTER_PORT"
 start_milter "$WORK/ssm.toml" || fatal outage-setup "ssm-milter did not start"
 
-# sink_all_signed NAME EXPECTED_COUNT: every message in the sink verifies (signer alice).
-sink_all_signed() {
-  local f n=0 bad=
-  for f in $(sink_files); do
-    n=$((n + 1))
-    sink_message "$f" "$WORK/check.eml"
-    verify_openssl "$WORK/check.eml" alice@acme.example || bad="$bad $(basename "$f"): $PEER_DETAIL"
-  done
-  if [ -n "$bad" ]; then fail "$1" "unsigned or bad message in the sink:$bad"
-  elif [ "$n" -ne "$2" ]; then fail "$1" "sink holds $n messages, expected $2"
-  else pass "$1"; fi
-}
 # expect NAME TRUTH WHY: PASS when TRUTH is 1, else FAIL with WHY.
 expect() { if [ "$2" = 1 ]; then pass "$1"; else fail "$1" "$3"; fi; }
 message() {  # message NAME: a small message from alice in $WORK/NAME.eml
