@@ -91,6 +91,9 @@ CertFacts cert_facts(const X509Cert& cert)
     case GNUTLS_PK_ECDH_X25519: f.x25519 = true; break;
     default: break;
     }
+    // GnuTLS counts a curve's size in whole octets (secp521r1: 66 octets, "528 bits"); the
+    // key's name and the digest choice need the curve's own size.
+    if (f.key_type == smime::KeyType::Ec && bits == 528) bits = 521;
     f.key_bits = bits;
     f.not_before = gnutls_x509_crt_get_activation_time(crt);
     f.not_after = gnutls_x509_crt_get_expiration_time(crt);

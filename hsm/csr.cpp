@@ -25,6 +25,27 @@ struct TokenKey {
     CK_RV last_rv = CKR_OK;
 };
 
+// One C_Sign on our session; the output in `out`, its length returned (0: the token refused).
+CK_ULONG token_sign(TokenKey& k, CK_MECHANISM_TYPE mechanism, const gnutls_datum_t& input,
+                    unsigned char (&out)[1024])
+{
+    CK_MECHANISM mech{mechanism, nullptr, 0};
+    CK_RV rv = k.functions->C_SignInit(k.session, &mech, k.key);
+    CK_ULONG out_len = sizeof out;  // RSA-8192, an ECDSA r||s or an EdDSA signature fit
+    if (rv == CKR_OK) rv = k.functions->C_Sign(k.session, input.data, input.size, out, &out_len);
+    k.last_rv = rv;
+    return rv == CKR_OK ? out_len : 0;
+}
+
+int copy_signature(const unsigned char* data, CK_ULONG size, gnutls_datum_t* signature) noexcept
+{
+    signature->data = static_cast<unsigned char*>(gnutls_malloc(size));
+    if (!signature->data) return GNUTLS_E_MEMORY_ERROR;
+    std::copy(data, data + size, signature->data);
+    signature->size = static_cast<unsigned>(size);
+    return 0;
+}
+
 int sign_hash(gnutls_privkey_t, gnutls_sign_algorithm_t algo, void* userdata, unsigned,
               const gnutls_datum_t* hash, gnutls_datum_t* signature) noexcept
 {
@@ -32,24 +53,27 @@ int sign_hash(gnutls_privkey_t, gnutls_sign_algorithm_t algo, void* userdata, un
     const bool rsa = k->pk == GNUTLS_PK_RSA;
     if (rsa ? algo != GNUTLS_SIGN_RSA_RAW : gnutls_sign_get_pk_algorithm(algo) != GNUTLS_PK_ECDSA)
         return GNUTLS_E_UNSUPPORTED_SIGNATURE_ALGORITHM;
-    CK_MECHANISM mech{rsa ? CKM_RSA_PKCS : CKM_ECDSA, nullptr, 0};
-    CK_RV rv = k->functions->C_SignInit(k->session, &mech, k->key);
-    unsigned char out[1024];  // RSA-8192 or an ECDSA r||s fit
-    CK_ULONG out_len = sizeof out;
-    if (rv == CKR_OK) rv = k->functions->C_Sign(k->session, hash->data, hash->size, out, &out_len);
-    k->last_rv = rv;
-    if (rv != CKR_OK) return GNUTLS_E_PK_SIGN_FAILED;
-    if (rsa) {
-        signature->data = static_cast<unsigned char*>(gnutls_malloc(out_len));
-        if (!signature->data) return GNUTLS_E_MEMORY_ERROR;
-        std::copy(out, out + out_len, signature->data);
-        signature->size = out_len;
-        return 0;
-    }
-    if (out_len == 0 || out_len % 2 != 0) return GNUTLS_E_PK_SIGN_FAILED;
+    unsigned char out[1024];
+    const CK_ULONG out_len = token_sign(*k, rsa ? CKM_RSA_PKCS : CKM_ECDSA, *hash, out);
+    if (out_len == 0) return GNUTLS_E_PK_SIGN_FAILED;
+    if (rsa) return copy_signature(out, out_len, signature);
+    if (out_len % 2 != 0) return GNUTLS_E_PK_SIGN_FAILED;
     const gnutls_datum_t r{out, static_cast<unsigned>(out_len / 2)};
     const gnutls_datum_t s{out + out_len / 2, static_cast<unsigned>(out_len / 2)};
     return gnutls_encode_rs_value(signature, &r, &s);
+}
+
+// EdDSA signs the message itself, not a hash (RFC 8032): GnuTLS calls this one for Ed25519.
+int sign_data(gnutls_privkey_t, gnutls_sign_algorithm_t algo, void* userdata, unsigned,
+              const gnutls_datum_t* data, gnutls_datum_t* signature) noexcept
+{
+    auto* k = static_cast<TokenKey*>(userdata);
+    if (k->pk != GNUTLS_PK_EDDSA_ED25519 || algo != GNUTLS_SIGN_EDDSA_ED25519)
+        return GNUTLS_E_UNSUPPORTED_SIGNATURE_ALGORITHM;
+    unsigned char out[1024];
+    const CK_ULONG out_len = token_sign(*k, CKM_EDDSA, *data, out);
+    if (out_len != 64) return GNUTLS_E_PK_SIGN_FAILED;
+    return copy_signature(out, out_len, signature);
 }
 
 int key_info(gnutls_privkey_t, unsigned flags, void* userdata) noexcept
@@ -99,21 +123,29 @@ std::string make_csr(const TokenWriter& token, CK_OBJECT_HANDLE key, gnutls_pubk
                                                    e.size(), GNUTLS_FSAN_APPEND),
               "CSR e-mail address " + e);
     const unsigned usage = GNUTLS_KEY_DIGITAL_SIGNATURE |
-                           (req.rsa ? GNUTLS_KEY_KEY_ENCIPHERMENT : GNUTLS_KEY_KEY_AGREEMENT);
+                           (req.kind == KeyKind::Rsa     ? GNUTLS_KEY_KEY_ENCIPHERMENT
+                            : req.kind == KeyKind::Ecdsa ? GNUTLS_KEY_KEY_AGREEMENT
+                                                         : 0u);
     check(gnutls_x509_crq_set_key_usage(crq.get(), usage), "CSR key usage");
     check(gnutls_x509_crq_set_key_purpose_oid(crq.get(), GNUTLS_KP_EMAIL_PROTECTION, 0),
           "CSR extended key usage");
 
-    TokenKey k{token.functions(), token.session(), key, req.rsa ? GNUTLS_PK_RSA : GNUTLS_PK_ECDSA,
-               req.bits};
+    const gnutls_pk_algorithm_t pk = req.kind == KeyKind::Rsa     ? GNUTLS_PK_RSA
+                                     : req.kind == KeyKind::Ecdsa ? GNUTLS_PK_ECDSA
+                                                                  : GNUTLS_PK_EDDSA_ED25519;
+    TokenKey k{token.functions(), token.session(), key, pk, req.bits};
     gnutls_privkey_t raw_key = nullptr;
     if (gnutls_privkey_init(&raw_key) < 0) throw Error(Failure::Temporary, "out of memory");
     std::unique_ptr<gnutls_privkey_st, PrivkeyDeleter> signer(raw_key);
-    check(gnutls_privkey_import_ext4(signer.get(), &k, nullptr, sign_hash, nullptr, nullptr,
+    check(gnutls_privkey_import_ext4(signer.get(), &k, sign_data, sign_hash, nullptr, nullptr,
                                      key_info, 0),
           "token key for GnuTLS");
-    const gnutls_digest_algorithm_t digest = !req.rsa && req.bits > 256 ? GNUTLS_DIG_SHA384
-                                                                        : GNUTLS_DIG_SHA256;
+    // The digest of the CSR signature matches the curve's strength (RFC 5480 §4); Ed25519
+    // has SHA-512 built in (GnuTLS wants it named).
+    const gnutls_digest_algorithm_t digest = req.kind == KeyKind::Ed25519             ? GNUTLS_DIG_SHA512
+                                             : req.kind == KeyKind::Ecdsa && req.bits > 384 ? GNUTLS_DIG_SHA512
+                                             : req.kind == KeyKind::Ecdsa && req.bits > 256 ? GNUTLS_DIG_SHA384
+                                                                                             : GNUTLS_DIG_SHA256;
     const int rc = gnutls_x509_crq_privkey_sign(crq.get(), signer.get(), digest, 0);
     if (rc < 0)
         throw Error(Failure::HsmUnavailable,

@@ -12,10 +12,12 @@
 
 namespace ssm::hsm {
 
+enum class KeyKind { Rsa, Ecdsa, Ed25519 };
+
 struct CsrRequest {
     std::string subject;              // RFC 4514, e.g. "CN=Alice,O=Acme"
     std::vector<std::string> emails;  // rfc822Name SANs
-    bool rsa = true;                  // keyEncipherment for RSA, keyAgreement for EC
+    KeyKind kind = KeyKind::Rsa;      // keyEncipherment for RSA, keyAgreement for ECDSA keys
     unsigned bits = 2048;
 };
 

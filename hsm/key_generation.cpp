@@ -29,16 +29,20 @@ gnutls_datum_t datum(const Bytes& b)
 
 const char* key_spec_names()
 {
-    return "rsa-2048, rsa-3072, rsa-4096, ec-p256, ec-p384";
+    return "rsa-2048, rsa-3072, rsa-4096, ec-p256, ec-p384, ec-p521, ed25519";
 }
 
 std::optional<KeySpec> parse_key_spec(const std::string& name)
 {
-    if (name == "rsa-2048") return KeySpec{name, true, 2048, nullptr};
-    if (name == "rsa-3072") return KeySpec{name, true, 3072, nullptr};
-    if (name == "rsa-4096") return KeySpec{name, true, 4096, nullptr};
-    if (name == "ec-p256") return KeySpec{name, false, 256, "1.2.840.10045.3.1.7"};
-    if (name == "ec-p384") return KeySpec{name, false, 384, "1.3.132.0.34"};
+    if (name == "rsa-2048") return KeySpec{name, KeyKind::Rsa, 2048, nullptr};
+    if (name == "rsa-3072") return KeySpec{name, KeyKind::Rsa, 3072, nullptr};
+    if (name == "rsa-4096") return KeySpec{name, KeyKind::Rsa, 4096, nullptr};
+    if (name == "ec-p256") return KeySpec{name, KeyKind::Ecdsa, 256, "1.2.840.10045.3.1.7"};
+    if (name == "ec-p384") return KeySpec{name, KeyKind::Ecdsa, 384, "1.3.132.0.34"};
+    if (name == "ec-p521") return KeySpec{name, KeyKind::Ecdsa, 521, "1.3.132.0.35"};
+    // Signing only (RFC 8419): an Ed25519 key cannot decrypt, and X25519 key agreement in a
+    // token is not offered by the PKCS#11 modules of Debian 12 (TOOLCHAIN.md).
+    if (name == "ed25519") return KeySpec{name, KeyKind::Ed25519, 256, "1.3.101.112"};
     return std::nullopt;
 }
 
@@ -66,7 +70,8 @@ GeneratedKey generate_key(TokenWriter& token, const KeySpec& spec, const std::st
     CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
     CK_ULONG bits = spec.bits;
     const Bytes exponent{0x01, 0x00, 0x01};
-    const Bytes params = spec.rsa ? Bytes{} : oid_der(spec.curve_oid);
+    const bool rsa = spec.kind == KeyKind::Rsa;
+    const Bytes params = rsa ? Bytes{} : oid_der(spec.curve_oid);
     std::vector<CK_ATTRIBUTE> pub = {
         {CKA_TOKEN, &yes, sizeof yes},
         {CKA_PRIVATE, &no, sizeof no},
@@ -86,16 +91,17 @@ GeneratedKey generate_key(TokenWriter& token, const KeySpec& spec, const std::st
         {CKA_LABEL, g.label.data(), g.label.size()},
     };
     CK_MECHANISM mech{CKM_RSA_PKCS_KEY_PAIR_GEN, nullptr, 0};
-    if (spec.rsa) {
+    if (rsa) {
         pub.push_back({CKA_MODULUS_BITS, &bits, sizeof bits});
         pub.push_back({CKA_PUBLIC_EXPONENT, const_cast<std::uint8_t*>(exponent.data()),
                        exponent.size()});
         pub.push_back({CKA_ENCRYPT, &yes, sizeof yes});
         priv.push_back({CKA_DECRYPT, &yes, sizeof yes});
     } else {
-        mech.mechanism = CKM_EC_KEY_PAIR_GEN;
+        const bool ecdh = spec.kind == KeyKind::Ecdsa;  // an Ed25519 key only signs
+        mech.mechanism = ecdh ? CKM_EC_KEY_PAIR_GEN : CKM_EC_EDWARDS_KEY_PAIR_GEN;
         pub.push_back({CKA_EC_PARAMS, const_cast<std::uint8_t*>(params.data()), params.size()});
-        priv.push_back({CKA_DERIVE, &yes, sizeof yes});
+        priv.push_back({CKA_DERIVE, ecdh ? &yes : &no, sizeof yes});
         priv.push_back({CKA_DECRYPT, &no, sizeof no});  // SoftHSM defaults it to true
     }
     auto f = token.functions();
@@ -112,21 +118,31 @@ GeneratedKey generate_key(TokenWriter& token, const KeySpec& spec, const std::st
 
     auto public_key = new_gnutls_pubkey();
     int rc;
-    if (spec.rsa) {
+    if (rsa) {
         const Bytes n = token.attribute(pub_h, CKA_MODULUS);
         const Bytes e = token.attribute(pub_h, CKA_PUBLIC_EXPONENT);
         const gnutls_datum_t dn = datum(n), de = datum(e);
         rc = gnutls_pubkey_import_rsa_raw(public_key.get(), &dn, &de);
-    } else {
+    } else if (spec.kind == KeyKind::Ecdsa) {
         const Bytes point = token.attribute(pub_h, CKA_EC_POINT);
         const gnutls_datum_t dp = datum(params), dq = datum(point);
         rc = gnutls_pubkey_import_ecc_x962(public_key.get(), &dp, &dq);
+    } else {
+        // CKA_EC_POINT of an Edwards key: the 32 key octets, DER OCTET STRING-wrapped as
+        // PKCS#11 3.0 says (SoftHSM does so); a module that gives them bare is accepted too.
+        Bytes point = token.attribute(pub_h, CKA_EC_POINT);
+        if (point.size() == 34 && point[0] == 0x04 && point[1] == 32) point.erase(point.begin(), point.begin() + 2);
+        if (point.size() != 32)
+            throw Error(Failure::HsmUnavailable, "the token gave an Ed25519 public key of " +
+                                                     std::to_string(point.size()) + " octets");
+        const gnutls_datum_t x = datum(point);
+        rc = gnutls_pubkey_import_ecc_raw(public_key.get(), GNUTLS_ECC_CURVE_ED25519, &x, nullptr);
     }
     if (rc < 0)
         throw Error(Failure::HsmUnavailable, std::string("cannot read the generated public key: ") +
                                                  gnutls_strerror(rc));
     g.csr_pem = make_csr(token, priv_h, public_key.get(),
-                         CsrRequest{subject, addresses, spec.rsa, spec.bits});
+                         CsrRequest{subject, addresses, spec.kind, spec.bits});
     tx.commit();
     return g;
 }

@@ -8,15 +8,16 @@
 #include <vector>
 
 #include "base/bytes.h"
+#include "hsm/csr.h"
 #include "hsm/token_writer.h"
 
 namespace ssm::hsm {
 
 struct KeySpec {
-    std::string name;  // "rsa-2048", ..., "ec-p384"
-    bool rsa = true;
-    unsigned bits = 2048;      // RSA modulus bits, EC curve size
-    const char* curve_oid = nullptr;
+    std::string name;  // "rsa-2048", ..., "ec-p521", "ed25519"
+    KeyKind kind = KeyKind::Rsa;
+    unsigned bits = 2048;             // RSA modulus bits, curve size
+    const char* curve_oid = nullptr;  // CKA_EC_PARAMS of an ECDSA or EdDSA key (RFC 5480, 8410)
 };
 
 // nullopt for an unknown name; the known ones are listed by key_spec_names().

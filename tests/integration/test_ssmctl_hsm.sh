@@ -192,6 +192,8 @@ keygen() {  # NAME TYPE EMAIL
 }
 keygen kim rsa-2048 kim@acme.example
 keygen lee ec-p256 lee@acme.example
+keygen nan ec-p521 nan@acme.example
+keygen ola ed25519 ola@acme.example
 expect_refused hsm-attach-same-certificate-again 'already on the token' \
   "$SSMCTL" -c "$WORK/c.toml" hsm import "$WORK/kim.cert.pem"
 "${P11[@]}" --list-objects --type privkey 2>/dev/null | grep -A4 'label: *kim@acme.example' >"$WORK/kim-p11.out"
@@ -200,6 +202,10 @@ else fail hsm-keygen-key-never-extractable "$(tr '\n' ' ' <"$WORK/kim-p11.out")"
 
 sign_with hsm-keygen-rsa-signs kim@acme.example "$WORK/kim.cert.pem"
 sign_with hsm-keygen-p256-signs lee@acme.example "$WORK/lee.cert.pem"
+sign_with hsm-keygen-p521-signs nan@acme.example "$WORK/nan.cert.pem"
+if openssl req -in "$WORK/ola.csr" -noout -text 2>/dev/null | grep -A1 'Key Usage' | grep -qi 'agreement\|encipherment'
+then fail hsm-keygen-ed25519-signing-only "an Ed25519 CSR asks for more than digitalSignature"
+else pass hsm-keygen-ed25519-signing-only; fi
 
 # --- decryption of mail encrypted by OpenSSL to the generated keys ---------------------------
 decrypt_to() {  # NAME EMAIL CERT
@@ -239,25 +245,30 @@ else fail hsm-import-ed25519 "$(grep -v '^info:' "$WORK/imp-ed.err" | tr '\n' ' 
 # Ed25519 in CMS ("eddsa_digest_signverify_init: invalid digest", fixed in 3.2): it checks the
 # structure and chain (-nosigs), GnuTLS's certtool checks the signature.
 sed 's|^digest = .*|digest = "sha512"|' "$WORK/c.toml" >"$WORK/sha512.toml"
-printf 'From: <ed@acme.example>\r\nTo: <dave@partner.example>\r\nSubject: ed\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nEd25519 from the token.\r\n' >"$WORK/ed.eml"
-E=$WORK/ed.split
-if ! "$SSMCTL" -c "$WORK/sha512.toml" process --direction out --from ed@acme.example --to dave@partner.example \
-     <"$WORK/ed.eml" >"$WORK/ed.out" 2>"$WORK/ed.err"; then
-  fail hsm-imported-ed25519-signs "ssmctl process: $(grep -E '^(decision|reply)' "$WORK/ed.err" | tr '\n' ' ')"
-elif ! smime_split "$WORK/ed.out" "$E" || [ "$(cat "$E/kind")" != detached ]; then
-  fail hsm-imported-ed25519-signs "not a detached signature"
-elif ! openssl cms -verify -nosigs -binary -inform DER -in "$E/sig.der" -content "$E/content" \
-       -CAfile "$PKI/root-ca.cert.pem" -purpose smimesign -signer "$E/signer.pem" -out /dev/null >"$E/o.log" 2>&1 \
-     || [ "$(openssl x509 -in "$E/signer.pem" -noout -fingerprint -sha256)" != "$(openssl x509 -in "$D/ed.cert.pem" -noout -fingerprint -sha256)" ]; then
-  fail hsm-imported-ed25519-signs "openssl -nosigs: $(tr '\n' ' ' <"$E/o.log" | cut -c1-200)"
-elif ! certtool --p7-verify --inder --infile "$E/sig.der" --load-data "$E/content" \
-       --load-ca-certificate "$PKI/root-ca.cert.pem" >"$E/certtool.log" 2>&1; then
-  fail hsm-imported-ed25519-signs "certtool: $(grep -i 'status' "$E/certtool.log" | tr '\n' ' ')"
-else
-  printf 'x' >>"$E/content"
-  if certtool --p7-verify --inder --infile "$E/sig.der" --load-data "$E/content" \
-       --load-ca-certificate "$PKI/root-ca.cert.pem" >/dev/null 2>&1; then
-    fail hsm-imported-ed25519-signs "certtool accepted changed content"
-  else pass hsm-imported-ed25519-signs; fi
-fi
+ed25519_signs() {  # NAME FROM CERT
+  local name=$1 from=$2 cert=$3 E=$WORK/$1.split
+  printf 'From: <%s>\r\nTo: <dave@partner.example>\r\nSubject: ed\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nEd25519 from the token.\r\n' \
+    "$from" >"$WORK/$name.eml"
+  if ! "$SSMCTL" -c "$WORK/sha512.toml" process --direction out --from "$from" --to dave@partner.example \
+       <"$WORK/$name.eml" >"$WORK/$name.out" 2>"$WORK/$name.err"; then
+    fail "$name" "ssmctl process: $(grep -E '^(decision|reply)' "$WORK/$name.err" | tr '\n' ' ')"
+  elif ! smime_split "$WORK/$name.out" "$E" || [ "$(cat "$E/kind")" != detached ]; then
+    fail "$name" "not a detached signature"
+  elif ! openssl cms -verify -nosigs -binary -inform DER -in "$E/sig.der" -content "$E/content" \
+         -CAfile "$PKI/root-ca.cert.pem" -purpose smimesign -signer "$E/signer.pem" -out /dev/null >"$E/o.log" 2>&1 \
+       || [ "$(openssl x509 -in "$E/signer.pem" -noout -fingerprint -sha256)" != "$(openssl x509 -in "$cert" -noout -fingerprint -sha256)" ]; then
+    fail "$name" "openssl -nosigs: $(tr '\n' ' ' <"$E/o.log" | cut -c1-200)"
+  elif ! certtool --p7-verify --inder --infile "$E/sig.der" --load-data "$E/content" \
+         --load-ca-certificate "$PKI/root-ca.cert.pem" >"$E/certtool.log" 2>&1; then
+    fail "$name" "certtool: $(grep -i 'status' "$E/certtool.log" | tr '\n' ' ')"
+  else
+    printf 'x' >>"$E/content"
+    if certtool --p7-verify --inder --infile "$E/sig.der" --load-data "$E/content" \
+         --load-ca-certificate "$PKI/root-ca.cert.pem" >/dev/null 2>&1; then
+      fail "$name" "certtool accepted changed content"
+    else pass "$name"; fi
+  fi
+}
+ed25519_signs hsm-imported-ed25519-signs ed@acme.example "$D/ed.cert.pem"
+ed25519_signs hsm-keygen-ed25519-signs ola@acme.example "$WORK/ola.cert.pem"
 exit 0

@@ -160,6 +160,8 @@ public:
             CPPUNIT_ASSERT_EQUAL(before, object_count());
         }
         CPPUNIT_ASSERT(!hsm::parse_key_spec("rsa-1024"));
+        CPPUNIT_ASSERT(hsm::parse_key_spec("ec-p521")->kind == hsm::KeyKind::Ecdsa);
+        CPPUNIT_ASSERT(hsm::parse_key_spec("ed25519")->kind == hsm::KeyKind::Ed25519);
         hsm::GeneratedKey g;
         {
             auto w = hsm::TokenWriter::open(f.config);
