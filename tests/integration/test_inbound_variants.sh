@@ -5,8 +5,9 @@
 # and unbroken base64, trailing blanks, binary), CMS encodings (BER indefinite lengths and
 # chunked OCTET STRINGs, no signed attributes, signer/recipient by SKI, SHA-384/512, OAEP,
 # AES-128/192/256, 3DES, GCM, our key in the third RecipientInfo) and nestings (sign-then-
-# encrypt, triple wrap, message/rfc822 signed). Every CMS object is made by a peer (openssl
-# cms, gpgsm, NSS cmsutil), never by our code. Offline through `ssmctl process --direction in`
+# encrypt, triple wrap, message/rfc822 signed), password and KEK RecipientInfos beside ours,
+# OriginatorInfo. Every CMS object is made by a peer (openssl cms, gpgsm, NSS cmsutil), never
+# by our code (a few re-encoded by tests/interop/cms_reencode.py). Offline through `ssmctl process --direction in`
 # (the milter's own pipeline): decrypted bodies must equal the plaintext byte for byte,
 # verified ones must carry smime=pass for the signer; damaged signatures give smime=permerror
 # and the mail is delivered (or refused by a partner rule that requires a signature).
@@ -76,6 +77,16 @@ o -sign -binary -nodetach -nocerts -signer "$PKI/dave.cert.pem" -inkey "$PKI/dav
 o -sign -binary -nodetach "${SIGN[@]}" -in "$E" -outform DER -out opaque.der
 o -sign -binary -nodetach -stream "${SIGN[@]}" -in "$E" -outform DER -out opaque-stream.der
 o -sign -binary -nodetach -noattr -keyid "${SIGN[@]}" -in "$E" -outform DER -out opaque-noattr.der
+# Shapes the openssl CLI cannot make, re-encoded from its output without touching what the
+# signature or the key covers (tests/interop/cms_reencode.py): a detached signature in BER
+# indefinite lengths (Apple Mail, BouncyCastle), an EnvelopedData with an OriginatorInfo and an
+# unprotected attribute; and RecipientInfos of other kinds beside ours.
+RE=$SSM_SRCDIR/tests/interop/cms_reencode.py
+python3 "$RE" indefinite det.der >det-indefinite.der || fatal var-setup "cms_reencode indefinite"
+python3 "$RE" originator-info aes256.der "$PKI/dave.cert.der" >originator-info.der || fatal var-setup "cms_reencode originator-info"
+o -encrypt -binary -aes-256-cbc -in "$E" -outform DER -out pwri.der -pwri_password not-for-us -recip "$A"
+o -encrypt -binary -aes-256-cbc -in "$E" -outform DER -out kekri.der -secretkey 000102030405060708090a0b0c0d0e0f -secretkeyid 0102 -recip "$A"
+o -encrypt -binary -aes-128-cbc -in "$E" -outform DER -out oaep-sha1.der -recip "$A" -keyopt rsa_padding_mode:oaep
 head -c 1200 det.der >det-truncated.der
 head -c 600 /dev/urandom >garbage.der
 # Sign-then-encrypt and triple wrap: openssl's own S/MIME output as the inner entities.
@@ -367,7 +378,15 @@ elif ! cmp -s <(entity_body "$WORK/out/det-plain.eml" /dev/stdout) <(entity_body
   fail det-plain-lf-file "the body written is not the CRLF original's"
 else pass det-plain-lf-file; fi
 
-# --- 7. strip_signature with the new shapes ------------------------------------------------------
+# --- 7. encodings and RecipientInfos of other implementations ----------------------------------
+signed_mail det-ber-indefinite det-indefinite.der "$E" "$MS" '----=_Part_7.x/y'
+expect_verified det-ber-indefinite
+cms_mail enc-originator-info originator-info.der "$ENV"; expect_decrypted enc-originator-info "$E"
+cms_mail enc-pwri-beside-ours pwri.der "$ENV"; expect_decrypted enc-pwri-beside-ours "$E" 'decrypted=ktri-rsa-pkcs1 '
+cms_mail enc-kekri-beside-ours kekri.der "$ENV"; expect_decrypted enc-kekri-beside-ours "$E" 'decrypted=ktri-rsa-pkcs1 '
+cms_mail enc-oaep-sha1-default oaep-sha1.der "$ENV"; expect_decrypted enc-oaep-sha1-default "$E" 'decrypted=ktri-rsa-oaep cipher=aes128-cbc '
+
+# --- 8. strip_signature with the new shapes ------------------------------------------------------
 run opq-no-smime-type strip
 if [ "$RC" = 0 ] && grep -q 'action=verify+strip' <<<"$LOG" && [ -z "$(compare_plaintext "$OUT" "$E")" ]; then pass strip-opq-no-smime-type
 else fail strip-opq-no-smime-type "exit $RC: $LOG $(compare_plaintext "$OUT" "$E")"; fi
