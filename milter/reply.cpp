@@ -20,7 +20,8 @@ Reply reply_for(Failure f, const std::string& detail)
     for (char c : detail) clean.push_back((c == '\r' || c == '\n') ? ' ' : c);
     switch (f) {
     case Failure::HsmUnavailable:
-        return Reply::tempfail("451", "4.3.0", "signing key temporarily unavailable: " + clean);
+        // Signing outbound, decrypting inbound: the same token outage either way.
+        return Reply::tempfail("451", "4.3.0", "HSM key temporarily unavailable: " + clean);
     case Failure::DirectoryUnavailable:
         return Reply::tempfail("451", "4.7.1", "certificate directory unavailable: " + clean);
     case Failure::MalformedMessage:
