@@ -95,7 +95,9 @@ SmimeAuthResult InboundProcessor::judge_signer(const smime::cms::SignerVerificat
     r.issuer = issuer_dn(*cert);
     if (!facts.email_addresses.empty()) r.identifier = facts.email_addresses.front();
     if (!signer.signature_valid) {
-        r.result = SmimeResult::Fail;
+        // RFC 7281 §3: "neutral" for a signature that could not be processed (an algorithm
+        // we do not implement), "fail" for one that was checked and is wrong.
+        r.result = signer.unsupported ? SmimeResult::Neutral : SmimeResult::Fail;
         r.reason = signer.failure;
         return r;
     }

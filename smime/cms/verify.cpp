@@ -232,6 +232,7 @@ VerifyResult verify_all(const SignedDataView& sd, const Digests& digests, const 
             v.signature_valid = false;
             v.failure = std::string("malformed signer information: ") + e.what();
         }
+        v.unsupported = !v.signature_valid && v.failure.rfind("unsupported algorithm", 0) == 0;
         r.signers.push_back(std::move(v));
     }
     return r;

@@ -26,6 +26,9 @@ struct SignerVerification {
     // message", "unsupported algorithm X", "signingCertificateV2 does not match the signer
     // certificate", "duplicate signed attribute X", ... Empty when valid.
     std::string failure;
+    // The failure is "unsupported algorithm ...": the signature could not be checked at all
+    // (an algorithm, parameter or key type we do not implement), which proves nothing either way.
+    bool unsupported = false;
     // Located by sid (issuerAndSerialNumber or subjectKeyIdentifier) among the message's
     // certificates and `extra_certificates`; empty when not found.
     Bytes signer_certificate_der;

@@ -272,6 +272,10 @@ std::string verify_signature(ByteView cert_der, const SignatureCheck& check, con
                              ByteView data, ByteView digest, ByteView signature)
 {
     PubKey key(cert_der);
+    if (key.status() == GNUTLS_E_ECC_UNSUPPORTED_CURVE || key.status() == GNUTLS_E_UNKNOWN_PK_ALGORITHM)
+        // A key we cannot use (e.g. brainpoolP256r1: GnuTLS 3.7 has no Brainpool curves) says
+        // nothing about the signature: "unsupported", not "unusable" (SignerVerification).
+        return std::string("unsupported algorithm: signer key (") + gnutls_strerror(key.status()) + ")";
     if (key.status() < 0) return std::string("signer certificate unusable: ") + gnutls_strerror(key.status());
     const int pk = gnutls_pubkey_get_pk_algorithm(key.get(), nullptr);
     const bool rsa = pk == GNUTLS_PK_RSA || pk == GNUTLS_PK_RSA_PSS;

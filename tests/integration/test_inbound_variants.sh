@@ -87,6 +87,13 @@ python3 "$RE" originator-info aes256.der "$PKI/dave.cert.der" >originator-info.d
 o -encrypt -binary -aes-256-cbc -in "$E" -outform DER -out pwri.der -pwri_password not-for-us -recip "$A"
 o -encrypt -binary -aes-256-cbc -in "$E" -outform DER -out kekri.der -secretkey 000102030405060708090a0b0c0d0e0f -secretkeyid 0102 -recip "$A"
 o -encrypt -binary -aes-128-cbc -in "$E" -outform DER -out oaep-sha1.der -recip "$A" -keyopt rsa_padding_mode:oaep
+# A partner key on a curve GnuTLS 3.7 lacks (brainpoolP256r1, common in German PKIs).
+printf 'basicConstraints = critical, CA:false\nkeyUsage = critical, digitalSignature\nextendedKeyUsage = emailProtection\nsubjectAltName = email:dave@partner.example\n' >bp.ext
+{ openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:brainpoolP256r1 -out bp.key \
+  && openssl req -new -key bp.key -subj "/O=Partner/CN=dave brainpool" -out bp.csr \
+  && openssl x509 -req -in bp.csr -CA "$PKI/sub-ca.cert.pem" -CAkey "$PKI/sub-ca.key.pem" -set_serial 0x5eed01 -days 30 \
+       -extfile bp.ext -out bp.cert.pem; } >>"$WORK/openssl.log" 2>&1 || fatal var-setup "brainpool certificate"
+o -sign -binary -signer bp.cert.pem -inkey bp.key -certfile "$PKI/sub-ca.cert.pem" -in "$E" -outform DER -out det-brainpool.der
 head -c 1200 det.der >det-truncated.der
 head -c 600 /dev/urandom >garbage.der
 # Sign-then-encrypt and triple wrap: openssl's own S/MIME output as the inner entities.
@@ -384,6 +391,9 @@ expect_verified det-ber-indefinite
 cms_mail enc-originator-info originator-info.der "$ENV"; expect_decrypted enc-originator-info "$E"
 cms_mail enc-pwri-beside-ours pwri.der "$ENV"; expect_decrypted enc-pwri-beside-ours "$E" 'decrypted=ktri-rsa-pkcs1 '
 cms_mail enc-kekri-beside-ours kekri.der "$ENV"; expect_decrypted enc-kekri-beside-ours "$E" 'decrypted=ktri-rsa-pkcs1 '
+# A signature we cannot check proves nothing either way: neutral (RFC 7281), not fail.
+signed_mail det-brainpool-neutral det-brainpool.der "$E" "$MS" '----=_Part_7.x/y'
+expect_result det-brainpool-neutral neutral 'unsupported algorithm: signer key'
 cms_mail enc-oaep-sha1-default oaep-sha1.der "$ENV"; expect_decrypted enc-oaep-sha1-default "$E" 'decrypted=ktri-rsa-oaep cipher=aes128-cbc '
 
 # --- 8. strip_signature with the new shapes ------------------------------------------------------

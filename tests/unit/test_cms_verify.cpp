@@ -29,6 +29,9 @@ void assert_fails(const std::string& what, const SignerVerification& s, const st
 {
     CPPUNIT_ASSERT_MESSAGE(what, !s.signature_valid);
     CPPUNIT_ASSERT_EQUAL_MESSAGE(what, reason, s.failure);
+    // Only an algorithm we do not implement is "unsupported"; a checked signature that is
+    // wrong is not.
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(what, reason.rfind("unsupported algorithm", 0) == 0, s.unsupported);
 }
 
 // Replaces the last occurrence of `needle` (or the first) in `hay` by `repl`.
