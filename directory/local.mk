@@ -41,3 +41,5 @@ check_PROGRAMS += tests/unit/test_receipt_roundtrip
 tests_unit_test_receipt_roundtrip_SOURCES = tests/unit/test_receipt_roundtrip.cpp \
 	tests/unit/soft_signer.h tests/unit/soft_signer.cpp $(UNIT_MAIN)
 tests_unit_test_receipt_roundtrip_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
+# Recipients' clearances (RFC 5755 Clearance values of their entries) for security labels.
+directory_libssm_directory_a_SOURCES += directory/ldap_clearances.h directory/ldap_clearances.cpp

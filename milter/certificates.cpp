@@ -9,6 +9,7 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "base/secure_buffer.h"
+#include "directory/ldap_clearances.h"
 #include "directory/ldap_groups.h"
 #include "directory/ldap_source.h"
 #include "directory/lookup_cache.h"
@@ -61,8 +62,9 @@ std::shared_ptr<directory::CertificateSource> ldap_source(const LdapDirectory& l
         memo);
 }
 
-// The LdapGroups for [directory.groups]; the bind password is read now (a reload reads it again).
-std::shared_ptr<const policy::GroupMembership> group_directory(const GroupDirectory& g)
+// The client settings of [directory.groups]; the bind password is read now (a reload reads
+// it again).
+directory::ldap::Client::Settings group_client(const GroupDirectory& g)
 {
     std::shared_ptr<const SecureString> password;
     if (!g.bind_password_file.empty()) {
@@ -72,7 +74,7 @@ std::shared_ptr<const policy::GroupMembership> group_directory(const GroupDirect
             throw ConfigError(g.where + ": [directory.groups]: " + e.what());
         }
     }
-    directory::GroupDirectorySettings settings;
+    directory::ldap::Client::Settings client;
     for (const auto& uri : g.servers) {
         directory::ldap::ServerSettings server;
         server.uri = uri;
@@ -81,19 +83,47 @@ std::shared_ptr<const policy::GroupMembership> group_directory(const GroupDirect
         server.bind_dn = g.bind_dn;
         server.bind_password = password;
         server.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(g.timeout);
-        settings.client.servers.push_back(std::move(server));
+        client.servers.push_back(std::move(server));
     }
-    settings.user_base = g.user_base;
-    settings.user_filter = g.user_filter;
-    settings.group_base = g.group_base;
-    settings.cache_ttl = g.cache_ttl;
+    return client;
+}
+
+// Builds a [directory.groups] user (LdapGroups, LdapClearances), turning its errors into
+// configuration errors naming the table.
+template <typename T, typename Settings>
+std::shared_ptr<const T> directory_user(const GroupDirectory& g, Settings settings)
+{
     try {
-        return std::make_shared<const directory::LdapGroups>(std::move(settings));
+        return std::make_shared<const T>(std::move(settings));
     } catch (const Error& e) {
         throw ConfigError(g.where + ": [directory.groups]: " + e.what());
     } catch (const directory::ldap::SettingsError& e) {
         throw ConfigError(g.where + ": [directory.groups]: " + e.what());
     }
+}
+
+std::shared_ptr<const policy::GroupMembership> group_directory(const GroupDirectory& g)
+{
+    directory::GroupDirectorySettings settings;
+    settings.client = group_client(g);
+    settings.user_base = g.user_base;
+    settings.user_filter = g.user_filter;
+    settings.group_base = g.group_base;
+    settings.cache_ttl = g.cache_ttl;
+    return directory_user<directory::LdapGroups>(g, std::move(settings));
+}
+
+// Recipients' clearances ([labels] clearance_attribute) from the same directory.
+std::shared_ptr<const policy::ClearanceDirectory> clearance_directory(const GroupDirectory& g,
+                                                                      const std::string& attribute)
+{
+    directory::ClearanceDirectorySettings settings;
+    settings.client = group_client(g);
+    settings.user_base = g.user_base;
+    settings.user_filter = g.user_filter;
+    settings.attribute = attribute;
+    settings.cache_ttl = g.cache_ttl;
+    return directory_user<directory::LdapClearances>(g, std::move(settings));
 }
 
 }  // namespace
@@ -132,6 +162,8 @@ std::shared_ptr<const Certificates> Certificates::load(const Config& config,
     if (harvest) sources.push_back(std::move(harvest));
     c->m_sources = sources;
     if (config.directory.groups) c->m_groups = group_directory(*config.directory.groups);
+    if (config.directory.groups && !config.clearance_attribute.empty())
+        c->m_clearances = clearance_directory(*config.directory.groups, config.clearance_attribute);
     pki::TrustStoreConfig trust_config;
     trust_config.trust_anchors = config.pki.trust_anchors;
     trust_config.intermediates = config.pki.intermediates;

@@ -14,6 +14,7 @@
 #include "directory/certificate_choice.h"
 #include "directory/harvest_store.h"
 #include "milter/config.h"
+#include "policy/labels.h"
 #include "policy/match.h"
 #include "pki/trust_store.h"
 
@@ -40,6 +41,9 @@ public:
     // The group directory of [directory.groups] for from_group/to_group rules; null when none
     // is configured (such rules then answer 451 4.7.1).
     const policy::GroupMembership* groups() const { return m_groups.get(); }
+    // Recipients' clearances from [directory.groups] ([labels] clearance_attribute); null when
+    // not configured (clearances then come from [[clearance]] only).
+    const policy::ClearanceDirectory* clearances() const { return m_clearances.get(); }
 
 private:
     std::shared_ptr<directory::HarvestStore> m_harvest;
@@ -48,6 +52,7 @@ private:
     std::unique_ptr<directory::CertificateResolver> m_resolver;
     std::optional<Bytes> m_archive;
     std::shared_ptr<const policy::GroupMembership> m_groups;
+    std::shared_ptr<const policy::ClearanceDirectory> m_clearances;
 };
 
 // Opens the harvested-certificate store in [directory] cache; nullptr (and a warning) when

@@ -130,6 +130,9 @@ struct Config {
     MetricsSettings metrics;          // [metrics]; listen empty: off
     policy::Policy policy;
     policy::LabelPolicy labels;       // security labels and clearances (PRODUCT §4.1)
+    // [labels] clearance_attribute: the attribute of a recipient's entry in [directory.groups]
+    // holding RFC 5755 Clearance values; empty: clearances from [[clearance]] only.
+    std::string clearance_attribute;
     // Settings accepted by the file format that this version does not act on yet;
     // logged as warnings at start-up so nobody believes they are in force.
     std::vector<std::string> not_yet_in_force;

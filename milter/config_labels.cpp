@@ -63,6 +63,25 @@ bool printable(const std::string& s)
     return s.size() <= smime::cms::kMaxPrintableMark;
 }
 
+// RFC 4512 attributedescription: a name (letter, then letters, digits, '-') or a dotted OID,
+// then ";option"s of the same characters.
+bool attribute_description(const std::string& s)
+{
+    if (s.empty() || s.size() > 128 || s.front() == ';' || s.back() == ';') return false;
+    bool start = true;
+    for (const char c : s) {
+        const bool alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        if (c == ';') {
+            if (start) return false;
+            start = true;
+            continue;
+        }
+        if (!alnum && c != '-' && c != '.') return false;
+        start = false;
+    }
+    return true;
+}
+
 policy::NamedLabel load_label(Loader& L, const toml::table* t)
 {
     policy::NamedLabel n;
@@ -134,6 +153,16 @@ void load_labels(Loader& L, const toml::table& root, Config& c)
     policy::UnknownLabelPolicy u = policy::UnknownLabelPolicy::Reject;
     if (unknown == "accept") u = policy::UnknownLabelPolicy::Accept;
     else if (unknown != "reject") L.fail(L.region(settings, "unknown_policy"), "unknown_policy must be \"reject\" or \"accept\"");
+
+    c.clearance_attribute = L.str(settings, "labels", "clearance_attribute");
+    if (!c.clearance_attribute.empty()) {
+        if (!attribute_description(c.clearance_attribute))
+            L.fail(L.region(settings, "clearance_attribute"),
+                   "'" + c.clearance_attribute + "' is not an LDAP attribute description (name or OID, ;options)");
+        if (!c.directory.groups)
+            L.fail(L.region(settings, "clearance_attribute"),
+                   "clearance_attribute needs [directory.groups] (the directory of our people)");
+    }
 
     std::vector<policy::NamedLabel> labels;
     std::set<std::string> names, markings;

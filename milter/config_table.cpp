@@ -275,6 +275,11 @@ constexpr std::array kKeys = {
     KeySpec{"labels", "unknown_policy", K::String, "\"reject\"", false, true,
             "Inbound mail with a verified security label whose policy is neither ours nor mapped "
             "by an equivalence: reject (550 5.7.1) or accept (delivered, no clearance check)."},
+    KeySpec{"labels", "clearance_attribute", K::String, "\"\"", false, true,
+            "Attribute of a recipient's entry in the [directory.groups] directory (found with its "
+            "user_base and user_filter) whose values are RFC 5755 Clearance DER, e.g. "
+            "\"clearance;binary\"; asked for recipients no [[clearance]] entry names. Empty: "
+            "clearances come from [[clearance]] only."},
 
     KeySpec{"security_label[]", "name", K::String, "", true, true,
             "Name of the label, used by rules (security_label) and equivalences (label)."},

@@ -358,11 +358,12 @@ MessageOutcome MessageProcessor::inbound()
             if (rc.accepted()) rcpts.push_back(*rc.address);
         const auto who = author();
         const LabelVerdict lv = judge_labels(m_config->labels, r.labels, rcpts,
-                                             who ? std::optional<Domain>(who->domain()) : std::nullopt);
+                                             who ? std::optional<Domain>(who->domain()) : std::nullopt,
+                                             m_certificates->clearances());
         out.detail += lv.detail;
         if (lv.reply.verdict != Verdict::Continue) {
             out.reply = lv.reply;
-            out.action = "reject";
+            out.action = lv.reply.verdict == Verdict::TempFail ? "tempfail" : "reject";
             return out;
         }
         replace_sio_labels(r.headers, m_headers, lv.sio_labels);

@@ -127,7 +127,8 @@ void collect_label(const smime::cms::SignerVerification& signer, const std::stri
 
 LabelVerdict judge_labels(const policy::LabelPolicy& labels, const std::vector<SignedLabel>& found,
                           const std::vector<EmailAddress>& recipients,
-                          const std::optional<Domain>& author_domain)
+                          const std::optional<Domain>& author_domain,
+                          const policy::ClearanceDirectory* directory)
 {
     LabelVerdict v;
     std::vector<SecurityLabel> shown;
@@ -157,7 +158,17 @@ LabelVerdict judge_labels(const policy::LabelPolicy& labels, const std::vector<S
             }
         } else {
             for (const auto& rcpt : recipients) {
-                if (auto why = labels.clearance_problem(rcpt, m.label)) {
+                std::optional<std::string> why;
+                try {
+                    why = labels.clearance_problem(rcpt, m.label, directory);
+                } catch (const Error& e) {
+                    if (e.failure() != Failure::DirectoryUnavailable) throw;
+                    v.reply = Reply::tempfail("451", "4.7.1", "clearance of recipient " + rcpt.str() +
+                                                                  " cannot be looked up: directory unavailable");
+                    v.detail += "clearance=directory-unavailable ";
+                    return v;
+                }
+                if (why) {
                     v.reply = Reply::reject("550", "5.7.1", "recipient " + rcpt.str() + " is not cleared for the message's security label: " + *why);
                     v.detail += "uncleared=" + rcpt.str() + " ";
                     return v;

@@ -61,9 +61,12 @@ struct LabelVerdict {
 
 // Every label must be readable and known (or mapped, or accepted by unknown_policy) and
 // every recipient cleared for every known label. `author_domain`: the From domain.
+// `directory`: where recipients no [[clearance]] names find their clearance (may be null);
+// when it cannot be asked the whole message waits: 451 4.7.1 (fail closed).
 LabelVerdict judge_labels(const policy::LabelPolicy& labels, const std::vector<SignedLabel>& found,
                           const std::vector<EmailAddress>& recipients,
-                          const std::optional<Domain>& author_domain);
+                          const std::optional<Domain>& author_domain,
+                          const policy::ClearanceDirectory* directory = nullptr);
 
 // The header edit of an accepted inbound message: every received SIO-Label field removed
 // (and none restored from a protected header), the gateway's ones added.

@@ -120,20 +120,57 @@ MappedLabel LabelPolicy::map(const SecurityLabel& received, const std::vector<Se
     return {false, received, "unknown-policy"};
 }
 
+namespace {
+
+// Why a holder of clearance `c` (of the label's policy) may not see `ours`; nullopt: may.
+std::optional<std::string> not_allowed(const Clearance& c, const SecurityLabel& ours)
+{
+    const int cls = ours.classification.value_or(0);
+    if (std::find(c.classifications.begin(), c.classifications.end(), cls) == c.classifications.end())
+        return "classification " + std::to_string(cls) + " of policy " + ours.policy_id + " is not in its clearance";
+    for (const auto& cat : ours.categories)
+        if (std::find(c.categories.begin(), c.categories.end(), category_text(cat)) == c.categories.end())
+            return "security category " + cat.type + " of policy " + ours.policy_id + " is not in its clearance";
+    return std::nullopt;
+}
+
+}  // namespace
+
+Clearance clearance_from(const smime::cms::ClearanceValue& value)
+{
+    Clearance c;
+    c.recipients.source = "directory";
+    c.policy_id = value.policy_id;
+    c.classifications = value.classes;
+    for (const auto& cat : value.categories) c.categories.push_back(category_text(cat));
+    return c;
+}
+
 std::optional<std::string> LabelPolicy::clearance_problem(const EmailAddress& rcpt, const SecurityLabel& ours) const
 {
+    return clearance_problem(rcpt, ours, nullptr);
+}
+
+std::optional<std::string> LabelPolicy::clearance_problem(const EmailAddress& rcpt, const SecurityLabel& ours,
+                                                          const ClearanceDirectory* directory) const
+{
     const std::optional<EmailAddress> who = rcpt;
-    for (const auto& c : m_clearances) {
-        if (c.policy_id != ours.policy_id || !c.recipients.matches(who)) continue;
-        const int cls = ours.classification.value_or(0);
-        if (std::find(c.classifications.begin(), c.classifications.end(), cls) == c.classifications.end())
-            return "classification " + std::to_string(cls) + " of policy " + ours.policy_id + " is not in its clearance";
-        for (const auto& cat : ours.categories)
-            if (std::find(c.categories.begin(), c.categories.end(), category_text(cat)) == c.categories.end())
-                return "security category " + cat.type + " of policy " + ours.policy_id + " is not in its clearance";
-        return std::nullopt;
+    for (const auto& c : m_clearances)
+        if (c.policy_id == ours.policy_id && c.recipients.matches(who)) return not_allowed(c, ours);
+    if (!directory) return "no [[clearance]] for policy " + ours.policy_id + " names it";
+    const DirectoryClearances found = directory->clearances(rcpt);
+    std::optional<std::string> why;
+    for (const auto& value : found.values) {
+        if (value.policy_id != ours.policy_id) continue;
+        const Clearance c = clearance_from(value);
+        // Each value is a grant of its own: one that allows the label is enough.
+        why = not_allowed(c, ours);
+        if (!why) return std::nullopt;
     }
-    return "no [[clearance]] for policy " + ours.policy_id + " names it";
+    if (why) return "directory: " + *why;
+    if (found.unreadable > 0)
+        return "no [[clearance]] names it and its directory clearance cannot be read";
+    return "neither a [[clearance]] nor its directory entry clears it for policy " + ours.policy_id;
 }
 
 std::vector<SecurityLabel> LabelPolicy::equivalents_for(const NamedLabel& named,

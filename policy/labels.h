@@ -11,6 +11,7 @@
 #include "base/bytes.h"
 #include "base/email_address.h"
 #include "policy/address_pattern.h"
+#include "smime/cms/clearance.h"
 #include "smime/cms/security_label.h"
 
 namespace ssm::policy {
@@ -39,6 +40,24 @@ struct LabelEquivalence {
     std::string label;                   // name of one of our NamedLabels
     std::vector<Domain> domains;         // empty: from anyone; outbound: where it is announced
 };
+
+// A recipient's clearances as a directory holds them (RFC 5755 Clearance values of the
+// recipient's entry), for recipients no [[clearance]] entry decides. Implemented over LDAP by
+// directory/ldap_clearances; null: no directory is asked.
+struct DirectoryClearances {
+    std::vector<smime::cms::ClearanceValue> values;  // decoded (strict DER)
+    std::size_t unreadable = 0;  // values that did not decode (logged by the source, never a grant)
+};
+class ClearanceDirectory {
+public:
+    virtual ~ClearanceDirectory() = default;
+    // Throws ssm::Error(Failure::DirectoryUnavailable) when the directory cannot be asked.
+    virtual DirectoryClearances clearances(const EmailAddress& recipient) const = 0;
+};
+
+// The clearance a decoded RFC 5755 Clearance value grants: its policy, the classifications of
+// the bits of its classList, its categories as category_text().
+Clearance clearance_from(const smime::cms::ClearanceValue& value);
 
 enum class UnknownLabelPolicy { Reject, Accept };
 
@@ -75,6 +94,12 @@ public:
     // when cleared. The first [[clearance]] in file order with the label's policy and a
     // matching recipient pattern decides; no such entry: not cleared.
     std::optional<std::string> clearance_problem(const EmailAddress& rcpt, const SecurityLabel& ours) const;
+    // The same with the directory as a second source: a matching [[clearance]] entry still
+    // decides; otherwise the recipient is cleared when one of its directory clearances for
+    // the label's policy allows the label; none (or none readable): not cleared. `directory`
+    // null: as above. Throws what ClearanceDirectory::clearances throws.
+    std::optional<std::string> clearance_problem(const EmailAddress& rcpt, const SecurityLabel& ours,
+                                                 const ClearanceDirectory* directory) const;
 
     // Outbound: the partner forms of `named` for mail to these recipient domains (the
     // equivalences that name `named` and list one of the domains), for an equivalentLabels

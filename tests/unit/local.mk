@@ -25,3 +25,8 @@ tests_unit_test_metrics_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
 check_PROGRAMS += tests/unit/test_labels
 tests_unit_test_labels_SOURCES = tests/unit/test_labels.cpp $(UNIT_MAIN)
 tests_unit_test_labels_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
+
+# Recipient clearances from the directory (RFC 5755 Clearance codec, precedence, config).
+check_PROGRAMS += tests/unit/test_clearance
+tests_unit_test_clearance_SOURCES = tests/unit/test_clearance.cpp $(UNIT_MAIN)
+tests_unit_test_clearance_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)

@@ -1,0 +1,68 @@
+// Clearances over LDAP: one search per recipient (its entries, asking for the clearance
+// attribute only). Why a memo in memory and not the LMDB cache of certificates: a clearance
+// that is withdrawn must stop granting soon, so an answer is reused only for cache_ttl and
+// never past it when the directory is down (no stale-if-error: the message waits, 451 4.7.1),
+// and the answers are small and cheap to ask again after a restart.
+#include "directory/ldap_clearances.h"
+
+#include "base/ascii.h"
+#include "base/log.h"
+
+namespace ssm::directory {
+
+namespace {
+
+constexpr std::size_t kMaxMemo = 10000;  // bounded: addresses are untrusted
+
+}  // namespace
+
+LdapClearances::LdapClearances(ClearanceDirectorySettings settings)
+    : m_settings(std::move(settings)),
+      m_attribute_type(m_settings.attribute.substr(0, m_settings.attribute.find(';'))),
+      m_client(std::make_unique<ldap::Client>(m_settings.client))
+{
+}
+
+policy::DirectoryClearances LdapClearances::clearances(const EmailAddress& recipient) const
+{
+    const std::string key = ascii_lowercase(recipient.str());
+    const auto now = std::chrono::steady_clock::now();
+    {
+        std::lock_guard lock(m_mutex);
+        if (auto it = m_memo.find(key); it != m_memo.end() && it->second.second > now) return it->second.first;
+    }
+    policy::DirectoryClearances found = ask(recipient);
+    if (m_settings.cache_ttl.count() > 0) {
+        std::lock_guard lock(m_mutex);
+        if (m_memo.size() >= kMaxMemo) m_memo.clear();
+        m_memo[key] = {found, now + m_settings.cache_ttl};
+    }
+    return found;
+}
+
+policy::DirectoryClearances LdapClearances::ask(const EmailAddress& recipient) const
+{
+    ldap::SearchRequest people;
+    people.base = m_settings.user_base;
+    people.filter = ldap::make_filter(m_settings.user_filter, recipient.str());
+    people.attributes = {m_settings.attribute};
+    const auto answer = m_client->search(people);
+    policy::DirectoryClearances out;
+    for (const auto& entry : answer.entries) {
+        // Matched by type: servers answer "clearance;binary" for "clearance" and back.
+        for (const Bytes* value : entry.values(m_attribute_type)) {
+            try {
+                out.values.push_back(smime::cms::decode_clearance(*value));
+            } catch (const Error& e) {
+                ++out.unreadable;
+                log::warning("clearance-unreadable", {{"recipient", recipient.str()},
+                                                      {"entry", entry.dn},
+                                                      {"server", answer.server},
+                                                      {"error", e.what()}});
+            }
+        }
+    }
+    return out;
+}
+
+}  // namespace ssm::directory
