@@ -144,6 +144,20 @@ elif ! grep -q 'clearance-unreadable.*cn=mallory@acme.example.*DEFAULT' "$ERR"; 
   fail clearance-directory-malformed "no clearance-unreadable log line: $(tr '\n' ' ' <"$ERR" | cut -c1-400)"
 else pass clearance-directory-malformed; fi
 
+# --- ssmctl clearance: encode gives OpenSSL's octets; lookup shows what the gateway sees ------
+ctl() { "$SSM_BUILDDIR/ssmctl" -c "$WORK/ssm.toml" clearance "$@"; }
+ok=1
+ctl encode --policy "$OURS" --class 0 --class 1 --class 2 | cmp -s - "$M/restricted.der" || ok=0
+ctl encode --policy "$OURS" | cmp -s - "$M/default.der" || ok=0
+ctl encode --policy "$OURS" --class 1 | cmp -s - "$M/default.der" || ok=0  # the DEFAULT is left out
+[ $ok = 1 ] && pass clearance-ssmctl-encode-matches-openssl || fail clearance-ssmctl-encode-matches-openssl "DER differs"
+out=$(ctl lookup alice@acme.example 2>&1); rc=$?
+[ $rc -eq 0 ] && grep -q "clearance address=alice@acme.example policy=$OURS classes=0,1,2 categories=- syntax=rfc5755" <<<"$out" \
+  && pass clearance-ssmctl-lookup || fail clearance-ssmctl-lookup "rc=$rc: $out"
+out=$(ctl lookup mallory@acme.example 2>/dev/null); rc=$?
+[ $rc -eq 1 ] && grep -q "unreadable address=mallory@acme.example values=1" <<<"$out" \
+  && pass clearance-ssmctl-lookup-unreadable || fail clearance-ssmctl-lookup-unreadable "rc=$rc: $out"
+
 # --- through Postfix + ssm-milter -------------------------------------------------------------
 if ! command -v postfix >/dev/null || ! command -v swaks >/dev/null || ! command -v smtp-sink >/dev/null; then
   skip clearance-postfix "postfix, swaks or smtp-sink missing"
@@ -178,4 +192,6 @@ fi
 sh "$FIX" stop "$WORK/ldap"
 run down alice@acme.example
 expect clearance-directory-down-451 2 "451 4\.7\.1 clearance of recipient alice@acme.example cannot be looked up"
+ctl lookup alice@acme.example >/dev/null 2>&1; rc=$?
+[ $rc -eq 2 ] && pass clearance-ssmctl-lookup-down || fail clearance-ssmctl-lookup-down "rc=$rc"
 exit $((_ssm_failures > 0))
