@@ -133,6 +133,9 @@ struct Config {
     // [labels] clearance_attribute: the attribute of a recipient's entry in [directory.groups]
     // holding RFC 5755 Clearance values; empty: clearances from [[clearance]] only.
     std::string clearance_attribute;
+    // [labels] clearance_from_certificate: also read the Clearance in the subjectDirectoryAttributes
+    // of the recipient's certificate on the token.
+    bool clearance_from_certificate = false;
     // Settings accepted by the file format that this version does not act on yet;
     // logged as warnings at start-up so nobody believes they are in force.
     std::vector<std::string> not_yet_in_force;

@@ -164,6 +164,7 @@ void load_labels(Loader& L, const toml::table& root, Config& c)
                    "clearance_attribute needs [directory.groups] (the directory of our people)");
     }
 
+    c.clearance_from_certificate = L.boolean(settings, "labels", "clearance_from_certificate");
     std::vector<policy::NamedLabel> labels;
     std::set<std::string> names, markings;
     for (const toml::table* t : entries(root, "security_label")) {

@@ -280,6 +280,9 @@ constexpr std::array kKeys = {
             "user_base and user_filter) whose values are RFC 5755 Clearance DER, e.g. "
             "\"clearance;binary\"; asked for recipients no [[clearance]] entry names. Empty: "
             "clearances come from [[clearance]] only."},
+    KeySpec{"labels", "clearance_from_certificate", K::Boolean, "false", false, true,
+            "Also read the RFC 5755 Clearance in the subjectDirectoryAttributes extension of the "
+            "recipient's own certificate on the token, for recipients no [[clearance]] entry names."},
 
     KeySpec{"security_label[]", "name", K::String, "", true, true,
             "Name of the label, used by rules (security_label) and equivalences (label)."},

@@ -14,6 +14,7 @@
 #include "smime/cms/receipt.h"
 #include "smime/cms/signed_attributes.h"
 #include "smime/protect.h"
+#include "milter/certificate_clearances.h"
 #include "milter/inbound.h"
 #include "policy/match.h"
 
@@ -357,9 +358,11 @@ MessageOutcome MessageProcessor::inbound()
         for (const auto& rc : m_recipients)
             if (rc.accepted()) rcpts.push_back(*rc.address);
         const auto who = author();
+        const policy::ClearanceDirectory* clearances = m_certificates->clearances();
+        std::optional<CertificateClearances> with_certificates;
+        if (m_config->clearance_from_certificate) clearances = &with_certificates.emplace(m_keys, clearances);
         const LabelVerdict lv = judge_labels(m_config->labels, r.labels, rcpts,
-                                             who ? std::optional<Domain>(who->domain()) : std::nullopt,
-                                             m_certificates->clearances());
+                                             who ? std::optional<Domain>(who->domain()) : std::nullopt, clearances);
         out.detail += lv.detail;
         if (lv.reply.verdict != Verdict::Continue) {
             out.reply = lv.reply;

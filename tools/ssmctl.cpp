@@ -14,6 +14,7 @@
 #include "tools/ssmctl_policy.h"
 #include "tools/ssmctl_process.h"
 #include "tools/ssmctl_receipts.h"
+#include "tools/ssmctl_clearance.h"
 
 using namespace ssm;
 
@@ -50,7 +51,11 @@ void usage(std::FILE* to)
                  "  cache flush [ADDR]\n"
                  "      forget cached directory answers (for ADDR, or all)\n"
                  "  receipts [list [--pending] | show ID | expire DAYS]\n"
-                 "      signed messages that asked for receipts, and the receipts received\n");
+                 "      signed messages that asked for receipts, and the receipts received\n"
+                 "  clearance lookup ADDR\n"
+                 "      the recipient's clearances in the directory ([labels] clearance_attribute)\n"
+                 "  clearance encode --policy OID [--class N]... [--category TYPE-OID:HEX]...\n"
+                 "      the RFC 5755 Clearance DER (to stdout) to store in the directory\n");
 }
 
 }  // namespace
@@ -94,6 +99,7 @@ int main(int argc, char** argv)
     if (command == "cert") return tools::cert_command(*config, args, std::cout, std::cerr);
     if (command == "cache") return tools::cache_command(*config, args, std::cout, std::cerr);
     if (command == "receipts") return tools::receipts_command(*config, args, std::cout, std::cerr);
+    if (command == "clearance") return tools::clearance_command(*config, args, std::cout, std::cerr);
     usage(stderr);
     return kExitUsage;
 }

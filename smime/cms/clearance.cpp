@@ -111,6 +111,30 @@ ClearanceValue decode_clearance(ByteView der)
     return c;
 }
 
+ClearancesFound clearances_in_directory_attributes(ByteView extension_value)
+{
+    constexpr std::size_t kMaxExtension = 1024 * 1024;
+    if (extension_value.size() > kMaxExtension) malformed("subjectDirectoryAttributes over 1 MiB");
+    const Asn1Node n = Asn1Node::decode("SubjectDirectoryAttributes", extension_value);
+    ClearancesFound out;
+    const int count = n.count("");
+    for (int i = 1; i <= count; ++i) {
+        const std::string at = "?" + std::to_string(i);
+        const std::string type = n.read_oid(at + ".attrType");
+        if (type != oid::kClearance && type != oid::kClearanceRfc3281) continue;
+        const int values = n.count(at + ".attrValues");
+        for (int j = 1; j <= values; ++j) {
+            try {
+                out.values.push_back(decode_clearance(n.read_bytes(at + ".attrValues.?" + std::to_string(j))));
+            } catch (const Error& e) {
+                ++out.unreadable;
+                out.errors.push_back(e.what());
+            }
+        }
+    }
+    return out;
+}
+
 Bytes encode_clearance(const ClearanceValue& c)
 {
     if (!valid_oid_text(c.policy_id)) malformed("Clearance policyId '" + c.policy_id.substr(0, 64) + "' is not an OID");

@@ -42,6 +42,17 @@ struct ClearanceValue {
 // (security_label.h: at most 64, each value one DER TLV of at most 1 KiB).
 ClearanceValue decode_clearance(ByteView der);
 
+// The Clearance values of a certificate's subjectDirectoryAttributes extension (its value:
+// SEQUENCE OF Attribute, RFC 5280 §4.2.1.8), id-at-clearance under either OID. Other attributes
+// are skipped; a clearance value that does not decode is counted in `unreadable` with why in
+// `errors`. An extension value that does not decode at all: ssm::Error(MalformedMessage).
+struct ClearancesFound {
+    std::vector<ClearanceValue> values;
+    std::size_t unreadable = 0;
+    std::vector<std::string> errors;
+};
+ClearancesFound clearances_in_directory_attributes(ByteView extension_value);
+
 // The DER of a clearance in the RFC 5755 syntax (classList left out when it is {1}); the same
 // checks refuse what decode would. Used by tests and administrators' tools.
 Bytes encode_clearance(const ClearanceValue& c);

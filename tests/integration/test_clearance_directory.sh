@@ -7,6 +7,9 @@
 # offline through `ssmctl process`, then through Postfix + ssm-milter: 250 vs 550 5.7.1; a
 # matching [[clearance]] wins over the directory; the RFC 3281 syntax is read; a malformed value
 # grants nothing and is logged; slapd stopped: 451 4.7.1 (the message waits, nobody gets it).
+# With [labels] clearance_from_certificate the Clearance in the subjectDirectoryAttributes of
+# the recipient's certificate on the token (made by openssl, imported with ssmctl hsm import)
+# clears her; ssmctl clearance encode writes genconf's octets and lookup shows the values.
 . "$(dirname "$0")/lib.sh"
 require_tools openssl python3 slapd slapadd ldapsearch softhsm2-util pkcs11-tool perl
 require_binaries
@@ -106,11 +109,12 @@ B=----=_clearance
   cat "$M/entity"; printf '\r\n--%s\r\nContent-Type: application/pkcs7-signature; name=smime.p7s\r\nContent-Transfer-Encoding: base64\r\n\r\n' "$B"
   base64 "$M/sig.p7s" | sed 's/$/\r/'; printf '\r\n--%s--\r\n' "$B"; } >"$WORK/labelled.eml"
 
-# run CASE TO...: ssmctl process inbound; sets RC, OUT, LOG (decision and reply), ERR (all stderr).
+# run CASE TO...: ssmctl process inbound ($CFG, default ssm); sets RC, OUT, LOG (decision and
+# reply), ERR (all stderr).
 run() {
   local cn=$1; shift
   local to=(); for r in "$@"; do to+=(--to "$r"); done
-  "$SSM_BUILDDIR/ssmctl" -c "$WORK/ssm.toml" process --direction in --from dave@partner.example "${to[@]}" \
+  "$SSM_BUILDDIR/ssmctl" -c "$WORK/${CFG:-ssm}.toml" process --direction in --from dave@partner.example "${to[@]}" \
     <"$WORK/labelled.eml" >"$WORK/out/$cn.out" 2>"$WORK/out/$cn.err"
   RC=$? OUT=$WORK/out/$cn.out ERR=$WORK/out/$cn.err
   LOG=$(grep -E '^(decision|reply):' "$ERR" | tr '\n' ' ')
@@ -143,6 +147,50 @@ if [ "$RC" -ne 1 ] || ! grep -q "550 5.7.1 recipient mallory@acme.example is not
 elif ! grep -q 'clearance-unreadable.*cn=mallory@acme.example.*DEFAULT' "$ERR"; then
   fail clearance-directory-malformed "no clearance-unreadable log line: $(tr '\n' ' ' <"$ERR" | cut -c1-400)"
 else pass clearance-directory-malformed; fi
+
+# --- the clearance in the recipient's own certificate (subjectDirectoryAttributes) ---------------
+# frida@acme.example: no directory entry; her certificate on the token carries
+# Clearance { OURS, {unmarked, unclassified, restricted} } in extension 2.5.29.9.
+(
+  set -e; cd "$M"
+  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out frida.key.pem
+  openssl req -new -key frida.key.pem -out frida.csr -subj "/O=SSM Test/CN=frida@acme.example"
+  printf '%s\n' '[ee]' 'basicConstraints = critical, CA:false' 'keyUsage = critical, digitalSignature, keyEncipherment' \
+    'extendedKeyUsage = emailProtection' 'subjectAltName = email:frida@acme.example' '2.5.29.9 = ASN1:SEQUENCE:sda' \
+    '[sda]' 'a1 = SEQUENCE:attr' '[attr]' 'type = OID:2.5.4.55' 'values = SET:vals' '[vals]' 'v1 = SEQUENCE:cl' \
+    '[cl]' "policy = OID:$OURS" 'classes = FORMAT:BITLIST,BITSTRING:0,1,2' >frida.ext
+  openssl x509 -req -in frida.csr -CA "$PKI/sub-ca.cert.pem" -CAkey "$PKI/sub-ca.key.pem" -set_serial 0x5ca1ab1e \
+    -days 3650 -extfile frida.ext -extensions ee -out frida.cert.pem
+  echo frida-pw >pw
+  openssl pkcs12 -export -inkey frida.key.pem -in frida.cert.pem -passout file:pw -out frida.p12
+) >"$WORK/frida.log" 2>&1 || fatal clearance-setup "frida's certificate: $(tail -n 3 "$WORK/frida.log")"
+openssl x509 -in "$M/frida.cert.pem" -noout -text | grep -q 'X509v3 Subject Directory Attributes' \
+  || fatal clearance-setup "openssl shows no subjectDirectoryAttributes in frida's certificate"
+"$SSM_BUILDDIR/ssmctl" -c "$WORK/ssm.toml" hsm import "$M/frida.p12" --password-file "$M/pw" >"$WORK/frida-import.log" 2>&1 \
+  || fatal clearance-setup "ssmctl hsm import: $(tail -n 3 "$WORK/frida-import.log")"
+sed 's|^clearance_attribute = .*|&\nclearance_from_certificate = true|' "$WORK/ssm.toml" >"$WORK/cert.toml"
+run cert-off frida@acme.example
+expect clearance-certificate-not-read-by-default 1 "550 5\.7\.1 recipient frida@acme.example is not cleared"
+CFG=cert run cert-on frida@acme.example
+expect clearance-certificate-subject-directory-attributes 0 "smime=pass"
+CFG=cert run cert-and-directory frida@acme.example alice@acme.example
+expect clearance-certificate-and-directory 0 "smime=pass"
+CFG=cert run cert-none carol@acme.example
+expect clearance-certificate-absent-still-uncleared 1 "550 5\.7\.1 recipient carol@acme.example is not cleared"
+
+# --- ssmctl clearance: encode gives OpenSSL's octets; lookup shows what the gateway sees ------
+ctl() { "$SSM_BUILDDIR/ssmctl" -c "$WORK/ssm.toml" clearance "$@"; }
+ok=1
+ctl encode --policy "$OURS" --class 0 --class 1 --class 2 | cmp -s - "$M/restricted.der" || ok=0
+ctl encode --policy "$OURS" | cmp -s - "$M/default.der" || ok=0
+ctl encode --policy "$OURS" --class 1 | cmp -s - "$M/default.der" || ok=0  # the DEFAULT is left out
+[ $ok = 1 ] && pass clearance-ssmctl-encode-matches-openssl || fail clearance-ssmctl-encode-matches-openssl "DER differs"
+out=$(ctl lookup alice@acme.example 2>&1); rc=$?
+[ $rc -eq 0 ] && grep -q "clearance address=alice@acme.example policy=$OURS classes=0,1,2 categories=- syntax=rfc5755" <<<"$out" \
+  && pass clearance-ssmctl-lookup || fail clearance-ssmctl-lookup "rc=$rc: $out"
+out=$(ctl lookup mallory@acme.example 2>/dev/null); rc=$?
+[ $rc -eq 1 ] && grep -q "unreadable address=mallory@acme.example values=1" <<<"$out" \
+  && pass clearance-ssmctl-lookup-unreadable || fail clearance-ssmctl-lookup-unreadable "rc=$rc: $out"
 
 # --- through Postfix + ssm-milter -------------------------------------------------------------
 if ! command -v postfix >/dev/null || ! command -v swaks >/dev/null || ! command -v smtp-sink >/dev/null; then
@@ -178,4 +226,6 @@ fi
 sh "$FIX" stop "$WORK/ldap"
 run down alice@acme.example
 expect clearance-directory-down-451 2 "451 4\.7\.1 clearance of recipient alice@acme.example cannot be looked up"
+ctl lookup alice@acme.example >/dev/null 2>&1; rc=$?
+[ $rc -eq 2 ] && pass clearance-ssmctl-lookup-down || fail clearance-ssmctl-lookup-down "rc=$rc"
 exit $((_ssm_failures > 0))

@@ -2,7 +2,8 @@
 // Clearance codec (current and RFC 3281 syntax, the DEFAULT classList, DER strictness, bounds,
 // truncation), its mapping onto the policy's clearances, the precedence of [[clearance]] over
 // the directory, unreadable values, a directory that cannot be asked (451 4.7.1 through
-// judge_labels), and the [labels] clearance_attribute key. DER vectors are written out by hand
+// judge_labels), the [labels] clearance_attribute key, and the Clearance values of a
+// certificate's subjectDirectoryAttributes extension. DER vectors are written out by hand
 // from X.690; the integration test (test_clearance_directory.sh) uses OpenSSL's genconf.
 #include <cppunit/extensions/HelperMacros.h>
 
@@ -101,6 +102,7 @@ class ClearanceTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(mapping_and_precedence);
     CPPUNIT_TEST(judge_labels_with_directory);
     CPPUNIT_TEST(config_key);
+    CPPUNIT_TEST(certificate_extension);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -307,6 +309,26 @@ public:
             CPPUNIT_ASSERT_MESSAGE(e, e.find("is not an LDAP attribute description") != std::string::npos);
         }
         CPPUNIT_ASSERT_EQUAL(std::string("(loaded)"), config_error(kGroups + "[labels]\nclearance_attribute = \"2.5.4.55;binary\"\n"));
+    }
+
+    void certificate_extension()
+    {
+        auto tlv = [](std::uint8_t tag, const Bytes& body) { return cat({{tag, std::uint8_t(body.size())}, body}); };
+        const Bytes good = clearance({0x03, 0x02, 0x05, 0xe0});
+        const Bytes bad = clearance({0x03, 0x02, 0x06, 0x40});  // the DEFAULT written out
+        const Bytes old_syntax = clearance({}, 0x80);
+        const Bytes cn = tlv(0x30, cat({{0x06, 0x03, 0x55, 0x04, 0x03}, tlv(0x31, {0x0c, 0x01, 'A'})}));
+        const Bytes current = tlv(0x30, cat({{0x06, 0x03, 0x55, 0x04, 0x37}, tlv(0x31, cat({good, bad}))}));
+        const Bytes rfc3281 = tlv(0x30, cat({{0x06, 0x04, 0x55, 0x01, 0x05, 0x37}, tlv(0x31, old_syntax)}));
+        const auto found = smime::cms::clearances_in_directory_attributes(tlv(0x30, cat({cn, current, rfc3281})));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), found.values.size());
+        CPPUNIT_ASSERT(found.values[0].classes == (std::vector<int>{0, 1, 2}));
+        CPPUNIT_ASSERT(found.values[1].syntax == ClearanceValue::Syntax::Rfc3281);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), found.unreadable);
+        CPPUNIT_ASSERT(found.errors.at(0).find("DEFAULT") != std::string::npos);
+        // no clearance among the attributes; a broken extension
+        CPPUNIT_ASSERT(smime::cms::clearances_in_directory_attributes(tlv(0x30, cn)).values.empty());
+        CPPUNIT_ASSERT_THROW(smime::cms::clearances_in_directory_attributes(Bytes{0x30, 0x05, 0x06}), Error);
     }
 };
 
