@@ -53,3 +53,4 @@ tests_unit_test_inbound_layers_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
 
 # Signed receipts (PRODUCT §4.2): requests we sign in, receipts that come back.
 milter_libssm_milter_a_SOURCES += milter/receipts.h milter/receipts.cpp
+milter_libssm_milter_a_SOURCES += milter/receipt_answer.h milter/receipt_answer.cpp
