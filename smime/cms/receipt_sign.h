@@ -19,19 +19,18 @@ namespace ssm::smime::cms {
 
 // What a receipt names of the signed message it answers.
 struct ReceiptSubject {
-  std::string content_type;    // the original eContentType (dotted OID)
-  Bytes signature;             // the original SignerInfo's signature value
-  Bytes signed_attributes_der; // its signedAttrs as DER SET OF (what
-                               // msgSigDigest digests)
-  DigestAlgorithm digest = DigestAlgorithm::Sha256; // its digest algorithm
-  ReceiptRequest request;
+    std::string content_type;                          // the original eContentType (dotted OID)
+    Bytes signature;                                   // the original SignerInfo's signature value
+    Bytes signed_attributes_der;                       // its signedAttrs as DER SET OF (what
+                                                       // msgSigDigest digests)
+    DigestAlgorithm digest = DigestAlgorithm::Sha256;  // its digest algorithm
+    ReceiptRequest request;
 };
 
 struct ReceiptDuty {
-  bool answer = false;
-  std::vector<std::string>
-      to;             // where the receipt goes (lower case, no duplicates)
-  std::string reason; // why not, when !answer
+    bool answer = false;
+    std::vector<std::string> to;  // where the receipt goes (lower case, no duplicates)
+    std::string reason;           // why not, when !answer
 };
 
 // RFC 2634 §2.3 for a request received by the entities `names` (addresses, any
@@ -40,14 +39,13 @@ struct ReceiptDuty {
 // list policy of none forbids the receipt; firstTierRecipients excludes mail
 // that came through a list; a receiptList must name one of `names`; insteadOf
 // replaces receiptsTo, inAdditionTo adds to it.
-ReceiptDuty receipt_duty(const ReceiptRequest &request,
-                         const std::optional<MlReceiptPolicy> &ml,
-                         const std::vector<std::string> &names);
+ReceiptDuty receipt_duty(const ReceiptRequest& request, const std::optional<MlReceiptPolicy>& ml,
+                         const std::vector<std::string>& names);
 
 struct SignedReceipt {
-  Bytes der;            // ContentInfo{SignedData{id-ct-receipt}}, DER
-  Receipt receipt;      // what it holds
-  Bytes msg_sig_digest; // the digest in its msgSigDigest attribute
+    Bytes der;             // ContentInfo{SignedData{id-ct-receipt}}, DER
+    Receipt receipt;       // what it holds
+    Bytes msg_sig_digest;  // the digest in its msgSigDigest attribute
 };
 
 // Signs the Receipt for `subject` with `signer`: version 1, the original
@@ -57,7 +55,6 @@ struct SignedReceipt {
 // (signingCertificateV2, capabilities). options.content_type_oid is set here.
 // Throws ssm::Error: MalformedMessage when the subject's values cannot make a
 // Receipt, HsmUnavailable from the signer.
-SignedReceipt sign_receipt(Signer &signer, const ReceiptSubject &subject,
-                           SignOptions options);
+SignedReceipt sign_receipt(Signer& signer, const ReceiptSubject& subject, SignOptions options);
 
-} // namespace ssm::smime::cms
+}  // namespace ssm::smime::cms
