@@ -5,7 +5,7 @@
 # (OpenSSL as the partner's client) signs with a receipt request to alice@acme.example, whose
 # rule has answer_receipts; the receipt that reaches the sink (sent to dave) is checked by
 # OpenSSL's own `cms -verify_receipt` against the message dave sent, detached and opaque, and
-# it is not signed a second time on its way out. No receipt for: a receiptList that does not
+# it is not signed a second time on its way out (where a rule says so it is encrypted). No receipt for: a receiptList that does not
 # name us, a signature that fails, a recipient whose rule does not answer, a signed receipt.
 # Without [reinjection] the original is delivered, the receipt logged as not sent, and
 # `ssm-milter -n` warns.
@@ -16,7 +16,8 @@ require_binaries
 make_pki
 make_token
 export OPENSSL_CONF=/dev/null
-mkdir -p "$WORK/out"
+mkdir -p "$WORK/out" "$WORK/certs"
+cp "$PKI/frank.cert.pem" "$WORK/certs/"
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/reinject.secret"
 chmod 600 "$WORK/reinject.secret"
 RULES='[[rule]]
@@ -28,6 +29,13 @@ answer_receipts = true
 [[rule]]
 name = "other inbound mail"
 direction = "inbound"
+
+[[rule]]
+name = "to frank: signed by the domain and encrypted"
+direction = "outbound"
+to = ["frank@partner.example"]
+sign = "domain"
+encrypt = "mandatory"
 
 [[rule]]
 name = "outbound mail is signed by the domain"
@@ -45,6 +53,7 @@ address = \"127.0.0.1:$2\"
 secret_file = \"$WORK/reinject.secret\""
   write_config "$WORK/$1.toml" port="$MILTER_PORT" rules="$RULES" extra="[directory]
 cache = \"$WORK/cache-$1\"
+static_certificates = \"$WORK/certs\"
 
 $reinjection"
   sed -i 's|^internal_networks = .*|internal_networks = ["192.0.2.0/24"]|' "$WORK/$1.toml"
@@ -77,6 +86,7 @@ signed first alice@acme.example first -nodetach -receipt_request_first -receipt_
 signed listed carol@acme.example listed -receipt_request_from carol@acme.example -receipt_request_to dave@partner.example
 signed other alice@acme.example other -receipt_request_from bob@acme.example -receipt_request_to dave@partner.example
 signed notours bob@acme.example notours -receipt_request_all -receipt_request_to dave@partner.example
+signed enc alice@acme.example enc -receipt_request_all -receipt_request_to frank@partner.example
 signed broken alice@acme.example broken -receipt_request_all -receipt_request_to dave@partner.example
 sed -i 's/please confirm broken/please confirm BROKEN/' "$WORK/broken.eml"
 # A signed receipt dave made (openssl -sign_receipt) for a message alice signed with a request.
@@ -87,14 +97,14 @@ openssl cms -sign -in "$WORK/all.txt" -signer "$PKI/alice.cert.pem" -inkey "$PKI
 } >"$WORK/receipt-in.eml"
 grep -q 'smime-type=signed-receipt' "$WORK/receipt-in.eml" || fatal answer-setup "openssl made no receipt: $(tail -n 3 "$WORK/openssl.log")"
 
-for m in all:alice first:alice listed:carol other:alice notours:bob broken:alice receipt-in:alice; do
+for m in all:alice enc:alice first:alice listed:carol other:alice notours:bob broken:alice receipt-in:alice; do
   send_mail "$PF_PORT" dave@partner.example "${m#*:}@acme.example" "$WORK/${m%%:*}.eml" \
     || fail "answer-send-${m%%:*}" "refused: $SMTP_REPLY"
 done
-# 7 originals and 3 receipts (all, first, listed); then a moment for anything unexpected.
-wait_for_delivery 10 60 || note "only $(sink_count) of 10 deliveries within 60 s"
+# 8 originals and 4 receipts (all, enc, first, listed); then a moment for anything unexpected.
+wait_for_delivery 12 60 || note "only $(sink_count) of 12 deliveries within 60 s"
 sleep 2
-[ "$(sink_count)" -eq 10 ] && pass answer-deliveries || fail answer-deliveries "$(sink_count) deliveries, expected 10"
+[ "$(sink_count)" -eq 12 ] && pass answer-deliveries || fail answer-deliveries "$(sink_count) deliveries, expected 12"
 
 # receipt_for ID: the delivered receipt answering <ID@partner.example>, to $WORK/out/ID.receipt.eml.
 receipt_for() {
@@ -123,6 +133,18 @@ grep -q 'receipt-sent .*identity=domain-signing-authority@acme.example.*to=dave@
   && pass answer-logged || fail answer-logged "no receipt-sent log line"
 grep -q 'signed-receipt=not-signed-again' "$WORK/milter.log" \
   && pass answer-receipt-not-signed-again || fail answer-receipt-not-signed-again "no signed-receipt=not-signed-again log word"
+
+# --- a rule encrypts what goes to frank: the receipt is encrypted, not signed again ------------
+if receipt_for enc; then
+  if [ "$RECEIPT_RCPTS" != "frank@partner.example " ]; then fail answer-receipt-encrypted "sent to '$RECEIPT_RCPTS'"
+  elif ! smime_envelope "$WORK/out/enc.receipt.eml" "$WORK/enc.p7m" || ! decrypt_openssl "$WORK/enc.p7m" frank "$WORK/enc.inner"; then
+    fail answer-receipt-encrypted "not encrypted to frank: $PEER_DETAIL"
+  elif ! grep -qi '^Content-Type: application/pkcs7-mime; smime-type=signed-receipt' "$WORK/enc.inner"; then
+    fail answer-receipt-encrypted "inside: $(grep -i '^Content-Type' "$WORK/enc.inner" | head -n 1)"
+  elif ! openssl cms -verify_receipt "$WORK/enc.inner" -in "$WORK/enc.eml" -CAfile "$PKI/root-ca.cert.pem" >"$WORK/v-enc.log" 2>&1; then
+    fail answer-receipt-encrypted "openssl -verify_receipt: $(tail -n 3 "$WORK/v-enc.log" | tr '\n' ' ')"
+  else pass answer-receipt-encrypted; fi
+else fail answer-receipt-encrypted "no receipt delivered"; fi
 
 # --- firstTier, opaque: checked in DER forms ---------------------------------------------------
 if receipt_for first; then
