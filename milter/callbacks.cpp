@@ -331,6 +331,10 @@ sfsistat on_eom(SMFICTX* ctx) noexcept
         }
         if (out.reply.verdict == Verdict::Reject || out.reply.verdict == Verdict::TempFail)
             status = apply(ctx, out.reply);
+        // Receipts leave only for a message that is accepted as rewritten, so a retried
+        // message is not answered twice; their failures are logged, never the message's.
+        if (out.reply.verdict == Verdict::Accept && !out.receipts.empty())
+            send_receipts(c->snapshot->config->reinjection, out.receipts, queue_id);
         const auto took = std::chrono::steady_clock::now() - c->started;
         const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(took).count();
         c->pending.reset();

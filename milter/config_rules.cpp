@@ -133,6 +133,14 @@ public:
             if (t.receipts_to.size() > smime::cms::kMaxReceiptsTo)
                 fail(rule, "receipts_to", "receipts_to names more than 16 addresses (RFC 2634 ub-receiptsTo)");
         }
+        // Inbound: the gateway answers receipt requests itself (§4.2, RFC 2634 §2).
+        t.answer_receipts = node(rule, "answer_receipts").value_or(false);
+        if (const std::string id = text(rule, "receipt_identity"); !id.empty()) {
+            const auto addr = EmailAddress::parse(id);
+            if (!addr || id.find('<') != std::string::npos)
+                fail(rule, "receipt_identity", "receipt_identity '" + id + "' is not an address");
+            t.receipt_identity = ascii_lowercase(addr->str());
+        }
     }
 
 private:

@@ -195,6 +195,10 @@ constexpr std::array kKeys = {
             "Default of the rules' receipt_request: none, all or first-tier."},
     KeySpec{"policy", "receipts_to", K::StringArray, "", false, true,
             "Default of the rules' receipts_to; absent: the author's address."},
+    KeySpec{"policy", "answer_receipts", K::Boolean, "false", false, true,
+            "Default of the rules' answer_receipts."},
+    KeySpec{"policy", "receipt_identity", K::String, "", false, true,
+            "Default of the rules' receipt_identity; absent: the recipient domain's signing identity."},
 
     KeySpec{"rule[]", "name", K::String, "", true, true,
             "Name shown in logs and by ssmctl policy test."},
@@ -268,6 +272,18 @@ constexpr std::array kKeys = {
     KeySpec{"rule[]", "receipts_to", K::StringArray, "", false, true,
             "Outbound: where receipts go (1 to 16 addresses); absent: [policy] receipts_to, else "
             "the author's (From) address."},
+    KeySpec{"rule[]", "answer_receipts", K::Boolean, "", false, true,
+            "Inbound: the gateway answers signed receipt requests (RFC 2634) for these "
+            "recipients itself: when a signature that passed asks for a receipt from them "
+            "(allOrFirstTier, or a receiptList naming the recipient or the answering identity; "
+            "a mail list's mlReceiptPolicy applies), one signed receipt per message and answering "
+            "identity goes to the receiptsTo addresses through [reinjection] (needed: without it "
+            "the receipt is logged as not sent). Signed receipts are never answered. The original "
+            "message is delivered as always. Absent: [policy] answer_receipts."},
+    KeySpec{"rule[]", "receipt_identity", K::String, "", false, true,
+            "Inbound: the token key that signs the receipts answer_receipts makes (its address is "
+            "the receipt's From); absent: [policy] receipt_identity, else the [[domain]] "
+            "signing_identity of the recipient's domain."},
     KeySpec{"rule[]", "security_label", K::String, "", false, true,
             "Outbound: name of the [[security_label]] signed into mail whose author gave no "
             "SIO-Label; needs a rule that signs. Absent: [policy] security_label."},

@@ -285,6 +285,7 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
             if (v.signers.empty())
                 layer.results.push_back({SmimeResult::PermError, "no signer in the signature", "", "", "", ""});
             for (const auto& s : v.signers) layer.results.push_back(judge_signer(s, v.certificates, fields, "1"));
+            if (m_receipts) collect_receipt_requests(v, layer.results, *m_receipts);
             begin = signed_part.begin;
             end = signed_part.end;
         } else {
@@ -299,6 +300,10 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
             if (v.signers.empty())
                 layer.results.push_back({SmimeResult::PermError, "no signer in the signed-data", "", "", "", ""});
             for (const auto& s : v.signers) layer.results.push_back(judge_signer(s, v.certificates, fields, "1"));
+            if (m_receipts) {
+                collect_receipt_requests(v, layer.results, *m_receipts);
+                if (v.econtent_type == smime::cms::oid::kReceipt) m_receipts->is_receipt = true;
+            }
             // A signed receipt (RFC 2634 §2) holds a Receipt, not a MIME entity: it is matched
             // against the request we signed and delivered as received.
             if (v.econtent_type == smime::cms::oid::kReceipt) {
@@ -338,6 +343,7 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
     m_required_policies = required_policies;
     m_labels.clear();
     InboundOutcome out;
+    m_receipts = &out.receipts;
     out.reply = Reply::accept();
     const auto& m = m_config.milter;
     const std::string authserv = m.authserv_id.empty() ? local_host_name() : m.authserv_id;
@@ -464,6 +470,7 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
     }
 
     const std::size_t whole_body_results = results.size();
+    m_receipts = nullptr;  // a signature over one part asks nothing of the message's recipients
     if (results.empty()) {
         verify_nested(current, *body_now, limits, results);
         if (!results.empty()) actions.push_back("verify-part");

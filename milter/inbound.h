@@ -14,6 +14,7 @@
 #include "milter/config.h"
 #include "milter/inbound_layers.h"
 #include "milter/key_source.h"
+#include "milter/receipt_answer.h"
 #include "milter/reply.h"
 #include "milter/security_labels.h"
 #include "policy/policy.h"
@@ -30,6 +31,7 @@ struct InboundOutcome {
     std::string action;                // "decrypt", "verify", "decrypt+verify", "none"
     std::string detail;                // for the log line
     std::vector<SignedLabel> labels;   // security labels of the signatures that passed (§4.1)
+    InboundReceiptRequests receipts;   // receipt requests of the signatures that passed (§4.2)
 };
 
 class InboundProcessor {
@@ -65,6 +67,7 @@ private:
     const Certificates& m_certificates;
     std::vector<std::string> m_required_policies;
     std::vector<SignedLabel> m_labels;
+    InboundReceiptRequests* m_receipts = nullptr;  // the whole-body layers' requests, during process()
     KeySource& m_keys;
     directory::HarvestStore* m_harvest;
 };

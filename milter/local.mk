@@ -55,3 +55,4 @@ tests_unit_test_inbound_layers_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
 milter_libssm_milter_a_SOURCES += milter/receipts.h milter/receipts.cpp
 # Clearances in recipients' own certificates on the token ([labels] clearance_from_certificate).
 milter_libssm_milter_a_SOURCES += milter/certificate_clearances.h milter/certificate_clearances.cpp
+milter_libssm_milter_a_SOURCES += milter/receipt_answer.h milter/receipt_answer.cpp

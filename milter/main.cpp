@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "milter/config.h"
 #include "milter/daemon.h"
+#include "milter/receipt_answer.h"
 #include "milter/reload.h"
 
 using namespace ssm;
@@ -99,6 +100,8 @@ int main(int argc, char** argv)
     for (const auto& w : config->not_yet_in_force)
         std::fprintf(stderr, "%s: warning: %s is read but not yet in force in this version\n",
                      config_path.c_str(), w.c_str());
+    for (const auto& w : receipt_answer_warnings(*config))
+        std::fprintf(stderr, "%s: warning: %s\n", config_path.c_str(), w.c_str());
     if (check_only) {
         try {
             load_snapshot(config_path, nullptr);  // also the folders and files it names

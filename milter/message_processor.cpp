@@ -204,11 +204,22 @@ std::optional<OutboundLabel> MessageProcessor::outbound_label() const
     return milter::outbound_label(m_config->labels, m_headers, m_effective ? m_effective->security_label : "", domains);
 }
 
-MessageOutcome MessageProcessor::protect(const std::optional<OutboundLabel>& label)
+MessageOutcome MessageProcessor::protect(const std::optional<OutboundLabel>& rule_label)
 {
+    std::optional<OutboundLabel> label = rule_label;
     MessageOutcome out;
     out.reply = Reply::accept();
-    const Effective e = *m_effective;
+    Effective e = *m_effective;
+    // A signed receipt (ours through [reinjection], or a user's) is signed already: another
+    // signature around it would hide it from the requester's receipt check (RFC 2634 §2.4).
+    // It may still be encrypted; a label cannot be added to a signature that exists.
+    if (is_signed_receipt(m_headers) && (e.sign != policy::SignMode::None || label)) {
+        e.sign = policy::SignMode::None;
+        e.signing_identity.clear();
+        e.receipt_request = policy::ReceiptRequest::None;
+        label.reset();
+        out.detail = "signed-receipt=not-signed-again ";
+    }
     // A label lives in our signature: mail that would leave unsigned is refused, never sent
     // out without the label its author or the rule gave it (§4.1).
     const auto unlabelled = [&](const std::string& why) -> MessageOutcome {
@@ -370,6 +381,13 @@ MessageOutcome MessageProcessor::inbound()
             return out;
         }
         replace_sio_labels(r.headers, m_headers, lv.sio_labels);
+        std::vector<AnsweringRecipient> answering;
+        for (const auto& rc : m_recipients)
+            if (rc.accepted() && rc.plan.treatment.answer_receipts) answering.push_back({*rc.address, &rc.plan.treatment});
+        ReceiptAnswers answers =
+            answer_receipt_requests(*m_config, m_keys, r.receipts, answering, m_headers, std::time(nullptr));
+        out.detail += answers.detail;
+        out.receipts = std::move(answers.receipts);
     }
     const bool header_changes = !r.headers.remove.empty() || !r.headers.change.empty() ||
                                 !r.headers.add.empty() || !r.headers.prepend.empty();

@@ -18,6 +18,7 @@
 #include "milter/config.h"
 #include "milter/key_source.h"
 #include "milter/reply.h"
+#include "milter/receipt_answer.h"
 #include "milter/receipts.h"
 #include "milter/security_labels.h"
 #include "policy/policy.h"
@@ -50,6 +51,9 @@ struct MessageOutcome {
         std::string marker;                   // the X-SSM-Reinjected value for this copy
     };
     std::vector<Copy> copies;
+    // Signed receipts the gateway answers for its recipients (§4.2): the caller submits them
+    // through [reinjection] once the message is accepted (send_receipts). Accept only.
+    std::vector<GeneratedReceipt> receipts;
 };
 
 class MessageProcessor {

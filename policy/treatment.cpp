@@ -199,6 +199,8 @@ std::string describe(const Treatment& t, Direction d)
         if (t.require_signature || t.require_encryption)
             s += std::string(" on_missing=") + on_missing_name(t.on_missing);
         for (const auto& oid : t.required_policies) s += " required_policy=" + oid;
+        if (t.answer_receipts)
+            s += " answer_receipts=yes" + (t.receipt_identity.empty() ? "" : " receipt_identity=" + t.receipt_identity);
         return s;
     }
     s = std::string("sign=") + sign_mode_name(t.sign);

@@ -74,6 +74,10 @@ struct Treatment {
     // (empty: the author's address).
     ReceiptRequest receipt_request = ReceiptRequest::None;
     std::vector<std::string> receipts_to{};
+    // Inbound: the gateway answers receipt requests for these recipients itself (§4.2), signing
+    // with `receipt_identity` (empty: the recipient domain's signing identity).
+    bool answer_receipts = false;
+    std::string receipt_identity;
     // Inbound partner requirements (§3.5).
     bool require_signature = false;
     bool require_encryption = false;

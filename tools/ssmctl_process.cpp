@@ -229,6 +229,12 @@ int process_command(const milter::Config& config, std::shared_ptr<const milter::
                          "(not sent by ssmctl; the output below is the message for the others)\n",
                          rcpts.c_str());
         }
+        for (const auto& receipt : out.receipts) {
+            std::string rcpts;
+            for (const auto& r : receipt.to) rcpts += (rcpts.empty() ? "" : ",") + r;
+            std::fprintf(stderr, "receipt: %s signed by %s would go to %s through [reinjection] (not sent by ssmctl)\n",
+                         receipt.identifier_hex.c_str(), receipt.identity.c_str(), rcpts.c_str());
+        }
 
         StdoutSink sink;
         auto original_body = proc.body_source();

@@ -47,3 +47,4 @@ tests_unit_test_cms_envelope_LDADD = smime/cms/libssm_cms.a base/libssm_base.a $
 smime_cms_libssm_cms_a_SOURCES += smime/cms/security_label.h smime/cms/security_label.cpp
 smime_cms_libssm_cms_a_SOURCES += smime/cms/receipt.h smime/cms/receipt.cpp
 smime_cms_libssm_cms_a_SOURCES += smime/cms/clearance.h smime/cms/clearance.cpp
+smime_cms_libssm_cms_a_SOURCES += smime/cms/receipt_sign.h smime/cms/receipt_sign.cpp

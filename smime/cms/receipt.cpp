@@ -188,6 +188,27 @@ Bytes decode_msg_sig_digest_value(ByteView der)
     return d;
 }
 
+MlReceiptPolicy decode_ml_receipt_policy(ByteView der)
+{
+    const auto n = decode_bounded("MLExpansionHistory", der);
+    const int count = n.count("");
+    if (count < 1 || std::size_t(count) > kMaxMlHistory)
+        malformed("mlExpansionHistory must hold 1 to " + std::to_string(kMaxMlHistory) + " entries");
+    const std::string last = "?" + std::to_string(count);
+    MlReceiptPolicy p;
+    if (!n.has(last + ".mlReceiptPolicy")) return p;
+    const std::string which = n.read_text(last + ".mlReceiptPolicy");
+    if (which == "none") {
+        p.kind = MlReceiptPolicy::Kind::None;
+    } else if (which == "insteadOf" || which == "inAdditionTo") {
+        p.kind = which == "insteadOf" ? MlReceiptPolicy::Kind::InsteadOf : MlReceiptPolicy::Kind::InAdditionTo;
+        p.names = read_names(n, last + ".mlReceiptPolicy." + which, kMaxReceiptsTo, "mlReceiptPolicy", p.other_names);
+    } else {
+        malformed("mlReceiptPolicy is none of none, insteadOf, inAdditionTo");
+    }
+    return p;
+}
+
 Bytes new_content_identifier()
 {
     Bytes id(24);

@@ -224,6 +224,8 @@ VerifyResult verify_all(const SignedDataView& sd, const Digests& digests, const 
     r.certificates = sd.certificates;
     for (const auto& si : sd.signers) {
         SignerVerification v;
+        v.signature = si.signature;
+        v.signed_attributes_der = si.signed_attributes_der;
         try {
             verify_signer(si, sd.econtent_type, digests, content, sd.certificates, extra, v);
         } catch (const Error& e) {

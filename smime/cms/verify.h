@@ -43,6 +43,10 @@ struct SignerVerification {
     std::optional<Bytes> smime_capabilities_der;         // SMIMECapabilities value
     std::optional<Bytes> encryption_key_preference_der;  // SMIMEEncryptionKeyPreference value
     std::vector<std::pair<std::string, Bytes>> signed_attributes;  // every (OID, DER value)
+    // What a signed receipt for this signer names (RFC 2634 §2.7-§2.8): its signature value
+    // and its signedAttrs as DER SET OF (empty when it has none).
+    Bytes signature;
+    Bytes signed_attributes_der;
 };
 
 struct VerifyResult {

@@ -17,6 +17,16 @@ check_PROGRAMS += tests/unit/test_receipt
 tests_unit_test_receipt_SOURCES = tests/unit/test_receipt.cpp $(UNIT_MAIN)
 tests_unit_test_receipt_LDADD = smime/cms/libssm_cms.a base/libssm_base.a $(UNIT_LIBS)
 
+# Receipts the gateway answers (RFC 2634 §2.3 decision, signed receipts checked by OpenSSL).
+check_PROGRAMS += tests/unit/test_receipt_answer
+tests_unit_test_receipt_answer_SOURCES = tests/unit/test_receipt_answer.cpp tests/unit/soft_signer.h \
+	tests/unit/soft_signer.cpp $(UNIT_MAIN)
+tests_unit_test_receipt_answer_LDADD = smime/cms/libssm_cms.a base/libssm_base.a $(UNIT_LIBS)
+check_PROGRAMS += tests/unit/test_receipt_collect
+tests_unit_test_receipt_collect_SOURCES = tests/unit/test_receipt_collect.cpp tests/unit/soft_signer.h \
+	tests/unit/soft_signer.cpp $(UNIT_MAIN)
+tests_unit_test_receipt_collect_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
+
 check_PROGRAMS += tests/unit/test_metrics
 tests_unit_test_metrics_SOURCES = tests/unit/test_metrics.cpp $(UNIT_MAIN)
 tests_unit_test_metrics_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
