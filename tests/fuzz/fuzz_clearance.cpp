@@ -3,6 +3,8 @@
 // than ssm::Error, and a broken round trip — what decodes in the current syntax must encode to
 // the very same DER (the decoder accepts DER only) and decode again to an equal value; a
 // value in the RFC 3281 syntax must encode (in the current one) and decode to the same grant.
+// The same input is also read as a certificate's subjectDirectoryAttributes extension value:
+// every clearance found there must encode.
 // Build: tests/fuzz/build.sh BUILDDIR OUTDIR fuzz_clearance (see tests/fuzz/README.md).
 #include <algorithm>
 #include <cstdint>
@@ -17,6 +19,10 @@ using namespace ssm::smime;
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
     const ByteView in(data, size);
+    try {
+        for (const auto& v : cms::clearances_in_directory_attributes(in).values) (void)cms::encode_clearance(v);
+    } catch (const Error&) {
+    }
     cms::ClearanceValue c;
     try {
         c = cms::decode_clearance(in);
