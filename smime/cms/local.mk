@@ -46,3 +46,4 @@ tests_unit_test_cms_envelope_SOURCES = tests/unit/test_cms_envelope.cpp \
 tests_unit_test_cms_envelope_LDADD = smime/cms/libssm_cms.a base/libssm_base.a $(UNIT_LIBS)
 smime_cms_libssm_cms_a_SOURCES += smime/cms/security_label.h smime/cms/security_label.cpp
 smime_cms_libssm_cms_a_SOURCES += smime/cms/receipt.h smime/cms/receipt.cpp
+smime_cms_libssm_cms_a_SOURCES += smime/cms/general_names.h smime/cms/general_names.cpp smime/cms/ml_expansion.h smime/cms/ml_expansion.cpp
