@@ -121,6 +121,7 @@ SmimeAuthResult InboundProcessor::judge_signer(const smime::cms::SignerVerificat
         r.reason = "key usage does not allow digital signatures";
         return r;
     }
+    r.validated = true;
     const auto author = author_of(headers);
     bool matches = false;
     if (author) {
@@ -283,6 +284,7 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
             if (v.signers.empty())
                 layer.results.push_back({SmimeResult::PermError, "no signer in the signature", "", "", "", ""});
             for (const auto& s : v.signers) layer.results.push_back(judge_signer(s, v.certificates, fields, "1"));
+            for (const auto& s : v.signers) layer.signer_attributes.push_back(s.signed_attributes);
             begin = signed_part.begin;
             end = signed_part.end;
         } else {
@@ -297,6 +299,7 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
             if (v.signers.empty())
                 layer.results.push_back({SmimeResult::PermError, "no signer in the signed-data", "", "", "", ""});
             for (const auto& s : v.signers) layer.results.push_back(judge_signer(s, v.certificates, fields, "1"));
+            for (const auto& s : v.signers) layer.signer_attributes.push_back(s.signed_attributes);
             // A signed receipt (RFC 2634 §2) holds a Receipt, not a MIME entity: it is matched
             // against the request we signed and delivered as received.
             if (v.econtent_type == smime::cms::oid::kReceipt) {
@@ -440,6 +443,9 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
         // RFC 9788: with sign-then-encrypt the protected fields sit in the signed part.
         if (restored.empty() && eh.protected_header) restored = eh.other;
         const bool pass = any_pass(layer.results);
+        const bool validated = std::any_of(layer.results.begin(), layer.results.end(),
+                                           [](const SmimeAuthResult& x) { return x.validated; });
+        out.signed_layers.push_back({pass, validated, std::move(layer.signer_attributes)});
         signature_ok = signature_ok || pass;
         results.insert(results.end(), layer.results.begin(), layer.results.end());
         if (!layer.entity_body) break;
@@ -514,6 +520,7 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
     for (const auto& a : actions) out.action += (out.action.empty() ? "" : "+") + a;
     if (out.action.empty()) out.action = "none";
     out.labels = std::move(m_labels);
+    out.decrypted = decrypted;
     return out;
 }
 

@@ -30,6 +30,16 @@ struct InboundOutcome {
     std::string action;                // "decrypt", "verify", "decrypt+verify", "none"
     std::string detail;                // for the log line
     std::vector<SignedLabel> labels;   // security labels of the signatures that passed (§4.1)
+    // Each signature layer verified at the top, outermost first: whether a signer passed and
+    // the signed attributes of every signer (the mail-list agent reads mlExpansionHistory
+    // and the label to copy from them, PRODUCT §4.3).
+    struct SignedLayer {
+        bool passed = false;     // a signer passed (From address included)
+        bool validated = false;  // a signer's signature and chain are valid (From aside)
+        std::vector<std::vector<std::pair<std::string, Bytes>>> signer_attributes;
+    };
+    std::vector<SignedLayer> signed_layers;
+    bool decrypted = false;  // a layer addressed to one of our keys was decrypted
 };
 
 class InboundProcessor {
@@ -49,6 +59,7 @@ private:
         std::vector<smime::mime::HeaderField> entity_fields;  // the signed entity's header block
         std::unique_ptr<Spool> entity_body;                  // its body, when it may be unwrapped
         std::string receipt_detail;  // a signed receipt (§4.2): how it matched, for the log
+        std::vector<std::vector<std::pair<std::string, Bytes>>> signer_attributes;  // per signer
     };
     Layer verify_layer(SmimeKind kind, const std::vector<smime::mime::HeaderField>& fields, const Spool& body,
                        const Spool* der, const smime::mime::Limits& limits);
