@@ -10,6 +10,7 @@
 #include "milter/inbound.h"
 #include "smime/cms/ml_expansion.h"
 #include "smime/cms/oids.h"
+#include "smime/decrypter.h"
 #include "smime/protect.h"
 #include "smime/sign.h"
 
@@ -54,6 +55,31 @@ const Bytes* originator_label(const InboundOutcome& r)
     }
     return nullptr;
 }
+
+// The token seen through a list: only the list's own key decrypts. Mail that was encrypted
+// to another key on the token (a user's, the domain's) and sent to a list address must not
+// be opened and passed on to the members.
+class ListKeys final : public KeySource {
+public:
+    ListKeys(KeySource& keys, const Bytes& list_certificate) : m_keys(keys), m_certificate(list_certificate) {}
+    std::shared_ptr<smime::Signer> signer_for(const EmailAddress& address) override
+    {
+        return m_keys.signer_for(address);
+    }
+    void token_failed() override { m_keys.token_failed(); }
+    void ensure_available() override { m_keys.ensure_available(); }
+    std::vector<std::shared_ptr<smime::Decrypter>> decrypters() override
+    {
+        std::vector<std::shared_ptr<smime::Decrypter>> out;
+        for (auto& d : m_keys.decrypters())
+            if (d->certificate_der() == m_certificate) out.push_back(std::move(d));
+        return out;
+    }
+
+private:
+    KeySource& m_keys;
+    const Bytes& m_certificate;
+};
 
 MessageOutcome refuse(const MailList& list, const std::string& why, std::string detail = "")
 {
@@ -101,7 +127,8 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
     }
 
     // 1. As the inbound path sees it: signatures verified, the list's encryption removed.
-    InboundProcessor in(m_config, m_certificates, m_keys, m_certificates.harvest());
+    ListKeys list_keys(m_keys, signer->certificate_der());
+    InboundProcessor in(m_config, m_certificates, list_keys, m_certificates.harvest());
     InboundOutcome r = in.process(headers, body, policy::Treatment{});
     if (r.reply.verdict != Verdict::Accept) {
         MessageOutcome out;
@@ -143,7 +170,7 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
         if (!r.decrypted) {
             Config strip = m_config;
             strip.inbound.strip_signature = true;
-            InboundProcessor again(strip, m_certificates, m_keys, nullptr);
+            InboundProcessor again(strip, m_certificates, list_keys, nullptr);
             stripped = again.process(headers, body, policy::Treatment{});
         }
         InboundOutcome& u = r.decrypted ? r : stripped;

@@ -208,6 +208,15 @@ fi
 run mixed main "$WORK/enc.eml" team@acme.example alice@acme.example
 if [ $RC -ne 0 ] && grep -q '^reply: 452 4.5.3' "$ERR"; then pass list-mixed-recipients-deferred
 else fail list-mixed-recipients-deferred "rc=$RC $(tr '\n' ' ' <"$ERR" | cut -c1-300)"; fi
+# Encrypted to carol, whose key is on the token too, and sent to the list: only the list's key
+# may open mail for the list, or a list address would pass a user's mail on to the members.
+make_input "$WORK/carol.eml" "$PKI/carol.cert.pem" encrypt || fatal list-setup "openssl carol input"
+run other-key main "$WORK/carol.eml" team@acme.example
+if [ $RC -ne 0 ] && grep -q '^reply: 550 5.7.1 .*not to the list' "$ERR" && ! grep -q '^rcpt:' "$ERR"; then
+  pass list-other-token-key-not-used
+else
+  fail list-other-token-key-not-used "rc=$RC $(tr '\n' ' ' <"$ERR" | cut -c1-300)"
+fi
 # Encrypted to a key the token does not hold (erin's): nothing to expand.
 make_input "$WORK/foreign.eml" "$PKI/erin.cert.pem" encrypt || fatal list-setup "openssl foreign input"
 run foreign main "$WORK/foreign.eml" team@acme.example
