@@ -324,7 +324,10 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
     layer.entity_fields = hb.fields;
     const bool pass = any_pass(layer.results);
     const SmimeLabel inner = label_of(split_entity_header(hb.fields).content);
-    if ((m_config.inbound.strip_signature && pass) || (inner != SmimeLabel::None && inner != SmimeLabel::Detached)) {
+    const bool validated = std::any_of(layer.results.begin(), layer.results.end(),
+                                       [](const SmimeAuthResult& x) { return x.validated; });
+    if ((m_config.inbound.strip_signature && pass) || (m_strip_validated && validated) ||
+        (inner != SmimeLabel::None && inner != SmimeLabel::Detached)) {
         layer.entity_body = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
         smime::mime::BodySource eb(*entity, hb.body_offset);
         copy_stream(eb, *layer.entity_body);
@@ -442,9 +445,9 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
         const EntityHeader eh = split_entity_header(layer.entity_fields);
         // RFC 9788: with sign-then-encrypt the protected fields sit in the signed part.
         if (restored.empty() && eh.protected_header) restored = eh.other;
-        const bool pass = any_pass(layer.results);
         const bool validated = std::any_of(layer.results.begin(), layer.results.end(),
                                            [](const SmimeAuthResult& x) { return x.validated; });
+        const bool pass = any_pass(layer.results);
         out.signed_layers.push_back({pass, validated, std::move(layer.signer_attributes)});
         signature_ok = signature_ok || pass;
         results.insert(results.end(), layer.results.begin(), layer.results.end());
@@ -456,7 +459,8 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
             !decrypted && inner != SmimeLabel::None && inner != SmimeLabel::Detached)
             encrypted_inside = open_cms_body(inner, eh.content, *layer.entity_body, m.spool_dir,
                                              m.memory_spool_limit).kind == SmimeKind::Enveloped;
-        if (!encrypted_inside && !(m_config.inbound.strip_signature && pass)) break;
+        if (!encrypted_inside && !(m_config.inbound.strip_signature && pass) && !(m_strip_validated && validated))
+            break;
         if (encrypted_inside) signed_layer.emplace(SignedLayer{current, std::move(replaced), body_now});
         replace_content_fields(current, eh.content);
         replaced = std::move(layer.entity_body);

@@ -48,6 +48,11 @@ public:
                      directory::HarvestStore* harvest)
         : m_config(config), m_certificates(certificates), m_keys(keys), m_harvest(harvest) {}
 
+    // The outermost signature is taken off when its signer validates even if it does not
+    // match the From address: a previous mail-list agent's, which the next one replaces
+    // (PRODUCT §4.3). Off for ordinary inbound mail.
+    void strip_validated_signature() { m_strip_validated = true; }
+
     // `treatment` carries the partner's requirements (require_signature/encryption).
     InboundOutcome process(const std::vector<smime::mime::HeaderField>& headers, const Spool& body,
                            const policy::Treatment& treatment,
@@ -78,6 +83,7 @@ private:
     std::vector<SignedLabel> m_labels;
     KeySource& m_keys;
     directory::HarvestStore* m_harvest;
+    bool m_strip_validated = false;
 };
 
 }  // namespace ssm::milter

@@ -168,9 +168,8 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
     if (r.decrypted || (!history.empty())) {
         InboundOutcome stripped;
         if (!r.decrypted) {
-            Config strip = m_config;
-            strip.inbound.strip_signature = true;
-            InboundProcessor again(strip, m_certificates, list_keys, nullptr);
+            InboundProcessor again(m_config, m_certificates, list_keys, nullptr);
+            again.strip_validated_signature();
             stripped = again.process(headers, body, policy::Treatment{});
         }
         InboundOutcome& u = r.decrypted ? r : stripped;

@@ -204,6 +204,19 @@ else
   fail list-signed-only-wrapped "rc=$RC ${PEER_DETAIL:-} $(tr '\n' ' ' <"$ERR" | cut -c1-300)"
 fi
 
+# Signed only through two lists: team replaces ops's outer signature (its history moves into
+# team's, 2 entries) and dave's signature is still the one inside.
+make_input "$WORK/ops-signed.eml" "$XPKI/ops.cert.pem" || fatal list-setup "openssl ops signed input"
+run ops-signed main "$WORK/ops-signed.eml" ops@acme.example
+run ops-signed-team main "$OUT" team@acme.example
+if [ $RC -eq 0 ] && grep -q 'members=4 skipped=0 history=2 encrypted=no' "$ERR" && verify_openssl "$OUT" &&
+   openssl x509 -in "$(dirname "$SIGNED_CMS")/signer2.pem" -noout -ext subjectAltName | grep -q 'email:team@acme.example' &&
+   inner_ok "$VERIFIED_CONTENT"; then
+  pass list-signed-only-nested
+else
+  fail list-signed-only-nested "rc=$RC ${PEER_DETAIL:-} $(tr '\n' ' ' <"$ERR" | cut -c1-300)"
+fi
+
 # --- 5. refusals ---------------------------------------------------------------------------------
 run mixed main "$WORK/enc.eml" team@acme.example alice@acme.example
 if [ $RC -ne 0 ] && grep -q '^reply: 452 4.5.3' "$ERR"; then pass list-mixed-recipients-deferred
