@@ -217,6 +217,36 @@ else
   fail list-signed-only-nested "rc=$RC ${PEER_DETAIL:-} $(tr '\n' ' ' <"$ERR" | cut -c1-300)"
 fi
 
+# A labelled message (alice's signature, made by our outbound path with a rule's default
+# ESSSecurityLabel) keeps its label in the list's outer signature (RFC 2634 §5.2).
+write_config "$WORK/label.toml" port=1 format=opaque pki='revocation = "off"' rules='[[rule]]
+name = "labelled"
+direction = "outbound"
+sign = "sender"
+security_label = "acme-restricted"' extra="[[security_label]]
+name = \"acme-restricted\"
+policy = \"1.3.6.1.4.1.99999.1\"
+classification = 2
+
+[directory]
+cache = \"$WORK/cache-label\"
+static_certificates = \"$WORK/certs\"
+
+$LISTS" || fatal list-setup "label config"
+printf 'From: alice@acme.example\r\nTo: team@acme.example\r\nSubject: labelled\r\n\r\nRestricted minutes.\r\n' >"$WORK/label-in.eml"
+"$SSM_BUILDDIR/ssmctl" -c "$WORK/label.toml" process --direction out --from alice@acme.example --to bob@partner.example \
+  <"$WORK/label-in.eml" >"$WORK/labelled.eml" 2>"$WORK/labelled.err" || fatal list-setup "labelled input: $(tail -n 2 "$WORK/labelled.err")"
+"$SSM_BUILDDIR/ssmctl" -c "$WORK/label.toml" process --direction in --from alice@acme.example --to team@acme.example \
+  <"$WORK/labelled.eml" >"$WORK/out/label.eml" 2>"$WORK/out/label.err"
+RC=$?
+if [ $RC -eq 0 ] && grep -q 'label=copied' "$WORK/out/label.err" && smime_split "$WORK/out/label.eml" "$WORK/label-split" &&
+   openssl cms -cmsout -print -inform DER -in "$WORK/label-split/sig.der" 2>/dev/null |
+     grep -q 'id-smime-aa-securityLabel'; then
+  pass list-label-copied
+else
+  fail list-label-copied "rc=$RC $(tr '\n' ' ' <"$WORK/out/label.err" | cut -c1-300)"
+fi
+
 # --- 5. refusals ---------------------------------------------------------------------------------
 run mixed main "$WORK/enc.eml" team@acme.example alice@acme.example
 if [ $RC -ne 0 ] && grep -q '^reply: 452 4.5.3' "$ERR"; then pass list-mixed-recipients-deferred
