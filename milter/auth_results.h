@@ -20,6 +20,9 @@ struct SmimeAuthResult {
     std::string part;                 // body.smime-part: which MIME part was signed ("1" = the body)
     std::string serial;               // body.smime-serial: signer certificate serial, hex
     std::string issuer;               // body.smime-issuer: signer certificate issuer DN
+    // Signature, chain and key usage valid, whether or not the From address matches (a
+    // mail-list agent's signature names the list, not the author: PRODUCT §4.3).
+    bool validated = false;
 };
 
 // The field value (after "Authentication-Results:") for our authserv-id and results.

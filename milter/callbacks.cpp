@@ -218,7 +218,8 @@ sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned
         constexpr unsigned long kActions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_DELRCPT;
         // Without the actions we need, every message would fail at its end: refuse now.
         if ((f0 & kActions) != kActions) return SMFIS_REJECT;
-        *pf0 = kActions;
+        // Adding recipients only list expansion needs (PRODUCT §4.3; 451 where it is missing).
+        *pf0 = kActions | (f0 & SMFIF_ADDRCPT);
         *pf1 = f1 & (SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NOEOH | SMFIP_NR_CONN |
                      SMFIP_NR_MAIL | SMFIP_NR_HDR | SMFIP_NR_BODY);
         *pf2 = 0;
@@ -304,6 +305,27 @@ bool send_copies(SMFICTX* ctx, ConnectionContext& c, const MessageOutcome& out)
     return true;
 }
 
+// The envelope of an expanded list (PRODUCT §4.3): the list out, the members in. A failure
+// defers the whole message, whose changes the MTA then discards.
+bool change_recipients(SMFICTX* ctx, const MessageOutcome& out)
+{
+    for (const auto& r : out.remove_recipients) {
+        std::string rcpt = "<" + r + ">";
+        if (smfi_delrcpt(ctx, rcpt.data()) != MI_SUCCESS) {
+            log::error("delrcpt-failed", {{"rcpt", r}});
+            return false;
+        }
+    }
+    for (const auto& r : out.add_recipients) {
+        std::string rcpt = "<" + r + ">";
+        if (smfi_addrcpt(ctx, rcpt.data()) != MI_SUCCESS) {
+            log::error("addrcpt-failed", {{"rcpt", r}});
+            return false;
+        }
+    }
+    return true;
+}
+
 sfsistat on_eom(SMFICTX* ctx) noexcept
 {
     return guarded(ctx, "eom", [&] {
@@ -328,6 +350,10 @@ sfsistat on_eom(SMFICTX* ctx) noexcept
                 out.reply = reply_for(Failure::Temporary, "the MTA refused the rewritten message");
                 out.action = "tempfail";
             }
+        }
+        if (out.reply.verdict == Verdict::Accept && !change_recipients(ctx, out)) {
+            out.reply = reply_for(Failure::Temporary, "the MTA refused the recipient changes");
+            out.action = "tempfail";
         }
         if (out.reply.verdict == Verdict::Reject || out.reply.verdict == Verdict::TempFail)
             status = apply(ctx, out.reply);
@@ -397,7 +423,7 @@ int run_milter(Daemon& daemon)
     smfiDesc desc{};
     desc.xxfi_name = const_cast<char*>("ssm-milter");
     desc.xxfi_version = SMFI_VERSION;
-    desc.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_DELRCPT;
+    desc.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_DELRCPT | SMFIF_ADDRCPT;
     desc.xxfi_connect = on_connect;
     desc.xxfi_envfrom = on_envfrom;
     desc.xxfi_envrcpt = on_envrcpt;

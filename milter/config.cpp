@@ -236,6 +236,7 @@ std::shared_ptr<const Config> parse_config(std::string_view text, const std::str
     load_metrics(L, subtable(root, "metrics"), *c);
     load_labels(L, root, *c);
     load_policy(L, root, *c);  // [policy], [[domain]], [[rule]]: config_rules.cpp
+    load_mail_lists(L, root, *c);
     if (c->policy.uses_groups() && !c->directory.groups)
         L.fail(root.source(), "from_group/to_group rules need a [directory.groups] directory");
     return c;

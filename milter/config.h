@@ -17,6 +17,7 @@
 #include "policy/labels.h"
 #include "policy/policy.h"
 #include "smime/algorithms.h"
+#include "smime/cms/ml_expansion.h"
 #include "smime/sign.h"
 
 namespace ssm::milter {
@@ -117,6 +118,16 @@ struct MetricsSettings {
     sockaddr_storage address{};  // the parsed loopback address and port, when listen is set
 };
 
+// [[mail_list]]: a list this gateway expands as an RFC 2634 mail-list agent (PRODUCT §4.3).
+struct MailList {
+    EmailAddress address;   // the list address, in one of our [[domain]]s
+    EmailAddress identity;  // whose certificate and key on the token decrypt and sign
+    std::vector<EmailAddress> members;
+    // Absent ("keep"): the originator's receipt request stands; else the MLReceiptPolicy we add.
+    smime::cms::MlReceiptPolicyKind receipt_policy = smime::cms::MlReceiptPolicyKind::Absent;
+    std::vector<std::string> receipts_to;  // insteadOf / inAdditionTo
+};
+
 struct Config {
     std::string path;
     MilterSettings milter;
@@ -136,6 +147,14 @@ struct Config {
     // [labels] clearance_from_certificate: also read the Clearance in the subjectDirectoryAttributes
     // of the recipient's certificate on the token.
     bool clearance_from_certificate = false;
+    std::vector<MailList> mail_lists;  // [[mail_list]] (PRODUCT §4.3)
+    // The list `address` names, if any.
+    const MailList* mail_list(const EmailAddress& address) const
+    {
+        for (const auto& l : mail_lists)
+            if (l.address.same_as(address)) return &l;
+        return nullptr;
+    }
     // Settings accepted by the file format that this version does not act on yet;
     // logged as warnings at start-up so nobody believes they are in force.
     std::vector<std::string> not_yet_in_force;

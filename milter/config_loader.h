@@ -159,4 +159,7 @@ void load_reinjection(Loader& L, const toml::table* t, Config& c);
 // before load_policy, which checks the rules' security_label names against c.labels.
 void load_labels(Loader& L, const toml::table& root, Config& c);
 
+// [[mail_list]] (config_mail_list.cpp); after load_policy, which knows our [[domain]]s.
+void load_mail_lists(Loader& L, const toml::table& root, Config& c);
+
 }  // namespace ssm::milter::config_detail

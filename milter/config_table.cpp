@@ -336,6 +336,20 @@ constexpr std::array kKeys = {
             "Partner domains: inbound, only mail from these authors is mapped; outbound, mail "
             "with our label to these domains also carries the partner's label (equivalentLabels). "
             "Absent: inbound from anyone, never outbound."},
+
+    KeySpec{"mail_list[]", "address", K::String, "", true, true,
+            "The list address (in one of our [[domain]]s); mail to it is expanded to the members."},
+    KeySpec{"mail_list[]", "identity", K::String, "", false, true,
+            "Address of the list's certificate and key on the token, which decrypt what was "
+            "encrypted to the list and sign the outer layer; default: the list address."},
+    KeySpec{"mail_list[]", "members", K::StringArray, "", true, true,
+            "Member addresses (at most 1000; not the list address itself)."},
+    KeySpec{"mail_list[]", "receipt_policy", K::String, "\"keep\"", false, true,
+            "keep (the originator's receipt request stands), none (no receipts), insteadOf or "
+            "inAdditionTo (receipts to receipts_to instead of, or as well as, the originator's "
+            "receiptsTo): the MLReceiptPolicy of our mlExpansionHistory entry (RFC 2634 §4.3)."},
+    KeySpec{"mail_list[]", "receipts_to", K::StringArray, "", false, true,
+            "Receipt addresses (1 to 16) for insteadOf and inAdditionTo; not allowed otherwise."},
 };
 // clang-format on
 

@@ -123,6 +123,7 @@ SmimeAuthResult InboundProcessor::judge_signer(const smime::cms::SignerVerificat
         r.reason = "key usage does not allow digital signatures";
         return r;
     }
+    r.validated = true;
     const auto author = author_of(headers);
     bool matches = false;
     if (author) {
@@ -286,6 +287,7 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
                 layer.results.push_back({SmimeResult::PermError, "no signer in the signature", "", "", "", ""});
             for (const auto& s : v.signers) layer.results.push_back(judge_signer(s, v.certificates, fields, "1"));
             if (m_receipts) collect_receipt_requests(v, layer.results, *m_receipts);
+            for (const auto& s : v.signers) layer.signer_attributes.push_back(s.signed_attributes);
             begin = signed_part.begin;
             end = signed_part.end;
         } else {
@@ -304,6 +306,7 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
                 collect_receipt_requests(v, layer.results, *m_receipts);
                 if (v.econtent_type == smime::cms::oid::kReceipt) m_receipts->is_receipt = true;
             }
+            for (const auto& s : v.signers) layer.signer_attributes.push_back(s.signed_attributes);
             // A signed receipt (RFC 2634 §2) holds a Receipt, not a MIME entity: it is matched
             // against the request we signed and delivered as received.
             if (v.econtent_type == smime::cms::oid::kReceipt) {
@@ -328,7 +331,10 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
     layer.entity_fields = hb.fields;
     const bool pass = any_pass(layer.results);
     const SmimeLabel inner = label_of(split_entity_header(hb.fields).content);
-    if ((m_config.inbound.strip_signature && pass) || (inner != SmimeLabel::None && inner != SmimeLabel::Detached)) {
+    const bool validated = std::any_of(layer.results.begin(), layer.results.end(),
+                                       [](const SmimeAuthResult& x) { return x.validated; });
+    if ((m_config.inbound.strip_signature && pass) || (m_strip_validated && validated) ||
+        (inner != SmimeLabel::None && inner != SmimeLabel::Detached)) {
         layer.entity_body = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
         smime::mime::BodySource eb(*entity, hb.body_offset);
         copy_stream(eb, *layer.entity_body);
@@ -447,7 +453,10 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
         const EntityHeader eh = split_entity_header(layer.entity_fields);
         // RFC 9788: with sign-then-encrypt the protected fields sit in the signed part.
         if (restored.empty() && eh.protected_header) restored = eh.other;
+        const bool validated = std::any_of(layer.results.begin(), layer.results.end(),
+                                           [](const SmimeAuthResult& x) { return x.validated; });
         const bool pass = any_pass(layer.results);
+        out.signed_layers.push_back({pass, validated, std::move(layer.signer_attributes)});
         signature_ok = signature_ok || pass;
         results.insert(results.end(), layer.results.begin(), layer.results.end());
         if (!layer.entity_body) break;
@@ -458,7 +467,8 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
             !decrypted && inner != SmimeLabel::None && inner != SmimeLabel::Detached)
             encrypted_inside = open_cms_body(inner, eh.content, *layer.entity_body, m.spool_dir,
                                              m.memory_spool_limit).kind == SmimeKind::Enveloped;
-        if (!encrypted_inside && !(m_config.inbound.strip_signature && pass)) break;
+        if (!encrypted_inside && !(m_config.inbound.strip_signature && pass) && !(m_strip_validated && validated))
+            break;
         if (encrypted_inside) signed_layer.emplace(SignedLayer{current, std::move(replaced), body_now});
         replace_content_fields(current, eh.content);
         replaced = std::move(layer.entity_body);
@@ -523,6 +533,7 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
     for (const auto& a : actions) out.action += (out.action.empty() ? "" : "+") + a;
     if (out.action.empty()) out.action = "none";
     out.labels = std::move(m_labels);
+    out.decrypted = decrypted;
     return out;
 }
 

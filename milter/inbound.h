@@ -32,6 +32,16 @@ struct InboundOutcome {
     std::string detail;                // for the log line
     std::vector<SignedLabel> labels;   // security labels of the signatures that passed (§4.1)
     InboundReceiptRequests receipts;   // receipt requests of the signatures that passed (§4.2)
+    // Each signature layer verified at the top, outermost first: whether a signer passed and
+    // the signed attributes of every signer (the mail-list agent reads mlExpansionHistory
+    // and the label to copy from them, PRODUCT §4.3).
+    struct SignedLayer {
+        bool passed = false;     // a signer passed (From address included)
+        bool validated = false;  // a signer's signature and chain are valid (From aside)
+        std::vector<std::vector<std::pair<std::string, Bytes>>> signer_attributes;
+    };
+    std::vector<SignedLayer> signed_layers;
+    bool decrypted = false;  // a layer addressed to one of our keys was decrypted
 };
 
 class InboundProcessor {
@@ -39,6 +49,11 @@ public:
     InboundProcessor(const Config& config, const Certificates& certificates, KeySource& keys,
                      directory::HarvestStore* harvest)
         : m_config(config), m_certificates(certificates), m_keys(keys), m_harvest(harvest) {}
+
+    // The outermost signature is taken off when its signer validates even if it does not
+    // match the From address: a previous mail-list agent's, which the next one replaces
+    // (PRODUCT §4.3). Off for ordinary inbound mail.
+    void strip_validated_signature() { m_strip_validated = true; }
 
     // `treatment` carries the partner's requirements (require_signature/encryption).
     InboundOutcome process(const std::vector<smime::mime::HeaderField>& headers, const Spool& body,
@@ -51,6 +66,7 @@ private:
         std::vector<smime::mime::HeaderField> entity_fields;  // the signed entity's header block
         std::unique_ptr<Spool> entity_body;                  // its body, when it may be unwrapped
         std::string receipt_detail;  // a signed receipt (§4.2): how it matched, for the log
+        std::vector<std::vector<std::pair<std::string, Bytes>>> signer_attributes;  // per signer
     };
     Layer verify_layer(SmimeKind kind, const std::vector<smime::mime::HeaderField>& fields, const Spool& body,
                        const Spool* der, const smime::mime::Limits& limits);
@@ -70,6 +86,7 @@ private:
     InboundReceiptRequests* m_receipts = nullptr;  // the whole-body layers' requests, during process()
     KeySource& m_keys;
     directory::HarvestStore* m_harvest;
+    bool m_strip_validated = false;
 };
 
 }  // namespace ssm::milter

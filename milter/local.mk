@@ -5,7 +5,8 @@ milter_libssm_milter_a_SOURCES = \
 	milter/config.h milter/config.cpp \
 	milter/config_loader.h milter/config_directory.cpp \
 	milter/config_rules.h milter/config_rules.cpp \
-	milter/config_reinjection.cpp milter/config_labels.cpp \
+	milter/config_reinjection.cpp milter/config_labels.cpp milter/config_mail_list.cpp \
+	milter/mail_list.h milter/mail_list.cpp \
 	milter/network.h milter/network.cpp \
 	milter/reply.h milter/reply.cpp \
 	milter/auth_results.h milter/auth_results.cpp \

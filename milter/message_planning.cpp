@@ -86,6 +86,7 @@ Reply MessageProcessor::mail_from(std::string_view sender, std::string_view auth
     m_have_sender = true;
     m_recipients.clear();
     m_effective.reset();
+    m_list = nullptr;
     m_headers_reply.reset();
     m_headers.clear();
     m_header_bytes = 0;
@@ -179,6 +180,20 @@ Reply MessageProcessor::rcpt_to(std::string_view recipient)
     r.address = EmailAddress::parse(r.text);
     auto decide = [&]() -> Reply {
         if (!r.address) return Reply::reject("553", "5.1.3", "recipient address not understood");
+        // A list address (PRODUCT §4.3) travels alone: its message is rewritten for the
+        // members, which a milter cannot do for some recipients of a message only.
+        if (const MailList* list = m_config->mail_list(*r.address)) {
+            if (m_list || recipient_count() > 0) return kMixed;
+            try {
+                m_keys.ensure_available();
+            } catch (const Error& e) {
+                if (e.failure() != Failure::HsmUnavailable) throw;
+                return reply_for(Failure::HsmUnavailable, e.what());
+            }
+            m_list = list;
+            return Reply::proceed();
+        }
+        if (m_list) return kMixed;
         try {
             r.plan = m_config->policy.plan(m_context, *r.address, m_groups);
         } catch (const Error& e) {
@@ -210,6 +225,7 @@ Reply MessageProcessor::end_of_headers()
     m_headers_reply = Reply::proceed();
     const bool was_outbound = m_direction == policy::Direction::Outbound;
     recognise_reinjected_copy();
+    if (m_list) return *m_headers_reply;  // a list's message is planned by the expansion
     const bool direction_changed = was_outbound != (m_direction == policy::Direction::Outbound);
     if ((!m_config->policy.uses_headers() && !direction_changed) || recipient_count() == 0)
         return *m_headers_reply;

@@ -16,6 +16,7 @@
 #include "smime/protect.h"
 #include "milter/certificate_clearances.h"
 #include "milter/inbound.h"
+#include "milter/mail_list.h"
 #include "policy/match.h"
 
 namespace ssm::milter {
@@ -154,8 +155,6 @@ const char* cipher_name(smime::cms::ContentCipher c)
 
 smime::EncryptParameters MessageProcessor::encryption_parameters() const
 {
-    const auto& settings = m_config->encryption;
-    smime::EncryptParameters p;
     std::vector<const directory::RecipientCertificate*> certs;
     for (const auto& r : m_recipients) {
         if (!r.accepted() || !r.certificate) continue;
@@ -163,12 +162,21 @@ smime::EncryptParameters MessageProcessor::encryption_parameters() const
         for (const auto* c : certs) seen = seen || c->der == r.certificate->der;
         if (!seen) certs.push_back(&*r.certificate);
     }
+    return milter::encryption_parameters(*m_config, *m_certificates, certs, m_effective->cipher,
+                                         m_effective->minimum_cipher);
+}
+
+smime::EncryptParameters encryption_parameters(const Config& config, const Certificates& certificates,
+                                               const std::vector<const directory::RecipientCertificate*>& certs,
+                                               policy::Cipher cipher, policy::CipherFloor minimum)
+{
+    const auto& settings = config.encryption;
+    smime::EncryptParameters p;
     // GCM only when every recipient has said it can read it (RFC 8551 §2.7).
     bool all_gcm = !certs.empty();
     for (const auto* c : certs)
         all_gcm = all_gcm && (advertises(*c, kAes256Gcm) || advertises(*c, kAes128Gcm));
-    const Effective& e = *m_effective;
-    switch (policy::choose_cipher(e.cipher, e.minimum_cipher, all_gcm)) {
+    switch (policy::choose_cipher(cipher, minimum, all_gcm)) {
     case policy::Cipher::Aes128Cbc: p.cipher = smime::cms::ContentCipher::Aes128Cbc; break;
     case policy::Cipher::Aes128Gcm: p.cipher = smime::cms::ContentCipher::Aes128Gcm; break;
     case policy::Cipher::Aes256Gcm: p.cipher = smime::cms::ContentCipher::Aes256Gcm; break;
@@ -187,7 +195,7 @@ smime::EncryptParameters MessageProcessor::encryption_parameters() const
         }
         p.recipients.push_back(std::move(spec));
     }
-    if (const auto& archive = m_certificates->archive_certificate()) {
+    if (const auto& archive = certificates.archive_certificate()) {
         smime::cms::RecipientSpec spec;
         spec.certificate_der = *archive;
         p.recipients.push_back(std::move(spec));
@@ -429,6 +437,11 @@ MessageOutcome MessageProcessor::end_of_message()
         const Recipient* first = nullptr;
         for (const auto& r : m_recipients)
             if (!first && r.accepted()) first = &r;
+        if (m_list && first) {
+            out = ListExpander(*m_config, *m_certificates, m_keys).expand(*m_list, first->text, m_headers, *m_body);
+            if (out.reply.verdict == Verdict::Accept) remove_markers(out);
+            return out;
+        }
         const std::string rule = first ? "rule=" + first->plan.rule_name +
                                              (first->plan.trigger.empty() ? "" : " trigger=" + first->plan.trigger)
                                        : "no recipients";

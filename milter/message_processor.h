@@ -54,7 +54,17 @@ struct MessageOutcome {
     // Signed receipts the gateway answers for its recipients (§4.2): the caller submits them
     // through [reinjection] once the message is accepted (send_receipts). Accept only.
     std::vector<GeneratedReceipt> receipts;
+    // Envelope changes (the mail-list agent, PRODUCT §4.3): recipients to delete and to add,
+    // as given in RCPT TO, without angle brackets. Applied only when the reply is Accept.
+    std::vector<std::string> remove_recipients;
+    std::vector<std::string> add_recipients;
 };
+
+// The content encryption and key transport for `certs` as outbound encryption chooses them
+// ([encryption], each certificate's SMIMECapabilities, the archive certificate).
+smime::EncryptParameters encryption_parameters(const Config& config, const Certificates& certificates,
+                                               const std::vector<const directory::RecipientCertificate*>& certs,
+                                               policy::Cipher cipher, policy::CipherFloor minimum);
 
 class MessageProcessor {
 public:
@@ -168,6 +178,7 @@ private:
     int m_marker_fields = 0;  // X-SSM-Reinjected fields received (taken out of m_headers)
     std::vector<Recipient> m_recipients;
     std::optional<Effective> m_effective;  // shared by all accepted recipients
+    const MailList* m_list = nullptr;      // the message goes to this list (alone), in m_config
     std::optional<Reply> m_headers_reply;  // set once end_of_headers() ran
     std::vector<smime::mime::HeaderField> m_headers;
     std::uint64_t m_header_bytes = 0;

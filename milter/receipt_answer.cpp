@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "directory/receipt_store.h"
 #include "milter/config.h"
+#include "smime/cms/ml_expansion.h"
 #include "smime/cms/oids.h"
 #include "smime/cms/receipt.h"
 #include "smime/mime/content_type.h"
@@ -111,7 +112,7 @@ void collect_receipt_requests(const smime::cms::VerifyResult& v, const std::vect
         const auto& s = v.signers[i];
         try {
             if (const Bytes* ml = attribute(s, smime::cms::oid::kMlExpandHistory); ml && outermost && !found.ml_policy)
-                found.ml_policy = smime::cms::decode_ml_receipt_policy(*ml);
+                found.ml_policy = smime::cms::decode_ml_expansion_history(*ml).back();  // §2.3: the last MLA decides
             const Bytes* rr = attribute(s, smime::cms::oid::kReceiptRequest);
             if (!rr || asked) continue;
             ReceiptAsk ask;

@@ -35,7 +35,7 @@ struct ReceiptAsk {
 // layers.
 struct InboundReceiptRequests {
     std::vector<ReceiptAsk> asks;                          // outermost layer first
-    std::optional<smime::cms::MlReceiptPolicy> ml_policy;  // the outermost signature's mlExpansionHistory
+    std::optional<smime::cms::MlData> ml_policy;  // the outermost signature's mlExpansionHistory
     bool outer_layer_seen = false;
     bool is_receipt = false;  // the message is itself a signed receipt (never answered)
     std::string note;         // malformed request or history, for the log

@@ -221,6 +221,9 @@ int process_command(const milter::Config& config, std::shared_ptr<const milter::
                      out.reply.verdict == milter::Verdict::Accept ? "250 2.0.0 accepted"
                                                                   : out.reply.str().c_str());
         if (out.reply.verdict != milter::Verdict::Accept) return exit_code(out.reply);
+        // The envelope the milter would leave (a list expansion).
+        for (const auto& r : out.remove_recipients) std::fprintf(stderr, "rcpt: -%s\n", r.c_str());
+        for (const auto& r : out.add_recipients) std::fprintf(stderr, "rcpt: +%s\n", r.c_str());
         // Offline, nothing is reinjected: say which recipients the milter would send apart.
         for (const auto& copy : out.copies) {
             std::string rcpts;

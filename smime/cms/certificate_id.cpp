@@ -34,6 +34,16 @@ private:
 
 }  // namespace
 
+Bytes subject_key_id_of(ByteView cert_der)
+{
+    Certificate crt(cert_der);
+    unsigned char buf[64];
+    size_t size = sizeof buf;
+    unsigned critical = 0;
+    if (gnutls_x509_crt_get_subject_key_id(crt.get(), buf, &size, &critical) != GNUTLS_E_SUCCESS) return {};
+    return Bytes(buf, buf + size);
+}
+
 IssuerSerial issuer_serial_of(ByteView cert_der)
 {
     Certificate crt(cert_der);

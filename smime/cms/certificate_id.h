@@ -16,6 +16,8 @@ struct IssuerSerial {
 };
 
 IssuerSerial issuer_serial_of(ByteView cert_der);
+// The subjectKeyIdentifier extension's value; empty when the certificate has none.
+Bytes subject_key_id_of(ByteView cert_der);
 bool same_certificate(ByteView a_der, ByteView b_der);
 
 // Writes/reads an IssuerAndSerialNumber at `field` ("" for the root).

@@ -48,3 +48,4 @@ smime_cms_libssm_cms_a_SOURCES += smime/cms/security_label.h smime/cms/security_
 smime_cms_libssm_cms_a_SOURCES += smime/cms/receipt.h smime/cms/receipt.cpp
 smime_cms_libssm_cms_a_SOURCES += smime/cms/clearance.h smime/cms/clearance.cpp
 smime_cms_libssm_cms_a_SOURCES += smime/cms/receipt_sign.h smime/cms/receipt_sign.cpp
+smime_cms_libssm_cms_a_SOURCES += smime/cms/general_names.h smime/cms/general_names.cpp smime/cms/ml_expansion.h smime/cms/ml_expansion.cpp

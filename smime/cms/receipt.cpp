@@ -10,6 +10,7 @@
 
 #include "base/error.h"
 #include "smime/cms/asn1.h"
+#include "smime/cms/general_names.h"
 #include "smime/cms/digest.h"
 #include "smime/cms/oids.h"
 #include "smime/cms/security_label.h"
@@ -22,15 +23,9 @@ namespace {
     throw Error(Failure::MalformedMessage, what);
 }
 
-constexpr std::size_t kMaxAddress = 320;  // RFC 5321 path length bounds, generously
-
-// An rfc822Name is IA5String; one we write or copy out must also be a plain mailbox we can
-// log and send to: printable ASCII without spaces.
 void check_address(const std::string& a, const char* where)
 {
-    if (a.empty() || a.size() > kMaxAddress) malformed(std::string(where) + " address is empty or too long");
-    if (!std::all_of(a.begin(), a.end(), [](char c) { return c > 0x20 && c < 0x7f; }))
-        malformed(std::string(where) + " address has characters outside printable ASCII");
+    check_rfc822_name(a, where);
 }
 
 void check_identifier(const Bytes& id)
@@ -38,41 +33,6 @@ void check_identifier(const Bytes& id)
     if (id.empty()) malformed("signedContentIdentifier is empty");
     if (id.size() > kMaxContentIdentifier)
         malformed("signedContentIdentifier over " + std::to_string(kMaxContentIdentifier) + " octets");
-}
-
-// Writes one GeneralNames holding a single rfc822Name at `field` (a new SEQUENCE OF element).
-void write_names(Asn1Node& n, const std::string& field, const std::string& address)
-{
-    n.append(field);
-    n.append(field + ".?LAST");
-    n.write_text(field + ".?LAST.?LAST", "rfc822Name");
-    n.write_text(field + ".?LAST.?LAST.rfc822Name", address);
-}
-
-// Reads the SEQUENCE OF GeneralNames at `field`: the first rfc822Name of each, counting the
-// GeneralNames that have none in `other`.
-std::vector<std::string> read_names(const Asn1Node& n, const std::string& field, std::size_t limit,
-                                    const char* what, std::size_t& other)
-{
-    const int count = n.count(field);
-    if (count < 0 || std::size_t(count) > limit)
-        malformed(std::string(what) + " has more than " + std::to_string(limit) + " entries");
-    std::vector<std::string> out;
-    for (int i = 1; i <= count; ++i) {
-        const std::string names = field + ".?" + std::to_string(i);
-        const int k = n.count(names);
-        bool found = false;
-        for (int j = 1; j <= k && !found; ++j) {
-            const std::string name = names + ".?" + std::to_string(j);
-            if (n.read_text(name) != "rfc822Name") continue;
-            std::string address = n.read_text(name + ".rfc822Name");
-            check_address(address, what);
-            out.push_back(std::move(address));
-            found = true;
-        }
-        if (!found) ++other;
-    }
-    return out;
 }
 
 Asn1Node decode_bounded(const std::string& type, ByteView der)
@@ -97,7 +57,7 @@ Bytes encode_receipt_request(const ReceiptRequest& r)
         n.write_text("receiptsFrom", "receiptList");
         for (const auto& a : r.from_list) {
             check_address(a, "receiptList");
-            write_names(n, "receiptsFrom.receiptList", a);
+            write_general_names(n, "receiptsFrom.receiptList", a);
         }
     } else {
         n.write_text("receiptsFrom", "allOrFirstTier");
@@ -105,7 +65,7 @@ Bytes encode_receipt_request(const ReceiptRequest& r)
     }
     for (const auto& a : r.receipts_to) {
         check_address(a, "receiptsTo");
-        write_names(n, "receiptsTo", a);
+        write_general_names(n, "receiptsTo", a);
     }
     return n.encode();
 }
@@ -123,11 +83,11 @@ ReceiptRequest decode_receipt_request(ByteView der)
         r.from = v == 0 ? ReceiptsFrom::All : ReceiptsFrom::FirstTier;
     } else if (from == "receiptList") {
         r.from = ReceiptsFrom::List;
-        r.from_list = read_names(n, "receiptsFrom.receiptList", kMaxReceiptList, "receiptList", r.other_names);
+        r.from_list = read_general_names(n, "receiptsFrom.receiptList", kMaxReceiptList, "receiptList", r.other_names);
     } else {
         malformed("receiptsFrom is neither allOrFirstTier nor receiptList");
     }
-    r.receipts_to = read_names(n, "receiptsTo", kMaxReceiptsTo, "receiptsTo", r.other_names);
+    r.receipts_to = read_general_names(n, "receiptsTo", kMaxReceiptsTo, "receiptsTo", r.other_names);
     if (n.count("receiptsTo") < 1) malformed("receiptsTo is empty");
     return r;
 }
@@ -186,27 +146,6 @@ Bytes decode_msg_sig_digest_value(ByteView der)
     Bytes d = n.read_bytes("");
     if (d.empty() || d.size() > 64) malformed("msgSigDigest is not a digest (" + std::to_string(d.size()) + " octets)");
     return d;
-}
-
-MlReceiptPolicy decode_ml_receipt_policy(ByteView der)
-{
-    const auto n = decode_bounded("MLExpansionHistory", der);
-    const int count = n.count("");
-    if (count < 1 || std::size_t(count) > kMaxMlHistory)
-        malformed("mlExpansionHistory must hold 1 to " + std::to_string(kMaxMlHistory) + " entries");
-    const std::string last = "?" + std::to_string(count);
-    MlReceiptPolicy p;
-    if (!n.has(last + ".mlReceiptPolicy")) return p;
-    const std::string which = n.read_text(last + ".mlReceiptPolicy");
-    if (which == "none") {
-        p.kind = MlReceiptPolicy::Kind::None;
-    } else if (which == "insteadOf" || which == "inAdditionTo") {
-        p.kind = which == "insteadOf" ? MlReceiptPolicy::Kind::InsteadOf : MlReceiptPolicy::Kind::InAdditionTo;
-        p.names = read_names(n, last + ".mlReceiptPolicy." + which, kMaxReceiptsTo, "mlReceiptPolicy", p.other_names);
-    } else {
-        malformed("mlReceiptPolicy is none of none, insteadOf, inAdditionTo");
-    }
-    return p;
 }
 
 Bytes new_content_identifier()

@@ -71,18 +71,6 @@ Bytes msg_sig_digest(DigestAlgorithm algorithm, ByteView signed_attributes_set_d
 Bytes msg_sig_digest_value(ByteView digest);
 Bytes decode_msg_sig_digest_value(ByteView der);
 
-// The receipt policy of the last mail list agent in an mlExpansionHistory attribute value
-// (RFC 2634 §4.2 MLData.mlReceiptPolicy; §2.3 says the last MLData decides). Untrusted DER:
-// more than kMaxMlHistory entries or a malformed value is ssm::Error(MalformedMessage).
-inline constexpr std::size_t kMaxMlHistory = 64;  // ub-ml-expansion-history
-struct MlReceiptPolicy {
-    enum class Kind { Absent, None, InsteadOf, InAdditionTo };
-    Kind kind = Kind::Absent;
-    std::vector<std::string> names;  // InsteadOf / InAdditionTo: first rfc822Name of each
-    std::size_t other_names = 0;     // GeneralNames without an rfc822Name
-};
-MlReceiptPolicy decode_ml_receipt_policy(ByteView ml_expansion_history_der);
-
 // A new signedContentIdentifier: 16 random octets and the time, so that identifiers made by
 // different gateways, or by one gateway across restarts, do not collide (RFC 2634 asks
 // for uniqueness; the random part carries it, the time helps people read logs).

@@ -30,13 +30,13 @@ bool names_one_of(const std::vector<std::string>& list, const std::vector<std::s
 
 }  // namespace
 
-ReceiptDuty receipt_duty(const ReceiptRequest& request, const std::optional<MlReceiptPolicy>& ml,
+ReceiptDuty receipt_duty(const ReceiptRequest& request, const std::optional<MlData>& ml,
                          const std::vector<std::string>& names)
 {
     ReceiptDuty d;
-    using Kind = MlReceiptPolicy::Kind;
+    using Kind = MlReceiptPolicyKind;
     // §2.3 step 3: the list's policy none supersedes the originator's request.
-    if (ml && ml->kind == Kind::None) {
+    if (ml && ml->policy == Kind::None) {
         d.reason = "the mail list's receipt policy is none";
         return d;
     }
@@ -55,9 +55,9 @@ ReceiptDuty receipt_duty(const ReceiptRequest& request, const std::optional<MlRe
         }
         break;
     }
-    if (!ml || ml->kind != Kind::InsteadOf)
+    if (!ml || ml->policy != Kind::InsteadOf)
         for (const auto& a : request.receipts_to) add_unique(d.to, a);
-    if (ml && (ml->kind == Kind::InsteadOf || ml->kind == Kind::InAdditionTo))
+    if (ml && (ml->policy == Kind::InsteadOf || ml->policy == Kind::InAdditionTo))
         for (const auto& a : ml->names) add_unique(d.to, a);
     if (d.to.empty()) {
         d.reason = "the request names no mail address to send the receipt to";

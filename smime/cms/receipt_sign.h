@@ -11,6 +11,7 @@
 
 #include "base/bytes.h"
 #include "smime/algorithms.h"
+#include "smime/cms/ml_expansion.h"
 #include "smime/cms/receipt.h"
 #include "smime/cms/signed_data.h"
 #include "smime/signer.h"
@@ -39,7 +40,7 @@ struct ReceiptDuty {
 // list policy of none forbids the receipt; firstTierRecipients excludes mail
 // that came through a list; a receiptList must name one of `names`; insteadOf
 // replaces receiptsTo, inAdditionTo adds to it.
-ReceiptDuty receipt_duty(const ReceiptRequest& request, const std::optional<MlReceiptPolicy>& ml,
+ReceiptDuty receipt_duty(const ReceiptRequest& request, const std::optional<MlData>& ml,
                          const std::vector<std::string>& names);
 
 struct SignedReceipt {

@@ -26,6 +26,10 @@ check_PROGRAMS += tests/unit/test_receipt_collect
 tests_unit_test_receipt_collect_SOURCES = tests/unit/test_receipt_collect.cpp tests/unit/soft_signer.h \
 	tests/unit/soft_signer.cpp $(UNIT_MAIN)
 tests_unit_test_receipt_collect_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
+# ESS mlExpansionHistory (RFC 2634 §4.3, PRODUCT §4.3).
+check_PROGRAMS += tests/unit/test_ml_expansion
+tests_unit_test_ml_expansion_SOURCES = tests/unit/test_ml_expansion.cpp $(UNIT_MAIN)
+tests_unit_test_ml_expansion_LDADD = smime/cms/libssm_cms.a base/libssm_base.a $(UNIT_LIBS)
 
 check_PROGRAMS += tests/unit/test_metrics
 tests_unit_test_metrics_SOURCES = tests/unit/test_metrics.cpp $(UNIT_MAIN)

@@ -13,6 +13,7 @@
 
 #include "base/error.h"
 #include "smime/cms/decode.h"
+#include "smime/cms/ml_expansion.h"
 #include "smime/cms/oids.h"
 #include "smime/cms/receipt.h"
 #include "smime/cms/receipt_sign.h"
@@ -25,7 +26,22 @@ using namespace ssm::smime;
 
 namespace {
 
-using Ml = cms::MlReceiptPolicy;
+using Ml = cms::MlData;
+using Kind = cms::MlReceiptPolicyKind;
+
+// The last list agent's entry, as the receipt decision reads it.
+Ml last_ml(ByteView history_der)
+{
+    return cms::decode_ml_expansion_history(history_der).back();
+}
+
+Ml ml(Kind kind, std::vector<std::string> names = {})
+{
+    Ml m;
+    m.policy = kind;
+    m.names = std::move(names);
+    return m;
+}
 
 // DER TLV with a short length (the test values stay under 128 octets).
 Bytes tlv(std::uint8_t tag, const Bytes& content)
@@ -112,10 +128,10 @@ public:
         list_us.from_list = {"ALICE@acme.example"};
         cms::ReceiptRequest list_other = list_us;
         list_other.from_list = {"bob@acme.example"};
-        const Ml none{Ml::Kind::None, {}, 0};
-        const Ml absent{Ml::Kind::Absent, {}, 0};
-        const Ml instead{Ml::Kind::InsteadOf, {"list-owner@partner.example"}, 0};
-        const Ml extra{Ml::Kind::InAdditionTo, {"list-owner@partner.example", "dave@partner.example"}, 0};
+        const Ml none = ml(Kind::None);
+        const Ml absent = ml(Kind::Absent);
+        const Ml instead = ml(Kind::InsteadOf, {"list-owner@partner.example"});
+        const Ml extra = ml(Kind::InAdditionTo, {"list-owner@partner.example", "dave@partner.example"});
         const std::vector<std::string> dave{"dave@partner.example"};
         const std::vector<std::string> owner{"list-owner@partner.example"};
         const std::vector<std::string> both{"dave@partner.example", "list-owner@partner.example"};
@@ -157,23 +173,23 @@ public:
     void ml_history_decodes()
     {
         const Bytes absent = tlv(0x30, ml_data({}));
-        CPPUNIT_ASSERT(cms::decode_ml_receipt_policy(absent).kind == Ml::Kind::Absent);
+        CPPUNIT_ASSERT(last_ml(absent).policy == Kind::Absent);
         const Bytes none = tlv(0x30, cat({ml_data({}), ml_data(Bytes{0x80, 0x00})}));
-        CPPUNIT_ASSERT(cms::decode_ml_receipt_policy(none).kind == Ml::Kind::None);
+        CPPUNIT_ASSERT(last_ml(none).policy == Kind::None);
         // The last MLData decides: an earlier none is superseded.
         const Bytes later = tlv(0x30, cat({ml_data(Bytes{0x80, 0x00}), ml_data(names_policy(0xA1, {"o@x.example"}))}));
-        const Ml instead = cms::decode_ml_receipt_policy(later);
-        CPPUNIT_ASSERT(instead.kind == Ml::Kind::InsteadOf);
+        const Ml instead = last_ml(later);
+        CPPUNIT_ASSERT(instead.policy == Kind::InsteadOf);
         CPPUNIT_ASSERT(instead.names == std::vector<std::string>{"o@x.example"});
         const Ml add =
-            cms::decode_ml_receipt_policy(tlv(0x30, ml_data(names_policy(0xA2, {"a@x.example", "b@x.example"}))));
-        CPPUNIT_ASSERT(add.kind == Ml::Kind::InAdditionTo);
+            last_ml(tlv(0x30, ml_data(names_policy(0xA2, {"a@x.example", "b@x.example"}))));
+        CPPUNIT_ASSERT(add.policy == Kind::InAdditionTo);
         CPPUNIT_ASSERT((add.names == std::vector<std::string>{"a@x.example", "b@x.example"}));
         // Truncations, an empty history and an address with a space are refused.
         for (std::size_t n = 0; n < later.size(); ++n) {
             bool refused = false;
             try {
-                cms::decode_ml_receipt_policy(ByteView(later.data(), n));
+                last_ml(ByteView(later.data(), n));
             } catch (const Error& e) {
                 refused = e.failure() == Failure::MalformedMessage;
             }
@@ -182,7 +198,7 @@ public:
         for (const Bytes& bad : {Bytes{0x30, 0x00}, tlv(0x30, ml_data(names_policy(0xA1, {"o x@x.example"})))}) {
             bool refused = false;
             try {
-                cms::decode_ml_receipt_policy(bad);
+                last_ml(bad);
             } catch (const Error& e) {
                 refused = e.failure() == Failure::MalformedMessage;
             }

@@ -144,7 +144,7 @@ public:
         CPPUNIT_ASSERT(!found.ml_policy);  // an inner layer's history is not the outermost's
         InboundReceiptRequests outer_ml;
         collect_receipt_requests(inner, {result(SmimeResult::Pass, "list@partner.example")}, outer_ml);
-        CPPUNIT_ASSERT(outer_ml.ml_policy && outer_ml.ml_policy->kind == smime::cms::MlReceiptPolicy::Kind::None);
+        CPPUNIT_ASSERT(outer_ml.ml_policy && outer_ml.ml_policy->policy == smime::cms::MlReceiptPolicyKind::None);
     }
 
     void malformed_request_is_noted()

@@ -1,0 +1,279 @@
+// Mail-list expansion (see mail_list.h). Order of RFC 2634 §4.2.3: the history of the outer
+// signature is checked before anything is decrypted or signed, so a loop costs one
+// verification; members without a usable certificate never get the content in clear.
+#include "milter/mail_list.h"
+
+#include <ctime>
+
+#include "base/error.h"
+#include "base/log.h"
+#include "milter/inbound.h"
+#include "smime/cms/ml_expansion.h"
+#include "smime/cms/oids.h"
+#include "smime/decrypter.h"
+#include "smime/protect.h"
+#include "smime/sign.h"
+
+namespace ssm::milter {
+
+namespace {
+
+using smime::mime::HeaderField;
+using Attributes = std::vector<std::pair<std::string, Bytes>>;
+
+const Bytes* find_attribute(const Attributes& attrs, std::string_view oid)
+{
+    for (const auto& [o, v] : attrs)
+        if (o == oid) return &v;
+    return nullptr;
+}
+
+// The first signer's `oid` attribute in the outermost layer that has one; `validated` tells
+// whether a signer of that layer has a valid signature and chain (an MLA signs as the list,
+// so the From address is not its own).
+const Bytes* outermost(const InboundOutcome& r, std::string_view oid, bool& validated)
+{
+    for (const auto& layer : r.signed_layers)
+        for (const auto& attrs : layer.signer_attributes)
+            if (const Bytes* v = find_attribute(attrs, oid)) {
+                validated = layer.validated;
+                return v;
+            }
+    return nullptr;
+}
+
+// The originator's security label: from the first verified layer that is no MLA's (no
+// history); RFC 2634 §5.2 (list expansion keeps the label of the inner signature).
+const Bytes* originator_label(const InboundOutcome& r)
+{
+    for (const auto& layer : r.signed_layers) {
+        if (!layer.passed) continue;
+        for (const auto& attrs : layer.signer_attributes) {
+            if (find_attribute(attrs, smime::cms::oid::kMlExpandHistory)) break;
+            if (const Bytes* v = find_attribute(attrs, smime::cms::oid::kSecurityLabel)) return v;
+        }
+    }
+    return nullptr;
+}
+
+// The token seen through a list: only the list's own key decrypts. Mail that was encrypted
+// to another key on the token (a user's, the domain's) and sent to a list address must not
+// be opened and passed on to the members.
+class ListKeys final : public KeySource {
+public:
+    ListKeys(KeySource& keys, const Bytes& list_certificate) : m_keys(keys), m_certificate(list_certificate) {}
+    std::shared_ptr<smime::Signer> signer_for(const EmailAddress& address) override
+    {
+        return m_keys.signer_for(address);
+    }
+    void token_failed() override { m_keys.token_failed(); }
+    void ensure_available() override { m_keys.ensure_available(); }
+    std::vector<std::shared_ptr<smime::Decrypter>> decrypters() override
+    {
+        std::vector<std::shared_ptr<smime::Decrypter>> out;
+        for (auto& d : m_keys.decrypters())
+            if (d->certificate_der() == m_certificate) out.push_back(std::move(d));
+        return out;
+    }
+
+private:
+    KeySource& m_keys;
+    const Bytes& m_certificate;
+};
+
+MessageOutcome refuse(const MailList& list, const std::string& why, std::string detail = "")
+{
+    log::notice("list-refused", {{"list", list.address.str()}, {"reason", why}});
+    MessageOutcome out;
+    out.reply = Reply::reject("550", "5.7.1", "mail list " + list.address.str() + ": " + why);
+    out.action = "reject";
+    out.detail = "list=" + list.address.str() + " " + detail;
+    return out;
+}
+
+std::vector<HeaderField> content_of(const std::vector<HeaderField>& fields)
+{
+    std::vector<HeaderField> out;
+    for (const auto& f : fields)
+        if (smime::mime::is_content_field(f.name)) out.push_back(f);
+    return out;
+}
+
+// The top-level fields with the Content-* ones replaced by `content`.
+std::vector<HeaderField> with_content(const std::vector<HeaderField>& headers, const std::vector<HeaderField>& content)
+{
+    std::vector<HeaderField> out;
+    for (const auto& f : headers)
+        if (!smime::mime::is_content_field(f.name)) out.push_back(f);
+    out.insert(out.end(), content.begin(), content.end());
+    return out;
+}
+
+}  // namespace
+
+MessageOutcome ListExpander::expand(const MailList& list, const std::string& list_rcpt,
+                                    const std::vector<HeaderField>& headers, const Spool& body)
+{
+    const auto& m = m_config.milter;
+    const std::time_t now = std::time(nullptr);
+    const std::string name = list.address.str();
+    auto signer = m_keys.signer_for(list.identity);
+    if (!signer) {
+        MessageOutcome out;
+        out.reply = Reply::tempfail("451", "4.7.0", "no key for the list identity " + list.identity.str() + " on the token");
+        out.action = "tempfail";
+        out.detail = "list=" + name + " ";
+        return out;
+    }
+
+    // 1. As the inbound path sees it: signatures verified, the list's encryption removed.
+    ListKeys list_keys(m_keys, signer->certificate_der());
+    InboundProcessor in(m_config, m_certificates, list_keys, m_certificates.harvest());
+    InboundOutcome r = in.process(headers, body, policy::Treatment{});
+    if (r.reply.verdict != Verdict::Accept) {
+        MessageOutcome out;
+        out.reply = r.reply;
+        out.action = r.action;
+        out.detail = "list=" + name + " " + r.detail;
+        return out;
+    }
+
+    // 2. RFC 2634 §4.2.3.1: the history of the outer signature decides before anything else.
+    smime::cms::MlExpansionHistory history;
+    bool history_passed = false;
+    if (const Bytes* der = outermost(r, smime::cms::oid::kMlExpandHistory, history_passed)) {
+        try {
+            history = smime::cms::decode_ml_expansion_history(*der);
+        } catch (const Error& e) {
+            if (e.failure() != Failure::MalformedMessage) throw;
+            return refuse(list, std::string("malformed mlExpansionHistory (") + e.what() + ")", r.detail);
+        }
+        for (const auto& entry : history)
+            if (smime::cms::identifies(entry.identifier, signer->certificate_der()))
+                return refuse(list, "mail-list loop: this list already expanded the message",
+                              "history=" + std::to_string(history.size()) + " " + r.detail);
+        if (history.size() >= smime::cms::kMaxMlExpansionHistory)
+            return refuse(list, "mlExpansionHistory already holds 64 entries", r.detail);
+        if (!history_passed)
+            return refuse(list, "the signature carrying the mlExpansionHistory does not verify", r.detail);
+    }
+    if (!r.decrypted && r.detail.find("encrypted-not-for-us") != std::string::npos)
+        return refuse(list, "encrypted, but not to the list's key (" + list.identity.str() + ")", r.detail);
+
+    // 3. The entity the members get: the decrypted one, or the received one without a
+    // previous list's signature (its history moves into ours), or the received one as is.
+    std::vector<HeaderField> content = content_of(headers);
+    const Spool* entity = &body;
+    std::unique_ptr<Spool> unwrapped;
+    if (r.decrypted || (!history.empty())) {
+        InboundOutcome stripped;
+        if (!r.decrypted) {
+            InboundProcessor again(m_config, m_certificates, list_keys, nullptr);
+            again.strip_validated_signature();
+            stripped = again.process(headers, body, policy::Treatment{});
+        }
+        InboundOutcome& u = r.decrypted ? r : stripped;
+        if (!u.new_body) throw Error(Failure::Internal, "list expansion: no unwrapped body");
+        content = content_of(u.headers.add);
+        unwrapped = std::move(u.new_body);
+        entity = unwrapped.get();
+    }
+
+    // 4. Members: encrypted content only to those we can encrypt to (never in clear).
+    std::vector<std::string> members;
+    std::vector<directory::RecipientCertificate> certs;
+    std::size_t skipped = 0;
+    for (const auto& member : list.members) {
+        if (!r.decrypted) {
+            members.push_back(member.str());
+            continue;
+        }
+        directory::Choice choice;
+        try {
+            choice = m_certificates.find(member, now);
+        } catch (const Error& e) {
+            if (e.failure() != Failure::DirectoryUnavailable) throw;
+            MessageOutcome out;
+            out.reply = reply_for(e.failure(), e.what());
+            out.action = "tempfail";
+            out.detail = "list=" + name + " member=" + member.str() + " ";
+            return out;
+        }
+        if (!choice.chosen) {
+            ++skipped;
+            log::notice("list-member-skipped",
+                        {{"list", name}, {"member", member.str()},
+                         {"reason", choice.rejected_reasons.empty() ? "no certificate" : choice.rejected_reasons.front()}});
+            continue;
+        }
+        members.push_back(member.str());
+        certs.push_back(std::move(*choice.chosen));
+    }
+    if (members.empty()) return refuse(list, "no member has a usable certificate", r.detail);
+
+    // 5. Encrypt again (RFC 2634 §4.2.3.2), then the outer signature with the history.
+    std::unique_ptr<Spool> encrypted;
+    if (r.decrypted) {
+        std::vector<const directory::RecipientCertificate*> ptrs;
+        for (const auto& c : certs) ptrs.push_back(&c);
+        smime::ProtectRequest request;
+        request.spool_dir = m.spool_dir;
+        request.memory_spool_limit = m.memory_spool_limit;
+        request.header_protection = false;  // the entity is forwarded as it came to the list
+        request.encrypt = encryption_parameters(m_config, m_certificates, ptrs, policy::Cipher::Auto,
+                                                policy::CipherFloor::None);
+        encrypted = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
+        auto reader = entity->reader();
+        const auto e = smime::protect_message(with_content(headers, content), *reader, request, *encrypted);
+        content = content_of(e.headers.add);
+        entity = encrypted.get();
+    }
+    smime::cms::MlData ours;
+    ours.identifier = smime::cms::ml_identifier_of(signer->certificate_der());
+    ours.expansion_time = now;
+    ours.policy = list.receipt_policy;
+    ours.names = list.receipts_to;
+    history.push_back(std::move(ours));
+
+    smime::SignParameters sign;
+    sign.format = m_config.signing.format;
+    sign.digest = m_config.signing.digest;
+    sign.rsa_scheme = m_config.signing.rsa_scheme;
+    sign.include_chain = m_config.signing.include_chain;
+    sign.signing_time = now;
+    sign.limits.max_header_field = m.max_header_field_size;
+    sign.limits.max_depth = m.max_mime_depth;
+    sign.extra_signed_attributes.emplace_back(smime::cms::oid::kMlExpandHistory,
+                                              smime::cms::encode_ml_expansion_history(history));
+    const Bytes* label = originator_label(r);
+    if (label) sign.extra_signed_attributes.emplace_back(smime::cms::oid::kSecurityLabel, *label);
+    Spool scratch(m.spool_dir, m.memory_spool_limit);
+    auto signed_body = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
+    auto reader = entity->reader();
+    const smime::SignResult s = smime::sign_message(with_content(headers, content), *reader, *signer, sign, scratch,
+                                                    *signed_body);
+
+    // 6. The edit against the received header: its Content-* fields give way to ours; the
+    // inbound edit's own changes (forged A-R removed, our A-R on top) come along.
+    MessageOutcome out;
+    out.reply = Reply::accept();
+    out.action = "expand";
+    smime::HeaderEdit edit = smime::content_fields_moved_inside(headers);
+    for (const auto& rm : r.headers.remove)
+        if (!smime::mime::is_content_field(rm.name)) edit.remove.push_back(rm);
+    for (const auto& f : s.headers.add)
+        if (smime::mime::is_content_field(f.name)) edit.add.push_back(f);
+    edit.prepend = r.headers.prepend;
+    out.header_edit = std::move(edit);
+    out.new_body = std::move(signed_body);
+    out.remove_recipients.push_back(list_rcpt);
+    out.add_recipients = members;
+    out.detail = "list=" + name + " members=" + std::to_string(members.size()) +
+                 " skipped=" + std::to_string(skipped) + " history=" + std::to_string(history.size()) +
+                 " encrypted=" + (r.decrypted ? "yes" : "no") + (label ? " label=copied" : "") + " " + r.detail;
+    log::info("list-expanded", {{"list", name}, {"members", std::to_string(members.size())},
+                                {"skipped", std::to_string(skipped)}, {"history", std::to_string(history.size())}});
+    return out;
+}
+
+}  // namespace ssm::milter

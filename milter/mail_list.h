@@ -1,0 +1,38 @@
+// The mail-list agent (PRODUCT §4.3, RFC 2634 §4): a message to a configured list address
+// is unwrapped as the inbound path does it (outer signatures verified, what was encrypted to
+// the list key decrypted on the token), checked against its mlExpansionHistory (loops, 64
+// entries), encrypted again to each member and signed by the list key with the history
+// extended; the envelope then names the members instead of the list. The message and every
+// CMS attribute in it are attacker input.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "base/spool.h"
+#include "milter/certificates.h"
+#include "milter/config.h"
+#include "milter/key_source.h"
+#include "milter/message_processor.h"
+#include "smime/mime/header.h"
+
+namespace ssm::milter {
+
+class ListExpander {
+public:
+    ListExpander(const Config& config, const Certificates& certificates, KeySource& keys)
+        : m_config(config), m_certificates(certificates), m_keys(keys) {}
+
+    // Expands `headers` + `body`, sent to `list` (RCPT TO text `list_rcpt`). The outcome
+    // rewrites the message and the envelope (remove_recipients/add_recipients) on Accept;
+    // a loop, a full or malformed history, or nothing left to deliver is a 550 5.7.1, a
+    // directory outage 451 4.7.1. Throws ssm::Error for token and spool failures.
+    MessageOutcome expand(const MailList& list, const std::string& list_rcpt,
+                          const std::vector<smime::mime::HeaderField>& headers, const Spool& body);
+
+private:
+    const Config& m_config;
+    const Certificates& m_certificates;
+    KeySource& m_keys;
+};
+
+}  // namespace ssm::milter

@@ -1,0 +1,327 @@
+#!/bin/bash
+# The mail-list agent (PRODUCT §4.3, RFC 2634 §4), offline through `ssmctl process` (the milter's
+# own pipeline) and once behind a real Postfix. A message that dave@partner.example signed and
+# encrypted to the list key with OpenSSL is expanded: the list key on the SoftHSM token decrypts
+# it, each member with a certificate gets it encrypted again (OpenSSL, gpgsm and cmsutil decrypt
+# it with the members' keys and dave's signature still verifies inside), the outer signature by
+# the list key verifies with OpenSSL, gpgsm and cmsutil and carries the mlExpansionHistory that
+# OpenSSL prints. A list that is a member of another list makes a history of two; a message
+# that already went through a list is refused (loop); a damaged history, a list mixed with other
+# recipients and bad [[mail_list]] settings get defined answers.
+. "$(dirname "$0")/lib.sh"
+. "$SSM_SRCDIR/tests/interop/peers.sh"
+require_tools openssl perl python3 softhsm2-util pkcs11-tool
+require_binaries
+make_pki
+make_token alice carol
+export OPENSSL_CONF=/dev/null
+mkdir -p "$WORK/certs" "$WORK/out"
+
+# The lists' certificates and keys: issued here, imported into the token as make-token.sh does.
+issue_cert team team@acme.example rsa "digitalSignature, keyEncipherment" || fatal list-setup "issue team"
+issue_cert ops ops@acme.example rsa "digitalSignature, keyEncipherment" || fatal list-setup "issue ops"
+id=20
+for n in team ops; do
+  openssl pkcs8 -topk8 -nocrypt -in "$XPKI/$n.key.pem" -outform DER -out "$XPKI/$n.p8.der"
+  openssl x509 -in "$XPKI/$n.cert.pem" -outform DER -out "$XPKI/$n.cert.der"
+  for kind in privkey cert; do
+    f=$XPKI/$n.p8.der; [ $kind = cert ] && f=$XPKI/$n.cert.der
+    extra=(--usage-sign --usage-decrypt); [ $kind = cert ] && extra=()
+    pkcs11-tool --module "$SSM_MODULE" --token-label ssm-test --login --pin "$(cat "$TOKEN/pin")" \
+      --write-object "$f" --type $kind --id $id --label $n "${extra[@]}" >/dev/null 2>&1 \
+      || fatal list-setup "import $n $kind"
+  done
+  id=$((id + 1))
+done
+# Correspondents' certificates: the members (nobody@ has none) and team, which is a member of ops.
+for n in alice carol dave; do cp "$PKI/$n.cert.pem" "$WORK/certs/"; done
+cp "$XPKI/team.cert.pem" "$WORK/certs/"
+
+LISTS='[[mail_list]]
+address = "team@acme.example"
+members = ["alice@acme.example", "carol@acme.example", "dave@partner.example", "nobody@acme.example"]
+receipt_policy = "insteadOf"
+receipts_to = ["owner@acme.example"]
+
+[[mail_list]]
+address = "ops@acme.example"
+members = ["team@acme.example"]'
+config() {  # config NAME [format]
+  write_config "$WORK/$1.toml" port="${MILTER_PORT:-1}" format="${2:-detached}" pki='revocation = "off"' \
+    extra="[directory]
+cache = \"$WORK/cache-$1\"
+static_certificates = \"$WORK/certs\"
+
+$LISTS" || fatal list-setup "config $1"
+}
+config main
+config opaque opaque
+"$SSM_BUILDDIR/ssm-milter" -n -c "$WORK/main.toml" >"$WORK/check.log" 2>&1 \
+  && pass list-config-checks || fail list-config-checks "$(tr '\n' ' ' <"$WORK/check.log")"
+
+# run CASE CONFIG INPUT TO...: ssmctl process inbound; sets RC, OUT, ERR.
+run() {
+  local cn=$1 cfg=$2 in=$3; shift 3
+  local to=(); for r in "$@"; do to+=(--to "$r"); done
+  "$SSM_BUILDDIR/ssmctl" -c "$WORK/$cfg.toml" process --direction in --from dave@partner.example "${to[@]}" \
+    <"$in" >"$WORK/out/$cn.eml" 2>"$WORK/out/$cn.err"
+  RC=$? OUT=$WORK/out/$cn.eml ERR=$WORK/out/$cn.err
+}
+printf 'Content-Type: text/plain\r\n\r\nMinutes of the list meeting, 1 December.\r\n' >"$WORK/content.txt"
+# dave signs (opaque) and encrypts to the team list's certificate: what a partner's client sends.
+make_input() {  # make_input FILE LIST-CERT [encrypt]
+  openssl cms -sign -nodetach -in "$WORK/content.txt" -signer "$PKI/dave.cert.pem" -inkey "$PKI/dave.key.pem" \
+    -certfile "$PKI/sub-ca.cert.pem" -outform SMIME -out "$WORK/signed.part" || return 1
+  { printf 'From: dave@partner.example\r\nTo: %s\r\nSubject: list test\r\nMessage-ID: <ml-%s@partner.example>\r\n' \
+      "$(basename "$2" .cert.pem)@acme.example" "$RANDOM"
+    if [ "${3:-}" = encrypt ]; then
+      openssl cms -encrypt -aes256 -in "$WORK/signed.part" -outform SMIME "$2" | sed 's/\r\?$/\r/'
+    else
+      sed 's/\r\?$/\r/' "$WORK/signed.part"
+    fi; } >"$1"
+}
+make_input "$WORK/enc.eml" "$XPKI/team.cert.pem" encrypt || fatal list-setup "openssl input"
+
+# --- 1. expansion of an encrypted message --------------------------------------------------------
+run expand main "$WORK/enc.eml" team@acme.example
+if [ $RC -eq 0 ] && grep -q 'action=expand' "$ERR" && grep -q 'rcpt: -team@acme.example' "$ERR" &&
+   grep -q 'rcpt: +alice@acme.example' "$ERR" && grep -q 'rcpt: +carol@acme.example' "$ERR" &&
+   grep -q 'rcpt: +dave@partner.example' "$ERR" && ! grep -q 'rcpt: +nobody' "$ERR" &&
+   grep -q 'members=3 skipped=1 history=1 encrypted=yes' "$ERR"; then
+  pass list-expand-envelope
+else
+  fail list-expand-envelope "rc=$RC $(tr '\n' ' ' <"$ERR" | cut -c1-400)"
+fi
+# The outer signature is the list's, made by the token key; three peers verify it.
+if verify_openssl "$OUT"; then
+  pass list-outer-verify-openssl
+  cp "$VERIFIED_CONTENT" "$WORK/inner.eml"
+  cp "$SIGNED_CMS" "$WORK/outer.der"
+else
+  fail list-outer-verify-openssl "$PEER_DETAIL"
+fi
+verify_gpgsm "$OUT" && pass list-outer-verify-gpgsm || fail list-outer-verify-gpgsm "$PEER_DETAIL"
+verify_cmsutil "$OUT" && pass list-outer-verify-cmsutil || fail list-outer-verify-cmsutil "$PEER_DETAIL"
+openssl cms -cmsout -print -inform DER -in "$WORK/outer.der" >"$WORK/outer.print" 2>&1
+team_serial=$(openssl x509 -in "$XPKI/team.cert.pem" -noout -serial | sed 's/.*=//' | tr 'A-F' 'a-f')
+# OpenSSL names the attribute and dumps MLData: the list certificate's serial, the expansion time
+# and the insteadOf [1] receipt policy (whose address is in the DER).
+hist=$(sed -n '/id-smime-aa-mlExpandHistory/,/object:/p' "$WORK/outer.print")
+if [ -n "$hist" ] && tr -d ' :\n' <<<"$hist" | tr 'A-F' 'a-f' | grep -q "$team_serial" &&
+   grep -A1 GENERALIZEDTIME <<<"$hist" | grep -q 'cont \[ 1 \]' &&
+   grep -q 'owner@acme.example' "$WORK/outer.der"; then
+  pass list-history-printed-by-openssl
+else
+  fail list-history-printed-by-openssl "$(grep -A12 -i mlExpand "$WORK/outer.print" | head -n 14 | tr '\n' ' ')"
+fi
+# Each member's key opens the new envelope; inside is dave's signed message, unchanged.
+smime_envelope "$WORK/inner.eml" "$WORK/inner.der" || fail list-envelope "$PEER_DETAIL"
+# inner_ok FILE: FILE is dave's signed message with the original text (openssl verifies it).
+inner_ok() {
+  openssl cms -verify -in "$1" -inform SMIME -CAfile "$PKI/root-ca.cert.pem" 2>/dev/null |
+    grep -q 'Minutes of the list meeting'
+}
+for who in alice carol dave; do
+  PEER_DETAIL="the signed content of dave is missing"
+  if decrypt_openssl "$WORK/inner.der" $who "$WORK/dec-$who.eml" && inner_ok "$WORK/dec-$who.eml"; then
+    pass "list-member-$who-decrypts-openssl"
+  else
+    fail "list-member-$who-decrypts-openssl" "$PEER_DETAIL"
+  fi
+done
+PEER_DETAIL="the signed content of dave is missing"
+decrypt_gpgsm "$WORK/inner.der" alice "$WORK/dec-gpgsm.eml" && inner_ok "$WORK/dec-gpgsm.eml" \
+  && pass list-member-decrypts-gpgsm || fail list-member-decrypts-gpgsm "$PEER_DETAIL"
+PEER_DETAIL="the signed content of dave is missing"
+decrypt_cmsutil "$WORK/inner.der" carol "$WORK/dec-nss.eml" && inner_ok "$WORK/dec-nss.eml" \
+  && pass list-member-decrypts-cmsutil || fail list-member-decrypts-cmsutil "$PEER_DETAIL"
+# The list key is not among the new recipients: the list cannot read its own output back.
+if openssl cms -decrypt -inform DER -in "$WORK/inner.der" -inkey "$XPKI/team.key.pem" \
+     -recip "$XPKI/team.cert.pem" >/dev/null 2>&1; then
+  fail list-key-not-a-recipient "the list key decrypts the expanded message"
+else
+  pass list-key-not-a-recipient
+fi
+
+# --- 2. loops and nesting -----------------------------------------------------------------------
+run loop main "$OUT" team@acme.example
+if [ $RC -ne 0 ] && grep -q '^reply: 550 5.7.1 .*loop' "$ERR"; then pass list-loop-refused
+else fail list-loop-refused "rc=$RC $(tr '\n' ' ' <"$ERR" | cut -c1-300)"; fi
+# ops expands to team (a list that is a member of another list), then team expands: history 2,
+# and the result sent to ops again is a loop for ops.
+make_input "$WORK/ops.eml" "$XPKI/ops.cert.pem" encrypt || fatal list-setup "openssl ops input"
+run ops main "$WORK/ops.eml" ops@acme.example
+OPS_OUT=$OUT
+if [ $RC -eq 0 ] && grep -q 'members=1 skipped=0 history=1' "$ERR" && grep -q 'rcpt: +team@acme.example' "$ERR"; then
+  run nested main "$OPS_OUT" team@acme.example
+  if [ $RC -eq 0 ] && grep -q 'members=3 skipped=1 history=2 encrypted=yes' "$ERR"; then
+    pass list-nested-history-grows
+    NESTED=$OUT
+    run nested-loop main "$NESTED" ops@acme.example
+    if [ $RC -ne 0 ] && grep -q '^reply: 550 5.7.1 .*loop' "$ERR"; then pass list-nested-loop-refused
+    else fail list-nested-loop-refused "rc=$RC $(tr '\n' ' ' <"$ERR" | cut -c1-300)"; fi
+    if verify_openssl "$NESTED" && smime_envelope "$VERIFIED_CONTENT" "$WORK/nested.der" &&
+       decrypt_openssl "$WORK/nested.der" dave "$WORK/nested-dave.eml" && inner_ok "$WORK/nested-dave.eml"; then
+      pass list-nested-readable
+    else
+      fail list-nested-readable "$PEER_DETAIL"
+    fi
+  else
+    fail list-nested-history-grows "rc=$RC $(tr '\n' ' ' <"$ERR" | cut -c1-300)"
+  fi
+else
+  fail list-nested-history-grows "ops: rc=$RC $(tr '\n' ' ' <"$ERR" | cut -c1-300)"
+fi
+
+# --- 3. a damaged history: a digit of the expansionTime in our own opaque output turned into a
+# letter (the lengths stay, the signature then fails; the history is read first) --------------
+run opaque opaque "$WORK/enc.eml" team@acme.example
+python3 - "$OUT" "$WORK/damaged.eml" <<'EOF' || fail list-setup "damaging the history"
+import base64, re, sys
+msg = open(sys.argv[1], 'rb').read().replace(b'\r\n', b'\n')
+head, body = msg.split(b'\n\n', 1)
+der = bytearray(base64.b64decode(body))
+oid = bytes.fromhex('060b2a864886f70d010910020331')  # id-aa-mlExpandHistory, then the SET
+at = der.find(oid)
+assert at > 0, 'no mlExpandHistory attribute'
+t = der.find(b'\x18\x0f', at)  # its GeneralizedTime
+der[t + 2 + 4] = ord('x')
+out = head + b'\n\n' + b'\n'.join(base64.encodebytes(bytes(der)).splitlines()) + b'\n'
+open(sys.argv[2], 'wb').write(out.replace(b'\n', b'\r\n'))
+EOF
+run damaged main "$WORK/damaged.eml" team@acme.example
+if [ $RC -ne 0 ] && grep -q '^reply: 550 5.7.1 .*malformed mlExpansionHistory' "$ERR"; then pass list-malformed-history
+else fail list-malformed-history "rc=$RC $(tr '\n' ' ' <"$ERR" | cut -c1-300)"; fi
+
+# --- 4. signed only: wrapped, not encrypted; every member gets it --------------------------------
+make_input "$WORK/signed.eml" "$XPKI/team.cert.pem" || fatal list-setup "openssl signed input"
+run signed main "$WORK/signed.eml" team@acme.example
+if [ $RC -eq 0 ] && grep -q 'members=4 skipped=0 history=1 encrypted=no' "$ERR" &&
+   grep -q 'rcpt: +nobody@acme.example' "$ERR" && verify_openssl "$OUT" &&
+   inner_ok "$VERIFIED_CONTENT"; then
+  pass list-signed-only-wrapped
+else
+  fail list-signed-only-wrapped "rc=$RC ${PEER_DETAIL:-} $(tr '\n' ' ' <"$ERR" | cut -c1-300)"
+fi
+
+# Signed only through two lists: team replaces ops's outer signature (its history moves into
+# team's, 2 entries) and dave's signature is still the one inside.
+make_input "$WORK/ops-signed.eml" "$XPKI/ops.cert.pem" || fatal list-setup "openssl ops signed input"
+run ops-signed main "$WORK/ops-signed.eml" ops@acme.example
+run ops-signed-team main "$OUT" team@acme.example
+if [ $RC -eq 0 ] && grep -q 'members=4 skipped=0 history=2 encrypted=no' "$ERR" && verify_openssl "$OUT" &&
+   openssl x509 -in "$(dirname "$SIGNED_CMS")/signer2.pem" -noout -ext subjectAltName | grep -q 'email:team@acme.example' &&
+   inner_ok "$VERIFIED_CONTENT"; then
+  pass list-signed-only-nested
+else
+  fail list-signed-only-nested "rc=$RC ${PEER_DETAIL:-} $(tr '\n' ' ' <"$ERR" | cut -c1-300)"
+fi
+
+# A labelled message (alice's signature, made by our outbound path with a rule's default
+# ESSSecurityLabel) keeps its label in the list's outer signature (RFC 2634 §5.2).
+write_config "$WORK/label.toml" port=1 format=opaque pki='revocation = "off"' rules='[[rule]]
+name = "labelled"
+direction = "outbound"
+sign = "sender"
+security_label = "acme-restricted"' extra="[[security_label]]
+name = \"acme-restricted\"
+policy = \"1.3.6.1.4.1.99999.1\"
+classification = 2
+
+[directory]
+cache = \"$WORK/cache-label\"
+static_certificates = \"$WORK/certs\"
+
+$LISTS" || fatal list-setup "label config"
+printf 'From: alice@acme.example\r\nTo: team@acme.example\r\nSubject: labelled\r\n\r\nRestricted minutes.\r\n' >"$WORK/label-in.eml"
+"$SSM_BUILDDIR/ssmctl" -c "$WORK/label.toml" process --direction out --from alice@acme.example --to bob@partner.example \
+  <"$WORK/label-in.eml" >"$WORK/labelled.eml" 2>"$WORK/labelled.err" || fatal list-setup "labelled input: $(tail -n 2 "$WORK/labelled.err")"
+"$SSM_BUILDDIR/ssmctl" -c "$WORK/label.toml" process --direction in --from alice@acme.example --to team@acme.example \
+  <"$WORK/labelled.eml" >"$WORK/out/label.eml" 2>"$WORK/out/label.err"
+RC=$?
+if [ $RC -eq 0 ] && grep -q 'label=copied' "$WORK/out/label.err" && smime_split "$WORK/out/label.eml" "$WORK/label-split" &&
+   openssl cms -cmsout -print -inform DER -in "$WORK/label-split/sig.der" 2>/dev/null |
+     grep -q 'id-smime-aa-securityLabel'; then
+  pass list-label-copied
+else
+  fail list-label-copied "rc=$RC $(tr '\n' ' ' <"$WORK/out/label.err" | cut -c1-300)"
+fi
+
+# --- 5. refusals ---------------------------------------------------------------------------------
+run mixed main "$WORK/enc.eml" team@acme.example alice@acme.example
+if [ $RC -ne 0 ] && grep -q '^reply: 452 4.5.3' "$ERR"; then pass list-mixed-recipients-deferred
+else fail list-mixed-recipients-deferred "rc=$RC $(tr '\n' ' ' <"$ERR" | cut -c1-300)"; fi
+# Encrypted to carol, whose key is on the token too, and sent to the list: only the list's key
+# may open mail for the list, or a list address would pass a user's mail on to the members.
+make_input "$WORK/carol.eml" "$PKI/carol.cert.pem" encrypt || fatal list-setup "openssl carol input"
+run other-key main "$WORK/carol.eml" team@acme.example
+if [ $RC -ne 0 ] && grep -q '^reply: 550 5.7.1 .*not to the list' "$ERR" && ! grep -q '^rcpt:' "$ERR"; then
+  pass list-other-token-key-not-used
+else
+  fail list-other-token-key-not-used "rc=$RC $(tr '\n' ' ' <"$ERR" | cut -c1-300)"
+fi
+# Encrypted to a key the token does not hold (erin's): nothing to expand.
+make_input "$WORK/foreign.eml" "$PKI/erin.cert.pem" encrypt || fatal list-setup "openssl foreign input"
+run foreign main "$WORK/foreign.eml" team@acme.example
+if [ $RC -ne 0 ] && grep -q '^reply: 550 5.7.1 .*not to the list' "$ERR"; then pass list-foreign-envelope-refused
+else fail list-foreign-envelope-refused "rc=$RC $(tr '\n' ' ' <"$ERR" | cut -c1-300)"; fi
+NOCERT='[[mail_list]]
+address = "nocert@acme.example"
+identity = "team@acme.example"
+members = ["nobody@acme.example", "nobody2@acme.example"]'
+LISTS=$NOCERT config nocert
+run nocert nocert "$WORK/enc.eml" nocert@acme.example
+if [ $RC -ne 0 ] && grep -q '^reply: 550 5.7.1 .*no member has a usable certificate' "$ERR"; then pass list-no-member-left
+else fail list-no-member-left "rc=$RC $(tr '\n' ' ' <"$ERR" | cut -c1-300)"; fi
+
+# --- 6. configuration errors name file:line:column ----------------------------------------------
+bad_config() {  # bad_config CASE EXPECTED-TEXT TOML
+  LISTS=$3 config "bad-$1"
+  if "$SSM_BUILDDIR/ssm-milter" -n -c "$WORK/bad-$1.toml" >"$WORK/bad-$1.log" 2>&1; then
+    fail "list-config-$1" "accepted"
+  elif grep -q "bad-$1.toml:[0-9]*:[0-9]*: .*$2" "$WORK/bad-$1.log"; then
+    pass "list-config-$1"
+  else
+    fail "list-config-$1" "$(tr '\n' ' ' <"$WORK/bad-$1.log")"
+  fi
+}
+bad_config foreign-domain "not in one of our" '[[mail_list]]
+address = "list@partner.example"
+members = ["alice@acme.example"]'
+bad_config receipts-without-policy "receipts_to goes with" '[[mail_list]]
+address = "x@acme.example"
+members = ["alice@acme.example"]
+receipts_to = ["a@acme.example"]'
+bad_config bad-policy "receipt_policy must be" '[[mail_list]]
+address = "x@acme.example"
+members = ["alice@acme.example"]
+receipt_policy = "sometimes"'
+bad_config self-member "cannot be its own member" '[[mail_list]]
+address = "x@acme.example"
+members = ["x@acme.example"]'
+
+# --- 7. behind a real Postfix: the envelope really changes ---------------------------------------
+if ! command -v postfix >/dev/null 2>&1; then
+  skip list-postfix "postfix not installed"
+else
+  start_sink || fatal list-postfix "smtp-sink did not start"
+  MILTER_PORT=$(free_port); PF_PORT=$(free_port)
+  config daemon
+  start_milter "$WORK/daemon.toml" || fatal list-postfix "milter did not start: $(tail -n 3 "$WORK/milter.log")"
+  start_postfix pf "$PF_PORT" "$SINK_PORT" "$MILTER_PORT" || fatal list-postfix "Postfix did not start"
+  send_mail "$PF_PORT" dave@partner.example team@acme.example "$WORK/enc.eml" || fail list-postfix "not accepted: $SMTP_REPLY"
+  if wait_for_delivery 1 30; then
+    sink_message "$(sink_files | head -n 1)" "$WORK/pf.delivered"
+    rcpts=$(sink_rcpts "$(sink_files | head -n 1)" | tr '\n' ' ')
+    f=$WORK/pf.delivered
+    if verify_openssl "$f" && echo "$rcpts" | grep -q alice@acme.example && echo "$rcpts" | grep -q carol@acme.example &&
+       echo "$rcpts" | grep -q dave@partner.example && ! echo "$rcpts" | grep -q team@acme.example &&
+       grep -q 'action=expand' "$WORK/milter.log"; then
+      pass list-postfix
+    else
+      fail list-postfix "rcpts=$rcpts ${PEER_DETAIL:-} $(grep action= "$WORK/milter.log" | tail -n 1)"
+    fi
+  else
+    fail list-postfix "nothing delivered: $(grep -E 'reject|defer|milter' "$WORK/pf/maillog" 2>/dev/null | tail -n 2 | tr '\n' ' ')"
+  fi
+fi
