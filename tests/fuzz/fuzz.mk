@@ -21,6 +21,7 @@ AR_OBJ := obj/milter/auth_results.o
 TARGETS := fuzz_mime fuzz_mime_header fuzz_cms fuzz_cms_envelope fuzz_verify fuzz_decrypt fuzz_auth_results
 TARGETS += fuzz_security_label fuzz_receipt
 TARGETS += fuzz_clearance
+TARGETS += fuzz_ml_expansion
 all: $(TARGETS)
 
 # Library code gets the sanitizers and fuzzer coverage instrumentation, not the fuzzer main.
@@ -45,6 +46,7 @@ fuzz_auth_results: lib/auth_results.a lib/base.a
 fuzz_security_label: lib/mime.a lib/cms.a lib/base.a
 fuzz_receipt: lib/cms.a lib/base.a
 fuzz_clearance: lib/cms.a lib/base.a
+fuzz_ml_expansion: lib/cms.a lib/base.a
 
 $(TARGETS): %: $(SRCDIR)/tests/fuzz/%.cpp
 	$(CXX) $(CXXFLAGS_FUZZ) -fsanitize=fuzzer $< $(filter %.a,$^) $(filter %.a,$^) \

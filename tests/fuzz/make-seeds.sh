@@ -297,4 +297,55 @@ for i, line in enumerate(lines):
 for name, data in seeds.items():
     open(os.path.join(d, name), "wb").write(data)
 PY
+# fuzz_ml_expansion: mlExpansionHistory values written by OpenSSL's ASN.1 generator from
+# RFC 2634 §4.3 (never our encoder): issuerAndSerialNumber and subjectKeyIdentifier
+# identifiers, each receipt policy, two entries.
+mkdir -p "$corpus/fuzz_ml_expansion"
+mlgen() {  # NAME BODY: the genconf sections after "asn1 = SEQUENCE:h"
+  printf 'asn1 = SEQUENCE:h\n%s\n' "$2" >"ml_$1.cnf"
+  openssl asn1parse -genconf "ml_$1.cnf" -out "$corpus/fuzz_ml_expansion/$1" >/dev/null
+}
+mlgen ski_none '[h]
+e = SEQUENCE:d
+[d]
+id = FORMAT:HEX,OCTETSTRING:0102030405
+t = GENERALIZEDTIME:20261201101112Z
+p = IMPLICIT:0C,NULL'
+mlgen ias_instead '[h]
+e = SEQUENCE:d
+[d]
+id = SEQUENCE:ias
+t = GENERALIZEDTIME:20261201101112Z
+p = IMPLICIT:1C,SEQUENCE:names
+[ias]
+issuer = SEQUENCE:name
+serial = INTEGER:0x3BAB8FBBB5
+[name]
+rdn = SET:cn
+[cn]
+a = SEQUENCE:cnv
+[cnv]
+o = OID:commonName
+v = UTF8:SSM Test Issuing CA
+[names]
+n = SEQUENCE:gn
+[gn]
+r = IMPLICIT:1C,IA5STRING:owner@acme.example'
+mlgen two_addition '[h]
+e1 = SEQUENCE:d1
+e2 = SEQUENCE:d2
+[d1]
+id = FORMAT:HEX,OCTETSTRING:aabbcc
+t = GENERALIZEDTIME:20261130000000Z
+[d2]
+id = FORMAT:HEX,OCTETSTRING:ddeeff
+t = GENERALIZEDTIME:20261201000000Z
+p = IMPLICIT:2C,SEQUENCE:names
+[names]
+n1 = SEQUENCE:gn1
+n2 = SEQUENCE:gn2
+[gn1]
+r = IMPLICIT:1C,IA5STRING:a@acme.example
+[gn2]
+r = IMPLICIT:2C,IA5STRING:acme.example'
 du -sh "$corpus"
