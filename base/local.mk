@@ -7,5 +7,6 @@ base_libssm_base_a_SOURCES = \
 	base/spool.h base/spool.cpp \
 	base/email_address.h base/email_address.cpp \
 	base/log.h base/log.cpp \
+	base/utc_time.h base/utc_time.cpp \
 	base/secure_buffer.h base/secure_buffer.cpp \
 	base/metrics.h base/metrics.cpp

@@ -11,6 +11,7 @@
 #include "base/ascii.h"
 #include "base/error.h"
 #include "base/log.h"
+#include "base/utc_time.h"
 #include "directory/receipt_store.h"
 #include "milter/config.h"
 #include "smime/cms/ml_expansion.h"
@@ -57,15 +58,6 @@ std::string joined(const std::vector<std::string>& v)
     std::string s;
     for (const auto& a : v) s += (s.empty() ? "" : ",") + a;
     return s;
-}
-
-std::string rfc5322_date(std::time_t now)
-{
-    std::tm tm{};
-    gmtime_r(&now, &tm);
-    char buf[64];
-    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-    return buf;
 }
 
 // An address a receipt may be sent to: the request's rfc822Names are printable
@@ -143,7 +135,7 @@ Bytes receipt_message(const std::string& identity, const std::vector<std::string
     for (const auto& a : to) to_field += (to_field.empty() ? "" : ", ") + a;
     field("To", to_field);
     field("Subject", is_plain(original_subject, 200) ? "Signed receipt: " + original_subject : "Signed receipt");
-    field("Date", rfc5322_date(now));
+    field("Date", utc_time(now, "%a, %d %b %Y %H:%M:%S +0000"));  // RFC 5322 §3.3
     const Bytes nonce = smime::cms::new_content_identifier();
     const auto at = identity.rfind('@');
     field("Message-ID", "<receipt." + to_hex(ByteView(nonce).first(16)) + "@" + identity.substr(at + 1) + ">");

@@ -3,6 +3,7 @@
 // restrictive value (present with nothing allowed), never as "absent".
 #include "base/ascii.h"
 #include "base/gnutls_datum.h"
+#include "base/utc_time.h"
 #include "pki/certificate.h"
 
 #include <algorithm>
@@ -354,11 +355,7 @@ std::vector<std::filesystem::path> certificate_files(const std::filesystem::path
 
 std::string format_time(std::time_t t)
 {
-    std::tm tm{};
-    if (!gmtime_r(&t, &tm)) return "?";
-    std::array<char, 32> buf{};
-    std::size_t n = std::strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return std::string(buf.data(), n);
+    return iso8601_utc(t);
 }
 
 }  // namespace ssm::pki

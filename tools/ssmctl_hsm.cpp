@@ -17,6 +17,7 @@
 #include "base/gnutls_handles.h"
 #include "base/log.h"
 #include "base/secure_buffer.h"
+#include "base/utc_time.h"
 #include "hsm/key_generation.h"
 #include "hsm/key_import.h"
 #include "hsm/key_store.h"
@@ -35,15 +36,6 @@ std::string key_name(const hsm::Identity& id)
     case smime::KeyType::Ed25519: return "ed25519";
     }
     return "unknown";
-}
-
-std::string date(std::time_t t)
-{
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-    return buf;
 }
 
 std::string join(const std::vector<std::string>& parts, const char* empty)
@@ -258,7 +250,7 @@ int hsm_list(const hsm::TokenConfig& config, std::ostream& out, std::ostream& er
         if (id.key_can_derive) attrs.emplace_back("derive");
         out << "certificate label=" << log::sanitise(id.label) << " id=" << to_hex(id.id)
             << " key=" << key_name(id) << " email=" << join(emails, "-")
-            << " not_after=" << date(id.not_after) << (id.is_ca ? " ca=yes" : "")
+            << " not_after=" << utc_time(id.not_after, "%Y-%m-%d") << (id.is_ca ? " ca=yes" : "")
             << " private_key=" << (id.has_private_key ? "yes" : "no");
         if (id.has_private_key) {
             out << " key_attributes=" << join(attrs, "none")

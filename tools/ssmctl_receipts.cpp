@@ -8,6 +8,7 @@
 
 #include "base/error.h"
 #include "base/log.h"
+#include "base/utc_time.h"
 #include "directory/lmdb.h"
 #include "directory/receipt_store.h"
 
@@ -16,15 +17,6 @@ namespace {
 
 constexpr int kExitUsage = 64;
 constexpr int kUnavailable = 2;
-
-std::string iso_time(std::time_t t)
-{
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
 
 std::string joined(const std::vector<std::string>& v)
 {
@@ -41,12 +33,12 @@ bool answered(const directory::ReceiptRequestRecord& r)
 void print(const directory::ReceiptRequestRecord& r, std::ostream& out)
 {
     const auto valid = std::count_if(r.received.begin(), r.received.end(), [](const auto& x) { return x.valid; });
-    out << "request id=" << directory::identifier_hex(r.content_identifier) << " requested=" << iso_time(r.requested_at)
+    out << "request id=" << directory::identifier_hex(r.content_identifier) << " requested=" << iso8601_utc(r.requested_at)
         << " message-id=" << log::sanitise(r.message_id) << " from=" << log::sanitise(r.sender)
         << " to=" << log::sanitise(joined(r.recipients), 2048) << " receipts=" << r.received.size()
         << " valid=" << valid << "\n";
     for (const auto& x : r.received) {
-        out << "  receipt from=" << log::sanitise(x.from) << " received=" << iso_time(x.received_at)
+        out << "  receipt from=" << log::sanitise(x.from) << " received=" << iso8601_utc(x.received_at)
             << " result=" << (x.valid ? "valid" : "mismatch");
         if (!x.valid) out << " detail=" << log::sanitise(x.detail);
         out << "\n";
