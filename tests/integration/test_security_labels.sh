@@ -119,34 +119,12 @@ run() {
 b64line() { base64 -w0 <"$1"; }
 
 # The value of one signed attribute (OID) of a CMS ContentInfo (DER), hex; "" when absent.
-cat >"$M/der.py" <<'EOF'
+cat >"$M/der.py" <<EOF
 import sys
-def tlv(b, i):
-    t = b[i]; i += 1
-    if t & 0x1f == 0x1f:
-        while b[i] & 0x80: i += 1
-        i += 1
-    l = b[i]; i += 1
-    if l & 0x80:
-        n = l & 0x7f; l = int.from_bytes(b[i:i + n], 'big'); i += n
-    return t, i, i + l
-def children(b, s, e):
-    out = []
-    while s < e:
-        t, cs, ce = tlv(b, s); out.append((t, s, cs, ce)); s = ce
-    return out
-def oid(o):
-    a = [int(x) for x in o.split('.')]; body = bytearray([40 * a[0] + a[1]])
-    for v in a[2:]:
-        enc = [v & 0x7f]; v >>= 7
-        while v: enc.insert(0, 0x80 | (v & 0x7f)); v >>= 7
-        body += bytes(enc)
-    return bytes([6, len(body)]) + bytes(body)
-def der(tag, body):
-    n = len(body)
-    if n < 0x80: return bytes([tag, n]) + body
-    lb = n.to_bytes((n.bit_length() + 7) // 8, 'big')
-    return bytes([tag, 0x80 | len(lb)]) + lb + body
+sys.path.insert(0, '$SSM_SRCDIR/tests/fixtures')
+EOF
+cat >>"$M/der.py" <<'EOF'
+from der_build import tlv, children, oid
 def signer_info(b):
     ci = children(b, *tlv(b, 0)[1:])
     sd = children(b, *tlv(b, ci[1][2])[1:])  # [0] EXPLICIT SignedData
@@ -161,31 +139,6 @@ if sys.argv[1] == 'attr':
             if b[parts[0][1]:parts[0][3]] == oid(sys.argv[3]):
                 vals = children(b, parts[1][2], parts[1][3])
                 print(b[vals[0][1]:vals[0][3]].hex())
-elif sys.argv[1] == 'sign':
-    # sign CERT.der CHAIN.der CONTENT LABEL.der|- EQ.der|- OUT.der KEY.pem: detached SignedData,
-    # signature made by openssl dgst (RSA PKCS#1 v1.5, SHA-256).
-    import hashlib, subprocess, time
-    cert, chain, content, label, eq, out, key = sys.argv[2:9]
-    c = open(cert, 'rb').read()
-    tbs = children(c, *tlv(c, 0)[1:])[0]
-    f = children(c, tbs[2], tbs[3])
-    k = 1 if f[0][0] == 0xa0 else 0
-    serial, issuer = c[f[k][1]:f[k][3]], c[f[k + 2][1]:f[k + 2][3]]
-    sha256 = der(0x30, oid('2.16.840.1.101.3.4.2.1') + b'\x05\x00')
-    def attr(o, v): return der(0x30, oid(o) + der(0x31, v))
-    attrs = [attr('1.2.840.113549.1.9.3', oid('1.2.840.113549.1.7.1')),
-             attr('1.2.840.113549.1.9.5', der(0x17, time.strftime('%y%m%d%H%M%SZ', time.gmtime()).encode())),
-             attr('1.2.840.113549.1.9.4', der(0x04, hashlib.sha256(open(content, 'rb').read()).digest()))]
-    if label != '-': attrs.append(attr('1.2.840.113549.1.9.16.2.2', open(label, 'rb').read()))
-    if eq != '-': attrs.append(attr('1.2.840.113549.1.9.16.2.9', open(eq, 'rb').read()))
-    signed = der(0x31, b''.join(sorted(attrs)))
-    sig = subprocess.run(['openssl', 'dgst', '-sha256', '-sign', key], input=signed,
-                         capture_output=True, check=True).stdout
-    si = der(0x30, b'\x02\x01\x01' + der(0x30, issuer + serial) + sha256 + b'\xa0' + signed[1:] +
-             der(0x30, oid('1.2.840.113549.1.1.1') + b'\x05\x00') + der(0x04, sig))
-    sd = der(0x30, b'\x02\x01\x01' + der(0x31, sha256) + der(0x30, oid('1.2.840.113549.1.7.1')) +
-             der(0xa0, c + open(chain, 'rb').read()) + der(0x31, si))
-    open(out, 'wb').write(der(0x30, oid('1.2.840.113549.1.7.2') + der(0xa0, sd)))
 EOF
 attr_hex() { python3 "$M/der.py" attr "$1" "$2"; }
 
@@ -284,7 +237,7 @@ printf 'Content-Type: text/plain; charset=us-ascii\r\n\r\nThe partner figures.\r
 # ENTITY (default $E): the signed entity.
 in_mail() {
   local cn=$1 b="----=_lbl_$1" entity=${ENTITY:-$E}
-  python3 "$M/der.py" sign "$M/dave.der" "$M/sub-ca.der" "$entity" "$2" "$3" "$M/$cn.p7s" "$PKI/dave.key.pem" \
+  python3 "$SSM_SRCDIR/tests/fixtures/ess_sign.py" "$M/dave.der" "$M/sub-ca.der" "$entity" "$2" "$3" "$M/$cn.p7s" "$PKI/dave.key.pem" \
     || fatal var-setup "python signer $cn"
   { printf 'From: dave@partner.example\r\nTo: alice@acme.example\r\nSubject: inbound %s\r\nMessage-ID: <%s@partner.example>\r\nMIME-Version: 1.0\r\n' "$cn" "$cn"
     [ -n "${4:-}" ] && printf '%s\r\n' "$4"
