@@ -247,6 +247,17 @@ void InboundProcessor::verify_nested(const std::vector<HeaderField>& fields, con
     }
 }
 
+// The results of one signature's signers (none at all is a permerror: nothing vouches for
+// the content), the receipts they request (§4.2) and their signed attributes, into `layer`.
+void InboundProcessor::judge_signers(const smime::cms::VerifyResult& v, const std::vector<HeaderField>& fields,
+                                     const char* no_signer_reason, Layer& layer)
+{
+    if (v.signers.empty()) layer.results.push_back({SmimeResult::PermError, no_signer_reason, "", "", "", ""});
+    for (const auto& s : v.signers) layer.results.push_back(judge_signer(s, v.certificates, fields, "1"));
+    if (m_receipts) collect_receipt_requests(v, layer.results, *m_receipts);
+    for (const auto& s : v.signers) layer.signer_attributes.push_back(s.signed_attributes);
+}
+
 // One signature layer: the results of its signers (a damaged signature is permerror, RFC
 // 7281, never a reason to refuse the mail) and the signed entity's header block, with its
 // body copied out when it may be unwrapped (strip_signature, or a CMS object inside).
@@ -283,11 +294,7 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
                 signed_content.rewind();
                 v = smime::cms::verify_detached(sig_der, signed_content, known);
             }
-            if (v.signers.empty())
-                layer.results.push_back({SmimeResult::PermError, "no signer in the signature", "", "", "", ""});
-            for (const auto& s : v.signers) layer.results.push_back(judge_signer(s, v.certificates, fields, "1"));
-            if (m_receipts) collect_receipt_requests(v, layer.results, *m_receipts);
-            for (const auto& s : v.signers) layer.signer_attributes.push_back(s.signed_attributes);
+            judge_signers(v, fields, "no signer in the signature", layer);
             begin = signed_part.begin;
             end = signed_part.end;
         } else {
@@ -299,14 +306,8 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
                 dr->rewind();
                 v = smime::cms::verify_encapsulated(*dr, *content, known);
             }
-            if (v.signers.empty())
-                layer.results.push_back({SmimeResult::PermError, "no signer in the signed-data", "", "", "", ""});
-            for (const auto& s : v.signers) layer.results.push_back(judge_signer(s, v.certificates, fields, "1"));
-            if (m_receipts) {
-                collect_receipt_requests(v, layer.results, *m_receipts);
-                if (v.econtent_type == smime::cms::oid::kReceipt) m_receipts->is_receipt = true;
-            }
-            for (const auto& s : v.signers) layer.signer_attributes.push_back(s.signed_attributes);
+            judge_signers(v, fields, "no signer in the signed-data", layer);
+            if (m_receipts && v.econtent_type == smime::cms::oid::kReceipt) m_receipts->is_receipt = true;
             // A signed receipt (RFC 2634 §2) holds a Receipt, not a MIME entity: it is matched
             // against the request we signed and delivered as received.
             if (v.econtent_type == smime::cms::oid::kReceipt) {

@@ -70,6 +70,8 @@ private:
     };
     Layer verify_layer(SmimeKind kind, const std::vector<smime::mime::HeaderField>& fields, const Spool& body,
                        const Spool* der, const smime::mime::Limits& limits);
+    void judge_signers(const smime::cms::VerifyResult& v, const std::vector<smime::mime::HeaderField>& fields,
+                       const char* no_signer_reason, Layer& layer);
     void verify_nested(const std::vector<smime::mime::HeaderField>& fields, const Spool& body,
                        const smime::mime::Limits& limits, std::vector<SmimeAuthResult>& results);
     std::vector<Bytes> known_signer_certificates(const smime::cms::VerifyResult& v,
