@@ -2,6 +2,8 @@
 // names file:line:column, defaults come from the key table, and every key is documented.
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <cctype>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -73,6 +75,7 @@ const char* kMinimal = "[hsm]\ntoken_label = \"t\"\n";
 class ConfigTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(ConfigTest);
     CPPUNIT_TEST(product_example_loads);
+    CPPUNIT_TEST(contrib_example_loads);
     CPPUNIT_TEST(defaults_from_table);
     CPPUNIT_TEST(errors_name_line_and_column);
     CPPUNIT_TEST(sizes_and_durations);
@@ -99,6 +102,48 @@ public:
                                              *EmailAddress::parse("b@partner.example"));
         CPPUNIT_ASSERT_EQUAL(std::string("partner mail is signed by the domain and must be encrypted"),
                              plan.rule_name);
+    }
+
+    // The example shipped for administrators (contrib/ssm-milter.toml.example) must load as it
+    // is, and with every commented-out setting switched on (lines "# key = ..." and "# [table]"),
+    // so that a copied block never starts with a configuration error.
+    void contrib_example_loads()
+    {
+        const std::string text = test::read_file(test::source_dir() / "contrib/ssm-milter.toml.example");
+        auto c = parse_config(text, "ssm-milter.toml.example");
+        CPPUNIT_ASSERT(!c->policy.rules().empty());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), c->directory.ldap.size());
+
+        std::string all;
+        std::size_t switched_on = 0;
+        for (std::size_t at = 0; at < text.size();) {
+            std::size_t eol = text.find('\n', at);
+            if (eol == std::string::npos) eol = text.size();
+            std::string line = text.substr(at, eol - at);
+            at = eol + 1;
+            const bool table = line.rfind("# [", 0) == 0;
+            std::size_t k = 2;
+            while (line.rfind("# ", 0) == 0 && k < line.size() && (std::islower(static_cast<unsigned char>(line[k])) || line[k] == '_'))
+                ++k;
+            const bool setting = line.rfind("# ", 0) == 0 && k > 2 && line.compare(k, 3, " = ") == 0;
+            if (table || setting) {
+                line.erase(0, 2);
+                ++switched_on;
+            }
+            all += line + "\n";
+        }
+        CPPUNIT_ASSERT(switched_on > 20);
+        // The one file read at load time: the reinjection secret.
+        test::TempDir dir;
+        const std::string secret = (dir.path() / "reinjection.secret").string();
+        test::write_file(secret, "0123456789abcdef0123456789abcdef\n");
+        const std::string example_secret = "/etc/ssm-milter/reinjection.secret";
+        const std::size_t where = all.find(example_secret);
+        CPPUNIT_ASSERT(where != std::string::npos);
+        all.replace(where, example_secret.size(), secret);
+        auto full = parse_config(all, "ssm-milter.toml.example (all on)");
+        CPPUNIT_ASSERT(full->policy.rules().size() > c->policy.rules().size());
+        CPPUNIT_ASSERT(!full->mail_lists.empty());
     }
 
     void defaults_from_table()
