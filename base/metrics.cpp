@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <utility>
 
 namespace ssm::metrics {
 
@@ -31,6 +32,22 @@ void append_uint(std::string& out, std::uint64_t v)
     out.append(buf, r.ptr);
 }
 
+
+// The (event, result) labels of a ReceiptEvent.
+std::pair<const char*, const char*> receipt_labels(ReceiptEvent e) noexcept
+{
+    switch (e) {
+    case ReceiptEvent::Requested: return {"requested", "ok"};
+    case ReceiptEvent::ReceivedValid: return {"received", "valid"};
+    case ReceiptEvent::ReceivedMismatch: return {"received", "mismatch"};
+    case ReceiptEvent::ReceivedUnknown: return {"received", "unknown"};
+    case ReceiptEvent::ReceivedUnverified: return {"received", "unverified"};
+    case ReceiptEvent::ReceivedMalformed: return {"received", "malformed"};
+    case ReceiptEvent::AnswerSent: return {"answered", "sent"};
+    case ReceiptEvent::AnswerNotSent: return {"answered", "not_sent"};
+    }
+    return {"other", "other"};
+}
 }  // namespace
 
 std::string escape_label_value(std::string_view value)
@@ -278,6 +295,11 @@ Process::Process()
                      "Configuration reloads (SIGHUP), by result: ok (swapped in) or error (the "
                      "previous configuration stays).",
                      {"result"}, 2),
+      receipts("ssm_receipts_total",
+               "Signed receipts (RFC 2634): requested (a request signed into outbound mail and "
+               "kept), received (an inbound receipt: valid, mismatch, unknown, unverified or "
+               "malformed) and answered (made by the gateway for a user: sent or not_sent).",
+               {"event", "result"}, 8),
       up("ssm_up", "1 while ssm-milter serves.", 1)
 {
     // Every fixed series exists from the start: a scrape shows 0, not nothing.
@@ -287,6 +309,13 @@ Process::Process()
     directory_errors.declare({"ldap"});
     directory_errors.declare({"ldap_server"});
     for (const char* r : {"ok", "error"}) config_reloads.declare({r});
+    for (ReceiptEvent e : {ReceiptEvent::Requested, ReceiptEvent::ReceivedValid, ReceiptEvent::ReceivedMismatch,
+                           ReceiptEvent::ReceivedUnknown, ReceiptEvent::ReceivedUnverified,
+                           ReceiptEvent::ReceivedMalformed, ReceiptEvent::AnswerSent, ReceiptEvent::AnswerNotSent})
+        {
+        const auto [event, result] = receipt_labels(e);
+        receipts.declare({event, result});
+    }
 }
 
 Process& process()
@@ -301,7 +330,7 @@ std::string render_process()
 {
     const Process& p = process();
     return render({&p.up, &p.messages, &p.message_duration, &p.hsm_operations, &p.directory_cache,
-                   &p.directory_errors, &p.config_reloads});
+                   &p.directory_errors, &p.config_reloads, &p.receipts});
 }
 
 void count_hsm_operation(HsmOperation op, bool ok) noexcept
@@ -324,6 +353,12 @@ void count_directory_error(DirectorySource source) noexcept
 void count_config_reload(bool ok) noexcept
 {
     process().config_reloads.add({ok ? "ok" : "error"});
+}
+
+void count_receipt(ReceiptEvent event) noexcept
+{
+    const auto [name, result] = receipt_labels(event);
+    process().receipts.add({name, result});
 }
 
 void count_message(std::string_view direction, std::string_view action, std::string_view result,

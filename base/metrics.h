@@ -127,6 +127,19 @@ enum class CacheResult { Hit, Miss, Stale };
 // Ldap: a search no configured server answered (the lookup failed). LdapServer: one server
 // failed a search, whether or not another one then answered (a failover an admin should see).
 enum class DirectorySource { Ldap, LdapServer };
+// Signed receipts (RFC 2634, PRODUCT §4.2): a request we signed into outbound mail and kept;
+// an inbound receipt by how it matched the store; a receipt the gateway made for its users,
+// sent or not (ssmctl receipts lists the store; these count what the log lines say).
+enum class ReceiptEvent {
+    Requested,
+    ReceivedValid,
+    ReceivedMismatch,
+    ReceivedUnknown,
+    ReceivedUnverified,
+    ReceivedMalformed,
+    AnswerSent,
+    AnswerNotSent,
+};
 
 // Private-key operations on the token (hsm/: the one place each operation calls the token).
 void count_hsm_operation(HsmOperation op, bool ok) noexcept;
@@ -136,6 +149,8 @@ void count_directory_cache(CacheResult result) noexcept;
 void count_directory_error(DirectorySource source) noexcept;
 // Configuration reloads (milter/reload.cpp).
 void count_config_reload(bool ok) noexcept;
+// Signed receipts (milter/: requests recorded, receipts received, receipts answered).
+void count_receipt(ReceiptEvent event) noexcept;
 // One message at its end (milter/: the per-message log line). Words beyond the families'
 // capacity count as "other" (see CounterFamily).
 void count_message(std::string_view direction, std::string_view action, std::string_view result,
@@ -150,6 +165,7 @@ struct Process {
     CounterFamily directory_cache;
     CounterFamily directory_errors;
     CounterFamily config_reloads;
+    CounterFamily receipts;
     Gauge up;
 };
 Process& process();

@@ -13,6 +13,7 @@
 #include "base/error.h"
 #include "base/gnutls_datum.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "pki/certificate.h"
 #include "directory/receipt_store.h"
 #include "milter/receipts.h"
@@ -311,11 +312,13 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
             // A signed receipt (RFC 2634 §2) holds a Receipt, not a MIME entity: it is matched
             // against the request we signed and delivered as received.
             if (v.econtent_type == smime::cms::oid::kReceipt) {
-                layer.receipt_detail =
-                    content->size() > smime::cms::kMaxReceiptDer
-                        ? std::string("receipt=malformed reason=\"receipt content over 64 KiB\"")
-                        : judge_signed_receipt(m_harvest, v, read_all(*content, smime::cms::kMaxReceiptDer),
-                                               layer.results, std::time(nullptr));
+                if (content->size() > smime::cms::kMaxReceiptDer) {
+                    metrics::count_receipt(metrics::ReceiptEvent::ReceivedMalformed);
+                    layer.receipt_detail = "receipt=malformed reason=\"receipt content over 64 KiB\"";
+                } else {
+                    layer.receipt_detail = judge_signed_receipt(m_harvest, v, read_all(*content, smime::cms::kMaxReceiptDer),
+                                                                layer.results, std::time(nullptr));
+                }
                 return layer;
             }
         }

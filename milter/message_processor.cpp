@@ -8,6 +8,7 @@
 #include "base/ascii.h"
 #include "base/error.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "directory/receipt_store.h"
 #include "smime/cms/envelope.h"
 #include "smime/cms/oids.h"
@@ -356,6 +357,7 @@ void MessageProcessor::record_receipt_request(const smime::cms::ReceiptRequest& 
     }
     directory::ReceiptStore store(harvest->environment());
     store.record_request(receipt_record(request, signature, message_id, m_sender_text, recipients, std::time(nullptr)));
+    metrics::count_receipt(metrics::ReceiptEvent::Requested);
 }
 
 MessageOutcome MessageProcessor::inbound()

@@ -11,6 +11,7 @@
 #include "base/ascii.h"
 #include "base/error.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/utc_time.h"
 #include "directory/receipt_store.h"
 #include "milter/config.h"
@@ -174,6 +175,7 @@ ReceiptAnswers answer(const Config& config, KeySource& keys, const InboundReceip
     const ReceiptAsk& ask = found.asks.back();  // RFC 2634 §2.3: the innermost signature's request
     const std::string id = directory::identifier_hex(ask.subject.request.content_identifier);
     const auto not_sent = [&](const std::string& why) {
+        metrics::count_receipt(metrics::ReceiptEvent::AnswerNotSent);
         out.detail += "receipt-not-sent=" + id + " reason=" + log::sanitise(why) + " ";
     };
     if (found.is_receipt) {
@@ -283,7 +285,9 @@ void send_receipts(const ReinjectionSettings& settings, const std::vector<Genera
                                        {"receipt", r.identifier_hex},
                                        {"identity", r.identity},
                                        {"to", joined(r.to)}});
+            metrics::count_receipt(metrics::ReceiptEvent::AnswerSent);
         } catch (const std::exception& e) {
+            metrics::count_receipt(metrics::ReceiptEvent::AnswerNotSent);
             try {
                 log::warning("receipt-not-sent", {{"queue_id", queue_id},
                                                   {"receipt", r.identifier_hex},

@@ -6,6 +6,7 @@
 
 #include "base/error.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "smime/cms/digest.h"
 #include "smime/cms/oids.h"
 
@@ -66,22 +67,31 @@ std::string judge_signed_receipt(directory::HarvestStore* harvest, const smime::
 {
     std::size_t signer = 0;
     while (signer < results.size() && results[signer].result != SmimeResult::Pass) ++signer;
-    if (signer >= results.size() || signer >= v.signers.size()) return "receipt=unverified";
+    if (signer >= results.size() || signer >= v.signers.size()) {
+        metrics::count_receipt(metrics::ReceiptEvent::ReceivedUnverified);
+        return "receipt=unverified";
+    }
     if (!harvest) return "receipt=unmatched reason=\"no receipt store\"";
     try {
         directory::ReceiptStore store(harvest->environment());
         const ReceiptOutcome o = check_signed_receipt(store, v, receipt_der, signer, results[signer].identifier, now);
         switch (o.match) {
         case directory::ReceiptMatch::Valid:
+            metrics::count_receipt(metrics::ReceiptEvent::ReceivedValid);
             return "receipt=valid receipt_id=" + o.identifier_hex + " for=" + log::sanitise(o.detail);
         case directory::ReceiptMatch::Mismatch:
+            metrics::count_receipt(metrics::ReceiptEvent::ReceivedMismatch);
             return "receipt=mismatch receipt_id=" + o.identifier_hex + " reason=" + log::sanitise(o.detail);
-        case directory::ReceiptMatch::UnknownIdentifier: return "receipt=unknown receipt_id=" + o.identifier_hex;
+        case directory::ReceiptMatch::UnknownIdentifier:
+            metrics::count_receipt(metrics::ReceiptEvent::ReceivedUnknown);
+            return "receipt=unknown receipt_id=" + o.identifier_hex;
         }
     } catch (const Error& e) {
         if (e.failure() != Failure::MalformedMessage && e.failure() != Failure::MessageTooLarge) throw;
+        metrics::count_receipt(metrics::ReceiptEvent::ReceivedMalformed);
         return "receipt=malformed reason=" + log::sanitise(e.what());
     }
+    metrics::count_receipt(metrics::ReceiptEvent::ReceivedUnknown);
     return "receipt=unknown";
 }
 

@@ -11,7 +11,7 @@
 # `ssm-milter -n` warns.
 . "$(dirname "$0")/lib.sh"
 . "$SSM_SRCDIR/tests/interop/peers.sh"
-require_tools postfix smtp-sink swaks openssl softhsm2-util pkcs11-tool perl script
+require_tools postfix smtp-sink swaks openssl softhsm2-util pkcs11-tool perl script curl
 require_binaries
 make_pki
 make_token
@@ -43,14 +43,16 @@ direction = "outbound"
 sign = "domain"
 encrypt = "never"'
 start_sink || fatal answer-setup "smtp-sink did not start"
-PF_PORT=$(free_port); MILTER_PORT=$(free_port); REINJECT_PORT=$(free_port)
+PF_PORT=$(free_port); MILTER_PORT=$(free_port); REINJECT_PORT=$(free_port); METRICS_PORT=$(free_port)
 # config NAME [REINJECT_PORT]: 127.0.0.1 is not internal here, so the client's mail is inbound;
 # the reinjected receipts are outbound through their marker.
 config() {
   local reinjection=
   [ -z "${2:-}" ] || reinjection="[reinjection]
 address = \"127.0.0.1:$2\"
-secret_file = \"$WORK/reinject.secret\""
+secret_file = \"$WORK/reinject.secret\"
+[metrics]
+listen = \"127.0.0.1:$METRICS_PORT\""
   write_config "$WORK/$1.toml" port="$MILTER_PORT" rules="$RULES" extra="[directory]
 cache = \"$WORK/cache-$1\"
 static_certificates = \"$WORK/certs\"
@@ -131,6 +133,9 @@ else fail answer-all-receipt "no receipt delivered"; fi
 original_delivered all && pass answer-all-original-delivered || fail answer-all-original-delivered "original not delivered"
 grep -q 'receipt-sent .*identity=domain-signing-authority@acme.example.*to=dave@partner.example' "$WORK/milter.log" \
   && pass answer-logged || fail answer-logged "no receipt-sent log line"
+# ... and counted (ssm_receipts_total, ssm-milter(8) METRICS): at least the receipt above.
+sent=$(curl -sS --max-time 10 "http://127.0.0.1:$METRICS_PORT/metrics" 2>&1 | sed -n 's/^ssm_receipts_total{event="answered",result="sent"} //p')
+[ "${sent:-0}" -ge 1 ] 2>/dev/null && pass answer-counted || fail answer-counted "answered/sent: '${sent}'"
 grep -q 'signed-receipt=not-signed-again' "$WORK/milter.log" \
   && pass answer-receipt-not-signed-again || fail answer-receipt-not-signed-again "no signed-receipt=not-signed-again log word"
 

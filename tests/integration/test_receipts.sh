@@ -12,7 +12,7 @@
 #  - configuration errors name file:line:column.
 . "$(dirname "$0")/lib.sh"
 . "$SSM_SRCDIR/tests/interop/peers.sh"
-require_tools openssl postfix smtp-sink swaks softhsm2-util pkcs11-tool perl gpgsm cmsutil certutil pk12util
+require_tools openssl postfix smtp-sink swaks softhsm2-util pkcs11-tool perl curl gpgsm cmsutil certutil pk12util
 require_binaries
 make_pki
 make_token
@@ -135,9 +135,11 @@ receipts_to = ["not an address"]' "is not an address"
 
 # --- the daemon behind a real Postfix ---------------------------------------------------------
 start_sink || fatal receipts-setup "smtp-sink did not start"
-MILTER_PORT=$(free_port); PF_PORT=$(free_port)
+MILTER_PORT=$(free_port); PF_PORT=$(free_port); METRICS_PORT=$(free_port)
 write_config "$WORK/daemon.toml" port="$MILTER_PORT" rules="$RULES" extra="[directory]
-cache = \"$WORK/cache\""
+cache = \"$WORK/cache\"
+[metrics]
+listen = \"127.0.0.1:$METRICS_PORT\""
 start_milter "$WORK/daemon.toml" || fatal receipts-setup "ssm-milter did not start"
 start_postfix pf "$PF_PORT" "$SINK_PORT" "$MILTER_PORT" || fatal receipts-setup "Postfix did not start"
 printf 'From: alice@acme.example\r\nTo: dave@partner.example\r\nSubject: via postfix\r\nMessage-ID: <r3@acme.example>\r\n\r\nHello again\r\n' >"$WORK/r3.eml"
@@ -150,3 +152,8 @@ smime_split "$WORK/r3.delivered" "$WORK/r3-split" >/dev/null 2>&1
 printed=$(openssl cms -cmsout -print -inform DER -in "$WORK/r3-split/sig.der" 2>&1 | tr -d ' :\n-' | tr 'A-F' 'a-f')
 expect receipts-postfix-recorded "$([ -n "$pid" ] && grep -q "${pid:0:16}" <<<"$printed" && echo 1 || echo 0)" "store: $list"
 verify_openssl "$WORK/r3.delivered" alice@acme.example && pass receipts-postfix-verifies || fail receipts-postfix-verifies "$PEER_DETAIL"
+# The daemon counts the request it recorded (ssm_receipts_total, ssm-milter(8) METRICS).
+scraped=$(curl -sS --max-time 10 "http://127.0.0.1:$METRICS_PORT/metrics" 2>&1)
+expect receipts-postfix-metrics "$(grep -qx 'ssm_receipts_total{event="requested",result="ok"} 1' <<<"$scraped" &&
+  grep -qx 'ssm_receipts_total{event="received",result="valid"} 0' <<<"$scraped" && echo 1 || echo 0)" \
+  "$(grep ssm_receipts <<<"$scraped")"

@@ -262,8 +262,12 @@ public:
                                  "ssm_directory_cache_total{result=\"stale\"} 0\n",
                                  "ssm_directory_errors_total{source=\"ldap\"} 0\n",
                                  "ssm_directory_errors_total{source=\"ldap_server\"} 0\n",
-                                 "ssm_config_reloads_total{result=\"error\"} 0\n"})
+                                 "ssm_config_reloads_total{result=\"error\"} 0\n",
+                                 "ssm_receipts_total{event=\"requested\",result=\"ok\"} 0\n",
+                                 "ssm_receipts_total{event=\"received\",result=\"malformed\"} 0\n",
+                                 "ssm_receipts_total{event=\"answered\",result=\"not_sent\"} 0\n"})
             CPPUNIT_ASSERT_MESSAGE(line, has(text, line));
+        metrics::count_receipt(metrics::ReceiptEvent::ReceivedMismatch);
         metrics::count_hsm_operation(metrics::HsmOperation::Decrypt, false);
         metrics::count_directory_cache(metrics::CacheResult::Stale);
         metrics::count_directory_error(metrics::DirectorySource::Ldap);
@@ -273,7 +277,9 @@ public:
                                  "ssm_hsm_operations_total{operation=\"sign\",result=\"ok\"} 0\n",
                                  "ssm_directory_cache_total{result=\"stale\"} 1\n",
                                  "ssm_directory_errors_total{source=\"ldap\"} 1\n",
-                                 "ssm_config_reloads_total{result=\"ok\"} 1\n"})
+                                 "ssm_config_reloads_total{result=\"ok\"} 1\n",
+                                 "ssm_receipts_total{event=\"received\",result=\"mismatch\"} 1\n",
+                                 "ssm_receipts_total{event=\"received\",result=\"valid\"} 0\n"})
             CPPUNIT_ASSERT_MESSAGE(line, has(text, line));
     }
 
