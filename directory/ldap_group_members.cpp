@@ -5,6 +5,7 @@
 #include "directory/ldap_group_members.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "base/log.h"
 

@@ -147,7 +147,7 @@ constexpr std::array kKeys = {
     KeySpec{"directory.groups", "timeout", K::Duration, "\"5s\"", false, true,
             "Longest wait for a connection and for one search, per server."},
     KeySpec{"directory.groups", "cache_ttl", K::Duration, "\"5m\"", false, true,
-            "How long a membership answer is reused; 0: ask every time."},
+            "How long a membership answer (or a mail list's group expansion) is reused; 0: ask every time."},
 
     KeySpec{"reinjection", "address", K::String, "\"\"", false, true,
             "host:port of a loopback SMTP listener of the MTA that runs ssm-milter again; when set, "
