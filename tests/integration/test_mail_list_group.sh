@@ -5,8 +5,9 @@
 # suffix). Behind a real Postfix, a message that dave signed and encrypted to the list key with
 # `openssl cms` is delivered once to every group member (and board's configured member),
 # re-encrypted so that each member's own key opens it, under the list's signature carrying the
-# mlExpansionHistory. `ssmctl list members` shows where each member comes from. bob, added to
-# the group with ldapmodify, is a member once cache_ttl has passed. With slapd stopped, a
+# mlExpansionHistory; a group of entries without mail leaves nobody (550 5.7.1). `ssmctl list
+# members` shows where each member comes from. bob, added to the group with ldapmodify, is a
+# member once cache_ttl has passed. With slapd stopped, a
 # message relayed by a first Postfix gets 451 4.7.1 there and stays queued; after slapd is
 # back and the queue is flushed it is delivered to the members.
 . "$(dirname "$0")/lib.sh"
@@ -47,6 +48,7 @@ P=ou=people,$SLAPD_SUFFIX G=ou=groups,$SLAPD_SUFFIX
   for m in alice@acme.example carol@acme.example nomail gone; do printf 'member: cn=%s,%s\n' "$m" "$P"; done
   printf '\ndn: cn=board,%s\nobjectClass: groupOfUniqueNames\ncn: board\n' "$G"
   printf "uniqueMember: cn=dave@partner.example,%s#'0101'B\n" "$P"
+  printf '\ndn: cn=ghosts,%s\nobjectClass: groupOfNames\ncn: ghosts\nmember: cn=nomail,%s\nmember: cn=gone,%s\n' "$G" "$P" "$P"
 } >"$WORK/people.ldif"
 LDAP_PORT=$(free_port)
 on_exit "sh $FIX stop $WORK/ldap"
@@ -67,7 +69,12 @@ members_group = \"team\"
 address = \"board@acme.example\"
 identity = \"team@acme.example\"
 members = [\"alice@acme.example\"]
-members_group = \"cn=board,$G\""
+members_group = \"cn=board,$G\"
+
+[[mail_list]]
+address = \"ghosts@acme.example\"
+identity = \"team@acme.example\"
+members_group = \"ghosts\""
 config() {  # config FILE GROUPS-TOML LISTS-TOML
   write_config "$1" port="${MILTER_PORT:-1}" pki='revocation = "off"' extra="[directory]
 cache = \"$WORK/cache\"
@@ -109,6 +116,10 @@ if [ $rc -eq 0 ] && grep -qx 'member list=board@acme.example address=alice@acme.
 else
   fail lg-ssmctl-members-config-and-unique-member "rc=$rc $(tr '\n' ' ' <"$WORK/members.out")"
 fi
+
+members ghosts@acme.example; rc=$?
+[ $rc -eq 1 ] && grep -q '^total list=ghosts@acme.example members=0 from_group=0 group_without_mail=2 group_found=yes$' "$WORK/members.out" \
+  && pass lg-ssmctl-no-member || fail lg-ssmctl-no-member "rc=$rc $(tr '\n' ' ' <"$WORK/members.out")"
 
 # --- through Postfix ----------------------------------------------------------------------------
 printf 'Content-Type: text/plain\r\n\r\nMinutes of the group meeting, 1 December.\r\n' >"$WORK/content.txt"
@@ -173,6 +184,13 @@ grep -q 'action=expand.*list=team@acme.example members=2 skipped=0 history=1 enc
   "$WORK/milter.log" && pass lg-logged-member-count \
   || fail lg-logged-member-count "$(grep 'list=team' "$WORK/milter.log" | tail -n 1 | cut -c1-300)"
 expand lg-group-of-unique-names board@acme.example alice dave
+# A group of entries without mail leaves nobody: refused like a list with nobody left (the
+# milter's own pipeline, offline).
+make_input "$WORK/ghosts.eml" ghosts@acme.example
+"$SSM_BUILDDIR/ssmctl" -c "$WORK/ssm.toml" process --direction in --from dave@partner.example --to ghosts@acme.example \
+  <"$WORK/ghosts.eml" >/dev/null 2>"$WORK/ghosts.err"; rc=$?
+[ $rc -eq 1 ] && grep -q '^reply: 550 5.7.1 mail list ghosts@acme.example: no member left' "$WORK/ghosts.err" \
+  && pass lg-no-member-left-refused || fail lg-no-member-left-refused "rc=$rc $(grep -E 'reply|error' "$WORK/ghosts.err" | tr '\n' ' ' | cut -c1-300)"
 
 # bob joins the group; once cache_ttl has passed, he is a member.
 printf 'dn: cn=team,%s\nchangetype: modify\nadd: member\nmember: cn=bob@acme.example,%s\n' "$G" "$P" >"$WORK/bob.ldif"
