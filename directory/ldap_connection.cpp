@@ -166,6 +166,17 @@ std::string escape_filter_value(std::string_view value)
     return s;
 }
 
+bool is_valid_dn(std::string_view dn)
+{
+    // A NUL would cut the string libldap sees; the length bound keeps the parse cheap.
+    if (dn.empty() || dn.size() > 4096 || dn.find('\0') != std::string_view::npos) return false;
+    const std::string text(dn);
+    LDAPDN parsed = nullptr;
+    const int rc = ldap_str2dn(text.c_str(), &parsed, LDAP_DN_FORMAT_LDAPV3);
+    if (parsed) ldap_dnfree(parsed);
+    return rc == LDAP_SUCCESS;
+}
+
 std::string make_filter(std::string_view filter_template, std::string_view raw_value)
 {
     const std::string escaped = escape_filter_value(raw_value);

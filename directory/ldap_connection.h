@@ -124,6 +124,10 @@ struct Entry {
 // structure of a filter.
 std::string escape_filter_value(std::string_view value);
 
+// Whether `dn` is a non-empty RFC 4514 DN (libldap's ldap_str2dn, LDAPv3 syntax). A DN from a
+// server answer must pass this before it becomes the base of a search.
+bool is_valid_dn(std::string_view dn);
+
 // Replaces every "%s" of `filter_template` with the escaped value.
 std::string make_filter(std::string_view filter_template, std::string_view raw_value);
 

@@ -2,20 +2,11 @@
 // then the group filtered on those DNs — with every value escaped (RFC 4515).
 #include "directory/ldap_groups.h"
 #include "base/ascii.h"
+#include "directory/ldap_group_members.h"
 
 #include <cctype>
 
 namespace ssm::directory {
-
-namespace {
-
-// A group written as a DN ("cn=vip,ou=groups,...") rather than a bare cn.
-bool is_dn(const std::string& group)
-{
-    return group.find('=') != std::string::npos;
-}
-
-}  // namespace
 
 LdapGroups::LdapGroups(GroupDirectorySettings settings)
     : m_settings(std::move(settings)), m_client(std::make_unique<ldap::Client>(m_settings.client))
@@ -56,7 +47,7 @@ bool LdapGroups::ask(const EmailAddress& address, const std::string& group) cons
     }
     ldap::SearchRequest groups;
     groups.attributes = {"1.1"};
-    if (is_dn(group)) {
+    if (is_group_dn(group)) {
         groups.base = group;
         groups.scope = ldap::Scope::Base;
         groups.filter = "(|" + any + ")";

@@ -14,6 +14,8 @@ directory_libssm_directory_a_SOURCES = \
 	directory/ldap_source.h directory/ldap_source.cpp
 # Group membership for the policy (from_group/to_group), on the same LDAP client.
 directory_libssm_directory_a_SOURCES += directory/ldap_groups.h directory/ldap_groups.cpp
+# A group's members (member/uniqueMember, then each one's mail) for mail lists (PRODUCT §4.3).
+directory_libssm_directory_a_SOURCES += directory/ldap_group_members.h directory/ldap_group_members.cpp
 
 check_PROGRAMS += tests/unit/test_directory
 tests_unit_test_directory_SOURCES = tests/unit/test_directory.cpp tests/unit/test_pki_support.h $(UNIT_MAIN)

@@ -2,6 +2,7 @@
 // LDAP directories behind the persistent lookup cache. Input is the loaded configuration.
 #include "milter/certificates.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -10,6 +11,7 @@
 #include "base/log.h"
 #include "base/secure_buffer.h"
 #include "directory/ldap_clearances.h"
+#include "directory/ldap_group_members.h"
 #include "directory/ldap_groups.h"
 #include "directory/ldap_source.h"
 #include "directory/lookup_cache.h"
@@ -113,6 +115,17 @@ std::shared_ptr<const policy::GroupMembership> group_directory(const GroupDirect
     return directory_user<directory::LdapGroups>(g, std::move(settings));
 }
 
+// The members of mail lists' groups (members_group), from the same directory.
+std::shared_ptr<const directory::GroupMemberDirectory> group_member_directory(const GroupDirectory& g)
+{
+    directory::GroupMembersSettings settings;
+    settings.client = group_client(g);
+    settings.group_base = g.group_base;
+    settings.cache_ttl = g.cache_ttl;
+    settings.max_members = MailList::kMaxMembers;
+    return directory_user<directory::LdapGroupMembers>(g, std::move(settings));
+}
+
 // Recipients' clearances ([labels] clearance_attribute) from the same directory.
 std::shared_ptr<const policy::ClearanceDirectory> clearance_directory(const GroupDirectory& g,
                                                                       const std::string& attribute)
@@ -162,6 +175,9 @@ std::shared_ptr<const Certificates> Certificates::load(const Config& config,
     if (harvest) sources.push_back(std::move(harvest));
     c->m_sources = sources;
     if (config.directory.groups) c->m_groups = group_directory(*config.directory.groups);
+    const bool list_groups = std::any_of(config.mail_lists.begin(), config.mail_lists.end(),
+                                         [](const MailList& l) { return !l.members_group.empty(); });
+    if (config.directory.groups && list_groups) c->m_group_members = group_member_directory(*config.directory.groups);
     if (config.directory.groups && !config.clearance_attribute.empty())
         c->m_clearances = clearance_directory(*config.directory.groups, config.clearance_attribute);
     pki::TrustStoreConfig trust_config;

@@ -13,6 +13,7 @@
 #include "base/email_address.h"
 #include "directory/certificate_choice.h"
 #include "directory/harvest_store.h"
+#include "directory/ldap_group_members.h"
 #include "milter/config.h"
 #include "policy/labels.h"
 #include "policy/match.h"
@@ -44,6 +45,9 @@ public:
     // Recipients' clearances from [directory.groups] ([labels] clearance_attribute); null when
     // not configured (clearances then come from [[clearance]] only).
     const policy::ClearanceDirectory* clearances() const { return m_clearances.get(); }
+    // The members of [[mail_list]] members_group groups, from [directory.groups]; null when no
+    // list has one.
+    const directory::GroupMemberDirectory* group_members() const { return m_group_members.get(); }
 
 private:
     std::shared_ptr<directory::HarvestStore> m_harvest;
@@ -53,6 +57,7 @@ private:
     std::optional<Bytes> m_archive;
     std::shared_ptr<const policy::GroupMembership> m_groups;
     std::shared_ptr<const policy::ClearanceDirectory> m_clearances;
+    std::shared_ptr<const directory::GroupMemberDirectory> m_group_members;
 };
 
 // Opens the harvested-certificate store in [directory] cache; nullptr (and a warning) when

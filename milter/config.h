@@ -120,9 +120,15 @@ struct MetricsSettings {
 
 // [[mail_list]]: a list this gateway expands as an RFC 2634 mail-list agent (PRODUCT §4.3).
 struct MailList {
+    // One expansion's recipients, the configured and the group's together; larger lists
+    // would be better served by the MTA's own expansion.
+    static constexpr std::size_t kMaxMembers = 1000;
     EmailAddress address;   // the list address, in one of our [[domain]]s
     EmailAddress identity;  // whose certificate and key on the token decrypt and sign
-    std::vector<EmailAddress> members;
+    std::vector<EmailAddress> members;  // from the configuration (may be empty with members_group)
+    // A [directory.groups] group (a DN, or a cn under its group_base) whose members are also
+    // the list's; empty: none. Resolved at each expansion (milter/list_members.h).
+    std::string members_group;
     // Absent ("keep"): the originator's receipt request stands; else the MLReceiptPolicy we add.
     smime::cms::MlReceiptPolicyKind receipt_policy = smime::cms::MlReceiptPolicyKind::Absent;
     std::vector<std::string> receipts_to;  // insteadOf / inAdditionTo

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "base/ascii.h"
+#include "directory/ldap_group_members.h"
 #include "milter/config_loader.h"
 #include "smime/cms/general_names.h"
 
@@ -12,7 +13,7 @@ namespace ssm::milter::config_detail {
 namespace {
 
 constexpr std::string_view kList = "mail_list[]";
-constexpr std::size_t kMaxMembers = 1000;  // one expansion's RCPTs; larger lists belong in LDAP
+constexpr std::size_t kMaxMembers = MailList::kMaxMembers;
 
 EmailAddress address(Loader& L, const toml::table* t, std::string_view key, const std::string& text)
 {
@@ -22,10 +23,27 @@ EmailAddress address(Loader& L, const toml::table* t, std::string_view key, cons
     return *a;
 }
 
+// members_group: named as from_group/to_group name groups, in the one group directory.
+std::string group(Loader& L, const toml::table* t, const Config& c)
+{
+    const std::string g = L.str(t, kList, "members_group");
+    const auto& groups = c.directory.groups;
+    if (!groups)
+        L.fail(L.region(t, "members_group"), "members_group needs a [directory.groups] directory to read the group from");
+    if (g.empty()) L.fail(L.region(t, "members_group"), "members_group must name a group (a DN or a cn)");
+    if (directory::is_group_dn(g)) {
+        if (!directory::ldap::is_valid_dn(g)) L.fail(L.region(t, "members_group"), "'" + g + "' is not an LDAP DN");
+    } else if (groups->group_base.empty()) {
+        L.fail(L.region(t, "members_group"), "members_group '" + g + "' is a cn, but [directory.groups] has no group_base "
+                                             "(name the group by its DN)");
+    }
+    return g;
+}
+
 MailList load_list(Loader& L, const toml::table* t, const Config& c)
 {
     const std::string text = L.str(t, kList, "address");
-    MailList l{address(L, t, "address", text), address(L, t, "address", text), {}, {}, {}};
+    MailList l{address(L, t, "address", text), address(L, t, "address", text), {}, {}, {}, {}};
     if (!c.policy.is_own_domain(l.address.domain()))
         L.fail(L.region(t, "address"), "list address " + text + " is not in one of our [[domain]]s");
     if (t->contains("identity")) l.identity = address(L, t, "identity", L.str(t, kList, "identity"));
@@ -36,7 +54,10 @@ MailList load_list(Loader& L, const toml::table* t, const Config& c)
             if (seen.same_as(a)) L.fail(L.region(t, "members"), "member " + m + " is named twice");
         l.members.push_back(std::move(a));
     }
-    if (l.members.empty() || l.members.size() > kMaxMembers)
+    if (t->contains("members_group")) l.members_group = group(L, t, c);
+    if (!t->contains("members") && l.members_group.empty())
+        L.fail(t->source(), "[[mail_list]] " + text + " needs members, members_group or both");
+    if ((l.members.empty() && l.members_group.empty()) || l.members.size() > kMaxMembers)
         L.fail(L.region(t, "members"), "members must name 1 to " + std::to_string(kMaxMembers) + " addresses");
 
     using Kind = smime::cms::MlReceiptPolicyKind;

@@ -147,7 +147,7 @@ constexpr std::array kKeys = {
     KeySpec{"directory.groups", "timeout", K::Duration, "\"5s\"", false, true,
             "Longest wait for a connection and for one search, per server."},
     KeySpec{"directory.groups", "cache_ttl", K::Duration, "\"5m\"", false, true,
-            "How long a membership answer is reused; 0: ask every time."},
+            "How long a membership answer (or a mail list's group expansion) is reused; 0: ask every time."},
 
     KeySpec{"reinjection", "address", K::String, "\"\"", false, true,
             "host:port of a loopback SMTP listener of the MTA that runs ssm-milter again; when set, "
@@ -342,8 +342,13 @@ constexpr std::array kKeys = {
     KeySpec{"mail_list[]", "identity", K::String, "", false, true,
             "Address of the list's certificate and key on the token, which decrypt what was "
             "encrypted to the list and sign the outer layer; default: the list address."},
-    KeySpec{"mail_list[]", "members", K::StringArray, "", true, true,
-            "Member addresses (at most 1000; not the list address itself)."},
+    KeySpec{"mail_list[]", "members", K::StringArray, "", false, true,
+            "Member addresses (at most 1000; not the list address itself). A list needs members, "
+            "members_group or both."},
+    KeySpec{"mail_list[]", "members_group", K::String, "", false, true,
+            "A group of the [directory.groups] directory (a DN, or a cn under its group_base) "
+            "whose members (member, uniqueMember; each one's mail) are also the list's, read at "
+            "each expansion and reused for its cache_ttl."},
     KeySpec{"mail_list[]", "receipt_policy", K::String, "\"keep\"", false, true,
             "keep (the originator's receipt request stands), none (no receipts), insteadOf or "
             "inAdditionTo (receipts to receipts_to instead of, or as well as, the originator's "

@@ -6,7 +6,7 @@ milter_libssm_milter_a_SOURCES = \
 	milter/config_loader.h milter/config_directory.cpp \
 	milter/config_rules.h milter/config_rules.cpp \
 	milter/config_reinjection.cpp milter/config_labels.cpp milter/config_mail_list.cpp \
-	milter/mail_list.h milter/mail_list.cpp \
+	milter/mail_list.h milter/mail_list.cpp milter/list_members.h milter/list_members.cpp \
 	milter/network.h milter/network.cpp \
 	milter/reply.h milter/reply.cpp \
 	milter/auth_results.h milter/auth_results.cpp \
@@ -57,3 +57,7 @@ milter_libssm_milter_a_SOURCES += milter/receipts.h milter/receipts.cpp
 # Clearances in recipients' own certificates on the token ([labels] clearance_from_certificate).
 milter_libssm_milter_a_SOURCES += milter/certificate_clearances.h milter/certificate_clearances.cpp
 milter_libssm_milter_a_SOURCES += milter/receipt_answer.h milter/receipt_answer.cpp
+# Mail lists with members from a directory group (members_group): settings and the union.
+check_PROGRAMS += tests/unit/test_list_members
+tests_unit_test_list_members_SOURCES = tests/unit/test_list_members.cpp $(UNIT_MAIN)
+tests_unit_test_list_members_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)

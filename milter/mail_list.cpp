@@ -8,6 +8,7 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "milter/inbound.h"
+#include "milter/list_members.h"
 #include "smime/cms/ml_expansion.h"
 #include "smime/cms/oids.h"
 #include "smime/decrypter.h"
@@ -179,11 +180,37 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
         entity = unwrapped.get();
     }
 
-    // 4. Members: encrypted content only to those we can encrypt to (never in clear).
+    // 4. Members: the configured ones and the group's as the directory lists them now (a
+    // directory outage waits like a certificate lookup does); encrypted content only to those
+    // we can encrypt to (never in clear).
+    ListMembers resolved;
+    try {
+        resolved = resolve_members(list, m_certificates.group_members());
+    } catch (const Error& e) {
+        if (e.failure() != Failure::DirectoryUnavailable) throw;
+        MessageOutcome out;
+        out.reply = reply_for(e.failure(), e.what());
+        out.action = "tempfail";
+        out.detail = "list=" + name + " group=" + list.members_group + " ";
+        return out;
+    }
+    std::string group_detail;
+    if (!list.members_group.empty()) {
+        group_detail = " group_members=" + std::to_string(resolved.from_group) +
+                       " group_without_mail=" + std::to_string(resolved.group_without_mail);
+        if (!resolved.group_found)
+            log::warning("list-group-missing", {{"list", name}, {"group", list.members_group}});
+    }
+    if (resolved.too_many)
+        return refuse(list, "more than " + std::to_string(MailList::kMaxMembers) + " members", r.detail);
+    if (resolved.members.empty())
+        return refuse(list, "no member left (group " + list.members_group + " lists none with a usable mail address)",
+                      r.detail);
     std::vector<std::string> members;
     std::vector<directory::RecipientCertificate> certs;
     std::size_t skipped = 0;
-    for (const auto& member : list.members) {
+    for (const auto& resolved_member : resolved.members) {
+        const EmailAddress& member = resolved_member.address;
         if (!r.decrypted) {
             members.push_back(member.str());
             continue;
@@ -270,9 +297,12 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
     out.add_recipients = members;
     out.detail = "list=" + name + " members=" + std::to_string(members.size()) +
                  " skipped=" + std::to_string(skipped) + " history=" + std::to_string(history.size()) +
-                 " encrypted=" + (r.decrypted ? "yes" : "no") + (label ? " label=copied" : "") + " " + r.detail;
+                 " encrypted=" + (r.decrypted ? "yes" : "no") + group_detail + (label ? " label=copied" : "") + " " +
+                 r.detail;
     log::info("list-expanded", {{"list", name}, {"members", std::to_string(members.size())},
-                                {"skipped", std::to_string(skipped)}, {"history", std::to_string(history.size())}});
+                                {"skipped", std::to_string(skipped)}, {"history", std::to_string(history.size())},
+                                {"group_members", std::to_string(resolved.from_group)},
+                                {"group_without_mail", std::to_string(resolved.group_without_mail)}});
     return out;
 }
 

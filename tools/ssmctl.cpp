@@ -15,6 +15,7 @@
 #include "tools/ssmctl_process.h"
 #include "tools/ssmctl_receipts.h"
 #include "tools/ssmctl_clearance.h"
+#include "tools/ssmctl_list.h"
 
 using namespace ssm;
 
@@ -55,7 +56,9 @@ void usage(std::FILE* to)
                  "  clearance lookup ADDR\n"
                  "      the recipient's clearances in the directory ([labels] clearance_attribute)\n"
                  "  clearance encode --policy OID [--class N]... [--category TYPE-OID:HEX]...\n"
-                 "      the RFC 5755 Clearance DER (to stdout) to store in the directory\n");
+                 "      the RFC 5755 Clearance DER (to stdout) to store in the directory\n"
+                 "  list members ADDRESS\n"
+                 "      a [[mail_list]]'s members now (configured and from its members_group)\n");
 }
 
 }  // namespace
@@ -100,6 +103,7 @@ int main(int argc, char** argv)
     if (command == "cache") return tools::cache_command(*config, args, std::cout, std::cerr);
     if (command == "receipts") return tools::receipts_command(*config, args, std::cout, std::cerr);
     if (command == "clearance") return tools::clearance_command(*config, args, std::cout, std::cerr);
+    if (command == "list") return tools::list_command(*config, args, std::cout, std::cerr);
     usage(stderr);
     return kExitUsage;
 }

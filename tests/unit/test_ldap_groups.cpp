@@ -1,6 +1,7 @@
 // directory::LdapGroups against a real slapd (tests/fixtures/slapd.sh) on a free loopback port:
 // groupOfNames by DN and by cn, groupOfUniqueNames, non-members, filter escaping of untrusted
-// addresses, the answer cache, an unreachable server, and a policy rule using the groups.
+// addresses, the answer cache, an unreachable server, and a policy rule using the groups; and
+// directory::LdapGroupMembers (mail lists' members_group) over the same groups.
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <netinet/in.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "directory/ldap_group_members.h"
 #include "directory/ldap_groups.h"
 #include "policy/policy.h"
 #include "tests/unit/test_support.h"
@@ -63,6 +65,26 @@ dn: cn=board,ou=groups,dc=partner,dc=example
 objectClass: groupOfUniqueNames
 cn: board
 uniqueMember: cn=boss@partner.example,ou=people,dc=partner,dc=example
+
+dn: cn=uid-board,ou=groups,dc=partner,dc=example
+objectClass: groupOfUniqueNames
+cn: uid-board
+uniqueMember: cn=boss@partner.example,ou=people,dc=partner,dc=example#'0101'B
+
+dn: cn=all,ou=groups,dc=partner,dc=example
+objectClass: groupOfNames
+cn: all
+member: cn=vip@partner.example,ou=people,dc=partner,dc=example
+member: cn=boss@partner.example,ou=people,dc=partner,dc=example
+member: cn=clerk@partner.example,ou=people,dc=partner,dc=example
+member: cn=vip,ou=groups,dc=partner,dc=example
+member: cn=gone,ou=people,dc=partner,dc=example
+member: cn=nomail,ou=people,dc=partner,dc=example
+
+dn: cn=nomail,ou=people,dc=partner,dc=example
+objectClass: inetOrgPerson
+cn: nomail
+sn: nomail
 )";
 
 class Slapd {
@@ -87,6 +109,15 @@ public:
         }
     }
     void stop() { fixture("stop " + q(dir())); }
+    directory::GroupMembersSettings member_settings(std::chrono::seconds ttl, std::size_t max_members = 1000) const
+    {
+        directory::GroupMembersSettings s;
+        s.client = settings(ttl).client;
+        s.group_base = std::string("ou=groups,") + kSuffix;
+        s.cache_ttl = ttl;
+        s.max_members = max_members;
+        return s;
+    }
     directory::GroupDirectorySettings settings(std::chrono::seconds ttl) const
     {
         directory::GroupDirectorySettings s;
@@ -160,6 +191,43 @@ public:
             CPPUNIT_ASSERT_EQUAL(std::string("default"), p.plan(m, addr("clerk@partner.example"), &groups).rule_name);
         }
         {
+            // The members of a group (mail lists' members_group): by DN and by cn, both
+            // attributes, each address once; a nested group, a DN without an entry and an entry
+            // without mail are skipped and counted.
+            directory::LdapGroupMembers members(slapd.member_settings(std::chrono::seconds(0)));
+            auto names = [](const directory::GroupExpansion& g) {
+                std::string s;
+                for (const auto& a : g.addresses) s += a.str() + " ";
+                return s;
+            };
+            auto vip = members.members(vip_dn);
+            CPPUNIT_ASSERT(vip.found);
+            CPPUNIT_ASSERT_EQUAL(std::string("vip@partner.example boss@partner.example "), names(vip));
+            CPPUNIT_ASSERT_EQUAL(std::size_t(0), vip.without_mail);
+            CPPUNIT_ASSERT_EQUAL(std::string("boss@partner.example "), names(members.members("board")));
+            // uniqueMember with its optional UID
+            CPPUNIT_ASSERT_EQUAL(std::string("boss@partner.example "), names(members.members("uid-board")));
+            auto all = members.members("all");
+            CPPUNIT_ASSERT_EQUAL(std::string("vip@partner.example boss@partner.example clerk@partner.example "), names(all));
+            CPPUNIT_ASSERT_EQUAL(std::size_t(3), all.without_mail);
+            CPPUNIT_ASSERT(!all.truncated);
+            for (const std::string& none : {std::string("no-such-group"), std::string("v*"),
+                                           std::string("cn=none,ou=groups,") + kSuffix}) {
+                auto g = members.members(none);
+                CPPUNIT_ASSERT_MESSAGE(none, !g.found && g.addresses.empty());
+            }
+            // More member values than allowed: marked incomplete, never cut silently.
+            directory::LdapGroupMembers small(slapd.member_settings(std::chrono::seconds(0), 2));
+            CPPUNIT_ASSERT(small.members("all").truncated);
+            CPPUNIT_ASSERT(!small.members("vip").truncated);
+            // Expansions are cached for the TTL.
+            directory::LdapGroupMembers cached(slapd.member_settings(std::chrono::seconds(60)));
+            CPPUNIT_ASSERT_EQUAL(std::size_t(3), cached.members("all").addresses.size());
+            const auto sent = cached.searches_sent();
+            CPPUNIT_ASSERT_EQUAL(std::size_t(3), cached.members("all").addresses.size());
+            CPPUNIT_ASSERT_EQUAL(sent, cached.searches_sent());
+        }
+        {
             // The cache answers repeated questions without searching again.
             directory::LdapGroups cached(slapd.settings(std::chrono::seconds(60)));
             CPPUNIT_ASSERT(cached.is_member(addr("vip@partner.example"), "vip"));
@@ -173,6 +241,13 @@ public:
             try {
                 cached.is_member(addr("boss@partner.example"), "vip");
                 CPPUNIT_FAIL("answered without a server");
+            } catch (const Error& e) {
+                CPPUNIT_ASSERT(e.failure() == Failure::DirectoryUnavailable);
+            }
+            directory::LdapGroupMembers members(slapd.member_settings(std::chrono::seconds(60)));
+            try {
+                members.members("vip");
+                CPPUNIT_FAIL("members without a server");
             } catch (const Error& e) {
                 CPPUNIT_ASSERT(e.failure() == Failure::DirectoryUnavailable);
             }

@@ -1,0 +1,42 @@
+// Resolving a list's members (see list_members.h).
+#include "milter/list_members.h"
+
+
+#include "base/error.h"
+
+namespace ssm::milter {
+
+ListMembers resolve_members(const MailList& list, const directory::GroupMemberDirectory* groups)
+{
+    ListMembers out;
+    auto add = [&](const EmailAddress& a, ListMember::Origin origin) {
+        if (a.same_as(list.address)) return false;
+        for (const auto& m : out.members)
+            if (m.address.same_as(a)) return false;
+        out.members.push_back({a, origin});
+        return true;
+    };
+    for (const auto& m : list.members) add(m, ListMember::Origin::Config);
+    if (!list.members_group.empty()) {
+        // The loader refuses members_group without [directory.groups]; a caller without the
+        // directory must not expand to the configured members only.
+        if (!groups)
+            throw Error(Failure::DirectoryUnavailable,
+                        "mail list " + list.address.str() + ": no group directory for " + list.members_group);
+        const directory::GroupExpansion g = groups->members(list.members_group);
+        out.group_found = g.found;
+        out.group_without_mail = g.without_mail;
+        out.too_many = g.truncated;
+        for (const auto& a : g.addresses)
+            if (add(a, ListMember::Origin::Group)) ++out.from_group;
+    }
+    if (out.members.size() > MailList::kMaxMembers) out.too_many = true;
+    return out;
+}
+
+const char* origin_name(ListMember::Origin origin)
+{
+    return origin == ListMember::Origin::Group ? "group" : "config";
+}
+
+}  // namespace ssm::milter
