@@ -10,7 +10,8 @@ BUILD_PACKAGES="build-essential autoconf automake libtool pkg-config
   libcurl4-gnutls-dev libsystemd-dev libmicrohttpd-dev"
 TEST_PACKAGES="softhsm2 opensc gnutls-bin openssl postfix gpgsm libnss3-tools
   slapd ldap-utils swaks miltertest python3 procps psmisc iproute2 util-linux bsdutils systemd
-  clang libclang-rt-14-dev curl"
+  clang libclang-rt-14-dev curl
+  m4 sendmail-cf"
 
 missing=""
 for p in $BUILD_PACKAGES $TEST_PACKAGES; do
