@@ -15,14 +15,14 @@
 #include "tools/ssmctl_process.h"
 #include "tools/ssmctl_receipts.h"
 #include "tools/ssmctl_clearance.h"
+#include "tools/ssmctl_exit.h"
 #include "tools/ssmctl_list.h"
 
 using namespace ssm;
+using tools::kExitConfig;
+using tools::kExitUsage;
 
 namespace {
-
-constexpr int kExitUsage = 64;
-constexpr int kExitConfig = 78;
 
 void usage(std::FILE* to)
 {

@@ -17,16 +17,12 @@
 #include "directory/lookup_cache.h"
 #include "milter/certificates.h"
 #include "pki/certificate.h"
+#include "tools/ssmctl_exit.h"
 
 namespace ssm::tools {
 
 namespace {
 
-constexpr int kFound = 0;
-constexpr int kNone = 1;
-constexpr int kUnavailable = 2;
-constexpr int kExitUsage = 64;
-constexpr int kExitConfig = 78;
 
 std::string quoted(const std::string& s)
 {
@@ -150,16 +146,16 @@ int cert_lookup(const milter::Config& config, const std::string& address_text, s
         const directory::Choice choice = certificates->find(*address, now);
         if (choice.chosen) {
             out << "chosen " << describe(choice.chosen->facts) << " source=" << quoted(choice.chosen->source) << "\n";
-            return kFound;
+            return kExitFound;
         }
         std::string why;
         for (const auto& r : choice.rejected_reasons) why += (why.empty() ? "" : "; ") + r;
         out << "chosen none reason=" << quoted(why.empty() ? "no source holds a certificate for the address" : why)
             << "\n";
-        return kNone;
+        return kExitNone;
     } catch (const Error& e) {
         out << "chosen none unavailable=" << quoted(e.what()) << "\n";
-        return kUnavailable;
+        return kExitUnavailable;
     }
 }
 
@@ -179,13 +175,13 @@ int cert_import(const milter::Config& config, const std::string& file, std::ostr
     auto certs = read_certificates(text);
     if (!certs || certs->empty()) {
         err << "ssmctl: " << file << " holds no certificate (PEM or DER, or PKCS#7 certs-only)\n";
-        return kNone;
+        return kExitNone;
     }
 
     auto harvest = milter::open_harvest_store(config);
     if (!harvest) {
         err << "ssmctl: cannot open the certificate store in " << config.directory.cache << "\n";
-        return kUnavailable;
+        return kExitUnavailable;
     }
     const auto certificates = load_sources(config, err);
     if (!certificates) return kExitConfig;
@@ -220,9 +216,9 @@ int cert_import(const milter::Config& config, const std::string& file, std::ostr
         }
     } catch (const Error& e) {
         err << "ssmctl: " << e.what() << "\n";
-        return kUnavailable;
+        return kExitUnavailable;
     }
-    return stored ? kFound : kNone;
+    return stored ? kExitFound : kExitNone;
 }
 
 int cache_flush(const milter::Config& config, const std::string* address_text, std::ostream& out, std::ostream& err)
@@ -246,7 +242,7 @@ int cache_flush(const milter::Config& config, const std::string* address_text, s
         }
     } catch (const Error& e) {
         err << "ssmctl: " << e.what() << "\n";
-        return kUnavailable;
+        return kExitUnavailable;
     }
     return 0;
 }

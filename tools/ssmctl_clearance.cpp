@@ -9,13 +9,11 @@
 #include "milter/certificates.h"
 #include "policy/labels.h"
 #include "smime/cms/clearance.h"
+#include "tools/ssmctl_exit.h"
 
 namespace ssm::tools {
 namespace {
 
-constexpr int kExitUsage = 64;
-constexpr int kExitConfig = 78;
-constexpr int kUnavailable = 2;
 
 std::string joined(const std::vector<std::string>& v)
 {
@@ -36,16 +34,11 @@ int lookup(const milter::Config& config, const std::vector<std::string>& args, s
         return kExitConfig;
     }
     policy::DirectoryClearances found;
-    try {
-        const auto certificates = milter::Certificates::load(config, nullptr);
-        found = certificates->clearances()->clearances(*address);
-    } catch (const milter::ConfigError& e) {
-        err << e.what() << "\n";
-        return kExitConfig;
-    } catch (const Error& e) {
-        err << "ssmctl: " << e.what() << "\n";
-        return kUnavailable;
-    }
+    const int asked = asking_directory(err, [&] {
+        found = milter::Certificates::load(config, nullptr)->clearances()->clearances(*address);
+        return kExitFound;
+    });
+    if (asked != kExitFound) return asked;
     for (const auto& v : found.values) {
         const policy::Clearance c = policy::clearance_from(v);
         std::vector<std::string> classes;
@@ -57,7 +50,7 @@ int lookup(const milter::Config& config, const std::vector<std::string>& args, s
     if (found.unreadable > 0) out << "unreadable address=" << address->str() << " values=" << found.unreadable << "\n";
     if (found.values.empty()) {
         out << "none address=" << address->str() << "\n";
-        return 1;
+        return kExitNone;
     }
     return 0;
 }

@@ -6,13 +6,11 @@
 #include "base/error.h"
 #include "milter/certificates.h"
 #include "milter/list_members.h"
+#include "tools/ssmctl_exit.h"
 
 namespace ssm::tools {
 namespace {
 
-constexpr int kExitUsage = 64;
-constexpr int kExitConfig = 78;
-constexpr int kUnavailable = 2;
 
 int members(const milter::Config& config, const std::vector<std::string>& args, std::ostream& out, std::ostream& err)
 {
@@ -27,16 +25,11 @@ int members(const milter::Config& config, const std::vector<std::string>& args, 
         return kExitConfig;
     }
     milter::ListMembers resolved;
-    try {
-        const auto certificates = milter::Certificates::load(config, nullptr);
-        resolved = milter::resolve_members(*list, certificates->group_members());
-    } catch (const milter::ConfigError& e) {
-        err << e.what() << "\n";
-        return kExitConfig;
-    } catch (const Error& e) {
-        err << "ssmctl: " << e.what() << "\n";
-        return kUnavailable;
-    }
+    const int asked = asking_directory(err, [&] {
+        resolved = milter::resolve_members(*list, milter::Certificates::load(config, nullptr)->group_members());
+        return kExitFound;
+    });
+    if (asked != kExitFound) return asked;
     const std::string name = list->address.str();
     for (const auto& m : resolved.members) {
         out << "member list=" << name << " address=" << m.address.str() << " from=" << milter::origin_name(m.origin);
@@ -48,7 +41,7 @@ int members(const milter::Config& config, const std::vector<std::string>& args, 
         out << " group_without_mail=" << resolved.group_without_mail << " group_found=" << (resolved.group_found ? "yes" : "no");
     if (resolved.too_many) out << " too_many=yes max=" << milter::MailList::kMaxMembers;
     out << "\n";
-    return resolved.members.empty() || resolved.too_many ? 1 : 0;
+    return resolved.members.empty() || resolved.too_many ? kExitNone : kExitFound;
 }
 
 }  // namespace

@@ -8,12 +8,12 @@
 #include "milter/certificates.h"
 #include "milter/key_source.h"
 #include "milter/message_processor.h"
+#include "tools/ssmctl_exit.h"
 
 namespace ssm::tools {
 
 namespace {
 
-constexpr int kExitUsage = 64;
 
 struct Options {
     milter::ConnectionInfo conn;

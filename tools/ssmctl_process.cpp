@@ -19,12 +19,12 @@
 #include "milter/message_processor.h"
 #include "milter/message_writer.h"
 #include "smime/mime/header.h"
+#include "tools/ssmctl_exit.h"
 
 namespace ssm::tools {
 
 namespace {
 
-constexpr int kExitUsage = 64;
 
 class StdoutSink final : public ByteSink {
 public:

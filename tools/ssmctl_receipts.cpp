@@ -11,12 +11,11 @@
 #include "base/utc_time.h"
 #include "directory/lmdb.h"
 #include "directory/receipt_store.h"
+#include "tools/ssmctl_exit.h"
 
 namespace ssm::tools {
 namespace {
 
-constexpr int kExitUsage = 64;
-constexpr int kUnavailable = 2;
 
 std::string joined(const std::vector<std::string>& v)
 {
@@ -97,7 +96,7 @@ int receipts_command(const milter::Config& config, const std::vector<std::string
         }
     } catch (const Error& e) {
         err << "ssmctl: " << e.what() << "\n";
-        return kUnavailable;
+        return kExitUnavailable;
     }
     return 0;
 }
