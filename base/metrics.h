@@ -126,7 +126,7 @@ enum class HsmOperation { Sign, Decrypt };
 enum class CacheResult { Hit, Miss, Stale };
 // Ldap: a search no configured server answered (the lookup failed). LdapServer: one server
 // failed a search, whether or not another one then answered (a failover an admin should see).
-enum class DirectorySource { Ldap, LdapServer };
+enum class DirectorySource { Ldap, LdapServer, Smimea };
 
 // Private-key operations on the token (hsm/: the one place each operation calls the token).
 void count_hsm_operation(HsmOperation op, bool ok) noexcept;
