@@ -14,7 +14,8 @@
 # Through `ssmctl cert lookup` and through Postfix with an encrypt = "mandatory" rule: dave and
 # gina get mail encrypted to their DNS certificates (openssl cms decrypts it with their keys);
 # hank, lena, nobody and ivy are refused 550 5.7.1; kim is deferred 451 4.7.1 and nothing is
-# delivered.
+# delivered. Then 20 concurrent lookups on the one shared resolver, before and after a SIGHUP
+# reload (which replaces the resolver).
 . "$(dirname "$0")/lib.sh"
 . "$SSM_SRCDIR/tests/interop/peers.sh"
 require_tools postfix smtp-sink python3 openssl nsd nsd-checkconf ldns-keygen ldns-signzone softhsm2-util \
@@ -214,7 +215,50 @@ sleep 1
 [ "$(sink_count)" -eq "$before" ] && pass smtp-nothing-delivered \
   || fail smtp-nothing-delivered "$(( $(sink_count) - before )) message(s) delivered"
 
-# --- 3. what the milter logged --------------------------------------------------------------
+# --- 3. concurrency and reload ---------------------------------------------------------------
+# parallel NAME: 20 SMTP sessions at once, each RCPT one address: gina (cached) or one of 15
+# uncached addresses without records, so up to 15 queries are in flight on the one shared
+# libunbound context. Every reply must be the right one.
+parallel() {
+  python3 - "$SMTPD_PORT" >"$WORK/out/$1.replies" 2>&1 <<'PY'
+import smtplib, sys, threading
+port, lock, lines = int(sys.argv[1]), threading.Lock(), []
+def one(i):
+    addr = "gina@partner.example" if i % 4 == 0 else "x%d@partner.example" % i
+    try:
+        s = smtplib.SMTP("127.0.0.1", port, local_hostname="client.test.invalid", timeout=60)
+        s.ehlo(); s.mail("zed@acme.example")
+        code, msg = s.rcpt(addr)
+        s.rset(); s.quit()
+        line = "%s %d %s" % (addr, code, " ".join(msg.decode("utf-8", "replace").split()))
+    except Exception as e:
+        line = "%s error %s" % (addr, e)
+    with lock:
+        lines.append(line)
+threads = [threading.Thread(target=one, args=(i,)) for i in range(20)]
+for t in threads: t.start()
+for t in threads: t.join()
+print("\n".join(sorted(lines)))
+PY
+  local ok bad
+  ok=$(grep -Ec '^(gina@partner\.example 250 |x[0-9]+@partner\.example 550 5\.7\.1 )' "$WORK/out/$1.replies")
+  bad=$(grep -Ev '^(gina@partner\.example 250 |x[0-9]+@partner\.example 550 5\.7\.1 )' "$WORK/out/$1.replies" | head -n 2 | tr '\n' ' ')
+  [ "$ok" -eq 20 ] && pass "$1" || fail "$1" "$ok of 20 right; $bad"
+}
+parallel smtp-parallel-lookups
+# SIGHUP: the old configuration's resolver (its context and pump thread) goes, a new one
+# answers; uncached addresses again, so the new resolver is really asked.
+reloads=$(grep -c 'reloaded' "$WORK/milter.log")
+kill -HUP "$MILTER_PID"
+deadline=$((SECONDS + 20))
+while [ "$(grep -c 'reloaded' "$WORK/milter.log")" -le "$reloads" ] && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+if [ "$(grep -c 'reloaded' "$WORK/milter.log")" -gt "$reloads" ] && milter_alive; then pass reload-new-resolver
+else fail reload-new-resolver "no 'reloaded' line, or the milter stopped: $(tail -n 2 "$WORK/milter.log" | tr '\n' ' ')"; fi
+"$SSM_BUILDDIR/ssmctl" -c "$WORK/ssm.toml" cache flush >/dev/null 2>&1 || note "cache flush failed"
+parallel smtp-parallel-after-reload
+encrypted smtp-after-reload gina@partner.example
+
+# --- 4. what the milter logged --------------------------------------------------------------
 grep -q "smimea-bogus.*$(owner kim)._smimecert.broken.example.*why=.*" "$WORK/milter.log" \
   && pass log-why-bogus || fail log-why-bogus "no smimea-bogus line with why= for kim"
 grep -q "smimea-insecure.*$(owner ivy)._smimecert.unsigned.example" "$WORK/milter.log" \

@@ -8,9 +8,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <memory>
 #include <random>
+#include <thread>
+#include <vector>
 
 #include "base/error.h"
 #include "directory/dns_resolver.h"
@@ -83,6 +87,7 @@ class SmimeaTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(forwarder_syntax);
     CPPUNIT_TEST(configuration_errors);
     CPPUNIT_TEST(silent_forwarder_times_out);
+    CPPUNIT_TEST(concurrent_queries_each_keep_their_deadline);
     CPPUNIT_TEST(addresses_outside_domains_are_not_looked_up);
     CPPUNIT_TEST_SUITE_END();
 
@@ -229,6 +234,37 @@ public:
             CPPUNIT_ASSERT(took >= std::chrono::milliseconds(350));
             CPPUNIT_ASSERT(took < std::chrono::seconds(3));
         }
+    }
+
+    void concurrent_queries_each_keep_their_deadline()
+    {
+        // Threads share the one context; each query is cancelled on its own deadline, and the
+        // resolver is destroyed right after (its pump thread stops, no callback is left).
+        ssm::test::TempDir tmp;
+        const auto ta = tmp.path() / "ta.key";
+        ssm::test::write_file(ta, "partner.example. IN DS 1 13 2 "
+                                  "0000000000000000000000000000000000000000000000000000000000000000\n");
+        SilentUdp silent;
+        ResolverSettings s;
+        s.forwarder = "127.0.0.1@" + std::to_string(silent.port());
+        s.trust_anchor_file = ta.string();
+        s.timeout = std::chrono::milliseconds(300);
+        auto resolver = std::make_unique<ValidatingResolver>(s);
+        std::atomic<int> unavailable{0};
+        std::vector<std::thread> threads;
+        const auto t0 = std::chrono::steady_clock::now();
+        for (int i = 0; i < 8; ++i)
+            threads.emplace_back([&, i] {
+                try {
+                    resolver->query("n" + std::to_string(i) + "._smimecert.partner.example", smimea_rr_type);
+                } catch (const Error& e) {
+                    if (e.failure() == Failure::DirectoryUnavailable) ++unavailable;
+                }
+            });
+        for (auto& t : threads) t.join();
+        CPPUNIT_ASSERT_EQUAL(8, unavailable.load());
+        CPPUNIT_ASSERT(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(3));
+        resolver.reset();
     }
 
     void addresses_outside_domains_are_not_looked_up()
