@@ -1,5 +1,6 @@
 // Building the certificate resolver from configuration: the sources in PRODUCT §6 order, the
-// LDAP directories and DNS SMIMEA behind the persistent lookup cache. Input is the loaded configuration.
+// LDAP directories and DNS SMIMEA behind the persistent lookup cache. Input is the loaded
+// configuration.
 #include "milter/certificates.h"
 
 #include <filesystem>
