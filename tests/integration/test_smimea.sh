@@ -15,7 +15,7 @@
 # gina get mail encrypted to their DNS certificates (openssl cms decrypts it with their keys);
 # hank, lena, nobody and ivy are refused 550 5.7.1; kim is deferred 451 4.7.1 and nothing is
 # delivered. Then 20 concurrent lookups on the one shared resolver, before and after a SIGHUP
-# reload (which replaces the resolver).
+# reload (which replaces the resolver), and with the DNS server stopped.
 . "$(dirname "$0")/lib.sh"
 . "$SSM_SRCDIR/tests/interop/peers.sh"
 require_tools postfix smtp-sink python3 openssl nsd nsd-checkconf ldns-keygen ldns-signzone softhsm2-util \
@@ -265,3 +265,19 @@ grep -q "smimea-insecure.*$(owner ivy)._smimecert.unsigned.example" "$WORK/milte
   && pass log-insecure || fail log-insecure "no smimea-insecure line for ivy"
 grep -q "smimea-records-skipped.*$(owner hank)._smimecert.partner.example.*not_full_ee_certificate=1" "$WORK/milter.log" \
   && pass log-skipped-count || fail log-skipped-count "no smimea-records-skipped line counting hank's record"
+
+# --- 5. the DNS server down -----------------------------------------------------------------
+# An uncached recipient under mandatory encryption is deferred (never refused, never sent in
+# clear); a cached one still gets encrypted mail. A reload first: libunbound keeps the zone's
+# validated NSEC records and rightly proves zoe's absence from them (aggressive NSEC, RFC
+# 8198) without asking; a new resolver knows nothing and must ask.
+kill -TERM "$NSD_PID"; wait "$NSD_PID" 2>/dev/null
+reloads=$(grep -c 'reloaded' "$WORK/milter.log")
+kill -HUP "$MILTER_PID"
+deadline=$((SECONDS + 20))
+while [ "$(grep -c 'reloaded' "$WORK/milter.log")" -le "$reloads" ] && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+"$SSM_BUILDDIR/ssmctl" -c "$WORK/ssm.toml" cache flush zoe@partner.example >/dev/null 2>&1
+python3 "$CLIENT" "$SMTPD_PORT" zed@acme.example "$WORK/msg.eml" zoe@partner.example >"$WORK/out/down.replies" 2>&1
+if grep -Eq '^RCPT zoe@partner.example 451 4\.7\.1' "$WORK/out/down.replies"; then pass dns-down-451
+else fail dns-down-451 "$(tr '\n' ' ' <"$WORK/out/down.replies")"; fi
+encrypted dns-down-cached gina@partner.example
