@@ -289,8 +289,9 @@ Process::Process()
                       {"result"}, 3),
       directory_errors("ssm_directory_errors_total",
                        "Directory failures: ldap (a search that no server answered), ldap_server "
-                       "(one server failed a search; another may have answered).",
-                       {"source"}, 2),
+                       "(one server failed a search; another may have answered), smimea (a DNS SMIMEA "
+                       "lookup that timed out, failed or was DNSSEC-bogus).",
+                       {"source"}, 3),
       config_reloads("ssm_config_reloads_total",
                      "Configuration reloads (SIGHUP), by result: ok (swapped in) or error (the "
                      "previous configuration stays).",
@@ -308,6 +309,7 @@ Process::Process()
     for (const char* r : {"hit", "miss", "stale"}) directory_cache.declare({r});
     directory_errors.declare({"ldap"});
     directory_errors.declare({"ldap_server"});
+    directory_errors.declare({"smimea"});
     for (const char* r : {"ok", "error"}) config_reloads.declare({r});
     for (ReceiptEvent e : {ReceiptEvent::Requested, ReceiptEvent::ReceivedValid, ReceiptEvent::ReceivedMismatch,
                            ReceiptEvent::ReceivedUnknown, ReceiptEvent::ReceivedUnverified,
@@ -347,7 +349,9 @@ void count_directory_cache(CacheResult result) noexcept
 
 void count_directory_error(DirectorySource source) noexcept
 {
-    process().directory_errors.add({source == DirectorySource::Ldap ? "ldap" : "ldap_server"});
+    process().directory_errors.add({source == DirectorySource::Ldap         ? "ldap"
+                                    : source == DirectorySource::LdapServer ? "ldap_server"
+                                                                             : "smimea"});
 }
 
 void count_config_reload(bool ok) noexcept

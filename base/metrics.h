@@ -126,7 +126,7 @@ enum class HsmOperation { Sign, Decrypt };
 enum class CacheResult { Hit, Miss, Stale };
 // Ldap: a search no configured server answered (the lookup failed). LdapServer: one server
 // failed a search, whether or not another one then answered (a failover an admin should see).
-enum class DirectorySource { Ldap, LdapServer };
+enum class DirectorySource { Ldap, LdapServer, Smimea };
 // Signed receipts (RFC 2634, PRODUCT §4.2): a request we signed into outbound mail and kept;
 // an inbound receipt by how it matched the store; a receipt the gateway made for its users,
 // sent or not (ssmctl receipts lists the store; these count what the log lines say).

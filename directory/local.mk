@@ -45,3 +45,10 @@ tests_unit_test_receipt_roundtrip_SOURCES = tests/unit/test_receipt_roundtrip.cp
 tests_unit_test_receipt_roundtrip_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
 # Recipients' clearances (RFC 5755 Clearance values of their entries) for security labels.
 directory_libssm_directory_a_SOURCES += directory/ldap_clearances.h directory/ldap_clearances.cpp
+# DNS SMIMEA (RFC 8162) over a DNSSEC-validating libunbound resolver ([directory.smimea]).
+directory_libssm_directory_a_SOURCES += directory/smimea_record.h directory/smimea_record.cpp \
+	directory/dns_resolver.h directory/dns_resolver.cpp \
+	directory/smimea_source.h directory/smimea_source.cpp
+check_PROGRAMS += tests/unit/test_smimea
+tests_unit_test_smimea_SOURCES = tests/unit/test_smimea.cpp $(UNIT_MAIN)
+tests_unit_test_smimea_LDADD = directory/libssm_directory.a pki/libssm_pki.a base/libssm_base.a $(UNIT_LIBS)

@@ -1,5 +1,6 @@
 // Building the certificate resolver from configuration: the sources in PRODUCT §6 order, the
-// LDAP directories behind the persistent lookup cache. Input is the loaded configuration.
+// LDAP directories and DNS SMIMEA behind the persistent lookup cache. Input is the loaded
+// configuration.
 #include "milter/certificates.h"
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include "directory/ldap_groups.h"
 #include "directory/ldap_source.h"
 #include "directory/lookup_cache.h"
+#include "directory/smimea_source.h"
 #include "directory/static_folder.h"
 #include "pki/certificate.h"
 #include "pki/trust_store.h"
@@ -62,6 +64,31 @@ std::shared_ptr<directory::CertificateSource> ldap_source(const LdapDirectory& l
     return std::make_shared<directory::CachingSource>(
         env, ldap, cs, [ldap](const EmailAddress& a) { return ldap->serves(a); }, directory::CachingSource::Clock{},
         memo);
+}
+
+// [directory.smimea], behind the cache like LDAP: DNS answers are cached by libunbound for
+// their TTL too, but only in memory and per process; the LMDB cache adds stale-if-error,
+// single flight across the milter's threads, and survives restarts and reloads.
+std::shared_ptr<directory::CertificateSource> smimea_source(const SmimeaDirectory& s, const DirectorySettings& d,
+                                                            const std::shared_ptr<lmdb_env>& env,
+                                                            const std::shared_ptr<directory::CertificateMemo>& memo)
+{
+    directory::SmimeaSourceConfig sc;
+    sc.domains = s.domains;
+    sc.resolver.forwarder = s.resolver;
+    sc.resolver.trust_anchor_file = s.trust_anchor_file;
+    sc.resolver.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(s.timeout);
+    std::shared_ptr<directory::SmimeaSource> smimea;
+    try {
+        smimea = std::make_shared<directory::SmimeaSource>(std::move(sc));
+    } catch (const directory::ResolverConfigError& e) {
+        throw ConfigError(s.where + ": [directory.smimea]: " + e.what());
+    }
+    if (!env) return smimea;
+    const directory::CacheSettings cs{d.positive_ttl, d.negative_ttl, d.stale_limit};
+    return std::make_shared<directory::CachingSource>(
+        env, smimea, cs, [smimea](const EmailAddress& a) { return smimea->serves(a); },
+        directory::CachingSource::Clock{}, memo);
 }
 
 // The client settings of [directory.groups]; the bind password is read now (a reload reads
@@ -173,6 +200,10 @@ std::shared_ptr<const Certificates> Certificates::load(const Config& config,
     for (const auto& l : config.directory.ldap) sources.push_back(ldap_source(l, config.directory, env, memo));
     c->m_harvest = harvest;
     if (harvest) sources.push_back(std::move(harvest));
+    // Last (PRODUCT §6): what partners publish in DNS is asked only when nothing closer knows
+    // the recipient.
+    if (config.directory.smimea)
+        sources.push_back(smimea_source(*config.directory.smimea, config.directory, env, memo));
     c->m_sources = sources;
     if (config.directory.groups) c->m_groups = group_directory(*config.directory.groups);
     const bool list_groups = std::any_of(config.mail_lists.begin(), config.mail_lists.end(),

@@ -1,8 +1,9 @@
 // Recipient certificates for one configuration snapshot: the trust store and the sources of
 // [pki]/[directory] (rebuilt on reload) in their order: the static folder, the imported
-// certificates, one cached LDAP source per [[directory.ldap]], the harvested certificates
-// (all but the first in the one LMDB environment of [directory] cache, open for the process lifetime), plus the
-// archive certificate. The LMDB-backed sources share the harvest store's memo of parsed
+// certificates, one cached LDAP source per [[directory.ldap]], the harvested certificates,
+// the cached DNS SMIMEA source of [directory.smimea] (all but the first in the one LMDB
+// environment of [directory] cache, open for the process lifetime), plus the archive
+// certificate. The LMDB-backed sources share the harvest store's memo of parsed
 // certificates (directory/certificate_memo.h), which outlives reloads like the store itself.
 #pragma once
 #include <ctime>

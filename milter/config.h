@@ -102,6 +102,15 @@ struct GroupDirectory : LdapConnectionSettings {
     std::chrono::seconds cache_ttl{300};
 };
 
+// [directory.smimea]: DNS SMIMEA (RFC 8162), DNSSEC-validated, asked after every other source.
+struct SmimeaDirectory {
+    std::vector<std::string> domains;  // lower case; empty: every recipient domain
+    std::string resolver;              // "ADDRESS" or "ADDRESS@PORT"; empty: /etc/resolv.conf
+    std::string trust_anchor_file;     // DS/DNSKEY records
+    std::chrono::seconds timeout{5};
+    std::string where;                 // "file:line:column" of the table, for later errors
+};
+
 struct DirectorySettings {
     std::string cache;
     std::string static_certificates;
@@ -110,6 +119,7 @@ struct DirectorySettings {
     std::chrono::seconds stale_limit{0};  // 0: never answer from an expired entry
     std::vector<LdapDirectory> ldap;
     std::optional<GroupDirectory> groups;
+    std::optional<SmimeaDirectory> smimea;  // set when [directory.smimea] enabled = true
 };
 
 // [metrics]: the Prometheus endpoint (milter/metrics_http.h), loopback only (PRODUCT §8).

@@ -1,7 +1,9 @@
-// Loads [directory] and its [[directory.ldap]] entries (PRODUCT §6, §8.1). Input is the
-// administrator's TOML file: trusted, but every value is checked and every error names
-// file:line:column; the files it names (password, CA) are read later by the LDAP source.
+// Loads [directory], its [[directory.ldap]] entries, [directory.groups] and [directory.smimea]
+// (PRODUCT §6, §8.1). Input is the administrator's TOML file: trusted, but every value is
+// checked and every error names file:line:column; the files it names (password, CA, trust
+// anchors) are read later by the sources.
 #include "base/email_address.h"
+#include "directory/dns_resolver.h"
 #include "milter/config_loader.h"
 
 namespace ssm::milter::config_detail {
@@ -10,6 +12,7 @@ namespace {
 
 constexpr std::string_view kLdap = "directory.ldap[]";
 constexpr std::string_view kGroups = "directory.groups";
+constexpr std::string_view kSmimea = "directory.smimea";
 
 bool starts_with(const std::string& s, std::string_view prefix)
 {
@@ -80,6 +83,32 @@ GroupDirectory load_groups(Loader& L, const toml::table* t, const std::string& f
     return g;
 }
 
+// [directory.smimea]: nullopt when absent or not enabled. The trust anchor file is read when
+// the source is built (milter/certificates.cpp), like the LDAP password files.
+std::optional<SmimeaDirectory> load_smimea(Loader& L, const toml::table* t, const std::string& file)
+{
+    if (!L.boolean(t, kSmimea, "enabled")) return std::nullopt;
+    SmimeaDirectory s;
+    s.where = where(file, t->source());
+    for (const auto& name : L.strings(t, kSmimea, "domains")) {
+        auto d = Domain::parse(name);
+        if (!d) L.fail(L.region(t, "domains"), "'" + name + "' is not a domain name");
+        s.domains.push_back(d->str());
+    }
+    if (t->contains("domains") && s.domains.empty())
+        L.fail(L.region(t, "domains"), "domains must name at least one domain (leave it out for all)");
+    s.resolver = L.str(t, kSmimea, "resolver");
+    if (t->contains("resolver") && !directory::is_valid_forwarder(s.resolver))
+        L.fail(L.region(t, "resolver"), "resolver must be an IP address, optionally @PORT (\"127.0.0.1@5353\"), "
+                                        "not '" + s.resolver + "'");
+    s.trust_anchor_file = L.str(t, kSmimea, "trust_anchor_file");
+    if (s.trust_anchor_file.empty()) L.fail(L.region(t, "trust_anchor_file"), "trust_anchor_file must not be empty");
+    s.timeout = L.duration(t, kSmimea, "timeout");
+    if (s.timeout.count() < 1 || s.timeout.count() > 120)
+        L.fail(L.region(t, "timeout"), "timeout must be between 1s and 120s");
+    return s;
+}
+
 }  // namespace
 
 void check_directory_keys(Loader& L, const toml::table& directory)
@@ -93,6 +122,11 @@ void check_directory_keys(Loader& L, const toml::table& directory)
         if (key.str() == "groups") {
             if (!node.is_table()) L.fail(key.source(), "directory.groups must be written [directory.groups]");
             L.check_keys(*node.as_table(), kGroups);
+            continue;
+        }
+        if (key.str() == "smimea") {
+            if (!node.is_table()) L.fail(key.source(), "directory.smimea must be written [directory.smimea]");
+            L.check_keys(*node.as_table(), kSmimea);
             continue;
         }
         const KeySpec* spec = find_key("directory", key.str());
@@ -112,6 +146,8 @@ void load_directory(Loader& L, const toml::table* t, Config& c)
     if (d.positive_ttl.count() < 1) L.fail(L.region(t, "positive_ttl"), "positive_ttl must be at least 1s");
     if (const toml::node* groups = t ? t->get("groups") : nullptr)
         d.groups = load_groups(L, groups->as_table(), c.path);
+    if (const toml::node* smimea = t ? t->get("smimea") : nullptr)
+        d.smimea = load_smimea(L, smimea->as_table(), c.path);
     const toml::node* ldap = t ? t->get("ldap") : nullptr;
     if (!ldap) return;
     // Several entries may serve one domain (two directories, or two subtrees): they are asked

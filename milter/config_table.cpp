@@ -149,6 +149,21 @@ constexpr std::array kKeys = {
     KeySpec{"directory.groups", "cache_ttl", K::Duration, "\"5m\"", false, true,
             "How long a membership answer (or a mail list's group expansion) is reused; 0: ask every time."},
 
+    KeySpec{"directory.smimea", "enabled", K::Boolean, "false", false, true,
+            "Look recipients' certificates up in DNS SMIMEA records (RFC 8162), after every other "
+            "source; only DNSSEC-secure answers are used."},
+    KeySpec{"directory.smimea", "domains", K::StringArray, "", false, true,
+            "Recipient domains whose SMIMEA records are looked up (subdomains are not included); "
+            "absent: every domain."},
+    KeySpec{"directory.smimea", "resolver", K::String, "", false, true,
+            "The DNS server asked, ADDRESS or ADDRESS@PORT (answers are validated here, not "
+            "trusted); absent: the nameservers of /etc/resolv.conf."},
+    KeySpec{"directory.smimea", "trust_anchor_file", K::String, "\"/usr/share/dns/root.key\"", false, true,
+            "DNSSEC trust anchors: DS or DNSKEY records in zone-file format."},
+    KeySpec{"directory.smimea", "timeout", K::Duration, "\"5s\"", false, true,
+            "Longest wait for one SMIMEA answer; beyond it the lookup is a directory failure "
+            "(451 4.7.1 under mandatory encryption)."},
+
     KeySpec{"reinjection", "address", K::String, "\"\"", false, true,
             "host:port of a loopback SMTP listener of the MTA that runs ssm-milter again; when set, "
             "recipients whose treatment differs from the first accepted one are accepted and sent "

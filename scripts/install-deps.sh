@@ -7,10 +7,10 @@ export DEBIAN_FRONTEND=noninteractive
 BUILD_PACKAGES="build-essential autoconf automake libtool pkg-config
   libmilter-dev libgnutls28-dev libtasn1-6-dev libtasn1-bin nettle-dev libgmp-dev
   libpkcs11-helper1-dev libldap-dev libcppunit-dev libtomlplusplus-dev liblmdb-dev
-  libcurl4-gnutls-dev libsystemd-dev libmicrohttpd-dev"
+  libcurl4-gnutls-dev libsystemd-dev libmicrohttpd-dev libunbound-dev"
 TEST_PACKAGES="softhsm2 opensc gnutls-bin openssl postfix gpgsm libnss3-tools
   slapd ldap-utils swaks miltertest python3 procps psmisc iproute2 util-linux bsdutils systemd
-  clang libclang-rt-14-dev curl
+  clang libclang-rt-14-dev curl nsd ldnsutils
   m4 sendmail-cf"
 
 missing=""
@@ -39,8 +39,11 @@ apt-get update -q || true
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $missing
 # The Debian packages start system services we do not use (tests run private instances).
-for svc in postfix slapd; do
+for svc in postfix slapd nsd; do
   if command -v systemctl >/dev/null 2>&1; then systemctl stop "$svc" >/dev/null 2>&1 || true; fi
   service "$svc" stop >/dev/null 2>&1 || true
 done
+# nsd's default instance would answer on port 53 of every address after a reboot; the tests
+# run their own (tests/integration/test_smimea.sh) on a free loopback port.
+if command -v systemctl >/dev/null 2>&1; then systemctl disable nsd >/dev/null 2>&1 || true; fi
 echo "install-deps: installed:$missing"

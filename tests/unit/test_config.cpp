@@ -83,6 +83,7 @@ class ConfigTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(every_key_documented_in_man_page);
     CPPUNIT_TEST(directory_ldap_keys);
     CPPUNIT_TEST(directory_errors);
+    CPPUNIT_TEST(directory_smimea);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -133,14 +134,19 @@ public:
             all += line + "\n";
         }
         CPPUNIT_ASSERT(switched_on > 20);
-        // The one file read at load time: the reinjection secret.
+            // The files read at load time: the reinjection secret, and the DNSSEC trust anchor
+        // (the root's KSK-2017 DS record, as Debian's dns-root-data ships it).
         test::TempDir dir;
-        const std::string secret = (dir.path() / "reinjection.secret").string();
-        test::write_file(secret, "0123456789abcdef0123456789abcdef\n");
-        const std::string example_secret = "/etc/ssm-milter/reinjection.secret";
-        const std::size_t where = all.find(example_secret);
-        CPPUNIT_ASSERT(where != std::string::npos);
-        all.replace(where, example_secret.size(), secret);
+        const auto substitute = [&](const std::string& example_path, const std::string& name, const std::string& text) {
+            const std::string path = (dir.path() / name).string();
+            test::write_file(path, text);
+            const std::size_t where = all.find(example_path);
+            CPPUNIT_ASSERT_MESSAGE(example_path, where != std::string::npos);
+            all.replace(where, example_path.size(), path);
+        };
+        substitute("/etc/ssm-milter/reinjection.secret", "reinjection.secret", "0123456789abcdef0123456789abcdef\n");
+        substitute("/usr/share/dns/root.key", "root.key",
+                   ". IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D\n");
         auto full = parse_config(all, "ssm-milter.toml.example (all on)");
         CPPUNIT_ASSERT(full->policy.rules().size() > c->policy.rules().size());
         CPPUNIT_ASSERT(!full->mail_lists.empty());
@@ -331,6 +337,24 @@ base = "ou=second,dc=partner,dc=example"
             {std::string(kMinimal) + "[directory]\npositive_ttl = \"0s\"\n",
              "bad.toml:4:16: positive_ttl must be at least 1s"},
             {std::string(kMinimal) + "[directory]\nstale = \"1d\"\n", "bad.toml:4:1: unknown key 'stale' in [directory]"},
+            // [directory.smimea] on line 3, its keys from line 4.
+            {std::string(kMinimal) + "[directory.smimea]\nenabled = true\nresolver = \"dns.example\"\n",
+             "bad.toml:5:12: resolver must be an IP address, optionally @PORT"},
+            {std::string(kMinimal) + "[directory.smimea]\nenabled = true\nresolver = \"127.0.0.1@0\"\n",
+             "bad.toml:5:12: resolver must be an IP address"},
+            {std::string(kMinimal) + "[directory.smimea]\nenabled = true\ndomains = [\"a b\"]\n",
+             "bad.toml:5:11: 'a b' is not a domain name"},
+            {std::string(kMinimal) + "[directory.smimea]\nenabled = true\ndomains = []\n",
+             "bad.toml:5:11: domains must name at least one domain"},
+            {std::string(kMinimal) + "[directory.smimea]\nenabled = true\ntimeout = \"0s\"\n",
+             "bad.toml:5:11: timeout must be between 1s and 120s"},
+            {std::string(kMinimal) + "[directory.smimea]\nenabled = true\ntrust_anchor_file = \"\"\n",
+             "bad.toml:5:21: trust_anchor_file must not be empty"},
+            {std::string(kMinimal) + "[directory.smimea]\nenabled = \"yes\"\n", "bad.toml:4:11: 'enabled' must be a boolean"},
+            {std::string(kMinimal) + "[directory.smimea]\nserver = \"127.0.0.1\"\n",
+             "bad.toml:4:1: unknown key 'server' in [directory.smimea]"},
+            {std::string(kMinimal) + "[[directory.smimea]]\nenabled = true\n",
+             "bad.toml:3:13: directory.smimea must be written [directory.smimea]"},
         };
         for (auto& c : cases) {
             try {
@@ -341,6 +365,30 @@ base = "ou=second,dc=partner,dc=example"
                 CPPUNIT_ASSERT_MESSAGE(what + " should start with " + c.expect, what.rfind(c.expect, 0) == 0);
             }
         }
+    }
+
+    void directory_smimea()
+    {
+        CPPUNIT_ASSERT(!parse_config(kMinimal, "min.toml")->directory.smimea);
+        CPPUNIT_ASSERT(!parse_config(std::string(kMinimal) + "[directory.smimea]\nresolver = \"127.0.0.1\"\n", "x.toml")
+                            ->directory.smimea);  // not enabled
+        auto c = parse_config(std::string(kMinimal) + "[directory.smimea]\nenabled = true\n", "d.toml");
+        CPPUNIT_ASSERT(c->directory.smimea);
+        const auto& d = *c->directory.smimea;
+        CPPUNIT_ASSERT(d.domains.empty());
+        CPPUNIT_ASSERT(d.resolver.empty());
+        CPPUNIT_ASSERT_EQUAL(std::string("/usr/share/dns/root.key"), d.trust_anchor_file);
+        CPPUNIT_ASSERT_EQUAL(std::chrono::seconds(5), d.timeout);
+        CPPUNIT_ASSERT_EQUAL(std::string("d.toml:3:1"), d.where);
+        c = parse_config(std::string(kMinimal) +
+                             "[directory.smimea]\nenabled = true\ndomains = [\"Partner.Example\"]\n"
+                             "resolver = \"::1@5353\"\ntrust_anchor_file = \"/etc/ta.key\"\ntimeout = \"2s\"\n",
+                         "f.toml");
+        const auto& f = *c->directory.smimea;
+        CPPUNIT_ASSERT(f.domains == std::vector<std::string>{"partner.example"});
+        CPPUNIT_ASSERT_EQUAL(std::string("::1@5353"), f.resolver);
+        CPPUNIT_ASSERT_EQUAL(std::string("/etc/ta.key"), f.trust_anchor_file);
+        CPPUNIT_ASSERT_EQUAL(std::chrono::seconds(2), f.timeout);
     }
 };
 

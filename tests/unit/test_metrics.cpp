@@ -262,6 +262,7 @@ public:
                                  "ssm_directory_cache_total{result=\"stale\"} 0\n",
                                  "ssm_directory_errors_total{source=\"ldap\"} 0\n",
                                  "ssm_directory_errors_total{source=\"ldap_server\"} 0\n",
+                                 "ssm_directory_errors_total{source=\"smimea\"} 0\n",
                                  "ssm_config_reloads_total{result=\"error\"} 0\n",
                                  "ssm_receipts_total{event=\"requested\",result=\"ok\"} 0\n",
                                  "ssm_receipts_total{event=\"received\",result=\"malformed\"} 0\n",

@@ -1,0 +1,292 @@
+// DNS SMIMEA pieces without a DNS server: the owner name (against RFC 8162's example and
+// sha256sum), the RDATA parser (truncated and garbage input), forwarder syntax, and the
+// resolver's configuration errors and query deadline (a real UDP socket that never answers).
+// Answers from a real signed zone are tested in tests/integration/test_smimea.sh (nsd).
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "base/error.h"
+#include "directory/dns_resolver.h"
+#include "directory/smimea_record.h"
+#include "directory/smimea_source.h"
+#include "tests/unit/test_support.h"
+
+using namespace ssm;
+using namespace ssm::directory;
+
+namespace {
+
+EmailAddress addr(const std::string& s)
+{
+    auto a = EmailAddress::parse(s);
+    CPPUNIT_ASSERT_MESSAGE(s, a.has_value());
+    return *a;
+}
+
+// The first 56 hex digits of `sha256sum` over the bytes (coreutils, not our code).
+std::string sha256sum56(const std::string& bytes)
+{
+    ssm::test::TempDir tmp;
+    const auto in = tmp.path() / "in";
+    ssm::test::write_file(in, bytes);
+    std::string cmd = "sha256sum < '" + in.string() + "' | cut -c1-56";
+    FILE* p = ::popen(cmd.c_str(), "r");
+    CPPUNIT_ASSERT(p);
+    char buf[128] = {};
+    const std::size_t n = std::fread(buf, 1, sizeof buf - 1, p);
+    ::pclose(p);
+    std::string out(buf, n);
+    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+    CPPUNIT_ASSERT_EQUAL(std::size_t(56), out.size());
+    return out;
+}
+
+// A UDP socket on a free loopback port that never answers (held open for the test).
+class SilentUdp {
+public:
+    SilentUdp() : m_fd(::socket(AF_INET, SOCK_DGRAM, 0))
+    {
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        CPPUNIT_ASSERT(m_fd >= 0);
+        CPPUNIT_ASSERT_EQUAL(0, ::bind(m_fd, reinterpret_cast<sockaddr*>(&a), sizeof a));
+        CPPUNIT_ASSERT_EQUAL(0, ::getsockname(m_fd, reinterpret_cast<sockaddr*>(&a), &len));
+        m_port = ntohs(a.sin_port);
+    }
+    ~SilentUdp() { ::close(m_fd); }
+    int port() const { return m_port; }
+
+private:
+    int m_fd;
+    int m_port = 0;
+};
+
+}  // namespace
+
+class SmimeaTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(SmimeaTest);
+    CPPUNIT_TEST(owner_name_matches_rfc_example);
+    CPPUNIT_TEST(owner_name_matches_sha256sum);
+    CPPUNIT_TEST(rdata_fields_are_read);
+    CPPUNIT_TEST(truncated_rdata_is_rejected);
+    CPPUNIT_TEST(garbage_rdata_never_crashes);
+    CPPUNIT_TEST(only_full_end_entity_certificates_are_candidates);
+    CPPUNIT_TEST(forwarder_syntax);
+    CPPUNIT_TEST(configuration_errors);
+    CPPUNIT_TEST(silent_forwarder_times_out);
+    CPPUNIT_TEST(concurrent_queries_each_keep_their_deadline);
+    CPPUNIT_TEST(addresses_outside_domains_are_not_looked_up);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void owner_name_matches_rfc_example()
+    {
+        // RFC 8162 §3 (the same hash as RFC 7929's OPENPGPKEY example).
+        CPPUNIT_ASSERT_EQUAL(std::string("c93f1e400f26708f98cb19d936620da35eec8f72e57f9eec01c1afd6._smimecert.example.com"),
+                             smimea_owner_name(addr("hugh@example.com")));
+    }
+
+    void owner_name_matches_sha256sum()
+    {
+        // The local part as sent: case kept, UTF-8 octets hashed; the domain lower-cased by
+        // Domain::parse.
+        for (const std::string local : {"dave", "Dave", "first.last+tag", "j\xc3\xb6rg"}) {
+            const auto a = EmailAddress::parse(local + "@Partner.Example");
+            CPPUNIT_ASSERT_MESSAGE(local, a.has_value());
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(local, sha256sum56(local) + "._smimecert.partner.example",
+                                         smimea_owner_name(*a));
+        }
+    }
+
+    void rdata_fields_are_read()
+    {
+        const Bytes rdata = {3, 0, 0, 0x30, 0x82, 0x01};
+        const auto r = parse_smimea_rdata(rdata);
+        CPPUNIT_ASSERT(r.has_value());
+        CPPUNIT_ASSERT_EQUAL(3, int(r->usage));
+        CPPUNIT_ASSERT_EQUAL(0, int(r->selector));
+        CPPUNIT_ASSERT_EQUAL(0, int(r->matching_type));
+        CPPUNIT_ASSERT(r->data == (Bytes{0x30, 0x82, 0x01}));
+    }
+
+    void truncated_rdata_is_rejected()
+    {
+        const Bytes full = {1, 0, 0, 0x30};
+        for (std::size_t n = 0; n < full.size(); ++n)
+            CPPUNIT_ASSERT_MESSAGE(std::to_string(n), !parse_smimea_rdata(ByteView(full.data(), n)));
+        CPPUNIT_ASSERT(parse_smimea_rdata(full).has_value());
+        CPPUNIT_ASSERT(!parse_smimea_rdata(ByteView()));
+    }
+
+    void garbage_rdata_never_crashes()
+    {
+        // Random bytes and every prefix of a real record: parse or reject, never read beyond.
+        std::mt19937 rng(8162);
+        for (int i = 0; i < 2000; ++i) {
+            Bytes b(rng() % 64);
+            for (auto& x : b) x = static_cast<std::uint8_t>(rng());
+            const auto r = parse_smimea_rdata(b);
+            CPPUNIT_ASSERT_EQUAL(b.size() >= 4, r.has_value());
+            if (r) CPPUNIT_ASSERT_EQUAL(b.size() - 3, r->data.size());
+        }
+        const Bytes cert = ssm::test::pki_der("dave");
+        Bytes rdata = {1, 0, 0};
+        rdata.insert(rdata.end(), cert.begin(), cert.end());
+        for (std::size_t n = 0; n <= rdata.size(); n += 7) {
+            const auto r = parse_smimea_rdata(ByteView(rdata.data(), n));
+            if (n < 4) CPPUNIT_ASSERT(!r);
+            else CPPUNIT_ASSERT(r && r->data.size() == n - 3);
+        }
+    }
+
+    void only_full_end_entity_certificates_are_candidates()
+    {
+        struct Case {
+            int usage, selector, matching;
+            bool full;
+        };
+        const Case cases[] = {{1, 0, 0, true},  {3, 0, 0, true},  {0, 0, 0, false}, {2, 0, 0, false},
+                              {1, 1, 0, false}, {1, 0, 1, false}, {3, 1, 1, false}, {3, 0, 2, false},
+                              {4, 0, 0, false}, {1, 2, 0, false}, {255, 255, 255, false}};
+        for (const auto& c : cases) {
+            SmimeaRecord r;
+            r.usage = static_cast<std::uint8_t>(c.usage);
+            r.selector = static_cast<std::uint8_t>(c.selector);
+            r.matching_type = static_cast<std::uint8_t>(c.matching);
+            const std::string m = std::to_string(c.usage) + " " + std::to_string(c.selector) + " " +
+                                  std::to_string(c.matching);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(m, c.full, r.is_full_end_entity_certificate());
+        }
+    }
+
+    void forwarder_syntax()
+    {
+        for (const char* ok : {"127.0.0.1", "127.0.0.1@5353", "192.0.2.53@53", "::1", "::1@5353", "2001:db8::53"})
+            CPPUNIT_ASSERT_MESSAGE(ok, is_valid_forwarder(ok));
+        for (const char* bad : {"", "localhost", "127.0.0.1@", "127.0.0.1@0", "127.0.0.1@65536", "127.0.0.1@53x",
+                                "127.0.0.1:53", "1.2.3", "@53", "127.0.0.1@123456"})
+            CPPUNIT_ASSERT_MESSAGE(bad, !is_valid_forwarder(bad));
+        for (const char* lo : {"127.0.0.1", "127.1.2.3@5353", "::1", "::1@53"})
+            CPPUNIT_ASSERT_MESSAGE(lo, is_loopback_forwarder(lo));
+        for (const char* remote : {"192.0.2.1", "10.0.0.1@53", "2001:db8::1", "bogus"})
+            CPPUNIT_ASSERT_MESSAGE(remote, !is_loopback_forwarder(remote));
+    }
+
+    void configuration_errors()
+    {
+        ssm::test::TempDir tmp;
+        const auto ta = tmp.path() / "ta.key";
+        ssm::test::write_file(ta, "partner.example. IN DS 1 13 2 "
+                                  "0000000000000000000000000000000000000000000000000000000000000000\n");
+        ResolverSettings s;
+        s.forwarder = "127.0.0.1@53";
+        s.trust_anchor_file = (tmp.path() / "missing.key").string();
+        CPPUNIT_ASSERT_THROW(ValidatingResolver{s}, ResolverConfigError);
+        const auto junk = tmp.path() / "junk.key";
+        ssm::test::write_file(junk, "this is no DS record\n");
+        s.trust_anchor_file = junk.string();
+        CPPUNIT_ASSERT_THROW(ValidatingResolver{s}, ResolverConfigError);  // read at load time
+        s.trust_anchor_file = ta.string();
+        s.forwarder = "not-an-address";
+        CPPUNIT_ASSERT_THROW(ValidatingResolver{s}, ResolverConfigError);
+        s.forwarder = "127.0.0.1@53";
+        ValidatingResolver ok(s);  // constructs, asks nothing
+        SmimeaSourceConfig c;
+        c.resolver = s;
+        c.domains = {"not a domain"};
+        CPPUNIT_ASSERT_THROW(SmimeaSource{c}, ResolverConfigError);
+    }
+
+    void silent_forwarder_times_out()
+    {
+        ssm::test::TempDir tmp;
+        const auto ta = tmp.path() / "ta.key";
+        ssm::test::write_file(ta, "partner.example. IN DS 1 13 2 "
+                                  "0000000000000000000000000000000000000000000000000000000000000000\n");
+        SilentUdp silent;
+        ResolverSettings s;
+        s.forwarder = "127.0.0.1@" + std::to_string(silent.port());
+        s.trust_anchor_file = ta.string();
+        s.timeout = std::chrono::milliseconds(400);
+        ValidatingResolver resolver(s);
+        for (int i = 0; i < 2; ++i) {  // the second query after a cancelled one, same context
+            const auto t0 = std::chrono::steady_clock::now();
+            try {
+                resolver.query("x._smimecert.partner.example", smimea_rr_type);
+                CPPUNIT_FAIL("a silent forwarder answered");
+            } catch (const Error& e) {
+                CPPUNIT_ASSERT(e.failure() == Failure::DirectoryUnavailable);
+            }
+            const auto took = std::chrono::steady_clock::now() - t0;
+            CPPUNIT_ASSERT(took >= std::chrono::milliseconds(350));
+            CPPUNIT_ASSERT(took < std::chrono::seconds(3));
+        }
+    }
+
+    void concurrent_queries_each_keep_their_deadline()
+    {
+        // Threads share the one context; each query is cancelled on its own deadline, and the
+        // resolver is destroyed right after (its pump thread stops, no callback is left).
+        ssm::test::TempDir tmp;
+        const auto ta = tmp.path() / "ta.key";
+        ssm::test::write_file(ta, "partner.example. IN DS 1 13 2 "
+                                  "0000000000000000000000000000000000000000000000000000000000000000\n");
+        SilentUdp silent;
+        ResolverSettings s;
+        s.forwarder = "127.0.0.1@" + std::to_string(silent.port());
+        s.trust_anchor_file = ta.string();
+        s.timeout = std::chrono::milliseconds(300);
+        auto resolver = std::make_unique<ValidatingResolver>(s);
+        std::atomic<int> unavailable{0};
+        std::vector<std::thread> threads;
+        const auto t0 = std::chrono::steady_clock::now();
+        for (int i = 0; i < 8; ++i)
+            threads.emplace_back([&, i] {
+                try {
+                    resolver->query("n" + std::to_string(i) + "._smimecert.partner.example", smimea_rr_type);
+                } catch (const Error& e) {
+                    if (e.failure() == Failure::DirectoryUnavailable) ++unavailable;
+                }
+            });
+        for (auto& t : threads) t.join();
+        CPPUNIT_ASSERT_EQUAL(8, unavailable.load());
+        CPPUNIT_ASSERT(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(3));
+        resolver.reset();
+    }
+
+    void addresses_outside_domains_are_not_looked_up()
+    {
+        ssm::test::TempDir tmp;
+        const auto ta = tmp.path() / "ta.key";
+        ssm::test::write_file(ta, "partner.example. IN DS 1 13 2 "
+                                  "0000000000000000000000000000000000000000000000000000000000000000\n");
+        SilentUdp silent;  // a lookup would time out: an empty answer at once shows none was sent
+        SmimeaSourceConfig c;
+        c.domains = {"Partner.Example"};
+        c.resolver.forwarder = "127.0.0.1@" + std::to_string(silent.port());
+        c.resolver.trust_anchor_file = ta.string();
+        c.resolver.timeout = std::chrono::milliseconds(5000);
+        SmimeaSource source(c);
+        CPPUNIT_ASSERT(source.serves(addr("dave@partner.example")));
+        CPPUNIT_ASSERT(!source.serves(addr("dave@other.example")));
+        const auto t0 = std::chrono::steady_clock::now();
+        CPPUNIT_ASSERT(source.lookup(addr("dave@other.example")).empty());
+        CPPUNIT_ASSERT(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(1));
+        CPPUNIT_ASSERT_EQUAL(std::string("smimea"), source.name());
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(SmimeaTest);
