@@ -8,6 +8,7 @@
 // tests/integration/test_receipt_answer.sh.
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -193,7 +194,7 @@ public:
         const std::vector<AnsweringRecipient> rcpts = {{*EmailAddress::parse("alice@acme.example"), &acme},
                                                        {*EmailAddress::parse("bob@acme.example"), &acme},
                                                        {*EmailAddress::parse("x@desk.example"), &desk}};
-        const ReceiptAnswers a = answer_receipt_requests(*config, keys, found, rcpts, headers, 1764547200);
+        const ReceiptAnswers a = answer_receipt_requests(*config, keys, found, rcpts, headers, std::time(nullptr));
         CPPUNIT_ASSERT_EQUAL(std::size_t(1), a.receipts.size());
         CPPUNIT_ASSERT_EQUAL(std::string("domain-signing-authority@acme.example"), a.receipts[0].identity);
         CPPUNIT_ASSERT(a.receipts[0].to == std::vector<std::string>{"dave@partner.example"});
@@ -211,18 +212,18 @@ public:
 
         // No [reinjection]: nothing made, the reason logged. No key at all: the same.
         const auto plain = parse_config(config_text(d, false), "r.toml");
-        const ReceiptAnswers off = answer_receipt_requests(*plain, keys, found, {rcpts[0]}, headers, 1764547200);
+        const ReceiptAnswers off = answer_receipt_requests(*plain, keys, found, {rcpts[0]}, headers, std::time(nullptr));
         CPPUNIT_ASSERT(off.receipts.empty());
         CPPUNIT_ASSERT_MESSAGE(off.detail, off.detail.find("[reinjection] not configured") != std::string::npos);
         CPPUNIT_ASSERT_EQUAL(std::size_t(2), receipt_answer_warnings(*plain).size());
         CPPUNIT_ASSERT(receipt_answer_warnings(*config).empty());
         SoftKeys no_keys(false);
         CPPUNIT_ASSERT(
-            answer_receipt_requests(*config, no_keys, found, {rcpts[0]}, headers, 1764547200).receipts.empty());
+            answer_receipt_requests(*config, no_keys, found, {rcpts[0]}, headers, std::time(nullptr)).receipts.empty());
         // A receipt is never answered.
         InboundReceiptRequests receipt = found;
         receipt.is_receipt = true;
-        const ReceiptAnswers r = answer_receipt_requests(*config, keys, receipt, {rcpts[0]}, headers, 1764547200);
+        const ReceiptAnswers r = answer_receipt_requests(*config, keys, receipt, {rcpts[0]}, headers, std::time(nullptr));
         CPPUNIT_ASSERT(r.receipts.empty() && r.detail.find("signed receipt") != std::string::npos);
     }
 
