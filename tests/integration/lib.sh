@@ -379,6 +379,26 @@ sink_all_signed() {
   else pass "$1"; fi
 }
 # sink_rcpts DUMPFILE: the RCPT arguments recorded by smtp-sink.
+# expect_encrypted NAME PORT RCPT: one message (messages/plain-7bit.eml, from zed@acme.example)
+# to RCPT through the Postfix listening on PORT must arrive as an envelope that openssl
+# decrypts with RCPT's key (tests/interop/peers.sh, sourced by the caller) to the original
+# text, in $WORK/out. PASS or FAIL NAME; returns 1 on failure.
+expect_encrypted() {
+  local name=$1 port=$2 rcpt=$3 who=${3%@*} before
+  mkdir -p "$WORK/out"
+  sed "s/@SENDER@/zed@acme.example/; s/@RCPT@/$rcpt/" "$SSM_SRCDIR/tests/integration/messages/plain-7bit.eml" \
+    >"$WORK/out/$name.in.eml"
+  before=$(sink_count)
+  send_mail "$port" zed@acme.example "$rcpt" "$WORK/out/$name.in.eml" \
+    || { fail "$name" "SMTP: ${SMTP_REPLY:-no reply}"; return 1; }
+  wait_for_delivery $((before + 1)) 30 || { fail "$name" "not delivered within 30 s"; return 1; }
+  sink_message "$(ls -t "$SINK_DIR"/* | head -n 1)" "$WORK/out/$name.eml"
+  smime_envelope "$WORK/out/$name.eml" "$WORK/out/$name.p7m" || { fail "$name" "not an envelope: $PEER_DETAIL"; return 1; }
+  decrypt_openssl "$WORK/out/$name.p7m" "$who" "$WORK/out/$name.plain" || { fail "$name" "$PEER_DETAIL"; return 1; }
+  grep -q "$(sed -n '/^$/,$p' "$WORK/out/$name.in.eml" | grep -m1 '[a-z]')" "$WORK/out/$name.plain" \
+    || { fail "$name" "decrypted text differs"; return 1; }
+  pass "$name"
+}
 sink_rcpts() { sed -n 's/^X-Rcpt-Args: //p' "$1"; }
 # wait_for_delivery N TIMEOUT: until the sink holds N messages (and no more arrive).
 wait_for_delivery() {
