@@ -28,6 +28,9 @@ CRL_PORT=$(free_port); OCSP_PORT=$(free_port)
 # --- certificates made for this test ----------------------------------------------------------
 issue_cert nina nina@partner.example rsa "digitalSignature, keyEncipherment" || fatal ver-setup "issue nina"
 issue_cert xena xena@partner.example rsa "digitalSignature" expired || fatal ver-setup "issue xena (expired)"
+# Signers on the other NIST curves partners use (RFC 5753 ECDSA with SHA-384 and SHA-512).
+issue_cert pia pia@partner.example p384 "digitalSignature" || fatal ver-setup "issue pia (P-384)"
+issue_cert quinn quinn@partner.example p521 "digitalSignature" || fatal ver-setup "issue quinn (P-521)"
 # A CA database for the issuing CA, so that it can revoke and answer OCSP (openssl ca / ocsp).
 : >"$WORK/rev/index.txt"; echo 2000 >"$WORK/rev/serial"; echo 1000 >"$WORK/rev/crlnumber"
 cat >"$WORK/rev/ca.cnf" <<EOF
@@ -169,6 +172,13 @@ openssl_sign openssl-opaque-pss-salt32 dave dave@partner.example opaque -keyopt 
   && queue openssl-opaque-pss-salt32 pass '' dave@partner.example dave@partner.example
 openssl_sign openssl-detached-ecdsa frank frank@partner.example detached && queue openssl-detached-ecdsa pass '' frank@partner.example frank@partner.example
 openssl_sign openssl-opaque-ecdsa frank frank@partner.example opaque && queue openssl-opaque-ecdsa pass '' frank@partner.example frank@partner.example
+# The last -md wins: RFC 5753 pairs P-384 with SHA-384 and P-521 with SHA-512. (Ed25519:
+# OpenSSL 3.0's cms -sign fails with "invalid digest", and Debian 12's gpgsm and cmsutil do
+# not sign with it; tests/unit/test_cms_verify_peers checks the RFC 9216 Ed25519 vectors.)
+openssl_sign openssl-detached-ecdsa-p384 pia pia@partner.example detached -md sha384 \
+  && queue openssl-detached-ecdsa-p384 pass '' pia@partner.example pia@partner.example
+openssl_sign openssl-opaque-ecdsa-p521 quinn quinn@partner.example opaque -md sha512 \
+  && queue openssl-opaque-ecdsa-p521 pass '' quinn@partner.example quinn@partner.example
 cn=openssl-smime-output   # OpenSSL's own multipart/signed layout (text mode, its boundary)
 if openssl cms -sign -md sha256 -in "$ENTITY" -signer "$PKI/dave.cert.pem" -inkey "$PKI/dave.key.pem" \
      -certfile "$PKI/sub-ca.cert.pem" -out "$WORK/m/$cn.smime" 2>"$WORK/m/$cn.err"; then
