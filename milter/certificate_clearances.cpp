@@ -5,7 +5,6 @@
 
 #include <gnutls/gnutls.h>
 
-#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
