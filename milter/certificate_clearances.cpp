@@ -1,11 +1,19 @@
 // Clearances in the recipient's certificate on the token; see certificate_clearances.h.
+// The certificate and its CA certificates come from the token or the [pki] folders; the CA
+// constraints are read from the path that validated, never from a certificate off the path.
 #include "milter/certificate_clearances.h"
 
 #include <gnutls/gnutls.h>
 
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
 #include "base/gnutls_datum.h"
-#include "base/gnutls_handles.h"
 #include "base/log.h"
+#include "pki/certificate.h"
+#include "policy/clearance_constraints.h"
 #include "smime/cms/clearance.h"
 #include "smime/signer.h"
 
@@ -15,6 +23,53 @@ namespace {
 
 constexpr const char* kSubjectDirectoryAttributes = "2.5.29.9";
 
+using smime::cms::ClearanceValue;
+
+// The value of extension `oid`; nullopt when the certificate has none.
+std::optional<Bytes> extension(const pki::Certificate& cert, const char* oid)
+{
+    GnutlsDatum ext;
+    unsigned int critical = 0;
+    if (gnutls_x509_crt_get_extension_by_oid2(cert.get(), oid, 0, &ext.d, &critical) < 0) return std::nullopt;
+    return ext.bytes();
+}
+
+// The constraints of the CA certificates of the certificate's validated path, trust anchor
+// first; a CA without the extension adds nothing. Sets `problem` (and returns nothing) when
+// no path validates or a CA's extension does not decode.
+std::vector<std::vector<ClearanceValue>> path_constraints(const pki::Certificate& cert, const smime::Signer& signer,
+                                                          const pki::TrustStore& trust, std::time_t now,
+                                                          std::string& problem)
+{
+    std::vector<pki::Certificate> on_token;
+    for (const auto& der : signer.chain_der())
+        if (auto c = pki::Certificate::parse_der(der)) on_token.push_back(std::move(*c));
+    // Any purpose: the clearance does not depend on what the key is for. Revocation as [pki]
+    // says for every other path: a revoked CA vouches for nothing.
+    const pki::ValidationResult r = trust.validate(cert, on_token, now, pki::Purpose::Any);
+    if (!r.valid() || r.path.empty()) {
+        problem = "no valid certification path for the clearance: " + r.describe();
+        return {};
+    }
+    std::vector<std::vector<ClearanceValue>> out;
+    for (auto it = r.path.rbegin(); it != r.path.rend() - 1; ++it) {  // anchor first, end entity left out
+        const auto ca = pki::Certificate::parse_der(*it);
+        if (!ca) {
+            problem = "a CA certificate of the path cannot be read";
+            return {};
+        }
+        const auto value = extension(*ca, smime::cms::oid::kClearanceConstraints);
+        if (!value) continue;
+        try {
+            out.push_back(smime::cms::decode_clearance_constraints(*value));
+        } catch (const Error& e) {
+            problem = "clearance constraints of CA '" + pki::facts(*ca).subject.substr(0, 120) + "': " + e.what();
+            return {};
+        }
+    }
+    return out;
+}
+
 }  // namespace
 
 policy::DirectoryClearances CertificateClearances::clearances(const EmailAddress& recipient) const
@@ -22,25 +77,39 @@ policy::DirectoryClearances CertificateClearances::clearances(const EmailAddress
     policy::DirectoryClearances out = m_directory ? m_directory->clearances(recipient) : policy::DirectoryClearances{};
     const auto signer = m_keys->signer_for(recipient);
     if (!signer) return out;
-    const Bytes& der = signer->certificate_der();
-    GnutlsCrt crt = new_gnutls_crt();
-    const gnutls_datum_t in{const_cast<unsigned char*>(der.data()), static_cast<unsigned int>(der.size())};
-    if (gnutls_x509_crt_import(crt.get(), &in, GNUTLS_X509_FMT_DER) < 0) return out;
-    GnutlsDatum ext;
-    unsigned int critical = 0;
-    if (gnutls_x509_crt_get_extension_by_oid2(crt.get(), kSubjectDirectoryAttributes, 0, &ext.d, &critical) < 0)
-        return out;  // no such extension
-    const Bytes value = ext.bytes();
+    const auto cert = pki::Certificate::parse_der(signer->certificate_der());
+    if (!cert) return out;
+    const auto value = extension(*cert, kSubjectDirectoryAttributes);
+    if (!value) return out;  // no such extension
+    auto unreadable = [&](const std::string& why) {
+        log::warning("clearance-unreadable", {{"recipient", recipient.str()}, {"source", "certificate"}, {"error", why}});
+    };
+    smime::cms::ClearancesFound found;
     try {
-        smime::cms::ClearancesFound found = smime::cms::clearances_in_directory_attributes(value);
-        for (auto& v : found.values) out.values.push_back(std::move(v));
-        out.unreadable += found.unreadable;
-        for (const auto& why : found.errors)
-            log::warning("clearance-unreadable", {{"recipient", recipient.str()}, {"source", "certificate"}, {"error", why}});
+        found = smime::cms::clearances_in_directory_attributes(*value);
     } catch (const Error& e) {
         ++out.unreadable;
-        log::warning("clearance-unreadable", {{"recipient", recipient.str()}, {"source", "certificate"}, {"error", e.what()}});
+        unreadable(e.what());
+        return out;
     }
+    out.unreadable += found.unreadable;
+    for (const auto& why : found.errors) unreadable(why);
+    if (found.values.empty()) return out;  // nothing to constrain: no path needed
+
+    std::string problem;
+    const auto constraints = path_constraints(*cert, *signer, *m_trust, m_now, problem);
+    if (!problem.empty()) {
+        out.unreadable += found.values.size();  // fail closed: not one of them grants anything
+        unreadable(problem);
+        return out;
+    }
+    std::vector<ClearanceValue> kept = policy::constrain_clearances(found.values, constraints);
+    if (kept != found.values)
+        log::info("clearance-constrained", {{"recipient", recipient.str()},
+                                            {"claimed", std::to_string(found.values.size())},
+                                            {"kept", std::to_string(kept.size())},
+                                            {"constraining_cas", std::to_string(constraints.size())}});
+    for (auto& v : kept) out.values.push_back(std::move(v));
     return out;
 }
 

@@ -1,26 +1,39 @@
 // Clearances in our recipients' own certificates (PRODUCT §4.1, RFC 5755 §4.4.6, RFC 5913):
 // the Clearance attribute in the subjectDirectoryAttributes extension of the certificate the
-// token holds for the recipient's address, added to what the directory says. The token's
-// certificates were put there by the administrator; their extension is still parsed strictly.
-// Authority Clearance Constraints (RFC 5913 §3) of the issuing CAs are not applied.
+// token holds for the recipient's address, added to what the directory says, as far as the
+// Authority Clearance Constraints (RFC 5913 §3) of the CAs of its certification path allow.
+// The token's certificates were put there by the administrator; their extensions are still
+// parsed strictly, and what the CAs did not vouch for grants nothing.
 #pragma once
+#include <ctime>
+
 #include "milter/key_source.h"
+#include "pki/trust_store.h"
 #include "policy/labels.h"
 
 namespace ssm::milter {
 
 class CertificateClearances final : public policy::ClearanceDirectory {
 public:
-    // `directory`: asked first (may be null). Both must outlive this object (one message).
-    CertificateClearances(KeySource& keys, const policy::ClearanceDirectory* directory)
-        : m_keys(&keys), m_directory(directory) {}
-    // The directory's values, then the certificate's. Throws what the directory throws, and
-    // ssm::Error(HsmUnavailable) when the token cannot be asked.
+    // `directory`: asked first (may be null). `trust`: the anchors and intermediates the
+    // certificate's path is built from (with the CA certificates stored on the token next to
+    // it), valid at `now`. All must outlive this object (one message).
+    CertificateClearances(KeySource& keys, const policy::ClearanceDirectory* directory, const pki::TrustStore& trust,
+                          std::time_t now)
+        : m_keys(&keys), m_directory(directory), m_trust(&trust), m_now(now) {}
+    // The directory's values, then the certificate's, each intersected with what the CA
+    // certificates of its path (trust anchor included) permit (policy/clearance_constraints.h).
+    // When no valid path to a trust anchor is found or a CA's constraints extension does not
+    // decode, none of the certificate's values is used: each counts as unreadable (logged).
+    // Throws what the directory throws, and ssm::Error(HsmUnavailable) when the token cannot be
+    // asked.
     policy::DirectoryClearances clearances(const EmailAddress& recipient) const override;
 
 private:
     KeySource* m_keys;
     const policy::ClearanceDirectory* m_directory;
+    const pki::TrustStore* m_trust;
+    std::time_t m_now;
 };
 
 }  // namespace ssm::milter

@@ -313,7 +313,9 @@ constexpr std::array kKeys = {
             "clearances come from [[clearance]] only."},
     KeySpec{"labels", "clearance_from_certificate", K::Boolean, "false", false, true,
             "Also read the RFC 5755 Clearance in the subjectDirectoryAttributes extension of the "
-            "recipient's own certificate on the token, for recipients no [[clearance]] entry names."},
+            "recipient's own certificate on the token, for recipients no [[clearance]] entry names, "
+            "as far as the Authority Clearance Constraints (RFC 5913) of the CA certificates of its "
+            "path to a [pki] trust anchor permit."},
 
     KeySpec{"security_label[]", "name", K::String, "", true, true,
             "Name of the label, used by rules (security_label) and equivalences (label)."},

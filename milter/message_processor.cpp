@@ -381,7 +381,8 @@ MessageOutcome MessageProcessor::inbound()
         const auto who = author();
         const policy::ClearanceDirectory* clearances = m_certificates->clearances();
         std::optional<CertificateClearances> with_certificates;
-        if (m_config->clearance_from_certificate) clearances = &with_certificates.emplace(m_keys, clearances);
+        if (m_config->clearance_from_certificate)
+            clearances = &with_certificates.emplace(m_keys, clearances, m_certificates->trust(), std::time(nullptr));
         const LabelVerdict lv = judge_labels(m_config->labels, r.labels, rcpts,
                                              who ? std::optional<Domain>(who->domain()) : std::nullopt, clearances);
         out.detail += lv.detail;

@@ -76,6 +76,10 @@ struct ValidationResult {
     std::vector<std::string> notes;
     unsigned gnutls_status = 0;      // raw gnutls_certificate_status_t bits, for logs
     std::size_t path_length = 0;     // certificates in the path, anchor included
+    // The path checked (DER, the end entity first, the anchor last) when one reached an anchor:
+    // for a valid result the path that passed, for callers that read its CA certificates
+    // (RFC 5913 clearance constraints). Empty when no path reached an anchor.
+    std::vector<Bytes> path;
 
     bool valid() const { return problems.empty(); }
     bool has(Problem p) const;

@@ -199,6 +199,9 @@ ValidationResult TrustStore::check_path(const std::vector<const Certificate*>& c
         if (!r.has(Problem::NoTrustedPath)) add_problem(r, Problem::NoTrustedPath, "untrusted: no path to a trust anchor found");
         return r;
     }
+    r.path.reserve(chain.size() + 1);
+    for (const auto* c : chain) r.path.push_back(c->der());
+    if (chain.empty() || !same_certificate(*chain.back(), *anchor)) r.path.push_back(anchor->der());
     if (auto why = check_required_policies(chain, options.required_policies)) add_problem(r, Problem::Policy, *why);
     // Network only for a path that is otherwise good: a broken path needs no revocation answer.
     if (r.valid()) check_revocation(r, chain, *anchor, now, options);

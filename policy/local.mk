@@ -34,3 +34,6 @@ check_PROGRAMS += tests/unit/test_ldap_groups
 tests_unit_test_ldap_groups_SOURCES = tests/unit/test_ldap_groups.cpp $(UNIT_MAIN)
 tests_unit_test_ldap_groups_LDADD = policy/libssm_policy.a directory/libssm_directory.a pki/libssm_pki.a \
 	smime/mime/libssm_mime.a base/libssm_base.a $(UNIT_LIBS)
+
+# RFC 5913 Authority Clearance Constraints along a certification path (pure intersection).
+policy_libssm_policy_a_SOURCES += policy/clearance_constraints.h policy/clearance_constraints.cpp

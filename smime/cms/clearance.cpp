@@ -135,6 +135,39 @@ ClearancesFound clearances_in_directory_attributes(ByteView extension_value)
     return out;
 }
 
+std::vector<ClearanceValue> decode_clearance_constraints(ByteView extension_value)
+{
+    constexpr std::size_t kMaxExtension = 64 * 1024;  // no larger than a certificate we read
+    if (extension_value.size() > kMaxExtension)
+        malformed("AuthorityClearanceConstraints over " + std::to_string(kMaxExtension) + " octets");
+    Asn1Node n;
+    try {
+        n = Asn1Node::decode("AuthorityClearanceConstraints", extension_value);
+    } catch (const Error& e) {
+        malformed(std::string("AuthorityClearanceConstraints: ") + e.what());
+    }
+    // The elements are checked one by one below; the outer length form here.
+    const Bytes again = n.encode();
+    if (!std::equal(again.begin(), again.end(), extension_value.begin(), extension_value.end()))
+        malformed("AuthorityClearanceConstraints is not DER (BER length or form)");
+    const int count = n.count("");
+    if (count < 1) malformed("AuthorityClearanceConstraints is empty (SIZE (1..MAX))");
+    if (std::size_t(count) > kMaxClearanceConstraints)
+        malformed("AuthorityClearanceConstraints of more than " + std::to_string(kMaxClearanceConstraints) +
+                  " clearances");
+    std::vector<ClearanceValue> out;
+    for (int i = 1; i <= count; ++i) {
+        ClearanceValue c = decode_clearance(n.read_bytes("?" + std::to_string(i)));
+        if (c.syntax != ClearanceValue::Syntax::Rfc5755)
+            malformed("AuthorityClearanceConstraints element " + std::to_string(i) + " in the RFC 3281 syntax");
+        for (const auto& seen : out)
+            if (seen.policy_id == c.policy_id)
+                malformed("AuthorityClearanceConstraints names policy " + c.policy_id + " twice");
+        out.push_back(std::move(c));
+    }
+    return out;
+}
+
 Bytes encode_clearance(const ClearanceValue& c)
 {
     if (!valid_oid_text(c.policy_id)) malformed("Clearance policyId '" + c.policy_id.substr(0, 64) + "' is not an OID");

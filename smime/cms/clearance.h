@@ -15,6 +15,7 @@ namespace ssm::smime::cms {
 namespace oid {
 inline constexpr const char* kClearance = "2.5.4.55";            // id-at-clearance (RFC 5755)
 inline constexpr const char* kClearanceRfc3281 = "2.5.1.5.55";   // the RFC 3281 registration
+inline constexpr const char* kClearanceConstraints = "1.3.6.1.5.5.7.1.21";  // id-pe-clearanceConstraints
 }  // namespace oid
 
 // One octet past the highest SecurityClassification (256): a longer classList names classes
@@ -52,6 +53,15 @@ struct ClearancesFound {
     std::vector<std::string> errors;
 };
 ClearancesFound clearances_in_directory_attributes(ByteView extension_value);
+
+// The Authority Clearance Constraints extension of a CA certificate (RFC 5913 §3): the
+// clearances the CA may vouch for, one per policy. Its value, SEQUENCE SIZE (1..MAX) OF
+// Clearance, is decoded strictly and refused whole with ssm::Error(MalformedMessage) saying
+// why: BER, trailing bytes, an empty SEQUENCE, more than kMaxClearanceConstraints elements, an
+// element decode_clearance refuses or one in the RFC 3281 syntax (RFC 5913 imports RFC 5755's),
+// and two elements of one policy (which of them would bind is not defined: ambiguous, refused).
+inline constexpr std::size_t kMaxClearanceConstraints = 64;
+std::vector<ClearanceValue> decode_clearance_constraints(ByteView extension_value);
 
 // The DER of a clearance in the RFC 5755 syntax (classList left out when it is {1}); the same
 // checks refuse what decode would. Used by tests and administrators' tools.

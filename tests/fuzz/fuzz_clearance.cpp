@@ -4,7 +4,9 @@
 // the very same DER (the decoder accepts DER only) and decode again to an equal value; a
 // value in the RFC 3281 syntax must encode (in the current one) and decode to the same grant.
 // The same input is also read as a certificate's subjectDirectoryAttributes extension value:
-// every clearance found there must encode.
+// every clearance found there must encode. And as a CA's Authority Clearance Constraints
+// extension value (RFC 5913): what decodes has 1..64 clearances of distinct policies in the
+// current syntax, each of which must encode to the very octets it was read from.
 // Build: tests/fuzz/build.sh BUILDDIR OUTDIR fuzz_clearance (see tests/fuzz/README.md).
 #include <algorithm>
 #include <cstdint>
@@ -21,6 +23,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const ByteView in(data, size);
     try {
         for (const auto& v : cms::clearances_in_directory_attributes(in).values) (void)cms::encode_clearance(v);
+    } catch (const Error&) {
+    }
+    try {
+        const auto constraints = cms::decode_clearance_constraints(in);
+        if (constraints.empty() || constraints.size() > cms::kMaxClearanceConstraints) std::abort();
+        std::size_t octets = 0;
+        for (std::size_t i = 0; i < constraints.size(); ++i) {
+            if (constraints[i].syntax != cms::ClearanceValue::Syntax::Rfc5755) std::abort();
+            for (std::size_t j = 0; j < i; ++j)
+                if (constraints[j].policy_id == constraints[i].policy_id) std::abort();
+            octets += cms::encode_clearance(constraints[i]).size();
+        }
+        if (octets >= in.size()) std::abort();  // the elements are the SEQUENCE's content, DER
     } catch (const Error&) {
     }
     cms::ClearanceValue c;

@@ -44,3 +44,8 @@ tests_unit_test_labels_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
 check_PROGRAMS += tests/unit/test_clearance
 tests_unit_test_clearance_SOURCES = tests/unit/test_clearance.cpp $(UNIT_MAIN)
 tests_unit_test_clearance_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
+
+# RFC 5913 Authority Clearance Constraints: the extension's decoder and the path intersection.
+check_PROGRAMS += tests/unit/test_clearance_constraints
+tests_unit_test_clearance_constraints_SOURCES = tests/unit/test_clearance_constraints.cpp $(UNIT_MAIN)
+tests_unit_test_clearance_constraints_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)

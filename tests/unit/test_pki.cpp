@@ -300,7 +300,14 @@ public:
         std::vector<Certificate> extra;
         extra.push_back(fx::cert("bob"));  // an unrelated certificate is skipped
         extra.push_back(fx::cert("sub-ca"));
-        CPPUNIT_ASSERT(anchors_only.validate(fx::cert("alice"), extra, now, Purpose::EmailProtection).valid());
+        const auto with_extra = anchors_only.validate(fx::cert("alice"), extra, now, Purpose::EmailProtection);
+        CPPUNIT_ASSERT(with_extra.valid());
+        // The path that passed, end entity first and anchor last (RFC 5913 constraints read it).
+        CPPUNIT_ASSERT_EQUAL(std::size_t{3}, with_extra.path.size());
+        CPPUNIT_ASSERT(with_extra.path[0] == fx::der_of("alice"));
+        CPPUNIT_ASSERT(with_extra.path[1] == fx::der_of("sub-ca"));
+        CPPUNIT_ASSERT(with_extra.path[2] == fx::der_of("root-ca"));
+        CPPUNIT_ASSERT(anchors_only.validate(fx::cert("alice"), {}, now, Purpose::EmailProtection).path.empty());
         // A re-keyed CA of the same name, listed first, is passed over for the one that signed.
         std::vector<Certificate> rekeyed;
         rekeyed.push_back(fx::cert("rekeyed-ca"));
