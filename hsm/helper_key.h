@@ -1,7 +1,8 @@
 // One private key on a token, reached through pkcs11-helper: owns the pkcs11h_certificate_t
-// and runs raw C_Sign operations under the helper's per-token session lock. This is the
-// seam where a session pool (own sessions via raw_module.h, TokenConfig::sessions wide) will
-// slot in as a second implementation of KeyBackend. Inputs: digests/DigestInfos we built.
+// and runs raw C_Sign operations under the helper's per-token session lock. KeyBackend is the
+// seam: PooledKey (pooled_key.h) signs on our own sessions instead and is used whenever the
+// module can be reached directly; this class remains for when it cannot. Inputs:
+// digests/DigestInfos we built.
 #pragma once
 #include <cstdint>
 #include <memory>

@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "base/secure_buffer.h"
 #include "hsm/cert_facts.h"
+#include "hsm/pooled_key.h"
 #include "hsm/raw_module.h"
 #include "hsm/token_decrypter.h"
 #include "hsm/token_signer.h"
@@ -266,8 +267,14 @@ std::shared_ptr<smime::Signer> KeyStore::make_signer(const Entry& entry) const
     std::lock_guard lock(m_signers_mutex);
     auto& slot = m_signers[entry.identity.certificate_der];
     if (!slot) {
-        auto key =
-            std::make_unique<HelperKey>(m_token, entry.helper_id.get(), entry.identity.label);
+        // Our own sessions when the module can be reached directly (signatures in parallel),
+        // else the helper's one session.
+        std::unique_ptr<KeyBackend> key;
+        if (m_pool)
+            key = std::make_unique<PooledKey>(m_pool, entry.identity.id,
+                                              "key '" + entry.identity.label + "' on token '" + m_info.label + "'");
+        else
+            key = std::make_unique<HelperKey>(m_token, entry.helper_id.get(), entry.identity.label);
         slot = std::make_shared<TokenSigner>(std::move(key), entry.identity.certificate_der,
                                              chain_for(entry), entry.identity.key_type,
                                              entry.identity.key_bits);

@@ -106,7 +106,7 @@ public:
     std::vector<std::shared_ptr<smime::Decrypter>> decrypters() const;
     // Convenience: the newest currently valid decrypt_usable certificate for the address.
     std::shared_ptr<smime::Decrypter> decrypter_for(const EmailAddress& address) const;
-    // Private-key operations attempted on our own sessions (decrypt, derive): for metrics.
+    // Private-key operations attempted on our own sessions (sign, decrypt, derive): for tests.
     std::uint64_t token_operations() const;
 
 private:

@@ -11,9 +11,9 @@
 
 namespace ssm::hsm {
 
-// Thread-safe: concurrent milter threads may share one TokenSigner. Operations on one token
-// are serialised by pkcs11-helper's session lock today; a pooled KeyBackend (own sessions,
-// TokenConfig::sessions of them) will remove that without changing this class.
+// Thread-safe: concurrent milter threads may share one TokenSigner. Its KeyBackend is a
+// PooledKey (our own sessions, TokenConfig::sessions of them: signatures in parallel) where
+// the module can be reached directly, else a HelperKey (pkcs11-helper's one session lock).
 class TokenSigner final : public smime::Signer {
 public:
     TokenSigner(std::unique_ptr<KeyBackend> key, Bytes certificate_der,

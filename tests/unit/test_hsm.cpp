@@ -123,6 +123,7 @@ class HsmTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(wrong_label_is_hsm_unavailable);
     CPPUNIT_TEST(unreadable_pin_file_is_hsm_unavailable);
     CPPUNIT_TEST(concurrent_signatures_verify);
+    CPPUNIT_TEST(signatures_run_on_pooled_sessions);
     CPPUNIT_TEST(hsm_list_output);
     CPPUNIT_TEST(hsm_list_fails_clearly);
     CPPUNIT_TEST(sign_rate);
@@ -414,6 +415,24 @@ public:
             return verify_signature(s->certificate_der(), alg, h, sig);
         });
         CPPUNIT_ASSERT_EQUAL(200, good);  // 4 threads x 50 signatures, none failed or threw
+    }
+
+    void signatures_run_on_pooled_sessions()
+    {
+        // PRODUCT §5: signatures of several threads run on the pool of our own sessions, not
+        // queued on pkcs11-helper's one session: each one is an operation of the pool.
+        auto& store = *fixture().store;
+        const auto ops = store.token_operations();
+        const auto relogins = store.relogin_count();
+        const int good = test::count_true_in_threads(4, 10, [&](int t, int i) {
+            auto s = signer("alice@acme.example");
+            const Bytes h = hash_of(DigestAlgorithm::Sha256, "pooled " + std::to_string(t * 100 + i));
+            const Bytes sig = s->sign_digest(SignatureScheme::RsaPkcs1v15, DigestAlgorithm::Sha256, h);
+            return verify_signature(s->certificate_der(), GNUTLS_SIGN_RSA_SHA256, h, sig);
+        });
+        CPPUNIT_ASSERT_EQUAL(40, good);
+        CPPUNIT_ASSERT_EQUAL(ops + 40, store.token_operations());
+        CPPUNIT_ASSERT_EQUAL(relogins, store.relogin_count());
     }
 
     void hsm_list_output()
