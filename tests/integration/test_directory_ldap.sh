@@ -124,6 +124,9 @@ sleep 1  # the last RCPTs travel Postfix -> milter
 thawed=$(date +%s.%N)
 kill -CONT "$SLAPD_PID"
 wait "$CLIENTS"
+# Counted again now that every client has ended: a "sent" line still being written by its
+# thread when the loop above read the file was once missed (sent=99 with 100 accepted).
+sent=$(grep -c '^sent ' "$WORK/out/flight" 2>/dev/null || echo 0)
 ok=$(grep -c '^reply [0-9.]* 250 ' "$WORK/out/flight" || true)
 late=$(awk -v t="$thawed" '$1 == "reply" && $2 >= t' "$WORK/out/flight" | wc -l)
 n=$(searches frank@partner.example)
