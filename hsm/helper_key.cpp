@@ -7,12 +7,9 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "base/metrics.h"
+#include "hsm/signature_buffer.h"
 
 namespace ssm::hsm {
-
-namespace {
-constexpr std::size_t kSignatureBuffer = 1024;  // an RSA-8192 signature; ECDSA P-521 needs 132
-}
 
 HelperKey::HelperKey(std::shared_ptr<const TokenContext> token, pkcs11h_certificate_id_t id,
                      std::string key_label)
@@ -53,20 +50,11 @@ Bytes HelperKey::sign(const CK_MECHANISM& mechanism, ByteView input)
     if (session.status() != CKR_OK)
         throw Error(Failure::HsmUnavailable, "cannot lock the session of " + m_description + ": " +
                                                  rv_name(session.status()));
-    // One call with a buffer large enough for any key we sign with (RSA up to 8192 bits,
-    // ECDSA, Ed25519) instead of a size query first: a helper call less per message. Should
-    // a token still answer CKR_BUFFER_TOO_SMALL, the helper keeps the operation active and
-    // reports the size, and the second call finishes it (so it is never left dangling).
-    Bytes out(kSignatureBuffer);
-    size_t size = out.size();
-    CK_RV rv =
-        pkcs11h_certificate_sign_ex(cert, &mechanism, input.data(), input.size(), out.data(), &size);
-    if (rv == CKR_BUFFER_TOO_SMALL) {
-        out.resize(size);
-        rv = pkcs11h_certificate_sign_ex(cert, &mechanism, input.data(), input.size(), out.data(),
-                                         &size);
-    }
-    if (rv == CKR_OK) out.resize(size);
+    // A second call after CKR_BUFFER_TOO_SMALL finishes the operation the helper kept active.
+    Bytes out;
+    CK_RV rv = sign_into<size_t>(out, [&](CK_BYTE_PTR buffer, size_t* size) {
+        return pkcs11h_certificate_sign_ex(cert, &mechanism, input.data(), input.size(), buffer, size);
+    });
     if (rv != CKR_OK) {
         // The helper has already reset the session and retried once. Forget our object so
         // the next call starts from a fresh one (the token may come back meanwhile).

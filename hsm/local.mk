@@ -7,7 +7,7 @@ hsm_libssm_hsm_a_SOURCES = \
 	hsm/raw_module.h hsm/raw_module.cpp \
 	hsm/cert_facts.h hsm/cert_facts.cpp \
 	hsm/helper_key.h hsm/helper_key.cpp \
-	hsm/pooled_key.h hsm/pooled_key.cpp \
+	hsm/pooled_key.h hsm/pooled_key.cpp hsm/signature_buffer.h \
 	hsm/token_signer.h hsm/token_signer.cpp \
 	hsm/session_pool.h hsm/session_pool.cpp \
 	hsm/token_decrypter.h hsm/token_decrypter.cpp smime/decrypter.h \
