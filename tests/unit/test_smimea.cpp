@@ -74,6 +74,24 @@ private:
     int m_port = 0;
 };
 
+// Resolver settings that point at a silent forwarder, with a trust anchor file for a zone
+// nobody serves: every query can only end at its deadline.
+struct SilentForwarder {
+    ssm::test::TempDir tmp;
+    SilentUdp udp;
+    ResolverSettings settings;
+
+    explicit SilentForwarder(std::chrono::milliseconds timeout)
+    {
+        const auto ta = tmp.path() / "ta.key";
+        ssm::test::write_file(ta, "partner.example. IN DS 1 13 2 "
+                                  "0000000000000000000000000000000000000000000000000000000000000000\n");
+        settings.forwarder = "127.0.0.1@" + std::to_string(udp.port());
+        settings.trust_anchor_file = ta.string();
+        settings.timeout = timeout;
+    }
+};
+
 }  // namespace
 
 class SmimeaTest : public CppUnit::TestFixture {
@@ -212,16 +230,8 @@ public:
 
     void silent_forwarder_times_out()
     {
-        ssm::test::TempDir tmp;
-        const auto ta = tmp.path() / "ta.key";
-        ssm::test::write_file(ta, "partner.example. IN DS 1 13 2 "
-                                  "0000000000000000000000000000000000000000000000000000000000000000\n");
-        SilentUdp silent;
-        ResolverSettings s;
-        s.forwarder = "127.0.0.1@" + std::to_string(silent.port());
-        s.trust_anchor_file = ta.string();
-        s.timeout = std::chrono::milliseconds(400);
-        ValidatingResolver resolver(s);
+        SilentForwarder silent(std::chrono::milliseconds(400));
+        ValidatingResolver resolver(silent.settings);
         for (int i = 0; i < 2; ++i) {  // the second query after a cancelled one, same context
             const auto t0 = std::chrono::steady_clock::now();
             try {
@@ -240,16 +250,8 @@ public:
     {
         // Threads share the one context; each query is cancelled on its own deadline, and the
         // resolver is destroyed right after (its pump thread stops, no callback is left).
-        ssm::test::TempDir tmp;
-        const auto ta = tmp.path() / "ta.key";
-        ssm::test::write_file(ta, "partner.example. IN DS 1 13 2 "
-                                  "0000000000000000000000000000000000000000000000000000000000000000\n");
-        SilentUdp silent;
-        ResolverSettings s;
-        s.forwarder = "127.0.0.1@" + std::to_string(silent.port());
-        s.trust_anchor_file = ta.string();
-        s.timeout = std::chrono::milliseconds(300);
-        auto resolver = std::make_unique<ValidatingResolver>(s);
+        SilentForwarder silent(std::chrono::milliseconds(300));
+        auto resolver = std::make_unique<ValidatingResolver>(silent.settings);
         std::atomic<int> unavailable{0};
         std::vector<std::thread> threads;
         const auto t0 = std::chrono::steady_clock::now();
@@ -269,16 +271,11 @@ public:
 
     void addresses_outside_domains_are_not_looked_up()
     {
-        ssm::test::TempDir tmp;
-        const auto ta = tmp.path() / "ta.key";
-        ssm::test::write_file(ta, "partner.example. IN DS 1 13 2 "
-                                  "0000000000000000000000000000000000000000000000000000000000000000\n");
-        SilentUdp silent;  // a lookup would time out: an empty answer at once shows none was sent
+        // A lookup would time out: an empty answer at once shows none was sent.
+        SilentForwarder silent(std::chrono::milliseconds(5000));
         SmimeaSourceConfig c;
         c.domains = {"Partner.Example"};
-        c.resolver.forwarder = "127.0.0.1@" + std::to_string(silent.port());
-        c.resolver.trust_anchor_file = ta.string();
-        c.resolver.timeout = std::chrono::milliseconds(5000);
+        c.resolver = silent.settings;
         SmimeaSource source(c);
         CPPUNIT_ASSERT(source.serves(addr("dave@partner.example")));
         CPPUNIT_ASSERT(!source.serves(addr("dave@other.example")));
