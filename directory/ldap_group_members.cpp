@@ -1,12 +1,15 @@
 // Group members over LDAP: one search for the group entry (its member and uniqueMember values),
-// then one base-scope read per member DN for its mail. Why not one search for all members:
+// then one base-scope read per member DN for its mail, or, when the member is itself a group,
+// for its own members. Why not one search for all members:
 // LDAP has no standard filter on an entry's DN, and a base read names exactly the entry the
 // group lists, wherever it is in the tree.
 #include "directory/ldap_group_members.h"
 
 #include <algorithm>
 #include <optional>
+#include <set>
 
+#include "base/ascii.h"
 #include "base/log.h"
 
 namespace ssm::directory {
@@ -73,6 +76,105 @@ GroupExpansion LdapGroupMembers::members(const std::string& group) const
     return found;
 }
 
+// One expansion in progress: what has been found and what bounds it.
+struct LdapGroupMembers::Walk {
+    const std::string& group;        // the configured name, for the log
+    GroupExpansion out;
+    std::size_t values = 0;          // member values read, over every group
+    std::set<std::string> groups;    // lower-case DNs of the groups already expanded
+    std::vector<std::string> members;  // lower-case DNs of the member entries already read
+};
+
+namespace {
+
+// groupOfNames or groupOfUniqueNames (or a subclass a server reports with them).
+bool is_group_entry(const ldap::Entry& entry)
+{
+    for (const Bytes* v : entry.values("objectClass")) {
+        const std::string oc = ascii_lowercase(std::string_view(reinterpret_cast<const char*>(v->data()), v->size()));
+        if (oc == "groupofnames" || oc == "groupofuniquenames") return true;
+    }
+    return !entry.values("member").empty() || !entry.values("uniqueMember").empty();
+}
+
+}  // namespace
+
+// The member DNs of these group entries, each once, in the order the entries list them;
+// false (walk.out.truncated) when the values exceed max_members.
+bool LdapGroupMembers::member_dns(const std::vector<ldap::Entry>& entries, const std::string& server, Walk& walk,
+                                  std::vector<std::string>& dns) const
+{
+    for (const auto& entry : entries) {
+        for (const char* attribute : {"member", "uniqueMember"}) {
+            for (const Bytes* v : entry.values(attribute)) {
+                if (++walk.values > m_settings.max_members) {
+                    walk.out.truncated = true;
+                    log::warning("group-too-large", {{"group", walk.group}, {"server", server},
+                                                     {"max_members", std::to_string(m_settings.max_members)}});
+                    return false;
+                }
+                const std::string dn = member_dn(std::string_view(reinterpret_cast<const char*>(v->data()), v->size()));
+                if (dn.empty()) {
+                    ++walk.out.without_mail;
+                    log::warning("group-member-unreadable", {{"group", walk.group}, {"server", server},
+                                                             {"reason", "not a DN"},
+                                                             {"value", std::string(v->begin(), v->end())}});
+                    continue;
+                }
+                if (std::find(dns.begin(), dns.end(), dn) == dns.end()) dns.push_back(dn);
+            }
+        }
+    }
+    return true;
+}
+
+// Reads each member entry: a person gives its mail; a group nested in this one is expanded
+// in its place (depth first, so the order stays the directory's), each group once, to
+// kMaxGroupNesting levels. Returns false when the expansion cannot be complete.
+bool LdapGroupMembers::expand(const std::vector<std::string>& dns, int depth, Walk& walk) const
+{
+    for (const auto& dn : dns) {
+        const std::string key = ascii_lowercase(dn);
+        if (walk.groups.count(key) || std::find(walk.members.begin(), walk.members.end(), key) != walk.members.end())
+            continue;  // listed twice, or a loop back to a group on the way here: already counted
+        ldap::SearchRequest read;
+        read.base = dn;
+        read.scope = ldap::Scope::Base;
+        read.filter = "(objectClass=*)";
+        read.attributes = {"mail", "objectClass", "member", "uniqueMember"};
+        const auto who = m_client->search(read);
+        if (m_settings.nested && !who.entries.empty() && is_group_entry(who.entries.front())) {
+            walk.groups.insert(key);
+            if (depth > kMaxGroupNesting) {
+                // Fail closed: members below this level would silently miss the list's mail.
+                walk.out.truncated = walk.out.too_deep = true;
+                log::warning("group-nesting-too-deep", {{"group", walk.group}, {"member", dn}, {"server", who.server},
+                                                        {"max_depth", std::to_string(kMaxGroupNesting)}});
+                return false;
+            }
+            std::vector<std::string> nested;
+            if (!member_dns(who.entries, who.server, walk, nested)) return false;
+            if (!expand(nested, depth + 1, walk)) return false;
+            continue;
+        }
+        walk.members.push_back(key);
+        // The first value that is an address: a person with several mail values gets the list
+        // once, at the address the directory lists first.
+        std::optional<EmailAddress> mail;
+        for (const auto& entry : who.entries)
+            for (const Bytes* v : entry.values("mail"))
+                if (!mail) mail = mail_address(*v);
+        if (!mail) {
+            ++walk.out.without_mail;
+            log::notice("group-member-without-mail", {{"group", walk.group}, {"member", dn}, {"server", who.server},
+                                                      {"reason", who.entries.empty() ? "no such entry" : "no usable mail"}});
+            continue;
+        }
+        if (!contains(walk.out.addresses, *mail)) walk.out.addresses.push_back(std::move(*mail));
+    }
+    return true;
+}
+
 GroupExpansion LdapGroupMembers::ask(const std::string& group) const
 {
     ldap::SearchRequest request;
@@ -87,57 +189,12 @@ GroupExpansion LdapGroupMembers::ask(const std::string& group) const
     }
     const auto answer = m_client->search(request);
 
-    GroupExpansion out;
-    out.found = !answer.entries.empty();
+    Walk walk{group, {}, 0, {}, {}};
+    walk.out.found = !answer.entries.empty();
+    for (const auto& entry : answer.entries) walk.groups.insert(ascii_lowercase(entry.dn));  // a loop back to the top
     std::vector<std::string> dns;
-    std::size_t values = 0;
-    for (const auto& entry : answer.entries) {
-        for (const char* attribute : {"member", "uniqueMember"}) {
-            for (const Bytes* v : entry.values(attribute)) {
-                if (++values > m_settings.max_members) {
-                    out.truncated = true;
-                    break;
-                }
-                const std::string dn = member_dn(std::string_view(reinterpret_cast<const char*>(v->data()), v->size()));
-                if (dn.empty()) {
-                    ++out.without_mail;
-                    log::warning("group-member-unreadable", {{"group", group}, {"server", answer.server},
-                                                             {"reason", "not a DN"},
-                                                             {"value", std::string(v->begin(), v->end())}});
-                    continue;
-                }
-                if (std::find(dns.begin(), dns.end(), dn) == dns.end()) dns.push_back(dn);
-            }
-        }
-    }
-    if (out.truncated) {
-        log::warning("group-too-large", {{"group", group}, {"server", answer.server},
-                                         {"max_members", std::to_string(m_settings.max_members)}});
-        return out;
-    }
-
-    for (const auto& dn : dns) {
-        ldap::SearchRequest person;
-        person.base = dn;
-        person.scope = ldap::Scope::Base;
-        person.filter = "(objectClass=*)";
-        person.attributes = {"mail"};
-        const auto who = m_client->search(person);
-        // The first value that is an address: a person with several mail values gets the list
-        // once, at the address the directory lists first.
-        std::optional<EmailAddress> mail;
-        for (const auto& entry : who.entries)
-            for (const Bytes* v : entry.values("mail"))
-                if (!mail) mail = mail_address(*v);
-        if (!mail) {
-            ++out.without_mail;
-            log::notice("group-member-without-mail", {{"group", group}, {"member", dn}, {"server", who.server},
-                                                      {"reason", who.entries.empty() ? "no such entry" : "no usable mail"}});
-            continue;
-        }
-        if (!contains(out.addresses, *mail)) out.addresses.push_back(std::move(*mail));
-    }
-    return out;
+    if (member_dns(answer.entries, answer.server, walk, dns)) expand(dns, 1, walk);
+    return std::move(walk.out);
 }
 
 }  // namespace ssm::directory

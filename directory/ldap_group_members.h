@@ -2,8 +2,10 @@
 // on the shared LDAP client (ldap_connection.h): the group (a DN, or a cn under the group
 // base, named as from_group/to_group name groups) is read for its member (groupOfNames) and
 // uniqueMember (groupOfUniqueNames) values, then each member DN is read (base scope) for its
-// mail attribute. Static groups only, not nested: a member that is itself a group has no mail
-// and is skipped like any other entry without one. Expansions are cached for a short time.
+// mail attribute. A member that is itself a group (groupOfNames, groupOfUniqueNames) is
+// expanded in its place, to kMaxGroupNesting levels, each group once (loops end there); a
+// group nested deeper makes the expansion incomplete (truncated), never silently shorter.
+// Dynamic groups (memberURL) are not read. Expansions are cached for a short time.
 // SECURITY: group names come from configuration (a cn is escaped into the filter, RFC 4515);
 // everything the server answers is untrusted: member DNs are checked as RFC 4514 DNs before
 // they are used as a search base, mail values must parse as addresses, and both are bounded.
@@ -28,7 +30,9 @@ struct GroupExpansion {
     bool found = false;                   // some entry answered for the group
     std::vector<EmailAddress> addresses;  // each once, in the order of the group's values
     std::size_t without_mail = 0;         // member DNs skipped: no entry, no usable mail, bad DN
-    bool truncated = false;               // more member values than max_members: incomplete
+    bool truncated = false;               // more member values than max_members, or nesting
+                                          // deeper than kMaxGroupNesting: incomplete
+    bool too_deep = false;                // truncated by the nesting
 };
 
 // What a list expansion asks; LdapGroupMembers is the real one (tests answer themselves).
@@ -39,11 +43,16 @@ public:
     virtual GroupExpansion members(const std::string& group) const = 0;
 };
 
+// Levels of groups below the configured one that are expanded (AD and OpenLDAP
+// deployments rarely nest more than three or four).
+inline constexpr int kMaxGroupNesting = 8;
+
 struct GroupMembersSettings {
     ldap::Client::Settings client;       // its limits are set by LdapGroupMembers
     std::string group_base;              // where groups named without a DN are (by cn)
     std::chrono::seconds cache_ttl{300};  // 0: ask every time
     std::size_t max_members = 1000;      // member values read from the group entries
+    bool nested = true;                  // false: a member that is a group is skipped
 };
 
 class LdapGroupMembers final : public GroupMemberDirectory {
@@ -53,7 +62,11 @@ public:
     std::uint64_t searches_sent() const { return m_client->searches_sent(); }
 
 private:
+    struct Walk;
     GroupExpansion ask(const std::string& group) const;
+    bool member_dns(const std::vector<ldap::Entry>& entries, const std::string& server, Walk& walk,
+                    std::vector<std::string>& dns) const;
+    bool expand(const std::vector<std::string>& dns, int depth, Walk& walk) const;
 
     GroupMembersSettings m_settings;
     std::unique_ptr<ldap::Client> m_client;

@@ -1,10 +1,16 @@
 // Group membership over LDAP: two searches per (address, group) — the address's entries,
-// then the group filtered on those DNs — with every value escaped (RFC 4515).
+// then the group filtered on those DNs — and, for nested groups, two more per level up
+// (the groups listing the DNs so far, then the group filtered on those), with every value
+// escaped (RFC 4515).
 #include "directory/ldap_groups.h"
 #include "base/ascii.h"
 #include "directory/ldap_group_members.h"
 
 #include <cctype>
+#include <set>
+#include <vector>
+
+#include "base/log.h"
 
 namespace ssm::directory {
 
@@ -31,6 +37,41 @@ bool LdapGroups::is_member(const EmailAddress& address, const std::string& group
     return member;
 }
 
+namespace {
+
+// (|(member=DN)(uniqueMember=DN)...) with every DN escaped.
+std::string listing_any(const std::vector<std::string>& dns)
+{
+    std::string any;
+    for (const auto& dn : dns) {
+        const std::string v = ldap::escape_filter_value(dn);
+        any += "(member=" + v + ")(uniqueMember=" + v + ")";
+    }
+    return "(|" + any + ")";
+}
+
+// Groups asked at once one level up: bounds the filter's length (the answer is bounded by the
+// client's limits too).
+constexpr std::size_t kMaxGroupsPerLevel = 256;
+
+}  // namespace
+
+// Whether the group lists one of these DNs.
+bool LdapGroups::lists_any(const std::string& group, const std::vector<std::string>& dns) const
+{
+    ldap::SearchRequest groups;
+    groups.attributes = {"1.1"};
+    if (is_group_dn(group)) {
+        groups.base = group;
+        groups.scope = ldap::Scope::Base;
+        groups.filter = listing_any(dns);
+    } else {
+        groups.base = m_settings.group_base;
+        groups.filter = "(&(cn=" + ldap::escape_filter_value(group) + ")" + listing_any(dns) + ")";
+    }
+    return !m_client->search(groups).entries.empty();
+}
+
 bool LdapGroups::ask(const EmailAddress& address, const std::string& group) const
 {
     ldap::SearchRequest people;
@@ -40,22 +81,30 @@ bool LdapGroups::ask(const EmailAddress& address, const std::string& group) cons
     const auto found = m_client->search(people);
     if (found.entries.empty()) return false;
 
-    std::string any;
-    for (const auto& e : found.entries) {
-        const std::string dn = ldap::escape_filter_value(e.dn);
-        any += "(member=" + dn + ")(uniqueMember=" + dn + ")";
+    std::vector<std::string> level;  // the entries whose groups are asked next
+    std::set<std::string> seen;      // lower-case DNs already asked about
+    for (const auto& e : found.entries)
+        if (seen.insert(ascii_lowercase(e.dn)).second) level.push_back(e.dn);
+    for (int depth = 0;; ++depth) {
+        if (lists_any(group, level)) return true;
+        if (!m_settings.nested || m_settings.group_base.empty() || depth == kMaxGroupNesting) return false;
+        // One level up: the groups that list one of them (a member of a group that is itself
+        // a member of `group` is a member).
+        ldap::SearchRequest up;
+        up.base = m_settings.group_base;
+        up.filter = listing_any(level);
+        up.attributes = {"1.1"};
+        level.clear();
+        for (const auto& e : m_client->search(up).entries) {
+            if (level.size() == kMaxGroupsPerLevel) {
+                log::warning("group-nesting-too-wide", {{"group", group}, {"address", address.str()},
+                                                        {"max_groups", std::to_string(kMaxGroupsPerLevel)}});
+                break;
+            }
+            if (seen.insert(ascii_lowercase(e.dn)).second) level.push_back(e.dn);
+        }
+        if (level.empty()) return false;
     }
-    ldap::SearchRequest groups;
-    groups.attributes = {"1.1"};
-    if (is_group_dn(group)) {
-        groups.base = group;
-        groups.scope = ldap::Scope::Base;
-        groups.filter = "(|" + any + ")";
-    } else {
-        groups.base = m_settings.group_base;
-        groups.filter = "(&(cn=" + ldap::escape_filter_value(group) + ")(|" + any + "))";
-    }
-    return !m_client->search(groups).entries.empty();
 }
 
 }  // namespace ssm::directory

@@ -1,8 +1,10 @@
 // Directory group membership for the policy's from_group/to_group conditions, on the shared
 // LDAP client (ldap_connection.h): the address's entries are found with a filter such as
 // (mail=%s), then the group (a DN, or a cn under the group base) is asked whether it lists
-// one of them as member or uniqueMember (groupOfNames, groupOfUniqueNames; static groups,
-// not nested). Answers are cached for a short time.
+// one of them as member or uniqueMember (groupOfNames, groupOfUniqueNames; static groups).
+// Nested groups: when the group does not list them, the groups under group_base that list
+// them are asked the same, one level up at a time (kMaxGroupNesting levels, each group once).
+// Answers are cached for a short time.
 // SECURITY: addresses are untrusted envelope values and are escaped into filters (RFC 4515);
 // group names come from configuration; the server's answers are only counted, never parsed.
 #pragma once
@@ -23,6 +25,7 @@ struct GroupDirectorySettings {
     std::string user_base;                 // where the people are
     std::string user_filter = "(mail=%s)";  // %s: the escaped address
     std::string group_base;                // where groups named without a DN are (by cn)
+    bool nested = true;                    // also a member of a group that is a member
     std::chrono::seconds cache_ttl{300};   // 0: ask every time
 };
 
@@ -35,6 +38,7 @@ public:
 
 private:
     bool ask(const EmailAddress& address, const std::string& group) const;
+    bool lists_any(const std::string& group, const std::vector<std::string>& dns) const;
 
     GroupDirectorySettings m_settings;
     std::unique_ptr<ldap::Client> m_client;

@@ -138,6 +138,7 @@ std::shared_ptr<const policy::GroupMembership> group_directory(const GroupDirect
     settings.user_base = g.user_base;
     settings.user_filter = g.user_filter;
     settings.group_base = g.group_base;
+    settings.nested = g.nested;
     settings.cache_ttl = g.cache_ttl;
     return directory_user<directory::LdapGroups>(g, std::move(settings));
 }
@@ -148,6 +149,7 @@ std::shared_ptr<const directory::GroupMemberDirectory> group_member_directory(co
     directory::GroupMembersSettings settings;
     settings.client = group_client(g);
     settings.group_base = g.group_base;
+    settings.nested = g.nested;
     settings.cache_ttl = g.cache_ttl;
     settings.max_members = MailList::kMaxMembers;
     return directory_user<directory::LdapGroupMembers>(g, std::move(settings));

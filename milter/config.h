@@ -99,6 +99,7 @@ struct GroupDirectory : LdapConnectionSettings {
     std::string user_base;
     std::string user_filter;           // contains %s
     std::string group_base;            // where groups named by cn are
+    bool nested = true;                // groups that are members of groups are followed
     std::chrono::seconds cache_ttl{300};
 };
 

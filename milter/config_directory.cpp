@@ -79,6 +79,7 @@ GroupDirectory load_groups(Loader& L, const toml::table* t, const std::string& f
     g.user_filter = L.str(t, kGroups, "user_filter");
     check_filter(L, t, "user_filter", g.user_filter);
     g.group_base = L.str(t, kGroups, "group_base");
+    g.nested = L.boolean(t, kGroups, "nested");
     g.cache_ttl = L.duration(t, kGroups, "cache_ttl");
     return g;
 }

@@ -146,6 +146,8 @@ constexpr std::array kKeys = {
             "PEM CA certificates for ldaps:// and StartTLS; absent: the system's CA store."},
     KeySpec{"directory.groups", "timeout", K::Duration, "\"5s\"", false, true,
             "Longest wait for a connection and for one search, per server."},
+    KeySpec{"directory.groups", "nested", K::Boolean, "true", false, true,
+            "Follow groups that are members of groups (8 levels; upwards under group_base for from_group/to_group)."},
     KeySpec{"directory.groups", "cache_ttl", K::Duration, "\"5m\"", false, true,
             "How long a membership answer (or a mail list's group expansion) is reused; 0: ask every time."},
 

@@ -26,7 +26,8 @@ ListMembers resolve_members(const MailList& list, const directory::GroupMemberDi
         const directory::GroupExpansion g = groups->members(list.members_group);
         out.group_found = g.found;
         out.group_without_mail = g.without_mail;
-        out.too_many = g.truncated;
+        out.too_deep = g.too_deep;
+        out.too_many = g.truncated && !g.too_deep;
         for (const auto& a : g.addresses)
             if (add(a, ListMember::Origin::Group)) ++out.from_group;
     }

@@ -27,6 +27,7 @@ struct ListMembers {
     std::size_t group_without_mail = 0;  // group members skipped (no entry, no usable mail)
     bool group_found = true;          // false: the directory has no such group
     bool too_many = false;            // more than MailList::kMaxMembers: not to be expanded
+    bool too_deep = false;            // the group nests groups deeper than kMaxGroupNesting
 };
 
 // Throws ssm::Error(Failure::DirectoryUnavailable) when the group cannot be read (also when

@@ -201,6 +201,11 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
         if (!resolved.group_found)
             log::warning("list-group-missing", {{"list", name}, {"group", list.members_group}});
     }
+    if (resolved.too_deep)
+        return refuse(list,
+                      "group " + list.members_group + " nests groups more than " +
+                          std::to_string(directory::kMaxGroupNesting) + " levels deep",
+                      r.detail);
     if (resolved.too_many)
         return refuse(list, "more than " + std::to_string(MailList::kMaxMembers) + " members", r.detail);
     if (resolved.members.empty())

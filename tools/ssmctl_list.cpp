@@ -40,8 +40,9 @@ int members(const milter::Config& config, const std::vector<std::string>& args, 
     if (!list->members_group.empty())
         out << " group_without_mail=" << resolved.group_without_mail << " group_found=" << (resolved.group_found ? "yes" : "no");
     if (resolved.too_many) out << " too_many=yes max=" << milter::MailList::kMaxMembers;
+    if (resolved.too_deep) out << " too_deep=yes max_depth=" << directory::kMaxGroupNesting;
     out << "\n";
-    return resolved.members.empty() || resolved.too_many ? kExitNone : kExitFound;
+    return resolved.members.empty() || resolved.too_many || resolved.too_deep ? kExitNone : kExitFound;
 }
 
 }  // namespace

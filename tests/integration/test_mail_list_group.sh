@@ -1,13 +1,14 @@
 #!/bin/bash
 # Mail lists whose members come from a directory group (PRODUCT §4.3, [[mail_list]]
-# members_group): a real slapd holds cn=team (groupOfNames: alice, carol, an entry without
-# mail and a DN that names no entry) and cn=board (groupOfUniqueNames: dave, with a UID
+# members_group): a real slapd holds cn=team (groupOfNames: alice, an entry without mail, a DN
+# that names no entry, and the nested group cn=subteam holding carol and, in a loop, team
+# again) and cn=board (groupOfUniqueNames: dave, with a UID
 # suffix). Behind a real Postfix, a message that dave signed and encrypted to the list key with
 # `openssl cms` is delivered once to every group member (and board's configured member),
 # re-encrypted so that each member's own key opens it, under the list's signature carrying the
 # mlExpansionHistory; a group of entries without mail leaves nobody (550 5.7.1). `ssmctl list
-# members` shows where each member comes from. bob, added to the group with ldapmodify, is a
-# member once cache_ttl has passed. With slapd stopped, a
+# members` shows where each member comes from, and refuses groups nested too deep. bob, added
+# to the group with ldapmodify, is a member once cache_ttl has passed. With slapd stopped, a
 # message relayed by a first Postfix gets 451 4.7.1 there and stays queued; after slapd is
 # back and the queue is flushed it is delivered to the members.
 . "$(dirname "$0")/lib.sh"
@@ -45,7 +46,15 @@ P=ou=people,$SLAPD_SUFFIX G=ou=groups,$SLAPD_SUFFIX
   printf 'dn: cn=nomail,%s\nobjectClass: inetOrgPerson\ncn: nomail\nsn: nomail\n\n' "$P"
   printf 'dn: %s\nobjectClass: organizationalUnit\nou: groups\n\n' "$G"
   printf 'dn: cn=team,%s\nobjectClass: groupOfNames\ncn: team\n' "$G"
-  for m in alice@acme.example carol@acme.example nomail gone; do printf 'member: cn=%s,%s\n' "$m" "$P"; done
+  for m in alice@acme.example nomail gone; do printf 'member: cn=%s,%s\n' "$m" "$P"; done
+  # carol is in a group nested in team, which lists team again (a loop).
+  printf 'member: cn=subteam,%s\n\ndn: cn=subteam,%s\nobjectClass: groupOfUniqueNames\ncn: subteam\n' "$G" "$G"
+  printf 'uniqueMember: cn=carol@acme.example,%s\nuniqueMember: cn=team,%s\n' "$P" "$G"
+  # deep0 > deep1 > ... > deep9 > alice: nested one level more than an expansion follows.
+  for i in 0 1 2 3 4 5 6 7 8 9; do
+    printf '\ndn: cn=deep%s,%s\nobjectClass: groupOfNames\ncn: deep%s\n' "$i" "$G" "$i"
+    if [ $i -lt 9 ]; then printf 'member: cn=deep%s,%s\n' $((i + 1)) "$G"; else printf 'member: cn=alice@acme.example,%s\n' "$P"; fi
+  done
   printf '\ndn: cn=board,%s\nobjectClass: groupOfUniqueNames\ncn: board\n' "$G"
   printf "uniqueMember: cn=dave@partner.example,%s#'0101'B\n" "$P"
   printf '\ndn: cn=ghosts,%s\nobjectClass: groupOfNames\ncn: ghosts\nmember: cn=nomail,%s\nmember: cn=gone,%s\n' "$G" "$P" "$P"
@@ -74,7 +83,12 @@ members_group = \"cn=board,$G\"
 [[mail_list]]
 address = \"ghosts@acme.example\"
 identity = \"team@acme.example\"
-members_group = \"ghosts\""
+members_group = \"ghosts\"
+
+[[mail_list]]
+address = \"deep@acme.example\"
+identity = \"team@acme.example\"
+members_group = \"deep0\""
 config() {  # config FILE GROUPS-TOML LISTS-TOML
   write_config "$1" port="${MILTER_PORT:-1}" pki='revocation = "off"' extra="[directory]
 cache = \"$WORK/cache\"
@@ -120,6 +134,10 @@ fi
 members ghosts@acme.example; rc=$?
 [ $rc -eq 1 ] && grep -q '^total list=ghosts@acme.example members=0 from_group=0 group_without_mail=2 group_found=yes$' "$WORK/members.out" \
   && pass lg-ssmctl-no-member || fail lg-ssmctl-no-member "rc=$rc $(tr '\n' ' ' <"$WORK/members.out")"
+members deep@acme.example; rc=$?
+[ $rc -eq 1 ] && grep -q '^total list=deep@acme.example members=0 .* too_deep=yes max_depth=8$' "$WORK/members.out" \
+  && grep -q 'group-nesting-too-deep group=deep0' "$WORK/members.err" \
+  && pass lg-ssmctl-nesting-too-deep || fail lg-ssmctl-nesting-too-deep "rc=$rc $(tr '\n' ' ' <"$WORK/members.out")"
 
 # --- through Postfix ----------------------------------------------------------------------------
 printf 'Content-Type: text/plain\r\n\r\nMinutes of the group meeting, 1 December.\r\n' >"$WORK/content.txt"

@@ -85,6 +85,114 @@ dn: cn=nomail,ou=people,dc=partner,dc=example
 objectClass: inetOrgPerson
 cn: nomail
 sn: nomail
+
+dn: cn=outer,ou=groups,dc=partner,dc=example
+objectClass: groupOfNames
+cn: outer
+member: cn=Inner,OU=groups,dc=partner,dc=example
+member: cn=clerk@partner.example,ou=people,dc=partner,dc=example
+
+dn: cn=inner,ou=groups,dc=partner,dc=example
+objectClass: groupOfUniqueNames
+cn: inner
+uniqueMember: cn=boss@partner.example,ou=people,dc=partner,dc=example
+uniqueMember: cn=outer,ou=groups,dc=partner,dc=example
+uniqueMember: cn=vip,ou=groups,dc=partner,dc=example
+
+dn: cn=deep8-0,ou=groups,dc=partner,dc=example
+objectClass: groupOfNames
+cn: deep8-0
+member: cn=deep8-1,ou=groups,dc=partner,dc=example
+
+dn: cn=deep8-1,ou=groups,dc=partner,dc=example
+objectClass: groupOfNames
+cn: deep8-1
+member: cn=deep8-2,ou=groups,dc=partner,dc=example
+
+dn: cn=deep8-2,ou=groups,dc=partner,dc=example
+objectClass: groupOfNames
+cn: deep8-2
+member: cn=deep8-3,ou=groups,dc=partner,dc=example
+
+dn: cn=deep8-3,ou=groups,dc=partner,dc=example
+objectClass: groupOfNames
+cn: deep8-3
+member: cn=deep8-4,ou=groups,dc=partner,dc=example
+
+dn: cn=deep8-4,ou=groups,dc=partner,dc=example
+objectClass: groupOfNames
+cn: deep8-4
+member: cn=deep8-5,ou=groups,dc=partner,dc=example
+
+dn: cn=deep8-5,ou=groups,dc=partner,dc=example
+objectClass: groupOfNames
+cn: deep8-5
+member: cn=deep8-6,ou=groups,dc=partner,dc=example
+
+dn: cn=deep8-6,ou=groups,dc=partner,dc=example
+objectClass: groupOfNames
+cn: deep8-6
+member: cn=deep8-7,ou=groups,dc=partner,dc=example
+
+dn: cn=deep8-7,ou=groups,dc=partner,dc=example
+objectClass: groupOfNames
+cn: deep8-7
+member: cn=deep8-8,ou=groups,dc=partner,dc=example
+
+dn: cn=deep8-8,ou=groups,dc=partner,dc=example
+objectClass: groupOfNames
+cn: deep8-8
+member: cn=clerk@partner.example,ou=people,dc=partner,dc=example
+
+dn: cn=deep9-0,ou=groups,dc=partner,dc=example
+objectClass: groupOfNames
+cn: deep9-0
+member: cn=deep9-1,ou=groups,dc=partner,dc=example
+
+dn: cn=deep9-1,ou=groups,dc=partner,dc=example
+objectClass: groupOfNames
+cn: deep9-1
+member: cn=deep9-2,ou=groups,dc=partner,dc=example
+
+dn: cn=deep9-2,ou=groups,dc=partner,dc=example
+objectClass: groupOfNames
+cn: deep9-2
+member: cn=deep9-3,ou=groups,dc=partner,dc=example
+
+dn: cn=deep9-3,ou=groups,dc=partner,dc=example
+objectClass: groupOfNames
+cn: deep9-3
+member: cn=deep9-4,ou=groups,dc=partner,dc=example
+
+dn: cn=deep9-4,ou=groups,dc=partner,dc=example
+objectClass: groupOfNames
+cn: deep9-4
+member: cn=deep9-5,ou=groups,dc=partner,dc=example
+
+dn: cn=deep9-5,ou=groups,dc=partner,dc=example
+objectClass: groupOfNames
+cn: deep9-5
+member: cn=deep9-6,ou=groups,dc=partner,dc=example
+
+dn: cn=deep9-6,ou=groups,dc=partner,dc=example
+objectClass: groupOfNames
+cn: deep9-6
+member: cn=deep9-7,ou=groups,dc=partner,dc=example
+
+dn: cn=deep9-7,ou=groups,dc=partner,dc=example
+objectClass: groupOfNames
+cn: deep9-7
+member: cn=deep9-8,ou=groups,dc=partner,dc=example
+
+dn: cn=deep9-8,ou=groups,dc=partner,dc=example
+objectClass: groupOfNames
+cn: deep9-8
+member: cn=deep9-9,ou=groups,dc=partner,dc=example
+
+dn: cn=deep9-9,ou=groups,dc=partner,dc=example
+objectClass: groupOfNames
+cn: deep9-9
+member: cn=clerk@partner.example,ou=people,dc=partner,dc=example
 )";
 
 class Slapd {
@@ -139,6 +247,11 @@ private:
 };
 
 
+directory::LdapGroupMembers members_with_limit(const Slapd& slapd, std::size_t max_members)
+{
+    return directory::LdapGroupMembers(slapd.member_settings(std::chrono::seconds(0), max_members));
+}
+
 EmailAddress addr(const char* s)
 {
     return *EmailAddress::parse(s);
@@ -171,6 +284,12 @@ public:
                 {"boss@partner.example", "no-such-group", false},
                 {"boss@partner.example", std::string("cn=none,ou=groups,") + kSuffix, false},
                 {"*@partner.example", "vip", false},                     // escaped, not a wildcard
+                // Nested groups, found one level up at a time under group_base.
+                {"boss@partner.example", "outer", true},                  // in inner, in outer
+                {"vip@partner.example", "outer", true},                   // in vip, in inner, in outer
+                {"clerk@partner.example", "inner", true},                 // in outer, in inner (a loop)
+                {"clerk@partner.example", "deep8-0", true},               // eight levels up
+                {"clerk@partner.example", "deep9-0", false},              // nine: beyond the limit
             };
             for (auto& c : cases) {
                 auto a = EmailAddress::parse(c.address);
@@ -178,6 +297,17 @@ public:
                 CPPUNIT_ASSERT_EQUAL_MESSAGE(std::string(c.address) + " in " + c.group, c.member,
                                              groups.is_member(*a, c.group));
             }
+            // nested = false: only the groups that list the entry itself.
+            auto flat_settings = slapd.settings(std::chrono::seconds(0));
+            flat_settings.nested = false;
+            directory::LdapGroups flat(flat_settings);
+            CPPUNIT_ASSERT(flat.is_member(addr("boss@partner.example"), "vip"));
+            CPPUNIT_ASSERT(!flat.is_member(addr("boss@partner.example"), "outer"));
+            auto flat_members = slapd.member_settings(std::chrono::seconds(0));
+            flat_members.nested = false;
+            const auto outer_flat = directory::LdapGroupMembers(flat_members).members("outer");
+            CPPUNIT_ASSERT_EQUAL(std::size_t(1), outer_flat.addresses.size());  // clerk; inner skipped
+            CPPUNIT_ASSERT_EQUAL(std::size_t(1), outer_flat.without_mail);
             // Through the policy: a to_group rule decides with this directory.
             policy::Rule r;
             r.name = "vip recipients";
@@ -192,8 +322,8 @@ public:
         }
         {
             // The members of a group (mail lists' members_group): by DN and by cn, both
-            // attributes, each address once; a nested group, a DN without an entry and an entry
-            // without mail are skipped and counted.
+            // attributes, each address once; a DN without an entry and an entry without mail
+            // are skipped and counted; a nested group is expanded in its place.
             directory::LdapGroupMembers members(slapd.member_settings(std::chrono::seconds(0)));
             auto names = [](const directory::GroupExpansion& g) {
                 std::string s;
@@ -209,8 +339,28 @@ public:
             CPPUNIT_ASSERT_EQUAL(std::string("boss@partner.example "), names(members.members("uid-board")));
             auto all = members.members("all");
             CPPUNIT_ASSERT_EQUAL(std::string("vip@partner.example boss@partner.example clerk@partner.example "), names(all));
-            CPPUNIT_ASSERT_EQUAL(std::size_t(3), all.without_mail);
+            CPPUNIT_ASSERT_EQUAL(std::size_t(2), all.without_mail);  // gone, nomail
             CPPUNIT_ASSERT(!all.truncated);
+            // Nested groups, depth first in the directory's order, across both group kinds and
+            // a DN written in another case; the loop back to the outer group ends there.
+            auto outer = members.members("outer");
+            CPPUNIT_ASSERT_EQUAL(std::string("boss@partner.example vip@partner.example clerk@partner.example "),
+                                 names(outer));
+            CPPUNIT_ASSERT_EQUAL(std::size_t(0), outer.without_mail);
+            CPPUNIT_ASSERT(!outer.truncated);
+            CPPUNIT_ASSERT_EQUAL(std::string("boss@partner.example clerk@partner.example vip@partner.example "),
+                                 names(members.members("inner")));
+            // Eight levels below the configured group are expanded; a ninth makes the expansion
+            // incomplete (the list refuses it) rather than silently shorter.
+            auto deep8 = members.members("deep8-0");
+            CPPUNIT_ASSERT_EQUAL(std::string("clerk@partner.example "), names(deep8));
+            CPPUNIT_ASSERT(!deep8.truncated);
+            auto deep9 = members.members("deep9-0");
+            CPPUNIT_ASSERT(deep9.truncated);
+            CPPUNIT_ASSERT(deep9.addresses.empty());
+            // max_members counts the values of nested groups too: outer 2, inner 3, vip 2.
+            CPPUNIT_ASSERT(members_with_limit(slapd, 6).members("outer").truncated);
+            CPPUNIT_ASSERT(!members_with_limit(slapd, 7).members("outer").truncated);
             for (const std::string& none : {std::string("no-such-group"), std::string("v*"),
                                            std::string("cn=none,ou=groups,") + kSuffix}) {
                 auto g = members.members(none);

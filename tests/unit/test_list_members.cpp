@@ -191,6 +191,12 @@ public:
         cut.truncated = true;
         dir.groups["cut"] = cut;
         CPPUNIT_ASSERT(resolve_members(list({}, "cut"), &dir).too_many);
+        // Cut by groups nested too deep: refused too, for that reason.
+        directory::GroupExpansion deep = expansion({"a@acme.example"});
+        deep.truncated = deep.too_deep = true;
+        dir.groups["deep"] = deep;
+        const ListMembers d = resolve_members(list({}, "deep"), &dir);
+        CPPUNIT_ASSERT(d.too_deep && !d.too_many);
 
         // No server: DirectoryUnavailable (451 4.7.1), never the configured members alone.
         dir.down = true;
