@@ -144,6 +144,21 @@ sfsistat answer_or_keep(SMFICTX* ctx, ConnectionContext& c, bool no_reply, const
     return SMFIS_NOREPLY;
 }
 
+// A step's reply, with an ssm::Error it throws (a full spool disk, say) turned into the reply
+// for that failure and logged: a step whose answer is kept for later (no-reply negotiated)
+// then keeps the right one (451 4.3.0 "temporary local problem: ..."), not guarded()'s
+// catch-all "internal error". Other exceptions still reach guarded().
+template <typename F>
+Reply reply_of(const char* stage, F&& step)
+{
+    try {
+        return step();
+    } catch (const Error& e) {
+        log::warning("milter-error", {{"stage", stage}, {"failure", failure_name(e.failure())}, {"error", e.what()}});
+        return reply_for(e.failure(), e.what());
+    }
+}
+
 // A step whose answer the MTA does not wait for must not answer even when guarded() turned an
 // exception into a reply: the failure is kept for the next step that answers.
 sfsistat unanswered_if_negotiated(ConnectionContext* c, bool no_reply, sfsistat status,
@@ -169,8 +184,9 @@ sfsistat on_envfrom(SMFICTX* ctx, char** argv) noexcept
                                                         g_daemon->keys(), c->info,
                                                         c->snapshot->certificates->groups());
         c->started = std::chrono::steady_clock::now();
-        return answer_or_keep(ctx, *c, no_reply,
-                              c->message->mail_from(argv && argv[0] ? argv[0] : "", macro(ctx, "{auth_authen}")));
+        return answer_or_keep(ctx, *c, no_reply, reply_of("mail", [&] {
+            return c->message->mail_from(argv && argv[0] ? argv[0] : "", macro(ctx, "{auth_authen}"));
+        }));
     });
     return unanswered_if_negotiated(c, no_reply, status, "sender processing failed");
 }
@@ -192,7 +208,8 @@ sfsistat on_header(SMFICTX* ctx, char* name, char* value) noexcept
     const sfsistat status = guarded(ctx, "header", [&] {
         if (!c || !c->message) return SMFIS_TEMPFAIL;
         if (c->pending) return answer_or_keep(ctx, *c, no_reply, *c->pending);
-        return answer_or_keep(ctx, *c, no_reply, c->message->header(name ? name : "", value ? value : ""));
+        return answer_or_keep(ctx, *c, no_reply,
+                              reply_of("header", [&] { return c->message->header(name ? name : "", value ? value : ""); }));
     });
     return unanswered_if_negotiated(c, no_reply, status, "header processing failed");
 }
@@ -204,7 +221,7 @@ sfsistat on_body(SMFICTX* ctx, unsigned char* data, size_t len) noexcept
     const sfsistat status = guarded(ctx, "body", [&] {
         if (!c || !c->message) return SMFIS_TEMPFAIL;
         if (c->pending) return answer_or_keep(ctx, *c, no_reply, *c->pending);
-        return answer_or_keep(ctx, *c, no_reply, c->message->body(ByteView(data, len)));
+        return answer_or_keep(ctx, *c, no_reply, reply_of("body", [&] { return c->message->body(ByteView(data, len)); }));
     });
     return unanswered_if_negotiated(c, no_reply, status, "body processing failed");
 }
