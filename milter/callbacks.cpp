@@ -352,7 +352,8 @@ sfsistat on_eom(SMFICTX* ctx) noexcept
         MessageOutcome out;
         if (c->pending) {
             out.reply = *c->pending;  // a header or body step failed (answer not awaited then)
-            out.action = "refused";
+            out.action = out.reply.verdict == Verdict::TempFail ? "tempfail" : "refused";
+            out.detail = "kept from an earlier step";
         } else {
             out = c->message->end_of_message();
         }
