@@ -98,102 +98,20 @@ cn: inner
 uniqueMember: cn=boss@partner.example,ou=people,dc=partner,dc=example
 uniqueMember: cn=outer,ou=groups,dc=partner,dc=example
 uniqueMember: cn=vip,ou=groups,dc=partner,dc=example
-
-dn: cn=deep8-0,ou=groups,dc=partner,dc=example
-objectClass: groupOfNames
-cn: deep8-0
-member: cn=deep8-1,ou=groups,dc=partner,dc=example
-
-dn: cn=deep8-1,ou=groups,dc=partner,dc=example
-objectClass: groupOfNames
-cn: deep8-1
-member: cn=deep8-2,ou=groups,dc=partner,dc=example
-
-dn: cn=deep8-2,ou=groups,dc=partner,dc=example
-objectClass: groupOfNames
-cn: deep8-2
-member: cn=deep8-3,ou=groups,dc=partner,dc=example
-
-dn: cn=deep8-3,ou=groups,dc=partner,dc=example
-objectClass: groupOfNames
-cn: deep8-3
-member: cn=deep8-4,ou=groups,dc=partner,dc=example
-
-dn: cn=deep8-4,ou=groups,dc=partner,dc=example
-objectClass: groupOfNames
-cn: deep8-4
-member: cn=deep8-5,ou=groups,dc=partner,dc=example
-
-dn: cn=deep8-5,ou=groups,dc=partner,dc=example
-objectClass: groupOfNames
-cn: deep8-5
-member: cn=deep8-6,ou=groups,dc=partner,dc=example
-
-dn: cn=deep8-6,ou=groups,dc=partner,dc=example
-objectClass: groupOfNames
-cn: deep8-6
-member: cn=deep8-7,ou=groups,dc=partner,dc=example
-
-dn: cn=deep8-7,ou=groups,dc=partner,dc=example
-objectClass: groupOfNames
-cn: deep8-7
-member: cn=deep8-8,ou=groups,dc=partner,dc=example
-
-dn: cn=deep8-8,ou=groups,dc=partner,dc=example
-objectClass: groupOfNames
-cn: deep8-8
-member: cn=clerk@partner.example,ou=people,dc=partner,dc=example
-
-dn: cn=deep9-0,ou=groups,dc=partner,dc=example
-objectClass: groupOfNames
-cn: deep9-0
-member: cn=deep9-1,ou=groups,dc=partner,dc=example
-
-dn: cn=deep9-1,ou=groups,dc=partner,dc=example
-objectClass: groupOfNames
-cn: deep9-1
-member: cn=deep9-2,ou=groups,dc=partner,dc=example
-
-dn: cn=deep9-2,ou=groups,dc=partner,dc=example
-objectClass: groupOfNames
-cn: deep9-2
-member: cn=deep9-3,ou=groups,dc=partner,dc=example
-
-dn: cn=deep9-3,ou=groups,dc=partner,dc=example
-objectClass: groupOfNames
-cn: deep9-3
-member: cn=deep9-4,ou=groups,dc=partner,dc=example
-
-dn: cn=deep9-4,ou=groups,dc=partner,dc=example
-objectClass: groupOfNames
-cn: deep9-4
-member: cn=deep9-5,ou=groups,dc=partner,dc=example
-
-dn: cn=deep9-5,ou=groups,dc=partner,dc=example
-objectClass: groupOfNames
-cn: deep9-5
-member: cn=deep9-6,ou=groups,dc=partner,dc=example
-
-dn: cn=deep9-6,ou=groups,dc=partner,dc=example
-objectClass: groupOfNames
-cn: deep9-6
-member: cn=deep9-7,ou=groups,dc=partner,dc=example
-
-dn: cn=deep9-7,ou=groups,dc=partner,dc=example
-objectClass: groupOfNames
-cn: deep9-7
-member: cn=deep9-8,ou=groups,dc=partner,dc=example
-
-dn: cn=deep9-8,ou=groups,dc=partner,dc=example
-objectClass: groupOfNames
-cn: deep9-8
-member: cn=deep9-9,ou=groups,dc=partner,dc=example
-
-dn: cn=deep9-9,ou=groups,dc=partner,dc=example
-objectClass: groupOfNames
-cn: deep9-9
-member: cn=clerk@partner.example,ou=people,dc=partner,dc=example
 )";
+
+// NAME-0 > NAME-1 > ... > NAME-LEVELS > clerk: groups nested LEVELS levels below NAME-0.
+std::string group_chain(const std::string& name, int levels)
+{
+    std::string ldif;
+    for (int i = 0; i <= levels; ++i) {
+        const std::string cn = name + "-" + std::to_string(i);
+        ldif += "\ndn: cn=" + cn + ",ou=groups," + kSuffix + "\nobjectClass: groupOfNames\ncn: " + cn + "\n";
+        ldif += i < levels ? "member: cn=" + name + "-" + std::to_string(i + 1) + ",ou=groups," + kSuffix + "\n"
+                           : std::string("member: cn=clerk@partner.example,ou=people,") + kSuffix + "\n";
+    }
+    return ldif;
+}
 
 class Slapd {
 public:
@@ -206,7 +124,7 @@ public:
             fixture("entry " + std::string(who) + " > " + q(f));
             ldifs += " " + q(f);
         }
-        test::write_file(d / "groups.ldif", kGroups);
+        test::write_file(d / "groups.ldif", kGroups + group_chain("deep8", 8) + group_chain("deep9", 9));
         fixture("start " + q(dir()) + " " + std::to_string(m_port) + ldifs + " " + q(d / "groups.ldif"));
     }
     ~Slapd()
