@@ -82,6 +82,16 @@ std::vector<std::string> encryption_problems(const pki::SharedCertificate& cert,
     return out;
 }
 
+std::vector<std::string> candidate_problems(const CertificateCandidate& c, const std::string& address_key,
+                                            const pki::TrustStore& trust, std::time_t now)
+{
+    // DANE-EE: the certificate itself must still name the address, be valid now (stricter
+    // than RFC 7671 asks of TLS), not be a CA and allow encryption; only the chain is replaced
+    // by the DNSSEC proof that the domain published it.
+    if (c.dane_ee) return certificate_problems(c.cert.facts(), address_key, now);
+    return encryption_problems(c.cert, c.cert.facts(), address_key, trust, now);
+}
+
 Choice choose_encryption_certificate(const EmailAddress& address, std::vector<CertificateCandidate> candidates,
                                      const pki::TrustStore& trust, std::time_t now)
 {
@@ -89,7 +99,7 @@ Choice choose_encryption_certificate(const EmailAddress& address, std::vector<Ce
     Choice choice;
     for (auto& c : candidates) {
         const pki::CertificateFacts& f = c.cert.facts();  // read once, when the candidate was made
-        const auto problems = encryption_problems(c.cert, f, key, trust, now);
+        const auto problems = candidate_problems(c, key, trust, now);
         if (!problems.empty()) {
             std::string line = describe(c, f) + ": ";
             for (std::size_t i = 0; i < problems.size(); ++i) line += (i ? "; " : "") + problems[i];

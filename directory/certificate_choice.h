@@ -38,6 +38,11 @@ std::vector<std::string> encryption_problems(const pki::SharedCertificate& cert,
                                              const std::string& address_key, const pki::TrustStore& trust,
                                              std::time_t now);
 
+// encryption_problems for one candidate: a DANE-EE one (see CertificateCandidate::dane_ee)
+// gets every check but the chain's.
+std::vector<std::string> candidate_problems(const CertificateCandidate& candidate, const std::string& address_key,
+                                            const pki::TrustStore& trust, std::time_t now);
+
 // The newest (latest notBefore; then latest notAfter) usable candidate. Thread-safe.
 Choice choose_encryption_certificate(const EmailAddress& address, std::vector<CertificateCandidate> candidates,
                                      const pki::TrustStore& trust, std::time_t now);

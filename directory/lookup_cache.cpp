@@ -19,7 +19,10 @@ namespace ssm::directory {
 
 namespace {
 
-constexpr std::uint8_t format_version = 1;
+// 1: certificates only; 2: a flags octet after each certificate (bit 0: DANE-EE). Version 1
+// records (written before) are still read, their certificates without flags.
+constexpr std::uint8_t format_version = 2;
+constexpr std::uint8_t flag_dane_ee = 0x01;
 constexpr const char* database_name = "cache";
 constexpr std::int64_t max_fetched_at = std::int64_t{1} << 40;  // year ~36800
 
@@ -30,7 +33,7 @@ std::optional<CacheEntry> decode(ByteView value)
     std::int64_t fetched = 0;
     ByteView b;
     // fetched_at is bounded so that ages computed from it cannot overflow.
-    if (!r.uint(1, version) || version != format_version || !record::time(r, fetched) || fetched < 0 ||
+    if (!r.uint(1, version) || (version != 1 && version != format_version) || !record::time(r, fetched) || fetched < 0 ||
         fetched > max_fetched_at || !r.uint(2, len) || len > CachingSource::max_source_size || !r.take(len, b))
         return std::nullopt;
     CacheEntry e;
@@ -40,6 +43,9 @@ std::optional<CacheEntry> decode(ByteView value)
     for (std::uint64_t i = 0; i < count; ++i) {
         if (!r.uint(4, len) || len == 0 || len > pki::max_certificate_size || !r.take(len, b)) return std::nullopt;
         e.certificates.emplace_back(b.begin(), b.end());
+        std::uint64_t flags = 0;
+        if (version >= 2 && (!r.uint(1, flags) || (flags & ~std::uint64_t{flag_dane_ee}) != 0)) return std::nullopt;
+        e.dane_ee.push_back((flags & flag_dane_ee) != 0);
     }
     if (!r.done()) return std::nullopt;
     return e;
@@ -52,9 +58,10 @@ Bytes encode(const CacheEntry& e)
     record::put_uint(out, e.source.size(), 2);
     record::put_bytes(out, as_bytes(e.source));
     record::put_uint(out, e.certificates.size(), 1);
-    for (const auto& der : e.certificates) {
-        record::put_uint(out, der.size(), 4);
-        record::put_bytes(out, der);
+    for (std::size_t i = 0; i < e.certificates.size(); ++i) {
+        record::put_uint(out, e.certificates[i].size(), 4);
+        record::put_bytes(out, e.certificates[i]);
+        record::put_uint(out, i < e.dane_ee.size() && e.dane_ee[i] ? flag_dane_ee : 0, 1);
     }
     return out;
 }
@@ -156,8 +163,12 @@ struct CachingSource::Impl {
     {
         std::vector<CertificateCandidate> out;
         out.reserve(e.certificates.size());
-        for (const auto& der : e.certificates)
-            if (auto cert = memo->get(der)) out.push_back(CertificateCandidate{std::move(*cert), e.source, std::nullopt, 0});
+        for (std::size_t i = 0; i < e.certificates.size(); ++i) {
+            if (auto cert = memo->get(e.certificates[i])) {
+                out.push_back(CertificateCandidate{std::move(*cert), e.source, std::nullopt, 0});
+                out.back().dane_ee = i < e.dane_ee.size() && e.dane_ee[i];
+            }
+        }
         return out;
     }
 
@@ -216,6 +227,7 @@ struct CachingSource::Impl {
         for (const auto& c : found) {
             if (e.certificates.size() == CachingSource::max_certificates) break;
             e.certificates.push_back(c.cert.der());
+            e.dane_ee.push_back(c.dane_ee);
             memo->remember(c.cert);  // parsed by the source already: the next hit need not
         }
         return {std::make_shared<const CacheEntry>(std::move(e)), true};

@@ -58,6 +58,7 @@ struct CacheEntry {
     std::time_t fetched_at = 0;
     std::string source;               // the source that answered (a candidate's source)
     std::vector<Bytes> certificates;  // DER; empty: a negative answer
+    std::vector<bool> dane_ee;        // per certificate: CertificateCandidate::dane_ee
 };
 
 class CachingSource final : public CertificateSource {

@@ -23,6 +23,8 @@ inline constexpr int smimea_rr_type = 53;
 std::string smimea_owner_name(const EmailAddress& address);
 
 // The four RDATA fields (RFC 8162 §2, the TLSA wire format of RFC 6698 §2.1).
+inline constexpr std::uint8_t kSmimeaDaneEe = 3;  // RFC 7218 DANE-EE
+
 struct SmimeaRecord {
     std::uint8_t usage = 0;          // 0 PKIX-TA, 1 PKIX-EE, 2 DANE-TA, 3 DANE-EE
     std::uint8_t selector = 0;       // 0 full certificate, 1 SubjectPublicKeyInfo

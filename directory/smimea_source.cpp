@@ -98,7 +98,14 @@ std::vector<CertificateCandidate> SmimeaSource::lookup(const EmailAddress& addre
         const bool dup = std::any_of(out.begin(), out.end(), [&](const CertificateCandidate& c) {
             return c.cert.der() == record->data;
         });
-        if (!dup) out.push_back(CertificateCandidate{std::move(*cert), "smimea:" + owner, std::nullopt, 0});
+        if (!dup) {
+            out.push_back(CertificateCandidate{std::move(*cert), "smimea:" + owner, std::nullopt, 0});
+            out.back().dane_ee = m_config.trust_dane_ee && record->usage == kSmimeaDaneEe;
+        } else if (m_config.trust_dane_ee && record->usage == kSmimeaDaneEe) {
+            // The same certificate as PKIX-EE and as DANE-EE: the owner vouches for it.
+            for (auto& c : out)
+                if (c.cert.der() == record->data) c.dane_ee = true;
+        }
     }
     if (skipped_usage || malformed || bad_certificate || too_many)
         log::notice("smimea-records-skipped", fields({{"not_full_ee_certificate", std::to_string(skipped_usage)},

@@ -78,6 +78,7 @@ std::shared_ptr<directory::CertificateSource> smimea_source(const SmimeaDirector
     sc.resolver.forwarder = s.resolver;
     sc.resolver.trust_anchor_file = s.trust_anchor_file;
     sc.resolver.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(s.timeout);
+    sc.trust_dane_ee = s.trust_dane_ee;
     std::shared_ptr<directory::SmimeaSource> smimea;
     try {
         smimea = std::make_shared<directory::SmimeaSource>(std::move(sc));

@@ -109,6 +109,7 @@ struct SmimeaDirectory {
     std::string resolver;              // "ADDRESS" or "ADDRESS@PORT"; empty: /etc/resolv.conf
     std::string trust_anchor_file;     // DS/DNSKEY records
     std::chrono::seconds timeout{5};
+    bool trust_dane_ee = false;        // usage-3 certificates without a chain to our anchors
     std::string where;                 // "file:line:column" of the table, for later errors
 };
 

@@ -107,6 +107,7 @@ std::optional<SmimeaDirectory> load_smimea(Loader& L, const toml::table* t, cons
     s.timeout = L.duration(t, kSmimea, "timeout");
     if (s.timeout.count() < 1 || s.timeout.count() > 120)
         L.fail(L.region(t, "timeout"), "timeout must be between 1s and 120s");
+    s.trust_dane_ee = L.boolean(t, kSmimea, "trust_dane_ee");
     return s;
 }
 

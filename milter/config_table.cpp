@@ -165,6 +165,9 @@ constexpr std::array kKeys = {
     KeySpec{"directory.smimea", "timeout", K::Duration, "\"5s\"", false, true,
             "Longest wait for one SMIMEA answer; beyond it the lookup is a directory failure "
             "(451 4.7.1 under mandatory encryption)."},
+    KeySpec{"directory.smimea", "trust_dane_ee", K::Boolean, "false", false, true,
+            "Use usage-3 (DANE-EE) certificates on DNSSEC trust alone, without a chain to [pki] "
+            "trust_anchors; usage-1 (PKIX-EE) ones must always chain."},
 
     KeySpec{"reinjection", "address", K::String, "\"\"", false, true,
             "host:port of a loopback SMTP listener of the MTA that runs ssm-milter again; when set, "

@@ -114,7 +114,8 @@ bool explain_source(directory::CertificateSource& source, const EmailAddress& ad
         out << "  candidate " << describe(f) << " source=" << quoted(c.source);
         if (age) out << " age=" << *age << "s";
         if (c.harvested_at) out << " stored=" << pki::format_time(c.harvested_at);
-        const auto problems = directory::encryption_problems(c.cert, f, key, trust, now);
+        if (c.dane_ee) out << " dane_ee=yes";
+        const auto problems = directory::candidate_problems(c, key, trust, now);
         if (problems.empty()) {
             out << " usable=yes\n";
         } else {

@@ -7,14 +7,18 @@
 #                              gina  SMIMEA 1 0 0 (PKIX-EE, full certificate)
 #                              hank  SMIMEA 1 1 1 only (SHA-256 of the key: not usable)
 #                              lena  SMIMEA 3 0 0 of a certificate under an untrusted CA
-#                                    (DANE-EE on DNSSEC trust alone is not accepted)
+#                                    (DANE-EE on DNSSEC trust alone: only with trust_dane_ee)
+#                              mona  SMIMEA 1 0 0 of a certificate under an untrusted CA
+#                                    (PKIX-EE: never without the chain)
 #                              nobody: no record (secure NXDOMAIN)
 #   broken.example (signed, then kim's record edited: the signature no longer matches): bogus
 #   unsigned.example (no signatures, no trust anchor): insecure, ivy's record is ignored
 # Through `ssmctl cert lookup` and through Postfix with an encrypt = "mandatory" rule: dave and
 # gina get mail encrypted to their DNS certificates (openssl cms decrypts it with their keys);
 # hank, lena, nobody and ivy are refused 550 5.7.1; kim is deferred 451 4.7.1 and nothing is
-# delivered. Then 20 concurrent lookups on the one shared resolver, before and after a SIGHUP
+# delivered. With trust_dane_ee (ssmctl, its own cache): lena's certificate is chosen, also from
+# the cache, and `ssmctl process` encrypts to it (openssl decrypts); mona's is still refused.
+# Then 20 concurrent lookups on the one shared resolver, before and after a SIGHUP
 # reload (which replaces the resolver), and with the DNS server stopped.
 . "$(dirname "$0")/lib.sh"
 . "$SSM_SRCDIR/tests/interop/peers.sh"
@@ -30,6 +34,7 @@ mkdir -p "$ZONES" "$WORK/out" "$WORK/certs"
 issue_cert gina gina@partner.example rsa "digitalSignature, keyEncipherment" || fatal smimea-setup "issue gina"
 issue_cert hank hank@partner.example rsa "digitalSignature, keyEncipherment" || fatal smimea-setup "issue hank"
 issue_cert lena lena@partner.example rsa "digitalSignature, keyEncipherment" rogue || fatal smimea-setup "issue lena"
+issue_cert mona mona@partner.example rsa "digitalSignature, keyEncipherment" rogue || fatal smimea-setup "issue mona"
 issue_cert kim kim@broken.example rsa "digitalSignature, keyEncipherment" || fatal smimea-setup "issue kim"
 issue_cert ivy ivy@unsigned.example rsa "digitalSignature, keyEncipherment" || fatal smimea-setup "issue ivy"
 
@@ -67,7 +72,8 @@ zone partner.example \
   "$(owner dave)._smimecert IN SMIMEA 3 0 0 $(der_hex "$PKI/dave.cert.pem")" \
   "$(owner gina)._smimecert IN SMIMEA 1 0 0 $(der_hex "$XPKI/gina.cert.pem")" \
   "$(owner hank)._smimecert IN SMIMEA 1 1 1 $(spki_sha256 "$XPKI/hank.cert.pem")" \
-  "$(owner lena)._smimecert IN SMIMEA 3 0 0 $(der_hex "$XPKI/lena.cert.pem")"
+  "$(owner lena)._smimecert IN SMIMEA 3 0 0 $(der_hex "$XPKI/lena.cert.pem")" \
+  "$(owner mona)._smimecert IN SMIMEA 1 0 0 $(der_hex "$XPKI/mona.cert.pem")"
 sign partner.example
 zone broken.example "$(owner kim)._smimecert IN SMIMEA 1 0 0 $(der_hex "$XPKI/kim.cert.pem")"
 sign broken.example
@@ -137,6 +143,9 @@ write_config "$WORK/ssm.toml" port="$MILTER_PORT" rules="$RULES" pki='revocation
   extra="$(directory "$WORK/cache")" || fatal smimea-setup "write_config"
 write_config "$WORK/ssmctl.toml" port="$MILTER_PORT" rules="$RULES" pki='revocation = "off"' \
   extra="$(directory "$WORK/cache-ssmctl")" || fatal smimea-setup "write_config ssmctl"
+write_config "$WORK/ssmctl-dane.toml" port="$MILTER_PORT" rules="$RULES" pki='revocation = "off"' \
+  extra="$(directory "$WORK/cache-dane")
+trust_dane_ee = true" || fatal smimea-setup "write_config ssmctl-dane"
 "$SSM_BUILDDIR/ssm-milter" -c "$WORK/ssm.toml" -n >"$WORK/check.log" 2>&1 \
   || fatal smimea-config "ssm-milter -n: $(tr '\n' ' ' <"$WORK/check.log")"
 # A trust anchor file that cannot be read is a configuration error naming the table's place.
@@ -152,7 +161,7 @@ else fail config-missing-anchors "$(tr '\n' ' ' <"$WORK/bad.log")"; fi
 # lookup NAME ADDRESS EXIT PATTERN...: ssmctl's exit code and every (ERE) pattern in its output.
 lookup() {
   local name=$1 address=$2 want=$3 rc p; shift 3
-  "$SSM_BUILDDIR/ssmctl" -c "$WORK/ssmctl.toml" cert lookup "$address" >"$WORK/out/$name.txt" 2>&1
+  "$SSM_BUILDDIR/ssmctl" -c "${LOOKUP_CONF:-$WORK/ssmctl.toml}" cert lookup "$address" >"$WORK/out/$name.txt" 2>&1
   rc=$?
   [ "$rc" -eq "$want" ] || { fail "$name" "exit $rc, expected $want: $(tr '\n' ' ' <"$WORK/out/$name.txt")"; return; }
   for p in "$@"; do
@@ -170,6 +179,27 @@ lookup lookup-untrusted-ca lena@partner.example 1 '^source="smimea" cache=miss c
 lookup lookup-nxdomain nobody@partner.example 1 '^source="smimea" cache=miss candidates=0' '^chosen none'
 lookup lookup-bogus kim@broken.example 2 '^source="smimea" unavailable=".*bogus' '^chosen none unavailable='
 lookup lookup-insecure ivy@unsigned.example 1 '^source="smimea" cache=miss candidates=0' '^chosen none'
+lookup lookup-pkix-ee-untrusted-ca mona@partner.example 1 'usable=no reason=".*chain' '^chosen none'
+
+# --- trust_dane_ee: usage 3 on DNSSEC trust alone -----------------------------------------------
+LOOKUP_CONF=$WORK/ssmctl-dane.toml
+lookup dane-lookup-untrusted-ca lena@partner.example 0 '^source="smimea" cache=miss candidates=1' \
+  ' dane_ee=yes usable=yes' "^chosen .* source=\"smimea:$(owner lena)\._smimecert\.partner\.example\""
+lookup dane-lookup-cached lena@partner.example 0 '^source="smimea" cache=hit candidates=1' ' dane_ee=yes usable=yes'
+lookup dane-lookup-pkix-ee-still-chains mona@partner.example 1 'usable=no reason=".*chain' '^chosen none'
+lookup dane-lookup-trusted-ca dave@partner.example 0 ' dane_ee=yes usable=yes'
+LOOKUP_CONF=
+sed 's/@SENDER@/zed@acme.example/; s/@RCPT@/lena@partner.example/' \
+  "$SSM_SRCDIR/tests/integration/messages/plain-7bit.eml" >"$WORK/out/dane.in.eml"
+"$SSM_BUILDDIR/ssmctl" -c "$WORK/ssmctl-dane.toml" process --direction out --from zed@acme.example \
+  --to lena@partner.example <"$WORK/out/dane.in.eml" >"$WORK/out/dane.eml" 2>"$WORK/out/dane.err"
+rc=$?
+if [ $rc -ne 0 ]; then fail dane-process-encrypts "exit $rc: $(tr '\n' ' ' <"$WORK/out/dane.err" | cut -c1-300)"
+elif ! smime_envelope "$WORK/out/dane.eml" "$WORK/out/dane.p7m"; then fail dane-process-encrypts "not an envelope: $PEER_DETAIL"
+elif ! decrypt_openssl "$WORK/out/dane.p7m" lena "$WORK/out/dane.plain"; then fail dane-process-encrypts "$PEER_DETAIL"
+elif ! grep -q "$(sed -n '/^$/,$p' "$WORK/out/dane.in.eml" | grep -m1 '[a-z]')" "$WORK/out/dane.plain"; then
+  fail dane-process-encrypts "decrypted text differs"
+else pass dane-process-encrypts; fi
 
 # --- 2. through Postfix with mandatory encryption ------------------------------------------
 start_sink || fatal smimea-setup "smtp-sink did not start"

@@ -91,6 +91,7 @@ class DirectoryTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(harvest_second_process);
     CPPUNIT_TEST(choice_table);
     CPPUNIT_TEST(choice_newest_wins);
+    CPPUNIT_TEST(choice_dane_ee_skips_only_the_chain);
     CPPUNIT_TEST(resolver_order_and_failures);
     CPPUNIT_TEST_SUITE_END();
 
@@ -402,6 +403,34 @@ public:
             }
             CPPUNIT_ASSERT_EQUAL_MESSAGE(msg, c.candidates.size() - (c.chosen ? 1 : 0), choice.rejected_reasons.size());
             for (const char* r : c.reasons) CPPUNIT_ASSERT_MESSAGE(msg + " lacks " + r, contains(choice.rejected_reasons, r));
+        }
+    }
+
+    // A DANE-EE candidate (SMIMEA usage 3 with trust_dane_ee) needs no chain to our anchors;
+    // every check of the certificate itself still applies.
+    void choice_dane_ee_skips_only_the_chain()
+    {
+        const std::time_t now = std::time(nullptr);
+        struct Case {
+            const char* address;
+            const char* name;
+            bool dane_ee;
+            bool usable;
+        };
+        for (const Case& c : {Case{"mallory@acme.example", "mallory", false, false},  // untrusted CA
+                              Case{"mallory@acme.example", "mallory", true, true},
+                              Case{"self@acme.example", "selfsigned", true, true},
+                              Case{"expired@acme.example", "expired", true, false},
+                              Case{"sigonly@acme.example", "sigonly", true, false},
+                              Case{"alice@acme.example", "mallory", true, false},      // another address
+                              Case{"ca-flag@acme.example", "caflag", true, false}}) {
+            std::vector<CertificateCandidate> candidates{candidate(c.name)};
+            candidates.back().dane_ee = c.dane_ee;
+            const std::string msg = std::string(c.name) + (c.dane_ee ? " dane-ee" : "");
+            const auto choice = choose_encryption_certificate(addr(c.address), std::move(candidates), *trust(), now);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(msg + ": " + join(choice.rejected_reasons), c.usable, choice.chosen.has_value());
+            if (!c.usable && c.dane_ee)
+                CPPUNIT_ASSERT_MESSAGE(msg, !contains(choice.rejected_reasons, "chain"));
         }
     }
 

@@ -10,6 +10,8 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <thread>
 
 #include "base/error.h"
@@ -51,9 +53,11 @@ public:
         std::vector<CertificateCandidate> out;
         std::lock_guard lock(m_mutex);
         if (auto it = m_table.find(address_key(address)); it != m_table.end())
-            for (const auto& name : it->second)
+            for (const auto& name : it->second) {
                 out.push_back(
                     CertificateCandidate{pki::SharedCertificate(pki_cert(name)), m_name + " server2", std::nullopt, 0});
+                out.back().dane_ee = dane_ee.count(name) > 0;
+            }
         return out;
     }
     std::string name() const override { return m_name; }
@@ -66,6 +70,7 @@ public:
 
     std::atomic<int> calls{0};
     std::optional<Failure> failure;
+    std::set<std::string> dane_ee;  // certificate names answered as DANE-EE
     std::chrono::milliseconds delay{0};
 
 private:
@@ -108,10 +113,13 @@ void put_raw(lmdb::Environment& env, const std::string& key, const Bytes& value)
     txn.commit();
 }
 
-// A well-formed record by hand (independent of the encoder under test).
-Bytes record_of(std::int64_t fetched, const std::string& source, const std::vector<Bytes>& certs)
+// A well-formed record by hand (independent of the encoder under test): format 1 (as written
+// before format 2 added a flags octet per certificate; still read), or format 2 with FLAGS
+// after each certificate.
+Bytes record_of(std::int64_t fetched, const std::string& source, const std::vector<Bytes>& certs,
+                std::optional<std::uint8_t> flags = std::nullopt)
 {
-    Bytes out{1};
+    Bytes out{static_cast<std::uint8_t>(flags ? 2 : 1)};
     record::put_time(out, fetched);
     record::put_uint(out, source.size(), 2);
     record::put_bytes(out, as_bytes(source));
@@ -119,6 +127,7 @@ Bytes record_of(std::int64_t fetched, const std::string& source, const std::vect
     for (const auto& c : certs) {
         record::put_uint(out, c.size(), 4);
         record::put_bytes(out, c);
+        if (flags) out.push_back(*flags);
     }
     return out;
 }
@@ -163,6 +172,7 @@ class LookupCacheTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(errors_without_stale_entry_propagate);
     CPPUNIT_TEST(corrupt_records_are_misses);
     CPPUNIT_TEST(survives_restart);
+    CPPUNIT_TEST(dane_ee_flag_is_kept);
     CPPUNIT_TEST(single_flight);
     CPPUNIT_TEST(single_flight_shares_the_exception);
     CPPUNIT_TEST(sources_have_their_own_entries);
@@ -300,16 +310,25 @@ public:
         const Bytes der = test::pki_der("alice");
         const std::time_t now = *b.clock.now;
 
-        // The hand-made good record is a hit: the format is what the header documents.
+        // The hand-made good record is a hit: the format is what the header documents. Format 1,
+        // as caches written before format 2 hold it, and format 2 with the DANE-EE flag.
         put_raw(*b.env, key, record_of(now, "by hand", {der}));
         auto hit = cache.lookup(addr("alice@acme.example"));
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, hit.size());
         CPPUNIT_ASSERT_EQUAL(std::string("by hand"), hit[0].source);
         CPPUNIT_ASSERT_EQUAL(0, b.inner->calls.load());
+        CPPUNIT_ASSERT(!hit[0].dane_ee);
+        put_raw(*b.env, key, record_of(now, "by hand", {der}, 0x01));
+        hit = cache.lookup(addr("alice@acme.example"));
+        CPPUNIT_ASSERT(hit.size() == 1 && hit[0].dane_ee);
+        CPPUNIT_ASSERT_EQUAL(0, b.inner->calls.load());
 
         Bytes good = record_of(now, "by hand", {der});
         Bytes wrong_version = good;
-        wrong_version[0] = 2;
+        wrong_version[0] = 3;
+        Bytes version2_without_flags = good;  // format 2 needs a flags octet per certificate
+        version2_without_flags[0] = 2;
+        const Bytes unknown_flag = record_of(now, "x", {der}, 0x02);
         Bytes trailing = good;
         trailing.push_back(0);
         Bytes truncated(good.begin(), good.end() - 1);
@@ -321,8 +340,8 @@ public:
         record::put_uint(huge_source, 0xffff, 2);
         const Bytes ancient = record_of(std::numeric_limits<std::int64_t>::min(), "x", {der});  // age overflow
         const Bytes negative = record_of(-1, "x", {der});
-        const std::vector<Bytes> corrupt = {Bytes{}, Bytes{1}, wrong_version, trailing, truncated,
-                                            too_many, zero_length, huge_source, ancient, negative};
+        const std::vector<Bytes> corrupt = {Bytes{}, Bytes{1}, wrong_version, version2_without_flags, unknown_flag,
+                                            trailing, truncated, too_many, zero_length, huge_source, ancient, negative};
         int expected_calls = 0;
         for (const auto& value : corrupt) {
             put_raw(*b.env, key, value);
@@ -360,6 +379,27 @@ public:
         CPPUNIT_ASSERT(found[0].cert.der() == test::pki_der("bob"));
         CPPUNIT_ASSERT(cache.lookup(addr("nobody@partner.example")).empty());
         CPPUNIT_ASSERT_EQUAL(0, inner->calls.load());
+    }
+
+    // An SMIMEA DANE-EE answer stays one from the cache, per certificate, across a restart.
+    void dane_ee_flag_is_kept()
+    {
+        test::TempDir t;
+        TestClock clock;
+        auto inner = std::make_shared<CountingSource>();
+        inner->publish("bob@partner.example", {"bob", "alice"});
+        inner->dane_ee = {"bob"};
+        {
+            CachingSource cache(lmdb::Environment::open(t.path()), inner, settings(100, 10, 1000), {}, clock.fn());
+            const auto first = cache.lookup(addr("bob@partner.example"));
+            CPPUNIT_ASSERT(first.size() == 2 && first[0].dane_ee && !first[1].dane_ee);
+        }
+        CachingSource cache(lmdb::Environment::open(t.path()), inner, settings(100, 10, 1000), {}, clock.fn());
+        const auto cached = cache.lookup(addr("bob@partner.example"));
+        CPPUNIT_ASSERT_EQUAL(1, inner->calls.load());
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, cached.size());
+        CPPUNIT_ASSERT(cached[0].cert.der() == test::pki_der("bob") && cached[0].dane_ee);
+        CPPUNIT_ASSERT(cached[1].cert.der() == test::pki_der("alice") && !cached[1].dane_ee);
     }
 
     void single_flight()
