@@ -83,23 +83,23 @@ std::vector<std::string> encryption_problems(const pki::SharedCertificate& cert,
 }
 
 std::vector<std::string> candidate_problems(const CertificateCandidate& c, const std::string& address_key,
-                                            const pki::TrustStore& trust, std::time_t now)
+                                            const pki::TrustStore& trust, std::time_t now, bool trust_dane_ee)
 {
     // DANE-EE: the certificate itself must still name the address, be valid now (stricter
     // than RFC 7671 asks of TLS), not be a CA and allow encryption; only the chain is replaced
     // by the DNSSEC proof that the domain published it.
-    if (c.dane_ee) return certificate_problems(c.cert.facts(), address_key, now);
+    if (c.dane_ee && trust_dane_ee) return certificate_problems(c.cert.facts(), address_key, now);
     return encryption_problems(c.cert, c.cert.facts(), address_key, trust, now);
 }
 
 Choice choose_encryption_certificate(const EmailAddress& address, std::vector<CertificateCandidate> candidates,
-                                     const pki::TrustStore& trust, std::time_t now)
+                                     const pki::TrustStore& trust, std::time_t now, bool trust_dane_ee)
 {
     const std::string key = address_key(address);
     Choice choice;
     for (auto& c : candidates) {
         const pki::CertificateFacts& f = c.cert.facts();  // read once, when the candidate was made
-        const auto problems = candidate_problems(c, key, trust, now);
+        const auto problems = candidate_problems(c, key, trust, now, trust_dane_ee);
         if (!problems.empty()) {
             std::string line = describe(c, f) + ": ";
             for (std::size_t i = 0; i < problems.size(); ++i) line += (i ? "; " : "") + problems[i];
@@ -117,8 +117,8 @@ Choice choose_encryption_certificate(const EmailAddress& address, std::vector<Ce
 }
 
 CertificateResolver::CertificateResolver(std::vector<std::shared_ptr<CertificateSource>> sources,
-                                         std::shared_ptr<const pki::TrustStore> trust)
-    : m_sources(std::move(sources)), m_trust(std::move(trust))
+                                         std::shared_ptr<const pki::TrustStore> trust, bool trust_dane_ee)
+    : m_sources(std::move(sources)), m_trust(std::move(trust)), m_trust_dane_ee(trust_dane_ee)
 {
     if (!m_trust) throw std::invalid_argument("CertificateResolver needs a trust store");
 }
@@ -137,7 +137,7 @@ Choice CertificateResolver::find(const EmailAddress& address, std::time_t now) c
             all.rejected_reasons.push_back(source->name() + ": unavailable: " + e.what());
             continue;
         }
-        Choice c = choose_encryption_certificate(address, std::move(candidates), *m_trust, now);
+        Choice c = choose_encryption_certificate(address, std::move(candidates), *m_trust, now, m_trust_dane_ee);
         all.rejected_reasons.insert(all.rejected_reasons.end(), std::make_move_iterator(c.rejected_reasons.begin()),
                                     std::make_move_iterator(c.rejected_reasons.end()));
         if (c.chosen) {

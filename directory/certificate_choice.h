@@ -38,14 +38,14 @@ std::vector<std::string> encryption_problems(const pki::SharedCertificate& cert,
                                              const std::string& address_key, const pki::TrustStore& trust,
                                              std::time_t now);
 
-// encryption_problems for one candidate: a DANE-EE one (see CertificateCandidate::dane_ee)
-// gets every check but the chain's.
+// encryption_problems for one candidate; with trust_dane_ee a DANE-EE one (see
+// CertificateCandidate::dane_ee) gets every check but the chain's.
 std::vector<std::string> candidate_problems(const CertificateCandidate& candidate, const std::string& address_key,
-                                            const pki::TrustStore& trust, std::time_t now);
+                                            const pki::TrustStore& trust, std::time_t now, bool trust_dane_ee);
 
 // The newest (latest notBefore; then latest notAfter) usable candidate. Thread-safe.
 Choice choose_encryption_certificate(const EmailAddress& address, std::vector<CertificateCandidate> candidates,
-                                     const pki::TrustStore& trust, std::time_t now);
+                                     const pki::TrustStore& trust, std::time_t now, bool trust_dane_ee = false);
 
 // Asks the sources in configured order; the first source that yields a usable certificate wins
 // (later sources are not asked). A source that throws DirectoryUnavailable is noted and the next
@@ -55,12 +55,13 @@ Choice choose_encryption_certificate(const EmailAddress& address, std::vector<Ce
 class CertificateResolver {
 public:
     CertificateResolver(std::vector<std::shared_ptr<CertificateSource>> sources,
-                        std::shared_ptr<const pki::TrustStore> trust);
+                        std::shared_ptr<const pki::TrustStore> trust, bool trust_dane_ee = false);
     Choice find(const EmailAddress& address, std::time_t now) const;
 
 private:
     std::vector<std::shared_ptr<CertificateSource>> m_sources;
     std::shared_ptr<const pki::TrustStore> m_trust;
+    bool m_trust_dane_ee;
 };
 
 }  // namespace ssm::directory

@@ -21,8 +21,9 @@ struct CertificateCandidate {
     std::string source;  // "static:FILE", "harvested", later "ldap:URI"
     std::optional<Bytes> smime_capabilities_der;  // SMIMECapabilities seen with it (harvested)
     std::time_t harvested_at = 0;                  // when it was last seen; 0: not harvested
-    // An RFC 8162 DANE-EE (usage 3) record of a DNSSEC-secure answer, with [directory.smimea]
-    // trust_dane_ee on: the zone owner vouches for it, so no chain to our anchors is asked.
+    // From an RFC 8162 DANE-EE (usage 3) record of a DNSSEC-secure answer: the zone owner
+    // vouches for it. Whether that replaces the chain to our anchors is the choice's to
+    // decide ([directory.smimea] trust_dane_ee), so a cached mark follows the configuration.
     bool dane_ee = false;
 };
 

@@ -100,8 +100,8 @@ std::vector<CertificateCandidate> SmimeaSource::lookup(const EmailAddress& addre
         });
         if (!dup) {
             out.push_back(CertificateCandidate{std::move(*cert), "smimea:" + owner, std::nullopt, 0});
-            out.back().dane_ee = m_config.trust_dane_ee && record->usage == kSmimeaDaneEe;
-        } else if (m_config.trust_dane_ee && record->usage == kSmimeaDaneEe) {
+            out.back().dane_ee = record->usage == kSmimeaDaneEe;
+        } else if (record->usage == kSmimeaDaneEe) {
             // The same certificate as PKIX-EE and as DANE-EE: the owner vouches for it.
             for (auto& c : out)
                 if (c.cert.der() == record->data) c.dane_ee = true;

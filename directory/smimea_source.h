@@ -10,8 +10,9 @@
 //     DirectoryUnavailable, like an unreachable LDAP server, so mandatory encryption defers
 //     (451 4.7.1) instead of sending in clear or bouncing; why_bogus is logged.
 // Candidates then go through the normal choice (certificate_choice.h): the chain must reach
-// our trust anchors. DANE-EE (usage 3) certificates are accepted on DNSSEC trust alone only
-// with trust_dane_ee (CertificateCandidate::dane_ee); PKIX-EE (usage 1) ones never are.
+// our trust anchors. DANE-EE (usage 3) certificates are marked (CertificateCandidate::dane_ee)
+// and accepted on DNSSEC trust alone only where the choice is told to ([directory.smimea]
+// trust_dane_ee); PKIX-EE (usage 1) ones never are.
 // SECURITY: answers are untrusted; DNSSEC only proves the zone owner published them.
 #pragma once
 #include <chrono>
@@ -27,7 +28,6 @@ namespace ssm::directory {
 struct SmimeaSourceConfig {
     std::vector<std::string> domains;  // recipient domains looked up, exactly; empty: all
     ResolverSettings resolver;
-    bool trust_dane_ee = false;  // usage-3 certificates need no chain to our anchors
 };
 
 class SmimeaSource final : public CertificateSource {

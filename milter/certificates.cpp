@@ -78,7 +78,6 @@ std::shared_ptr<directory::CertificateSource> smimea_source(const SmimeaDirector
     sc.resolver.forwarder = s.resolver;
     sc.resolver.trust_anchor_file = s.trust_anchor_file;
     sc.resolver.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(s.timeout);
-    sc.trust_dane_ee = s.trust_dane_ee;
     std::shared_ptr<directory::SmimeaSource> smimea;
     try {
         smimea = std::make_shared<directory::SmimeaSource>(std::move(sc));
@@ -225,7 +224,8 @@ std::shared_ptr<const Certificates> Certificates::load(const Config& config,
     trust_config.online.crl_distribution_points = config.pki.crl_distribution_points;
     trust_config.online.limits.timeout = config.pki.fetch_timeout;
     c->m_trust = std::make_shared<const pki::TrustStore>(trust_config);
-    c->m_resolver = std::make_unique<directory::CertificateResolver>(std::move(sources), c->m_trust);
+    const bool trust_dane_ee = config.directory.smimea && config.directory.smimea->trust_dane_ee;
+    c->m_resolver = std::make_unique<directory::CertificateResolver>(std::move(sources), c->m_trust, trust_dane_ee);
     if (!config.encryption.archive_certificate.empty())
         c->m_archive = read_archive_certificate(config.encryption.archive_certificate);
     return c;

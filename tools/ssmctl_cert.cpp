@@ -80,7 +80,7 @@ std::shared_ptr<const milter::Certificates> load_sources(const milter::Config& c
 
 // One source's part of `cert lookup`. Returns false when the source could not be asked.
 bool explain_source(directory::CertificateSource& source, const EmailAddress& address,
-                    const pki::TrustStore& trust, std::time_t now, std::ostream& out)
+                    const pki::TrustStore& trust, bool trust_dane_ee, std::time_t now, std::ostream& out)
 {
     out << "source=" << quoted(source.name());
     auto* cached = dynamic_cast<directory::CachingSource*>(&source);
@@ -115,7 +115,7 @@ bool explain_source(directory::CertificateSource& source, const EmailAddress& ad
         if (age) out << " age=" << *age << "s";
         if (c.harvested_at) out << " stored=" << pki::format_time(c.harvested_at);
         if (c.dane_ee) out << " dane_ee=yes";
-        const auto problems = directory::candidate_problems(c, key, trust, now);
+        const auto problems = directory::candidate_problems(c, key, trust, now, trust_dane_ee);
         if (problems.empty()) {
             out << " usable=yes\n";
         } else {
@@ -139,8 +139,9 @@ int cert_lookup(const milter::Config& config, const std::string& address_text, s
     const auto certificates = load_sources(config, err);
     if (!certificates) return kExitConfig;
     const std::time_t now = std::time(nullptr);
+    const bool trust_dane_ee = config.directory.smimea && config.directory.smimea->trust_dane_ee;
     for (const auto& source : certificates->sources())
-        explain_source(*source, *address, certificates->trust(), now, out);
+        explain_source(*source, *address, certificates->trust(), trust_dane_ee, now, out);
 
     // The daemon's own decision (the sources again, now mostly from the cache).
     try {

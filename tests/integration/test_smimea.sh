@@ -17,7 +17,8 @@
 # gina get mail encrypted to their DNS certificates (openssl cms decrypts it with their keys);
 # hank, lena, nobody and ivy are refused 550 5.7.1; kim is deferred 451 4.7.1 and nothing is
 # delivered. With trust_dane_ee (ssmctl, its own cache): lena's certificate is chosen, also from
-# the cache, and `ssmctl process` encrypts to it (openssl decrypts); mona's is still refused.
+# the cache, and `ssmctl process` encrypts to it (openssl decrypts); mona's is still refused;
+# the same cache read without the option refuses lena's again.
 # Then 20 concurrent lookups on the one shared resolver, before and after a SIGHUP
 # reload (which replaces the resolver), and with the DNS server stopped.
 . "$(dirname "$0")/lib.sh"
@@ -146,6 +147,9 @@ write_config "$WORK/ssmctl.toml" port="$MILTER_PORT" rules="$RULES" pki='revocat
 write_config "$WORK/ssmctl-dane.toml" port="$MILTER_PORT" rules="$RULES" pki='revocation = "off"' \
   extra="$(directory "$WORK/cache-dane")
 trust_dane_ee = true" || fatal smimea-setup "write_config ssmctl-dane"
+# The same cache without the option: the cached DANE-EE mark follows the configuration.
+write_config "$WORK/ssmctl-dane-off.toml" port="$MILTER_PORT" rules="$RULES" pki='revocation = "off"' \
+  extra="$(directory "$WORK/cache-dane")" || fatal smimea-setup "write_config ssmctl-dane-off"
 "$SSM_BUILDDIR/ssm-milter" -c "$WORK/ssm.toml" -n >"$WORK/check.log" 2>&1 \
   || fatal smimea-config "ssm-milter -n: $(tr '\n' ' ' <"$WORK/check.log")"
 # A trust anchor file that cannot be read is a configuration error naming the table's place.
@@ -188,6 +192,9 @@ lookup dane-lookup-untrusted-ca lena@partner.example 0 '^source="smimea" cache=m
 lookup dane-lookup-cached lena@partner.example 0 '^source="smimea" cache=hit candidates=1' ' dane_ee=yes usable=yes'
 lookup dane-lookup-pkix-ee-still-chains mona@partner.example 1 'usable=no reason=".*chain' '^chosen none'
 lookup dane-lookup-trusted-ca dave@partner.example 0 ' dane_ee=yes usable=yes'
+LOOKUP_CONF=$WORK/ssmctl-dane-off.toml
+lookup dane-off-cached-mark-not-trusted lena@partner.example 1 '^source="smimea" cache=hit candidates=1' \
+  ' dane_ee=yes usable=no reason=".*chain' '^chosen none'
 LOOKUP_CONF=
 sed 's/@SENDER@/zed@acme.example/; s/@RCPT@/lena@partner.example/' \
   "$SSM_SRCDIR/tests/integration/messages/plain-7bit.eml" >"$WORK/out/dane.in.eml"

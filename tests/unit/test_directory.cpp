@@ -406,8 +406,9 @@ public:
         }
     }
 
-    // A DANE-EE candidate (SMIMEA usage 3 with trust_dane_ee) needs no chain to our anchors;
-    // every check of the certificate itself still applies.
+    // A DANE-EE candidate (SMIMEA usage 3) needs no chain to our anchors when the choice trusts
+    // DANE-EE ([directory.smimea] trust_dane_ee); every check of the certificate itself still
+    // applies. Without the option the mark changes nothing.
     void choice_dane_ee_skips_only_the_chain()
     {
         const std::time_t now = std::time(nullptr);
@@ -427,10 +428,13 @@ public:
             std::vector<CertificateCandidate> candidates{candidate(c.name)};
             candidates.back().dane_ee = c.dane_ee;
             const std::string msg = std::string(c.name) + (c.dane_ee ? " dane-ee" : "");
-            const auto choice = choose_encryption_certificate(addr(c.address), std::move(candidates), *trust(), now);
+            const auto choice = choose_encryption_certificate(addr(c.address), candidates, *trust(), now, true);
             CPPUNIT_ASSERT_EQUAL_MESSAGE(msg + ": " + join(choice.rejected_reasons), c.usable, choice.chosen.has_value());
             if (!c.usable && c.dane_ee)
                 CPPUNIT_ASSERT_MESSAGE(msg, !contains(choice.rejected_reasons, "chain"));
+            const auto untrusted = choose_encryption_certificate(addr(c.address), std::move(candidates), *trust(), now, false);
+            if (c.dane_ee && c.usable)  // usable only through the DNSSEC proof: refused without it
+                CPPUNIT_ASSERT_MESSAGE(msg, !untrusted.chosen && contains(untrusted.rejected_reasons, "chain: untrusted"));
         }
     }
 
