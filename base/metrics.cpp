@@ -255,6 +255,49 @@ void Gauge::render(std::string& out) const
     out += name() + " " + std::to_string(m_value.load(std::memory_order_relaxed)) + "\n";
 }
 
+GaugeSet::GaugeSet(std::string name, std::string help, std::vector<std::string> label_names, std::size_t capacity)
+    : Metric(std::move(name), std::move(help)), m_labels(std::move(label_names)), m_capacity(capacity)
+{
+    for ([[maybe_unused]] const auto& l : m_labels) assert(valid_name(l, false) && l.rfind("__", 0) != 0);
+}
+
+void GaugeSet::replace(std::vector<Sample> samples)
+{
+    std::size_t dropped = 0;
+    if (samples.size() > m_capacity) {
+        dropped = samples.size() - m_capacity;
+        samples.resize(m_capacity);
+    }
+    for (auto& s : samples) s.values.resize(m_labels.size());  // a short list renders as ""
+    std::lock_guard lock(m_mutex);
+    m_samples = std::move(samples);
+    m_dropped = dropped;
+}
+
+std::size_t GaugeSet::dropped() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_dropped;
+}
+
+void GaugeSet::render(std::string& out) const
+{
+    render_header(out, "gauge");
+    std::lock_guard lock(m_mutex);
+    for (const auto& s : m_samples) {
+        out += name();
+        if (!m_labels.empty()) {
+            out += "{";
+            for (std::size_t l = 0; l < m_labels.size(); ++l) {
+                if (l) out += ",";
+                out += m_labels[l] + "=\"" + escape_label_value(s.values[l]) + "\"";
+            }
+            out += "}";
+        }
+        out += " " + format_number(s.value) + "\n";
+    }
+}
+
 std::string render(std::initializer_list<const Metric*> metrics)
 {
     std::string out;
@@ -301,6 +344,11 @@ Process::Process()
                "kept), received (an inbound receipt: valid, mismatch, unknown, unverified or "
                "malformed) and answered (made by the gateway for a user: sent or not_sent).",
                {"event", "result"}, 8),
+      certificate_expiry("ssm_certificate_expiry_timestamp_seconds",
+                         "notAfter (Unix time) of each certificate on the token whose private key is "
+                         "there too, by CKA_LABEL, first e-mail address and serial: alert when it "
+                         "comes near.",
+                         {"label", "address", "serial"}, 256),
       up("ssm_up", "1 while ssm-milter serves.", 1)
 {
     // Every fixed series exists from the start: a scrape shows 0, not nothing.
@@ -332,7 +380,7 @@ std::string render_process()
 {
     const Process& p = process();
     return render({&p.up, &p.messages, &p.message_duration, &p.hsm_operations, &p.directory_cache,
-                   &p.directory_errors, &p.config_reloads, &p.receipts});
+                   &p.directory_errors, &p.config_reloads, &p.receipts, &p.certificate_expiry});
 }
 
 void count_hsm_operation(HsmOperation op, bool ok) noexcept

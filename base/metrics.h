@@ -110,6 +110,28 @@ private:
     std::atomic<std::int64_t> m_value;
 };
 
+// Gauges whose series their owner replaces as a whole (one per token certificate, set at
+// start). Label values come from the token and the configuration, never from mail; at most
+// `capacity` series are kept (the rest are dropped and counted in `dropped()`).
+class GaugeSet final : public Metric {
+public:
+    struct Sample {
+        std::vector<std::string> values;  // one per label name, in order
+        double value = 0;
+    };
+    GaugeSet(std::string name, std::string help, std::vector<std::string> label_names, std::size_t capacity);
+    void replace(std::vector<Sample> samples);  // thread-safe
+    std::size_t dropped() const;
+    void render(std::string& out) const override;
+
+private:
+    std::vector<std::string> m_labels;
+    std::size_t m_capacity;
+    mutable std::mutex m_mutex;  // guards m_samples and m_dropped
+    std::vector<Sample> m_samples;
+    std::size_t m_dropped = 0;
+};
+
 // Renders metrics in the order given (the caller keeps them alive).
 std::string render(std::initializer_list<const Metric*> metrics);
 
@@ -166,6 +188,7 @@ struct Process {
     CounterFamily directory_errors;
     CounterFamily config_reloads;
     CounterFamily receipts;
+    GaugeSet certificate_expiry;
     Gauge up;
 };
 Process& process();

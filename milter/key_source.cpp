@@ -4,6 +4,7 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "hsm/key_store.h"
+#include "milter/certificate_expiry.h"
 
 namespace ssm::milter {
 
@@ -17,6 +18,7 @@ std::shared_ptr<hsm::KeyStore> TokenKeySource::store()
     if (!m_store) {
         m_store = hsm::KeyStore::open(m_config);  // throws HsmUnavailable
         log::info("hsm-open", {{"module", m_config.module}, {"token", m_config.token_label}});
+        publish_certificate_expiry(m_store->identities(), std::time(nullptr));
     }
     return m_store;
 }

@@ -10,7 +10,7 @@ milter_libssm_milter_a_SOURCES = \
 	milter/network.h milter/network.cpp \
 	milter/reply.h milter/reply.cpp \
 	milter/auth_results.h milter/auth_results.cpp \
-	milter/key_source.h milter/key_source.cpp \
+	milter/key_source.h milter/key_source.cpp milter/certificate_expiry.h milter/certificate_expiry.cpp \
 	milter/certificates.h milter/certificates.cpp \
 	milter/message_processor.h milter/message_processor.cpp \
 	milter/message_planning.cpp milter/message_split.cpp \

@@ -64,6 +64,20 @@ expect metrics-start-at-zero before 'ssm_up=1' 'ssm_message_duration_seconds_cou
 grep -q '^# TYPE ssm_messages_total counter$' "$WORK/before.txt" && grep -q '^# HELP ssm_messages_total ' "$WORK/before.txt" \
   && ! grep -q '^ssm_messages_total{' "$WORK/before.txt" && pass metrics-no-messages-yet \
   || fail metrics-no-messages-yet "$(grep ssm_messages_total "$WORK/before.txt" | tr '\n' ' ')"
+# The token's certificates with their keys: one expiry series each, notAfter as openssl reads it;
+# the CA certificates on the token (no key there) have none.
+want=$(date -u -d "$(openssl x509 -in "$PKI/alice.cert.pem" -noout -enddate | cut -d= -f2)" +%s)
+serial=$(openssl x509 -in "$PKI/alice.cert.pem" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f')
+got=$(awk -v s="serial=\"$serial\"" '/^ssm_certificate_expiry_timestamp_seconds\{/ && /address="alice@acme.example"/ && index($0, s) { print $NF }' \
+  "$WORK/before.txt")
+series=$(grep -c '^ssm_certificate_expiry_timestamp_seconds{' "$WORK/before.txt")
+keys=$(pkcs11-tool --module "$SSM_MODULE" --token-label ssm-test --login --pin "$(cat "$TOKEN/pin")" \
+  --list-objects --type privkey 2>/dev/null | grep -c '^Private Key Object')
+if [ -n "$got" ] && awk -v a="$got" -v b="$want" 'BEGIN { exit !(a + 0 == b + 0) }' && [ "$series" -eq "$keys" ]; then
+  pass metrics-certificate-expiry
+else
+  fail metrics-certificate-expiry "alice: ${got:-absent} (want $want); $series series for $keys private keys"
+fi
 
 # --- one signed message, one passed through ------------------------------------------------------
 mkdir -p "$WORK/in"

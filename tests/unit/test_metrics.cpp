@@ -17,6 +17,7 @@
 #include "directory/lookup_cache.h"
 #include "hsm/key_store.h"
 #include "pki/certificate.h"
+#include "milter/certificate_expiry.h"
 #include "milter/config.h"
 #include "milter/metrics_http.h"
 #include "milter/reload.h"
@@ -107,6 +108,8 @@ class MetricsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(process_metrics_start_at_zero_and_count);
     CPPUNIT_TEST(directory_cache_counts_each_lookup_once);
     CPPUNIT_TEST(token_operations_are_counted_once);
+    CPPUNIT_TEST(gauge_set_replaces_and_bounds);
+    CPPUNIT_TEST(token_certificate_expiry);
     CPPUNIT_TEST(ldap_search_without_answer_is_one_error);
     CPPUNIT_TEST(listen_accepts_loopback_only);
     CPPUNIT_TEST(listen_change_needs_restart);
@@ -342,6 +345,50 @@ public:
         CPPUNIT_ASSERT_EQUAL(sign_ok + 1, ops.value({"sign", "ok"}));
         CPPUNIT_ASSERT_EQUAL(decrypt_ok + 1, ops.value({"decrypt", "ok"}));
         CPPUNIT_ASSERT_EQUAL(errors, ops.value({"sign", "error"}) + ops.value({"decrypt", "error"}));
+    }
+
+    void gauge_set_replaces_and_bounds()
+    {
+        metrics::GaugeSet g("t_expiry", "Help.", {"label", "address"}, 2);
+        std::string out;
+        g.render(out);
+        CPPUNIT_ASSERT_EQUAL(std::string("# HELP t_expiry Help.\n# TYPE t_expiry gauge\n"), out);
+        g.replace({{{"a\"b", "x@y"}, 1798761599}, {{"c"}, 5}, {{"d", "e"}, 6}});
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), g.dropped());
+        out.clear();
+        g.render(out);
+        CPPUNIT_ASSERT_EQUAL(std::string("# HELP t_expiry Help.\n# TYPE t_expiry gauge\n"
+                                         "t_expiry{label=\"a\\\"b\",address=\"x@y\"} 1798761599\n"
+                                         "t_expiry{label=\"c\",address=\"\"} 5\n"),
+                             out);
+        g.replace({});  // replaced as a whole
+        out.clear();
+        g.render(out);
+        CPPUNIT_ASSERT_EQUAL(std::string("# HELP t_expiry Help.\n# TYPE t_expiry gauge\n"), out);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(0), g.dropped());
+    }
+
+    // One series per certificate whose key is on the token, its notAfter the value.
+    void token_certificate_expiry()
+    {
+        test::PkiToken token("alice");
+        hsm::TokenConfig config;
+        config.module = test::softhsm_module;
+        config.token_label = "ssm-test";
+        config.pin_file = token.pin_file();
+        auto store = hsm::KeyStore::open(config);
+        const auto samples = milter::certificate_expiry_samples(store->identities());
+        const auto cert = pki::SharedCertificate::parse_der(to_bytes(test::read_file(token.pki / "alice.cert.der")));
+        CPPUNIT_ASSERT(cert);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), samples.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("alice@acme.example"), samples[0].values.at(1));
+        CPPUNIT_ASSERT_EQUAL(to_hex(cert->facts().serial), samples[0].values.at(2));
+        CPPUNIT_ASSERT_EQUAL(static_cast<double>(cert->facts().not_after), samples[0].value);
+        milter::publish_certificate_expiry(store->identities(), cert->facts().not_after - 86400 * 10);
+        const std::string text = metrics::render_process();
+        const std::string series = "ssm_certificate_expiry_timestamp_seconds{label=\"" + samples[0].values[0] +
+                                   "\",address=\"alice@acme.example\",serial=\"" + samples[0].values[2] + "\"} ";
+        CPPUNIT_ASSERT_MESSAGE(text, text.find(series) != std::string::npos);
     }
 
     // Two servers that refuse connections: one failed search, one directory error (not two),
