@@ -35,7 +35,17 @@ make_pki
 # users BC encrypts to (dave: RSA, frank: P-256, imported with CKA_DERIVE for ECDH).
 make_token alice bob carol domain-signing dave frank
 export OPENSSL_CONF=/dev/null
-cp "$PKI/dave.cert.pem" "$PKI/frank.cert.pem" "$WORK/certs/"
+# grace: a P-384 user, issued here and imported for ECDH as make-token.sh does (CKA_DERIVE).
+issue_cert grace grace@partner.example p384 "digitalSignature, keyAgreement" || fatal bc-setup "issue grace"
+openssl pkcs8 -topk8 -nocrypt -in "$XPKI/grace.key.pem" -outform DER -out "$XPKI/grace.p8.der"
+openssl x509 -in "$XPKI/grace.cert.pem" -outform DER -out "$XPKI/grace.cert.der"
+for obj in "privkey $XPKI/grace.p8.der --usage-sign --usage-derive" "cert $XPKI/grace.cert.der"; do
+  set -- $obj
+  pkcs11-tool --module "$SSM_MODULE" --token-label ssm-test --login --pin "$(cat "$TOKEN/pin")" \
+    --write-object "$2" --type "$1" --id 07 --label grace "${@:3}" >>"$WORK/grace-import.log" 2>&1 \
+    || fatal bc-setup "pkcs11-tool import grace $1: $(tail -n 2 "$WORK/grace-import.log")"
+done
+cp "$PKI/dave.cert.pem" "$PKI/frank.cert.pem" "$XPKI/grace.cert.pem" "$WORK/certs/"
 msgdir=$SSM_SRCDIR/tests/integration/messages
 
 # --- Postfix and ssm-milter -------------------------------------------------------------------
@@ -137,6 +147,10 @@ BC_IN=(
   "in-sign-detached-rsa-ski~sign~nested~dave@partner.example~alice@acme.example~sign $(K dave) alg=rsa form=detached sid=ski"
   "in-sign-opaque-ecdsa-ski~sign~attachment~frank@partner.example~alice@acme.example~sign $(K frank) alg=ecdsa form=opaque sid=ski"
   "in-sign-opaque-pss-big~sign~big~dave@partner.example~alice@acme.example~sign $(K dave) alg=pss form=opaque"
+  "in-sign-detached-rsa-rfc3851-micalg~sign~attachment~dave@partner.example~alice@acme.example~sign $(K dave) alg=rsa form=detached micalg=rfc3851"
+  "in-sign-detached-ecdsa-sha384~sign~attachment~frank@partner.example~alice@acme.example~sign $(K frank) alg=ecdsa form=detached digest=sha384"
+  "in-sign-opaque-pss-sha512~sign~nested~dave@partner.example~alice@acme.example~sign $(K dave) alg=pss form=opaque digest=sha512"
+  "in-sign-detached-two-signers~sign2~attachment~dave@partner.example~alice@acme.example~sign $(K dave) alg=rsa form=detached cert2=$PKI/frank.cert.pem key2=$PKI/frank.key.pem alg2=ecdsa"
   "in-sign-detached-rsa-altered~tamper~attachment~dave@partner.example~alice@acme.example~sign $(K dave) alg=rsa form=detached"
   "in-enc-aes256cbc-v15-dave~encrypt~attachment~sender@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=aes256-cbc kt=v15"
   "in-enc-aes128cbc-v15-dave~encrypt~nested~sender@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=aes128-cbc kt=v15"
@@ -154,6 +168,13 @@ BC_IN=(
   "in-enc-aes128cbc-ecdh256-ski-frank~encrypt~nested~sender@partner.example~frank@partner.example~encrypt rcpt=$PKI/frank.cert.pem cipher=aes128-cbc kdf=sha256 rid=ski"
   "in-enc-aes256cbc-v15-big-dave~encrypt~big~sender@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=aes256-cbc kt=v15"
   "in-enc-aes256gcm-ecdh256-big-frank~encrypt~big~sender@partner.example~frank@partner.example~encrypt rcpt=$PKI/frank.cert.pem cipher=aes256-gcm kdf=sha256"
+  "in-enc-aes256cbc-v15-berri-dave~encrypt~attachment~sender@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=aes256-cbc kt=v15 berri=1"
+  "in-enc-aes128cbc-ecdh-cofactor-frank~encrypt~attachment~sender@partner.example~frank@partner.example~encrypt rcpt=$PKI/frank.cert.pem cipher=aes128-cbc kdf=cofactor-sha256"
+  "in-enc-aes192cbc-v15-dave~encrypt~nested~sender@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=aes192-cbc kt=v15"
+  "in-enc-aes256cbc-oaep384-dave~encrypt~attachment~sender@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=aes256-cbc kt=oaep-sha384"
+  "in-enc-aes256gcm-oaep512-dave~encrypt~nested~sender@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=aes256-gcm kt=oaep-sha512"
+  "in-enc-aes256cbc-ecdh384-grace~encrypt~attachment~sender@partner.example~grace@partner.example~encrypt rcpt=$XPKI/grace.cert.pem cipher=aes256-cbc kdf=sha384"
+  "in-enc-aes256gcm-ecdh256-grace~encrypt~nested~sender@partner.example~grace@partner.example~encrypt rcpt=$XPKI/grace.cert.pem cipher=aes256-gcm kdf=sha256"
   "in-enc-two-recipients-dave-frank~encrypt~nested~sender@partner.example~dave@partner.example~encrypt rcpt=$PKI/alice.cert.pem,$PKI/frank.cert.pem,$PKI/dave.cert.pem cipher=aes256-cbc kt=oaep"
   "in-signed-then-encrypted~signenc~attachment~frank@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=aes256-gcm kt=v15 signcert=$PKI/frank.cert.pem signkey=$PKI/frank.key.pem signchain=$PKI/sub-ca.cert.pem signalg=ecdsa signform=detached"
 )
@@ -203,6 +224,8 @@ OUT=(
   "out-enc-aes128gcm-oaep-dave~opaque-pss~attachment~aes128gcm@acme.example~dave@partner.example~decrypt:dave:authEnvelopedData cipher=AES-128/GCM ktri:RSAOAEP "
   "out-enc-aes256cbc-v15-big-dave~detached-pkcs1~big~aes256cbc@acme.example~dave@partner.example~decrypt:dave:envelopedData cipher=AES-256/CBC ktri:RSA "
   "out-enc-aes256gcm-oaep-big-dave~detached-pss~big~aes256gcm@acme.example~dave@partner.example~decrypt:dave:authEnvelopedData cipher=AES-256/GCM ktri:RSAOAEP "
+  "out-enc-aes256cbc-ecdh-grace~detached-pkcs1~attachment~aes256cbc@acme.example~grace@partner.example~decrypt:grace:envelopedData cipher=AES-256/CBC kari:1.3.132.1.11.2 "
+  "out-enc-aes128gcm-ecdh-grace~opaque-pss~nested~aes128gcm@acme.example~grace@partner.example~decrypt:grace:authEnvelopedData cipher=AES-128/GCM kari:1.3.132.1.11.2 "
   "out-enc-two-recipients~detached-pkcs1~attachment~aes256cbc@acme.example~dave@partner.example,frank@partner.example~decrypt:dave,frank:envelopedData cipher=AES-256/CBC .*recipients=2 "
   "out-signed-then-encrypted~detached-pkcs1~nested~alice@acme.example~dave@partner.example~signenc:dave:alice:$RSA15"
   "out-signed-then-encrypted-pss-oaep~opaque-pss~attachment~alice@acme.example~dave@partner.example~signenc:dave:alice:$PSS"
@@ -233,7 +256,8 @@ for spec in "${OUT[@]}"; do
   case $what in
     sign) echo "verify $cn in=$WORK/out/$cn.eml ca=$PKI/root-ca.cert.pem content=$WORK/out/$cn.content" ;;
     decrypt) for k in ${keys//,/ }; do
-               echo "decrypt $cn/$k in=$WORK/out/$cn.eml out=$WORK/out/$cn.$k.plain cert=$PKI/$k.cert.pem key=$PKI/$k.key.pem"
+               _key_files "$k" || continue
+               echo "decrypt $cn/$k in=$WORK/out/$cn.eml out=$WORK/out/$cn.$k.plain cert=$CERT_PEM key=$KEY_PEM"
              done ;;
     signenc) echo "decrypt $cn/decrypt in=$WORK/out/$cn.eml out=$WORK/out/$cn.inner cert=$PKI/$keys.cert.pem key=$PKI/$keys.key.pem"
              echo "verify $cn/verify in=$WORK/out/$cn.inner ca=$PKI/root-ca.cert.pem content=$WORK/out/$cn.content" ;;
@@ -307,6 +331,11 @@ for spec in "${BC_IN[@]}"; do
         fail "$cn" "not decrypted to the signed entity: $(header_field "$WORK/out/$cn.eml" Content-Type)"
       elif [ "$res" != "$want" ]; then fail "$cn" "smime=$res, expected $want: $ar"
       elif ! printf '%s' "$ar" | grep -q "body.smime-identifier=$from"; then fail "$cn" "identifier is not $from: $ar"
+      else pass "$cn"; note "$cn: $ar"; fi ;;
+    sign2)   # RFC 7281: one result per signature; frank signed too but the From is dave's
+      if ! printf '%s' "$ar" | grep -q "smime=pass body.smime-identifier=$from "; then fail "$cn" "no pass for $from: $ar"
+      elif ! printf '%s' "$ar" | grep -q 'smime=fail reason="From address does not match[^"]*" body.smime-identifier=frank@partner.example '; then
+        fail "$cn" "the second signer (frank, not the From) is not reported as a From mismatch: $ar"
       else pass "$cn"; note "$cn: $ar"; fi ;;
     tamper)
       if [ "$res" != fail ]; then fail "$cn" "smime=$res, expected fail: $ar"

@@ -7,8 +7,9 @@
 //        java BcSmime OP ID KEY=VALUE...  one operation
 // Operations (each answers one line "OK ID key=value..." or "FAIL ID reason" on stdout):
 //   sign    in= out= cert= key= [chain=] alg=rsa|pss|ecdsa form=detached|opaque [sid=issuer|ski]
-//   encrypt in= out= rcpt=CERT[,CERT...] cipher=aes128-cbc|aes256-cbc|3des|aes128-gcm|aes256-gcm
-//           [kt=v15|oaep|oaep-sha1] [kdf=sha1|sha256|sha384] [rid=issuer|ski] [signcert= signkey= signalg= signform=]  (sign, then encrypt)
+//           [digest=sha256|sha384|sha512] [micalg=rfc3851] [cert2= key2= alg2=]  (a second signer)
+//   encrypt in= out= rcpt=CERT[,CERT...] cipher=aes128-cbc|aes192-cbc|aes256-cbc|3des|aes128-gcm|aes256-gcm
+//           [kt=v15|oaep|oaep-sha1|oaep-sha384|oaep-sha512] [kdf=sha1|sha256|sha384|cofactor-sha256] [rid=issuer|ski] [berri=1] [signcert= signkey= signalg= signform=]  (sign, then encrypt)
 //   verify  in= ca=ROOT [content=OUT]   every signer verifies, its certificate chains to ROOT
 //   decrypt in= out= cert= key=        enveloped-data or authEnveloped-data
 // The batch exits 1 when any operation failed.
@@ -266,17 +267,33 @@ public final class BcSmime {
     }
 
     // --- sign --------------------------------------------------------------------------------
-    private static MimeBodyPart signEntity(MimeBodyPart entity, String certPath, String keyPath, String chainPath,
-                                           String alg, String form, boolean ski) throws Exception {
-        X509Certificate cert = readCert(certPath);
-        PrivateKey key = readKey(keyPath);
-        String sigAlg;
+    /** JCA signature name for alg (rsa|pss|ecdsa) and digest (sha256|sha384|sha512). */
+    private static String sigAlgName(String alg, String digest) throws Failure {
+        String d;
+        switch (digest) {
+            case "sha256": d = "SHA256"; break;
+            case "sha384": d = "SHA384"; break;
+            case "sha512": d = "SHA512"; break;
+            default: throw new Failure("digest=" + digest);
+        }
         switch (alg) {
-            case "rsa": sigAlg = "SHA256withRSA"; break;
-            case "pss": sigAlg = "SHA256withRSAandMGF1"; break;   // RSASSA-PSS, SHA-256, MGF1-SHA-256, salt 32
-            case "ecdsa": sigAlg = "SHA256withECDSA"; break;
+            case "rsa": return d + "withRSA";
+            case "pss": return d + "withRSAandMGF1";   // RSASSA-PSS, MGF1 with the same hash, salt = hash length
+            case "ecdsa": return d + "withECDSA";
             default: throw new Failure("alg=" + alg);
         }
+    }
+
+    private static MimeBodyPart signEntity(MimeBodyPart entity, String certPath, String keyPath, String chainPath,
+                                           String alg, String form, boolean ski) throws Exception {
+        return signEntity(entity, certPath, keyPath, chainPath, alg, form, ski, Collections.<String, String>emptyMap());
+    }
+
+    private static MimeBodyPart signEntity(MimeBodyPart entity, String certPath, String keyPath, String chainPath,
+                                           String alg, String form, boolean ski, Map<String, String> a) throws Exception {
+        X509Certificate cert = readCert(certPath);
+        PrivateKey key = readKey(keyPath);
+        String sigAlg = sigAlgName(alg, a.getOrDefault("digest", "sha256"));
         SMIMECapabilityVector caps = new SMIMECapabilityVector();
         caps.addCapability(CMSAlgorithm.AES256_GCM);
         caps.addCapability(CMSAlgorithm.AES256_CBC);
@@ -284,13 +301,22 @@ public final class BcSmime {
         caps.addCapability(SMIMECapability.dES_EDE3_CBC);
         ASN1EncodableVector attrs = new ASN1EncodableVector();
         attrs.add(new SMIMECapabilitiesAttribute(caps));
-        SMIMESignedGenerator gen = new SMIMESignedGenerator();
+        // micalg=rfc3851: the RFC 3851 micalg names ("sha256" instead of "sha-256")
+        SMIMESignedGenerator gen = a.getOrDefault("micalg", "rfc5751").equals("rfc3851")
+            ? new SMIMESignedGenerator(SMIMESignedGenerator.RFC3851_MICALGS) : new SMIMESignedGenerator();
         JcaSimpleSignerInfoGeneratorBuilder b = new JcaSimpleSignerInfoGeneratorBuilder().setProvider(BC)
             .setSignedAttributeGenerator(new AttributeTable(attrs));
         // sid: issuerAndSerialNumber (SignerInfo v1), or subjectKeyIdentifier (v3)
         gen.addSignerInfoGenerator(ski ? b.build(sigAlg, key, skiOf(cert)) : b.build(sigAlg, key, cert));
         List<X509Certificate> certs = new ArrayList<>();
         certs.add(cert);
+        if (a.containsKey("cert2")) {   // a second signer (its own SignerInfo)
+            X509Certificate cert2 = readCert(a.get("cert2"));
+            gen.addSignerInfoGenerator(new JcaSimpleSignerInfoGeneratorBuilder().setProvider(BC)
+                .setSignedAttributeGenerator(new AttributeTable(attrs))
+                .build(sigAlgName(need(a, "alg2"), "sha256"), readKey(need(a, "key2")), cert2));
+            certs.add(cert2);
+        }
         if (chainPath != null) certs.addAll(readCerts(chainPath));
         gen.addCertificates(new JcaCertStore(certs));
         if (form.equals("detached")) return asPart(gen.generate(entity));
@@ -302,7 +328,7 @@ public final class BcSmime {
         Parsed p = parse(need(a, "in"));
         String form = a.getOrDefault("form", "detached");
         MimeBodyPart top = signEntity(p.entity, need(a, "cert"), need(a, "key"), a.get("chain"),
-                                      a.getOrDefault("alg", "rsa"), form, a.getOrDefault("sid", "issuer").equals("ski"));
+                                      a.getOrDefault("alg", "rsa"), form, a.getOrDefault("sid", "issuer").equals("ski"), a);
         writeMessage(need(a, "out"), p.outer, top);
         return "form=" + form;
     }
@@ -319,6 +345,7 @@ public final class BcSmime {
         boolean aead = false;
         switch (cipher) {
             case "aes128-cbc": ce = CMSAlgorithm.AES128_CBC; break;
+            case "aes192-cbc": ce = CMSAlgorithm.AES192_CBC; break;
             case "aes256-cbc": ce = CMSAlgorithm.AES256_CBC; break;
             case "3des": ce = CMSAlgorithm.DES_EDE3_CBC; break;
             case "aes128-gcm": ce = CMSAlgorithm.AES128_GCM; aead = true; break;
@@ -343,6 +370,7 @@ public final class BcSmime {
                     case "sha1": scheme = CMSAlgorithm.ECDH_SHA1KDF; break;
                     case "sha256": scheme = CMSAlgorithm.ECDH_SHA256KDF; break;
                     case "sha384": scheme = CMSAlgorithm.ECDH_SHA384KDF; break;
+                    case "cofactor-sha256": scheme = CMSAlgorithm.ECCDH_SHA256KDF; break;
                     default: throw new Failure("kdf=" + kdf);
                 }
                 JceKeyAgreeRecipientInfoGenerator g = new JceKeyAgreeRecipientInfoGenerator(
@@ -356,10 +384,18 @@ public final class BcSmime {
                 ris.add((ski ? new JceKeyTransRecipientInfoGenerator(skiOf(c), c.getPublicKey())
                              : new JceKeyTransRecipientInfoGenerator(c)).setProvider(BC));
                 kinds.append(" ktri:v15");
-            } else if (kt.equals("oaep") || kt.equals("oaep-sha1")) {
-                OAEPParameterSpec spec = kt.equals("oaep")
-                    ? new OAEPParameterSpec("SHA-256", "MGF1", MGF1ParameterSpec.SHA256, PSource.PSpecified.DEFAULT)
-                    : new OAEPParameterSpec("SHA-1", "MGF1", MGF1ParameterSpec.SHA1, PSource.PSpecified.DEFAULT);
+            } else if (kt.equals("oaep") || kt.startsWith("oaep-sha")) {
+                // RSAES-OAEP (RFC 4055/8017): the hash and MGF1 with the same hash, empty label
+                String bits = kt.equals("oaep") ? "256" : kt.substring("oaep-sha".length());
+                MGF1ParameterSpec mgf;
+                switch (bits) {
+                    case "1": mgf = MGF1ParameterSpec.SHA1; break;
+                    case "256": mgf = MGF1ParameterSpec.SHA256; break;
+                    case "384": mgf = MGF1ParameterSpec.SHA384; break;
+                    case "512": mgf = MGF1ParameterSpec.SHA512; break;
+                    default: throw new Failure("kt=" + kt);
+                }
+                OAEPParameterSpec spec = new OAEPParameterSpec("SHA-" + bits, "MGF1", mgf, PSource.PSpecified.DEFAULT);
                 AlgorithmIdentifier oaep = new JcaAlgorithmParametersConverter()
                     .getAlgorithmIdentifier(PKCSObjectIdentifiers.id_RSAES_OAEP, spec);
                 ris.add((ski ? new JceKeyTransRecipientInfoGenerator(skiOf(c), oaep, c.getPublicKey())
@@ -372,6 +408,7 @@ public final class BcSmime {
         MimeBodyPart top;
         if (!aead) {
             SMIMEEnvelopedGenerator gen = new SMIMEEnvelopedGenerator();
+            gen.setBerEncodeRecipients(a.getOrDefault("berri", "0").equals("1"));   // RecipientInfos as a BER SET
             for (RecipientInfoGenerator g : ris) gen.addRecipientInfoGenerator(g);
             top = gen.generate(entity, new JceCMSContentEncryptorBuilder(ce).setProvider(BC).build());
         } else {
