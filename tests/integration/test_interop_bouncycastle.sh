@@ -175,6 +175,9 @@ BC_IN=(
   "in-enc-aes256gcm-oaep512-dave~encrypt~nested~sender@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=aes256-gcm kt=oaep-sha512"
   "in-enc-aes256cbc-ecdh384-grace~encrypt~attachment~sender@partner.example~grace@partner.example~encrypt rcpt=$XPKI/grace.cert.pem cipher=aes256-cbc kdf=sha384"
   "in-enc-aes256gcm-ecdh256-grace~encrypt~nested~sender@partner.example~grace@partner.example~encrypt rcpt=$XPKI/grace.cert.pem cipher=aes256-gcm kdf=sha256"
+  "in-enc-aes256gcm-authattrs-v15-dave~encrypt~attachment~sender@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=aes256-gcm kt=v15 authattrs=1"
+  "in-enc-aes128gcm-authattrs-ecdh256-frank~encrypt~nested~sender@partner.example~frank@partner.example~encrypt rcpt=$PKI/frank.cert.pem cipher=aes128-gcm kdf=sha256 authattrs=1"
+  "in-enc-aes256cbc-v15-cmsapi-originator-unprot-dave~encrypt~nested~sender@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=aes256-cbc kt=v15 api=cms originator=$PKI/frank.cert.pem unprot=1"
   "in-enc-two-recipients-dave-frank~encrypt~nested~sender@partner.example~dave@partner.example~encrypt rcpt=$PKI/alice.cert.pem,$PKI/frank.cert.pem,$PKI/dave.cert.pem cipher=aes256-cbc kt=oaep"
   "in-signed-then-encrypted~signenc~attachment~frank@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=aes256-gcm kt=v15 signcert=$PKI/frank.cert.pem signkey=$PKI/frank.key.pem signchain=$PKI/sub-ca.cert.pem signalg=ecdsa signform=detached"
 )

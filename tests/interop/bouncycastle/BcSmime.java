@@ -9,7 +9,8 @@
 //   sign    in= out= cert= key= [chain=] alg=rsa|pss|ecdsa form=detached|opaque [sid=issuer|ski]
 //           [digest=sha256|sha384|sha512] [micalg=rfc3851] [cert2= key2= alg2=]  (a second signer)
 //   encrypt in= out= rcpt=CERT[,CERT...] cipher=aes128-cbc|aes192-cbc|aes256-cbc|3des|aes128-gcm|aes256-gcm
-//           [kt=v15|oaep|oaep-sha1|oaep-sha384|oaep-sha512] [kdf=sha1|sha256|sha384|cofactor-sha256] [rid=issuer|ski] [berri=1] [signcert= signkey= signalg= signform=]  (sign, then encrypt)
+//           [kt=v15|oaep|oaep-sha1|oaep-sha384|oaep-sha512] [kdf=sha1|sha256|sha384|cofactor-sha256] [rid=issuer|ski] [berri=1]
+//           [api=cms [originator=CERT] [unprot=1]] (CBC through CMSEnvelopedDataGenerator) [authattrs=1] (GCM) [signcert= signkey= signalg= signform=]  (sign, then encrypt)
 //   verify  in= ca=ROOT [content=OUT]   every signer verifies, its certificate chains to ROOT
 //   decrypt in= out= cert= key=        enveloped-data or authEnveloped-data
 // The batch exits 1 when any operation failed.
@@ -60,7 +61,11 @@ import javax.mail.internet.MimeUtility;
 import org.bouncycastle.asn1.ASN1EncodableVector;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.ASN1Primitive;
+import org.bouncycastle.asn1.DERSet;
+import org.bouncycastle.asn1.cms.Attribute;
 import org.bouncycastle.asn1.cms.AttributeTable;
+import org.bouncycastle.asn1.cms.CMSAttributes;
+import org.bouncycastle.asn1.cms.Time;
 import org.bouncycastle.asn1.cms.AuthEnvelopedData;
 import org.bouncycastle.asn1.cms.CMSObjectIdentifiers;
 import org.bouncycastle.asn1.cms.ContentInfo;
@@ -79,6 +84,9 @@ import org.bouncycastle.cms.CMSAlgorithm;
 import org.bouncycastle.cms.CMSAuthEnvelopedData;
 import org.bouncycastle.cms.CMSAuthEnvelopedDataGenerator;
 import org.bouncycastle.cms.CMSEnvelopedData;
+import org.bouncycastle.cms.CMSEnvelopedDataGenerator;
+import org.bouncycastle.cms.OriginatorInfoGenerator;
+import org.bouncycastle.cms.SimpleAttributeTableGenerator;
 import org.bouncycastle.cms.CMSProcessableByteArray;
 import org.bouncycastle.cms.KeyAgreeRecipientInformation;
 import org.bouncycastle.cms.KeyTransRecipientInformation;
@@ -406,7 +414,24 @@ public final class BcSmime {
             }
         }
         MimeBodyPart top;
-        if (!aead) {
+        String api = a.getOrDefault("api", "smime");
+        if (!aead && api.equals("cms")) {
+            // bcpkix's one-shot CMSEnvelopedDataGenerator (what a non-JavaMail user calls), with
+            // unprotectedAttrs and originatorInfo on request
+            ByteArrayOutputStream plain = new ByteArrayOutputStream();
+            entity.writeTo(plain);
+            CMSEnvelopedDataGenerator gen = new CMSEnvelopedDataGenerator();
+            for (RecipientInfoGenerator g : ris) gen.addRecipientInfoGenerator(g);
+            if (a.containsKey("originator"))
+                gen.setOriginatorInfo(new OriginatorInfoGenerator(new X509CertificateHolder(
+                    readCert(a.get("originator")).getEncoded())).generate());
+            if (a.getOrDefault("unprot", "0").equals("1"))
+                gen.setUnprotectedAttributeGenerator(new SimpleAttributeTableGenerator(new AttributeTable(
+                    new Attribute(CMSAttributes.signingTime, new DERSet(new Time(new java.util.Date()))))));
+            CMSEnvelopedData env = gen.generate(new CMSProcessableByteArray(plain.toByteArray()),
+                new JceCMSContentEncryptorBuilder(ce).setProvider(BC).build());
+            top = pkcs7Part(env.getEncoded(), "enveloped-data");
+        } else if (!aead) {
             SMIMEEnvelopedGenerator gen = new SMIMEEnvelopedGenerator();
             gen.setBerEncodeRecipients(a.getOrDefault("berri", "0").equals("1"));   // RecipientInfos as a BER SET
             for (RecipientInfoGenerator g : ris) gen.addRecipientInfoGenerator(g);
@@ -418,16 +443,25 @@ public final class BcSmime {
             entity.writeTo(plain);
             CMSAuthEnvelopedDataGenerator gen = new CMSAuthEnvelopedDataGenerator();
             for (RecipientInfoGenerator g : ris) gen.addRecipientInfoGenerator(g);
+            if (a.getOrDefault("authattrs", "0").equals("1"))   // RFC 5083 authAttrs (GCM's AAD)
+                gen.setAuthenticatedAttributeGenerator(new SimpleAttributeTableGenerator(new AttributeTable(
+                    new Attribute(CMSAttributes.contentType, new DERSet(CMSObjectIdentifiers.data)))));
             OutputAEADEncryptor enc = (OutputAEADEncryptor) new JceCMSContentEncryptorBuilder(ce).setProvider(BC).build();
             CMSAuthEnvelopedData env = gen.generate(new CMSProcessableByteArray(plain.toByteArray()), enc);
-            top = new MimeBodyPart();
-            top.setContent(env.getEncoded(), "application/pkcs7-mime; smime-type=authEnveloped-data; name=\"smime.p7m\"");
-            top.setHeader("Content-Type", "application/pkcs7-mime; smime-type=authEnveloped-data; name=\"smime.p7m\"");
-            top.setHeader("Content-Transfer-Encoding", "base64");
-            top.setHeader("Content-Disposition", "attachment; filename=\"smime.p7m\"");
+            top = pkcs7Part(env.getEncoded(), "authEnveloped-data");
         }
         writeMessage(need(a, "out"), p.outer, top);
         return "cipher=" + cipher + kinds;
+    }
+
+    private static MimeBodyPart pkcs7Part(byte[] der, String smimeType) throws MessagingException {
+        String ct = "application/pkcs7-mime; smime-type=" + smimeType + "; name=\"smime.p7m\"";
+        MimeBodyPart p = new MimeBodyPart();
+        p.setContent(der, ct);
+        p.setHeader("Content-Type", ct);
+        p.setHeader("Content-Transfer-Encoding", "base64");
+        p.setHeader("Content-Disposition", "attachment; filename=\"smime.p7m\"");
+        return p;
     }
 
     // --- verify ------------------------------------------------------------------------------
