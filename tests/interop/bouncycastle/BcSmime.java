@@ -6,7 +6,7 @@
 // Usage: java BcSmime batch FILE      one operation per line (blank lines and # comments skipped)
 //        java BcSmime OP ID KEY=VALUE...  one operation
 // Operations (each answers one line "OK ID key=value..." or "FAIL ID reason" on stdout):
-//   sign    in= out= cert= key= [chain=] alg=rsa|pss|ecdsa form=detached|opaque [sid=issuer|ski]
+//   sign    in= out= cert= key= [chain=] alg=rsa|pss|ecdsa|ed25519 form=detached|opaque [sid=issuer|ski]
 //           [digest=sha256|sha384|sha512] [micalg=rfc3851] [cert2= key2= alg2=]  (a second signer)
 //   encrypt in= out= rcpt=CERT[,CERT...] cipher=aes128-cbc|aes192-cbc|aes256-cbc|3des|aes128-gcm|aes256-gcm
 //           [kt=v15|oaep|oaep-sha1|oaep-sha384|oaep-sha512] [kdf=sha1|sha256|sha384|cofactor-sha256] [rid=issuer|ski] [berri=1]
@@ -69,6 +69,7 @@ import org.bouncycastle.asn1.cms.Time;
 import org.bouncycastle.asn1.cms.AuthEnvelopedData;
 import org.bouncycastle.asn1.cms.CMSObjectIdentifiers;
 import org.bouncycastle.asn1.cms.ContentInfo;
+import org.bouncycastle.asn1.edec.EdECObjectIdentifiers;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.bouncycastle.asn1.pkcs.RSASSAPSSparams;
@@ -277,6 +278,7 @@ public final class BcSmime {
     // --- sign --------------------------------------------------------------------------------
     /** JCA signature name for alg (rsa|pss|ecdsa) and digest (sha256|sha384|sha512). */
     private static String sigAlgName(String alg, String digest) throws Failure {
+        if (alg.equals("ed25519")) return "Ed25519";   // RFC 8419: SHA-512 message digest, pure EdDSA
         String d;
         switch (digest) {
             case "sha256": d = "SHA256"; break;
@@ -508,7 +510,8 @@ public final class BcSmime {
                 throw new Failure("no path to the CA for " + emailOf(cert) + ": " + e.getMessage());
             }
             String sig = si.getEncryptionAlgOID();
-            String sigName = names.getAlgorithmName(new ASN1ObjectIdentifier(sig));
+            String sigName = sig.equals(EdECObjectIdentifiers.id_Ed25519.getId()) ? "Ed25519"
+                : names.getAlgorithmName(new ASN1ObjectIdentifier(sig));
             if (sig.equals(PKCSObjectIdentifiers.id_RSASSA_PSS.getId()))
                 sigName += "/salt=" + RSASSAPSSparams.getInstance(
                     ASN1Primitive.fromByteArray(si.getEncryptionAlgParams())).getSaltLength();
