@@ -11,6 +11,7 @@
 //   encrypt in= out= rcpt=CERT[,CERT...] cipher=aes128-cbc|aes192-cbc|aes256-cbc|3des|aes128-gcm|aes256-gcm
 //           [kt=v15|oaep|oaep-sha1|oaep-sha384|oaep-sha512] [kdf=sha1|sha256|sha384|cofactor-sha256] [rid=issuer|ski] [berri=1]
 //           [api=cms [originator=CERT] [unprot=1]] (CBC through CMSEnvelopedDataGenerator) [authattrs=1] (GCM) [signcert= signkey= signalg= signform=]  (sign, then encrypt)
+//           [outercert= outerkey= outerchain= outeralg= outerform=]  (then sign again: triple wrap)
 //   verify  in= ca=ROOT [content=OUT]   every signer verifies, its certificate chains to ROOT
 //   decrypt in= out= cert= key=        enveloped-data or authEnveloped-data
 // The batch exits 1 when any operation failed.
@@ -451,6 +452,16 @@ public final class BcSmime {
             OutputAEADEncryptor enc = (OutputAEADEncryptor) new JceCMSContentEncryptorBuilder(ce).setProvider(BC).build();
             CMSAuthEnvelopedData env = gen.generate(new CMSProcessableByteArray(plain.toByteArray()), enc);
             top = pkcs7Part(env.getEncoded(), "authEnveloped-data");
+        }
+        if (a.containsKey("outercert")) {   // triple wrapping (RFC 2634 §1.1): sign, encrypt, sign
+            // SMIMEEnvelopedGenerator encrypts when the part is written, with a fresh key each
+            // time: the envelope is fixed in bytes first, or the outer signature would cover
+            // another encryption than the one sent.
+            ByteArrayOutputStream fixed = new ByteArrayOutputStream();
+            top.writeTo(fixed);
+            top = new MimeBodyPart(new ByteArrayInputStream(fixed.toByteArray()));
+            top = signEntity(top, a.get("outercert"), need(a, "outerkey"), a.get("outerchain"),
+                             a.getOrDefault("outeralg", "rsa"), a.getOrDefault("outerform", "detached"), false);
         }
         writeMessage(need(a, "out"), p.outer, top);
         return "cipher=" + cipher + kinds;
