@@ -203,6 +203,8 @@ BC_IN=(
   "in-enc-aes256cbc-v15-cmsapi-originator-unprot-dave~encrypt~nested~sender@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=aes256-cbc kt=v15 api=cms originator=$PKI/frank.cert.pem unprot=1"
   "in-signed-opaque-then-encrypted~signenc-opaque~nested~frank@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=aes128-cbc kt=oaep signcert=$PKI/frank.cert.pem signkey=$PKI/frank.key.pem signchain=$PKI/sub-ca.cert.pem signalg=ecdsa signform=opaque"
   "in-triple-wrapped~triple~attachment~frank@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=aes256-cbc kt=v15 signcert=$PKI/frank.cert.pem signkey=$PKI/frank.key.pem signchain=$PKI/sub-ca.cert.pem signalg=ecdsa outercert=$PKI/frank.cert.pem outerkey=$PKI/frank.key.pem outerchain=$PKI/sub-ca.cert.pem outeralg=ecdsa"
+  "in-enc-aes256cbc-ecdh256-ukm-frank~encrypt~attachment~sender@partner.example~frank@partner.example~encrypt rcpt=$PKI/frank.cert.pem cipher=aes256-cbc kdf=sha256 ukm=partner-ukm-0123456789"
+  "in-enc-aes256gcm-icv12-v15-dave~encrypt~nested~sender@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=aes256-gcm kt=v15 icv=12"
   "in-enc-two-recipients-dave-frank~encrypt~nested~sender@partner.example~dave@partner.example~encrypt rcpt=$PKI/alice.cert.pem,$PKI/frank.cert.pem,$PKI/dave.cert.pem cipher=aes256-cbc kt=oaep"
   "in-signed-then-encrypted~signenc~attachment~frank@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=aes256-gcm kt=v15 signcert=$PKI/frank.cert.pem signkey=$PKI/frank.key.pem signchain=$PKI/sub-ca.cert.pem signalg=ecdsa signform=detached"
 )

@@ -9,7 +9,7 @@
 //   sign    in= out= cert= key= [chain=] alg=rsa|pss|ecdsa|ed25519 form=detached|opaque [sid=issuer|ski]
 //           [digest=sha256|sha384|sha512] [micalg=rfc3851] [cert2= key2= alg2=]  (a second signer)
 //   encrypt in= out= rcpt=CERT[,CERT...] cipher=aes128-cbc|aes192-cbc|aes256-cbc|3des|aes128-gcm|aes256-gcm
-//           [kt=v15|oaep|oaep-sha1|oaep-sha384|oaep-sha512] [kdf=sha1|sha256|sha384|cofactor-sha256] [rid=issuer|ski] [berri=1]
+//           [kt=v15|oaep|oaep-sha1|oaep-sha384|oaep-sha512] [kdf=sha1|sha256|sha384|cofactor-sha256] [rid=issuer|ski] [berri=1] [ukm=TEXT] [icv=12..16] (GCM)
 //           [api=cms [originator=CERT] [unprot=1]] (CBC through CMSEnvelopedDataGenerator) [authattrs=1] (GCM) [signcert= signkey= signalg= signform=]  (sign, then encrypt)
 //           [outercert= outerkey= outerchain= outeralg= outerform=]  (then sign again: triple wrap)
 //   verify  in= ca=ROOT [content=OUT]   every signer verifies, its certificate chains to ROOT
@@ -386,6 +386,8 @@ public final class BcSmime {
                 }
                 JceKeyAgreeRecipientInfoGenerator g = new JceKeyAgreeRecipientInfoGenerator(
                     scheme, eph.getPrivate(), eph.getPublic(), wrap);
+                if (a.containsKey("ukm"))   // RFC 5753 ukm: entityUInfo of the X9.63 KDF's SharedInfo
+                    g.setUserKeyingMaterial(a.get("ukm").getBytes(StandardCharsets.US_ASCII));
                 if (ski) g.addRecipient(skiOf(c), c.getPublicKey());
                 else g.addRecipient(c);
                 g.setProvider(BC);
@@ -449,7 +451,15 @@ public final class BcSmime {
             if (a.getOrDefault("authattrs", "0").equals("1"))   // RFC 5083 authAttrs (GCM's AAD)
                 gen.setAuthenticatedAttributeGenerator(new SimpleAttributeTableGenerator(new AttributeTable(
                     new Attribute(CMSAttributes.contentType, new DERSet(CMSObjectIdentifiers.data)))));
-            OutputAEADEncryptor enc = (OutputAEADEncryptor) new JceCMSContentEncryptorBuilder(ce).setProvider(BC).build();
+            JceCMSContentEncryptorBuilder eb = new JceCMSContentEncryptorBuilder(ce).setProvider(BC);
+            if (a.containsKey("icv")) {   // GCMParameters aes-ICVlen other than 16 (RFC 5084: 12..16)
+                byte[] nonce = new byte[12];
+                new java.security.SecureRandom().nextBytes(nonce);
+                java.security.AlgorithmParameters gp = java.security.AlgorithmParameters.getInstance("GCM", BC);
+                gp.init(new javax.crypto.spec.GCMParameterSpec(8 * Integer.parseInt(a.get("icv")), nonce));
+                eb.setAlgorithmParameters(gp);
+            }
+            OutputAEADEncryptor enc = (OutputAEADEncryptor) eb.build();
             CMSAuthEnvelopedData env = gen.generate(new CMSProcessableByteArray(plain.toByteArray()), enc);
             top = pkcs7Part(env.getEncoded(), "authEnveloped-data");
         }
