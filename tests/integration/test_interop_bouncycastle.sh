@@ -2,12 +2,14 @@
 # BouncyCastle (bcmail/bcpkix 1.72 on JavaMail 1.6, tests/interop/bouncycastle/BcSmime.java) as
 # an independent S/MIME peer, both directions through a real Postfix 3.7 with ssm-milter and the
 # keys in SoftHSM. Outbound (ours -> BC): messages signed by ssm-milter (detached and opaque; RSA
-# PKCS#1 v1.5, RSA-PSS, ECDSA P-256) verify in BC with the right signer and content; messages
-# encrypted by ssm-milter (EnvelopedData AES-CBC and AuthEnvelopedData AES-GCM; RSA PKCS#1 v1.5,
-# RSA-OAEP, ECDH P-256) decrypt in BC to the parts that were sent. Inbound (BC -> ours):
-# BC-signed mail gets `smime=pass` (altered content `smime=fail`); BC-encrypted mail (BER,
-# indefinite lengths) to our users' token keys arrives decrypted, byte for byte. Two JVM runs:
-# one makes every inbound message, one checks every delivered message.
+# PKCS#1 v1.5, RSA-PSS, ECDSA P-256, Ed25519) verify in BC with the right signer, algorithms
+# and content; messages encrypted by ssm-milter (EnvelopedData AES-CBC and AuthEnvelopedData
+# AES-GCM; RSA PKCS#1 v1.5, RSA-OAEP, ECDH P-256/P-384; signed inside) decrypt in BC to the
+# parts that were sent (X25519: BC 1.72 cannot, a SKIP). Inbound (BC -> ours): BC-signed mail
+# gets `smime=pass` (altered content `smime=fail`; two signers one result each); BC-encrypted
+# mail (BER, indefinite lengths, 1000-octet segments; CBC, 3DES, GCM with and without authAttrs;
+# v1.5, OAEP, ECDH; signed inside, triple wrapped) to our users' token keys arrives decrypted,
+# byte for byte. Two JVM runs: one makes every inbound message, one checks every delivery.
 . "$(dirname "$0")/lib.sh"
 . "$SSM_SRCDIR/tests/interop/peers.sh"
 . "$SSM_SRCDIR/tests/interop/inbound.sh"
