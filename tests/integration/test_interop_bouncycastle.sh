@@ -176,6 +176,7 @@ BC_IN=(
   "in-sign-detached-two-signers~sign2~attachment~dave@partner.example~alice@acme.example~sign $(K dave) alg=rsa form=detached cert2=$PKI/frank.cert.pem key2=$PKI/frank.key.pem alg2=ecdsa"
   "in-sign-detached-ed25519~sign~nested~edgar@partner.example~alice@acme.example~sign cert=$XPKI/edgar.cert.pem key=$XPKI/edgar.key.pem chain=$PKI/sub-ca.cert.pem alg=ed25519 form=detached"
   "in-sign-opaque-ed25519~sign~attachment~edgar@partner.example~alice@acme.example~sign cert=$XPKI/edgar.cert.pem key=$XPKI/edgar.key.pem chain=$PKI/sub-ca.cert.pem alg=ed25519 form=opaque"
+  "in-sign-detached-ecdsa-big~sign~big~frank@partner.example~alice@acme.example~sign $(K frank) alg=ecdsa form=detached"
   "in-sign-detached-rsa-altered~tamper~attachment~dave@partner.example~alice@acme.example~sign $(K dave) alg=rsa form=detached"
   "in-enc-aes256cbc-v15-dave~encrypt~attachment~sender@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=aes256-cbc kt=v15"
   "in-enc-aes128cbc-v15-dave~encrypt~nested~sender@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=aes128-cbc kt=v15"
