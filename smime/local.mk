@@ -5,3 +5,10 @@ smime_libssm_smime_a_SOURCES = \
 	smime/signer.h \
 	smime/sign.h smime/sign.cpp \
 	smime/protect.h smime/protect.cpp
+
+# sign_message with software signers over the OpenSSL-made PKI (plus an Ed25519 signer).
+check_PROGRAMS += tests/unit/test_sign
+tests_unit_test_sign_SOURCES = tests/unit/test_sign.cpp tests/unit/test_cms_support.h \
+	tests/unit/soft_signer.h tests/unit/soft_signer.cpp $(UNIT_MAIN)
+tests_unit_test_sign_LDADD = smime/libssm_smime.a smime/mime/libssm_mime.a smime/cms/libssm_cms.a \
+	base/libssm_base.a $(UNIT_LIBS)

@@ -68,11 +68,13 @@ SignResult sign_message(const std::vector<mime::HeaderField>& headers, ByteSourc
     if (scratch.size() != 0) throw Error(Failure::Internal, "sign_message: scratch spool not empty");
     SignResult result;
     result.scheme = scheme_for(signer.key_type(), params.rsa_scheme);
-    result.digest = params.digest;
+    // RFC 8419 §3.1: Ed25519 with signed attributes uses SHA-512, whatever the configured digest
+    // (which applies to the RSA and ECDSA keys of the same gateway).
+    result.digest = result.scheme == SignatureScheme::Ed25519 ? DigestAlgorithm::Sha512 : params.digest;
     result.headers = content_fields_moved_inside(headers);
 
     // Pass 1: the canonical entity goes to the scratch spool and through the hash.
-    cms::Hasher hasher(params.digest);
+    cms::Hasher hasher(result.digest);
     {
         TeeSink tee(scratch, hasher);
         for (const auto& f : params.protected_fields) mime::write_header_field(tee, f);
@@ -83,7 +85,7 @@ SignResult sign_message(const std::vector<mime::HeaderField>& headers, ByteSourc
     result.signed_bytes = scratch.size();
 
     cms::SignOptions options;
-    options.digest = params.digest;
+    options.digest = result.digest;
     options.scheme = result.scheme;
     options.include_chain = params.include_chain;
     options.signing_time = params.signing_time;
@@ -116,7 +118,7 @@ SignResult sign_message(const std::vector<mime::HeaderField>& headers, ByteSourc
         out.write(std::string_view("--\r\n"));
         result.headers.add.push_back(
             {"Content-Type", "multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=" +
-                                 micalg(params.digest) + "; boundary=\"" + boundary + "\""});
+                                 micalg(result.digest) + "; boundary=\"" + boundary + "\""});
     } else {
         const cms::SignedDataParts der =
             cms::encode_signed_data(signer, options, digest, scratch.size());

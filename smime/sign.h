@@ -23,7 +23,7 @@ enum class SignatureFormat { Detached, Opaque };
 
 struct SignParameters {
     SignatureFormat format = SignatureFormat::Detached;
-    DigestAlgorithm digest = DigestAlgorithm::Sha256;
+    DigestAlgorithm digest = DigestAlgorithm::Sha256;  // SHA-512 for Ed25519 keys whatever this says
     SignatureScheme rsa_scheme = SignatureScheme::RsaPkcs1v15;  // for RSA keys
     bool include_chain = true;
     std::time_t signing_time = 0;

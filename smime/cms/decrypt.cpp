@@ -80,9 +80,37 @@ Match find_match(const EnvelopedDataView& v, const std::vector<OurKey>& ours)
     return {};
 }
 
+class DiscardSink final : public ByteSink {
+public:
+    using ByteSink::write;
+    void write(ByteView) override {}
+};
+
+// RFC 5083 §2.1: authAttrs are GCM's additional authenticated data, DER-encoded with the
+// EXPLICIT SET OF tag instead of the [1] IMPLICIT tag they are sent with. They follow the
+// content, which has been decrypted by then: GCM's plaintext (CTR) does not depend on them,
+// only its tag does. So the content is read a second time (`der` rewound) to compute the tag
+// with them; that pass writes nothing. False when the tag does not match, or when the
+// attributes are not DER (indefinite length: not what the sender authenticated).
+bool tag_with_auth_attrs(ByteSource& der, const ContentAlgorithm& alg, const SecretBytes& cek,
+                         const Bytes& auth_attrs, ByteView mac)
+{
+    if (auth_attrs.size() < 2 || auth_attrs[0] != 0xA1 || auth_attrs[1] == 0x80) return false;
+    Bytes aad(auth_attrs);
+    aad[0] = 0x31;  // SET OF
+    der.rewind();
+    EnvelopedStream again(der);
+    again.read_prefix();  // the same octets as the first time
+    DiscardSink discard;
+    ContentDecryptor dec(alg, cek, discard, aad);
+    again.stream_content(dec);
+    again.read_trailer();
+    return dec.finish(mac);
+}
+
 // Everything after the match. Throws DecryptionFailed for cryptographic failures it sees
 // itself; the caller maps the rest.
-DecryptOutcome decrypt_matched(EnvelopedStream& in, const EnvelopedStream::Prefix& prefix,
+DecryptOutcome decrypt_matched(ByteSource& der, EnvelopedStream& in, const EnvelopedStream::Prefix& prefix,
                                const EnvelopedDataView& v, const Match& m, ByteSink& plaintext)
 {
     const auto alg = content_algorithm_of(v.content_encryption_algorithm);
@@ -100,10 +128,11 @@ DecryptOutcome decrypt_matched(EnvelopedStream& in, const EnvelopedStream::Prefi
     ContentDecryptor dec(*alg, cek.cek, plaintext);
     in.stream_content(dec);
     const EnvelopedStream::Trailer t = in.read_trailer();
-    const bool content_ok = dec.finish(t.mac ? ByteView(*t.mac) : ByteView());
+    bool content_ok = dec.finish(t.mac ? ByteView(*t.mac) : ByteView());
+    // With authAttrs the tag above (without them) means nothing: recomputed with them, also on
+    // a random key, so that every failure takes the same way (RFC 3218).
+    if (t.auth_attrs && t.mac) content_ok = tag_with_auth_attrs(der, *alg, cek.cek, *t.auth_attrs, *t.mac);
     if (!cek.valid) throw DecryptionFailed(cek.key_management + ": " + cek.problem);
-    if (t.has_auth_attrs)  // they would be GCM's AAD, needed before the content: unsupported
-        throw DecryptionFailed("AuthEnvelopedData with authAttrs");
     if (!content_ok) throw DecryptionFailed(alg->aead ? "GCM tag mismatch" : "CBC padding or length invalid");
 
     DecryptOutcome out;
@@ -130,7 +159,7 @@ DecryptOutcome decrypt_envelope(ByteSource& der, const std::vector<std::shared_p
     if (!m.ri) return {};  // NotForUs
 
     try {
-        return decrypt_matched(in, prefix, v, m, plaintext);
+        return decrypt_matched(der, in, prefix, v, m, plaintext);
     } catch (const DecryptionFailed&) {
         throw;
     } catch (const Error& e) {

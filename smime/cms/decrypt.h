@@ -70,6 +70,8 @@ struct DecryptOutcome {
 // Plaintext is written to `plaintext` as it is decrypted; when this throws, the sink holds
 // garbage or partial data that the caller must discard. For AuthEnvelopedData the GCM tag
 // is checked only at the end: until this returns, the sink holds UNAUTHENTICATED data.
+// AuthEnvelopedData with authAttrs (RFC 5083; they follow the content) is read twice: `der`
+// is rewound once to check the tag with them (one pass otherwise).
 DecryptOutcome decrypt_envelope(ByteSource& der, const std::vector<std::shared_ptr<Decrypter>>& keys,
                                 ByteSink& plaintext);
 

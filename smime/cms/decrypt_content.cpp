@@ -82,7 +82,7 @@ std::optional<ContentAlgorithm> content_algorithm_of(const AlgorithmId& id)
     }
 }
 
-ContentDecryptor::ContentDecryptor(const ContentAlgorithm& alg, const SecretBytes& key, ByteSink& out)
+ContentDecryptor::ContentDecryptor(const ContentAlgorithm& alg, const SecretBytes& key, ByteSink& out, ByteView aad)
     : m_alg(alg), m_out(out), m_in(kChunk + alg.block), m_plain(kChunk + alg.block)
 {
     if (key.size() != alg.key_size) throw Error(Failure::Internal, "content key of the wrong size");
@@ -91,6 +91,13 @@ ContentDecryptor::ContentDecryptor(const ContentAlgorithm& alg, const SecretByte
     const int rc = gnutls_cipher_init(&m_handle, alg.gnutls, &k, &v);
     if (rc < 0)
         throw Error(Failure::PolicyViolation, std::string("cipher ") + alg.name + ": " + gnutls_strerror(rc));
+    if (aad.empty()) return;
+    const int arc = alg.aead ? gnutls_cipher_add_auth(m_handle, aad.data(), aad.size()) : GNUTLS_E_INVALID_REQUEST;
+    if (arc < 0) {  // the destructor does not run for a constructor that throws
+        gnutls_cipher_deinit(m_handle);
+        m_handle = nullptr;
+        throw Error(Failure::Internal, std::string("GCM authenticated data: ") + gnutls_strerror(arc));
+    }
 }
 
 ContentDecryptor::~ContentDecryptor()

@@ -32,7 +32,8 @@ std::optional<ContentAlgorithm> content_algorithm_of(const AlgorithmId& id);
 
 class ContentDecryptor final : public ByteSink {
 public:
-    ContentDecryptor(const ContentAlgorithm& alg, const SecretBytes& key, ByteSink& out);
+    // `aad`: GCM's additional authenticated data (AuthEnvelopedData authAttrs), empty if none.
+    ContentDecryptor(const ContentAlgorithm& alg, const SecretBytes& key, ByteSink& out, ByteView aad = {});
     ~ContentDecryptor() override;
     ContentDecryptor(const ContentDecryptor&) = delete;
     ContentDecryptor& operator=(const ContentDecryptor&) = delete;

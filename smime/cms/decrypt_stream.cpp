@@ -105,8 +105,8 @@ EnvelopedStream::Trailer EnvelopedStream::read_trailer()
         }
     } else {
         if (more && h.tag == 0xA1) {
-            t.has_auth_attrs = true;
-            m_in.copy_element(h, nullptr, m_budget, 4);
+            t.auth_attrs.emplace();
+            m_in.copy_element(h, &*t.auth_attrs, m_budget, 4);
             more = m_in.next_child(m_ed, h);
         }
         if (!more || (h.tag != 0x04 && h.tag != 0x24)) m_in.malformed("missing mac");

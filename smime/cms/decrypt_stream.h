@@ -35,8 +35,8 @@ public:
     void stream_content(ByteSink& out);
 
     struct Trailer {
-        bool has_auth_attrs = false;   // AuthEnvelopedData authAttrs (we do not support them)
-        std::optional<Bytes> mac;      // AuthEnvelopedData
+        std::optional<Bytes> auth_attrs;  // AuthEnvelopedData authAttrs: the [1] element as received
+        std::optional<Bytes> mac;         // AuthEnvelopedData
     };
     // Reads everything after the encryptedContentInfo to the end of the input.
     Trailer read_trailer();

@@ -1,0 +1,405 @@
+#!/bin/bash
+# BouncyCastle (bcmail/bcpkix 1.72 on JavaMail 1.6, tests/interop/bouncycastle/BcSmime.java) as
+# an independent S/MIME peer, both directions through a real Postfix 3.7 with ssm-milter and the
+# keys in SoftHSM. Outbound (ours -> BC): messages signed by ssm-milter (detached and opaque; RSA
+# PKCS#1 v1.5, RSA-PSS, ECDSA P-256, Ed25519) verify in BC with the right signer, algorithms
+# and content; messages encrypted by ssm-milter (EnvelopedData AES-CBC and AuthEnvelopedData
+# AES-GCM; RSA PKCS#1 v1.5, RSA-OAEP, ECDH P-256/P-384; signed inside) decrypt in BC to the
+# parts that were sent (X25519: BC 1.72 cannot, a SKIP). Inbound (BC -> ours): BC-signed mail
+# gets `smime=pass` (altered content `smime=fail`; two signers one result each); BC-encrypted
+# mail (BER, indefinite lengths, 1000-octet segments; CBC, 3DES, GCM with and without authAttrs;
+# v1.5, OAEP, ECDH; signed inside, triple wrapped) to our users' token keys arrives decrypted,
+# byte for byte. Two JVM runs: one makes every inbound message, one checks every delivery.
+. "$(dirname "$0")/lib.sh"
+. "$SSM_SRCDIR/tests/interop/peers.sh"
+. "$SSM_SRCDIR/tests/interop/inbound.sh"
+require_tools postfix smtp-sink swaks openssl softhsm2-util pkcs11-tool perl script xxd java javac
+require_binaries
+T0=$SECONDS
+JARS="bcprov bcpkix bcutil bcmail javax.mail javax.activation"
+BC_CP=$WORK/bc
+for j in $JARS; do
+  [ -f "/usr/share/java/$j.jar" ] || fatal bc-tools "/usr/share/java/$j.jar missing (run scripts/install-deps.sh)"
+  BC_CP=$BC_CP:/usr/share/java/$j.jar
+done
+mkdir -p "$WORK/bc" "$WORK/m" "$WORK/out" "$WORK/certs"
+# The jars' manifests name class-path jars Debian does not ship: -Xlint:-path.
+javac -Werror -Xlint:all,-path -cp "$BC_CP" -d "$WORK/bc" "$SSM_SRCDIR/tests/interop/bouncycastle/BcSmime.java" \
+  >"$WORK/javac.log" 2>&1 || fatal bc-compile "javac: $(head -n 5 "$WORK/javac.log" | tr '\n' ' ')"
+pass bc-compile
+# bc_batch FILE OUT: one JVM runs every operation of FILE; OUT gets one OK/FAIL line each.
+bc_batch() { java -cp "$BC_CP" BcSmime batch "$1" >"$2" 2>"$2.err"; grep -q . "$2" || note "BcSmime: $(head -n 3 "$2.err")"; }
+# bc_result FILE ID: the result line of operation ID ("OK ..." or "FAIL ...").
+bc_result() { grep -m1 -E "^(OK|FAIL) $2 " "$1" || echo "FAIL $2 no result (JVM: $(head -n 2 "$1.err" | tr '\n' ' '))"; }
+
+make_pki
+# Token keys: outbound signers (alice, carol: RSA; bob: P-256; the domain key) and the inbound
+# users BC encrypts to (dave: RSA, frank: P-256, imported with CKA_DERIVE for ECDH).
+make_token alice bob carol domain-signing dave frank
+export OPENSSL_CONF=/dev/null
+# grace: a P-384 user, issued here and imported for ECDH as make-token.sh does (CKA_DERIVE).
+issue_cert grace grace@partner.example p384 "digitalSignature, keyAgreement" || fatal bc-setup "issue grace"
+issue_cert xavier xavier@partner.example x25519 "keyAgreement" || fatal bc-setup "issue xavier (X25519)"
+openssl pkcs8 -topk8 -nocrypt -in "$XPKI/grace.key.pem" -outform DER -out "$XPKI/grace.p8.der"
+openssl x509 -in "$XPKI/grace.cert.pem" -outform DER -out "$XPKI/grace.cert.der"
+for obj in "privkey $XPKI/grace.p8.der --usage-sign --usage-derive" "cert $XPKI/grace.cert.der"; do
+  set -- $obj
+  pkcs11-tool --module "$SSM_MODULE" --token-label ssm-test --login --pin "$(cat "$TOKEN/pin")" \
+    --write-object "$2" --type "$1" --id 07 --label grace "${@:3}" >>"$WORK/grace-import.log" 2>&1 \
+    || fatal bc-setup "pkcs11-tool import grace $1: $(tail -n 2 "$WORK/grace-import.log")"
+done
+cp "$PKI/dave.cert.pem" "$PKI/frank.cert.pem" "$XPKI/grace.cert.pem" "$XPKI/xavier.cert.pem" "$WORK/certs/"
+# Ed25519 (RFC 8419), which OpenSSL 3.0's cms cannot verify or make: edna is our user (her key
+# goes into the token with ssmctl hsm import, below), edgar a partner.
+ed_cert() {  # NAME EMAIL
+  ( set -e; cd "$XPKI"
+    openssl genpkey -algorithm ED25519 -out "$1.key.pem"
+    openssl req -new -key "$1.key.pem" -subj "/O=SSM Test/CN=$2" -out "$1.csr"
+    printf 'basicConstraints = critical, CA:false\nkeyUsage = critical, digitalSignature\nextendedKeyUsage = emailProtection\nsubjectAltName = email:%s\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n' "$2" >"$1.ext"
+    openssl x509 -req -in "$1.csr" -CA "$PKI/sub-ca.cert.pem" -CAkey "$PKI/sub-ca.key.pem" \
+      -set_serial "0x$(openssl rand -hex 12)" -days 3650 -extfile "$1.ext" -out "$1.cert.pem"
+    openssl pkcs12 -export -inkey "$1.key.pem" -in "$1.cert.pem" -passout pass:p12-secret -out "$1.p12"
+    rm -f "$1.csr" "$1.ext" ) >"$WORK/ed-$1.log" 2>&1 || fatal bc-setup "Ed25519 certificate $1: $(tail -n 2 "$WORK/ed-$1.log")"
+}
+ed_cert edna edna@acme.example
+ed_cert edgar edgar@partner.example
+msgdir=$SSM_SRCDIR/tests/integration/messages
+
+# --- Postfix and ssm-milter -------------------------------------------------------------------
+# Four milters, one per signing configuration (format x RSA scheme); key transport PKCS#1 v1.5
+# on the pkcs1 ones and RSA-OAEP on the pss ones. The cipher follows the sender's rule. Each
+# milter has an inbound listener (127.0.0.1 is not internal) and an ORIGINATING one.
+RULES='[[rule]]
+name = "alice signs and encrypts"
+direction = "outbound"
+from = ["alice@acme.example"]
+to = ["*@partner.example"]
+sign = "sender"
+encrypt = "mandatory"'
+for c in aes128-cbc aes256-cbc aes128-gcm aes256-gcm; do
+  RULES="$RULES
+
+[[rule]]
+name = \"$c\"
+direction = \"outbound\"
+from = [\"${c//-/}@acme.example\"]
+to = [\"*@partner.example\"]
+sign = \"none\"
+encrypt = \"mandatory\"
+cipher = \"$c\""
+done
+RULES="$RULES
+
+[[rule]]
+name = \"everything else is signed by the sender\"
+direction = \"outbound\"
+sign = \"sender\"
+encrypt = \"never\""
+CONFIGS="detached-pkcs1:detached:pkcs1:pkcs1 opaque-pkcs1:opaque:pkcs1:pkcs1 detached-pss:detached:pss:oaep opaque-pss:opaque:pss:oaep"
+start_sink || fatal bc-setup "smtp-sink did not start"
+declare -A IN_PORT OUT_PORT MPORT
+master_extra= pids=()
+for spec in $CONFIGS; do
+  IFS=: read -r cfg format scheme kt <<<"$spec"
+  IN_PORT[$cfg]=$(free_port); OUT_PORT[$cfg]=$(free_port); MPORT[$cfg]=$(free_port)
+  write_config "$WORK/ssm-$cfg.toml" port="${MPORT[$cfg]}" format="$format" rsa_scheme="$scheme" rules="$RULES" \
+    pki='revocation = "off"' extra="[encryption]
+cipher = \"aes256-cbc\"
+key_transport = \"$kt\"
+
+[inbound]
+harvest = false
+
+[directory]
+cache = \"$WORK/cache-$cfg\"
+static_certificates = \"$WORK/certs\"" || fatal bc-setup "config $cfg"
+  sed -i 's|^internal_networks = .*|internal_networks = ["192.0.2.0/24"]|' "$WORK/ssm-$cfg.toml"
+  "$SSM_BUILDDIR/ssm-milter" -c "$WORK/ssm-$cfg.toml" -n >"$WORK/check-$cfg.log" 2>&1 \
+    || fatal "bc-config-$cfg" "ssm-milter -n: $(tr '\n' ' ' <"$WORK/check-$cfg.log")"
+  master_extra="$master_extra
+127.0.0.1:${IN_PORT[$cfg]} inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:${MPORT[$cfg]}
+127.0.0.1:${OUT_PORT[$cfg]} inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:${MPORT[$cfg]} -o milter_macro_daemon_name=ORIGINATING"
+done
+printf 'p12-secret\n' >"$WORK/p12.pw"
+"$SSM_BUILDDIR/ssmctl" -c "$WORK/ssm-detached-pkcs1.toml" hsm import "$XPKI/edna.p12" --password-file "$WORK/p12.pw" \
+  >"$WORK/import-edna.log" 2>&1 || fatal bc-setup "ssmctl hsm import edna (Ed25519): $(tail -n 2 "$WORK/import-edna.log")"
+for spec in $CONFIGS; do
+  cfg=${spec%%:*}
+  "$SSM_BUILDDIR/ssm-milter" -c "$WORK/ssm-$cfg.toml" >>"$WORK/milter-$cfg.log" 2>&1 &
+  pids+=($!); on_exit "kill -KILL $!"
+done
+for spec in $CONFIGS; do
+  cfg=${spec%%:*}
+  wait_port "${MPORT[$cfg]}" 20 || fatal "bc-milter-$cfg" "ssm-milter did not start: $(tail -n 3 "$WORK/milter-$cfg.log" | tr '\n' ' ')"
+done
+SMTPD_PORT=$(free_port)
+PF_MASTER_EXTRA=$master_extra start_postfix pf "$SMTPD_PORT" "$SINK_PORT" || fatal bc-setup "Postfix did not start"
+note "set-up took $((SECONDS - T0)) s"
+
+# fixture CASE MSG FROM TO OUT: a fixture message (tests/integration/messages, or big: made
+# here) with its own Message-ID and "X-Case: CASE".
+fixture() {
+  local src=$msgdir/$2.eml
+  [ "$2" = big ] && src=$WORK/m/big.eml
+  sed "s/@SENDER@/$3/; s/@RCPT@/$4/; s/^Message-ID: .*/Message-ID: <$1@bc.test.invalid>\nX-Case: $1/" "$src" >"$5"
+}
+# big: 1.5 MB of random attachment (beyond memory_spool_limit, and BouncyCastle's BER streams
+# cut the content into many 1000-octet OCTET STRING chunks, not aligned on cipher blocks).
+{ printf 'From: @SENDER@\nTo: @RCPT@\nSubject: Big\nDate: Mon, 30 Nov 2026 10:00:00 +0000\nMessage-ID: <big@test.acme.example>\n'
+  printf 'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="big-b"\n\n--big-b\nContent-Type: text/plain; charset=us-ascii\n\n'
+  printf 'Please find the big file attached.\n\n--big-b\nContent-Type: application/octet-stream; name="big.bin"\n'
+  printf 'Content-Transfer-Encoding: base64\nContent-Disposition: attachment; filename="big.bin"\n\n'
+  head -c 1500000 /dev/urandom | base64 -w 76
+  printf '\n--big-b--\n'; } >"$WORK/m/big.eml"
+# submit CASE PORT FROM RCPT FILE: one SMTP transaction, its reply in $WORK/out/CASE.reply.
+submit() {
+  send_mail "$2" "$3" "$4" "$5"
+  printf '%s\n' "$SMTP_REPLY" >"$WORK/out/$1.reply"
+}
+
+# --- 1. inbound messages made by BouncyCastle ------------------------------------------------
+# BC_IN: CASE~KIND~MSG~FROM~RCPT~OPERATION ARGUMENTS (KIND sign|sign2|tamper|encrypt|signenc|signenc-opaque|triple)
+K() { printf 'cert=%s key=%s chain=%s' "$PKI/$1.cert.pem" "$PKI/$1.key.pem" "$PKI/sub-ca.cert.pem"; }
+BC_IN=(
+  "in-sign-detached-rsa~sign~attachment~dave@partner.example~alice@acme.example~sign $(K dave) alg=rsa form=detached"
+  "in-sign-opaque-rsa~sign~nested~dave@partner.example~alice@acme.example~sign $(K dave) alg=rsa form=opaque"
+  "in-sign-detached-pss~sign~utf8-8bit~dave@partner.example~alice@acme.example~sign $(K dave) alg=pss form=detached"
+  "in-sign-opaque-pss~sign~attachment~dave@partner.example~alice@acme.example~sign $(K dave) alg=pss form=opaque"
+  "in-sign-detached-ecdsa~sign~nested~frank@partner.example~alice@acme.example~sign $(K frank) alg=ecdsa form=detached"
+  "in-sign-opaque-ecdsa~sign~utf8-8bit~frank@partner.example~alice@acme.example~sign $(K frank) alg=ecdsa form=opaque"
+  "in-sign-detached-rsa-ski~sign~nested~dave@partner.example~alice@acme.example~sign $(K dave) alg=rsa form=detached sid=ski"
+  "in-sign-opaque-ecdsa-ski~sign~attachment~frank@partner.example~alice@acme.example~sign $(K frank) alg=ecdsa form=opaque sid=ski"
+  "in-sign-opaque-pss-big~sign~big~dave@partner.example~alice@acme.example~sign $(K dave) alg=pss form=opaque"
+  "in-sign-detached-rsa-rfc3851-micalg~sign~attachment~dave@partner.example~alice@acme.example~sign $(K dave) alg=rsa form=detached micalg=rfc3851"
+  "in-sign-detached-ecdsa-sha384~sign~attachment~frank@partner.example~alice@acme.example~sign $(K frank) alg=ecdsa form=detached digest=sha384"
+  "in-sign-opaque-pss-sha512~sign~nested~dave@partner.example~alice@acme.example~sign $(K dave) alg=pss form=opaque digest=sha512"
+  "in-sign-detached-two-signers~sign2~attachment~dave@partner.example~alice@acme.example~sign $(K dave) alg=rsa form=detached cert2=$PKI/frank.cert.pem key2=$PKI/frank.key.pem alg2=ecdsa"
+  "in-sign-detached-ed25519~sign~nested~edgar@partner.example~alice@acme.example~sign cert=$XPKI/edgar.cert.pem key=$XPKI/edgar.key.pem chain=$PKI/sub-ca.cert.pem alg=ed25519 form=detached"
+  "in-sign-opaque-ed25519~sign~attachment~edgar@partner.example~alice@acme.example~sign cert=$XPKI/edgar.cert.pem key=$XPKI/edgar.key.pem chain=$PKI/sub-ca.cert.pem alg=ed25519 form=opaque"
+  "in-sign-detached-ecdsa-big~sign~big~frank@partner.example~alice@acme.example~sign $(K frank) alg=ecdsa form=detached"
+  "in-sign-detached-rsa-altered~tamper~attachment~dave@partner.example~alice@acme.example~sign $(K dave) alg=rsa form=detached"
+  "in-enc-aes256cbc-v15-dave~encrypt~attachment~sender@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=aes256-cbc kt=v15"
+  "in-enc-aes128cbc-v15-dave~encrypt~nested~sender@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=aes128-cbc kt=v15"
+  "in-enc-3des-v15-dave~encrypt~utf8-8bit~sender@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=3des kt=v15"
+  "in-enc-aes256cbc-oaep256-dave~encrypt~attachment~sender@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=aes256-cbc kt=oaep"
+  "in-enc-aes128cbc-oaep1-dave~encrypt~nested~sender@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=aes128-cbc kt=oaep-sha1"
+  "in-enc-aes128gcm-v15-dave~encrypt~attachment~sender@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=aes128-gcm kt=v15"
+  "in-enc-aes256gcm-oaep256-dave~encrypt~nested~sender@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=aes256-gcm kt=oaep"
+  "in-enc-aes128cbc-ecdh256-frank~encrypt~attachment~sender@partner.example~frank@partner.example~encrypt rcpt=$PKI/frank.cert.pem cipher=aes128-cbc kdf=sha256"
+  "in-enc-aes256cbc-ecdh1-frank~encrypt~utf8-8bit~sender@partner.example~frank@partner.example~encrypt rcpt=$PKI/frank.cert.pem cipher=aes256-cbc kdf=sha1"
+  "in-enc-aes256gcm-ecdh256-frank~encrypt~nested~sender@partner.example~frank@partner.example~encrypt rcpt=$PKI/frank.cert.pem cipher=aes256-gcm kdf=sha256"
+  "in-enc-3des-ecdh256-frank~encrypt~attachment~sender@partner.example~frank@partner.example~encrypt rcpt=$PKI/frank.cert.pem cipher=3des kdf=sha256"
+  "in-enc-aes256cbc-v15-ski-dave~encrypt~nested~sender@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=aes256-cbc kt=v15 rid=ski"
+  "in-enc-aes256gcm-oaep256-ski-dave~encrypt~attachment~sender@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=aes256-gcm kt=oaep rid=ski"
+  "in-enc-aes128cbc-ecdh256-ski-frank~encrypt~nested~sender@partner.example~frank@partner.example~encrypt rcpt=$PKI/frank.cert.pem cipher=aes128-cbc kdf=sha256 rid=ski"
+  "in-enc-aes256cbc-v15-big-dave~encrypt~big~sender@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=aes256-cbc kt=v15"
+  "in-enc-aes256gcm-ecdh256-big-frank~encrypt~big~sender@partner.example~frank@partner.example~encrypt rcpt=$PKI/frank.cert.pem cipher=aes256-gcm kdf=sha256"
+  "in-enc-aes256cbc-v15-berri-dave~encrypt~attachment~sender@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=aes256-cbc kt=v15 berri=1"
+  "in-enc-aes128cbc-ecdh-cofactor-frank~encrypt~attachment~sender@partner.example~frank@partner.example~encrypt rcpt=$PKI/frank.cert.pem cipher=aes128-cbc kdf=cofactor-sha256"
+  "in-enc-aes192cbc-v15-dave~encrypt~nested~sender@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=aes192-cbc kt=v15"
+  "in-enc-aes256cbc-oaep384-dave~encrypt~attachment~sender@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=aes256-cbc kt=oaep-sha384"
+  "in-enc-aes256gcm-oaep512-dave~encrypt~nested~sender@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=aes256-gcm kt=oaep-sha512"
+  "in-enc-aes256cbc-ecdh384-grace~encrypt~attachment~sender@partner.example~grace@partner.example~encrypt rcpt=$XPKI/grace.cert.pem cipher=aes256-cbc kdf=sha384"
+  "in-enc-aes256gcm-ecdh256-grace~encrypt~nested~sender@partner.example~grace@partner.example~encrypt rcpt=$XPKI/grace.cert.pem cipher=aes256-gcm kdf=sha256"
+  "in-enc-aes256gcm-authattrs-v15-dave~encrypt~attachment~sender@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=aes256-gcm kt=v15 authattrs=1"
+  "in-enc-aes128gcm-authattrs-ecdh256-frank~encrypt~nested~sender@partner.example~frank@partner.example~encrypt rcpt=$PKI/frank.cert.pem cipher=aes128-gcm kdf=sha256 authattrs=1"
+  "in-enc-aes256cbc-v15-cmsapi-originator-unprot-dave~encrypt~nested~sender@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=aes256-cbc kt=v15 api=cms originator=$PKI/frank.cert.pem unprot=1"
+  "in-signed-opaque-then-encrypted~signenc-opaque~nested~frank@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=aes128-cbc kt=oaep signcert=$PKI/frank.cert.pem signkey=$PKI/frank.key.pem signchain=$PKI/sub-ca.cert.pem signalg=ecdsa signform=opaque"
+  "in-triple-wrapped~triple~attachment~frank@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=aes256-cbc kt=v15 signcert=$PKI/frank.cert.pem signkey=$PKI/frank.key.pem signchain=$PKI/sub-ca.cert.pem signalg=ecdsa outercert=$PKI/frank.cert.pem outerkey=$PKI/frank.key.pem outerchain=$PKI/sub-ca.cert.pem outeralg=ecdsa"
+  "in-enc-aes256cbc-ecdh256-ukm-frank~encrypt~attachment~sender@partner.example~frank@partner.example~encrypt rcpt=$PKI/frank.cert.pem cipher=aes256-cbc kdf=sha256 ukm=partner-ukm-0123456789"
+  "in-enc-aes256gcm-icv12-v15-dave~encrypt~nested~sender@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=aes256-gcm kt=v15 icv=12"
+  "in-enc-two-recipients-dave-frank~encrypt~nested~sender@partner.example~dave@partner.example~encrypt rcpt=$PKI/alice.cert.pem,$PKI/frank.cert.pem,$PKI/dave.cert.pem cipher=aes256-cbc kt=oaep"
+  "in-signed-then-encrypted~signenc~attachment~frank@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=aes256-gcm kt=v15 signcert=$PKI/frank.cert.pem signkey=$PKI/frank.key.pem signchain=$PKI/sub-ca.cert.pem signalg=ecdsa signform=detached"
+)
+: >"$WORK/make.batch"
+for spec in "${BC_IN[@]}"; do
+  IFS='~' read -r cn kind msg from rcpt op <<<"$spec"
+  fixture "$cn" "$msg" "$from" "$rcpt" "$WORK/m/$cn.src"
+  make_entity "$WORK/m/$cn.src" "$WORK/m/$cn.entity"
+  printf '%s %s in=%s out=%s %s\n' "${op%% *}" "$cn" "$WORK/m/$cn.src" "$WORK/m/$cn.eml" "${op#* }" >>"$WORK/make.batch"
+done
+t=$SECONDS
+bc_batch "$WORK/make.batch" "$WORK/make.result"
+note "BouncyCastle made ${#BC_IN[@]} messages in $((SECONDS - t)) s"
+declare -A SENT
+for spec in "${BC_IN[@]}"; do
+  IFS='~' read -r cn kind msg from rcpt op <<<"$spec"
+  r=$(bc_result "$WORK/make.result" "$cn")
+  case $r in OK*) ;; *) fail "$cn" "BouncyCastle could not make it: $r"; continue ;; esac
+  if [ "$kind" = tamper ]; then   # one word of the signed text changed after signing
+    perl -i -pe 's/Please find the binary file attached\./Please find the binary file attacked./' "$WORK/m/$cn.eml"
+    grep -q 'file attacked\.' "$WORK/m/$cn.eml" || { fail "$cn" "the alteration did not apply"; continue; }
+  fi
+  submit "$cn" "${IN_PORT[detached-pkcs1]}" "$from" "$rcpt" "$WORK/m/$cn.eml"
+  SENT[$cn]=1
+done
+
+# --- 2. outbound messages made by ssm-milter -------------------------------------------------
+# OUT: CASE~CONFIG~MSG~FROM~RCPTS~CHECK (sign:SIGNER:SIG-REGEX | decrypt:KEY[,KEY]:SUMMARY-REGEX
+# | signenc:KEY:SIGNER:SIG-REGEX)
+RSA15='SHA256WITHRSA|RSA' PSS='RSAPSS/salt=[0-9]+' ECDSA='SHA256WITHECDSA'
+OUT=(
+  "out-sign-detached-rsa-8bit~detached-pkcs1~utf8-8bit~alice@acme.example~someone@elsewhere.example~sign:alice:$RSA15"
+  "out-sign-detached-rsa-attachment~detached-pkcs1~attachment~alice@acme.example~someone@elsewhere.example~sign:alice:$RSA15"
+  "out-sign-detached-rsa-nested~detached-pkcs1~nested~alice@acme.example~someone@elsewhere.example~sign:alice:$RSA15"
+  "out-sign-detached-ecdsa-nested~detached-pkcs1~nested~bob@acme.example~someone@elsewhere.example~sign:bob:$ECDSA"
+  "out-sign-detached-domain~detached-pkcs1~plain-7bit~zed@acme.example~someone@elsewhere.example~sign:domain-signing-authority:$RSA15"
+  "out-sign-detached-rsa-long-line~detached-pkcs1~long-line~alice@acme.example~someone@elsewhere.example~sign:alice:$RSA15"
+  "out-sign-opaque-ecdsa-lf-only~opaque-pkcs1~lf-only~bob@acme.example~someone@elsewhere.example~sign:bob:$ECDSA"
+  "out-sign-opaque-rsa-attachment~opaque-pkcs1~attachment~alice@acme.example~someone@elsewhere.example~sign:alice:$RSA15"
+  "out-sign-opaque-ecdsa-8bit~opaque-pkcs1~utf8-8bit~bob@acme.example~someone@elsewhere.example~sign:bob:$ECDSA"
+  "out-sign-detached-pss-8bit~detached-pss~utf8-8bit~carol@acme.example~someone@elsewhere.example~sign:carol:$PSS"
+  "out-sign-opaque-rsa-big~opaque-pkcs1~big~alice@acme.example~someone@elsewhere.example~sign:alice:$RSA15"
+  "out-sign-detached-ed25519-nested~detached-pkcs1~nested~edna@acme.example~someone@elsewhere.example~sign:edna:Ed25519:SHA512"
+  "out-sign-opaque-ed25519-attachment~opaque-pss~attachment~edna@acme.example~someone@elsewhere.example~sign:edna:Ed25519:SHA512"
+  "out-sign-opaque-pss-nested~opaque-pss~nested~carol@acme.example~someone@elsewhere.example~sign:carol:$PSS"
+  "out-enc-aes256cbc-v15-dave~detached-pkcs1~attachment~aes256cbc@acme.example~dave@partner.example~decrypt:dave:envelopedData cipher=AES-256/CBC ktri:RSA "
+  "out-enc-aes128cbc-ecdh-frank~detached-pkcs1~nested~aes128cbc@acme.example~frank@partner.example~decrypt:frank:envelopedData cipher=AES-128/CBC kari:"
+  "out-enc-aes256gcm-v15-dave~detached-pkcs1~nested~aes256gcm@acme.example~dave@partner.example~decrypt:dave:authEnvelopedData cipher=AES-256/GCM ktri:RSA "
+  "out-enc-aes128gcm-ecdh-frank~detached-pkcs1~utf8-8bit~aes128gcm@acme.example~frank@partner.example~decrypt:frank:authEnvelopedData cipher=AES-128/GCM kari:"
+  "out-enc-aes256cbc-oaep-dave~detached-pss~utf8-8bit~aes256cbc@acme.example~dave@partner.example~decrypt:dave:envelopedData cipher=AES-256/CBC ktri:RSAOAEP "
+  "out-enc-aes128gcm-oaep-dave~opaque-pss~attachment~aes128gcm@acme.example~dave@partner.example~decrypt:dave:authEnvelopedData cipher=AES-128/GCM ktri:RSAOAEP "
+  "out-enc-aes256cbc-v15-big-dave~detached-pkcs1~big~aes256cbc@acme.example~dave@partner.example~decrypt:dave:envelopedData cipher=AES-256/CBC ktri:RSA "
+  "out-enc-aes256gcm-oaep-big-dave~detached-pss~big~aes256gcm@acme.example~dave@partner.example~decrypt:dave:authEnvelopedData cipher=AES-256/GCM ktri:RSAOAEP "
+  "out-enc-aes256cbc-ecdh-grace~detached-pkcs1~attachment~aes256cbc@acme.example~grace@partner.example~decrypt:grace:envelopedData cipher=AES-256/CBC kari:1.3.132.1.11.2 "
+  "out-enc-aes128gcm-ecdh-grace~opaque-pss~nested~aes128gcm@acme.example~grace@partner.example~decrypt:grace:authEnvelopedData cipher=AES-128/GCM kari:1.3.132.1.11.2 "
+  "out-enc-aes256cbc-x25519-xavier~detached-pkcs1~plain-7bit~aes256cbc@acme.example~xavier@partner.example~decrypt-or-skip:xavier:envelopedData cipher=AES-256/CBC kari:"
+  "out-enc-two-recipients~detached-pkcs1~attachment~aes256cbc@acme.example~dave@partner.example,frank@partner.example~decrypt:dave,frank:envelopedData cipher=AES-256/CBC .*recipients=2 "
+  "out-signed-then-encrypted~detached-pkcs1~nested~alice@acme.example~dave@partner.example~signenc:dave:alice:$RSA15"
+  "out-signed-then-encrypted-pss-oaep~opaque-pss~attachment~alice@acme.example~dave@partner.example~signenc:dave:alice:$PSS"
+)
+for spec in "${OUT[@]}"; do
+  IFS='~' read -r cn cfg msg from rcpts check <<<"$spec"
+  fixture "$cn" "$msg" "$from" "${rcpts//,/, }" "$WORK/m/$cn.src"
+  submit "$cn" "${OUT_PORT[$cfg]}" "$from" "$rcpts" "$WORK/m/$cn.src"
+done
+expected=$(cat "$WORK"/out/*.reply | grep -c '^250 ')   # what was accepted must arrive
+wait_for_delivery "$expected" 60 || note "only $(sink_count) of $expected messages delivered"
+note "sent and delivered after $((SECONDS - T0)) s"
+
+# --- 3. BouncyCastle checks what was delivered -----------------------------------------------
+# delivered_by_id CASE: the sink dump of the message whose Message-ID is <CASE@bc.test.invalid>
+# (encrypted mail keeps it outside; the X-Case field may be protected inside).
+delivered_by_id() {
+  local f; f=$(grep -l "^Message-ID: <$1@bc.test.invalid>" "$SINK_DIR"/* 2>/dev/null | head -n 1)
+  [ -n "$f" ] && echo "$f"
+}
+: >"$WORK/check.batch"
+for spec in "${OUT[@]}"; do
+  IFS='~' read -r cn cfg msg from rcpts check <<<"$spec"
+  grep -q '^250 ' "$WORK/out/$cn.reply" || continue
+  dump=$(delivered_by_id "$cn") || continue
+  sink_message "$dump" "$WORK/out/$cn.eml"
+  IFS=: read -r what keys rest <<<"$check"
+  case $what in
+    sign) echo "verify $cn in=$WORK/out/$cn.eml ca=$PKI/root-ca.cert.pem content=$WORK/out/$cn.content" ;;
+    decrypt|decrypt-or-skip) for k in ${keys//,/ }; do
+               _key_files "$k" || continue
+               echo "decrypt $cn/$k in=$WORK/out/$cn.eml out=$WORK/out/$cn.$k.plain cert=$CERT_PEM key=$KEY_PEM"
+             done ;;
+    signenc) echo "decrypt $cn/decrypt in=$WORK/out/$cn.eml out=$WORK/out/$cn.inner cert=$PKI/$keys.cert.pem key=$PKI/$keys.key.pem"
+             echo "verify $cn/verify in=$WORK/out/$cn.inner ca=$PKI/root-ca.cert.pem content=$WORK/out/$cn.content" ;;
+  esac >>"$WORK/check.batch"
+done
+for cn in in-sign-detached-rsa in-sign-detached-pss in-sign-detached-ecdsa; do   # still verifies after delivery
+  dump=$(delivered "$cn") || continue
+  sink_message "$dump" "$WORK/out/$cn.eml"
+  echo "verify $cn/delivered in=$WORK/out/$cn.eml ca=$PKI/root-ca.cert.pem" >>"$WORK/check.batch"
+done
+t=$SECONDS
+bc_batch "$WORK/check.batch" "$WORK/check.result"
+note "BouncyCastle checked $(grep -c . "$WORK/check.batch") deliveries in $((SECONDS - t)) s"
+
+# same_leaves NAME ENTITY SRC: the parts BC got out are the parts that were sent.
+same_leaves() {
+  if [ "$(mime_leaves "$2")" = "$(mime_leaves "$3")" ]; then return 0; fi
+  fail "$1" "parts differ from the original: got [$(mime_leaves "$2" | tr '\n' ' ')] sent [$(mime_leaves "$3" | tr '\n' ' ')]"
+  return 1
+}
+# bc_verified NAME ID SIGNER SIG-REGEX[:DIGEST-REGEX] CONTENT SRC: BC's verify line says OK with
+# that signer, the digest (default SHA256) and the signature algorithm; the signed content
+# carries the original parts.
+bc_verified() {
+  local name=$1 r sig=${4%%:*} digest=SHA256; r=$(bc_result "$WORK/check.result" "$2")
+  [ "$sig" = "$4" ] || digest=${4#*:}
+  case $r in
+    "OK "*" signers=1 signer=$3@acme.example "*) ;;
+    *) fail "$name" "BouncyCastle: $r"; return ;;
+  esac
+  printf '%s\n' "$r" | grep -qE " digest=($digest) sig=($sig) path=" || { fail "$name" "algorithms: $r"; return; }
+  same_leaves "$name" "$5" "$6" || return
+  pass "$name"; note "$name: ${r#OK }"
+}
+for spec in "${OUT[@]}"; do
+  IFS='~' read -r cn cfg msg from rcpts check <<<"$spec"
+  if ! grep -q '^250 ' "$WORK/out/$cn.reply"; then fail "$cn" "SMTP: $(cat "$WORK/out/$cn.reply")"; continue; fi
+  [ -f "$WORK/out/$cn.eml" ] || { fail "$cn" "not delivered"; continue; }
+  IFS=: read -r what keys rest <<<"$check"
+  case $what in
+    sign)
+      want=opaque; [ "${cfg%%-*}" = detached ] && want=detached
+      [ "$(signed_form "$WORK/out/$cn.eml")" = "$want" ] || { fail "$cn" "not $want signed: $(signed_form "$WORK/out/$cn.eml")"; continue; }
+      bc_verified "$cn" "$cn" "$keys" "$rest" "$WORK/out/$cn.content" "$WORK/m/$cn.src" ;;
+    decrypt|decrypt-or-skip)
+      for k in ${keys//,/ }; do
+        r=$(bc_result "$WORK/check.result" "$cn/$k")
+        if [ "$what" = decrypt-or-skip ] && [ "${r#FAIL}" != "$r" ]; then
+          skip "$cn/$k" "BouncyCastle 1.72 has no RFC 8418 (X25519, HKDF) key agreement: $r"
+        elif ! printf '%s\n' "$r" | grep -qE "^OK $cn/$k type=$rest"; then fail "$cn/$k" "BouncyCastle: $r"
+        elif same_leaves "$cn/$k" "$WORK/out/$cn.$k.plain" "$WORK/m/$cn.src"; then pass "$cn/$k"; note "$cn/$k: ${r#OK }"; fi
+      done ;;
+    signenc)
+      IFS=: read -r signer sig <<<"$rest"
+      r=$(bc_result "$WORK/check.result" "$cn/decrypt")
+      case $r in OK*) pass "$cn/decrypt"; note "$cn/decrypt: ${r#OK }" ;; *) fail "$cn/decrypt" "BouncyCastle: $r"; continue ;; esac
+      bc_verified "$cn/verify" "$cn/verify" "$signer" "$sig" "$WORK/out/$cn.content" "$WORK/m/$cn.src" ;;
+  esac
+done
+
+# --- 4. what ssm-milter made of BouncyCastle's messages --------------------------------------
+our_ar() { header_field "$1" Authentication-Results | grep -i '^mx\.acme\.example[ ;]'; }
+for spec in "${BC_IN[@]}"; do
+  IFS='~' read -r cn kind msg from rcpt op <<<"$spec"
+  [ -n "${SENT[$cn]:-}" ] || continue
+  if ! grep -q '^250 ' "$WORK/out/$cn.reply"; then fail "$cn" "SMTP: $(cat "$WORK/out/$cn.reply")"; continue; fi
+  dump=$(delivered "$cn") || { fail "$cn" "not delivered"; continue; }
+  sink_message "$dump" "$WORK/out/$cn.eml"
+  ar=$(our_ar "$WORK/out/$cn.eml")
+  res=$(printf '%s' "$ar" | sed -n 's/.*smime=\([a-z]*\).*/\1/p')
+  case $kind in
+    sign|signenc|signenc-opaque|triple)
+      want=pass form=detached
+      [ "$kind" = signenc-opaque ] && form=opaque
+      if [ "$kind" != sign ] && [ "$(signed_form "$WORK/out/$cn.eml")" != "$form" ]; then
+        fail "$cn" "not decrypted to the signed entity: $(header_field "$WORK/out/$cn.eml" Content-Type)"
+      elif [ "$res" != "$want" ] || printf '%s' "$ar" | grep -q 'smime=[^p]'; then fail "$cn" "smime=$res, expected $want: $ar"
+      elif ! printf '%s' "$ar" | grep -q "body.smime-identifier=$from"; then fail "$cn" "identifier is not $from: $ar"
+      else pass "$cn"; note "$cn: $ar"; fi ;;
+    sign2)   # RFC 7281: one result per signature; frank signed too but the From is dave's
+      if ! printf '%s' "$ar" | grep -q "smime=pass body.smime-identifier=$from "; then fail "$cn" "no pass for $from: $ar"
+      elif ! printf '%s' "$ar" | grep -q 'smime=fail reason="From address does not match[^"]*" body.smime-identifier=frank@partner.example '; then
+        fail "$cn" "the second signer (frank, not the From) is not reported as a From mismatch: $ar"
+      else pass "$cn"; note "$cn: $ar"; fi ;;
+    tamper)
+      if [ "$res" != fail ]; then fail "$cn" "smime=$res, expected fail: $ar"
+      else pass "$cn"; note "$cn: $ar"; fi ;;
+    encrypt)
+      why=$(compare_plaintext "$WORK/out/$cn.eml" "$WORK/m/$cn.entity")
+      if [ -n "$why" ]; then fail "$cn" "$why"
+      elif ! grep -q "^Message-ID: <$cn@bc.test.invalid>" "$WORK/out/$cn.eml"; then fail "$cn" "outer header fields lost"
+      else pass "$cn"; fi ;;
+  esac
+done
+for cn in in-sign-detached-rsa in-sign-detached-pss in-sign-detached-ecdsa; do
+  r=$(bc_result "$WORK/check.result" "$cn/delivered")
+  case $r in OK*) pass "$cn/delivered-still-verifies" ;; *) fail "$cn/delivered-still-verifies" "BouncyCastle: $r" ;; esac
+done
+# BouncyCastle's envelopes really are BER with indefinite lengths (what this peer adds).
+if smime_envelope "$WORK/m/in-enc-aes256cbc-v15-dave.eml" "$WORK/m/ber.der" && [ "$(xxd -l 2 -p "$WORK/m/ber.der")" = 3080 ]; then
+  pass bc-envelope-is-indefinite-ber
+else fail bc-envelope-is-indefinite-ber "BouncyCastle's EnvelopedData starts $(xxd -l 4 -p "$WORK/m/ber.der" 2>/dev/null)"; fi
+
+alive=0; for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=$((alive + 1)); done
+[ "$alive" -eq "${#pids[@]}" ] && pass bc-milters-still-running || fail bc-milters-still-running "$alive of ${#pids[@]} alive"
+note "runtime $((SECONDS - T0)) s"
+stop_milters "${pids[@]}"

@@ -1,0 +1,126 @@
+// Unit tests for smime/cms/decrypt.h with AuthEnvelopedData made by BouncyCastle 1.72
+// (tests/interop/bouncycastle/BcSmime.java, compiled here with javac): authAttrs (RFC 5083
+// §2.1), which BouncyCastle's CMSAuthEnvelopedDataGenerator writes when asked and OpenSSL 3.0
+// cannot even parse, are GCM's additional authenticated data and follow the content. They
+// used to be refused ("AuthEnvelopedData with authAttrs": 554 for valid mail); now the tag is
+// checked with them, and an altered attribute is the uniform decryption failure.
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <algorithm>
+
+#include "smime/cms/decrypt.h"
+#include "tests/unit/test_cms_decrypt_support.h"
+#include "tests/unit/test_support.h"
+
+using namespace ssm;
+using namespace ssm::smime::cms;
+using ssm::test::soft_key;
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* const kClassPath =
+    "/usr/share/java/bcprov.jar:/usr/share/java/bcpkix.jar:/usr/share/java/bcutil.jar:"
+    "/usr/share/java/bcmail.jar:/usr/share/java/javax.mail.jar:/usr/share/java/javax.activation.jar";
+
+// BcSmime compiled once per process into the scratch folder.
+const fs::path& bc_classes()
+{
+    static const fs::path dir = [] {
+        const fs::path d = test::scratch_dir() / "bc";
+        fs::create_directories(d);
+        test::run(std::string("javac -Xlint:-path -cp '") + kClassPath + "' -d '" + d.string() + "' '" +
+                  (test::source_dir() / "tests/interop/bouncycastle/BcSmime.java").string() + "' >/dev/null 2>&1");
+        return d;
+    }();
+    return dir;
+}
+
+// The S/MIME entity BouncyCastle encrypts (CRLF, as a MUA hands it over).
+const char* const kEntity =
+    "Content-Type: text/plain; charset=us-ascii\r\n\r\nSigned off by BouncyCastle.\r\nSecond line.\r\n";
+
+// AuthEnvelopedData (DER/BER as BouncyCastle writes it) of kEntity to `who`'s certificate,
+// with `options` for BcSmime encrypt (cipher, kt, kdf, authattrs).
+Bytes bc_envelope(const std::string& who, const std::string& options)
+{
+    const fs::path dir = test::scratch_dir();
+    const std::string in = (dir / "bc-in.eml").string(), out = (dir / "bc-out.eml").string();
+    test::write_file(in, std::string("From: a@partner.example\r\n") + kEntity);
+    test::run("cd '" + bc_classes().string() + "' && java -cp '.:" + kClassPath + "' BcSmime encrypt t in='" + in +
+              "' out='" + out + "' rcpt='" + (test::pki_dir() / (who + ".cert.pem")).string() + "' " + options +
+              " >/dev/null 2>&1");
+    // the base64 body after the header block
+    test::run("sed '1,/^\\r\\?$/d' '" + out + "' | OPENSSL_CONF=/dev/null openssl base64 -d > '" +
+              (dir / "bc.der").string() + "'");
+    return test::read_bytes(dir / "bc.der");
+}
+
+// The authAttrs element BcSmime writes with authattrs=1, [1] { contentType = id-data }, up
+// to the last octet of the id-data OID (1.2.840.113549.1.7.1), which follows.
+const Bytes kAuthAttrs = {0xA1, 0x1A, 0x30, 0x18, 0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x09, 0x03,
+                          0x31, 0x0B, 0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07};
+
+}  // namespace
+
+class CmsDecryptBouncyCastleTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(CmsDecryptBouncyCastleTest);
+    CPPUNIT_TEST(auth_attrs_are_authenticated_data);
+    CPPUNIT_TEST(altered_auth_attrs_fail_uniformly);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void auth_attrs_are_authenticated_data()
+    {
+        struct Case {
+            const char* who;
+            const char* options;
+            const char* km;
+        } cases[] = {
+            {"alice", "cipher=aes256-gcm kt=v15 authattrs=1", "ktri-rsa-pkcs1"},
+            {"carol", "cipher=aes128-gcm kt=oaep authattrs=1", "ktri-rsa-oaep"},
+            {"bob", "cipher=aes256-gcm kdf=sha256 authattrs=1", "kari-ecdh-p256"},
+            {"alice", "cipher=aes128-gcm kt=v15", "ktri-rsa-pkcs1"},  // and without them
+        };
+        for (const Case& c : cases) {
+            const std::string label = std::string(c.who) + " " + c.options;
+            const Bytes der = bc_envelope(c.who, c.options);
+            const bool with = std::string(c.options).find("authattrs=1") != std::string::npos;
+            CPPUNIT_ASSERT_MESSAGE(label, with == (std::search(der.begin(), der.end(), kAuthAttrs.begin(),
+                                                               kAuthAttrs.end()) != der.end()));
+            for (std::size_t piece : {0u, 13u}) {  // one read, and uneven reads (rewound for the tag)
+                test::write_bytes(test::scratch_dir() / "bc-read.der", der);
+                test::FileSource src(test::scratch_dir() / "bc-read.der", piece);
+                MemorySink sink;
+                const auto o = decrypt_envelope(src, {soft_key("alice"), soft_key("bob"), soft_key("carol")}, sink);
+                CPPUNIT_ASSERT_MESSAGE(label, o.status == DecryptStatus::Decrypted);
+                CPPUNIT_ASSERT_MESSAGE(label, o.auth_enveloped);
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(label, std::string(c.km), o.key_management);
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(label, std::string(kEntity), std::string(as_chars(sink.data())));
+            }
+        }
+    }
+
+    // contentType id-data -> id-signedData inside the authAttrs: the tag no longer matches.
+    void altered_auth_attrs_fail_uniformly()
+    {
+        for (const char* who : {"alice", "bob"}) {
+            Bytes der = bc_envelope(who, "cipher=aes256-gcm authattrs=1");
+            auto it = std::search(der.begin(), der.end(), kAuthAttrs.begin(), kAuthAttrs.end());
+            CPPUNIT_ASSERT(it != der.end());
+            CPPUNIT_ASSERT(*(it + kAuthAttrs.size()) == 0x01);
+            *(it + kAuthAttrs.size()) = 0x02;  // 1.2.840.113549.1.7.2
+            MemorySource src(der);
+            MemorySink sink;
+            try {
+                decrypt_envelope(src, {soft_key("alice"), soft_key("bob")}, sink);
+                CPPUNIT_FAIL(std::string(who) + ": decrypted with altered authAttrs");
+            } catch (const DecryptionFailed& e) {
+                CPPUNIT_ASSERT_EQUAL(std::string(kDecryptFailureText), std::string(e.what()));
+                CPPUNIT_ASSERT_EQUAL(std::string("GCM tag mismatch"), e.debug());
+            }
+        }
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(CmsDecryptBouncyCastleTest);
