@@ -134,6 +134,22 @@ make_token() {
   export SOFTHSM2_CONF=$TOKEN/softhsm2.conf TOKEN
 }
 
+# import_to_token NAME ID KEY-USAGE...: $XPKI/NAME.key.pem and NAME.cert.pem (issue_cert) onto
+# the test token as make-token.sh puts keys: private key and certificate under CKA_ID ID and
+# CKA_LABEL NAME; KEY-USAGE are pkcs11-tool flags for the key (--usage-sign --usage-decrypt,
+# or --usage-sign --usage-derive for ECDH). Fails the test on error.
+import_to_token() {
+  local name=$1 id=$2; shift 2
+  openssl pkcs8 -topk8 -nocrypt -in "$XPKI/$name.key.pem" -outform DER -out "$XPKI/$name.p8.der" \
+    && openssl x509 -in "$XPKI/$name.cert.pem" -outform DER -out "$XPKI/$name.cert.der" \
+    || fatal "$TEST_NAME-token" "cannot convert $name's key or certificate to DER"
+  pkcs11-tool --module "$SSM_MODULE" --token-label ssm-test --login --pin "$(cat "$TOKEN/pin")" \
+    --write-object "$XPKI/$name.p8.der" --type privkey --id "$id" --label "$name" "$@" >>"$WORK/import.log" 2>&1 \
+    && pkcs11-tool --module "$SSM_MODULE" --token-label ssm-test --login --pin "$(cat "$TOKEN/pin")" \
+    --write-object "$XPKI/$name.cert.der" --type cert --id "$id" --label "$name" >>"$WORK/import.log" 2>&1 \
+    || fatal "$TEST_NAME-token" "pkcs11-tool import $name: $(tail -n 2 "$WORK/import.log")"
+}
+
 # issue_cert NAME EMAIL KEYSPEC KEYUSAGE [HOW]: an extra end-entity certificate made by OpenSSL
 # in $XPKI ($WORK/xpki): NAME.key.pem, NAME.cert.pem. KEYSPEC rsa|p256|p384|x25519 (X25519:
 # the CSR is signed by a throw-away key and `openssl x509 -req -force_pubkey` puts the X25519

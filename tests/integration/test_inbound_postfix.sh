@@ -20,14 +20,7 @@ make_pki
 make_token dave frank partner-domain
 export OPENSSL_CONF=/dev/null
 issue_cert grace grace@partner.example p384 "digitalSignature, keyAgreement" || fatal inb-setup "issue grace"
-openssl pkcs8 -topk8 -nocrypt -in "$XPKI/grace.key.pem" -outform DER -out "$XPKI/grace.p8.der"
-openssl x509 -in "$XPKI/grace.cert.pem" -outform DER -out "$XPKI/grace.cert.der"
-for obj in "privkey $XPKI/grace.p8.der --usage-sign --usage-derive" "cert $XPKI/grace.cert.der"; do
-  set -- $obj
-  pkcs11-tool --module "$SSM_MODULE" --token-label ssm-test --login --pin "$(cat "$TOKEN/pin")" \
-    --write-object "$2" --type "$1" --id 04 --label grace "${@:3}" >>"$WORK/grace-import.log" 2>&1 \
-    || fatal inb-setup "pkcs11-tool import grace $1: $(tail -n 2 "$WORK/grace-import.log")"
-done
+import_to_token grace 04 --usage-sign --usage-derive
 msgdir=$SSM_SRCDIR/tests/integration/messages
 mkdir -p "$WORK/m" "$WORK/out"
 RCPT=dave@partner.example   # the SMTP recipient (inbound: one of our users)

@@ -40,14 +40,7 @@ export OPENSSL_CONF=/dev/null
 # grace: a P-384 user, issued here and imported for ECDH as make-token.sh does (CKA_DERIVE).
 issue_cert grace grace@partner.example p384 "digitalSignature, keyAgreement" || fatal bc-setup "issue grace"
 issue_cert xavier xavier@partner.example x25519 "keyAgreement" || fatal bc-setup "issue xavier (X25519)"
-openssl pkcs8 -topk8 -nocrypt -in "$XPKI/grace.key.pem" -outform DER -out "$XPKI/grace.p8.der"
-openssl x509 -in "$XPKI/grace.cert.pem" -outform DER -out "$XPKI/grace.cert.der"
-for obj in "privkey $XPKI/grace.p8.der --usage-sign --usage-derive" "cert $XPKI/grace.cert.der"; do
-  set -- $obj
-  pkcs11-tool --module "$SSM_MODULE" --token-label ssm-test --login --pin "$(cat "$TOKEN/pin")" \
-    --write-object "$2" --type "$1" --id 07 --label grace "${@:3}" >>"$WORK/grace-import.log" 2>&1 \
-    || fatal bc-setup "pkcs11-tool import grace $1: $(tail -n 2 "$WORK/grace-import.log")"
-done
+import_to_token grace 07 --usage-sign --usage-derive
 cp "$PKI/dave.cert.pem" "$PKI/frank.cert.pem" "$XPKI/grace.cert.pem" "$XPKI/xavier.cert.pem" "$WORK/certs/"
 # Ed25519 (RFC 8419), which OpenSSL 3.0's cms cannot verify or make: edna is our user (her key
 # goes into the token with ssmctl hsm import, below), edgar a partner.

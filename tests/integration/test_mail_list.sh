@@ -20,19 +20,8 @@ mkdir -p "$WORK/certs" "$WORK/out"
 # The lists' certificates and keys: issued here, imported into the token as make-token.sh does.
 issue_cert team team@acme.example rsa "digitalSignature, keyEncipherment" || fatal list-setup "issue team"
 issue_cert ops ops@acme.example rsa "digitalSignature, keyEncipherment" || fatal list-setup "issue ops"
-id=20
-for n in team ops; do
-  openssl pkcs8 -topk8 -nocrypt -in "$XPKI/$n.key.pem" -outform DER -out "$XPKI/$n.p8.der"
-  openssl x509 -in "$XPKI/$n.cert.pem" -outform DER -out "$XPKI/$n.cert.der"
-  for kind in privkey cert; do
-    f=$XPKI/$n.p8.der; [ $kind = cert ] && f=$XPKI/$n.cert.der
-    extra=(--usage-sign --usage-decrypt); [ $kind = cert ] && extra=()
-    pkcs11-tool --module "$SSM_MODULE" --token-label ssm-test --login --pin "$(cat "$TOKEN/pin")" \
-      --write-object "$f" --type $kind --id $id --label $n "${extra[@]}" >/dev/null 2>&1 \
-      || fatal list-setup "import $n $kind"
-  done
-  id=$((id + 1))
-done
+import_to_token team 20 --usage-sign --usage-decrypt
+import_to_token ops 21 --usage-sign --usage-decrypt
 # Correspondents' certificates: the members (nobody@ has none) and team, which is a member of ops.
 for n in alice carol dave; do cp "$PKI/$n.cert.pem" "$WORK/certs/"; done
 cp "$XPKI/team.cert.pem" "$WORK/certs/"

@@ -25,15 +25,7 @@ mkdir -p "$WORK/certs"
 
 # The list's certificate and key, on the token as make-token.sh puts them.
 issue_cert team team@acme.example rsa "digitalSignature, keyEncipherment" || fatal lg-setup "issue team"
-openssl pkcs8 -topk8 -nocrypt -in "$XPKI/team.key.pem" -outform DER -out "$XPKI/team.p8.der"
-openssl x509 -in "$XPKI/team.cert.pem" -outform DER -out "$XPKI/team.cert.der"
-for kind in privkey cert; do
-  f=$XPKI/team.p8.der extra=(--usage-sign --usage-decrypt)
-  [ $kind = cert ] && f=$XPKI/team.cert.der extra=()
-  pkcs11-tool --module "$SSM_MODULE" --token-label ssm-test --login --pin "$(cat "$TOKEN/pin")" \
-    --write-object "$f" --type $kind --id 20 --label team "${extra[@]}" >/dev/null 2>&1 \
-    || fatal lg-setup "import team $kind"
-done
+import_to_token team 20 --usage-sign --usage-decrypt
 # The members' certificates (bob's is P-256: ECDH for him).
 for n in alice bob carol dave; do cp "$PKI/$n.cert.pem" "$WORK/certs/"; done
 

@@ -95,6 +95,17 @@ std::string config_error(const std::string& text)
     return "(accepted)";
 }
 
+// The key store of a test token (two sessions).
+std::unique_ptr<hsm::KeyStore> open_store(const test::PkiToken& token)
+{
+    hsm::TokenConfig config;
+    config.module = test::softhsm_module;
+    config.token_label = "ssm-test";
+    config.pin_file = token.pin_file();
+    config.sessions = 2;
+    return hsm::KeyStore::open(config);
+}
+
 }  // namespace
 
 class MetricsTest : public CppUnit::TestFixture {
@@ -318,12 +329,7 @@ public:
     void token_operations_are_counted_once()
     {
         test::PkiToken token("alice");
-        hsm::TokenConfig config;
-        config.module = test::softhsm_module;
-        config.token_label = "ssm-test";
-        config.pin_file = token.pin_file();
-        config.sessions = 2;
-        auto store = hsm::KeyStore::open(config);
+        auto store = open_store(token);
         auto& ops = metrics::process().hsm_operations;
         const auto sign_ok = ops.value({"sign", "ok"}), decrypt_ok = ops.value({"decrypt", "ok"});
         const auto errors = ops.value({"sign", "error"}) + ops.value({"decrypt", "error"});
@@ -372,11 +378,7 @@ public:
     void token_certificate_expiry()
     {
         test::PkiToken token("alice");
-        hsm::TokenConfig config;
-        config.module = test::softhsm_module;
-        config.token_label = "ssm-test";
-        config.pin_file = token.pin_file();
-        auto store = hsm::KeyStore::open(config);
+        auto store = open_store(token);
         const auto samples = milter::certificate_expiry_samples(store->identities());
         const auto cert = pki::SharedCertificate::parse_der(to_bytes(test::read_file(token.pki / "alice.cert.der")));
         CPPUNIT_ASSERT(cert);
