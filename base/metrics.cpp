@@ -349,6 +349,10 @@ Process::Process()
                          "there too, by CKA_LABEL, first e-mail address and serial: alert when it "
                          "comes near.",
                          {"label", "address", "serial"}, 256),
+      crl_next_update("ssm_crl_next_update_timestamp_seconds",
+                      "nextUpdate (Unix time) of each CRL file of [pki] crls, by issuer and file, as "
+                      "of the last start or reload: replace the file before it passes.",
+                      {"issuer", "file"}, 256),
       up("ssm_up", "1 while ssm-milter serves.", 1)
 {
     // Every fixed series exists from the start: a scrape shows 0, not nothing.
@@ -380,7 +384,8 @@ std::string render_process()
 {
     const Process& p = process();
     return render({&p.up, &p.messages, &p.message_duration, &p.hsm_operations, &p.directory_cache,
-                   &p.directory_errors, &p.config_reloads, &p.receipts, &p.certificate_expiry});
+                   &p.directory_errors, &p.config_reloads, &p.receipts, &p.certificate_expiry,
+                   &p.crl_next_update});
 }
 
 void count_hsm_operation(HsmOperation op, bool ok) noexcept

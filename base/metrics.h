@@ -189,6 +189,7 @@ struct Process {
     CounterFamily config_reloads;
     CounterFamily receipts;
     GaugeSet certificate_expiry;
+    GaugeSet crl_next_update;
     Gauge up;
 };
 Process& process();

@@ -48,4 +48,12 @@ void publish_certificate_expiry(const std::vector<hsm::Identity>& identities, st
     }
 }
 
+void publish_crl_next_update(const pki::TrustStore& trust)
+{
+    std::vector<metrics::GaugeSet::Sample> samples;
+    for (const auto& crl : trust.crl_files())
+        if (crl.next_update != -1) samples.push_back({{crl.issuer, crl.file}, static_cast<double>(crl.next_update)});
+    metrics::process().crl_next_update.replace(std::move(samples));
+}
+
 }  // namespace ssm::milter

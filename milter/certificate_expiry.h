@@ -2,7 +2,8 @@
 // that a signing or decryption certificate runs out before mail starts going out unsigned
 // for want of it or partners' mail stops decrypting. Each time the token is opened:
 // ssm_certificate_expiry_timestamp_seconds gets one series per certificate whose private key
-// is on the token, and those expired or within kExpiryWarning are logged as warnings.
+// is on the token, and those expired or within kExpiryWarning are logged as warnings. The CRL
+// files' nextUpdate likewise (an outdated CRL file means no current revocation data).
 #pragma once
 #include <chrono>
 #include <ctime>
@@ -10,6 +11,7 @@
 
 #include "base/metrics.h"
 #include "hsm/key_store.h"
+#include "pki/trust_store.h"
 
 namespace ssm::milter {
 
@@ -21,5 +23,9 @@ std::vector<metrics::GaugeSet::Sample> certificate_expiry_samples(const std::vec
 
 // Sets the gauge and logs token-certificate-expired / token-certificate-expiring.
 void publish_certificate_expiry(const std::vector<hsm::Identity>& identities, std::time_t now);
+
+// ssm_crl_next_update_timestamp_seconds from the CRL files of the configuration in force
+// (start and each accepted reload; pki_crl_outdated is logged when they are read).
+void publish_crl_next_update(const pki::TrustStore& trust);
 
 }  // namespace ssm::milter

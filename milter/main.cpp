@@ -10,6 +10,7 @@
 
 #include "base/error.h"
 #include "base/log.h"
+#include "milter/certificate_expiry.h"
 #include "milter/config.h"
 #include "milter/daemon.h"
 #include "milter/receipt_answer.h"
@@ -123,6 +124,7 @@ int main(int argc, char** argv)
         std::fprintf(stderr, "%s\n", e.what());
         return kExitConfig;
     }
+    publish_crl_next_update(snapshot->certificates->trust());
     auto keys = std::make_unique<TokenKeySource>(config->hsm);
     try {
         keys->open();

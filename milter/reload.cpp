@@ -5,6 +5,7 @@
 
 #include "base/log.h"
 #include "base/metrics.h"
+#include "milter/certificate_expiry.h"
 #include "milter/service_notify.h"
 
 namespace ssm::milter {
@@ -52,6 +53,7 @@ ReloadOutcome reload_configuration(Daemon& daemon)
     try {
         auto loaded = load_snapshot(path, daemon.harvest());
         outcome.needs_restart = settings_needing_restart(*running->config, *loaded->config);
+        publish_crl_next_update(loaded->certificates->trust());
         daemon.replace(std::move(loaded));
         outcome.replaced = true;
     } catch (const std::exception& e) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <iterator>
 #include <utility>
@@ -179,9 +180,8 @@ void TrustStore::load_crls(const fs::path& folder)
             // GnuTLS verifies CRLs only against anchors; ours may come from an intermediate,
             // so the issuer is found and the signature checked here first.
             const Certificate* issuer = nullptr;
-            bool by_anchor = false;
             for (const auto& a : m_anchors)
-                if (!issuer && gnutls_x509_crl_check_issuer(crl.get(), a.get())) issuer = &a, by_anchor = true;
+                if (!issuer && gnutls_x509_crl_check_issuer(crl.get(), a.get())) issuer = &a;
             for (const auto& i : m_intermediates)
                 if (!issuer && gnutls_x509_crl_check_issuer(crl.get(), i.get())) issuer = &i;
             if (!issuer)
@@ -199,14 +199,28 @@ void TrustStore::load_crls(const fs::path& folder)
             gnutls_datum_t issuer_dn{nullptr, 0};
             if (gnutls_x509_crl_get_raw_issuer_dn(crl.get(), &issuer_dn) < 0)
                 throw LoadError("CRL file " + file.string() + ": unreadable issuer name");
-            m_crls.push_back({Bytes(issuer_dn.data, issuer_dn.data + issuer_dn.size),
-                              gnutls_x509_crl_get_next_update(crl.get())});
+            const std::time_t next_update = gnutls_x509_crl_get_next_update(crl.get());
+            m_crls.push_back({Bytes(issuer_dn.data, issuer_dn.data + issuer_dn.size), next_update});
             gnutls_free(issuer_dn.data);
+            gnutls_datum_t issuer_text{nullptr, 0};
+            std::string issuer_name;
+            if (gnutls_x509_crl_get_issuer_dn3(crl.get(), &issuer_text, 0) >= 0)
+                issuer_name.assign(reinterpret_cast<const char*>(issuer_text.data), issuer_text.size);
+            gnutls_free(issuer_text.data);
+            m_crl_files.push_back({file.string(), issuer_name, next_update});
+            // Still loaded (it revokes what it lists), but certificates of this issuer now
+            // have no current revocation data: soft-fail notes it, hard-fail refuses them.
+            if (next_update != -1 && next_update < std::time(nullptr))
+                log::warning("pki_crl_outdated", {{"file", file.string()}, {"issuer", issuer_name},
+                                                  {"next_update", format_time(next_update)}});
             gnutls_datum_t der{nullptr, 0};
             if (gnutls_x509_crl_export2(crl.get(), GNUTLS_X509_FMT_DER, &der) < 0)
                 throw LoadError("CRL file " + file.string() + ": cannot re-encode");
-            int n = gnutls_x509_trust_list_add_trust_mem(m_list, nullptr, &der, GNUTLS_X509_FMT_DER,
-                                                         by_anchor ? GNUTLS_TL_VERIFY_CRL : 0, 0);
+            // No GNUTLS_TL_VERIFY_CRL: the signature was checked above, and GnuTLS's own check
+            // also refuses a CRL past its nextUpdate, which made an outdated CRL file of a trust
+            // anchor a configuration error (no start, no reload) instead of what it is: still
+            // revoking what it lists, no current revocation data (has_current_crl).
+            int n = gnutls_x509_trust_list_add_trust_mem(m_list, nullptr, &der, GNUTLS_X509_FMT_DER, 0, 0);
             gnutls_free(der.data);
             if (n <= 0) throw LoadError("CRL file " + file.string() + ": rejected by GnuTLS");
             ++m_crl_count;

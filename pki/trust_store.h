@@ -125,6 +125,14 @@ public:
     std::size_t intermediate_count() const { return m_intermediates.size(); }
     std::size_t crl_count() const { return m_crl_count; }
 
+    // The CRLs read from the [pki] crls folder, for operations (their nextUpdate).
+    struct CrlFile {
+        std::string file;
+        std::string issuer;       // RFC 4514 string
+        std::time_t next_update;  // -1 when the CRL has none
+    };
+    const std::vector<CrlFile>& crl_files() const { return m_crl_files; }
+
 private:
     void add_anchors(std::vector<Certificate> anchors);
     void load_crls(const std::filesystem::path& folder);
@@ -144,6 +152,7 @@ private:
     std::vector<Certificate> m_anchors;          // copies, for path ends and validity checks
     std::vector<Certificate> m_intermediates;
     std::vector<CrlInfo> m_crls;
+    std::vector<CrlFile> m_crl_files;
     std::vector<IndexedCertificate> m_anchor_index;        // over m_anchors (never resized after)
     std::vector<IndexedCertificate> m_intermediate_index;  // over m_intermediates
     PathLimits m_path_limits;

@@ -31,8 +31,20 @@ case $out in
   *) fail metrics-non-loopback-refused "exit $rc: $out" ;;
 esac
 
+# --- CRL files: the sub-CA's, current for 7 days, and the root's, outdated since yesterday ------
+mkdir -p "$WORK/crls" "$WORK/ca"
+: >"$WORK/ca/index.txt"
+printf '[ca]\ndefault_ca = c\n[c]\ndatabase = %s\ndefault_md = sha256\ncrl_extensions = e\n[e]\nauthorityKeyIdentifier = keyid\n' \
+  "$WORK/ca/index.txt" >"$WORK/ca/ca.cnf"
+OPENSSL_CONF=/dev/null openssl ca -batch -config "$WORK/ca/ca.cnf" -gencrl -crldays 7 -cert "$PKI/sub-ca.cert.pem" \
+  -keyfile "$PKI/sub-ca.key.pem" -out "$WORK/crls/sub-ca.crl.pem" >"$WORK/ca/log" 2>&1 \
+  && OPENSSL_CONF=/dev/null openssl ca -batch -config "$WORK/ca/ca.cnf" -gencrl -cert "$PKI/root-ca.cert.pem" \
+  -keyfile "$PKI/root-ca.key.pem" -crl_lastupdate "$(date -u -d '-3 days' +%Y%m%d%H%M%SZ)" \
+  -crl_nextupdate "$(date -u -d '-1 day' +%Y%m%d%H%M%SZ)" -out "$WORK/crls/root-ca.crl.pem" >>"$WORK/ca/log" 2>&1 \
+  || fatal metrics-setup "openssl ca -gencrl: $(tail -n 2 "$WORK/ca/log")"
+
 # --- the daemon with metrics on -------------------------------------------------------------------
-write_config "$WORK/ssm.toml" port="$MILTER_PORT" extra="[metrics]
+write_config "$WORK/ssm.toml" port="$MILTER_PORT" pki="crls = \"$WORK/crls\"" extra="[metrics]
 listen = \"127.0.0.1:$METRICS_PORT\""
 "$SSM_BUILDDIR/ssm-milter" -n -c "$WORK/ssm.toml" >"$WORK/check.out" 2>&1 \
   && pass metrics-loopback-accepted || fail metrics-loopback-accepted "$(cat "$WORK/check.out")"
@@ -78,6 +90,18 @@ if [ -n "$got" ] && awk -v a="$got" -v b="$want" 'BEGIN { exit !(a + 0 == b + 0)
 else
   fail metrics-certificate-expiry "alice: ${got:-absent} (want $want); $series series for $keys private keys"
 fi
+# Each CRL file's nextUpdate as openssl reads it; the outdated one is also logged.
+bad=
+for ca in sub-ca root-ca; do
+  want=$(date -u -d "$(openssl crl -in "$WORK/crls/$ca.crl.pem" -noout -nextupdate | cut -d= -f2)" +%s)
+  got=$(awk -v f="file=\"$WORK/crls/$ca.crl.pem\"" '/^ssm_crl_next_update_timestamp_seconds\{/ && index($0, f) { print $NF }' \
+    "$WORK/before.txt")
+  awk -v a="${got:-x}" -v b="$want" 'BEGIN { exit !(a + 0 == b + 0 && a != "x") }' || bad="$bad $ca: ${got:-absent} (want $want);"
+done
+grep -q "pki_crl_outdated file=$WORK/crls/root-ca.crl.pem issuer=.*SSM Test Root CA" "$WORK/milter.log" \
+  || bad="$bad no pki_crl_outdated line for the root's CRL;"
+grep -q "pki_crl_outdated file=$WORK/crls/sub-ca.crl.pem" "$WORK/milter.log" && bad="$bad the current CRL logged as outdated;"
+[ -z "$bad" ] && pass metrics-crl-next-update || fail metrics-crl-next-update "$bad"
 
 # --- one signed message, one passed through ------------------------------------------------------
 mkdir -p "$WORK/in"

@@ -66,6 +66,8 @@ class PkiTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(extra_intermediates_complete_the_path);
     CPPUNIT_TEST(revocation_modes);
     CPPUNIT_TEST(missing_folders_are_empty);
+    CPPUNIT_TEST(crl_files_are_listed);
+    CPPUNIT_TEST(outdated_anchor_crl_loads);
     CPPUNIT_TEST(load_errors_name_the_file);
     CPPUNIT_TEST(concurrent_validation);
     CPPUNIT_TEST_SUITE_END();
@@ -356,6 +358,51 @@ public:
                                no_root.describe().find("no current CRL from 'CN=SSM Test Root CA") != std::string::npos);
         config.revocation = Revocation::SoftFail;
         CPPUNIT_ASSERT(TrustStore(config).validate(fx::cert("alice"), {}, now, Purpose::EmailProtection).valid());
+    }
+
+    // A trust anchor's CRL past its nextUpdate still loads (GnuTLS's own CRL check refused it,
+    // and with it the whole configuration: no start, no reload). It revokes what it lists; the
+    // sub-CA it covers has no current revocation data: soft-fail notes it, hard-fail refuses.
+    void outdated_anchor_crl_loads()
+    {
+        test::TempDir tmp;
+        const fs::path crls = tmp.path() / "crls";
+        fs::create_directories(crls);
+        test::write_file(tmp.path() / "index.txt", "");
+        test::write_file(tmp.path() / "ca.cnf", "[ca]\ndefault_ca = c\n[c]\ndatabase = " + (tmp.path() / "index.txt").string() +
+                                              "\ndefault_md = sha256\n");
+        const fs::path pki = fx::dir();
+        test::run("OPENSSL_CONF=/dev/null openssl ca -batch -config '" + (tmp.path() / "ca.cnf").string() + "' -gencrl -cert '" +
+            (pki / "root-ca.cert.pem").string() + "' -keyfile '" + (pki / "root-ca.key.pem").string() +
+            "' -crl_lastupdate 20240101000000Z -crl_nextupdate 20240201000000Z -out '" +
+            (crls / "root.crl.pem").string() + "' 2>/dev/null");
+        auto config = fx::store_paths();
+        config.crls = crls;
+        config.revocation = Revocation::SoftFail;
+        TrustStore soft(config);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), soft.crl_count());
+        CPPUNIT_ASSERT_EQUAL(std::time_t(1706745600), soft.crl_files().at(0).next_update);  // 2024-02-01
+        const auto alice = fx::cert("alice");
+        const std::time_t now = std::time(nullptr);
+        CPPUNIT_ASSERT(soft.validate(alice, {}, now, Purpose::EmailProtection).valid());
+        config.revocation = Revocation::HardFail;
+        TrustStore hard(config);
+        const auto r = hard.validate(alice, {}, now, Purpose::EmailProtection);
+        CPPUNIT_ASSERT_MESSAGE(r.describe(), !r.valid());
+    }
+
+    // The CRL files with their issuer and nextUpdate, for the operations gauge.
+    void crl_files_are_listed()
+    {
+        TrustStore store(fx::store_paths());
+        const auto& files = store.crl_files();
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), files.size());
+        const std::time_t now = std::time(nullptr);
+        for (const auto& f : files) {
+            CPPUNIT_ASSERT_MESSAGE(f.file, f.file.size() > 8 && f.file.substr(f.file.size() - 8) == ".crl.pem");
+            CPPUNIT_ASSERT_MESSAGE(f.issuer, f.issuer.find("O=SSM Test") != std::string::npos);
+            CPPUNIT_ASSERT(f.next_update > now + 29 * 86400 && f.next_update < now + 31 * 86400);  // 30 days
+        }
     }
 
     void missing_folders_are_empty()
