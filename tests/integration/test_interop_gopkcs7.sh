@@ -13,7 +13,9 @@
 # recipients) to our token user arrives decrypted, byte for byte. The library's other ciphers
 # are refused, nothing delivered: single DES (56-bit, not read by ssm-milter) and its AES-GCM,
 # which it puts into an EnvelopedData (RFC 5084 §3 allows GCM only in AuthEnvelopedData) with
-# GCMParameters encoded as a primitive SEQUENCE. 3DES: the library cannot encrypt with it (SKIP).
+# malformed GCMParameters (a primitive SEQUENCE around them, the nonce tagged [4]; refused even
+# when repaired: tests/unit/test_cms_decrypt_gopkcs7.cpp). 3DES: the library cannot encrypt
+# with it (SKIP).
 # One Go build (cache in the work dir), two runs: one makes every inbound message, one checks
 # every delivery.
 . "$(dirname "$0")/lib.sh"
@@ -355,7 +357,8 @@ for cn in in-sign-detached-rsa in-sign-opaque-ecdsa; do
   case $r in OK*) pass "$cn/delivered-still-verifies" ;; *) fail "$cn/delivered-still-verifies" "Go: $r" ;; esac
 done
 # What the library makes: DER EnvelopedData whose encryptedContent is a constructed [0] with
-# one definite-length OCTET STRING (BER); its GCM parameters are a primitive SEQUENCE.
+# one definite-length OCTET STRING (BER); its GCM parameters are a primitive SEQUENCE (around
+# a SEQUENCE whose nonce is tagged [4] instead of OCTET STRING).
 if smime_envelope "$WORK/m/in-enc-aes128cbc-v15-dave.eml" "$WORK/m/cbc.der" \
    && openssl asn1parse -inform DER -in "$WORK/m/cbc.der" 2>/dev/null | grep -qE 'cons: +cont \[ 0 \]' \
    && smime_envelope "$WORK/m/in-enc-aes256gcm-in-envelopeddata-dave-refused.eml" "$WORK/m/gcm.der" \
