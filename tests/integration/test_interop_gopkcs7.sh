@@ -28,7 +28,7 @@ GO_LIB=/usr/share/gocode/src/github.com/fullsailor/pkcs7
 [ -f "$GO_LIB/encrypt.go" ] || fatal go-tools "$GO_LIB missing (golang-github-fullsailor-pkcs7-dev; run scripts/install-deps.sh)"
 mkdir -p "$WORK/go" "$WORK/m" "$WORK/out" "$WORK/certs"
 # GOPATH mode on Debian's source layout, offline, the build cache in the work dir.
-export GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE=$WORK/gocache GOFLAGS= GOPROXY=off GOENV=off
+export GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE=$WORK/gocache GOFLAGS='' GOPROXY=off GOENV=off
 GO_SRC=$SSM_SRCDIR/tests/interop/gopkcs7/main.go
 t=$SECONDS
 [ -z "$(gofmt -l "$GO_SRC")" ] || fatal go-compile "main.go is not gofmt-formatted"
@@ -82,7 +82,7 @@ encrypt = \"never\""
 CONFIGS="detached-pkcs1:detached:pkcs1 opaque-pkcs1:opaque:pkcs1 detached-pss:detached:pss"
 start_sink || fatal go-setup "smtp-sink did not start"
 declare -A IN_PORT OUT_PORT MPORT
-master_extra= pids=()
+master_extra='' pids=()
 for spec in $CONFIGS; do
   IFS=: read -r cfg format scheme <<<"$spec"
   IN_PORT[$cfg]=$(free_port); OUT_PORT[$cfg]=$(free_port); MPORT[$cfg]=$(free_port)
