@@ -141,7 +141,7 @@ submit() {
 }
 
 # --- 1. inbound messages made by Go ---------------------------------------------------------
-# GO_IN: CASE~KIND~MSG~FROM~RCPT~OPERATION ARGUMENTS (KIND sign|weak|tamper|encrypt|signenc|refuse;
+# GO_IN: CASE~KIND~MSG~FROM~RCPT~OPERATION ARGUMENTS (KIND sign|sign2|weak|tamper|encrypt|signenc|refuse;
 # signenc: "SIGN ARGUMENTS|ENCRYPT ARGUMENTS", the signed message is then encrypted)
 K() { printf 'cert=%s key=%s chain=%s' "$PKI/$1.cert.pem" "$PKI/$1.key.pem" "$PKI/sub-ca.cert.pem"; }
 DAVE=$PKI/dave.cert.pem
@@ -161,6 +161,9 @@ GO_IN=(
   "in-sign-detached-rsa-chain-with-root~sign~attachment~dave@partner.example~alice@acme.example~sign cert=$PKI/dave.cert.pem key=$PKI/dave.key.pem chain=$PKI/chain.pem form=detached"
   "in-sign-opaque-rsa-no-chain~sign~nested~dave@partner.example~alice@acme.example~sign cert=$PKI/dave.cert.pem key=$PKI/dave.key.pem form=opaque"
   "in-sign-detached-rsa-sha1-default~weak~plain-7bit~dave@partner.example~alice@acme.example~sign $(K dave) form=detached digest=sha1"
+  "in-sign-detached-two-signers~sign2~attachment~dave@partner.example~alice@acme.example~sign $(K dave) form=detached cert2=$PKI/frank.cert.pem key2=$PKI/frank.key.pem"
+  "in-sign-opaque-two-signers~sign2~utf8-8bit~dave@partner.example~alice@acme.example~sign $(K dave) form=opaque cert2=$PKI/frank.cert.pem key2=$PKI/frank.key.pem"
+  "in-sign-detached-rsa-8bit~sign~utf8-8bit~dave@partner.example~alice@acme.example~sign $(K dave) form=detached"
   "in-sign-detached-rsa-altered~tamper~attachment~dave@partner.example~alice@acme.example~sign $(K dave) form=detached"
   "in-enc-aes128cbc-v15-dave~encrypt~attachment~sender@partner.example~dave@partner.example~encrypt rcpt=$DAVE cipher=aes128-cbc"
   "in-enc-aes256cbc-v15-dave~encrypt~nested~sender@partner.example~dave@partner.example~encrypt rcpt=$DAVE cipher=aes256-cbc"
@@ -346,6 +349,11 @@ for spec in "${GO_IN[@]}"; do
         fail "$cn" "not decrypted to the signed entity: $(header_field "$WORK/out/$cn.eml" Content-Type)"
       elif [ "$res" != pass ] || printf '%s' "$ar" | grep -q 'smime=[^p]'; then fail "$cn" "smime=$res, expected pass: $ar"
       elif ! printf '%s' "$ar" | grep -q "body.smime-identifier=$from"; then fail "$cn" "identifier is not $from: $ar"
+      else pass "$cn"; note "$cn: $ar"; fi ;;
+    sign2)   # RFC 7281: one result per signature; frank signed too but the From is dave's
+      if ! printf '%s' "$ar" | grep -q "smime=pass body.smime-identifier=$from "; then fail "$cn" "no pass for $from: $ar"
+      elif ! printf '%s' "$ar" | grep -q 'smime=fail reason="From address does not match[^"]*" body.smime-identifier=frank@partner.example '; then
+        fail "$cn" "the second signer (frank, not the From) is not reported as a From mismatch: $ar"
       else pass "$cn"; note "$cn: $ar"; fi ;;
     weak)   # the library's default digest: SHA-1, which ssm-milter does not accept (smime=fail)
       if printf '%s' "$ar" | grep -q 'smime=fail reason="weak digest algorithm (SHA-1)" '; then pass "$cn"; note "$cn: $ar"

@@ -14,6 +14,7 @@
 //
 //	sign    in= out= cert= key= [chain=] form=detached|opaque [digest=sha1|sha256|sha384|sha512]
 //	        [attrs=none] (no signedAttrs) [caps=1] (SMIMECapabilities) [unsigned=1] (an unsigned attribute)
+//	        [cert2= key2=] (a second signer, the same chain)
 //	encrypt in= out= rcpt=CERT[,CERT...] cipher=aes128-cbc|aes256-cbc|des-cbc|aes128-gcm|aes256-gcm
 //	        (RSA PKCS#1 v1.5 key transport, the only one the library has; its GCM goes into an
 //	        EnvelopedData, which RFC 5084 §3 does not allow: smime-type=enveloped-data)
@@ -407,6 +408,19 @@ func sign(a args) (string, error) {
 		}
 	default:
 		return "", errors.New("attrs=" + a["attrs"])
+	}
+	if p := a["cert2"]; p != "" { // a second signer: the library repeats the digest algorithm
+		cert2, err := readCert(p) // and the chain certificates for it
+		if err != nil {
+			return "", err
+		}
+		key2, err := readKey(a["key2"])
+		if err != nil {
+			return "", err
+		}
+		if err := sd.AddSignerChain(cert2, key2, parents, config); err != nil {
+			return "", err
+		}
 	}
 	form := a.or("form", "detached")
 	var top string
