@@ -12,7 +12,8 @@ TEST_PACKAGES="softhsm2 opensc gnutls-bin openssl postfix gpgsm libnss3-tools
   slapd ldap-utils swaks miltertest python3 procps psmisc iproute2 util-linux bsdutils systemd
   clang libclang-rt-14-dev curl nsd ldnsutils
   m4 sendmail-cf
-  default-jdk-headless libbcmail-java libbcpkix-java libbcprov-java libbcutil-java libmail-java"
+  default-jdk-headless libbcmail-java libbcpkix-java libbcprov-java libbcutil-java libmail-java
+  golang-go golang-github-fullsailor-pkcs7-dev"
 
 missing=""
 for p in $BUILD_PACKAGES $TEST_PACKAGES; do

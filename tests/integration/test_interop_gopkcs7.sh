@@ -1,0 +1,388 @@
+#!/bin/bash
+# Go's pkcs7 library (github.com/fullsailor/pkcs7 from Debian's golang-github-fullsailor-pkcs7-dev
+# on Go's standard crypto, tests/interop/gopkcs7/main.go) as a fifth, independent S/MIME peer,
+# both directions through a real Postfix 3.7 with ssm-milter and the keys in SoftHSM. The
+# library only makes and reads CMS (DER; RSA and ECDSA signatures; EnvelopedData with RSA
+# PKCS#1 v1.5 key transport); main.go adds the RFC 8551 MIME wrappers.
+# Outbound (ours -> Go): messages signed by ssm-milter (detached and opaque; RSA PKCS#1 v1.5 and
+# ECDSA P-256) verify in Go with the right signer, chain and content; EnvelopedData AES-CBC (v1.5)
+# decrypts in Go to the parts that were sent, also signed inside. Not readable by the library,
+# SKIPs: RSA-PSS signatures, AuthEnvelopedData (AES-GCM), and any envelope that also holds a
+# KeyAgreeRecipientInfo (an EC recipient: the library parses only KeyTransRecipientInfo).
+# Inbound (Go -> ours): Go-signed mail (RSA, ECDSA P-256/P-384; SHA-256/384/512; without
+# signedAttrs; extra signed/unsigned attributes; no chain or a chain up to the root; 1.5 MB)
+# gets `smime=pass`; altered content `smime=fail`, and so does SHA-1, the library's default
+# digest ("weak digest algorithm"). Go-encrypted AES-128/256-CBC mail (also signed inside, two
+# recipients) to our token user arrives decrypted, byte for byte. The library's other ciphers
+# are refused, nothing delivered: single DES (56-bit, not read by ssm-milter) and its AES-GCM,
+# which it puts into an EnvelopedData (RFC 5084 §3 allows GCM only in AuthEnvelopedData) with
+# malformed GCMParameters (a primitive SEQUENCE around them, the nonce tagged [4]; refused even
+# when repaired: tests/unit/test_cms_decrypt_gopkcs7.cpp). 3DES: the library cannot encrypt
+# with it (SKIP).
+# One Go build (cache in the work dir), two runs: one makes every inbound message, one checks
+# every delivery.
+. "$(dirname "$0")/lib.sh"
+. "$SSM_SRCDIR/tests/interop/peers.sh"
+. "$SSM_SRCDIR/tests/interop/inbound.sh"
+require_tools postfix smtp-sink swaks openssl softhsm2-util pkcs11-tool perl script go gofmt
+require_binaries
+T0=$SECONDS
+GO_LIB=/usr/share/gocode/src/github.com/fullsailor/pkcs7
+[ -f "$GO_LIB/encrypt.go" ] || fatal go-tools "$GO_LIB missing (golang-github-fullsailor-pkcs7-dev; run scripts/install-deps.sh)"
+mkdir -p "$WORK/go" "$WORK/m" "$WORK/out" "$WORK/certs"
+# GOPATH mode on Debian's source layout, offline, the build cache in the work dir.
+export GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE=$WORK/gocache GOFLAGS='' GOPROXY=off GOENV=off
+GO_SRC=$SSM_SRCDIR/tests/interop/gopkcs7/main.go
+t=$SECONDS
+[ -z "$(gofmt -l "$GO_SRC")" ] || fatal go-compile "main.go is not gofmt-formatted"
+{ go vet "$GO_SRC" && go build -o "$WORK/go/gopkcs7" "$GO_SRC"; } >"$WORK/go.log" 2>&1 \
+  || fatal go-compile "go: $(head -n 5 "$WORK/go.log" | tr '\n' ' ')"
+pass go-compile
+note "go vet + build took $((SECONDS - t)) s"
+# go_batch FILE OUT: one process runs every operation of FILE; OUT gets one OK/FAIL line each.
+go_batch() { "$WORK/go/gopkcs7" batch "$1" >"$2" 2>"$2.err"; grep -q . "$2" || note "gopkcs7: $(head -n 3 "$2.err")"; }
+# go_result FILE ID: the result line of operation ID ("OK ..." or "FAIL ...").
+go_result() { grep -m1 -E "^(OK|FAIL) $2 " "$1" || echo "FAIL $2 no result ($(head -n 2 "$1.err" | tr '\n' ' '))"; }
+
+make_pki
+# Token keys: outbound signers (alice, carol: RSA; bob: P-256; the domain key) and dave (RSA),
+# the inbound user Go encrypts to (the library has RSA key transport only).
+make_token alice bob carol domain-signing dave
+export OPENSSL_CONF=/dev/null
+cp "$PKI/dave.cert.pem" "$PKI/frank.cert.pem" "$WORK/certs/"
+# grace: a partner with a P-384 key (Go signs with ecdsa-with-SHA384).
+issue_cert grace grace@partner.example p384 "digitalSignature, keyAgreement" || fatal go-setup "issue grace"
+msgdir=$SSM_SRCDIR/tests/integration/messages
+
+# --- Postfix and ssm-milter -------------------------------------------------------------------
+# Three milters, one per signing configuration; key transport PKCS#1 v1.5 (all Go can read).
+RULES='[[rule]]
+name = "alice signs and encrypts"
+direction = "outbound"
+from = ["alice@acme.example"]
+to = ["*@partner.example"]
+sign = "sender"
+encrypt = "mandatory"'
+for c in aes128-cbc aes256-cbc aes256-gcm; do
+  RULES="$RULES
+
+[[rule]]
+name = \"$c\"
+direction = \"outbound\"
+from = [\"${c//-/}@acme.example\"]
+to = [\"*@partner.example\"]
+sign = \"none\"
+encrypt = \"mandatory\"
+cipher = \"$c\""
+done
+RULES="$RULES
+
+[[rule]]
+name = \"everything else is signed by the sender\"
+direction = \"outbound\"
+sign = \"sender\"
+encrypt = \"never\""
+CONFIGS="detached-pkcs1:detached:pkcs1 opaque-pkcs1:opaque:pkcs1 detached-pss:detached:pss"
+start_sink || fatal go-setup "smtp-sink did not start"
+declare -A IN_PORT OUT_PORT MPORT
+master_extra='' pids=()
+for spec in $CONFIGS; do
+  IFS=: read -r cfg format scheme <<<"$spec"
+  IN_PORT[$cfg]=$(free_port); OUT_PORT[$cfg]=$(free_port); MPORT[$cfg]=$(free_port)
+  write_config "$WORK/ssm-$cfg.toml" port="${MPORT[$cfg]}" format="$format" rsa_scheme="$scheme" rules="$RULES" \
+    pki='revocation = "off"' extra="[encryption]
+cipher = \"aes256-cbc\"
+key_transport = \"pkcs1\"
+
+[inbound]
+harvest = false
+
+[directory]
+cache = \"$WORK/cache-$cfg\"
+static_certificates = \"$WORK/certs\"" || fatal go-setup "config $cfg"
+  sed -i 's|^internal_networks = .*|internal_networks = ["192.0.2.0/24"]|' "$WORK/ssm-$cfg.toml"
+  "$SSM_BUILDDIR/ssm-milter" -c "$WORK/ssm-$cfg.toml" -n >"$WORK/check-$cfg.log" 2>&1 \
+    || fatal "go-config-$cfg" "ssm-milter -n: $(tr '\n' ' ' <"$WORK/check-$cfg.log")"
+  master_extra="$master_extra
+127.0.0.1:${IN_PORT[$cfg]} inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:${MPORT[$cfg]}
+127.0.0.1:${OUT_PORT[$cfg]} inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:${MPORT[$cfg]} -o milter_macro_daemon_name=ORIGINATING"
+done
+for spec in $CONFIGS; do
+  cfg=${spec%%:*}
+  "$SSM_BUILDDIR/ssm-milter" -c "$WORK/ssm-$cfg.toml" >>"$WORK/milter-$cfg.log" 2>&1 &
+  pids+=($!); on_exit "kill -KILL $!"
+done
+for spec in $CONFIGS; do
+  cfg=${spec%%:*}
+  wait_port "${MPORT[$cfg]}" 20 || fatal "go-milter-$cfg" "ssm-milter did not start: $(tail -n 3 "$WORK/milter-$cfg.log" | tr '\n' ' ')"
+done
+SMTPD_PORT=$(free_port)
+PF_MASTER_EXTRA=$master_extra start_postfix pf "$SMTPD_PORT" "$SINK_PORT" || fatal go-setup "Postfix did not start"
+note "set-up took $((SECONDS - T0)) s"
+
+# fixture CASE MSG FROM TO OUT: a fixture message (tests/integration/messages, or big: made
+# here) with its own Message-ID and "X-Case: CASE".
+fixture() {
+  local src=$msgdir/$2.eml
+  [ "$2" = big ] && src=$WORK/m/big.eml
+  sed "s/@SENDER@/$3/; s/@RCPT@/$4/; s/^Message-ID: .*/Message-ID: <$1@go.test.invalid>\nX-Case: $1/" "$src" >"$5"
+}
+# big: 1.5 MB of random attachment (beyond memory_spool_limit).
+{ printf 'From: @SENDER@\nTo: @RCPT@\nSubject: Big\nDate: Mon, 30 Nov 2026 10:00:00 +0000\nMessage-ID: <big@test.acme.example>\n'
+  printf 'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="big-b"\n\n--big-b\nContent-Type: text/plain; charset=us-ascii\n\n'
+  printf 'Please find the big file attached.\n\n--big-b\nContent-Type: application/octet-stream; name="big.bin"\n'
+  printf 'Content-Transfer-Encoding: base64\nContent-Disposition: attachment; filename="big.bin"\n\n'
+  head -c 1500000 /dev/urandom | base64 -w 76
+  printf '\n--big-b--\n'; } >"$WORK/m/big.eml"
+# submit CASE PORT FROM RCPT FILE: one SMTP transaction, its reply in $WORK/out/CASE.reply.
+submit() {
+  send_mail "$2" "$3" "$4" "$5"
+  printf '%s\n' "$SMTP_REPLY" >"$WORK/out/$1.reply"
+}
+
+# --- 1. inbound messages made by Go ---------------------------------------------------------
+# GO_IN: CASE~KIND~MSG~FROM~RCPT~OPERATION ARGUMENTS (KIND sign|sign2|weak|tamper|encrypt|signenc|refuse;
+# signenc: "SIGN ARGUMENTS|ENCRYPT ARGUMENTS", the signed message is then encrypted)
+K() { printf 'cert=%s key=%s chain=%s' "$PKI/$1.cert.pem" "$PKI/$1.key.pem" "$PKI/sub-ca.cert.pem"; }
+DAVE=$PKI/dave.cert.pem
+GO_IN=(
+  "in-sign-detached-rsa~sign~attachment~dave@partner.example~alice@acme.example~sign $(K dave) form=detached"
+  "in-sign-opaque-rsa~sign~nested~dave@partner.example~alice@acme.example~sign $(K dave) form=opaque"
+  "in-sign-detached-ecdsa~sign~nested~frank@partner.example~alice@acme.example~sign $(K frank) form=detached"
+  "in-sign-opaque-ecdsa~sign~utf8-8bit~frank@partner.example~alice@acme.example~sign $(K frank) form=opaque"
+  "in-sign-detached-rsa-sha384~sign~plain-7bit~dave@partner.example~alice@acme.example~sign $(K dave) form=detached digest=sha384"
+  "in-sign-opaque-ecdsa-sha512~sign~attachment~frank@partner.example~alice@acme.example~sign $(K frank) form=opaque digest=sha512"
+  "in-sign-detached-rsa-big~sign~big~dave@partner.example~alice@acme.example~sign $(K dave) form=detached"
+  "in-sign-opaque-ecdsa-big~sign~big~frank@partner.example~alice@acme.example~sign $(K frank) form=opaque"
+  "in-sign-detached-ecdsa-p384~sign~nested~grace@partner.example~alice@acme.example~sign cert=$XPKI/grace.cert.pem key=$XPKI/grace.key.pem chain=$PKI/sub-ca.cert.pem form=detached digest=sha384"
+  "in-sign-detached-rsa-no-signedattrs~sign~attachment~dave@partner.example~alice@acme.example~sign $(K dave) form=detached attrs=none"
+  "in-sign-opaque-ecdsa-no-signedattrs~sign~nested~frank@partner.example~alice@acme.example~sign $(K frank) form=opaque attrs=none"
+  "in-sign-opaque-ecdsa-caps-unsigned-attr~sign~attachment~frank@partner.example~alice@acme.example~sign $(K frank) form=opaque caps=1 unsigned=1"
+  "in-sign-detached-rsa-chain-with-root~sign~attachment~dave@partner.example~alice@acme.example~sign cert=$PKI/dave.cert.pem key=$PKI/dave.key.pem chain=$PKI/chain.pem form=detached"
+  "in-sign-opaque-rsa-no-chain~sign~nested~dave@partner.example~alice@acme.example~sign cert=$PKI/dave.cert.pem key=$PKI/dave.key.pem form=opaque"
+  "in-sign-detached-rsa-sha1-default~weak~plain-7bit~dave@partner.example~alice@acme.example~sign $(K dave) form=detached digest=sha1"
+  "in-sign-detached-two-signers~sign2~attachment~dave@partner.example~alice@acme.example~sign $(K dave) form=detached cert2=$PKI/frank.cert.pem key2=$PKI/frank.key.pem"
+  "in-sign-opaque-two-signers~sign2~utf8-8bit~dave@partner.example~alice@acme.example~sign $(K dave) form=opaque cert2=$PKI/frank.cert.pem key2=$PKI/frank.key.pem"
+  "in-sign-detached-rsa-8bit~sign~utf8-8bit~dave@partner.example~alice@acme.example~sign $(K dave) form=detached"
+  "in-sign-detached-rsa-altered~tamper~attachment~dave@partner.example~alice@acme.example~sign $(K dave) form=detached"
+  "in-enc-aes128cbc-v15-dave~encrypt~attachment~sender@partner.example~dave@partner.example~encrypt rcpt=$DAVE cipher=aes128-cbc"
+  "in-enc-aes256cbc-v15-dave~encrypt~nested~sender@partner.example~dave@partner.example~encrypt rcpt=$DAVE cipher=aes256-cbc"
+  "in-enc-aes256cbc-v15-8bit-dave~encrypt~utf8-8bit~sender@partner.example~dave@partner.example~encrypt rcpt=$DAVE cipher=aes256-cbc"
+  "in-enc-aes256cbc-v15-big-dave~encrypt~big~sender@partner.example~dave@partner.example~encrypt rcpt=$DAVE cipher=aes256-cbc"
+  "in-enc-two-recipients-dave~encrypt~attachment~sender@partner.example~dave@partner.example~encrypt rcpt=$PKI/partner-domain.cert.pem,$DAVE cipher=aes128-cbc"
+  "in-signed-then-encrypted~signenc~attachment~dave@partner.example~dave@partner.example~sign $(K dave) form=detached|encrypt rcpt=$DAVE cipher=aes256-cbc"
+  "in-signed-opaque-then-encrypted~signenc~nested~frank@partner.example~dave@partner.example~sign $(K frank) form=opaque|encrypt rcpt=$DAVE cipher=aes128-cbc"
+  "in-enc-des-cbc-dave-refused~refuse~attachment~sender@partner.example~dave@partner.example~encrypt rcpt=$DAVE cipher=des-cbc"
+  "in-enc-aes128gcm-in-envelopeddata-dave-refused~refuse~nested~sender@partner.example~dave@partner.example~encrypt rcpt=$DAVE cipher=aes128-gcm"
+  "in-enc-aes256gcm-in-envelopeddata-dave-refused~refuse~attachment~sender@partner.example~dave@partner.example~encrypt rcpt=$DAVE cipher=aes256-gcm"
+)
+: >"$WORK/make.batch"
+for spec in "${GO_IN[@]}"; do
+  IFS='~' read -r cn kind msg from rcpt op <<<"$spec"
+  fixture "$cn" "$msg" "$from" "$rcpt" "$WORK/m/$cn.src"
+  make_entity "$WORK/m/$cn.src" "$WORK/m/$cn.entity"
+  if [ "$kind" = signenc ]; then
+    s=${op%%|*} e=${op#*|}
+    printf 'sign %s/sign in=%s out=%s %s\n' "$cn" "$WORK/m/$cn.src" "$WORK/m/$cn.signed" "${s#* }"
+    printf 'encrypt %s in=%s out=%s %s\n' "$cn" "$WORK/m/$cn.signed" "$WORK/m/$cn.eml" "${e#* }"
+  else
+    printf '%s %s in=%s out=%s %s\n' "${op%% *}" "$cn" "$WORK/m/$cn.src" "$WORK/m/$cn.eml" "${op#* }"
+  fi >>"$WORK/make.batch"
+done
+t=$SECONDS
+go_batch "$WORK/make.batch" "$WORK/make.result"
+note "Go made ${#GO_IN[@]} messages in $((SECONDS - t)) s"
+declare -A SENT
+for spec in "${GO_IN[@]}"; do
+  IFS='~' read -r cn kind msg from rcpt op <<<"$spec"
+  r=$(go_result "$WORK/make.result" "$cn")
+  case $r in OK*) ;; *) fail "$cn" "Go could not make it: $r"; continue ;; esac
+  if [ "$kind" = tamper ]; then   # one word of the signed text changed after signing
+    perl -i -pe 's/Please find the binary file attached\./Please find the binary file attacked./' "$WORK/m/$cn.eml"
+    grep -q 'file attacked\.' "$WORK/m/$cn.eml" || { fail "$cn" "the alteration did not apply"; continue; }
+  fi
+  submit "$cn" "${IN_PORT[detached-pkcs1]}" "$from" "$rcpt" "$WORK/m/$cn.eml"
+  SENT[$cn]=1
+done
+skip in-enc-3des-v15-dave "the library encrypts with DES-CBC, AES-128/256-CBC and AES-128/256-GCM only (no DES-EDE3-CBC; it decrypts 3DES)"
+
+# --- 2. outbound messages made by ssm-milter ------------------------------------------------
+# OUT: CASE~CONFIG~MSG~FROM~RCPTS~CHECK (sign:SIGNER:SIG-REGEX | verify-or-skip:SIGNER:REASON
+# | decrypt:KEY | decrypt-or-skip:KEY:REASON | signenc:KEY:SIGNER:SIG-REGEX)
+RSA15='SHA256WITHRSA|RSA' ECDSA='SHA256WITHECDSA'
+OUT=(
+  "out-sign-detached-rsa-attachment~detached-pkcs1~attachment~alice@acme.example~someone@elsewhere.example~sign:alice:$RSA15"
+  "out-sign-detached-rsa-8bit~detached-pkcs1~utf8-8bit~alice@acme.example~someone@elsewhere.example~sign:alice:$RSA15"
+  "out-sign-detached-rsa-nested~detached-pkcs1~nested~alice@acme.example~someone@elsewhere.example~sign:alice:$RSA15"
+  "out-sign-detached-rsa-long-line~detached-pkcs1~long-line~alice@acme.example~someone@elsewhere.example~sign:alice:$RSA15"
+  "out-sign-detached-domain~detached-pkcs1~plain-7bit~zed@acme.example~someone@elsewhere.example~sign:domain-signing-authority:$RSA15"
+  "out-sign-detached-ecdsa-nested~detached-pkcs1~nested~bob@acme.example~someone@elsewhere.example~sign:bob:$ECDSA"
+  "out-sign-opaque-rsa-attachment~opaque-pkcs1~attachment~alice@acme.example~someone@elsewhere.example~sign:alice:$RSA15"
+  "out-sign-opaque-ecdsa-8bit~opaque-pkcs1~utf8-8bit~bob@acme.example~someone@elsewhere.example~sign:bob:$ECDSA"
+  "out-sign-opaque-ecdsa-lf-only~opaque-pkcs1~lf-only~bob@acme.example~someone@elsewhere.example~sign:bob:$ECDSA"
+  "out-sign-opaque-rsa-big~opaque-pkcs1~big~alice@acme.example~someone@elsewhere.example~sign:alice:$RSA15"
+  "out-sign-detached-pss~detached-pss~nested~carol@acme.example~someone@elsewhere.example~verify-or-skip:carol:the library verifies no RSASSA-PSS"
+  "out-enc-aes256cbc-v15-dave~detached-pkcs1~attachment~aes256cbc@acme.example~dave@partner.example~decrypt:dave"
+  "out-enc-aes128cbc-v15-dave~detached-pkcs1~nested~aes128cbc@acme.example~dave@partner.example~decrypt:dave"
+  "out-enc-aes256cbc-v15-8bit-dave~opaque-pkcs1~utf8-8bit~aes256cbc@acme.example~dave@partner.example~decrypt:dave"
+  "out-enc-aes256cbc-v15-big-dave~detached-pkcs1~big~aes256cbc@acme.example~dave@partner.example~decrypt:dave"
+  "out-enc-aes256gcm-v15-dave~detached-pkcs1~attachment~aes256gcm@acme.example~dave@partner.example~decrypt-or-skip:dave:the library reads no AuthEnvelopedData (RFC 5083)"
+  "out-enc-aes256cbc-rsa-and-ec-recipients~detached-pkcs1~nested~aes256cbc@acme.example~dave@partner.example,frank@partner.example~decrypt-or-skip:dave:the library parses only KeyTransRecipientInfo (an envelope with a KeyAgreeRecipientInfo is unreadable, as for NSS)"
+  "out-signed-then-encrypted~detached-pkcs1~nested~alice@acme.example~dave@partner.example~signenc:dave:alice:$RSA15"
+  "out-signed-opaque-then-encrypted~opaque-pkcs1~attachment~alice@acme.example~dave@partner.example~signenc:dave:alice:$RSA15"
+)
+# GO_CANNOT: how the library answers what it cannot read (decrypt-or-skip).
+declare -A GO_CANNOT=(
+  [out-enc-aes256gcm-v15-dave]='FAIL out-enc-aes256gcm-v15-dave parse \(smime-type=authEnveloped-data\): pkcs7: cannot parse data: unimplemented content type'
+  [out-enc-aes256cbc-rsa-and-ec-recipients]='FAIL out-enc-aes256cbc-rsa-and-ec-recipients parse \(smime-type=enveloped-data\): asn1: structure error: .*'
+)
+for spec in "${OUT[@]}"; do
+  IFS='~' read -r cn cfg msg from rcpts check <<<"$spec"
+  fixture "$cn" "$msg" "$from" "${rcpts//,/, }" "$WORK/m/$cn.src"
+  submit "$cn" "${OUT_PORT[$cfg]}" "$from" "$rcpts" "$WORK/m/$cn.src"
+done
+expected=$(cat "$WORK"/out/*.reply | grep -c '^250 ')   # what was accepted must arrive
+wait_for_delivery "$expected" 60 || note "only $(sink_count) of $expected messages delivered"
+sleep 1   # anything that should not have been delivered has had its chance too
+note "sent and delivered after $((SECONDS - T0)) s"
+
+# --- 3. Go checks what was delivered --------------------------------------------------------
+delivered_by_id() {
+  local f; f=$(grep -l "^Message-ID: <$1@go.test.invalid>" "$SINK_DIR"/* 2>/dev/null | head -n 1)
+  [ -n "$f" ] && echo "$f"
+}
+: >"$WORK/check.batch"
+for spec in "${OUT[@]}"; do
+  IFS='~' read -r cn cfg msg from rcpts check <<<"$spec"
+  grep -q '^250 ' "$WORK/out/$cn.reply" || continue
+  dump=$(delivered_by_id "$cn") || continue
+  sink_message "$dump" "$WORK/out/$cn.eml"
+  IFS=: read -r what key rest <<<"$check"
+  case $what in
+    sign|verify-or-skip) echo "verify $cn in=$WORK/out/$cn.eml ca=$PKI/root-ca.cert.pem content=$WORK/out/$cn.content" ;;
+    decrypt|decrypt-or-skip) echo "decrypt $cn in=$WORK/out/$cn.eml out=$WORK/out/$cn.plain cert=$PKI/$key.cert.pem key=$PKI/$key.key.pem" ;;
+    signenc) echo "decrypt $cn/decrypt in=$WORK/out/$cn.eml out=$WORK/out/$cn.inner cert=$PKI/$key.cert.pem key=$PKI/$key.key.pem"
+             echo "verify $cn/verify in=$WORK/out/$cn.inner ca=$PKI/root-ca.cert.pem content=$WORK/out/$cn.content" ;;
+  esac >>"$WORK/check.batch"
+done
+for cn in in-sign-detached-rsa in-sign-opaque-ecdsa; do   # still verifies after delivery
+  dump=$(delivered "$cn") || continue
+  sink_message "$dump" "$WORK/out/$cn.delivered"
+  echo "verify $cn/delivered in=$WORK/out/$cn.delivered ca=$PKI/root-ca.cert.pem" >>"$WORK/check.batch"
+done
+t=$SECONDS
+go_batch "$WORK/check.batch" "$WORK/check.result"
+note "Go checked $(grep -c . "$WORK/check.batch") deliveries in $((SECONDS - t)) s"
+
+# same_leaves NAME GOT SRC: the parts Go got out are the parts that were sent.
+same_leaves() {
+  if [ "$(mime_leaves "$2")" = "$(mime_leaves "$3")" ]; then return 0; fi
+  fail "$1" "parts differ from the original: got [$(mime_leaves "$2" | tr '\n' ' ')] sent [$(mime_leaves "$3" | tr '\n' ' ')]"
+  return 1
+}
+# go_verified NAME ID SIGNER SIG-REGEX CONTENT SRC: Go's verify line says OK with that signer,
+# SHA-256 and the signature algorithm; the signed content carries the original parts.
+go_verified() {
+  local r; r=$(go_result "$WORK/check.result" "$2")
+  case $r in
+    "OK "*" signers=1 signer=$3@acme.example "*) ;;
+    *) fail "$1" "Go: $r"; return ;;
+  esac
+  printf '%s\n' "$r" | grep -qE " digest=SHA256 sig=($4) " || { fail "$1" "algorithms: $r"; return; }
+  same_leaves "$1" "$5" "$6" || return
+  pass "$1"; note "$1: ${r#OK }"
+}
+for spec in "${OUT[@]}"; do
+  IFS='~' read -r cn cfg msg from rcpts check <<<"$spec"
+  if ! grep -q '^250 ' "$WORK/out/$cn.reply"; then fail "$cn" "SMTP: $(cat "$WORK/out/$cn.reply")"; continue; fi
+  [ -f "$WORK/out/$cn.eml" ] || { fail "$cn" "not delivered"; continue; }
+  IFS=: read -r what key rest <<<"$check"
+  r=$(go_result "$WORK/check.result" "$cn")
+  case $what in
+    sign)
+      want=opaque; [ "${cfg%%-*}" = detached ] && want=detached
+      [ "$(signed_form "$WORK/out/$cn.eml")" = "$want" ] || { fail "$cn" "not $want signed: $(signed_form "$WORK/out/$cn.eml")"; continue; }
+      go_verified "$cn" "$cn" "$key" "$rest" "$WORK/out/$cn.content" "$WORK/m/$cn.src" ;;
+    verify-or-skip)   # the library cannot; it must say so, not pass something else
+      case $r in
+        "FAIL $cn pkcs7: unsupported algorithm "*) skip "$cn" "$rest: $r" ;;
+        OK*) fail "$cn" "Go verified what it should not be able to: $r" ;;
+        *) fail "$cn" "Go: $r" ;;
+      esac ;;
+    decrypt)
+      if ! printf '%s\n' "$r" | grep -qE "^OK $cn smime-type=enveloped-data "; then fail "$cn" "Go: $r"
+      elif same_leaves "$cn" "$WORK/out/$cn.plain" "$WORK/m/$cn.src"; then pass "$cn"; note "$cn: ${r#OK }"; fi ;;
+    decrypt-or-skip)   # the library cannot; it must say so, not decrypt something else
+      if printf '%s\n' "$r" | grep -qxE "${GO_CANNOT[$cn]}"; then skip "$cn" "$rest: $r"
+      else fail "$cn" "Go: $r"; fi ;;
+    signenc)
+      IFS=: read -r signer sig <<<"$rest"
+      r=$(go_result "$WORK/check.result" "$cn/decrypt")
+      case $r in OK*) pass "$cn/decrypt"; note "$cn/decrypt: ${r#OK }" ;; *) fail "$cn/decrypt" "Go: $r"; continue ;; esac
+      go_verified "$cn/verify" "$cn/verify" "$signer" "$sig" "$WORK/out/$cn.content" "$WORK/m/$cn.src" ;;
+  esac
+done
+
+# --- 4. what ssm-milter made of Go's messages -----------------------------------------------
+our_ar() { header_field "$1" Authentication-Results | grep -i '^mx\.acme\.example[ ;]'; }
+for spec in "${GO_IN[@]}"; do
+  IFS='~' read -r cn kind msg from rcpt op <<<"$spec"
+  [ -n "${SENT[$cn]:-}" ] || continue
+  reply=$(cat "$WORK/out/$cn.reply")
+  if [ "$kind" = refuse ]; then   # PRODUCT §3.1: refused, nothing delivered (in clear or not)
+    case $reply in
+      "554 5.7.5 "*) if delivered "$cn" >/dev/null; then fail "$cn" "delivered"; else pass "$cn"; note "$cn: $reply"; fi ;;
+      *) fail "$cn" "SMTP reply '$reply', expected 554 5.7.5" ;;
+    esac
+    continue
+  fi
+  if ! grep -q '^250 ' "$WORK/out/$cn.reply"; then fail "$cn" "SMTP: $reply"; continue; fi
+  dump=$(delivered "$cn") || { fail "$cn" "not delivered"; continue; }
+  sink_message "$dump" "$WORK/out/$cn.eml"
+  ar=$(our_ar "$WORK/out/$cn.eml")
+  res=$(printf '%s' "$ar" | sed -n 's/.*smime=\([a-z]*\).*/\1/p')
+  case $kind in
+    sign|signenc)
+      form=detached
+      case $op in *form=opaque*) form=opaque ;; esac
+      if [ "$kind" = signenc ] && [ "$(signed_form "$WORK/out/$cn.eml")" != "$form" ]; then
+        fail "$cn" "not decrypted to the signed entity: $(header_field "$WORK/out/$cn.eml" Content-Type)"
+      elif [ "$res" != pass ] || printf '%s' "$ar" | grep -q 'smime=[^p]'; then fail "$cn" "smime=$res, expected pass: $ar"
+      elif ! printf '%s' "$ar" | grep -q "body.smime-identifier=$from"; then fail "$cn" "identifier is not $from: $ar"
+      else pass "$cn"; note "$cn: $ar"; fi ;;
+    sign2)   # RFC 7281: one result per signature; frank signed too but the From is dave's
+      if ! printf '%s' "$ar" | grep -q "smime=pass body.smime-identifier=$from "; then fail "$cn" "no pass for $from: $ar"
+      elif ! printf '%s' "$ar" | grep -q 'smime=fail reason="From address does not match[^"]*" body.smime-identifier=frank@partner.example '; then
+        fail "$cn" "the second signer (frank, not the From) is not reported as a From mismatch: $ar"
+      else pass "$cn"; note "$cn: $ar"; fi ;;
+    weak)   # the library's default digest: SHA-1, which ssm-milter does not accept (smime=fail)
+      if printf '%s' "$ar" | grep -q 'smime=fail reason="weak digest algorithm (SHA-1)" '; then pass "$cn"; note "$cn: $ar"
+      else fail "$cn" "expected smime=fail for SHA-1: $ar"; fi ;;
+    tamper)
+      if [ "$res" != fail ]; then fail "$cn" "smime=$res, expected fail: $ar"
+      else pass "$cn"; note "$cn: $ar"; fi ;;
+    encrypt)
+      why=$(compare_plaintext "$WORK/out/$cn.eml" "$WORK/m/$cn.entity")
+      if [ -n "$why" ]; then fail "$cn" "$why"
+      elif ! grep -q "^Message-ID: <$cn@go.test.invalid>" "$WORK/out/$cn.eml"; then fail "$cn" "outer header fields lost"
+      else pass "$cn"; fi ;;
+  esac
+done
+for cn in in-sign-detached-rsa in-sign-opaque-ecdsa; do
+  r=$(go_result "$WORK/check.result" "$cn/delivered")
+  case $r in OK*) pass "$cn/delivered-still-verifies" ;; *) fail "$cn/delivered-still-verifies" "Go: $r" ;; esac
+done
+# What the library makes: DER EnvelopedData whose encryptedContent is a constructed [0] with
+# one definite-length OCTET STRING (BER); its GCM parameters are a primitive SEQUENCE (around
+# a SEQUENCE whose nonce is tagged [4] instead of OCTET STRING).
+if smime_envelope "$WORK/m/in-enc-aes128cbc-v15-dave.eml" "$WORK/m/cbc.der" \
+   && openssl asn1parse -inform DER -in "$WORK/m/cbc.der" 2>/dev/null | grep -qE 'cons: +cont \[ 0 \]' \
+   && smime_envelope "$WORK/m/in-enc-aes256gcm-in-envelopeddata-dave-refused.eml" "$WORK/m/gcm.der" \
+   && openssl asn1parse -inform DER -in "$WORK/m/gcm.der" 2>/dev/null | grep -A1 ':aes-256-gcm' | grep -q 'prim: SEQUENCE'; then
+  pass go-envelope-encoding-as-documented
+else fail go-envelope-encoding-as-documented "the library's EnvelopedData is not encoded as documented here"; fi
+
+alive=0; for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=$((alive + 1)); done
+[ "$alive" -eq "${#pids[@]}" ] && pass go-milters-still-running || fail go-milters-still-running "$alive of ${#pids[@]} alive"
+note "runtime $((SECONDS - T0)) s"
+stop_milters "${pids[@]}"
