@@ -50,7 +50,9 @@ unit_programs() {
 }
 
 # run_parallel JOBS LABEL_PREFIX LOG_PREFIX PROGRAM...: runs the programs (executables, or
-# *.sh run with bash) JOBS at a time and counts each as it ends.
+# *.sh run with bash) JOBS at a time and counts each as it ends. Each has SSM_TEST_LIMIT
+# seconds (default 900, ten times the slowest test): one that hangs is ended (its process
+# group, so its servers go too) and counted as a failure, instead of stalling the suite.
 run_parallel() {
   local jobs=$1 prefix=$2 logprefix=$3
   shift 3
@@ -68,14 +70,23 @@ run_parallel() {
     while [ "${#running[@]}" -ge "$jobs" ]; do reap_one; done
     name=$(basename "$t" .sh)
     case $t in
-      *.sh) bash "$t" >"$logdir/$logprefix-$name.log" 2>&1 </dev/null & ;;
-      *) "$t" >"$logdir/$logprefix-$name.log" 2>&1 </dev/null & ;;
+      *.sh) limited bash "$t" >"$logdir/$logprefix-$name.log" 2>&1 </dev/null & ;;
+      *) limited "$t" >"$logdir/$logprefix-$name.log" 2>&1 </dev/null & ;;
     esac
     started_at[$!]=$SECONDS
     label_of[$!]=$prefix/$name
     running+=("$!")
   done
   while [ "${#running[@]}" -gt 0 ]; do reap_one; done
+}
+
+# limited COMMAND...: COMMAND with the per-program time limit; on expiry a FAIL line says so.
+limited() {
+  local limit=${SSM_TEST_LIMIT:-900} rc
+  timeout -k 10 "$limit" "$@"
+  rc=$?
+  [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] && echo "FAIL: ended after ${limit}s (SSM_TEST_LIMIT): it hung"
+  return "$rc"
 }
 
 # phase NAME: a phase header with the time since the start, so slow phases show in CI logs.
