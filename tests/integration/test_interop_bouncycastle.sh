@@ -12,6 +12,7 @@
 # byte for byte. Two JVM runs: one makes every inbound message, one checks every delivery.
 . "$(dirname "$0")/lib.sh"
 . "$SSM_SRCDIR/tests/interop/peers.sh"
+. "$SSM_SRCDIR/tests/interop/peer_milters.sh"
 . "$SSM_SRCDIR/tests/interop/inbound.sh"
 require_tools postfix smtp-sink swaks openssl softhsm2-util pkcs11-tool perl script xxd java javac
 require_binaries
@@ -62,93 +63,20 @@ msgdir=$SSM_SRCDIR/tests/integration/messages
 # Four milters, one per signing configuration (format x RSA scheme); key transport PKCS#1 v1.5
 # on the pkcs1 ones and RSA-OAEP on the pss ones. The cipher follows the sender's rule. Each
 # milter has an inbound listener (127.0.0.1 is not internal) and an ORIGINATING one.
-RULES='[[rule]]
-name = "alice signs and encrypts"
-direction = "outbound"
-from = ["alice@acme.example"]
-to = ["*@partner.example"]
-sign = "sender"
-encrypt = "mandatory"'
-for c in aes128-cbc aes256-cbc aes128-gcm aes256-gcm; do
-  RULES="$RULES
-
-[[rule]]
-name = \"$c\"
-direction = \"outbound\"
-from = [\"${c//-/}@acme.example\"]
-to = [\"*@partner.example\"]
-sign = \"none\"
-encrypt = \"mandatory\"
-cipher = \"$c\""
-done
-RULES="$RULES
-
-[[rule]]
-name = \"everything else is signed by the sender\"
-direction = \"outbound\"
-sign = \"sender\"
-encrypt = \"never\""
+PEER=bc
 CONFIGS="detached-pkcs1:detached:pkcs1:pkcs1 opaque-pkcs1:opaque:pkcs1:pkcs1 detached-pss:detached:pss:oaep opaque-pss:opaque:pss:oaep"
+peer_configs "$(peer_rules aes128-cbc aes256-cbc aes128-gcm aes256-gcm)" $CONFIGS
 start_sink || fatal bc-setup "smtp-sink did not start"
-declare -A IN_PORT OUT_PORT MPORT
-master_extra= pids=()
-for spec in $CONFIGS; do
-  IFS=: read -r cfg format scheme kt <<<"$spec"
-  IN_PORT[$cfg]=$(free_port); OUT_PORT[$cfg]=$(free_port); MPORT[$cfg]=$(free_port)
-  write_config "$WORK/ssm-$cfg.toml" port="${MPORT[$cfg]}" format="$format" rsa_scheme="$scheme" rules="$RULES" \
-    pki='revocation = "off"' extra="[encryption]
-cipher = \"aes256-cbc\"
-key_transport = \"$kt\"
-
-[inbound]
-harvest = false
-
-[directory]
-cache = \"$WORK/cache-$cfg\"
-static_certificates = \"$WORK/certs\"" || fatal bc-setup "config $cfg"
-  sed -i 's|^internal_networks = .*|internal_networks = ["192.0.2.0/24"]|' "$WORK/ssm-$cfg.toml"
-  "$SSM_BUILDDIR/ssm-milter" -c "$WORK/ssm-$cfg.toml" -n >"$WORK/check-$cfg.log" 2>&1 \
-    || fatal "bc-config-$cfg" "ssm-milter -n: $(tr '\n' ' ' <"$WORK/check-$cfg.log")"
-  master_extra="$master_extra
-127.0.0.1:${IN_PORT[$cfg]} inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:${MPORT[$cfg]}
-127.0.0.1:${OUT_PORT[$cfg]} inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:${MPORT[$cfg]} -o milter_macro_daemon_name=ORIGINATING"
-done
 printf 'p12-secret\n' >"$WORK/p12.pw"
 "$SSM_BUILDDIR/ssmctl" -c "$WORK/ssm-detached-pkcs1.toml" hsm import "$XPKI/edna.p12" --password-file "$WORK/p12.pw" \
   >"$WORK/import-edna.log" 2>&1 || fatal bc-setup "ssmctl hsm import edna (Ed25519): $(tail -n 2 "$WORK/import-edna.log")"
-for spec in $CONFIGS; do
-  cfg=${spec%%:*}
-  "$SSM_BUILDDIR/ssm-milter" -c "$WORK/ssm-$cfg.toml" >>"$WORK/milter-$cfg.log" 2>&1 &
-  pids+=($!); on_exit "kill -KILL $!"
-done
-for spec in $CONFIGS; do
-  cfg=${spec%%:*}
-  wait_port "${MPORT[$cfg]}" 20 || fatal "bc-milter-$cfg" "ssm-milter did not start: $(tail -n 3 "$WORK/milter-$cfg.log" | tr '\n' ' ')"
-done
-SMTPD_PORT=$(free_port)
-PF_MASTER_EXTRA=$master_extra start_postfix pf "$SMTPD_PORT" "$SINK_PORT" || fatal bc-setup "Postfix did not start"
+peer_start $CONFIGS
+pids=("${PEER_PIDS[@]}")
 note "set-up took $((SECONDS - T0)) s"
 
-# fixture CASE MSG FROM TO OUT: a fixture message (tests/integration/messages, or big: made
-# here) with its own Message-ID and "X-Case: CASE".
-fixture() {
-  local src=$msgdir/$2.eml
-  [ "$2" = big ] && src=$WORK/m/big.eml
-  sed "s/@SENDER@/$3/; s/@RCPT@/$4/; s/^Message-ID: .*/Message-ID: <$1@bc.test.invalid>\nX-Case: $1/" "$src" >"$5"
-}
-# big: 1.5 MB of random attachment (beyond memory_spool_limit, and BouncyCastle's BER streams
-# cut the content into many 1000-octet OCTET STRING chunks, not aligned on cipher blocks).
-{ printf 'From: @SENDER@\nTo: @RCPT@\nSubject: Big\nDate: Mon, 30 Nov 2026 10:00:00 +0000\nMessage-ID: <big@test.acme.example>\n'
-  printf 'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="big-b"\n\n--big-b\nContent-Type: text/plain; charset=us-ascii\n\n'
-  printf 'Please find the big file attached.\n\n--big-b\nContent-Type: application/octet-stream; name="big.bin"\n'
-  printf 'Content-Transfer-Encoding: base64\nContent-Disposition: attachment; filename="big.bin"\n\n'
-  head -c 1500000 /dev/urandom | base64 -w 76
-  printf '\n--big-b--\n'; } >"$WORK/m/big.eml"
-# submit CASE PORT FROM RCPT FILE: one SMTP transaction, its reply in $WORK/out/CASE.reply.
-submit() {
-  send_mail "$2" "$3" "$4" "$5"
-  printf '%s\n' "$SMTP_REPLY" >"$WORK/out/$1.reply"
-}
+# big (peer_big_message): BouncyCastle's BER streams cut its content into many 1000-octet
+# OCTET STRING chunks, not aligned on cipher blocks.
+peer_big_message
 
 # --- 1. inbound messages made by BouncyCastle ------------------------------------------------
 # BC_IN: CASE~KIND~MSG~FROM~RCPT~OPERATION ARGUMENTS (KIND sign|sign2|tamper|encrypt|signenc|signenc-opaque|triple)
