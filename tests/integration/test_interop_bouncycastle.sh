@@ -231,12 +231,6 @@ t=$SECONDS
 bc_batch "$WORK/check.batch" "$WORK/check.result"
 note "BouncyCastle checked $(grep -c . "$WORK/check.batch") deliveries in $((SECONDS - t)) s"
 
-# same_leaves NAME ENTITY SRC: the parts BC got out are the parts that were sent.
-same_leaves() {
-  if [ "$(mime_leaves "$2")" = "$(mime_leaves "$3")" ]; then return 0; fi
-  fail "$1" "parts differ from the original: got [$(mime_leaves "$2" | tr '\n' ' ')] sent [$(mime_leaves "$3" | tr '\n' ' ')]"
-  return 1
-}
 # bc_verified NAME ID SIGNER SIG-REGEX[:DIGEST-REGEX] CONTENT SRC: BC's verify line says OK with
 # that signer, the digest (default SHA256) and the signature algorithm; the signed content
 # carries the original parts.

@@ -201,12 +201,6 @@ t=$SECONDS
 go_batch "$WORK/check.batch" "$WORK/check.result"
 note "Go checked $(grep -c . "$WORK/check.batch") deliveries in $((SECONDS - t)) s"
 
-# same_leaves NAME GOT SRC: the parts Go got out are the parts that were sent.
-same_leaves() {
-  if [ "$(mime_leaves "$2")" = "$(mime_leaves "$3")" ]; then return 0; fi
-  fail "$1" "parts differ from the original: got [$(mime_leaves "$2" | tr '\n' ' ')] sent [$(mime_leaves "$3" | tr '\n' ' ')]"
-  return 1
-}
 # go_verified NAME ID SIGNER SIG-REGEX CONTENT SRC: Go's verify line says OK with that signer,
 # SHA-256 and the signature algorithm; the signed content carries the original parts.
 go_verified() {

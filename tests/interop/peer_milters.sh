@@ -103,3 +103,11 @@ submit() {
   send_mail "$2" "$3" "$4" "$5"
   printf '%s\n' "$SMTP_REPLY" >"$WORK/out/$1.reply"
 }
+
+# same_leaves NAME GOT SRC: the MIME parts the peer got out (GOT) are the parts that were sent
+# (SRC); otherwise FAIL NAME and return 1.
+same_leaves() {
+  if [ "$(mime_leaves "$2")" = "$(mime_leaves "$3")" ]; then return 0; fi
+  fail "$1" "parts differ from the original: got [$(mime_leaves "$2" | tr '\n' ' ')] sent [$(mime_leaves "$3" | tr '\n' ' ')]"
+  return 1
+}
