@@ -85,8 +85,7 @@ smime::cms::SignOptions receipt_sign_options(const Config& config, const smime::
 {
     smime::cms::SignOptions o;
     o.scheme = smime::scheme_for(signer.key_type(), config.signing.rsa_scheme);
-    // RFC 8419: Ed25519 signs with SHA-512 digests.
-    o.digest = o.scheme == smime::SignatureScheme::Ed25519 ? smime::DigestAlgorithm::Sha512 : config.signing.digest;
+    o.digest = smime::digest_for(o.scheme, config.signing.digest);
     o.include_chain = config.signing.include_chain;
     o.signing_time = now;
     return o;

@@ -61,6 +61,11 @@ SignatureScheme scheme_for(KeyType key, SignatureScheme rsa_scheme)
     return rsa_scheme;
 }
 
+DigestAlgorithm digest_for(SignatureScheme scheme, DigestAlgorithm configured)
+{
+    return scheme == SignatureScheme::Ed25519 ? DigestAlgorithm::Sha512 : configured;
+}
+
 SignResult sign_message(const std::vector<mime::HeaderField>& headers, ByteSource& body,
                         Signer& signer, const SignParameters& params, Spool& scratch,
                         ByteSink& out)
@@ -68,9 +73,7 @@ SignResult sign_message(const std::vector<mime::HeaderField>& headers, ByteSourc
     if (scratch.size() != 0) throw Error(Failure::Internal, "sign_message: scratch spool not empty");
     SignResult result;
     result.scheme = scheme_for(signer.key_type(), params.rsa_scheme);
-    // RFC 8419 §3.1: Ed25519 with signed attributes uses SHA-512, whatever the configured digest
-    // (which applies to the RSA and ECDSA keys of the same gateway).
-    result.digest = result.scheme == SignatureScheme::Ed25519 ? DigestAlgorithm::Sha512 : params.digest;
+    result.digest = digest_for(result.scheme, params.digest);
     result.headers = content_fields_moved_inside(headers);
 
     // Pass 1: the canonical entity goes to the scratch spool and through the hash.

@@ -72,6 +72,9 @@ struct SignResult {
 
 // The scheme used for a key type under the given preferences.
 SignatureScheme scheme_for(KeyType key, SignatureScheme rsa_scheme);
+// The digest a signature in `scheme` uses: the configured one, except SHA-512 for Ed25519
+// (RFC 8419 §3.1), which the configured digest applies to the RSA and ECDSA keys only.
+DigestAlgorithm digest_for(SignatureScheme scheme, DigestAlgorithm configured);
 
 // Signs the message made of `headers` and `body`. The new body is written to `out`;
 // `scratch` receives the canonical inner entity (it must be empty). Throws ssm::Error.
