@@ -78,16 +78,21 @@ sfsistat apply(SMFICTX* ctx, const Reply& r)
     return r.verdict == Verdict::Reject ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 }
 
+// The reply for a failure a step threw, logged once as milter-error.
+Reply failure_reply(const char* stage, const Error& e)
+{
+    log::warning("milter-error", {{"stage", stage}, {"failure", failure_name(e.failure())}, {"error", e.what()}});
+    return reply_for(e.failure(), e.what());
+}
+
 template <typename F>
 sfsistat guarded(SMFICTX* ctx, const char* stage, F&& body) noexcept
 {
     try {
         return body();
     } catch (const Error& e) {
-        log::warning("milter-error", {{"stage", stage}, {"failure", failure_name(e.failure())},
-                                      {"error", e.what()}});
         try {
-            return apply(ctx, reply_for(e.failure(), e.what()));
+            return apply(ctx, failure_reply(stage, e));
         } catch (...) {
             return SMFIS_TEMPFAIL;
         }
@@ -154,8 +159,7 @@ Reply reply_of(const char* stage, F&& step)
     try {
         return step();
     } catch (const Error& e) {
-        log::warning("milter-error", {{"stage", stage}, {"failure", failure_name(e.failure())}, {"error", e.what()}});
-        return reply_for(e.failure(), e.what());
+        return failure_reply(stage, e);
     }
 }
 
