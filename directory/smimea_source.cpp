@@ -95,17 +95,14 @@ std::vector<CertificateCandidate> SmimeaSource::lookup(const EmailAddress& addre
             ++bad_certificate;
             continue;
         }
-        const bool dup = std::any_of(out.begin(), out.end(), [&](const CertificateCandidate& c) {
+        auto same = std::find_if(out.begin(), out.end(), [&](const CertificateCandidate& c) {
             return c.cert.der() == record->data;
         });
-        if (!dup) {
-            out.push_back(CertificateCandidate{std::move(*cert), "smimea:" + owner, std::nullopt, 0});
-            out.back().dane_ee = record->usage == kSmimeaDaneEe;
-        } else if (record->usage == kSmimeaDaneEe) {
-            // The same certificate as PKIX-EE and as DANE-EE: the owner vouches for it.
-            for (auto& c : out)
-                if (c.cert.der() == record->data) c.dane_ee = true;
-        }
+        if (same == out.end())
+            same = out.insert(out.end(), CertificateCandidate{std::move(*cert), "smimea:" + owner, std::nullopt, 0});
+        // Published as DANE-EE (also when the same certificate is there as PKIX-EE too): the
+        // zone owner vouches for it.
+        if (record->usage == kSmimeaDaneEe) same->dane_ee = true;
     }
     if (skipped_usage || malformed || bad_certificate || too_many)
         log::notice("smimea-records-skipped", fields({{"not_full_ee_certificate", std::to_string(skipped_usage)},
