@@ -70,6 +70,13 @@ private:
     ByteSink& m_b;
 };
 
+// Drops what it is given (a pass whose output is not needed, only its side effects).
+class DiscardSink final : public ByteSink {
+public:
+    using ByteSink::write;
+    void write(ByteView) override {}
+};
+
 // Counts bytes and forwards them.
 class CountingSink final : public ByteSink {
 public:

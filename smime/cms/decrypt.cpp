@@ -80,12 +80,6 @@ Match find_match(const EnvelopedDataView& v, const std::vector<OurKey>& ours)
     return {};
 }
 
-class DiscardSink final : public ByteSink {
-public:
-    using ByteSink::write;
-    void write(ByteView) override {}
-};
-
 // RFC 5083 §2.1: authAttrs are GCM's additional authenticated data, DER-encoded with the
 // EXPLICIT SET OF tag instead of the [1] IMPLICIT tag they are sent with. They follow the
 // content, which has been decrypted by then: GCM's plaintext (CTR) does not depend on them,

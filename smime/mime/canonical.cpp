@@ -234,12 +234,6 @@ void write_canonical_entity(const std::vector<HeaderField>& top_headers, ByteSou
 
 namespace {
 
-class NullSink final : public ByteSink {
-public:
-    using ByteSink::write;
-    void write(ByteView) override {}
-};
-
 // Whether the writer copies this part and all inside it unchanged (line ends apart).
 bool copied_unchanged(const Part& p)
 {
@@ -255,7 +249,7 @@ bool copied_unchanged(const Part& p)
 std::uint64_t canonical_entity_size(const std::vector<HeaderField>& top_headers,
                                     const ScanResult& scan, ByteSource& body)
 {
-    NullSink null;
+    DiscardSink null;
     CountingSink count(null);
     if (!copied_unchanged(scan.root)) {
         write_canonical_entity(top_headers, scan, body, count);
