@@ -81,8 +81,7 @@ struct LdapGroupMembers::Walk {
     const std::string& group;        // the configured name, for the log
     GroupExpansion out;
     std::size_t values = 0;          // member values read, over every group
-    std::set<std::string> groups;    // lower-case DNs of the groups already expanded
-    std::vector<std::string> members;  // lower-case DNs of the member entries already read
+    std::set<std::string> seen;      // lower-case DNs of the entries (groups, people) already read
 };
 
 namespace {
@@ -135,7 +134,7 @@ bool LdapGroupMembers::expand(const std::vector<std::string>& dns, int depth, Wa
 {
     for (const auto& dn : dns) {
         const std::string key = ascii_lowercase(dn);
-        if (walk.groups.count(key) || std::find(walk.members.begin(), walk.members.end(), key) != walk.members.end())
+        if (!walk.seen.insert(key).second)
             continue;  // listed twice, or a loop back to a group on the way here: already counted
         ldap::SearchRequest read;
         read.base = dn;
@@ -144,7 +143,6 @@ bool LdapGroupMembers::expand(const std::vector<std::string>& dns, int depth, Wa
         read.attributes = {"mail", "objectClass", "member", "uniqueMember"};
         const auto who = m_client->search(read);
         if (m_settings.nested && !who.entries.empty() && is_group_entry(who.entries.front())) {
-            walk.groups.insert(key);
             if (depth > kMaxGroupNesting) {
                 // Fail closed: members below this level would silently miss the list's mail.
                 walk.out.truncated = walk.out.too_deep = true;
@@ -157,7 +155,6 @@ bool LdapGroupMembers::expand(const std::vector<std::string>& dns, int depth, Wa
             if (!expand(nested, depth + 1, walk)) return false;
             continue;
         }
-        walk.members.push_back(key);
         // The first value that is an address: a person with several mail values gets the list
         // once, at the address the directory lists first.
         std::optional<EmailAddress> mail;
@@ -189,9 +186,9 @@ GroupExpansion LdapGroupMembers::ask(const std::string& group) const
     }
     const auto answer = m_client->search(request);
 
-    Walk walk{group, {}, 0, {}, {}};
+    Walk walk{group, {}, 0, {}};
     walk.out.found = !answer.entries.empty();
-    for (const auto& entry : answer.entries) walk.groups.insert(ascii_lowercase(entry.dn));  // a loop back to the top
+    for (const auto& entry : answer.entries) walk.seen.insert(ascii_lowercase(entry.dn));  // a loop back to the top
     std::vector<std::string> dns;
     if (member_dns(answer.entries, answer.server, walk, dns)) expand(dns, 1, walk);
     return std::move(walk.out);
