@@ -98,6 +98,7 @@ void load_inbound(Loader& L, const toml::table* t, Config& c)
     auto& in = c.inbound;
     in.strip_signature = L.boolean(t, "inbound", "strip_signature");
     in.restore_protected_headers = L.boolean(t, "inbound", "restore_protected_headers");
+    in.decompress = L.boolean(t, "inbound", "decompress");
     const std::string nested = L.str(t, "inbound", "nested_encrypted");
     if (nested == "keep") in.reject_nested_encrypted = false;
     else if (nested == "reject") in.reject_nested_encrypted = true;

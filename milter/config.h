@@ -64,6 +64,7 @@ struct InboundSettings {
     bool restore_protected_headers = true;
     bool reject_nested_encrypted = false;
     bool harvest = true;
+    bool decompress = true;  // inflate compressed-data layers (RFC 3274)
 };
 
 struct PkiSettings {

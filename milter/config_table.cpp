@@ -67,6 +67,10 @@ constexpr std::array kKeys = {
             "the message."},
     KeySpec{"inbound", "harvest", K::Boolean, "true", false, true,
             "Store the certificates of valid signers for encrypting replies (PRODUCT §3.4)."},
+    KeySpec{"inbound", "decompress", K::Boolean, "true", false, true,
+            "Inflate compressed-data layers (RFC 3274), which few mail clients can open; a "
+            "signature over compressed content is taken off for it (its result stays in "
+            "Authentication-Results)."},
 
     KeySpec{"hsm", "module", K::String, "\"/usr/lib/softhsm/libsofthsm2.so\"", false, false,
             "PKCS#11 module (provider) path."},

@@ -17,6 +17,7 @@
 #include "pki/certificate.h"
 #include "directory/receipt_store.h"
 #include "milter/receipts.h"
+#include "smime/cms/decompress.h"
 #include "smime/cms/decrypt.h"
 #include "smime/cms/oids.h"
 #include "smime/cms/receipt.h"
@@ -30,8 +31,9 @@ namespace {
 using smime::mime::HeaderField;
 
 constexpr std::uint64_t kMaxSignatureObject = 4 * 1024 * 1024;
-// S/MIME layers followed: sign(encrypt(sign)) is the deepest RFC 2634 §1.1 nesting.
-constexpr int kMaxLayers = 4;
+// S/MIME layers followed: sign(encrypt(sign)) is the deepest RFC 2634 §1.1 nesting; with
+// compression (RFC 3274) on either side of a signature that is two layers more.
+constexpr int kMaxLayers = 6;
 // Signed parts below the top level verified per message (each costs a scan and a copy).
 constexpr std::size_t kMaxNestedSignatures = 8;
 
@@ -43,6 +45,39 @@ Bytes read_all(const Spool& spool, std::uint64_t limit)
     auto r = spool.reader();
     copy_stream(*r, sink);
     return sink.data();
+}
+
+// The entity inside a layer just taken off (decrypted or inflated, in `plain`): its Content-*
+// fields replace those of `current`, its body goes to a new spool in `replaced`. Returns its
+// header block split, for the protected fields it may carry.
+EntityHeader take_inner_entity(const Spool& plain, const smime::mime::Limits& limits, const MilterSettings& m,
+                               std::vector<HeaderField>& current, std::unique_ptr<Spool>& replaced)
+{
+    auto pr = plain.reader();
+    const smime::mime::HeaderBlock hb = smime::mime::parse_header_block(*pr, limits);
+    EntityHeader inner = split_entity_header(hb.fields);
+    replaced = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
+    smime::mime::BodySource inner_body(*pr, hb.body_offset);
+    copy_stream(inner_body, *replaced);
+    replace_content_fields(current, inner.content);
+    return inner;
+}
+
+// RFC 3274: few MUAs open compressed-data, so the gateway inflates it (bounded by
+// max_message_size) into a new spool. Null, with the reason added to `detail`, when it does
+// not inflate: the layer is then delivered as received.
+std::unique_ptr<Spool> inflate_layer(const Spool& der, const MilterSettings& m, std::string& detail)
+{
+    auto plain = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
+    try {
+        auto der_reader = der.reader();
+        smime::cms::decompress_content(*der_reader, *plain, m.max_message_size);
+    } catch (const Error& e) {
+        if (e.failure() != Failure::MalformedMessage && e.failure() != Failure::MessageTooLarge) throw;
+        detail += std::string("decompress-failed reason=\"") + e.what() + "\" ";
+        return nullptr;
+    }
+    return plain;
 }
 
 // RFC 5652 §5.1 (RFC 4853): the content is validly signed by every signer with a valid
@@ -437,15 +472,18 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
             decrypted = true;
             actions.push_back("decrypt");
             out.detail += "decrypted=" + d.key_management + " cipher=" + d.cipher_name + " ";
-            auto pr = plain->reader();
-            const smime::mime::HeaderBlock hb = smime::mime::parse_header_block(*pr, limits);
-            const EntityHeader inner = split_entity_header(hb.fields);
-            replaced = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
-            smime::mime::BodySource inner_body(*pr, hb.body_offset);
-            copy_stream(inner_body, *replaced);
+            const EntityHeader inner = take_inner_entity(*plain, limits, m, current, replaced);
             body_now = replaced.get();
-            replace_content_fields(current, inner.content);
             if (inner.protected_header || !inner.other.empty()) restored = inner.other;
+            continue;
+        }
+        if (kind == SmimeKind::Compressed) {
+            if (!m_config.inbound.decompress) break;
+            const auto plain = inflate_layer(*der, m, out.detail);
+            if (!plain) break;
+            actions.push_back("decompress");
+            take_inner_entity(*plain, limits, m, current, replaced);
+            body_now = replaced.get();
             continue;
         }
         actions.push_back("verify");
@@ -467,11 +505,19 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
         // Triple wrapping: the signed entity is the encrypted message. The outer signature
         // covers the ciphertext, so it goes with the decryption (its result stays in A-R).
         bool encrypted_inside = false;
-        if (const SmimeLabel inner = label_of(eh.content);
-            !decrypted && inner != SmimeLabel::None && inner != SmimeLabel::Detached)
+        const SmimeLabel inner = label_of(eh.content);
+        if (!decrypted && inner != SmimeLabel::None && inner != SmimeLabel::Detached)
             encrypted_inside = open_cms_body(inner, eh.content, *layer.entity_body, m.spool_dir,
                                              m.memory_spool_limit).kind == SmimeKind::Enveloped;
-        if (!encrypted_inside && !(m_config.inbound.strip_signature && pass) && !(m_strip_validated && validated))
+        // Compress-then-sign: the signature is taken off (its result stays in A-R) when the
+        // content inflates; left on, most MUAs could not show the message.
+        std::unique_ptr<Spool> inflated;
+        if (!encrypted_inside && m_config.inbound.decompress && inner == SmimeLabel::Pkcs7Compressed)
+            if (CmsBody cms = open_cms_body(inner, eh.content, *layer.entity_body, m.spool_dir, m.memory_spool_limit);
+                cms.kind == SmimeKind::Compressed)
+                inflated = inflate_layer(*cms.der, m, out.detail);
+        if (!encrypted_inside && !inflated && !(m_config.inbound.strip_signature && pass) &&
+            !(m_strip_validated && validated))
             break;
         if (encrypted_inside) signed_layer.emplace(SignedLayer{current, std::move(replaced), body_now});
         replace_content_fields(current, eh.content);
@@ -479,7 +525,10 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
         body_now = replaced.get();
         if (!encrypted_inside) {
             actions.push_back("strip");
-            break;
+            if (!inflated) break;
+            actions.push_back("decompress");
+            take_inner_entity(*inflated, limits, m, current, replaced);
+            body_now = replaced.get();
         }
     }
 

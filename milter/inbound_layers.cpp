@@ -68,10 +68,13 @@ SmimeLabel label_of(const std::vector<HeaderField>& h)
         if (iequals(type, "enveloped-data") || iequals(type, "authEnveloped-data")) return SmimeLabel::Pkcs7Enveloped;
         // A signed receipt (RFC 2634 §2) is signed-data holding a Receipt.
         if (iequals(type, "signed-data") || iequals(type, "signed-receipt")) return SmimeLabel::Pkcs7Signed;
-        // S/MIME v2 clients omit smime-type; certs-only and compressed-data are not ours,
-        // and without smime-type their RFC 8551 §3.2.1 file names (.p7c, .p7z) say so.
+        // RFC 3274 / RFC 8551 §3.6; without smime-type its §3.2.1 file name (.p7z) says so.
         const auto name = ct->param("name");
-        if (!type.empty() || ends_with(name, ".p7c") || ends_with(name, ".p7z")) return SmimeLabel::None;
+        if (iequals(type, "compressed-data") || (type.empty() && ends_with(name, ".p7z")))
+            return SmimeLabel::Pkcs7Compressed;
+        // S/MIME v2 clients omit smime-type; certs-only is not ours, and without smime-type
+        // its file name (.p7c) says so.
+        if (!type.empty() || ends_with(name, ".p7c")) return SmimeLabel::None;
         return SmimeLabel::Pkcs7Unlabelled;
     }
     // RFC 8551 §3.2.1: application/octet-stream named *.p7m is application/pkcs7-mime.
@@ -116,15 +119,18 @@ CmsBody open_cms_body(SmimeLabel label, const std::vector<HeaderField>& h, const
     case smime::cms::ContentKind::SignedData: c.kind = SmimeKind::OpaqueSigned; break;
     case smime::cms::ContentKind::EnvelopedData:
     case smime::cms::ContentKind::AuthEnvelopedData: c.kind = SmimeKind::Enveloped; break;
+    case smime::cms::ContentKind::CompressedData: c.kind = SmimeKind::Compressed; break;
     case smime::cms::ContentKind::Other:
     case smime::cms::ContentKind::NotCms:
-        c.kind = label == SmimeLabel::Pkcs7Enveloped ? SmimeKind::Enveloped
-                 : label == SmimeLabel::Pkcs7Signed  ? SmimeKind::OpaqueSigned
-                                                     : SmimeKind::None;
+        c.kind = label == SmimeLabel::Pkcs7Enveloped   ? SmimeKind::Enveloped
+                 : label == SmimeLabel::Pkcs7Signed     ? SmimeKind::OpaqueSigned
+                 : label == SmimeLabel::Pkcs7Compressed ? SmimeKind::Compressed
+                                                        : SmimeKind::None;
         return c;
     }
     const bool agrees = (label == SmimeLabel::Pkcs7Enveloped && c.kind == SmimeKind::Enveloped) ||
-                        (label == SmimeLabel::Pkcs7Signed && c.kind == SmimeKind::OpaqueSigned);
+                        (label == SmimeLabel::Pkcs7Signed && c.kind == SmimeKind::OpaqueSigned) ||
+                        (label == SmimeLabel::Pkcs7Compressed && c.kind == SmimeKind::Compressed);
     if (!agrees) c.note = std::string("cms-content-type=") + smime::cms::content_kind_name(kind);
     return c;
 }

@@ -15,7 +15,7 @@
 
 namespace ssm::milter {
 
-enum class SmimeKind { None, Enveloped, DetachedSigned, OpaqueSigned };
+enum class SmimeKind { None, Enveloped, DetachedSigned, OpaqueSigned, Compressed };
 
 // The fields of an entity's header block: Content-* ones and the others (RFC 9788 protected).
 struct EntityHeader {
@@ -30,7 +30,7 @@ void replace_content_fields(std::vector<smime::mime::HeaderField>& current,
                             const std::vector<smime::mime::HeaderField>& content);
 
 // What the Content-* fields claim. Pkcs7Unlabelled: a CMS body without (usable) smime-type.
-enum class SmimeLabel { None, Detached, Pkcs7Enveloped, Pkcs7Signed, Pkcs7Unlabelled };
+enum class SmimeLabel { None, Detached, Pkcs7Enveloped, Pkcs7Signed, Pkcs7Compressed, Pkcs7Unlabelled };
 
 SmimeLabel label_of(const std::vector<smime::mime::HeaderField>& content_fields);
 

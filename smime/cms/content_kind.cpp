@@ -11,11 +11,14 @@
 namespace ssm::smime::cms {
 namespace {
 
-// DER of the content-type OBJECT IDENTIFIERs we act on (RFC 5652 §5.1, §6.1; RFC 5083 §1).
+// DER of the content-type OBJECT IDENTIFIERs we act on (RFC 5652 §5.1, §6.1; RFC 5083 §1;
+// RFC 3274 §1.1).
 constexpr std::uint8_t kSignedDataOid[] = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02};
 constexpr std::uint8_t kEnvelopedDataOid[] = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x03};
 constexpr std::uint8_t kAuthEnvelopedDataOid[] = {0x06, 0x0b, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
                                                   0x01, 0x09, 0x10, 0x01, 0x17};
+constexpr std::uint8_t kCompressedDataOid[] = {0x06, 0x0b, 0x2a, 0x86, 0x48, 0x86, 0xf7,
+                                               0x0d, 0x01, 0x09, 0x10, 0x01, 0x09};
 
 template <std::size_t N>
 bool is(const Bytes& b, const std::uint8_t (&oid)[N])
@@ -37,6 +40,7 @@ ContentKind peek_content_kind(ByteSource& der)
         if (is(type, kSignedDataOid)) return ContentKind::SignedData;
         if (is(type, kEnvelopedDataOid)) return ContentKind::EnvelopedData;
         if (is(type, kAuthEnvelopedDataOid)) return ContentKind::AuthEnvelopedData;
+        if (is(type, kCompressedDataOid)) return ContentKind::CompressedData;
         return ContentKind::Other;
     } catch (const Error&) {
         return ContentKind::NotCms;
@@ -49,6 +53,7 @@ const char* content_kind_name(ContentKind k) noexcept
     case ContentKind::SignedData: return "signed-data";
     case ContentKind::EnvelopedData: return "enveloped-data";
     case ContentKind::AuthEnvelopedData: return "authEnveloped-data";
+    case ContentKind::CompressedData: return "compressed-data";
     case ContentKind::Other: return "other";
     case ContentKind::NotCms: return "not-cms";
     }

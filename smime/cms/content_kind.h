@@ -6,11 +6,11 @@
 
 namespace ssm::smime::cms {
 
-enum class ContentKind { SignedData, EnvelopedData, AuthEnvelopedData, Other, NotCms };
+enum class ContentKind { SignedData, EnvelopedData, AuthEnvelopedData, CompressedData, Other, NotCms };
 
 // Reads the ContentInfo SEQUENCE header and its contentType OID from `der` (from where it
 // stands; the caller rewinds). NotCms when those octets are not a ContentInfo at all
-// (garbage, truncation); Other for a ContentInfo of another type (compressed-data, data...).
+// (garbage, truncation); Other for a ContentInfo of another type (certs-only, data...).
 ContentKind peek_content_kind(ByteSource& der);
 
 const char* content_kind_name(ContentKind k) noexcept;

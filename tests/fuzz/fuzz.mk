@@ -8,7 +8,7 @@ SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 OPT ?= -O1
 CXXFLAGS_FUZZ := -std=c++20 -gline-tables-only $(OPT) -fno-omit-frame-pointer $(SAN) -Wall -Wextra \
 	-I$(SRCDIR) -I$(GENDIR) -MMD -MP
-LIBS := $(shell pkg-config --libs gnutls nettle hogweed libtasn1) -lgmp
+LIBS := $(shell pkg-config --libs gnutls nettle hogweed libtasn1 zlib) -lgmp
 
 BASE_SRC := $(notdir $(wildcard $(SRCDIR)/base/*.cpp))
 CMS_SRC := $(notdir $(wildcard $(SRCDIR)/smime/cms/*.cpp))
@@ -22,6 +22,7 @@ TARGETS := fuzz_mime fuzz_mime_header fuzz_cms fuzz_cms_envelope fuzz_verify fuz
 TARGETS += fuzz_security_label fuzz_receipt
 TARGETS += fuzz_clearance
 TARGETS += fuzz_ml_expansion
+TARGETS += fuzz_decompress
 all: $(TARGETS)
 
 # Library code gets the sanitizers and fuzzer coverage instrumentation, not the fuzzer main.
@@ -47,6 +48,7 @@ fuzz_security_label: lib/mime.a lib/cms.a lib/base.a
 fuzz_receipt: lib/cms.a lib/base.a
 fuzz_clearance: lib/cms.a lib/base.a
 fuzz_ml_expansion: lib/cms.a lib/base.a
+fuzz_decompress: lib/cms.a lib/base.a
 
 $(TARGETS): %: $(SRCDIR)/tests/fuzz/%.cpp
 	$(CXX) $(CXXFLAGS_FUZZ) -fsanitize=fuzzer $< $(filter %.a,$^) $(filter %.a,$^) \

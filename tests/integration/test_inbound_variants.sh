@@ -6,8 +6,10 @@
 # chunked OCTET STRINGs, no signed attributes, signer/recipient by SKI, SHA-384/512, OAEP,
 # AES-128/192/256, 3DES, GCM, our key in the third RecipientInfo) and nestings (sign-then-
 # encrypt, triple wrap, message/rfc822 signed), password and KEK RecipientInfos beside ours,
-# OriginatorInfo. Every CMS object is made by a peer (openssl cms, gpgsm, NSS cmsutil), never
-# by our code (a few re-encoded by tests/interop/cms_reencode.py). Offline through `ssmctl process --direction in`
+# OriginatorInfo, and RFC 3274 compressed-data (alone, BER-segmented, under an opaque signature,
+# corrupt, a decompression bomb, switched off). Every CMS object is made by a peer (openssl cms,
+# gpgsm, NSS cmsutil; compressed-data by Python's zlib module), never by our code (a few
+# re-encoded by tests/interop/cms_reencode.py). Offline through `ssmctl process --direction in`
 # (the milter's own pipeline): decrypted bodies must equal the plaintext byte for byte,
 # verified ones must carry smime=pass for the signer; damaged signatures give smime=permerror
 # and the mail is delivered (or refused by a partner rule that requires a signature).
@@ -28,15 +30,18 @@ direction = "inbound"
 from = ["strict@partner.example"]
 require_signature = true
 on_missing = "reject"'
-for cfg in keep reject strip fresh; do
-  nested=keep strip=false
+for cfg in keep reject strip fresh nodecomp smallmax; do
+  nested=keep strip=false decompress=true max=100MiB
   [ "$cfg" = reject ] && nested=reject
   [ "$cfg" = strip ] && strip=true
+  [ "$cfg" = nodecomp ] && decompress=false
+  [ "$cfg" = smallmax ] && max=2MiB
   certs=$WORK/certs; [ "$cfg" = fresh ] && certs=$WORK/certs-none
   mkdir -p "$certs"
-  write_config "$WORK/$cfg.toml" socket="inet:1@127.0.0.1" rules="$RULES" pki='revocation = "off"' extra="[inbound]
+  write_config "$WORK/$cfg.toml" socket="inet:1@127.0.0.1" rules="$RULES" pki='revocation = "off"' max_message_size=$max extra="[inbound]
 nested_encrypted = \"$nested\"
 strip_signature = $strip
+decompress = $decompress
 
 [directory]
 cache = \"$WORK/cache-$cfg\"
@@ -400,4 +405,63 @@ cms_mail enc-oaep-sha1-default oaep-sha1.der "$ENV"; expect_decrypted enc-oaep-s
 run opq-no-smime-type strip
 if [ "$RC" = 0 ] && grep -q 'action=verify+strip' <<<"$LOG" && [ -z "$(compare_plaintext "$OUT" "$E")" ]; then pass strip-opq-no-smime-type
 else fail strip-opq-no-smime-type "exit $RC: $LOG $(compare_plaintext "$OUT" "$E")"; fi
+# --- 9. compressed-data (RFC 3274), made by Python's zlib module -----------------------------------
+# compressed DER-FILE IN-FILE [SPLIT]: a CompressedData of IN-FILE's zlib stream (SPLIT: the
+# stream cut into 100-octet OCTET STRING segments of an indefinite-length BER eContent).
+compressed() {
+  python3 - "$SSM_SRCDIR/tests/fixtures" "$1" "$2" "${3:-}" <<'PY' || fatal var-setup "compressed-data $1"
+import sys, zlib
+sys.path.insert(0, sys.argv[1])
+from der_build import der, oid
+out, src, split = sys.argv[2], sys.argv[3], sys.argv[4]
+z = zlib.compress(open(src, 'rb').read(), 9)
+if split:
+    econtent = b'\x24\x80' + b''.join(der(0x04, z[i:i + 100]) for i in range(0, len(z), 100)) + b'\0\0'
+else:
+    econtent = der(0x04, z)
+eci = der(0x30, oid('1.2.840.113549.1.7.1') + der(0xA0, econtent))
+cd = der(0x30, der(0x02, b'\0') + der(0x30, oid('1.2.840.113549.1.9.16.3.8')) + eci)
+open(out, 'wb').write(der(0x30, oid('1.2.840.113549.1.9.16.1.9') + der(0xA0, cd)))
+PY
+}
+CMP='Content-Type: application/pkcs7-mime; smime-type=compressed-data; name=smime.p7z'
+compressed "$WORK/m/comp.der" "$E"
+compressed "$WORK/m/comp-split.der" "$QP" split
+cms_mail comp-plain comp.der "$CMP"; expect_decrypted comp-plain "$E" 'action=decompress '
+cms_mail comp-split-binary comp-split.der "$CMP" binary; expect_decrypted comp-split-binary "$QP" 'action=decompress '
+# S/MIME v2 style: no smime-type, the .p7z name alone
+cms_mail comp-p7z-name comp.der 'Content-Type: application/x-pkcs7-mime; name="smime.p7z"'
+expect_decrypted comp-p7z-name "$E" 'action=decompress '
+# decompress = false: delivered as received
+run comp-plain nodecomp
+if [ "$RC" = 0 ] && grep -q 'action=none' <<<"$LOG" && [ "$(entity_body "$WORK/out/comp-plain.eml" /dev/stdout | md5sum)" = "$(entity_body "$OUT" /dev/stdout | md5sum)" ]; then
+  pass comp-not-inflated-when-off
+else fail comp-not-inflated-when-off "exit $RC: $LOG"; fi
+# A decompression bomb (64 MiB of zeros in ~64 KiB) against max_message_size = 2MiB, and a
+# corrupt zlib stream: each delivered as received, the reason logged, nothing else changed.
+head -c $((64 << 20)) /dev/zero >"$WORK/m/zeros"
+compressed "$WORK/m/bomb.der" "$WORK/m/zeros"; rm -f "$WORK/m/zeros"
+cms_mail comp-bomb bomb.der "$CMP"
+python3 -c "import sys; b = bytearray(open(sys.argv[1], 'rb').read()); b[-8] ^= 0x5a; open(sys.argv[2], 'wb').write(b)" \
+  "$WORK/m/comp.der" "$WORK/m/comp-corrupt.der"
+cms_mail comp-corrupt comp-corrupt.der "$CMP"
+for c in comp-bomb:smallmax:'the content inflates to more than 2097152 bytes' comp-corrupt:keep:'corrupt zlib stream|truncated'; do
+  IFS=: read -r cn cfg why <<<"$c"
+  run "$cn" "$cfg"
+  if [ "$RC" != 0 ]; then fail "$cn" "exit $RC: $LOG"
+  elif ! grep -q 'action=none' <<<"$LOG" || ! grep -Eq "decompress-failed reason=\"CompressedData: ($why)" <<<"$LOG"; then fail "$cn" "log: $LOG"
+  elif [ "$(entity_body "$WORK/out/$cn.eml" /dev/stdout | md5sum)" != "$(entity_body "$OUT" /dev/stdout | md5sum)" ]; then fail "$cn" "the body was changed"
+  else pass "$cn"; fi
+done
+# Compress, then sign (openssl cms, opaque): the signature is taken off for the inflation, its
+# pass stays in Authentication-Results; over content that does not inflate it stays on.
+for c in comp:comp-signed comp-corrupt:comp-corrupt-signed; do
+  IFS=: read -r der cn <<<"$c"
+  { printf '%s\r\nContent-Transfer-Encoding: base64\r\n\r\n' "$CMP"; b64 "$WORK/m/$der.der"; } >"$WORK/m/$der.entity"
+  o -sign -binary -nodetach -md sha256 "${SIGN[@]}" -in "$WORK/m/$der.entity" -outform DER -out "$WORK/m/$cn.der"
+  cms_mail "$cn" "$cn.der" "$OPQ"
+done
+expect_decrypted comp-signed "$E" "action=verify\+strip\+decompress smime=pass signer=$FROM "
+expect_verified comp-corrupt-signed "action=verify decompress-failed reason=\"CompressedData: [^\"]*\" smime=pass signer=$FROM "
+
 note "took $((SECONDS - T0)) s"

@@ -4,10 +4,12 @@
 // cannot even parse, are GCM's additional authenticated data and follow the content. They
 // used to be refused ("AuthEnvelopedData with authAttrs": 554 for valid mail); now the tag is
 // checked with them, and an altered attribute is the uniform decryption failure.
+// Also CompressedData (RFC 3274) as BouncyCastle's SMIMECompressedGenerator writes it.
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <algorithm>
 
+#include "smime/cms/decompress.h"
 #include "smime/cms/decrypt.h"
 #include "tests/unit/test_cms_decrypt_support.h"
 #include "tests/unit/test_support.h"
@@ -40,20 +42,25 @@ const fs::path& bc_classes()
 const char* const kEntity =
     "Content-Type: text/plain; charset=us-ascii\r\n\r\nSigned off by BouncyCastle.\r\nSecond line.\r\n";
 
-// AuthEnvelopedData (DER/BER as BouncyCastle writes it) of kEntity to `who`'s certificate,
-// with `options` for BcSmime encrypt (cipher, kt, kdf, authattrs).
-Bytes bc_envelope(const std::string& who, const std::string& options)
+// The CMS object (DER/BER as BouncyCastle writes it) of BcSmime `op` over kEntity.
+Bytes bc_object(const std::string& op, const std::string& options)
 {
     const fs::path dir = test::scratch_dir();
     const std::string in = (dir / "bc-in.eml").string(), out = (dir / "bc-out.eml").string();
     test::write_file(in, std::string("From: a@partner.example\r\n") + kEntity);
-    test::run("cd '" + bc_classes().string() + "' && java -cp '.:" + kClassPath + "' BcSmime encrypt t in='" + in +
-              "' out='" + out + "' rcpt='" + (test::pki_dir() / (who + ".cert.pem")).string() + "' " + options +
-              " >/dev/null 2>&1");
+    test::run("cd '" + bc_classes().string() + "' && java -cp '.:" + kClassPath + "' BcSmime " + op + " t in='" + in +
+              "' out='" + out + "' " + options + " >/dev/null 2>&1");
     // the base64 body after the header block
     test::run("sed '1,/^\\r\\?$/d' '" + out + "' | OPENSSL_CONF=/dev/null openssl base64 -d > '" +
               (dir / "bc.der").string() + "'");
     return test::read_bytes(dir / "bc.der");
+}
+
+// AuthEnvelopedData (DER/BER as BouncyCastle writes it) of kEntity to `who`'s certificate,
+// with `options` for BcSmime encrypt (cipher, kt, kdf, authattrs).
+Bytes bc_envelope(const std::string& who, const std::string& options)
+{
+    return bc_object("encrypt", "rcpt='" + (test::pki_dir() / (who + ".cert.pem")).string() + "' " + options);
 }
 
 // The authAttrs element BcSmime writes with authattrs=1, [1] { contentType = id-data }, up
@@ -67,6 +74,7 @@ class CmsDecryptBouncyCastleTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(CmsDecryptBouncyCastleTest);
     CPPUNIT_TEST(auth_attrs_are_authenticated_data);
     CPPUNIT_TEST(altered_auth_attrs_fail_uniformly);
+    CPPUNIT_TEST(compressed_data_inflates);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -119,6 +127,23 @@ public:
                 CPPUNIT_ASSERT_EQUAL(std::string(kDecryptFailureText), std::string(e.what()));
                 CPPUNIT_ASSERT_EQUAL(std::string("GCM tag mismatch"), e.debug());
             }
+        }
+    }
+
+    // SMIMECompressedGenerator with ZlibCompressor: BER, indefinite lengths, no parameters.
+    void compressed_data_inflates()
+    {
+        const Bytes der = bc_object("compress", "");
+        for (std::size_t piece : {0u, 11u}) {
+            test::write_bytes(test::scratch_dir() / "bc-read.der", der);
+            test::FileSource src(test::scratch_dir() / "bc-read.der", piece);
+            MemorySink sink;
+            // JavaMail writes the entity with the transfer encoding it chose
+            const std::string expected =
+                "Content-Type: text/plain; charset=us-ascii\r\nContent-Transfer-Encoding: 7bit\r\n\r\n"
+                "Signed off by BouncyCastle.\r\nSecond line.\r\n";
+            CPPUNIT_ASSERT_EQUAL(static_cast<std::uint64_t>(expected.size()), decompress_content(src, sink, 1 << 20));
+            CPPUNIT_ASSERT_EQUAL(expected, sink.str());
         }
     }
 };

@@ -8,10 +8,13 @@
 // Operations (each answers one line "OK ID key=value..." or "FAIL ID reason" on stdout):
 //   sign    in= out= cert= key= [chain=] alg=rsa|pss|ecdsa|ed25519 form=detached|opaque [sid=issuer|ski]
 //           [digest=sha256|sha384|sha512] [micalg=rfc3851] [cert2= key2= alg2=]  (a second signer)
+//           [compress=1]  (compress, then sign: RFC 3274 compressed-data inside the signature)
+//   compress in= out= [signcert= signkey= signalg= signform=]  (sign, then compress)
 //   encrypt in= out= rcpt=CERT[,CERT...] cipher=aes128-cbc|aes192-cbc|aes256-cbc|3des|aes128-gcm|aes256-gcm
 //           [kt=v15|oaep|oaep-sha1|oaep-sha384|oaep-sha512] [kdf=sha1|sha256|sha384|cofactor-sha256] [rid=issuer|ski] [berri=1] [ukm=TEXT] [icv=12..16] (GCM)
 //           [api=cms [originator=CERT] [unprot=1]] (CBC through CMSEnvelopedDataGenerator) [authattrs=1] (GCM) [signcert= signkey= signalg= signform=]  (sign, then encrypt)
 //           [outercert= outerkey= outerchain= outeralg= outerform=]  (then sign again: triple wrap)
+//           [compress=1]  (compressed after any signing, before encryption: RFC 8551 §3.6)
 //   verify  in= ca=ROOT [content=OUT]   every signer verifies, its certificate chains to ROOT
 //   decrypt in= out= cert= key=        enveloped-data or authEnveloped-data
 // The batch exits 1 when any operation failed.
@@ -105,7 +108,9 @@ import org.bouncycastle.cms.jcajce.JceKeyAgreeRecipientInfoGenerator;
 import org.bouncycastle.cms.jcajce.JceKeyTransAuthEnvelopedRecipient;
 import org.bouncycastle.cms.jcajce.JceKeyTransEnvelopedRecipient;
 import org.bouncycastle.cms.jcajce.JceKeyTransRecipientInfoGenerator;
+import org.bouncycastle.cms.jcajce.ZlibCompressor;
 import org.bouncycastle.jce.provider.BouncyCastleProvider;
+import org.bouncycastle.mail.smime.SMIMECompressedGenerator;
 import org.bouncycastle.mail.smime.SMIMEEnvelopedGenerator;
 import org.bouncycastle.mail.smime.SMIMESigned;
 import org.bouncycastle.mail.smime.SMIMESignedGenerator;
@@ -171,6 +176,7 @@ public final class BcSmime {
                 case "encrypt": result = encrypt(a); break;
                 case "verify": result = verify(a); break;
                 case "decrypt": result = decrypt(a); break;
+                case "compress": result = compress(a); break;
                 default: throw new Failure("unknown operation " + op);
             }
             report(true, id, result);
@@ -338,7 +344,8 @@ public final class BcSmime {
     private static String sign(Map<String, String> a) throws Exception {
         Parsed p = parse(need(a, "in"));
         String form = a.getOrDefault("form", "detached");
-        MimeBodyPart top = signEntity(p.entity, need(a, "cert"), need(a, "key"), a.get("chain"),
+        MimeBodyPart entity = a.getOrDefault("compress", "0").equals("1") ? compressEntity(p.entity) : p.entity;
+        MimeBodyPart top = signEntity(entity, need(a, "cert"), need(a, "key"), a.get("chain"),
                                       a.getOrDefault("alg", "rsa"), form, a.getOrDefault("sid", "issuer").equals("ski"), a);
         writeMessage(need(a, "out"), p.outer, top);
         return "form=" + form;
@@ -351,6 +358,7 @@ public final class BcSmime {
         if (a.containsKey("signcert"))
             entity = signEntity(entity, a.get("signcert"), need(a, "signkey"), a.get("signchain"),
                                 a.getOrDefault("signalg", "rsa"), a.getOrDefault("signform", "detached"), false);
+        if (a.getOrDefault("compress", "0").equals("1")) entity = compressEntity(entity);
         String cipher = need(a, "cipher");
         ASN1ObjectIdentifier ce;
         boolean aead = false;
@@ -475,6 +483,25 @@ public final class BcSmime {
         }
         writeMessage(need(a, "out"), p.outer, top);
         return "cipher=" + cipher + kinds;
+    }
+
+    // --- compress (RFC 3274) ------------------------------------------------------------------
+    /** application/pkcs7-mime; smime-type=compressed-data (zlib), fixed in bytes. */
+    private static MimeBodyPart compressEntity(MimeBodyPart entity) throws Exception {
+        MimeBodyPart c = new SMIMECompressedGenerator().generate(entity, new ZlibCompressor());
+        ByteArrayOutputStream fixed = new ByteArrayOutputStream();
+        c.writeTo(fixed);
+        return new MimeBodyPart(new ByteArrayInputStream(fixed.toByteArray()));
+    }
+
+    private static String compress(Map<String, String> a) throws Exception {
+        Parsed p = parse(need(a, "in"));
+        MimeBodyPart entity = p.entity;
+        if (a.containsKey("signcert"))
+            entity = signEntity(entity, a.get("signcert"), need(a, "signkey"), a.get("signchain"),
+                                a.getOrDefault("signalg", "rsa"), a.getOrDefault("signform", "detached"), false);
+        writeMessage(need(a, "out"), p.outer, compressEntity(entity));
+        return "compressed";
     }
 
     private static MimeBodyPart pkcs7Part(byte[] der, String smimeType) throws MessagingException {
