@@ -162,7 +162,7 @@ int main(int argc, char** argv)
         parts("peek", o.hits, [&](std::size_t k) {
             if (!cache.peek(user(spread(span, k)))) ok = false;
         });
-        const Bytes der = cache.peek(user(0))->certificates.at(0);
+        const Bytes der = cache.peek(user(0))->certificates.at(0).der;
         parts("parse+facts", o.hits, [&](std::size_t) {
             if (!pki::SharedCertificate::parse_der(der)) ok = false;
         });

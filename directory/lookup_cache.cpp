@@ -42,10 +42,9 @@ std::optional<CacheEntry> decode(ByteView value)
     if (!r.uint(1, count) || count > CachingSource::max_certificates) return std::nullopt;
     for (std::uint64_t i = 0; i < count; ++i) {
         if (!r.uint(4, len) || len == 0 || len > pki::max_certificate_size || !r.take(len, b)) return std::nullopt;
-        e.certificates.emplace_back(b.begin(), b.end());
         std::uint64_t flags = 0;
         if (version >= 2 && (!r.uint(1, flags) || (flags & ~std::uint64_t{flag_dane_ee}) != 0)) return std::nullopt;
-        e.dane_ee.push_back((flags & flag_dane_ee) != 0);
+        e.certificates.push_back({Bytes(b.begin(), b.end()), (flags & flag_dane_ee) != 0});
     }
     if (!r.done()) return std::nullopt;
     return e;
@@ -58,10 +57,10 @@ Bytes encode(const CacheEntry& e)
     record::put_uint(out, e.source.size(), 2);
     record::put_bytes(out, as_bytes(e.source));
     record::put_uint(out, e.certificates.size(), 1);
-    for (std::size_t i = 0; i < e.certificates.size(); ++i) {
-        record::put_uint(out, e.certificates[i].size(), 4);
-        record::put_bytes(out, e.certificates[i]);
-        record::put_uint(out, i < e.dane_ee.size() && e.dane_ee[i] ? flag_dane_ee : 0, 1);
+    for (const auto& c : e.certificates) {
+        record::put_uint(out, c.der.size(), 4);
+        record::put_bytes(out, c.der);
+        record::put_uint(out, c.dane_ee ? flag_dane_ee : 0, 1);
     }
     return out;
 }
@@ -163,10 +162,10 @@ struct CachingSource::Impl {
     {
         std::vector<CertificateCandidate> out;
         out.reserve(e.certificates.size());
-        for (std::size_t i = 0; i < e.certificates.size(); ++i) {
-            if (auto cert = memo->get(e.certificates[i])) {
+        for (const auto& c : e.certificates) {
+            if (auto cert = memo->get(c.der)) {
                 out.push_back(CertificateCandidate{std::move(*cert), e.source, std::nullopt, 0});
-                out.back().dane_ee = i < e.dane_ee.size() && e.dane_ee[i];
+                out.back().dane_ee = c.dane_ee;
             }
         }
         return out;
@@ -226,8 +225,7 @@ struct CachingSource::Impl {
                                                     {"certificates", std::to_string(found.size())}});
         for (const auto& c : found) {
             if (e.certificates.size() == CachingSource::max_certificates) break;
-            e.certificates.push_back(c.cert.der());
-            e.dane_ee.push_back(c.dane_ee);
+            e.certificates.push_back({c.cert.der(), c.dane_ee});
             memo->remember(c.cert);  // parsed by the source already: the next hit need not
         }
         return {std::make_shared<const CacheEntry>(std::move(e)), true};

@@ -53,12 +53,17 @@ struct CacheSettings {
     std::chrono::seconds down_backoff{30};         // see above
 };
 
+// One certificate of a cached answer.
+struct CachedCertificate {
+    Bytes der;
+    bool dane_ee = false;  // CertificateCandidate::dane_ee
+};
+
 // One cached answer as stored.
 struct CacheEntry {
     std::time_t fetched_at = 0;
-    std::string source;               // the source that answered (a candidate's source)
-    std::vector<Bytes> certificates;  // DER; empty: a negative answer
-    std::vector<bool> dane_ee;        // per certificate: CertificateCandidate::dane_ee
+    std::string source;                          // the source that answered (a candidate's source)
+    std::vector<CachedCertificate> certificates;  // empty: a negative answer
 };
 
 class CachingSource final : public CertificateSource {
