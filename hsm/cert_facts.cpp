@@ -97,6 +97,11 @@ CertFacts cert_facts(const X509Cert& cert)
     f.key_bits = bits;
     f.not_before = gnutls_x509_crt_get_activation_time(crt);
     f.not_after = gnutls_x509_crt_get_expiration_time(crt);
+    // RFC 5280 §4.1.2.2 allows 20 octets; 64 leaves room for the non-conforming.
+    f.serial.resize(64);
+    std::size_t serial_size = f.serial.size();
+    if (gnutls_x509_crt_get_serial(crt, f.serial.data(), &serial_size) < 0) serial_size = 0;
+    f.serial.resize(serial_size);
 
     unsigned int ca = 0;
     f.is_ca = gnutls_x509_crt_get_basic_constraints(crt, nullptr, &ca, nullptr) >= 0 && ca;

@@ -38,6 +38,7 @@ struct CertFacts {
     unsigned key_bits = 0;                     // modulus bits, or curve size
     std::time_t not_before = 0;
     std::time_t not_after = 0;
+    Bytes serial;  // serialNumber octets as encoded (empty: unreadable or over 64 octets)
     bool is_ca = false;
     bool self_signed = false;
     bool digital_signature = true;  // keyUsage allows signing (or there is no keyUsage)

@@ -183,6 +183,7 @@ std::unique_ptr<KeyStore> KeyStore::open(const TokenConfig& config)
             id.id.assign(cid->attrCKA_ID, cid->attrCKA_ID + cid->attrCKA_ID_size);
             id.not_before = facts.not_before;
             id.not_after = facts.not_after;
+            id.serial = facts.serial;
             id.is_ca = facts.is_ca;
             if (raw) {
                 const PrivateKeyFacts key = private_key_facts(raw->session, id.id);

@@ -62,6 +62,7 @@ struct Identity {
     Bytes id;           // CKA_ID shared by certificate and key
     bool has_private_key = false;
     std::time_t not_after = 0;
+    Bytes serial;  // the certificate's serialNumber octets
     // Beyond the basic facts, for `ssmctl hsm list` and selection:
     std::time_t not_before = 0;
     bool key_type_supported = false;

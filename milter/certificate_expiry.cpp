@@ -9,12 +9,6 @@ namespace ssm::milter {
 
 namespace {
 
-std::string serial_of(const Bytes& der)
-{
-    const auto cert = pki::SharedCertificate::parse_der(der);
-    return cert ? to_hex(cert->facts().serial) : std::string();
-}
-
 std::string first_address(const hsm::Identity& id)
 {
     return id.email_addresses.empty() ? std::string() : id.email_addresses.front();
@@ -27,7 +21,7 @@ std::vector<metrics::GaugeSet::Sample> certificate_expiry_samples(const std::vec
     std::vector<metrics::GaugeSet::Sample> out;
     for (const auto& id : identities) {
         if (!id.has_private_key) continue;  // a partner's or a CA's certificate: not ours to renew
-        out.push_back({{id.label, first_address(id), serial_of(id.certificate_der)}, static_cast<double>(id.not_after)});
+        out.push_back({{id.label, first_address(id), to_hex(id.serial)}, static_cast<double>(id.not_after)});
     }
     return out;
 }
