@@ -351,13 +351,17 @@ public final class BcSmime {
         return "form=" + form;
     }
 
+    /** The entity, signed first when signcert= (signkey=, signchain=, signalg=, signform=) asks. */
+    private static MimeBodyPart innerSigned(MimeBodyPart entity, Map<String, String> a) throws Exception {
+        if (!a.containsKey("signcert")) return entity;
+        return signEntity(entity, a.get("signcert"), need(a, "signkey"), a.get("signchain"),
+                          a.getOrDefault("signalg", "rsa"), a.getOrDefault("signform", "detached"), false);
+    }
+
     // --- encrypt -----------------------------------------------------------------------------
     private static String encrypt(Map<String, String> a) throws Exception {
         Parsed p = parse(need(a, "in"));
-        MimeBodyPart entity = p.entity;
-        if (a.containsKey("signcert"))
-            entity = signEntity(entity, a.get("signcert"), need(a, "signkey"), a.get("signchain"),
-                                a.getOrDefault("signalg", "rsa"), a.getOrDefault("signform", "detached"), false);
+        MimeBodyPart entity = innerSigned(p.entity, a);
         if (a.getOrDefault("compress", "0").equals("1")) entity = compressEntity(entity);
         String cipher = need(a, "cipher");
         ASN1ObjectIdentifier ce;
@@ -496,10 +500,7 @@ public final class BcSmime {
 
     private static String compress(Map<String, String> a) throws Exception {
         Parsed p = parse(need(a, "in"));
-        MimeBodyPart entity = p.entity;
-        if (a.containsKey("signcert"))
-            entity = signEntity(entity, a.get("signcert"), need(a, "signkey"), a.get("signchain"),
-                                a.getOrDefault("signalg", "rsa"), a.getOrDefault("signform", "detached"), false);
+        MimeBodyPart entity = innerSigned(p.entity, a);
         writeMessage(need(a, "out"), p.outer, compressEntity(entity));
         return "compressed";
     }
