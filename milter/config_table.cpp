@@ -64,7 +64,8 @@ constexpr std::array kKeys = {
             "After decryption, put the protected Subject (RFC 9788) back in place of \"[...]\"."},
     KeySpec{"inbound", "nested_encrypted", K::String, "\"keep\"", false, true,
             "An encrypted part among unencrypted parts (EFAIL): keep it encrypted, or reject "
-            "the message."},
+            "the message. Any application/pkcs7-mime part counts (signed-data and compressed-data "
+            "may hold an encryption) except a certs-only one (a certificate sent as an attachment)."},
     KeySpec{"inbound", "harvest", K::Boolean, "true", false, true,
             "Store the certificates of valid signers for encrypting replies (PRODUCT §3.4)."},
     KeySpec{"inbound", "decompress", K::Boolean, "true", false, true,

@@ -137,9 +137,17 @@ CmsBody open_cms_body(SmimeLabel label, const std::vector<HeaderField>& h, const
 
 namespace {
 
+// A certs-only part (RFC 8551 §3.7: certificates, no content; the .p7c name without an
+// smime-type) cannot hide an encrypted body. Every other pkcs7-mime part may, signed-data
+// and compressed-data included (an encryption inside them).
+bool certs_only(const smime::mime::Part& p)
+{
+    return p.smime_type == "certs-only" || (p.smime_type.empty() && ends_with(p.name, ".p7c"));
+}
+
 bool encrypted_below(const smime::mime::Part& p, bool whole)
 {
-    if (!whole && is_pkcs7_mime_type(p.type, p.subtype)) return true;
+    if (!whole && is_pkcs7_mime_type(p.type, p.subtype) && !certs_only(p)) return true;
     for (std::size_t i = 0; i < p.children.size(); ++i) {
         // The signed entity of multipart/signed is the whole content of its layer.
         const bool child_whole = whole && p.type == "multipart" && p.subtype == "signed" && i == 0;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "base/ascii.h"
 #include "base/error.h"
 #include "smime/mime/body_facts.h"
 #include "smime/mime/line_reader.h"
@@ -276,6 +277,8 @@ private:
                 p.type = ct->type;
                 p.subtype = ct->subtype;
                 p.boundary = ct->param("boundary").value_or("");
+                p.smime_type = ascii_lowercase(ct->param("smime-type").value_or(""));
+                p.name = ct->param("name").value_or("");
             } else {
                 p.type = "text";
                 p.subtype = "plain";

@@ -51,6 +51,10 @@ struct Part {
     std::string subtype = "plain";
     bool has_content_type = false;
     std::string boundary;
+    // Content-Type's smime-type parameter (lower-cased) and name parameter, "" when absent:
+    // what an application/pkcs7-mime part claims to hold (RFC 8551 §3.2.2, §3.2.1).
+    std::string smime_type;
+    std::string name;
     // Declared Content-Transfer-Encoding, lower-cased, "" when absent.
     std::string transfer_encoding;
     // Every Content-Transfer-Encoding field of the header block, [first byte, end of its

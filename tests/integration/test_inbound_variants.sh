@@ -464,4 +464,22 @@ done
 expect_decrypted comp-signed "$E" "action=verify\+strip\+decompress smime=pass signer=$FROM "
 expect_verified comp-corrupt-signed "action=verify decompress-failed reason=\"CompressedData: [^\"]*\" smime=pass signer=$FROM "
 
+# --- 10. nested_encrypted = "reject" and attachments that are not encrypted ------------------------
+# A certificate sent as an attachment (certs-only, made by openssl crl2pkcs7) is no EFAIL
+# shape; the same message with an encrypted part in its place is refused.
+openssl crl2pkcs7 -nocrl -certfile "$PKI/dave.cert.pem" -outform DER -out "$WORK/m/certs-only.der" 2>>"$WORK/openssl.log" \
+  || fatal var-setup "crl2pkcs7"
+for c in certs-only:certs-only:cert.p7c:0 enveloped:enveloped-data:smime.p7m:1; do
+  IFS=: read -r der type name want <<<"$c"
+  [ "$der" = enveloped ] && der=aes256
+  cn=mixed-$type-reject
+  { outer "$cn"; printf 'Content-Type: multipart/mixed; boundary="mx"\r\n\r\n--mx\r\nContent-Type: text/plain\r\n\r\nmy certificate is attached\r\n'
+    printf -- '--mx\r\nContent-Type: application/pkcs7-mime; smime-type=%s; name=%s\r\nContent-Transfer-Encoding: base64\r\n\r\n' "$type" "$name"
+    b64 "$WORK/m/$der.der"; printf -- '--mx--\r\n'; } >"$WORK/out/$cn.eml"
+  run "$cn" reject
+  if [ "$want" = 0 ] && [ "$RC" = 0 ] && grep -q 'action=none' <<<"$LOG"; then pass "$cn"
+  elif [ "$want" = 1 ] && [ "$RC" = 1 ] && grep -q '554 5.7.1' <<<"$LOG"; then pass "$cn"
+  else fail "$cn" "exit $RC (expected $want): $LOG"; fi
+done
+
 note "took $((SECONDS - T0)) s"

@@ -204,6 +204,19 @@ public:
         CPPUNIT_ASSERT(has_nested_encrypted_part(
             part("multipart", "signed", {part("multipart", "mixed", {text(), enc()}), sig()})));
         CPPUNIT_ASSERT(has_nested_encrypted_part(part("multipart", "mixed", {part("multipart", "signed", {enc(), sig()})})));
+        // A certificate sent as an attachment (certs-only, or named .p7c without smime-type) is
+        // no encrypted part; signed-data and compressed-data may hold one and still count.
+        const auto typed = [](const char* subtype, const char* smime_type, const char* name) {
+            smime::mime::Part p = part("application", subtype);
+            p.smime_type = smime_type;
+            p.name = name;
+            return p;
+        };
+        CPPUNIT_ASSERT(!has_nested_encrypted_part(part("multipart", "mixed", {text(), typed("pkcs7-mime", "certs-only", "x.p7c")})));
+        CPPUNIT_ASSERT(!has_nested_encrypted_part(part("multipart", "mixed", {text(), typed("x-pkcs7-mime", "", "Cert.P7C")})));
+        CPPUNIT_ASSERT(has_nested_encrypted_part(part("multipart", "mixed", {text(), typed("pkcs7-mime", "enveloped-data", "x.p7c")})));
+        CPPUNIT_ASSERT(has_nested_encrypted_part(part("multipart", "mixed", {text(), typed("pkcs7-mime", "signed-data", "")})));
+        CPPUNIT_ASSERT(has_nested_encrypted_part(part("multipart", "mixed", {text(), typed("pkcs7-mime", "compressed-data", "")})));
     }
 };
 
