@@ -9,6 +9,7 @@
 #include <string>
 
 #include "base/error.h"
+#include "smime/cms/content_kind.h"
 #include "smime/cms/decompress.h"
 #include "smime/cms/der_length.h"
 #include "tests/unit/test_cms_decrypt_support.h"
@@ -104,6 +105,8 @@ public:
     {
         const Bytes der = compressed_data(parts_of(zlib_compress(kEntity)));
         for (std::size_t piece : {0u, 1u, 7u}) CPPUNIT_ASSERT_EQUAL(kEntity, inflate_all(der, 1 << 20, piece));
+        MemorySource peek(der);  // what the inbound layers see before choosing the reader
+        CPPUNIT_ASSERT(peek_content_kind(peek) == ContentKind::CompressedData);
         // a larger entity: output passes the 64 KiB buffer many times over
         std::string big;
         for (int i = 0; i < 20000; ++i) big += "line " + std::to_string(i) + " of a long attachment\r\n";
