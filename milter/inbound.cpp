@@ -129,7 +129,18 @@ SmimeAuthResult InboundProcessor::judge_signer(const smime::cms::SignerVerificat
     const pki::CertificateFacts facts = pki::facts(*cert);
     r.serial = to_hex(facts.serial);
     r.issuer = issuer_dn(*cert);
-    if (!facts.email_addresses.empty()) r.identifier = facts.email_addresses.front();
+    // The signer's address that the From names (RFC 3183: the domain's signing authority),
+    // if the certificate has one; it is also the identifier reported when the check fails.
+    const auto author = author_of(headers);
+    std::optional<std::string> from_match;
+    if (author) {
+        if (const std::string lower = ascii_lowercase(author->str()); facts.has_address(lower))
+            from_match = lower;
+        else if (const std::string dsa = "domain-signing-authority@" + author->domain().str(); facts.has_address(dsa))
+            from_match = dsa;
+    }
+    if (from_match) r.identifier = *from_match;
+    else if (!facts.email_addresses.empty()) r.identifier = facts.email_addresses.front();
     if (!signer.signature_valid) {
         // RFC 7281 §3: "neutral" for a signature that could not be processed (an algorithm
         // we do not implement), "fail" for one that was checked and is wrong.
@@ -160,19 +171,7 @@ SmimeAuthResult InboundProcessor::judge_signer(const smime::cms::SignerVerificat
         return r;
     }
     r.validated = true;
-    const auto author = author_of(headers);
-    bool matches = false;
-    if (author) {
-        const std::string lower = ascii_lowercase(author->str());
-        if (facts.has_address(lower)) {
-            matches = true;
-            r.identifier = lower;
-        } else if (facts.has_address("domain-signing-authority@" + author->domain().str())) {
-            matches = true;  // RFC 3183 domain signature
-            r.identifier = "domain-signing-authority@" + author->domain().str();
-        }
-    }
-    if (!matches) {
+    if (!from_match) {
         r.result = SmimeResult::Fail;
         r.reason = "From address does not match the signer certificate";
         return r;

@@ -26,6 +26,7 @@ std::string printable(std::string_view text)
     std::string out(text.substr(0, 120));
     for (char& ch : out)
         if (static_cast<unsigned char>(ch) < 0x20 || static_cast<unsigned char>(ch) > 0x7e) ch = '?';
+    if (text.size() > out.size()) out += "...";  // cut: say so, the name is not what it looks like
     return out;
 }
 

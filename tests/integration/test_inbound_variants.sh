@@ -464,6 +464,18 @@ done
 expect_decrypted comp-signed "$E" "action=verify\+strip\+decompress smime=pass signer=$FROM "
 expect_verified comp-corrupt-signed "action=verify decompress-failed reason=\"CompressedData: [^\"]*\" smime=pass signer=$FROM "
 
+# --- 9b. the identifier of a failed signature ------------------------------------------------------
+# A certificate with two addresses from a CA we do not trust, signing for the second: the
+# failure names the address the From uses, not the certificate's first one.
+issue_cert multi "first@other.example, email:dave2@partner.example" rsa "digitalSignature, keyEncipherment" rogue \
+  || fatal var-setup "issue multi"
+o -sign -binary -md sha256 -signer "$XPKI/multi.cert.pem" -inkey "$XPKI/multi.key.pem" -in "$E" -outform DER -out "$WORK/m/multi.der"
+SENDER=dave2@partner.example signed_mail det-untrusted-identifier multi.der "$E" "$MS" '----=_Part_7.x/y'
+run det-untrusted-identifier keep dave2@partner.example
+if [ "$RC" = 0 ] && grep -q '^mx.acme.example; smime=fail reason="[^"]*untrusted[^"]*" body.smime-identifier=dave2@partner.example ' <<<"$(ar)"; then
+  pass det-untrusted-identifier
+else fail det-untrusted-identifier "exit $RC: $(ar) $LOG"; fi
+
 # --- 10. nested_encrypted = "reject" and attachments that are not encrypted ------------------------
 # A certificate sent as an attachment (certs-only, made by openssl crl2pkcs7) is no EFAIL
 # shape; the same message with an encrypted part in its place is refused.
