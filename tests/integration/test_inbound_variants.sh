@@ -266,6 +266,24 @@ for cn in det-plain det-x-pkcs7-signature det-protocol-unquoted det-boundary-unq
           det-message-rfc822; do
   expect_verified "$cn"
 done
+# Shapes seen in real mail (30 messages from Gmail, Outlook/Exchange, Outlook for Mac, Apple
+# Mail, Thunderbird, Evolution and KMail checked against openssl's verdict, 2026-12-01): micalg
+# as an OID (Exchange Online), a signed part with no header block at all (git send-email through
+# Google's S/MIME), quoted-printable ending in a soft break just before the delimiter (Apple
+# Mail), lower-case field names and a UTF-8 BOM (Outlook for Mac), blank lines after the
+# closing delimiter (list servers).
+printf '\r\nA patch sent through a signing relay.\r\n\r\n-- \r\nsig\r\n' >"$WORK/m/noheader.entity"
+printf 'Content-Type: text/plain; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nGr=C3=BC=C3=9Fe, the last line ends in a soft break =' >"$WORK/m/softend.entity"
+printf 'Content-type: text/plain;\r\n\tcharset="UTF-8"\r\nContent-transfer-encoding: quoted-printable\r\n\r\n=EF=BB=BFHello from a Mac   \r\n\t\r\n' >"$WORK/m/bom.entity"
+for x in noheader softend bom; do
+  o -sign -binary -md sha256 "${SIGN[@]}" -in "$WORK/m/$x.entity" -outform DER -out "$WORK/m/det-$x.der"
+done
+signed_mail det-micalg-oid det.der "$E" "$(ms 'protocol="application/pkcs7-signature"; micalg=2.16.840.1.101.3.4.2.1; boundary="_000_oid"')" _000_oid
+signed_mail det-no-header-block det-noheader.der "$WORK/m/noheader.entity" "$(ms 'protocol="application/pkcs7-signature"; micalg=sha-256; boundary="000000000000699b0405f1752aa7"')" 000000000000699b0405f1752aa7
+signed_mail det-qp-soft-break-end det-softend.der "$WORK/m/softend.entity" "$(ms 'protocol="application/pkcs7-signature"; micalg=sha-256; boundary="Apple-Mail=_5C1E"')" 'Apple-Mail=_5C1E'
+signed_mail det-lower-case-bom det-bom.der "$WORK/m/bom.entity" "$(ms 'protocol="application/pkcs7-signature"; micalg=sha256; boundary="B_3692187200_1"')" B_3692187200_1
+printf '\r\n\r\n\r\n' >>"$WORK/out/det-lower-case-bom.eml"
+for cn in det-micalg-oid det-no-header-block det-qp-soft-break-end det-lower-case-bom; do expect_verified "$cn"; done
 if [ -n "$peer_nss" ]; then
   signed_mail det-nss nss-det.der "$E" "$MS" '----=_Part_7.x/y'
   expect_verified det-nss
