@@ -13,6 +13,7 @@
 #include "base/error.h"
 #include "base/gnutls_datum.h"
 #include "base/log.h"
+#include "base/mailbox_list.h"
 #include "base/metrics.h"
 #include "pki/certificate.h"
 #include "directory/receipt_store.h"
@@ -97,11 +98,13 @@ std::string issuer_dn(const pki::Certificate& cert)
     return std::string(b.begin(), b.end());
 }
 
-std::optional<EmailAddress> author_of(const std::vector<HeaderField>& h)
+// The addresses a signer must match: every mailbox of the From field. RFC 8551 §3.1 allows
+// the Sender too, but the From is what the reader sees and what partner rules are about: a
+// valid signature by whoever the Sender names does not vouch for the From.
+std::vector<EmailAddress> authors_of(const std::vector<HeaderField>& h)
 {
     const HeaderField* from = smime::mime::find_field(h, "From");
-    if (!from) return std::nullopt;
-    return EmailAddress::parse(from->value);
+    return from ? parse_mailbox_list(from->value).addresses : std::vector<EmailAddress>{};
 }
 
 std::string local_host_name()
@@ -129,15 +132,16 @@ SmimeAuthResult InboundProcessor::judge_signer(const smime::cms::SignerVerificat
     const pki::CertificateFacts facts = pki::facts(*cert);
     r.serial = to_hex(facts.serial);
     r.issuer = issuer_dn(*cert);
-    // The signer's address that the From names (RFC 3183: the domain's signing authority),
-    // if the certificate has one; it is also the identifier reported when the check fails.
-    const auto author = author_of(headers);
+    // The signer's address that the From names (one of its authors; RFC 3183: the domain's
+    // signing authority), if the certificate has one; it is also the identifier reported when
+    // the check fails.
     std::optional<std::string> from_match;
-    if (author) {
-        if (const std::string lower = ascii_lowercase(author->str()); facts.has_address(lower))
+    for (const auto& author : authors_of(headers)) {
+        if (const std::string lower = ascii_lowercase(author.str()); facts.has_address(lower))
             from_match = lower;
-        else if (const std::string dsa = "domain-signing-authority@" + author->domain().str(); facts.has_address(dsa))
+        else if (const std::string dsa = "domain-signing-authority@" + author.domain().str(); facts.has_address(dsa))
             from_match = dsa;
+        if (from_match) break;
     }
     if (from_match) r.identifier = *from_match;
     else if (!facts.email_addresses.empty()) r.identifier = facts.email_addresses.front();
@@ -207,12 +211,12 @@ std::vector<Bytes> InboundProcessor::known_signer_certificates(const smime::cms:
     const bool missing = std::any_of(v.signers.begin(), v.signers.end(), [](const auto& s) {
         return s.signer_certificate_der.empty();
     });
-    const auto author = author_of(fields);
-    if (!missing || !author) return known;
+    const auto authors = authors_of(fields);
+    if (!missing || authors.empty()) return known;
     for (const auto& source : m_certificates.sources()) {
         if (source->name().starts_with("ldap:")) continue;
         try {
-            for (const auto& c : source->lookup(*author)) known.push_back(c.cert.der());
+            for (const auto& c : source->lookup(authors.front())) known.push_back(c.cert.der());
         } catch (const std::exception& e) {
             log::warning("signer-lookup-failed", {{"source", source->name()}, {"error", e.what()}});
         }

@@ -8,6 +8,7 @@
 #include "base/ascii.h"
 #include "base/error.h"
 #include "base/log.h"
+#include "base/mailbox_list.h"
 #include "base/metrics.h"
 #include "directory/receipt_store.h"
 #include "smime/cms/envelope.h"
@@ -67,17 +68,19 @@ std::unique_ptr<ByteSource> MessageProcessor::body_source() const
 
 std::optional<EmailAddress> MessageProcessor::author() const
 {
-    for (const auto& h : m_headers) {
-        if (!iequals(h.name, "From")) continue;
-        // The first mailbox of the From field (a list is unusual; the first author signs).
-        std::string_view v = h.value;
-        if (const auto comma = v.find(','); comma != std::string_view::npos &&
-                                            v.find('<') > comma)
-            v = v.substr(0, comma);
-        if (auto a = EmailAddress::parse(v)) return a;
-        return std::nullopt;
-    }
-    return m_context.from;
+    const smime::mime::HeaderField* from = smime::mime::find_field(m_headers, "From");
+    if (!from) return m_context.from;
+    MailboxList authors = parse_mailbox_list(from->value);
+    if (authors.addresses.empty()) return std::nullopt;
+    // RFC 5322 §3.6.2: with several authors the Sender field names the one who sent it; that
+    // author signs. Otherwise the first author does. (A Sender who is no author does not:
+    // receivers match the signer against the From field.)
+    if (authors.addresses.size() > 1)
+        if (const smime::mime::HeaderField* sender = smime::mime::find_field(m_headers, "Sender"))
+            if (const auto s = first_mailbox(sender->value))
+                for (auto& a : authors.addresses)
+                    if (a.same_as(*s)) return std::move(a);
+    return std::move(authors.addresses.front());
 }
 
 std::shared_ptr<smime::Signer> MessageProcessor::find_signer(const Effective& e,

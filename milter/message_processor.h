@@ -154,6 +154,9 @@ private:
     smime::EncryptParameters encryption_parameters() const;
     std::shared_ptr<smime::Signer> find_signer(const Effective& e, const EmailAddress& author,
                                                std::string& identity);
+    // Whose key signs: the From field's mailbox (with several authors, the one the Sender field
+    // names, else the first); the envelope sender when there is no From; nullopt when From
+    // holds no address.
     std::optional<EmailAddress> author() const;
     void record_receipt_request(const smime::cms::ReceiptRequest& request, const smime::SignResult& signature);
     // The Subject without the trigger tags the plans ask to strip; nullopt: unchanged.

@@ -117,3 +117,34 @@ for msg in $all_messages; do
   fi
 done
 
+
+# The From field as mail clients write it (RFC 5322 §3.4): Exchange's "Last, First" display
+# names and "addr (comment)" from MTAs and cron were refused with 554 "no From address" until
+# 2026-12-01 (found with real mail); with several authors the Sender names the signer; a
+# display name without angle brackets is no address.
+from_case() {  # NAME FROM [SENDER] -> $WORK/out/ssmctl-from-NAME.in.eml
+  local src=$WORK/out/ssmctl-from-$1.in.eml
+  { printf 'From: %s\r\n' "$2"; [ -n "${3:-}" ] && printf 'Sender: %s\r\n' "$3"
+    sed '1d; s/@RCPT@/'"$RCPT"'/' "$msgdir/plain-7bit.eml"; } >"$src"
+}
+from_case last-first '"Smith, Alice" <alice@acme.example>'
+from_case comment 'alice@acme.example (Alice Smith, Sales)'
+from_case comment-first '(Alice) alice@acme.example'
+from_case authors-sender 'Bob <bob@acme.example>, "Smith, Alice" <alice@acme.example>' '"Smith, Alice" <alice@acme.example>'
+from_case authors-first '"Smith, Alice" <alice@acme.example>, Bob <bob@acme.example>'
+for c in last-first comment comment-first authors-sender authors-first; do
+  name=ssmctl-from-$c src=$WORK/out/ssmctl-from-$c.in.eml
+  if "$SSM_BUILDDIR/ssmctl" -c "$WORK/ssm-detached-pkcs1.toml" process --direction out \
+       --from alice@acme.example --to "$RCPT" <"$src" >"$WORK/out/$name.eml" 2>"$WORK/out/$name.err"; then
+    check_signed "$name" "$WORK/out/$name.eml" "$src" alice@acme.example pkcs1
+  else
+    fail "$name" "ssmctl exit $?: $(tail -n 2 "$WORK/out/$name.err" | tr '\n' ' ')"
+  fi
+done
+from_case no-angle 'Alice Smith alice@acme.example'
+name=ssmctl-from-no-angle
+"$SSM_BUILDDIR/ssmctl" -c "$WORK/ssm-detached-pkcs1.toml" process --direction out --from alice@acme.example \
+  --to "$RCPT" <"$WORK/out/$name.in.eml" >"$WORK/out/$name.eml" 2>"$WORK/out/$name.err"
+rc=$?
+if [ "$rc" = 1 ] && grep -q '554 5.6.0 .*no From address' "$WORK/out/$name.err"; then pass "$name"
+else fail "$name" "exit $rc: $(grep -E '^(decision|reply):' "$WORK/out/$name.err" | tr '\n' ' ')"; fi
