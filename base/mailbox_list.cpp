@@ -3,11 +3,33 @@
 // semicolons do not split anything; every length is bounded by the value's.
 #include "base/mailbox_list.h"
 
+#include <cctype>
 #include <string>
 
 namespace ssm {
 
 namespace {
+
+// RFC 5322 §3.4.1 local-part: a dot-atom (atext and dots; RFC 6532 lets UTF-8 in) or a
+// quoted string. EmailAddress::parse is more lenient (envelope values); an address field is
+// held to the grammar, so that a special such as ';' or '(' taken from between angle
+// brackets never ends up in an address that would read differently elsewhere.
+bool is_local_part(std::string_view local)
+{
+    if (local.size() >= 2 && local.front() == '"') {  // one quoted string, nothing around it
+        for (std::size_t i = 1; i < local.size(); ++i) {
+            if (local[i] == '\\') ++i;
+            else if (local[i] == '"') return i == local.size() - 1;
+        }
+        return false;
+    }
+    static constexpr std::string_view kAtextSpecials = "!#$%&'*+-/=?^_`{|}~.";
+    for (char c : local) {
+        const auto u = static_cast<unsigned char>(c);
+        if (!(std::isalnum(u) || u >= 0x80 || kAtextSpecials.find(c) != std::string_view::npos)) return false;
+    }
+    return !local.empty();
+}
 
 // One entry (a mailbox) being read: the text of its first angle address, and its addr-spec
 // text outside any angle brackets with comments and folding white space removed.
@@ -25,7 +47,7 @@ struct Entry {
         if (angle && !text.empty() && text.front() == '@')
             if (const auto colon = text.find(':'); colon != std::string_view::npos) text.remove_prefix(colon + 1);
         auto a = broken ? std::nullopt : EmailAddress::parse(text);
-        if (a) out.addresses.push_back(std::move(*a));
+        if (a && is_local_part(a->local_part())) out.addresses.push_back(std::move(*a));
         else ++out.unparsable;
         *this = Entry{};
     }

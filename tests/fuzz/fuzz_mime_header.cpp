@@ -4,12 +4,15 @@
 // leaks: a result that depends on how the input is chunked, a body offset past the input, and
 // any value that, written back, starts a header field of its own or ends the block (header
 // injection): writing the fields and parsing them again must give the same field names.
+// Every field value is also read as an RFC 5322 address list (base/mailbox_list.h, for From):
+// each address found must read back as itself, alone and in angle brackets.
 // Build: tests/fuzz/build.sh BUILDDIR OUTDIR fuzz_mime_header (see tests/fuzz/README.md).
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 
 #include "base/error.h"
+#include "base/mailbox_list.h"
 #include "base/stream.h"
 #include "smime/mime/content_type.h"
 #include "smime/mime/header.h"
@@ -55,6 +58,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (f.name.empty()) std::abort();
         write_header_field(out, f);
         if (iequals(f.name, "Content-Type")) (void)parse_content_type(f.value);
+        for (const auto& address : parse_mailbox_list(f.value).addresses) {
+            const std::string text = address.str();
+            const auto bare = first_mailbox(text), angled = first_mailbox("<" + text + ">");
+            if (!bare || !angled || bare->str() != text || angled->str() != text) std::abort();
+        }
     }
     out.write(as_bytes(std::string_view("\r\nbody\r\n")));
     Limits loose;  // our own output may be longer than the input limit (folds get a space)

@@ -92,6 +92,15 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::size_t{0}, bad);
         CPPUNIT_ASSERT(addresses("\"unclosed, quote <a@x.example>", &bad).empty());
         CPPUNIT_ASSERT(!first_mailbox("no-at-sign"));
+        // Specials from between angle brackets make no address (found by fuzz_mime_header: it
+        // would not read back as itself).
+        CPPUNIT_ASSERT(addresses("<a;b@x.example>", &bad).empty());
+        CPPUNIT_ASSERT(addresses("<a:b@x.example>").empty());
+        CPPUNIT_ASSERT(addresses("<a\\b@x.example>").empty());
+        CPPUNIT_ASSERT(addresses("<a\"b@x.example>").empty());
+        CPPUNIT_ASSERT(addresses("<J\xc3\xbcrgen@x.example>").size() == 1);  // RFC 6532 UTF-8
+        CPPUNIT_ASSERT(addresses("<\"\"x:y\"\"@x.example>").empty());  // quotes around, not one quoted string
+        CPPUNIT_ASSERT(addresses("<\"a\\\"b\"@x.example>").size() == 1);  // one, with a quoted-pair
         CPPUNIT_ASSERT(addresses(std::string(100000, '(')).empty());
         CPPUNIT_ASSERT(addresses(std::string(100000, '"')).empty());
     }
