@@ -253,7 +253,9 @@ constexpr std::array kKeys = {
             "SMTP AUTH user names ({auth_authen}, case-insensitive); the client must have "
             "authenticated as one of them."},
     KeySpec{"rule[]", "subject_tag", K::String, "", false, true,
-            "Header trigger: the Subject contains this tag (case-insensitive), e.g. \"[encrypt]\"."},
+            "Header trigger: the Subject contains this tag (case-insensitive), e.g. \"[encrypt]\"; "
+            "also inside RFC 2047 encoded-words, as clients write a Subject with non-ASCII "
+            "characters."},
     KeySpec{"rule[]", "header", K::StringArray, "", false, true,
             "Header triggers \"Name: value pattern\" (* and ? wildcards, case-insensitive); "
             "one must match."},

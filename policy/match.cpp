@@ -6,6 +6,7 @@
 
 #include "base/ascii.h"
 #include "base/error.h"
+#include "smime/mime/encoded_words.h"
 
 namespace ssm::policy {
 
@@ -83,24 +84,45 @@ bool HeaderPattern::matches(const std::vector<smime::mime::HeaderField>& headers
     return false;
 }
 
-std::size_t find_tag(std::string_view subject, std::string_view tag)
+namespace {
+
+// Where the tag is in `text` (ASCII case-insensitive), or npos.
+std::size_t find_tag(std::string_view text, std::string_view tag)
 {
-    if (tag.empty() || tag.size() > subject.size()) return std::string_view::npos;
-    for (std::size_t i = 0; i + tag.size() <= subject.size(); ++i)
-        if (iequals(subject.substr(i, tag.size()), tag)) return i;
+    if (tag.empty() || tag.size() > text.size()) return std::string_view::npos;
+    for (std::size_t i = 0; i + tag.size() <= text.size(); ++i)
+        if (iequals(text.substr(i, tag.size()), tag)) return i;
     return std::string_view::npos;
 }
 
-std::string strip_tag(std::string_view subject, std::string_view tag)
+// `text` without the tag at `at`, the white space around it tidied.
+std::string cut_tag(std::string_view text, std::size_t at, std::size_t size)
 {
-    const std::size_t at = find_tag(subject, tag);
-    if (at == std::string_view::npos) return std::string(subject);
-    std::string before(subject.substr(0, at));
-    std::string_view after = subject.substr(at + tag.size());
+    std::string before(text.substr(0, at));
+    std::string_view after = text.substr(at + size);
     while (!before.empty() && (before.back() == ' ' || before.back() == '\t')) before.pop_back();
     while (!after.empty() && (after.front() == ' ' || after.front() == '\t')) after.remove_prefix(1);
     if (!before.empty() && !after.empty()) before += ' ';
     return before + std::string(after);
+}
+
+}  // namespace
+
+bool has_tag(std::string_view subject, std::string_view tag)
+{
+    if (find_tag(subject, tag) != std::string_view::npos) return true;
+    const auto decoded = smime::mime::decode_encoded_words(subject);
+    return decoded.had_encoded_words && find_tag(decoded.text, tag) != std::string_view::npos;
+}
+
+std::string strip_tag(std::string_view subject, std::string_view tag)
+{
+    if (const std::size_t at = find_tag(subject, tag); at != std::string_view::npos)
+        return cut_tag(subject, at, tag.size());
+    const auto decoded = smime::mime::decode_encoded_words(subject);
+    const std::size_t at = decoded.had_encoded_words ? find_tag(decoded.text, tag) : std::string_view::npos;
+    if (at == std::string_view::npos) return std::string(subject);
+    return smime::mime::encode_unstructured(cut_tag(decoded.text, at, tag.size()));
 }
 
 const smime::mime::HeaderField* subject_field(const std::vector<smime::mime::HeaderField>& headers)
@@ -153,7 +175,7 @@ MatchResult match(const Conditions& c, const MessageContext& msg, const EmailAdd
         if (!msg.headers) return no;
         if (!c.subject_tag.empty()) {
             const auto* subject = subject_field(*msg.headers);
-            if (!subject || find_tag(subject->value, c.subject_tag) == std::string_view::npos) return no;
+            if (!subject || !has_tag(subject->value, c.subject_tag)) return no;
             trigger = "Subject tag " + c.subject_tag;
         }
         if (!c.header.empty()) {

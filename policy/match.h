@@ -75,11 +75,12 @@ private:
     std::string m_text, m_name, m_glob;
 };
 
-// The Subject tag of a header trigger, e.g. "[encrypt]", matched case-insensitively.
-// Where the tag is in `subject`, or npos. The field value is matched as sent (an RFC 2047
-// encoded-word is not decoded).
-std::size_t find_tag(std::string_view subject, std::string_view tag);
-// The Subject without the tag (first occurrence), with the space around it tidied.
+// The Subject tag of a header trigger, e.g. "[encrypt]", matched case-insensitively in the
+// field value as sent and, failing that, in its RFC 2047 decoded text (a client encodes the
+// whole Subject once it holds one non-ASCII character: "=?iso-8859-1?Q?=5Bencrypt=5D_...").
+bool has_tag(std::string_view subject, std::string_view tag);
+// The Subject without the tag (first occurrence), with the space around it tidied. When the
+// tag was found only in the decoded text, the rest is encoded again (UTF-8 encoded-words).
 std::string strip_tag(std::string_view subject, std::string_view tag);
 // The value of the first Subject field, if any.
 const smime::mime::HeaderField* subject_field(const std::vector<smime::mime::HeaderField>& headers);

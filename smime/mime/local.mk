@@ -15,7 +15,9 @@ smime_mime_libssm_mime_a_SOURCES = \
 
 check_PROGRAMS += tests/unit/test_mime
 tests_unit_test_mime_SOURCES = tests/unit/test_mime.cpp tests/unit/test_mime_canonical.cpp \
+	tests/unit/test_encoded_words.cpp \
 	tests/unit/test_mime_stream.cpp \
 	tests/unit/test_mime_support.h $(UNIT_MAIN)
 tests_unit_test_mime_LDADD = smime/mime/libssm_mime.a base/libssm_base.a $(UNIT_LIBS)
 smime_mime_libssm_mime_a_SOURCES += smime/mime/sio_label.h smime/mime/sio_label.cpp
+smime_mime_libssm_mime_a_SOURCES += smime/mime/encoded_words.h smime/mime/encoded_words.cpp

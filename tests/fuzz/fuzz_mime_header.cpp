@@ -5,7 +5,9 @@
 // any value that, written back, starts a header field of its own or ends the block (header
 // injection): writing the fields and parsing them again must give the same field names.
 // Every field value is also read as an RFC 5322 address list (base/mailbox_list.h, for From):
-// each address found must read back as itself, alone and in angle brackets.
+// each address found must read back as itself, alone and in angle brackets. And every value
+// is read as RFC 2047 text (smime/mime/encoded_words.h, for Subject triggers): its decoded
+// text, encoded again, must decode to the same text.
 // Build: tests/fuzz/build.sh BUILDDIR OUTDIR fuzz_mime_header (see tests/fuzz/README.md).
 #include <cstdint>
 #include <cstdlib>
@@ -15,6 +17,7 @@
 #include "base/mailbox_list.h"
 #include "base/stream.h"
 #include "smime/mime/content_type.h"
+#include "smime/mime/encoded_words.h"
 #include "smime/mime/header.h"
 #include "tests/fuzz/one_byte_source.h"
 
@@ -58,6 +61,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (f.name.empty()) std::abort();
         write_header_field(out, f);
         if (iequals(f.name, "Content-Type")) (void)parse_content_type(f.value);
+        const std::string text = decode_encoded_words(f.value).text;
+        if (decode_encoded_words(encode_unstructured(text)).text != text) std::abort();
         for (const auto& address : parse_mailbox_list(f.value).addresses) {
             const std::string text = address.str();
             const auto bare = first_mailbox(text), angled = first_mailbox("<" + text + ">");

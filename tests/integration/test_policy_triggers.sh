@@ -127,6 +127,26 @@ else fail trig-nocert-550 "rc=$rc reply '$SMTP_REPLY'"; fi
 sleep 1
 [ "$(sink_count)" -eq "$before" ] && pass trig-nocert-not-delivered || fail trig-nocert-not-delivered "a message reached the sink"
 
+# 3b. The tag inside an RFC 2047 encoded Subject, as Outlook and Thunderbird write one with a
+# non-ASCII character ("[encrypt] Vertragsänderung"): the trigger holds (until 2026-12-01 it was
+# missed and the message went out in clear); to dave it is encrypted and the tag is gone from
+# the Subject, which is encoded again.
+message nocert-2047 nocert@partner.example "=?iso-8859-1?Q?=5Bencrypt=5D_Vertrags=E4nderung?="
+before=$(sink_count)
+send_mail "$SMTPD_PORT" alice@acme.example nocert@partner.example "$WORK/out/nocert-2047.in.eml"; rc=$?
+if [ "$rc" -eq 5 ] && printf '%s\n' "$SMTP_REPLY" | grep -qE '^550[ -]5\.7\.1 .*nocert@partner\.example'; then
+  pass trig-rfc2047-nocert-550
+else fail trig-rfc2047-nocert-550 "rc=$rc reply '$SMTP_REPLY'"; fi
+sleep 1
+[ "$(sink_count)" -eq "$before" ] && pass trig-rfc2047-not-delivered || fail trig-rfc2047-not-delivered "a message reached the sink"
+message tagged-2047 dave@partner.example "=?UTF-8?B?W0VOQ1JZUFRdIEdyw7zDn2U=?="
+if send tagged-2047 dave@partner.example && decrypted tagged-2047; then
+  outer=$(header_of "$DELIVERED" Subject)
+  shown=$(python3 -c 'import sys; from email.header import decode_header, make_header; print(str(make_header(decode_header(sys.argv[1]))))' "$outer")
+  if [ "$shown" = "Grüße" ] && grep -q 'trigger=Subject tag \[encrypt\]' "$WORK/milter.log"; then pass trig-rfc2047-stripped
+  else fail trig-rfc2047-stripped "outer Subject '$outer' reads '$shown'"; fi
+else fail trig-rfc2047-stripped "SMTP: ${SMTP_REPLY:-} ${PEER_DETAIL:-}"; fi
+
 # 4. without the tag the same recipient gets the message in clear (opportunistic, no certificate).
 message clear nocert@partner.example "no certificate, no tag"
 if send clear nocert@partner.example; then

@@ -274,8 +274,28 @@ public:
         };
         for (auto& c : cases)
             CPPUNIT_ASSERT_EQUAL_MESSAGE(c.subject, std::string(c.stripped), strip_tag(c.subject, c.tag));
-        CPPUNIT_ASSERT_EQUAL(std::size_t(4), find_tag("Re: [x]", "[X]"));
-        CPPUNIT_ASSERT(find_tag("[x", "[x]") == std::string_view::npos);
+        CPPUNIT_ASSERT(has_tag("Re: [x]", "[X]"));
+        CPPUNIT_ASSERT(!has_tag("[x", "[x]"));
+        // RFC 2047: clients encode the whole Subject once it holds one non-ASCII character; the
+        // tag must be found there too (it used to be missed: the mail left unencrypted).
+        const struct { const char* subject; const char* stripped; } encoded[] = {
+            // Outlook, ISO-8859-1 quoted-printable: "[encrypt] Vertragsänderung"
+            {"=?iso-8859-1?Q?=5Bencrypt=5D_Vertrags=E4nderung?=", "=?UTF-8?B?VmVydHJhZ3PDpG5kZXJ1bmc=?="},
+            // Thunderbird, UTF-8 base64: "[ENCRYPT] Grüße"
+            {"=?UTF-8?B?W0VOQ1JZUFRdIEdyw7zDn2U=?=", "=?UTF-8?B?R3LDvMOfZQ==?="},
+            // two encoded-words, folded: the space between them is no text (RFC 2047 §6.2)
+            {"=?utf-8?q?=5Benc?=\r\n =?utf-8?q?rypt=5D_ok?=", "ok"},
+            // the tag outside the encoded-word: cut from the raw value, the word left alone
+            {"[encrypt] =?utf-8?q?Gr=C3=BC=C3=9Fe?=", "=?utf-8?q?Gr=C3=BC=C3=9Fe?="},
+            // an unknown charset or a broken word is no text to search
+            {"=?x-unknown?Q?=5Bencrypt=5D?=", "=?x-unknown?Q?=5Bencrypt=5D?="},
+            {"=?utf-8?Q?=5Bencrypt=5?=", "=?utf-8?Q?=5Bencrypt=5?="},
+        };
+        for (const auto& c : encoded) {
+            const bool found = std::string(c.subject) != c.stripped;
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.subject, found, has_tag(c.subject, "[encrypt]"));
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.subject, std::string(c.stripped), strip_tag(c.subject, "[encrypt]"));
+        }
         std::vector<smime::mime::HeaderField> h{{"To", "t"}, {"SUBJECT", "one"}, {"Subject", "two"}};
         CPPUNIT_ASSERT_EQUAL(std::string("one"), subject_field(h)->value);
     }
