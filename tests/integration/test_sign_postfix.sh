@@ -106,17 +106,21 @@ else fail postfix-milter-still-running "ssm-milter died: $(tail -n 5 "$WORK/milt
 # The peers already proved the milter's output; here openssl and the content check suffice.
 stop_milter
 OPENSSL_ONLY=1
-for msg in $all_messages; do
-  name="ssmctl-detached-pkcs1-alice-$msg" src=$WORK/out/ssmctl-$msg.in.eml
-  sed "s/@SENDER@/alice@acme.example/; s/@RCPT@/$RCPT/" "$msgdir/$msg.eml" >"$src"
+# ssmctl_signed NAME SRC: ssmctl process signs SRC as alice (detached, PKCS#1 v1.5), checked.
+ssmctl_signed() {
+  local name=$1 src=$2
   if "$SSM_BUILDDIR/ssmctl" -c "$WORK/ssm-detached-pkcs1.toml" process --direction out \
        --from alice@acme.example --to "$RCPT" <"$src" >"$WORK/out/$name.eml" 2>"$WORK/out/$name.err"; then
     check_signed "$name" "$WORK/out/$name.eml" "$src" alice@acme.example pkcs1
   else
     fail "$name" "ssmctl exit $?: $(tail -n 2 "$WORK/out/$name.err" | tr '\n' ' ')"
   fi
+}
+for msg in $all_messages; do
+  src=$WORK/out/ssmctl-$msg.in.eml
+  sed "s/@SENDER@/alice@acme.example/; s/@RCPT@/$RCPT/" "$msgdir/$msg.eml" >"$src"
+  ssmctl_signed "ssmctl-detached-pkcs1-alice-$msg" "$src"
 done
-
 
 # The From field as mail clients write it (RFC 5322 §3.4): Exchange's "Last, First" display
 # names and "addr (comment)" from MTAs and cron were refused with 554 "no From address" until
@@ -133,13 +137,7 @@ from_case comment-first '(Alice) alice@acme.example'
 from_case authors-sender 'Bob <bob@acme.example>, "Smith, Alice" <alice@acme.example>' '"Smith, Alice" <alice@acme.example>'
 from_case authors-first '"Smith, Alice" <alice@acme.example>, Bob <bob@acme.example>'
 for c in last-first comment comment-first authors-sender authors-first; do
-  name=ssmctl-from-$c src=$WORK/out/ssmctl-from-$c.in.eml
-  if "$SSM_BUILDDIR/ssmctl" -c "$WORK/ssm-detached-pkcs1.toml" process --direction out \
-       --from alice@acme.example --to "$RCPT" <"$src" >"$WORK/out/$name.eml" 2>"$WORK/out/$name.err"; then
-    check_signed "$name" "$WORK/out/$name.eml" "$src" alice@acme.example pkcs1
-  else
-    fail "$name" "ssmctl exit $?: $(tail -n 2 "$WORK/out/$name.err" | tr '\n' ' ')"
-  fi
+  ssmctl_signed "ssmctl-from-$c" "$WORK/out/ssmctl-from-$c.in.eml"
 done
 from_case no-angle 'Alice Smith alice@acme.example'
 name=ssmctl-from-no-angle
