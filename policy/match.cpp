@@ -79,8 +79,14 @@ std::optional<HeaderPattern> HeaderPattern::parse(std::string_view text)
 
 bool HeaderPattern::matches(const std::vector<smime::mime::HeaderField>& headers) const
 {
-    for (const auto& h : headers)
-        if (iequals(h.name, m_name) && glob_match(m_glob, normalise_value(h.value))) return true;
+    for (const auto& h : headers) {
+        if (!iequals(h.name, m_name)) continue;
+        if (glob_match(m_glob, normalise_value(h.value))) return true;
+        // As for the Subject tag: a value a client wrote in RFC 2047 encoded-words.
+        if (const auto decoded = smime::mime::decode_encoded_words(h.value);
+            decoded.had_encoded_words && glob_match(m_glob, normalise_value(decoded.text)))
+            return true;
+    }
     return false;
 }
 

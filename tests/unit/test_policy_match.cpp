@@ -213,6 +213,8 @@ public:
             {"SIO-Label", "classification=\r\n\tsecret", true, "SIO-Label: *SECRET*"},
             {"SIO-Label", "classification=unclassified", false, ""},
             {"X-Sensitivity", "Private", false, ""},
+            {"Sensitivity", "=?us-ascii?Q?Private?=", true, "Sensitivity: Private"},  // RFC 2047
+            {"SIO-Label", "=?utf-8?q?classification=3Dstreng_geheim_=28SECRET=29?=", true, "SIO-Label: *SECRET*"},
         };
         for (auto& k : cases) {
             std::vector<smime::mime::HeaderField> h{{"Subject", "s"}, {k.name, k.value}};
