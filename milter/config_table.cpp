@@ -258,7 +258,7 @@ constexpr std::array kKeys = {
             "characters."},
     KeySpec{"rule[]", "header", K::StringArray, "", false, true,
             "Header triggers \"Name: value pattern\" (* and ? wildcards, case-insensitive); "
-            "one must match."},
+            "one must match. Values in RFC 2047 encoded-words are matched decoded too."},
     KeySpec{"rule[]", "sign", K::String, "", false, true,
             "sender, domain or none; absent: [policy] sign."},
     KeySpec{"rule[]", "signing_identity", K::String, "", false, true,
