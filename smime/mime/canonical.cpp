@@ -9,6 +9,7 @@
 
 #include "base/ascii.h"
 #include "base/error.h"
+#include "smime/mime/decoders.h"
 #include "smime/mime/encoders.h"
 #include "smime/mime/line_reader.h"
 
@@ -54,7 +55,9 @@ OutClass output_class(const Part& p)
     switch (plan_part(p).treatment) {
     case Treatment::Copy: worst(class_of(p.body)); break;
     case Treatment::QuotedPrintable:
-    case Treatment::Base64: break;
+    case Treatment::Base64:
+    case Treatment::Rewrap:
+    case Treatment::Requote: break;
     case Treatment::Recurse:
         worst(class_of(p.body));
         for (const auto& child : p.children) worst(output_class(child));
@@ -78,6 +81,15 @@ PartPlan plan_part(const Part& p)
         if (declared && *declared != out) plan.new_transfer_encoding = class_name(out);
         return plan;
     }
+    // Already encoded, but in lines no transport carries (RFC 5322 §2.1.1: 998 octets; some
+    // mailers write a whole base64 attachment as one line): base64 text is wrapped again,
+    // quoted-printable decoded and encoded again, or an MTA would break the lines after
+    // signing and the signature with them. The decoded content stays the same.
+    if (p.header_complete && p.body_begin != p.end && p.body.longest_line > 998 && !must_not_encode(p)) {
+        if (p.transfer_encoding == "base64") plan.treatment = Treatment::Rewrap;
+        if (p.transfer_encoding == "quoted-printable") plan.treatment = Treatment::Requote;
+        if (plan.treatment != Treatment::Copy) return plan;
+    }
     // Nothing to encode, an encoding we must not touch, or one we do not know.
     if (!p.header_complete || p.body_begin == p.end || !declared || must_not_encode(p))
         return plan;
@@ -100,6 +112,38 @@ bool output_is_7bit(const Part& part)
 }
 
 namespace {
+
+// Base64 text in lines of 76 characters (RFC 2045 §6.8): white space and line ends dropped,
+// every other octet kept in order. Decoding ignores line breaks, so the content is the same
+// octets whether the text is valid base64 or not (nothing is decoded, nothing can fail).
+class Base64Rewrapper final : public ByteSink {
+public:
+    explicit Base64Rewrapper(ByteSink& out) : m_out(out) {}
+    using ByteSink::write;
+    void write(ByteView data) override
+    {
+        for (const std::uint8_t c : data) {
+            if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
+            m_line.push_back(static_cast<char>(c));
+            if (m_line.size() == 76) flush();
+        }
+    }
+    void finish()
+    {
+        if (!m_line.empty()) flush();
+    }
+
+private:
+    void flush()
+    {
+        m_line += "\r\n";
+        m_out.write(std::string_view(m_line));
+        m_line.clear();
+    }
+
+    ByteSink& m_out;
+    std::string m_line;
+};
 
 class Writer {
 public:
@@ -187,6 +231,20 @@ private:
             b64.finish();
             break;
         }
+        case Treatment::Rewrap: {
+            Base64Rewrapper lines(m_out);
+            m_cur.copy_to(p.end, lines);
+            lines.finish();
+            break;
+        }
+        case Treatment::Requote: {
+            QuotedPrintableEncoder qp(m_out);
+            QuotedPrintableDecoder decoded(qp);
+            encode(p, decoded);
+            decoded.finish();
+            qp.finish();
+            break;
+        }
         case Treatment::Recurse:
             for (const auto& child : p.children) {
                 copy_normalised(child.begin);  // preamble or delimiter line
@@ -238,9 +296,8 @@ namespace {
 bool copied_unchanged(const Part& p)
 {
     const PartPlan plan = plan_part(p);
-    if (plan.new_transfer_encoding || plan.treatment == Treatment::QuotedPrintable ||
-        plan.treatment == Treatment::Base64)
-        return false;
+    if (plan.new_transfer_encoding) return false;
+    if (plan.treatment != Treatment::Copy && plan.treatment != Treatment::Recurse) return false;
     return std::all_of(p.children.begin(), p.children.end(), copied_unchanged);
 }
 

@@ -19,6 +19,8 @@ enum class Treatment {
     Copy,             // bytes as they are, line ends made CRLF
     QuotedPrintable,  // text re-encoded
     Base64,           // anything else (and text holding NULs) re-encoded
+    Rewrap,           // base64 with lines over 998 octets: its text in 76-character lines
+    Requote,          // quoted-printable with lines over 998 octets: decoded and encoded again
     Recurse,          // multipart/* and message/rfc822: children decided one by one
 };
 

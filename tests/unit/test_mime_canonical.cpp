@@ -196,6 +196,33 @@ public:
         // 998 octets is still fine for 7bit.
         const std::string ok = std::string(998, 'k') + "\n";
         CPPUNIT_ASSERT(plan_part(scan({}, ok).root).treatment == Treatment::Copy);
+
+        // Already encoded, but in over-long lines (a whole attachment's base64 in one line, as
+        // some mailers write it; a QP line without soft breaks): decoded and encoded again in
+        // the same encoding, which an MTA then carries unchanged (Postfix breaks lines over 998
+        // octets, and the signature with them). Found by sending real-world shapes through
+        // Postfix, 2026-12-01.
+        std::string payload;
+        for (int i = 0; i < 3000; ++i) payload += static_cast<char>((i * 37) & 0xff);
+        const std::string one_line = tool("base64 -w0", payload) + "\n";
+        const std::vector<HeaderField> b64top = {{"Content-Type", "application/pdf"},
+                                                 {"Content-Transfer-Encoding", "base64"}};
+        CPPUNIT_ASSERT(plan_part(scan(b64top, one_line).root).treatment == Treatment::Rewrap);
+        const std::string rewrapped = canonical(b64top, one_line);
+        CPPUNIT_ASSERT(is_clean(rewrapped));
+        CPPUNIT_ASSERT(rewrapped.find("Content-Transfer-Encoding: base64\r\n\r\n") != std::string::npos);
+        CPPUNIT_ASSERT(payload == decode_base64_crlf(rewrapped.substr(rewrapped.find("\r\n\r\n") + 4)));
+        const std::string qp_line = "caf=C3=A9 " + std::string(1200, 'q') + "\nnext line\n";
+        const std::vector<HeaderField> qptop = {{"Content-Type", "text/plain; charset=utf-8"},
+                                                {"Content-Transfer-Encoding", "quoted-printable"}};
+        CPPUNIT_ASSERT(plan_part(scan(qptop, qp_line).root).treatment == Treatment::Requote);
+        const std::string requoted = canonical(qptop, qp_line);
+        CPPUNIT_ASSERT(is_clean(requoted));
+        CPPUNIT_ASSERT(std::string("caf\xc3\xa9 ") + std::string(1200, 'q') + "\nnext line\n" ==
+                       tool("perl -MMIME::QuotedPrint -0777 -ne 'print decode_qp($_)'",
+                            requoted.substr(requoted.find("\r\n\r\n") + 4)));
+        // In short lines both stay as they are.
+        CPPUNIT_ASSERT(plan_part(scan(b64top, tool("base64 -w76", payload)).root).treatment == Treatment::Copy);
     }
 
     void canonical_binary_garbage_and_empty()
