@@ -18,6 +18,15 @@ inline std::string ascii_lowercase(std::string_view s)
     return out;
 }
 
+// The value of a hexadecimal digit (either case), or -1 (QP, RFC 2047 Q, RFC 2231 %XX).
+constexpr int hex_digit_value(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
 // Equal but for ASCII case.
 constexpr bool iequals(std::string_view a, std::string_view b)
 {

@@ -4,6 +4,7 @@
 
 #include <array>
 
+#include "base/ascii.h"
 #include "base/error.h"
 
 namespace ssm::smime::mime {
@@ -34,14 +35,6 @@ void Base64Decoder::finish()
 // ---- quoted-printable ----
 
 namespace {
-
-int hex_value(std::uint8_t c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;  // lower case: not canonical, but unambiguous
-    return -1;
-}
 
 bool is_space(std::uint8_t c) { return c == ' ' || c == '\t'; }
 
@@ -90,7 +83,8 @@ void QuotedPrintableDecoder::byte(std::uint8_t c)
         m_out.put('\r');  // a lone CR is text
         return byte(c);
     case State::Equals:
-        if (hex_value(c) >= 0) {
+        // Lower-case hex digits are not canonical, but unambiguous: accepted.
+        if (hex_digit_value(static_cast<char>(c)) >= 0) {
             m_hex = c;
             m_state = State::EqualsHex;
         } else if (c == '\r') {
@@ -107,8 +101,9 @@ void QuotedPrintableDecoder::byte(std::uint8_t c)
         return;
     case State::EqualsHex:
         m_state = State::Text;
-        if (hex_value(c) >= 0) {
-            m_out.put(std::uint8_t(hex_value(m_hex) * 16 + hex_value(c)));
+        if (hex_digit_value(static_cast<char>(c)) >= 0) {
+            m_out.put(std::uint8_t(hex_digit_value(static_cast<char>(m_hex)) * 16 +
+                                   hex_digit_value(static_cast<char>(c))));
             return;
         }
         m_out.put('=');

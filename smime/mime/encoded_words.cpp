@@ -1,5 +1,5 @@
 // RFC 2047 encoded-words; see encoded_words.h. Charset conversion is glibc's iconv (every
-// charset mail clients use, no further library); base64 is nettle's, as for bodies.
+// charset mail clients use, no further library); base64 through the body's Base64Decoder.
 #include "smime/mime/encoded_words.h"
 
 #include <iconv.h>
@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "base/ascii.h"
+#include "base/error.h"
+#include "smime/mime/decoders.h"
 
 namespace ssm::smime::mime {
 
@@ -50,14 +52,6 @@ std::optional<std::string> to_utf8(std::string_view charset, const std::string& 
     return out;
 }
 
-int hex(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 std::optional<std::string> decode_q(std::string_view t)
 {
     std::string out;
@@ -66,7 +60,7 @@ std::optional<std::string> decode_q(std::string_view t)
             out += ' ';
         } else if (t[i] == '=') {
             if (i + 2 >= t.size()) return std::nullopt;  // two hex digits must follow
-            const int h = hex(t[i + 1]), l = hex(t[i + 2]);
+            const int h = hex_digit_value(t[i + 1]), l = hex_digit_value(t[i + 2]);
             if (h < 0 || l < 0) return std::nullopt;
             out += static_cast<char>(h * 16 + l);
             i += 2;
@@ -79,15 +73,15 @@ std::optional<std::string> decode_q(std::string_view t)
 
 std::optional<std::string> decode_b(std::string_view t)
 {
-    base64_decode_ctx ctx;
-    base64_decode_init(&ctx);
-    std::string out(BASE64_DECODE_LENGTH(t.size()) + 1, '\0');
-    std::size_t n = out.size();
-    if (!base64_decode_update(&ctx, &n, reinterpret_cast<std::uint8_t*>(out.data()), t.size(), t.data()) ||
-        !base64_decode_final(&ctx))
-        return std::nullopt;
-    out.resize(n);
-    return out;
+    MemorySink out;
+    try {
+        Base64Decoder decoder(out);
+        decoder.write(t);
+        decoder.finish();
+    } catch (const Error&) {
+        return std::nullopt;  // not base64: the word stays as it is
+    }
+    return out.str();
 }
 
 // The encoded-word starting at value[i] ("=?"): its decoded UTF-8 text and its end, or nullopt.

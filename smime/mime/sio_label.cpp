@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/ascii.h"
 #include "base/error.h"
 
 namespace ssm::smime::mime {
@@ -149,22 +150,14 @@ void tokenize(const std::string& u, std::map<std::string, RawParam>& params)
     }
 }
 
-int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-}
-
 std::string percent_decode(const std::string& name, std::string_view s)
 {
     std::string out;
     for (std::size_t i = 0; i < s.size(); ++i) {
         if (s[i] == '%') {
-            if (s.size() - i < 3 || hex_digit(s[i + 1]) < 0 || hex_digit(s[i + 2]) < 0)
+            if (s.size() - i < 3 || hex_digit_value(s[i + 1]) < 0 || hex_digit_value(s[i + 2]) < 0)
                 malformed("bad %-escape in " + name);
-            const int hi = hex_digit(s[i + 1]), lo = hex_digit(s[i + 2]);
+            const int hi = hex_digit_value(s[i + 1]), lo = hex_digit_value(s[i + 2]);
             out += char(hi * 16 + lo);
             i += 2;
         } else if (is_attribute_char(s[i])) {
@@ -209,7 +202,7 @@ bool valid_color(std::string_view c)
     if (c.empty() || c.size() > 32) return false;
     if (c[0] == '#')
         return (c.size() == 4 || c.size() == 7) &&
-               std::all_of(c.begin() + 1, c.end(), [](char h) { return hex_digit(h) >= 0; });
+               std::all_of(c.begin() + 1, c.end(), [](char h) { return hex_digit_value(h) >= 0; });
     return std::all_of(c.begin(), c.end(), [](char a) { return (a >= 'a' && a <= 'z') || (a >= 'A' && a <= 'Z'); });
 }
 
