@@ -6,30 +6,22 @@
 #include <zlib.h>
 
 #include <algorithm>
-#include <iterator>
 #include <string>
 #include <vector>
 
 #include "base/error.h"
 #include "smime/cms/ber_stream.h"
+#include "smime/cms/der_oids.h"
 
 namespace ssm::smime::cms {
 namespace {
 
-// DER of the OIDs: id-ct-compressedData (1.2.840.113549.1.9.16.1.9), id-alg-zlibCompress
-// (1.2.840.113549.1.9.16.3.8), id-data (1.2.840.113549.1.7.1).
-constexpr std::uint8_t kCompressedDataOid[] = {0x06, 0x0b, 0x2a, 0x86, 0x48, 0x86, 0xf7,
-                                               0x0d, 0x01, 0x09, 0x10, 0x01, 0x09};
+using der_oid::is;
+
+// DER of id-alg-zlibCompress (1.2.840.113549.1.9.16.3.8), INTEGER 0 and NULL.
 constexpr std::uint8_t kZlibOid[] = {0x06, 0x0b, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10, 0x03, 0x08};
-constexpr std::uint8_t kDataOid[] = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01};
 constexpr std::uint8_t kVersion0[] = {0x02, 0x01, 0x00};
 constexpr std::uint8_t kNull[] = {0x05, 0x00};
-
-template <std::size_t N>
-bool is(const Bytes& b, const std::uint8_t (&der)[N])
-{
-    return std::equal(b.begin(), b.end(), std::begin(der), std::end(der));
-}
 
 [[noreturn]] void malformed(const std::string& what)
 {
@@ -121,7 +113,7 @@ std::uint64_t decompress_content(ByteSource& der, ByteSink& out, std::uint64_t m
     const BerHeader ci_h = r.header();
     if (ci_h.tag != 0x30) malformed("ContentInfo is not a SEQUENCE");
     BerFrame ci = r.open(ci_h, nullptr);
-    if (!is(r.read_child(ci, 0x06, "contentType", budget, 1), kCompressedDataOid))
+    if (!is(r.read_child(ci, 0x06, "contentType", budget, 1), der_oid::kCompressedData))
         malformed("ContentInfo is not CompressedData");
     BerHeader h;
     if (!r.next_child(ci, h) || h.tag != 0xA0) malformed("missing content [0]");
@@ -143,7 +135,7 @@ std::uint64_t decompress_content(ByteSource& der, ByteSink& out, std::uint64_t m
 
     if (!r.next_child(cd, h) || h.tag != 0x30) malformed("missing encapContentInfo");
     BerFrame eci = r.open(h, &cd);
-    if (!is(r.read_child(eci, 0x06, "eContentType", budget, 4), kDataOid))
+    if (!is(r.read_child(eci, 0x06, "eContentType", budget, 4), der_oid::kData))
         malformed("compressed content is not id-data");
     if (!r.next_child(eci, h) || h.tag != 0xA0) malformed("no eContent (detached compressed content)");
     BerFrame ec = r.open(h, &eci);

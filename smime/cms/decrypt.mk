@@ -5,7 +5,8 @@ smime_cms_libssm_cms_a_SOURCES += \
 	smime/cms/decrypt_content.h smime/cms/decrypt_content.cpp \
 	smime/cms/decrypt_key.h smime/cms/decrypt_key.cpp \
 	smime/cms/decrypt.h smime/cms/decrypt.cpp \
-	smime/cms/decompress.h smime/cms/decompress.cpp
+	smime/cms/decompress.h smime/cms/decompress.cpp \
+	smime/cms/der_oids.h
 
 # Software keys (nettle/GMP over the fixture PKI) and messages made by openssl cms.
 check_PROGRAMS += tests/unit/test_cms_decrypt

@@ -8,20 +8,11 @@
 
 #include "base/error.h"
 #include "smime/cms/decrypt.h"
+#include "smime/cms/der_oids.h"
 #include "smime/cms/der_length.h"
 
 namespace ssm::smime::cms {
 namespace {
-
-// DER of the two content type OIDs we accept: fixed constants, not computed lengths.
-constexpr std::uint8_t kEnvelopedOid[] = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x03};
-constexpr std::uint8_t kAuthEnvelopedOid[] = {0x06, 0x0b, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
-                                              0x01, 0x09, 0x10, 0x01, 0x17};
-
-bool equals(const Bytes& a, const std::uint8_t* b, std::size_t n)
-{
-    return a.size() == n && std::equal(a.begin(), a.end(), b);
-}
 
 void append(Bytes& to, const Bytes& from)
 {
@@ -44,9 +35,9 @@ EnvelopedStream::Prefix EnvelopedStream::read_prefix()
     if (ci_h.tag != 0x30) m_in.malformed("ContentInfo is not a SEQUENCE");
     m_ci = m_in.open(ci_h, nullptr);
     const Bytes type = m_in.read_child(m_ci, 0x06, "contentType", m_budget, 4);
-    if (equals(type, kAuthEnvelopedOid, sizeof kAuthEnvelopedOid))
+    if (der_oid::is(type, der_oid::kAuthEnvelopedData))
         m_authenticated = true;
-    else if (!equals(type, kEnvelopedOid, sizeof kEnvelopedOid))
+    else if (!der_oid::is(type, der_oid::kEnvelopedData))
         m_in.malformed("ContentInfo is not (Auth)EnvelopedData");
     BerHeader h;
     if (!m_in.next_child(m_ci, h) || h.tag != 0xA0) m_in.malformed("missing content [0]");
@@ -76,7 +67,7 @@ EnvelopedStream::Prefix EnvelopedStream::read_prefix()
         m_pending = h;
         p.has_content = true;
     }
-    Bytes ci(std::begin(kEnvelopedOid), std::end(kEnvelopedOid));
+    Bytes ci(std::begin(der_oid::kEnvelopedData), std::end(der_oid::kEnvelopedData));
     append(ci, wrap(0xA0, wrap(0x30, body)));
     p.content_info = wrap(0x30, ci);
     return p;

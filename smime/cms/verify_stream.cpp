@@ -12,6 +12,7 @@
 #include "smime/cms/algorithm_ids.h"
 #include "smime/cms/asn1.h"
 #include "smime/cms/ber_stream.h"
+#include "smime/cms/der_oids.h"
 #include "smime/cms/der_length.h"
 #include "smime/cms/verify_signature.h"
 
@@ -37,9 +38,6 @@ void add_listed_digests(ByteView digest_algorithms_set, DigestSet& hashes)
     }
 }
 
-// DER of OBJECT IDENTIFIER 1.2.840.113549.1.7.2 (id-signedData): a fixed constant.
-constexpr std::uint8_t kSignedDataOidDer[] = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02};
-
 }  // namespace
 
 StreamedSignedData read_signed_data_stream(ByteSource& der, ByteSink& content_out)
@@ -51,7 +49,7 @@ StreamedSignedData read_signed_data_stream(ByteSource& der, ByteSink& content_ou
     if (ci_h.tag != 0x30) r.malformed("ContentInfo is not a SEQUENCE");
     BerFrame ci = r.open(ci_h, nullptr);
     const Bytes type = r.read_child(ci, 0x06, "contentType", budget, 3);
-    if (!std::equal(type.begin(), type.end(), std::begin(kSignedDataOidDer), std::end(kSignedDataOidDer)))
+    if (!der_oid::is(type, der_oid::kSignedData))
         r.malformed("ContentInfo is not signedData");
     BerHeader h;
     if (!r.next_child(ci, h) || h.tag != 0xA0) r.malformed("missing content [0]");
