@@ -11,6 +11,7 @@
 #include "base/error.h"
 #include "smime/mime/decoders.h"
 #include "smime/mime/encoders.h"
+#include "smime/mime/line_folder.h"
 #include "smime/mime/line_reader.h"
 
 namespace ssm::smime::mime {
@@ -33,6 +34,31 @@ std::optional<OutClass> declared_class(const std::string& cte)
     return std::nullopt;
 }
 
+// Header blocks and a multipart's own lines (preamble, delimiters, epilogue) are written
+// through LongLineFolder, which keeps their lines within 998 octets, so only their octets
+// count. (A header line with no white space to fold at stays long; it is labelled as if
+// folded, since no label would carry it through SMTP intact either.)
+OutClass class_after_folding(const LineFacts& f)
+{
+    if (f.has_nul) return OutClass::Binary;
+    return f.has_8bit ? OutClass::EightBit : OutClass::SevenBit;
+}
+
+OutClass class_of_own_lines(const Part& p)
+{
+    return p.kind == Part::Kind::Multipart ? class_after_folding(p.body) : class_of(p.body);
+}
+
+bool folds_header(const Part& p)
+{
+    return p.header.longest_line > LongLineFolder::kMaxLine;
+}
+
+bool folds_own_lines(const Part& p)
+{
+    return p.kind == Part::Kind::Multipart && p.body.longest_line > LongLineFolder::kMaxLine;
+}
+
 const char* class_name(OutClass c)
 {
     return c == OutClass::SevenBit ? "7bit" : (c == OutClass::EightBit ? "8bit" : "binary");
@@ -50,7 +76,7 @@ bool must_not_encode(const Part& p)
 
 OutClass output_class(const Part& p)
 {
-    OutClass c = class_of(p.header);
+    OutClass c = class_after_folding(p.header);
     const auto worst = [&c](OutClass o) { c = std::max(c, o); };
     switch (plan_part(p).treatment) {
     case Treatment::Copy: worst(class_of(p.body)); break;
@@ -59,7 +85,7 @@ OutClass output_class(const Part& p)
     case Treatment::Rewrap:
     case Treatment::Requote: break;
     case Treatment::Recurse:
-        worst(class_of(p.body));
+        worst(class_of_own_lines(p));
         for (const auto& child : p.children) worst(output_class(child));
         break;
     }
@@ -74,9 +100,9 @@ PartPlan plan_part(const Part& p)
     const auto declared = declared_class(p.transfer_encoding);
     if (p.kind != Part::Kind::Leaf) {
         plan.treatment = Treatment::Recurse;
-        OutClass out = class_of(p.body);
+        OutClass out = class_of_own_lines(p);
         for (const auto& child : p.children) out = std::max(out, output_class(child));
-        out = std::max(out, class_of(p.header));
+        out = std::max(out, class_after_folding(p.header));
         // Relabel only when the label is wrong; an absent label already means 7bit.
         if (declared && *declared != out) plan.new_transfer_encoding = class_name(out);
         return plan;
@@ -145,6 +171,32 @@ private:
     std::string m_line;
 };
 
+void write_cte(ByteSink& out, const std::string& cte)
+{
+    out.write("Content-Transfer-Encoding: " + cte + "\r\n");
+}
+
+// The top-level Content-* fields in their order (a replaced Content-Transfer-Encoding in
+// place of the first one, appended when there was none), folded, and the empty line.
+void write_top_fields(const std::vector<HeaderField>& fields,
+                      const std::optional<std::string>& new_transfer_encoding, ByteSink& out)
+{
+    LongLineFolder folded(out, LongLineFolder::Mode::Header);
+    bool cte_written = false;
+    for (const auto& f : fields) {
+        if (!is_content_field(f.name)) continue;
+        if (new_transfer_encoding && iequals(f.name, "Content-Transfer-Encoding")) {
+            if (!cte_written) write_cte(folded, *new_transfer_encoding);
+            cte_written = true;
+            continue;
+        }
+        write_header_field(folded, f);
+    }
+    if (new_transfer_encoding && !cte_written) write_cte(folded, *new_transfer_encoding);
+    folded.write(std::string_view("\r\n"));
+    folded.finish();
+}
+
 class Writer {
 public:
     // `crlf_only`: the body has no bare LF or lone CR (the scan counted none), so the
@@ -157,29 +209,11 @@ public:
     void top(const std::vector<HeaderField>& fields, const Part& root)
     {
         const PartPlan plan = plan_part(root);
-        CrlfNormaliser& n = m_copy;
-        bool cte_written = false;
-        for (const auto& f : fields) {
-            if (!is_content_field(f.name)) continue;
-            if (plan.new_transfer_encoding && iequals(f.name, "Content-Transfer-Encoding")) {
-                if (!cte_written) write_cte(n, *plan.new_transfer_encoding);
-                cte_written = true;
-                continue;
-            }
-            write_header_field(n, f);
-        }
-        if (plan.new_transfer_encoding && !cte_written) write_cte(n, *plan.new_transfer_encoding);
-        n.write(std::string_view("\r\n"));
-        n.finish();
+        write_top_fields(fields, plan.new_transfer_encoding, m_out);
         body(root, plan);
     }
 
 private:
-    static void write_cte(ByteSink& out, const std::string& cte)
-    {
-        out.write("Content-Transfer-Encoding: " + cte + "\r\n");
-    }
-
     // One normaliser for all copied ranges (finish() leaves it ready for the next), so
     // that thousands of small parts do not each allocate an output buffer.
     void copy_normalised(std::uint64_t to)
@@ -192,25 +226,53 @@ private:
         m_copy.finish();
     }
 
+    // A range of lines, some over 998 octets, folded on the way (line_folder.h).
+    void copy_folded(std::uint64_t to, LongLineFolder::Mode mode)
+    {
+        LongLineFolder folder(m_out, mode);
+        CrlfNormaliser lines(folder);
+        m_cur.copy_to(to, lines);
+        lines.finish();
+        folder.finish();
+    }
+
+    // Part of `p`'s header block, up to `to`.
+    void copy_header(const Part& p, std::uint64_t to)
+    {
+        if (folds_header(p))
+            copy_folded(to, LongLineFolder::Mode::Header);
+        else
+            copy_normalised(to);
+    }
+
+    // A multipart's preamble, delimiter lines and epilogue, up to `to`.
+    void copy_own_lines(const Part& p, std::uint64_t to)
+    {
+        if (folds_own_lines(p))
+            copy_folded(to, LongLineFolder::Mode::Text);
+        else
+            copy_normalised(to);
+    }
+
     void entity(const Part& p)
     {
         const PartPlan plan = plan_part(p);
         if (!plan.new_transfer_encoding || !p.header_complete) {
-            copy_normalised(p.body_begin);
+            copy_header(p, p.body_begin);
         } else if (p.cte_fields.empty()) {
-            copy_normalised(p.header_blank_line);
+            copy_header(p, p.header_blank_line);
             write_cte(m_out, *plan.new_transfer_encoding);
-            copy_normalised(p.body_begin);
+            copy_header(p, p.body_begin);
         } else {
             // The first Content-Transfer-Encoding field is replaced in place, others dropped.
             bool first = true;
             for (const auto& [from, to] : p.cte_fields) {
-                copy_normalised(from);
+                copy_header(p, from);
                 if (first) write_cte(m_out, *plan.new_transfer_encoding);
                 first = false;
                 m_cur.skip_to(to);
             }
-            copy_normalised(p.body_begin);
+            copy_header(p, p.body_begin);
         }
         body(p, plan);
     }
@@ -247,10 +309,10 @@ private:
         }
         case Treatment::Recurse:
             for (const auto& child : p.children) {
-                copy_normalised(child.begin);  // preamble or delimiter line
+                copy_own_lines(p, child.begin);  // preamble or delimiter line
                 entity(child);
             }
-            copy_normalised(p.end);  // close delimiter and epilogue
+            copy_own_lines(p, p.end);  // close delimiter and epilogue
             break;
         }
     }
@@ -295,6 +357,7 @@ namespace {
 // Whether the writer copies this part and all inside it unchanged (line ends apart).
 bool copied_unchanged(const Part& p)
 {
+    if (folds_header(p) || folds_own_lines(p)) return false;
     const PartPlan plan = plan_part(p);
     if (plan.new_transfer_encoding) return false;
     if (plan.treatment != Treatment::Copy && plan.treatment != Treatment::Recurse) return false;
@@ -315,11 +378,7 @@ std::uint64_t canonical_entity_size(const std::vector<HeaderField>& top_headers,
     // Writer::top with no field replaced: the Content-* fields and the empty line, then
     // every body octet of [0, root.end) through the same normaliser, split only at line
     // boundaries, so each bare LF or lone CR adds exactly one octet.
-    CrlfNormaliser n(count);
-    for (const auto& f : top_headers)
-        if (is_content_field(f.name)) write_header_field(n, f);
-    n.write(std::string_view("\r\n"));
-    n.finish();
+    write_top_fields(top_headers, std::nullopt, count);
     return count.count() + scan.root.end + scan.bare_line_ends;
 }
 

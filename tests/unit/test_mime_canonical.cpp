@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "smime/mime/line_folder.h"
 #include "tests/unit/test_mime_support.h"
 
 using namespace ssm;
@@ -26,6 +27,8 @@ class MimeCanonicalTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(canonical_unterminated_and_missing_close);
     CPPUNIT_TEST(canonical_chunking_independent);
     CPPUNIT_TEST(canonical_top_header_folds);
+    CPPUNIT_TEST(long_line_folder_modes);
+    CPPUNIT_TEST(canonical_long_header_and_preamble_lines_folded);
     CPPUNIT_TEST(limits_header_line_depth_parts);
     CPPUNIT_TEST(fifty_megabytes_bounded_memory);
     CPPUNIT_TEST_SUITE_END();
@@ -303,6 +306,148 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("Content-Transfer-Encoding: quoted-printable\r\n"
                                          "Content-Type: text/plain\r\n\r\n=FF\r\n"),
                              canonical(top2, "\xff\n"));
+    }
+
+    static std::string folded(const std::string& in, LongLineFolder::Mode mode, std::size_t chunk)
+    {
+        MemorySink out;
+        LongLineFolder folder(out, mode);
+        for (std::size_t i = 0; i < in.size(); i += chunk) folder.write(std::string_view(in).substr(i, chunk));
+        folder.finish();
+        return out.str();
+    }
+
+    // RFC 5322 §2.2.3 unfolding: CRLF followed by white space is taken out.
+    static std::string unfolded(std::string s)
+    {
+        for (std::size_t i; (i = s.find("\r\n ")) != std::string::npos || (i = s.find("\r\n\t")) != std::string::npos;)
+            s.erase(i, 2);
+        return s;
+    }
+
+    static std::size_t longest_line(const std::string& s)
+    {
+        std::size_t longest = 0, start = 0;
+        for (std::size_t i; (i = s.find("\r\n", start)) != std::string::npos; start = i + 2)
+            longest = std::max(longest, i - start);
+        return std::max(longest, s.size() - start);
+    }
+
+    void long_line_folder_modes()
+    {
+        using Mode = LongLineFolder::Mode;
+        std::string words;
+        for (int i = 0; i < 400; ++i) words += " word" + std::to_string(i);
+        const std::string field = "X-Words:" + words + "\r\n";
+        for (const std::size_t chunk : {1u, 7u, 4096u}) {
+            // Folded before white space, within 998 octets, unfolding gives the field back.
+            const std::string out = folded(field, Mode::Header, chunk);
+            CPPUNIT_ASSERT(out != field);
+            CPPUNIT_ASSERT(longest_line(out) <= 998);
+            CPPUNIT_ASSERT_EQUAL(field, unfolded(out));
+            CPPUNIT_ASSERT(out.find("\r\n\r\n") == std::string::npos);
+            // Short lines, and lines of exactly 998 octets, pass unchanged.
+            const std::string short_lines = "A: b\r\n c\r\n" + std::string(998, 'x') + "\r\n\r\n";
+            CPPUNIT_ASSERT_EQUAL(short_lines, folded(short_lines, Mode::Header, chunk));
+            CPPUNIT_ASSERT_EQUAL(short_lines, folded(short_lines, Mode::Text, chunk));
+            // No white space to fold at: a header line stays as it is (any break would change
+            // the value), a megabyte of it with bounded memory; after the colon it may fold.
+            const std::string token = "X-Token:" + std::string(1 << 20, 't') + "\r\n";
+            CPPUNIT_ASSERT(token == folded(token, Mode::Header, chunk == 1 ? 4096 : chunk));
+            const std::string spaced = "X-Token: " + std::string(1 << 20, 't') + "\r\n";
+            CPPUNIT_ASSERT("X-Token:\r\n " + std::string(1 << 20, 't') + "\r\n" ==
+                           folded(spaced, Mode::Header, chunk == 1 ? 4096 : chunk));
+            // White space only after the limit: folded there (and after the colon, which
+            // does not shorten the line but changes nothing either).
+            const std::string late = "X-Late: " + std::string(1500, 'a') + " tail\r\n";
+            const std::string late_out = folded(late, Mode::Header, chunk);
+            CPPUNIT_ASSERT_EQUAL("X-Late:\r\n " + std::string(1500, 'a') + "\r\n tail\r\n", late_out);
+            // Trailing white space never becomes a line of white space alone.
+            const std::string trailing = "X-T: " + std::string(990, 'a') + std::string(30, ' ') + "\r\n";
+            const std::string trailing_out = folded(trailing, Mode::Header, chunk);
+            CPPUNIT_ASSERT_EQUAL(trailing, unfolded(trailing_out));
+            CPPUNIT_ASSERT(trailing_out.find("\r\n" + std::string(30, ' ') + "\r\n") == std::string::npos);
+            CPPUNIT_ASSERT(trailing_out.find("a\r\n ") == std::string::npos);
+            // Text mode (preamble, epilogue): white space first, else CRLF SP, so that a
+            // continuation line never starts with "--".
+            const std::string dashes = std::string(997, 'p') + "--b--" + std::string(1200, 'q') + "\r\n";
+            const std::string text_out = folded(dashes, Mode::Text, chunk);
+            CPPUNIT_ASSERT(longest_line(text_out) <= 998);
+            CPPUNIT_ASSERT(text_out.find("\r\n-") == std::string::npos);
+            std::string joined = text_out;  // each forced break added CRLF SP, nothing else
+            for (std::size_t i; (i = joined.find("\r\n ")) != std::string::npos;) joined.erase(i, 3);
+            CPPUNIT_ASSERT_EQUAL(dashes, joined);
+            CPPUNIT_ASSERT_EQUAL(field, unfolded(folded(field, Mode::Text, chunk)));
+            // ... but a line that starts with "--" (a delimiter, with padding) is left alone.
+            const std::string delimiter = "--b" + std::string(1200, ' ') + "\r\n";
+            CPPUNIT_ASSERT_EQUAL(delimiter, folded(delimiter, Mode::Text, chunk));
+            // A range that ends inside a line is written without a line end.
+            CPPUNIT_ASSERT_EQUAL(std::string("a\r\nb"), folded("a\r\nb", Mode::Header, chunk));
+        }
+    }
+
+    // Lines over 998 octets that are copied, not re-encoded: header lines of body parts and
+    // of the top-level Content-* fields, a multipart's preamble and epilogue. Postfix breaks
+    // such lines when it relays the signed message and the signature fails at the
+    // recipient; folded, they arrive as signed. Found by sending edge shapes through Postfix,
+    // 2026-12-01.
+    void canonical_long_header_and_preamble_lines_folded()
+    {
+        std::string words;
+        for (int i = 0; i < 300; ++i) words += " w" + std::to_string(i);
+        const std::string filename = "report" + words + ".pdf";
+        const std::vector<HeaderField> top = {
+            {"Content-Type", "multipart/mixed; boundary=\"XX\"; x-note=\"" + words + "\""},
+        };
+        const std::string body =
+            "pre" + std::string(1500, 'p') + "\n"
+            "--XX\n"
+            "Content-Type: application/pdf; name=\"" + filename + "\"\n"
+            "Content-Disposition: attachment; filename=\"" + filename + "\"\n"
+            "Content-Transfer-Encoding: base64\n"
+            "\n"
+            "JVBERi0xLjQK\n"
+            "--XX\n"
+            "Content-Type: text/plain; charset=utf-8\n"
+            "Content-Transfer-Encoding: 8bit\n"
+            "X-Long:" + words + "\n"
+            "\n"
+            "Gr\xc3\xbc\xc3\x9f""e\n"
+            "--XX--\n"
+            "epi" + words + "\n";
+        const std::string out = canonical(top, body);
+        CPPUNIT_ASSERT(is_clean(out));
+        CPPUNIT_ASSERT(longest_line(out) <= 998);
+        // No transfer-encoding label is added for the folded lines (they are 7bit now).
+        CPPUNIT_ASSERT(out.find("Content-Transfer-Encoding: binary") == std::string::npos);
+        CPPUNIT_ASSERT(out.find("Content-Transfer-Encoding: quoted-printable\r\nX-Long:") != std::string::npos);
+        // Every header field reads as it was, and the parts are the same: Python's email
+        // package reads the folded entity.
+        const std::string py =
+            "import sys, email, email.policy\n"
+            "words = ''.join(' w%d' % i for i in range(300))\n"
+            "m = email.message_from_binary_file(sys.stdin.buffer, policy=email.policy.default)\n"
+            "parts = list(m.iter_parts())\n"
+            "print(m.get_param('x-note') == words, len(parts))\n"
+            "print(parts[0].get_filename() == parts[0].get_param('name') == 'report' + words + '.pdf')\n"
+            "print(parts[0].get_content() == b'%PDF-1.4\\n', parts[1].get_content() == 'Gr\\u00fc\\u00dfe')\n"
+            "print(parts[1]['X-Long'] == words.strip())\n"
+            "print(m.preamble.replace('\\r\\n ', '').replace('\\n ', '').strip() == 'pre' + 'p' * 1500)\n"
+            "print(m.epilogue.replace('\\r', '').replace('\\n', '').strip() == 'epi' + words)\n";
+        CPPUNIT_ASSERT_EQUAL(std::string("True 2\nTrue\nTrue True\nTrue\nTrue\nTrue\n"),
+                             tool("python3 -c \"$(cat <<'PYEOF'\n" + py + "PYEOF\n)\"", out));
+        // The size computed up front is what is written.
+        MemorySource src(as_bytes(body));
+        const ScanResult scanned = scan_body(top, src, {});
+        CPPUNIT_ASSERT_EQUAL(static_cast<std::uint64_t>(out.size()), canonical_entity_size(top, scanned, src));
+        // A folded top-level field alone (no part re-encoded): the short-cut size agrees.
+        const std::vector<HeaderField> top_only = {{"Content-Type", "text/plain; x-note=\"" + words + "\""}};
+        const std::string hello = "hello\n";
+        const std::string simple = canonical(top_only, hello);
+        CPPUNIT_ASSERT(longest_line(simple) <= 998);
+        MemorySource src2(as_bytes(hello));
+        const ScanResult scanned2 = scan_body(top_only, src2, {});
+        CPPUNIT_ASSERT_EQUAL(static_cast<std::uint64_t>(simple.size()), canonical_entity_size(top_only, scanned2, src2));
     }
 
     void limits_header_line_depth_parts()
