@@ -1,7 +1,8 @@
 // libFuzzer target for smime/mime/: the input's first line is a top-level Content-Type,
 // the second a Content-Transfer-Encoding, the rest the body. Checks that scanning and
 // canonicalisation either finish or throw ssm::Error, that the output never holds a bare
-// CR or LF, and that it is the same when the body is read in 1-byte chunks.
+// CR or LF, that it is the same when the body is read in 1-byte chunks, and that its size is
+// what canonical_entity_size said.
 // Build (not wired into make): clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined
 //   -I. tests/fuzz/fuzz_mime.cpp smime/mime/*.cpp base/*.cpp $(pkg-config --libs gnutls nettle)
 #include <cstdint>
@@ -58,6 +59,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (threw || out.str() != first) std::abort();  // chunking changed the result
     } catch (const Error&) {
         if (!threw) std::abort();
+    }
+    if (!threw) {
+        // The size the CMS encoder is promised up front is what the writer writes.
+        MemorySource body(as_bytes(in));
+        const ScanResult scan = scan_body(top, body, limits);
+        if (canonical_entity_size(top, scan, body) != first.size()) std::abort();
     }
     for (std::size_t i = 0; i < first.size(); ++i) {
         if (first[i] == '\r' && (i + 1 == first.size() || first[i + 1] != '\n')) std::abort();
