@@ -81,7 +81,9 @@ sfsistat apply(SMFICTX* ctx, const Reply& r)
 // The reply for a failure a step threw, logged once as milter-error.
 Reply failure_reply(const char* stage, const Error& e)
 {
-    log::warning("milter-error", {{"stage", stage}, {"failure", failure_name(e.failure())}, {"error", e.what()}});
+    log::Fields fields = {{"stage", stage}, {"failure", failure_name(e.failure())}, {"error", e.what()}};
+    if (std::string cause = logged_cause(e); !cause.empty()) fields.emplace_back("cause", std::move(cause));
+    log::warning("milter-error", fields);
     return reply_for(e.failure(), e.what());
 }
 

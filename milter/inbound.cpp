@@ -23,6 +23,7 @@
 #include "smime/cms/oids.h"
 #include "smime/cms/receipt.h"
 #include "smime/cms/verify.h"
+#include "smime/mime/encoders.h"
 #include "smime/mime/scanner.h"
 
 namespace ssm::milter {
@@ -90,6 +91,12 @@ bool any_pass(const std::vector<SmimeAuthResult>& results)
                        [](const SmimeAuthResult& r) { return r.result == SmimeResult::Pass; });
 }
 
+// Whether some signer's signature is mathematically right (whatever its certificate).
+bool any_signature_valid(const smime::cms::VerifyResult& v)
+{
+    return std::any_of(v.signers.begin(), v.signers.end(), [](const auto& s) { return s.signature_valid; });
+}
+
 std::string issuer_dn(const pki::Certificate& cert)
 {
     GnutlsDatum dn;
@@ -125,8 +132,12 @@ SmimeAuthResult InboundProcessor::judge_signer(const smime::cms::SignerVerificat
     r.part = part;
     auto cert = pki::Certificate::parse_der(signer.signer_certificate_der);
     if (!cert) {
-        r.result = SmimeResult::Fail;
-        r.reason = signer.failure.empty() ? "signer certificate not in message" : signer.failure;
+        // Not in the message and not held for the From address: the signature cannot be
+        // checked at all, which RFC 7281 §3 calls "neutral" (a wrong one is "fail").
+        // (A signature refused before its certificate was looked for stays "fail".)
+        const bool not_found = signer.failure.empty() || signer.failure == smime::cms::kSignerCertificateNotFound;
+        r.result = not_found ? SmimeResult::Neutral : SmimeResult::Fail;
+        r.reason = signer.failure.empty() ? smime::cms::kSignerCertificateNotFound : signer.failure;
         return r;
     }
     const pki::CertificateFacts facts = pki::facts(*cert);
@@ -299,7 +310,8 @@ void InboundProcessor::judge_signers(const smime::cms::VerifyResult& v, const st
 
 // One signature layer: the results of its signers (a damaged signature is permerror, RFC
 // 7281, never a reason to refuse the mail) and the signed entity's header block, with its
-// body copied out when it may be unwrapped (strip_signature, or a CMS object inside).
+// body copied out when it may be unwrapped (strip_signature, or a CMS object or another
+// signature inside).
 InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std::vector<HeaderField>& fields,
                                                        const Spool& body, const Spool* der,
                                                        const smime::mime::Limits& limits)
@@ -326,12 +338,30 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
                 decode_transfer(sig_body, sig_part.transfer_encoding, sig);
             }
             const Bytes sig_der = read_all(sig, kMaxSignatureObject);
+            const auto verify_content = [&](ByteSource& content) {
+                auto v = smime::cms::verify_detached(sig_der, content);
+                if (const auto known = known_signer_certificates(v, fields); !known.empty()) {
+                    content.rewind();
+                    v = smime::cms::verify_detached(sig_der, content, known);
+                }
+                return v;
+            };
             auto cr = body.reader();
             SliceSource signed_content(*cr, signed_part.begin, signed_part.end);
-            auto v = smime::cms::verify_detached(sig_der, signed_content);
-            if (const auto known = known_signer_certificates(v, fields); !known.empty()) {
+            auto v = verify_content(signed_content);
+            // RFC 8551 §3.1.1: the signer hashes the entity with CRLF line ends. Inside an
+            // encryption no SMTP hop made them CRLF, and NSS (Thunderbird) and gpgsm (KMail)
+            // encrypt a signed entity with bare LFs: when its bytes as they are do not verify,
+            // its canonical form is tried, as OpenSSL and the MUAs do.
+            if (scan.bare_line_ends > 0 && !any_signature_valid(v)) {
+                Spool canonical(m.spool_dir, m.memory_spool_limit);
                 signed_content.rewind();
-                v = smime::cms::verify_detached(sig_der, signed_content, known);
+                smime::mime::CrlfNormaliser crlf(canonical);
+                copy_stream(signed_content, crlf);
+                crlf.finish();
+                auto canonical_reader = canonical.reader();
+                if (auto in_crlf = verify_content(*canonical_reader); any_signature_valid(in_crlf))
+                    v = std::move(in_crlf);
             }
             judge_signers(v, fields, "no signer in the signature", layer);
             begin = signed_part.begin;
@@ -375,8 +405,7 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
     const SmimeLabel inner = label_of(split_entity_header(hb.fields).content);
     const bool validated = std::any_of(layer.results.begin(), layer.results.end(),
                                        [](const SmimeAuthResult& x) { return x.validated; });
-    if ((m_config.inbound.strip_signature && pass) || (m_strip_validated && validated) ||
-        (inner != SmimeLabel::None && inner != SmimeLabel::Detached)) {
+    if ((m_config.inbound.strip_signature && pass) || (m_strip_validated && validated) || inner != SmimeLabel::None) {
         layer.entity_body = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
         smime::mime::BodySource eb(*entity, hb.body_offset);
         copy_stream(eb, *layer.entity_body);
@@ -435,16 +464,17 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
         }
     }
 
-    // Layer by layer from the outside: at most one decryption (top level, or inside an
-    // outer signature: triple wrapping), signatures verified where they are. The outer
-    // signature of a triple wrap is taken off for the decryption and put back when the
-    // encryption turns out not to be addressed to us.
+    // Layer by layer from the outside: at most one decryption (top level, or inside outer
+    // signatures: triple wrapping), signatures verified where they are, signatures inside
+    // signatures too. The outer signatures of a triple wrap are taken off for the decryption
+    // and put back when the encryption turns out not to be addressed to us.
     struct SignedLayer {
         std::vector<HeaderField> fields;
         std::unique_ptr<Spool> replaced;  // owns *body_now when that is not `body`
         const Spool* body_now;
     };
     std::optional<SignedLayer> signed_layer;
+    int unwraps = 0, unwraps_at_save = 0;  // layers taken off (decrypted, inflated, stripped)
     for (int layer_no = 0; layer_no < kMaxLayers; ++layer_no) {
         const SmimeLabel label = label_of(current);
         if (label == SmimeLabel::None) break;
@@ -464,15 +494,11 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
             const smime::cms::DecryptOutcome d =
                 smime::cms::decrypt_envelope(*der_reader, m_keys.decrypters(), *plain);
             if (d.status != smime::cms::DecryptStatus::Decrypted) {
-                out.detail += "encrypted-not-for-us ";
-                if (signed_layer) {  // not ours to open: the outer signature stays on it
-                    current = std::move(signed_layer->fields);
-                    replaced = std::move(signed_layer->replaced);
-                    body_now = signed_layer->body_now;
-                }
+                out.detail += "encrypted-not-for-us ";  // an outer signature stays on it (below)
                 break;
             }
             decrypted = true;
+            ++unwraps;
             actions.push_back("decrypt");
             out.detail += "decrypted=" + d.key_management + " cipher=" + d.cipher_name + " ";
             const EntityHeader inner = take_inner_entity(*plain, limits, m, current, replaced);
@@ -485,6 +511,7 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
             const auto plain = inflate_layer(*der, m, out.detail);
             if (!plain) break;
             actions.push_back("decompress");
+            ++unwraps;
             take_inner_entity(*plain, limits, m, current, replaced);
             body_now = replaced.get();
             continue;
@@ -501,38 +528,58 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
         const bool validated = std::any_of(layer.results.begin(), layer.results.end(),
                                            [](const SmimeAuthResult& x) { return x.validated; });
         const bool pass = any_pass(layer.results);
+        const bool outermost_signature = out.signed_layers.empty();
         out.signed_layers.push_back({pass, validated, std::move(layer.signer_attributes)});
         signature_ok = signature_ok || pass;
         results.insert(results.end(), layer.results.begin(), layer.results.end());
         if (!layer.entity_body) break;
         // Triple wrapping: the signed entity is the encrypted message. The outer signature
         // covers the ciphertext, so it goes with the decryption (its result stays in A-R).
-        bool encrypted_inside = false;
+        // A signature inside a signature (a gateway or list signing signed mail, perhaps
+        // around an encryption) is looked into the same way.
         const SmimeLabel inner = label_of(eh.content);
-        if (!decrypted && inner != SmimeLabel::None && inner != SmimeLabel::Detached)
-            encrypted_inside = open_cms_body(inner, eh.content, *layer.entity_body, m.spool_dir,
-                                             m.memory_spool_limit).kind == SmimeKind::Enveloped;
+        SmimeKind inner_kind = inner == SmimeLabel::Detached ? SmimeKind::DetachedSigned : SmimeKind::None;
+        if (inner != SmimeLabel::None && inner != SmimeLabel::Detached)
+            inner_kind = open_cms_body(inner, eh.content, *layer.entity_body, m.spool_dir, m.memory_spool_limit).kind;
+        const bool encrypted_inside = !decrypted && inner_kind == SmimeKind::Enveloped;
+        const bool signed_inside = inner_kind == SmimeKind::DetachedSigned || inner_kind == SmimeKind::OpaqueSigned;
         // Compress-then-sign: the signature is taken off (its result stays in A-R) when the
         // content inflates; left on, most MUAs could not show the message.
         std::unique_ptr<Spool> inflated;
-        if (!encrypted_inside && m_config.inbound.decompress && inner == SmimeLabel::Pkcs7Compressed)
+        if (inner_kind == SmimeKind::Compressed && m_config.inbound.decompress)
             if (CmsBody cms = open_cms_body(inner, eh.content, *layer.entity_body, m.spool_dir, m.memory_spool_limit);
                 cms.kind == SmimeKind::Compressed)
                 inflated = inflate_layer(*cms.der, m, out.detail);
-        if (!encrypted_inside && !inflated && !(m_config.inbound.strip_signature && pass) &&
-            !(m_strip_validated && validated))
-            break;
-        if (encrypted_inside) signed_layer.emplace(SignedLayer{current, std::move(replaced), body_now});
+        const bool strip = (m_config.inbound.strip_signature && pass) ||
+                           (m_strip_validated && validated && outermost_signature);
+        if (!encrypted_inside && !signed_inside && !inflated && !strip) break;
+        // Looking inside without stripping: the received form is kept, to be put back when
+        // nothing below is taken off (an encryption not for us, signatures only).
+        if ((encrypted_inside || signed_inside) && !signed_layer) {
+            signed_layer.emplace(SignedLayer{current, std::move(replaced), body_now});
+            unwraps_at_save = unwraps;
+        }
         replace_content_fields(current, eh.content);
         replaced = std::move(layer.entity_body);
         body_now = replaced.get();
-        if (!encrypted_inside) {
+        if ((strip || inflated) && !encrypted_inside) {
             actions.push_back("strip");
-            if (!inflated) break;
+            ++unwraps;
+        }
+        if (inflated) {
             actions.push_back("decompress");
+            ++unwraps;
             take_inner_entity(*inflated, limits, m, current, replaced);
             body_now = replaced.get();
         }
+        if (!encrypted_inside && !signed_inside && !inflated) break;
+    }
+    // Nothing was taken off below the outermost signature looked into: the message goes on
+    // as received, every signature on it (their results are reported all the same).
+    if (signed_layer && unwraps == unwraps_at_save) {
+        current = std::move(signed_layer->fields);
+        replaced = std::move(signed_layer->replaced);
+        body_now = signed_layer->body_now;
     }
 
     const std::size_t whole_body_results = results.size();

@@ -483,6 +483,7 @@ MessageOutcome MessageProcessor::end_of_message()
         out.reply = reply_for(e.failure(), e.what());
         out.action = out.reply.verdict == Verdict::Reject ? "reject" : "tempfail";
         out.detail = std::string("failure=") + failure_name(e.failure()) + " error=" + e.what();
+        if (const std::string cause = logged_cause(e); !cause.empty()) out.detail += " cause=\"" + cause + "\"";
         return out;
     } catch (const std::exception& e) {
         out = MessageOutcome{};

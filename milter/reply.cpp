@@ -1,6 +1,8 @@
 // The failure-class -> SMTP reply table.
 #include "milter/reply.h"
 
+#include "smime/cms/decrypt.h"
+
 namespace ssm::milter {
 
 std::string Reply::str() const
@@ -39,6 +41,12 @@ Reply reply_for(Failure f, const std::string& detail)
         return Reply::tempfail("451", "4.3.0", "internal error, try again later");
     }
     return Reply::tempfail("451", "4.3.0", "internal error, try again later");
+}
+
+std::string logged_cause(const Error& e)
+{
+    if (const auto* d = dynamic_cast<const smime::cms::DecryptionFailed*>(&e)) return d->public_cause();
+    return "";
 }
 
 }  // namespace ssm::milter

@@ -31,4 +31,9 @@ struct Reply {
 // The reply for a per-message failure of class `f`; `detail` is appended to the text.
 Reply reply_for(Failure f, const std::string& detail);
 
+// What went wrong behind a uniform reply, for the log only: a decryption that failed on an
+// algorithm we do not implement (which reads differently from a wrong key or tampering;
+// those stay uniform, RFC 3218); "" for other failures.
+std::string logged_cause(const Error& e);
+
 }  // namespace ssm::milter

@@ -256,9 +256,11 @@ int process_command(const milter::Config& config, std::shared_ptr<const milter::
         return 0;
     } catch (const Error& e) {
         const milter::Reply r = milter::reply_for(e.failure(), e.what());
-        std::fprintf(stderr, "decision: action=%s failure=%s error=%s\nreply: %s\n",
+        const std::string cause = milter::logged_cause(e);
+        std::fprintf(stderr, "decision: action=%s failure=%s error=%s%s%s%s\nreply: %s\n",
                      r.verdict == milter::Verdict::Reject ? "reject" : "tempfail",
-                     failure_name(e.failure()), e.what(), r.str().c_str());
+                     failure_name(e.failure()), e.what(), cause.empty() ? "" : " cause=\"",
+                     cause.c_str(), cause.empty() ? "" : "\"", r.str().c_str());
         return exit_code(r);
     }
 }

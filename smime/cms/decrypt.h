@@ -39,6 +39,15 @@ public:
     {
     }
     const std::string& debug() const noexcept { return m_debug; }
+    // The cause when it is an algorithm or parameter we do not implement ("unsupported
+    // content encryption OID", "...: unsupported RSAES-OAEP parameters"): decided from the
+    // message's AlgorithmIdentifiers before any key is used, so it may be logged; every other
+    // cause (padding, tag, wrong key, tampering) depends on secrets and stays uniform even
+    // in the log (RFC 3218). Empty otherwise.
+    std::string public_cause() const
+    {
+        return m_debug.find("unsupported ") != std::string::npos ? m_debug : std::string();
+    }
 
 private:
     std::string m_debug;

@@ -20,6 +20,11 @@ namespace {
 constexpr const char* kAes192Cbc = "2.16.840.1.101.3.4.1.22";
 constexpr const char* kAes192Gcm = "2.16.840.1.101.3.4.1.26";
 constexpr const char* kDesEde3Cbc = "1.2.840.113549.3.7";
+// RFC 3657 (Camellia in CMS): used by Japanese government and business mail, offered by
+// OpenSSL and BouncyCastle; decrypted only, never chosen for outbound mail.
+constexpr const char* kCamellia128Cbc = "1.2.392.200011.61.1.1.1.2";
+constexpr const char* kCamellia192Cbc = "1.2.392.200011.61.1.1.1.3";
+constexpr const char* kCamellia256Cbc = "1.2.392.200011.61.1.1.1.4";
 
 struct Known {
     const char* oid;
@@ -36,6 +41,9 @@ const Known kKnown[] = {
     {kAes192Cbc, "aes192-cbc", std::nullopt, GNUTLS_CIPHER_AES_192_CBC, 24, 16, false},
     {oid::kAes256Cbc, "aes256-cbc", ContentCipher::Aes256Cbc, GNUTLS_CIPHER_AES_256_CBC, 32, 16, false},
     {kDesEde3Cbc, "des-ede3-cbc", std::nullopt, GNUTLS_CIPHER_3DES_CBC, 24, 8, false},
+    {kCamellia128Cbc, "camellia128-cbc", std::nullopt, GNUTLS_CIPHER_CAMELLIA_128_CBC, 16, 16, false},
+    {kCamellia192Cbc, "camellia192-cbc", std::nullopt, GNUTLS_CIPHER_CAMELLIA_192_CBC, 24, 16, false},
+    {kCamellia256Cbc, "camellia256-cbc", std::nullopt, GNUTLS_CIPHER_CAMELLIA_256_CBC, 32, 16, false},
     {oid::kAes128Gcm, "aes128-gcm", ContentCipher::Aes128Gcm, GNUTLS_CIPHER_AES_128_GCM, 16, 16, true},
     {kAes192Gcm, "aes192-gcm", std::nullopt, GNUTLS_CIPHER_AES_192_GCM, 24, 16, true},
     {oid::kAes256Gcm, "aes256-gcm", ContentCipher::Aes256Gcm, GNUTLS_CIPHER_AES_256_GCM, 32, 16, true},
@@ -64,7 +72,8 @@ std::optional<ContentAlgorithm> content_algorithm_of(const AlgorithmId& id)
     ContentAlgorithm a{k->name, k->cipher, k->gnutls, k->key_size, k->block, k->aead, {}, 0};
     try {
         if (!k->aead) {
-            // AES-IV (RFC 3565) and the 3DES CBCParameter (RFC 3370 §5.1): an OCTET STRING.
+            // AES-IV (RFC 3565), the 3DES CBCParameter (RFC 3370 §5.1) and CamelliaCBCParameter
+            // (RFC 3657 §2.1): an OCTET STRING.
             a.iv = Asn1Node::decode("AES-IV", *id.parameters).read_bytes("");
             if (a.iv.size() != k->block) return std::nullopt;
             return a;

@@ -131,11 +131,12 @@ RecoveredKey invalid(RecoveredKey r, std::string problem)
     return r;
 }
 
-// OAEP hash and MGF1 hash from RSAES-OAEP-params (absent fields: SHA-1, RFC 4055 §4.1); the
-// label must be empty. False when unsupported.
-bool oaep_params(const AlgorithmId& kea, const nettle_hash*& hash, const nettle_hash*& mgf)
+// OAEP hash, MGF1 hash and label from RSAES-OAEP-params (absent fields: SHA-1 and the empty
+// label, RFC 4055 §4.1). False when unsupported.
+bool oaep_params(const AlgorithmId& kea, const nettle_hash*& hash, const nettle_hash*& mgf, Bytes& label)
 {
     hash = mgf = &nettle_sha1;
+    label.clear();
     if (!kea.parameters || *kea.parameters == der_null()) return true;
     const auto p = Asn1Node::decode("RSAES-OAEP-params", *kea.parameters);
     if (p.read_optional("hashFunc.algorithm")) hash = hash_of(p.read_oid("hashFunc.algorithm"));
@@ -146,8 +147,10 @@ bool oaep_params(const AlgorithmId& kea, const nettle_hash*& hash, const nettle_
     }
     if (p.read_optional("pSourceFunc.algorithm")) {
         if (p.read_oid("pSourceFunc.algorithm") != oid::kPSpecified) return false;
-        if (const auto label = p.read_optional("pSourceFunc.parameters"))
-            if (!Asn1Node::decode("AES-IV", *label).read_bytes("").empty()) return false;  // OCTET STRING
+        // RFC 8017 §A.2.1: the label, an OCTET STRING (empty by default; OpenSSL's
+        // -keyopt rsa_oaep_label sets one).
+        if (const auto encoded = p.read_optional("pSourceFunc.parameters"))
+            label = Asn1Node::decode("AES-IV", *encoded).read_bytes("");
     }
     return hash && mgf;
 }
@@ -167,7 +170,8 @@ std::uint8_t pkcs1v15_decode(ByteView em, SecretBytes& cek)
     return good;
 }
 
-std::uint8_t oaep_decode(ByteView em, const nettle_hash& hash, const nettle_hash& mgf_hash, SecretBytes& cek)
+std::uint8_t oaep_decode(ByteView em, const nettle_hash& hash, const nettle_hash& mgf_hash, SecretBytes& cek,
+                         ByteView label)
 {
     // EM = 0x00 || maskedSeed || maskedDB, DB = lHash || PS (zeros) || 0x01 || M (RFC 8017
     // §7.1.2 step 3), again with |M| = cek.size() fixing every position.
@@ -182,7 +186,8 @@ std::uint8_t oaep_decode(ByteView em, const nettle_hash& hash, const nettle_hash
     Bytes l_hash(h);
     {
         HashCtx c(hash);
-        c.digest(l_hash.data());  // hash of the empty label
+        c.update(label.data(), label.size());
+        c.digest(l_hash.data());
     }
     std::uint8_t good = ct_eq(em[0], 0);
     for (std::size_t i = 0; i < h; ++i) good &= ct_eq(db.data()[i], l_hash[i]);
@@ -200,7 +205,8 @@ RecoveredKey recover_ktri_key(Decrypter& key, const AlgorithmId& kea, ByteView e
     if (key.key_type() != KeyType::Rsa) return invalid(std::move(r), "key transport to a non-RSA key");
     const nettle_hash* hash = nullptr;
     const nettle_hash* mgf = nullptr;
-    if (oaep && !oaep_params(kea, hash, mgf)) return invalid(std::move(r), "unsupported RSAES-OAEP parameters");
+    Bytes label;
+    if (oaep && !oaep_params(kea, hash, mgf, label)) return invalid(std::move(r), "unsupported RSAES-OAEP parameters");
     Bytes block(encrypted_key.begin(), encrypted_key.end());
     if (const std::size_t k = modulus_size(key.certificate_der()); block.size() < k)
         block.insert(block.begin(), k - block.size(), 0);
@@ -211,7 +217,7 @@ RecoveredKey recover_ktri_key(Decrypter& key, const AlgorithmId& kea, ByteView e
         if (e.failure() != Failure::MalformedMessage) throw;
         return invalid(std::move(r), std::string("encrypted key refused: ") + e.what());
     }
-    const std::uint8_t good = oaep ? oaep_decode(em, *hash, *mgf, r.cek) : pkcs1v15_decode(em, r.cek);
+    const std::uint8_t good = oaep ? oaep_decode(em, *hash, *mgf, r.cek, label) : pkcs1v15_decode(em, r.cek);
     secure_wipe(em.data(), em.size());
     r.valid = good == 0xff;  // read only after the content, by the caller
     if (!r.valid) r.problem = oaep ? "OAEP decoding error" : "PKCS#1 v1.5 block invalid or of another length";

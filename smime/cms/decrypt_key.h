@@ -36,7 +36,8 @@ RecoveredKey recover_kari_key(Decrypter& key, const RecipientInfoView& kari, Byt
 // message into `cek` when the block is valid for a message of exactly cek.size() octets,
 // and leave `cek` unchanged otherwise; the return is 0xff (valid) or 0.
 std::uint8_t pkcs1v15_decode(ByteView em, SecretBytes& cek);
+// `label`: RSAES-OAEP's label (RFC 8017 §7.1.2), empty unless pSourceFunc gives one.
 std::uint8_t oaep_decode(ByteView em, const struct nettle_hash& hash, const struct nettle_hash& mgf_hash,
-                         SecretBytes& cek);
+                         SecretBytes& cek, ByteView label = {});
 
 }  // namespace ssm::smime::cms

@@ -178,7 +178,7 @@ void verify_signer(const SignerInfoView& si, const std::string& econtent_type, c
     }
 
     const Bytes* cert = find_certificate(si, carried, extra);
-    if (!cert) return void(v.failure = "signer certificate not in message");
+    if (!cert) return void(v.failure = kSignerCertificateNotFound);
     v.signer_certificate_der = *cert;
 
     const bool with_attributes = !si.signed_attributes.empty();

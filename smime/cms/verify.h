@@ -17,6 +17,10 @@
 
 namespace ssm::smime::cms {
 
+// The failure of a signer whose certificate is neither in the SignedData nor among the extra
+// certificates offered.
+inline constexpr const char* kSignerCertificateNotFound = "signer certificate not in message";
+
 struct SignerVerification {
     // The signature over signedAttrs (or, without them, over the content digest) verifies
     // AND messageDigest matches the content AND the contentType attribute matches
