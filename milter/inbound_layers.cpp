@@ -2,6 +2,7 @@
 // are only hints, the CMS contentType is read through the checked BER walker.
 #include "milter/inbound_layers.h"
 
+#include "base/error.h"
 #include "smime/cms/content_kind.h"
 #include "smime/mime/content_type.h"
 #include "smime/mime/decoders.h"
@@ -122,6 +123,7 @@ CmsBody open_cms_body(SmimeLabel label, const std::vector<HeaderField>& h, const
     case smime::cms::ContentKind::CompressedData: c.kind = SmimeKind::Compressed; break;
     case smime::cms::ContentKind::Other:
     case smime::cms::ContentKind::NotCms:
+        c.label_only = true;
         c.kind = label == SmimeLabel::Pkcs7Enveloped   ? SmimeKind::Enveloped
                  : label == SmimeLabel::Pkcs7Signed     ? SmimeKind::OpaqueSigned
                  : label == SmimeLabel::Pkcs7Compressed ? SmimeKind::Compressed
@@ -133,6 +135,20 @@ CmsBody open_cms_body(SmimeLabel label, const std::vector<HeaderField>& h, const
                         (label == SmimeLabel::Pkcs7Compressed && c.kind == SmimeKind::Compressed);
     if (!agrees) c.note = std::string("cms-content-type=") + smime::cms::content_kind_name(kind);
     return c;
+}
+
+bool holds_encryption(const std::vector<HeaderField>& content_fields, const Spool& body,
+                      const std::string& spool_dir, std::size_t memory_limit)
+{
+    const SmimeLabel label = label_of(content_fields);
+    if (label == SmimeLabel::None || label == SmimeLabel::Detached) return false;
+    try {
+        const CmsBody cms = open_cms_body(label, content_fields, body, spool_dir, memory_limit);
+        return cms.kind == SmimeKind::Enveloped && !cms.label_only;
+    } catch (const Error& e) {
+        if (e.failure() != Failure::MalformedMessage) throw;
+        return false;  // not even its transfer encoding decodes
+    }
 }
 
 namespace {

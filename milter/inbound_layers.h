@@ -41,9 +41,16 @@ struct CmsBody {
     SmimeKind kind = SmimeKind::None;
     std::unique_ptr<Spool> der;
     std::string note;  // for the log when the label was missing or wrong, else empty
+    bool label_only = false;  // the body is no CMS object we know: `kind` is the label's claim
 };
 CmsBody open_cms_body(SmimeLabel label, const std::vector<smime::mime::HeaderField>& content_fields,
                       const Spool& body, const std::string& spool_dir, std::size_t memory_limit);
+
+// Whether the body really is a CMS EnvelopedData or AuthEnvelopedData (its ContentInfo says
+// so, whatever the label): mail its author encrypted end to end. A label alone proves
+// nothing: a plaintext or an opaque signature labelled enveloped-data is not encrypted.
+bool holds_encryption(const std::vector<smime::mime::HeaderField>& content_fields, const Spool& body,
+                      const std::string& spool_dir, std::size_t memory_limit);
 
 // Undoes a Content-Transfer-Encoding ("base64", "quoted-printable", else none) into `out`.
 void decode_transfer(ByteSource& src, const std::string& cte, ByteSink& out);

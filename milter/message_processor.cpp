@@ -18,6 +18,7 @@
 #include "smime/protect.h"
 #include "milter/certificate_clearances.h"
 #include "milter/inbound.h"
+#include "milter/inbound_layers.h"
 #include "milter/mail_list.h"
 #include "policy/match.h"
 
@@ -118,19 +119,6 @@ std::optional<std::string> MessageProcessor::stripped_subject() const
 }
 
 namespace {
-
-// Mail the user already encrypted end to end is left alone (re-encrypting adds nothing).
-bool already_encrypted(const std::vector<smime::mime::HeaderField>& headers)
-{
-    const auto* ct = smime::mime::find_field(headers, "Content-Type");
-    if (!ct) return false;
-    const auto parsed = smime::mime::parse_content_type(ct->value);
-    if (!parsed || parsed->type != "application" ||
-        (parsed->subtype != "pkcs7-mime" && parsed->subtype != "x-pkcs7-mime"))
-        return false;
-    const std::string type = parsed->param("smime-type").value_or("");
-    return type.empty() || iequals(type, "enveloped-data") || iequals(type, "authEnveloped-data");
-}
 
 bool advertises(const directory::RecipientCertificate& c, std::string_view oid)
 {
@@ -257,7 +245,9 @@ MessageOutcome MessageProcessor::protect(const std::optional<OutboundLabel>& rul
 
     if (label) request.sign.extra_signed_attributes = label->attributes();
     if (e.encrypt) {
-        if (already_encrypted(m_headers)) {
+        // Mail the user already encrypted end to end is left alone (re-encrypting adds
+        // nothing) — when its body really is encrypted, not because its label says so.
+        if (holds_encryption(m_headers, *m_body, m.spool_dir, m.memory_spool_limit)) {
             if (label) return unlabelled("the message is already encrypted by its author and would not be signed");
             out.action = "none";
             out.detail = "already encrypted by the sender ";

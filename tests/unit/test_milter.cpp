@@ -515,12 +515,42 @@ sign = "sender"
     {
         auto cfg = fixture().config(kEncryptRules);
         TokenKeySource keys(cfg->hsm);
-        Run r = run_message(cfg, keys, "alice@acme.example", "alice@acme.example", "MIIB...\n",
-                            {{"Content-Type", "application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m"}},
+        // The author's own encryption (openssl's EnvelopedData to dave) goes out as it is.
+        const fs::path d = fixture().dir.path();
+        const std::string pki = fixture().pki.string();
+        test::write_file(d / "author.txt", "Content-Type: text/plain\r\n\r\nsecret\r\n");
+        const auto openssl_b64 = [&](const std::string& options, const std::string& recipient = "") {
+            test::run("OPENSSL_CONF=/dev/null openssl cms " + options + " -in '" + (d / "author.txt").string() +
+                      "' -outform DER " + recipient + " | base64 > '" + (d / "author.b64").string() + "'");
+            return test::read_file(d / "author.b64");
+        };
+        const std::string envelope = openssl_b64("-encrypt -aes-256-cbc", "'" + pki + "/dave.cert.pem'");
+        const std::vector<std::pair<std::string, std::string>> enveloped = {
+            {"Content-Type", "application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m"},
+            {"Content-Transfer-Encoding", "base64"}};
+        Run r = run_message(cfg, keys, "alice@acme.example", "alice@acme.example", envelope, enveloped,
                             "dave@partner.example");
         CPPUNIT_ASSERT(r.outcome.reply.verdict == Verdict::Accept);
         CPPUNIT_ASSERT_EQUAL(std::string("none"), r.outcome.action);
         CPPUNIT_ASSERT(!r.outcome.header_edit.has_value());
+        // A label is no encryption: plaintext, an opaque signature or garbage labelled as
+        // enveloped-data is encrypted like any other mail (it went out in clear to a recipient
+        // whose rule makes encryption mandatory; found with MimeKit's test messages).
+        const std::string opaque =
+            openssl_b64("-sign -nodetach -signer '" + pki + "/dave.cert.pem' -inkey '" + pki + "/dave.key.pem'");
+        const std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>> labelled = {
+            {"secret in clear\n", {{"Content-Type", "application/pkcs7-mime; smime-type=enveloped-data"}}},
+            {"secret in clear\n", {{"Content-Type", "application/x-pkcs7-mime"}}},
+            {opaque, {{"Content-Type", "application/pkcs7-mime; name=smime.p7m"}, {"Content-Transfer-Encoding", "base64"}}},
+            {"MIIB...\n", enveloped}};
+        for (const auto& [body, fields] : labelled) {
+            Run clear = run_message(cfg, keys, "alice@acme.example", "alice@acme.example", body, fields,
+                                    "dave@partner.example");
+            CPPUNIT_ASSERT_MESSAGE(clear.outcome.detail, clear.outcome.reply.verdict == Verdict::Accept);
+            CPPUNIT_ASSERT_EQUAL(std::string("sign+encrypt"), clear.outcome.action);
+            CPPUNIT_ASSERT(clear.message.find("secret") == std::string::npos);
+            CPPUNIT_ASSERT(!openssl_decrypt(clear.message, "dave").empty());
+        }
     }
 
     // A message our outbound side signed, received by a gateway that trusts the same root.
