@@ -24,6 +24,7 @@ bool ends_with(const std::optional<std::string>& name, std::string_view suffix)
     return name && name->size() >= suffix.size() && iequals(name->substr(name->size() - suffix.size()), suffix);
 }
 bool ends_p7m(const std::optional<std::string>& name) { return ends_with(name, ".p7m"); }
+bool ends_p7m(const std::string& name) { return !name.empty() && ends_with(name, ".p7m"); }
 
 }  // namespace
 
@@ -161,9 +162,21 @@ bool certs_only(const smime::mime::Part& p)
     return p.smime_type == "certs-only" || (p.smime_type.empty() && ends_with(p.name, ".p7c"));
 }
 
+// A part S/MIME readers may open as pkcs7-mime: labelled so (certs-only aside), an
+// application/octet-stream named *.p7m (RFC 8551 §3.2.1, in Content-Type or
+// Content-Disposition), or a second Content-Type saying so.
+bool may_be_opened_as_cms(const smime::mime::Part& p)
+{
+    if (is_pkcs7_mime_type(p.type, p.subtype)) return !certs_only(p);
+    if (p.type == "application" && p.subtype == "octet-stream" &&
+        (ends_p7m(p.name) || ends_p7m(p.filename)))
+        return true;
+    return p.later_type_pkcs7;
+}
+
 bool encrypted_below(const smime::mime::Part& p, bool whole)
 {
-    if (!whole && is_pkcs7_mime_type(p.type, p.subtype) && !certs_only(p)) return true;
+    if (!whole && may_be_opened_as_cms(p)) return true;
     for (std::size_t i = 0; i < p.children.size(); ++i) {
         // The signed entity of multipart/signed is the whole content of its layer.
         const bool child_whole = whole && p.type == "multipart" && p.subtype == "signed" && i == 0;

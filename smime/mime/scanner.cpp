@@ -85,7 +85,7 @@ bool is_identity_encoding(const std::string& cte)
 }
 
 enum class State { Header, Body, Child, Epilogue };
-enum class FieldKind { None, Other, ContentType, TransferEncoding };
+enum class FieldKind { None, Other, ContentType, TransferEncoding, Disposition };
 
 struct Frame {
     Part* part = nullptr;
@@ -97,7 +97,14 @@ struct Frame {
     std::string field_value;
     std::optional<std::string> content_type;
     std::optional<std::string> transfer_encoding;
+    std::optional<std::string> disposition;
+    bool later_type_pkcs7 = false;  // a second Content-Type field claims application/pkcs7-mime
 };
+
+bool is_pkcs7_mime(const ContentType& ct)
+{
+    return ct.type == "application" && (ct.subtype == "pkcs7-mime" || ct.subtype == "x-pkcs7-mime");
+}
 
 class Scanner {
 public:
@@ -114,6 +121,7 @@ public:
             if (iequals(h.name, "Content-Type") && !f.content_type) f.content_type = h.value;
             if (iequals(h.name, "Content-Transfer-Encoding") && !f.transfer_encoding)
                 f.transfer_encoding = h.value;
+            if (iequals(h.name, "Content-Disposition") && !f.disposition) f.disposition = h.value;
         }
         m_result.part_count = 1;
         m_stack.push_back(std::move(f));
@@ -221,8 +229,7 @@ private:
         if (continuation && f.field != FieldKind::None) {
             f.field_bytes += bytes;
             check_field_size(f.field_bytes);
-            if (f.field == FieldKind::ContentType || f.field == FieldKind::TransferEncoding)
-                f.field_value += l.head;
+            if (f.field != FieldKind::Other) f.field_value += l.head;
             if (f.field == FieldKind::TransferEncoding) p.cte_fields.back().second = l.end();
             return;
         }
@@ -239,6 +246,8 @@ private:
         } else if (iequals(name, "Content-Transfer-Encoding")) {
             f.field = FieldKind::TransferEncoding;
             p.cte_fields.emplace_back(l.begin, l.end());
+        } else if (iequals(name, "Content-Disposition")) {
+            f.field = FieldKind::Disposition;
         } else {
             return;
         }
@@ -252,10 +261,15 @@ private:
     }
 
     // The first Content-Type and Content-Transfer-Encoding fields count (duplicates are
-    // invalid, RFC 2045 §3; the first is what most readers use).
+    // invalid, RFC 2045 §3; the first is what most readers use). A later Content-Type that
+    // claims pkcs7-mime is remembered: some reader may take that one (EFAIL, PRODUCT §3.2).
     void finish_field(Frame& f)
     {
+        if (f.field == FieldKind::ContentType && f.content_type)
+            if (const auto later = parse_content_type(f.field_value); later && is_pkcs7_mime(*later))
+                f.later_type_pkcs7 = true;
         if (f.field == FieldKind::ContentType && !f.content_type) f.content_type = f.field_value;
+        if (f.field == FieldKind::Disposition && !f.disposition) f.disposition = f.field_value;
         if (f.field == FieldKind::TransferEncoding && !f.transfer_encoding)
             f.transfer_encoding = f.field_value;
         f.field = FieldKind::None;
@@ -285,6 +299,9 @@ private:
             }
         }
         if (f.transfer_encoding) p.transfer_encoding = parse_transfer_encoding(*f.transfer_encoding);
+        if (f.disposition)
+            if (const auto d = parse_content_disposition(*f.disposition)) p.filename = d->param("filename").value_or("");
+        p.later_type_pkcs7 = f.later_type_pkcs7;
     }
 
     void begin_body(Frame& f)

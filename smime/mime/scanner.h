@@ -55,6 +55,12 @@ struct Part {
     // what an application/pkcs7-mime part claims to hold (RFC 8551 §3.2.2, §3.2.1).
     std::string smime_type;
     std::string name;
+    // Content-Disposition's filename parameter, "" when absent (a *.p7m name makes
+    // application/octet-stream S/MIME, RFC 8551 §3.2.1).
+    std::string filename;
+    // A second Content-Type field (invalid, RFC 2045 §3; the first one counts) claims
+    // application/pkcs7-mime.
+    bool later_type_pkcs7 = false;
     // Declared Content-Transfer-Encoding, lower-cased, "" when absent.
     std::string transfer_encoding;
     // Every Content-Transfer-Encoding field of the header block, [first byte, end of its

@@ -6,6 +6,7 @@
 #include "milter/inbound_layers.h"
 #include "smime/cms/content_kind.h"
 #include "smime/mime/content_type.h"
+#include "smime/mime/scanner.h"
 #include "test_support.h"
 
 using namespace ssm;
@@ -69,6 +70,7 @@ class InboundLayersTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(content_kind_of_openssl_objects);
     CPPUNIT_TEST(cms_content_type_decides_over_the_label);
     CPPUNIT_TEST(efail_parts_but_not_triple_wrap);
+    CPPUNIT_TEST(efail_parts_by_name_and_second_type);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -217,6 +219,29 @@ public:
         CPPUNIT_ASSERT(has_nested_encrypted_part(part("multipart", "mixed", {text(), typed("pkcs7-mime", "enveloped-data", "x.p7c")})));
         CPPUNIT_ASSERT(has_nested_encrypted_part(part("multipart", "mixed", {text(), typed("pkcs7-mime", "signed-data", "")})));
         CPPUNIT_ASSERT(has_nested_encrypted_part(part("multipart", "mixed", {text(), typed("pkcs7-mime", "compressed-data", "")})));
+    }
+
+    // What clients open as S/MIME beside the pkcs7-mime label, through the real scanner: an
+    // application/octet-stream named *.p7m in Content-Type or Content-Disposition (RFC 8551
+    // §3.2.1; the inbound path decrypts those too) and a second Content-Type field claiming
+    // pkcs7-mime. Each slipped past nested_encrypted = "reject" (found with EFAIL variants).
+    void efail_parts_by_name_and_second_type()
+    {
+        const auto mixed_with = [](const std::string& part_header) {
+            const std::string body = "--b\r\nContent-Type: text/html\r\n\r\n<img src=\"http://x/\r\n--b\r\n" + part_header +
+                                     "\r\nContent-Transfer-Encoding: base64\r\n\r\nMIIBAA==\r\n--b\r\nContent-Type: text/html\r\n\r\n\">\r\n--b--\r\n";
+            MemorySource src(as_bytes(body));
+            return smime::mime::scan_body({{"Content-Type", "multipart/mixed; boundary=b"}}, src, {}).root;
+        };
+        CPPUNIT_ASSERT(has_nested_encrypted_part(mixed_with("Content-Type: application/pkcs7-mime; smime-type=enveloped-data")));
+        CPPUNIT_ASSERT(has_nested_encrypted_part(mixed_with("Content-Type: application/octet-stream; name=smime.p7m")));
+        CPPUNIT_ASSERT(has_nested_encrypted_part(mixed_with(
+            "Content-Type: application/octet-stream\r\nContent-Disposition: attachment;\r\n filename=\"SMIME.P7M\"")));
+        CPPUNIT_ASSERT(has_nested_encrypted_part(mixed_with(
+            "Content-Type: text/plain\r\nContent-Type: application/pkcs7-mime; smime-type=enveloped-data")));
+        CPPUNIT_ASSERT(!has_nested_encrypted_part(mixed_with("Content-Type: application/octet-stream; name=report.pdf")));
+        CPPUNIT_ASSERT(!has_nested_encrypted_part(
+            mixed_with("Content-Type: application/pdf\r\nContent-Disposition: attachment; filename=report.pdf")));
     }
 };
 
