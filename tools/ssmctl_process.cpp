@@ -25,12 +25,12 @@ namespace ssm::tools {
 
 namespace {
 
-
 class StdoutSink final : public ByteSink {
 public:
     using ByteSink::write;
     void write(ByteView data) override
     {
+        if (data.empty()) return;  // an empty view's data() may be null, which fwrite must not get
         if (std::fwrite(data.data(), 1, data.size(), stdout) != data.size())
             throw Error(Failure::Temporary, "cannot write to standard output");
     }
