@@ -5,6 +5,7 @@
 #include "base/error.h"
 #include "base/spool.h"
 #include "smime/mime/canonical.h"
+#include "smime/mime/content_type.h"
 #include "smime/mime/encoders.h"
 
 namespace ssm::smime {
@@ -23,6 +24,23 @@ bool is_trace_field(std::string_view name)
     return false;
 }
 
+// `value` with hp="cipher" appended, when appending changes nothing else: after a malformed
+// value (an unterminated quoted string or comment) the new text would become part of the last
+// parameter (a boundary, say) and the entity would no longer parse as it did. Such a value
+// stays as it is; the protected header then reads as an ordinary one.
+std::string with_hp_cipher(const std::string& value)
+{
+    const std::string marked = value + "; hp=\"cipher\"";
+    const auto before = mime::parse_content_type(value);
+    const auto after = mime::parse_content_type(marked);
+    if (!before || !after || after->type != before->type || after->subtype != before->subtype ||
+        after->param("hp") != std::optional<std::string>("cipher"))
+        return value;
+    for (const auto& [name, v] : before->params)
+        if (after->param(name) != std::optional<std::string>(v) && name != "hp") return value;
+    return marked;
+}
+
 // The entity's own Content-* fields, with hp="cipher" on Content-Type (RFC 9788 §2.1.1)
 // when the header is protected.
 std::vector<mime::HeaderField> inner_content_fields(const std::vector<mime::HeaderField>& headers,
@@ -35,7 +53,7 @@ std::vector<mime::HeaderField> inner_content_fields(const std::vector<mime::Head
         mime::HeaderField f = h;
         if (mime::iequals(h.name, "Content-Type") && !have_type) {
             have_type = true;
-            if (header_protection) f.value += "; hp=\"cipher\"";
+            if (header_protection) f.value = with_hp_cipher(f.value);
         }
         out.push_back(std::move(f));
     }

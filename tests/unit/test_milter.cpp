@@ -471,6 +471,18 @@ sign = "sender"
         CPPUNIT_ASSERT(content.find("Subject: test") != std::string::npos);
         CPPUNIT_ASSERT(content.find("hp=\"cipher\"") != std::string::npos);
         CPPUNIT_ASSERT(content.find("secret plans") != std::string::npos);
+
+        // A Content-Type with an unterminated quoted string: hp="cipher" appended would have
+        // become part of the boundary and the inner multipart would no longer parse (found with
+        // generated malformed messages); it is left off, the parts arrive intact.
+        Run q = run_message(cfg, keys, "alice@acme.example", "alice@acme.example",
+                            "--Q\nContent-Type: text/plain\n\none\n--Q--\n",
+                            {{"Content-Type", "multipart/mixed; boundary=\"Q"}}, "dave@partner.example");
+        CPPUNIT_ASSERT_EQUAL(std::string("sign+encrypt"), q.outcome.action);
+        openssl_verify(openssl_decrypt(q.message, "dave"));
+        const std::string q_content = test::read_file(fixture().dir.path() / "content.txt");
+        CPPUNIT_ASSERT_MESSAGE(q_content, q_content.find("Content-Type: multipart/mixed; boundary=\"Q\r\n") != std::string::npos);
+        CPPUNIT_ASSERT(q_content.find("hp=") == std::string::npos);
     }
 
     void encrypts_to_domain_certificate_with_gcm()
