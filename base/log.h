@@ -35,8 +35,11 @@ Target current_target();
 
 using Fields = std::vector<std::pair<std::string, std::string>>;
 
-// Escapes control and non-ASCII bytes as \xNN and quotes values containing spaces.
-std::string sanitise(std::string_view value, std::size_t max_len = 256);
+// Escapes control and non-ASCII bytes as \xNN and quotes values containing spaces. A value is
+// cut after `max_len` octets (then "..." follows): a decision's detail with several signature
+// results and their reasons runs to a kilobyte or more, and syslog daemons take lines of 8 KiB
+// (rsyslog's default; journald more), so 2 KiB keeps whole details and bounds hostile ones.
+std::string sanitise(std::string_view value, std::size_t max_len = 2048);
 
 void write(Level level, std::string_view event, const Fields& fields);
 

@@ -116,6 +116,11 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("a\\x0d\\x0ab"), log::sanitise("a\r\nb"));
         CPPUNIT_ASSERT_EQUAL(std::string("\"a b\""), log::sanitise("a b"));
         CPPUNIT_ASSERT_EQUAL(std::string("abc..."), log::sanitise("abcdef", 3));
+        // A long decision detail (several signature results with reasons) stays whole; a
+        // hostile value stays bounded.
+        const std::string detail(1500, 'd');
+        CPPUNIT_ASSERT_EQUAL(detail, log::sanitise(detail));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2048 + 3), log::sanitise(std::string(100000, 'h')).size());
     }
 
     // Under systemd (StandardError=journal) stderr and syslog both end in the journal: the
