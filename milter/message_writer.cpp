@@ -4,7 +4,8 @@
 namespace ssm::milter {
 
 void write_rewritten_message(const std::vector<smime::mime::HeaderField>& original,
-                             const smime::HeaderEdit& edit, ByteSource& body, ByteSink& out)
+                             const smime::HeaderEdit& edit, ByteSource& body, ByteSink& out,
+                             const std::vector<std::string>* original_text)
 {
     for (const auto& h : edit.prepend) smime::mime::write_header_field(out, h);
     for (std::size_t i = 0; i < original.size(); ++i) {
@@ -20,6 +21,8 @@ void write_rewritten_message(const std::vector<smime::mime::HeaderField>& origin
             if (c.index == index && smime::mime::iequals(c.name, h.name)) changed = &c;
         if (changed)
             smime::mime::write_header_field(out, {h.name, changed->value});
+        else if (!removed && original_text && i < original_text->size())
+            out.write(std::string_view((*original_text)[i]));
         else if (!removed)
             smime::mime::write_header_field(out, h);
     }

@@ -12,8 +12,11 @@ namespace ssm::milter {
 
 // Original fields minus the removed ones (by name and 1-based index among fields of that
 // name, as smfi_chgheader counts), then the added ones, an empty line and the body.
+// `original_text`, when given, holds each original field as it was received (CRLF line
+// ends): a field no edit touches is written as that text, byte for byte, as the MTA keeps it.
 void write_rewritten_message(const std::vector<smime::mime::HeaderField>& original,
-                             const smime::HeaderEdit& edit, ByteSource& body, ByteSink& out);
+                             const smime::HeaderEdit& edit, ByteSource& body, ByteSink& out,
+                             const std::vector<std::string>* original_text = nullptr);
 
 // A header value as libmilter expects it: folds as "\n\t", and no way for CR or LF from
 // an untrusted source (a decrypted inner header) to end the field or the header block:

@@ -71,6 +71,25 @@ private:
     bool m_last_cr = false;
 };
 
+// Each header field as it came (its ranges in `head`), with CRLF line ends like everything
+// else write_rewritten_message writes: untouched fields are then copied byte for byte, as the
+// MTA keeps them ("Name:value" stays without a space, folds stay where they were).
+std::vector<std::string> received_fields(ByteView head, const smime::mime::HeaderBlock& block)
+{
+    std::vector<std::string> out;
+    for (const auto& [begin, end] : block.field_ranges) {
+        const ByteView raw = head.subspan(static_cast<std::size_t>(std::min<std::uint64_t>(begin, head.size())),
+                                          static_cast<std::size_t>(std::min<std::uint64_t>(end, head.size()) -
+                                                                   std::min<std::uint64_t>(begin, head.size())));
+        MtaLineEnds crlf(true);
+        const ByteView converted = crlf.convert(raw);
+        std::string text(converted.begin(), converted.end());
+        if (text.size() < 2 || text.compare(text.size() - 2, 2, "\r\n") != 0) text += "\r\n";  // the last line of a header-only message
+        out.push_back(std::move(text));
+    }
+    return out;
+}
+
 // Standard input as a source that keeps what it has read in memory while the header block
 // is parsed (the parser rewinds to the start once and reads ahead at most one buffer), so the
 // body can then stream into the MessageProcessor, which spools it as the milter does, with no
@@ -243,8 +262,9 @@ int process_command(const milter::Config& config, std::shared_ptr<const milter::
         auto original_body = proc.body_source();
         if (out.header_edit) {
             auto nb = out.new_body ? out.new_body->reader() : nullptr;
+            const std::vector<std::string> received = received_fields(head, block);
             milter::write_rewritten_message(block.fields, *out.header_edit,
-                                            nb ? *nb : *original_body, sink);
+                                            nb ? *nb : *original_body, sink, &received);
         } else {
             // The header block as it came (with an mbox From line, if any), its line ends made
             // like the body's.

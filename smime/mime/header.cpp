@@ -83,6 +83,7 @@ HeaderBlock parse_header_block(ByteSource& src, const Limits& limits)
             append_line_end(value, pending_eol);
             value += line.head;
             pending_eol = line.eol;
+            block.field_ranges.back().second = line.end();
             continue;
         }
         if (line.end() - line.begin > limits.max_header_field)
@@ -97,6 +98,7 @@ HeaderBlock parse_header_block(ByteSource& src, const Limits& limits)
         std::string_view value = std::string_view(line.head).substr(colon + 1);
         if (!value.empty() && (value[0] == ' ' || value[0] == '\t')) value.remove_prefix(1);
         block.fields.push_back({line.head.substr(0, name_len), std::string(value)});
+        block.field_ranges.emplace_back(line.begin, line.end());
         field_bytes = line.end() - line.begin;
         pending_eol = line.eol;
     }

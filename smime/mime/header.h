@@ -37,6 +37,8 @@ const HeaderField* find_field(const std::vector<HeaderField>& fields, std::strin
 
 struct HeaderBlock {
     std::vector<HeaderField> fields;
+    // Where each field is in the source: [first octet, end of its last line end).
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> field_ranges;
     std::uint64_t body_offset = 0;  // first body byte; == source size when there is no body
 };
 

@@ -139,6 +139,18 @@ from_case authors-first '"Smith, Alice" <alice@acme.example>, Bob <bob@acme.exam
 for c in last-first comment comment-first authors-sender authors-first; do
   ssmctl_signed "ssmctl-from-$c" "$WORK/out/ssmctl-from-$c.in.eml"
 done
+# Header fields the signature does not touch are written as they came, as the milter leaves
+# them with the MTA: no space added after a colon, folds kept (ssmctl wrote "Name: value" for
+# every field until 2026-12-01).
+name=ssmctl-untouched-fields
+{ printf 'From: alice@acme.example\nTo: %s\nX-Tight:value\nX-Folded: first\n\tsecond\nSubject:  two spaces\n\n' "$RCPT"
+  sed '1,/^$/d' "$msgdir/plain-7bit.eml"; } >"$WORK/out/$name.in.eml"
+if "$SSM_BUILDDIR/ssmctl" -c "$WORK/ssm-detached-pkcs1.toml" process --direction out --from alice@acme.example \
+     --to "$RCPT" <"$WORK/out/$name.in.eml" >"$WORK/out/$name.eml" 2>"$WORK/out/$name.err" \
+   && grep -q $'^X-Tight:value\r$' "$WORK/out/$name.eml" \
+   && grep -q $'^X-Folded: first\r$' "$WORK/out/$name.eml" && grep -q $'^\tsecond\r$' "$WORK/out/$name.eml" \
+   && grep -q $'^Subject:  two spaces\r$' "$WORK/out/$name.eml" && grep -q '^Content-Type: multipart/signed' "$WORK/out/$name.eml"
+then pass "$name"; else fail "$name" "$(grep -E '^(X-|Subject|decision)' "$WORK/out/$name.eml" "$WORK/out/$name.err" | tr '\n' ' ')"; fi
 from_case no-angle 'Alice Smith alice@acme.example'
 name=ssmctl-from-no-angle
 "$SSM_BUILDDIR/ssmctl" -c "$WORK/ssm-detached-pkcs1.toml" process --direction out --from alice@acme.example \

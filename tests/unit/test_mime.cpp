@@ -195,6 +195,16 @@ public:
                 CPPUNIT_ASSERT_EQUAL(c.fields[i].second, hb.fields[i].value);
             }
             CPPUNIT_ASSERT_EQUAL_MESSAGE(c.raw, std::uint64_t(c.body_offset), hb.body_offset);
+            // Each field's range holds exactly its lines, "Name" to its last line end.
+            CPPUNIT_ASSERT_EQUAL(hb.fields.size(), hb.field_ranges.size());
+            for (std::size_t i = 0; i < hb.fields.size(); ++i) {
+                const auto [begin, end] = hb.field_ranges[i];
+                const std::string text = c.raw.substr(begin, end - begin);
+                CPPUNIT_ASSERT_MESSAGE(text, text.rfind(hb.fields[i].name, 0) == 0);
+                CPPUNIT_ASSERT_MESSAGE(text, text.find(hb.fields[i].value) != std::string::npos);
+                if (i + 1 < hb.fields.size()) CPPUNIT_ASSERT(end <= hb.field_ranges[i + 1].first);
+                CPPUNIT_ASSERT(end <= hb.body_offset);
+            }
         }
     }
 
