@@ -113,4 +113,15 @@ policy::DirectoryClearances CertificateClearances::clearances(const EmailAddress
     return out;
 }
 
+LabelVerdict judge_labels_for(const Config& config, const Certificates& certificates, KeySource& keys,
+                              const std::vector<SignedLabel>& found, const std::vector<EmailAddress>& recipients,
+                              const std::optional<Domain>& author_domain)
+{
+    const policy::ClearanceDirectory* clearances = certificates.clearances();
+    std::optional<CertificateClearances> with_certificates;
+    if (config.clearance_from_certificate)
+        clearances = &with_certificates.emplace(keys, clearances, certificates.trust(), std::time(nullptr));
+    return judge_labels(config.labels, found, recipients, author_domain, clearances);
+}
+
 }  // namespace ssm::milter

@@ -7,7 +7,10 @@
 #pragma once
 #include <ctime>
 
+#include "milter/certificates.h"
+#include "milter/config.h"
 #include "milter/key_source.h"
+#include "milter/security_labels.h"
 #include "pki/trust_store.h"
 #include "policy/labels.h"
 
@@ -35,5 +38,12 @@ private:
     const pki::TrustStore* m_trust;
     std::time_t m_now;
 };
+
+// judge_labels (security_labels.h) with the clearances the configuration names: the
+// directory's, and with [labels] clearance_from_certificate those in the recipients' own
+// certificates on the token. The one check for mail to recipients and to a list's members.
+LabelVerdict judge_labels_for(const Config& config, const Certificates& certificates, KeySource& keys,
+                              const std::vector<SignedLabel>& found, const std::vector<EmailAddress>& recipients,
+                              const std::optional<Domain>& author_domain);
 
 }  // namespace ssm::milter

@@ -7,6 +7,8 @@
 
 #include "base/error.h"
 #include "base/log.h"
+#include "base/mailbox_list.h"
+#include "milter/certificate_clearances.h"
 #include "milter/inbound.h"
 #include "milter/list_members.h"
 #include "smime/cms/ml_expansion.h"
@@ -243,6 +245,25 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
     }
     if (members.empty()) return refuse(list, "no member has a usable certificate", r.detail);
 
+    // 4b. The members are the recipients: each must be cleared for every verified label, as
+    // anyone's recipients are (§4.1), or nobody gets the message; SIO-Label fields from
+    // outside never pass, ours replace them.
+    std::vector<EmailAddress> member_addresses;
+    for (const auto& a : members)
+        if (auto parsed = EmailAddress::parse(a)) member_addresses.push_back(std::move(*parsed));
+    std::optional<Domain> author_domain;
+    if (const HeaderField* from = smime::mime::find_field(headers, "From"))
+        if (const auto authors = parse_mailbox_list(from->value); !authors.addresses.empty())
+            author_domain = authors.addresses.front().domain();
+    const LabelVerdict labels = judge_labels_for(m_config, m_certificates, m_keys, r.labels, member_addresses, author_domain);
+    if (labels.reply.verdict != Verdict::Continue) {
+        MessageOutcome out;
+        out.reply = labels.reply;
+        out.action = labels.reply.verdict == Verdict::TempFail ? "tempfail" : "reject";
+        out.detail = "list=" + name + " " + labels.detail + r.detail;
+        return out;
+    }
+
     // 5. Encrypt again (RFC 2634 §4.2.3.2), then the outer signature with the history.
     std::unique_ptr<Spool> encrypted;
     if (r.decrypted) {
@@ -296,6 +317,7 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
     for (const auto& f : s.headers.add)
         if (smime::mime::is_content_field(f.name)) edit.add.push_back(f);
     edit.prepend = r.headers.prepend;
+    replace_sio_labels(edit, headers, labels.sio_labels);
     out.header_edit = std::move(edit);
     out.new_body = std::move(signed_body);
     out.remove_recipients.push_back(list_rcpt);
@@ -303,7 +325,7 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
     out.detail = "list=" + name + " members=" + std::to_string(members.size()) +
                  " skipped=" + std::to_string(skipped) + " history=" + std::to_string(history.size()) +
                  " encrypted=" + (r.decrypted ? "yes" : "no") + group_detail + (label ? " label=copied" : "") + " " +
-                 r.detail;
+                 labels.detail + r.detail;
     log::info("list-expanded", {{"list", name}, {"members", std::to_string(members.size())},
                                 {"skipped", std::to_string(skipped)}, {"history", std::to_string(history.size())},
                                 {"group_members", std::to_string(resolved.from_group)},

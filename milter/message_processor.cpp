@@ -372,12 +372,8 @@ MessageOutcome MessageProcessor::inbound()
         for (const auto& rc : m_recipients)
             if (rc.accepted()) rcpts.push_back(*rc.address);
         const auto who = author();
-        const policy::ClearanceDirectory* clearances = m_certificates->clearances();
-        std::optional<CertificateClearances> with_certificates;
-        if (m_config->clearance_from_certificate)
-            clearances = &with_certificates.emplace(m_keys, clearances, m_certificates->trust(), std::time(nullptr));
-        const LabelVerdict lv = judge_labels(m_config->labels, r.labels, rcpts,
-                                             who ? std::optional<Domain>(who->domain()) : std::nullopt, clearances);
+        const LabelVerdict lv = judge_labels_for(*m_config, *m_certificates, m_keys, r.labels, rcpts,
+                                                 who ? std::optional<Domain>(who->domain()) : std::nullopt);
         out.detail += lv.detail;
         if (lv.reply.verdict != Verdict::Continue) {
             out.reply = lv.reply;

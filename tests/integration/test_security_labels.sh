@@ -12,6 +12,10 @@ require_tools openssl perl python3 softhsm2-util pkcs11-tool
 require_binaries
 make_pki
 make_token alice domain-signing
+# Two mail lists (their keys on the token): every member of "cleared" may read class 2, one
+# member of "mixed" may not.
+issue_cert team team@acme.example rsa "digitalSignature, keyEncipherment" || fatal var-setup "issue team"
+import_to_token team 20 --usage-sign --usage-decrypt
 export OPENSSL_CONF=/dev/null
 M=$WORK/m
 mkdir -p "$M" "$WORK/out" "$WORK/certs"
@@ -95,7 +99,17 @@ classifications = [0, 1, 2]
 policy = \"$PARTNER\"
 classification = 3
 label = \"acme-restricted\"
-domains = [\"partner.example\"]"
+domains = [\"partner.example\"]
+
+[[mail_list]]
+address = \"cleared@acme.example\"
+identity = \"team@acme.example\"
+members = [\"alice@acme.example\", \"boss@acme.example\"]
+
+[[mail_list]]
+address = \"mixed@acme.example\"
+identity = \"team@acme.example\"
+members = [\"alice@acme.example\", \"intern@acme.example\"]"
 for cfg in reject accept; do
   write_config "$WORK/$cfg.toml" socket="inet:1@127.0.0.1" rules="$RULES" pki='revocation = "off"' extra="[labels]
 unknown_policy = \"$cfg\"
@@ -297,6 +311,20 @@ run in in-forged mallory@evil.example alice@acme.example
 if [ "$RC" -ne 0 ]; then fail in-forged-unsigned "exit $RC: $LOG"
 elif grep -qi '^SIO-Label' "$OUT"; then fail in-forged-unsigned "SIO-Label left in the delivered message"
 else pass in-forged-unsigned; fi
+# Mail to a mail list: its members are the recipients (found by BouncyCastle-made labels: list
+# expansion skipped the clearance check, unknown_policy and the SIO-Label removal until
+# 2026-12-01). Every member cleared: expanded, the gateway's SIO-Label only; one member not
+# cleared, or a label of an unknown policy: refused, nobody gets it.
+in_mail list-cleared "$M/ours2.der" - 'SIO-Label: marking="UNCLASSIFIED (forged)"'
+run in list-cleared dave@partner.example cleared@acme.example
+if [ "$RC" -eq 0 ] && grep -q 'action=expand' <<<"$LOG" && grep -q 'rcpt: +boss@acme.example' "$WORK/out/list-cleared.err"; then
+  expect_delivered list-cleared "$M/ours2.der" "ACME RESTRICTED"
+else fail list-cleared "exit $RC: $LOG"; fi
+run in list-cleared dave@partner.example mixed@acme.example
+expect_refused list-member-uncleared "recipient intern@acme.example is not cleared"
+in_mail list-unknown "$M/unknown1.der" -
+run in list-unknown dave@partner.example cleared@acme.example
+expect_refused list-unknown-policy "policy $UNKNOWN is not known"
 # a labelled signature that does not verify (content changed after signing) gives no label:
 # delivered to a recipient no clearance names, without an SIO-Label
 in_mail in-bad-signature "$M/ours4.der" -
