@@ -178,23 +178,35 @@ void TrustStore::load_crls(const fs::path& folder)
     for (const auto& file : files) {
         for (const Crl& crl : parse_crls(file)) {
             // GnuTLS verifies CRLs only against anchors; ours may come from an intermediate,
-            // so the issuer is found and the signature checked here first.
-            const Certificate* issuer = nullptr;
-            for (const auto& a : m_anchors)
-                if (!issuer && gnutls_x509_crl_check_issuer(crl.get(), a.get())) issuer = &a;
-            for (const auto& i : m_intermediates)
-                if (!issuer && gnutls_x509_crl_check_issuer(crl.get(), i.get())) issuer = &i;
-            if (!issuer)
+            // so the issuer is found and the signature checked here first. Every certificate
+            // of that name is tried: a CA that rolled its key over, or signs CRLs with a key
+            // of its own (RFC 5280 §6.3.3), has several, and the first by name may not be the
+            // one that signed (PKITS 4.4.19, 4.5.3-8).
+            bool named = false, verified = false;
+            const auto try_issuer = [&](const Certificate& candidate) {
+                if (verified || !gnutls_x509_crl_check_issuer(crl.get(), candidate.get())) return;
+                named = true;
+                gnutls_x509_crt_t ca = candidate.get();
+                unsigned status = 0;
+                // Times are not checked: an outdated CRL still revokes what it lists.
+                const unsigned time_bits = GNUTLS_CERT_EXPIRED | GNUTLS_CERT_NOT_ACTIVATED |
+                                           GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED |
+                                           GNUTLS_CERT_REVOCATION_DATA_ISSUED_IN_FUTURE;
+                // A CRL-signing certificate need not be a CA certificate (RFC 5280 §4.2.1.3:
+                // cRLSign is what counts), which GnuTLS's check would otherwise require.
+                unsigned usage = 0;
+                const bool crl_signer = gnutls_x509_crt_get_key_usage(ca, &usage, nullptr) >= 0 &&
+                                        (usage & GNUTLS_KEY_CRL_SIGN);
+                const unsigned flags = GNUTLS_VERIFY_DISABLE_TIME_CHECKS | (crl_signer ? GNUTLS_VERIFY_DISABLE_CA_SIGN : 0);
+                const int rc = gnutls_x509_crl_verify(crl.get(), &ca, 1, flags, &status);
+                verified = rc >= 0 && (status & ~(time_bits | GNUTLS_CERT_INVALID)) == 0 &&
+                           (!(status & GNUTLS_CERT_INVALID) || (status & time_bits));
+            };
+            for (const auto& a : m_anchors) try_issuer(a);
+            for (const auto& i : m_intermediates) try_issuer(i);
+            if (!named)
                 throw LoadError("CRL file " + file.string() + ": its issuer is not a loaded anchor or intermediate");
-            gnutls_x509_crt_t ca = issuer->get();
-            unsigned status = 0;
-            // Times are not checked: an outdated CRL still revokes what it lists.
-            const unsigned time_bits = GNUTLS_CERT_EXPIRED | GNUTLS_CERT_NOT_ACTIVATED |
-                                       GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED |
-                                       GNUTLS_CERT_REVOCATION_DATA_ISSUED_IN_FUTURE;
-            const int rc = gnutls_x509_crl_verify(crl.get(), &ca, 1, GNUTLS_VERIFY_DISABLE_TIME_CHECKS, &status);
-            if (rc < 0 || (status & ~(time_bits | GNUTLS_CERT_INVALID)) != 0 ||
-                ((status & GNUTLS_CERT_INVALID) && !(status & time_bits)))
+            if (!verified)
                 throw LoadError("CRL file " + file.string() + ": signature does not verify with its issuer");
             gnutls_datum_t issuer_dn{nullptr, 0};
             if (gnutls_x509_crl_get_raw_issuer_dn(crl.get(), &issuer_dn) < 0)
@@ -216,13 +228,27 @@ void TrustStore::load_crls(const fs::path& folder)
             gnutls_datum_t der{nullptr, 0};
             if (gnutls_x509_crl_export2(crl.get(), GNUTLS_X509_FMT_DER, &der) < 0)
                 throw LoadError("CRL file " + file.string() + ": cannot re-encode");
-            // No GNUTLS_TL_VERIFY_CRL: the signature was checked above, and GnuTLS's own check
-            // also refuses a CRL past its nextUpdate, which made an outdated CRL file of a trust
-            // anchor a configuration error (no start, no reload) instead of what it is: still
-            // revoking what it lists, no current revocation data (has_current_crl).
-            int n = gnutls_x509_trust_list_add_trust_mem(m_list, nullptr, &der, GNUTLS_X509_FMT_DER, 0, 0);
+            gnutls_x509_crl_t owned = nullptr;
+            if (gnutls_x509_crl_init(&owned) < 0 || gnutls_x509_crl_import(owned, &der, GNUTLS_X509_FMT_DER) < 0) {
+                gnutls_free(der.data);
+                if (owned) gnutls_x509_crl_deinit(owned);
+                throw LoadError("CRL file " + file.string() + ": cannot re-encode");
+            }
             gnutls_free(der.data);
-            if (n <= 0) throw LoadError("CRL file " + file.string() + ": rejected by GnuTLS");
+            // Every CRL is kept. gnutls_x509_trust_list_add_trust_mem passes
+            // GNUTLS_TL_NO_DUPLICATES, which keeps one CRL per issuer name (the newest):
+            // revocations on the issuer's other CRLs (a base CRL beside its delta, CRLs split by
+            // distribution point or reason) were dropped and revoked certificates accepted
+            // (PKITS 4.14.15, 4.15.3). No GNUTLS_TL_VERIFY_CRL: the signature was checked above,
+            // and GnuTLS's own check also refuses a CRL past its nextUpdate, which would make an
+            // outdated CRL file a configuration error instead of what it is: still revoking
+            // what it lists, no current revocation data (has_current_crl). On success the list
+            // owns the CRL (freed by gnutls_x509_trust_list_deinit(.., 1)).
+            const int n = gnutls_x509_trust_list_add_crls(m_list, &owned, 1, 0, 0);
+            if (n <= 0) {
+                gnutls_x509_crl_deinit(owned);
+                throw LoadError("CRL file " + file.string() + ": rejected by GnuTLS");
+            }
             ++m_crl_count;
         }
     }

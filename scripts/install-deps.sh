@@ -13,7 +13,8 @@ TEST_PACKAGES="softhsm2 opensc gnutls-bin openssl postfix gpgsm libnss3-tools
   clang libclang-rt-14-dev curl nsd ldnsutils
   m4 sendmail-cf
   default-jdk-headless libbcmail-java libbcpkix-java libbcprov-java libbcutil-java libmail-java
-  golang-go golang-github-fullsailor-pkcs7-dev"
+  golang-go golang-github-fullsailor-pkcs7-dev
+  python3-cryptography-vectors"
 
 missing=""
 for p in $BUILD_PACKAGES $TEST_PACKAGES; do

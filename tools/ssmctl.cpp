@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "milter/config.h"
+#include "pki/certificate.h"
 #include "tools/ssmctl_cert.h"
 #include "tools/ssmctl_hsm.h"
 #include "tools/ssmctl_policy.h"
@@ -20,6 +21,7 @@
 
 using namespace ssm;
 using tools::kExitConfig;
+using tools::kExitSoftware;
 using tools::kExitUsage;
 
 namespace {
@@ -96,14 +98,28 @@ int main(int argc, char** argv)
         return kExitConfig;
     }
 
-    if (command == "process") return tools::process_command(*config, config, args);
-    if (command == "policy") return tools::policy_command(*config, config, args, std::cout, std::cerr);
-    if (command == "hsm") return tools::hsm_command(config->hsm, args, std::cout, std::cerr);
-    if (command == "cert") return tools::cert_command(*config, args, std::cout, std::cerr);
-    if (command == "cache") return tools::cache_command(*config, args, std::cout, std::cerr);
-    if (command == "receipts") return tools::receipts_command(*config, args, std::cout, std::cerr);
-    if (command == "clearance") return tools::clearance_command(*config, args, std::cout, std::cerr);
-    if (command == "list") return tools::list_command(*config, args, std::cout, std::cerr);
+    // The trust store and the other configured files are loaded by the commands: a file
+    // that does not load (a CRL whose signature does not verify, say) is a configuration
+    // error, as for `ssm-milter -n`, not an abort.
+    try {
+        if (command == "process") return tools::process_command(*config, config, args);
+        if (command == "policy") return tools::policy_command(*config, config, args, std::cout, std::cerr);
+        if (command == "hsm") return tools::hsm_command(config->hsm, args, std::cout, std::cerr);
+        if (command == "cert") return tools::cert_command(*config, args, std::cout, std::cerr);
+        if (command == "cache") return tools::cache_command(*config, args, std::cout, std::cerr);
+        if (command == "receipts") return tools::receipts_command(*config, args, std::cout, std::cerr);
+        if (command == "clearance") return tools::clearance_command(*config, args, std::cout, std::cerr);
+        if (command == "list") return tools::list_command(*config, args, std::cout, std::cerr);
+    } catch (const pki::LoadError& e) {
+        std::fprintf(stderr, "%s: %s\n", config_path.c_str(), e.what());
+        return kExitConfig;
+    } catch (const milter::ConfigError& e) {
+        std::fprintf(stderr, "%s\n", e.what());
+        return kExitConfig;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "ssmctl: %s\n", e.what());
+        return kExitSoftware;
+    }
     usage(stderr);
     return kExitUsage;
 }

@@ -13,6 +13,7 @@ constexpr int kExitFound = 0;        // the answer asked for exists
 constexpr int kExitNone = 1;         // it does not (no certificate, no member, ...)
 constexpr int kExitUnavailable = 2;  // a directory, store or token could not be asked
 constexpr int kExitUsage = 64;       // EX_USAGE
+constexpr int kExitSoftware = 70;    // EX_SOFTWARE: an internal error
 constexpr int kExitConfig = 78;      // EX_CONFIG
 
 // Runs `ask` (which loads the configured sources and asks them): a configuration error is
