@@ -175,6 +175,9 @@ void TrustStore::load_crls(const fs::path& folder)
         if ((ext == ".pem" || ext == ".crl" || ext == ".der") && e.is_regular_file()) files.push_back(e.path());
     }
     std::sort(files.begin(), files.end());
+    std::vector<gnutls_x509_crl_t> loaded;        // in m_list
+    std::vector<const Certificate*> signers;      // per m_crls entry added here
+    const std::size_t first_crl = m_crls.size();
     for (const auto& file : files) {
         for (const Crl& crl : parse_crls(file)) {
             // GnuTLS verifies CRLs only against anchors; ours may come from an intermediate,
@@ -183,6 +186,7 @@ void TrustStore::load_crls(const fs::path& folder)
             // of its own (RFC 5280 §6.3.3), has several, and the first by name may not be the
             // one that signed (PKITS 4.4.19, 4.5.3-8).
             bool named = false, verified = false;
+            const Certificate* signer = nullptr;
             const auto try_issuer = [&](const Certificate& candidate) {
                 if (verified || !gnutls_x509_crl_check_issuer(crl.get(), candidate.get())) return;
                 named = true;
@@ -201,6 +205,7 @@ void TrustStore::load_crls(const fs::path& folder)
                 const int rc = gnutls_x509_crl_verify(crl.get(), &ca, 1, flags, &status);
                 verified = rc >= 0 && (status & ~(time_bits | GNUTLS_CERT_INVALID)) == 0 &&
                            (!(status & GNUTLS_CERT_INVALID) || (status & time_bits));
+                if (verified) signer = &candidate;
             };
             for (const auto& a : m_anchors) try_issuer(a);
             for (const auto& i : m_intermediates) try_issuer(i);
@@ -212,7 +217,11 @@ void TrustStore::load_crls(const fs::path& folder)
             if (gnutls_x509_crl_get_raw_issuer_dn(crl.get(), &issuer_dn) < 0)
                 throw LoadError("CRL file " + file.string() + ": unreadable issuer name");
             const std::time_t next_update = gnutls_x509_crl_get_next_update(crl.get());
-            m_crls.push_back({Bytes(issuer_dn.data, issuer_dn.data + issuer_dn.size), next_update});
+            CrlScope scope = crl_scope_of(crl.get());
+            if (!scope.complete)
+                log::notice("pki_crl_partial", {{"file", file.string()}, {"reason", scope.partial_why}});
+            m_crls.push_back({Bytes(issuer_dn.data, issuer_dn.data + issuer_dn.size), next_update, std::move(scope)});
+            signers.push_back(signer);
             gnutls_free(issuer_dn.data);
             gnutls_datum_t issuer_text{nullptr, 0};
             std::string issuer_name;
@@ -249,8 +258,23 @@ void TrustStore::load_crls(const fs::path& folder)
                 gnutls_x509_crl_deinit(owned);
                 throw LoadError("CRL file " + file.string() + ": rejected by GnuTLS");
             }
+            loaded.push_back(owned);  // owned by the list from here on
             ++m_crl_count;
         }
+    }
+    // RFC 5280 §6.3.3 (f): a CRL speaks only as far as its signer may. A signer that is itself
+    // on a loaded CRL (a separate CRL-signing key, revoked) leaves its CRLs listing what they
+    // list, but settling no certificate's status (PKITS 4.4.21).
+    for (std::size_t k = 0; k < signers.size(); ++k) {
+        const Certificate* signer = signers[k];
+        if (!signer || std::any_of(m_anchors.begin(), m_anchors.end(),
+                                   [&](const Certificate& a) { return &a == signer; }))
+            continue;
+        gnutls_x509_crt_t cert = signer->get();
+        for (gnutls_x509_crl_t c : loaded)
+            if (gnutls_x509_crt_check_revocation(cert, &c, 1) == 1) m_crls[first_crl + k].signer_revoked = true;
+        if (m_crls[first_crl + k].signer_revoked)
+            log::warning("pki_crl_signer_revoked", {{"issuer", m_crl_files[first_crl + k].issuer}});
     }
 }
 

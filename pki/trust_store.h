@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "pki/certificate.h"
+#include "pki/crl_scope.h"
 #include "pki/http_fetcher.h"
 #include "pki/path_builder.h"
 #include "pki/revocation.h"
@@ -146,6 +147,8 @@ private:
     struct CrlInfo {
         Bytes issuer_der;         // raw issuer Name
         std::time_t next_update;  // -1 when the CRL has none
+        CrlScope scope;           // which certificates it speaks for completely
+        bool signer_revoked = false;  // its signing certificate is listed on a loaded CRL
     };
 
     gnutls_x509_trust_list_t m_list = nullptr;  // owns the anchors and CRLs added to it

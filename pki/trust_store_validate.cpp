@@ -129,7 +129,8 @@ bool TrustStore::has_current_crl(const Certificate& cert, std::time_t now) const
     const Bytes issuer(dn.data, dn.data + dn.size);
     gnutls_free(dn.data);
     return std::any_of(m_crls.begin(), m_crls.end(), [&](const CrlInfo& crl) {
-        return crl.issuer_der == issuer && (crl.next_update == static_cast<std::time_t>(-1) || crl.next_update >= now);
+        return crl.issuer_der == issuer && (crl.next_update == static_cast<std::time_t>(-1) || crl.next_update >= now) &&
+               !crl.signer_revoked && crl_covers(crl.scope, cert);
     });
 }
 
