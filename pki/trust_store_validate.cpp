@@ -7,6 +7,7 @@
 
 #include <gnutls/gnutls.h>
 
+#include "base/ascii.h"
 #include "pki/policies.h"
 #include "pki/trust_store.h"
 
@@ -166,6 +167,104 @@ void TrustStore::check_revocation(ValidationResult& r, const std::vector<const C
     }
 }
 
+namespace {
+
+// A DN as GnuTLS writes it (RFC 4514: the most specific RDN first), lower-cased: attribute
+// values compare case-insensitively (RFC 5280 §7.1; the PKITS names and real CAs' differ in
+// case at most), and one writer for both sides makes encodings (PrintableString, UTF8String)
+// and escaping alike.
+std::optional<std::string> dn_text(const gnutls_datum_t& text)
+{
+    if (!text.data) return std::nullopt;
+    return ascii_lowercase(std::string(reinterpret_cast<const char*>(text.data), text.size));
+}
+
+// Whether `dn` lies in the subtree `base` (RFC 5280 §4.2.1.10: `base`'s RDNs are the first
+// of `dn`'s): equal, or `base` follows one of `dn`'s unescaped RDN separators.
+bool in_dn_subtree(const std::string& dn, const std::string& base)
+{
+    if (base.empty() || dn == base) return true;
+    if (dn.size() <= base.size() + 1 || dn.compare(dn.size() - base.size(), base.size(), base) != 0) return false;
+    const std::size_t comma = dn.size() - base.size() - 1;
+    if (dn[comma] != ',') return false;
+    std::size_t backslashes = 0;
+    for (std::size_t i = comma; i > 0 && dn[i - 1] == '\\'; --i) ++backslashes;
+    return backslashes % 2 == 0;
+}
+
+// Issuer and subject names are the same (RFC 5280 §3.3), compared as encoded.
+bool self_issued(const Certificate& c)
+{
+    gnutls_datum_t issuer{nullptr, 0}, subject{nullptr, 0};
+    const bool same = gnutls_x509_crt_get_raw_issuer_dn(c.get(), &issuer) >= 0 &&
+                      gnutls_x509_crt_get_raw_dn(c.get(), &subject) >= 0 && issuer.size == subject.size &&
+                      std::equal(issuer.data, issuer.data + issuer.size, subject.data);
+    gnutls_free(issuer.data);
+    gnutls_free(subject.data);
+    return same;
+}
+
+// directoryName name constraints (RFC 5280 §4.2.1.10, §6.1.3 (b), (c)), which GnuTLS 3.7 does
+// not apply to permitted subtrees: each CA's constraints bind the subject names of every
+// certificate below it, self-issued intermediates excepted. ("" when they hold.)
+std::optional<std::string> check_dn_name_constraints(const std::vector<const Certificate*>& chain)
+{
+    for (std::size_t k = 1; k < chain.size(); ++k) {
+        gnutls_x509_name_constraints_t nc = nullptr;
+        if (gnutls_x509_name_constraints_init(&nc) < 0) return "cannot read name constraints";
+        unsigned critical = 0;
+        std::vector<std::string> permitted, excluded;
+        if (gnutls_x509_crt_get_name_constraints(chain[k]->get(), nc, 0, &critical) >= 0) {
+            for (unsigned i = 0;; ++i) {
+                unsigned type = 0;
+                gnutls_datum_t name{nullptr, 0};
+                if (gnutls_x509_name_constraints_get_permitted(nc, i, &type, &name) < 0) break;
+                if (type == GNUTLS_SAN_DN)
+                    if (auto t = dn_text(name)) permitted.push_back(std::move(*t));
+            }
+            for (unsigned i = 0;; ++i) {
+                unsigned type = 0;
+                gnutls_datum_t name{nullptr, 0};
+                if (gnutls_x509_name_constraints_get_excluded(nc, i, &type, &name) < 0) break;
+                if (type == GNUTLS_SAN_DN)
+                    if (auto t = dn_text(name)) excluded.push_back(std::move(*t));
+            }
+        }
+        gnutls_x509_name_constraints_deinit(nc);
+        if (permitted.empty() && excluded.empty()) continue;
+        for (std::size_t j = 0; j < k; ++j) {
+            const Certificate& below = *chain[j];
+            if (j > 0 && self_issued(below)) continue;  // a self-issued CA (key rollover) is exempt
+            // Its subject name and the directoryNames among its alternative names.
+            std::vector<std::string> names;
+            gnutls_datum_t dn{nullptr, 0};
+            if (gnutls_x509_crt_get_dn3(below.get(), &dn, 0) >= 0) {
+                if (auto subject = dn_text(dn); subject && !subject->empty()) names.push_back(std::move(*subject));
+                gnutls_free(dn.data);
+            }
+            for (unsigned i = 0; i < 64; ++i) {
+                char buf[1024];
+                std::size_t size = sizeof buf;
+                const int type = gnutls_x509_crt_get_subject_alt_name(below.get(), i, buf, &size, nullptr);
+                if (type < 0 && type != GNUTLS_E_SHORT_MEMORY_BUFFER) break;
+                if (type != GNUTLS_SAN_DN) continue;
+                const gnutls_datum_t text{reinterpret_cast<unsigned char*>(buf), static_cast<unsigned>(size)};
+                if (auto t = dn_text(text)) names.push_back(std::move(*t));
+            }
+            for (const auto& name : names) {
+                if (!permitted.empty() && std::none_of(permitted.begin(), permitted.end(),
+                                                       [&](const std::string& b) { return in_dn_subtree(name, b); }))
+                    return "'" + name + "' outside the permitted subtrees of " + issuer_name(*chain[j]);
+                for (const auto& b : excluded)
+                    if (in_dn_subtree(name, b)) return "'" + name + "' in an excluded subtree of " + issuer_name(*chain[j]);
+            }
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
 ValidationResult TrustStore::check_path(const std::vector<const Certificate*>& chain, const Certificate* anchor,
                                         std::time_t now, Purpose purpose, const ValidationOptions& options) const
 {
@@ -205,6 +304,7 @@ ValidationResult TrustStore::check_path(const std::vector<const Certificate*>& c
     for (const auto* c : chain) r.path.push_back(c->der());
     if (chain.empty() || !same_certificate(*chain.back(), *anchor)) r.path.push_back(anchor->der());
     if (auto why = check_required_policies(chain, options.required_policies)) add_problem(r, Problem::Policy, *why);
+    if (auto why = check_dn_name_constraints(chain)) add_problem(r, Problem::Constraints, "name constraints: " + *why);
     // Network only for a path that is otherwise good: a broken path needs no revocation answer.
     if (r.valid()) check_revocation(r, chain, *anchor, now, options);
     return r;
