@@ -59,7 +59,7 @@ void map_status(ValidationResult& r, unsigned status)
         Problem problem;
         const char* text;
     };
-    static constexpr std::array<Bit, 12> bits{{
+    static constexpr std::array<Bit, 13> bits{{
         {GNUTLS_CERT_SIGNER_NOT_FOUND, Problem::NoTrustedPath, "untrusted: no path to a trust anchor"},
         {GNUTLS_CERT_REVOKED, Problem::Revoked, "revoked (listed in a loaded CRL)"},
         {GNUTLS_CERT_SIGNATURE_FAILURE, Problem::BadSignature, "bad signature in the certificate path"},
@@ -72,6 +72,11 @@ void map_status(ValidationResult& r, unsigned status)
         {GNUTLS_CERT_UNEXPECTED_OWNER, Problem::Other, "unexpected owner"},
         {GNUTLS_CERT_MISSING_OCSP_STATUS, Problem::Other, "missing OCSP status"},
         {GNUTLS_CERT_INVALID_OCSP_STATUS, Problem::Other, "invalid OCSP status"},
+        // GnuTLS 3.7 does not process policyConstraints, policyMappings or inhibitAnyPolicy;
+        // marked critical, they make it refuse the path (fail closed).
+        {GNUTLS_CERT_UNKNOWN_CRIT_EXTENSIONS, Problem::Other,
+         "a certificate of the path has a critical extension that is not processed (such as policy "
+         "constraints or mappings)"},
     }};
     unsigned known = 0;
     for (const auto& b : bits) {
@@ -87,8 +92,6 @@ void map_status(ValidationResult& r, unsigned status)
         add_problem(r, Problem::Other, std::string("rejected by GnuTLS (status 0x") + hex.data() + ")");
     }
 }
-
-
 
 std::string issuer_name(const Certificate& c)
 {
