@@ -113,6 +113,7 @@ void collect_receipt_requests(const smime::cms::VerifyResult& v, const std::vect
             ask.subject.signature = s.signature;
             ask.subject.signed_attributes_der = s.signed_attributes_der;
             ask.subject.digest = s.digest;
+            if (const Bytes* label = attribute(s, smime::cms::oid::kSecurityLabel)) ask.subject.security_label = *label;
             ask.signer = results[i].identifier;
             found.asks.push_back(std::move(ask));
             asked = true;  // RFC 2634 §2.3: all signers of one layer ask alike; one answer

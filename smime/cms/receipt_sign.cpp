@@ -79,6 +79,7 @@ SignedReceipt sign_receipt(Signer& signer, const ReceiptSubject& subject, SignOp
     options.content_type_oid = oid::kReceipt;
     options.encryption_certificate_der.reset();
     options.extra_signed_attributes.emplace_back(oid::kMsgSigDigest, msg_sig_digest_value(out.msg_sig_digest));
+    if (subject.security_label) options.extra_signed_attributes.emplace_back(oid::kSecurityLabel, *subject.security_label);
     const SignedDataParts parts =
         encode_signed_data(signer, options, digest_of(options.digest, content), content.size());
     out.der.reserve(parts.head.size() + content.size() + parts.tail.size());

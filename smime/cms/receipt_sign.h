@@ -26,6 +26,9 @@ struct ReceiptSubject {
                                                        // msgSigDigest digests)
     DigestAlgorithm digest = DigestAlgorithm::Sha256;  // its digest algorithm
     ReceiptRequest request;
+    // Its securityLabel attribute value (DER), if it has one: the receipt carries the same
+    // label (RFC 2634 §2.4), a receipt for labelled content being as sensitive as it.
+    std::optional<Bytes> security_label;
 };
 
 struct ReceiptDuty {

@@ -235,6 +235,15 @@ public:
         CPPUNIT_ASSERT(msd && msd->values.size() == 1);
         CPPUNIT_ASSERT(cms::decode_msg_sig_digest_value(msd->values[0]) == sha256(subject.signed_attributes_der));
         CPPUNIT_ASSERT(sd.signers.at(0).find_signed(cms::oid::kReceiptRequest) == nullptr);
+        CPPUNIT_ASSERT(sd.signers.at(0).find_signed(cms::oid::kSecurityLabel) == nullptr);
+        // A labelled original: the receipt carries the same label (RFC 2634 §2.4; found by
+        // a BouncyCastle-made labelled request, whose receipt came back without it).
+        cms::ReceiptSubject labelled = subject;
+        const Bytes label = {0x31, 0x0d, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x86, 0x8d, 0x1f, 0x02, 0x01, 0x01};
+        labelled.security_label = label;
+        const auto lsd = cms::decode_signed_content_info(cms::sign_receipt(signer, labelled, o).der);
+        const cms::Attribute* carried = lsd.signers.at(0).find_signed(cms::oid::kSecurityLabel);
+        CPPUNIT_ASSERT(carried && carried->values.size() == 1 && carried->values[0] == label);
         // Our verifier: the signature holds and the content type attribute is
         // id-ct-receipt.
         MemorySource in(sr.der);
