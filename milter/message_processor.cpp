@@ -310,12 +310,21 @@ MessageOutcome MessageProcessor::protect(const std::optional<OutboundLabel>& rul
         m_body_facts->finish();
         request.body_facts = &*m_body_facts;
     }
+    // A labelled message that is encrypted is triple-wrapped (RFC 2634 §1.1): an outer
+    // signature with the same label around the encryption, readable by mail guards and the
+    // partner's gateway; the inner signature keeps the label and any receipt request.
+    if (label && signer && request.encrypt) {
+        smime::SignParameters outer = request.sign;
+        outer.extra_signed_attributes = label->attributes();
+        outer.protected_fields.clear();
+        request.outer_signature = std::move(outer);
+    }
     auto new_body = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
     auto reader = m_body->reader();
     const smime::ProtectResult r = smime::protect_message(headers, *reader, request, *new_body);
     out.header_edit = r.headers;
     out.new_body = std::move(new_body);
-    out.action = signer && r.cipher ? "sign+encrypt" : signer ? "sign" : "encrypt";
+    out.action = r.outer_signature ? "sign+encrypt+sign" : signer && r.cipher ? "sign+encrypt" : signer ? "sign" : "encrypt";
     if (r.signature)
         out.detail += "identity=" + identity + " format=" +
                       (request.sign.format == smime::SignatureFormat::Detached ? "detached" : "opaque") +

@@ -111,7 +111,11 @@ ProtectResult protect_message(const std::vector<mime::HeaderField>& headers, Byt
                                                                : std::vector<mime::HeaderField>{};
     const std::vector<mime::HeaderField> inner_top = inner_content_fields(headers, hp);
 
-    mime::Base64Encoder b64(out);
+    // Triple wrapping: the encrypted entity is spooled, then signed into `out`.
+    const bool triple = request.signer && request.outer_signature;
+    std::optional<Spool> encrypted;
+    if (triple) encrypted.emplace(request.spool_dir, request.memory_spool_limit);
+    mime::Base64Encoder b64(triple ? static_cast<ByteSink&>(*encrypted) : out);
     if (request.signer) {
         // The plaintext of the envelope: the signed inner entity, spooled (its size is
         // known only once it is written).
@@ -150,11 +154,21 @@ ProtectResult protect_message(const std::vector<mime::HeaderField>& headers, Byt
     result.recipients = request.encrypt->recipients.size();
 
     result.headers = content_fields_moved_inside(headers);
-    result.headers.add.push_back(
-        {"Content-Type", std::string("application/pkcs7-mime; smime-type=") +
-                             smime_type(request.encrypt->cipher) + "; name=\"smime.p7m\""});
-    result.headers.add.push_back({"Content-Transfer-Encoding", "base64"});
-    result.headers.add.push_back({"Content-Disposition", "attachment; filename=\"smime.p7m\""});
+    const std::vector<mime::HeaderField> enveloped = {
+        {"Content-Type", std::string("application/pkcs7-mime; smime-type=") + smime_type(request.encrypt->cipher) +
+                             "; name=\"smime.p7m\""},
+        {"Content-Transfer-Encoding", "base64"},
+        {"Content-Disposition", "attachment; filename=\"smime.p7m\""}};
+    if (triple) {
+        Spool scratch(request.spool_dir, request.memory_spool_limit);
+        auto reader = encrypted->reader();
+        SignResult o = sign_message(enveloped, *reader, *request.signer, *request.outer_signature, scratch, out);
+        for (const auto& f : o.headers.add)
+            if (mime::is_content_field(f.name)) result.headers.add.push_back(f);
+        result.outer_signature = std::move(o);
+    } else {
+        result.headers.add.insert(result.headers.add.end(), enveloped.begin(), enveloped.end());
+    }
     if (request.obscure_subject) {
         for (const auto& h : headers) {
             if (mime::iequals(h.name, "Subject")) {

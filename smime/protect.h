@@ -30,11 +30,16 @@ struct ProtectRequest {
     // Facts of the body gathered while it was spooled (finished), if the caller has them:
     // a single-part body is then not scanned a second time before encryption.
     const mime::BodyFacts* body_facts = nullptr;
+    // Triple wrapping (RFC 2634 §1.1), with a signer and encryption: the encrypted entity is
+    // signed again with these parameters, so that a security label is readable outside the
+    // encryption (by mail guards and the recipient's gateway) and bound to the ciphertext.
+    std::optional<SignParameters> outer_signature;
 };
 
 struct ProtectResult {
     HeaderEdit headers;
-    std::optional<SignResult> signature;
+    std::optional<SignResult> signature;        // the (inner) signature
+    std::optional<SignResult> outer_signature;  // triple wrapping's outer one
     std::optional<cms::ContentCipher> cipher;
     std::size_t recipients = 0;
 };

@@ -211,13 +211,20 @@ if [ "$RC" -ne 0 ] || ! verify_openssl "$OUT" alice@acme.example; then fail out-
 elif [ -n "$(attr_hex "$SIGNED_CMS" "$SL")" ]; then fail out-none "a label appeared"
 else pass out-none; fi
 
-# sign-then-encrypt with header protection: the SIO-Label field travels inside the encryption,
-# in the protected header of the signed entity whose signature carries the label.
+# A labelled message that is encrypted is triple-wrapped (RFC 2634 §1.1): an outer signature
+# carrying the label around the encryption (readable by mail guards and the partner's gateway;
+# until 2026-12-01 the label was only inside the encryption), then sign-then-encrypt with header
+# protection: the SIO-Label field travels inside the encryption, in the protected header of the
+# signed entity whose signature carries the label too.
 cp "$PKI/carol.cert.pem" "$WORK/certs/"
 out_mail out-encrypted alice@acme.example carol@acme.example 'marking="ACME RESTRICTED"'
 run out out-encrypted alice@acme.example carol@acme.example
-if [ "$RC" -ne 0 ] || ! grep -q 'action=sign+encrypt' <<<"$LOG"; then fail out-encrypted "exit $RC: $LOG"
-elif ! openssl cms -decrypt -in "$OUT" -recip "$PKI/carol.cert.pem" -inkey "$PKI/carol.key.pem" -out "$M/hp.eml" 2>"$M/hp.log"; then
+if [ "$RC" -ne 0 ] || ! grep -q 'action=sign+encrypt+sign' <<<"$LOG"; then fail out-encrypted "exit $RC: $LOG"
+elif ! verify_openssl "$OUT" alice@acme.example; then fail out-encrypted "outer signature: $PEER_DETAIL"
+elif [ "$(attr_hex "$SIGNED_CMS" "$SL")" != "$(xxd -p "$M/ours2.der" | tr -d '\n')" ]; then fail out-encrypted "outer securityLabel $(attr_hex "$SIGNED_CMS" "$SL")"
+elif ! grep -qi '^Content-Type: application/pkcs7-mime; smime-type=enveloped-data' "$VERIFIED_CONTENT"; then
+  fail out-encrypted "the outer signature does not hold the encryption: $(grep -i '^Content-Type' "$VERIFIED_CONTENT")"
+elif ! openssl cms -decrypt -in "$VERIFIED_CONTENT" -recip "$PKI/carol.cert.pem" -inkey "$PKI/carol.key.pem" -out "$M/hp.eml" 2>"$M/hp.log"; then
   fail out-encrypted "openssl cms -decrypt: $(tail -n 2 "$M/hp.log")"
 elif ! grep -q '^SIO-Label: marking="ACME RESTRICTED"' "$M/hp.eml"; then fail out-encrypted "no SIO-Label inside the encryption"
 elif ! verify_openssl "$M/hp.eml" alice@acme.example; then fail out-encrypted "inner signature: $PEER_DETAIL"
