@@ -207,7 +207,8 @@ else
 fi
 
 # A labelled message (alice's signature, made by our outbound path with a rule's default
-# ESSSecurityLabel) keeps its label in the list's outer signature (RFC 2634 §5.2).
+# ESSSecurityLabel) keeps its label in the list's outer signature (RFC 2634 §5.2); every member
+# is cleared for it (an uncleared member refuses the message: test_security_labels.sh).
 write_config "$WORK/label.toml" port=1 format=opaque pki='revocation = "off"' rules='[[rule]]
 name = "labelled"
 direction = "outbound"
@@ -216,6 +217,11 @@ security_label = "acme-restricted"' extra="[[security_label]]
 name = \"acme-restricted\"
 policy = \"1.3.6.1.4.1.99999.1\"
 classification = 2
+
+[[clearance]]
+recipients = [\"*@acme.example\", \"*@partner.example\"]
+policy = \"1.3.6.1.4.1.99999.1\"
+classifications = [0, 1, 2]
 
 [directory]
 cache = \"$WORK/cache-label\"
