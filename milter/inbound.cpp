@@ -136,7 +136,7 @@ SmimeAuthResult InboundProcessor::judge_signer(const smime::cms::SignerVerificat
         // checked at all, which RFC 7281 §3 calls "neutral" (a wrong one is "fail").
         // (A signature refused before its certificate was looked for stays "fail".)
         const bool not_found = signer.failure.empty() || signer.failure == smime::cms::kSignerCertificateNotFound;
-        r.result = not_found ? SmimeResult::Neutral : SmimeResult::Fail;
+        r.result = not_found || signer.unsupported ? SmimeResult::Neutral : SmimeResult::Fail;
         r.reason = signer.failure.empty() ? smime::cms::kSignerCertificateNotFound : signer.failure;
         return r;
     }
