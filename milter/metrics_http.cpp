@@ -146,8 +146,9 @@ std::uint16_t MetricsHttp::port() const
 
 std::string_view action_label(std::string_view action) noexcept
 {
-    static constexpr std::array<std::string_view, 10> kWords = {
-        "none", "sign", "encrypt", "decrypt", "verify", "strip", "tag", "reject", "tempfail", "refused"};
+    static constexpr std::array<std::string_view, 14> kWords = {
+        "none",  "sign",    "encrypt",  "decrypt", "verify",     "strip",   "tag",
+        "reject", "tempfail", "refused", "decompress", "receipt", "verify-part", "expand"};
     if (action.empty() || action.size() > metrics::kMaxLabelValue) return "other";
     std::string_view rest = action;
     while (true) {

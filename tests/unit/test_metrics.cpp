@@ -245,7 +245,9 @@ public:
     void message_labels()
     {
         for (const char* same : {"none", "sign", "encrypt", "sign+encrypt", "decrypt+verify", "verify+strip",
-                                 "decrypt+verify+tag", "reject", "tempfail", "refused"})
+                                 "decrypt+verify+tag", "reject", "tempfail", "refused", "sign+encrypt+sign",
+                                 "verify+strip+decompress", "verify+receipt", "verify-part", "expand",
+                                 "verify+verify+decrypt+verify"})
             CPPUNIT_ASSERT_EQUAL(std::string(same), std::string(action_label(same)));
         for (const char* other : {"", "sign+", "+sign", "sign+forge", "alice@acme.example", "SIGN",
                                   "sign+sign+sign+sign+sign+sign+sign"})
