@@ -49,6 +49,13 @@ std::optional<Tlv> read_tlv(const std::uint8_t* p, std::size_t n)
     return t;
 }
 
+// The CRL speaks for no certificate completely, and why.
+void partial(CrlScope& s, std::string why)
+{
+    s.complete = false;
+    s.partial_why = std::move(why);
+}
+
 bool true_boolean(const Tlv& t)
 {
     return t.length == 1 && t.value[0] != 0;
@@ -76,32 +83,24 @@ void read_idp(const Bytes& der, CrlScope& s)
 {
     const auto seq = read_tlv(der.data(), der.size());
     if (!seq || seq->tag != 0x30 || seq->total != der.size()) {
-        s.complete = false;
-        s.partial_why = "unreadable issuing distribution point";
-        return;
+        return partial(s, "unreadable issuing distribution point");
     }
     for (std::size_t at = 0; at < seq->length;) {
         const auto field = read_tlv(seq->value + at, seq->length - at);
         if (!field) {
-            s.complete = false;
-            s.partial_why = "unreadable issuing distribution point";
-            return;
+            return partial(s, "unreadable issuing distribution point");
         }
         at += field->total;
         switch (field->tag) {
         case 0xa0: {  // distributionPoint: [0] fullName GeneralNames | [1] nameRelativeToCRLIssuer
             const auto name = read_tlv(field->value, field->length);
             if (!name || name->tag != 0xa0) {
-                s.complete = false;  // a name relative to the issuer: not matched here
-                s.partial_why = "issuing distribution point named relative to the CRL issuer";
-                return;
+                return partial(s, "issuing distribution point named relative to the CRL issuer");
             }
             for (std::size_t g = 0; g < name->length;) {
                 const auto general = read_tlv(name->value + g, name->length - g);
                 if (!general) {
-                    s.complete = false;
-                    s.partial_why = "unreadable issuing distribution point name";
-                    return;
+                    return partial(s, "unreadable issuing distribution point name");
                 }
                 if (auto text = general_name_text(*general)) s.distribution_point_names.push_back(std::move(*text));
                 g += general->total;
@@ -111,27 +110,19 @@ void read_idp(const Bytes& der, CrlScope& s)
         case 0x81: s.only_user = true_boolean(*field); break;
         case 0x82: s.only_ca = true_boolean(*field); break;
         case 0x83:
-            s.complete = false;
-            s.partial_why = "CRL for some revocation reasons only";
-            return;
+            return partial(s, "CRL for some revocation reasons only");
         case 0x84:
             if (true_boolean(*field)) {
-                s.complete = false;
-                s.partial_why = "indirect CRL";
-                return;
+                return partial(s, "indirect CRL");
             }
             break;
         case 0x85:
             if (true_boolean(*field)) {
-                s.complete = false;
-                s.partial_why = "CRL for attribute certificates only";
-                return;
+                return partial(s, "CRL for attribute certificates only");
             }
             break;
         default:
-            s.complete = false;
-            s.partial_why = "unreadable issuing distribution point";
-            return;
+            return partial(s, "unreadable issuing distribution point");
         }
     }
 }
@@ -166,21 +157,18 @@ CrlScope crl_scope_of(gnutls_x509_crl_t crl)
         const int rc = gnutls_x509_crl_get_extension_info(crl, i, oid, &oid_size, &critical);
         if (rc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) break;
         if (rc < 0) {
-            s.complete = false;
-            s.partial_why = "unreadable CRL extensions";
+            partial(s, "unreadable CRL extensions");
             return s;
         }
         const std::string name(oid);
         if (name == kDeltaCrlIndicator) {
-            s.complete = false;
-            s.partial_why = "delta CRL";
+            partial(s, "delta CRL");
             return s;
         }
         if (name == kIssuingDistributionPoint) {
             gnutls_datum_t data{nullptr, 0};
             if (gnutls_x509_crl_get_extension_data2(crl, i, &data) < 0) {
-                s.complete = false;
-                s.partial_why = "unreadable issuing distribution point";
+                partial(s, "unreadable issuing distribution point");
                 return s;
             }
             const Bytes der(data.data, data.data + data.size);
@@ -193,8 +181,7 @@ CrlScope crl_scope_of(gnutls_x509_crl_t crl)
             bool known = false;
             for (const char* k : kKnownCritical) known = known || name == k;
             if (!known) {
-                s.complete = false;
-                s.partial_why = "unknown critical CRL extension " + name;
+                partial(s, "unknown critical CRL extension " + name);
                 return s;
             }
         }

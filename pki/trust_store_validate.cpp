@@ -207,6 +207,21 @@ bool self_issued(const Certificate& c)
     return same;
 }
 
+// The directoryName subtrees among a CA's permitted or excluded ones (`get` says which).
+using ConstraintGetter = int (*)(gnutls_x509_name_constraints_t, unsigned, unsigned*, gnutls_datum_t*);
+std::vector<std::string> dn_subtrees(gnutls_x509_name_constraints_t nc, ConstraintGetter get)
+{
+    std::vector<std::string> out;
+    for (unsigned i = 0;; ++i) {
+        unsigned type = 0;
+        gnutls_datum_t name{nullptr, 0};
+        if (get(nc, i, &type, &name) < 0) break;
+        if (type == GNUTLS_SAN_DN)
+            if (auto t = dn_text(name)) out.push_back(std::move(*t));
+    }
+    return out;
+}
+
 // directoryName name constraints (RFC 5280 §4.2.1.10, §6.1.3 (b), (c)), which GnuTLS 3.7 does
 // not apply to permitted subtrees: each CA's constraints bind the subject names of every
 // certificate below it, self-issued intermediates excepted. ("" when they hold.)
@@ -218,20 +233,8 @@ std::optional<std::string> check_dn_name_constraints(const std::vector<const Cer
         unsigned critical = 0;
         std::vector<std::string> permitted, excluded;
         if (gnutls_x509_crt_get_name_constraints(chain[k]->get(), nc, 0, &critical) >= 0) {
-            for (unsigned i = 0;; ++i) {
-                unsigned type = 0;
-                gnutls_datum_t name{nullptr, 0};
-                if (gnutls_x509_name_constraints_get_permitted(nc, i, &type, &name) < 0) break;
-                if (type == GNUTLS_SAN_DN)
-                    if (auto t = dn_text(name)) permitted.push_back(std::move(*t));
-            }
-            for (unsigned i = 0;; ++i) {
-                unsigned type = 0;
-                gnutls_datum_t name{nullptr, 0};
-                if (gnutls_x509_name_constraints_get_excluded(nc, i, &type, &name) < 0) break;
-                if (type == GNUTLS_SAN_DN)
-                    if (auto t = dn_text(name)) excluded.push_back(std::move(*t));
-            }
+            permitted = dn_subtrees(nc, gnutls_x509_name_constraints_get_permitted);
+            excluded = dn_subtrees(nc, gnutls_x509_name_constraints_get_excluded);
         }
         gnutls_x509_name_constraints_deinit(nc);
         if (permitted.empty() && excluded.empty()) continue;
