@@ -358,4 +358,15 @@ std::string format_time(std::time_t t)
     return iso8601_utc(t);
 }
 
+bool is_self_issued(const Certificate& cert)
+{
+    gnutls_datum_t issuer{nullptr, 0}, subject{nullptr, 0};
+    const bool same = gnutls_x509_crt_get_raw_issuer_dn(cert.get(), &issuer) >= 0 &&
+                      gnutls_x509_crt_get_raw_dn(cert.get(), &subject) >= 0 && issuer.size == subject.size &&
+                      std::equal(issuer.data, issuer.data + issuer.size, subject.data);
+    gnutls_free(issuer.data);
+    gnutls_free(subject.data);
+    return same;
+}
+
 }  // namespace ssm::pki

@@ -119,6 +119,10 @@ struct CertificateFacts {
 
 CertificateFacts facts(const Certificate& cert);
 
+// Issuer and subject names are the same, compared as encoded (RFC 5280 §3.3, §6.1: a CA's
+// self-issued certificate, such as a key rollover's, is exempt from some path rules).
+bool is_self_issued(const Certificate& cert);
+
 // A certificate as immutable data: its DER and its facts, read once when it is made. It holds
 // no GnuTLS object (GnuTLS does not promise that one gnutls_x509_crt_t may be read by several
 // threads at once), so one instance, and every copy of it (copies share the data), may be read

@@ -195,17 +195,6 @@ bool in_dn_subtree(const std::string& dn, const std::string& base)
     return backslashes % 2 == 0;
 }
 
-// Issuer and subject names are the same (RFC 5280 §3.3), compared as encoded.
-bool self_issued(const Certificate& c)
-{
-    gnutls_datum_t issuer{nullptr, 0}, subject{nullptr, 0};
-    const bool same = gnutls_x509_crt_get_raw_issuer_dn(c.get(), &issuer) >= 0 &&
-                      gnutls_x509_crt_get_raw_dn(c.get(), &subject) >= 0 && issuer.size == subject.size &&
-                      std::equal(issuer.data, issuer.data + issuer.size, subject.data);
-    gnutls_free(issuer.data);
-    gnutls_free(subject.data);
-    return same;
-}
 
 // The directoryName subtrees among a CA's permitted or excluded ones (`get` says which).
 using ConstraintGetter = int (*)(gnutls_x509_name_constraints_t, unsigned, unsigned*, gnutls_datum_t*);
@@ -240,7 +229,7 @@ std::optional<std::string> check_dn_name_constraints(const std::vector<const Cer
         if (permitted.empty() && excluded.empty()) continue;
         for (std::size_t j = 0; j < k; ++j) {
             const Certificate& below = *chain[j];
-            if (j > 0 && self_issued(below)) continue;  // a self-issued CA (key rollover) is exempt
+            if (j > 0 && is_self_issued(below)) continue;  // a self-issued CA (key rollover) is exempt
             // Its subject name and the directoryNames among its alternative names.
             std::vector<std::string> names;
             gnutls_datum_t dn{nullptr, 0};
@@ -310,6 +299,7 @@ ValidationResult TrustStore::check_path(const std::vector<const Certificate*>& c
     for (const auto* c : chain) r.path.push_back(c->der());
     if (chain.empty() || !same_certificate(*chain.back(), *anchor)) r.path.push_back(anchor->der());
     if (auto why = check_required_policies(chain, options.required_policies)) add_problem(r, Problem::Policy, *why);
+    if (auto why = check_policy_constraints(chain)) add_problem(r, Problem::Policy, *why);
     if (auto why = check_dn_name_constraints(chain)) add_problem(r, Problem::Constraints, "name constraints: " + *why);
     // Network only for a path that is otherwise good: a broken path needs no revocation answer.
     if (r.valid()) check_revocation(r, chain, *anchor, now, options);
