@@ -91,6 +91,12 @@ bool any_pass(const std::vector<SmimeAuthResult>& results)
                        [](const SmimeAuthResult& r) { return r.result == SmimeResult::Pass; });
 }
 
+// Whether some signer's certificate path validated (whatever the From says).
+bool any_validated(const std::vector<SmimeAuthResult>& results)
+{
+    return std::any_of(results.begin(), results.end(), [](const SmimeAuthResult& r) { return r.validated; });
+}
+
 // Whether some signer's signature is mathematically right (whatever its certificate).
 bool any_signature_valid(const smime::cms::VerifyResult& v)
 {
@@ -403,8 +409,7 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
     layer.entity_fields = hb.fields;
     const bool pass = any_pass(layer.results);
     const SmimeLabel inner = label_of(split_entity_header(hb.fields).content);
-    const bool validated = std::any_of(layer.results.begin(), layer.results.end(),
-                                       [](const SmimeAuthResult& x) { return x.validated; });
+    const bool validated = any_validated(layer.results);
     if ((m_config.inbound.strip_signature && pass) || (m_strip_validated && validated) || inner != SmimeLabel::None) {
         layer.entity_body = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
         smime::mime::BodySource eb(*entity, hb.body_offset);
@@ -525,8 +530,7 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
         const EntityHeader eh = split_entity_header(layer.entity_fields);
         // RFC 9788: with sign-then-encrypt the protected fields sit in the signed part.
         if (restored.empty() && eh.protected_header) restored = eh.other;
-        const bool validated = std::any_of(layer.results.begin(), layer.results.end(),
-                                           [](const SmimeAuthResult& x) { return x.validated; });
+        const bool validated = any_validated(layer.results);
         const bool pass = any_pass(layer.results);
         const bool outermost_signature = out.signed_layers.empty();
         out.signed_layers.push_back({pass, validated, std::move(layer.signer_attributes)});
@@ -538,18 +542,19 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
         // A signature inside a signature (a gateway or list signing signed mail, perhaps
         // around an encryption) is looked into the same way.
         const SmimeLabel inner = label_of(eh.content);
-        SmimeKind inner_kind = inner == SmimeLabel::Detached ? SmimeKind::DetachedSigned : SmimeKind::None;
+        std::optional<CmsBody> inner_cms;  // opened once: its DER also feeds the inflation below
         if (inner != SmimeLabel::None && inner != SmimeLabel::Detached)
-            inner_kind = open_cms_body(inner, eh.content, *layer.entity_body, m.spool_dir, m.memory_spool_limit).kind;
+            inner_cms = open_cms_body(inner, eh.content, *layer.entity_body, m.spool_dir, m.memory_spool_limit);
+        const SmimeKind inner_kind = inner == SmimeLabel::Detached ? SmimeKind::DetachedSigned
+                                     : inner_cms                  ? inner_cms->kind
+                                                                  : SmimeKind::None;
         const bool encrypted_inside = !decrypted && inner_kind == SmimeKind::Enveloped;
         const bool signed_inside = inner_kind == SmimeKind::DetachedSigned || inner_kind == SmimeKind::OpaqueSigned;
         // Compress-then-sign: the signature is taken off (its result stays in A-R) when the
         // content inflates; left on, most MUAs could not show the message.
         std::unique_ptr<Spool> inflated;
         if (inner_kind == SmimeKind::Compressed && m_config.inbound.decompress)
-            if (CmsBody cms = open_cms_body(inner, eh.content, *layer.entity_body, m.spool_dir, m.memory_spool_limit);
-                cms.kind == SmimeKind::Compressed)
-                inflated = inflate_layer(*cms.der, m, out.detail);
+            inflated = inflate_layer(*inner_cms->der, m, out.detail);
         const bool strip = (m_config.inbound.strip_signature && pass) ||
                            (m_strip_validated && validated && outermost_signature);
         if (!encrypted_inside && !signed_inside && !inflated && !strip) break;
