@@ -253,8 +253,7 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
         if (auto parsed = EmailAddress::parse(a)) member_addresses.push_back(std::move(*parsed));
     std::optional<Domain> author_domain;
     if (const HeaderField* from = smime::mime::find_field(headers, "From"))
-        if (const auto authors = parse_mailbox_list(from->value); !authors.addresses.empty())
-            author_domain = authors.addresses.front().domain();
+        if (const auto first = first_mailbox(from->value)) author_domain = first->domain();
     const LabelVerdict labels = judge_labels_for(m_config, m_certificates, m_keys, r.labels, member_addresses, author_domain);
     if (labels.reply.verdict != Verdict::Continue) {
         MessageOutcome out;
