@@ -37,11 +37,7 @@ void LongLineFolder::finish()
 {
     if (m_pending_cr) m_line.push_back('\r');
     m_pending_cr = false;
-    m_out.put(std::string_view(m_line));
-    m_line.clear();
-    m_written = 0;
-    m_last_written_text = false;
-    m_left_alone = false;
+    write_line("");
     m_out.flush();
 }
 
@@ -57,8 +53,13 @@ void LongLineFolder::add(std::uint8_t c)
 
 void LongLineFolder::end_line()
 {
+    write_line("\r\n");
+}
+
+void LongLineFolder::write_line(std::string_view line_end)
+{
     m_out.put(std::string_view(m_line));
-    m_out.put(std::string_view("\r\n"));
+    m_out.put(line_end);
     m_line.clear();
     m_written = 0;
     m_last_written_text = false;

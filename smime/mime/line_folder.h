@@ -36,6 +36,8 @@ public:
 private:
     void add(std::uint8_t c);
     void end_line();
+    // Writes what is held of the current line and `line_end`; the next octet starts a line.
+    void write_line(std::string_view line_end);
     void make_room();
     void emit(std::size_t n);  // writes m_line's first n octets onto the current line
 
