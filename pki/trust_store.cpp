@@ -38,6 +38,8 @@ public:
         if (m_crl) gnutls_x509_crl_deinit(m_crl);
     }
     gnutls_x509_crl_t get() const noexcept { return m_crl; }
+    // Gives the CRL up (to a trust list that now owns it).
+    gnutls_x509_crl_t release() noexcept { return std::exchange(m_crl, nullptr); }
 
 private:
     gnutls_x509_crl_t m_crl = nullptr;
@@ -179,7 +181,7 @@ void TrustStore::load_crls(const fs::path& folder)
     std::vector<const Certificate*> signers;      // per m_crls entry added here
     const std::size_t first_crl = m_crls.size();
     for (const auto& file : files) {
-        for (const Crl& crl : parse_crls(file)) {
+        for (Crl& crl : parse_crls(file)) {
             // GnuTLS verifies CRLs only against anchors; ours may come from an intermediate,
             // so the issuer is found and the signature checked here first. Every certificate
             // of that name is tried: a CA that rolled its key over, or signs CRLs with a key
@@ -234,16 +236,6 @@ void TrustStore::load_crls(const fs::path& folder)
             if (next_update != -1 && next_update < std::time(nullptr))
                 log::warning("pki_crl_outdated", {{"file", file.string()}, {"issuer", issuer_name},
                                                   {"next_update", format_time(next_update)}});
-            gnutls_datum_t der{nullptr, 0};
-            if (gnutls_x509_crl_export2(crl.get(), GNUTLS_X509_FMT_DER, &der) < 0)
-                throw LoadError("CRL file " + file.string() + ": cannot re-encode");
-            gnutls_x509_crl_t owned = nullptr;
-            if (gnutls_x509_crl_init(&owned) < 0 || gnutls_x509_crl_import(owned, &der, GNUTLS_X509_FMT_DER) < 0) {
-                gnutls_free(der.data);
-                if (owned) gnutls_x509_crl_deinit(owned);
-                throw LoadError("CRL file " + file.string() + ": cannot re-encode");
-            }
-            gnutls_free(der.data);
             // Every CRL is kept. gnutls_x509_trust_list_add_trust_mem passes
             // GNUTLS_TL_NO_DUPLICATES, which keeps one CRL per issuer name (the newest):
             // revocations on the issuer's other CRLs (a base CRL beside its delta, CRLs split by
@@ -253,12 +245,10 @@ void TrustStore::load_crls(const fs::path& folder)
             // outdated CRL file a configuration error instead of what it is: still revoking
             // what it lists, no current revocation data (has_current_crl). On success the list
             // owns the CRL (freed by gnutls_x509_trust_list_deinit(.., 1)).
-            const int n = gnutls_x509_trust_list_add_crls(m_list, &owned, 1, 0, 0);
-            if (n <= 0) {
-                gnutls_x509_crl_deinit(owned);
+            gnutls_x509_crl_t handle = crl.get();
+            if (gnutls_x509_trust_list_add_crls(m_list, &handle, 1, 0, 0) <= 0)
                 throw LoadError("CRL file " + file.string() + ": rejected by GnuTLS");
-            }
-            loaded.push_back(owned);  // owned by the list from here on
+            loaded.push_back(crl.release());  // owned by the list from here on
             ++m_crl_count;
         }
     }
