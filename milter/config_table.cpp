@@ -281,8 +281,9 @@ constexpr std::array kKeys = {
     KeySpec{"rule[]", "strip_trigger", K::Boolean, "false", false, true,
             "Remove the subject_tag from the Subject of the delivered message."},
     KeySpec{"rule[]", "required_policies", K::StringArray, "", false, true,
-            "Inbound: certificate policy OIDs, one of which the partner's signer certificate "
-            "(and each CA above it) must assert."},
+            "Inbound: certificate policy OIDs (of the trust anchor's policy domain), one of which "
+            "must be valid for the partner's signer certificate path (RFC 5280 6.1, policy "
+            "mappings applied)."},
     KeySpec{"rule[]", "require_signature", K::Boolean, "", false, true,
             "Inbound: the partner's mail must carry a valid signature."},
     KeySpec{"rule[]", "require_encryption", K::Boolean, "", false, true,

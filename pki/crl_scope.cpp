@@ -1,6 +1,6 @@
-// CRL scope (see crl_scope.h). The IssuingDistributionPoint is read with a small DER walker:
-// GnuTLS 3.7 has no parser for this CRL extension and pki/ has no ASN.1 module; its six
-// fields are context-tagged and only their tags, booleans and the full names are needed.
+// CRL scope (see crl_scope.h). The IssuingDistributionPoint is read with pki/der_tlv.h: GnuTLS
+// 3.7 has no parser for this CRL extension; its six fields are context-tagged and only their
+// tags, booleans and the full names are needed.
 #include "pki/crl_scope.h"
 
 #include <gnutls/gnutls.h>
@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "pki/certificate.h"
+#include "pki/der_tlv.h"
 
 namespace ssm::pki {
 
@@ -20,34 +21,6 @@ constexpr const char* kDeltaCrlIndicator = "2.5.29.27";
 constexpr const char* kKnownCritical[] = {kIssuingDistributionPoint, "2.5.29.20" /* cRLNumber */,
                                           "2.5.29.35" /* authorityKeyIdentifier */,
                                           "2.5.29.46" /* freshestCRL */};
-
-struct Tlv {
-    unsigned tag = 0;
-    const std::uint8_t* value = nullptr;
-    std::size_t length = 0;
-    std::size_t total = 0;  // header and value
-};
-
-// One DER TLV at the start of [p, p + n): single-octet tags, definite lengths up to 4 octets.
-std::optional<Tlv> read_tlv(const std::uint8_t* p, std::size_t n)
-{
-    if (n < 2 || (p[0] & 0x1f) == 0x1f) return std::nullopt;
-    Tlv t;
-    t.tag = p[0];
-    std::size_t header = 2, length = p[1];
-    if (length & 0x80) {
-        const std::size_t octets = length & 0x7f;
-        if (octets == 0 || octets > 4 || n < 2 + octets) return std::nullopt;
-        length = 0;
-        for (std::size_t i = 0; i < octets; ++i) length = (length << 8) | p[2 + i];
-        header += octets;
-    }
-    if (length > n - header) return std::nullopt;
-    t.value = p + header;
-    t.length = length;
-    t.total = header + length;
-    return t;
-}
 
 // The CRL speaks for no certificate completely, and why.
 void partial(CrlScope& s, std::string why)

@@ -1,13 +1,16 @@
-// Required certificate policies per partner (RFC 5280 §4.2.1.4, §6.1), as far as we check them.
-// SECURITY: the certificates are untrusted; only their certificatePolicies OIDs are read.
+// Certificate policy processing of a path (RFC 5280 §4.2.1.4, §4.2.1.5, §4.2.1.11, §4.2.1.14,
+// §6.1) and the required policies per partner.
+// SECURITY: the certificates are untrusted; their policy extensions are read with bounds and a
+// value that does not read counts as the strictest one (or refuses the path).
 //
-// SIMPLIFICATION (GnuTLS 3.7 has no policy-tree processing): instead of the full valid_policy_tree
-// of RFC 5280 §6.1 with initial-explicit-policy set, the end entity must assert one of the
-// required OIDs itself, and every intermediate CA of the path must assert that same OID or
-// anyPolicy (2.5.29.32.0). The trust anchor is not examined (RFC 5280 §6.1). Not honoured here:
-// policyMappings (a mapped path fails: conservative), policy qualifiers; policyConstraints and
-// inhibitAnyPolicy are applied by check_policy_constraints below. An end entity asserting only
-// anyPolicy does not satisfy a requirement.
+// GnuTLS 3.7 has no policy processing (and refuses a path whose certificates mark
+// policyMappings or policyConstraints critical; TrustStore lets it pass those two and applies
+// them here). This is the valid_policy_tree algorithm of RFC 5280 §6.1.2-§6.1.5 with the
+// inputs user-initial-policy-set = the partner's required policies (empty: anyPolicy),
+// initial-policy-mapping-inhibit and initial-any-policy-inhibit false (initial-explicit-policy
+// true when policies are required has its effect through the final check). Policy qualifiers are not kept (S/MIME has no use for them).
+// One deliberate difference from §6.1.5 (g) (iii): a requirement is met only by a policy some
+// certificate asserts, not by a path whose certificates all assert anyPolicy alone.
 #pragma once
 #include <optional>
 #include <span>
@@ -20,22 +23,13 @@ namespace ssm::pki {
 
 inline constexpr std::string_view oid_any_policy = "2.5.29.32.0";
 
-// The dotted OIDs of a certificate's certificatePolicies (empty: no extension).
+// The dotted OIDs of a certificate's certificatePolicies, each once (empty: no extension).
 std::vector<std::string> certificate_policies(const Certificate& cert);
 
-// RFC 5280 §6.1 policy processing for what a path itself demands, with the user-initial-
-// policy-set {anyPolicy} and initial-explicit-policy false: a CA's requireExplicitPolicy
-// (policyConstraints) makes a valid policy necessary from the given depth on, and
-// inhibitAnyPolicy stops anyPolicy from standing for any policy. SIMPLIFICATION: the valid
-// policy tree is kept as the set of its valid policies (what it is without policy mappings;
-// GnuTLS 3.7 refuses a path with critical policyMappings, non-critical ones are not applied,
-// which can only refuse). `chain`: the end entity then the intermediates (anchor excluded).
-// nullopt when the path's policies hold; otherwise the reason.
-std::optional<std::string> check_policy_constraints(const std::vector<const Certificate*>& chain);
-
-// `chain` is the end entity then the intermediates (anchor excluded). nullopt when one of
-// `required` is satisfied along the whole chain (or `required` is empty); otherwise the reason.
-std::optional<std::string> check_required_policies(const std::vector<const Certificate*>& chain,
-                                                   std::span<const std::string> required);
+// `chain`: the end entity then the intermediates (anchor excluded: RFC 5280 §6.1 does not
+// process the trust anchor's extensions). nullopt when the path's policies hold and one of
+// `required` is valid for it (or `required` is empty); otherwise the reason.
+std::optional<std::string> check_policies(const std::vector<const Certificate*>& chain,
+                                          std::span<const std::string> required);
 
 }  // namespace ssm::pki

@@ -72,11 +72,10 @@ void map_status(ValidationResult& r, unsigned status)
         {GNUTLS_CERT_UNEXPECTED_OWNER, Problem::Other, "unexpected owner"},
         {GNUTLS_CERT_MISSING_OCSP_STATUS, Problem::Other, "missing OCSP status"},
         {GNUTLS_CERT_INVALID_OCSP_STATUS, Problem::Other, "invalid OCSP status"},
-        // GnuTLS 3.7 does not process policyConstraints, policyMappings or inhibitAnyPolicy;
-        // marked critical, they make it refuse the path (fail closed).
+        // Not raised: check_path asks GnuTLS to let unknown critical extensions pass and
+        // checks them itself (check_critical_extensions); kept should that ever change.
         {GNUTLS_CERT_UNKNOWN_CRIT_EXTENSIONS, Problem::Other,
-         "a certificate of the path has a critical extension that is not processed (such as policy "
-         "constraints or mappings)"},
+         "a certificate of the path has a critical extension that is not processed"},
     }};
     unsigned known = 0;
     for (const auto& b : bits) {
@@ -211,6 +210,38 @@ std::vector<std::string> dn_subtrees(gnutls_x509_name_constraints_t nc, Constrai
     return out;
 }
 
+// Critical extensions (RFC 5280 §4.2: a certificate with a critical extension that is not
+// processed must be refused). GnuTLS 3.7 refuses what it does not know, which includes
+// policyMappings and policyConstraints that policies.cpp processes; so check_path lets GnuTLS
+// pass unknown ones (GNUTLS_VERIFY_IGNORE_UNKNOWN_CRIT_EXTENSIONS) and this applies GnuTLS's
+// list (lib/x509/supported_exts.gperf of 3.7) plus ours. The anchor's extensions are not
+// processed (RFC 5280 §6.1), as GnuTLS does not either.
+std::optional<std::string> check_critical_extensions(const std::vector<const Certificate*>& chain,
+                                                     const Certificate& anchor)
+{
+    static constexpr std::array<std::string_view, 16> processed{
+        "2.5.29.14", "2.5.29.15", "2.5.29.17", "2.5.29.18", "2.5.29.19", "2.5.29.30", "2.5.29.31",
+        "2.5.29.32", "2.5.29.35", "2.5.29.37", "2.5.29.54", "1.3.6.1.5.5.7.1.1", "1.3.6.1.5.5.7.1.14",
+        "1.3.6.1.5.5.7.1.24",
+        "2.5.29.33",  // policyMappings: policies.cpp
+        "2.5.29.36",  // policyConstraints: policies.cpp
+    };
+    for (const Certificate* c : chain) {
+        if (same_certificate(*c, anchor)) continue;
+        for (unsigned i = 0; i < 64; ++i) {
+            char oid[128];
+            std::size_t size = sizeof oid;
+            unsigned critical = 0;
+            const int rc = gnutls_x509_crt_get_extension_info(c->get(), i, oid, &size, &critical);
+            if (rc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) break;
+            if (rc < 0) return "unreadable extensions";
+            if (critical && std::find(processed.begin(), processed.end(), std::string_view(oid)) == processed.end())
+                return "critical extension " + printable(oid) + " is not processed";
+        }
+    }
+    return std::nullopt;
+}
+
 // directoryName name constraints (RFC 5280 §4.2.1.10, §6.1.3 (b), (c)), which GnuTLS 3.7 does
 // not apply to permitted subtrees: each CA's constraints bind the subject names of every
 // certificate below it, self-issued intermediates excepted. ("" when they hold.)
@@ -277,7 +308,8 @@ ValidationResult TrustStore::check_path(const std::vector<const Certificate*>& c
                                        reinterpret_cast<unsigned char*>(const_cast<char*>(GNUTLS_KP_EMAIL_PROTECTION)),
                                        0};
     const bool with_purpose = purpose == Purpose::EmailProtection;
-    unsigned flags = GNUTLS_VERIFY_DISABLE_TIME_CHECKS | GNUTLS_VERIFY_DISABLE_TRUSTED_TIME_CHECKS;
+    unsigned flags = GNUTLS_VERIFY_DISABLE_TIME_CHECKS | GNUTLS_VERIFY_DISABLE_TRUSTED_TIME_CHECKS |
+                     GNUTLS_VERIFY_IGNORE_UNKNOWN_CRIT_EXTENSIONS;  // checked below: check_critical_extensions
     if (options.revocation.value_or(m_revocation) == Revocation::Off) flags |= GNUTLS_VERIFY_DISABLE_CRL_CHECKS;
     unsigned status = 0;
     const int rc = gnutls_x509_trust_list_verify_crt2(m_list, crts.data(), static_cast<unsigned>(crts.size()),
@@ -298,8 +330,8 @@ ValidationResult TrustStore::check_path(const std::vector<const Certificate*>& c
     r.path.reserve(chain.size() + 1);
     for (const auto* c : chain) r.path.push_back(c->der());
     if (chain.empty() || !same_certificate(*chain.back(), *anchor)) r.path.push_back(anchor->der());
-    if (auto why = check_required_policies(chain, options.required_policies)) add_problem(r, Problem::Policy, *why);
-    if (auto why = check_policy_constraints(chain)) add_problem(r, Problem::Policy, *why);
+    if (auto why = check_critical_extensions(chain, *anchor)) add_problem(r, Problem::Other, "a certificate of the path: " + *why);
+    if (auto why = check_policies(chain, options.required_policies)) add_problem(r, Problem::Policy, *why);
     if (auto why = check_dn_name_constraints(chain)) add_problem(r, Problem::Constraints, "name constraints: " + *why);
     // Network only for a path that is otherwise good: a broken path needs no revocation answer.
     if (r.valid()) check_revocation(r, chain, *anchor, now, options);

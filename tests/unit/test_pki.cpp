@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "pki/certificate.h"
+#include "pki/der_tlv.h"
 #include "pki/trust_store.h"
 #include "tests/unit/test_pki_support.h"
 
@@ -70,6 +71,7 @@ class PkiTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(outdated_anchor_crl_loads);
     CPPUNIT_TEST(load_errors_name_the_file);
     CPPUNIT_TEST(concurrent_validation);
+    CPPUNIT_TEST(der_object_identifiers);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -473,6 +475,28 @@ public:
             });
         for (auto& t : threads) t.join();
         for (int w : wrong) CPPUNIT_ASSERT_EQUAL(0, w);
+    }
+
+    // pki/der_tlv.h reads the OIDs of policy mappings from untrusted certificates.
+    void der_object_identifiers()
+    {
+        const auto text = [](std::vector<std::uint8_t> der) -> std::optional<std::string> {
+            const auto t = read_tlv(der.data(), der.size());
+            if (!t || t->total != der.size()) return std::string("unreadable TLV");
+            return oid_text(*t);
+        };
+        CPPUNIT_ASSERT_EQUAL(std::string("2.5.29.32.0"), text({0x06, 0x04, 0x55, 0x1d, 0x20, 0x00}).value_or("?"));
+        CPPUNIT_ASSERT_EQUAL(std::string("1.2.840.113549"),
+                             text({0x06, 0x06, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d}).value_or("?"));
+        CPPUNIT_ASSERT_EQUAL(std::string("2.999.3"), text({0x06, 0x03, 0x88, 0x37, 0x03}).value_or("?"));
+        CPPUNIT_ASSERT_EQUAL(std::string("0.39"), text({0x06, 0x01, 0x27}).value_or("?"));
+        CPPUNIT_ASSERT(!text({0x06, 0x02, 0x80, 0x01}));  // not minimal
+        CPPUNIT_ASSERT(!text({0x06, 0x01, 0x86}));        // the last arc does not end
+        CPPUNIT_ASSERT(!text({0x06, 0x00}));              // empty
+        CPPUNIT_ASSERT(!text({0x04, 0x01, 0x01}));        // not an OID
+        CPPUNIT_ASSERT(!text({0x06, 0x06, 0x8f, 0xff, 0xff, 0xff, 0xff, 0x7f}));  // an arc beyond 32 bits
+        CPPUNIT_ASSERT_EQUAL(std::string("unreadable TLV"), text({0x06, 0x05, 0x55}).value_or("?"));
+        CPPUNIT_ASSERT_EQUAL(std::string("unreadable TLV"), text({0x06, 0x85, 0, 0, 0, 0, 1, 0}).value_or("?"));
     }
 };
 

@@ -1,6 +1,7 @@
 // Unit tests for path building and the checks made along a path: bridge CAs with
 // cross-certificates in both directions, cross-certificate loops and meshes (bounded work), the
-// RFC 9216 example CAs (cross-signed RSA <-> Ed25519), required policy OIDs, name constraints.
+// RFC 9216 example CAs (cross-signed RSA <-> Ed25519), required policy OIDs, policy mappings
+// and constraints through a bridge, unknown critical extensions, name constraints.
 // Every certificate is made here by openssl; nothing is made by our code.
 #include <cppunit/extensions/HelperMacros.h>
 
@@ -68,6 +69,18 @@ req ee-none-p1 ee4; cross ee-none-p1 ee-none-p1 pnone "$ee\nsubjectAltName=email
 req nc NC-CA; cross nc nc proot "$caki\nnameConstraints=critical,permitted;email:example.com,permitted;email:.example.com"
 req nc-inside inside; cross nc-inside nc-inside nc "$ee\nsubjectAltName=email:alice@example.com"
 req nc-outside outside; cross nc-outside nc-outside nc "$ee\nsubjectAltName=email:bob@other.example"
+# Policy bridge (RFC 5280 6.1.4 policy mappings, as bridge CAs use them): the home root
+# cross-certifies the bridge mapping its policy H1 to the bridge's BR1 and requiring an explicit
+# policy (critical, as RFC 5280 asks); the bridge cross-certifies the partner root mapping BR1 to
+# the partner's PA1; the partner's end entities assert PA1 (or an unmapped PA2).
+h1=1.3.6.1.4.1.55555.2.1; br1=1.3.6.1.4.1.55555.3.1; pa1=1.3.6.1.4.1.55555.4.1; pa2=1.3.6.1.4.1.55555.4.2
+for n in hroot:H-Root pbridge:Policy-Bridge paroot:PA-Root; do req "${n%%:*}" "${n#*:}"; self "${n%%:*}" "$ca"; done
+cross pbridge-by-hroot pbridge hroot "$caki\ncertificatePolicies=$h1\npolicyMappings=critical,$h1:$br1\npolicyConstraints=critical,requireExplicitPolicy:0"
+cross pbridge-by-hroot-inhibit pbridge hroot "$caki\ncertificatePolicies=$h1\npolicyMappings=critical,$h1:$br1\npolicyConstraints=critical,requireExplicitPolicy:0,inhibitPolicyMapping:0"
+cross pbridge-by-hroot-unknown pbridge hroot "$caki\ncertificatePolicies=$h1\n1.3.6.1.4.1.55555.9.9=critical,ASN1:NULL"
+cross paroot-by-pbridge paroot pbridge "$caki\ncertificatePolicies=$br1\npolicyMappings=critical,$br1:$pa1"
+req pa-ee-pa1 pa1; cross pa-ee-pa1 pa-ee-pa1 paroot "$ee\nsubjectAltName=email:pa1@pa.example\ncertificatePolicies=$pa1"
+req pa-ee-pa2 pa2; cross pa-ee-pa2 pa-ee-pa2 paroot "$ee\nsubjectAltName=email:pa2@pa.example\ncertificatePolicies=$pa2"
 )SH";
 
 const fs::path& dir()
@@ -109,6 +122,8 @@ class PkiPathsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(rfc9216_cross_signed_cas);
     CPPUNIT_TEST(required_policies);
     CPPUNIT_TEST(name_constraints);
+    CPPUNIT_TEST(policy_mappings_through_a_bridge);
+    CPPUNIT_TEST(unknown_critical_extension_refused);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -268,6 +283,62 @@ public:
         CPPUNIT_ASSERT_MESSAGE(inside.describe(), inside.valid());
         const auto outside = store.validate(cert("nc-outside"), {}, now, Purpose::EmailProtection);
         CPPUNIT_ASSERT_MESSAGE(outside.describe(), outside.has(Problem::Constraints));
+    }
+
+    // Critical policyMappings and policyConstraints (which GnuTLS 3.7 alone refuses) are
+    // processed: the mapped policy is valid in the home domain, requireExplicitPolicy holds
+    // only for mapped policies, inhibitPolicyMapping ends the mapping.
+    void policy_mappings_through_a_bridge()
+    {
+        const std::string h1 = "1.3.6.1.4.1.55555.2.1", br1 = "1.3.6.1.4.1.55555.3.1", pa1 = "1.3.6.1.4.1.55555.4.1";
+        const auto store_with = [](const char* bridge_cross) {
+            std::vector<Certificate> anchors;
+            anchors.push_back(cert("hroot"));
+            return TrustStore(std::move(anchors), certs({bridge_cross, "paroot-by-pbridge"}), Revocation::Off);
+        };
+        const TrustStore mapped = store_with("pbridge-by-hroot");
+        const TrustStore inhibited = store_with("pbridge-by-hroot-inhibit");
+        struct Case {
+            const TrustStore* store;
+            const char* what;
+            const char* ee;
+            std::vector<std::string> required;
+            bool valid;
+        };
+        const std::vector<Case> cases = {
+            {&mapped, "mapped", "pa-ee-pa1", {}, true},           // H1 -> BR1 -> PA1: explicit policy met
+            {&mapped, "mapped", "pa-ee-pa1", {h1}, true},         // required in the home domain
+            {&mapped, "mapped", "pa-ee-pa1", {pa1}, false},       // the partner's own OID is not the home domain's
+            {&mapped, "mapped", "pa-ee-pa1", {br1}, false},
+            {&mapped, "mapped", "pa-ee-pa2", {}, false},          // PA2 is mapped from nothing: no valid policy
+            {&inhibited, "inhibited", "pa-ee-pa1", {}, false},    // the bridge may not map further
+            {&inhibited, "inhibited", "pa-ee-pa1", {h1}, false},
+        };
+        const std::time_t now = std::time(nullptr);
+        for (const auto& c : cases) {
+            ValidationOptions options;
+            options.required_policies = c.required;
+            const auto r = c.store->validate(cert(c.ee), {}, now, Purpose::EmailProtection, options);
+            const std::string msg = std::string(c.what) + " " + c.ee + " requiring " +
+                                    (c.required.empty() ? std::string("none") : c.required.front()) + ": " + r.describe();
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(msg, c.valid, r.valid());
+            if (!c.valid) CPPUNIT_ASSERT_MESSAGE(msg, r.has(Problem::Policy) && r.problems.size() == 1);
+            if (c.valid) CPPUNIT_ASSERT_EQUAL_MESSAGE(msg, std::size_t{4}, r.path.size());
+        }
+    }
+
+    // GnuTLS is told to let unknown critical extensions pass (so that the policy ones reach
+    // policies.cpp); any other unknown critical extension must still refuse the path.
+    void unknown_critical_extension_refused()
+    {
+        std::vector<Certificate> anchors;
+        anchors.push_back(cert("hroot"));
+        const TrustStore store(std::move(anchors), certs({"pbridge-by-hroot-unknown", "paroot-by-pbridge"}),
+                               Revocation::Off);
+        const auto r = store.validate(cert("pa-ee-pa1"), {}, std::time(nullptr), Purpose::EmailProtection);
+        CPPUNIT_ASSERT_MESSAGE(r.describe(), !r.valid());
+        CPPUNIT_ASSERT_MESSAGE(r.describe(), r.describe().find("critical extension 1.3.6.1.4.1.55555.9.9") !=
+                                                 std::string::npos);
     }
 };
 

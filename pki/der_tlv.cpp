@@ -1,0 +1,53 @@
+// Bounded DER reading (see der_tlv.h).
+#include "pki/der_tlv.h"
+
+namespace ssm::pki {
+
+std::optional<Tlv> read_tlv(const std::uint8_t* p, std::size_t n)
+{
+    if (n < 2 || (p[0] & 0x1f) == 0x1f) return std::nullopt;
+    Tlv t;
+    t.tag = p[0];
+    std::size_t header = 2, length = p[1];
+    if (length & 0x80) {
+        const std::size_t octets = length & 0x7f;
+        if (octets == 0 || octets > 4 || n < 2 + octets) return std::nullopt;
+        length = 0;
+        for (std::size_t i = 0; i < octets; ++i) length = (length << 8) | p[2 + i];
+        header += octets;
+    }
+    if (length > n - header) return std::nullopt;
+    t.value = p + header;
+    t.length = length;
+    t.total = header + length;
+    return t;
+}
+
+std::optional<std::string> oid_text(const Tlv& oid)
+{
+    if (oid.tag != 0x06 || oid.length == 0 || oid.length > 64) return std::nullopt;
+    std::string out;
+    std::uint64_t arc = 0;
+    bool first = true;
+    for (std::size_t i = 0; i < oid.length; ++i) {
+        const std::uint8_t octet = oid.value[i];
+        if (arc == 0 && octet == 0x80) return std::nullopt;  // a leading 0x80: not minimal
+        arc = (arc << 7) | (octet & 0x7f);
+        if (arc > 0xffffffffu) return std::nullopt;
+        if (octet & 0x80) {
+            if (i + 1 == oid.length) return std::nullopt;  // the last arc does not end
+            continue;
+        }
+        if (first) {  // the first octets hold two arcs: 40 * X + Y, X in 0..2
+            const std::uint64_t x = arc < 80 ? arc / 40 : 2;
+            out = std::to_string(x) + "." + std::to_string(arc - 40 * x);
+            first = false;
+        } else {
+            out += "." + std::to_string(arc);
+        }
+        arc = 0;
+    }
+    return out;
+}
+
+}  // namespace ssm::pki

@@ -1,0 +1,27 @@
+// A small DER reader for the few certificate and CRL extensions GnuTLS 3.7 has no parser for
+// (IssuingDistributionPoint, policyMappings, policyConstraints). pki/ has no ASN.1 module and
+// these structures are a handful of tags; the input is untrusted, so every read is bounded
+// and a malformed value is reported (nullopt), never thrown.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace ssm::pki {
+
+struct Tlv {
+    unsigned tag = 0;
+    const std::uint8_t* value = nullptr;
+    std::size_t length = 0;
+    std::size_t total = 0;  // header and value
+};
+
+// One DER TLV at the start of [p, p + n): single-octet tags, definite lengths up to 4 octets.
+std::optional<Tlv> read_tlv(const std::uint8_t* p, std::size_t n);
+
+// The dotted form of an OBJECT IDENTIFIER's contents octets (X.690 §8.19); nullopt when they
+// are not minimally encoded, end inside an arc, or an arc exceeds 32 bits.
+std::optional<std::string> oid_text(const Tlv& oid);
+
+}  // namespace ssm::pki
