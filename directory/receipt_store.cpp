@@ -185,8 +185,13 @@ ReceiptCheck ReceiptStore::check_receipt(const smime::cms::Receipt& receipt, Byt
     ReceivedReceipt entry{from, received_at, check.match == ReceiptMatch::Valid, check.detail};
     auto same_from = std::find_if(rec->received.begin(), rec->received.end(),
                                   [&](const ReceivedReceipt& r) { return r.from == from; });
-    if (same_from != rec->received.end()) *same_from = entry;
-    else if (rec->received.size() < kMaxStoredReceipts) rec->received.push_back(entry);
+    // A valid receipt stays on record: a later one that does not match (forged, or for
+    // another message) must not take the proof of delivery away.
+    if (same_from != rec->received.end()) {
+        if (entry.valid || !same_from->valid) *same_from = entry;
+    } else if (rec->received.size() < kMaxStoredReceipts) {
+        rec->received.push_back(entry);
+    }
     txn.put(m_dbi, key, encode(*rec));
     txn.commit();
     if (check.match == ReceiptMatch::Valid) check.detail = rec->message_id;

@@ -80,7 +80,8 @@ public:
     // Matches a received Receipt (already decoded, its signature verified, `msg_sig_digest`
     // read from the receipt signer's msgSigDigest attribute) against the request it names,
     // RFC 2634 §2.6: same content type, same original signature value, same msgSigDigest. A
-    // known identifier gets the outcome recorded (one entry per `from`, the latest kept).
+    // known identifier gets the outcome recorded (one entry per `from`: the latest, except that
+    // a mismatching receipt does not replace a valid one).
     ReceiptCheck check_receipt(const smime::cms::Receipt& receipt, ByteView msg_sig_digest, const std::string& from,
                                std::time_t received_at = std::time(nullptr));
 

@@ -138,6 +138,11 @@ public:
         CPPUNIT_ASSERT_EQUAL(int(ReceiptMatch::Valid),
                              int(store.check_receipt(r1, digest1, "dave@partner.example").match));
         CPPUNIT_ASSERT(store.find(m1.record.content_identifier)->received.at(0).valid);
+        // A mismatching receipt after the valid one (same signer) does not replace it.
+        CPPUNIT_ASSERT_EQUAL(int(ReceiptMatch::Mismatch),
+                             int(store.check_receipt(forged, digest2, "dave@partner.example").match));
+        const auto after = store.find(m1.record.content_identifier);
+        CPPUNIT_ASSERT(after && after->received.at(0).from == "dave@partner.example" && after->received.at(0).valid);
     }
 
     void unknown_identifier()
