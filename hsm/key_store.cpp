@@ -88,7 +88,8 @@ bool decrypt_usable(const Identity& id, const CertFacts& facts,
         return id.key_can_decrypt && facts.key_encipherment && has_mechanism(mechs, CKM_RSA_X_509);
     case KeyType::Ec:
         return id.key_can_derive && facts.key_agreement &&
-               (id.key_bits == 256 || id.key_bits == 384) && has_mechanism(mechs, CKM_ECDH1_DERIVE);
+               (id.key_bits == 256 || id.key_bits == 384 || id.key_bits == 521) &&
+               has_mechanism(mechs, CKM_ECDH1_DERIVE);
     case KeyType::Ed25519: return false;
     }
     return false;

@@ -76,7 +76,7 @@ bool on_curve(const ecc_curve* curve, ByteView x, ByteView y)
     mpz_import(mx.v, x.size(), 1, 1, 1, 0, x.data());
     mpz_import(my.v, y.size(), 1, 1, 1, 0, y.data());
     Point point(curve);
-    // Checks 0 <= x, y < p and the curve equation; P-256/P-384 have cofactor 1.
+    // Checks 0 <= x, y < p and the curve equation; P-256, P-384 and P-521 have cofactor 1.
     return ecc_point_set(&point.p, mx.v, my.v) == 1;
 }
 
@@ -112,6 +112,9 @@ TokenDecrypter::TokenDecrypter(std::shared_ptr<SessionPool> pool, Bytes certific
         } else if (curve == GNUTLS_ECC_CURVE_SECP384R1) {
             m_curve = nettle_get_secp_384r1();
             m_size = 48;
+        } else if (curve == GNUTLS_ECC_CURVE_SECP521R1) {
+            m_curve = nettle_get_secp_521r1();
+            m_size = 66;  // 521 bits in whole octets: the width of coordinates and of Z (SEC 1 §2.3.5)
         } else {
             throw Error(Failure::HsmUnavailable,
                         "unsupported curve for key agreement: " + m_description);

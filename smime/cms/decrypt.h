@@ -63,7 +63,7 @@ struct DecryptOutcome {
     // "aes256-gcm".
     std::optional<ContentCipher> cipher;
     std::string cipher_name;
-    // "ktri-rsa-pkcs1", "ktri-rsa-oaep", "kari-ecdh-p256", "kari-ecdh-p384"
+    // "ktri-rsa-pkcs1", "ktri-rsa-oaep", "kari-ecdh-p256", "kari-ecdh-p384", "kari-ecdh-p521"
     std::string key_management;
     Bytes recipient_certificate_der;  // which of our keys opened it
     bool auth_enveloped = false;

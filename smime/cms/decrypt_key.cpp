@@ -29,9 +29,10 @@ constexpr std::uint8_t kDefaultWrapIv[8] = {0xA6, 0xA6, 0xA6, 0xA6, 0xA6, 0xA6, 
 // DER of the named-curve OIDs an originatorKey may carry as parameters (fixed constants).
 constexpr std::uint8_t kP256Der[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
 constexpr std::uint8_t kP384Der[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22};
+constexpr std::uint8_t kP521Der[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23};
 
 // dhSinglePass schemes (SEC 1 / RFC 5753 §7.1.4): standard and cofactor DH are the same on
-// P-256 and P-384 (cofactor 1), so both map to the KDF hash.
+// P-256, P-384 and P-521 (cofactor 1), so both map to the KDF hash.
 struct Scheme {
     const char* oid;
     const nettle_hash* hash;
@@ -270,13 +271,21 @@ bool unwrap(const SecretBytes& kek, ByteView wrapped, SecretBytes& out)
     return ok == 1;
 }
 
+// The key management name of ECDH on the curve whose field elements have this many octets.
+const char* kari_name(std::size_t field_size)
+{
+    if (field_size == 66) return "kari-ecdh-p521";
+    if (field_size == 48) return "kari-ecdh-p384";
+    return "kari-ecdh-p256";
+}
+
 }  // namespace
 
 RecoveredKey recover_kari_key(Decrypter& key, const RecipientInfoView& kari, ByteView encrypted_key,
                               std::size_t cek_size)
 {
     const ByteView point = kari.originator_public_key;
-    RecoveredKey r = random_key(cek_size, point.size() == 97 ? "kari-ecdh-p384" : "kari-ecdh-p256");
+    RecoveredKey r = random_key(cek_size, kari_name(point.size() / 2));
     if (key.key_type() != KeyType::Ec) return invalid(std::move(r), "key agreement with a non-EC key");
     if (kari.originator_kind != "originatorKey" || !kari.originator_algorithm ||
         kari.originator_algorithm->oid != oid::kEcPublicKey)
@@ -284,7 +293,8 @@ RecoveredKey recover_kari_key(Decrypter& key, const RecipientInfoView& kari, Byt
     if (const auto& p = kari.originator_algorithm->parameters; p && *p != der_null()) {
         const bool p256 = std::equal(p->begin(), p->end(), std::begin(kP256Der), std::end(kP256Der));
         const bool p384 = std::equal(p->begin(), p->end(), std::begin(kP384Der), std::end(kP384Der));
-        if (!(p256 && point.size() == 65) && !(p384 && point.size() == 97))
+        const bool p521 = std::equal(p->begin(), p->end(), std::begin(kP521Der), std::end(kP521Der));
+        if (!(p256 && point.size() == 65) && !(p384 && point.size() == 97) && !(p521 && point.size() == 133))
             return invalid(std::move(r), "originator key on another curve");
     }
     const nettle_hash* kdf = nullptr;
@@ -308,7 +318,7 @@ RecoveredKey recover_kari_key(Decrypter& key, const RecipientInfoView& kari, Byt
         if (e.failure() != Failure::MalformedMessage) throw;
         return invalid(std::move(r), std::string("originator key refused: ") + e.what());
     }
-    r.key_management = z.size() == 48 ? "kari-ecdh-p384" : "kari-ecdh-p256";
+    r.key_management = kari_name(z.size());
     // ECC-CMS-SharedInfo (RFC 5753 §7.2): the wrap algorithm as received, the ukm, KEK bits.
     auto info = Asn1Node::create("ECC-CMS-SharedInfo");
     write_algorithm_id(info, "keyInfo", wrap);

@@ -73,13 +73,33 @@ Bytes mpz_bytes(SecretMpz& v, std::size_t size)
     return b;
 }
 
+// What ECDH on one NIST curve uses (RFC 5753 §8 and RFC 8551 §2.7.1.2: the KDF hash grows
+// with the curve; the wrap follows the content key, see key_wrap_oid).
+struct EcdhCurve {
+    const ecc_curve* curve;
+    std::size_t size;  // octets of a field element: coordinates and Z
+    DigestAlgorithm kdf_hash;
+    const char* scheme;  // dhSinglePass-stdDH-sha*kdf-scheme
+};
+
+EcdhCurve ecdh_curve(RecipientKeyType type)
+{
+    switch (type) {
+    case RecipientKeyType::EcP256: return {nettle_get_secp_256r1(), 32, DigestAlgorithm::Sha256, oid::kEcdhStdSha256Kdf};
+    case RecipientKeyType::EcP384: return {nettle_get_secp_384r1(), 48, DigestAlgorithm::Sha384, oid::kEcdhStdSha384Kdf};
+    case RecipientKeyType::EcP521: return {nettle_get_secp_521r1(), 66, DigestAlgorithm::Sha512, oid::kEcdhStdSha512Kdf};
+    case RecipientKeyType::Rsa:
+    case RecipientKeyType::X25519: break;
+    }
+    throw Error(Failure::Internal, "key agreement needs an EC or X25519 key");
+}
+
 // Ephemeral ECDH: returns Z (the x-coordinate of the shared point) and sets the ephemeral
 // public key 04||X||Y.
-SecretBytes ecdh(const RecipientKey& r, Bytes& ephemeral_public)
+SecretBytes ecdh(const RecipientKey& r, const EcdhCurve& c, Bytes& ephemeral_public)
 {
-    const bool p256 = r.type == RecipientKeyType::EcP256;
-    const ecc_curve* curve = p256 ? nettle_get_secp_256r1() : nettle_get_secp_384r1();
-    const std::size_t size = p256 ? 32 : 48;
+    const ecc_curve* curve = c.curve;
+    const std::size_t size = c.size;
     if (r.ec_x.size() != size || r.ec_y.size() != size)
         throw Error(Failure::Internal, "EC coordinates of the wrong size");
 
@@ -251,16 +271,12 @@ KeyAgreement agree_and_wrap(const RecipientKey& r, const SecretBytes& cek)
         ka.encrypted_key = aes_key_wrap(kek, cek);
         return ka;
     }
-    if (r.type != RecipientKeyType::EcP256 && r.type != RecipientKeyType::EcP384)
-        throw Error(Failure::Internal, "key agreement needs an EC or X25519 key");
-    const bool p256 = r.type == RecipientKeyType::EcP256;
-    const SecretBytes z = ecdh(r, ka.originator_public_key);
-    const SecretBytes kek = x963_kdf(p256 ? DigestAlgorithm::Sha256 : DigestAlgorithm::Sha384, z.view(),
-                                     shared_info, cek.size());
+    const EcdhCurve curve = ecdh_curve(r.type);
+    const SecretBytes z = ecdh(r, curve, ka.originator_public_key);
+    const SecretBytes kek = x963_kdf(curve.kdf_hash, z.view(), shared_info, cek.size());
     // RFC 5753 §7.1.2: parameters of id-ecPublicKey in originatorKey SHOULD be absent.
     ka.originator_algorithm = {oid::kEcPublicKey, std::nullopt};
-    ka.key_encryption_algorithm =
-        wrap_in_scheme(p256 ? oid::kEcdhStdSha256Kdf : oid::kEcdhStdSha384Kdf, wrap);
+    ka.key_encryption_algorithm = wrap_in_scheme(curve.scheme, wrap);
     ka.encrypted_key = aes_key_wrap(kek, cek);
     return ka;
 }

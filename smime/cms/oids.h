@@ -64,6 +64,7 @@ inline constexpr const char* kAes256Gcm = "2.16.840.1.101.3.4.1.46";
 inline constexpr const char* kEcdhStdSha1Kdf = "1.3.133.16.840.63.0.2";  // OpenSSL's default
 inline constexpr const char* kEcdhStdSha256Kdf = "1.3.132.1.11.1";
 inline constexpr const char* kEcdhStdSha384Kdf = "1.3.132.1.11.2";
+inline constexpr const char* kEcdhStdSha512Kdf = "1.3.132.1.11.3";
 inline constexpr const char* kEcdhStdHkdfSha256 = "1.2.840.113549.1.9.16.3.19";  // RFC 8418
 inline constexpr const char* kHkdfSha256 = "1.2.840.113549.1.9.16.3.28";  // RFC 8619
 

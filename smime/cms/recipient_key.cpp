@@ -74,6 +74,10 @@ RecipientKey recipient_key_of(ByteView cert_der)
             out.type = RecipientKeyType::EcP384;
             out.ec_x = fixed_length(x, 48);
             out.ec_y = fixed_length(y, 48);
+        } else if (curve == GNUTLS_ECC_CURVE_SECP521R1) {
+            out.type = RecipientKeyType::EcP521;
+            out.ec_x = fixed_length(x, 66);
+            out.ec_y = fixed_length(y, 66);
         } else if (curve == GNUTLS_ECC_CURVE_X25519) {
             if (x.d.size != 32) refuse("X25519 key is not 32 octets");
             out.type = RecipientKeyType::X25519;
@@ -81,7 +85,7 @@ RecipientKey recipient_key_of(ByteView cert_der)
         } else {
             const char* name = gnutls_ecc_curve_get_name(curve);
             refuse(std::string("elliptic curve ") + (name ? name : "unknown") +
-                   " is not supported (P-256, P-384, X25519 are)");
+                   " is not supported (P-256, P-384, P-521, X25519 are)");
         }
         break;
     }

@@ -10,7 +10,7 @@
 
 namespace ssm::smime::cms {
 
-enum class RecipientKeyType { Rsa, EcP256, EcP384, X25519 };
+enum class RecipientKeyType { Rsa, EcP256, EcP384, EcP521, X25519 };
 
 struct RecipientKey {
     RecipientKeyType type = RecipientKeyType::Rsa;

@@ -40,6 +40,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             const RecipientKey k = recipient_key_of(in);
             const std::size_t want = k.type == RecipientKeyType::EcP256   ? 32
                                      : k.type == RecipientKeyType::EcP384 ? 48
+                                     : k.type == RecipientKeyType::EcP521 ? 66
                                      : k.type == RecipientKeyType::X25519 ? 32
                                                                           : 0;
             if (want && k.ec_x.size() != want) std::abort();  // key_agreement relies on these sizes

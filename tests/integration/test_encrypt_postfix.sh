@@ -18,12 +18,13 @@ msgdir=$SSM_SRCDIR/tests/integration/messages
 mkdir -p "$WORK/out" "$WORK/crls" "$WORK/certs"
 
 # Recipients: dave (RSA), frank (P-256), partner-domain (RSA) from the test PKI; grace (P-384),
-# xavier (X25519) and the archive (RSA) issued here under the test sub-CA.
+# piet (P-521), xavier (X25519) and the archive (RSA) issued here under the test sub-CA.
 issue_cert grace grace@partner.example p384 "digitalSignature, keyAgreement" || fatal enc-setup "grace"
+issue_cert piet piet@partner.example p521 "digitalSignature, keyAgreement" || fatal enc-setup "piet"
 issue_cert xavier xavier@partner.example x25519 "keyAgreement" || fatal enc-setup "xavier"
 issue_cert archive archive@acme.example rsa "keyEncipherment" || fatal enc-setup "archive"
 cp "$PKI/dave.cert.pem" "$PKI/frank.cert.pem" "$PKI/partner-domain.cert.pem" \
-   "$XPKI/grace.cert.pem" "$XPKI/xavier.cert.pem" "$WORK/certs/"
+   "$XPKI/grace.cert.pem" "$XPKI/piet.cert.pem" "$XPKI/xavier.cert.pem" "$WORK/certs/"
 
 start_sink || fatal enc-setup "smtp-sink did not start"
 
@@ -190,12 +191,13 @@ for spec in $CONFIGS; do
     fi
     continue
   fi
-  for r in dave:ktri:rsaEncryption frank:kari:dhSinglePass-stdDH-sha256kdf-scheme grace:kari:dhSinglePass-stdDH-sha384kdf-scheme; do
+  for r in dave:ktri:rsaEncryption frank:kari:dhSinglePass-stdDH-sha256kdf-scheme grace:kari:dhSinglePass-stdDH-sha384kdf-scheme \
+           piet:kari:dhSinglePass-stdDH-sha512kdf-scheme; do
     IFS=: read -r who kind alg <<<"$r"
     n=enc-$conf-$who
-    combo="$cipher + $(case $who in dave) echo RSA PKCS#1 v1.5 ;; frank) echo ECDH P-256 ;; grace) echo ECDH P-384 ;; esac)"
+    combo="$cipher + $(case $who in dave) echo RSA PKCS#1 v1.5 ;; frank) echo ECDH P-256 ;; grace) echo ECDH P-384 ;; piet) echo ECDH P-521 ;; esac)"
     send "$n" "$conf" zed@acme.example "$who@partner.example" nested || continue
-    check_envelope "$n" "^$cre $kind:" || continue
+    check_envelope "$n" "^$cre $kind:$alg" || continue
     legacy=$(expect_legacy "$cipher" "$([ "$kind" = ktri ] && echo ktri-v15 || echo kari)")
     try_peers "$n" "$ENV_DER" "$who" "$combo" "$legacy" "$legacy"
     [ -n "$PLAIN_openssl" ] && check_protected "$n" "$PLAIN_openssl" "$SRC"

@@ -16,11 +16,13 @@ require_binaries
 T0=$SECONDS
 make_pki
 # Our users' keys on the token: dave (RSA), frank (P-256), the partner domain key (RSA), and
-# grace (P-384, issued here and imported for ECDH like make-token.sh does).
+# grace (P-384) and piet (P-521), issued here and imported for ECDH like make-token.sh does.
 make_token dave frank partner-domain
 export OPENSSL_CONF=/dev/null
 issue_cert grace grace@partner.example p384 "digitalSignature, keyAgreement" || fatal inb-setup "issue grace"
 import_to_token grace 04 --usage-sign --usage-derive
+issue_cert piet piet@partner.example p521 "digitalSignature, keyAgreement" || fatal inb-setup "issue piet"
+import_to_token piet 05 --usage-sign --usage-derive
 msgdir=$SSM_SRCDIR/tests/integration/messages
 mkdir -p "$WORK/m" "$WORK/out"
 RCPT=dave@partner.example   # the SMTP recipient (inbound: one of our users)
@@ -150,6 +152,15 @@ for cipher in aes-128-cbc aes-256-cbc aes-128-gcm aes-256-gcm; do
           && queue_decrypt "$name" "$WORK/m/plain.entity"
       done
     done
+  done
+done
+# ECDH on P-521 (OpenSSL's default SHA-1 KDF and SHA-512), one CBC and one GCM cipher.
+for cipher in aes-256-cbc aes-256-gcm; do
+  for kdf in default sha512; do
+    opts=(); [ "$kdf" = default ] || opts=("ecdh_kdf_md:$kdf")
+    name="openssl-${cipher//-/}-ecdh-$kdf-der-piet"
+    openssl_env "$name" "$WORK/m/plain.entity" "$cipher" piet der "${opts[@]}" \
+      && queue_decrypt "$name" "$WORK/m/plain.entity"
   done
 done
 # Older ciphers OpenSSL still makes, the domain key (gateway-to-gateway), subjectKeyIdentifier

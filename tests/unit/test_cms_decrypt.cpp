@@ -38,6 +38,8 @@ const KeyCase kKeys[] = {
     {"ecdh-p384-sha1kdf", "-recip erin.cert.pem", "erin", "kari-ecdh-p384"},
     {"ecdh-p384-sha384kdf", "-recip erin.cert.pem -keyopt ecdh_kdf_md:sha384", "erin", "kari-ecdh-p384"},
     {"ecdh-p384-sha512kdf", "-recip erin.cert.pem -keyopt ecdh_kdf_md:sha512", "erin", "kari-ecdh-p384"},
+    {"ecdh-p521-sha1kdf", "-recip petra.cert.pem", "petra", "kari-ecdh-p521"},
+    {"ecdh-p521-sha512kdf", "-recip petra.cert.pem -keyopt ecdh_kdf_md:sha512", "petra", "kari-ecdh-p521"},
 };
 
 struct CipherCase {
@@ -54,7 +56,7 @@ const CipherCase kCiphers[] = {
 
 std::vector<std::shared_ptr<smime::Decrypter>> all_keys()
 {
-    return {soft_key("carol"), soft_key("bob"), soft_key("alice"), soft_key("erin")};
+    return {soft_key("carol"), soft_key("bob"), soft_key("alice"), soft_key("erin"), soft_key("petra")};
 }
 
 // A plaintext that crosses the 64 KiB chunk boundaries at an odd offset.
@@ -110,7 +112,7 @@ public:
                 }
             }
         }
-        CPPUNIT_ASSERT_EQUAL(2 * (9 * 6 - 5), checked);
+        CPPUNIT_ASSERT_EQUAL(2 * (11 * 6 - 7), checked);  // 11 keys x 6 ciphers, no 3DES for the 7 kari
     }
 
     // One message to four recipients: each key alone finds its own RecipientInfo.

@@ -98,8 +98,10 @@ std::shared_ptr<SoftDecrypter> SoftDecrypter::load(const fs::path& key_path, con
         Datum x, y, k;
         gnutls_x509_privkey_export_ecc_raw(pk, &c, &x.d, &y.d, &k.d);
         auto& im = *s->m_impl;
-        im.curve = c == GNUTLS_ECC_CURVE_SECP256R1 ? nettle_get_secp_256r1() : nettle_get_secp_384r1();
-        im.field = c == GNUTLS_ECC_CURVE_SECP256R1 ? 32 : 48;
+        im.curve = c == GNUTLS_ECC_CURVE_SECP256R1   ? nettle_get_secp_256r1()
+                   : c == GNUTLS_ECC_CURVE_SECP384R1 ? nettle_get_secp_384r1()
+                                                     : nettle_get_secp_521r1();
+        im.field = c == GNUTLS_ECC_CURVE_SECP256R1 ? 32 : c == GNUTLS_ECC_CURVE_SECP384R1 ? 48 : 66;
         ecc_scalar_init(&im.scalar, im.curve);
         im.has_scalar = true;
         Mpz kv;

@@ -140,17 +140,17 @@ public:
         for (ContentCipher c : {ContentCipher::Aes256Cbc, ContentCipher::Aes256Gcm}) {
             const Bytes der = encrypt({spec("alice"), spec("bob", RsaKeyTransport::Pkcs1v15, true),
                                        spec("carol", RsaKeyTransport::OaepSha256), spec("erin"),
-                                       spec("x25519")},
+                                       spec("petra"), spec("x25519")},
                                       c, content);
-            for (const char* id : {"alice", "bob", "carol", "erin"})
+            for (const char* id : {"alice", "bob", "carol", "erin", "petra"})
                 CPPUNIT_ASSERT_MESSAGE(std::string(cipher_name(c)) + " " + id,
                                        openssl_decrypt(dir.path(), der, id) == str(content));
             const auto v = decode_enveloped_content_info(der);
-            CPPUNIT_ASSERT_EQUAL(std::size_t(5), v.recipients.size());
+            CPPUNIT_ASSERT_EQUAL(std::size_t(6), v.recipients.size());
             CPPUNIT_ASSERT_EQUAL(is_aead(c) ? 0 : 2, v.version);
             int kari = 0;
             for (const auto& ri : v.recipients) kari += ri.kind == "kari";
-            CPPUNIT_ASSERT_EQUAL(3, kari);  // one KARI per EC/X25519 recipient, each its own ephemeral key
+            CPPUNIT_ASSERT_EQUAL(4, kari);  // one KARI per EC/X25519 recipient, each its own ephemeral key
         }
     }
 

@@ -331,7 +331,6 @@ public:
     void unusable_certificates_are_refused()
     {
         expect_refused(cert_der("dsa"), "DSA");
-        expect_refused(cert_der("p521"), "SECP521R1");
         expect_refused(cert_der("ed"), "signing");
         expect_refused(Bytes{0x30, 0x03, 0x02, 0x01, 0x00}, "not an X.509 certificate");
         expect_refused(Bytes{}, "empty");
@@ -346,10 +345,12 @@ public:
         CPPUNIT_ASSERT(at != bob.end());
         at[31] ^= 1;
         expect_refused(bob, "curve");
-        for (const char* id : {"alice", "bob", "erin", "x25519"})
+        for (const char* id : {"alice", "bob", "erin", "petra", "x25519"})
             CPPUNIT_ASSERT_NO_THROW_MESSAGE(id, recipient_key_of(cert_der(id)));
         CPPUNIT_ASSERT(recipient_key_of(cert_der("x25519")).type == RecipientKeyType::X25519);
         CPPUNIT_ASSERT(recipient_key_of(cert_der("erin")).type == RecipientKeyType::EcP384);
+        CPPUNIT_ASSERT(recipient_key_of(cert_der("petra")).type == RecipientKeyType::EcP521);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(66), recipient_key_of(cert_der("petra")).ec_x.size());
     }
 
     void certificate_without_ski()

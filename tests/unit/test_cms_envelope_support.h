@@ -1,4 +1,4 @@
-// Fixtures of the EnvelopedData tests: extra OpenSSL-made certificates (X25519, DSA, P-521,
+// Fixtures of the EnvelopedData tests: extra OpenSSL-made certificates (X25519, DSA,
 // secp256k1, RSA without SKI) next to make-pki.sh's, the encoder driven in uneven pieces,
 // and the peers that check the output (openssl cms -decrypt). Test-only.
 #pragma once
@@ -36,8 +36,6 @@ inline const fs::path& extra_pki()
                   "openssl genpkey -genparam -algorithm DSA -pkeyopt dsa_paramgen_bits:1024 -out dsa.param && "
                   "openssl genpkey -paramfile dsa.param -out dsa.key.pem && "
                   "issue dsa dsa.key.pem digitalSignature subjectKeyIdentifier=hash '' && "
-                  "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-521 -out p521.key.pem && "
-                  "issue p521 p521.key.pem keyAgreement subjectKeyIdentifier=hash '' && "
                   "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:secp256k1 -out k256.key.pem && "
                   "issue k256 k256.key.pem keyAgreement subjectKeyIdentifier=hash '' && "
                   "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out noski.key.pem && "

@@ -33,7 +33,7 @@ struct TokenFixture : test::PkiToken {
     std::unique_ptr<hsm::KeyStore> store;
 
     // ids 01..08 in this order
-    TokenFixture() : PkiToken("alice bob carol erin domain-signing dave frank partner-domain")
+    TokenFixture() : PkiToken("alice bob carol erin domain-signing dave frank partner-domain petra")
     {
         add_doomed_identity();
         config.module = test::softhsm_module;
@@ -135,7 +135,7 @@ Ephemeral openssl_ephemeral(const std::string& name, const std::string& curve)
     test::run(env + "openssl pkeyutl -derive -inkey '" + key.string() + "' -peerkey '" +
               peer.string() + "' -out '" + z.string() + "'");
     const Bytes spki = file_bytes(pub);
-    const std::size_t point_size = curve == "P-256" ? 65 : 97;
+    const std::size_t point_size = curve == "P-256" ? 65 : curve == "P-384" ? 97 : 133;
     Ephemeral e;
     e.point.assign(spki.end() - static_cast<std::ptrdiff_t>(point_size), spki.end());
     e.z = file_bytes(z);
@@ -177,13 +177,13 @@ public:
         const auto all = store.decrypters();
         std::vector<std::string> names;
         for (const char* n :
-             {"alice", "bob", "carol", "erin", "dave", "frank", "partner-domain", "doomed"}) {
+             {"alice", "bob", "carol", "erin", "dave", "frank", "partner-domain", "petra", "doomed"}) {
             const Bytes cert = file_bytes(pki_file(std::string(n) + ".cert.der"));
             bool found = false;
             for (const auto& d : all) found = found || d->certificate_der() == cert;
             CPPUNIT_ASSERT_MESSAGE(n, found);
         }
-        CPPUNIT_ASSERT_EQUAL(std::size_t{8}, all.size());
+        CPPUNIT_ASSERT_EQUAL(std::size_t{9}, all.size());
         // Key imported with CKA_DECRYPT but keyUsage digitalSignature only; CA without key.
         CPPUNIT_ASSERT(store.decrypter_for_certificate(
                            file_bytes(pki_file("domain-signing.cert.der"))) == nullptr);
@@ -294,7 +294,7 @@ public:
         const struct {
             const char* name;
             const char* curve;
-        } cases[] = {{"bob", "P-256"}, {"frank", "P-256"}, {"erin", "P-384"}};
+        } cases[] = {{"bob", "P-256"}, {"frank", "P-256"}, {"erin", "P-384"}, {"petra", "P-521"}};
         for (const auto& c : cases) {
             auto d = decrypter(c.name);
             for (int i = 0; i < 3; ++i) {
