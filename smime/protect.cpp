@@ -82,10 +82,32 @@ const char* smime_type(cms::ContentCipher c)
 std::vector<mime::HeaderField> fields_to_protect(const std::vector<mime::HeaderField>& headers)
 {
     std::vector<mime::HeaderField> out;
+    // Bcc stays out: every recipient decrypts the protected header section, and a blind copy
+    // must not be told to the others (RFC 5322 §3.6.3). Postfix removes Bcc before the milter
+    // sees it; Sendmail hands it over.
     for (const auto& h : headers)
         if (!mime::is_content_field(h.name) && !mime::iequals(h.name, "MIME-Version") &&
-            !is_trace_field(h.name))
+            !is_trace_field(h.name) && !mime::iequals(h.name, "Bcc"))
             out.push_back(h);
+    return out;
+}
+
+std::vector<mime::HeaderField> hp_outer_fields(const std::vector<mime::HeaderField>& protected_fields,
+                                               bool subject_obscured)
+{
+    std::vector<mime::HeaderField> out;
+    bool first_subject = true;
+    for (const auto& f : protected_fields) {
+        std::string value = f.value;
+        if (mime::iequals(f.name, "Subject") && first_subject) {
+            first_subject = false;
+            if (subject_obscured) value = "[...]";
+        }
+        // The value as it stands after "Name: " on the outside, white space at its start kept
+        // out of the copy (write_header_field puts one space after the colon).
+        const std::size_t start = value.find_first_not_of(" \t");
+        out.push_back({"HP-Outer", f.name + ": " + (start == std::string::npos ? "" : value.substr(start))});
+    }
     return out;
 }
 
@@ -107,8 +129,15 @@ ProtectResult protect_message(const std::vector<mime::HeaderField>& headers, Byt
         throw Error(Failure::Internal, "protect_message: encryption without recipients");
 
     const bool hp = request.header_protection;
-    const std::vector<mime::HeaderField> protected_fields = hp ? fields_to_protect(headers)
-                                                               : std::vector<mime::HeaderField>{};
+    std::vector<mime::HeaderField> protected_fields;
+    if (hp) {
+        // RFC 9788 §4.2, §2.2: the protected header section, then one HP-Outer field per field
+        // left outside (with the value it has there), so that a receiver can tell which fields
+        // were confidential (obscured Subject) and which were exposed.
+        protected_fields = fields_to_protect(headers);
+        const auto outer = hp_outer_fields(protected_fields, request.obscure_subject);
+        protected_fields.insert(protected_fields.end(), outer.begin(), outer.end());
+    }
     const std::vector<mime::HeaderField> inner_top = inner_content_fields(headers, hp);
 
     // Triple wrapping: the encrypted entity is spooled, then signed into `out`.

@@ -48,8 +48,13 @@ struct ProtectResult {
 ProtectResult protect_message(const std::vector<mime::HeaderField>& headers, ByteSource& body,
                               const ProtectRequest& request, ByteSink& out);
 
-// The header fields copied into the protected part: every field but the Content-* ones
-// and trace or transport fields that belong to the envelope (Received, Return-Path, ...).
+// The header fields copied into the protected part: every field but the Content-* ones,
+// trace or transport fields that belong to the envelope (Received, Return-Path, ...) and Bcc.
 std::vector<mime::HeaderField> fields_to_protect(const std::vector<mime::HeaderField>& headers);
+
+// RFC 9788 §2.2: one "HP-Outer: Name: value" per protected field, the value it keeps on the
+// outside of the encrypted message (the first Subject "[...]" when it is obscured).
+std::vector<mime::HeaderField> hp_outer_fields(const std::vector<mime::HeaderField>& protected_fields,
+                                               bool subject_obscured);
 
 }  // namespace ssm::smime

@@ -456,7 +456,8 @@ sign = "sender"
         auto cfg = fixture().config(kEncryptRules);
         TokenKeySource keys(cfg->hsm);
         Run r = run_message(cfg, keys, "alice@acme.example", "Alice <alice@acme.example>",
-                            "secret plans\n", {{"Content-Type", "text/plain; charset=us-ascii"}},
+                            "secret plans\n",
+                            {{"Content-Type", "text/plain; charset=us-ascii"}, {"Bcc", "hidden@acme.example"}},
                             "dave@partner.example");
         CPPUNIT_ASSERT_EQUAL(std::string("sign+encrypt"), r.outcome.action);
         CPPUNIT_ASSERT(r.outcome.detail.find("cipher=aes256-cbc recipients=1") != std::string::npos);
@@ -471,6 +472,11 @@ sign = "sender"
         CPPUNIT_ASSERT(content.find("Subject: test") != std::string::npos);
         CPPUNIT_ASSERT(content.find("hp=\"cipher\"") != std::string::npos);
         CPPUNIT_ASSERT(content.find("secret plans") != std::string::npos);
+        // RFC 9788 §2.2: what stayed outside, the obscured Subject as it is there; no Bcc inside.
+        CPPUNIT_ASSERT_MESSAGE(content, content.find("HP-Outer: Subject: [...]\r\n") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(content, content.find("HP-Outer: From: Alice <alice@acme.example>\r\n") != std::string::npos);
+        CPPUNIT_ASSERT(content.find("Bcc") == std::string::npos);
+        CPPUNIT_ASSERT(content.find("hidden@acme.example") == std::string::npos);
 
         // A Content-Type with an unterminated quoted string: hp="cipher" appended would have
         // become part of the boundary and the inner multipart would no longer parse (found with
@@ -593,8 +599,12 @@ sign = "sender"
         InboundRun in = run_inbound(cfg, keys, "alice@acme.example", "dave@partner.example", sent.message);
         CPPUNIT_ASSERT_EQUAL(std::string("decrypt+verify"), in.outcome.action);
         CPPUNIT_ASSERT(in.message.find("smime=pass") != std::string::npos);
-        CPPUNIT_ASSERT(in.message.find("Subject: test") != std::string::npos);  // restored from inside
-        CPPUNIT_ASSERT(in.message.find("Subject: [...]") == std::string::npos);
+        // The delivered header section (the signed entity below keeps its protected fields).
+        const std::string header = in.message.substr(0, in.message.find("\r\n\r\n") + 2);
+        CPPUNIT_ASSERT(header.find("\r\nSubject: test\r\n") != std::string::npos);  // restored from inside
+        CPPUNIT_ASSERT(header.find("Subject: [...]") == std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(header, header.find("HP-Outer") == std::string::npos);  // not a field to restore
+        CPPUNIT_ASSERT(in.message.find("HP-Outer: Subject: [...]") != std::string::npos);
         CPPUNIT_ASSERT(in.message.find("multipart/signed") != std::string::npos);
         CPPUNIT_ASSERT(in.message.find("for dave only") != std::string::npos);
     }
