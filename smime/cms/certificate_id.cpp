@@ -62,6 +62,22 @@ IssuerSerial issuer_serial_of(ByteView cert_der)
     return id;
 }
 
+namespace {
+
+ByteView serial_value(ByteView v)
+{
+    while (v.size() > 1 && (v[0] == 0x00 || (v[0] == 0xff && (v[1] & 0x80)))) v = v.subspan(1);
+    return v;
+}
+
+}  // namespace
+
+bool same_serial(ByteView a, ByteView b)
+{
+    const ByteView x = serial_value(a), y = serial_value(b);
+    return std::equal(x.begin(), x.end(), y.begin(), y.end());
+}
+
 bool same_certificate(ByteView a, ByteView b)
 {
     return std::equal(a.begin(), a.end(), b.begin(), b.end());

@@ -9,10 +9,19 @@
 
 namespace ssm::smime::cms {
 
+// Serial numbers compare as values: an encoding with superfluous leading 00 or FF octets
+// (BER allows it, some CAs and encoders write it; libtasn1 drops them when it writes one) names
+// the same serial. Leading zeros are dropped even before an octet with its high bit set: some
+// encoders forget the sign octet of a positive serial, and no CA issues negative ones.
+bool same_serial(ByteView a, ByteView b);
+
 struct IssuerSerial {
     Bytes issuer_der;  // X.501 Name, exactly as in the certificate
     Bytes serial;      // INTEGER content octets (two's complement, big-endian)
-    bool operator==(const IssuerSerial&) const = default;
+    bool operator==(const IssuerSerial& o) const
+    {
+        return issuer_der == o.issuer_der && same_serial(serial, o.serial);
+    }
 };
 
 IssuerSerial issuer_serial_of(ByteView cert_der);

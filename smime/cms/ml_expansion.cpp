@@ -115,9 +115,11 @@ MlExpansionHistory decode_ml_expansion_history(ByteView der)
         const std::string e = "?" + std::to_string(i);
         MlData d;
         const std::string id = n.read_text(e + ".mailListIdentifier");
-        if (id == "issuerAndSerialNumber")
+        if (id == "issuerAndSerialNumber") {
             d.identifier.issuer_serial = read_issuer_serial(n, e + ".mailListIdentifier.issuerAndSerialNumber");
-        else if (id == "subjectKeyIdentifier")
+            // An INTEGER has at least one content octet (X.690 §8.3.1); libtasn1 reads an empty one.
+            if (d.identifier.issuer_serial->serial.empty()) malformed("empty serial number");
+        } else if (id == "subjectKeyIdentifier")
             d.identifier.subject_key_id = n.read_bytes(e + ".mailListIdentifier.subjectKeyIdentifier");
         else
             malformed("unknown mailListIdentifier form");

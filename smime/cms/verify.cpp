@@ -21,12 +21,6 @@ namespace {
 using Digests = std::vector<std::pair<std::string, Bytes>>;
 constexpr const char* kSha1 = "1.3.14.3.2.26";
 
-// Serial numbers compared as values: a non-minimal INTEGER encoding still names the serial.
-ByteView without_leading_zeros(ByteView v)
-{
-    while (v.size() > 1 && v[0] == 0) v = v.subspan(1);
-    return v;
-}
 bool same_bytes(ByteView a, ByteView b) { return std::equal(a.begin(), a.end(), b.begin(), b.end()); }
 
 std::optional<Bytes> subject_key_id(ByteView cert_der)
@@ -48,8 +42,7 @@ bool names_certificate(const SignerInfoView& si, ByteView cert)
     try {
         if (si.issuer_serial) {
             const IssuerSerial id = issuer_serial_of(cert);
-            return id.issuer_der == si.issuer_serial->issuer_der &&
-                   same_bytes(without_leading_zeros(id.serial), without_leading_zeros(si.issuer_serial->serial));
+            return id == *si.issuer_serial;
         }
         const auto ski = subject_key_id(cert);
         return ski && si.subject_key_id && *ski == *si.subject_key_id;
@@ -116,8 +109,7 @@ std::string check_signing_certificate(ByteView value, ByteView cert, bool v2)
     if (!same_bytes(sc.read_bytes("certs.?1.certHash"), verify_digest_of(*d, cert))) return mismatch;
     if (!sc.read_optional("certs.?1.issuerSerial.serialNumber")) return "";
     const IssuerSerial id = issuer_serial_of(cert);
-    if (!same_bytes(without_leading_zeros(sc.read_bytes("certs.?1.issuerSerial.serialNumber")),
-                    without_leading_zeros(id.serial)))
+    if (!same_serial(sc.read_bytes("certs.?1.issuerSerial.serialNumber"), id.serial))
         return mismatch;
     const std::string names = "certs.?1.issuerSerial.issuer";
     for (int i = 1, n = sc.count(names); i <= n; ++i) {

@@ -3,6 +3,7 @@
 // independent encoder), malformed DER, and the 64-entry limit of RFC 2634 §4.3.
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <algorithm>
 #include <functional>
 #include <string>
 
@@ -62,6 +63,7 @@ class MlExpansionTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(malformed);
     CPPUNIT_TEST(limit_of_64);
     CPPUNIT_TEST(refuses_to_encode_nonsense);
+    CPPUNIT_TEST(non_minimal_serial_round_trips);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -158,6 +160,36 @@ public:
                        }) == Failure::MalformedMessage);
         MlData none;
         CPPUNIT_ASSERT(failure_of([&] { encode_ml_expansion_history({none}); }) == Failure::MalformedMessage);
+    }
+
+    // Found by tests/fuzz/fuzz_ml_expansion (the CI smoke run): a serial number with a
+    // superfluous leading FF octet (BER) came back from our encoder without it (libtasn1 writes
+    // INTEGERs minimally) and the history no longer compared equal. Serials compare as values.
+    void non_minimal_serial_round_trips()
+    {
+        const Bytes input = {
+            0x30, 0x54, 0x30, 0x52, 0x30, 0x27, 0x30, 0x1e, 0x31, 0x1c, 0x30, 0x1a, 0x06, 0x03, 0x55, 0x04, 0x03,
+            0x0c, 0x13, 'S',  'S',  'M',  ' ',  'T',  'e',  's',  't',  ' ',  'I',  's',  's',  'u',  'i',  'n',
+            'g',  ' ',  'C',  'A',  0x02, 0x05, 0xff, 0xff, 0xff, 0xfb, 0xb5, 0x18, 0x0f, '2',  '0',  '2',  '6',
+            '1',  '2',  '0',  '1',  '1',  '0',  '1',  '1',  '1',  '2',  'Z',  0xa1, 0x16, 0x30, 0x14, 0x81, 0x12,
+            'o',  'w',  'n',  'e',  'r',  '@',  'a',  'c',  'm',  'e',  '.',  'e',  'x',  'i',  'n',  's',  't',
+            0x00};
+        const MlExpansionHistory h = decode_ml_expansion_history(input);
+        const MlExpansionHistory again = decode_ml_expansion_history(encode_ml_expansion_history(h));
+        CPPUNIT_ASSERT(again == h);
+        // The same with a serial of no octets at all (02 85 00 00 00 00 00): malformed.
+        Bytes empty_serial = input;
+        const Bytes serial = {0x02, 0x05, 0xff, 0xff, 0xff, 0xfb, 0xb5};
+        auto at = std::search(empty_serial.begin(), empty_serial.end(), serial.begin(), serial.end());
+        CPPUNIT_ASSERT(at != empty_serial.end());
+        const Bytes no_octets = {0x02, 0x85, 0x00, 0x00, 0x00, 0x00, 0x00};
+        std::copy(no_octets.begin(), no_octets.end(), at);
+        CPPUNIT_ASSERT_THROW(decode_ml_expansion_history(empty_serial), Error);
+        CPPUNIT_ASSERT(same_serial(Bytes{0xff, 0xff, 0xfb}, Bytes{0xff, 0xfb}));
+        CPPUNIT_ASSERT(same_serial(Bytes{0x00, 0x00, 0x7f}, Bytes{0x7f}));
+        CPPUNIT_ASSERT(same_serial(Bytes{0x00, 0x80}, Bytes{0x80}));  // a forgotten sign octet
+        CPPUNIT_ASSERT(!same_serial(Bytes{0xff, 0x7f}, Bytes{0x7f}));
+        CPPUNIT_ASSERT(!same_serial(Bytes{0x01, 0x00}, Bytes{0x01}));
     }
 };
 
