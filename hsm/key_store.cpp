@@ -24,7 +24,7 @@ namespace {
 [[noreturn]] void unavailable(const TokenConfig& c, const std::string& what)
 {
     throw Error(Failure::HsmUnavailable,
-                "HSM token '" + c.token_label + "' (module " + c.module + "): " + what);
+                "HSM token " + token_description(c) + " (module " + c.module + "): " + what);
 }
 
 // The helper's token id for the configured label/serial, or a clear error listing what is there.
@@ -36,8 +36,7 @@ TokenId find_token(const TokenConfig& c)
     std::string present;
     for (auto p = list.get(); p; p = p->next) {
         const pkcs11h_token_id_t t = p->token_id;
-        if (c.token_label == t->label &&
-            (c.token_serial.empty() || c.token_serial == t->serialNumber)) {
+        if (token_matches(c.token_label, c.token_serial, t->label, t->serialNumber)) {
             TokenId copy;
             if ((rv = pkcs11h_token_duplicateTokenId(copy.out(), t)) != CKR_OK)
                 unavailable(c, "pkcs11h_token_duplicateTokenId: " + rv_name(rv));

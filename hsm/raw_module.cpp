@@ -8,6 +8,7 @@
 
 #include "base/error.h"
 #include "hsm/pkcs11_library.h"
+#include "hsm/token_config.h"
 
 namespace ssm::hsm {
 
@@ -65,10 +66,9 @@ std::optional<CK_SLOT_ID> RawModule::find_slot(const std::string& label,
     for (CK_SLOT_ID slot : slots) {
         CK_TOKEN_INFO info{};
         if (m_functions->C_GetTokenInfo(slot, &info) != CKR_OK) continue;
-        if (fixed_field(info.label, sizeof info.label) != label) continue;
-        if (!serial.empty() && fixed_field(info.serialNumber, sizeof info.serialNumber) != serial)
-            continue;
-        return slot;
+        if (token_matches(label, serial, fixed_field(info.label, sizeof info.label),
+                          fixed_field(info.serialNumber, sizeof info.serialNumber)))
+            return slot;
     }
     return std::nullopt;
 }

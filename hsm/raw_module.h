@@ -25,7 +25,7 @@ public:
     ~RawModule();  // dlclose only drops our reference
 
     CK_FUNCTION_LIST_PTR functions() const noexcept { return m_functions; }
-    // The slot holding the token with this label (and serial, when not empty).
+    // The slot holding the token with this label and serial (each only when not empty).
     std::optional<CK_SLOT_ID> find_slot(const std::string& label, const std::string& serial) const;
     // Mechanisms the token supports (empty on error: this is advisory information).
     std::vector<CK_MECHANISM_TYPE> mechanisms(CK_SLOT_ID slot) const;

@@ -14,4 +14,21 @@ struct TokenConfig {
     unsigned sessions = 4;     // size of the future session pool (see token_signer.h)
 };
 
+// Whether a token is the configured one: its label and serial number, each only when
+// configured (the configuration names at least one: a serial alone picks a token whatever
+// its label, as when several tokens share one).
+inline bool token_matches(const std::string& want_label, const std::string& want_serial, const std::string& label,
+                          const std::string& serial)
+{
+    return (want_label.empty() || want_label == label) && (want_serial.empty() || want_serial == serial);
+}
+
+// "'label'", "serial S" or "'label' serial S", for messages.
+inline std::string token_description(const TokenConfig& c)
+{
+    std::string out = c.token_label.empty() ? "" : "'" + c.token_label + "'";
+    if (!c.token_serial.empty()) out += (out.empty() ? "" : " ") + std::string("serial ") + c.token_serial;
+    return out;
+}
+
 }  // namespace ssm::hsm

@@ -371,6 +371,23 @@ public:
         c = fixture().config;
         c.token_serial = "0000";
         CPPUNIT_ASSERT_THROW(hsm::KeyStore::open(c), Error);
+        // The serial alone picks the token (PRODUCT §5: by label or serial), and a wrong one
+        // is named in the error.
+        const std::string serial = hsm::KeyStore::open(fixture().config)->token().serial;
+        CPPUNIT_ASSERT(!serial.empty());
+        c = fixture().config;
+        c.token_label.clear();
+        c.token_serial = serial;
+        const auto by_serial = hsm::KeyStore::open(c);
+        CPPUNIT_ASSERT_EQUAL(std::string("ssm-test"), by_serial->token().label);
+        CPPUNIT_ASSERT(!by_serial->identities().empty());
+        c.token_serial = "0000";
+        try {
+            hsm::KeyStore::open(c);
+            CPPUNIT_FAIL("opened a token by a serial it does not have");
+        } catch (const Error& e) {
+            CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).find("serial 0000") != std::string::npos);
+        }
         c = fixture().config;
         c.module = "/nonexistent/libpkcs11.so";
         try {
