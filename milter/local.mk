@@ -17,6 +17,7 @@ milter_libssm_milter_a_SOURCES = \
 	milter/inbound.h milter/inbound.cpp milter/inbound_layers.h milter/inbound_layers.cpp \
 	milter/security_labels.h milter/security_labels.cpp \
 	milter/privileges.h milter/privileges.cpp \
+	milter/host_checks.h milter/host_checks.cpp \
 	milter/message_writer.h milter/message_writer.cpp \
 	milter/daemon.h milter/callbacks.cpp \
 	milter/reload.h milter/reload.cpp \

@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "milter/certificate_expiry.h"
 #include "milter/config.h"
+#include "milter/host_checks.h"
 #include "milter/daemon.h"
 #include "milter/receipt_answer.h"
 #include "milter/reload.h"
@@ -110,6 +111,9 @@ int main(int argc, char** argv)
             std::fprintf(stderr, "%s\n", e.what());
             return kExitConfig;
         }
+        const std::vector<std::string> problems = host_problems(*config);
+        for (const auto& p : problems) std::fprintf(stderr, "%s: %s\n", config_path.c_str(), p.c_str());
+        if (!problems.empty()) return kExitConfig;
         std::printf("%s: configuration OK\n", config_path.c_str());
         return 0;
     }

@@ -271,4 +271,35 @@ ed25519_signs() {  # NAME FROM CERT
 }
 ed25519_signs hsm-imported-ed25519-signs ed@acme.example "$D/ed.cert.pem"
 ed25519_signs hsm-keygen-ed25519-signs ola@acme.example "$WORK/ola.cert.pem"
+
+# --- the token by its serial number alone (PRODUCT §5: by label or serial) ---------------------
+serial=$(softhsm2-util --show-slots 2>/dev/null | awk '/Serial number:/ { s = $3 } /Label:/ { if ($2 == "ssm-import") { print s; exit } }')
+if [ -z "$serial" ]; then
+  fail hsm-token-by-serial "softhsm2-util shows no serial for ssm-import"
+else
+  sed -e '/^token_label = /d' -e "s|^\[hsm\]|[hsm]\ntoken_serial = \"$serial\"|" "$WORK/c.toml" >"$WORK/serial.toml"
+  if "$SSMCTL" -c "$WORK/serial.toml" hsm list >"$WORK/serial.out" 2>&1 && grep -q 'ola@acme.example' "$WORK/serial.out"; then
+    pass hsm-token-by-serial
+  else fail hsm-token-by-serial "$(tail -n 3 "$WORK/serial.out" | tr '\n' ' ')"; fi
+fi
+
+# --- ssm-milter -n checks what the daemon needs at start: module, PIN file, user ----------------
+check_n() {  # NAME WANT_TEXT CONFIG
+  local rc=0
+  "$SSM_BUILDDIR/ssm-milter" -c "$3" -n >"$WORK/$1.out" 2>&1 || rc=$?
+  if [ "$rc" = 78 ] && grep -qF "$2" "$WORK/$1.out"; then pass "$1"
+  else fail "$1" "exit $rc: $(tr '\n' ' ' <"$WORK/$1.out" | cut -c1-200)"; fi
+}
+if "$SSM_BUILDDIR/ssm-milter" -c "$WORK/c.toml" -n >"$WORK/n-good.out" 2>&1; then pass milter-n-good
+else fail milter-n-good "$(tr '\n' ' ' <"$WORK/n-good.out")"; fi
+sed "s|$TOKEN/pin|$TOKEN/no-such-pin|" "$WORK/c.toml" >"$WORK/n-pin.toml"
+check_n milter-n-missing-pin-file "[hsm] pin_file $TOKEN/no-such-pin" "$WORK/n-pin.toml"
+sed 's|^module = .*|module = "/nonexistent/libpkcs11.so"|' "$WORK/c.toml" >"$WORK/n-module.toml"
+check_n milter-n-missing-module "[hsm] module /nonexistent/libpkcs11.so" "$WORK/n-module.toml"
+sed 's|^user = .*|user = "no-such-user-ssm"|' "$WORK/c.toml" >"$WORK/n-user.toml"
+if [ "$(id -u)" = 0 ]; then
+  check_n milter-n-missing-user "[milter] user 'no-such-user-ssm' does not exist" "$WORK/n-user.toml"
+else
+  skip milter-n-missing-user "not running as root: the [milter] user is only switched to (and checked) as root"
+fi
 exit 0

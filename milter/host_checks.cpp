@@ -1,0 +1,45 @@
+// Start-up prerequisites for -n (see host_checks.h).
+#include "milter/host_checks.h"
+
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace ssm::milter {
+
+namespace {
+
+// "" when `path` is a regular file this process can read, else why not.
+std::string unreadable(const std::string& path)
+{
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return std::strerror(errno);
+    if (!S_ISREG(st.st_mode)) return "not a regular file";
+    if (::access(path.c_str(), R_OK) != 0) return std::strerror(errno);
+    return "";
+}
+
+}  // namespace
+
+std::vector<std::string> host_problems(const Config& config)
+{
+    std::vector<std::string> out;
+    if (const std::string why = unreadable(config.hsm.module); !why.empty())
+        out.push_back("[hsm] module " + config.hsm.module + ": " + why);
+    if (const std::string why = unreadable(config.hsm.pin_file); !why.empty())
+        out.push_back("[hsm] pin_file " + config.hsm.pin_file + ": " + why);
+    const std::string& user = config.milter.user;
+    if (::geteuid() == 0 && !user.empty() && user != "root") {
+        passwd pw{};
+        passwd* found = nullptr;
+        char buf[16384];
+        if (::getpwnam_r(user.c_str(), &pw, buf, sizeof buf, &found) != 0 || !found)
+            out.push_back("[milter] user '" + user + "' does not exist (create it, or set another user)");
+    }
+    return out;
+}
+
+}  // namespace ssm::milter

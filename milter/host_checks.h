@@ -1,0 +1,18 @@
+// What `ssm-milter -n` checks beyond the configuration file and the folders it names: the
+// files and the account the daemon needs when it starts (the PKCS#11 module, the PIN file,
+// the [milter] user). The daemon itself tolerates a token it cannot open yet (451 4.3.0 until
+// it can), so without these checks a configuration naming a PIN file that does not exist
+// passed -n and then refused every message that needs the token.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "milter/config.h"
+
+namespace ssm::milter {
+
+// One line per problem ("[hsm] pin_file /x: No such file or directory"); empty when none.
+// The [milter] user is checked only when running as root (otherwise it is not switched to).
+std::vector<std::string> host_problems(const Config& config);
+
+}  // namespace ssm::milter
