@@ -56,9 +56,9 @@ std::vector<std::string> certificate_problems(const pki::CertificateFacts& f, co
 }
 
 void chain_problems(std::vector<std::string>& out, const pki::Certificate& cert, const pki::TrustStore& trust,
-                    std::time_t now)
+                    std::time_t now, std::span<const pki::Certificate> intermediates)
 {
-    const auto v = trust.validate(cert, {}, now, pki::Purpose::EmailProtection);
+    const auto v = trust.validate(cert, intermediates, now, pki::Purpose::EmailProtection);
     if (!v.valid()) out.push_back("chain: " + v.describe());
 }
 
@@ -66,30 +66,39 @@ void chain_problems(std::vector<std::string>& out, const pki::Certificate& cert,
 
 std::vector<std::string> encryption_problems(const pki::Certificate& cert, const pki::CertificateFacts& f,
                                              const std::string& address_key, const pki::TrustStore& trust,
-                                             std::time_t now)
+                                             std::time_t now, std::span<const pki::Certificate> intermediates)
 {
     auto out = certificate_problems(f, address_key, now);
-    if (out.empty()) chain_problems(out, cert, trust, now);
+    if (out.empty()) chain_problems(out, cert, trust, now, intermediates);
     return out;
 }
 
 std::vector<std::string> encryption_problems(const pki::SharedCertificate& cert, const pki::CertificateFacts& f,
                                              const std::string& address_key, const pki::TrustStore& trust,
-                                             std::time_t now)
+                                             std::time_t now, std::span<const pki::Certificate> intermediates)
 {
     auto out = certificate_problems(f, address_key, now);
-    if (out.empty()) chain_problems(out, cert.parse(), trust, now);  // this thread's own GnuTLS object
+    if (out.empty()) chain_problems(out, cert.parse(), trust, now, intermediates);  // this thread's own GnuTLS object
     return out;
 }
 
 std::vector<std::string> candidate_problems(const CertificateCandidate& c, const std::string& address_key,
-                                            const pki::TrustStore& trust, std::time_t now, bool trust_dane_ee)
+                                            const pki::TrustStore& trust, std::time_t now, bool trust_dane_ee,
+                                            std::span<const pki::Certificate> intermediates)
 {
     // DANE-EE: the certificate itself must still name the address, be valid now (stricter
     // than RFC 7671 asks of TLS), not be a CA and allow encryption; only the chain is replaced
     // by the DNSSEC proof that the domain published it.
     if (c.dane_ee && trust_dane_ee) return certificate_problems(c.cert.facts(), address_key, now);
-    return encryption_problems(c.cert, c.cert.facts(), address_key, trust, now);
+    return encryption_problems(c.cert, c.cert.facts(), address_key, trust, now, intermediates);
+}
+
+std::vector<pki::Certificate> chain_certificates(const std::vector<CertificateCandidate>& candidates)
+{
+    std::vector<pki::Certificate> out;
+    for (const auto& c : candidates)
+        if (c.cert.facts().is_ca && out.size() < kMaxChainCertificates) out.push_back(c.cert.parse());
+    return out;
 }
 
 Choice choose_encryption_certificate(const EmailAddress& address, std::vector<CertificateCandidate> candidates,
@@ -97,9 +106,17 @@ Choice choose_encryption_certificate(const EmailAddress& address, std::vector<Ce
 {
     const std::string key = address_key(address);
     Choice choice;
+    // PRODUCT §7: intermediate and cross-certificates from the directory and messages. The CA
+    // certificates among one source's answer (a directory's PKCS#7 bundle, the CAs a signed
+    // message carried) complete the paths of its end-entity certificates; they are untrusted
+    // like any candidate, path validation still has to end at one of our anchors.
+    const std::vector<pki::Certificate> intermediates = chain_certificates(candidates);
     for (auto& c : candidates) {
         const pki::CertificateFacts& f = c.cert.facts();  // read once, when the candidate was made
-        const auto problems = candidate_problems(c, key, trust, now, trust_dane_ee);
+        // A CA certificate is chain material, not a choice; reported only when it names the
+        // address (someone published a CA certificate as the recipient's).
+        if (f.is_ca && !f.has_address(key)) continue;
+        const auto problems = candidate_problems(c, key, trust, now, trust_dane_ee, intermediates);
         if (!problems.empty()) {
             std::string line = describe(c, f) + ": ";
             for (std::size_t i = 0; i < problems.size(); ++i) line += (i ? "; " : "") + problems[i];

@@ -6,6 +6,7 @@
 #include <ctime>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -29,19 +30,26 @@ struct Choice {
 
 // Why a candidate cannot be used to encrypt to `address_key` (lower case), or empty when it can.
 // Checks the certificate itself first; the chain only when those pass (it is the costly part).
+// `intermediates`: untrusted CA certificates that came with it, for path building.
 std::vector<std::string> encryption_problems(const pki::Certificate& cert, const pki::CertificateFacts& facts,
                                              const std::string& address_key, const pki::TrustStore& trust,
-                                             std::time_t now);
+                                             std::time_t now, std::span<const pki::Certificate> intermediates = {});
 // The same for a candidate's shared certificate: a GnuTLS object is made (parsed, for this
 // call only) when the chain is to be validated.
 std::vector<std::string> encryption_problems(const pki::SharedCertificate& cert, const pki::CertificateFacts& facts,
                                              const std::string& address_key, const pki::TrustStore& trust,
-                                             std::time_t now);
+                                             std::time_t now, std::span<const pki::Certificate> intermediates = {});
 
 // encryption_problems for one candidate; with trust_dane_ee a DANE-EE one (see
 // CertificateCandidate::dane_ee) gets every check but the chain's.
 std::vector<std::string> candidate_problems(const CertificateCandidate& candidate, const std::string& address_key,
-                                            const pki::TrustStore& trust, std::time_t now, bool trust_dane_ee);
+                                            const pki::TrustStore& trust, std::time_t now, bool trust_dane_ee,
+                                            std::span<const pki::Certificate> intermediates = {});
+
+// The CA certificates among one source's candidates (at most kMaxChainCertificates), parsed:
+// the intermediates for the others' paths.
+inline constexpr std::size_t kMaxChainCertificates = 32;
+std::vector<pki::Certificate> chain_certificates(const std::vector<CertificateCandidate>& candidates);
 
 // The newest (latest notBefore; then latest notAfter) usable candidate. Thread-safe.
 Choice choose_encryption_certificate(const EmailAddress& address, std::vector<CertificateCandidate> candidates,

@@ -4,10 +4,15 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <utility>
 
+#include <gnutls/crypto.h>
+
+#include "base/error.h"
 #include "base/log.h"
 #include "directory/record_codec.h"
+#include "pki/certificate.h"
 
 namespace ssm::directory {
 
@@ -17,6 +22,16 @@ using record::put_uint;
 using record::Reader;
 
 constexpr std::uint8_t format_version = 1;
+constexpr std::size_t kHashPart = 16;  // octets of SHA-256 in an intermediates key, per half
+
+// The first kHashPart octets of SHA-256 over `data`, as key bytes.
+std::string hash_part(ByteView data)
+{
+    std::uint8_t digest[32];
+    if (gnutls_hash_fast(GNUTLS_DIG_SHA256, data.data(), data.size(), digest) < 0)
+        throw Error(Failure::Internal, "SHA-256 unavailable");
+    return std::string(reinterpret_cast<const char*>(digest), kHashPart);
+}
 
 struct Record {
     std::time_t seen_at = 0;
@@ -90,8 +105,34 @@ HarvestStore::HarvestStore(std::shared_ptr<lmdb::Environment> env, Kind kind, st
       m_database(kind == Kind::Harvested ? "harvest" : "imported"),
       m_source_name(kind == Kind::Harvested ? "harvested" : "imported"),
       m_dbi(m_env->database(m_database)),
+      m_intermediates_dbi(m_env->database("intermediates")),
       m_memo(memo ? std::move(memo) : std::make_shared<CertificateMemo>())
 {
+}
+
+std::size_t HarvestStore::store_intermediates(std::span<const Bytes> ders)
+{
+    std::size_t added = 0;
+    lmdb::Transaction txn(*m_env, lmdb::Transaction::Mode::Write);
+    MDB_stat stat{};
+    lmdb::check(mdb_stat(txn.get(), m_intermediates_dbi, &stat), *m_env, "stat intermediates");
+    std::size_t entries = stat.ms_entries;
+    for (const Bytes& der : ders) {
+        if (der.size() > pki::max_certificate_size) continue;
+        const auto cert = m_memo->get(der);
+        if (!cert || !cert->facts().is_ca) continue;
+        const std::string key = hash_part(cert->facts().subject_der) + hash_part(der);
+        if (txn.get(m_intermediates_dbi, key)) continue;
+        if (entries >= max_intermediates) {
+            log::warning("harvest_intermediates_full", {{"limit", std::to_string(max_intermediates)}});
+            break;
+        }
+        txn.put(m_intermediates_dbi, key, der);
+        ++entries;
+        ++added;
+    }
+    if (added) txn.commit();
+    return added;
 }
 
 bool HarvestStore::store(const EmailAddress& address, ByteView cert_der, std::optional<ByteView> caps,
@@ -139,6 +180,31 @@ std::vector<CertificateCandidate> HarvestStore::lookup(const EmailAddress& addre
         auto cert = m_memo->get(rec.cert);
         if (!cert) continue;
         out.push_back(CertificateCandidate{std::move(*cert), m_source_name, std::move(rec.caps), rec.seen_at});
+    }
+    if (out.empty()) return out;
+    // The CA certificates above them, level by level: by the hash of each issuer Name.
+    lmdb::Transaction txn(*m_env, lmdb::Transaction::Mode::Read);
+    lmdb::Cursor cursor(txn, m_intermediates_dbi, *m_env);
+    std::vector<std::string> asked;
+    std::size_t from = 0;
+    for (std::size_t depth = 0; depth < max_chain_depth && from < out.size(); ++depth) {
+        const std::size_t to = out.size();
+        for (std::size_t i = from; i < to; ++i) {
+            const pki::CertificateFacts& f = out[i].cert.facts();
+            if (f.self_signed) continue;
+            const std::string prefix = hash_part(f.issuer_der);
+            if (std::find(asked.begin(), asked.end(), prefix) != asked.end()) continue;
+            asked.push_back(prefix);
+            MDB_val k{prefix.size(), const_cast<char*>(prefix.data())}, v{};
+            for (int rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_SET_RANGE);
+                 rc == 0 && k.mv_size == 2 * kHashPart && std::memcmp(k.mv_data, prefix.data(), kHashPart) == 0;
+                 rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_NEXT)) {
+                auto ca = m_memo->get(ByteView(static_cast<const std::uint8_t*>(v.mv_data), v.mv_size));
+                if (ca && ca->facts().subject_der == f.issuer_der)
+                    out.push_back(CertificateCandidate{std::move(*ca), m_source_name + " chain", std::nullopt, 0});
+            }
+        }
+        from = to;
     }
     return out;
 }

@@ -13,11 +13,20 @@
 //   has_caps  1 byte (0 or 1); if 1: caps_len 4 bytes big-endian (1..8192), then the DER
 //             SMIMECapabilities SEQUENCE
 // A value that does not parse exactly (trailing bytes included) is treated as absent.
+//
+// Database "intermediates" (PRODUCT §7: intermediate and cross-certificates from messages):
+// the CA certificates verified signed mail carried, so that a harvested certificate's path can
+// be built after the message is gone. Key = the first 16 octets of SHA-256 over the CA's
+// subject Name (DER), then the first 16 of SHA-256 over its certificate; value = the DER
+// certificate. At most max_intermediates entries (then nothing more is added). Lookups of
+// either kind add the CA certificates that issued a found certificate (and theirs, up to
+// max_chain_depth levels) as candidates: untrusted chain material for path building.
 #pragma once
 #include <ctime>
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <span>
 
 #include "directory/certificate_memo.h"
 #include "directory/certificate_source.h"
@@ -29,6 +38,8 @@ class HarvestStore final : public CertificateSource {
 public:
     static constexpr std::size_t max_per_address = 8;
     static constexpr std::size_t max_capabilities_size = 8192;
+    static constexpr std::size_t max_intermediates = 4096;
+    static constexpr std::size_t max_chain_depth = 4;
 
     // Opens (creating) the LMDB environment in the folder, or shares the one already open.
     explicit HarvestStore(const std::filesystem::path& folder, const lmdb::EnvironmentOptions& options = {});
@@ -46,6 +57,11 @@ public:
     bool store(const EmailAddress& address, ByteView cert_der, std::optional<ByteView> caps,
                std::time_t seen_at = std::time(nullptr));
 
+    // Keeps the CA certificates among `ders` (others, and unparsable ones, are skipped) in the
+    // intermediates database; returns how many were new. Thread-safe; throws ssm::Error on
+    // storage failure.
+    std::size_t store_intermediates(std::span<const Bytes> ders);
+
     std::vector<CertificateCandidate> lookup(const EmailAddress& address) override;
     std::string name() const override { return m_source_name; }
     // The environment, for other stores in the same folder (the lookup cache).
@@ -59,6 +75,7 @@ private:
     std::string m_database;     // "harvest" | "imported"
     std::string m_source_name;  // "harvested" | "imported"
     MDB_dbi m_dbi;
+    MDB_dbi m_intermediates_dbi;
     std::shared_ptr<CertificateMemo> m_memo;
 };
 

@@ -16,6 +16,7 @@
 #include "base/mailbox_list.h"
 #include "base/metrics.h"
 #include "pki/certificate.h"
+#include "smime/cms/signed_attributes.h"
 #include "directory/receipt_store.h"
 #include "milter/receipts.h"
 #include "smime/cms/decompress.h"
@@ -199,20 +200,41 @@ SmimeAuthResult InboundProcessor::judge_signer(const smime::cms::SignerVerificat
     }
     r.result = SmimeResult::Pass;
     collect_label(signer, r.identifier, m_labels);  // only signatures that passed label (§4.1)
-    if (m_harvest && m_config.inbound.harvest) {
+    if (m_harvest && m_config.inbound.harvest) harvest(signer, facts, message_certificates, v.path);
+    return r;
+}
+
+// PRODUCT §3.4: the certificates of a valid signer, for encrypting replies. The signer's
+// certificate, and the one its sMIMEEncryptionKeyPreference names (RFC 8551 §2.5.3: a
+// separate encryption certificate, carried in the message), each for the addresses it names;
+// the CA certificates of the validated path and of the message, so that their paths can still
+// be built later (PRODUCT §7).
+void InboundProcessor::harvest(const smime::cms::SignerVerification& signer, const pki::CertificateFacts& facts,
+                               const std::vector<Bytes>& message_certificates, const std::vector<Bytes>& path)
+{
+    std::optional<ByteView> caps;
+    if (signer.smime_capabilities_der) caps = ByteView(*signer.smime_capabilities_der);
+    std::vector<Bytes> certificates = {signer.signer_certificate_der};
+    if (signer.encryption_key_preference_der)
+        if (auto preferred = smime::cms::preferred_encryption_certificate(*signer.encryption_key_preference_der,
+                                                                          message_certificates);
+            preferred && *preferred != signer.signer_certificate_der)
+            certificates.push_back(std::move(*preferred));
+    try {
         for (const auto& a : facts.email_addresses) {
             auto addr = EmailAddress::parse(a);
             if (!addr) continue;
-            std::optional<ByteView> caps;
-            if (signer.smime_capabilities_der) caps = ByteView(*signer.smime_capabilities_der);
-            try {
-                m_harvest->store(*addr, signer.signer_certificate_der, caps);
-            } catch (const std::exception& e) {
-                log::warning("harvest-failed", {{"address", a}, {"error", e.what()}});
-            }
+            for (const Bytes& der : certificates) m_harvest->store(*addr, der, caps);
         }
+        // The path's CAs (anchor included: harmless, a lookup finds it as the top) and, bounded,
+        // the message's: untrusted chain material, validated again when used.
+        std::vector<Bytes> cas(path.size() > 1 ? path.begin() + 1 : path.end(), path.end());
+        for (std::size_t i = 0; i < message_certificates.size() && i < 16; ++i) cas.push_back(message_certificates[i]);
+        m_harvest->store_intermediates(cas);
+    } catch (const std::exception& e) {
+        log::warning("harvest-failed", {{"address", facts.email_addresses.empty() ? "" : facts.email_addresses.front()},
+                                        {"error", e.what()}});
     }
-    return r;
 }
 
 // RFC 5652 lets a sender leave its certificate out of SignedData (some gateways and clients

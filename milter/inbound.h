@@ -80,6 +80,8 @@ private:
                                  const std::vector<Bytes>& message_certificates,
                                  const std::vector<smime::mime::HeaderField>& headers,
                                  const std::string& part);
+    void harvest(const smime::cms::SignerVerification& signer, const pki::CertificateFacts& facts,
+                 const std::vector<Bytes>& message_certificates, const std::vector<Bytes>& path);
 
     const Config& m_config;
     const Certificates& m_certificates;

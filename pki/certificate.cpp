@@ -257,7 +257,7 @@ Certificate SharedCertificate::parse() const
 std::size_t SharedCertificate::memory_size() const noexcept
 {
     const CertificateFacts& f = m_data->facts;
-    std::size_t n = sizeof(Data) + 64 + m_data->der.capacity() + f.issuer_der.capacity() + f.serial.capacity() +
+    std::size_t n = sizeof(Data) + 64 + m_data->der.capacity() + f.issuer_der.capacity() + f.serial.capacity() + f.subject_der.capacity() +
                     f.sha256_fingerprint.capacity() + f.subject.capacity();
     for (const auto& a : f.email_addresses) n += sizeof(a) + a.capacity();
     if (f.extended_key_usage)
@@ -312,6 +312,8 @@ CertificateFacts facts(const Certificate& cert)
 
     GnutlsDatum issuer;
     if (gnutls_x509_crt_get_raw_issuer_dn(crt, &issuer.d) >= 0) f.issuer_der = issuer.bytes();
+    GnutlsDatum subject_name;
+    if (gnutls_x509_crt_get_raw_dn(crt, &subject_name.d) >= 0) f.subject_der = subject_name.bytes();
     f.serial = read_sized([&](void* b, size_t* s) { return gnutls_x509_crt_get_serial(crt, b, s); })
                    .value_or(Bytes{});
     f.subject_key_identifier = read_sized([&](void* b, size_t* s) {

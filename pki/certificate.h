@@ -108,6 +108,7 @@ struct CertificateFacts {
     // the serialNumber INTEGER exactly as in the certificate.
     Bytes issuer_der;
     Bytes serial;
+    Bytes subject_der;  // the subject Name as DER (an issuer_der of the certificates it issues)
     std::optional<Bytes> subject_key_identifier;  // contents of the SKI extension
     Bytes sha256_fingerprint;                     // over the whole DER certificate
     std::string subject;                          // RFC 4514 text, for messages only

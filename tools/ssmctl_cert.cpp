@@ -109,13 +109,18 @@ bool explain_source(directory::CertificateSource& source, const EmailAddress& ad
     if (age) out << " age=" << *age << "s";
     out << "\n";
     const std::string key = directory::address_key(address);
+    const std::vector<pki::Certificate> intermediates = directory::chain_certificates(candidates);
     for (const auto& c : candidates) {
         const pki::CertificateFacts f = pki::facts(c.cert);
         out << "  candidate " << describe(f) << " source=" << quoted(c.source);
         if (age) out << " age=" << *age << "s";
         if (c.harvested_at) out << " stored=" << pki::format_time(c.harvested_at);
         if (c.dane_ee) out << " dane_ee=yes";
-        const auto problems = directory::candidate_problems(c, key, trust, now, trust_dane_ee);
+        if (f.is_ca && !f.has_address(key)) {  // as choose_encryption_certificate uses it
+            out << " intermediate=yes\n";
+            continue;
+        }
+        const auto problems = directory::candidate_problems(c, key, trust, now, trust_dane_ee, intermediates);
         if (problems.empty()) {
             out << " usable=yes\n";
         } else {

@@ -107,6 +107,31 @@ Bytes encryption_key_preference_value(ByteView cert_der)
     return n.encode();
 }
 
+std::optional<Bytes> preferred_encryption_certificate(ByteView value, std::span<const Bytes> certs) noexcept
+{
+    try {
+        const auto n = Asn1Node::decode("SMIMEEncryptionKeyPreference", value);
+        const std::string form = n.read_text("");
+        std::optional<IssuerSerial> by_serial;
+        std::optional<Bytes> by_key_id;
+        if (form == "issuerAndSerialNumber") by_serial = read_issuer_serial(n, "issuerAndSerialNumber");
+        else if (form == "receipentKeyId") by_key_id = n.read_bytes("receipentKeyId.subjectKeyIdentifier");
+        else if (form == "subjectAltKeyIdentifier") by_key_id = n.read_bytes("subjectAltKeyIdentifier");
+        else return std::nullopt;
+        if (by_key_id && by_key_id->empty()) return std::nullopt;  // would match a certificate without one
+        for (const Bytes& der : certs) {
+            try {
+                if (by_serial ? issuer_serial_of(der) == *by_serial : subject_key_id_of(der) == *by_key_id)
+                    return der;
+            } catch (const Error&) {
+                continue;  // a certificate that does not parse names nothing
+            }
+        }
+    } catch (const std::exception&) {
+    }
+    return std::nullopt;
+}
+
 void write_attributes(Asn1Node& node, const std::string& field, const std::vector<Attribute>& attrs)
 {
     const std::string last = field.empty() ? "?LAST" : field + ".?LAST";

@@ -3,6 +3,8 @@
 // untrusted structures and only copies them out (values stay DER for the caller to decode).
 #pragma once
 #include <ctime>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +37,10 @@ std::vector<std::string> parse_smime_capabilities(ByteView der) noexcept;
 Bytes signing_certificate_v2_value(ByteView cert_der);
 // SMIMEEncryptionKeyPreference ::= issuerAndSerialNumber [0] of `cert_der` (RFC 8551 §2.5.3).
 Bytes encryption_key_preference_value(ByteView cert_der);
+// The certificate among `certs` that an SMIMEEncryptionKeyPreference value names (by issuer
+// and serial, or by subjectKeyIdentifier in either of the other two forms); nullopt when the
+// value does not read or names none of them. Untrusted input: never throws.
+std::optional<Bytes> preferred_encryption_certificate(ByteView value, std::span<const Bytes> certs) noexcept;
 
 // Writes a SET OF Attribute at `field`; libtasn1 puts the SET OF into DER order on encoding.
 void write_attributes(Asn1Node& node, const std::string& field, const std::vector<Attribute>& attrs);

@@ -31,6 +31,16 @@ issue_cert xena xena@partner.example rsa "digitalSignature" expired || fatal ver
 # Signers on the other NIST curves partners use (RFC 5753 ECDSA with SHA-384 and SHA-512).
 issue_cert pia pia@partner.example p384 "digitalSignature" || fatal ver-setup "issue pia (P-384)"
 issue_cert quinn quinn@partner.example p521 "digitalSignature" || fatal ver-setup "issue quinn (P-521)"
+# nora's issuing CA (under the test root) is in no folder of ours: only her signed mail carries it.
+( cd "$XPKI" &&
+  printf '[ca]\nbasicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n[ee]\nbasicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=emailProtection\nsubjectAltName=email:nora@partner.example\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n' >nora.ext &&
+  openssl req -new -newkey rsa:2048 -nodes -keyout nora-ca.key.pem -subj "/O=Partner/CN=Nora Issuing CA" -out nora-ca.csr &&
+  openssl x509 -req -in nora-ca.csr -CA "$PKI/root-ca.cert.pem" -CAkey "$PKI/root-ca.key.pem" -set_serial 0x4e01 \
+    -days 365 -extfile nora.ext -extensions ca -out nora-ca.pem &&
+  openssl req -new -newkey rsa:2048 -nodes -keyout nora.key.pem -subj "/CN=nora@partner.example" -out nora.csr &&
+  openssl x509 -req -in nora.csr -CA nora-ca.pem -CAkey nora-ca.key.pem -set_serial 0x4e02 -days 365 \
+    -extfile nora.ext -extensions ee -out nora.cert.pem
+) >"$WORK/nora.log" 2>&1 || fatal ver-setup "issue nora: $(tail -n 2 "$WORK/nora.log" | tr '\n' ' ')"
 # A CA database for the issuing CA, so that it can revoke and answer OCSP (openssl ca / ocsp).
 : >"$WORK/rev/index.txt"; echo 2000 >"$WORK/rev/serial"; echo 1000 >"$WORK/rev/crlnumber"
 cat >"$WORK/rev/ca.cnf" <<EOF
@@ -248,9 +258,16 @@ openssl_sign harvest-nina nina nina@partner.example detached && queue harvest-ni
 sed "s/@SENDER@/alice@acme.example/; s/@RCPT@/nina@partner.example/; s/^Message-ID: .*/Message-ID: <reply-after@acme.example>\nX-Case: reply-after/" \
   "$msgdir/attachment.eml" >"$WORK/m/reply-after.eml"
 submit reply-after "$OUT_PORT" alice@acme.example nina@partner.example "$WORK/m/reply-after.eml"
+# 5. the same for nora, whose issuing CA only her message carries (PRODUCT §7): it is kept
+# with her certificate, so that the reply still finds a path once her message is gone.
+openssl_sign harvest-nora nora nora@partner.example detached -certfile "$XPKI/nora-ca.pem" \
+  && queue harvest-nora pass '' nora@partner.example nora@partner.example
+sed "s/@SENDER@/alice@acme.example/; s/@RCPT@/nora@partner.example/; s/^Message-ID: .*/Message-ID: <reply-nora@acme.example>\nX-Case: reply-nora/" \
+  "$msgdir/attachment.eml" >"$WORK/m/reply-nora.eml"
+submit reply-nora "$OUT_PORT" alice@acme.example nora@partner.example "$WORK/m/reply-nora.eml"
 
 # --- checks -----------------------------------------------------------------------------------
-expected=$(( ${#CASES[@]} + 2 ))   # + forged-ar-unsigned, reply-after
+expected=$(( ${#CASES[@]} + 3 ))   # + forged-ar-unsigned, reply-after, reply-nora
 wait_for_delivery "$expected" 60 || note "only $(sink_count) of $expected messages delivered"
 note "sent and delivered after $((SECONDS - T0)) s"
 
@@ -303,6 +320,15 @@ else
   elif [ "$(mime_leaves "$WORK/out/reply-after.plain")" != "$(mime_leaves "$WORK/m/reply-after.eml")" ]; then
     fail "$cn" "decrypted parts differ: $(mime_leaves "$WORK/out/reply-after.plain" | tr '\n' ' ')"
   else pass "$cn"; note "$cn: $(cms_envelope_summary "$WORK/out/reply-after.der")"; fi
+fi
+cn=harvest-chain-reply-encrypted
+if ! grep -q '^250 ' "$WORK/out/reply-nora.reply"; then fail "$cn" "SMTP: $(cat "$WORK/out/reply-nora.reply") log: $(cat "$WORK/out/reply-nora.log")"
+elif ! dump=$(delivered reply-nora); then fail "$cn" "not delivered"
+else
+  sink_message "$dump" "$WORK/out/reply-nora.eml"
+  if ! smime_envelope "$WORK/out/reply-nora.eml" "$WORK/out/reply-nora.der"; then fail "$cn" "$PEER_DETAIL"
+  elif ! decrypt_openssl "$WORK/out/reply-nora.der" nora "$WORK/out/reply-nora.plain"; then fail "$cn" "$PEER_DETAIL"
+  else pass "$cn"; fi
 fi
 # revocation answers came from the servers started here
 grep -q 'GET /sub-ca.crl' "$WORK/crl-server.log" && pass revocation-crl-fetched-over-http \

@@ -19,8 +19,22 @@ sh "$SLAPD" entry dave@partner.example --cert "$PKI/dave.cert.der" >"$WORK/ldif/
   || fatal cert-setup "slapd.sh entry dave"
 sh "$SLAPD" p7c "$WORK/pd.p7c" "$PKI/partner-domain.cert.pem" || fatal cert-setup "slapd.sh p7c"
 sh "$SLAPD" entry "$GW" --smime "$WORK/pd.p7c" >"$WORK/ldif/gw.ldif" || fatal cert-setup "entry gw"
+# kim's issuing CA (under the test root) is not in [pki] intermediates: only the PKCS#7 bundle
+# the directory publishes carries it (PRODUCT §7: intermediates from the directory).
+K=$WORK/kim
+mkdir -p "$K"
+printf '[ca]\nbasicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n[ee]\nbasicConstraints=critical,CA:false\nkeyUsage=critical,keyEncipherment\nextendedKeyUsage=emailProtection\nsubjectAltName=email:kim@partner.example\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n' >"$K/ext"
+( cd "$K" && export OPENSSL_CONF=/dev/null &&
+  openssl req -new -newkey rsa:2048 -nodes -keyout ca.key -subj "/O=Partner/CN=Partner Issuing CA" -out ca.csr &&
+  openssl x509 -req -in ca.csr -CA "$PKI/root-ca.cert.pem" -CAkey "$PKI/root-ca.key.pem" -set_serial 0x4b01 -days 365 \
+    -extfile ext -extensions ca -out ca.pem &&
+  openssl req -new -newkey rsa:2048 -nodes -keyout kim.key -subj "/CN=kim@partner.example" -out kim.csr &&
+  openssl x509 -req -in kim.csr -CA ca.pem -CAkey ca.key -set_serial 0x4b02 -days 365 -extfile ext -extensions ee -out kim.pem
+) >"$K/log" 2>&1 || fatal cert-setup "kim's PKI: $(tail -n 2 "$K/log" | tr '\n' ' ')"
+sh "$SLAPD" p7c "$WORK/kim.p7c" "$K/kim.pem" "$K/ca.pem" || fatal cert-setup "slapd.sh p7c kim"
+sh "$SLAPD" entry kim@partner.example --smime "$WORK/kim.p7c" >"$WORK/ldif/kim.ldif" || fatal cert-setup "entry kim"
 LDAP_PORT=$(free_port)
-sh "$SLAPD" start "$WORK/slapd" "$LDAP_PORT" "$WORK/ldif/dave.ldif" "$WORK/ldif/gw.ldif" >"$WORK/slapd-start.log" 2>&1 \
+sh "$SLAPD" start "$WORK/slapd" "$LDAP_PORT" "$WORK/ldif/dave.ldif" "$WORK/ldif/gw.ldif" "$WORK/ldif/kim.ldif" >"$WORK/slapd-start.log" 2>&1 \
   || fatal cert-setup "slapd did not start: $(tail -n 3 "$WORK/slapd-start.log" | tr '\n' ' ')"
 on_exit sh "$SLAPD" stop "$WORK/slapd"
 
@@ -79,6 +93,11 @@ fi
 # PKCS#7 from userSMIMECertificate, and a negative answer cached too.
 if expect_rc lookup-ldap-p7 0 "$WORK/l6" CTL cert lookup "$GW" &&
    has "$WORK/l6" "candidate subject=.*partner.* usable=yes" lookup-ldap-p7; then pass lookup-ldap-p7; fi
+# The bundle's CA completes kim's path; it is listed as an intermediate, not as a candidate.
+if expect_rc lookup-ldap-bundle-chain 0 "$WORK/l6b" CTL cert lookup kim@partner.example &&
+   has "$WORK/l6b" "candidate subject=.*Partner Issuing CA.* intermediate=yes" lookup-ldap-bundle-chain &&
+   has "$WORK/l6b" "candidate subject=.*kim@partner.example.* usable=yes" lookup-ldap-bundle-chain &&
+   has "$WORK/l6b" "^chosen subject=.*kim@partner.example" lookup-ldap-bundle-chain; then pass lookup-ldap-bundle-chain; fi
 expect_rc lookup-ldap-negative 1 "$WORK/l7" CTL cert lookup ghost@partner.example &&
   has "$WORK/l7" "cache=miss candidates=0" lookup-ldap-negative && pass lookup-ldap-negative
 

@@ -157,6 +157,18 @@ public:
         CPPUNIT_ASSERT_EQUAL(openssl_serial_hex(pki() / "carol.cert.pem"),
                              serial_hex(v.read_bytes("issuerAndSerialNumber.serialNumber")));
 
+        // Read back (harvesting, RFC 8551 §2.5.3): the certificate it names among the message's.
+        const std::vector<Bytes> certs = {alice.certificate_der(), carol.certificate_der()};
+        CPPUNIT_ASSERT(preferred_encryption_certificate(pref->values[0], certs) == carol.certificate_der());
+        const std::vector<Bytes> only_alice = {alice.certificate_der()};
+        CPPUNIT_ASSERT(!preferred_encryption_certificate(pref->values[0], only_alice));
+        CPPUNIT_ASSERT(!preferred_encryption_certificate(Bytes{0xa0, 0x01, 0x00}, certs));
+        // The subjectKeyIdentifier form names it too.
+        auto by_ski = Asn1Node::create("SMIMEEncryptionKeyPreference");
+        by_ski.write_text("", "subjectAltKeyIdentifier");
+        by_ski.write_bytes("subjectAltKeyIdentifier", subject_key_id_of(carol.certificate_der()));
+        CPPUNIT_ASSERT(preferred_encryption_certificate(by_ski.encode(), certs) == carol.certificate_der());
+
         // The same certificate for both: no preference attribute.
         o.encryption_certificate_der = alice.certificate_der();
         sd = decode_signed_content_info(

@@ -83,6 +83,7 @@ class DirectoryTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(static_folder_lookup);
     CPPUNIT_TEST(static_folder_errors);
     CPPUNIT_TEST(harvest_persists_across_reopen);
+    CPPUNIT_TEST(harvest_keeps_intermediates);
     CPPUNIT_TEST(harvest_refuses_and_updates);
     CPPUNIT_TEST(harvest_keeps_the_most_recent);
     CPPUNIT_TEST(harvest_survives_corrupt_record);
@@ -184,6 +185,34 @@ public:
         // A second store on the same folder in this process shares the open environment.
         HarvestStore second(t.path() / "cache");
         CPPUNIT_ASSERT_EQUAL(std::size_t{2}, second.lookup(addr("twin@acme.example")).size());
+    }
+
+    // PRODUCT §7: the CA certificates a signed message carried come back with the harvested
+    // certificate, so its path is built after the message is gone.
+    void harvest_keeps_intermediates()
+    {
+        test::TempDir t;
+        {
+            HarvestStore store(t.path() / "cache");
+            CPPUNIT_ASSERT(store.store(addr("chained@acme.example"), fx::der_of("chained"), std::nullopt, 1000));
+            const auto without = store.lookup(addr("chained@acme.example"));
+            CPPUNIT_ASSERT_EQUAL(std::size_t{1}, without.size());
+            CPPUNIT_ASSERT(!choose_encryption_certificate(addr("chained@acme.example"), without, *trust(), std::time(nullptr))
+                                .chosen);
+            // End entities are not kept as intermediates; the CA once only.
+            const std::vector<Bytes> offered = {fx::der_of("alice"), fx::der_of("partner-ca"), fx::der_of("partner-ca")};
+            CPPUNIT_ASSERT_EQUAL(std::size_t{1}, store.store_intermediates(offered));
+            CPPUNIT_ASSERT_EQUAL(std::size_t{0}, store.store_intermediates(offered));
+        }
+        HarvestStore reopened(t.path() / "cache");
+        const auto with = reopened.lookup(addr("chained@acme.example"));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, with.size());
+        CPPUNIT_ASSERT(with[1].cert.der() == fx::der_of("partner-ca"));
+        const auto choice = choose_encryption_certificate(addr("chained@acme.example"), with, *trust(), std::time(nullptr));
+        CPPUNIT_ASSERT_MESSAGE(join(choice.rejected_reasons), choice.chosen && choice.chosen->der == fx::der_of("chained"));
+        // Others issued by the sub-CA find no learned CA: nothing is added.
+        CPPUNIT_ASSERT(reopened.store(addr("alice@acme.example"), fx::der_of("alice"), std::nullopt, 1000));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, reopened.lookup(addr("alice@acme.example")).size());
     }
 
     void harvest_refuses_and_updates()
@@ -389,6 +418,10 @@ public:
             {"alice@acme.example", {"wrongaddr", "expired", "alice", "bob"}, "alice",
              {"test:wrongaddr", "not issued for alice@acme.example", "test:bob"}},
             {"carol@acme.example", {}, nullptr, {}},
+            // PRODUCT §7: the issuing CA that came with it (not in the store) completes the
+            // path; it is chain material, not a rejected candidate.
+            {"chained@acme.example", {"chained"}, nullptr, {"chain: untrusted: no path to a trust anchor"}},
+            {"chained@acme.example", {"partner-ca", "chained"}, "chained", {}},
         };
         for (const auto& c : cases) {
             std::vector<CertificateCandidate> candidates;
@@ -401,7 +434,7 @@ public:
                 CPPUNIT_ASSERT_EQUAL(std::string("test:") + c.chosen, choice.chosen->source);
                 CPPUNIT_ASSERT(choice.chosen->facts.sha256_fingerprint.size() == 32);
             }
-            CPPUNIT_ASSERT_EQUAL_MESSAGE(msg, c.candidates.size() - (c.chosen ? 1 : 0), choice.rejected_reasons.size());
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(msg, c.reasons.size(), choice.rejected_reasons.size());  // chain material is not listed
             for (const char* r : c.reasons) CPPUNIT_ASSERT_MESSAGE(msg + " lacks " + r, contains(choice.rejected_reasons, r));
         }
     }

@@ -108,6 +108,16 @@ printf '[ca]\nbasicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,c
 openssl req -new -key extra/rsa.key.pem -subj "/O=SSM Test/CN=SSM Test Issuing CA" -out extra/rekeyed.csr
 openssl x509 -req -in extra/rekeyed.csr -CA root-ca.cert.pem -CAkey root-ca.key.pem -set_serial 0x7f03 -days 365 \
   -extfile extra/ca.ext -extensions ca -out extra/rekeyed-ca.cert.pem 2>>extra/openssl.log
+# an issuing CA the store does not hold (not in intermediates) and an end entity below it: its
+# path is built only when the CA comes with it (a directory's PKCS#7 bundle, a signed message)
+printf '[ca]\nbasicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n' > extra/pca.ext
+openssl req -new -key extra/p256.key.pem -subj "/O=Partner/CN=Partner CA" -out extra/partner-ca.csr
+openssl x509 -req -in extra/partner-ca.csr -CA root-ca.cert.pem -CAkey root-ca.key.pem -set_serial 0x7f04 -days 365 \
+  -extfile extra/pca.ext -extensions ca -out extra/partner-ca.cert.pem 2>>extra/openssl.log
+openssl req -new -key extra/rsa.key.pem -subj "/CN=chained" -out extra/chained.csr
+printf '[ee]\n%b\n' "$ok\nkeyUsage=keyEncipherment\nsubjectAltName=email:chained@acme.example" > extra/chained.ext
+openssl x509 -req -in extra/chained.csr -CA extra/partner-ca.cert.pem -CAkey extra/p256.key.pem -set_serial 0x7f05 \
+  -days 365 -extfile extra/chained.ext -extensions ee -out extra/chained.cert.pem 2>>extra/openssl.log
 for f in extra/*.cert.pem; do openssl x509 -in "$f" -outform DER -out "${f%.pem}.der"; done
 )SH";
 
