@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -212,9 +213,20 @@ int process_command(const milter::Config& config, std::shared_ptr<const milter::
         milter::MessageProcessor proc(shared, certificates, keys, conn, certificates->groups());
         if (auto r = proc.mail_from(from, ""); r.verdict != milter::Verdict::Continue)
             return early_stop("mail", r);
-        for (const auto& rcpt : to)
-            if (auto r = proc.rcpt_to(rcpt); r.verdict != milter::Verdict::Continue)
-                return early_stop("rcpt", r);
+        // As the MTA does: a refused recipient is dropped, the others go on (PRODUCT §1:
+        // exactly the milter's code path); only when none is left is the message refused.
+        std::optional<milter::Reply> refusal;
+        std::size_t accepted = 0;
+        for (const auto& rcpt : to) {
+            const milter::Reply r = proc.rcpt_to(rcpt);
+            if (r.verdict == milter::Verdict::Continue) {
+                ++accepted;
+                continue;
+            }
+            std::fprintf(stderr, "rcpt: %s refused: %s\n", rcpt.c_str(), r.str().c_str());
+            refusal = r;
+        }
+        if (accepted == 0) return early_stop("rcpt", *refusal);
         for (const auto& h : block.fields)
             if (auto r = proc.header(h.name, h.value); r.verdict != milter::Verdict::Continue)
                 return early_stop("header", r);

@@ -113,4 +113,15 @@ else fail mixed-reinjection-down-defers-all "rc $rc reply '$SMTP_REPLY', $(sink_
   --to someone@elsewhere.example --to dave@partner.example <"$WORK/m.eml" >"$WORK/out/ssmctl.eml" 2>"$WORK/ssmctl.err"
 if grep -q '^split: dave@partner.example would leave in a separate copy' "$WORK/ssmctl.err"; then pass mixed-ssmctl-process-split
 else fail mixed-ssmctl-process-split "$(tr '\n' ' ' <"$WORK/ssmctl.err" | cut -c1-300)"; fi
+# Without [reinjection] the milter defers the second treatment (452 4.5.3) and the MTA delivers
+# the message to the first: ssmctl process does the same instead of stopping at the refusal.
+write_config "$WORK/defer.toml" port=1 rules="$RULES" extra="[directory]
+cache = \"$WORK/cache-defer\"
+static_certificates = \"$WORK/certs\"" || fatal mixed-setup "defer config"
+rc=0
+"$SSM_BUILDDIR/ssmctl" -c "$WORK/defer.toml" process --direction out --from alice@acme.example \
+  --to dave@partner.example --to someone@elsewhere.example <"$WORK/m.eml" >"$WORK/out/defer.eml" 2>"$WORK/defer.err" || rc=$?
+if [ "$rc" = 0 ] && grep -q '^rcpt: someone@elsewhere.example refused: 452 4.5.3' "$WORK/defer.err" &&
+   grep -q 'smime-type=enveloped-data' "$WORK/out/defer.eml"; then pass mixed-ssmctl-process-refused-rcpt
+else fail mixed-ssmctl-process-refused-rcpt "exit $rc: $(tr '\n' ' ' <"$WORK/defer.err" | cut -c1-300)"; fi
 exit $((_ssm_failures > 0))
