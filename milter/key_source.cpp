@@ -50,6 +50,13 @@ std::vector<std::shared_ptr<smime::Decrypter>> TokenKeySource::decrypters()
     }
 }
 
+std::optional<Bytes> TokenKeySource::encryption_certificate_for(const EmailAddress& address)
+{
+    auto s = store();
+    if (auto d = s->decrypter_for(address)) return d->certificate_der();
+    return std::nullopt;
+}
+
 void TokenKeySource::token_failed()
 {
     // Drop the store so the next message opens the token afresh. Signers already handed

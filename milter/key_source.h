@@ -31,6 +31,9 @@ public:
     // Every key on the token that can decrypt (RSA) or derive (EC), for matching
     // RecipientInfos. Throws like signer_for.
     virtual std::vector<std::shared_ptr<smime::Decrypter>> decrypters() = 0;
+    // The certificate of the key the token holds to decrypt mail for `address` (nullopt: none),
+    // named in our signatures when it is not the signing certificate (RFC 8551 §2.5.3).
+    virtual std::optional<Bytes> encryption_certificate_for(const EmailAddress&) { return std::nullopt; }
 };
 
 // Opens the token on first use and again after it failed, so a token that was absent
@@ -44,6 +47,7 @@ public:
     void token_failed() override;
     void ensure_available() override { store(); }
     std::vector<std::shared_ptr<smime::Decrypter>> decrypters() override;
+    std::optional<Bytes> encryption_certificate_for(const EmailAddress& address) override;
     // Opens the token now (start-up check); throws like signer_for.
     void open();
 

@@ -284,6 +284,10 @@ MessageOutcome MessageProcessor::protect(const std::optional<OutboundLabel>& rul
         return out;
     }
     request.signer = signer.get();
+    if (signer)
+        if (auto id = EmailAddress::parse(identity))
+            if (auto enc = m_keys.encryption_certificate_for(*id); enc && *enc != signer->certificate_der())
+                request.sign.encryption_certificate_der = std::move(enc);
     // A receipt request lives in our signature (§4.2, RFC 2634 §2): made here, recorded below
     // once the signature exists, so that a receipt coming back can be matched.
     std::optional<smime::cms::ReceiptRequest> receipt;

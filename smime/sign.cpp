@@ -93,6 +93,7 @@ SignResult sign_message(const std::vector<mime::HeaderField>& headers, ByteSourc
     options.include_chain = params.include_chain;
     options.signing_time = params.signing_time;
     options.extra_signed_attributes = params.extra_signed_attributes;
+    options.encryption_certificate_der = params.encryption_certificate_der;
 
     if (params.format == SignatureFormat::Detached) {
         const cms::SignedDataParts der =

@@ -34,6 +34,10 @@ struct SignParameters {
     // Further signed attributes (OID, DER of the single value): ESS securityLabel and
     // equivalentLabels (RFC 2634 §5.4), receipt requests. Each OID at most once.
     std::vector<std::pair<std::string, Bytes>> extra_signed_attributes;
+    // The signer's own encryption certificate when it is another one than the signing
+    // certificate: named in sMIMEEncryptionKeyPreference and carried in the SignedData
+    // (RFC 8551 §2.5.3), so that correspondents encrypt to it.
+    std::optional<Bytes> encryption_certificate_der;
 };
 
 // Changes to the top-level header: fields to delete or to give a new value (name and

@@ -98,6 +98,12 @@ SignedDataParts encode_signed_data(Signer& signer, const SignOptions& o, ByteVie
             sd.append("certificates");
             sd.write_bytes("certificates.?LAST", c);
         }
+        // The encryption certificate sMIMEEncryptionKeyPreference names: a recipient has it
+        // only from here (RFC 8551 §2.5.3).
+        if (o.encryption_certificate_der && !same_certificate(*o.encryption_certificate_der, cert)) {
+            sd.append("certificates");
+            sd.write_bytes("certificates.?LAST", *o.encryption_certificate_der);
+        }
     } else {
         sd.remove("certificates");
     }

@@ -272,6 +272,39 @@ ed25519_signs() {  # NAME FROM CERT
 ed25519_signs hsm-imported-ed25519-signs ed@acme.example "$D/ed.cert.pem"
 ed25519_signs hsm-keygen-ed25519-signs ola@acme.example "$WORK/ola.cert.pem"
 
+# --- a signing and a separate encryption key for one address (RFC 8551 §2.5.3) ---------------
+# ivy signs with her signing key; the signature names her encryption certificate in
+# sMIMEEncryptionKeyPreference and carries it, so that correspondents encrypt to it.
+issue_cert ivy-sign ivy@acme.example rsa "digitalSignature, nonRepudiation" || fatal hsm-setup "issue ivy-sign"
+issue_cert ivy-enc ivy@acme.example rsa "keyEncipherment" || fatal hsm-setup "issue ivy-enc"
+for k in ivy-sign ivy-enc; do
+  openssl pkcs12 -export -inkey "$XPKI/$k.key.pem" -in "$XPKI/$k.cert.pem" -passout pass:p12-secret -out "$D/$k.p12" 2>>"$WORK/openssl.log" \
+    || fatal hsm-setup "openssl pkcs12 $k"
+  "$SSMCTL" -c "$WORK/c.toml" hsm import "$D/$k.p12" --password-file "$D/pw" --label "$k" >"$WORK/imp-$k.out" 2>&1 \
+    || fail "hsm-import-$k" "$(grep -v '^info:' "$WORK/imp-$k.out" | tr '\n' ' ')"
+done
+printf 'From: <ivy@acme.example>\r\nTo: <dave@partner.example>\r\nSubject: key preference\r\nMessage-ID: <ivy@acme.example>\r\n\r\nhello\r\n' >"$WORK/ivy.eml"
+cn=hsm-sign-names-encryption-certificate
+if ! "$SSMCTL" -c "$WORK/c.toml" process --direction out --from ivy@acme.example --to dave@partner.example \
+     <"$WORK/ivy.eml" >"$WORK/ivy.out" 2>"$WORK/ivy.err"; then
+  fail "$cn" "ssmctl process: $(grep -v '^info:' "$WORK/ivy.err" | tail -n 2 | tr '\n' ' ')"
+elif ! smime_split "$WORK/ivy.out" "$WORK/ivy-split" || [ "$(cat "$WORK/ivy-split/kind")" != detached ]; then
+  fail "$cn" "not a detached signature: $PEER_DETAIL"
+elif ! openssl cms -verify -binary -inform DER -in "$WORK/ivy-split/sig.der" -content "$WORK/ivy-split/content" \
+       -CAfile "$PKI/root-ca.cert.pem" -out /dev/null 2>"$WORK/ivy-verify.err"; then
+  fail "$cn" "openssl cms -verify: $(tr '\n' ' ' <"$WORK/ivy-verify.err")"
+else
+  SIGNED_CMS=$WORK/ivy-split/sig.der
+  enc_serial=$(openssl x509 -in "$XPKI/ivy-enc.cert.pem" -noout -serial | cut -d= -f2)
+  printed=$(openssl cms -cmsout -print -inform DER -in "$SIGNED_CMS" 2>&1)
+  pref=$(printf '%s\n' "$printed" | grep -A20 'id-smime-aa-encrypKeyPref' | tr -d ' :\n' | tr 'a-f' 'A-F')
+  if ! printf '%s\n' "$printed" | grep -q 'id-smime-aa-encrypKeyPref'; then fail "$cn" "no sMIMEEncryptionKeyPreference"
+  elif ! printf '%s' "$pref" | grep -q "$enc_serial"; then fail "$cn" "the preference does not name serial $enc_serial"
+  elif ! openssl pkcs7 -inform DER -in "$SIGNED_CMS" -print_certs 2>/dev/null | grep -q "$(openssl x509 -in "$XPKI/ivy-enc.cert.pem" -noout -subject | sed 's/^subject=//')"; then
+    fail "$cn" "the encryption certificate is not in the SignedData"
+  else pass "$cn"; fi
+fi
+
 # --- the token by its serial number alone (PRODUCT §5: by label or serial) ---------------------
 serial=$(softhsm2-util --show-slots 2>/dev/null | awk '/Serial number:/ { s = $3 } /Label:/ { if ($2 == "ssm-import") { print s; exit } }')
 if [ -z "$serial" ]; then
