@@ -4,6 +4,8 @@
 // cannot even parse, are GCM's additional authenticated data and follow the content. They
 // used to be refused ("AuthEnvelopedData with authAttrs": 554 for valid mail); now the tag is
 // checked with them, and an altered attribute is the uniform decryption failure.
+// ChaCha20-Poly1305 (RFC 8103) the same way: bcprov's cipher in bcpkix's generator (bcpkix
+// 1.72 has no content encryptor for it; see BcSmime.java), with and without authAttrs.
 // Also CompressedData (RFC 3274) as BouncyCastle's SMIMECompressedGenerator writes it.
 #include <cppunit/extensions/HelperMacros.h>
 
@@ -74,6 +76,7 @@ class CmsDecryptBouncyCastleTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(CmsDecryptBouncyCastleTest);
     CPPUNIT_TEST(auth_attrs_are_authenticated_data);
     CPPUNIT_TEST(altered_auth_attrs_fail_uniformly);
+    CPPUNIT_TEST(chacha20_poly1305);
     CPPUNIT_TEST(compressed_data_inflates);
     CPPUNIT_TEST_SUITE_END();
 
@@ -126,6 +129,56 @@ public:
             } catch (const DecryptionFailed& e) {
                 CPPUNIT_ASSERT_EQUAL(std::string(kDecryptFailureText), std::string(e.what()));
                 CPPUNIT_ASSERT_EQUAL(std::string("GCM tag mismatch"), e.debug());
+            }
+        }
+    }
+
+    void chacha20_poly1305()
+    {
+        struct Case {
+            const char* who;
+            const char* options;
+            const char* km;
+        } cases[] = {
+            {"alice", "kt=v15 authattrs=1", "ktri-rsa-pkcs1"},
+            {"carol", "kt=oaep", "ktri-rsa-oaep"},
+            {"bob", "kdf=sha256 authattrs=1", "kari-ecdh-p256"},
+            {"bob", "kdf=sha1", "kari-ecdh-p256"},
+        };
+        for (const Case& c : cases) {
+            const std::string label = std::string(c.who) + " " + c.options;
+            const Bytes der = bc_envelope(c.who, std::string("cipher=chacha20-poly1305 ") + c.options);
+            const bool with = std::string(c.options).find("authattrs=1") != std::string::npos;
+            const auto attrs = std::search(der.begin(), der.end(), kAuthAttrs.begin(), kAuthAttrs.end());
+            CPPUNIT_ASSERT_MESSAGE(label, with == (attrs != der.end()));
+            for (std::size_t piece : {0u, 13u}) {
+                test::write_bytes(test::scratch_dir() / "bc-read.der", der);
+                test::FileSource src(test::scratch_dir() / "bc-read.der", piece);
+                MemorySink sink;
+                const auto o = decrypt_envelope(src, {soft_key("alice"), soft_key("bob"), soft_key("carol")}, sink);
+                CPPUNIT_ASSERT_MESSAGE(label, o.status == DecryptStatus::Decrypted && o.auth_enveloped);
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(label, std::string("chacha20-poly1305"), o.cipher_name);
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(label, std::string(c.km), o.key_management);
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(label, std::string(kEntity), std::string(as_chars(sink.data())));
+            }
+            // the attributes altered, or the mac (04 10, then the three end-of-contents of the
+            // AuthEnvelopedData, [0] and ContentInfo)
+            Bytes bad = der;
+            if (with) {
+                bad[std::size_t(attrs - der.begin()) + kAuthAttrs.size()] = 0x02;
+            } else {
+                const std::size_t mac = bad.size() - 6 - 16;
+                CPPUNIT_ASSERT_MESSAGE(label, bad[mac - 2] == 0x04 && bad[mac - 1] == 0x10);
+                bad[mac + 15] ^= 0x01;
+            }
+            MemorySource src(bad);
+            MemorySink sink;
+            try {
+                decrypt_envelope(src, {soft_key("alice"), soft_key("bob"), soft_key("carol")}, sink);
+                CPPUNIT_FAIL(label + ": decrypted when altered");
+            } catch (const DecryptionFailed& e) {
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(label, std::string(kDecryptFailureText), std::string(e.what()));
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(label, std::string("Poly1305 tag mismatch"), e.debug());
             }
         }
     }
