@@ -58,7 +58,7 @@ enum class DecryptStatus { Decrypted, NotForUs };
 struct DecryptOutcome {
     DecryptStatus status = DecryptStatus::NotForUs;
     // When Decrypted: the content cipher when it is one we also send with; empty for the
-    // ones we only read (AES-192-CBC/GCM, 3DES-CBC, Camellia-CBC, ChaCha20-Poly1305).
+    // ones we only read (AES-192-CBC/GCM, 3DES-CBC, Camellia-CBC).
     // cipher_name names all of them: "aes128-cbc", "aes192-cbc", "aes256-cbc", "des-ede3-cbc",
     // "camellia128-cbc" (192, 256), "aes128-gcm", "aes192-gcm", "aes256-gcm", "chacha20-poly1305".
     std::optional<ContentCipher> cipher;

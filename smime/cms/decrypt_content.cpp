@@ -26,8 +26,6 @@ constexpr const char* kDesEde3Cbc = "1.2.840.113549.3.7";
 constexpr const char* kCamellia128Cbc = "1.2.392.200011.61.1.1.1.2";
 constexpr const char* kCamellia192Cbc = "1.2.392.200011.61.1.1.1.3";
 constexpr const char* kCamellia256Cbc = "1.2.392.200011.61.1.1.1.4";
-// RFC 8103 id-alg-AEADChaCha20Poly1305: RFC 8551 §2.7 makes it SHOULD+ for receivers.
-constexpr const char* kChaCha20Poly1305 = "1.2.840.113549.1.9.16.3.18";
 
 struct Known {
     const char* oid;
@@ -50,7 +48,7 @@ const Known kKnown[] = {
     {oid::kAes128Gcm, "aes128-gcm", ContentCipher::Aes128Gcm, GNUTLS_CIPHER_AES_128_GCM, 16, 16, true},
     {kAes192Gcm, "aes192-gcm", std::nullopt, GNUTLS_CIPHER_AES_192_GCM, 24, 16, true},
     {oid::kAes256Gcm, "aes256-gcm", ContentCipher::Aes256Gcm, GNUTLS_CIPHER_AES_256_GCM, 32, 16, true},
-    {kChaCha20Poly1305, "chacha20-poly1305", std::nullopt, GNUTLS_CIPHER_CHACHA20_POLY1305,
+    {oid::kChaCha20Poly1305, "chacha20-poly1305", ContentCipher::ChaCha20Poly1305, GNUTLS_CIPHER_CHACHA20_POLY1305,
      ChaChaPoly1305::kKeySize, ChaChaPoly1305::kBlock, true},
 };
 

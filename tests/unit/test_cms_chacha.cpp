@@ -5,6 +5,9 @@
 // large content with and without AAD, where a flipped ciphertext bit, a flipped tag octet,
 // other or missing AAD and a short tag are all rejected; the nonce parameter checked (12
 // octets, nothing else); misuse of the wrapper is Error(Internal), never nettle's assert.
+// Encryption: EnvelopeEncoder's ChaCha20-Poly1305 AuthEnvelopedData (RFC 8103 fields, lengths
+// around the 64-octet block and the 64 KiB chunk, every recipient kind) decrypts here; that
+// an independent peer reads it is in test_cms_decrypt_bouncycastle.cpp.
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <algorithm>
@@ -14,6 +17,8 @@
 #include "smime/cms/chacha_poly1305.h"
 #include "smime/cms/decrypt.h"
 #include "smime/cms/decrypt_content.h"
+#include "smime/cms/envelope.h"
+#include "smime/cms/enveloped_decode.h"
 #include "tests/unit/test_cms_decrypt_support.h"
 #include "tests/unit/test_support.h"
 
@@ -124,6 +129,7 @@ class CmsChaChaTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(streamed_round_trip_and_tampering);
     CPPUNIT_TEST(nonce_parameter_is_checked);
     CPPUNIT_TEST(misuse_is_internal);
+    CPPUNIT_TEST(encoder_round_trip);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -268,6 +274,66 @@ public:
         const SecretBytes short_key(16);
         MemorySink sink;
         internal("content key of the wrong size", [&] { ContentDecryptor(chacha_algorithm(kNonce), short_key, sink); });
+    }
+
+    void encoder_round_trip()
+    {
+        struct Rcpt {
+            const char* id;
+            RsaKeyTransport rsa;
+            const char* km;
+        } rcpts[] = {{"alice", RsaKeyTransport::Pkcs1v15, "ktri-rsa-pkcs1"},
+                     {"carol", RsaKeyTransport::OaepSha256, "ktri-rsa-oaep"},
+                     {"bob", RsaKeyTransport::Pkcs1v15, "kari-ecdh-p256"},
+                     {"erin", RsaKeyTransport::Pkcs1v15, "kari-ecdh-p384"}};
+        const std::size_t lengths[] = {0, 1, 63, 64, 65, 127, 129, 65535, 65536, 65537, 65600, 200001};
+        std::mt19937 rng(7539);
+        std::size_t i = 0;
+        Bytes first_nonce;
+        for (std::size_t len : lengths) {
+            const Rcpt& r = rcpts[i++ % 4];
+            const std::string what = std::string(r.id) + " len=" + std::to_string(len);
+            Bytes content(len);
+            for (auto& b : content) b = std::uint8_t(rng());
+            RecipientSpec spec;
+            spec.certificate_der = test::read_bytes(test::pki_dir() / (std::string(r.id) + ".cert.der"));
+            spec.rsa = r.rsa;
+            MemorySink out;
+            EnvelopeEncoder enc({spec}, ContentCipher::ChaCha20Poly1305, len, out);
+            // uneven writes: partial blocks must wait for the next write
+            const std::size_t pieces[] = {1, 7, 100, 70000, 64, 63, 65536};
+            for (std::size_t at = 0, k = 0; at < len; ++k) {
+                const std::size_t n = std::min(pieces[k % 7], len - at);
+                enc.plaintext().write(ByteView(content).subspan(at, n));
+                at += n;
+            }
+            enc.finish();
+            const Bytes& der = out.data();
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(what, enc.total_size(), std::uint64_t(der.size()));
+
+            const EnvelopedDataView v = decode_enveloped_content_info(der);
+            CPPUNIT_ASSERT_MESSAGE(what, v.authenticated);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(what, 0, v.version);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(what, std::string(kChaChaOid), v.content_encryption_algorithm.oid);
+            const Bytes& p = *v.content_encryption_algorithm.parameters;
+            CPPUNIT_ASSERT_MESSAGE(what, p.size() == 14 && p[0] == 0x04 && p[1] == 0x0C);  // OCTET STRING (SIZE(12))
+            CPPUNIT_ASSERT_MESSAGE(what, Bytes(p.begin() + 2, p.end()) != first_nonce);
+            first_nonce.assign(p.begin() + 2, p.end());
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(what, len, v.encrypted_content->size());
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(what, std::size_t(16), v.mac->size());
+            CPPUNIT_ASSERT_MESSAGE(what, !v.has_attributes);
+
+            Bytes plain;
+            const DecryptOutcome o = test::decrypt_bytes(der, {test::soft_key(r.id)}, plain);
+            CPPUNIT_ASSERT_MESSAGE(what, o.status == DecryptStatus::Decrypted);
+            CPPUNIT_ASSERT_MESSAGE(what, o.cipher == ContentCipher::ChaCha20Poly1305);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(what, std::string("chacha20-poly1305"), o.cipher_name);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(what, std::string(r.km), o.key_management);
+            CPPUNIT_ASSERT_MESSAGE(what, plain == content);
+            Bytes bad = der;
+            bad[bad.size() - 1] ^= 0x01;  // DER: the mac is last
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(what, std::string("Poly1305 tag mismatch"), uniform_failure(bad, {test::soft_key(r.id)}));
+        }
     }
 };
 

@@ -648,8 +648,9 @@ public final class BcSmime {
         return out.toString();
     }
 
-    /** BouncyCastle 1.72's DefaultAlgorithmNameFinder does not name the AES-GCM OIDs. */
+    /** BouncyCastle 1.72's DefaultAlgorithmNameFinder does not name the AES-GCM OIDs, nor RFC 8103's. */
     private static String algName(ASN1ObjectIdentifier oid) {
+        if (oid.equals(PKCSObjectIdentifiers.id_alg_AEADChaCha20Poly1305)) return "ChaCha20-Poly1305";
         if (oid.equals(CMSAlgorithm.AES128_GCM)) return "AES-128/GCM";
         if (oid.equals(CMSAlgorithm.AES192_GCM)) return "AES-192/GCM";
         if (oid.equals(CMSAlgorithm.AES256_GCM)) return "AES-256/GCM";
