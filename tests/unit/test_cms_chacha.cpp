@@ -33,7 +33,8 @@ constexpr const char* kChaChaOid = "1.2.840.113549.1.9.16.3.18";
 Bytes hex(std::string_view h)
 {
     Bytes out;
-    for (std::size_t i = 0; i + 1 < h.size(); i += 2) out.push_back(std::uint8_t(std::stoi(std::string(h.substr(i, 2)), nullptr, 16)));
+    for (std::size_t i = 0; i + 1 < h.size(); i += 2)
+        out.push_back(std::uint8_t(std::stoi(std::string(h.substr(i, 2)), nullptr, 16)));
     return out;
 }
 
@@ -332,7 +333,8 @@ public:
             CPPUNIT_ASSERT_MESSAGE(what, plain == content);
             Bytes bad = der;
             bad[bad.size() - 1] ^= 0x01;  // DER: the mac is last
-            CPPUNIT_ASSERT_EQUAL_MESSAGE(what, std::string("Poly1305 tag mismatch"), uniform_failure(bad, {test::soft_key(r.id)}));
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(what, std::string("Poly1305 tag mismatch"),
+                                         uniform_failure(bad, {test::soft_key(r.id)}));
         }
     }
 };
