@@ -81,12 +81,13 @@ Match find_match(const EnvelopedDataView& v, const std::vector<OurKey>& ours)
 }
 
 // RFC 5083 §2.1: authAttrs are the AEAD's additional authenticated data (GCM and
-// ChaCha20-Poly1305 alike: the rule is AuthEnvelopedData's), DER-encoded with the EXPLICIT SET OF tag
-// instead of the [1] IMPLICIT tag they are sent with. They follow the content, which has been
-// decrypted by then: the plaintext of GCM (CTR) and of ChaCha20 (a key stream) does not
-// depend on them, only the tag does. So the content is read a second time (`der` rewound) to compute the tag
-// with them; that pass writes nothing. False when the tag does not match, or when the
-// attributes are not DER (indefinite length: not what the sender authenticated).
+// ChaCha20-Poly1305 alike: the rule is AuthEnvelopedData's), DER-encoded with the EXPLICIT
+// SET OF tag instead of the [1] IMPLICIT tag they are sent with. They follow the content,
+// which has been decrypted by then: the plaintext of GCM (CTR) and of ChaCha20 (a key stream)
+// does not depend on them, only the tag does. So the content is read a second time (`der`
+// rewound) to compute the tag with them; that pass writes nothing. False when the tag does
+// not match, or when the attributes are not DER (indefinite length: not what the sender
+// authenticated).
 bool tag_with_auth_attrs(ByteSource& der, const ContentAlgorithm& alg, const SecretBytes& cek,
                          const Bytes& auth_attrs, ByteView mac)
 {

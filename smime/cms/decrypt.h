@@ -7,10 +7,11 @@
 // Error(MalformedMessage) (MessageTooLarge when the structures exceed kMaxEnvelopeStructure).
 // Once one matches, EVERY failure — bad PKCS#1 v1.5 or OAEP block, wrong key, key unwrap
 // integrity, unsupported algorithm, CBC padding, GCM or Poly1305 tag, truncated or malformed
-// content and trailer — is one DecryptionFailed with the one text kDecryptFailureText (RFC 3218: the
-// gateway must not be an oracle). A bad key block does not stop early: decryption continues
-// with a random content key and the failure is reported after the whole content, like any
-// other. Token failures stay Error(HsmUnavailable); sink failures keep their own class.
+// content and trailer — is one DecryptionFailed with the one text kDecryptFailureText (RFC
+// 3218: the gateway must not be an oracle). A bad key block does not stop early: decryption
+// continues with a random content key and the failure is reported after the whole content,
+// like any other. Token failures stay Error(HsmUnavailable); sink failures keep their own
+// class.
 #pragma once
 #include <memory>
 #include <optional>

@@ -1,8 +1,7 @@
 // Streaming content decryption over gnutls_cipher_* (nettle for ChaCha20-Poly1305); see
-// decrypt_content.h. The ciphertext
-// and its parameters are attacker-controlled; the key may be a random one (RFC 3218), so a
-// failed padding or tag check must look like any other failure: checks are constant time
-// and their result is only reported, never acted on here.
+// decrypt_content.h. The ciphertext and its parameters are attacker-controlled; the key may
+// be a random one (RFC 3218), so a failed padding or tag check must look like any other
+// failure: checks are constant time and their result is only reported, never acted on here.
 #include "smime/cms/decrypt_content.h"
 
 #include <nettle/memops.h>
