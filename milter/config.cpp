@@ -82,7 +82,9 @@ void load_encryption(Loader& L, const toml::table* t, Config& c)
     else if (cipher == "aes128-gcm") e.cipher = CipherChoice::Aes128Gcm;
     else if (cipher == "aes256-cbc") e.cipher = CipherChoice::Aes256Cbc;
     else if (cipher == "aes128-cbc") e.cipher = CipherChoice::Aes128Cbc;
-    else L.fail(L.region(t, "cipher"), "cipher must be auto, aes256-gcm, aes128-gcm, aes256-cbc or aes128-cbc");
+    else if (cipher == "chacha20-poly1305") e.cipher = CipherChoice::ChaCha20Poly1305;
+    else L.fail(L.region(t, "cipher"),
+                "cipher must be auto, aes256-gcm, aes128-gcm, aes256-cbc, aes128-cbc or chacha20-poly1305");
     const std::string kt = L.str(t, "encryption", "key_transport");
     if (kt == "auto") e.key_transport = KeyTransportChoice::Auto;
     else if (kt == "pkcs1") e.key_transport = KeyTransportChoice::Pkcs1v15;

@@ -48,7 +48,7 @@ struct SigningSettings {
     bool include_chain = true;
 };
 
-enum class CipherChoice { Auto, Aes256Gcm, Aes128Gcm, Aes256Cbc, Aes128Cbc };
+enum class CipherChoice { Auto, Aes256Gcm, Aes128Gcm, Aes256Cbc, Aes128Cbc, ChaCha20Poly1305 };
 enum class KeyTransportChoice { Auto, Pkcs1v15, Oaep };
 
 struct EncryptionSettings {

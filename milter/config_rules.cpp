@@ -89,7 +89,8 @@ public:
         if (const std::string c = text(rule, "cipher"); !c.empty()) {
             auto cipher = policy::parse_cipher(c);
             if (!cipher)
-                fail(rule, "cipher", "cipher must be auto, aes256-gcm, aes128-gcm, aes256-cbc or aes128-cbc");
+                fail(rule, "cipher",
+                     "cipher must be auto, aes256-gcm, aes128-gcm, aes256-cbc, aes128-cbc or chacha20-poly1305");
             t.cipher = *cipher;
         }
         auto floor = policy::parse_cipher_floor(text(rule, "minimum_cipher"));

@@ -45,7 +45,7 @@ constexpr std::array kKeys = {
 
     KeySpec{"encryption", "cipher", K::String, "\"auto\"", false, true,
             "auto (AES-256-GCM when every recipient advertises it, else AES-256-CBC), "
-            "aes256-gcm, aes128-gcm, aes256-cbc or aes128-cbc."},
+            "aes256-gcm, aes128-gcm, aes256-cbc, aes128-cbc or chacha20-poly1305 (RFC 8103)."},
     KeySpec{"encryption", "key_transport", K::String, "\"auto\"", false, true,
             "RSA key transport: auto (RSA-OAEP when the recipient advertises it, else PKCS#1 v1.5), "
             "pkcs1 or oaep."},
@@ -270,11 +270,11 @@ constexpr std::array kKeys = {
             "(gateway-to-gateway: domain-confidentiality-authority@<recipient domain>, RFC 3183) "
             "or an address whose certificate is used; absent: [policy] encrypt_to."},
     KeySpec{"rule[]", "cipher", K::String, "", false, true,
-            "Content encryption for these recipients: auto, aes256-gcm, aes128-gcm, aes256-cbc or "
-            "aes128-cbc; absent: [policy] cipher, else [encryption] cipher."},
+            "Content encryption for these recipients: auto, aes256-gcm, aes128-gcm, aes256-cbc, "
+            "aes128-cbc or chacha20-poly1305; absent: [policy] cipher, else [encryption] cipher."},
     KeySpec{"rule[]", "minimum_cipher", K::String, "", false, true,
             "Weakest acceptable content encryption: none, aes128, aes256, aes128-gcm or "
-            "aes256-gcm; a weaker choice is raised to it."},
+            "aes256-gcm (chacha20-poly1305 meets each); a weaker choice is raised to it."},
     KeySpec{"rule[]", "header_protection", K::Boolean, "", false, true,
             "Copy the header fields into the encrypted part (RFC 9788); absent: [policy], else "
             "[encryption] header_protection."},

@@ -28,6 +28,7 @@ policy::Cipher configured_cipher(CipherChoice c)
     case CipherChoice::Aes128Gcm: return policy::Cipher::Aes128Gcm;
     case CipherChoice::Aes256Cbc: return policy::Cipher::Aes256Cbc;
     case CipherChoice::Aes128Cbc: return policy::Cipher::Aes128Cbc;
+    case CipherChoice::ChaCha20Poly1305: return policy::Cipher::ChaCha20Poly1305;
     }
     return policy::Cipher::Auto;
 }

@@ -139,6 +139,7 @@ const char* cipher_name(smime::cms::ContentCipher c)
     case smime::cms::ContentCipher::Aes256Cbc: return "aes256-cbc";
     case smime::cms::ContentCipher::Aes128Gcm: return "aes128-gcm";
     case smime::cms::ContentCipher::Aes256Gcm: return "aes256-gcm";
+    case smime::cms::ContentCipher::ChaCha20Poly1305: return "chacha20-poly1305";
     }
     return "?";
 }
@@ -172,6 +173,7 @@ smime::EncryptParameters encryption_parameters(const Config& config, const Certi
     case policy::Cipher::Aes128Cbc: p.cipher = smime::cms::ContentCipher::Aes128Cbc; break;
     case policy::Cipher::Aes128Gcm: p.cipher = smime::cms::ContentCipher::Aes128Gcm; break;
     case policy::Cipher::Aes256Gcm: p.cipher = smime::cms::ContentCipher::Aes256Gcm; break;
+    case policy::Cipher::ChaCha20Poly1305: p.cipher = smime::cms::ContentCipher::ChaCha20Poly1305; break;
     default: p.cipher = smime::cms::ContentCipher::Aes256Cbc; break;
     }
     for (const auto* c : certs) {

@@ -53,6 +53,7 @@ const char* cipher_name(Cipher c)
     case Cipher::Aes256Cbc: return "aes256-cbc";
     case Cipher::Aes128Gcm: return "aes128-gcm";
     case Cipher::Aes256Gcm: return "aes256-gcm";
+    case Cipher::ChaCha20Poly1305: return "chacha20-poly1305";
     }
     return "default";
 }
@@ -122,7 +123,7 @@ bool is_gcm(Cipher c)
 
 bool is_256(Cipher c)
 {
-    return c == Cipher::Aes256Cbc || c == Cipher::Aes256Gcm;
+    return c == Cipher::Aes256Cbc || c == Cipher::Aes256Gcm || c == Cipher::ChaCha20Poly1305;
 }
 
 }  // namespace
@@ -135,6 +136,7 @@ std::optional<Cipher> parse_cipher(std::string_view text)
     if (s == "aes256-cbc") return Cipher::Aes256Cbc;
     if (s == "aes128-gcm") return Cipher::Aes128Gcm;
     if (s == "aes256-gcm") return Cipher::Aes256Gcm;
+    if (s == "chacha20-poly1305") return Cipher::ChaCha20Poly1305;
     return std::nullopt;
 }
 
@@ -153,8 +155,9 @@ bool meets_floor(Cipher c, CipherFloor floor)
     switch (floor) {
     case CipherFloor::None: return true;
     case CipherFloor::Aes256: return is_256(c);
-    case CipherFloor::Aes128Gcm: return is_gcm(c);
-    case CipherFloor::Aes256Gcm: return c == Cipher::Aes256Gcm;
+    // ChaCha20-Poly1305 is authenticated encryption with a 256-bit key: AES-256-GCM's rank.
+    case CipherFloor::Aes128Gcm: return is_gcm(c) || c == Cipher::ChaCha20Poly1305;
+    case CipherFloor::Aes256Gcm: return c == Cipher::Aes256Gcm || c == Cipher::ChaCha20Poly1305;
     }
     return false;
 }

@@ -21,9 +21,12 @@ enum class OnMissing { Reject, Tag };
 // domain> (gateway-to-gateway, RFC 3183), or one configured address.
 enum class EncryptTarget { Recipient, Domain, Address };
 // Content encryption preference. Default: the [encryption] cipher; Auto: AES-256-GCM when
-// every recipient advertises GCM, else AES-256-CBC.
-enum class Cipher { Default, Auto, Aes128Cbc, Aes256Cbc, Aes128Gcm, Aes256Gcm };
-// The weakest content encryption a rule accepts.
+// every recipient advertises GCM, else AES-256-CBC (never ChaCha20-Poly1305: only chosen by
+// name, like the others it is then used whatever the recipients advertise).
+enum class Cipher { Default, Auto, Aes128Cbc, Aes256Cbc, Aes128Gcm, Aes256Gcm, ChaCha20Poly1305 };
+// The weakest content encryption a rule accepts. The floors are strengths (key size, then
+// authenticated encryption): ChaCha20-Poly1305 (256-bit key, AEAD) ranks with AES-256-GCM and
+// meets every floor, so no floor names it.
 enum class CipherFloor { None, Aes256, Aes128Gcm, Aes256Gcm };
 
 const char* direction_name(Direction d);
@@ -39,7 +42,8 @@ std::optional<EncryptMode> parse_encrypt_mode(std::string_view s);
 // "recipient" or "domain" (an address is handled by the caller: EncryptTarget::Address).
 std::optional<EncryptTarget> parse_encrypt_target(std::string_view s);
 std::optional<OnMissing> parse_on_missing(std::string_view s);
-// "auto", "aes256-gcm", "aes128-gcm", "aes256-cbc", "aes128-cbc" ("aes-256-gcm" too).
+// "auto", "aes256-gcm", "aes128-gcm", "aes256-cbc", "aes128-cbc" ("aes-256-gcm" too),
+// "chacha20-poly1305".
 std::optional<Cipher> parse_cipher(std::string_view s);
 // "none", "aes128" (same as none: every cipher we write is AES), "aes256", "aes128-gcm",
 // "aes256-gcm" (dashed spellings such as "aes-256" too).

@@ -70,11 +70,7 @@ void copy_spool(const Spool& spool, ByteSink& out)
 
 const char* smime_type(cms::ContentCipher c)
 {
-    switch (c) {
-    case cms::ContentCipher::Aes128Gcm:
-    case cms::ContentCipher::Aes256Gcm: return "authEnveloped-data";
-    default: return "enveloped-data";
-    }
+    return cms::is_aead(c) ? "authEnveloped-data" : "enveloped-data";
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
-// Streaming AES-CBC/GCM content encryption over gnutls_cipher_*; see content_cipher.h.
-// GnuTLS's cipher handles keep CBC chaining and GCM counter state across calls, provided
-// every call but the last passes whole blocks, which the chunking below guarantees.
+// Streaming AES-CBC/GCM content encryption over gnutls_cipher_*, ChaCha20-Poly1305 over
+// nettle; see content_cipher.h. GnuTLS's cipher handles keep CBC chaining and GCM counter
+// state across calls, and nettle's ChaCha20 its block counter, provided every call but the
+// last passes whole blocks (m_block), which the chunking below guarantees.
 #include "smime/cms/content_cipher.h"
 
 #include <algorithm>
@@ -21,8 +22,9 @@ gnutls_cipher_algorithm_t gnutls_algorithm(ContentCipher c)
     case ContentCipher::Aes256Cbc: return GNUTLS_CIPHER_AES_256_CBC;
     case ContentCipher::Aes128Gcm: return GNUTLS_CIPHER_AES_128_GCM;
     case ContentCipher::Aes256Gcm: return GNUTLS_CIPHER_AES_256_GCM;
+    case ContentCipher::ChaCha20Poly1305: break;  // nettle, not a GnuTLS handle
     }
-    throw Error(Failure::Internal, "unknown content cipher");
+    throw Error(Failure::Internal, "not a GnuTLS content cipher");
 }
 
 }  // namespace
@@ -41,7 +43,7 @@ void random_bytes(std::uint8_t* out, std::size_t n)
 
 bool is_aead(ContentCipher c)
 {
-    return c == ContentCipher::Aes128Gcm || c == ContentCipher::Aes256Gcm;
+    return c == ContentCipher::Aes128Gcm || c == ContentCipher::Aes256Gcm || c == ContentCipher::ChaCha20Poly1305;
 }
 
 std::size_t content_key_size(ContentCipher c)
@@ -61,6 +63,7 @@ const char* content_cipher_oid(ContentCipher c)
     case ContentCipher::Aes256Cbc: return oid::kAes256Cbc;
     case ContentCipher::Aes128Gcm: return oid::kAes128Gcm;
     case ContentCipher::Aes256Gcm: return oid::kAes256Gcm;
+    case ContentCipher::ChaCha20Poly1305: return oid::kChaCha20Poly1305;
     }
     throw Error(Failure::Internal, "unknown content cipher");
 }
@@ -79,6 +82,11 @@ AlgorithmId content_encryption_algorithm_id(ContentCipher c, ByteView iv)
         p.write_bytes("", iv);
         return {content_cipher_oid(c), p.encode()};
     }
+    if (c == ContentCipher::ChaCha20Poly1305) {  // RFC 8103 §3
+        auto p = Asn1Node::create("AEADChaCha20Poly1305Nonce");
+        p.write_bytes("", iv);
+        return {content_cipher_oid(c), p.encode()};
+    }
     auto p = Asn1Node::create("GCMParameters");
     p.write_bytes("aes-nonce", iv);
     p.write_uint("aes-ICVlen", kGcmTagSize);
@@ -87,11 +95,15 @@ AlgorithmId content_encryption_algorithm_id(ContentCipher c, ByteView iv)
 
 ContentEncryptor::ContentEncryptor(ContentCipher cipher, const SecretBytes& key, ByteView iv,
                                    std::uint64_t plaintext_length, ByteSink& out)
-    : m_cipher(cipher), m_out(out), m_remaining(plaintext_length), m_in(kAesBlock),
-      m_enc(kChunk)
+    : m_cipher(cipher), m_block(cipher == ContentCipher::ChaCha20Poly1305 ? ChaChaPoly1305::kBlock : kAesBlock),
+      m_out(out), m_remaining(plaintext_length), m_in(m_block), m_enc(kChunk)
 {
     if (key.size() != content_key_size(cipher) || iv.size() != iv_size(cipher))
         throw Error(Failure::Internal, "content key or IV of the wrong size");
+    if (cipher == ContentCipher::ChaCha20Poly1305) {
+        m_chacha = std::make_unique<ChaChaPoly1305>(key.view(), iv);
+        return;
+    }
     gnutls_datum_t k{const_cast<std::uint8_t*>(key.data()), unsigned(key.size())};
     gnutls_datum_t v{const_cast<std::uint8_t*>(iv.data()), unsigned(iv.size())};
     const int rc = gnutls_cipher_init(&m_handle, gnutls_algorithm(cipher), &k, &v);
@@ -107,6 +119,11 @@ ContentEncryptor::~ContentEncryptor()
 void ContentEncryptor::encrypt_out(const std::uint8_t* in, std::size_t n)
 {
     if (n == 0) return;
+    if (m_chacha) {
+        m_chacha->encrypt(in, n, m_enc.data());
+        m_out.write(ByteView(m_enc.data(), n));
+        return;
+    }
     const int rc = gnutls_cipher_encrypt2(m_handle, in, n, m_enc.data(), n);
     if (rc < 0)
         throw Error(Failure::Internal, std::string("content encryption: ") + gnutls_strerror(rc));
@@ -120,22 +137,22 @@ void ContentEncryptor::write(ByteView data)
         throw Error(Failure::Internal, "more plaintext than the announced content length");
     m_remaining -= data.size();
     while (!data.empty()) {
-        if (m_fill == 0 && data.size() >= kAesBlock) {
+        if (m_fill == 0 && data.size() >= m_block) {
             // Whole blocks go from the caller's buffer straight to the cipher (no copy);
             // a partial block waits in m_in for the next write.
-            const std::size_t n = std::min(kChunk, data.size() - data.size() % kAesBlock);
+            const std::size_t n = std::min(kChunk, data.size() - data.size() % m_block);
             encrypt_out(data.data(), n);
             data = data.subspan(n);
             continue;
         }
         // Less than a block pending: complete it (then it goes out and the rest can go
         // direct), or keep what there is when the write ends first.
-        const std::size_t take = std::min(data.size(), kAesBlock - m_fill);
+        const std::size_t take = std::min(data.size(), m_block - m_fill);
         std::memcpy(m_in.data() + m_fill, data.data(), take);
         m_fill += take;
         data = data.subspan(take);
-        if (m_fill == kAesBlock) {
-            encrypt_out(m_in.data(), kAesBlock);
+        if (m_fill == m_block) {
+            encrypt_out(m_in.data(), m_block);
             m_fill = 0;
         }
     }
@@ -156,8 +173,9 @@ Bytes ContentEncryptor::finish()
         m_fill = 0;
         return {};
     }
-    encrypt_out(m_in.data(), m_fill);  // GCM: the last call may be a partial block
+    encrypt_out(m_in.data(), m_fill);  // the AEADs: the last call may be a partial block
     m_fill = 0;
+    if (m_chacha) return m_chacha->tag();
     Bytes tag(kGcmTagSize);
     const int rc = gnutls_cipher_tag(m_handle, tag.data(), tag.size());
     if (rc < 0) throw Error(Failure::Internal, std::string("GCM tag: ") + gnutls_strerror(rc));

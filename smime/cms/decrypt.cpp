@@ -80,12 +80,14 @@ Match find_match(const EnvelopedDataView& v, const std::vector<OurKey>& ours)
     return {};
 }
 
-// RFC 5083 §2.1: authAttrs are GCM's additional authenticated data, DER-encoded with the
-// EXPLICIT SET OF tag instead of the [1] IMPLICIT tag they are sent with. They follow the
-// content, which has been decrypted by then: GCM's plaintext (CTR) does not depend on them,
-// only its tag does. So the content is read a second time (`der` rewound) to compute the tag
-// with them; that pass writes nothing. False when the tag does not match, or when the
-// attributes are not DER (indefinite length: not what the sender authenticated).
+// RFC 5083 §2.1: authAttrs are the AEAD's additional authenticated data (GCM and
+// ChaCha20-Poly1305 alike: the rule is AuthEnvelopedData's), DER-encoded with the EXPLICIT
+// SET OF tag instead of the [1] IMPLICIT tag they are sent with. They follow the content,
+// which has been decrypted by then: the plaintext of GCM (CTR) and of ChaCha20 (a key stream)
+// does not depend on them, only the tag does. So the content is read a second time (`der`
+// rewound) to compute the tag with them; that pass writes nothing. False when the tag does
+// not match, or when the attributes are not DER (indefinite length: not what the sender
+// authenticated).
 bool tag_with_auth_attrs(ByteSource& der, const ContentAlgorithm& alg, const SecretBytes& cek,
                          const Bytes& auth_attrs, ByteView mac)
 {
@@ -127,7 +129,10 @@ DecryptOutcome decrypt_matched(ByteSource& der, EnvelopedStream& in, const Envel
     // a random key, so that every failure takes the same way (RFC 3218).
     if (t.auth_attrs && t.mac) content_ok = tag_with_auth_attrs(der, *alg, cek.cek, *t.auth_attrs, *t.mac);
     if (!cek.valid) throw DecryptionFailed(cek.key_management + ": " + cek.problem);
-    if (!content_ok) throw DecryptionFailed(alg->aead ? "GCM tag mismatch" : "CBC padding or length invalid");
+    if (!content_ok)
+        throw DecryptionFailed(!alg->aead ? "CBC padding or length invalid"
+                               : alg->gnutls == GNUTLS_CIPHER_CHACHA20_POLY1305 ? "Poly1305 tag mismatch"
+                                                                                : "GCM tag mismatch");
 
     DecryptOutcome out;
     out.status = DecryptStatus::Decrypted;

@@ -1,16 +1,17 @@
-// Inbound decryption of EnvelopedData / AuthEnvelopedData (RFC 5652 §6, RFC 5083/5084) with
-// our private keys behind smime::Decrypter (KTRI RSA v1.5/OAEP, KARI ECDH P-256/P-384).
+// Inbound decryption of EnvelopedData / AuthEnvelopedData (RFC 5652 §6, RFC 5083/5084, 8103)
+// with our private keys behind smime::Decrypter (KTRI RSA v1.5/OAEP, KARI ECDH P-256/P-384).
 // Input is untrusted BER of any size: only the structures around the encrypted content are
 // held in memory (bounded), the content streams through the cipher into the caller's sink.
 //
 // Failure classes. Before a RecipientInfo matches one of our keys, bad structure is
 // Error(MalformedMessage) (MessageTooLarge when the structures exceed kMaxEnvelopeStructure).
 // Once one matches, EVERY failure — bad PKCS#1 v1.5 or OAEP block, wrong key, key unwrap
-// integrity, unsupported algorithm, CBC padding, GCM tag, truncated or malformed content and
-// trailer — is one DecryptionFailed with the one text kDecryptFailureText (RFC 3218: the
-// gateway must not be an oracle). A bad key block does not stop early: decryption continues
-// with a random content key and the failure is reported after the whole content, like any
-// other. Token failures stay Error(HsmUnavailable); sink failures keep their own class.
+// integrity, unsupported algorithm, CBC padding, GCM or Poly1305 tag, truncated or malformed
+// content and trailer — is one DecryptionFailed with the one text kDecryptFailureText (RFC
+// 3218: the gateway must not be an oracle). A bad key block does not stop early: decryption
+// continues with a random content key and the failure is reported after the whole content,
+// like any other. Token failures stay Error(HsmUnavailable); sink failures keep their own
+// class.
 #pragma once
 #include <memory>
 #include <optional>
@@ -58,9 +59,9 @@ enum class DecryptStatus { Decrypted, NotForUs };
 struct DecryptOutcome {
     DecryptStatus status = DecryptStatus::NotForUs;
     // When Decrypted: the content cipher when it is one we also send with; empty for the
-    // legacy ones we only read (AES-192-CBC/GCM, 3DES-CBC). cipher_name names all of them:
-    // "aes128-cbc", "aes192-cbc", "aes256-cbc", "des-ede3-cbc", "aes128-gcm", "aes192-gcm",
-    // "aes256-gcm".
+    // ones we only read (AES-192-CBC/GCM, 3DES-CBC, Camellia-CBC).
+    // cipher_name names all of them: "aes128-cbc", "aes192-cbc", "aes256-cbc", "des-ede3-cbc",
+    // "camellia128-cbc" (192, 256), "aes128-gcm", "aes192-gcm", "aes256-gcm", "chacha20-poly1305".
     std::optional<ContentCipher> cipher;
     std::string cipher_name;
     // "ktri-rsa-pkcs1", "ktri-rsa-oaep", "kari-ecdh-p256", "kari-ecdh-p384", "kari-ecdh-p521"
@@ -77,7 +78,7 @@ struct DecryptOutcome {
 // of our keys is the one used. NotForUs when none does: nothing after the RecipientInfos has
 // been read then, and `plaintext` is untouched.
 // Plaintext is written to `plaintext` as it is decrypted; when this throws, the sink holds
-// garbage or partial data that the caller must discard. For AuthEnvelopedData the GCM tag
+// garbage or partial data that the caller must discard. For AuthEnvelopedData the AEAD tag
 // is checked only at the end: until this returns, the sink holds UNAUTHENTICATED data.
 // AuthEnvelopedData with authAttrs (RFC 5083; they follow the content) is read twice: `der`
 // is rewound once to check the tag with them (one pass otherwise).

@@ -13,6 +13,7 @@ check_PROGRAMS += tests/unit/test_cms_decrypt
 tests_unit_test_cms_decrypt_SOURCES = tests/unit/test_cms_decrypt.cpp \
 	tests/unit/test_cms_decrypt_failures.cpp tests/unit/test_cms_decrypt_bouncycastle.cpp \
 	tests/unit/test_cms_decrypt_gopkcs7.cpp tests/unit/test_cms_decompress.cpp \
+	tests/unit/test_cms_chacha.cpp \
 	tests/unit/test_cms_decrypt_support.h \
 	tests/unit/test_cms_decrypt_support.cpp $(UNIT_MAIN)
 tests_unit_test_cms_decrypt_LDADD = smime/cms/libssm_cms.a base/libssm_base.a $(UNIT_LIBS)

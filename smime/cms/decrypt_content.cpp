@@ -1,7 +1,7 @@
-// Streaming content decryption over gnutls_cipher_*; see decrypt_content.h. The ciphertext
-// and its parameters are attacker-controlled; the key may be a random one (RFC 3218), so a
-// failed padding or tag check must look like any other failure: checks are constant time
-// and their result is only reported, never acted on here.
+// Streaming content decryption over gnutls_cipher_* (nettle for ChaCha20-Poly1305); see
+// decrypt_content.h. The ciphertext and its parameters are attacker-controlled; the key may
+// be a random one (RFC 3218), so a failed padding or tag check must look like any other
+// failure: checks are constant time and their result is only reported, never acted on here.
 #include "smime/cms/decrypt_content.h"
 
 #include <nettle/memops.h>
@@ -47,7 +47,14 @@ const Known kKnown[] = {
     {oid::kAes128Gcm, "aes128-gcm", ContentCipher::Aes128Gcm, GNUTLS_CIPHER_AES_128_GCM, 16, 16, true},
     {kAes192Gcm, "aes192-gcm", std::nullopt, GNUTLS_CIPHER_AES_192_GCM, 24, 16, true},
     {oid::kAes256Gcm, "aes256-gcm", ContentCipher::Aes256Gcm, GNUTLS_CIPHER_AES_256_GCM, 32, 16, true},
+    {oid::kChaCha20Poly1305, "chacha20-poly1305", ContentCipher::ChaCha20Poly1305, GNUTLS_CIPHER_CHACHA20_POLY1305,
+     ChaChaPoly1305::kKeySize, ChaChaPoly1305::kBlock, true},
 };
+
+bool is_chacha(const ContentAlgorithm& a)
+{
+    return a.gnutls == GNUTLS_CIPHER_CHACHA20_POLY1305;
+}
 
 // 0xff when a == b, else 0, without a data-dependent branch.
 std::uint8_t ct_eq(std::uint8_t a, std::uint8_t b)
@@ -78,6 +85,14 @@ std::optional<ContentAlgorithm> content_algorithm_of(const AlgorithmId& id)
             if (a.iv.size() != k->block) return std::nullopt;
             return a;
         }
+        if (is_chacha(a)) {
+            // RFC 8103 §3: AEADChaCha20Poly1305Nonce ::= OCTET STRING (SIZE(12)); the mac is
+            // always 16 octets.
+            a.iv = Asn1Node::decode("AEADChaCha20Poly1305Nonce", *id.parameters).read_bytes("");
+            if (a.iv.size() != ChaChaPoly1305::kNonceSize) return std::nullopt;
+            a.tag_size = ChaChaPoly1305::kTagSize;
+            return a;
+        }
         const auto p = Asn1Node::decode("GCMParameters", *id.parameters);
         a.iv = p.read_bytes("aes-nonce");
         long icv = 12;  // DEFAULT
@@ -95,6 +110,13 @@ ContentDecryptor::ContentDecryptor(const ContentAlgorithm& alg, const SecretByte
     : m_alg(alg), m_out(out), m_in(kChunk + alg.block), m_plain(kChunk + alg.block)
 {
     if (key.size() != alg.key_size) throw Error(Failure::Internal, "content key of the wrong size");
+    if (is_chacha(alg)) {
+        // nettle, not gnutls_cipher_*: chacha_poly1305_* is nettle's documented incremental
+        // AEAD interface, with the call rules ChaChaPoly1305 checks.
+        m_chacha = std::make_unique<ChaChaPoly1305>(key.view(), m_alg.iv);
+        if (!aad.empty()) m_chacha->authenticate(aad);
+        return;
+    }
     gnutls_datum_t k{const_cast<std::uint8_t*>(key.data()), unsigned(key.size())};
     gnutls_datum_t v{m_alg.iv.data(), unsigned(m_alg.iv.size())};
     const int rc = gnutls_cipher_init(&m_handle, alg.gnutls, &k, &v);
@@ -118,6 +140,10 @@ ContentDecryptor::~ContentDecryptor()
 void ContentDecryptor::decrypt_out(std::size_t n)
 {
     if (n == 0) return;
+    if (m_chacha) {
+        m_chacha->decrypt(m_in.data(), n, m_plain.data());
+        return;
+    }
     const int rc = gnutls_cipher_decrypt2(m_handle, m_in.data(), n, m_plain.data(), n);
     if (rc < 0) throw Error(Failure::Internal, std::string("content decryption: ") + gnutls_strerror(rc));
 }
@@ -142,9 +168,13 @@ void ContentDecryptor::write(ByteView data)
 bool ContentDecryptor::finish(ByteView mac)
 {
     if (m_alg.aead) {
-        decrypt_out(m_fill);  // GCM: the last call may be a partial block
+        decrypt_out(m_fill);  // the last call may be a partial block
         m_out.write(ByteView(m_plain.data(), m_fill));
         m_fill = 0;
+        if (m_chacha) {
+            const Bytes tag = m_chacha->tag();
+            return mac.size() == tag.size() && memeql_sec(tag.data(), mac.data(), mac.size()) == 1;
+        }
         std::uint8_t tag[16];
         const int rc = gnutls_cipher_tag(m_handle, tag, sizeof tag);
         if (rc < 0) throw Error(Failure::Internal, std::string("GCM tag: ") + gnutls_strerror(rc));

@@ -15,7 +15,7 @@
 namespace ssm::smime::cms {
 namespace {
 
-// The streamed ContentInfo: head, then the ciphertext, then tail (mac for GCM).
+// The streamed ContentInfo: head, then the ciphertext, then tail (mac for the AEADs).
 struct Layout {
     Bytes head;
     Bytes tail;
@@ -57,9 +57,9 @@ Layout splice(const Bytes& inner, const char* type, const char* content_type,
     l.tail.assign(inner.begin() + std::ptrdiff_t(e_end), inner.end());
     if (aead) {
         const auto [m_begin, m_end] = node.locate(inner, "mac");
-        if (m_begin < e_end || m_end - m_begin != 2 + kGcmTagSize)
+        if (m_begin < e_end || m_end - m_begin != 2 + kAeadTagSize)
             throw Error(Failure::Internal, "unexpected AuthEnvelopedData mac layout");
-        l.mac_offset = m_end - kGcmTagSize - e_end;
+        l.mac_offset = m_end - kAeadTagSize - e_end;
     }
     l.total = checked_add(checked_add(l.head.size(), enc_len), l.tail.size());
     if (l.total != der_tlv_size(ci_len)) throw Error(Failure::Internal, "EnvelopedData length mismatch");
@@ -98,7 +98,7 @@ EnvelopeEncoder::EnvelopeEncoder(const std::vector<RecipientSpec>& recipients, C
     node.remove(eci + ".encryptedContent");
     if (m_aead) {
         node.remove("authAttrs");
-        node.write_bytes("mac", Bytes(kGcmTagSize, 0));  // placeholder, the tag replaces it
+        node.write_bytes("mac", Bytes(kAeadTagSize, 0));  // placeholder, the tag replaces it
         node.remove("unauthAttrs");
     } else {
         node.remove("unprotectedAttrs");
@@ -107,7 +107,8 @@ EnvelopeEncoder::EnvelopeEncoder(const std::vector<RecipientSpec>& recipients, C
     Layout l = splice(inner, type, m_aead ? oid::kAuthEnvelopedData : oid::kEnvelopedData, eci,
                       enc_len, m_aead);
 
-    // The cipher copies the key; after this the CEK exists only inside GnuTLS's handle.
+    // The cipher copies the key; after this the CEK exists only inside GnuTLS's handle (or
+    // the nettle context of ChaCha20-Poly1305).
     m_encryptor = std::make_unique<ContentEncryptor>(cipher, cek, iv, content_length, m_out);
     m_tail = std::move(l.tail);
     m_mac_offset = l.mac_offset;
@@ -130,8 +131,8 @@ void EnvelopeEncoder::finish()
     m_finished = true;
     m_encryptor.reset();  // deinit wipes the key schedule now, not at destruction
     if (m_aead) {
-        if (tag.size() != kGcmTagSize || m_mac_offset + kGcmTagSize > m_tail.size())
-            throw Error(Failure::Internal, "GCM tag does not fit the mac field");
+        if (tag.size() != kAeadTagSize || m_mac_offset + kAeadTagSize > m_tail.size())
+            throw Error(Failure::Internal, "AEAD tag does not fit the mac field");
         std::copy(tag.begin(), tag.end(), m_tail.begin() + std::ptrdiff_t(m_mac_offset));
     }
     m_out.write(m_tail);

@@ -14,6 +14,7 @@ smime_cms_libssm_cms_a_SOURCES = \
 	smime/cms/decode.h smime/cms/decode.cpp \
 	smime/cms/secret_bytes.h \
 	smime/cms/content_cipher.h smime/cms/content_cipher.cpp \
+	smime/cms/chacha_poly1305.h smime/cms/chacha_poly1305.cpp \
 	smime/cms/recipient_key.h smime/cms/recipient_key.cpp \
 	smime/cms/key_transport.h smime/cms/key_transport.cpp \
 	smime/cms/key_agreement.h smime/cms/key_agreement.cpp \

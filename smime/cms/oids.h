@@ -52,13 +52,14 @@ inline constexpr const char* kEcdsaSha512 = "1.2.840.10045.4.3.4";
 inline constexpr const char* kX25519 = "1.3.101.110";
 inline constexpr const char* kEd25519 = "1.3.101.112";
 
-// Content encryption and key wrap (RFC 3565, RFC 5084)
+// Content encryption and key wrap (RFC 3565, RFC 5084, RFC 8103)
 inline constexpr const char* kAes128Cbc = "2.16.840.1.101.3.4.1.2";
 inline constexpr const char* kAes128Wrap = "2.16.840.1.101.3.4.1.5";
 inline constexpr const char* kAes128Gcm = "2.16.840.1.101.3.4.1.6";
 inline constexpr const char* kAes256Cbc = "2.16.840.1.101.3.4.1.42";
 inline constexpr const char* kAes256Wrap = "2.16.840.1.101.3.4.1.45";
 inline constexpr const char* kAes256Gcm = "2.16.840.1.101.3.4.1.46";
+inline constexpr const char* kChaCha20Poly1305 = "1.2.840.113549.1.9.16.3.18";  // id-alg-AEADChaCha20Poly1305
 
 // Key agreement (RFC 5753 with SEC 1 / RFC 5008 scheme ids, RFC 8418)
 inline constexpr const char* kEcdhStdSha1Kdf = "1.3.133.16.840.63.0.2";  // OpenSSL's default

@@ -59,6 +59,7 @@ Bytes smime_capabilities_value()
     const std::vector<Cap> caps = {
         {oid::kAes256Gcm, std::nullopt},
         {oid::kAes128Gcm, std::nullopt},
+        {oid::kChaCha20Poly1305, std::nullopt},  // RFC 8103 §4: parameters absent
         {oid::kAes256Cbc, std::nullopt},
         {oid::kAes128Cbc, std::nullopt},
         {oid::kRsaesOaep, rsaes_oaep_params(DigestAlgorithm::Sha256)},

@@ -25,7 +25,8 @@ Bytes content_type_value(std::string_view content_type_oid);
 Bytes signing_time_value(std::time_t t);
 Bytes message_digest_value(ByteView digest);
 // Our capabilities in order of preference (RFC 8551 §2.5.2): AES-256-GCM, AES-128-GCM,
-// AES-256-CBC, AES-128-CBC, RSAES-OAEP(SHA-256), then the signature algorithms we make.
+// ChaCha20-Poly1305 (RFC 8103), AES-256-CBC, AES-128-CBC, RSAES-OAEP(SHA-256), then the
+// signature algorithms we make.
 Bytes smime_capabilities_value();
 // The capabilityIDs of an SMIMECapabilities attribute value (RFC 8551 §2.5.2), in the
 // sender's order of preference, for choosing GCM vs CBC and OAEP. The value comes from a

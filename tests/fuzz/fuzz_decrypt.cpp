@@ -13,7 +13,9 @@
 //     -lgnutls -ltasn1 -lnettle -lhogweed -lgmp
 // Seeds (first byte: read piece size): `openssl cms -encrypt -binary -outform DER [-stream]
 // {-aes128,-aes-256-gcm,-des3} -recip <the certificates below as PEM> [-keyid]`, each
-// prefixed with one byte, e.g. printf '\0' | cat - msg.der > seed.
+// prefixed with one byte, e.g. printf '\0' | cat - msg.der > seed. ChaCha20-Poly1305 (RFC 8103),
+// which OpenSSL 3.0 cannot make: tests/interop/bouncycastle/BcSmime.java encrypt
+// cipher=chacha20-poly1305 [authattrs=1] [rid=ski] to the RSA certificate below.
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>

@@ -4,12 +4,13 @@
 # keys in SoftHSM. Outbound (ours -> BC): messages signed by ssm-milter (detached and opaque; RSA
 # PKCS#1 v1.5, RSA-PSS, ECDSA P-256, Ed25519) verify in BC with the right signer, algorithms
 # and content; messages encrypted by ssm-milter (EnvelopedData AES-CBC and AuthEnvelopedData
-# AES-GCM; RSA PKCS#1 v1.5, RSA-OAEP, ECDH P-256/P-384; signed inside) decrypt in BC to the
-# parts that were sent (X25519: BC 1.72 cannot, a SKIP). Inbound (BC -> ours): BC-signed mail
-# gets `smime=pass` (altered content `smime=fail`; two signers one result each); BC-encrypted
-# mail (BER, indefinite lengths, 1000-octet segments; CBC, 3DES, GCM with and without authAttrs;
-# v1.5, OAEP, ECDH; signed inside, triple wrapped) to our users' token keys arrives decrypted,
-# byte for byte. Two JVM runs: one makes every inbound message, one checks every delivery.
+# AES-GCM and ChaCha20-Poly1305; RSA PKCS#1 v1.5, RSA-OAEP, ECDH P-256/P-384; signed inside)
+# decrypt in BC to the parts that were sent (X25519: BC 1.72 cannot, a SKIP). Inbound (BC ->
+# ours): BC-signed mail gets `smime=pass` (altered content `smime=fail`; two signers one result
+# each); BC-encrypted mail (BER, indefinite lengths, 1000-octet segments; CBC, 3DES, GCM and
+# ChaCha20-Poly1305 (RFC 8103: bcprov's cipher in bcpkix's generator, see BcSmime.java) with
+# and without authAttrs; v1.5, OAEP, ECDH; signed inside, triple wrapped) to our users' token
+# keys arrives decrypted, byte for byte. Two JVM runs: one makes every inbound message, one checks every delivery.
 . "$(dirname "$0")/lib.sh"
 . "$SSM_SRCDIR/tests/interop/peers.sh"
 . "$SSM_SRCDIR/tests/interop/peer_milters.sh"
@@ -65,7 +66,7 @@ msgdir=$SSM_SRCDIR/tests/integration/messages
 # milter has an inbound listener (127.0.0.1 is not internal) and an ORIGINATING one.
 PEER=bc
 CONFIGS="detached-pkcs1:detached:pkcs1:pkcs1 opaque-pkcs1:opaque:pkcs1:pkcs1 detached-pss:detached:pss:oaep opaque-pss:opaque:pss:oaep"
-peer_configs "$(peer_rules aes128-cbc aes256-cbc aes128-gcm aes256-gcm)" $CONFIGS
+peer_configs "$(peer_rules aes128-cbc aes256-cbc aes128-gcm aes256-gcm chacha20-poly1305)" $CONFIGS
 start_sink || fatal bc-setup "smtp-sink did not start"
 printf 'p12-secret\n' >"$WORK/p12.pw"
 "$SSM_BUILDDIR/ssmctl" -c "$WORK/ssm-detached-pkcs1.toml" hsm import "$XPKI/edna.p12" --password-file "$WORK/p12.pw" \
@@ -139,6 +140,12 @@ BC_IN=(
   "in-enc-aes256gcm-icv12-v15-dave~encrypt~nested~sender@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=aes256-gcm kt=v15 icv=12"
   "in-enc-two-recipients-dave-frank~encrypt~nested~sender@partner.example~dave@partner.example~encrypt rcpt=$PKI/alice.cert.pem,$PKI/frank.cert.pem,$PKI/dave.cert.pem cipher=aes256-cbc kt=oaep"
   "in-signed-then-encrypted~signenc~attachment~frank@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=aes256-gcm kt=v15 signcert=$PKI/frank.cert.pem signkey=$PKI/frank.key.pem signchain=$PKI/sub-ca.cert.pem signalg=ecdsa signform=detached"
+  "in-enc-chacha-v15-dave~encrypt~attachment~sender@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=chacha20-poly1305 kt=v15"
+  "in-enc-chacha-authattrs-oaep256-dave~encrypt~nested~sender@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=chacha20-poly1305 kt=oaep authattrs=1"
+  "in-enc-chacha-ecdh256-frank~encrypt~utf8-8bit~sender@partner.example~frank@partner.example~encrypt rcpt=$PKI/frank.cert.pem cipher=chacha20-poly1305 kdf=sha256"
+  "in-enc-chacha-authattrs-ecdh384-grace~encrypt~nested~sender@partner.example~grace@partner.example~encrypt rcpt=$XPKI/grace.cert.pem cipher=chacha20-poly1305 kdf=sha384 authattrs=1"
+  "in-enc-chacha-ecdh256-big-frank~encrypt~big~sender@partner.example~frank@partner.example~encrypt rcpt=$PKI/frank.cert.pem cipher=chacha20-poly1305 kdf=sha256"
+  "in-signed-then-encrypted-chacha~signenc~nested~frank@partner.example~dave@partner.example~encrypt rcpt=$PKI/dave.cert.pem cipher=chacha20-poly1305 kt=v15 signcert=$PKI/frank.cert.pem signkey=$PKI/frank.key.pem signchain=$PKI/sub-ca.cert.pem signalg=ecdsa signform=detached"
 )
 : >"$WORK/make.batch"
 for spec in "${BC_IN[@]}"; do
@@ -196,6 +203,10 @@ OUT=(
   "out-enc-two-recipients~detached-pkcs1~attachment~aes256cbc@acme.example~dave@partner.example,frank@partner.example~decrypt:dave,frank:envelopedData cipher=AES-256/CBC .*recipients=2 "
   "out-signed-then-encrypted~detached-pkcs1~nested~alice@acme.example~dave@partner.example~signenc:dave:alice:$RSA15"
   "out-signed-then-encrypted-pss-oaep~opaque-pss~attachment~alice@acme.example~dave@partner.example~signenc:dave:alice:$PSS"
+  "out-enc-chacha-v15-dave~detached-pkcs1~attachment~chacha20poly1305@acme.example~dave@partner.example~decrypt:dave:authEnvelopedData cipher=ChaCha20-Poly1305 ktri:RSA "
+  "out-enc-chacha-oaep-big-dave~detached-pss~big~chacha20poly1305@acme.example~dave@partner.example~decrypt:dave:authEnvelopedData cipher=ChaCha20-Poly1305 ktri:RSAOAEP "
+  "out-enc-chacha-ecdh-frank~opaque-pkcs1~nested~chacha20poly1305@acme.example~frank@partner.example~decrypt:frank:authEnvelopedData cipher=ChaCha20-Poly1305 kari:"
+  "out-enc-chacha-ecdh-grace~opaque-pss~utf8-8bit~chacha20poly1305@acme.example~grace@partner.example~decrypt:grace:authEnvelopedData cipher=ChaCha20-Poly1305 kari:1.3.132.1.11.2 "
 )
 for spec in "${OUT[@]}"; do
   IFS='~' read -r cn cfg msg from rcpts check <<<"$spec"
@@ -323,6 +334,20 @@ done
 if smime_envelope "$WORK/m/in-enc-aes256cbc-v15-dave.eml" "$WORK/m/ber.der" && [ "$(xxd -l 2 -p "$WORK/m/ber.der")" = 3080 ]; then
   pass bc-envelope-is-indefinite-ber
 else fail bc-envelope-is-indefinite-ber "BouncyCastle's EnvelopedData starts $(xxd -l 4 -p "$WORK/m/ber.der" 2>/dev/null)"; fi
+
+# The ChaCha20-Poly1305 messages BouncyCastle made really carry id-alg-AEADChaCha20Poly1305
+# (RFC 8103, 1.2.840.113549.1.9.16.3.18), and ssm-milter says it decrypted that cipher.
+for spec in "${BC_IN[@]}"; do
+  IFS='~' read -r cn kind msg from rcpt op <<<"$spec"
+  case $cn in *chacha*) ;; *) continue ;; esac
+  if ! smime_envelope "$WORK/m/$cn.eml" "$WORK/m/$cn.der" ||
+     ! openssl asn1parse -inform DER -in "$WORK/m/$cn.der" 2>/dev/null | grep -q ':1.2.840.113549.1.9.16.3.18$'; then
+    fail "$cn/rfc8103-oid" "no id-alg-AEADChaCha20Poly1305 in BouncyCastle's envelope"
+  else pass "$cn/rfc8103-oid"; fi
+done
+n=$(grep -c 'decrypted=[a-z0-9-]* cipher=chacha20-poly1305 ' "$WORK/milter-detached-pkcs1.log" 2>/dev/null || true)
+[ "${n:-0}" -ge 6 ] && pass bc-chacha-decryptions-logged \
+  || fail bc-chacha-decryptions-logged "${n:-0} decryptions with cipher=chacha20-poly1305 in milter-detached-pkcs1.log, expected 6"
 
 alive=0; for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=$((alive + 1)); done
 [ "$alive" -eq "${#pids[@]}" ] && pass bc-milters-still-running || fail bc-milters-still-running "$alive of ${#pids[@]} alive"

@@ -109,6 +109,7 @@ inline const char* cipher_name(ContentCipher c)
     case ContentCipher::Aes256Cbc: return "aes-256-cbc";
     case ContentCipher::Aes128Gcm: return "aes-128-gcm";
     case ContentCipher::Aes256Gcm: return "aes-256-gcm";
+    case ContentCipher::ChaCha20Poly1305: return "chacha20-poly1305";  // not in kCiphers: OpenSSL 3.0 cms has none
     }
     return "?";
 }

@@ -28,6 +28,7 @@ class ConfigRulesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(list_files);
     CPPUNIT_TEST(groups_need_a_group_directory);
     CPPUNIT_TEST(errors_name_line_and_column);
+    CPPUNIT_TEST(chacha20_poly1305_by_name);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -183,6 +184,29 @@ sign = "none"
             CPPUNIT_FAIL("an unparenthesised user_filter was accepted");
         } catch (const ConfigError& e) {
             CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).find(file + ":6:15: user_filter must be") == 0);
+        }
+    }
+
+    // RFC 8103 content encryption: a cipher name of the rules and of [encryption]; it ranks
+    // with AES-256-GCM, so no minimum_cipher refuses it, and no floor is named after it.
+    void chacha20_poly1305_by_name()
+    {
+        test::TempDir dir;
+        auto c = load(dir, "[encryption]\ncipher = \"chacha20-poly1305\"\n"
+                           "[[rule]]\nname = \"r\"\ncipher = \"chacha20-poly1305\"\nminimum_cipher = \"aes256-gcm\"\n");
+        CPPUNIT_ASSERT(c->encryption.cipher == CipherChoice::ChaCha20Poly1305);
+        CPPUNIT_ASSERT(c->policy.rules().at(0).cipher == policy::Cipher::ChaCha20Poly1305);
+        CPPUNIT_ASSERT(c->policy.rules().at(0).minimum_cipher == policy::CipherFloor::Aes256Gcm);
+        const std::string f = (dir.path() / "ssm.toml").string();
+        for (const char* body : {"[[rule]]\nname = \"r\"\nminimum_cipher = \"chacha20-poly1305\"\n",
+                                 "[[rule]]\nname = \"r\"\ncipher = \"chacha20\"\n",
+                                 "[encryption]\ncipher = \"chacha\"\n"}) {
+            try {
+                load(dir, body);
+                CPPUNIT_FAIL(std::string("accepted: ") + body);
+            } catch (const ConfigError& e) {
+                CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).find("must be") != std::string::npos);
+            }
         }
     }
 

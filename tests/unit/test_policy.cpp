@@ -141,6 +141,10 @@ public:
         CPPUNIT_ASSERT(parse_cipher("aes-256-gcm") == Cipher::Aes256Gcm);
         CPPUNIT_ASSERT(parse_cipher("aes128-cbc") == Cipher::Aes128Cbc);
         CPPUNIT_ASSERT(!parse_cipher("des3"));
+        CPPUNIT_ASSERT(parse_cipher("chacha20-poly1305") == Cipher::ChaCha20Poly1305);
+        CPPUNIT_ASSERT_EQUAL(std::string("chacha20-poly1305"), std::string(cipher_name(Cipher::ChaCha20Poly1305)));
+        CPPUNIT_ASSERT(!parse_cipher("chacha20"));
+        CPPUNIT_ASSERT(!parse_cipher_floor("chacha20-poly1305"));  // floors are strengths
         CPPUNIT_ASSERT(parse_cipher_floor("aes-256") == CipherFloor::Aes256);
         CPPUNIT_ASSERT(parse_cipher_floor("aes128") == CipherFloor::None);
         CPPUNIT_ASSERT(!parse_cipher_floor("aes512"));
@@ -160,6 +164,11 @@ public:
             {Cipher::Aes128Cbc, CipherFloor::Aes128Gcm, false, Cipher::Aes128Gcm},
             {Cipher::Aes256Cbc, CipherFloor::Aes256Gcm, false, Cipher::Aes256Gcm},
             {Cipher::Aes256Gcm, CipherFloor::Aes256, false, Cipher::Aes256Gcm},
+            // ChaCha20-Poly1305 (256-bit key, AEAD) ranks with AES-256-GCM: never raised
+            {Cipher::ChaCha20Poly1305, CipherFloor::None, false, Cipher::ChaCha20Poly1305},
+            {Cipher::ChaCha20Poly1305, CipherFloor::Aes256, false, Cipher::ChaCha20Poly1305},
+            {Cipher::ChaCha20Poly1305, CipherFloor::Aes128Gcm, false, Cipher::ChaCha20Poly1305},
+            {Cipher::ChaCha20Poly1305, CipherFloor::Aes256Gcm, true, Cipher::ChaCha20Poly1305},
         };
         for (auto& c : cases)
             CPPUNIT_ASSERT_EQUAL_MESSAGE(std::string(cipher_name(c.pref)) + " floor " + cipher_floor_name(c.floor),

@@ -10,11 +10,14 @@
 //           [digest=sha256|sha384|sha512] [micalg=rfc3851] [cert2= key2= alg2=]  (a second signer)
 //           [compress=1]  (compress, then sign: RFC 3274 compressed-data inside the signature)
 //   compress in= out= [signcert= signkey= signalg= signform=]  (sign, then compress)
-//   encrypt in= out= rcpt=CERT[,CERT...] cipher=aes128-cbc|aes192-cbc|aes256-cbc|3des|aes128-gcm|aes256-gcm
+//   encrypt in= out= rcpt=CERT[,CERT...] cipher=aes128-cbc|aes192-cbc|aes256-cbc|3des|aes128-gcm|aes256-gcm|chacha20-poly1305
 //           [kt=v15|oaep|oaep-sha1|oaep-sha384|oaep-sha512] [kdf=sha1|sha256|sha384|cofactor-sha256] [rid=issuer|ski] [berri=1] [ukm=TEXT] [icv=12..16] (GCM)
 //           [api=cms [originator=CERT] [unprot=1]] (CBC through CMSEnvelopedDataGenerator) [authattrs=1] (GCM) [signcert= signkey= signalg= signform=]  (sign, then encrypt)
 //           [outercert= outerkey= outerchain= outeralg= outerform=]  (then sign again: triple wrap)
 //           [compress=1]  (compressed after any signing, before encryption: RFC 8551 §3.6)
+//           chacha20-poly1305 (RFC 8103): bcpkix 1.72 has no content encryptor for it, so
+//           ChaChaPoly (below) puts bcprov's JCE ChaCha20-Poly1305 into bcpkix's generator; [authattrs=1]
+//           as for GCM. (decrypt needs nothing extra: bcpkix's recipients find the cipher in bcprov by OID.)
 //   verify  in= ca=ROOT [content=OUT]   every signer verifies, its certificate chains to ROOT
 //   decrypt in= out= cert= key=        enveloped-data or authEnveloped-data
 // The batch exits 1 when any operation failed.
@@ -373,9 +376,12 @@ public final class BcSmime {
             case "3des": ce = CMSAlgorithm.DES_EDE3_CBC; break;
             case "aes128-gcm": ce = CMSAlgorithm.AES128_GCM; aead = true; break;
             case "aes256-gcm": ce = CMSAlgorithm.AES256_GCM; aead = true; break;
+            case "chacha20-poly1305": ce = PKCSObjectIdentifiers.id_alg_AEADChaCha20Poly1305; aead = true; break;
             default: throw new Failure("cipher=" + cipher);
         }
-        ASN1ObjectIdentifier wrap = cipher.startsWith("aes256") ? CMSAlgorithm.AES256_WRAP : CMSAlgorithm.AES128_WRAP;
+        // a 256-bit content key (AES-256, ChaCha20) is wrapped with AES-256 (RFC 8103 §2)
+        ASN1ObjectIdentifier wrap = cipher.startsWith("aes256") || cipher.startsWith("chacha")
+            ? CMSAlgorithm.AES256_WRAP : CMSAlgorithm.AES128_WRAP;
         String kt = a.getOrDefault("kt", "v15");
         boolean ski = a.getOrDefault("rid", "issuer").equals("ski");   // subjectKeyIdentifier RecipientInfos
         List<RecipientInfoGenerator> ris = new ArrayList<>();
@@ -464,14 +470,15 @@ public final class BcSmime {
                 gen.setAuthenticatedAttributeGenerator(new SimpleAttributeTableGenerator(new AttributeTable(
                     new Attribute(CMSAttributes.contentType, new DERSet(CMSObjectIdentifiers.data)))));
             JceCMSContentEncryptorBuilder eb = new JceCMSContentEncryptorBuilder(ce).setProvider(BC);
-            if (a.containsKey("icv")) {   // GCMParameters aes-ICVlen other than 16 (RFC 5084: 12..16)
+            if (a.containsKey("icv") && !cipher.startsWith("chacha")) {   // GCMParameters aes-ICVlen other than 16 (RFC 5084: 12..16)
                 byte[] nonce = new byte[12];
                 new java.security.SecureRandom().nextBytes(nonce);
                 java.security.AlgorithmParameters gp = java.security.AlgorithmParameters.getInstance("GCM", BC);
                 gp.init(new javax.crypto.spec.GCMParameterSpec(8 * Integer.parseInt(a.get("icv")), nonce));
                 eb.setAlgorithmParameters(gp);
             }
-            OutputAEADEncryptor enc = (OutputAEADEncryptor) eb.build();
+            OutputAEADEncryptor enc = ce.equals(PKCSObjectIdentifiers.id_alg_AEADChaCha20Poly1305)
+                ? new ChaChaPoly.Encryptor() : (OutputAEADEncryptor) eb.build();
             CMSAuthEnvelopedData env = gen.generate(new CMSProcessableByteArray(plain.toByteArray()), enc);
             top = pkcs7Part(env.getEncoded(), "authEnveloped-data");
         }
@@ -487,6 +494,72 @@ public final class BcSmime {
         }
         writeMessage(need(a, "out"), p.outer, top);
         return "cipher=" + cipher + kinds;
+    }
+
+    // --- ChaCha20-Poly1305 (RFC 8103) ---------------------------------------------------------
+    /** What bcpkix 1.72 lacks for RFC 8103 (CMSAlgorithm has no ChaCha20-Poly1305 and its
+     *  EnvelopedDataHelper knows only GCM and CCM as AEAD), built from bcprov's JCE
+     *  "ChaCha20-Poly1305" (RFC 7539 AEAD) and its AlgorithmIdentifier: parameters are the
+     *  12-octet nonce as an OCTET STRING, the mac the 16-octet tag. */
+    static final class ChaChaPoly {
+        private ChaChaPoly() {}
+
+        static final int TAG = 16;
+
+        /** The content encryptor CMSAuthEnvelopedDataGenerator drives: it writes the content,
+         *  then the DER authAttrs to the AAD stream, then closes the content stream, then asks
+         *  for the mac. The JCE cipher takes the AAD first, so the content waits until close. */
+        static final class Encryptor implements OutputAEADEncryptor {
+            private final byte[] key = new byte[32];
+            private final byte[] nonce = new byte[12];
+            private final ByteArrayOutputStream aad = new ByteArrayOutputStream();
+            private byte[] mac;
+
+            Encryptor() {
+                java.security.SecureRandom rnd = new java.security.SecureRandom();
+                rnd.nextBytes(key);
+                rnd.nextBytes(nonce);
+            }
+
+            @Override
+            public AlgorithmIdentifier getAlgorithmIdentifier() {
+                return new AlgorithmIdentifier(PKCSObjectIdentifiers.id_alg_AEADChaCha20Poly1305,
+                                               new org.bouncycastle.asn1.DEROctetString(nonce));
+            }
+
+            @Override
+            public org.bouncycastle.operator.GenericKey getKey() {
+                return new org.bouncycastle.operator.jcajce.JceGenericKey(getAlgorithmIdentifier(),
+                    new javax.crypto.spec.SecretKeySpec(key, "ChaCha20"));
+            }
+
+            @Override
+            public OutputStream getAADStream() { return aad; }
+
+            @Override
+            public byte[] getMAC() { return mac; }
+
+            @Override
+            public OutputStream getOutputStream(OutputStream out) {
+                return new ByteArrayOutputStream() {
+                    @Override
+                    public void close() throws IOException {
+                        byte[] sealed;
+                        try {
+                            javax.crypto.Cipher c = javax.crypto.Cipher.getInstance("ChaCha20-Poly1305", BC);
+                            c.init(javax.crypto.Cipher.ENCRYPT_MODE, new javax.crypto.spec.SecretKeySpec(key, "ChaCha20"),
+                                   new javax.crypto.spec.IvParameterSpec(nonce));
+                            if (aad.size() > 0) c.updateAAD(aad.toByteArray());
+                            sealed = c.doFinal(toByteArray());
+                        } catch (java.security.GeneralSecurityException e) {
+                            throw new IOException(e);
+                        }
+                        out.write(sealed, 0, sealed.length - TAG);   // ciphertext || tag
+                        mac = java.util.Arrays.copyOfRange(sealed, sealed.length - TAG, sealed.length);
+                    }
+                };
+            }
+        }
     }
 
     // --- compress (RFC 3274) ------------------------------------------------------------------
@@ -575,8 +648,9 @@ public final class BcSmime {
         return out.toString();
     }
 
-    /** BouncyCastle 1.72's DefaultAlgorithmNameFinder does not name the AES-GCM OIDs. */
+    /** BouncyCastle 1.72's DefaultAlgorithmNameFinder does not name the AES-GCM OIDs, nor RFC 8103's. */
     private static String algName(ASN1ObjectIdentifier oid) {
+        if (oid.equals(PKCSObjectIdentifiers.id_alg_AEADChaCha20Poly1305)) return "ChaCha20-Poly1305";
         if (oid.equals(CMSAlgorithm.AES128_GCM)) return "AES-128/GCM";
         if (oid.equals(CMSAlgorithm.AES192_GCM)) return "AES-192/GCM";
         if (oid.equals(CMSAlgorithm.AES256_GCM)) return "AES-256/GCM";
