@@ -12,7 +12,7 @@ std::string Reply::str() const
     case Verdict::Accept: return "accept";
     default: break;
     }
-    return rcode + " " + xcode + " " + text;
+    return rcode + " " + xcode + " " + text + (detail.empty() ? "" : " (" + detail + ")");
 }
 
 Reply reply_for(Failure f, const std::string& detail)
@@ -23,9 +23,9 @@ Reply reply_for(Failure f, const std::string& detail)
     switch (f) {
     case Failure::HsmUnavailable:
         // Signing outbound, decrypting inbound: the same token outage either way.
-        return Reply::tempfail("451", "4.3.0", "HSM key temporarily unavailable: " + clean);
+        return Reply::tempfail("451", "4.3.0", "HSM key temporarily unavailable", clean);
     case Failure::DirectoryUnavailable:
-        return Reply::tempfail("451", "4.7.1", "certificate directory unavailable: " + clean);
+        return Reply::tempfail("451", "4.7.1", "certificate directory unavailable", clean);
     case Failure::MalformedMessage:
         return Reply::reject("554", "5.6.0", "malformed message: " + clean);
     case Failure::MessageTooLarge:
@@ -36,7 +36,7 @@ Reply reply_for(Failure f, const std::string& detail)
         // The same words for every cause (padding, wrong key, tag, tampering): no oracle.
         return Reply::reject("554", "5.7.5", "the message could not be decrypted");
     case Failure::Temporary:
-        return Reply::tempfail("451", "4.3.0", "temporary local problem: " + clean);
+        return Reply::tempfail("451", "4.3.0", "temporary local problem", clean);
     case Failure::Internal:
         return Reply::tempfail("451", "4.3.0", "internal error, try again later");
     }
