@@ -135,10 +135,14 @@ std::unique_ptr<KeyStore> KeyStore::open(const TokenConfig& config)
                               token.get()->manufacturerID, token.get()->model};
 
     SecureString pin;
+    const std::string pin_from = pin_path(config);
+    if (pin_from.empty())
+        unavailable(config, "pin_credential " + config.pin_credential +
+                                " needs $CREDENTIALS_DIRECTORY (systemd LoadCredential=), which is not set");
     try {
-        pin = read_secret_file(config.pin_file);
+        pin = read_secret_file(pin_from);
     } catch (const std::exception&) {
-        unavailable(config, "cannot read PIN file " + config.pin_file);
+        unavailable(config, "cannot read PIN file " + pin_from);
     }
     // pkcs11h_token_login first closes the helper's session of the token, which other live
     // stores of the same token share: their certificate objects must be re-created.
@@ -146,7 +150,7 @@ std::unique_ptr<KeyStore> KeyStore::open(const TokenConfig& config)
         previous->login_epoch.fetch_add(1);
     CK_RV rv = pkcs11h_token_login(token.get(), TRUE, pin.value().c_str());
     if (rv != CKR_OK)
-        unavailable(config, "login failed: " + rv_name(rv) + " (PIN from " + config.pin_file + ")");
+        unavailable(config, "login failed: " + rv_name(rv) + " (PIN from " + pin_from + ")");
     auto auth = library->register_token(store->m_info.label, store->m_info.serial, std::move(pin));
     auth->login_epoch.fetch_add(1);
     store->m_token = std::make_shared<TokenContext>(

@@ -2,6 +2,7 @@
 // loader. Trusted (administrator input); the PIN itself is read from pin_file only when a
 // KeyStore is opened, never stored here.
 #pragma once
+#include <cstdlib>
 #include <string>
 
 namespace ssm::hsm {
@@ -11,8 +12,20 @@ struct TokenConfig {
     std::string token_label;   // CKA token label (CK_TOKEN_INFO.label, blank padding ignored)
     std::string token_serial;  // optional: also match CK_TOKEN_INFO.serialNumber
     std::string pin_file;      // user PIN, one line
+    // A systemd credential (LoadCredential=NAME:...) holding the PIN instead of pin_file: the
+    // file NAME in $CREDENTIALS_DIRECTORY. Empty: pin_file.
+    std::string pin_credential;
     unsigned sessions = 4;     // size of the future session pool (see token_signer.h)
 };
+
+// Where the PIN is read from: pin_file, or the credential in $CREDENTIALS_DIRECTORY
+// ("" when pin_credential is set and the variable is not: not started by systemd).
+inline std::string pin_path(const TokenConfig& c)
+{
+    if (c.pin_credential.empty()) return c.pin_file;
+    const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
+    return dir && *dir ? std::string(dir) + "/" + c.pin_credential : std::string();
+}
 
 // Whether a token is the configured one: its label and serial number, each only when
 // configured (the configuration names at least one: a serial alone picks a token whatever

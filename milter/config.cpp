@@ -114,6 +114,10 @@ void load_hsm(Loader& L, const toml::table* t, Config& c)
     c.hsm.token_label = L.str(t, "hsm", "token_label");
     c.hsm.token_serial = L.str(t, "hsm", "token_serial");
     c.hsm.pin_file = L.str(t, "hsm", "pin_file");
+    c.hsm.pin_credential = L.str(t, "hsm", "pin_credential");
+    if (c.hsm.pin_credential.find('/') != std::string::npos || c.hsm.pin_credential == "." ||
+        c.hsm.pin_credential == "..")
+        L.fail(L.region(t, "pin_credential"), "pin_credential is a credential name (LoadCredential=NAME:...), not a path");
     const auto sessions = L.integer(t, "hsm", "sessions");
     if (sessions < 1 || sessions > 256) L.fail(L.region(t, "sessions"), "sessions must be 1..256");
     c.hsm.sessions = static_cast<unsigned>(sessions);

@@ -81,6 +81,9 @@ constexpr std::array kKeys = {
             "Serial number of the token (instead of, or with, token_label)."},
     KeySpec{"hsm", "pin_file", K::String, "\"/etc/ssm-milter/token.pin\"", false, false,
             "File holding the user PIN (never logged)."},
+    KeySpec{"hsm", "pin_credential", K::String, "", false, false,
+            "Name of a systemd credential holding the PIN (LoadCredential=NAME:FILE in the unit), "
+            "read from $CREDENTIALS_DIRECTORY instead of pin_file."},
     KeySpec{"hsm", "sessions", K::Integer, "4", false, false,
             "PKCS#11 sessions for parallel key operations."},
 

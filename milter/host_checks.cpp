@@ -29,8 +29,15 @@ std::vector<std::string> host_problems(const Config& config)
     std::vector<std::string> out;
     if (const std::string why = unreadable(config.hsm.module); !why.empty())
         out.push_back("[hsm] module " + config.hsm.module + ": " + why);
-    if (const std::string why = unreadable(config.hsm.pin_file); !why.empty())
-        out.push_back("[hsm] pin_file " + config.hsm.pin_file + ": " + why);
+    if (config.hsm.pin_credential.empty()) {
+        if (const std::string why = unreadable(config.hsm.pin_file); !why.empty())
+            out.push_back("[hsm] pin_file " + config.hsm.pin_file + ": " + why);
+    } else if (const std::string path = hsm::pin_path(config.hsm); !path.empty()) {
+        // Under systemd (ExecStartPre=... -n): the credential must be there. Run by hand,
+        // outside the unit, there is no credential to check.
+        if (const std::string why = unreadable(path); !why.empty())
+            out.push_back("[hsm] pin_credential " + config.hsm.pin_credential + " (" + path + "): " + why);
+    }
     const std::string& user = config.milter.user;
     if (::geteuid() == 0 && !user.empty() && user != "root") {
         passwd pw{};

@@ -171,6 +171,8 @@ public:
             {"[milter]\nsockt = \"x\"\n", "bad.toml:2:1: unknown key 'sockt' in [milter]"},
             {"[hsm]\ntoken_label = 5\n", "bad.toml:2:15: 'token_label' must be a string"},
             {"[hsm]\ntoken_label = \"t\"\nsessions = 0\n", "bad.toml:3:12: sessions must be 1..256"},
+            {"[hsm]\ntoken_label = \"t\"\npin_credential = \"/etc/pin\"\n",
+             "bad.toml:3:18: pin_credential is a credential name (LoadCredential=NAME:...), not a path"},
             {"[hsm]\ntoken_label = \"t\"\n[milter]\nmemory_spool_limit = \"1 lots\"\n",
              "bad.toml:4:22: 'memory_spool_limit' must be a size"},
             {"[hsm]\ntoken_label = \"t\"\n[signing]\nformat = \"clear\"\n",

@@ -411,6 +411,24 @@ public:
             CPPUNIT_ASSERT(e.failure() == Failure::HsmUnavailable);
             CPPUNIT_ASSERT(std::string(e.what()).find(c.pin_file) != std::string::npos);
         }
+        // A systemd credential instead (PRODUCT §5): $CREDENTIALS_DIRECTORY/NAME.
+        c = fixture().config;
+        c.pin_credential = "token.pin";
+        ::unsetenv("CREDENTIALS_DIRECTORY");
+        try {
+            hsm::KeyStore::open(c);
+            CPPUNIT_FAIL("opened a credential outside systemd");
+        } catch (const Error& e) {
+            CPPUNIT_ASSERT(e.failure() == Failure::HsmUnavailable);
+            CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).find("CREDENTIALS_DIRECTORY") != std::string::npos);
+        }
+        const fs::path credentials = fixture().dir.path() / "credentials";
+        fs::create_directories(credentials);
+        fs::copy_file(fixture().config.pin_file, credentials / "token.pin", fs::copy_options::overwrite_existing);
+        ::setenv("CREDENTIALS_DIRECTORY", credentials.c_str(), 1);
+        c.pin_file = (fixture().dir.path() / "missing.pin").string();  // not read
+        CPPUNIT_ASSERT(!hsm::KeyStore::open(c)->identities().empty());
+        ::unsetenv("CREDENTIALS_DIRECTORY");
     }
 
     void concurrent_signatures_verify()
