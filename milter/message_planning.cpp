@@ -152,9 +152,9 @@ Reply MessageProcessor::look_up(Recipient& r, bool at_rcpt)
     }
     if (mode != policy::EncryptMode::Mandatory) return Reply::proceed();
     const std::string why = r.rejected_reasons.empty() ? "none found" : r.rejected_reasons.front();
-    log::notice(at_rcpt ? "rcpt-reject" : "message-reject",
-                {{"rcpt", r.address->str()}, {"rule", r.plan.rule_name}, {"trigger", r.plan.trigger},
-                 {"certificate_for", owner->str()}, {"reason", why}});
+    if (!at_rcpt)  // at RCPT, rcpt_to logs the refusal (rcpt-refused) with this reason in it
+        log::notice("message-reject", {{"rcpt", r.address->str()}, {"rule", r.plan.rule_name}, {"trigger", r.plan.trigger},
+                                       {"certificate_for", owner->str()}, {"reason", why}});
     return Reply::reject("550", "5.7.1",
                          "encryption required for " + r.address->str() +
                              (at_rcpt ? std::string() : " by " + r.plan.trigger) +
@@ -216,6 +216,13 @@ Reply MessageProcessor::rcpt_to(std::string_view recipient)
         return Reply::proceed();
     };
     r.reply = decide();
+    // Every recipient refused here gets a log line naming it (the message line at end of DATA
+    // only counts those accepted); the MTA's log has the reply, ours what lay behind it.
+    if (r.reply.verdict == Verdict::Reject || r.reply.verdict == Verdict::TempFail)
+        log::notice("rcpt-refused", {{"rcpt", r.text},
+                                     {"direction", policy::direction_name(m_direction)},
+                                     {"rule", r.plan.rule_name},
+                                     {"reply", r.reply.str()}});
     m_recipients.push_back(std::move(r));
     return m_recipients.back().reply;
 }

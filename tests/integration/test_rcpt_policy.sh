@@ -170,4 +170,14 @@ else
   fail rcpt-relayed-deferred-452 "within 60 s: $(grep -E 'status=' "$PF1/maillog" | cut -c1-200 | tr '\n' ' ')"
 fi
 
+# Each refusal at RCPT is in the milter's log with the recipient and what lay behind it; the
+# token's detail stays out of the SMTP reply (it names the module and the token).
+if grep -q 'rcpt-refused rcpt=old@partner.example .*reply="550 5.7.1 .*expired' "$WORK/milter.log"; then
+  pass rcpt-refusal-logged
+else fail rcpt-refusal-logged "$(grep rcpt-refused "$WORK/milter.log" | head -n 3 | tr '\n' ' ')"; fi
+if grep -q 'rcpt-refused .*reply="451 4.3.0 HSM key temporarily unavailable (HSM token' "$WORK/milter-notoken.log" &&
+   [ -f "$WORK/out/notoken.replies" ] && ! grep -q 'libsofthsm2\|no-such-token' "$WORK/out/notoken.replies"; then
+  pass rcpt-token-detail-logged-not-replied
+else fail rcpt-token-detail-logged-not-replied "$(grep rcpt-refused "$WORK/milter-notoken.log" | head -n 2 | tr '\n' ' ')"; fi
+
 stop_milters "$MAIN_MILTER" "$NOTOKEN_PID"
