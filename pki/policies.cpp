@@ -146,7 +146,7 @@ public:
     {
         for (auto& n : m_nodes) n.alive = false;
     }
-    bool too_large() const { return m_nodes.size() > kMaxNodes; }
+    bool too_large() const { return m_nodes.size() >= kMaxNodes; }
     const std::vector<Node>& nodes() const { return m_nodes; }
 
     std::vector<std::size_t> at_depth(std::size_t depth) const
@@ -166,6 +166,7 @@ public:
 
     void add_child(std::size_t parent, std::string policy, std::vector<std::string> expected)
     {
+        if (too_large()) return;  // the caller stops; the path is refused
         const std::size_t depth = m_nodes[parent].depth + 1;
         m_nodes.push_back({std::move(policy), std::move(expected), parent, depth, true});
     }
@@ -211,6 +212,7 @@ void process_certificate_policies(PolicyTree& tree, const std::vector<std::strin
 {
     const std::vector<std::size_t> parents = tree.at_depth(i - 1);
     for (const auto& p : asserted) {
+        if (tree.too_large()) return;
         if (p == oid_any_policy) continue;
         bool matched = false;
         for (std::size_t parent : parents)  // (1) (i)
@@ -224,6 +226,7 @@ void process_certificate_policies(PolicyTree& tree, const std::vector<std::strin
     }
     if (contains(asserted, oid_any_policy) && any_policy_stands)  // (2)
         for (std::size_t parent : parents) {
+            if (tree.too_large()) return;
             const std::vector<std::string> expected = tree.node(parent).expected;
             for (const auto& e : expected)
                 if (!tree.has_child(parent, e)) tree.add_child(parent, e, {e});
@@ -254,7 +257,7 @@ std::optional<std::string> process_policy_mappings(PolicyTree& tree, const std::
                     tree.node(n).expected = subjects;
                     found = true;
                 }
-            if (!found)
+            if (!found && !tree.too_large())
                 for (std::size_t n : level)
                     if (tree.node(n).valid_policy == oid_any_policy) {
                         tree.add_child(tree.node(n).parent, id_p, subjects);
@@ -309,6 +312,7 @@ std::optional<std::string> check_policies(const std::vector<const Certificate*>&
         const auto mappings = policy_mappings(cert);  // §6.1.4 (a), (b)
         if (!mappings) return "a CA's policy mappings do not read";
         if (auto why = process_policy_mappings(tree, *mappings, i, policy_mapping)) return why;
+        if (tree.too_large()) return "certificate policies of the path too many to process";
         if (!self_issued) {  // (h)
             if (explicit_policy > 0) --explicit_policy;
             if (policy_mapping > 0) --policy_mapping;

@@ -331,6 +331,9 @@ ValidationResult TrustStore::check_path(const std::vector<const Certificate*>& c
     for (const auto* c : chain) r.path.push_back(c->der());
     if (chain.empty() || !same_certificate(*chain.back(), *anchor)) r.path.push_back(anchor->der());
     if (auto why = check_critical_extensions(chain, *anchor)) add_problem(r, Problem::Other, "a certificate of the path: " + *why);
+    // The costlier checks of the path's extensions only for a path whose signatures GnuTLS
+    // accepted: certificates anyone can make (names copied from our anchors) get no further.
+    if (r.has(Problem::BadSignature) || r.has(Problem::NoTrustedPath)) return r;
     if (auto why = check_policies(chain, options.required_policies)) add_problem(r, Problem::Policy, *why);
     if (auto why = check_dn_name_constraints(chain)) add_problem(r, Problem::Constraints, "name constraints: " + *why);
     // Network only for a path that is otherwise good: a broken path needs no revocation answer.

@@ -81,6 +81,15 @@ cross pbridge-by-hroot-unknown pbridge hroot "$caki\ncertificatePolicies=$h1\n1.
 cross paroot-by-pbridge paroot pbridge "$caki\ncertificatePolicies=$br1\npolicyMappings=critical,$br1:$pa1"
 req pa-ee-pa1 pa1; cross pa-ee-pa1 pa-ee-pa1 paroot "$ee\nsubjectAltName=email:pa1@pa.example\ncertificatePolicies=$pa1"
 req pa-ee-pa2 pa2; cross pa-ee-pa2 pa-ee-pa2 paroot "$ee\nsubjectAltName=email:pa2@pa.example\ncertificatePolicies=$pa2"
+# A policy bomb: each CA asserts 16 policies and maps every one to all 16 of the next domain,
+# so the valid policy tree grows sixteenfold per CA (4096 nodes at the third).
+pols() { i=1; out=; while [ $i -le 16 ]; do out="$out${out:+, }1.3.6.1.4.1.55555.7.$1.$i"; i=$((i+1)); done; printf '%s' "$out"; }
+maps() { out=; i=1; while [ $i -le 16 ]; do j=1; while [ $j -le 16 ]; do
+  out="$out${out:+, }1.3.6.1.4.1.55555.7.$1.$i:1.3.6.1.4.1.55555.7.$2.$j"; j=$((j+1)); done; i=$((i+1)); done; printf '%s' "$out"; }
+req bomb1 Bomb-1; cross bomb1 bomb1 proot "$caki\ncertificatePolicies=$(pols 1)\npolicyMappings=$(maps 1 2)"
+req bomb2 Bomb-2; cross bomb2 bomb2 bomb1 "$caki\ncertificatePolicies=$(pols 2)\npolicyMappings=$(maps 2 3)"
+req bomb3 Bomb-3; cross bomb3 bomb3 bomb2 "$caki\ncertificatePolicies=$(pols 3)\npolicyMappings=$(maps 3 4)"
+req bomb-ee bomb-ee; cross bomb-ee bomb-ee bomb3 "$ee\nsubjectAltName=email:bomb@p.example\ncertificatePolicies=$(pols 4)"
 )SH";
 
 const fs::path& dir()
@@ -124,6 +133,7 @@ class PkiPathsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(name_constraints);
     CPPUNIT_TEST(policy_mappings_through_a_bridge);
     CPPUNIT_TEST(unknown_critical_extension_refused);
+    CPPUNIT_TEST(policy_tree_is_bounded);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -325,6 +335,20 @@ public:
             if (!c.valid) CPPUNIT_ASSERT_MESSAGE(msg, r.has(Problem::Policy) && r.problems.size() == 1);
             if (c.valid) CPPUNIT_ASSERT_EQUAL_MESSAGE(msg, std::size_t{4}, r.path.size());
         }
+    }
+
+    // A path built to blow up the valid policy tree is refused at its bound, in bounded time.
+    void policy_tree_is_bounded()
+    {
+        std::vector<Certificate> anchors;
+        anchors.push_back(cert("proot"));
+        const TrustStore store(std::move(anchors), certs({"bomb1", "bomb2", "bomb3"}), Revocation::Off);
+        const auto started = std::chrono::steady_clock::now();
+        const auto r = store.validate(cert("bomb-ee"), {}, std::time(nullptr), Purpose::EmailProtection);
+        const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        CPPUNIT_ASSERT_MESSAGE(r.describe(), r.has(Problem::Policy));
+        CPPUNIT_ASSERT_MESSAGE(r.describe(), r.describe().find("too many") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(std::to_string(seconds) + " s", seconds < 30);  // a hang guard, not a benchmark
     }
 
     // GnuTLS is told to let unknown critical extensions pass (so that the policy ones reach
