@@ -310,26 +310,23 @@ case $(cat "$WORK/out/reply-before.reply") in
   "550 5.7.1 "*) pass harvest-reply-refused-before ;;
   *) fail harvest-reply-refused-before "reply '$(cat "$WORK/out/reply-before.reply")', expected 550 5.7.1 (nina's certificate must be unknown before)" ;;
 esac
-cn=harvest-reply-encrypted
-if ! grep -q '^250 ' "$WORK/out/reply-after.reply"; then fail "$cn" "SMTP: $(cat "$WORK/out/reply-after.reply") log: $(cat "$WORK/out/reply-after.log")"
-elif ! dump=$(delivered reply-after); then fail "$cn" "not delivered"
-else
-  sink_message "$dump" "$WORK/out/reply-after.eml"
-  if ! smime_envelope "$WORK/out/reply-after.eml" "$WORK/out/reply-after.der"; then fail "$cn" "$PEER_DETAIL"
-  elif ! decrypt_openssl "$WORK/out/reply-after.der" nina "$WORK/out/reply-after.plain"; then fail "$cn" "$PEER_DETAIL"
-  elif [ "$(mime_leaves "$WORK/out/reply-after.plain")" != "$(mime_leaves "$WORK/m/reply-after.eml")" ]; then
-    fail "$cn" "decrypted parts differ: $(mime_leaves "$WORK/out/reply-after.plain" | tr '\n' ' ')"
-  else pass "$cn"; note "$cn: $(cms_envelope_summary "$WORK/out/reply-after.der")"; fi
-fi
-cn=harvest-chain-reply-encrypted
-if ! grep -q '^250 ' "$WORK/out/reply-nora.reply"; then fail "$cn" "SMTP: $(cat "$WORK/out/reply-nora.reply") log: $(cat "$WORK/out/reply-nora.log")"
-elif ! dump=$(delivered reply-nora); then fail "$cn" "not delivered"
-else
-  sink_message "$dump" "$WORK/out/reply-nora.eml"
-  if ! smime_envelope "$WORK/out/reply-nora.eml" "$WORK/out/reply-nora.der"; then fail "$cn" "$PEER_DETAIL"
-  elif ! decrypt_openssl "$WORK/out/reply-nora.der" nora "$WORK/out/reply-nora.plain"; then fail "$cn" "$PEER_DETAIL"
-  else pass "$cn"; fi
-fi
+# reply_encrypted CHECK CASE KEY: the reply CASE was accepted, delivered encrypted, KEY
+# decrypts it and the parts are the ones sent.
+reply_encrypted() {
+  local cn=$1 rc=$2 key=$3 dump
+  if ! grep -q '^250 ' "$WORK/out/$rc.reply"; then fail "$cn" "SMTP: $(cat "$WORK/out/$rc.reply") log: $(cat "$WORK/out/$rc.log")"
+  elif ! dump=$(delivered "$rc"); then fail "$cn" "not delivered"
+  else
+    sink_message "$dump" "$WORK/out/$rc.eml"
+    if ! smime_envelope "$WORK/out/$rc.eml" "$WORK/out/$rc.der"; then fail "$cn" "$PEER_DETAIL"
+    elif ! decrypt_openssl "$WORK/out/$rc.der" "$key" "$WORK/out/$rc.plain"; then fail "$cn" "$PEER_DETAIL"
+    elif [ "$(mime_leaves "$WORK/out/$rc.plain")" != "$(mime_leaves "$WORK/m/$rc.eml")" ]; then
+      fail "$cn" "decrypted parts differ: $(mime_leaves "$WORK/out/$rc.plain" | tr '\n' ' ')"
+    else pass "$cn"; note "$cn: $(cms_envelope_summary "$WORK/out/$rc.der")"; fi
+  fi
+}
+reply_encrypted harvest-reply-encrypted reply-after nina
+reply_encrypted harvest-chain-reply-encrypted reply-nora nora
 # revocation answers came from the servers started here
 grep -q 'GET /sub-ca.crl' "$WORK/crl-server.log" && pass revocation-crl-fetched-over-http \
   || fail revocation-crl-fetched-over-http "the CRL server saw no request: $(tail -n 2 "$WORK/crl-server.log" | tr '\n' ' ')"
