@@ -347,7 +347,7 @@ std::vector<std::shared_ptr<smime::Decrypter>> KeyStore::decrypters() const
     return out;
 }
 
-std::shared_ptr<smime::Decrypter> KeyStore::decrypter_for(const EmailAddress& address) const
+const KeyStore::Entry* KeyStore::decryption_entry_for(const EmailAddress& address) const
 {
     const std::string wanted = ascii_lowercase(address.str());
     const std::time_t now = std::time(nullptr);
@@ -360,7 +360,20 @@ std::shared_ptr<smime::Decrypter> KeyStore::decrypter_for(const EmailAddress& ad
             continue;
         if (!best || id.not_before > best->identity.not_before) best = &e;
     }
+    return best;
+}
+
+std::shared_ptr<smime::Decrypter> KeyStore::decrypter_for(const EmailAddress& address) const
+{
+    const Entry* best = decryption_entry_for(address);
     return best ? make_decrypter(*best) : nullptr;
+}
+
+std::optional<Bytes> KeyStore::encryption_certificate_for(const EmailAddress& address) const
+{
+    const Entry* best = decryption_entry_for(address);
+    if (!best) return std::nullopt;
+    return best->identity.certificate_der;
 }
 
 std::uint64_t KeyStore::token_operations() const

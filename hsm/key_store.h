@@ -28,6 +28,7 @@
 #include <ctime>
 #include <map>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -107,6 +108,9 @@ public:
     std::vector<std::shared_ptr<smime::Decrypter>> decrypters() const;
     // Convenience: the newest currently valid decrypt_usable certificate for the address.
     std::shared_ptr<smime::Decrypter> decrypter_for(const EmailAddress& address) const;
+    // That certificate alone (no decrypter made): what a signature names as the signer's
+    // encryption certificate, asked once per signed message.
+    std::optional<Bytes> encryption_certificate_for(const EmailAddress& address) const;
     // Private-key operations attempted on our own sessions (sign, decrypt, derive): for tests.
     std::uint64_t token_operations() const;
 
@@ -127,6 +131,7 @@ private:
     std::shared_ptr<smime::Signer> make_signer(const Entry& entry) const;
     std::vector<Bytes> chain_for(const Entry& entry) const;
     std::shared_ptr<smime::Decrypter> make_decrypter(const Entry& entry) const;
+    const Entry* decryption_entry_for(const EmailAddress& address) const;
 
     std::shared_ptr<TokenContext> m_token;  // first: outlives the helper objects below
     TokenInfo m_info;

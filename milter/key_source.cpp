@@ -52,9 +52,7 @@ std::vector<std::shared_ptr<smime::Decrypter>> TokenKeySource::decrypters()
 
 std::optional<Bytes> TokenKeySource::encryption_certificate_for(const EmailAddress& address)
 {
-    auto s = store();
-    if (auto d = s->decrypter_for(address)) return d->certificate_der();
-    return std::nullopt;
+    return store()->encryption_certificate_for(address);
 }
 
 void TokenKeySource::token_failed()
