@@ -264,6 +264,13 @@ policy::Rule load_rule(Loader& L, const toml::table* t, Actions& actions, Config
     r.strip_trigger = L.boolean(t, kRule, "strip_trigger");
     if (r.strip_trigger && w.subject_tag.empty())
         L.fail(L.region(t, "strip_trigger"), "strip_trigger needs a subject_tag");
+    if (t->contains("revocation")) {
+        const std::string mode = L.str(t, kRule, "revocation");
+        if (mode == "off") r.revocation = policy::RevocationMode::Off;
+        else if (mode == "soft-fail") r.revocation = policy::RevocationMode::SoftFail;
+        else if (mode == "hard-fail") r.revocation = policy::RevocationMode::HardFail;
+        else L.fail(L.region(t, "revocation"), "revocation must be \"off\", \"soft-fail\" or \"hard-fail\"");
+    }
     for (const auto& oid : L.strings(t, kRule, "required_policies")) {
         bool ok = !oid.empty() && oid.front() != '.' && oid.back() != '.' &&
                   oid.find("..") == std::string::npos;

@@ -287,6 +287,9 @@ constexpr std::array kKeys = {
             "Inbound: certificate policy OIDs (of the trust anchor's policy domain), one of which "
             "must be valid for the partner's signer certificate path (RFC 5280 6.1, policy "
             "mappings applied)."},
+    KeySpec{"rule[]", "revocation", K::String, "", false, true,
+            "Inbound: revocation checking of the partner's signer certificates, off, soft-fail or "
+            "hard-fail; absent: [pki] revocation."},
     KeySpec{"rule[]", "require_signature", K::Boolean, "", false, true,
             "Inbound: the partner's mail must carry a valid signature."},
     KeySpec{"rule[]", "require_encryption", K::Boolean, "", false, true,

@@ -180,6 +180,7 @@ SmimeAuthResult InboundProcessor::judge_signer(const smime::cms::SignerVerificat
         if (auto c = pki::Certificate::parse_der(der)) extras.push_back(std::move(*c));
     pki::ValidationOptions options;
     options.required_policies = m_required_policies;
+    options.revocation = m_revocation;
     const pki::ValidationResult v = m_certificates.trust().validate(
         *cert, extras, std::time(nullptr), pki::Purpose::EmailProtection, options);
     if (!v.valid()) {
@@ -445,6 +446,12 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
                                          const std::vector<std::string>& required_policies)
 {
     m_required_policies = required_policies;
+    switch (treatment.revocation) {
+    case policy::RevocationMode::Default: m_revocation.reset(); break;
+    case policy::RevocationMode::Off: m_revocation = pki::Revocation::Off; break;
+    case policy::RevocationMode::SoftFail: m_revocation = pki::Revocation::SoftFail; break;
+    case policy::RevocationMode::HardFail: m_revocation = pki::Revocation::HardFail; break;
+    }
     m_labels.clear();
     InboundOutcome out;
     m_receipts = &out.receipts;

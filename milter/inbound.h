@@ -86,6 +86,7 @@ private:
     const Config& m_config;
     const Certificates& m_certificates;
     std::vector<std::string> m_required_policies;
+    std::optional<pki::Revocation> m_revocation;  // the partner rule's, else [pki] revocation
     std::vector<SignedLabel> m_labels;
     InboundReceiptRequests* m_receipts = nullptr;  // the whole-body layers' requests, during process()
     KeySource& m_keys;

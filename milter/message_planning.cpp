@@ -105,6 +105,7 @@ MessageProcessor::Effective MessageProcessor::effective(const Recipient& r) cons
         e.require_encryption = t.require_encryption;
         e.on_missing = t.on_missing;
         e.required_policies = t.required_policies;
+        e.revocation = t.revocation;
         return e;
     }
     e.sign = t.sign;

@@ -375,6 +375,7 @@ MessageOutcome MessageProcessor::inbound()
     t.require_signature = m_effective->require_signature;
     t.require_encryption = m_effective->require_encryption;
     t.on_missing = m_effective->on_missing;
+    t.revocation = m_effective->revocation;
     InboundOutcome r = in.process(m_headers, *m_body, t, m_effective->required_policies);
     MessageOutcome out;
     out.reply = r.reply;

@@ -16,6 +16,9 @@ enum class SignMode { Sender, Domain, None };
 enum class EncryptMode { Mandatory, Opportunistic, Never };
 // What happens to inbound mail that lacks a required signature or encryption (§3.5).
 enum class OnMissing { Reject, Tag };
+// Revocation checking of a partner's signer certificates (PRODUCT §7: soft-fail or hard-fail
+// per policy); Default: [pki] revocation.
+enum class RevocationMode { Default, Off, SoftFail, HardFail };
 // Whose certificate encryption uses (Open Group S/MIME Secure Messaging modes):
 // the recipient's (gateway-to-desktop), domain-confidentiality-authority@<recipient
 // domain> (gateway-to-gateway, RFC 3183), or one configured address.
@@ -87,6 +90,7 @@ struct Treatment {
     bool require_encryption = false;
     OnMissing on_missing = OnMissing::Reject;
     std::vector<std::string> required_policies{};  // signer certificate policy OIDs
+    RevocationMode revocation = RevocationMode::Default;
 
     bool operator==(const Treatment& o) const = default;
 };

@@ -70,6 +70,7 @@ strip_trigger = true
 name = "inbound"
 direction = "inbound"
 required_policies = ["1.2.3.4"]
+revocation = "hard-fail"
 require_signature = true
 require_encryption = true
 on_missing = "tag"
@@ -103,6 +104,7 @@ on_missing = "tag"
         const policy::Rule& in = rules[1];
         CPPUNIT_ASSERT(in.scope == policy::Scope::Global);
         CPPUNIT_ASSERT_EQUAL(std::string("1.2.3.4"), in.required_policies.at(0));
+        CPPUNIT_ASSERT(in.revocation == policy::RevocationMode::HardFail);
         CPPUNIT_ASSERT(in.require_signature && in.require_encryption);
         CPPUNIT_ASSERT(in.on_missing == policy::OnMissing::Tag);
         CPPUNIT_ASSERT(c->policy.uses_headers());
@@ -238,6 +240,7 @@ sign = "none"
             {"[policy]\nencrypt = \"always\"\n", f + ":4:11: encrypt must be"},
             {"[policy]\nsign = \"sender\"\nstrip_trigger = true\n", f + ":5:1: unknown key 'strip_trigger' in [policy]"},
             {"[[rule]]\nname = \"r\"\nrequired_policies = [\"1..2\"]\n", f + ":5:21: '1..2' is not a dotted OID"},
+            {"[[rule]]\nname = \"r\"\nrevocation = \"hard\"\n", f + ":5:14: revocation must be \"off\", \"soft-fail\" or \"hard-fail\""},
             {"[[rule]]\nname = \"r\"\nsubject = \"x\"\n", f + ":5:1: unknown key 'subject' in [rule[]]"},
         };
         for (auto& c : cases) {

@@ -251,6 +251,7 @@ class MilterTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(encrypts_to_domain_certificate_with_gcm);
     CPPUNIT_TEST(encryption_rcpt_answers);
     CPPUNIT_TEST(already_encrypted_passes_untouched);
+    CPPUNIT_TEST(inbound_revocation_per_partner_rule);
     CPPUNIT_TEST(inbound_verifies_and_reports);
     CPPUNIT_TEST(inbound_decrypts_and_verifies);
     CPPUNIT_TEST(inbound_tampered_and_forged);
@@ -569,6 +570,25 @@ sign = "sender"
             CPPUNIT_ASSERT(clear.message.find("secret") == std::string::npos);
             CPPUNIT_ASSERT(!openssl_decrypt(clear.message, "dave").empty());
         }
+    }
+
+    // PRODUCT §7: soft-fail or hard-fail per policy. [pki] revocation is off here; a partner
+    // rule asking for hard-fail makes a signer whose status nobody can tell a temperror.
+    void inbound_revocation_per_partner_rule()
+    {
+        auto sign_cfg = fixture().config(kRules);
+        TokenKeySource keys(sign_cfg->hsm);
+        Run signed_run = run_message(sign_cfg, keys, "alice@acme.example", "alice@acme.example", "hello partner\n");
+        const std::string hard = std::string(kRules) +
+                                 "[[rule]]\nname = \"alice's mail is checked hard\"\ndirection = \"inbound\"\n"
+                                 "from = [\"alice@acme.example\"]\nrevocation = \"hard-fail\"\n";
+        InboundRun in = run_inbound(fixture().config(hard), keys, "alice@acme.example", "dave@partner.example",
+                                    signed_run.message);
+        CPPUNIT_ASSERT_MESSAGE(in.message, in.message.find("smime=temperror") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(in.message, in.message.find("revocation status unknown") != std::string::npos);
+        InboundRun plain = run_inbound(fixture().config(kRules), keys, "alice@acme.example", "dave@partner.example",
+                                       signed_run.message);
+        CPPUNIT_ASSERT_MESSAGE(plain.message, plain.message.find("smime=pass") != std::string::npos);
     }
 
     // A message our outbound side signed, received by a gateway that trusts the same root.
