@@ -264,6 +264,7 @@ policy::Rule load_rule(Loader& L, const toml::table* t, Actions& actions, Config
     r.strip_trigger = L.boolean(t, kRule, "strip_trigger");
     if (r.strip_trigger && w.subject_tag.empty())
         L.fail(L.region(t, "strip_trigger"), "strip_trigger needs a subject_tag");
+    r.strip_signature = L.boolean(t, kRule, "strip_signature");
     if (t->contains("revocation")) {
         const std::string mode = L.str(t, kRule, "revocation");
         if (mode == "off") r.revocation = policy::RevocationMode::Off;

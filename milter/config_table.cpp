@@ -287,6 +287,9 @@ constexpr std::array kKeys = {
             "Inbound: certificate policy OIDs (of the trust anchor's policy domain), one of which "
             "must be valid for the partner's signer certificate path (RFC 5280 6.1, policy "
             "mappings applied)."},
+    KeySpec{"rule[]", "strip_signature", K::Boolean, "false", false, true,
+            "Inbound: remove the verified signature layer for this rule's recipients (clients that "
+            "cannot show S/MIME); the result stays in Authentication-Results."},
     KeySpec{"rule[]", "revocation", K::String, "", false, true,
             "Inbound: revocation checking of the partner's signer certificates, off, soft-fail or "
             "hard-fail; absent: [pki] revocation."},

@@ -433,7 +433,7 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
     const bool pass = any_pass(layer.results);
     const SmimeLabel inner = label_of(split_entity_header(hb.fields).content);
     const bool validated = any_validated(layer.results);
-    if ((m_config.inbound.strip_signature && pass) || (m_strip_validated && validated) || inner != SmimeLabel::None) {
+    if ((m_strip_signature && pass) || (m_strip_validated && validated) || inner != SmimeLabel::None) {
         layer.entity_body = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
         smime::mime::BodySource eb(*entity, hb.body_offset);
         copy_stream(eb, *layer.entity_body);
@@ -446,6 +446,7 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
                                          const std::vector<std::string>& required_policies)
 {
     m_required_policies = required_policies;
+    m_strip_signature = m_config.inbound.strip_signature || treatment.strip_signature;
     switch (treatment.revocation) {
     case policy::RevocationMode::Default: m_revocation.reset(); break;
     case policy::RevocationMode::Off: m_revocation = pki::Revocation::Off; break;
@@ -584,7 +585,7 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
         std::unique_ptr<Spool> inflated;
         if (inner_kind == SmimeKind::Compressed && m_config.inbound.decompress)
             inflated = inflate_layer(*inner_cms->der, m, out.detail);
-        const bool strip = (m_config.inbound.strip_signature && pass) ||
+        const bool strip = (m_strip_signature && pass) ||
                            (m_strip_validated && validated && outermost_signature);
         if (!encrypted_inside && !signed_inside && !inflated && !strip) break;
         // Looking inside without stripping: the received form is kept, to be put back when

@@ -87,6 +87,7 @@ private:
     const Certificates& m_certificates;
     std::vector<std::string> m_required_policies;
     std::optional<pki::Revocation> m_revocation;  // the partner rule's, else [pki] revocation
+    bool m_strip_signature = false;               // [inbound] strip_signature or the rule's
     std::vector<SignedLabel> m_labels;
     InboundReceiptRequests* m_receipts = nullptr;  // the whole-body layers' requests, during process()
     KeySource& m_keys;

@@ -106,6 +106,7 @@ MessageProcessor::Effective MessageProcessor::effective(const Recipient& r) cons
         e.on_missing = t.on_missing;
         e.required_policies = t.required_policies;
         e.revocation = t.revocation;
+        e.strip_signature = t.strip_signature;
         return e;
     }
     e.sign = t.sign;

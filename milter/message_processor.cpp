@@ -376,6 +376,7 @@ MessageOutcome MessageProcessor::inbound()
     t.require_encryption = m_effective->require_encryption;
     t.on_missing = m_effective->on_missing;
     t.revocation = m_effective->revocation;
+    t.strip_signature = m_effective->strip_signature;
     InboundOutcome r = in.process(m_headers, *m_body, t, m_effective->required_policies);
     MessageOutcome out;
     out.reply = r.reply;

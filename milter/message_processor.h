@@ -138,6 +138,7 @@ private:
         policy::OnMissing on_missing = policy::OnMissing::Reject;
         std::vector<std::string> required_policies;
         policy::RevocationMode revocation = policy::RevocationMode::Default;  // inbound
+        bool strip_signature = false;                                          // inbound
         std::string security_label;  // outbound: the rule's default label (a name)
         policy::ReceiptRequest receipt_request = policy::ReceiptRequest::None;  // outbound (§4.2)
         std::vector<std::string> receipts_to;

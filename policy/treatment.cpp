@@ -202,6 +202,7 @@ std::string describe(const Treatment& t, Direction d)
         if (t.require_signature || t.require_encryption)
             s += std::string(" on_missing=") + on_missing_name(t.on_missing);
         for (const auto& oid : t.required_policies) s += " required_policy=" + oid;
+        if (t.strip_signature) s += " strip_signature=yes";
         if (t.revocation != RevocationMode::Default)
             s += std::string(" revocation=") +
                  (t.revocation == RevocationMode::Off ? "off" : t.revocation == RevocationMode::SoftFail ? "soft-fail" : "hard-fail");

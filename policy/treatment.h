@@ -91,6 +91,9 @@ struct Treatment {
     OnMissing on_missing = OnMissing::Reject;
     std::vector<std::string> required_policies{};  // signer certificate policy OIDs
     RevocationMode revocation = RevocationMode::Default;
+    // Inbound: remove the verified signature layer for these recipients (PRODUCT §3.3: users
+    // whose clients cannot show S/MIME), beside [inbound] strip_signature for everyone.
+    bool strip_signature = false;
 
     bool operator==(const Treatment& o) const = default;
 };

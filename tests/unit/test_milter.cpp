@@ -251,7 +251,7 @@ class MilterTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(encrypts_to_domain_certificate_with_gcm);
     CPPUNIT_TEST(encryption_rcpt_answers);
     CPPUNIT_TEST(already_encrypted_passes_untouched);
-    CPPUNIT_TEST(inbound_revocation_per_partner_rule);
+    CPPUNIT_TEST(inbound_revocation_and_strip_per_rule);
     CPPUNIT_TEST(inbound_verifies_and_reports);
     CPPUNIT_TEST(inbound_decrypts_and_verifies);
     CPPUNIT_TEST(inbound_tampered_and_forged);
@@ -574,7 +574,7 @@ sign = "sender"
 
     // PRODUCT §7: soft-fail or hard-fail per policy. [pki] revocation is off here; a partner
     // rule asking for hard-fail makes a signer whose status nobody can tell a temperror.
-    void inbound_revocation_per_partner_rule()
+    void inbound_revocation_and_strip_per_rule()
     {
         auto sign_cfg = fixture().config(kRules);
         TokenKeySource keys(sign_cfg->hsm);
@@ -589,6 +589,17 @@ sign = "sender"
         InboundRun plain = run_inbound(fixture().config(kRules), keys, "alice@acme.example", "dave@partner.example",
                                        signed_run.message);
         CPPUNIT_ASSERT_MESSAGE(plain.message, plain.message.find("smime=pass") != std::string::npos);
+        CPPUNIT_ASSERT(plain.message.find("multipart/signed") != std::string::npos);
+        // PRODUCT §3.3: the signature layer removed for the users a rule names (clients that
+        // cannot show S/MIME), the result kept in Authentication-Results.
+        const std::string strip = std::string(kRules) +
+                                  "[[rule]]\nname = \"dave reads plain mail\"\ndirection = \"inbound\"\n"
+                                  "to = [\"dave@partner.example\"]\nstrip_signature = true\n";
+        InboundRun stripped = run_inbound(fixture().config(strip), keys, "alice@acme.example", "dave@partner.example",
+                                          signed_run.message);
+        CPPUNIT_ASSERT_MESSAGE(stripped.message, stripped.message.find("smime=pass") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(stripped.message, stripped.message.find("multipart/signed") == std::string::npos);
+        CPPUNIT_ASSERT(stripped.message.find("hello partner") != std::string::npos);
     }
 
     // A message our outbound side signed, received by a gateway that trusts the same root.
