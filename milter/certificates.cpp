@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <sstream>
 
@@ -185,27 +186,30 @@ std::shared_ptr<const Certificates> Certificates::load(const Config& config,
                                                        std::shared_ptr<directory::HarvestStore> harvest)
 {
     auto c = std::shared_ptr<Certificates>(new Certificates());
-    std::vector<std::shared_ptr<directory::CertificateSource>> sources;
+    // Each kind's sources, then in [directory] source_order.
+    std::map<std::string, std::vector<std::shared_ptr<directory::CertificateSource>>> by_kind;
     if (!config.directory.static_certificates.empty() &&
         std::filesystem::is_directory(config.directory.static_certificates))
-        sources.push_back(
+        by_kind["static"].push_back(
             std::make_shared<directory::StaticFolderSource>(config.directory.static_certificates));
     const std::shared_ptr<lmdb_env> env = harvest ? harvest->environment() : nullptr;
     // One memo of parsed certificates for every LMDB-backed source, owned by the harvest store
     // (process lifetime), so a reload keeps it warm.
     const std::shared_ptr<directory::CertificateMemo> memo = harvest ? harvest->memo() : nullptr;
-    // What the administrator put in deliberately (the static folder, `ssmctl cert import`)
-    // comes before what the directories publish and before what was harvested from mail.
+    // By default what the administrator put in deliberately (the static folder, `ssmctl cert
+    // import`) comes before what the directories publish and before what was harvested from
+    // mail; what partners publish in DNS is asked only when nothing closer knows the recipient.
     if (env)
-        sources.push_back(
+        by_kind["imported"].push_back(
             std::make_shared<directory::HarvestStore>(env, directory::HarvestStore::Kind::Imported, memo));
-    for (const auto& l : config.directory.ldap) sources.push_back(ldap_source(l, config.directory, env, memo));
+    for (const auto& l : config.directory.ldap) by_kind["ldap"].push_back(ldap_source(l, config.directory, env, memo));
     c->m_harvest = harvest;
-    if (harvest) sources.push_back(std::move(harvest));
-    // Last (PRODUCT §6): what partners publish in DNS is asked only when nothing closer knows
-    // the recipient.
+    if (harvest) by_kind["harvested"].push_back(std::move(harvest));
     if (config.directory.smimea)
-        sources.push_back(smimea_source(*config.directory.smimea, config.directory, env, memo));
+        by_kind["smimea"].push_back(smimea_source(*config.directory.smimea, config.directory, env, memo));
+    std::vector<std::shared_ptr<directory::CertificateSource>> sources;
+    for (const auto& kind : config.directory.source_order)
+        for (auto& s : by_kind[kind]) sources.push_back(std::move(s));
     c->m_sources = sources;
     if (config.directory.groups) c->m_groups = group_directory(*config.directory.groups);
     const bool list_groups = std::any_of(config.mail_lists.begin(), config.mail_lists.end(),

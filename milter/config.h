@@ -123,6 +123,10 @@ struct DirectorySettings {
     std::vector<LdapDirectory> ldap;
     std::optional<GroupDirectory> groups;
     std::optional<SmimeaDirectory> smimea;  // set when [directory.smimea] enabled = true
+    // The order the certificate sources are asked in (PRODUCT §6: "in configured order"),
+    // each of static, imported, ldap, harvested, smimea once; sources not named follow in
+    // that default order.
+    std::vector<std::string> source_order{"static", "imported", "ldap", "harvested", "smimea"};
 };
 
 // [metrics]: the Prometheus endpoint (milter/metrics_http.h), loopback only (PRODUCT §8).

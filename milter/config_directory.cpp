@@ -2,6 +2,8 @@
 // (PRODUCT §6, §8.1). Input is the administrator's TOML file: trusted, but every value is
 // checked and every error names file:line:column; the files it names (password, CA, trust
 // anchors) are read later by the sources.
+#include <algorithm>
+
 #include "base/email_address.h"
 #include "directory/dns_resolver.h"
 #include "milter/config_loader.h"
@@ -146,6 +148,22 @@ void load_directory(Loader& L, const toml::table* t, Config& c)
     d.negative_ttl = L.duration(t, "directory", "negative_ttl");
     d.stale_limit = L.duration(t, "directory", "stale_limit");
     if (d.positive_ttl.count() < 1) L.fail(L.region(t, "positive_ttl"), "positive_ttl must be at least 1s");
+    if (t && t->contains("source_order")) {
+        const std::vector<std::string> defaults = d.source_order;
+        std::vector<std::string> order;
+        for (const auto& name : L.strings(t, "directory", "source_order")) {
+            if (std::find(defaults.begin(), defaults.end(), name) == defaults.end())
+                L.fail(L.region(t, "source_order"), "source_order: '" + name +
+                                                        "' is not one of static, imported, ldap, harvested, smimea");
+            else if (std::find(order.begin(), order.end(), name) != order.end())
+                L.fail(L.region(t, "source_order"), "source_order names '" + name + "' twice");
+            else
+                order.push_back(name);
+        }
+        for (const auto& name : defaults)
+            if (std::find(order.begin(), order.end(), name) == order.end()) order.push_back(name);
+        d.source_order = std::move(order);
+    }
     if (const toml::node* groups = t ? t->get("groups") : nullptr)
         d.groups = load_groups(L, groups->as_table(), c.path);
     if (const toml::node* smimea = t ? t->get("smimea") : nullptr)

@@ -107,6 +107,9 @@ constexpr std::array kKeys = {
             "LMDB folder of the certificate cache and of harvested certificates."},
     KeySpec{"directory", "static_certificates", K::String, "\"/etc/ssm-milter/certs\"", false, true,
             "Folder of correspondents' PEM certificates."},
+    KeySpec{"directory", "source_order", K::StringArray, "", false, true,
+            "The order the certificate sources are asked in: static, imported, ldap, harvested, "
+            "smimea (the default order); sources not named follow in that order."},
     KeySpec{"directory", "positive_ttl", K::Duration, "\"1d\"", false, true,
             "How long a directory answer with certificates is used before the directory is asked "
             "again."},

@@ -153,6 +153,13 @@ if expect_rc import-order 0 "$WORK/i8" CTL cert import "$PKI/alice.cert.pem" &&
    expect_rc import-order 0 "$WORK/i9" CTL cert lookup alice@acme.example &&
    has "$WORK/i9" '^chosen .*source="static:alice.cert.pem"' import-order; then pass import-order; fi
 
+# [directory] source_order: the directory before the static folder (and the rest as before).
+sed 's#^\[directory\]$#[directory]\nsource_order = ["ldap", "static"]#' "$WORK/ssm.toml" >"$WORK/order.toml"
+if expect_rc source-order 0 "$WORK/o1" "$SSM_BUILDDIR/ssmctl" -c "$WORK/order.toml" cert lookup alice@acme.example &&
+   [ "$(grep -o '^source="[a-z]*' "$WORK/o1" | tr '\n' ' ')" = 'source="ldap source="static source="imported source="harvested ' ]; then
+  pass source-order
+else fail source-order "$(grep '^source=' "$WORK/o1" | cut -c1-60 | tr '\n' '|')"; fi
+
 # --- flush all: directory answers go, imported certificates stay -----------------------------
 if expect_rc flush-all 0 "$WORK/f4" CTL cache flush &&
    has "$WORK/f4" 'flushed removed=[1-9]' flush-all &&
