@@ -23,6 +23,9 @@ struct SmimeAuthResult {
     // Signature, chain and key usage valid, whether or not the From address matches (a
     // mail-list agent's signature names the list, not the author: PRODUCT §4.3).
     bool validated = false;
+    // For our log only (not an RFC 7281 property): "rsa-pss/sha-256"; empty when the signature
+    // was not checked.
+    std::string algorithm{};
 };
 
 // The field value (after "Authentication-Results:") for our authserv-id and results.

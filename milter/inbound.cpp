@@ -149,6 +149,9 @@ SmimeAuthResult InboundProcessor::judge_signer(const smime::cms::SignerVerificat
     }
     const pki::CertificateFacts facts = pki::facts(*cert);
     r.serial = to_hex(facts.serial);
+    if (!signer.unsupported)
+        r.algorithm = std::string(smime::scheme_name(signer.scheme)) + "/" +
+                      (signer.weak_digest ? std::string("sha-1") : std::string(smime::digest_name(signer.digest)));
     r.issuer = issuer_dn(*cert);
     // The signer's address that the From names (one of its authors; RFC 3183: the domain's
     // signing authority), if the certificate has one; it is also the identifier reported when
@@ -631,6 +634,7 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
         out.detail += std::string("smime=") + smime_result_name(r.result) +
                       (i < whole_body_results ? "" : " part=" + r.part) +
                       (r.identifier.empty() ? "" : " signer=" + r.identifier) +
+                      (r.algorithm.empty() ? "" : " alg=" + r.algorithm) +
                       (r.reason.empty() ? "" : " reason=\"" + r.reason + "\"") + " ";
     }
 

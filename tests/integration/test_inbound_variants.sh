@@ -370,7 +370,7 @@ signed_mail double-signed-encrypted double-outer.der "$WORK/m/double-inner.entit
 expect_decrypted double-signed-encrypted "$WORK/m/signed.entity" \
   'action=verify\+verify\+decrypt\+verify .*smime=pass signer=dave.* smime=pass signer=dave.* smime=pass signer=dave'
 signed_mail double-signed double-plain-outer.der "$WORK/m/double-plain-inner.entity" "$MS" '----=_Part_7.x/y'
-expect_verified double-signed 'action=verify\+verify smime=pass signer=dave@partner.example smime=pass signer=dave'
+expect_verified double-signed 'action=verify\+verify smime=pass signer=dave@partner.example alg=rsa-[a-z0-9]*/sha-[0-9]* smime=pass signer=dave'
 cp "$WORK/out/double-signed.eml" "$WORK/out/double-signed-strip.eml"
 expect_decrypted double-signed-strip "$E" 'action=verify\+strip\+verify\+strip ' strip
 

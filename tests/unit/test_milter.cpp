@@ -618,6 +618,10 @@ sign = "sender"
             CPPUNIT_ASSERT_MESSAGE(in.message, in.message.rfind("Authentication-Results: ", 0) == 0);
             CPPUNIT_ASSERT(in.message.find("smime=pass body.smime-identifier=alice@acme.example") != std::string::npos);
             CPPUNIT_ASSERT(in.message.find("body.smime-serial=") != std::string::npos);
+            // The log line names the algorithms (not an RFC 7281 property, so not in the field).
+            CPPUNIT_ASSERT_MESSAGE(in.outcome.detail, in.outcome.detail.find(" alg=rsa-pkcs1/sha-256") != std::string::npos);
+            const std::string ar = in.message.substr(0, in.message.find("\r\n"));
+            CPPUNIT_ASSERT_MESSAGE(ar, ar.find(" alg=") == std::string::npos);
         }
     }
 
