@@ -195,7 +195,17 @@ int cert_import(const milter::Config& config, const std::string& file, std::ostr
     directory::HarvestStore imported(harvest->environment(), directory::HarvestStore::Kind::Imported);
     const std::time_t now = std::time(nullptr);
     std::size_t stored = 0;
+    // The bundle's CA certificates: kept as chain material (PRODUCT §7), so that the imported
+    // end entities' paths are built from them as from a directory's bundle.
+    std::vector<pki::Certificate> chain;
+    std::vector<Bytes> chain_der;
+    for (const auto& cert : *certs)
+        if (pki::facts(cert).is_ca) {
+            if (auto copy = pki::Certificate::parse_der(cert.der())) chain.push_back(std::move(*copy));
+            chain_der.push_back(cert.der());
+        }
     try {
+        if (!chain_der.empty()) imported.store_intermediates(chain_der);
         for (const auto& cert : *certs) {
             const pki::CertificateFacts f = pki::facts(cert);
             if (f.email_addresses.empty()) {
@@ -210,7 +220,7 @@ int cert_import(const milter::Config& config, const std::string& file, std::ostr
                 }
                 ++stored;
                 out << "imported address=" << quoted(a) << " " << describe(f);
-                const auto problems = directory::encryption_problems(cert, f, a, certificates->trust(), now);
+                const auto problems = directory::encryption_problems(cert, f, a, certificates->trust(), now, chain);
                 if (problems.empty()) {
                     out << " usable=yes\n";
                 } else {

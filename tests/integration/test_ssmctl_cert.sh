@@ -160,6 +160,13 @@ if expect_rc source-order 0 "$WORK/o1" "$SSM_BUILDDIR/ssmctl" -c "$WORK/order.to
   pass source-order
 else fail source-order "$(grep '^source=' "$WORK/o1" | cut -c1-60 | tr '\n' '|')"; fi
 
+# An imported bundle's CA completes its end entity's path (kept as chain material).
+cat "$K/kim.pem" "$K/ca.pem" >"$WORK/kim-bundle.pem"
+if expect_rc import-bundle-chain 0 "$WORK/i10" CTL cert import "$WORK/kim-bundle.pem" &&
+   has "$WORK/i10" 'imported address="kim@partner.example" .* usable=yes' import-bundle-chain &&
+   expect_rc import-bundle-chain 0 "$WORK/i11" CTL cert lookup kim@partner.example &&
+   has "$WORK/i11" '^chosen .*source="imported"' import-bundle-chain; then pass import-bundle-chain; fi
+
 # --- flush all: directory answers go, imported certificates stay -----------------------------
 if expect_rc flush-all 0 "$WORK/f4" CTL cache flush &&
    has "$WORK/f4" 'flushed removed=[1-9]' flush-all &&
