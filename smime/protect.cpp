@@ -181,7 +181,7 @@ ProtectResult protect_message(const std::vector<mime::HeaderField>& headers, Byt
     result.headers = content_fields_moved_inside(headers);
     const std::vector<mime::HeaderField> enveloped = {
         {"Content-Type", std::string("application/pkcs7-mime; smime-type=") + smime_type(request.encrypt->cipher) +
-                             "; name=\"smime.p7m\""},
+                             ";\r\n\tname=\"smime.p7m\""},  // folded: at most 78 characters a line
         {"Content-Transfer-Encoding", "base64"},
         {"Content-Disposition", "attachment; filename=\"smime.p7m\""}};
     if (triple) {

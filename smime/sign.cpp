@@ -120,9 +120,10 @@ SignResult sign_message(const std::vector<mime::HeaderField>& headers, ByteSourc
         out.write(std::string_view("--"));
         out.write(boundary);
         out.write(std::string_view("--\r\n"));
+        // Folded (CRLF and a tab) so that no line passes RFC 5322's 78 characters.
         result.headers.add.push_back(
-            {"Content-Type", "multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=" +
-                                 micalg(result.digest) + "; boundary=\"" + boundary + "\""});
+            {"Content-Type", "multipart/signed; protocol=\"application/pkcs7-signature\";\r\n\tmicalg=" +
+                                 micalg(result.digest) + ";\r\n\tboundary=\"" + boundary + "\""});
     } else {
         const cms::SignedDataParts der =
             cms::encode_signed_data(signer, options, digest, scratch.size());
@@ -134,7 +135,7 @@ SignResult sign_message(const std::vector<mime::HeaderField>& headers, ByteSourc
         b64.write(der.tail);
         b64.finish();
         result.headers.add.push_back(
-            {"Content-Type", "application/pkcs7-mime; smime-type=signed-data; name=\"smime.p7m\""});
+            {"Content-Type", "application/pkcs7-mime; smime-type=signed-data;\r\n\tname=\"smime.p7m\""});
         result.headers.add.push_back({"Content-Transfer-Encoding", "base64"});
         result.headers.add.push_back(
             {"Content-Disposition", "attachment; filename=\"smime.p7m\""});

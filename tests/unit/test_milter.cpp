@@ -307,7 +307,7 @@ public:
                             {{"Content-Type", "text/plain; charset=utf-8"},
                              {"Content-Transfer-Encoding", "8bit"}});
         CPPUNIT_ASSERT_EQUAL(std::string("sign"), r.outcome.action);
-        CPPUNIT_ASSERT(r.message.find("Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=sha-256") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(r.message, r.message.find("Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\";\r\n\tmicalg=sha-256;\r\n\tboundary=") != std::string::npos);
         CPPUNIT_ASSERT(r.message.find("Content-Transfer-Encoding: 8bit") == std::string::npos);
         CPPUNIT_ASSERT(openssl_verify(r.message).find("alice@acme.example") != std::string::npos);
         for (unsigned char c : r.message) CPPUNIT_ASSERT(c < 0x80);  // 8bit text re-encoded
