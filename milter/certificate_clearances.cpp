@@ -3,14 +3,11 @@
 // constraints are read from the path that validated, never from a certificate off the path.
 #include "milter/certificate_clearances.h"
 
-#include <gnutls/gnutls.h>
-
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "base/error.h"
-#include "base/gnutls_datum.h"
 #include "base/log.h"
 #include "pki/certificate.h"
 #include "policy/clearance_constraints.h"
@@ -24,15 +21,6 @@ namespace {
 constexpr const char* kSubjectDirectoryAttributes = "2.5.29.9";
 
 using smime::cms::ClearanceValue;
-
-// The value of extension `oid`; nullopt when the certificate has none.
-std::optional<Bytes> extension(const pki::Certificate& cert, const char* oid)
-{
-    GnutlsDatum ext;
-    unsigned int critical = 0;
-    if (gnutls_x509_crt_get_extension_by_oid2(cert.get(), oid, 0, &ext.d, &critical) < 0) return std::nullopt;
-    return ext.bytes();
-}
 
 // The constraints of the CA certificates of the certificate's validated path, trust anchor
 // first; a CA without the extension adds nothing. Sets `problem` (and returns nothing) when
@@ -58,7 +46,7 @@ std::vector<std::vector<ClearanceValue>> path_constraints(const pki::Certificate
             problem = "a CA certificate of the path cannot be read";
             return {};
         }
-        const auto value = extension(*ca, smime::cms::oid::kClearanceConstraints);
+        const auto value = pki::extension_value(*ca, smime::cms::oid::kClearanceConstraints);
         if (!value) continue;
         try {
             out.push_back(smime::cms::decode_clearance_constraints(*value));
@@ -79,7 +67,7 @@ policy::DirectoryClearances CertificateClearances::clearances(const EmailAddress
     if (!signer) return out;
     const auto cert = pki::Certificate::parse_der(signer->certificate_der());
     if (!cert) return out;
-    const auto value = extension(*cert, kSubjectDirectoryAttributes);
+    const auto value = pki::extension_value(*cert, kSubjectDirectoryAttributes);
     if (!value) return out;  // no such extension
     auto unreadable = [&](const std::string& why) {
         log::warning("clearance-unreadable", {{"recipient", recipient.str()}, {"source", "certificate"}, {"error", why}});

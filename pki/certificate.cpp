@@ -360,6 +360,14 @@ std::string format_time(std::time_t t)
     return iso8601_utc(t);
 }
 
+std::optional<Bytes> extension_value(const Certificate& cert, const char* oid)
+{
+    GnutlsDatum ext;
+    unsigned critical = 0;
+    if (gnutls_x509_crt_get_extension_by_oid2(cert.get(), oid, 0, &ext.d, &critical) < 0) return std::nullopt;
+    return ext.bytes();
+}
+
 bool is_self_issued(const Certificate& cert)
 {
     gnutls_datum_t issuer{nullptr, 0}, subject{nullptr, 0};

@@ -124,6 +124,9 @@ CertificateFacts facts(const Certificate& cert);
 // self-issued certificate, such as a key rollover's, is exempt from some path rules).
 bool is_self_issued(const Certificate& cert);
 
+// The DER value of the certificate's extension `oid` (dotted); nullopt when it has none.
+std::optional<Bytes> extension_value(const Certificate& cert, const char* oid);
+
 // A certificate as immutable data: its DER and its facts, read once when it is made. It holds
 // no GnuTLS object (GnuTLS does not promise that one gnutls_x509_crt_t may be read by several
 // threads at once), so one instance, and every copy of it (copies share the data), may be read

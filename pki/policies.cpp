@@ -31,17 +31,6 @@ namespace {
 
 constexpr std::size_t kNever = std::numeric_limits<std::size_t>::max();  // a SkipCerts beyond any path
 
-// The DER value of one certificate extension; nullopt when the certificate has none.
-std::optional<Bytes> extension_value(const Certificate& c, const char* oid)
-{
-    gnutls_datum_t ext{nullptr, 0};
-    unsigned critical = 0;
-    if (gnutls_x509_crt_get_extension_by_oid2(c.get(), oid, 0, &ext, &critical) < 0) return std::nullopt;
-    Bytes out(ext.data, ext.data + ext.size);
-    gnutls_free(ext.data);
-    return out;
-}
-
 // SkipCerts ::= INTEGER (0..MAX), as implicitly tagged contents octets. A value that does not
 // read (empty, negative) counts as 0, the strictest reading of an unreadable constraint.
 std::size_t skip_certs(const std::uint8_t* p, std::size_t n)
