@@ -121,7 +121,10 @@ std::size_t HarvestStore::store_intermediates(std::span<const Bytes> ders)
         if (der.size() > pki::max_certificate_size) continue;
         const auto cert = m_memo->get(der);
         if (!cert || !cert->facts().is_ca) continue;
-        const std::string key = hash_part(cert->facts().subject_der) + hash_part(der);
+        const Bytes& fingerprint = cert->facts().sha256_fingerprint;  // SHA-256 of `der`, already made
+        if (fingerprint.size() < kHashPart) continue;
+        const std::string key = hash_part(cert->facts().subject_der) +
+                                std::string(reinterpret_cast<const char*>(fingerprint.data()), kHashPart);
         if (txn.get(m_intermediates_dbi, key)) continue;
         if (entries >= max_intermediates) {
             log::warning("harvest_intermediates_full", {{"limit", std::to_string(max_intermediates)}});
