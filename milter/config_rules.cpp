@@ -266,10 +266,7 @@ policy::Rule load_rule(Loader& L, const toml::table* t, Actions& actions, Config
         L.fail(L.region(t, "strip_trigger"), "strip_trigger needs a subject_tag");
     r.strip_signature = L.boolean(t, kRule, "strip_signature");
     if (t->contains("revocation")) {
-        const std::string mode = L.str(t, kRule, "revocation");
-        if (mode == "off") r.revocation = policy::RevocationMode::Off;
-        else if (mode == "soft-fail") r.revocation = policy::RevocationMode::SoftFail;
-        else if (mode == "hard-fail") r.revocation = policy::RevocationMode::HardFail;
+        if (const auto mode = policy::parse_revocation_mode(L.str(t, kRule, "revocation"))) r.revocation = *mode;
         else L.fail(L.region(t, "revocation"), "revocation must be \"off\", \"soft-fail\" or \"hard-fail\"");
     }
     for (const auto& oid : L.strings(t, kRule, "required_policies")) {

@@ -106,6 +106,24 @@ std::optional<OnMissing> parse_on_missing(std::string_view s)
     return std::nullopt;
 }
 
+const char* revocation_mode_name(RevocationMode m)
+{
+    switch (m) {
+    case RevocationMode::Default: return "default";
+    case RevocationMode::Off: return "off";
+    case RevocationMode::SoftFail: return "soft-fail";
+    case RevocationMode::HardFail: return "hard-fail";
+    }
+    return "default";
+}
+
+std::optional<RevocationMode> parse_revocation_mode(std::string_view s)
+{
+    for (RevocationMode m : {RevocationMode::Off, RevocationMode::SoftFail, RevocationMode::HardFail})
+        if (s == revocation_mode_name(m)) return m;
+    return std::nullopt;
+}
+
 namespace {
 
 // "aes-256-gcm" and "aes256-gcm" name the same thing.
@@ -203,9 +221,7 @@ std::string describe(const Treatment& t, Direction d)
             s += std::string(" on_missing=") + on_missing_name(t.on_missing);
         for (const auto& oid : t.required_policies) s += " required_policy=" + oid;
         if (t.strip_signature) s += " strip_signature=yes";
-        if (t.revocation != RevocationMode::Default)
-            s += std::string(" revocation=") +
-                 (t.revocation == RevocationMode::Off ? "off" : t.revocation == RevocationMode::SoftFail ? "soft-fail" : "hard-fail");
+        if (t.revocation != RevocationMode::Default) s += std::string(" revocation=") + revocation_mode_name(t.revocation);
         if (t.answer_receipts)
             s += " answer_receipts=yes" + (t.receipt_identity.empty() ? "" : " receipt_identity=" + t.receipt_identity);
         return s;

@@ -37,6 +37,7 @@ const char* sign_mode_name(SignMode m);
 const char* encrypt_mode_name(EncryptMode m);
 const char* encrypt_target_name(EncryptTarget t);
 const char* on_missing_name(OnMissing m);
+const char* revocation_mode_name(RevocationMode m);  // "default", "off", "soft-fail", "hard-fail"
 const char* cipher_name(Cipher c);
 const char* cipher_floor_name(CipherFloor f);
 std::optional<Direction> parse_direction(std::string_view s);  // "inbound"/"in", "outbound"/"out"
@@ -45,6 +46,7 @@ std::optional<EncryptMode> parse_encrypt_mode(std::string_view s);
 // "recipient" or "domain" (an address is handled by the caller: EncryptTarget::Address).
 std::optional<EncryptTarget> parse_encrypt_target(std::string_view s);
 std::optional<OnMissing> parse_on_missing(std::string_view s);
+std::optional<RevocationMode> parse_revocation_mode(std::string_view s);  // "off", "soft-fail", "hard-fail"
 // "auto", "aes256-gcm", "aes128-gcm", "aes256-cbc", "aes128-cbc" ("aes-256-gcm" too),
 // "chacha20-poly1305".
 std::optional<Cipher> parse_cipher(std::string_view s);
