@@ -1,6 +1,7 @@
 // ASCII case handling for protocol text (header field names, addresses, domains, tags):
 // locale-independent, unlike std::tolower, whose answer follows the process's C locale.
 #pragma once
+#include <algorithm>
 #include <string>
 #include <string_view>
 
@@ -34,6 +35,13 @@ constexpr bool iequals(std::string_view a, std::string_view b)
     for (std::size_t i = 0; i < a.size(); ++i)
         if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
     return true;
+}
+
+// Printable ASCII (space to '~'), not empty, at most `max` octets: text from a peer that may
+// be copied into a header field we write (no line break or control character reaches it).
+inline bool plain_printable(std::string_view s, std::size_t max)
+{
+    return !s.empty() && s.size() <= max && std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
 }
 
 }  // namespace ssm

@@ -1,6 +1,6 @@
 // Receipts the gateway answers itself; see receipt_answer.h. Inputs are a
 // peer's signed attributes (decoded by smime/cms/receipt's bounded decoders)
-// and header fields; only values that pass is_plain() reach the receipt's
+// and header fields; only values that pass plain_printable() reach the receipt's
 // header.
 #include "milter/receipt_answer.h"
 
@@ -29,15 +29,6 @@ const Bytes* attribute(const smime::cms::SignerVerification& s, const char* oid)
     for (const auto& [o, v] : s.signed_attributes)
         if (o == oid) return &v;
     return nullptr;
-}
-
-// A header value we may copy from a peer's message: printable ASCII (spaces
-// allowed) and bounded, so no line break or control character can reach the
-// receipt's header.
-bool is_plain(const std::string& s, std::size_t max)
-{
-    return !s.empty() && s.size() <= max &&
-           std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
 }
 
 std::string trimmed(std::string s)
@@ -135,14 +126,14 @@ Bytes receipt_message(const std::string& identity, const std::vector<std::string
     std::string to_field;
     for (const auto& a : to) to_field += (to_field.empty() ? "" : ", ") + a;
     field("To", to_field);
-    field("Subject", is_plain(original_subject, 200) ? "Signed receipt: " + original_subject : "Signed receipt");
+    field("Subject", plain_printable(original_subject, 200) ? "Signed receipt: " + original_subject : "Signed receipt");
     field("Date", utc_time(now, "%a, %d %b %Y %H:%M:%S +0000"));  // RFC 5322 §3.3
     const Bytes nonce = smime::cms::new_content_identifier();
     const auto at = identity.rfind('@');
     field("Message-ID", "<receipt." + to_hex(ByteView(nonce).first(16)) + "@" + identity.substr(at + 1) + ">");
     // Only a well-formed msg-id ("<...>", one token) is repeated: it is the
     // peer's text.
-    if (is_plain(original_message_id, 250) && original_message_id.front() == '<' && original_message_id.back() == '>' &&
+    if (plain_printable(original_message_id, 250) && original_message_id.front() == '<' && original_message_id.back() == '>' &&
         original_message_id.find(' ') == std::string::npos) {
         field("In-Reply-To", original_message_id);
         field("References", original_message_id);
