@@ -328,6 +328,31 @@ bool send_copies(SMFICTX* ctx, ConnectionContext& c, const MessageOutcome& out)
     return true;
 }
 
+// Recipients returned to the sender (PRODUCT §2.4, rule no_certificate = "return"): the notice
+// goes to the reinjection listener from the null sender, then the recipients come off this
+// message. Any failure defers the whole message (451): nothing is lost, and a recipient that
+// must not get the message in clear never does.
+bool return_to_sender(SMFICTX* ctx, ConnectionContext& c, const MessageOutcome& out)
+{
+    try {
+        auto notice = c.message->return_notice(out);
+        submit_copy(c.snapshot->config->reinjection, "", {c.message->sender_text()}, *notice);
+    } catch (const Error& e) {
+        log::warning("return-notice-failed", {{"to", c.message->sender_text()}, {"error", e.what()}});
+        return false;
+    }
+    for (const auto& r : out.returned) {
+        std::string rcpt = "<" + r.recipient + ">";
+        if (smfi_delrcpt(ctx, rcpt.data()) != MI_SUCCESS) {
+            // The notice went out already; the recipient must still not get the message.
+            log::error("return-delrcpt-failed", {{"rcpt", r.recipient}});
+            return false;
+        }
+    }
+    log::info("returned", {{"to", c.message->sender_text()}, {"recipients", std::to_string(out.returned.size())}});
+    return true;
+}
+
 // The envelope of an expanded list (PRODUCT §4.3): the list out, the members in. A failure
 // defers the whole message, whose changes the MTA then discards.
 bool change_recipients(SMFICTX* ctx, const MessageOutcome& out)
@@ -369,7 +394,12 @@ sfsistat on_eom(SMFICTX* ctx) noexcept
             out.reply = reply_for(Failure::Temporary, "the split-off copies could not be reinjected");
             out.action = "tempfail";
         }
-        if (out.reply.verdict == Verdict::Accept && out.header_edit) {
+        if (out.reply.verdict == Verdict::Accept && !out.returned.empty() && !return_to_sender(ctx, *c, out)) {
+            out.reply = reply_for(Failure::Temporary, "the return notice could not be reinjected");
+            out.action = "tempfail";
+        }
+        if (out.reply.verdict == Verdict::Accept && out.discard) status = SMFIS_DISCARD;
+        if (out.reply.verdict == Verdict::Accept && !out.discard && out.header_edit) {
             if (!rewrite(ctx, *out.header_edit, out.new_body.get())) {
                 out.reply = reply_for(Failure::Temporary, "the MTA refused the rewritten message");
                 out.action = "tempfail";

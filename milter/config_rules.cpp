@@ -63,8 +63,8 @@ std::vector<policy::OwnDomain> load_domains(Loader& L, const toml::node* node)
 // else the key table's default.
 class Actions {
 public:
-    Actions(Loader& L, const toml::table* policy_table, const policy::LabelPolicy& labels)
-        : m_L(L), m_policy(policy_table), m_labels(labels)
+    Actions(Loader& L, const toml::table* policy_table, const policy::LabelPolicy& labels, bool reinjection)
+        : m_L(L), m_policy(policy_table), m_labels(labels), m_reinjection(reinjection)
     {
     }
 
@@ -102,6 +102,12 @@ public:
             fail(rule, "cipher", std::string("cipher ") + policy::cipher_name(t.cipher) +
                                      " is weaker than minimum_cipher " +
                                      policy::cipher_floor_name(t.minimum_cipher));
+        auto no_certificate = policy::parse_on_no_certificate(text(rule, "no_certificate"));
+        if (!no_certificate) fail(rule, "no_certificate", "no_certificate must be \"reject\" or \"return\"");
+        t.no_certificate = *no_certificate;
+        // The explanation leaves as a message of its own, which only [reinjection] can send.
+        if (t.no_certificate == policy::OnNoCertificate::Return && !m_reinjection)
+            fail(rule, "no_certificate", "no_certificate = \"return\" needs [reinjection] address");
         if (auto hp = node(rule, "header_protection"); hp && hp.is_boolean())
             t.header_protection = hp.value_or(true);
         t.require_signature = node(rule, "require_signature").value_or(false);
@@ -164,6 +170,7 @@ private:
     Loader& m_L;
     const toml::table* m_policy;
     const policy::LabelPolicy& m_labels;
+    bool m_reinjection;
 };
 
 std::filesystem::path base_dir(const std::string& config_path)
@@ -284,7 +291,7 @@ policy::Rule load_rule(Loader& L, const toml::table* t, Actions& actions, Config
 void load_policy(Loader& L, const toml::table& root, Config& c)
 {
     const toml::table* policy_table = subtable(root, kPolicy);
-    Actions actions(L, policy_table, c.labels);
+    Actions actions(L, policy_table, c.labels, c.reinjection.enabled());
     policy::Treatment defaults;
     actions.load(nullptr, defaults);
 

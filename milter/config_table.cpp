@@ -220,6 +220,8 @@ constexpr std::array kKeys = {
             "Default of the rules' require_encryption."},
     KeySpec{"policy", "on_missing", K::String, "\"reject\"", false, true,
             "Default of the rules' on_missing: reject or tag."},
+    KeySpec{"policy", "no_certificate", K::String, "\"reject\"", false, true,
+            "Default of the rules' no_certificate: reject or return."},
     KeySpec{"policy", "security_label", K::String, "", false, true,
             "Default of the rules' security_label; absent: no default label."},
     KeySpec{"policy", "receipt_request", K::String, "\"none\"", false, true,
@@ -300,6 +302,12 @@ constexpr std::array kKeys = {
             "Inbound: the partner's mail must carry a valid signature."},
     KeySpec{"rule[]", "require_encryption", K::Boolean, "", false, true,
             "Inbound: the partner's mail must arrive encrypted."},
+    KeySpec{"rule[]", "no_certificate", K::String, "", false, true,
+            "Outbound, with encrypt = mandatory: a recipient without a usable certificate is "
+            "refused at RCPT (reject: 550 5.7.1), or accepted and the message returned to its "
+            "sender with the reason (return: a delivery status notification through "
+            "[reinjection], which it needs; the other recipients get the message; a message "
+            "from the null sender is refused instead). Absent: [policy] no_certificate."},
     KeySpec{"rule[]", "on_missing", K::String, "", false, true,
             "Inbound mail lacking what the rule requires: reject (550 5.7.1) or tag "
             "(X-SSM-Policy header); absent: [policy] on_missing."},

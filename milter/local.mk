@@ -22,7 +22,7 @@ milter_libssm_milter_a_SOURCES = \
 	milter/daemon.h milter/callbacks.cpp \
 	milter/reload.h milter/reload.cpp \
 	milter/service_notify.h milter/service_notify.cpp \
-	milter/reinjection.h milter/reinjection.cpp \
+	milter/reinjection.h milter/reinjection.cpp milter/return_notice.h milter/return_notice.cpp \
 	milter/metrics_http.h milter/metrics_http.cpp
 
 sbin_PROGRAMS += ssm-milter

@@ -85,6 +85,7 @@ Reply MessageProcessor::mail_from(std::string_view sender, std::string_view auth
     m_context.client = m_conn.client_address;
     m_context.auth_user = std::string(auth_authen);
     m_have_sender = true;
+    m_arrival = std::time(nullptr);
     m_recipients.clear();
     m_effective.reset();
     m_list = nullptr;
@@ -154,13 +155,23 @@ Reply MessageProcessor::look_up(Recipient& r, bool at_rcpt)
     }
     if (mode != policy::EncryptMode::Mandatory) return Reply::proceed();
     const std::string why = r.rejected_reasons.empty() ? "none found" : r.rejected_reasons.front();
+    Reply refusal = Reply::reject("550", "5.7.1",
+                                  "encryption required for " + r.address->str() +
+                                      (at_rcpt ? std::string() : " by " + r.plan.trigger) +
+                                      " but no usable certificate for " + owner->str() + " (" + why + ")");
+    // Returned to the sender instead (PRODUCT §2.4) — never a message from the null sender (a
+    // notice itself: no loop); the configuration refuses "return" without [reinjection].
+    if (r.plan.treatment.no_certificate == policy::OnNoCertificate::Return && !m_sender_text.empty() &&
+        m_config->reinjection.enabled()) {
+        r.returned = refusal.str();
+        log::notice("rcpt-returned", {{"rcpt", r.address->str()}, {"rule", r.plan.rule_name}, {"trigger", r.plan.trigger},
+                                      {"certificate_for", owner->str()}, {"reason", why}});
+        return Reply::proceed();
+    }
     if (!at_rcpt)  // at RCPT, rcpt_to logs the refusal (rcpt-refused) with this reason in it
         log::notice("message-reject", {{"rcpt", r.address->str()}, {"rule", r.plan.rule_name}, {"trigger", r.plan.trigger},
                                        {"certificate_for", owner->str()}, {"reason", why}});
-    return Reply::reject("550", "5.7.1",
-                         "encryption required for " + r.address->str() +
-                             (at_rcpt ? std::string() : " by " + r.plan.trigger) +
-                             " but no usable certificate for " + owner->str() + " (" + why + ")");
+    return refusal;
 }
 
 Reply MessageProcessor::check_token(const Recipient& r)
@@ -204,6 +215,7 @@ Reply MessageProcessor::rcpt_to(std::string_view recipient)
             return reply_for(e.failure(), e.what());
         }
         if (Reply l = look_up(r, true); l.verdict != Verdict::Continue) return l;
+        if (!r.returned.empty()) return Reply::proceed();  // not part of this message
         if (Reply t = check_token(r); t.verdict != Verdict::Continue) return t;
         const Effective e = effective(r);
         if (m_effective && !(*m_effective == e)) {
@@ -257,6 +269,7 @@ Reply MessageProcessor::end_of_headers()
             log::info("replan", {{"rcpt", r.address->str()}, {"rule", r.plan.rule_name},
                                  {"trigger", r.plan.trigger}});
             if (Reply l = look_up(r, false); l.verdict != Verdict::Continue) return *m_headers_reply = l;
+            if (!r.returned.empty()) continue;  // leaves the message: returned to the sender
             if (Reply t = check_token(r); t.verdict != Verdict::Continue) return *m_headers_reply = t;
         }
         const Effective e = effective(r);

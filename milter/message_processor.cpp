@@ -508,6 +508,7 @@ MessageOutcome MessageProcessor::end_of_message()
             }
             out.copies = split_copies();
             if (!out.copies.empty()) out.detail += " split=" + std::to_string(out.copies.size());
+            add_returned(out);
             remove_markers(out);
         }
         return out;

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <chrono>
+#include <ctime>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,6 +19,7 @@
 #include "milter/config.h"
 #include "milter/key_source.h"
 #include "milter/reply.h"
+#include "milter/return_notice.h"
 #include "milter/receipt_answer.h"
 #include "milter/receipts.h"
 #include "milter/security_labels.h"
@@ -58,6 +60,12 @@ struct MessageOutcome {
     // as given in RCPT TO, without angle brackets. Applied only when the reply is Accept.
     std::vector<std::string> remove_recipients;
     std::vector<std::string> add_recipients;
+    // Recipients returned to the sender (PRODUCT §2.4, rule no_certificate = "return"): the
+    // caller submits the notice (MessageProcessor::return_notice) through [reinjection], then
+    // removes them; `discard`: nobody else is left, the MTA discards the message. Accept only.
+    std::vector<ReturnedRecipient> returned;
+    std::string return_marker;  // the X-SSM-Reinjected value for the notice's envelope
+    bool discard = false;
 };
 
 // The content encryption and key transport for `certs` as outbound encryption chooses them
@@ -107,13 +115,20 @@ public:
         // Accepted at RCPT but with a treatment this message cannot carry: it leaves in a
         // reinjected copy at end of message ([reinjection] on) and is not part of this one.
         bool split_off = false;
-        bool accepted() const { return reply.verdict == Verdict::Continue && !split_off; }
+        // Accepted at RCPT although encryption is mandatory and no certificate is usable (rule
+        // no_certificate = "return"): not part of the message; its sender gets it back with
+        // this refusal ("550 5.7.1 ...") in a notice.
+        std::string returned;
+        bool accepted() const { return reply.verdict == Verdict::Continue && !split_off && returned.empty(); }
     };
     const std::vector<Recipient>& recipients() const { return m_recipients; }
 
     // The original message as received (header fields and body) with `marker` as a first
     // X-SSM-Reinjected field: what a reinjected copy carries. Valid while this object lives.
     std::unique_ptr<ByteSource> copy_source(const std::string& marker) const;
+    // The notice returning the message to its sender for `out.returned` (see return_notice.h),
+    // the original message inside. Valid while this object lives.
+    std::unique_ptr<ByteSource> return_notice(const MessageOutcome& out) const;
     // The body as received (empty before MAIL). Valid while this object lives.
     std::unique_ptr<ByteSource> body_source() const;
     // Whether this message is a copy this gateway reinjected (valid marker for its envelope);
@@ -167,6 +182,8 @@ private:
     void recognise_reinjected_copy();
     // The copies for split-off recipients, one per treatment (marker made now).
     std::vector<MessageOutcome::Copy> split_copies() const;
+    // The recipients returned to the sender, with the notice's marker (end of message).
+    void add_returned(MessageOutcome& out) const;
     // Removes every X-SSM-Reinjected field from the delivered message (ours or forged).
     void remove_markers(MessageOutcome& out) const;
 
@@ -191,6 +208,7 @@ private:
     // Line facts of an outbound body, gathered while it is spooled (see smime/protect.h).
     std::optional<smime::mime::BodyFacts> m_body_facts;
     bool m_too_large = false;
+    std::time_t m_arrival = 0;  // MAIL FROM, for the Arrival-Date of a return notice
 };
 
 }  // namespace ssm::milter

@@ -7,6 +7,7 @@
 #include "base/ascii.h"
 #include "base/log.h"
 #include "milter/message_processor.h"
+#include "smime/cms/secret_bytes.h"
 
 namespace ssm::milter {
 
@@ -18,30 +19,47 @@ bool is_marker(const smime::mime::HeaderField& f)
 }
 
 // The header block bytes then the body: one sequential source over both.
+// The header block bytes, the body, then `tail` (a return notice's closing delimiter): one
+// sequential source over them.
 class CopySource final : public ByteSource {
 public:
-    CopySource(Bytes head, std::unique_ptr<ByteSource> body) : m_head(std::move(head)), m_body(std::move(body)) {}
+    CopySource(Bytes head, std::unique_ptr<ByteSource> body, Bytes tail = {})
+        : m_head(std::move(head)), m_body(std::move(body)), m_tail(std::move(tail))
+    {
+    }
     std::size_t read(std::span<std::uint8_t> buf) override
     {
-        if (m_pos < m_head.size()) {
-            const std::size_t n = std::min(buf.size(), m_head.size() - m_pos);
-            std::copy_n(m_head.begin() + static_cast<std::ptrdiff_t>(m_pos), n, buf.begin());
-            m_pos += n;
-            return n;
+        if (m_pos < m_head.size()) return copy_from(m_head, m_pos, buf);
+        if (m_body && !m_body_done) {
+            if (const std::size_t n = m_body->read(buf); n > 0) return n;
+            m_body_done = true;
         }
-        return m_body ? m_body->read(buf) : 0;
+        return copy_from(m_tail, m_tail_pos, buf);
     }
     void rewind() override
     {
         m_pos = 0;
+        m_tail_pos = 0;
+        m_body_done = false;
         if (m_body) m_body->rewind();
     }
-    std::uint64_t size() const override { return m_head.size() + (m_body ? m_body->size() : 0); }
+    std::uint64_t size() const override { return m_head.size() + (m_body ? m_body->size() : 0) + m_tail.size(); }
 
 private:
+    static std::size_t copy_from(const Bytes& from, std::size_t& pos, std::span<std::uint8_t> buf)
+    {
+        const std::size_t n = std::min(buf.size(), from.size() - pos);
+        std::copy_n(from.begin() + static_cast<std::ptrdiff_t>(pos), n, buf.begin());
+        pos += n;
+        return n;
+    }
+
     Bytes m_head;
     std::size_t m_pos = 0;
     std::unique_ptr<ByteSource> m_body;
+    bool m_body_done = false;
+    Bytes m_tail;
+    std::size_t m_tail_pos = 0;
 };
 
 }  // namespace
@@ -88,6 +106,44 @@ std::vector<MessageOutcome::Copy> MessageProcessor::split_copies() const
         copies.push_back(std::move(copy));
     }
     return copies;
+}
+
+void MessageProcessor::add_returned(MessageOutcome& out) const
+{
+    for (const auto& r : m_recipients)
+        if (!r.returned.empty() && r.reply.verdict == Verdict::Continue) out.returned.push_back({r.text, r.returned});
+    if (out.returned.empty()) return;
+    out.return_marker = make_reinjection_marker(m_config->reinjection, "", {m_sender_text}, std::time(nullptr));
+    out.detail += " returned=" + std::to_string(out.returned.size());
+    // Nobody left in this message (the others, if any, leave in copies): nothing to deliver.
+    if (recipient_count() == 0) {
+        out.discard = true;
+        out.action = "returned";
+    }
+}
+
+std::unique_ptr<ByteSource> MessageProcessor::return_notice(const MessageOutcome& out) const
+{
+    ReturnNotice n;
+    n.reporting_host = m_config->milter.authserv_id.empty() ? "localhost" : m_config->milter.authserv_id;
+    n.to = m_sender_text;
+    n.recipients = out.returned;
+    if (const auto* f = smime::mime::find_field(m_headers, "Subject")) n.original_subject = f->value;
+    if (const auto* f = smime::mime::find_field(m_headers, "Message-ID")) n.original_message_id = f->value;
+    n.others_delivered = !out.discard || !out.copies.empty();
+    n.eight_bit = m_body_facts && (m_body_facts->facts().has_8bit || m_body_facts->facts().has_nul);
+    for (const auto& f : m_headers)
+        for (const char ch : f.name + f.value) n.eight_bit = n.eight_bit || static_cast<unsigned char>(ch) >= 0x80;
+    n.marker = out.return_marker;
+    n.arrival = m_arrival;
+    std::uint8_t nonce[16];
+    smime::cms::random_bytes(nonce, sizeof nonce);
+    const ReturnNoticeText text = make_return_notice(n, to_hex(ByteView(nonce, sizeof nonce)), std::time(nullptr));
+    MemorySink head;
+    head.write(text.head);
+    for (const auto& f : m_headers) smime::mime::write_header_field(head, f);
+    head.write(ByteView(reinterpret_cast<const std::uint8_t*>("\r\n"), 2));
+    return std::make_unique<CopySource>(head.data(), m_body ? m_body->reader() : nullptr, text.tail);
 }
 
 void MessageProcessor::remove_markers(MessageOutcome& out) const

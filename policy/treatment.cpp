@@ -44,6 +44,11 @@ const char* on_missing_name(OnMissing m)
     return m == OnMissing::Reject ? "reject" : "tag";
 }
 
+const char* on_no_certificate_name(OnNoCertificate n)
+{
+    return n == OnNoCertificate::Reject ? "reject" : "return";
+}
+
 const char* cipher_name(Cipher c)
 {
     switch (c) {
@@ -103,6 +108,13 @@ std::optional<OnMissing> parse_on_missing(std::string_view s)
 {
     if (s == "reject") return OnMissing::Reject;
     if (s == "tag") return OnMissing::Tag;
+    return std::nullopt;
+}
+
+std::optional<OnNoCertificate> parse_on_no_certificate(std::string_view s)
+{
+    if (s == "reject") return OnNoCertificate::Reject;
+    if (s == "return") return OnNoCertificate::Return;
     return std::nullopt;
 }
 
@@ -236,6 +248,8 @@ std::string describe(const Treatment& t, Direction d)
         if (t.cipher != Cipher::Default) s += std::string(" cipher=") + cipher_name(t.cipher);
         if (t.minimum_cipher != CipherFloor::None)
             s += std::string(" minimum_cipher=") + cipher_floor_name(t.minimum_cipher);
+        if (t.encrypt == EncryptMode::Mandatory && t.no_certificate != OnNoCertificate::Reject)
+            s += std::string(" no_certificate=") + on_no_certificate_name(t.no_certificate);
         if (t.header_protection)
             s += std::string(" header_protection=") + (*t.header_protection ? "yes" : "no");
     }

@@ -16,6 +16,11 @@ enum class SignMode { Sender, Domain, None };
 enum class EncryptMode { Mandatory, Opportunistic, Never };
 // What happens to inbound mail that lacks a required signature or encryption (§3.5).
 enum class OnMissing { Reject, Tag };
+// Outbound: a recipient for whom encryption is mandatory and no usable certificate is found
+// (PRODUCT §2.4): its RCPT is refused (550 5.7.1), or it is accepted and the message returned
+// to the sender with an explanation (a delivery status notification through [reinjection]),
+// the other recipients getting the message as planned.
+enum class OnNoCertificate { Reject, Return };
 // Revocation checking of a partner's signer certificates (PRODUCT §7: soft-fail or hard-fail
 // per policy); Default: [pki] revocation.
 enum class RevocationMode { Default, Off, SoftFail, HardFail };
@@ -37,6 +42,7 @@ const char* sign_mode_name(SignMode m);
 const char* encrypt_mode_name(EncryptMode m);
 const char* encrypt_target_name(EncryptTarget t);
 const char* on_missing_name(OnMissing m);
+const char* on_no_certificate_name(OnNoCertificate n);  // "reject", "return"
 const char* revocation_mode_name(RevocationMode m);  // "default", "off", "soft-fail", "hard-fail"
 const char* cipher_name(Cipher c);
 const char* cipher_floor_name(CipherFloor f);
@@ -46,6 +52,7 @@ std::optional<EncryptMode> parse_encrypt_mode(std::string_view s);
 // "recipient" or "domain" (an address is handled by the caller: EncryptTarget::Address).
 std::optional<EncryptTarget> parse_encrypt_target(std::string_view s);
 std::optional<OnMissing> parse_on_missing(std::string_view s);
+std::optional<OnNoCertificate> parse_on_no_certificate(std::string_view s);  // "reject", "return"
 std::optional<RevocationMode> parse_revocation_mode(std::string_view s);  // "off", "soft-fail", "hard-fail"
 // "auto", "aes256-gcm", "aes128-gcm", "aes256-cbc", "aes128-cbc" ("aes-256-gcm" too),
 // "chacha20-poly1305".
@@ -74,6 +81,7 @@ struct Treatment {
     std::string encrypt_to_address;  // EncryptTarget::Address (lower case)
     Cipher cipher = Cipher::Default;
     CipherFloor minimum_cipher = CipherFloor::None;
+    OnNoCertificate no_certificate = OnNoCertificate::Reject;  // with EncryptMode::Mandatory
     std::optional<bool> header_protection;  // unset: [encryption] header_protection
     bool strip_trigger = false;             // remove the matched Subject tag
     // Outbound: the [[security_label]] signed in when the MUA gave no SIO-Label (§4.1).

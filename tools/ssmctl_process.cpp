@@ -263,6 +263,15 @@ int process_command(const milter::Config& config, std::shared_ptr<const milter::
                          "(not sent by ssmctl; the output below is the message for the others)\n",
                          rcpts.c_str());
         }
+        for (const auto& r : out.returned)
+            std::fprintf(stderr, "returned: %s goes back to the sender: %s\n", r.recipient.c_str(), r.reply.c_str());
+        if (!out.returned.empty())
+            std::fprintf(stderr, "return: a notice with the message would go to <%s> through [reinjection] "
+                         "(not sent by ssmctl)\n", proc.sender_text().c_str());
+        if (out.discard) {
+            std::fprintf(stderr, "discard: no recipient is left; the MTA would discard the message\n");
+            return 0;
+        }
         for (const auto& receipt : out.receipts) {
             std::string rcpts;
             for (const auto& r : receipt.to) rcpts += (rcpts.empty() ? "" : ",") + r;

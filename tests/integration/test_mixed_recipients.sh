@@ -124,4 +124,95 @@ rc=0
 if [ "$rc" = 0 ] && grep -q '^rcpt: someone@elsewhere.example refused: 452 4.5.3' "$WORK/defer.err" &&
    grep -q 'smime-type=enveloped-data' "$WORK/out/defer.eml"; then pass mixed-ssmctl-process-refused-rcpt
 else fail mixed-ssmctl-process-refused-rcpt "exit $rc: $(tr '\n' ' ' <"$WORK/defer.err" | cut -c1-300)"; fi
+
+# --- no usable certificate, rule no_certificate = "return" (PRODUCT §2.4) -------------------
+# nobody@partner.example has no certificate: instead of 550 at RCPT the message is accepted,
+# dave gets it encrypted, and alice gets a delivery status notification from the null sender
+# with her message attached; nobody never receives anything. Alone, the message is discarded.
+stop_milter
+rm -f "$SINK_DIR"/*
+RULES='[[rule]]
+name = "partners must be encrypted, else returned"
+direction = "outbound"
+to = ["*@partner.example"]
+sign = "sender"
+encrypt = "mandatory"
+no_certificate = "return"
+
+[[rule]]
+name = "others: signed"
+direction = "outbound"
+sign = "sender"
+encrypt = "never"'
+config ret "$REINJECT_PORT"
+start_milter "$WORK/ret.toml" || fatal mixed-setup "ssm-milter (return) did not start"
+printf 'From: Alice <alice@acme.example>\r\nTo: dave@partner.example, nobody@partner.example\r\nSubject: figures for the partner\r\nMessage-ID: <return-1@acme.example>\r\n\r\nthe figures\r\n' >"$WORK/ret.eml"
+# check_notice FILE EXPECTED_RECIPIENT...: a multipart/report naming exactly these recipients,
+# with the original message attached (Python's email package reads it independently).
+check_notice() {
+  python3 - "$@" <<'PY'
+import email, email.policy, sys
+top = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=email.policy.compat32)
+want = sorted(sys.argv[2:])
+assert top['To'].strip() == '<alice@acme.example>', top['To']
+assert 'X-SSM-Reinjected' not in top
+# The notice passes the milter like any outbound message: here the domain key signs it.
+msg = top.get_payload()[0] if top.get_content_type() == 'multipart/signed' else top
+assert msg.get_content_type() == 'multipart/report', msg.get_content_type()
+assert msg.get_param('report-type') == 'delivery-status'
+parts = msg.get_payload()
+assert [p.get_content_type() for p in parts] == ['text/plain', 'message/delivery-status', 'message/rfc822'], [p.get_content_type() for p in parts]
+blocks = parts[1].get_payload()   # the per-message block, then one per recipient
+got = sorted(b['Final-Recipient'].split(';', 1)[1].strip() for b in blocks[1:])
+assert got == want, got
+for b in blocks[1:]:
+    assert b['Action'] == 'failed' and b['Status'] == '5.7.1', (b['Action'], b['Status'])
+    assert 'encryption required' in b['Diagnostic-Code'], b['Diagnostic-Code']
+original = parts[2].get_payload()[0]
+assert original['Subject'] == 'figures for the partner', original['Subject']
+assert original.get_payload().strip() == 'the figures', original.get_payload()
+PY
+}
+send_mail "$PF2_PORT" alice@acme.example dave@partner.example,nobody@partner.example "$WORK/ret.eml"
+rc=$?
+if [ "$rc" -eq 0 ] && wait_for_delivery 2 60; then pass return-accepted-at-rcpt
+else fail return-accepted-at-rcpt "rc $rc reply '$SMTP_REPLY', $(sink_count) delivered"; fi
+notice= dave_file= bad_rcpt=
+for f in $(sink_files); do
+  sink_rcpts "$f" | grep -qi 'nobody@partner.example' && bad_rcpt=$f
+  if sink_rcpts "$f" | grep -qi 'alice@acme.example'; then notice=$f; fi
+  if sink_rcpts "$f" | grep -qi 'dave@partner.example'; then dave_file=$f; fi
+done
+[ -z "$bad_rcpt" ] && pass return-never-delivered-to-unencryptable || fail return-never-delivered-to-unencryptable "$bad_rcpt"
+if [ -n "$dave_file" ] && sink_message "$dave_file" "$WORK/out/ret-dave.eml" && smime_envelope "$WORK/out/ret-dave.eml" "$WORK/out/ret-dave.p7m" \
+   && decrypt_openssl "$WORK/out/ret-dave.p7m" dave "$WORK/out/ret-dave.plain" \
+   && verify_openssl "$WORK/out/ret-dave.plain" alice@acme.example; then pass return-others-encrypted
+else fail return-others-encrypted "${PEER_DETAIL:-dave got nothing}"; fi
+if [ -n "$notice" ] && grep -q '^X-Mail-Args: <>' "$notice" && sink_message "$notice" "$WORK/out/notice.eml" \
+   && check_notice "$WORK/out/notice.eml" nobody@partner.example 2>"$WORK/notice.err"; then pass return-notice-to-sender
+else fail return-notice-to-sender "$(head -c 300 "$WORK/notice.err" 2>/dev/null) ${notice:-no notice for alice}"; fi
+grep -q 'rcpt-returned rcpt=nobody@partner.example' "$WORK/milter.log" && grep -q ' returned to=alice@acme.example recipients=1' "$WORK/milter.log" \
+  && pass return-logged || fail return-logged "no rcpt-returned/returned log lines"
+# Every recipient returned: only the notice is delivered, the message itself is discarded.
+rm -f "$SINK_DIR"/*
+send_mail "$PF2_PORT" alice@acme.example nobody@partner.example "$WORK/ret.eml"
+rc=$?
+wait_for_delivery 1 60
+sleep 1
+f=$(sink_files | head -n 1)
+if [ "$rc" -eq 0 ] && [ "$(sink_count)" -eq 1 ] && sink_rcpts "$f" | grep -qi 'alice@acme.example' \
+   && grep -q 'action=returned' "$WORK/milter.log" && grep -q 'milter triggers DISCARD' "$PF2/maillog"; then
+  pass return-alone-discarded
+else fail return-alone-discarded "rc $rc, $(sink_count) delivered, postfix: $(grep -c 'DISCARD' "$PF2/maillog") discards"; fi
+# The null sender cannot be returned to: its RCPT is refused as before.
+out=$(python3 "$SSM_SRCDIR/tests/integration/smtp_rcpt.py" "$PF2_PORT" "" "$WORK/ret.eml" nobody@partner.example 2>&1)
+case "$out" in *"RCPT nobody@partner.example 550 5.7.1"*) pass return-null-sender-refused ;;
+  *) fail return-null-sender-refused "$(echo "$out" | tr '\n' ' ' | cut -c1-300)" ;; esac
+# ssmctl process says what the milter would do.
+"$SSM_BUILDDIR/ssmctl" -c "$WORK/ret.toml" process --direction out --from alice@acme.example \
+  --to nobody@partner.example <"$WORK/ret.eml" >"$WORK/out/ret-ssmctl.eml" 2>"$WORK/ret-ssmctl.err"
+rc=$?
+if [ "$rc" = 0 ] && grep -q '^returned: nobody@partner.example goes back to the sender: 550 5.7.1' "$WORK/ret-ssmctl.err" \
+   && grep -q '^discard: ' "$WORK/ret-ssmctl.err" && [ ! -s "$WORK/out/ret-ssmctl.eml" ]; then pass return-ssmctl-process
+else fail return-ssmctl-process "exit $rc: $(tr '\n' ' ' <"$WORK/ret-ssmctl.err" | cut -c1-300)"; fi
 exit $((_ssm_failures > 0))

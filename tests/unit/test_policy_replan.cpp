@@ -80,6 +80,7 @@ struct Run {
     MessageOutcome outcome;
     std::string message;  // as the MTA would deliver it (when rewritten)
     std::string subject;  // the delivered top-level Subject
+    std::string notice;   // the return notice, when recipients were returned
 };
 
 Run run(const std::shared_ptr<const Config>& cfg, KeySource& keys, const std::string& from,
@@ -98,6 +99,11 @@ Run run(const std::shared_ptr<const Config>& cfg, KeySource& keys, const std::st
     r.headers = p.end_of_headers();
     p.body(as_bytes(std::string("the figures\r\n")));
     r.outcome = p.end_of_message();
+    if (!r.outcome.returned.empty()) {
+        MemorySink notice;
+        copy_stream(*p.return_notice(r.outcome), notice);
+        r.notice = notice.str();
+    }
     r.subject = subject;
     if (r.outcome.header_edit) {
         for (const auto& c : r.outcome.header_edit->change)
@@ -162,6 +168,11 @@ class PolicyReplanTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(cipher_preference_and_floor);
     CPPUNIT_TEST(header_protection_per_rule);
     CPPUNIT_TEST(different_ciphers_are_deferred_at_rcpt);
+    CPPUNIT_TEST(no_certificate_return_keeps_the_others);
+    CPPUNIT_TEST(no_certificate_return_alone_discards);
+    CPPUNIT_TEST(no_certificate_return_never_for_null_sender);
+    CPPUNIT_TEST(no_certificate_return_after_trigger);
+    CPPUNIT_TEST(no_certificate_return_needs_reinjection);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -358,6 +369,142 @@ encrypt = "mandatory"
         CPPUNIT_ASSERT_EQUAL(std::size_t(1), p.recipient_count());
         CPPUNIT_ASSERT_EQUAL(std::size_t(2), p.recipients().size());
         CPPUNIT_ASSERT(p.recipients()[1].certificate.has_value());  // looked up, then deferred
+    }
+
+    // PRODUCT §2.4 "or, per policy, the message is returned with an explanation".
+    std::shared_ptr<const Config> return_config(const std::string& extra_rules = "") const
+    {
+        test::write_file(fixture().dir.path() / "reinject.secret", "0123456789abcdef0123456789abcdef\n");
+        return fixture().config("[reinjection]\naddress = \"127.0.0.1:10027\"\nsecret_file = \"" +
+                                (fixture().dir.path() / "reinject.secret").string() + "\"\n" + extra_rules + R"toml(
+[[rule]]
+name = "partners must be encrypted"
+direction = "outbound"
+to = ["*@partner.example"]
+encrypt = "mandatory"
+no_certificate = "return"
+
+[[rule]]
+name = "rest"
+encrypt = "never"
+)toml");
+    }
+
+    void no_certificate_return_keeps_the_others()
+    {
+        auto cfg = return_config();
+        TokenKeySource keys(cfg->hsm);
+        Run r = run(cfg, keys, "alice@acme.example", {"dave@partner.example", "nobody@partner.example"}, "offer");
+        CPPUNIT_ASSERT(r.rcpt[0].verdict == Verdict::Continue && r.rcpt[1].verdict == Verdict::Continue);
+        CPPUNIT_ASSERT(r.outcome.reply.verdict == Verdict::Accept);
+        CPPUNIT_ASSERT_EQUAL(std::string("encrypt"), r.outcome.action);
+        CPPUNIT_ASSERT(!r.outcome.discard);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, r.outcome.returned.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("nobody@partner.example"), r.outcome.returned[0].recipient);
+        CPPUNIT_ASSERT_MESSAGE(r.outcome.returned[0].reply,
+                               r.outcome.returned[0].reply.rfind("550 5.7.1 encryption required for nobody@partner.example", 0) == 0);
+        CPPUNIT_ASSERT(r.outcome.detail.find("returned=1") != std::string::npos);
+        // dave still gets it, encrypted to him
+        CPPUNIT_ASSERT(fixture().decrypt(r.message, "dave").find("the figures") != std::string::npos);
+        CPPUNIT_ASSERT(r.notice.find("The other recipients of the message received it.") != std::string::npos);
+        CPPUNIT_ASSERT(r.notice.find("Final-Recipient: rfc822; nobody@partner.example\r\n") != std::string::npos);
+        const std::string report = r.notice.substr(0, r.notice.find("Content-Type: message/rfc822"));
+        CPPUNIT_ASSERT(report.find("dave@partner.example") == std::string::npos);
+    }
+
+    void no_certificate_return_alone_discards()
+    {
+        auto cfg = return_config();
+        TokenKeySource keys(cfg->hsm);
+        Run r = run(cfg, keys, "alice@acme.example", {"nobody@partner.example"}, "the offer",
+                    {{"Message-ID", "<offer-1@acme.example>"}});
+        CPPUNIT_ASSERT(r.rcpt[0].verdict == Verdict::Continue);
+        CPPUNIT_ASSERT(r.outcome.reply.verdict == Verdict::Accept);
+        CPPUNIT_ASSERT(r.outcome.discard);
+        CPPUNIT_ASSERT_EQUAL(std::string("returned"), r.outcome.action);
+        CPPUNIT_ASSERT(!r.outcome.new_body);
+        CPPUNIT_ASSERT(reinjection_marker_valid(cfg->reinjection, r.outcome.return_marker, "",
+                                                {"alice@acme.example"}, std::time(nullptr)));
+        const std::string& n = r.notice;
+        for (const char* want :
+             {"X-SSM-Reinjected: v=1; ", "From: Mail Delivery System <MAILER-DAEMON@", "To: <alice@acme.example>\r\n",
+              "Subject: Undelivered Mail Returned to Sender (encryption not possible): the\r\n offer\r\n",
+              "Message-ID: <return.", "In-Reply-To: <offer-1@acme.example>\r\n", "Auto-Submitted: auto-replied\r\n",
+              "Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"=_ssm-return-",
+              "Content-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; ",
+              "Final-Recipient: rfc822; nobody@partner.example\r\nAction: failed\r\nStatus: 5.7.1\r\n"
+              "Diagnostic-Code: smtp; 550 5.7.1 encryption required for\r\n nobody@partner.example but no usable",
+              "Content-Type: message/rfc822\r\n\r\nFrom: alice@acme.example\r\n", "Subject: the offer\r\n",
+              "\r\n\r\nthe figures\r\n\r\n--=_ssm-return-"})
+            CPPUNIT_ASSERT_MESSAGE(std::string(want) + " in\n" + n, n.find(want) != std::string::npos);
+        CPPUNIT_ASSERT(n.find("The other recipients") == std::string::npos);
+        CPPUNIT_ASSERT_EQUAL(n.size() - 2, n.rfind("--\r\n") + 2);  // ends with the close delimiter
+        // Our own lines stay within RFC 5322's 78 characters (the original is copied as it is;
+        // the marker is removed before delivery).
+        const std::string own = n.substr(0, n.find("Content-Type: message/rfc822"));
+        std::size_t start = own.find("\r\n") + 2;
+        for (std::size_t end; (end = own.find("\r\n", start)) != std::string::npos; start = end + 2)
+            CPPUNIT_ASSERT_MESSAGE(own.substr(start, end - start), end - start <= 78);
+    }
+
+    void no_certificate_return_never_for_null_sender()
+    {
+        auto cfg = return_config();
+        TokenKeySource keys(cfg->hsm);
+        MessageProcessor p(cfg, Certificates::load(*cfg, nullptr), keys,
+                           ConnectionInfo{parse_ip_address("10.1.1.1"), "", "", std::nullopt});
+        p.mail_from("<>", "");
+        const Reply reply = p.rcpt_to("<nobody@partner.example>");
+        CPPUNIT_ASSERT(reply.verdict == Verdict::Reject);
+        CPPUNIT_ASSERT_EQUAL(std::string("550 5.7.1"), reply.rcode + " " + reply.xcode);
+    }
+
+    void no_certificate_return_after_trigger()
+    {
+        // A header trigger makes encryption mandatory after RCPT: with "return" the recipient
+        // leaves the message instead of the whole message being refused.
+        auto cfg = return_config(R"toml(
+[[rule]]
+name = "tagged"
+scope = "user"
+direction = "outbound"
+subject_tag = "[encrypt]"
+strip_trigger = true
+encrypt = "mandatory"
+no_certificate = "return"
+)toml");
+        TokenKeySource keys(cfg->hsm);
+        Run r = run(cfg, keys, "alice@acme.example", {"x@other.example", "y@other2.example"}, "[encrypt] plan");
+        CPPUNIT_ASSERT(r.rcpt[0].verdict == Verdict::Continue && r.rcpt[1].verdict == Verdict::Continue);
+        CPPUNIT_ASSERT(r.headers.verdict == Verdict::Continue);
+        CPPUNIT_ASSERT(r.outcome.reply.verdict == Verdict::Accept);
+        CPPUNIT_ASSERT(r.outcome.discard);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, r.outcome.returned.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("x@other.example"), r.outcome.returned[0].recipient);
+        CPPUNIT_ASSERT(r.outcome.returned[0].reply.find("by Subject tag [encrypt]") != std::string::npos);
+        CPPUNIT_ASSERT(r.notice.find("Final-Recipient: rfc822; y@other2.example\r\n") != std::string::npos);
+    }
+
+    void no_certificate_return_needs_reinjection()
+    {
+        try {
+            fixture().config("[[rule]]\nname = \"r\"\nencrypt = \"mandatory\"\nno_certificate = \"return\"\n");
+            CPPUNIT_FAIL("accepted no_certificate = return without [reinjection]");
+        } catch (const ConfigError& e) {
+            CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).find("replan.toml:") == 0);
+            CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).find("needs [reinjection] address") != std::string::npos);
+        }
+        try {
+            return_config("[policy]\nno_certificate = \"bounce\"\n");
+            CPPUNIT_FAIL("accepted no_certificate = bounce");
+        } catch (const ConfigError& e) {
+            CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).find("must be \"reject\" or \"return\"") != std::string::npos);
+        }
+        const auto cfg = return_config();
+        policy::Treatment t;
+        t.encrypt = policy::EncryptMode::Mandatory;
+        t.no_certificate = policy::OnNoCertificate::Return;
+        CPPUNIT_ASSERT(policy::describe(t, policy::Direction::Outbound).find(" no_certificate=return") != std::string::npos);
     }
 };
 
