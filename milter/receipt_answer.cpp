@@ -10,6 +10,7 @@
 
 #include "base/ascii.h"
 #include "base/error.h"
+#include "base/joined.h"
 #include "base/log.h"
 #include "base/metrics.h"
 #include "base/utc_time.h"
@@ -43,13 +44,6 @@ std::string field_value(const std::vector<smime::mime::HeaderField>& headers, co
 {
     const auto* f = smime::mime::find_field(headers, name);
     return f ? trimmed(f->value) : std::string();
-}
-
-std::string joined(const std::vector<std::string>& v)
-{
-    std::string s;
-    for (const auto& a : v) s += (s.empty() ? "" : ",") + a;
-    return s;
 }
 
 // An address a receipt may be sent to: the request's rfc822Names are printable

@@ -10,6 +10,7 @@
 
 #include <gnutls/x509.h>
 
+#include "base/joined.h"
 #include "pki/der_tlv.h"
 
 namespace ssm::pki {
@@ -259,13 +260,6 @@ std::optional<std::string> process_policy_mappings(PolicyTree& tree, const std::
         }
     }
     return std::nullopt;
-}
-
-std::string joined(std::span<const std::string> oids)
-{
-    std::string list;
-    for (const auto& oid : oids) list += (list.empty() ? "" : ",") + oid;
-    return list;
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "base/error.h"
+#include "base/joined.h"
 #include "base/log.h"
 #include "milter/certificates.h"
 #include "policy/labels.h"
@@ -14,13 +15,6 @@
 namespace ssm::tools {
 namespace {
 
-
-std::string joined(const std::vector<std::string>& v)
-{
-    std::string s;
-    for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
-    return s.empty() ? "-" : s;
-}
 
 int lookup(const milter::Config& config, const std::vector<std::string>& args, std::ostream& out, std::ostream& err)
 {
@@ -43,8 +37,8 @@ int lookup(const milter::Config& config, const std::vector<std::string>& args, s
         const policy::Clearance c = policy::clearance_from(v);
         std::vector<std::string> classes;
         for (const int n : c.classifications) classes.push_back(std::to_string(n));
-        out << "clearance address=" << address->str() << " policy=" << c.policy_id << " classes=" << joined(classes)
-            << (v.class_list_default ? " classlist=default" : "") << " categories=" << joined(c.categories)
+        out << "clearance address=" << address->str() << " policy=" << c.policy_id << " classes=" << joined(classes, "-")
+            << (v.class_list_default ? " classlist=default" : "") << " categories=" << joined(c.categories, "-")
             << " syntax=" << (v.syntax == smime::cms::ClearanceValue::Syntax::Rfc3281 ? "rfc3281" : "rfc5755") << "\n";
     }
     if (found.unreadable > 0) out << "unreadable address=" << address->str() << " values=" << found.unreadable << "\n";

@@ -15,6 +15,7 @@
 
 #include "base/error.h"
 #include "base/gnutls_handles.h"
+#include "base/joined.h"
 #include "base/log.h"
 #include "base/secure_buffer.h"
 #include "base/utc_time.h"
@@ -36,14 +37,6 @@ std::string key_name(const hsm::Identity& id)
     case smime::KeyType::Ed25519: return "ed25519";
     }
     return "unknown";
-}
-
-std::string join(const std::vector<std::string>& parts, const char* empty)
-{
-    if (parts.empty()) return empty;
-    std::string s;
-    for (const auto& p : parts) s += (s.empty() ? "" : ",") + p;
-    return s;
 }
 
 constexpr int kUsage = 64;
@@ -249,18 +242,18 @@ int hsm_list(const hsm::TokenConfig& config, std::ostream& out, std::ostream& er
         if (id.key_can_decrypt) attrs.emplace_back("decrypt");
         if (id.key_can_derive) attrs.emplace_back("derive");
         out << "certificate label=" << log::sanitise(id.label) << " id=" << to_hex(id.id)
-            << " key=" << key_name(id) << " email=" << join(emails, "-")
+            << " key=" << key_name(id) << " email=" << joined(emails, "-")
             << " not_after=" << utc_time(id.not_after, "%Y-%m-%d") << (id.is_ca ? " ca=yes" : "")
             << " private_key=" << (id.has_private_key ? "yes" : "no");
         if (id.has_private_key) {
-            out << " key_attributes=" << join(attrs, "none")
+            out << " key_attributes=" << joined(attrs, "none")
                 << " extractable=" << (id.key_extractable ? "yes" : "no");
         }
         // What the inbound side can do with the key: raw RSA (padding removed by us) or ECDH.
         const char* decrypt = !id.decrypt_usable                    ? "none"
                               : id.key_type == smime::KeyType::Rsa ? "rsa-raw"
                                                                    : "ecdh";
-        out << " sign=" << join(schemes, "none") << " decrypt=" << decrypt << "\n";
+        out << " sign=" << joined(schemes, "none") << " decrypt=" << decrypt << "\n";
     }
     list_loose_keys(config, store->identities(), out);
     return 0;

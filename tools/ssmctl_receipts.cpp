@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "base/error.h"
+#include "base/joined.h"
 #include "base/log.h"
 #include "base/utc_time.h"
 #include "directory/lmdb.h"
@@ -16,13 +17,6 @@
 namespace ssm::tools {
 namespace {
 
-
-std::string joined(const std::vector<std::string>& v)
-{
-    std::string s;
-    for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
-    return s.empty() ? "-" : s;
-}
 
 bool answered(const directory::ReceiptRequestRecord& r)
 {
@@ -34,7 +28,7 @@ void print(const directory::ReceiptRequestRecord& r, std::ostream& out)
     const auto valid = std::count_if(r.received.begin(), r.received.end(), [](const auto& x) { return x.valid; });
     out << "request id=" << directory::identifier_hex(r.content_identifier) << " requested=" << iso8601_utc(r.requested_at)
         << " message-id=" << log::sanitise(r.message_id) << " from=" << log::sanitise(r.sender)
-        << " to=" << log::sanitise(joined(r.recipients), 2048) << " receipts=" << r.received.size()
+        << " to=" << log::sanitise(joined(r.recipients, "-"), 2048) << " receipts=" << r.received.size()
         << " valid=" << valid << "\n";
     for (const auto& x : r.received) {
         out << "  receipt from=" << log::sanitise(x.from) << " received=" << iso8601_utc(x.received_at)
