@@ -7,6 +7,7 @@
 
 #include "base/ascii.h"
 #include "base/error.h"
+#include "base/joined.h"
 #include "base/log.h"
 #include "base/mailbox_list.h"
 #include "base/metrics.h"
@@ -198,35 +199,6 @@ smime::EncryptParameters encryption_parameters(const Config& config, const Certi
     return p;
 }
 
-namespace {
-
-// The key management of the RecipientInfos, each kind once, for the log: "rsa-oaep,ecdh-p256".
-std::string key_management_names(const std::vector<smime::cms::RecipientSpec>& recipients)
-{
-    std::vector<std::string> names;
-    for (const auto& spec : recipients) {
-        std::string name;
-        try {
-            switch (smime::cms::recipient_key_of(spec.certificate_der).type) {
-            case smime::cms::RecipientKeyType::Rsa:
-                name = spec.rsa == smime::cms::RsaKeyTransport::OaepSha256 ? "rsa-oaep" : "rsa-v15";
-                break;
-            case smime::cms::RecipientKeyType::EcP256: name = "ecdh-p256"; break;
-            case smime::cms::RecipientKeyType::EcP384: name = "ecdh-p384"; break;
-            case smime::cms::RecipientKeyType::EcP521: name = "ecdh-p521"; break;
-            case smime::cms::RecipientKeyType::X25519: name = "x25519"; break;
-            }
-        } catch (const Error&) {
-            name = "unknown";  // the envelope was made, so this does not happen; the log is no place to fail
-        }
-        if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
-    }
-    std::string out;
-    for (const auto& n : names) out += (out.empty() ? "" : ",") + n;
-    return out;
-}
-
-}  // namespace
 
 std::optional<OutboundLabel> MessageProcessor::outbound_label() const
 {
@@ -369,7 +341,7 @@ MessageOutcome MessageProcessor::protect(const std::optional<OutboundLabel>& rul
                       std::string(smime::digest_name(r.signature->digest)) + " ";
     if (r.cipher)
         out.detail += std::string("cipher=") + cipher_name(*r.cipher) + " recipients=" + std::to_string(r.recipients) +
-                      " key_management=" + key_management_names(request.encrypt->recipients) + " ";
+                      " key_management=" + joined(r.key_management) + " ";
     if (label) out.detail += label->describe() + " ";
     if (receipt && r.signature) {
         record_receipt_request(*receipt, *r.signature);

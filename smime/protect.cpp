@@ -159,6 +159,7 @@ ProtectResult protect_message(const std::vector<mime::HeaderField>& headers, Byt
                                       inner.size(), b64);
         copy_spool(inner, envelope.plaintext());
         envelope.finish();
+        result.key_management = envelope.key_management();
     } else {
         // The plaintext: the protected fields and the canonical entity, whose size the scan
         // tells, so it streams from the body through the cipher with no spool between.
@@ -173,6 +174,7 @@ ProtectResult protect_message(const std::vector<mime::HeaderField>& headers, Byt
         envelope.plaintext().write(fields.data());
         mime::write_canonical_entity(inner_top, scan, body, envelope.plaintext());
         envelope.finish();
+        result.key_management = envelope.key_management();
     }
     b64.finish();
     result.cipher = request.encrypt->cipher;

@@ -42,6 +42,7 @@ struct ProtectResult {
     std::optional<SignResult> outer_signature;  // triple wrapping's outer one
     std::optional<cms::ContentCipher> cipher;
     std::size_t recipients = 0;
+    std::vector<std::string> key_management;  // EnvelopeEncoder::key_management()
 };
 
 // Writes the new body to `out`. Throws ssm::Error.

@@ -18,6 +18,7 @@
 #include "base/secure_buffer.h"
 #include "smime/cms/asn1.h"
 #include "smime/cms/oids.h"
+#include "smime/cms/recipient_key.h"
 
 namespace ssm::smime::cms {
 namespace {
@@ -201,7 +202,7 @@ std::uint8_t oaep_decode(ByteView em, const nettle_hash& hash, const nettle_hash
 RecoveredKey recover_ktri_key(Decrypter& key, const AlgorithmId& kea, ByteView encrypted_key, std::size_t cek_size)
 {
     const bool oaep = kea.oid == oid::kRsaesOaep;
-    RecoveredKey r = random_key(cek_size, oaep ? "ktri-rsa-oaep" : "ktri-rsa-pkcs1");
+    RecoveredKey r = random_key(cek_size, key_management_name(RecipientKeyType::Rsa, oaep));
     if (!oaep && kea.oid != oid::kRsaEncryption) return invalid(std::move(r), "unsupported key transport " + kea.oid);
     if (key.key_type() != KeyType::Rsa) return invalid(std::move(r), "key transport to a non-RSA key");
     const nettle_hash* hash = nullptr;
@@ -274,9 +275,9 @@ bool unwrap(const SecretBytes& kek, ByteView wrapped, SecretBytes& out)
 // The key management name of ECDH on the curve whose field elements have this many octets.
 const char* kari_name(std::size_t field_size)
 {
-    if (field_size == 66) return "kari-ecdh-p521";
-    if (field_size == 48) return "kari-ecdh-p384";
-    return "kari-ecdh-p256";
+    return key_management_name(field_size == 66   ? RecipientKeyType::EcP521
+                               : field_size == 48 ? RecipientKeyType::EcP384
+                                                  : RecipientKeyType::EcP256);
 }
 
 }  // namespace

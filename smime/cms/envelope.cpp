@@ -4,6 +4,8 @@
 // ciphertext can stream between head and tail. Recipient certificates are untrusted.
 #include "smime/cms/envelope.h"
 
+#include <algorithm>
+
 #include "base/error.h"
 #include "smime/cms/asn1.h"
 #include "smime/cms/der_length.h"
@@ -88,6 +90,9 @@ EnvelopeEncoder::EnvelopeEncoder(const std::vector<RecipientSpec>& recipients, C
     for (const auto& spec : recipients) {
         const RecipientKey key = recipient_key_of(spec.certificate_der);
         if (append_recipient_info(node, "recipientInfos", spec, key, cek) != 0) all_version_0 = false;
+        const std::string name = key_management_name(key.type, spec.rsa == RsaKeyTransport::OaepSha256);
+        if (std::find(m_key_management.begin(), m_key_management.end(), name) == m_key_management.end())
+            m_key_management.push_back(name);
     }
     // RFC 5652 §6.1: no originatorInfo, no unprotectedAttrs, no pwri/ori here, so 0 when
     // every RecipientInfo is version 0, else 2. RFC 5083 §2.1: AuthEnvelopedData is always 0.

@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "base/bytes.h"
@@ -46,6 +47,9 @@ public:
 
     // Total DER size for these parameters (for callers that need it before streaming).
     std::uint64_t total_size() const { return m_total_size; }
+    // The key management of the RecipientInfos written, each kind once in order, named as
+    // decryption names them (cms::key_management_name): "ktri-rsa-oaep", "kari-ecdh-p256".
+    const std::vector<std::string>& key_management() const { return m_key_management; }
 
 private:
     ByteSink& m_out;
@@ -55,6 +59,7 @@ private:
     bool m_aead = false;
     bool m_finished = false;
     std::uint64_t m_total_size = 0;
+    std::vector<std::string> m_key_management;
 };
 
 }  // namespace ssm::smime::cms

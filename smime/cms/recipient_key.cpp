@@ -110,4 +110,16 @@ RecipientKey recipient_key_of(ByteView cert_der)
     return out;
 }
 
+const char* key_management_name(RecipientKeyType type, bool rsa_oaep)
+{
+    switch (type) {
+    case RecipientKeyType::Rsa: return rsa_oaep ? "ktri-rsa-oaep" : "ktri-rsa-pkcs1";
+    case RecipientKeyType::EcP256: return "kari-ecdh-p256";
+    case RecipientKeyType::EcP384: return "kari-ecdh-p384";
+    case RecipientKeyType::EcP521: return "kari-ecdh-p521";
+    case RecipientKeyType::X25519: return "kari-x25519";
+    }
+    return "unknown";
+}
+
 }  // namespace ssm::smime::cms

@@ -24,4 +24,9 @@ struct RecipientKey {
 
 RecipientKey recipient_key_of(ByteView cert_der);
 
+// How logs name a RecipientInfo's key management, the same for what we encrypt and what we
+// decrypt: "ktri-rsa-pkcs1", "ktri-rsa-oaep", "kari-ecdh-p256", "kari-ecdh-p384",
+// "kari-ecdh-p521", "kari-x25519". `rsa_oaep` matters for RSA only.
+const char* key_management_name(RecipientKeyType type, bool rsa_oaep = false);
+
 }  // namespace ssm::smime::cms

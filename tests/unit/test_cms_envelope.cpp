@@ -152,6 +152,14 @@ public:
             for (const auto& ri : v.recipients) kari += ri.kind == "kari";
             CPPUNIT_ASSERT_EQUAL(4, kari);  // one KARI per EC/X25519 recipient, each its own ephemeral key
         }
+        // The log's names for what was written: each kind once, as decryption names them.
+        MemorySink out;
+        EnvelopeEncoder enc({spec("alice"), spec("bob", RsaKeyTransport::Pkcs1v15, true),
+                             spec("carol", RsaKeyTransport::OaepSha256), spec("erin"), spec("petra"), spec("x25519")},
+                            ContentCipher::Aes256Gcm, 0, out);
+        std::string names;
+        for (const auto& n : enc.key_management()) names += n + " ";
+        CPPUNIT_ASSERT_EQUAL(std::string("ktri-rsa-pkcs1 kari-ecdh-p256 ktri-rsa-oaep kari-ecdh-p384 kari-ecdh-p521 kari-x25519 "), names);
     }
 
     void fresh_key_and_iv_per_message()

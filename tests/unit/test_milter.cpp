@@ -461,7 +461,7 @@ sign = "sender"
                             {{"Content-Type", "text/plain; charset=us-ascii"}, {"Bcc", "hidden@acme.example"}},
                             "dave@partner.example");
         CPPUNIT_ASSERT_EQUAL(std::string("sign+encrypt"), r.outcome.action);
-        CPPUNIT_ASSERT(r.outcome.detail.find("cipher=aes256-cbc recipients=1 key_management=rsa-v15 ") != std::string::npos);
+        CPPUNIT_ASSERT(r.outcome.detail.find("cipher=aes256-cbc recipients=1 key_management=ktri-rsa-pkcs1 ") != std::string::npos);
         CPPUNIT_ASSERT(r.message.find("smime-type=enveloped-data") != std::string::npos);
         CPPUNIT_ASSERT(r.message.find("Subject: [...]") != std::string::npos);
         CPPUNIT_ASSERT(r.message.find("secret plans") == std::string::npos);
@@ -502,7 +502,7 @@ sign = "sender"
                             "nobody@partner.example");
         CPPUNIT_ASSERT_EQUAL(std::string("sign+encrypt"), r.outcome.action);
         CPPUNIT_ASSERT(r.message.find("smime-type=authEnveloped-data") != std::string::npos);
-        CPPUNIT_ASSERT_MESSAGE(r.outcome.detail, r.outcome.detail.find("key_management=rsa-oaep ") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(r.outcome.detail, r.outcome.detail.find("key_management=ktri-rsa-oaep ") != std::string::npos);
         const std::string inner = openssl_decrypt(r.message, "partner-domain");
         CPPUNIT_ASSERT(openssl_verify(inner).find("domain-signing-authority@acme.example") != std::string::npos);
     }
