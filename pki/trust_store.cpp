@@ -211,10 +211,16 @@ void TrustStore::load_crls(const fs::path& folder)
             };
             for (const auto& a : m_anchors) try_issuer(a);
             for (const auto& i : m_intermediates) try_issuer(i);
-            if (!named)
-                throw LoadError("CRL file " + file.string() + ": its issuer is not a loaded anchor or intermediate");
-            if (!verified)
-                throw LoadError("CRL file " + file.string() + ": signature does not verify with its issuer");
+            // A CRL nobody here can vouch for is no revocation data: it is left out with a
+            // warning, not made a configuration error — a CRL dropped in for another CA, or a
+            // forged one, must not stop the gateway (PKITS 4.4.7). Hard-fail still refuses
+            // certificates whose issuer then has no current CRL.
+            if (!named || !verified) {
+                log::warning("pki_crl_ignored", {{"file", file.string()},
+                                                 {"reason", !named ? "its issuer is not a loaded anchor or intermediate"
+                                                                   : "its signature does not verify with its issuer"}});
+                continue;
+            }
             gnutls_datum_t issuer_dn{nullptr, 0};
             if (gnutls_x509_crl_get_raw_issuer_dn(crl.get(), &issuer_dn) < 0)
                 throw LoadError("CRL file " + file.string() + ": unreadable issuer name");

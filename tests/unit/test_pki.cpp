@@ -448,11 +448,25 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, TrustStore({trust, inter, crls}).crl_count());  // DER accepted
         crl[crl.size() - 3] ^= 0x01;
         test::write_file(crl_der, crl);
-        expect_error("sub.crl.der");
+        // A CRL nobody here vouches for is left out (warning pki_crl_ignored), not a
+        // configuration error: a forged or stray CRL must not stop the gateway (PKITS 4.4.7);
+        // the sub CA's certificates then have no current CRL (hard-fail refuses them).
+        {
+            TrustStore store({trust, inter, crls});
+            CPPUNIT_ASSERT_EQUAL(std::size_t{0}, store.crl_count());
+            CPPUNIT_ASSERT(store.crl_files().empty());
+            ValidationOptions hard;
+            hard.revocation = Revocation::HardFail;
+            hard.online_revocation = false;
+            CPPUNIT_ASSERT(!store.validate(fx::cert("alice"), {}, std::time(nullptr), Purpose::EmailProtection, hard).valid());
+        }
         // A CRL of an issuer the store does not know.
         fs::copy_file(fx::dir() / "crls/sub-ca.crl.pem", crls / "sub.crl.der", fs::copy_options::overwrite_existing);
         fs::remove(inter / "sub.pem");
-        expect_error("sub.crl.der");
+        CPPUNIT_ASSERT_EQUAL(std::size_t{0}, TrustStore({trust, inter, crls}).crl_count());
+        // A file in the CRL folder that holds no CRL at all stays an error naming it.
+        test::write_file(crls / "junk.crl", "junk");
+        expect_error("junk.crl");
         // A folder path that is a file.
         TrustStoreConfig file_as_folder{fx::dir() / "chain.pem", {}, {}};
         CPPUNIT_ASSERT_THROW(TrustStore{file_as_folder}, LoadError);
