@@ -146,9 +146,9 @@ std::uint16_t MetricsHttp::port() const
 
 std::string_view action_label(std::string_view action) noexcept
 {
-    static constexpr std::array<std::string_view, 14> kWords = {
+    static constexpr std::array<std::string_view, 15> kWords = {
         "none",  "sign",    "encrypt",  "decrypt", "verify",     "strip",   "tag",
-        "reject", "tempfail", "refused", "decompress", "receipt", "verify-part", "expand"};
+        "reject", "tempfail", "refused", "decompress", "receipt", "verify-part", "expand", "returned"};
     if (action.empty() || action.size() > metrics::kMaxLabelValue) return "other";
     std::string_view rest = action;
     while (true) {

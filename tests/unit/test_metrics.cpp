@@ -247,7 +247,7 @@ public:
         for (const char* same : {"none", "sign", "encrypt", "sign+encrypt", "decrypt+verify", "verify+strip",
                                  "decrypt+verify+tag", "reject", "tempfail", "refused", "sign+encrypt+sign",
                                  "verify+strip+decompress", "verify+receipt", "verify-part", "expand",
-                                 "verify+verify+decrypt+verify"})
+                                 "verify+verify+decrypt+verify", "returned"})
             CPPUNIT_ASSERT_EQUAL(std::string(same), std::string(action_label(same)));
         for (const char* other : {"", "sign+", "+sign", "sign+forge", "alice@acme.example", "SIGN",
                                   "sign+sign+sign+sign+sign+sign+sign"})
