@@ -299,10 +299,22 @@ bool rewrite(SMFICTX* ctx, const smime::HeaderEdit& edit, const Spool* body)
     return true;
 }
 
+// The reply for a message whose reinjected part (`what`) could not be handed over: deferred
+// (451) when the listener is unreachable or answers 4xx; refused (550 5.7.1) when it refuses
+// for good, which a retry would only meet again. The listener's address stays in the detail.
+Reply reinjection_failure(const Error& e, const std::string& what)
+{
+    Reply r = e.failure() == Failure::PolicyViolation
+                  ? Reply::reject("550", "5.7.1", what + " was refused by the gateway's own mail system")
+                  : reply_for(Failure::Temporary, what + " could not be reinjected");
+    r.detail = e.what();
+    return r;
+}
+
 // Mixed treatments: submits each copy to the reinjection listener, then takes its recipients
-// off this message. Any failure defers the whole message (451): the client retries it, and
-// nothing goes out in a treatment it was not planned for.
-bool send_copies(SMFICTX* ctx, ConnectionContext& c, const MessageOutcome& out)
+// off this message. Any failure fails the whole message (reinjection_failure): nothing goes
+// out in a treatment it was not planned for.
+Reply send_copies(SMFICTX* ctx, ConnectionContext& c, const MessageOutcome& out)
 {
     const ReinjectionSettings& settings = c.snapshot->config->reinjection;
     try {
@@ -312,7 +324,7 @@ bool send_copies(SMFICTX* ctx, ConnectionContext& c, const MessageOutcome& out)
         }
     } catch (const Error& e) {
         log::warning("reinjection-failed", {{"error", e.what()}});
-        return false;
+        return reinjection_failure(e, "a split-off copy");
     }
     for (const auto& copy : out.copies)
         for (const auto& r : copy.recipients) {
@@ -321,36 +333,44 @@ bool send_copies(SMFICTX* ctx, ConnectionContext& c, const MessageOutcome& out)
                 // The copies went out already; keeping the recipient here would deliver it
                 // twice in two treatments. Fail loudly: the administrator must see this.
                 log::error("reinjection-delrcpt-failed", {{"rcpt", r}});
-                return false;
+                return reply_for(Failure::Temporary, "the MTA refused to remove a split-off recipient");
             }
         }
     log::info("split", {{"copies", std::to_string(out.copies.size())}});
-    return true;
+    return Reply::proceed();
 }
 
 // Recipients returned to the sender (PRODUCT §2.4, rule no_certificate = "return"): the notice
 // goes to the reinjection listener from the null sender, then the recipients come off this
-// message. Any failure defers the whole message (451): nothing is lost, and a recipient that
-// must not get the message in clear never does.
-bool return_to_sender(SMFICTX* ctx, ConnectionContext& c, const MessageOutcome& out)
+// message. A notice that cannot be handed over fails the whole message (reinjection_failure):
+// nothing is lost, and a recipient that must not get the message in clear never does. One the
+// listener refuses for good (the author's own policy cannot be met for it) refuses the
+// message with the reason, which the client's MTA returns to the sender instead.
+Reply return_to_sender(SMFICTX* ctx, ConnectionContext& c, const MessageOutcome& out)
 {
     try {
         auto notice = c.message->return_notice(out);
         submit_copy(c.snapshot->config->reinjection, "", {c.message->sender_text()}, *notice);
     } catch (const Error& e) {
         log::warning("return-notice-failed", {{"to", c.message->sender_text()}, {"error", e.what()}});
-        return false;
+        Reply r = reinjection_failure(e, "the notice returning the message to its sender");
+        if (r.verdict == Verdict::Reject) {  // the client's MTA returns this: say why first
+            std::string reason = out.returned.front().reply;
+            if (reason.rfind("550 5.7.1 ", 0) == 0) reason.erase(0, 10);
+            r.text = reason + "; " + r.text;
+        }
+        return r;
     }
     for (const auto& r : out.returned) {
         std::string rcpt = "<" + r.recipient + ">";
         if (smfi_delrcpt(ctx, rcpt.data()) != MI_SUCCESS) {
             // The notice went out already; the recipient must still not get the message.
             log::error("return-delrcpt-failed", {{"rcpt", r.recipient}});
-            return false;
+            return reply_for(Failure::Temporary, "the MTA refused to remove a returned recipient");
         }
     }
     log::info("returned", {{"to", c.message->sender_text()}, {"recipients", std::to_string(out.returned.size())}});
-    return true;
+    return Reply::proceed();
 }
 
 // The envelope of an expanded list (PRODUCT §4.3): the list out, the members in. A failure
@@ -389,15 +409,16 @@ sfsistat on_eom(SMFICTX* ctx) noexcept
             out = c->message->end_of_message();
         }
         sfsistat status = SMFIS_CONTINUE;
-        if (out.reply.verdict == Verdict::Accept && !out.copies.empty() &&
-            !send_copies(ctx, *c, out)) {
-            out.reply = reply_for(Failure::Temporary, "the split-off copies could not be reinjected");
-            out.action = "tempfail";
-        }
-        if (out.reply.verdict == Verdict::Accept && !out.returned.empty() && !return_to_sender(ctx, *c, out)) {
-            out.reply = reply_for(Failure::Temporary, "the return notice could not be reinjected");
-            out.action = "tempfail";
-        }
+        if (out.reply.verdict == Verdict::Accept && !out.copies.empty())
+            if (Reply r = send_copies(ctx, *c, out); r.verdict != Verdict::Continue) {
+                out.reply = r;
+                out.action = r.verdict == Verdict::Reject ? "reject" : "tempfail";
+            }
+        if (out.reply.verdict == Verdict::Accept && !out.returned.empty())
+            if (Reply r = return_to_sender(ctx, *c, out); r.verdict != Verdict::Continue) {
+                out.reply = r;
+                out.action = r.verdict == Verdict::Reject ? "reject" : "tempfail";
+            }
         if (out.reply.verdict == Verdict::Accept && out.discard) status = SMFIS_DISCARD;
         if (out.reply.verdict == Verdict::Accept && !out.discard && out.header_edit) {
             if (!rewrite(ctx, *out.header_edit, out.new_body.get())) {

@@ -164,8 +164,11 @@ Reply MessageProcessor::look_up(Recipient& r, bool at_rcpt)
     if (r.plan.treatment.no_certificate == policy::OnNoCertificate::Return && !m_sender_text.empty() &&
         m_config->reinjection.enabled()) {
         r.returned = refusal.str();
-        log::notice("rcpt-returned", {{"rcpt", r.address->str()}, {"rule", r.plan.rule_name}, {"trigger", r.plan.trigger},
-                                      {"certificate_for", owner->str()}, {"reason", why}});
+        log::Fields fields = {{"rcpt", r.address->str()}, {"rule", r.plan.rule_name}};
+        if (!r.plan.trigger.empty()) fields.emplace_back("trigger", r.plan.trigger);
+        fields.emplace_back("certificate_for", owner->str());
+        fields.emplace_back("reason", why);
+        log::notice("rcpt-returned", fields);
         return Reply::proceed();
     }
     if (!at_rcpt)  // at RCPT, rcpt_to logs the refusal (rcpt-refused) with this reason in it

@@ -128,7 +128,6 @@ std::unique_ptr<ByteSource> MessageProcessor::return_notice(const MessageOutcome
     n.reporting_host = m_config->milter.authserv_id.empty() ? "localhost" : m_config->milter.authserv_id;
     n.to = m_sender_text;
     n.recipients = out.returned;
-    if (const auto* f = smime::mime::find_field(m_headers, "Subject")) n.original_subject = f->value;
     if (const auto* f = smime::mime::find_field(m_headers, "Message-ID")) n.original_message_id = f->value;
     n.others_delivered = !out.discard || !out.copies.empty();
     n.eight_bit = m_body_facts && (m_body_facts->facts().has_8bit || m_body_facts->facts().has_nul);

@@ -176,8 +176,10 @@ void submit_copy(const ReinjectionSettings& settings, std::string_view sender,
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &reply);
         std::string why = error_buffer[0] ? error_buffer : curl_easy_strerror(rc);
         if (!state.error.empty()) why = state.error;
-        throw Error(Failure::Temporary, "reinjection to " + settings.host + ":" + std::to_string(settings.port) +
-                                            " failed (reply " + std::to_string(reply) + "): " + why);
+        // A 5xx answer is final: retrying the original message would meet it again forever.
+        const Failure kind = reply >= 500 && reply < 600 ? Failure::PolicyViolation : Failure::Temporary;
+        throw Error(kind, "reinjection to " + settings.host + ":" + std::to_string(settings.port) +
+                              " failed (reply " + std::to_string(reply) + "): " + why);
     }
 }
 

@@ -47,8 +47,10 @@ bool reinjection_marker_valid(const ReinjectionSettings& settings, std::string_v
 
 // Submits one message over SMTP (libcurl) to the reinjection listener: MAIL FROM:<sender>
 // (empty: the null sender), one RCPT per recipient, DATA with `message` (CRLF lines; libcurl
-// dot-stuffs it). Throws ssm::Error(Failure::Temporary) naming the reply when the listener
-// refuses or cannot be reached: the original message is then deferred as a whole.
+// dot-stuffs it). Throws ssm::Error naming the reply when the listener cannot be reached or
+// answers 4xx (Failure::Temporary: the original message is deferred as a whole), or refuses
+// with 5xx (Failure::PolicyViolation: final, the original is refused rather than retried
+// into the same refusal forever).
 void submit_copy(const ReinjectionSettings& settings, std::string_view sender,
                  const std::vector<std::string>& recipients, ByteSource& message);
 

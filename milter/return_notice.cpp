@@ -74,10 +74,9 @@ ReturnNoticeText make_return_notice(const ReturnNotice& n, const std::string& un
     if (!n.marker.empty()) field(std::string(kReinjectionHeader), n.marker);
     field("From", "Mail Delivery System <MAILER-DAEMON@" + n.reporting_host + ">");
     field("To", "<" + n.to + ">");
-    const std::string subject = copied(n.original_subject, 200);
-    h += "Subject: " + wrapped("Undelivered Mail Returned to Sender (encryption not possible)" +
-                                   (subject.empty() ? std::string() : ": " + subject),
-                               9, " ");
+    // Not the original Subject: a subject_tag trigger in it would apply to the notice too
+    // (the original, attached, keeps it).
+    field("Subject", "Undelivered Mail Returned to Sender (encryption not possible)");
     field("Date", utc_time(now, date_format.c_str()));
     field("Message-ID", "<return." + unique + "@" + n.reporting_host + ">");
     if (const std::string id = copied(n.original_message_id, 250);

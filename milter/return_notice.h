@@ -5,7 +5,7 @@
 // send it again another way. It goes to the envelope sender through [reinjection], whose
 // listener runs the milter again: the policy of the author's own address applies to it, and
 // its null sender means it is never returned itself (no loop).
-// Input: the original Subject and Message-ID are untrusted; only printable ASCII is copied.
+// Input: the original Message-ID is untrusted; only printable ASCII is copied.
 #pragma once
 #include <ctime>
 #include <string>
@@ -24,7 +24,6 @@ struct ReturnNotice {
     std::string reporting_host;  // Reporting-MTA and the From domain ([milter] authserv_id)
     std::string to;              // the envelope sender of the original message
     std::vector<ReturnedRecipient> recipients;
-    std::string original_subject;     // raw header value ("": none)
     std::string original_message_id;  // raw header value ("": none)
     bool others_delivered = false;    // whether other recipients get the message
     bool eight_bit = false;           // the original holds 8-bit octets (CTE 8bit, else 7bit)

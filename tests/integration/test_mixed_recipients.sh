@@ -140,6 +140,12 @@ encrypt = "mandatory"
 no_certificate = "return"
 
 [[rule]]
+name = "mail to this sender must be encrypted (no certificate)"
+direction = "outbound"
+to = ["locked@acme.example"]
+encrypt = "mandatory"
+
+[[rule]]
 name = "others: signed"
 direction = "outbound"
 sign = "sender"
@@ -208,6 +214,19 @@ else fail return-alone-discarded "rc $rc, $(sink_count) delivered, postfix: $(gr
 out=$(python3 "$SSM_SRCDIR/tests/integration/smtp_rcpt.py" "$PF2_PORT" "" "$WORK/ret.eml" nobody@partner.example 2>&1)
 case "$out" in *"RCPT nobody@partner.example 550 5.7.1"*) pass return-null-sender-refused ;;
   *) fail return-null-sender-refused "$(echo "$out" | tr '\n' ' ' | cut -c1-300)" ;; esac
+# The notice itself refused for good (its recipient, the author, must get encrypted mail and
+# has no certificate): no retry loop — the message is refused with the reason, which the
+# client's MTA returns; nothing is delivered.
+rm -f "$SINK_DIR"/*
+send_mail "$PF2_PORT" locked@acme.example nobody@partner.example "$WORK/ret.eml"
+rc=$?
+sleep 1
+case "$rc:$SMTP_REPLY" in
+  *"550 5.7.1"*"encryption required for nobody@partner.example"*"the notice returning the message to its sender was refused"*)
+    if [ "$(sink_count)" -eq 0 ]; then pass return-notice-refused-refuses-message
+    else fail return-notice-refused-refuses-message "$(sink_count) delivered"; fi ;;
+  *) fail return-notice-refused-refuses-message "rc $rc reply '$SMTP_REPLY'" ;;
+esac
 # ssmctl process says what the milter would do.
 "$SSM_BUILDDIR/ssmctl" -c "$WORK/ret.toml" process --direction out --from alice@acme.example \
   --to nobody@partner.example <"$WORK/ret.eml" >"$WORK/out/ret-ssmctl.eml" 2>"$WORK/ret-ssmctl.err"

@@ -428,7 +428,7 @@ encrypt = "never"
         const std::string& n = r.notice;
         for (const char* want :
              {"X-SSM-Reinjected: v=1; ", "From: Mail Delivery System <MAILER-DAEMON@", "To: <alice@acme.example>\r\n",
-              "Subject: Undelivered Mail Returned to Sender (encryption not possible): the\r\n offer\r\n",
+              "Subject: Undelivered Mail Returned to Sender (encryption not possible)\r\n",
               "Message-ID: <return.", "In-Reply-To: <offer-1@acme.example>\r\n", "Auto-Submitted: auto-replied\r\n",
               "Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"=_ssm-return-",
               "Content-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; ",
