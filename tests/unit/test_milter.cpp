@@ -238,6 +238,7 @@ class MilterTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(direction_detection);
     CPPUNIT_TEST(rcpt_replies);
     CPPUNIT_TEST(signs_detached_with_sender_key);
+    CPPUNIT_TEST(unlabelled_8bit_text_names_its_charset);
     CPPUNIT_TEST(signs_opaque_ecdsa);
     CPPUNIT_TEST(signs_rsa_pss);
     CPPUNIT_TEST(domain_identity_fallback);
@@ -311,6 +312,50 @@ public:
         CPPUNIT_ASSERT(r.message.find("Content-Transfer-Encoding: 8bit") == std::string::npos);
         CPPUNIT_ASSERT(openssl_verify(r.message).find("alice@acme.example") != std::string::npos);
         for (unsigned char c : r.message) CPPUNIT_ASSERT(c < 0x80);  // 8bit text re-encoded
+    }
+
+    // A message with no MIME fields whose text has 8-bit octets: they are re-encoded for
+    // signing, and the signed entity names the charset they are in (RFC 2045's default,
+    // us-ascii, would misname them); with header protection the Content-Type made for hp=
+    // says the same. 7-bit text keeps the default.
+    void unlabelled_8bit_text_names_its_charset()
+    {
+        auto cfg = fixture().config(kRules);
+        auto enc = fixture().config(kEncryptRules);
+        TokenKeySource keys(cfg->hsm);
+        TokenKeySource enc_keys(enc->hsm);
+        struct {
+            const char* body;
+            const char* fields;  // of the signed entity
+            const char* text;    // its body, as encoded
+            const char* charset;
+        } cases[] = {
+            {"plain text\n", "", "plain text\r\n", "us-ascii"},
+            {"Gr\xc3\xbc\xc3\x9f""e\n",
+             "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n",
+             "Gr=C3=BC=C3=9Fe\r\n", "utf-8"},
+            {"Gr\xfc\xdf""e\n",
+             "Content-Type: text/plain; charset=unknown-8bit\r\nContent-Transfer-Encoding: quoted-printable\r\n",
+             "Gr=FC=DFe\r\n", "unknown-8bit"},
+        };
+        const fs::path content = fixture().dir.path() / "content.txt";
+        for (const auto& c : cases) {
+            Run r = run_message(cfg, keys, "alice@acme.example", "alice@acme.example", c.body);
+            CPPUNIT_ASSERT_EQUAL(std::string("sign"), r.outcome.action);
+            CPPUNIT_ASSERT(openssl_verify(r.message).find("alice@acme.example") != std::string::npos);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.charset, std::string(c.fields) + "\r\n" + c.text, test::read_file(content));
+
+            Run e = run_message(enc, enc_keys, "alice@acme.example", "alice@acme.example", c.body, {},
+                                "dave@partner.example");
+            CPPUNIT_ASSERT_EQUAL(std::string("sign+encrypt"), e.outcome.action);
+            openssl_verify(openssl_decrypt(e.message, "dave"));
+            const std::string inner = test::read_file(content);
+            const std::string type = std::string("Content-Type: text/plain; charset=") + c.charset + "; hp=\"cipher\"\r\n";
+            CPPUNIT_ASSERT_MESSAGE(inner, inner.find(type) != std::string::npos);
+            CPPUNIT_ASSERT_MESSAGE(inner, inner.find(std::string("\r\n\r\n") + c.text) != std::string::npos);
+            if (std::string(c.charset) != "us-ascii")
+                CPPUNIT_ASSERT_MESSAGE(inner, inner.find("us-ascii") == std::string::npos);
+        }
     }
 
     void signs_opaque_ecdsa()
