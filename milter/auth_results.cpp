@@ -1,8 +1,10 @@
 // Authentication-Results formatting and authserv-id recognition.
 #include "milter/auth_results.h"
-#include "base/ascii.h"
 
 #include <cctype>
+
+#include "base/ascii.h"
+#include "smime/mime/header.h"
 
 namespace ssm::milter {
 
@@ -68,18 +70,23 @@ const char* smime_result_name(SmimeResult r)
 std::string format_auth_results(std::string_view authserv_id,
                                 const std::vector<SmimeAuthResult>& results)
 {
-    std::string out(authserv_id);
-    if (results.empty()) return out + "; none";
-    for (const auto& r : results) {
-        out += ";\r\n\tsmime=";
-        out += smime_result_name(r.result);
-        if (!r.reason.empty()) out += " reason=" + value(r.reason);
-        if (!r.identifier.empty()) out += " body.smime-identifier=" + value(r.identifier);
-        if (!r.part.empty()) out += " body.smime-part=" + value(r.part);
-        if (!r.serial.empty()) out += " body.smime-serial=" + value(r.serial);
-        if (!r.issuer.empty()) out += " body.smime-issuer=" + value(r.issuer);
+    // Each result on a line of its own, its properties folded where a line would pass 78
+    // characters (RFC 8601 allows CFWS before a reasonspec and between propspecs).
+    smime::mime::FoldedValue out("Authentication-Results");
+    out.add("", authserv_id);
+    if (results.empty()) {
+        out.add(";", "none");
+        return out.value();
     }
-    return out;
+    for (const auto& r : results) {
+        out.add_on_new_line(";", std::string("smime=") + smime_result_name(r.result));
+        if (!r.reason.empty()) out.add("", "reason=" + value(r.reason));
+        if (!r.identifier.empty()) out.add("", "body.smime-identifier=" + value(r.identifier));
+        if (!r.part.empty()) out.add("", "body.smime-part=" + value(r.part));
+        if (!r.serial.empty()) out.add("", "body.smime-serial=" + value(r.serial));
+        if (!r.issuer.empty()) out.add("", "body.smime-issuer=" + value(r.issuer));
+    }
+    return out.value();
 }
 
 std::optional<std::string> auth_results_authserv_id(std::string_view s)

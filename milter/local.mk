@@ -39,7 +39,7 @@ tests_unit_test_milter_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
 
 check_PROGRAMS += tests/unit/test_auth_results
 tests_unit_test_auth_results_SOURCES = tests/unit/test_auth_results.cpp $(UNIT_MAIN)
-tests_unit_test_auth_results_LDADD = milter/libssm_milter.a $(UNIT_LIBS)
+tests_unit_test_auth_results_LDADD = milter/libssm_milter.a smime/mime/libssm_mime.a base/libssm_base.a $(UNIT_LIBS)
 
 check_PROGRAMS += tests/unit/test_reinjection
 tests_unit_test_reinjection_SOURCES = tests/unit/test_reinjection.cpp tests/unit/test_revocation_support.h $(UNIT_MAIN)

@@ -7,6 +7,7 @@
 #include "smime/mime/canonical.h"
 #include "smime/mime/content_type.h"
 #include "smime/mime/encoders.h"
+#include "smime/mime/text_charset.h"
 
 namespace ssm::smime {
 
@@ -42,9 +43,10 @@ std::string with_hp_cipher(const std::string& value)
 }
 
 // The entity's own Content-* fields, with hp="cipher" on Content-Type (RFC 9788 §2.1.1)
-// when the header is protected.
+// when the header is protected. A Content-Type made for that names the charset `body` is
+// really in (8-bit octets are re-encoded; us-ascii would misname them).
 std::vector<mime::HeaderField> inner_content_fields(const std::vector<mime::HeaderField>& headers,
-                                                    bool header_protection)
+                                                    bool header_protection, ByteSource& body)
 {
     std::vector<mime::HeaderField> out;
     bool have_type = false;
@@ -58,7 +60,8 @@ std::vector<mime::HeaderField> inner_content_fields(const std::vector<mime::Head
         out.push_back(std::move(f));
     }
     if (!have_type && header_protection)
-        out.insert(out.begin(), {"Content-Type", "text/plain; charset=us-ascii; hp=\"cipher\""});
+        out.insert(out.begin(), {"Content-Type", std::string("text/plain; charset=") +
+                                                     mime::unlabelled_text_charset(body) + "; hp=\"cipher\""});
     return out;
 }
 
@@ -134,7 +137,7 @@ ProtectResult protect_message(const std::vector<mime::HeaderField>& headers, Byt
         const auto outer = hp_outer_fields(protected_fields, request.obscure_subject);
         protected_fields.insert(protected_fields.end(), outer.begin(), outer.end());
     }
-    const std::vector<mime::HeaderField> inner_top = inner_content_fields(headers, hp);
+    const std::vector<mime::HeaderField> inner_top = inner_content_fields(headers, hp, body);
 
     // Triple wrapping: the encrypted entity is spooled, then signed into `out`.
     const bool triple = request.signer && request.outer_signature;

@@ -13,6 +13,7 @@
 #include "smime/mime/encoders.h"
 #include "smime/mime/line_folder.h"
 #include "smime/mime/line_reader.h"
+#include "smime/mime/text_charset.h"
 
 namespace ssm::smime::mime {
 
@@ -177,11 +178,13 @@ void write_cte(ByteSink& out, const std::string& cte)
 }
 
 // The top-level Content-* fields in their order (a replaced Content-Transfer-Encoding in
-// place of the first one, appended when there was none), folded, and the empty line.
-void write_top_fields(const std::vector<HeaderField>& fields,
+// place of the first one, appended when there was none), folded, and the empty line; an
+// added Content-Type (see text_label) first.
+void write_top_fields(const std::vector<HeaderField>& fields, const std::optional<HeaderField>& added_type,
                       const std::optional<std::string>& new_transfer_encoding, ByteSink& out)
 {
     LongLineFolder folded(out, LongLineFolder::Mode::Header);
+    if (added_type) write_header_field(folded, *added_type);
     bool cte_written = false;
     for (const auto& f : fields) {
         if (!is_content_field(f.name)) continue;
@@ -206,10 +209,11 @@ public:
     {
     }
 
-    void top(const std::vector<HeaderField>& fields, const Part& root)
+    void top(const std::vector<HeaderField>& fields, const std::optional<HeaderField>& added_type,
+             const Part& root)
     {
         const PartPlan plan = plan_part(root);
-        write_top_fields(fields, plan.new_transfer_encoding, m_out);
+        write_top_fields(fields, added_type, plan.new_transfer_encoding, m_out);
         body(root, plan);
     }
 
@@ -336,13 +340,25 @@ private:
     bool m_crlf_only;
 };
 
+// A Content-Type for a top level that has none but whose 8-bit octets are re-encoded: once
+// encoded, the RFC 2045 default (charset=us-ascii) would misname them, and a reader would
+// decode them as ASCII. Reads `body` once more (such messages are single parts, and rare).
+std::optional<HeaderField> text_label(const Part& root, ByteSource& body)
+{
+    if (root.has_content_type || !root.body.has_8bit) return std::nullopt;
+    const Treatment t = plan_part(root).treatment;
+    if (t != Treatment::QuotedPrintable && t != Treatment::Base64) return std::nullopt;
+    return HeaderField{"Content-Type", std::string("text/plain; charset=") + unlabelled_text_charset(body)};
+}
+
 }  // namespace
 
 void write_canonical_entity(const std::vector<HeaderField>& top_headers, const ScanResult& scan,
                             ByteSource& body, ByteSink& out)
 {
+    const std::optional<HeaderField> added_type = text_label(scan.root, body);
     Cursor cur(body);
-    Writer(cur, out, scan.bare_line_ends == 0).top(top_headers, scan.root);
+    Writer(cur, out, scan.bare_line_ends == 0).top(top_headers, added_type, scan.root);
 }
 
 void write_canonical_entity(const std::vector<HeaderField>& top_headers, ByteSource& body,
@@ -378,7 +394,7 @@ std::uint64_t canonical_entity_size(const std::vector<HeaderField>& top_headers,
     // Writer::top with no field replaced: the Content-* fields and the empty line, then
     // every body octet of [0, root.end) through the same normaliser, split only at line
     // boundaries, so each bare LF or lone CR adds exactly one octet.
-    write_top_fields(top_headers, std::nullopt, count);
+    write_top_fields(top_headers, std::nullopt, std::nullopt, count);
     return count.count() + scan.root.end + scan.bare_line_ends;
 }
 

@@ -51,9 +51,12 @@ bool output_is_7bit(const Part& part);
 
 // Scans `body` and writes the canonical entity to `out`: the top-level Content-* fields in
 // their order (a replaced Content-Transfer-Encoding in place of the first one, appended
-// when there was none), an empty line, the body. Without a Content-Type none is invented:
-// the entity then means text/plain; charset=us-ascii by the same RFC 2045 default that
-// applied to the message, and an added field would only change the signed bytes.
+// when there was none), an empty line, the body. Without a Content-Type none is invented
+// while the octets are 7-bit: the entity then means text/plain; charset=us-ascii by the
+// same RFC 2045 default that applied to the message, and an added field would only change
+// the signed bytes. When 8-bit octets are re-encoded that default would misname them:
+// "Content-Type: text/plain; charset=utf-8" is written first, or charset=unknown-8bit
+// (RFC 1428) when they are not UTF-8 (text_charset.h).
 // Throws Error(MessageTooLarge) over limits, and whatever the source or sink throw.
 void write_canonical_entity(const std::vector<HeaderField>& top_headers, ByteSource& body,
                             ByteSink& out, const Limits& limits);

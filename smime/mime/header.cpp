@@ -15,6 +15,29 @@ bool is_content_field(std::string_view name)
     return name.size() > 8 && iequals(name.substr(0, 8), "content-");
 }
 
+FoldedValue::FoldedValue(std::string_view field_name) : m_line(field_name.size() + 2) {}
+
+void FoldedValue::add(std::string_view separator, std::string_view piece)
+{
+    if (!m_started) {
+        m_started = true;
+        m_value = piece;
+        m_line += piece.size();
+    } else if (m_line + separator.size() + 1 + piece.size() < kMaxLine) {  // <: room for a separator
+        m_value.append(separator).append(" ").append(piece);
+        m_line += separator.size() + 1 + piece.size();
+    } else {
+        add_on_new_line(separator, piece);
+    }
+}
+
+void FoldedValue::add_on_new_line(std::string_view separator, std::string_view piece)
+{
+    m_started = true;
+    m_value.append(separator).append("\r\n\t").append(piece);
+    m_line = 1 + piece.size();
+}
+
 const HeaderField* find_field(const std::vector<HeaderField>& fields, std::string_view name)
 {
     for (const auto& f : fields)

@@ -32,6 +32,29 @@ bool is_content_field(std::string_view name);
 // end the header block or start a field of its own.
 void write_header_field(ByteSink& out, const HeaderField& field);
 
+// A structured field value folded while it is built, so that lines stay within RFC 5322
+// §2.1.1's 78 characters: each piece follows a separator and a space, or the separator and
+// a fold (CRLF and a tab, which milter_header_value hands to the MTA as its own fold) when
+// the line would grow too long. A line keeps room for one separator character after its
+// last piece; a piece longer than a line on its own stays whole. Pieces are folded only
+// between, never inside: callers choose where their syntax allows folding white space.
+class FoldedValue {
+public:
+    static constexpr std::size_t kMaxLine = 78;
+    // `field_name`: the value starts after "Name: " on the first line.
+    explicit FoldedValue(std::string_view field_name);
+    // The first piece goes after "Name: " with no separator.
+    void add(std::string_view separator, std::string_view piece);
+    // Always on a new line (separator, fold, piece).
+    void add_on_new_line(std::string_view separator, std::string_view piece);
+    const std::string& value() const { return m_value; }
+
+private:
+    std::string m_value;
+    std::size_t m_line;  // characters on the current line so far
+    bool m_started = false;
+};
+
 // The first field of that name, or nullptr.
 const HeaderField* find_field(const std::vector<HeaderField>& fields, std::string_view name);
 

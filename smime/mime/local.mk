@@ -11,6 +11,7 @@ smime_mime_libssm_mime_a_SOURCES = \
 	smime/mime/scanner.h smime/mime/scanner.cpp \
 	smime/mime/body_facts.h smime/mime/body_facts.cpp \
 	smime/mime/line_folder.h smime/mime/line_folder.cpp \
+	smime/mime/text_charset.h smime/mime/text_charset.cpp \
 	smime/mime/canonical.h smime/mime/canonical.cpp \
 	smime/mime/boundary.h smime/mime/boundary.cpp
 

@@ -12,6 +12,7 @@
 
 #include "base/ascii.h"
 #include "base/error.h"
+#include "smime/mime/header.h"
 
 namespace ssm::smime::mime {
 namespace {
@@ -368,22 +369,9 @@ std::string format_sio_label(const SioLabel& l)
         pieces.push_back("type=" + quote(sio_label_type_name(*l.type)));
         emit(pieces, "label", base64_encode(l.label));
     }
-    constexpr std::size_t kLine = 78;
-    std::string out;
-    std::size_t line = std::string_view("SIO-Label: ").size();
-    for (std::size_t i = 0; i < pieces.size(); ++i) {
-        if (i == 0) {
-            out += pieces[i];
-            line += pieces[i].size();
-        } else if (line + 2 + pieces[i].size() < kLine) {  // < : room for a ';' after it
-            out += "; " + pieces[i];
-            line += 2 + pieces[i].size();
-        } else {
-            out += ";\r\n\t" + pieces[i];
-            line = 1 + pieces[i].size();
-        }
-    }
-    return out;
+    FoldedValue out("SIO-Label");
+    for (const auto& piece : pieces) out.add(";", piece);
+    return out.value();
 }
 
 SioLabel sio_label_for(const cms::SecurityLabel& ess, std::optional<std::string> marking)

@@ -43,7 +43,7 @@ lib/%.a:
 fuzz_mime fuzz_mime_header: lib/mime.a lib/base.a
 fuzz_cms fuzz_cms_envelope fuzz_decrypt: lib/cms.a lib/base.a
 fuzz_verify: lib/cms.a lib/mime.a lib/base.a
-fuzz_auth_results: lib/auth_results.a lib/base.a
+fuzz_auth_results: lib/auth_results.a lib/mime.a lib/base.a
 fuzz_security_label: lib/mime.a lib/cms.a lib/base.a
 fuzz_receipt: lib/cms.a lib/base.a
 fuzz_clearance: lib/cms.a lib/base.a

@@ -58,17 +58,28 @@ std::string swap_case(std::string_view s)
     return out;
 }
 
-// Checks a formatted field value: quoted strings closed, CR/LF only as the ";\r\n\t" fold we
-// write between results, and exactly one "smime=" result per entry outside quotes.
+// Checks a formatted field value: quoted strings closed, CR/LF only as CRLF TAB folds, either
+// ";" fold "smime=" between results (or ";" fold "none") or a fold before a reason or property;
+// exactly one "smime=" result per entry outside quotes; and a line over 78 characters (the first
+// counted from the field name) only when it holds a single piece (no white space outside quotes).
 void check_formatted(const std::string& v, std::size_t results)
 {
     bool quoted = false;
     std::size_t folds = 0;
+    std::size_t line = std::string_view("Authentication-Results: ").size();
+    std::size_t spaces = 0;  // outside quotes, on this line
+    const auto end_line = [&] {
+        if (line > 78 && spaces > 0) std::abort();
+        line = 0;
+        spaces = 0;
+    };
     for (std::size_t i = 0; i < v.size(); ++i) {
         const char c = v[i];
+        ++line;
         if (quoted) {
             if (c == '\\') {
                 if (++i >= v.size()) std::abort();  // escape at the very end
+                ++line;
             } else if (c == '"') {
                 quoted = false;
             }
@@ -76,16 +87,27 @@ void check_formatted(const std::string& v, std::size_t results)
             continue;
         }
         if (c == '"') quoted = true;
+        if (c == ' ') ++spaces;
         if (c == '\r') {
-            if (v.compare(i, 3, "\r\n\t") != 0 || i == 0 || v[i - 1] != ';') std::abort();
-            if (v.compare(i + 3, 6, "smime=") != 0) std::abort();
-            ++folds;
+            --line;
+            if (v.compare(i, 3, "\r\n\t") != 0 || i == 0) std::abort();
+            if (v[i - 1] == ';') {
+                if (v.compare(i + 3, 6, "smime=") == 0)
+                    ++folds;
+                else if (results != 0 || v.compare(i + 3, std::string::npos, "none") != 0)
+                    std::abort();
+            } else if (v.compare(i + 3, 7, "reason=") != 0 && v.compare(i + 3, 11, "body.smime-") != 0) {
+                std::abort();
+            }
+            end_line();
+            i += 1;  // the LF; the TAB starts the next line
         } else if (c == '\n' && (i == 0 || v[i - 1] != '\r')) {
             std::abort();  // a bare LF would end the header field early
         } else if (c == '\0') {
             std::abort();
         }
     }
+    end_line();
     if (quoted) std::abort();
     if (folds != results) std::abort();
 }

@@ -153,6 +153,24 @@ std::string openssl_decrypt(const std::string& message, const std::string& who)
     return test::read_file(d / "dec.eml");
 }
 
+// The header section of `message` (CRLF) unfolded (RFC 5322 §2.2.3), each fold with its white
+// space read as the one space it stands for: a field is then one line whatever its folding.
+std::string unfolded_header(const std::string& message)
+{
+    const std::string head = message.substr(0, message.find("\r\n\r\n") + 2);
+    std::string out;
+    for (std::size_t i = 0; i < head.size(); ++i) {
+        if (head.compare(i, 2, "\r\n") == 0 && i + 2 < head.size() && (head[i + 2] == ' ' || head[i + 2] == '\t')) {
+            i += 2;
+            while (i + 1 < head.size() && (head[i + 1] == ' ' || head[i + 1] == '\t')) ++i;
+            out.push_back(' ');
+            continue;
+        }
+        out.push_back(head[i]);
+    }
+    return out;
+}
+
 // Runs one message through an inbound MessageProcessor (client outside internal networks).
 struct InboundRun {
     MessageOutcome outcome;
@@ -238,6 +256,7 @@ class MilterTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(direction_detection);
     CPPUNIT_TEST(rcpt_replies);
     CPPUNIT_TEST(signs_detached_with_sender_key);
+    CPPUNIT_TEST(unlabelled_8bit_text_names_its_charset);
     CPPUNIT_TEST(signs_opaque_ecdsa);
     CPPUNIT_TEST(signs_rsa_pss);
     CPPUNIT_TEST(domain_identity_fallback);
@@ -311,6 +330,50 @@ public:
         CPPUNIT_ASSERT(r.message.find("Content-Transfer-Encoding: 8bit") == std::string::npos);
         CPPUNIT_ASSERT(openssl_verify(r.message).find("alice@acme.example") != std::string::npos);
         for (unsigned char c : r.message) CPPUNIT_ASSERT(c < 0x80);  // 8bit text re-encoded
+    }
+
+    // A message with no MIME fields whose text has 8-bit octets: they are re-encoded for
+    // signing, and the signed entity names the charset they are in (RFC 2045's default,
+    // us-ascii, would misname them); with header protection the Content-Type made for hp=
+    // says the same. 7-bit text keeps the default.
+    void unlabelled_8bit_text_names_its_charset()
+    {
+        auto cfg = fixture().config(kRules);
+        auto enc = fixture().config(kEncryptRules);
+        TokenKeySource keys(cfg->hsm);
+        TokenKeySource enc_keys(enc->hsm);
+        struct {
+            const char* body;
+            const char* fields;  // of the signed entity
+            const char* text;    // its body, as encoded
+            const char* charset;
+        } cases[] = {
+            {"plain text\n", "", "plain text\r\n", "us-ascii"},
+            {"Gr\xc3\xbc\xc3\x9f""e\n",
+             "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n",
+             "Gr=C3=BC=C3=9Fe\r\n", "utf-8"},
+            {"Gr\xfc\xdf""e\n",
+             "Content-Type: text/plain; charset=unknown-8bit\r\nContent-Transfer-Encoding: quoted-printable\r\n",
+             "Gr=FC=DFe\r\n", "unknown-8bit"},
+        };
+        const fs::path content = fixture().dir.path() / "content.txt";
+        for (const auto& c : cases) {
+            Run r = run_message(cfg, keys, "alice@acme.example", "alice@acme.example", c.body);
+            CPPUNIT_ASSERT_EQUAL(std::string("sign"), r.outcome.action);
+            CPPUNIT_ASSERT(openssl_verify(r.message).find("alice@acme.example") != std::string::npos);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.charset, std::string(c.fields) + "\r\n" + c.text, test::read_file(content));
+
+            Run e = run_message(enc, enc_keys, "alice@acme.example", "alice@acme.example", c.body, {},
+                                "dave@partner.example");
+            CPPUNIT_ASSERT_EQUAL(std::string("sign+encrypt"), e.outcome.action);
+            openssl_verify(openssl_decrypt(e.message, "dave"));
+            const std::string inner = test::read_file(content);
+            const std::string type = std::string("Content-Type: text/plain; charset=") + c.charset + "; hp=\"cipher\"\r\n";
+            CPPUNIT_ASSERT_MESSAGE(inner, inner.find(type) != std::string::npos);
+            CPPUNIT_ASSERT_MESSAGE(inner, inner.find(std::string("\r\n\r\n") + c.text) != std::string::npos);
+            if (std::string(c.charset) != "us-ascii")
+                CPPUNIT_ASSERT_MESSAGE(inner, inner.find("us-ascii") == std::string::npos);
+        }
     }
 
     void signs_opaque_ecdsa()
@@ -615,12 +678,13 @@ sign = "sender"
                                         signed_run.message);
             CPPUNIT_ASSERT(in.outcome.reply.verdict == Verdict::Accept);
             CPPUNIT_ASSERT_EQUAL(std::string("verify"), in.outcome.action);
-            CPPUNIT_ASSERT_MESSAGE(in.message, in.message.rfind("Authentication-Results: ", 0) == 0);
-            CPPUNIT_ASSERT(in.message.find("smime=pass body.smime-identifier=alice@acme.example") != std::string::npos);
-            CPPUNIT_ASSERT(in.message.find("body.smime-serial=") != std::string::npos);
+            const std::string header = unfolded_header(in.message);
+            CPPUNIT_ASSERT_MESSAGE(in.message, header.rfind("Authentication-Results: ", 0) == 0);
+            const std::string ar = header.substr(0, header.find("\r\n"));  // the whole field, unfolded
+            CPPUNIT_ASSERT_MESSAGE(ar, ar.find("; smime=pass body.smime-identifier=alice@acme.example ") != std::string::npos);
+            CPPUNIT_ASSERT_MESSAGE(ar, ar.find(" body.smime-serial=") != std::string::npos);
             // The log line names the algorithms (not an RFC 7281 property, so not in the field).
             CPPUNIT_ASSERT_MESSAGE(in.outcome.detail, in.outcome.detail.find(" alg=rsa-pkcs1/sha-256") != std::string::npos);
-            const std::string ar = in.message.substr(0, in.message.find("\r\n"));
             CPPUNIT_ASSERT_MESSAGE(ar, ar.find(" alg=") == std::string::npos);
         }
     }
@@ -662,7 +726,7 @@ sign = "sender"
                                       (fixture().token / "pin").string() + "\"\n" + kRules,
                                   "named.toml");
         InboundRun in = run_inbound(named, keys, "alice@acme.example", "dave@partner.example", tampered);
-        CPPUNIT_ASSERT(in.message.find("smime=fail reason=\"message digest mismatch\"") != std::string::npos);
+        CPPUNIT_ASSERT(unfolded_header(in.message).find("smime=fail reason=\"message digest mismatch\"") != std::string::npos);
         // Exactly one A-R: ours. The forged "smime=pass" is gone.
         CPPUNIT_ASSERT(in.message.find("smime=pass") == std::string::npos);
         CPPUNIT_ASSERT_EQUAL(std::string::npos, in.message.find("Authentication-Results", 10));

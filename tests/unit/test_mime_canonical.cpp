@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "smime/mime/line_folder.h"
+#include "smime/mime/text_charset.h"
 #include "tests/unit/test_mime_support.h"
 
 using namespace ssm;
@@ -22,6 +23,8 @@ class MimeCanonicalTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(canonical_golden_message_rfc822);
     CPPUNIT_TEST(canonical_message_with_8bit_header_stays_8bit);
     CPPUNIT_TEST(canonical_leaf_rules);
+    CPPUNIT_TEST(canonical_unlabelled_8bit_text_names_its_charset);
+    CPPUNIT_TEST(utf8_checker_table);
     CPPUNIT_TEST(canonical_long_lines);
     CPPUNIT_TEST(canonical_binary_garbage_and_empty);
     CPPUNIT_TEST(canonical_unterminated_and_missing_close);
@@ -132,6 +135,88 @@ public:
                              out);
     }
 
+    // A top level without Content-Type is text/plain; charset=us-ascii (RFC 2045 §5.2). Once
+    // its 8-bit octets are re-encoded that default would misname them: the entity gets a
+    // Content-Type with the charset they are in (utf-8, or RFC 1428's unknown-8bit). 7-bit
+    // text keeps the default, with no field added. A Content-Type the sender wrote is kept.
+    void canonical_unlabelled_8bit_text_names_its_charset()
+    {
+        const std::string nul("x\0caf\xc3\xa9\n", 8);
+        struct Case {
+            const char* name;
+            std::vector<HeaderField> top;
+            std::string body;
+            std::string expected;
+        } cases[] = {
+            {"ascii", {}, "plain text\n", "\r\nplain text\r\n"},
+            {"ascii declared 8bit", {{"Content-Transfer-Encoding", "8bit"}}, "plain text\n",
+             "Content-Transfer-Encoding: quoted-printable\r\n\r\nplain text\r\n"},
+            {"utf-8", {}, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x92\n",
+             "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+             "caf=C3=A9 =E2=82=AC =F0=9F=94=92\r\n"},
+            {"latin-1", {}, "caf\xe9\n",
+             "Content-Type: text/plain; charset=unknown-8bit\r\n"
+             "Content-Transfer-Encoding: quoted-printable\r\n\r\ncaf=E9\r\n"},
+            {"utf-8 cut short at the end", {}, "caf\xc3",
+             "Content-Type: text/plain; charset=unknown-8bit\r\n"
+             "Content-Transfer-Encoding: quoted-printable\r\n\r\ncaf=C3"},
+            {"utf-8 with other fields", {{"Content-Disposition", "inline"}, {"Content-Transfer-Encoding", "8bit"}},
+             "caf\xc3\xa9\n",
+             "Content-Type: text/plain; charset=utf-8\r\nContent-Disposition: inline\r\n"
+             "Content-Transfer-Encoding: quoted-printable\r\n\r\ncaf=C3=A9\r\n"},
+            {"utf-8 with a NUL (base64)", {}, nul,
+             "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+             "eABjYWbDqQ0K\r\n"},
+            {"declared type kept", {{"Content-Type", "text/plain"}}, "caf\xe9\n",
+             "Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\ncaf=E9\r\n"},
+        };
+        for (const auto& c : cases) {
+            // Chunks of 1 octet split every UTF-8 sequence across reads.
+            for (std::size_t chunk : {std::size_t(1), std::size_t(2), std::size_t(4096)})
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(c.name, c.expected, canonical(c.top, c.body, chunk));
+            MemorySource src(as_bytes(c.body));
+            const ScanResult sc = scan_body(c.top, src, {});
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.name, std::uint64_t(c.expected.size()),
+                                         canonical_entity_size(c.top, sc, src));
+        }
+    }
+
+    // RFC 3629 and Unicode table 3-7, whole and split at every octet.
+    void utf8_checker_table()
+    {
+        struct Case {
+            std::string text;
+            const char* charset;
+        } cases[] = {
+            {"", "us-ascii"},
+            {"plain\r\ntext", "us-ascii"},
+            {"caf\xc3\xa9", "utf-8"},
+            {"\xe2\x82\xac \xed\x9f\xbf \xee\x80\x80", "utf-8"},    // U+20AC, U+D7FF, U+E000
+            {"\xf0\x90\x80\x80 \xf4\x8f\xbf\xbf", "utf-8"},          // U+10000, U+10FFFF
+            {"caf\xe9", "unknown-8bit"},                                  // Latin-1
+            {"\x80", "unknown-8bit"},                                     // continuation alone
+            {"\xc0\xaf", "unknown-8bit"},                                 // overlong '/'
+            {"\xe0\x80\xaf", "unknown-8bit"},                             // overlong
+            {"\xf0\x80\x80\xaf", "unknown-8bit"},                         // overlong
+            {"\xed\xa0\x80", "unknown-8bit"},                             // surrogate U+D800
+            {"\xf4\x90\x80\x80", "unknown-8bit"},                         // above U+10FFFF
+            {"\xf5\x80\x80\x80", "unknown-8bit"},
+            {"\xc3(", "unknown-8bit"},
+            {"\xe2\x82", "unknown-8bit"},                                 // cut short
+            {"ok \xc3\xa9 then \xff", "unknown-8bit"},
+        };
+        for (const auto& c : cases) {
+            for (std::size_t cut = 0; cut <= c.text.size(); ++cut) {
+                Utf8Checker u;
+                u.write(std::string_view(c.text).substr(0, cut));
+                u.write(std::string_view(c.text).substr(cut));
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(c.text, std::string(c.charset) != "unknown-8bit", u.complete());
+            }
+            auto src = chunked(c.text, 1);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.text, std::string(c.charset), std::string(unlabelled_text_charset(src)));
+        }
+    }
+
     void canonical_leaf_rules()
     {
         struct Case {
@@ -235,15 +320,17 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("Content-Type: text/plain\r\n\r\n"),
                              canonical({{"Content-Type", "text/plain"}, {"To", "x@y"}}, ""));
         CPPUNIT_ASSERT_EQUAL(std::string("\r\n"), canonical({}, ""));
-        // Pure garbage without Content-Type: text/plain by default, NULs -> base64.
+        // Pure garbage without Content-Type: text/plain by default, NULs -> base64, and its
+        // 8-bit octets, not UTF-8, named unknown-8bit.
+        const std::string fields = "Content-Type: text/plain; charset=unknown-8bit\r\n"
+                                   "Content-Transfer-Encoding: base64\r\n\r\n";
         for (unsigned seed = 1; seed <= 3; ++seed) {
             const std::string garbage = pseudo_random(100000, seed);
             const std::string out = canonical({}, garbage, 7);
             CPPUNIT_ASSERT(is_clean(out));
-            CPPUNIT_ASSERT_EQUAL(std::string("Content-Transfer-Encoding: base64\r\n\r\n"),
-                                 out.substr(0, 37));
+            CPPUNIT_ASSERT_EQUAL(fields, out.substr(0, fields.size()));
             // What was encoded is the garbage with its line ends made CRLF.
-            CPPUNIT_ASSERT(decode_base64_crlf(out.substr(37)) == encode_chunked<CrlfNormaliser>(garbage, 4096));
+            CPPUNIT_ASSERT(decode_base64_crlf(out.substr(fields.size())) == encode_chunked<CrlfNormaliser>(garbage, 4096));
         }
     }
 
