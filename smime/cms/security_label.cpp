@@ -114,6 +114,11 @@ int classification_of(const Bytes& b)
     return v;
 }
 
+bool same_octets(ByteView a, ByteView b)
+{
+    return std::equal(a.begin(), a.end(), b.begin(), b.end());
+}
+
 // Decodes `type` and proves the input was DER: libtasn1 accepts BER, so the structure is
 // encoded again and must give back the very same octets.
 // `type` names the cms.asn type, `name` the RFC one for messages.
@@ -134,8 +139,7 @@ Asn1Node decode_der(const std::string& type, const std::string& name, ByteView d
     } catch (const Error&) {
         malformed(name + " does not encode again");  // libtasn1 kept something odd
     }
-    if (!std::equal(again.begin(), again.end(), der.begin(), der.end()))
-        malformed(name + " is not DER (BER length, order or form)");
+    if (!same_octets(again, der)) malformed(name + " is not DER (BER length, order or form)");
     return n;
 }
 
@@ -278,7 +282,11 @@ bool valid_utf8(std::string_view s)
 SecurityLabel decode_security_label(ByteView der)
 {
     const Asn1Node n = decode_der("ESSSecurityLabelInDerOrder", "ESSSecurityLabel", der, kMaxLabelDer);
-    return read_label(n, "");
+    SecurityLabel l = read_label(n, "");
+    // libtasn1 keeps an INTEGER's octets as they came, a long-form length included, so its
+    // round trip in decode_der passes "02 81 01 00": the value read must encode to the input.
+    if (!same_octets(encode_security_label(l), der)) malformed("ESSSecurityLabel is not DER (BER length or form)");
+    return l;
 }
 
 Bytes encode_security_label(const SecurityLabel& label)
@@ -296,6 +304,7 @@ std::vector<SecurityLabel> decode_equivalent_labels(ByteView der)
         malformed("more than " + std::to_string(kMaxEquivalentLabels) + " equivalent labels");
     std::vector<SecurityLabel> out;
     for (int i = 1; i <= count; ++i) out.push_back(read_label(n, "?" + std::to_string(i) + "."));
+    if (!same_octets(encode_equivalent_labels(out), der)) malformed("EquivalentLabels is not DER (BER length or form)");
     return out;
 }
 
