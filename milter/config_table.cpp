@@ -197,7 +197,9 @@ constexpr std::array kKeys = {
             "loopback address only (127.0.0.0/8, [::1] or localhost), e.g. \"127.0.0.1:9712\". "
             "Empty: no endpoint. A change takes effect at the next restart."},
 
-    KeySpec{"domain[]", "name", K::String, "", true, true, "One of our own mail domains."},
+    KeySpec{"domain[]", "name", K::String, "", true, true,
+            "One of our own mail domains; its subdomains belong to it unless they have a "
+            "[[domain]] of their own (the most specific entry applies, in any order)."},
     KeySpec{"domain[]", "signing_identity", K::String, "", false, true,
             "Address of the token certificate that signs for the domain; default "
             "domain-signing-authority@NAME (RFC 3183)."},

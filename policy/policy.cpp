@@ -63,9 +63,13 @@ RecipientPlan Policy::plan_recipient(Direction direction, const std::optional<Em
 
 std::optional<EmailAddress> Policy::domain_identity(const EmailAddress& author) const
 {
+    // The most specific [[domain]] wins, wherever it is written: sub.acme.example's own
+    // identity is not shadowed by an acme.example entry above it.
+    const OwnDomain* best = nullptr;
     for (const auto& d : m_domains)
-        if (author.domain().is_or_under(d.name)) return d.signing_identity;
-    return std::nullopt;
+        if (author.domain().is_or_under(d.name) && (!best || d.name.str().size() > best->name.str().size())) best = &d;
+    if (!best) return std::nullopt;
+    return best->signing_identity;
 }
 
 bool Policy::is_own_domain(const Domain& dom) const

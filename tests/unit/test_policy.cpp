@@ -347,6 +347,18 @@ public:
                              p.domain_identity(*address("alice@eu.acme.example"))->str());
         CPPUNIT_ASSERT(!p.domain_identity(*address("x@other.example")).has_value());
         CPPUNIT_ASSERT(p.is_own_domain(*Domain::parse("acme.example")));
+        // The most specific domain wins whatever the order of the [[domain]] entries.
+        for (bool parent_first : {true, false}) {
+            std::vector<OwnDomain> domains = {{*Domain::parse("acme.example"), *address("dsa@acme.example")},
+                                              {*Domain::parse("eu.acme.example"), *address("dsa@eu.acme.example")}};
+            if (!parent_first) std::swap(domains[0], domains[1]);
+            const Policy both({}, std::move(domains));
+            CPPUNIT_ASSERT_EQUAL(std::string("dsa@eu.acme.example"),
+                                 both.domain_identity(*address("alice@eu.acme.example"))->str());
+            CPPUNIT_ASSERT_EQUAL(std::string("dsa@eu.acme.example"),
+                                 both.domain_identity(*address("bob@sales.eu.acme.example"))->str());
+            CPPUNIT_ASSERT_EQUAL(std::string("dsa@acme.example"), both.domain_identity(*address("carol@acme.example"))->str());
+        }
     }
 
     void describe_plans()
