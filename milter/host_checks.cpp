@@ -22,11 +22,28 @@ std::string unreadable(const std::string& path)
     return "";
 }
 
+// "" when `path` is an existing folder, else why not.
+std::string not_a_folder(const std::string& path)
+{
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return std::strerror(errno);
+    if (!S_ISDIR(st.st_mode)) return "not a folder";
+    return "";
+}
+
 }  // namespace
 
 std::vector<std::string> host_problems(const Config& config)
 {
     std::vector<std::string> out;
+    // Every message past memory_spool_limit is spooled there (451 for each when it is missing).
+    if (const std::string why = not_a_folder(config.milter.spool_dir); !why.empty())
+        out.push_back("[milter] spool_dir " + config.milter.spool_dir + ": " + why);
+    // The daemon starts without anchors (a warning), but then no certificate validates: every
+    // partner's signature fails and mandatory encryption refuses every recipient. A typo here
+    // is caught before that.
+    if (const std::string why = not_a_folder(config.pki.trust_anchors); !why.empty())
+        out.push_back("[pki] trust_anchors " + config.pki.trust_anchors + ": " + why);
     if (const std::string why = unreadable(config.hsm.module); !why.empty())
         out.push_back("[hsm] module " + config.hsm.module + ": " + why);
     if (config.hsm.pin_credential.empty()) {

@@ -1,6 +1,6 @@
 // What `ssm-milter -n` checks beyond the configuration file and the folders it names: the
-// files and the account the daemon needs when it starts (the PKCS#11 module, the PIN file,
-// the [milter] user). The daemon itself tolerates a token it cannot open yet (451 4.3.0 until
+// files, folders and account the daemon needs when it starts (the PKCS#11 module, the PIN
+// file, the spool folder, the trust anchors folder, the [milter] user). The daemon itself tolerates a token it cannot open yet (451 4.3.0 until
 // it can), so without these checks a configuration naming a PIN file that does not exist
 // passed -n and then refused every message that needs the token.
 #pragma once

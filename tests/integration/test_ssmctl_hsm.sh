@@ -316,7 +316,7 @@ else
   else fail hsm-token-by-serial "$(tail -n 3 "$WORK/serial.out" | tr '\n' ' ')"; fi
 fi
 
-# --- ssm-milter -n checks what the daemon needs at start: module, PIN file, user ----------------
+# --- ssm-milter -n checks what the daemon needs at start: module, PIN file, folders, user -------
 check_n() {  # NAME WANT_TEXT CONFIG
   local rc=0
   "$SSM_BUILDDIR/ssm-milter" -c "$3" -n >"$WORK/$1.out" 2>&1 || rc=$?
@@ -329,6 +329,10 @@ sed "s|$TOKEN/pin|$TOKEN/no-such-pin|" "$WORK/c.toml" >"$WORK/n-pin.toml"
 check_n milter-n-missing-pin-file "[hsm] pin_file $TOKEN/no-such-pin" "$WORK/n-pin.toml"
 sed 's|^module = .*|module = "/nonexistent/libpkcs11.so"|' "$WORK/c.toml" >"$WORK/n-module.toml"
 check_n milter-n-missing-module "[hsm] module /nonexistent/libpkcs11.so" "$WORK/n-module.toml"
+sed 's|^spool_dir = .*|spool_dir = "/nonexistent/spool"|' "$WORK/c.toml" >"$WORK/n-spool.toml"
+check_n milter-n-missing-spool-dir "[milter] spool_dir /nonexistent/spool: No such file or directory" "$WORK/n-spool.toml"
+sed 's|^trust_anchors = .*|trust_anchors = "/nonexistent/trust"|' "$WORK/c.toml" >"$WORK/n-trust.toml"
+check_n milter-n-missing-trust-anchors "[pki] trust_anchors /nonexistent/trust: No such file or directory" "$WORK/n-trust.toml"
 sed 's|^user = .*|user = "no-such-user-ssm"|' "$WORK/c.toml" >"$WORK/n-user.toml"
 if [ "$(id -u)" = 0 ]; then
   check_n milter-n-missing-user "[milter] user 'no-such-user-ssm' does not exist" "$WORK/n-user.toml"
