@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <syslog.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
@@ -14,6 +15,8 @@ namespace ssm::log {
 namespace {
 
 Target g_target;  // written only by configure(), before worker threads start
+// The level alone changes later (set_min_level on a reload), read by every thread.
+std::atomic<Level> g_min_level{Level::Info};
 std::mutex g_stderr_mutex;
 
 int syslog_priority(Level l)
@@ -62,6 +65,7 @@ void configure(const Target& requested, const std::string& ident)
         target.journal_prefix = true;
     }
     g_target = target;
+    g_min_level.store(target.min_level, std::memory_order_relaxed);
     if (target.to_syslog) {
         static std::string keep_ident;  // openlog keeps the pointer
         keep_ident = ident;
@@ -69,7 +73,26 @@ void configure(const Target& requested, const std::string& ident)
     }
 }
 
-Target current_target() { return g_target; }
+Target current_target()
+{
+    Target t = g_target;
+    t.min_level = g_min_level.load(std::memory_order_relaxed);
+    return t;
+}
+
+Level level_named(std::string_view name)
+{
+    if (name == "debug") return Level::Debug;
+    if (name == "notice") return Level::Notice;
+    if (name == "warning") return Level::Warning;
+    if (name == "error") return Level::Error;
+    return Level::Info;
+}
+
+void set_min_level(Level level)
+{
+    g_min_level.store(level, std::memory_order_relaxed);
+}
 
 std::string sanitise(std::string_view value, std::size_t max_len)
 {
@@ -92,7 +115,7 @@ std::string sanitise(std::string_view value, std::size_t max_len)
 
 void write(Level level, std::string_view event, const Fields& fields)
 {
-    if (level < g_target.min_level) return;
+    if (level < g_min_level.load(std::memory_order_relaxed)) return;
     std::string line(event);
     for (const auto& [k, v] : fields) {
         line += ' ';

@@ -30,8 +30,13 @@ bool stderr_is_journal();
 // and journald forwards its lines to a syslog daemon where one is configured.
 void configure(const Target& target, const std::string& ident);
 
-// The target configure() settled on.
+// The target configure() settled on (with the level in force now).
 Target current_target();
+
+// Changes the least level written, at any time (a reload of [milter] log_level).
+void set_min_level(Level level);
+// "debug", "info", "notice", "warning", "error" ([milter] log_level; anything else: Info).
+Level level_named(std::string_view name);
 
 using Fields = std::vector<std::pair<std::string, std::string>>;
 

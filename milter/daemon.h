@@ -22,14 +22,19 @@ class Daemon {
 public:
     Daemon(std::shared_ptr<const Snapshot> snapshot, std::unique_ptr<KeySource> keys,
            std::shared_ptr<directory::HarvestStore> harvest)
-        : m_snapshot(std::move(snapshot)), m_keys(std::move(keys)), m_harvest(std::move(harvest)) {}
+        : m_started(snapshot->config), m_snapshot(std::move(snapshot)), m_keys(std::move(keys)),
+          m_harvest(std::move(harvest)) {}
 
     std::shared_ptr<const Snapshot> snapshot() const { return m_snapshot.load(); }
+    // The configuration the process started with: what restart-only settings (socket, user,
+    // [hsm], cache, metrics listener) still come from, whatever later reloads said.
+    const Config& started_config() const { return *m_started; }
     void replace(std::shared_ptr<const Snapshot> s) { m_snapshot.store(std::move(s)); }
     KeySource& keys() { return *m_keys; }
     const std::shared_ptr<directory::HarvestStore>& harvest() const { return m_harvest; }
 
 private:
+    std::shared_ptr<const Config> m_started;
     std::atomic<std::shared_ptr<const Snapshot>> m_snapshot;
     std::unique_ptr<KeySource> m_keys;
     std::shared_ptr<directory::HarvestStore> m_harvest;  // one LMDB environment per process

@@ -34,15 +34,6 @@ void usage()
                  "  -V         print the version and exit\n");
 }
 
-log::Level level_from(const std::string& s)
-{
-    if (s == "debug") return log::Level::Debug;
-    if (s == "notice") return log::Level::Notice;
-    if (s == "warning") return log::Level::Warning;
-    if (s == "error") return log::Level::Error;
-    return log::Level::Info;
-}
-
 // libmilter's worker pool lets idle workers exit and starts new ones when a burst of sessions
 // arrives, so under load threads come and go several times a second. glibc caches the stacks
 // of ended threads only up to 40 MiB in all: with the default 8 MiB stacks (RLIMIT_STACK) just
@@ -118,7 +109,7 @@ int main(int argc, char** argv)
         return 0;
     }
 
-    log::configure({true, true, level_from(config->milter.log_level)}, "ssm-milter");
+    log::configure({true, true, log::level_named(config->milter.log_level)}, "ssm-milter");
     auto harvest = open_harvest_store(*config);
     std::shared_ptr<const Snapshot> snapshot;
     try {

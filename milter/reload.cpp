@@ -35,10 +35,9 @@ std::vector<std::string> settings_needing_restart(const Config& running, const C
     };
     note(running.milter.socket != loaded.milter.socket, "[milter] socket");
     note(running.milter.user != loaded.milter.user, "[milter] user");
-    note(running.milter.log_level != loaded.milter.log_level, "[milter] log_level");
     note(running.hsm.module != loaded.hsm.module || running.hsm.token_label != loaded.hsm.token_label ||
              running.hsm.token_serial != loaded.hsm.token_serial || running.hsm.pin_file != loaded.hsm.pin_file ||
-             running.hsm.sessions != loaded.hsm.sessions,
+             running.hsm.pin_credential != loaded.hsm.pin_credential || running.hsm.sessions != loaded.hsm.sessions,
          "[hsm]");
     note(running.directory.cache != loaded.directory.cache, "[directory] cache");
     note(running.metrics.listen != loaded.metrics.listen, "[metrics] listen");  // the listener stays
@@ -52,8 +51,11 @@ ReloadOutcome reload_configuration(Daemon& daemon)
     const std::string& path = running->config->path;
     try {
         auto loaded = load_snapshot(path, daemon.harvest());
-        outcome.needs_restart = settings_needing_restart(*running->config, *loaded->config);
+        // Against what the process runs with, not the previous file: a setting changed back is
+        // no restart, and one still waiting for a restart is reported again at each reload.
+        outcome.needs_restart = settings_needing_restart(daemon.started_config(), *loaded->config);
         publish_crl_next_update(loaded->certificates->trust());
+        log::set_min_level(log::level_named(loaded->config->milter.log_level));
         daemon.replace(std::move(loaded));
         outcome.replaced = true;
     } catch (const std::exception& e) {

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "base/log.h"
 #include "milter/reload.h"
 #include "tests/unit/test_support.h"
 
@@ -64,6 +65,7 @@ class ReloadTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(unusable_trust_folder_keeps_the_old_snapshot);
     CPPUNIT_TEST(in_flight_message_keeps_its_snapshot);
     CPPUNIT_TEST(restart_only_settings_are_named);
+    CPPUNIT_TEST(log_level_reloads);
     CPPUNIT_TEST(reloader_thread_reloads_on_request);
     CPPUNIT_TEST_SUITE_END();
 
@@ -142,6 +144,34 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::size_t{2}, outcome.needs_restart.size());
         CPPUNIT_ASSERT_EQUAL(std::string("[milter] socket"), outcome.needs_restart[0]);
         CPPUNIT_ASSERT_EQUAL(std::string("[hsm]"), outcome.needs_restart[1]);
+        // Still pending at the next reload (the process runs with what it started with) ...
+        const auto again = reload_configuration(*d);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, again.needs_restart.size());
+        // ... and nothing once the file says again what the process runs with.
+        f.write(f.text("detached"));
+        CPPUNIT_ASSERT(reload_configuration(*d).needs_restart.empty());
+        // pin_credential is a restart setting too.
+        f.write(f.text("detached", "", "pin_credential = \"token.pin\"\n"));
+        const auto credential = reload_configuration(*d);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, credential.needs_restart.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("[hsm]"), credential.needs_restart[0]);
+    }
+
+    // [milter] log_level takes effect at a reload.
+    void log_level_reloads()
+    {
+        Fixture f;
+        f.write(f.text("detached"));
+        auto d = f.daemon();
+        const ssm::log::Level before = ssm::log::current_target().min_level;
+        std::string quiet = f.text("detached");
+        quiet.replace(quiet.find("spool_dir"), 0, "log_level = \"error\"\n");
+        f.write(quiet);
+        const auto outcome = reload_configuration(*d);
+        CPPUNIT_ASSERT(outcome.replaced);
+        CPPUNIT_ASSERT(outcome.needs_restart.empty());
+        CPPUNIT_ASSERT(ssm::log::current_target().min_level == ssm::log::Level::Error);
+        ssm::log::set_min_level(before);
     }
 
     void reloader_thread_reloads_on_request()
