@@ -112,7 +112,10 @@ void print_recipient(const milter::Config& config, const milter::MessageProcesso
         for (const auto& why : r.rejected_reasons) out << "    refused: " << why << "\n";
     }
     if (!p.strip_tag.empty()) out << "  strip: Subject tag " << p.strip_tag << "\n";
-    out << "  reply: " << reply_text(r.reply) << "\n";
+    out << "  reply: " << reply_text(r.reply);
+    if (!r.returned.empty()) out << ", returned to the sender: " << r.returned;
+    else if (r.split_off) out << ", leaves in a separate copy through [reinjection]";
+    out << "\n";
 }
 
 }  // namespace

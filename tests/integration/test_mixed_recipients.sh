@@ -234,4 +234,11 @@ rc=$?
 if [ "$rc" = 0 ] && grep -q '^returned: nobody@partner.example goes back to the sender: 550 5.7.1' "$WORK/ret-ssmctl.err" \
    && grep -q '^discard: ' "$WORK/ret-ssmctl.err" && [ ! -s "$WORK/out/ret-ssmctl.eml" ]; then pass return-ssmctl-process
 else fail return-ssmctl-process "exit $rc: $(tr '\n' ' ' <"$WORK/ret-ssmctl.err" | cut -c1-300)"; fi
+"$SSM_BUILDDIR/ssmctl" -c "$WORK/ret.toml" policy test --direction out --from alice@acme.example \
+  --to nobody@partner.example >"$WORK/ret-policy.out" 2>&1
+rc=$?
+if [ "$rc" = 0 ] && grep -q 'no_certificate=return' "$WORK/ret-policy.out" \
+   && grep -q '^  reply: 250 accepted, returned to the sender: 550 5.7.1 encryption required for nobody@partner.example' "$WORK/ret-policy.out"; then
+  pass return-ssmctl-policy-test
+else fail return-ssmctl-policy-test "exit $rc: $(tr '\n' ' ' <"$WORK/ret-policy.out" | cut -c1-300)"; fi
 exit $((_ssm_failures > 0))
