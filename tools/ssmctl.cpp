@@ -43,7 +43,7 @@ void usage(std::FILE* to)
                  "  hsm import FILE.p12|CERT.pem [--password-file F] [--label L]\n"
                  "      PKCS#12 -> non-extractable key + certificate; or a certificate for a\n"
                  "      key pair already on the token\n"
-                 "  hsm keygen --type rsa-2048|rsa-3072|rsa-4096|ec-p256|ec-p384\n"
+                 "  hsm keygen --type rsa-2048|rsa-3072|rsa-4096|ec-p256|ec-p384|ec-p521|ed25519\n"
                  "          --subject DN [--email ADDR]... --csr OUT.pem [--label L]\n"
                  "      key pair generated inside the token; the CSR is written out\n"
                  "  cert lookup ADDR\n"

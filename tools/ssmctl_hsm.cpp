@@ -65,8 +65,15 @@ void list_loose_keys(const hsm::TokenConfig& config, const std::vector<hsm::Iden
             unsigned bits = 0;
             if (!spki.empty() && gnutls_pubkey_import(key.get(), &d, GNUTLS_X509_FMT_DER) >= 0) {
                 const int pk = gnutls_pubkey_get_pk_algorithm(key.get(), &bits);
-                type = pk == GNUTLS_PK_RSA     ? "rsa-" + std::to_string(bits)
-                       : pk == GNUTLS_PK_ECDSA ? "ec-p" + std::to_string(bits)
+                // GnuTLS counts P-521 as 528 bits (66 octets): the curve names the key.
+                gnutls_ecc_curve_t curve = GNUTLS_ECC_CURVE_INVALID;
+                if (pk == GNUTLS_PK_ECDSA) gnutls_pubkey_export_ecc_raw(key.get(), &curve, nullptr, nullptr);
+                type = pk == GNUTLS_PK_RSA ? "rsa-" + std::to_string(bits)
+                       : pk == GNUTLS_PK_ECDSA
+                           ? (curve == GNUTLS_ECC_CURVE_SECP256R1   ? std::string("ec-p256")
+                              : curve == GNUTLS_ECC_CURVE_SECP384R1 ? std::string("ec-p384")
+                              : curve == GNUTLS_ECC_CURVE_SECP521R1 ? std::string("ec-p521")
+                                                                    : "ec-" + std::to_string(bits))
                        : pk == GNUTLS_PK_EDDSA_ED25519 ? std::string("ed25519")
                                                        : std::string("unknown");
             }

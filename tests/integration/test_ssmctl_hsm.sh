@@ -163,7 +163,7 @@ else pass hsm-pin-never-printed; fi
 
 # --- keygen, CSR, certificate from the test CA, attach ---------------------------------------
 printf 'basicConstraints = critical, CA:false\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n' >"$WORK/ee.ext"
-keygen() {  # NAME TYPE EMAIL
+keygen() {  # NAME TYPE EMAIL  (the key line names TYPE: ec-p521, not GnuTLS's 528 bits)
   local n=$1 type=$2 email=$3 csr=$WORK/$1.csr
   if ! "$SSMCTL" -c "$WORK/c.toml" hsm keygen --type "$type" --subject "CN=$n test,O=Acme" --email "$email" \
        --csr "$csr" >"$WORK/kg-$n.out" 2>"$WORK/kg-$n.err"; then
@@ -175,7 +175,7 @@ keygen() {  # NAME TYPE EMAIL
   elif ! grep -q "email:$email" <<<"$text" || ! grep -q 'E-mail Protection' <<<"$text"; then fail "hsm-keygen-$n" "no SAN e-mail or EKU"
   else pass "hsm-keygen-$n"; fi
   "$SSMCTL" -c "$WORK/c.toml" hsm list >"$WORK/list-$n.out" 2>/dev/null
-  if grep -q "^key label=$email .*certificate=none" "$WORK/list-$n.out"; then pass "hsm-list-$n-no-certificate-yet"
+  if grep -q "^key label=$email .* key=$type certificate=none" "$WORK/list-$n.out"; then pass "hsm-list-$n-no-certificate-yet"
   else fail "hsm-list-$n-no-certificate-yet" "$(tr '\n' ' ' <"$WORK/list-$n.out")"; fi
   openssl x509 -req -in "$csr" -CA "$PKI/sub-ca.cert.pem" -CAkey "$PKI/sub-ca.key.pem" -set_serial "0x$(openssl rand -hex 12)" \
     -days 365 -copy_extensions copy -extfile "$WORK/ee.ext" -out "$WORK/$n.cert.pem" >>"$WORK/openssl.log" 2>&1 \
