@@ -65,6 +65,11 @@ int main(int argc, char** argv)
     sigaddset(&milter_signals, SIGTERM);
     sigaddset(&milter_signals, SIGINT);
     pthread_sigmask(SIG_BLOCK, &milter_signals, nullptr);
+    // SIGUSR1/SIGUSR2 mean nothing here, but their default action ends the process: a
+    // logrotate habit ("kill -USR1 to reopen logs"; we log to syslog or the journal) must
+    // not stop the mail flow.
+    signal(SIGUSR1, SIG_IGN);
+    signal(SIGUSR2, SIG_IGN);
     set_thread_stack_size();
 
     std::string config_path = "/etc/ssm-milter/ssm-milter.toml";

@@ -106,6 +106,10 @@ milter_alive && pass reload-milter-alive-after || fail reload-milter-alive-after
 # the last valid reload (i = 20: detached) is in force
 got=$(send_one after-stream)
 [ "$got" = detached ] && pass reload-last-policy-in-force || fail reload-last-policy-in-force "after the stream: $got"
+# SIGUSR1/SIGUSR2 (a logrotate habit) are ignored: the milter keeps running and signing
+kill -USR1 "$MILTER_PID"; kill -USR2 "$MILTER_PID"; sleep 0.5
+if milter_alive && [ "$(send_one after-usr1)" = detached ]; then pass reload-sigusr-ignored
+else fail reload-sigusr-ignored "ssm-milter stopped or stopped signing after SIGUSR1/SIGUSR2"; fi
 # SIGTERM still stops it (the interposed sigwait only changes SIGHUP)
 stop_milter
 [ "${MILTER_STATUS:-1}" -eq 0 ] && pass reload-sigterm-still-stops || fail reload-sigterm-still-stops "exit status ${MILTER_STATUS:-?}"
