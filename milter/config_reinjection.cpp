@@ -12,6 +12,9 @@ void load_reinjection(Loader& L, const toml::table* t, Config& c)
 {
     ReinjectionSettings& r = c.reinjection;
     r.timeout = L.duration(t, "reinjection", "timeout");
+    // 0 would be libcurl's "no limit": a hung listener would then hold the message forever.
+    if (r.timeout.count() < 1 || r.timeout.count() > 3600)
+        L.fail(L.region(t, "timeout"), "timeout must be between 1s and 1h");
     r.marker_lifetime = L.duration(t, "reinjection", "marker_lifetime");
     const std::string address = L.str(t, "reinjection", "address");
     if (address.empty()) return;  // off: mixed treatments are deferred with 452 4.5.3

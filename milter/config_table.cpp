@@ -101,7 +101,7 @@ constexpr std::array kKeys = {
     KeySpec{"pki", "crl_distribution_points", K::Boolean, "true", false, true,
             "Fetch CRLs from a certificate's HTTP distribution points (cached until nextUpdate)."},
     KeySpec{"pki", "fetch_timeout", K::Duration, "\"5s\"", false, true,
-            "Longest wait for one OCSP or CRL answer."},
+            "Longest wait for one OCSP or CRL answer (1s to 120s)."},
 
     KeySpec{"directory", "cache", K::String, "\"/var/lib/ssm-milter/cache\"", false, false,
             "LMDB folder of the certificate cache and of harvested certificates."},
@@ -137,7 +137,7 @@ constexpr std::array kKeys = {
     KeySpec{"directory.ldap[]", "ca_file", K::String, "", false, true,
             "PEM CA certificates for ldaps:// and StartTLS; absent: the system's CA store."},
     KeySpec{"directory.ldap[]", "timeout", K::Duration, "\"5s\"", false, true,
-            "Longest wait for a connection and for one search, per server."},
+            "Longest wait for a connection and for one search, per server (1s to 120s)."},
 
     KeySpec{"directory.groups", "servers", K::StringArray, "", true, true,
             "LDAP URIs of the directory that holds the groups of from_group/to_group rules, asked in order."},
@@ -156,7 +156,7 @@ constexpr std::array kKeys = {
     KeySpec{"directory.groups", "ca_file", K::String, "", false, true,
             "PEM CA certificates for ldaps:// and StartTLS; absent: the system's CA store."},
     KeySpec{"directory.groups", "timeout", K::Duration, "\"5s\"", false, true,
-            "Longest wait for a connection and for one search, per server."},
+            "Longest wait for a connection and for one search, per server (1s to 120s)."},
     KeySpec{"directory.groups", "nested", K::Boolean, "true", false, true,
             "Follow groups that are members of groups (8 levels; upwards under group_base for from_group/to_group)."},
     KeySpec{"directory.groups", "cache_ttl", K::Duration, "\"5m\"", false, true,
@@ -174,7 +174,7 @@ constexpr std::array kKeys = {
     KeySpec{"directory.smimea", "trust_anchor_file", K::String, "\"/usr/share/dns/root.key\"", false, true,
             "DNSSEC trust anchors: DS or DNSKEY records in zone-file format."},
     KeySpec{"directory.smimea", "timeout", K::Duration, "\"5s\"", false, true,
-            "Longest wait for one SMIMEA answer; beyond it the lookup is a directory failure "
+            "Longest wait for one SMIMEA answer (1s to 120s); beyond it the lookup is a directory failure "
             "(451 4.7.1 under mandatory encryption)."},
     KeySpec{"directory.smimea", "trust_dane_ee", K::Boolean, "false", false, true,
             "Use usage-3 (DANE-EE) certificates on DNSSEC trust alone, without a chain to [pki] "
@@ -188,7 +188,8 @@ constexpr std::array kKeys = {
             "File holding the secret (at least 16 bytes) that authenticates reinjected copies; "
             "required with address, readable only by ssm-milter."},
     KeySpec{"reinjection", "timeout", K::Duration, "\"60s\"", false, true,
-            "Longest wait for the reinjection listener; beyond it the whole message is deferred."},
+            "Longest wait for the reinjection listener (1s to 1h); beyond it the whole message is "
+            "deferred."},
     KeySpec{"reinjection", "marker_lifetime", K::Duration, "\"5d\"", false, true,
             "How long a reinjected copy is recognised as ours (it may wait in a queue)."},
 

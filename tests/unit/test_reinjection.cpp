@@ -193,6 +193,8 @@ public:
              "t.toml:5:15: the reinjection secret"},
             {"[reinjection]\naddress = \"127.0.0.1:10027\"\nsecret_file = \"/nonexistent/secret\"\n", "t.toml:5:15: "},
             {"[reinjection]\nport = 25\n", "t.toml:4:1: unknown key 'port'"},
+            // 0 would be libcurl's "no limit" (a hung listener would hold the message forever)
+            {"[reinjection]\ntimeout = \"0s\"\n", "t.toml:4:11: timeout must be between 1s and 1h"},
         };
         for (const auto& [text, want] : bad) {
             try {
