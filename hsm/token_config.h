@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "base/ascii.h"
+
 namespace ssm::hsm {
 
 struct TokenConfig {
@@ -29,11 +31,12 @@ inline std::string pin_path(const TokenConfig& c)
 
 // Whether a token is the configured one: its label and serial number, each only when
 // configured (the configuration names at least one: a serial alone picks a token whatever
-// its label, as when several tokens share one).
+// its label, as when several tokens share one). Serials are hex as a rule and compared
+// without regard to letter case; labels are free text and compared exactly.
 inline bool token_matches(const std::string& want_label, const std::string& want_serial, const std::string& label,
                           const std::string& serial)
 {
-    return (want_label.empty() || want_label == label) && (want_serial.empty() || want_serial == serial);
+    return (want_label.empty() || want_label == label) && (want_serial.empty() || iequals(want_serial, serial));
 }
 
 // "'label'", "serial S" or "'label' serial S", for messages.

@@ -8,6 +8,8 @@
 // same, already initialised module, which is also what a configuration reload does.
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <cctype>
+
 #include <gnutls/abstract.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
@@ -381,6 +383,11 @@ public:
         const auto by_serial = hsm::KeyStore::open(c);
         CPPUNIT_ASSERT_EQUAL(std::string("ssm-test"), by_serial->token().label);
         CPPUNIT_ASSERT(!by_serial->identities().empty());
+        // A serial is hex as a rule: written in the other case it still names the token.
+        std::string other_case = serial;
+        for (char& ch : other_case) ch = std::isupper(static_cast<unsigned char>(ch)) ? char(std::tolower(ch)) : char(std::toupper(ch));
+        CPPUNIT_ASSERT(hsm::token_matches("", other_case, "ssm-test", serial));
+        CPPUNIT_ASSERT(!hsm::token_matches("SSM-TEST", "", "ssm-test", serial));  // labels are exact
         c.token_serial = "0000";
         try {
             hsm::KeyStore::open(c);
