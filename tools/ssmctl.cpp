@@ -2,6 +2,7 @@
 // configuration file; `process` drives the same MessageProcessor as the milter.
 #include <getopt.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -89,6 +90,12 @@ int main(int argc, char** argv)
     }
     const std::string command = argv[i++];
     std::vector<std::string> args(argv + i, argv + argc);
+    // A command that does not exist is a usage error, whatever the configuration holds.
+    static const char* const kCommands[] = {"process", "policy", "hsm", "cert", "cache", "receipts", "clearance", "list"};
+    if (std::none_of(std::begin(kCommands), std::end(kCommands), [&](const char* c) { return command == c; })) {
+        usage(stderr);
+        return kExitUsage;
+    }
 
     std::shared_ptr<const milter::Config> config;
     try {

@@ -76,6 +76,9 @@ fi
 if expect_rc lookup-none 1 "$WORK/l2" CTL cert lookup nobody@acme.example &&
    has "$WORK/l2" "^chosen none reason=" lookup-none; then pass lookup-none; fi
 expect_rc lookup-bad-address 64 "$WORK/l3" CTL cert lookup "not an address" && pass lookup-bad-address
+# An unknown command is a usage error even before any configuration is read.
+expect_rc unknown-command-usage 64 "$WORK/u1" "$SSM_BUILDDIR/ssmctl" -c /nonexistent/ssm-milter.toml bogus \
+  && pass unknown-command-usage
 
 # --- lookup: LDAP through the cache (miss, then hit with an age) ---------------------------
 if expect_rc lookup-ldap-miss 0 "$WORK/l4" CTL cert lookup dave@partner.example &&
