@@ -7,6 +7,7 @@
 #include <gnutls/gnutls.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "pki/certificate.h"
 #include "pki/der_tlv.h"
@@ -74,6 +75,17 @@ std::optional<unsigned> reason_flags(const Tlv& bits)
     for (std::size_t n = 0; n < 9 && 1 + n / 8 < bits.length; ++n)
         if (bits.value[1 + n / 8] & (0x80 >> (n % 8))) mask |= 1u << n;
     return mask;
+}
+
+// An INTEGER that must not be negative (cRLNumber, BaseCRLNumber), as crl_number keeps it.
+std::optional<Bytes> crl_number_of(const Bytes& der)
+{
+    const auto n = read_tlv(der.data(), der.size());
+    if (!n || n->tag != 0x02 || n->total != der.size() || n->length == 0 || n->length > 32 || (n->value[0] & 0x80))
+        return std::nullopt;
+    std::size_t skip = 0;
+    while (skip + 1 < n->length && n->value[skip] == 0) ++skip;
+    return Bytes(n->value + skip, n->value + n->length);
 }
 
 // DistributionPointName ::= CHOICE { fullName [0] GeneralNames, nameRelativeToCRLIssuer [1] RDN }
@@ -256,6 +268,15 @@ bool point_matches(const Point& p, const CrlScope& scope, ByteView crl_issuer, B
 
 }  // namespace
 
+bool CrlScope::same_scope_as(const CrlScope& o) const
+{
+    auto mine = distribution_point_names, theirs = o.distribution_point_names;
+    std::sort(mine.begin(), mine.end());
+    std::sort(theirs.begin(), theirs.end());
+    return complete == o.complete && only_user == o.only_user && only_ca == o.only_ca && indirect == o.indirect &&
+           reasons == o.reasons && names_point == o.names_point && mine == theirs;
+}
+
 CrlScope crl_scope_of(gnutls_x509_crl_t crl)
 {
     CrlScope s;
@@ -277,11 +298,8 @@ CrlScope crl_scope_of(gnutls_x509_crl_t crl)
             return s;
         }
         const std::string name(oid);
-        if (name == kDeltaCrlIndicator) {
-            s.delta = true;
-            continue;
-        }
-        if (name == kIssuingDistributionPoint) {
+        const bool read = name == kIssuingDistributionPoint || name == kDeltaCrlIndicator || name == kCrlNumber;
+        if (read) {
             gnutls_datum_t data{nullptr, 0};
             if (gnutls_x509_crl_get_extension_data2(crl, i, &data) < 0) {
                 partial(s, "unreadable CRL extension " + name);
@@ -289,8 +307,15 @@ CrlScope crl_scope_of(gnutls_x509_crl_t crl)
             }
             const Bytes der(data.data, data.data + data.size);
             gnutls_free(data.data);
-            read_idp(der, issuer, s);
-            if (!s.complete) return s;
+            if (name == kIssuingDistributionPoint) {
+                read_idp(der, issuer, s);
+                if (!s.complete) return s;
+            } else if (name == kDeltaCrlIndicator) {
+                s.delta = true;  // a delta whose base number is unreadable applies to no base
+                s.delta_base = crl_number_of(der);
+            } else {
+                s.crl_number = crl_number_of(der);
+            }
             continue;
         }
         if (critical) {
@@ -324,6 +349,13 @@ unsigned crl_covered_reasons(const CrlScope& scope, ByteView crl_issuer, const C
     for (const Point& p : *points)
         if (point_matches(p, scope, crl_issuer, issuer)) reasons |= p.reasons & scope.reasons;
     return reasons;
+}
+
+int compare_crl_numbers(const Bytes& a, const Bytes& b)
+{
+    if (a.size() != b.size()) return a.size() < b.size() ? -1 : 1;
+    const int c = std::memcmp(a.data(), b.data(), a.size());
+    return c < 0 ? -1 : c > 0 ? 1 : 0;
 }
 
 }  // namespace ssm::pki

@@ -39,7 +39,13 @@ struct CrlScope {
     // IDP names a point in forms we do not read (then it matches no certificate's point).
     bool names_point = false;
     std::vector<std::string> distribution_point_names;
-    bool delta = false;  // deltaCRLIndicator: lists changes since a base CRL only
+    bool delta = false;               // deltaCRLIndicator: lists changes since a base CRL only
+    std::optional<Bytes> delta_base;  // its BaseCRLNumber (see crl_number); nullopt: unreadable
+    std::optional<Bytes> crl_number;  // cRLNumber: unsigned big-endian, no leading zero octets
+
+    // Same issuing distribution point (a delta CRL applies only to a base of the same scope,
+    // RFC 5280 §5.2.4).
+    bool same_scope_as(const CrlScope& other) const;
 };
 
 // Reads the CRL's extensions. Never throws: what cannot be read makes the CRL not complete.
@@ -49,5 +55,8 @@ CrlScope crl_scope_of(gnutls_x509_crl_t crl);
 // `cert` (RFC 5280 §6.3.3 (b), (d), one of the certificate's cRLDistributionPoints, or the
 // point named by its issuer that every certificate has); 0: none.
 unsigned crl_covered_reasons(const CrlScope& scope, ByteView crl_issuer, const Certificate& cert);
+
+// Orders two CRL numbers (crl_number's form): <0, 0, >0.
+int compare_crl_numbers(const Bytes& a, const Bytes& b);
 
 }  // namespace ssm::pki

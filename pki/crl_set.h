@@ -1,9 +1,11 @@
 // The CRLs of the trust store as it applies them beside GnuTLS's trust list (RFC 5280 §6.3.3).
 // GnuTLS checks a certificate against the CRLs of its issuer's name and counts every entry as
-// revoked; that is right for a plain CRL and wrong for an indirect CRL, or one with
-// certificateIssuer entries: an entry is for the issuer that its run of entries names, not for
-// the CRL's issuer. Their entries are applied here instead (entries_ours; such a CRL is not given
-// to GnuTLS).
+// revoked; that is right for a plain CRL and wrong for the others, whose entries are applied here
+// instead (entries_ours; such a CRL is not given to GnuTLS):
+//   - an indirect CRL, or one with certificateIssuer entries: an entry is for the issuer that its
+//     run of entries names, not for the CRL's issuer;
+//   - a delta CRL: removeFromCRL releases a certificate held (certificateHold) on its base;
+//   - every CRL of an issuer that has a delta CRL here: its held entries may have been released.
 // Whether a status is settled ("not listed" counts) is decided here for every CRL: the current
 // CRLs that cover the certificate must together cover all reasons.
 // SECURITY: CRLs are untrusted beyond their signature; what cannot be read settles nothing and,
@@ -36,7 +38,8 @@ struct LoadedCrl {
 // Sets entries_ours for each CRL (see above) and drops the entries of the others.
 void choose_entry_owners(std::vector<LoadedCrl>& crls);
 
-// Why the entries of the entries_ours CRLs revoke `cert` at `now`; nullopt: they do not.
+// Why the entries of the entries_ours CRLs revoke `cert` at `now` (a held certificate that the
+// newest current delta CRL of its base removes is not revoked); nullopt: they do not.
 std::optional<std::string> crls_revoke(std::span<const LoadedCrl> crls, const Certificate& cert, std::time_t now);
 
 // Whether CRLs current at `now`, of a signer not itself revoked, cover `cert` for all reasons.

@@ -258,8 +258,9 @@ void TrustStore::load_crls(const fs::path& folder)
             ++m_crl_count;
         }
     }
-    // Whose entries GnuTLS applies and whose we do (pki/crl_set.h): indirect CRLs are kept
-    // from GnuTLS, which would count every entry as a revocation by the CRL's issuer.
+    // Whose entries GnuTLS applies and whose we do (pki/crl_set.h): the CRLs of indirect CRL
+    // issuers and of issuers with delta CRLs are kept from GnuTLS, which would count every
+    // entry as a revocation by the CRL's issuer, removeFromCRL included.
     choose_entry_owners(m_crls);
     std::vector<gnutls_x509_crl_t> loaded;  // in m_list
     for (std::size_t k = 0; k < verified_crls.size(); ++k) {

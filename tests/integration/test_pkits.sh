@@ -62,8 +62,6 @@ ValidDNnameConstraintsTest11                       | excluded directoryName name
 ValidDNnameConstraintsTest18                       | excluded directoryName name constraints subtrees not supported (GnuTLS 3.7 refuses every path through that CA)
 InvalidURInameConstraintsTest35                    | URI name constraints not supported (GnuTLS 3.7: permitted subtrees are not enforced)
 ValidURInameConstraintsTest36                      | URI name constraints not supported (GnuTLS 3.7 refuses every path through a CA with excluded subtrees)
-ValiddeltaCRLTest5                                 | delta CRLs not supported: a delta CRL's removeFromCRL entry does not release a certificate on hold, it counts as revoked
-ValiddeltaCRLTest7                                 | delta CRLs not supported: a delta CRL's removeFromCRL entry does not release a certificate on hold, it counts as revoked
 EOF
 )
 
