@@ -1,0 +1,183 @@
+// Unit tests for the CRL rules the trust store applies beside GnuTLS (pki/crl_set.h) that NIST
+// PKITS (tests/integration/test_pkits.sh) does not show on its own: a delta CRL releases a
+// certificate from hold only, only when it applies to the base and is current; reasons split
+// between an indirect CRL (another issuer's, named as cRLIssuer) and the CA's own CRL settle a
+// status together and neither alone. Certificates and CRLs are made here by openssl.
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <ctime>
+#include <initializer_list>
+
+#include "pki/certificate.h"
+#include "pki/trust_store.h"
+#include "tests/unit/test_support.h"
+
+using namespace ssm;
+using namespace ssm::pki;
+namespace fs = std::filesystem;
+
+namespace {
+
+// root (anchor) -> CA (issues the end entities and its CRLs); root -> CRL Issuer (cRLSign only,
+// issues an indirect CRL). crl-NAME.pem: mkcrl NAME ... (openssl ca -gencrl, this update 2024).
+const char* crls_script = R"SH(
+set -eu
+cd "$1"
+export OPENSSL_CONF=/dev/null
+ca='basicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid'
+ee='basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid'
+# mkcert NAME SUBJECT ISSUER SERIAL EXTENSIONS (printf %b text); ISSUER "-": self-signed
+mkcert() {
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key" 2>/dev/null
+  openssl req -new -key "$1.key" -subj "$2" -out "$1.csr" 2>/dev/null
+  printf '[x]\n%b\n' "$5" > "$1.ext"
+  if [ "$3" = - ]; then
+    openssl x509 -req -in "$1.csr" -signkey "$1.key" -set_serial "$4" -days 3650 -extfile "$1.ext" -extensions x -out "$1.pem" 2>/dev/null
+  else
+    openssl x509 -req -in "$1.csr" -CA "$3.pem" -CAkey "$3.key" -set_serial "$4" -days 3650 -extfile "$1.ext" -extensions x -out "$1.pem" 2>/dev/null
+  fi
+}
+# mkcrl NAME ISSUER CRLNUMBER NEXTUPDATE EXTENSIONS [CERT:REASON ...]  (REASON hold: certificateHold)
+mkcrl() {
+  name=$1 issuer=$2 number=$3 next=$4 exts=$5; shift 5
+  d=db/$name; mkdir -p "$d"; : > "$d/index.txt"; printf "%02x\n" "$number" > "$d/crlnumber"
+  printf '[ca]\ndefault_ca=c\n[c]\ndatabase=%s/index.txt\ncrlnumber=%s/crlnumber\ndefault_md=sha256\ncrl_extensions=crlext\n[crlext]\nauthorityKeyIdentifier=keyid\n%b\n' "$d" "$d" "$exts" > "$d/ca.cnf"
+  for r in "$@"; do
+    case ${r#*:} in hold) why="-crl_hold holdInstructionReject" ;; *) why="-crl_reason ${r#*:}" ;; esac
+    openssl ca -batch -config "$d/ca.cnf" -cert "$issuer.pem" -keyfile "$issuer.key" -revoke "${r%%:*}.pem" $why 2>>openssl.log
+  done
+  openssl ca -batch -config "$d/ca.cnf" -cert "$issuer.pem" -keyfile "$issuer.key" -gencrl \
+    -crl_lastupdate 20240101000000Z -crl_nextupdate "$next" -out "crl-$name.pem" 2>>openssl.log
+}
+mkdir -p db
+mkcert root "/O=Crl Test/CN=Root" - 1 "$ca"
+mkcert ca "/O=Crl Test/CN=CA" root 2 "$ca"
+mkcert crlissuer "/O=Crl Test/CN=CRL Issuer" root 3 'keyUsage=critical,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid'
+later=20990101000000Z
+mkcrl root root 1 $later ''
+# delta CRLs: held (on hold on the base), compromised (keyCompromise on the base), good
+mkcert held "/CN=held" ca 16 "$ee"
+mkcert compromised "/CN=compromised" ca 17 "$ee"
+mkcert good "/CN=good" ca 18 "$ee"
+mkcrl base ca 1 $later '' held:hold compromised:keyCompromise
+mkcrl delta ca 2 $later 'deltaCRL=critical,ASN1:INTEGER:1' held:removeFromCRL compromised:removeFromCRL
+mkcrl delta-for-later ca 4 $later 'deltaCRL=critical,ASN1:INTEGER:3' held:removeFromCRL
+mkcrl delta-stale ca 2 20240201000000Z 'deltaCRL=critical,ASN1:INTEGER:1' held:removeFromCRL
+# reasons split between an indirect CRL (the CRL issuer's) and the CA's own
+mkcert split "/CN=split" ca 19 "$ee\ncrlDistributionPoints=dp1,dp2\n[dp1]\nfullname=URI:http://crl.example/indirect.crl\nCRLissuer=dirName:crlissuer_dn\nreasons=keyCompromise,CACompromise\n[dp2]\nfullname=URI:http://crl.example/ca.crl\nreasons=unused,affiliationChanged,superseded,cessationOfOperation,certificateHold,privilegeWithdrawn,AACompromise\n[crlissuer_dn]\nO=Crl Test\nCN=CRL Issuer"
+mkcrl indirect crlissuer 1 $later 'issuingDistributionPoint=critical,@idp\n[idp]\nfullname=URI:http://crl.example/indirect.crl\nindirectCRL=TRUE'
+mkcrl ca-dp ca 1 $later 'issuingDistributionPoint=critical,@idp\n[idp]\nfullname=URI:http://crl.example/ca.crl\nonlysomereasons=unused,affiliationChanged,superseded,cessationOfOperation,certificateHold,privilegeWithdrawn,AACompromise'
+)SH";
+
+const fs::path& pki_dir()
+{
+    static test::TempDir d;
+    static const bool made = [] {
+        test::write_file(d.path() / "make.sh", crls_script);
+        test::run("sh '" + (d.path() / "make.sh").string() + "' '" + d.path().string() + "' >/dev/null 2>&1 || (cat '" +
+                  (d.path() / "openssl.log").string() + "'; false)");
+        return true;
+    }();
+    (void)made;
+    return d.path();
+}
+
+Certificate cert(const std::string& name)
+{
+    auto certs = Certificate::load_file(pki_dir() / (name + ".pem"));
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(name, std::size_t{1}, certs.size());
+    return std::move(certs.front());
+}
+
+// A hard-fail store (no OCSP, no fetching) with the root as anchor, CA and CRL Issuer as
+// intermediates and the CRLs named (crl-NAME.pem).
+class Store {
+public:
+    explicit Store(std::initializer_list<const char*> crls)
+    {
+        const fs::path trust = m_dir.path() / "trust", inter = m_dir.path() / "inter", folder = m_dir.path() / "crls";
+        for (const auto& d : {trust, inter, folder}) fs::create_directories(d);
+        fs::copy_file(pki_dir() / "root.pem", trust / "root.pem");
+        fs::copy_file(pki_dir() / "ca.pem", inter / "ca.pem");
+        fs::copy_file(pki_dir() / "crlissuer.pem", inter / "crlissuer.pem");
+        for (const char* c : crls) fs::copy_file(pki_dir() / ("crl-" + std::string(c) + ".pem"), folder / ("crl-" + std::string(c) + ".pem"));
+        TrustStoreConfig config{trust, inter, folder};
+        config.revocation = Revocation::HardFail;
+        config.online.ocsp = false;
+        config.online.crl_distribution_points = false;
+        m_store = std::make_unique<TrustStore>(config);
+        CPPUNIT_ASSERT_EQUAL(crls.size(), m_store->crl_count());
+    }
+    ValidationResult validate(const std::string& name) const
+    {
+        return m_store->validate(cert(name), {}, std::time(nullptr), Purpose::Any);
+    }
+
+private:
+    test::TempDir m_dir;
+    std::unique_ptr<TrustStore> m_store;
+};
+
+void expect_valid(const Store& s, const std::string& name)
+{
+    const auto r = s.validate(name);
+    CPPUNIT_ASSERT_MESSAGE(name + ": " + r.describe(), r.valid());
+}
+
+void expect_problem(const Store& s, const std::string& name, Problem p)
+{
+    const auto r = s.validate(name);
+    CPPUNIT_ASSERT_MESSAGE(name + ": " + r.describe(), r.has(p));
+}
+
+}  // namespace
+
+class PkiCrlTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(PkiCrlTest);
+    CPPUNIT_TEST(delta_releases_held_certificates_only);
+    CPPUNIT_TEST(delta_for_another_base_or_outdated_releases_nothing);
+    CPPUNIT_TEST(reasons_split_between_indirect_and_own_crl);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    // base (cRLNumber 1): held on hold, compromised keyCompromise; delta (2, base 1):
+    // removeFromCRL for both. removeFromCRL releases a hold, never a revocation.
+    void delta_releases_held_certificates_only()
+    {
+        const Store base_only({"root", "base"});
+        expect_problem(base_only, "held", Problem::Revoked);  // on hold counts as revoked
+        expect_problem(base_only, "compromised", Problem::Revoked);
+        expect_valid(base_only, "good");
+        const Store with_delta({"root", "base", "delta"});
+        expect_valid(with_delta, "held");
+        expect_problem(with_delta, "compromised", Problem::Revoked);
+        expect_valid(with_delta, "good");
+        // A delta alone settles nothing: the base is needed.
+        expect_problem(Store({"root", "delta"}), "good", Problem::RevocationUnknown);
+    }
+
+    // A delta whose deltaCRLIndicator (3) is above the base's cRLNumber (1) is for a later base;
+    // an outdated delta (nextUpdate 2024-02-01) no longer speaks: the hold stays.
+    void delta_for_another_base_or_outdated_releases_nothing()
+    {
+        const Store later({"root", "base", "delta-for-later"});
+        expect_problem(later, "held", Problem::Revoked);
+        expect_valid(later, "good");
+        const Store stale({"root", "base", "delta-stale"});
+        expect_problem(stale, "held", Problem::Revoked);
+        expect_valid(stale, "good");
+    }
+
+    // split's points: keyCompromise and cACompromise from the CRL Issuer's indirect CRL, every
+    // other reason from the CA's own CRL (onlySomeReasons). Both are needed.
+    void reasons_split_between_indirect_and_own_crl()
+    {
+        expect_valid(Store({"root", "indirect", "ca-dp"}), "split");
+        expect_problem(Store({"root", "ca-dp"}), "split", Problem::RevocationUnknown);
+        expect_problem(Store({"root", "indirect"}), "split", Problem::RevocationUnknown);
+        // The CA's CRL for its distribution point does not cover a certificate that names none.
+        expect_problem(Store({"root", "indirect", "ca-dp"}), "good", Problem::RevocationUnknown);
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(PkiCrlTest);
