@@ -2,7 +2,9 @@
 // PKITS (tests/integration/test_pkits.sh) does not show on its own: a delta CRL releases a
 // certificate from hold only, only when it applies to the base and is current; reasons split
 // between an indirect CRL (another issuer's, named as cRLIssuer) and the CA's own CRL settle a
-// status together and neither alone. Certificates and CRLs are made here by openssl.
+// status together and neither alone; an indirect CRL's certificateIssuer entries, and what
+// makes such a CRL settle nothing. Certificates and CRLs are made here by openssl (the CRLs
+// with entry extensions by asn1parse -genconf and dgst, since openssl ca writes none).
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <ctime>
@@ -67,6 +69,37 @@ mkcrl delta-stale ca 2 20240201000000Z 'deltaCRL=critical,ASN1:INTEGER:1' held:r
 mkcert split "/CN=split" ca 19 "$ee\ncrlDistributionPoints=dp1,dp2\n[dp1]\nfullname=URI:http://crl.example/indirect.crl\nCRLissuer=dirName:crlissuer_dn\nreasons=keyCompromise,CACompromise\n[dp2]\nfullname=URI:http://crl.example/ca.crl\nreasons=unused,affiliationChanged,superseded,cessationOfOperation,certificateHold,privilegeWithdrawn,AACompromise\n[crlissuer_dn]\nO=Crl Test\nCN=CRL Issuer"
 mkcrl indirect crlissuer 1 $later 'issuingDistributionPoint=critical,@idp\n[idp]\nfullname=URI:http://crl.example/indirect.crl\nindirectCRL=TRUE'
 mkcrl ca-dp ca 1 $later 'issuingDistributionPoint=critical,@idp\n[idp]\nfullname=URI:http://crl.example/ca.crl\nonlysomereasons=unused,affiliationChanged,superseded,cessationOfOperation,certificateHold,privilegeWithdrawn,AACompromise'
+# craft NAME ENTRYEXTS: an indirect CRL of the CRL Issuer for http://crl.example/indirect.crl,
+# written with asn1parse -genconf (openssl ca writes no certificateIssuer) and signed with
+# openssl dgst: one entry, serial 0x30, whose extensions are the lines ENTRYEXTS (printf %b text,
+# sections of their own after an [entryexts] line).
+craft() {
+  printf '%s\n' 'asn1=SEQUENCE:tbs' > "$1.tbs.cnf"
+  printf '%b\n' '[tbs]\nversion=INTEGER:1\nalg=SEQUENCE:alg\nissuer=SEQUENCE:crlissuer_name\nthis=UTCTIME:240101000000Z\nnext=GENTIME:20990101000000Z\nrevoked=SEQUENCE:revoked\nexts=EXPLICIT:0,SEQUENCE:crlexts' \
+    '[alg]\noid=OID:ecdsa-with-SHA256' \
+    '[crlissuer_name]\no=SET:o\ncn=SET:cn_crlissuer\n[ca_name]\no=SET:o\ncn=SET:cn_ca' \
+    '[o]\natv=SEQUENCE:o_atv\n[o_atv]\nt=OID:organizationName\nv=UTF8String:Crl Test' \
+    '[cn_crlissuer]\natv=SEQUENCE:cn_crlissuer_atv\n[cn_crlissuer_atv]\nt=OID:commonName\nv=UTF8String:CRL Issuer' \
+    '[cn_ca]\natv=SEQUENCE:cn_ca_atv\n[cn_ca_atv]\nt=OID:commonName\nv=UTF8String:CA' \
+    '[revoked]\ne=SEQUENCE:entry\n[entry]\nserial=INTEGER:0x30\ndate=UTCTIME:240101000000Z\nexts=SEQUENCE:entryexts' \
+    '[crlexts]\nidp=SEQUENCE:idp_ext\n[idp_ext]\noid=OID:2.5.29.28\ncritical=BOOLEAN:TRUE\nv=OCTWRAP,SEQUENCE:idp' \
+    '[idp]\ndp=EXPLICIT:0,EXPLICIT:0,IMPLICIT:6,IA5STRING:http://crl.example/indirect.crl\nindirect=IMPLICIT:4,BOOLEAN:TRUE' \
+    "$2" >> "$1.tbs.cnf"
+  openssl asn1parse -genconf "$1.tbs.cnf" -out "$1.tbs.der" >/dev/null
+  openssl dgst -sha256 -sign crlissuer.key -out "$1.sig" "$1.tbs.der"
+  { sed '1s/.*/asn1=SEQUENCE:crl/' "$1.tbs.cnf"
+    printf '[crl]\ntbs=SEQUENCE:tbs\nalg=SEQUENCE:alg\nsig=FORMAT:HEX,BITSTRING:%s\n' "$(od -An -v -tx1 "$1.sig" | tr -d ' \n')"
+  } > "$1.cnf"
+  openssl asn1parse -genconf "$1.cnf" -out "$1.der" >/dev/null
+  openssl crl -inform DER -in "$1.der" -out "crl-$1.pem"
+}
+# certificateIssuer CA for serial 0x30 (a certificate of the CA's); the same beside an unknown
+# critical entry extension; a certificateIssuer naming a URI only (nobody we can match)
+mkcert listed "/CN=listed" ca 48 "$ee"
+cisec='[ci_ext]\noid=OID:2.5.29.29\ncritical=BOOLEAN:TRUE\nv=OCTWRAP,SEQUENCE:ci_names\n[ci_names]\ndn=EXPLICIT:4,SEQUENCE:ca_name'
+craft indirect-listed "[entryexts]\nci=SEQUENCE:ci_ext\n$cisec"
+craft indirect-unknown-entry-ext "[entryexts]\nci=SEQUENCE:ci_ext\nx=SEQUENCE:x_ext\n$cisec\n[x_ext]\noid=OID:1.3.6.1.4.1.55555.7\ncritical=BOOLEAN:TRUE\nv=OCTWRAP,NULL"
+craft indirect-uri-issuer '[entryexts]\nci=SEQUENCE:ci_ext\n[ci_ext]\noid=OID:2.5.29.29\ncritical=BOOLEAN:TRUE\nv=OCTWRAP,SEQUENCE:ci_names\n[ci_names]\nuri=IMPLICIT:6,IA5STRING:http://ca.example/'
 )SH";
 
 const fs::path& pki_dir()
@@ -137,6 +170,7 @@ class PkiCrlTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(delta_releases_held_certificates_only);
     CPPUNIT_TEST(delta_for_another_base_or_outdated_releases_nothing);
     CPPUNIT_TEST(reasons_split_between_indirect_and_own_crl);
+    CPPUNIT_TEST(indirect_entries_and_what_settles_nothing);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -177,6 +211,20 @@ public:
         expect_problem(Store({"root", "indirect"}), "split", Problem::RevocationUnknown);
         // The CA's CRL for its distribution point does not cover a certificate that names none.
         expect_problem(Store({"root", "indirect", "ca-dp"}), "good", Problem::RevocationUnknown);
+    }
+
+    // Indirect CRLs of the CRL Issuer with one entry, serial 0x30, whose certificateIssuer is the
+    // CA: it revokes the CA's certificate 0x30. Beside an unknown critical entry extension, or
+    // with a certificateIssuer we cannot match (a URI), the CRL settles nothing (fail closed).
+    void indirect_entries_and_what_settles_nothing()
+    {
+        expect_valid(Store({"root", "base"}), "listed");
+        const Store listed({"root", "base", "indirect-listed"});
+        expect_problem(listed, "listed", Problem::Revoked);
+        expect_valid(listed, "good");
+        expect_valid(Store({"root", "ca-dp", "indirect-listed"}), "split");
+        expect_problem(Store({"root", "ca-dp", "indirect-unknown-entry-ext"}), "split", Problem::RevocationUnknown);
+        expect_problem(Store({"root", "ca-dp", "indirect-uri-issuer"}), "split", Problem::RevocationUnknown);
     }
 };
 
