@@ -3,8 +3,8 @@
 // whatever its scope), but only a CRL whose scope covers a certificate may settle that
 // certificate's status as "not revoked" (hard-fail counts on it), and only for the reasons it is
 // for. Covers nothing: a delta CRL (it lists changes since a base), a CRL with a critical
-// extension (or entry extension) we do not know, one for attribute certificates only, one whose
-// distribution point the certificate does not name. An indirect CRL covers the certificates of
+// extension we do not know (pki/crl_set.h also leaves out one with such an entry extension), one
+// for attribute certificates only, one whose distribution point the certificate does not name. An indirect CRL covers the certificates of
 // the issuers whose distribution points name its issuer as cRLIssuer; user-only and CA-only CRLs
 // cover their kind only; a CRL for some reasons only covers those (several CRLs together may
 // cover all reasons).

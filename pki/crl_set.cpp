@@ -25,8 +25,8 @@ const LoadedCrl* newest_delta(std::span<const LoadedCrl> crls, const LoadedCrl& 
     const Bytes& number = *base.scope.crl_number;
     const LoadedCrl* newest = nullptr;
     for (const LoadedCrl& d : crls) {
-        if (!d.scope.delta || !d.scope.complete || !d.scope.delta_base || !d.scope.crl_number || !d.entries_ours || d.signer_revoked ||
-            !d.entries.unusable.empty() || !current(d, now) || d.issuer_der != base.issuer_der ||
+        if (!d.scope.delta || !d.scope.complete || !d.scope.delta_base || !d.scope.crl_number || !d.entries_ours ||
+            d.signer_revoked || !d.entries.unusable.empty() || !current(d, now) || d.issuer_der != base.issuer_der ||
             !d.scope.same_scope_as(base.scope) || compare_crl_numbers(*d.scope.delta_base, number) > 0 ||
             compare_crl_numbers(*d.scope.crl_number, number) <= 0)
             continue;
@@ -76,7 +76,9 @@ std::optional<std::string> crls_revoke(std::span<const LoadedCrl> crls, const Ce
             // and counts as listed.
             if (c.scope.delta && e->reason == kReasonRemoveFromCrl) continue;
             if (!c.scope.delta && e->reason == kReasonCertificateHold && released(crls, c, cert, now)) continue;
-            std::string what = c.scope.delta ? "listed on a delta CRL" : c.scope.indirect ? "listed on an indirect CRL" : "listed on a CRL";
+            std::string what = c.scope.delta      ? "listed on a delta CRL"
+                               : c.scope.indirect ? "listed on an indirect CRL"
+                                                  : "listed on a CRL";
             if (e->reason == kReasonCertificateHold) what += " (certificateHold)";
             return what;
         }

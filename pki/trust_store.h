@@ -10,9 +10,9 @@
 // then revocation; the first path that passes everything wins, otherwise the failing path with
 // the fewest problems is reported. Revocation per certificate below the anchor: loaded CRL
 // files that are current and together cover it for all reasons settle it (pki/crl_set.h:
-// indirect CRLs, distribution points, onlySomeReasons, delta CRLs); otherwise OCSP (AIA), then CRL distribution
-// points (pki/revocation.h), each cached until nextUpdate; no answer is a note (soft-fail) or
-// Problem::RevocationUnknown (hard-fail).
+// indirect CRLs, distribution points, onlySomeReasons, delta CRLs); otherwise OCSP (AIA), then
+// CRL distribution points (pki/revocation.h), each cached until nextUpdate; no answer is a note
+// (soft-fail) or Problem::RevocationUnknown (hard-fail).
 #pragma once
 #include <ctime>
 #include <filesystem>

@@ -133,7 +133,10 @@ public:
         fs::copy_file(pki_dir() / "root.pem", trust / "root.pem");
         fs::copy_file(pki_dir() / "ca.pem", inter / "ca.pem");
         fs::copy_file(pki_dir() / "crlissuer.pem", inter / "crlissuer.pem");
-        for (const char* c : crls) fs::copy_file(pki_dir() / ("crl-" + std::string(c) + ".pem"), folder / ("crl-" + std::string(c) + ".pem"));
+        for (const char* c : crls) {
+            const std::string file = "crl-" + std::string(c) + ".pem";
+            fs::copy_file(pki_dir() / file, folder / file);
+        }
         TrustStoreConfig config{trust, inter, folder};
         config.revocation = Revocation::HardFail;
         config.online.ocsp = false;
