@@ -218,6 +218,14 @@ std::optional<std::vector<Point>> points_of(const Certificate& cert, ByteView is
     if (rc >= 0) {
         const Bytes der(ext.data, ext.data + ext.size);
         gnutls_free(ext.data);
+        // A second cRLDistributionPoints extension (RFC 5280 §4.2 forbids it) is not read
+        // past: the certificate then matches no CRL.
+        gnutls_datum_t second{nullptr, 0};
+        if (gnutls_x509_crt_get_extension_by_oid2(cert.get(), kCrlDistributionPoints, 1, &second, &critical) !=
+            GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) {
+            gnutls_free(second.data);
+            return std::nullopt;
+        }
         const auto seq = read_tlv(der.data(), der.size());
         if (!seq || seq->tag != 0x30 || seq->total != der.size()) return std::nullopt;
         for (std::size_t at = 0; at < seq->length;) {
@@ -287,6 +295,7 @@ CrlScope crl_scope_of(gnutls_x509_crl_t crl)
     }
     const Bytes issuer(issuer_dn.data, issuer_dn.data + issuer_dn.size);
     gnutls_free(issuer_dn.data);
+    std::vector<std::string> seen;
     for (unsigned i = 0;; ++i) {
         char oid[128];
         std::size_t oid_size = sizeof oid;
@@ -300,6 +309,12 @@ CrlScope crl_scope_of(gnutls_x509_crl_t crl)
         const std::string name(oid);
         const bool read = name == kIssuingDistributionPoint || name == kDeltaCrlIndicator || name == kCrlNumber;
         if (read) {
+            // One of each (RFC 5280 §5.2): a second one could widen the scope the first set.
+            if (std::find(seen.begin(), seen.end(), name) != seen.end()) {
+                partial(s, "CRL extension " + name + " twice");
+                return s;
+            }
+            seen.push_back(name);
             gnutls_datum_t data{nullptr, 0};
             if (gnutls_x509_crl_get_extension_data2(crl, i, &data) < 0) {
                 partial(s, "unreadable CRL extension " + name);

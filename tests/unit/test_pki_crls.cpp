@@ -21,7 +21,8 @@ namespace fs = std::filesystem;
 namespace {
 
 // root (anchor) -> CA (issues the end entities and its CRLs); root -> CRL Issuer (cRLSign only,
-// issues an indirect CRL). crl-NAME.pem: mkcrl NAME ... (openssl ca -gencrl, this update 2024).
+// issues indirect CRLs). crl-NAME.pem: mkcrl NAME ... (openssl ca -gencrl, this update 2024);
+// crl-NAME.der: craft NAME ... (below).
 const char* crls_script = R"SH(
 set -eu
 cd "$1"
@@ -69,10 +70,11 @@ mkcrl delta-stale ca 2 20240201000000Z 'deltaCRL=critical,ASN1:INTEGER:1' held:r
 mkcert split "/CN=split" ca 19 "$ee\ncrlDistributionPoints=dp1,dp2\n[dp1]\nfullname=URI:http://crl.example/indirect.crl\nCRLissuer=dirName:crlissuer_dn\nreasons=keyCompromise,CACompromise\n[dp2]\nfullname=URI:http://crl.example/ca.crl\nreasons=unused,affiliationChanged,superseded,cessationOfOperation,certificateHold,privilegeWithdrawn,AACompromise\n[crlissuer_dn]\nO=Crl Test\nCN=CRL Issuer"
 mkcrl indirect crlissuer 1 $later 'issuingDistributionPoint=critical,@idp\n[idp]\nfullname=URI:http://crl.example/indirect.crl\nindirectCRL=TRUE'
 mkcrl ca-dp ca 1 $later 'issuingDistributionPoint=critical,@idp\n[idp]\nfullname=URI:http://crl.example/ca.crl\nonlysomereasons=unused,affiliationChanged,superseded,cessationOfOperation,certificateHold,privilegeWithdrawn,AACompromise'
-# craft NAME ENTRYEXTS: an indirect CRL of the CRL Issuer for http://crl.example/indirect.crl,
-# written with asn1parse -genconf (openssl ca writes no certificateIssuer) and signed with
-# openssl dgst: one entry, serial 0x30, whose extensions are the lines ENTRYEXTS (printf %b text,
-# sections of their own after an [entryexts] line).
+# craft NAME ENTRYEXTS [CRLEXTS]: an indirect CRL of the CRL Issuer for
+# http://crl.example/indirect.crl, written with asn1parse -genconf (openssl ca writes no
+# certificateIssuer) and signed with openssl dgst into crl-NAME.der: one entry, serial 0x30, whose
+# extensions are the lines ENTRYEXTS (printf %b text, sections of their own after an [entryexts]
+# line); CRLEXTS replaces the [crlexts] section (its idp_ext is the usual IDP).
 craft() {
   printf '%s\n' 'asn1=SEQUENCE:tbs' > "$1.tbs.cnf"
   printf '%b\n' '[tbs]\nversion=INTEGER:1\nalg=SEQUENCE:alg\nissuer=SEQUENCE:crlissuer_name\nthis=UTCTIME:240101000000Z\nnext=GENTIME:20990101000000Z\nrevoked=SEQUENCE:revoked\nexts=EXPLICIT:0,SEQUENCE:crlexts' \
@@ -82,7 +84,7 @@ craft() {
     '[cn_crlissuer]\natv=SEQUENCE:cn_crlissuer_atv\n[cn_crlissuer_atv]\nt=OID:commonName\nv=UTF8String:CRL Issuer' \
     '[cn_ca]\natv=SEQUENCE:cn_ca_atv\n[cn_ca_atv]\nt=OID:commonName\nv=UTF8String:CA' \
     '[revoked]\ne=SEQUENCE:entry\n[entry]\nserial=INTEGER:0x30\ndate=UTCTIME:240101000000Z\nexts=SEQUENCE:entryexts' \
-    '[crlexts]\nidp=SEQUENCE:idp_ext\n[idp_ext]\noid=OID:2.5.29.28\ncritical=BOOLEAN:TRUE\nv=OCTWRAP,SEQUENCE:idp' \
+    "${3:-[crlexts]\nidp=SEQUENCE:idp_ext}" '[idp_ext]\noid=OID:2.5.29.28\ncritical=BOOLEAN:TRUE\nv=OCTWRAP,SEQUENCE:idp' \
     '[idp]\ndp=EXPLICIT:0,EXPLICIT:0,IMPLICIT:6,IA5STRING:http://crl.example/indirect.crl\nindirect=IMPLICIT:4,BOOLEAN:TRUE' \
     "$2" >> "$1.tbs.cnf"
   openssl asn1parse -genconf "$1.tbs.cnf" -out "$1.tbs.der" >/dev/null
@@ -90,8 +92,7 @@ craft() {
   { sed '1s/.*/asn1=SEQUENCE:crl/' "$1.tbs.cnf"
     printf '[crl]\ntbs=SEQUENCE:tbs\nalg=SEQUENCE:alg\nsig=FORMAT:HEX,BITSTRING:%s\n' "$(od -An -v -tx1 "$1.sig" | tr -d ' \n')"
   } > "$1.cnf"
-  openssl asn1parse -genconf "$1.cnf" -out "$1.der" >/dev/null
-  openssl crl -inform DER -in "$1.der" -out "crl-$1.pem"
+  openssl asn1parse -genconf "$1.cnf" -out "crl-$1.der" >/dev/null
 }
 # certificateIssuer CA for serial 0x30 (a certificate of the CA's); the same beside an unknown
 # critical entry extension; a certificateIssuer naming a URI only (nobody we can match)
@@ -99,6 +100,9 @@ mkcert listed "/CN=listed" ca 48 "$ee"
 cisec='[ci_ext]\noid=OID:2.5.29.29\ncritical=BOOLEAN:TRUE\nv=OCTWRAP,SEQUENCE:ci_names\n[ci_names]\ndn=EXPLICIT:4,SEQUENCE:ca_name'
 craft indirect-listed "[entryexts]\nci=SEQUENCE:ci_ext\n$cisec"
 craft indirect-unknown-entry-ext "[entryexts]\nci=SEQUENCE:ci_ext\nx=SEQUENCE:x_ext\n$cisec\n[x_ext]\noid=OID:1.3.6.1.4.1.55555.7\ncritical=BOOLEAN:TRUE\nv=OCTWRAP,NULL"
+# two issuing distribution points (RFC 5280 forbids it; OpenSSL refuses to read it, GnuTLS not):
+# the first for another point, the second the usual one
+craft indirect-two-idps "[entryexts]\nci=SEQUENCE:ci_ext\n$cisec" '[crlexts]\nother=SEQUENCE:other_idp_ext\nidp=SEQUENCE:idp_ext\n[other_idp_ext]\noid=OID:2.5.29.28\ncritical=BOOLEAN:TRUE\nv=OCTWRAP,SEQUENCE:other_idp\n[other_idp]\ndp=EXPLICIT:0,EXPLICIT:0,IMPLICIT:6,IA5STRING:http://crl.example/other.crl\nindirect=IMPLICIT:4,BOOLEAN:TRUE'
 craft indirect-uri-issuer '[entryexts]\nci=SEQUENCE:ci_ext\n[ci_ext]\noid=OID:2.5.29.29\ncritical=BOOLEAN:TRUE\nv=OCTWRAP,SEQUENCE:ci_names\n[ci_names]\nuri=IMPLICIT:6,IA5STRING:http://ca.example/'
 )SH";
 
@@ -134,7 +138,8 @@ public:
         fs::copy_file(pki_dir() / "ca.pem", inter / "ca.pem");
         fs::copy_file(pki_dir() / "crlissuer.pem", inter / "crlissuer.pem");
         for (const char* c : crls) {
-            const std::string file = "crl-" + std::string(c) + ".pem";
+            std::string file = "crl-" + std::string(c) + ".pem";
+            if (!fs::exists(pki_dir() / file)) file = "crl-" + std::string(c) + ".der";  // craft's
             fs::copy_file(pki_dir() / file, folder / file);
         }
         TrustStoreConfig config{trust, inter, folder};
@@ -228,6 +233,11 @@ public:
         expect_valid(Store({"root", "ca-dp", "indirect-listed"}), "split");
         expect_problem(Store({"root", "ca-dp", "indirect-unknown-entry-ext"}), "split", Problem::RevocationUnknown);
         expect_problem(Store({"root", "ca-dp", "indirect-uri-issuer"}), "split", Problem::RevocationUnknown);
+        // A second issuing distribution point does not widen (or narrow) what the first says:
+        // the CRL settles nothing. Its entries still revoke.
+        const Store two_idps({"root", "ca-dp", "indirect-two-idps"});
+        expect_problem(two_idps, "split", Problem::RevocationUnknown);
+        expect_problem(two_idps, "listed", Problem::Revoked);
     }
 };
 
