@@ -6,6 +6,8 @@ pki_libssm_pki_a_SOURCES = \
 	pki/pkcs7_bundle.h pki/pkcs7_bundle.cpp \
 	pki/trust_store.h pki/trust_store.cpp pki/trust_store_validate.cpp \
 	pki/crl_scope.h pki/crl_scope.cpp \
+	pki/crl_entries.h pki/crl_entries.cpp \
+	pki/crl_set.h pki/crl_set.cpp \
 	pki/der_tlv.h pki/der_tlv.cpp \
 	pki/path_builder.h pki/path_builder.cpp \
 	pki/policies.h pki/policies.cpp \
@@ -13,7 +15,8 @@ pki_libssm_pki_a_SOURCES = \
 	pki/revocation.h pki/revocation.cpp pki/ocsp_client.cpp
 
 check_PROGRAMS += tests/unit/test_pki
-tests_unit_test_pki_SOURCES = tests/unit/test_pki.cpp tests/unit/test_pki_paths.cpp tests/unit/test_pki_support.h $(UNIT_MAIN)
+tests_unit_test_pki_SOURCES = tests/unit/test_pki.cpp tests/unit/test_pki_paths.cpp tests/unit/test_pki_crls.cpp \
+	tests/unit/test_pki_support.h $(UNIT_MAIN)
 tests_unit_test_pki_LDADD = pki/libssm_pki.a base/libssm_base.a $(UNIT_LIBS)
 
 check_PROGRAMS += tests/unit/test_revocation

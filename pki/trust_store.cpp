@@ -177,7 +177,7 @@ void TrustStore::load_crls(const fs::path& folder)
         if ((ext == ".pem" || ext == ".crl" || ext == ".der") && e.is_regular_file()) files.push_back(e.path());
     }
     std::sort(files.begin(), files.end());
-    std::vector<gnutls_x509_crl_t> loaded;        // in m_list
+    std::vector<Crl> verified_crls;               // per m_crls entry added here
     std::vector<const Certificate*> signers;      // per m_crls entry added here
     const std::size_t first_crl = m_crls.size();
     for (const auto& file : files) {
@@ -224,13 +224,25 @@ void TrustStore::load_crls(const fs::path& folder)
             gnutls_datum_t issuer_dn{nullptr, 0};
             if (gnutls_x509_crl_get_raw_issuer_dn(crl.get(), &issuer_dn) < 0)
                 throw LoadError("CRL file " + file.string() + ": unreadable issuer name");
-            const std::time_t next_update = gnutls_x509_crl_get_next_update(crl.get());
-            CrlScope scope = crl_scope_of(crl.get());
-            if (!scope.complete)
-                log::notice("pki_crl_partial", {{"file", file.string()}, {"reason", scope.partial_why}});
-            m_crls.push_back({Bytes(issuer_dn.data, issuer_dn.data + issuer_dn.size), next_update, std::move(scope)});
-            signers.push_back(signer);
+            LoadedCrl loaded{Bytes(issuer_dn.data, issuer_dn.data + issuer_dn.size),
+                             gnutls_x509_crl_get_next_update(crl.get()), crl_scope_of(crl.get()), {}};
             gnutls_free(issuer_dn.data);
+            if (auto entries = read_crl_entries(crl.get())) {
+                loaded.entries = std::move(*entries);
+            } else {
+                loaded.entries_readable = false;
+                if (loaded.scope.complete) {
+                    loaded.scope.complete = false;
+                    loaded.scope.partial_why = "unreadable CRL entries";
+                }
+            }
+            if (!loaded.scope.complete)
+                log::notice("pki_crl_partial", {{"file", file.string()}, {"reason", loaded.scope.partial_why}});
+            else if (!loaded.entries.unusable.empty())
+                log::notice("pki_crl_partial", {{"file", file.string()}, {"reason", loaded.entries.unusable}});
+            const std::time_t next_update = loaded.next_update;
+            m_crls.push_back(std::move(loaded));
+            signers.push_back(signer);
             gnutls_datum_t issuer_text{nullptr, 0};
             std::string issuer_name;
             if (gnutls_x509_crl_get_issuer_dn3(crl.get(), &issuer_text, 0) >= 0)
@@ -242,25 +254,35 @@ void TrustStore::load_crls(const fs::path& folder)
             if (next_update != -1 && next_update < std::time(nullptr))
                 log::warning("pki_crl_outdated", {{"file", file.string()}, {"issuer", issuer_name},
                                                   {"next_update", format_time(next_update)}});
-            // Every CRL is kept. gnutls_x509_trust_list_add_trust_mem passes
-            // GNUTLS_TL_NO_DUPLICATES, which keeps one CRL per issuer name (the newest):
-            // revocations on the issuer's other CRLs (a base CRL beside its delta, CRLs split by
-            // distribution point or reason) were dropped and revoked certificates accepted
-            // (PKITS 4.14.15, 4.15.3). No GNUTLS_TL_VERIFY_CRL: the signature was checked above,
-            // and GnuTLS's own check also refuses a CRL past its nextUpdate, which would make an
-            // outdated CRL file a configuration error instead of what it is: still revoking
-            // what it lists, no current revocation data (has_current_crl). On success the list
-            // owns the CRL (freed by gnutls_x509_trust_list_deinit(.., 1)).
-            gnutls_x509_crl_t handle = crl.get();
-            if (gnutls_x509_trust_list_add_crls(m_list, &handle, 1, 0, 0) <= 0)
-                throw LoadError("CRL file " + file.string() + ": rejected by GnuTLS");
-            loaded.push_back(crl.release());  // owned by the list from here on
+            verified_crls.push_back(std::move(crl));
             ++m_crl_count;
         }
+    }
+    // Whose entries GnuTLS applies and whose we do (pki/crl_set.h): the CRLs of indirect CRL
+    // issuers and of issuers with delta CRLs are kept from GnuTLS, which would count every
+    // entry as a revocation by the CRL's issuer, removeFromCRL included.
+    choose_entry_owners(m_crls);
+    std::vector<gnutls_x509_crl_t> loaded;  // in m_list
+    for (std::size_t k = 0; k < verified_crls.size(); ++k) {
+        if (m_crls[first_crl + k].entries_ours) continue;  // freed with verified_crls
+        // Every other CRL is kept. gnutls_x509_trust_list_add_trust_mem passes
+        // GNUTLS_TL_NO_DUPLICATES, which keeps one CRL per issuer name (the newest):
+        // revocations on the issuer's other CRLs (CRLs split by distribution point or reason)
+        // were dropped and revoked certificates accepted (PKITS 4.14.15, 4.15.3). No
+        // GNUTLS_TL_VERIFY_CRL: the signature was checked above, and GnuTLS's own check also
+        // refuses a CRL past its nextUpdate, which would make an outdated CRL file a
+        // configuration error instead of what it is: still revoking what it lists, no current
+        // revocation data (crls_settle). On success the list owns the CRL (freed by
+        // gnutls_x509_trust_list_deinit(.., 1)).
+        gnutls_x509_crl_t handle = verified_crls[k].get();
+        if (gnutls_x509_trust_list_add_crls(m_list, &handle, 1, 0, 0) <= 0)
+            throw LoadError("CRL file " + m_crl_files[first_crl + k].file + ": rejected by GnuTLS");
+        loaded.push_back(verified_crls[k].release());  // owned by the list from here on
     }
     // RFC 5280 §6.3.3 (f): a CRL speaks only as far as its signer may. A signer that is itself
     // on a loaded CRL (a separate CRL-signing key, revoked) leaves its CRLs listing what they
     // list, but settling no certificate's status (PKITS 4.4.21).
+    const std::time_t now = std::time(nullptr);
     for (std::size_t k = 0; k < signers.size(); ++k) {
         const Certificate* signer = signers[k];
         if (!signer || std::any_of(m_anchors.begin(), m_anchors.end(),
@@ -269,6 +291,7 @@ void TrustStore::load_crls(const fs::path& folder)
         gnutls_x509_crt_t cert = signer->get();
         for (gnutls_x509_crl_t c : loaded)
             if (gnutls_x509_crt_check_revocation(cert, &c, 1) == 1) m_crls[first_crl + k].signer_revoked = true;
+        if (crls_revoke(m_crls, *signer, now)) m_crls[first_crl + k].signer_revoked = true;
         if (m_crls[first_crl + k].signer_revoked)
             log::warning("pki_crl_signer_revoked", {{"issuer", m_crl_files[first_crl + k].issuer}});
     }

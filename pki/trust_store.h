@@ -8,10 +8,11 @@
 // GnuTLS (validity at the caller's `now`, basicConstraints/pathLen, keyUsage keyCertSign, name
 // constraints, signatures, purpose), then the required policies (pki/policies.h, simplified),
 // then revocation; the first path that passes everything wins, otherwise the failing path with
-// the fewest problems is reported. Revocation per certificate below the anchor: a loaded CRL
-// file from its issuer that is current settles it; otherwise OCSP (AIA), then CRL distribution
-// points (pki/revocation.h), each cached until nextUpdate; no answer is a note (soft-fail) or
-// Problem::RevocationUnknown (hard-fail).
+// the fewest problems is reported. Revocation per certificate below the anchor: loaded CRL
+// files that are current and together cover it for all reasons settle it (pki/crl_set.h:
+// indirect CRLs, distribution points, onlySomeReasons, delta CRLs); otherwise OCSP (AIA), then
+// CRL distribution points (pki/revocation.h), each cached until nextUpdate; no answer is a note
+// (soft-fail) or Problem::RevocationUnknown (hard-fail).
 #pragma once
 #include <ctime>
 #include <filesystem>
@@ -22,7 +23,7 @@
 #include <vector>
 
 #include "pki/certificate.h"
-#include "pki/crl_scope.h"
+#include "pki/crl_set.h"
 #include "pki/http_fetcher.h"
 #include "pki/path_builder.h"
 #include "pki/revocation.h"
@@ -138,23 +139,15 @@ private:
     void add_anchors(std::vector<Certificate> anchors);
     void load_crls(const std::filesystem::path& folder);
     void finish_setup(const OnlineRevocationConfig& online, std::shared_ptr<const HttpFetcher> fetcher);
-    bool has_current_crl(const Certificate& cert, std::time_t now) const;
     ValidationResult check_path(const std::vector<const Certificate*>& chain, const Certificate* anchor,
                                 std::time_t now, Purpose purpose, const ValidationOptions& options) const;
     void check_revocation(ValidationResult& r, const std::vector<const Certificate*>& chain,
                           const Certificate& anchor, std::time_t now, const ValidationOptions& options) const;
 
-    struct CrlInfo {
-        Bytes issuer_der;         // raw issuer Name
-        std::time_t next_update;  // -1 when the CRL has none
-        CrlScope scope;           // which certificates it speaks for completely
-        bool signer_revoked = false;  // its signing certificate is listed on a loaded CRL
-    };
-
-    gnutls_x509_trust_list_t m_list = nullptr;  // owns the anchors and CRLs added to it
+    gnutls_x509_trust_list_t m_list = nullptr;  // owns the anchors and the CRLs added to it
     std::vector<Certificate> m_anchors;          // copies, for path ends and validity checks
     std::vector<Certificate> m_intermediates;
-    std::vector<CrlInfo> m_crls;
+    std::vector<LoadedCrl> m_crls;  // every CRL loaded, also those not given to GnuTLS
     std::vector<CrlFile> m_crl_files;
     std::vector<IndexedCertificate> m_anchor_index;        // over m_anchors (never resized after)
     std::vector<IndexedCertificate> m_intermediate_index;  // over m_intermediates

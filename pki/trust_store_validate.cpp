@@ -125,18 +125,6 @@ std::string ValidationResult::describe() const
     return out;
 }
 
-bool TrustStore::has_current_crl(const Certificate& cert, std::time_t now) const
-{
-    gnutls_datum_t dn{nullptr, 0};
-    if (gnutls_x509_crt_get_raw_issuer_dn(cert.get(), &dn) < 0) return false;
-    const Bytes issuer(dn.data, dn.data + dn.size);
-    gnutls_free(dn.data);
-    return std::any_of(m_crls.begin(), m_crls.end(), [&](const CrlInfo& crl) {
-        return crl.issuer_der == issuer && (crl.next_update == static_cast<std::time_t>(-1) || crl.next_update >= now) &&
-               !crl.signer_revoked && crl_covers(crl.scope, cert);
-    });
-}
-
 void TrustStore::check_revocation(ValidationResult& r, const std::vector<const Certificate*>& chain,
                                   const Certificate& anchor, std::time_t now, const ValidationOptions& options) const
 {
@@ -146,8 +134,13 @@ void TrustStore::check_revocation(ValidationResult& r, const std::vector<const C
         const Certificate& cert = *chain[i];
         const Certificate& issuer = i + 1 < chain.size() ? *chain[i + 1] : anchor;
         if (same_certificate(cert, anchor)) continue;  // an anchor is trusted as such
-        // A current loaded CRL from the issuer was already applied by GnuTLS.
-        if (has_current_crl(cert, now)) continue;
+        // GnuTLS applied the plain CRLs; the entries of the others are applied here
+        // (pki/crl_set.h). Then current CRLs that cover it for all reasons settle its status.
+        if (auto why = crls_revoke(m_crls, cert, now)) {
+            add_problem(r, Problem::Revoked, who(cert, i == 0) + " revoked (" + *why + ")");
+            continue;
+        }
+        if (crls_settle(m_crls, cert, now)) continue;
         std::string detail = "no current CRL from '" + issuer_name(cert) + "'";
         if (options.online_revocation && m_checker) {
             const RevocationAnswer a = m_checker->check(cert, issuer, now);

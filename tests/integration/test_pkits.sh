@@ -62,20 +62,6 @@ ValidDNnameConstraintsTest11                       | excluded directoryName name
 ValidDNnameConstraintsTest18                       | excluded directoryName name constraints subtrees not supported (GnuTLS 3.7 refuses every path through that CA)
 InvalidURInameConstraintsTest35                    | URI name constraints not supported (GnuTLS 3.7: permitted subtrees are not enforced)
 ValidURInameConstraintsTest36                      | URI name constraints not supported (GnuTLS 3.7 refuses every path through a CA with excluded subtrees)
-ValiddistributionPointTest4                        | CRL scope in hard-fail mode: distribution points named relative to the CRL issuer (nameRelativeToCRLIssuer) are not matched, so no current CRL is found
-ValiddistributionPointTest5                        | CRL scope in hard-fail mode: distribution points named relative to the CRL issuer (nameRelativeToCRLIssuer) are not matched, so no current CRL is found
-ValiddistributionPointTest7                        | CRL scope in hard-fail mode: distribution points named relative to the CRL issuer (nameRelativeToCRLIssuer) are not matched, so no current CRL is found
-ValidonlySomeReasonsTest18                         | CRL scope in hard-fail mode: CRLs for some reasons only (onlySomeReasons) never settle a status, not even together, so no current CRL is found
-ValidonlySomeReasonsTest19                         | CRL scope in hard-fail mode: CRLs for some reasons only (onlySomeReasons) never settle a status, not even together, so no current CRL is found
-ValidIDPwithindirectCRLTest22                      | indirect CRLs (cRLIssuer, indirectCRL) not supported: in hard-fail mode no current CRL is found
-ValidIDPwithindirectCRLTest24                      | indirect CRLs (cRLIssuer, indirectCRL) not supported: in hard-fail mode no current CRL is found
-ValidIDPwithindirectCRLTest25                      | indirect CRLs (cRLIssuer, indirectCRL) not supported: in hard-fail mode no current CRL is found
-ValidcRLIssuerTest28                               | indirect CRLs (cRLIssuer, indirectCRL) not supported: in hard-fail mode no current CRL is found
-ValidcRLIssuerTest29                               | indirect CRLs (cRLIssuer, indirectCRL) not supported: in hard-fail mode no current CRL is found
-ValidcRLIssuerTest30                               | indirect CRLs (cRLIssuer, indirectCRL) not supported: in hard-fail mode no current CRL is found
-ValidcRLIssuerTest33                               | indirect CRLs (cRLIssuer, indirectCRL) not supported: in hard-fail mode no current CRL is found
-ValiddeltaCRLTest5                                 | delta CRLs not supported: a delta CRL's removeFromCRL entry does not release a certificate on hold, it counts as revoked
-ValiddeltaCRLTest7                                 | delta CRLs not supported: a delta CRL's removeFromCRL entry does not release a certificate on hold, it counts as revoked
 EOF
 )
 

@@ -1,0 +1,107 @@
+// The trust store's CRLs beside GnuTLS (see crl_set.h): who applies each CRL's entries, the
+// entries applied here (indirect CRLs, delta CRLs and their bases), and settled status.
+#include "pki/crl_set.h"
+
+#include <gnutls/gnutls.h>
+
+#include <algorithm>
+
+#include "pki/certificate.h"
+
+namespace ssm::pki {
+
+namespace {
+
+bool current(const LoadedCrl& c, std::time_t now)
+{
+    return c.next_update == static_cast<std::time_t>(-1) || c.next_update >= now;
+}
+
+// The newest current delta CRL that applies to `base` (RFC 5280 §5.2.4: same issuer and scope,
+// its BaseCRLNumber not above the base's cRLNumber, itself newer than the base); null: none.
+const LoadedCrl* newest_delta(std::span<const LoadedCrl> crls, const LoadedCrl& base, std::time_t now)
+{
+    if (base.scope.delta || !base.scope.crl_number) return nullptr;
+    const Bytes& number = *base.scope.crl_number;
+    const LoadedCrl* newest = nullptr;
+    for (const LoadedCrl& d : crls) {
+        if (!d.scope.delta || !d.scope.complete || !d.scope.delta_base || !d.scope.crl_number || !d.entries_ours ||
+            d.signer_revoked || !d.entries.unusable.empty() || !current(d, now) || d.issuer_der != base.issuer_der ||
+            !d.scope.same_scope_as(base.scope) || compare_crl_numbers(*d.scope.delta_base, number) > 0 ||
+            compare_crl_numbers(*d.scope.crl_number, number) <= 0)
+            continue;
+        if (!newest || compare_crl_numbers(*d.scope.crl_number, *newest->scope.crl_number) > 0) newest = &d;
+    }
+    return newest;
+}
+
+// Whether the newest delta of `base` removes `cert` from it.
+bool released(std::span<const LoadedCrl> crls, const LoadedCrl& base, const Certificate& cert, std::time_t now)
+{
+    const LoadedCrl* delta = newest_delta(crls, base, now);
+    if (!delta) return false;
+    const auto found = delta->entries.find(cert);
+    return found && std::any_of(found->begin(), found->end(),
+                                [](const CrlEntries::Entry* e) { return e->reason == kReasonRemoveFromCrl; });
+}
+
+}  // namespace
+
+void choose_entry_owners(std::vector<LoadedCrl>& crls)
+{
+    for (LoadedCrl& c : crls) {
+        c.entries_ours = c.entries_readable && (c.scope.indirect || c.scope.delta || c.entries.names_other_issuers);
+    }
+    for (LoadedCrl& c : crls) {
+        const bool has_delta = std::any_of(crls.begin(), crls.end(), [&](const LoadedCrl& d) {
+            return d.scope.delta && d.issuer_der == c.issuer_der;
+        });
+        if (has_delta && c.entries_readable) c.entries_ours = true;
+    }
+    for (LoadedCrl& c : crls) {
+        if (c.entries_ours) continue;
+        c.entries.entries = {};
+        c.entries.issuers = {};
+    }
+}
+
+std::optional<std::string> crls_revoke(std::span<const LoadedCrl> crls, const Certificate& cert, std::time_t now)
+{
+    for (const LoadedCrl& c : crls) {
+        if (!c.entries_ours) continue;
+        const auto found = c.entries.find(cert);
+        if (!found) return "its serial number or issuer name cannot be read";
+        for (const CrlEntries::Entry* e : *found) {
+            // removeFromCRL on a delta: no longer listed; on a complete CRL it means nothing
+            // and counts as listed.
+            if (c.scope.delta && e->reason == kReasonRemoveFromCrl) continue;
+            if (!c.scope.delta && e->reason == kReasonCertificateHold && released(crls, c, cert, now)) continue;
+            std::string what = c.scope.delta      ? "listed on a delta CRL"
+                               : c.scope.indirect ? "listed on an indirect CRL"
+                                                  : "listed on a CRL";
+            if (e->reason == kReasonCertificateHold) what += " (certificateHold)";
+            return what;
+        }
+    }
+    return std::nullopt;
+}
+
+bool crls_settle(std::span<const LoadedCrl> crls, const Certificate& cert, std::time_t now)
+{
+    gnutls_datum_t dn{nullptr, 0};
+    if (gnutls_x509_crt_get_raw_issuer_dn(cert.get(), &dn) < 0) return false;
+    const Bytes issuer(dn.data, dn.data + dn.size);
+    gnutls_free(dn.data);
+    unsigned reasons = 0;
+    for (const LoadedCrl& c : crls) {
+        // Only its issuer's CRLs and indirect ones can cover it (crl_covered_reasons).
+        if ((!c.scope.indirect && c.issuer_der != issuer) || c.signer_revoked || !current(c, now) ||
+            !c.entries.unusable.empty())
+            continue;
+        reasons |= crl_covered_reasons(c.scope, c.issuer_der, cert);
+        if ((reasons & kAllReasons) == kAllReasons) return true;
+    }
+    return false;
+}
+
+}  // namespace ssm::pki

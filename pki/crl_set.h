@@ -1,0 +1,48 @@
+// The CRLs of the trust store as it applies them beside GnuTLS's trust list (RFC 5280 §6.3.3).
+// GnuTLS checks a certificate against the CRLs of its issuer's name and counts every entry as
+// revoked; that is right for a plain CRL and wrong for the others, whose entries are applied here
+// instead (entries_ours; such a CRL is not given to GnuTLS):
+//   - an indirect CRL, or one with certificateIssuer entries: an entry is for the issuer that its
+//     run of entries names, not for the CRL's issuer;
+//   - a delta CRL: removeFromCRL releases a certificate held (certificateHold) on its base;
+//   - every CRL of an issuer that has a delta CRL here: its held entries may have been released.
+// Whether a status is settled ("not listed" counts) is decided here for every CRL: the current
+// CRLs that cover the certificate must together cover all reasons.
+// SECURITY: CRLs are untrusted beyond their signature; what cannot be read settles nothing and,
+// where entries cannot be attributed, GnuTLS gets the CRL (it then revokes by its issuer's name).
+#pragma once
+#include <ctime>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/bytes.h"
+#include "pki/crl_entries.h"
+#include "pki/crl_scope.h"
+
+namespace ssm::pki {
+
+class Certificate;
+
+struct LoadedCrl {
+    Bytes issuer_der;         // raw issuer Name
+    std::time_t next_update;  // -1 when the CRL has none
+    CrlScope scope;           // which certificates it speaks for completely
+    CrlEntries entries;       // all of them while loading; after choose_entry_owners only when entries_ours
+    bool entries_readable = true;  // false: read_crl_entries failed (scope is then not complete)
+    bool entries_ours = false;     // applied by crls_revoke, not by GnuTLS (see above)
+    bool signer_revoked = false;   // its signing certificate is listed on a loaded CRL
+};
+
+// Sets entries_ours for each CRL (see above) and drops the entries of the others.
+void choose_entry_owners(std::vector<LoadedCrl>& crls);
+
+// Why the entries of the entries_ours CRLs revoke `cert` at `now` (a held certificate that the
+// newest current delta CRL of its base removes is not revoked); nullopt: they do not.
+std::optional<std::string> crls_revoke(std::span<const LoadedCrl> crls, const Certificate& cert, std::time_t now);
+
+// Whether CRLs current at `now`, of a signer not itself revoked, cover `cert` for all reasons.
+bool crls_settle(std::span<const LoadedCrl> crls, const Certificate& cert, std::time_t now);
+
+}  // namespace ssm::pki

@@ -1,0 +1,244 @@
+// Unit tests for the CRL rules the trust store applies beside GnuTLS (pki/crl_set.h) that NIST
+// PKITS (tests/integration/test_pkits.sh) does not show on its own: a delta CRL releases a
+// certificate from hold only, only when it applies to the base and is current; reasons split
+// between an indirect CRL (another issuer's, named as cRLIssuer) and the CA's own CRL settle a
+// status together and neither alone; an indirect CRL's certificateIssuer entries, and what
+// makes such a CRL settle nothing. Certificates and CRLs are made here by openssl (the CRLs
+// with entry extensions by asn1parse -genconf and dgst, since openssl ca writes none).
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <ctime>
+#include <initializer_list>
+
+#include "pki/certificate.h"
+#include "pki/trust_store.h"
+#include "tests/unit/test_support.h"
+
+using namespace ssm;
+using namespace ssm::pki;
+namespace fs = std::filesystem;
+
+namespace {
+
+// root (anchor) -> CA (issues the end entities and its CRLs); root -> CRL Issuer (cRLSign only,
+// issues indirect CRLs). crl-NAME.pem: mkcrl NAME ... (openssl ca -gencrl, this update 2024);
+// crl-NAME.der: craft NAME ... (below).
+const char* crls_script = R"SH(
+set -eu
+cd "$1"
+export OPENSSL_CONF=/dev/null
+ca='basicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid'
+ee='basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid'
+# mkcert NAME SUBJECT ISSUER SERIAL EXTENSIONS (printf %b text); ISSUER "-": self-signed
+mkcert() {
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key" 2>/dev/null
+  openssl req -new -key "$1.key" -subj "$2" -out "$1.csr" 2>/dev/null
+  printf '[x]\n%b\n' "$5" > "$1.ext"
+  if [ "$3" = - ]; then
+    openssl x509 -req -in "$1.csr" -signkey "$1.key" -set_serial "$4" -days 3650 -extfile "$1.ext" -extensions x -out "$1.pem" 2>/dev/null
+  else
+    openssl x509 -req -in "$1.csr" -CA "$3.pem" -CAkey "$3.key" -set_serial "$4" -days 3650 -extfile "$1.ext" -extensions x -out "$1.pem" 2>/dev/null
+  fi
+}
+# mkcrl NAME ISSUER CRLNUMBER NEXTUPDATE EXTENSIONS [CERT:REASON ...]  (REASON hold: certificateHold)
+mkcrl() {
+  name=$1 issuer=$2 number=$3 next=$4 exts=$5; shift 5
+  d=db/$name; mkdir -p "$d"; : > "$d/index.txt"; printf "%02x\n" "$number" > "$d/crlnumber"
+  printf '[ca]\ndefault_ca=c\n[c]\ndatabase=%s/index.txt\ncrlnumber=%s/crlnumber\ndefault_md=sha256\ncrl_extensions=crlext\n[crlext]\nauthorityKeyIdentifier=keyid\n%b\n' "$d" "$d" "$exts" > "$d/ca.cnf"
+  for r in "$@"; do
+    case ${r#*:} in hold) why="-crl_hold holdInstructionReject" ;; *) why="-crl_reason ${r#*:}" ;; esac
+    openssl ca -batch -config "$d/ca.cnf" -cert "$issuer.pem" -keyfile "$issuer.key" -revoke "${r%%:*}.pem" $why 2>>openssl.log
+  done
+  openssl ca -batch -config "$d/ca.cnf" -cert "$issuer.pem" -keyfile "$issuer.key" -gencrl \
+    -crl_lastupdate 20240101000000Z -crl_nextupdate "$next" -out "crl-$name.pem" 2>>openssl.log
+}
+mkdir -p db
+mkcert root "/O=Crl Test/CN=Root" - 1 "$ca"
+mkcert ca "/O=Crl Test/CN=CA" root 2 "$ca"
+mkcert crlissuer "/O=Crl Test/CN=CRL Issuer" root 3 'keyUsage=critical,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid'
+later=20990101000000Z
+mkcrl root root 1 $later ''
+# delta CRLs: held (on hold on the base), compromised (keyCompromise on the base), good
+mkcert held "/CN=held" ca 16 "$ee"
+mkcert compromised "/CN=compromised" ca 17 "$ee"
+mkcert good "/CN=good" ca 18 "$ee"
+mkcrl base ca 1 $later '' held:hold compromised:keyCompromise
+mkcrl delta ca 2 $later 'deltaCRL=critical,ASN1:INTEGER:1' held:removeFromCRL compromised:removeFromCRL
+mkcrl delta-for-later ca 4 $later 'deltaCRL=critical,ASN1:INTEGER:3' held:removeFromCRL
+mkcrl delta-stale ca 2 20240201000000Z 'deltaCRL=critical,ASN1:INTEGER:1' held:removeFromCRL
+# reasons split between an indirect CRL (the CRL issuer's) and the CA's own
+mkcert split "/CN=split" ca 19 "$ee\ncrlDistributionPoints=dp1,dp2\n[dp1]\nfullname=URI:http://crl.example/indirect.crl\nCRLissuer=dirName:crlissuer_dn\nreasons=keyCompromise,CACompromise\n[dp2]\nfullname=URI:http://crl.example/ca.crl\nreasons=unused,affiliationChanged,superseded,cessationOfOperation,certificateHold,privilegeWithdrawn,AACompromise\n[crlissuer_dn]\nO=Crl Test\nCN=CRL Issuer"
+mkcrl indirect crlissuer 1 $later 'issuingDistributionPoint=critical,@idp\n[idp]\nfullname=URI:http://crl.example/indirect.crl\nindirectCRL=TRUE'
+mkcrl ca-dp ca 1 $later 'issuingDistributionPoint=critical,@idp\n[idp]\nfullname=URI:http://crl.example/ca.crl\nonlysomereasons=unused,affiliationChanged,superseded,cessationOfOperation,certificateHold,privilegeWithdrawn,AACompromise'
+# craft NAME ENTRYEXTS [CRLEXTS]: an indirect CRL of the CRL Issuer for
+# http://crl.example/indirect.crl, written with asn1parse -genconf (openssl ca writes no
+# certificateIssuer) and signed with openssl dgst into crl-NAME.der: one entry, serial 0x30, whose
+# extensions are the lines ENTRYEXTS (printf %b text, sections of their own after an [entryexts]
+# line); CRLEXTS replaces the [crlexts] section (its idp_ext is the usual IDP).
+craft() {
+  printf '%s\n' 'asn1=SEQUENCE:tbs' > "$1.tbs.cnf"
+  printf '%b\n' '[tbs]\nversion=INTEGER:1\nalg=SEQUENCE:alg\nissuer=SEQUENCE:crlissuer_name\nthis=UTCTIME:240101000000Z\nnext=GENTIME:20990101000000Z\nrevoked=SEQUENCE:revoked\nexts=EXPLICIT:0,SEQUENCE:crlexts' \
+    '[alg]\noid=OID:ecdsa-with-SHA256' \
+    '[crlissuer_name]\no=SET:o\ncn=SET:cn_crlissuer\n[ca_name]\no=SET:o\ncn=SET:cn_ca' \
+    '[o]\natv=SEQUENCE:o_atv\n[o_atv]\nt=OID:organizationName\nv=UTF8String:Crl Test' \
+    '[cn_crlissuer]\natv=SEQUENCE:cn_crlissuer_atv\n[cn_crlissuer_atv]\nt=OID:commonName\nv=UTF8String:CRL Issuer' \
+    '[cn_ca]\natv=SEQUENCE:cn_ca_atv\n[cn_ca_atv]\nt=OID:commonName\nv=UTF8String:CA' \
+    '[revoked]\ne=SEQUENCE:entry\n[entry]\nserial=INTEGER:0x30\ndate=UTCTIME:240101000000Z\nexts=SEQUENCE:entryexts' \
+    "${3:-[crlexts]\nidp=SEQUENCE:idp_ext}" '[idp_ext]\noid=OID:2.5.29.28\ncritical=BOOLEAN:TRUE\nv=OCTWRAP,SEQUENCE:idp' \
+    '[idp]\ndp=EXPLICIT:0,EXPLICIT:0,IMPLICIT:6,IA5STRING:http://crl.example/indirect.crl\nindirect=IMPLICIT:4,BOOLEAN:TRUE' \
+    "$2" >> "$1.tbs.cnf"
+  openssl asn1parse -genconf "$1.tbs.cnf" -out "$1.tbs.der" >/dev/null
+  openssl dgst -sha256 -sign crlissuer.key -out "$1.sig" "$1.tbs.der"
+  { sed '1s/.*/asn1=SEQUENCE:crl/' "$1.tbs.cnf"
+    printf '[crl]\ntbs=SEQUENCE:tbs\nalg=SEQUENCE:alg\nsig=FORMAT:HEX,BITSTRING:%s\n' "$(od -An -v -tx1 "$1.sig" | tr -d ' \n')"
+  } > "$1.cnf"
+  openssl asn1parse -genconf "$1.cnf" -out "crl-$1.der" >/dev/null
+}
+# certificateIssuer CA for serial 0x30 (a certificate of the CA's); the same beside an unknown
+# critical entry extension; a certificateIssuer naming a URI only (nobody we can match)
+mkcert listed "/CN=listed" ca 48 "$ee"
+cisec='[ci_ext]\noid=OID:2.5.29.29\ncritical=BOOLEAN:TRUE\nv=OCTWRAP,SEQUENCE:ci_names\n[ci_names]\ndn=EXPLICIT:4,SEQUENCE:ca_name'
+craft indirect-listed "[entryexts]\nci=SEQUENCE:ci_ext\n$cisec"
+craft indirect-unknown-entry-ext "[entryexts]\nci=SEQUENCE:ci_ext\nx=SEQUENCE:x_ext\n$cisec\n[x_ext]\noid=OID:1.3.6.1.4.1.55555.7\ncritical=BOOLEAN:TRUE\nv=OCTWRAP,NULL"
+# two issuing distribution points (RFC 5280 forbids it; OpenSSL refuses to read it, GnuTLS not):
+# the first for another point, the second the usual one
+craft indirect-two-idps "[entryexts]\nci=SEQUENCE:ci_ext\n$cisec" '[crlexts]\nother=SEQUENCE:other_idp_ext\nidp=SEQUENCE:idp_ext\n[other_idp_ext]\noid=OID:2.5.29.28\ncritical=BOOLEAN:TRUE\nv=OCTWRAP,SEQUENCE:other_idp\n[other_idp]\ndp=EXPLICIT:0,EXPLICIT:0,IMPLICIT:6,IA5STRING:http://crl.example/other.crl\nindirect=IMPLICIT:4,BOOLEAN:TRUE'
+craft indirect-uri-issuer '[entryexts]\nci=SEQUENCE:ci_ext\n[ci_ext]\noid=OID:2.5.29.29\ncritical=BOOLEAN:TRUE\nv=OCTWRAP,SEQUENCE:ci_names\n[ci_names]\nuri=IMPLICIT:6,IA5STRING:http://ca.example/'
+)SH";
+
+const fs::path& pki_dir()
+{
+    static test::TempDir d;
+    static const bool made = [] {
+        test::write_file(d.path() / "make.sh", crls_script);
+        test::run("sh '" + (d.path() / "make.sh").string() + "' '" + d.path().string() + "' >/dev/null 2>&1 || (cat '" +
+                  (d.path() / "openssl.log").string() + "'; false)");
+        return true;
+    }();
+    (void)made;
+    return d.path();
+}
+
+Certificate cert(const std::string& name)
+{
+    auto certs = Certificate::load_file(pki_dir() / (name + ".pem"));
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(name, std::size_t{1}, certs.size());
+    return std::move(certs.front());
+}
+
+// A hard-fail store (no OCSP, no fetching) with the root as anchor, CA and CRL Issuer as
+// intermediates and the CRLs named (crl-NAME.pem).
+class Store {
+public:
+    explicit Store(std::initializer_list<const char*> crls)
+    {
+        const fs::path trust = m_dir.path() / "trust", inter = m_dir.path() / "inter", folder = m_dir.path() / "crls";
+        for (const auto& d : {trust, inter, folder}) fs::create_directories(d);
+        fs::copy_file(pki_dir() / "root.pem", trust / "root.pem");
+        fs::copy_file(pki_dir() / "ca.pem", inter / "ca.pem");
+        fs::copy_file(pki_dir() / "crlissuer.pem", inter / "crlissuer.pem");
+        for (const char* c : crls) {
+            std::string file = "crl-" + std::string(c) + ".pem";
+            if (!fs::exists(pki_dir() / file)) file = "crl-" + std::string(c) + ".der";  // craft's
+            fs::copy_file(pki_dir() / file, folder / file);
+        }
+        TrustStoreConfig config{trust, inter, folder};
+        config.revocation = Revocation::HardFail;
+        config.online.ocsp = false;
+        config.online.crl_distribution_points = false;
+        m_store = std::make_unique<TrustStore>(config);
+        CPPUNIT_ASSERT_EQUAL(crls.size(), m_store->crl_count());
+    }
+    ValidationResult validate(const std::string& name) const
+    {
+        return m_store->validate(cert(name), {}, std::time(nullptr), Purpose::Any);
+    }
+
+private:
+    test::TempDir m_dir;
+    std::unique_ptr<TrustStore> m_store;
+};
+
+void expect_valid(const Store& s, const std::string& name)
+{
+    const auto r = s.validate(name);
+    CPPUNIT_ASSERT_MESSAGE(name + ": " + r.describe(), r.valid());
+}
+
+void expect_problem(const Store& s, const std::string& name, Problem p)
+{
+    const auto r = s.validate(name);
+    CPPUNIT_ASSERT_MESSAGE(name + ": " + r.describe(), r.has(p));
+}
+
+}  // namespace
+
+class PkiCrlTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(PkiCrlTest);
+    CPPUNIT_TEST(delta_releases_held_certificates_only);
+    CPPUNIT_TEST(delta_for_another_base_or_outdated_releases_nothing);
+    CPPUNIT_TEST(reasons_split_between_indirect_and_own_crl);
+    CPPUNIT_TEST(indirect_entries_and_what_settles_nothing);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    // base (cRLNumber 1): held on hold, compromised keyCompromise; delta (2, base 1):
+    // removeFromCRL for both. removeFromCRL releases a hold, never a revocation.
+    void delta_releases_held_certificates_only()
+    {
+        const Store base_only({"root", "base"});
+        expect_problem(base_only, "held", Problem::Revoked);  // on hold counts as revoked
+        expect_problem(base_only, "compromised", Problem::Revoked);
+        expect_valid(base_only, "good");
+        const Store with_delta({"root", "base", "delta"});
+        expect_valid(with_delta, "held");
+        expect_problem(with_delta, "compromised", Problem::Revoked);
+        expect_valid(with_delta, "good");
+        // A delta alone settles nothing: the base is needed.
+        expect_problem(Store({"root", "delta"}), "good", Problem::RevocationUnknown);
+    }
+
+    // A delta whose deltaCRLIndicator (3) is above the base's cRLNumber (1) is for a later base;
+    // an outdated delta (nextUpdate 2024-02-01) no longer speaks: the hold stays.
+    void delta_for_another_base_or_outdated_releases_nothing()
+    {
+        const Store later({"root", "base", "delta-for-later"});
+        expect_problem(later, "held", Problem::Revoked);
+        expect_valid(later, "good");
+        const Store stale({"root", "base", "delta-stale"});
+        expect_problem(stale, "held", Problem::Revoked);
+        expect_valid(stale, "good");
+    }
+
+    // split's points: keyCompromise and cACompromise from the CRL Issuer's indirect CRL, every
+    // other reason from the CA's own CRL (onlySomeReasons). Both are needed.
+    void reasons_split_between_indirect_and_own_crl()
+    {
+        expect_valid(Store({"root", "indirect", "ca-dp"}), "split");
+        expect_problem(Store({"root", "ca-dp"}), "split", Problem::RevocationUnknown);
+        expect_problem(Store({"root", "indirect"}), "split", Problem::RevocationUnknown);
+        // The CA's CRL for its distribution point does not cover a certificate that names none.
+        expect_problem(Store({"root", "indirect", "ca-dp"}), "good", Problem::RevocationUnknown);
+    }
+
+    // Indirect CRLs of the CRL Issuer with one entry, serial 0x30, whose certificateIssuer is the
+    // CA: it revokes the CA's certificate 0x30. Beside an unknown critical entry extension, or
+    // with a certificateIssuer we cannot match (a URI), the CRL settles nothing (fail closed).
+    void indirect_entries_and_what_settles_nothing()
+    {
+        expect_valid(Store({"root", "base"}), "listed");
+        const Store listed({"root", "base", "indirect-listed"});
+        expect_problem(listed, "listed", Problem::Revoked);
+        expect_valid(listed, "good");
+        expect_valid(Store({"root", "ca-dp", "indirect-listed"}), "split");
+        expect_problem(Store({"root", "ca-dp", "indirect-unknown-entry-ext"}), "split", Problem::RevocationUnknown);
+        expect_problem(Store({"root", "ca-dp", "indirect-uri-issuer"}), "split", Problem::RevocationUnknown);
+        // A second issuing distribution point does not widen (or narrow) what the first says:
+        // the CRL settles nothing. Its entries still revoke.
+        const Store two_idps({"root", "ca-dp", "indirect-two-idps"});
+        expect_problem(two_idps, "split", Problem::RevocationUnknown);
+        expect_problem(two_idps, "listed", Problem::Revoked);
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(PkiCrlTest);
