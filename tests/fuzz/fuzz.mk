@@ -17,12 +17,15 @@ BASE_OBJ := $(addprefix obj/base/,$(BASE_SRC:.cpp=.o))
 CMS_OBJ := $(addprefix obj/smime/cms/,$(CMS_SRC:.cpp=.o))
 MIME_OBJ := $(addprefix obj/smime/mime/,$(MIME_SRC:.cpp=.o))
 AR_OBJ := obj/milter/auth_results.o
+# The CRL readers and what they need (fuzz_crl): not the trust store or the network code.
+CRL_OBJ := obj/pki/certificate.o obj/pki/der_tlv.o obj/pki/crl_scope.o obj/pki/crl_entries.o
 
 TARGETS := fuzz_mime fuzz_mime_header fuzz_cms fuzz_cms_envelope fuzz_verify fuzz_decrypt fuzz_auth_results
 TARGETS += fuzz_security_label fuzz_receipt
 TARGETS += fuzz_clearance
 TARGETS += fuzz_ml_expansion
 TARGETS += fuzz_decompress
+TARGETS += fuzz_crl
 all: $(TARGETS)
 
 # Library code gets the sanitizers and fuzzer coverage instrumentation, not the fuzzer main.
@@ -36,6 +39,7 @@ lib/base.a: $(BASE_OBJ)
 lib/cms.a: $(CMS_OBJ)
 lib/mime.a: $(MIME_OBJ)
 lib/auth_results.a: $(AR_OBJ)
+lib/crl.a: $(CRL_OBJ)
 lib/%.a:
 	@mkdir -p lib
 	rm -f $@ && ar rcs $@ $^
@@ -49,6 +53,7 @@ fuzz_receipt: lib/cms.a lib/base.a
 fuzz_clearance: lib/cms.a lib/base.a
 fuzz_ml_expansion: lib/cms.a lib/base.a
 fuzz_decompress: lib/cms.a lib/base.a
+fuzz_crl: lib/crl.a lib/base.a
 
 $(TARGETS): %: $(SRCDIR)/tests/fuzz/%.cpp
 	$(CXX) $(CXXFLAGS_FUZZ) -fsanitize=fuzzer $< $(filter %.a,$^) $(filter %.a,$^) \
