@@ -28,16 +28,18 @@ namespace {
 
 using lmdb_env = directory::lmdb::Environment;
 
-Bytes read_archive_certificate(const std::string& path)
+// Errors name the configuration file (where the administrator looks) and the certificate file.
+Bytes read_archive_certificate(const std::string& config_path, const std::string& path)
 {
+    const std::string where = config_path + ":0:0: [encryption] archive_certificate " + path;
     std::ifstream in(path, std::ios::binary);
-    if (!in) throw ConfigError(path + ":0:0: cannot read [encryption] archive_certificate");
+    if (!in) throw ConfigError(where + ": cannot be read");
     std::stringstream buf;
     buf << in.rdbuf();
     const std::string text = buf.str();
     if (auto pem = pki::Certificate::from_pem(text); pem && !pem->empty()) return pem->front().der();
     if (auto der = pki::Certificate::parse_der(as_bytes(text))) return der->der();
-    throw ConfigError(path + ":0:0: [encryption] archive_certificate is not a PEM or DER certificate");
+    throw ConfigError(where + " is not a PEM or DER certificate");
 }
 
 std::shared_ptr<directory::CertificateSource> ldap_source(const LdapDirectory& l, const DirectorySettings& d,
@@ -231,7 +233,7 @@ std::shared_ptr<const Certificates> Certificates::load(const Config& config,
     const bool trust_dane_ee = config.directory.smimea && config.directory.smimea->trust_dane_ee;
     c->m_resolver = std::make_unique<directory::CertificateResolver>(std::move(sources), c->m_trust, trust_dane_ee);
     if (!config.encryption.archive_certificate.empty())
-        c->m_archive = read_archive_certificate(config.encryption.archive_certificate);
+        c->m_archive = read_archive_certificate(config.path, config.encryption.archive_certificate);
     return c;
 }
 

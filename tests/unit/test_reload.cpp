@@ -66,6 +66,7 @@ class ReloadTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(in_flight_message_keeps_its_snapshot);
     CPPUNIT_TEST(restart_only_settings_are_named);
     CPPUNIT_TEST(log_level_reloads);
+    CPPUNIT_TEST(archive_certificate_errors_name_the_config);
     CPPUNIT_TEST(reloader_thread_reloads_on_request);
     CPPUNIT_TEST_SUITE_END();
 
@@ -155,6 +156,21 @@ public:
         const auto credential = reload_configuration(*d);
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, credential.needs_restart.size());
         CPPUNIT_ASSERT_EQUAL(std::string("[hsm]"), credential.needs_restart[0]);
+    }
+
+    // A file the configuration names that cannot be used is reported against the
+    // configuration file, with the key and the file.
+    void archive_certificate_errors_name_the_config()
+    {
+        Fixture f;
+        f.write(f.text("detached", "", "[encryption]\narchive_certificate = \"/nonexistent/archive.pem\"\n"));
+        try {
+            load_snapshot(f.conf.string(), nullptr);
+            CPPUNIT_FAIL("loaded a configuration whose archive certificate does not exist");
+        } catch (const ConfigError& e) {
+            CPPUNIT_ASSERT_EQUAL(f.conf.string() + ":0:0: [encryption] archive_certificate /nonexistent/archive.pem: cannot be read",
+                                 std::string(e.what()));
+        }
     }
 
     // [milter] log_level takes effect at a reload.
