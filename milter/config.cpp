@@ -108,21 +108,42 @@ void load_inbound(Loader& L, const toml::table* t, Config& c)
     in.harvest = L.boolean(t, "inbound", "harvest");
 }
 
+// One token's settings: [hsm] itself, or one [[hsm.token]].
+hsm::TokenConfig load_token(Loader& L, const toml::table* t, std::string_view table, const std::string& name)
+{
+    hsm::TokenConfig k;
+    k.module = L.str(t, table, "module");
+    k.token_label = L.str(t, table, "token_label");
+    k.token_serial = L.str(t, table, "token_serial");
+    k.pin_file = L.str(t, table, "pin_file");
+    k.pin_credential = L.str(t, table, "pin_credential");
+    if (k.pin_credential.find('/') != std::string::npos || k.pin_credential == "." || k.pin_credential == "..")
+        L.fail(L.region(t, "pin_credential"), "pin_credential is a credential name (LoadCredential=NAME:...), not a path");
+    const auto sessions = L.integer(t, table, "sessions");
+    if (sessions < 1 || sessions > 256) L.fail(L.region(t, "sessions"), "sessions must be 1..256");
+    k.sessions = static_cast<unsigned>(sessions);
+    if (k.token_label.empty() && k.token_serial.empty())
+        L.fail(L.region(t, "token_label"), name + " needs token_label or token_serial");
+    if (k.pin_file.empty() && k.pin_credential.empty())
+        L.fail(L.region(t, "pin_file"), name + " needs pin_file or pin_credential");
+    return k;
+}
+
 void load_hsm(Loader& L, const toml::table* t, Config& c)
 {
-    c.hsm.module = L.str(t, "hsm", "module");
-    c.hsm.token_label = L.str(t, "hsm", "token_label");
-    c.hsm.token_serial = L.str(t, "hsm", "token_serial");
-    c.hsm.pin_file = L.str(t, "hsm", "pin_file");
-    c.hsm.pin_credential = L.str(t, "hsm", "pin_credential");
-    if (c.hsm.pin_credential.find('/') != std::string::npos || c.hsm.pin_credential == "." ||
-        c.hsm.pin_credential == "..")
-        L.fail(L.region(t, "pin_credential"), "pin_credential is a credential name (LoadCredential=NAME:...), not a path");
-    const auto sessions = L.integer(t, "hsm", "sessions");
-    if (sessions < 1 || sessions > 256) L.fail(L.region(t, "sessions"), "sessions must be 1..256");
-    c.hsm.sessions = static_cast<unsigned>(sessions);
-    if (c.hsm.token_label.empty() && c.hsm.token_serial.empty())
-        L.fail(L.region(t, "token_label"), "[hsm] needs token_label or token_serial");
+    c.hsm = load_token(L, t, "hsm", "[hsm]");
+    const toml::node* more = t ? t->get("token") : nullptr;
+    if (!more) return;
+    for (auto& e : *more->as_array()) {
+        hsm::TokenConfig k = load_token(L, e.as_table(), "hsm.token[]", "[[hsm.token]]");
+        // The same token twice would log in twice and list every key twice.
+        for (const auto& earlier : c.tokens())
+            if (earlier.module == k.module && hsm::token_matches(earlier.token_label, earlier.token_serial,
+                                                                 k.token_label, k.token_serial))
+                L.fail(L.region(e.as_table(), k.token_label.empty() ? "token_serial" : "token_label"),
+                       "[[hsm.token]] names a token already configured");
+        c.more_tokens.push_back(std::move(k));
+    }
 }
 
 void load_pki(Loader& L, const toml::table* t, Config& c)
@@ -207,6 +228,26 @@ std::optional<std::chrono::seconds> parse_duration(std::string_view s)
     return std::chrono::seconds(n * mult);
 }
 
+namespace {
+
+// [hsm] and its [[hsm.token]] array (the other sections have no nested tables but
+// [directory]).
+void check_hsm_keys(Loader& L, const toml::table& hsm)
+{
+    for (auto&& [key, node] : hsm) {
+        if (key.str() == "token") {
+            if (!node.is_array_of_tables()) L.fail(key.source(), "hsm.token must be written [[hsm.token]]");
+            for (auto& e : *node.as_array()) L.check_keys(*e.as_table(), "hsm.token[]");
+            continue;
+        }
+        const KeySpec* spec = find_key("hsm", key.str());
+        if (!spec) L.fail(key.source(), "unknown key '" + std::string(key.str()) + "' in [hsm]");
+        L.check_type(*spec, node);
+    }
+}
+
+}  // namespace
+
 std::shared_ptr<const Config> parse_config(std::string_view text, const std::string& name)
 {
     toml::table root;
@@ -220,6 +261,8 @@ std::shared_ptr<const Config> parse_config(std::string_view text, const std::str
         const std::string k(key.str());
         if (node.is_table() && k == "directory") {
             check_directory_keys(L, *node.as_table());
+        } else if (node.is_table() && k == "hsm") {
+            check_hsm_keys(L, *node.as_table());
         } else if (node.is_table() && is_known_table(k)) {
             L.check_keys(*node.as_table(), k);
         } else if (node.is_array_of_tables() && is_known_table(k + "[]")) {

@@ -158,6 +158,17 @@ struct Config {
     EncryptionSettings encryption;
     InboundSettings inbound;
     hsm::TokenConfig hsm;
+    // [[hsm.token]]: further tokens (other modules or other tokens of one module) whose keys
+    // are used beside those of [hsm], asked after it in file order (PRODUCT §5: providers and
+    // tokens). Empty: [hsm] alone.
+    std::vector<hsm::TokenConfig> more_tokens;
+    // [hsm] then each [[hsm.token]].
+    std::vector<hsm::TokenConfig> tokens() const
+    {
+        std::vector<hsm::TokenConfig> all{hsm};
+        all.insert(all.end(), more_tokens.begin(), more_tokens.end());
+        return all;
+    }
     PkiSettings pki;
     DirectorySettings directory;
     ReinjectionSettings reinjection;  // [reinjection]; port 0: off

@@ -44,16 +44,21 @@ std::vector<std::string> host_problems(const Config& config)
     // is caught before that.
     if (const std::string why = not_a_folder(config.pki.trust_anchors); !why.empty())
         out.push_back("[pki] trust_anchors " + config.pki.trust_anchors + ": " + why);
-    if (const std::string why = unreadable(config.hsm.module); !why.empty())
-        out.push_back("[hsm] module " + config.hsm.module + ": " + why);
-    if (config.hsm.pin_credential.empty()) {
-        if (const std::string why = unreadable(config.hsm.pin_file); !why.empty())
-            out.push_back("[hsm] pin_file " + config.hsm.pin_file + ": " + why);
-    } else if (const std::string path = hsm::pin_path(config.hsm); !path.empty()) {
-        // Under systemd (ExecStartPre=... -n): the credential must be there. Run by hand,
-        // outside the unit, there is no credential to check.
-        if (const std::string why = unreadable(path); !why.empty())
-            out.push_back("[hsm] pin_credential " + config.hsm.pin_credential + " (" + path + "): " + why);
+    const auto tokens = config.tokens();
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+        const hsm::TokenConfig& t = tokens[i];
+        const std::string section = i == 0 ? "[hsm]" : "[[hsm.token]] " + hsm::token_description(t);
+        if (const std::string why = unreadable(t.module); !why.empty())
+            out.push_back(section + " module " + t.module + ": " + why);
+        if (t.pin_credential.empty()) {
+            if (const std::string why = unreadable(t.pin_file); !why.empty())
+                out.push_back(section + " pin_file " + t.pin_file + ": " + why);
+        } else if (const std::string path = hsm::pin_path(t); !path.empty()) {
+            // Under systemd (ExecStartPre=... -n): the credential must be there. Run by hand,
+            // outside the unit, there is no credential to check.
+            if (const std::string why = unreadable(path); !why.empty())
+                out.push_back(section + " pin_credential " + t.pin_credential + " (" + path + "): " + why);
+        }
     }
     const std::string& user = config.milter.user;
     if (::geteuid() == 0 && !user.empty() && user != "root") {

@@ -45,6 +45,10 @@ check_PROGRAMS += tests/unit/test_reinjection
 tests_unit_test_reinjection_SOURCES = tests/unit/test_reinjection.cpp tests/unit/test_revocation_support.h $(UNIT_MAIN)
 tests_unit_test_reinjection_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
 
+check_PROGRAMS += tests/unit/test_key_source
+tests_unit_test_key_source_SOURCES = tests/unit/test_key_source.cpp $(UNIT_MAIN)
+tests_unit_test_key_source_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
+
 check_PROGRAMS += tests/unit/test_reload
 tests_unit_test_reload_SOURCES = tests/unit/test_reload.cpp $(UNIT_MAIN)
 tests_unit_test_reload_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)

@@ -125,9 +125,9 @@ int main(int argc, char** argv)
         return kExitConfig;
     }
     publish_crl_next_update(snapshot->certificates->trust());
-    auto keys = std::make_unique<TokenKeySource>(config->hsm);
+    auto keys = make_key_source(config->tokens());
     try {
-        keys->open();
+        keys->ensure_available();
     } catch (const Error& e) {
         // Not fatal: messages get 451 4.3.0 until the token can be opened.
         log::warning("hsm-unavailable", {{"error", e.what()}});

@@ -111,7 +111,7 @@ int main(int argc, char** argv)
     try {
         if (command == "process") return tools::process_command(*config, config, args);
         if (command == "policy") return tools::policy_command(*config, config, args, std::cout, std::cerr);
-        if (command == "hsm") return tools::hsm_command(config->hsm, args, std::cout, std::cerr);
+        if (command == "hsm") return tools::hsm_command(config->tokens(), args, std::cout, std::cerr);
         if (command == "cert") return tools::cert_command(*config, args, std::cout, std::cerr);
         if (command == "cache") return tools::cache_command(*config, args, std::cout, std::cerr);
         if (command == "receipts") return tools::receipts_command(*config, args, std::cout, std::cerr);

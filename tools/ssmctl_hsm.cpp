@@ -220,9 +220,7 @@ int hsm_keygen(const hsm::TokenConfig& config, const std::vector<std::string>& a
     return 0;
 }
 
-}  // namespace
-
-int hsm_list(const hsm::TokenConfig& config, std::ostream& out, std::ostream& err)
+int hsm_list_token(const hsm::TokenConfig& config, std::ostream& out, std::ostream& err)
 {
     std::unique_ptr<hsm::KeyStore> store;
     try {
@@ -266,14 +264,26 @@ int hsm_list(const hsm::TokenConfig& config, std::ostream& out, std::ostream& er
     return 0;
 }
 
-int hsm_command(const hsm::TokenConfig& config, const std::vector<std::string>& args,
+}  // namespace
+
+int hsm_list(const std::vector<hsm::TokenConfig>& tokens, std::ostream& out, std::ostream& err)
+{
+    // Every token, also after one that cannot be opened: the administrator sees them all.
+    int status = 0;
+    for (const auto& t : tokens)
+        if (hsm_list_token(t, out, err) != 0) status = 2;
+    return status;
+}
+
+int hsm_command(const std::vector<hsm::TokenConfig>& tokens, const std::vector<std::string>& args,
                 std::ostream& out, std::ostream& err)
 {
     const std::string sub = args.empty() ? "" : args[0];
     const std::vector<std::string> rest(args.begin() + (args.empty() ? 0 : 1), args.end());
-    if (sub == "list" && rest.empty()) return hsm_list(config, out, err);
-    if (sub == "import") return hsm_import(config, rest, out, err);
-    if (sub == "keygen") return hsm_keygen(config, rest, out, err);
+    // import and keygen write to the [hsm] token (the first).
+    if (sub == "list" && rest.empty()) return hsm_list(tokens, out, err);
+    if (sub == "import") return hsm_import(tokens.front(), rest, out, err);
+    if (sub == "keygen") return hsm_keygen(tokens.front(), rest, out, err);
     err << "usage: ssmctl hsm list | import FILE [--password-file F] [--label L] | keygen --type "
            "TYPE --subject DN [--email ADDR]... --csr OUT.pem [--label L]\n";
     return kUsage;

@@ -15,11 +15,12 @@ namespace ssm::tools {
 // usable signature schemes; then one `key` line per private key without a certificate yet.
 // Returns 0, or 2 after a message on err (module, token or PIN problem, naming the label
 // and module).
-int hsm_list(const hsm::TokenConfig& config, std::ostream& out, std::ostream& err);
+int hsm_list(const std::vector<hsm::TokenConfig>& tokens, std::ostream& out, std::ostream& err);
 
 // `ssmctl hsm list|import|keygen ARGS`: 0 on success, 2 after one line on err (file, token or
 // key problem), 64 for a usage error.
-int hsm_command(const hsm::TokenConfig& config, const std::vector<std::string>& args,
+// import and keygen write to the first token ([hsm]); list shows every configured token.
+int hsm_command(const std::vector<hsm::TokenConfig>& tokens, const std::vector<std::string>& args,
                 std::ostream& out, std::ostream& err);
 
 }  // namespace ssm::tools

@@ -131,7 +131,8 @@ int policy_command(const milter::Config& config, std::shared_ptr<const milter::C
         return kExitUsage;
     }
     try {
-        milter::TokenKeySource keys(config.hsm);
+        const auto key_source = milter::make_key_source(config.tokens());
+        milter::KeySource& keys = *key_source;
         auto certificates = milter::Certificates::load(config, milter::open_harvest_store(config));
         milter::MessageProcessor proc(shared, certificates, keys, o.conn, certificates->groups());
         if (auto r = proc.mail_from(o.from, o.auth); r.verdict != milter::Verdict::Continue) {

@@ -208,7 +208,8 @@ int process_command(const milter::Config& config, std::shared_ptr<const milter::
         const ByteView head = ByteView(input.kept()).first(
             static_cast<std::size_t>(std::min<std::uint64_t>(block.body_offset, input.kept().size())));
 
-        milter::TokenKeySource keys(config.hsm);
+        const auto key_source = milter::make_key_source(config.tokens());
+        milter::KeySource& keys = *key_source;
         auto certificates = milter::Certificates::load(config, milter::open_harvest_store(config));
         milter::MessageProcessor proc(shared, certificates, keys, conn, certificates->groups());
         if (auto r = proc.mail_from(from, ""); r.verdict != milter::Verdict::Continue)

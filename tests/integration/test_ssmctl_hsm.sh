@@ -339,4 +339,17 @@ if [ "$(id -u)" = 0 ]; then
 else
   skip milter-n-missing-user "not running as root: the [milter] user is only switched to (and checked) as root"
 fi
+
+# --- a second token beside [hsm] ([[hsm.token]]): listed, checked by -n ------------------------
+softhsm2-util --init-token --free --label ssm-second --so-pin 654321 --pin 123456 >/dev/null 2>&1 \
+  || fatal hsm-setup "softhsm2-util --init-token (second) failed"
+{ cat "$WORK/c.toml"; printf '\n[[hsm.token]]\ntoken_label = "ssm-second"\npin_file = "%s"\n' "$TOKEN/pin"; } >"$WORK/two.toml"
+rc=0; "$SSMCTL" -c "$WORK/two.toml" hsm list >"$WORK/two.out" 2>"$WORK/two.err" || rc=$?
+if [ "$rc" = 0 ] && grep -q '^token label=ssm-import ' "$WORK/two.out" && grep -q '^token label=ssm-second ' "$WORK/two.out"; then
+  pass hsm-list-two-tokens
+else fail hsm-list-two-tokens "exit $rc: $(tr '\n' ' ' <"$WORK/two.out" | cut -c1-200) $(tr '\n' ' ' <"$WORK/two.err" | cut -c1-200)"; fi
+if "$SSM_BUILDDIR/ssm-milter" -c "$WORK/two.toml" -n >"$WORK/n-two.out" 2>&1; then pass milter-n-two-tokens
+else fail milter-n-two-tokens "$(tr '\n' ' ' <"$WORK/n-two.out" | cut -c1-300)"; fi
+sed "s|^pin_file = \"$TOKEN/pin\"\$|pin_file = \"$TOKEN/pin\"|; \$s|.*|pin_file = \"$TOKEN/no-such-second-pin\"|" "$WORK/two.toml" >"$WORK/n-two-pin.toml"
+check_n milter-n-second-token-pin "[[hsm.token]] 'ssm-second' pin_file $TOKEN/no-such-second-pin" "$WORK/n-two-pin.toml"
 exit 0

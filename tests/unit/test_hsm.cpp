@@ -480,7 +480,7 @@ public:
     void hsm_list_output()
     {
         std::ostringstream out, err;
-        CPPUNIT_ASSERT_EQUAL(0, tools::hsm_list(fixture().config, out, err));
+        CPPUNIT_ASSERT_EQUAL(0, tools::hsm_list({fixture().config}, out, err));
         const std::string s = out.str();
         const char* expected[] = {
             "token label=ssm-test serial=",
@@ -511,14 +511,14 @@ public:
         hsm::TokenConfig c = fixture().config;
         c.token_label = "absent";
         std::ostringstream out, err;
-        CPPUNIT_ASSERT_EQUAL(2, tools::hsm_list(c, out, err));
+        CPPUNIT_ASSERT_EQUAL(2, tools::hsm_list({c}, out, err));
         CPPUNIT_ASSERT(out.str().empty());
         CPPUNIT_ASSERT(err.str().find("'absent'") != std::string::npos);
         CPPUNIT_ASSERT(err.str().find(test::softhsm_module) != std::string::npos);
         c = fixture().config;
         c.pin_file = "/nonexistent/pin";
         std::ostringstream out2, err2;
-        CPPUNIT_ASSERT_EQUAL(2, tools::hsm_list(c, out2, err2));
+        CPPUNIT_ASSERT_EQUAL(2, tools::hsm_list({c}, out2, err2));
         CPPUNIT_ASSERT(err2.str().find("/nonexistent/pin") != std::string::npos);
     }
 

@@ -458,7 +458,7 @@ public:
     void hsm_list_shows_decrypt()
     {
         std::ostringstream out, err;
-        CPPUNIT_ASSERT_EQUAL(0, tools::hsm_list(fixture().config, out, err));
+        CPPUNIT_ASSERT_EQUAL(0, tools::hsm_list({fixture().config}, out, err));
         const std::string s = out.str();
         const char* expected[] = {
             "label=alice id=01 ",

@@ -172,7 +172,7 @@ public:
         // The request verifies (OpenSSL) and `hsm list` shows the pair as waiting.
         test::run("openssl req -verify -noout -in '" + (f.pki / "kim.csr").string() + "' 2>/dev/null");
         std::ostringstream out, err;
-        CPPUNIT_ASSERT_EQUAL(0, tools::hsm_list(f.config, out, err));
+        CPPUNIT_ASSERT_EQUAL(0, tools::hsm_list({f.config}, out, err));
         CPPUNIT_ASSERT_MESSAGE(out.str(), out.str().find("key label=kim@acme.example id=" + to_hex(g.id) +
                                                          " key=ec-p256 certificate=none") !=
                                               std::string::npos);

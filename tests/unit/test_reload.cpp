@@ -151,6 +151,11 @@ public:
         // ... and nothing once the file says again what the process runs with.
         f.write(f.text("detached"));
         CPPUNIT_ASSERT(reload_configuration(*d).needs_restart.empty());
+        // A further token ([[hsm.token]]) is a restart setting too.
+        f.write(f.text("detached", "", "[[hsm.token]]\ntoken_label = \"second\"\npin_file = \"/nonexistent/pin2\"\n"));
+        const auto more = reload_configuration(*d);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, more.needs_restart.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("[hsm]"), more.needs_restart[0]);
         // pin_credential is a restart setting too.
         f.write(f.text("detached", "", "pin_credential = \"token.pin\"\n"));
         const auto credential = reload_configuration(*d);
