@@ -87,10 +87,11 @@ GroupDirectory load_groups(Loader& L, const toml::table* t, const std::string& f
 }
 
 // [directory.smimea]: nullopt when absent or not enabled. The trust anchor file is read when
-// the source is built (milter/certificates.cpp), like the LDAP password files.
+// the source is built (milter/certificates.cpp), like the LDAP password files. The values are
+// checked also while the section is disabled: switching it on must not be the moment a typo
+// from months ago turns up.
 std::optional<SmimeaDirectory> load_smimea(Loader& L, const toml::table* t, const std::string& file)
 {
-    if (!L.boolean(t, kSmimea, "enabled")) return std::nullopt;
     SmimeaDirectory s;
     s.where = where(file, t->source());
     for (const auto& name : L.strings(t, kSmimea, "domains")) {
@@ -110,6 +111,7 @@ std::optional<SmimeaDirectory> load_smimea(Loader& L, const toml::table* t, cons
     if (s.timeout.count() < 1 || s.timeout.count() > 120)
         L.fail(L.region(t, "timeout"), "timeout must be between 1s and 120s");
     s.trust_dane_ee = L.boolean(t, kSmimea, "trust_dane_ee");
+    if (!L.boolean(t, kSmimea, "enabled")) return std::nullopt;
     return s;
 }
 

@@ -348,6 +348,9 @@ base = "ou=second,dc=partner,dc=example"
              "bad.toml:5:12: resolver must be an IP address, optionally @PORT"},
             {std::string(kMinimal) + "[directory.smimea]\nenabled = true\nresolver = \"127.0.0.1@0\"\n",
              "bad.toml:5:12: resolver must be an IP address"},
+            // checked while switched off too (audit finding)
+            {std::string(kMinimal) + "[directory.smimea]\nenabled = false\nresolver = \"not-an-ip\"\n",
+             "bad.toml:5:12: resolver must be an IP address"},
             {std::string(kMinimal) + "[directory.smimea]\nenabled = true\ndomains = [\"a b\"]\n",
              "bad.toml:5:11: 'a b' is not a domain name"},
             {std::string(kMinimal) + "[directory.smimea]\nenabled = true\ndomains = []\n",
