@@ -9,5 +9,6 @@ base_libssm_base_a_SOURCES = \
 	base/mailbox_list.h base/mailbox_list.cpp \
 	base/log.h base/log.cpp \
 	base/utc_time.h base/utc_time.cpp \
+	base/utf8.h base/utf8.cpp \
 	base/secure_buffer.h base/secure_buffer.cpp \
 	base/metrics.h base/metrics.cpp

@@ -96,10 +96,8 @@ LabelAttributes find_label_attributes(ByteView signed_attributes_der);
 Attribute security_label_attribute(const SecurityLabel& label);
 Attribute equivalent_labels_attribute(const std::vector<SecurityLabel>& labels);
 
-// Helpers shared with smime/mime/sio_label: dotted OID syntax (two arcs at least, first 0..2,
-// second < 40 under 0 and 1, no leading zeros, at most kMaxOidText characters), and UTF-8
-// well-formedness (no overlong forms, surrogates or code points above U+10FFFF).
+// Shared with smime/mime/sio_label: dotted OID syntax (two arcs at least, first 0..2, second
+// < 40 under 0 and 1, no leading zeros, at most kMaxOidText characters). (UTF-8: base/utf8.h.)
 bool valid_oid_text(std::string_view oid);
-bool valid_utf8(std::string_view text);
 
 }  // namespace ssm::smime::cms

@@ -12,6 +12,7 @@
 
 #include "base/ascii.h"
 #include "base/error.h"
+#include "base/utf8.h"
 #include "smime/mime/header.h"
 
 namespace ssm::smime::mime {
@@ -194,7 +195,7 @@ std::string assemble(const std::string& name, const RawParam& p)
     }
     if (charset == "us-ascii" && !std::all_of(out.begin(), out.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; }))
         malformed(name + " is declared us-ascii but is not");
-    if (!cms::valid_utf8(out)) malformed(name + " is not valid UTF-8");
+    if (!valid_utf8(out)) malformed(name + " is not valid UTF-8");
     return out;
 }
 
@@ -243,7 +244,7 @@ void check(const SioLabel& l)
     if (l.marking) {
         const std::string& m = *l.marking;
         if (m.empty() || m.size() > kMaxSioMarking) malformed("marking empty or over " + std::to_string(kMaxSioMarking) + " octets");
-        if (!cms::valid_utf8(m)) malformed("marking is not valid UTF-8");
+        if (!valid_utf8(m)) malformed("marking is not valid UTF-8");
         if (std::any_of(m.begin(), m.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
             malformed("control character in marking");
     }

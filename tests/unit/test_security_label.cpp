@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/utf8.h"
 #include "smime/cms/oids.h"
 #include "smime/cms/security_label.h"
 #include "smime/mime/sio_label.h"
@@ -332,9 +333,9 @@ public:
             CPPUNIT_ASSERT_MESSAGE(ok, cms::valid_oid_text(ok));
         for (const char* bad : {"", "1", "3.1", "1.40", "1..2", "1.2.", ".1.2", "01.2", "1.02", "1.2.a", "1.2.99999999999999999999"})
             CPPUNIT_ASSERT_MESSAGE(bad, !cms::valid_oid_text(bad));
-        CPPUNIT_ASSERT(cms::valid_utf8("f\xc3\xbcr \xe2\x80\x93 \xf0\x9f\x94\x92"));
+        CPPUNIT_ASSERT(valid_utf8("f\xc3\xbcr \xe2\x80\x93 \xf0\x9f\x94\x92"));
         for (const char* bad : {"\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xc3", "\x80"})
-            CPPUNIT_ASSERT(!cms::valid_utf8(bad));
+            CPPUNIT_ASSERT(!valid_utf8(bad));
     }
 
     // Found by ASan in this test program: with RFC 2634's component order libtasn1 4.19 moves
