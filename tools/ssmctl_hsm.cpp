@@ -13,6 +13,7 @@
 #include <iterator>
 #include <string>
 
+#include "base/ascii.h"
 #include "base/error.h"
 #include "base/gnutls_handles.h"
 #include "base/joined.h"
@@ -278,14 +279,36 @@ int hsm_list(const std::vector<hsm::TokenConfig>& tokens, std::ostream& out, std
 int hsm_command(const std::vector<hsm::TokenConfig>& tokens, const std::vector<std::string>& args,
                 std::ostream& out, std::ostream& err)
 {
+    const char* usage = "usage: ssmctl hsm list | import FILE [--password-file F] [--label L] | keygen --type "
+                        "TYPE --subject DN [--email ADDR]... --csr OUT.pem [--label L]  (each [--token T])\n";
     const std::string sub = args.empty() ? "" : args[0];
-    const std::vector<std::string> rest(args.begin() + (args.empty() ? 0 : 1), args.end());
-    // import and keygen write to the [hsm] token (the first).
-    if (sub == "list" && rest.empty()) return hsm_list(tokens, out, err);
-    if (sub == "import") return hsm_import(tokens.front(), rest, out, err);
-    if (sub == "keygen") return hsm_keygen(tokens.front(), rest, out, err);
-    err << "usage: ssmctl hsm list | import FILE [--password-file F] [--label L] | keygen --type "
-           "TYPE --subject DN [--email ADDR]... --csr OUT.pem [--label L]\n";
+    std::vector<std::string> rest;
+    // --token names the configured token to work on by label or serial ([hsm] or one
+    // [[hsm.token]]); without it import and keygen write to [hsm] and list shows them all.
+    std::vector<hsm::TokenConfig> chosen = tokens;
+    for (std::size_t i = 1; i < args.size(); ++i) {
+        if (args[i] != "--token") {
+            rest.push_back(args[i]);
+            continue;
+        }
+        if (i + 1 >= args.size()) {
+            err << usage;
+            return kUsage;
+        }
+        const std::string& want = args[++i];
+        const auto it = std::find_if(tokens.begin(), tokens.end(), [&](const hsm::TokenConfig& t) {
+            return (!t.token_label.empty() && t.token_label == want) || (!t.token_serial.empty() && iequals(t.token_serial, want));
+        });
+        if (it == tokens.end()) {
+            err << "ssmctl hsm: no configured token '" << log::sanitise(want) << "' ([hsm] or [[hsm.token]], by label or serial)\n";
+            return kUsage;
+        }
+        chosen = {*it};
+    }
+    if (sub == "list" && rest.empty()) return hsm_list(chosen, out, err);
+    if (sub == "import") return hsm_import(chosen.front(), rest, out, err);
+    if (sub == "keygen") return hsm_keygen(chosen.front(), rest, out, err);
+    err << usage;
     return kUsage;
 }
 

@@ -352,4 +352,18 @@ if "$SSM_BUILDDIR/ssm-milter" -c "$WORK/two.toml" -n >"$WORK/n-two.out" 2>&1; th
 else fail milter-n-two-tokens "$(tr '\n' ' ' <"$WORK/n-two.out" | cut -c1-300)"; fi
 sed "s|^pin_file = \"$TOKEN/pin\"\$|pin_file = \"$TOKEN/pin\"|; \$s|.*|pin_file = \"$TOKEN/no-such-second-pin\"|" "$WORK/two.toml" >"$WORK/n-two-pin.toml"
 check_n milter-n-second-token-pin "[[hsm.token]] 'ssm-second' pin_file $TOKEN/no-such-second-pin" "$WORK/n-two-pin.toml"
+# --token picks the token: a key pair generated into the second one is listed there only.
+rc=0
+"$SSMCTL" -c "$WORK/two.toml" hsm keygen --token ssm-second --type ec-p256 --subject "CN=pat test,O=Acme" \
+  --email pat@acme.example --csr "$WORK/pat.csr" >"$WORK/kg-pat.out" 2>"$WORK/kg-pat.err" || rc=$?
+"$SSMCTL" -c "$WORK/two.toml" hsm list --token ssm-second >"$WORK/two-second.out" 2>/dev/null
+"$SSMCTL" -c "$WORK/two.toml" hsm list --token ssm-import >"$WORK/two-first.out" 2>/dev/null
+if [ "$rc" = 0 ] && grep -q '^token label=ssm-second ' "$WORK/two-second.out" && ! grep -q 'ssm-import' "$WORK/two-second.out" \
+   && grep -q '^key label=pat@acme.example .* key=ec-p256 certificate=none' "$WORK/two-second.out" \
+   && ! grep -q 'pat@acme.example' "$WORK/two-first.out"; then
+  pass hsm-token-option
+else fail hsm-token-option "exit $rc: $(grep -v '^info:' "$WORK/kg-pat.err" | tr '\n' ' ') $(tr '\n' ' ' <"$WORK/two-second.out" | cut -c1-200)"; fi
+rc=0; "$SSMCTL" -c "$WORK/two.toml" hsm list --token no-such-token >/dev/null 2>"$WORK/two-bad.err" || rc=$?
+if [ "$rc" = 64 ] && grep -q "no configured token 'no-such-token'" "$WORK/two-bad.err"; then pass hsm-token-option-unknown
+else fail hsm-token-option-unknown "exit $rc: $(tr '\n' ' ' <"$WORK/two-bad.err")"; fi
 exit 0
