@@ -228,26 +228,6 @@ std::optional<std::chrono::seconds> parse_duration(std::string_view s)
     return std::chrono::seconds(n * mult);
 }
 
-namespace {
-
-// [hsm] and its [[hsm.token]] array (the other sections have no nested tables but
-// [directory]).
-void check_hsm_keys(Loader& L, const toml::table& hsm)
-{
-    for (auto&& [key, node] : hsm) {
-        if (key.str() == "token") {
-            if (!node.is_array_of_tables()) L.fail(key.source(), "hsm.token must be written [[hsm.token]]");
-            for (auto& e : *node.as_array()) L.check_keys(*e.as_table(), "hsm.token[]");
-            continue;
-        }
-        const KeySpec* spec = find_key("hsm", key.str());
-        if (!spec) L.fail(key.source(), "unknown key '" + std::string(key.str()) + "' in [hsm]");
-        L.check_type(*spec, node);
-    }
-}
-
-}  // namespace
-
 std::shared_ptr<const Config> parse_config(std::string_view text, const std::string& name)
 {
     toml::table root;
@@ -260,9 +240,10 @@ std::shared_ptr<const Config> parse_config(std::string_view text, const std::str
     for (auto&& [key, node] : root) {
         const std::string k(key.str());
         if (node.is_table() && k == "directory") {
-            check_directory_keys(L, *node.as_table());
+            L.check_section(*node.as_table(), k,
+                            {{"ldap", "directory.ldap[]"}, {"groups", "directory.groups"}, {"smimea", "directory.smimea"}});
         } else if (node.is_table() && k == "hsm") {
-            check_hsm_keys(L, *node.as_table());
+            L.check_section(*node.as_table(), k, {{"token", "hsm.token[]"}});
         } else if (node.is_table() && is_known_table(k)) {
             L.check_keys(*node.as_table(), k);
         } else if (node.is_array_of_tables() && is_known_table(k + "[]")) {

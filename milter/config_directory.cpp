@@ -117,30 +117,6 @@ std::optional<SmimeaDirectory> load_smimea(Loader& L, const toml::table* t, cons
 
 }  // namespace
 
-void check_directory_keys(Loader& L, const toml::table& directory)
-{
-    for (auto&& [key, node] : directory) {
-        if (key.str() == "ldap") {
-            if (!node.is_array_of_tables()) L.fail(key.source(), "directory.ldap must be written [[directory.ldap]]");
-            for (auto& e : *node.as_array()) L.check_keys(*e.as_table(), kLdap);
-            continue;
-        }
-        if (key.str() == "groups") {
-            if (!node.is_table()) L.fail(key.source(), "directory.groups must be written [directory.groups]");
-            L.check_keys(*node.as_table(), kGroups);
-            continue;
-        }
-        if (key.str() == "smimea") {
-            if (!node.is_table()) L.fail(key.source(), "directory.smimea must be written [directory.smimea]");
-            L.check_keys(*node.as_table(), kSmimea);
-            continue;
-        }
-        const KeySpec* spec = find_key("directory", key.str());
-        if (!spec) L.fail(key.source(), "unknown key '" + std::string(key.str()) + "' in [directory]");
-        L.check_type(*spec, node);
-    }
-}
-
 void load_directory(Loader& L, const toml::table* t, Config& c)
 {
     auto& d = c.directory;

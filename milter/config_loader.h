@@ -4,8 +4,10 @@
 #pragma once
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -44,6 +46,34 @@ public:
             if (spec.table == table_name && spec.required && !t.contains(spec.key))
                 fail(t.source(), "[" + std::string(table_name) + "] needs the key '" +
                                      std::string(spec.key) + "'");
+    }
+
+    // A section with nested tables ([directory] with [[directory.ldap]], [directory.groups]...;
+    // [hsm] with [[hsm.token]]): each nested key written as its form demands and checked
+    // against its own table, every other key against the section's.
+    struct Nested {
+        std::string_view key;    // "ldap"
+        std::string_view table;  // "directory.ldap[]" (array of tables) or "directory.groups"
+    };
+    void check_section(const toml::table& t, std::string_view section, std::initializer_list<Nested> nested) const
+    {
+        for (auto&& [key, node] : t) {
+            const auto n = std::find_if(nested.begin(), nested.end(), [&](const Nested& x) { return x.key == key.str(); });
+            if (n != nested.end()) {
+                const bool array = n->table.ends_with("[]");
+                const std::string name = std::string(section) + "." + std::string(n->key);
+                if (array && !node.is_array_of_tables()) fail(key.source(), name + " must be written [[" + name + "]]");
+                if (!array && !node.is_table()) fail(key.source(), name + " must be written [" + name + "]");
+                if (array)
+                    for (auto& e : *node.as_array()) check_keys(*e.as_table(), n->table);
+                else
+                    check_keys(*node.as_table(), n->table);
+                continue;
+            }
+            const KeySpec* spec = find_key(section, key.str());
+            if (!spec) fail(key.source(), "unknown key '" + std::string(key.str()) + "' in [" + std::string(section) + "]");
+            check_type(*spec, node);
+        }
     }
 
     void check_type(const KeySpec& spec, const toml::node& node) const
@@ -149,7 +179,6 @@ inline const toml::table* subtable(const toml::table& root, std::string_view key
 }
 
 // [directory] and its [[directory.ldap]] entries (config_directory.cpp).
-void check_directory_keys(Loader& L, const toml::table& directory);
 void load_directory(Loader& L, const toml::table* t, Config& c);
 
 // [reinjection] (config_reinjection.cpp).
