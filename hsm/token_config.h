@@ -18,6 +18,8 @@ struct TokenConfig {
     // file NAME in $CREDENTIALS_DIRECTORY. Empty: pin_file.
     std::string pin_credential;
     unsigned sessions = 4;     // size of the future session pool (see token_signer.h)
+
+    bool operator==(const TokenConfig& o) const = default;
 };
 
 // Where the PIN is read from: pin_file, or the credential in $CREDENTIALS_DIRECTORY

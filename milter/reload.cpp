@@ -1,7 +1,6 @@
 // Configuration reload: validate the whole new file first, then swap the snapshot atomically.
 #include "milter/reload.h"
 
-#include <algorithm>
 #include <atomic>
 
 #include "base/log.h"
@@ -36,12 +35,7 @@ std::vector<std::string> settings_needing_restart(const Config& running, const C
     };
     note(running.milter.socket != loaded.milter.socket, "[milter] socket");
     note(running.milter.user != loaded.milter.user, "[milter] user");
-    const auto same_token = [](const hsm::TokenConfig& a, const hsm::TokenConfig& b) {
-        return a.module == b.module && a.token_label == b.token_label && a.token_serial == b.token_serial &&
-               a.pin_file == b.pin_file && a.pin_credential == b.pin_credential && a.sessions == b.sessions;
-    };
-    const auto run_tokens = running.tokens(), new_tokens = loaded.tokens();
-    note(!std::equal(run_tokens.begin(), run_tokens.end(), new_tokens.begin(), new_tokens.end(), same_token), "[hsm]");
+    note(running.tokens() != loaded.tokens(), "[hsm]");
     note(running.directory.cache != loaded.directory.cache, "[directory] cache");
     note(running.metrics.listen != loaded.metrics.listen, "[metrics] listen");  // the listener stays
     return changed;
