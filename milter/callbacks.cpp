@@ -409,16 +409,14 @@ sfsistat on_eom(SMFICTX* ctx) noexcept
             out = c->message->end_of_message();
         }
         sfsistat status = SMFIS_CONTINUE;
-        if (out.reply.verdict == Verdict::Accept && !out.copies.empty())
-            if (Reply r = send_copies(ctx, *c, out); r.verdict != Verdict::Continue) {
-                out.reply = r;
-                out.action = r.verdict == Verdict::Reject ? "reject" : "tempfail";
-            }
-        if (out.reply.verdict == Verdict::Accept && !out.returned.empty())
-            if (Reply r = return_to_sender(ctx, *c, out); r.verdict != Verdict::Continue) {
-                out.reply = r;
-                out.action = r.verdict == Verdict::Reject ? "reject" : "tempfail";
-            }
+        // A failed reinjection (copies, then the return notice) becomes the message's reply.
+        const auto take_failure = [&out](const Reply& r) {
+            if (r.verdict == Verdict::Continue) return;
+            out.reply = r;
+            out.action = r.verdict == Verdict::Reject ? "reject" : "tempfail";
+        };
+        if (out.reply.verdict == Verdict::Accept && !out.copies.empty()) take_failure(send_copies(ctx, *c, out));
+        if (out.reply.verdict == Verdict::Accept && !out.returned.empty()) take_failure(return_to_sender(ctx, *c, out));
         if (out.reply.verdict == Verdict::Accept && out.discard) status = SMFIS_DISCARD;
         if (out.reply.verdict == Verdict::Accept && !out.discard && out.header_edit) {
             if (!rewrite(ctx, *out.header_edit, out.new_body.get())) {

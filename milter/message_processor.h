@@ -184,6 +184,8 @@ private:
     std::vector<MessageOutcome::Copy> split_copies() const;
     // The recipients returned to the sender, with the notice's marker (end of message).
     void add_returned(MessageOutcome& out) const;
+    // The header fields as received (markers taken out) and the empty line after them.
+    void write_original_header(ByteSink& out) const;
     // Removes every X-SSM-Reinjected field from the delivered message (ours or forged).
     void remove_markers(MessageOutcome& out) const;
 

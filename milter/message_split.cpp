@@ -18,7 +18,6 @@ bool is_marker(const smime::mime::HeaderField& f)
     return iequals(f.name, kReinjectionHeader);
 }
 
-// The header block bytes then the body: one sequential source over both.
 // The header block bytes, the body, then `tail` (a return notice's closing delimiter): one
 // sequential source over them.
 class CopySource final : public ByteSource {
@@ -140,8 +139,7 @@ std::unique_ptr<ByteSource> MessageProcessor::return_notice(const MessageOutcome
     const ReturnNoticeText text = make_return_notice(n, to_hex(ByteView(nonce, sizeof nonce)), std::time(nullptr));
     MemorySink head;
     head.write(text.head);
-    for (const auto& f : m_headers) smime::mime::write_header_field(head, f);
-    head.write(ByteView(reinterpret_cast<const std::uint8_t*>("\r\n"), 2));
+    write_original_header(head);
     return std::make_unique<CopySource>(head.data(), m_body ? m_body->reader() : nullptr, text.tail);
 }
 
@@ -153,12 +151,17 @@ void MessageProcessor::remove_markers(MessageOutcome& out) const
     }
 }
 
+void MessageProcessor::write_original_header(ByteSink& out) const
+{
+    for (const auto& f : m_headers) smime::mime::write_header_field(out, f);
+    out.write(ByteView(reinterpret_cast<const std::uint8_t*>("\r\n"), 2));
+}
+
 std::unique_ptr<ByteSource> MessageProcessor::copy_source(const std::string& marker) const
 {
     MemorySink head;
     smime::mime::write_header_field(head, {std::string(kReinjectionHeader), marker});
-    for (const auto& f : m_headers) smime::mime::write_header_field(head, f);
-    head.write(ByteView(reinterpret_cast<const std::uint8_t*>("\r\n"), 2));
+    write_original_header(head);
     return std::make_unique<CopySource>(head.data(), m_body ? m_body->reader() : nullptr);
 }
 

@@ -113,8 +113,8 @@ std::optional<OnMissing> parse_on_missing(std::string_view s)
 
 std::optional<OnNoCertificate> parse_on_no_certificate(std::string_view s)
 {
-    if (s == "reject") return OnNoCertificate::Reject;
-    if (s == "return") return OnNoCertificate::Return;
+    for (OnNoCertificate n : {OnNoCertificate::Reject, OnNoCertificate::Return})
+        if (s == on_no_certificate_name(n)) return n;
     return std::nullopt;
 }
 
