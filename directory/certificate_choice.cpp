@@ -142,12 +142,17 @@ CertificateResolver::CertificateResolver(std::vector<std::shared_ptr<Certificate
 
 Choice CertificateResolver::find(const EmailAddress& address, std::time_t now) const
 {
+    return find(address, now, [&](CertificateSource& source) { return source.lookup(address); });
+}
+
+Choice CertificateResolver::find(const EmailAddress& address, std::time_t now, const SourceAnswer& ask) const
+{
     Choice all;
     std::exception_ptr unavailable;
     for (const auto& source : m_sources) {
         std::vector<CertificateCandidate> candidates;
         try {
-            candidates = source->lookup(address);
+            candidates = ask(*source);
         } catch (const Error& e) {
             if (e.failure() != Failure::DirectoryUnavailable) throw;
             if (!unavailable) unavailable = std::current_exception();

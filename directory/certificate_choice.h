@@ -4,6 +4,7 @@
 // SECURITY: candidates are untrusted; every rejection is explained so administrators can act.
 #pragma once
 #include <ctime>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -65,6 +66,11 @@ public:
     CertificateResolver(std::vector<std::shared_ptr<CertificateSource>> sources,
                         std::shared_ptr<const pki::TrustStore> trust, bool trust_dane_ee = false);
     Choice find(const EmailAddress& address, std::time_t now) const;
+    // The same decision over answers got elsewhere: `ask` answers for one source as its
+    // lookup(address) would (candidates, or throws). ssmctl cert lookup has already asked every
+    // source to explain each; asking again would cost an unreachable server's timeout twice.
+    using SourceAnswer = std::function<std::vector<CertificateCandidate>(CertificateSource&)>;
+    Choice find(const EmailAddress& address, std::time_t now, const SourceAnswer& ask) const;
 
 private:
     std::vector<std::shared_ptr<CertificateSource>> m_sources;

@@ -297,6 +297,11 @@ std::string CachingSource::name() const
     return m_impl->inner_name;
 }
 
+bool CachingSource::is_fresh(const CacheEntry& entry) const
+{
+    return m_impl->fresh(entry, m_impl->now());
+}
+
 bool CachingSource::serves(const EmailAddress& address) const
 {
     return !m_impl->serves || m_impl->serves(address);

@@ -93,6 +93,9 @@ public:
     // The stored entry for the address, fresh or not (ssmctl cert lookup); nullopt when absent
     // or corrupt.
     std::optional<CacheEntry> peek(const EmailAddress& address) const;
+    // Whether lookup would answer the entry without asking the source (within its TTL); an
+    // entry that is not may still stand in while the source is down (stale-if-error).
+    bool is_fresh(const CacheEntry& entry) const;
     // Whether the inner source answers for the address at all.
     bool serves(const EmailAddress& address) const;
 

@@ -242,4 +242,10 @@ directory::Choice Certificates::find(const EmailAddress& address, std::time_t no
     return m_resolver->find(address, now);
 }
 
+directory::Choice Certificates::find(const EmailAddress& address, std::time_t now,
+                                     const directory::CertificateResolver::SourceAnswer& ask) const
+{
+    return m_resolver->find(address, now, ask);
+}
+
 }  // namespace ssm::milter

@@ -34,6 +34,9 @@ public:
     // The best encryption certificate for the address, with reasons for every rejection.
     // Throws ssm::Error(Failure::DirectoryUnavailable) when a source cannot be reached.
     directory::Choice find(const EmailAddress& address, std::time_t now) const;
+    // The same decision over answers already got from the sources (ssmctl cert lookup).
+    directory::Choice find(const EmailAddress& address, std::time_t now,
+                           const directory::CertificateResolver::SourceAnswer& ask) const;
     const std::optional<Bytes>& archive_certificate() const { return m_archive; }
     const pki::TrustStore& trust() const { return *m_trust; }
     // Where valid signers' certificates are stored (may be null: no cache folder).

@@ -4,10 +4,11 @@
 // limits, and every certificate is still checked when it is chosen.
 #include "tools/ssmctl_cert.h"
 
-
 #include <ctime>
+#include <exception>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <optional>
 
 #include "base/error.h"
@@ -78,31 +79,42 @@ std::shared_ptr<const milter::Certificates> load_sources(const milter::Config& c
     }
 }
 
-// One source's part of `cert lookup`. Returns false when the source could not be asked.
-bool explain_source(directory::CertificateSource& source, const EmailAddress& address,
-                    const pki::TrustStore& trust, bool trust_dane_ee, std::time_t now, std::ostream& out)
+// One source's answer as its lookup gave it: the candidates, or what it threw. The daemon's
+// decision is then made over these answers (not by asking every source a second time).
+struct SourceAnswer {
+    std::vector<directory::CertificateCandidate> candidates;
+    std::exception_ptr error;
+};
+
+// One source's part of `cert lookup`: prints what the source answered and returns it.
+SourceAnswer explain_source(directory::CertificateSource& source, const EmailAddress& address,
+                            const pki::TrustStore& trust, bool trust_dane_ee, std::time_t now, std::ostream& out)
 {
+    SourceAnswer answer;
     out << "source=" << quoted(source.name());
     auto* cached = dynamic_cast<directory::CachingSource*>(&source);
     if (cached && !cached->serves(address)) {
         out << " asked=no reason=\"domain not served\"\n";
-        return true;
+        return answer;
     }
     const auto before = cached ? cached->peek(address) : std::nullopt;
-    std::vector<directory::CertificateCandidate> candidates;
     try {
-        candidates = source.lookup(address);
+        answer.candidates = source.lookup(address);
     } catch (const Error& e) {
+        answer.error = std::current_exception();
         out << " unavailable=" << quoted(e.what());
         if (before) out << " cached_age=" << (now - before->fetched_at) << "s";
         out << "\n";
-        return false;
+        return answer;
     }
+    const auto& candidates = answer.candidates;
     std::optional<std::time_t> age;
     if (cached) {
         const auto after = cached->peek(address);
-        // The same record before and after: the answer came from the cache (fresh or stale).
-        out << (before && after && before->fetched_at == after->fetched_at ? " cache=hit" : " cache=miss");
+        // The same record before and after: the answer came from the cache; an expired one
+        // stood in for a source that could not be asked (stale-if-error).
+        const bool same = before && after && before->fetched_at == after->fetched_at;
+        out << (!same ? " cache=miss" : cached->is_fresh(*after) ? " cache=hit" : " cache=stale");
         if (after) age = now - after->fetched_at;
     }
     out << " candidates=" << candidates.size();
@@ -129,7 +141,7 @@ bool explain_source(directory::CertificateSource& source, const EmailAddress& ad
             out << " usable=no reason=" << quoted(why) << "\n";
         }
     }
-    return true;
+    return answer;
 }
 
 }  // namespace
@@ -145,12 +157,19 @@ int cert_lookup(const milter::Config& config, const std::string& address_text, s
     if (!certificates) return kExitConfig;
     const std::time_t now = std::time(nullptr);
     const bool trust_dane_ee = config.directory.smimea && config.directory.smimea->trust_dane_ee;
+    std::map<const directory::CertificateSource*, SourceAnswer> answers;
     for (const auto& source : certificates->sources())
-        explain_source(*source, *address, certificates->trust(), trust_dane_ee, now, out);
+        answers[source.get()] = explain_source(*source, *address, certificates->trust(), trust_dane_ee, now, out);
 
-    // The daemon's own decision (the sources again, now mostly from the cache).
+    // The daemon's own decision, over the answers printed above.
+    const auto answered = [&](directory::CertificateSource& source) {
+        const auto it = answers.find(&source);
+        if (it == answers.end()) return source.lookup(*address);
+        if (it->second.error) std::rethrow_exception(it->second.error);
+        return it->second.candidates;
+    };
     try {
-        const directory::Choice choice = certificates->find(*address, now);
+        const directory::Choice choice = certificates->find(*address, now, answered);
         if (choice.chosen) {
             out << "chosen " << describe(choice.chosen->facts) << " source=" << quoted(choice.chosen->source) << "\n";
             return kExitFound;

@@ -124,6 +124,10 @@ if expect_rc down-cached 0 "$WORK/d1" CTL cert lookup dave@partner.example &&
 if expect_rc down-unknown 2 "$WORK/d2" CTL cert lookup carol@partner.example &&
    has "$WORK/d2" "unavailable=" down-unknown &&
    has "$WORK/d2" "^chosen none unavailable=" down-unknown; then pass down-unknown; fi
+# The decision is made over the answers printed per source: the server is asked once (until
+# 2026-12-01 twice, so an unreachable server cost two timeouts).
+n=$(grep -c 'ldap_server_failed' "$WORK/d2.err")
+if [ "$n" = 1 ]; then pass down-asked-once; else fail down-asked-once "the LDAP server was tried $n times (want 1)"; fi
 
 # --- cert import: PEM, DER, PKCS#7 DER and PEM; static and LDAP come first ------------------
 if expect_rc import-pem 0 "$WORK/i1" CTL cert import "$PKI/carol.cert.pem" &&

@@ -207,6 +207,13 @@ public:
         CPPUNIT_ASSERT(e.has_value());
         CPPUNIT_ASSERT_EQUAL(*b.clock.now - 0, e->fetched_at);
         CPPUNIT_ASSERT_EQUAL(std::size_t{2}, e->certificates.size());
+        // is_fresh (ssmctl's cache=hit or cache=stale) agrees with lookup's own reading.
+        CPPUNIT_ASSERT(cache.is_fresh(*e));
+        b.clock.advance(99);
+        CPPUNIT_ASSERT(cache.is_fresh(*e));
+        b.clock.advance(1);
+        CPPUNIT_ASSERT(!cache.is_fresh(*e));
+        b.clock.advance(-100);
 
         // An entry dated in the future (clock stepped back) is not trusted to be fresh.
         b.clock.advance(-1000);
