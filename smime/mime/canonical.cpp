@@ -179,7 +179,7 @@ void write_cte(ByteSink& out, const std::string& cte)
 
 // The top-level Content-* fields in their order (a replaced Content-Transfer-Encoding in
 // place of the first one, appended when there was none), folded, and the empty line; an
-// added Content-Type (see text_label) first.
+// added Content-Type (see charset_labels) first.
 void write_top_fields(const std::vector<HeaderField>& fields, const std::optional<HeaderField>& added_type,
                       const std::optional<std::string>& new_transfer_encoding, ByteSink& out)
 {
@@ -200,20 +200,52 @@ void write_top_fields(const std::vector<HeaderField>& fields, const std::optiona
     folded.finish();
 }
 
+// The charset each text part gets when its 8-bit octets are re-encoded while its type names
+// none (see CharsetLabels below).
+using CharsetLabels = std::map<const Part*, const char*>;
+
+// A top-level Content-Type value with a charset parameter added (trailing blanks and an
+// empty last parameter dropped first).
+std::string with_charset(std::string value, const char* charset)
+{
+    auto trim = [&] {
+        while (!value.empty() && (value.back() == ' ' || value.back() == '\t' || value.back() == '\r' ||
+                                  value.back() == '\n'))
+            value.pop_back();
+    };
+    trim();
+    if (!value.empty() && value.back() == ';') value.pop_back();
+    trim();
+    return value + "; charset=" + charset;
+}
+
 class Writer {
 public:
     // `crlf_only`: the body has no bare LF or lone CR (the scan counted none), so the
     // normaliser would pass it unchanged and is skipped for body bytes (one scan less).
-    Writer(Cursor& cur, ByteSink& out, bool crlf_only)
-        : m_cur(cur), m_out(out), m_copy(out), m_crlf_only(crlf_only)
+    Writer(Cursor& cur, ByteSink& out, bool crlf_only, const CharsetLabels& labels)
+        : m_cur(cur), m_out(out), m_copy(out), m_crlf_only(crlf_only), m_labels(labels)
     {
     }
 
-    void top(const std::vector<HeaderField>& fields, const std::optional<HeaderField>& added_type,
-             const Part& root)
+    void top(const std::vector<HeaderField>& fields, const Part& root)
     {
         const PartPlan plan = plan_part(root);
-        write_top_fields(fields, added_type, plan.new_transfer_encoding, m_out);
+        const auto label = m_labels.find(&root);
+        if (label == m_labels.end()) {
+            write_top_fields(fields, std::nullopt, plan.new_transfer_encoding, m_out);
+        } else if (!root.has_content_type) {
+            const HeaderField added{"Content-Type", std::string("text/plain; charset=") + label->second};
+            write_top_fields(fields, added, plan.new_transfer_encoding, m_out);
+        } else {
+            std::vector<HeaderField> labelled = fields;
+            for (auto& f : labelled)
+                if (iequals(f.name, "Content-Type")) {  // the first one counts (scanner.cpp)
+                    f.value = with_charset(f.value, label->second);
+                    break;
+                }
+            write_top_fields(labelled, std::nullopt, plan.new_transfer_encoding, m_out);
+        }
         body(root, plan);
     }
 
@@ -258,26 +290,43 @@ private:
             copy_normalised(to);
     }
 
+    // A nested part's header block is copied with its edits: a replaced (or added)
+    // Content-Transfer-Encoding field, other such fields dropped, and a charset label.
+    struct HeaderEdit {
+        std::uint64_t at;      // copy up to here, then write `text`
+        std::uint64_t resume;  // and go on from here (past a dropped field)
+        std::string text;
+    };
+
     void entity(const Part& p)
     {
         const PartPlan plan = plan_part(p);
-        if (!plan.new_transfer_encoding || !p.header_complete) {
-            copy_header(p, p.body_begin);
-        } else if (p.cte_fields.empty()) {
-            copy_header(p, p.header_blank_line);
-            write_cte(m_out, *plan.new_transfer_encoding);
-            copy_header(p, p.body_begin);
-        } else {
+        std::vector<HeaderEdit> edits;
+        if (plan.new_transfer_encoding && p.header_complete) {
+            const std::string cte = "Content-Transfer-Encoding: " + *plan.new_transfer_encoding + "\r\n";
+            if (p.cte_fields.empty()) edits.push_back({p.header_blank_line, p.header_blank_line, cte});
             // The first Content-Transfer-Encoding field is replaced in place, others dropped.
-            bool first = true;
-            for (const auto& [from, to] : p.cte_fields) {
-                copy_header(p, from);
-                if (first) write_cte(m_out, *plan.new_transfer_encoding);
-                first = false;
-                m_cur.skip_to(to);
-            }
-            copy_header(p, p.body_begin);
+            for (std::size_t i = 0; i < p.cte_fields.size(); ++i)
+                edits.push_back({p.cte_fields[i].first, p.cte_fields[i].second, i == 0 ? cte : std::string()});
         }
+        // Not inside a header line the folder must break: it would not know the line's length.
+        if (const auto label = m_labels.find(&p); label != m_labels.end() && p.header_complete && !folds_header(p)) {
+            if (p.content_type_end == 0)
+                edits.push_back({p.header_blank_line, p.header_blank_line,
+                                 std::string("Content-Type: text/plain; charset=") + label->second + "\r\n"});
+            else
+                edits.push_back({p.content_type_end, p.content_type_end,
+                                 std::string(p.content_type_ends_in_semicolon ? " " : "; ") + "charset=" +
+                                     label->second});
+        }
+        std::stable_sort(edits.begin(), edits.end(),
+                         [](const HeaderEdit& a, const HeaderEdit& b) { return a.at < b.at; });
+        for (const auto& e : edits) {
+            copy_header(p, e.at);
+            m_out.write(std::string_view(e.text));
+            m_cur.skip_to(e.resume);
+        }
+        copy_header(p, p.body_begin);
         body(p, plan);
     }
 
@@ -338,17 +387,46 @@ private:
     ByteSink& m_out;
     CrlfNormaliser m_copy;
     bool m_crlf_only;
+    const CharsetLabels& m_labels;
 };
 
-// A Content-Type for a top level that has none but whose 8-bit octets are re-encoded: once
-// encoded, the RFC 2045 default (charset=us-ascii) would misname them, and a reader would
-// decode them as ASCII. Reads `body` once more (such messages are single parts, and rare).
-std::optional<HeaderField> text_label(const Part& root, ByteSource& body)
+// Text whose 8-bit octets are re-encoded (quoted-printable or base64) while its type names no
+// charset: once encoded, the RFC 2045 default (charset=us-ascii) would misname them, and a
+// reader would decode them as ASCII. Such parts get the charset their octets honestly have
+// (text_charset.h: utf-8, or unknown-8bit), the top level as nested ones.
+bool needs_charset_label(const Part& p)
 {
-    if (root.has_content_type || !root.body.has_8bit) return std::nullopt;
-    const Treatment t = plan_part(root).treatment;
-    if (t != Treatment::QuotedPrintable && t != Treatment::Base64) return std::nullopt;
-    return HeaderField{"Content-Type", std::string("text/plain; charset=") + unlabelled_text_charset(body)};
+    if (p.kind != Part::Kind::Leaf || !p.charset_missing || !p.body.has_8bit) return false;
+    const Treatment t = plan_part(p).treatment;
+    return t == Treatment::QuotedPrintable || t == Treatment::Base64;
+}
+
+void parts_needing_labels(const Part& p, std::vector<const Part*>& out)
+{
+    if (needs_charset_label(p)) out.push_back(&p);
+    for (const auto& child : p.children) parts_needing_labels(child, out);
+}
+
+// Reads `body` once more, only when some part needs a label (rare: mailers label 8-bit
+// text), checking each such part's octets in source order; leaves `body` rewound.
+CharsetLabels charset_labels(const Part& root, ByteSource& body)
+{
+    std::vector<const Part*> parts;
+    parts_needing_labels(root, parts);
+    CharsetLabels labels;
+    if (parts.empty()) return labels;
+    body.rewind();
+    {
+        Cursor cur(body);
+        for (const Part* p : parts) {  // depth first: source order, no part inside another
+            cur.skip_to(p->body_begin);
+            Utf8Checker utf8;
+            cur.copy_to(p->end, utf8);
+            labels[p] = unlabelled_text_charset(utf8, true);
+        }
+    }
+    body.rewind();
+    return labels;
 }
 
 }  // namespace
@@ -356,9 +434,9 @@ std::optional<HeaderField> text_label(const Part& root, ByteSource& body)
 void write_canonical_entity(const std::vector<HeaderField>& top_headers, const ScanResult& scan,
                             ByteSource& body, ByteSink& out)
 {
-    const std::optional<HeaderField> added_type = text_label(scan.root, body);
+    const CharsetLabels labels = charset_labels(scan.root, body);
     Cursor cur(body);
-    Writer(cur, out, scan.bare_line_ends == 0).top(top_headers, added_type, scan.root);
+    Writer(cur, out, scan.bare_line_ends == 0, labels).top(top_headers, scan.root);
 }
 
 void write_canonical_entity(const std::vector<HeaderField>& top_headers, ByteSource& body,

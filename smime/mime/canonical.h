@@ -56,7 +56,9 @@ bool output_is_7bit(const Part& part);
 // same RFC 2045 default that applied to the message, and an added field would only change
 // the signed bytes. When 8-bit octets are re-encoded that default would misname them:
 // "Content-Type: text/plain; charset=utf-8" is written first, or charset=unknown-8bit
-// (RFC 1428) when they are not UTF-8 (text_charset.h).
+// (RFC 1428) when they are not UTF-8 (text_charset.h). The same holds for any text part, at
+// the top or nested, whose Content-Type names no charset: the parameter is added to it (a
+// nested part without a Content-Type gets one).
 // Throws Error(MessageTooLarge) over limits, and whatever the source or sink throw.
 void write_canonical_entity(const std::vector<HeaderField>& top_headers, ByteSource& body,
                             ByteSink& out, const Limits& limits);

@@ -231,6 +231,7 @@ private:
             check_field_size(f.field_bytes);
             if (f.field != FieldKind::Other) f.field_value += l.head;
             if (f.field == FieldKind::TransferEncoding) p.cte_fields.back().second = l.end();
+            if (f.field == FieldKind::ContentType && !f.content_type) p.content_type_end = l.begin + l.length;
             return;
         }
         finish_field(f);
@@ -243,6 +244,7 @@ private:
         while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
         if (iequals(name, "Content-Type")) {
             f.field = FieldKind::ContentType;
+            if (!f.content_type) p.content_type_end = l.begin + l.length;
         } else if (iequals(name, "Content-Transfer-Encoding")) {
             f.field = FieldKind::TransferEncoding;
             p.cte_fields.emplace_back(l.begin, l.end());
@@ -293,10 +295,17 @@ private:
                 p.boundary = ct->param("boundary").value_or("");
                 p.smime_type = ascii_lowercase(ct->param("smime-type").value_or(""));
                 p.name = ct->param("name").value_or("");
+                p.charset_missing = p.type == "text" && !ct->param("charset");
+                std::string_view v = *f.content_type;
+                while (!v.empty() && (v.back() == ' ' || v.back() == '\t' || v.back() == '\r' || v.back() == '\n'))
+                    v.remove_suffix(1);
+                p.content_type_ends_in_semicolon = !v.empty() && v.back() == ';';
             } else {
                 p.type = "text";
                 p.subtype = "plain";
             }
+        } else {
+            p.charset_missing = p.type == "text";  // not in a digest: message/rfc822 there
         }
         if (f.transfer_encoding) p.transfer_encoding = parse_transfer_encoding(*f.transfer_encoding);
         if (f.disposition)

@@ -67,6 +67,16 @@ struct Part {
     // last line end): the writer replaces them when it re-encodes.
     std::vector<std::pair<std::uint64_t, std::uint64_t>> cte_fields;
     std::uint64_t header_blank_line = 0;  // where the empty line ending the header starts
+    // Just past the first Content-Type field's last octet (its line end excluded), 0 when the
+    // header block has none (and for the top level, whose fields come from the MTA): where
+    // the writer adds a charset parameter.
+    std::uint64_t content_type_end = 0;
+    // A text type that names no charset (no Content-Type at all, or one that parsed without
+    // a charset parameter; RFC 2045 §5.2 / RFC 2046 §4.1.2: us-ascii then). An unparsable
+    // Content-Type is not counted: it is left as it came.
+    bool charset_missing = false;
+    // That Content-Type's value ends in ';' (an empty parameter some mailers write).
+    bool content_type_ends_in_semicolon = false;
 
     LineFacts header;  // header block lines (for the top level: its Content-* fields)
     LineFacts body;    // Leaf: the body. Multipart: preamble, delimiters, epilogue only.

@@ -20,7 +20,12 @@ const char* unlabelled_text_charset(ByteSource& text)
         if (!utf8.valid()) break;
     }
     text.rewind();
-    if (!utf8.complete()) return "unknown-8bit";
+    return unlabelled_text_charset(utf8, eight_bit);
+}
+
+const char* unlabelled_text_charset(const Utf8Checker& checked, bool eight_bit)
+{
+    if (!checked.complete()) return "unknown-8bit";
     return eight_bit ? "utf-8" : "us-ascii";
 }
 

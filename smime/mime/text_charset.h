@@ -12,4 +12,8 @@ namespace ssm::smime::mime {
 // that is not UTF-8; leaves it rewound.
 const char* unlabelled_text_charset(ByteSource& text);
 
+// The same rule for octets already run through `checked`: "utf-8" when they were complete,
+// well-formed UTF-8 with an octet over 0x7f among them, and so on.
+const char* unlabelled_text_charset(const Utf8Checker& checked, bool eight_bit);
+
 }  // namespace ssm::smime::mime

@@ -121,6 +121,17 @@ for msg in $all_messages; do
   sed "s/@SENDER@/alice@acme.example/; s/@RCPT@/$RCPT/" "$msgdir/$msg.eml" >"$src"
   ssmctl_signed "ssmctl-detached-pkcs1-alice-$msg" "$src"
 done
+# 8-bit text parts that name no charset are re-encoded with the charset their octets are in
+# (RFC 2045 §5.2's default, us-ascii, would misname them; until 2026-12-01 only the top
+# level was labelled): the part without Content-Type, the Content-Type without charset.
+out=$WORK/out/ssmctl-detached-pkcs1-alice-nested-unlabelled-8bit.eml
+if grep -q $'^Content-Type: text/plain; charset=utf-8\r$' "$out" &&
+   grep -q $'^Content-Type: text/plain; format=flowed; charset=unknown-8bit\r$' "$out" &&
+   grep -q $'^Content-Type: text/plain; charset=iso-8859-1\r$' "$out"; then
+  pass ssmctl-nested-charset-labels
+else
+  fail ssmctl-nested-charset-labels "$(grep -i '^Content-Type: text' "$out" | tr '\r\n' '  ')"
+fi
 
 # The From field as mail clients write it (RFC 5322 §3.4): Exchange's "Last, First" display
 # names and "addr (comment)" from MTAs and cron were refused with 554 "no From address" until

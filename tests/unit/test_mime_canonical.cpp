@@ -24,6 +24,7 @@ class MimeCanonicalTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(canonical_message_with_8bit_header_stays_8bit);
     CPPUNIT_TEST(canonical_leaf_rules);
     CPPUNIT_TEST(canonical_unlabelled_8bit_text_names_its_charset);
+    CPPUNIT_TEST(canonical_nested_unlabelled_8bit_text_names_its_charset);
     CPPUNIT_TEST(utf8_checker_table);
     CPPUNIT_TEST(canonical_long_lines);
     CPPUNIT_TEST(canonical_binary_garbage_and_empty);
@@ -102,11 +103,12 @@ public:
             "\r\n"
             "caf=C3=A9\r\n";
         CPPUNIT_ASSERT_EQUAL(expected, canonical(top, body));
-        // A missing CTE in the inner part is added before the empty line.
+        // A missing CTE in the inner part is added before the empty line; its Content-Type,
+        // which names no charset, gets the one its octets are in.
         const std::string body2 = "Subject: x\nContent-Type: text/plain\n\n\xe9t\xe9\n";
         CPPUNIT_ASSERT_EQUAL(std::string("Content-Type: message/rfc822\r\n"
                                          "Content-Transfer-Encoding: 7bit\r\n\r\n"
-                                         "Subject: x\r\nContent-Type: text/plain\r\n"
+                                         "Subject: x\r\nContent-Type: text/plain; charset=unknown-8bit\r\n"
                                          "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
                                          "=E9t=E9\r\n"),
                              canonical(top, body2));
@@ -167,8 +169,21 @@ public:
             {"utf-8 with a NUL (base64)", {}, nul,
              "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
              "eABjYWbDqQ0K\r\n"},
-            {"declared type kept", {{"Content-Type", "text/plain"}}, "caf\xe9\n",
-             "Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\ncaf=E9\r\n"},
+            // A Content-Type without charset means us-ascii just the same: the parameter is added.
+            {"declared type without charset", {{"Content-Type", "text/plain"}}, "caf\xe9\n",
+             "Content-Type: text/plain; charset=unknown-8bit\r\nContent-Transfer-Encoding: quoted-printable\r\n"
+             "\r\ncaf=E9\r\n"},
+            {"other parameters and a trailing ';'", {{"Content-Type", "text/html; format=flowed; \r\n"}},
+             "caf\xc3\xa9\n",
+             "Content-Type: text/html; format=flowed; charset=utf-8\r\n"
+             "Content-Transfer-Encoding: quoted-printable\r\n\r\ncaf=C3=A9\r\n"},
+            {"declared charset kept", {{"Content-Type", "text/plain; charset=iso-8859-1"}}, "caf\xe9\n",
+             "Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n"
+             "\r\ncaf=E9\r\n"},
+            {"not text: no charset", {{"Content-Type", "application/x-thing"}}, "caf\xe9\n",
+             "Content-Type: application/x-thing\r\nContent-Transfer-Encoding: base64\r\n\r\nY2Fm6Q0K\r\n"},
+            {"unparsable type left as it came", {{"Content-Type", "text/"}}, "caf\xe9\n",
+             "Content-Type: text/\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\ncaf=E9\r\n"},
         };
         for (const auto& c : cases) {
             // Chunks of 1 octet split every UTF-8 sequence across reads.
@@ -179,6 +194,43 @@ public:
             CPPUNIT_ASSERT_EQUAL_MESSAGE(c.name, std::uint64_t(c.expected.size()),
                                          canonical_entity_size(c.top, sc, src));
         }
+    }
+
+    // The same for nested text parts (until 2026-12-01 only the top level was labelled): a part
+    // without Content-Type gets one, a Content-Type without charset gets the parameter at
+    // the end of its value (folded or not, after a trailing ';'), one with a charset is kept,
+    // 7-bit text and other types are left alone. Bare LFs throughout: the labels must not
+    // depend on the line ends.
+    void canonical_nested_unlabelled_8bit_text_names_its_charset()
+    {
+        const std::vector<HeaderField> top = {{"Content-Type", "multipart/mixed; boundary=b"}};
+        const std::string body =
+            "--b\n\ncaf\xc3\xa9\n"                                                        // no Content-Type
+            "--b\nContent-Transfer-Encoding: 8bit\nContent-Type: text/plain;\n format=flowed\n"
+            "X-After: 1\n\ncaf\xe9\n"                                                       // folded, Latin-1
+            "--b\nContent-Type: text/html;\n\n\xe2\x82\xac\n"                              // trailing ';'
+            "--b\nContent-Type: text/plain; charset=iso-8859-1\n\ncaf\xe9\n"               // named: kept
+            "--b\nContent-Type: text/plain\n\nplain ascii\n"                                // 7-bit: kept
+            "--b\nContent-Type: application/x-thing\n\n\xe9\n"                              // not text
+            "--b--\n";
+        const std::string expected =
+            "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+            "--b\r\nContent-Transfer-Encoding: quoted-printable\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\n\r\ncaf=C3=A9\r\n"
+            "--b\r\nContent-Transfer-Encoding: quoted-printable\r\nContent-Type: text/plain;\r\n"
+            " format=flowed; charset=unknown-8bit\r\nX-After: 1\r\n\r\ncaf=E9\r\n"
+            "--b\r\nContent-Type: text/html; charset=utf-8\r\n"
+            "Content-Transfer-Encoding: quoted-printable\r\n\r\n=E2=82=AC\r\n"
+            "--b\r\nContent-Type: text/plain; charset=iso-8859-1\r\n"
+            "Content-Transfer-Encoding: quoted-printable\r\n\r\ncaf=E9\r\n"
+            "--b\r\nContent-Type: text/plain\r\n\r\nplain ascii\r\n"
+            "--b\r\nContent-Type: application/x-thing\r\nContent-Transfer-Encoding: base64\r\n\r\n6Q==\r\n\r\n"
+            "--b--\r\n";
+        for (std::size_t chunk : {std::size_t(1), std::size_t(3), std::size_t(4096)})
+            CPPUNIT_ASSERT_EQUAL(expected, canonical(top, body, chunk));
+        MemorySource src(as_bytes(body));
+        const ScanResult sc = scan_body(top, src, {});
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(expected.size()), canonical_entity_size(top, sc, src));
     }
 
     // RFC 3629 and Unicode table 3-7, whole and split at every octet.
@@ -337,11 +389,12 @@ public:
     void canonical_unterminated_and_missing_close()
     {
         const std::vector<HeaderField> top = {{"Content-Type", "multipart/mixed; boundary=b"}};
-        // The last part runs to the end; its 8-bit text is still encoded; nothing is added.
+        // The last part runs to the end; its 8-bit text is still encoded (and labelled);
+        // no delimiter is added.
         const std::string body = "pre\n--b\nContent-Type: text/plain\n\ncaf\xc3\xa9";
         CPPUNIT_ASSERT(scan(top, body).root.closing_boundary_missing);
         CPPUNIT_ASSERT_EQUAL(std::string("Content-Type: multipart/mixed; boundary=b\r\n\r\n"
-                                         "pre\r\n--b\r\nContent-Type: text/plain\r\n"
+                                         "pre\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n"
                                          "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
                                          "caf=C3=A9"),
                              canonical(top, body));
@@ -392,7 +445,7 @@ public:
                                                {"Content-Type", "text/plain"},
                                                {"Content-Transfer-Encoding", "7bit"}};
         CPPUNIT_ASSERT_EQUAL(std::string("Content-Transfer-Encoding: quoted-printable\r\n"
-                                         "Content-Type: text/plain\r\n\r\n=FF\r\n"),
+                                         "Content-Type: text/plain; charset=unknown-8bit\r\n\r\n=FF\r\n"),
                              canonical(top2, "\xff\n"));
     }
 
