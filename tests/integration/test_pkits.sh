@@ -55,8 +55,6 @@ ValidNameChainingWhitespaceTest4                   | name chaining with differen
 ValidNameChainingCapitalizationTest5               | name chaining with differently encoded names not supported (issuer and subject names compared as encoded, not per RFC 5280 7.1: capitalization)
 ValidRolloverfromPrintableStringtoUTF8StringTest10 | name chaining with differently encoded names not supported (issuer and subject names compared as encoded, not per RFC 5280 7.1: PrintableString to UTF8String rollover)
 ValidUTF8StringCaseInsensitiveMatchTest11          | name chaining with differently encoded names not supported (issuer and subject names compared as encoded, not per RFC 5280 7.1: UTF8String case-insensitive match)
-ValidSelfIssuedpathLenConstraintTest15             | self-issued certificates are counted against pathLenConstraint (RFC 5280 6.1.4 (l) exempts them)
-ValidSelfIssuedpathLenConstraintTest17             | self-issued certificates are counted against pathLenConstraint (RFC 5280 6.1.4 (l) exempts them)
 ValidDNnameConstraintsTest6                        | excluded directoryName name constraints subtrees not supported (GnuTLS 3.7 refuses every path through that CA)
 ValidDNnameConstraintsTest11                       | excluded directoryName name constraints subtrees not supported (GnuTLS 3.7 refuses every path through that CA)
 ValidDNnameConstraintsTest18                       | excluded directoryName name constraints subtrees not supported (GnuTLS 3.7 refuses every path through that CA)

@@ -1,12 +1,14 @@
 // Unit tests for path building and the checks made along a path: bridge CAs with
 // cross-certificates in both directions, cross-certificate loops and meshes (bounded work), the
 // RFC 9216 example CAs (cross-signed RSA <-> Ed25519), required policy OIDs, policy mappings
-// and constraints through a bridge, unknown critical extensions, name constraints.
+// and constraints through a bridge, unknown critical extensions, name constraints, the CA
+// checks (basicConstraints, keyCertSign, pathLenConstraint with self-issued CAs exempt).
 // Every certificate is made here by openssl; nothing is made by our code.
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <chrono>
 #include <ctime>
+#include <optional>
 
 #include "pki/certificate.h"
 #include "pki/trust_store.h"
@@ -90,6 +92,32 @@ req bomb1 Bomb-1; cross bomb1 bomb1 proot "$caki\ncertificatePolicies=$(pols 1)\
 req bomb2 Bomb-2; cross bomb2 bomb2 bomb1 "$caki\ncertificatePolicies=$(pols 2)\npolicyMappings=$(maps 2 3)"
 req bomb3 Bomb-3; cross bomb3 bomb3 bomb2 "$caki\ncertificatePolicies=$(pols 3)\npolicyMappings=$(maps 3 4)"
 req bomb-ee bomb-ee; cross bomb-ee bomb-ee bomb3 "$ee\nsubjectAltName=email:bomb@p.example\ncertificatePolicies=$(pols 4)"
+# CA checks (RFC 5280 6.1.4 (k)-(n)). L-CA-0 (pathlen 0) rolls its key over: L-CA-0 new is
+# self-issued (L-CA-0 name, certified by the old key), so it does not count against the
+# pathLenConstraint; L-Sub and L-Sub-2 do. Issuers that are no CA or may not sign certificates,
+# and anchors: not a CA, without keyCertSign, with pathlen 0, v1, v3 without basicConstraints.
+ca0='basicConstraints=critical,CA:true,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid'
+req lroot L-Root; self lroot "$ca"
+req lca0 L-CA-0; cross lca0 lca0 lroot "$ca0"
+req lca0new L-CA-0; cross lca0new lca0new lca0 "$caki"
+req lsub L-Sub; cross lsub lsub lca0 "$caki"
+req lsub2 L-Sub-2; cross lsub2 lsub2 lca0new "$caki"
+req lnotca L-NotCA; cross lnotca lnotca lroot "basicConstraints=critical,CA:false\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid"
+req lnobc L-NoBC; cross lnobc lnobc lroot "keyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid"
+req lnoks L-NoKeyCertSign; cross lnoks lnoks lroot "basicConstraints=critical,CA:true\nkeyUsage=critical,cRLSign,digitalSignature\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid"
+req lv1 L-V1; openssl x509 -req -in lv1.csr -CA lroot.pem -CAkey lroot.key -set_serial 900 -days 3650 -out lv1.pem 2>/dev/null
+req rnotca R-NotCA; self rnotca "basicConstraints=critical,CA:false\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash"
+req rnoks R-NoKeyCertSign; self rnoks "basicConstraints=critical,CA:true\nkeyUsage=critical,cRLSign,digitalSignature\nsubjectKeyIdentifier=hash"
+req rpl0 R-Pathlen-0; self rpl0 "basicConstraints=critical,CA:true,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash"
+req rpl0sub R-Pathlen-0-Sub; cross rpl0sub rpl0sub rpl0 "$caki"
+req rv1 R-V1; openssl x509 -req -in rv1.csr -signkey rv1.key -days 3650 -out rv1.pem 2>/dev/null
+req rnobc R-NoBC; self rnobc "subjectKeyIdentifier=hash"
+for n in lroot lca0 lca0new lsub lsub2 lnotca lnobc lnoks rnotca rnoks rpl0 rpl0sub rnobc; do
+  req ee-$n ee-$n; cross ee-$n ee-$n $n "$ee\nsubjectAltName=email:ee@l.example"
+done
+for n in lv1 rv1; do  # a v1 issuer has no subjectKeyIdentifier to name
+  req ee-$n ee-$n; cross ee-$n ee-$n $n "${ee%\\nauthorityKeyIdentifier=keyid}\nsubjectAltName=email:ee@l.example"
+done
 )SH";
 
 const fs::path& dir()
@@ -131,6 +159,7 @@ class PkiPathsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(rfc9216_cross_signed_cas);
     CPPUNIT_TEST(required_policies);
     CPPUNIT_TEST(name_constraints);
+    CPPUNIT_TEST(ca_constraints);
     CPPUNIT_TEST(policy_mappings_through_a_bridge);
     CPPUNIT_TEST(unknown_critical_extension_refused);
     CPPUNIT_TEST(policy_tree_is_bounded);
@@ -293,6 +322,54 @@ public:
         CPPUNIT_ASSERT_MESSAGE(inside.describe(), inside.valid());
         const auto outside = store.validate(cert("nc-outside"), {}, now, Purpose::EmailProtection);
         CPPUNIT_ASSERT_MESSAGE(outside.describe(), outside.has(Problem::Constraints));
+    }
+
+    // The CA checks TrustStore makes itself (GnuTLS's are off: it counts self-issued CAs against
+    // pathLenConstraint): every issuer a CA with keyCertSign, pathLenConstraint with a key
+    // rollover exempt, the anchor's own constraints as GnuTLS applied them.
+    void ca_constraints()
+    {
+        struct Case {
+            const char* anchor;
+            std::vector<const char*> intermediates;
+            const char* ee;
+            std::optional<Problem> problem;  // nullopt: valid
+        };
+        const std::vector<Case> cases = {
+            {"lroot", {"lca0"}, "ee-lca0", std::nullopt},                            // pathlen 0 allows an end entity
+            {"lroot", {"lca0", "lca0new"}, "ee-lca0new", std::nullopt},              // self-issued: exempt (6.1.4 (l))
+            {"lroot", {"lca0", "lsub"}, "ee-lsub", Problem::Constraints},            // one CA too many
+            {"lroot", {"lca0", "lca0new", "lsub2"}, "ee-lsub2", Problem::Constraints},  // pathlen 0 holds past the rollover
+            {"lroot", {"lnotca"}, "ee-lnotca", Problem::IssuerNotCa},                // cA false
+            {"lroot", {"lnobc"}, "ee-lnobc", Problem::IssuerNotCa},                  // no basicConstraints
+            {"lroot", {"lv1"}, "ee-lv1", Problem::IssuerNotCa},                      // v1 intermediate
+            {"lroot", {"lnoks"}, "ee-lnoks", Problem::Constraints},                  // keyUsage without keyCertSign
+            {"lroot", {}, "ee-lroot", std::nullopt},
+            {"rnotca", {}, "ee-rnotca", Problem::IssuerNotCa},                       // anchor with cA false
+            {"rnoks", {}, "ee-rnoks", Problem::Constraints},                         // anchor without keyCertSign
+            {"rpl0", {}, "ee-rpl0", std::nullopt},
+            {"rpl0", {"rpl0sub"}, "ee-rpl0sub", Problem::Constraints},               // the anchor's pathlen 0 counts
+            {"rv1", {}, "ee-rv1", std::nullopt},                                     // a v1 anchor is a CA
+            {"rnobc", {}, "ee-rnobc", std::nullopt},                                 // so is a self-issued v3 one
+        };
+        const std::time_t now = std::time(nullptr);
+        for (const auto& c : cases) {
+            std::vector<Certificate> anchors;
+            anchors.push_back(cert(c.anchor));
+            std::vector<Certificate> intermediates;
+            for (const char* n : c.intermediates) intermediates.push_back(cert(n));
+            const std::size_t expected_length = c.intermediates.size() + 2;
+            const TrustStore store(std::move(anchors), std::move(intermediates), Revocation::Off);
+            const auto r = store.validate(cert(c.ee), {}, now, Purpose::EmailProtection);
+            const std::string msg = std::string(c.ee) + " under " + c.anchor + ": " + r.describe();
+            if (!c.problem) {
+                CPPUNIT_ASSERT_MESSAGE(msg, r.valid());
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(msg, expected_length, r.path.size());
+            } else {
+                CPPUNIT_ASSERT_MESSAGE(msg, r.has(*c.problem));
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(msg, std::size_t{1}, r.problems.size());
+            }
+        }
     }
 
     // Critical policyMappings and policyConstraints (which GnuTLS 3.7 alone refuses) are
