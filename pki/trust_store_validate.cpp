@@ -10,6 +10,7 @@
 #include "base/ascii.h"
 #include "pki/ca_constraints.h"
 #include "pki/policies.h"
+#include "pki/uri_constraints.h"
 #include "pki/trust_store.h"
 
 namespace ssm::pki {
@@ -336,6 +337,9 @@ ValidationResult TrustStore::check_path(const std::vector<const Certificate*>& c
     if (r.has(Problem::BadSignature) || r.has(Problem::NoTrustedPath)) return r;
     if (auto why = check_policies(chain, options.required_policies)) add_problem(r, Problem::Policy, *why);
     if (auto why = check_dn_name_constraints(chain)) add_problem(r, Problem::Constraints, "name constraints: " + *why);
+    if (auto v = check_uri_name_constraints(chain))
+        add_problem(r, Problem::Constraints, "name constraints: " + who(*chain[v->certificate], v->certificate == 0) +
+                                                 " " + v->rule + " of " + who(*chain[v->ca], false));
     // Network only for a path that is otherwise good: a broken path needs no revocation answer.
     if (r.valid()) check_revocation(r, chain, *anchor, now, options);
     return r;

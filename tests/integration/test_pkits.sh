@@ -58,8 +58,7 @@ ValidUTF8StringCaseInsensitiveMatchTest11          | name chaining with differen
 ValidDNnameConstraintsTest6                        | excluded directoryName name constraints subtrees not supported (GnuTLS 3.7 refuses every path through that CA)
 ValidDNnameConstraintsTest11                       | excluded directoryName name constraints subtrees not supported (GnuTLS 3.7 refuses every path through that CA)
 ValidDNnameConstraintsTest18                       | excluded directoryName name constraints subtrees not supported (GnuTLS 3.7 refuses every path through that CA)
-InvalidURInameConstraintsTest35                    | URI name constraints not supported (GnuTLS 3.7: permitted subtrees are not enforced)
-ValidURInameConstraintsTest36                      | URI name constraints not supported (GnuTLS 3.7 refuses every path through a CA with excluded subtrees)
+ValidURInameConstraintsTest36                      | excluded URI name constraints subtrees not supported (GnuTLS 3.7 refuses every end entity with a URI below a CA that has them)
 EOF
 )
 

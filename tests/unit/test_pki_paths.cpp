@@ -2,7 +2,8 @@
 // cross-certificates in both directions, cross-certificate loops and meshes (bounded work), the
 // RFC 9216 example CAs (cross-signed RSA <-> Ed25519), required policy OIDs, policy mappings
 // and constraints through a bridge, unknown critical extensions, name constraints, the CA
-// checks (basicConstraints, keyCertSign, pathLenConstraint with self-issued CAs exempt).
+// checks (basicConstraints, keyCertSign, pathLenConstraint with self-issued CAs exempt), URI
+// name constraints.
 // Every certificate is made here by openssl; nothing is made by our code.
 #include <cppunit/extensions/HelperMacros.h>
 
@@ -12,6 +13,7 @@
 
 #include "pki/certificate.h"
 #include "pki/trust_store.h"
+#include "pki/uri_constraints.h"
 #include "tests/unit/test_support.h"
 
 using namespace ssm;
@@ -71,6 +73,12 @@ req ee-none-p1 ee4; cross ee-none-p1 ee-none-p1 pnone "$ee\nsubjectAltName=email
 req nc NC-CA; cross nc nc proot "$caki\nnameConstraints=critical,permitted;email:example.com,permitted;email:.example.com"
 req nc-inside inside; cross nc-inside nc-inside nc "$ee\nsubjectAltName=email:alice@example.com"
 req nc-outside outside; cross nc-outside nc-outside nc "$ee\nsubjectAltName=email:bob@other.example"
+# URI name constraints (GnuTLS 3.7 does not apply permitted URI subtrees).
+req uc URI-CA; cross uc uc proot "$caki\nnameConstraints=critical,permitted;URI:.example.com"
+req uc-in uc-in; cross uc-in uc-in uc "$ee\nsubjectAltName=email:a@example.com,URI:http://www.example.com/a"
+req uc-out uc-out; cross uc-out uc-out uc "$ee\nsubjectAltName=email:b@example.com,URI:http://www.other.example/b"
+req uc-urn uc-urn; cross uc-urn uc-urn uc "$ee\nsubjectAltName=email:c@example.com,URI:urn:example:c"
+req uc-none uc-none; cross uc-none uc-none uc "$ee\nsubjectAltName=email:d@example.com"
 # Policy bridge (RFC 5280 6.1.4 policy mappings, as bridge CAs use them): the home root
 # cross-certifies the bridge mapping its policy H1 to the bridge's BR1 and requiring an explicit
 # policy (critical, as RFC 5280 asks); the bridge cross-certifies the partner root mapping BR1 to
@@ -160,6 +168,8 @@ class PkiPathsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(required_policies);
     CPPUNIT_TEST(name_constraints);
     CPPUNIT_TEST(ca_constraints);
+    CPPUNIT_TEST(uri_name_constraints);
+    CPPUNIT_TEST(uri_hosts_and_subtrees);
     CPPUNIT_TEST(policy_mappings_through_a_bridge);
     CPPUNIT_TEST(unknown_critical_extension_refused);
     CPPUNIT_TEST(policy_tree_is_bounded);
@@ -322,6 +332,54 @@ public:
         CPPUNIT_ASSERT_MESSAGE(inside.describe(), inside.valid());
         const auto outside = store.validate(cert("nc-outside"), {}, now, Purpose::EmailProtection);
         CPPUNIT_ASSERT_MESSAGE(outside.describe(), outside.has(Problem::Constraints));
+    }
+
+    // Permitted URI subtrees bind the end entity's URIs; a URI without a domain name as host
+    // fails them (RFC 5280 4.2.1.10); an end entity without URIs is not concerned.
+    void uri_name_constraints()
+    {
+        std::vector<Certificate> anchors;
+        anchors.push_back(cert("proot"));
+        const TrustStore store(std::move(anchors), certs({"uc"}), Revocation::Off);
+        const std::time_t now = std::time(nullptr);
+        for (const auto& [ee, valid] : std::vector<std::pair<const char*, bool>>{
+                 {"uc-in", true}, {"uc-none", true}, {"uc-out", false}, {"uc-urn", false}}) {
+            const auto r = store.validate(cert(ee), {}, now, Purpose::EmailProtection);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(std::string(ee) + ": " + r.describe(), valid, r.valid());
+            if (!valid) CPPUNIT_ASSERT_MESSAGE(r.describe(), r.has(Problem::Constraints) && r.problems.size() == 1);
+        }
+    }
+
+    void uri_hosts_and_subtrees()
+    {
+        const std::vector<std::pair<const char*, std::optional<std::string>>> hosts = {
+            {"http://host.example.com/path", "host.example.com"},
+            {"HTTP://User:pw@Host.Example.COM:8080/x", "host.example.com"},
+            {"http://a.example.com?x", "a.example.com"},
+            {"ldap://host.example.com./o=x", "host.example.com"},
+            {"http://192.0.2.1/", std::nullopt},
+            {"http://[2001:db8::1]/", std::nullopt},
+            {"http://ho%73t.example.com/", std::nullopt},
+            {"urn:example:c", std::nullopt},
+            {"mailto:a@b.example", std::nullopt},
+            {"://host.example.com", std::nullopt},
+            {"http:///path", std::nullopt},
+        };
+        for (const auto& [uri, host] : hosts) CPPUNIT_ASSERT_MESSAGE(uri, uri_host(uri) == host);
+        struct Case {
+            const char* host;
+            const char* constraint;
+            bool in;
+        };
+        for (const Case& c : std::vector<Case>{{"host.example.com", ".example.com", true},
+                                               {"a.host.example.com", ".example.com", true},
+                                               {"example.com", ".example.com", false},
+                                               {"example.com", "example.com", true},
+                                               {"host.example.com", "example.com", false},
+                                               {"xexample.com", ".example.com", false},
+                                               {"host.example.com", "", false}})
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(std::string(c.host) + " in " + c.constraint, c.in,
+                                         in_uri_subtree(c.host, c.constraint));
     }
 
     // The CA checks TrustStore makes itself (GnuTLS's are off: it counts self-issued CAs against
