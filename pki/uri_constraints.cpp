@@ -147,9 +147,11 @@ std::optional<UriViolation> check_uri_name_constraints(const std::vector<const C
             if (unreadable) return UriViolation{j, k, "has alternative names that do not read"};
             for (const auto& host : hosts) {
                 if (!host) return UriViolation{j, k, "has a URI without a domain name as its host"};
-                if (subtrees.unreadable) return UriViolation{j, k, "has a URI and the URI name constraints do not read"};
+                if (subtrees.unreadable)
+                    return UriViolation{j, k, "has a URI and the URI name constraints do not read"};
                 const auto in = [&](const std::string& c) { return in_uri_subtree(*host, c); };
-                if (!subtrees.permitted.empty() && std::none_of(subtrees.permitted.begin(), subtrees.permitted.end(), in))
+                const auto& permitted = subtrees.permitted;
+                if (!permitted.empty() && std::none_of(permitted.begin(), permitted.end(), in))
                     return UriViolation{j, k, "has a URI outside the permitted subtrees"};
                 if (std::any_of(subtrees.excluded.begin(), subtrees.excluded.end(), in))
                     return UriViolation{j, k, "has a URI in an excluded subtree"};
