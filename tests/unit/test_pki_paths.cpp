@@ -3,7 +3,7 @@
 // RFC 9216 example CAs (cross-signed RSA <-> Ed25519), required policy OIDs, policy mappings
 // and constraints through a bridge, unknown critical extensions, name constraints, the CA
 // checks (basicConstraints, keyCertSign, pathLenConstraint with self-issued CAs exempt), URI
-// name constraints.
+// name constraints, names that differ in string type.
 // Every certificate is made here by openssl; nothing is made by our code.
 #include <cppunit/extensions/HelperMacros.h>
 
@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "pki/certificate.h"
+#include "pki/path_builder.h"
 #include "pki/trust_store.h"
 #include "pki/uri_constraints.h"
 #include "tests/unit/test_support.h"
@@ -73,6 +74,16 @@ req ee-none-p1 ee4; cross ee-none-p1 ee-none-p1 pnone "$ee\nsubjectAltName=email
 req nc NC-CA; cross nc nc proot "$caki\nnameConstraints=critical,permitted;email:example.com,permitted;email:.example.com"
 req nc-inside inside; cross nc-inside nc-inside nc "$ee\nsubjectAltName=email:alice@example.com"
 req nc-outside outside; cross nc-outside nc-outside nc "$ee\nsubjectAltName=email:bob@other.example"
+# Name chaining across string types (PKITS 4.3.10): Enc-CA's certificate names it in
+# PrintableString, its end entity names its issuer in UTF8String (signed through a UTF8String
+# twin of the CA certificate, same key, that no store holds).
+printf '[req]\ndistinguished_name=dn\nstring_mask=default\n[dn]\n' > printable.cnf
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out encca.key 2>/dev/null
+cp encca.key encca-utf8.key
+openssl req -new -config printable.cnf -key encca.key -subj "/O=Paths/CN=Enc-CA" -out encca.csr 2>/dev/null
+openssl req -new -key encca.key -subj "/O=Paths/CN=Enc-CA" -out encca-utf8.csr 2>/dev/null
+cross encca encca proot "$caki"; self encca-utf8 "$ca"
+req ee-enc ee-enc; cross ee-enc ee-enc encca-utf8 "$ee\nsubjectAltName=email:enc@p.example"
 # URI name constraints (GnuTLS 3.7 does not apply permitted URI subtrees).
 req uc URI-CA; cross uc uc proot "$caki\nnameConstraints=critical,permitted;URI:.example.com"
 req uc-in uc-in; cross uc-in uc-in uc "$ee\nsubjectAltName=email:a@example.com,URI:http://www.example.com/a"
@@ -168,6 +179,7 @@ class PkiPathsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(required_policies);
     CPPUNIT_TEST(name_constraints);
     CPPUNIT_TEST(ca_constraints);
+    CPPUNIT_TEST(names_differing_in_string_type_chain);
     CPPUNIT_TEST(uri_name_constraints);
     CPPUNIT_TEST(uri_hosts_and_subtrees);
     CPPUNIT_TEST(policy_mappings_through_a_bridge);
@@ -380,6 +392,20 @@ public:
                                                {"host.example.com", "", false}})
             CPPUNIT_ASSERT_EQUAL_MESSAGE(std::string(c.host) + " in " + c.constraint, c.in,
                                          in_uri_subtree(c.host, c.constraint));
+    }
+
+    // An issuer Name and a subject Name that differ in string type only (PrintableString,
+    // UTF8String) are the same name: the path is built (PKITS 4.3.10).
+    void names_differing_in_string_type_chain()
+    {
+        const Certificate ca = cert("encca"), ee = cert("ee-enc");
+        CPPUNIT_ASSERT(IndexedCertificate::of(ee).issuer != IndexedCertificate::of(ca).subject);  // the fixture
+        std::vector<Certificate> anchors;
+        anchors.push_back(cert("proot"));
+        const TrustStore store(std::move(anchors), certs({"encca"}), Revocation::Off);
+        const auto r = store.validate(ee, {}, std::time(nullptr), Purpose::EmailProtection);
+        CPPUNIT_ASSERT_MESSAGE(r.describe(), r.valid());
+        CPPUNIT_ASSERT_EQUAL(std::size_t{3}, r.path.size());
     }
 
     // The CA checks TrustStore makes itself (GnuTLS's are off: it counts self-issued CAs against
