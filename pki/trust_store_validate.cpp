@@ -331,7 +331,12 @@ ValidationResult TrustStore::check_path(const std::vector<const Certificate*>& c
     for (const auto* c : chain) r.path.push_back(c->der());
     if (chain.empty() || !same_certificate(*chain.back(), *anchor)) r.path.push_back(anchor->der());
     if (auto why = check_critical_extensions(chain, *anchor)) add_problem(r, Problem::Other, "a certificate of the path: " + *why);
-    if (auto v = check_ca_constraints(chain, *anchor)) add_problem(r, v->problem, who(*v->issuer, false) + " " + v->rule);
+    if (auto v = check_ca_constraints(chain, *anchor)) {
+        const bool is_anchor = same_certificate(*v->issuer, *anchor);
+        add_problem(r, v->problem,
+                    (is_anchor ? "trust anchor '" + printable(facts(*anchor).subject) + "'" : who(*v->issuer, false)) +
+                        " " + v->rule);
+    }
     // The costlier checks of the path's extensions only for a path whose signatures GnuTLS
     // accepted: certificates anyone can make (names copied from our anchors) get no further.
     if (r.has(Problem::BadSignature) || r.has(Problem::NoTrustedPath)) return r;

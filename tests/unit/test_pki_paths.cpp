@@ -452,6 +452,9 @@ public:
             } else {
                 CPPUNIT_ASSERT_MESSAGE(msg, r.has(*c.problem));
                 CPPUNIT_ASSERT_EQUAL_MESSAGE(msg, std::size_t{1}, r.problems.size());
+                // the reason names the CA at fault: the anchor itself when it is (here: when it
+                // issued the end entity), a CA below a pathLenConstraint it exceeds
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(msg, c.intermediates.empty(), r.describe().rfind("trust anchor '", 0) == 0);
             }
         }
     }
