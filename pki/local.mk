@@ -11,6 +11,8 @@ pki_libssm_pki_a_SOURCES = \
 	pki/der_tlv.h pki/der_tlv.cpp \
 	pki/path_builder.h pki/path_builder.cpp \
 	pki/policies.h pki/policies.cpp \
+	pki/ca_constraints.h pki/ca_constraints.cpp \
+	pki/uri_constraints.h pki/uri_constraints.cpp \
 	pki/http_fetcher.h pki/http_fetcher.cpp \
 	pki/revocation.h pki/revocation.cpp pki/ocsp_client.cpp
 

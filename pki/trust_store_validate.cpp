@@ -8,7 +8,9 @@
 #include <gnutls/gnutls.h>
 
 #include "base/ascii.h"
+#include "pki/ca_constraints.h"
 #include "pki/policies.h"
+#include "pki/uri_constraints.h"
 #include "pki/trust_store.h"
 
 namespace ssm::pki {
@@ -63,6 +65,8 @@ void map_status(ValidationResult& r, unsigned status)
         {GNUTLS_CERT_SIGNER_NOT_FOUND, Problem::NoTrustedPath, "untrusted: no path to a trust anchor"},
         {GNUTLS_CERT_REVOKED, Problem::Revoked, "revoked (listed in a loaded CRL)"},
         {GNUTLS_CERT_SIGNATURE_FAILURE, Problem::BadSignature, "bad signature in the certificate path"},
+        // Not raised: GnuTLS's CA check is off (GNUTLS_VERIFY_DISABLE_CA_SIGN), check_ca_constraints
+        // does it; kept should that ever change.
         {GNUTLS_CERT_SIGNER_NOT_CA, Problem::IssuerNotCa, "issuer is not a CA"},
         {GNUTLS_CERT_PURPOSE_MISMATCH, Problem::WrongPurpose, "wrong purpose: emailProtection not allowed"},
         {GNUTLS_CERT_INSECURE_ALGORITHM, Problem::WeakAlgorithm, "signed with an insecure algorithm"},
@@ -301,8 +305,11 @@ ValidationResult TrustStore::check_path(const std::vector<const Certificate*>& c
                                        reinterpret_cast<unsigned char*>(const_cast<char*>(GNUTLS_KP_EMAIL_PROTECTION)),
                                        0};
     const bool with_purpose = purpose == Purpose::EmailProtection;
+    // Two of GnuTLS's checks are done below instead: critical extensions (check_critical_extensions:
+    // GnuTLS refuses policyMappings and policyConstraints, which policies.cpp processes) and the
+    // CA checks (check_ca_constraints: GnuTLS counts self-issued CAs against pathLenConstraint).
     unsigned flags = GNUTLS_VERIFY_DISABLE_TIME_CHECKS | GNUTLS_VERIFY_DISABLE_TRUSTED_TIME_CHECKS |
-                     GNUTLS_VERIFY_IGNORE_UNKNOWN_CRIT_EXTENSIONS;  // checked below: check_critical_extensions
+                     GNUTLS_VERIFY_IGNORE_UNKNOWN_CRIT_EXTENSIONS | GNUTLS_VERIFY_DISABLE_CA_SIGN;
     if (options.revocation.value_or(m_revocation) == Revocation::Off) flags |= GNUTLS_VERIFY_DISABLE_CRL_CHECKS;
     unsigned status = 0;
     const int rc = gnutls_x509_trust_list_verify_crt2(m_list, crts.data(), static_cast<unsigned>(crts.size()),
@@ -324,11 +331,20 @@ ValidationResult TrustStore::check_path(const std::vector<const Certificate*>& c
     for (const auto* c : chain) r.path.push_back(c->der());
     if (chain.empty() || !same_certificate(*chain.back(), *anchor)) r.path.push_back(anchor->der());
     if (auto why = check_critical_extensions(chain, *anchor)) add_problem(r, Problem::Other, "a certificate of the path: " + *why);
+    if (auto v = check_ca_constraints(chain, *anchor)) {
+        const bool is_anchor = same_certificate(*v->issuer, *anchor);
+        add_problem(r, v->problem,
+                    (is_anchor ? "trust anchor '" + printable(facts(*anchor).subject) + "'" : who(*v->issuer, false)) +
+                        " " + v->rule);
+    }
     // The costlier checks of the path's extensions only for a path whose signatures GnuTLS
     // accepted: certificates anyone can make (names copied from our anchors) get no further.
     if (r.has(Problem::BadSignature) || r.has(Problem::NoTrustedPath)) return r;
     if (auto why = check_policies(chain, options.required_policies)) add_problem(r, Problem::Policy, *why);
     if (auto why = check_dn_name_constraints(chain)) add_problem(r, Problem::Constraints, "name constraints: " + *why);
+    if (auto v = check_uri_name_constraints(chain))
+        add_problem(r, Problem::Constraints, "name constraints: " + who(*chain[v->certificate], v->certificate == 0) +
+                                                 " " + v->rule + " of " + who(*chain[v->ca], false));
     // Network only for a path that is otherwise good: a broken path needs no revocation answer.
     if (r.valid()) check_revocation(r, chain, *anchor, now, options);
     return r;

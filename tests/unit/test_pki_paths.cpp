@@ -1,15 +1,20 @@
 // Unit tests for path building and the checks made along a path: bridge CAs with
 // cross-certificates in both directions, cross-certificate loops and meshes (bounded work), the
 // RFC 9216 example CAs (cross-signed RSA <-> Ed25519), required policy OIDs, policy mappings
-// and constraints through a bridge, unknown critical extensions, name constraints.
+// and constraints through a bridge, unknown critical extensions, name constraints, the CA
+// checks (basicConstraints, keyCertSign, pathLenConstraint with self-issued CAs exempt), URI
+// name constraints, names that differ in string type.
 // Every certificate is made here by openssl; nothing is made by our code.
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <chrono>
 #include <ctime>
+#include <optional>
 
 #include "pki/certificate.h"
+#include "pki/path_builder.h"
 #include "pki/trust_store.h"
+#include "pki/uri_constraints.h"
 #include "tests/unit/test_support.h"
 
 using namespace ssm;
@@ -69,6 +74,22 @@ req ee-none-p1 ee4; cross ee-none-p1 ee-none-p1 pnone "$ee\nsubjectAltName=email
 req nc NC-CA; cross nc nc proot "$caki\nnameConstraints=critical,permitted;email:example.com,permitted;email:.example.com"
 req nc-inside inside; cross nc-inside nc-inside nc "$ee\nsubjectAltName=email:alice@example.com"
 req nc-outside outside; cross nc-outside nc-outside nc "$ee\nsubjectAltName=email:bob@other.example"
+# Name chaining across string types (PKITS 4.3.10): Enc-CA's certificate names it in
+# PrintableString, its end entity names its issuer in UTF8String (signed through a UTF8String
+# twin of the CA certificate, same key, that no store holds).
+printf '[req]\ndistinguished_name=dn\nstring_mask=default\n[dn]\n' > printable.cnf
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out encca.key 2>/dev/null
+cp encca.key encca-utf8.key
+openssl req -new -config printable.cnf -key encca.key -subj "/O=Paths/CN=Enc-CA" -out encca.csr 2>/dev/null
+openssl req -new -key encca.key -subj "/O=Paths/CN=Enc-CA" -out encca-utf8.csr 2>/dev/null
+cross encca encca proot "$caki"; self encca-utf8 "$ca"
+req ee-enc ee-enc; cross ee-enc ee-enc encca-utf8 "$ee\nsubjectAltName=email:enc@p.example"
+# URI name constraints (GnuTLS 3.7 does not apply permitted URI subtrees).
+req uc URI-CA; cross uc uc proot "$caki\nnameConstraints=critical,permitted;URI:.example.com"
+req uc-in uc-in; cross uc-in uc-in uc "$ee\nsubjectAltName=email:a@example.com,URI:http://www.example.com/a"
+req uc-out uc-out; cross uc-out uc-out uc "$ee\nsubjectAltName=email:b@example.com,URI:http://www.other.example/b"
+req uc-urn uc-urn; cross uc-urn uc-urn uc "$ee\nsubjectAltName=email:c@example.com,URI:urn:example:c"
+req uc-none uc-none; cross uc-none uc-none uc "$ee\nsubjectAltName=email:d@example.com"
 # Policy bridge (RFC 5280 6.1.4 policy mappings, as bridge CAs use them): the home root
 # cross-certifies the bridge mapping its policy H1 to the bridge's BR1 and requiring an explicit
 # policy (critical, as RFC 5280 asks); the bridge cross-certifies the partner root mapping BR1 to
@@ -90,6 +111,32 @@ req bomb1 Bomb-1; cross bomb1 bomb1 proot "$caki\ncertificatePolicies=$(pols 1)\
 req bomb2 Bomb-2; cross bomb2 bomb2 bomb1 "$caki\ncertificatePolicies=$(pols 2)\npolicyMappings=$(maps 2 3)"
 req bomb3 Bomb-3; cross bomb3 bomb3 bomb2 "$caki\ncertificatePolicies=$(pols 3)\npolicyMappings=$(maps 3 4)"
 req bomb-ee bomb-ee; cross bomb-ee bomb-ee bomb3 "$ee\nsubjectAltName=email:bomb@p.example\ncertificatePolicies=$(pols 4)"
+# CA checks (RFC 5280 6.1.4 (k)-(n)). L-CA-0 (pathlen 0) rolls its key over: L-CA-0 new is
+# self-issued (L-CA-0 name, certified by the old key), so it does not count against the
+# pathLenConstraint; L-Sub and L-Sub-2 do. Issuers that are no CA or may not sign certificates,
+# and anchors: not a CA, without keyCertSign, with pathlen 0, v1, v3 without basicConstraints.
+ca0='basicConstraints=critical,CA:true,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid'
+req lroot L-Root; self lroot "$ca"
+req lca0 L-CA-0; cross lca0 lca0 lroot "$ca0"
+req lca0new L-CA-0; cross lca0new lca0new lca0 "$caki"
+req lsub L-Sub; cross lsub lsub lca0 "$caki"
+req lsub2 L-Sub-2; cross lsub2 lsub2 lca0new "$caki"
+req lnotca L-NotCA; cross lnotca lnotca lroot "basicConstraints=critical,CA:false\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid"
+req lnobc L-NoBC; cross lnobc lnobc lroot "keyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid"
+req lnoks L-NoKeyCertSign; cross lnoks lnoks lroot "basicConstraints=critical,CA:true\nkeyUsage=critical,cRLSign,digitalSignature\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid"
+req lv1 L-V1; openssl x509 -req -in lv1.csr -CA lroot.pem -CAkey lroot.key -set_serial 900 -days 3650 -out lv1.pem 2>/dev/null
+req rnotca R-NotCA; self rnotca "basicConstraints=critical,CA:false\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash"
+req rnoks R-NoKeyCertSign; self rnoks "basicConstraints=critical,CA:true\nkeyUsage=critical,cRLSign,digitalSignature\nsubjectKeyIdentifier=hash"
+req rpl0 R-Pathlen-0; self rpl0 "basicConstraints=critical,CA:true,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash"
+req rpl0sub R-Pathlen-0-Sub; cross rpl0sub rpl0sub rpl0 "$caki"
+req rv1 R-V1; openssl x509 -req -in rv1.csr -signkey rv1.key -days 3650 -out rv1.pem 2>/dev/null
+req rnobc R-NoBC; self rnobc "subjectKeyIdentifier=hash"
+for n in lroot lca0 lca0new lsub lsub2 lnotca lnobc lnoks rnotca rnoks rpl0 rpl0sub rnobc; do
+  req ee-$n ee-$n; cross ee-$n ee-$n $n "$ee\nsubjectAltName=email:ee@l.example"
+done
+for n in lv1 rv1; do  # a v1 issuer has no subjectKeyIdentifier to name
+  req ee-$n ee-$n; cross ee-$n ee-$n $n "${ee%\\nauthorityKeyIdentifier=keyid}\nsubjectAltName=email:ee@l.example"
+done
 )SH";
 
 const fs::path& dir()
@@ -131,6 +178,10 @@ class PkiPathsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(rfc9216_cross_signed_cas);
     CPPUNIT_TEST(required_policies);
     CPPUNIT_TEST(name_constraints);
+    CPPUNIT_TEST(ca_constraints);
+    CPPUNIT_TEST(names_differing_in_string_type_chain);
+    CPPUNIT_TEST(uri_name_constraints);
+    CPPUNIT_TEST(uri_hosts_and_subtrees);
     CPPUNIT_TEST(policy_mappings_through_a_bridge);
     CPPUNIT_TEST(unknown_critical_extension_refused);
     CPPUNIT_TEST(policy_tree_is_bounded);
@@ -293,6 +344,119 @@ public:
         CPPUNIT_ASSERT_MESSAGE(inside.describe(), inside.valid());
         const auto outside = store.validate(cert("nc-outside"), {}, now, Purpose::EmailProtection);
         CPPUNIT_ASSERT_MESSAGE(outside.describe(), outside.has(Problem::Constraints));
+    }
+
+    // Permitted URI subtrees bind the end entity's URIs; a URI without a domain name as host
+    // fails them (RFC 5280 4.2.1.10); an end entity without URIs is not concerned.
+    void uri_name_constraints()
+    {
+        std::vector<Certificate> anchors;
+        anchors.push_back(cert("proot"));
+        const TrustStore store(std::move(anchors), certs({"uc"}), Revocation::Off);
+        const std::time_t now = std::time(nullptr);
+        for (const auto& [ee, valid] : std::vector<std::pair<const char*, bool>>{
+                 {"uc-in", true}, {"uc-none", true}, {"uc-out", false}, {"uc-urn", false}}) {
+            const auto r = store.validate(cert(ee), {}, now, Purpose::EmailProtection);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(std::string(ee) + ": " + r.describe(), valid, r.valid());
+            if (!valid) CPPUNIT_ASSERT_MESSAGE(r.describe(), r.has(Problem::Constraints) && r.problems.size() == 1);
+        }
+    }
+
+    void uri_hosts_and_subtrees()
+    {
+        const std::vector<std::pair<const char*, std::optional<std::string>>> hosts = {
+            {"http://host.example.com/path", "host.example.com"},
+            {"HTTP://User:pw@Host.Example.COM:8080/x", "host.example.com"},
+            {"http://a.example.com?x", "a.example.com"},
+            {"ldap://host.example.com./o=x", "host.example.com"},
+            {"http://192.0.2.1/", std::nullopt},
+            {"http://[2001:db8::1]/", std::nullopt},
+            {"http://ho%73t.example.com/", std::nullopt},
+            {"urn:example:c", std::nullopt},
+            {"mailto:a@b.example", std::nullopt},
+            {"://host.example.com", std::nullopt},
+            {"http:///path", std::nullopt},
+        };
+        for (const auto& [uri, host] : hosts) CPPUNIT_ASSERT_MESSAGE(uri, uri_host(uri) == host);
+        struct Case {
+            const char* host;
+            const char* constraint;
+            bool in;
+        };
+        for (const Case& c : std::vector<Case>{{"host.example.com", ".example.com", true},
+                                               {"a.host.example.com", ".example.com", true},
+                                               {"example.com", ".example.com", false},
+                                               {"example.com", "example.com", true},
+                                               {"host.example.com", "example.com", false},
+                                               {"xexample.com", ".example.com", false},
+                                               {"host.example.com", "", false}})
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(std::string(c.host) + " in " + c.constraint, c.in,
+                                         in_uri_subtree(c.host, c.constraint));
+    }
+
+    // An issuer Name and a subject Name that differ in string type only (PrintableString,
+    // UTF8String) are the same name: the path is built (PKITS 4.3.10).
+    void names_differing_in_string_type_chain()
+    {
+        const Certificate ca = cert("encca"), ee = cert("ee-enc");
+        CPPUNIT_ASSERT(IndexedCertificate::of(ee).issuer != IndexedCertificate::of(ca).subject);  // the fixture
+        std::vector<Certificate> anchors;
+        anchors.push_back(cert("proot"));
+        const TrustStore store(std::move(anchors), certs({"encca"}), Revocation::Off);
+        const auto r = store.validate(ee, {}, std::time(nullptr), Purpose::EmailProtection);
+        CPPUNIT_ASSERT_MESSAGE(r.describe(), r.valid());
+        CPPUNIT_ASSERT_EQUAL(std::size_t{3}, r.path.size());
+    }
+
+    // The CA checks TrustStore makes itself (GnuTLS's are off: it counts self-issued CAs against
+    // pathLenConstraint): every issuer a CA with keyCertSign, pathLenConstraint with a key
+    // rollover exempt, the anchor's own constraints as GnuTLS applied them.
+    void ca_constraints()
+    {
+        struct Case {
+            const char* anchor;
+            std::vector<const char*> intermediates;
+            const char* ee;
+            std::optional<Problem> problem;  // nullopt: valid
+        };
+        const std::vector<Case> cases = {
+            {"lroot", {"lca0"}, "ee-lca0", std::nullopt},                            // pathlen 0 allows an end entity
+            {"lroot", {"lca0", "lca0new"}, "ee-lca0new", std::nullopt},              // self-issued: exempt (6.1.4 (l))
+            {"lroot", {"lca0", "lsub"}, "ee-lsub", Problem::Constraints},            // one CA too many
+            {"lroot", {"lca0", "lca0new", "lsub2"}, "ee-lsub2", Problem::Constraints},  // pathlen 0 holds past the rollover
+            {"lroot", {"lnotca"}, "ee-lnotca", Problem::IssuerNotCa},                // cA false
+            {"lroot", {"lnobc"}, "ee-lnobc", Problem::IssuerNotCa},                  // no basicConstraints
+            {"lroot", {"lv1"}, "ee-lv1", Problem::IssuerNotCa},                      // v1 intermediate
+            {"lroot", {"lnoks"}, "ee-lnoks", Problem::Constraints},                  // keyUsage without keyCertSign
+            {"lroot", {}, "ee-lroot", std::nullopt},
+            {"rnotca", {}, "ee-rnotca", Problem::IssuerNotCa},                       // anchor with cA false
+            {"rnoks", {}, "ee-rnoks", Problem::Constraints},                         // anchor without keyCertSign
+            {"rpl0", {}, "ee-rpl0", std::nullopt},
+            {"rpl0", {"rpl0sub"}, "ee-rpl0sub", Problem::Constraints},               // the anchor's pathlen 0 counts
+            {"rv1", {}, "ee-rv1", std::nullopt},                                     // a v1 anchor is a CA
+            {"rnobc", {}, "ee-rnobc", std::nullopt},                                 // so is a self-issued v3 one
+        };
+        const std::time_t now = std::time(nullptr);
+        for (const auto& c : cases) {
+            std::vector<Certificate> anchors;
+            anchors.push_back(cert(c.anchor));
+            std::vector<Certificate> intermediates;
+            for (const char* n : c.intermediates) intermediates.push_back(cert(n));
+            const std::size_t expected_length = c.intermediates.size() + 2;
+            const TrustStore store(std::move(anchors), std::move(intermediates), Revocation::Off);
+            const auto r = store.validate(cert(c.ee), {}, now, Purpose::EmailProtection);
+            const std::string msg = std::string(c.ee) + " under " + c.anchor + ": " + r.describe();
+            if (!c.problem) {
+                CPPUNIT_ASSERT_MESSAGE(msg, r.valid());
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(msg, expected_length, r.path.size());
+            } else {
+                CPPUNIT_ASSERT_MESSAGE(msg, r.has(*c.problem));
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(msg, std::size_t{1}, r.problems.size());
+                // the reason names the CA at fault: the anchor itself when it is (here: when it
+                // issued the end entity), a CA below a pathLenConstraint it exceeds
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(msg, c.intermediates.empty(), r.describe().rfind("trust anchor '", 0) == 0);
+            }
+        }
     }
 
     // Critical policyMappings and policyConstraints (which GnuTLS 3.7 alone refuses) are
