@@ -277,9 +277,10 @@ std::optional<std::string> check_dn_name_constraints(const std::vector<const Cer
             for (const auto& name : names) {
                 if (!permitted.empty() && std::none_of(permitted.begin(), permitted.end(),
                                                        [&](const std::string& b) { return in_dn_subtree(name, b); }))
-                    return "'" + name + "' outside the permitted subtrees of " + issuer_name(*chain[j]);
+                    return "'" + printable(name) + "' outside the permitted subtrees of " + issuer_name(*chain[j]);
                 for (const auto& b : excluded)
-                    if (in_dn_subtree(name, b)) return "'" + name + "' in an excluded subtree of " + issuer_name(*chain[j]);
+                    if (in_dn_subtree(name, b))
+                        return "'" + printable(name) + "' in an excluded subtree of " + issuer_name(*chain[j]);
             }
         }
     }

@@ -7,6 +7,7 @@
 // Every certificate is made here by openssl; nothing is made by our code.
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <optional>
@@ -74,6 +75,9 @@ req ee-none-p1 ee4; cross ee-none-p1 ee-none-p1 pnone "$ee\nsubjectAltName=email
 req nc NC-CA; cross nc nc proot "$caki\nnameConstraints=critical,permitted;email:example.com,permitted;email:.example.com"
 req nc-inside inside; cross nc-inside nc-inside nc "$ee\nsubjectAltName=email:alice@example.com"
 req nc-outside outside; cross nc-outside nc-outside nc "$ee\nsubjectAltName=email:bob@other.example"
+# directoryName constraints; the end entity outside them has 8-bit octets in its name.
+req dnc DN-CA; cross dnc dnc proot "$caki\nnameConstraints=critical,permitted;dirName:ncdn\n[ncdn]\nO=Inside"
+req dnc-out "Gr$(printf '\303\274')n"; cross dnc-out dnc-out dnc "$ee\nsubjectAltName=email:g@example.com"
 # Name chaining across string types (PKITS 4.3.10): Enc-CA's certificate names it in
 # PrintableString, its end entity names its issuer in UTF8String (signed through a UTF8String
 # twin of the CA certificate, same key, that no store holds).
@@ -178,6 +182,7 @@ class PkiPathsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(rfc9216_cross_signed_cas);
     CPPUNIT_TEST(required_policies);
     CPPUNIT_TEST(name_constraints);
+    CPPUNIT_TEST(dn_name_constraints_reason_is_printable);
     CPPUNIT_TEST(ca_constraints);
     CPPUNIT_TEST(names_differing_in_string_type_chain);
     CPPUNIT_TEST(uri_name_constraints);
@@ -344,6 +349,23 @@ public:
         CPPUNIT_ASSERT_MESSAGE(inside.describe(), inside.valid());
         const auto outside = store.validate(cert("nc-outside"), {}, now, Purpose::EmailProtection);
         CPPUNIT_ASSERT_MESSAGE(outside.describe(), outside.has(Problem::Constraints));
+    }
+
+    // A name outside directoryName constraints is refused, and the reason names it in printable
+    // ASCII only (it reaches logs and Authentication-Results; until 2026-12-01 its octets went
+    // there as they came).
+    void dn_name_constraints_reason_is_printable()
+    {
+        std::vector<Certificate> anchors;
+        anchors.push_back(cert("proot"));
+        const TrustStore store(std::move(anchors), certs({"dnc"}), Revocation::Off);
+        const auto r = store.validate(cert("dnc-out"), {}, std::time(nullptr), Purpose::EmailProtection);
+        const std::string why = r.describe();
+        CPPUNIT_ASSERT_MESSAGE(why, r.has(Problem::Constraints) && r.problems.size() == 1);
+        CPPUNIT_ASSERT_MESSAGE(why, why.find("outside the permitted subtrees") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(why, std::all_of(why.begin(), why.end(), [](char c) {
+                                   return static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) <= 0x7e;
+                               }));
     }
 
     // Permitted URI subtrees bind the end entity's URIs; a URI without a domain name as host
