@@ -342,10 +342,15 @@ ValidationResult TrustStore::check_path(const std::vector<const Certificate*>& c
     // accepted: certificates anyone can make (names copied from our anchors) get no further.
     if (r.has(Problem::BadSignature) || r.has(Problem::NoTrustedPath)) return r;
     if (auto why = check_policies(chain, options.required_policies)) add_problem(r, Problem::Policy, *why);
-    if (auto why = check_dn_name_constraints(chain)) add_problem(r, Problem::Constraints, "name constraints: " + *why);
-    if (auto v = check_uri_name_constraints(chain))
-        add_problem(r, Problem::Constraints, "name constraints: " + who(*chain[v->certificate], v->certificate == 0) +
-                                                 " " + v->rule + " of " + who(*chain[v->ca], false));
+    // The anchor's constraints bind the path too, as GnuTLS applies its rfc822Name, dNSName and
+    // iPAddress ones: an administrator who anchors a partner's constrained CA means them.
+    std::vector<const Certificate*> constrained = chain;
+    if (chain.empty() || !same_certificate(*chain.back(), *anchor)) constrained.push_back(anchor);
+    if (auto why = check_dn_name_constraints(constrained))
+        add_problem(r, Problem::Constraints, "name constraints: " + *why);
+    if (auto v = check_uri_name_constraints(constrained))
+        add_problem(r, Problem::Constraints, "name constraints: " + who(*constrained[v->certificate], v->certificate == 0) +
+                                                 " " + v->rule + " of " + who(*constrained[v->ca], false));
     // Network only for a path that is otherwise good: a broken path needs no revocation answer.
     if (r.valid()) check_revocation(r, chain, *anchor, now, options);
     return r;

@@ -78,6 +78,9 @@ req nc-outside outside; cross nc-outside nc-outside nc "$ee\nsubjectAltName=emai
 # directoryName constraints; the end entity outside them has 8-bit octets in its name.
 req dnc DN-CA; cross dnc dnc proot "$caki\nnameConstraints=critical,permitted;dirName:ncdn\n[ncdn]\nO=Inside"
 req dnc-out "Gr$(printf '\303\274')n"; cross dnc-out dnc-out dnc "$ee\nsubjectAltName=email:g@example.com"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out dnc-in.key 2>/dev/null
+openssl req -new -key dnc-in.key -subj "/O=Inside/CN=in" -out dnc-in.csr 2>/dev/null
+cross dnc-in dnc-in dnc "$ee\nsubjectAltName=email:in@example.com"
 # Name chaining across string types (PKITS 4.3.10): Enc-CA's certificate names it in
 # PrintableString, its end entity names its issuer in UTF8String (signed through a UTF8String
 # twin of the CA certificate, same key, that no store holds).
@@ -183,6 +186,7 @@ class PkiPathsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(required_policies);
     CPPUNIT_TEST(name_constraints);
     CPPUNIT_TEST(dn_name_constraints_reason_is_printable);
+    CPPUNIT_TEST(anchor_name_constraints_apply);
     CPPUNIT_TEST(ca_constraints);
     CPPUNIT_TEST(names_differing_in_string_type_chain);
     CPPUNIT_TEST(uri_name_constraints);
@@ -366,6 +370,22 @@ public:
         CPPUNIT_ASSERT_MESSAGE(why, std::all_of(why.begin(), why.end(), [](char c) {
                                    return static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) <= 0x7e;
                                }));
+        const auto in = store.validate(cert("dnc-in"), {}, std::time(nullptr), Purpose::EmailProtection);
+        CPPUNIT_ASSERT_MESSAGE(in.describe(), in.valid());
+    }
+
+    // A constrained CA configured as the trust anchor: its directoryName constraints bind the
+    // path as an intermediate's do (until 2026-12-01 only GnuTLS's name types were applied).
+    void anchor_name_constraints_apply()
+    {
+        std::vector<Certificate> anchors;
+        anchors.push_back(cert("dnc"));
+        const TrustStore store(std::move(anchors), {}, Revocation::Off);
+        const std::time_t now = std::time(nullptr);
+        const auto out = store.validate(cert("dnc-out"), {}, now, Purpose::EmailProtection);
+        CPPUNIT_ASSERT_MESSAGE(out.describe(), out.has(Problem::Constraints) && out.problems.size() == 1);
+        const auto in = store.validate(cert("dnc-in"), {}, now, Purpose::EmailProtection);
+        CPPUNIT_ASSERT_MESSAGE(in.describe(), in.valid());
     }
 
     // Permitted URI subtrees bind the end entity's URIs; a URI without a domain name as host
