@@ -86,7 +86,8 @@ std::optional<std::string> crls_revoke(std::span<const LoadedCrl> crls, const Ce
     return std::nullopt;
 }
 
-bool crls_settle(std::span<const LoadedCrl> crls, const Certificate& cert, std::time_t now)
+bool crls_settle(std::span<const LoadedCrl> crls, const Certificate& cert, std::time_t now,
+                 const CrlSignerCheck& signer_valid)
 {
     gnutls_datum_t dn{nullptr, 0};
     if (gnutls_x509_crt_get_raw_issuer_dn(cert.get(), &dn) < 0) return false;
@@ -98,7 +99,10 @@ bool crls_settle(std::span<const LoadedCrl> crls, const Certificate& cert, std::
         if ((!c.scope.indirect && c.issuer_der != issuer) || c.signer_revoked || !current(c, now) ||
             !c.entries.unusable.empty())
             continue;
-        reasons |= crl_covered_reasons(c.scope, c.issuer_der, cert);
+        const unsigned covered = crl_covered_reasons(c.scope, c.issuer_der, cert);
+        // The signer's own validation may cost a path search and network: only when it counts.
+        if ((covered & ~reasons) == 0 || !signer_valid(c)) continue;
+        reasons |= covered;
         if ((reasons & kAllReasons) == kAllReasons) return true;
     }
     return false;

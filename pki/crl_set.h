@@ -12,6 +12,7 @@
 // where entries cannot be attributed, GnuTLS gets the CRL (it then revokes by its issuer's name).
 #pragma once
 #include <ctime>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -33,7 +34,13 @@ struct LoadedCrl {
     bool entries_readable = true;  // false: read_crl_entries failed (scope is then not complete)
     bool entries_ours = false;     // applied by crls_revoke, not by GnuTLS (see above)
     bool signer_revoked = false;   // its signing certificate is listed on a loaded CRL
+    // The certificate whose key verified the CRL (an anchor or intermediate of the store, which
+    // outlives the CRL); null: not known here (a fetched CRL signed by the certificate's issuer).
+    const Certificate* signer = nullptr;
 };
+
+// Whether a CRL's signer may speak for it now (RFC 5280 §6.3.3 (f): its own path and status).
+using CrlSignerCheck = std::function<bool(const LoadedCrl&)>;
 
 // Sets entries_ours for each CRL (see above) and drops the entries of the others.
 void choose_entry_owners(std::vector<LoadedCrl>& crls);
@@ -42,7 +49,9 @@ void choose_entry_owners(std::vector<LoadedCrl>& crls);
 // newest current delta CRL of its base removes is not revoked); nullopt: they do not.
 std::optional<std::string> crls_revoke(std::span<const LoadedCrl> crls, const Certificate& cert, std::time_t now);
 
-// Whether CRLs current at `now`, of a signer not itself revoked, cover `cert` for all reasons.
-bool crls_settle(std::span<const LoadedCrl> crls, const Certificate& cert, std::time_t now);
+// Whether CRLs current at `now`, of a signer not itself revoked and accepted by `signer_valid`
+// (asked only for a CRL that would add reasons), cover `cert` for all reasons.
+bool crls_settle(std::span<const LoadedCrl> crls, const Certificate& cert, std::time_t now,
+                 const CrlSignerCheck& signer_valid);
 
 }  // namespace ssm::pki

@@ -227,6 +227,7 @@ void TrustStore::load_crls(const fs::path& folder)
             LoadedCrl loaded{Bytes(issuer_dn.data, issuer_dn.data + issuer_dn.size),
                              gnutls_x509_crl_get_next_update(crl.get()), crl_scope_of(crl.get()), {}};
             gnutls_free(issuer_dn.data);
+            loaded.signer = signer;
             if (auto entries = read_crl_entries(crl.get())) {
                 loaded.entries = std::move(*entries);
             } else {

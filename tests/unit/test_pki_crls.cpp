@@ -58,6 +58,21 @@ mkcert ca "/O=Crl Test/CN=CA" root 2 "$ca"
 mkcert crlissuer "/O=Crl Test/CN=CRL Issuer" root 3 'keyUsage=critical,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid'
 later=20990101000000Z
 mkcrl root root 1 $later ''
+# CRL Issuer certificates for the CRL Issuer's key (its indirect CRLs verify with each):
+# rekey NAME ISSUER SERIAL DAYS EXTENSIONS
+crlsign='keyUsage=critical,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid'
+rekey() {
+  openssl req -new -key crlissuer.key -subj "/O=Crl Test/CN=CRL Issuer" -out "$1.csr" 2>/dev/null
+  printf '[x]\n%b\n' "$5" > "$1.ext"
+  openssl x509 -req -in "$1.csr" -CA "$2.pem" -CAkey "$2.key" -set_serial "$3" -days "$4" -extfile "$1.ext" -extensions x -out "$1.pem" 2>/dev/null
+}
+mkcert otherroot "/O=Crl Test/CN=Other Root" - 4 "$ca"
+rekey crlissuer-short root 5 1 "$crlsign"
+rekey crlissuer-other otherroot 6 3650 "$crlsign"
+# its one distribution point is the CRL Issuer's own indirect CRL
+rekey crlissuer-self root 7 3650 "$crlsign\ncrlDistributionPoints=dp1\n[dp1]\nfullname=URI:http://crl.example/indirect.crl\nCRLissuer=dirName:crlissuer_dn\n[crlissuer_dn]\nO=Crl Test\nCN=CRL Issuer"
+mkcrl root-ca-only root 2 $later 'issuingDistributionPoint=critical,@idp\n[idp]\nonlyCA=TRUE'
+mkcrl root-revokes-crlissuer root 3 $later '' crlissuer:keyCompromise
 # delta CRLs: held (on hold on the base), compromised (keyCompromise on the base), good
 mkcert held "/CN=held" ca 16 "$ee"
 mkcert compromised "/CN=compromised" ca 17 "$ee"
@@ -126,17 +141,17 @@ Certificate cert(const std::string& name)
     return std::move(certs.front());
 }
 
-// A hard-fail store (no OCSP, no fetching) with the root as anchor, CA and CRL Issuer as
-// intermediates and the CRLs named (crl-NAME.pem).
+// A hard-fail store (no OCSP, no fetching) with the root as anchor, the intermediates named (CA
+// and CRL Issuer by default) and the CRLs named (crl-NAME.pem).
 class Store {
 public:
-    explicit Store(std::initializer_list<const char*> crls)
+    explicit Store(std::initializer_list<const char*> crls,
+                   std::initializer_list<const char*> intermediates = {"ca", "crlissuer"})
     {
         const fs::path trust = m_dir.path() / "trust", inter = m_dir.path() / "inter", folder = m_dir.path() / "crls";
         for (const auto& d : {trust, inter, folder}) fs::create_directories(d);
         fs::copy_file(pki_dir() / "root.pem", trust / "root.pem");
-        fs::copy_file(pki_dir() / "ca.pem", inter / "ca.pem");
-        fs::copy_file(pki_dir() / "crlissuer.pem", inter / "crlissuer.pem");
+        for (const char* i : intermediates) fs::copy_file(pki_dir() / (std::string(i) + ".pem"), inter / (std::string(i) + ".pem"));
         for (const char* c : crls) {
             std::string file = "crl-" + std::string(c) + ".pem";
             if (!fs::exists(pki_dir() / file)) file = "crl-" + std::string(c) + ".der";  // craft's
@@ -149,9 +164,9 @@ public:
         m_store = std::make_unique<TrustStore>(config);
         CPPUNIT_ASSERT_EQUAL(crls.size(), m_store->crl_count());
     }
-    ValidationResult validate(const std::string& name) const
+    ValidationResult validate(const std::string& name, std::time_t now = std::time(nullptr)) const
     {
-        return m_store->validate(cert(name), {}, std::time(nullptr), Purpose::Any);
+        return m_store->validate(cert(name), {}, now, Purpose::Any);
     }
 
 private:
@@ -179,6 +194,7 @@ class PkiCrlTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(delta_for_another_base_or_outdated_releases_nothing);
     CPPUNIT_TEST(reasons_split_between_indirect_and_own_crl);
     CPPUNIT_TEST(indirect_entries_and_what_settles_nothing);
+    CPPUNIT_TEST(crl_signer_must_itself_be_valid);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -238,6 +254,27 @@ public:
         const Store two_idps({"root", "ca-dp", "indirect-two-idps"});
         expect_problem(two_idps, "split", Problem::RevocationUnknown);
         expect_problem(two_idps, "listed", Problem::Revoked);
+    }
+
+    // RFC 5280 §6.3.3 (f): the indirect CRL settles split's status only while the CRL Issuer's
+    // certificate is itself valid: not revoked, not expired, on a path to the same anchor.
+    // Otherwise (hard-fail) the status is unknown.
+    void crl_signer_must_itself_be_valid()
+    {
+        expect_problem(Store({"root-revokes-crlissuer", "indirect", "ca-dp"}), "split", Problem::RevocationUnknown);
+        const Store short_lived({"root", "indirect", "ca-dp"}, {"ca", "crlissuer-short"});
+        expect_valid(short_lived, "split");
+        const auto later = short_lived.validate("split", std::time(nullptr) + 3 * 86400);
+        CPPUNIT_ASSERT_MESSAGE(later.describe(), later.has(Problem::RevocationUnknown));
+        CPPUNIT_ASSERT_MESSAGE(later.describe(), later.describe().find("CRL signer is not valid") != std::string::npos);
+        expect_problem(Store({"root", "indirect", "ca-dp"}, {"ca", "crlissuer-other", "otherroot"}), "split",
+                       Problem::RevocationUnknown);
+        // crlissuer-self: the root's CRL for CA certificates does not cover it, its own indirect
+        // CRL does (as in PKITS 4.14.30): the loop ends, and that CRL counts for it. Without the
+        // root's CRL for the CA, nothing settles the CA's status.
+        expect_valid(Store({"root", "indirect", "ca-dp"}, {"ca", "crlissuer-self"}), "split");
+        expect_valid(Store({"root-ca-only", "indirect", "ca-dp"}, {"ca", "crlissuer-self"}), "split");
+        expect_problem(Store({"indirect", "ca-dp"}, {"ca", "crlissuer-self"}), "split", Problem::RevocationUnknown);
     }
 };
 
