@@ -11,6 +11,8 @@
 // SECURITY: CRLs are untrusted beyond their signature; what cannot be read settles nothing and,
 // where entries cannot be attributed, GnuTLS gets the CRL (it then revokes by its issuer's name).
 #pragma once
+#include <gnutls/x509.h>
+
 #include <ctime>
 #include <functional>
 #include <optional>
@@ -41,6 +43,11 @@ struct LoadedCrl {
 
 // Whether a CRL's signer may speak for it now (RFC 5280 §6.3.3 (f): its own path and status).
 using CrlSignerCheck = std::function<bool(const LoadedCrl&)>;
+
+// Whether `signer` (its name matching the CRL's issuer) signed `crl`. A CRL-signing certificate
+// need not be a CA certificate (RFC 5280 §4.2.1.3: cRLSign is what counts). Times are not
+// checked: an outdated CRL still revokes what it lists.
+bool crl_signed_by(gnutls_x509_crl_t crl, const Certificate& signer);
 
 // Sets entries_ours for each CRL (see above) and drops the entries of the others.
 void choose_entry_owners(std::vector<LoadedCrl>& crls);

@@ -154,6 +154,10 @@ private:
     bool crl_signer_valid(const Certificate& signer, std::span<const Certificate* const> above,
                           const Certificate& anchor, std::time_t now, const ValidationOptions& options,
                           std::string& why) const;
+    // For online checks of a certificate of a path (`above` and `anchor` as above): the store's
+    // certificates that may sign its indirect CRLs, validated by crl_signer_valid.
+    CrlSigners crl_signers(std::span<const Certificate* const> above, const Certificate& anchor, std::time_t now,
+                           const ValidationOptions& options) const;
 
     gnutls_x509_trust_list_t m_list = nullptr;  // owns the anchors and the CRLs added to it
     std::vector<Certificate> m_anchors;          // copies, for path ends and validity checks

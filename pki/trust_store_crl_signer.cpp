@@ -90,4 +90,27 @@ bool TrustStore::crl_signer_valid(const Certificate& signer, std::span<const Cer
     return false;
 }
 
+CrlSigners TrustStore::crl_signers(std::span<const Certificate* const> above, const Certificate& anchor,
+                                   std::time_t now, const ValidationOptions& options) const
+{
+    CrlSigners signers;
+    signers.named = [this](ByteView name) {
+        std::vector<const Certificate*> out;
+        const auto add_named = [&](const Certificate& c) {
+            gnutls_datum_t dn{nullptr, 0};
+            if (gnutls_x509_crt_get_raw_dn(c.get(), &dn) < 0) return;
+            if (dn.size == name.size() && std::equal(name.begin(), name.end(), dn.data)) out.push_back(&c);
+            gnutls_free(dn.data);
+        };
+        for (const auto& a : m_anchors) add_named(a);
+        for (const auto& i : m_intermediates) add_named(i);
+        return out;
+    };
+    // The span and the anchor outlive the check they are made for (check_revocation's).
+    signers.valid = [this, above, &anchor, now, &options](const Certificate& signer, std::string& why) {
+        return crl_signer_valid(signer, above, anchor, now, options, why);
+    };
+    return signers;
+}
+
 }  // namespace ssm::pki

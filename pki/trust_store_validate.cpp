@@ -154,7 +154,8 @@ void TrustStore::check_revocation(ValidationResult& r, const std::vector<const C
         if (crls_settle(m_crls, cert, now, signer_valid)) continue;
         std::string detail = "no current CRL from '" + issuer_name(cert) + "'" + signer_why;
         if (options.online_revocation && m_checker) {
-            const RevocationAnswer a = m_checker->check(cert, issuer, now);
+            const CrlSigners signers = crl_signers(std::span(chain).subspan(i + 1), anchor, now, options);
+            const RevocationAnswer a = m_checker->check(cert, issuer, now, &signers);
             if (a.status == RevocationStatus::Revoked) {
                 add_problem(r, Problem::Revoked, who(cert, i == 0) + " revoked (" + a.source + ": " + a.detail + ")");
                 continue;
