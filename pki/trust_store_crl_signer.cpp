@@ -43,7 +43,9 @@ bool TrustStore::crl_signer_valid(const Certificate& signer, std::span<const Cer
 {
     // The certificates above it in the path are validated with the path (their revocation
     // included); the certificate itself is not among them: it cannot vouch for itself.
-    if (same_certificate(signer, anchor) ||
+    // Pointers first: the store's certificates are the path's as a rule, and DER costs copies.
+    if (&signer == &anchor || std::find(above.begin(), above.end(), &signer) != above.end() ||
+        same_certificate(signer, anchor) ||
         std::any_of(above.begin(), above.end(), [&](const Certificate* c) { return same_certificate(*c, signer); }))
         return true;
     // RFC 5280 §4.2.1.3: a key that signs CRLs has cRLSign when keyUsage is present.
