@@ -51,8 +51,8 @@ bool crl_signed_by(gnutls_x509_crl_t crl, const Certificate& signer)
 {
     if (!gnutls_x509_crl_check_issuer(crl, signer.get())) return false;
     gnutls_x509_crt_t ca = signer.get();
-    const unsigned time_bits = GNUTLS_CERT_EXPIRED | GNUTLS_CERT_NOT_ACTIVATED | GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED |
-                               GNUTLS_CERT_REVOCATION_DATA_ISSUED_IN_FUTURE;
+    const unsigned time_bits = GNUTLS_CERT_EXPIRED | GNUTLS_CERT_NOT_ACTIVATED |
+                               GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED | GNUTLS_CERT_REVOCATION_DATA_ISSUED_IN_FUTURE;
     unsigned usage = 0;
     const bool crl_signer = gnutls_x509_crt_get_key_usage(ca, &usage, nullptr) >= 0 && (usage & GNUTLS_KEY_CRL_SIGN);
     const unsigned flags = GNUTLS_VERIFY_DISABLE_TIME_CHECKS | (crl_signer ? GNUTLS_VERIFY_DISABLE_CA_SIGN : 0);

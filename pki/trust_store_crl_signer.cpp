@@ -69,9 +69,10 @@ bool TrustStore::crl_signer_valid(const Certificate& signer, std::span<const Cer
         return false;
     }
     // §6.3.3 (f): the signer's path ends at the anchor of the certificate's path.
-    const auto same_anchor = std::find_if(m_anchor_index.begin(), m_anchor_index.end(), [&](const IndexedCertificate& a) {
-        return a.cert == &anchor || same_certificate(*a.cert, anchor);
-    });
+    const auto same_anchor =
+        std::find_if(m_anchor_index.begin(), m_anchor_index.end(), [&](const IndexedCertificate& a) {
+            return a.cert == &anchor || same_certificate(*a.cert, anchor);
+        });
     if (same_anchor == m_anchor_index.end()) {
         why = "its CRL signer cannot be validated (the path's anchor is not the store's)";
         return false;

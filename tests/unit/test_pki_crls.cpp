@@ -151,7 +151,10 @@ public:
         const fs::path trust = m_dir.path() / "trust", inter = m_dir.path() / "inter", folder = m_dir.path() / "crls";
         for (const auto& d : {trust, inter, folder}) fs::create_directories(d);
         fs::copy_file(pki_dir() / "root.pem", trust / "root.pem");
-        for (const char* i : intermediates) fs::copy_file(pki_dir() / (std::string(i) + ".pem"), inter / (std::string(i) + ".pem"));
+        for (const char* i : intermediates) {
+            const std::string file = std::string(i) + ".pem";
+            fs::copy_file(pki_dir() / file, inter / file);
+        }
         for (const char* c : crls) {
             std::string file = "crl-" + std::string(c) + ".pem";
             if (!fs::exists(pki_dir() / file)) file = "crl-" + std::string(c) + ".der";  // craft's

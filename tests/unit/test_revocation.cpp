@@ -242,7 +242,8 @@ public:
         CPPUNIT_ASSERT_MESSAGE(notes(r), r.describe().find("nor a known CRL issuer") != std::string::npos);
         // Without the delta, the base alone: the hold stands.
         fs::rename(p.dir.path() / "www" / "delta.crl", p.dir.path() / "www" / "delta.crl.away");
-        const auto held = p.store(Revocation::HardFail)->validate(p.cert("delta-held"), {}, now, Purpose::EmailProtection);
+        const auto held =
+            p.store(Revocation::HardFail)->validate(p.cert("delta-held"), {}, now, Purpose::EmailProtection);
         fs::rename(p.dir.path() / "www" / "delta.crl.away", p.dir.path() / "www" / "delta.crl");
         CPPUNIT_ASSERT_MESSAGE(notes(held), held.has(Problem::Revoked));
     }
