@@ -106,6 +106,12 @@ mkcrl() {
 }
 mkcrl dbase 1 "freshestCRL=URI:http://127.0.0.1:$crl/delta.crl" delta-held:hold
 mkcrl delta 2 'deltaCRL=critical,ASN1:INTEGER:1' delta-revoked:keyCompromise delta-held:removeFromCRL
+# The certificate's own freshestCRL: fresh-* name dbase2.crl (no freshestCRL) and delta2.crl.
+fresh="crlDistributionPoints=URI:http://127.0.0.1:$crl/dbase2.crl\nfreshestCRL=URI:http://127.0.0.1:$crl/delta2.crl"
+issue ica fresh-good "$ee\n$fresh"
+issue ica fresh-revoked "$ee\n$fresh"
+mkcrl dbase2 1 ''
+mkcrl delta2 2 'deltaCRL=critical,ASN1:INTEGER:1' fresh-revoked:keyCompromise
 openssl ca -batch -config ica/ca.cnf -revoke revoked-ocsp.pem -crl_reason keyCompromise 2>>openssl.log
 openssl ca -batch -config ica/ca.cnf -revoke crl-revoked.pem 2>>openssl.log
 openssl ca -batch -config ica/ca.cnf -gencrl -out ica.crl.pem 2>>openssl.log
@@ -202,7 +208,8 @@ public:
     // certificates name it as cRLIssuer; its entry names ica as certificateIssuer) counts while
     // cri's certificate is in the store and valid; cri2's certificate is revoked on the root's
     // CRL, so its CRL settles nothing. Delta: dbase.crl's freshestCRL names delta.crl, which
-    // revokes delta-revoked and releases delta-held from hold; it is cached like its base.
+    // revokes delta-revoked and releases delta-held from hold; it is cached like its base. The
+    // fresh-* certificates name their delta CRL themselves (freshestCRL), their base does not.
     void indirect_and_delta_crls_fetched()
     {
         const auto& p = fixture();
@@ -227,6 +234,8 @@ public:
             {"delta-revoked", *hard, {Problem::Revoked}, "listed on a delta CRL"},
             {"delta-held", *hard, {}, "/dbase.crl and its delta CRL"},
             {"delta-good", *hard, {}, "(cached)"},
+            {"fresh-good", *hard, {}, "/dbase2.crl and its delta CRL"},
+            {"fresh-revoked", *hard, {Problem::Revoked}, "listed on a delta CRL"},
         };
         for (const auto& c : cases) {
             const auto r = c.store.validate(p.cert(c.name), {}, now, Purpose::EmailProtection);
