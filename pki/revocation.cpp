@@ -102,20 +102,18 @@ std::optional<FetchedCrl> CrlDistributionClient::fetch(const std::string& url, c
     FetchedCrl out;
     out.crl.issuer_der.assign(issuer_dn.data, issuer_dn.data + issuer_dn.size);
     gnutls_free(issuer_dn.data);
-    // The certificate's issuer, or (an indirect CRL) a certificate of the store's by that name
-    // whose key verifies it; which one is kept, for its validity is asked at each use.
-    if (gnutls_x509_crl_check_issuer(crl.get(), issuer.get())) {
-        if (!crl_signed_by(crl.get(), issuer)) {
-            why = where + ": signature does not verify with the issuer";
-            return std::nullopt;
-        }
-    } else {
+    // The certificate's issuer, or a certificate of the store's by the CRL's issuer name whose
+    // key verifies it (an indirect CRL issuer's, or the issuer's separate CRL-signing key or
+    // other key after a rollover); which one is kept, for its validity is asked at each use.
+    if (!crl_signed_by(crl.get(), issuer)) {
         const Certificate* signer = nullptr;
         if (signers && signers->named)
             for (const Certificate* c : signers->named(out.crl.issuer_der))
                 if (!signer && crl_signed_by(crl.get(), *c)) signer = c;
         if (!signer) {
-            why = where + ": issued by neither the certificate's issuer nor a known CRL issuer";
+            why = where + (gnutls_x509_crl_check_issuer(crl.get(), issuer.get())
+                               ? ": signature does not verify with the issuer"
+                               : ": issued by neither the certificate's issuer nor a known CRL issuer");
             return std::nullopt;
         }
         out.signer_der = signer->der();

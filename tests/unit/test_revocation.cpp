@@ -92,16 +92,18 @@ craft indirect2 cri2 "$(serial ind-revoked)"
 issue ica delta-good "$ee\ncrlDistributionPoints=URI:http://127.0.0.1:$crl/dbase.crl"
 issue ica delta-revoked "$ee\ncrlDistributionPoints=URI:http://127.0.0.1:$crl/dbase.crl"
 issue ica delta-held "$ee\ncrlDistributionPoints=URI:http://127.0.0.1:$crl/dbase.crl"
-# mkcrl NAME NUMBER EXTENSIONS [CERT:REASON ...]: ica's CRL www/NAME.crl from a database of its own
+# mkcrl NAME NUMBER EXTENSIONS [CERT:REASON ...]: ica's CRL www/NAME.crl from a database of its own,
+# signed with $signer's key (ica's by default)
+signer=ica
 mkcrl() {
   name=$1 number=$2 exts=$3; shift 3
   d=db-$name; mkdir -p $d; : > $d/index.txt; printf '%02x\n' $number > $d/crlnumber
   printf '[ca]\ndefault_ca=c\n[c]\ndatabase=%s/index.txt\ncrlnumber=%s/crlnumber\ndefault_md=sha256\ndefault_crl_days=2\ncrl_extensions=crlext\n[crlext]\nauthorityKeyIdentifier=keyid\n%b\n' $d $d "$exts" > $d/ca.cnf
   for r in "$@"; do
     case ${r#*:} in hold) why="-crl_hold holdInstructionReject" ;; *) why="-crl_reason ${r#*:}" ;; esac
-    openssl ca -batch -config $d/ca.cnf -cert ica.pem -keyfile ica.key -revoke ${r%%:*}.pem $why 2>>openssl.log
+    openssl ca -batch -config $d/ca.cnf -cert $signer.pem -keyfile $signer.key -revoke ${r%%:*}.pem $why 2>>openssl.log
   done
-  openssl ca -batch -config $d/ca.cnf -cert ica.pem -keyfile ica.key -gencrl -out $name.crl.pem 2>>openssl.log
+  openssl ca -batch -config $d/ca.cnf -cert $signer.pem -keyfile $signer.key -gencrl -out $name.crl.pem 2>>openssl.log
   openssl crl -in $name.crl.pem -outform DER -out www/$name.crl
 }
 mkcrl dbase 1 "freshestCRL=URI:http://127.0.0.1:$crl/delta.crl" delta-held:hold
@@ -112,6 +114,15 @@ issue ica fresh-good "$ee\n$fresh"
 issue ica fresh-revoked "$ee\n$fresh"
 mkcrl dbase2 1 ''
 mkcrl delta2 2 'deltaCRL=critical,ASN1:INTEGER:1' fresh-revoked:keyCompromise
+# ica's separate CRL-signing certificate (same name, a key of its own, cRLSign only) signs
+# sep.crl, which revokes sep-revoked.
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ica-crlsign.key 2>/dev/null
+openssl req -new -key ica-crlsign.key -subj /CN=ica -out ica-crlsign.csr 2>/dev/null
+printf '[x]\n%b\n' "$crlsign\ncrlDistributionPoints=URI:http://127.0.0.1:$crl/root.crl" > ica-crlsign.ext
+openssl ca -batch -notext -config root/ca.cnf -in ica-crlsign.csr -out ica-crlsign.pem -extfile ica-crlsign.ext -extensions x 2>>openssl.log
+issue ica sep-good "$ee\ncrlDistributionPoints=URI:http://127.0.0.1:$crl/sep.crl"
+issue ica sep-revoked "$ee\ncrlDistributionPoints=URI:http://127.0.0.1:$crl/sep.crl"
+signer=ica-crlsign mkcrl sep 1 '' sep-revoked:keyCompromise
 openssl ca -batch -config ica/ca.cnf -revoke revoked-ocsp.pem -crl_reason keyCompromise 2>>openssl.log
 openssl ca -batch -config ica/ca.cnf -revoke crl-revoked.pem 2>>openssl.log
 openssl ca -batch -config ica/ca.cnf -gencrl -out ica.crl.pem 2>>openssl.log
@@ -210,13 +221,14 @@ public:
     // CRL, so its CRL settles nothing. Delta: dbase.crl's freshestCRL names delta.crl, which
     // revokes delta-revoked and releases delta-held from hold; it is cached like its base. The
     // fresh-* certificates name their delta CRL themselves (freshestCRL), their base does not.
+    // sep.crl is signed by ica's separate CRL-signing certificate (same name, another key).
     void indirect_and_delta_crls_fetched()
     {
         const auto& p = fixture();
         const auto crl_server = p.crl_server();
         const std::time_t now = std::time(nullptr);
-        const auto hard = p.store(Revocation::HardFail, {"cri", "cri2"});
-        const auto soft = p.store(Revocation::SoftFail, {"cri", "cri2"});
+        const auto hard = p.store(Revocation::HardFail, {"cri", "cri2", "ica-crlsign"});
+        const auto soft = p.store(Revocation::SoftFail, {"cri", "cri2", "ica-crlsign"});
         struct Case {
             const char* name;
             const TrustStore& store;
@@ -236,6 +248,8 @@ public:
             {"delta-good", *hard, {}, "(cached)"},
             {"fresh-good", *hard, {}, "/dbase2.crl and its delta CRL"},
             {"fresh-revoked", *hard, {Problem::Revoked}, "listed on a delta CRL"},
+            {"sep-good", *hard, {}, "/sep.crl"},
+            {"sep-revoked", *hard, {Problem::Revoked}, "/sep.crl"},
         };
         for (const auto& c : cases) {
             const auto r = c.store.validate(p.cert(c.name), {}, now, Purpose::EmailProtection);
@@ -249,6 +263,9 @@ public:
         const auto r = p.store(Revocation::HardFail)->validate(p.cert("ind-good"), {}, now, Purpose::EmailProtection);
         CPPUNIT_ASSERT_MESSAGE(notes(r), r.has(Problem::RevocationUnknown));
         CPPUNIT_ASSERT_MESSAGE(notes(r), r.describe().find("nor a known CRL issuer") != std::string::npos);
+        const auto sep = p.store(Revocation::HardFail)->validate(p.cert("sep-good"), {}, now, Purpose::EmailProtection);
+        CPPUNIT_ASSERT_MESSAGE(notes(sep), sep.has(Problem::RevocationUnknown));
+        CPPUNIT_ASSERT_MESSAGE(notes(sep), sep.describe().find("does not verify with the issuer") != std::string::npos);
         // Without the delta, the base alone: the hold stands.
         fs::rename(p.dir.path() / "www" / "delta.crl", p.dir.path() / "www" / "delta.crl.away");
         const auto held =
