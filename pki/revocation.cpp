@@ -208,8 +208,13 @@ RevocationAnswer CrlDistributionClient::check(const Certificate& cert, const Cer
                 bool delta_cached = false;
                 std::string delta_why;
                 const auto delta = get(delta_url, issuer, signers, now, delta_cached, delta_why);
-                if (!delta || !delta->crl.scope.delta || !signer_valid(*delta, signers, delta_why)) {
-                    if (!delta_why.empty()) add_why(answer.detail, "delta " + delta_why);
+                if (!delta) {
+                    add_why(answer.detail, "delta " + delta_why);
+                    continue;
+                }
+                if (!delta->crl.scope.delta) continue;  // not a delta CRL: nothing to apply
+                if (!signer_valid(*delta, signers, delta_why)) {
+                    add_why(answer.detail, "delta CRL " + delta_url + ": " + delta_why);
                     continue;
                 }
                 deltas.push_back(delta);

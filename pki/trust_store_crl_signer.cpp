@@ -35,6 +35,13 @@ bool same_certificate(const Certificate& a, const Certificate& b)
     return a.get() == b.get() || a.der() == b.der();
 }
 
+// Same subject and key: a CRL's signature is the key's, so a CA's other certificate for the same
+// key (a cross-certificate, a re-issue), which load_crls may have found first, is the path's CA.
+bool same_key_and_name(const Certificate& a, const Certificate& b)
+{
+    return a.get() == b.get() || IndexedCertificate::of(a).identity == IndexedCertificate::of(b).identity;
+}
+
 }  // namespace
 
 bool TrustStore::crl_signer_valid(const Certificate& signer, std::span<const Certificate* const> above,
@@ -43,10 +50,10 @@ bool TrustStore::crl_signer_valid(const Certificate& signer, std::span<const Cer
 {
     // The certificates above it in the path are validated with the path (their revocation
     // included); the certificate itself is not among them: it cannot vouch for itself.
-    // Pointers first: the store's certificates are the path's as a rule, and DER costs copies.
+    // Pointers first: the store's certificates are the path's as a rule, and hashing costs.
     if (&signer == &anchor || std::find(above.begin(), above.end(), &signer) != above.end() ||
-        same_certificate(signer, anchor) ||
-        std::any_of(above.begin(), above.end(), [&](const Certificate* c) { return same_certificate(*c, signer); }))
+        same_key_and_name(signer, anchor) ||
+        std::any_of(above.begin(), above.end(), [&](const Certificate* c) { return same_key_and_name(*c, signer); }))
         return true;
     // RFC 5280 §4.2.1.3: a key that signs CRLs has cRLSign when keyUsage is present.
     unsigned usage = 0;

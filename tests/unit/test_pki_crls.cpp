@@ -71,6 +71,11 @@ rekey crlissuer-short root 5 1 "$crlsign"
 rekey crlissuer-other otherroot 6 3650 "$crlsign"
 # its one distribution point is the CRL Issuer's own indirect CRL
 rekey crlissuer-self root 7 3650 "$crlsign\ncrlDistributionPoints=dp1\n[dp1]\nfullname=URI:http://crl.example/indirect.crl\nCRLissuer=dirName:crlissuer_dn\n[crlissuer_dn]\nO=Crl Test\nCN=CRL Issuer"
+# the CA's key and name again, certified by the root that is no anchor: no path uses it, but it
+# verifies the CA's CRLs (ca-again.pem sorts, and loads, before ca.pem)
+openssl req -new -key ca.key -subj "/O=Crl Test/CN=CA" -out ca-again.csr 2>/dev/null
+printf '[x]\n%b\n' "$ca" > ca-again.ext
+openssl x509 -req -in ca-again.csr -CA otherroot.pem -CAkey otherroot.key -set_serial 8 -days 3650 -extfile ca-again.ext -extensions x -out ca-again.pem 2>/dev/null
 mkcrl root-ca-only root 2 $later 'issuingDistributionPoint=critical,@idp\n[idp]\nonlyCA=TRUE'
 mkcrl root-revokes-crlissuer root 3 $later '' crlissuer:keyCompromise
 # delta CRLs: held (on hold on the base), compromised (keyCompromise on the base), good
@@ -278,6 +283,8 @@ public:
         expect_valid(Store({"root", "indirect", "ca-dp"}, {"ca", "crlissuer-self"}), "split");
         expect_valid(Store({"root-ca-only", "indirect", "ca-dp"}, {"ca", "crlissuer-self"}), "split");
         expect_problem(Store({"indirect", "ca-dp"}, {"ca", "crlissuer-self"}), "split", Problem::RevocationUnknown);
+        // The CA's CRL verified with another certificate of the CA's key and name is the CA's.
+        expect_valid(Store({"root", "base"}, {"ca-again", "ca", "crlissuer"}), "good");
     }
 };
 
