@@ -37,7 +37,7 @@ struct LoadedCrl {
     bool entries_ours = false;     // applied by crls_revoke, not by GnuTLS (see above)
     bool signer_revoked = false;   // its signing certificate is listed on a loaded CRL
     // The certificate whose key verified the CRL (an anchor or intermediate of the store, which
-    // outlives the CRL); null: not known here (a fetched CRL signed by the certificate's issuer).
+    // outlives the CRL); null for fetched CRLs, whose signer pki/revocation.cpp checks itself.
     const Certificate* signer = nullptr;
 };
 

@@ -11,10 +11,11 @@
 // URI name constraints), then the required policies (pki/policies.h),
 // then revocation; the first path that passes everything wins, otherwise the failing path with
 // the fewest problems is reported. Revocation per certificate below the anchor: loaded CRL
-// files that are current and together cover it for all reasons settle it (pki/crl_set.h:
-// indirect CRLs, distribution points, onlySomeReasons, delta CRLs); otherwise OCSP (AIA), then
-// CRL distribution points (pki/revocation.h), each cached until nextUpdate; no answer is a note
-// (soft-fail) or Problem::RevocationUnknown (hard-fail).
+// files that are current, of valid signers (RFC 5280 §6.3.3 (f), crl_signer_valid), and
+// together cover it for all reasons settle it (pki/crl_set.h: indirect CRLs, distribution
+// points, onlySomeReasons, delta CRLs); otherwise OCSP (AIA), then CRL distribution points and
+// their delta CRLs under the same rules (pki/revocation.h), each cached until nextUpdate; no
+// answer is a note (soft-fail) or Problem::RevocationUnknown (hard-fail).
 #pragma once
 #include <ctime>
 #include <filesystem>
