@@ -76,6 +76,15 @@ rekey crlissuer-self root 7 3650 "$crlsign\ncrlDistributionPoints=dp1\n[dp1]\nfu
 openssl req -new -key ca.key -subj "/O=Crl Test/CN=CA" -out ca-again.csr 2>/dev/null
 printf '[x]\n%b\n' "$ca" > ca-again.ext
 openssl x509 -req -in ca-again.csr -CA otherroot.pem -CAkey otherroot.key -set_serial 8 -days 3650 -extfile ca-again.ext -extensions x -out ca-again.pem 2>/dev/null
+# CRL issuers s1..s4 of the root's, each one's status on the next one's indirect CRL only (s4's
+# on its own); deep4 and deep3 (the CA's) name s1's and s2's CRL: 4 and 3 signers nested.
+for k in 1 2 3 4; do
+  next=$((k < 4 ? k + 1 : 4))
+  mkcert s$k "/O=Crl Test/CN=S$k" root $((20 + k)) "$crlsign\ncrlDistributionPoints=dp\n[dp]\nfullname=URI:http://crl.example/s$next.crl\nCRLissuer=dirName:n\n[n]\nO=Crl Test\nCN=S$next"
+  mkcrl s$k s$k 1 $later "issuingDistributionPoint=critical,@idp\n[idp]\nfullname=URI:http://crl.example/s$k.crl\nindirectCRL=TRUE"
+done
+mkcert deep4 "/CN=deep4" ca 32 "$ee\ncrlDistributionPoints=dp\n[dp]\nfullname=URI:http://crl.example/s1.crl\nCRLissuer=dirName:n\n[n]\nO=Crl Test\nCN=S1"
+mkcert deep3 "/CN=deep3" ca 33 "$ee\ncrlDistributionPoints=dp\n[dp]\nfullname=URI:http://crl.example/s2.crl\nCRLissuer=dirName:n\n[n]\nO=Crl Test\nCN=S2"
 mkcrl root-ca-only root 2 $later 'issuingDistributionPoint=critical,@idp\n[idp]\nonlyCA=TRUE'
 mkcrl root-revokes-crlissuer root 3 $later '' crlissuer:keyCompromise
 # delta CRLs: held (on hold on the base), compromised (keyCompromise on the base), good
@@ -283,6 +292,12 @@ public:
         expect_valid(Store({"root", "indirect", "ca-dp"}, {"ca", "crlissuer-self"}), "split");
         expect_valid(Store({"root-ca-only", "indirect", "ca-dp"}, {"ca", "crlissuer-self"}), "split");
         expect_problem(Store({"indirect", "ca-dp"}, {"ca", "crlissuer-self"}), "split", Problem::RevocationUnknown);
+        // CRL signers nested three deep are validated; four deep, the innermost is not.
+        const Store nested({"root-ca-only", "s1", "s2", "s3", "s4"}, {"ca", "s1", "s2", "s3", "s4"});
+        expect_valid(nested, "deep3");
+        const auto deep = nested.validate("deep4");
+        CPPUNIT_ASSERT_MESSAGE(deep.describe(), deep.has(Problem::RevocationUnknown));
+        CPPUNIT_ASSERT_MESSAGE(deep.describe(), deep.describe().find("nested too deeply") != std::string::npos);
         // The CA's CRL verified with another certificate of the CA's key and name is the CA's.
         expect_valid(Store({"root", "base"}, {"ca-again", "ca", "crlissuer"}), "good");
     }
