@@ -3,8 +3,10 @@
 // certificate from hold only, only when it applies to the base and is current; reasons split
 // between an indirect CRL (another issuer's, named as cRLIssuer) and the CA's own CRL settle a
 // status together and neither alone; an indirect CRL's certificateIssuer entries, and what
-// makes such a CRL settle nothing. Certificates and CRLs are made here by openssl (the CRLs
-// with entry extensions by asn1parse -genconf and dgst, since openssl ca writes none).
+// makes such a CRL settle nothing; a CRL signer that must itself be valid (RFC 5280 §6.3.3 (f):
+// revoked, expired, no path, nested signers, loops). Certificates and CRLs are made here by
+// openssl (the CRLs with entry extensions by asn1parse -genconf and dgst, since openssl ca writes
+// none).
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <ctime>

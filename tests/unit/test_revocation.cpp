@@ -1,7 +1,9 @@
 // Unit tests for online revocation (pki/revocation.h, pki/http_fetcher.h) against real servers on
 // 127.0.0.1: CRLs made by `openssl ca -gencrl` served by python3 -m http.server, and an
 // `openssl ocsp` responder with a delegated signing certificate. The certificates name those
-// ports in crlDistributionPoints and authorityInfoAccess. Requests are counted in server logs.
+// ports in crlDistributionPoints and authorityInfoAccess. Indirect CRLs (with a certificateIssuer
+// entry: asn1parse -genconf, openssl dgst) and delta CRLs (freshestCRL) are served the same way.
+// Requests are counted in server logs.
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <atomic>
