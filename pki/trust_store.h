@@ -147,11 +147,10 @@ private:
     void check_revocation(ValidationResult& r, const std::vector<const Certificate*>& chain,
                           const Certificate& anchor, std::time_t now, const ValidationOptions& options) const;
     // RFC 5280 §6.3.3 (f): whether `signer`, which signed a CRL for a certificate of a path, may
-    // speak for it: a certificate `above` it in the path (validated with it) or the anchor, or
-    // one with cRLSign
-    // whose own path to the same `anchor`, validity and revocation status hold (the same
-    // revocation mode; depth-bounded and loop-free, pki/trust_store_crl_signer.cpp). `why` gets
-    // the reason when not.
+    // speak for it: the key and name of a certificate `above` it in the path (validated with
+    // it) or of the anchor, or a certificate with cRLSign whose own path to the same `anchor`,
+    // validity and revocation status hold (the same revocation mode; nesting bounded, loops
+    // ended: pki/trust_store_crl_signer.cpp). `why` gets the reason when not.
     bool crl_signer_valid(const Certificate& signer, std::span<const Certificate* const> above,
                           const Certificate& anchor, std::time_t now, const ValidationOptions& options,
                           std::string& why) const;
