@@ -20,10 +20,11 @@ constexpr const char* kIssuingDistributionPoint = "2.5.29.28";
 constexpr const char* kDeltaCrlIndicator = "2.5.29.27";
 constexpr const char* kCrlNumber = "2.5.29.20";
 constexpr const char* kCrlDistributionPoints = "2.5.29.31";
+constexpr const char* kFreshestCrl = "2.5.29.46";
 // Extensions whose meaning we apply or that do not narrow the CRL's scope.
 constexpr const char* kKnownCritical[] = {kIssuingDistributionPoint, kDeltaCrlIndicator, kCrlNumber,
                                           "2.5.29.35" /* authorityKeyIdentifier */,
-                                          "2.5.29.46" /* freshestCRL */};
+                                          kFreshestCrl};
 constexpr std::size_t kMaxPoints = 64;  // distribution points, and names per point, read
 
 // The CRL speaks for no certificate completely, and why.
@@ -307,6 +308,13 @@ CrlScope crl_scope_of(gnutls_x509_crl_t crl)
             return s;
         }
         const std::string name(oid);
+        if (name == kFreshestCrl) {  // only where to look for deltas: no part of the scope
+            gnutls_datum_t data{nullptr, 0};
+            if (gnutls_x509_crl_get_extension_data2(crl, i, &data) >= 0)
+                s.freshest_crl_uris = distribution_point_uris(ByteView(data.data, data.size));
+            gnutls_free(data.data);
+            continue;
+        }
         const bool read = name == kIssuingDistributionPoint || name == kDeltaCrlIndicator || name == kCrlNumber;
         if (read) {
             // One of each (RFC 5280 §5.2): a second one could widen the scope the first set.
@@ -364,6 +372,40 @@ unsigned crl_covered_reasons(const CrlScope& scope, ByteView crl_issuer, const C
     for (const Point& p : *points)
         if (point_matches(p, scope, crl_issuer, issuer)) reasons |= p.reasons & scope.reasons;
     return reasons;
+}
+
+std::vector<std::string> distribution_point_uris(ByteView der)
+{
+    std::vector<std::string> out;
+    const auto seq = read_tlv(der.data(), der.size());
+    if (!seq || seq->tag != 0x30 || seq->total != der.size()) return out;
+    for (std::size_t at = 0; at < seq->length && out.size() < kMaxPoints;) {
+        const auto dp = read_tlv(seq->value + at, seq->length - at);
+        if (!dp || dp->tag != 0x30) return out;
+        at += dp->total;
+        const auto point = read_tlv(dp->value, dp->length);  // distributionPoint [0] comes first
+        if (!point || point->tag != 0xa0) continue;
+        const auto full = read_tlv(point->value, point->length);
+        if (!full || full->tag != 0xa0) continue;  // nameRelativeToCRLIssuer: no URI
+        for (std::size_t g = 0; g < full->length && out.size() < kMaxPoints;) {
+            const auto general = read_tlv(full->value + g, full->length - g);
+            if (!general) break;
+            if (general->tag == 0x86)
+                out.emplace_back(reinterpret_cast<const char*>(general->value), general->length);
+            g += general->total;
+        }
+    }
+    return out;
+}
+
+std::vector<std::string> freshest_crl_uris(const Certificate& cert)
+{
+    gnutls_datum_t ext{nullptr, 0};
+    unsigned critical = 0;
+    if (gnutls_x509_crt_get_extension_by_oid2(cert.get(), kFreshestCrl, 0, &ext, &critical) < 0) return {};
+    auto out = distribution_point_uris(ByteView(ext.data, ext.size));
+    gnutls_free(ext.data);
+    return out;
 }
 
 int compare_crl_numbers(const Bytes& a, const Bytes& b)

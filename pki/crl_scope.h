@@ -42,6 +42,8 @@ struct CrlScope {
     bool delta = false;               // deltaCRLIndicator: lists changes since a base CRL only
     std::optional<Bytes> delta_base;  // its BaseCRLNumber (see crl_number); nullopt: unreadable
     std::optional<Bytes> crl_number;  // cRLNumber: unsigned big-endian, no leading zero octets
+    // freshestCRL (RFC 5280 §5.2.6): the fullName URIs where delta CRLs for this one are.
+    std::vector<std::string> freshest_crl_uris;
 
     // Same issuing distribution point (a delta CRL applies only to a base of the same scope,
     // RFC 5280 §5.2.4).
@@ -55,6 +57,13 @@ CrlScope crl_scope_of(gnutls_x509_crl_t crl);
 // `cert` (RFC 5280 §6.3.3 (b), (d), one of the certificate's cRLDistributionPoints, or the
 // point named by its issuer that every certificate has); 0: none.
 unsigned crl_covered_reasons(const CrlScope& scope, ByteView crl_issuer, const Certificate& cert);
+
+// The fullName URIs of a CRLDistributionPoints-syntax value (cRLDistributionPoints, freshestCRL),
+// every point's, in order; what cannot be read gives none.
+std::vector<std::string> distribution_point_uris(ByteView der);
+
+// The URIs of a certificate's freshestCRL extension (RFC 5280 §4.2.1.15); none when absent.
+std::vector<std::string> freshest_crl_uris(const Certificate& cert);
 
 // Orders two CRL numbers (crl_number's form): <0, 0, >0.
 int compare_crl_numbers(const Bytes& a, const Bytes& b);

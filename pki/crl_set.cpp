@@ -47,6 +47,21 @@ bool released(std::span<const LoadedCrl> crls, const LoadedCrl& base, const Cert
 
 }  // namespace
 
+bool crl_signed_by(gnutls_x509_crl_t crl, const Certificate& signer)
+{
+    if (!gnutls_x509_crl_check_issuer(crl, signer.get())) return false;
+    gnutls_x509_crt_t ca = signer.get();
+    const unsigned time_bits = GNUTLS_CERT_EXPIRED | GNUTLS_CERT_NOT_ACTIVATED |
+                               GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED | GNUTLS_CERT_REVOCATION_DATA_ISSUED_IN_FUTURE;
+    unsigned usage = 0;
+    const bool crl_signer = gnutls_x509_crt_get_key_usage(ca, &usage, nullptr) >= 0 && (usage & GNUTLS_KEY_CRL_SIGN);
+    const unsigned flags = GNUTLS_VERIFY_DISABLE_TIME_CHECKS | (crl_signer ? GNUTLS_VERIFY_DISABLE_CA_SIGN : 0);
+    unsigned status = 0;
+    const int rc = gnutls_x509_crl_verify(crl, &ca, 1, flags, &status);
+    return rc >= 0 && (status & ~(time_bits | GNUTLS_CERT_INVALID)) == 0 &&
+           (!(status & GNUTLS_CERT_INVALID) || (status & time_bits));
+}
+
 void choose_entry_owners(std::vector<LoadedCrl>& crls)
 {
     for (LoadedCrl& c : crls) {
@@ -86,7 +101,8 @@ std::optional<std::string> crls_revoke(std::span<const LoadedCrl> crls, const Ce
     return std::nullopt;
 }
 
-bool crls_settle(std::span<const LoadedCrl> crls, const Certificate& cert, std::time_t now)
+bool crls_settle(std::span<const LoadedCrl> crls, const Certificate& cert, std::time_t now,
+                 const CrlSignerCheck& signer_valid)
 {
     gnutls_datum_t dn{nullptr, 0};
     if (gnutls_x509_crt_get_raw_issuer_dn(cert.get(), &dn) < 0) return false;
@@ -98,7 +114,10 @@ bool crls_settle(std::span<const LoadedCrl> crls, const Certificate& cert, std::
         if ((!c.scope.indirect && c.issuer_der != issuer) || c.signer_revoked || !current(c, now) ||
             !c.entries.unusable.empty())
             continue;
-        reasons |= crl_covered_reasons(c.scope, c.issuer_der, cert);
+        const unsigned covered = crl_covered_reasons(c.scope, c.issuer_der, cert);
+        // The signer's own validation may cost a path search and network: only when it counts.
+        if ((covered & ~reasons) == 0 || !signer_valid(c)) continue;
+        reasons |= covered;
         if ((reasons & kAllReasons) == kAllReasons) return true;
     }
     return false;

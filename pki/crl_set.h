@@ -11,7 +11,10 @@
 // SECURITY: CRLs are untrusted beyond their signature; what cannot be read settles nothing and,
 // where entries cannot be attributed, GnuTLS gets the CRL (it then revokes by its issuer's name).
 #pragma once
+#include <gnutls/x509.h>
+
 #include <ctime>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -33,7 +36,18 @@ struct LoadedCrl {
     bool entries_readable = true;  // false: read_crl_entries failed (scope is then not complete)
     bool entries_ours = false;     // applied by crls_revoke, not by GnuTLS (see above)
     bool signer_revoked = false;   // its signing certificate is listed on a loaded CRL
+    // The certificate whose key verified the CRL (an anchor or intermediate of the store, which
+    // outlives the CRL); null for fetched CRLs, whose signer pki/revocation.cpp checks itself.
+    const Certificate* signer = nullptr;
 };
+
+// Whether a CRL's signer may speak for it now (RFC 5280 §6.3.3 (f): its own path and status).
+using CrlSignerCheck = std::function<bool(const LoadedCrl&)>;
+
+// Whether `signer` (its name matching the CRL's issuer) signed `crl`. A CRL-signing certificate
+// need not be a CA certificate (RFC 5280 §4.2.1.3: cRLSign is what counts). Times are not
+// checked: an outdated CRL still revokes what it lists.
+bool crl_signed_by(gnutls_x509_crl_t crl, const Certificate& signer);
 
 // Sets entries_ours for each CRL (see above) and drops the entries of the others.
 void choose_entry_owners(std::vector<LoadedCrl>& crls);
@@ -42,7 +56,9 @@ void choose_entry_owners(std::vector<LoadedCrl>& crls);
 // newest current delta CRL of its base removes is not revoked); nullopt: they do not.
 std::optional<std::string> crls_revoke(std::span<const LoadedCrl> crls, const Certificate& cert, std::time_t now);
 
-// Whether CRLs current at `now`, of a signer not itself revoked, cover `cert` for all reasons.
-bool crls_settle(std::span<const LoadedCrl> crls, const Certificate& cert, std::time_t now);
+// Whether CRLs current at `now`, of a signer not itself revoked and accepted by `signer_valid`
+// (asked only for a CRL that would add reasons), cover `cert` for all reasons.
+bool crls_settle(std::span<const LoadedCrl> crls, const Certificate& cert, std::time_t now,
+                 const CrlSignerCheck& signer_valid);
 
 }  // namespace ssm::pki

@@ -4,7 +4,7 @@ noinst_LIBRARIES += pki/libssm_pki.a
 pki_libssm_pki_a_SOURCES = \
 	pki/certificate.h pki/certificate.cpp \
 	pki/pkcs7_bundle.h pki/pkcs7_bundle.cpp \
-	pki/trust_store.h pki/trust_store.cpp pki/trust_store_validate.cpp \
+	pki/trust_store.h pki/trust_store.cpp pki/trust_store_validate.cpp pki/trust_store_crl_signer.cpp \
 	pki/crl_scope.h pki/crl_scope.cpp \
 	pki/crl_entries.h pki/crl_entries.cpp \
 	pki/crl_set.h pki/crl_set.cpp \

@@ -1,10 +1,12 @@
 // CRLs from distribution points and the OCSP-then-CRL order (see revocation.h). SECURITY: a
 // fetched CRL is untrusted bytes until GnuTLS verified its signature with the certificate's
-// issuer and its issuer name matched; only then are its serials believed.
+// issuer, or with a certificate of the trust store's that the store then validates (an indirect
+// CRL's issuer); only then are its entries believed, and only as far as its scope goes.
 #include "pki/revocation.h"
 
 #include <algorithm>
 #include <array>
+#include <span>
 #include <utility>
 
 #include <gnutls/gnutls.h>
@@ -30,24 +32,6 @@ private:
     bool m_ok = false;
 };
 
-class CrlIter {
-public:
-    CrlIter() = default;
-    ~CrlIter()
-    {
-        if (it) gnutls_x509_crl_iter_deinit(it);
-    }
-    CrlIter(const CrlIter&) = delete;
-    CrlIter& operator=(const CrlIter&) = delete;
-    gnutls_x509_crl_iter_t it = nullptr;
-};
-
-Bytes strip_leading_zeros(const unsigned char* p, std::size_t n)
-{
-    while (n > 1 && *p == 0) ++p, --n;
-    return Bytes(p, p + n);
-}
-
 std::string key_id_hex(const Certificate& c)
 {
     std::array<unsigned char, 64> id{};
@@ -56,13 +40,12 @@ std::string key_id_hex(const Certificate& c)
     return to_hex(ByteView(id.data(), n));
 }
 
-std::optional<Bytes> serial_of(const Certificate& c)
+void add_why(std::string& detail, const std::string& why)
 {
-    std::array<unsigned char, 64> s{};
-    std::size_t n = s.size();
-    if (gnutls_x509_crt_get_serial(c.get(), s.data(), &n) < 0) return std::nullopt;
-    return strip_leading_zeros(s.data(), n);
+    detail += (detail.empty() ? "" : "; ") + why;
 }
+
+constexpr std::size_t kMaxDeltaUrls = 4;  // freshestCRL URIs tried per base CRL
 
 }  // namespace
 
@@ -93,7 +76,8 @@ CrlDistributionClient::CrlDistributionClient(std::shared_ptr<const HttpFetcher> 
 }
 
 std::optional<FetchedCrl> CrlDistributionClient::fetch(const std::string& url, const Certificate& issuer,
-                                                       std::time_t now, std::string& why) const
+                                                       const CrlSigners* signers, std::time_t now,
+                                                       std::string& why) const
 {
     const std::string where = "CRL " + url;
     auto body = m_fetcher->get(url, m_config.limits);
@@ -110,43 +94,83 @@ std::optional<FetchedCrl> CrlDistributionClient::fetch(const std::string& url, c
         why = where + ": not a CRL";
         return std::nullopt;
     }
-    if (!gnutls_x509_crl_check_issuer(crl.get(), issuer.get())) {
-        why = where + ": issued by another CA (indirect CRLs are not supported)";
-        return std::nullopt;
-    }
-    gnutls_x509_crt_t ca = issuer.get();
-    unsigned status = 0;
-    const unsigned time_bits = GNUTLS_CERT_EXPIRED | GNUTLS_CERT_NOT_ACTIVATED |
-                               GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED |
-                               GNUTLS_CERT_REVOCATION_DATA_ISSUED_IN_FUTURE;
-    const int rc = gnutls_x509_crl_verify(crl.get(), &ca, 1, GNUTLS_VERIFY_DISABLE_TIME_CHECKS, &status);
-    if (rc < 0 || (status & ~(time_bits | GNUTLS_CERT_INVALID)) != 0 ||
-        ((status & GNUTLS_CERT_INVALID) && !(status & time_bits))) {
-        why = where + ": signature does not verify with the issuer";
+    gnutls_datum_t issuer_dn{nullptr, 0};
+    if (gnutls_x509_crl_get_raw_issuer_dn(crl.get(), &issuer_dn) < 0) {
+        why = where + ": unreadable issuer name";
         return std::nullopt;
     }
     FetchedCrl out;
-    out.this_update = gnutls_x509_crl_get_this_update(crl.get());
-    out.next_update = gnutls_x509_crl_get_next_update(crl.get());
-    CrlIter iter;
-    for (;;) {
-        std::array<unsigned char, 64> serial{};
-        std::size_t n = serial.size();
-        std::time_t when = 0;
-        const int r = gnutls_x509_crl_iter_crt_serial(crl.get(), &iter.it, serial.data(), &n, &when);
-        if (r == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) break;
-        if (r < 0) {
-            why = where + ": unreadable revoked-certificate entry";
+    out.crl.issuer_der.assign(issuer_dn.data, issuer_dn.data + issuer_dn.size);
+    gnutls_free(issuer_dn.data);
+    // The certificate's issuer, or a certificate of the store's by the CRL's issuer name whose
+    // key verifies it (an indirect CRL issuer's, or the issuer's separate CRL-signing key or
+    // other key after a rollover); which one is kept, for its validity is asked at each use.
+    if (!crl_signed_by(crl.get(), issuer)) {
+        const Certificate* signer = nullptr;
+        if (signers && signers->named)
+            for (const Certificate* c : signers->named(out.crl.issuer_der))
+                if (!signer && crl_signed_by(crl.get(), *c)) signer = c;
+        if (!signer) {
+            why = where + (gnutls_x509_crl_check_issuer(crl.get(), issuer.get())
+                               ? ": signature does not verify with the issuer"
+                               : ": issued by neither the certificate's issuer nor a known CRL issuer");
             return std::nullopt;
         }
-        out.revoked_serials.push_back(strip_leading_zeros(serial.data(), n));
+        out.signer_der = signer->der();
     }
-    std::sort(out.revoked_serials.begin(), out.revoked_serials.end());
+    out.this_update = gnutls_x509_crl_get_this_update(crl.get());
+    out.crl.next_update = gnutls_x509_crl_get_next_update(crl.get());
+    out.crl.scope = crl_scope_of(crl.get());
+    auto entries = read_crl_entries(crl.get());
+    if (!entries) {
+        why = where + ": unreadable revoked-certificate entry";
+        return std::nullopt;
+    }
+    out.crl.entries = std::move(*entries);
+    out.crl.entries_ours = true;  // no GnuTLS list here: crls_revoke applies every entry
     return out;
 }
 
-RevocationAnswer CrlDistributionClient::check(const Certificate& cert, const Certificate& issuer,
-                                              std::time_t now) const
+std::shared_ptr<const FetchedCrl> CrlDistributionClient::get(const std::string& url, const Certificate& issuer,
+                                                             const CrlSigners* signers, std::time_t now, bool& cached,
+                                                             std::string& why) const
+{
+    const std::string key = url + "|" + key_id_hex(issuer);
+    cached = false;
+    if (auto hit = m_cache.find(key, now)) {
+        cached = true;
+        return *hit;
+    }
+    if (m_failed.find(url, now)) {
+        why = "CRL " + url + ": no answer recently";
+        return nullptr;
+    }
+    auto fetched = fetch(url, issuer, signers, now, why);
+    if (!fetched) return nullptr;
+    auto crl = std::make_shared<const FetchedCrl>(std::move(*fetched));
+    const std::time_t next = crl->crl.next_update;
+    const std::time_t expires = next != -1                                 ? next
+                                : m_config.cache_without_next_update > 0 ? now + m_config.cache_without_next_update
+                                                                          : -1;
+    if (expires != -1) m_cache.put(key, crl, expires, m_config.max_cache_entries);
+    return crl;
+}
+
+bool CrlDistributionClient::signer_valid(const FetchedCrl& crl, const CrlSigners* signers, std::string& why) const
+{
+    if (crl.signer_der.empty()) return true;  // the certificate's issuer: validated with the path
+    if (!signers || !signers->named || !signers->valid) {
+        why = "its signer is not the certificate's issuer";
+        return false;
+    }
+    for (const Certificate* c : signers->named(crl.crl.issuer_der))
+        if (c->der() == crl.signer_der) return signers->valid(*c, why);
+    why = "its signer is no longer known";
+    return false;
+}
+
+RevocationAnswer CrlDistributionClient::check(const Certificate& cert, const Certificate& issuer, std::time_t now,
+                                              const CrlSigners* signers) const
 {
     RevocationAnswer answer;
     const auto urls = crl_distribution_urls(cert);
@@ -154,56 +178,74 @@ RevocationAnswer CrlDistributionClient::check(const Certificate& cert, const Cer
         answer.detail = "no CRL distribution point";
         return answer;
     }
-    const auto serial = serial_of(cert);
-    if (!serial) {
-        answer.detail = "unreadable serial number";
-        return answer;
-    }
-    const std::string issuer_id = key_id_hex(issuer);
+    std::vector<std::string> cert_delta_urls;
+    for (auto& u : freshest_crl_uris(cert))
+        if (is_fetchable_url(u)) cert_delta_urls.push_back(std::move(u));
     for (const auto& url : urls) {
         const std::string where = "CRL " + url;
-        const std::string key = url + "|" + issuer_id;
-        std::shared_ptr<const FetchedCrl> crl;
         bool cached = false;
-        if (auto hit = m_cache.find(key, now)) {
-            crl = *hit;
-            cached = true;
-        } else if (m_failed.find(url, now)) {
-            answer.detail += (answer.detail.empty() ? "" : "; ") + where + ": no answer recently";
+        std::string why;
+        const auto base = get(url, issuer, signers, now, cached, why);
+        if (!base) {
+            add_why(answer.detail, why);
             continue;
-        } else {
-            std::string why;
-            auto fetched = fetch(url, issuer, now, why);
-            if (!fetched) {
-                answer.detail += (answer.detail.empty() ? "" : "; ") + why;
-                continue;
-            }
-            crl = std::make_shared<const FetchedCrl>(std::move(*fetched));
-            std::time_t expires = crl->next_update != -1 ? crl->next_update
-                                  : m_config.cache_without_next_update > 0
-                                      ? now + m_config.cache_without_next_update
-                                      : -1;
-            if (expires != -1) m_cache.put(key, crl, expires, m_config.max_cache_entries);
         }
-        const bool listed = std::binary_search(crl->revoked_serials.begin(), crl->revoked_serials.end(), *serial);
-        // A stale CRL still proves a revocation, but not that the certificate is good now.
-        const bool current = crl->this_update <= now + m_config.clock_skew &&
-                             (crl->next_update == -1 || crl->next_update + m_config.clock_skew >= now);
-        if (listed) {
+        if (!signer_valid(*base, signers, why)) {
+            add_why(answer.detail, where + ": " + why);
+            continue;
+        }
+        // The base with the delta CRLs named by the certificate's freshestCRL and the base's
+        // (RFC 5280 §5.2.6): crl_set decides which delta applies (same issuer and scope, base
+        // number, newest current one). A delta that cannot be had leaves the base speaking alone.
+        std::vector<std::shared_ptr<const FetchedCrl>> deltas;
+        if (!base->crl.scope.delta) {
+            std::vector<std::string> delta_urls = cert_delta_urls;
+            for (const auto& u : base->crl.scope.freshest_crl_uris)
+                if (is_fetchable_url(u) && std::find(delta_urls.begin(), delta_urls.end(), u) == delta_urls.end())
+                    delta_urls.push_back(u);
+            if (delta_urls.size() > kMaxDeltaUrls) delta_urls.resize(kMaxDeltaUrls);
+            for (const auto& delta_url : delta_urls) {
+                bool delta_cached = false;
+                std::string delta_why;
+                const auto delta = get(delta_url, issuer, signers, now, delta_cached, delta_why);
+                if (!delta) {
+                    add_why(answer.detail, "delta " + delta_why);
+                    continue;
+                }
+                if (!delta->crl.scope.delta) continue;  // not a delta CRL: nothing to apply
+                if (!signer_valid(*delta, signers, delta_why)) {
+                    add_why(answer.detail, "delta CRL " + delta_url + ": " + delta_why);
+                    continue;
+                }
+                deltas.push_back(delta);
+            }
+        }
+        // crl_set reads a contiguous run: copies only when deltas join the base.
+        std::vector<LoadedCrl> with_deltas;
+        if (!deltas.empty()) {
+            with_deltas.push_back(base->crl);
+            for (const auto& delta : deltas) with_deltas.push_back(delta->crl);
+        }
+        const std::span<const LoadedCrl> crls = deltas.empty() ? std::span<const LoadedCrl>(&base->crl, 1)
+                                                               : std::span<const LoadedCrl>(with_deltas);
+        if (auto revoked = crls_revoke(crls, cert, now)) {
             answer.status = RevocationStatus::Revoked;
             answer.source = where;
-            answer.detail = "listed in the CRL";
+            answer.detail = *revoked;
             answer.from_cache = cached;
             return answer;
         }
-        if (current) {
+        // A CRL not yet issued, or past its nextUpdate (with the clock skew allowed), still
+        // proves a revocation, but not that the certificate is good now. Signers were checked.
+        const bool issued = base->this_update <= now + m_config.clock_skew;
+        if (issued && crls_settle(crls, cert, now - m_config.clock_skew, [](const LoadedCrl&) { return true; })) {
             answer.status = RevocationStatus::Good;
-            answer.source = where;
+            answer.source = where + (crls.size() > 1 ? " and its delta CRL" : "");
             answer.detail.clear();
             answer.from_cache = cached;
             return answer;
         }
-        answer.detail += (answer.detail.empty() ? "" : "; ") + where + ": outside its validity window";
+        add_why(answer.detail, where + ": outside its validity window or not covering the certificate");
     }
     return answer;
 }
@@ -213,7 +255,8 @@ RevocationChecker::RevocationChecker(std::shared_ptr<const HttpFetcher> fetcher,
 {
 }
 
-RevocationAnswer RevocationChecker::check(const Certificate& cert, const Certificate& issuer, std::time_t now) const
+RevocationAnswer RevocationChecker::check(const Certificate& cert, const Certificate& issuer, std::time_t now,
+                                          const CrlSigners* signers) const
 {
     std::string why;
     if (m_config.ocsp) {
@@ -222,7 +265,7 @@ RevocationAnswer RevocationChecker::check(const Certificate& cert, const Certifi
         why = a.detail;
     }
     if (m_config.crl_distribution_points) {
-        RevocationAnswer a = m_crls.check(cert, issuer, now);
+        RevocationAnswer a = m_crls.check(cert, issuer, now, signers);
         if (a.status != RevocationStatus::Unknown) return a;
         why += (why.empty() ? "" : "; ") + a.detail;
     }

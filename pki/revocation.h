@@ -7,10 +7,14 @@
 //
 // Order (documented in ssm-milter.toml(5) by the lead): OCSP first because it is small and
 // current; when it gives no answer (no URL, unreachable, unsigned, stale, "unknown"), each CRL
-// distribution point in turn. Limits: no delta CRLs, no indirect CRLs (the CRL issuer must be the
-// certificate's issuer), only fullName URIs, no on-disk cache (a restart refetches).
+// distribution point in turn, with the delta CRLs its freshestCRL or the certificate's names. A
+// fetched CRL goes through the scope and entry rules of loaded ones (pki/crl_set.h): indirect
+// CRLs (signed by the CRL issuer a distribution point's cRLIssuer names, whose certificate the
+// trust store has and validates), certificateIssuer entries, delta CRLs (removeFromCRL).
+// Limits: only fullName http URIs, no on-disk cache (a restart refetches).
 #pragma once
 #include <ctime>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -19,6 +23,7 @@
 #include <vector>
 
 #include "pki/certificate.h"
+#include "pki/crl_set.h"
 #include "pki/http_fetcher.h"
 
 namespace ssm::pki {
@@ -93,22 +98,38 @@ private:
     ExpiringCache<bool> m_failed;             // URLs that recently gave no answer
 };
 
-// A CRL fetched from a distribution point, after its signature and issuer were checked.
+// What a fetched CRL signed by another than the certificate's issuer (an indirect CRL, RFC 5280
+// §5.2.5) needs from the trust store: its certificates of the CRL's issuer name, and whether one
+// of them may speak now (its own path and status, §6.3.3 (f)). Without it such a CRL is refused.
+struct CrlSigners {
+    std::function<std::vector<const Certificate*>(ByteView name)> named;  // raw subject Name DER
+    std::function<bool(const Certificate& signer, std::string& why)> valid;
+};
+
+// A CRL fetched from a distribution point or a freshestCRL point, after its signature was
+// checked; its scope and entries are applied as for loaded CRLs (crl.entries_ours is set).
 struct FetchedCrl {
-    std::vector<Bytes> revoked_serials;  // sorted, leading zero octets removed
+    LoadedCrl crl;
     std::time_t this_update = 0;
-    std::time_t next_update = -1;  // -1: none
+    Bytes signer_der;  // empty: the certificate's issuer signed it; else a CrlSigners certificate
 };
 
 class CrlDistributionClient {
 public:
     CrlDistributionClient(std::shared_ptr<const HttpFetcher> fetcher, OnlineRevocationConfig config);
-    RevocationAnswer check(const Certificate& cert, const Certificate& issuer, std::time_t now) const;
+    // `signers`: null refuses indirect CRLs.
+    RevocationAnswer check(const Certificate& cert, const Certificate& issuer, std::time_t now,
+                           const CrlSigners* signers = nullptr) const;
     std::size_t cache_size() const { return m_cache.size(); }
 
 private:
-    std::optional<FetchedCrl> fetch(const std::string& url, const Certificate& issuer, std::time_t now,
-                                    std::string& why) const;
+    // From the cache, or fetched (and cached until its nextUpdate); null with `why` otherwise.
+    std::shared_ptr<const FetchedCrl> get(const std::string& url, const Certificate& issuer, const CrlSigners* signers,
+                                          std::time_t now, bool& cached, std::string& why) const;
+    std::optional<FetchedCrl> fetch(const std::string& url, const Certificate& issuer, const CrlSigners* signers,
+                                    std::time_t now, std::string& why) const;
+    // Whether the CRL's signer may speak now (the issuer always; a CrlSigners one when valid).
+    bool signer_valid(const FetchedCrl& crl, const CrlSigners* signers, std::string& why) const;
 
     std::shared_ptr<const HttpFetcher> m_fetcher;
     OnlineRevocationConfig m_config;
@@ -120,7 +141,8 @@ private:
 class RevocationChecker {
 public:
     RevocationChecker(std::shared_ptr<const HttpFetcher> fetcher, OnlineRevocationConfig config);
-    RevocationAnswer check(const Certificate& cert, const Certificate& issuer, std::time_t now) const;
+    RevocationAnswer check(const Certificate& cert, const Certificate& issuer, std::time_t now,
+                           const CrlSigners* signers = nullptr) const;
     const OcspClient& ocsp() const { return m_ocsp; }
     const CrlDistributionClient& crls() const { return m_crls; }
 

@@ -192,21 +192,7 @@ void TrustStore::load_crls(const fs::path& folder)
             const auto try_issuer = [&](const Certificate& candidate) {
                 if (verified || !gnutls_x509_crl_check_issuer(crl.get(), candidate.get())) return;
                 named = true;
-                gnutls_x509_crt_t ca = candidate.get();
-                unsigned status = 0;
-                // Times are not checked: an outdated CRL still revokes what it lists.
-                const unsigned time_bits = GNUTLS_CERT_EXPIRED | GNUTLS_CERT_NOT_ACTIVATED |
-                                           GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED |
-                                           GNUTLS_CERT_REVOCATION_DATA_ISSUED_IN_FUTURE;
-                // A CRL-signing certificate need not be a CA certificate (RFC 5280 §4.2.1.3:
-                // cRLSign is what counts), which GnuTLS's check would otherwise require.
-                unsigned usage = 0;
-                const bool crl_signer = gnutls_x509_crt_get_key_usage(ca, &usage, nullptr) >= 0 &&
-                                        (usage & GNUTLS_KEY_CRL_SIGN);
-                const unsigned flags = GNUTLS_VERIFY_DISABLE_TIME_CHECKS | (crl_signer ? GNUTLS_VERIFY_DISABLE_CA_SIGN : 0);
-                const int rc = gnutls_x509_crl_verify(crl.get(), &ca, 1, flags, &status);
-                verified = rc >= 0 && (status & ~(time_bits | GNUTLS_CERT_INVALID)) == 0 &&
-                           (!(status & GNUTLS_CERT_INVALID) || (status & time_bits));
+                verified = crl_signed_by(crl.get(), candidate);
                 if (verified) signer = &candidate;
             };
             for (const auto& a : m_anchors) try_issuer(a);
@@ -227,6 +213,7 @@ void TrustStore::load_crls(const fs::path& folder)
             LoadedCrl loaded{Bytes(issuer_dn.data, issuer_dn.data + issuer_dn.size),
                              gnutls_x509_crl_get_next_update(crl.get()), crl_scope_of(crl.get()), {}};
             gnutls_free(issuer_dn.data);
+            loaded.signer = signer;
             if (auto entries = read_crl_entries(crl.get())) {
                 loaded.entries = std::move(*entries);
             } else {

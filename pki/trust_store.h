@@ -11,10 +11,11 @@
 // URI name constraints), then the required policies (pki/policies.h),
 // then revocation; the first path that passes everything wins, otherwise the failing path with
 // the fewest problems is reported. Revocation per certificate below the anchor: loaded CRL
-// files that are current and together cover it for all reasons settle it (pki/crl_set.h:
-// indirect CRLs, distribution points, onlySomeReasons, delta CRLs); otherwise OCSP (AIA), then
-// CRL distribution points (pki/revocation.h), each cached until nextUpdate; no answer is a note
-// (soft-fail) or Problem::RevocationUnknown (hard-fail).
+// files that are current, of valid signers (RFC 5280 §6.3.3 (f), crl_signer_valid), and
+// together cover it for all reasons settle it (pki/crl_set.h: indirect CRLs, distribution
+// points, onlySomeReasons, delta CRLs); otherwise OCSP (AIA), then CRL distribution points and
+// their delta CRLs under the same rules (pki/revocation.h), each cached until nextUpdate; no
+// answer is a note (soft-fail) or Problem::RevocationUnknown (hard-fail).
 #pragma once
 #include <ctime>
 #include <filesystem>
@@ -145,6 +146,18 @@ private:
                                 std::time_t now, Purpose purpose, const ValidationOptions& options) const;
     void check_revocation(ValidationResult& r, const std::vector<const Certificate*>& chain,
                           const Certificate& anchor, std::time_t now, const ValidationOptions& options) const;
+    // RFC 5280 §6.3.3 (f): whether `signer`, which signed a CRL for a certificate of a path, may
+    // speak for it: the key and name of a certificate `above` it in the path (validated with
+    // it) or of the anchor, or a certificate with cRLSign whose own path to the same `anchor`,
+    // validity and revocation status hold (the same revocation mode; nesting bounded, loops
+    // ended: pki/trust_store_crl_signer.cpp). `why` gets the reason when not.
+    bool crl_signer_valid(const Certificate& signer, std::span<const Certificate* const> above,
+                          const Certificate& anchor, std::time_t now, const ValidationOptions& options,
+                          std::string& why) const;
+    // For online checks of a certificate of a path (`above` and `anchor` as above): the store's
+    // certificates that may sign its indirect CRLs, validated by crl_signer_valid.
+    CrlSigners crl_signers(std::span<const Certificate* const> above, const Certificate& anchor, std::time_t now,
+                           const ValidationOptions& options) const;
 
     gnutls_x509_trust_list_t m_list = nullptr;  // owns the anchors and the CRLs added to it
     std::vector<Certificate> m_anchors;          // copies, for path ends and validity checks

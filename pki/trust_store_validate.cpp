@@ -144,10 +144,19 @@ void TrustStore::check_revocation(ValidationResult& r, const std::vector<const C
             add_problem(r, Problem::Revoked, who(cert, i == 0) + " revoked (" + *why + ")");
             continue;
         }
-        if (crls_settle(m_crls, cert, now)) continue;
-        std::string detail = "no current CRL from '" + issuer_name(cert) + "'";
+        const auto above = std::span(chain).subspan(i + 1);
+        std::string signer_why;  // CRLs that would have settled it but whose signer may not speak
+        const auto signer_valid = [&](const LoadedCrl& c) {
+            std::string why;
+            if (c.signer && crl_signer_valid(*c.signer, above, anchor, now, options, why)) return true;
+            signer_why += "; " + why;
+            return false;
+        };
+        if (crls_settle(m_crls, cert, now, signer_valid)) continue;
+        std::string detail = "no current CRL from '" + issuer_name(cert) + "'" + signer_why;
         if (options.online_revocation && m_checker) {
-            const RevocationAnswer a = m_checker->check(cert, issuer, now);
+            const CrlSigners signers = crl_signers(above, anchor, now, options);
+            const RevocationAnswer a = m_checker->check(cert, issuer, now, &signers);
             if (a.status == RevocationStatus::Revoked) {
                 add_problem(r, Problem::Revoked, who(cert, i == 0) + " revoked (" + a.source + ": " + a.detail + ")");
                 continue;

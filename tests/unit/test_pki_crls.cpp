@@ -3,8 +3,10 @@
 // certificate from hold only, only when it applies to the base and is current; reasons split
 // between an indirect CRL (another issuer's, named as cRLIssuer) and the CA's own CRL settle a
 // status together and neither alone; an indirect CRL's certificateIssuer entries, and what
-// makes such a CRL settle nothing. Certificates and CRLs are made here by openssl (the CRLs
-// with entry extensions by asn1parse -genconf and dgst, since openssl ca writes none).
+// makes such a CRL settle nothing; a CRL signer that must itself be valid (RFC 5280 §6.3.3 (f):
+// revoked, expired, no path, nested signers, loops). Certificates and CRLs are made here by
+// openssl (the CRLs with entry extensions by asn1parse -genconf and dgst, since openssl ca writes
+// none).
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <ctime>
@@ -58,6 +60,35 @@ mkcert ca "/O=Crl Test/CN=CA" root 2 "$ca"
 mkcert crlissuer "/O=Crl Test/CN=CRL Issuer" root 3 'keyUsage=critical,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid'
 later=20990101000000Z
 mkcrl root root 1 $later ''
+# CRL Issuer certificates for the CRL Issuer's key (its indirect CRLs verify with each):
+# rekey NAME ISSUER SERIAL DAYS EXTENSIONS
+crlsign='keyUsage=critical,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid'
+rekey() {
+  openssl req -new -key crlissuer.key -subj "/O=Crl Test/CN=CRL Issuer" -out "$1.csr" 2>/dev/null
+  printf '[x]\n%b\n' "$5" > "$1.ext"
+  openssl x509 -req -in "$1.csr" -CA "$2.pem" -CAkey "$2.key" -set_serial "$3" -days "$4" -extfile "$1.ext" -extensions x -out "$1.pem" 2>/dev/null
+}
+mkcert otherroot "/O=Crl Test/CN=Other Root" - 4 "$ca"
+rekey crlissuer-short root 5 1 "$crlsign"
+rekey crlissuer-other otherroot 6 3650 "$crlsign"
+# its one distribution point is the CRL Issuer's own indirect CRL
+rekey crlissuer-self root 7 3650 "$crlsign\ncrlDistributionPoints=dp1\n[dp1]\nfullname=URI:http://crl.example/indirect.crl\nCRLissuer=dirName:crlissuer_dn\n[crlissuer_dn]\nO=Crl Test\nCN=CRL Issuer"
+# the CA's key and name again, certified by the root that is no anchor: no path uses it, but it
+# verifies the CA's CRLs (ca-again.pem sorts, and loads, before ca.pem)
+openssl req -new -key ca.key -subj "/O=Crl Test/CN=CA" -out ca-again.csr 2>/dev/null
+printf '[x]\n%b\n' "$ca" > ca-again.ext
+openssl x509 -req -in ca-again.csr -CA otherroot.pem -CAkey otherroot.key -set_serial 8 -days 3650 -extfile ca-again.ext -extensions x -out ca-again.pem 2>/dev/null
+# CRL issuers s1..s4 of the root's, each one's status on the next one's indirect CRL only (s4's
+# on its own); deep4 and deep3 (the CA's) name s1's and s2's CRL: 4 and 3 signers nested.
+for k in 1 2 3 4; do
+  next=$((k < 4 ? k + 1 : 4))
+  mkcert s$k "/O=Crl Test/CN=S$k" root $((20 + k)) "$crlsign\ncrlDistributionPoints=dp\n[dp]\nfullname=URI:http://crl.example/s$next.crl\nCRLissuer=dirName:n\n[n]\nO=Crl Test\nCN=S$next"
+  mkcrl s$k s$k 1 $later "issuingDistributionPoint=critical,@idp\n[idp]\nfullname=URI:http://crl.example/s$k.crl\nindirectCRL=TRUE"
+done
+mkcert deep4 "/CN=deep4" ca 32 "$ee\ncrlDistributionPoints=dp\n[dp]\nfullname=URI:http://crl.example/s1.crl\nCRLissuer=dirName:n\n[n]\nO=Crl Test\nCN=S1"
+mkcert deep3 "/CN=deep3" ca 33 "$ee\ncrlDistributionPoints=dp\n[dp]\nfullname=URI:http://crl.example/s2.crl\nCRLissuer=dirName:n\n[n]\nO=Crl Test\nCN=S2"
+mkcrl root-ca-only root 2 $later 'issuingDistributionPoint=critical,@idp\n[idp]\nonlyCA=TRUE'
+mkcrl root-revokes-crlissuer root 3 $later '' crlissuer:keyCompromise
 # delta CRLs: held (on hold on the base), compromised (keyCompromise on the base), good
 mkcert held "/CN=held" ca 16 "$ee"
 mkcert compromised "/CN=compromised" ca 17 "$ee"
@@ -126,17 +157,20 @@ Certificate cert(const std::string& name)
     return std::move(certs.front());
 }
 
-// A hard-fail store (no OCSP, no fetching) with the root as anchor, CA and CRL Issuer as
-// intermediates and the CRLs named (crl-NAME.pem).
+// A hard-fail store (no OCSP, no fetching) with the root as anchor, the intermediates named (CA
+// and CRL Issuer by default) and the CRLs named (crl-NAME.pem).
 class Store {
 public:
-    explicit Store(std::initializer_list<const char*> crls)
+    explicit Store(std::initializer_list<const char*> crls,
+                   std::initializer_list<const char*> intermediates = {"ca", "crlissuer"})
     {
         const fs::path trust = m_dir.path() / "trust", inter = m_dir.path() / "inter", folder = m_dir.path() / "crls";
         for (const auto& d : {trust, inter, folder}) fs::create_directories(d);
         fs::copy_file(pki_dir() / "root.pem", trust / "root.pem");
-        fs::copy_file(pki_dir() / "ca.pem", inter / "ca.pem");
-        fs::copy_file(pki_dir() / "crlissuer.pem", inter / "crlissuer.pem");
+        for (const char* i : intermediates) {
+            const std::string file = std::string(i) + ".pem";
+            fs::copy_file(pki_dir() / file, inter / file);
+        }
         for (const char* c : crls) {
             std::string file = "crl-" + std::string(c) + ".pem";
             if (!fs::exists(pki_dir() / file)) file = "crl-" + std::string(c) + ".der";  // craft's
@@ -149,9 +183,9 @@ public:
         m_store = std::make_unique<TrustStore>(config);
         CPPUNIT_ASSERT_EQUAL(crls.size(), m_store->crl_count());
     }
-    ValidationResult validate(const std::string& name) const
+    ValidationResult validate(const std::string& name, std::time_t now = std::time(nullptr)) const
     {
-        return m_store->validate(cert(name), {}, std::time(nullptr), Purpose::Any);
+        return m_store->validate(cert(name), {}, now, Purpose::Any);
     }
 
 private:
@@ -179,6 +213,7 @@ class PkiCrlTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(delta_for_another_base_or_outdated_releases_nothing);
     CPPUNIT_TEST(reasons_split_between_indirect_and_own_crl);
     CPPUNIT_TEST(indirect_entries_and_what_settles_nothing);
+    CPPUNIT_TEST(crl_signer_must_itself_be_valid);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -238,6 +273,35 @@ public:
         const Store two_idps({"root", "ca-dp", "indirect-two-idps"});
         expect_problem(two_idps, "split", Problem::RevocationUnknown);
         expect_problem(two_idps, "listed", Problem::Revoked);
+    }
+
+    // RFC 5280 §6.3.3 (f): the indirect CRL settles split's status only while the CRL Issuer's
+    // certificate is itself valid: not revoked, not expired, on a path to the same anchor.
+    // Otherwise (hard-fail) the status is unknown.
+    void crl_signer_must_itself_be_valid()
+    {
+        expect_problem(Store({"root-revokes-crlissuer", "indirect", "ca-dp"}), "split", Problem::RevocationUnknown);
+        const Store short_lived({"root", "indirect", "ca-dp"}, {"ca", "crlissuer-short"});
+        expect_valid(short_lived, "split");
+        const auto later = short_lived.validate("split", std::time(nullptr) + 3 * 86400);
+        CPPUNIT_ASSERT_MESSAGE(later.describe(), later.has(Problem::RevocationUnknown));
+        CPPUNIT_ASSERT_MESSAGE(later.describe(), later.describe().find("CRL signer is not valid") != std::string::npos);
+        expect_problem(Store({"root", "indirect", "ca-dp"}, {"ca", "crlissuer-other", "otherroot"}), "split",
+                       Problem::RevocationUnknown);
+        // crlissuer-self: the root's CRL for CA certificates does not cover it, its own indirect
+        // CRL does (as in PKITS 4.14.30): the loop ends, and that CRL counts for it. Without the
+        // root's CRL for the CA, nothing settles the CA's status.
+        expect_valid(Store({"root", "indirect", "ca-dp"}, {"ca", "crlissuer-self"}), "split");
+        expect_valid(Store({"root-ca-only", "indirect", "ca-dp"}, {"ca", "crlissuer-self"}), "split");
+        expect_problem(Store({"indirect", "ca-dp"}, {"ca", "crlissuer-self"}), "split", Problem::RevocationUnknown);
+        // CRL signers nested three deep are validated; four deep, the innermost is not.
+        const Store nested({"root-ca-only", "s1", "s2", "s3", "s4"}, {"ca", "s1", "s2", "s3", "s4"});
+        expect_valid(nested, "deep3");
+        const auto deep = nested.validate("deep4");
+        CPPUNIT_ASSERT_MESSAGE(deep.describe(), deep.has(Problem::RevocationUnknown));
+        CPPUNIT_ASSERT_MESSAGE(deep.describe(), deep.describe().find("nested too deeply") != std::string::npos);
+        // The CA's CRL verified with another certificate of the CA's key and name is the CA's.
+        expect_valid(Store({"root", "base"}, {"ca-again", "ca", "crlissuer"}), "good");
     }
 };
 

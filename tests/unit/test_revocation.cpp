@@ -1,7 +1,9 @@
 // Unit tests for online revocation (pki/revocation.h, pki/http_fetcher.h) against real servers on
 // 127.0.0.1: CRLs made by `openssl ca -gencrl` served by python3 -m http.server, and an
 // `openssl ocsp` responder with a delegated signing certificate. The certificates name those
-// ports in crlDistributionPoints and authorityInfoAccess. Requests are counted in server logs.
+// ports in crlDistributionPoints and authorityInfoAccess. Indirect CRLs (with a certificateIssuer
+// entry: asn1parse -genconf, openssl dgst) and delta CRLs (freshestCRL) are served the same way.
+// Requests are counted in server logs.
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <atomic>
@@ -52,6 +54,77 @@ issue ica crl-revoked "$ee\ncrlDistributionPoints=URI:http://127.0.0.1:$crl/ica.
 issue ica dead "$ee\nauthorityInfoAccess=OCSP;URI:http://127.0.0.1:$dead/\ncrlDistributionPoints=URI:http://127.0.0.1:$dead/ica.crl"
 issue ica none "$ee"
 issue ica responder "basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=critical,OCSPSigning"
+# Indirect CRLs: cri and cri2 sign CRLs for ica's certificates (cRLSign only; their own status
+# from the root's CRL, which revokes cri2). ind-*: distribution point indirect.crl, cRLIssuer cri.
+crlsign='keyUsage=critical,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid'
+issue root cri "$crlsign\ncrlDistributionPoints=URI:http://127.0.0.1:$crl/root.crl"
+issue root cri2 "$crlsign\ncrlDistributionPoints=URI:http://127.0.0.1:$crl/root.crl"
+openssl ca -batch -config root/ca.cnf -revoke cri2.pem -crl_reason keyCompromise 2>>openssl.log
+indirect() { printf '%s' "crlDistributionPoints=dp1\n[dp1]\nfullname=URI:http://127.0.0.1:$crl/$1.crl\nCRLissuer=dirName:cri_dn\n[cri_dn]\nCN=$2"; }
+issue ica ind-good "$ee\n$(indirect indirect cri)"
+issue ica ind-revoked "$ee\n$(indirect indirect cri)"
+issue ica ind2-good "$ee\n$(indirect indirect2 cri2)"
+# craft NAME SIGNER SERIAL: an indirect CRL of SIGNER for http://127.0.0.1:$crl/NAME.crl with one
+# entry, SERIAL, whose certificateIssuer is ica (openssl ca writes no certificateIssuer: the CRL
+# is written with asn1parse -genconf and signed with openssl dgst)
+craft() {
+  printf '%b\n' 'asn1=SEQUENCE:tbs\n[tbs]\nversion=INTEGER:1\nalg=SEQUENCE:alg\nissuer=SEQUENCE:signer_name' \
+    'this=UTCTIME:240101000000Z\nnext=GENTIME:20990101000000Z\nrevoked=SEQUENCE:revoked\nexts=EXPLICIT:0,SEQUENCE:crlexts' \
+    '[alg]\noid=OID:ecdsa-with-SHA256\n[signer_name]\ncn=SET:cn_signer\n[cn_signer]\natv=SEQUENCE:cn_signer_atv' \
+    "[cn_signer_atv]\nt=OID:commonName\nv=UTF8String:$2\n[ica_name]\ncn=SET:cn_ica\n[cn_ica]\natv=SEQUENCE:cn_ica_atv" \
+    '[cn_ica_atv]\nt=OID:commonName\nv=UTF8String:ica' \
+    "[revoked]\ne=SEQUENCE:entry\n[entry]\nserial=INTEGER:0x$3\ndate=UTCTIME:240101000000Z\nexts=SEQUENCE:entryexts" \
+    '[entryexts]\nci=SEQUENCE:ci_ext\n[ci_ext]\noid=OID:2.5.29.29\ncritical=BOOLEAN:TRUE\nv=OCTWRAP,SEQUENCE:ci_names' \
+    '[ci_names]\ndn=EXPLICIT:4,SEQUENCE:ica_name\n[crlexts]\nidp=SEQUENCE:idp_ext' \
+    '[idp_ext]\noid=OID:2.5.29.28\ncritical=BOOLEAN:TRUE\nv=OCTWRAP,SEQUENCE:idp' \
+    "[idp]\ndp=EXPLICIT:0,EXPLICIT:0,IMPLICIT:6,IA5STRING:http://127.0.0.1:$crl/$1.crl\nindirect=IMPLICIT:4,BOOLEAN:TRUE" \
+    > $1.tbs.cnf
+  openssl asn1parse -genconf $1.tbs.cnf -out $1.tbs.der >/dev/null
+  openssl dgst -sha256 -sign $2.key -out $1.sig $1.tbs.der
+  { sed '1s/.*/asn1=SEQUENCE:crl/' $1.tbs.cnf
+    printf '[crl]\ntbs=SEQUENCE:tbs\nalg=SEQUENCE:alg\nsig=FORMAT:HEX,BITSTRING:%s\n' "$(od -An -v -tx1 $1.sig | tr -d ' \n')"
+  } > $1.cnf
+  openssl asn1parse -genconf $1.cnf -out www/$1.crl >/dev/null
+}
+serial() { openssl x509 -noout -serial -in $1.pem | cut -d= -f2; }
+craft indirect cri "$(serial ind-revoked)"
+craft indirect2 cri2 "$(serial ind-revoked)"
+# Delta CRLs: dbase.crl (cRLNumber 1, freshestCRL delta.crl) puts delta-held on hold; delta.crl
+# (base 1) adds delta-revoked and removes delta-held.
+issue ica delta-good "$ee\ncrlDistributionPoints=URI:http://127.0.0.1:$crl/dbase.crl"
+issue ica delta-revoked "$ee\ncrlDistributionPoints=URI:http://127.0.0.1:$crl/dbase.crl"
+issue ica delta-held "$ee\ncrlDistributionPoints=URI:http://127.0.0.1:$crl/dbase.crl"
+# mkcrl NAME NUMBER EXTENSIONS [CERT:REASON ...]: ica's CRL www/NAME.crl from a database of its own,
+# signed with $signer's key (ica's by default)
+signer=ica
+mkcrl() {
+  name=$1 number=$2 exts=$3; shift 3
+  d=db-$name; mkdir -p $d; : > $d/index.txt; printf '%02x\n' $number > $d/crlnumber
+  printf '[ca]\ndefault_ca=c\n[c]\ndatabase=%s/index.txt\ncrlnumber=%s/crlnumber\ndefault_md=sha256\ndefault_crl_days=2\ncrl_extensions=crlext\n[crlext]\nauthorityKeyIdentifier=keyid\n%b\n' $d $d "$exts" > $d/ca.cnf
+  for r in "$@"; do
+    case ${r#*:} in hold) why="-crl_hold holdInstructionReject" ;; *) why="-crl_reason ${r#*:}" ;; esac
+    openssl ca -batch -config $d/ca.cnf -cert $signer.pem -keyfile $signer.key -revoke ${r%%:*}.pem $why 2>>openssl.log
+  done
+  openssl ca -batch -config $d/ca.cnf -cert $signer.pem -keyfile $signer.key -gencrl -out $name.crl.pem 2>>openssl.log
+  openssl crl -in $name.crl.pem -outform DER -out www/$name.crl
+}
+mkcrl dbase 1 "freshestCRL=URI:http://127.0.0.1:$crl/delta.crl" delta-held:hold
+mkcrl delta 2 'deltaCRL=critical,ASN1:INTEGER:1' delta-revoked:keyCompromise delta-held:removeFromCRL
+# The certificate's own freshestCRL: fresh-* name dbase2.crl (no freshestCRL) and delta2.crl.
+fresh="crlDistributionPoints=URI:http://127.0.0.1:$crl/dbase2.crl\nfreshestCRL=URI:http://127.0.0.1:$crl/delta2.crl"
+issue ica fresh-good "$ee\n$fresh"
+issue ica fresh-revoked "$ee\n$fresh"
+mkcrl dbase2 1 ''
+mkcrl delta2 2 'deltaCRL=critical,ASN1:INTEGER:1' fresh-revoked:keyCompromise
+# ica's separate CRL-signing certificate (same name, a key of its own, cRLSign only) signs
+# sep.crl, which revokes sep-revoked.
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ica-crlsign.key 2>/dev/null
+openssl req -new -key ica-crlsign.key -subj /CN=ica -out ica-crlsign.csr 2>/dev/null
+printf '[x]\n%b\n' "$crlsign\ncrlDistributionPoints=URI:http://127.0.0.1:$crl/root.crl" > ica-crlsign.ext
+openssl ca -batch -notext -config root/ca.cnf -in ica-crlsign.csr -out ica-crlsign.pem -extfile ica-crlsign.ext -extensions x 2>>openssl.log
+issue ica sep-good "$ee\ncrlDistributionPoints=URI:http://127.0.0.1:$crl/sep.crl"
+issue ica sep-revoked "$ee\ncrlDistributionPoints=URI:http://127.0.0.1:$crl/sep.crl"
+signer=ica-crlsign mkcrl sep 1 '' sep-revoked:keyCompromise
 openssl ca -batch -config ica/ca.cnf -revoke revoked-ocsp.pem -crl_reason keyCompromise 2>>openssl.log
 openssl ca -batch -config ica/ca.cnf -revoke crl-revoked.pem 2>>openssl.log
 openssl ca -batch -config ica/ca.cnf -gencrl -out ica.crl.pem 2>>openssl.log
@@ -95,12 +168,13 @@ struct Pki {
                                      "-ignore_err"},
             dir.path(), dir.path() / "ocsp-server.log", ocsp_port);
     }
-    // A store with the root as anchor and the issuing CA as intermediate.
-    std::unique_ptr<TrustStore> store(Revocation mode) const
+    // A store with the root as anchor and the issuing CA (and `more`) as intermediates.
+    std::unique_ptr<TrustStore> store(Revocation mode, const std::vector<std::string>& more = {}) const
     {
         std::vector<Certificate> anchors, inter;
         anchors.push_back(cert("root"));
         inter.push_back(cert("ica"));
+        for (const auto& name : more) inter.push_back(cert(name));
         OnlineRevocationConfig online;
         online.limits.connect_timeout = std::chrono::milliseconds(1000);
         online.limits.timeout = std::chrono::milliseconds(3000);
@@ -137,10 +211,70 @@ class RevocationTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(responder_down);
     CPPUNIT_TEST(answers_are_cached);
     CPPUNIT_TEST(concurrent_validation);
+    CPPUNIT_TEST(indirect_and_delta_crls_fetched);
     CPPUNIT_TEST_SUITE_END();
 
 public:
     void setUp() override { (void)fixture(); }
+
+    // Fetched CRLs go through the rules of loaded ones. Indirect: cri's CRL (the ind-*
+    // certificates name it as cRLIssuer; its entry names ica as certificateIssuer) counts while
+    // cri's certificate is in the store and valid; cri2's certificate is revoked on the root's
+    // CRL, so its CRL settles nothing. Delta: dbase.crl's freshestCRL names delta.crl, which
+    // revokes delta-revoked and releases delta-held from hold; it is cached like its base. The
+    // fresh-* certificates name their delta CRL themselves (freshestCRL), their base does not.
+    // sep.crl is signed by ica's separate CRL-signing certificate (same name, another key).
+    void indirect_and_delta_crls_fetched()
+    {
+        const auto& p = fixture();
+        const auto crl_server = p.crl_server();
+        const std::time_t now = std::time(nullptr);
+        const auto hard = p.store(Revocation::HardFail, {"cri", "cri2", "ica-crlsign"});
+        const auto soft = p.store(Revocation::SoftFail, {"cri", "cri2", "ica-crlsign"});
+        struct Case {
+            const char* name;
+            const TrustStore& store;
+            std::vector<Problem> problems;
+            const char* text;  // in describe() or a note
+        };
+        const std::size_t deltas_before = crl_server->count("GET /delta.crl");
+        const std::vector<Case> cases = {
+            {"ind-good", *hard, {}, "/indirect.crl"},
+            {"ind-revoked", *hard, {Problem::Revoked}, "listed on an indirect CRL"},
+            {"ind-revoked", *soft, {Problem::Revoked}, "listed on an indirect CRL"},
+            {"ind2-good", *hard, {Problem::RevocationUnknown}, "CRL signer is not valid"},
+            {"ind2-good", *soft, {}, "unknown (soft-fail)"},
+            {"delta-good", *hard, {}, "/dbase.crl and its delta CRL"},
+            {"delta-revoked", *hard, {Problem::Revoked}, "listed on a delta CRL"},
+            {"delta-held", *hard, {}, "/dbase.crl and its delta CRL"},
+            {"delta-good", *hard, {}, "(cached)"},
+            {"fresh-good", *hard, {}, "/dbase2.crl and its delta CRL"},
+            {"fresh-revoked", *hard, {Problem::Revoked}, "listed on a delta CRL"},
+            {"sep-good", *hard, {}, "/sep.crl"},
+            {"sep-revoked", *hard, {Problem::Revoked}, "/sep.crl"},
+        };
+        for (const auto& c : cases) {
+            const auto r = c.store.validate(p.cert(c.name), {}, now, Purpose::EmailProtection);
+            const std::string msg = std::string(c.name) + ": " + notes(r);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(msg, c.problems.size(), r.problems.size());
+            for (auto pr : c.problems) CPPUNIT_ASSERT_MESSAGE(msg, r.has(pr));
+            CPPUNIT_ASSERT_MESSAGE(msg, r.describe().find(c.text) != std::string::npos || any_note(r, c.text));
+        }
+        CPPUNIT_ASSERT_EQUAL(deltas_before + 1, crl_server->count("GET /delta.crl"));
+        // Without the CRL issuer's certificate in the store, its CRL is nobody's.
+        const auto r = p.store(Revocation::HardFail)->validate(p.cert("ind-good"), {}, now, Purpose::EmailProtection);
+        CPPUNIT_ASSERT_MESSAGE(notes(r), r.has(Problem::RevocationUnknown));
+        CPPUNIT_ASSERT_MESSAGE(notes(r), r.describe().find("nor a known CRL issuer") != std::string::npos);
+        const auto sep = p.store(Revocation::HardFail)->validate(p.cert("sep-good"), {}, now, Purpose::EmailProtection);
+        CPPUNIT_ASSERT_MESSAGE(notes(sep), sep.has(Problem::RevocationUnknown));
+        CPPUNIT_ASSERT_MESSAGE(notes(sep), sep.describe().find("does not verify with the issuer") != std::string::npos);
+        // Without the delta, the base alone: the hold stands.
+        fs::rename(p.dir.path() / "www" / "delta.crl", p.dir.path() / "www" / "delta.crl.away");
+        const auto held =
+            p.store(Revocation::HardFail)->validate(p.cert("delta-held"), {}, now, Purpose::EmailProtection);
+        fs::rename(p.dir.path() / "www" / "delta.crl.away", p.dir.path() / "www" / "delta.crl");
+        CPPUNIT_ASSERT_MESSAGE(notes(held), held.has(Problem::Revoked));
+    }
 
     void fetcher_limits()
     {
