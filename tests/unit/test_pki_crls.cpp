@@ -135,6 +135,25 @@ craft indirect-unknown-entry-ext "[entryexts]\nci=SEQUENCE:ci_ext\nx=SEQUENCE:x_
 # the first for another point, the second the usual one
 craft indirect-two-idps "[entryexts]\nci=SEQUENCE:ci_ext\n$cisec" '[crlexts]\nother=SEQUENCE:other_idp_ext\nidp=SEQUENCE:idp_ext\n[other_idp_ext]\noid=OID:2.5.29.28\ncritical=BOOLEAN:TRUE\nv=OCTWRAP,SEQUENCE:other_idp\n[other_idp]\ndp=EXPLICIT:0,EXPLICIT:0,IMPLICIT:6,IA5STRING:http://crl.example/other.crl\nindirect=IMPLICIT:4,BOOLEAN:TRUE'
 craft indirect-uri-issuer '[entryexts]\nci=SEQUENCE:ci_ext\n[ci_ext]\noid=OID:2.5.29.29\ncritical=BOOLEAN:TRUE\nv=OCTWRAP,SEQUENCE:ci_names\n[ci_names]\nuri=IMPLICIT:6,IA5STRING:http://ca.example/'
+# review: a CRL-signing certificate with the CA's name but another key, certified by the root that
+# is no anchor (no path: not a valid CRL signer); its delta CRL for the CA's base releases held
+mkcert ca-rogue "/O=Crl Test/CN=CA" otherroot 9 "$crlsign"
+mkcrl delta-rogue ca-rogue 2 $later 'deltaCRL=critical,ASN1:INTEGER:1' held:removeFromCRL
+# review: the CA's key and name with the name's strings PrintableString (ca.pem's are UTF8String);
+# enc is issued under that encoding of the CA's name, and listed on the CA's CRL
+printf '[req]\ndistinguished_name=dn\nstring_mask=default\n[dn]\n' > printable.cnf
+cp ca.key ca-printable.key
+openssl req -new -config printable.cnf -key ca.key -subj "/O=Crl Test/CN=CA" -out ca-printable.csr 2>/dev/null
+printf '[x]\n%b\n' "$ca" > ca-printable.ext
+openssl x509 -req -in ca-printable.csr -signkey ca.key -set_serial 10 -days 3650 -extfile ca-printable.ext -extensions x -out ca-printable.pem 2>/dev/null
+mkcert enc "/CN=enc" ca-printable 49 "$ee"
+mkcrl enc-listed ca 5 $later '' enc:keyCompromise
+# review: two anchors named "/O=Crl Test/CN=Twin": twin-ca (a CA) and twin-ee (not a CA: cA false,
+# digitalSignature only); twin-leaf is signed with twin-ee's key and carries no AKI
+mkcert twin-ca "/O=Crl Test/CN=Twin" - 11 "$ca"
+mkcert twin-ee "/O=Crl Test/CN=Twin" - 12 'basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nsubjectKeyIdentifier=hash'
+mkcert twin-leaf "/CN=twin leaf" twin-ee 13 'authorityKeyIdentifier=none\nbasicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nsubjectAltName=email:leaf@twin.example'
+
 )SH";
 
 const fs::path& pki_dir()
@@ -162,7 +181,8 @@ Certificate cert(const std::string& name)
 class Store {
 public:
     explicit Store(std::initializer_list<const char*> crls,
-                   std::initializer_list<const char*> intermediates = {"ca", "crlissuer"})
+                   std::initializer_list<const char*> intermediates = {"ca", "crlissuer"},
+                   Revocation mode = Revocation::HardFail)
     {
         const fs::path trust = m_dir.path() / "trust", inter = m_dir.path() / "inter", folder = m_dir.path() / "crls";
         for (const auto& d : {trust, inter, folder}) fs::create_directories(d);
@@ -177,7 +197,7 @@ public:
             fs::copy_file(pki_dir() / file, folder / file);
         }
         TrustStoreConfig config{trust, inter, folder};
-        config.revocation = Revocation::HardFail;
+        config.revocation = mode;
         config.online.ocsp = false;
         config.online.crl_distribution_points = false;
         m_store = std::make_unique<TrustStore>(config);
@@ -306,3 +326,62 @@ public:
 };
 
 CPPUNIT_TEST_SUITE_REGISTRATION(PkiCrlTest);
+
+// Findings of the review of the PKI merge (f845e8c..f92f03a): each test fails on that code.
+class PkiCrlReviewTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(PkiCrlReviewTest);
+    CPPUNIT_TEST(delta_of_an_invalid_signer_releases_no_hold);
+    CPPUNIT_TEST(crl_applies_when_the_issuer_name_differs_in_string_type);
+    CPPUNIT_TEST(path_accepted_through_a_non_ca_anchor_of_a_twin_name);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    // held is on hold on the CA's base CRL. delta-rogue, a delta CRL for that base that
+    // releases held, is signed by ca-rogue: the CA's name, another key, certified by a root that
+    // is no anchor. RFC 5280 §6.3.3 (f), (h): a delta CRL is believed only with the key validated
+    // for its base (at the least: a valid signer). crl_set.cpp newest_delta/released ask
+    // nothing about the delta's signer, so the hold is released and held accepted.
+    void delta_of_an_invalid_signer_releases_no_hold()
+    {
+        const Store rogue({"root", "base", "delta-rogue"}, {"ca", "crlissuer", "ca-rogue"});
+        expect_problem(rogue, "held", Problem::Revoked);
+    }
+
+    // enc's issuer Name is the CA's with PrintableString where ca.pem has UTF8String; the path
+    // builder chains it since 77286ec (as GnuTLS compares names), and enc is listed on the CA's
+    // (plain) CRL. GnuTLS looks CRLs up by a hash of the raw issuer Name (verify-high.c), so it
+    // misses the CRL; crls_settle compares raw names too. Soft-fail (the default) accepts a
+    // revoked certificate; hard-fail calls a revoked certificate's status unknown.
+    void crl_applies_when_the_issuer_name_differs_in_string_type()
+    {
+        expect_problem(Store({"root", "enc-listed"}, {"ca", "crlissuer"}, Revocation::SoftFail), "enc",
+                       Problem::Revoked);
+        expect_problem(Store({"root", "enc-listed"}), "enc", Problem::Revoked);
+    }
+
+    // Anchors twin-ca (a CA) and twin-ee (cA false) share a name; twin-leaf is signed by
+    // twin-ee's key (no AKI). The path to twin-ee fails check_ca_constraints; path_builder then
+    // offers twin-ca as the anchor though its key does not verify twin-leaf. GnuTLS, asked with
+    // the chain alone, picks its own issuer among the anchors of that name (verify.c find_issuer:
+    // the last one currently valid, twin-ee), finds the signature good and, its CA check being
+    // off (GNUTLS_VERIFY_DISABLE_CA_SIGN), raises nothing; check_ca_constraints checks twin-ca.
+    // Before a92edea GnuTLS's check_if_ca refused twin-ee.
+    void path_accepted_through_a_non_ca_anchor_of_a_twin_name()
+    {
+        test::TempDir dir;
+        const fs::path trust = dir.path() / "trust", inter = dir.path() / "inter";
+        fs::create_directories(trust);
+        fs::create_directories(inter);
+        fs::copy_file(pki_dir() / "twin-ca.pem", trust / "twin-ca.pem");
+        fs::copy_file(pki_dir() / "twin-ee.pem", trust / "twin-ee.pem");
+        TrustStoreConfig config{trust, inter, {}};
+        config.revocation = Revocation::Off;
+        config.online.ocsp = false;
+        config.online.crl_distribution_points = false;
+        const TrustStore store(config);
+        const auto r = store.validate(cert("twin-leaf"), {}, std::time(nullptr), Purpose::Any);
+        CPPUNIT_ASSERT_MESSAGE("twin-leaf: " + r.describe(), !r.valid());
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(PkiCrlReviewTest);
