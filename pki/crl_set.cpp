@@ -18,7 +18,8 @@ bool current(const LoadedCrl& c, std::time_t now)
 }
 
 // The newest current delta CRL that applies to `base` (RFC 5280 §5.2.4: same issuer and scope,
-// its BaseCRLNumber not above the base's cRLNumber, itself newer than the base); null: none.
+// its BaseCRLNumber not above the base's cRLNumber, itself newer than the base; §6.3.3 (h): signed
+// by the base's signer, whose validity crls_settle asks about); null: none.
 const LoadedCrl* newest_delta(std::span<const LoadedCrl> crls, const LoadedCrl& base, std::time_t now)
 {
     if (base.scope.delta || !base.scope.crl_number) return nullptr;
@@ -26,7 +27,8 @@ const LoadedCrl* newest_delta(std::span<const LoadedCrl> crls, const LoadedCrl& 
     const LoadedCrl* newest = nullptr;
     for (const LoadedCrl& d : crls) {
         if (!d.scope.delta || !d.scope.complete || !d.scope.delta_base || !d.scope.crl_number || !d.entries_ours ||
-            d.signer_revoked || !d.entries.unusable.empty() || !current(d, now) || d.issuer_der != base.issuer_der ||
+            d.signer_revoked || d.signer != base.signer || !d.entries.unusable.empty() || !current(d, now) ||
+            d.issuer_der != base.issuer_der ||
             !d.scope.same_scope_as(base.scope) || compare_crl_numbers(*d.scope.delta_base, number) > 0 ||
             compare_crl_numbers(*d.scope.crl_number, number) <= 0)
             continue;
