@@ -153,6 +153,18 @@ mkcrl enc-listed ca 5 $later '' enc:keyCompromise
 mkcert twin-ca "/O=Crl Test/CN=Twin" - 11 "$ca"
 mkcert twin-ee "/O=Crl Test/CN=Twin" - 12 'basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nsubjectKeyIdentifier=hash'
 mkcert twin-leaf "/CN=twin leaf" twin-ee 13 'authorityKeyIdentifier=none\nbasicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nsubjectAltName=email:leaf@twin.example'
+# review: anchors partner (not a CA: cA false, digitalSignature only) and root199, a CA whose name
+# falls in partner's bucket of GnuTLS's trust list (hash_pjw_bare of the raw Name, mod 127);
+# forged: partner's name and key, cA true, "issued" under root199's name but signed by another
+# key; victim: signed with partner's key, no AKI
+mkcert root199 "/O=Crl Test/CN=Root 199" - 14 "$ca"
+mkcert partner "/O=Crl Test/CN=Partner" - 15 'basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nsubjectKeyIdentifier=hash'
+mkcert fakeroot "/O=Crl Test/CN=Root 199" - 16 "$ca"
+openssl req -new -key partner.key -subj "/O=Crl Test/CN=Partner" -out forged.csr 2>/dev/null
+printf '[x]\n%b\n' 'basicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=none' > forged.ext
+openssl x509 -req -in forged.csr -CA fakeroot.pem -CAkey fakeroot.key -set_serial 17 -days 3650 -extfile forged.ext -extensions x -out forged.pem 2>/dev/null
+mkcert victim "/CN=victim" partner 18 'authorityKeyIdentifier=none\nbasicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nsubjectAltName=email:ceo@victim.example'
+
 
 )SH";
 
@@ -333,6 +345,7 @@ class PkiCrlReviewTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(delta_of_an_invalid_signer_releases_no_hold);
     CPPUNIT_TEST(crl_applies_when_the_issuer_name_differs_in_string_type);
     CPPUNIT_TEST(path_accepted_through_a_non_ca_anchor_of_a_twin_name);
+    CPPUNIT_TEST(path_accepted_through_a_forged_ca_certificate_for_an_anchor_key);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -366,6 +379,35 @@ public:
     // the last one currently valid, twin-ee), finds the signature good and, its CA check being
     // off (GNUTLS_VERIFY_DISABLE_CA_SIGN), raises nothing; check_ca_constraints checks twin-ca.
     // Before a92edea GnuTLS's check_if_ca refused twin-ee.
+    // Anchors partner (cA false) and root199 (a CA in the same GnuTLS trust-list bucket). The
+    // message carries victim, signed with partner's key, and forged: partner's name and key with
+    // cA true, under root199's name with a signature that does not verify. path_builder offers
+    // victim <- forged <- root199. GnuTLS's _gnutls_verify_crt_status (verify.c) cuts the chain
+    // at forged (same name and key as the trusted partner: _gnutls_check_if_same_key) and
+    // verifies victim with partner only: forged's signature is checked by nobody, and
+    // check_ca_constraints checks forged and root199 instead of partner. Before a92edea,
+    // GnuTLS's check_if_ca refused partner as victim's issuer.
+    void path_accepted_through_a_forged_ca_certificate_for_an_anchor_key()
+    {
+        test::TempDir dir;
+        const fs::path trust = dir.path() / "trust", inter = dir.path() / "inter";
+        fs::create_directories(trust);
+        fs::create_directories(inter);
+        fs::copy_file(pki_dir() / "root199.pem", trust / "root199.pem");
+        fs::copy_file(pki_dir() / "partner.pem", trust / "partner.pem");
+        TrustStoreConfig config{trust, inter, {}};
+        config.revocation = Revocation::Off;
+        config.online.ocsp = false;
+        config.online.crl_distribution_points = false;
+        const TrustStore store(config);
+        const auto alone = store.validate(cert("victim"), {}, std::time(nullptr), Purpose::Any);
+        CPPUNIT_ASSERT_MESSAGE("victim alone: " + alone.describe(), !alone.valid());
+        std::vector<Certificate> carried;
+        carried.push_back(cert("forged"));
+        const auto r = store.validate(cert("victim"), carried, std::time(nullptr), Purpose::Any);
+        CPPUNIT_ASSERT_MESSAGE("victim with forged: " + r.describe(), !r.valid());
+    }
+
     void path_accepted_through_a_non_ca_anchor_of_a_twin_name()
     {
         test::TempDir dir;
