@@ -296,6 +296,23 @@ std::optional<std::string> check_dn_name_constraints(const std::vector<const Cer
     return std::nullopt;
 }
 
+// Whether `issuer`'s key verifies `subject`'s signature. GnuTLS verifies the signatures of the
+// path it picks itself, which need not be ours: among anchors of the same name it takes its own
+// (verify.c find_issuer), and it cuts a chain at a certificate with a trusted certificate's name
+// and key (_gnutls_verify_crt_status), leaving that certificate's signature unchecked. Our checks
+// of the path's CAs and anchor only mean something for a path whose every link verifies.
+bool link_verifies(const Certificate& subject, const Certificate& issuer)
+{
+    gnutls_x509_crt_t ca = issuer.get();
+    unsigned status = 0;
+    const int rc = gnutls_x509_crt_verify(subject.get(), &ca, 1,
+                                          GNUTLS_VERIFY_DISABLE_TIME_CHECKS | GNUTLS_VERIFY_DISABLE_TRUSTED_TIME_CHECKS |
+                                              GNUTLS_VERIFY_DISABLE_CA_SIGN | GNUTLS_VERIFY_ALLOW_BROKEN |
+                                              GNUTLS_VERIFY_IGNORE_UNKNOWN_CRIT_EXTENSIONS,
+                                          &status);
+    return rc >= 0 && !(status & (GNUTLS_CERT_SIGNATURE_FAILURE | GNUTLS_CERT_SIGNER_NOT_FOUND));
+}
+
 }  // namespace
 
 ValidationResult TrustStore::check_path(const std::vector<const Certificate*>& chain, const Certificate* anchor,
@@ -341,6 +358,15 @@ ValidationResult TrustStore::check_path(const std::vector<const Certificate*>& c
     for (const auto* c : chain) r.path.push_back(c->der());
     if (chain.empty() || !same_certificate(*chain.back(), *anchor)) r.path.push_back(anchor->der());
     if (auto why = check_critical_extensions(chain, *anchor)) add_problem(r, Problem::Other, "a certificate of the path: " + *why);
+    for (std::size_t i = 0; i < chain.size(); ++i) {
+        if (same_certificate(*chain[i], *anchor)) break;  // the anchor ends the path
+        const Certificate& issuer = i + 1 < chain.size() ? *chain[i + 1] : *anchor;
+        if (!link_verifies(*chain[i], issuer)) {
+            add_problem(r, Problem::BadSignature,
+                        who(*chain[i], i == 0) + " is not signed by the key of the next certificate of the path");
+            break;
+        }
+    }
     if (auto v = check_ca_constraints(chain, *anchor)) {
         const bool is_anchor = same_certificate(*v->issuer, *anchor);
         add_problem(r, v->problem,
