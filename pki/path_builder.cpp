@@ -22,17 +22,6 @@ std::optional<Bytes> read_id(int (*get)(gnutls_x509_crt_t, void*, std::size_t*, 
     return Bytes(buf.data(), buf.data() + n);
 }
 
-// A raw Name as RFC 4514 text, by GnuTLS's writer ("" when it does not read or is empty).
-std::string name_text(const Bytes& raw)
-{
-    if (raw.empty()) return {};
-    const gnutls_datum_t in{const_cast<unsigned char*>(raw.data()), static_cast<unsigned>(raw.size())};
-    GnutlsDatum text;
-    if (gnutls_x509_rdn_get2(&in, &text.d, 0) < 0) return {};
-    const Bytes b = text.bytes();
-    return std::string(b.begin(), b.end());
-}
-
 bool signature_verifies(const Certificate& subject, const Certificate& issuer)
 {
     gnutls_x509_crt_t ca = issuer.get();
@@ -68,9 +57,7 @@ public:
 private:
     static bool may_issue(const IndexedCertificate& child, const IndexedCertificate& parent)
     {
-        const bool same_name = child.issuer == parent.subject ||
-                               (!child.issuer_text.empty() && child.issuer_text == parent.subject_text);
-        if (!same_name) return false;
+        if (child.issuer != parent.subject) return false;
         return !(child.aki && parent.ski && *child.aki != *parent.ski);
     }
 
@@ -151,8 +138,6 @@ IndexedCertificate IndexedCertificate::of(const Certificate& c)
     GnutlsDatum subject, issuer;
     if (gnutls_x509_crt_get_raw_dn(c.get(), &subject.d) >= 0) ic.subject = subject.bytes();
     if (gnutls_x509_crt_get_raw_issuer_dn(c.get(), &issuer.d) >= 0) ic.issuer = issuer.bytes();
-    ic.subject_text = name_text(ic.subject);
-    ic.issuer_text = name_text(ic.issuer);
     ic.ski = read_id(
         [](gnutls_x509_crt_t crt, void* buf, std::size_t* n, unsigned* crit) {
             return gnutls_x509_crt_get_subject_key_id(crt, buf, n, crit);

@@ -9,7 +9,6 @@
 #include <functional>
 #include <optional>
 #include <span>
-#include <string>
 #include <vector>
 
 #include "pki/certificate.h"
@@ -21,8 +20,6 @@ struct IndexedCertificate {
     const Certificate* cert = nullptr;
     Bytes subject;                // raw subject Name
     Bytes issuer;                 // raw issuer Name
-    std::string subject_text;     // the subject Name as GnuTLS writes it (RFC 4514; "" unreadable)
-    std::string issuer_text;      // the issuer Name likewise
     std::optional<Bytes> ski;     // subjectKeyIdentifier
     std::optional<Bytes> aki;     // authorityKeyIdentifier keyIdentifier
     Bytes identity;               // subject Name + SHA-1 of the public key: a CA "node"
@@ -49,10 +46,7 @@ struct BuildOutcome {
 using PathVisitor = std::function<bool(const std::vector<const Certificate*>& chain, const Certificate& anchor)>;
 
 // Candidates for an issuer: same subject Name as the certificate's issuer Name and, when both
-// carry them, equal AKI/SKI. Names are the same when equal as encoded or, as GnuTLS 3.7 compares
-// them when it verifies the path (lib/x509/dn.c _gnutls_x509_compare_raw_dn), when their RFC 4514
-// texts are equal: string types aside (PrintableString or UTF8String, PKITS 4.3.10), the
-// attributes and values must be the same. Order at each step: anchors whose key verifies the signature, then
+// carry them, equal AKI/SKI. Order at each step: anchors whose key verifies the signature, then
 // intermediates whose key verifies it (`extra` before the store's, each in list order), then the
 // same without a verifying signature (so that a broken signature is still reported as such).
 // A CA (subject and key) appears at most once per path.
