@@ -213,6 +213,12 @@ RevocationAnswer CrlDistributionClient::check(const Certificate& cert, const Cer
                     continue;
                 }
                 if (!delta->crl.scope.delta) continue;  // not a delta CRL: nothing to apply
+                // RFC 5280 §6.3.3 (h): a delta is signed with the same key as its base (for
+                // loaded CRLs newest_delta compares their signers; fetched ones carry none).
+                if (delta->signer_der != base->signer_der) {
+                    add_why(answer.detail, "delta CRL " + delta_url + ": signed by another key than its base CRL");
+                    continue;
+                }
                 if (!signer_valid(*delta, signers, delta_why)) {
                     add_why(answer.detail, "delta CRL " + delta_url + ": " + delta_why);
                     continue;

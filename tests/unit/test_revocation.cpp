@@ -125,6 +125,11 @@ openssl ca -batch -notext -config root/ca.cnf -in ica-crlsign.csr -out ica-crlsi
 issue ica sep-good "$ee\ncrlDistributionPoints=URI:http://127.0.0.1:$crl/sep.crl"
 issue ica sep-revoked "$ee\ncrlDistributionPoints=URI:http://127.0.0.1:$crl/sep.crl"
 signer=ica-crlsign mkcrl sep 1 '' sep-revoked:keyCompromise
+# A delta CRL signed by another key than its base (ica-crlsign, a valid CRL signer in itself)
+# releases nothing (RFC 5280 6.3.3 (h)): dbase3.crl holds xkey-held, delta3.crl removes it.
+issue ica xkey-held "$ee\ncrlDistributionPoints=URI:http://127.0.0.1:$crl/dbase3.crl"
+mkcrl dbase3 1 "freshestCRL=URI:http://127.0.0.1:$crl/delta3.crl" xkey-held:hold
+signer=ica-crlsign mkcrl delta3 2 'deltaCRL=critical,ASN1:INTEGER:1' xkey-held:removeFromCRL
 openssl ca -batch -config ica/ca.cnf -revoke revoked-ocsp.pem -crl_reason keyCompromise 2>>openssl.log
 openssl ca -batch -config ica/ca.cnf -revoke crl-revoked.pem 2>>openssl.log
 openssl ca -batch -config ica/ca.cnf -gencrl -out ica.crl.pem 2>>openssl.log
@@ -252,6 +257,7 @@ public:
             {"fresh-revoked", *hard, {Problem::Revoked}, "listed on a delta CRL"},
             {"sep-good", *hard, {}, "/sep.crl"},
             {"sep-revoked", *hard, {Problem::Revoked}, "/sep.crl"},
+            {"xkey-held", *hard, {Problem::Revoked}, "/dbase3.crl"},
         };
         for (const auto& c : cases) {
             const auto r = c.store.validate(p.cert(c.name), {}, now, Purpose::EmailProtection);
