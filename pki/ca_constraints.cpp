@@ -11,11 +11,6 @@ namespace ssm::pki {
 
 namespace {
 
-bool same_certificate(const Certificate& a, const Certificate& b)
-{
-    return a.get() == b.get() || a.der() == b.der();
-}
-
 // RFC 5280 §6.1.4 (k), (m), (n) for `ca` as the issuer of the certificate below it; lowers
 // `remaining` (max_path_length, nullopt: unbounded) to its pathLenConstraint.
 std::optional<CaViolation> check_issuer(const Certificate& ca, bool is_anchor, std::optional<unsigned>& remaining)

@@ -124,6 +124,12 @@ CertificateFacts facts(const Certificate& cert);
 // self-issued certificate, such as a key rollover's, is exempt from some path rules).
 bool is_self_issued(const Certificate& cert);
 
+// The same certificate: the same object, or the same DER.
+inline bool same_certificate(const Certificate& a, const Certificate& b)
+{
+    return a.get() == b.get() || a.der() == b.der();
+}
+
 // The DER value of the certificate's extension `oid` (dotted); nullopt when it has none.
 std::optional<Bytes> extension_value(const Certificate& cert, const char* oid);
 

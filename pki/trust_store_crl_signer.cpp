@@ -30,11 +30,6 @@ public:
     SignerInValidation& operator=(const SignerInValidation&) = delete;
 };
 
-bool same_certificate(const Certificate& a, const Certificate& b)
-{
-    return a.get() == b.get() || a.der() == b.der();
-}
-
 // Same subject and key: a CRL's signature is the key's, so a CA's other certificate for the same
 // key (a cross-certificate, a re-issue), which load_crls may have found first, is the path's CA.
 bool same_key_and_name(const Certificate& a, const Certificate& b)

@@ -106,11 +106,6 @@ std::string issuer_name(const Certificate& c)
     return text;
 }
 
-bool same_certificate(const Certificate& a, const Certificate& b)
-{
-    return a.get() == b.get() || a.der() == b.der();
-}
-
 }  // namespace
 
 bool ValidationResult::has(Problem p) const
