@@ -204,10 +204,12 @@ void write_top_fields(const std::vector<HeaderField>& fields, const std::optiona
 // none (see CharsetLabels below).
 using CharsetLabels = std::map<const Part*, const char*>;
 
-// A top-level Content-Type value with a charset parameter added (trailing blanks and an
-// empty last parameter dropped first).
-std::string with_charset(std::string value, const char* charset)
+// A top-level Content-Type value with a charset parameter added: after what closes a quoted
+// string or comment left open (the parser ended the value there), else with trailing blanks
+// and an empty last parameter dropped. (write_top_fields folds the field if it grows long.)
+std::string with_charset(std::string value, const std::string& closer, const char* charset)
 {
+    if (!closer.empty()) return value + closer + "; charset=" + charset;
     auto trim = [&] {
         while (!value.empty() && (value.back() == ' ' || value.back() == '\t' || value.back() == '\r' ||
                                   value.back() == '\n'))
@@ -241,7 +243,7 @@ public:
             std::vector<HeaderField> labelled = fields;
             for (auto& f : labelled)
                 if (iequals(f.name, "Content-Type")) {  // the first one counts (scanner.cpp)
-                    f.value = with_charset(f.value, label->second);
+                    f.value = with_charset(f.value, root.content_type_closer, label->second);
                     break;
                 }
             write_top_fields(labelled, std::nullopt, plan.new_transfer_encoding, m_out);
@@ -309,15 +311,20 @@ private:
             for (std::size_t i = 0; i < p.cte_fields.size(); ++i)
                 edits.push_back({p.cte_fields[i].first, p.cte_fields[i].second, i == 0 ? cte : std::string()});
         }
-        // Not inside a header line the folder must break: it would not know the line's length.
+        // Not inside a header block the folder must break: it would not know the line's length.
+        // The parameter goes on a line of its own (folded), so no line grows past 998 octets but
+        // by what closes an open quoted string or comment and the ';' (and when even that does
+        // not fit, no label: as before).
         if (const auto label = m_labels.find(&p); label != m_labels.end() && p.header_complete && !folds_header(p)) {
+            const std::string semicolon = p.content_type_ends_in_semicolon ? "" : ";";
+            const std::uint64_t last_line =
+                p.content_type_last_line + p.content_type_closer.size() + semicolon.size();
             if (p.content_type_end == 0)
                 edits.push_back({p.header_blank_line, p.header_blank_line,
                                  std::string("Content-Type: text/plain; charset=") + label->second + "\r\n"});
-            else
+            else if (last_line <= LongLineFolder::kMaxLine)
                 edits.push_back({p.content_type_end, p.content_type_end,
-                                 std::string(p.content_type_ends_in_semicolon ? " " : "; ") + "charset=" +
-                                     label->second});
+                                 p.content_type_closer + semicolon + "\r\n charset=" + label->second});
         }
         std::stable_sort(edits.begin(), edits.end(),
                          [](const HeaderEdit& a, const HeaderEdit& b) { return a.at < b.at; });

@@ -265,4 +265,31 @@ std::string parse_transfer_encoding(std::string_view value)
     return ascii_lowercase(lx.token());
 }
 
+std::optional<std::string> value_closer(std::string_view value)
+{
+    bool quoted = false;
+    std::size_t comments = 0;  // open comments (they nest, RFC 5322 §3.2.2)
+    for (std::size_t i = 0; i < value.size(); ++i) {
+        const char c = value[i];
+        if (quoted || comments > 0) {
+            if (c == '\\') {
+                if (i + 1 == value.size()) return std::nullopt;
+                ++i;
+            } else if (quoted && c == '"') {
+                quoted = false;
+            } else if (!quoted && c == '(') {
+                ++comments;
+            } else if (!quoted && c == ')') {
+                --comments;
+            }
+        } else if (c == '"') {
+            quoted = true;
+        } else if (c == '(') {
+            comments = 1;
+        }
+    }
+    if (quoted) return std::string("\"");
+    return std::string(comments, ')');
+}
+
 }  // namespace ssm::smime::mime

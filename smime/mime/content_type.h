@@ -32,4 +32,11 @@ std::optional<ContentType> parse_content_disposition(std::string_view value);
 // Parses a Content-Transfer-Encoding value into a lower-cased token ("" if none).
 std::string parse_transfer_encoding(std::string_view value);
 
+// What closes a field value the parsers above read leniently (an unterminated quoted string or
+// comment ends the value there): "" when nothing is left open, "\"" for a quoted string, one
+// ')' per open comment; nullopt when it ends in a lone backslash, a quoted-pair cut short that
+// an appended octet would complete instead of closing. Text appended to the value after the
+// closer is read as more of the value, not as part of the open string or comment.
+std::optional<std::string> value_closer(std::string_view value);
+
 }  // namespace ssm::smime::mime

@@ -231,7 +231,10 @@ private:
             check_field_size(f.field_bytes);
             if (f.field != FieldKind::Other) f.field_value += l.head;
             if (f.field == FieldKind::TransferEncoding) p.cte_fields.back().second = l.end();
-            if (f.field == FieldKind::ContentType && !f.content_type) p.content_type_end = l.begin + l.length;
+            if (f.field == FieldKind::ContentType && !f.content_type) {
+                p.content_type_end = l.begin + l.length;
+                p.content_type_last_line = l.length;
+            }
             return;
         }
         finish_field(f);
@@ -244,7 +247,10 @@ private:
         while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
         if (iequals(name, "Content-Type")) {
             f.field = FieldKind::ContentType;
-            if (!f.content_type) p.content_type_end = l.begin + l.length;
+            if (!f.content_type) {
+                p.content_type_end = l.begin + l.length;
+                p.content_type_last_line = l.length;
+            }
         } else if (iequals(name, "Content-Transfer-Encoding")) {
             f.field = FieldKind::TransferEncoding;
             p.cte_fields.emplace_back(l.begin, l.end());
@@ -295,11 +301,13 @@ private:
                 p.boundary = ct->param("boundary").value_or("");
                 p.smime_type = ascii_lowercase(ct->param("smime-type").value_or(""));
                 p.name = ct->param("name").value_or("");
-                p.charset_missing = p.type == "text" && !ct->param("charset");
+                const std::optional<std::string> closer = value_closer(*f.content_type);
+                p.charset_missing = p.type == "text" && !ct->param("charset") && closer;
+                p.content_type_closer = closer.value_or("");
                 std::string_view v = *f.content_type;
                 while (!v.empty() && (v.back() == ' ' || v.back() == '\t' || v.back() == '\r' || v.back() == '\n'))
                     v.remove_suffix(1);
-                p.content_type_ends_in_semicolon = !v.empty() && v.back() == ';';
+                p.content_type_ends_in_semicolon = p.content_type_closer.empty() && !v.empty() && v.back() == ';';
             } else {
                 p.type = "text";
                 p.subtype = "plain";

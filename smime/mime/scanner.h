@@ -77,6 +77,11 @@ struct Part {
     bool charset_missing = false;
     // That Content-Type's value ends in ';' (an empty parameter some mailers write).
     bool content_type_ends_in_semicolon = false;
+    // What closes its value when it ends inside a quoted string or comment (value_closer;
+    // a value no appended text can close counts as naming a charset: it is not touched).
+    std::string content_type_closer;
+    // The octets of the field's last line (line end excluded), which ends at content_type_end.
+    std::uint64_t content_type_last_line = 0;
 
     LineFacts header;  // header block lines (for the top level: its Content-* fields)
     LineFacts body;    // Leaf: the body. Multipart: preamble, delimiters, epilogue only.

@@ -126,7 +126,7 @@ done
 # level was labelled): the part without Content-Type, the Content-Type without charset.
 out=$WORK/out/ssmctl-detached-pkcs1-alice-nested-unlabelled-8bit.eml
 if grep -q $'^Content-Type: text/plain; charset=utf-8\r$' "$out" &&
-   grep -q $'^Content-Type: text/plain; format=flowed; charset=unknown-8bit\r$' "$out" &&
+   grep -A1 $'^Content-Type: text/plain; format=flowed;\r$' "$out" | grep -q $'^ charset=unknown-8bit\r$' &&
    grep -q $'^Content-Type: text/plain; charset=iso-8859-1\r$' "$out"; then
   pass ssmctl-nested-charset-labels
 else
