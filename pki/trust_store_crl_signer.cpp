@@ -99,16 +99,14 @@ CrlSigners TrustStore::crl_signers(std::span<const Certificate* const> above, co
                                    std::time_t now, const ValidationOptions& options) const
 {
     CrlSigners signers;
+    // The indexes hold each certificate's raw subject already (read once, at load).
     signers.named = [this](ByteView name) {
         std::vector<const Certificate*> out;
-        const auto add_named = [&](const Certificate& c) {
-            gnutls_datum_t dn{nullptr, 0};
-            if (gnutls_x509_crt_get_raw_dn(c.get(), &dn) < 0) return;
-            if (dn.size == name.size() && std::equal(name.begin(), name.end(), dn.data)) out.push_back(&c);
-            gnutls_free(dn.data);
+        const auto add_named = [&](const IndexedCertificate& ic) {
+            if (std::equal(name.begin(), name.end(), ic.subject.begin(), ic.subject.end())) out.push_back(ic.cert);
         };
-        for (const auto& a : m_anchors) add_named(a);
-        for (const auto& i : m_intermediates) add_named(i);
+        for (const auto& a : m_anchor_index) add_named(a);
+        for (const auto& i : m_intermediate_index) add_named(i);
         return out;
     };
     // The span and the anchor outlive the check they are made for (check_revocation's).
