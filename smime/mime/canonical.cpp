@@ -311,11 +311,13 @@ private:
             for (std::size_t i = 0; i < p.cte_fields.size(); ++i)
                 edits.push_back({p.cte_fields[i].first, p.cte_fields[i].second, i == 0 ? cte : std::string()});
         }
-        // Not inside a header block the folder must break: it would not know the line's length.
         // The parameter goes on a line of its own (folded), so no line grows past 998 octets but
         // by what closes an open quoted string or comment and the ';' (and when even that does
-        // not fit, no label: as before).
-        if (const auto label = m_labels.find(&p); label != m_labels.end() && p.header_complete && !folds_header(p)) {
+        // not fit, no label: as before). In a header block the folder breaks (another field's
+        // line over 998 octets) the edit is safe too: the folder leaves a line of at most 998
+        // octets as it is, so the Content-Type's last line reaches the edit unchanged and of
+        // the length the scanner measured, and the edit's own line starts a new one.
+        if (const auto label = m_labels.find(&p); label != m_labels.end() && p.header_complete) {
             const std::string semicolon = p.content_type_ends_in_semicolon ? "" : ";";
             const std::uint64_t last_line =
                 p.content_type_last_line + p.content_type_closer.size() + semicolon.size();

@@ -30,6 +30,7 @@ class MimeCanonicalTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(label_follows_an_unterminated_comment_nested);
     CPPUNIT_TEST(label_follows_an_unterminated_quote_top);
     CPPUNIT_TEST(label_keeps_header_lines_within_998);
+    CPPUNIT_TEST(label_beside_a_header_line_the_folder_breaks);
     CPPUNIT_TEST(hostile_nested_headers_keep_size_and_line_ends);
     CPPUNIT_TEST(value_closer_table);
     CPPUNIT_TEST(canonical_long_lines);
@@ -302,6 +303,36 @@ public:
         for (std::size_t e; (e = out.find("\r\n", start)) != std::string::npos; start = e + 2)
             longest = std::max(longest, e - start);
         CPPUNIT_ASSERT_MESSAGE("written line of " + std::to_string(longest) + " octets", longest <= 998);
+    }
+
+    // A nested text part with another header line over 998 octets (folded on the way) got its
+    // 8-bit body re-encoded without a charset label until 2026-12-02: the label was left out of
+    // any header block the folder breaks. The Content-Type line itself is short, so the folder
+    // leaves it as it is and the label goes after it as anywhere else.
+    void label_beside_a_header_line_the_folder_breaks()
+    {
+        const std::vector<HeaderField> top = {{"Content-Type", "multipart/mixed; boundary=b"}};
+        std::string long_field = "X-Long:";
+        while (long_field.size() < 2500) long_field += " word";
+        for (const std::string& order : {std::string("long-first"), std::string("long-last")}) {
+            const std::string fields = order == "long-first" ? long_field + "\nContent-Type: text/plain; format=flowed"
+                                                             : "Content-Type: text/plain; format=flowed\n" + long_field;
+            const std::string body = "--b\n" + fields + "\n\ncaf\xc3\xa9\n--b--\n";
+            const std::string out = canonical(top, body);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(order, std::string("utf-8"),
+                                         charset_of_written(out, "Content-Type: text/plain").value_or("(none)"));
+            CPPUNIT_ASSERT_MESSAGE(order, longest_line(out) <= 998);
+            // Unfolding gives the long field back, word for word.
+            const auto at = out.find("X-Long:");
+            CPPUNIT_ASSERT(at != std::string::npos);
+            std::string unfolded;
+            for (std::size_t i = at; i < out.size(); ++i) {
+                if (out.compare(i, 3, "\r\n ") == 0) { i += 1; continue; }
+                if (out.compare(i, 2, "\r\n") == 0) break;
+                unfolded += out[i];
+            }
+            CPPUNIT_ASSERT_MESSAGE(order, unfolded == long_field);
+        }
     }
 
     // value_closer: what closes a value the parser ended early; a lone backslash at the end of
