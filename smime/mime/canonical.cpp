@@ -9,6 +9,7 @@
 
 #include "base/ascii.h"
 #include "base/error.h"
+#include "smime/mime/content_type.h"
 #include "smime/mime/decoders.h"
 #include "smime/mime/encoders.h"
 #include "smime/mime/line_folder.h"
@@ -207,18 +208,12 @@ using CharsetLabels = std::map<const Part*, const char*>;
 // A top-level Content-Type value with a charset parameter added: after what closes a quoted
 // string or comment left open (the parser ended the value there), else with trailing blanks
 // and an empty last parameter dropped. (write_top_fields folds the field if it grows long.)
-std::string with_charset(std::string value, const std::string& closer, const char* charset)
+std::string with_charset(const std::string& value, const std::string& closer, const char* charset)
 {
     if (!closer.empty()) return value + closer + "; charset=" + charset;
-    auto trim = [&] {
-        while (!value.empty() && (value.back() == ' ' || value.back() == '\t' || value.back() == '\r' ||
-                                  value.back() == '\n'))
-            value.pop_back();
-    };
-    trim();
-    if (!value.empty() && value.back() == ';') value.pop_back();
-    trim();
-    return value + "; charset=" + charset;
+    std::string_view v = without_trailing_blanks(value);
+    if (!v.empty() && v.back() == ';') v = without_trailing_blanks(v.substr(0, v.size() - 1));
+    return std::string(v) + "; charset=" + charset;
 }
 
 class Writer {

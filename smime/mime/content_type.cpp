@@ -265,6 +265,13 @@ std::string parse_transfer_encoding(std::string_view value)
     return ascii_lowercase(lx.token());
 }
 
+std::string_view without_trailing_blanks(std::string_view value)
+{
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t' || value.back() == '\r' || value.back() == '\n'))
+        value.remove_suffix(1);
+    return value;
+}
+
 std::optional<std::string> value_closer(std::string_view value)
 {
     bool quoted = false;

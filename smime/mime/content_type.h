@@ -39,4 +39,8 @@ std::string parse_transfer_encoding(std::string_view value);
 // closer is read as more of the value, not as part of the open string or comment.
 std::optional<std::string> value_closer(std::string_view value);
 
+// A field value without the white space at its end, line ends of folding included (where a
+// parameter appended to it starts).
+std::string_view without_trailing_blanks(std::string_view value);
+
 }  // namespace ssm::smime::mime

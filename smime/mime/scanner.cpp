@@ -9,6 +9,7 @@
 #include "base/ascii.h"
 #include "base/error.h"
 #include "smime/mime/body_facts.h"
+#include "smime/mime/content_type.h"
 #include "smime/mime/line_reader.h"
 
 namespace ssm::smime::mime {
@@ -304,9 +305,7 @@ private:
                 const std::optional<std::string> closer = value_closer(*f.content_type);
                 p.charset_missing = p.type == "text" && !ct->param("charset") && closer;
                 p.content_type_closer = closer.value_or("");
-                std::string_view v = *f.content_type;
-                while (!v.empty() && (v.back() == ' ' || v.back() == '\t' || v.back() == '\r' || v.back() == '\n'))
-                    v.remove_suffix(1);
+                const std::string_view v = without_trailing_blanks(*f.content_type);
                 p.content_type_ends_in_semicolon = p.content_type_closer.empty() && !v.empty() && v.back() == ';';
             } else {
                 p.type = "text";
