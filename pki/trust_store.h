@@ -8,7 +8,8 @@
 // GnuTLS (signatures, purpose, algorithms), by our own checks of what GnuTLS 3.7 lacks or gets
 // wrong (validity at the caller's `now`, pki/ca_constraints.h: basicConstraints, keyUsage
 // keyCertSign, pathLen; critical extensions; pki/name_constraints.h: every form of name
-// constraint), then the required policies (pki/policies.h),
+// constraint, in place of GnuTLS's, see pki/signer_constraints.h), then the required policies
+// (pki/policies.h),
 // then revocation; the first path that passes everything wins, otherwise the failing path with
 // the fewest problems is reported. Revocation per certificate below the anchor: loaded CRL
 // files that are current, of valid signers (RFC 5280 §6.3.3 (f), crl_signer_valid), and

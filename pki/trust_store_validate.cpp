@@ -11,6 +11,7 @@
 #include "pki/ca_constraints.h"
 #include "pki/name_constraints.h"
 #include "pki/policies.h"
+#include "pki/signer_constraints.h"
 #include "pki/trust_store.h"
 
 namespace ssm::pki {
@@ -211,6 +212,19 @@ bool link_verifies(const Certificate& subject, const Certificate& issuer)
     return rc >= 0 && !(status & (GNUTLS_CERT_SIGNATURE_FAILURE | GNUTLS_CERT_SIGNER_NOT_FOUND));
 }
 
+// Why GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE may mean more than name constraints for our path
+// (see pki/signer_constraints.h); nullopt when our own checks cover everything else it can mean.
+std::optional<std::string> signer_constraints_beyond_names(const std::vector<const Certificate*>& chain,
+                                                           const Certificate& anchor)
+{
+    std::vector<const Certificate*> path = chain;
+    if (chain.empty() || !same_certificate(*chain.back(), anchor)) path.push_back(&anchor);
+    for (std::size_t i = 0; i + 1 < path.size(); ++i)
+        if (!signature_verifies(*path[i], *path[i + 1]))
+            return who(*path[i], i == 0) + " has a signature its issuer's key does not verify as it allows";
+    return tls_features_hold(path);
+}
+
 }  // namespace
 
 ValidationResult TrustStore::check_path(const std::vector<const Certificate*>& chain, const Certificate* anchor,
@@ -245,6 +259,18 @@ ValidationResult TrustStore::check_path(const std::vector<const Certificate*>& c
         add_problem(r, Problem::Other, std::string("verification error: ") + gnutls_strerror(rc));
         return r;
     }
+    // GnuTLS 3.7.9 sets GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE, under these flags, for name
+    // constraints (and refuses every excluded directoryName or URI subtree), TLS features and
+    // signature parameters that do not suit the issuer's key: pki/signer_constraints.h lists what
+    // was read where. Names are decided by check_name_constraints below, for every form and every
+    // certificate; the bit (and the GNUTLS_CERT_INVALID that comes with it) is set aside only when
+    // our own path passes the other checks behind it. Any other bit still counts.
+    if ((status & GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE) && anchor) {
+        if (auto why = signer_constraints_beyond_names(chain, *anchor))
+            r.notes.push_back("issuer constraints: " + *why);
+        else
+            status &= ~(GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE | GNUTLS_CERT_INVALID);
+    }
     map_status(r, status);
     if (!anchor) {
         // GnuTLS compares names more loosely than path building; without a path of ours the
@@ -276,8 +302,7 @@ ValidationResult TrustStore::check_path(const std::vector<const Certificate*>& c
     if (r.has(Problem::BadSignature) || r.has(Problem::NoTrustedPath)) return r;
     if (auto why = check_policies(chain, options.required_policies)) add_problem(r, Problem::Policy, *why);
     // The anchor's constraints bind the path too: an administrator who anchors a partner's
-    // constrained CA means them (GnuTLS 3.7.9 applies an anchor's constraints as well). GnuTLS
-    // still refuses paths below excluded directoryName and URI subtrees on its own.
+    // constrained CA means them (GnuTLS 3.7.9 applies an anchor's constraints as well).
     std::vector<const Certificate*> constrained = chain;
     if (chain.empty() || !same_certificate(*chain.back(), *anchor)) constrained.push_back(anchor);
     if (auto v = check_name_constraints(constrained))
