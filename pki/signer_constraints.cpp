@@ -15,6 +15,9 @@ namespace {
 struct PubkeyDeleter {
     void operator()(gnutls_pubkey_st* k) const noexcept { gnutls_pubkey_deinit(k); }
 };
+struct NameConstraintsDeleter {
+    void operator()(gnutls_name_constraints_st* nc) const noexcept { gnutls_x509_name_constraints_deinit(nc); }
+};
 struct FeaturesDeleter {
     void operator()(gnutls_x509_tlsfeatures_st* f) const noexcept { gnutls_x509_tlsfeatures_deinit(f); }
 };
@@ -58,6 +61,23 @@ bool signature_verifies(const Certificate& subject, const Certificate& issuer)
     if (gnutls_pubkey_import_x509(key.get(), issuer.get(), 0) < 0) return false;
     return gnutls_pubkey_verify_data2(key.get(), static_cast<gnutls_sign_algorithm_t>(algo),
                                       GNUTLS_VERIFY_ALLOW_BROKEN, &parts->tbs, &parts->signature) >= 0;
+}
+
+std::optional<std::string> gnutls_reads_name_constraints(const std::vector<const Certificate*>& path)
+{
+    gnutls_x509_name_constraints_t raw = nullptr;
+    if (gnutls_x509_name_constraints_init(&raw) < 0) return "name constraints cannot be read (out of memory)";
+    const std::unique_ptr<gnutls_name_constraints_st, NameConstraintsDeleter> nc(raw);
+    // The issuer of each link from the anchor's down; the end entity's own issuer (path[1]) last,
+    // whose failure does not stop GnuTLS before the end entity's link is done: not needed.
+    for (std::size_t i = path.size(); i-- > 2;) {
+        const int rc = gnutls_x509_crt_get_name_constraints(path[i]->get(), nc.get(),
+                                                            GNUTLS_NAME_CONSTRAINTS_FLAG_APPEND, nullptr);
+        if (rc < 0 && rc != GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+            return "GnuTLS cannot read the name constraints of CA certificate '" + printable(facts(*path[i]).subject) +
+                   "' and so does not check the certificates below it";
+    }
+    return std::nullopt;
 }
 
 std::optional<std::string> tls_features_hold(const std::vector<const Certificate*>& path)

@@ -23,6 +23,11 @@
 //  5. issuer keyUsage without keyCertSign: only without DISABLE_CA_SIGN; pki/ca_constraints.h.
 // Other failures in verify_crt that set only GNUTLS_CERT_INVALID (a signature or algorithm that
 // does not read, a verification error) also fail signature_verifies.
+// A link whose bit is set ends _gnutls_verify_crt_status: the links below it are never checked
+// by GnuTLS (algorithms, the CAs' key purposes). Name constraints are checked at the end
+// entity's link only, so for them that loses nothing, unless GnuTLS cannot read the constraints
+// of an issuer above the end entity's own (gnutls_x509_crt_get_name_constraints failing, say on
+// an otherName form it does not know): gnutls_reads_name_constraints, which then fails.
 // SECURITY: the certificates are untrusted; anything that does not read fails these checks.
 #pragma once
 #include <optional>
@@ -37,6 +42,11 @@ namespace ssm::pki {
 // checked apart from any chain logic (gnutls_pubkey_verify_data2 over the tbsCertificate).
 // Broken algorithms pass here: GnuTLS's GNUTLS_CERT_INSECURE_ALGORITHM reports them.
 bool signature_verifies(const Certificate& subject, const Certificate& issuer);
+
+// `path`: the end entity, the intermediates, then the trust anchor. Why GnuTLS's verification
+// of `path` stops above the end entity's link on a nameConstraints extension it cannot read
+// (accumulated from the anchor down as verify_crt does); nullopt when it does not.
+std::optional<std::string> gnutls_reads_name_constraints(const std::vector<const Certificate*>& path);
 
 // `path`: the end entity, the intermediates, then the trust anchor. Why the TLS features
 // (RFC 7633) of some issuer are missing below it; nullopt when they hold (as GnuTLS 3.7.9

@@ -222,6 +222,7 @@ std::optional<std::string> signer_constraints_beyond_names(const std::vector<con
     for (std::size_t i = 0; i + 1 < path.size(); ++i)
         if (!signature_verifies(*path[i], *path[i + 1]))
             return who(*path[i], i == 0) + " has a signature its issuer's key does not verify as it allows";
+    if (auto why = gnutls_reads_name_constraints(path)) return why;
     return tls_features_hold(path);
 }
 

@@ -84,6 +84,8 @@ issue ip-sub-ee "/O=NC/CN=ee" ip-sub "$ee\nsubjectAltName=IP:192.0.2.1"
 issue oca "/O=NC/CN=OtherName-CA" nroot "$ca\nnameConstraints=critical,excluded;otherName:1.3.6.1.4.1.55555.8.1;UTF8:x"
 issue oca-none "/O=NC/CN=ee" oca "$ee\nsubjectAltName=email:ee@example.com"
 issue oca-other "/O=NC/CN=ee" oca "$ee\nsubjectAltName=email:ee@example.com,otherName:1.3.6.1.4.1.55555.8.1;UTF8:y"
+issue oca-sub "/O=NC/CN=OtherName-Sub" oca "$ca"
+issue oca-sub-ee "/O=NC/CN=ee" oca-sub "$ee\nsubjectAltName=email:ee@example.com"
 issue xuri "/O=NC/CN=Excluded-URI" nroot "$ca\nnameConstraints=critical,excluded;URI:.bad.example"
 issue xuri-out "/O=NC/CN=ee" xuri "$ee\nsubjectAltName=email:ee@example.com,URI:http://www.good.example/"
 issue xuri-in "/O=NC/CN=ee" xuri "$ee\nsubjectAltName=email:ee@example.com,URI:http://www.bad.example/"
@@ -214,6 +216,9 @@ public:
         check_cases("nroot", {
                                  {"oca-none", {"oca"}, true},
                                  {"oca-other", {"oca"}, false},
+                                 // GnuTLS stops at the sub-CA's link (it cannot read oca's
+                                 // constraints), so what it checks below is not done: refused
+                                 {"oca-sub-ee", {"oca", "oca-sub"}, false},
                                  {"xuri-out", {"xuri"}, true},
                                  {"xuri-in", {"xuri"}, false},
                              });
