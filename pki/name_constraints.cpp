@@ -54,14 +54,14 @@ std::optional<std::string> check_name(const GeneralName& name, const NameSubtree
     for (const GeneralName& s : subtrees.permitted) {
         if (!of_form(s)) continue;
         const Match m = in_subtree(name, s, false);
-        if (m == Match::Unreadable) return "has " + name_text(name) + ", unreadable against its permitted subtrees";
+        if (m == Match::Unreadable) return "has " + name_text(name) + " that cannot be compared with the permitted subtrees";
         inside = inside || m == Match::In;
     }
     if (!inside) return "has " + name_text(name) + " outside the permitted subtrees";
     for (const GeneralName& s : subtrees.excluded) {
         if (!of_form(s)) continue;
         const Match m = in_subtree(name, s, true);
-        if (m == Match::Unreadable) return "has " + name_text(name) + ", unreadable against its excluded subtrees";
+        if (m == Match::Unreadable) return "has " + name_text(name) + " that cannot be compared with the excluded subtrees";
         if (m == Match::In) return "has " + name_text(name) + " in an excluded subtree";
     }
     return std::nullopt;
@@ -71,7 +71,8 @@ std::optional<std::string> check_name(const GeneralName& name, const NameSubtree
 
 std::optional<NameViolation> check_name_constraints(const std::vector<const Certificate*>& chain)
 {
-    std::vector<std::optional<std::optional<std::vector<GeneralName>>>> names(chain.size());  // read once
+    using Names = std::optional<std::vector<GeneralName>>;  // nullopt: they do not read
+    std::vector<std::optional<Names>> names(chain.size());  // each certificate's, read when first needed
     for (std::size_t k = 1; k < chain.size(); ++k) {
         const auto subtrees = name_subtrees(*chain[k]);
         if (subtrees && subtrees->empty()) continue;
