@@ -379,4 +379,13 @@ bool is_self_issued(const Certificate& cert)
     return same;
 }
 
+std::string printable(std::string_view text)
+{
+    std::string out(text.substr(0, 120));
+    for (char& ch : out)
+        if (static_cast<unsigned char>(ch) < 0x20 || static_cast<unsigned char>(ch) > 0x7e) ch = '?';
+    if (text.size() > out.size()) out += "...";  // cut: say so, the name is not what it looks like
+    return out;
+}
+
 }  // namespace ssm::pki

@@ -180,6 +180,10 @@ inline CertificateFacts facts(const SharedCertificate& cert)
 std::vector<std::filesystem::path> certificate_files(const std::filesystem::path& folder,
                                                      std::string_view what);
 
+// Untrusted text (names from certificates) for reasons: printable ASCII only, other octets as
+// '?', cut at 120 characters with "..." (log lines sanitise again).
+std::string printable(std::string_view text);
+
 // "2026-11-30T05:24:14Z": how times appear in reasons and logs.
 std::string format_time(std::time_t t);
 

@@ -12,12 +12,14 @@ pki_libssm_pki_a_SOURCES = \
 	pki/path_builder.h pki/path_builder.cpp \
 	pki/policies.h pki/policies.cpp \
 	pki/ca_constraints.h pki/ca_constraints.cpp \
-	pki/uri_constraints.h pki/uri_constraints.cpp \
+	pki/general_names.h pki/general_names.cpp pki/name_match.h pki/name_match.cpp \
+	pki/name_constraints.h pki/name_constraints.cpp pki/signer_constraints.h pki/signer_constraints.cpp \
 	pki/http_fetcher.h pki/http_fetcher.cpp \
 	pki/revocation.h pki/revocation.cpp pki/ocsp_client.cpp
 
 check_PROGRAMS += tests/unit/test_pki
 tests_unit_test_pki_SOURCES = tests/unit/test_pki.cpp tests/unit/test_pki_paths.cpp tests/unit/test_pki_crls.cpp \
+	tests/unit/test_pki_name_constraints.cpp \
 	tests/unit/test_pki_support.h $(UNIT_MAIN)
 tests_unit_test_pki_LDADD = pki/libssm_pki.a base/libssm_base.a $(UNIT_LIBS)
 

@@ -5,10 +5,11 @@
 //
 // Path building tries every candidate issuer (pki/path_builder.h): anchors, the intermediates
 // folder and the certificates that came with the message; each complete path is validated by
-// GnuTLS (name constraints, signatures, purpose), by our own checks of what GnuTLS 3.7 lacks
-// or gets wrong (validity at the caller's `now`, pki/ca_constraints.h: basicConstraints,
-// keyUsage keyCertSign, pathLen; critical extensions; directoryName and pki/uri_constraints.h
-// URI name constraints), then the required policies (pki/policies.h),
+// GnuTLS (signatures, purpose, algorithms), by our own checks of what GnuTLS 3.7 lacks or gets
+// wrong (validity at the caller's `now`, pki/ca_constraints.h: basicConstraints, keyUsage
+// keyCertSign, pathLen; critical extensions; pki/name_constraints.h: every form of name
+// constraint, in place of GnuTLS's, see pki/signer_constraints.h), then the required policies
+// (pki/policies.h),
 // then revocation; the first path that passes everything wins, otherwise the failing path with
 // the fewest problems is reported. Revocation per certificate below the anchor: loaded CRL
 // files that are current, of valid signers (RFC 5280 §6.3.3 (f), crl_signer_valid), and

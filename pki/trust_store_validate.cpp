@@ -4,13 +4,14 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <optional>
 
 #include <gnutls/gnutls.h>
 
-#include "base/ascii.h"
 #include "pki/ca_constraints.h"
+#include "pki/name_constraints.h"
 #include "pki/policies.h"
-#include "pki/uri_constraints.h"
+#include "pki/signer_constraints.h"
 #include "pki/trust_store.h"
 
 namespace ssm::pki {
@@ -21,16 +22,6 @@ void add_problem(ValidationResult& r, Problem p, std::string reason)
 {
     r.problems.push_back(p);
     r.reasons.push_back(std::move(reason));
-}
-
-// Names are untrusted text: printable ASCII only, bounded (log lines sanitise again).
-std::string printable(std::string_view text)
-{
-    std::string out(text.substr(0, 120));
-    for (char& ch : out)
-        if (static_cast<unsigned char>(ch) < 0x20 || static_cast<unsigned char>(ch) > 0x7e) ch = '?';
-    if (text.size() > out.size()) out += "...";  // cut: say so, the name is not what it looks like
-    return out;
 }
 
 std::string who(const Certificate& c, bool end_entity)
@@ -172,45 +163,6 @@ void TrustStore::check_revocation(ValidationResult& r, const std::vector<const C
 
 namespace {
 
-// A DN as GnuTLS writes it (RFC 4514: the most specific RDN first), lower-cased: attribute
-// values compare case-insensitively (RFC 5280 §7.1; the PKITS names and real CAs' differ in
-// case at most), and one writer for both sides makes encodings (PrintableString, UTF8String)
-// and escaping alike.
-std::optional<std::string> dn_text(const gnutls_datum_t& text)
-{
-    if (!text.data) return std::nullopt;
-    return ascii_lowercase(std::string(reinterpret_cast<const char*>(text.data), text.size));
-}
-
-// Whether `dn` lies in the subtree `base` (RFC 5280 §4.2.1.10: `base`'s RDNs are the first
-// of `dn`'s): equal, or `base` follows one of `dn`'s unescaped RDN separators.
-bool in_dn_subtree(const std::string& dn, const std::string& base)
-{
-    if (base.empty() || dn == base) return true;
-    if (dn.size() <= base.size() + 1 || dn.compare(dn.size() - base.size(), base.size(), base) != 0) return false;
-    const std::size_t comma = dn.size() - base.size() - 1;
-    if (dn[comma] != ',') return false;
-    std::size_t backslashes = 0;
-    for (std::size_t i = comma; i > 0 && dn[i - 1] == '\\'; --i) ++backslashes;
-    return backslashes % 2 == 0;
-}
-
-
-// The directoryName subtrees among a CA's permitted or excluded ones (`get` says which).
-using ConstraintGetter = int (*)(gnutls_x509_name_constraints_t, unsigned, unsigned*, gnutls_datum_t*);
-std::vector<std::string> dn_subtrees(gnutls_x509_name_constraints_t nc, ConstraintGetter get)
-{
-    std::vector<std::string> out;
-    for (unsigned i = 0;; ++i) {
-        unsigned type = 0;
-        gnutls_datum_t name{nullptr, 0};
-        if (get(nc, i, &type, &name) < 0) break;
-        if (type == GNUTLS_SAN_DN)
-            if (auto t = dn_text(name)) out.push_back(std::move(*t));
-    }
-    return out;
-}
-
 // Critical extensions (RFC 5280 §4.2: a certificate with a critical extension that is not
 // processed must be refused). GnuTLS 3.7 refuses what it does not know, which includes
 // policyMappings and policyConstraints that policies.cpp processes; so check_path lets GnuTLS
@@ -243,54 +195,6 @@ std::optional<std::string> check_critical_extensions(const std::vector<const Cer
     return std::nullopt;
 }
 
-// directoryName name constraints (RFC 5280 §4.2.1.10, §6.1.3 (b), (c)), which GnuTLS 3.7 does
-// not apply to permitted subtrees: each CA's constraints bind the subject names of every
-// certificate below it, self-issued intermediates excepted. ("" when they hold.)
-std::optional<std::string> check_dn_name_constraints(const std::vector<const Certificate*>& chain)
-{
-    for (std::size_t k = 1; k < chain.size(); ++k) {
-        gnutls_x509_name_constraints_t nc = nullptr;
-        if (gnutls_x509_name_constraints_init(&nc) < 0) return "cannot read name constraints";
-        unsigned critical = 0;
-        std::vector<std::string> permitted, excluded;
-        if (gnutls_x509_crt_get_name_constraints(chain[k]->get(), nc, 0, &critical) >= 0) {
-            permitted = dn_subtrees(nc, gnutls_x509_name_constraints_get_permitted);
-            excluded = dn_subtrees(nc, gnutls_x509_name_constraints_get_excluded);
-        }
-        gnutls_x509_name_constraints_deinit(nc);
-        if (permitted.empty() && excluded.empty()) continue;
-        for (std::size_t j = 0; j < k; ++j) {
-            const Certificate& below = *chain[j];
-            if (j > 0 && is_self_issued(below)) continue;  // a self-issued CA (key rollover) is exempt
-            // Its subject name and the directoryNames among its alternative names.
-            std::vector<std::string> names;
-            gnutls_datum_t dn{nullptr, 0};
-            if (gnutls_x509_crt_get_dn3(below.get(), &dn, 0) >= 0) {
-                if (auto subject = dn_text(dn); subject && !subject->empty()) names.push_back(std::move(*subject));
-                gnutls_free(dn.data);
-            }
-            for (unsigned i = 0; i < 64; ++i) {
-                char buf[1024];
-                std::size_t size = sizeof buf;
-                const int type = gnutls_x509_crt_get_subject_alt_name(below.get(), i, buf, &size, nullptr);
-                if (type < 0 && type != GNUTLS_E_SHORT_MEMORY_BUFFER) break;
-                if (type != GNUTLS_SAN_DN) continue;
-                const gnutls_datum_t text{reinterpret_cast<unsigned char*>(buf), static_cast<unsigned>(size)};
-                if (auto t = dn_text(text)) names.push_back(std::move(*t));
-            }
-            for (const auto& name : names) {
-                if (!permitted.empty() && std::none_of(permitted.begin(), permitted.end(),
-                                                       [&](const std::string& b) { return in_dn_subtree(name, b); }))
-                    return "'" + printable(name) + "' outside the permitted subtrees of " + issuer_name(*chain[j]);
-                for (const auto& b : excluded)
-                    if (in_dn_subtree(name, b))
-                        return "'" + printable(name) + "' in an excluded subtree of " + issuer_name(*chain[j]);
-            }
-        }
-    }
-    return std::nullopt;
-}
-
 // Whether `issuer`'s key verifies `subject`'s signature. GnuTLS verifies the signatures of the
 // path it picks itself, which need not be ours: among anchors of the same name it takes its own
 // (verify.c find_issuer), and it cuts a chain at a certificate with a trusted certificate's name
@@ -306,6 +210,20 @@ bool link_verifies(const Certificate& subject, const Certificate& issuer)
                                               GNUTLS_VERIFY_IGNORE_UNKNOWN_CRIT_EXTENSIONS,
                                           &status);
     return rc >= 0 && !(status & (GNUTLS_CERT_SIGNATURE_FAILURE | GNUTLS_CERT_SIGNER_NOT_FOUND));
+}
+
+// Why GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE may mean more than name constraints for our path
+// (see pki/signer_constraints.h); nullopt when our own checks cover everything else it can mean.
+std::optional<std::string> signer_constraints_beyond_names(const std::vector<const Certificate*>& chain,
+                                                           const Certificate& anchor)
+{
+    std::vector<const Certificate*> path = chain;
+    if (chain.empty() || !same_certificate(*chain.back(), anchor)) path.push_back(&anchor);
+    for (std::size_t i = 0; i + 1 < path.size(); ++i)
+        if (!signature_verifies(*path[i], *path[i + 1]))
+            return who(*path[i], i == 0) + " has a signature its issuer's key does not verify as it allows";
+    if (auto why = gnutls_reads_name_constraints(path)) return why;
+    return tls_features_hold(path);
 }
 
 }  // namespace
@@ -342,6 +260,18 @@ ValidationResult TrustStore::check_path(const std::vector<const Certificate*>& c
         add_problem(r, Problem::Other, std::string("verification error: ") + gnutls_strerror(rc));
         return r;
     }
+    // GnuTLS 3.7.9 sets GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE, under these flags, for name
+    // constraints (and refuses every excluded directoryName or URI subtree), TLS features and
+    // signature parameters that do not suit the issuer's key: pki/signer_constraints.h lists what
+    // was read where. Names are decided by check_name_constraints below, for every form and every
+    // certificate; the bit (and the GNUTLS_CERT_INVALID that comes with it) is set aside only when
+    // our own path passes the other checks behind it. Any other bit still counts.
+    if ((status & GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE) && anchor) {
+        if (auto why = signer_constraints_beyond_names(chain, *anchor))
+            r.notes.push_back("issuer constraints: " + *why);
+        else
+            status &= ~(GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE | GNUTLS_CERT_INVALID);
+    }
     map_status(r, status);
     if (!anchor) {
         // GnuTLS compares names more loosely than path building; without a path of ours the
@@ -372,13 +302,11 @@ ValidationResult TrustStore::check_path(const std::vector<const Certificate*>& c
     // accepted: certificates anyone can make (names copied from our anchors) get no further.
     if (r.has(Problem::BadSignature) || r.has(Problem::NoTrustedPath)) return r;
     if (auto why = check_policies(chain, options.required_policies)) add_problem(r, Problem::Policy, *why);
-    // The anchor's constraints bind the path too, as GnuTLS applies its rfc822Name, dNSName and
-    // iPAddress ones: an administrator who anchors a partner's constrained CA means them.
+    // The anchor's constraints bind the path too: an administrator who anchors a partner's
+    // constrained CA means them (GnuTLS 3.7.9 applies an anchor's constraints as well).
     std::vector<const Certificate*> constrained = chain;
     if (chain.empty() || !same_certificate(*chain.back(), *anchor)) constrained.push_back(anchor);
-    if (auto why = check_dn_name_constraints(constrained))
-        add_problem(r, Problem::Constraints, "name constraints: " + *why);
-    if (auto v = check_uri_name_constraints(constrained))
+    if (auto v = check_name_constraints(constrained))
         add_problem(r, Problem::Constraints, "name constraints: " + who(*constrained[v->certificate], v->certificate == 0) +
                                                  " " + v->rule + " of " + who(*constrained[v->ca], false));
     // Network only for a path that is otherwise good: a broken path needs no revocation answer.

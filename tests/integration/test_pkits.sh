@@ -55,10 +55,6 @@ ValidNameChainingWhitespaceTest4                   | name chaining with differen
 ValidNameChainingCapitalizationTest5               | name chaining with differently encoded names not supported (issuer and subject names compared as encoded, not per RFC 5280 7.1: capitalization)
 ValidRolloverfromPrintableStringtoUTF8StringTest10 | names that differ in string type are not chained on purpose (PrintableString to UTF8String rollover): GnuTLS 3.7 finds CRLs by the raw issuer name, so the CA's CRL would be missed and soft-fail would accept a revoked certificate
 ValidUTF8StringCaseInsensitiveMatchTest11          | name chaining with differently encoded names not supported (issuer and subject names compared as encoded, not per RFC 5280 7.1: UTF8String case-insensitive match)
-ValidDNnameConstraintsTest6                        | excluded directoryName name constraints subtrees not supported (GnuTLS 3.7 refuses every path through that CA)
-ValidDNnameConstraintsTest11                       | excluded directoryName name constraints subtrees not supported (GnuTLS 3.7 refuses every path through that CA)
-ValidDNnameConstraintsTest18                       | excluded directoryName name constraints subtrees not supported (GnuTLS 3.7 refuses every path through that CA)
-ValidURInameConstraintsTest36                      | excluded URI name constraints subtrees not supported (GnuTLS 3.7 refuses every end entity with a URI below a CA that has them)
 EOF
 )
 

@@ -14,7 +14,7 @@
 
 #include "pki/certificate.h"
 #include "pki/trust_store.h"
-#include "pki/uri_constraints.h"
+#include "pki/name_match.h"
 #include "tests/unit/test_support.h"
 
 using namespace ssm;

@@ -1,0 +1,172 @@
+// Per-form name-constraint matching (see name_match.h). Input is untrusted: every name is
+// checked for the shape its form promises before it is compared.
+#include "pki/name_match.h"
+
+#include <algorithm>
+
+#include "base/ascii.h"
+
+namespace ssm::pki {
+
+namespace {
+
+bool ends_with(std::string_view s, std::string_view tail)
+{
+    return s.size() >= tail.size() && s.substr(s.size() - tail.size()) == tail;
+}
+
+// Lower-cased; nullopt unless it is a domain name (letters, digits, '-', '_', '.'; not an IPv4
+// address). One trailing dot (the root) is dropped so that "host.example.com." is that host.
+std::optional<std::string> domain_name(std::string_view text)
+{
+    if (text.size() > 1 && text.back() == '.') text.remove_suffix(1);
+    if (text.empty() || text.size() > 253) return std::nullopt;
+    std::string out = ascii_lowercase(text);
+    const bool chars_ok = std::all_of(out.begin(), out.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+    });
+    const bool ipv4 = std::all_of(out.begin(), out.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
+    if (!chars_ok || ipv4) return std::nullopt;
+    return out;
+}
+
+// A host or domain subtree ("example.com", ".example.com"), lower-cased; nullopt when malformed.
+std::optional<std::string> host_subtree(std::string_view text)
+{
+    const bool domain = !text.empty() && text.front() == '.';
+    auto base = domain_name(domain ? text.substr(1) : text);
+    if (!base) return std::nullopt;
+    return domain ? "." + *base : *base;
+}
+
+Match rfc822(std::string_view name, std::string_view subtree)
+{
+    const std::size_t at = name.rfind('@');
+    if (at == 0 || at == std::string_view::npos) return Match::Unreadable;
+    const std::string_view local = name.substr(0, at);
+    const auto host = domain_name(name.substr(at + 1));
+    if (!host || std::any_of(local.begin(), local.end(), [](char c) { return c <= ' ' || c > '~'; }))
+        return Match::Unreadable;
+    if (const std::size_t c_at = subtree.rfind('@'); c_at != std::string_view::npos) {  // a mailbox
+        const auto c_host = domain_name(subtree.substr(c_at + 1));
+        if (c_at == 0 || !c_host) return Match::Unreadable;
+        return subtree.substr(0, c_at) == local && *c_host == *host ? Match::In : Match::Out;
+    }
+    const auto c = host_subtree(subtree);
+    if (!c) return Match::Unreadable;
+    return in_uri_subtree(*host, *c) ? Match::In : Match::Out;  // host or domain, as for URIs
+}
+
+Match dns(std::string_view name, std::string_view subtree, bool excluded)
+{
+    // A wildcard ("*.example.com") stands for every name one label below its base.
+    const bool wildcard = name.substr(0, 2) == "*.";
+    const auto host = domain_name(wildcard ? name.substr(2) : name);
+    if (!host) return Match::Unreadable;
+    if (subtree.empty()) return Match::In;  // no labels to match: every name lies below the root
+    const auto c = host_subtree(subtree);
+    if (!c) return Match::Unreadable;
+    const bool below_only = c->front() == '.';
+    const std::string base = below_only ? c->substr(1) : *c;
+    if (wildcard) {
+        // In when every name it stands for is; for an exclusion also when one of them may be.
+        if (*host == base || ends_with(*host, "." + base)) return Match::In;
+        return excluded && ends_with(base, "." + *host) ? Match::In : Match::Out;
+    }
+    if (*host == base) return below_only ? Match::Out : Match::In;
+    return ends_with(*host, "." + base) ? Match::In : Match::Out;
+}
+
+// A mask of leading one bits only (RFC 4632 CIDR form).
+bool contiguous(std::string_view mask)
+{
+    bool zero_seen = false;
+    for (const char ch : mask) {
+        for (int bit = 7; bit >= 0; --bit) {
+            const bool one = (static_cast<unsigned char>(ch) >> bit) & 1u;
+            if (one && zero_seen) return false;
+            if (!one) zero_seen = true;
+        }
+    }
+    return true;
+}
+
+Match ip(std::string_view address, std::string_view subtree)
+{
+    if (address.size() != 4 && address.size() != 16) return Match::Unreadable;
+    if (subtree.size() != 8 && subtree.size() != 32) return Match::Unreadable;
+    const std::string_view net = subtree.substr(0, subtree.size() / 2), mask = subtree.substr(subtree.size() / 2);
+    if (!contiguous(mask)) return Match::Unreadable;
+    if (address.size() != net.size()) return Match::Out;  // an IPv4 subtree holds no IPv6 address
+    for (std::size_t i = 0; i < address.size(); ++i)
+        if ((address[i] & mask[i]) != (net[i] & mask[i])) return Match::Out;
+    return Match::In;
+}
+
+Match uri(std::string_view name, std::string_view subtree)
+{
+    const auto host = uri_host(name);
+    const auto c = host_subtree(subtree);
+    if (!host || !c) return Match::Unreadable;
+    return in_uri_subtree(*host, *c) ? Match::In : Match::Out;
+}
+
+}  // namespace
+
+Match in_subtree(const GeneralName& name, const GeneralName& subtree, bool excluded)
+{
+    if (name.form != subtree.form || !name.readable || !subtree.readable) return Match::Unreadable;
+    switch (name.form) {
+    case NameForm::Rfc822:
+        return rfc822(name.value, subtree.value);
+    case NameForm::Dns:
+        return dns(name.value, subtree.value, excluded);
+    case NameForm::IpAddress:
+        return ip(name.value, subtree.value);
+    case NameForm::Uri:
+        return uri(name.value, subtree.value);
+    case NameForm::Directory:
+        return in_dn_subtree(name.value, subtree.value) ? Match::In : Match::Out;
+    default:
+        return Match::Unreadable;  // otherName, x400Address, ediPartyName, registeredID
+    }
+}
+
+std::optional<std::string> uri_host(std::string_view uri)
+{
+    const std::size_t colon = uri.find(':');
+    if (colon == 0 || colon == std::string_view::npos) return std::nullopt;
+    const bool scheme_ok = std::all_of(uri.begin(), uri.begin() + static_cast<std::ptrdiff_t>(colon), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' || c == '-' ||
+               c == '.';
+    });
+    std::string_view rest = uri.substr(colon + 1);
+    if (!scheme_ok || rest.substr(0, 2) != "//") return std::nullopt;  // no authority: no host
+    rest.remove_prefix(2);
+    std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+    if (const std::size_t at = authority.rfind('@'); at != std::string_view::npos) authority.remove_prefix(at + 1);
+    if (!authority.empty() && authority.front() == '[') return std::nullopt;  // an IP literal
+    return domain_name(authority.substr(0, authority.find(':')));
+}
+
+bool in_uri_subtree(std::string_view host, std::string_view constraint)
+{
+    if (constraint.empty()) return false;
+    if (constraint.front() != '.') return host == constraint;
+    return host.size() > constraint.size() && ends_with(host, constraint);
+}
+
+// RFC 4514 text writes the most specific RDN first: `base` must follow one of `dn`'s unescaped
+// RDN separators, or be all of it.
+bool in_dn_subtree(const std::string& dn, const std::string& base)
+{
+    if (base.empty() || dn == base) return true;
+    if (dn.size() <= base.size() + 1 || dn.compare(dn.size() - base.size(), base.size(), base) != 0) return false;
+    const std::size_t comma = dn.size() - base.size() - 1;
+    if (dn[comma] != ',') return false;
+    std::size_t backslashes = 0;
+    for (std::size_t i = comma; i > 0 && dn[i - 1] == '\\'; --i) ++backslashes;
+    return backslashes % 2 == 0;
+}
+
+}  // namespace ssm::pki

@@ -1,0 +1,306 @@
+// Unit tests for name constraints of every form (pki/name_constraints.h): constraints that bind
+// intermediate CAs (GnuTLS 3.7 checks the end entity only), excluded directoryName and URI
+// subtrees (GnuTLS 3.7 refuses every path below them), rfc822Name hosts and domains, the
+// subject's emailAddress, iPAddress subtrees, forms we do not compare, the anchor's subtrees, TLS
+// features (the other meaning of GnuTLS's signer-constraints bit); and table-driven cases of the
+// per-form matching.
+// Every certificate is made here by openssl; nothing is made by our code.
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <ctime>
+#include <string>
+#include <vector>
+
+#include "pki/certificate.h"
+#include "pki/name_match.h"
+#include "pki/trust_store.h"
+#include "tests/unit/test_support.h"
+
+using namespace ssm;
+using namespace ssm::pki;
+namespace fs = std::filesystem;
+
+namespace {
+
+// All on P-256 keys. ca OUT SUBJECT ISSUER EXT issues a CA certificate; ee OUT SUBJECT ISSUER EXT
+// an end entity; root OUT SUBJECT EXT self-signs.
+const char* nc_script = R"SH(
+set -eu
+cd "$1"
+export OPENSSL_CONF=/dev/null
+serial=100
+ca='basicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid'
+ee='basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=emailProtection\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid'
+key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key" 2>/dev/null; }
+root() {
+  key "$1"; printf '[x]\n%b\n' "basicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n$3" > "$1.ext"
+  openssl req -new -key "$1.key" -subj "$2" -out "$1.csr" 2>/dev/null
+  openssl x509 -req -in "$1.csr" -signkey "$1.key" -days 3650 -extfile "$1.ext" -extensions x -out "$1.pem" 2>/dev/null
+}
+issue() {  # OUT SUBJECT ISSUER EXT
+  serial=$((serial+1)); key "$1"; printf '[x]\n%b\n' "$4" > "$1.ext"
+  openssl req -new -key "$1.key" -subj "$2" -out "$1.csr" 2>/dev/null
+  openssl x509 -req -in "$1.csr" -CA "$3.pem" -CAkey "$3.key" -set_serial $serial -days 3650 \
+    -extfile "$1.ext" -extensions x -out "$1.pem" 2>/dev/null
+}
+root nroot "/O=NC/CN=NC-Root" ""
+# Constraints that bind an intermediate CA's own names (rfc822Name, dNSName).
+issue top-mail "/O=NC/CN=Top-Mail" nroot "$ca\nnameConstraints=critical,permitted;email:.example.com"
+issue sub-mail-ok "/O=NC/CN=Sub-Mail-OK" top-mail "$ca\nsubjectAltName=email:ca@mail.example.com"
+issue sub-mail-bad "/O=NC/CN=Sub-Mail-Bad" top-mail "$ca\nsubjectAltName=email:ca@other.example"
+issue sub-mail-dn "/O=NC/CN=Sub-Mail-DN/emailAddress=ca@other.example" top-mail "$ca"
+for s in ok bad dn; do issue ee-sub-mail-$s "/O=NC/CN=ee" sub-mail-$s "$ee\nsubjectAltName=email:ee@mail.example.com"; done
+issue top-dns "/O=NC/CN=Top-DNS" nroot "$ca\nnameConstraints=critical,permitted;DNS:example.com"
+issue sub-dns-ok "/O=NC/CN=Sub-DNS-OK" top-dns "$ca\nsubjectAltName=DNS:ca.example.com"
+issue sub-dns-bad "/O=NC/CN=Sub-DNS-Bad" top-dns "$ca\nsubjectAltName=DNS:ca.example.org"
+for s in ok bad; do issue ee-sub-dns-$s "/O=NC/CN=ee" sub-dns-$s "$ee\nsubjectAltName=DNS:host.example.com"; done
+# An excluded directoryName subtree.
+issue xdn "/O=NC/CN=Excluded-DN" nroot "$ca\nnameConstraints=critical,excluded;dirName:bad\n[bad]\nO=Bad"
+issue xdn-out "/O=Good/CN=ee" xdn "$ee\nsubjectAltName=email:ee@good.example"
+issue xdn-in "/O=Bad/CN=ee" xdn "$ee\nsubjectAltName=email:ee@bad.example"
+issue xdn-san "/O=Good/CN=ee" xdn "$ee\nsubjectAltName=email:ee@good.example,dirName:badsan\n[badsan]\nO=Bad\nCN=alias"
+# rfc822Name: a domain (".example.com": hosts below it only) and a host ("example.com" only).
+issue xdom "/O=NC/CN=Excluded-Domain" nroot "$ca\nnameConstraints=critical,excluded;email:.example.com"
+issue xdom-host "/O=NC/CN=ee" xdom "$ee\nsubjectAltName=email:a@example.com"
+issue xdom-below "/O=NC/CN=ee" xdom "$ee\nsubjectAltName=email:a@mail.EXAMPLE.com"
+issue xdom-sub "/O=NC/CN=XDom-Sub" xdom "$ca\nsubjectAltName=email:ca@mail.example.com"
+issue xdom-sub-ee "/O=NC/CN=ee" xdom-sub "$ee\nsubjectAltName=email:a@example.com"
+issue xhost "/O=NC/CN=Excluded-Host" nroot "$ca\nnameConstraints=critical,excluded;email:example.com"
+issue xhost-host "/O=NC/CN=ee" xhost "$ee\nsubjectAltName=email:a@Example.COM"
+issue xhost-below "/O=NC/CN=ee" xhost "$ee\nsubjectAltName=email:a@mail.example.com"
+# The subject's emailAddress (RFC 5280 4.2.1.6) under rfc822Name constraints.
+issue pmail "/O=NC/CN=Permitted-Mail" nroot "$ca\nnameConstraints=critical,permitted;email:.example.com"
+issue pmail-dn-in "/O=NC/CN=ee/emailAddress=ee@mail.example.com" pmail "$ee"
+issue pmail-dn-out "/O=NC/CN=ee/emailAddress=ee@other.example" pmail "$ee"
+issue pmail-dn-out-san "/O=NC/CN=ee/emailAddress=ee@other.example" pmail "$ee\nsubjectAltName=email:ee@mail.example.com"
+# iPAddress: IPv4 permitted and excluded.
+issue ipca "/O=NC/CN=IP-CA" nroot "$ca\nnameConstraints=critical,permitted;IP:192.0.2.0/255.255.255.0,excluded;IP:192.0.2.128/255.255.255.128"
+issue ip-in "/O=NC/CN=ee" ipca "$ee\nsubjectAltName=IP:192.0.2.1"
+issue ip-excluded "/O=NC/CN=ee" ipca "$ee\nsubjectAltName=IP:192.0.2.200"
+issue ip-outside "/O=NC/CN=ee" ipca "$ee\nsubjectAltName=IP:198.51.100.1"
+issue ip-sub "/O=NC/CN=IP-Sub" ipca "$ca\nsubjectAltName=IP:192.0.2.200"
+issue ip-sub-ee "/O=NC/CN=ee" ip-sub "$ee\nsubjectAltName=IP:192.0.2.1"
+# A form we do not compare (otherName) under a CA that constrains it, and an excluded URI subtree.
+issue oca "/O=NC/CN=OtherName-CA" nroot "$ca\nnameConstraints=critical,excluded;otherName:1.3.6.1.4.1.55555.8.1;UTF8:x"
+issue oca-none "/O=NC/CN=ee" oca "$ee\nsubjectAltName=email:ee@example.com"
+issue oca-other "/O=NC/CN=ee" oca "$ee\nsubjectAltName=email:ee@example.com,otherName:1.3.6.1.4.1.55555.8.1;UTF8:y"
+issue oca-sub "/O=NC/CN=OtherName-Sub" oca "$ca"
+issue oca-sub-ee "/O=NC/CN=ee" oca-sub "$ee\nsubjectAltName=email:ee@example.com"
+issue xuri "/O=NC/CN=Excluded-URI" nroot "$ca\nnameConstraints=critical,excluded;URI:.bad.example"
+issue xuri-out "/O=NC/CN=ee" xuri "$ee\nsubjectAltName=email:ee@example.com,URI:http://www.good.example/"
+issue xuri-in "/O=NC/CN=ee" xuri "$ee\nsubjectAltName=email:ee@example.com,URI:http://www.bad.example/"
+# TLS features (RFC 7633) the CA requires: GnuTLS's signer-constraints bit still counts for them.
+issue tfca "/O=NC/CN=TLS-Feature-CA" nroot "$ca\ntlsfeature=status_request"
+issue tf-ee-with "/O=NC/CN=ee" tfca "$ee\nsubjectAltName=email:ee@example.com\ntlsfeature=status_request"
+issue tf-ee-without "/O=NC/CN=ee" tfca "$ee\nsubjectAltName=email:ee@example.com"
+# A trust anchor's own excluded subtree.
+root aroot "/O=NC/CN=Anchor-Excluding" "nameConstraints=critical,excluded;dirName:bad\n[bad]\nO=Bad"
+issue aroot-out "/O=Good/CN=ee" aroot "$ee\nsubjectAltName=email:ee@good.example"
+issue aroot-in "/O=Bad/CN=ee" aroot "$ee\nsubjectAltName=email:ee@bad.example"
+)SH";
+
+const fs::path& dir()
+{
+    static test::TempDir d;
+    static const bool made = [] {
+        test::write_file(d.path() / "nc.sh", nc_script);
+        test::run("sh '" + (d.path() / "nc.sh").string() + "' '" + d.path().string() + "'");
+        return true;
+    }();
+    (void)made;
+    return d.path();
+}
+
+Certificate cert(const std::string& name)
+{
+    auto v = Certificate::load_file(dir() / (name + ".pem"));
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(name, std::size_t{1}, v.size());
+    return std::move(v.front());
+}
+
+struct PathCase {
+    const char* ee;
+    std::vector<const char*> intermediates;
+    bool valid;
+};
+
+// Each end entity under `anchor` with its intermediates in the store: valid, or refused for
+// name constraints alone.
+void check_cases(const char* anchor, const std::vector<PathCase>& cases)
+{
+    const std::time_t now = std::time(nullptr);
+    for (const PathCase& c : cases) {
+        std::vector<Certificate> anchors, intermediates;
+        anchors.push_back(cert(anchor));
+        for (const char* i : c.intermediates) intermediates.push_back(cert(i));
+        const TrustStore store(std::move(anchors), std::move(intermediates), Revocation::Off);
+        const auto r = store.validate(cert(c.ee), {}, now, Purpose::EmailProtection);
+        const std::string msg = std::string(c.ee) + ": " + r.describe();
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(msg, c.valid, r.valid());
+        if (!c.valid) CPPUNIT_ASSERT_MESSAGE(msg, r.has(Problem::Constraints) && r.problems.size() == 1);
+    }
+}
+
+GeneralName gn(NameForm f, std::string v)
+{
+    return GeneralName{f, std::move(v), true};
+}
+
+}  // namespace
+
+class PkiNameConstraintsTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(PkiNameConstraintsTest);
+    CPPUNIT_TEST(constraints_bind_intermediate_cas);
+    CPPUNIT_TEST(excluded_directory_name);
+    CPPUNIT_TEST(rfc822_domain_and_host);
+    CPPUNIT_TEST(subject_email_address);
+    CPPUNIT_TEST(ip_address_v4);
+    CPPUNIT_TEST(form_not_compared_and_excluded_uri);
+    CPPUNIT_TEST(anchor_excluded_subtree_binds);
+    CPPUNIT_TEST(tls_features_still_refused);
+    CPPUNIT_TEST(matching_per_form);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void setUp() override { (void)dir(); }
+
+    void constraints_bind_intermediate_cas()
+    {
+        check_cases("nroot", {
+                                 {"ee-sub-mail-ok", {"top-mail", "sub-mail-ok"}, true},
+                                 {"ee-sub-mail-bad", {"top-mail", "sub-mail-bad"}, false},
+                                 {"ee-sub-mail-dn", {"top-mail", "sub-mail-dn"}, false},
+                                 {"ee-sub-dns-ok", {"top-dns", "sub-dns-ok"}, true},
+                                 {"ee-sub-dns-bad", {"top-dns", "sub-dns-bad"}, false},
+                             });
+    }
+
+    void excluded_directory_name()
+    {
+        check_cases("nroot", {{"xdn-out", {"xdn"}, true}, {"xdn-in", {"xdn"}, false}, {"xdn-san", {"xdn"}, false}});
+    }
+
+    void rfc822_domain_and_host()
+    {
+        check_cases("nroot", {
+                                 {"xdom-host", {"xdom"}, true},
+                                 {"xdom-below", {"xdom"}, false},
+                                 {"xhost-host", {"xhost"}, false},
+                                 {"xhost-below", {"xhost"}, true},
+                                 {"xdom-sub-ee", {"xdom", "xdom-sub"}, false},  // the CA's own name
+                             });
+    }
+
+    void subject_email_address()
+    {
+        check_cases("nroot", {
+                                 {"pmail-dn-in", {"pmail"}, true},
+                                 {"pmail-dn-out", {"pmail"}, false},
+                                 // GnuTLS 3.7 reads the emailAddress only when there is no rfc822Name
+                                 {"pmail-dn-out-san", {"pmail"}, false},
+                             });
+    }
+
+    void ip_address_v4()
+    {
+        check_cases("nroot", {
+                                 {"ip-in", {"ipca"}, true},
+                                 {"ip-excluded", {"ipca"}, false},
+                                 {"ip-outside", {"ipca"}, false},
+                                 {"ip-sub-ee", {"ipca", "ip-sub"}, false},  // the CA's own address
+                             });
+    }
+
+    void form_not_compared_and_excluded_uri()
+    {
+        check_cases("nroot", {
+                                 {"oca-none", {"oca"}, true},
+                                 {"oca-other", {"oca"}, false},
+                                 // GnuTLS stops at the sub-CA's link (it cannot read oca's
+                                 // constraints), so what it checks below is not done: refused
+                                 {"oca-sub-ee", {"oca", "oca-sub"}, false},
+                                 {"xuri-out", {"xuri"}, true},
+                                 {"xuri-in", {"xuri"}, false},
+                             });
+        // The reason names the name through printable().
+        const TrustStore store([] {
+            std::vector<Certificate> a;
+            a.push_back(cert("nroot"));
+            return a;
+        }(), [] {
+            std::vector<Certificate> i;
+            i.push_back(cert("oca"));
+            return i;
+        }(), Revocation::Off);
+        const auto r = store.validate(cert("oca-other"), {}, std::time(nullptr), Purpose::EmailProtection);
+        CPPUNIT_ASSERT_MESSAGE(r.describe(), r.describe().find("otherName") != std::string::npos);
+    }
+
+    void anchor_excluded_subtree_binds()
+    {
+        check_cases("aroot", {{"aroot-out", {}, true}, {"aroot-in", {}, false}});
+    }
+
+    // GnuTLS 3.7.9 sets the same bit for TLS features as for name constraints: setting it aside
+    // for names must not let a certificate without its issuer's TLS features pass.
+    void tls_features_still_refused()
+    {
+        check_cases("nroot", {{"tf-ee-with", {"tfca"}, true}, {"tf-ee-without", {"tfca"}, false}});
+    }
+
+    void matching_per_form()
+    {
+        struct Case {
+            NameForm form;
+            std::string name, subtree;
+            bool excluded;
+            Match expect;
+        };
+        using F = NameForm;
+        const std::string v4net("\xc0\x00\x02\x00\xff\xff\xff\x00", 8);
+        const std::string v6net = std::string("\x20\x01\x0d\xb8", 4) + std::string(12, '\0') +
+                                  std::string(4, '\xff') + std::string(12, '\0');
+        const std::vector<Case> cases = {
+            {F::Rfc822, "a@example.com", "example.com", false, Match::In},
+            {F::Rfc822, "a@EXAMPLE.COM", "example.com", false, Match::In},
+            {F::Rfc822, "a@mail.example.com", "example.com", false, Match::Out},
+            {F::Rfc822, "a@mail.example.com", ".example.com", false, Match::In},
+            {F::Rfc822, "a@example.com", ".example.com", false, Match::Out},
+            {F::Rfc822, "a@example.com", "a@example.com", false, Match::In},
+            {F::Rfc822, "b@example.com", "a@example.com", false, Match::Out},
+            {F::Rfc822, "a@notexample.com", ".example.com", false, Match::Out},
+            {F::Rfc822, "no-at-sign", "example.com", false, Match::Unreadable},
+            {F::Dns, "example.com", "example.com", false, Match::In},
+            {F::Dns, "www.Example.com", "example.com", false, Match::In},
+            {F::Dns, "notexample.com", "example.com", false, Match::Out},
+            {F::Dns, "example.com", ".example.com", false, Match::Out},
+            {F::Dns, "*.example.com", "example.com", false, Match::In},
+            {F::Dns, "*.example.com", "bad.example.com", false, Match::Out},
+            {F::Dns, "*.example.com", "bad.example.com", true, Match::In},
+            {F::Dns, "bad host", "example.com", false, Match::Unreadable},
+            {F::Dns, "anything.example", "", false, Match::In},
+            {F::IpAddress, std::string("\xc0\x00\x02\x05", 4), v4net, false, Match::In},
+            {F::IpAddress, std::string("\xc0\x00\x03\x05", 4), v4net, false, Match::Out},
+            {F::IpAddress, std::string("\x20\x01\x0d\xb8", 4) + std::string(12, '\x01'), v4net, false, Match::Out},
+            {F::IpAddress, std::string("\x20\x01\x0d\xb8", 4) + std::string(12, '\x01'), v6net, false, Match::In},
+            {F::IpAddress, std::string("\xc0\x00\x02", 3), v4net, false, Match::Unreadable},
+            {F::IpAddress, std::string("\xc0\x00\x02\x05", 4), std::string("\xc0\x00\x02\x00\xff\x00\xff\x00", 8),
+             false, Match::Unreadable},  // a mask that is not contiguous
+            {F::Uri, "https://www.example.com/x", ".example.com", false, Match::In},
+            {F::Uri, "https://example.com/x", ".example.com", false, Match::Out},
+            {F::Uri, "urn:x:y", ".example.com", false, Match::Unreadable},
+            {F::Directory, "cn=ee,o=bad", "o=bad", false, Match::In},
+            {F::Directory, "cn=ee,o=bad2", "o=bad", false, Match::Out},
+            {F::Directory, "cn=ee\\,o=bad", "o=bad", false, Match::Out},
+            {F::OtherName, "", "", false, Match::Unreadable},
+        };
+        for (const Case& c : cases) {
+            const Match m = in_subtree(gn(c.form, c.name), gn(c.form, c.subtree), c.excluded);
+            CPPUNIT_ASSERT_MESSAGE(std::string(name_form_text(c.form)) + " '" + printable(c.name) + "' in '" +
+                                       printable(c.subtree) + "'",
+                                   m == c.expect);
+        }
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(PkiNameConstraintsTest);
