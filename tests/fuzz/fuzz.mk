@@ -19,6 +19,9 @@ MIME_OBJ := $(addprefix obj/smime/mime/,$(MIME_SRC:.cpp=.o))
 AR_OBJ := obj/milter/auth_results.o
 # The CRL readers and what they need (fuzz_crl): not the trust store or the network code.
 CRL_OBJ := obj/pki/certificate.o obj/pki/der_tlv.o obj/pki/crl_scope.o obj/pki/crl_entries.o
+# The name-constraint readers, matching and path walk (fuzz_name_constraints).
+NC_OBJ := obj/pki/certificate.o obj/pki/der_tlv.o obj/pki/general_names.o obj/pki/name_match.o \
+	obj/pki/name_constraints.o
 
 TARGETS := fuzz_mime fuzz_mime_header fuzz_cms fuzz_cms_envelope fuzz_verify fuzz_decrypt fuzz_auth_results
 TARGETS += fuzz_security_label fuzz_receipt
@@ -26,6 +29,7 @@ TARGETS += fuzz_clearance
 TARGETS += fuzz_ml_expansion
 TARGETS += fuzz_decompress
 TARGETS += fuzz_crl
+TARGETS += fuzz_name_constraints
 all: $(TARGETS)
 
 # Library code gets the sanitizers and fuzzer coverage instrumentation, not the fuzzer main.
@@ -40,6 +44,7 @@ lib/cms.a: $(CMS_OBJ)
 lib/mime.a: $(MIME_OBJ)
 lib/auth_results.a: $(AR_OBJ)
 lib/crl.a: $(CRL_OBJ)
+lib/nc.a: $(NC_OBJ)
 lib/%.a:
 	@mkdir -p lib
 	rm -f $@ && ar rcs $@ $^
@@ -54,6 +59,7 @@ fuzz_clearance: lib/cms.a lib/base.a
 fuzz_ml_expansion: lib/cms.a lib/base.a
 fuzz_decompress: lib/cms.a lib/base.a
 fuzz_crl: lib/crl.a lib/base.a
+fuzz_name_constraints: lib/nc.a lib/base.a
 
 $(TARGETS): %: $(SRCDIR)/tests/fuzz/%.cpp
 	$(CXX) $(CXXFLAGS_FUZZ) -fsanitize=fuzzer $< $(filter %.a,$^) $(filter %.a,$^) \
