@@ -269,6 +269,7 @@ class MilterTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(encrypts_to_recipient_certificate);
     CPPUNIT_TEST(encrypts_to_domain_certificate_with_gcm);
     CPPUNIT_TEST(encryption_rcpt_answers);
+    CPPUNIT_TEST(routing_local_parts_are_refused_outbound);
     CPPUNIT_TEST(already_encrypted_passes_untouched);
     CPPUNIT_TEST(inbound_revocation_and_strip_per_rule);
     CPPUNIT_TEST(inbound_verifies_and_reports);
@@ -592,6 +593,30 @@ sign = "sender"
         write_rewritten_message(p.headers(), *out.header_edit, *reader, sink);
         CPPUNIT_ASSERT(openssl_verify(openssl_decrypt(sink.str(), "dave")).find("alice@acme.example") != std::string::npos);
         CPPUNIT_ASSERT(openssl_verify(openssl_decrypt(sink.str(), "frank")).find("alice@acme.example") != std::string::npos);
+    }
+
+    // Postfix (allow_percent_hack, swap_bangpath: both on by default) delivers
+    // dave%partner.example@LOCAL and partner.example!dave@LOCAL to dave@partner.example when
+    // LOCAL is in mydestination ($myhostname and localhost are, by default). The milter sees
+    // another domain, so the rule for partner.example did not apply: the message left in clear
+    // (reproduced through Postfix 3.7). Outbound such a recipient is refused, whatever the rule.
+    void routing_local_parts_are_refused_outbound()
+    {
+        auto cfg = fixture().config(kEncryptRules);
+        TokenKeySource keys(cfg->hsm);
+        MessageProcessor p(cfg, certificates(*cfg), keys, client("10.1.1.1"));
+        p.mail_from("<alice@acme.example>", "");
+        for (const char* rcpt : {"<dave%partner.example@acme.example>", "<partner.example!dave@localhost>",
+                                 "<dave%partner.example@localhost>"}) {
+            const Reply r = p.rcpt_to(rcpt);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(rcpt, std::string("553 5.1.3"), r.rcode + " " + r.xcode);
+        }
+        CPPUNIT_ASSERT_EQUAL(std::size_t(0), p.recipient_count());
+        CPPUNIT_ASSERT(p.rcpt_to("<dave@partner.example>").verdict == Verdict::Continue);
+        // Inbound mail is never encrypted: nothing to bypass, and such addresses stay accepted.
+        MessageProcessor in(cfg, certificates(*cfg), keys, client("198.51.100.7"));
+        in.mail_from("<x@partner.example>", "");
+        CPPUNIT_ASSERT(in.rcpt_to("<user%host@acme.example>").verdict == Verdict::Continue);
     }
 
     void already_encrypted_passes_untouched()
