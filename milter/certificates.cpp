@@ -89,9 +89,10 @@ std::shared_ptr<directory::CertificateSource> smimea_source(const SmimeaDirector
     }
     if (!env) return smimea;
     const directory::CacheSettings cs{d.positive_ttl, d.negative_ttl, d.stale_limit};
+    // The owner name hashes the local part as written: each spelling is its own question.
     return std::make_shared<directory::CachingSource>(
         env, smimea, cs, [smimea](const EmailAddress& a) { return smimea->serves(a); },
-        directory::CachingSource::Clock{}, memo);
+        directory::CachingSource::Clock{}, memo, true);
 }
 
 // The client settings of [directory.groups]; the bind password is read now (a reload reads
