@@ -22,6 +22,43 @@ std::string_view trim(std::string_view s)
     return s;
 }
 
+// RFC 5322 §3.2.3 dot-atom-text: atext runs separated by single dots.
+bool is_dot_atom(std::string_view s)
+{
+    static constexpr std::string_view kAtextSpecials = "!#$%&'*+-/=?^_`{|}~";
+    if (s.empty() || s.front() == '.' || s.back() == '.') return false;
+    char prev = 0;
+    for (char c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '.') {
+            if (prev == '.') return false;
+        } else if (!(std::isalnum(u) || kAtextSpecials.find(c) != std::string_view::npos)) {
+            return false;
+        }
+        prev = c;
+    }
+    return true;
+}
+
+// The one spelling of a local part: a quoted string whose content needs no quoting is the
+// same mailbox as that content (RFC 5321 §4.1.2: "a quoted string ... equivalent"), and MTAs
+// deliver it so (Postfix internalises "dave"@x to dave@x). Quoting that is needed stays.
+std::string canonical_local_part(std::string_view local)
+{
+    if (local.size() < 2 || local.front() != '"' || local.back() != '"') return std::string(local);
+    std::string content;
+    for (std::size_t i = 1; i + 1 < local.size(); ++i) {
+        if (local[i] == '\\') {
+            if (i + 2 >= local.size()) return std::string(local);  // the escape would eat the quote
+            ++i;
+        } else if (local[i] == '"') {
+            return std::string(local);  // not one quoted string
+        }
+        content += local[i];
+    }
+    return is_dot_atom(content) ? content : std::string(local);
+}
+
 }  // namespace
 
 std::optional<Domain> Domain::parse(std::string_view text)
@@ -66,6 +103,10 @@ std::optional<EmailAddress> EmailAddress::parse(std::string_view text)
         if (close == std::string_view::npos) return std::nullopt;
         text = trim(text.substr(open + 1, close - open - 1));
     }
+    // RFC 5321 §4.1.4, §C: a source route ("@relay1,@relay2:") is accepted and ignored, by
+    // MTAs too: the mailbox is what follows it, and so are rules and certificate look-ups.
+    if (!text.empty() && text.front() == '@')
+        if (const auto colon = text.find(':'); colon != std::string_view::npos) text.remove_prefix(colon + 1);
     if (text.empty() || text.size() > 254) return std::nullopt;
     const auto at = text.rfind('@');
     if (at == std::string_view::npos || at == 0 || at > 64) return std::nullopt;
@@ -76,7 +117,7 @@ std::optional<EmailAddress> EmailAddress::parse(std::string_view text)
     }
     auto domain = Domain::parse(text.substr(at + 1));
     if (!domain) return std::nullopt;
-    return EmailAddress(std::string(local), std::move(*domain));
+    return EmailAddress(canonical_local_part(local), std::move(*domain));
 }
 
 bool EmailAddress::same_as(const EmailAddress& o) const

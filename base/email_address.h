@@ -26,7 +26,8 @@ class EmailAddress {
 public:
     // Accepts "local@domain", "<local@domain>", and a display-name form
     // "Name <local@domain>". Rejects control characters, empty parts, and
-    // anything longer than RFC 5321 allows.
+    // anything longer than RFC 5321 allows. One spelling per mailbox: a source route
+    // ("@relay:") is dropped, and so are quotes the local part does not need.
     static std::optional<EmailAddress> parse(std::string_view text);
     const std::string& local_part() const { return m_local; }
     const Domain& domain() const { return m_domain; }

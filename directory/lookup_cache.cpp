@@ -10,6 +10,7 @@
 #include <mutex>
 #include <utility>
 
+#include "base/ascii.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "base/metrics.h"
@@ -65,11 +66,15 @@ Bytes encode(const CacheEntry& e)
     return out;
 }
 
-std::string entry_key(const std::string& source_name, const EmailAddress& address)
+// With `exact_local_part` the local part as written: such a source tells spellings apart (DNS
+// SMIMEA hashes the local part as given, RFC 8162), and one spelling's answer must not stand
+// for another's: a "none" for Dave@ would refuse dave@ for negative_ttl. Domains are lower
+// case already.
+std::string entry_key(const std::string& source_name, const EmailAddress& address, bool exact_local_part)
 {
     std::string key = source_name;
     key.push_back('\0');
-    key += address_key(address);
+    key += exact_local_part ? address.str() : address_key(address);
     return key;
 }
 
@@ -101,6 +106,7 @@ struct CachingSource::Impl {
     Serves serves;
     Clock clock;
     std::shared_ptr<CertificateMemo> memo;
+    bool exact_local_part = false;
 
     std::atomic<std::time_t> down_until{0};  // the source failed: stale entries answer alone
 
@@ -276,9 +282,11 @@ struct CachingSource::Impl {
 };
 
 CachingSource::CachingSource(std::shared_ptr<lmdb::Environment> env, std::shared_ptr<CertificateSource> inner,
-                             CacheSettings settings, Serves serves, Clock clock, std::shared_ptr<CertificateMemo> memo)
+                             CacheSettings settings, Serves serves, Clock clock, std::shared_ptr<CertificateMemo> memo,
+                             bool exact_local_part)
     : m_impl(std::make_unique<Impl>())
 {
+    m_impl->exact_local_part = exact_local_part;
     m_impl->memo = memo ? std::move(memo) : std::make_shared<CertificateMemo>();
     m_impl->env = std::move(env);
     m_impl->dbi = m_impl->env->database(database_name);
@@ -310,7 +318,7 @@ bool CachingSource::serves(const EmailAddress& address) const
 std::vector<CertificateCandidate> CachingSource::lookup(const EmailAddress& address)
 {
     if (!serves(address)) return {};
-    const std::string key = entry_key(m_impl->inner_name, address);
+    const std::string key = entry_key(m_impl->inner_name, address, m_impl->exact_local_part);
     if (auto e = m_impl->read(key); e && m_impl->fresh(*e, m_impl->now())) {
         metrics::count_directory_cache(metrics::CacheResult::Hit);
         return m_impl->candidates(*e);
@@ -320,7 +328,7 @@ std::vector<CertificateCandidate> CachingSource::lookup(const EmailAddress& addr
 
 std::optional<CacheEntry> CachingSource::peek(const EmailAddress& address) const
 {
-    return m_impl->read(entry_key(m_impl->inner_name, address));
+    return m_impl->read(entry_key(m_impl->inner_name, address, m_impl->exact_local_part));
 }
 
 bool flush_cache_entry(lmdb::Environment& env, const EmailAddress& address)
@@ -336,7 +344,7 @@ bool flush_cache_entry(lmdb::Environment& env, const EmailAddress& address)
         while (rc == 0) {
             const std::string_view key(static_cast<const char*>(k.mv_data), k.mv_size);
             const auto nul = key.find('\0');
-            if (nul != std::string_view::npos && key.substr(nul + 1) == wanted) {
+            if (nul != std::string_view::npos && iequals(key.substr(nul + 1), wanted)) {  // every spelling
                 lmdb::check(mdb_cursor_del(cursor.get(), 0), env, "delete");
                 removed = true;
             }

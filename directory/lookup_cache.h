@@ -22,7 +22,8 @@
 // exactly as without it.
 //
 // Record format, key = the inner source's name() + '\0' + address_key(address) (two
-// directories may serve one domain), value = version byte 0x01, then
+// directories may serve one domain), or the address with its local part as written for a
+// source that tells spellings apart (exact_local_part), value = version byte 0x01, then
 //   fetched_at  8 bytes, big-endian two's complement seconds since the epoch (0..2^40)
 //   source_len  2 bytes big-endian (0..max_source_size), then the source name (UTF-8)
 //   count       1 byte (0..max_certificates; 0 is a negative answer)
@@ -77,10 +78,12 @@ public:
     // `serves` says which addresses the inner source answers at all (LdapSource::serves):
     // others get an empty answer without cache traffic, so the cache does not fill with
     // negative entries for domains the directory has nothing to do with. `memo` may be shared
-    // with other sources (null: a memo of this source's own).
+    // with other sources (null: a memo of this source's own). `exact_local_part`: the inner
+    // source tells local-part spellings apart (DNS SMIMEA), so each has its own entry;
+    // otherwise (LDAP) Alice@ and alice@ share one.
     CachingSource(std::shared_ptr<lmdb::Environment> env, std::shared_ptr<CertificateSource> inner,
                   CacheSettings settings, Serves serves = {}, Clock clock = {},
-                  std::shared_ptr<CertificateMemo> memo = nullptr);
+                  std::shared_ptr<CertificateMemo> memo = nullptr, bool exact_local_part = false);
     ~CachingSource() override;
     CachingSource(const CachingSource&) = delete;
     CachingSource& operator=(const CachingSource&) = delete;

@@ -89,9 +89,10 @@ std::shared_ptr<directory::CertificateSource> smimea_source(const SmimeaDirector
     }
     if (!env) return smimea;
     const directory::CacheSettings cs{d.positive_ttl, d.negative_ttl, d.stale_limit};
+    // The owner name hashes the local part as written: each spelling is its own question.
     return std::make_shared<directory::CachingSource>(
         env, smimea, cs, [smimea](const EmailAddress& a) { return smimea->serves(a); },
-        directory::CachingSource::Clock{}, memo);
+        directory::CachingSource::Clock{}, memo, true);
 }
 
 // The client settings of [directory.groups]; the bind password is read now (a reload reads
@@ -171,21 +172,39 @@ std::shared_ptr<const policy::ClearanceDirectory> clearance_directory(const Grou
     return directory_user<directory::LdapClearances>(g, std::move(settings));
 }
 
+// The imported or harvested certificates when the [directory] cache could not be opened:
+// they may hold the recipient's certificate, so the answer is "cannot ask", not "none".
+class UnavailableStore final : public directory::CertificateSource {
+public:
+    UnavailableStore(std::string name, std::string why) : m_name(std::move(name)), m_why(std::move(why)) {}
+    std::vector<directory::CertificateCandidate> lookup(const EmailAddress&) override
+    {
+        throw Error(Failure::DirectoryUnavailable, "certificate store unavailable: " + m_why);
+    }
+    std::string name() const override { return m_name; }
+
+private:
+    std::string m_name;
+    std::string m_why;
+};
+
 }  // namespace
 
-std::shared_ptr<directory::HarvestStore> open_harvest_store(const Config& config)
+std::shared_ptr<directory::HarvestStore> open_harvest_store(const Config& config, std::string* failure)
 {
     try {
         std::filesystem::create_directories(config.directory.cache);
         return std::make_shared<directory::HarvestStore>(config.directory.cache);
     } catch (const std::exception& e) {
         log::warning("harvest-store-unavailable", {{"folder", config.directory.cache}, {"error", e.what()}});
+        if (failure) *failure = config.directory.cache + ": " + e.what();
         return nullptr;
     }
 }
 
 std::shared_ptr<const Certificates> Certificates::load(const Config& config,
-                                                       std::shared_ptr<directory::HarvestStore> harvest)
+                                                       std::shared_ptr<directory::HarvestStore> harvest,
+                                                       const std::string& harvest_failure)
 {
     auto c = std::shared_ptr<Certificates>(new Certificates());
     // Each kind's sources, then in [directory] source_order.
@@ -207,6 +226,10 @@ std::shared_ptr<const Certificates> Certificates::load(const Config& config,
     for (const auto& l : config.directory.ldap) by_kind["ldap"].push_back(ldap_source(l, config.directory, env, memo));
     c->m_harvest = harvest;
     if (harvest) by_kind["harvested"].push_back(std::move(harvest));
+    if (!env && !harvest_failure.empty()) {
+        by_kind["imported"].push_back(std::make_shared<UnavailableStore>("imported", harvest_failure));
+        by_kind["harvested"].push_back(std::make_shared<UnavailableStore>("harvested", harvest_failure));
+    }
     if (config.directory.smimea)
         by_kind["smimea"].push_back(smimea_source(*config.directory.smimea, config.directory, env, memo));
     std::vector<std::shared_ptr<directory::CertificateSource>> sources;

@@ -26,10 +26,13 @@ class Certificates {
 public:
     // Throws ConfigError naming the file when the archive certificate cannot be read or a
     // [[directory.ldap]] entry cannot be used (unreadable password file, ...). Without a
-    // harvest store (no usable cache folder) LDAP answers are not cached and there is no
-    // imported store.
+    // harvest store LDAP answers are not cached. `harvest_failure` (non-empty: why the
+    // [directory] cache could not be opened, see open_harvest_store) stands in for the imported
+    // and harvested certificates: a look-up that reaches them is DirectoryUnavailable (451
+    // 4.7.1 where encryption is mandatory), never "no certificate" (550) for a local fault.
     static std::shared_ptr<const Certificates> load(const Config& config,
-                                                    std::shared_ptr<directory::HarvestStore> harvest);
+                                                    std::shared_ptr<directory::HarvestStore> harvest,
+                                                    const std::string& harvest_failure = {});
 
     // The best encryption certificate for the address, with reasons for every rejection.
     // Throws ssm::Error(Failure::DirectoryUnavailable) when a source cannot be reached.
@@ -65,7 +68,8 @@ private:
 };
 
 // Opens the harvested-certificate store in [directory] cache; nullptr (and a warning) when
-// the folder cannot be used, so signing still works without it.
-std::shared_ptr<directory::HarvestStore> open_harvest_store(const Config& config);
+// the folder cannot be used, so signing still works without it; then `failure` (when given)
+// says why, for Certificates::load.
+std::shared_ptr<directory::HarvestStore> open_harvest_store(const Config& config, std::string* failure = nullptr);
 
 }  // namespace ssm::milter

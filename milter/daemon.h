@@ -21,9 +21,9 @@ struct Snapshot {
 class Daemon {
 public:
     Daemon(std::shared_ptr<const Snapshot> snapshot, std::unique_ptr<KeySource> keys,
-           std::shared_ptr<directory::HarvestStore> harvest)
+           std::shared_ptr<directory::HarvestStore> harvest, std::string harvest_failure = {})
         : m_started(snapshot->config), m_snapshot(std::move(snapshot)), m_keys(std::move(keys)),
-          m_harvest(std::move(harvest)) {}
+          m_harvest(std::move(harvest)), m_harvest_failure(std::move(harvest_failure)) {}
 
     std::shared_ptr<const Snapshot> snapshot() const { return m_snapshot.load(); }
     // The configuration the process started with: what restart-only settings (socket, user,
@@ -32,12 +32,15 @@ public:
     void replace(std::shared_ptr<const Snapshot> s) { m_snapshot.store(std::move(s)); }
     KeySource& keys() { return *m_keys; }
     const std::shared_ptr<directory::HarvestStore>& harvest() const { return m_harvest; }
+    // Why the harvest store could not be opened at start (empty: it was, or was not wanted).
+    const std::string& harvest_failure() const { return m_harvest_failure; }
 
 private:
     std::shared_ptr<const Config> m_started;
     std::atomic<std::shared_ptr<const Snapshot>> m_snapshot;
     std::unique_ptr<KeySource> m_keys;
     std::shared_ptr<directory::HarvestStore> m_harvest;  // one LMDB environment per process
+    std::string m_harvest_failure;
 };
 
 // Registers the callbacks with libmilter for `daemon` and runs until stopped.

@@ -204,16 +204,18 @@ SmimeAuthResult InboundProcessor::judge_signer(const smime::cms::SignerVerificat
     }
     r.result = SmimeResult::Pass;
     collect_label(signer, r.identifier, m_labels);  // only signatures that passed label (§4.1)
-    if (m_harvest && m_config.inbound.harvest) harvest(signer, facts, message_certificates, v.path);
+    if (m_harvest && m_config.inbound.harvest) harvest(signer, *from_match, message_certificates, v.path);
     return r;
 }
 
 // PRODUCT §3.4: the certificates of a valid signer, for encrypting replies. The signer's
 // certificate, and the one its sMIMEEncryptionKeyPreference names (RFC 8551 §2.5.3: a
-// separate encryption certificate, carried in the message), each for the addresses it names;
-// the CA certificates of the validated path and of the message, so that their paths can still
-// be built later (PRODUCT §7).
-void InboundProcessor::harvest(const smime::cms::SignerVerification& signer, const pki::CertificateFacts& facts,
+// separate encryption certificate, carried in the message), for the From address the
+// signature was matched to only: another address the certificate also names (another
+// domain's, say) is not the author of this message, and storing the certificate for it let
+// whoever holds it read mail meant for that address. The CA certificates of the validated path
+// and of the message, so that their paths can still be built later (PRODUCT §7).
+void InboundProcessor::harvest(const smime::cms::SignerVerification& signer, const std::string& address,
                                const std::vector<Bytes>& message_certificates, const std::vector<Bytes>& path)
 {
     std::optional<ByteView> caps;
@@ -225,19 +227,15 @@ void InboundProcessor::harvest(const smime::cms::SignerVerification& signer, con
             preferred && *preferred != signer.signer_certificate_der)
             certificates.push_back(std::move(*preferred));
     try {
-        for (const auto& a : facts.email_addresses) {
-            auto addr = EmailAddress::parse(a);
-            if (!addr) continue;
+        if (auto addr = EmailAddress::parse(address))
             for (const Bytes& der : certificates) m_harvest->store(*addr, der, caps);
-        }
         // The path's CAs (anchor included: harmless, a lookup finds it as the top) and, bounded,
         // the message's: untrusted chain material, validated again when used.
         std::vector<Bytes> cas(path.size() > 1 ? path.begin() + 1 : path.end(), path.end());
         for (std::size_t i = 0; i < message_certificates.size() && i < 16; ++i) cas.push_back(message_certificates[i]);
         m_harvest->store_intermediates(cas);
     } catch (const std::exception& e) {
-        log::warning("harvest-failed", {{"address", facts.email_addresses.empty() ? "" : facts.email_addresses.front()},
-                                        {"error", e.what()}});
+        log::warning("harvest-failed", {{"address", address}, {"error", e.what()}});
     }
 }
 

@@ -80,7 +80,9 @@ private:
                                  const std::vector<Bytes>& message_certificates,
                                  const std::vector<smime::mime::HeaderField>& headers,
                                  const std::string& part);
-    void harvest(const smime::cms::SignerVerification& signer, const pki::CertificateFacts& facts,
+    // Stores the signer's certificates for `address`, the From address the signer was matched
+    // to (lower case).
+    void harvest(const smime::cms::SignerVerification& signer, const std::string& address,
                  const std::vector<Bytes>& message_certificates, const std::vector<Bytes>& path);
 
     const Config& m_config;

@@ -115,11 +115,12 @@ int main(int argc, char** argv)
     }
 
     log::configure({true, true, log::level_named(config->milter.log_level)}, "ssm-milter");
-    auto harvest = open_harvest_store(*config);
+    std::string harvest_failure;
+    auto harvest = open_harvest_store(*config, &harvest_failure);
     std::shared_ptr<const Snapshot> snapshot;
     try {
         // The same path as a reload, so start-up and SIGHUP accept exactly the same files.
-        snapshot = load_snapshot(config_path, harvest);
+        snapshot = load_snapshot(config_path, harvest, harvest_failure);
     } catch (const ConfigError& e) {
         std::fprintf(stderr, "%s\n", e.what());
         return kExitConfig;
@@ -132,6 +133,6 @@ int main(int argc, char** argv)
         // Not fatal: messages get 451 4.3.0 until the token can be opened.
         log::warning("hsm-unavailable", {{"error", e.what()}});
     }
-    Daemon daemon(std::move(snapshot), std::move(keys), std::move(harvest));
+    Daemon daemon(std::move(snapshot), std::move(keys), std::move(harvest), std::move(harvest_failure));
     return run_milter(daemon);
 }

@@ -11,12 +11,13 @@
 namespace ssm::milter {
 
 std::shared_ptr<const Snapshot> load_snapshot(const std::string& path,
-                                              const std::shared_ptr<directory::HarvestStore>& harvest)
+                                              const std::shared_ptr<directory::HarvestStore>& harvest,
+                                              const std::string& harvest_failure)
 {
     auto snapshot = std::make_shared<Snapshot>();
     snapshot->config = load_config(path);
     try {
-        snapshot->certificates = Certificates::load(*snapshot->config, harvest);
+        snapshot->certificates = Certificates::load(*snapshot->config, harvest, harvest_failure);
     } catch (const ConfigError&) {
         throw;
     } catch (const std::exception& e) {
@@ -47,7 +48,7 @@ ReloadOutcome reload_configuration(Daemon& daemon)
     const auto running = daemon.snapshot();
     const std::string& path = running->config->path;
     try {
-        auto loaded = load_snapshot(path, daemon.harvest());
+        auto loaded = load_snapshot(path, daemon.harvest(), daemon.harvest_failure());
         // Against what the process runs with, not the previous file: a setting changed back is
         // no restart, and one still waiting for a restart is reported again at each reload.
         outcome.needs_restart = settings_needing_restart(daemon.started_config(), *loaded->config);

@@ -18,7 +18,8 @@ namespace ssm::milter {
 // Loads the file and builds everything a snapshot holds. Throws ConfigError (file:line:column)
 // for an invalid configuration, including unreadable certificate folders named by it.
 std::shared_ptr<const Snapshot> load_snapshot(const std::string& path,
-                                              const std::shared_ptr<directory::HarvestStore>& harvest);
+                                              const std::shared_ptr<directory::HarvestStore>& harvest,
+                                              const std::string& harvest_failure = {});
 
 // Settings that only take effect at start (the socket is open, privileges are dropped, the
 // token and the LMDB environment are open): one line per changed setting, for a warning.

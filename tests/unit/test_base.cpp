@@ -19,6 +19,7 @@ class BaseTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(BaseTest);
     CPPUNIT_TEST(address_forms);
     CPPUNIT_TEST(address_rejects);
+    CPPUNIT_TEST(address_spellings_of_one_mailbox);
     CPPUNIT_TEST(domain_hierarchy);
     CPPUNIT_TEST(spool_stays_in_memory_below_limit);
     CPPUNIT_TEST(spool_moves_to_disk_and_reads_back);
@@ -54,6 +55,32 @@ public:
                              "alice@acme.example\r\nBcc: x@y.z", "a\x01@acme.example"};
         for (auto b : bad) CPPUNIT_ASSERT_MESSAGE(b, !EmailAddress::parse(b).has_value());
         CPPUNIT_ASSERT(!EmailAddress::parse(std::string(70, 'a') + "@acme.example").has_value());
+    }
+
+    // RFC 5321 §4.1.2/§4.1.4, §C: a quoted local part that needs no quoting and a source
+    // route name the same mailbox as the plain form; MTAs (Postfix internalises both) deliver
+    // them so. Policy rules and certificate look-ups must see that one form, or a rule for
+    // dave@partner.example is missed by RCPT TO:<"dave"@partner.example>.
+    void address_spellings_of_one_mailbox()
+    {
+        struct { const char* in; const char* out; } cases[] = {
+            {"\"dave\"@partner.example", "dave@partner.example"},
+            {"<\"dave\"@partner.example>", "dave@partner.example"},
+            {"\"da\\ve\"@partner.example", "dave@partner.example"},
+            {"\"dave.smith\"@partner.example", "dave.smith@partner.example"},
+            {"<@relay.example:dave@partner.example>", "dave@partner.example"},
+            {"@relay.example,@other.example:dave@partner.example", "dave@partner.example"},
+            {"@relay.example:\"dave\"@partner.example", "dave@partner.example"},
+            // Quoting that is needed stays: another mailbox than any unquoted form.
+            {"\"dave@x\"@partner.example", "\"dave@x\"@partner.example"},
+            {"\"dave..x\"@partner.example", "\"dave..x\"@partner.example"},
+        };
+        for (auto& c : cases) {
+            auto a = EmailAddress::parse(c.in);
+            CPPUNIT_ASSERT_MESSAGE(c.in, a.has_value());
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.in, std::string(c.out), a->str());
+        }
+        CPPUNIT_ASSERT(!EmailAddress::parse("@relay.example:").has_value());
     }
 
     void domain_hierarchy()

@@ -52,7 +52,9 @@ public:
         if (failure) throw Error(*failure, "directory down (test)");
         std::vector<CertificateCandidate> out;
         std::lock_guard lock(m_mutex);
-        if (auto it = m_table.find(address_key(address)); it != m_table.end())
+        // A case-sensitive source (DNS SMIMEA hashes the local part as given) answers for the
+        // spelling it was asked.
+        if (auto it = m_table.find(case_sensitive ? address.str() : address_key(address)); it != m_table.end())
             for (const auto& name : it->second) {
                 out.push_back(
                     CertificateCandidate{pki::SharedCertificate(pki_cert(name)), m_name + " server2", std::nullopt, 0});
@@ -72,6 +74,7 @@ public:
     std::optional<Failure> failure;
     std::set<std::string> dane_ee;  // certificate names answered as DANE-EE
     std::chrono::milliseconds delay{0};
+    bool case_sensitive = false;
 
 private:
     std::string m_name;
@@ -168,6 +171,7 @@ class LookupCacheTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(LookupCacheTest);
     CPPUNIT_TEST(positive_ttl_expiry);
     CPPUNIT_TEST(negative_caching);
+    CPPUNIT_TEST(local_part_case_has_its_own_entry);
     CPPUNIT_TEST(stale_if_error);
     CPPUNIT_TEST(errors_without_stale_entry_propagate);
     CPPUNIT_TEST(corrupt_records_are_misses);
@@ -219,6 +223,26 @@ public:
         b.clock.advance(-1000);
         cache.lookup(addr("alice@acme.example"));
         CPPUNIT_ASSERT_EQUAL(3, b.inner->calls.load());
+    }
+
+    // The SMIMEA owner name hashes the local part as written, so Dave@ and dave@ are two
+    // questions to DNS. The cache keyed both as dave@: one sender's "Dave@partner.example"
+    // (no record) answered "none" for everyone's dave@partner.example for negative_ttl, and
+    // mandatory encryption refused it with 550.
+    void local_part_case_has_its_own_entry()
+    {
+        CacheBed b;
+        b.inner->case_sensitive = true;
+        b.inner->publish("dave@partner.example", {"bob"});
+        CachingSource cache(b.env, b.inner, settings(100, 10, 1000), {}, b.clock.fn(), nullptr, true);
+        CPPUNIT_ASSERT(cache.lookup(addr("Dave@partner.example")).empty());
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, cache.lookup(addr("dave@partner.example")).size());
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, cache.lookup(addr("dave@PARTNER.example")).size());  // domains: one
+        CPPUNIT_ASSERT_EQUAL(2, b.inner->calls.load());
+        // ssmctl cache flush ADDR removes every spelling of the address.
+        CPPUNIT_ASSERT(flush_cache_entry(*b.env, addr("DAVE@partner.example")));
+        CPPUNIT_ASSERT(!cache.peek(addr("Dave@partner.example")));
+        CPPUNIT_ASSERT(!cache.peek(addr("dave@partner.example")));
     }
 
     void negative_caching()

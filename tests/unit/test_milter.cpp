@@ -4,6 +4,7 @@
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <arpa/inet.h>
+#include <fstream>
 #include <netinet/in.h>
 
 #include "base/error.h"
@@ -269,6 +270,8 @@ class MilterTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(encrypts_to_recipient_certificate);
     CPPUNIT_TEST(encrypts_to_domain_certificate_with_gcm);
     CPPUNIT_TEST(encryption_rcpt_answers);
+    CPPUNIT_TEST(routing_local_parts_are_refused_outbound);
+    CPPUNIT_TEST(unusable_certificate_store_defers);
     CPPUNIT_TEST(already_encrypted_passes_untouched);
     CPPUNIT_TEST(inbound_revocation_and_strip_per_rule);
     CPPUNIT_TEST(inbound_verifies_and_reports);
@@ -592,6 +595,57 @@ sign = "sender"
         write_rewritten_message(p.headers(), *out.header_edit, *reader, sink);
         CPPUNIT_ASSERT(openssl_verify(openssl_decrypt(sink.str(), "dave")).find("alice@acme.example") != std::string::npos);
         CPPUNIT_ASSERT(openssl_verify(openssl_decrypt(sink.str(), "frank")).find("alice@acme.example") != std::string::npos);
+    }
+
+    // Postfix (allow_percent_hack, swap_bangpath: both on by default) delivers
+    // dave%partner.example@LOCAL and partner.example!dave@LOCAL to dave@partner.example when
+    // LOCAL is in mydestination ($myhostname and localhost are, by default). The milter sees
+    // another domain, so the rule for partner.example did not apply: the message left in clear
+    // (reproduced through Postfix 3.7). Outbound such a recipient is refused, whatever the rule.
+    void routing_local_parts_are_refused_outbound()
+    {
+        auto cfg = fixture().config(kEncryptRules);
+        TokenKeySource keys(cfg->hsm);
+        MessageProcessor p(cfg, certificates(*cfg), keys, client("10.1.1.1"));
+        p.mail_from("<alice@acme.example>", "");
+        for (const char* rcpt : {"<dave%partner.example@acme.example>", "<partner.example!dave@localhost>",
+                                 "<dave%partner.example@localhost>"}) {
+            const Reply r = p.rcpt_to(rcpt);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(rcpt, std::string("553 5.1.3"), r.rcode + " " + r.xcode);
+        }
+        CPPUNIT_ASSERT_EQUAL(std::size_t(0), p.recipient_count());
+        CPPUNIT_ASSERT(p.rcpt_to("<dave@partner.example>").verdict == Verdict::Continue);
+        // Inbound mail is never encrypted: nothing to bypass, and such addresses stay accepted.
+        MessageProcessor in(cfg, certificates(*cfg), keys, client("198.51.100.7"));
+        in.mail_from("<x@partner.example>", "");
+        CPPUNIT_ASSERT(in.rcpt_to("<user%host@acme.example>").verdict == Verdict::Continue);
+    }
+
+    // A [directory] cache folder that cannot be opened (corrupt data.mdb, permissions, a full
+    // disk at start) took the imported and harvested certificates with it, silently: a
+    // recipient whose certificate was imported got 550 "none found" (reproduced with ssmctl).
+    // A local fault is temporary: 451 4.7.1, as for an unreachable directory.
+    void unusable_certificate_store_defers()
+    {
+        test::TempDir dir;
+        {
+            std::ofstream bad(dir.path() / "data.mdb", std::ios::binary);
+            bad << std::string(8192, 'x');  // not an LMDB file
+        }
+        auto edited = std::make_shared<Config>(*fixture().config(kEncryptRules));
+        edited->directory.cache = dir.path().string();
+        const std::shared_ptr<const Config> cfg = edited;
+        std::string why;
+        auto harvest = open_harvest_store(*cfg, &why);
+        CPPUNIT_ASSERT(!harvest);
+        CPPUNIT_ASSERT(!why.empty());
+        TokenKeySource keys(cfg->hsm);
+        MessageProcessor p(cfg, Certificates::load(*cfg, harvest, why), keys, client("10.1.1.1"));
+        p.mail_from("<alice@acme.example>", "");
+        const Reply r = p.rcpt_to("<nobody@partner.example>");  // mandatory; maybe imported
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(r.str(), std::string("451 4.7.1"), r.rcode + " " + r.xcode);
+        // A certificate a source before them holds (the static folder) is still used.
+        CPPUNIT_ASSERT(p.rcpt_to("<dave@partner.example>").verdict == Verdict::Continue);
     }
 
     void already_encrypted_passes_untouched()
