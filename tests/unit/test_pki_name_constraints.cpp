@@ -97,6 +97,21 @@ issue tf-ee-without "/O=NC/CN=ee" tfca "$ee\nsubjectAltName=email:ee@example.com
 root aroot "/O=NC/CN=Anchor-Excluding" "nameConstraints=critical,excluded;dirName:bad\n[bad]\nO=Bad"
 issue aroot-out "/O=Good/CN=ee" aroot "$ee\nsubjectAltName=email:ee@good.example"
 issue aroot-in "/O=Bad/CN=ee" aroot "$ee\nsubjectAltName=email:ee@bad.example"
+# Revoked end entities on plain CRLs: below a CA whose excluded directoryName subtree makes GnuTLS
+# set its signer-constraints bit (and then skip its CRL checks), and below one it does not.
+crl() {  # CA CERT...: CA's CRL (valid 30 days) listing CERT...
+  c=$1; shift; : > $c.idx; echo 01 > $c.crlnum
+  printf '[ca]\ndefault_ca=x\n[x]\ndatabase=%s\ncertificate=%s.pem\nprivate_key=%s.key\ncrlnumber=%s\ndefault_md=sha256\ndefault_crl_days=30\n' \
+    $c.idx $c $c $c.crlnum > $c.crl.cnf
+  for r in "$@"; do openssl ca -batch -config $c.crl.cnf -revoke $r.pem 2>/dev/null; done
+  mkdir -p crls; openssl ca -batch -config $c.crl.cnf -gencrl -out crls/$c.crl.pem 2>/dev/null
+}
+issue xdn-revoked "/O=Good/CN=revoked" xdn "$ee\nsubjectAltName=email:revoked@good.example"
+issue xdom-revoked "/O=NC/CN=revoked" xdom "$ee\nsubjectAltName=email:revoked@good.example"
+crl xdn xdn-revoked
+crl xdom xdom-revoked
+crl nroot
+mkdir -p rev-trust rev-int; cp nroot.pem rev-trust/; cp xdn.pem xdom.pem rev-int/
 )SH";
 
 const fs::path& dir()
@@ -158,6 +173,7 @@ class PkiNameConstraintsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(form_not_compared_and_excluded_uri);
     CPPUNIT_TEST(anchor_excluded_subtree_binds);
     CPPUNIT_TEST(tls_features_still_refused);
+    CPPUNIT_TEST(revoked_below_excluded_directory_name);
     CPPUNIT_TEST(matching_per_form);
     CPPUNIT_TEST_SUITE_END();
 
@@ -246,6 +262,26 @@ public:
     void tls_features_still_refused()
     {
         check_cases("nroot", {{"tf-ee-with", {"tfca"}, true}, {"tf-ee-without", {"tfca"}, false}});
+    }
+
+    // GnuTLS 3.7.9 skips its CRL checks (verify-high.c: "if (*voutput != 0 ...) goto cleanup")
+    // for a path it refused; when its signer-constraints bit is set aside for an excluded
+    // directoryName subtree, the plain CRLs it would have applied must still revoke.
+    void revoked_below_excluded_directory_name()
+    {
+        OnlineRevocationConfig offline;
+        offline.ocsp = false;
+        offline.crl_distribution_points = false;
+        for (const Revocation mode : {Revocation::SoftFail, Revocation::HardFail}) {
+            const TrustStore store(
+                TrustStoreConfig{dir() / "rev-trust", dir() / "rev-int", dir() / "crls", mode, offline});
+            for (const char* name : {"xdom-revoked", "xdn-revoked"}) {
+                const auto r = store.validate(cert(name), {}, std::time(nullptr), Purpose::EmailProtection);
+                CPPUNIT_ASSERT_MESSAGE(std::string(name) + ": " + r.describe(), !r.valid() && r.has(Problem::Revoked));
+            }
+            const auto ok = store.validate(cert("xdn-out"), {}, std::time(nullptr), Purpose::EmailProtection);
+            CPPUNIT_ASSERT_MESSAGE("xdn-out: " + ok.describe(), ok.valid());
+        }
     }
 
     void matching_per_form()
