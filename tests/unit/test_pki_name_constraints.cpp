@@ -9,6 +9,7 @@
 
 #include <ctime>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pki/certificate.h"
@@ -112,6 +113,29 @@ crl xdn xdn-revoked
 crl xdom xdom-revoked
 crl nroot
 mkdir -p rev-trust rev-int; cp nroot.pem rev-trust/; cp xdn.pem xdom.pem rev-int/
+# End entities signed with RSA-MD5 whose subject is their issuer's name and without key
+# identifiers (GnuTLS's is_issuer(cert, cert): it then reports no insecure algorithm, only
+# GNUTLS_CERT_INVALID from verifying the signature), below RSA CAs with and without an excluded
+# directoryName subtree.
+rsa_ca() {  # OUT SUBJECT EXT
+  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1.key" 2>/dev/null
+  serial=$((serial+1)); printf '[x]\n%b\n' "$3" > "$1.ext"
+  openssl req -new -key "$1.key" -subj "$2" -out "$1.csr" 2>/dev/null
+  openssl x509 -req -in "$1.csr" -CA nroot.pem -CAkey nroot.key -set_serial $serial -days 3650 \
+    -extfile "$1.ext" -extensions x -out "$1.pem" 2>/dev/null
+}
+md5_ee() {  # OUT SUBJECT ISSUER
+  key "$1"; serial=$((serial+1))
+  printf '[x]\n%b\n' "basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=emailProtection\nsubjectAltName=email:ee@good.example\nsubjectKeyIdentifier=none\nauthorityKeyIdentifier=none" > "$1.ext"
+  openssl req -new -key "$1.key" -subj "$2" -out "$1.csr" 2>/dev/null
+  openssl x509 -req -in "$1.csr" -CA "$3.pem" -CAkey "$3.key" -md5 -set_serial $serial -days 3650 \
+    -extfile "$1.ext" -extensions x -out "$1.pem" 2>/dev/null
+}
+rsa_ca xdnr "/O=NC/CN=Excluded-DN-RSA" "$ca\nnameConstraints=critical,excluded;dirName:bad\n[bad]\nO=Bad"
+rsa_ca plainr "/O=NC/CN=Plain-RSA" "$ca"
+md5_ee md5-self-xdnr "/O=NC/CN=Excluded-DN-RSA" xdnr
+md5_ee md5-other-xdnr "/O=Good/CN=ee" xdnr
+md5_ee md5-self-plainr "/O=NC/CN=Plain-RSA" plainr
 )SH";
 
 const fs::path& dir()
@@ -174,6 +198,7 @@ class PkiNameConstraintsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(anchor_excluded_subtree_binds);
     CPPUNIT_TEST(tls_features_still_refused);
     CPPUNIT_TEST(revoked_below_excluded_directory_name);
+    CPPUNIT_TEST(md5_end_entity_below_excluded_directory_name);
     CPPUNIT_TEST(matching_per_form);
     CPPUNIT_TEST_SUITE_END();
 
@@ -281,6 +306,24 @@ public:
             }
             const auto ok = store.validate(cert("xdn-out"), {}, std::time(nullptr), Purpose::EmailProtection);
             CPPUNIT_ASSERT_MESSAGE("xdn-out: " + ok.describe(), ok.valid());
+        }
+    }
+
+    // The signer-constraints bit is set aside together with GNUTLS_CERT_INVALID; at the end
+    // entity's link GNUTLS_CERT_INVALID may also stand for a signature GnuTLS refused to verify
+    // (verify.c: _gnutls_x509_verify_data answering GNUTLS_E_INSUFFICIENT_SECURITY for RSA-MD5,
+    // MARK_INVALID(0)), with no GNUTLS_CERT_INSECURE_ALGORITHM when the certificate names itself
+    // as its issuer. signature_verifies allows broken algorithms, so that must not pass.
+    void md5_end_entity_below_excluded_directory_name()
+    {
+        for (const auto& [ee, ca] : {std::pair{"md5-self-plainr", "plainr"}, std::pair{"md5-other-xdnr", "xdnr"},
+                                     std::pair{"md5-self-xdnr", "xdnr"}}) {
+            std::vector<Certificate> anchors, intermediates;
+            anchors.push_back(cert("nroot"));
+            intermediates.push_back(cert(ca));
+            const TrustStore store(std::move(anchors), std::move(intermediates), Revocation::Off);
+            const auto r = store.validate(cert(ee), {}, std::time(nullptr), Purpose::EmailProtection);
+            CPPUNIT_ASSERT_MESSAGE(std::string(ee) + ": " + r.describe(), !r.valid());
         }
     }
 
