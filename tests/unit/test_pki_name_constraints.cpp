@@ -60,6 +60,10 @@ issue xdn "/O=NC/CN=Excluded-DN" nroot "$ca\nnameConstraints=critical,excluded;d
 issue xdn-out "/O=Good/CN=ee" xdn "$ee\nsubjectAltName=email:ee@good.example"
 issue xdn-in "/O=Bad/CN=ee" xdn "$ee\nsubjectAltName=email:ee@bad.example"
 issue xdn-san "/O=Good/CN=ee" xdn "$ee\nsubjectAltName=email:ee@good.example,dirName:badsan\n[badsan]\nO=Bad\nCN=alias"
+# ... and one whose value has a space: RFC 4518 insignificant space handling (RFC 5280 7.1).
+issue xsp "/O=NC/CN=Excluded-Spaced-DN" nroot "$ca\nnameConstraints=critical,excluded;dirName:bad\n[bad]\nO=Bad Org"
+issue xsp-in "/O=Bad  Org/CN=ee" xsp "$ee\nsubjectAltName=email:ee@good.example"
+issue xsp-out "/O=Good Org/CN=ee" xsp "$ee\nsubjectAltName=email:ee@good.example"
 # rfc822Name: a domain (".example.com": hosts below it only) and a host ("example.com" only).
 issue xdom "/O=NC/CN=Excluded-Domain" nroot "$ca\nnameConstraints=critical,excluded;email:.example.com"
 issue xdom-host "/O=NC/CN=ee" xdom "$ee\nsubjectAltName=email:a@example.com"
@@ -218,7 +222,8 @@ public:
 
     void excluded_directory_name()
     {
-        check_cases("nroot", {{"xdn-out", {"xdn"}, true}, {"xdn-in", {"xdn"}, false}, {"xdn-san", {"xdn"}, false}});
+        check_cases("nroot", {{"xdn-out", {"xdn"}, true}, {"xdn-in", {"xdn"}, false}, {"xdn-san", {"xdn"}, false},
+                              {"xsp-out", {"xsp"}, true}, {"xsp-in", {"xsp"}, false}});
     }
 
     void rfc822_domain_and_host()
@@ -371,6 +376,17 @@ public:
             {F::Directory, "cn=ee,o=bad", "o=bad", false, Match::In},
             {F::Directory, "cn=ee,o=bad2", "o=bad", false, Match::Out},
             {F::Directory, "cn=ee\\,o=bad", "o=bad", false, Match::Out},
+            // RFC 4518 insignificant spaces (RFC 5280 7.1) and a value GnuTLS writes in hex for
+            // its string type (IA5String "bad"): in the subtree, not a way around an exclusion
+            {F::Directory, "cn=ee,o=bad  org", "o=bad org", true, Match::In},
+            {F::Directory, "cn=ee,o=\\ bad org", "o=bad org", true, Match::In},
+            {F::Directory, "cn=ee,o=bad\t org\\ ", "o=bad org", true, Match::In},
+            {F::Directory, "cn=ee,o=#1603626164", "o=bad", true, Match::In},
+            {F::Directory, "cn=ee,o=#1a03626164+ou=x", "o=bad+ou=x", true, Match::In},
+            {F::Directory, "cn=ee,o=\\#1603626164", "o=bad", true, Match::Out},
+            {F::Directory, "cn=ee,o=bad org", "o=badorg", true, Match::Out},
+            {F::Directory, "cn=ee\\, o=bad", "o=bad", true, Match::Out},
+            {F::Directory, "cn=a\\\\,o=bad", "o=bad", true, Match::In},
             {F::OtherName, "", "", false, Match::Unreadable},
         };
         for (const Case& c : cases) {
