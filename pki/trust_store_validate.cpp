@@ -307,6 +307,17 @@ ValidationResult TrustStore::check_path(const std::vector<const Certificate*>& c
             break;
         }
     }
+    // GnuTLS reports an insecure signature algorithm (GNUTLS_CERT_INSECURE_ALGORITHM) except on a
+    // certificate that names itself as its issuer (verify.c is_issuer(cert, cert), meant for
+    // self-signed roots); below the anchor every signature counts.
+    for (const Certificate* c : chain) {
+        if (same_certificate(*c, *anchor) || r.has(Problem::WeakAlgorithm)) break;
+        const int algo = gnutls_x509_crt_get_signature_algorithm(c->get());
+        if (algo > 0 && gnutls_sign_is_secure2(static_cast<gnutls_sign_algorithm_t>(algo),
+                                               GNUTLS_SIGN_FLAG_SECURE_FOR_CERTS) == 0)
+            add_problem(r, Problem::WeakAlgorithm,
+                        who(*c, c == chain.front()) + " is signed with an insecure algorithm");
+    }
     if (auto v = check_ca_constraints(chain, *anchor)) {
         const bool is_anchor = same_certificate(*v->issuer, *anchor);
         add_problem(r, v->problem,

@@ -128,11 +128,11 @@ rsa_ca() {  # OUT SUBJECT EXT
   openssl x509 -req -in "$1.csr" -CA nroot.pem -CAkey nroot.key -set_serial $serial -days 3650 \
     -extfile "$1.ext" -extensions x -out "$1.pem" 2>/dev/null
 }
-md5_ee() {  # OUT SUBJECT ISSUER
+md5_ee() {  # OUT SUBJECT ISSUER [DIGEST]
   key "$1"; serial=$((serial+1))
   printf '[x]\n%b\n' "basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=emailProtection\nsubjectAltName=email:ee@good.example\nsubjectKeyIdentifier=none\nauthorityKeyIdentifier=none" > "$1.ext"
   openssl req -new -key "$1.key" -subj "$2" -out "$1.csr" 2>/dev/null
-  openssl x509 -req -in "$1.csr" -CA "$3.pem" -CAkey "$3.key" -md5 -set_serial $serial -days 3650 \
+  openssl x509 -req -in "$1.csr" -CA "$3.pem" -CAkey "$3.key" -${4:-md5} -set_serial $serial -days 3650 \
     -extfile "$1.ext" -extensions x -out "$1.pem" 2>/dev/null
 }
 rsa_ca xdnr "/O=NC/CN=Excluded-DN-RSA" "$ca\nnameConstraints=critical,excluded;dirName:bad\n[bad]\nO=Bad"
@@ -140,6 +140,10 @@ rsa_ca plainr "/O=NC/CN=Plain-RSA" "$ca"
 md5_ee md5-self-xdnr "/O=NC/CN=Excluded-DN-RSA" xdnr
 md5_ee md5-other-xdnr "/O=Good/CN=ee" xdnr
 md5_ee md5-self-plainr "/O=NC/CN=Plain-RSA" plainr
+# The same with RSA-SHA1, which GnuTLS 3.7.9 verifies but reports insecure for certificates,
+# except for one whose subject and missing key identifiers name itself as its issuer.
+md5_ee sha1-self-plainr "/O=NC/CN=Plain-RSA" plainr sha1
+md5_ee sha1-other-plainr "/O=Good/CN=ee" plainr sha1
 )SH";
 
 const fs::path& dir()
@@ -203,6 +207,7 @@ class PkiNameConstraintsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(tls_features_still_refused);
     CPPUNIT_TEST(revoked_below_excluded_directory_name);
     CPPUNIT_TEST(md5_end_entity_below_excluded_directory_name);
+    CPPUNIT_TEST(sha1_end_entity_naming_itself);
     CPPUNIT_TEST(matching_per_form);
     CPPUNIT_TEST_SUITE_END();
 
@@ -329,6 +334,23 @@ public:
             const TrustStore store(std::move(anchors), std::move(intermediates), Revocation::Off);
             const auto r = store.validate(cert(ee), {}, std::time(nullptr), Purpose::EmailProtection);
             CPPUNIT_ASSERT_MESSAGE(std::string(ee) + ": " + r.describe(), !r.valid());
+        }
+    }
+
+    // Not a name constraint: GnuTLS 3.7.9 (verify.c verify_crt) skips its insecure-algorithm
+    // check for a certificate that is_issuer(cert, cert) calls its own issuer, meant for
+    // self-signed roots; an end entity signed with RSA-SHA1 whose subject is its issuer's name
+    // (no key identifiers) got status 0 and was valid.
+    void sha1_end_entity_naming_itself()
+    {
+        for (const char* ee : {"sha1-other-plainr", "sha1-self-plainr"}) {
+            std::vector<Certificate> anchors, intermediates;
+            anchors.push_back(cert("nroot"));
+            intermediates.push_back(cert("plainr"));
+            const TrustStore store(std::move(anchors), std::move(intermediates), Revocation::Off);
+            const auto r = store.validate(cert(ee), {}, std::time(nullptr), Purpose::EmailProtection);
+            CPPUNIT_ASSERT_MESSAGE(std::string(ee) + ": " + r.describe(),
+                                   !r.valid() && r.has(Problem::WeakAlgorithm));
         }
     }
 
