@@ -27,7 +27,10 @@ std::optional<std::string> domain_name(std::string_view text)
         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
     });
     const bool ipv4 = std::all_of(out.begin(), out.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
-    if (!chars_ok || ipv4) return std::nullopt;
+    // Every label has a character: "bad.example.." or "bad..example" is no name of bad.example's
+    // and would otherwise be outside its subtrees.
+    const bool empty_label = out.front() == '.' || out.back() == '.' || out.find("..") != std::string::npos;
+    if (!chars_ok || ipv4 || empty_label) return std::nullopt;
     return out;
 }
 
@@ -145,7 +148,19 @@ std::optional<std::string> uri_host(std::string_view uri)
     if (!scheme_ok || rest.substr(0, 2) != "//") return std::nullopt;  // no authority: no host
     rest.remove_prefix(2);
     std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
-    if (const std::size_t at = authority.rfind('@'); at != std::string_view::npos) authority.remove_prefix(at + 1);
+    if (const std::size_t at = authority.rfind('@'); at != std::string_view::npos) {
+        // userinfo (RFC 3986 3.2.1): unreserved, pct-encoded, sub-delims, ':'. Anything else (a
+        // backslash, which some parsers take for '/') leaves the host in doubt.
+        const bool userinfo_ok = std::all_of(authority.begin(), authority.begin() + static_cast<std::ptrdiff_t>(at),
+                                             [](char c) {
+                                                 return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                                                        (c >= '0' && c <= '9') ||
+                                                        std::string_view("-._~%!$&'()*+,;=:").find(c) !=
+                                                            std::string_view::npos;
+                                             });
+        if (!userinfo_ok) return std::nullopt;
+        authority.remove_prefix(at + 1);
+    }
     if (!authority.empty() && authority.front() == '[') return std::nullopt;  // an IP literal
     return domain_name(authority.substr(0, authority.find(':')));
 }

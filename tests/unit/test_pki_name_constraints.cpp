@@ -384,6 +384,13 @@ public:
             {F::Dns, "*.example.com", "bad.example.com", false, Match::Out},
             {F::Dns, "*.example.com", "bad.example.com", true, Match::In},
             {F::Dns, "bad host", "example.com", false, Match::Unreadable},
+            // empty labels: not a name below the subtree's base, not a way out of an exclusion
+            {F::Dns, "www.bad.example..", "bad.example", true, Match::Unreadable},
+            {F::Dns, "www.bad..example", "bad.example", true, Match::Unreadable},
+            {F::Dns, "www.bad.example.", "bad.example", true, Match::In},
+            {F::Rfc822, "a@bad.example..", ".example", true, Match::Unreadable},
+            {F::Uri, "http://www.bad.example\\@good.example/", ".bad.example", true, Match::Unreadable},
+            {F::Uri, "http://user:pw@www.bad.example:8080/", ".bad.example", true, Match::In},
             {F::Dns, "anything.example", "", false, Match::In},
             {F::IpAddress, std::string("\xc0\x00\x02\x05", 4), v4net, false, Match::In},
             {F::IpAddress, std::string("\xc0\x00\x03\x05", 4), v4net, false, Match::Out},
