@@ -29,7 +29,12 @@ std::optional<std::string> uri_host(std::string_view uri);
 // Whether `host` lies in the URI subtree `constraint` (both lower-cased).
 bool in_uri_subtree(std::string_view host, std::string_view constraint);
 
-// Whether the DN `dn` lies in the subtree `base` (both as GnuTLS writes them, lower-cased).
+// `dn` (RFC 4514 text as GnuTLS writes it, lower-cased) with each attribute value's spaces
+// folded (RFC 4518 insignificant space handling) and escaped alike; see name_match.cpp.
+std::string fold_dn_text(std::string_view dn);
+
+// Whether the DN `dn` lies in the subtree `base` (both as GnuTLS writes them, lower-cased),
+// compared folded (fold_dn_text). Letters beyond ASCII are compared as they are written.
 bool in_dn_subtree(const std::string& dn, const std::string& base);
 
 }  // namespace ssm::pki

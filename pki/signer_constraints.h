@@ -40,7 +40,11 @@ namespace ssm::pki {
 
 // Whether `issuer`'s key verifies `subject`'s signature with the parameters the key allows,
 // checked apart from any chain logic (gnutls_pubkey_verify_data2 over the tbsCertificate).
-// Broken algorithms pass here: GnuTLS's GNUTLS_CERT_INSECURE_ALGORITHM reports them.
+// Broken algorithms (RSA-MD5, say) fail here as in verify_crt under check_path's flags
+// (pubkey_verify_data: GNUTLS_E_INSUFFICIENT_SECURITY, MARK_INVALID(0)): GnuTLS's
+// GNUTLS_CERT_INSECURE_ALGORITHM does not report them for a certificate whose subject and key
+// identifiers name itself as its issuer (verify.c is_issuer(cert, cert)), so the
+// GNUTLS_CERT_INVALID set aside with the signer-constraints bit is all that refuses it.
 bool signature_verifies(const Certificate& subject, const Certificate& issuer);
 
 // `path`: the end entity, the intermediates, then the trust anchor. Why GnuTLS's verification

@@ -266,6 +266,7 @@ void TrustStore::load_crls(const fs::path& folder)
             throw LoadError("CRL file " + m_crl_files[first_crl + k].file + ": rejected by GnuTLS");
         loaded.push_back(verified_crls[k].release());  // owned by the list from here on
     }
+    m_gnutls_crls.insert(m_gnutls_crls.end(), loaded.begin(), loaded.end());
     // RFC 5280 §6.3.3 (f): a CRL speaks only as far as its signer may. A signer that is itself
     // on a loaded CRL (a separate CRL-signing key, revoked) leaves its CRLs listing what they
     // list, but settling no certificate's status (PKITS 4.4.21).

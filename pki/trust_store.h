@@ -145,8 +145,12 @@ private:
     void finish_setup(const OnlineRevocationConfig& online, std::shared_ptr<const HttpFetcher> fetcher);
     ValidationResult check_path(const std::vector<const Certificate*>& chain, const Certificate* anchor,
                                 std::time_t now, Purpose purpose, const ValidationOptions& options) const;
+    // `gnutls_applied_crls`: whether GnuTLS's verification reached its CRL checks (it skips them
+    // for a path it refused, e.g. one whose signer-constraints bit check_path set aside); when
+    // not, the CRLs given to GnuTLS (m_gnutls_crls) are applied here.
     void check_revocation(ValidationResult& r, const std::vector<const Certificate*>& chain,
-                          const Certificate& anchor, std::time_t now, const ValidationOptions& options) const;
+                          const Certificate& anchor, std::time_t now, const ValidationOptions& options,
+                          bool gnutls_applied_crls) const;
     // RFC 5280 §6.3.3 (f): whether `signer`, which signed a CRL for a certificate of a path, may
     // speak for it: the key and name of a certificate `above` it in the path (validated with
     // it) or of the anchor, or a certificate with cRLSign whose own path to the same `anchor`,
@@ -164,6 +168,7 @@ private:
     std::vector<Certificate> m_anchors;          // copies, for path ends and validity checks
     std::vector<Certificate> m_intermediates;
     std::vector<LoadedCrl> m_crls;  // every CRL loaded, also those not given to GnuTLS
+    std::vector<gnutls_x509_crl_t> m_gnutls_crls;  // those given to GnuTLS (owned by m_list)
     std::vector<CrlFile> m_crl_files;
     std::vector<IndexedCertificate> m_anchor_index;        // over m_anchors (never resized after)
     std::vector<IndexedCertificate> m_intermediate_index;  // over m_intermediates

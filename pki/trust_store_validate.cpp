@@ -116,7 +116,8 @@ std::string ValidationResult::describe() const
 }
 
 void TrustStore::check_revocation(ValidationResult& r, const std::vector<const Certificate*>& chain,
-                                  const Certificate& anchor, std::time_t now, const ValidationOptions& options) const
+                                  const Certificate& anchor, std::time_t now, const ValidationOptions& options,
+                                  bool gnutls_applied_crls) const
 {
     const Revocation mode = options.revocation.value_or(m_revocation);
     if (mode == Revocation::Off) return;
@@ -124,6 +125,16 @@ void TrustStore::check_revocation(ValidationResult& r, const std::vector<const C
         const Certificate& cert = *chain[i];
         const Certificate& issuer = i + 1 < chain.size() ? *chain[i + 1] : anchor;
         if (same_certificate(cert, anchor)) continue;  // an anchor is trusted as such
+        // GnuTLS applies the plain CRLs only to a path it accepted (verify-high.c goes to its
+        // cleanup before the CRL checks when the status is not 0); else they are applied here.
+        if (!gnutls_applied_crls &&
+            std::any_of(m_gnutls_crls.begin(), m_gnutls_crls.end(), [&](gnutls_x509_crl_t c) {
+                return gnutls_x509_crt_check_revocation(cert.get(), &c, 1) != 0;  // 1: listed; < 0: fails closed
+            })) {
+            add_problem(r, Problem::Revoked,
+                        who(cert, i == 0) + " revoked (listed in a loaded CRL, or not checkable against it)");
+            continue;
+        }
         // GnuTLS applied the plain CRLs; the entries of the others are applied here
         // (pki/crl_set.h). Then current CRLs that cover it for all reasons settle its status.
         if (auto why = crls_revoke(m_crls, cert, now)) {
@@ -256,6 +267,10 @@ ValidationResult TrustStore::check_path(const std::vector<const Certificate*>& c
                                                       with_purpose ? &purpose_data : nullptr, with_purpose ? 1 : 0,
                                                       flags, &status, nullptr);
     r.gnutls_status = status;
+    // Only a status of 0 lets GnuTLS go on to its CRL checks (which add the bits below).
+    const unsigned crl_bits = GNUTLS_CERT_INVALID | GNUTLS_CERT_REVOKED | GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED |
+                              GNUTLS_CERT_REVOCATION_DATA_ISSUED_IN_FUTURE;
+    const bool gnutls_applied_crls = rc >= 0 && (status & ~crl_bits) == 0;
     if (rc < 0) {
         add_problem(r, Problem::Other, std::string("verification error: ") + gnutls_strerror(rc));
         return r;
@@ -292,6 +307,17 @@ ValidationResult TrustStore::check_path(const std::vector<const Certificate*>& c
             break;
         }
     }
+    // GnuTLS reports an insecure signature algorithm (GNUTLS_CERT_INSECURE_ALGORITHM) except on a
+    // certificate that names itself as its issuer (verify.c is_issuer(cert, cert), meant for
+    // self-signed roots); below the anchor every signature counts.
+    for (const Certificate* c : chain) {
+        if (same_certificate(*c, *anchor) || r.has(Problem::WeakAlgorithm)) break;
+        const int algo = gnutls_x509_crt_get_signature_algorithm(c->get());
+        if (algo > 0 && gnutls_sign_is_secure2(static_cast<gnutls_sign_algorithm_t>(algo),
+                                               GNUTLS_SIGN_FLAG_SECURE_FOR_CERTS) == 0)
+            add_problem(r, Problem::WeakAlgorithm,
+                        who(*c, c == chain.front()) + " is signed with an insecure algorithm");
+    }
     if (auto v = check_ca_constraints(chain, *anchor)) {
         const bool is_anchor = same_certificate(*v->issuer, *anchor);
         add_problem(r, v->problem,
@@ -310,7 +336,7 @@ ValidationResult TrustStore::check_path(const std::vector<const Certificate*>& c
         add_problem(r, Problem::Constraints, "name constraints: " + who(*constrained[v->certificate], v->certificate == 0) +
                                                  " " + v->rule + " of " + who(*constrained[v->ca], false));
     // Network only for a path that is otherwise good: a broken path needs no revocation answer.
-    if (r.valid()) check_revocation(r, chain, *anchor, now, options);
+    if (r.valid()) check_revocation(r, chain, *anchor, now, options, gnutls_applied_crls);
     return r;
 }
 

@@ -9,6 +9,7 @@
 
 #include <ctime>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pki/certificate.h"
@@ -59,6 +60,10 @@ issue xdn "/O=NC/CN=Excluded-DN" nroot "$ca\nnameConstraints=critical,excluded;d
 issue xdn-out "/O=Good/CN=ee" xdn "$ee\nsubjectAltName=email:ee@good.example"
 issue xdn-in "/O=Bad/CN=ee" xdn "$ee\nsubjectAltName=email:ee@bad.example"
 issue xdn-san "/O=Good/CN=ee" xdn "$ee\nsubjectAltName=email:ee@good.example,dirName:badsan\n[badsan]\nO=Bad\nCN=alias"
+# ... and one whose value has a space: RFC 4518 insignificant space handling (RFC 5280 7.1).
+issue xsp "/O=NC/CN=Excluded-Spaced-DN" nroot "$ca\nnameConstraints=critical,excluded;dirName:bad\n[bad]\nO=Bad Org"
+issue xsp-in "/O=Bad  Org/CN=ee" xsp "$ee\nsubjectAltName=email:ee@good.example"
+issue xsp-out "/O=Good Org/CN=ee" xsp "$ee\nsubjectAltName=email:ee@good.example"
 # rfc822Name: a domain (".example.com": hosts below it only) and a host ("example.com" only).
 issue xdom "/O=NC/CN=Excluded-Domain" nroot "$ca\nnameConstraints=critical,excluded;email:.example.com"
 issue xdom-host "/O=NC/CN=ee" xdom "$ee\nsubjectAltName=email:a@example.com"
@@ -97,6 +102,48 @@ issue tf-ee-without "/O=NC/CN=ee" tfca "$ee\nsubjectAltName=email:ee@example.com
 root aroot "/O=NC/CN=Anchor-Excluding" "nameConstraints=critical,excluded;dirName:bad\n[bad]\nO=Bad"
 issue aroot-out "/O=Good/CN=ee" aroot "$ee\nsubjectAltName=email:ee@good.example"
 issue aroot-in "/O=Bad/CN=ee" aroot "$ee\nsubjectAltName=email:ee@bad.example"
+# Revoked end entities on plain CRLs: below a CA whose excluded directoryName subtree makes GnuTLS
+# set its signer-constraints bit (and then skip its CRL checks), and below one it does not.
+crl() {  # CA CERT...: CA's CRL (valid 30 days) listing CERT...
+  c=$1; shift; : > $c.idx; echo 01 > $c.crlnum
+  printf '[ca]\ndefault_ca=x\n[x]\ndatabase=%s\ncertificate=%s.pem\nprivate_key=%s.key\ncrlnumber=%s\ndefault_md=sha256\ndefault_crl_days=30\n' \
+    $c.idx $c $c $c.crlnum > $c.crl.cnf
+  for r in "$@"; do openssl ca -batch -config $c.crl.cnf -revoke $r.pem 2>/dev/null; done
+  mkdir -p crls; openssl ca -batch -config $c.crl.cnf -gencrl -out crls/$c.crl.pem 2>/dev/null
+}
+issue xdn-revoked "/O=Good/CN=revoked" xdn "$ee\nsubjectAltName=email:revoked@good.example"
+issue xdom-revoked "/O=NC/CN=revoked" xdom "$ee\nsubjectAltName=email:revoked@good.example"
+crl xdn xdn-revoked
+crl xdom xdom-revoked
+crl nroot
+mkdir -p rev-trust rev-int; cp nroot.pem rev-trust/; cp xdn.pem xdom.pem rev-int/
+# End entities signed with RSA-MD5 whose subject is their issuer's name and without key
+# identifiers (GnuTLS's is_issuer(cert, cert): it then reports no insecure algorithm, only
+# GNUTLS_CERT_INVALID from verifying the signature), below RSA CAs with and without an excluded
+# directoryName subtree.
+rsa_ca() {  # OUT SUBJECT EXT
+  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1.key" 2>/dev/null
+  serial=$((serial+1)); printf '[x]\n%b\n' "$3" > "$1.ext"
+  openssl req -new -key "$1.key" -subj "$2" -out "$1.csr" 2>/dev/null
+  openssl x509 -req -in "$1.csr" -CA nroot.pem -CAkey nroot.key -set_serial $serial -days 3650 \
+    -extfile "$1.ext" -extensions x -out "$1.pem" 2>/dev/null
+}
+md5_ee() {  # OUT SUBJECT ISSUER [DIGEST]
+  key "$1"; serial=$((serial+1))
+  printf '[x]\n%b\n' "basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=emailProtection\nsubjectAltName=email:ee@good.example\nsubjectKeyIdentifier=none\nauthorityKeyIdentifier=none" > "$1.ext"
+  openssl req -new -key "$1.key" -subj "$2" -out "$1.csr" 2>/dev/null
+  openssl x509 -req -in "$1.csr" -CA "$3.pem" -CAkey "$3.key" -${4:-md5} -set_serial $serial -days 3650 \
+    -extfile "$1.ext" -extensions x -out "$1.pem" 2>/dev/null
+}
+rsa_ca xdnr "/O=NC/CN=Excluded-DN-RSA" "$ca\nnameConstraints=critical,excluded;dirName:bad\n[bad]\nO=Bad"
+rsa_ca plainr "/O=NC/CN=Plain-RSA" "$ca"
+md5_ee md5-self-xdnr "/O=NC/CN=Excluded-DN-RSA" xdnr
+md5_ee md5-other-xdnr "/O=Good/CN=ee" xdnr
+md5_ee md5-self-plainr "/O=NC/CN=Plain-RSA" plainr
+# The same with RSA-SHA1, which GnuTLS 3.7.9 verifies but reports insecure for certificates,
+# except for one whose subject and missing key identifiers name itself as its issuer.
+md5_ee sha1-self-plainr "/O=NC/CN=Plain-RSA" plainr sha1
+md5_ee sha1-other-plainr "/O=Good/CN=ee" plainr sha1
 )SH";
 
 const fs::path& dir()
@@ -158,6 +205,9 @@ class PkiNameConstraintsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(form_not_compared_and_excluded_uri);
     CPPUNIT_TEST(anchor_excluded_subtree_binds);
     CPPUNIT_TEST(tls_features_still_refused);
+    CPPUNIT_TEST(revoked_below_excluded_directory_name);
+    CPPUNIT_TEST(md5_end_entity_below_excluded_directory_name);
+    CPPUNIT_TEST(sha1_end_entity_naming_itself);
     CPPUNIT_TEST(matching_per_form);
     CPPUNIT_TEST_SUITE_END();
 
@@ -177,7 +227,8 @@ public:
 
     void excluded_directory_name()
     {
-        check_cases("nroot", {{"xdn-out", {"xdn"}, true}, {"xdn-in", {"xdn"}, false}, {"xdn-san", {"xdn"}, false}});
+        check_cases("nroot", {{"xdn-out", {"xdn"}, true}, {"xdn-in", {"xdn"}, false}, {"xdn-san", {"xdn"}, false},
+                              {"xsp-out", {"xsp"}, true}, {"xsp-in", {"xsp"}, false}});
     }
 
     void rfc822_domain_and_host()
@@ -248,6 +299,61 @@ public:
         check_cases("nroot", {{"tf-ee-with", {"tfca"}, true}, {"tf-ee-without", {"tfca"}, false}});
     }
 
+    // GnuTLS 3.7.9 skips its CRL checks (verify-high.c: "if (*voutput != 0 ...) goto cleanup")
+    // for a path it refused; when its signer-constraints bit is set aside for an excluded
+    // directoryName subtree, the plain CRLs it would have applied must still revoke.
+    void revoked_below_excluded_directory_name()
+    {
+        OnlineRevocationConfig offline;
+        offline.ocsp = false;
+        offline.crl_distribution_points = false;
+        for (const Revocation mode : {Revocation::SoftFail, Revocation::HardFail}) {
+            const TrustStore store(
+                TrustStoreConfig{dir() / "rev-trust", dir() / "rev-int", dir() / "crls", mode, offline});
+            for (const char* name : {"xdom-revoked", "xdn-revoked"}) {
+                const auto r = store.validate(cert(name), {}, std::time(nullptr), Purpose::EmailProtection);
+                CPPUNIT_ASSERT_MESSAGE(std::string(name) + ": " + r.describe(), !r.valid() && r.has(Problem::Revoked));
+            }
+            const auto ok = store.validate(cert("xdn-out"), {}, std::time(nullptr), Purpose::EmailProtection);
+            CPPUNIT_ASSERT_MESSAGE("xdn-out: " + ok.describe(), ok.valid());
+        }
+    }
+
+    // The signer-constraints bit is set aside together with GNUTLS_CERT_INVALID; at the end
+    // entity's link GNUTLS_CERT_INVALID may also stand for a signature GnuTLS refused to verify
+    // (verify.c: _gnutls_x509_verify_data answering GNUTLS_E_INSUFFICIENT_SECURITY for RSA-MD5,
+    // MARK_INVALID(0)), with no GNUTLS_CERT_INSECURE_ALGORITHM when the certificate names itself
+    // as its issuer. signature_verifies allows broken algorithms, so that must not pass.
+    void md5_end_entity_below_excluded_directory_name()
+    {
+        for (const auto& [ee, ca] : {std::pair{"md5-self-plainr", "plainr"}, std::pair{"md5-other-xdnr", "xdnr"},
+                                     std::pair{"md5-self-xdnr", "xdnr"}}) {
+            std::vector<Certificate> anchors, intermediates;
+            anchors.push_back(cert("nroot"));
+            intermediates.push_back(cert(ca));
+            const TrustStore store(std::move(anchors), std::move(intermediates), Revocation::Off);
+            const auto r = store.validate(cert(ee), {}, std::time(nullptr), Purpose::EmailProtection);
+            CPPUNIT_ASSERT_MESSAGE(std::string(ee) + ": " + r.describe(), !r.valid());
+        }
+    }
+
+    // Not a name constraint: GnuTLS 3.7.9 (verify.c verify_crt) skips its insecure-algorithm
+    // check for a certificate that is_issuer(cert, cert) calls its own issuer, meant for
+    // self-signed roots; an end entity signed with RSA-SHA1 whose subject is its issuer's name
+    // (no key identifiers) got status 0 and was valid.
+    void sha1_end_entity_naming_itself()
+    {
+        for (const char* ee : {"sha1-other-plainr", "sha1-self-plainr"}) {
+            std::vector<Certificate> anchors, intermediates;
+            anchors.push_back(cert("nroot"));
+            intermediates.push_back(cert("plainr"));
+            const TrustStore store(std::move(anchors), std::move(intermediates), Revocation::Off);
+            const auto r = store.validate(cert(ee), {}, std::time(nullptr), Purpose::EmailProtection);
+            CPPUNIT_ASSERT_MESSAGE(std::string(ee) + ": " + r.describe(),
+                                   !r.valid() && r.has(Problem::WeakAlgorithm));
+        }
+    }
+
     void matching_per_form()
     {
         struct Case {
@@ -278,6 +384,13 @@ public:
             {F::Dns, "*.example.com", "bad.example.com", false, Match::Out},
             {F::Dns, "*.example.com", "bad.example.com", true, Match::In},
             {F::Dns, "bad host", "example.com", false, Match::Unreadable},
+            // empty labels: not a name below the subtree's base, not a way out of an exclusion
+            {F::Dns, "www.bad.example..", "bad.example", true, Match::Unreadable},
+            {F::Dns, "www.bad..example", "bad.example", true, Match::Unreadable},
+            {F::Dns, "www.bad.example.", "bad.example", true, Match::In},
+            {F::Rfc822, "a@bad.example..", ".example", true, Match::Unreadable},
+            {F::Uri, "http://www.bad.example\\@good.example/", ".bad.example", true, Match::Unreadable},
+            {F::Uri, "http://user:pw@www.bad.example:8080/", ".bad.example", true, Match::In},
             {F::Dns, "anything.example", "", false, Match::In},
             {F::IpAddress, std::string("\xc0\x00\x02\x05", 4), v4net, false, Match::In},
             {F::IpAddress, std::string("\xc0\x00\x03\x05", 4), v4net, false, Match::Out},
@@ -292,6 +405,17 @@ public:
             {F::Directory, "cn=ee,o=bad", "o=bad", false, Match::In},
             {F::Directory, "cn=ee,o=bad2", "o=bad", false, Match::Out},
             {F::Directory, "cn=ee\\,o=bad", "o=bad", false, Match::Out},
+            // RFC 4518 insignificant spaces (RFC 5280 7.1) and a value GnuTLS writes in hex for
+            // its string type (IA5String "bad"): in the subtree, not a way around an exclusion
+            {F::Directory, "cn=ee,o=bad  org", "o=bad org", true, Match::In},
+            {F::Directory, "cn=ee,o=\\ bad org", "o=bad org", true, Match::In},
+            {F::Directory, "cn=ee,o=bad\t org\\ ", "o=bad org", true, Match::In},
+            {F::Directory, "cn=ee,o=#1603626164", "o=bad", true, Match::In},
+            {F::Directory, "cn=ee,o=#1a03626164+ou=x", "o=bad+ou=x", true, Match::In},
+            {F::Directory, "cn=ee,o=\\#1603626164", "o=bad", true, Match::Out},
+            {F::Directory, "cn=ee,o=bad org", "o=badorg", true, Match::Out},
+            {F::Directory, "cn=ee\\, o=bad", "o=bad", true, Match::Out},
+            {F::Directory, "cn=a\\\\,o=bad", "o=bad", true, Match::In},
             {F::OtherName, "", "", false, Match::Unreadable},
         };
         for (const Case& c : cases) {
