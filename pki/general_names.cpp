@@ -53,6 +53,12 @@ std::optional<GeneralName> general_name(const Tlv& t)
         if (text) n.value = std::move(*text);
         break;
     }
+    case NameForm::OtherName: {  // [0] IMPLICIT SEQUENCE { type-id OBJECT IDENTIFIER, value [0] }
+        const auto type_id = constructed ? read_tlv(t.value, t.length) : std::nullopt;
+        n.readable = type_id && type_id->tag == 0x06;
+        if (n.readable) n.value.assign(reinterpret_cast<const char*>(type_id->value), type_id->length);
+        break;
+    }
     default:
         break;  // forms we do not compare: their presence is what counts
     }

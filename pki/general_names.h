@@ -32,7 +32,8 @@ struct GeneralName {
     NameForm form = NameForm::OtherName;
     // rfc822Name, dNSName, URI: the IA5String's octets as they are. iPAddress: the octets
     // (address, or address and mask in a constraint). directoryName: the Name as GnuTLS writes
-    // it (RFC 4514), lower-cased. Other forms: empty (we do not compare them).
+    // it (RFC 4514), lower-cased. otherName: its type-id's OID content octets (not compared;
+    // pki/signer_constraints.h asks whether GnuTLS reads it). Other forms: empty.
     std::string value;
     bool readable = true;  // false: the name's value does not read (a directoryName, say)
 };

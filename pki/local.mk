@@ -14,6 +14,7 @@ pki_libssm_pki_a_SOURCES = \
 	pki/ca_constraints.h pki/ca_constraints.cpp \
 	pki/general_names.h pki/general_names.cpp pki/name_match.h pki/name_match.cpp \
 	pki/name_constraints.h pki/name_constraints.cpp pki/signer_constraints.h pki/signer_constraints.cpp \
+	pki/certificate_signature.h pki/certificate_signature.cpp \
 	pki/http_fetcher.h pki/http_fetcher.cpp \
 	pki/revocation.h pki/revocation.cpp pki/ocsp_client.cpp
 

@@ -1,8 +1,10 @@
 // Depth-first certification path building with backtracking (see path_builder.h). Inputs are
 // untrusted certificates; this file only compares names and identifiers and checks signatures
 // to order candidates. Acceptance is the visitor's (GnuTLS) decision.
-#include "base/gnutls_datum.h"
 #include "pki/path_builder.h"
+
+#include "base/gnutls_datum.h"
+#include "pki/certificate_signature.h"
 
 #include <algorithm>
 #include <array>
@@ -20,17 +22,6 @@ std::optional<Bytes> read_id(int (*get)(gnutls_x509_crt_t, void*, std::size_t*, 
     unsigned critical = 0;
     if (get(c, buf.data(), &n, &critical) < 0 || n == 0) return std::nullopt;
     return Bytes(buf.data(), buf.data() + n);
-}
-
-bool signature_verifies(const Certificate& subject, const Certificate& issuer)
-{
-    gnutls_x509_crt_t ca = issuer.get();
-    unsigned status = 0;
-    return gnutls_x509_crt_verify(subject.get(), &ca, 1,
-                                  GNUTLS_VERIFY_DISABLE_TIME_CHECKS | GNUTLS_VERIFY_DISABLE_TRUSTED_TIME_CHECKS |
-                                      GNUTLS_VERIFY_DISABLE_CA_SIGN | GNUTLS_VERIFY_ALLOW_BROKEN,
-                                  &status) >= 0 &&
-           !(status & GNUTLS_CERT_SIGNATURE_FAILURE);
 }
 
 struct Candidate {
@@ -65,13 +56,13 @@ private:
     {
         std::vector<Candidate> out;
         for (const auto& a : m_anchors)
-            if (may_issue(child, a)) out.push_back({&a, true, signature_verifies(*child.cert, *a.cert)});
+            if (may_issue(child, a)) out.push_back({&a, true, signature_verifies(*child.cert, *a.cert, /*allow_broken=*/true)});
         for (const auto& i : m_intermediates) {
             if (!may_issue(child, i)) continue;
             // A CA already on the path (same name and key, whichever certificate) is a loop.
             const bool loop = std::any_of(m_chain.begin(), m_chain.end(),
                                           [&](const IndexedCertificate* c) { return c->identity == i.identity; });
-            if (!loop) out.push_back({&i, false, signature_verifies(*child.cert, *i.cert)});
+            if (!loop) out.push_back({&i, false, signature_verifies(*child.cert, *i.cert, /*allow_broken=*/true)});
         }
         // Stable: keeps anchors before intermediates and the list order within each group.
         std::stable_sort(out.begin(), out.end(),

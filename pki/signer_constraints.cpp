@@ -1,83 +1,74 @@
 // Our own checks behind GnuTLS's signer-constraints bit (see signer_constraints.h). Input is
-// untrusted: the certificate's DER is read through der_tlv, bounded.
+// untrusted: names and subtrees are read through general_names.h, bounded.
 #include "pki/signer_constraints.h"
 
+#include <algorithm>
 #include <memory>
+#include <string_view>
 
-#include <gnutls/abstract.h>
+#include <gnutls/x509.h>
 
-#include "pki/der_tlv.h"
+#include "pki/general_names.h"
 
 namespace ssm::pki {
 
 namespace {
 
-struct PubkeyDeleter {
-    void operator()(gnutls_pubkey_st* k) const noexcept { gnutls_pubkey_deinit(k); }
-};
-struct NameConstraintsDeleter {
-    void operator()(gnutls_name_constraints_st* nc) const noexcept { gnutls_x509_name_constraints_deinit(nc); }
-};
 struct FeaturesDeleter {
     void operator()(gnutls_x509_tlsfeatures_st* f) const noexcept { gnutls_x509_tlsfeatures_deinit(f); }
 };
 
-// Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING }:
-// the tbsCertificate's whole TLV and the signature's octets.
-struct SignedParts {
-    gnutls_datum_t tbs{nullptr, 0};
-    gnutls_datum_t signature{nullptr, 0};
-};
+// Microsoft's user principal name (1.3.6.1.4.1.311.20.2.3), the one otherName GnuTLS 3.7.9
+// reads in name constraints (lib/x509/virt-san.c, name_constraints.c).
+constexpr std::string_view kUpnOid = "\x2b\x06\x01\x04\x01\x82\x37\x14\x02\x03";
 
-std::optional<SignedParts> signed_parts(const Bytes& der)
+// Whether GnuTLS 3.7.9's validate_name_constraints_node accepts this subtree.
+bool gnutls_reads(const GeneralName& subtree)
 {
-    const auto cert = read_tlv(der.data(), der.size());
-    if (!cert || cert->tag != 0x30 || cert->total != der.size()) return std::nullopt;
-    const auto tbs = read_tlv(cert->value, cert->length);
-    if (!tbs || tbs->tag != 0x30) return std::nullopt;
-    const auto alg = read_tlv(cert->value + tbs->total, cert->length - tbs->total);
-    if (!alg || alg->tag != 0x30) return std::nullopt;
-    const std::size_t used = tbs->total + alg->total;
-    const auto sig = read_tlv(cert->value + used, cert->length - used);
-    if (!sig || sig->tag != 0x03 || used + sig->total != cert->length || sig->length < 2 || sig->value[0] != 0)
-        return std::nullopt;
-    SignedParts p;
-    p.tbs = {const_cast<unsigned char*>(cert->value), static_cast<unsigned>(tbs->total)};
-    p.signature = {const_cast<unsigned char*>(sig->value + 1), static_cast<unsigned>(sig->length - 1)};
-    return p;
+    switch (subtree.form) {
+    case NameForm::Rfc822:
+    case NameForm::Dns:
+    case NameForm::Directory:
+    case NameForm::Uri:
+        return subtree.readable;
+    case NameForm::OtherName:
+        return subtree.readable && subtree.value == kUpnOid;
+    case NameForm::IpAddress: {
+        const std::size_t n = subtree.value.size();
+        if (n != 8 && n != 32) return false;
+        bool zero_seen = false;  // the mask: leading one bits only
+        for (std::size_t i = n / 2; i < n; ++i)
+            for (int bit = 7; bit >= 0; --bit) {
+                const bool one = (static_cast<unsigned char>(subtree.value[i]) >> bit) & 1u;
+                if (one && zero_seen) return false;
+                zero_seen = zero_seen || !one;
+            }
+        return true;
+    }
+    default:
+        return false;
+    }
 }
 
 }  // namespace
 
-bool signature_verifies(const Certificate& subject, const Certificate& issuer)
+std::optional<std::string> gnutls_cannot_read_name_constraints(const std::vector<const Certificate*>& path)
 {
-    const Bytes der = subject.der();
-    const auto parts = signed_parts(der);
-    const int algo = gnutls_x509_crt_get_signature_algorithm(subject.get());
-    if (!parts || algo <= 0) return false;
-    gnutls_pubkey_t raw = nullptr;
-    if (gnutls_pubkey_init(&raw) < 0) return false;
-    const std::unique_ptr<gnutls_pubkey_st, PubkeyDeleter> key(raw);
-    if (gnutls_pubkey_import_x509(key.get(), issuer.get(), 0) < 0) return false;
-    // No GNUTLS_VERIFY_ALLOW_BROKEN: verify_crt refuses such a signature as check_path calls it,
-    // and for a certificate that names itself as its issuer reports only GNUTLS_CERT_INVALID.
-    return gnutls_pubkey_verify_data2(key.get(), static_cast<gnutls_sign_algorithm_t>(algo), 0, &parts->tbs,
-                                      &parts->signature) >= 0;
-}
-
-std::optional<std::string> gnutls_reads_name_constraints(const std::vector<const Certificate*>& path)
-{
-    gnutls_x509_name_constraints_t raw = nullptr;
-    if (gnutls_x509_name_constraints_init(&raw) < 0) return "name constraints cannot be read (out of memory)";
-    const std::unique_ptr<gnutls_name_constraints_st, NameConstraintsDeleter> nc(raw);
-    // The issuer of each link from the anchor's down; the end entity's own issuer (path[1]) last,
-    // whose failure does not stop GnuTLS before the end entity's link is done: not needed.
-    for (std::size_t i = path.size(); i-- > 2;) {
-        const int rc = gnutls_x509_crt_get_name_constraints(path[i]->get(), nc.get(),
-                                                            GNUTLS_NAME_CONSTRAINTS_FLAG_APPEND, nullptr);
-        if (rc < 0 && rc != GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
-            return "GnuTLS cannot read the name constraints of CA certificate '" + printable(facts(*path[i]).subject) +
-                   "' and so does not check the certificates below it";
+    for (std::size_t i = 1; i < path.size(); ++i) {
+        const auto subtrees = name_subtrees(*path[i]);
+        const auto unread = [](const std::vector<GeneralName>& list) {
+            return std::find_if(list.begin(), list.end(), [](const GeneralName& s) { return !gnutls_reads(s); });
+        };
+        std::string why;
+        if (!subtrees) {
+            why = "do not read";
+        } else if (auto p = unread(subtrees->permitted); p != subtrees->permitted.end()) {
+            why = "have a permitted " + std::string(name_form_text(p->form)) + " subtree GnuTLS cannot read";
+        } else if (auto e = unread(subtrees->excluded); e != subtrees->excluded.end()) {
+            why = "have an excluded " + std::string(name_form_text(e->form)) + " subtree GnuTLS cannot read";
+        }
+        if (!why.empty())
+            return "the name constraints of CA certificate '" + printable(facts(*path[i]).subject) + "' " + why;
     }
     return std::nullopt;
 }

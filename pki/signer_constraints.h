@@ -17,17 +17,18 @@
 //  3. _gnutls_x509_verify_data answering GNUTLS_E_CONSTRAINT_ERROR: the signature algorithm does
 //     not suit the issuer's key, or RSA-PSS parameters differ from the key's
 //     (_gnutls_x509_validate_sign_params; lib/pubkey.c fixup_spki_params). The signature is then
-//     not verified at all. Ours: signature_verifies.
+//     not verified at all. Ours: signature_verifies (pki/certificate_signature.h).
 //  4. vparams->max_path exhausted: MAX_VERIFY_DEPTH (4096) certificates; the trust list takes
 //     at most DEFAULT_MAX_VERIFY_DEPTH (16) and path building far fewer. Not reachable.
 //  5. issuer keyUsage without keyCertSign: only without DISABLE_CA_SIGN; pki/ca_constraints.h.
 // Other failures in verify_crt that set only GNUTLS_CERT_INVALID (a signature or algorithm that
-// does not read, a verification error) also fail signature_verifies.
+// does not read, a verification error) also fail signature_verifies (broken algorithms refused).
 // A link whose bit is set ends _gnutls_verify_crt_status: the links below it are never checked
 // by GnuTLS (algorithms, the CAs' key purposes). Name constraints are checked at the end
 // entity's link only, so for them that loses nothing, unless GnuTLS cannot read the constraints
 // of an issuer above the end entity's own (gnutls_x509_crt_get_name_constraints failing, say on
-// an otherName form it does not know): gnutls_reads_name_constraints, which then fails.
+// an otherName form it does not know): check_path refuses such a path before GnuTLS sees it
+// (gnutls_cannot_read_name_constraints).
 // SECURITY: the certificates are untrusted; anything that does not read fails these checks.
 #pragma once
 #include <optional>
@@ -38,19 +39,15 @@
 
 namespace ssm::pki {
 
-// Whether `issuer`'s key verifies `subject`'s signature with the parameters the key allows,
-// checked apart from any chain logic (gnutls_pubkey_verify_data2 over the tbsCertificate).
-// Broken algorithms (RSA-MD5, say) fail here as in verify_crt under check_path's flags
-// (pubkey_verify_data: GNUTLS_E_INSUFFICIENT_SECURITY, MARK_INVALID(0)): GnuTLS's
-// GNUTLS_CERT_INSECURE_ALGORITHM does not report them for a certificate whose subject and key
-// identifiers name itself as its issuer (verify.c is_issuer(cert, cert)), so the
-// GNUTLS_CERT_INVALID set aside with the signer-constraints bit is all that refuses it.
-bool signature_verifies(const Certificate& subject, const Certificate& issuer);
-
-// `path`: the end entity, the intermediates, then the trust anchor. Why GnuTLS's verification
-// of `path` stops above the end entity's link on a nameConstraints extension it cannot read
-// (accumulated from the anchor down as verify_crt does); nullopt when it does not.
-std::optional<std::string> gnutls_reads_name_constraints(const std::vector<const Certificate*>& path);
+// `path`: the end entity, the intermediates, then the trust anchor. Why GnuTLS 3.7.9 could not
+// read the nameConstraints extension of a CA of `path` (the anchor's included), judged by our
+// own reader (pki/general_names.h) before GnuTLS sees the path: an extension that does not read,
+// or a subtree of a form _gnutls_extract_name_constraints refuses (x400Address, ediPartyName,
+// registeredID, an otherName other than Microsoft's UPN, an iPAddress that is no address and
+// contiguous mask). GnuTLS would stop at that CA's link and leave the certificates below it
+// unchecked, and it leaks memory on every such extension it reads (hence not asked itself).
+// nullopt when every CA's constraints are ones GnuTLS reads.
+std::optional<std::string> gnutls_cannot_read_name_constraints(const std::vector<const Certificate*>& path);
 
 // `path`: the end entity, the intermediates, then the trust anchor. Why the TLS features
 // (RFC 7633) of some issuer are missing below it; nullopt when they hold (as GnuTLS 3.7.9

@@ -9,6 +9,7 @@
 #include <gnutls/gnutls.h>
 
 #include "pki/ca_constraints.h"
+#include "pki/certificate_signature.h"
 #include "pki/name_constraints.h"
 #include "pki/policies.h"
 #include "pki/signer_constraints.h"
@@ -206,23 +207,6 @@ std::optional<std::string> check_critical_extensions(const std::vector<const Cer
     return std::nullopt;
 }
 
-// Whether `issuer`'s key verifies `subject`'s signature. GnuTLS verifies the signatures of the
-// path it picks itself, which need not be ours: among anchors of the same name it takes its own
-// (verify.c find_issuer), and it cuts a chain at a certificate with a trusted certificate's name
-// and key (_gnutls_verify_crt_status), leaving that certificate's signature unchecked. Our checks
-// of the path's CAs and anchor only mean something for a path whose every link verifies.
-bool link_verifies(const Certificate& subject, const Certificate& issuer)
-{
-    gnutls_x509_crt_t ca = issuer.get();
-    unsigned status = 0;
-    const int rc = gnutls_x509_crt_verify(subject.get(), &ca, 1,
-                                          GNUTLS_VERIFY_DISABLE_TIME_CHECKS | GNUTLS_VERIFY_DISABLE_TRUSTED_TIME_CHECKS |
-                                              GNUTLS_VERIFY_DISABLE_CA_SIGN | GNUTLS_VERIFY_ALLOW_BROKEN |
-                                              GNUTLS_VERIFY_IGNORE_UNKNOWN_CRIT_EXTENSIONS,
-                                          &status);
-    return rc >= 0 && !(status & (GNUTLS_CERT_SIGNATURE_FAILURE | GNUTLS_CERT_SIGNER_NOT_FOUND));
-}
-
 // Why GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE may mean more than name constraints for our path
 // (see pki/signer_constraints.h); nullopt when our own checks cover everything else it can mean.
 std::optional<std::string> signer_constraints_beyond_names(const std::vector<const Certificate*>& chain,
@@ -233,7 +217,6 @@ std::optional<std::string> signer_constraints_beyond_names(const std::vector<con
     for (std::size_t i = 0; i + 1 < path.size(); ++i)
         if (!signature_verifies(*path[i], *path[i + 1]))
             return who(*path[i], i == 0) + " has a signature its issuer's key does not verify as it allows";
-    if (auto why = gnutls_reads_name_constraints(path)) return why;
     return tls_features_hold(path);
 }
 
@@ -249,6 +232,16 @@ ValidationResult TrustStore::check_path(const std::vector<const Certificate*>& c
     for (std::size_t i = 0; i < chain.size(); ++i) check_times(r, *chain[i], i == 0, now);
     if (anchor) check_times(r, *anchor, false, now);
 
+    // A CA whose name constraints GnuTLS cannot read is refused before GnuTLS reads them: it
+    // would leave the certificates below unchecked, and leak memory doing so (signer_constraints.h).
+    {
+        std::vector<const Certificate*> path = chain;
+        if (anchor && (chain.empty() || !same_certificate(*chain.back(), *anchor))) path.push_back(anchor);
+        if (auto why = gnutls_cannot_read_name_constraints(path)) {
+            add_problem(r, Problem::Constraints, "name constraints: " + *why);
+            return r;
+        }
+    }
     std::vector<gnutls_x509_crt_t> crts;
     crts.reserve(chain.size());
     for (const auto* c : chain) crts.push_back(c->get());
@@ -301,7 +294,12 @@ ValidationResult TrustStore::check_path(const std::vector<const Certificate*>& c
     for (std::size_t i = 0; i < chain.size(); ++i) {
         if (same_certificate(*chain[i], *anchor)) break;  // the anchor ends the path
         const Certificate& issuer = i + 1 < chain.size() ? *chain[i + 1] : *anchor;
-        if (!link_verifies(*chain[i], issuer)) {
+        // GnuTLS verifies the signatures of the path it picks itself, which need not be ours:
+        // among anchors of the same name it takes its own (verify.c find_issuer), and it cuts a
+        // chain at a certificate with a trusted certificate's name and key
+        // (_gnutls_verify_crt_status), leaving that certificate's signature unchecked. Our checks
+        // of the path's CAs and anchor only mean something for a path whose every link verifies.
+        if (!signature_verifies(*chain[i], issuer, /*allow_broken=*/true)) {
             add_problem(r, Problem::BadSignature,
                         who(*chain[i], i == 0) + " is not signed by the key of the next certificate of the path");
             break;

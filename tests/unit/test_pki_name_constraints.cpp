@@ -91,6 +91,8 @@ issue oca-none "/O=NC/CN=ee" oca "$ee\nsubjectAltName=email:ee@example.com"
 issue oca-other "/O=NC/CN=ee" oca "$ee\nsubjectAltName=email:ee@example.com,otherName:1.3.6.1.4.1.55555.8.1;UTF8:y"
 issue oca-sub "/O=NC/CN=OtherName-Sub" oca "$ca"
 issue oca-sub-ee "/O=NC/CN=ee" oca-sub "$ee\nsubjectAltName=email:ee@example.com"
+issue upnca "/O=NC/CN=UPN-CA" nroot "$ca\nnameConstraints=critical,permitted;otherName:1.3.6.1.4.1.311.20.2.3;UTF8:@example.com"
+issue upnca-ee "/O=NC/CN=ee" upnca "$ee\nsubjectAltName=email:ee@example.com"
 issue xuri "/O=NC/CN=Excluded-URI" nroot "$ca\nnameConstraints=critical,excluded;URI:.bad.example"
 issue xuri-out "/O=NC/CN=ee" xuri "$ee\nsubjectAltName=email:ee@example.com,URI:http://www.good.example/"
 issue xuri-in "/O=NC/CN=ee" xuri "$ee\nsubjectAltName=email:ee@example.com,URI:http://www.bad.example/"
@@ -265,11 +267,16 @@ public:
     void form_not_compared_and_excluded_uri()
     {
         check_cases("nroot", {
-                                 {"oca-none", {"oca"}, true},
+                                 // GnuTLS 3.7.9 cannot read oca's otherName subtree (it stops
+                                 // there, leaving the certificates below unchecked, and leaks
+                                 // memory reading it): refused before GnuTLS sees the path, with
+                                 // or without an otherName below
+                                 {"oca-none", {"oca"}, false},
                                  {"oca-other", {"oca"}, false},
-                                 // GnuTLS stops at the sub-CA's link (it cannot read oca's
-                                 // constraints), so what it checks below is not done: refused
                                  {"oca-sub-ee", {"oca", "oca-sub"}, false},
+                                 // Microsoft's UPN is the one otherName GnuTLS reads: no
+                                 // otherName below it, nothing to compare
+                                 {"upnca-ee", {"upnca"}, true},
                                  {"xuri-out", {"xuri"}, true},
                                  {"xuri-in", {"xuri"}, false},
                              });
