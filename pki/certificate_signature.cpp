@@ -5,8 +5,10 @@
 #include <optional>
 
 #include <gnutls/abstract.h>
+#include <gnutls/x509.h>
 
 #include "pki/der_tlv.h"
+#include "pki/signer_constraints.h"
 
 namespace ssm::pki {
 
@@ -42,7 +44,7 @@ std::optional<SignedParts> signed_parts(const Bytes& der)
 
 }  // namespace
 
-bool signature_verifies(const Certificate& subject, const Certificate& issuer, bool allow_broken)
+bool signature_verifies(const Certificate& subject, const Certificate& issuer)
 {
     const Bytes der = subject.der();
     const auto parts = signed_parts(der);
@@ -53,8 +55,20 @@ bool signature_verifies(const Certificate& subject, const Certificate& issuer, b
     const std::unique_ptr<gnutls_pubkey_st, PubkeyDeleter> key(raw);
     if (gnutls_pubkey_import_x509(key.get(), issuer.get(), 0) < 0) return false;
     return gnutls_pubkey_verify_data2(key.get(), static_cast<gnutls_sign_algorithm_t>(algo),
-                                      allow_broken ? GNUTLS_VERIFY_ALLOW_BROKEN : 0, &parts->tbs,
-                                      &parts->signature) >= 0;
+                                      0, &parts->tbs, &parts->signature) >= 0;
+}
+
+bool signed_by(const Certificate& subject, const Certificate& issuer)
+{
+    if (gnutls_cannot_read_name_constraints_of(issuer)) return false;
+    gnutls_x509_crt_t ca = issuer.get();
+    unsigned status = 0;
+    const int rc = gnutls_x509_crt_verify(subject.get(), &ca, 1,
+                                          GNUTLS_VERIFY_DISABLE_TIME_CHECKS | GNUTLS_VERIFY_DISABLE_TRUSTED_TIME_CHECKS |
+                                              GNUTLS_VERIFY_DISABLE_CA_SIGN | GNUTLS_VERIFY_ALLOW_BROKEN |
+                                              GNUTLS_VERIFY_IGNORE_UNKNOWN_CRIT_EXTENSIONS,
+                                          &status);
+    return rc >= 0 && !(status & (GNUTLS_CERT_SIGNATURE_FAILURE | GNUTLS_CERT_SIGNER_NOT_FOUND));
 }
 
 }  // namespace ssm::pki

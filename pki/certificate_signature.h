@@ -1,19 +1,25 @@
-// Whether an issuer's key verifies a certificate's signature, apart from any chain logic: the
-// tbsCertificate and signature read from the DER (pki/der_tlv.h, bounded), verified with
-// gnutls_pubkey_verify_data2 and the parameters the key allows. Not gnutls_x509_crt_verify:
-// that also reads the issuer's nameConstraints, and GnuTLS 3.7.9 leaks memory on every
-// extension with a form it does not know (lib/x509/name_constraints.c
-// _gnutls_extract_name_constraints), which an untrusted message's certificates can carry.
+// Whether an issuer's key verifies a certificate's signature, apart from any chain logic.
 // SECURITY: the certificates are untrusted; what does not read does not verify.
 #pragma once
 #include "pki/certificate.h"
 
 namespace ssm::pki {
 
-// `allow_broken`: also accept algorithms GnuTLS holds broken (MD5, SHA-1 for certificates);
-// path building may (the path is judged later), a decision about the path may not: GnuTLS's
-// verify_crt refuses such a signature, and for a certificate that names itself as its issuer
-// reports only GNUTLS_CERT_INVALID (pki/signer_constraints.h).
-bool signature_verifies(const Certificate& subject, const Certificate& issuer, bool allow_broken = false);
+// As GnuTLS verifies one link (gnutls_x509_crt_verify with `issuer` alone): the signature, the
+// issuer's name, broken algorithms allowed (the path is judged later). For path building and
+// check_path's check of each link. (GnuTLS 3.7.9 verifies an RSA-PSS certificate signature only
+// with a salt as long as the hash, here as in certtool; OpenSSL's "max" salt fails.)
+// An issuer whose nameConstraints GnuTLS 3.7.9 cannot read does not sign here, without asking
+// GnuTLS: gnutls_x509_crt_verify reads them and leaks memory on every such extension
+// (lib/x509/name_constraints.c _gnutls_extract_name_constraints), which an untrusted message's
+// certificates can carry; check_path refuses a path through such a CA anyway.
+bool signed_by(const Certificate& subject, const Certificate& issuer);
+
+// The tbsCertificate and signature read from the DER (pki/der_tlv.h, bounded) and verified with
+// gnutls_pubkey_verify_data2 and the parameters the issuer's key allows; broken algorithms (MD5,
+// SHA-1 for certificates) fail too, as in GnuTLS's verify_crt under check_path's flags, which
+// for a certificate that names itself as its issuer reports them only as GNUTLS_CERT_INVALID
+// (pki/signer_constraints.h). For check_path when it sets GnuTLS's signer-constraints bit aside.
+bool signature_verifies(const Certificate& subject, const Certificate& issuer);
 
 }  // namespace ssm::pki

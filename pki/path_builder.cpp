@@ -56,13 +56,13 @@ private:
     {
         std::vector<Candidate> out;
         for (const auto& a : m_anchors)
-            if (may_issue(child, a)) out.push_back({&a, true, signature_verifies(*child.cert, *a.cert, /*allow_broken=*/true)});
+            if (may_issue(child, a)) out.push_back({&a, true, signed_by(*child.cert, *a.cert)});
         for (const auto& i : m_intermediates) {
             if (!may_issue(child, i)) continue;
             // A CA already on the path (same name and key, whichever certificate) is a loop.
             const bool loop = std::any_of(m_chain.begin(), m_chain.end(),
                                           [&](const IndexedCertificate* c) { return c->identity == i.identity; });
-            if (!loop) out.push_back({&i, false, signature_verifies(*child.cert, *i.cert, /*allow_broken=*/true)});
+            if (!loop) out.push_back({&i, false, signed_by(*child.cert, *i.cert)});
         }
         // Stable: keeps anchors before intermediates and the list order within each group.
         std::stable_sort(out.begin(), out.end(),

@@ -52,24 +52,29 @@ bool gnutls_reads(const GeneralName& subtree)
 
 }  // namespace
 
+std::optional<std::string> gnutls_cannot_read_name_constraints_of(const Certificate& ca)
+{
+    const auto subtrees = name_subtrees(ca);
+    const auto unread = [](const std::vector<GeneralName>& list) {
+        return std::find_if(list.begin(), list.end(), [](const GeneralName& s) { return !gnutls_reads(s); });
+    };
+    std::string why;
+    if (!subtrees) {
+        why = "do not read";
+    } else if (auto p = unread(subtrees->permitted); p != subtrees->permitted.end()) {
+        why = "have a permitted " + std::string(name_form_text(p->form)) + " subtree GnuTLS cannot read";
+    } else if (auto e = unread(subtrees->excluded); e != subtrees->excluded.end()) {
+        why = "have an excluded " + std::string(name_form_text(e->form)) + " subtree GnuTLS cannot read";
+    } else {
+        return std::nullopt;
+    }
+    return "the name constraints of CA certificate '" + printable(facts(ca).subject) + "' " + why;
+}
+
 std::optional<std::string> gnutls_cannot_read_name_constraints(const std::vector<const Certificate*>& path)
 {
-    for (std::size_t i = 1; i < path.size(); ++i) {
-        const auto subtrees = name_subtrees(*path[i]);
-        const auto unread = [](const std::vector<GeneralName>& list) {
-            return std::find_if(list.begin(), list.end(), [](const GeneralName& s) { return !gnutls_reads(s); });
-        };
-        std::string why;
-        if (!subtrees) {
-            why = "do not read";
-        } else if (auto p = unread(subtrees->permitted); p != subtrees->permitted.end()) {
-            why = "have a permitted " + std::string(name_form_text(p->form)) + " subtree GnuTLS cannot read";
-        } else if (auto e = unread(subtrees->excluded); e != subtrees->excluded.end()) {
-            why = "have an excluded " + std::string(name_form_text(e->form)) + " subtree GnuTLS cannot read";
-        }
-        if (!why.empty())
-            return "the name constraints of CA certificate '" + printable(facts(*path[i]).subject) + "' " + why;
-    }
+    for (std::size_t i = 1; i < path.size(); ++i)
+        if (auto why = gnutls_cannot_read_name_constraints_of(*path[i])) return why;
     return std::nullopt;
 }
 

@@ -48,6 +48,8 @@ namespace ssm::pki {
 // unchecked, and it leaks memory on every such extension it reads (hence not asked itself).
 // nullopt when every CA's constraints are ones GnuTLS reads.
 std::optional<std::string> gnutls_cannot_read_name_constraints(const std::vector<const Certificate*>& path);
+// The same for one CA certificate (its subject named in the reason).
+std::optional<std::string> gnutls_cannot_read_name_constraints_of(const Certificate& ca);
 
 // `path`: the end entity, the intermediates, then the trust anchor. Why the TLS features
 // (RFC 7633) of some issuer are missing below it; nullopt when they hold (as GnuTLS 3.7.9

@@ -299,7 +299,7 @@ ValidationResult TrustStore::check_path(const std::vector<const Certificate*>& c
         // chain at a certificate with a trusted certificate's name and key
         // (_gnutls_verify_crt_status), leaving that certificate's signature unchecked. Our checks
         // of the path's CAs and anchor only mean something for a path whose every link verifies.
-        if (!signature_verifies(*chain[i], issuer, /*allow_broken=*/true)) {
+        if (!signed_by(*chain[i], issuer)) {
             add_problem(r, Problem::BadSignature,
                         who(*chain[i], i == 0) + " is not signed by the key of the next certificate of the path");
             break;

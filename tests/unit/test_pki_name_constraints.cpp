@@ -93,6 +93,18 @@ issue oca-sub "/O=NC/CN=OtherName-Sub" oca "$ca"
 issue oca-sub-ee "/O=NC/CN=ee" oca-sub "$ee\nsubjectAltName=email:ee@example.com"
 issue upnca "/O=NC/CN=UPN-CA" nroot "$ca\nnameConstraints=critical,permitted;otherName:1.3.6.1.4.1.311.20.2.3;UTF8:@example.com"
 issue upnca-ee "/O=NC/CN=ee" upnca "$ee\nsubjectAltName=email:ee@example.com"
+# An RSA CA that signs with RSA-PSS, its salt as long as the hash (pki/certificate_signature.h
+# signed_by; GnuTLS 3.7.9 verifies no other salt length in a certificate, certtool neither).
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out psca.key 2>/dev/null
+printf '[x]\n%b\n' "$ca" > psca.ext
+openssl req -new -key psca.key -subj "/O=NC/CN=PSS-CA" -out psca.csr 2>/dev/null
+openssl x509 -req -in psca.csr -CA nroot.pem -CAkey nroot.key -set_serial 900 -days 3650 -extfile psca.ext -extensions x -out psca.pem 2>/dev/null
+for salt in digest; do
+  key pss-$salt-ee; printf '[x]\n%b\n' "$ee\nsubjectAltName=email:ee@example.com" > pss-$salt-ee.ext
+  openssl req -new -key pss-$salt-ee.key -subj "/O=NC/CN=ee" -out pss-$salt-ee.csr 2>/dev/null
+  openssl x509 -req -in pss-$salt-ee.csr -CA psca.pem -CAkey psca.key -set_serial 90$((${#salt})) -days 3650 \
+    -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:$salt -extfile pss-$salt-ee.ext -extensions x -out pss-$salt-ee.pem 2>/dev/null
+done
 issue xuri "/O=NC/CN=Excluded-URI" nroot "$ca\nnameConstraints=critical,excluded;URI:.bad.example"
 issue xuri-out "/O=NC/CN=ee" xuri "$ee\nsubjectAltName=email:ee@example.com,URI:http://www.good.example/"
 issue xuri-in "/O=NC/CN=ee" xuri "$ee\nsubjectAltName=email:ee@example.com,URI:http://www.bad.example/"
@@ -277,6 +289,7 @@ public:
                                  // Microsoft's UPN is the one otherName GnuTLS reads: no
                                  // otherName below it, nothing to compare
                                  {"upnca-ee", {"upnca"}, true},
+                                 {"pss-digest-ee", {"psca"}, true},
                                  {"xuri-out", {"xuri"}, true},
                                  {"xuri-in", {"xuri"}, false},
                              });
