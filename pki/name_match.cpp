@@ -81,26 +81,12 @@ Match dns(std::string_view name, std::string_view subtree, bool excluded)
     return ends_with(*host, "." + base) ? Match::In : Match::Out;
 }
 
-// A mask of leading one bits only (RFC 4632 CIDR form).
-bool contiguous(std::string_view mask)
-{
-    bool zero_seen = false;
-    for (const char ch : mask) {
-        for (int bit = 7; bit >= 0; --bit) {
-            const bool one = (static_cast<unsigned char>(ch) >> bit) & 1u;
-            if (one && zero_seen) return false;
-            if (!one) zero_seen = true;
-        }
-    }
-    return true;
-}
-
 Match ip(std::string_view address, std::string_view subtree)
 {
     if (address.size() != 4 && address.size() != 16) return Match::Unreadable;
     if (subtree.size() != 8 && subtree.size() != 32) return Match::Unreadable;
     const std::string_view net = subtree.substr(0, subtree.size() / 2), mask = subtree.substr(subtree.size() / 2);
-    if (!contiguous(mask)) return Match::Unreadable;
+    if (!contiguous_mask(mask)) return Match::Unreadable;
     if (address.size() != net.size()) return Match::Out;  // an IPv4 subtree holds no IPv6 address
     for (std::size_t i = 0; i < address.size(); ++i)
         if ((address[i] & mask[i]) != (net[i] & mask[i])) return Match::Out;
@@ -134,6 +120,19 @@ Match in_subtree(const GeneralName& name, const GeneralName& subtree, bool exclu
     default:
         return Match::Unreadable;  // otherName, x400Address, ediPartyName, registeredID
     }
+}
+
+bool contiguous_mask(std::string_view mask)
+{
+    bool zero_seen = false;
+    for (const char ch : mask) {
+        for (int bit = 7; bit >= 0; --bit) {
+            const bool one = (static_cast<unsigned char>(ch) >> bit) & 1u;
+            if (one && zero_seen) return false;
+            if (!one) zero_seen = true;
+        }
+    }
+    return true;
 }
 
 std::optional<std::string> uri_host(std::string_view uri)

@@ -22,6 +22,9 @@ enum class Match { In, Out, Unreadable };
 // `name` and `subtree` of the same form; forms not compared give Unreadable.
 Match in_subtree(const GeneralName& name, const GeneralName& subtree, bool excluded);
 
+// Whether an iPAddress subtree's mask has leading one bits only (RFC 4632 CIDR form).
+bool contiguous_mask(std::string_view mask);
+
 // The host of an absolute URI ("scheme://[userinfo@]host[:port]..."), lower-cased; nullopt when
 // it has none that is a domain name (no authority, an IP literal, percent-encoding).
 std::optional<std::string> uri_host(std::string_view uri);

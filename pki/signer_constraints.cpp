@@ -9,6 +9,7 @@
 #include <gnutls/x509.h>
 
 #include "pki/general_names.h"
+#include "pki/name_match.h"
 
 namespace ssm::pki {
 
@@ -34,16 +35,8 @@ bool gnutls_reads(const GeneralName& subtree)
     case NameForm::OtherName:
         return subtree.readable && subtree.value == kUpnOid;
     case NameForm::IpAddress: {
-        const std::size_t n = subtree.value.size();
-        if (n != 8 && n != 32) return false;
-        bool zero_seen = false;  // the mask: leading one bits only
-        for (std::size_t i = n / 2; i < n; ++i)
-            for (int bit = 7; bit >= 0; --bit) {
-                const bool one = (static_cast<unsigned char>(subtree.value[i]) >> bit) & 1u;
-                if (one && zero_seen) return false;
-                zero_seen = zero_seen || !one;
-            }
-        return true;
+        const std::string_view v = subtree.value;
+        return (v.size() == 8 || v.size() == 32) && contiguous_mask(v.substr(v.size() / 2));
     }
     default:
         return false;

@@ -207,13 +207,20 @@ std::optional<std::string> check_critical_extensions(const std::vector<const Cer
     return std::nullopt;
 }
 
+// The path's certificates with its trust anchor last (a chain may end in the anchor itself).
+std::vector<const Certificate*> with_anchor(const std::vector<const Certificate*>& chain, const Certificate* anchor)
+{
+    std::vector<const Certificate*> path = chain;
+    if (anchor && (chain.empty() || !same_certificate(*chain.back(), *anchor))) path.push_back(anchor);
+    return path;
+}
+
 // Why GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE may mean more than name constraints for our path
 // (see pki/signer_constraints.h); nullopt when our own checks cover everything else it can mean.
 std::optional<std::string> signer_constraints_beyond_names(const std::vector<const Certificate*>& chain,
                                                            const Certificate& anchor)
 {
-    std::vector<const Certificate*> path = chain;
-    if (chain.empty() || !same_certificate(*chain.back(), anchor)) path.push_back(&anchor);
+    const std::vector<const Certificate*> path = with_anchor(chain, &anchor);
     for (std::size_t i = 0; i + 1 < path.size(); ++i)
         if (!signature_verifies(*path[i], *path[i + 1]))
             return who(*path[i], i == 0) + " has a signature its issuer's key does not verify as it allows";
@@ -234,13 +241,9 @@ ValidationResult TrustStore::check_path(const std::vector<const Certificate*>& c
 
     // A CA whose name constraints GnuTLS cannot read is refused before GnuTLS reads them: it
     // would leave the certificates below unchecked, and leak memory doing so (signer_constraints.h).
-    {
-        std::vector<const Certificate*> path = chain;
-        if (anchor && (chain.empty() || !same_certificate(*chain.back(), *anchor))) path.push_back(anchor);
-        if (auto why = gnutls_cannot_read_name_constraints(path)) {
-            add_problem(r, Problem::Constraints, "name constraints: " + *why);
-            return r;
-        }
+    if (auto why = gnutls_cannot_read_name_constraints(with_anchor(chain, anchor))) {
+        add_problem(r, Problem::Constraints, "name constraints: " + *why);
+        return r;
     }
     std::vector<gnutls_x509_crt_t> crts;
     crts.reserve(chain.size());
@@ -328,8 +331,7 @@ ValidationResult TrustStore::check_path(const std::vector<const Certificate*>& c
     if (auto why = check_policies(chain, options.required_policies)) add_problem(r, Problem::Policy, *why);
     // The anchor's constraints bind the path too: an administrator who anchors a partner's
     // constrained CA means them (GnuTLS 3.7.9 applies an anchor's constraints as well).
-    std::vector<const Certificate*> constrained = chain;
-    if (chain.empty() || !same_certificate(*chain.back(), *anchor)) constrained.push_back(anchor);
+    const std::vector<const Certificate*> constrained = with_anchor(chain, anchor);
     if (auto v = check_name_constraints(constrained))
         add_problem(r, Problem::Constraints, "name constraints: " + who(*constrained[v->certificate], v->certificate == 0) +
                                                  " " + v->rule + " of " + who(*constrained[v->ca], false));
