@@ -20,6 +20,27 @@ struct GnutlsPubkeyDeleter {
 using GnutlsCrt = std::unique_ptr<gnutls_x509_crt_int, GnutlsCrtDeleter>;
 using GnutlsPubkey = std::unique_ptr<gnutls_pubkey_st, GnutlsPubkeyDeleter>;
 
+// A GnuTLS handle made by its own init function, for code where a failed allocation is an
+// answer ("unknown", "not checked") rather than an exception: test ok() before get(). One
+// template for the OCSP request and response and the CRL handles the revocation code makes.
+template <typename Handle, int (*Init)(Handle*), void (*Deinit)(Handle)>
+class GnutlsOwned {
+public:
+    GnutlsOwned() { m_ok = Init(&m_handle) >= 0; }
+    ~GnutlsOwned()
+    {
+        if (m_handle) Deinit(m_handle);
+    }
+    GnutlsOwned(const GnutlsOwned&) = delete;
+    GnutlsOwned& operator=(const GnutlsOwned&) = delete;
+    bool ok() const { return m_ok; }
+    Handle get() const { return m_handle; }
+
+private:
+    Handle m_handle = nullptr;
+    bool m_ok = false;
+};
+
 // An empty certificate handle; Failure::Temporary when GnuTLS cannot allocate one.
 inline GnutlsCrt new_gnutls_crt()
 {

@@ -379,6 +379,14 @@ bool is_self_issued(const Certificate& cert)
     return same;
 }
 
+std::string key_id_hex(const Certificate& c)
+{
+    std::array<unsigned char, 64> id{};
+    std::size_t n = id.size();
+    if (gnutls_x509_crt_get_key_id(c.get(), 0, id.data(), &n) < 0) return {};
+    return to_hex(ByteView(id.data(), n));
+}
+
 std::string printable(std::string_view text)
 {
     std::string out(text.substr(0, 120));

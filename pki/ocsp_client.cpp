@@ -9,6 +9,7 @@
 #include <gnutls/ocsp.h>
 
 #include "base/gnutls_datum.h"
+#include "base/gnutls_handles.h"
 #include "base/log.h"
 #include "pki/revocation.h"
 
@@ -16,47 +17,8 @@ namespace ssm::pki {
 
 namespace {
 
-class OcspRequest {
-public:
-    OcspRequest() { m_ok = gnutls_ocsp_req_init(&m_req) >= 0; }
-    ~OcspRequest()
-    {
-        if (m_req) gnutls_ocsp_req_deinit(m_req);
-    }
-    OcspRequest(const OcspRequest&) = delete;
-    OcspRequest& operator=(const OcspRequest&) = delete;
-    bool ok() const { return m_ok; }
-    gnutls_ocsp_req_t get() const { return m_req; }
-
-private:
-    gnutls_ocsp_req_t m_req = nullptr;
-    bool m_ok = false;
-};
-
-class OcspResponse {
-public:
-    OcspResponse() { m_ok = gnutls_ocsp_resp_init(&m_resp) >= 0; }
-    ~OcspResponse()
-    {
-        if (m_resp) gnutls_ocsp_resp_deinit(m_resp);
-    }
-    OcspResponse(const OcspResponse&) = delete;
-    OcspResponse& operator=(const OcspResponse&) = delete;
-    bool ok() const { return m_ok; }
-    gnutls_ocsp_resp_t get() const { return m_resp; }
-
-private:
-    gnutls_ocsp_resp_t m_resp = nullptr;
-    bool m_ok = false;
-};
-
-std::string key_id_hex(const Certificate& c)
-{
-    std::array<unsigned char, 64> id{};
-    std::size_t n = id.size();
-    if (gnutls_x509_crt_get_key_id(c.get(), 0, id.data(), &n) < 0) return {};
-    return to_hex(ByteView(id.data(), n));
-}
+using OcspRequest = GnutlsOwned<gnutls_ocsp_req_t, gnutls_ocsp_req_init, gnutls_ocsp_req_deinit>;
+using OcspResponse = GnutlsOwned<gnutls_ocsp_resp_t, gnutls_ocsp_resp_init, gnutls_ocsp_resp_deinit>;
 
 std::string serial_hex(const Certificate& c)
 {

@@ -11,34 +11,13 @@
 
 #include <gnutls/gnutls.h>
 
+#include "base/gnutls_handles.h"
+
 namespace ssm::pki {
 
 namespace {
 
-class CrlHandle {
-public:
-    CrlHandle() { m_ok = gnutls_x509_crl_init(&m_crl) >= 0; }
-    ~CrlHandle()
-    {
-        if (m_crl) gnutls_x509_crl_deinit(m_crl);
-    }
-    CrlHandle(const CrlHandle&) = delete;
-    CrlHandle& operator=(const CrlHandle&) = delete;
-    bool ok() const { return m_ok; }
-    gnutls_x509_crl_t get() const { return m_crl; }
-
-private:
-    gnutls_x509_crl_t m_crl = nullptr;
-    bool m_ok = false;
-};
-
-std::string key_id_hex(const Certificate& c)
-{
-    std::array<unsigned char, 64> id{};
-    std::size_t n = id.size();
-    if (gnutls_x509_crt_get_key_id(c.get(), 0, id.data(), &n) < 0) return {};
-    return to_hex(ByteView(id.data(), n));
-}
+using CrlHandle = GnutlsOwned<gnutls_x509_crl_t, gnutls_x509_crl_init, gnutls_x509_crl_deinit>;
 
 void add_why(std::string& detail, const std::string& why)
 {
