@@ -1,10 +1,16 @@
-// Unit tests for policy/sender_check: the comparison of From/Sender with the envelope sender
-// (RFC 5322 §3.6.2), table-driven.
+// Unit tests for [outbound] from_must_match_sender: the comparison of From/Sender with the
+// envelope sender (policy/sender_check), table-driven, and what MessageProcessor does with it
+// on a real SoftHSM token: refuses to sign for an author the envelope sender was not shown to
+// be, lets bounces through without a person's key, and leaves unsigned mail alone.
 #include <cppunit/extensions/HelperMacros.h>
 
+#include "milter/config.h"
+#include "milter/message_processor.h"
 #include "policy/sender_check.h"
+#include "tests/unit/test_support.h"
 
 using namespace ssm;
+using namespace ssm::milter;
 using Fields = std::vector<smime::mime::HeaderField>;
 
 namespace {
@@ -118,4 +124,188 @@ public:
     }
 };
 
+namespace {
+
+struct Fixture : test::PkiToken {
+    Fixture() : PkiToken("alice bob carol domain-signing") {}
+
+    std::shared_ptr<const Config> config(const std::string& extra) const
+    {
+        const std::string text = "[milter]\ninternal_networks = [\"10.0.0.0/8\"]\nspool_dir = \"" +
+                                 dir.path().string() + "\"\n"
+                                 "[pki]\ntrust_anchors = \"" + (pki / "trust").string() +
+                                 "\"\nintermediates = \"" + (pki / "intermediates").string() +
+                                 "\"\ncrls = \"\"\nrevocation = \"off\"\n"
+                                 "[directory]\nstatic_certificates = \"\"\n"
+                                 "[hsm]\ntoken_label = \"ssm-test\"\npin_file = \"" + pin_file() + "\"\n" +
+                                 "[[domain]]\nname = \"acme.example\"\n" + extra;
+        return parse_config(text, "test.toml");
+    }
+};
+
+Fixture& fixture()
+{
+    static Fixture f;
+    return f;
+}
+
+const char* kRules = R"toml(
+[[rule]]
+name = "internal unsigned"
+direction = "outbound"
+to = ["*@acme.example"]
+sign = "none"
+
+[[rule]]
+name = "partner by the domain"
+direction = "outbound"
+to = ["*@partner.example"]
+sign = "domain"
+
+[[rule]]
+name = "sender signs"
+direction = "outbound"
+sign = "sender"
+)toml";
+
+const char* kOn = "[outbound]\nfrom_must_match_sender = true\n";
+
+MessageOutcome run(const std::shared_ptr<const Config>& cfg, KeySource& keys, const std::string& envelope,
+                   const Fields& headers, const std::string& rcpt = "x@other.example")
+{
+    ConnectionInfo conn;
+    conn.client_address = parse_ip_address("10.1.1.1");
+    MessageProcessor p(cfg, Certificates::load(*cfg, nullptr), keys, conn);
+    CPPUNIT_ASSERT(p.mail_from("<" + envelope + ">", "").verdict == Verdict::Continue);
+    CPPUNIT_ASSERT(p.direction() == policy::Direction::Outbound);
+    CPPUNIT_ASSERT(p.rcpt_to("<" + rcpt + ">").verdict == Verdict::Continue);
+    for (const auto& h : headers) CPPUNIT_ASSERT(p.header(h.name, h.value).verdict == Verdict::Continue);
+    CPPUNIT_ASSERT(p.header("Subject", "test").verdict == Verdict::Continue);
+    CPPUNIT_ASSERT(p.body(as_bytes(std::string("text\r\n"))).verdict == Verdict::Continue);
+    return p.end_of_message();
+}
+
+bool has(const std::string& text, const std::string& part)
+{
+    return text.find(part) != std::string::npos;
+}
+
+}  // namespace
+
+class FromMustMatchSenderTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(FromMustMatchSenderTest);
+    CPPUNIT_TEST(configuration);
+    CPPUNIT_TEST(off_signs_as_the_from_address);
+    CPPUNIT_TEST(mismatch_is_refused);
+    CPPUNIT_TEST(match_is_signed_by_the_sender);
+    CPPUNIT_TEST(null_sender_gets_no_persons_key);
+    CPPUNIT_TEST(several_authors);
+    CPPUNIT_TEST(unsigned_mail_is_not_checked);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void configuration()
+    {
+        CPPUNIT_ASSERT(!fixture().config("")->outbound.from_must_match_sender);
+        CPPUNIT_ASSERT(fixture().config(kOn)->outbound.from_must_match_sender);
+        CPPUNIT_ASSERT_THROW(fixture().config("[outbound]\nfrom_must_match_sender = \"yes\"\n"), ConfigError);
+        CPPUNIT_ASSERT_THROW(fixture().config("[outbound]\nfrom_must_match = true\n"), ConfigError);
+    }
+
+    // The problem the option solves: without it, alice's message claiming bob's address is
+    // signed with bob's key.
+    void off_signs_as_the_from_address()
+    {
+        auto cfg = fixture().config(kRules);
+        TokenKeySource keys(cfg->hsm);
+        const MessageOutcome out = run(cfg, keys, "alice@acme.example", {{"From", "bob@acme.example"}});
+        CPPUNIT_ASSERT(out.reply.verdict == Verdict::Accept);
+        CPPUNIT_ASSERT_MESSAGE(out.detail, has(out.detail, "identity=bob@acme.example"));
+    }
+
+    void mismatch_is_refused()
+    {
+        auto cfg = fixture().config(std::string(kOn) + kRules);
+        TokenKeySource keys(cfg->hsm);
+        for (const char* rcpt : {"x@other.example", "x@partner.example"}) {  // sign = "sender", "domain"
+            const MessageOutcome out = run(cfg, keys, "alice@acme.example", {{"From", "Bob <bob@acme.example>"}}, rcpt);
+            CPPUNIT_ASSERT(out.reply.verdict == Verdict::Reject);
+            CPPUNIT_ASSERT_EQUAL(std::string("550 5.7.1 From header <bob@acme.example> does not match envelope "
+                                             "sender <alice@acme.example>"),
+                                 out.reply.str());
+            CPPUNIT_ASSERT_EQUAL(std::string("reject"), out.action);
+            CPPUNIT_ASSERT_MESSAGE(out.detail, has(out.detail, "reason=from-mismatch"));
+            CPPUNIT_ASSERT(!out.header_edit && !out.new_body);
+        }
+        // A From that does not parse is no better.
+        const MessageOutcome out = run(cfg, keys, "alice@acme.example", {{"From", "undisclosed-recipients:;"}});
+        CPPUNIT_ASSERT_EQUAL(std::string("550 5.7.1 From header does not parse as a mailbox list"), out.reply.str());
+    }
+
+    void match_is_signed_by_the_sender()
+    {
+        auto cfg = fixture().config(std::string(kOn) + kRules);
+        TokenKeySource keys(cfg->hsm);
+        MessageOutcome out = run(cfg, keys, "alice@acme.example", {{"From", "Alice <Alice@ACME.example>"}});
+        CPPUNIT_ASSERT_MESSAGE(out.reply.str(), out.reply.verdict == Verdict::Accept);
+        CPPUNIT_ASSERT_EQUAL(std::string("sign"), out.action);
+        // alice's key (the local part is compared without regard to case and kept as written).
+        CPPUNIT_ASSERT_MESSAGE(out.detail, has(out.detail, "identity=Alice@acme.example "));
+        // No From: the envelope sender is the author and signs.
+        out = run(cfg, keys, "alice@acme.example", {});
+        CPPUNIT_ASSERT_MESSAGE(out.detail, has(out.detail, "identity=alice@acme.example "));
+    }
+
+    // A bounce is delivered, and whatever its From says, only the domain signs it.
+    void null_sender_gets_no_persons_key()
+    {
+        auto cfg = fixture().config(std::string(kOn) + kRules);
+        TokenKeySource keys(cfg->hsm);
+        const MessageOutcome out = run(cfg, keys, "", {{"From", "bob@acme.example"}});
+        CPPUNIT_ASSERT_MESSAGE(out.reply.str(), out.reply.verdict == Verdict::Accept);
+        CPPUNIT_ASSERT_EQUAL(std::string("sign"), out.action);
+        CPPUNIT_ASSERT_MESSAGE(out.detail, has(out.detail, "identity=domain-signing-authority@acme.example "));
+        CPPUNIT_ASSERT_MESSAGE(out.detail, has(out.detail, "person_key=null-sender"));
+    }
+
+    void several_authors()
+    {
+        auto cfg = fixture().config(std::string(kOn) + kRules);
+        TokenKeySource keys(cfg->hsm);
+        // The Sender is one of the authors and the envelope sender: it signs (RFC 5322 §3.6.2).
+        MessageOutcome out = run(cfg, keys, "alice@acme.example",
+                                 {{"From", "bob@acme.example, alice@acme.example"}, {"Sender", "alice@acme.example"}});
+        CPPUNIT_ASSERT_MESSAGE(out.reply.str(), out.reply.verdict == Verdict::Accept);
+        CPPUNIT_ASSERT_MESSAGE(out.detail, has(out.detail, "identity=alice@acme.example "));
+        // A secretary (Sender, envelope sender) for two authors: no author's key, the domain signs.
+        out = run(cfg, keys, "alice@acme.example",
+                  {{"From", "bob@acme.example, carol@acme.example"}, {"Sender", "alice@acme.example"}});
+        CPPUNIT_ASSERT_MESSAGE(out.reply.str(), out.reply.verdict == Verdict::Accept);
+        CPPUNIT_ASSERT_MESSAGE(out.detail, has(out.detail, "identity=domain-signing-authority@acme.example "));
+        CPPUNIT_ASSERT_MESSAGE(out.detail, has(out.detail, "person_key=not-the-sender"));
+        // ...and the domain is the secretary's, not one the authors name (health.example has
+        // no key on the token: choosing it would be 451 4.7.0).
+        auto two = fixture().config(std::string(kOn) + "[[domain]]\nname = \"health.example\"\n" + kRules);
+        out = run(two, keys, "alice@acme.example",
+                  {{"From", "bob@health.example, carol@health.example"}, {"Sender", "alice@acme.example"}});
+        CPPUNIT_ASSERT_MESSAGE(out.reply.str(), out.reply.verdict == Verdict::Accept);
+        CPPUNIT_ASSERT_MESSAGE(out.detail, has(out.detail, "identity=domain-signing-authority@acme.example "));
+        // Several authors without a Sender field.
+        out = run(cfg, keys, "alice@acme.example", {{"From", "alice@acme.example, bob@acme.example"}});
+        CPPUNIT_ASSERT_EQUAL(std::string("550 5.7.1 From header holds several mailboxes and there is no Sender header"),
+                             out.reply.str());
+    }
+
+    // The gateway adds no signature to this one, so it makes no claim to guard.
+    void unsigned_mail_is_not_checked()
+    {
+        auto cfg = fixture().config(std::string(kOn) + kRules);
+        TokenKeySource keys(cfg->hsm);
+        const MessageOutcome out = run(cfg, keys, "alice@acme.example", {{"From", "bob@acme.example"}}, "x@acme.example");
+        CPPUNIT_ASSERT_MESSAGE(out.reply.str(), out.reply.verdict == Verdict::Accept);
+        CPPUNIT_ASSERT_EQUAL(std::string("none"), out.action);
+    }
+};
+
 CPPUNIT_TEST_SUITE_REGISTRATION(SenderCheckTest);
+CPPUNIT_TEST_SUITE_REGISTRATION(FromMustMatchSenderTest);
