@@ -8,6 +8,7 @@
 #   null envelope sender (a bounce) with From: bob      -> delivered, signed by the domain, not bob
 #   the same mismatch with the option off               -> delivered signed with bob's key (the
 #                                                          hole the option closes)
+# and `ssmctl process` refuses the mismatch as the milter does.
 . "$(dirname "$0")/lib.sh"
 . "$SSM_SRCDIR/tests/interop/peers.sh"
 require_tools postfix smtp-sink python3 openssl softhsm2-util pkcs11-tool perl script
@@ -86,6 +87,15 @@ else fail from-mismatch-in-postfix-log "$(grep milter-reject "$PF_DIR/maillog" |
 if grep -q 'action=reject result="550 5.7.1 From header <bob@acme.example> does not match envelope sender <alice@acme.example>" detail="reason=from-mismatch' "$WORK/milter.log"; then
   pass from-mismatch-in-milter-log
 else fail from-mismatch-in-milter-log "$(grep 'action=reject' "$WORK/milter.log" | head -n 2 | tr '\n' ' ')"; fi
+
+# ssmctl process runs the same check offline: exit 1 and the reply on stderr.
+"$SSM_BUILDDIR/ssmctl" -c "$WORK/ssm-true.toml" process --direction out --from alice@acme.example --to "$RCPT" \
+  <"$WORK/out/mismatch.in.eml" >"$WORK/out/ssmctl-mismatch.eml" 2>"$WORK/out/ssmctl-mismatch.err"
+rc=$?
+if [ "$rc" = 1 ] && grep -q '^reply: 550 5.7.1 From header <bob@acme.example> does not match envelope sender <alice@acme.example>' \
+     "$WORK/out/ssmctl-mismatch.err" && [ ! -s "$WORK/out/ssmctl-mismatch.eml" ]; then
+  pass from-mismatch-ssmctl-process
+else fail from-mismatch-ssmctl-process "exit $rc: $(tr '\n' ' ' <"$WORK/out/ssmctl-mismatch.err" | cut -c1-300)"; fi
 
 # Without the option the same mismatch is signed with the key of the address in From.
 with_option false
