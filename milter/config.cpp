@@ -108,6 +108,11 @@ void load_inbound(Loader& L, const toml::table* t, Config& c)
     in.harvest = L.boolean(t, "inbound", "harvest");
 }
 
+void load_outbound(Loader& L, const toml::table* t, Config& c)
+{
+    c.outbound.from_must_match_sender = L.boolean(t, "outbound", "from_must_match_sender");
+}
+
 // One token's settings: [hsm] itself, or one [[hsm.token]].
 hsm::TokenConfig load_token(Loader& L, const toml::table* t, std::string_view table, const std::string& name)
 {
@@ -260,6 +265,7 @@ std::shared_ptr<const Config> parse_config(std::string_view text, const std::str
     load_signing(L, subtable(root, "signing"), *c);
     load_encryption(L, subtable(root, "encryption"), *c);
     load_inbound(L, subtable(root, "inbound"), *c);
+    load_outbound(L, subtable(root, "outbound"), *c);
     load_hsm(L, subtable(root, "hsm"), *c);
     load_pki(L, subtable(root, "pki"), *c);
     load_directory(L, subtable(root, "directory"), *c);

@@ -67,6 +67,12 @@ struct InboundSettings {
     bool decompress = true;  // inflate compressed-data layers (RFC 3274)
 };
 
+struct OutboundSettings {
+    // The From field (or, with several authors, Sender) must name the envelope sender before
+    // the gateway signs (policy/sender_check.h).
+    bool from_must_match_sender = false;
+};
+
 struct PkiSettings {
     std::string trust_anchors;
     std::string intermediates;
@@ -157,6 +163,7 @@ struct Config {
     SigningSettings signing;
     EncryptionSettings encryption;
     InboundSettings inbound;
+    OutboundSettings outbound;
     hsm::TokenConfig hsm;
     // [[hsm.token]]: further tokens (other modules or other tokens of one module) whose keys
     // are used beside those of [hsm], asked after it in file order (PRODUCT §5: providers and

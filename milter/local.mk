@@ -37,6 +37,10 @@ check_PROGRAMS += tests/unit/test_milter
 tests_unit_test_milter_SOURCES = tests/unit/test_milter.cpp $(UNIT_MAIN)
 tests_unit_test_milter_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
 
+check_PROGRAMS += tests/unit/test_sender_check
+tests_unit_test_sender_check_SOURCES = tests/unit/test_sender_check.cpp $(UNIT_MAIN)
+tests_unit_test_sender_check_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
+
 check_PROGRAMS += tests/unit/test_auth_results
 tests_unit_test_auth_results_SOURCES = tests/unit/test_auth_results.cpp $(UNIT_MAIN)
 tests_unit_test_auth_results_LDADD = milter/libssm_milter.a smime/mime/libssm_mime.a base/libssm_base.a $(UNIT_LIBS)

@@ -88,6 +88,7 @@ Reply MessageProcessor::mail_from(std::string_view sender, std::string_view auth
     m_arrival = std::time(nullptr);
     m_recipients.clear();
     m_effective.reset();
+    m_sender_check.reset();
     m_list = nullptr;
     m_headers_reply.reset();
     m_headers.clear();

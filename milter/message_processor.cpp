@@ -95,18 +95,36 @@ std::shared_ptr<smime::Signer> MessageProcessor::find_signer(const Effective& e,
         identity = e.signing_identity;
         return m_keys.signer_for(*EmailAddress::parse(e.signing_identity));
     }
-    if (e.sign == policy::SignMode::Sender) {
+    if (e.sign == policy::SignMode::Sender && may_sign_as(author)) {
         if (auto s = m_keys.signer_for(author)) {
             identity = author.str();
             return s;
         }
     }
-    if (auto domain_id = m_config->policy.domain_identity(author)) {
+    // With from_must_match_sender, a sender who is none of the authors (RFC 5322 §3.6.2) gets
+    // the signature of the domain it was shown to belong to, not one the authors name.
+    const EmailAddress& owner = m_sender_check && m_sender_check->proven ? *m_sender_check->proven : author;
+    if (auto domain_id = m_config->policy.domain_identity(owner)) {
         identity = domain_id->str();
         return m_keys.signer_for(*domain_id);
     }
     identity.clear();
     return nullptr;
+}
+
+bool MessageProcessor::may_sign_as(const EmailAddress& a) const
+{
+    if (!m_sender_check) return true;
+    return m_sender_check->proven && m_sender_check->proven->same_as(a);
+}
+
+bool MessageProcessor::signs_for_a_recipient() const
+{
+    // A signed receipt is never signed again (protect()).
+    if (is_signed_receipt(m_headers)) return false;
+    for (const auto& r : m_recipients)
+        if ((r.accepted() || r.split_off) && r.plan.treatment.sign != policy::SignMode::None) return true;
+    return false;
 }
 
 std::optional<std::string> MessageProcessor::stripped_subject() const
@@ -280,6 +298,8 @@ MessageOutcome MessageProcessor::protect(const std::optional<OutboundLabel>& rul
         }
         // "sender" means: the sender's key, else the domain's, when there is one.
         if (!signer) out.detail = "no signing identity for " + who->str() + " ";
+        if (e.sign == policy::SignMode::Sender && e.signing_identity.empty() && !may_sign_as(*who))
+            out.detail += m_sender_text.empty() ? "person_key=null-sender " : "person_key=not-the-sender ";
     }
     if (label && !signer)
         return unlabelled(e.sign == policy::SignMode::None ? std::string("the rule does not sign")
@@ -462,6 +482,17 @@ MessageOutcome MessageProcessor::end_of_message()
             out.detail += rule;
             if (out.reply.verdict == Verdict::Accept) remove_markers(out);
             return out;
+        }
+        // [outbound] from_must_match_sender: nothing is signed for an author the envelope
+        // sender was not shown to be (copies split off are signed from the same fields).
+        if (m_effective && m_direction == policy::Direction::Outbound && m_config->outbound.from_must_match_sender) {
+            m_sender_check = policy::check_sender(m_headers, m_sender_text);
+            if (!m_sender_check->matches && signs_for_a_recipient()) {
+                out.reply = Reply::reject("550", "5.7.1", m_sender_check->reason);
+                out.action = "reject";
+                out.detail = "reason=from-mismatch " + rule;
+                return out;
+            }
         }
         std::optional<OutboundLabel> label;
         if (m_effective && m_direction == policy::Direction::Outbound) label = outbound_label();

@@ -24,6 +24,7 @@
 #include "milter/receipts.h"
 #include "milter/security_labels.h"
 #include "policy/policy.h"
+#include "policy/sender_check.h"
 #include "smime/mime/header.h"
 #include "smime/protect.h"
 #include "smime/sign.h"
@@ -175,6 +176,12 @@ private:
     // names, else the first); the envelope sender when there is no From; nullopt when From
     // holds no address.
     std::optional<EmailAddress> author() const;
+    // Whether a person's key may sign for `a`: always, unless [outbound] from_must_match_sender
+    // checked the message, then only for the address the envelope sender was shown to own.
+    bool may_sign_as(const EmailAddress& a) const;
+    // Whether the gateway will sign this message or a copy of it for some recipient (the
+    // from_must_match_sender check guards that signature).
+    bool signs_for_a_recipient() const;
     void record_receipt_request(const smime::cms::ReceiptRequest& request, const smime::SignResult& signature);
     // The Subject without the trigger tags the plans ask to strip; nullopt: unchanged.
     std::optional<std::string> stripped_subject() const;
@@ -202,6 +209,8 @@ private:
     int m_marker_fields = 0;  // X-SSM-Reinjected fields received (taken out of m_headers)
     std::vector<Recipient> m_recipients;
     std::optional<Effective> m_effective;  // shared by all accepted recipients
+    // Set at end of message when [outbound] from_must_match_sender applies to it.
+    std::optional<policy::SenderCheck> m_sender_check;
     const MailList* m_list = nullptr;      // the message goes to this list (alone), in m_config
     std::optional<Reply> m_headers_reply;  // set once end_of_headers() ran
     std::vector<smime::mime::HeaderField> m_headers;

@@ -6,7 +6,8 @@ policy_libssm_policy_a_SOURCES = \
 	policy/match.h policy/match.cpp \
 	policy/rule.h policy/rule.cpp \
 	policy/policy.h policy/policy.cpp \
-	policy/labels.h policy/labels.cpp
+	policy/labels.h policy/labels.cpp \
+	policy/sender_check.h policy/sender_check.cpp
 
 check_PROGRAMS += tests/unit/test_policy
 tests_unit_test_policy_SOURCES = tests/unit/test_policy.cpp tests/unit/test_policy_support.h $(UNIT_MAIN)
