@@ -365,6 +365,24 @@ if [ "$RC" -ne 0 ] || ! grep -q "label_policy=$OURS label_class=2" <<<"$LOG" || 
 else pass triple-inner-label; fi
 run in triple-plain-outer dave@partner.example intern@acme.example
 expect_refused triple-inner-label-uncleared "recipient intern@acme.example is not cleared"
+# The encryption of that message replayed by someone else (it is to a key on the token): the
+# gateway decrypts it whoever presents it, so the label inside must hold whether or not its
+# signature passes here. With another From the inner signature fails (the signer is not the
+# author); until 2026-12-02 its label was then ignored and intern got the restricted content
+# decrypted.
+{ printf 'From: mallory@evil.example\r\nTo: intern@acme.example\r\nSubject: replayed\r\nMessage-ID: <replayed@evil.example>\r\nMIME-Version: 1.0\r\n'
+  cat "$M/middle.entity"; } >"$WORK/out/replayed.eml"
+run in replayed mallory@evil.example intern@acme.example
+expect_refused replayed-ciphertext-label-unverified "recipient intern@acme.example is not cleared"
+if grep -q 'The partner figures' "$OUT" 2>/dev/null; then fail replayed-ciphertext-no-plaintext "the content went out in clear"
+else pass replayed-ciphertext-no-plaintext; fi
+# a recipient cleared for it still gets it, decrypted, without an SIO-Label from a signature
+# that did not pass
+run in replayed mallory@evil.example alice@acme.example
+if [ "$RC" -ne 0 ] || ! grep -q 'smime=fail' <<<"$LOG" || ! grep -q "label_policy=$OURS label_class=2" <<<"$LOG"; then
+  fail replayed-ciphertext-cleared "exit $RC: $LOG"
+elif [ "$(sio_of "$OUT" | wc -l)" -ne 0 ]; then fail replayed-ciphertext-cleared "SIO-Label from a failed signature: $(sio_of "$OUT")"
+else pass replayed-ciphertext-cleared; fi
 # our own outbound output, received back: its label clears alice (restricted) but not ghost
 cp "$WORK/out/out-marking.out" "$WORK/out/in-ours.eml"
 cp "$PKI/alice.cert.pem" "$WORK/certs/" 2>/dev/null
