@@ -1,6 +1,7 @@
 // Mail-list expansion (see mail_list.h). Order of RFC 2634 §4.2.3: the history of the outer
 // signature is checked before anything is decrypted or signed, so a loop costs one
-// verification; members without a usable certificate never get the content in clear.
+// verification; members without a usable certificate, and members whose rule makes
+// encryption mandatory when the list's mail is not encrypted, never get the content in clear.
 #include "milter/mail_list.h"
 
 #include <ctime>
@@ -216,9 +217,35 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
     std::vector<std::string> members;
     std::vector<directory::RecipientCertificate> certs;
     std::size_t skipped = 0;
+    // The expanded message leaves as the list's outbound mail, and no rule is applied to it
+    // again: a member whose rule makes encryption mandatory must not get what the list does
+    // not encrypt (PRODUCT §2: never in clear what policy says must be encrypted).
+    policy::MessageContext as_list;
+    as_list.direction = policy::Direction::Outbound;
+    as_list.origin.administrator = true;  // the gateway itself sends, as the list
+    as_list.from = list.address;
+    as_list.headers = &headers;
     for (const auto& resolved_member : resolved.members) {
         const EmailAddress& member = resolved_member.address;
         if (!r.decrypted) {
+            policy::RecipientPlan plan;
+            try {
+                plan = m_config.policy.plan(as_list, member, m_certificates.groups());
+            } catch (const Error& e) {
+                if (e.failure() != Failure::DirectoryUnavailable) throw;
+                MessageOutcome out;
+                out.reply = reply_for(e.failure(), e.what());
+                out.action = "tempfail";
+                out.detail = "list=" + name + " member=" + member.str() + " ";
+                return out;
+            }
+            if (plan.treatment.encrypt == policy::EncryptMode::Mandatory) {
+                ++skipped;
+                log::notice("list-member-skipped",
+                            {{"list", name}, {"member", member.str()}, {"rule", plan.rule_name},
+                             {"reason", "its rule makes encryption mandatory and the list's mail is not encrypted"}});
+                continue;
+            }
             members.push_back(member.str());
             continue;
         }
@@ -243,7 +270,10 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
         members.push_back(member.str());
         certs.push_back(std::move(*choice.chosen));
     }
-    if (members.empty()) return refuse(list, "no member has a usable certificate", r.detail);
+    if (members.empty())
+        return refuse(list, r.decrypted ? "no member has a usable certificate"
+                                        : "every member's rule makes encryption mandatory and the mail is not encrypted",
+                      r.detail);
 
     // 4b. The members are the recipients: each must be cleared for every verified label, as
     // anyone's recipients are (§4.1), or nobody gets the message; SIO-Label fields from
