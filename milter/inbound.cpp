@@ -516,7 +516,8 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
     };
     std::optional<SignedLayer> signed_layer;
     int unwraps = 0, unwraps_at_save = 0;  // layers taken off (decrypted, inflated, stripped)
-    for (int layer_no = 0; layer_no < kMaxLayers; ++layer_no) {
+    int layer_no = 0;
+    for (; layer_no < kMaxLayers; ++layer_no) {
         const SmimeLabel label = label_of(current);
         if (label == SmimeLabel::None) break;
         SmimeKind kind = SmimeKind::DetachedSigned;
@@ -614,6 +615,17 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
             body_now = replaced.get();
         }
         if (!encrypted_inside && !signed_inside && !inflated) break;
+    }
+    // The layer budget ran out with another S/MIME layer below what was decrypted: its
+    // signatures (and their labels, §4.1) were never looked at, and anyone holding a
+    // ciphertext for one of our keys can wrap it in signatures of their own to get there.
+    // Delivered, it would be content in clear that no label check saw: refused.
+    if (decrypted && layer_no == kMaxLayers && label_of(current) != SmimeLabel::None) {
+        out.reply = Reply::reject("554", "5.7.1",
+                                  "more S/MIME layers than the gateway follows (" + std::to_string(kMaxLayers) + ")");
+        out.action = "reject";
+        out.detail += "too-many-layers ";
+        return out;
     }
     // Nothing was taken off below the outermost signature looked into: the message goes on
     // as received, every signature on it (their results are reported all the same).

@@ -383,6 +383,22 @@ if [ "$RC" -ne 0 ] || ! grep -q 'smime=fail' <<<"$LOG" || ! grep -q "label_polic
   fail replayed-ciphertext-cleared "exit $RC: $LOG"
 elif [ "$(sio_of "$OUT" | wc -l)" -ne 0 ]; then fail replayed-ciphertext-cleared "SIO-Label from a failed signature: $(sio_of "$OUT")"
 else pass replayed-ciphertext-cleared; fi
+# The same ciphertext under five signatures of the sender's own (they need not pass): the
+# decryption then used the last layer the gateway follows, and the labelled signature inside
+# was never looked at (until 2026-12-02: delivered to intern decrypted). What the gateway
+# decrypted but could not look into is refused.
+cp "$M/middle.entity" "$M/wrap0"
+for i in 1 2 3 4 5; do
+  openssl cms -sign -nodetach -binary -in "$M/wrap$((i - 1))" -signer "$PKI/dave.cert.pem" -inkey "$PKI/dave.key.pem" \
+    -outform SMIME -out "$M/wrap$i.smime" 2>"$M/wrap.log" || fatal var-setup "wrap $i: $(tail -n 2 "$M/wrap.log")"
+  entity_of "$M/wrap$i.smime" "$M/wrap$i"
+done
+{ printf 'From: mallory@evil.example\r\nTo: intern@acme.example\r\nSubject: wrapped\r\nMessage-ID: <wrapped@evil.example>\r\nMIME-Version: 1.0\r\n'
+  cat "$M/wrap5"; } >"$WORK/out/wrapped.eml"
+run in wrapped mallory@evil.example intern@acme.example
+if [ "$RC" -ne 1 ] || ! grep -Eq 'reply: 5[0-9][0-9] 5\.' <<<"$LOG" || grep -q 'The partner figures' "$OUT" 2>/dev/null; then
+  fail wrapped-ciphertext-too-deep "exit $RC: $LOG"
+else pass wrapped-ciphertext-too-deep; fi
 # our own outbound output, received back: its label clears alice (restricted) but not ghost
 cp "$WORK/out/out-marking.out" "$WORK/out/in-ours.eml"
 cp "$PKI/alice.cert.pem" "$WORK/certs/" 2>/dev/null
