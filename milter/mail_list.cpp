@@ -4,6 +4,7 @@
 // encryption mandatory when the list's mail is not encrypted, never get the content in clear.
 #include "milter/mail_list.h"
 
+#include <algorithm>
 #include <ctime>
 
 #include "base/error.h"
@@ -116,7 +117,7 @@ std::vector<HeaderField> with_content(const std::vector<HeaderField>& headers, c
 }  // namespace
 
 MessageOutcome ListExpander::expand(const MailList& list, const std::string& list_rcpt,
-                                    const std::vector<HeaderField>& headers, const Spool& body)
+                                    const std::vector<HeaderField>& headers, const Spool& body, bool own_author)
 {
     const auto& m = m_config.milter;
     const std::time_t now = std::time(nullptr);
@@ -139,6 +140,21 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
         out.reply = r.reply;
         out.action = r.action;
         out.detail = "list=" + name + " " + r.detail;
+        return out;
+    }
+
+    // 1b. Our own author's SIO-Label asks for a label the list does not sign (it copies only
+    // a label its originator signed): expanded, the mail would reach the members without it.
+    // Refused, as outbound mail that would leave without its label is (§4.1).
+    if (own_author && smime::mime::find_field(headers, kSioLabelField) &&
+        std::none_of(r.labels.begin(), r.labels.end(), [](const SignedLabel& l) { return l.verified; })) {
+        log::notice("list-refused", {{"list", name}, {"reason", "author's SIO-Label not signed"}});
+        MessageOutcome out;
+        out.reply = Reply::reject("550", "5.7.1",
+                                  "security label cannot be applied: mail list " + name +
+                                      " signs no label of its own; sign the message with its label");
+        out.action = "reject";
+        out.detail = "list=" + name + " label=author-unsigned " + r.detail;
         return out;
     }
 

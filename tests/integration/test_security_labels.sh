@@ -332,6 +332,17 @@ expect_refused list-member-uncleared "recipient intern@acme.example is not clear
 in_mail list-unknown "$M/unknown1.der" -
 run in list-unknown dave@partner.example cleared@acme.example
 expect_refused list-unknown-policy "policy $UNKNOWN is not known"
+# Our own author's label on mail to a list (outbound): the list signs no author's label, so
+# the label would be lost and the members (partners too) would get the mail unlabelled; until
+# 2026-12-02 the SIO-Label field was just removed. Refused, as unsigned labelled mail is; a
+# message whose own signature carries the label is expanded as before.
+out_mail list-out-label alice@acme.example cleared@acme.example 'marking="ACME RESTRICTED"'
+run out list-out-label alice@acme.example cleared@acme.example
+expect_refused list-out-author-label-kept "security label cannot be applied"
+in_mail list-out-signed "$M/ours2.der" - 'SIO-Label: marking="ACME RESTRICTED"'
+run out list-out-signed dave@partner.example cleared@acme.example
+if [ "$RC" -eq 0 ] && grep -q 'action=expand' <<<"$LOG"; then expect_delivered list-out-signed-label "$M/ours2.der" "ACME RESTRICTED"
+else fail list-out-signed-label "exit $RC: $LOG"; fi
 # a labelled signature that does not verify (content changed after signing) gives no label:
 # delivered to a recipient no clearance names, without an SIO-Label
 in_mail in-bad-signature "$M/ours4.der" -
