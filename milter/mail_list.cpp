@@ -235,33 +235,40 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
     std::size_t skipped = 0;
     // The expanded message leaves as the list's outbound mail, and no rule is applied to it
     // again: a member whose rule makes encryption mandatory must not get what the list does
-    // not encrypt (PRODUCT §2: never in clear what policy says must be encrypted).
+    // not encrypt (PRODUCT §2: never in clear what policy says must be encrypted), and one
+    // whose rule labels its mail must not get it without a label (§4.1: the list signs only
+    // a label its originator signed).
     policy::MessageContext as_list;
     as_list.direction = policy::Direction::Outbound;
     as_list.origin.administrator = true;  // the gateway itself sends, as the list
     as_list.from = list.address;
     as_list.headers = &headers;
+    const bool labelled = std::any_of(r.labels.begin(), r.labels.end(), [](const SignedLabel& l) { return l.verified; });
     for (const auto& resolved_member : resolved.members) {
         const EmailAddress& member = resolved_member.address;
+        policy::RecipientPlan plan;
+        try {
+            plan = m_config.policy.plan(as_list, member, m_certificates.groups());
+        } catch (const Error& e) {
+            if (e.failure() != Failure::DirectoryUnavailable) throw;
+            MessageOutcome out;
+            out.reply = reply_for(e.failure(), e.what());
+            out.action = "tempfail";
+            out.detail = "list=" + name + " member=" + member.str() + " ";
+            return out;
+        }
+        const char* why = nullptr;
+        if (!r.decrypted && plan.treatment.encrypt == policy::EncryptMode::Mandatory)
+            why = "its rule makes encryption mandatory and the list's mail is not encrypted";
+        else if (!labelled && !plan.treatment.security_label.empty())
+            why = "its rule labels mail and the list's mail carries no signed label";
+        if (why) {
+            ++skipped;
+            log::notice("list-member-skipped",
+                        {{"list", name}, {"member", member.str()}, {"rule", plan.rule_name}, {"reason", why}});
+            continue;
+        }
         if (!r.decrypted) {
-            policy::RecipientPlan plan;
-            try {
-                plan = m_config.policy.plan(as_list, member, m_certificates.groups());
-            } catch (const Error& e) {
-                if (e.failure() != Failure::DirectoryUnavailable) throw;
-                MessageOutcome out;
-                out.reply = reply_for(e.failure(), e.what());
-                out.action = "tempfail";
-                out.detail = "list=" + name + " member=" + member.str() + " ";
-                return out;
-            }
-            if (plan.treatment.encrypt == policy::EncryptMode::Mandatory) {
-                ++skipped;
-                log::notice("list-member-skipped",
-                            {{"list", name}, {"member", member.str()}, {"rule", plan.rule_name},
-                             {"reason", "its rule makes encryption mandatory and the list's mail is not encrypted"}});
-                continue;
-            }
             members.push_back(member.str());
             continue;
         }
@@ -288,7 +295,7 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
     }
     if (members.empty())
         return refuse(list, r.decrypted ? "no member has a usable certificate"
-                                        : "every member's rule makes encryption mandatory and the mail is not encrypted",
+                                        : "no member left (their rules ask for encryption or a label this mail lacks)",
                       r.detail);
 
     // 4b. The members are the recipients: each must be cleared for every verified label, as
