@@ -203,7 +203,6 @@ SmimeAuthResult InboundProcessor::judge_signer(const smime::cms::SignerVerificat
         return r;
     }
     r.result = SmimeResult::Pass;
-    collect_label(signer, r.identifier, m_labels);  // only signatures that passed label (§4.1)
     if (m_harvest && m_config.inbound.harvest) harvest(signer, *from_match, message_certificates, v.path);
     return r;
 }
@@ -333,7 +332,13 @@ void InboundProcessor::judge_signers(const smime::cms::VerifyResult& v, const st
                                      const char* no_signer_reason, Layer& layer)
 {
     if (v.signers.empty()) layer.results.push_back({SmimeResult::PermError, no_signer_reason, "", "", "", ""});
-    for (const auto& s : v.signers) layer.results.push_back(judge_signer(s, v.certificates, fields, "1"));
+    for (const auto& s : v.signers) {
+        layer.results.push_back(judge_signer(s, v.certificates, fields, "1"));
+        // Every signer's label is kept; process() decides which count (§4.1).
+        const SmimeAuthResult& r = layer.results.back();
+        const bool passed = r.result == SmimeResult::Pass;
+        collect_label(s, r.identifier.empty() ? std::string("an unidentified signer") : r.identifier, m_labels, passed);
+    }
     if (m_receipts) collect_receipt_requests(v, layer.results, *m_receipts);
     for (const auto& s : v.signers) layer.signer_attributes.push_back(s.signed_attributes);
 }
@@ -511,7 +516,8 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
     };
     std::optional<SignedLayer> signed_layer;
     int unwraps = 0, unwraps_at_save = 0;  // layers taken off (decrypted, inflated, stripped)
-    for (int layer_no = 0; layer_no < kMaxLayers; ++layer_no) {
+    int layer_no = 0;
+    for (; layer_no < kMaxLayers; ++layer_no) {
         const SmimeLabel label = label_of(current);
         if (label == SmimeLabel::None) break;
         SmimeKind kind = SmimeKind::DetachedSigned;
@@ -610,6 +616,17 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
         }
         if (!encrypted_inside && !signed_inside && !inflated) break;
     }
+    // The layer budget ran out with another S/MIME layer below what was decrypted: its
+    // signatures (and their labels, §4.1) were never looked at, and anyone holding a
+    // ciphertext for one of our keys can wrap it in signatures of their own to get there.
+    // Delivered, it would be content in clear that no label check saw: refused.
+    if (decrypted && layer_no == kMaxLayers && label_of(current) != SmimeLabel::None) {
+        out.reply = Reply::reject("554", "5.7.1",
+                                  "more S/MIME layers than the gateway follows (" + std::to_string(kMaxLayers) + ")");
+        out.action = "reject";
+        out.detail += "too-many-layers ";
+        return out;
+    }
     // Nothing was taken off below the outermost signature looked into: the message goes on
     // as received, every signature on it (their results are reported all the same).
     if (signed_layer && unwraps == unwraps_at_save) {
@@ -675,6 +692,12 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
     out.action.clear();
     for (const auto& a : actions) out.action += (out.action.empty() ? "" : "+") + a;
     if (out.action.empty()) out.action = "none";
+    // Labels of signatures that did not pass restrict only what the gateway decrypted: that
+    // content's author is not whoever handed us the ciphertext (a replay with another From, a
+    // signer we cannot validate), and a failed signature must not take its label off. Outside
+    // an encryption the sender had the content in clear anyway, and an unverified label is a
+    // claim anyone can make.
+    if (!decrypted) std::erase_if(m_labels, [](const SignedLabel& l) { return !l.verified; });
     out.labels = std::move(m_labels);
     out.decrypted = decrypted;
     return out;

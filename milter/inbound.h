@@ -30,7 +30,9 @@ struct InboundOutcome {
     std::unique_ptr<Spool> new_body;   // set when the body changes (decrypted, stripped)
     std::string action;                // "decrypt", "verify", "decrypt+verify", "none"
     std::string detail;                // for the log line
-    std::vector<SignedLabel> labels;   // security labels of the signatures that passed (§4.1)
+    // Security labels (§4.1) of the signatures that passed; when `decrypted`, of every
+    // signature (the unverified ones marked so: they restrict, grant nothing).
+    std::vector<SignedLabel> labels;
     InboundReceiptRequests receipts;   // receipt requests of the signatures that passed (§4.2)
     // Each signature layer verified at the top, outermost first: whether a signer passed and
     // the signed attributes of every signer (the mail-list agent reads mlExpansionHistory

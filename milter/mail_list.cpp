@@ -1,8 +1,10 @@
 // Mail-list expansion (see mail_list.h). Order of RFC 2634 §4.2.3: the history of the outer
 // signature is checked before anything is decrypted or signed, so a loop costs one
-// verification; members without a usable certificate never get the content in clear.
+// verification; members without a usable certificate, and members whose rule makes
+// encryption mandatory when the list's mail is not encrypted, never get the content in clear.
 #include "milter/mail_list.h"
 
+#include <algorithm>
 #include <ctime>
 
 #include "base/error.h"
@@ -115,7 +117,7 @@ std::vector<HeaderField> with_content(const std::vector<HeaderField>& headers, c
 }  // namespace
 
 MessageOutcome ListExpander::expand(const MailList& list, const std::string& list_rcpt,
-                                    const std::vector<HeaderField>& headers, const Spool& body)
+                                    const std::vector<HeaderField>& headers, const Spool& body, bool own_author)
 {
     const auto& m = m_config.milter;
     const std::time_t now = std::time(nullptr);
@@ -138,6 +140,21 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
         out.reply = r.reply;
         out.action = r.action;
         out.detail = "list=" + name + " " + r.detail;
+        return out;
+    }
+
+    // 1b. Our own author's SIO-Label asks for a label the list does not sign (it copies only
+    // a label its originator signed): expanded, the mail would reach the members without it.
+    // Refused, as outbound mail that would leave without its label is (§4.1).
+    if (own_author && smime::mime::find_field(headers, kSioLabelField) &&
+        std::none_of(r.labels.begin(), r.labels.end(), [](const SignedLabel& l) { return l.verified; })) {
+        log::notice("list-refused", {{"list", name}, {"reason", "author's SIO-Label not signed"}});
+        MessageOutcome out;
+        out.reply = Reply::reject("550", "5.7.1",
+                                  "security label cannot be applied: mail list " + name +
+                                      " signs no label of its own; sign the message with its label");
+        out.action = "reject";
+        out.detail = "list=" + name + " label=author-unsigned " + r.detail;
         return out;
     }
 
@@ -216,8 +233,41 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
     std::vector<std::string> members;
     std::vector<directory::RecipientCertificate> certs;
     std::size_t skipped = 0;
+    // The expanded message leaves as the list's outbound mail, and no rule is applied to it
+    // again: a member whose rule makes encryption mandatory must not get what the list does
+    // not encrypt (PRODUCT §2: never in clear what policy says must be encrypted), and one
+    // whose rule labels its mail must not get it without a label (§4.1: the list signs only
+    // a label its originator signed).
+    policy::MessageContext as_list;
+    as_list.direction = policy::Direction::Outbound;
+    as_list.origin.administrator = true;  // the gateway itself sends, as the list
+    as_list.from = list.address;
+    as_list.headers = &headers;
+    const bool labelled = std::any_of(r.labels.begin(), r.labels.end(), [](const SignedLabel& l) { return l.verified; });
     for (const auto& resolved_member : resolved.members) {
         const EmailAddress& member = resolved_member.address;
+        policy::RecipientPlan plan;
+        try {
+            plan = m_config.policy.plan(as_list, member, m_certificates.groups());
+        } catch (const Error& e) {
+            if (e.failure() != Failure::DirectoryUnavailable) throw;
+            MessageOutcome out;
+            out.reply = reply_for(e.failure(), e.what());
+            out.action = "tempfail";
+            out.detail = "list=" + name + " member=" + member.str() + " ";
+            return out;
+        }
+        const char* why = nullptr;
+        if (!r.decrypted && plan.treatment.encrypt == policy::EncryptMode::Mandatory)
+            why = "its rule makes encryption mandatory and the list's mail is not encrypted";
+        else if (!labelled && !plan.treatment.security_label.empty())
+            why = "its rule labels mail and the list's mail carries no signed label";
+        if (why) {
+            ++skipped;
+            log::notice("list-member-skipped",
+                        {{"list", name}, {"member", member.str()}, {"rule", plan.rule_name}, {"reason", why}});
+            continue;
+        }
         if (!r.decrypted) {
             members.push_back(member.str());
             continue;
@@ -243,7 +293,10 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
         members.push_back(member.str());
         certs.push_back(std::move(*choice.chosen));
     }
-    if (members.empty()) return refuse(list, "no member has a usable certificate", r.detail);
+    if (members.empty())
+        return refuse(list, r.decrypted ? "no member has a usable certificate"
+                                        : "no member left (their rules ask for encryption or a label this mail lacks)",
+                      r.detail);
 
     // 4b. The members are the recipients: each must be cleared for every verified label, as
     // anyone's recipients are (§4.1), or nobody gets the message; SIO-Label fields from

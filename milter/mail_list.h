@@ -25,9 +25,12 @@ public:
     // Expands `headers` + `body`, sent to `list` (RCPT TO text `list_rcpt`). The outcome
     // rewrites the message and the envelope (remove_recipients/add_recipients) on Accept;
     // a loop, a full or malformed history, or nothing left to deliver is a 550 5.7.1, a
-    // directory outage 451 4.7.1. Throws ssm::Error for token and spool failures.
+    // directory outage 451 4.7.1. `own_author`: the message comes from a trusted origin
+    // (outbound), so an SIO-Label field is its author's request, not an outsider's claim.
+    // Throws ssm::Error for token and spool failures.
     MessageOutcome expand(const MailList& list, const std::string& list_rcpt,
-                          const std::vector<smime::mime::HeaderField>& headers, const Spool& body);
+                          const std::vector<smime::mime::HeaderField>& headers, const Spool& body,
+                          bool own_author = false);
 
 private:
     const Config& m_config;

@@ -470,7 +470,8 @@ MessageOutcome MessageProcessor::end_of_message()
         for (const auto& r : m_recipients)
             if (!first && r.accepted()) first = &r;
         if (m_list && first) {
-            out = ListExpander(*m_config, *m_certificates, m_keys).expand(*m_list, first->text, m_headers, *m_body);
+            out = ListExpander(*m_config, *m_certificates, m_keys)
+                      .expand(*m_list, first->text, m_headers, *m_body, m_direction == policy::Direction::Outbound);
             if (out.reply.verdict == Verdict::Accept) remove_markers(out);
             return out;
         }

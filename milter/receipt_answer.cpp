@@ -85,13 +85,17 @@ void collect_receipt_requests(const smime::cms::VerifyResult& v, const std::vect
     found.outer_layer_seen = true;
     bool asked = false;
     for (std::size_t i = 0; i < v.signers.size() && i < results.size(); ++i) {
-        if (results[i].result != SmimeResult::Pass) continue;
+        const bool passed = results[i].result == SmimeResult::Pass;
+        // A mail-list agent signs with the list's key around the originator's From, so its
+        // signature validates but never passes; its history (and mlReceiptPolicy) counts when
+        // it validates, as the mail-list path reads it (mail_list.cpp).
+        if (!passed && !results[i].validated) continue;
         const auto& s = v.signers[i];
         try {
             if (const Bytes* ml = attribute(s, smime::cms::oid::kMlExpandHistory); ml && outermost && !found.ml_policy)
                 found.ml_policy = smime::cms::decode_ml_expansion_history(*ml).back();  // §2.3: the last MLA decides
             const Bytes* rr = attribute(s, smime::cms::oid::kReceiptRequest);
-            if (!rr || asked) continue;
+            if (!rr || asked || !passed) continue;  // only a signer that passed asks for receipts
             ReceiptAsk ask;
             ask.subject.request = smime::cms::decode_receipt_request(*rr);
             ask.subject.content_type = v.econtent_type;

@@ -42,8 +42,9 @@ struct InboundReceiptRequests {
 };
 
 // Adds one signature layer (`v`, with `results` one per signer as judge_signer
-// gave them). Only signers that passed count; the mlExpansionHistory is taken
-// from the first (outermost) layer only (RFC 2634 §2.3). Malformed attribute
+// gave them). Only signers that passed ask for receipts; the mlExpansionHistory is
+// taken from the first (outermost) layer only (RFC 2634 §2.3), from a signer that
+// passed or validated (a list agent's signature never matches the From). Malformed attribute
 // values are noted, never thrown.
 void collect_receipt_requests(const smime::cms::VerifyResult& v, const std::vector<SmimeAuthResult>& results,
                               InboundReceiptRequests& found);

@@ -1,6 +1,7 @@
 // Security labels in the pipeline; see security_labels.h. Outbound the author's SIO-Label
 // field is parsed strictly (smime/mime/sio_label); inbound only labels from signatures that
-// passed count, and what the gateway shows is made from them, never copied from a field.
+// passed grant anything (mapping, display), and what the gateway shows is made from them,
+// never copied from a field; an unverified one the caller hands in only restricts.
 #include "milter/security_labels.h"
 
 #include <algorithm>
@@ -113,10 +114,11 @@ std::optional<OutboundLabel> outbound_label(const policy::LabelPolicy& labels,
 }
 
 void collect_label(const smime::cms::SignerVerification& signer, const std::string& identity,
-                   std::vector<SignedLabel>& out)
+                   std::vector<SignedLabel>& out, bool verified)
 {
     SignedLabel s;
     s.signer = identity;
+    s.verified = verified;
     try {
         s.attributes = smime::cms::find_label_attributes(signer.signed_attributes);
     } catch (const Error& e) {
@@ -146,10 +148,11 @@ LabelVerdict judge_labels(const policy::LabelPolicy& labels, const std::vector<S
             return v;
         }
         const SecurityLabel& received = *s.attributes.security_label;
-        const policy::MappedLabel m = labels.map(received, s.attributes.equivalent_labels.value_or(std::vector<SecurityLabel>{}),
-                                                 author_domain);
+        const std::vector<SecurityLabel> equivalents =
+            s.verified ? s.attributes.equivalent_labels.value_or(std::vector<SecurityLabel>{}) : std::vector<SecurityLabel>{};
+        const policy::MappedLabel m = labels.map(received, equivalents, author_domain);
         v.detail += log_fields(received) + " label_via=" +
-                    (m.known ? m.via : "unknown") + " ";
+                    (m.known ? m.via : "unknown") + (s.verified ? "" : " label_signature=unverified") + " ";
         if (!m.known) {
             if (labels.unknown_policy() == policy::UnknownLabelPolicy::Reject) {
                 v.reply = Reply::reject("550", "5.7.1", "security label of policy " + received.policy_id +
@@ -175,7 +178,7 @@ LabelVerdict judge_labels(const policy::LabelPolicy& labels, const std::vector<S
                 }
             }
         }
-        if (std::find(shown.begin(), shown.end(), m.label) != shown.end()) continue;
+        if (!s.verified || std::find(shown.begin(), shown.end(), m.label) != shown.end()) continue;
         shown.push_back(m.label);
         std::optional<std::string> marking;
         if (std::string mk = m.known ? labels.marking_for(m.label) : std::string(); !mk.empty()) marking = mk;

@@ -1,7 +1,8 @@
 // Security labels in the pipeline (PRODUCT §4.1): outbound, the label to sign in (from the
 // author's SIO-Label field, RFC 7444, or the rule's default); inbound, the labels of the
-// signatures that passed, mapped onto our policy and checked against every recipient's
-// clearance, shown as one gateway-made SIO-Label. SIO-Label fields and signed attributes are
+// signatures that passed (and, inside an encryption the gateway removed, of every signature),
+// mapped onto our policy and checked against every recipient's clearance, those that passed
+// shown as one gateway-made SIO-Label. SIO-Label fields and signed attributes are
 // untrusted input; a label that cannot be read or honoured refuses the message (fail closed).
 #pragma once
 #include <optional>
@@ -41,16 +42,21 @@ std::optional<OutboundLabel> outbound_label(const policy::LabelPolicy& labels,
                                             const std::string& rule_label,
                                             const std::vector<Domain>& recipient_domains);
 
-// The label attributes of one signature that passed (collected while judging signers).
+// The label attributes of one signature (collected while judging signers).
 struct SignedLabel {
     std::string signer;                 // the signer's identity, for logs and replies
     smime::cms::LabelAttributes attributes;
     std::string error;                  // set: the attributes could not be read
+    // The signature passed. An unverified label still restricts (inside an encryption we
+    // removed, where whoever presents the ciphertext need not be its author), but grants
+    // nothing: its equivalentLabels are not read (RFC 2634 §5.4: only a trusted signer's)
+    // and the gateway's SIO-Label does not show it.
+    bool verified = true;
 };
 
-// Adds the labels of `signer` (which passed) to `out`; nothing when it carries none.
+// Adds the labels of `signer` to `out`; nothing when it carries none. `verified`: it passed.
 void collect_label(const smime::cms::SignerVerification& signer, const std::string& identity,
-                   std::vector<SignedLabel>& out);
+                   std::vector<SignedLabel>& out, bool verified = true);
 
 // What the labels of an inbound message mean for its recipients.
 struct LabelVerdict {
@@ -60,7 +66,8 @@ struct LabelVerdict {
 };
 
 // Every label must be readable and known (or mapped, or accepted by unknown_policy) and
-// every recipient cleared for every known label. `author_domain`: the From domain.
+// every recipient cleared for every known label; unverified ones count the same way, mapped
+// without their equivalentLabels, and are not shown. `author_domain`: the From domain.
 // `directory`: where recipients no [[clearance]] names find their clearance (may be null);
 // when it cannot be asked the whole message waits: 451 4.7.1 (fail closed).
 LabelVerdict judge_labels(const policy::LabelPolicy& labels, const std::vector<SignedLabel>& found,

@@ -206,6 +206,65 @@ else
   fail list-signed-only-nested "rc=$RC ${PEER_DETAIL:-} $(tr '\n' ' ' <"$ERR" | cut -c1-300)"
 fi
 
+# A member whose own rule makes encryption mandatory (dave@partner.example here) never gets
+# mail the list does not encrypt: the expanded message is not planned again per member, so
+# until 2026-12-02 signed-only list mail went to dave in clear whatever his rule said. He is
+# skipped like a member without a certificate; encrypted list mail still reaches him.
+write_config "$WORK/mandatory.toml" port=1 pki='revocation = "off"' rules='[[rule]]
+name = "partner mail is encrypted"
+direction = "outbound"
+to = ["*@partner.example"]
+sign = "sender"
+encrypt = "mandatory"
+
+[[rule]]
+name = "others are signed"
+direction = "outbound"
+sign = "sender"' extra="[directory]
+cache = \"$WORK/cache-mandatory\"
+static_certificates = \"$WORK/certs\"
+
+$LISTS" || fatal list-setup "mandatory config"
+run mandatory-signed mandatory "$WORK/signed.eml" team@acme.example
+if [ $RC -eq 0 ] && grep -q 'members=3 skipped=1 history=1 encrypted=no' "$ERR" &&
+   ! grep -q 'rcpt: +dave@partner.example' "$ERR" && grep -q 'rcpt: +alice@acme.example' "$ERR" &&
+   grep -q 'list-member-skipped.*dave@partner.example.*encryption' "$ERR"; then
+  pass list-mandatory-encryption-member-skipped
+else
+  fail list-mandatory-encryption-member-skipped "rc=$RC $(tr '\n' ' ' <"$ERR" | cut -c1-400)"
+fi
+run mandatory-enc mandatory "$WORK/enc.eml" team@acme.example
+if [ $RC -eq 0 ] && grep -q 'members=3 skipped=1 history=1 encrypted=yes' "$ERR" && grep -q 'rcpt: +dave@partner.example' "$ERR"; then
+  pass list-mandatory-encryption-encrypted
+else
+  fail list-mandatory-encryption-encrypted "rc=$RC $(tr '\n' ' ' <"$ERR" | cut -c1-400)"
+fi
+
+# Likewise a member whose rule gives mail to him a security label: the list signs none of its
+# own, so unlabelled list mail would reach him without it (until 2026-12-02 it did).
+write_config "$WORK/labelrule.toml" port=1 pki='revocation = "off"' rules='[[rule]]
+name = "partner mail is labelled"
+direction = "outbound"
+to = ["*@partner.example"]
+sign = "sender"
+security_label = "acme-restricted"' extra="[[security_label]]
+name = \"acme-restricted\"
+policy = \"1.3.6.1.4.1.99999.1\"
+classification = 2
+
+[directory]
+cache = \"$WORK/cache-labelrule\"
+static_certificates = \"$WORK/certs\"
+
+$LISTS" || fatal list-setup "labelrule config"
+run labelrule-signed labelrule "$WORK/signed.eml" team@acme.example
+if [ $RC -eq 0 ] && grep -q 'members=3 skipped=1 history=1 encrypted=no' "$ERR" &&
+   ! grep -q 'rcpt: +dave@partner.example' "$ERR" && grep -q 'list-member-skipped.*dave@partner.example.*label' "$ERR"; then
+  pass list-label-rule-member-skipped
+else
+  fail list-label-rule-member-skipped "rc=$RC $(tr '\n' ' ' <"$ERR" | cut -c1-400)"
+fi
+
 # A labelled message (alice's signature, made by our outbound path with a rule's default
 # ESSSecurityLabel) keeps its label in the list's outer signature (RFC 2634 §5.2); every member
 # is cleared for it (an uncleared member refuses the message: test_security_labels.sh).

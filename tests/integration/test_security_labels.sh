@@ -332,6 +332,17 @@ expect_refused list-member-uncleared "recipient intern@acme.example is not clear
 in_mail list-unknown "$M/unknown1.der" -
 run in list-unknown dave@partner.example cleared@acme.example
 expect_refused list-unknown-policy "policy $UNKNOWN is not known"
+# Our own author's label on mail to a list (outbound): the list signs no author's label, so
+# the label would be lost and the members (partners too) would get the mail unlabelled; until
+# 2026-12-02 the SIO-Label field was just removed. Refused, as unsigned labelled mail is; a
+# message whose own signature carries the label is expanded as before.
+out_mail list-out-label alice@acme.example cleared@acme.example 'marking="ACME RESTRICTED"'
+run out list-out-label alice@acme.example cleared@acme.example
+expect_refused list-out-author-label-kept "security label cannot be applied"
+in_mail list-out-signed "$M/ours2.der" - 'SIO-Label: marking="ACME RESTRICTED"'
+run out list-out-signed dave@partner.example cleared@acme.example
+if [ "$RC" -eq 0 ] && grep -q 'action=expand' <<<"$LOG"; then expect_delivered list-out-signed-label "$M/ours2.der" "ACME RESTRICTED"
+else fail list-out-signed-label "exit $RC: $LOG"; fi
 # a labelled signature that does not verify (content changed after signing) gives no label:
 # delivered to a recipient no clearance names, without an SIO-Label
 in_mail in-bad-signature "$M/ours4.der" -
@@ -365,6 +376,40 @@ if [ "$RC" -ne 0 ] || ! grep -q "label_policy=$OURS label_class=2" <<<"$LOG" || 
 else pass triple-inner-label; fi
 run in triple-plain-outer dave@partner.example intern@acme.example
 expect_refused triple-inner-label-uncleared "recipient intern@acme.example is not cleared"
+# The encryption of that message replayed by someone else (it is to a key on the token): the
+# gateway decrypts it whoever presents it, so the label inside must hold whether or not its
+# signature passes here. With another From the inner signature fails (the signer is not the
+# author); until 2026-12-02 its label was then ignored and intern got the restricted content
+# decrypted.
+{ printf 'From: mallory@evil.example\r\nTo: intern@acme.example\r\nSubject: replayed\r\nMessage-ID: <replayed@evil.example>\r\nMIME-Version: 1.0\r\n'
+  cat "$M/middle.entity"; } >"$WORK/out/replayed.eml"
+run in replayed mallory@evil.example intern@acme.example
+expect_refused replayed-ciphertext-label-unverified "recipient intern@acme.example is not cleared"
+if grep -q 'The partner figures' "$OUT" 2>/dev/null; then fail replayed-ciphertext-no-plaintext "the content went out in clear"
+else pass replayed-ciphertext-no-plaintext; fi
+# a recipient cleared for it still gets it, decrypted, without an SIO-Label from a signature
+# that did not pass
+run in replayed mallory@evil.example alice@acme.example
+if [ "$RC" -ne 0 ] || ! grep -q 'smime=fail' <<<"$LOG" || ! grep -q "label_policy=$OURS label_class=2" <<<"$LOG"; then
+  fail replayed-ciphertext-cleared "exit $RC: $LOG"
+elif [ "$(sio_of "$OUT" | wc -l)" -ne 0 ]; then fail replayed-ciphertext-cleared "SIO-Label from a failed signature: $(sio_of "$OUT")"
+else pass replayed-ciphertext-cleared; fi
+# The same ciphertext under five signatures of the sender's own (they need not pass): the
+# decryption then used the last layer the gateway follows, and the labelled signature inside
+# was never looked at (until 2026-12-02: delivered to intern decrypted). What the gateway
+# decrypted but could not look into is refused.
+cp "$M/middle.entity" "$M/wrap0"
+for i in 1 2 3 4 5; do
+  openssl cms -sign -nodetach -binary -in "$M/wrap$((i - 1))" -signer "$PKI/dave.cert.pem" -inkey "$PKI/dave.key.pem" \
+    -outform SMIME -out "$M/wrap$i.smime" 2>"$M/wrap.log" || fatal var-setup "wrap $i: $(tail -n 2 "$M/wrap.log")"
+  entity_of "$M/wrap$i.smime" "$M/wrap$i"
+done
+{ printf 'From: mallory@evil.example\r\nTo: intern@acme.example\r\nSubject: wrapped\r\nMessage-ID: <wrapped@evil.example>\r\nMIME-Version: 1.0\r\n'
+  cat "$M/wrap5"; } >"$WORK/out/wrapped.eml"
+run in wrapped mallory@evil.example intern@acme.example
+if [ "$RC" -ne 1 ] || ! grep -Eq 'reply: 5[0-9][0-9] 5\.' <<<"$LOG" || grep -q 'The partner figures' "$OUT" 2>/dev/null; then
+  fail wrapped-ciphertext-too-deep "exit $RC: $LOG"
+else pass wrapped-ciphertext-too-deep; fi
 # our own outbound output, received back: its label clears alice (restricted) but not ghost
 cp "$WORK/out/out-marking.out" "$WORK/out/in-ours.eml"
 cp "$PKI/alice.cert.pem" "$WORK/certs/" 2>/dev/null

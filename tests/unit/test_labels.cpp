@@ -102,6 +102,7 @@ class LabelsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(clearance_decisions);
     CPPUNIT_TEST(mapping);
     CPPUNIT_TEST(judge_labels_replies);
+    CPPUNIT_TEST(unverified_labels_only_restrict);
     CPPUNIT_TEST(outbound_choice);
     CPPUNIT_TEST(sio_fields_replaced);
     CPPUNIT_TEST_SUITE_END();
@@ -295,6 +296,42 @@ public:
         // No label: nothing to check.
         v = judge_labels(L, {}, {addr("nobody@x.example")}, std::nullopt);
         CPPUNIT_ASSERT(v.reply.verdict == Verdict::Continue && v.sio_labels.empty());
+    }
+
+    // A label whose signature did not pass (inside an encryption the gateway removed) still
+    // refuses uncleared recipients, but its equivalentLabels map nothing and it is not shown.
+    void unverified_labels_only_restrict()
+    {
+        auto c = parse_config(kConfig, "l.toml");
+        const auto& L = c->labels;
+        auto unverified = [](SecurityLabel l, std::optional<std::vector<SecurityLabel>> eq = std::nullopt) {
+            SignedLabel s;
+            s.signer = "dave@partner.example";
+            s.attributes.security_label = std::move(l);
+            s.attributes.equivalent_labels = std::move(eq);
+            s.verified = false;
+            return s;
+        };
+        auto v = judge_labels(L, {unverified(label(kOurs, 2))}, {addr("intern@acme.example")}, dom("evil.example"));
+        CPPUNIT_ASSERT(v.reply.verdict == Verdict::Reject && v.reply.xcode == "5.7.1");
+        CPPUNIT_ASSERT(v.reply.text.find("intern@acme.example is not cleared") != std::string::npos);
+        v = judge_labels(L, {unverified(label(kOurs, 2))}, {addr("alice@acme.example")}, dom("evil.example"));
+        CPPUNIT_ASSERT(v.reply.verdict == Verdict::Continue);
+        CPPUNIT_ASSERT(v.sio_labels.empty());
+        CPPUNIT_ASSERT(v.detail.find("label_signature=unverified") != std::string::npos);
+        // A verified signature's equivalentLabels map an unknown policy onto ours; an
+        // unverified one's do not (RFC 2634 §5.4): the label stays unknown and is refused.
+        const std::vector<SecurityLabel> eq = {label(kOurs, 1)};
+        SignedLabel trusted = unverified(label("1.2.3.9", 1), eq);
+        trusted.verified = true;
+        CPPUNIT_ASSERT(judge_labels(L, {trusted}, {addr("intern@acme.example")}, std::nullopt).reply.verdict ==
+                       Verdict::Continue);
+        v = judge_labels(L, {unverified(label("1.2.3.9", 1), eq)}, {addr("intern@acme.example")}, std::nullopt);
+        CPPUNIT_ASSERT(v.reply.verdict == Verdict::Reject && v.reply.text.find("1.2.3.9 is not known") != std::string::npos);
+        // Beside a verified label: both must clear, only the verified one is shown.
+        v = judge_labels(L, {unverified(label(kOurs, 2)), trusted}, {addr("alice@acme.example")}, std::nullopt);
+        CPPUNIT_ASSERT(v.reply.verdict == Verdict::Continue);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), v.sio_labels.size());
     }
 
     void outbound_choice()

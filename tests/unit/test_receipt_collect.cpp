@@ -18,6 +18,7 @@
 #include "smime/cms/decode.h"
 #include "smime/cms/oids.h"
 #include "smime/cms/receipt.h"
+#include "smime/cms/receipt_sign.h"
 #include "tests/unit/soft_signer.h"
 #include "tests/unit/test_support.h"
 
@@ -106,6 +107,7 @@ class ReceiptCollectTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(ReceiptCollectTest);
     CPPUNIT_TEST(collects_passing_signers_only);
     CPPUNIT_TEST(history_from_the_outermost_layer);
+    CPPUNIT_TEST(history_of_a_list_agent_that_validates);
     CPPUNIT_TEST(malformed_request_is_noted);
     CPPUNIT_TEST(answers_per_identity);
     CPPUNIT_TEST(config_keys);
@@ -146,6 +148,38 @@ public:
         InboundReceiptRequests outer_ml;
         collect_receipt_requests(inner, {result(SmimeResult::Pass, "list@partner.example")}, outer_ml);
         CPPUNIT_ASSERT(outer_ml.ml_policy && outer_ml.ml_policy->policy == smime::cms::MlReceiptPolicyKind::None);
+    }
+
+    // A mail-list agent signs with the list's key while the From stays the originator's: its
+    // signature validates but fails the From match. Its mlReceiptPolicy still decides (RFC 2634
+    // §2.3): until 2026-12-02 it was ignored and a list's "none" or "insteadOf" did not stop
+    // receipts to the originator's receiptsTo.
+    void history_of_a_list_agent_that_validates()
+    {
+        smime::cms::VerifyResult outer, inner;
+        outer.signers = {signer_with({{smime::cms::oid::kMlExpandHistory, kMlNone}})};
+        inner.signers = {signer_with({{smime::cms::oid::kReceiptRequest,
+                                       request_der(smime::cms::ReceiptsFrom::All, "dave@partner.example")}})};
+        SmimeAuthResult list = result(SmimeResult::Fail, "list@partner.example");
+        list.validated = true;
+        list.reason = "From address does not match the signer certificate";
+        InboundReceiptRequests found;
+        collect_receipt_requests(outer, {list}, found);
+        collect_receipt_requests(inner, {result(SmimeResult::Pass, "dave@partner.example")}, found);
+        CPPUNIT_ASSERT(found.ml_policy && found.ml_policy->policy == smime::cms::MlReceiptPolicyKind::None);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), found.asks.size());
+        const smime::cms::ReceiptDuty duty =
+            smime::cms::receipt_duty(found.asks[0].subject.request, found.ml_policy, {"alice@acme.example"});
+        CPPUNIT_ASSERT(!duty.answer);
+        // A signature that does not validate sets no policy, and a validated signer that
+        // does not pass asks for nothing.
+        SmimeAuthResult forged = result(SmimeResult::Fail, "list@partner.example");
+        InboundReceiptRequests none;
+        collect_receipt_requests(outer, {forged}, none);
+        CPPUNIT_ASSERT(!none.ml_policy);
+        InboundReceiptRequests no_ask;
+        collect_receipt_requests(inner, {list}, no_ask);
+        CPPUNIT_ASSERT(no_ask.asks.empty());
     }
 
     void malformed_request_is_noted()
