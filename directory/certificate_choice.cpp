@@ -55,10 +55,14 @@ std::vector<std::string> certificate_problems(const pki::CertificateFacts& f, co
     return out;
 }
 
-void chain_problems(std::vector<std::string>& out, const pki::Certificate& cert, const pki::TrustStore& trust,
-                    std::time_t now, std::span<const pki::Certificate> intermediates)
+// `address_key`: the path's anchor must vouch for the recipient's domain ([[pki.anchor]]), whatever
+// source the certificate came from.
+void chain_problems(std::vector<std::string>& out, const pki::Certificate& cert, const std::string& address_key,
+                    const pki::TrustStore& trust, std::time_t now, std::span<const pki::Certificate> intermediates)
 {
-    const auto v = trust.validate(cert, intermediates, now, pki::Purpose::EmailProtection);
+    pki::ValidationOptions options;
+    options.address = address_key;
+    const auto v = trust.validate(cert, intermediates, now, pki::Purpose::EmailProtection, options);
     if (!v.valid()) out.push_back("chain: " + v.describe());
 }
 
@@ -69,7 +73,7 @@ std::vector<std::string> encryption_problems(const pki::Certificate& cert, const
                                              std::time_t now, std::span<const pki::Certificate> intermediates)
 {
     auto out = certificate_problems(f, address_key, now);
-    if (out.empty()) chain_problems(out, cert, trust, now, intermediates);
+    if (out.empty()) chain_problems(out, cert, address_key, trust, now, intermediates);
     return out;
 }
 
@@ -78,7 +82,7 @@ std::vector<std::string> encryption_problems(const pki::SharedCertificate& cert,
                                              std::time_t now, std::span<const pki::Certificate> intermediates)
 {
     auto out = certificate_problems(f, address_key, now);
-    if (out.empty()) chain_problems(out, cert.parse(), trust, now, intermediates);  // this thread's own GnuTLS object
+    if (out.empty()) chain_problems(out, cert.parse(), address_key, trust, now, intermediates);  // this thread's own GnuTLS object
     return out;
 }
 

@@ -252,7 +252,14 @@ std::shared_ptr<const Certificates> Certificates::load(const Config& config,
     trust_config.online.ocsp = config.pki.ocsp;
     trust_config.online.crl_distribution_points = config.pki.crl_distribution_points;
     trust_config.online.limits.timeout = config.pki.fetch_timeout;
-    c->m_trust = std::make_shared<const pki::TrustStore>(trust_config);
+    for (const auto& b : config.pki.anchors) trust_config.scopes.anchors.push_back({b.certificate, b.domains});
+    trust_config.scopes.unscoped =
+        config.pki.unscoped_anchors_any_domain ? pki::UnscopedAnchors::AnyDomain : pki::UnscopedAnchors::None;
+    try {
+        c->m_trust = std::make_shared<const pki::TrustStore>(trust_config);
+    } catch (const pki::AnchorScopeError& e) {
+        throw ConfigError(config.pki.anchors.at(e.index()).where + ": [[pki.anchor]]: " + e.what());
+    }
     const bool trust_dane_ee = config.directory.smimea && config.directory.smimea->trust_dane_ee;
     c->m_resolver = std::make_unique<directory::CertificateResolver>(std::move(sources), c->m_trust, trust_dane_ee);
     if (!config.encryption.archive_certificate.empty())

@@ -12,9 +12,11 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/ascii.h"
 #include "milter/config_loader.h"
 #include "milter/config_rules.h"
 #include "milter/config_table.h"
+#include "pki/anchor_scope.h"
 
 namespace ssm::milter {
 
@@ -164,6 +166,30 @@ void load_pki(Loader& L, const toml::table* t, Config& c)
     c.pki.fetch_timeout = L.duration(t, "pki", "fetch_timeout");
     if (c.pki.fetch_timeout.count() < 1 || c.pki.fetch_timeout.count() > 120)
         L.fail(L.region(t, "fetch_timeout"), "fetch_timeout must be between 1s and 120s");
+    const std::string unscoped = L.str(t, "pki", "unscoped_anchors");
+    if (unscoped != "any-domain" && unscoped != "none")
+        L.fail(L.region(t, "unscoped_anchors"), "unscoped_anchors must be \"any-domain\" or \"none\"");
+    c.pki.unscoped_anchors_any_domain = unscoped == "any-domain";
+    // [[pki.anchor]]: whether the certificate names a loaded anchor is known only once the trust
+    // store is loaded (milter/certificates.cpp reports it with `where`).
+    const toml::node* anchors = t ? t->get("anchor") : nullptr;
+    if (!anchors) return;
+    for (auto& e : *anchors->as_array()) {
+        const toml::table* a = e.as_table();
+        AnchorBinding b;
+        b.certificate = L.str(a, "pki.anchor[]", "certificate");
+        if (b.certificate.empty() || b.certificate.find('/') != std::string::npos)
+            L.fail(L.region(a, "certificate"),
+                   "certificate must be a file name in [pki] trust_anchors or a SHA-256 fingerprint");
+        for (const auto& d : L.strings(a, "pki.anchor[]", "domains")) {
+            if (!pki::valid_scope_domain(d))
+                L.fail(L.region(a, "domains"), "'" + d + "' is not a domain (\"example.com\" or \".example.com\")");
+            b.domains.push_back(ascii_lowercase(d));
+        }
+        if (b.domains.empty()) L.fail(L.region(a, "domains"), "[[pki.anchor]] needs at least one domain");
+        b.where = where(c.path, a->source());
+        c.pki.anchors.push_back(std::move(b));
+    }
 }
 
 // "127.0.0.1:9712", "[::1]:9712" or "localhost:9712". PRODUCT §8 puts the metrics on a
@@ -249,6 +275,8 @@ std::shared_ptr<const Config> parse_config(std::string_view text, const std::str
                             {{"ldap", "directory.ldap[]"}, {"groups", "directory.groups"}, {"smimea", "directory.smimea"}});
         } else if (node.is_table() && k == "hsm") {
             L.check_section(*node.as_table(), k, {{"token", "hsm.token[]"}});
+        } else if (node.is_table() && k == "pki") {
+            L.check_section(*node.as_table(), k, {{"anchor", "pki.anchor[]"}});
         } else if (node.is_table() && is_known_table(k)) {
             L.check_keys(*node.as_table(), k);
         } else if (node.is_array_of_tables() && is_known_table(k + "[]")) {

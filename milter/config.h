@@ -73,6 +73,13 @@ struct OutboundSettings {
     bool from_must_match_sender = false;
 };
 
+// One [[pki.anchor]]: a trust anchor bound to mail domains (pki/anchor_scope.h).
+struct AnchorBinding {
+    std::string certificate;           // a file name in trust_anchors, or a SHA-256 fingerprint
+    std::vector<std::string> domains;  // lower case; "example.com" or ".example.com"
+    std::string where;                 // "file:line:column" of the table, for the trust store's errors
+};
+
 struct PkiSettings {
     std::string trust_anchors;
     std::string intermediates;
@@ -81,6 +88,8 @@ struct PkiSettings {
     bool ocsp = true;
     bool crl_distribution_points = true;
     std::chrono::seconds fetch_timeout{5};
+    std::vector<AnchorBinding> anchors;         // [[pki.anchor]]
+    bool unscoped_anchors_any_domain = true;    // unscoped_anchors: "any-domain" (true) or "none"
 };
 
 // One [[directory.ldap]] entry (loaded by config_directory.cpp).

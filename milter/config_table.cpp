@@ -120,6 +120,12 @@ constexpr std::array kKeys = {
             "Fetch CRLs from a certificate's HTTP distribution points (cached until nextUpdate)."},
     KeySpec{"pki", "fetch_timeout", K::Duration, "\"5s\"", false, true,
             "Longest wait for one OCSP or CRL answer (1s to 120s)."},
+    KeySpec{"pki", "unscoped_anchors", K::String, "\"any-domain\"", false, true,
+            "What a trust anchor no [[pki.anchor]] names vouches for: any-domain or none."},
+    KeySpec{"pki.anchor[]", "certificate", K::String, "", true, true,
+            "The trust anchor: a file name in trust_anchors or a SHA-256 fingerprint."},
+    KeySpec{"pki.anchor[]", "domains", K::StringArray, "", true, true,
+            "The mail domains it vouches for: \"example.com\" (that domain), \".example.com\" (below it)."},
 
     KeySpec{"directory", "cache", K::String, "\"/var/lib/ssm-milter/cache\"", false, false,
             "LMDB folder of the certificate cache and of harvested certificates."},

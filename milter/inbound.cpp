@@ -184,6 +184,10 @@ SmimeAuthResult InboundProcessor::judge_signer(const smime::cms::SignerVerificat
     pki::ValidationOptions options;
     options.required_policies = m_required_policies;
     options.revocation = m_revocation;
+    // [[pki.anchor]]: the path's anchor must vouch for the sender the signature is matched to
+    // (without a From match, for the address reported instead): a partner CA's certificate for
+    // one of our own addresses is not a trusted signature of that address, nor harvested.
+    options.address = r.identifier;
     const pki::ValidationResult v = m_certificates.trust().validate(
         *cert, extras, std::time(nullptr), pki::Purpose::EmailProtection, options);
     if (!v.valid()) {

@@ -5,6 +5,7 @@ pki_libssm_pki_a_SOURCES = \
 	pki/certificate.h pki/certificate.cpp \
 	pki/pkcs7_bundle.h pki/pkcs7_bundle.cpp \
 	pki/trust_store.h pki/trust_store.cpp pki/trust_store_validate.cpp pki/trust_store_crl_signer.cpp \
+	pki/anchor_scope.h pki/anchor_scope.cpp \
 	pki/crl_scope.h pki/crl_scope.cpp \
 	pki/crl_entries.h pki/crl_entries.cpp \
 	pki/crl_set.h pki/crl_set.cpp \
@@ -20,7 +21,7 @@ pki_libssm_pki_a_SOURCES = \
 
 check_PROGRAMS += tests/unit/test_pki
 tests_unit_test_pki_SOURCES = tests/unit/test_pki.cpp tests/unit/test_pki_paths.cpp tests/unit/test_pki_crls.cpp \
-	tests/unit/test_pki_name_constraints.cpp \
+	tests/unit/test_pki_name_constraints.cpp tests/unit/test_pki_anchor_scope.cpp \
 	tests/unit/test_pki_support.h $(UNIT_MAIN)
 tests_unit_test_pki_LDADD = pki/libssm_pki.a base/libssm_base.a $(UNIT_LIBS)
 

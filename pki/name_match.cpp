@@ -164,6 +164,11 @@ std::optional<std::string> uri_host(std::string_view uri)
     return domain_name(authority.substr(0, authority.find(':')));
 }
 
+bool host_or_domain_subtree(std::string_view text)
+{
+    return host_subtree(text).has_value();
+}
+
 bool in_uri_subtree(std::string_view host, std::string_view constraint)
 {
     if (constraint.empty()) return false;

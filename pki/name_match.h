@@ -32,6 +32,10 @@ std::optional<std::string> uri_host(std::string_view uri);
 // Whether `host` lies in the URI subtree `constraint` (both lower-cased).
 bool in_uri_subtree(std::string_view host, std::string_view constraint);
 
+// Whether `text` is a host ("example.com") or domain (".example.com") subtree as the rfc822Name
+// and URI forms write them (what in_subtree would read rather than call Unreadable).
+bool host_or_domain_subtree(std::string_view text);
+
 // `dn` (RFC 4514 text as GnuTLS writes it, lower-cased) with each attribute value's spaces
 // folded (RFC 4518 insignificant space handling) and escaped alike; see name_match.cpp.
 std::string fold_dn_text(std::string_view dn);

@@ -78,7 +78,9 @@ std::vector<Crl> parse_crls(const fs::path& file)
     return out;
 }
 
-std::vector<Certificate> load_folder(const fs::path& folder, std::string_view key)
+// `files`, when given, gets each certificate's file name (for [[pki.anchor]] bindings).
+std::vector<Certificate> load_folder(const fs::path& folder, std::string_view key,
+                                     std::vector<std::string>* files = nullptr)
 {
     std::vector<Certificate> out;
     if (folder.empty()) return out;
@@ -88,7 +90,10 @@ std::vector<Certificate> load_folder(const fs::path& folder, std::string_view ke
         return out;
     }
     for (const auto& file : certificate_files(folder, key))
-        for (auto& c : Certificate::load_file(file)) out.push_back(std::move(c));
+        for (auto& c : Certificate::load_file(file)) {
+            out.push_back(std::move(c));
+            if (files) files->push_back(file.filename().string());
+        }
     return out;
 }
 
@@ -98,7 +103,9 @@ TrustStore::TrustStore(const TrustStoreConfig& paths) : m_path_limits(paths.path
 {
     if (gnutls_x509_trust_list_init(&m_list, 0) < 0) throw LoadError("cannot create a GnuTLS trust list");
     try {
-        add_anchors(load_folder(paths.trust_anchors, "[pki] trust_anchors"));
+        std::vector<std::string> files;
+        add_anchors(load_folder(paths.trust_anchors, "[pki] trust_anchors", &files));
+        bind_anchors(paths.scopes, files);
         m_intermediates = load_folder(paths.intermediates, "[pki] intermediates");
         if (!paths.crls.empty()) load_crls(paths.crls);
         finish_setup(paths.online, paths.fetcher);
@@ -113,12 +120,13 @@ TrustStore::TrustStore(const TrustStoreConfig& paths) : m_path_limits(paths.path
 
 TrustStore::TrustStore(std::vector<Certificate> anchors, std::vector<Certificate> intermediates,
                        Revocation revocation, OnlineRevocationConfig online,
-                       std::shared_ptr<const HttpFetcher> fetcher)
+                       std::shared_ptr<const HttpFetcher> fetcher, const AnchorScopes& scopes)
     : m_revocation(revocation)
 {
     if (gnutls_x509_trust_list_init(&m_list, 0) < 0) throw LoadError("cannot create a GnuTLS trust list");
     try {
         add_anchors(std::move(anchors));
+        bind_anchors(scopes, {});
         m_intermediates = std::move(intermediates);
         finish_setup(online, std::move(fetcher));
     } catch (...) {
@@ -161,6 +169,54 @@ void TrustStore::add_anchors(std::vector<Certificate> anchors)
         m_anchor_count += static_cast<std::size_t>(n);
         m_anchors.push_back(std::move(a));
     }
+}
+
+void TrustStore::bind_anchors(const AnchorScopes& scopes, const std::vector<std::string>& files)
+{
+    const bool unscoped_any = scopes.unscoped == UnscopedAnchors::AnyDomain;
+    m_anchor_domains.assign(m_anchors.size(),
+                            unscoped_any ? AnchorDomains{} : AnchorDomains{std::vector<std::string>{}});
+    std::vector<bool> bound(m_anchors.size(), false);
+    std::vector<Bytes> fingerprints;
+    for (const auto& a : m_anchors) fingerprints.push_back(facts(a).sha256_fingerprint);
+    for (std::size_t i = 0; i < scopes.anchors.size(); ++i) {
+        const AnchorScope& s = scopes.anchors[i];
+        const auto fingerprint = parse_sha256_fingerprint(s.certificate);
+        // The certificates named: by file or fingerprint. One certificate in two files is one
+        // anchor, so every copy of a named certificate is bound (the stricter reading).
+        std::vector<Bytes> named;
+        for (std::size_t j = 0; j < m_anchors.size(); ++j)
+            if ((j < files.size() && files[j] == s.certificate) || (fingerprint && *fingerprint == fingerprints[j]))
+                named.push_back(fingerprints[j]);
+        if (named.empty())
+            throw AnchorScopeError(i, "certificate '" + printable(s.certificate) +
+                                          "' is no loaded trust anchor (neither a file in [pki] trust_anchors "
+                                          "nor the SHA-256 fingerprint of one)");
+        for (std::size_t j = 0; j < m_anchors.size(); ++j) {
+            if (std::find(named.begin(), named.end(), fingerprints[j]) == named.end()) continue;
+            // Several bindings of one anchor add up; a binding replaces "every domain".
+            if (!bound[j]) m_anchor_domains[j] = std::vector<std::string>{};
+            bound[j] = true;
+            m_anchor_domains[j]->insert(m_anchor_domains[j]->end(), s.domains.begin(), s.domains.end());
+        }
+    }
+    for (std::size_t j = 0; j < m_anchors.size(); ++j) {
+        if (!m_anchor_domains[j]) continue;
+        std::string domains;
+        for (const auto& d : *m_anchor_domains[j]) domains += (domains.empty() ? "" : ",") + d;
+        log::info("pki_anchor_bound", {{"anchor", printable(facts(m_anchors[j]).subject)},
+                                       {"domains", domains.empty() ? std::string("none") : domains}});
+    }
+}
+
+const AnchorDomains& TrustStore::domains_of(const Certificate& anchor) const
+{
+    static const AnchorDomains none{std::vector<std::string>{}};
+    for (std::size_t j = 0; j < m_anchors.size(); ++j)
+        if (&m_anchors[j] == &anchor) return m_anchor_domains[j];
+    for (std::size_t j = 0; j < m_anchors.size(); ++j)
+        if (same_certificate(m_anchors[j], anchor)) return m_anchor_domains[j];
+    return none;  // not one of ours: vouches for nothing
 }
 
 void TrustStore::load_crls(const fs::path& folder)

@@ -17,6 +17,10 @@
 // points, onlySomeReasons, delta CRLs); otherwise OCSP (AIA), then CRL distribution points and
 // their delta CRLs under the same rules (pki/revocation.h), each cached until nextUpdate; no
 // answer is a note (soft-fail) or Problem::RevocationUnknown (hard-fail).
+// A validation for a mail address (ValidationOptions::address) also needs the path's anchor to
+// vouch for the address's domain (pki/anchor_scope.h): a path ending at an anchor bound to
+// other domains fails, and the search goes on, so a bridge or cross-certificate path to an
+// anchor that does vouch for it is still found.
 #pragma once
 #include <ctime>
 #include <filesystem>
@@ -26,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "pki/anchor_scope.h"
 #include "pki/certificate.h"
 #include "pki/crl_set.h"
 #include "pki/http_fetcher.h"
@@ -52,6 +57,8 @@ struct TrustStoreConfig {
     PathLimits path_limits{};
     // How revocation data is fetched; null: libcurl (CurlFetcher).
     std::shared_ptr<const HttpFetcher> fetcher{};
+    // [[pki.anchor]] and [pki] unscoped_anchors: the domains each anchor vouches for.
+    AnchorScopes scopes{};
 };
 
 enum class Purpose {
@@ -71,6 +78,7 @@ enum class Problem {
     Constraints,     // path length, name constraints or other CA constraints violated
     RevocationUnknown,  // hard-fail: no current CRL or OCSP answer for a certificate of the path
     Policy,          // none of the required certificate policies holds along the path
+    AnchorScope,     // the path's trust anchor does not vouch for the address's domain
     Other,           // anything else GnuTLS reports (kept in the reason text)
 };
 
@@ -100,6 +108,10 @@ struct ValidationOptions {
     std::optional<Revocation> revocation;
     // false: loaded CRL files only, no OCSP/HTTP (for callers that must not wait on the network).
     bool online_revocation = true;
+    // The mail address the certificate is being tied to (a signer matched to a From address, a
+    // recipient to encrypt to): the path's anchor must vouch for its domain (anchor_scope.h).
+    // nullopt: no address, anchor bindings do not apply (e.g. our own token's certificates).
+    std::optional<std::string> address;
 };
 
 class TrustStore {
@@ -108,11 +120,13 @@ public:
     // *.pem/*.crl/*.der file of the CRL folder. A missing folder is an empty set (logged as a
     // warning); an unreadable or corrupt file throws LoadError naming it, as does a CRL whose
     // signature does not verify with a loaded anchor or intermediate.
+    // A binding (config.scopes) that names no loaded anchor throws AnchorScopeError.
     explicit TrustStore(const TrustStoreConfig& config);
-    // For tests and tools: certificates already in memory, no CRLs.
+    // For tests and tools: certificates already in memory, no CRLs; bindings name anchors by
+    // fingerprint (there are no files).
     TrustStore(std::vector<Certificate> anchors, std::vector<Certificate> intermediates,
                Revocation revocation = Revocation::SoftFail, OnlineRevocationConfig online = {},
-               std::shared_ptr<const HttpFetcher> fetcher = nullptr);
+               std::shared_ptr<const HttpFetcher> fetcher = nullptr, const AnchorScopes& scopes = {});
     ~TrustStore();
     TrustStore(const TrustStore&) = delete;
     TrustStore& operator=(const TrustStore&) = delete;
@@ -141,6 +155,10 @@ public:
 
 private:
     void add_anchors(std::vector<Certificate> anchors);
+    // Resolves the bindings into m_anchor_domains; `files`: each anchor's file name (empty for
+    // anchors given in memory).
+    void bind_anchors(const AnchorScopes& scopes, const std::vector<std::string>& files);
+    const AnchorDomains& domains_of(const Certificate& anchor) const;
     void load_crls(const std::filesystem::path& folder);
     void finish_setup(const OnlineRevocationConfig& online, std::shared_ptr<const HttpFetcher> fetcher);
     ValidationResult check_path(const std::vector<const Certificate*>& chain, const Certificate* anchor,
@@ -166,6 +184,7 @@ private:
 
     gnutls_x509_trust_list_t m_list = nullptr;  // owns the anchors and the CRLs added to it
     std::vector<Certificate> m_anchors;          // copies, for path ends and validity checks
+    std::vector<AnchorDomains> m_anchor_domains;  // per m_anchors: what it vouches for
     std::vector<Certificate> m_intermediates;
     std::vector<LoadedCrl> m_crls;  // every CRL loaded, also those not given to GnuTLS
     std::vector<gnutls_x509_crl_t> m_gnutls_crls;  // those given to GnuTLS (owned by m_list)

@@ -82,6 +82,7 @@ bool TrustStore::crl_signer_valid(const Certificate& signer, std::span<const Cer
     const SignerInValidation in_validation(der);
     ValidationOptions signer_options = options;
     signer_options.required_policies.clear();  // the certificate's policies do not bind its CRL signer
+    signer_options.address.reset();  // nor does the mail address: the signer speaks for the anchor's CA
     std::optional<ValidationResult> best;
     build_paths(signer, std::span(&*same_anchor, 1), m_intermediate_index, m_path_limits,
                 [&](const std::vector<const Certificate*>& signer_chain, const Certificate& signer_anchor) {

@@ -328,6 +328,11 @@ ValidationResult TrustStore::check_path(const std::vector<const Certificate*>& c
     // The costlier checks of the path's extensions only for a path whose signatures GnuTLS
     // accepted: certificates anyone can make (names copied from our anchors) get no further.
     if (r.has(Problem::BadSignature) || r.has(Problem::NoTrustedPath)) return r;
+    // [[pki.anchor]]: for an address, a path is only as good as its anchor's word for that
+    // address's domain. A failing path is one more problem, so validate() tries the next path.
+    if (options.address)
+        if (auto why = anchor_scope_problem(domains_of(*anchor), *options.address))
+            add_problem(r, Problem::AnchorScope, *why + " at trust anchor '" + printable(facts(*anchor).subject) + "'");
     if (auto why = check_policies(chain, options.required_policies)) add_problem(r, Problem::Policy, *why);
     // The anchor's constraints bind the path too: an administrator who anchors a partner's
     // constrained CA means them (GnuTLS 3.7.9 applies an anchor's constraints as well).

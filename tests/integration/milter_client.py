@@ -13,9 +13,11 @@
 #            every step that is sent is answered
 #   OUT      prefix of the result files: OUT.1.eml, OUT.2.eml... (one per message, the message
 #            as the MTA would deliver it after the milter's header edits and new body)
+# Environment: MILTER_DAEMON_NAME, the {daemon_name} macro sent at connect (default ORIGINATING).
 # One SMTP session: connect from 127.0.0.1, then per message MAIL FROM (the message's From:
 # address), RCPT TO (its To: address), headers, body, end of message. Prints one line per step:
 #   STEP ANSWER   (ANSWER: continue, tempfail, reject, reply:TEXT, none = no answer awaited)
+import os
 import select
 import socket
 import struct
@@ -197,7 +199,10 @@ def main():
     ver, actions, protocol = m.negotiate(version, offer)
     print(f"negotiated version={ver} actions=0x{actions:x} protocol=0x{protocol:x}")
 
-    m.macros(SMFIC_CONNECT, [("j", "mx.acme.example"), ("{daemon_name}", "ORIGINATING")])
+    # MILTER_DAEMON_NAME: the listener's {daemon_name}; ORIGINATING (outbound) unless a test
+    # plays the MTA's inbound listener (with 127.0.0.1 outside the milter's internal_networks).
+    daemon = os.environ.get("MILTER_DAEMON_NAME", "ORIGINATING")
+    m.macros(SMFIC_CONNECT, [("j", "mx.acme.example"), ("{daemon_name}", daemon)])
     addr = b"127.0.0.1"
     print("connect", m.step("connect", SMFIC_CONNECT,
                             b"client.test.invalid\0" + b"4" + struct.pack("!H", 40000) + addr + b"\0",

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "milter/certificates.h"
 #include "milter/config.h"
 #include "milter/config_table.h"
 #include "tests/unit/test_support.h"
@@ -84,6 +85,8 @@ class ConfigTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(directory_ldap_keys);
     CPPUNIT_TEST(directory_errors);
     CPPUNIT_TEST(directory_smimea);
+    CPPUNIT_TEST(pki_anchor_bindings);
+    CPPUNIT_TEST(pki_anchor_binding_of_no_anchor);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -237,6 +240,81 @@ public:
         CPPUNIT_ASSERT(v6.contains(reinterpret_cast<sockaddr*>(&in6)));
         CPPUNIT_ASSERT(!Network::parse("300.1.1.1").has_value());
         CPPUNIT_ASSERT(!Network::parse("10.0.0.0/x").has_value());
+    }
+
+    void pki_anchor_bindings()
+    {
+        auto c = parse_config(std::string(kMinimal) + R"toml(
+[pki]
+unscoped_anchors = "none"
+
+[[pki.anchor]]
+certificate = "partner-root.pem"
+domains = ["Partner.Example", ".partner.example"]
+
+[[pki.anchor]]
+certificate = "AB:CD"
+domains = ["acme.example"]
+)toml",
+                              "x.toml");
+        CPPUNIT_ASSERT(!c->pki.unscoped_anchors_any_domain);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, c->pki.anchors.size());
+        const AnchorBinding& b = c->pki.anchors.at(0);
+        CPPUNIT_ASSERT_EQUAL(std::string("partner-root.pem"), b.certificate);
+        CPPUNIT_ASSERT_EQUAL(std::string("partner.example"), b.domains.at(0));  // lower case
+        CPPUNIT_ASSERT_EQUAL(std::string(".partner.example"), b.domains.at(1));
+        CPPUNIT_ASSERT_EQUAL(std::string("x.toml:7:1"), b.where);
+        CPPUNIT_ASSERT_EQUAL(std::string("x.toml:11:1"), c->pki.anchors.at(1).where);
+        // Default: anchors no binding names vouch for every domain, as before bindings existed.
+        auto d = parse_config(kMinimal, "d.toml");
+        CPPUNIT_ASSERT(d->pki.unscoped_anchors_any_domain);
+        CPPUNIT_ASSERT(d->pki.anchors.empty());
+
+        const std::string head = std::string(kMinimal) + "[pki]\n";
+        struct { std::string text; const char* expect; } cases[] = {
+            {head + "unscoped_anchors = \"all\"\n", "bad.toml:4:20: unscoped_anchors must be \"any-domain\" or \"none\""},
+            {head + "[[pki.anchor]]\ncertificate = \"r.pem\"\ndomains = [\"ceo@acme.example\"]\n",
+             "bad.toml:6:11: 'ceo@acme.example' is not a domain"},
+            {head + "[[pki.anchor]]\ncertificate = \"r.pem\"\ndomains = [\"bad..example\"]\n",
+             "bad.toml:6:11: 'bad..example' is not a domain"},
+            {head + "[[pki.anchor]]\ncertificate = \"r.pem\"\ndomains = []\n",
+             "bad.toml:6:11: [[pki.anchor]] needs at least one domain"},
+            {head + "[[pki.anchor]]\ncertificate = \"/etc/ssm-milter/trust/r.pem\"\ndomains = [\"a.example\"]\n",
+             "bad.toml:5:15: certificate must be a file name in [pki] trust_anchors or a SHA-256 fingerprint"},
+            {head + "[[pki.anchor]]\ncertificate = \"r.pem\"\n", "bad.toml:4:1: [pki.anchor[]] needs the key 'domains'"},
+            {head + "[[pki.anchor]]\ndomains = [\"a.example\"]\n", "bad.toml:4:1: [pki.anchor[]] needs the key 'certificate'"},
+            {head + "[[pki.anchor]]\ncertificate = \"r.pem\"\ndomains = [\"a.example\"]\nscope = 1\n",
+             "bad.toml:7:1: unknown key 'scope' in [pki.anchor[]]"},
+            {head + "[pki.anchor]\ncertificate = \"r.pem\"\n", "bad.toml:4:6: pki.anchor must be written [[pki.anchor]]"},
+        };
+        for (auto& k : cases) {
+            try {
+                parse_config(k.text, "bad.toml");
+                CPPUNIT_FAIL("accepted: " + k.text);
+            } catch (const ConfigError& e) {
+                const std::string what = e.what();
+                CPPUNIT_ASSERT_MESSAGE(what + " should start with " + k.expect, what.rfind(k.expect, 0) == 0);
+            }
+        }
+    }
+
+    // Whether a binding names a loaded anchor is known once the trust store is loaded; the error
+    // still names the binding's place in the file.
+    void pki_anchor_binding_of_no_anchor()
+    {
+        test::TempDir trust;  // no anchor at all
+        const std::string text = std::string(kMinimal) + "[pki]\ntrust_anchors = \"" + trust.path().string() +
+                                 "\"\nocsp = false\ncrl_distribution_points = false\n\n[[pki.anchor]]\n"
+                                 "certificate = \"partner-root.pem\"\ndomains = [\"partner.example\"]\n";
+        auto c = parse_config(text, "ssm.toml");
+        try {
+            Certificates::load(*c, nullptr);
+            CPPUNIT_FAIL("a binding of no loaded anchor was accepted");
+        } catch (const ConfigError& e) {
+            const std::string what = e.what();
+            CPPUNIT_ASSERT_MESSAGE(what, what.rfind("ssm.toml:8:1: [[pki.anchor]]: certificate 'partner-root.pem' is no "
+                                                   "loaded trust anchor", 0) == 0);
+        }
     }
 
     void every_key_documented_in_man_page()

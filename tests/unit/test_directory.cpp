@@ -92,6 +92,7 @@ class DirectoryTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(harvest_second_process);
     CPPUNIT_TEST(choice_table);
     CPPUNIT_TEST(choice_newest_wins);
+    CPPUNIT_TEST(choice_needs_an_anchor_for_the_domain);
     CPPUNIT_TEST(choice_dane_ee_skips_only_the_chain);
     CPPUNIT_TEST(resolver_order_and_failures);
     CPPUNIT_TEST_SUITE_END();
@@ -485,6 +486,32 @@ public:
             // The capabilities travel with the certificate they came with.
             CPPUNIT_ASSERT_EQUAL(!reversed, choice.chosen->smime_capabilities_der.has_value());
         }
+    }
+
+    // [[pki.anchor]]: a certificate whose only anchor vouches for other domains is no candidate
+    // for its address, from any source (the resolver and ssmctl call the same checks).
+    void choice_needs_an_anchor_for_the_domain()
+    {
+        pki::TrustStoreConfig partner_only = fx::store_paths();  // makes the PKI, now-dated
+        const std::time_t now = std::time(nullptr);
+        partner_only.revocation = pki::Revocation::Off;
+        partner_only.scopes.anchors.push_back({"root-ca.cert.pem", {"partner.example"}});
+        const auto scoped = std::make_shared<const pki::TrustStore>(partner_only);
+        std::vector<CertificateCandidate> c;
+        c.push_back(candidate("twin-new"));
+        const auto refused = choose_encryption_certificate(addr("twin@acme.example"), c, *scoped, now);
+        CPPUNIT_ASSERT(!refused.chosen);
+        CPPUNIT_ASSERT_MESSAGE(join(refused.rejected_reasons),
+                               contains(refused.rejected_reasons, "anchor not trusted for domain acme.example"));
+        const auto problems = encryption_problems(fx::cert("twin-new"), pki::facts(fx::cert("twin-new")),
+                                                  "twin@acme.example", *scoped, now);
+        CPPUNIT_ASSERT_MESSAGE(join(problems), contains(problems, "anchor not trusted for domain acme.example"));
+        // Bound to the address's domain (as well), the same certificate is chosen.
+        pki::TrustStoreConfig ours = partner_only;
+        ours.scopes.anchors.push_back({"root-ca.cert.pem", {"acme.example"}});
+        const auto chosen = choose_encryption_certificate(addr("twin@acme.example"), c,
+                                                          pki::TrustStore(ours), now);
+        CPPUNIT_ASSERT_MESSAGE(join(chosen.rejected_reasons), chosen.chosen.has_value());
     }
 
     void resolver_order_and_failures()

@@ -1,0 +1,51 @@
+// Anchor bindings to mail domains (see anchor_scope.h). Domains are matched as rfc822Name
+// subtrees by pki/name_match.h, the same rules as name constraints, so the two cannot disagree.
+#include "pki/anchor_scope.h"
+
+#include <cctype>
+
+#include "base/ascii.h"
+#include "pki/general_names.h"
+#include "pki/name_match.h"
+
+namespace ssm::pki {
+
+bool valid_scope_domain(std::string_view text)
+{
+    // A mailbox is a valid rfc822Name subtree but not a domain: a binding names domains.
+    return text.find('@') == std::string_view::npos && host_or_domain_subtree(text);
+}
+
+std::optional<Bytes> parse_sha256_fingerprint(std::string_view text)
+{
+    std::string hex;
+    for (const char c : text) {
+        if (c == ':') continue;
+        if (!std::isxdigit(static_cast<unsigned char>(c))) return std::nullopt;
+        hex += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    if (hex.size() != 64) return std::nullopt;
+    Bytes out;
+    for (std::size_t i = 0; i < hex.size(); i += 2)
+        out.push_back(static_cast<unsigned char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+    return out;
+}
+
+std::optional<std::string> anchor_scope_problem(const AnchorDomains& domains, std::string_view address)
+{
+    if (!domains) return std::nullopt;
+    const std::size_t at = address.rfind('@');
+    const std::string domain =
+        at == std::string_view::npos ? std::string() : ascii_lowercase(address.substr(at + 1));
+    const GeneralName name{NameForm::Rfc822, std::string(address), true};
+    for (const auto& d : *domains)
+        if (in_subtree(name, GeneralName{NameForm::Rfc822, d, true}, false) == Match::In) return std::nullopt;
+    std::string bound;
+    for (const auto& d : *domains) bound += (bound.empty() ? "" : ", ") + d;
+    if (bound.empty()) bound = "no domain";
+    if (address.empty()) return "anchor not trusted for domain: no address to bind (the anchor vouches for " + bound + ")";
+    return "anchor not trusted for domain " + printable(domain.empty() ? std::string(address) : domain) +
+           " (the anchor vouches for " + bound + ")";
+}
+
+}  // namespace ssm::pki
