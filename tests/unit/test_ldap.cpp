@@ -227,6 +227,7 @@ class LdapTest final : public CppUnit::TestFixture {
     CPPUNIT_TEST(client_generic_search);
     CPPUNIT_TEST(client_pdu_limit);
     CPPUNIT_TEST(size_limit_is_not_an_answer);
+    CPPUNIT_TEST(cache_key_covers_the_search);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -602,6 +603,54 @@ public:
         LdapSource src(config_for({small->uri()}));
         assert_unavailable(src, "twin@partner.example", "partial answer");
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, src.lookup(dave).size());
+    }
+
+    // Two [[directory.ldap]] entries on one server that search differently (here: bases) may
+    // answer one address differently. The lookup cache filed both under "ldap:" + the first
+    // server: one entry's negative (or certificates) were served for the other's lookups.
+    void cache_key_covers_the_search()
+    {
+        TempDir d;
+        auto env = lmdb::Environment::open(d.path());
+        auto people = config_for({shared_server().uri()});
+        people.base = "ou=people,dc=partner,dc=example";
+        auto protected_ou = config_for({shared_server().uri()});
+        protected_ou.base = "ou=protected,dc=partner,dc=example";  // nothing there anonymously
+        auto in_people = std::make_shared<LdapSource>(people);
+        auto in_protected = std::make_shared<LdapSource>(protected_ou);
+        CPPUNIT_ASSERT_EQUAL(in_people->name(), in_protected->name());  // the names stay as they were
+        CachingSource a(env, in_protected, CacheSettings{}), b(env, in_people, CacheSettings{});
+        const auto dave = addr("dave@partner.example"), frank = addr("frank@partner.example");
+
+        CPPUNIT_ASSERT(a.lookup(dave).empty());                          // a negative, cached
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, b.lookup(dave).size());     // not a's negative
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, b.lookup(frank).size());    // certificates, cached
+        CPPUNIT_ASSERT(a.lookup(frank).empty());                         // not b's certificates
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t{2}, in_people->searches_sent());
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t{2}, in_protected->searches_sent());
+        // Each still hits its own entries.
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, b.lookup(dave).size());
+        CPPUNIT_ASSERT(a.lookup(frank).empty());
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t{2}, in_people->searches_sent());
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t{2}, in_protected->searches_sent());
+
+        // What else changes an answer changes the key; the same configuration (a restart, a
+        // reload) keeps it, and the domains served do not enter it.
+        const std::string key = in_people->cache_key();
+        auto same = people;
+        same.domains = {"partner.example", "other.example"};
+        CPPUNIT_ASSERT_EQUAL(key, LdapSource(same).cache_key());
+        auto other_filter = people;
+        other_filter.filter = "(|(mail=%s)(otherMailbox=%s))";
+        auto bound = people;
+        TempDir pw;
+        test::write_file(pw.path() / "pw", "reader-secret\n");
+        bound.bind_dn = "cn=reader,dc=partner,dc=example";
+        bound.bind_password_file = (pw.path() / "pw").string();
+        auto more_servers = people;
+        more_servers.servers.push_back("ldap://127.0.0.1:1");
+        for (const auto& c : {other_filter, bound, more_servers})
+            CPPUNIT_ASSERT(LdapSource(c).cache_key() != key);
     }
 };
 
