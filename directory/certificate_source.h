@@ -40,6 +40,11 @@ public:
     virtual std::vector<CertificateCandidate> lookup(const EmailAddress& address) = 0;
     // For logs and reasons: "static:/etc/ssm-milter/certs", "harvested", ...
     virtual std::string name() const = 0;
+    // What the lookup cache (lookup_cache.h) files this source's answers under: it must differ
+    // between two sources that may answer one address differently (two LDAP directories on
+    // one server with other bases or filters), or one's answer would be served for the
+    // other's. No NUL. Default: name().
+    virtual std::string cache_key() const { return name(); }
 };
 
 }  // namespace ssm::directory

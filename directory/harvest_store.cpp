@@ -176,7 +176,18 @@ std::vector<CertificateCandidate> HarvestStore::lookup(const EmailAddress& addre
     std::vector<Record> records;
     {
         lmdb::Transaction txn(*m_env, lmdb::Transaction::Mode::Read);
-        records = decode_or_warn(txn.get(m_dbi, key), key, m_database);
+        const auto value = txn.get(m_dbi, key);
+        auto decoded = value ? decode(*value) : std::optional<std::vector<Record>>{};
+        // A record that does not decode held something: the recipient's certificate perhaps.
+        // "None" would refuse mail for good (550) or let it leave unencrypted; like a store
+        // that cannot be opened, it is "cannot ask" (451 4.7.1 where a certificate is
+        // mandatory) until the next certificate stored for the address replaces it.
+        if (value && !decoded) {
+            log::warning(m_database + "_record_corrupt", {{"address", log::sanitise(key)}});
+            throw Error(Failure::DirectoryUnavailable,
+                        m_source_name + " certificate record for " + log::sanitise(key) + " is corrupt");
+        }
+        if (decoded) records = std::move(*decoded);
     }
     std::vector<CertificateCandidate> out;
     for (auto& rec : records) {

@@ -12,7 +12,9 @@
 //   cert_len  4 bytes big-endian (1..65536), then the DER certificate
 //   has_caps  1 byte (0 or 1); if 1: caps_len 4 bytes big-endian (1..8192), then the DER
 //             SMIMECapabilities SEQUENCE
-// A value that does not parse exactly (trailing bytes included) is treated as absent.
+// A value that does not parse exactly (trailing bytes included) is corrupt: logged with the
+// address, a lookup throws DirectoryUnavailable (the store cannot be asked about that address:
+// 451 4.7.1 where a certificate is mandatory, never "none"), and store() replaces it.
 //
 // Database "intermediates" (PRODUCT §7: intermediate and cross-certificates from messages):
 // the CA certificates verified signed mail carried, so that a harvested certificate's path can

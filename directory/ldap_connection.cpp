@@ -276,11 +276,20 @@ std::vector<Entry> search(const Handle& h, const ServerSettings& s, const Search
                                      request.attributes.empty() ? nullptr : attrs.data(), 0,
                                      nullptr, nullptr, &tv, limits.max_entries, res.out());
     if (rc == LDAP_NO_SUCH_OBJECT) return {};
-    if (rc != LDAP_SUCCESS && rc != LDAP_SIZELIMIT_EXCEEDED) fail(ld, s, "search", rc);
-    if (rc == LDAP_SIZELIMIT_EXCEEDED)
+    // sizeLimitExceeded (our max_entries or the server's sizelimit), like timeLimitExceeded
+    // and adminLimitExceeded, comes with the entries sent so far: a partial answer, which may
+    // lack the entry that matters (the recipient's current certificate, the group listing a
+    // member). Never taken as the answer, so never cached as one: a failure, the next server
+    // is asked, and the caller's stale-if-error or 451 applies.
+    if (rc == LDAP_SIZELIMIT_EXCEEDED) {
         log::warning("ldap_size_limit", {{"server", s.uri},
                                          {"filter", request.filter},
                                          {"max_entries", std::to_string(limits.max_entries)}});
+        throw LdapError(s.uri + ": search: partial answer: " + ldap_err2string(rc) + " (more than " +
+                            std::to_string(limits.max_entries) + " entries, or the server's size limit)",
+                        rc, false);
+    }
+    if (rc != LDAP_SUCCESS) fail(ld, s, "search", rc);
 
     std::vector<Entry> entries;
     std::size_t values = 0;

@@ -96,9 +96,10 @@ struct SearchRequest {
     Scope scope = Scope::Subtree;
 };
 
-// Bounds on one answer. Entries past max_entries are not sent by the server (sizelimit);
-// values larger than max_value_bytes and values past max_values (over the whole answer) are
-// dropped with a log line; a PDU (one entry) larger than max_pdu_bytes breaks the connection.
+// Bounds on one answer. More matching entries than max_entries (the sizelimit sent) make the
+// search fail (see search below); values larger than max_value_bytes and values past
+// max_values (over the whole answer) are dropped with a log line; a PDU (one entry) larger
+// than max_pdu_bytes breaks the connection.
 struct SearchLimits {
     int max_entries = 16;
     std::size_t max_value_bytes = 64 * 1024;
@@ -134,8 +135,9 @@ std::string make_filter(std::string_view filter_template, std::string_view raw_v
 // A connected, TLS-protected (when configured) and bound session. Throws LdapError.
 Handle connect(const ServerSettings& settings, const SearchLimits& limits);
 
-// One search on a session. An absent base (noSuchObject) is an empty answer; a size limit
-// hit returns the entries received. Throws LdapError.
+// One search on a session. An absent base (noSuchObject) is an empty answer; a partial answer
+// (size, time or administrative limit exceeded) is an LdapError, never the entries received.
+// Throws LdapError.
 std::vector<Entry> search(const Handle& ld, const ServerSettings& settings,
                           const SearchRequest& request, const SearchLimits& limits);
 

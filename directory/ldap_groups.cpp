@@ -6,6 +6,7 @@
 #include "base/ascii.h"
 #include "directory/ldap_group_members.h"
 
+#include <algorithm>
 #include <cctype>
 #include <set>
 #include <vector>
@@ -14,8 +15,27 @@
 
 namespace ssm::directory {
 
+namespace {
+
+// Groups asked at once one level up: bounds the filter's length (the answer is bounded by the
+// client's limits too).
+constexpr std::size_t kMaxGroupsPerLevel = 256;
+
+// A search cut short by the size limit fails (ldap_connection.h: a partial answer may miss
+// the group that makes the member), and the default limit (16 entries) is below what a person
+// in many groups needs one level up: room for every group a level may hold, and one more so
+// that ask() still sees a level that is too wide (group-nesting-too-wide, as before); an
+// answer wider still fails.
+ldap::Client::Settings client_settings(ldap::Client::Settings client)
+{
+    client.limits.max_entries = std::max(client.limits.max_entries, static_cast<int>(kMaxGroupsPerLevel) + 1);
+    return client;
+}
+
+}  // namespace
+
 LdapGroups::LdapGroups(GroupDirectorySettings settings)
-    : m_settings(std::move(settings)), m_client(std::make_unique<ldap::Client>(m_settings.client))
+    : m_settings(std::move(settings)), m_client(std::make_unique<ldap::Client>(client_settings(m_settings.client)))
 {
 }
 
@@ -49,10 +69,6 @@ std::string listing_any(const std::vector<std::string>& dns)
     }
     return "(|" + any + ")";
 }
-
-// Groups asked at once one level up: bounds the filter's length (the answer is bounded by the
-// client's limits too).
-constexpr std::size_t kMaxGroupsPerLevel = 256;
 
 }  // namespace
 

@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <optional>
 
+#include <gnutls/crypto.h>
 
+#include "base/error.h"
 #include "pki/pkcs7_bundle.h"
 #include "base/log.h"
 #include "base/secure_buffer.h"
@@ -136,6 +138,24 @@ std::vector<CertificateCandidate> LdapSource::lookup(const EmailAddress& address
 std::string LdapSource::name() const
 {
     return "ldap:" + m_impl->config.servers.front();
+}
+
+std::string LdapSource::cache_key() const
+{
+    // Each part with its length, so no two configurations make the same text. The domains
+    // are not in it: they decide which addresses are asked, not what an address's answer is.
+    const auto& c = m_impl->config;
+    std::string identity = "ldap-source-1";
+    auto part = [&](const std::string& v) { identity += "\n" + std::to_string(v.size()) + ":" + v; };
+    part(std::to_string(c.servers.size()));
+    for (const auto& server : c.servers) part(server);
+    part(c.base);
+    part(c.filter);
+    part(c.bind_dn);
+    std::uint8_t digest[32];
+    if (gnutls_hash_fast(GNUTLS_DIG_SHA256, identity.data(), identity.size(), digest) < 0)
+        throw Error(Failure::Internal, "SHA-256 unavailable");
+    return name() + "#" + to_hex(ByteView(digest, 8));
 }
 
 std::uint64_t LdapSource::searches_sent() const noexcept

@@ -63,6 +63,9 @@ public:
     // server and its error when none answered. Thread-safe.
     std::vector<CertificateCandidate> lookup(const EmailAddress& address) override;
     std::string name() const override;  // "ldap:" + the first server URI
+    // name() + "#" + 16 hex digits of SHA-256 over what determines the answer for an address:
+    // the server list, the base, the filter and the bind DN (what the bind may read).
+    std::string cache_key() const override;
 
     // Searches sent to any server since construction (tests and metrics).
     std::uint64_t searches_sent() const noexcept;

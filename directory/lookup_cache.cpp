@@ -70,9 +70,9 @@ Bytes encode(const CacheEntry& e)
 // SMIMEA hashes the local part as given, RFC 8162), and one spelling's answer must not stand
 // for another's: a "none" for Dave@ would refuse dave@ for negative_ttl. Domains are lower
 // case already.
-std::string entry_key(const std::string& source_name, const EmailAddress& address, bool exact_local_part)
+std::string entry_key(const std::string& source_key, const EmailAddress& address, bool exact_local_part)
 {
-    std::string key = source_name;
+    std::string key = source_key;
     key.push_back('\0');
     key += exact_local_part ? address.str() : address_key(address);
     return key;
@@ -102,6 +102,7 @@ struct CachingSource::Impl {
     std::size_t max_key_size;
     std::shared_ptr<CertificateSource> inner;
     std::string inner_name;
+    std::string key_prefix;  // the inner source's cache_key()
     CacheSettings settings;
     Serves serves;
     Clock clock;
@@ -292,6 +293,7 @@ CachingSource::CachingSource(std::shared_ptr<lmdb::Environment> env, std::shared
     m_impl->dbi = m_impl->env->database(database_name);
     m_impl->max_key_size = static_cast<std::size_t>(mdb_env_get_maxkeysize(m_impl->env->get()));
     m_impl->inner_name = inner->name();
+    m_impl->key_prefix = inner->cache_key();
     m_impl->inner = std::move(inner);
     m_impl->settings = settings;
     m_impl->serves = std::move(serves);
@@ -318,7 +320,7 @@ bool CachingSource::serves(const EmailAddress& address) const
 std::vector<CertificateCandidate> CachingSource::lookup(const EmailAddress& address)
 {
     if (!serves(address)) return {};
-    const std::string key = entry_key(m_impl->inner_name, address, m_impl->exact_local_part);
+    const std::string key = entry_key(m_impl->key_prefix, address, m_impl->exact_local_part);
     if (auto e = m_impl->read(key); e && m_impl->fresh(*e, m_impl->now())) {
         metrics::count_directory_cache(metrics::CacheResult::Hit);
         return m_impl->candidates(*e);
@@ -328,7 +330,7 @@ std::vector<CertificateCandidate> CachingSource::lookup(const EmailAddress& addr
 
 std::optional<CacheEntry> CachingSource::peek(const EmailAddress& address) const
 {
-    return m_impl->read(entry_key(m_impl->inner_name, address, m_impl->exact_local_part));
+    return m_impl->read(entry_key(m_impl->key_prefix, address, m_impl->exact_local_part));
 }
 
 bool flush_cache_entry(lmdb::Environment& env, const EmailAddress& address)

@@ -280,7 +280,8 @@ public:
         // The documented layout: version, count, seen_at, cert_len, cert, has_caps, caps_len, caps.
         CPPUNIT_ASSERT_EQUAL(std::size_t{2 + 8 + 4 + der.size() + 1 + 4 + 5}, good.size());
         CPPUNIT_ASSERT(good[0] == 1 && good[1] == 1 && good[9] == 1);
-        // Truncations, a trailing byte, a wrong version, an inflated length: all read as absent.
+        // Truncations, a trailing byte, a wrong version, an inflated length: corrupt, which
+        // is "cannot ask" (DirectoryUnavailable), never "no certificate".
         std::vector<Bytes> bad = {{}, {1}, {2, 0}, Bytes(good.begin(), good.end() - 1)};
         bad.push_back(good);
         bad.back().push_back(0);
@@ -294,8 +295,23 @@ public:
                 txn.put(dbi, "alice@acme.example", value);
                 txn.commit();
             }
-            CPPUNIT_ASSERT(store.lookup(addr("alice@acme.example")).empty());
+            try {
+                store.lookup(addr("alice@acme.example"));
+                CPPUNIT_FAIL("a corrupt record read as an answer");
+            } catch (const Error& e) {
+                CPPUNIT_ASSERT(e.failure() == Failure::DirectoryUnavailable);
+                CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).find("alice@acme.example") != std::string::npos);
+            }
+            // Other addresses are unaffected.
+            CPPUNIT_ASSERT(store.lookup(addr("bob@acme.example")).empty());
         }
+        // A well-formed record without certificates is an answer ("none"), not corruption.
+        {
+            lmdb::Transaction txn(*env, lmdb::Transaction::Mode::Write);
+            txn.put(dbi, "alice@acme.example", Bytes{1, 0});
+            txn.commit();
+        }
+        CPPUNIT_ASSERT(store.lookup(addr("alice@acme.example")).empty());
         // Storing again replaces the corrupt value.
         CPPUNIT_ASSERT(store.store(addr("alice@acme.example"), der, std::nullopt, 5));
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, store.lookup(addr("alice@acme.example")).size());

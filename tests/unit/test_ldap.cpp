@@ -17,6 +17,7 @@
 #include "base/metrics.h"
 #include "directory/ldap_connection.h"
 #include "directory/ldap_source.h"
+#include "directory/lookup_cache.h"
 #include "pki/certificate.h"
 #include "tests/unit/test_support.h"
 
@@ -111,8 +112,9 @@ Data& data()
 // One slapd instance, stopped when the object goes away (also when a test fails).
 class Slapd {
 public:
-    explicit Slapd(bool ldaps = false)
-        : m_port(free_port()), m_tls_port(ldaps ? free_port() : 0)
+    // `extra_ldifs`: more LDIF files (quoted, space-separated) loaded with the common ones.
+    explicit Slapd(bool ldaps = false, std::string extra_ldifs = {})
+        : m_port(free_port()), m_tls_port(ldaps ? free_port() : 0), m_extra(std::move(extra_ldifs))
     {
         start(true);
     }
@@ -130,7 +132,7 @@ public:
     {
         fixture("start " + q(dir()) + " " + std::to_string(m_port) +
                 (m_tls_port ? " --ldaps " + std::to_string(m_tls_port) : std::string{}) +
-                (first ? data().ldif_args() : std::string{}));
+                (first ? data().ldif_args() + " " + m_extra : std::string{}));
     }
     void stop() { fixture("stop " + q(dir())); }
     std::string uri() const { return "ldap://127.0.0.1:" + std::to_string(m_port); }
@@ -150,6 +152,7 @@ private:
     TempDir m_tmp;
     int m_port;
     int m_tls_port;
+    std::string m_extra;
 };
 
 Slapd& shared_server()
@@ -223,6 +226,8 @@ class LdapTest final : public CppUnit::TestFixture {
     CPPUNIT_TEST(concurrent_lookups_share_the_pool);
     CPPUNIT_TEST(client_generic_search);
     CPPUNIT_TEST(client_pdu_limit);
+    CPPUNIT_TEST(size_limit_is_not_an_answer);
+    CPPUNIT_TEST(cache_key_covers_the_search);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -554,6 +559,98 @@ public:
         const ldap::SearchRequest small{"dc=partner,dc=example",
                                         "(mail=dave@partner.example)", {}, ldap::Scope::Subtree};
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, client.search(small).entries.size());
+    }
+
+    // More entries match than the size limit lets through (the client's max_entries, or the
+    // server's own sizelimit): the server sends some and sizeLimitExceeded. That answer may
+    // lack the right certificate, so it is not an answer: the lookup fails (451 4.7.1 or a
+    // stale cached answer for a mandatory recipient) and nothing is cached.
+    void size_limit_is_not_an_answer()
+    {
+        TempDir d;
+        const fs::path one = d.path() / "twin1.ldif", two = d.path() / "twin2.ldif";
+        fixture("entry twin@partner.example --cert " + q(data().pki / "dave.cert.der") + " > " + q(one));
+        fixture("entry twin@partner.example --cert " + q(data().pki / "frank.cert.der") +
+                " | sed -e 's/^dn: cn=twin@/dn: cn=twin2@/' -e 's/^cn: twin@/cn: twin2@/' > " + q(two));
+        const std::string twins = q(one) + " " + q(two);
+        const auto twin = addr("twin@partner.example"), dave = addr("dave@partner.example");
+
+        Slapd server(false, twins);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, LdapSource(config_for({server.uri()})).lookup(twin).size());
+
+        auto c = config_for({server.uri()});
+        c.max_entries = 1;
+        auto limited = std::make_shared<LdapSource>(c);
+        assert_unavailable(*limited, "twin@partner.example", "partial answer");
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, limited->lookup(dave).size());  // one entry: whole
+
+        CachingSource cache(lmdb::Environment::open(d.path() / "cache"), limited, CacheSettings{});
+        CPPUNIT_ASSERT_THROW(cache.lookup(twin), Error);
+        CPPUNIT_ASSERT(!cache.peek(twin).has_value());
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, cache.lookup(dave).size());
+        CPPUNIT_ASSERT(cache.peek(dave).has_value());
+
+        // The server's limit, with the client's default max_entries.
+        ::setenv("SLAPD_EXTRA_GLOBAL", "sizelimit 1", 1);
+        std::unique_ptr<Slapd> small;
+        try {
+            small = std::make_unique<Slapd>(false, twins);
+        } catch (...) {
+            ::unsetenv("SLAPD_EXTRA_GLOBAL");
+            throw;
+        }
+        ::unsetenv("SLAPD_EXTRA_GLOBAL");
+        LdapSource src(config_for({small->uri()}));
+        assert_unavailable(src, "twin@partner.example", "partial answer");
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, src.lookup(dave).size());
+    }
+
+    // Two [[directory.ldap]] entries on one server that search differently (here: bases) may
+    // answer one address differently. The lookup cache filed both under "ldap:" + the first
+    // server: one entry's negative (or certificates) were served for the other's lookups.
+    void cache_key_covers_the_search()
+    {
+        TempDir d;
+        auto env = lmdb::Environment::open(d.path());
+        auto people = config_for({shared_server().uri()});
+        people.base = "ou=people,dc=partner,dc=example";
+        auto protected_ou = config_for({shared_server().uri()});
+        protected_ou.base = "ou=protected,dc=partner,dc=example";  // nothing there anonymously
+        auto in_people = std::make_shared<LdapSource>(people);
+        auto in_protected = std::make_shared<LdapSource>(protected_ou);
+        CPPUNIT_ASSERT_EQUAL(in_people->name(), in_protected->name());  // the names stay as they were
+        CachingSource a(env, in_protected, CacheSettings{}), b(env, in_people, CacheSettings{});
+        const auto dave = addr("dave@partner.example"), frank = addr("frank@partner.example");
+
+        CPPUNIT_ASSERT(a.lookup(dave).empty());                          // a negative, cached
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, b.lookup(dave).size());     // not a's negative
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, b.lookup(frank).size());    // certificates, cached
+        CPPUNIT_ASSERT(a.lookup(frank).empty());                         // not b's certificates
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t{2}, in_people->searches_sent());
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t{2}, in_protected->searches_sent());
+        // Each still hits its own entries.
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, b.lookup(dave).size());
+        CPPUNIT_ASSERT(a.lookup(frank).empty());
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t{2}, in_people->searches_sent());
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t{2}, in_protected->searches_sent());
+
+        // What else changes an answer changes the key; the same configuration (a restart, a
+        // reload) keeps it, and the domains served do not enter it.
+        const std::string key = in_people->cache_key();
+        auto same = people;
+        same.domains = {"partner.example", "other.example"};
+        CPPUNIT_ASSERT_EQUAL(key, LdapSource(same).cache_key());
+        auto other_filter = people;
+        other_filter.filter = "(|(mail=%s)(otherMailbox=%s))";
+        auto bound = people;
+        TempDir pw;
+        test::write_file(pw.path() / "pw", "reader-secret\n");
+        bound.bind_dn = "cn=reader,dc=partner,dc=example";
+        bound.bind_password_file = (pw.path() / "pw").string();
+        auto more_servers = people;
+        more_servers.servers.push_back("ldap://127.0.0.1:1");
+        for (const auto& c : {other_filter, bound, more_servers})
+            CPPUNIT_ASSERT(LdapSource(c).cache_key() != key);
     }
 };
 

@@ -8,6 +8,8 @@
 #include <netinet/in.h>
 
 #include "base/error.h"
+#include "directory/harvest_store.h"
+#include "directory/lmdb.h"
 #include "milter/config.h"
 #include "milter/message_processor.h"
 #include "milter/message_writer.h"
@@ -272,6 +274,7 @@ class MilterTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(encryption_rcpt_answers);
     CPPUNIT_TEST(routing_local_parts_are_refused_outbound);
     CPPUNIT_TEST(unusable_certificate_store_defers);
+    CPPUNIT_TEST(corrupt_store_record_defers);
     CPPUNIT_TEST(already_encrypted_passes_untouched);
     CPPUNIT_TEST(inbound_revocation_and_strip_per_rule);
     CPPUNIT_TEST(inbound_verifies_and_reports);
@@ -645,6 +648,42 @@ sign = "sender"
         const Reply r = p.rcpt_to("<nobody@partner.example>");  // mandatory; maybe imported
         CPPUNIT_ASSERT_EQUAL_MESSAGE(r.str(), std::string("451 4.7.1"), r.rcode + " " + r.xcode);
         // A certificate a source before them holds (the static folder) is still used.
+        CPPUNIT_ASSERT(p.rcpt_to("<dave@partner.example>").verdict == Verdict::Continue);
+    }
+
+    // A harvested or imported record that does not decode (a torn write, a disk error, a
+    // format from another version) read as "no certificate": 550 for a recipient whose
+    // certificate it may hold. Like an unopenable store: 451 4.7.1, the MTA retries.
+    void corrupt_store_record_defers()
+    {
+        test::TempDir dir;
+        auto edited = std::make_shared<Config>(*fixture().config(kEncryptRules));
+        edited->directory.cache = dir.path().string();
+        const std::shared_ptr<const Config> cfg = edited;
+        auto harvest = open_harvest_store(*cfg, nullptr);
+        CPPUNIT_ASSERT(harvest);
+        const auto& env = harvest->environment();
+        const auto corrupt = [&](const char* database, const std::string& key, const Bytes& value) {
+            const MDB_dbi dbi = env->database(database);  // opens with a transaction of its own
+            directory::lmdb::Transaction txn(*env, directory::lmdb::Transaction::Mode::Write);
+            txn.put(dbi, key, value);
+            txn.commit();
+        };
+        corrupt("harvest", "nobody@partner.example", Bytes{1, 1, 0, 0});    // truncated
+        corrupt("imported", "erin@partner.example", Bytes{7, 0});           // unknown version
+        corrupt("harvest", "dave@partner.example", to_bytes("garbage"));    // static has dave
+        TokenKeySource keys(cfg->hsm);
+        MessageProcessor p(cfg, Certificates::load(*cfg, harvest, ""), keys, client("10.1.1.1"));
+        p.mail_from("<alice@acme.example>", "");
+        for (const char* rcpt : {"<nobody@partner.example>", "<erin@partner.example>"}) {
+            const Reply r = p.rcpt_to(rcpt);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(std::string(rcpt) + ": " + r.str(), std::string("451 4.7.1"),
+                                         r.rcode + " " + r.xcode);
+        }
+        // No record at all: "none found" as before.
+        const Reply none = p.rcpt_to("<nobody2@partner.example>");
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(none.str(), std::string("550 5.7.1"), none.rcode + " " + none.xcode);
+        // A certificate a source before the store holds (the static folder) is still used.
         CPPUNIT_ASSERT(p.rcpt_to("<dave@partner.example>").verdict == Verdict::Continue);
     }
 
