@@ -290,9 +290,9 @@ ValidationResult TrustStore::check_path(const std::vector<const Certificate*>& c
         if (!r.has(Problem::NoTrustedPath)) add_problem(r, Problem::NoTrustedPath, "untrusted: no path to a trust anchor found");
         return r;
     }
-    r.path.reserve(chain.size() + 1);
-    for (const auto* c : chain) r.path.push_back(c->der());
-    if (chain.empty() || !same_certificate(*chain.back(), *anchor)) r.path.push_back(anchor->der());
+    const std::vector<const Certificate*> path_with_anchor = with_anchor(chain, anchor);
+    r.path.reserve(path_with_anchor.size());
+    for (const auto* c : path_with_anchor) r.path.push_back(c->der());
     if (auto why = check_critical_extensions(chain, *anchor)) add_problem(r, Problem::Other, "a certificate of the path: " + *why);
     for (std::size_t i = 0; i < chain.size(); ++i) {
         if (same_certificate(*chain[i], *anchor)) break;  // the anchor ends the path
@@ -336,10 +336,10 @@ ValidationResult TrustStore::check_path(const std::vector<const Certificate*>& c
     if (auto why = check_policies(chain, options.required_policies)) add_problem(r, Problem::Policy, *why);
     // The anchor's constraints bind the path too: an administrator who anchors a partner's
     // constrained CA means them (GnuTLS 3.7.9 applies an anchor's constraints as well).
-    const std::vector<const Certificate*> constrained = with_anchor(chain, anchor);
-    if (auto v = check_name_constraints(constrained))
-        add_problem(r, Problem::Constraints, "name constraints: " + who(*constrained[v->certificate], v->certificate == 0) +
-                                                 " " + v->rule + " of " + who(*constrained[v->ca], false));
+    if (auto v = check_name_constraints(path_with_anchor))
+        add_problem(r, Problem::Constraints,
+                    "name constraints: " + who(*path_with_anchor[v->certificate], v->certificate == 0) + " " + v->rule +
+                        " of " + who(*path_with_anchor[v->ca], false));
     // Network only for a path that is otherwise good: a broken path needs no revocation answer.
     if (r.valid()) check_revocation(r, chain, *anchor, now, options, gnutls_applied_crls);
     return r;
