@@ -278,4 +278,11 @@ directory::Choice Certificates::find(const EmailAddress& address, std::time_t no
     return m_resolver->find(address, now, ask);
 }
 
+std::shared_ptr<const Certificates> Certificates::load(const Config& config)
+{
+    std::string harvest_failure;
+    auto harvest = open_harvest_store(config, &harvest_failure);
+    return load(config, std::move(harvest), harvest_failure);
+}
+
 }  // namespace ssm::milter

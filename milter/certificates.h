@@ -33,6 +33,9 @@ public:
     static std::shared_ptr<const Certificates> load(const Config& config,
                                                     std::shared_ptr<directory::HarvestStore> harvest,
                                                     const std::string& harvest_failure = {});
+    // The same with the [directory] cache's harvest store opened here (open_harvest_store):
+    // for the ssmctl commands, which load once; the daemon keeps one store across reloads.
+    static std::shared_ptr<const Certificates> load(const Config& config);
 
     // The best encryption certificate for the address, with reasons for every rejection.
     // Throws ssm::Error(Failure::DirectoryUnavailable) when a source cannot be reached.

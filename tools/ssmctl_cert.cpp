@@ -72,9 +72,7 @@ std::optional<std::vector<pki::Certificate>> read_certificates(const std::string
 std::shared_ptr<const milter::Certificates> load_sources(const milter::Config& config, std::ostream& err)
 {
     try {
-        std::string harvest_failure;
-        auto harvest = milter::open_harvest_store(config, &harvest_failure);
-        return milter::Certificates::load(config, std::move(harvest), harvest_failure);
+        return milter::Certificates::load(config);
     } catch (const std::exception& e) {
         err << e.what() << "\n";
         return nullptr;

@@ -133,9 +133,7 @@ int policy_command(const milter::Config& config, std::shared_ptr<const milter::C
     try {
         const auto key_source = milter::make_key_source(config.tokens());
         milter::KeySource& keys = *key_source;
-        std::string harvest_failure;
-        auto harvest = milter::open_harvest_store(config, &harvest_failure);
-        auto certificates = milter::Certificates::load(config, std::move(harvest), harvest_failure);
+        auto certificates = milter::Certificates::load(config);
         milter::MessageProcessor proc(shared, certificates, keys, o.conn, certificates->groups());
         if (auto r = proc.mail_from(o.from, o.auth); r.verdict != milter::Verdict::Continue) {
             out << "mail: " << r.str() << "\n";

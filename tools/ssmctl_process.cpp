@@ -210,9 +210,7 @@ int process_command(const milter::Config& config, std::shared_ptr<const milter::
 
         const auto key_source = milter::make_key_source(config.tokens());
         milter::KeySource& keys = *key_source;
-        std::string harvest_failure;
-        auto harvest = milter::open_harvest_store(config, &harvest_failure);
-        auto certificates = milter::Certificates::load(config, std::move(harvest), harvest_failure);
+        auto certificates = milter::Certificates::load(config);
         milter::MessageProcessor proc(shared, certificates, keys, conn, certificates->groups());
         if (auto r = proc.mail_from(from, ""); r.verdict != milter::Verdict::Continue)
             return early_stop("mail", r);
