@@ -11,11 +11,6 @@ namespace ssm::pki {
 
 namespace {
 
-bool ends_with(std::string_view s, std::string_view tail)
-{
-    return s.size() >= tail.size() && s.substr(s.size() - tail.size()) == tail;
-}
-
 // Lower-cased; nullopt unless it is a domain name (letters, digits, '-', '_', '.'; not an IPv4
 // address). One trailing dot (the root) is dropped so that "host.example.com." is that host.
 std::optional<std::string> domain_name(std::string_view text)
@@ -74,11 +69,11 @@ Match dns(std::string_view name, std::string_view subtree, bool excluded)
     const std::string base = below_only ? c->substr(1) : *c;
     if (wildcard) {
         // In when every name it stands for is; for an exclusion also when one of them may be.
-        if (*host == base || ends_with(*host, "." + base)) return Match::In;
-        return excluded && ends_with(base, "." + *host) ? Match::In : Match::Out;
+        if (*host == base || std::string_view(*host).ends_with("." + base)) return Match::In;
+        return excluded && std::string_view(base).ends_with("." + *host) ? Match::In : Match::Out;
     }
     if (*host == base) return below_only ? Match::Out : Match::In;
-    return ends_with(*host, "." + base) ? Match::In : Match::Out;
+    return std::string_view(*host).ends_with("." + base) ? Match::In : Match::Out;
 }
 
 Match ip(std::string_view address, std::string_view subtree)
@@ -173,7 +168,7 @@ bool in_uri_subtree(std::string_view host, std::string_view constraint)
 {
     if (constraint.empty()) return false;
     if (constraint.front() != '.') return host == constraint;
-    return host.size() > constraint.size() && ends_with(host, constraint);
+    return host.size() > constraint.size() && std::string_view(host).ends_with(constraint);
 }
 
 namespace {
