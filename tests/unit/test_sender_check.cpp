@@ -75,6 +75,12 @@ public:
              "From header does not parse as a mailbox list", ""},
             {"empty From", {{"From", ""}}, "alice@acme.example", false, "From header does not parse as a mailbox list",
              ""},
+            // One mailbox, two addresses: the sender's first, another after it. A reader may show
+            // the second; neither is taken (base/mailbox_list.h).
+            {"second angle address", {{"From", "<alice@acme.example> <ceo@acme.example>"}}, "alice@acme.example",
+             false, "From header does not parse as a mailbox list", ""},
+            {"address after the angle address", {{"From", "<alice@acme.example>ceo@acme.example"}},
+             "alice@acme.example", false, "From header does not parse as a mailbox list", ""},
             {"an address and junk", {{"From", "alice@acme.example, junk"}}, "alice@acme.example", false,
              "From header does not parse as a mailbox list", ""},
             {"unclosed angle address", {{"From", "Alice <alice@acme.example"}}, "alice@acme.example", false,
