@@ -10,6 +10,8 @@
 #   scope-process               ssmctl process judges the ceo message alike
 #   scope-two-authors           From bob@partner.example, ceo@acme.example signed with a partner
 #                               certificate naming both: not a pass (the root vouches for bob only)
+#   scope-two-from-fields       bob's signed message with a second From field, ceo@acme.example:
+#                               not a pass (a mail client may show the second)
 #   scope-harvest-not           ... and the ceo certificate was not harvested
 #   scope-harvest-partner       ... while bob's was
 #   scope-outbound-refused      mandatory encryption to carol@other.example, whose only certificate
@@ -113,6 +115,12 @@ ssmctl process --direction in --from bob@partner.example --to alice@acme.example
 ar "$WORK/p-both.eml" >"$WORK/ar-both"
 grep -q 'smime=fail .*anchor not trusted for domain acme.example' "$WORK/ar-both" && ! grep -q 'smime=pass' "$WORK/ar-both" \
   && pass scope-two-authors || fail scope-two-authors "$(cat "$WORK/ar-both") $(tail -n 2 "$WORK/p-both.err")"
+{ printf 'From: bob@partner.example\r\nFrom: ceo@acme.example\r\n'; tail -n +2 "$P/in-bob.eml"; } >"$WORK/in-two-from.eml"
+ssmctl process --direction in --from bob@partner.example --to alice@acme.example <"$WORK/in-two-from.eml" \
+  >"$WORK/p-two-from.eml" 2>"$WORK/p-two-from.err"
+ar "$WORK/p-two-from.eml" >"$WORK/ar-two-from"
+grep -q 'smime=fail' "$WORK/ar-two-from" && ! grep -q 'smime=pass' "$WORK/ar-two-from" \
+  && pass scope-two-from-fields || fail scope-two-from-fields "$(cat "$WORK/ar-two-from") $(tail -n 2 "$WORK/p-two-from.err")"
 ssmctl cert lookup ceo@acme.example >"$WORK/l-ceo" 2>&1
 grep -q '^ *candidate .*source="harvested"' "$WORK/l-ceo" && fail scope-harvest-not "$(grep harvested "$WORK/l-ceo" | head -n 1)" \
   || pass scope-harvest-not
