@@ -38,6 +38,11 @@ struct Entry {
     std::string bare;
     bool any = false;     // something other than white space was seen
     bool broken = false;  // an angle address without its '>', a quoted string without its end
+    // Text (not a comment) after the angle address, or a second angle address: "<a@x> b@y",
+    // "<a@x> <b@y>". The grammar has neither; which one a mail client shows as the author is
+    // anyone's guess, so the entry is no address rather than the first one (a From check
+    // would compare one address while the reader sees the other).
+    bool ambiguous = false;
 
     void finish(MailboxList& out)
     {
@@ -46,7 +51,7 @@ struct Entry {
         // obs-route: "@relay1,@relay2:local@domain" inside the angle brackets.
         if (angle && !text.empty() && text.front() == '@')
             if (const auto colon = text.find(':'); colon != std::string_view::npos) text.remove_prefix(colon + 1);
-        auto a = broken ? std::nullopt : EmailAddress::parse(text);
+        auto a = broken || ambiguous ? std::nullopt : EmailAddress::parse(text);
         if (a && is_local_part(a->local_part())) out.addresses.push_back(std::move(*a));
         else ++out.unparsable;
         *this = Entry{};
@@ -95,6 +100,7 @@ MailboxList parse_mailbox_list(std::string_view value)
             if (!e.bare.empty() && e.bare.back() != ' ') e.bare += ' ';  // a comment separates words
         } else if (c == '"') {
             e.any = true;
+            if (e.angle) e.ambiguous = true;
             // A quoted display name is dropped once an angle address follows; kept in the bare
             // text it may be a quoted local part.
             bool closed = true;
@@ -102,6 +108,7 @@ MailboxList parse_mailbox_list(std::string_view value)
             if (!closed) e.broken = true;
         } else if (c == '<') {
             e.any = true;
+            if (e.angle) e.ambiguous = true;
             std::string inside;
             std::size_t j = i + 1;
             while (j < value.size() && value[j] != '>') {
@@ -134,6 +141,7 @@ MailboxList parse_mailbox_list(std::string_view value)
             ++i;
         } else {
             e.any = true;
+            if (e.angle) e.ambiguous = true;
             e.bare += c;
             ++i;
         }

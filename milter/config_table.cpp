@@ -76,7 +76,7 @@ constexpr std::array kKeys = {
     KeySpec{"outbound", "from_must_match_sender", K::Boolean, "false", false, true,
             "Before outbound mail is signed, its From header must name the envelope sender (with "
             "several From mailboxes, its Sender header must); otherwise 550 5.7.1. A null envelope "
-            "sender is never refused and never signed with a person's key."},
+            "sender is never refused and never signed with a person's or the From domain's key."},
 
     KeySpec{"hsm", "module", K::String, "\"/usr/lib/softhsm/libsofthsm2.so\"", false, false,
             "PKCS#11 module (provider) path."},

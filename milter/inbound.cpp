@@ -117,7 +117,15 @@ std::string issuer_dn(const pki::Certificate& cert)
 // valid signature by whoever the Sender names does not vouch for the From.
 std::vector<EmailAddress> authors_of(const std::vector<HeaderField>& h)
 {
-    const HeaderField* from = smime::mime::find_field(h, "From");
+    // RFC 5322 §3.6 allows one From field. With two, a mail client may show the one not
+    // compared here, so a signer matched to either would be "pass" for an author the reader
+    // may not see: no author at all (as [outbound] from_must_match_sender refuses it).
+    const HeaderField* from = nullptr;
+    for (const auto& f : h)
+        if (iequals(f.name, "From")) {
+            if (from) return {};
+            from = &f;
+        }
     return from ? parse_mailbox_list(from->value).addresses : std::vector<EmailAddress>{};
 }
 
@@ -157,7 +165,8 @@ SmimeAuthResult InboundProcessor::judge_signer(const smime::cms::SignerVerificat
     // signing authority), if the certificate has one; it is also the identifier reported when
     // the check fails.
     std::optional<std::string> from_match;
-    for (const auto& author : authors_of(headers)) {
+    const std::vector<EmailAddress> authors = authors_of(headers);
+    for (const auto& author : authors) {
         if (const std::string lower = ascii_lowercase(author.str()); facts.has_address(lower))
             from_match = lower;
         else if (const std::string dsa = "domain-signing-authority@" + author.domain().str(); facts.has_address(dsa))
@@ -188,8 +197,29 @@ SmimeAuthResult InboundProcessor::judge_signer(const smime::cms::SignerVerificat
     // (without a From match, for the address reported instead): a partner CA's certificate for
     // one of our own addresses is not a trusted signature of that address, nor harvested.
     options.address = r.identifier;
-    const pki::ValidationResult v = m_certificates.trust().validate(
-        *cert, extras, std::time(nullptr), pki::Purpose::EmailProtection, options);
+    const std::time_t now = std::time(nullptr);
+    pki::ValidationResult v =
+        m_certificates.trust().validate(*cert, extras, now, pki::Purpose::EmailProtection, options);
+    // Every other author the certificate also names is vouched for by this signature as much as
+    // the one matched (a reader's client, or a receiver of stripped mail, sees "signed" beside
+    // each): a partner CA's certificate naming its own address and one of ours must not pass
+    // mail From both because the partner's address was listed first.
+    if (v.valid() && from_match)
+        for (const auto& author : authors) {
+            const std::string named[] = {ascii_lowercase(author.str()),
+                                         "domain-signing-authority@" + author.domain().str()};
+            for (const std::string& a : named) {
+                if (a == *from_match || !facts.has_address(a)) continue;
+                options.address = a;
+                auto other = m_certificates.trust().validate(*cert, extras, now, pki::Purpose::EmailProtection, options);
+                if (!other.valid()) {
+                    r.identifier = a;  // the author the certificate may not speak for
+                    v = std::move(other);
+                    break;
+                }
+            }
+            if (!v.valid()) break;
+        }
     if (!v.valid()) {
         r.result = v.has(pki::Problem::RevocationUnknown) ? SmimeResult::TempError : SmimeResult::Fail;
         r.reason = v.describe();

@@ -243,6 +243,15 @@ MessageOutcome MessageProcessor::protect(const std::optional<OutboundLabel>& rul
         label.reset();
         out.detail = "signed-receipt=not-signed-again ";
     }
+    // [outbound] from_must_match_sender with the null envelope sender: no one was shown to be
+    // the author, so no identity its From chooses signs it, the From domain's no more than a
+    // person's (a domain signature vouches for the From it carries, and MAIL FROM:<> is open to
+    // every submitting user). Only a rule's own signing_identity, chosen by the administrator, does.
+    if (m_sender_check && !m_sender_check->proven && e.signing_identity.empty() && e.sign != policy::SignMode::None) {
+        e.sign = policy::SignMode::None;
+        e.receipt_request = policy::ReceiptRequest::None;
+        out.detail += "person_key=null-sender domain_key=null-sender ";
+    }
     // A label lives in our signature: mail that would leave unsigned is refused, never sent
     // out without the label its author or the rule gave it (§4.1).
     const auto unlabelled = [&](const std::string& why) -> MessageOutcome {

@@ -8,6 +8,10 @@
 #                               for it is not trusted for that sender ("anchor not trusted for domain")
 #   scope-inbound-partner       the same root's certificate for bob@partner.example passes
 #   scope-process               ssmctl process judges the ceo message alike
+#   scope-two-authors           From bob@partner.example, ceo@acme.example signed with a partner
+#                               certificate naming both: not a pass (the root vouches for bob only)
+#   scope-two-from-fields       bob's signed message with a second From field, ceo@acme.example:
+#                               not a pass (a mail client may show the second)
 #   scope-harvest-not           ... and the ceo certificate was not harvested
 #   scope-harvest-partner       ... while bob's was
 #   scope-outbound-refused      mandatory encryption to carol@other.example, whose only certificate
@@ -26,19 +30,24 @@ P=$WORK/partner; mkdir -p "$P" "$WORK/trust" "$WORK/certs" "$WORK/out"
   set -e; cd "$P"
   openssl req -x509 -newkey rsa:2048 -nodes -keyout root.key -out root.pem -days 3650 -subj "/O=Partner/CN=Partner Root CA" \
     -addext "basicConstraints=critical,CA:true" -addext "keyUsage=critical,keyCertSign,cRLSign" -addext "subjectKeyIdentifier=hash"
-  for who in ceo@acme.example bob@partner.example carol@other.example; do
+  for who in ceo@acme.example bob@partner.example carol@other.example both@partner.example; do
     n=${who%@*}
+    san="email:$who"
+    # "both": the partner's address first, then one of ours (a misissue riding on a real name).
+    [ "$n" = both ] && san="email:bob@partner.example,email:ceo@acme.example"
     openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$n.key"
-    printf '[ee]\nbasicConstraints = critical, CA:false\nkeyUsage = critical, digitalSignature, keyEncipherment\nextendedKeyUsage = emailProtection\nsubjectAltName = email:%s\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n' "$who" >"$n.ext"
+    printf '[ee]\nbasicConstraints = critical, CA:false\nkeyUsage = critical, digitalSignature, keyEncipherment\nextendedKeyUsage = emailProtection\nsubjectAltName = %s\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n' "$san" >"$n.ext"
     openssl req -new -key "$n.key" -subj "/O=Partner/CN=$who" -out "$n.csr"
     openssl x509 -req -in "$n.csr" -CA root.pem -CAkey root.key -set_serial "0x$(openssl rand -hex 8)" -days 365 \
       -extfile "$n.ext" -extensions ee -out "$n.pem"
   done
   printf 'Content-Type: text/plain\r\n\r\nhello\r\n' >inner.txt
-  for who in ceo@acme.example bob@partner.example; do
+  for who in ceo@acme.example bob@partner.example both@partner.example; do
     n=${who%@*}
+    from=$who
+    [ "$n" = both ] && from="bob@partner.example, ceo@acme.example"
     openssl cms -sign -in inner.txt -signer "$n.pem" -inkey "$n.key" -nodetach -out "$n.signed"
-    { printf 'From: %s\r\nTo: alice@acme.example\r\nSubject: from %s\r\n' "$who" "$n"; cat "$n.signed"; } >"in-$n.eml"
+    { printf 'From: %s\r\nTo: alice@acme.example\r\nSubject: from %s\r\n' "$from" "$n"; cat "$n.signed"; } >"in-$n.eml"
   done
   for to in carol@other.example bob@partner.example; do
     printf 'From: alice@acme.example\r\nTo: %s\r\nSubject: secret\r\n\r\nCONFIDENTIAL LINE\r\n' "$to" >"out-${to%@*}.eml"
@@ -100,6 +109,18 @@ ssmctl process --direction in --from ceo@acme.example --to alice@acme.example <"
   >"$WORK/p-ceo.eml" 2>"$WORK/p-ceo.err"
 ar "$WORK/p-ceo.eml" | grep -q 'smime=fail .*anchor not trusted for domain acme.example' && pass scope-process \
   || fail scope-process "$(ar "$WORK/p-ceo.eml") $(tail -n 2 "$WORK/p-ceo.err")"
+# Two authors, one certificate naming both: the root vouches for bob's domain, not ceo's.
+ssmctl process --direction in --from bob@partner.example --to alice@acme.example <"$P/in-both.eml" \
+  >"$WORK/p-both.eml" 2>"$WORK/p-both.err"
+ar "$WORK/p-both.eml" >"$WORK/ar-both"
+grep -q 'smime=fail .*anchor not trusted for domain acme.example' "$WORK/ar-both" && ! grep -q 'smime=pass' "$WORK/ar-both" \
+  && pass scope-two-authors || fail scope-two-authors "$(cat "$WORK/ar-both") $(tail -n 2 "$WORK/p-both.err")"
+{ printf 'From: bob@partner.example\r\nFrom: ceo@acme.example\r\n'; tail -n +2 "$P/in-bob.eml"; } >"$WORK/in-two-from.eml"
+ssmctl process --direction in --from bob@partner.example --to alice@acme.example <"$WORK/in-two-from.eml" \
+  >"$WORK/p-two-from.eml" 2>"$WORK/p-two-from.err"
+ar "$WORK/p-two-from.eml" >"$WORK/ar-two-from"
+grep -q 'smime=fail' "$WORK/ar-two-from" && ! grep -q 'smime=pass' "$WORK/ar-two-from" \
+  && pass scope-two-from-fields || fail scope-two-from-fields "$(cat "$WORK/ar-two-from") $(tail -n 2 "$WORK/p-two-from.err")"
 ssmctl cert lookup ceo@acme.example >"$WORK/l-ceo" 2>&1
 grep -q '^ *candidate .*source="harvested"' "$WORK/l-ceo" && fail scope-harvest-not "$(grep harvested "$WORK/l-ceo" | head -n 1)" \
   || pass scope-harvest-not

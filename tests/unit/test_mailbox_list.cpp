@@ -101,6 +101,16 @@ public:
         CPPUNIT_ASSERT(addresses("<J\xc3\xbcrgen@x.example>").size() == 1);  // RFC 6532 UTF-8
         CPPUNIT_ASSERT(addresses("<\"\"x:y\"\"@x.example>").empty());  // quotes around, not one quoted string
         CPPUNIT_ASSERT(addresses("<\"a\\\"b\"@x.example>").size() == 1);  // one, with a quoted-pair
+        // One entry, two candidate authors: text or a second angle address after the first.
+        // Which a mail client shows is not ours to guess; a From check must not compare one while
+        // the reader sees the other. A comment after it is fine.
+        CPPUNIT_ASSERT(addresses("<alice@acme.example> <ceo@acme.example>", &bad).empty());
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, bad);
+        CPPUNIT_ASSERT(addresses("<alice@acme.example>ceo@acme.example", &bad).empty());
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, bad);
+        CPPUNIT_ASSERT(addresses("Alice <alice@acme.example> \"CEO\" <ceo@acme.example>").empty());
+        CPPUNIT_ASSERT(addresses("<alice@acme.example> (Alice), <bob@acme.example>") ==
+                       (V{"alice@acme.example", "bob@acme.example"}));
         CPPUNIT_ASSERT(addresses(std::string(100000, '(')).empty());
         CPPUNIT_ASSERT(addresses(std::string(100000, '"')).empty());
     }

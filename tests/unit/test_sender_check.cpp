@@ -75,6 +75,12 @@ public:
              "From header does not parse as a mailbox list", ""},
             {"empty From", {{"From", ""}}, "alice@acme.example", false, "From header does not parse as a mailbox list",
              ""},
+            // One mailbox, two addresses: the sender's first, another after it. A reader may show
+            // the second; neither is taken (base/mailbox_list.h).
+            {"second angle address", {{"From", "<alice@acme.example> <ceo@acme.example>"}}, "alice@acme.example",
+             false, "From header does not parse as a mailbox list", ""},
+            {"address after the angle address", {{"From", "<alice@acme.example>ceo@acme.example"}},
+             "alice@acme.example", false, "From header does not parse as a mailbox list", ""},
             {"an address and junk", {{"From", "alice@acme.example, junk"}}, "alice@acme.example", false,
              "From header does not parse as a mailbox list", ""},
             {"unclosed angle address", {{"From", "Alice <alice@acme.example"}}, "alice@acme.example", false,
@@ -256,16 +262,23 @@ public:
         CPPUNIT_ASSERT_MESSAGE(out.detail, has(out.detail, "identity=alice@acme.example "));
     }
 
-    // A bounce is delivered, and whatever its From says, only the domain signs it.
+    // A bounce is delivered, but its From proves no one: neither a person's key nor the From
+    // domain's signs it. MAIL FROM:<> is open to any submitting user (Postfix's
+    // reject_sender_login_mismatch leaves the null sender alone), so a domain signature here
+    // would put the domain's name under any From a user writes, the very thing a mismatch is
+    // refused for; with sign = "domain" it is not a 451 either (a bounce must not wait forever).
     void null_sender_gets_no_persons_key()
     {
         auto cfg = fixture().config(std::string(kOn) + kRules);
         TokenKeySource keys(cfg->hsm);
-        const MessageOutcome out = run(cfg, keys, "", {{"From", "bob@acme.example"}});
-        CPPUNIT_ASSERT_MESSAGE(out.reply.str(), out.reply.verdict == Verdict::Accept);
-        CPPUNIT_ASSERT_EQUAL(std::string("sign"), out.action);
-        CPPUNIT_ASSERT_MESSAGE(out.detail, has(out.detail, "identity=domain-signing-authority@acme.example "));
-        CPPUNIT_ASSERT_MESSAGE(out.detail, has(out.detail, "person_key=null-sender"));
+        for (const char* rcpt : {"x@other.example", "x@partner.example"}) {  // sign = "sender", "domain"
+            const MessageOutcome out = run(cfg, keys, "", {{"From", "bob@acme.example"}}, rcpt);
+            CPPUNIT_ASSERT_MESSAGE(out.reply.str(), out.reply.verdict == Verdict::Accept);
+            CPPUNIT_ASSERT_EQUAL(std::string("none"), out.action);
+            CPPUNIT_ASSERT_MESSAGE(out.detail, !has(out.detail, "identity="));
+            CPPUNIT_ASSERT_MESSAGE(out.detail, has(out.detail, "person_key=null-sender domain_key=null-sender"));
+            CPPUNIT_ASSERT(!out.header_edit && !out.new_body);
+        }
     }
 
     void several_authors()
