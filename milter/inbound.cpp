@@ -18,6 +18,7 @@
 #include "pki/certificate.h"
 #include "smime/cms/signed_attributes.h"
 #include "directory/receipt_store.h"
+#include "milter/decryption_scope.h"
 #include "milter/receipts.h"
 #include "smime/cms/decompress.h"
 #include "smime/cms/decrypt.h"
@@ -482,6 +483,7 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
 }
 
 InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers, const Spool& body,
+                                         const std::vector<EmailAddress>& recipients,
                                          const policy::Treatment& treatment,
                                          const std::vector<std::string>& required_policies)
 {
@@ -567,10 +569,20 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
             if (decrypted) break;
             auto plain = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
             auto der_reader = der->reader();
-            const smime::cms::DecryptOutcome d =
-                smime::cms::decrypt_envelope(*der_reader, m_keys.decrypters(), *plain);
+            // A ciphertext proves nothing about who may read it: a copy of one made for alice,
+            // sent again to another of our mailboxes, must not be opened for that mailbox.
+            // Only the keys that belong to every recipient are offered.
+            const auto all_keys = m_keys.decrypters();
+            const auto keys = keys_covering(all_keys, recipients, m_config);
+            const smime::cms::DecryptOutcome d = smime::cms::decrypt_envelope(*der_reader, keys, *plain);
             if (d.status != smime::cms::DecryptStatus::Decrypted) {
-                out.detail += "encrypted-not-for-us ";  // an outer signature stays on it (below)
+                // An outer signature stays on it (below).
+                bool other_key = false;
+                if (keys.size() != all_keys.size()) {
+                    auto again = der->reader();
+                    other_key = smime::cms::matching_key(*again, all_keys).has_value();
+                }
+                out.detail += other_key ? "encrypted-for-another-recipient " : "encrypted-not-for-us ";
                 break;
             }
             decrypted = true;

@@ -43,7 +43,7 @@ struct InboundOutcome {
         std::vector<std::vector<std::pair<std::string, Bytes>>> signer_attributes;
     };
     std::vector<SignedLayer> signed_layers;
-    bool decrypted = false;  // a layer addressed to one of our keys was decrypted
+    bool decrypted = false;  // a layer addressed to a key of every recipient was decrypted
 };
 
 class InboundProcessor {
@@ -58,8 +58,11 @@ public:
     void strip_validated_signature() { m_strip_validated = true; }
 
     // `treatment` carries the partner's requirements (require_signature/encryption).
+    // `recipients`: the message's envelope recipients (the RCPT TOs accepted for it). An
+    // encryption is removed only with a key that belongs to every one of them
+    // (decryption_scope.h); otherwise it stays on, as for mail not addressed to our keys.
     InboundOutcome process(const std::vector<smime::mime::HeaderField>& headers, const Spool& body,
-                           const policy::Treatment& treatment,
+                           const std::vector<EmailAddress>& recipients, const policy::Treatment& treatment,
                            const std::vector<std::string>& required_policies = {});
 
 private:

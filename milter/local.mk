@@ -15,6 +15,7 @@ milter_libssm_milter_a_SOURCES = \
 	milter/message_processor.h milter/message_processor.cpp \
 	milter/message_planning.cpp milter/message_split.cpp \
 	milter/inbound.h milter/inbound.cpp milter/inbound_layers.h milter/inbound_layers.cpp \
+	milter/decryption_scope.h milter/decryption_scope.cpp \
 	milter/security_labels.h milter/security_labels.cpp \
 	milter/privileges.h milter/privileges.cpp \
 	milter/host_checks.h milter/host_checks.cpp \
@@ -70,3 +71,7 @@ milter_libssm_milter_a_SOURCES += milter/receipt_answer.h milter/receipt_answer.
 check_PROGRAMS += tests/unit/test_list_members
 tests_unit_test_list_members_SOURCES = tests/unit/test_list_members.cpp $(UNIT_MAIN)
 tests_unit_test_list_members_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
+
+check_PROGRAMS += tests/unit/test_decryption_scope
+tests_unit_test_decryption_scope_SOURCES = tests/unit/test_decryption_scope.cpp $(UNIT_MAIN)
+tests_unit_test_decryption_scope_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)

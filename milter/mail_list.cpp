@@ -134,7 +134,7 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
     // 1. As the inbound path sees it: signatures verified, the list's encryption removed.
     ListKeys list_keys(m_keys, signer->certificate_der());
     InboundProcessor in(m_config, m_certificates, list_keys, m_certificates.harvest());
-    InboundOutcome r = in.process(headers, body, policy::Treatment{});
+    InboundOutcome r = in.process(headers, body, {list.address}, policy::Treatment{});
     if (r.reply.verdict != Verdict::Accept) {
         MessageOutcome out;
         out.reply = r.reply;
@@ -190,7 +190,7 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
         if (!r.decrypted) {
             InboundProcessor again(m_config, m_certificates, list_keys, nullptr);
             again.strip_validated_signature();
-            stripped = again.process(headers, body, policy::Treatment{});
+            stripped = again.process(headers, body, {list.address}, policy::Treatment{});
         }
         InboundOutcome& u = r.decrypted ? r : stripped;
         if (!u.new_body) throw Error(Failure::Internal, "list expansion: no unwrapped body");

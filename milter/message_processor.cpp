@@ -409,7 +409,10 @@ MessageOutcome MessageProcessor::inbound()
     t.on_missing = m_effective->on_missing;
     t.revocation = m_effective->revocation;
     t.strip_signature = m_effective->strip_signature;
-    InboundOutcome r = in.process(m_headers, *m_body, t, m_effective->required_policies);
+    std::vector<EmailAddress> rcpts;
+    for (const auto& rc : m_recipients)
+        if (rc.accepted()) rcpts.push_back(*rc.address);
+    InboundOutcome r = in.process(m_headers, *m_body, rcpts, t, m_effective->required_policies);
     MessageOutcome out;
     out.reply = r.reply;
     out.action = r.action;
@@ -417,9 +420,6 @@ MessageOutcome MessageProcessor::inbound()
     if (r.reply.verdict == Verdict::Accept) {
         // Every recipient must be cleared for every verified label (§4.1); SIO-Label fields
         // that came from outside are claims anyone can make and never pass through.
-        std::vector<EmailAddress> rcpts;
-        for (const auto& rc : m_recipients)
-            if (rc.accepted()) rcpts.push_back(*rc.address);
         const auto who = author();
         const LabelVerdict lv = judge_labels_for(*m_config, *m_certificates, m_keys, r.labels, rcpts,
                                                  who ? std::optional<Domain>(who->domain()) : std::nullopt);

@@ -174,4 +174,15 @@ DecryptOutcome decrypt_envelope(ByteSource& der, const std::vector<std::shared_p
     }
 }
 
+std::optional<Bytes> matching_key(ByteSource& der, const std::vector<std::shared_ptr<Decrypter>>& keys)
+{
+    EnvelopedStream in(der);
+    const EnvelopedStream::Prefix prefix = in.read_prefix();
+    const EnvelopedDataView v = decode_enveloped_content_info(prefix.content_info);
+    const std::vector<OurKey> ours = identify(keys);
+    const Match m = find_match(v, ours);
+    if (!m.ri) return std::nullopt;
+    return m.key->key->certificate_der();
+}
+
 }  // namespace ssm::smime::cms

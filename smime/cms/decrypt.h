@@ -85,4 +85,10 @@ struct DecryptOutcome {
 DecryptOutcome decrypt_envelope(ByteSource& der, const std::vector<std::shared_ptr<Decrypter>>& keys,
                                 ByteSink& plaintext);
 
+// The certificate of the key among `keys` that decrypt_envelope would use for `der` (the first
+// RecipientInfo, in message order, naming one of them), without any key operation and without
+// reading the encrypted content; nullopt when none is named. Throws like decrypt_envelope
+// before a match. For saying why a message stays encrypted when its key may not open it.
+std::optional<Bytes> matching_key(ByteSource& der, const std::vector<std::shared_ptr<Decrypter>>& keys);
+
 }  // namespace ssm::smime::cms

@@ -82,12 +82,13 @@ make_entity "$msgdir/attachment.eml" "$WORK/m/attachment.entity"
 make_entity "$msgdir/plain-7bit.eml" "$WORK/m/bare.entity"   # no header fields at all (RFC 2045 defaults)
 { printf 'Content-Type: text/plain; charset=us-ascii\r\nContent-Transfer-Encoding: 7bit\r\n'; cat "$WORK/m/bare.entity"; } >"$WORK/m/plain.entity"
 
-# submit CASE CFG FROM FILE: one SMTP transaction; records the reply in $WORK/out/CASE.reply and
-# the milter's log line for it in $WORK/out/CASE.log (the milters log before answering).
+# submit CASE CFG FROM FILE [TO]: one SMTP transaction (to $RCPT unless TO); records the reply in
+# $WORK/out/CASE.reply and the milter's log line for it in $WORK/out/CASE.log (the milters log
+# before answering).
 submit() {
-  local cn=$1 cfg=$2 from=$3 file=$4 off
+  local cn=$1 cfg=$2 from=$3 file=$4 to=${5:-$RCPT} off
   off=$(stat -c %s "$WORK/milter-$cfg.log")
-  send_mail "${PORT[$cfg]}" "$from" "$RCPT" "$file"
+  send_mail "${PORT[$cfg]}" "$from" "$to" "$file"
   printf '%s\n' "$SMTP_REPLY" >"$WORK/out/$cn.reply"
   milter_message_lines "$off" "$WORK/milter-$cfg.log" >"$WORK/out/$cn.log"
 }
@@ -108,6 +109,10 @@ check_plaintext() {
 }
 
 # --- 1. Decryption matrix -------------------------------------------------------------------
+# A key opens mail only for its own recipients: mail encrypted to a user's key goes to that
+# user, mail encrypted to the domain key (RFC 3183) to any user of the domain ($RCPT).
+declare -A RCPT_OF
+owner_of() { case $1 in partner-domain) echo "$RCPT" ;; *) echo "$1@partner.example" ;; esac; }
 # openssl_env CASE ENTITY CIPHER RECIPIENT ENC [keyopt...]: openssl cms -encrypt (DER output;
 # ENC=der definite lengths, stream = indefinite-length BER), wrapped as an S/MIME message.
 openssl_env() {
@@ -125,14 +130,15 @@ openssl_env() {
   case "$sum $(xxd -l 2 -p "$WORK/m/$cn.der")" in
     *" $cipher "*" 3080") [ "$enc" = stream ] ;; *" $cipher "*" 308"[1-3]) [ "$enc" = der ] ;; *) false ;;
   esac || { fail "$cn" "openssl made something else: $sum"; return 1; }
-  wrap_enveloped "$WORK/m/$cn.der" "$WORK/m/$cn.eml" "$cn" "sender@partner.example" "$RCPT"
+  RCPT_OF[$cn]=$(owner_of "$rcpt")
+  wrap_enveloped "$WORK/m/$cn.der" "$WORK/m/$cn.eml" "$cn" "sender@partner.example" "${RCPT_OF[$cn]}"
 }
 
 DECRYPT_CASES=()
 declare -A ENTITY_OF
 queue_decrypt() {  # CASE ENTITY: submit a made message and remember it for the checks
   DECRYPT_CASES+=("$1"); ENTITY_OF[$1]=$2
-  submit "$1" keep sender@partner.example "$WORK/m/$1.eml"
+  submit "$1" keep sender@partner.example "$WORK/m/$1.eml" "${RCPT_OF[$1]:-$RCPT}"
 }
 
 for cipher in aes-128-cbc aes-256-cbc aes-128-gcm aes-256-gcm; do
@@ -178,7 +184,8 @@ for r in dave frank; do
   _key_files "$r"
   if openssl cms -encrypt -binary -outform DER -keyid -in "$WORK/m/plain.entity" -aes-256-cbc -recip "$CERT_PEM" \
        -out "$WORK/m/$cn.der" 2>"$WORK/m/$cn.err"; then
-    wrap_enveloped "$WORK/m/$cn.der" "$WORK/m/$cn.eml" "$cn" sender@partner.example "$RCPT"
+    RCPT_OF[$cn]=$(owner_of "$r")
+    wrap_enveloped "$WORK/m/$cn.der" "$WORK/m/$cn.eml" "$cn" sender@partner.example "${RCPT_OF[$cn]}"
     queue_decrypt "$cn" "$WORK/m/plain.entity"
   else fail "$cn" "openssl: $(tr '\n' ' ' <"$WORK/m/$cn.err")"; fi
 done

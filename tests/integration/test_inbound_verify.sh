@@ -171,7 +171,8 @@ openssl_sign() {
   else wrap_detached "$ENTITY" "$WORK/m/$cn.der" "$WORK/m/$cn.eml" "$cn" "$from" "$RCPT"; fi
 }
 CASES=()   # CASE~RESULT~REASON-REGEX~IDENTIFIER
-queue() { CASES+=("$1~$2~$3~$4"); submit "$1" "$IN_PORT" "$5" "$RCPT" "$WORK/m/$1.eml"; }
+# (to $RCPT, or to $TO when set)
+queue() { CASES+=("$1~$2~$3~$4"); submit "$1" "$IN_PORT" "$5" "${TO:-$RCPT}" "$WORK/m/$1.eml"; }
 
 # 3. signed by each peer: pass
 openssl_sign openssl-detached-rsa dave dave@partner.example detached && queue openssl-detached-rsa pass '' dave@partner.example dave@partner.example
@@ -205,15 +206,16 @@ if sign_cmsutil "$ENTITY" dave "$WORK/m/$cn.der"; then
   wrap_detached "$ENTITY" "$WORK/m/$cn.der" "$WORK/m/$cn.eml" "$cn" dave@partner.example "$RCPT"
   queue "$cn" pass '' dave@partner.example dave@partner.example
 else fail "$cn" "$PEER_DETAIL"; fi
-# sign-then-encrypt (to dave, whose key is on the token): decrypted, then verified
+# sign-then-encrypt (to dave, whose key is on the token, sent to dave: his key opens mail for
+# him only): decrypted, then verified
 cn=openssl-signed-then-encrypted
 if openssl cms -sign -binary -nodetach -outform DER -md sha256 -in "$ENTITY" -signer "$PKI/frank.cert.pem" \
      -inkey "$PKI/frank.key.pem" -certfile "$PKI/sub-ca.cert.pem" -out "$WORK/m/$cn.sig" 2>"$WORK/m/$cn.err"; then
   { printf 'Content-Type: application/pkcs7-mime; smime-type=signed-data; name=smime.p7m\r\nContent-Transfer-Encoding: base64\r\n\r\n'
     _b64 "$WORK/m/$cn.sig"; } >"$WORK/m/$cn.inner"
   openssl cms -encrypt -binary -outform DER -in "$WORK/m/$cn.inner" -aes-256-cbc -recip "$PKI/dave.cert.pem" -out "$WORK/m/$cn.der"
-  wrap_enveloped "$WORK/m/$cn.der" "$WORK/m/$cn.eml" "$cn" frank@partner.example "$RCPT"
-  queue "$cn" pass '' frank@partner.example frank@partner.example
+  wrap_enveloped "$WORK/m/$cn.der" "$WORK/m/$cn.eml" "$cn" frank@partner.example dave@partner.example
+  TO=dave@partner.example queue "$cn" pass '' frank@partner.example frank@partner.example
 else fail "$cn" "openssl: $(tr '\n' ' ' <"$WORK/m/$cn.err")"; fi
 # the bridge: olivia's chain only through the cross-certificates in the message
 openssl_sign bridge-cross-certified olivia olivia@partner.example detached -certfile "$WORK/bridge/bundle.pem" \

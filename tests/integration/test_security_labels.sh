@@ -16,6 +16,14 @@ make_token alice domain-signing
 # member of "mixed" may not.
 issue_cert team team@acme.example rsa "digitalSignature, keyEncipherment" || fatal var-setup "issue team"
 import_to_token team 20 --usage-sign --usage-decrypt
+# boss's and intern's own keys (mail to them is decrypted with theirs, never with alice's) and
+# the domain's (RFC 3183: it opens mail for every user of acme.example).
+for who in boss intern domain-confidentiality-authority; do
+  issue_cert "$who" "$who@acme.example" rsa "keyEncipherment" || fatal var-setup "issue $who"
+done
+import_to_token boss 21 --usage-decrypt
+import_to_token intern 22 --usage-decrypt
+import_to_token domain-confidentiality-authority 23 --usage-decrypt
 export OPENSSL_CONF=/dev/null
 M=$WORK/m
 mkdir -p "$M" "$WORK/out" "$WORK/certs"
@@ -357,9 +365,15 @@ else pass in-bad-signature; fi
 entity_of() { perl -e 'local $/; my $m = <STDIN>; $m =~ s/\r?\n/\r\n/g; $m =~ s/^MIME-Version:[^\r]*\r\n//mi; print $m' <"$1" >"$2"; }
 ENTITY=$E in_mail triple-inner "$M/ours2.der" -
 perl -0pe 's/\A.*?\r\n(?=Content-Type: multipart\/signed)//s' "$WORK/out/triple-inner.eml" >"$M/inner.entity"
-openssl cms -encrypt -binary -aes-256-cbc -in "$M/inner.entity" -out "$M/middle.smime" "$PKI/alice.cert.pem" 2>"$M/enc.log" \
+# (encrypted to each recipient it is sent to: a key opens mail only for its own recipients)
+openssl cms -encrypt -binary -aes-256-cbc -in "$M/inner.entity" -out "$M/middle.smime" "$PKI/alice.cert.pem" \
+  "$XPKI/boss.cert.pem" "$XPKI/intern.cert.pem" 2>"$M/enc.log" \
   || fatal var-setup "openssl cms -encrypt: $(tail -n 2 "$M/enc.log")"
 entity_of "$M/middle.smime" "$M/middle.entity"
+# the same entity encrypted to alice alone
+openssl cms -encrypt -binary -aes-256-cbc -in "$M/inner.entity" -out "$M/alice.smime" "$PKI/alice.cert.pem" 2>"$M/enc.log" \
+  || fatal var-setup "openssl cms -encrypt: $(tail -n 2 "$M/enc.log")"
+entity_of "$M/alice.smime" "$M/alice.entity"
 ENTITY=$M/middle.entity in_mail triple "$M/ours4.der" -
 run in triple dave@partner.example alice@acme.example
 if [ "$RC" -ne 1 ] || ! grep -q "decrypt" <<<"$LOG" || ! grep -Eq "550 5\.7\.1 recipient alice@acme.example is not cleared.*classification 4" <<<"$LOG"; then
@@ -376,40 +390,85 @@ if [ "$RC" -ne 0 ] || ! grep -q "label_policy=$OURS label_class=2" <<<"$LOG" || 
 else pass triple-inner-label; fi
 run in triple-plain-outer dave@partner.example intern@acme.example
 expect_refused triple-inner-label-uncleared "recipient intern@acme.example is not cleared"
-# The encryption of that message replayed by someone else (it is to a key on the token): the
-# gateway decrypts it whoever presents it, so the label inside must hold whether or not its
-# signature passes here. With another From the inner signature fails (the signer is not the
-# author); until 2026-12-02 its label was then ignored and intern got the restricted content
-# decrypted.
+# The encryption of that message replayed by someone else (it is to alice's key on the token),
+# to intern: until 2026-12-02 the gateway decrypted it whoever it was addressed to, and only
+# the label inside kept intern from the content (and an IV flip that breaks the first line
+# kept the label from being seen). A key opens mail only for the recipients it belongs to:
+# intern gets the ciphertext, nothing is decrypted.
 { printf 'From: mallory@evil.example\r\nTo: intern@acme.example\r\nSubject: replayed\r\nMessage-ID: <replayed@evil.example>\r\nMIME-Version: 1.0\r\n'
-  cat "$M/middle.entity"; } >"$WORK/out/replayed.eml"
+  cat "$M/alice.entity"; } >"$WORK/out/replayed.eml"
+# still_encrypted CASE: delivered as received, encrypted, nothing of the content in clear
+still_encrypted() {
+  if [ "$RC" -ne 0 ] || ! grep -q 'encrypted-for-another-recipient' <<<"$LOG" || grep -q 'decrypted=' <<<"$LOG"; then
+    fail "$1" "exit $RC: $LOG"
+  elif grep -q 'The partner figures' "$OUT" || ! grep -qi '^Content-Type: application/pkcs7-mime' "$OUT"; then
+    fail "$1" "not delivered still encrypted"
+  else pass "$1"; fi
+}
 run in replayed mallory@evil.example intern@acme.example
-expect_refused replayed-ciphertext-label-unverified "recipient intern@acme.example is not cleared"
-if grep -q 'The partner figures' "$OUT" 2>/dev/null; then fail replayed-ciphertext-no-plaintext "the content went out in clear"
-else pass replayed-ciphertext-no-plaintext; fi
-# a recipient cleared for it still gets it, decrypted, without an SIO-Label from a signature
-# that did not pass
+still_encrypted replayed-ciphertext-not-for-intern
+run in replayed mallory@evil.example alice@acme.example intern@acme.example
+still_encrypted replayed-ciphertext-alice-and-intern
+# the IV of the AES-CBC content encryption flipped (the first decrypted line no longer parses)
+python3 - "$M/alice.entity" "$M/flipped.entity" <<'PY'
+import sys, base64, re
+t = open(sys.argv[1], 'rb').read()
+head, body = t.split(b'\r\n\r\n', 1)
+der = bytearray(base64.b64decode(re.sub(rb'\s', b'', body)))
+aes256cbc = bytes.fromhex('060960864801650304012a0410')  # the OID, then the IV's OCTET STRING header
+i = der.find(aes256cbc)
+assert i > 0, 'no AES-256-CBC IV'
+der[i + len(aes256cbc)] ^= 0x01
+b = base64.b64encode(bytes(der))
+open(sys.argv[2], 'wb').write(head + b'\r\n\r\n' + b'\r\n'.join(b[j:j + 76] for j in range(0, len(b), 76)) + b'\r\n')
+PY
+{ printf 'From: mallory@evil.example\r\nTo: intern@acme.example\r\nSubject: flipped\r\nMessage-ID: <flipped@evil.example>\r\nMIME-Version: 1.0\r\n'
+  cat "$M/flipped.entity"; } >"$WORK/out/flipped.eml"
+run in flipped mallory@evil.example intern@acme.example
+still_encrypted replayed-ciphertext-iv-flipped
+if grep -q 'partner figures' "$OUT" || grep -qi 'SIO-Label\|multipart/signed' "$OUT"; then fail replayed-ciphertext-iv-flipped-no-plaintext "plaintext out"
+else pass replayed-ciphertext-iv-flipped-no-plaintext; fi
+# alice, whose key it is, still gets it decrypted (from anyone), without an SIO-Label from a
+# signature that did not pass
 run in replayed mallory@evil.example alice@acme.example
 if [ "$RC" -ne 0 ] || ! grep -q 'smime=fail' <<<"$LOG" || ! grep -q "label_policy=$OURS label_class=2" <<<"$LOG"; then
   fail replayed-ciphertext-cleared "exit $RC: $LOG"
 elif [ "$(sio_of "$OUT" | wc -l)" -ne 0 ]; then fail replayed-ciphertext-cleared "SIO-Label from a failed signature: $(sio_of "$OUT")"
 else pass replayed-ciphertext-cleared; fi
-# The same ciphertext under five signatures of the sender's own (they need not pass): the
-# decryption then used the last layer the gateway follows, and the labelled signature inside
-# was never looked at (until 2026-12-02: delivered to intern decrypted). What the gateway
-# decrypted but could not look into is refused.
-cp "$M/middle.entity" "$M/wrap0"
+# The same ciphertext under five signatures of the sender's own (they need not pass), to alice:
+# the decryption then used the last layer the gateway follows, and the labelled signature
+# inside was never looked at. What the gateway decrypted but could not look into is refused.
+cp "$M/alice.entity" "$M/wrap0"
 for i in 1 2 3 4 5; do
   openssl cms -sign -nodetach -binary -in "$M/wrap$((i - 1))" -signer "$PKI/dave.cert.pem" -inkey "$PKI/dave.key.pem" \
     -outform SMIME -out "$M/wrap$i.smime" 2>"$M/wrap.log" || fatal var-setup "wrap $i: $(tail -n 2 "$M/wrap.log")"
   entity_of "$M/wrap$i.smime" "$M/wrap$i"
 done
-{ printf 'From: mallory@evil.example\r\nTo: intern@acme.example\r\nSubject: wrapped\r\nMessage-ID: <wrapped@evil.example>\r\nMIME-Version: 1.0\r\n'
+{ printf 'From: mallory@evil.example\r\nTo: alice@acme.example\r\nSubject: wrapped\r\nMessage-ID: <wrapped@evil.example>\r\nMIME-Version: 1.0\r\n'
   cat "$M/wrap5"; } >"$WORK/out/wrapped.eml"
-run in wrapped mallory@evil.example intern@acme.example
+run in wrapped mallory@evil.example alice@acme.example
 if [ "$RC" -ne 1 ] || ! grep -Eq 'reply: 5[0-9][0-9] 5\.' <<<"$LOG" || grep -q 'The partner figures' "$OUT" 2>/dev/null; then
   fail wrapped-ciphertext-too-deep "exit $RC: $LOG"
 else pass wrapped-ciphertext-too-deep; fi
+# to intern it is not decrypted at all
+run in wrapped mallory@evil.example intern@acme.example
+if [ "$RC" -ne 0 ] || ! grep -q 'encrypted-for-another-recipient' <<<"$LOG" || grep -q 'The partner figures' "$OUT"; then
+  fail wrapped-ciphertext-not-for-intern "exit $RC: $LOG"
+else pass wrapped-ciphertext-not-for-intern; fi
+# Gateway-to-gateway (RFC 3183): mail encrypted to the domain's key is decrypted for any user
+# of the domain, one or several.
+printf 'Content-Type: text/plain\r\n\r\nDomain mail for anyone at acme.\r\n' >"$M/domain.plain"
+openssl cms -encrypt -binary -aes-256-cbc -in "$M/domain.plain" -out "$M/domain.smime" \
+  "$XPKI/domain-confidentiality-authority.cert.pem" 2>"$M/enc.log" || fatal var-setup "openssl cms -encrypt: $(tail -n 2 "$M/enc.log")"
+entity_of "$M/domain.smime" "$M/domain.entity"
+{ printf 'From: dave@partner.example\r\nTo: intern@acme.example\r\nSubject: domain\r\nMessage-ID: <domain@partner.example>\r\nMIME-Version: 1.0\r\n'
+  cat "$M/domain.entity"; } >"$WORK/out/domain.eml"
+for to in intern@acme.example "alice@acme.example intern@acme.example"; do
+  run in domain dave@partner.example $to
+  if [ "$RC" -ne 0 ] || ! grep -q 'decrypted=' <<<"$LOG" || ! grep -q 'Domain mail for anyone' "$OUT"; then
+    fail "domain-key-decrypted-for ${to// /,}" "exit $RC: $LOG"
+  else pass "domain-key-decrypted-for ${to// /,}"; fi
+done
 # our own outbound output, received back: its label clears alice (restricted) but not ghost
 cp "$WORK/out/out-marking.out" "$WORK/out/in-ours.eml"
 cp "$PKI/alice.cert.pem" "$WORK/certs/" 2>/dev/null
@@ -459,6 +518,35 @@ else
     grep -q '^Authentication-Results: mx.acme.example;' "$OUT" || LOG="no A-R"
     expect_delivered postfix-in-cleared "$M/ours2.der" "ACME RESTRICTED"
   else fail postfix-in-cleared "not delivered: $SMTP_REPLY"; fi
+  # The replayed ciphertext for alice: decrypted for alice, delivered still encrypted to
+  # intern (alone or beside alice), and its IV-flipped form too.
+  # pf_replay CASE FILE TO: sends a copy of FILE with the Message-ID CASE@evil.example; sets OUT.
+  pf_replay() {
+    sed "s/^Message-ID: <[^@]*@/Message-ID: <$1@/" "$2" >"$WORK/out/$1.eml"
+    OUT=$WORK/out/pf-$1.eml
+    send_mail "$SMTPD_PORT" mallory@evil.example "$3" "$WORK/out/$1.eml" && delivered $((n += 1)) "$1" "$OUT"
+  }
+  # pf_still_encrypted CASE TO [FILE]: delivered, encrypted, not a word of the content in clear
+  pf_still_encrypted() {
+    local before
+    before=$(grep -c 'encrypted-for-another-recipient' "$WORK/milter.log")
+    if ! pf_replay "$1" "${3:-$WORK/out/replayed.eml}" "$2"; then fail "$1" "not delivered: $SMTP_REPLY"
+    elif grep -q 'partner figures' "$OUT" || ! grep -qi '^Content-Type: application/pkcs7-mime' "$OUT"; then
+      fail "$1" "not delivered still encrypted"
+    elif [ "$(grep -c 'encrypted-for-another-recipient' "$WORK/milter.log")" -le "$before" ]; then
+      fail "$1" "no encrypted-for-another-recipient in the log"
+    else pass "$1"; fi
+  }
+  if pf_replay postfix-replayed-alice "$WORK/out/replayed.eml" alice@acme.example \
+     && grep -q 'The partner figures' "$OUT" && ! grep -qi '^Content-Type: application/pkcs7-mime' "$OUT"; then
+    pass postfix-replayed-alice-decrypted
+  else fail postfix-replayed-alice-decrypted "reply: $SMTP_REPLY"; fi
+  pf_still_encrypted postfix-replayed-intern intern@acme.example
+  pf_still_encrypted postfix-replayed-alice-and-intern alice@acme.example,intern@acme.example
+  pf_still_encrypted postfix-replayed-iv-flipped intern@acme.example "$WORK/out/flipped.eml"
+  if pf_replay postfix-domain-key "$WORK/out/domain.eml" alice@acme.example,intern@acme.example \
+     && grep -q 'Domain mail for anyone' "$OUT"; then pass postfix-domain-key-decrypted
+  else fail postfix-domain-key-decrypted "reply: $SMTP_REPLY"; fi
   stop_milter
 fi
 note "done"

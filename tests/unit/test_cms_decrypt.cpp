@@ -149,6 +149,16 @@ public:
             const auto o = test::decrypt_bytes(der, {soft_key("dave")}, got);
             CPPUNIT_ASSERT(o.status == DecryptStatus::NotForUs);
             CPPUNIT_ASSERT(got.empty());
+            // matching_key names the key decrypt_envelope would use, without using it.
+            const auto matched = [&](std::vector<std::shared_ptr<smime::Decrypter>> keys) {
+                MemorySource src(der);
+                return smime::cms::matching_key(src, keys);
+            };
+            const auto used = test::decrypt_bytes(der, {soft_key("alice"), soft_key("bob")}, got);
+            CPPUNIT_ASSERT(matched({soft_key("alice"), soft_key("bob")}) == used.recipient_certificate_der);
+            CPPUNIT_ASSERT(matched({soft_key("bob"), soft_key("alice")}) == used.recipient_certificate_der);
+            CPPUNIT_ASSERT(matched({soft_key("alice")}) == soft_key("alice")->certificate_der());
+            CPPUNIT_ASSERT(!matched({soft_key("dave")}));
         }
     }
 
