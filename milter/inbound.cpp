@@ -22,6 +22,7 @@
 #include "milter/receipts.h"
 #include "smime/cms/decompress.h"
 #include "smime/cms/decrypt.h"
+#include "smime/cms/digest.h"
 #include "smime/cms/oids.h"
 #include "smime/cms/receipt.h"
 #include "smime/cms/verify.h"
@@ -135,6 +136,41 @@ std::string local_host_name()
     char buf[256] = {};
     if (gethostname(buf, sizeof buf - 1) != 0) return "localhost";
     return buf;
+}
+
+
+// Mail to several of our users whose keys are their own (no one key belongs to them all, see
+// decryption_scope.h): opened when each recipient's own key opens it to the same content, so
+// that each was a recipient the sender encrypted to. A RecipientInfo copied from another
+// message unwraps another content key, and its content differs (or does not decrypt). One
+// decryption per recipient, so at most kMaxSeparateKeyRecipients of them. `plain` gets the
+// content (or garbage to discard when this returns nullopt or throws).
+constexpr std::size_t kMaxSeparateKeyRecipients = 8;
+
+std::optional<smime::cms::DecryptOutcome> decrypt_for_each_recipient(
+    const Spool& der, const std::vector<std::shared_ptr<smime::Decrypter>>& all_keys,
+    const std::vector<EmailAddress>& recipients, const Config& config, Spool& plain)
+{
+    if (recipients.size() < 2 || recipients.size() > kMaxSeparateKeyRecipients) return std::nullopt;
+    std::optional<smime::cms::DecryptOutcome> first;
+    Bytes first_digest;
+    for (const EmailAddress& r : recipients) {
+        const auto own = keys_covering(all_keys, {r}, config);
+        if (own.empty()) return std::nullopt;
+        auto reader = der.reader();
+        smime::cms::Hasher digest(smime::DigestAlgorithm::Sha256);
+        if (!first) {
+            first = smime::cms::decrypt_envelope(*reader, own, plain);
+            if (first->status != smime::cms::DecryptStatus::Decrypted) return std::nullopt;
+            auto content = plain.reader();
+            copy_stream(*content, digest);
+            first_digest = digest.finish();
+            continue;
+        }
+        const auto d = smime::cms::decrypt_envelope(*reader, own, digest);
+        if (d.status != smime::cms::DecryptStatus::Decrypted || digest.finish() != first_digest) return std::nullopt;
+    }
+    return first;
 }
 
 }  // namespace
@@ -574,7 +610,10 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
             // Only the keys that belong to every recipient are offered.
             const auto all_keys = m_keys.decrypters();
             const auto keys = keys_covering(all_keys, recipients, m_config);
-            const smime::cms::DecryptOutcome d = smime::cms::decrypt_envelope(*der_reader, keys, *plain);
+            smime::cms::DecryptOutcome d = smime::cms::decrypt_envelope(*der_reader, keys, *plain);
+            if (d.status != smime::cms::DecryptStatus::Decrypted) {  // `plain` untouched (NotForUs)
+                if (auto each = decrypt_for_each_recipient(*der, all_keys, recipients, m_config, *plain)) d = *each;
+            }
             if (d.status != smime::cms::DecryptStatus::Decrypted) {
                 // An outer signature stays on it (below).
                 bool other_key = false;

@@ -469,6 +469,51 @@ for to in intern@acme.example "alice@acme.example intern@acme.example"; do
     fail "domain-key-decrypted-for ${to// /,}" "exit $RC: $LOG"
   else pass "domain-key-decrypted-for ${to// /,}"; fi
 done
+# Mail to alice and intern encrypted to both their own keys: no one key belongs to both, and
+# each one's own key opens it to the same content, so it is decrypted for both.
+printf 'Content-Type: text/plain\r\n\r\nFor alice and intern alike.\r\n' >"$M/both.plain"
+openssl cms -encrypt -binary -aes-256-cbc -in "$M/both.plain" -out "$M/both.smime" "$PKI/alice.cert.pem" \
+  "$XPKI/intern.cert.pem" 2>"$M/enc.log" || fatal var-setup "openssl cms -encrypt: $(tail -n 2 "$M/enc.log")"
+entity_of "$M/both.smime" "$M/both.entity"
+{ printf 'From: dave@partner.example\r\nTo: alice@acme.example, intern@acme.example\r\nSubject: both\r\nMessage-ID: <both@partner.example>\r\nMIME-Version: 1.0\r\n'
+  cat "$M/both.entity"; } >"$WORK/out/both.eml"
+run in both dave@partner.example alice@acme.example intern@acme.example
+if [ "$RC" -ne 0 ] || ! grep -q 'decrypted=' <<<"$LOG" || ! grep -q 'For alice and intern alike' "$OUT"; then
+  fail own-keys-each-recipient-decrypted "exit $RC: $LOG"
+else pass own-keys-each-recipient-decrypted; fi
+# ... but not with boss added, whose key it does not name
+run in both dave@partner.example alice@acme.example intern@acme.example boss@acme.example
+still_encrypted own-keys-one-recipient-not-named
+# alice's ciphertext with intern's RecipientInfo of another message spliced in: intern's key
+# unwraps another content key, so nothing is decrypted for the two of them
+printf 'Content-Type: text/plain\r\n\r\nSomething else for intern.\r\n' >"$M/other.plain"
+openssl cms -encrypt -binary -aes-256-cbc -in "$M/other.plain" -outform DER -out "$M/other.der" \
+  "$XPKI/intern.cert.pem" 2>"$M/enc.log" || fatal var-setup "openssl cms -encrypt: $(tail -n 2 "$M/enc.log")"
+openssl cms -encrypt -binary -aes-256-cbc -in "$M/both.plain" -outform DER -out "$M/alice-only.der" \
+  "$PKI/alice.cert.pem" 2>"$M/enc.log" || fatal var-setup "openssl cms -encrypt: $(tail -n 2 "$M/enc.log")"
+python3 - "$M/alice-only.der" "$M/other.der" "$M/spliced.entity" "$SSM_SRCDIR/tests/fixtures" <<'PY'
+import sys, base64
+sys.path.insert(0, sys.argv[4])
+from der_build import tlv, children, der
+a, b = open(sys.argv[1], 'rb').read(), open(sys.argv[2], 'rb').read()
+def fields(x):  # the fields of the EnvelopedData in ContentInfo [0]
+    ci = children(x, *tlv(x, 0)[1:])
+    return ci, children(x, *tlv(x, ci[1][2])[1:])
+ci, fa = fields(a)
+_, fb = fields(b)
+ra = next(f for f in fa if f[0] == 0x31); rb = next(f for f in fb if f[0] == 0x31)
+ris = der(0x31, a[ra[2]:ra[3]] + b[rb[2]:rb[3]])
+env = der(0x30, b''.join(ris if f is ra else a[f[1]:f[3]] for f in fa))
+out = base64.b64encode(der(0x30, a[ci[0][1]:ci[0][3]] + der(0xa0, env)))
+open(sys.argv[3], 'wb').write(b'Content-Type: application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m\r\n'
+    b'Content-Transfer-Encoding: base64\r\n\r\n' + b'\r\n'.join(out[j:j + 76] for j in range(0, len(out), 76)) + b'\r\n')
+PY
+{ printf 'From: mallory@evil.example\r\nTo: alice@acme.example, intern@acme.example\r\nSubject: spliced\r\nMessage-ID: <spliced@evil.example>\r\nMIME-Version: 1.0\r\n'
+  cat "$M/spliced.entity"; } >"$WORK/out/spliced.eml"
+run in spliced mallory@evil.example alice@acme.example intern@acme.example
+if grep -q 'decrypted=' <<<"$LOG" || grep -q 'For alice and intern alike' "$OUT" 2>/dev/null; then
+  fail spliced-recipient-info-not-decrypted "exit $RC: $LOG"
+else pass spliced-recipient-info-not-decrypted; fi
 # our own outbound output, received back: its label clears alice (restricted) but not ghost
 cp "$WORK/out/out-marking.out" "$WORK/out/in-ours.eml"
 cp "$PKI/alice.cert.pem" "$WORK/certs/" 2>/dev/null
