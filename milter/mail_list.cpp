@@ -244,6 +244,15 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
     as_list.from = list.address;
     as_list.headers = &headers;
     const bool labelled = std::any_of(r.labels.begin(), r.labels.end(), [](const SignedLabel& l) { return l.verified; });
+    // A member's rule or certificate cannot be known while the directory is down: the whole
+    // message waits (451), no member is left out for it.
+    const auto directory_unavailable = [&](const Error& e, const EmailAddress& member) {
+        MessageOutcome out;
+        out.reply = reply_for(e.failure(), e.what());
+        out.action = "tempfail";
+        out.detail = "list=" + name + " member=" + member.str() + " ";
+        return out;
+    };
     for (const auto& resolved_member : resolved.members) {
         const EmailAddress& member = resolved_member.address;
         policy::RecipientPlan plan;
@@ -251,11 +260,7 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
             plan = m_config.policy.plan(as_list, member, m_certificates.groups());
         } catch (const Error& e) {
             if (e.failure() != Failure::DirectoryUnavailable) throw;
-            MessageOutcome out;
-            out.reply = reply_for(e.failure(), e.what());
-            out.action = "tempfail";
-            out.detail = "list=" + name + " member=" + member.str() + " ";
-            return out;
+            return directory_unavailable(e, member);
         }
         const char* why = nullptr;
         if (!r.decrypted && plan.treatment.encrypt == policy::EncryptMode::Mandatory)
@@ -277,11 +282,7 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
             choice = m_certificates.find(member, now);
         } catch (const Error& e) {
             if (e.failure() != Failure::DirectoryUnavailable) throw;
-            MessageOutcome out;
-            out.reply = reply_for(e.failure(), e.what());
-            out.action = "tempfail";
-            out.detail = "list=" + name + " member=" + member.str() + " ";
-            return out;
+            return directory_unavailable(e, member);
         }
         if (!choice.chosen) {
             ++skipped;
