@@ -122,13 +122,8 @@ std::vector<EmailAddress> authors_of(const std::vector<HeaderField>& h)
     // RFC 5322 §3.6 allows one From field. With two, a mail client may show the one not
     // compared here, so a signer matched to either would be "pass" for an author the reader
     // may not see: no author at all (as [outbound] from_must_match_sender refuses it).
-    const HeaderField* from = nullptr;
-    for (const auto& f : h)
-        if (iequals(f.name, "From")) {
-            if (from) return {};
-            from = &f;
-        }
-    return from ? parse_mailbox_list(from->value).addresses : std::vector<EmailAddress>{};
+    const auto froms = smime::mime::fields_named(h, "From");
+    return froms.size() == 1 ? parse_mailbox_list(froms.front()->value).addresses : std::vector<EmailAddress>{};
 }
 
 std::string local_host_name()

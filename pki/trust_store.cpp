@@ -13,6 +13,7 @@
 
 #include <gnutls/gnutls.h>
 
+#include "base/joined.h"
 #include "base/log.h"
 
 namespace ssm::pki {
@@ -202,10 +203,8 @@ void TrustStore::bind_anchors(const AnchorScopes& scopes, const std::vector<std:
     }
     for (std::size_t j = 0; j < m_anchors.size(); ++j) {
         if (!m_anchor_domains[j]) continue;
-        std::string domains;
-        for (const auto& d : *m_anchor_domains[j]) domains += (domains.empty() ? "" : ",") + d;
         log::info("pki_anchor_bound", {{"anchor", printable(facts(m_anchors[j]).subject)},
-                                       {"domains", domains.empty() ? std::string("none") : domains}});
+                                       {"domains", joined(*m_anchor_domains[j], "none")}});
     }
 }
 

@@ -2,7 +2,6 @@
 // are untrusted; what is quoted back in a reason is a parsed address, printable ASCII only.
 #include "policy/sender_check.h"
 
-#include "base/ascii.h"
 #include "base/mailbox_list.h"
 
 namespace ssm::policy {
@@ -34,15 +33,6 @@ SenderCheck match(const EmailAddress& envelope)
     return c;
 }
 
-std::vector<const smime::mime::HeaderField*> fields_named(const std::vector<smime::mime::HeaderField>& headers,
-                                                          std::string_view name)
-{
-    std::vector<const smime::mime::HeaderField*> out;
-    for (const auto& h : headers)
-        if (iequals(h.name, name)) out.push_back(&h);
-    return out;
-}
-
 }  // namespace
 
 SenderCheck check_sender(const std::vector<smime::mime::HeaderField>& headers, std::string_view envelope_sender)
@@ -55,7 +45,7 @@ SenderCheck check_sender(const std::vector<smime::mime::HeaderField>& headers, s
     }
     const auto envelope = EmailAddress::parse(envelope_sender);
     if (!envelope) return mismatch("envelope sender is not an address");
-    const auto froms = fields_named(headers, "From");
+    const auto froms = smime::mime::fields_named(headers, "From");
     // RFC 5322 §3.6 allows one From field; with two, a reader may show the one not checked.
     if (froms.size() > 1) return mismatch("more than one From header");
     if (froms.empty()) return match(*envelope);  // what a signature would name (the author)
@@ -69,7 +59,7 @@ SenderCheck check_sender(const std::vector<smime::mime::HeaderField>& headers, s
         return match(*envelope);
     }
     // Several authors: the Sender field names the one who sent it (RFC 5322 §3.6.2 "MUST").
-    const auto senders = fields_named(headers, "Sender");
+    const auto senders = smime::mime::fields_named(headers, "Sender");
     if (senders.empty()) return mismatch("From header holds several mailboxes and there is no Sender header");
     if (senders.size() > 1) return mismatch("more than one Sender header");
     const MailboxList sender = parse_mailbox_list(senders.front()->value);

@@ -45,6 +45,14 @@ const HeaderField* find_field(const std::vector<HeaderField>& fields, std::strin
     return nullptr;
 }
 
+std::vector<const HeaderField*> fields_named(const std::vector<HeaderField>& fields, std::string_view name)
+{
+    std::vector<const HeaderField*> out;
+    for (const auto& f : fields)
+        if (iequals(f.name, name)) out.push_back(&f);
+    return out;
+}
+
 namespace {
 
 // Length of the field name when the line starts a field ("Name:" with optional WSP before

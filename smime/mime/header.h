@@ -57,6 +57,8 @@ private:
 
 // The first field of that name, or nullptr.
 const HeaderField* find_field(const std::vector<HeaderField>& fields, std::string_view name);
+// Every field of that name, in order (RFC 5322 allows one From or Sender: two are ambiguous).
+std::vector<const HeaderField*> fields_named(const std::vector<HeaderField>& fields, std::string_view name);
 
 struct HeaderBlock {
     std::vector<HeaderField> fields;
