@@ -146,8 +146,8 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
     // 1b. Our own author's SIO-Label asks for a label the list does not sign (it copies only
     // a label its originator signed): expanded, the mail would reach the members without it.
     // Refused, as outbound mail that would leave without its label is (§4.1).
-    if (own_author && smime::mime::find_field(headers, kSioLabelField) &&
-        std::none_of(r.labels.begin(), r.labels.end(), [](const SignedLabel& l) { return l.verified; })) {
+    const bool labelled = std::any_of(r.labels.begin(), r.labels.end(), [](const SignedLabel& l) { return l.verified; });
+    if (own_author && smime::mime::find_field(headers, kSioLabelField) && !labelled) {
         log::notice("list-refused", {{"list", name}, {"reason", "author's SIO-Label not signed"}});
         MessageOutcome out;
         out.reply = Reply::reject("550", "5.7.1",
@@ -243,7 +243,6 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
     as_list.origin.administrator = true;  // the gateway itself sends, as the list
     as_list.from = list.address;
     as_list.headers = &headers;
-    const bool labelled = std::any_of(r.labels.begin(), r.labels.end(), [](const SignedLabel& l) { return l.verified; });
     // A member's rule or certificate cannot be known while the directory is down: the whole
     // message waits (451), no member is left out for it.
     const auto directory_unavailable = [&](const Error& e, const EmailAddress& member) {

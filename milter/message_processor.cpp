@@ -308,7 +308,7 @@ MessageOutcome MessageProcessor::protect(const std::optional<OutboundLabel>& rul
         // "sender" means: the sender's key, else the domain's, when there is one.
         if (!signer) out.detail = "no signing identity for " + who->str() + " ";
         if (e.sign == policy::SignMode::Sender && e.signing_identity.empty() && !may_sign_as(*who))
-            out.detail += m_sender_text.empty() ? "person_key=null-sender " : "person_key=not-the-sender ";
+            out.detail += "person_key=not-the-sender ";  // (a null sender signs nothing: above)
     }
     if (label && !signer)
         return unlabelled(e.sign == policy::SignMode::None ? std::string("the rule does not sign")
