@@ -296,6 +296,8 @@ target_rss=$([ "$hwm" -lt $((64 * 1024)) ] && echo met || echo "NOT met")
   echo "for \`D\`, so the second write waits for the milter kernel's delayed ACK (~40 ms). TCP_NODELAY on"
   echo "our listening socket only speeds up our own writes. A unix socket has no Nagle and no delayed"
   echo "ACK; with many sessions the stall overlaps with other sessions' work, so the gap narrows."
+  echo "Delayed ACKs turned off on the route (\`ip route change ... quickack 1\`, ssm-milter(8) \"TCP"
+  echo "sockets and delayed acknowledgements\") remove the stall (bench/README.md)."
   echo
 } >"$out.new"
 # Other benchmarks (run-directory.sh, mixed-recipients.sh, ...) keep their "## " sections in
