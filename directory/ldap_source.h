@@ -61,6 +61,12 @@ public:
     // the same certificate published twice is returned once; values that do not parse are
     // skipped with a log line. Throws ssm::Error(Failure::DirectoryUnavailable) naming every
     // server and its error when none answered. Thread-safe.
+    // An answer cut by the limits is partial (LookupAnswer::cut, logged ldap_answer_cut): values
+    // dropped by max_value_bytes/max_values, or certificates past max_values, leave the rest as
+    // candidates; more entries than max_entries (or the server's size limit) leave none, since
+    // which entry is the recipient's is unknown. Neither is an error: the directory answers
+    // so at every retry.
+    LookupAnswer answer(const EmailAddress& address) override;
     std::vector<CertificateCandidate> lookup(const EmailAddress& address) override;
     std::string name() const override;  // "ldap:" + the first server URI
     // name() + "#" + 16 hex digits of SHA-256 over what determines the answer for an address:

@@ -12,7 +12,11 @@
 //     asking the source again (a directory that times out would otherwise cost every such
 //     lookup a full timeout);
 //   - single flight: concurrent lookups of one key in this process wait for one search and
-//     all get its result, or its exception.
+//     all get its result, or its exception;
+//   - an answer the source's own limits cut (LookupAnswer::cut: LDAP values dropped, more
+//     entries than max_entries) is handed to this lookup and its waiters, cut mark included,
+//     and never stored: the next lookup asks the source again, and an entry stored before
+//     stays as it was.
 // What is cached are the candidates (DER), not the choice: validity, revocation and the choice
 // are evaluated afresh on every use. SMIMECapabilities are not kept (directories have none).
 // The certificates of a record are turned into candidates through a CertificateMemo (parsed
@@ -91,7 +95,8 @@ public:
 
     // Fresh entry: its candidates. Otherwise one lookup of the inner source per key at a time
     // (see above). Thread-safe.
-    std::vector<CertificateCandidate> lookup(const EmailAddress& address) override;
+    LookupAnswer answer(const EmailAddress& address) override;
+    std::vector<CertificateCandidate> lookup(const EmailAddress& address) override;  // answer()'s candidates
     std::string name() const override;  // the inner source's name
 
     // The stored entry for the address, fresh or not (ssmctl cert lookup); nullopt when absent

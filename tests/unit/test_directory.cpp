@@ -70,6 +70,24 @@ private:
     Failure m_failure;
 };
 
+// A directory whose limits cut its answer (as LdapSource's do): the candidates it kept.
+class CutSource final : public CertificateSource {
+public:
+    explicit CutSource(std::vector<std::string> kept) : m_kept(std::move(kept)) {}
+    std::vector<CertificateCandidate> lookup(const EmailAddress& a) override { return answer(a).candidates; }
+    LookupAnswer answer(const EmailAddress&) override
+    {
+        LookupAnswer out;
+        for (const auto& name : m_kept) out.candidates.push_back(candidate(name));
+        out.cut = "2 value(s) left out by the limits";
+        return out;
+    }
+    std::string name() const override { return "ldap:ldap://cut.example"; }
+
+private:
+    std::vector<std::string> m_kept;
+};
+
 std::shared_ptr<const pki::TrustStore> trust()
 {
     static auto store = std::make_shared<const pki::TrustStore>(fx::store_paths());
@@ -95,6 +113,7 @@ class DirectoryTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(choice_needs_an_anchor_for_the_domain);
     CPPUNIT_TEST(choice_dane_ee_skips_only_the_chain);
     CPPUNIT_TEST(resolver_order_and_failures);
+    CPPUNIT_TEST(resolver_cut_answers);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -581,6 +600,35 @@ public:
         CertificateResolver r5({stat, later}, trust());
         CPPUNIT_ASSERT(r5.find(addr("twin@acme.example"), now).chosen.has_value());
         CPPUNIT_ASSERT_EQUAL(0, later->calls.load());
+    }
+
+    // A cut answer is used when what it kept is usable; otherwise nothing is chosen (no 451:
+    // the directory answers the same at every retry), later sources are still asked, and the
+    // cut is the first reason, which the refusal quotes.
+    void resolver_cut_answers()
+    {
+        test::TempDir t;
+        fs::create_directories(t.path() / "static");
+        fs::copy_file(fx::cert_path("twin-old"), t.path() / "static/twin-old.pem");
+        auto stat = std::make_shared<StaticFolderSource>(t.path() / "static");
+        const std::time_t now = std::time(nullptr);
+
+        CertificateResolver usable({std::make_shared<CutSource>(std::vector<std::string>{"carol"})}, trust());
+        auto carol = usable.find(addr("carol@acme.example"), now);
+        CPPUNIT_ASSERT_MESSAGE(join(carol.rejected_reasons), carol.chosen.has_value());
+        CPPUNIT_ASSERT_EQUAL(std::string("test:carol"), carol.chosen->source);
+
+        auto expired_only = std::make_shared<CutSource>(std::vector<std::string>{"expired"});
+        CertificateResolver r({expired_only, stat}, trust());
+        auto expired = r.find(addr("expired@acme.example"), now);
+        CPPUNIT_ASSERT(!expired.chosen);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, expired.rejected_reasons.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("ldap:ldap://cut.example: answer cut: 2 value(s) left out by the limits"),
+                             expired.rejected_reasons.front());
+        CPPUNIT_ASSERT(contains(expired.rejected_reasons, "expired 2021-01-01"));
+        // A later source's usable certificate still wins.
+        auto twin = r.find(addr("twin@acme.example"), now);
+        CPPUNIT_ASSERT(twin.chosen && twin.chosen->source == "static:twin-old.pem");
     }
 };
 
