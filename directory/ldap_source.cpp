@@ -174,6 +174,7 @@ std::string LdapSource::cache_key() const
 {
     // Each part with its length, so no two configurations make the same text. The domains
     // are not in it: they decide which addresses are asked, not what an address's answer is.
+    // The limits are: they decide which of the directory's values an answer keeps.
     const auto& c = m_impl->config;
     std::string identity = "ldap-source-1";
     auto part = [&](const std::string& v) { identity += "\n" + std::to_string(v.size()) + ":" + v; };
@@ -182,6 +183,9 @@ std::string LdapSource::cache_key() const
     part(c.base);
     part(c.filter);
     part(c.bind_dn);
+    part(std::to_string(c.max_entries));
+    part(std::to_string(c.max_value_bytes));
+    part(std::to_string(c.max_values));
     std::uint8_t digest[32];
     if (gnutls_hash_fast(GNUTLS_DIG_SHA256, identity.data(), identity.size(), digest) < 0)
         throw Error(Failure::Internal, "SHA-256 unavailable");

@@ -70,7 +70,8 @@ public:
     std::vector<CertificateCandidate> lookup(const EmailAddress& address) override;
     std::string name() const override;  // "ldap:" + the first server URI
     // name() + "#" + 16 hex digits of SHA-256 over what determines the answer for an address:
-    // the server list, the base, the filter and the bind DN (what the bind may read).
+    // the server list, the base, the filter, the bind DN (what the bind may read) and the
+    // limits max_entries, max_value_bytes and max_values (which values an answer keeps).
     std::string cache_key() const override;
 
     // Searches sent to any server since construction (tests and metrics).

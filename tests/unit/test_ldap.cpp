@@ -703,8 +703,25 @@ public:
         bound.bind_password_file = (pw.path() / "pw").string();
         auto more_servers = people;
         more_servers.servers.push_back("ldap://127.0.0.1:1");
-        for (const auto& c : {other_filter, bound, more_servers})
-            CPPUNIT_ASSERT(LdapSource(c).cache_key() != key);
+        // The limits decide which values an answer keeps: answers under other limits differ.
+        auto fewer_entries = people;
+        fewer_entries.max_entries = 2;
+        auto smaller_values = people;
+        smaller_values.max_value_bytes = 1024;
+        auto fewer_values = people;
+        fewer_values.max_values = 4;
+        std::set<std::string> keys{key};
+        for (const auto& c : {other_filter, bound, more_servers, fewer_entries, smaller_values, fewer_values})
+            CPPUNIT_ASSERT_MESSAGE(c.filter, keys.insert(LdapSource(c).cache_key()).second);
+        // Served from one cache: the entry with max_values 1 is not handed the other's answer.
+        auto one_value = people;
+        one_value.max_values = 1;
+        auto limited = std::make_shared<LdapSource>(one_value);
+        CachingSource c(env, limited, CacheSettings{});
+        const auto cut = c.answer(frank);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, cut.candidates.size());
+        CPPUNIT_ASSERT(!cut.complete());
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t{1}, limited->searches_sent());
     }
 };
 
