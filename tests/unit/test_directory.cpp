@@ -3,6 +3,7 @@
 // explanations, over the OpenSSL-made PKI of test_pki_support.h.
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -45,6 +46,46 @@ bool contains(const std::vector<std::string>& lines, const std::string& needle)
 {
     return std::any_of(lines.begin(), lines.end(),
                        [&](const std::string& l) { return l.find(needle) != std::string::npos; });
+}
+
+// What the code under test writes to stderr (where the log goes in tests) meanwhile.
+class StderrCapture {
+public:
+    explicit StderrCapture(const fs::path& file)
+        : m_file(file), m_saved(::dup(2))
+    {
+        std::fflush(stderr);
+        const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        ::dup2(fd, 2);
+        ::close(fd);
+    }
+    ~StderrCapture() { restore(); }
+    StderrCapture(const StderrCapture&) = delete;
+    StderrCapture& operator=(const StderrCapture&) = delete;
+    std::string finish()
+    {
+        restore();
+        return test::read_file(m_file);
+    }
+
+private:
+    void restore()
+    {
+        if (m_saved < 0) return;
+        std::fflush(stderr);
+        ::dup2(m_saved, 2);
+        ::close(m_saved);
+        m_saved = -1;
+    }
+    fs::path m_file;
+    int m_saved;
+};
+
+std::size_t occurrences(const std::string& text, const std::string& needle)
+{
+    std::size_t n = 0;
+    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+    return n;
 }
 
 std::string join(const std::vector<std::string>& v)
@@ -331,8 +372,19 @@ public:
             txn.commit();
         }
         CPPUNIT_ASSERT(store.lookup(addr("alice@acme.example")).empty());
-        // Storing again replaces the corrupt value.
+        // Each read of a corrupt record warns once, from lookup and from store alike; storing
+        // again replaces the corrupt value.
+        {
+            lmdb::Transaction txn(*env, lmdb::Transaction::Mode::Write);
+            txn.put(dbi, "alice@acme.example", Bytes{1});
+            txn.commit();
+        }
+        StderrCapture log(t.path() / "stderr.log");
+        CPPUNIT_ASSERT_THROW(store.lookup(addr("alice@acme.example")), Error);
         CPPUNIT_ASSERT(store.store(addr("alice@acme.example"), der, std::nullopt, 5));
+        const std::string written = log.finish();
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(written, std::size_t{2}, occurrences(written, "harvest_record_corrupt"));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(written, std::size_t{2}, occurrences(written, "address=alice@acme.example"));
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, store.lookup(addr("alice@acme.example")).size());
     }
 
