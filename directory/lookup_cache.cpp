@@ -236,10 +236,15 @@ struct CachingSource::Impl {
         e.fetched_at = now();
         e.source = found.empty() ? inner_name : found.front().source;
         if (e.source.size() > CachingSource::max_source_size) e.source.resize(CachingSource::max_source_size);
-        if (found.size() > CachingSource::max_certificates)
+        if (found.size() > CachingSource::max_certificates) {
+            // The record's own limit cuts the answer like the source's limits would.
             log::warning("cache-answer-truncated", {{"source", log::sanitise(inner_name)},
                                                     {"address", log::sanitise(address_key(address))},
                                                     {"certificates", std::to_string(found.size())}});
+            fetched.cut += (fetched.cut.empty() ? "" : "; ") + std::to_string(found.size()) +
+                           " certificates, of which the lookup cache keeps " +
+                           std::to_string(CachingSource::max_certificates);
+        }
         for (const auto& c : found) {
             if (e.certificates.size() == CachingSource::max_certificates) break;
             e.certificates.push_back({c.cert.der(), c.dane_ee});

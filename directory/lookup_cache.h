@@ -74,7 +74,8 @@ struct CacheEntry {
 
 class CachingSource final : public CertificateSource {
 public:
-    static constexpr std::size_t max_certificates = 32;  // more in one answer: the rest dropped
+    static constexpr std::size_t max_certificates = 32;  // more in one answer: the rest dropped,
+                                                         // and the answer is cut (not stored)
     static constexpr std::size_t max_source_size = 1024;
 
     using Clock = std::function<std::time_t()>;                 // default: std::time
