@@ -146,24 +146,27 @@ CertificateResolver::CertificateResolver(std::vector<std::shared_ptr<Certificate
 
 Choice CertificateResolver::find(const EmailAddress& address, std::time_t now) const
 {
-    return find(address, now, [&](CertificateSource& source) { return source.lookup(address); });
+    return find(address, now, [&](CertificateSource& source) { return source.answer(address); });
 }
 
 Choice CertificateResolver::find(const EmailAddress& address, std::time_t now, const SourceAnswer& ask) const
 {
     Choice all;
     std::exception_ptr unavailable;
+    std::vector<std::string> cuts;
     for (const auto& source : m_sources) {
-        std::vector<CertificateCandidate> candidates;
+        LookupAnswer answer;
         try {
-            candidates = ask(*source);
+            answer = ask(*source);
         } catch (const Error& e) {
             if (e.failure() != Failure::DirectoryUnavailable) throw;
             if (!unavailable) unavailable = std::current_exception();
             all.rejected_reasons.push_back(source->name() + ": unavailable: " + e.what());
             continue;
         }
-        Choice c = choose_encryption_certificate(address, std::move(candidates), *m_trust, now, m_trust_dane_ee);
+        if (!answer.complete()) cuts.push_back(source->name() + ": answer cut: " + answer.cut);
+        Choice c = choose_encryption_certificate(address, std::move(answer.candidates), *m_trust, now,
+                                                 m_trust_dane_ee);
         all.rejected_reasons.insert(all.rejected_reasons.end(), std::make_move_iterator(c.rejected_reasons.begin()),
                                     std::make_move_iterator(c.rejected_reasons.end()));
         if (c.chosen) {
@@ -171,6 +174,11 @@ Choice CertificateResolver::find(const EmailAddress& address, std::time_t now, c
             return all;
         }
     }
+    // Nothing usable, and a source's limits left certificates out: the likeliest explanation,
+    // so first (the refusal and its log line quote the first reason). Not a failure (451): the
+    // directory answers the same at every retry, so a retry only delays the bounce by days.
+    all.rejected_reasons.insert(all.rejected_reasons.begin(), std::make_move_iterator(cuts.begin()),
+                                std::make_move_iterator(cuts.end()));
     if (unavailable) std::rethrow_exception(unavailable);
     return all;
 }

@@ -61,16 +61,18 @@ Choice choose_encryption_certificate(const EmailAddress& address, std::vector<Ce
 // (later sources are not asked). A source that throws DirectoryUnavailable is noted and the next
 // one asked; the error is rethrown only when no later source yields a usable certificate, since
 // the unreachable source might have held one (answer 451 4.7.1, not 550 5.7.1). Other errors
-// propagate at once. Thread-safe when the sources are.
+// propagate at once. An answer cut by a source's limits (LookupAnswer::cut) is used like any
+// other; when no source yields a usable certificate, each cut comes first among the reasons
+// ("SOURCE: answer cut: WHY"). Thread-safe when the sources are.
 class CertificateResolver {
 public:
     CertificateResolver(std::vector<std::shared_ptr<CertificateSource>> sources,
                         std::shared_ptr<const pki::TrustStore> trust, bool trust_dane_ee = false);
     Choice find(const EmailAddress& address, std::time_t now) const;
     // The same decision over answers got elsewhere: `ask` answers for one source as its
-    // lookup(address) would (candidates, or throws). ssmctl cert lookup has already asked every
-    // source to explain each; asking again would cost an unreachable server's timeout twice.
-    using SourceAnswer = std::function<std::vector<CertificateCandidate>(CertificateSource&)>;
+    // answer(address) would (candidates and cut, or throws). ssmctl cert lookup has already asked
+    // every source to explain each; asking again would cost an unreachable server's timeout twice.
+    using SourceAnswer = std::function<LookupAnswer(CertificateSource&)>;
     Choice find(const EmailAddress& address, std::time_t now, const SourceAnswer& ask) const;
 
 private:

@@ -27,6 +27,17 @@ struct CertificateCandidate {
     bool dane_ee = false;
 };
 
+// One source's answer for an address, with whether it is the whole answer.
+struct LookupAnswer {
+    std::vector<CertificateCandidate> candidates;
+    // Empty: everything the source holds for the address. Otherwise the source's own limits
+    // cut the answer (values dropped, more entries than it reads), and why, for reasons and
+    // logs: the certificate left out may be the one that matters. Such an answer is used for
+    // this lookup only (certificate_choice.h) and never cached (lookup_cache.h).
+    std::string cut;
+    bool complete() const noexcept { return cut.empty(); }
+};
+
 // The lower-case form of an address used as a lookup key by every source.
 std::string address_key(const EmailAddress& address);
 
@@ -38,6 +49,9 @@ public:
     // Throws ssm::Error(Failure::DirectoryUnavailable, ...) when the source cannot be asked.
     // Implementations are thread-safe.
     virtual std::vector<CertificateCandidate> lookup(const EmailAddress& address) = 0;
+    // The same answer with whether it is complete (LookupAnswer::cut). Default: lookup(), which
+    // is complete for a source without limits of its own that cut answers.
+    virtual LookupAnswer answer(const EmailAddress& address) { return LookupAnswer{lookup(address), {}}; }
     // For logs and reasons: "static:/etc/ssm-milter/certs", "harvested", ...
     virtual std::string name() const = 0;
     // What the lookup cache (lookup_cache.h) files this source's answers under: it must differ

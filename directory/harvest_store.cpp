@@ -84,13 +84,13 @@ Bytes encode(const std::vector<Record>& records)
     return out;
 }
 
-std::vector<Record> decode_or_warn(std::optional<ByteView> value, const std::string& key,
-                                   const std::string& database)
+// A stored value's records; nullopt (and the `<database>_record_corrupt` warning, the one for
+// every read of a corrupt record) when it does not decode.
+std::optional<std::vector<Record>> decode_or_warn(ByteView value, const std::string& key, const std::string& database)
 {
-    if (!value) return {};
-    if (auto records = decode(*value)) return std::move(*records);
-    log::warning(database + "_record_corrupt", {{"address", log::sanitise(key)}});
-    return {};
+    auto records = decode(value);
+    if (!records) log::warning(database + "_record_corrupt", {{"address", log::sanitise(key)}});
+    return records;
 }
 
 }  // namespace
@@ -149,7 +149,10 @@ bool HarvestStore::store(const EmailAddress& address, ByteView cert_der, std::op
 
     // LMDB serialises write transactions, so this read-modify-write is atomic.
     lmdb::Transaction txn(*m_env, lmdb::Transaction::Mode::Write);
-    std::vector<Record> records = decode_or_warn(txn.get(m_dbi, key), key, m_database);
+    // A corrupt record is replaced: it held nothing that can be read back.
+    std::vector<Record> records;
+    if (const auto value = txn.get(m_dbi, key))
+        records = decode_or_warn(*value, key, m_database).value_or(std::vector<Record>{});
     auto same = std::find_if(records.begin(), records.end(), [&](const Record& r) {
         return std::equal(r.cert.begin(), r.cert.end(), cert_der.begin(), cert_der.end());
     });
@@ -176,18 +179,18 @@ std::vector<CertificateCandidate> HarvestStore::lookup(const EmailAddress& addre
     std::vector<Record> records;
     {
         lmdb::Transaction txn(*m_env, lmdb::Transaction::Mode::Read);
-        const auto value = txn.get(m_dbi, key);
-        auto decoded = value ? decode(*value) : std::optional<std::vector<Record>>{};
-        // A record that does not decode held something: the recipient's certificate perhaps.
-        // "None" would refuse mail for good (550) or let it leave unencrypted; like a store
-        // that cannot be opened, it is "cannot ask" (451 4.7.1 where a certificate is
-        // mandatory) until the next certificate stored for the address replaces it.
-        if (value && !decoded) {
-            log::warning(m_database + "_record_corrupt", {{"address", log::sanitise(key)}});
-            throw Error(Failure::DirectoryUnavailable,
-                        m_source_name + " certificate record for " + log::sanitise(key) + " is corrupt");
+        if (const auto value = txn.get(m_dbi, key)) {
+            auto decoded = decode_or_warn(*value, key, m_database);
+            // A record that does not decode held something: the recipient's certificate
+            // perhaps. "None" would refuse mail for good (550) or let it leave unencrypted;
+            // like a store that cannot be opened, it is "cannot ask" (451 4.7.1 where a
+            // certificate is mandatory) until the next certificate stored for the address
+            // replaces it.
+            if (!decoded)
+                throw Error(Failure::DirectoryUnavailable,
+                            m_source_name + " certificate record for " + log::sanitise(key) + " is corrupt");
+            records = std::move(*decoded);
         }
-        if (decoded) records = std::move(*decoded);
     }
     std::vector<CertificateCandidate> out;
     for (auto& rec : records) {

@@ -261,7 +261,7 @@ Handle connect(const ServerSettings& s, const SearchLimits& limits)
     return h;
 }
 
-std::vector<Entry> search(const Handle& h, const ServerSettings& s, const SearchRequest& request,
+SearchResult search(const Handle& h, const ServerSettings& s, const SearchRequest& request,
                           const SearchLimits& limits)
 {
     SigpipeGuard guard;
@@ -280,18 +280,24 @@ std::vector<Entry> search(const Handle& h, const ServerSettings& s, const Search
     // and adminLimitExceeded, comes with the entries sent so far: a partial answer, which may
     // lack the entry that matters (the recipient's current certificate, the group listing a
     // member). Never taken as the answer, so never cached as one: a failure, the next server
-    // is asked, and the caller's stale-if-error or 451 applies.
+    // is asked, and the caller's stale-if-error or 451 applies; or, for a caller that asked
+    // (certificate lookups), an answer that says so and holds none of the entries.
     if (rc == LDAP_SIZELIMIT_EXCEEDED) {
         log::warning("ldap_size_limit", {{"server", s.uri},
                                          {"filter", request.filter},
                                          {"max_entries", std::to_string(limits.max_entries)}});
+        if (request.too_many_entries_is_answer) {
+            SearchResult cut;
+            cut.too_many_entries = true;
+            return cut;
+        }
         throw LdapError(s.uri + ": search: partial answer: " + ldap_err2string(rc) + " (more than " +
                             std::to_string(limits.max_entries) + " entries, or the server's size limit)",
                         rc, false);
     }
     if (rc != LDAP_SUCCESS) fail(ld, s, "search", rc);
 
-    std::vector<Entry> entries;
+    SearchResult result;
     std::size_t values = 0;
     for (LDAPMessage* e = ldap_first_entry(ld, res.get()); e; e = ldap_next_entry(ld, e)) {
         Entry entry;
@@ -313,6 +319,7 @@ std::vector<Entry> search(const Handle& h, const ServerSettings& s, const Search
                                  {{"server", s.uri}, {"dn", entry.dn},
                                   {"attribute", attribute.name},
                                   {"bytes", std::to_string((*v)->bv_len)}, {"reason", reason}});
+                    ++result.dropped_values;
                     continue;
                 }
                 ++values;
@@ -321,9 +328,9 @@ std::vector<Entry> search(const Handle& h, const ServerSettings& s, const Search
             }
             entry.attributes.push_back(std::move(attribute));
         }
-        entries.push_back(std::move(entry));
+        result.entries.push_back(std::move(entry));
     }
-    return entries;
+    return result;
 }
 
 // --- pool ------------------------------------------------------------------------------------
@@ -414,15 +421,15 @@ void ServerPool::drop_idle()
     }
 }
 
-std::vector<Entry> ServerPool::search(const SearchRequest& request, std::atomic<std::uint64_t>& sent)
+SearchResult ServerPool::search(const SearchRequest& request, std::atomic<std::uint64_t>& sent)
 {
     for (int attempt = 0;; ++attempt) {
         Lease lease = acquire();
         try {
             ++sent;
-            auto entries = ldap::search(lease.handle, m_settings, request, m_limits);
+            auto result = ldap::search(lease.handle, m_settings, request, m_limits);
             lease.healthy = true;
-            return entries;
+            return result;
         } catch (const LdapError& e) {
             lease.healthy = !e.connection_lost();
             // A pooled session found dead: the server probably restarted, so its siblings are
@@ -509,7 +516,9 @@ Client::Answer Client::search(const SearchRequest& request)
     for (std::size_t i : order) {
         ServerPool& pool = *m_pools[i];
         try {
-            Answer answer{pool.uri(), pool.search(request, m_sent)};
+            Answer answer;
+            static_cast<SearchResult&>(answer) = pool.search(request, m_sent);
+            answer.server = pool.uri();
             m_down_until[i] = 0;
             return answer;
         } catch (const LdapError& e) {

@@ -94,12 +94,19 @@ struct SearchRequest {
     std::string filter;                   // values inside escaped with escape_filter_value
     std::vector<std::string> attributes;  // empty: all user attributes
     Scope scope = Scope::Subtree;
+    // What sizeLimitExceeded is. false (group and clearance searches): a failure like every
+    // partial answer. true (certificate lookups): an answer of its own, SearchResult::
+    // too_many_entries without the entries received: more entries match than the limit lets
+    // through, which no other server and no retry changes (a directory condition, not an
+    // outage), and which of them is the recipient's is unknown.
+    bool too_many_entries_is_answer = false;
 };
 
 // Bounds on one answer. More matching entries than max_entries (the sizelimit sent) make the
-// search fail (see search below); values larger than max_value_bytes and values past
-// max_values (over the whole answer) are dropped with a log line; a PDU (one entry) larger
-// than max_pdu_bytes breaks the connection.
+// search fail or say too_many_entries (see SearchRequest); values larger than max_value_bytes
+// and values past max_values (over the whole answer) are dropped with a log line and counted
+// (SearchResult::dropped_values); a PDU (one entry) larger than max_pdu_bytes breaks the
+// connection.
 struct SearchLimits {
     int max_entries = 16;
     std::size_t max_value_bytes = 64 * 1024;
@@ -120,6 +127,14 @@ struct Entry {
     std::vector<const Bytes*> values(std::string_view name) const;
 };
 
+// One search's answer. A caller that must not take a cut answer for the whole one (certificate
+// lookups) looks at dropped_values and too_many_entries.
+struct SearchResult {
+    std::vector<Entry> entries;
+    std::size_t dropped_values = 0;  // values left out by max_value_bytes / max_values
+    bool too_many_entries = false;   // sizeLimitExceeded with too_many_entries_is_answer: no entries
+};
+
 // RFC 4515 escaping of an assertion value (via libldap's ldap_bv2escaped_filter_value, which
 // escapes NUL ( ) * \ and every non-ASCII byte as \XX), so untrusted text cannot change the
 // structure of a filter.
@@ -136,9 +151,9 @@ std::string make_filter(std::string_view filter_template, std::string_view raw_v
 Handle connect(const ServerSettings& settings, const SearchLimits& limits);
 
 // One search on a session. An absent base (noSuchObject) is an empty answer; a partial answer
-// (size, time or administrative limit exceeded) is an LdapError, never the entries received.
-// Throws LdapError.
-std::vector<Entry> search(const Handle& ld, const ServerSettings& settings,
+// (size, time or administrative limit exceeded) is an LdapError, never the entries received
+// (sizeLimitExceeded: see SearchRequest::too_many_entries_is_answer). Throws LdapError.
+SearchResult search(const Handle& ld, const ServerSettings& settings,
                           const SearchRequest& request, const SearchLimits& limits);
 
 // Up to `size` sessions to one server, each used by one thread at a time. A session that lost
@@ -152,7 +167,7 @@ public:
     ServerPool& operator=(const ServerPool&) = delete;
 
     // Throws LdapError. `sent` counts searches put on the wire.
-    std::vector<Entry> search(const SearchRequest& request, std::atomic<std::uint64_t>& sent);
+    SearchResult search(const SearchRequest& request, std::atomic<std::uint64_t>& sent);
     const std::string& uri() const noexcept { return m_settings.uri; }
     // Sessions currently open (idle or in use): for tests.
     unsigned open_sessions() const;
@@ -187,9 +202,8 @@ public:
     Client(const Client&) = delete;
     Client& operator=(const Client&) = delete;
 
-    struct Answer {
+    struct Answer : SearchResult {
         std::string server;  // URI of the server that answered
-        std::vector<Entry> entries;
     };
     // Throws ssm::Error(Failure::DirectoryUnavailable) naming every server tried and why.
     Answer search(const SearchRequest& request);

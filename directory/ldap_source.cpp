@@ -95,21 +95,36 @@ bool LdapSource::serves(const EmailAddress& address) const
                        [&](const Domain& d) { return address.domain() == d; });
 }
 
-std::vector<CertificateCandidate> LdapSource::lookup(const EmailAddress& address)
+LookupAnswer LdapSource::answer(const EmailAddress& address)
 {
-    std::vector<CertificateCandidate> out;
-    if (!serves(address)) return out;
+    LookupAnswer result;
+    if (!serves(address)) return result;
+    auto& out = result.candidates;
 
-    const ldap::SearchRequest request{m_impl->config.base,
-                                      ldap::make_filter(m_impl->config.filter, address.str()),
-                                      k_attributes, ldap::Scope::Subtree};
+    ldap::SearchRequest request{m_impl->config.base, ldap::make_filter(m_impl->config.filter, address.str()),
+                                k_attributes, ldap::Scope::Subtree};
+    request.too_many_entries_is_answer = true;
     const auto answer = m_impl->client.search(request);
     const std::string source = "ldap:" + answer.server;
     const std::size_t max = m_impl->config.max_values;
 
+    if (answer.too_many_entries) {
+        result.cut = "more entries match the address than max_entries (" +
+                     std::to_string(m_impl->config.max_entries) +
+                     ") or the server's size limit allow: none used, which one is the recipient's is unknown";
+        log::warning("ldap_answer_cut", {{"server", answer.server},
+                                         {"address", address.str()},
+                                         {"reason", result.cut}});
+        return result;
+    }
+
+    std::size_t dropped = answer.dropped_values;  // by the client's limits, logged there
     std::vector<Bytes> seen;  // the same certificate may be published in both attributes
     auto add = [&](const Bytes& der, const ldap::Entry& entry, const char* attribute) {
-        if (out.size() >= max) return skipped(answer.server, entry, attribute, "too many certificates");
+        if (out.size() >= max) {
+            ++dropped;
+            return skipped(answer.server, entry, attribute, "too many certificates");
+        }
         if (std::find(seen.begin(), seen.end(), der) != seen.end()) return;
         auto cert = pki::SharedCertificate::parse_der(der);
         if (!cert) return skipped(answer.server, entry, attribute, "not a DER certificate");
@@ -119,7 +134,8 @@ std::vector<CertificateCandidate> LdapSource::lookup(const EmailAddress& address
 
     for (const auto& entry : answer.entries) {
         for (const Bytes* value : entry.values("userSMIMECertificate")) {
-            const auto certs = pki::pkcs7_certificates(*value, pki::BundleEncoding::Der, max);
+            // One more than fits: a bundle larger than the limit shows as a dropped certificate.
+            const auto certs = pki::pkcs7_certificates(*value, pki::BundleEncoding::Der, max + 1);
             if (!certs) {
                 skipped(answer.server, entry, "userSMIMECertificate", "not a PKCS#7 SignedData");
                 continue;
@@ -128,11 +144,25 @@ std::vector<CertificateCandidate> LdapSource::lookup(const EmailAddress& address
         }
         for (const Bytes* value : entry.values("userCertificate")) add(*value, entry, "userCertificate");
     }
+    if (dropped > 0) {
+        result.cut = std::to_string(dropped) + " value(s) left out by the limits (" + std::to_string(max) +
+                     " values or certificates, " + std::to_string(m_impl->config.max_value_bytes) +
+                     " bytes each)";
+        log::warning("ldap_answer_cut", {{"server", answer.server},
+                                         {"address", address.str()},
+                                         {"certificates", std::to_string(out.size())},
+                                         {"reason", result.cut}});
+    }
     log::debug("ldap_lookup", {{"server", answer.server},
                                {"address", address.str()},
                                {"entries", std::to_string(answer.entries.size())},
                                {"certificates", std::to_string(out.size())}});
-    return out;
+    return result;
+}
+
+std::vector<CertificateCandidate> LdapSource::lookup(const EmailAddress& address)
+{
+    return answer(address).candidates;
 }
 
 std::string LdapSource::name() const
@@ -144,6 +174,7 @@ std::string LdapSource::cache_key() const
 {
     // Each part with its length, so no two configurations make the same text. The domains
     // are not in it: they decide which addresses are asked, not what an address's answer is.
+    // The limits are: they decide which of the directory's values an answer keeps.
     const auto& c = m_impl->config;
     std::string identity = "ldap-source-1";
     auto part = [&](const std::string& v) { identity += "\n" + std::to_string(v.size()) + ":" + v; };
@@ -152,6 +183,9 @@ std::string LdapSource::cache_key() const
     part(c.base);
     part(c.filter);
     part(c.bind_dn);
+    part(std::to_string(c.max_entries));
+    part(std::to_string(c.max_value_bytes));
+    part(std::to_string(c.max_values));
     std::uint8_t digest[32];
     if (gnutls_hash_fast(GNUTLS_DIG_SHA256, identity.data(), identity.size(), digest) < 0)
         throw Error(Failure::Internal, "SHA-256 unavailable");

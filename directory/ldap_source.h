@@ -61,10 +61,17 @@ public:
     // the same certificate published twice is returned once; values that do not parse are
     // skipped with a log line. Throws ssm::Error(Failure::DirectoryUnavailable) naming every
     // server and its error when none answered. Thread-safe.
+    // An answer cut by the limits is partial (LookupAnswer::cut, logged ldap_answer_cut): values
+    // dropped by max_value_bytes/max_values, or certificates past max_values, leave the rest as
+    // candidates; more entries than max_entries (or the server's size limit) leave none, since
+    // which entry is the recipient's is unknown. Neither is an error: the directory answers
+    // so at every retry.
+    LookupAnswer answer(const EmailAddress& address) override;
     std::vector<CertificateCandidate> lookup(const EmailAddress& address) override;
     std::string name() const override;  // "ldap:" + the first server URI
     // name() + "#" + 16 hex digits of SHA-256 over what determines the answer for an address:
-    // the server list, the base, the filter and the bind DN (what the bind may read).
+    // the server list, the base, the filter, the bind DN (what the bind may read) and the
+    // limits max_entries, max_value_bytes and max_values (which values an answer keeps).
     std::string cache_key() const override;
 
     // Searches sent to any server since construction (tests and metrics).

@@ -92,10 +92,17 @@ log::Fields with(log::Fields f, std::string name, std::string value)
     return f;
 }
 
+// One search's outcome for the flight's waiters: the entry (as stored, or as it would be) and,
+// for an answer the source's limits cut (LookupAnswer::cut), why: such an entry is not stored.
+struct Fetched {
+    CacheEntry entry;
+    std::string cut;
+};
+
 }  // namespace
 
 struct CachingSource::Impl {
-    using Result = std::shared_ptr<const CacheEntry>;
+    using Result = std::shared_ptr<const Fetched>;
 
     std::shared_ptr<lmdb::Environment> env;
     MDB_dbi dbi;
@@ -196,16 +203,16 @@ struct CachingSource::Impl {
         const std::time_t t0 = now();
         if (existing && fresh(*existing, t0)) {
             metrics::count_directory_cache(metrics::CacheResult::Hit);
-            return {std::make_shared<const CacheEntry>(std::move(*existing)), false};
+            return {stored(std::move(*existing)), false};
         }
         if (existing && t0 < down_until.load() && may_stand_in(*existing, t0)) {
             stale_warning(address, *existing, t0, "directory failed recently, not asked");
             metrics::count_directory_cache(metrics::CacheResult::Stale);
-            return {std::make_shared<const CacheEntry>(std::move(*existing)), false};
+            return {stored(std::move(*existing)), false};
         }
-        std::vector<CertificateCandidate> found;
+        LookupAnswer answer;
         try {
-            found = inner->lookup(address);
+            answer = inner->answer(address);
         } catch (const Error& err) {
             if (err.failure() != Failure::DirectoryUnavailable) {
                 metrics::count_directory_cache(metrics::CacheResult::Miss);
@@ -219,24 +226,39 @@ struct CachingSource::Impl {
             }
             stale_warning(address, *existing, t, err.what());
             metrics::count_directory_cache(metrics::CacheResult::Stale);
-            return {std::make_shared<const CacheEntry>(std::move(*existing)), false};
+            return {stored(std::move(*existing)), false};
         }
         metrics::count_directory_cache(metrics::CacheResult::Miss);
-        CacheEntry e;
+        const auto& found = answer.candidates;
+        Fetched fetched;
+        fetched.cut = answer.cut;
+        CacheEntry& e = fetched.entry;
         e.fetched_at = now();
         e.source = found.empty() ? inner_name : found.front().source;
         if (e.source.size() > CachingSource::max_source_size) e.source.resize(CachingSource::max_source_size);
-        if (found.size() > CachingSource::max_certificates)
+        if (found.size() > CachingSource::max_certificates) {
+            // The record's own limit cuts the answer like the source's limits would.
             log::warning("cache-answer-truncated", {{"source", log::sanitise(inner_name)},
                                                     {"address", log::sanitise(address_key(address))},
                                                     {"certificates", std::to_string(found.size())}});
+            fetched.cut += (fetched.cut.empty() ? "" : "; ") + std::to_string(found.size()) +
+                           " certificates, of which the lookup cache keeps " +
+                           std::to_string(CachingSource::max_certificates);
+        }
         for (const auto& c : found) {
             if (e.certificates.size() == CachingSource::max_certificates) break;
             e.certificates.push_back({c.cert.der(), c.dane_ee});
             memo->remember(c.cert);  // parsed by the source already: the next hit need not
         }
-        return {std::make_shared<const CacheEntry>(std::move(e)), true};
+        // A cut answer is used for this lookup (and its waiters) but not stored: stored, it would
+        // stand for the address's whole answer until the TTL ends (a certificate the limits left
+        // out unseen all that time, a cut negative refusing it), and stand in when the directory
+        // is down. The entry stored before, if any, stays as it was.
+        const bool store = fetched.cut.empty();
+        return {std::make_shared<const Fetched>(std::move(fetched)), store};
     }
+
+    static Result stored(CacheEntry e) { return std::make_shared<const Fetched>(Fetched{std::move(e), {}}); }
 
     Result fetch(const std::string& key, const EmailAddress& address)
     {
@@ -277,7 +299,7 @@ struct CachingSource::Impl {
         // LMDB commit, milliseconds), so a lookup in between joins the finished flight and a
         // later one finds the stored answer: still one search.
         promise.set_value(answer.first);
-        if (answer.second) write(key, *answer.first);
+        if (answer.second) write(key, answer.first->entry);
         return answer.first;
     }
 };
@@ -317,15 +339,21 @@ bool CachingSource::serves(const EmailAddress& address) const
     return !m_impl->serves || m_impl->serves(address);
 }
 
-std::vector<CertificateCandidate> CachingSource::lookup(const EmailAddress& address)
+LookupAnswer CachingSource::answer(const EmailAddress& address)
 {
     if (!serves(address)) return {};
     const std::string key = entry_key(m_impl->key_prefix, address, m_impl->exact_local_part);
     if (auto e = m_impl->read(key); e && m_impl->fresh(*e, m_impl->now())) {
         metrics::count_directory_cache(metrics::CacheResult::Hit);
-        return m_impl->candidates(*e);
+        return LookupAnswer{m_impl->candidates(*e), {}};
     }
-    return m_impl->candidates(*m_impl->fetch(key, address));
+    const auto fetched = m_impl->fetch(key, address);
+    return LookupAnswer{m_impl->candidates(fetched->entry), fetched->cut};
+}
+
+std::vector<CertificateCandidate> CachingSource::lookup(const EmailAddress& address)
+{
+    return answer(address).candidates;
 }
 
 std::optional<CacheEntry> CachingSource::peek(const EmailAddress& address) const

@@ -12,7 +12,11 @@
 //     asking the source again (a directory that times out would otherwise cost every such
 //     lookup a full timeout);
 //   - single flight: concurrent lookups of one key in this process wait for one search and
-//     all get its result, or its exception.
+//     all get its result, or its exception;
+//   - an answer the source's own limits cut (LookupAnswer::cut: LDAP values dropped, more
+//     entries than max_entries) is handed to this lookup and its waiters, cut mark included,
+//     and never stored: the next lookup asks the source again, and an entry stored before
+//     stays as it was.
 // What is cached are the candidates (DER), not the choice: validity, revocation and the choice
 // are evaluated afresh on every use. SMIMECapabilities are not kept (directories have none).
 // The certificates of a record are turned into candidates through a CertificateMemo (parsed
@@ -22,8 +26,8 @@
 // exactly as without it.
 //
 // Record format, key = the inner source's cache_key() (its name(), for LDAP with a digest of
-// the servers, base, filter and bind DN: two directories may serve one domain, two entries may
-// share a server) + '\0' + address_key(address), or the address with its local part as written
+// the servers, base, filter, bind DN and limits: two directories may serve one domain, two
+// entries may share a server) + '\0' + address_key(address), or the address with its local part as written
 // for a source that tells spellings apart (exact_local_part), value = version byte 0x01, then
 //   fetched_at  8 bytes, big-endian two's complement seconds since the epoch (0..2^40)
 //   source_len  2 bytes big-endian (0..max_source_size), then the source name (UTF-8)
@@ -70,7 +74,8 @@ struct CacheEntry {
 
 class CachingSource final : public CertificateSource {
 public:
-    static constexpr std::size_t max_certificates = 32;  // more in one answer: the rest dropped
+    static constexpr std::size_t max_certificates = 32;  // more in one answer: the rest dropped,
+                                                         // and the answer is cut (not stored)
     static constexpr std::size_t max_source_size = 1024;
 
     using Clock = std::function<std::time_t()>;                 // default: std::time
@@ -91,7 +96,8 @@ public:
 
     // Fresh entry: its candidates. Otherwise one lookup of the inner source per key at a time
     // (see above). Thread-safe.
-    std::vector<CertificateCandidate> lookup(const EmailAddress& address) override;
+    LookupAnswer answer(const EmailAddress& address) override;
+    std::vector<CertificateCandidate> lookup(const EmailAddress& address) override;  // answer()'s candidates
     std::string name() const override;  // the inner source's name
 
     // The stored entry for the address, fresh or not (ssmctl cert lookup); nullopt when absent

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "base/ascii.h"
 #include "base/error.h"
 #include "directory/record_codec.h"
 #include "smime/cms/algorithm_ids.h"
@@ -12,7 +13,8 @@
 namespace ssm::directory {
 namespace {
 
-constexpr std::uint8_t kVersion = 0x01;
+constexpr std::uint8_t kVersion = 0x02;        // written
+constexpr std::uint8_t kVersionNoFrom = 0x01;  // still read: no receiptsFrom (allReceipts)
 constexpr std::size_t kSha256Size = 32;
 
 void put_text(Bytes& out, std::string_view s)
@@ -46,6 +48,10 @@ Bytes encode(const ReceiptRequestRecord& rec)
     const std::size_t n_rcpt = std::min(rec.recipients.size(), kMaxStoredRecipients);
     record::put_uint(out, n_rcpt, 1);
     for (std::size_t i = 0; i < n_rcpt; ++i) put_text(out, rec.recipients[i]);
+    record::put_uint(out, static_cast<std::uint64_t>(rec.receipts_from), 1);
+    const std::size_t n_list = std::min(rec.receipt_list.size(), smime::cms::kMaxReceiptList);
+    record::put_uint(out, n_list, 2);
+    for (std::size_t i = 0; i < n_list; ++i) put_text(out, rec.receipt_list[i]);
     const std::size_t n_recv = std::min(rec.received.size(), kMaxStoredReceipts);
     record::put_uint(out, n_recv, 1);
     for (std::size_t i = 0; i < n_recv; ++i) {
@@ -67,7 +73,7 @@ std::optional<ReceiptRequestRecord> decode(ByteView key, ByteView value)
     std::int64_t t = 0;
     ByteView sig;
     std::string digest_oid, digest;
-    if (!r.uint(1, version) || version != kVersion || !record::time(r, t) || !r.take(kSha256Size, sig) ||
+    if (!r.uint(1, version) || (version != kVersion && version != kVersionNoFrom) || !record::time(r, t) || !r.take(kSha256Size, sig) ||
         !take_text(r, digest_oid) || !take_text(r, digest) || !take_text(r, rec.content_type) ||
         !take_text(r, rec.message_id) || !take_text(r, rec.sender) || !r.uint(1, count) || count > kMaxStoredRecipients)
         return std::nullopt;
@@ -81,6 +87,18 @@ std::optional<ReceiptRequestRecord> decode(ByteView key, ByteView value)
         std::string a;
         if (!take_text(r, a)) return std::nullopt;
         rec.recipients.push_back(std::move(a));
+    }
+    if (version == kVersion) {
+        std::uint64_t from = 0;
+        if (!r.uint(1, from) || from > static_cast<std::uint64_t>(smime::cms::ReceiptsFrom::List) ||
+            !r.uint(2, count) || count > smime::cms::kMaxReceiptList)
+            return std::nullopt;
+        rec.receipts_from = static_cast<smime::cms::ReceiptsFrom>(from);
+        for (std::uint64_t i = 0; i < count; ++i) {
+            std::string a;
+            if (!take_text(r, a)) return std::nullopt;
+            rec.receipt_list.push_back(std::move(a));
+        }
     }
     if (!r.uint(1, count) || count > kMaxStoredReceipts) return std::nullopt;
     for (std::uint64_t i = 0; i < count; ++i) {
@@ -104,6 +122,23 @@ std::string_view key_of(ByteView id)
 }
 
 ByteView view(const MDB_val& v) { return {static_cast<const std::uint8_t*>(v.mv_data), v.mv_size}; }
+
+bool names_one_of(const std::vector<std::string>& names, const std::vector<std::string>& wanted)
+{
+    return std::any_of(names.begin(), names.end(), [&](const std::string& n) {
+        return std::any_of(wanted.begin(), wanted.end(), [&](const std::string& w) { return iequals(n, w); });
+    });
+}
+
+// Why the receipt's signer was not one the request asked (RFC 2634 §2.2, §2.3); empty when it was.
+std::string not_asked(const ReceiptRequestRecord& rec, const std::string& from, const std::vector<std::string>& names)
+{
+    if (!names_one_of(names, rec.recipients))
+        return "receipt signed by " + from + ", whose certificate names none of the message's recipients";
+    if (rec.receipts_from == smime::cms::ReceiptsFrom::List && !names_one_of(names, rec.receipt_list))
+        return "receipt signed by " + from + ", who is not in the request's receiptList";
+    return {};
+}
 
 }  // namespace
 
@@ -159,7 +194,8 @@ std::optional<ReceiptRequestRecord> ReceiptStore::find(ByteView content_identifi
 }
 
 ReceiptCheck ReceiptStore::check_receipt(const smime::cms::Receipt& receipt, ByteView msg_sig_digest,
-                                         const std::string& from, std::time_t received_at)
+                                         const std::string& from, std::time_t received_at,
+                                         const std::vector<std::string>& signer_addresses)
 {
     ReceiptCheck check;
     // One write transaction: two receipts for the same message from two workers must not
@@ -180,6 +216,8 @@ ReceiptCheck ReceiptStore::check_receipt(const smime::cms::Receipt& receipt, Byt
     else if (!std::equal(msg_sig_digest.begin(), msg_sig_digest.end(), rec->msg_sig_digest.begin(),
                          rec->msg_sig_digest.end()))
         check.detail = "msgSigDigest does not match the message's signed attributes";
+    else
+        check.detail = not_asked(*rec, from, signer_addresses.empty() ? std::vector<std::string>{from} : signer_addresses);
     check.match = check.detail.empty() ? ReceiptMatch::Valid : ReceiptMatch::Mismatch;
 
     ReceivedReceipt entry{from, received_at, check.match == ReceiptMatch::Valid, check.detail};

@@ -11,8 +11,17 @@
 //   requested_at 8 bytes (seconds, two's complement), signature_sha256 32 bytes,
 //   then length-prefixed strings (2-byte big-endian length): digest algorithm OID, msgSigDigest
 //   octets, content type OID, Message-ID, sender; a 1-byte recipient count and that many
-//   strings; a 1-byte count of receipts received, each: received_at 8 bytes, result byte
-//   (0 valid, 1 mismatch), from, detail.
+//   strings; (version 0x02 only) a receiptsFrom byte (0 allReceipts, 1 firstTierRecipients,
+//   2 receiptList) and a 2-byte count of receiptList addresses and that many strings; a 1-byte
+//   count of receipts received, each: received_at 8 bytes, result byte (0 valid, 1 mismatch),
+//   from, detail. Records are written as version 0x02; a version 0x01 record (written before
+//   receiptsFrom was kept) reads as allReceipts.
+//
+// Who may answer (RFC 2634 §2.2, §2.3): a receipt counts as valid only when its verified
+// signer's certificate names one of the message's recipients (those we signed it for: for
+// allReceipts and firstTierRecipients the ones asked, as far as this gateway knows them)
+// and, for a receiptList, one of the listed addresses; a receipt from anyone else is a
+// mismatch ("not asked"), whatever its signature and digests.
 #pragma once
 #include <cstdint>
 #include <ctime>
@@ -46,6 +55,9 @@ struct ReceiptRequestRecord {
     std::string message_id;    // for people reading `ssmctl receipts`
     std::string sender;
     std::vector<std::string> recipients;
+    // Who the request asked for receipts (ReceiptRequest::from, ::from_list).
+    smime::cms::ReceiptsFrom receipts_from = smime::cms::ReceiptsFrom::All;
+    std::vector<std::string> receipt_list;  // receiptList only; at most smime::cms::kMaxReceiptList
     std::vector<ReceivedReceipt> received;
     bool operator==(const ReceiptRequestRecord&) const = default;
 };
@@ -58,7 +70,8 @@ inline constexpr std::size_t kMaxStoredText = 998;
 enum class ReceiptMatch {
     Valid,              // names a message we asked a receipt for, and its signature and digest
     UnknownIdentifier,  // no request with this signedContentIdentifier (expired, or not ours)
-    Mismatch,           // the identifier is ours but the content type, signature or digest is not
+    Mismatch,           // the identifier is ours but the content type, signature or digest is
+                        // not, or its signer was not asked (see above)
 };
 
 struct ReceiptCheck {
@@ -79,11 +92,14 @@ public:
 
     // Matches a received Receipt (already decoded, its signature verified, `msg_sig_digest`
     // read from the receipt signer's msgSigDigest attribute) against the request it names,
-    // RFC 2634 §2.6: same content type, same original signature value, same msgSigDigest. A
-    // known identifier gets the outcome recorded (one entry per `from`: the latest, except that
-    // a mismatching receipt does not replace a valid one).
+    // RFC 2634 §2.6: same content type, same original signature value, same msgSigDigest; and
+    // from a signer who was asked (see above): `signer_addresses` are the addresses the receipt
+    // signer's verified certificate names (empty: `from` alone). A known identifier gets the
+    // outcome recorded (one entry per `from`: the latest, except that a mismatching receipt
+    // does not replace a valid one).
     ReceiptCheck check_receipt(const smime::cms::Receipt& receipt, ByteView msg_sig_digest, const std::string& from,
-                               std::time_t received_at = std::time(nullptr));
+                               std::time_t received_at = std::time(nullptr),
+                               const std::vector<std::string>& signer_addresses = {});
 
     // Every request, oldest first.
     std::vector<ReceiptRequestRecord> list() const;

@@ -7,6 +7,7 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "base/metrics.h"
+#include "pki/certificate.h"
 #include "smime/cms/digest.h"
 #include "smime/cms/oids.h"
 
@@ -38,6 +39,8 @@ directory::ReceiptRequestRecord receipt_record(const smime::cms::ReceiptRequest&
     rec.message_id = message_id;
     rec.sender = sender;
     rec.recipients = recipients;
+    rec.receipts_from = request.from;
+    rec.receipt_list = request.from_list;
     return rec;
 }
 
@@ -55,7 +58,13 @@ ReceiptOutcome check_signed_receipt(directory::ReceiptStore& store, const smime:
     // RFC 2634 §2.8: a receipt's signer MUST include msgSigDigest.
     if (msd == attrs.end()) throw Error(Failure::MalformedMessage, "signed receipt without msgSigDigest");
     const Bytes digest = smime::cms::decode_msg_sig_digest_value(msd->second);
-    const auto check = store.check_receipt(receipt, digest, signer_address, now);
+    // Who signed it, as its verified certificate says: the store accepts it only from someone
+    // the request asked (RFC 2634 §2.2, §2.3).
+    std::vector<std::string> names;
+    if (auto cert = pki::SharedCertificate::parse_der(verification.signers[signer].signer_certificate_der))
+        names = cert->facts().email_addresses;
+    if (names.empty()) names.push_back(signer_address);
+    const auto check = store.check_receipt(receipt, digest, signer_address, now, names);
     return {check.match, directory::identifier_hex(receipt.content_identifier), check.detail};
 }
 

@@ -35,8 +35,11 @@ struct ReceiptOutcome {
 
 // A verified signed receipt: `verification` is its SignedData (eContentType id-ct-receipt),
 // `receipt_der` its eContent, `signer` the index of a signer whose signature passed and
-// `signer_address` that signer's address. Throws ssm::Error(MalformedMessage) when the
-// Receipt or the signer's msgSigDigest attribute is missing or malformed.
+// `signer_address` that signer's address. The receipt is valid only from a signer the request
+// asked: its certificate (the addresses it names; `signer_address` when it names none) must
+// name a recipient of the message, and for a receiptList a listed address (receipt_store.h).
+// Throws ssm::Error(MalformedMessage) when the Receipt or the signer's msgSigDigest attribute
+// is missing or malformed.
 ReceiptOutcome check_signed_receipt(directory::ReceiptStore& store, const smime::cms::VerifyResult& verification,
                                     ByteView receipt_der, std::size_t signer, const std::string& signer_address,
                                     std::time_t now);

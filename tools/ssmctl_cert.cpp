@@ -82,7 +82,7 @@ std::shared_ptr<const milter::Certificates> load_sources(const milter::Config& c
 // One source's answer as its lookup gave it: the candidates, or what it threw. The daemon's
 // decision is then made over these answers (not by asking every source a second time).
 struct SourceAnswer {
-    std::vector<directory::CertificateCandidate> candidates;
+    directory::LookupAnswer answer;
     std::exception_ptr error;
 };
 
@@ -99,7 +99,7 @@ SourceAnswer explain_source(directory::CertificateSource& source, const EmailAdd
     }
     const auto before = cached ? cached->peek(address) : std::nullopt;
     try {
-        answer.candidates = source.lookup(address);
+        answer.answer = source.answer(address);
     } catch (const Error& e) {
         answer.error = std::current_exception();
         out << " unavailable=" << quoted(e.what());
@@ -107,9 +107,11 @@ SourceAnswer explain_source(directory::CertificateSource& source, const EmailAdd
         out << "\n";
         return answer;
     }
-    const auto& candidates = answer.candidates;
+    const auto& candidates = answer.answer.candidates;
     std::optional<std::time_t> age;
-    if (cached) {
+    if (cached && !answer.answer.complete()) {
+        out << " cache=not-stored";  // a cut answer is the source's, fresh, and never stored
+    } else if (cached) {
         const auto after = cached->peek(address);
         // The same record before and after: the answer came from the cache; an expired one
         // stood in for a source that could not be asked (stale-if-error).
@@ -119,6 +121,7 @@ SourceAnswer explain_source(directory::CertificateSource& source, const EmailAdd
     }
     out << " candidates=" << candidates.size();
     if (age) out << " age=" << *age << "s";
+    if (!answer.answer.complete()) out << " cut=" << quoted(answer.answer.cut);
     out << "\n";
     const std::string key = directory::address_key(address);
     const std::vector<pki::Certificate> intermediates = directory::chain_certificates(candidates);
@@ -164,9 +167,9 @@ int cert_lookup(const milter::Config& config, const std::string& address_text, s
     // The daemon's own decision, over the answers printed above.
     const auto answered = [&](directory::CertificateSource& source) {
         const auto it = answers.find(&source);
-        if (it == answers.end()) return source.lookup(*address);
+        if (it == answers.end()) return source.answer(*address);
         if (it->second.error) std::rethrow_exception(it->second.error);
-        return it->second.candidates;
+        return it->second.answer;
     };
     try {
         const directory::Choice choice = certificates->find(*address, now, answered);

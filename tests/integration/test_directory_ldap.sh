@@ -7,7 +7,10 @@
 #     frozen (SIGSTOP); after SIGCONT exactly one search for it reaches slapd (its stats log);
 #   - slapd stopped: a cached recipient still gets encrypted mail; an unknown address of the
 #     LDAP domain under mandatory encryption gets 451 4.7.1;
-#   - ssm-milter restarted with slapd still stopped: the cache is still warm.
+#   - ssm-milter restarted with slapd still stopped: the cache is still warm;
+#   - an address with more entries than max_entries (8): which is the recipient's is unknown,
+#     so none is used: 550 5.7.1 naming the cut answer (not 451: the directory answers the same
+#     at every retry), logged ldap_answer_cut, never cached.
 # Why 100 SMTP sessions: single flight is per process (the milter's threads share one
 # CachingSource), so only concurrent RCPTs inside one ssm-milter exercise it; parallel ssmctl
 # runs would be 100 processes with 100 flights. Freezing slapd holds the first search open
@@ -27,8 +30,17 @@ mkdir -p "$WORK/out" "$WORK/certs" "$WORK/ldif"
 sh "$SLAPD" entry dave@partner.example --cert "$PKI/dave.cert.der" >"$WORK/ldif/dave.ldif" || fatal ldap-setup "entry dave"
 sh "$SLAPD" p7c "$WORK/frank.p7c" "$PKI/frank.cert.pem" || fatal ldap-setup "p7c frank"
 sh "$SLAPD" entry frank@partner.example --smime "$WORK/frank.p7c" >"$WORK/ldif/frank.ldif" || fatal ldap-setup "entry frank"
+# crowd@partner.example: nine entries (crowd1..crowd9) with that mail address, one more than
+# the source's max_entries.
+crowd=()
+for i in 1 2 3 4 5 6 7 8 9; do
+  sh "$SLAPD" entry crowd@partner.example --cert "$PKI/dave.cert.der" \
+    | sed -e "s/^dn: cn=crowd@/dn: cn=crowd$i@/" -e "s/^cn: crowd@/cn: crowd$i@/" >"$WORK/ldif/crowd$i.ldif" \
+    || fatal ldap-setup "entry crowd$i"
+  crowd+=("$WORK/ldif/crowd$i.ldif")
+done
 LDAP_PORT=$(free_port)
-sh "$SLAPD" start "$WORK/slapd" "$LDAP_PORT" "$WORK/ldif/dave.ldif" "$WORK/ldif/frank.ldif" >"$WORK/slapd-start.log" 2>&1 \
+sh "$SLAPD" start "$WORK/slapd" "$LDAP_PORT" "$WORK/ldif/dave.ldif" "$WORK/ldif/frank.ldif" "${crowd[@]}" >"$WORK/slapd-start.log" 2>&1 \
   || fatal ldap-setup "slapd did not start: $(tail -n 3 "$WORK/slapd-start.log" | tr '\n' ' ')"
 # Cleanup runs in order: a frozen slapd must be thawed before it can stop.
 on_exit "kill -CONT \$(cat '$WORK/slapd/slapd.pid' 2>/dev/null) 2>/dev/null; sh '$SLAPD' stop '$WORK/slapd'"
@@ -78,6 +90,21 @@ n=$(searches dave@partner.example)
 encrypted ldap-cached dave@partner.example
 n=$(searches dave@partner.example)
 [ "$n" -eq 1 ] && pass ldap-cache-hit || fail ldap-cache-hit "$n searches for dave after a second message"
+
+# --- 1b. more entries than max_entries: a cut answer, a permanent refusal, not cached --------
+sed 's/@SENDER@/zed@acme.example/; s/@RCPT@/crowd@partner.example/' \
+  "$SSM_SRCDIR/tests/integration/messages/plain-7bit.eml" >"$WORK/crowd.eml"
+for round in 1 2; do
+  python3 "$CLIENT" "$SMTPD_PORT" zed@acme.example "$WORK/crowd.eml" crowd@partner.example >"$WORK/out/crowd$round.replies" 2>&1
+done
+n=$(searches crowd@partner.example)
+if grep -qE '^RCPT crowd@partner.example 550 5\.7\.1 .*answer cut: more entries match' "$WORK/out/crowd1.replies" \
+   && grep -qE '^RCPT crowd@partner.example 550 5\.7\.1' "$WORK/out/crowd2.replies" && [ "$n" -eq 2 ] \
+   && grep -q 'ldap_answer_cut .*address=crowd@partner.example' "$WORK/milter.log"; then
+  pass ldap-too-many-entries-550
+else
+  fail ldap-too-many-entries-550 "searches=$n $(tr '\n' ' ' <"$WORK/out/crowd1.replies") $(grep ldap_answer_cut "$WORK/milter.log" | head -n 1)"
+fi
 
 # --- 2. single flight: 100 concurrent RCPTs of one uncached address --------------------------
 SLAPD_PID=$(cat "$WORK/slapd/slapd.pid")

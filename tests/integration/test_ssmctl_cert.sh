@@ -33,8 +33,12 @@ printf '[ca]\nbasicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,c
 ) >"$K/log" 2>&1 || fatal cert-setup "kim's PKI: $(tail -n 2 "$K/log" | tr '\n' ' ')"
 sh "$SLAPD" p7c "$WORK/kim.p7c" "$K/kim.pem" "$K/ca.pem" || fatal cert-setup "slapd.sh p7c kim"
 sh "$SLAPD" entry kim@partner.example --smime "$WORK/kim.p7c" >"$WORK/ldif/kim.ldif" || fatal cert-setup "entry kim"
+# big@partner.example: a value over the 64 KiB limit beside a certificate (dave's, not big's).
+head -c 70000 /dev/zero >"$WORK/big.bin"
+sh "$SLAPD" entry big@partner.example --smime "$WORK/big.bin" --cert "$PKI/dave.cert.der" >"$WORK/ldif/big.ldif" \
+  || fatal cert-setup "entry big"
 LDAP_PORT=$(free_port)
-sh "$SLAPD" start "$WORK/slapd" "$LDAP_PORT" "$WORK/ldif/dave.ldif" "$WORK/ldif/gw.ldif" "$WORK/ldif/kim.ldif" >"$WORK/slapd-start.log" 2>&1 \
+sh "$SLAPD" start "$WORK/slapd" "$LDAP_PORT" "$WORK/ldif/dave.ldif" "$WORK/ldif/gw.ldif" "$WORK/ldif/kim.ldif" "$WORK/ldif/big.ldif" >"$WORK/slapd-start.log" 2>&1 \
   || fatal cert-setup "slapd did not start: $(tail -n 3 "$WORK/slapd-start.log" | tr '\n' ' ')"
 on_exit sh "$SLAPD" stop "$WORK/slapd"
 
@@ -103,6 +107,12 @@ if expect_rc lookup-ldap-bundle-chain 0 "$WORK/l6b" CTL cert lookup kim@partner.
    has "$WORK/l6b" "^chosen subject=.*kim@partner.example" lookup-ldap-bundle-chain; then pass lookup-ldap-bundle-chain; fi
 expect_rc lookup-ldap-negative 1 "$WORK/l7" CTL cert lookup ghost@partner.example &&
   has "$WORK/l7" "cache=miss candidates=0" lookup-ldap-negative && pass lookup-ldap-negative
+# An answer the limits cut: shown with why, never stored, and the first reason of "none".
+if expect_rc lookup-ldap-cut 1 "$WORK/l7c" CTL cert lookup big@partner.example &&
+   has "$WORK/l7c" "cache=not-stored candidates=1 cut=\"1 value(s) left out by the limits" lookup-ldap-cut &&
+   has "$WORK/l7c" "^chosen none reason=\"ldap:ldap://127.0.0.1:$LDAP_PORT: answer cut: 1 value(s) left out" lookup-ldap-cut &&
+   expect_rc lookup-ldap-cut 1 "$WORK/l7d" CTL cert lookup big@partner.example &&
+   has "$WORK/l7d" "cache=not-stored candidates=1 cut=" lookup-ldap-cut; then pass lookup-ldap-cut; fi
 
 # --- cache flush -----------------------------------------------------------------------------
 if expect_rc flush-one 0 "$WORK/f1" CTL cache flush Dave@Partner.Example &&

@@ -3,6 +3,7 @@
 // explanations, over the OpenSSL-made PKI of test_pki_support.h.
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -47,6 +48,46 @@ bool contains(const std::vector<std::string>& lines, const std::string& needle)
                        [&](const std::string& l) { return l.find(needle) != std::string::npos; });
 }
 
+// What the code under test writes to stderr (where the log goes in tests) meanwhile.
+class StderrCapture {
+public:
+    explicit StderrCapture(const fs::path& file)
+        : m_file(file), m_saved(::dup(2))
+    {
+        std::fflush(stderr);
+        const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        ::dup2(fd, 2);
+        ::close(fd);
+    }
+    ~StderrCapture() { restore(); }
+    StderrCapture(const StderrCapture&) = delete;
+    StderrCapture& operator=(const StderrCapture&) = delete;
+    std::string finish()
+    {
+        restore();
+        return test::read_file(m_file);
+    }
+
+private:
+    void restore()
+    {
+        if (m_saved < 0) return;
+        std::fflush(stderr);
+        ::dup2(m_saved, 2);
+        ::close(m_saved);
+        m_saved = -1;
+    }
+    fs::path m_file;
+    int m_saved;
+};
+
+std::size_t occurrences(const std::string& text, const std::string& needle)
+{
+    std::size_t n = 0;
+    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+    return n;
+}
+
 std::string join(const std::vector<std::string>& v)
 {
     std::string out;
@@ -68,6 +109,24 @@ public:
 
 private:
     Failure m_failure;
+};
+
+// A directory whose limits cut its answer (as LdapSource's do): the candidates it kept.
+class CutSource final : public CertificateSource {
+public:
+    explicit CutSource(std::vector<std::string> kept) : m_kept(std::move(kept)) {}
+    std::vector<CertificateCandidate> lookup(const EmailAddress& a) override { return answer(a).candidates; }
+    LookupAnswer answer(const EmailAddress&) override
+    {
+        LookupAnswer out;
+        for (const auto& name : m_kept) out.candidates.push_back(candidate(name));
+        out.cut = "2 value(s) left out by the limits";
+        return out;
+    }
+    std::string name() const override { return "ldap:ldap://cut.example"; }
+
+private:
+    std::vector<std::string> m_kept;
 };
 
 std::shared_ptr<const pki::TrustStore> trust()
@@ -95,6 +154,7 @@ class DirectoryTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(choice_needs_an_anchor_for_the_domain);
     CPPUNIT_TEST(choice_dane_ee_skips_only_the_chain);
     CPPUNIT_TEST(resolver_order_and_failures);
+    CPPUNIT_TEST(resolver_cut_answers);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -312,8 +372,19 @@ public:
             txn.commit();
         }
         CPPUNIT_ASSERT(store.lookup(addr("alice@acme.example")).empty());
-        // Storing again replaces the corrupt value.
+        // Each read of a corrupt record warns once, from lookup and from store alike; storing
+        // again replaces the corrupt value.
+        {
+            lmdb::Transaction txn(*env, lmdb::Transaction::Mode::Write);
+            txn.put(dbi, "alice@acme.example", Bytes{1});
+            txn.commit();
+        }
+        StderrCapture log(t.path() / "stderr.log");
+        CPPUNIT_ASSERT_THROW(store.lookup(addr("alice@acme.example")), Error);
         CPPUNIT_ASSERT(store.store(addr("alice@acme.example"), der, std::nullopt, 5));
+        const std::string written = log.finish();
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(written, std::size_t{2}, occurrences(written, "harvest_record_corrupt"));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(written, std::size_t{2}, occurrences(written, "address=alice@acme.example"));
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, store.lookup(addr("alice@acme.example")).size());
     }
 
@@ -581,6 +652,35 @@ public:
         CertificateResolver r5({stat, later}, trust());
         CPPUNIT_ASSERT(r5.find(addr("twin@acme.example"), now).chosen.has_value());
         CPPUNIT_ASSERT_EQUAL(0, later->calls.load());
+    }
+
+    // A cut answer is used when what it kept is usable; otherwise nothing is chosen (no 451:
+    // the directory answers the same at every retry), later sources are still asked, and the
+    // cut is the first reason, which the refusal quotes.
+    void resolver_cut_answers()
+    {
+        test::TempDir t;
+        fs::create_directories(t.path() / "static");
+        fs::copy_file(fx::cert_path("twin-old"), t.path() / "static/twin-old.pem");
+        auto stat = std::make_shared<StaticFolderSource>(t.path() / "static");
+        const std::time_t now = std::time(nullptr);
+
+        CertificateResolver usable({std::make_shared<CutSource>(std::vector<std::string>{"carol"})}, trust());
+        auto carol = usable.find(addr("carol@acme.example"), now);
+        CPPUNIT_ASSERT_MESSAGE(join(carol.rejected_reasons), carol.chosen.has_value());
+        CPPUNIT_ASSERT_EQUAL(std::string("test:carol"), carol.chosen->source);
+
+        auto expired_only = std::make_shared<CutSource>(std::vector<std::string>{"expired"});
+        CertificateResolver r({expired_only, stat}, trust());
+        auto expired = r.find(addr("expired@acme.example"), now);
+        CPPUNIT_ASSERT(!expired.chosen);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, expired.rejected_reasons.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("ldap:ldap://cut.example: answer cut: 2 value(s) left out by the limits"),
+                             expired.rejected_reasons.front());
+        CPPUNIT_ASSERT(contains(expired.rejected_reasons, "expired 2021-01-01"));
+        // A later source's usable certificate still wins.
+        auto twin = r.find(addr("twin@acme.example"), now);
+        CPPUNIT_ASSERT(twin.chosen && twin.chosen->source == "static:twin-old.pem");
     }
 };
 

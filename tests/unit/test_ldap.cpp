@@ -226,7 +226,8 @@ class LdapTest final : public CppUnit::TestFixture {
     CPPUNIT_TEST(concurrent_lookups_share_the_pool);
     CPPUNIT_TEST(client_generic_search);
     CPPUNIT_TEST(client_pdu_limit);
-    CPPUNIT_TEST(size_limit_is_not_an_answer);
+    CPPUNIT_TEST(too_many_entries_is_a_cut_answer);
+    CPPUNIT_TEST(dropped_values_make_a_cut_answer);
     CPPUNIT_TEST(cache_key_covers_the_search);
     CPPUNIT_TEST_SUITE_END();
 
@@ -562,10 +563,11 @@ public:
     }
 
     // More entries match than the size limit lets through (the client's max_entries, or the
-    // server's own sizelimit): the server sends some and sizeLimitExceeded. That answer may
-    // lack the right certificate, so it is not an answer: the lookup fails (451 4.7.1 or a
-    // stale cached answer for a mandatory recipient) and nothing is cached.
-    void size_limit_is_not_an_answer()
+    // server's own sizelimit): the server sends some and sizeLimitExceeded. Which entry is the
+    // recipient's is unknown, and the directory answers so at every retry: an answer cut to no
+    // candidates (not a failure, which kept mail queued for days before it bounced), with why,
+    // asked from the first server only, never cached.
+    void too_many_entries_is_a_cut_answer()
     {
         TempDir d;
         const fs::path one = d.path() / "twin1.ldif", two = d.path() / "twin2.ldif";
@@ -576,17 +578,29 @@ public:
         const auto twin = addr("twin@partner.example"), dave = addr("dave@partner.example");
 
         Slapd server(false, twins);
-        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, LdapSource(config_for({server.uri()})).lookup(twin).size());
+        const auto whole = LdapSource(config_for({server.uri()})).answer(twin);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, whole.candidates.size());
+        CPPUNIT_ASSERT(whole.complete());
 
-        auto c = config_for({server.uri()});
+        // A second server that would answer: not asked, this is no outage.
+        auto c = config_for({server.uri(), shared_server().uri()});
         c.max_entries = 1;
         auto limited = std::make_shared<LdapSource>(c);
-        assert_unavailable(*limited, "twin@partner.example", "partial answer");
-        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, limited->lookup(dave).size());  // one entry: whole
+        const auto cut = limited->answer(twin);
+        CPPUNIT_ASSERT(cut.candidates.empty());
+        CPPUNIT_ASSERT_MESSAGE(cut.cut, cut.cut.find("more entries match") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(cut.cut, cut.cut.find("max_entries (1)") != std::string::npos);
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t{1}, limited->searches_sent());
+        CPPUNIT_ASSERT(limited->lookup(twin).empty());
+        CPPUNIT_ASSERT(limited->answer(dave).complete());  // one entry: whole
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, limited->lookup(dave).size());
 
         CachingSource cache(lmdb::Environment::open(d.path() / "cache"), limited, CacheSettings{});
-        CPPUNIT_ASSERT_THROW(cache.lookup(twin), Error);
-        CPPUNIT_ASSERT(!cache.peek(twin).has_value());
+        const auto sent = limited->searches_sent();
+        CPPUNIT_ASSERT(!cache.answer(twin).complete());
+        CPPUNIT_ASSERT(cache.lookup(twin).empty());
+        CPPUNIT_ASSERT(!cache.peek(twin).has_value());          // not cached as "none"
+        CPPUNIT_ASSERT_EQUAL(sent + 2, limited->searches_sent());  // asked each time
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, cache.lookup(dave).size());
         CPPUNIT_ASSERT(cache.peek(dave).has_value());
 
@@ -601,8 +615,48 @@ public:
         }
         ::unsetenv("SLAPD_EXTRA_GLOBAL");
         LdapSource src(config_for({small->uri()}));
-        assert_unavailable(src, "twin@partner.example", "partial answer");
+        const auto server_cut = src.answer(twin);
+        CPPUNIT_ASSERT(server_cut.candidates.empty());
+        CPPUNIT_ASSERT_MESSAGE(server_cut.cut, server_cut.cut.find("size limit") != std::string::npos);
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, src.lookup(dave).size());
+    }
+
+    // Values the limits drop (here a 70 KiB value, over max_value_bytes; then certificates past
+    // max_values) make the answer cut: what is left is used, and the answer is never cached, so
+    // it cannot stand for the address's whole answer until the TTL ends.
+    void dropped_values_make_a_cut_answer()
+    {
+        LdapSource src(config_for({shared_server().uri()}));
+        const auto broken = addr("broken@partner.example"), frank = addr("frank@partner.example");
+        const auto got = src.answer(broken);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, got.candidates.size());
+        CPPUNIT_ASSERT(got.candidates[0].cert.der() == der_file(data().pki / "frank.cert.der"));
+        CPPUNIT_ASSERT_MESSAGE(got.cut, got.cut.find("1 value(s) left out") != std::string::npos);
+        // Junk values are not what the limits cut.
+        CPPUNIT_ASSERT(src.answer(addr("domain-confidentiality-authority@partner.example")).complete());
+
+        // frank's PKCS#7 holds two certificates; max_values 1 keeps the first.
+        auto one = config_for({shared_server().uri()});
+        one.max_values = 1;
+        const auto first = LdapSource(one).answer(frank);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, first.candidates.size());
+        CPPUNIT_ASSERT(!first.complete());
+        CPPUNIT_ASSERT(LdapSource(config_for({shared_server().uri()})).answer(frank).complete());
+
+        TempDir d;
+        auto inner = std::make_shared<LdapSource>(config_for({shared_server().uri()}));
+        CachingSource cache(lmdb::Environment::open(d.path()), inner, CacheSettings{});
+        const auto cached = cache.answer(broken);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, cached.candidates.size());
+        CPPUNIT_ASSERT_EQUAL(got.cut, cached.cut);
+        CPPUNIT_ASSERT(!cache.peek(broken).has_value());
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, cache.lookup(broken).size());
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t{2}, inner->searches_sent());
+        // A whole answer is cached and answered from the cache as whole.
+        CPPUNIT_ASSERT(cache.answer(frank).complete());
+        CPPUNIT_ASSERT(cache.peek(frank).has_value());
+        CPPUNIT_ASSERT(cache.answer(frank).complete());
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t{3}, inner->searches_sent());
     }
 
     // Two [[directory.ldap]] entries on one server that search differently (here: bases) may
@@ -649,8 +703,25 @@ public:
         bound.bind_password_file = (pw.path() / "pw").string();
         auto more_servers = people;
         more_servers.servers.push_back("ldap://127.0.0.1:1");
-        for (const auto& c : {other_filter, bound, more_servers})
-            CPPUNIT_ASSERT(LdapSource(c).cache_key() != key);
+        // The limits decide which values an answer keeps: answers under other limits differ.
+        auto fewer_entries = people;
+        fewer_entries.max_entries = 2;
+        auto smaller_values = people;
+        smaller_values.max_value_bytes = 1024;
+        auto fewer_values = people;
+        fewer_values.max_values = 4;
+        std::set<std::string> keys{key};
+        for (const auto& c : {other_filter, bound, more_servers, fewer_entries, smaller_values, fewer_values})
+            CPPUNIT_ASSERT_MESSAGE(c.filter, keys.insert(LdapSource(c).cache_key()).second);
+        // Served from one cache: the entry with max_values 1 is not handed the other's answer.
+        auto one_value = people;
+        one_value.max_values = 1;
+        auto limited = std::make_shared<LdapSource>(one_value);
+        CachingSource c(env, limited, CacheSettings{});
+        const auto cut = c.answer(frank);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, cut.candidates.size());
+        CPPUNIT_ASSERT(!cut.complete());
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t{1}, limited->searches_sent());
     }
 };
 

@@ -182,6 +182,7 @@ class LookupCacheTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(sources_have_their_own_entries);
     CPPUNIT_TEST(unserved_addresses_bypass_the_cache);
     CPPUNIT_TEST(flush);
+    CPPUNIT_TEST(more_certificates_than_a_record_holds_are_not_stored);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -520,6 +521,31 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::size_t{3}, flush_cache(*env));
         CPPUNIT_ASSERT(!c2.peek(addr("dave@partner.example")));
         CPPUNIT_ASSERT_EQUAL(std::size_t{0}, flush_cache(*env));
+    }
+
+    // An answer with more certificates than a record holds is cut by the cache itself: the
+    // first max_certificates are used for this lookup, marked cut, and nothing is stored (it
+    // would stand for the whole answer until the TTL ends).
+    void more_certificates_than_a_record_holds_are_not_stored()
+    {
+        test::TempDir d;
+        auto env = lmdb::Environment::open(d.path());
+        auto src = std::make_shared<CountingSource>();
+        src->publish("crowd@partner.example",
+                     std::vector<std::string>(CachingSource::max_certificates + 1, "dave"));
+        src->publish("dave@partner.example", {"dave"});
+        CachingSource cache(env, src, settings(3600, 600, 0));
+        const auto crowd = addr("crowd@partner.example");
+        const auto got = cache.answer(crowd);
+        CPPUNIT_ASSERT_EQUAL(CachingSource::max_certificates, got.candidates.size());
+        CPPUNIT_ASSERT_MESSAGE(got.cut, got.cut.find("33 certificates, of which the lookup cache keeps 32") !=
+                                            std::string::npos);
+        CPPUNIT_ASSERT(!cache.peek(crowd).has_value());
+        CPPUNIT_ASSERT_EQUAL(CachingSource::max_certificates, cache.lookup(crowd).size());
+        CPPUNIT_ASSERT_EQUAL(2, src->calls.load());
+        // Within the limit: whole, stored.
+        CPPUNIT_ASSERT(cache.answer(addr("dave@partner.example")).complete());
+        CPPUNIT_ASSERT(cache.peek(addr("dave@partner.example")).has_value());
     }
 };
 

@@ -11,6 +11,7 @@
 #include "pki/anchor_scope.h"
 #include "pki/certificate.h"
 #include "pki/trust_store.h"
+#include "tests/unit/test_pki_support.h"
 #include "tests/unit/test_support.h"
 
 using namespace ssm;
@@ -22,27 +23,7 @@ namespace {
 // Partner-Root issues for its own domain and (mis)issues for acme.example; the bridge, certified
 // by Own-Root, cross-certifies Partner-Root.
 const char* scope_script = R"SH(
-set -eu
-cd "$1"
-export OPENSSL_CONF=/dev/null
-serial=100
-ca='basicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash'
-caki="$ca\nauthorityKeyIdentifier=keyid"
-ee='basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=emailProtection\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid'
-req() {
-  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key" 2>/dev/null
-  openssl req -new -key "$1.key" -subj "/O=Scope/CN=$2" -out "$1.csr" 2>/dev/null
-}
-self() {
-  printf '[x]\n%b\n' "$2" > "$1.ext"
-  openssl x509 -req -in "$1.csr" -signkey "$1.key" -days 3650 -extfile "$1.ext" -extensions x -out "$1.pem" 2>/dev/null
-}
-cross() {
-  serial=$((serial+1))
-  printf '[x]\n%b\n' "$4" > "$1.ext"
-  openssl x509 -req -in "$2.csr" -CA "$3.pem" -CAkey "$3.key" -set_serial $serial -days 3650 \
-    -extfile "$1.ext" -extensions x -out "$1.pem" 2>/dev/null
-}
+subject_prefix=/O=Scope/CN=
 for n in proot:Partner-Root oroot:Own-Root bridge:Bridge-CA; do req "${n%%:*}" "${n#*:}"; self "${n%%:*}" "$ca"; done
 cross bridge-by-oroot bridge oroot "$caki"
 cross proot-by-bridge proot bridge "$caki"
@@ -55,8 +36,7 @@ const fs::path& dir()
 {
     static test::TempDir d;
     static const bool made = [] {
-        test::write_file(d.path() / "scope.sh", scope_script);
-        test::run("sh '" + (d.path() / "scope.sh").string() + "' '" + d.path().string() + "'");
+        test::openssl_pki::run(d.path(), "scope", scope_script);
         return true;
     }();
     (void)made;

@@ -14,6 +14,7 @@
 
 #include "pki/certificate.h"
 #include "pki/trust_store.h"
+#include "tests/unit/test_pki_support.h"
 #include "tests/unit/test_support.h"
 
 using namespace ssm;
@@ -26,21 +27,12 @@ namespace {
 // issues indirect CRLs). crl-NAME.pem: mkcrl NAME ... (openssl ca -gencrl, this update 2024);
 // crl-NAME.der: craft NAME ... (below).
 const char* crls_script = R"SH(
-set -eu
-cd "$1"
-export OPENSSL_CONF=/dev/null
-ca='basicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid'
+ca=$caki  # every CA certificate here names its issuer's key, the roots' their own
 ee='basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid'
 # mkcert NAME SUBJECT ISSUER SERIAL EXTENSIONS (printf %b text); ISSUER "-": self-signed
 mkcert() {
-  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key" 2>/dev/null
-  openssl req -new -key "$1.key" -subj "$2" -out "$1.csr" 2>/dev/null
-  printf '[x]\n%b\n' "$5" > "$1.ext"
-  if [ "$3" = - ]; then
-    openssl x509 -req -in "$1.csr" -signkey "$1.key" -set_serial "$4" -days 3650 -extfile "$1.ext" -extensions x -out "$1.pem" 2>/dev/null
-  else
-    openssl x509 -req -in "$1.csr" -CA "$3.pem" -CAkey "$3.key" -set_serial "$4" -days 3650 -extfile "$1.ext" -extensions x -out "$1.pem" 2>/dev/null
-  fi
+  key "$1"; csr "$1" "$2"
+  if [ "$3" = - ]; then self "$1" "$5" "$4"; else cross "$1" "$1" "$3" "$5" "$4"; fi
 }
 # mkcrl NAME ISSUER CRLNUMBER NEXTUPDATE EXTENSIONS [CERT:REASON ...]  (REASON hold: certificateHold)
 mkcrl() {
@@ -172,9 +164,7 @@ const fs::path& pki_dir()
 {
     static test::TempDir d;
     static const bool made = [] {
-        test::write_file(d.path() / "make.sh", crls_script);
-        test::run("sh '" + (d.path() / "make.sh").string() + "' '" + d.path().string() + "' >/dev/null 2>&1 || (cat '" +
-                  (d.path() / "openssl.log").string() + "'; false)");
+        test::openssl_pki::run(d.path(), "make", crls_script);
         return true;
     }();
     (void)made;

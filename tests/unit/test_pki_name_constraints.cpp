@@ -15,6 +15,7 @@
 #include "pki/certificate.h"
 #include "pki/name_match.h"
 #include "pki/trust_store.h"
+#include "tests/unit/test_pki_support.h"
 #include "tests/unit/test_support.h"
 
 using namespace ssm;
@@ -23,26 +24,16 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// All on P-256 keys. ca OUT SUBJECT ISSUER EXT issues a CA certificate; ee OUT SUBJECT ISSUER EXT
-// an end entity; root OUT SUBJECT EXT self-signs.
+// All on P-256 keys, made with test::openssl_pki's functions. issue OUT SUBJECT ISSUER EXT
+// issues a certificate; root OUT SUBJECT EXT self-signs.
 const char* nc_script = R"SH(
-set -eu
-cd "$1"
-export OPENSSL_CONF=/dev/null
-serial=100
-ca='basicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid'
-ee='basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=emailProtection\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid'
-key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key" 2>/dev/null; }
-root() {
-  key "$1"; printf '[x]\n%b\n' "basicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n$3" > "$1.ext"
-  openssl req -new -key "$1.key" -subj "$2" -out "$1.csr" 2>/dev/null
-  openssl x509 -req -in "$1.csr" -signkey "$1.key" -days 3650 -extfile "$1.ext" -extensions x -out "$1.pem" 2>/dev/null
+root_ca=$ca    # a root's own: no authorityKeyIdentifier
+ca=$caki       # every issued CA certificate names its issuer's key
+root() {  # OUT SUBJECT EXT
+  key "$1"; csr "$1" "$2"; self "$1" "$root_ca\n$3"
 }
 issue() {  # OUT SUBJECT ISSUER EXT
-  serial=$((serial+1)); key "$1"; printf '[x]\n%b\n' "$4" > "$1.ext"
-  openssl req -new -key "$1.key" -subj "$2" -out "$1.csr" 2>/dev/null
-  openssl x509 -req -in "$1.csr" -CA "$3.pem" -CAkey "$3.key" -set_serial $serial -days 3650 \
-    -extfile "$1.ext" -extensions x -out "$1.pem" 2>/dev/null
+  key "$1"; csr "$1" "$2"; cross "$1" "$1" "$3" "$4"
 }
 root nroot "/O=NC/CN=NC-Root" ""
 # Constraints that bind an intermediate CA's own names (rfc822Name, dNSName).
@@ -164,8 +155,7 @@ const fs::path& dir()
 {
     static test::TempDir d;
     static const bool made = [] {
-        test::write_file(d.path() / "nc.sh", nc_script);
-        test::run("sh '" + (d.path() / "nc.sh").string() + "' '" + d.path().string() + "'");
+        test::openssl_pki::run(d.path(), "nc", nc_script);
         return true;
     }();
     (void)made;

@@ -15,6 +15,7 @@
 #include "pki/certificate.h"
 #include "pki/trust_store.h"
 #include "pki/name_match.h"
+#include "tests/unit/test_pki_support.h"
 #include "tests/unit/test_support.h"
 
 using namespace ssm;
@@ -23,30 +24,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// All CAs and end entities on P-256 keys (fast). cross OUT CSR ISSUER EXT signs CSR's key and
-// name with ISSUER; self NAME EXT self-signs.
+// All CAs and end entities on P-256 keys (fast), made with test::openssl_pki's functions: cross
+// OUT CSR ISSUER EXT signs CSR's key and name with ISSUER; self NAME EXT self-signs.
 const char* paths_script = R"SH(
-set -eu
-cd "$1"
-export OPENSSL_CONF=/dev/null
-serial=100
-ca='basicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash'
-caki="$ca\nauthorityKeyIdentifier=keyid"
-ee='basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=emailProtection\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid'
-req() {
-  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key" 2>/dev/null
-  openssl req -new -key "$1.key" -subj "/O=Paths/CN=$2" -out "$1.csr" 2>/dev/null
-}
-self() {
-  printf '[x]\n%b\n' "$2" > "$1.ext"
-  openssl x509 -req -in "$1.csr" -signkey "$1.key" -days 3650 -extfile "$1.ext" -extensions x -out "$1.pem" 2>/dev/null
-}
-cross() {
-  serial=$((serial+1))
-  printf '[x]\n%b\n' "$4" > "$1.ext"
-  openssl x509 -req -in "$2.csr" -CA "$3.pem" -CAkey "$3.key" -set_serial $serial -days 3650 \
-    -extfile "$1.ext" -extensions x -out "$1.pem" 2>/dev/null
-}
+subject_prefix=/O=Paths/CN=
 # Bridge: A Root <-> Bridge CA <-> B Root, cross-certified both ways; an end entity under each.
 for n in aroot:A-Root broot:B-Root bridge:Bridge-CA; do req "${n%%:*}" "${n#*:}"; self "${n%%:*}" "$ca"; done
 cross bridge-by-broot bridge broot "$caki"
@@ -149,8 +130,7 @@ const fs::path& dir()
 {
     static test::TempDir d;
     static const bool made = [] {
-        test::write_file(d.path() / "paths.sh", paths_script);
-        test::run("sh '" + (d.path() / "paths.sh").string() + "' '" + d.path().string() + "'");
+        test::openssl_pki::run(d.path(), "paths", paths_script);
         return true;
     }();
     (void)made;

@@ -1,7 +1,8 @@
 // Fixtures shared by the pki and directory unit tests: the OpenSSL-made test PKI
 // (tests/fixtures/make-pki.sh) plus certificates issued here by `openssl ca` under the same
-// sub-CA for the cases make-pki.sh lacks (expired, revoked with a CRL, wrong usages, X25519...).
-// Test-only; trusts the files it generates itself.
+// sub-CA for the cases make-pki.sh lacks (expired, revoked with a CRL, wrong usages, X25519...);
+// and the shell functions with which the path, name-constraint, CRL and anchor-scope tests
+// make PKIs of their own (openssl_pki below). Test-only; trusts the files it generates itself.
 #pragma once
 #include <cppunit/extensions/HelperMacros.h>
 
@@ -164,3 +165,52 @@ inline pki::TrustStoreConfig store_paths()
 }
 
 }  // namespace ssm::test::pki_fixture
+
+namespace ssm::test::openssl_pki {
+
+namespace fs = std::filesystem;
+
+// What every openssl-made PKI script of the pki tests begins with (run() below puts it in
+// front): in folder $1, without the system's openssl.cnf, the usual extensions and
+//   key NAME                      a P-256 key, NAME.key
+//   csr NAME SUBJECT [KEY]        NAME.csr for KEY.key (default NAME.key)
+//   req NAME SUBJECT              key and csr; the subject after $subject_prefix (if set)
+//   self NAME EXT [SERIAL]        NAME.pem: NAME.csr self-signed (EXT: printf %b text)
+//   cross OUT CSR ISSUER EXT [SERIAL]
+//                                 OUT.pem: CSR.csr's key and name signed by ISSUER.pem/.key;
+//                                 without SERIAL the next of $serial (from 100)
+// All valid 3650 days; a certificate's extensions go to OUT.ext, section [x].
+inline const char* preamble = R"SH(set -eu
+cd "$1"
+export OPENSSL_CONF=/dev/null
+serial=100
+ca='basicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash'
+caki="$ca\nauthorityKeyIdentifier=keyid"
+ee='basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=emailProtection\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid'
+key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key" 2>/dev/null; }
+csr() { openssl req -new -key "${3:-$1}.key" -subj "$2" -out "$1.csr" 2>/dev/null; }
+req() { key "$1"; csr "$1" "${subject_prefix:-}$2"; }
+self() {
+  printf '[x]\n%b\n' "$2" > "$1.ext"
+  openssl x509 -req -in "$1.csr" -signkey "$1.key" ${3:+-set_serial "$3"} -days 3650 -extfile "$1.ext" -extensions x \
+    -out "$1.pem" 2>/dev/null
+}
+cross() {
+  if [ $# -ge 5 ]; then this_serial=$5; else serial=$((serial+1)); this_serial=$serial; fi
+  printf '[x]\n%b\n' "$4" > "$1.ext"
+  openssl x509 -req -in "$2.csr" -CA "$3.pem" -CAkey "$3.key" -set_serial "$this_serial" -days 3650 \
+    -extfile "$1.ext" -extensions x -out "$1.pem" 2>/dev/null
+}
+)SH";
+
+// Runs preamble + `body` as DIR/NAME.sh in `dir`. Its output goes to DIR/NAME.log, printed
+// (with DIR/openssl.log, where scripts send the chatter of openssl ca) when the script fails.
+inline void run(const fs::path& dir, const std::string& name, const std::string& body)
+{
+    const std::string d = dir.string();
+    write_file(dir / (name + ".sh"), std::string(preamble) + body);
+    test::run("sh '" + d + "/" + name + ".sh' '" + d + "' >'" + d + "/" + name + ".log' 2>&1 || (cat '" + d + "/" +
+              name + ".log'; cat '" + d + "/openssl.log' 2>/dev/null; false)");
+}
+
+}  // namespace ssm::test::openssl_pki

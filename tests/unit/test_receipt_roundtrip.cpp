@@ -35,12 +35,13 @@ struct Original {
 };
 
 // Our encoder signs kContent (encapsulated) as alice, with a receipt request to `receipts_to`.
-Original our_signature(cms::ReceiptsFrom from)
+Original our_signature(cms::ReceiptsFrom from, std::vector<std::string> from_list = {})
 {
     const auto& pki = test::program_pki();
     test::SoftSigner alice(pki / "alice.key.pem", pki / "alice.cert.der", {pki / "sub-ca.cert.der"});
     Original o;
     o.request = milter::make_receipt_request(from, {"alice@acme.example"});
+    o.request.from_list = std::move(from_list);
     cms::SignOptions opt;
     opt.signing_time = std::time(nullptr);
     opt.extra_signed_attributes = {{cms::oid::kReceiptRequest, cms::encode_receipt_request(o.request)}};
@@ -73,6 +74,7 @@ class ReceiptRoundTripTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(openssl_receipt_for_our_signature_matches_our_record);
     CPPUNIT_TEST(receipt_for_another_of_our_messages_is_a_mismatch);
     CPPUNIT_TEST(receipt_without_record_is_unknown);
+    CPPUNIT_TEST(receipt_from_someone_not_asked_is_a_mismatch);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -155,6 +157,47 @@ public:
         } catch (const Error& e) {
             CPPUNIT_ASSERT(e.failure() == Failure::MalformedMessage);
         }
+    }
+
+    // dave's genuine receipt for a message to frank only: dave was not asked. What counts is
+    // the verified certificate (naming dave), not the address the caller passes; and a
+    // receiptList request (signed so, OpenSSL answers it) kept by receipt_record asks only the
+    // listed.
+    void receipt_from_someone_not_asked_is_a_mismatch()
+    {
+        test::TempDir d;
+        directory::ReceiptStore store(directory::lmdb::Environment::open(d.path() / "db"));
+        auto verified_receipt = [&](const Original& o, const std::string& name) {
+            const std::string path = (d.path() / (name + ".der")).string();
+            test::write_file(path, std::string(o.der.begin(), o.der.end()));
+            const Bytes receipt = openssl_receipt(path);
+            MemorySource in(receipt);
+            MemorySink content;
+            auto v = cms::verify_encapsulated(in, content);
+            CPPUNIT_ASSERT(!v.signers.empty() && v.signers[0].signature_valid);
+            return std::make_pair(std::move(v), content.data());
+        };
+
+        const Original o = our_signature(cms::ReceiptsFrom::All);
+        store.record_request(milter::receipt_record(o.request, o.result, "<q2@acme.example>", "alice@acme.example",
+                                                    {"frank@partner.example"}, std::time(nullptr)));
+        const auto [v, content] = verified_receipt(o, "to-frank");
+        const auto outcome = milter::check_signed_receipt(store, v, content, 0, "frank@partner.example", 0);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(outcome.detail, int(directory::ReceiptMatch::Mismatch), int(outcome.match));
+        CPPUNIT_ASSERT_MESSAGE(outcome.detail, outcome.detail.find("recipients") != std::string::npos);
+        CPPUNIT_ASSERT(!store.find(o.request.content_identifier)->received.at(0).valid);
+
+        const Original listed = our_signature(cms::ReceiptsFrom::List, {"frank@partner.example"});
+        const auto rec = milter::receipt_record(listed.request, listed.result, "<q3@acme.example>",
+                                                "alice@acme.example",
+                                                {"dave@partner.example", "frank@partner.example"}, std::time(nullptr));
+        CPPUNIT_ASSERT(rec.receipts_from == cms::ReceiptsFrom::List);
+        store.record_request(rec);
+        const auto [v2, content2] = verified_receipt(listed, "listed");
+        const auto listed_outcome = milter::check_signed_receipt(store, v2, content2, 0, "dave@partner.example", 0);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(listed_outcome.detail, int(directory::ReceiptMatch::Mismatch),
+                                     int(listed_outcome.match));
+        CPPUNIT_ASSERT_MESSAGE(listed_outcome.detail, listed_outcome.detail.find("receiptList") != std::string::npos);
     }
 };
 

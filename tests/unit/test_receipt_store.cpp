@@ -85,6 +85,8 @@ class ReceiptStoreTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(records_survive_reopen_and_expire);
     CPPUNIT_TEST(corrupt_record_reads_as_absent);
     CPPUNIT_TEST(identifier_hex_round_trip);
+    CPPUNIT_TEST(receipts_only_from_those_asked);
+    CPPUNIT_TEST(version_1_record_reads_as_all_receipts);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -218,6 +220,87 @@ public:
         CPPUNIT_ASSERT(!directory::identifier_from_hex("0"));
         CPPUNIT_ASSERT(!directory::identifier_from_hex("zz"));
         CPPUNIT_ASSERT(!directory::identifier_from_hex(""));
+    }
+
+    // RFC 2634 §2.2/§2.3: a receipt counts only from a signer the request asked. A genuine
+    // receipt (right identifier, signature value and msgSigDigest) signed by someone whose
+    // certificate names none of the recipients, or (receiptList) who is not listed, is a
+    // mismatch and does not mark the message as receipted.
+    void receipts_only_from_those_asked()
+    {
+        test::TempDir d;
+        directory::ReceiptStore store(directory::lmdb::Environment::open(d.path() / "db"));
+        const Signed m = alice_signs(d, "m1");
+        store.record_request(m.record);
+        const auto [receipt, digest] = dave_receipt(d, m);
+
+        auto check = store.check_receipt(receipt, digest, "erin@partner.example", 1'800'000'100,
+                                         {"erin@partner.example"});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(check.detail, int(ReceiptMatch::Mismatch), int(check.match));
+        CPPUNIT_ASSERT_MESSAGE(check.detail, check.detail.find("names none of the message's recipients") != std::string::npos);
+        auto rec = store.find(m.record.content_identifier);
+        CPPUNIT_ASSERT(rec && rec->received.size() == 1 && !rec->received[0].valid);
+        // Without certificate names, `from` is the signer's only name.
+        CPPUNIT_ASSERT_EQUAL(int(ReceiptMatch::Mismatch),
+                             int(store.check_receipt(receipt, digest, "erin@partner.example").match));
+        // A certificate naming a recipient among other addresses, in another case: asked.
+        check = store.check_receipt(receipt, digest, "dave@partner.example", 1'800'000'200,
+                                    {"dave.other@partner.example", "Dave@Partner.Example"});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(check.detail, int(ReceiptMatch::Valid), int(check.match));
+
+        // receiptList: only the listed recipients are asked; the list is kept with the record.
+        const Signed listed = alice_signs(d, "m2");
+        auto list_record = listed.record;
+        list_record.receipts_from = cms::ReceiptsFrom::List;
+        list_record.receipt_list = {"frank@partner.example"};
+        store.record_request(list_record);
+        CPPUNIT_ASSERT(store.find(list_record.content_identifier) == list_record);
+        const auto [r2, digest2] = dave_receipt(d, listed);
+        check = store.check_receipt(r2, digest2, "dave@partner.example", 1'800'000'300, {"dave@partner.example"});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(check.detail, int(ReceiptMatch::Mismatch), int(check.match));
+        CPPUNIT_ASSERT_MESSAGE(check.detail, check.detail.find("not in the request's receiptList") != std::string::npos);
+        check = store.check_receipt(r2, digest2, "frank@partner.example", 1'800'000'400, {"frank@partner.example"});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(check.detail, int(ReceiptMatch::Valid), int(check.match));
+        // Listed but not a recipient of the message: not asked either.
+        list_record.receipt_list = {"erin@partner.example"};
+        store.record_request(list_record);
+        CPPUNIT_ASSERT_EQUAL(int(ReceiptMatch::Mismatch),
+                             int(store.check_receipt(r2, digest2, "erin@partner.example", 1'800'000'500,
+                                                     {"erin@partner.example"}).match));
+    }
+
+    // Records written before receiptsFrom was kept (version 1) read as allReceipts.
+    void version_1_record_reads_as_all_receipts()
+    {
+        test::TempDir d;
+        auto env = directory::lmdb::Environment::open(d.path() / "db");
+        directory::ReceiptStore store(env);
+        const Signed m = alice_signs(d, "m1");
+        store.record_request(m.record);
+        const std::string key(reinterpret_cast<const char*>(m.record.content_identifier.data()),
+                              m.record.content_identifier.size());
+        Bytes value;
+        {
+            directory::lmdb::Transaction txn(*env, directory::lmdb::Transaction::Mode::Read);
+            const auto v = txn.get(env->database("receipts"), key);
+            CPPUNIT_ASSERT(v);
+            value.assign(v->begin(), v->end());
+        }
+        // Version 2 ends: receiptsFrom 0, list count 00 00, receipts count 0.
+        CPPUNIT_ASSERT(value.size() > 4 && value[0] == 2);
+        CPPUNIT_ASSERT((Bytes(value.end() - 4, value.end()) == Bytes{0, 0, 0, 0}));
+        Bytes v1(value.begin(), value.end() - 4);
+        v1[0] = 1;
+        v1.push_back(0);
+        {
+            directory::lmdb::Transaction txn(*env, directory::lmdb::Transaction::Mode::Write);
+            txn.put(env->database("receipts"), key, v1);
+            txn.commit();
+        }
+        CPPUNIT_ASSERT(store.find(m.record.content_identifier) == m.record);
+        const auto [receipt, digest] = dave_receipt(d, m);
+        CPPUNIT_ASSERT_EQUAL(int(ReceiptMatch::Valid),
+                             int(store.check_receipt(receipt, digest, "dave@partner.example").match));
     }
 };
 
