@@ -268,6 +268,17 @@ SmimeAuthResult InboundProcessor::judge_signer(const smime::cms::SignerVerificat
         r.reason = "From address does not match the signer certificate";
         return r;
     }
+    // RFC 5322 §3.6.2: every mailbox of the From is an author. A reader shown "signed" beside
+    // "From: dave@partner.example, ceo@acme.example" takes both as vouched for, but the
+    // signature speaks only for the addresses its certificate names: anyone holding a message
+    // dave signed could add an author of their choosing.
+    for (const auto& author : authors)
+        if (!facts.has_address(ascii_lowercase(author.str())) &&
+            !facts.has_address("domain-signing-authority@" + author.domain().str())) {
+            r.result = SmimeResult::Fail;
+            r.reason = "From names an author the signer certificate does not: " + ascii_lowercase(author.str());
+            return r;
+        }
     r.result = SmimeResult::Pass;
     if (m_harvest && m_config.inbound.harvest) harvest(signer, *from_match, message_certificates, v.path);
     return r;
