@@ -26,6 +26,7 @@
 #include "smime/cms/oids.h"
 #include "smime/cms/receipt.h"
 #include "smime/cms/verify.h"
+#include "smime/mime/content_type.h"
 #include "smime/mime/encoders.h"
 #include "smime/mime/scanner.h"
 
@@ -343,6 +344,32 @@ std::vector<Bytes> InboundProcessor::known_signer_certificates(const smime::cms:
 
 namespace {
 
+// The name of a parameter the (one) Content-Type field holds twice, if any (RFC 2045 §5.1
+// gives each once; "boundary" and "boundary*" are the same parameter, RFC 2231).
+std::optional<std::string> repeated_parameter(const std::vector<HeaderField>& fields)
+{
+    const HeaderField* field = smime::mime::find_field(fields, "Content-Type");
+    const auto ct = field ? smime::mime::parse_content_type(field->value) : std::nullopt;
+    if (!ct) return std::nullopt;
+    for (std::size_t i = 0; i < ct->params.size(); ++i)
+        for (std::size_t j = 0; j < i; ++j)
+            if (ct->params[j].first == ct->params[i].first) return ct->params[i].first;
+    return std::nullopt;
+}
+
+// RFC 8551 §3.5: what S/MIME signs is a MIME entity, as id-data. A signature over another
+// content type (a time-stamp token, a receipt, another protocol's object under the same key)
+// says nothing about mail, and its contentType attribute was what kept it apart: shown as a
+// signed message it would make a signer vouch for bytes they never sent as mail. No signer is
+// judged (nor harvested, nor its label or receipt request taken); false with a permerror.
+bool signs_mime_entity(const smime::cms::VerifyResult& v, std::vector<SmimeAuthResult>& results)
+{
+    if (v.econtent_type == smime::cms::oid::kData) return true;
+    results.push_back({SmimeResult::PermError, "signed content type " + v.econtent_type + " is not id-data",
+                             "", "", "", ""});
+    return false;
+}
+
 // The multipart/signed parts below `p` (not inside one another), with their IMAP part numbers.
 void signed_parts(const smime::mime::Part& p, const std::string& number,
                   std::vector<std::pair<const smime::mime::Part*, std::string>>& out)
@@ -432,13 +459,36 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
     Layer layer;
     std::unique_ptr<Spool> content;  // opaque: the encapsulated entity
     std::uint64_t begin = 0, end = 0;  // detached: the signed entity within `body`
+    // Readers differ on which of two Content-Type fields counts (the first, the last): one
+    // shown multipart/signed with a pass, another the whole body as text, its unsigned
+    // preamble first. The result must be about what every reader sees.
+    if (const auto types = smime::mime::fields_named(fields, "Content-Type"); types.size() > 1) {
+        layer.results.push_back({SmimeResult::PermError, "more than one Content-Type field", "", "", "", ""});
+        return layer;
+    }
     try {
         if (kind == SmimeKind::DetachedSigned) {
+            // Likewise a boundary (or protocol) given twice: we would cut the body at one
+            // boundary, a reader taking the other sees other parts beside the pass.
+            if (const auto param = repeated_parameter(fields)) {
+                layer.results.push_back({SmimeResult::PermError, "Content-Type parameter " + *param + " given twice",
+                                         "", "", "", ""});
+                return layer;
+            }
             auto r = body.reader();
             const auto scan = smime::mime::scan_body(fields, *r, limits);
             const auto& root = scan.root;
             if (root.kind != smime::mime::Part::Kind::Multipart || root.children.size() < 2) {
                 layer.results.push_back({SmimeResult::PermError, "malformed multipart/signed", "", "", "", ""});
+                return layer;
+            }
+            // RFC 1847 §2.1: exactly two parts. A third is content the signature does not cover
+            // that readers show beside (or as part of) the signed message.
+            if (root.children.size() > 2) {
+                layer.results.push_back({SmimeResult::PermError,
+                                         "multipart/signed with " + std::to_string(root.children.size()) +
+                                             " parts (two allowed)",
+                                         "", "", "", ""});
                 return layer;
             }
             const auto& signed_part = root.children[0];
@@ -475,6 +525,7 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
                 if (auto in_crlf = verify_content(*canonical_reader); any_signature_valid(in_crlf))
                     v = std::move(in_crlf);
             }
+            if (!signs_mime_entity(v, layer.results)) return layer;
             judge_signers(v, fields, "no signer in the signature", layer);
             begin = signed_part.begin;
             end = signed_part.end;
@@ -487,6 +538,7 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
                 dr->rewind();
                 v = smime::cms::verify_encapsulated(*dr, *content, known);
             }
+            if (v.econtent_type != smime::cms::oid::kReceipt && !signs_mime_entity(v, layer.results)) return layer;
             judge_signers(v, fields, "no signer in the signed-data", layer);
             if (m_receipts && v.econtent_type == smime::cms::oid::kReceipt) m_receipts->is_receipt = true;
             // A signed receipt (RFC 2634 §2) holds a Receipt, not a MIME entity: it is matched
