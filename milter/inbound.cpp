@@ -124,7 +124,39 @@ std::vector<EmailAddress> authors_of(const std::vector<HeaderField>& h)
     // compared here, so a signer matched to either would be "pass" for an author the reader
     // may not see: no author at all (as [outbound] from_must_match_sender refuses it).
     const auto froms = smime::mime::fields_named(h, "From");
-    return froms.size() == 1 ? parse_mailbox_list(froms.front()->value).addresses : std::vector<EmailAddress>{};
+    if (froms.size() != 1) return {};
+    // An entry that is no address ("dave@partner.example, Chief Executive") is shown as an
+    // author all the same, and nothing could vouch for it.
+    MailboxList list = parse_mailbox_list(froms.front()->value);
+    return list.unparsable == 0 ? std::move(list.addresses) : std::vector<EmailAddress>{};
+}
+
+// RFC 9788 (a Content-Type with hp=) and RFC 8551 §3.1 (message/rfc822; forwarded=no): a
+// reader that knows them shows the header inside the signature in place of the outer one,
+// so a signer must vouch for the From found there as well as for the outer one (which other
+// readers show). `entity` is the signed entity, `hb` its header block. The authors to match:
+// the outer From's and the protected From's; none when the protected From names none.
+std::vector<EmailAddress> signed_authors(const std::vector<HeaderField>& fields, ByteSource& entity,
+                                         const smime::mime::HeaderBlock& hb, const smime::mime::Limits& limits)
+{
+    std::vector<EmailAddress> authors = authors_of(fields);
+    const HeaderField* ct_field = smime::mime::find_field(hb.fields, "Content-Type");
+    const auto ct = ct_field ? smime::mime::parse_content_type(ct_field->value) : std::nullopt;
+    if (!ct) return authors;
+    std::vector<HeaderField> inner;
+    if (ct->param("hp")) {
+        inner = hb.fields;
+    } else if (ct->is("message", "rfc822") && ascii_lowercase(ct->param("forwarded").value_or("")) == "no") {
+        smime::mime::BodySource message(entity, hb.body_offset);
+        inner = smime::mime::parse_header_block(message, limits).fields;
+    } else {
+        return authors;
+    }
+    if (smime::mime::fields_named(inner, "From").empty()) return authors;  // the outer From is shown
+    const std::vector<EmailAddress> shown = authors_of(inner);
+    if (shown.empty()) return {};
+    authors.insert(authors.end(), shown.begin(), shown.end());
+    return authors;
 }
 
 std::string local_host_name()
@@ -173,7 +205,7 @@ std::optional<smime::cms::DecryptOutcome> decrypt_for_each_recipient(
 
 SmimeAuthResult InboundProcessor::judge_signer(const smime::cms::SignerVerification& signer,
                                                const std::vector<Bytes>& message_certificates,
-                                               const std::vector<HeaderField>& headers,
+                                               const std::vector<EmailAddress>& authors,
                                                const std::string& part)
 {
     SmimeAuthResult r;
@@ -198,7 +230,6 @@ SmimeAuthResult InboundProcessor::judge_signer(const smime::cms::SignerVerificat
     // signing authority), if the certificate has one; it is also the identifier reported when
     // the check fails.
     std::optional<std::string> from_match;
-    const std::vector<EmailAddress> authors = authors_of(headers);
     for (const auto& author : authors) {
         if (const std::string lower = ascii_lowercase(author.str()); facts.has_address(lower))
             from_match = lower;
@@ -432,12 +463,12 @@ void InboundProcessor::verify_nested(const std::vector<HeaderField>& fields, con
 
 // The results of one signature's signers (none at all is a permerror: nothing vouches for
 // the content), the receipts they request (§4.2) and their signed attributes, into `layer`.
-void InboundProcessor::judge_signers(const smime::cms::VerifyResult& v, const std::vector<HeaderField>& fields,
+void InboundProcessor::judge_signers(const smime::cms::VerifyResult& v, const std::vector<EmailAddress>& authors,
                                      const char* no_signer_reason, Layer& layer)
 {
     if (v.signers.empty()) layer.results.push_back({SmimeResult::PermError, no_signer_reason, "", "", "", ""});
     for (const auto& s : v.signers) {
-        layer.results.push_back(judge_signer(s, v.certificates, fields, "1"));
+        layer.results.push_back(judge_signer(s, v.certificates, authors, "1"));
         // Every signer's label is kept; process() decides which count (§4.1).
         const SmimeAuthResult& r = layer.results.back();
         const bool passed = r.result == SmimeResult::Pass;
@@ -526,7 +557,11 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
                     v = std::move(in_crlf);
             }
             if (!signs_mime_entity(v, layer.results)) return layer;
-            judge_signers(v, fields, "no signer in the signature", layer);
+            auto er = body.reader();
+            SliceSource signed_entity(*er, signed_part.begin, signed_part.end);
+            const auto entity_header = smime::mime::parse_header_block(signed_entity, limits);
+            judge_signers(v, signed_authors(fields, signed_entity, entity_header, limits), "no signer in the signature",
+                          layer);
             begin = signed_part.begin;
             end = signed_part.end;
         } else {
@@ -539,7 +574,13 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
                 v = smime::cms::verify_encapsulated(*dr, *content, known);
             }
             if (v.econtent_type != smime::cms::oid::kReceipt && !signs_mime_entity(v, layer.results)) return layer;
-            judge_signers(v, fields, "no signer in the signed-data", layer);
+            std::vector<EmailAddress> authors = authors_of(fields);
+            if (v.econtent_type == smime::cms::oid::kData) {
+                auto er = content->reader();
+                const auto entity_header = smime::mime::parse_header_block(*er, limits);
+                authors = signed_authors(fields, *er, entity_header, limits);
+            }
+            judge_signers(v, authors, "no signer in the signed-data", layer);
             if (m_receipts && v.econtent_type == smime::cms::oid::kReceipt) m_receipts->is_receipt = true;
             // A signed receipt (RFC 2634 §2) holds a Receipt, not a MIME entity: it is matched
             // against the request we signed and delivered as received.

@@ -10,7 +10,10 @@
 #     parameter given twice;
 #   - a detached or opaque signature whose eContentType is not id-data (the signer signed
 #     some other kind of object, not a MIME entity);
-#   - a From field naming dave and a second author the certificate does not name.
+#   - a From field naming dave and a second author the certificate does not name, or an
+#     entry that is no address;
+#   - a signed entity whose own header (RFC 9788 hp=, RFC 8551 §3.1 message/rfc822;
+#     forwarded=no), which header-protecting readers show, has a From dave is not.
 # Controls: the same signatures in their honest form pass. Offline through
 # `ssmctl process --direction in` (the milter's own pipeline).
 . "$(dirname "$0")/lib.sh"
@@ -38,17 +41,27 @@ o -sign -binary -nodetach "${SIGN[@]}" -in "$E" -outform DER -out opaque.der
 # The same entity signed as another content type (here id-ct-TSTInfo, a time-stamp token's).
 o -sign -binary -econtent_type 1.2.840.113549.1.9.16.1.4 "${SIGN[@]}" -in "$E" -outform DER -out det-tst.der
 o -sign -binary -nodetach -econtent_type 1.2.840.113549.1.9.16.1.4 "${SIGN[@]}" -in "$E" -outform DER -out opaque-tst.der
+# Entities whose header a reader shows in place of the outer one (RFC 9788 hp=, RFC 8551
+# §3.1 message/rfc822; forwarded=no): dave signs a From of ceo@acme.example, and his own.
+for who in ceo@acme.example dave@partner.example; do
+  printf 'Content-Type: text/plain; charset=us-ascii; hp="clear"\r\nFrom: %s\r\nTo: alice@acme.example\r\nSubject: Wire transfer\r\n\r\nPay account 6666.\r\n' "$who" >"hp-$who.entity"
+  printf 'Content-Type: message/rfc822; forwarded=no\r\n\r\nFrom: %s\r\nTo: alice@acme.example\r\nSubject: Wire transfer\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nPay account 6666.\r\n' "$who" >"wrap-$who.entity"
+  o -sign -binary "${SIGN[@]}" -in "hp-$who.entity" -outform DER -out "hp-$who.der"
+  o -sign -binary "${SIGN[@]}" -in "wrap-$who.entity" -outform DER -out "wrap-$who.der"
+  o -sign -binary -nodetach "${SIGN[@]}" -in "hp-$who.entity" -outform DER -out "hp-$who.p7m"
+done
 
 B='----=_signed'
 # detached_mail CASE SIG [FROM] [EXTRA-HEADER] [THIRD-PART]: multipart/signed around $E, the
-# unsigned preamble an attacker's text; CT_MORE is appended to its Content-Type.
+# unsigned preamble an attacker's text; CT_MORE is appended to its Content-Type, ENTITY
+# replaces $E as the signed entity.
 detached_mail() {
   local cn=$1 sig=$2 from=${3:-$FROM} extra=${4:-} third=${5:-}
   { printf 'From: %s\r\nTo: %s\r\nSubject: %s\r\nMessage-ID: <%s@partner.example>\r\nMIME-Version: 1.0\r\n' "$from" "$RCPT" "$cn" "$cn"
     printf 'Content-Type: multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-256; boundary="%s"%s\r\n' "$B" "${CT_MORE:-}"
     [ -n "$extra" ] && printf '%s\r\n' "$extra"
     printf '\r\nPay the invoice from account 1234 today, dave.\r\n\r\n--%s\r\n' "$B"
-    cat "$E"
+    cat "${ENTITY:-$E}"
     printf '\r\n--%s\r\nContent-Type: application/pkcs7-signature; name=smime.p7s\r\nContent-Transfer-Encoding: base64\r\n\r\n' "$B"
     openssl base64 -e -in "$sig" | perl -pe 's/\r?\n\z/\r\n/'
     [ -n "$third" ] && printf '\r\n--%s\r\nContent-Type: text/plain\r\n\r\n%s\r\n' "$B" "$third"
@@ -115,5 +128,24 @@ expect opaque-econtent-tst not-pass 'smime=permerror reason="signed content type
 # 4. From names dave and an author dave's certificate does not name.
 detached_mail det-two-authors det.der "dave@partner.example, ceo@acme.example"
 expect det-two-authors not-pass 'smime=fail reason="From names an author the signer certificate does not'
+
+# 4b. An entry of the From that is no address is shown as an author all the same.
+detached_mail det-from-non-address det.der "dave@partner.example, Chief Executive Officer"
+expect det-from-non-address not-pass 'smime=fail reason="From address does not match'
+
+# 5. The From a header-protecting reader shows (inside the signature) is someone else's.
+ENTITY=$WORK/m/hp-ceo@acme.example.entity detached_mail det-hp-other-from hp-ceo@acme.example.der
+expect det-hp-other-from not-pass 'smime=fail reason="From names an author the signer certificate does not: ceo@acme.example'
+opaque_mail opaque-hp-other-from hp-ceo@acme.example.p7m
+expect opaque-hp-other-from not-pass 'smime=fail reason="From names an author the signer certificate does not: ceo@acme.example'
+ENTITY=$WORK/m/wrap-ceo@acme.example.entity detached_mail det-wrapped-other-from wrap-ceo@acme.example.der
+expect det-wrapped-other-from not-pass 'smime=fail reason="From names an author the signer certificate does not: ceo@acme.example'
+# Controls: dave's own From inside passes.
+ENTITY=$WORK/m/hp-dave@partner.example.entity detached_mail det-hp-own-from hp-dave@partner.example.der
+expect det-hp-own-from pass
+opaque_mail opaque-hp-own-from hp-dave@partner.example.p7m
+expect opaque-hp-own-from pass
+ENTITY=$WORK/m/wrap-dave@partner.example.entity detached_mail det-wrapped-own-from wrap-dave@partner.example.der
+expect det-wrapped-own-from pass
 
 note "took $((SECONDS - T0)) s"
