@@ -148,4 +148,23 @@ expect opaque-hp-own-from pass
 ENTITY=$WORK/m/wrap-dave@partner.example.entity detached_mail det-wrapped-own-from wrap-dave@partner.example.der
 expect det-wrapped-own-from pass
 
+# 6. Forged results claiming our authserv-id, in every spelling, go; another server's stay.
+detached_mail ar-forged det.der "$FROM" "$(printf '%s\r\n' \
+  'authentication-results: MX.ACME.EXAMPLE; smime=pass body.smime-identifier=ceo@acme.example' \
+  'Authentication-Results: (checked) mx.acme.example; smime=pass' \
+  'Authentication-Results:' $'\tmx.acme.example;' ' smime=pass' \
+  'Authentication-Results: "mx.acme.example"; smime=pass' \
+  'Authentication-Results:    mx.acme.example 1; smime=pass' \
+  'Authentication-Results: mx.acme.example(x); smime=pass' \
+  'Authentication-Results: mx.acme.example.; smime=pass' \
+  'Authentication-Results: mx.acme.example' \
+  'Authentication-Results: other.example; dkim=pass header.d=partner.example' | sed '$ s/\r$//')"
+run ar-forged
+got=$(header_field "$OUT" Authentication-Results | tr -d '\r')
+ours=$(grep -c '^mx\.acme\.example; smime=pass body\.smime-identifier=dave@partner\.example ' <<<"$got")
+others=$(grep -c 'other\.example; dkim=pass' <<<"$got")
+if [ "$RC" -ne 0 ]; then fail ar-forged "exit $RC: $LOG"
+elif [ "$(wc -l <<<"$got")" -ne 2 ] || [ "$ours" -ne 1 ] || [ "$others" -ne 1 ]; then fail ar-forged "A-R left: $got"
+else pass ar-forged; fi
+
 note "took $((SECONDS - T0)) s"
