@@ -148,7 +148,13 @@ std::vector<EmailAddress> signed_authors(const std::vector<HeaderField>& fields,
         inner = hb.fields;
     } else if (ct->is("message", "rfc822") && ascii_lowercase(ct->param("forwarded").value_or("")) == "no") {
         smime::mime::BodySource message(entity, hb.body_offset);
-        inner = smime::mime::parse_header_block(message, limits).fields;
+        try {
+            inner = smime::mime::parse_header_block(message, limits).fields;
+        } catch (const Error& e) {
+            // A header we cannot read may show any From: no author a signer could match.
+            if (e.failure() != Failure::MalformedMessage && e.failure() != Failure::MessageTooLarge) throw;
+            return {};
+        }
     } else {
         return authors;
     }
@@ -396,8 +402,8 @@ std::optional<std::string> repeated_parameter(const std::vector<HeaderField>& fi
 bool signs_mime_entity(const smime::cms::VerifyResult& v, std::vector<SmimeAuthResult>& results)
 {
     if (v.econtent_type == smime::cms::oid::kData) return true;
-    results.push_back({SmimeResult::PermError, "signed content type " + v.econtent_type + " is not id-data",
-                             "", "", "", ""});
+    results.push_back(
+        {SmimeResult::PermError, "signed content type " + v.econtent_type + " is not id-data", "", "", "", ""});
     return false;
 }
 
