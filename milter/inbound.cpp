@@ -147,14 +147,10 @@ std::vector<EmailAddress> signed_authors(const std::vector<HeaderField>& fields,
     if (ct->param("hp")) {
         inner = hb.fields;
     } else if (ct->is("message", "rfc822") && ascii_lowercase(ct->param("forwarded").value_or("")) == "no") {
+        // Over the header limits this throws MessageTooLarge: refused (552) like any header
+        // beyond them, never judged without the From it may hold.
         smime::mime::BodySource message(entity, hb.body_offset);
-        try {
-            inner = smime::mime::parse_header_block(message, limits).fields;
-        } catch (const Error& e) {
-            // A header we cannot read may show any From: no author a signer could match.
-            if (e.failure() != Failure::MalformedMessage && e.failure() != Failure::MessageTooLarge) throw;
-            return {};
-        }
+        inner = smime::mime::parse_header_block(message, limits).fields;
     } else {
         return authors;
     }
