@@ -50,6 +50,11 @@ for who in ceo@acme.example dave@partner.example; do
   o -sign -binary "${SIGN[@]}" -in "wrap-$who.entity" -outform DER -out "wrap-$who.der"
   o -sign -binary -nodetach "${SIGN[@]}" -in "hp-$who.entity" -outform DER -out "hp-$who.p7m"
 done
+# A wrapped header over the header limits (64 KiB per field): its From cannot be read.
+{ printf 'Content-Type: message/rfc822; forwarded=no\r\n\r\nFrom: ceo@acme.example\r\nSubject: '
+  head -c 70000 /dev/zero | tr '\0' x
+  printf '\r\nContent-Type: text/plain\r\n\r\nPay account 6666.\r\n'; } >wrap-huge.entity
+o -sign -binary -nodetach "${SIGN[@]}" -in wrap-huge.entity -outform DER -out wrap-huge.p7m
 
 B='----=_signed'
 # detached_mail CASE SIG [FROM] [EXTRA-HEADER] [THIRD-PART]: multipart/signed around $E, the
@@ -140,6 +145,11 @@ opaque_mail opaque-hp-other-from hp-ceo@acme.example.p7m
 expect opaque-hp-other-from not-pass 'smime=fail reason="From names an author the signer certificate does not: ceo@acme.example'
 ENTITY=$WORK/m/wrap-ceo@acme.example.entity detached_mail det-wrapped-other-from wrap-ceo@acme.example.der
 expect det-wrapped-other-from not-pass 'smime=fail reason="From names an author the signer certificate does not: ceo@acme.example'
+# Its header is over the limits: refused like any such header, never judged without it.
+opaque_mail opaque-wrapped-unreadable wrap-huge.p7m
+run opaque-wrapped-unreadable
+if [ "$RC" -ne 0 ] && grep -q '552 5.3.4' <<<"$LOG" && ! grep -q 'smime=pass' <<<"$LOG"; then pass opaque-wrapped-unreadable
+else fail opaque-wrapped-unreadable "exit $RC, expected 552: $LOG"; fi
 # Controls: dave's own From inside passes.
 ENTITY=$WORK/m/hp-dave@partner.example.entity detached_mail det-hp-own-from hp-dave@partner.example.der
 expect det-hp-own-from pass
