@@ -526,6 +526,20 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
             }
             const auto& signed_part = root.children[0];
             const auto& sig_part = root.children[1];
+            // RFC 8551 §3.5.3: the second part is the signature. Labelled as text (or anything a
+            // reader renders), its unsigned attributes, which anyone may add to a genuine
+            // signature, would be shown beside the signed part as content of the message.
+            // application/octet-stream (smime.p7s) is what some clients send; readers offer it
+            // as an attachment.
+            if (sig_part.type != "application" ||
+                (sig_part.subtype != "pkcs7-signature" && sig_part.subtype != "x-pkcs7-signature" &&
+                 sig_part.subtype != "octet-stream")) {
+                layer.results.push_back({SmimeResult::PermError,
+                                         "signature part is " + sig_part.type + "/" + sig_part.subtype +
+                                             ", not application/pkcs7-signature",
+                                         "", "", "", ""});
+                return layer;
+            }
             Spool sig(m.spool_dir, m.memory_spool_limit);
             {
                 auto sr = body.reader();

@@ -4,7 +4,8 @@
 # on a message that says more than dave signed. Each message below carries dave's real
 # signature (openssl cms, the partner's key) around content the reader sees only in part, or
 # as another kind of object; none may come out with smime=pass:
-#   - multipart/signed with a third part beside the signed entity and the signature;
+#   - multipart/signed with a third part beside the signed entity and the signature, or
+#     its signature part labelled as something readers render (text/html);
 #   - two Content-Type fields at the top, multipart/signed first (readers differ on which
 #     one counts; the other shows the unsigned preamble as the text), or its boundary
 #     parameter given twice;
@@ -59,7 +60,7 @@ o -sign -binary -nodetach "${SIGN[@]}" -in wrap-huge.entity -outform DER -out wr
 B='----=_signed'
 # detached_mail CASE SIG [FROM] [EXTRA-HEADER] [THIRD-PART]: multipart/signed around $E, the
 # unsigned preamble an attacker's text; CT_MORE is appended to its Content-Type, ENTITY
-# replaces $E as the signed entity.
+# replaces $E as the signed entity, SIG_TYPE is the signature part's Content-Type.
 detached_mail() {
   local cn=$1 sig=$2 from=${3:-$FROM} extra=${4:-} third=${5:-}
   { printf 'From: %s\r\nTo: %s\r\nSubject: %s\r\nMessage-ID: <%s@partner.example>\r\nMIME-Version: 1.0\r\n' "$from" "$RCPT" "$cn" "$cn"
@@ -67,7 +68,7 @@ detached_mail() {
     [ -n "$extra" ] && printf '%s\r\n' "$extra"
     printf '\r\nPay the invoice from account 1234 today, dave.\r\n\r\n--%s\r\n' "$B"
     cat "${ENTITY:-$E}"
-    printf '\r\n--%s\r\nContent-Type: application/pkcs7-signature; name=smime.p7s\r\nContent-Transfer-Encoding: base64\r\n\r\n' "$B"
+    printf '\r\n--%s\r\nContent-Type: %s\r\nContent-Transfer-Encoding: base64\r\n\r\n' "$B" "${SIG_TYPE:-application/pkcs7-signature; name=smime.p7s}"
     openssl base64 -e -in "$sig" | perl -pe 's/\r?\n\z/\r\n/'
     [ -n "$third" ] && printf '\r\n--%s\r\nContent-Type: text/plain\r\n\r\n%s\r\n' "$B" "$third"
     printf '\r\n--%s--\r\n' "$B"; } >"$WORK/out/$cn.eml"
@@ -117,6 +118,13 @@ expect det-third-part not-pass 'smime=permerror reason="multipart/signed with 3 
 # (the whole body, its unsigned preamble first, as the text of a signed message).
 detached_mail det-two-content-types det.der "$FROM" 'Content-Type: text/plain'
 expect det-two-content-types not-pass 'smime=permerror reason="more than one Content-Type field'
+
+# 1b. The signature part labelled as text a reader renders (with unsigned attributes anyone
+# may add to a genuine SignerInfo, it would show attacker text beside the signed part).
+SIG_TYPE='text/html' detached_mail det-sig-as-html det.der
+expect det-sig-as-html not-pass 'smime=permerror reason="signature part is text/html, not application/pkcs7-signature'
+SIG_TYPE='application/octet-stream; name=smime.p7s' detached_mail det-sig-octet-stream det.der
+expect det-sig-octet-stream pass
 
 # 2b. The boundary given twice: a reader taking the second one sees other parts.
 CT_MORE='; boundary="other"' detached_mail det-two-boundaries det.der
