@@ -114,7 +114,12 @@ bool claims_authserv_id(std::string_view value, std::string_view ours)
 {
     const auto id = auth_results_authserv_id(value);
     if (!id) return true;  // unparseable: we cannot tell, so it must not survive beside ours
-    return iequals(*id, ours);
+    // "mx.acme.example." names the same host as "mx.acme.example": a reader (or filter) that
+    // compares host names takes either for ours.
+    const auto absolute = [](std::string_view s) {
+        return s.size() > 1 && s.back() == '.' ? s.substr(0, s.size() - 1) : s;
+    };
+    return iequals(absolute(*id), absolute(ours));
 }
 
 }  // namespace ssm::milter

@@ -26,6 +26,7 @@
 #include "smime/cms/oids.h"
 #include "smime/cms/receipt.h"
 #include "smime/cms/verify.h"
+#include "smime/mime/content_type.h"
 #include "smime/mime/encoders.h"
 #include "smime/mime/scanner.h"
 
@@ -123,7 +124,41 @@ std::vector<EmailAddress> authors_of(const std::vector<HeaderField>& h)
     // compared here, so a signer matched to either would be "pass" for an author the reader
     // may not see: no author at all (as [outbound] from_must_match_sender refuses it).
     const auto froms = smime::mime::fields_named(h, "From");
-    return froms.size() == 1 ? parse_mailbox_list(froms.front()->value).addresses : std::vector<EmailAddress>{};
+    if (froms.size() != 1) return {};
+    // An entry that is no address ("dave@partner.example, Chief Executive") is shown as an
+    // author all the same, and nothing could vouch for it.
+    MailboxList list = parse_mailbox_list(froms.front()->value);
+    return list.unparsable == 0 ? std::move(list.addresses) : std::vector<EmailAddress>{};
+}
+
+// RFC 9788 (a Content-Type with hp=) and RFC 8551 §3.1 (message/rfc822; forwarded=no): a
+// reader that knows them shows the header inside the signature in place of the outer one,
+// so a signer must vouch for the From found there as well as for the outer one (which other
+// readers show). `entity` is the signed entity, `hb` its header block. The authors to match:
+// the outer From's and the protected From's; none when the protected From names none.
+std::vector<EmailAddress> signed_authors(const std::vector<HeaderField>& fields, ByteSource& entity,
+                                         const smime::mime::HeaderBlock& hb, const smime::mime::Limits& limits)
+{
+    std::vector<EmailAddress> authors = authors_of(fields);
+    const HeaderField* ct_field = smime::mime::find_field(hb.fields, "Content-Type");
+    const auto ct = ct_field ? smime::mime::parse_content_type(ct_field->value) : std::nullopt;
+    if (!ct) return authors;
+    std::vector<HeaderField> inner;
+    if (ct->param("hp")) {
+        inner = hb.fields;
+    } else if (ct->is("message", "rfc822") && ascii_lowercase(ct->param("forwarded").value_or("")) == "no") {
+        // Over the header limits this throws MessageTooLarge: refused (552) like any header
+        // beyond them, never judged without the From it may hold.
+        smime::mime::BodySource message(entity, hb.body_offset);
+        inner = smime::mime::parse_header_block(message, limits).fields;
+    } else {
+        return authors;
+    }
+    if (smime::mime::fields_named(inner, "From").empty()) return authors;  // the outer From is shown
+    const std::vector<EmailAddress> shown = authors_of(inner);
+    if (shown.empty()) return {};
+    authors.insert(authors.end(), shown.begin(), shown.end());
+    return authors;
 }
 
 std::string local_host_name()
@@ -172,7 +207,7 @@ std::optional<smime::cms::DecryptOutcome> decrypt_for_each_recipient(
 
 SmimeAuthResult InboundProcessor::judge_signer(const smime::cms::SignerVerification& signer,
                                                const std::vector<Bytes>& message_certificates,
-                                               const std::vector<HeaderField>& headers,
+                                               const std::vector<EmailAddress>& authors,
                                                const std::string& part)
 {
     SmimeAuthResult r;
@@ -197,7 +232,6 @@ SmimeAuthResult InboundProcessor::judge_signer(const smime::cms::SignerVerificat
     // signing authority), if the certificate has one; it is also the identifier reported when
     // the check fails.
     std::optional<std::string> from_match;
-    const std::vector<EmailAddress> authors = authors_of(headers);
     for (const auto& author : authors) {
         if (const std::string lower = ascii_lowercase(author.str()); facts.has_address(lower))
             from_match = lower;
@@ -268,6 +302,17 @@ SmimeAuthResult InboundProcessor::judge_signer(const smime::cms::SignerVerificat
         r.reason = "From address does not match the signer certificate";
         return r;
     }
+    // RFC 5322 §3.6.2: every mailbox of the From is an author. A reader shown "signed" beside
+    // "From: dave@partner.example, ceo@acme.example" takes both as vouched for, but the
+    // signature speaks only for the addresses its certificate names: anyone holding a message
+    // dave signed could add an author of their choosing.
+    for (const auto& author : authors)
+        if (!facts.has_address(ascii_lowercase(author.str())) &&
+            !facts.has_address("domain-signing-authority@" + author.domain().str())) {
+            r.result = SmimeResult::Fail;
+            r.reason = "From names an author the signer certificate does not: " + ascii_lowercase(author.str());
+            return r;
+        }
     r.result = SmimeResult::Pass;
     if (m_harvest && m_config.inbound.harvest) harvest(signer, *from_match, message_certificates, v.path);
     return r;
@@ -332,6 +377,32 @@ std::vector<Bytes> InboundProcessor::known_signer_certificates(const smime::cms:
 
 namespace {
 
+// The name of a parameter the (one) Content-Type field holds twice, if any (RFC 2045 §5.1
+// gives each once; "boundary" and "boundary*" are the same parameter, RFC 2231).
+std::optional<std::string> repeated_parameter(const std::vector<HeaderField>& fields)
+{
+    const HeaderField* field = smime::mime::find_field(fields, "Content-Type");
+    const auto ct = field ? smime::mime::parse_content_type(field->value) : std::nullopt;
+    if (!ct) return std::nullopt;
+    for (std::size_t i = 0; i < ct->params.size(); ++i)
+        for (std::size_t j = 0; j < i; ++j)
+            if (ct->params[j].first == ct->params[i].first) return ct->params[i].first;
+    return std::nullopt;
+}
+
+// RFC 8551 §3.5: what S/MIME signs is a MIME entity, as id-data. A signature over another
+// content type (a time-stamp token, a receipt, another protocol's object under the same key)
+// says nothing about mail, and its contentType attribute was what kept it apart: shown as a
+// signed message it would make a signer vouch for bytes they never sent as mail. No signer is
+// judged (nor harvested, nor its label or receipt request taken); false with a permerror.
+bool signs_mime_entity(const smime::cms::VerifyResult& v, std::vector<SmimeAuthResult>& results)
+{
+    if (v.econtent_type == smime::cms::oid::kData) return true;
+    results.push_back(
+        {SmimeResult::PermError, "signed content type " + v.econtent_type + " is not id-data", "", "", "", ""});
+    return false;
+}
+
 // The multipart/signed parts below `p` (not inside one another), with their IMAP part numbers.
 void signed_parts(const smime::mime::Part& p, const std::string& number,
                   std::vector<std::pair<const smime::mime::Part*, std::string>>& out)
@@ -394,12 +465,12 @@ void InboundProcessor::verify_nested(const std::vector<HeaderField>& fields, con
 
 // The results of one signature's signers (none at all is a permerror: nothing vouches for
 // the content), the receipts they request (§4.2) and their signed attributes, into `layer`.
-void InboundProcessor::judge_signers(const smime::cms::VerifyResult& v, const std::vector<HeaderField>& fields,
+void InboundProcessor::judge_signers(const smime::cms::VerifyResult& v, const std::vector<EmailAddress>& authors,
                                      const char* no_signer_reason, Layer& layer)
 {
     if (v.signers.empty()) layer.results.push_back({SmimeResult::PermError, no_signer_reason, "", "", "", ""});
     for (const auto& s : v.signers) {
-        layer.results.push_back(judge_signer(s, v.certificates, fields, "1"));
+        layer.results.push_back(judge_signer(s, v.certificates, authors, "1"));
         // Every signer's label is kept; process() decides which count (§4.1).
         const SmimeAuthResult& r = layer.results.back();
         const bool passed = r.result == SmimeResult::Pass;
@@ -421,8 +492,22 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
     Layer layer;
     std::unique_ptr<Spool> content;  // opaque: the encapsulated entity
     std::uint64_t begin = 0, end = 0;  // detached: the signed entity within `body`
+    // Readers differ on which of two Content-Type fields counts (the first, the last): one
+    // shown multipart/signed with a pass, another the whole body as text, its unsigned
+    // preamble first. The result must be about what every reader sees.
+    if (const auto types = smime::mime::fields_named(fields, "Content-Type"); types.size() > 1) {
+        layer.results.push_back({SmimeResult::PermError, "more than one Content-Type field", "", "", "", ""});
+        return layer;
+    }
     try {
         if (kind == SmimeKind::DetachedSigned) {
+            // Likewise a boundary (or protocol) given twice: we would cut the body at one
+            // boundary, a reader taking the other sees other parts beside the pass.
+            if (const auto param = repeated_parameter(fields)) {
+                layer.results.push_back({SmimeResult::PermError, "Content-Type parameter " + *param + " given twice",
+                                         "", "", "", ""});
+                return layer;
+            }
             auto r = body.reader();
             const auto scan = smime::mime::scan_body(fields, *r, limits);
             const auto& root = scan.root;
@@ -430,8 +515,31 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
                 layer.results.push_back({SmimeResult::PermError, "malformed multipart/signed", "", "", "", ""});
                 return layer;
             }
+            // RFC 1847 §2.1: exactly two parts. A third is content the signature does not cover
+            // that readers show beside (or as part of) the signed message.
+            if (root.children.size() > 2) {
+                layer.results.push_back({SmimeResult::PermError,
+                                         "multipart/signed with " + std::to_string(root.children.size()) +
+                                             " parts (two allowed)",
+                                         "", "", "", ""});
+                return layer;
+            }
             const auto& signed_part = root.children[0];
             const auto& sig_part = root.children[1];
+            // RFC 8551 §3.5.3: the second part is the signature. Labelled as text (or anything a
+            // reader renders), its unsigned attributes, which anyone may add to a genuine
+            // signature, would be shown beside the signed part as content of the message.
+            // application/octet-stream (smime.p7s) is what some clients send; readers offer it
+            // as an attachment.
+            if (sig_part.type != "application" ||
+                (sig_part.subtype != "pkcs7-signature" && sig_part.subtype != "x-pkcs7-signature" &&
+                 sig_part.subtype != "octet-stream")) {
+                layer.results.push_back({SmimeResult::PermError,
+                                         "signature part is " + sig_part.type + "/" + sig_part.subtype +
+                                             ", not application/pkcs7-signature",
+                                         "", "", "", ""});
+                return layer;
+            }
             Spool sig(m.spool_dir, m.memory_spool_limit);
             {
                 auto sr = body.reader();
@@ -464,7 +572,12 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
                 if (auto in_crlf = verify_content(*canonical_reader); any_signature_valid(in_crlf))
                     v = std::move(in_crlf);
             }
-            judge_signers(v, fields, "no signer in the signature", layer);
+            if (!signs_mime_entity(v, layer.results)) return layer;
+            auto er = body.reader();
+            SliceSource signed_entity(*er, signed_part.begin, signed_part.end);
+            const auto entity_header = smime::mime::parse_header_block(signed_entity, limits);
+            judge_signers(v, signed_authors(fields, signed_entity, entity_header, limits), "no signer in the signature",
+                          layer);
             begin = signed_part.begin;
             end = signed_part.end;
         } else {
@@ -476,7 +589,14 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
                 dr->rewind();
                 v = smime::cms::verify_encapsulated(*dr, *content, known);
             }
-            judge_signers(v, fields, "no signer in the signed-data", layer);
+            if (v.econtent_type != smime::cms::oid::kReceipt && !signs_mime_entity(v, layer.results)) return layer;
+            std::vector<EmailAddress> authors = authors_of(fields);
+            if (v.econtent_type == smime::cms::oid::kData) {
+                auto er = content->reader();
+                const auto entity_header = smime::mime::parse_header_block(*er, limits);
+                authors = signed_authors(fields, *er, entity_header, limits);
+            }
+            judge_signers(v, authors, "no signer in the signed-data", layer);
             if (m_receipts && v.econtent_type == smime::cms::oid::kReceipt) m_receipts->is_receipt = true;
             // A signed receipt (RFC 2634 §2) holds a Receipt, not a MIME entity: it is matched
             // against the request we signed and delivered as received.

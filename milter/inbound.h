@@ -75,7 +75,8 @@ private:
     };
     Layer verify_layer(SmimeKind kind, const std::vector<smime::mime::HeaderField>& fields, const Spool& body,
                        const Spool* der, const smime::mime::Limits& limits);
-    void judge_signers(const smime::cms::VerifyResult& v, const std::vector<smime::mime::HeaderField>& fields,
+    // `authors`: the From addresses every passing signer must be named for.
+    void judge_signers(const smime::cms::VerifyResult& v, const std::vector<EmailAddress>& authors,
                        const char* no_signer_reason, Layer& layer);
     void verify_nested(const std::vector<smime::mime::HeaderField>& fields, const Spool& body,
                        const smime::mime::Limits& limits, std::vector<SmimeAuthResult>& results);
@@ -83,7 +84,7 @@ private:
                                                  const std::vector<smime::mime::HeaderField>& fields) const;
     SmimeAuthResult judge_signer(const smime::cms::SignerVerification& signer,
                                  const std::vector<Bytes>& message_certificates,
-                                 const std::vector<smime::mime::HeaderField>& headers,
+                                 const std::vector<EmailAddress>& authors,
                                  const std::string& part);
     // Stores the signer's certificates for `address`, the From address the signer was matched
     // to (lower case).

@@ -122,6 +122,12 @@ public:
         CPPUNIT_ASSERT(!claims_authserv_id("mx.other.example; smime=pass", "mx.acme.example"));
         CPPUNIT_ASSERT(claims_authserv_id("(unterminated", "mx.acme.example"));
         CPPUNIT_ASSERT(!claims_authserv_id("mx.acme.example.evil; none", "mx.acme.example"));
+        // The same host name written as an absolute domain name (a reader that compares host
+        // names takes it for ours); two dots are no spelling of it.
+        CPPUNIT_ASSERT(claims_authserv_id("mx.acme.example.; smime=pass", "mx.acme.example"));
+        CPPUNIT_ASSERT(claims_authserv_id("MX.ACME.EXAMPLE. ; smime=pass", "mx.acme.example."));
+        CPPUNIT_ASSERT(claims_authserv_id("mx.acme.example; smime=pass", "mx.acme.example."));
+        CPPUNIT_ASSERT(!claims_authserv_id("mx.acme.example..; smime=pass", "mx.acme.example"));
     }
 };
 
