@@ -271,6 +271,7 @@ class MilterTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(hostile_bodies_get_defined_results);
     CPPUNIT_TEST(encrypts_to_recipient_certificate);
     CPPUNIT_TEST(encrypts_to_domain_certificate_with_gcm);
+    CPPUNIT_TEST(every_subject_field_is_obscured);
     CPPUNIT_TEST(encryption_rcpt_answers);
     CPPUNIT_TEST(routing_local_parts_are_refused_outbound);
     CPPUNIT_TEST(unusable_certificate_store_defers);
@@ -519,6 +520,26 @@ sign = "sender"
                 CPPUNIT_ASSERT_MESSAGE(c.name, !r.outcome.reply.rcode.empty());
             }
         }
+    }
+
+    void every_subject_field_is_obscured()
+    {
+        // A header with two Subject fields (a script, a careless MUA, a forwarded draft): with
+        // obscure_subject every one of them leaves as "[...]", not only the first; the second
+        // would otherwise carry its text in clear next to the encrypted body.
+        auto cfg = fixture().config(kEncryptRules);
+        TokenKeySource keys(cfg->hsm);
+        Run r = run_message(cfg, keys, "alice@acme.example", "alice@acme.example", "secret plans\n",
+                            {{"Subject", "merger with initech"}}, "dave@partner.example");
+        CPPUNIT_ASSERT_EQUAL(std::string("sign+encrypt"), r.outcome.action);
+        const std::string header = unfolded_header(r.message);
+        CPPUNIT_ASSERT_MESSAGE(header, header.find("merger with initech") == std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(header, header.find("Subject: test") == std::string::npos);
+        // Both stay readable inside, and the inner header says what stood outside (RFC 9788).
+        openssl_verify(openssl_decrypt(r.message, "dave"));
+        const std::string content = test::read_file(fixture().dir.path() / "content.txt");
+        CPPUNIT_ASSERT_MESSAGE(content, content.find("Subject: merger with initech\r\n") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(content, content.find("HP-Outer: Subject: merger") == std::string::npos);
     }
 
     void encrypts_to_recipient_certificate()
