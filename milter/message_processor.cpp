@@ -19,6 +19,7 @@
 #include "smime/cms/signed_attributes.h"
 #include "smime/protect.h"
 #include "milter/certificate_clearances.h"
+#include "milter/decrypted_mark.h"
 #include "milter/inbound.h"
 #include "milter/inbound_layers.h"
 #include "milter/mail_list.h"
@@ -438,6 +439,10 @@ MessageOutcome MessageProcessor::inbound()
         out.detail += answers.detail;
         out.receipts = std::move(answers.receipts);
     }
+    // Decrypted text is marked, so that no notice returns it to whoever chose the envelope
+    // sender (decrypted_mark.h); a mark from outside is removed.
+    if (r.reply.verdict == Verdict::Accept)
+        mark_decrypted(r.headers, m_headers, r.decrypted, m_config->milter.authserv_id);
     const bool header_changes = !r.headers.remove.empty() || !r.headers.change.empty() ||
                                 !r.headers.add.empty() || !r.headers.prepend.empty();
     if (r.reply.verdict == Verdict::Accept && (header_changes || r.new_body)) {
@@ -487,6 +492,20 @@ MessageOutcome MessageProcessor::end_of_message()
         const std::string rule = first ? "rule=" + first->plan.rule_name +
                                              (first->plan.trigger.empty() ? "" : " trigger=" + first->plan.trigger)
                                        : "no recipients";
+        // A notice (null envelope sender: a bounce, a DSN) quoting a message the gateway
+        // decrypted would hand its plaintext to whoever sent the ciphertext (decrypted_mark.h);
+        // whatever the direction, since it is the MTA's own mail either way. Refused: the MTA
+        // keeps it, as it keeps a bounce that policy cannot encrypt (ssm-milter(8), Bounces).
+        if (m_sender_text.empty() && first)
+            if (auto reader = m_body->reader(); quotes_decrypted_message(*reader)) {
+                log::notice("notice-refused", {{"rcpt", first->text}, {"reason", "quotes decrypted mail"}});
+                out.reply = Reply::reject("550", "5.7.1",
+                                          "a notice quoting a message this gateway decrypted is not sent: it "
+                                          "would return the plain text to whoever chose its envelope sender");
+                out.action = "reject";
+                out.detail = "reason=notice-quotes-decrypted " + rule;
+                return out;
+            }
         if (m_effective && m_direction == policy::Direction::Inbound) {
             out = inbound();
             out.detail += rule;

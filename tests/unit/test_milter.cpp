@@ -280,6 +280,7 @@ class MilterTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(inbound_revocation_and_strip_per_rule);
     CPPUNIT_TEST(inbound_verifies_and_reports);
     CPPUNIT_TEST(inbound_decrypts_and_verifies);
+    CPPUNIT_TEST(notice_never_returns_decrypted_text);
     CPPUNIT_TEST(inbound_tampered_and_forged);
     CPPUNIT_TEST(inbound_partner_requirements);
     CPPUNIT_TEST(header_values_cannot_break_out);
@@ -821,6 +822,37 @@ sign = "sender"
         CPPUNIT_ASSERT(in.message.find("HP-Outer: Subject: [...]") != std::string::npos);
         CPPUNIT_ASSERT(in.message.find("multipart/signed") != std::string::npos);
         CPPUNIT_ASSERT(in.message.find("for dave only") != std::string::npos);
+    }
+
+    void notice_never_returns_decrypted_text()
+    {
+        // Whoever sends a copy of a ciphertext to the user it was for chooses the envelope
+        // sender a bounce returns it to, decrypted (milter/decrypted_mark.h).
+        auto cfg = fixture().config(kEncryptRules);
+        TokenKeySource keys(cfg->hsm);
+        Run sent = run_message(cfg, keys, "alice@acme.example", "alice@acme.example", "for dave only\n",
+                               {{"Content-Type", "text/plain; charset=us-ascii"}}, "dave@partner.example");
+        InboundRun in = run_inbound(cfg, keys, "mallory@evil.example", "dave@partner.example", sent.message);
+        CPPUNIT_ASSERT_EQUAL(std::string("decrypt+verify"), in.outcome.action);
+        CPPUNIT_ASSERT_MESSAGE(in.message, in.message.rfind("X-SSM-Decrypted: ", 0) == 0);  // on top
+        const std::string bounce = "This is the mail system.\r\n\r\n--b\r\nContent-Type: message/rfc822\r\n\r\n" +
+                                   in.message + "\r\n--b--\r\n";
+        const std::vector<std::pair<std::string, std::string>> report = {
+            {"Content-Type", "multipart/report; report-type=delivery-status; boundary=\"b\""}};
+        // From the null sender (a notice): refused, in either direction.
+        Run notice = run_message(cfg, keys, "", "MAILER-DAEMON@mx.acme.example", bounce, report, "mallory@evil.example");
+        CPPUNIT_ASSERT(notice.outcome.reply.verdict == Verdict::Reject);
+        CPPUNIT_ASSERT_EQUAL(std::string("550 5.7.1"), notice.outcome.reply.rcode + " " + notice.outcome.reply.xcode);
+        InboundRun inbound_notice = run_inbound(cfg, keys, "", "dave@partner.example",
+                                                "Content-Type: " + report[0].second + "\r\n\r\n" + bounce);
+        CPPUNIT_ASSERT(inbound_notice.outcome.reply.verdict == Verdict::Reject);
+        // A person forwarding it (not the null sender) is the policy's business, not refused here.
+        Run forward = run_message(cfg, keys, "alice@acme.example", "alice@acme.example", bounce, report, "x@other.example");
+        CPPUNIT_ASSERT(forward.outcome.reply.verdict == Verdict::Accept);
+        // A notice about mail that was not decrypted goes out.
+        Run clear = run_message(cfg, keys, "", "MAILER-DAEMON@mx.acme.example", "--b\r\n\r\nFrom: x\r\n\r\nhi\r\n--b--\r\n",
+                                report, "mallory@evil.example");
+        CPPUNIT_ASSERT(clear.outcome.reply.verdict == Verdict::Accept);
     }
 
     void inbound_tampered_and_forged()
