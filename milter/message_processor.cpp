@@ -35,6 +35,8 @@ Reply MessageProcessor::header(std::string_view name, std::string_view value)
         return reply_for(Failure::MessageTooLarge, "header field " + std::string(name.substr(0, 64)) +
                                                        " longer than " +
                                                        std::to_string(m.max_header_field_size));
+    if (m_headers.size() >= kMaxHeaderFields)
+        return reply_for(Failure::MessageTooLarge, "more than " + std::to_string(kMaxHeaderFields) + " header fields");
     m_header_bytes += field + 2;
     if (m_header_bytes > m.max_message_size)
         return reply_for(Failure::MessageTooLarge, "header larger than max_message_size");

@@ -83,6 +83,11 @@ public:
                      std::shared_ptr<const Certificates> certificates, KeySource& keys,
                      ConnectionInfo conn, const policy::GroupMembership* groups = nullptr);
 
+    // Header fields one message may have (552 5.3.4 beyond): each costs far more memory than
+    // the few bytes max_message_size counts for it ("a:" is 5), so without a count a message of
+    // empty fields would hold some twenty times its size per connection. Real mail has dozens.
+    static constexpr std::size_t kMaxHeaderFields = 10000;
+
     // Each returns Continue to go on, or a final Reject/TempFail for that step.
     Reply mail_from(std::string_view sender, std::string_view auth_authen);
     Reply rcpt_to(std::string_view recipient);

@@ -480,6 +480,16 @@ sign = "sender"
         CPPUNIT_ASSERT(q.body(as_bytes(chunk)).verdict == Verdict::Continue);
         r = q.body(as_bytes(chunk));
         CPPUNIT_ASSERT_EQUAL(std::string("552 5.3.4"), r.rcode + " " + r.xcode);
+        // Many tiny fields: each counts a few bytes against max_message_size but costs a
+        // hundred in memory; the count has its own limit.
+        MessageProcessor h(cfg, certificates(*cfg), keys, client("10.1.1.1"));
+        h.mail_from("<alice@acme.example>", "");
+        h.rcpt_to("<x@other.example>");
+        for (std::size_t i = 0; i < MessageProcessor::kMaxHeaderFields; ++i)
+            CPPUNIT_ASSERT(h.header("a", "").verdict == Verdict::Continue);
+        r = h.header("a", "");
+        CPPUNIT_ASSERT_EQUAL(std::string("552 5.3.4"), r.rcode + " " + r.xcode);
+        CPPUNIT_ASSERT_EQUAL(MessageProcessor::kMaxHeaderFields, h.headers().size());
     }
 
     void token_unavailable_gives_451_430()
