@@ -304,6 +304,22 @@ public:
             p.mail_from("<a@acme.example>", c.auth);
             CPPUNIT_ASSERT(p.direction() == c.expect);
         }
+        // An MTA that sends no {daemon_name} (Postfix: milter_connect_macros without it): mail
+        // nothing else shows to be outbound may be the submission service's, which taken for
+        // inbound would leave neither signed nor encrypted; deferred instead. Mail shown to be
+        // outbound otherwise goes on.
+        ConnectionInfo unnamed = client("192.0.2.7");
+        unnamed.daemon_name_sent = false;
+        MessageProcessor p(cfg, certificates(*cfg), keys, unnamed);
+        const Reply r = p.mail_from("<a@acme.example>", "");
+        CPPUNIT_ASSERT_EQUAL(std::string("451 4.3.0"), r.rcode + " " + r.xcode);
+        MessageProcessor authenticated(cfg, certificates(*cfg), keys, unnamed);
+        CPPUNIT_ASSERT(authenticated.mail_from("<a@acme.example>", "alice").verdict == Verdict::Continue);
+        CPPUNIT_ASSERT(authenticated.direction() == policy::Direction::Outbound);
+        ConnectionInfo internal = client("10.2.3.4");
+        internal.daemon_name_sent = false;
+        MessageProcessor from_inside(cfg, certificates(*cfg), keys, internal);
+        CPPUNIT_ASSERT(from_inside.mail_from("<a@acme.example>", "").verdict == Verdict::Continue);
     }
 
     void rcpt_replies()
