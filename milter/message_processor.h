@@ -36,11 +36,11 @@ struct ConnectionInfo {
     std::optional<sockaddr_storage> client_address;
     std::string client_name;
     std::string daemon_name;  // {daemon_name}
+    // Set by `ssmctl process --direction`; the daemon always decides from the above.
+    std::optional<policy::Direction> forced_direction;
     // False when the MTA sent no {daemon_name} at all (Postfix: milter_connect_macros without
     // it): originating_daemons cannot be told then (see mail_from).
     bool daemon_name_sent = true;
-    // Set by `ssmctl process --direction`; the daemon always decides from the above.
-    std::optional<policy::Direction> forced_direction;
 };
 
 struct MessageOutcome {
