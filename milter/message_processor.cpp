@@ -485,6 +485,22 @@ MessageOutcome MessageProcessor::end_of_message()
         const Recipient* first = nullptr;
         for (const auto& r : m_recipients)
             if (!first && r.accepted()) first = &r;
+        // A notice (null envelope sender: a bounce, a DSN) quoting a message the gateway
+        // decrypted would hand its plaintext to whoever sent the ciphertext (decrypted_mark.h):
+        // refused whatever the direction, since it is the MTA's own mail either way, and before
+        // a list address could carry it on to the members (the ciphertext's sender chose where
+        // the notice goes: a list of ours too). The MTA keeps it, as it keeps a bounce that
+        // policy cannot encrypt (ssm-milter(8), Bounces).
+        if (m_sender_text.empty() && first)
+            if (auto reader = m_body->reader(); quotes_decrypted_message(*reader)) {
+                log::notice("notice-refused", {{"rcpt", first->text}, {"reason", "quotes decrypted mail"}});
+                out.reply = Reply::reject("550", "5.7.1",
+                                          "a notice quoting a message this gateway decrypted is not sent: it "
+                                          "would return the plain text to whoever chose its envelope sender");
+                out.action = "reject";
+                out.detail = "reason=notice-quotes-decrypted";
+                return out;
+            }
         if (m_list && first) {
             out = ListExpander(*m_config, *m_certificates, m_keys)
                       .expand(*m_list, first->text, m_headers, *m_body, m_direction == policy::Direction::Outbound);
@@ -494,20 +510,6 @@ MessageOutcome MessageProcessor::end_of_message()
         const std::string rule = first ? "rule=" + first->plan.rule_name +
                                              (first->plan.trigger.empty() ? "" : " trigger=" + first->plan.trigger)
                                        : "no recipients";
-        // A notice (null envelope sender: a bounce, a DSN) quoting a message the gateway
-        // decrypted would hand its plaintext to whoever sent the ciphertext (decrypted_mark.h);
-        // whatever the direction, since it is the MTA's own mail either way. Refused: the MTA
-        // keeps it, as it keeps a bounce that policy cannot encrypt (ssm-milter(8), Bounces).
-        if (m_sender_text.empty() && first)
-            if (auto reader = m_body->reader(); quotes_decrypted_message(*reader)) {
-                log::notice("notice-refused", {{"rcpt", first->text}, {"reason", "quotes decrypted mail"}});
-                out.reply = Reply::reject("550", "5.7.1",
-                                          "a notice quoting a message this gateway decrypted is not sent: it "
-                                          "would return the plain text to whoever chose its envelope sender");
-                out.action = "reject";
-                out.detail = "reason=notice-quotes-decrypted " + rule;
-                return out;
-            }
         if (m_effective && m_direction == policy::Direction::Inbound) {
             out = inbound();
             out.detail += rule;

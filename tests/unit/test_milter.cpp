@@ -872,6 +872,14 @@ sign = "sender"
         InboundRun inbound_notice = run_inbound(cfg, keys, "", "dave@partner.example",
                                                 "Content-Type: " + report[0].second + "\r\n\r\n" + bounce);
         CPPUNIT_ASSERT(inbound_notice.outcome.reply.verdict == Verdict::Reject);
+        // Nor to a list of ours (the replay's sender may name one): its members would get it.
+        auto with_list = fixture().config(std::string(kEncryptRules) +
+                                          "\n[[mail_list]]\naddress = \"team@acme.example\"\n"
+                                          "identity = \"domain-signing-authority@acme.example\"\n"
+                                          "members = [\"dave@partner.example\"]\n");
+        Run to_list = run_message(with_list, keys, "", "MAILER-DAEMON@mx.acme.example", bounce, report, "team@acme.example");
+        CPPUNIT_ASSERT_EQUAL(std::string("550 5.7.1"), to_list.outcome.reply.rcode + " " + to_list.outcome.reply.xcode);
+        CPPUNIT_ASSERT(to_list.outcome.detail.find("notice-quotes-decrypted") != std::string::npos);
         // A person forwarding it (not the null sender) is the policy's business, not refused here.
         Run forward = run_message(cfg, keys, "alice@acme.example", "alice@acme.example", bounce, report, "x@other.example");
         CPPUNIT_ASSERT(forward.outcome.reply.verdict == Verdict::Accept);
