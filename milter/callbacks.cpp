@@ -121,6 +121,7 @@ sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) noexcept
         c->snapshot = g_daemon->snapshot();
         c->info.client_name = hostname ? hostname : "";
         c->info.daemon_name = macro(ctx, "{daemon_name}");
+        c->info.daemon_name_sent = smfi_getsymval(ctx, const_cast<char*>("{daemon_name}")) != nullptr;
         if (hostaddr) {
             sockaddr_storage ss{};
             const std::size_t len = hostaddr->sa_family == AF_INET6 ? sizeof(sockaddr_in6)

@@ -16,6 +16,7 @@ milter_libssm_milter_a_SOURCES = \
 	milter/message_planning.cpp milter/message_split.cpp \
 	milter/inbound.h milter/inbound.cpp milter/inbound_layers.h milter/inbound_layers.cpp \
 	milter/decryption_scope.h milter/decryption_scope.cpp \
+	milter/decrypted_mark.h milter/decrypted_mark.cpp \
 	milter/security_labels.h milter/security_labels.cpp \
 	milter/privileges.h milter/privileges.cpp \
 	milter/host_checks.h milter/host_checks.cpp \
@@ -75,3 +76,8 @@ tests_unit_test_list_members_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
 check_PROGRAMS += tests/unit/test_decryption_scope
 tests_unit_test_decryption_scope_SOURCES = tests/unit/test_decryption_scope.cpp $(UNIT_MAIN)
 tests_unit_test_decryption_scope_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
+
+# The decrypted-mail mark and the notice check (milter/decrypted_mark.h).
+check_PROGRAMS += tests/unit/test_decrypted_mark
+tests_unit_test_decrypted_mark_SOURCES = tests/unit/test_decrypted_mark.cpp $(UNIT_MAIN)
+tests_unit_test_decrypted_mark_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)

@@ -73,6 +73,15 @@ Reply MessageProcessor::mail_from(std::string_view sender, std::string_view auth
         m_direction = *m_conn.forced_direction;
         origin.administrator = m_direction == policy::Direction::Outbound;
     }
+    // Mail that nothing else shows to be outbound may come from an originating daemon whose
+    // name the MTA did not send: taken for inbound it would leave neither signed nor
+    // encrypted. Deferred (the administrator fixes the MTA's macros) rather than guessed.
+    if (m_direction == policy::Direction::Inbound && !m_conn.forced_direction && !m_conn.daemon_name_sent &&
+        !m.originating_daemons.empty()) {
+        log::error("direction-unknown", {{"error", "the MTA sends no {daemon_name} macro at connect (Postfix: "
+                                                   "milter_connect_macros); originating_daemons cannot be told"}});
+        return reply_for(Failure::Temporary, "the direction of this mail cannot be told");
+    }
 
     const std::string_view addr = strip_angles(sender);
     m_sender_text = std::string(addr);

@@ -19,6 +19,7 @@
 #include "smime/cms/signed_attributes.h"
 #include "smime/protect.h"
 #include "milter/certificate_clearances.h"
+#include "milter/decrypted_mark.h"
 #include "milter/inbound.h"
 #include "milter/inbound_layers.h"
 #include "milter/mail_list.h"
@@ -34,6 +35,8 @@ Reply MessageProcessor::header(std::string_view name, std::string_view value)
         return reply_for(Failure::MessageTooLarge, "header field " + std::string(name.substr(0, 64)) +
                                                        " longer than " +
                                                        std::to_string(m.max_header_field_size));
+    if (m_headers.size() >= kMaxHeaderFields)
+        return reply_for(Failure::MessageTooLarge, "more than " + std::to_string(kMaxHeaderFields) + " header fields");
     m_header_bytes += field + 2;
     if (m_header_bytes > m.max_message_size)
         return reply_for(Failure::MessageTooLarge, "header larger than max_message_size");
@@ -438,6 +441,10 @@ MessageOutcome MessageProcessor::inbound()
         out.detail += answers.detail;
         out.receipts = std::move(answers.receipts);
     }
+    // Decrypted text is marked, so that no notice returns it to whoever chose the envelope
+    // sender (decrypted_mark.h); a mark from outside is removed.
+    if (r.reply.verdict == Verdict::Accept)
+        mark_decrypted(r.headers, m_headers, r.decrypted, m_config->milter.authserv_id);
     const bool header_changes = !r.headers.remove.empty() || !r.headers.change.empty() ||
                                 !r.headers.add.empty() || !r.headers.prepend.empty();
     if (r.reply.verdict == Verdict::Accept && (header_changes || r.new_body)) {
@@ -478,6 +485,22 @@ MessageOutcome MessageProcessor::end_of_message()
         const Recipient* first = nullptr;
         for (const auto& r : m_recipients)
             if (!first && r.accepted()) first = &r;
+        // A notice (null envelope sender: a bounce, a DSN) quoting a message the gateway
+        // decrypted would hand its plaintext to whoever sent the ciphertext (decrypted_mark.h):
+        // refused whatever the direction, since it is the MTA's own mail either way, and before
+        // a list address could carry it on to the members (the ciphertext's sender chose where
+        // the notice goes: a list of ours too). The MTA keeps it, as it keeps a bounce that
+        // policy cannot encrypt (ssm-milter(8), Bounces).
+        if (m_sender_text.empty() && first)
+            if (auto reader = m_body->reader(); quotes_decrypted_message(*reader)) {
+                log::notice("notice-refused", {{"rcpt", first->text}, {"reason", "quotes decrypted mail"}});
+                out.reply = Reply::reject("550", "5.7.1",
+                                          "a notice quoting a message this gateway decrypted is not sent: it "
+                                          "would return the plain text to whoever chose its envelope sender");
+                out.action = "reject";
+                out.detail = "reason=notice-quotes-decrypted";
+                return out;
+            }
         if (m_list && first) {
             out = ListExpander(*m_config, *m_certificates, m_keys)
                       .expand(*m_list, first->text, m_headers, *m_body, m_direction == policy::Direction::Outbound);

@@ -38,6 +38,9 @@ struct ConnectionInfo {
     std::string daemon_name;  // {daemon_name}
     // Set by `ssmctl process --direction`; the daemon always decides from the above.
     std::optional<policy::Direction> forced_direction;
+    // False when the MTA sent no {daemon_name} at all (Postfix: milter_connect_macros without
+    // it): originating_daemons cannot be told then (see mail_from).
+    bool daemon_name_sent = true;
 };
 
 struct MessageOutcome {
@@ -82,6 +85,11 @@ public:
     MessageProcessor(std::shared_ptr<const Config> config,
                      std::shared_ptr<const Certificates> certificates, KeySource& keys,
                      ConnectionInfo conn, const policy::GroupMembership* groups = nullptr);
+
+    // Header fields one message may have (552 5.3.4 beyond): each costs far more memory than
+    // the few bytes max_message_size counts for it ("a:" is 5), so without a count a message of
+    // empty fields would hold some twenty times its size per connection. Real mail has dozens.
+    static constexpr std::size_t kMaxHeaderFields = 10000;
 
     // Each returns Continue to go on, or a final Reject/TempFail for that step.
     Reply mail_from(std::string_view sender, std::string_view auth_authen);

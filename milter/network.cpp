@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
@@ -31,6 +32,17 @@ std::optional<Network> Network::parse(std::string_view text)
         n.m_family = AF_INET6;
         n.m_prefix = has_prefix ? prefix : 128;
         if (n.m_prefix > 128) return std::nullopt;
+        // An IPv4 network written IPv4-mapped (::ffff:192.0.2.0/120) is that IPv4 network: the
+        // MTA names an IPv4 client by its IPv4 address (Postfix does even on a dual-stack
+        // socket), which an IPv6 network never contains, and mail from the hosts it names would
+        // be taken for inbound, neither signed nor encrypted.
+        static constexpr std::uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        if (n.m_prefix >= 96 && std::memcmp(n.m_bytes.data(), kMapped, sizeof kMapped) == 0) {
+            std::memmove(n.m_bytes.data(), n.m_bytes.data() + 12, 4);
+            std::fill(n.m_bytes.begin() + 4, n.m_bytes.end(), std::uint8_t{0});
+            n.m_family = AF_INET;
+            n.m_prefix -= 96;
+        }
     } else {
         return std::nullopt;
     }

@@ -95,13 +95,11 @@ std::vector<mime::HeaderField> hp_outer_fields(const std::vector<mime::HeaderFie
                                                bool subject_obscured)
 {
     std::vector<mime::HeaderField> out;
-    bool first_subject = true;
     for (const auto& f : protected_fields) {
         std::string value = f.value;
-        if (mime::iequals(f.name, "Subject") && first_subject) {
-            first_subject = false;
-            if (subject_obscured) value = "[...]";
-        }
+        // Every Subject field: protect_message obscures each one outside (a second one in
+        // clear would tell what the first hides).
+        if (mime::iequals(f.name, "Subject") && subject_obscured) value = "[...]";
         // The value as it stands after "Name: " on the outside, white space at its start kept
         // out of the copy (write_header_field puts one space after the colon).
         const std::size_t start = value.find_first_not_of(" \t");
@@ -199,13 +197,12 @@ ProtectResult protect_message(const std::vector<mime::HeaderField>& headers, Byt
     } else {
         result.headers.add.insert(result.headers.add.end(), enveloped.begin(), enveloped.end());
     }
+    // Every Subject field, not only the first: a header with two (a script, a forwarded
+    // draft) would otherwise carry the second one's text in clear beside the envelope.
     if (request.obscure_subject) {
-        for (const auto& h : headers) {
-            if (mime::iequals(h.name, "Subject")) {
-                result.headers.change.push_back({h.name, 1, "[...]"});
-                break;
-            }
-        }
+        int index = 0;
+        for (const auto& h : headers)
+            if (mime::iequals(h.name, "Subject")) result.headers.change.push_back({h.name, ++index, "[...]"});
     }
     return result;
 }

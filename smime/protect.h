@@ -54,7 +54,7 @@ ProtectResult protect_message(const std::vector<mime::HeaderField>& headers, Byt
 std::vector<mime::HeaderField> fields_to_protect(const std::vector<mime::HeaderField>& headers);
 
 // RFC 9788 §2.2: one "HP-Outer: Name: value" per protected field, the value it keeps on the
-// outside of the encrypted message (the first Subject "[...]" when it is obscured).
+// outside of the encrypted message (every Subject "[...]" when it is obscured).
 std::vector<mime::HeaderField> hp_outer_fields(const std::vector<mime::HeaderField>& protected_fields,
                                                bool subject_obscured);
 

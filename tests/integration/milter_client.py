@@ -13,7 +13,8 @@
 #            every step that is sent is answered
 #   OUT      prefix of the result files: OUT.1.eml, OUT.2.eml... (one per message, the message
 #            as the MTA would deliver it after the milter's header edits and new body)
-# Environment: MILTER_DAEMON_NAME, the {daemon_name} macro sent at connect (default ORIGINATING).
+# Environment: MILTER_DAEMON_NAME, the {daemon_name} macro sent at connect (default ORIGINATING;
+# "-": none sent).
 # One SMTP session: connect from 127.0.0.1, then per message MAIL FROM (the message's From:
 # address), RCPT TO (its To: address), headers, body, end of message. Prints one line per step:
 #   STEP ANSWER   (ANSWER: continue, tempfail, reject, reply:TEXT, none = no answer awaited)
@@ -201,8 +202,9 @@ def main():
 
     # MILTER_DAEMON_NAME: the listener's {daemon_name}; ORIGINATING (outbound) unless a test
     # plays the MTA's inbound listener (with 127.0.0.1 outside the milter's internal_networks).
+    # "-": no {daemon_name} at all (an MTA whose connect macros leave it out).
     daemon = os.environ.get("MILTER_DAEMON_NAME", "ORIGINATING")
-    m.macros(SMFIC_CONNECT, [("j", "mx.acme.example"), ("{daemon_name}", daemon)])
+    m.macros(SMFIC_CONNECT, [("j", "mx.acme.example")] + ([] if daemon == "-" else [("{daemon_name}", daemon)]))
     addr = b"127.0.0.1"
     print("connect", m.step("connect", SMFIC_CONNECT,
                             b"client.test.invalid\0" + b"4" + struct.pack("!H", 40000) + addr + b"\0",

@@ -77,6 +77,31 @@ for run in all v2; do
   done
 done
 
+# --- an MTA that sends no {daemon_name} ---------------------------------------------------------
+# Postfix with milter_connect_macros that leave it out: originating_daemons cannot be told, and
+# mail from the submission service would be taken for inbound (neither signed nor encrypted).
+# Every recipient gets 451 4.3.0 instead, and nothing is rewritten, when nothing else shows
+# the mail to be outbound (a second milter with 127.0.0.1 outside internal_networks); from an
+# internal network it goes on.
+IN_PORT=$(free_port)
+write_config "$WORK/ssm-in.toml" port="$IN_PORT"
+sed -i 's|^internal_networks = .*|internal_networks = ["192.0.2.0/24"]|' "$WORK/ssm-in.toml"
+FIRST_PID=$MILTER_PID
+MILTER_PORT=$IN_PORT start_milter "$WORK/ssm-in.toml" || fatal protocol-setup "second ssm-milter did not start"
+MILTER_PID=$FIRST_PID  # milter_alive below: the first one
+IN_SOCKET=$(sed -n 's/^socket *= *"\(.*\)"[[:space:]]*$/\1/p' "$WORK/ssm-in.toml" | head -n 1)
+MILTER_DAEMON_NAME=- timeout 120 python3 "$CLIENT" "$IN_SOCKET" all "$WORK/nodaemon" "$WORK/in/m1.eml" \
+  >"$WORK/nodaemon.out" 2>&1
+MILTER_DAEMON_NAME=- run_client nodaemon-inside all
+if [ "$(signed_form "$WORK/nodaemon-inside.1.eml")" = detached ]; then pass protocol-no-daemon-name-internal-signed
+else fail protocol-no-daemon-name-internal-signed "$(grep -E '^(rcpt|eom)' "$WORK/nodaemon-inside.out" | tr '\n' ' ')"; fi
+if grep -q '^rcpt reply:451 4.3.0 ' "$WORK/nodaemon.out" && answers nodaemon edits | same_lines 0 \
+   && grep -q 'sends no {daemon_name}' "$WORK/milter.log"; then
+  pass protocol-no-daemon-name-tempfails
+else
+  fail protocol-no-daemon-name-tempfails "$(grep -E '^(rcpt|eom|edits|protocol-error)' "$WORK/nodaemon.out" | tr '\n' ' ')"
+fi
+
 # --- peers that break the protocol --------------------------------------------------------------
 # bad_peer NAME PYTHON: sends raw bytes (PYTHON builds them in b) on a fresh connection, then
 # the milter must still serve a whole session.

@@ -238,6 +238,20 @@ public:
         auto v6 = *Network::parse("2001:db8::/32");
         inet_pton(AF_INET6, "2001:db8:1::1", &in6.sin6_addr);
         CPPUNIT_ASSERT(v6.contains(reinterpret_cast<sockaddr*>(&in6)));
+        // An IPv4 network written IPv4-mapped contains the IPv4 clients it names, however the
+        // MTA gives them (Postfix: as IPv4).
+        auto mapped = *Network::parse("::ffff:10.1.0.0/112");
+        inet_pton(AF_INET, "10.1.2.3", &in.sin_addr);
+        CPPUNIT_ASSERT(mapped.contains(reinterpret_cast<sockaddr*>(&in)));
+        inet_pton(AF_INET, "10.2.2.3", &in.sin_addr);
+        CPPUNIT_ASSERT(!mapped.contains(reinterpret_cast<sockaddr*>(&in)));
+        inet_pton(AF_INET6, "::ffff:10.1.9.9", &in6.sin6_addr);
+        CPPUNIT_ASSERT(mapped.contains(reinterpret_cast<sockaddr*>(&in6)));
+        inet_pton(AF_INET6, "::10.1.9.9", &in6.sin6_addr);  // IPv4-compatible: another address
+        CPPUNIT_ASSERT(!mapped.contains(reinterpret_cast<sockaddr*>(&in6)));
+        auto single = *Network::parse("::ffff:127.0.0.1");
+        inet_pton(AF_INET, "127.0.0.1", &in.sin_addr);
+        CPPUNIT_ASSERT(single.contains(reinterpret_cast<sockaddr*>(&in)));
         CPPUNIT_ASSERT(!Network::parse("300.1.1.1").has_value());
         CPPUNIT_ASSERT(!Network::parse("10.0.0.0/x").has_value());
     }

@@ -271,6 +271,7 @@ class MilterTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(hostile_bodies_get_defined_results);
     CPPUNIT_TEST(encrypts_to_recipient_certificate);
     CPPUNIT_TEST(encrypts_to_domain_certificate_with_gcm);
+    CPPUNIT_TEST(every_subject_field_is_obscured);
     CPPUNIT_TEST(encryption_rcpt_answers);
     CPPUNIT_TEST(routing_local_parts_are_refused_outbound);
     CPPUNIT_TEST(unusable_certificate_store_defers);
@@ -279,6 +280,7 @@ class MilterTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(inbound_revocation_and_strip_per_rule);
     CPPUNIT_TEST(inbound_verifies_and_reports);
     CPPUNIT_TEST(inbound_decrypts_and_verifies);
+    CPPUNIT_TEST(notice_never_returns_decrypted_text);
     CPPUNIT_TEST(inbound_tampered_and_forged);
     CPPUNIT_TEST(inbound_partner_requirements);
     CPPUNIT_TEST(header_values_cannot_break_out);
@@ -302,6 +304,22 @@ public:
             p.mail_from("<a@acme.example>", c.auth);
             CPPUNIT_ASSERT(p.direction() == c.expect);
         }
+        // An MTA that sends no {daemon_name} (Postfix: milter_connect_macros without it): mail
+        // nothing else shows to be outbound may be the submission service's, which taken for
+        // inbound would leave neither signed nor encrypted; deferred instead. Mail shown to be
+        // outbound otherwise goes on.
+        ConnectionInfo unnamed = client("192.0.2.7");
+        unnamed.daemon_name_sent = false;
+        MessageProcessor p(cfg, certificates(*cfg), keys, unnamed);
+        const Reply r = p.mail_from("<a@acme.example>", "");
+        CPPUNIT_ASSERT_EQUAL(std::string("451 4.3.0"), r.rcode + " " + r.xcode);
+        MessageProcessor authenticated(cfg, certificates(*cfg), keys, unnamed);
+        CPPUNIT_ASSERT(authenticated.mail_from("<a@acme.example>", "alice").verdict == Verdict::Continue);
+        CPPUNIT_ASSERT(authenticated.direction() == policy::Direction::Outbound);
+        ConnectionInfo internal = client("10.2.3.4");
+        internal.daemon_name_sent = false;
+        MessageProcessor from_inside(cfg, certificates(*cfg), keys, internal);
+        CPPUNIT_ASSERT(from_inside.mail_from("<a@acme.example>", "").verdict == Verdict::Continue);
     }
 
     void rcpt_replies()
@@ -478,6 +496,16 @@ sign = "sender"
         CPPUNIT_ASSERT(q.body(as_bytes(chunk)).verdict == Verdict::Continue);
         r = q.body(as_bytes(chunk));
         CPPUNIT_ASSERT_EQUAL(std::string("552 5.3.4"), r.rcode + " " + r.xcode);
+        // Many tiny fields: each counts a few bytes against max_message_size but costs a
+        // hundred in memory; the count has its own limit.
+        MessageProcessor h(cfg, certificates(*cfg), keys, client("10.1.1.1"));
+        h.mail_from("<alice@acme.example>", "");
+        h.rcpt_to("<x@other.example>");
+        for (std::size_t i = 0; i < MessageProcessor::kMaxHeaderFields; ++i)
+            CPPUNIT_ASSERT(h.header("a", "").verdict == Verdict::Continue);
+        r = h.header("a", "");
+        CPPUNIT_ASSERT_EQUAL(std::string("552 5.3.4"), r.rcode + " " + r.xcode);
+        CPPUNIT_ASSERT_EQUAL(MessageProcessor::kMaxHeaderFields, h.headers().size());
     }
 
     void token_unavailable_gives_451_430()
@@ -519,6 +547,26 @@ sign = "sender"
                 CPPUNIT_ASSERT_MESSAGE(c.name, !r.outcome.reply.rcode.empty());
             }
         }
+    }
+
+    void every_subject_field_is_obscured()
+    {
+        // A header with two Subject fields (a script, a careless MUA, a forwarded draft): with
+        // obscure_subject every one of them leaves as "[...]", not only the first; the second
+        // would otherwise carry its text in clear next to the encrypted body.
+        auto cfg = fixture().config(kEncryptRules);
+        TokenKeySource keys(cfg->hsm);
+        Run r = run_message(cfg, keys, "alice@acme.example", "alice@acme.example", "secret plans\n",
+                            {{"Subject", "merger with initech"}}, "dave@partner.example");
+        CPPUNIT_ASSERT_EQUAL(std::string("sign+encrypt"), r.outcome.action);
+        const std::string header = unfolded_header(r.message);
+        CPPUNIT_ASSERT_MESSAGE(header, header.find("merger with initech") == std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(header, header.find("Subject: test") == std::string::npos);
+        // Both stay readable inside, and the inner header says what stood outside (RFC 9788).
+        openssl_verify(openssl_decrypt(r.message, "dave"));
+        const std::string content = test::read_file(fixture().dir.path() / "content.txt");
+        CPPUNIT_ASSERT_MESSAGE(content, content.find("Subject: merger with initech\r\n") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(content, content.find("HP-Outer: Subject: merger") == std::string::npos);
     }
 
     void encrypts_to_recipient_certificate()
@@ -800,6 +848,45 @@ sign = "sender"
         CPPUNIT_ASSERT(in.message.find("HP-Outer: Subject: [...]") != std::string::npos);
         CPPUNIT_ASSERT(in.message.find("multipart/signed") != std::string::npos);
         CPPUNIT_ASSERT(in.message.find("for dave only") != std::string::npos);
+    }
+
+    void notice_never_returns_decrypted_text()
+    {
+        // Whoever sends a copy of a ciphertext to the user it was for chooses the envelope
+        // sender a bounce returns it to, decrypted (milter/decrypted_mark.h).
+        auto cfg = fixture().config(kEncryptRules);
+        TokenKeySource keys(cfg->hsm);
+        Run sent = run_message(cfg, keys, "alice@acme.example", "alice@acme.example", "for dave only\n",
+                               {{"Content-Type", "text/plain; charset=us-ascii"}}, "dave@partner.example");
+        InboundRun in = run_inbound(cfg, keys, "mallory@evil.example", "dave@partner.example", sent.message);
+        CPPUNIT_ASSERT_EQUAL(std::string("decrypt+verify"), in.outcome.action);
+        CPPUNIT_ASSERT_MESSAGE(in.message, in.message.rfind("X-SSM-Decrypted: ", 0) == 0);  // on top
+        const std::string bounce = "This is the mail system.\r\n\r\n--b\r\nContent-Type: message/rfc822\r\n\r\n" +
+                                   in.message + "\r\n--b--\r\n";
+        const std::vector<std::pair<std::string, std::string>> report = {
+            {"Content-Type", "multipart/report; report-type=delivery-status; boundary=\"b\""}};
+        // From the null sender (a notice): refused, in either direction.
+        Run notice = run_message(cfg, keys, "", "MAILER-DAEMON@mx.acme.example", bounce, report, "mallory@evil.example");
+        CPPUNIT_ASSERT(notice.outcome.reply.verdict == Verdict::Reject);
+        CPPUNIT_ASSERT_EQUAL(std::string("550 5.7.1"), notice.outcome.reply.rcode + " " + notice.outcome.reply.xcode);
+        InboundRun inbound_notice = run_inbound(cfg, keys, "", "dave@partner.example",
+                                                "Content-Type: " + report[0].second + "\r\n\r\n" + bounce);
+        CPPUNIT_ASSERT(inbound_notice.outcome.reply.verdict == Verdict::Reject);
+        // Nor to a list of ours (the replay's sender may name one): its members would get it.
+        auto with_list = fixture().config(std::string(kEncryptRules) +
+                                          "\n[[mail_list]]\naddress = \"team@acme.example\"\n"
+                                          "identity = \"domain-signing-authority@acme.example\"\n"
+                                          "members = [\"dave@partner.example\"]\n");
+        Run to_list = run_message(with_list, keys, "", "MAILER-DAEMON@mx.acme.example", bounce, report, "team@acme.example");
+        CPPUNIT_ASSERT_EQUAL(std::string("550 5.7.1"), to_list.outcome.reply.rcode + " " + to_list.outcome.reply.xcode);
+        CPPUNIT_ASSERT(to_list.outcome.detail.find("notice-quotes-decrypted") != std::string::npos);
+        // A person forwarding it (not the null sender) is the policy's business, not refused here.
+        Run forward = run_message(cfg, keys, "alice@acme.example", "alice@acme.example", bounce, report, "x@other.example");
+        CPPUNIT_ASSERT(forward.outcome.reply.verdict == Verdict::Accept);
+        // A notice about mail that was not decrypted goes out.
+        Run clear = run_message(cfg, keys, "", "MAILER-DAEMON@mx.acme.example", "--b\r\n\r\nFrom: x\r\n\r\nhi\r\n--b--\r\n",
+                                report, "mallory@evil.example");
+        CPPUNIT_ASSERT(clear.outcome.reply.verdict == Verdict::Accept);
     }
 
     void inbound_tampered_and_forged()

@@ -1,0 +1,34 @@
+// Keeping decrypted text from going back out in a notice (a decryption oracle otherwise): the
+// gateway opens a ciphertext for the envelope recipient its key covers (decryption_scope.h),
+// but whoever sent it chose the envelope sender, and the notices the MTA makes later (a bounce
+// when the next hop refuses the message, the success notice DSN asks for) quote the message
+// as delivered — decrypted — to that sender. Anyone holding a copy of a ciphertext a partner
+// encrypted to one of our users could read it that way. So mail the gateway decrypted carries
+// an X-SSM-Decrypted field at the top of its header (above every field the sender wrote, so a
+// notice that quotes only part of the message still quotes it), and a notice (null envelope
+// sender) that quotes such a field is refused. The field is not secret and needs no proof: a
+// forged one only gets its own notice refused, and fields arriving from outside are removed.
+// Input: the header fields and the body are untrusted.
+#pragma once
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/stream.h"
+#include "smime/mime/header.h"
+#include "smime/sign.h"
+
+namespace ssm::milter {
+
+inline constexpr std::string_view kDecryptedField = "X-SSM-Decrypted";
+
+// Adds to `edit` the removal of every X-SSM-Decrypted field in `received` (the header as it
+// arrived) and, when `decrypted`, our own field (value `by`, the authserv-id) at the top.
+void mark_decrypted(smime::HeaderEdit& edit, const std::vector<smime::mime::HeaderField>& received,
+                    bool decrypted, const std::string& by);
+
+// Whether a line of `body` starts with "X-SSM-Decrypted:" (any case): the notice quotes the
+// header of a message the gateway decrypted. Reads `body` to its end.
+bool quotes_decrypted_message(ByteSource& body);
+
+}  // namespace ssm::milter
