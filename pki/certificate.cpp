@@ -39,16 +39,24 @@ std::optional<std::string> plausible_address(std::string_view v)
     return out;
 }
 
-std::vector<std::string> san_addresses(gnutls_x509_crt_t crt)
+// The plausible rfc822Name subjectAltNames; `named_any` is set when the extension holds an
+// rfc822Name at all (or a name too long to read, which may be one): the subject DN's
+// emailAddress is then not a fallback, or a certificate whose CA checked the rfc822Name it
+// wrote ("dave partner@partner.example", dropped here) would speak for the DN's address,
+// which that CA may not have looked at.
+std::vector<std::string> san_addresses(gnutls_x509_crt_t crt, bool& named_any)
 {
     std::vector<std::string> out;
+    named_any = false;
     for (unsigned seq = 0; seq < 256; ++seq) {  // bounded: real certificates have a handful
         std::array<char, 512> buf{};
         size_t size = buf.size();
         int type = gnutls_x509_crt_get_subject_alt_name(crt, seq, buf.data(), &size, nullptr);
         if (type == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) break;
+        if (type == GNUTLS_E_SHORT_MEMORY_BUFFER) named_any = true;
         if (type < 0) continue;  // oversized or unknown name form: not an address we use
         if (type != GNUTLS_SAN_RFC822NAME) continue;
+        named_any = true;
         if (auto a = plausible_address(std::string_view(buf.data(), std::min(size, buf.size()))))
             if (std::find(out.begin(), out.end(), *a) == out.end()) out.push_back(std::move(*a));
     }
@@ -299,8 +307,9 @@ CertificateFacts facts(const Certificate& cert)
 {
     gnutls_x509_crt_t crt = cert.get();
     CertificateFacts f;
-    f.email_addresses = san_addresses(crt);
-    if (f.email_addresses.empty()) f.email_addresses = dn_addresses(crt);
+    bool san_names_an_address = false;
+    f.email_addresses = san_addresses(crt, san_names_an_address);
+    if (!san_names_an_address) f.email_addresses = dn_addresses(crt);
     read_key_type(crt, f);
     f.not_before = gnutls_x509_crt_get_activation_time(crt);
     f.not_after = gnutls_x509_crt_get_expiration_time(crt);

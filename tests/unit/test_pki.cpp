@@ -94,6 +94,8 @@ public:
             {"ed", "ed@acme.example", KeyType::Ed25519, 256, false, 4, 1},
             {"legacy", "legacy@acme.example", KeyType::Rsa, 2048, false, 1, 1},
             {"multi", "one@acme.example,two@acme.example", KeyType::Rsa, 2048, false, 1, 1},
+            // An rfc822Name we drop (a space) leaves no address: never the DN's emailAddress.
+            {"implausible", "", KeyType::Rsa, 2048, false, 1, 1},
             {"noeku", "noeku@acme.example", KeyType::Rsa, 2048, false, -1, -1},
             {"serveronly", "serveronly@acme.example", KeyType::Rsa, 2048, false, 1, 0},
             {"anyeku", "anyeku@acme.example", KeyType::EcP256, 256, false, 2, 1},

@@ -76,6 +76,7 @@ issue noeku "/CN=noeku" rsa $now $end "basicConstraints=critical,CA:false\nsubje
 issue anyeku "/CN=anyeku" p256 $now $end "basicConstraints=critical,CA:false\nkeyUsage=keyAgreement\nextendedKeyUsage=anyExtendedKeyUsage\nsubjectAltName=email:anyeku@acme.example"
 issue ed "/CN=ed" ed25519 $now $end "$ok\nkeyUsage=digitalSignature\nsubjectAltName=email:ed@acme.example"
 issue legacy "/CN=Legacy/emailAddress=Legacy@Acme.Example" rsa $now $end "$ok\nkeyUsage=keyEncipherment,dataEncipherment"
+issue implausible "/CN=implausible/emailAddress=ceo@acme.example" rsa $now $end "$ok\nkeyUsage=keyEncipherment\nsubjectAltName=email:dave partner@partner.example"
 issue multi "/CN=multi" rsa $now $end "$ok\nkeyUsage=keyEncipherment\nsubjectAltName=email:One@Acme.Example,DNS:mail.acme.example,email:two@acme.example"
 for i in 1 2 3 4 5 6 7 8 9; do
   issue many$i "/CN=many $i" rsa $now $end "$ok\nkeyUsage=keyEncipherment\nsubjectAltName=email:many@acme.example"
