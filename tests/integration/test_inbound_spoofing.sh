@@ -126,6 +126,10 @@ SIG_TYPE='text/html' detached_mail det-sig-as-html det.der
 expect det-sig-as-html not-pass 'smime=permerror reason="signature part is text/html, not application/pkcs7-signature'
 SIG_TYPE='application/octet-stream; name=smime.p7s' detached_mail det-sig-octet-stream det.der
 expect det-sig-octet-stream pass
+# The signature part labelled twice, the signature type first: a reader taking the last
+# Content-Type renders it as HTML (its header is not signed: anyone may write it).
+SIG_TYPE=$'application/pkcs7-signature; name=smime.p7s\r\nContent-Type: text/html' detached_mail det-sig-two-types det.der
+expect det-sig-two-types not-pass 'smime=permerror reason="signature part with more than one Content-Type field'
 
 # 2b. The boundary given twice: a reader taking the second one sees other parts.
 CT_MORE='; boundary="other"' detached_mail det-two-boundaries det.der
