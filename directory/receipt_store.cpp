@@ -123,10 +123,17 @@ std::string_view key_of(ByteView id)
 
 ByteView view(const MDB_val& v) { return {static_cast<const std::uint8_t*>(v.mv_data), v.mv_size}; }
 
+// Whether a certificate naming `names` speaks for one of `wanted`: it names the address, or it
+// is the signing authority of the address's domain (RFC 3183; a gateway answering for its
+// domain's recipients, as answer_receipts does with the domain signing identity by default).
 bool names_one_of(const std::vector<std::string>& names, const std::vector<std::string>& wanted)
 {
     return std::any_of(names.begin(), names.end(), [&](const std::string& n) {
-        return std::any_of(wanted.begin(), wanted.end(), [&](const std::string& w) { return iequals(n, w); });
+        return std::any_of(wanted.begin(), wanted.end(), [&](const std::string& w) {
+            const auto at = w.rfind('@');
+            return iequals(n, w) ||
+                   (at != std::string::npos && iequals(n, "domain-signing-authority@" + w.substr(at + 1)));
+        });
     });
 }
 

@@ -20,8 +20,10 @@
 // Who may answer (RFC 2634 §2.2, §2.3): a receipt counts as valid only when its verified
 // signer's certificate names one of the message's recipients (those we signed it for: for
 // allReceipts and firstTierRecipients the ones asked, as far as this gateway knows them)
-// and, for a receiptList, one of the listed addresses; a receipt from anyone else is a
-// mismatch ("not asked"), whatever its signature and digests.
+// and, for a receiptList, one of the listed addresses; the signing authority of such an
+// address's domain (domain-signing-authority@domain, RFC 3183: a gateway answering for its
+// recipients) names it too. A receipt from anyone else is a mismatch ("not asked"), whatever
+// its signature and digests.
 #pragma once
 #include <cstdint>
 #include <ctime>

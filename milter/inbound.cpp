@@ -540,6 +540,19 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
                                          "", "", "", ""});
                 return layer;
             }
+            // The scanner took the first of two Content-Type fields; a reader taking the last
+            // renders the part all the same, and its header is not signed: anyone may add one.
+            {
+                auto hr = body.reader();
+                SliceSource sig_header(*hr, sig_part.begin, sig_part.body_begin);
+                if (smime::mime::fields_named(smime::mime::parse_header_block(sig_header, limits).fields,
+                                              "Content-Type")
+                        .size() > 1) {
+                    layer.results.push_back({SmimeResult::PermError,
+                                             "signature part with more than one Content-Type field", "", "", "", ""});
+                    return layer;
+                }
+            }
             Spool sig(m.spool_dir, m.memory_spool_limit);
             {
                 auto sr = body.reader();

@@ -190,6 +190,7 @@ void parse_parameters(Lexer& lx, ContentType& ct)
     // RFC 2231 segmented parameters are gathered first, then joined.
     std::map<std::string, std::map<unsigned, Segment>> segmented;
     std::vector<std::string> order;
+    std::vector<std::pair<std::string, std::string>> repeated;  // segments given twice
     for (;;) {
         lx.skip_cfws();
         if (lx.at_end()) break;
@@ -227,12 +228,19 @@ void parse_parameters(Lexer& lx, ContentType& ct)
         }
         if (!ok || base.empty()) continue;
         if (!segmented.count(base)) order.push_back(base);
-        segmented[base].emplace(n, std::move(seg));
+        // A segment number given twice ("boundary*0=a; boundary*0=b") is the parameter given
+        // twice: the first is joined, the other listed after it, so that a caller that refuses
+        // repeated parameters (readers differ on which counts) sees it.
+        if (auto& segs = segmented[base]; segs.count(n))
+            repeated.emplace_back(base, std::move(seg.value));
+        else
+            segs.emplace(n, std::move(seg));
     }
     for (const auto& base : order) {
         // A plain parameter of the same name, if present, was listed first and wins.
         ct.params.emplace_back(base, join_segments(segmented[base]));
     }
+    for (auto& r : repeated) ct.params.push_back(std::move(r));
 }
 
 }  // namespace

@@ -14,7 +14,8 @@ struct ContentType {
     std::string type;     // lower-cased
     std::string subtype;  // lower-cased
     // Parameter names lower-cased, values unquoted (RFC 2231 segments joined and
-    // percent-decoded; the charset/language prefix is dropped).
+    // percent-decoded; the charset/language prefix is dropped). A parameter given twice
+    // (plainly, as plain and segmented, or one segment number twice) is listed twice.
     std::vector<std::pair<std::string, std::string>> params;
 
     // The first value of a parameter, or nullopt.

@@ -59,12 +59,13 @@ o -sign -binary -nodetach "${SIGN[@]}" -in wrap-huge.entity -outform DER -out wr
 
 B='----=_signed'
 # detached_mail CASE SIG [FROM] [EXTRA-HEADER] [THIRD-PART]: multipart/signed around $E, the
-# unsigned preamble an attacker's text; CT_MORE is appended to its Content-Type, ENTITY
+# unsigned preamble an attacker's text; B_PARAM replaces its boundary parameter, CT_MORE is
+# appended to its Content-Type, ENTITY
 # replaces $E as the signed entity, SIG_TYPE is the signature part's Content-Type.
 detached_mail() {
   local cn=$1 sig=$2 from=${3:-$FROM} extra=${4:-} third=${5:-}
   { printf 'From: %s\r\nTo: %s\r\nSubject: %s\r\nMessage-ID: <%s@partner.example>\r\nMIME-Version: 1.0\r\n' "$from" "$RCPT" "$cn" "$cn"
-    printf 'Content-Type: multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-256; boundary="%s"%s\r\n' "$B" "${CT_MORE:-}"
+    printf 'Content-Type: multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-256; %s%s\r\n' "${B_PARAM:-boundary=\"$B\"}" "${CT_MORE:-}"
     [ -n "$extra" ] && printf '%s\r\n' "$extra"
     printf '\r\nPay the invoice from account 1234 today, dave.\r\n\r\n--%s\r\n' "$B"
     cat "${ENTITY:-$E}"
@@ -125,12 +126,23 @@ SIG_TYPE='text/html' detached_mail det-sig-as-html det.der
 expect det-sig-as-html not-pass 'smime=permerror reason="signature part is text/html, not application/pkcs7-signature'
 SIG_TYPE='application/octet-stream; name=smime.p7s' detached_mail det-sig-octet-stream det.der
 expect det-sig-octet-stream pass
+# The signature part labelled twice, the signature type first: a reader taking the last
+# Content-Type renders it as HTML (its header is not signed: anyone may write it).
+SIG_TYPE=$'application/pkcs7-signature; name=smime.p7s\r\nContent-Type: text/html' detached_mail det-sig-two-types det.der
+expect det-sig-two-types not-pass 'smime=permerror reason="signature part with more than one Content-Type field'
 
 # 2b. The boundary given twice: a reader taking the second one sees other parts.
 CT_MORE='; boundary="other"' detached_mail det-two-boundaries det.der
 expect det-two-boundaries not-pass 'smime=permerror reason="Content-Type parameter boundary given twice'
 CT_MORE="; boundary*=us-ascii''other" detached_mail det-two-boundaries-2231 det.der
 expect det-two-boundaries-2231 not-pass 'smime=permerror reason="Content-Type parameter boundary given twice'
+# The same RFC 2231 segment given twice (no plain boundary at all): we joined the first, a
+# reader taking the last cuts the body elsewhere.
+B_PARAM="boundary*0=\"$B\"; boundary*0=\"other\"" detached_mail det-boundary-segment-twice det.der
+expect det-boundary-segment-twice not-pass 'smime=permerror reason="Content-Type parameter boundary given twice'
+# An honest RFC 2231 continuation of the boundary (boundary*0, boundary*1) is one parameter.
+B_PARAM="boundary*0=\"${B:0:5}\"; boundary*1=\"${B:5}\"" detached_mail det-boundary-continued det.der
+expect det-boundary-continued pass
 
 # 3. A signature over a content type other than id-data, shown as mail.
 detached_mail det-econtent-tst det-tst.der

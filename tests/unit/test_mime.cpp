@@ -156,6 +156,16 @@ public:
         ct = parse_content_type("application/pdf; name*=utf-8''%E2%82%AC.pdf");
         CPPUNIT_ASSERT_EQUAL(std::string("\xE2\x82\xAC.pdf"), *ct->param("name"));
 
+        // A segment given twice is the parameter given twice (listed again after the joined
+        // value, which keeps the first); an honest continuation is one parameter.
+        ct = parse_content_type("multipart/signed; boundary*0=\"ab\"; boundary*1=cd; boundary*0*=''x");
+        CPPUNIT_ASSERT(ct && ct->params.size() == 2);
+        CPPUNIT_ASSERT_EQUAL(std::string("abcd"), *ct->param("boundary"));
+        CPPUNIT_ASSERT_EQUAL(std::string("boundary"), ct->params[1].first);
+        ct = parse_content_type("multipart/signed; boundary*0=\"ab\"; Boundary*1=cd");
+        CPPUNIT_ASSERT(ct && ct->params.size() == 1);
+        CPPUNIT_ASSERT_EQUAL(std::string("abcd"), *ct->param("boundary"));
+
         for (const char* bad : {"", "text", "/plain", "text/", "(only comment)", "\"q\"/x", "text plain"})
             CPPUNIT_ASSERT_MESSAGE(bad, !parse_content_type(bad));
         CPPUNIT_ASSERT(parse_content_type("text/plain; charset=\"unterminated"));

@@ -87,6 +87,7 @@ class ReceiptStoreTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(identifier_hex_round_trip);
     CPPUNIT_TEST(receipts_only_from_those_asked);
     CPPUNIT_TEST(version_1_record_reads_as_all_receipts);
+    CPPUNIT_TEST(domain_signing_authority_answers_for_its_domain);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -267,6 +268,40 @@ public:
         CPPUNIT_ASSERT_EQUAL(int(ReceiptMatch::Mismatch),
                              int(store.check_receipt(r2, digest2, "erin@partner.example", 1'800'000'500,
                                                      {"erin@partner.example"}).match));
+    }
+
+    // A gateway answering for its domain's recipients (ssm-milter's answer_receipts, by default
+    // with the domain signing identity, RFC 3183) signs as domain-signing-authority@domain: that
+    // is a receipt from the recipient's domain, asked; another domain's authority is not.
+    void domain_signing_authority_answers_for_its_domain()
+    {
+        test::TempDir d;
+        directory::ReceiptStore store(directory::lmdb::Environment::open(d.path() / "db"));
+        const Signed m = alice_signs(d, "m1");
+        store.record_request(m.record);
+        const auto [receipt, digest] = dave_receipt(d, m);
+        auto check = store.check_receipt(receipt, digest, "domain-signing-authority@other.example", 1'800'000'100,
+                                         {"domain-signing-authority@other.example"});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(check.detail, int(ReceiptMatch::Mismatch), int(check.match));
+        check = store.check_receipt(receipt, digest, "domain-signing-authority@partner.example", 1'800'000'200,
+                                    {"Domain-Signing-Authority@partner.example"});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(check.detail, int(ReceiptMatch::Valid), int(check.match));
+
+        // receiptList: the authority of a listed recipient's domain is asked, another's not.
+        const Signed listed = alice_signs(d, "m2");
+        auto list_record = listed.record;
+        list_record.receipts_from = cms::ReceiptsFrom::List;
+        list_record.receipt_list = {"frank@partner.example"};
+        store.record_request(list_record);
+        const auto [r2, digest2] = dave_receipt(d, listed);
+        check = store.check_receipt(r2, digest2, "domain-signing-authority@partner.example", 1'800'000'300,
+                                    {"domain-signing-authority@partner.example"});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(check.detail, int(ReceiptMatch::Valid), int(check.match));
+        list_record.receipt_list = {"someone@elsewhere.example"};
+        store.record_request(list_record);
+        check = store.check_receipt(r2, digest2, "domain-signing-authority@partner.example", 1'800'000'400,
+                                    {"domain-signing-authority@partner.example"});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(check.detail, int(ReceiptMatch::Mismatch), int(check.match));
     }
 
     // Records written before receiptsFrom was kept (version 1) read as allReceipts.
