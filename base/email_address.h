@@ -42,4 +42,15 @@ private:
     Domain m_domain;
 };
 
+// RFC 3183 §3: the addresses a domain's own certificates name (gateway-to-gateway): its signing
+// certificate's and its encryption certificate's. `domain` as Domain::str() gives it.
+inline std::string domain_signing_authority(std::string_view domain)
+{
+    return "domain-signing-authority@" + std::string(domain);
+}
+inline std::string domain_confidentiality_authority(std::string_view domain)
+{
+    return "domain-confidentiality-authority@" + std::string(domain);
+}
+
 }  // namespace ssm

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "base/ascii.h"
+#include "base/email_address.h"
 #include "base/error.h"
 #include "directory/record_codec.h"
 #include "smime/cms/algorithm_ids.h"
@@ -132,7 +133,7 @@ bool names_one_of(const std::vector<std::string>& names, const std::vector<std::
         return std::any_of(wanted.begin(), wanted.end(), [&](const std::string& w) {
             const auto at = w.rfind('@');
             return iequals(n, w) ||
-                   (at != std::string::npos && iequals(n, "domain-signing-authority@" + w.substr(at + 1)));
+                   (at != std::string::npos && iequals(n, domain_signing_authority(w.substr(at + 1))));
         });
     });
 }

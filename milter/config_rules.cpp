@@ -51,7 +51,7 @@ std::vector<policy::OwnDomain> load_domains(Loader& L, const toml::node* node)
         auto dom = Domain::parse(name);
         if (!dom) L.fail(L.region(t, "name"), "'" + name + "' is not a domain name");
         std::string identity = L.str(t, "domain[]", "signing_identity");
-        if (identity.empty()) identity = "domain-signing-authority@" + dom->str();
+        if (identity.empty()) identity = domain_signing_authority(dom->str());
         auto addr = EmailAddress::parse(identity);
         if (!addr) L.fail(L.region(t, "signing_identity"), "'" + identity + "' is not an address");
         out.push_back({*dom, *addr});

@@ -24,7 +24,7 @@ bool key_covers(const std::vector<std::string>& key_addresses, const EmailAddres
     // RFC 3183: the partner's gateway encrypts to the recipient domain's confidentiality
     // authority (as our policy::key_owner does); some gateways encrypt to the certificate the
     // recipient's [[domain]] signs with.
-    if (names(key_addresses, "domain-confidentiality-authority@" + recipient.domain().str())) return true;
+    if (names(key_addresses, domain_confidentiality_authority(recipient.domain().str()))) return true;
     if (const auto identity = config.policy.domain_identity(recipient); identity && names(key_addresses, identity->str()))
         return true;
     if (const MailList* list = config.mail_list(recipient); list && names(key_addresses, list->identity.str()))

@@ -217,7 +217,7 @@ std::optional<EmailAddress> key_owner(const Treatment& t, const EmailAddress& rc
     switch (t.encrypt_to) {
     case EncryptTarget::Recipient: return rcpt;
     case EncryptTarget::Domain:
-        return EmailAddress::parse("domain-confidentiality-authority@" + rcpt.domain().str());
+        return EmailAddress::parse(domain_confidentiality_authority(rcpt.domain().str()));
     case EncryptTarget::Address: return EmailAddress::parse(t.encrypt_to_address);
     }
     return std::nullopt;
