@@ -34,8 +34,7 @@ bool quotes_decrypted_message(ByteSource& body)
                 continue;
             }
             if (matched == kNone) continue;
-            const char lower = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-            if (lower != kPrefix[matched]) {
+            if (ascii_lower(c) != kPrefix[matched]) {
                 matched = kNone;
                 continue;
             }

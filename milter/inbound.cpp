@@ -231,14 +231,16 @@ SmimeAuthResult InboundProcessor::judge_signer(const smime::cms::SignerVerificat
     // The signer's address that the From names (one of its authors; RFC 3183: the domain's
     // signing authority), if the certificate has one; it is also the identifier reported when
     // the check fails.
+    // The name under which the certificate speaks for `author`: the address itself, else its
+    // domain's signing authority; none when it names neither.
+    const auto name_for = [&facts](const EmailAddress& author) -> std::optional<std::string> {
+        if (std::string lower = ascii_lowercase(author.str()); facts.has_address(lower)) return lower;
+        if (std::string dsa = domain_signing_authority(author.domain().str()); facts.has_address(dsa)) return dsa;
+        return std::nullopt;
+    };
     std::optional<std::string> from_match;
-    for (const auto& author : authors) {
-        if (const std::string lower = ascii_lowercase(author.str()); facts.has_address(lower))
-            from_match = lower;
-        else if (const std::string dsa = "domain-signing-authority@" + author.domain().str(); facts.has_address(dsa))
-            from_match = dsa;
-        if (from_match) break;
-    }
+    for (const auto& author : authors)
+        if ((from_match = name_for(author))) break;
     if (from_match) r.identifier = *from_match;
     else if (!facts.email_addresses.empty()) r.identifier = facts.email_addresses.front();
     if (!signer.signature_valid) {
@@ -273,7 +275,7 @@ SmimeAuthResult InboundProcessor::judge_signer(const smime::cms::SignerVerificat
     if (v.valid() && from_match)
         for (const auto& author : authors) {
             const std::string named[] = {ascii_lowercase(author.str()),
-                                         "domain-signing-authority@" + author.domain().str()};
+                                         domain_signing_authority(author.domain().str())};
             for (const std::string& a : named) {
                 if (a == *from_match || !facts.has_address(a)) continue;
                 options.address = a;
@@ -307,8 +309,7 @@ SmimeAuthResult InboundProcessor::judge_signer(const smime::cms::SignerVerificat
     // signature speaks only for the addresses its certificate names: anyone holding a message
     // dave signed could add an author of their choosing.
     for (const auto& author : authors)
-        if (!facts.has_address(ascii_lowercase(author.str())) &&
-            !facts.has_address("domain-signing-authority@" + author.domain().str())) {
+        if (!name_for(author)) {
             r.result = SmimeResult::Fail;
             r.reason = "From names an author the signer certificate does not: " + ascii_lowercase(author.str());
             return r;
@@ -603,11 +604,13 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
                 v = smime::cms::verify_encapsulated(*dr, *content, known);
             }
             if (v.econtent_type != smime::cms::oid::kReceipt && !signs_mime_entity(v, layer.results)) return layer;
-            std::vector<EmailAddress> authors = authors_of(fields);
+            std::vector<EmailAddress> authors;
             if (v.econtent_type == smime::cms::oid::kData) {
                 auto er = content->reader();
                 const auto entity_header = smime::mime::parse_header_block(*er, limits);
                 authors = signed_authors(fields, *er, entity_header, limits);
+            } else {
+                authors = authors_of(fields);  // a receipt: no MIME entity inside
             }
             judge_signers(v, authors, "no signer in the signed-data", layer);
             if (m_receipts && v.econtent_type == smime::cms::oid::kReceipt) m_receipts->is_receipt = true;
