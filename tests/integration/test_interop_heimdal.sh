@@ -204,15 +204,17 @@ delivered_by_id() {
 }
 ISSUER="CN=SSM Test Issuing CA,O=SSM Test"
 # hx_verified NAME FILE SIGNER SRC: hxtool verifies FILE (test root only) with SIGNER's
-# certificate (subject and issuer), an RSA PKCS#1 v1.5 or other expected algorithm aside, and
-# the content it vouches for carries the parts of SRC. PASS or FAIL NAME.
+# certificate (subject and issuer), the signature is RSA PKCS#1 v1.5 (what hxtool verifies)
+# and the content it vouches for carries the parts of SRC. PASS or FAIL NAME.
 hx_verified() {
-  local d=$WORK/v/$1
+  local d=$WORK/v/$1 alg
   if ! hx_verify "$2" "$d" "$PKI/root-ca.cert.pem"; then fail "$1" "$PEER_DETAIL"; return; fi
   [ "$HX_SIGNER" = "CN=$3@acme.example,O=SSM Test / $ISSUER" ] || { fail "$1" "signer is $HX_SIGNER, expected $3@acme.example"; return; }
+  alg=$(cms_signature_algorithm "$d/sig.der")
+  case $alg in rsaEncryption|sha256WithRSAEncryption) ;; *) fail "$1" "signature algorithm $alg, expected RSA PKCS#1 v1.5"; return ;; esac
   if [ "$(cat "$d/kind")" = detached ] && ! cmp -s "$d/hx.out" "$d/content"; then fail "$1" "hxtool returned other content"; return; fi
   same_leaves "$1" "$d/hx.out" "$4" || return
-  pass "$1"; note "$1: $(cms_signature_algorithm "$d/sig.der") by $HX_SIGNER"
+  pass "$1"; note "$1: $alg by $HX_SIGNER"
 }
 # hx_decrypted NAME DER KEY SRC: hxtool decrypts DER with KEY to exactly what OpenSSL decrypts
 # it to, and that carries the parts of SRC.
