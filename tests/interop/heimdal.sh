@@ -93,7 +93,7 @@ hx_probe() {
   case $1 in
     rsa|ecdsa|pss)
       hxtool cms-verify-sd --content-info "--anchors=FILE:$PKI/root-ca.cert.pem" --missing-revoke "$d/cms.der" "$d/out" >"$d/hx.log" 2>&1 && ok=1 ;;
-    *) hxtool cms-unenvelope --content-info "--certificate=$(hx_store $key)" "$d/cms.der" "$d/out" >"$d/hx.log" 2>&1 && ok=1 ;;
+    *) hxtool cms-unenvelope --content-info "--certificate=$(hx_store "$key")" "$d/cms.der" "$d/out" >"$d/hx.log" 2>&1 && ok=1 ;;
   esac
   if [ "$ok" = 1 ] && cmp -s "$d/out" "$e"; then echo yes
   elif [ "$ok" = 1 ]; then echo "no: hxtool returned other content"
