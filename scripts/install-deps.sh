@@ -14,6 +14,7 @@ TEST_PACKAGES="softhsm2 opensc gnutls-bin openssl postfix gpgsm libnss3-tools
   m4 sendmail-cf
   default-jdk-headless libbcmail-java libbcpkix-java libbcprov-java libbcutil-java libmail-java
   golang-go golang-github-fullsailor-pkcs7-dev
+  heimdal-clients
   python3-cryptography-vectors"
 
 missing=""
@@ -36,6 +37,10 @@ fi
 # Postfix asks debconf questions; answer them so the install never blocks.
 echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
+# heimdal-clients (hxtool, an interop peer) pulls in krb5-config, which asks for a realm and
+# its servers: none (the tests use no Kerberos); an existing /etc/krb5.conf is kept.
+printf '%s\n' "krb5-config krb5-config/default_realm string" "krb5-config krb5-config/add_servers boolean false" \
+  "krb5-config krb5-config/read_conf boolean true" | debconf-set-selections
 
 # A fresh machine has no package lists; a stale one may lack a package.
 apt-get update -q || true
