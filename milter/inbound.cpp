@@ -80,7 +80,7 @@ std::unique_ptr<Spool> inflate_layer(const Spool& der, const MilterSettings& m, 
         smime::cms::decompress_content(*der_reader, *plain, m.max_message_size);
     } catch (const Error& e) {
         if (e.failure() != Failure::MalformedMessage && e.failure() != Failure::MessageTooLarge) throw;
-        detail += std::string("decompress-failed reason=\"") + e.what() + "\" ";
+        detail += "decompress-failed " + log::field("reason", e.what()) + " ";
         return nullptr;
     }
     return plain;
@@ -616,7 +616,7 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
             if (v.econtent_type == smime::cms::oid::kReceipt) {
                 if (content->size() > smime::cms::kMaxReceiptDer) {
                     metrics::count_receipt(metrics::ReceiptEvent::ReceivedMalformed);
-                    layer.receipt_detail = "receipt=malformed reason=\"receipt content over 64 KiB\"";
+                    layer.receipt_detail = "receipt=malformed " + log::field("reason", "receipt content over 64 KiB");
                 } else {
                     layer.receipt_detail = judge_signed_receipt(m_harvest, v, read_all(*content, smime::cms::kMaxReceiptDer),
                                                                 layer.results, std::time(nullptr));
@@ -861,9 +861,9 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
         const auto& r = results[i];
         out.detail += std::string("smime=") + smime_result_name(r.result) +
                       (i < whole_body_results ? "" : " part=" + r.part) +
-                      (r.identifier.empty() ? "" : " signer=" + r.identifier) +
-                      (r.algorithm.empty() ? "" : " alg=" + r.algorithm) +
-                      (r.reason.empty() ? "" : " reason=\"" + r.reason + "\"") + " ";
+                      (r.identifier.empty() ? "" : " " + log::field("signer", r.identifier)) +
+                      (r.algorithm.empty() ? "" : " " + log::field("alg", r.algorithm)) +
+                      (r.reason.empty() ? "" : " " + log::field("reason", r.reason)) + " ";
     }
 
     std::string missing;
