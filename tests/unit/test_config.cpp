@@ -360,6 +360,9 @@ domains = ["acme.example"]
         CPPUNIT_ASSERT(!l.starttls);
         CPPUNIT_ASSERT_EQUAL(std::chrono::seconds(5), l.timeout);
         CPPUNIT_ASSERT_EQUAL(std::string("ex.toml:29:1"), l.where);
+        CPPUNIT_ASSERT_EQUAL(8, l.max_entries);  // the limits' defaults: the values fixed before
+        CPPUNIT_ASSERT_EQUAL(std::size_t{32}, l.max_values);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{64 * 1024}, l.max_value_bytes);
         CPPUNIT_ASSERT(ex->not_yet_in_force.empty());
 
         auto c = parse_config(std::string(kMinimal) + R"toml(
@@ -375,10 +378,14 @@ bind_password_file = "/etc/ssm-milter/ldap.pw"
 starttls = true
 ca_file = "/etc/ssm-milter/ldap-ca.pem"
 timeout = "2s"
+max_entries = 1
+max_values = 1000
+max_value_bytes = "1MiB"
 [[directory.ldap]]
 domains = ["partner.example"]
 servers = ["ldaps://ldap.partner.example"]
 base = "ou=second,dc=partner,dc=example"
+max_value_bytes = 4096
 )toml",
                               "full.toml");
         CPPUNIT_ASSERT_EQUAL(std::chrono::seconds(2 * 86400), c->directory.stale_limit);
@@ -393,6 +400,13 @@ base = "ou=second,dc=partner,dc=example"
         CPPUNIT_ASSERT_EQUAL(std::string("/etc/ssm-milter/ldap-ca.pem"), f.ca_file);
         CPPUNIT_ASSERT_EQUAL(std::chrono::seconds(2), f.timeout);
         CPPUNIT_ASSERT_EQUAL(std::string("full.toml:6:1"), f.where);
+        CPPUNIT_ASSERT_EQUAL(1, f.max_entries);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1000}, f.max_values);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1024 * 1024}, f.max_value_bytes);
+        const LdapDirectory& second = c->directory.ldap[1];
+        CPPUNIT_ASSERT_EQUAL(std::size_t{4096}, second.max_value_bytes);
+        CPPUNIT_ASSERT_EQUAL(8, second.max_entries);  // each entry its own limits
+        CPPUNIT_ASSERT_EQUAL(std::size_t{32}, second.max_values);
         // Two directories may serve one domain: both are kept, in order.
         CPPUNIT_ASSERT_EQUAL(std::string("ldaps://ldap.partner.example"), c->directory.ldap[1].servers[0]);
     }
@@ -428,6 +442,15 @@ base = "ou=second,dc=partner,dc=example"
             {head + ok + "timeout = \"0s\"\n", "bad.toml:7:11: timeout must be between 1s and 120s"},
             {head + ok + "timeout = \"1 hour\"\n", "bad.toml:7:11: 'timeout' must be a duration"},
             {head + ok + "tls = true\n", "bad.toml:7:1: unknown key 'tls' in [directory.ldap[]]"},
+            {head + ok + "max_entries = 0\n", "bad.toml:7:15: max_entries must be 1..1000"},
+            {head + ok + "max_entries = 1001\n", "bad.toml:7:15: max_entries must be 1..1000"},
+            {head + ok + "max_entries = -1\n", "bad.toml:7:15: 'max_entries' must be a"},
+            {head + ok + "max_entries = \"8\"\n", "bad.toml:7:15: 'max_entries' must be a"},
+            {head + ok + "max_values = 0\n", "bad.toml:7:14: max_values must be 1..1000"},
+            {head + ok + "max_values = 100000\n", "bad.toml:7:14: max_values must be 1..1000"},
+            {head + ok + "max_value_bytes = 0\n", "bad.toml:7:19: max_value_bytes must be 1 to 1MiB"},
+            {head + ok + "max_value_bytes = \"2MiB\"\n", "bad.toml:7:19: max_value_bytes must be 1 to 1MiB"},
+            {head + ok + "max_value_bytes = \"lots\"\n", "bad.toml:7:19: 'max_value_bytes' must be a size"},
             {head + "domains = [\"p.example\"]\nbase = \"b\"\n", "bad.toml:3:1: [directory.ldap[]] needs the key 'servers'"},
             {std::string(kMinimal) + "[directory.ldap]\nbase = \"b\"\n",
              "bad.toml:3:12: directory.ldap must be written [[directory.ldap]]"},
