@@ -94,10 +94,9 @@ void set_min_level(Level level)
     g_min_level.store(level, std::memory_order_relaxed);
 }
 
-std::string sanitise(std::string_view value, std::size_t max_len)
+std::string escape(std::string_view value, std::size_t max_len)
 {
     std::string out;
-    bool needs_quotes = value.empty();
     for (std::size_t i = 0; i < value.size() && out.size() < max_len; ++i) {
         const auto c = static_cast<unsigned char>(value[i]);
         if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
@@ -105,12 +104,28 @@ std::string sanitise(std::string_view value, std::size_t max_len)
             std::snprintf(buf, sizeof buf, "\\x%02x", c);
             out += buf;
         } else {
-            if (c == ' ' || c == '=') needs_quotes = true;
             out.push_back(static_cast<char>(c));
         }
     }
     if (value.size() > max_len) out += "...";
+    return out;
+}
+
+std::string sanitise(std::string_view value, std::size_t max_len)
+{
+    std::string out = escape(value, max_len);
+    const bool needs_quotes = value.empty() || out.find_first_of(" =") != std::string::npos;
     return needs_quotes ? "\"" + out + "\"" : out;
+}
+
+std::string quote(std::string_view value, std::size_t max_len)
+{
+    return "\"" + escape(value, max_len) + "\"";
+}
+
+std::string field(std::string_view key, std::string_view value)
+{
+    return std::string(key) + "=" + sanitise(value);
 }
 
 void write(Level level, std::string_view event, const Fields& fields)

@@ -40,11 +40,22 @@ Level level_named(std::string_view name);
 
 using Fields = std::vector<std::pair<std::string, std::string>>;
 
-// Escapes control and non-ASCII bytes as \xNN and quotes values containing spaces. A value is
-// cut after `max_len` octets (then "..." follows): a decision's detail with several signature
-// results and their reasons runs to a kilobyte or more, and syslog daemons take lines of 8 KiB
-// (rsyslog's default; journald more), so 2 KiB keeps whole details and bounds hostile ones.
+// The one escaping of values in log lines (and in the key=value lines ssmctl prints): '"',
+// '\\', control characters (CR, LF, TAB, every other octet below 0x20, DEL) and non-ASCII
+// octets become \xNN, so no value can end its quotes, start a field of its own or a second
+// line. A value is cut after `max_len` octets (then "..." follows): a decision's detail with
+// several signature results and their reasons runs to a kilobyte or more, and syslog daemons
+// take lines of 8 KiB (rsyslog's default; journald more), so 2 KiB keeps whole details and
+// bounds hostile ones.
+std::string escape(std::string_view value, std::size_t max_len = 2048);
+// escape(), in double quotes when the value is empty or holds a space or '=' (as log fields
+// are written).
 std::string sanitise(std::string_view value, std::size_t max_len = 2048);
+// escape(), always in double quotes.
+std::string quote(std::string_view value, std::size_t max_len = 2048);
+// "key=" and the sanitised value: a field inside a composed value (a decision's detail),
+// which the line escapes once more as a whole.
+std::string field(std::string_view key, std::string_view value);
 
 void write(Level level, std::string_view event, const Fields& fields);
 

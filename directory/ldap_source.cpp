@@ -33,6 +33,18 @@ void skipped(const std::string& server, const ldap::Entry& entry, const char* at
                                               {"reason", reason}});
 }
 
+// An answer cut by the limits (LookupAnswer::cut): one line with the same fields wherever it
+// is cut, so that one search of the log finds every cut with its server, address, the
+// certificates it kept (none when too many entries matched) and why.
+void log_cut(const std::string& server, const EmailAddress& address, std::size_t certificates,
+             const std::string& reason)
+{
+    log::warning("ldap_answer_cut", {{"server", server},
+                                     {"address", address.str()},
+                                     {"certificates", std::to_string(certificates)},
+                                     {"reason", reason}});
+}
+
 ldap::Client::Settings client_settings(const LdapSourceConfig& c)
 {
     if (c.servers.empty()) throw LdapConfigError("LDAP directory without servers");
@@ -112,9 +124,7 @@ LookupAnswer LdapSource::answer(const EmailAddress& address)
         result.cut = "more entries match the address than max_entries (" +
                      std::to_string(m_impl->config.max_entries) +
                      ") or the server's size limit allow: none used, which one is the recipient's is unknown";
-        log::warning("ldap_answer_cut", {{"server", answer.server},
-                                         {"address", address.str()},
-                                         {"reason", result.cut}});
+        log_cut(answer.server, address, 0, result.cut);
         return result;
     }
 
@@ -148,10 +158,7 @@ LookupAnswer LdapSource::answer(const EmailAddress& address)
         result.cut = std::to_string(dropped) + " value(s) left out by the limits (" + std::to_string(max) +
                      " values or certificates, " + std::to_string(m_impl->config.max_value_bytes) +
                      " bytes each)";
-        log::warning("ldap_answer_cut", {{"server", answer.server},
-                                         {"address", address.str()},
-                                         {"certificates", std::to_string(out.size())},
-                                         {"reason", result.cut}});
+        log_cut(answer.server, address, out.size(), result.cut);
     }
     log::debug("ldap_lookup", {{"server", answer.server},
                                {"address", address.str()},

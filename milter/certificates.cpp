@@ -56,6 +56,9 @@ std::shared_ptr<directory::CertificateSource> ldap_source(const LdapDirectory& l
     lc.starttls = l.starttls;
     lc.ca_file = l.ca_file;
     lc.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(l.timeout);
+    lc.max_entries = l.max_entries;  // the limits are part of the source's cache key
+    lc.max_values = l.max_values;
+    lc.max_value_bytes = l.max_value_bytes;
     std::shared_ptr<directory::LdapSource> ldap;
     try {
         ldap = std::make_shared<directory::LdapSource>(std::move(lc));

@@ -108,7 +108,15 @@ struct LdapDirectory : LdapConnectionSettings {
     std::vector<std::string> domains;  // lower case, at least one
     std::string base;
     std::string filter;                // contains %s
+    // Bounds on one answer (directory/ldap_source.h; the defaults are the key table's).
+    int max_entries = 8;                      // 1..kMaxLdapEntries: the sizelimit sent
+    std::size_t max_values = 32;              // 1..kMaxLdapValues: values kept per answer
+    std::size_t max_value_bytes = 64 * 1024;  // 1..kMaxLdapValueBytes: longer values skipped
 };
+// Upper bounds of those keys: an answer is held in memory whole (values x bytes).
+inline constexpr int kMaxLdapEntries = 1000;
+inline constexpr std::size_t kMaxLdapValues = 1000;
+inline constexpr std::size_t kMaxLdapValueBytes = 1024 * 1024;
 
 // [directory.groups]: where from_group/to_group rules ask for membership.
 struct GroupDirectory : LdapConnectionSettings {

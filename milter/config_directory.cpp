@@ -69,6 +69,18 @@ LdapDirectory load_ldap(Loader& L, const toml::table* t, const std::string& file
     if (l.base.empty()) L.fail(L.region(t, "base"), "base must not be empty");
     l.filter = L.str(t, kLdap, "filter");
     check_filter(L, t, "filter", l.filter);
+    const std::int64_t entries = L.integer(t, kLdap, "max_entries");
+    if (entries < 1 || entries > kMaxLdapEntries)
+        L.fail(L.region(t, "max_entries"), "max_entries must be 1.." + std::to_string(kMaxLdapEntries));
+    l.max_entries = static_cast<int>(entries);
+    const std::int64_t values = L.integer(t, kLdap, "max_values");
+    if (values < 1 || static_cast<std::uint64_t>(values) > kMaxLdapValues)
+        L.fail(L.region(t, "max_values"), "max_values must be 1.." + std::to_string(kMaxLdapValues));
+    l.max_values = static_cast<std::size_t>(values);
+    const std::uint64_t value_bytes = L.size(t, kLdap, "max_value_bytes");
+    if (value_bytes < 1 || value_bytes > kMaxLdapValueBytes)
+        L.fail(L.region(t, "max_value_bytes"), "max_value_bytes must be 1 to 1MiB");
+    l.max_value_bytes = static_cast<std::size_t>(value_bytes);
     return l;
 }
 

@@ -162,6 +162,15 @@ constexpr std::array kKeys = {
             "PEM CA certificates for ldaps:// and StartTLS; absent: the system's CA store."},
     KeySpec{"directory.ldap[]", "timeout", K::Duration, "\"5s\"", false, true,
             "Longest wait for a connection and for one search, per server (1s to 120s)."},
+    KeySpec{"directory.ldap[]", "max_entries", K::Integer, "8", false, true,
+            "Most entries one search may match (the size limit sent, 1 to 1000); more make the "
+            "answer cut: none used, since which is the recipient's is unknown."},
+    KeySpec{"directory.ldap[]", "max_values", K::Integer, "32", false, true,
+            "Most attribute values and certificates kept from one answer (1 to 1000); the rest "
+            "are left out and the answer is cut."},
+    KeySpec{"directory.ldap[]", "max_value_bytes", K::Size, "\"64KiB\"", false, true,
+            "Longest attribute value read (1 byte to 1MiB); longer ones are left out and the "
+            "answer is cut."},
 
     KeySpec{"directory.groups", "servers", K::StringArray, "", true, true,
             "LDAP URIs of the directory that holds the groups of from_group/to_group rules, asked in order."},

@@ -80,7 +80,7 @@ std::unique_ptr<Spool> inflate_layer(const Spool& der, const MilterSettings& m, 
         smime::cms::decompress_content(*der_reader, *plain, m.max_message_size);
     } catch (const Error& e) {
         if (e.failure() != Failure::MalformedMessage && e.failure() != Failure::MessageTooLarge) throw;
-        detail += std::string("decompress-failed reason=\"") + e.what() + "\" ";
+        detail += "decompress-failed " + log::field("reason", e.what()) + " ";
         return nullptr;
     }
     return plain;
@@ -378,6 +378,19 @@ std::vector<Bytes> InboundProcessor::known_signer_certificates(const smime::cms:
 
 namespace {
 
+// Readers differ on which of two Content-Type fields counts (the first, the last): one shown
+// multipart/signed with a pass, another the whole body as text, its unsigned preamble first;
+// in a signature part's header, which is not signed, anyone may add a second one that a
+// reader renders. The result must be about what every reader sees: a permerror saying
+// `what` (the message, the signature part) has more than one. The scanner counts them
+// (Part::content_type_fields); the top level counts the MTA's fields.
+bool one_content_type(std::size_t content_type_fields, const char* what, std::vector<SmimeAuthResult>& results)
+{
+    if (content_type_fields <= 1) return true;
+    results.push_back({SmimeResult::PermError, std::string(what) + "more than one Content-Type field", "", "", "", ""});
+    return false;
+}
+
 // The name of a parameter the (one) Content-Type field holds twice, if any (RFC 2045 §5.1
 // gives each once; "boundary" and "boundary*" are the same parameter, RFC 2231).
 std::optional<std::string> repeated_parameter(const std::vector<HeaderField>& fields)
@@ -493,13 +506,7 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
     Layer layer;
     std::unique_ptr<Spool> content;  // opaque: the encapsulated entity
     std::uint64_t begin = 0, end = 0;  // detached: the signed entity within `body`
-    // Readers differ on which of two Content-Type fields counts (the first, the last): one
-    // shown multipart/signed with a pass, another the whole body as text, its unsigned
-    // preamble first. The result must be about what every reader sees.
-    if (const auto types = smime::mime::fields_named(fields, "Content-Type"); types.size() > 1) {
-        layer.results.push_back({SmimeResult::PermError, "more than one Content-Type field", "", "", "", ""});
-        return layer;
-    }
+    if (!one_content_type(smime::mime::fields_named(fields, "Content-Type").size(), "", layer.results)) return layer;
     try {
         if (kind == SmimeKind::DetachedSigned) {
             // Likewise a boundary (or protocol) given twice: we would cut the body at one
@@ -542,18 +549,8 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
                 return layer;
             }
             // The scanner took the first of two Content-Type fields; a reader taking the last
-            // renders the part all the same, and its header is not signed: anyone may add one.
-            {
-                auto hr = body.reader();
-                SliceSource sig_header(*hr, sig_part.begin, sig_part.body_begin);
-                if (smime::mime::fields_named(smime::mime::parse_header_block(sig_header, limits).fields,
-                                              "Content-Type")
-                        .size() > 1) {
-                    layer.results.push_back({SmimeResult::PermError,
-                                             "signature part with more than one Content-Type field", "", "", "", ""});
-                    return layer;
-                }
-            }
+            // renders the part all the same.
+            if (!one_content_type(sig_part.content_type_fields, "signature part with ", layer.results)) return layer;
             Spool sig(m.spool_dir, m.memory_spool_limit);
             {
                 auto sr = body.reader();
@@ -619,7 +616,7 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
             if (v.econtent_type == smime::cms::oid::kReceipt) {
                 if (content->size() > smime::cms::kMaxReceiptDer) {
                     metrics::count_receipt(metrics::ReceiptEvent::ReceivedMalformed);
-                    layer.receipt_detail = "receipt=malformed reason=\"receipt content over 64 KiB\"";
+                    layer.receipt_detail = "receipt=malformed " + log::field("reason", "receipt content over 64 KiB");
                 } else {
                     layer.receipt_detail = judge_signed_receipt(m_harvest, v, read_all(*content, smime::cms::kMaxReceiptDer),
                                                                 layer.results, std::time(nullptr));
@@ -864,9 +861,9 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
         const auto& r = results[i];
         out.detail += std::string("smime=") + smime_result_name(r.result) +
                       (i < whole_body_results ? "" : " part=" + r.part) +
-                      (r.identifier.empty() ? "" : " signer=" + r.identifier) +
-                      (r.algorithm.empty() ? "" : " alg=" + r.algorithm) +
-                      (r.reason.empty() ? "" : " reason=\"" + r.reason + "\"") + " ";
+                      (r.identifier.empty() ? "" : " " + log::field("signer", r.identifier)) +
+                      (r.algorithm.empty() ? "" : " " + log::field("alg", r.algorithm)) +
+                      (r.reason.empty() ? "" : " " + log::field("reason", r.reason)) + " ";
     }
 
     std::string missing;

@@ -553,14 +553,14 @@ MessageOutcome MessageProcessor::end_of_message()
         out = MessageOutcome{};
         out.reply = reply_for(e.failure(), e.what());
         out.action = out.reply.verdict == Verdict::Reject ? "reject" : "tempfail";
-        out.detail = std::string("failure=") + failure_name(e.failure()) + " error=" + e.what();
-        if (const std::string cause = logged_cause(e); !cause.empty()) out.detail += " cause=\"" + cause + "\"";
+        out.detail = std::string("failure=") + failure_name(e.failure()) + " " + log::field("error", e.what());
+        if (const std::string cause = logged_cause(e); !cause.empty()) out.detail += " " + log::field("cause", cause);
         return out;
     } catch (const std::exception& e) {
         out = MessageOutcome{};
         out.reply = reply_for(Failure::Internal, e.what());
         out.action = "tempfail";
-        out.detail = std::string("failure=internal error=") + e.what();
+        out.detail = "failure=internal " + log::field("error", e.what());
         return out;
     }
 }

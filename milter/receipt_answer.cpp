@@ -108,7 +108,7 @@ void collect_receipt_requests(const smime::cms::VerifyResult& v, const std::vect
             asked = true;  // RFC 2634 §2.3: all signers of one layer ask alike; one answer
         } catch (const Error& e) {
             if (e.failure() != Failure::MalformedMessage && e.failure() != Failure::MessageTooLarge) throw;
-            found.note = "receipt-request=malformed reason=" + log::sanitise(e.what());
+            found.note = "receipt-request=malformed " + log::field("reason", e.what());
         }
     }
 }
@@ -165,7 +165,7 @@ ReceiptAnswers answer(const Config& config, KeySource& keys, const InboundReceip
     const std::string id = directory::identifier_hex(ask.subject.request.content_identifier);
     const auto not_sent = [&](const std::string& why) {
         metrics::count_receipt(metrics::ReceiptEvent::AnswerNotSent);
-        out.detail += "receipt-not-sent=" + id + " reason=" + log::sanitise(why) + " ";
+        out.detail += "receipt-not-sent=" + id + " " + log::field("reason", why) + " ";
     };
     if (found.is_receipt) {
         not_sent("the message is a signed receipt");
@@ -215,7 +215,7 @@ ReceiptAnswers answer(const Config& config, KeySource& keys, const InboundReceip
             g.message = receipt_message(identity, g.to, sr.der, field_value(headers, "Message-ID"),
                                         field_value(headers, "Subject"),
                                         make_reinjection_marker(config.reinjection, "", g.to, now), now);
-            out.detail += "receipt-answer=" + id + " to=" + log::sanitise(joined(g.to)) + " ";
+            out.detail += "receipt-answer=" + id + " " + log::field("to", joined(g.to)) + " ";
             out.receipts.push_back(std::move(g));
         } catch (const Error& e) {
             if (e.failure() == Failure::HsmUnavailable) keys.token_failed();

@@ -80,17 +80,17 @@ std::string judge_signed_receipt(directory::HarvestStore* harvest, const smime::
         metrics::count_receipt(metrics::ReceiptEvent::ReceivedUnverified);
         return "receipt=unverified";
     }
-    if (!harvest) return "receipt=unmatched reason=\"no receipt store\"";
+    if (!harvest) return "receipt=unmatched " + log::field("reason", "no receipt store");
     try {
         directory::ReceiptStore store(harvest->environment());
         const ReceiptOutcome o = check_signed_receipt(store, v, receipt_der, signer, results[signer].identifier, now);
         switch (o.match) {
         case directory::ReceiptMatch::Valid:
             metrics::count_receipt(metrics::ReceiptEvent::ReceivedValid);
-            return "receipt=valid receipt_id=" + o.identifier_hex + " for=" + log::sanitise(o.detail);
+            return "receipt=valid receipt_id=" + o.identifier_hex + " " + log::field("for", o.detail);
         case directory::ReceiptMatch::Mismatch:
             metrics::count_receipt(metrics::ReceiptEvent::ReceivedMismatch);
-            return "receipt=mismatch receipt_id=" + o.identifier_hex + " reason=" + log::sanitise(o.detail);
+            return "receipt=mismatch receipt_id=" + o.identifier_hex + " " + log::field("reason", o.detail);
         case directory::ReceiptMatch::UnknownIdentifier:
             metrics::count_receipt(metrics::ReceiptEvent::ReceivedUnknown);
             return "receipt=unknown receipt_id=" + o.identifier_hex;
@@ -98,7 +98,7 @@ std::string judge_signed_receipt(directory::HarvestStore* harvest, const smime::
     } catch (const Error& e) {
         if (e.failure() != Failure::MalformedMessage && e.failure() != Failure::MessageTooLarge) throw;
         metrics::count_receipt(metrics::ReceiptEvent::ReceivedMalformed);
-        return "receipt=malformed reason=" + log::sanitise(e.what());
+        return "receipt=malformed " + log::field("reason", e.what());
     }
     metrics::count_receipt(metrics::ReceiptEvent::ReceivedUnknown);
     return "receipt=unknown";

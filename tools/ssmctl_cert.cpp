@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "base/error.h"
+#include "base/log.h"
 #include "pki/pkcs7_bundle.h"
 #include "directory/certificate_choice.h"
 #include "directory/harvest_store.h"
@@ -24,20 +25,12 @@ namespace ssm::tools {
 
 namespace {
 
-
-std::string quoted(const std::string& s)
-{
-    std::string out = "\"";
-    for (char c : s) {
-        if (c == '"' || c == '\\') out.push_back('\\');
-        out.push_back(static_cast<unsigned char>(c) < 0x20 ? '?' : c);
-    }
-    return out + "\"";
-}
+// ssmctl's key=value output quotes certificate names, addresses and errors as log lines do
+// (log::quote).
 
 std::string describe(const pki::CertificateFacts& f)
 {
-    return "subject=" + quoted(f.subject) + " serial=" + to_hex(f.serial) +
+    return "subject=" + log::quote(f.subject) + " serial=" + to_hex(f.serial) +
            " not_after=" + pki::format_time(f.not_after);
 }
 
@@ -91,7 +84,7 @@ SourceAnswer explain_source(directory::CertificateSource& source, const EmailAdd
                             const pki::TrustStore& trust, bool trust_dane_ee, std::time_t now, std::ostream& out)
 {
     SourceAnswer answer;
-    out << "source=" << quoted(source.name());
+    out << "source=" << log::quote(source.name());
     auto* cached = dynamic_cast<directory::CachingSource*>(&source);
     if (cached && !cached->serves(address)) {
         out << " asked=no reason=\"domain not served\"\n";
@@ -102,7 +95,7 @@ SourceAnswer explain_source(directory::CertificateSource& source, const EmailAdd
         answer.answer = source.answer(address);
     } catch (const Error& e) {
         answer.error = std::current_exception();
-        out << " unavailable=" << quoted(e.what());
+        out << " unavailable=" << log::quote(e.what());
         if (before) out << " cached_age=" << (now - before->fetched_at) << "s";
         out << "\n";
         return answer;
@@ -121,13 +114,13 @@ SourceAnswer explain_source(directory::CertificateSource& source, const EmailAdd
     }
     out << " candidates=" << candidates.size();
     if (age) out << " age=" << *age << "s";
-    if (!answer.answer.complete()) out << " cut=" << quoted(answer.answer.cut);
+    if (!answer.answer.complete()) out << " cut=" << log::quote(answer.answer.cut);
     out << "\n";
     const std::string key = directory::address_key(address);
     const std::vector<pki::Certificate> intermediates = directory::chain_certificates(candidates);
     for (const auto& c : candidates) {
         const pki::CertificateFacts f = pki::facts(c.cert);
-        out << "  candidate " << describe(f) << " source=" << quoted(c.source);
+        out << "  candidate " << describe(f) << " source=" << log::quote(c.source);
         if (age) out << " age=" << *age << "s";
         if (c.harvested_at) out << " stored=" << pki::format_time(c.harvested_at);
         if (c.dane_ee) out << " dane_ee=yes";
@@ -141,7 +134,7 @@ SourceAnswer explain_source(directory::CertificateSource& source, const EmailAdd
         } else {
             std::string why;
             for (const auto& p : problems) why += (why.empty() ? "" : "; ") + p;
-            out << " usable=no reason=" << quoted(why) << "\n";
+            out << " usable=no reason=" << log::quote(why) << "\n";
         }
     }
     return answer;
@@ -174,16 +167,16 @@ int cert_lookup(const milter::Config& config, const std::string& address_text, s
     try {
         const directory::Choice choice = certificates->find(*address, now, answered);
         if (choice.chosen) {
-            out << "chosen " << describe(choice.chosen->facts) << " source=" << quoted(choice.chosen->source) << "\n";
+            out << "chosen " << describe(choice.chosen->facts) << " source=" << log::quote(choice.chosen->source) << "\n";
             return kExitFound;
         }
         std::string why;
         for (const auto& r : choice.rejected_reasons) why += (why.empty() ? "" : "; ") + r;
-        out << "chosen none reason=" << quoted(why.empty() ? "no source holds a certificate for the address" : why)
+        out << "chosen none reason=" << log::quote(why.empty() ? "no source holds a certificate for the address" : why)
             << "\n";
         return kExitNone;
     } catch (const Error& e) {
-        out << "chosen none unavailable=" << quoted(e.what()) << "\n";
+        out << "chosen none unavailable=" << log::quote(e.what()) << "\n";
         return kExitUnavailable;
     }
 }
@@ -237,11 +230,11 @@ int cert_import(const milter::Config& config, const std::string& file, std::ostr
             for (const auto& a : f.email_addresses) {
                 const auto address = EmailAddress::parse(a);
                 if (!address || !imported.store(*address, cert.der(), std::nullopt, now)) {
-                    out << "skipped " << describe(f) << " address=" << quoted(a) << " reason=\"not storable\"\n";
+                    out << "skipped " << describe(f) << " address=" << log::quote(a) << " reason=\"not storable\"\n";
                     continue;
                 }
                 ++stored;
-                out << "imported address=" << quoted(a) << " " << describe(f);
+                out << "imported address=" << log::quote(a) << " " << describe(f);
                 const auto problems = directory::encryption_problems(cert, f, a, certificates->trust(), now, chain);
                 if (problems.empty()) {
                     out << " usable=yes\n";
@@ -249,7 +242,7 @@ int cert_import(const milter::Config& config, const std::string& file, std::ostr
                     std::string why;
                     for (const auto& p : problems) why += (why.empty() ? "" : "; ") + p;
                     // Stored anyway: it may become usable (a CA added, notBefore reached).
-                    out << " usable=no reason=" << quoted(why) << "\n";
+                    out << " usable=no reason=" << log::quote(why) << "\n";
                 }
             }
         }
@@ -274,7 +267,7 @@ int cache_flush(const milter::Config& config, const std::string* address_text, s
         auto env = directory::lmdb::Environment::open(config.directory.cache);
         if (address) {
             const bool removed = directory::flush_cache_entry(*env, *address);
-            out << "flushed address=" << quoted(directory::address_key(*address)) << " removed=" << (removed ? 1 : 0)
+            out << "flushed address=" << log::quote(directory::address_key(*address)) << " removed=" << (removed ? 1 : 0)
                 << "\n";
         } else {
             out << "flushed removed=" << directory::flush_cache(*env) << "\n";

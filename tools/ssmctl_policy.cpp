@@ -5,6 +5,7 @@
 
 #include "base/bytes.h"
 #include "base/error.h"
+#include "base/log.h"
 #include "milter/certificates.h"
 #include "milter/key_source.h"
 #include "milter/message_processor.h"
@@ -103,7 +104,7 @@ void print_recipient(const milter::Config& config, const milter::MessageProcesso
     if (!r.certificate_for.empty()) {
         out << "  certificate for " << r.certificate_for << ": ";
         if (r.certificate)
-            out << "subject=\"" << r.certificate->facts.subject << "\" serial="
+            out << "subject=" << log::quote(r.certificate->facts.subject) << " serial="
                 << to_hex(r.certificate->facts.serial) << " source=" << r.certificate->source << "\n";
         else if (!r.lookup_error.empty())
             out << "directory unavailable: " << r.lookup_error << "\n";

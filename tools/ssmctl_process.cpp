@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/log.h"
 #include "base/spool.h"
 #include "milter/certificates.h"
 #include "milter/key_source.h"
@@ -299,10 +300,11 @@ int process_command(const milter::Config& config, std::shared_ptr<const milter::
     } catch (const Error& e) {
         const milter::Reply r = milter::reply_for(e.failure(), e.what());
         const std::string cause = milter::logged_cause(e);
-        std::fprintf(stderr, "decision: action=%s failure=%s error=%s%s%s%s\nreply: %s\n",
-                     r.verdict == milter::Verdict::Reject ? "reject" : "tempfail",
-                     failure_name(e.failure()), e.what(), cause.empty() ? "" : " cause=\"",
-                     cause.c_str(), cause.empty() ? "" : "\"", r.str().c_str());
+        const std::string fields =
+            log::field("error", e.what()) + (cause.empty() ? "" : " " + log::field("cause", cause));
+        std::fprintf(stderr, "decision: action=%s failure=%s %s\nreply: %s\n",
+                     r.verdict == milter::Verdict::Reject ? "reject" : "tempfail", failure_name(e.failure()),
+                     fields.c_str(), r.str().c_str());
         return exit_code(r);
     }
 }

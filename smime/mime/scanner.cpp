@@ -119,7 +119,10 @@ public:
         for (const auto& h : top) {
             if (!is_content_field(h.name)) continue;
             root.header.add(facts_of_field(h));
-            if (iequals(h.name, "Content-Type") && !f.content_type) f.content_type = h.value;
+            if (iequals(h.name, "Content-Type")) {
+                ++root.content_type_fields;
+                if (!f.content_type) f.content_type = h.value;
+            }
             if (iequals(h.name, "Content-Transfer-Encoding") && !f.transfer_encoding)
                 f.transfer_encoding = h.value;
             if (iequals(h.name, "Content-Disposition") && !f.disposition) f.disposition = h.value;
@@ -248,6 +251,7 @@ private:
         while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
         if (iequals(name, "Content-Type")) {
             f.field = FieldKind::ContentType;
+            ++p.content_type_fields;
             if (!f.content_type) {
                 p.content_type_end = l.begin + l.length;
                 p.content_type_last_line = l.length;

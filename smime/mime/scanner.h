@@ -5,6 +5,7 @@
 // when Limits are exceeded (Failure::MessageTooLarge: too deep, too many parts, a header
 // field too long — all configured limits, so 552 rather than "malformed").
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -58,6 +59,9 @@ struct Part {
     // Content-Disposition's filename parameter, "" when absent (a *.p7m name makes
     // application/octet-stream S/MIME, RFC 8551 §3.2.1).
     std::string filename;
+    // Content-Type fields in the header block (for the top level: among the MTA's fields).
+    // More than one is invalid (RFC 2045 §3): the first counts here, but readers differ.
+    std::size_t content_type_fields = 0;
     // A second Content-Type field (invalid, RFC 2045 §3; the first one counts) claims
     // application/pkcs7-mime.
     bool later_type_pkcs7 = false;

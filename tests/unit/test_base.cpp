@@ -25,6 +25,8 @@ class BaseTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(spool_moves_to_disk_and_reads_back);
     CPPUNIT_TEST(spool_leaves_no_file);
     CPPUNIT_TEST(sanitise_escapes_controls);
+    CPPUNIT_TEST(log_escape_table);
+    CPPUNIT_TEST(log_values_cannot_leave_their_quotes);
     CPPUNIT_TEST(journal_stream_gets_one_copy_with_priority);
     CPPUNIT_TEST(secret_file_drops_newline);
     CPPUNIT_TEST(slice_source_reads_range);
@@ -148,6 +150,86 @@ public:
         const std::string detail(1500, 'd');
         CPPUNIT_ASSERT_EQUAL(detail, log::sanitise(detail));
         CPPUNIT_ASSERT_EQUAL(std::size_t(2048 + 3), log::sanitise(std::string(100000, 'h')).size());
+    }
+
+    void log_escape_table()
+    {
+        struct Case {
+            std::string in, escaped;
+        };
+        const Case cases[] = {
+            {"plain", "plain"},
+            {"\"", "\\x22"},
+            {"\\", "\\x5c"},
+            {"\r\n", "\\x0d\\x0a"},
+            {"\t", "\\x09"},
+            {std::string(1, '\0'), "\\x00"},
+            {"\x1f\x7f", "\\x1f\\x7f"},
+            {"\xc3\xa9", "\\xc3\\xa9"},
+            {"a=b c", "a=b c"},
+            {"x\" action=accept\r\nforged: line", "x\\x22 action=accept\\x0d\\x0aforged: line"},
+        };
+        for (const Case& c : cases) {
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.in, c.escaped, log::escape(c.in));
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.in, "\"" + c.escaped + "\"", log::quote(c.in));
+        }
+        CPPUNIT_ASSERT_EQUAL(std::string("\"\""), log::quote(""));
+        CPPUNIT_ASSERT_EQUAL(std::string("\"\""), log::sanitise(""));
+        CPPUNIT_ASSERT_EQUAL(std::string("k=v"), log::field("k", "v"));
+        CPPUNIT_ASSERT_EQUAL(std::string("k=\"a=b\""), log::field("k", "a=b"));
+        CPPUNIT_ASSERT_EQUAL(std::string("k=\"x\\x22 y\""), log::field("k", "x\" y"));
+        CPPUNIT_ASSERT_EQUAL(std::string("k=\\x22\\x0d"), log::field("k", "\"\r"));
+    }
+
+    // Every octet value, alone and around quotes: a quoted value holds no '"' but its own two,
+    // no control character, and every '\' starts a \xNN escape that gives the octet back.
+    // A detail composed of log::field()s parses back into exactly the fields it was made of.
+    void log_values_cannot_leave_their_quotes()
+    {
+        std::string all;
+        for (int c = 0; c < 256; ++c) all.push_back(static_cast<char>(c));
+        for (const std::string& v : {all, "\" action=accept\r\n" + all, std::string("\\\"\\x22")}) {
+            const std::string q = log::quote(v, 100000);
+            CPPUNIT_ASSERT(q.size() >= 2 && q.front() == '"' && q.back() == '"');
+            std::string back;
+            for (std::size_t i = 1; i + 1 < q.size(); ++i) {
+                const auto c = static_cast<unsigned char>(q[i]);
+                CPPUNIT_ASSERT_MESSAGE(q, c >= 0x20 && c < 0x7f && c != '"');
+                if (c != '\\') {
+                    back.push_back(static_cast<char>(c));
+                    continue;
+                }
+                CPPUNIT_ASSERT(i + 3 < q.size() && q[i + 1] == 'x');
+                back.push_back(static_cast<char>(std::stoi(q.substr(i + 2, 2), nullptr, 16)));
+                i += 3;
+            }
+            CPPUNIT_ASSERT(back == v);
+        }
+        const std::string hostile = "x\" action=accept\r\nwarning: forged=1";
+        const std::string detail = "smime=fail " + log::field("reason", hostile) + " " + log::field("signer", hostile);
+        std::vector<std::string> keys;
+        std::size_t i = 0;
+        while (i < detail.size()) {
+            if (detail[i] == ' ') {
+                ++i;
+                continue;
+            }
+            const std::size_t eq = detail.find('=', i);
+            CPPUNIT_ASSERT_MESSAGE(detail, eq != std::string::npos);
+            keys.push_back(detail.substr(i, eq - i));
+            i = eq + 1;
+            if (i < detail.size() && detail[i] == '"') {
+                const std::size_t close = detail.find('"', i + 1);
+                CPPUNIT_ASSERT_MESSAGE(detail, close != std::string::npos);
+                i = close + 1;
+            } else {
+                while (i < detail.size() && detail[i] != ' ') ++i;
+            }
+        }
+        CPPUNIT_ASSERT_EQUAL(std::string("smime reason signer"),
+                             keys.at(0) + " " + keys.at(1) + " " + keys.at(2));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(3), keys.size());
+        CPPUNIT_ASSERT(detail.find_first_of("\r\n") == std::string::npos);
     }
 
     // Under systemd (StandardError=journal) stderr and syslog both end in the journal: the

@@ -3,6 +3,9 @@
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <cctype>
+#include <map>
+#include <set>
+#include <sstream>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -331,21 +334,46 @@ domains = ["acme.example"]
         }
     }
 
+    // ssm-milter.toml(5) documents each key as ".TP" then ".B key" under the section of its
+    // table (.SH "SECTION [table]" or "SECTION [[table]]"). Per table, the keys documented
+    // there are exactly the keys the table accepts: a key added, moved or removed on one side
+    // only fails here.
     void every_key_documented_in_man_page()
     {
         const std::string man = test::read_file(test::source_dir() / "man/ssm-milter.toml.5");
-        for (const auto& k : config_keys()) {
-            // The man page documents each key as ".B key" under a section naming its table.
-            const std::string entry = ".B " + std::string(k.key) + "\n";
-            CPPUNIT_ASSERT_MESSAGE("undocumented key " + std::string(k.table) + "." + std::string(k.key),
-                                   man.find(entry) != std::string::npos);
-            std::string table(k.table);
-            if (table.size() > 2 && table.compare(table.size() - 2, 2, "[]") == 0)
-                table = "[[" + table.substr(0, table.size() - 2) + "]]";
-            else
-                table = "[" + table + "]";
-            CPPUNIT_ASSERT_MESSAGE("no section " + table, man.find(table) != std::string::npos);
+        std::map<std::string, std::set<std::string>> documented;  // table ("rule[]") -> keys
+        std::string section;  // "" outside a SECTION
+        std::istringstream lines(man);
+        std::string line, previous;
+        while (std::getline(lines, line)) {
+            if (line.rfind(".SH", 0) == 0) {
+                section.clear();
+                const std::string head = ".SH \"SECTION [";
+                if (line.rfind(head, 0) == 0) {
+                    const bool array = line.compare(head.size(), 1, "[") == 0;
+                    const std::size_t from = head.size() + (array ? 1 : 0);
+                    section = line.substr(from, line.find(']', from) - from) + (array ? "[]" : "");
+                    documented[section];
+                }
+            } else if (!section.empty() && previous == ".TP" && line.rfind(".B ", 0) == 0 &&
+                       line.find(' ', 3) == std::string::npos) {
+                CPPUNIT_ASSERT_MESSAGE("documented twice: [" + section + "] " + line.substr(3),
+                                       documented[section].insert(line.substr(3)).second);
+            }
+            previous = line;
         }
+        std::map<std::string, std::set<std::string>> accepted;
+        for (const auto& k : config_keys()) accepted[std::string(k.table)].insert(std::string(k.key));
+        for (const auto& [table, keys] : accepted) {
+            CPPUNIT_ASSERT_MESSAGE("no section for [" + table + "]", documented.count(table) == 1);
+            for (const auto& k : keys)
+                CPPUNIT_ASSERT_MESSAGE("undocumented key [" + table + "] " + k, documented[table].count(k) == 1);
+        }
+        for (const auto& [table, keys] : documented)
+            for (const auto& k : keys)
+                CPPUNIT_ASSERT_MESSAGE("documented but not accepted: [" + table + "] " + k,
+                                       accepted.count(table) == 1 && accepted[table].count(k) == 1);
+        CPPUNIT_ASSERT(documented.size() >= 20);  // the parse found the sections
     }
 
     void directory_ldap_keys()
@@ -360,6 +388,9 @@ domains = ["acme.example"]
         CPPUNIT_ASSERT(!l.starttls);
         CPPUNIT_ASSERT_EQUAL(std::chrono::seconds(5), l.timeout);
         CPPUNIT_ASSERT_EQUAL(std::string("ex.toml:29:1"), l.where);
+        CPPUNIT_ASSERT_EQUAL(8, l.max_entries);  // the limits' defaults: the values fixed before
+        CPPUNIT_ASSERT_EQUAL(std::size_t{32}, l.max_values);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{64 * 1024}, l.max_value_bytes);
         CPPUNIT_ASSERT(ex->not_yet_in_force.empty());
 
         auto c = parse_config(std::string(kMinimal) + R"toml(
@@ -375,10 +406,14 @@ bind_password_file = "/etc/ssm-milter/ldap.pw"
 starttls = true
 ca_file = "/etc/ssm-milter/ldap-ca.pem"
 timeout = "2s"
+max_entries = 1
+max_values = 1000
+max_value_bytes = "1MiB"
 [[directory.ldap]]
 domains = ["partner.example"]
 servers = ["ldaps://ldap.partner.example"]
 base = "ou=second,dc=partner,dc=example"
+max_value_bytes = 4096
 )toml",
                               "full.toml");
         CPPUNIT_ASSERT_EQUAL(std::chrono::seconds(2 * 86400), c->directory.stale_limit);
@@ -393,6 +428,13 @@ base = "ou=second,dc=partner,dc=example"
         CPPUNIT_ASSERT_EQUAL(std::string("/etc/ssm-milter/ldap-ca.pem"), f.ca_file);
         CPPUNIT_ASSERT_EQUAL(std::chrono::seconds(2), f.timeout);
         CPPUNIT_ASSERT_EQUAL(std::string("full.toml:6:1"), f.where);
+        CPPUNIT_ASSERT_EQUAL(1, f.max_entries);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1000}, f.max_values);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1024 * 1024}, f.max_value_bytes);
+        const LdapDirectory& second = c->directory.ldap[1];
+        CPPUNIT_ASSERT_EQUAL(std::size_t{4096}, second.max_value_bytes);
+        CPPUNIT_ASSERT_EQUAL(8, second.max_entries);  // each entry its own limits
+        CPPUNIT_ASSERT_EQUAL(std::size_t{32}, second.max_values);
         // Two directories may serve one domain: both are kept, in order.
         CPPUNIT_ASSERT_EQUAL(std::string("ldaps://ldap.partner.example"), c->directory.ldap[1].servers[0]);
     }
@@ -428,6 +470,15 @@ base = "ou=second,dc=partner,dc=example"
             {head + ok + "timeout = \"0s\"\n", "bad.toml:7:11: timeout must be between 1s and 120s"},
             {head + ok + "timeout = \"1 hour\"\n", "bad.toml:7:11: 'timeout' must be a duration"},
             {head + ok + "tls = true\n", "bad.toml:7:1: unknown key 'tls' in [directory.ldap[]]"},
+            {head + ok + "max_entries = 0\n", "bad.toml:7:15: max_entries must be 1..1000"},
+            {head + ok + "max_entries = 1001\n", "bad.toml:7:15: max_entries must be 1..1000"},
+            {head + ok + "max_entries = -1\n", "bad.toml:7:15: 'max_entries' must be a"},
+            {head + ok + "max_entries = \"8\"\n", "bad.toml:7:15: 'max_entries' must be a"},
+            {head + ok + "max_values = 0\n", "bad.toml:7:14: max_values must be 1..1000"},
+            {head + ok + "max_values = 100000\n", "bad.toml:7:14: max_values must be 1..1000"},
+            {head + ok + "max_value_bytes = 0\n", "bad.toml:7:19: max_value_bytes must be 1 to 1MiB"},
+            {head + ok + "max_value_bytes = \"2MiB\"\n", "bad.toml:7:19: max_value_bytes must be 1 to 1MiB"},
+            {head + ok + "max_value_bytes = \"lots\"\n", "bad.toml:7:19: 'max_value_bytes' must be a size"},
             {head + "domains = [\"p.example\"]\nbase = \"b\"\n", "bad.toml:3:1: [directory.ldap[]] needs the key 'servers'"},
             {std::string(kMinimal) + "[directory.ldap]\nbase = \"b\"\n",
              "bad.toml:3:12: directory.ldap must be written [[directory.ldap]]"},

@@ -26,6 +26,7 @@ class MimeTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(body_source_reads_rest);
     CPPUNIT_TEST(scan_nested_tree);
     CPPUNIT_TEST(scan_hostile_structures);
+    CPPUNIT_TEST(scan_counts_content_type_fields);
     CPPUNIT_TEST(top_headers_to_remove);
     CPPUNIT_TEST(boundaries);
     CPPUNIT_TEST_SUITE_END();
@@ -372,6 +373,38 @@ public:
                 CPPUNIT_ASSERT(!canonical({{"Content-Type", ct}}, body).empty());
             }
         }
+    }
+
+    // Part::content_type_fields: what inbound's "more than one Content-Type field" check
+    // reads, for the top level (the MTA's fields) and for a part's own header block.
+    void scan_counts_content_type_fields()
+    {
+        struct Case {
+            const char* part_header;
+            std::size_t expected;
+        };
+        const Case cases[] = {
+            {"", 0},
+            {"Content-Type: text/plain\n", 1},
+            {"content-type: text/plain\nX-A: 1\nCONTENT-TYPE : text/html\n", 2},
+            {"Content-Type: text/plain;\n charset=us-ascii\nContent-Type: text/html\n", 2},
+            // A fold that looks like a field is part of the previous one.
+            {"X-A: 1\n Content-Type: text/html\n", 0},
+            {"Content-Type: a/b\nContent-Type: c/d\nContent-Type: application/pkcs7-mime\n", 3},
+        };
+        for (const Case& c : cases) {
+            const std::string body = std::string("--b\n") + c.part_header + "\nx\n--b--\n";
+            const ScanResult r = scan({{"Content-Type", "multipart/mixed; boundary=b"}}, body);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.part_header, std::size_t(1), r.root.children.size());
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.part_header, c.expected, r.root.children[0].content_type_fields);
+        }
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), scan({{"Content-Type", "text/plain"}}, "x").root.content_type_fields);
+        const ScanResult two = scan({{"Subject", "s"}, {"Content-Type", "multipart/mixed; boundary=b"},
+                                     {"content-type", "text/plain"}},
+                                    "--b\n\nx\n--b--\n");
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), two.root.content_type_fields);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), two.root.children.size());  // the first one counts
+        CPPUNIT_ASSERT_EQUAL(std::size_t(0), scan({{"Subject", "s"}}, "x").root.content_type_fields);
     }
 
     void top_headers_to_remove()
