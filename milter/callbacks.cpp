@@ -242,8 +242,16 @@ sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned
         constexpr unsigned long kActions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_DELRCPT;
         // Without the actions we need, every message would fail at its end: refuse now.
         if ((f0 & kActions) != kActions) return SMFIS_REJECT;
+        // Holding undecryptable mail (undecryptable.h) needs quarantine; without it such mail
+        // could only be refused, which would make the gateway a padding oracle again.
+        if (g_daemon->snapshot()->config->inbound.on_undecryptable == Undecryptable::Hold &&
+            (f0 & SMFIF_QUARANTINE) == 0) {
+            log::error("negotiate", {{"error", "the MTA offers no quarantine (hold), which [inbound] "
+                                               "on_undecryptable = \"hold\" needs"}});
+            return SMFIS_REJECT;
+        }
         // Adding recipients only list expansion needs (PRODUCT §4.3; 451 where it is missing).
-        *pf0 = kActions | (f0 & SMFIF_ADDRCPT);
+        *pf0 = kActions | (f0 & (SMFIF_ADDRCPT | SMFIF_QUARANTINE));
         *pf1 = f1 & (SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NOEOH | SMFIP_NR_CONN |
                      SMFIP_NR_MAIL | SMFIP_NR_HDR | SMFIP_NR_BODY);
         *pf2 = 0;
@@ -429,6 +437,11 @@ sfsistat on_eom(SMFICTX* ctx) noexcept
             out.reply = reply_for(Failure::Temporary, "the MTA refused the recipient changes");
             out.action = "tempfail";
         }
+        if (out.reply.verdict == Verdict::Accept && !out.quarantine.empty() &&
+            smfi_quarantine(ctx, out.quarantine.data()) != MI_SUCCESS) {
+            out.reply = reply_for(Failure::Temporary, "the MTA refused to hold the message");
+            out.action = "tempfail";
+        }
         if (out.reply.verdict == Verdict::Reject || out.reply.verdict == Verdict::TempFail)
             status = apply(ctx, out.reply);
         // Receipts leave only for a message that is accepted as rewritten, so a retried
@@ -497,7 +510,7 @@ int run_milter(Daemon& daemon)
     smfiDesc desc{};
     desc.xxfi_name = const_cast<char*>("ssm-milter");
     desc.xxfi_version = SMFI_VERSION;
-    desc.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_DELRCPT | SMFIF_ADDRCPT;
+    desc.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_DELRCPT | SMFIF_ADDRCPT | SMFIF_QUARANTINE;
     desc.xxfi_connect = on_connect;
     desc.xxfi_envfrom = on_envfrom;
     desc.xxfi_envrcpt = on_envrcpt;

@@ -108,6 +108,11 @@ void load_inbound(Loader& L, const toml::table* t, Config& c)
     else if (nested == "reject") in.reject_nested_encrypted = true;
     else L.fail(L.region(t, "nested_encrypted"), "nested_encrypted must be \"keep\" or \"reject\"");
     in.harvest = L.boolean(t, "inbound", "harvest");
+    const std::string undecryptable = L.str(t, "inbound", "on_undecryptable");
+    if (undecryptable == "hold") in.on_undecryptable = Undecryptable::Hold;
+    else if (undecryptable == "deliver") in.on_undecryptable = Undecryptable::Deliver;
+    else if (undecryptable == "reject") in.on_undecryptable = Undecryptable::Reject;
+    else L.fail(L.region(t, "on_undecryptable"), "on_undecryptable must be \"hold\", \"deliver\" or \"reject\"");
 }
 
 void load_outbound(Loader& L, const toml::table* t, Config& c)

@@ -59,12 +59,17 @@ struct EncryptionSettings {
     std::string archive_certificate;  // PEM file; empty: none
 };
 
+// What becomes of a message encrypted to one of our keys that cannot be decrypted, or whose
+// decrypted content cannot be processed ([inbound] on_undecryptable; milter/undecryptable.h).
+enum class Undecryptable { Hold, Deliver, Reject };
+
 struct InboundSettings {
     bool strip_signature = false;
     bool restore_protected_headers = true;
     bool reject_nested_encrypted = false;
     bool harvest = true;
     bool decompress = true;  // inflate compressed-data layers (RFC 3274)
+    Undecryptable on_undecryptable = Undecryptable::Hold;
 };
 
 struct OutboundSettings {

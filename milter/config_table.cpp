@@ -66,6 +66,11 @@ constexpr std::array kKeys = {
             "An encrypted part among unencrypted parts (EFAIL): keep it encrypted, or reject "
             "the message. Any application/pkcs7-mime part counts (signed-data and compressed-data "
             "may hold an encryption) except a certs-only one (a certificate sent as an attachment)."},
+    KeySpec{"inbound", "on_undecryptable", K::String, "\"hold\"", false, true,
+            "A message encrypted to one of our keys that cannot be decrypted, or whose decrypted "
+            "content cannot be processed: accept it and have the MTA hold it (\"hold\"), deliver "
+            "it as received, still encrypted, with an X-SSM-Undecryptable field (\"deliver\"), or "
+            "refuse it with 554 5.7.5 (\"reject\": a padding oracle for CBC content)."},
     KeySpec{"inbound", "harvest", K::Boolean, "true", false, true,
             "Store the certificates of valid signers for encrypting replies (PRODUCT §3.4)."},
     KeySpec{"inbound", "decompress", K::Boolean, "true", false, true,

@@ -738,9 +738,16 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
             // Only the keys that belong to every recipient are offered.
             const auto all_keys = m_keys.decrypters();
             const auto keys = keys_covering(all_keys, recipients, m_config);
-            smime::cms::DecryptOutcome d = smime::cms::decrypt_envelope(*der_reader, keys, *plain);
-            if (d.status != smime::cms::DecryptStatus::Decrypted) {  // `plain` untouched (NotForUs)
-                if (auto each = decrypt_for_each_recipient(*der, all_keys, recipients, m_config, *plain)) d = *each;
+            smime::cms::DecryptOutcome d;
+            try {
+                d = smime::cms::decrypt_envelope(*der_reader, keys, *plain);
+                if (d.status != smime::cms::DecryptStatus::Decrypted) {  // `plain` untouched (NotForUs)
+                    if (auto each = decrypt_for_each_recipient(*der, all_keys, recipients, m_config, *plain)) d = *each;
+                }
+            } catch (const smime::cms::DecryptionFailed&) {
+                // Thrown only once a RecipientInfo named a key offered (decrypt.h).
+                if (m_key_matched) *m_key_matched = true;
+                throw;
             }
             if (d.status != smime::cms::DecryptStatus::Decrypted) {
                 // An outer signature stays on it (below).
@@ -753,6 +760,7 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
                 break;
             }
             decrypted = true;
+            if (m_key_matched) *m_key_matched = true;
             ++unwraps;
             actions.push_back("decrypt");
             out.detail += "decrypted=" + d.key_management + " cipher=" + d.cipher_name + " ";

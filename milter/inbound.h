@@ -57,6 +57,10 @@ public:
     // (PRODUCT §4.3). Off for ordinary inbound mail.
     void strip_validated_signature() { m_strip_validated = true; }
 
+    // `flag` is set once a RecipientInfo named one of the keys offered (decrypted or not):
+    // whatever happens after that depends on the plaintext or on the key (undecryptable.h).
+    void report_key_match(bool& flag) { m_key_matched = &flag; }
+
     // `treatment` carries the partner's requirements (require_signature/encryption).
     // `recipients`: the message's envelope recipients (the RCPT TOs accepted for it). An
     // encryption is removed only with a key that belongs to every one of them
@@ -101,6 +105,7 @@ private:
     KeySource& m_keys;
     directory::HarvestStore* m_harvest;
     bool m_strip_validated = false;
+    bool* m_key_matched = nullptr;
 };
 
 }  // namespace ssm::milter

@@ -17,6 +17,7 @@ milter_libssm_milter_a_SOURCES = \
 	milter/inbound.h milter/inbound.cpp milter/inbound_layers.h milter/inbound_layers.cpp \
 	milter/decryption_scope.h milter/decryption_scope.cpp \
 	milter/decrypted_mark.h milter/decrypted_mark.cpp \
+	milter/undecryptable.h milter/undecryptable.cpp \
 	milter/security_labels.h milter/security_labels.cpp \
 	milter/privileges.h milter/privileges.cpp \
 	milter/host_checks.h milter/host_checks.cpp \
@@ -38,6 +39,10 @@ tests_unit_test_config_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
 check_PROGRAMS += tests/unit/test_milter
 tests_unit_test_milter_SOURCES = tests/unit/test_milter.cpp $(UNIT_MAIN)
 tests_unit_test_milter_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
+
+check_PROGRAMS += tests/unit/test_undecryptable
+tests_unit_test_undecryptable_SOURCES = tests/unit/test_undecryptable.cpp $(UNIT_MAIN)
+tests_unit_test_undecryptable_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
 
 check_PROGRAMS += tests/unit/test_sender_check
 tests_unit_test_sender_check_SOURCES = tests/unit/test_sender_check.cpp $(UNIT_MAIN)

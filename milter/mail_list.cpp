@@ -117,7 +117,8 @@ std::vector<HeaderField> with_content(const std::vector<HeaderField>& headers, c
 }  // namespace
 
 MessageOutcome ListExpander::expand(const MailList& list, const std::string& list_rcpt,
-                                    const std::vector<HeaderField>& headers, const Spool& body, bool own_author)
+                                    const std::vector<HeaderField>& headers, const Spool& body, bool own_author,
+                                    bool* key_matched)
 {
     const auto& m = m_config.milter;
     const std::time_t now = std::time(nullptr);
@@ -131,9 +132,34 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
         return out;
     }
 
+    // 0. Members: the configured ones and the group's as the directory lists them now (a
+    // directory outage waits like a certificate lookup does). Asked before anything is
+    // decrypted: the outage must get its 451 whether or not the content decrypts, or the
+    // reply would tell (undecryptable.h).
+    ListMembers resolved;
+    try {
+        resolved = resolve_members(list, m_certificates.group_members());
+    } catch (const Error& e) {
+        if (e.failure() != Failure::DirectoryUnavailable) throw;
+        MessageOutcome out;
+        out.reply = reply_for(e.failure(), e.what());
+        out.action = "tempfail";
+        out.detail = "list=" + name + " group=" + list.members_group + " ";
+        return out;
+    }
+    // The group alone leaves nobody (or too many): refused whatever the message holds.
+    if (resolved.too_deep)
+        return refuse(list, "group " + list.members_group + " nests groups more than " +
+                                std::to_string(directory::kMaxGroupNesting) + " levels deep");
+    if (resolved.too_many)
+        return refuse(list, "more than " + std::to_string(MailList::kMaxMembers) + " members");
+    if (resolved.members.empty())
+        return refuse(list, "no member left (group " + list.members_group + " lists none with a usable mail address)");
+
     // 1. As the inbound path sees it: signatures verified, the list's encryption removed.
     ListKeys list_keys(m_keys, signer->certificate_der());
     InboundProcessor in(m_config, m_certificates, list_keys, m_certificates.harvest());
+    if (key_matched) in.report_key_match(*key_matched);
     InboundOutcome r = in.process(headers, body, {list.address}, policy::Treatment{});
     if (r.reply.verdict != Verdict::Accept) {
         MessageOutcome out;
@@ -199,20 +225,8 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
         entity = unwrapped.get();
     }
 
-    // 4. Members: the configured ones and the group's as the directory lists them now (a
-    // directory outage waits like a certificate lookup does); encrypted content only to those
-    // we can encrypt to (never in clear).
-    ListMembers resolved;
-    try {
-        resolved = resolve_members(list, m_certificates.group_members());
-    } catch (const Error& e) {
-        if (e.failure() != Failure::DirectoryUnavailable) throw;
-        MessageOutcome out;
-        out.reply = reply_for(e.failure(), e.what());
-        out.action = "tempfail";
-        out.detail = "list=" + name + " group=" + list.members_group + " ";
-        return out;
-    }
+    // 4. Members (resolved in 0. above); encrypted content only to those we can encrypt to
+    // (never in clear).
     std::string group_detail;
     if (!list.members_group.empty()) {
         group_detail = " group_members=" + std::to_string(resolved.from_group) +
@@ -220,16 +234,6 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
         if (!resolved.group_found)
             log::warning("list-group-missing", {{"list", name}, {"group", list.members_group}});
     }
-    if (resolved.too_deep)
-        return refuse(list,
-                      "group " + list.members_group + " nests groups more than " +
-                          std::to_string(directory::kMaxGroupNesting) + " levels deep",
-                      r.detail);
-    if (resolved.too_many)
-        return refuse(list, "more than " + std::to_string(MailList::kMaxMembers) + " members", r.detail);
-    if (resolved.members.empty())
-        return refuse(list, "no member left (group " + list.members_group + " lists none with a usable mail address)",
-                      r.detail);
     std::vector<std::string> members;
     std::vector<directory::RecipientCertificate> certs;
     std::size_t skipped = 0;

@@ -27,10 +27,12 @@ public:
     // a loop, a full or malformed history, or nothing left to deliver is a 550 5.7.1, a
     // directory outage 451 4.7.1. `own_author`: the message comes from a trusted origin
     // (outbound), so an SIO-Label field is its author's request, not an outsider's claim.
-    // Throws ssm::Error for token and spool failures.
+    // Throws ssm::Error for token and spool failures. `key_matched` (when given) is set once
+    // the list's key was named by a RecipientInfo: the caller then hides every failure
+    // (undecryptable.h), thrown or returned.
     MessageOutcome expand(const MailList& list, const std::string& list_rcpt,
                           const std::vector<smime::mime::HeaderField>& headers, const Spool& body,
-                          bool own_author = false);
+                          bool own_author = false, bool* key_matched = nullptr);
 
 private:
     const Config& m_config;

@@ -23,6 +23,7 @@
 #include "milter/inbound.h"
 #include "milter/inbound_layers.h"
 #include "milter/mail_list.h"
+#include "milter/undecryptable.h"
 #include "policy/match.h"
 
 namespace ssm::milter {
@@ -406,6 +407,7 @@ void MessageProcessor::record_receipt_request(const smime::cms::ReceiptRequest& 
 MessageOutcome MessageProcessor::inbound()
 {
     InboundProcessor in(*m_config, *m_certificates, m_keys, m_certificates->harvest());
+    in.report_key_match(m_key_matched);
     policy::Treatment t;
     t.require_signature = m_effective->require_signature;
     t.require_encryption = m_effective->require_encryption;
@@ -469,6 +471,29 @@ void change_subject(MessageOutcome& out, const std::string& subject)
 
 MessageOutcome MessageProcessor::end_of_message()
 {
+    m_key_matched = false;
+    std::optional<Failure> failure;
+    MessageOutcome out = outcome_of_message(failure);
+    // Once one of our keys was named, whether the content decrypted, and what it held, must
+    // not show in the reply (undecryptable.h): one outcome for every failure from here on.
+    if (m_key_matched && hides_undecryptable(out, failure)) {
+        out = undecryptable_outcome(*m_config, m_headers, std::move(out));
+        if (out.reply.verdict == Verdict::Accept) remove_markers(out);
+    }
+    // Only the gateway says a message could not be decrypted.
+    if (out.reply.verdict == Verdict::Accept && out.quarantine.empty() && !out.discard) {
+        smime::HeaderEdit forged;
+        remove_undecryptable_marks(forged, m_headers);
+        if (!forged.remove.empty()) {
+            if (!out.header_edit) out.header_edit.emplace();
+            out.header_edit->remove.insert(out.header_edit->remove.end(), forged.remove.begin(), forged.remove.end());
+        }
+    }
+    return out;
+}
+
+MessageOutcome MessageProcessor::outcome_of_message(std::optional<Failure>& failure)
+{
     MessageOutcome out;
     try {
         if (m_too_large) {
@@ -503,7 +528,8 @@ MessageOutcome MessageProcessor::end_of_message()
             }
         if (m_list && first) {
             out = ListExpander(*m_config, *m_certificates, m_keys)
-                      .expand(*m_list, first->text, m_headers, *m_body, m_direction == policy::Direction::Outbound);
+                      .expand(*m_list, first->text, m_headers, *m_body, m_direction == policy::Direction::Outbound,
+                              &m_key_matched);
             if (out.reply.verdict == Verdict::Accept) remove_markers(out);
             return out;
         }
@@ -550,6 +576,7 @@ MessageOutcome MessageProcessor::end_of_message()
         return out;
     } catch (const Error& e) {
         if (e.failure() == Failure::HsmUnavailable) m_keys.token_failed();
+        failure = e.failure();
         out = MessageOutcome{};
         out.reply = reply_for(e.failure(), e.what());
         out.action = out.reply.verdict == Verdict::Reject ? "reject" : "tempfail";
@@ -557,6 +584,7 @@ MessageOutcome MessageProcessor::end_of_message()
         if (const std::string cause = logged_cause(e); !cause.empty()) out.detail += " " + log::field("cause", cause);
         return out;
     } catch (const std::exception& e) {
+        failure = Failure::Internal;
         out = MessageOutcome{};
         out.reply = reply_for(Failure::Internal, e.what());
         out.action = "tempfail";

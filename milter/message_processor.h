@@ -70,6 +70,9 @@ struct MessageOutcome {
     std::vector<ReturnedRecipient> returned;
     std::string return_marker;  // the X-SSM-Reinjected value for the notice's envelope
     bool discard = false;
+    // Set: the MTA is asked to hold the message (smfi_quarantine) with this reason: mail
+    // encrypted to us that could not be decrypted or processed (undecryptable.h). Accept only.
+    std::string quarantine;
 };
 
 // The content encryption and key transport for `certs` as outbound encryption chooses them
@@ -177,6 +180,9 @@ private:
     // Error(PolicyViolation) when the author's SIO-Label cannot be honoured.
     std::optional<OutboundLabel> outbound_label() const;
     MessageOutcome inbound();
+    // end_of_message() before the undecryptable rule; `failure`: the class of the exception
+    // the outcome came from, if any.
+    MessageOutcome outcome_of_message(std::optional<Failure>& failure);
     smime::EncryptParameters encryption_parameters() const;
     std::shared_ptr<smime::Signer> find_signer(const Effective& e, const EmailAddress& author,
                                                std::string& identity);
@@ -227,6 +233,9 @@ private:
     // Line facts of an outbound body, gathered while it is spooled (see smime/protect.h).
     std::optional<smime::mime::BodyFacts> m_body_facts;
     bool m_too_large = false;
+    // Set during end_of_message once a RecipientInfo named one of our keys (the decryption
+    // was tried): from then on no failure may show at SMTP (undecryptable.h).
+    bool m_key_matched = false;
     std::time_t m_arrival = 0;  // MAIL FROM, for the Arrival-Date of a return notice
 };
 

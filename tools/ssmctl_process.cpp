@@ -254,6 +254,9 @@ int process_command(const milter::Config& config, std::shared_ptr<const milter::
                      out.reply.verdict == milter::Verdict::Accept ? "250 2.0.0 accepted"
                                                                   : out.reply.str().c_str());
         if (out.reply.verdict != milter::Verdict::Accept) return exit_code(out.reply);
+        if (!out.quarantine.empty())
+            std::fprintf(stderr, "hold: the MTA would hold the message (quarantine: %s); the output below is the "
+                         "message as held\n", out.quarantine.c_str());
         // The envelope the milter would leave (a list expansion).
         for (const auto& r : out.remove_recipients) std::fprintf(stderr, "rcpt: -%s\n", r.c_str());
         for (const auto& r : out.add_recipients) std::fprintf(stderr, "rcpt: +%s\n", r.c_str());

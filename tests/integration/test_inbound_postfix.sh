@@ -5,8 +5,10 @@
 # key management it makes, DER and -stream BER), `gpgsm --encrypt` and NSS `cmsutil -E` (CBC +
 # PKCS#1 v1.5); the delivered message must be the plaintext, byte for byte. RFC 3218: malformed
 # PKCS#1 v1.5 blocks, a wrong key (a certificate with the recipient's issuer and serial but
-# another key), random key blocks and tampered CBC/GCM content all get one SMTP reply and one
-# log line and nothing is delivered. EFAIL: an encrypted part among clear parts is kept
+# another key), random key blocks and tampered CBC/GCM content all get one SMTP reply (250,
+# as any accepted message: no padding oracle) and one log line, nothing is delivered, and
+# Postfix holds them (milter quarantine, [inbound] on_undecryptable = "hold"); a CBC copy
+# changed so that its padding stays valid gets the same reply; "reject" gives 554 5.7.5. EFAIL: an encrypted part among clear parts is kept
 # encrypted or the message rejected, per configuration. Partner requirements: reject and tag.
 . "$(dirname "$0")/lib.sh"
 . "$SSM_SRCDIR/tests/interop/peers.sh"
@@ -55,9 +57,11 @@ declare -A PORT MPORT MPID
 master_extra=
 for cfg in keep reject; do
   PORT[$cfg]=$(free_port); MPORT[$cfg]=$(free_port)
+  undecryptable=hold; [ "$cfg" = reject ] && undecryptable=reject
   inbound_config "$WORK/ssm-$cfg.toml" "${MPORT[$cfg]}" "$RULES" "[inbound]
 nested_encrypted = \"$cfg\"
 restore_protected_headers = true
+on_undecryptable = \"$undecryptable\"
 
 [directory]
 cache = \"$WORK/cache-$cfg\"
@@ -326,6 +330,28 @@ for cn in "${R3218[@]}"; do
   wrap_enveloped "$WORK/m/$cn.der" "$WORK/m/$cn.eml" "$cn" sender@partner.example "$RCPT"
   submit "$cn" keep sender@partner.example "$WORK/m/$cn.eml"
 done
+# The padding oracle (ssm-milter(8), Inbound decryption and oracles): the CBC message above
+# with the padding byte changed so that the padding stays valid (openssl with dave's key finds
+# the change) decrypts to partly garbage; its SMTP reply must be the one the broken messages get.
+cn=oracle-valid-padding
+if make_broken "$cn" aes-256-cbc && read -r off len < <(octet_offset "$WORK/m/$cn.der" any "cont [ 0 ]"); then
+  pos=$((off + len - 17)) orig=$(xxd -s $((off + len - 17)) -l 1 -p "$WORK/m/$cn.der") found=
+  for mask in $(seq 1 255); do
+    patch_bytes "$WORK/m/$cn.der" "$pos" "$(printf '%02x' $(( 0x$orig ^ mask )))"
+    if openssl cms -decrypt -binary -inform DER -in "$WORK/m/$cn.der" -inkey "$PKI/dave.key.pem" -recip "$PKI/dave.cert.pem" \
+         -out "$WORK/m/$cn.plain" >/dev/null 2>&1 && ! cmp -s "$WORK/m/$cn.plain" "$WORK/m/attachment.entity"; then found=$mask; break; fi
+  done
+  if [ -n "$found" ]; then
+    wrap_enveloped "$WORK/m/$cn.der" "$WORK/m/$cn.eml" "$cn" sender@partner.example "$RCPT"
+    submit "$cn" keep sender@partner.example "$WORK/m/$cn.eml"
+  else fail "$cn" "no change of the padding byte kept a valid padding"; fi
+else fail "$cn" "openssl: $(tr '\n' ' ' <"$WORK/m/$cn.err")"; fi
+# [inbound] on_undecryptable = "reject": the documented 554 5.7.5 (an oracle for CBC content).
+cn=r3218-reject-mode
+if [ -f "$WORK/m/r3218-cbc-padding.der" ]; then
+  wrap_enveloped "$WORK/m/r3218-cbc-padding.der" "$WORK/m/$cn.eml" "$cn" sender@partner.example "$RCPT"
+  submit "$cn" reject sender@partner.example "$WORK/m/$cn.eml"
+else fail "$cn" "no r3218-cbc-padding message"; fi
 
 # --- 5. EFAIL: an encrypted part among clear parts ---------------------------------------------
 efail_message() {  # CASE: text/html, the envelope to dave, text/html (the EFAIL exfiltration shape)
@@ -357,7 +383,7 @@ perl -i -pe 'print "X-SSM-Policy: none missing (forged)\r\n" if $. == 1' "$WORK/
 submit policy-tag keep tagged@partner.example "$WORK/m/policy-tag.eml"
 
 # --- deliveries and checks --------------------------------------------------------------------
-expected=$(( ${#DECRYPT_CASES[@]} + 5 ))   # + protected-subject, not-for-us, efail-keep, encrypted-accepted, policy-tag
+expected=$(( ${#DECRYPT_CASES[@]} + 6 ))   # + protected-subject, not-for-us, efail-keep, encrypted-accepted, policy-tag, oracle-valid-padding
 wait_for_delivery "$expected" 60 || note "only $(sink_count) of $expected messages delivered"
 sleep 1   # anything that should not have been delivered has had its chance too
 note "sent and delivered after $((SECONDS - T0)) s"
@@ -378,19 +404,38 @@ if dump=$(delivered "$cn"); then
   else pass "$cn"; fi
 else fail "$cn" "not delivered: $(cat "$WORK/out/$cn.reply") $(cat "$WORK/out/$cn.log")"; fi
 
-# RFC 3218: one reply, one log line (volatile fields removed), nothing delivered.
-want_reply='554 5.7.5 the message could not be decrypted'
+# RFC 3218 and no padding oracle: accepted like any message (250 2.0.0, as the decrypted
+# messages), one log line (volatile fields removed), nothing delivered, held by Postfix as
+# received with our mark (on_undecryptable = "hold", the default).
 first_log=
 for cn in "${R3218[@]}"; do
   reply=$(cat "$WORK/out/$cn.reply"); line=$(without_volatile <"$WORK/out/$cn.log")
   [ -n "$first_log" ] || first_log=$line
-  if [ "$reply" != "$want_reply" ]; then fail "$cn" "SMTP reply '$reply', expected '$want_reply'"
+  if [ "${reply:0:10}" != "250 2.0.0 " ]; then fail "$cn" "SMTP reply '$reply', expected 250 2.0.0 (log: $line)"
   elif [ "$(wc -l <"$WORK/out/$cn.log")" != 1 ]; then fail "$cn" "$(wc -l <"$WORK/out/$cn.log") message log lines: $(cat "$WORK/out/$cn.log")"
   elif [ "$line" != "$first_log" ]; then fail "$cn" "log line differs: '$line' vs '$first_log'"
+  elif ! grep -q ' action=hold .*undecryptable=hold' <<<"$line"; then fail "$cn" "not held: $line"
   elif delivered "$cn" >/dev/null; then fail "$cn" "delivered"
+  elif ! q=$(held pf "$cn"); then fail "$cn" "not in Postfix's hold queue ($(ls "$WORK/pf/queue/hold" 2>/dev/null | wc -l) held)"
+  elif ! postcat -c "$WORK/pf/etc" -h "$q" 2>/dev/null | grep -q '^X-SSM-Undecryptable: mx.acme.example'; then fail "$cn" "held without the mark"
+  elif ! cmp -s <(postcat -c "$WORK/pf/etc" -b "$q" 2>/dev/null | sed '1{/^$/d}' | tr -d '\r') <(entity_body "$WORK/m/$cn.eml" /dev/stdout | tr -d '\r'); then
+    fail "$cn" "the held body is not the one received"
   else pass "$cn"; fi
 done
 note "RFC 3218 log line: $first_log"
+# The padding oracle closed: the valid-padding copy gets the same reply code as the invalid ones.
+cn=oracle-valid-padding
+if [ -f "$WORK/out/$cn.reply" ] && [ -n "${R3218[0]:-}" ]; then
+  reply=$(cut -c1-9 <"$WORK/out/$cn.reply") want=$(cut -c1-9 <"$WORK/out/${R3218[0]}.reply")
+  if [ "$reply" = "$want" ]; then pass "$cn-same-reply"
+  else fail "$cn-same-reply" "'$(cat "$WORK/out/$cn.reply")' vs '$(cat "$WORK/out/${R3218[0]}.reply")' for ${R3218[0]}"; fi
+fi
+if grep -q 'milter triggers HOLD action' "$WORK/pf/maillog" 2>/dev/null; then pass postfix-logs-hold
+else fail postfix-logs-hold "no HOLD line in Postfix's maillog"; fi
+cn=r3218-reject-mode
+if [ "$(cat "$WORK/out/$cn.reply")" = "554 5.7.5 the message could not be decrypted" ] && ! delivered "$cn" >/dev/null \
+   && ! held pf "$cn" >/dev/null; then pass "$cn"
+else fail "$cn" "reply '$(cat "$WORK/out/$cn.reply")' log: $(cat "$WORK/out/$cn.log")"; fi
 
 # EFAIL keep: delivered untouched (the encrypted part still encrypted, byte for byte).
 cn=efail-keep

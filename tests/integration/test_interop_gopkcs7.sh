@@ -250,10 +250,13 @@ for spec in "${GO_IN[@]}"; do
   IFS='~' read -r cn kind msg from rcpt op <<<"$spec"
   [ -n "${SENT[$cn]:-}" ] || continue
   reply=$(cat "$WORK/out/$cn.reply")
-  if [ "$kind" = refuse ]; then   # PRODUCT §3.1: refused, nothing delivered (in clear or not)
+  if [ "$kind" = refuse ]; then   # PRODUCT §3.1: not decrypted, nothing delivered (in clear or not):
+    # accepted like any message and held by Postfix ([inbound] on_undecryptable = "hold")
     case $reply in
-      "554 5.7.5 "*) if delivered "$cn" >/dev/null; then fail "$cn" "delivered"; else pass "$cn"; note "$cn: $reply"; fi ;;
-      *) fail "$cn" "SMTP reply '$reply', expected 554 5.7.5" ;;
+      "250 2.0.0 "*) if delivered "$cn" >/dev/null; then fail "$cn" "delivered"
+                     elif ! held pf "$cn" >/dev/null; then fail "$cn" "not in Postfix's hold queue"
+                     else pass "$cn"; note "$cn: $reply (held)"; fi ;;
+      *) fail "$cn" "SMTP reply '$reply', expected 250 2.0.0 and a hold" ;;
     esac
     continue
   fi

@@ -326,7 +326,10 @@ identity = "team@acme.example"
 members = ["nobody@acme.example", "nobody2@acme.example"]'
 LISTS=$NOCERT config nocert
 run nocert nocert "$WORK/enc.eml" nocert@acme.example
-if [ $RC -ne 0 ] && grep -q '^reply: 550 5.7.1 .*no member has a usable certificate' "$ERR"; then pass list-no-member-left
+# (Decrypted with the list's key first, so the refusal would tell that the content decrypted:
+# held as received instead, the reason in the log; ssm-milter(8), Inbound decryption and oracles.)
+if [ $RC -eq 0 ] && grep -q '^decision: .*action=hold .*hidden_reply="550 5.7.1 .*no member has a usable certificate' "$ERR" \
+   && grep -q '^reply: 250 ' "$ERR" && grep -q '^hold: ' "$ERR" && ! grep -q '^rcpt:' "$ERR"; then pass list-no-member-left
 else fail list-no-member-left "rc=$RC $(tr '\n' ' ' <"$ERR" | cut -c1-300)"; fi
 
 # --- 6. configuration errors name file:line:column ----------------------------------------------

@@ -10,6 +10,7 @@
 #   encrypt_gpgsm ENTITY NAME OUT [CIPHER]   encrypt_cmsutil ENTITY NAME OUT
 #   sign_gpgsm ENTITY NAME OUT               sign_cmsutil ENTITY NAME OUT
 #   delivered CASE                  the sink dump of the message whose X-Case is CASE
+#   held PF CASE                    the hold-queue file of that message in Postfix $WORK/PF
 #   entity_body FILE OUT / header_field FILE NAME     body and unfolded header of a message
 # PEER_DETAIL says why a peer helper failed.
 
@@ -149,6 +150,14 @@ sign_cmsutil() {
 }
 
 # delivered CASE: prints the sink dump holding "X-Case: CASE" (none: fails).
+# held PF CASE: the queue file of the message whose X-Case is CASE in the hold queue of the
+# Postfix instance $WORK/PF (milter quarantine).
+held() {
+  local f
+  f=$(grep -l "X-Case: $2" "$WORK/$1/queue/hold"/* 2>/dev/null | head -n 1)
+  [ -n "$f" ] && echo "$f"
+}
+
 delivered() {
   local f
   f=$(grep -lx "X-Case: $1" "$SINK_DIR"/* 2>/dev/null | head -n 1)

@@ -169,6 +169,14 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("/usr/lib/softhsm/libsofthsm2.so"), c->hsm.module);
         CPPUNIT_ASSERT_EQUAL(std::size_t(2), c->milter.internal_networks.size());
         CPPUNIT_ASSERT(c->policy.rules().empty());
+        // Undecryptable mail is held, never refused by default: a refusal is a padding oracle.
+        CPPUNIT_ASSERT(c->inbound.on_undecryptable == Undecryptable::Hold);
+        const std::pair<const char*, Undecryptable> modes[] = {
+            {"deliver", Undecryptable::Deliver}, {"reject", Undecryptable::Reject}, {"hold", Undecryptable::Hold}};
+        for (const auto& [text, mode] : modes) {
+            auto d = parse_config(std::string(kMinimal) + "\n[inbound]\non_undecryptable = \"" + text + "\"\n", "min.toml");
+            CPPUNIT_ASSERT_MESSAGE(text, d->inbound.on_undecryptable == mode);
+        }
     }
 
     void errors_name_line_and_column()
@@ -197,6 +205,8 @@ public:
              "bad.toml:4:21: '10.0.0.0/33' is not an address or CIDR network"},
             {"[hsm]\ntoken_label = \"t\"\n[milter]\nauthserv_id = \"mx; dkim=pass\"\n",
              "bad.toml:4:15: authserv_id must be a host name"},
+            {"[hsm]\ntoken_label = \"t\"\n[inbound]\non_undecryptable = \"drop\"\n",
+             "bad.toml:4:20: on_undecryptable must be \"hold\", \"deliver\" or \"reject\""},
             {"[hsm\n", "bad.toml:1:5:"},
             {"[milter]\n", "bad.toml:"},  // no token at all: [hsm] needs token_label
         };
