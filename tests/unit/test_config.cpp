@@ -355,8 +355,12 @@ domains = ["acme.example"]
         std::string section;  // "" outside a SECTION
         std::istringstream lines(man);
         std::string line, previous;
+        int nested = 0;  // inside .RS/.RE: a list of a key's values, not keys
         while (std::getline(lines, line)) {
+            if (line.rfind(".RS", 0) == 0) ++nested;
+            if (line.rfind(".RE", 0) == 0 && nested > 0) --nested;
             if (line.rfind(".SH", 0) == 0) {
+                nested = 0;
                 section.clear();
                 const std::string head = ".SH \"SECTION [";
                 if (line.rfind(head, 0) == 0) {
@@ -365,7 +369,7 @@ domains = ["acme.example"]
                     section = line.substr(from, line.find(']', from) - from) + (array ? "[]" : "");
                     documented[section];
                 }
-            } else if (!section.empty() && previous == ".TP" && line.rfind(".B ", 0) == 0 &&
+            } else if (!section.empty() && nested == 0 && previous == ".TP" && line.rfind(".B ", 0) == 0 &&
                        line.find(' ', 3) == std::string::npos) {
                 CPPUNIT_ASSERT_MESSAGE("documented twice: [" + section + "] " + line.substr(3),
                                        documented[section].insert(line.substr(3)).second);
