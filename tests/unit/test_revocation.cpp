@@ -162,16 +162,16 @@ struct Pki {
                                      "--directory", (dir.path() / "www").string()},
             dir.path(), dir.path() / "crl-server.log", crl_port);
     }
-    std::unique_ptr<test::Server> ocsp_server() const
+    // next_update false: responses without nextUpdate (no -ndays).
+    std::unique_ptr<test::Server> ocsp_server(bool next_update = true) const
     {
         // stdbuf: the responder's stdout (one response text per request) reaches the log at once;
         // -ignore_err: the readiness probe (connect, close) must not end it.
-        return std::make_unique<test::Server>(
-            std::vector<std::string>{"stdbuf", "-o0", "openssl", "ocsp", "-index", "ica/index.txt", "-CA", "ica.pem",
-                                     "-rsigner", "responder.pem", "-rkey", "responder.key", "-port",
-                                     std::to_string(ocsp_port), "-ndays", "1", "-resp_text",
-                                     "-ignore_err"},
-            dir.path(), dir.path() / "ocsp-server.log", ocsp_port);
+        std::vector<std::string> argv{"stdbuf", "-o0", "openssl", "ocsp", "-index", "ica/index.txt", "-CA", "ica.pem",
+                                      "-rsigner", "responder.pem", "-rkey", "responder.key", "-port",
+                                      std::to_string(ocsp_port), "-resp_text", "-ignore_err"};
+        if (next_update) argv.insert(argv.end(), {"-ndays", "1"});
+        return std::make_unique<test::Server>(argv, dir.path(), dir.path() / "ocsp-server.log", ocsp_port);
     }
     // A store with the root as anchor and the issuing CA (and `more`) as intermediates.
     std::unique_ptr<TrustStore> store(Revocation mode, const std::vector<std::string>& more = {}) const
@@ -214,6 +214,7 @@ class RevocationTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(fetcher_limits);
     CPPUNIT_TEST(statuses_table);
     CPPUNIT_TEST(responder_down);
+    CPPUNIT_TEST(responses_without_next_update_age);
     CPPUNIT_TEST(answers_are_cached);
     CPPUNIT_TEST(concurrent_validation);
     CPPUNIT_TEST(indirect_and_delta_crls_fetched);
@@ -364,6 +365,23 @@ public:
         const auto later = p.store(Revocation::HardFail)
                                ->validate(p.cert("good"), {}, now + 36 * 3600, Purpose::EmailProtection);
         CPPUNIT_ASSERT_MESSAGE(notes(later), later.valid() && any_note(later, "certificate good by CRL"));
+    }
+
+    // A response without nextUpdate says "newer information is available all the time": one
+    // captured once (no nonce needed) would prove "good" for ever if replayed, after a
+    // revocation too. It counts for max_age_without_next_update (a day) after its thisUpdate.
+    void responses_without_next_update_age()
+    {
+        const auto& p = fixture();
+        const auto ocsp_server = p.ocsp_server(false);
+        const std::time_t now = std::time(nullptr);
+        const auto fresh = p.store(Revocation::SoftFail)->validate(p.cert("good"), {}, now, Purpose::EmailProtection);
+        CPPUNIT_ASSERT_MESSAGE(notes(fresh), any_note(fresh, "certificate good by OCSP"));
+        // The same responder's answer, its thisUpdate now, judged two days later: as a replay.
+        const auto later =
+            p.store(Revocation::SoftFail)->validate(p.cert("good"), {}, now + 2 * 86400, Purpose::EmailProtection);
+        CPPUNIT_ASSERT_MESSAGE(notes(later), !any_note(later, "certificate good by OCSP"));
+        CPPUNIT_ASSERT_MESSAGE(notes(later), any_note(later, "without nextUpdate is too old"));
     }
 
     void responder_down()
