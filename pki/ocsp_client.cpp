@@ -41,7 +41,7 @@ RevocationAnswer unknown(std::string detail)
 std::vector<std::string> ocsp_urls(const Certificate& cert)
 {
     std::vector<std::string> out;
-    for (unsigned seq = 0; seq < 16; ++seq) {
+    for (unsigned seq = 0; seq < 16 && out.size() < kMaxUrlsPerCertificate; ++seq) {
         GnutlsDatum uri;
         unsigned critical = 0;
         const int rc = gnutls_x509_crt_get_authority_info_access(cert.get(), seq, GNUTLS_IA_OCSP_URI, &uri.d,

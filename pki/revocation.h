@@ -158,7 +158,11 @@ private:
 };
 
 // The OCSP URIs of a certificate's authorityInfoAccess, and the URIs of its
-// cRLDistributionPoints (only fetchable http:// ones).
+// cRLDistributionPoints: only fetchable http:// ones, and only the first
+// kMaxUrlsPerCertificate of each. Each costs up to fetch_timeout when its server stalls, and
+// a partner CA (or one compromised) names what it likes: sixteen of each would hold a message
+// for minutes, past the MTA's milter timeout.
+inline constexpr std::size_t kMaxUrlsPerCertificate = 4;
 std::vector<std::string> ocsp_urls(const Certificate& cert);
 std::vector<std::string> crl_distribution_urls(const Certificate& cert);
 

@@ -53,6 +53,10 @@ issue ica crl-good "$ee\ncrlDistributionPoints=URI:http://127.0.0.1:$crl/ica.crl
 issue ica crl-revoked "$ee\ncrlDistributionPoints=URI:http://127.0.0.1:$crl/ica.crl"
 issue ica dead "$ee\nauthorityInfoAccess=OCSP;URI:http://127.0.0.1:$dead/\ncrlDistributionPoints=URI:http://127.0.0.1:$dead/ica.crl"
 issue ica none "$ee"
+# many-urls: six OCSP responders and six distribution points, none answering
+aia= cdp=
+for i in 1 2 3 4 5 6; do aia="$aia${aia:+,}OCSP;URI:http://127.0.0.1:$dead/$i"; cdp="$cdp${cdp:+,}URI:http://127.0.0.1:$dead/$i.crl"; done
+issue ica many-urls "$ee\nauthorityInfoAccess=$aia\ncrlDistributionPoints=$cdp"
 issue ica responder "basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=critical,OCSPSigning"
 # Indirect CRLs: cri and cri2 sign CRLs for ica's certificates (cRLSign only; their own status
 # from the root's CRL, which revokes cri2). ind-*: distribution point indirect.crl, cRLIssuer cri.
@@ -215,6 +219,7 @@ class RevocationTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(statuses_table);
     CPPUNIT_TEST(responder_down);
     CPPUNIT_TEST(responses_without_next_update_age);
+    CPPUNIT_TEST(urls_per_certificate_are_bounded);
     CPPUNIT_TEST(answers_are_cached);
     CPPUNIT_TEST(concurrent_validation);
     CPPUNIT_TEST(indirect_and_delta_crls_fetched);
@@ -382,6 +387,21 @@ public:
             p.store(Revocation::SoftFail)->validate(p.cert("good"), {}, now + 2 * 86400, Purpose::EmailProtection);
         CPPUNIT_ASSERT_MESSAGE(notes(later), !any_note(later, "certificate good by OCSP"));
         CPPUNIT_ASSERT_MESSAGE(notes(later), any_note(later, "without nextUpdate is too old"));
+    }
+
+    // A certificate naming six responders and six distribution points (none answering): only
+    // the first four of each are asked, each of which could cost fetch_timeout.
+    void urls_per_certificate_are_bounded()
+    {
+        const auto& p = fixture();
+        const auto many = p.cert("many-urls");
+        CPPUNIT_ASSERT_EQUAL(std::size_t{4}, ocsp_urls(many).size());
+        CPPUNIT_ASSERT_EQUAL(std::size_t{4}, crl_distribution_urls(many).size());
+        CPPUNIT_ASSERT(ocsp_urls(many).back().find("/4") != std::string::npos);
+        const auto r = p.store(Revocation::HardFail)->validate(many, {}, std::time(nullptr), Purpose::EmailProtection);
+        CPPUNIT_ASSERT_MESSAGE(notes(r), r.has(Problem::RevocationUnknown));
+        CPPUNIT_ASSERT_MESSAGE(notes(r), r.describe().find("/4.crl: no answer") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(notes(r), r.describe().find("/5") == std::string::npos);
     }
 
     void responder_down()
