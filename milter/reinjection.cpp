@@ -165,7 +165,10 @@ void submit_copy(const ReinjectionSettings& settings, std::string_view sender,
         rcpts.reset(grown);
     }
     // The URL path is the EHLO name libcurl sends.
-    const std::string url = "smtp://" + settings.host + ":" + std::to_string(settings.port) + "/ssm-milter";
+    // An IPv6 address goes in brackets (the configuration's "[::1]:10027" arrives without them).
+    const std::string host =
+        settings.host.find(':') != std::string::npos ? "[" + settings.host + "]" : settings.host;
+    const std::string url = "smtp://" + host + ":" + std::to_string(settings.port) + "/ssm-milter";
     const std::string from = "<" + std::string(sender) + ">";
     ReadState state{&message, {}};
     char error_buffer[CURL_ERROR_SIZE] = {};
