@@ -261,6 +261,65 @@ Handle connect(const ServerSettings& s, const SearchLimits& limits)
     return h;
 }
 
+namespace {
+
+// The values of one entry, within the limits of the whole answer (see SearchLimits).
+Entry read_entry(LDAP* ld, LDAPMessage* e, const ServerSettings& s, const SearchLimits& limits,
+                 SearchResult& result, std::size_t& values)
+{
+    Entry entry;
+    if (LdapString dn{ldap_get_dn(ld, e)}) entry.dn = dn.get();
+    BerElement* raw_ber = nullptr;
+    LdapString name{ldap_first_attribute(ld, e, &raw_ber)};
+    std::unique_ptr<BerElement, BerFree> ber(raw_ber);
+    for (; name; name.reset(ldap_next_attribute(ld, e, ber.get()))) {
+        Attribute attribute{name.get(), {}};
+        std::unique_ptr<berval*, ValuesFree> vals(ldap_get_values_len(ld, e, name.get()));
+        for (berval** v = vals.get(); v && *v; ++v) {
+            const char* reason = nullptr;
+            if ((*v)->bv_len > limits.max_value_bytes)
+                reason = "value too large";
+            else if (values >= limits.max_values)
+                reason = "too many values in one answer";
+            if (reason) {
+                log::warning("ldap_value_dropped",
+                             {{"server", s.uri}, {"dn", entry.dn},
+                              {"attribute", attribute.name},
+                              {"bytes", std::to_string((*v)->bv_len)}, {"reason", reason}});
+                ++result.dropped_values;
+                continue;
+            }
+            ++values;
+            const auto* p = reinterpret_cast<const std::uint8_t*>((*v)->bv_val);
+            attribute.values.emplace_back(p, p + (*v)->bv_len);
+        }
+        entry.attributes.push_back(std::move(attribute));
+    }
+    return entry;
+}
+
+// sizeLimitExceeded, from the server or found by us (see search below).
+SearchResult too_many_entries(const ServerSettings& s, const SearchRequest& request, const SearchLimits& limits,
+                              bool abandoned)
+{
+    log::warning("ldap_size_limit", {{"server", s.uri},
+                                     {"filter", request.filter},
+                                     {"max_entries", std::to_string(limits.max_entries)},
+                                     {"server_ignored_it", abandoned ? "yes" : "no"}});
+    if (request.too_many_entries_is_answer) {
+        SearchResult cut;
+        cut.too_many_entries = true;
+        cut.abandoned = abandoned;
+        return cut;
+    }
+    throw LdapError(s.uri + ": search: partial answer: " + ldap_err2string(LDAP_SIZELIMIT_EXCEEDED) +
+                        " (more than " + std::to_string(limits.max_entries) +
+                        " entries, or the server's size limit)",
+                    LDAP_SIZELIMIT_EXCEEDED, abandoned);
+}
+
+}  // namespace
+
 SearchResult search(const Handle& h, const ServerSettings& s, const SearchRequest& request,
                           const SearchLimits& limits)
 {
@@ -269,68 +328,63 @@ SearchResult search(const Handle& h, const ServerSettings& s, const SearchReques
     std::vector<char*> attrs;
     for (const auto& a : request.attributes) attrs.push_back(const_cast<char*>(a.c_str()));
     attrs.push_back(nullptr);
-    timeval tv = to_timeval(s.timeout);  // also sent as the server's time limit
-    Message res;
-    const int rc = ldap_search_ext_s(ld, request.base.c_str(), scope_code(request.scope),
-                                     request.filter.c_str(),
-                                     request.attributes.empty() ? nullptr : attrs.data(), 0,
-                                     nullptr, nullptr, &tv, limits.max_entries, res.out());
-    if (rc == LDAP_NO_SUCH_OBJECT) return {};
-    // sizeLimitExceeded (our max_entries or the server's sizelimit), like timeLimitExceeded
-    // and adminLimitExceeded, comes with the entries sent so far: a partial answer, which may
-    // lack the entry that matters (the recipient's current certificate, the group listing a
-    // member). Never taken as the answer, so never cached as one: a failure, the next server
-    // is asked, and the caller's stale-if-error or 451 applies; or, for a caller that asked
-    // (certificate lookups), an answer that says so and holds none of the entries.
-    if (rc == LDAP_SIZELIMIT_EXCEEDED) {
-        log::warning("ldap_size_limit", {{"server", s.uri},
-                                         {"filter", request.filter},
-                                         {"max_entries", std::to_string(limits.max_entries)}});
-        if (request.too_many_entries_is_answer) {
-            SearchResult cut;
-            cut.too_many_entries = true;
-            return cut;
-        }
-        throw LdapError(s.uri + ": search: partial answer: " + ldap_err2string(rc) + " (more than " +
-                            std::to_string(limits.max_entries) + " entries, or the server's size limit)",
-                        rc, false);
-    }
-    if (rc != LDAP_SUCCESS) fail(ld, s, "search", rc);
-
+    timeval server_limit = to_timeval(s.timeout);  // the server's time limit
+    int msgid = 0;
+    if (const int rc = ldap_search_ext(ld, request.base.c_str(), scope_code(request.scope), request.filter.c_str(),
+                                       request.attributes.empty() ? nullptr : attrs.data(), 0, nullptr, nullptr,
+                                       &server_limit, limits.max_entries, &msgid);
+        rc != LDAP_SUCCESS)
+        fail(ld, s, "search", rc);
+    // The answer is read one message at a time, not collected whole (ldap_search_ext_s): the
+    // sizelimit we send binds only a server that honours it, and libldap keeps every entry a
+    // server sends. A hostile or broken one could fill our memory; entries beyond max_entries
+    // end the search here. One deadline covers the whole answer, however slowly it drips.
+    const auto deadline = std::chrono::steady_clock::now() + s.timeout;
     SearchResult result;
     std::size_t values = 0;
-    for (LDAPMessage* e = ldap_first_entry(ld, res.get()); e; e = ldap_next_entry(ld, e)) {
-        Entry entry;
-        if (LdapString dn{ldap_get_dn(ld, e)}) entry.dn = dn.get();
-        BerElement* raw_ber = nullptr;
-        LdapString name{ldap_first_attribute(ld, e, &raw_ber)};
-        std::unique_ptr<BerElement, BerFree> ber(raw_ber);
-        for (; name; name.reset(ldap_next_attribute(ld, e, ber.get()))) {
-            Attribute attribute{name.get(), {}};
-            std::unique_ptr<berval*, ValuesFree> vals(ldap_get_values_len(ld, e, name.get()));
-            for (berval** v = vals.get(); v && *v; ++v) {
-                const char* reason = nullptr;
-                if ((*v)->bv_len > limits.max_value_bytes)
-                    reason = "value too large";
-                else if (values >= limits.max_values)
-                    reason = "too many values in one answer";
-                if (reason) {
-                    log::warning("ldap_value_dropped",
-                                 {{"server", s.uri}, {"dn", entry.dn},
-                                  {"attribute", attribute.name},
-                                  {"bytes", std::to_string((*v)->bv_len)}, {"reason", reason}});
-                    ++result.dropped_values;
-                    continue;
-                }
-                ++values;
-                const auto* p = reinterpret_cast<const std::uint8_t*>((*v)->bv_val);
-                attribute.values.emplace_back(p, p + (*v)->bv_len);
-            }
-            entry.attributes.push_back(std::move(attribute));
+    int entries = 0;
+    for (;;) {
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        Message msg;
+        timeval wait = to_timeval(left);
+        const int type = left.count() > 0 ? ldap_result(ld, msgid, LDAP_MSG_ONE, &wait, msg.out()) : 0;
+        if (type == 0) {
+            ldap_abandon_ext(ld, msgid, nullptr, nullptr);
+            fail(ld, s, "search", LDAP_TIMEOUT);
         }
-        result.entries.push_back(std::move(entry));
+        if (type < 0) {
+            int code = LDAP_OTHER;
+            ldap_get_option(ld, LDAP_OPT_RESULT_CODE, &code);
+            fail(ld, s, "search", code < 0 ? code : LDAP_SERVER_DOWN);
+        }
+        if (type == LDAP_RES_SEARCH_REFERENCE) continue;  // referrals are not followed (connect)
+        if (type == LDAP_RES_SEARCH_ENTRY) {
+            if (++entries > limits.max_entries) {
+                // The session still receives the rest: it is closed, not pooled (abandoned).
+                ldap_abandon_ext(ld, msgid, nullptr, nullptr);
+                return too_many_entries(s, request, limits, true);
+            }
+            result.entries.push_back(read_entry(ld, msg.get(), s, limits, result, values));
+            continue;
+        }
+        if (type != LDAP_RES_SEARCH_RESULT)
+            throw LdapError(s.uri + ": search: unexpected message type " + std::to_string(type), LDAP_PROTOCOL_ERROR,
+                            true);
+        int code = LDAP_OTHER;
+        if (const int rc = ldap_parse_result(ld, msg.get(), &code, nullptr, nullptr, nullptr, nullptr, 0);
+            rc != LDAP_SUCCESS)
+            fail(ld, s, "search", rc);
+        if (code == LDAP_NO_SUCH_OBJECT) return {};
+        // sizeLimitExceeded (our max_entries or the server's sizelimit), like timeLimitExceeded
+        // and adminLimitExceeded, comes with the entries sent so far: a partial answer, which may
+        // lack the entry that matters (the recipient's current certificate, the group listing a
+        // member). Never taken as the answer, so never cached as one: a failure, the next server
+        // is asked, and the caller's stale-if-error or 451 applies; or, for a caller that asked
+        // (certificate lookups), an answer that says so and holds none of the entries.
+        if (code == LDAP_SIZELIMIT_EXCEEDED) return too_many_entries(s, request, limits, false);
+        if (code != LDAP_SUCCESS) fail(ld, s, "search", code);
+        return result;
     }
-    return result;
 }
 
 // --- pool ------------------------------------------------------------------------------------
@@ -428,7 +482,7 @@ SearchResult ServerPool::search(const SearchRequest& request, std::atomic<std::u
         try {
             ++sent;
             auto result = ldap::search(lease.handle, m_settings, request, m_limits);
-            lease.healthy = true;
+            lease.healthy = !result.abandoned;
             return result;
         } catch (const LdapError& e) {
             lease.healthy = !e.connection_lost();

@@ -103,10 +103,11 @@ struct SearchRequest {
 };
 
 // Bounds on one answer. More matching entries than max_entries (the sizelimit sent) make the
-// search fail or say too_many_entries (see SearchRequest); values larger than max_value_bytes
-// and values past max_values (over the whole answer) are dropped with a log line and counted
-// (SearchResult::dropped_values); a PDU (one entry) larger than max_pdu_bytes breaks the
-// connection.
+// search fail or say too_many_entries (see SearchRequest), also when the server ignores the
+// sizelimit and sends them anyway (the search is abandoned at entry max_entries + 1 and the
+// session closed); values larger than max_value_bytes and values past max_values (over the
+// whole answer) are dropped with a log line and counted (SearchResult::dropped_values); a PDU
+// (one entry) larger than max_pdu_bytes breaks the connection.
 struct SearchLimits {
     int max_entries = 16;
     std::size_t max_value_bytes = 64 * 1024;
@@ -133,6 +134,7 @@ struct SearchResult {
     std::vector<Entry> entries;
     std::size_t dropped_values = 0;  // values left out by max_value_bytes / max_values
     bool too_many_entries = false;   // sizeLimitExceeded with too_many_entries_is_answer: no entries
+    bool abandoned = false;          // the server sent more than max_entries: its session is closed
 };
 
 // RFC 4515 escaping of an assertion value (via libldap's ldap_bv2escaped_filter_value, which

@@ -15,7 +15,8 @@ namespace ssm::directory {
 namespace {
 
 constexpr std::size_t max_records = 32;  // more in one answer: the rest skipped (logged)
-constexpr std::size_t max_reason = 200;  // of why_bogus, in the exception (the log has it all)
+constexpr std::size_t max_reason = 200;
+constexpr std::size_t kMaxDnsName = 253;  // presentation form without the final dot (RFC 1035)  // of why_bogus, in the exception (the log has it all)
 
 }  // namespace
 
@@ -48,6 +49,14 @@ std::vector<CertificateCandidate> SmimeaSource::lookup(const EmailAddress& addre
     if (!serves(address)) return out;
     const std::string owner = smimea_owner_name(address);
     const log::Fields who = {{"address", address.str()}, {"name", owner}};
+    // 68 octets of hash and "_smimecert" go before the domain: with a domain longer than 185
+    // octets the name exceeds DNS's 253 (255 in wire form), so no record can exist. libunbound
+    // refuses to ask (a syntax error), which would be "directory unavailable": a 451 at every
+    // retry for a recipient that simply has no SMIMEA record.
+    if (owner.size() > kMaxDnsName) {
+        log::debug("smimea-name-too-long", who);
+        return out;
+    }
     auto fields = [&](log::Fields extra) {
         log::Fields f = who;
         f.insert(f.end(), extra.begin(), extra.end());

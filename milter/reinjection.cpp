@@ -99,6 +99,20 @@ std::size_t read_message(char* buffer, std::size_t size, std::size_t count, void
     }
 }
 
+// An envelope address as libcurl writes it into MAIL FROM and RCPT TO: libcurl (7.88) copies
+// it verbatim, so a CR or LF in it would end the command and start another of the sender's
+// choosing (an extra RCPT TO, a second transaction). The MTA's envelope is the source; one
+// that hands us such text (a local submission, a lax MTA) gets its message refused instead.
+void check_envelope_address(std::string_view address)
+{
+    for (const char c : address) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7f)
+            throw Error(Failure::PolicyViolation,
+                        "reinjection: an envelope address holds a control character (" + std::to_string(u) + ")");
+    }
+}
+
 }  // namespace
 
 std::string make_reinjection_marker(const ReinjectionSettings& settings, std::string_view sender,
@@ -137,6 +151,8 @@ bool reinjection_marker_valid(const ReinjectionSettings& settings, std::string_v
 void submit_copy(const ReinjectionSettings& settings, std::string_view sender,
                  const std::vector<std::string>& recipients, ByteSource& message)
 {
+    check_envelope_address(sender);
+    for (const auto& r : recipients) check_envelope_address(r);
     static std::once_flag once;
     std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
     std::unique_ptr<CURL, EasyDeleter> easy(curl_easy_init());
@@ -149,7 +165,10 @@ void submit_copy(const ReinjectionSettings& settings, std::string_view sender,
         rcpts.reset(grown);
     }
     // The URL path is the EHLO name libcurl sends.
-    const std::string url = "smtp://" + settings.host + ":" + std::to_string(settings.port) + "/ssm-milter";
+    // An IPv6 address goes in brackets (the configuration's "[::1]:10027" arrives without them).
+    const std::string host =
+        settings.host.find(':') != std::string::npos ? "[" + settings.host + "]" : settings.host;
+    const std::string url = "smtp://" + host + ":" + std::to_string(settings.port) + "/ssm-milter";
     const std::string from = "<" + std::string(sender) + ">";
     ReadState state{&message, {}};
     char error_buffer[CURL_ERROR_SIZE] = {};

@@ -50,7 +50,8 @@ bool reinjection_marker_valid(const ReinjectionSettings& settings, std::string_v
 // dot-stuffs it). Throws ssm::Error naming the reply when the listener cannot be reached or
 // answers 4xx (Failure::Temporary: the original message is deferred as a whole), or refuses
 // with 5xx (Failure::PolicyViolation: final, the original is refused rather than retried
-// into the same refusal forever).
+// into the same refusal forever). An address holding a control character (CR, LF: SMTP command
+// injection) is refused the same way, before anything is sent.
 void submit_copy(const ReinjectionSettings& settings, std::string_view sender,
                  const std::vector<std::string>& recipients, ByteSource& message);
 

@@ -2,6 +2,7 @@
 // GnuTLS. SECURITY: the responder URL comes from the untrusted certificate and the response is
 // untrusted until gnutls_ocsp_resp_verify_direct accepts its signer (the issuer itself, or a
 // certificate issued by it with id-kp-OCSPSigning) and its CertID and times fit.
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -40,7 +41,7 @@ RevocationAnswer unknown(std::string detail)
 std::vector<std::string> ocsp_urls(const Certificate& cert)
 {
     std::vector<std::string> out;
-    for (unsigned seq = 0; seq < 16; ++seq) {
+    for (unsigned seq = 0; seq < 16 && out.size() < kMaxUrlsPerCertificate; ++seq) {
         GnutlsDatum uri;
         unsigned critical = 0;
         const int rc = gnutls_x509_crt_get_authority_info_access(cert.get(), seq, GNUTLS_IA_OCSP_URI, &uri.d,
@@ -134,6 +135,10 @@ RevocationAnswer OcspClient::ask(const std::string& url, const Certificate& cert
             return unknown(where + ": response thisUpdate is in the future");
         if (next_update != -1 && next_update + m_config.clock_skew < now)
             return unknown(where + ": response is stale (nextUpdate " + format_time(next_update) + ")");
+        const std::time_t too_old = this_update + m_config.max_age_without_next_update + m_config.clock_skew;
+        if (next_update == -1 && too_old < now)
+            return unknown(where + ": response without nextUpdate is too old (thisUpdate " +
+                           format_time(this_update) + ")");
         RevocationAnswer a;
         a.source = where;
         if (status == GNUTLS_OCSP_CERT_GOOD) {
@@ -145,8 +150,9 @@ RevocationAnswer OcspClient::ask(const std::string& url, const Certificate& cert
             return unknown(where + ": responder does not know the certificate");
         }
         expires = next_update != -1 ? next_update
-                  : m_config.cache_without_next_update > 0 ? now + m_config.cache_without_next_update
-                                                            : -1;
+                  : m_config.cache_without_next_update > 0
+                      ? std::min(now + m_config.cache_without_next_update, too_old)
+                      : -1;
         return a;
     }
     return unknown(where + ": response is about another certificate");

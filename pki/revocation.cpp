@@ -31,7 +31,7 @@ constexpr std::size_t kMaxDeltaUrls = 4;  // freshestCRL URIs tried per base CRL
 std::vector<std::string> crl_distribution_urls(const Certificate& cert)
 {
     std::vector<std::string> out;
-    for (unsigned seq = 0; seq < 16; ++seq) {
+    for (unsigned seq = 0; seq < 16 && out.size() < kMaxUrlsPerCertificate; ++seq) {
         std::array<char, 2048> buf{};
         std::size_t size = buf.size();
         unsigned reasons = 0, critical = 0;

@@ -36,6 +36,11 @@ struct OnlineRevocationConfig {
     std::time_t clock_skew = 300;          // seconds of tolerance on thisUpdate/nextUpdate
     // Answers without nextUpdate are cached this long (0: not cached).
     std::time_t cache_without_next_update = 0;
+    // An OCSP response without nextUpdate ("newer information is available all the time",
+    // RFC 6960 §4.2.2.1) counts only this long after its thisUpdate. Without a bound, one
+    // captured before a revocation (without our nonce: the nonce is optional for responders)
+    // could be replayed over plain HTTP for ever.
+    std::time_t max_age_without_next_update = 86400;
     // After a URL gave no answer, it is not asked again for this long (keeps a dead responder
     // from costing a timeout per message).
     std::time_t failure_retry_after = 60;
@@ -153,7 +158,11 @@ private:
 };
 
 // The OCSP URIs of a certificate's authorityInfoAccess, and the URIs of its
-// cRLDistributionPoints (only fetchable http:// ones).
+// cRLDistributionPoints: only fetchable http:// ones, and only the first
+// kMaxUrlsPerCertificate of each. Each costs up to fetch_timeout when its server stalls, and
+// a partner CA (or one compromised) names what it likes: sixteen of each would hold a message
+// for minutes, past the MTA's milter timeout.
+inline constexpr std::size_t kMaxUrlsPerCertificate = 4;
 std::vector<std::string> ocsp_urls(const Certificate& cert);
 std::vector<std::string> crl_distribution_urls(const Certificate& cert);
 

@@ -19,6 +19,7 @@
 #include "directory/ldap_source.h"
 #include "directory/lookup_cache.h"
 #include "pki/certificate.h"
+#include "tests/unit/test_revocation_support.h"
 #include "tests/unit/test_support.h"
 
 namespace fs = std::filesystem;
@@ -227,6 +228,7 @@ class LdapTest final : public CppUnit::TestFixture {
     CPPUNIT_TEST(client_generic_search);
     CPPUNIT_TEST(client_pdu_limit);
     CPPUNIT_TEST(too_many_entries_is_a_cut_answer);
+    CPPUNIT_TEST(server_ignoring_the_size_limit);
     CPPUNIT_TEST(dropped_values_make_a_cut_answer);
     CPPUNIT_TEST(cache_key_covers_the_search);
     CPPUNIT_TEST_SUITE_END();
@@ -560,6 +562,45 @@ public:
         const ldap::SearchRequest small{"dc=partner,dc=example",
                                         "(mail=dave@partner.example)", {}, ldap::Scope::Subtree};
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, client.search(small).entries.size());
+    }
+
+    // A hostile or broken partner directory ignores the sizelimit we send and streams entries
+    // (tests/fixtures/ldap_flood.py: 3000 of 2 KB). libldap keeps every one (ldap_search_ext_s
+    // held them all: memory without bound); the client stops at max_entries + 1, answers as for
+    // sizeLimitExceeded, and closes the session, which still receives the rest.
+    void server_ignoring_the_size_limit()
+    {
+        const int port = free_port();
+        TempDir d;
+        ssm::test::Server flood({"python3", (ssm::test::source_dir() / "tests/fixtures/ldap_flood.py").string(),
+                                 std::to_string(port), "3000", "2000"},
+                                d.path(), d.path() / "flood.log", port);
+        ldap::ServerSettings server;
+        server.uri = "ldap://127.0.0.1:" + std::to_string(port);
+        server.timeout = std::chrono::milliseconds(5000);
+        ldap::SearchLimits limits;
+        limits.max_entries = 4;
+        ldap::Client client({{server}, 1, std::chrono::milliseconds(0), limits});
+        ldap::SearchRequest group{"dc=partner,dc=example", "(member=x)", {"description"}, ldap::Scope::Subtree};
+        try {
+            const auto answer = client.search(group);
+            CPPUNIT_FAIL("an answer of " + std::to_string(answer.entries.size()) + " entries past max_entries 4");
+        } catch (const Error& e) {
+            CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).find("more than 4 entries") != std::string::npos);
+        }
+        CPPUNIT_ASSERT_EQUAL(0U, client.servers().at(0)->open_sessions());
+        ldap::SearchRequest certificates = group;
+        certificates.too_many_entries_is_answer = true;
+        const auto cut = client.search(certificates);
+        CPPUNIT_ASSERT(cut.too_many_entries);
+        CPPUNIT_ASSERT(cut.entries.empty());
+        CPPUNIT_ASSERT_EQUAL(0U, client.servers().at(0)->open_sessions());
+        // The certificate source: a cut answer, as documented for sizeLimitExceeded.
+        auto c = config_for({server.uri});
+        c.max_entries = 4;
+        const auto answer = LdapSource(c).answer(addr("dave@partner.example"));
+        CPPUNIT_ASSERT(answer.candidates.empty());
+        CPPUNIT_ASSERT_MESSAGE(answer.cut, answer.cut.find("more entries match") != std::string::npos);
     }
 
     // More entries match than the size limit lets through (the client's max_entries, or the

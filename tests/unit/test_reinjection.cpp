@@ -45,6 +45,8 @@ class ReinjectionTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(disabled_settings_accept_nothing);
     CPPUNIT_TEST(submit_copy_delivers_the_bytes);
     CPPUNIT_TEST(submit_copy_unreachable_is_temporary);
+    CPPUNIT_TEST(submit_copy_refuses_control_characters);
+    CPPUNIT_TEST(submit_copy_to_an_ipv6_listener);
     CPPUNIT_TEST(config_section);
     CPPUNIT_TEST_SUITE_END();
 
@@ -166,6 +168,78 @@ public:
         } catch (const Error& e) {
             CPPUNIT_ASSERT(e.failure() == Failure::Temporary);
         }
+    }
+
+    // libcurl writes envelope addresses into MAIL FROM and RCPT TO as they are: a CR LF in one
+    // would add an SMTP command of the sender's choosing (here a recipient). Refused for good
+    // (the same envelope never gets better) before anything reaches the listener.
+    void submit_copy_refuses_control_characters()
+    {
+        test::TempDir dir;
+        const std::filesystem::path dump = dir.path() / "dump";
+        std::filesystem::create_directories(dump);
+        std::filesystem::permissions(dir.path(), std::filesystem::perms(0755));
+        std::filesystem::permissions(dump, std::filesystem::perms(0777));
+        const int port = test::free_port();
+        std::vector<std::string> argv = {"smtp-sink"};
+        if (::geteuid() == 0) argv.insert(argv.end(), {"-u", "nobody"});
+        argv.insert(argv.end(), {"-d", (dump / "%H%M%S.").string(), "127.0.0.1:" + std::to_string(port), "10"});
+        test::Server sink(argv, dir.path(), dir.path() / "sink.log", port);
+        const std::string message = "From: <alice@acme.example>\r\nSubject: split\r\n\r\nbody\r\n";
+        const Bytes bytes(message.begin(), message.end());
+        const auto settings = settings_with("s", static_cast<std::uint16_t>(port));
+        const std::pair<std::string, std::vector<std::string>> envelopes[] = {
+            {"alice@acme.example>\r\nRCPT TO:<eve@evil.example", kRcpts},
+            {"alice@acme.example", {"dave@partner.example>\r\nRCPT TO:<eve@evil.example"}},
+            {"alice@acme.example", {"dave@partner.example>\nRCPT TO:<eve@evil.example"}},
+        };
+        for (const auto& [sender, recipients] : envelopes) {
+            MemorySource source(bytes);
+            try {
+                submit_copy(settings, sender, recipients, source);
+                CPPUNIT_FAIL("no error for an envelope with CR LF: " + sender + " " + recipients.front());
+            } catch (const Error& e) {
+                CPPUNIT_ASSERT_MESSAGE(e.what(), e.failure() == Failure::PolicyViolation);
+                CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).find("control character") != std::string::npos);
+            }
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));  // a dump would be written by now
+        for (const auto& e : std::filesystem::directory_iterator(dump)) {
+            const std::string text = test::read_file(e.path());
+            CPPUNIT_ASSERT_MESSAGE(text, text.find("eve@evil.example") == std::string::npos);
+        }
+    }
+
+    // address = "[::1]:PORT": the configuration keeps the bare address; the SMTP URL needs the
+    // brackets back (without them libcurl cannot parse it and every split copy was deferred).
+    void submit_copy_to_an_ipv6_listener()
+    {
+        test::TempDir dir;
+        const std::filesystem::path dump = dir.path() / "dump";
+        std::filesystem::create_directories(dump);
+        std::filesystem::permissions(dir.path(), std::filesystem::perms(0755));
+        std::filesystem::permissions(dump, std::filesystem::perms(0777));
+        const int port = test::free_port();
+        std::vector<std::string> argv = {"smtp-sink"};
+        if (::geteuid() == 0) argv.insert(argv.end(), {"-u", "nobody"});
+        argv.insert(argv.end(), {"-d", (dump / "%H%M%S.").string(), "[::1]:" + std::to_string(port), "10"});
+        test::Server sink(argv, dir.path(), dir.path() / "sink.log", port);
+        test::TempDir conf;
+        const auto secret = conf.path() / "secret";
+        test::write_file(secret, "0123456789abcdef0123456789abcdef\n");
+        const auto c = parse_config(std::string(kHsm) + "[reinjection]\naddress = \"[::1]:" + std::to_string(port) +
+                                        "\"\nsecret_file = \"" + secret.string() + "\"\n",
+                                    "t.toml");
+        const std::string message = "From: <alice@acme.example>\r\nSubject: v6\r\n\r\nover ipv6\r\n";
+        const Bytes bytes(message.begin(), message.end());
+        MemorySource source(bytes);
+        submit_copy(c->reinjection, "alice@acme.example", kRcpts, source);
+        std::string text;
+        for (int i = 0; i < 100 && text.find("over ipv6\n") == std::string::npos; ++i) {
+            for (const auto& e : std::filesystem::directory_iterator(dump)) text = test::read_file(e.path());
+            if (text.find("over ipv6\n") == std::string::npos) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        CPPUNIT_ASSERT_MESSAGE(text, text.find("X-Rcpt-Args: <Dave@Partner.example>") != std::string::npos);
     }
 
     void config_section()

@@ -53,6 +53,10 @@ issue ica crl-good "$ee\ncrlDistributionPoints=URI:http://127.0.0.1:$crl/ica.crl
 issue ica crl-revoked "$ee\ncrlDistributionPoints=URI:http://127.0.0.1:$crl/ica.crl"
 issue ica dead "$ee\nauthorityInfoAccess=OCSP;URI:http://127.0.0.1:$dead/\ncrlDistributionPoints=URI:http://127.0.0.1:$dead/ica.crl"
 issue ica none "$ee"
+# many-urls: six OCSP responders and six distribution points, none answering
+aia= cdp=
+for i in 1 2 3 4 5 6; do aia="$aia${aia:+,}OCSP;URI:http://127.0.0.1:$dead/$i"; cdp="$cdp${cdp:+,}URI:http://127.0.0.1:$dead/$i.crl"; done
+issue ica many-urls "$ee\nauthorityInfoAccess=$aia\ncrlDistributionPoints=$cdp"
 issue ica responder "basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=critical,OCSPSigning"
 # Indirect CRLs: cri and cri2 sign CRLs for ica's certificates (cRLSign only; their own status
 # from the root's CRL, which revokes cri2). ind-*: distribution point indirect.crl, cRLIssuer cri.
@@ -162,16 +166,16 @@ struct Pki {
                                      "--directory", (dir.path() / "www").string()},
             dir.path(), dir.path() / "crl-server.log", crl_port);
     }
-    std::unique_ptr<test::Server> ocsp_server() const
+    // next_update false: responses without nextUpdate (no -ndays).
+    std::unique_ptr<test::Server> ocsp_server(bool next_update = true) const
     {
         // stdbuf: the responder's stdout (one response text per request) reaches the log at once;
         // -ignore_err: the readiness probe (connect, close) must not end it.
-        return std::make_unique<test::Server>(
-            std::vector<std::string>{"stdbuf", "-o0", "openssl", "ocsp", "-index", "ica/index.txt", "-CA", "ica.pem",
-                                     "-rsigner", "responder.pem", "-rkey", "responder.key", "-port",
-                                     std::to_string(ocsp_port), "-ndays", "1", "-resp_text",
-                                     "-ignore_err"},
-            dir.path(), dir.path() / "ocsp-server.log", ocsp_port);
+        std::vector<std::string> argv{"stdbuf", "-o0", "openssl", "ocsp", "-index", "ica/index.txt", "-CA", "ica.pem",
+                                      "-rsigner", "responder.pem", "-rkey", "responder.key", "-port",
+                                      std::to_string(ocsp_port), "-resp_text", "-ignore_err"};
+        if (next_update) argv.insert(argv.end(), {"-ndays", "1"});
+        return std::make_unique<test::Server>(argv, dir.path(), dir.path() / "ocsp-server.log", ocsp_port);
     }
     // A store with the root as anchor and the issuing CA (and `more`) as intermediates.
     std::unique_ptr<TrustStore> store(Revocation mode, const std::vector<std::string>& more = {}) const
@@ -214,6 +218,8 @@ class RevocationTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(fetcher_limits);
     CPPUNIT_TEST(statuses_table);
     CPPUNIT_TEST(responder_down);
+    CPPUNIT_TEST(responses_without_next_update_age);
+    CPPUNIT_TEST(urls_per_certificate_are_bounded);
     CPPUNIT_TEST(answers_are_cached);
     CPPUNIT_TEST(concurrent_validation);
     CPPUNIT_TEST(indirect_and_delta_crls_fetched);
@@ -364,6 +370,38 @@ public:
         const auto later = p.store(Revocation::HardFail)
                                ->validate(p.cert("good"), {}, now + 36 * 3600, Purpose::EmailProtection);
         CPPUNIT_ASSERT_MESSAGE(notes(later), later.valid() && any_note(later, "certificate good by CRL"));
+    }
+
+    // A response without nextUpdate says "newer information is available all the time": one
+    // captured once (no nonce needed) would prove "good" for ever if replayed, after a
+    // revocation too. It counts for max_age_without_next_update (a day) after its thisUpdate.
+    void responses_without_next_update_age()
+    {
+        const auto& p = fixture();
+        const auto ocsp_server = p.ocsp_server(false);
+        const std::time_t now = std::time(nullptr);
+        const auto fresh = p.store(Revocation::SoftFail)->validate(p.cert("good"), {}, now, Purpose::EmailProtection);
+        CPPUNIT_ASSERT_MESSAGE(notes(fresh), any_note(fresh, "certificate good by OCSP"));
+        // The same responder's answer, its thisUpdate now, judged two days later: as a replay.
+        const auto later =
+            p.store(Revocation::SoftFail)->validate(p.cert("good"), {}, now + 2 * 86400, Purpose::EmailProtection);
+        CPPUNIT_ASSERT_MESSAGE(notes(later), !any_note(later, "certificate good by OCSP"));
+        CPPUNIT_ASSERT_MESSAGE(notes(later), any_note(later, "without nextUpdate is too old"));
+    }
+
+    // A certificate naming six responders and six distribution points (none answering): only
+    // the first four of each are asked, each of which could cost fetch_timeout.
+    void urls_per_certificate_are_bounded()
+    {
+        const auto& p = fixture();
+        const auto many = p.cert("many-urls");
+        CPPUNIT_ASSERT_EQUAL(std::size_t{4}, ocsp_urls(many).size());
+        CPPUNIT_ASSERT_EQUAL(std::size_t{4}, crl_distribution_urls(many).size());
+        CPPUNIT_ASSERT(ocsp_urls(many).back().find("/4") != std::string::npos);
+        const auto r = p.store(Revocation::HardFail)->validate(many, {}, std::time(nullptr), Purpose::EmailProtection);
+        CPPUNIT_ASSERT_MESSAGE(notes(r), r.has(Problem::RevocationUnknown));
+        CPPUNIT_ASSERT_MESSAGE(notes(r), r.describe().find("/4.crl: no answer") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(notes(r), r.describe().find("/5") == std::string::npos);
     }
 
     void responder_down()

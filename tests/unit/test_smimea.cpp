@@ -107,6 +107,7 @@ class SmimeaTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(silent_forwarder_times_out);
     CPPUNIT_TEST(concurrent_queries_each_keep_their_deadline);
     CPPUNIT_TEST(addresses_outside_domains_are_not_looked_up);
+    CPPUNIT_TEST(names_longer_than_dns_allows_have_no_records);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -283,6 +284,25 @@ public:
         CPPUNIT_ASSERT(source.lookup(addr("dave@other.example")).empty());
         CPPUNIT_ASSERT(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(1));
         CPPUNIT_ASSERT_EQUAL(std::string("smimea"), source.name());
+    }
+
+    // A domain of 200 octets is a valid mail domain, but its SMIMEA owner name (68 more) is
+    // longer than DNS allows: no record can exist, so "none", not a directory failure (451
+    // at every retry of a recipient that simply has none).
+    void names_longer_than_dns_allows_have_no_records()
+    {
+        SilentForwarder silent(std::chrono::milliseconds(300));
+        SmimeaSourceConfig c;
+        c.resolver = silent.settings;
+        SmimeaSource source(c);
+        const std::string label(49, 'a');
+        const auto long_domain = addr("dave@" + label + "." + label + "." + label + "." + label + ".example");
+        CPPUNIT_ASSERT(smimea_owner_name(long_domain).size() > 253);
+        CPPUNIT_ASSERT(source.lookup(long_domain).empty());
+        // The longest domain that still fits is asked (and here times out).
+        const auto fits = addr("dave@" + label + "." + label + "." + label + ".example");
+        CPPUNIT_ASSERT(smimea_owner_name(fits).size() <= 253);
+        CPPUNIT_ASSERT_THROW(source.lookup(fits), Error);
     }
 };
 
