@@ -197,41 +197,52 @@ void load_pki(Loader& L, const toml::table* t, Config& c)
     }
 }
 
-// "127.0.0.1:9712", "[::1]:9712" or "localhost:9712". PRODUCT §8 puts the metrics on a
-// loopback port: they tell anyone who can read them about our partners' traffic.
+// PRODUCT §8 puts the metrics on a loopback port: they tell anyone who can read them about our
+// partners' traffic.
 void load_metrics(Loader& L, const toml::table* t, Config& c)
 {
     auto& m = c.metrics;
     m.listen = L.str(t, "metrics", "listen");
     if (m.listen.empty()) return;  // off
-    const auto bad = [&](const std::string& why) { L.fail(L.region(t, "listen"), "'" + m.listen + "' " + why); };
-    const std::size_t colon = m.listen.rfind(':');
-    unsigned port = 0;
-    const char* end = m.listen.data() + m.listen.size();
-    if (colon == std::string::npos || colon == 0 ||
-        std::from_chars(m.listen.data() + colon + 1, end, port).ptr != end || port == 0 || port > 65535)
-        bad("is not address:port (e.g. 127.0.0.1:9712)");
-    std::string host = m.listen.substr(0, colon);
-    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-    else if (host.find(':') != std::string::npos) bad("needs brackets around an IPv6 address (e.g. [::1]:9712)");
-    if (host == "localhost") host = "127.0.0.1";  // never asked of the resolver
-    const auto address = parse_ip_address(host);
-    if (!address) bad("is not an IP address or localhost with a port");
-    m.address = *address;
-    if (m.address.ss_family == AF_INET) {
-        auto* in = reinterpret_cast<sockaddr_in*>(&m.address);
-        if ((ntohl(in->sin_addr.s_addr) >> 24) != 127)
-            bad("is not a loopback address: metrics are served on 127.0.0.0/8, ::1 or localhost only");
-        in->sin_port = htons(static_cast<std::uint16_t>(port));
-    } else {
-        auto* in6 = reinterpret_cast<sockaddr_in6*>(&m.address);
-        if (!IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
-            bad("is not a loopback address: metrics are served on 127.0.0.0/8, ::1 or localhost only");
-        in6->sin6_port = htons(static_cast<std::uint16_t>(port));
-    }
+    m.address = loopback_endpoint(L, t, m.listen, "listen", "metrics are served on 127.0.0.0/8, ::1 or localhost only").address;
 }
 
 }  // namespace
+
+namespace config_detail {
+
+LoopbackEndpoint loopback_endpoint(Loader& L, const toml::table* t, const std::string& value,
+                                   const char* key, const std::string& why)
+{
+    const auto bad = [&](const std::string& what) { L.fail(L.region(t, key), "'" + value + "' " + what); };
+    LoopbackEndpoint e;
+    const std::size_t colon = value.rfind(':');
+    unsigned port = 0;
+    const char* end = value.data() + value.size();
+    if (colon == std::string::npos || colon == 0 ||
+        std::from_chars(value.data() + colon + 1, end, port).ptr != end || port == 0 || port > 65535)
+        bad("is not address:port (e.g. 127.0.0.1:10026)");
+    e.host = value.substr(0, colon);
+    if (e.host.size() > 2 && e.host.front() == '[' && e.host.back() == ']') e.host = e.host.substr(1, e.host.size() - 2);
+    else if (e.host.find(':') != std::string::npos) bad("needs brackets around an IPv6 address (e.g. [::1]:10026)");
+    e.port = static_cast<std::uint16_t>(port);
+    // localhost is never asked of the resolver: it could name another host.
+    const auto address = parse_ip_address(e.host == "localhost" ? "127.0.0.1" : e.host);
+    if (!address) bad("is not an IP address or localhost with a port");
+    e.address = *address;
+    if (e.address.ss_family == AF_INET) {
+        auto* in = reinterpret_cast<sockaddr_in*>(&e.address);
+        if ((ntohl(in->sin_addr.s_addr) >> 24) != 127) bad("is not a loopback address: " + why);
+        in->sin_port = htons(e.port);
+    } else {
+        auto* in6 = reinterpret_cast<sockaddr_in6*>(&e.address);
+        if (!IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr)) bad("is not a loopback address: " + why);
+        in6->sin6_port = htons(e.port);
+    }
+    return e;
+}
+
+}  // namespace config_detail
 
 std::optional<std::uint64_t> parse_size(std::string_view s)
 {

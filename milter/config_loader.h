@@ -2,6 +2,7 @@
 // table, errors as file:line:column) shared by config.cpp and the per-section files
 // (config_directory.cpp, ...). Input is the administrator's TOML file, already parsed by toml++.
 #pragma once
+#include <sys/socket.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -180,6 +181,17 @@ inline const toml::table* subtable(const toml::table& root, std::string_view key
 
 // [directory] and its [[directory.ldap]] entries (config_directory.cpp).
 void load_directory(Loader& L, const toml::table* t, Config& c);
+
+// A loopback endpoint written "127.0.0.1:PORT", "[::1]:PORT" or "localhost:PORT" (the value of
+// KEY in table T, named TABLE in errors, WHY saying why it must be loopback). The address has
+// its port set; host is the text before the colon, brackets removed. config.cpp.
+struct LoopbackEndpoint {
+    sockaddr_storage address{};
+    std::string host;
+    std::uint16_t port = 0;
+};
+LoopbackEndpoint loopback_endpoint(Loader& L, const toml::table* t, const std::string& value,
+                                   const char* key, const std::string& why);
 
 // [reinjection] (config_reinjection.cpp).
 void load_reinjection(Loader& L, const toml::table* t, Config& c);

@@ -1,8 +1,6 @@
 // [reinjection]: where split-off copies are resubmitted and the secret that authenticates
 // them (milter/reinjection.h). The secret file is read here, at load, so a reload picks up a
 // new secret and an unreadable one is a configuration error, not a per-message failure.
-#include <charconv>
-
 #include "base/secure_buffer.h"
 #include "milter/config_loader.h"
 
@@ -18,15 +16,12 @@ void load_reinjection(Loader& L, const toml::table* t, Config& c)
     r.marker_lifetime = L.duration(t, "reinjection", "marker_lifetime");
     const std::string address = L.str(t, "reinjection", "address");
     if (address.empty()) return;  // off: mixed treatments are deferred with 452 4.5.3
-    const std::size_t colon = address.rfind(':');
-    unsigned port = 0;
-    const char* end = address.data() + address.size();
-    if (colon == std::string::npos || colon == 0 ||
-        std::from_chars(address.data() + colon + 1, end, port).ptr != end || port == 0 || port > 65535)
-        L.fail(L.region(t, "address"), "'" + address + "' is not host:port");
-    r.host = address.substr(0, colon);
-    if (r.host.size() > 2 && r.host.front() == '[' && r.host.back() == ']') r.host = r.host.substr(1, r.host.size() - 2);
-    r.port = static_cast<std::uint16_t>(port);
+    // Loopback only: a copy is the message before encryption, and it carries the secret
+    // that lets it pass the milter again; over the network both would travel in clear.
+    const LoopbackEndpoint e = loopback_endpoint(L, t, address, "address",
+        "split-off copies (the message before encryption, with the reinjection secret) go to the MTA on this host only");
+    r.host = e.host;
+    r.port = e.port;
     const std::string secret_file = L.str(t, "reinjection", "secret_file");
     if (secret_file.empty()) L.fail(L.region(t, "address"), "[reinjection] address needs secret_file");
     try {

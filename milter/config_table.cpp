@@ -221,7 +221,9 @@ constexpr std::array kKeys = {
     KeySpec{"reinjection", "address", K::String, "\"\"", false, true,
             "host:port of a loopback SMTP listener of the MTA that runs ssm-milter again; when set, "
             "recipients whose treatment differs from the first accepted one are accepted and sent "
-            "as a separate copy through it, instead of being deferred with 452 4.5.3. Empty: off."},
+            "as a separate copy through it, instead of being deferred with 452 4.5.3. Empty: off. "
+            "A loopback address only (127.0.0.0/8, [::1] or localhost): a copy is the message before "
+            "encryption, carrying the reinjection secret; any other address is a configuration error."},
     KeySpec{"reinjection", "secret_file", K::String, "\"\"", false, true,
             "File holding the secret (at least 16 bytes) that authenticates reinjected copies; "
             "required with address, readable only by ssm-milter."},

@@ -259,10 +259,20 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::uint16_t{10027}, c->reinjection.port);
         CPPUNIT_ASSERT_EQUAL(std::size_t{32}, c->reinjection.secret.size());  // newline dropped
         CPPUNIT_ASSERT(c->reinjection.timeout == std::chrono::seconds(20));
+        const auto l = parse_config(std::string(kHsm) + "[reinjection]\naddress = \"localhost:10027\"\nsecret_file = \"" +
+                                        secret.string() + "\"\n", "t.toml");
+        CPPUNIT_ASSERT_EQUAL(std::string("localhost"), l->reinjection.host);
         const std::pair<std::string, std::string> bad[] = {
             {"[reinjection]\naddress = \"127.0.0.1\"\nsecret_file = \"" + secret.string() + "\"\n", "t.toml:4:11: "},
             {"[reinjection]\naddress = \"127.0.0.1:0\"\nsecret_file = \"" + secret.string() + "\"\n", "t.toml:4:11: "},
             {"[reinjection]\naddress = \"127.0.0.1:10027\"\n", "t.toml:4:11: [reinjection] address needs secret_file"},
+            // Loopback only: a copy is the message before encryption, with the secret.
+            {"[reinjection]\naddress = \"192.0.2.25:25\"\nsecret_file = \"" + secret.string() + "\"\n",
+             "t.toml:4:11: '192.0.2.25:25' is not a loopback address"},
+            {"[reinjection]\naddress = \"[2001:db8::25]:25\"\nsecret_file = \"" + secret.string() + "\"\n",
+             "t.toml:4:11: '[2001:db8::25]:25' is not a loopback address"},
+            {"[reinjection]\naddress = \"mx.acme.example:10026\"\nsecret_file = \"" + secret.string() + "\"\n",
+             "t.toml:4:11: 'mx.acme.example:10026' is not an IP address or localhost"},
             {"[reinjection]\naddress = \"127.0.0.1:10027\"\nsecret_file = \"" + short_secret.string() + "\"\n",
              "t.toml:5:15: the reinjection secret"},
             {"[reinjection]\naddress = \"127.0.0.1:10027\"\nsecret_file = \"/nonexistent/secret\"\n", "t.toml:5:15: "},
