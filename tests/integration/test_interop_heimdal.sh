@@ -281,26 +281,11 @@ else fail out-neg-wrong-key "no envelope for dave"; fi
 # --- 4. what ssm-milter made of Heimdal's messages ------------------------------------------
 # same_body A B: the two messages' bodies are the same bytes (CRLF line ends).
 same_body() { entity_body "$1" "$WORK/body.a" && entity_body "$2" "$WORK/body.b" && cmp -s "$WORK/body.a" "$WORK/body.b"; }
-our_ar() { header_field "$1" Authentication-Results | grep -i '^mx\.acme\.example[ ;]'; }
 for spec in "${HX_IN[@]}"; do
   IFS='~' read -r cn kind msg from rcpt how <<<"$spec"
   [ -n "${SENT[$cn]:-}" ] || continue
-  reply=$(cat "$WORK/out/$cn.reply")
-  if [ "$kind" = refuse ]; then   # PRODUCT §3.1: not decrypted, nothing delivered (in clear or not):
-    # accepted like any message and held by Postfix ([inbound] on_undecryptable = "hold")
-    case $reply in
-      "250 2.0.0 "*) if delivered "$cn" >/dev/null; then fail "$cn" "delivered"
-                     elif ! held pf "$cn" >/dev/null; then fail "$cn" "not in Postfix's hold queue"
-                     else pass "$cn"; note "$cn: $reply (held)"; fi ;;
-      *) fail "$cn" "SMTP reply '$reply', expected 250 2.0.0 and a hold" ;;
-    esac
-    continue
-  fi
-  if ! grep -q '^250 ' "$WORK/out/$cn.reply"; then fail "$cn" "SMTP: $reply"; continue; fi
-  dump=$(delivered "$cn") || { fail "$cn" "not delivered"; continue; }
-  sink_message "$dump" "$WORK/out/$cn.eml"
-  ar=$(our_ar "$WORK/out/$cn.eml")
-  res=$(printf '%s' "$ar" | sed -n 's/.*smime=\([a-z]*\).*/\1/p')
+  inbound_outcome "$cn" "$kind" || continue
+  ar=$AR res=$RES
   read -r -a h <<<"$how"
   case $kind in
     sign|signenc)

@@ -171,6 +171,31 @@ header_field() {
            for (split /\n/, $h) { if (/^\Q$ARGV[1]\E:[ \t]*(.*)$/i) { print "$1\n"; $found = 1 } } exit !$found' "$1" "$2"
 }
 
+# inbound_outcome CASE KIND: what ssm-milter made of an inbound interop case whose SMTP reply is
+# in $WORK/out/CASE.reply. KIND refuse (a message we must not decrypt) is settled here: accepted
+# with 250 and held by the Postfix instance $WORK/pf ([inbound] on_undecryptable = "hold"),
+# never delivered (PRODUCT §3.1); returns 1. Any other kind must be accepted and delivered
+# (else a FAIL and 1): the delivery goes to $WORK/out/CASE.eml, AR gets our
+# Authentication-Results field and RES its smime= result.
+inbound_outcome() {
+  local cn=$1 kind=$2 reply dump
+  reply=$(cat "$WORK/out/$cn.reply")
+  if [ "$kind" = refuse ]; then
+    case $reply in
+      "250 2.0.0 "*) if delivered "$cn" >/dev/null; then fail "$cn" "delivered"
+                     elif ! held pf "$cn" >/dev/null; then fail "$cn" "not in Postfix's hold queue"
+                     else pass "$cn"; note "$cn: $reply (held)"; fi ;;
+      *) fail "$cn" "SMTP reply '$reply', expected 250 2.0.0 and a hold" ;;
+    esac
+    return 1
+  fi
+  if ! grep -q '^250 ' "$WORK/out/$cn.reply"; then fail "$cn" "SMTP: $reply"; return 1; fi
+  dump=$(delivered "$cn") || { fail "$cn" "not delivered"; return 1; }
+  sink_message "$dump" "$WORK/out/$cn.eml"
+  AR=$(header_field "$WORK/out/$cn.eml" Authentication-Results | grep -i '^mx\.acme\.example[ ;]')
+  RES=$(printf '%s' "$AR" | sed -n 's/.*smime=\([a-z]*\).*/\1/p')
+}
+
 # entity_body FILE OUT: the body (after the first empty line) with CRLF line ends.
 entity_body() {
   perl -e 'local $/; open(my $f, "<:raw", $ARGV[0]) or exit 1; my $m = <$f>; $m =~ s/\r?\n/\n/g;
