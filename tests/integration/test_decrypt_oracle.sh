@@ -139,6 +139,7 @@ mail inner-too-large inner-too-large.der
 mail inner-unsigned unsigned.der strict@partner.example
 mail forged-mark bad-padding.der "$FROM" 'X-SSM-Undecryptable: forged'
 mail forged-mark-decrypted cbc.der "$FROM" 'X-SSM-Undecryptable: forged'
+mail forged-label bad-padding.der "$FROM" 'SIO-Label: type=":ess"; label="MIIBforged"; marking="TOP SECRET"'
 
 # (g) Receipts by mail. Anyone can sign a changed ciphertext with a certificate of their own
 # (dave's here) and ask for a receipt in that outer signature (triple wrapping without the
@@ -223,6 +224,15 @@ else fail oracle-forged-mark-held "action=$ACTION marks: $(grep '^X-SSM-Undecryp
 run forged-mark-decrypted default
 if [ "$ACTION" = decrypt ] && [ "$(marks "$OUT")" = 0 ]; then pass oracle-forged-mark-removed
 else fail oracle-forged-mark-removed "action=$ACTION marks: $(grep '^X-SSM-Undecryptable' "$OUT" | tr '\r\n' '  ')"; fi
+
+# A sender's SIO-Label field never passes for ours (only verified labels are written, and
+# this message was not read): until 2026-12-02 held and delivered-encrypted mail kept it.
+for cfg in default deliver; do
+  run forged-label "$cfg"
+  if [ "$RC" = 0 ] && [ "$HOLD$ACTION" = "$([ $cfg = default ] && echo 1hold || echo 0deliver-encrypted)" ] \
+     && ! grep -qi '^SIO-Label:' "$OUT" && [ "$(marks "$OUT")" = 1 ]; then pass "oracle-forged-label-$cfg"
+  else fail "oracle-forged-label-$cfg" "exit $RC action=$ACTION hold=$HOLD: $(grep -i '^SIO-Label' "$OUT" | tr '\r\n' '  ')"; fi
+done
 
 # --- deliver: as received, marked ----------------------------------------------------------------
 for cn in bad-padding gcm-tag inner-unsigned forged-mark; do
