@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "base/ascii.h"
+#include "base/log.h"
 #include "milter/auth_results.h"
 #include "milter/decrypted_mark.h"
 #include "milter/security_labels.h"
@@ -46,7 +47,8 @@ MessageOutcome undecryptable_outcome(const Config& config, const std::vector<smi
 {
     MessageOutcome out;
     // The log keeps what would have been answered (for key-dependent causes one reply).
-    out.detail = std::move(failed.detail) + " hidden_reply=\"" + failed.reply.str() + "\"";
+    // The reply may quote input: one escaped field (log::field), like every value in a detail.
+    out.detail = std::move(failed.detail) + " " + log::field("hidden_reply", failed.reply.str());
     const Undecryptable mode = config.inbound.on_undecryptable;
     if (mode == Undecryptable::Reject) {
         out.reply = reply_for(Failure::CryptographicFailure, "");
