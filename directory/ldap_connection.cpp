@@ -487,8 +487,10 @@ SearchResult ServerPool::search(const SearchRequest& request, std::atomic<std::u
         } catch (const LdapError& e) {
             lease.healthy = !e.connection_lost();
             // A pooled session found dead: the server probably restarted, so its siblings are
-            // dead too. Start over once on a fresh connection.
-            if (e.connection_lost() && !lease.fresh && attempt == 0) {
+            // dead too. Start over once on a fresh connection. Not for a search abandoned
+            // past max_entries: that is the server's answer (it ignores the sizelimit), and
+            // asking again would take a second flood and close every idle session.
+            if (e.connection_lost() && e.code() != LDAP_SIZELIMIT_EXCEEDED && !lease.fresh && attempt == 0) {
                 log::info("ldap_reconnect", {{"server", m_settings.uri}, {"error", e.what()}});
                 drop_idle();
                 continue;

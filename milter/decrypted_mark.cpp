@@ -18,27 +18,34 @@ void mark_decrypted(smime::HeaderEdit& edit, const std::vector<smime::mime::Head
 
 bool quotes_decrypted_message(ByteSource& body)
 {
-    // Compares the first bytes of every line with "x-ssm-decrypted:", chunk by chunk: a line
-    // may start in one read and go on in the next.
-    static constexpr std::string_view kPrefix = "x-ssm-decrypted:";
+    // Compares the first bytes of every line with each prefix, chunk by chunk: a line may
+    // start in one read and go on in the next. The X-SSM-Undecryptable mark counts as well:
+    // a notice that left only for mail the gateway could not decrypt would tell whoever chose
+    // the envelope sender whether a changed ciphertext decrypted (undecryptable.h).
+    static constexpr std::array<std::string_view, 2> kPrefixes = {"x-ssm-decrypted:", "x-ssm-undecryptable:"};
     std::array<std::uint8_t, 64 * 1024> buf{};
-    std::size_t matched = 0;  // bytes of kPrefix matched on the current line; npos: no match
-    constexpr std::size_t kNone = std::string_view::npos;
+    std::size_t matched = 0;  // bytes matched on the current line, of every prefix still alive
+    std::array<bool, kPrefixes.size()> alive{};
+    alive.fill(true);
     for (;;) {
         const std::size_t n = body.read(buf);
         if (n == 0) return false;
         for (std::size_t i = 0; i < n; ++i) {
-            const char c = static_cast<char>(buf[i]);
+            const char c = ascii_lower(static_cast<char>(buf[i]));
             if (c == '\n') {
                 matched = 0;
+                alive.fill(true);
                 continue;
             }
-            if (matched == kNone) continue;
-            if (ascii_lower(c) != kPrefix[matched]) {
-                matched = kNone;
-                continue;
+            for (std::size_t p = 0; p < kPrefixes.size(); ++p) {
+                if (!alive[p]) continue;
+                if (matched >= kPrefixes[p].size() || kPrefixes[p][matched] != c) {
+                    alive[p] = false;
+                    continue;
+                }
+                if (matched + 1 == kPrefixes[p].size()) return true;
             }
-            if (++matched == kPrefix.size()) return true;
+            ++matched;
         }
     }
 }

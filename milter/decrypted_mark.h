@@ -27,8 +27,10 @@ inline constexpr std::string_view kDecryptedField = "X-SSM-Decrypted";
 void mark_decrypted(smime::HeaderEdit& edit, const std::vector<smime::mime::HeaderField>& received,
                     bool decrypted, const std::string& by);
 
-// Whether a line of `body` starts with "X-SSM-Decrypted:" (any case): the notice quotes the
-// header of a message the gateway decrypted. Reads `body` to its end.
+// Whether a line of `body` starts with "X-SSM-Decrypted:" or "X-SSM-Undecryptable:" (any
+// case): the notice quotes the header of a message the gateway decrypted, or of one encrypted
+// to us that it held or delivered undecrypted (a notice for those alone would tell whether a
+// ciphertext decrypted, undecryptable.h). Reads `body` to its end.
 bool quotes_decrypted_message(ByteSource& body);
 
 }  // namespace ssm::milter

@@ -175,6 +175,11 @@ std::string local_host_name()
 // message unwraps another content key, and its content differs (or does not decrypt). One
 // decryption per recipient, so at most kMaxSeparateKeyRecipients of them. `plain` gets the
 // content (or garbage to discard when this returns nullopt or throws).
+// Whether it is opened must not depend on the plaintext (undecryptable.h): every recipient's
+// key must be named before any is used (else one recipient's padding failure would be held
+// while its success ended "not for us", delivered encrypted: a DSN or bounce would tell), and
+// once a key of ours opened it, contents that differ are a failure like a bad padding
+// (DecryptionFailed), not a message for someone else.
 constexpr std::size_t kMaxSeparateKeyRecipients = 8;
 
 std::optional<smime::cms::DecryptOutcome> decrypt_for_each_recipient(
@@ -182,11 +187,15 @@ std::optional<smime::cms::DecryptOutcome> decrypt_for_each_recipient(
     const std::vector<EmailAddress>& recipients, const Config& config, Spool& plain)
 {
     if (recipients.size() < 2 || recipients.size() > kMaxSeparateKeyRecipients) return std::nullopt;
+    std::vector<std::vector<std::shared_ptr<smime::Decrypter>>> keys;
+    for (const EmailAddress& r : recipients) {
+        keys.push_back(keys_covering(all_keys, {r}, config));
+        auto reader = der.reader();
+        if (keys.back().empty() || !smime::cms::matching_key(*reader, keys.back())) return std::nullopt;
+    }
     std::optional<smime::cms::DecryptOutcome> first;
     Bytes first_digest;
-    for (const EmailAddress& r : recipients) {
-        const auto own = keys_covering(all_keys, {r}, config);
-        if (own.empty()) return std::nullopt;
+    for (const auto& own : keys) {
         auto reader = der.reader();
         smime::cms::Hasher digest(smime::DigestAlgorithm::Sha256);
         if (!first) {
@@ -198,7 +207,8 @@ std::optional<smime::cms::DecryptOutcome> decrypt_for_each_recipient(
             continue;
         }
         const auto d = smime::cms::decrypt_envelope(*reader, own, digest);
-        if (d.status != smime::cms::DecryptStatus::Decrypted || digest.finish() != first_digest) return std::nullopt;
+        if (d.status != smime::cms::DecryptStatus::Decrypted || digest.finish() != first_digest)
+            throw smime::cms::DecryptionFailed("the recipients' own keys open different contents");
     }
     return first;
 }
@@ -761,6 +771,16 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
             }
             decrypted = true;
             if (m_key_matched) *m_key_matched = true;
+            // A receipt request in a signature outside the encryption (triple wrapping without
+            // an inner signature) is not answered: anyone can sign a changed ciphertext of
+            // ours with their own certificate, and a receipt sent only when the content
+            // decrypted and was accepted (never for a held failure) would be a padding oracle
+            // by mail (undecryptable.h). A request inside the encryption needs a signature
+            // over the intact plaintext (where triple wrapping puts the original's attributes).
+            if (m_receipts && !m_receipts->asks.empty()) {
+                m_receipts->asks.clear();
+                out.detail += "receipt-request=outside-encryption-not-answered ";
+            }
             ++unwraps;
             actions.push_back("decrypt");
             out.detail += "decrypted=" + d.key_management + " cipher=" + d.cipher_name + " ";

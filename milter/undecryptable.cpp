@@ -4,8 +4,10 @@
 #include <unistd.h>
 
 #include "base/ascii.h"
+#include "base/log.h"
 #include "milter/auth_results.h"
 #include "milter/decrypted_mark.h"
+#include "milter/security_labels.h"
 
 namespace ssm::milter {
 
@@ -45,7 +47,8 @@ MessageOutcome undecryptable_outcome(const Config& config, const std::vector<smi
 {
     MessageOutcome out;
     // The log keeps what would have been answered (for key-dependent causes one reply).
-    out.detail = std::move(failed.detail) + " hidden_reply=\"" + failed.reply.str() + "\"";
+    // The reply may quote input: one escaped field (log::field), like every value in a detail.
+    out.detail = std::move(failed.detail) + " " + log::field("hidden_reply", failed.reply.str());
     const Undecryptable mode = config.inbound.on_undecryptable;
     if (mode == Undecryptable::Reject) {
         out.reply = reply_for(Failure::CryptographicFailure, "");
@@ -55,7 +58,7 @@ MessageOutcome undecryptable_outcome(const Config& config, const std::vector<smi
     }
     // Accepted as received: what no check has seen is not decrypted, and nothing the sender
     // wrote may pass for our verdict (results claiming our authserv-id, our policy tag, our
-    // marks).
+    // marks, SIO-Label fields).
     out.reply = Reply::accept();
     const std::string authserv = authserv_of(config);
     smime::HeaderEdit edit;
@@ -64,6 +67,9 @@ MessageOutcome undecryptable_outcome(const Config& config, const std::vector<smi
     remove_fields(edit, received, "X-SSM-Policy", [](const auto&) { return true; });
     mark_decrypted(edit, received, false, authserv);
     remove_undecryptable_marks(edit, received);
+    // SIO-Label fields are ours alone too (security_labels.h): a sender's would pass for a
+    // label this gateway verified on a message nobody could read.
+    replace_sio_labels(edit, received, {});
     edit.prepend.push_back({std::string(kUndecryptableField), authserv});
     out.header_edit = std::move(edit);
     if (mode == Undecryptable::Hold) {

@@ -13,12 +13,16 @@
 #     rule requires a signature: one SMTP reply for all (250, as any accepted message); the
 #     failures are held, as received, marked X-SSM-Undecryptable, with the same log detail;
 #   - "deliver": delivered as received with the mark (a forged mark never passes);
-#   - "reject": 554 5.7.5 for each failure (the documented oracle).
+#   - "reject": 554 5.7.5 for each failure (the documented oracle);
+#   - (g) receipts: a receipt request in a signature outside the encryption (anyone can sign
+#     a changed ciphertext) is never answered, decrypted or not; one inside is;
+#   - (h) to alice and bob, whose own keys must both open it: never decrypted, whatever the
+#     padding (not decrypted for alice and left "for another recipient" on success alone).
 . "$(dirname "$0")/lib.sh"
 require_tools openssl perl xxd softhsm2-util pkcs11-tool
 require_binaries
 make_pki
-make_token alice
+make_token alice domain-signing
 export OPENSSL_CONF=/dev/null
 mkdir -p "$WORK/m" "$WORK/out"
 FROM=dave@partner.example RCPT=alice@acme.example
@@ -39,6 +43,18 @@ $extra"
   write_config "$WORK/$cfg.toml" socket="inet:1@127.0.0.1" rules="$RULES" pki='revocation = "off"' extra="$extra" \
     || fatal oracle-setup "config $cfg"
 done
+# receipts: alice's rule answers receipt requests (signed by the domain, through [reinjection]).
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/reinject.secret"; chmod 600 "$WORK/reinject.secret"
+write_config "$WORK/receipts.toml" socket="inet:1@127.0.0.1" pki='revocation = "off"' rules='[[rule]]
+name = "alice answers receipts"
+direction = "inbound"
+to = ["alice@acme.example"]
+answer_receipts = true' extra="[reinjection]
+address = \"127.0.0.1:1\"
+secret_file = \"$WORK/reinject.secret\"
+[directory]
+cache = \"$WORK/cache-receipts\"
+static_certificates = \"$WORK/certs\"" || fatal oracle-setup "config receipts"
 mkdir -p "$WORK/certs"
 
 A=$PKI/alice.cert.pem
@@ -123,12 +139,37 @@ mail inner-too-large inner-too-large.der
 mail inner-unsigned unsigned.der strict@partner.example
 mail forged-mark bad-padding.der "$FROM" 'X-SSM-Undecryptable: forged'
 mail forged-mark-decrypted cbc.der "$FROM" 'X-SSM-Undecryptable: forged'
+mail forged-label bad-padding.der "$FROM" 'SIO-Label: type=":ess"; label="MIIBforged"; marking="TOP SECRET"'
+
+# (g) Receipts by mail. Anyone can sign a changed ciphertext with a certificate of their own
+# (dave's here) and ask for a receipt in that outer signature (triple wrapping without the
+# inner signature): were it answered only when the content decrypted, the receipt would be the
+# oracle the reply no longer is. triple-CASE: dave's detached signature with a receipt request
+# to him around the S/MIME entity of CASE.der; inner-request: dave signs the plaintext with the
+# request, then encrypts it to alice (the request inside, over the intact text: answered).
+triple() {
+  local cn=$1 der=$2
+  { printf 'Content-Type: application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m\r\n'
+    printf 'Content-Transfer-Encoding: base64\r\n\r\n'; openssl base64 -e -in "$der" | perl -pe 's/\r?\n\z/\r\n/'; } >"$cn.entity"
+  { printf 'Message-ID: <%s@mua.partner.example>\r\n' "$cn"
+    openssl cms -sign -crlfeol -in "$cn.entity" -signer "$PKI/dave.cert.pem" -inkey "$PKI/dave.key.pem" \
+      -certfile "$PKI/sub-ca.cert.pem" -from "$FROM" -to "$RCPT" -subject "Quarterly figures" \
+      -receipt_request_all -receipt_request_to "$FROM"; } >"$WORK/m/$cn.eml" 2>>"$WORK/openssl.log" \
+    || fatal oracle-setup "openssl cms -sign $cn: $(tail -n 2 "$WORK/openssl.log")"
+}
+triple triple-untampered cbc.der
+triple triple-bad-padding bad-padding.der
+triple triple-valid-padding valid-padding.der
+o -sign -crlfeol -in "$E" -signer "$PKI/dave.cert.pem" -inkey "$PKI/dave.key.pem" -certfile "$PKI/sub-ca.cert.pem" \
+  -receipt_request_all -receipt_request_to "$FROM" -out inner-signed.entity
+o -encrypt -binary -aes-256-cbc -in inner-signed.entity -outform DER -out inner-request.der "$A"
+mail inner-request inner-request.der
 
 # run CASE CFG: ssmctl process; sets RC, OUT (the message written), REPLY, ACTION, DETAIL, HOLD.
 run() {
   local cn=$1 cfg=$2 from
   from=$(sed -n 's/^From: \(.*\)\r$/\1/p' "$WORK/m/$cn.eml" | head -n 1)
-  "$SSM_BUILDDIR/ssmctl" -c "$WORK/$cfg.toml" process --direction in --from "$from" --to "$RCPT" \
+  "$SSM_BUILDDIR/ssmctl" -c "$WORK/$cfg.toml" process --direction in --from "$from" --to "$RCPT" ${ALSO_TO:+--to "$ALSO_TO"} \
     <"$WORK/m/$cn.eml" >"$WORK/out/$cn.$cfg.out" 2>"$WORK/out/$cn.$cfg.err"
   RC=$? OUT=$WORK/out/$cn.$cfg.out
   REPLY=$(sed -n 's/^reply: //p' "$WORK/out/$cn.$cfg.err")
@@ -184,6 +225,15 @@ run forged-mark-decrypted default
 if [ "$ACTION" = decrypt ] && [ "$(marks "$OUT")" = 0 ]; then pass oracle-forged-mark-removed
 else fail oracle-forged-mark-removed "action=$ACTION marks: $(grep '^X-SSM-Undecryptable' "$OUT" | tr '\r\n' '  ')"; fi
 
+# A sender's SIO-Label field never passes for ours (only verified labels are written, and
+# this message was not read): until 2026-12-02 held and delivered-encrypted mail kept it.
+for cfg in default deliver; do
+  run forged-label "$cfg"
+  if [ "$RC" = 0 ] && [ "$HOLD$ACTION" = "$([ $cfg = default ] && echo 1hold || echo 0deliver-encrypted)" ] \
+     && ! grep -qi '^SIO-Label:' "$OUT" && [ "$(marks "$OUT")" = 1 ]; then pass "oracle-forged-label-$cfg"
+  else fail "oracle-forged-label-$cfg" "exit $RC action=$ACTION hold=$HOLD: $(grep -i '^SIO-Label' "$OUT" | tr '\r\n' '  ')"; fi
+done
+
 # --- deliver: as received, marked ----------------------------------------------------------------
 for cn in bad-padding gcm-tag inner-unsigned forged-mark; do
   run "$cn" deliver
@@ -194,6 +244,41 @@ for cn in bad-padding gcm-tag inner-unsigned forged-mark; do
     fail "oracle-deliver-$cn" "marks: $(grep '^X-SSM-Undecryptable' "$OUT" | tr '\r\n' '  ')"
   else pass "oracle-deliver-$cn"; fi
 done
+
+# --- several recipients: alice's ciphertext to alice and bob (who has no key on the token) ----
+# Each recipient's own key must open it (decryption_scope.h). Until 2026-12-02 alice's key was
+# tried first: a bad padding was held, a valid one ended "for another recipient" and was
+# delivered still encrypted (a success DSN or a bounce then told which). Now nothing is tried
+# unless every recipient's key is named: both delivered as received, nothing decrypted.
+ALSO_TO=bob@acme.example
+for cn in bad-padding valid-padding; do
+  run "$cn" default
+  if [ "$RC" != "$want_rc" ] || [ "$REPLY" != "$want_reply" ]; then fail "oracle-two-recipients-$cn" "exit $RC reply '$REPLY'"
+  elif [ "$HOLD" != 0 ] || ! grep -q 'encrypted-for-another-recipient' <<<"$DETAIL" || grep -q 'decrypted=\|undecryptable=' <<<"$DETAIL"; then
+    fail "oracle-two-recipients-$cn" "action=$ACTION hold=$HOLD ($DETAIL)"
+  elif ! cmp -s <(body_of "$OUT") <(body_of "$WORK/m/$cn.eml"); then fail "oracle-two-recipients-$cn" "the body is not the one received"
+  else pass "oracle-two-recipients-$cn"; fi
+done
+ALSO_TO=
+
+# --- receipts: none for a request outside the encryption, whatever the content -----------------
+receipts() { grep -c '^receipt: ' "$WORK/out/$1.receipts.err"; }
+run triple-bad-padding receipts
+bad_reply=$REPLY bad_receipts=$(receipts triple-bad-padding)
+for cn in triple-untampered triple-valid-padding; do
+  run "$cn" receipts
+  if [ "$RC" != 0 ] || [ "$REPLY" != "$bad_reply" ]; then fail "oracle-receipt-$cn" "exit $RC reply '$REPLY', bad padding '$bad_reply'"
+  elif [ "$ACTION" != verify+decrypt ]; then fail "oracle-receipt-$cn" "action=$ACTION ($DETAIL)"
+  elif [ "$(receipts "$cn")" != "$bad_receipts" ] || [ "$bad_receipts" != 0 ]; then
+    fail "oracle-receipt-$cn" "$(receipts "$cn") receipts, $bad_receipts for a bad padding: a receipt tells decrypted from not"
+  elif ! grep -q 'receipt-request=outside-encryption-not-answered' <<<"$DETAIL"; then fail "oracle-receipt-$cn" "no log word: $DETAIL"
+  else pass "oracle-receipt-$cn"; fi
+done
+run inner-request receipts
+if [ "$RC" = 0 ] && [ "$ACTION" = decrypt+verify ] && [ "$(receipts inner-request)" = 1 ] \
+   && grep -q '^receipt: [0-9a-f]* signed by domain-signing-authority@acme.example would go to dave@partner.example' "$WORK/out/inner-request.receipts.err"
+then pass oracle-receipt-inside-answered
+else fail oracle-receipt-inside-answered "exit $RC action=$ACTION: $(tr '\n' ' ' <"$WORK/out/inner-request.receipts.err" | cut -c1-300)"; fi
 
 # --- reject: the documented 554 5.7.5 for every failure ------------------------------------------
 for cn in bad-padding wrong-key gcm-tag inner-too-large inner-unsigned; do

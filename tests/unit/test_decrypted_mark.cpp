@@ -45,6 +45,7 @@ class DecryptedMarkTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(DecryptedMarkTest);
     CPPUNIT_TEST(notice_quoting_the_mark_is_found);
     CPPUNIT_TEST(mark_elsewhere_in_a_line_is_not_a_quote);
+    CPPUNIT_TEST(notice_quoting_the_undecryptable_mark_is_found);
     CPPUNIT_TEST(ours_on_top_forged_ones_removed);
     CPPUNIT_TEST_SUITE_END();
 
@@ -68,6 +69,23 @@ public:
         CPPUNIT_ASSERT(!quotes("X-SSM-Decrypted\r\n"));  // no colon: not the field
         CPPUNIT_ASSERT(!quotes("X-SSM-Decrypte", 1));    // cut short at the end
         CPPUNIT_ASSERT(!quotes("Subject: X-SSM-Decrypted: no\r\n", 5));
+    }
+
+    // A notice (the success DSN, a bounce) that leaves for mail delivered or released still
+    // encrypted, but not for mail decrypted, would tell the sender of a changed ciphertext
+    // whether it decrypted: both marks stop it (before 2026-12-02 only X-SSM-Decrypted did).
+    void notice_quoting_the_undecryptable_mark_is_found()
+    {
+        const std::string dsn = "--b\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+                                "Received: from x\r\nX-SSM-Undecryptable: mx.acme.example\r\nFrom: <m@evil.example>\r\n"
+                                "--b--\r\n";
+        for (std::size_t step : {std::size_t(1), std::size_t(3), std::size_t(7), std::size_t(1) << 20})
+            CPPUNIT_ASSERT(quotes(dsn, step));
+        CPPUNIT_ASSERT(quotes("x-ssm-undecryptable:x\n"));
+        CPPUNIT_ASSERT(!quotes("X-SSM-Undecryptable\r\n"));       // no colon
+        CPPUNIT_ASSERT(!quotes("> X-SSM-Undecryptable: a\r\n"));  // not at a line start
+        CPPUNIT_ASSERT(!quotes("X-SSM-Undecrypted: a\r\nX-SSM-Decrypt: b\r\n", 2));
+        CPPUNIT_ASSERT(quotes("X-SSM-Undecrypted: a\r\nX-SSM-Decrypted: b\r\n", 2));  // the next line counts
     }
 
     void ours_on_top_forged_ones_removed()

@@ -229,6 +229,7 @@ class LdapTest final : public CppUnit::TestFixture {
     CPPUNIT_TEST(client_pdu_limit);
     CPPUNIT_TEST(too_many_entries_is_a_cut_answer);
     CPPUNIT_TEST(server_ignoring_the_size_limit);
+    CPPUNIT_TEST(flood_on_a_pooled_session_is_not_asked_again);
     CPPUNIT_TEST(dropped_values_make_a_cut_answer);
     CPPUNIT_TEST(cache_key_covers_the_search);
     CPPUNIT_TEST_SUITE_END();
@@ -601,6 +602,36 @@ public:
         const auto answer = LdapSource(c).answer(addr("dave@partner.example"));
         CPPUNIT_ASSERT(answer.candidates.empty());
         CPPUNIT_ASSERT_MESSAGE(answer.cut, answer.cut.find("more entries match") != std::string::npos);
+    }
+
+    // The flood on a session that had answered well and was pooled: the search abandoned past
+    // max_entries is the server's answer, not a sign that it restarted. Until 2026-12-02 the
+    // pool took it for a dead session, closed every idle one and asked again on a fresh
+    // connection (a second flood; here the fixture's first answer on a connection, 1 entry,
+    // came back as if it were the answer).
+    void flood_on_a_pooled_session_is_not_asked_again()
+    {
+        const int port = free_port();
+        TempDir d;
+        ssm::test::Server flood({"python3", (ssm::test::source_dir() / "tests/fixtures/ldap_flood.py").string(),
+                                 std::to_string(port), "3000", "200", "1"},
+                                d.path(), d.path() / "flood.log", port);
+        ldap::ServerSettings server;
+        server.uri = "ldap://127.0.0.1:" + std::to_string(port);
+        server.timeout = std::chrono::milliseconds(5000);
+        ldap::SearchLimits limits;
+        limits.max_entries = 4;
+        ldap::Client client({{server}, 1, std::chrono::milliseconds(0), limits});
+        ldap::SearchRequest group{"dc=partner,dc=example", "(member=x)", {"description"}, ldap::Scope::Subtree};
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, client.search(group).entries.size());  // pooled now
+        CPPUNIT_ASSERT_EQUAL(1U, client.servers().at(0)->open_sessions());
+        try {
+            const auto answer = client.search(group);
+            CPPUNIT_FAIL("an answer of " + std::to_string(answer.entries.size()) + " entries: asked again");
+        } catch (const Error& e) {
+            CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).find("more than 4 entries") != std::string::npos);
+        }
+        CPPUNIT_ASSERT_EQUAL(0U, client.servers().at(0)->open_sessions());
     }
 
     // More entries match than the size limit lets through (the client's max_entries, or the

@@ -50,9 +50,26 @@ class UndecryptableTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(modes_table);
     CPPUNIT_TEST(forged_fields_never_pass);
     CPPUNIT_TEST(which_failures_are_hidden);
+    CPPUNIT_TEST(hidden_reply_is_one_field);
     CPPUNIT_TEST_SUITE_END();
 
 public:
+    // The hidden reply may quote input (reply_for keeps the text of a parse error, a label
+    // reader's message, a certificate's address): written as one escaped field of the detail
+    // (log::field), so that it cannot end its quotes and add a field of its own, as a forged
+    // undecryptable= or rule= would. Until 2026-12-02 it was put in quotes as it came.
+    void hidden_reply_is_one_field()
+    {
+        MessageOutcome failed;
+        failed.reply = Reply::reject("554", "5.6.0", "malformed message: x\" undecryptable=deliver rule=\"y");
+        failed.action = "reject";
+        failed.detail = "failure=malformed-message";
+        const auto out = undecryptable_outcome(*config_with(""), kReceived, std::move(failed));
+        CPPUNIT_ASSERT_EQUAL(std::string("failure=malformed-message hidden_reply=\"554 5.6.0 malformed message: "
+                                         "x\\x22 undecryptable=deliver rule=\\x22y\" undecryptable=hold"),
+                             out.detail);
+    }
+
     void modes_table()
     {
         struct Case {
