@@ -76,7 +76,9 @@ constexpr std::array kKeys = {
     KeySpec{"inbound", "decompress", K::Boolean, "true", false, true,
             "Inflate compressed-data layers (RFC 3274), which few mail clients can open; a "
             "signature over compressed content is taken off for it (its result stays in "
-            "Authentication-Results)."},
+            "Authentication-Results). Decrypted content whose compressed layer is not inflated "
+            "(switched off, or it does not inflate) is not delivered: the signatures and labels "
+            "inside were never seen, so it takes the on_undecryptable way."},
 
     KeySpec{"outbound", "from_must_match_sender", K::Boolean, "false", false, true,
             "Before outbound mail is signed, its From header must name the envelope sender (with "

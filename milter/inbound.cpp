@@ -213,6 +213,19 @@ std::optional<smime::cms::DecryptOutcome> decrypt_for_each_recipient(
     return first;
 }
 
+// Decrypted content with a layer the gateway did not look into (more S/MIME layers than it
+// follows, a compressed layer that stays closed): its signatures, and their labels (§4.1),
+// were never seen, and anyone holding a ciphertext for one of our keys can wrap it that way.
+// Delivered, it would be content in clear no label check saw: refused (after a decryption,
+// [inbound] on_undecryptable turns the refusal into its hold or deliver-as-received).
+InboundOutcome& refuse_uninspected(InboundOutcome& out, const std::string& what)
+{
+    out.reply = Reply::reject("554", "5.7.1", "the decrypted content holds " + what);
+    out.action = "reject";
+    out.detail += "uninspected-layer ";
+    return out;
+}
+
 }  // namespace
 
 SmimeAuthResult InboundProcessor::judge_signer(const smime::cms::SignerVerification& signer,
@@ -790,9 +803,11 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
             continue;
         }
         if (kind == SmimeKind::Compressed) {
-            if (!m_config.inbound.decompress) break;
-            const auto plain = inflate_layer(*der, m, out.detail);
-            if (!plain) break;
+            const auto plain = m_config.inbound.decompress ? inflate_layer(*der, m, out.detail) : nullptr;
+            if (!plain) {
+                if (decrypted) return std::move(refuse_uninspected(out, "a compressed layer it could not inflate"));
+                break;
+            }
             actions.push_back("decompress");
             ++unwraps;
             take_inner_entity(*plain, limits, m, current, replaced);
@@ -833,6 +848,10 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
         std::unique_ptr<Spool> inflated;
         if (inner_kind == SmimeKind::Compressed && m_config.inbound.decompress)
             inflated = inflate_layer(*inner_cms->der, m, out.detail);
+        // Decrypted content whose compressed layer stays closed would reach the reader with
+        // the signatures and labels inside it never looked at.
+        if (decrypted && inner_kind == SmimeKind::Compressed && !inflated)
+            return std::move(refuse_uninspected(out, "a compressed layer it could not inflate"));
         const bool strip = (m_strip_signature && pass) ||
                            (m_strip_validated && validated && outermost_signature);
         if (!encrypted_inside && !signed_inside && !inflated && !strip) break;
@@ -861,13 +880,8 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
     // signatures (and their labels, §4.1) were never looked at, and anyone holding a
     // ciphertext for one of our keys can wrap it in signatures of their own to get there.
     // Delivered, it would be content in clear that no label check saw: refused.
-    if (decrypted && layer_no == kMaxLayers && label_of(current) != SmimeLabel::None) {
-        out.reply = Reply::reject("554", "5.7.1",
-                                  "more S/MIME layers than the gateway follows (" + std::to_string(kMaxLayers) + ")");
-        out.action = "reject";
-        out.detail += "too-many-layers ";
-        return out;
-    }
+    if (decrypted && layer_no == kMaxLayers && label_of(current) != SmimeLabel::None)
+        return std::move(refuse_uninspected(out, "more S/MIME layers than the gateway follows (" + std::to_string(kMaxLayers) + ")"));
     // Nothing was taken off below the outermost signature looked into: the message goes on
     // as received, every signature on it (their results are reported all the same).
     if (signed_layer && unwraps == unwraps_at_save) {

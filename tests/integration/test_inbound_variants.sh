@@ -534,6 +534,20 @@ for c in comp:comp-signed comp-corrupt:comp-corrupt-signed; do
 done
 expect_decrypted comp-signed "$E" "action=verify\+strip\+decompress smime=pass signer=$FROM "
 expect_verified comp-corrupt-signed "action=verify decompress-failed reason=\"CompressedData: [^\"]*\" smime=pass signer=$FROM "
+# Encrypted to us around a compressed layer that stays closed (a corrupt zlib stream; a good
+# one with decompress = false): the signatures and labels it may hold were never looked at, so
+# the decrypted content is not delivered but held ([inbound] on_undecryptable). The same
+# envelope around the good layer is decrypted and inflated (control).
+for c in comp:enc-comp:keep:ok comp-corrupt:enc-comp-corrupt:keep:hold comp:enc-comp-off:nodecomp:hold; do
+  IFS=: read -r der cn cfg want <<<"$c"
+  o -encrypt -binary -aes-256-cbc -in "$WORK/m/$der.entity" -outform DER -out "$WORK/m/$cn.der" "$A"
+  cms_mail "$cn" "$cn.der" "$ENV"
+  if [ "$want" = ok ]; then expect_decrypted "$cn" "$E" 'action=decrypt\+decompress ' "$cfg"; continue; fi
+  run "$cn" "$cfg"
+  if [ "$RC" = 0 ] && grep -q 'action=hold .*uninspected-layer' <<<"$LOG" \
+     && grep -q 'hidden_reply="554 5\.7\.1 the decrypted content holds a compressed layer' <<<"$LOG"; then pass "$cn"
+  else fail "$cn" "exit $RC: $LOG"; fi
+done
 
 # --- 9b. the identifier of a failed signature ------------------------------------------------------
 # A certificate with two addresses from a CA we do not trust, signing for the second: the

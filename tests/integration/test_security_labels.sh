@@ -462,7 +462,7 @@ done
 run in wrapped mallory@evil.example alice@acme.example
 # (Held as received, like any message decrypted with our key whose content cannot be
 # processed: the reply must not tell what the plaintext holds.)
-if [ "$RC" -ne 0 ] || ! grep -q 'action=hold .*hidden_reply="554 5\.7\.1 more S/MIME layers' <<<"$LOG" \
+if [ "$RC" -ne 0 ] || ! grep -q 'action=hold .*hidden_reply="554 5\.7\.1 the decrypted content holds more S/MIME layers' <<<"$LOG" \
    || grep -q 'The partner figures' "$OUT" 2>/dev/null || ! grep -q '^X-SSM-Undecryptable: ' "$OUT"; then
   fail wrapped-ciphertext-too-deep "exit $RC: $LOG"
 else pass wrapped-ciphertext-too-deep; fi
