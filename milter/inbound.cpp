@@ -218,12 +218,11 @@ std::optional<smime::cms::DecryptOutcome> decrypt_for_each_recipient(
 // were never seen, and anyone holding a ciphertext for one of our keys can wrap it that way.
 // Delivered, it would be content in clear no label check saw: refused (after a decryption,
 // [inbound] on_undecryptable turns the refusal into its hold or deliver-as-received).
-InboundOutcome& refuse_uninspected(InboundOutcome& out, const std::string& what)
+void refuse_uninspected(InboundOutcome& out, const std::string& what)
 {
     out.reply = Reply::reject("554", "5.7.1", "the decrypted content holds " + what);
     out.action = "reject";
     out.detail += "uninspected-layer ";
-    return out;
 }
 
 }  // namespace
@@ -805,7 +804,10 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
         if (kind == SmimeKind::Compressed) {
             const auto plain = m_config.inbound.decompress ? inflate_layer(*der, m, out.detail) : nullptr;
             if (!plain) {
-                if (decrypted) return std::move(refuse_uninspected(out, "a compressed layer it could not inflate"));
+                if (decrypted) {
+                    refuse_uninspected(out, "a compressed layer it could not inflate");
+                    return out;
+                }
                 break;
             }
             actions.push_back("decompress");
@@ -850,8 +852,10 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
             inflated = inflate_layer(*inner_cms->der, m, out.detail);
         // Decrypted content whose compressed layer stays closed would reach the reader with
         // the signatures and labels inside it never looked at.
-        if (decrypted && inner_kind == SmimeKind::Compressed && !inflated)
-            return std::move(refuse_uninspected(out, "a compressed layer it could not inflate"));
+        if (decrypted && inner_kind == SmimeKind::Compressed && !inflated) {
+            refuse_uninspected(out, "a compressed layer it could not inflate");
+            return out;
+        }
         const bool strip = (m_strip_signature && pass) ||
                            (m_strip_validated && validated && outermost_signature);
         if (!encrypted_inside && !signed_inside && !inflated && !strip) break;
@@ -880,8 +884,10 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
     // signatures (and their labels, §4.1) were never looked at, and anyone holding a
     // ciphertext for one of our keys can wrap it in signatures of their own to get there.
     // Delivered, it would be content in clear that no label check saw: refused.
-    if (decrypted && layer_no == kMaxLayers && label_of(current) != SmimeLabel::None)
-        return std::move(refuse_uninspected(out, "more S/MIME layers than the gateway follows (" + std::to_string(kMaxLayers) + ")"));
+    if (decrypted && layer_no == kMaxLayers && label_of(current) != SmimeLabel::None) {
+        refuse_uninspected(out, "more S/MIME layers than the gateway follows (" + std::to_string(kMaxLayers) + ")");
+        return out;
+    }
     // Nothing was taken off below the outermost signature looked into: the message goes on
     // as received, every signature on it (their results are reported all the same).
     if (signed_layer && unwraps == unwraps_at_save) {

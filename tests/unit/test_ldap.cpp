@@ -565,24 +565,60 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, client.search(small).entries.size());
     }
 
+    // tests/fixtures/ldap_flood.py on a free port (`args`: its entry count, entry size and
+    // the entries of a connection's first answer) and one client of it with max_entries 4.
+    struct FloodingDirectory {
+        explicit FloodingDirectory(const std::vector<std::string>& args)
+            : port(free_port()),
+              flood(flood_command(port, args), dir.path(), dir.path() / "flood.log", port),
+              server(settings(port)),
+              client({{server}, 1, std::chrono::milliseconds(0), limits()})
+        {
+        }
+        static ldap::SearchRequest group_search()
+        {
+            return {"dc=partner,dc=example", "(member=x)", {"description"}, ldap::Scope::Subtree};
+        }
+
+        int port;
+        TempDir dir;
+        ssm::test::Server flood;
+        ldap::ServerSettings server;
+        ldap::Client client;
+
+    private:
+        static std::vector<std::string> flood_command(int port, const std::vector<std::string>& args)
+        {
+            std::vector<std::string> command{"python3", (ssm::test::source_dir() / "tests/fixtures/ldap_flood.py").string(),
+                                             std::to_string(port)};
+            command.insert(command.end(), args.begin(), args.end());
+            return command;
+        }
+        static ldap::ServerSettings settings(int port)
+        {
+            ldap::ServerSettings s;
+            s.uri = "ldap://127.0.0.1:" + std::to_string(port);
+            s.timeout = std::chrono::milliseconds(5000);
+            return s;
+        }
+        static ldap::SearchLimits limits()
+        {
+            ldap::SearchLimits l;
+            l.max_entries = 4;
+            return l;
+        }
+    };
+
     // A hostile or broken partner directory ignores the sizelimit we send and streams entries
     // (tests/fixtures/ldap_flood.py: 3000 of 2 KB). libldap keeps every one (ldap_search_ext_s
     // held them all: memory without bound); the client stops at max_entries + 1, answers as for
     // sizeLimitExceeded, and closes the session, which still receives the rest.
     void server_ignoring_the_size_limit()
     {
-        const int port = free_port();
-        TempDir d;
-        ssm::test::Server flood({"python3", (ssm::test::source_dir() / "tests/fixtures/ldap_flood.py").string(),
-                                 std::to_string(port), "3000", "2000"},
-                                d.path(), d.path() / "flood.log", port);
-        ldap::ServerSettings server;
-        server.uri = "ldap://127.0.0.1:" + std::to_string(port);
-        server.timeout = std::chrono::milliseconds(5000);
-        ldap::SearchLimits limits;
-        limits.max_entries = 4;
-        ldap::Client client({{server}, 1, std::chrono::milliseconds(0), limits});
-        ldap::SearchRequest group{"dc=partner,dc=example", "(member=x)", {"description"}, ldap::Scope::Subtree};
+        FloodingDirectory flood({"3000", "2000"});
+        ldap::Client& client = flood.client;
+        const ldap::ServerSettings& server = flood.server;
+        ldap::SearchRequest group = FloodingDirectory::group_search();
         try {
             const auto answer = client.search(group);
             CPPUNIT_FAIL("an answer of " + std::to_string(answer.entries.size()) + " entries past max_entries 4");
@@ -611,18 +647,9 @@ public:
     // came back as if it were the answer).
     void flood_on_a_pooled_session_is_not_asked_again()
     {
-        const int port = free_port();
-        TempDir d;
-        ssm::test::Server flood({"python3", (ssm::test::source_dir() / "tests/fixtures/ldap_flood.py").string(),
-                                 std::to_string(port), "3000", "200", "1"},
-                                d.path(), d.path() / "flood.log", port);
-        ldap::ServerSettings server;
-        server.uri = "ldap://127.0.0.1:" + std::to_string(port);
-        server.timeout = std::chrono::milliseconds(5000);
-        ldap::SearchLimits limits;
-        limits.max_entries = 4;
-        ldap::Client client({{server}, 1, std::chrono::milliseconds(0), limits});
-        ldap::SearchRequest group{"dc=partner,dc=example", "(member=x)", {"description"}, ldap::Scope::Subtree};
+        FloodingDirectory flood({"3000", "200", "1"});
+        ldap::Client& client = flood.client;
+        const ldap::SearchRequest group = FloodingDirectory::group_search();
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, client.search(group).entries.size());  // pooled now
         CPPUNIT_ASSERT_EQUAL(1U, client.servers().at(0)->open_sessions());
         try {

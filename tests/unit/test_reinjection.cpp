@@ -123,32 +123,61 @@ public:
         CPPUNIT_ASSERT(!reinjection_marker_valid(s, m, "a@b.example", kRcpts, 100));
     }
 
+    // smtp-sink on `host` (an address as smtp-sink takes it: 127.0.0.1, [::1]) and a free
+    // port, dumping each transaction into its own file under `dump` (-d DIR/%H%M%S.: the
+    // envelope records, then the message).
+    struct DumpingSink {
+        explicit DumpingSink(const std::string& host)
+            : dump(prepared(dir)), port(test::free_port()), sink(command(host, dump, port), dir.path(), dir.path() / "sink.log", port)
+        {
+        }
+        // smtp-sink writes the dump while the transaction runs: the text once it holds `last`
+        // (or what there is after 5 s).
+        std::string wait_for(const std::string& last) const
+        {
+            std::string text;
+            for (int i = 0; i < 100 && text.find(last) == std::string::npos; ++i) {
+                for (const auto& e : std::filesystem::directory_iterator(dump)) text = test::read_file(e.path());
+                if (text.find(last) == std::string::npos) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            }
+            return text;
+        }
+
+        test::TempDir dir;
+        std::filesystem::path dump;
+        int port;
+        test::Server sink;
+
+    private:
+        // smtp-sink refuses to run as root without -u; the unprivileged user must write the dump.
+        static std::filesystem::path prepared(const test::TempDir& dir)
+        {
+            const std::filesystem::path dump = dir.path() / "dump";
+            std::filesystem::create_directories(dump);
+            std::filesystem::permissions(dir.path(), std::filesystem::perms(0755));
+            std::filesystem::permissions(dump, std::filesystem::perms(0777));
+            return dump;
+        }
+        static std::vector<std::string> command(const std::string& host, const std::filesystem::path& dump, int port)
+        {
+            std::vector<std::string> argv = {"smtp-sink"};
+            if (::geteuid() == 0) argv.insert(argv.end(), {"-u", "nobody"});
+            argv.insert(argv.end(), {"-d", (dump / "%H%M%S.").string(), host + ":" + std::to_string(port), "10"});
+            return argv;
+        }
+    };
+
     void submit_copy_delivers_the_bytes()
     {
-        test::TempDir dir;
-        const std::filesystem::path dump = dir.path() / "dump";
-        std::filesystem::create_directories(dump);
-        // smtp-sink refuses to run as root without -u; the unprivileged user must write the dump.
-        std::filesystem::permissions(dir.path(), std::filesystem::perms(0755));
-        std::filesystem::permissions(dump, std::filesystem::perms(0777));
-        const int port = test::free_port();
-        // smtp-sink -d DIR/%H%M%S. dumps each transaction (envelope records, then the message).
-        std::vector<std::string> argv = {"smtp-sink"};
-        if (::geteuid() == 0) argv.insert(argv.end(), {"-u", "nobody"});
-        argv.insert(argv.end(), {"-d", (dump / "%H%M%S.").string(), "127.0.0.1:" + std::to_string(port), "10"});
-        test::Server sink(argv, dir.path(), dir.path() / "sink.log", port);
+        DumpingSink sink("127.0.0.1");
+        const int port = sink.port;
         const std::string message =
             "X-SSM-Reinjected: v=1; t=1; n=aa; mac=bb\r\nFrom: <alice@acme.example>\r\nSubject: split\r\n\r\n"
             "line one\r\n.a line starting with a dot\r\n.\r\nlast line\r\n";
         const Bytes bytes(message.begin(), message.end());
         MemorySource source(bytes);
         submit_copy(settings_with("s", static_cast<std::uint16_t>(port)), "alice@acme.example", kRcpts, source);
-        std::string text;
-        // smtp-sink writes the dump while the transaction runs: wait for the last line.
-        for (int i = 0; i < 100 && text.find("last line\n") == std::string::npos; ++i) {
-            for (const auto& e : std::filesystem::directory_iterator(dump)) text = test::read_file(e.path());
-            if (text.find("last line\n") == std::string::npos) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        }
+        const std::string text = sink.wait_for("last line\n");
         CPPUNIT_ASSERT_MESSAGE(text, text.find("X-Mail-Args: <alice@acme.example>") != std::string::npos);
         CPPUNIT_ASSERT(text.find("X-Rcpt-Args: <Dave@Partner.example>") != std::string::npos);
         CPPUNIT_ASSERT(text.find("X-Rcpt-Args: <someone@elsewhere.example>") != std::string::npos);
@@ -175,16 +204,8 @@ public:
     // (the same envelope never gets better) before anything reaches the listener.
     void submit_copy_refuses_control_characters()
     {
-        test::TempDir dir;
-        const std::filesystem::path dump = dir.path() / "dump";
-        std::filesystem::create_directories(dump);
-        std::filesystem::permissions(dir.path(), std::filesystem::perms(0755));
-        std::filesystem::permissions(dump, std::filesystem::perms(0777));
-        const int port = test::free_port();
-        std::vector<std::string> argv = {"smtp-sink"};
-        if (::geteuid() == 0) argv.insert(argv.end(), {"-u", "nobody"});
-        argv.insert(argv.end(), {"-d", (dump / "%H%M%S.").string(), "127.0.0.1:" + std::to_string(port), "10"});
-        test::Server sink(argv, dir.path(), dir.path() / "sink.log", port);
+        DumpingSink sink("127.0.0.1");
+        const int port = sink.port;
         const std::string message = "From: <alice@acme.example>\r\nSubject: split\r\n\r\nbody\r\n";
         const Bytes bytes(message.begin(), message.end());
         const auto settings = settings_with("s", static_cast<std::uint16_t>(port));
@@ -204,7 +225,7 @@ public:
             }
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(200));  // a dump would be written by now
-        for (const auto& e : std::filesystem::directory_iterator(dump)) {
+        for (const auto& e : std::filesystem::directory_iterator(sink.dump)) {
             const std::string text = test::read_file(e.path());
             CPPUNIT_ASSERT_MESSAGE(text, text.find("eve@evil.example") == std::string::npos);
         }
@@ -214,16 +235,8 @@ public:
     // brackets back (without them libcurl cannot parse it and every split copy was deferred).
     void submit_copy_to_an_ipv6_listener()
     {
-        test::TempDir dir;
-        const std::filesystem::path dump = dir.path() / "dump";
-        std::filesystem::create_directories(dump);
-        std::filesystem::permissions(dir.path(), std::filesystem::perms(0755));
-        std::filesystem::permissions(dump, std::filesystem::perms(0777));
-        const int port = test::free_port();
-        std::vector<std::string> argv = {"smtp-sink"};
-        if (::geteuid() == 0) argv.insert(argv.end(), {"-u", "nobody"});
-        argv.insert(argv.end(), {"-d", (dump / "%H%M%S.").string(), "[::1]:" + std::to_string(port), "10"});
-        test::Server sink(argv, dir.path(), dir.path() / "sink.log", port);
+        DumpingSink sink("[::1]");
+        const int port = sink.port;
         test::TempDir conf;
         const auto secret = conf.path() / "secret";
         test::write_file(secret, "0123456789abcdef0123456789abcdef\n");
@@ -234,11 +247,7 @@ public:
         const Bytes bytes(message.begin(), message.end());
         MemorySource source(bytes);
         submit_copy(c->reinjection, "alice@acme.example", kRcpts, source);
-        std::string text;
-        for (int i = 0; i < 100 && text.find("over ipv6\n") == std::string::npos; ++i) {
-            for (const auto& e : std::filesystem::directory_iterator(dump)) text = test::read_file(e.path());
-            if (text.find("over ipv6\n") == std::string::npos) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        }
+        const std::string text = sink.wait_for("over ipv6\n");
         CPPUNIT_ASSERT_MESSAGE(text, text.find("X-Rcpt-Args: <Dave@Partner.example>") != std::string::npos);
     }
 
