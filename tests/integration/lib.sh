@@ -355,6 +355,49 @@ kill_milter() {
 }
 milter_alive() { [ -n "${MILTER_PID:-}" ] && kill -0 "$MILTER_PID" 2>/dev/null; }
 
+# --- slapd (tests/fixtures/slapd.sh) -----------------------------------------------------------
+SLAPD=$SSM_SRCDIR/tests/fixtures/slapd.sh
+# ldap_crowd NAME N: N LDIF entries crowd1..crowdN in $WORK/ldif, each with the mail address
+# crowd@partner.example and dave's certificate (more entries for one address than a limit);
+# sets CROWD to their paths. A failure is fatal for NAME.
+ldap_crowd() {
+  local i
+  CROWD=()
+  mkdir -p "$WORK/ldif"
+  for ((i = 1; i <= $2; i++)); do
+    sh "$SLAPD" entry crowd@partner.example --cert "$PKI/dave.cert.der" \
+      | sed -e "s/^dn: cn=crowd@/dn: cn=crowd$i@/" -e "s/^cn: crowd@/cn: crowd$i@/" >"$WORK/ldif/crowd$i.ldif" \
+      || fatal "$1" "entry crowd$i"
+    CROWD+=("$WORK/ldif/crowd$i.ldif")
+  done
+}
+# start_slapd NAME LDIF...: a private slapd in $WORK/slapd holding those entries on a free
+# loopback port (sets LDAP_PORT), stopped on exit. A failure is fatal for NAME.
+start_slapd() {
+  local name=$1; shift
+  LDAP_PORT=$(free_port)
+  sh "$SLAPD" start "$WORK/slapd" "$LDAP_PORT" "$@" >"$WORK/slapd-start.log" 2>&1 \
+    || fatal "$name" "slapd did not start: $(tail -n 3 "$WORK/slapd-start.log" | tr '\n' ' ')"
+  on_exit sh "$SLAPD" stop "$WORK/slapd"
+}
+# partner_directory TIMEOUT [LINES]: a [directory] section (cache $WORK/cache, static
+# certificates $WORK/certs, TTLs of an hour) whose one LDAP source is that slapd for
+# partner.example, with that timeout and LINES added to its [[directory.ldap]] entry.
+partner_directory() {
+  printf '%s\n' "[directory]
+cache = \"$WORK/cache\"
+static_certificates = \"$WORK/certs\"
+positive_ttl = \"1h\"
+negative_ttl = \"1h\"
+
+[[directory.ldap]]
+domains = [\"partner.example\"]
+servers = [\"ldap://127.0.0.1:$LDAP_PORT\"]
+base = \"ou=people,dc=partner,dc=example\"
+timeout = \"$1\"${2:+
+$2}"
+}
+
 # --- smtp-sink -------------------------------------------------------------------------------
 # start_sink [NAME]: smtp-sink on a free port dumping each transaction to $SINK_DIR.
 # Sets SINK_PORT, SINK_DIR, SINK_PID.

@@ -44,10 +44,9 @@ openssl asn1parse -genconf "$M/label.cnf" -out "$M/label.der" >/dev/null || fata
 # --- the directory ------------------------------------------------------------------------------
 export SLAPD_SUFFIX=dc=acme,dc=example
 export SLAPD_EXTRA_GLOBAL="attributetype ( 2.5.4.55 NAME 'clearance' DESC 'RFC 5755 Clearance' EQUALITY octetStringMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.40 )"
-FIX=$SSM_SRCDIR/tests/fixtures/slapd.sh
 person() {  # person ADDRESS [CLEARANCE.der...]
   local a=$1 f; shift
-  sh "$FIX" entry "$a" | sed '/^$/d'
+  sh "$SLAPD" entry "$a" | sed '/^$/d'
   if [ $# -gt 0 ]; then
     echo "objectClass: extensibleObject"
     for f in "$@"; do echo "clearance:: $(base64 -w0 "$f")"; done
@@ -62,10 +61,7 @@ person() {  # person ADDRESS [CLEARANCE.der...]
   person mallory@acme.example "$M/explicit-default.der"
   person nobody@acme.example
 } >"$WORK/people.ldif"
-LDAP_PORT=$(free_port)
-on_exit "sh $FIX stop $WORK/ldap"
-sh "$FIX" start "$WORK/ldap" "$LDAP_PORT" "$WORK/people.ldif" >"$WORK/slapd-start.log" 2>&1 \
-  || fatal clearance-setup "slapd did not start: $(tail -n 5 "$WORK/slapd-start.log" | tr '\n' ' ')"
+start_slapd clearance-setup "$WORK/people.ldif"
 
 write_config "$WORK/ssm.toml" socket="inet:1@127.0.0.1" pki='revocation = "off"' rules='[[rule]]
 name = "others are signed by the sender"
@@ -213,7 +209,7 @@ else
     *) fail clearance-postfix-uncleared-550 "reply '$SMTP_REPLY'" ;;
   esac
   # the directory down: the message waits (451 4.7.1), never delivered uncleared
-  sh "$FIX" stop "$WORK/ldap"
+  sh "$SLAPD" stop "$WORK/slapd"
   send_mail "$SMTPD_PORT" dave@partner.example alice@acme.example "$WORK/labelled.eml"
   case $SMTP_REPLY in
     451*4.7.1*) [ "$(sink_count)" -eq 1 ] && pass clearance-postfix-directory-down-451 \
@@ -223,7 +219,7 @@ else
   stop_milter
 fi
 # offline as well (exit 2: temporary failure)
-sh "$FIX" stop "$WORK/ldap"
+sh "$SLAPD" stop "$WORK/slapd"
 run down alice@acme.example
 expect clearance-directory-down-451 2 "451 4\.7\.1 clearance of recipient alice@acme.example cannot be looked up"
 ctl lookup alice@acme.example >/dev/null 2>&1; rc=$?

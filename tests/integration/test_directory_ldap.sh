@@ -23,7 +23,6 @@ require_tools postfix smtp-sink python3 openssl slapd slapadd ldapsearch softhsm
 require_binaries
 make_pki
 make_token
-SLAPD=$SSM_SRCDIR/tests/fixtures/slapd.sh
 CLIENT=$SSM_SRCDIR/tests/integration/smtp_rcpt.py
 mkdir -p "$WORK/out" "$WORK/certs" "$WORK/ldif"
 
@@ -33,18 +32,10 @@ sh "$SLAPD" p7c "$WORK/frank.p7c" "$PKI/frank.cert.pem" || fatal ldap-setup "p7c
 sh "$SLAPD" entry frank@partner.example --smime "$WORK/frank.p7c" >"$WORK/ldif/frank.ldif" || fatal ldap-setup "entry frank"
 # crowd@partner.example: nine entries (crowd1..crowd9) with that mail address, one more than
 # the source's max_entries.
-crowd=()
-for i in 1 2 3 4 5 6 7 8 9; do
-  sh "$SLAPD" entry crowd@partner.example --cert "$PKI/dave.cert.der" \
-    | sed -e "s/^dn: cn=crowd@/dn: cn=crowd$i@/" -e "s/^cn: crowd@/cn: crowd$i@/" >"$WORK/ldif/crowd$i.ldif" \
-    || fatal ldap-setup "entry crowd$i"
-  crowd+=("$WORK/ldif/crowd$i.ldif")
-done
-LDAP_PORT=$(free_port)
-sh "$SLAPD" start "$WORK/slapd" "$LDAP_PORT" "$WORK/ldif/dave.ldif" "$WORK/ldif/frank.ldif" "${crowd[@]}" >"$WORK/slapd-start.log" 2>&1 \
-  || fatal ldap-setup "slapd did not start: $(tail -n 3 "$WORK/slapd-start.log" | tr '\n' ' ')"
-# Cleanup runs in order: a frozen slapd must be thawed before it can stop.
-on_exit "kill -CONT \$(cat '$WORK/slapd/slapd.pid' 2>/dev/null) 2>/dev/null; sh '$SLAPD' stop '$WORK/slapd'"
+ldap_crowd ldap-setup 9
+start_slapd ldap-setup "$WORK/ldif/dave.ldif" "$WORK/ldif/frank.ldif" "${CROWD[@]}"
+# Cleanups run last registered first: a frozen slapd is thawed before start_slapd's stop.
+on_exit "kill -CONT \$(cat '$WORK/slapd/slapd.pid' 2>/dev/null) 2>/dev/null"
 
 RULES='[[rule]]
 name = "partner mail must be encrypted"
@@ -56,17 +47,7 @@ MILTER_PORT=$(free_port)
 # timeout 120s (the longest allowed): longer than the freeze below (the wait for 100 sessions is
 # bounded at 100 s from the first RCPT), so the frozen search is answered, not timed out and retried; Postfix waits for
 # the milter longer still.
-write_config "$WORK/ssm.toml" port="$MILTER_PORT" rules="$RULES" pki="revocation = \"off\"" extra="[directory]
-cache = \"$WORK/cache\"
-static_certificates = \"$WORK/certs\"
-positive_ttl = \"1h\"
-negative_ttl = \"1h\"
-
-[[directory.ldap]]
-domains = [\"partner.example\"]
-servers = [\"ldap://127.0.0.1:$LDAP_PORT\"]
-base = \"ou=people,dc=partner,dc=example\"
-timeout = \"120s\"" || fatal ldap-setup "write_config"
+write_config "$WORK/ssm.toml" port="$MILTER_PORT" rules="$RULES" pki="revocation = \"off\"" extra="$(partner_directory 120s)" || fatal ldap-setup "write_config"
 "$SSM_BUILDDIR/ssm-milter" -c "$WORK/ssm.toml" -n >"$WORK/check.log" 2>&1 \
   || fatal ldap-config "ssm-milter -n: $(tr '\n' ' ' <"$WORK/check.log")"
 start_sink || fatal ldap-setup "smtp-sink did not start"

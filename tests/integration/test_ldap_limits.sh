@@ -19,39 +19,16 @@ require_tools openssl slapd slapadd ldapsearch
 require_binaries
 make_pki
 TOKEN=$WORK/no-token  # [hsm] pin_file is named in the configuration but never read here
-SLAPD=$SSM_SRCDIR/tests/fixtures/slapd.sh
 mkdir -p "$WORK/ldif" "$WORK/certs"
 
 sh "$SLAPD" entry dave@partner.example --cert "$PKI/dave.cert.der" >"$WORK/ldif/dave.ldif" || fatal limits-setup "entry dave"
 sh "$SLAPD" p7c "$WORK/kim.p7c" "$PKI/frank.cert.pem" "$PKI/sub-ca.cert.pem" || fatal limits-setup "p7c kim"
 sh "$SLAPD" entry kim@partner.example --smime "$WORK/kim.p7c" >"$WORK/ldif/kim.ldif" || fatal limits-setup "entry kim"
-crowd=()
-for i in 1 2 3; do
-  sh "$SLAPD" entry crowd@partner.example --cert "$PKI/dave.cert.der" \
-    | sed -e "s/^dn: cn=crowd@/dn: cn=crowd$i@/" -e "s/^cn: crowd@/cn: crowd$i@/" >"$WORK/ldif/crowd$i.ldif" \
-    || fatal limits-setup "entry crowd$i"
-  crowd+=("$WORK/ldif/crowd$i.ldif")
-done
-LDAP_PORT=$(free_port)
-sh "$SLAPD" start "$WORK/slapd" "$LDAP_PORT" "$WORK/ldif/dave.ldif" "$WORK/ldif/kim.ldif" "${crowd[@]}" \
-  >"$WORK/slapd-start.log" 2>&1 || fatal limits-setup "slapd did not start: $(tail -n 3 "$WORK/slapd-start.log" | tr '\n' ' ')"
-on_exit sh "$SLAPD" stop "$WORK/slapd"
+ldap_crowd limits-setup 3
+start_slapd limits-setup "$WORK/ldif/dave.ldif" "$WORK/ldif/kim.ldif" "${CROWD[@]}"
 
 # conf FILE [LIMIT-LINES]: one [[directory.ldap]] entry with those limits, cache $WORK/cache.
-conf() {
-  write_config "$1" port=1 extra="[directory]
-cache = \"$WORK/cache\"
-static_certificates = \"$WORK/certs\"
-positive_ttl = \"1h\"
-negative_ttl = \"1h\"
-
-[[directory.ldap]]
-domains = [\"partner.example\"]
-servers = [\"ldap://127.0.0.1:$LDAP_PORT\"]
-base = \"ou=people,dc=partner,dc=example\"
-timeout = \"5s\"
-${2:-}"
-}
+conf() { write_config "$1" port=1 extra="$(partner_directory 5s "${2:-}")"; }
 # lookup NAME CONF ADDRESS: ssmctl cert lookup, stdout and stderr in $WORK/NAME.
 lookup() { "$SSM_BUILDDIR/ssmctl" -c "$2" cert lookup "$3" >"$WORK/$1" 2>&1; }
 SRC="source=\"ldap:ldap://127.0.0.1:$LDAP_PORT\""

@@ -19,7 +19,6 @@ require_binaries
 make_pki
 make_token alice carol
 export OPENSSL_CONF=/dev/null SLAPD_SUFFIX=dc=acme,dc=example
-FIX=$SSM_SRCDIR/tests/fixtures/slapd.sh
 TTL=3
 mkdir -p "$WORK/certs"
 
@@ -33,7 +32,7 @@ for n in alice bob carol dave; do cp "$PKI/$n.cert.pem" "$WORK/certs/"; done
 P=ou=people,$SLAPD_SUFFIX G=ou=groups,$SLAPD_SUFFIX
 {
   for a in alice@acme.example carol@acme.example bob@acme.example dave@partner.example; do
-    sh "$FIX" entry "$a"; echo
+    sh "$SLAPD" entry "$a"; echo
   done
   printf 'dn: cn=nomail,%s\nobjectClass: inetOrgPerson\ncn: nomail\nsn: nomail\n\n' "$P"
   printf 'dn: %s\nobjectClass: organizationalUnit\nou: groups\n\n' "$G"
@@ -51,10 +50,7 @@ P=ou=people,$SLAPD_SUFFIX G=ou=groups,$SLAPD_SUFFIX
   printf "uniqueMember: cn=dave@partner.example,%s#'0101'B\n" "$P"
   printf '\ndn: cn=ghosts,%s\nobjectClass: groupOfNames\ncn: ghosts\nmember: cn=nomail,%s\nmember: cn=gone,%s\n' "$G" "$P" "$P"
 } >"$WORK/people.ldif"
-LDAP_PORT=$(free_port)
-on_exit "sh $FIX stop $WORK/ldap"
-sh "$FIX" start "$WORK/ldap" "$LDAP_PORT" "$WORK/people.ldif" >"$WORK/slapd-start.log" 2>&1 \
-  || fatal lg-setup "slapd did not start: $(tail -n 5 "$WORK/slapd-start.log" | tr '\n' ' ')"
+start_slapd lg-setup "$WORK/people.ldif"
 
 GROUPS_TOML="[directory.groups]
 servers = [\"ldap://127.0.0.1:$LDAP_PORT\"]
@@ -210,7 +206,7 @@ sleep $((TTL + 1))
 expand lg-member-added team@acme.example alice bob carol
 
 # --- the directory down: 451 4.7.1 to pf1, which keeps the message until the flush ----------
-sh "$FIX" stop "$WORK/ldap"
+sh "$SLAPD" stop "$WORK/slapd"
 members team@acme.example; rc=$?
 [ $rc -eq 2 ] && pass lg-ssmctl-directory-down || fail lg-ssmctl-directory-down "rc=$rc $(tr '\n' ' ' <"$WORK/members.err")"
 sleep $((TTL + 1))  # the milter's cached expansion of team has expired
@@ -227,7 +223,7 @@ else
 fi
 [ "$(pf_queue_count "$PF1")" -ge 1 ] && [ "$(sink_count)" -eq 0 ] && pass lg-outage-queued \
   || fail lg-outage-queued "pf1 queue $(pf_queue_count "$PF1"), sink $(sink_count)"
-sh "$FIX" start "$WORK/ldap" "$LDAP_PORT" >"$WORK/slapd-restart.log" 2>&1 \
+sh "$SLAPD" start "$WORK/slapd" "$LDAP_PORT" >"$WORK/slapd-restart.log" 2>&1 \
   || fatal lg-outage "slapd did not restart: $(tail -n 5 "$WORK/slapd-restart.log" | tr '\n' ' ')"
 pf_flush "$PF1"
 if wait_for_delivery 1 60; then

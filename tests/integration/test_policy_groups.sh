@@ -11,19 +11,15 @@ require_binaries
 make_pki
 make_token
 export SLAPD_SUFFIX=dc=acme,dc=example
-FIX=$SSM_SRCDIR/tests/fixtures/slapd.sh
-LDAP_PORT=$(free_port)
 {
-  sh "$FIX" entry alice@acme.example
+  sh "$SLAPD" entry alice@acme.example
   echo
-  sh "$FIX" entry carol@acme.example
+  sh "$SLAPD" entry carol@acme.example
   printf '\ndn: ou=groups,%s\nobjectClass: organizationalUnit\nou: groups\n' "$SLAPD_SUFFIX"
   printf '\ndn: cn=board,ou=groups,%s\nobjectClass: groupOfNames\ncn: board\nmember: cn=alice@acme.example,ou=people,%s\n' \
     "$SLAPD_SUFFIX" "$SLAPD_SUFFIX"
 } >"$WORK/people.ldif"
-on_exit "sh $FIX stop $WORK/ldap"
-sh "$FIX" start "$WORK/ldap" "$LDAP_PORT" "$WORK/people.ldif" >"$WORK/slapd-start.log" 2>&1 \
-  || fatal groups-setup "slapd did not start: $(tail -n 5 "$WORK/slapd-start.log" | tr '\n' ' ')"
+start_slapd groups-setup "$WORK/people.ldif"
 
 RULES='[[rule]]
 name = "board mail is signed by the domain"
@@ -76,7 +72,7 @@ through alice@acme.example domain-signing-authority@acme.example groups-milter-m
 through carol@acme.example carol@acme.example groups-milter-non-member-signed-by-sender
 
 # the group directory down: 451 4.7.1, not a silent fall-through to the next rule
-sh "$FIX" stop "$WORK/ldap"
+sh "$SLAPD" stop "$WORK/slapd"
 printf 'From: <alice@acme.example>\r\nTo: <someone@elsewhere.example>\r\nSubject: down\r\n\r\ndown\r\n' >"$WORK/down.eml"
 send_mail "$SMTPD_PORT" alice@acme.example someone@elsewhere.example "$WORK/down.eml"
 case $SMTP_REPLY in

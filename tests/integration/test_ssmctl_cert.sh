@@ -8,7 +8,6 @@ require_tools openssl slapd slapadd ldapsearch
 require_binaries
 make_pki
 TOKEN=$WORK/no-token  # [hsm] pin_file is named in the configuration but never read here
-SLAPD=$SSM_SRCDIR/tests/fixtures/slapd.sh
 CTL() { "$SSM_BUILDDIR/ssmctl" -c "$WORK/ssm.toml" "$@"; }
 mkdir -p "$WORK/certs" "$WORK/ldif"
 
@@ -37,23 +36,10 @@ sh "$SLAPD" entry kim@partner.example --smime "$WORK/kim.p7c" >"$WORK/ldif/kim.l
 head -c 70000 /dev/zero >"$WORK/big.bin"
 sh "$SLAPD" entry big@partner.example --smime "$WORK/big.bin" --cert "$PKI/dave.cert.der" >"$WORK/ldif/big.ldif" \
   || fatal cert-setup "entry big"
-LDAP_PORT=$(free_port)
-sh "$SLAPD" start "$WORK/slapd" "$LDAP_PORT" "$WORK/ldif/dave.ldif" "$WORK/ldif/gw.ldif" "$WORK/ldif/kim.ldif" "$WORK/ldif/big.ldif" >"$WORK/slapd-start.log" 2>&1 \
-  || fatal cert-setup "slapd did not start: $(tail -n 3 "$WORK/slapd-start.log" | tr '\n' ' ')"
-on_exit sh "$SLAPD" stop "$WORK/slapd"
+start_slapd cert-setup "$WORK/ldif/dave.ldif" "$WORK/ldif/gw.ldif" "$WORK/ldif/kim.ldif" "$WORK/ldif/big.ldif"
 
 cp "$PKI/alice.cert.pem" "$WORK/certs/"
-write_config "$WORK/ssm.toml" port=1 extra="[directory]
-cache = \"$WORK/cache\"
-static_certificates = \"$WORK/certs\"
-positive_ttl = \"1h\"
-negative_ttl = \"1h\"
-
-[[directory.ldap]]
-domains = [\"partner.example\"]
-servers = [\"ldap://127.0.0.1:$LDAP_PORT\"]
-base = \"ou=people,dc=partner,dc=example\"
-timeout = \"2s\"" || fatal cert-setup "write_config"
+write_config "$WORK/ssm.toml" port=1 extra="$(partner_directory 2s)" || fatal cert-setup "write_config"
 
 # expect NAME WANT_RC OUTFILE COMMAND...: runs COMMAND with stdout in OUTFILE; checks the exit.
 expect_rc() {
