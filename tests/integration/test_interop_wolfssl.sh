@@ -48,14 +48,16 @@ make_pki
 make_token alice bob carol erin domain-signing dave partner-domain
 # grace: a partner with a P-384 key (ECDH P-384 outbound, ECDSA P-384 inbound).
 issue_cert grace grace@partner.example p384 "digitalSignature, keyAgreement" || fatal wolf-setup "issue grace"
-cp "$PKI/dave.cert.pem" "$PKI/frank.cert.pem" "$PKI/partner-domain.cert.pem" "$XPKI/grace.cert.pem" "$WORK/certs/"
+# ivan: a second RSA partner, for an envelope with two KeyTransRecipientInfos.
+issue_cert ivan ivan@partner.example rsa "digitalSignature, keyEncipherment" || fatal wolf-setup "issue ivan"
+cp "$PKI/dave.cert.pem" "$PKI/frank.cert.pem" "$PKI/partner-domain.cert.pem" "$XPKI/grace.cert.pem" "$XPKI/ivan.cert.pem" "$WORK/certs/"
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/rogue.key.pem" -out "$WORK/rogue.cert.pem" -days 30 \
   -subj "/O=Rogue/CN=Rogue Root" >"$WORK/rogue.log" 2>&1 || fatal wolf-setup "rogue root: $(tail -n 2 "$WORK/rogue.log")"
 msgdir=$SSM_SRCDIR/tests/integration/messages
 
 # --- 0. what this wolfSSL reads (objects made by OpenSSL) ------------------------------------
 declare -A CAN
-for cap in rsa ecdsa pss cbc gcm oaep kari kari-keyid mixed; do CAN[$cap]=$(wolf_probe "$cap"); note "wolfSSL reads $cap: ${CAN[$cap]}"; done
+for cap in rsa ecdsa pss cbc gcm oaep kari kari-keyid mixed two; do CAN[$cap]=$(wolf_probe "$cap"); note "wolfSSL reads $cap: ${CAN[$cap]}"; done
 if [ "${CAN[rsa]}" = yes ] && [ "${CAN[cbc]}" = yes ]; then pass wolf-probe-controls
 else fatal wolf-probe-controls "wolfSSL does not read OpenSSL's RSA signature (${CAN[rsa]}) or AES-CBC envelope (${CAN[cbc]})"; fi
 
@@ -178,6 +180,7 @@ OUT=(
   "out-enc-aes256cbc-oaep-dave~detached-pss~nested~aes256cbc@acme.example~dave@partner.example~decrypt:dave:oaep"
   "out-enc-aes256cbc-ecdh-p256-frank~detached-pkcs1~attachment~aes256cbc@acme.example~frank@partner.example~decrypt:frank:kari"
   "out-enc-aes128cbc-ecdh-p384-grace~detached-pkcs1~utf8-8bit~aes128cbc@acme.example~grace@partner.example~decrypt:grace:kari"
+  "out-enc-aes256cbc-two-rsa-recipients~detached-pkcs1~attachment~aes256cbc@acme.example~dave@partner.example,ivan@partner.example~decrypt:dave:two"
   "out-enc-aes256cbc-rsa-and-ec-recipients~detached-pkcs1~nested~aes256cbc@acme.example~dave@partner.example,frank@partner.example~decrypt:dave:mixed"
   "out-signed-then-encrypted~detached-pkcs1~nested~alice@acme.example~dave@partner.example~signenc:dave:alice"
   "out-signed-opaque-then-encrypted~opaque-pkcs1~attachment~alice@acme.example~dave@partner.example~signenc:dave:alice"

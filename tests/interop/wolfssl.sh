@@ -87,7 +87,8 @@ wolf_envelope() {
 # wolfSSL's words. CAP: rsa, ecdsa, pss (signatures, SHA-256, opaque, chain in the message);
 # cbc, gcm, oaep (SHA-256), kari (ECDH P-256, X9.63 SHA-256 KDF, one recipient named by
 # issuerAndSerialNumber, OpenSSL's default and ours), kari-keyid (the same named by rKeyId),
-# mixed (an RSA and an EC recipient, read with the RSA key).
+# mixed (an RSA and an EC recipient, read with the RSA key), two (two RSA recipients, read with
+# the first one's key).
 wolf_probe() {
   local d=$WORK/wolf-probe/$1 e
   mkdir -p "$d"; e=$d/entity
@@ -105,6 +106,7 @@ wolf_probe() {
     kari) key=frank; "${o[@]}" -encrypt -aes-256-cbc -recip "$PKI/frank.cert.pem" -keyopt ecdh_kdf_md:sha256 ;;
     kari-keyid) key=frank; "${o[@]}" -encrypt -aes-256-cbc -recip "$PKI/frank.cert.pem" -keyopt ecdh_kdf_md:sha256 -keyid ;;
     mixed) "${o[@]}" -encrypt -aes-256-cbc -recip "$PKI/frank.cert.pem" -keyopt ecdh_kdf_md:sha256 -recip "$PKI/dave.cert.pem" ;;
+    two) "${o[@]}" -encrypt -aes-256-cbc -recip "$PKI/dave.cert.pem" -recip "$PKI/alice.cert.pem" ;;
     *) echo "no: unknown probe $1"; return ;;
   esac >"$d/openssl.log" 2>&1 || { echo "no: openssl could not make the probe: $(tr '\n' ' ' <"$d/openssl.log")"; return; }
   case $1 in

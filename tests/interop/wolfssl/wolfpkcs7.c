@@ -16,8 +16,7 @@
  * aes128-ccm, aes192-ccm, aes256-ccm (AuthEnvelopedData, RFC 5083/5084). verify checks the
  * signature (wc_PKCS7_VerifySignedData) and then the signer's chain with a wolfSSL certificate
  * manager holding only the root R: each certificate of the message is added as a CA only once
- * it verifies under what is already trusted. It prints "signer: <subject>" and
- * "content-type: <OID sum>". */
+ * it verifies under what is already trusted. It prints "signer: <subject>". */
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
 #include <wolfssl/wolfcrypt/asn_public.h>
@@ -361,7 +360,6 @@ static int do_verify(const Opts *o)
     }
     if (check_chain(cm, p7) != 0 || print_subject(p7->verifyCert, p7->verifyCertSz) != 0)
         goto done;
-    printf("content-type: %d\n", p7->contentOID);
     if (o->signer_out && write_file(o->signer_out, p7->verifyCert, p7->verifyCertSz) != 0)
         goto done;
     rc = write_file(o->out, o->content ? content.data : p7->content, o->content ? content.size : p7->contentSz) == 0
