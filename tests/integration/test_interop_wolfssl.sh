@@ -9,10 +9,11 @@
 # Outbound (ours -> wolfSSL): ssm-milter's signatures (detached and opaque; RSA PKCS#1 v1.5,
 # ECDSA P-256, the domain key; RSA-PSS probed) verify in wolfSSL with the test root as the only
 # anchor, the right signer certificate and the content that was sent. EnvelopedData AES-128/256-
-# CBC with PKCS#1 v1.5 and ECDH P-256/P-384 (X9.63 KDF, AES key wrap), also signed inside,
-# decrypts with wolfSSL and the recipient's key file byte for byte as OpenSSL decrypts it;
-# AuthEnvelopedData (GCM), RSA-OAEP (SHA-256) and an envelope holding RSA and EC recipients:
-# probed. Negative controls: altered content, another anchor, another key.
+# CBC with PKCS#1 v1.5 to one recipient, also signed inside, decrypts with wolfSSL and the
+# recipient's key file byte for byte as OpenSSL decrypts it. AuthEnvelopedData (GCM), RSA-OAEP
+# (SHA-256), ECDH P-256/P-384 (ours names the recipient by issuerAndSerialNumber; wolfSSL reads
+# rKeyId only) and envelopes with more than one recipient: probed, SKIPs with wolfSSL's words.
+# Negative controls: altered content, another anchor, another key.
 # Inbound (wolfSSL -> ours): wolfSSL-signed mail (detached and opaque; signer by
 # issuerAndSerialNumber and by subjectKeyIdentifier; RSA and ECDSA P-256/P-384; SHA-256/384/512;
 # with and without signed attributes; the chain or the leaf only; 1.5 MB) gets `smime=pass`;
