@@ -15,6 +15,7 @@ TEST_PACKAGES="softhsm2 opensc gnutls-bin openssl postfix gpgsm libnss3-tools
   default-jdk-headless libbcmail-java libbcpkix-java libbcprov-java libbcutil-java libmail-java
   golang-go golang-github-fullsailor-pkcs7-dev
   heimdal-clients
+  libwolfssl-dev
   python3-cryptography-vectors"
 
 missing=""

@@ -63,12 +63,21 @@ const Bytes* find_certificate(const SignerInfoView& si, const std::vector<Bytes>
 }
 
 // UTCTime YYMMDDHHMMSSZ or GeneralizedTime YYYYMMDDHHMMSSZ (RFC 5652 §11.3 requires these
-// forms); anything else is left unread rather than guessed.
+// forms); anything else is left unread rather than guessed. That includes a value libtasn1
+// will not decode: wolfSSL 5.5.4 writes the year's tens digit as a space (" 61202134342Z").
+// The signature covers the attribute's bytes whatever they say, and the time is only a claim
+// of the signer's, so an unreadable one must not fail the signature.
 std::optional<std::time_t> parse_signing_time(ByteView value)
 {
-    const auto t = Asn1Node::decode("Time", value);
-    const std::string which = t.read_text("");
-    const std::string s = t.read_text(which);
+    std::string which, s;
+    try {
+        const auto t = Asn1Node::decode("Time", value);
+        which = t.read_text("");
+        s = t.read_text(which);
+    } catch (const Error& e) {
+        if (e.failure() != Failure::MalformedMessage) throw;
+        return std::nullopt;
+    }
     const bool utc = which == "utcTime";
     const std::size_t year_digits = utc ? 2 : 4;
     if (s.size() != year_digits + 11 || s.back() != 'Z' ||

@@ -1,5 +1,6 @@
 // SignedData verification against other implementations' output: gpgsm and NSS cmsutil
-// (keys imported from PKCS#12, see test_cms_verify_support.h), the RFC 4134 examples
+// (keys imported from PKCS#12, see test_cms_verify_support.h), wolfSSL's PKCS#7 (through
+// tests/interop/wolfssl/wolfpkcs7.c, compiled by the fixture script), the RFC 4134 examples
 // (RSA/SHA-1, weak digest; DSA, unsupported) and the RFC 9216 cms-examples (RSA, RSA-PSS,
 // Ed25519, no certificates). Vectors are read from /work/shared/vectors (third-party data).
 #include <cppunit/extensions/HelperMacros.h>
@@ -33,6 +34,7 @@ class CmsVerifyPeersTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(CmsVerifyPeersTest);
     CPPUNIT_TEST(gpgsm_detached_and_opaque);
     CPPUNIT_TEST(nss_detached_and_opaque);
+    CPPUNIT_TEST(wolfssl_unreadable_signing_time);
     CPPUNIT_TEST(rfc4134_rsa_sha1);
     CPPUNIT_TEST(rfc4134_dsa_unsupported);
     CPPUNIT_TEST(rfc9216_examples);
@@ -41,6 +43,21 @@ class CmsVerifyPeersTest : public CppUnit::TestFixture {
 public:
     void gpgsm_detached_and_opaque() { peer("gpgsm"); }
     void nss_detached_and_opaque() { peer("nss"); }
+
+    // wolfSSL 5.5.4 signs a signingTime that is not a UTCTime (" 61202134342Z"): the signature
+    // is good (OpenSSL agrees), the time is left unread instead of failing the signer.
+    void wolfssl_unreadable_signing_time()
+    {
+        peer("wolf");
+        const Bytes content = fixture("content.txt");
+        for (const auto& r : {detached(fixture("wolf.p7s"), content), opaque(fixture("wolf.p7m")).result}) {
+            const auto& s = r.signers.at(0);
+            bool has_time = false;
+            for (const auto& [oid, value] : s.signed_attributes) has_time = has_time || oid == oid::kSigningTime;
+            CPPUNIT_ASSERT_MESSAGE("wolfSSL wrote no signingTime: the case is not exercised", has_time);
+            CPPUNIT_ASSERT_MESSAGE("wolfSSL's signingTime is readable now: the case is no longer exercised", !s.signing_time);
+        }
+    }
 
     void rfc4134_rsa_sha1()
     {

@@ -99,6 +99,16 @@ nss_fixtures() {
   cmsutil -S -T -N alice -i content.txt -d sql:nss -o nss.p7s >>nss.log 2>&1
 }
 nss_fixtures || echo nss > nss.failed
+# wolfSSL's PKCS#7 (libwolfssl-dev) through the interop peer tool, compiled here: its default
+# signed attributes carry a signingTime libtasn1 cannot decode (wolfSSL 5.5.4 writes the year's
+# tens digit as a space).
+wolf_fixtures() {
+  cc -std=c11 -O1 -Wall -Wextra -Werror -o wolfpkcs7 "$src/tests/interop/wolfssl/wolfpkcs7.c" \
+    $(pkg-config --cflags --libs wolfssl) >wolf.log 2>&1
+  ./wolfpkcs7 sign --cert $P/alice.cert.pem --key $P/alice.key.pem --detached content.txt wolf.p7s >>wolf.log 2>&1
+  ./wolfpkcs7 sign --cert $P/alice.cert.pem --key $P/alice.key.pem --sid ski content.txt wolf.p7m >>wolf.log 2>&1
+}
+wolf_fixtures || echo wolf > wolf.failed
 )SH";
 
 inline const fs::path& fixtures()
