@@ -111,8 +111,10 @@ PY
 b1=$(body_of "$WORK/out/dave.plain" 2>/dev/null) b2=$(body_of "$WORK/out/frank.plain" 2>/dev/null)
 [ "$b1" = "the same text for everyone" ] && [ "$b2" = "$b1" ] && pass blind-same-body \
   || fail blind-same-body "dave '$b1', frank '$b2'"
+# Postfix 3.7 removes the Bcc field before its milters see it (so this holds on the old code
+# too); tests/unit/test_blind_copies.cpp checks the milter's own removal.
 bcc=$(grep -il '^bcc:' "$WORK"/out/dave.eml "$WORK"/out/dave.plain "$WORK"/out/frank.eml "$WORK"/out/frank.plain 2>/dev/null)
-if [ -z "$bcc" ] && [ -s "$WORK/out/dave.plain" ] && ! grep -qi 'frank' "$WORK/out/dave.eml" "$WORK/out/dave.plain"; then
+if [ -z "$bcc" ] && [ -s "$WORK/out/dave.plain" ] && ! grep -qi 'frank@' "$WORK/out/dave.eml" "$WORK/out/dave.plain"; then
   pass blind-no-bcc-field
 else fail blind-no-bcc-field "a Bcc field or frank's address in ${bcc:-the message to dave}"; fi
 grep -q 'blind-copy rcpt=frank@partner.example' "$WORK/milter.log" && pass blind-copy-logged \

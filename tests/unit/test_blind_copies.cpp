@@ -4,6 +4,8 @@
 // SoftHSM token, with OpenSSL as the independent reader of the RecipientInfos.
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <algorithm>
+
 #include "milter/config.h"
 #include "milter/message_processor.h"
 #include "milter/message_writer.h"
@@ -85,8 +87,8 @@ encrypt = "never"
         return openssl(message, "-decrypt -inkey '" + (pki / (who + ".key.pem")).string() + "' -recip '" +
                                     (pki / (who + ".cert.pem")).string() + "'");
     }
-    // The serial numbers the RecipientInfos name (openssl cms -cmsout -print), in order, in
-    // hexadecimal as `openssl x509 -serial` writes them.
+    // The serial numbers the RecipientInfos name (openssl cms -cmsout -print), sorted (DER
+    // orders a SET OF), in hexadecimal as `openssl x509 -serial` writes them.
     std::vector<std::string> recipient_serials(const std::string& message) const
     {
         const std::string printed = openssl(message, "-cmsout -print");
@@ -99,6 +101,7 @@ encrypt = "never"
             if (value.rfind("0x", 0) == 0) value.erase(0, 2);
             serials.push_back(value);
         }
+        std::sort(serials.begin(), serials.end());
         return serials;
     }
     std::string serial(const std::string& who) const
@@ -156,6 +159,12 @@ std::vector<std::vector<std::string>> copy_recipients(const MessageOutcome& out)
 
 using Copies = std::vector<std::vector<std::string>>;
 
+std::vector<std::string> sorted(std::vector<std::string> v)
+{
+    std::sort(v.begin(), v.end());
+    return v;
+}
+
 }  // namespace
 
 class BlindCopiesTest : public CppUnit::TestFixture {
@@ -167,6 +176,7 @@ class BlindCopiesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(nobody_named_keeps_the_first);
     CPPUNIT_TEST(blind_copies_of_another_treatment_are_apart);
     CPPUNIT_TEST(domain_certificate_needs_no_copy);
+    CPPUNIT_TEST(archive_certificate_is_no_reader_to_hide);
     CPPUNIT_TEST(together_keeps_one_message);
     CPPUNIT_TEST(without_reinjection_refused);
     CPPUNIT_TEST(bcc_field_removed_inside_and_outside);
@@ -302,6 +312,25 @@ public:
                        std::vector<std::string>{fixture().serial("partner-domain")});
     }
 
+    // The archive certificate every message carries (policy's extra key) stays in the shared
+    // message; the blind recipient still leaves (its copy gets the archive key too when the
+    // milter processes it again).
+    void archive_certificate_is_no_reader_to_hide()
+    {
+        auto cfg = fixture().config("[encryption]\narchive_certificate = \"" +
+                                    (fixture().pki / "carol.cert.pem").string() + "\"\n");
+        TokenKeySource keys(cfg->hsm);
+        Run r = run(cfg, keys, {"dave@partner.example", "frank@partner.example"}, {{"To", "dave@partner.example"}});
+        CPPUNIT_ASSERT(r.outcome.reply.verdict == Verdict::Accept);
+        CPPUNIT_ASSERT(copy_recipients(r.outcome) == (Copies{{"frank@partner.example"}}));
+        CPPUNIT_ASSERT(fixture().recipient_serials(r.message) == sorted({fixture().serial("dave"), fixture().serial("carol")}));
+        // The blind recipient's copy, as the reinjection listener hands it back: frank alone,
+        // encrypted to frank and the archive.
+        r = run(cfg, keys, {"frank@partner.example"}, {{"To", "dave@partner.example"}});
+        CPPUNIT_ASSERT(r.outcome.copies.empty());
+        CPPUNIT_ASSERT(fixture().recipient_serials(r.message) == sorted({fixture().serial("frank"), fixture().serial("carol")}));
+    }
+
     void together_keeps_one_message()
     {
         auto cfg = fixture().config("[encryption]\nblind_copies = \"together\"\n", false);
@@ -350,8 +379,8 @@ public:
         cfg = fixture().config("[encryption]\nblind_copies = \"together\"\n");
         r = run(cfg, keys, {"dave@partner.example", "frank@partner.example"},
                 {{"To", "dave@partner.example"}, {"Bcc", "frank@partner.example"}});
-        CPPUNIT_ASSERT(r.message.substr(0, r.message.find("\r\n\r\n")).find("Bcc") == std::string::npos);
-        CPPUNIT_ASSERT(fixture().decrypt(r.message, "frank").find("Bcc") == std::string::npos);
+        CPPUNIT_ASSERT(r.message.substr(0, r.message.find("\r\n\r\n")).find("Bcc:") == std::string::npos);
+        CPPUNIT_ASSERT(fixture().decrypt(r.message, "frank").find("Bcc:") == std::string::npos);
     }
 };
 
