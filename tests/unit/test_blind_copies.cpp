@@ -209,6 +209,14 @@ public:
             {"malformed address", {{"To", "dave@@partner.example"}}, "dave@partner.example", false},
             {"address in a comment", {{"To", "x@y.example (dave@partner.example)"}}, "dave@partner.example", false},
             {"no header fields", {}, "dave@partner.example", false},
+            {"address only in a quoted display name", {{"To", "\"dave@partner.example\" <x@y.example>"}},
+             "dave@partner.example", false},
+            {"unclosed angle address", {{"To", "Dave <dave@partner.example"}}, "dave@partner.example", false},
+            {"unterminated group", {{"To", "partners: x@y.example, dave@partner.example"}}, "dave@partner.example", true},
+            {"unterminated quote swallows the rest", {{"To", "\"Dave <dave@partner.example>, x@y.example"}},
+             "dave@partner.example", false},
+            {"empty To field", {{"To", ""}}, "dave@partner.example", false},
+            {"NUL and control characters", {{"To", std::string("da\0ve@partner.example", 22)}}, "dave@partner.example", false},
         };
         for (const auto& c : cases) {
             const auto rcpt = EmailAddress::parse(c.rcpt);
