@@ -95,6 +95,10 @@ void load_encryption(Loader& L, const toml::table* t, Config& c)
     e.header_protection = L.boolean(t, "encryption", "header_protection");
     e.obscure_subject = L.boolean(t, "encryption", "obscure_subject") && e.header_protection;
     e.archive_certificate = L.str(t, "encryption", "archive_certificate");
+    const std::string blind = L.str(t, "encryption", "blind_copies");
+    if (blind == "separate") e.blind_copies = BlindCopies::Separate;
+    else if (blind == "together") e.blind_copies = BlindCopies::Together;
+    else L.fail(L.region(t, "blind_copies"), "blind_copies must be separate or together");
 }
 
 void load_inbound(Loader& L, const toml::table* t, Config& c)

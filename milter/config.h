@@ -50,6 +50,10 @@ struct SigningSettings {
 
 enum class CipherChoice { Auto, Aes256Gcm, Aes128Gcm, Aes256Cbc, Aes128Cbc, ChaCha20Poly1305 };
 enum class KeyTransportChoice { Auto, Pkcs1v15, Oaep };
+// Blind recipients of encrypted mail (policy/blind_recipients.h): each in a copy of its own
+// through [reinjection] (Separate), or in the one message with the others (Together: their
+// RecipientInfos then show every recipient to all).
+enum class BlindCopies { Separate, Together };
 
 struct EncryptionSettings {
     CipherChoice cipher = CipherChoice::Auto;
@@ -57,6 +61,7 @@ struct EncryptionSettings {
     bool header_protection = true;
     bool obscure_subject = true;
     std::string archive_certificate;  // PEM file; empty: none
+    BlindCopies blind_copies = BlindCopies::Separate;
 };
 
 // What becomes of a message encrypted to one of our keys that cannot be decrypted, or whose

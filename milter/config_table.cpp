@@ -56,6 +56,11 @@ constexpr std::array kKeys = {
     KeySpec{"encryption", "archive_certificate", K::String, "", false, true,
             "PEM certificate of the organisation archive, added as a recipient of every "
             "encrypted message."},
+    KeySpec{"encryption", "blind_copies", K::String, "\"separate\"", false, true,
+            "Envelope recipients no To, Cc, Resent-To or Resent-Cc field names (Bcc): separate (each "
+            "whose certificate the named recipients' encryption lacks gets a copy of its own through "
+            "[reinjection]; without it such a message is refused 550 5.7.1) or together (one message "
+            "whose RecipientInfos show them to every recipient)."},
 
     KeySpec{"inbound", "strip_signature", K::Boolean, "false", false, true,
             "Remove the S/MIME signature layer of verified inbound mail (for clients that cannot "

@@ -13,7 +13,7 @@ milter_libssm_milter_a_SOURCES = \
 	milter/key_source.h milter/key_source.cpp milter/certificate_expiry.h milter/certificate_expiry.cpp \
 	milter/certificates.h milter/certificates.cpp \
 	milter/message_processor.h milter/message_processor.cpp \
-	milter/message_planning.cpp milter/message_split.cpp \
+	milter/message_planning.cpp milter/message_split.cpp milter/message_blind.cpp \
 	milter/inbound.h milter/inbound.cpp milter/inbound_layers.h milter/inbound_layers.cpp \
 	milter/decryption_scope.h milter/decryption_scope.cpp \
 	milter/decrypted_mark.h milter/decrypted_mark.cpp \

@@ -24,6 +24,7 @@
 #include "milter/inbound_layers.h"
 #include "milter/mail_list.h"
 #include "milter/undecryptable.h"
+#include "policy/blind_recipients.h"
 #include "policy/match.h"
 
 namespace ssm::milter {
@@ -342,6 +343,10 @@ MessageOutcome MessageProcessor::protect(const std::optional<OutboundLabel>& rul
 
     // A stripped trigger tag is gone from the protected (inner) copy of the Subject too.
     std::vector<smime::mime::HeaderField> headers = m_headers;
+    // Bcc fields a client left in (RFC 5322 §3.6.3, the first way: removed for every
+    // recipient, blind copies included) would show the blind recipients inside the protected
+    // header and outside it: out of both (the outer ones below).
+    const auto blind_fields = std::erase_if(headers, [](const auto& f) { return policy::is_blind_copy_field(f.name); });
     if (const auto subject = stripped_subject())
         for (auto& h : headers)
             if (iequals(h.name, "Subject")) {
@@ -366,6 +371,14 @@ MessageOutcome MessageProcessor::protect(const std::optional<OutboundLabel>& rul
     const smime::ProtectResult r = smime::protect_message(headers, *reader, request, *new_body);
     out.header_edit = r.headers;
     out.new_body = std::move(new_body);
+    if (blind_fields > 0) {
+        for (const char* name : {"Bcc", "Resent-Bcc"}) {
+            int index = 0;
+            for (const auto& f : m_headers)
+                if (iequals(f.name, name)) out.header_edit->remove.push_back({f.name, ++index});
+        }
+        out.detail += "removed=bcc ";
+    }
     out.action = r.outer_signature ? "sign+encrypt+sign" : signer && r.cipher ? "sign+encrypt" : signer ? "sign" : "encrypt";
     if (r.signature)
         out.detail += "identity=" + identity + " format=" +
@@ -505,6 +518,14 @@ MessageOutcome MessageProcessor::outcome_of_message(std::optional<Failure>& fail
             out.reply = h;
             out.action = h.verdict == Verdict::Reject ? "reject" : "tempfail";
             out.detail = "stage=headers";
+            return out;
+        }
+        // Blind recipients the shared encryption would show leave before anything is planned
+        // on the recipients left (message_blind.cpp).
+        if (Reply b = separate_blind_copies(); b.verdict != Verdict::Continue) {
+            out.reply = b;
+            out.action = "reject";
+            out.detail = "reason=blind-copy-without-reinjection";
             return out;
         }
         const Recipient* first = nullptr;

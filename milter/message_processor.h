@@ -201,8 +201,16 @@ private:
     std::optional<std::string> stripped_subject() const;
     // Recognises our reinjection marker (outbound then, whatever the client looked like).
     void recognise_reinjected_copy();
-    // The copies for split-off recipients, one per treatment (marker made now).
+    // The copies for split-off recipients, one per treatment and, for blind recipients, one
+    // per certificate (marker made now).
     std::vector<MessageOutcome::Copy> split_copies() const;
+    // Of `group` (recipients sharing one treatment), the blind ones that must leave it for
+    // copies of their own (policy::blind_leavers); none unless the treatment encrypts and
+    // [encryption] blind_copies is "separate" (message_blind.cpp).
+    std::vector<const Recipient*> blind_leavers(const std::vector<const Recipient*>& group) const;
+    // End of message: the blind recipients of this message that leave it are split off (with
+    // a blind-copy log line); a final 550 5.7.1 when there is no [reinjection] to send them.
+    Reply separate_blind_copies();
     // The recipients returned to the sender, with the notice's marker (end of message).
     void add_returned(MessageOutcome& out) const;
     // The header fields as received (markers taken out) and the empty line after them.

@@ -91,18 +91,36 @@ void MessageProcessor::recognise_reinjected_copy()
 
 std::vector<MessageOutcome::Copy> MessageProcessor::split_copies() const
 {
-    std::vector<std::pair<Effective, MessageOutcome::Copy>> groups;
+    std::vector<std::pair<Effective, std::vector<const Recipient*>>> groups;
     for (const auto& r : m_recipients) {
         if (!r.split_off || r.reply.verdict != Verdict::Continue) continue;
         const Effective e = effective(r);
         auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == e; });
         if (it == groups.end()) it = groups.insert(groups.end(), {e, {}});
-        it->second.recipients.push_back(r.text);
+        it->second.push_back(&r);
     }
     std::vector<MessageOutcome::Copy> copies;
-    for (auto& [effective, copy] : groups) {
+    const auto add = [&](const std::vector<const Recipient*>& members) {
+        MessageOutcome::Copy copy;
+        for (const Recipient* r : members) copy.recipients.push_back(r->text);
         copy.marker = make_reinjection_marker(m_config->reinjection, m_sender_text, copy.recipients, std::time(nullptr));
         copies.push_back(std::move(copy));
+    };
+    for (auto& [effective, members] : groups) {
+        // Within one treatment, a blind recipient the others' encryption would show leaves
+        // again, in a copy per certificate (blind recipients of one domain certificate share).
+        const std::vector<const Recipient*> leavers = blind_leavers(members);
+        std::vector<std::vector<const Recipient*>> blind;
+        for (const Recipient* r : leavers) {
+            std::erase(members, r);
+            auto it = std::find_if(blind.begin(), blind.end(),
+                                   [&](const auto& b) { return b.front()->certificate->der == r->certificate->der; });
+            if (it == blind.end()) blind.push_back({r});
+            else it->push_back(r);
+            log::notice("blind-copy", {{"rcpt", r->text}, {"certificate_for", r->certificate_for}});
+        }
+        if (!members.empty()) add(members);
+        for (const auto& b : blind) add(b);
     }
     return copies;
 }

@@ -7,7 +7,8 @@ policy_libssm_policy_a_SOURCES = \
 	policy/rule.h policy/rule.cpp \
 	policy/policy.h policy/policy.cpp \
 	policy/labels.h policy/labels.cpp \
-	policy/sender_check.h policy/sender_check.cpp
+	policy/sender_check.h policy/sender_check.cpp \
+	policy/blind_recipients.h policy/blind_recipients.cpp
 
 check_PROGRAMS += tests/unit/test_policy
 tests_unit_test_policy_SOURCES = tests/unit/test_policy.cpp tests/unit/test_policy_support.h $(UNIT_MAIN)
@@ -38,3 +39,8 @@ tests_unit_test_ldap_groups_LDADD = policy/libssm_policy.a directory/libssm_dire
 
 # RFC 5913 Authority Clearance Constraints along a certification path (pure intersection).
 policy_libssm_policy_a_SOURCES += policy/clearance_constraints.h policy/clearance_constraints.cpp
+
+# Named and blind recipients; blind copies as MessageProcessor splits them (SoftHSM, OpenSSL).
+check_PROGRAMS += tests/unit/test_blind_copies
+tests_unit_test_blind_copies_SOURCES = tests/unit/test_blind_copies.cpp $(UNIT_MAIN)
+tests_unit_test_blind_copies_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)

@@ -638,6 +638,8 @@ sign = "sender"
         r = p.rcpt_to("<someone@other.example>");  // opportunistic, no certificate: sign only
         CPPUNIT_ASSERT_EQUAL(std::string("452 4.5.3"), r.rcode + " " + r.xcode);
         p.header("From", "alice@acme.example");
+        // Both named: blind copies would leave the shared encryption (message_blind.cpp).
+        p.header("To", "dave@partner.example, frank@partner.example");
         p.body(as_bytes(std::string_view("to two partners\n")));
         auto out = p.end_of_message();
         CPPUNIT_ASSERT(out.detail.find("recipients=2") != std::string::npos);

@@ -1,0 +1,395 @@
+// Blind copies of outbound encrypted mail (policy/blind_recipients.h, milter/message_blind.cpp):
+// which envelope recipients the header fields name (table-driven), which blind recipients
+// must leave the shared encryption, and what MessageProcessor does with them on a real
+// SoftHSM token, with OpenSSL as the independent reader of the RecipientInfos.
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <algorithm>
+
+#include "milter/config.h"
+#include "milter/message_processor.h"
+#include "milter/message_writer.h"
+#include "policy/blind_recipients.h"
+#include "tests/unit/test_support.h"
+
+using namespace ssm;
+using namespace ssm::milter;
+using Fields = std::vector<smime::mime::HeaderField>;
+
+namespace {
+
+struct NamedCase {
+    const char* what;
+    Fields headers;
+    const char* rcpt;  // envelope recipient
+    bool named;
+};
+
+struct Fixture : test::PkiToken {
+    Fixture() : PkiToken("alice domain-signing")
+    {
+        copy_certificates({"dave", "frank", "partner-domain"});
+        test::write_file(dir.path() / "reinject.secret", "0123456789abcdef0123456789abcdef\n");
+    }
+
+    std::shared_ptr<const Config> config(const std::string& extra, bool reinjection = true) const
+    {
+        const std::string text =
+            "[milter]\ninternal_networks = [\"10.0.0.0/8\"]\nspool_dir = \"" + dir.path().string() +
+            "\"\n[pki]\ntrust_anchors = \"" + (pki / "trust").string() + "\"\nintermediates = \"" +
+            (pki / "intermediates").string() + "\"\ncrls = \"\"\nrevocation = \"off\"\n"
+            "[directory]\nstatic_certificates = \"" + (dir.path() / "certs").string() + "\"\n"
+            "[hsm]\ntoken_label = \"ssm-test\"\npin_file = \"" + (token / "pin").string() + "\"\n" +
+            (reinjection ? "[reinjection]\naddress = \"127.0.0.1:10027\"\nsecret_file = \"" +
+                               (dir.path() / "reinject.secret").string() + "\"\n"
+                         : std::string()) +
+            extra + R"toml(
+[[domain]]
+name = "acme.example"
+
+[[rule]]
+name = "partner desktops"
+direction = "outbound"
+to = ["dave@partner.example", "frank@partner.example"]
+sign = "sender"
+encrypt = "mandatory"
+
+[[rule]]
+name = "partner gateway"
+direction = "outbound"
+to = ["*@partner.example"]
+sign = "sender"
+encrypt = "mandatory"
+encrypt_to = "domain"
+
+[[rule]]
+name = "others signed"
+direction = "outbound"
+sign = "sender"
+encrypt = "never"
+)toml";
+        return parse_config(text, "blind.toml");
+    }
+
+    // `openssl cms ARGS` on `message`; the output file's text, or throws with its errors.
+    std::string openssl(const std::string& message, const std::string& args) const
+    {
+        test::write_file(dir.path() / "in.eml", message);
+        const std::string cmd = "OPENSSL_CONF=/dev/null openssl cms " + args + " -in '" +
+                                (dir.path() / "in.eml").string() + "' -out '" +
+                                (dir.path() / "out.txt").string() + "' 2>'" + (dir.path() / "err").string() + "'";
+        if (std::system(cmd.c_str()) != 0)
+            throw std::runtime_error("openssl cms " + args + ": " + test::read_file(dir.path() / "err"));
+        return test::read_file(dir.path() / "out.txt");
+    }
+    std::string decrypt(const std::string& message, const std::string& who) const
+    {
+        return openssl(message, "-decrypt -inkey '" + (pki / (who + ".key.pem")).string() + "' -recip '" +
+                                    (pki / (who + ".cert.pem")).string() + "'");
+    }
+    // The serial numbers the RecipientInfos name (openssl cms -cmsout -print), sorted (DER
+    // orders a SET OF), in hexadecimal as `openssl x509 -serial` writes them.
+    std::vector<std::string> recipient_serials(const std::string& message) const
+    {
+        const std::string printed = openssl(message, "-cmsout -print");
+        std::vector<std::string> serials;
+        for (std::size_t at = printed.find("serialNumber:"); at != std::string::npos;
+             at = printed.find("serialNumber:", at + 1))
+        {
+            std::string value = printed.substr(at + 13, printed.find('\n', at) - at - 13);
+            value.erase(0, value.find_first_not_of(' '));
+            if (value.rfind("0x", 0) == 0) value.erase(0, 2);
+            serials.push_back(value);
+        }
+        std::sort(serials.begin(), serials.end());
+        return serials;
+    }
+    std::string serial(const std::string& who) const
+    {
+        test::run("OPENSSL_CONF=/dev/null openssl x509 -in '" + (pki / (who + ".cert.pem")).string() +
+                  "' -noout -serial > '" + (dir.path() / "serial").string() + "'");
+        std::string s = test::read_file(dir.path() / "serial");
+        return s.substr(s.find('=') + 1, s.find('\n') - s.find('=') - 1);
+    }
+};
+
+Fixture& fixture()
+{
+    static Fixture f;
+    return f;
+}
+
+struct Run {
+    MessageOutcome outcome;
+    std::string message;  // as the MTA would deliver it (when rewritten)
+};
+
+Run run(const std::shared_ptr<const Config>& cfg, KeySource& keys, const std::vector<std::string>& rcpts,
+        const Fields& fields)
+{
+    MessageProcessor p(cfg, Certificates::load(*cfg, nullptr), keys,
+                       ConnectionInfo{parse_ip_address("10.1.1.1"), "", "", std::nullopt});
+    p.mail_from("<alice@acme.example>", "");
+    for (const auto& to : rcpts) CPPUNIT_ASSERT(p.rcpt_to("<" + to + ">").verdict == Verdict::Continue);
+    p.header("From", "Alice <alice@acme.example>");
+    for (const auto& f : fields) p.header(f.name, f.value);
+    p.header("Subject", "the plan");
+    p.header("Content-Type", "text/plain");
+    p.end_of_headers();
+    p.body(as_bytes(std::string("the figures\r\n")));
+    Run r;
+    r.outcome = p.end_of_message();
+    if (r.outcome.header_edit) {
+        MemorySink sink;
+        MemorySource original(as_bytes(std::string("the figures\r\n")));
+        auto body = r.outcome.new_body ? r.outcome.new_body->reader() : nullptr;
+        write_rewritten_message(p.headers(), *r.outcome.header_edit,
+                                body ? *body : static_cast<ByteSource&>(original), sink);
+        r.message = sink.str();
+    }
+    return r;
+}
+
+std::vector<std::vector<std::string>> copy_recipients(const MessageOutcome& out)
+{
+    std::vector<std::vector<std::string>> copies;
+    for (const auto& c : out.copies) copies.push_back(c.recipients);
+    return copies;
+}
+
+using Copies = std::vector<std::vector<std::string>>;
+
+std::vector<std::string> sorted(std::vector<std::string> v)
+{
+    std::sort(v.begin(), v.end());
+    return v;
+}
+
+}  // namespace
+
+class BlindCopiesTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(BlindCopiesTest);
+    CPPUNIT_TEST(named_recipients);
+    CPPUNIT_TEST(leavers);
+    CPPUNIT_TEST(bcc_recipient_leaves_the_shared_copy);
+    CPPUNIT_TEST(bcc_recipient_accepted_first_leaves_too);
+    CPPUNIT_TEST(nobody_named_keeps_the_first);
+    CPPUNIT_TEST(blind_copies_of_another_treatment_are_apart);
+    CPPUNIT_TEST(domain_certificate_needs_no_copy);
+    CPPUNIT_TEST(archive_certificate_is_no_reader_to_hide);
+    CPPUNIT_TEST(together_keeps_one_message);
+    CPPUNIT_TEST(without_reinjection_refused);
+    CPPUNIT_TEST(bcc_field_removed_inside_and_outside);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void named_recipients()
+    {
+        const NamedCase cases[] = {
+            {"To", {{"To", "dave@partner.example"}}, "dave@partner.example", true},
+            {"Cc with display name", {{"Cc", "Dave <dave@partner.example>"}}, "dave@partner.example", true},
+            {"Resent-To", {{"Resent-To", "dave@partner.example"}}, "dave@partner.example", true},
+            {"Resent-Cc", {{"Resent-Cc", "x@y.example, dave@partner.example"}}, "dave@partner.example", true},
+            {"group", {{"To", "partners: frank@partner.example, dave@partner.example;"}}, "dave@partner.example", true},
+            {"empty group names nobody", {{"To", "undisclosed-recipients:;"}}, "dave@partner.example", false},
+            {"encoded display name", {{"To", "=?utf-8?q?D=C3=A4ve_M=C3=BCller?= <dave@partner.example>"}},
+             "dave@partner.example", true},
+            {"quoted display name with comma", {{"To", "\"Dave, Partner\" <dave@partner.example>, x@y.example"}},
+             "dave@partner.example", true},
+            {"case of domain and local part", {{"To", "Dave@PARTNER.Example"}}, "dave@partner.example", true},
+            {"folded field", {{"To", "x@y.example,\r\n\tdave@partner.example"}}, "dave@partner.example", true},
+            {"second To field", {{"To", "x@y.example"}, {"To", "dave@partner.example"}}, "dave@partner.example", true},
+            {"only Reply-To", {{"To", "x@y.example"}, {"Reply-To", "dave@partner.example"}}, "dave@partner.example", false},
+            {"only Bcc", {{"To", "x@y.example"}, {"Bcc", "dave@partner.example"}}, "dave@partner.example", false},
+            {"only Resent-Bcc", {{"Resent-Bcc", "dave@partner.example"}}, "dave@partner.example", false},
+            {"only From and Sender", {{"From", "dave@partner.example"}, {"Sender", "dave@partner.example"}},
+             "dave@partner.example", false},
+            {"another local part", {{"To", "dave2@partner.example"}}, "dave@partner.example", false},
+            {"another domain", {{"To", "dave@partner.example.org"}}, "dave@partner.example", false},
+            {"malformed address", {{"To", "dave@@partner.example"}}, "dave@partner.example", false},
+            {"address in a comment", {{"To", "x@y.example (dave@partner.example)"}}, "dave@partner.example", false},
+            {"no header fields", {}, "dave@partner.example", false},
+            {"address only in a quoted display name", {{"To", "\"dave@partner.example\" <x@y.example>"}},
+             "dave@partner.example", false},
+            {"unclosed angle address", {{"To", "Dave <dave@partner.example"}}, "dave@partner.example", false},
+            {"unterminated group", {{"To", "partners: x@y.example, dave@partner.example"}}, "dave@partner.example", true},
+            {"unterminated quote swallows the rest", {{"To", "\"Dave <dave@partner.example>, x@y.example"}},
+             "dave@partner.example", false},
+            {"empty To field", {{"To", ""}}, "dave@partner.example", false},
+            {"NUL and control characters", {{"To", std::string("da\0ve@partner.example", 22)}}, "dave@partner.example", false},
+        };
+        for (const auto& c : cases) {
+            const auto rcpt = EmailAddress::parse(c.rcpt);
+            CPPUNIT_ASSERT(rcpt);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.what, c.named, policy::is_named(policy::named_recipients(c.headers), *rcpt));
+        }
+        CPPUNIT_ASSERT(policy::is_blind_copy_field("bcc"));
+        CPPUNIT_ASSERT(policy::is_blind_copy_field("Resent-BCC"));
+        CPPUNIT_ASSERT(!policy::is_blind_copy_field("Cc"));
+    }
+
+    void leavers()
+    {
+        const Bytes dave{1}, frank{2}, domain{3};
+        const auto a = [](const char* s) { return *EmailAddress::parse(s); };
+        const EmailAddress d = a("dave@partner.example"), f = a("frank@partner.example"),
+                           h = a("hank@partner.example"), i = a("ivan@partner.example");
+        struct Case {
+            const char* what;
+            std::vector<policy::EncryptedRecipient> copy;
+            std::vector<EmailAddress> named;
+            std::vector<std::size_t> leavers;
+        };
+        const Case cases[] = {
+            {"blind own certificate leaves", {{&d, &dave}, {&f, &frank}}, {d}, {1}},
+            {"blind first still leaves", {{&f, &frank}, {&d, &dave}}, {d}, {0}},
+            {"all named", {{&d, &dave}, {&f, &frank}}, {d, f}, {}},
+            {"same domain certificate as a named one", {{&h, &domain}, {&i, &domain}}, {h}, {}},
+            {"domain certificate no named uses", {{&d, &dave}, {&h, &domain}, {&i, &domain}}, {d}, {1, 2}},
+            {"nobody named: the first stays", {{&d, &dave}, {&f, &frank}, {&h, &domain}}, {}, {1, 2}},
+            {"nobody named, one domain certificate", {{&h, &domain}, {&i, &domain}}, {}, {}},
+        };
+        for (const auto& c : cases)
+            CPPUNIT_ASSERT_MESSAGE(c.what, policy::blind_leavers(c.copy, c.named) == c.leavers);
+    }
+
+    // To dave, Bcc frank (both their own certificates): dave's message names dave's
+    // certificate only; frank leaves in a copy of his own.
+    void bcc_recipient_leaves_the_shared_copy()
+    {
+        auto cfg = fixture().config("");
+        TokenKeySource keys(cfg->hsm);
+        Run r = run(cfg, keys, {"dave@partner.example", "frank@partner.example"}, {{"To", "dave@partner.example"}});
+        CPPUNIT_ASSERT(r.outcome.reply.verdict == Verdict::Accept);
+        CPPUNIT_ASSERT(copy_recipients(r.outcome) == (Copies{{"frank@partner.example"}}));
+        CPPUNIT_ASSERT(reinjection_marker_valid(cfg->reinjection, r.outcome.copies[0].marker, "alice@acme.example",
+                                                {"frank@partner.example"}, std::time(nullptr)));
+        CPPUNIT_ASSERT(fixture().recipient_serials(r.message) == std::vector<std::string>{fixture().serial("dave")});
+        CPPUNIT_ASSERT(fixture().decrypt(r.message, "dave").find("the figures") != std::string::npos);
+        CPPUNIT_ASSERT_THROW(fixture().decrypt(r.message, "frank"), std::runtime_error);
+    }
+
+    void bcc_recipient_accepted_first_leaves_too()
+    {
+        auto cfg = fixture().config("");
+        TokenKeySource keys(cfg->hsm);
+        Run r = run(cfg, keys, {"frank@partner.example", "dave@partner.example"},
+                    {{"To", "Partners: \"Dave D.\" <Dave@Partner.Example>;"}, {"Reply-To", "frank@partner.example"}});
+        CPPUNIT_ASSERT(r.outcome.reply.verdict == Verdict::Accept);
+        CPPUNIT_ASSERT(copy_recipients(r.outcome) == (Copies{{"frank@partner.example"}}));
+        CPPUNIT_ASSERT(fixture().recipient_serials(r.message) == std::vector<std::string>{fixture().serial("dave")});
+    }
+
+    // "To: undisclosed-recipients:;": the first recipient stays, each other gets its copy.
+    void nobody_named_keeps_the_first()
+    {
+        auto cfg = fixture().config("");
+        TokenKeySource keys(cfg->hsm);
+        Run r = run(cfg, keys, {"dave@partner.example", "frank@partner.example"}, {{"To", "undisclosed-recipients:;"}});
+        CPPUNIT_ASSERT(r.outcome.reply.verdict == Verdict::Accept);
+        CPPUNIT_ASSERT(copy_recipients(r.outcome) == (Copies{{"frank@partner.example"}}));
+        CPPUNIT_ASSERT(fixture().recipient_serials(r.message) == std::vector<std::string>{fixture().serial("dave")});
+    }
+
+    // A signed-only first recipient; dave and frank (Bcc) leave for their treatment, and not
+    // in one copy that would show each to the other.
+    void blind_copies_of_another_treatment_are_apart()
+    {
+        auto cfg = fixture().config("");
+        TokenKeySource keys(cfg->hsm);
+        Run r = run(cfg, keys, {"x@other.example", "dave@partner.example", "frank@partner.example"},
+                    {{"To", "x@other.example"}});
+        CPPUNIT_ASSERT(r.outcome.reply.verdict == Verdict::Accept);
+        CPPUNIT_ASSERT(copy_recipients(r.outcome) == (Copies{{"dave@partner.example"}, {"frank@partner.example"}}));
+        // Named in Cc, dave and frank share their treatment's copy as before.
+        r = run(cfg, keys, {"x@other.example", "dave@partner.example", "frank@partner.example"},
+                {{"To", "x@other.example"}, {"Cc", "dave@partner.example, frank@partner.example"}});
+        CPPUNIT_ASSERT(copy_recipients(r.outcome) == (Copies{{"dave@partner.example", "frank@partner.example"}}));
+    }
+
+    // hank named, ivan blind, both through the partner's domain certificate: ivan's
+    // RecipientInfo would be hank's; nothing to hide, no copy.
+    void domain_certificate_needs_no_copy()
+    {
+        auto cfg = fixture().config("");
+        TokenKeySource keys(cfg->hsm);
+        Run r = run(cfg, keys, {"hank@partner.example", "ivan@partner.example"}, {{"To", "hank@partner.example"}});
+        CPPUNIT_ASSERT(r.outcome.reply.verdict == Verdict::Accept);
+        CPPUNIT_ASSERT(r.outcome.copies.empty());
+        CPPUNIT_ASSERT(fixture().recipient_serials(r.message) ==
+                       std::vector<std::string>{fixture().serial("partner-domain")});
+    }
+
+    // The archive certificate every message carries (policy's extra key) stays in the shared
+    // message; the blind recipient still leaves (its copy gets the archive key too when the
+    // milter processes it again).
+    void archive_certificate_is_no_reader_to_hide()
+    {
+        auto cfg = fixture().config("[encryption]\narchive_certificate = \"" +
+                                    (fixture().pki / "carol.cert.pem").string() + "\"\n");
+        TokenKeySource keys(cfg->hsm);
+        Run r = run(cfg, keys, {"dave@partner.example", "frank@partner.example"}, {{"To", "dave@partner.example"}});
+        CPPUNIT_ASSERT(r.outcome.reply.verdict == Verdict::Accept);
+        CPPUNIT_ASSERT(copy_recipients(r.outcome) == (Copies{{"frank@partner.example"}}));
+        CPPUNIT_ASSERT(fixture().recipient_serials(r.message) == sorted({fixture().serial("dave"), fixture().serial("carol")}));
+        // The blind recipient's copy, as the reinjection listener hands it back: frank alone,
+        // encrypted to frank and the archive.
+        r = run(cfg, keys, {"frank@partner.example"}, {{"To", "dave@partner.example"}});
+        CPPUNIT_ASSERT(r.outcome.copies.empty());
+        CPPUNIT_ASSERT(fixture().recipient_serials(r.message) == sorted({fixture().serial("frank"), fixture().serial("carol")}));
+    }
+
+    void together_keeps_one_message()
+    {
+        auto cfg = fixture().config("[encryption]\nblind_copies = \"together\"\n", false);
+        TokenKeySource keys(cfg->hsm);
+        Run r = run(cfg, keys, {"dave@partner.example", "frank@partner.example"}, {{"To", "dave@partner.example"}});
+        CPPUNIT_ASSERT(r.outcome.reply.verdict == Verdict::Accept);
+        CPPUNIT_ASSERT(r.outcome.copies.empty());
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, fixture().recipient_serials(r.message).size());
+        CPPUNIT_ASSERT(fixture().decrypt(r.message, "frank").find("the figures") != std::string::npos);
+    }
+
+    // Without [reinjection] the blind recipient cannot leave: refused, never encrypted in.
+    void without_reinjection_refused()
+    {
+        auto cfg = fixture().config("", false);
+        TokenKeySource keys(cfg->hsm);
+        Run r = run(cfg, keys, {"dave@partner.example", "frank@partner.example"}, {{"To", "dave@partner.example"}});
+        CPPUNIT_ASSERT(r.outcome.reply.verdict == Verdict::Reject);
+        CPPUNIT_ASSERT_EQUAL(std::string("550 5.7.1"), r.outcome.reply.rcode + " " + r.outcome.reply.xcode);
+        CPPUNIT_ASSERT(r.outcome.reply.text.find("blind copy") != std::string::npos);
+        CPPUNIT_ASSERT(!r.outcome.new_body);
+        CPPUNIT_ASSERT(r.outcome.copies.empty());
+        // Both named: nothing to hide, one message as before.
+        r = run(cfg, keys, {"dave@partner.example", "frank@partner.example"},
+                {{"To", "dave@partner.example"}, {"Cc", "frank@partner.example"}});
+        CPPUNIT_ASSERT(r.outcome.reply.verdict == Verdict::Accept);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, fixture().recipient_serials(r.message).size());
+    }
+
+    // RFC 5322 §3.6.3: a Bcc field the client left in goes neither into the encrypted
+    // (protected) header nor stays in the outer one.
+    void bcc_field_removed_inside_and_outside()
+    {
+        auto cfg = fixture().config("");
+        TokenKeySource keys(cfg->hsm);
+        Run r = run(cfg, keys, {"dave@partner.example", "frank@partner.example"},
+                    {{"To", "dave@partner.example"}, {"Bcc", "frank@partner.example"},
+                     {"Resent-Bcc", "frank@partner.example"}});
+        CPPUNIT_ASSERT(r.outcome.reply.verdict == Verdict::Accept);
+        const std::string outer = r.message.substr(0, r.message.find("\r\n\r\n"));
+        CPPUNIT_ASSERT_MESSAGE(outer, outer.find("frank") == std::string::npos);
+        const std::string inner = fixture().decrypt(r.message, "dave");
+        CPPUNIT_ASSERT_MESSAGE(inner, inner.find("frank") == std::string::npos);
+        CPPUNIT_ASSERT(inner.find("dave@partner.example") != std::string::npos);  // header protection on
+        // One message for all ("together"): still no Bcc field.
+        cfg = fixture().config("[encryption]\nblind_copies = \"together\"\n");
+        r = run(cfg, keys, {"dave@partner.example", "frank@partner.example"},
+                {{"To", "dave@partner.example"}, {"Bcc", "frank@partner.example"}});
+        CPPUNIT_ASSERT(r.message.substr(0, r.message.find("\r\n\r\n")).find("Bcc:") == std::string::npos);
+        CPPUNIT_ASSERT(fixture().decrypt(r.message, "frank").find("Bcc:") == std::string::npos);
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(BlindCopiesTest);
