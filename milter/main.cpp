@@ -100,6 +100,14 @@ int main(int argc, char** argv)
                      config_path.c_str(), w.c_str());
     for (const auto& w : receipt_answer_warnings(*config))
         std::fprintf(stderr, "%s: warning: %s\n", config_path.c_str(), w.c_str());
+    // The default asks for copies that only [reinjection] can send: said at start-up and by
+    // -n, so that the first blind copy refused is no surprise.
+    if (config->encryption.blind_copies == BlindCopies::Separate && !config->reinjection.enabled())
+        std::fprintf(stderr,
+                     "%s: warning: [encryption] blind_copies is \"separate\" but [reinjection] is not configured: "
+                     "encrypted mail whose blind copy recipients need copies of their own is refused "
+                     "(550 5.7.1); configure [reinjection] or set blind_copies = \"together\"\n",
+                     config_path.c_str());
     if (check_only) {
         try {
             load_snapshot(config_path, nullptr);  // also the folders and files it names
