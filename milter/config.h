@@ -54,6 +54,8 @@ enum class KeyTransportChoice { Auto, Pkcs1v15, Oaep };
 struct EncryptionSettings {
     CipherChoice cipher = CipherChoice::Auto;
     KeyTransportChoice key_transport = KeyTransportChoice::Auto;
+    // How RecipientInfos name certificates; never Default (a rule's Default means this).
+    policy::RecipientIdentifier recipient_identifier = policy::RecipientIdentifier::IssuerSerial;
     bool header_protection = true;
     bool obscure_subject = true;
     std::string archive_certificate;  // PEM file; empty: none
