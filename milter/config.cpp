@@ -92,6 +92,10 @@ void load_encryption(Loader& L, const toml::table* t, Config& c)
     else if (kt == "pkcs1") e.key_transport = KeyTransportChoice::Pkcs1v15;
     else if (kt == "oaep") e.key_transport = KeyTransportChoice::Oaep;
     else L.fail(L.region(t, "key_transport"), "key_transport must be auto, pkcs1 or oaep");
+    const auto rid = policy::parse_recipient_identifier(L.str(t, "encryption", "recipient_identifier"));
+    if (!rid)
+        L.fail(L.region(t, "recipient_identifier"), "recipient_identifier must be \"issuer-serial\" or \"key-id\"");
+    e.recipient_identifier = *rid;
     e.header_protection = L.boolean(t, "encryption", "header_protection");
     e.obscure_subject = L.boolean(t, "encryption", "obscure_subject") && e.header_protection;
     e.archive_certificate = L.str(t, "encryption", "archive_certificate");

@@ -58,6 +58,8 @@ enum class BlindCopies { Separate, Together };
 struct EncryptionSettings {
     CipherChoice cipher = CipherChoice::Auto;
     KeyTransportChoice key_transport = KeyTransportChoice::Auto;
+    // How RecipientInfos name certificates; never Default (a rule's Default means this).
+    policy::RecipientIdentifier recipient_identifier = policy::RecipientIdentifier::IssuerSerial;
     bool header_protection = true;
     bool obscure_subject = true;
     std::string archive_certificate;  // PEM file; empty: none

@@ -102,6 +102,11 @@ public:
             fail(rule, "cipher", std::string("cipher ") + policy::cipher_name(t.cipher) +
                                      " is weaker than minimum_cipher " +
                                      policy::cipher_floor_name(t.minimum_cipher));
+        if (const std::string rid = text(rule, "recipient_identifier"); !rid.empty()) {
+            auto form = policy::parse_recipient_identifier(rid);
+            if (!form) fail(rule, "recipient_identifier", "recipient_identifier must be \"issuer-serial\" or \"key-id\"");
+            t.recipient_identifier = *form;
+        }
         auto no_certificate = policy::parse_on_no_certificate(text(rule, "no_certificate"));
         if (!no_certificate) fail(rule, "no_certificate", "no_certificate must be \"reject\" or \"return\"");
         t.no_certificate = *no_certificate;

@@ -49,6 +49,12 @@ constexpr std::array kKeys = {
     KeySpec{"encryption", "key_transport", K::String, "\"auto\"", false, true,
             "RSA key transport: auto (RSA-OAEP when the recipient advertises it, else PKCS#1 v1.5), "
             "pkcs1 or oaep."},
+    KeySpec{"encryption", "recipient_identifier", K::String, "\"issuer-serial\"", false, true,
+            "How each RecipientInfo names the recipient's certificate: issuer-serial "
+            "(issuerAndSerialNumber) or key-id (its subjectKeyIdentifier: KTRI version 2, KARI "
+            "rKeyId; RFC 5652 6.2), which some receivers need (wolfSSL for ECDH). A certificate "
+            "without a subjectKeyIdentifier extension is named by issuer-serial all the same "
+            "(logged as rid_fallback). Also for the archive certificate and mail list members."},
     KeySpec{"encryption", "header_protection", K::Boolean, "true", false, true,
             "Copy the header fields into the encrypted part (RFC 9788)."},
     KeySpec{"encryption", "obscure_subject", K::Boolean, "true", false, true,
@@ -260,6 +266,8 @@ constexpr std::array kKeys = {
             "Default of the rules' encrypt_to: recipient, domain or an address."},
     KeySpec{"policy", "cipher", K::String, "", false, true,
             "Default of the rules' cipher; absent: the [encryption] cipher."},
+    KeySpec{"policy", "recipient_identifier", K::String, "", false, true,
+            "Default of the rules' recipient_identifier; absent: the [encryption] recipient_identifier."},
     KeySpec{"policy", "minimum_cipher", K::String, "\"none\"", false, true,
             "Default of the rules' minimum_cipher: none, aes128, aes256, aes128-gcm or aes256-gcm."},
     KeySpec{"policy", "header_protection", K::Boolean, "", false, true,
@@ -330,6 +338,11 @@ constexpr std::array kKeys = {
     KeySpec{"rule[]", "cipher", K::String, "", false, true,
             "Content encryption for these recipients: auto, aes256-gcm, aes128-gcm, aes256-cbc, "
             "aes128-cbc or chacha20-poly1305; absent: [policy] cipher, else [encryption] cipher."},
+    KeySpec{"rule[]", "recipient_identifier", K::String, "", false, true,
+            "How the RecipientInfos of these recipients name their certificates: issuer-serial or "
+            "key-id; absent: [policy] recipient_identifier, else [encryption] recipient_identifier. "
+            "Per recipient: recipients with different choices share one message (a certificate "
+            "shared by several recipients is named by its key id when one of their rules says key-id)."},
     KeySpec{"rule[]", "minimum_cipher", K::String, "", false, true,
             "Weakest acceptable content encryption: none, aes128, aes256, aes128-gcm or "
             "aes256-gcm (chacha20-poly1305 meets each); a weaker choice is raised to it."},

@@ -323,13 +323,13 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
     // 5. Encrypt again (RFC 2634 §4.2.3.2), then the outer signature with the history.
     std::unique_ptr<Spool> encrypted;
     if (r.decrypted) {
-        std::vector<const directory::RecipientCertificate*> ptrs;
-        for (const auto& c : certs) ptrs.push_back(&c);
+        std::vector<EncryptionTarget> targets;  // members: named as [encryption] says
+        for (const auto& c : certs) targets.push_back({&c, policy::RecipientIdentifier::Default});
         smime::ProtectRequest request;
         request.spool_dir = m.spool_dir;
         request.memory_spool_limit = m.memory_spool_limit;
         request.header_protection = false;  // the entity is forwarded as it came to the list
-        request.encrypt = encryption_parameters(m_config, m_certificates, ptrs, policy::Cipher::Auto,
+        request.encrypt = encryption_parameters(m_config, m_certificates, targets, policy::Cipher::Auto,
                                                 policy::CipherFloor::None);
         encrypted = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
         auto reader = entity->reader();

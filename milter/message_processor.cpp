@@ -171,24 +171,43 @@ const char* cipher_name(smime::cms::ContentCipher c)
 
 }  // namespace
 
-smime::EncryptParameters MessageProcessor::encryption_parameters() const
+smime::EncryptParameters MessageProcessor::encryption_parameters(std::vector<std::string>& owners) const
 {
-    std::vector<const directory::RecipientCertificate*> certs;
+    const auto rid = [this](const policy::Treatment& t) {
+        return t.recipient_identifier == policy::RecipientIdentifier::Default ? m_config->encryption.recipient_identifier
+                                                                              : t.recipient_identifier;
+    };
+    std::vector<EncryptionTarget> targets;
+    owners.clear();
     for (const auto& r : m_recipients) {
         if (!r.accepted() || !r.certificate) continue;
-        bool seen = false;
-        for (const auto* c : certs) seen = seen || c->der == r.certificate->der;
-        if (!seen) certs.push_back(&*r.certificate);
+        auto seen = std::find_if(targets.begin(), targets.end(),
+                                 [&](const EncryptionTarget& t) { return t.certificate->der == r.certificate->der; });
+        if (seen == targets.end()) {
+            targets.push_back({&*r.certificate, rid(r.plan.treatment)});
+            owners.push_back(r.certificate_for);
+        } else if (rid(r.plan.treatment) == policy::RecipientIdentifier::KeyId) {
+            // One certificate, rules that disagree (encrypt_to a shared gateway): the key id,
+            // which a receiver of either kind reads (RFC 5652 §6.2.1 asks both of receivers),
+            // while some read only it.
+            seen->identifier = policy::RecipientIdentifier::KeyId;
+        }
     }
-    return milter::encryption_parameters(*m_config, *m_certificates, certs, m_effective->cipher,
+    return milter::encryption_parameters(*m_config, *m_certificates, targets, m_effective->cipher,
                                          m_effective->minimum_cipher);
 }
 
 smime::EncryptParameters encryption_parameters(const Config& config, const Certificates& certificates,
-                                               const std::vector<const directory::RecipientCertificate*>& certs,
+                                               const std::vector<EncryptionTarget>& targets,
                                                policy::Cipher cipher, policy::CipherFloor minimum)
 {
     const auto& settings = config.encryption;
+    const auto key_id = [&settings](policy::RecipientIdentifier r) {
+        if (r == policy::RecipientIdentifier::Default) r = settings.recipient_identifier;
+        return r == policy::RecipientIdentifier::KeyId;
+    };
+    std::vector<const directory::RecipientCertificate*> certs;
+    for (const auto& t : targets) certs.push_back(t.certificate);
     smime::EncryptParameters p;
     // GCM only when every recipient has said it can read it (RFC 8551 §2.7).
     bool all_gcm = !certs.empty();
@@ -201,9 +220,11 @@ smime::EncryptParameters encryption_parameters(const Config& config, const Certi
     case policy::Cipher::ChaCha20Poly1305: p.cipher = smime::cms::ContentCipher::ChaCha20Poly1305; break;
     default: p.cipher = smime::cms::ContentCipher::Aes256Cbc; break;
     }
-    for (const auto* c : certs) {
+    for (const auto& t : targets) {
+        const directory::RecipientCertificate* c = t.certificate;
         smime::cms::RecipientSpec spec;
         spec.certificate_der = c->der;
+        spec.use_subject_key_identifier = key_id(t.identifier);
         switch (settings.key_transport) {
         case KeyTransportChoice::Auto:
             spec.rsa = advertises(*c, kRsaesOaep) ? smime::cms::RsaKeyTransport::OaepSha256
@@ -217,6 +238,7 @@ smime::EncryptParameters encryption_parameters(const Config& config, const Certi
     if (const auto& archive = certificates.archive_certificate()) {
         smime::cms::RecipientSpec spec;
         spec.certificate_der = *archive;
+        spec.use_subject_key_identifier = key_id(policy::RecipientIdentifier::Default);
         p.recipients.push_back(std::move(spec));
     }
     return p;
@@ -267,6 +289,7 @@ MessageOutcome MessageProcessor::protect(const std::optional<OutboundLabel>& rul
     };
     const auto& m = m_config->milter;
 
+    std::vector<std::string> certificate_owners;  // of request.encrypt's recipients, in order
     smime::ProtectRequest request;
     request.spool_dir = m.spool_dir;
     request.memory_spool_limit = m.memory_spool_limit;
@@ -290,7 +313,7 @@ MessageOutcome MessageProcessor::protect(const std::optional<OutboundLabel>& rul
             out.detail = "already encrypted by the sender ";
             return out;
         }
-        request.encrypt = encryption_parameters();
+        request.encrypt = encryption_parameters(certificate_owners);
     }
 
     std::string identity;
@@ -388,6 +411,13 @@ MessageOutcome MessageProcessor::protect(const std::optional<OutboundLabel>& rul
     if (r.cipher)
         out.detail += std::string("cipher=") + cipher_name(*r.cipher) + " recipients=" + std::to_string(r.recipients) +
                       " key_management=" + joined(r.key_management) + " ";
+    if (!r.issuer_serial_fallbacks.empty()) {
+        // A key id was asked for and the certificate has none: named by issuerAndSerialNumber.
+        std::vector<std::string> who;
+        for (std::size_t i : r.issuer_serial_fallbacks)
+            who.push_back(i < certificate_owners.size() ? certificate_owners[i] : "archive");
+        out.detail += log::field("rid_fallback", joined(who)) + " ";
+    }
     if (label) out.detail += label->describe() + " ";
     if (receipt && r.signature) {
         record_receipt_request(*receipt, *r.signature);

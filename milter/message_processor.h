@@ -75,10 +75,18 @@ struct MessageOutcome {
     std::string quarantine;
 };
 
-// The content encryption and key transport for `certs` as outbound encryption chooses them
-// ([encryption], each certificate's SMIMECapabilities, the archive certificate).
+// One certificate to encrypt for, with how its RecipientInfo names it (Default: the
+// [encryption] recipient_identifier).
+struct EncryptionTarget {
+    const directory::RecipientCertificate* certificate = nullptr;
+    policy::RecipientIdentifier identifier = policy::RecipientIdentifier::Default;
+};
+
+// The content encryption, key transport and recipient identifiers for `targets` as outbound
+// encryption chooses them ([encryption], each certificate's SMIMECapabilities, the archive
+// certificate last, named as [encryption] says).
 smime::EncryptParameters encryption_parameters(const Config& config, const Certificates& certificates,
-                                               const std::vector<const directory::RecipientCertificate*>& certs,
+                                               const std::vector<EncryptionTarget>& targets,
                                                policy::Cipher cipher, policy::CipherFloor minimum);
 
 class MessageProcessor {
@@ -183,7 +191,9 @@ private:
     // end_of_message() before the undecryptable rule; `failure`: the class of the exception
     // the outcome came from, if any.
     MessageOutcome outcome_of_message(std::optional<Failure>& failure);
-    smime::EncryptParameters encryption_parameters() const;
+    // `owners`: for each certificate in order, the address it was looked up for (the
+    // archive's is not among them).
+    smime::EncryptParameters encryption_parameters(std::vector<std::string>& owners) const;
     std::shared_ptr<smime::Signer> find_signer(const Effective& e, const EmailAddress& author,
                                                std::string& identity);
     // Whose key signs: the From field's mailbox (with several authors, the one the Sender field

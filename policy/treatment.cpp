@@ -74,6 +74,23 @@ const char* cipher_floor_name(CipherFloor f)
     return "none";
 }
 
+const char* recipient_identifier_name(RecipientIdentifier r)
+{
+    switch (r) {
+    case RecipientIdentifier::Default: return "default";
+    case RecipientIdentifier::IssuerSerial: return "issuer-serial";
+    case RecipientIdentifier::KeyId: return "key-id";
+    }
+    return "default";
+}
+
+std::optional<RecipientIdentifier> parse_recipient_identifier(std::string_view s)
+{
+    for (RecipientIdentifier r : {RecipientIdentifier::IssuerSerial, RecipientIdentifier::KeyId})
+        if (s == recipient_identifier_name(r)) return r;
+    return std::nullopt;
+}
+
 std::optional<Direction> parse_direction(std::string_view s)
 {
     if (s == "inbound" || s == "in") return Direction::Inbound;
@@ -248,6 +265,8 @@ std::string describe(const Treatment& t, Direction d)
         if (t.cipher != Cipher::Default) s += std::string(" cipher=") + cipher_name(t.cipher);
         if (t.minimum_cipher != CipherFloor::None)
             s += std::string(" minimum_cipher=") + cipher_floor_name(t.minimum_cipher);
+        if (t.recipient_identifier != RecipientIdentifier::Default)
+            s += std::string(" recipient_identifier=") + recipient_identifier_name(t.recipient_identifier);
         if (t.encrypt == EncryptMode::Mandatory && t.no_certificate != OnNoCertificate::Reject)
             s += std::string(" no_certificate=") + on_no_certificate_name(t.no_certificate);
         if (t.header_protection)

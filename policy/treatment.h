@@ -36,6 +36,11 @@ enum class Cipher { Default, Auto, Aes128Cbc, Aes256Cbc, Aes128Gcm, Aes256Gcm, C
 // authenticated encryption): ChaCha20-Poly1305 (256-bit key, AEAD) ranks with AES-256-GCM and
 // meets every floor, so no floor names it.
 enum class CipherFloor { None, Aes256, Aes128Gcm, Aes256Gcm };
+// How a RecipientInfo names the recipient's certificate (RFC 5652 §6.2.1/§6.2.2): by
+// issuerAndSerialNumber, or by its subjectKeyIdentifier (KTRI version 2, KARI rKeyId), which
+// some receivers (wolfSSL 5.5 for KARI) need. Per RecipientInfo, so recipients with different
+// choices share one message. Default: the [encryption] recipient_identifier.
+enum class RecipientIdentifier { Default, IssuerSerial, KeyId };
 
 const char* direction_name(Direction d);
 const char* sign_mode_name(SignMode m);
@@ -46,6 +51,7 @@ const char* on_no_certificate_name(OnNoCertificate n);  // "reject", "return"
 const char* revocation_mode_name(RevocationMode m);  // "default", "off", "soft-fail", "hard-fail"
 const char* cipher_name(Cipher c);
 const char* cipher_floor_name(CipherFloor f);
+const char* recipient_identifier_name(RecipientIdentifier r);  // "issuer-serial", "key-id"
 std::optional<Direction> parse_direction(std::string_view s);  // "inbound"/"in", "outbound"/"out"
 std::optional<SignMode> parse_sign_mode(std::string_view s);
 std::optional<EncryptMode> parse_encrypt_mode(std::string_view s);
@@ -60,6 +66,8 @@ std::optional<Cipher> parse_cipher(std::string_view s);
 // "none", "aes128" (same as none: every cipher we write is AES), "aes256", "aes128-gcm",
 // "aes256-gcm" (dashed spellings such as "aes-256" too).
 std::optional<CipherFloor> parse_cipher_floor(std::string_view s);
+// "issuer-serial" or "key-id".
+std::optional<RecipientIdentifier> parse_recipient_identifier(std::string_view s);
 
 // The cipher to use: the preference (Auto resolved with `all_recipients_gcm`), raised to
 // the floor when it is weaker (a floor is the administrator's order, even when a recipient
@@ -81,6 +89,7 @@ struct Treatment {
     std::string encrypt_to_address;  // EncryptTarget::Address (lower case)
     Cipher cipher = Cipher::Default;
     CipherFloor minimum_cipher = CipherFloor::None;
+    RecipientIdentifier recipient_identifier = RecipientIdentifier::Default;
     OnNoCertificate no_certificate = OnNoCertificate::Reject;  // with EncryptMode::Mandatory
     std::optional<bool> header_protection;  // unset: [encryption] header_protection
     bool strip_trigger = false;             // remove the matched Subject tag

@@ -161,6 +161,7 @@ ProtectResult protect_message(const std::vector<mime::HeaderField>& headers, Byt
         copy_spool(inner, envelope.plaintext());
         envelope.finish();
         result.key_management = envelope.key_management();
+        result.issuer_serial_fallbacks = envelope.issuer_serial_fallbacks();
     } else {
         // The plaintext: the protected fields and the canonical entity, whose size the scan
         // tells, so it streams from the body through the cipher with no spool between.
@@ -176,6 +177,7 @@ ProtectResult protect_message(const std::vector<mime::HeaderField>& headers, Byt
         mime::write_canonical_entity(inner_top, scan, body, envelope.plaintext());
         envelope.finish();
         result.key_management = envelope.key_management();
+        result.issuer_serial_fallbacks = envelope.issuer_serial_fallbacks();
     }
     b64.finish();
     result.cipher = request.encrypt->cipher;

@@ -43,6 +43,9 @@ struct ProtectResult {
     std::optional<cms::ContentCipher> cipher;
     std::size_t recipients = 0;
     std::vector<std::string> key_management;  // EnvelopeEncoder::key_management()
+    // Positions in EncryptParameters::recipients named by issuerAndSerialNumber although a key
+    // id was asked for (EnvelopeEncoder::issuer_serial_fallbacks()).
+    std::vector<std::size_t> issuer_serial_fallbacks;
 };
 
 // Writes the new body to `out`. Throws ssm::Error.

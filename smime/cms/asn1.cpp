@@ -70,8 +70,9 @@ Asn1Node Asn1Node::create(std::string_view type)
     return Asn1Node(node);
 }
 
-Asn1Node Asn1Node::decode(std::string_view type, ByteView der)
+Asn1Node Asn1Node::decode(std::string_view type, ByteView der, std::string_view name)
 {
+    const std::string what(name.empty() ? type : name);
     if (der.size() > kMaxDecode) throw Error(Failure::MessageTooLarge, "ASN.1 object too large");
     Asn1Node n = create(type);
     char err[ASN1_MAX_ERROR_DESCRIPTION_SIZE] = {};
@@ -79,9 +80,9 @@ Asn1Node Asn1Node::decode(std::string_view type, ByteView der)
     int rc = asn1_der_decoding2(&n.m_node, der.data(), &len, 0, err);
     if (rc != ASN1_SUCCESS)
         throw Error(Failure::MalformedMessage,
-                    "cannot decode " + std::string(type) + ": " + asn1_strerror(rc) + " " + err);
+                    "cannot decode " + what + ": " + asn1_strerror(rc) + " " + err);
     if (std::size_t(len) != der.size())
-        throw Error(Failure::MalformedMessage, "trailing bytes after " + std::string(type));
+        throw Error(Failure::MalformedMessage, "trailing bytes after " + what);
     return n;
 }
 

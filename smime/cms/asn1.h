@@ -24,8 +24,9 @@ public:
     // An empty structure of a type of cms.asn, e.g. "SignedData".
     static Asn1Node create(std::string_view type);
     // Decodes DER (and BER, as OpenSSL's -stream output uses) into a structure of `type`.
-    // The whole input must be consumed. Throws ssm::Error(MalformedMessage).
-    static Asn1Node decode(std::string_view type, ByteView der);
+    // The whole input must be consumed. Throws ssm::Error(MalformedMessage), naming the
+    // structure `name` (empty: `type`; for a type decoded in place of another it resembles).
+    static Asn1Node decode(std::string_view type, ByteView der, std::string_view name = {});
 
     ~Asn1Node();
     Asn1Node(Asn1Node&& other) noexcept : m_node(std::exchange(other.m_node, nullptr)) {}

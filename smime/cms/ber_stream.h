@@ -42,6 +42,8 @@ public:
     BerStream& operator=(const BerStream&) = delete;
 
     [[noreturn]] void malformed(const std::string& what) const;
+    // Names the structure from here on (once its content type has been read).
+    void set_context(std::string context) { m_context = std::move(context); }
 
     std::uint64_t position() const { return m_consumed; }
     // True when the input has no further octet.

@@ -152,7 +152,7 @@ DecryptOutcome decrypt_envelope(ByteSource& der, const std::vector<std::shared_p
 {
     EnvelopedStream in(der);
     const EnvelopedStream::Prefix prefix = in.read_prefix();
-    const EnvelopedDataView v = decode_enveloped_content_info(prefix.content_info);
+    const EnvelopedDataView v = decode_enveloped_prefix(prefix.content_info, prefix.authenticated);
     const std::vector<OurKey> ours = identify(keys);
     const Match m = find_match(v, ours);
     if (!m.ri) return {};  // NotForUs
@@ -178,7 +178,7 @@ std::optional<Bytes> matching_key(ByteSource& der, const std::vector<std::shared
 {
     EnvelopedStream in(der);
     const EnvelopedStream::Prefix prefix = in.read_prefix();
-    const EnvelopedDataView v = decode_enveloped_content_info(prefix.content_info);
+    const EnvelopedDataView v = decode_enveloped_prefix(prefix.content_info, prefix.authenticated);
     const std::vector<OurKey> ours = identify(keys);
     const Match m = find_match(v, ours);
     if (!m.ri) return std::nullopt;

@@ -39,6 +39,7 @@ EnvelopedStream::Prefix EnvelopedStream::read_prefix()
         m_authenticated = true;
     else if (!der_oid::is(type, der_oid::kEnvelopedData))
         m_in.malformed("ContentInfo is not (Auth)EnvelopedData");
+    m_in.set_context(m_authenticated ? "AuthEnvelopedData" : "EnvelopedData");
     BerHeader h;
     if (!m_in.next_child(m_ci, h) || h.tag != 0xA0) m_in.malformed("missing content [0]");
     m_c0 = m_in.open(h, &m_ci);

@@ -16,7 +16,8 @@ namespace ssm::smime::cms {
 
 class EnvelopedStream {
 public:
-    explicit EnvelopedStream(ByteSource& src) : m_in(src, "EnvelopedData") {}
+    // Errors name "(Auth)EnvelopedData" until the content type tells which it is.
+    explicit EnvelopedStream(ByteSource& src) : m_in(src, "(Auth)EnvelopedData") {}
     EnvelopedStream(const EnvelopedStream&) = delete;
     EnvelopedStream& operator=(const EnvelopedStream&) = delete;
 

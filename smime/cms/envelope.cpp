@@ -87,9 +87,12 @@ EnvelopeEncoder::EnvelopeEncoder(const std::vector<RecipientSpec>& recipients, C
     auto node = Asn1Node::create(type);
     node.remove("originatorInfo");
     bool all_version_0 = true;
-    for (const auto& spec : recipients) {
+    for (std::size_t i = 0; i < recipients.size(); ++i) {
+        const RecipientSpec& spec = recipients[i];
         const RecipientKey key = recipient_key_of(spec.certificate_der);
-        if (append_recipient_info(node, "recipientInfos", spec, key, cek) != 0) all_version_0 = false;
+        const WrittenRecipientInfo written = append_recipient_info(node, "recipientInfos", spec, key, cek);
+        if (written.version != 0) all_version_0 = false;
+        if (spec.use_subject_key_identifier && !written.key_id) m_issuer_serial_fallbacks.push_back(i);
         const std::string name = key_management_name(key.type, spec.rsa == RsaKeyTransport::OaepSha256);
         if (std::find(m_key_management.begin(), m_key_management.end(), name) == m_key_management.end())
             m_key_management.push_back(name);

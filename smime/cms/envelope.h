@@ -22,8 +22,10 @@ struct RecipientSpec {
     // cipher); X25519 -> KeyAgreeRecipientInfo with HKDF-SHA256 (RFC 8418).
     Bytes certificate_der;
     RsaKeyTransport rsa = RsaKeyTransport::Pkcs1v15;  // ignored for EC/X25519
-    // rid as [0] subjectKeyIdentifier (KTRI) / rKeyId (KARI) instead of
-    // issuerAndSerialNumber; PolicyViolation when the certificate has no SKI extension.
+    // rid as [0] subjectKeyIdentifier (KTRI, version 2) / rKeyId (KARI) instead of
+    // issuerAndSerialNumber. A certificate without the SKI extension is still named by
+    // issuerAndSerialNumber (RFC 5652 §6.2.1: the key id is the extension's value, never one
+    // we compute), and the encoder reports it (issuer_serial_fallbacks()).
     bool use_subject_key_identifier = false;
 };
 
@@ -50,6 +52,9 @@ public:
     // The key management of the RecipientInfos written, each kind once in order, named as
     // decryption names them (cms::key_management_name): "ktri-rsa-oaep", "kari-ecdh-p256".
     const std::vector<std::string>& key_management() const { return m_key_management; }
+    // Positions in `recipients` of those that asked for a subjectKeyIdentifier rid and were
+    // named by issuerAndSerialNumber, their certificate having no SKI extension.
+    const std::vector<std::size_t>& issuer_serial_fallbacks() const { return m_issuer_serial_fallbacks; }
 
 private:
     ByteSink& m_out;
@@ -60,6 +65,7 @@ private:
     bool m_finished = false;
     std::uint64_t m_total_size = 0;
     std::vector<std::string> m_key_management;
+    std::vector<std::size_t> m_issuer_serial_fallbacks;
 };
 
 }  // namespace ssm::smime::cms

@@ -56,17 +56,11 @@ RecipientInfoView read_recipient(const Asn1Node& n, const std::string& f)
     return ri;
 }
 
-}  // namespace
-
-EnvelopedDataView decode_enveloped_content_info(ByteView der)
+// The fields of a decoded (Auth)EnvelopedData.
+EnvelopedDataView read_view(const Asn1Node& n, bool authenticated)
 {
-    const ContentInfo ci = decode_content_info(der);
     EnvelopedDataView v;
-    if (ci.content_type == oid::kAuthEnvelopedData)
-        v.authenticated = true;
-    else if (ci.content_type != oid::kEnvelopedData)
-        throw Error(Failure::MalformedMessage, "ContentInfo is not (Auth)EnvelopedData: " + ci.content_type);
-    const auto n = Asn1Node::decode(v.authenticated ? "AuthEnvelopedData" : "EnvelopedData", ci.content);
+    v.authenticated = authenticated;
     const std::string eci = v.authenticated ? "authEncryptedContentInfo" : "encryptedContentInfo";
     v.version = int(n.read_small_int("version"));
     v.has_originator_info = n.has("originatorInfo");  // absent OPTIONALs leave no node
@@ -85,6 +79,31 @@ EnvelopedDataView decode_enveloped_content_info(ByteView der)
         v.has_attributes = n.has("unprotectedAttrs");
     }
     return v;
+}
+
+}  // namespace
+
+EnvelopedDataView decode_enveloped_prefix(ByteView content_info, bool authenticated)
+{
+    const ContentInfo ci = decode_content_info(content_info);
+    if (ci.content_type != oid::kEnvelopedData)
+        throw Error(Failure::Internal, "envelope prefix is not an envelopedData ContentInfo");
+    const auto n = Asn1Node::decode("EnvelopedData", ci.content, authenticated ? "AuthEnvelopedData" : "");
+    EnvelopedDataView v = read_view(n, false);
+    v.authenticated = authenticated;
+    return v;
+}
+
+EnvelopedDataView decode_enveloped_content_info(ByteView der)
+{
+    const ContentInfo ci = decode_content_info(der);
+    bool authenticated = false;
+    if (ci.content_type == oid::kAuthEnvelopedData)
+        authenticated = true;
+    else if (ci.content_type != oid::kEnvelopedData)
+        throw Error(Failure::MalformedMessage, "ContentInfo is not (Auth)EnvelopedData: " + ci.content_type);
+    const auto n = Asn1Node::decode(authenticated ? "AuthEnvelopedData" : "EnvelopedData", ci.content);
+    return read_view(n, authenticated);
 }
 
 }  // namespace ssm::smime::cms

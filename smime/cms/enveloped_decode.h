@@ -49,5 +49,9 @@ struct EnvelopedDataView {
 
 // `der` is a ContentInfo of type envelopedData or authEnvelopedData.
 EnvelopedDataView decode_enveloped_content_info(ByteView der);
+// The prefix EnvelopedStream::read_prefix() copies: a ContentInfo of type envelopedData
+// whatever the message's type (the leading fields are the same); `authenticated` names
+// AuthEnvelopedData in errors and in the view.
+EnvelopedDataView decode_enveloped_prefix(ByteView content_info, bool authenticated);
 
 }  // namespace ssm::smime::cms

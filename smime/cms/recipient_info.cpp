@@ -13,26 +13,27 @@
 namespace ssm::smime::cms {
 namespace {
 
-const Bytes& subject_key_id(const RecipientKey& key)
+// The key id to name the recipient by, or null for issuerAndSerialNumber: when the spec asks
+// for it and the certificate carries a subjectKeyIdentifier (the only key id a receiver can
+// match against its certificate; none is ever derived here).
+const Bytes* key_id_for(const RecipientSpec& spec, const RecipientKey& key)
 {
-    if (!key.subject_key_id || key.subject_key_id->empty())
-        throw Error(Failure::PolicyViolation,
-                    "unusable recipient certificate: a subjectKeyIdentifier rid was asked for, "
-                    "but the certificate has no subjectKeyIdentifier extension");
-    return *key.subject_key_id;
+    if (!spec.use_subject_key_identifier || !key.subject_key_id || key.subject_key_id->empty()) return nullptr;
+    return &*key.subject_key_id;
 }
 
-int write_ktri(Asn1Node& n, const std::string& f, const RecipientSpec& spec, const RecipientKey& key,
-               const SecretBytes& cek)
+WrittenRecipientInfo write_ktri(Asn1Node& n, const std::string& f, const RecipientSpec& spec,
+                                const RecipientKey& key, const SecretBytes& cek)
 {
     n.write_text(f, "ktri");
     const std::string k = f + ".ktri";
+    const Bytes* key_id = key_id_for(spec, key);
     // RFC 5652 §6.2.1: version 0 with issuerAndSerialNumber, 2 with subjectKeyIdentifier.
-    const int version = spec.use_subject_key_identifier ? 2 : 0;
+    const int version = key_id ? 2 : 0;
     n.write_uint(k + ".version", unsigned(version));
-    if (spec.use_subject_key_identifier) {
+    if (key_id) {
         n.write_text(k + ".rid", "subjectKeyIdentifier");
-        n.write_bytes(k + ".rid.subjectKeyIdentifier", subject_key_id(key));
+        n.write_bytes(k + ".rid.subjectKeyIdentifier", *key_id);
     } else {
         n.write_text(k + ".rid", "issuerAndSerialNumber");
         write_issuer_serial(n, k + ".rid.issuerAndSerialNumber", key.issuer_serial);
@@ -46,11 +47,11 @@ int write_ktri(Asn1Node& n, const std::string& f, const RecipientSpec& spec, con
         write_algorithm_id(n, k + ".keyEncryptionAlgorithm", {oid::kRsaEncryption, der_null()});
         n.write_bytes(k + ".encryptedKey", rsa_pkcs1v15_encrypt(key, cek));
     }
-    return version;
+    return {version, key_id != nullptr};
 }
 
-int write_kari(Asn1Node& n, const std::string& f, const RecipientSpec& spec, const RecipientKey& key,
-               const SecretBytes& cek)
+WrittenRecipientInfo write_kari(Asn1Node& n, const std::string& f, const RecipientSpec& spec,
+                                const RecipientKey& key, const SecretBytes& cek)
 {
     const KeyAgreement ka = agree_and_wrap(key, cek);
     n.write_text(f, "kari");
@@ -63,9 +64,10 @@ int write_kari(Asn1Node& n, const std::string& f, const RecipientSpec& spec, con
     write_algorithm_id(n, k + ".keyEncryptionAlgorithm", ka.key_encryption_algorithm);
     n.append(k + ".recipientEncryptedKeys");
     const std::string r = k + ".recipientEncryptedKeys.?LAST";
-    if (spec.use_subject_key_identifier) {
+    const Bytes* key_id = key_id_for(spec, key);
+    if (key_id) {
         n.write_text(r + ".rid", "rKeyId");
-        n.write_bytes(r + ".rid.rKeyId.subjectKeyIdentifier", subject_key_id(key));
+        n.write_bytes(r + ".rid.rKeyId.subjectKeyIdentifier", *key_id);
         n.remove(r + ".rid.rKeyId.date");
         n.remove(r + ".rid.rKeyId.other");
     } else {
@@ -73,13 +75,13 @@ int write_kari(Asn1Node& n, const std::string& f, const RecipientSpec& spec, con
         write_issuer_serial(n, r + ".rid.issuerAndSerialNumber", key.issuer_serial);
     }
     n.write_bytes(r + ".encryptedKey", ka.encrypted_key);
-    return 3;
+    return {3, key_id != nullptr};  // RFC 5652 §6.2.2: 3 whatever the rid
 }
 
 }  // namespace
 
-int append_recipient_info(Asn1Node& n, const std::string& field, const RecipientSpec& spec,
-                          const RecipientKey& key, const SecretBytes& cek)
+WrittenRecipientInfo append_recipient_info(Asn1Node& n, const std::string& field, const RecipientSpec& spec,
+                                           const RecipientKey& key, const SecretBytes& cek)
 {
     n.append(field);
     const std::string f = field + ".?LAST";

@@ -11,9 +11,14 @@
 
 namespace ssm::smime::cms {
 
-// Appends one RecipientInfo for `spec` to the SET OF at `field` and returns its version
-// (KTRI 0 or 2, KARI 3), from which the EnvelopedData version follows.
-int append_recipient_info(Asn1Node& node, const std::string& field, const RecipientSpec& spec,
-                          const RecipientKey& key, const SecretBytes& cek);
+struct WrittenRecipientInfo {
+    int version = 0;      // KTRI 0 or 2, KARI 3: the EnvelopedData version follows from it
+    bool key_id = false;  // rid by subjectKeyIdentifier / rKeyId (else issuerAndSerialNumber)
+};
+
+// Appends one RecipientInfo for `spec` to the SET OF at `field`. A key id asked for and
+// absent from the certificate falls back to issuerAndSerialNumber (key_id false).
+WrittenRecipientInfo append_recipient_info(Asn1Node& node, const std::string& field, const RecipientSpec& spec,
+                                           const RecipientKey& key, const SecretBytes& cek);
 
 }  // namespace ssm::smime::cms

@@ -3,7 +3,8 @@
 # swaks -> Postfix smtpd (+ssm-milter) -> smtp -> smtp-sink; every delivered message must be an
 # application/pkcs7-mime envelope that `openssl cms -decrypt`, `gpgsm --decrypt` and NSS
 # `cmsutil -D` decrypt with the recipient's key (imported into each peer from PKCS#12) wherever
-# the peer supports the cipher and key management; the decrypted entity must carry the original
+# the peer supports the cipher and key management (also with recipients named by key id: rule
+# recipient_identifier = "key-id"); the decrypted entity must carry the original
 # parts and, with header protection, the original Subject/From/To and hp="cipher"; signed-then-
 # encrypted mail must verify after decryption with the right signer. One Postfix serves every
 # configuration: one smtpd listener per ssm-milter configuration (master.cf -o smtpd_milters).
@@ -29,11 +30,21 @@ cp "$PKI/dave.cert.pem" "$PKI/frank.cert.pem" "$PKI/partner-domain.cert.pem" \
 start_sink || fatal enc-setup "smtp-sink did not start"
 
 # Configurations: NAME CIPHER KEY_TRANSPORT [archive]. The rules (first match wins):
-# alice signs and encrypts; gw@ encrypts gateway-to-gateway; anyone else encrypts only.
+# keyid@ encrypts naming recipients by key id; alice signs and encrypts; gw@ encrypts
+# gateway-to-gateway; anyone else encrypts only.
 CONFIGS="cbc128-v15:aes128-cbc:pkcs1 cbc256-v15:aes256-cbc:pkcs1 gcm128-v15:aes128-gcm:pkcs1 gcm256-v15:aes256-gcm:pkcs1
 cbc128-oaep:aes128-cbc:oaep cbc256-oaep:aes256-cbc:oaep gcm128-oaep:aes128-gcm:oaep gcm256-oaep:aes256-gcm:oaep
 archive:aes256-cbc:pkcs1:archive"
 RULES='[[rule]]
+name = "keyid@ names recipients by key id"
+direction = "outbound"
+from = ["keyid@acme.example"]
+to = ["*@partner.example"]
+sign = "none"
+encrypt = "mandatory"
+recipient_identifier = "key-id"
+
+[[rule]]
 name = "alice signs and encrypts"
 direction = "outbound"
 from = ["alice@acme.example"]
@@ -258,6 +269,26 @@ if send "$n" archive zed@acme.example dave@partner.example plain-7bit \
   try_peers "$n" "$ENV_DER" archive "aes256-cbc + RSA PKCS#1 v1.5 (archive)" yes yes
   [ -n "$PLAIN_openssl" ] && check_protected "$n" "$PLAIN_openssl" "$SRC"
 fi
+
+# recipient_identifier = "key-id" (the keyid@ rule): dave's KTRI names his certificate by
+# subjectKeyIdentifier (version 2), frank's KARI by rKeyId; each peer matches them against the
+# certificate's SKI: OpenSSL both, NSS the KTRI (it reads no KARI, as above); gpgsm 2.2.40
+# (libksba) reads no KTRI by subjectKeyIdentifier ("error getting info: No value"): SKIP.
+for r in dave:ktri:rsaEncryption:d.subjectKeyIdentifier:2 frank:kari:dhSinglePass-stdDH-sha256kdf-scheme:d.rKeyId:3; do
+  IFS=: read -r who kind alg form version <<<"$r"
+  n=enc-keyid-$who
+  if send "$n" cbc256-v15 keyid@acme.example "$who@partner.example" nested \
+     && check_envelope "$n" "^pkcs7-envelopedData aes-256-cbc $kind:$alg\$"; then
+    printed=$(openssl cms -cmsout -print -inform DER -in "$ENV_DER" 2>/dev/null)
+    if printf '%s\n' "$printed" | grep -q "$form:" && ! printf '%s\n' "$printed" | grep -q 'd.issuerAndSerialNumber:' \
+       && [ "$(printf '%s\n' "$printed" | grep -A1 "d.$kind:" | sed -n 's/^ *version: //p')" = "$version" ] \
+       && [ "$(printf '%s\n' "$printed" | sed -n '4s/^ *version: //p')" = 2 ]; then pass "$n/rid-key-id"
+    else fail "$n/rid-key-id" "not named by key id (EnvelopedData 2, ${kind^^} $version, $form)"; fi
+    legacy=$(expect_legacy aes256-cbc "$([ "$kind" = ktri ] && echo ktri-v15 || echo kari)")
+    try_peers "$n" "$ENV_DER" "$who" "aes256-cbc + $kind by key id" no "$legacy"
+    [ -n "$PLAIN_openssl" ] && check_protected "$n" "$PLAIN_openssl" "$SRC"
+  fi
+done
 
 for spec in $CONFIGS; do
   name=${spec%%:*}

@@ -11,8 +11,12 @@
 # anchor, the right signer certificate and the content that was sent. EnvelopedData AES-128/256-
 # CBC with PKCS#1 v1.5 to one recipient, also signed inside, decrypts with wolfSSL and the
 # recipient's key file byte for byte as OpenSSL decrypts it. AuthEnvelopedData (GCM), RSA-OAEP
-# (SHA-256), ECDH P-256/P-384 (ours names the recipient by issuerAndSerialNumber; wolfSSL reads
+# (SHA-256), ECDH P-256/P-384 (named by issuerAndSerialNumber, the default; wolfSSL reads
 # rKeyId only) and envelopes with more than one recipient: probed, SKIPs with wolfSSL's words.
+# Rules with recipient_identifier = "key-id" (senders keyid*@acme.example): ECDH P-256 and
+# P-384 (rKeyId) and RSA (KTRI version 2, subjectKeyIdentifier) decrypt with wolfSSL byte for
+# byte as OpenSSL (which matches the rid by the certificate's SKI) decrypts them; the rid form
+# and versions are read back with openssl cms -cmsout -print; the milter logs no rid_fallback.
 # Negative controls: altered content, another anchor, another key.
 # Inbound (wolfSSL -> ours): wolfSSL-signed mail (detached and opaque; signer by
 # issuerAndSerialNumber and by subjectKeyIdentifier; RSA and ECDSA P-256/P-384; SHA-256/384/512;
@@ -65,7 +69,22 @@ else fatal wolf-probe-controls "wolfSSL does not read OpenSSL's RSA signature ($
 # --- Postfix and ssm-milter -------------------------------------------------------------------
 PEER=wolf
 CONFIGS="detached-pkcs1:detached:pkcs1 opaque-pkcs1:opaque:pkcs1 detached-pss:detached:pss:oaep"
-peer_configs "$(peer_rules aes128-cbc aes256-cbc aes256-gcm)" $CONFIGS
+# key-id rules first (first match wins): sender keyidCIPHER@acme.example, no signature.
+KEYID_RULES=
+for c in aes128-cbc aes256-cbc; do
+  KEYID_RULES="$KEYID_RULES[[rule]]
+name = \"key-id $c\"
+direction = \"outbound\"
+from = [\"keyid${c//-/}@acme.example\"]
+to = [\"*@partner.example\"]
+sign = \"none\"
+encrypt = \"mandatory\"
+cipher = \"$c\"
+recipient_identifier = \"key-id\"
+
+"
+done
+peer_configs "$KEYID_RULES$(peer_rules aes128-cbc aes256-cbc aes256-gcm)" $CONFIGS
 start_sink || fatal wolf-setup "smtp-sink did not start"
 peer_start $CONFIGS
 pids=("${PEER_PIDS[@]}")
@@ -183,6 +202,9 @@ OUT=(
   "out-enc-aes128cbc-ecdh-p384-grace~detached-pkcs1~utf8-8bit~aes128cbc@acme.example~grace@partner.example~decrypt:grace:kari"
   "out-enc-aes256cbc-two-rsa-recipients~detached-pkcs1~attachment~aes256cbc@acme.example~dave@partner.example,ivan@partner.example~decrypt:dave:two"
   "out-enc-aes256cbc-rsa-and-ec-recipients~detached-pkcs1~nested~aes256cbc@acme.example~dave@partner.example,frank@partner.example~decrypt:dave:mixed"
+  "out-enc-keyid-aes256cbc-ecdh-p256-frank~detached-pkcs1~attachment~keyidaes256cbc@acme.example~frank@partner.example~keyid:frank:kari"
+  "out-enc-keyid-aes128cbc-ecdh-p384-grace~detached-pkcs1~utf8-8bit~keyidaes128cbc@acme.example~grace@partner.example~keyid:grace:kari"
+  "out-enc-keyid-aes256cbc-v15-dave~detached-pkcs1~nested~keyidaes256cbc@acme.example~dave@partner.example~keyid:dave:ktri"
   "out-signed-then-encrypted~detached-pkcs1~nested~alice@acme.example~dave@partner.example~signenc:dave:alice"
   "out-signed-opaque-then-encrypted~opaque-pkcs1~attachment~alice@acme.example~dave@partner.example~signenc:dave:alice"
 )
@@ -246,6 +268,22 @@ for spec in "${OUT[@]}"; do
         else skip "$cn" "wolfSSL 5.5.4 reads no $cap envelope: ${CAN[$cap]#no: }"; fi
         continue
       fi
+      wolf_decrypted "$cn" "$WORK/out/$cn.p7m" "$key" "$WORK/m/$cn.src" && { pass "$cn"; note "$cn: $(cms_envelope_summary "$WORK/out/$cn.p7m")"; } ;;
+    keyid)   # the recipient named by its key id, read by OpenSSL's printer, then decrypted
+      smime_envelope "$WORK/out/$cn.eml" "$WORK/out/$cn.p7m" || { fail "$cn" "$PEER_DETAIL"; continue; }
+      printed=$(openssl cms -cmsout -print -inform DER -in "$WORK/out/$cn.p7m" 2>/dev/null)
+      # RFC 5652: EnvelopedData version 2; KTRI version 2 with [0] subjectKeyIdentifier, or
+      # KARI version 3 with rKeyId in its RecipientEncryptedKey.
+      if [ "$cap" = ktri ]; then form=$(printf '%s\n' "$printed" | grep -A1 'd.ktri:' | sed -n 's/^ *version: //p')
+        printf '%s\n' "$printed" | grep -q 'd.subjectKeyIdentifier:' || form="$form no-ski"
+        [ "$form" = 2 ] || { fail "$cn" "KTRI not by subjectKeyIdentifier, version 2: $form"; continue; }
+      else form=$(printf '%s\n' "$printed" | grep -A1 'd.kari:' | sed -n 's/^ *version: //p')
+        printf '%s\n' "$printed" | grep -q 'd.rKeyId:' || form="$form no-rKeyId"
+        [ "$form" = 3 ] || { fail "$cn" "KARI not by rKeyId, version 3: $form"; continue; }
+      fi
+      if printf '%s\n' "$printed" | grep -q 'd.issuerAndSerialNumber:'; then fail "$cn" "a RecipientInfo by issuerAndSerialNumber"; continue; fi
+      [ "$(printf '%s\n' "$printed" | sed -n '4s/^ *version: //p')" = 2 ] || { fail "$cn" "EnvelopedData version is not 2"; continue; }
+      if grep -q "rid_fallback" "$WORK"/milter-*.log; then fail "$cn" "the milter fell back: $(grep -h rid_fallback "$WORK"/milter-*.log | head -n 1)"; continue; fi
       wolf_decrypted "$cn" "$WORK/out/$cn.p7m" "$key" "$WORK/m/$cn.src" && { pass "$cn"; note "$cn: $(cms_envelope_summary "$WORK/out/$cn.p7m")"; } ;;
     signenc)
       IFS=: read -r _ key signer <<<"$check"

@@ -103,6 +103,7 @@ class CmsDecryptFailureTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(pkcs1_and_oaep_decoding);
     CPPUNIT_TEST(short_rsa_ciphertext_is_left_padded);
     CPPUNIT_TEST(garbage_truncation_and_flips);
+    CPPUNIT_TEST(malformed_auth_enveloped_data_is_named);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -296,6 +297,64 @@ public:
         const auto o = test::decrypt_bytes(out.encode(), {soft_key("alice")}, got);
         CPPUNIT_ASSERT(o.status == DecryptStatus::Decrypted);
         CPPUNIT_ASSERT_EQUAL(kPlainSize, got.size());
+    }
+
+    // The reply to a malformed message quotes the error (milter reply_for: "malformed
+    // message: <what>"): an AuthEnvelopedData is called that, never EnvelopedData, whether the
+    // streaming reader or the decoder of its leading fields finds the fault; an EnvelopedData
+    // keeps its name. Not addressed to our keys, so the errors are not the uniform one.
+    void malformed_auth_enveloped_data_is_named()
+    {
+        // Every "EnvelopedData" in `what` is preceded by "Auth" (or by "(Auth)": the type not read yet).
+        const auto names_only = [](const std::string& what, bool auth) {
+            std::size_t named = 0;
+            for (std::size_t at = what.find("EnvelopedData"); at != std::string::npos;
+                 at = what.find("EnvelopedData", at + 1)) {
+                const bool prefixed = at >= 4 && what.compare(at - 4, 4, "Auth") == 0;
+                if (prefixed != auth && !(at >= 6 && what.compare(at - 6, 6, "(Auth)") == 0)) return std::string::npos;
+                ++named;
+            }
+            return named;
+        };
+        for (const bool auth : {true, false}) {
+            const Bytes der = make_message(std::string(auth ? "-aes-128-gcm" : "-aes128") + " -recip carol.cert.pem");
+            std::size_t errors = 0, named = 0, decoder_named = 0;
+            auto check = [&](const Bytes& bad) {
+                MemorySource src(bad);
+                MemorySink sink;
+                try {
+                    decrypt_envelope(src, {soft_key("alice")}, sink);
+                } catch (const Error& e) {
+                    if (e.failure() != Failure::MalformedMessage) return;
+                    const std::string what = e.what();
+                    ++errors;
+                    const std::size_t n = names_only(what, auth);
+                    CPPUNIT_ASSERT_MESSAGE(std::string(auth ? "AuthEnvelopedData" : "EnvelopedData") +
+                                               " misnamed: " + what,
+                                           n != std::string::npos);
+                    if (n > 0) ++named;
+                    if (n > 0 && what.rfind("cannot decode", 0) == 0) ++decoder_named;
+                }
+            };
+            for (std::size_t n = 0; n < 200; ++n) check(Bytes(der.begin(), der.begin() + std::ptrdiff_t(n)));
+            for (std::size_t i = 0; i < 300; ++i) {
+                Bytes f = der;
+                f[i] ^= 0x01;
+                check(f);
+            }
+            CPPUNIT_ASSERT(errors > 100);
+            CPPUNIT_ASSERT(named > 100);       // the streaming reader names it ...
+            CPPUNIT_ASSERT(decoder_named > 0);  // ... and so does the decoder of its recipientInfos
+        }
+        // A message that is not a SEQUENCE at all: the type is unknown yet.
+        MemorySource junk(Bytes{0x04, 0x02, 0x00, 0x00});
+        MemorySink sink;
+        try {
+            decrypt_envelope(junk, {soft_key("alice")}, sink);
+            CPPUNIT_FAIL("junk decrypted");
+        } catch (const Error& e) {
+            CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).rfind("(Auth)EnvelopedData: ", 0) == 0);
+        }
     }
 
     // Hostile input: every truncation of a -stream message, single-octet flips, garbage.

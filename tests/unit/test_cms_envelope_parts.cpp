@@ -8,6 +8,7 @@
 #include <nettle/nist-keywrap.h>
 
 #include <iostream>
+#include <set>
 
 #include "smime/cms/key_agreement.h"
 #include "smime/cms/key_transport.h"
@@ -146,6 +147,7 @@ class CmsEnvelopePartsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(oaep_decrypts_with_openssl_pkeyutl);
     CPPUNIT_TEST(unusable_certificates_are_refused);
     CPPUNIT_TEST(certificate_without_ski);
+    CPPUNIT_TEST(recipient_identifier_forms_per_recipient);
     CPPUNIT_TEST(smime_capabilities_openssl_and_ours);
     CPPUNIT_TEST(decoder_sees_optional_fields);
     CPPUNIT_TEST_SUITE_END();
@@ -353,13 +355,97 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::size_t(66), recipient_key_of(cert_der("petra")).ec_x.size());
     }
 
+    // A key id asked for a certificate without the SKI extension: never one of our making
+    // (RFC 5652 §6.2.1: only the extension's value can be matched), issuerAndSerialNumber
+    // instead, KTRI version 0, and the encoder says which recipient fell back.
     void certificate_without_ski()
     {
-        expect_refused(cert_der("noski"), "subjectKeyIdentifier", true);
         test::TempDir dir;
         const Bytes content = pattern(100);
-        CPPUNIT_ASSERT(openssl_decrypt(dir.path(), encrypt({spec("noski")}, ContentCipher::Aes256Gcm, content),
-                                       "noski") == str(content));
+        for (ContentCipher c : {ContentCipher::Aes256Cbc, ContentCipher::Aes256Gcm}) {
+            MemorySink out;
+            EnvelopeEncoder enc({spec("alice", RsaKeyTransport::Pkcs1v15, true), spec("noski", RsaKeyTransport::Pkcs1v15, true)},
+                                c, content.size(), out);
+            enc.plaintext().write(content);
+            enc.finish();
+            CPPUNIT_ASSERT(enc.issuer_serial_fallbacks() == std::vector<std::size_t>{1});
+            const auto v = decode_enveloped_content_info(out.data());
+            CPPUNIT_ASSERT_EQUAL(is_aead(c) ? 0 : 2, v.version);  // alice's KTRI is version 2
+            CPPUNIT_ASSERT_EQUAL(2, v.recipients.at(0).version);
+            CPPUNIT_ASSERT(v.recipients.at(0).keys.at(0).rid.subject_key_id);
+            CPPUNIT_ASSERT_EQUAL(0, v.recipients.at(1).version);
+            CPPUNIT_ASSERT(v.recipients.at(1).keys.at(0).rid.issuer_serial);
+            CPPUNIT_ASSERT(!v.recipients.at(1).keys.at(0).rid.subject_key_id);
+            CPPUNIT_ASSERT(openssl_decrypt(dir.path(), out.data(), "noski") == str(content));
+            CPPUNIT_ASSERT(openssl_decrypt(dir.path(), out.data(), "alice") == str(content));
+            // Alone, asked for its key id: version 0 throughout (RFC 5652 §6.1).
+            MemorySink alone;
+            EnvelopeEncoder one({spec("noski", RsaKeyTransport::Pkcs1v15, true)}, c, content.size(), alone);
+            one.plaintext().write(content);
+            one.finish();
+            CPPUNIT_ASSERT(one.issuer_serial_fallbacks() == std::vector<std::size_t>{0});
+            CPPUNIT_ASSERT_EQUAL(0, decode_enveloped_content_info(alone.data()).version);
+            CPPUNIT_ASSERT(openssl_decrypt(dir.path(), alone.data(), "noski") == str(content));
+        }
+    }
+
+    // Each recipient's own form in one object: the rid CHOICE and the RecipientInfo version
+    // per recipient (KTRI 0/2, KARI 3 with issuerAndSerialNumber or rKeyId), the object's
+    // version from RFC 5652 §6.1 (EnvelopedData: 0 only when every RecipientInfo is 0) or
+    // RFC 5083 §2.1 (AuthEnvelopedData: 0), and every recipient OpenSSL 3.0 can read decrypts with it (X25519: the test above).
+    void recipient_identifier_forms_per_recipient()
+    {
+        test::TempDir dir;
+        const Bytes content = pattern(777);
+        struct Case {
+            const char* id;
+            RsaKeyTransport rsa;
+            bool kari;
+        };
+        const Case cases[] = {{"alice", RsaKeyTransport::Pkcs1v15, false}, {"carol", RsaKeyTransport::OaepSha256, false},
+                              {"bob", RsaKeyTransport::Pkcs1v15, true},     {"erin", RsaKeyTransport::Pkcs1v15, true},
+                              {"petra", RsaKeyTransport::Pkcs1v15, true},   {"x25519", RsaKeyTransport::Pkcs1v15, true}};
+        std::vector<std::string> ski_hex, serial;
+        for (const auto& k : cases) {
+            ski_hex.push_back(openssl_ski_hex(k.id));
+            serial.push_back(openssl_serial_hex(extra_pki() / (std::string(k.id) + ".cert.pem")));
+        }
+        for (ContentCipher c : {ContentCipher::Aes128Cbc, ContentCipher::Aes256Gcm})
+            for (int mask = 0; mask < 4; ++mask) {  // bit 0: RSA by key id, bit 1: EC by key id
+                std::vector<RecipientSpec> specs;
+                for (const auto& k : cases) specs.push_back(spec(k.id, k.rsa, (mask >> (k.kari ? 1 : 0)) & 1));
+                const Bytes der = encrypt(specs, c, content);
+                const auto v = decode_enveloped_content_info(der);
+                const std::string what = std::string(cipher_name(c)) + " mask=" + std::to_string(mask);
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(what, is_aead(c) ? 0 : 2, v.version);  // KARIs present
+                CPPUNIT_ASSERT_EQUAL(std::size_t(6), v.recipients.size());
+                // DER sorts the SET OF RecipientInfo: each one is found by the name it carries.
+                std::set<std::size_t> seen;
+                for (const auto& ri : v.recipients) {
+                    const auto& rid = ri.keys.at(0).rid;
+                    std::size_t i = 0;
+                    for (; i < 6; ++i)
+                        if (rid.subject_key_id ? lower_hex(*rid.subject_key_id) == ski_hex[i]
+                                               : rid.issuer_serial && serial_hex(rid.issuer_serial->serial) == serial[i])
+                            break;
+                    CPPUNIT_ASSERT_MESSAGE(what + ": a RecipientInfo names no recipient", i < 6);
+                    CPPUNIT_ASSERT_MESSAGE(what, seen.insert(i).second);
+                    const bool key_id = specs[i].use_subject_key_identifier;
+                    const std::string who = what + " " + cases[i].id;
+                    CPPUNIT_ASSERT_EQUAL_MESSAGE(who, key_id, rid.subject_key_id.has_value());
+                    CPPUNIT_ASSERT_EQUAL_MESSAGE(who, std::string(cases[i].kari ? "kari" : "ktri"), ri.kind);
+                    CPPUNIT_ASSERT_EQUAL_MESSAGE(who, cases[i].kari ? 3 : key_id ? 2 : 0, ri.version);
+                }
+                for (const char* id : {"alice", "carol", "bob", "erin", "petra"})
+                    CPPUNIT_ASSERT_MESSAGE(what + " " + id, openssl_decrypt(dir.path(), der, id) == str(content));
+            }
+        // The rid of a KARI is inside its RecipientEncryptedKey, as the [0] rKeyId SEQUENCE
+        // (no date, no other): the DER names it, not only our decoder.
+        const Bytes der = encrypt({spec("bob", RsaKeyTransport::Pkcs1v15, true)}, ContentCipher::Aes256Cbc, content);
+        const Bytes ski = from_hex(openssl_ski_hex("bob"));
+        Bytes rkeyid = {0xA0, std::uint8_t(ski.size() + 2), 0x04, std::uint8_t(ski.size())};
+        rkeyid.insert(rkeyid.end(), ski.begin(), ski.end());
+        CPPUNIT_ASSERT(std::search(der.begin(), der.end(), rkeyid.begin(), rkeyid.end()) != der.end());
     }
 
     void smime_capabilities_openssl_and_ours()

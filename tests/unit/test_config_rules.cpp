@@ -29,6 +29,7 @@ class ConfigRulesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(groups_need_a_group_directory);
     CPPUNIT_TEST(errors_name_line_and_column);
     CPPUNIT_TEST(chacha20_poly1305_by_name);
+    CPPUNIT_TEST(recipient_identifier_global_policy_and_rule);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -208,6 +209,53 @@ sign = "none"
                 CPPUNIT_FAIL(std::string("accepted: ") + body);
             } catch (const ConfigError& e) {
                 CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).find("must be") != std::string::npos);
+            }
+        }
+    }
+
+    // [encryption] recipient_identifier (issuer-serial by default), the [policy] default of
+    // the rules, a rule's own; a bad value anywhere is an error at its file:line:column.
+    void recipient_identifier_global_policy_and_rule()
+    {
+        using policy::RecipientIdentifier;
+        test::TempDir dir;
+        auto plain = load(dir, "[[rule]]\nname = \"r\"\n");
+        CPPUNIT_ASSERT(plain->encryption.recipient_identifier == RecipientIdentifier::IssuerSerial);
+        CPPUNIT_ASSERT(plain->policy.rules().at(0).recipient_identifier == RecipientIdentifier::Default);
+
+        auto c = load(dir, "[encryption]\nrecipient_identifier = \"key-id\"\n"
+                           "[[rule]]\nname = \"inherits\"\n"
+                           "[[rule]]\nname = \"own\"\nrecipient_identifier = \"issuer-serial\"\n");
+        CPPUNIT_ASSERT(c->encryption.recipient_identifier == RecipientIdentifier::KeyId);
+        CPPUNIT_ASSERT(c->policy.rules().at(0).recipient_identifier == RecipientIdentifier::Default);
+        CPPUNIT_ASSERT(c->policy.rules().at(1).recipient_identifier == RecipientIdentifier::IssuerSerial);
+
+        auto p = load(dir, "[policy]\nrecipient_identifier = \"key-id\"\n"
+                           "[[rule]]\nname = \"inherits\"\nencrypt = \"mandatory\"\n"
+                           "[[rule]]\nname = \"own\"\nrecipient_identifier = \"issuer-serial\"\n");
+        CPPUNIT_ASSERT(p->encryption.recipient_identifier == RecipientIdentifier::IssuerSerial);
+        CPPUNIT_ASSERT(p->policy.rules().at(0).recipient_identifier == RecipientIdentifier::KeyId);
+        CPPUNIT_ASSERT(p->policy.rules().at(1).recipient_identifier == RecipientIdentifier::IssuerSerial);
+        // ssmctl policy test and the logs show a rule's choice.
+        CPPUNIT_ASSERT(policy::describe(p->policy.rules().at(0), policy::Direction::Outbound)
+                           .find(" recipient_identifier=key-id") != std::string::npos);
+
+        const std::string f = (dir.path() / "ssm.toml").string();
+        const std::string must = "recipient_identifier must be \"issuer-serial\" or \"key-id\"";
+        struct { const char* body; std::string expect; } cases[] = {
+            {"[encryption]\nrecipient_identifier = \"ski\"\n", f + ":4:24: " + must},
+            {"[policy]\nrecipient_identifier = \"subjectKeyIdentifier\"\n", f + ":4:24: " + must},
+            {"[[rule]]\nname = \"r\"\nrecipient_identifier = \"key_id\"\n", f + ":5:24: " + must},
+            {"[[rule]]\nname = \"r\"\nrecipient_identifier = \"\"\n", ""},  // empty: [policy]'s
+            {"[encryption]\nrecipient_identifier = 1\n", f + ":4:24: 'recipient_identifier' must be a string"},
+        };
+        for (const auto& k : cases) {
+            try {
+                load(dir, k.body);
+                CPPUNIT_ASSERT_MESSAGE(std::string("accepted: ") + k.body, k.expect.empty());
+            } catch (const ConfigError& e) {
+                CPPUNIT_ASSERT_MESSAGE(std::string(e.what()) + " should start with " + k.expect,
+                                       !k.expect.empty() && std::string(e.what()).rfind(k.expect, 0) == 0);
             }
         }
     }

@@ -156,6 +156,14 @@ std::string openssl_decrypt(const std::string& message, const std::string& who)
     return test::read_file(d / "dec.eml");
 }
 
+// What a shell command prints on stdout (the test fails when it fails).
+std::string shell_output(const std::string& cmd)
+{
+    const fs::path out = fixture().dir.path() / "shell.out";
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(cmd, 0, std::system((cmd + " >'" + out.string() + "' 2>&1").c_str()));
+    return test::read_file(out);
+}
+
 // The header section of `message` (CRLF) unfolded (RFC 5322 §2.2.3), each fold with its white
 // space read as the one space it stands for: a field is then one line whatever its folding.
 std::string unfolded_header(const std::string& message)
@@ -273,6 +281,7 @@ class MilterTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(encrypts_to_domain_certificate_with_gcm);
     CPPUNIT_TEST(every_subject_field_is_obscured);
     CPPUNIT_TEST(encryption_rcpt_answers);
+    CPPUNIT_TEST(recipient_identifier_per_rule);
     CPPUNIT_TEST(routing_local_parts_are_refused_outbound);
     CPPUNIT_TEST(unusable_certificate_store_defers);
     CPPUNIT_TEST(corrupt_store_record_defers);
@@ -622,6 +631,81 @@ sign = "sender"
         CPPUNIT_ASSERT_MESSAGE(r.outcome.detail, r.outcome.detail.find("key_management=ktri-rsa-oaep ") != std::string::npos);
         const std::string inner = openssl_decrypt(r.message, "partner-domain");
         CPPUNIT_ASSERT(openssl_verify(inner).find("domain-signing-authority@acme.example") != std::string::npos);
+    }
+
+    // A rule's recipient_identifier names its recipients' certificates in one message with
+    // other recipients named otherwise: dave by subjectKeyIdentifier (KTRI version 2), frank
+    // (another rule) by issuerAndSerialNumber, nora (key-id asked, no SKI in her certificate)
+    // by issuerAndSerialNumber, and the log detail names her: rid_fallback.
+    void recipient_identifier_per_rule()
+    {
+        const fs::path d = fixture().dir.path();
+        const fs::path pki = fixture().pki;
+        const std::string nora = (d / "nora").string();
+        const std::string make =
+            "cd '" + d.string() + "' && export OPENSSL_CONF=/dev/null && "
+            "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out nora.key.pem && "
+            "openssl req -new -key nora.key.pem -subj '/O=SSM Test/CN=nora@partner.example' -out nora.csr && "
+            "printf '[ee]\\nbasicConstraints=critical,CA:false\\nkeyUsage=critical,keyEncipherment\\n"
+            "extendedKeyUsage=emailProtection\\nsubjectAltName=email:nora@partner.example\\n"
+            "subjectKeyIdentifier=none\\nauthorityKeyIdentifier=none\\n' > nora.ext && "
+            "openssl x509 -req -in nora.csr -CA '" + (pki / "sub-ca.cert.pem").string() + "' -CAkey '" +
+            (pki / "sub-ca.key.pem").string() + "' -CAcreateserial -CAserial nora.srl -days 30 -extfile nora.ext "
+            "-extensions ee -out certs/nora.cert.pem >/dev/null 2>&1";
+        CPPUNIT_ASSERT_EQUAL(0, std::system(make.c_str()));
+        auto cfg = fixture().config(std::string(R"toml(
+[[domain]]
+name = "acme.example"
+
+[[rule]]
+name = "partners reading key ids"
+direction = "outbound"
+to = ["dave@partner.example", "nora@partner.example"]
+sign = "sender"
+encrypt = "mandatory"
+recipient_identifier = "key-id"
+
+[[rule]]
+name = "partner desktops"
+direction = "outbound"
+to = ["*@partner.example"]
+sign = "sender"
+encrypt = "mandatory"
+)toml"));
+        TokenKeySource keys(cfg->hsm);
+        MessageProcessor p(cfg, certificates(*cfg), keys, client("10.1.1.1"));
+        p.mail_from("<alice@acme.example>", "");
+        for (const char* r : {"<dave@partner.example>", "<frank@partner.example>", "<nora@partner.example>"}) {
+            const Reply reply = p.rcpt_to(r);
+            CPPUNIT_ASSERT_MESSAGE(std::string(r) + ": " + reply.str(), reply.verdict == Verdict::Continue);
+        }
+        for (auto [n, v] : {std::pair{"From", "alice@acme.example"}, {"To", "dave@partner.example"}, {"Subject", "ids"}})
+            CPPUNIT_ASSERT(p.header(n, v).verdict == Verdict::Continue);
+        CPPUNIT_ASSERT(p.body(as_bytes(std::string("named three ways\n"))).verdict == Verdict::Continue);
+        const MessageOutcome out = p.end_of_message();
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(out.detail, std::string("sign+encrypt"), out.action);
+        CPPUNIT_ASSERT_MESSAGE(out.detail, out.detail.find("recipients=3 ") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(out.detail, out.detail.find(" rid_fallback=nora@partner.example ") != std::string::npos);
+        MemorySink sink;
+        auto reader = out.new_body->reader();
+        write_rewritten_message(p.headers(), *out.header_edit, *reader, sink);
+        test::write_file(d / "ids.eml", sink.str());
+        const std::string printed = shell_output("OPENSSL_CONF=/dev/null openssl cms -cmsout -print -in '" +
+                                                 (d / "ids.eml").string() + "'");
+        // RFC 5652 §6.1: version 2 (a KTRI of version 2, a KARI); each RecipientInfo its own rid.
+        CPPUNIT_ASSERT_MESSAGE(printed, printed.find("d.envelopedData: \n    version: 2\n") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(printed, printed.find("d.ktri: \n        version: 2\n        d.subjectKeyIdentifier:") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(printed, printed.find("d.ktri: \n        version: 0\n        d.issuerAndSerialNumber:") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(printed, printed.find("d.kari: \n        version: 3\n") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(printed, printed.find("d.rKeyId:") == std::string::npos);  // frank's rule: issuer-serial
+        for (const char* who : {"dave", "frank"})
+            CPPUNIT_ASSERT(openssl_decrypt(sink.str(), who).find("named three ways") != std::string::npos);
+        const std::string cmd = "OPENSSL_CONF=/dev/null openssl cms -decrypt -in '" + (d / "ids.eml").string() +
+                                "' -inkey '" + nora + ".key.pem' -recip '" + (d / "certs/nora.cert.pem").string() +
+                                "' -out '" + nora + ".out' 2>/dev/null";
+        CPPUNIT_ASSERT_EQUAL(0, std::system(cmd.c_str()));
+        CPPUNIT_ASSERT(test::read_file(nora + ".out").find("named three ways") != std::string::npos);
+        fs::remove(d / "certs/nora.cert.pem");  // the other tests' static folder as it was
     }
 
     void encryption_rcpt_answers()
