@@ -679,7 +679,10 @@ encrypt = "mandatory"
             const Reply reply = p.rcpt_to(r);
             CPPUNIT_ASSERT_MESSAGE(std::string(r) + ": " + reply.str(), reply.verdict == Verdict::Continue);
         }
-        for (auto [n, v] : {std::pair{"From", "alice@acme.example"}, {"To", "dave@partner.example"}, {"Subject", "ids"}})
+        // All three named: blind copies would leave in copies of their own ([encryption] blind_copies).
+        for (auto [n, v] : {std::pair{"From", "alice@acme.example"},
+                            {"To", "dave@partner.example, frank@partner.example, nora@partner.example"},
+                            {"Subject", "ids"}})
             CPPUNIT_ASSERT(p.header(n, v).verdict == Verdict::Continue);
         CPPUNIT_ASSERT(p.body(as_bytes(std::string("named three ways\n"))).verdict == Verdict::Continue);
         const MessageOutcome out = p.end_of_message();
