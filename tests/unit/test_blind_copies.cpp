@@ -25,25 +25,7 @@ struct NamedCase {
     bool named;
 };
 
-struct Fixture : test::PkiToken {
-    Fixture() : PkiToken("alice domain-signing")
-    {
-        copy_certificates({"dave", "frank", "partner-domain"});
-        test::write_file(dir.path() / "reinject.secret", "0123456789abcdef0123456789abcdef\n");
-    }
-
-    std::shared_ptr<const Config> config(const std::string& extra, bool reinjection = true) const
-    {
-        const std::string text =
-            "[milter]\ninternal_networks = [\"10.0.0.0/8\"]\nspool_dir = \"" + dir.path().string() +
-            "\"\n[pki]\ntrust_anchors = \"" + (pki / "trust").string() + "\"\nintermediates = \"" +
-            (pki / "intermediates").string() + "\"\ncrls = \"\"\nrevocation = \"off\"\n"
-            "[directory]\nstatic_certificates = \"" + (dir.path() / "certs").string() + "\"\n"
-            "[hsm]\ntoken_label = \"ssm-test\"\npin_file = \"" + (token / "pin").string() + "\"\n" +
-            (reinjection ? "[reinjection]\naddress = \"127.0.0.1:10027\"\nsecret_file = \"" +
-                               (dir.path() / "reinject.secret").string() + "\"\n"
-                         : std::string()) +
-            extra + R"toml(
+const std::string kRules = R"toml(
 [[domain]]
 name = "acme.example"
 
@@ -68,6 +50,27 @@ direction = "outbound"
 sign = "sender"
 encrypt = "never"
 )toml";
+
+struct Fixture : test::PkiToken {
+    Fixture() : PkiToken("alice domain-signing")
+    {
+        copy_certificates({"dave", "frank", "partner-domain"});
+        test::write_file(dir.path() / "reinject.secret", "0123456789abcdef0123456789abcdef\n");
+    }
+
+    std::shared_ptr<const Config> config(const std::string& extra, bool reinjection = true,
+                                         const std::string& rules = kRules) const
+    {
+        const std::string text =
+            "[milter]\ninternal_networks = [\"10.0.0.0/8\"]\nspool_dir = \"" + dir.path().string() +
+            "\"\n[pki]\ntrust_anchors = \"" + (pki / "trust").string() + "\"\nintermediates = \"" +
+            (pki / "intermediates").string() + "\"\ncrls = \"\"\nrevocation = \"off\"\n"
+            "[directory]\nstatic_certificates = \"" + (dir.path() / "certs").string() + "\"\n"
+            "[hsm]\ntoken_label = \"ssm-test\"\npin_file = \"" + (token / "pin").string() + "\"\n" +
+            (reinjection ? "[reinjection]\naddress = \"127.0.0.1:10027\"\nsecret_file = \"" +
+                               (dir.path() / "reinject.secret").string() + "\"\n"
+                         : std::string()) +
+            extra + rules;
         return parse_config(text, "blind.toml");
     }
 
@@ -124,13 +127,22 @@ struct Run {
     std::string message;  // as the MTA would deliver it (when rewritten)
 };
 
+// Where a message comes from: the internal client by default; a copy handed back by the
+// reinjection listener comes from the loopback address, without SMTP AUTH, with its marker.
+struct Origin {
+    std::string client = "10.1.1.1";
+    std::string auth_user;
+    std::string marker;  // X-SSM-Reinjected value, if any
+};
+
 Run run(const std::shared_ptr<const Config>& cfg, KeySource& keys, const std::vector<std::string>& rcpts,
-        const Fields& fields)
+        const Fields& fields, const Origin& origin = {})
 {
     MessageProcessor p(cfg, Certificates::load(*cfg, nullptr), keys,
-                       ConnectionInfo{parse_ip_address("10.1.1.1"), "", "", std::nullopt});
-    p.mail_from("<alice@acme.example>", "");
+                       ConnectionInfo{parse_ip_address(origin.client), "", "", std::nullopt});
+    p.mail_from("<alice@acme.example>", origin.auth_user);
     for (const auto& to : rcpts) CPPUNIT_ASSERT(p.rcpt_to("<" + to + ">").verdict == Verdict::Continue);
+    if (!origin.marker.empty()) p.header(std::string(kReinjectionHeader), origin.marker);
     p.header("From", "Alice <alice@acme.example>");
     for (const auto& f : fields) p.header(f.name, f.value);
     p.header("Subject", "the plan");
@@ -180,6 +192,7 @@ class BlindCopiesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(together_keeps_one_message);
     CPPUNIT_TEST(without_reinjection_refused);
     CPPUNIT_TEST(bcc_field_removed_inside_and_outside);
+    CPPUNIT_TEST(blind_copy_planned_for_the_original_client);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -389,6 +402,55 @@ public:
                 {{"To", "dave@partner.example"}, {"Bcc", "frank@partner.example"}});
         CPPUNIT_ASSERT(r.message.substr(0, r.message.find("\r\n\r\n")).find("Bcc:") == std::string::npos);
         CPPUNIT_ASSERT(fixture().decrypt(r.message, "frank").find("Bcc:") == std::string::npos);
+    }
+
+    // A rule for signed-in users encrypts to the partner; the blind recipient's copy comes
+    // back from the loopback listener without SMTP AUTH. Planned for that client it would
+    // match "others signed" and leave in clear what the rule encrypts for the named one.
+    void blind_copy_planned_for_the_original_client()
+    {
+        const std::string rules = R"toml(
+[[domain]]
+name = "acme.example"
+
+[[rule]]
+name = "signed-in users: partners encrypted"
+direction = "outbound"
+authenticated = true
+client = ["10.0.0.0/8"]
+to = ["*@partner.example"]
+sign = "sender"
+encrypt = "mandatory"
+
+[[rule]]
+name = "others signed"
+direction = "outbound"
+sign = "sender"
+encrypt = "never"
+)toml";
+        auto cfg = fixture().config("", true, rules);
+        TokenKeySource keys(cfg->hsm);
+        Run r = run(cfg, keys, {"dave@partner.example", "frank@partner.example"}, {{"To", "dave@partner.example"}},
+                    Origin{"10.1.1.1", "alice", ""});
+        CPPUNIT_ASSERT(r.outcome.reply.verdict == Verdict::Accept);
+        CPPUNIT_ASSERT(copy_recipients(r.outcome) == (Copies{{"frank@partner.example"}}));
+        CPPUNIT_ASSERT(fixture().recipient_serials(r.message) == std::vector<std::string>{fixture().serial("dave")});
+        // frank's copy as the reinjection listener hands it back.
+        Run copy = run(cfg, keys, {"frank@partner.example"}, {{"To", "dave@partner.example"}},
+                       Origin{"127.0.0.1", "", r.outcome.copies[0].marker});
+        CPPUNIT_ASSERT(copy.outcome.reply.verdict == Verdict::Accept);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(copy.outcome.detail, std::string("sign+encrypt"), copy.outcome.action);
+        CPPUNIT_ASSERT(fixture().recipient_serials(copy.message) == std::vector<std::string>{fixture().serial("frank")});
+        CPPUNIT_ASSERT(fixture().decrypt(copy.message, "frank").find("the figures") != std::string::npos);
+        // A copy whose marker is not ours (another secret) gets nothing back: the loopback
+        // client's own plan (here inbound, untouched).
+        ReinjectionSettings other = cfg->reinjection;
+        const std::string secret = "another-gateway-secret-0123456789";
+        other.secret = Bytes(secret.begin(), secret.end());
+        copy = run(cfg, keys, {"frank@partner.example"}, {{"To", "dave@partner.example"}},
+                   Origin{"127.0.0.1", "", make_reinjection_marker(other, "alice@acme.example", {"frank@partner.example"},
+                                                                   std::time(nullptr), {"alice", "10.1.1.1"})});
+        CPPUNIT_ASSERT(copy.outcome.action != "sign+encrypt" && copy.outcome.action != "sign");
     }
 };
 
