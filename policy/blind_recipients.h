@@ -15,8 +15,9 @@
 
 namespace ssm::policy {
 
-// The addresses of every To, Cc, Resent-To and Resent-Cc field, groups giving their members;
-// never Bcc, Reply-To, From or anything else.
+// The addresses of every To and Cc field, groups giving their members; in a resent message
+// (Resent- fields) those of the Resent-To and Resent-Cc fields of the latest resending only
+// (the topmost run of Resent- fields). Never Bcc, Reply-To, From or anything else.
 std::vector<EmailAddress> named_recipients(const std::vector<smime::mime::HeaderField>& headers);
 
 // Whether `rcpt` is one of `named` (EmailAddress::same_as: domain and local part without case).

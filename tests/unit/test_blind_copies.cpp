@@ -193,6 +193,7 @@ class BlindCopiesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(without_reinjection_refused);
     CPPUNIT_TEST(bcc_field_removed_inside_and_outside);
     CPPUNIT_TEST(blind_copy_planned_for_the_original_client);
+    CPPUNIT_TEST(resent_message_names_its_new_recipients);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -230,6 +231,19 @@ public:
              "dave@partner.example", false},
             {"empty To field", {{"To", ""}}, "dave@partner.example", false},
             {"NUL and control characters", {{"To", std::string("da\0ve@partner.example", 22)}}, "dave@partner.example", false},
+            // RFC 5322 §3.6.6: a resent message's recipients are its latest Resent-To and -Cc.
+            {"resent: the original To names nobody now",
+             {{"Resent-From", "bob@acme.example"}, {"Resent-To", "x@y.example"}, {"To", "dave@partner.example"}},
+             "dave@partner.example", false},
+            {"resent: an earlier resending names nobody now",
+             {{"Resent-To", "x@y.example"}, {"Resent-Date", "Mon, 1 Dec 2025 10:00:00 +0000"},
+              {"Received", "from a by b"}, {"Resent-To", "dave@partner.example"}},
+             "dave@partner.example", false},
+            {"resent: Resent-Cc of the latest resending",
+             {{"Resent-From", "bob@acme.example"}, {"Resent-Cc", "dave@partner.example"}, {"To", "x@y.example"}},
+             "dave@partner.example", true},
+            {"resent: only Resent-Bcc, original To", {{"Resent-Bcc", "x@y.example"}, {"To", "dave@partner.example"}},
+             "dave@partner.example", false},
         };
         for (const auto& c : cases) {
             const auto rcpt = EmailAddress::parse(c.rcpt);
@@ -451,6 +465,26 @@ encrypt = "never"
                    Origin{"127.0.0.1", "", make_reinjection_marker(other, "alice@acme.example", {"frank@partner.example"},
                                                                    std::time(nullptr), {"alice", "10.1.1.1"})});
         CPPUNIT_ASSERT(copy.outcome.action != "sign+encrypt" && copy.outcome.action != "sign");
+    }
+
+    // Bob resends Alice's message (To: frank) to dave, with frank again as a blind copy:
+    // dave's message must not show that frank got this copy too.
+    void resent_message_names_its_new_recipients()
+    {
+        auto cfg = fixture().config("");
+        TokenKeySource keys(cfg->hsm);
+        Run r = run(cfg, keys, {"dave@partner.example", "frank@partner.example"},
+                    {{"Resent-From", "alice@acme.example"}, {"Resent-To", "dave@partner.example"},
+                     {"Resent-Date", "Mon, 1 Dec 2025 10:00:00 +0000"}, {"To", "frank@partner.example"}});
+        CPPUNIT_ASSERT(r.outcome.reply.verdict == Verdict::Accept);
+        CPPUNIT_ASSERT(copy_recipients(r.outcome) == (Copies{{"frank@partner.example"}}));
+        CPPUNIT_ASSERT(fixture().recipient_serials(r.message) == std::vector<std::string>{fixture().serial("dave")});
+        // Both in the latest block: one message.
+        r = run(cfg, keys, {"dave@partner.example", "frank@partner.example"},
+                {{"Resent-From", "alice@acme.example"}, {"Resent-To", "dave@partner.example, frank@partner.example"},
+                 {"To", "x@y.example"}});
+        CPPUNIT_ASSERT(r.outcome.copies.empty());
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, fixture().recipient_serials(r.message).size());
     }
 };
 
