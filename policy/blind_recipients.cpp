@@ -52,7 +52,7 @@ bool is_blind_copy_field(std::string_view name)
 }
 
 std::vector<std::size_t> blind_leavers(const std::vector<EncryptedRecipient>& copy,
-                                       const std::vector<EmailAddress>& named)
+                                       const std::vector<EmailAddress>& named, const Bytes* archive)
 {
     // The certificates the copy carries for its named recipients: RecipientInfos they may see.
     std::vector<const Bytes*> shown;
@@ -62,6 +62,9 @@ std::vector<std::size_t> blind_leavers(const std::vector<EncryptedRecipient>& co
     for (const auto& r : copy)
         if (is_named(named, *r.address) && !is_shown(r.certificate)) shown.push_back(r.certificate);
     if (shown.empty() && !copy.empty()) shown.push_back(copy.front().certificate);
+    // The archive's RecipientInfo is in every message: a blind recipient with that very
+    // certificate adds none (encryption_parameters writes one per certificate).
+    if (archive) shown.push_back(archive);
     std::vector<std::size_t> leavers;
     for (std::size_t i = 0; i < copy.size(); ++i)
         if (!is_named(named, *copy[i].address) && !is_shown(copy[i].certificate)) leavers.push_back(i);

@@ -35,8 +35,9 @@ struct EncryptedRecipient {
 // Of the recipients of one encrypted copy, the indexes of those that must leave it: blind
 // recipients whose certificate none of the named recipients of the copy uses (the same domain
 // certificate reveals nothing new). With no named recipient in the copy the first recipient's
-// certificate stays (someone must), with every blind recipient sharing it.
+// certificate stays (someone must), with every blind recipient sharing it. `archive`, the
+// certificate every encrypted message carries, if any, is shown too.
 std::vector<std::size_t> blind_leavers(const std::vector<EncryptedRecipient>& copy,
-                                       const std::vector<EmailAddress>& named);
+                                       const std::vector<EmailAddress>& named, const Bytes* archive = nullptr);
 
 }  // namespace ssm::policy

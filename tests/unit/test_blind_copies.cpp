@@ -194,6 +194,7 @@ class BlindCopiesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(bcc_field_removed_inside_and_outside);
     CPPUNIT_TEST(blind_copy_planned_for_the_original_client);
     CPPUNIT_TEST(resent_message_names_its_new_recipients);
+    CPPUNIT_TEST(blind_recipient_holding_the_archive_key);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -278,6 +279,10 @@ public:
         };
         for (const auto& c : cases)
             CPPUNIT_ASSERT_MESSAGE(c.what, policy::blind_leavers(c.copy, c.named) == c.leavers);
+        // The archive certificate is in every message: a blind recipient holding it stays.
+        CPPUNIT_ASSERT((policy::blind_leavers({{&d, &dave}, {&f, &frank}}, {d}, &frank) == std::vector<std::size_t>{}));
+        CPPUNIT_ASSERT((policy::blind_leavers({{&d, &dave}, {&f, &frank}, {&h, &domain}}, {}, &frank) ==
+                        std::vector<std::size_t>{2}));
     }
 
     // To dave, Bcc frank (both their own certificates): dave's message names dave's
@@ -485,6 +490,23 @@ encrypt = "never"
                  {"To", "x@y.example"}});
         CPPUNIT_ASSERT(r.outcome.copies.empty());
         CPPUNIT_ASSERT_EQUAL(std::size_t{2}, fixture().recipient_serials(r.message).size());
+    }
+
+    // frank's certificate is the archive's: his RecipientInfo is in every message anyway, once.
+    // No copy for him, and no refusal without [reinjection].
+    void blind_recipient_holding_the_archive_key()
+    {
+        const std::string archive = "[encryption]\narchive_certificate = \"" +
+                                    (fixture().pki / "frank.cert.pem").string() + "\"\n";
+        for (const bool reinjection : {true, false}) {
+            auto cfg = fixture().config(archive, reinjection);
+            TokenKeySource keys(cfg->hsm);
+            Run r = run(cfg, keys, {"dave@partner.example", "frank@partner.example"}, {{"To", "dave@partner.example"}});
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(r.outcome.reply.str(), std::string("accept"),
+                                         std::string(r.outcome.reply.verdict == Verdict::Accept ? "accept" : "other"));
+            CPPUNIT_ASSERT(r.outcome.copies.empty());
+            CPPUNIT_ASSERT(fixture().recipient_serials(r.message) == sorted({fixture().serial("dave"), fixture().serial("frank")}));
+        }
     }
 };
 
