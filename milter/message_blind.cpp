@@ -24,7 +24,9 @@ MessageProcessor::blind_leavers(const std::vector<const Recipient*>& group) cons
         encrypted.push_back({&*r->address, &r->certificate->der});
     }
     std::vector<const Recipient*> leavers;
-    for (const std::size_t i : policy::blind_leavers(encrypted, policy::named_recipients(m_headers)))
+    const auto& archive = m_certificates->archive_certificate();
+    for (const std::size_t i :
+         policy::blind_leavers(encrypted, policy::named_recipients(m_headers), archive ? &*archive : nullptr))
         leavers.push_back(group[i]);
     return leavers;
 }

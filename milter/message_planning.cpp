@@ -86,6 +86,7 @@ Reply MessageProcessor::mail_from(std::string_view sender, std::string_view auth
     const std::string_view addr = strip_angles(sender);
     m_sender_text = std::string(addr);
     m_reinjected = false;
+    m_origin_restored = false;
     m_marker_fields = 0;
     m_context = policy::MessageContext{};
     m_context.direction = m_direction;
@@ -271,7 +272,10 @@ Reply MessageProcessor::end_of_headers()
     const bool was_outbound = m_direction == policy::Direction::Outbound;
     recognise_reinjected_copy();
     if (m_list) return *m_headers_reply;  // a list's message is planned by the expansion
-    const bool direction_changed = was_outbound != (m_direction == policy::Direction::Outbound);
+    // A copy planned at RCPT for the reinjection listener is planned again for the original
+    // client (restore_origin), as it is when the marker changed its direction.
+    const bool direction_changed =
+        was_outbound != (m_direction == policy::Direction::Outbound) || m_origin_restored;
     if ((!m_config->policy.uses_headers() && !direction_changed) || recipient_count() == 0)
         return *m_headers_reply;
     m_context.headers = &m_headers;

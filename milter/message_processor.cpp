@@ -235,7 +235,10 @@ smime::EncryptParameters encryption_parameters(const Config& config, const Certi
         }
         p.recipients.push_back(std::move(spec));
     }
-    if (const auto& archive = certificates.archive_certificate()) {
+    // A recipient whose certificate is the archive's is encrypted to once: a second, identical
+    // RecipientInfo would tell every reader that someone holding the archive key got it.
+    const auto& archive = certificates.archive_certificate();
+    if (archive && std::none_of(certs.begin(), certs.end(), [&](const auto* c) { return c->der == *archive; })) {
         smime::cms::RecipientSpec spec;
         spec.certificate_der = *archive;
         spec.use_subject_key_identifier = key_id(policy::RecipientIdentifier::Default);

@@ -17,6 +17,7 @@
 #include "directory/certificate_choice.h"
 #include "milter/certificates.h"
 #include "milter/config.h"
+#include "milter/reinjection.h"
 #include "milter/key_source.h"
 #include "milter/reply.h"
 #include "milter/return_notice.h"
@@ -211,6 +212,11 @@ private:
     std::optional<std::string> stripped_subject() const;
     // Recognises our reinjection marker (outbound then, whatever the client looked like).
     void recognise_reinjected_copy();
+    // A copy's rules see the client that handed the original over (its SMTP AUTH name and
+    // address, from the marker), not the loopback listener; end_of_headers plans again.
+    void restore_origin(const ReinjectedOrigin& origin);
+    // This message's client, for the markers of the copies split off it.
+    ReinjectedOrigin reinjection_origin() const;
     // The copies for split-off recipients, one per treatment and, for blind recipients, one
     // per certificate (marker made now).
     std::vector<MessageOutcome::Copy> split_copies() const;
@@ -238,6 +244,7 @@ private:
     bool m_have_sender = false;
     std::string m_sender_text;  // MAIL FROM address without angle brackets ("" for <>)
     bool m_reinjected = false;
+    bool m_origin_restored = false;  // the marker gave the original client back (restore_origin)
     int m_marker_fields = 0;  // X-SSM-Reinjected fields received (taken out of m_headers)
     std::vector<Recipient> m_recipients;
     std::optional<Effective> m_effective;  // shared by all accepted recipients

@@ -7,6 +7,7 @@
 #include "base/ascii.h"
 #include "base/log.h"
 #include "milter/message_processor.h"
+#include "milter/network.h"
 #include "smime/cms/secret_bytes.h"
 
 namespace ssm::milter {
@@ -71,9 +72,11 @@ void MessageProcessor::recognise_reinjected_copy()
     for (const auto& f : m_headers) {
         if (!is_marker(f)) continue;
         ++m_marker_fields;
+        ReinjectedOrigin origin;
         if (!m_reinjected && reinjection_marker_valid(m_config->reinjection, f.value, m_sender_text, envelope,
-                                                      std::time(nullptr))) {
+                                                      std::time(nullptr), &origin)) {
             m_reinjected = true;
+            restore_origin(origin);
             continue;
         }
         // Not ours, or not for this envelope: it grants nothing and is removed at the end.
@@ -87,6 +90,20 @@ void MessageProcessor::recognise_reinjected_copy()
     m_direction = policy::Direction::Outbound;
     m_context.direction = m_direction;
     m_context.origin.reinjected = true;
+}
+
+void MessageProcessor::restore_origin(const ReinjectedOrigin& origin)
+{
+    if (origin.empty()) return;  // a v=1 marker (notices, receipts, copies made before v=2)
+    m_context.auth_user = origin.auth_user;
+    m_context.origin.authenticated = !origin.auth_user.empty();
+    m_context.client = origin.client.empty() ? std::nullopt : parse_ip_address(origin.client);
+    m_origin_restored = true;
+}
+
+ReinjectedOrigin MessageProcessor::reinjection_origin() const
+{
+    return {m_context.auth_user, m_context.client ? ip_address_text(*m_context.client) : std::string()};
 }
 
 std::vector<MessageOutcome::Copy> MessageProcessor::split_copies() const
@@ -103,7 +120,8 @@ std::vector<MessageOutcome::Copy> MessageProcessor::split_copies() const
     const auto add = [&](const std::vector<const Recipient*>& members) {
         MessageOutcome::Copy copy;
         for (const Recipient* r : members) copy.recipients.push_back(r->text);
-        copy.marker = make_reinjection_marker(m_config->reinjection, m_sender_text, copy.recipients, std::time(nullptr));
+        copy.marker = make_reinjection_marker(m_config->reinjection, m_sender_text, copy.recipients,
+                                              std::time(nullptr), reinjection_origin());
         copies.push_back(std::move(copy));
     };
     for (auto& [effective, members] : groups) {

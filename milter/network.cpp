@@ -99,4 +99,16 @@ std::optional<sockaddr_storage> parse_ip_address(std::string_view text)
     return std::nullopt;
 }
 
+std::string ip_address_text(const sockaddr_storage& address)
+{
+    char text[INET6_ADDRSTRLEN] = {};
+    const void* bytes = address.ss_family == AF_INET
+                            ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(&address)->sin_addr)
+                        : address.ss_family == AF_INET6
+                            ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(&address)->sin6_addr)
+                            : nullptr;
+    if (!bytes || !inet_ntop(address.ss_family, bytes, text, sizeof text)) return {};
+    return text;
+}
+
 }  // namespace ssm::milter

@@ -28,4 +28,7 @@ private:
 // Parses an address written as text (as ssmctl gets it) into a sockaddr_storage.
 std::optional<sockaddr_storage> parse_ip_address(std::string_view text);
 
+// The address as text (inet_ntop), parse_ip_address's inverse; empty for another family.
+std::string ip_address_text(const sockaddr_storage& address);
+
 }  // namespace ssm::milter

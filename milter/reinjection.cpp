@@ -18,19 +18,25 @@ namespace ssm::milter {
 
 namespace {
 
-std::string marker_mac(const ReinjectionSettings& settings, std::string_view time_text, std::string_view nonce,
+// A v=1 marker has no origin fields (a_field, c_field empty): its MAC input is unchanged.
+std::string marker_mac(const ReinjectionSettings& settings, std::string_view version, std::string_view time_text,
+                       std::string_view nonce, std::string_view a_field, std::string_view c_field,
                        std::string_view sender, std::vector<std::string> recipients)
 {
     for (auto& r : recipients) r = ascii_lowercase(r);
     std::sort(recipients.begin(), recipients.end());
-    // NUL separates the fields: none of them can contain one (SMTP envelope text).
-    std::string input = "ssm-reinjection-v1";
+    // NUL separates the fields: none of them can contain one (SMTP envelope text, hex).
+    std::string input = "ssm-reinjection-v" + std::string(version);
     auto add = [&input](std::string_view field) {
         input.push_back('\0');
         input.append(field);
     };
     add(time_text);
     add(nonce);
+    if (version != "1") {
+        add(a_field);
+        add(c_field);
+    }
     add(ascii_lowercase(sender));
     for (const auto& r : recipients) add(r);
     std::uint8_t digest[32];
@@ -49,14 +55,43 @@ bool same_text(std::string_view a, std::string_view b)
     return diff == 0;
 }
 
-// "v=1; t=...; n=...; mac=..." exactly in this order and form.
+// An origin field: "-" for empty, else the text in lower-case hexadecimal.
+std::string origin_field(std::string_view text)
+{
+    return text.empty() ? std::string("-") : to_hex(as_bytes(text));
+}
+
+// Its inverse, strict: nullopt for anything origin_field does not write, and for a control
+// character or space (the values are an SMTP AUTH name and an address).
+std::optional<std::string> origin_text(std::string_view field)
+{
+    if (field == "-") return std::string();
+    if (field.size() % 2 != 0) return std::nullopt;
+    const auto digit = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        return -1;
+    };
+    std::string text;
+    for (std::size_t i = 0; i < field.size(); i += 2) {
+        const int high = digit(field[i]), low = digit(field[i + 1]);
+        if (high < 0 || low < 0) return std::nullopt;
+        const int value = high * 16 + low;
+        if (value < 0x21 || value == 0x7f) return std::nullopt;
+        text.push_back(static_cast<char>(value));
+    }
+    return text;
+}
+
+// "v=1; t=...; n=...; mac=..." or "v=2; t=...; n=...; a=...; c=...; mac=..." exactly in this
+// order and form.
 struct ParsedMarker {
-    std::string_view time_text, nonce, mac;
+    std::string_view version, time_text, nonce, a_field, c_field, mac;
 };
 
 std::optional<ParsedMarker> parse_marker(std::string_view value)
 {
-    auto take = [&value](std::string_view key) -> std::optional<std::string_view> {
+    auto take = [&value](std::string_view key, std::size_t max = 128) -> std::optional<std::string_view> {
         while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
         if (value.substr(0, key.size()) != key) return std::nullopt;
         value.remove_prefix(key.size());
@@ -66,13 +101,28 @@ std::optional<ParsedMarker> parse_marker(std::string_view value)
         while (!field.empty() && (field.back() == ' ' || field.back() == '\t' || field.back() == '\r' ||
                                   field.back() == '\n'))
             field.remove_suffix(1);
-        if (field.empty() || field.size() > 128) return std::nullopt;
+        if (field.empty() || field.size() > max) return std::nullopt;
         return field;
     };
-    if (take("v=") != std::string_view("1")) return std::nullopt;
-    auto t = take("t="), n = take("n="), mac = take("mac=");
-    if (!t || !n || !mac || !value.empty()) return std::nullopt;
-    return ParsedMarker{*t, *n, *mac};
+    ParsedMarker m;
+    const auto version = take("v=");
+    if (version != std::string_view("1") && version != std::string_view("2")) return std::nullopt;
+    m.version = *version;
+    auto t = take("t="), n = take("n=");
+    if (!t || !n) return std::nullopt;
+    if (m.version == "2") {
+        // An SMTP AUTH name of up to 256 bytes; an IPv6 address in text.
+        auto a = take("a=", 512), c = take("c=", 2 * 46);
+        if (!a || !c) return std::nullopt;
+        m.a_field = *a;
+        m.c_field = *c;
+    }
+    auto mac = take("mac=");
+    if (!mac || !value.empty()) return std::nullopt;
+    m.time_text = *t;
+    m.nonce = *n;
+    m.mac = *mac;
+    return m;
 }
 
 struct EasyDeleter {
@@ -116,19 +166,27 @@ void check_envelope_address(std::string_view address)
 }  // namespace
 
 std::string make_reinjection_marker(const ReinjectionSettings& settings, std::string_view sender,
-                                    std::vector<std::string> recipients, std::time_t now)
+                                    std::vector<std::string> recipients, std::time_t now,
+                                    const ReinjectedOrigin& origin)
 {
     std::uint8_t nonce[12];
     if (gnutls_rnd(GNUTLS_RND_NONCE, nonce, sizeof nonce) != 0)
         throw Error(Failure::Temporary, "no random nonce for the reinjection marker");
     const std::string time_text = std::to_string(static_cast<long long>(now));
     const std::string nonce_text = to_hex(ByteView(nonce, sizeof nonce));
-    return "v=1; t=" + time_text + "; n=" + nonce_text +
-           "; mac=" + marker_mac(settings, time_text, nonce_text, sender, std::move(recipients));
+    if (origin.empty())
+        return "v=1; t=" + time_text + "; n=" + nonce_text +
+               "; mac=" + marker_mac(settings, "1", time_text, nonce_text, "", "", sender, std::move(recipients));
+    const std::string a = origin_field(origin.auth_user), c = origin_field(origin.client);
+    if (a.size() > 512 || c.size() > 2 * 46)
+        throw Error(Failure::Temporary, "the client's name or address is too long for the reinjection marker");
+    return "v=2; t=" + time_text + "; n=" + nonce_text + "; a=" + a + "; c=" + c +
+           "; mac=" + marker_mac(settings, "2", time_text, nonce_text, a, c, sender, std::move(recipients));
 }
 
 bool reinjection_marker_valid(const ReinjectionSettings& settings, std::string_view value,
-                              std::string_view sender, std::vector<std::string> recipients, std::time_t now)
+                              std::string_view sender, std::vector<std::string> recipients, std::time_t now,
+                              ReinjectedOrigin* origin)
 {
     if (!settings.enabled() || settings.secret.empty()) return false;
     const auto parsed = parse_marker(value);
@@ -140,12 +198,21 @@ bool reinjection_marker_valid(const ReinjectionSettings& settings, std::string_v
     // A copy from "the future" beyond clock skew between threads is not ours either.
     if (made > static_cast<long long>(now) + 300) return false;
     if (static_cast<long long>(now) - made > settings.marker_lifetime.count()) return false;
+    ReinjectedOrigin carried;
+    if (parsed->version == "2") {
+        auto a = origin_text(parsed->a_field), c = origin_text(parsed->c_field);
+        if (!a || !c) return false;
+        carried = {std::move(*a), std::move(*c)};
+    }
     try {
-        return same_text(parsed->mac,
-                         marker_mac(settings, parsed->time_text, parsed->nonce, sender, std::move(recipients)));
+        if (!same_text(parsed->mac, marker_mac(settings, parsed->version, parsed->time_text, parsed->nonce,
+                                               parsed->a_field, parsed->c_field, sender, std::move(recipients))))
+            return false;
     } catch (const Error&) {
         return false;
     }
+    if (origin) *origin = std::move(carried);
+    return true;
 }
 
 void submit_copy(const ReinjectionSettings& settings, std::string_view sender,

@@ -33,17 +33,31 @@ struct ReinjectionSettings {
     bool enabled() const { return port != 0; }
 };
 
-// The marker header value for one copy: "v=1; t=TIME; n=NONCE; mac=HEX".
-// The MAC covers the time, the nonce, the envelope sender and the sorted set of recipients
-// (all lower-cased), so a marker cannot be moved to another envelope.
-std::string make_reinjection_marker(const ReinjectionSettings& settings, std::string_view sender,
-                                    std::vector<std::string> recipients, std::time_t now);
+// Who handed the original message to the MTA: the copy comes back from the loopback listener
+// without SMTP AUTH and from another client address, yet rules with authenticated,
+// authenticated_as or client conditions must plan it as they planned the original (a blind
+// copy planned for the listener could leave in clear what the rules encrypt).
+struct ReinjectedOrigin {
+    std::string auth_user;  // {auth_authen}; empty: none
+    std::string client;     // client address as text (ip_address_text); empty: unknown
+    bool empty() const { return auth_user.empty() && client.empty(); }
+};
 
-// Whether `value` is a marker this gateway made for exactly this envelope, not expired.
-// Never throws; a malformed value is simply not valid.
+// The marker header value for one copy: "v=1; t=TIME; n=NONCE; mac=HEX", or with an origin
+// "v=2; t=TIME; n=NONCE; a=HEX; c=HEX; mac=HEX" (a, c: the origin's fields in hexadecimal,
+// "-" when empty). The MAC covers the time, the nonce, the origin, the envelope sender and the
+// sorted set of recipients (all lower-cased), so a marker cannot be moved to another envelope
+// and its origin cannot be changed.
+std::string make_reinjection_marker(const ReinjectionSettings& settings, std::string_view sender,
+                                    std::vector<std::string> recipients, std::time_t now,
+                                    const ReinjectedOrigin& origin = {});
+
+// Whether `value` is a marker this gateway made for exactly this envelope, not expired; if so
+// and `origin` is given, the origin it carries (empty for a v=1 marker). Never throws; a
+// malformed value is simply not valid.
 bool reinjection_marker_valid(const ReinjectionSettings& settings, std::string_view value,
                               std::string_view sender, std::vector<std::string> recipients,
-                              std::time_t now);
+                              std::time_t now, ReinjectedOrigin* origin = nullptr);
 
 // Submits one message over SMTP (libcurl) to the reinjection listener: MAIL FROM:<sender>
 // (empty: the null sender), one RCPT per recipient, DATA with `message` (CRLF lines; libcurl

@@ -11,19 +11,31 @@ namespace ssm::policy {
 
 namespace {
 
-bool names_recipients(std::string_view field)
+bool is_resent_field(std::string_view name)
 {
-    return iequals(field, "To") || iequals(field, "Cc") || iequals(field, "Resent-To") || iequals(field, "Resent-Cc");
+    return name.size() > 7 && iequals(name.substr(0, 7), "Resent-");
 }
 
 }  // namespace
 
 std::vector<EmailAddress> named_recipients(const std::vector<smime::mime::HeaderField>& headers)
 {
+    // RFC 5322 §3.6.6: each resending prepends a block of Resent- fields; the recipients of
+    // this transmission are its Resent-To and Resent-Cc. The To and Cc of the original (and
+    // the Resent-To of earlier resendings) name who got the message then: a recipient they
+    // name but the latest block does not is blind now, and its RecipientInfo would show the
+    // new readers that it got this copy too.
+    const auto first_resent = std::find_if(headers.begin(), headers.end(),
+                                           [](const auto& f) { return is_resent_field(f.name); });
+    const auto block_end = std::find_if(first_resent, headers.end(),
+                                        [](const auto& f) { return !is_resent_field(f.name); });
+    const bool resent = first_resent != headers.end();
     std::vector<EmailAddress> named;
-    for (const auto& f : headers) {
-        if (!names_recipients(f.name)) continue;
-        MailboxList list = parse_mailbox_list(f.value);
+    for (auto f = resent ? first_resent : headers.begin(); f != (resent ? block_end : headers.end()); ++f) {
+        const bool names = resent ? iequals(f->name, "Resent-To") || iequals(f->name, "Resent-Cc")
+                                  : iequals(f->name, "To") || iequals(f->name, "Cc");
+        if (!names) continue;
+        MailboxList list = parse_mailbox_list(f->value);
         for (auto& a : list.addresses) named.push_back(std::move(a));
     }
     return named;
@@ -40,7 +52,7 @@ bool is_blind_copy_field(std::string_view name)
 }
 
 std::vector<std::size_t> blind_leavers(const std::vector<EncryptedRecipient>& copy,
-                                       const std::vector<EmailAddress>& named)
+                                       const std::vector<EmailAddress>& named, const Bytes* archive)
 {
     // The certificates the copy carries for its named recipients: RecipientInfos they may see.
     std::vector<const Bytes*> shown;
@@ -50,6 +62,9 @@ std::vector<std::size_t> blind_leavers(const std::vector<EncryptedRecipient>& co
     for (const auto& r : copy)
         if (is_named(named, *r.address) && !is_shown(r.certificate)) shown.push_back(r.certificate);
     if (shown.empty() && !copy.empty()) shown.push_back(copy.front().certificate);
+    // The archive's RecipientInfo is in every message: a blind recipient with that very
+    // certificate adds none (encryption_parameters writes one per certificate).
+    if (archive) shown.push_back(archive);
     std::vector<std::size_t> leavers;
     for (std::size_t i = 0; i < copy.size(); ++i)
         if (!is_named(named, *copy[i].address) && !is_shown(copy[i].certificate)) leavers.push_back(i);

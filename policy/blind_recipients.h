@@ -15,8 +15,9 @@
 
 namespace ssm::policy {
 
-// The addresses of every To, Cc, Resent-To and Resent-Cc field, groups giving their members;
-// never Bcc, Reply-To, From or anything else.
+// The addresses of every To and Cc field, groups giving their members; in a resent message
+// (Resent- fields) those of the Resent-To and Resent-Cc fields of the latest resending only
+// (the topmost run of Resent- fields). Never Bcc, Reply-To, From or anything else.
 std::vector<EmailAddress> named_recipients(const std::vector<smime::mime::HeaderField>& headers);
 
 // Whether `rcpt` is one of `named` (EmailAddress::same_as: domain and local part without case).
@@ -34,8 +35,9 @@ struct EncryptedRecipient {
 // Of the recipients of one encrypted copy, the indexes of those that must leave it: blind
 // recipients whose certificate none of the named recipients of the copy uses (the same domain
 // certificate reveals nothing new). With no named recipient in the copy the first recipient's
-// certificate stays (someone must), with every blind recipient sharing it.
+// certificate stays (someone must), with every blind recipient sharing it. `archive`, the
+// certificate every encrypted message carries, if any, is shown too.
 std::vector<std::size_t> blind_leavers(const std::vector<EncryptedRecipient>& copy,
-                                       const std::vector<EmailAddress>& named);
+                                       const std::vector<EmailAddress>& named, const Bytes* archive = nullptr);
 
 }  // namespace ssm::policy

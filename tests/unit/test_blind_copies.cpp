@@ -25,25 +25,7 @@ struct NamedCase {
     bool named;
 };
 
-struct Fixture : test::PkiToken {
-    Fixture() : PkiToken("alice domain-signing")
-    {
-        copy_certificates({"dave", "frank", "partner-domain"});
-        test::write_file(dir.path() / "reinject.secret", "0123456789abcdef0123456789abcdef\n");
-    }
-
-    std::shared_ptr<const Config> config(const std::string& extra, bool reinjection = true) const
-    {
-        const std::string text =
-            "[milter]\ninternal_networks = [\"10.0.0.0/8\"]\nspool_dir = \"" + dir.path().string() +
-            "\"\n[pki]\ntrust_anchors = \"" + (pki / "trust").string() + "\"\nintermediates = \"" +
-            (pki / "intermediates").string() + "\"\ncrls = \"\"\nrevocation = \"off\"\n"
-            "[directory]\nstatic_certificates = \"" + (dir.path() / "certs").string() + "\"\n"
-            "[hsm]\ntoken_label = \"ssm-test\"\npin_file = \"" + (token / "pin").string() + "\"\n" +
-            (reinjection ? "[reinjection]\naddress = \"127.0.0.1:10027\"\nsecret_file = \"" +
-                               (dir.path() / "reinject.secret").string() + "\"\n"
-                         : std::string()) +
-            extra + R"toml(
+const std::string kRules = R"toml(
 [[domain]]
 name = "acme.example"
 
@@ -68,6 +50,27 @@ direction = "outbound"
 sign = "sender"
 encrypt = "never"
 )toml";
+
+struct Fixture : test::PkiToken {
+    Fixture() : PkiToken("alice domain-signing")
+    {
+        copy_certificates({"dave", "frank", "partner-domain"});
+        test::write_file(dir.path() / "reinject.secret", "0123456789abcdef0123456789abcdef\n");
+    }
+
+    std::shared_ptr<const Config> config(const std::string& extra, bool reinjection = true,
+                                         const std::string& rules = kRules) const
+    {
+        const std::string text =
+            "[milter]\ninternal_networks = [\"10.0.0.0/8\"]\nspool_dir = \"" + dir.path().string() +
+            "\"\n[pki]\ntrust_anchors = \"" + (pki / "trust").string() + "\"\nintermediates = \"" +
+            (pki / "intermediates").string() + "\"\ncrls = \"\"\nrevocation = \"off\"\n"
+            "[directory]\nstatic_certificates = \"" + (dir.path() / "certs").string() + "\"\n"
+            "[hsm]\ntoken_label = \"ssm-test\"\npin_file = \"" + (token / "pin").string() + "\"\n" +
+            (reinjection ? "[reinjection]\naddress = \"127.0.0.1:10027\"\nsecret_file = \"" +
+                               (dir.path() / "reinject.secret").string() + "\"\n"
+                         : std::string()) +
+            extra + rules;
         return parse_config(text, "blind.toml");
     }
 
@@ -124,13 +127,22 @@ struct Run {
     std::string message;  // as the MTA would deliver it (when rewritten)
 };
 
+// Where a message comes from: the internal client by default; a copy handed back by the
+// reinjection listener comes from the loopback address, without SMTP AUTH, with its marker.
+struct Origin {
+    std::string client = "10.1.1.1";
+    std::string auth_user;
+    std::string marker;  // X-SSM-Reinjected value, if any
+};
+
 Run run(const std::shared_ptr<const Config>& cfg, KeySource& keys, const std::vector<std::string>& rcpts,
-        const Fields& fields)
+        const Fields& fields, const Origin& origin = {})
 {
     MessageProcessor p(cfg, Certificates::load(*cfg, nullptr), keys,
-                       ConnectionInfo{parse_ip_address("10.1.1.1"), "", "", std::nullopt});
-    p.mail_from("<alice@acme.example>", "");
+                       ConnectionInfo{parse_ip_address(origin.client), "", "", std::nullopt});
+    p.mail_from("<alice@acme.example>", origin.auth_user);
     for (const auto& to : rcpts) CPPUNIT_ASSERT(p.rcpt_to("<" + to + ">").verdict == Verdict::Continue);
+    if (!origin.marker.empty()) p.header(std::string(kReinjectionHeader), origin.marker);
     p.header("From", "Alice <alice@acme.example>");
     for (const auto& f : fields) p.header(f.name, f.value);
     p.header("Subject", "the plan");
@@ -180,6 +192,9 @@ class BlindCopiesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(together_keeps_one_message);
     CPPUNIT_TEST(without_reinjection_refused);
     CPPUNIT_TEST(bcc_field_removed_inside_and_outside);
+    CPPUNIT_TEST(blind_copy_planned_for_the_original_client);
+    CPPUNIT_TEST(resent_message_names_its_new_recipients);
+    CPPUNIT_TEST(blind_recipient_holding_the_archive_key);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -217,6 +232,19 @@ public:
              "dave@partner.example", false},
             {"empty To field", {{"To", ""}}, "dave@partner.example", false},
             {"NUL and control characters", {{"To", std::string("da\0ve@partner.example", 22)}}, "dave@partner.example", false},
+            // RFC 5322 §3.6.6: a resent message's recipients are its latest Resent-To and -Cc.
+            {"resent: the original To names nobody now",
+             {{"Resent-From", "bob@acme.example"}, {"Resent-To", "x@y.example"}, {"To", "dave@partner.example"}},
+             "dave@partner.example", false},
+            {"resent: an earlier resending names nobody now",
+             {{"Resent-To", "x@y.example"}, {"Resent-Date", "Mon, 1 Dec 2025 10:00:00 +0000"},
+              {"Received", "from a by b"}, {"Resent-To", "dave@partner.example"}},
+             "dave@partner.example", false},
+            {"resent: Resent-Cc of the latest resending",
+             {{"Resent-From", "bob@acme.example"}, {"Resent-Cc", "dave@partner.example"}, {"To", "x@y.example"}},
+             "dave@partner.example", true},
+            {"resent: only Resent-Bcc, original To", {{"Resent-Bcc", "x@y.example"}, {"To", "dave@partner.example"}},
+             "dave@partner.example", false},
         };
         for (const auto& c : cases) {
             const auto rcpt = EmailAddress::parse(c.rcpt);
@@ -251,6 +279,10 @@ public:
         };
         for (const auto& c : cases)
             CPPUNIT_ASSERT_MESSAGE(c.what, policy::blind_leavers(c.copy, c.named) == c.leavers);
+        // The archive certificate is in every message: a blind recipient holding it stays.
+        CPPUNIT_ASSERT((policy::blind_leavers({{&d, &dave}, {&f, &frank}}, {d}, &frank) == std::vector<std::size_t>{}));
+        CPPUNIT_ASSERT((policy::blind_leavers({{&d, &dave}, {&f, &frank}, {&h, &domain}}, {}, &frank) ==
+                        std::vector<std::size_t>{2}));
     }
 
     // To dave, Bcc frank (both their own certificates): dave's message names dave's
@@ -389,6 +421,92 @@ public:
                 {{"To", "dave@partner.example"}, {"Bcc", "frank@partner.example"}});
         CPPUNIT_ASSERT(r.message.substr(0, r.message.find("\r\n\r\n")).find("Bcc:") == std::string::npos);
         CPPUNIT_ASSERT(fixture().decrypt(r.message, "frank").find("Bcc:") == std::string::npos);
+    }
+
+    // A rule for signed-in users encrypts to the partner; the blind recipient's copy comes
+    // back from the loopback listener without SMTP AUTH. Planned for that client it would
+    // match "others signed" and leave in clear what the rule encrypts for the named one.
+    void blind_copy_planned_for_the_original_client()
+    {
+        const std::string rules = R"toml(
+[[domain]]
+name = "acme.example"
+
+[[rule]]
+name = "signed-in users: partners encrypted"
+direction = "outbound"
+authenticated = true
+client = ["10.0.0.0/8"]
+to = ["*@partner.example"]
+sign = "sender"
+encrypt = "mandatory"
+
+[[rule]]
+name = "others signed"
+direction = "outbound"
+sign = "sender"
+encrypt = "never"
+)toml";
+        auto cfg = fixture().config("", true, rules);
+        TokenKeySource keys(cfg->hsm);
+        Run r = run(cfg, keys, {"dave@partner.example", "frank@partner.example"}, {{"To", "dave@partner.example"}},
+                    Origin{"10.1.1.1", "alice", ""});
+        CPPUNIT_ASSERT(r.outcome.reply.verdict == Verdict::Accept);
+        CPPUNIT_ASSERT(copy_recipients(r.outcome) == (Copies{{"frank@partner.example"}}));
+        CPPUNIT_ASSERT(fixture().recipient_serials(r.message) == std::vector<std::string>{fixture().serial("dave")});
+        // frank's copy as the reinjection listener hands it back.
+        Run copy = run(cfg, keys, {"frank@partner.example"}, {{"To", "dave@partner.example"}},
+                       Origin{"127.0.0.1", "", r.outcome.copies[0].marker});
+        CPPUNIT_ASSERT(copy.outcome.reply.verdict == Verdict::Accept);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(copy.outcome.detail, std::string("sign+encrypt"), copy.outcome.action);
+        CPPUNIT_ASSERT(fixture().recipient_serials(copy.message) == std::vector<std::string>{fixture().serial("frank")});
+        CPPUNIT_ASSERT(fixture().decrypt(copy.message, "frank").find("the figures") != std::string::npos);
+        // A copy whose marker is not ours (another secret) gets nothing back: the loopback
+        // client's own plan (here inbound, untouched).
+        ReinjectionSettings other = cfg->reinjection;
+        const std::string secret = "another-gateway-secret-0123456789";
+        other.secret = Bytes(secret.begin(), secret.end());
+        copy = run(cfg, keys, {"frank@partner.example"}, {{"To", "dave@partner.example"}},
+                   Origin{"127.0.0.1", "", make_reinjection_marker(other, "alice@acme.example", {"frank@partner.example"},
+                                                                   std::time(nullptr), {"alice", "10.1.1.1"})});
+        CPPUNIT_ASSERT(copy.outcome.action != "sign+encrypt" && copy.outcome.action != "sign");
+    }
+
+    // Bob resends Alice's message (To: frank) to dave, with frank again as a blind copy:
+    // dave's message must not show that frank got this copy too.
+    void resent_message_names_its_new_recipients()
+    {
+        auto cfg = fixture().config("");
+        TokenKeySource keys(cfg->hsm);
+        Run r = run(cfg, keys, {"dave@partner.example", "frank@partner.example"},
+                    {{"Resent-From", "alice@acme.example"}, {"Resent-To", "dave@partner.example"},
+                     {"Resent-Date", "Mon, 1 Dec 2025 10:00:00 +0000"}, {"To", "frank@partner.example"}});
+        CPPUNIT_ASSERT(r.outcome.reply.verdict == Verdict::Accept);
+        CPPUNIT_ASSERT(copy_recipients(r.outcome) == (Copies{{"frank@partner.example"}}));
+        CPPUNIT_ASSERT(fixture().recipient_serials(r.message) == std::vector<std::string>{fixture().serial("dave")});
+        // Both in the latest block: one message.
+        r = run(cfg, keys, {"dave@partner.example", "frank@partner.example"},
+                {{"Resent-From", "alice@acme.example"}, {"Resent-To", "dave@partner.example, frank@partner.example"},
+                 {"To", "x@y.example"}});
+        CPPUNIT_ASSERT(r.outcome.copies.empty());
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, fixture().recipient_serials(r.message).size());
+    }
+
+    // frank's certificate is the archive's: his RecipientInfo is in every message anyway, once.
+    // No copy for him, and no refusal without [reinjection].
+    void blind_recipient_holding_the_archive_key()
+    {
+        const std::string archive = "[encryption]\narchive_certificate = \"" +
+                                    (fixture().pki / "frank.cert.pem").string() + "\"\n";
+        for (const bool reinjection : {true, false}) {
+            auto cfg = fixture().config(archive, reinjection);
+            TokenKeySource keys(cfg->hsm);
+            Run r = run(cfg, keys, {"dave@partner.example", "frank@partner.example"}, {{"To", "dave@partner.example"}});
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(r.outcome.reply.str(), std::string("accept"),
+                                         std::string(r.outcome.reply.verdict == Verdict::Accept ? "accept" : "other"));
+            CPPUNIT_ASSERT(r.outcome.copies.empty());
+            CPPUNIT_ASSERT(fixture().recipient_serials(r.message) == sorted({fixture().serial("dave"), fixture().serial("frank")}));
+        }
     }
 };
 

@@ -42,6 +42,7 @@ class ReinjectionTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(marker_needs_the_secret);
     CPPUNIT_TEST(marker_expires);
     CPPUNIT_TEST(malformed_markers_are_invalid);
+    CPPUNIT_TEST(marker_carries_its_origin);
     CPPUNIT_TEST(disabled_settings_accept_nothing);
     CPPUNIT_TEST(submit_copy_delivers_the_bytes);
     CPPUNIT_TEST(submit_copy_unreachable_is_temporary);
@@ -113,6 +114,46 @@ public:
         for (const char* v : {"", "v=1", "v=2; t=1; n=aa; mac=bb", "v=1; t=; n=aa; mac=bb", "v=1; t=x; n=aa; mac=bb",
                               "v=1; n=aa; t=1; mac=bb", "v=1; t=1; n=aa; mac=bb; extra=1", "garbage\r\n\tmore"})
             CPPUNIT_ASSERT_MESSAGE(v, !reinjection_marker_valid(s, v, "alice@acme.example", kRcpts, 1));
+    }
+
+    // The original client (SMTP AUTH name, address) travels in the marker, under the MAC: a
+    // copy is planned for the client that handed the message over, and nobody can change it.
+    void marker_carries_its_origin()
+    {
+        const auto s = settings_with("0123456789abcdef-secret");
+        const ReinjectedOrigin alice{"alice", "2001:db8::7"};
+        const std::string m = make_reinjection_marker(s, "alice@acme.example", kRcpts, 1000, alice);
+        CPPUNIT_ASSERT_EQUAL(std::string("v=2; "), m.substr(0, 5));
+        ReinjectedOrigin got;
+        CPPUNIT_ASSERT(reinjection_marker_valid(s, m, "alice@acme.example", kRcpts, 1000, &got));
+        CPPUNIT_ASSERT_EQUAL(alice.auth_user, got.auth_user);
+        CPPUNIT_ASSERT_EQUAL(alice.client, got.client);
+        // Another name or address in place of the one the MAC covers: not ours.
+        const auto replaced = [&](const std::string& key, const std::string& value) {
+            const std::size_t at = m.find("; " + key + "=") + key.size() + 3;
+            return m.substr(0, at) + value + m.substr(m.find(';', at));
+        };
+        const std::string bob = "626f62", none = "-";
+        got = ReinjectedOrigin{"kept", "kept"};
+        for (const std::string& v : {replaced("a", bob), replaced("a", none), replaced("c", bob), replaced("c", none)}) {
+            CPPUNIT_ASSERT_MESSAGE(v, !reinjection_marker_valid(s, v, "alice@acme.example", kRcpts, 1000, &got));
+            CPPUNIT_ASSERT_EQUAL(std::string("kept"), got.auth_user);  // untouched when invalid
+        }
+        // A v=2 MAC presented as v=1 (origin fields dropped) is not valid either.
+        const std::string v1 = "v=1" + m.substr(3, m.find("; a=") - 3) + m.substr(m.find("; mac="));
+        CPPUNIT_ASSERT(!reinjection_marker_valid(s, v1, "alice@acme.example", kRcpts, 1000, &got));
+        // Only a name is known (no client address), or nothing: "-" and v=1, both valid.
+        const std::string named = make_reinjection_marker(s, "alice@acme.example", kRcpts, 1000, {"alice", ""});
+        CPPUNIT_ASSERT(named.find("; c=-; ") != std::string::npos);
+        CPPUNIT_ASSERT(reinjection_marker_valid(s, named, "alice@acme.example", kRcpts, 1000, &got));
+        CPPUNIT_ASSERT(got.auth_user == "alice" && got.client.empty());
+        const std::string plain = make_reinjection_marker(s, "alice@acme.example", kRcpts, 1000);
+        CPPUNIT_ASSERT_EQUAL(std::string("v=1; "), plain.substr(0, 5));
+        CPPUNIT_ASSERT(reinjection_marker_valid(s, plain, "alice@acme.example", kRcpts, 1000, &got));
+        CPPUNIT_ASSERT(got.auth_user.empty() && got.client.empty());
+        // Hex that origin_field never writes (upper case, odd length, a control character).
+        for (const char* f : {"414C", "414", "0a41", ""})
+            CPPUNIT_ASSERT_MESSAGE(f, !reinjection_marker_valid(s, replaced("a", f), "alice@acme.example", kRcpts, 1000));
     }
 
     void disabled_settings_accept_nothing()
