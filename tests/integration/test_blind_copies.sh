@@ -5,7 +5,8 @@
 # [reinjection] listener and the milter again); both signed by alice; no Bcc field in either,
 # inside or outside the encryption. hank (To) and ivan (Bcc) share the partner's domain
 # certificate: one message, no copy. "together" keeps the one message with both
-# RecipientInfos; without [reinjection] the message is refused (550 5.7.1) and nothing goes out.
+# RecipientInfos; without [reinjection] the message is refused (550 5.7.1) and nothing goes out
+# (and ssm-milter -n warns of that configuration beforehand).
 # pf2 smtpd (+ssm-milter, [reinjection]) -> smtp-sink, plus pf2's reinjection listener.
 . "$(dirname "$0")/lib.sh"
 . "$SSM_SRCDIR/tests/interop/peers.sh"
@@ -152,6 +153,11 @@ else fail blind-together-one-message "rc $rc, $(sink_count) deliveries, Recipien
 stop_milter
 rm -f "$SINK_DIR"/*
 config noreinject "" no
+# The combination is said before the first message: by -n (and at start-up), not with [reinjection].
+"$SSM_BUILDDIR/ssm-milter" -n -c "$WORK/noreinject.toml" >"$WORK/check-noreinject.log" 2>&1
+if grep -q 'warning: \[encryption\] blind_copies is "separate" but \[reinjection\] is not configured' "$WORK/check-noreinject.log" \
+   && ! grep -q 'blind_copies is' "$WORK/check.log"; then pass blind-without-reinjection-warned
+else fail blind-without-reinjection-warned "-n without [reinjection]: $(tr '\n' ' ' <"$WORK/check-noreinject.log")"; fi
 start_milter "$WORK/noreinject.toml" || fatal blind-setup "ssm-milter (no reinjection) did not start"
 send_mail "$PF2_PORT" alice@acme.example dave@partner.example,frank@partner.example "$WORK/m.eml"
 rc=$?
