@@ -15,7 +15,7 @@ milter_libssm_milter_a_SOURCES = \
 	milter/message_processor.h milter/message_processor.cpp \
 	milter/message_planning.cpp milter/message_split.cpp milter/message_blind.cpp \
 	milter/inbound.h milter/inbound.cpp milter/inbound_layers.h milter/inbound_layers.cpp \
-	milter/decryption_scope.h milter/decryption_scope.cpp \
+	milter/decryption_scope.h milter/decryption_scope.cpp milter/own_keys.h milter/own_keys.cpp \
 	milter/decrypted_mark.h milter/decrypted_mark.cpp \
 	milter/undecryptable.h milter/undecryptable.cpp \
 	milter/security_labels.h milter/security_labels.cpp \
