@@ -736,6 +736,8 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
                     other_key = smime::cms::matching_key(*again, all_keys).has_value();
                 }
                 out.detail += other_key ? "encrypted-for-another-recipient " : "encrypted-not-for-us ";
+                // Not tried for each recipient's own key: say why (own_keys.h).
+                if (other_key && recipients.size() > kMaxOwnKeyRecipients) out.detail += "too-many-own-key-recipients ";
                 break;
             }
             decrypted = true;

@@ -79,7 +79,8 @@ tests_unit_test_list_members_SOURCES = tests/unit/test_list_members.cpp $(UNIT_M
 tests_unit_test_list_members_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
 
 check_PROGRAMS += tests/unit/test_decryption_scope
-tests_unit_test_decryption_scope_SOURCES = tests/unit/test_decryption_scope.cpp $(UNIT_MAIN)
+tests_unit_test_decryption_scope_SOURCES = tests/unit/test_decryption_scope.cpp \
+	tests/unit/test_cms_decrypt_support.h tests/unit/test_cms_decrypt_support.cpp $(UNIT_MAIN)
 tests_unit_test_decryption_scope_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
 
 # The decrypted-mail mark and the notice check (milter/decrypted_mark.h).
