@@ -231,8 +231,7 @@ public:
 
     void rsa_oaep_and_ecdh_auth_enveloped()
     {
-        // AuthEnvelopedData (AES-GCM, ChaCha20-Poly1305 where openssl has it) to RSA v1.5,
-        // RSA-OAEP and ECDH recipients.
+        // AuthEnvelopedData (AES-GCM) to RSA v1.5, RSA-OAEP and ECDH recipients.
         encrypt_to("ten-gcm.der", 1, kUsers, "-aes-128-gcm", "plain.txt", ",2,4,6,");
         auto d = open("ten-gcm.der", recipients(1, kUsers));
         CPPUNIT_ASSERT(d && d->auth_enveloped);
