@@ -19,6 +19,7 @@
 #include "smime/cms/signed_attributes.h"
 #include "directory/receipt_store.h"
 #include "milter/decryption_scope.h"
+#include "milter/own_keys.h"
 #include "milter/receipts.h"
 #include "smime/cms/decompress.h"
 #include "smime/cms/decrypt.h"
@@ -168,50 +169,6 @@ std::string local_host_name()
     return buf;
 }
 
-
-// Mail to several of our users whose keys are their own (no one key belongs to them all, see
-// decryption_scope.h): opened when each recipient's own key opens it to the same content, so
-// that each was a recipient the sender encrypted to. A RecipientInfo copied from another
-// message unwraps another content key, and its content differs (or does not decrypt). One
-// decryption per recipient, so at most kMaxSeparateKeyRecipients of them. `plain` gets the
-// content (or garbage to discard when this returns nullopt or throws).
-// Whether it is opened must not depend on the plaintext (undecryptable.h): every recipient's
-// key must be named before any is used (else one recipient's padding failure would be held
-// while its success ended "not for us", delivered encrypted: a DSN or bounce would tell), and
-// once a key of ours opened it, contents that differ are a failure like a bad padding
-// (DecryptionFailed), not a message for someone else.
-constexpr std::size_t kMaxSeparateKeyRecipients = 8;
-
-std::optional<smime::cms::DecryptOutcome> decrypt_for_each_recipient(
-    const Spool& der, const std::vector<std::shared_ptr<smime::Decrypter>>& all_keys,
-    const std::vector<EmailAddress>& recipients, const Config& config, Spool& plain)
-{
-    if (recipients.size() < 2 || recipients.size() > kMaxSeparateKeyRecipients) return std::nullopt;
-    std::vector<std::vector<std::shared_ptr<smime::Decrypter>>> keys;
-    for (const EmailAddress& r : recipients) {
-        keys.push_back(keys_covering(all_keys, {r}, config));
-        auto reader = der.reader();
-        if (keys.back().empty() || !smime::cms::matching_key(*reader, keys.back())) return std::nullopt;
-    }
-    std::optional<smime::cms::DecryptOutcome> first;
-    Bytes first_digest;
-    for (const auto& own : keys) {
-        auto reader = der.reader();
-        smime::cms::Hasher digest(smime::DigestAlgorithm::Sha256);
-        if (!first) {
-            first = smime::cms::decrypt_envelope(*reader, own, plain);
-            if (first->status != smime::cms::DecryptStatus::Decrypted) return std::nullopt;
-            auto content = plain.reader();
-            copy_stream(*content, digest);
-            first_digest = digest.finish();
-            continue;
-        }
-        const auto d = smime::cms::decrypt_envelope(*reader, own, digest);
-        if (d.status != smime::cms::DecryptStatus::Decrypted || digest.finish() != first_digest)
-            throw smime::cms::DecryptionFailed("the recipients' own keys open different contents");
-    }
-    return first;
-}
 
 // Decrypted content with a layer the gateway did not look into (more S/MIME layers than it
 // follows, a compressed layer that stays closed): its signatures, and their labels (§4.1),
@@ -779,6 +736,8 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
                     other_key = smime::cms::matching_key(*again, all_keys).has_value();
                 }
                 out.detail += other_key ? "encrypted-for-another-recipient " : "encrypted-not-for-us ";
+                // Not tried for each recipient's own key: say why (own_keys.h).
+                if (other_key && recipients.size() > kMaxOwnKeyRecipients) out.detail += "too-many-own-key-recipients ";
                 break;
             }
             decrypted = true;

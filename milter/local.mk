@@ -15,7 +15,7 @@ milter_libssm_milter_a_SOURCES = \
 	milter/message_processor.h milter/message_processor.cpp \
 	milter/message_planning.cpp milter/message_split.cpp milter/message_blind.cpp \
 	milter/inbound.h milter/inbound.cpp milter/inbound_layers.h milter/inbound_layers.cpp \
-	milter/decryption_scope.h milter/decryption_scope.cpp \
+	milter/decryption_scope.h milter/decryption_scope.cpp milter/own_keys.h milter/own_keys.cpp \
 	milter/decrypted_mark.h milter/decrypted_mark.cpp \
 	milter/undecryptable.h milter/undecryptable.cpp \
 	milter/security_labels.h milter/security_labels.cpp \
@@ -79,7 +79,8 @@ tests_unit_test_list_members_SOURCES = tests/unit/test_list_members.cpp $(UNIT_M
 tests_unit_test_list_members_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
 
 check_PROGRAMS += tests/unit/test_decryption_scope
-tests_unit_test_decryption_scope_SOURCES = tests/unit/test_decryption_scope.cpp $(UNIT_MAIN)
+tests_unit_test_decryption_scope_SOURCES = tests/unit/test_decryption_scope.cpp \
+	tests/unit/test_cms_decrypt_support.h tests/unit/test_cms_decrypt_support.cpp $(UNIT_MAIN)
 tests_unit_test_decryption_scope_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
 
 # The decrypted-mail mark and the notice check (milter/decrypted_mark.h).

@@ -4,6 +4,7 @@
 #include "smime/cms/decrypt.h"
 
 #include <gnutls/x509.h>
+#include <nettle/memops.h>
 
 #include <memory>
 
@@ -104,10 +105,20 @@ bool tag_with_auth_attrs(ByteSource& der, const ContentAlgorithm& alg, const Sec
     return dec.finish(mac);
 }
 
-// Everything after the match. Throws DecryptionFailed for cryptographic failures it sees
-// itself; the caller maps the rest.
+// The content key of one match: one key operation (RSA decryption or ECDH) on its key. Never
+// fails on bad key material: an invalid block yields a random key (decrypt_key.h).
+RecoveredKey recover_key(const Match& m, const ContentAlgorithm& alg)
+{
+    return m.ri->kind == "ktri"
+               ? recover_ktri_key(*m.key->key, m.ri->key_encryption_algorithm, m.encrypted->encrypted_key, alg.key_size)
+               : recover_kari_key(*m.key->key, *m.ri, m.encrypted->encrypted_key, alg.key_size);
+}
+
+// Everything after the match(es): the content key of every match, which must all be the same
+// key, then the content decrypted once with it. Throws DecryptionFailed for cryptographic
+// failures it sees itself; the caller maps the rest.
 DecryptOutcome decrypt_matched(ByteSource& der, EnvelopedStream& in, const EnvelopedStream::Prefix& prefix,
-                               const EnvelopedDataView& v, const Match& m, ByteSink& plaintext)
+                               const EnvelopedDataView& v, const std::vector<Match>& matches, ByteSink& plaintext)
 {
     const auto alg = content_algorithm_of(v.content_encryption_algorithm);
     if (!alg) throw DecryptionFailed("unsupported content encryption " + v.content_encryption_algorithm.oid);
@@ -115,10 +126,18 @@ DecryptOutcome decrypt_matched(ByteSource& der, EnvelopedStream& in, const Envel
         throw DecryptionFailed("content cipher does not fit the content type");
     if (!prefix.has_content) throw DecryptionFailed("detached encryptedContent");
 
-    const RecoveredKey cek =
-        m.ri->kind == "ktri"
-            ? recover_ktri_key(*m.key->key, m.ri->key_encryption_algorithm, m.encrypted->encrypted_key, alg->key_size)
-            : recover_kari_key(*m.key->key, *m.ri, m.encrypted->encrypted_key, alg->key_size);
+    RecoveredKey cek = recover_key(matches.front(), *alg);
+    // Every other match must unwrap the same key. Compared in constant time and folded into
+    // one flag read only after the content, like `valid` (RFC 3218): an invalid block is a
+    // random key, so it is a mismatch, not a failure of its own.
+    bool all_valid = cek.valid, same = true;
+    std::string problem = cek.problem;
+    for (std::size_t i = 1; i < matches.size(); ++i) {
+        const RecoveredKey other = recover_key(matches[i], *alg);
+        all_valid &= other.valid;
+        same &= other.cek.size() == cek.cek.size() && memeql_sec(other.cek.data(), cek.cek.data(), cek.cek.size()) == 1;
+        if (problem.empty()) problem = other.problem;
+    }
 
     // With an invalid key this still runs to the end, on a random key (RFC 3218 §2.3).
     ContentDecryptor dec(*alg, cek.cek, plaintext);
@@ -128,12 +147,14 @@ DecryptOutcome decrypt_matched(ByteSource& der, EnvelopedStream& in, const Envel
     // With authAttrs the tag above (without them) means nothing: recomputed with them, also on
     // a random key, so that every failure takes the same way (RFC 3218).
     if (t.auth_attrs && t.mac) content_ok = tag_with_auth_attrs(der, *alg, cek.cek, *t.auth_attrs, *t.mac);
-    if (!cek.valid) throw DecryptionFailed(cek.key_management + ": " + cek.problem);
+    if (!all_valid) throw DecryptionFailed(cek.key_management + ": " + problem);
+    if (!same) throw DecryptionFailed("the recipients' keys unwrap different content keys");
     if (!content_ok)
         throw DecryptionFailed(!alg->aead ? "CBC padding or length invalid"
                                : alg->gnutls == GNUTLS_CIPHER_CHACHA20_POLY1305 ? "Poly1305 tag mismatch"
                                                                                 : "GCM tag mismatch");
 
+    const Match& m = matches.front();
     DecryptOutcome out;
     out.status = DecryptStatus::Decrypted;
     out.cipher = alg->cipher;
@@ -145,20 +166,13 @@ DecryptOutcome decrypt_matched(ByteSource& der, EnvelopedStream& in, const Envel
     return out;
 }
 
-}  // namespace
-
-DecryptOutcome decrypt_envelope(ByteSource& der, const std::vector<std::shared_ptr<Decrypter>>& keys,
-                                ByteSink& plaintext)
+// decrypt_matched with every failure after a match funnelled into DecryptionFailed, except
+// those that do not depend on the message's secrets (token, sink, internal).
+DecryptOutcome decrypt_mapped(ByteSource& der, EnvelopedStream& in, const EnvelopedStream::Prefix& prefix,
+                              const EnvelopedDataView& v, const std::vector<Match>& matches, ByteSink& plaintext)
 {
-    EnvelopedStream in(der);
-    const EnvelopedStream::Prefix prefix = in.read_prefix();
-    const EnvelopedDataView v = decode_enveloped_prefix(prefix.content_info, prefix.authenticated);
-    const std::vector<OurKey> ours = identify(keys);
-    const Match m = find_match(v, ours);
-    if (!m.ri) return {};  // NotForUs
-
     try {
-        return decrypt_matched(der, in, prefix, v, m, plaintext);
+        return decrypt_matched(der, in, prefix, v, matches, plaintext);
     } catch (const DecryptionFailed&) {
         throw;
     } catch (const Error& e) {
@@ -172,6 +186,42 @@ DecryptOutcome decrypt_envelope(ByteSource& der, const std::vector<std::shared_p
             throw;  // token, sink (spool) and internal failures keep their class
         }
     }
+}
+
+}  // namespace
+
+DecryptOutcome decrypt_envelope(ByteSource& der, const std::vector<std::shared_ptr<Decrypter>>& keys,
+                                ByteSink& plaintext)
+{
+    EnvelopedStream in(der);
+    const EnvelopedStream::Prefix prefix = in.read_prefix();
+    const EnvelopedDataView v = decode_enveloped_prefix(prefix.content_info, prefix.authenticated);
+    const std::vector<OurKey> ours = identify(keys);
+    const Match m = find_match(v, ours);
+    if (!m.ri) return {};  // NotForUs
+    return decrypt_mapped(der, in, prefix, v, {m}, plaintext);
+}
+
+DecryptOutcome decrypt_envelope_for_each(ByteSource& der,
+                                         const std::vector<std::vector<std::shared_ptr<Decrypter>>>& key_sets,
+                                         ByteSink& plaintext)
+{
+    if (key_sets.empty()) return {};
+    EnvelopedStream in(der);
+    const EnvelopedStream::Prefix prefix = in.read_prefix();
+    const EnvelopedDataView v = decode_enveloped_prefix(prefix.content_info, prefix.authenticated);
+    // Every set's key is named before any is used: whether a key operation happens at all
+    // must not depend on another set's outcome.
+    std::vector<std::vector<OurKey>> ours;  // owns what the matches point into
+    ours.reserve(key_sets.size());
+    std::vector<Match> matches;
+    for (const auto& set : key_sets) {
+        ours.push_back(identify(set));
+        const Match m = find_match(v, ours.back());
+        if (!m.ri) return {};  // NotForUs
+        matches.push_back(m);
+    }
+    return decrypt_mapped(der, in, prefix, v, matches, plaintext);
 }
 
 std::optional<Bytes> matching_key(ByteSource& der, const std::vector<std::shared_ptr<Decrypter>>& keys)

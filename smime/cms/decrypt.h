@@ -85,6 +85,20 @@ struct DecryptOutcome {
 DecryptOutcome decrypt_envelope(ByteSource& der, const std::vector<std::shared_ptr<Decrypter>>& keys,
                                 ByteSink& plaintext);
 
+// Mail for several recipients at once whose keys are their own (no one key may open it for
+// all of them): `key_sets` holds one set per recipient. Every set must name a RecipientInfo,
+// else NotForUs (no key used, nothing after the RecipientInfos read, `plaintext` untouched).
+// Then each set's RecipientInfo is unwrapped with its key (one key operation per set) and the
+// content keys are compared in constant time: when they are one key, each set's owner was a
+// recipient the sender encrypted to (a RecipientInfo copied from another message unwraps
+// another key). The content is decrypted once, with that key. Keys that differ fail like
+// any other failure after a match, as one DecryptionFailed after the whole content (RFC 3218:
+// an invalid key block yields a random key, so it is a mismatch, nothing distinct). The
+// outcome names the first set's key. Otherwise as decrypt_envelope.
+DecryptOutcome decrypt_envelope_for_each(ByteSource& der,
+                                         const std::vector<std::vector<std::shared_ptr<Decrypter>>>& key_sets,
+                                         ByteSink& plaintext);
+
 // The certificate of the key among `keys` that decrypt_envelope would use for `der` (the first
 // RecipientInfo, in message order, naming one of them), without any key operation and without
 // reading the encrypted content; nullopt when none is named. Throws like decrypt_envelope
