@@ -208,14 +208,7 @@ OUT=(
   "out-enc-chacha-ecdh-frank~opaque-pkcs1~nested~chacha20poly1305@acme.example~frank@partner.example~decrypt:frank:authEnvelopedData cipher=ChaCha20-Poly1305 kari:"
   "out-enc-chacha-ecdh-grace~opaque-pss~utf8-8bit~chacha20poly1305@acme.example~grace@partner.example~decrypt:grace:authEnvelopedData cipher=ChaCha20-Poly1305 kari:1.3.132.1.11.2 "
 )
-for spec in "${OUT[@]}"; do
-  IFS='~' read -r cn cfg msg from rcpts check <<<"$spec"
-  fixture "$cn" "$msg" "$from" "${rcpts//,/, }" "$WORK/m/$cn.src"
-  submit "$cn" "${OUT_PORT[$cfg]}" "$from" "$rcpts" "$WORK/m/$cn.src"
-done
-expected=$(cat "$WORK"/out/*.reply | grep -c '^250 ')   # what was accepted must arrive
-wait_for_delivery "$expected" 60 || note "only $(sink_count) of $expected messages delivered"
-note "sent and delivered after $((SECONDS - T0)) s"
+send_outbound_cases
 
 # --- 3. BouncyCastle checks what was delivered -----------------------------------------------
 # delivered_by_id CASE: the sink dump of the message whose Message-ID is <CASE@bc.test.invalid>

@@ -163,15 +163,7 @@ declare -A GO_CANNOT=(
   [out-enc-aes256gcm-v15-dave]='FAIL out-enc-aes256gcm-v15-dave parse \(smime-type=authEnveloped-data\): pkcs7: cannot parse data: unimplemented content type'
   [out-enc-aes256cbc-rsa-and-ec-recipients]='FAIL out-enc-aes256cbc-rsa-and-ec-recipients parse \(smime-type=enveloped-data\): asn1: structure error: .*'
 )
-for spec in "${OUT[@]}"; do
-  IFS='~' read -r cn cfg msg from rcpts check <<<"$spec"
-  fixture "$cn" "$msg" "$from" "${rcpts//,/, }" "$WORK/m/$cn.src"
-  submit "$cn" "${OUT_PORT[$cfg]}" "$from" "$rcpts" "$WORK/m/$cn.src"
-done
-expected=$(cat "$WORK"/out/*.reply | grep -c '^250 ')   # what was accepted must arrive
-wait_for_delivery "$expected" 60 || note "only $(sink_count) of $expected messages delivered"
-sleep 1   # anything that should not have been delivered has had its chance too
-note "sent and delivered after $((SECONDS - T0)) s"
+send_outbound_cases
 
 # --- 3. Go checks what was delivered --------------------------------------------------------
 delivered_by_id() {

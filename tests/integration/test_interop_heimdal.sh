@@ -187,15 +187,7 @@ OUT=(
   "out-signed-then-encrypted~detached-pkcs1~nested~alice@acme.example~dave@partner.example~signenc:dave:alice"
   "out-signed-opaque-then-encrypted~opaque-pkcs1~attachment~alice@acme.example~dave@partner.example~signenc:dave:alice"
 )
-for spec in "${OUT[@]}"; do
-  IFS='~' read -r cn cfg msg from rcpts check <<<"$spec"
-  fixture "$cn" "$msg" "$from" "${rcpts//,/, }" "$WORK/m/$cn.src"
-  submit "$cn" "${OUT_PORT[$cfg]}" "$from" "$rcpts" "$WORK/m/$cn.src"
-done
-expected=$(cat "$WORK"/out/*.reply | grep -c '^250 ')   # what was accepted must arrive
-wait_for_delivery "$expected" 60 || note "only $(sink_count) of $expected messages delivered"
-sleep 1   # anything that should not have been delivered has had its chance too
-note "sent and delivered after $((SECONDS - T0)) s"
+send_outbound_cases
 
 # --- 3. Heimdal checks what ssm-milter sent -------------------------------------------------
 delivered_by_id() {
@@ -216,49 +208,7 @@ hx_verified() {
   same_leaves "$1" "$d/hx.out" "$4" || return
   pass "$1"; note "$1: $alg by $HX_SIGNER"
 }
-# hx_decrypted NAME DER KEY SRC: hxtool decrypts DER with KEY to exactly what OpenSSL decrypts
-# it to, and that carries the parts of SRC.
-hx_decrypted() {
-  if ! hx_decrypt "$2" "$3" "$WORK/out/$1.hx"; then fail "$1" "$PEER_DETAIL"; return 1; fi
-  decrypt_openssl "$2" "$3" "$WORK/out/$1.ossl" || { fail "$1" "OpenSSL: $PEER_DETAIL"; return 1; }
-  cmp -s "$WORK/out/$1.hx" "$WORK/out/$1.ossl" || { fail "$1" "hxtool's plaintext differs from OpenSSL's"; return 1; }
-  same_leaves "$1" "$WORK/out/$1.hx" "$4" || return 1
-}
-for spec in "${OUT[@]}"; do
-  IFS='~' read -r cn cfg msg from rcpts check <<<"$spec"
-  if ! grep -q '^250 ' "$WORK/out/$cn.reply"; then fail "$cn" "SMTP: $(cat "$WORK/out/$cn.reply")"; continue; fi
-  dump=$(delivered_by_id "$cn") || { fail "$cn" "not delivered"; continue; }
-  sink_message "$dump" "$WORK/out/$cn.eml"
-  IFS=: read -r what key cap <<<"$check"
-  case $what in
-    sign)
-      want=opaque; [ "${cfg%%-*}" = detached ] && want=detached
-      [ "$(signed_form "$WORK/out/$cn.eml")" = "$want" ] || { fail "$cn" "not $want signed: $(signed_form "$WORK/out/$cn.eml")"; continue; }
-      if [ -n "$cap" ] && [ "${CAN[$cap]}" != yes ]; then
-        # Heimdal cannot: it must refuse ours as it refuses OpenSSL's, never pass it.
-        if hx_verify "$WORK/out/$cn.eml" "$WORK/v/$cn" "$PKI/root-ca.cert.pem"; then
-          fail "$cn" "hxtool verified what its probe says it cannot ($cap)"
-        else skip "$cn" "Heimdal (hcrypto) verifies no $cap signature: ${CAN[$cap]#no: }"; fi
-        continue
-      fi
-      hx_verified "$cn" "$WORK/out/$cn.eml" "$key" "$WORK/m/$cn.src" ;;
-    decrypt)
-      smime_envelope "$WORK/out/$cn.eml" "$WORK/out/$cn.p7m" || { fail "$cn" "$PEER_DETAIL"; continue; }
-      if [ -n "$cap" ] && [ "${CAN[$cap]}" != yes ]; then
-        if hx_decrypt "$WORK/out/$cn.p7m" "$key" "$WORK/out/$cn.hx"; then
-          fail "$cn" "hxtool decrypted what its probe says it cannot ($cap)"
-        else skip "$cn" "Heimdal reads no $cap envelope: ${CAN[$cap]#no: }"; fi
-        continue
-      fi
-      hx_decrypted "$cn" "$WORK/out/$cn.p7m" "$key" "$WORK/m/$cn.src" && { pass "$cn"; note "$cn: $(cms_envelope_summary "$WORK/out/$cn.p7m")"; } ;;
-    signenc)
-      IFS=: read -r _ key signer <<<"$check"
-      smime_envelope "$WORK/out/$cn.eml" "$WORK/out/$cn.p7m" || { fail "$cn/decrypt" "$PEER_DETAIL"; continue; }
-      hx_decrypt "$WORK/out/$cn.p7m" "$key" "$WORK/out/$cn.inner" || { fail "$cn/decrypt" "$PEER_DETAIL"; continue; }
-      pass "$cn/decrypt"
-      hx_verified "$cn/verify" "$WORK/out/$cn.inner" "$signer" "$WORK/m/$cn.src" ;;
-  esac
-done
+check_outbound_cases hx hxtool
 # Negative controls: each must be refused by hxtool, else the passes above prove nothing.
 c=$WORK/v/out-sign-detached-rsa-attachment
 if [ -f "$c/content" ]; then

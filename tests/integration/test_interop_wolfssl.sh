@@ -208,16 +208,7 @@ OUT=(
   "out-signed-then-encrypted~detached-pkcs1~nested~alice@acme.example~dave@partner.example~signenc:dave:alice"
   "out-signed-opaque-then-encrypted~opaque-pkcs1~attachment~alice@acme.example~dave@partner.example~signenc:dave:alice"
 )
-for spec in "${OUT[@]}"; do
-  IFS='~' read -r cn cfg msg from rcpts check <<<"$spec"
-  fixture "$cn" "$msg" "$from" "${rcpts//,/, }" "$WORK/m/$cn.src"
-  submit "$cn" "${OUT_PORT[$cfg]}" "$from" "$rcpts" "$WORK/m/$cn.src"
-done
-expected=$(cat "$WORK"/out/*.reply | grep -c '^250 ')   # what was accepted must arrive
-held_n=$(find "$WORK/pf/queue/hold" -type f 2>/dev/null | wc -l)
-wait_for_delivery "$((expected - held_n))" 60 || note "only $(sink_count) of $((expected - held_n)) messages delivered"
-sleep 1   # anything that should not have been delivered has had its chance too
-note "sent and delivered after $((SECONDS - T0)) s"
+send_outbound_cases
 
 # --- 3. wolfSSL checks what ssm-milter sent -------------------------------------------------
 delivered_by_id() {
@@ -234,65 +225,28 @@ wolf_verified() {
   same_leaves "$1" "$d/wolf.out" "$4" || return
   pass "$1"; note "$1: $(cms_signature_algorithm "$d/sig.der") by $WOLF_SIGNER"
 }
-# wolf_decrypted NAME DER KEY SRC: wolfSSL decrypts DER with KEY to exactly what OpenSSL
-# decrypts it to, and that carries the parts of SRC.
-wolf_decrypted() {
-  if ! wolf_decrypt "$2" "$3" "$WORK/out/$1.wolf"; then fail "$1" "$PEER_DETAIL"; return 1; fi
-  decrypt_openssl "$2" "$3" "$WORK/out/$1.ossl" || { fail "$1" "OpenSSL: $PEER_DETAIL"; return 1; }
-  cmp -s "$WORK/out/$1.wolf" "$WORK/out/$1.ossl" || { fail "$1" "wolfSSL's plaintext differs from OpenSSL's"; return 1; }
-  same_leaves "$1" "$WORK/out/$1.wolf" "$4" || return 1
+# wolf_check_case NAME keyid KEY ktri|kari (check_outbound_cases): the recipient named by its
+# key id, read by OpenSSL's printer, then decrypted
+wolf_check_case() {
+  local cn=$1 key=$3 cap=$4 printed form
+  [ "$2" = keyid ] || { fail "$cn" "no check '$2'"; return; }
+  smime_envelope "$WORK/out/$cn.eml" "$WORK/out/$cn.p7m" || { fail "$cn" "$PEER_DETAIL"; return; }
+  printed=$(openssl cms -cmsout -print -inform DER -in "$WORK/out/$cn.p7m" 2>/dev/null)
+  # RFC 5652: EnvelopedData version 2; KTRI version 2 with [0] subjectKeyIdentifier, or
+  # KARI version 3 with rKeyId in its RecipientEncryptedKey.
+  if [ "$cap" = ktri ]; then form=$(printf '%s\n' "$printed" | grep -A1 'd.ktri:' | sed -n 's/^ *version: //p')
+    printf '%s\n' "$printed" | grep -q 'd.subjectKeyIdentifier:' || form="$form no-ski"
+    [ "$form" = 2 ] || { fail "$cn" "KTRI not by subjectKeyIdentifier, version 2: $form"; return; }
+  else form=$(printf '%s\n' "$printed" | grep -A1 'd.kari:' | sed -n 's/^ *version: //p')
+    printf '%s\n' "$printed" | grep -q 'd.rKeyId:' || form="$form no-rKeyId"
+    [ "$form" = 3 ] || { fail "$cn" "KARI not by rKeyId, version 3: $form"; return; }
+  fi
+  if printf '%s\n' "$printed" | grep -q 'd.issuerAndSerialNumber:'; then fail "$cn" "a RecipientInfo by issuerAndSerialNumber"; return; fi
+  [ "$(printf '%s\n' "$printed" | sed -n '4s/^ *version: //p')" = 2 ] || { fail "$cn" "EnvelopedData version is not 2"; return; }
+  if grep -q "rid_fallback" "$WORK"/milter-*.log; then fail "$cn" "the milter fell back: $(grep -h rid_fallback "$WORK"/milter-*.log | head -n 1)"; return; fi
+  peer_decrypted wolf "wolfSSL 5.5.4" "$cn" "$WORK/out/$cn.p7m" "$key" "$WORK/m/$cn.src" && { pass "$cn"; note "$cn: $(cms_envelope_summary "$WORK/out/$cn.p7m")"; }
 }
-for spec in "${OUT[@]}"; do
-  IFS='~' read -r cn cfg msg from rcpts check <<<"$spec"
-  if ! grep -q '^250 ' "$WORK/out/$cn.reply"; then fail "$cn" "SMTP: $(cat "$WORK/out/$cn.reply")"; continue; fi
-  dump=$(delivered_by_id "$cn") || { fail "$cn" "not delivered"; continue; }
-  sink_message "$dump" "$WORK/out/$cn.eml"
-  IFS=: read -r what key cap <<<"$check"
-  case $what in
-    sign)
-      want=opaque; [ "${cfg%%-*}" = detached ] && want=detached
-      [ "$(signed_form "$WORK/out/$cn.eml")" = "$want" ] || { fail "$cn" "not $want signed: $(signed_form "$WORK/out/$cn.eml")"; continue; }
-      if [ -n "$cap" ] && [ "${CAN[$cap]}" != yes ]; then
-        # wolfSSL cannot: it must refuse ours as it refuses OpenSSL's, never pass it.
-        if wolf_verify "$WORK/out/$cn.eml" "$WORK/v/$cn" "$PKI/root-ca.cert.pem"; then
-          fail "$cn" "wolfSSL verified what its probe says it cannot ($cap)"
-        else skip "$cn" "wolfSSL 5.5.4 verifies no $cap signature: ${CAN[$cap]#no: }"; fi
-        continue
-      fi
-      wolf_verified "$cn" "$WORK/out/$cn.eml" "$key" "$WORK/m/$cn.src" ;;
-    decrypt)
-      smime_envelope "$WORK/out/$cn.eml" "$WORK/out/$cn.p7m" || { fail "$cn" "$PEER_DETAIL"; continue; }
-      if [ -n "$cap" ] && [ "${CAN[$cap]}" != yes ]; then
-        if wolf_decrypt "$WORK/out/$cn.p7m" "$key" "$WORK/out/$cn.wolf"; then
-          fail "$cn" "wolfSSL decrypted what its probe says it cannot ($cap)"
-        else skip "$cn" "wolfSSL 5.5.4 reads no $cap envelope: ${CAN[$cap]#no: }"; fi
-        continue
-      fi
-      wolf_decrypted "$cn" "$WORK/out/$cn.p7m" "$key" "$WORK/m/$cn.src" && { pass "$cn"; note "$cn: $(cms_envelope_summary "$WORK/out/$cn.p7m")"; } ;;
-    keyid)   # the recipient named by its key id, read by OpenSSL's printer, then decrypted
-      smime_envelope "$WORK/out/$cn.eml" "$WORK/out/$cn.p7m" || { fail "$cn" "$PEER_DETAIL"; continue; }
-      printed=$(openssl cms -cmsout -print -inform DER -in "$WORK/out/$cn.p7m" 2>/dev/null)
-      # RFC 5652: EnvelopedData version 2; KTRI version 2 with [0] subjectKeyIdentifier, or
-      # KARI version 3 with rKeyId in its RecipientEncryptedKey.
-      if [ "$cap" = ktri ]; then form=$(printf '%s\n' "$printed" | grep -A1 'd.ktri:' | sed -n 's/^ *version: //p')
-        printf '%s\n' "$printed" | grep -q 'd.subjectKeyIdentifier:' || form="$form no-ski"
-        [ "$form" = 2 ] || { fail "$cn" "KTRI not by subjectKeyIdentifier, version 2: $form"; continue; }
-      else form=$(printf '%s\n' "$printed" | grep -A1 'd.kari:' | sed -n 's/^ *version: //p')
-        printf '%s\n' "$printed" | grep -q 'd.rKeyId:' || form="$form no-rKeyId"
-        [ "$form" = 3 ] || { fail "$cn" "KARI not by rKeyId, version 3: $form"; continue; }
-      fi
-      if printf '%s\n' "$printed" | grep -q 'd.issuerAndSerialNumber:'; then fail "$cn" "a RecipientInfo by issuerAndSerialNumber"; continue; fi
-      [ "$(printf '%s\n' "$printed" | sed -n '4s/^ *version: //p')" = 2 ] || { fail "$cn" "EnvelopedData version is not 2"; continue; }
-      if grep -q "rid_fallback" "$WORK"/milter-*.log; then fail "$cn" "the milter fell back: $(grep -h rid_fallback "$WORK"/milter-*.log | head -n 1)"; continue; fi
-      wolf_decrypted "$cn" "$WORK/out/$cn.p7m" "$key" "$WORK/m/$cn.src" && { pass "$cn"; note "$cn: $(cms_envelope_summary "$WORK/out/$cn.p7m")"; } ;;
-    signenc)
-      IFS=: read -r _ key signer <<<"$check"
-      smime_envelope "$WORK/out/$cn.eml" "$WORK/out/$cn.p7m" || { fail "$cn/decrypt" "$PEER_DETAIL"; continue; }
-      wolf_decrypt "$WORK/out/$cn.p7m" "$key" "$WORK/out/$cn.inner" || { fail "$cn/decrypt" "$PEER_DETAIL"; continue; }
-      pass "$cn/decrypt"
-      wolf_verified "$cn/verify" "$WORK/out/$cn.inner" "$signer" "$WORK/m/$cn.src" ;;
-  esac
-done
+check_outbound_cases wolf "wolfSSL 5.5.4"
 # Negative controls: each must be refused by wolfSSL, else the passes above prove nothing.
 c=$WORK/v/out-sign-detached-rsa-attachment
 if [ -f "$c/content" ]; then

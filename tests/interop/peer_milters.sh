@@ -112,3 +112,77 @@ same_leaves() {
   fail "$1" "parts differ from the original: got [$(mime_leaves "$2" | tr '\n' ' ')] sent [$(mime_leaves "$3" | tr '\n' ' ')]"
   return 1
 }
+
+# send_outbound_cases: sends every case of OUT (NAME~CONFIG~MESSAGE~FROM~RCPTS~CHECK) through
+# its configuration's listener (OUT_PORT) and waits until each accepted message (less those
+# Postfix holds) has been delivered.
+send_outbound_cases() {
+  local spec cn cfg msg from rcpts check expected held
+  for spec in "${OUT[@]}"; do
+    IFS='~' read -r cn cfg msg from rcpts check <<<"$spec"
+    fixture "$cn" "$msg" "$from" "${rcpts//,/, }" "$WORK/m/$cn.src"
+    submit "$cn" "${OUT_PORT[$cfg]}" "$from" "$rcpts" "$WORK/m/$cn.src"
+  done
+  expected=$(cat "$WORK"/out/*.reply | grep -c '^250 ')   # what was accepted must arrive
+  held=$(find "$WORK/pf/queue/hold" -type f 2>/dev/null | wc -l)
+  wait_for_delivery "$((expected - held))" 60 || note "only $(sink_count) of $((expected - held)) messages delivered"
+  sleep 1   # anything that should not have been delivered has had its chance too
+  note "sent and delivered after $((SECONDS - T0)) s"
+}
+
+# peer_decrypted PEER LABEL NAME DER KEY SRC: PEER_decrypt DER KEY OUT opens DER with KEY to
+# exactly what OpenSSL opens it to, and that carries the parts of SRC; else FAIL NAME.
+peer_decrypted() {
+  local peer=$1 label=$2; shift 2
+  if ! "${peer}_decrypt" "$2" "$3" "$WORK/out/$1.$peer"; then fail "$1" "$PEER_DETAIL"; return 1; fi
+  decrypt_openssl "$2" "$3" "$WORK/out/$1.ossl" || { fail "$1" "OpenSSL: $PEER_DETAIL"; return 1; }
+  cmp -s "$WORK/out/$1.$peer" "$WORK/out/$1.ossl" || { fail "$1" "$label's plaintext differs from OpenSSL's"; return 1; }
+  same_leaves "$1" "$WORK/out/$1.$peer" "$4" || return 1
+}
+
+# check_outbound_cases PEER LABEL: a command-line peer (LABEL in messages) checks each
+# delivered case of OUT, found by the test's delivered_by_id NAME, through the peer's
+# functions PEER_verify FILE DIR ANCHOR, PEER_verified NAME FILE SIGNER SRC and PEER_decrypt
+# DER KEY OUT. CHECK is sign:SIGNER[:CAP], decrypt:KEY[:CAP] or signenc:KEY:SIGNER; any other
+# word goes to the test's PEER_check_case NAME WHAT KEY CAP. A CAP the peer's probe (CAN) says
+# it cannot read is a SKIP when the peer refuses ours as well, a FAIL when it reads it.
+check_outbound_cases() {
+  local peer=$1 label=$2 spec cn cfg msg from rcpts check dump what key cap want signer
+  for spec in "${OUT[@]}"; do
+    IFS='~' read -r cn cfg msg from rcpts check <<<"$spec"
+    if ! grep -q '^250 ' "$WORK/out/$cn.reply"; then fail "$cn" "SMTP: $(cat "$WORK/out/$cn.reply")"; continue; fi
+    dump=$(delivered_by_id "$cn") || { fail "$cn" "not delivered"; continue; }
+    sink_message "$dump" "$WORK/out/$cn.eml"
+    IFS=: read -r what key cap <<<"$check"
+    case $what in
+      sign)
+        want=opaque; [ "${cfg%%-*}" = detached ] && want=detached
+        [ "$(signed_form "$WORK/out/$cn.eml")" = "$want" ] || { fail "$cn" "not $want signed: $(signed_form "$WORK/out/$cn.eml")"; continue; }
+        if [ -n "$cap" ] && [ "${CAN[$cap]}" != yes ]; then
+          # The peer cannot: it must refuse ours as it refuses OpenSSL's, never pass it.
+          if "${peer}_verify" "$WORK/out/$cn.eml" "$WORK/v/$cn" "$PKI/root-ca.cert.pem"; then
+            fail "$cn" "$label verified what its probe says it cannot ($cap)"
+          else skip "$cn" "$label verifies no $cap signature: ${CAN[$cap]#no: }"; fi
+          continue
+        fi
+        "${peer}_verified" "$cn" "$WORK/out/$cn.eml" "$key" "$WORK/m/$cn.src" ;;
+      decrypt)
+        smime_envelope "$WORK/out/$cn.eml" "$WORK/out/$cn.p7m" || { fail "$cn" "$PEER_DETAIL"; continue; }
+        if [ -n "$cap" ] && [ "${CAN[$cap]}" != yes ]; then
+          if "${peer}_decrypt" "$WORK/out/$cn.p7m" "$key" "$WORK/out/$cn.$peer"; then
+            fail "$cn" "$label decrypted what its probe says it cannot ($cap)"
+          else skip "$cn" "$label reads no $cap envelope: ${CAN[$cap]#no: }"; fi
+          continue
+        fi
+        peer_decrypted "$peer" "$label" "$cn" "$WORK/out/$cn.p7m" "$key" "$WORK/m/$cn.src" \
+          && { pass "$cn"; note "$cn: $(cms_envelope_summary "$WORK/out/$cn.p7m")"; } ;;
+      signenc)
+        signer=$cap
+        smime_envelope "$WORK/out/$cn.eml" "$WORK/out/$cn.p7m" || { fail "$cn/decrypt" "$PEER_DETAIL"; continue; }
+        "${peer}_decrypt" "$WORK/out/$cn.p7m" "$key" "$WORK/out/$cn.inner" || { fail "$cn/decrypt" "$PEER_DETAIL"; continue; }
+        pass "$cn/decrypt"
+        "${peer}_verified" "$cn/verify" "$WORK/out/$cn.inner" "$signer" "$WORK/m/$cn.src" ;;
+      *) "${peer}_check_case" "$cn" "$what" "$key" "$cap" ;;
+    esac
+  done
+}
