@@ -124,10 +124,7 @@ for spec in "${GO_IN[@]}"; do
   IFS='~' read -r cn kind msg from rcpt op <<<"$spec"
   r=$(go_result "$WORK/make.result" "$cn")
   case $r in OK*) ;; *) fail "$cn" "Go could not make it: $r"; continue ;; esac
-  if [ "$kind" = tamper ]; then   # one word of the signed text changed after signing
-    perl -i -pe 's/Please find the binary file attached\./Please find the binary file attacked./' "$WORK/m/$cn.eml"
-    grep -q 'file attacked\.' "$WORK/m/$cn.eml" || { fail "$cn" "the alteration did not apply"; continue; }
-  fi
+  if [ "$kind" = tamper ]; then tamper_signed "$cn" detached || continue; fi
   submit "$cn" "${IN_PORT[detached-pkcs1]}" "$from" "$rcpt" "$WORK/m/$cn.eml"
   SENT[$cn]=1
 done

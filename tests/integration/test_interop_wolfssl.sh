@@ -165,16 +165,7 @@ for spec in "${WOLF_IN[@]}"; do
         && wrap_enveloped "$WORK/m/$cn.p7m" "$WORK/m/$cn.eml" "$cn" "$from" "$rcpt" || made=0 ;;
   esac
   [ "$made" = 1 ] || { fail "$cn" "wolfSSL could not make it: $PEER_DETAIL"; continue; }
-  if [ "$kind" = tamper ]; then   # one word of the signed text changed after signing
-    if [ "${h[0]}" = detached ]; then
-      perl -i -pe 's/Please find the binary file attached\./Please find the binary file attacked./' "$WORK/m/$cn.eml"
-      grep -q 'file attacked\.' "$WORK/m/$cn.eml" || { fail "$cn" "the alteration did not apply"; continue; }
-    else   # the same word inside the eContent octets, then wrapped again
-      perl -0777 -i -pe 's/binary file attached\./binary file attacked./' "$WORK/m/$cn.p7m"
-      grep -q 'file attacked\.' "$WORK/m/$cn.p7m" || { fail "$cn" "the alteration did not apply"; continue; }
-      wrap_opaque "$WORK/m/$cn.p7m" "$WORK/m/$cn.eml" "$cn" "$from" "$rcpt"
-    fi
-  fi
+  if [ "$kind" = tamper ]; then tamper_signed "$cn" "${h[0]}" "$from" "$rcpt" || continue; fi
   submit "$cn" "${IN_PORT[detached-pkcs1]}" "$from" "$rcpt" "$WORK/m/$cn.eml"
   SENT[$cn]=1
 done

@@ -235,3 +235,18 @@ compare_plaintext() {
     if ($db ne $eb) { my $i = 0; $i++ while $i < length($db) && substr($db, $i, 1) eq substr($eb, $i, 1);
       printf "body differs from the plaintext at byte %d (lengths %d, %d)\n", $i, length($db), length($eb) }' "$1" "$2"
 }
+
+# tamper_signed NAME FORM [FROM RCPT]: one word of the signed text of case NAME changed after
+# signing: in $WORK/m/NAME.eml (FORM detached), or inside the eContent octets of
+# $WORK/m/NAME.p7m, then wrapped again from FROM to RCPT (opaque). FAIL NAME and return 1 when
+# the alteration did not apply.
+tamper_signed() {
+  if [ "$2" = detached ]; then
+    perl -i -pe 's/Please find the binary file attached\./Please find the binary file attacked./' "$WORK/m/$1.eml"
+    grep -q 'file attacked\.' "$WORK/m/$1.eml" || { fail "$1" "the alteration did not apply"; return 1; }
+  else
+    perl -0777 -i -pe 's/binary file attached\./binary file attacked./' "$WORK/m/$1.p7m"
+    grep -q 'file attacked\.' "$WORK/m/$1.p7m" || { fail "$1" "the alteration did not apply"; return 1; }
+    wrap_opaque "$WORK/m/$1.p7m" "$WORK/m/$1.eml" "$1" "$3" "$4"
+  fi
+}
