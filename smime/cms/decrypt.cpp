@@ -6,6 +6,7 @@
 #include <gnutls/x509.h>
 #include <nettle/memops.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "smime/cms/certificate_id.h"
@@ -219,7 +220,13 @@ DecryptOutcome decrypt_envelope_for_each(ByteSource& der,
         ours.push_back(identify(set));
         const Match m = find_match(v, ours.back());
         if (!m.ri) return {};  // NotForUs
-        matches.push_back(m);
+        // The same key on the same encryptedKey (a recipient listed twice in the envelope,
+        // or two addresses of one key) is one key operation, not one per set: the token work
+        // is bounded by the distinct keys named. Decided on the naming alone (public).
+        const bool again = std::any_of(matches.begin(), matches.end(), [&](const Match& seen) {
+            return seen.encrypted == m.encrypted && seen.key->key == m.key->key;
+        });
+        if (!again) matches.push_back(m);
     }
     return decrypt_mapped(der, in, prefix, v, matches, plaintext);
 }

@@ -88,7 +88,8 @@ DecryptOutcome decrypt_envelope(ByteSource& der, const std::vector<std::shared_p
 // Mail for several recipients at once whose keys are their own (no one key may open it for
 // all of them): `key_sets` holds one set per recipient. Every set must name a RecipientInfo,
 // else NotForUs (no key used, nothing after the RecipientInfos read, `plaintext` untouched).
-// Then each set's RecipientInfo is unwrapped with its key (one key operation per set) and the
+// Then each set's RecipientInfo is unwrapped with its key (one key operation per set; sets
+// naming one key for one encryptedKey, an envelope duplicate, share it) and the
 // content keys are compared in constant time: when they are one key, each set's owner was a
 // recipient the sender encrypted to (a RecipientInfo copied from another message unwraps
 // another key). The content is decrypted once, with that key. Keys that differ fail like

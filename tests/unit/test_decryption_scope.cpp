@@ -198,6 +198,7 @@ class OwnKeysTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(invalid_key_block_is_a_mismatch);
     CPPUNIT_TEST(a_recipient_not_named_uses_no_key);
     CPPUNIT_TEST(too_many_recipients_uses_no_key);
+    CPPUNIT_TEST(envelope_duplicates_one_key_operation);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -304,6 +305,20 @@ public:
         while (rcpts.size() <= kMaxOwnKeyRecipients) rcpts.push_back(rcpts[rcpts.size() % kUsers]);
         CPPUNIT_ASSERT(!open("ten-cbc.der", rcpts));
         for (const auto& k : m_soft) CPPUNIT_ASSERT_EQUAL(0, k->raw_calls);
+    }
+
+    void envelope_duplicates_one_key_operation()
+    {
+        // RCPT TO own1 and own9 twice (the MTA passes duplicates to the milter): still one
+        // key operation per key, RSA (own1) and ECDH (own9) alike, not one per envelope entry.
+        encrypt_to("ten-cbc.der", 1, kUsers, "-aes-256-cbc");
+        auto rcpts = recipients(1, kUsers);
+        rcpts.push_back(rcpts[0]);
+        rcpts.push_back(rcpts[8]);
+        const auto d = open("ten-cbc.der", rcpts);
+        CPPUNIT_ASSERT(d && d->status == smime::cms::DecryptStatus::Decrypted);
+        CPPUNIT_ASSERT_EQUAL(kText, m_plain);
+        for (const auto& k : m_soft) CPPUNIT_ASSERT_EQUAL(1, k->raw_calls);
     }
 
 private:
