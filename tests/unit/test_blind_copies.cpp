@@ -148,12 +148,13 @@ Run run(const std::shared_ptr<const Config>& cfg, KeySource& keys, const std::ve
     p.header("Subject", "the plan");
     p.header("Content-Type", "text/plain");
     p.end_of_headers();
-    p.body(as_bytes(std::string("the figures\r\n")));
+    const std::string figures = "the figures\r\n";  // outlives every view of it below
+    p.body(as_bytes(figures));
     Run r;
     r.outcome = p.end_of_message();
     if (r.outcome.header_edit) {
         MemorySink sink;
-        MemorySource original(as_bytes(std::string("the figures\r\n")));
+        MemorySource original(as_bytes(figures));
         auto body = r.outcome.new_body ? r.outcome.new_body->reader() : nullptr;
         write_rewritten_message(p.headers(), *r.outcome.header_edit,
                                 body ? *body : static_cast<ByteSource&>(original), sink);

@@ -347,7 +347,8 @@ public:
             CPPUNIT_ASSERT(decoder_named > 0);  // ... and so does the decoder of its recipientInfos
         }
         // A message that is not a SEQUENCE at all: the type is unknown yet.
-        MemorySource junk(Bytes{0x04, 0x02, 0x00, 0x00});
+        const Bytes junk_der{0x04, 0x02, 0x00, 0x00};  // MemorySource keeps a view, not a copy
+        MemorySource junk(junk_der);
         MemorySink sink;
         try {
             decrypt_envelope(junk, {soft_key("alice")}, sink);

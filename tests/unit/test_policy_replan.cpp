@@ -109,7 +109,8 @@ Run run(const std::shared_ptr<const Config>& cfg, KeySource& keys, const std::st
         for (const auto& c : r.outcome.header_edit->change)
             if (c.name == "Subject") r.subject = c.value;
         MemorySink sink;
-        MemorySource original(as_bytes(std::string("the figures\r\n")));
+        const std::string figures = "the figures\r\n";  // MemorySource keeps a view, not a copy
+        MemorySource original(as_bytes(figures));
         auto body = r.outcome.new_body ? r.outcome.new_body->reader() : nullptr;
         write_rewritten_message(p.headers(), *r.outcome.header_edit,
                                 body ? *body : static_cast<ByteSource&>(original), sink);
