@@ -398,10 +398,11 @@ MessageOutcome MessageProcessor::protect(const std::optional<OutboundLabel>& rul
     out.header_edit = r.headers;
     out.new_body = std::move(new_body);
     if (blind_fields > 0) {
-        for (const char* name : {"Bcc", "Resent-Bcc"}) {
-            int index = 0;
-            for (const auto& f : m_headers)
-                if (iequals(f.name, name)) out.header_edit->remove.push_back({f.name, ++index});
+        // The same fields from the outer header: each by its occurrence among fields of its name.
+        for (auto f = m_headers.begin(); f != m_headers.end(); ++f) {
+            if (!policy::is_blind_copy_field(f->name)) continue;
+            const auto earlier = std::count_if(m_headers.begin(), f, [&](const auto& g) { return iequals(g.name, f->name); });
+            out.header_edit->remove.push_back({f->name, static_cast<int>(earlier) + 1});
         }
         out.detail += "removed=bcc ";
     }
