@@ -26,7 +26,6 @@ TEST_NAME=$(basename "$0" .sh)
 _ssm_failures=0
 _ssm_cases=0
 _ssm_cleanups=()
-_ssm_ports=()
 
 # --- result helpers -------------------------------------------------------------------------
 pass() { _ssm_cases=$((_ssm_cases + 1)); printf 'PASS: %s\n' "$1"; }
@@ -64,6 +63,7 @@ on_exit() { _ssm_cleanups+=("$*"); }
 _ssm_exit() {
   local rc=$? i
   for ((i = ${#_ssm_cleanups[@]} - 1; i >= 0; i--)); do eval "${_ssm_cleanups[$i]}" >/dev/null 2>&1 || true; done
+  _ssm_release_ports 2>/dev/null
   if [ "${SSM_KEEP_TMP:-0}" = 1 ] || [ -n "${SSM_WORK_DIR:-}" ]; then note "work dir kept: $WORK"
   else rm -rf "$WORK"; fi
   [ "$_ssm_failures" -eq 0 ] || exit 1
@@ -81,18 +81,47 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # --- ports -----------------------------------------------------------------------------------
-# free_port: prints a loopback TCP port nobody listens on (and not handed out before by us).
+# free_port: prints a loopback TCP port nobody listens on and no other test run holds.
+# Two races are closed here. Ports come from below the kernel's ephemeral range
+# (ip_local_port_range), so an outgoing connection of a test running beside us (an SMTP client,
+# Postfix's smtp, an LDAP client) cannot take the port between this check and the bind: that
+# is what made a Postfix fail with "Address already in use". And each port is reserved with an
+# atomic mkdir under $SSM_PORT_LOCKS, owned by this script's PID (free_port runs in a command
+# substitution, a subshell, so a shell array could not remember what it handed out): parallel
+# scripts never get the same port. A dead owner's reservations are taken back; ours are
+# released at exit (_ssm_release_ports).
+SSM_PORT_LOCKS=${SSM_PORT_LOCKS:-/tmp/ssm-test-ports}
+_ssm_port_range() {
+  local lo hi
+  read -r lo hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || { lo=32768; hi=60999; }
+  if [ "$lo" -ge 22000 ]; then echo "20000 $((lo - 20000))"
+  elif [ "$hi" -le 63000 ]; then echo "$((hi + 1)) $((65535 - hi))"
+  else echo "20000 40000"; fi
+}
 free_port() {
-  local p tries=0
-  while [ $tries -lt 200 ]; do
+  local p tries=0 base span owner
+  read -r base span <<<"$(_ssm_port_range)"
+  mkdir -p "$SSM_PORT_LOCKS" 2>/dev/null; chmod 1777 "$SSM_PORT_LOCKS" 2>/dev/null
+  while [ $tries -lt 400 ]; do
     tries=$((tries + 1))
-    p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-    case " ${_ssm_ports[*]:-} " in *" $p "*) continue ;; esac
-    if [ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ]; then
-      _ssm_ports+=("$p"); echo "$p"; return 0
+    p=$((base + (RANDOM * 32768 + RANDOM) % span))
+    if ! mkdir "$SSM_PORT_LOCKS/$p" 2>/dev/null; then
+      owner=$(cat "$SSM_PORT_LOCKS/$p/owner" 2>/dev/null) || continue
+      [ -n "$owner" ] && ! kill -0 "$owner" 2>/dev/null || continue
+      rm -rf "$SSM_PORT_LOCKS/$p"; mkdir "$SSM_PORT_LOCKS/$p" 2>/dev/null || continue
     fi
+    echo "$$" >"$SSM_PORT_LOCKS/$p/owner"
+    if [ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ]; then echo "$p"; return 0; fi
+    rm -rf "$SSM_PORT_LOCKS/$p"
   done
   return 1
+}
+_ssm_release_ports() {
+  local f
+  for f in "$SSM_PORT_LOCKS"/*/owner; do
+    [ -f "$f" ] && [ "$(cat "$f" 2>/dev/null)" = "$$" ] && rm -rf "${f%/owner}"
+  done
+  return 0
 }
 # wait_port PORT SECONDS [PID]: until something listens on 127.0.0.1:PORT (fails if PID dies).
 wait_port() {
