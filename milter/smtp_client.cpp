@@ -67,29 +67,25 @@ SmtpSession::SmtpSession(const std::string& host, std::uint16_t port, std::chron
         throw Error(Failure::Temporary, "reinjection to " + m_peer + ": " + ::gai_strerror(rc));
     std::unique_ptr<addrinfo, AddrInfoDeleter> list(found);
     std::string why = "no address";
-    for (const addrinfo* a = list.get(); a && m_fd < 0; a = a->ai_next) {
-        const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
-        if (fd < 0) {
+    for (const addrinfo* a = list.get(); a && m_socket.get() < 0; a = a->ai_next) {
+        Socket s(::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol));
+        if (s.get() < 0) {
             why = std::strerror(errno);
             continue;
         }
         int err = 0;
-        if (::connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
+        if (::connect(s.get(), a->ai_addr, a->ai_addrlen) != 0) {
             err = errno;
             if (err == EINPROGRESS) {
                 socklen_t len = sizeof err;
-                err = wait_for(fd, POLLOUT, m_timeout) ? 0 : ETIMEDOUT;
-                if (err == 0 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+                err = wait_for(s.get(), POLLOUT, m_timeout) ? 0 : ETIMEDOUT;
+                if (err == 0 && ::getsockopt(s.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
             }
         }
-        if (err == 0) {
-            m_fd = fd;
-        } else {
-            why = std::strerror(err);
-            ::close(fd);
-        }
+        if (err == 0) m_socket = std::move(s);
+        else why = std::strerror(err);
     }
-    if (m_fd < 0) throw Error(Failure::Temporary, "reinjection to " + m_peer + ": cannot connect: " + why);
+    if (m_socket.get() < 0) throw Error(Failure::Temporary, "reinjection to " + m_peer + ": cannot connect: " + why);
     const SmtpReply greeting = read_reply();
     if (greeting.code != 220) fail(greeting, "greeting");
     const SmtpReply ehlo = command("EHLO " + std::string(helo));
@@ -103,29 +99,16 @@ SmtpSession::SmtpSession(const std::string& host, std::uint16_t port, std::chron
     }
 }
 
-SmtpSession::SmtpSession(SmtpSession&& other) noexcept
-    : m_fd(std::exchange(other.m_fd, -1)), m_peer(std::move(other.m_peer)), m_timeout(other.m_timeout),
-      m_in(std::move(other.m_in)), m_size(other.m_size), m_smtputf8(other.m_smtputf8)
-{
-}
-
-SmtpSession& SmtpSession::operator=(SmtpSession&& other) noexcept
+SmtpSession::Socket& SmtpSession::Socket::operator=(Socket&& other) noexcept
 {
     if (this != &other) {
-        close();
+        reset();
         m_fd = std::exchange(other.m_fd, -1);
-        m_peer = std::move(other.m_peer);
-        m_timeout = other.m_timeout;
-        m_in = std::move(other.m_in);
-        m_size = other.m_size;
-        m_smtputf8 = other.m_smtputf8;
     }
     return *this;
 }
 
-SmtpSession::~SmtpSession() { close(); }
-
-void SmtpSession::close() noexcept
+void SmtpSession::Socket::reset() noexcept
 {
     if (m_fd >= 0) ::close(m_fd);
     m_fd = -1;
@@ -143,15 +126,15 @@ void SmtpSession::fail(const SmtpReply& reply, std::string_view step) const
 void SmtpSession::send_all(std::string_view bytes)
 {
     while (!bytes.empty()) {
-        if (m_fd < 0) fail({0, "connection closed"}, "write");
-        const ssize_t n = ::send(m_fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+        if (m_socket.get() < 0) fail({0, "connection closed"}, "write");
+        const ssize_t n = ::send(m_socket.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
         if (n > 0) {
             bytes.remove_prefix(static_cast<std::size_t>(n));
         } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-            if (!wait_for(m_fd, POLLOUT, m_timeout)) fail({0, "timeout"}, "write");
+            if (!wait_for(m_socket.get(), POLLOUT, m_timeout)) fail({0, "timeout"}, "write");
         } else {
             const std::string why = std::strerror(errno);
-            close();
+            m_socket.reset();
             fail({0, why}, "write");
         }
     }
@@ -165,9 +148,10 @@ SmtpReply SmtpSession::read_reply()
         std::size_t eol;
         while ((eol = m_in.find("\r\n")) == std::string::npos) {
             if (m_in.size() > kMaxLine) return {0, "reply line too long"};
-            if (m_fd < 0 || !wait_for(m_fd, POLLIN, m_timeout)) return {0, "timeout waiting for a reply"};
+            if (m_socket.get() < 0 || !wait_for(m_socket.get(), POLLIN, m_timeout))
+                return {0, "timeout waiting for a reply"};
             std::array<char, 4096> buf;
-            const ssize_t n = ::recv(m_fd, buf.data(), buf.size(), 0);
+            const ssize_t n = ::recv(m_socket.get(), buf.data(), buf.size(), 0);
             if (n > 0) m_in.append(buf.data(), static_cast<std::size_t>(n));
             else if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
             else return {0, n == 0 ? "connection closed by the listener" : std::strerror(errno)};
@@ -238,7 +222,7 @@ void SmtpSession::stage(std::string_view sender, const std::vector<std::string>&
 void SmtpSession::commit()
 {
     if (const SmtpReply r = command("."); r.code != 250) {
-        close();
+        m_socket.reset();
         fail(r, "end of data");
     }
     // The copy is the listener's now; QUIT is a courtesy whose failure changes nothing.
@@ -246,7 +230,7 @@ void SmtpSession::commit()
         command("QUIT");
     } catch (const Error&) {
     }
-    close();
+    m_socket.reset();
 }
 
 }  // namespace ssm::milter

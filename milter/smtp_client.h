@@ -28,12 +28,10 @@ public:
     // 4xx, Failure::PolicyViolation when it answers 5xx.
     SmtpSession(const std::string& host, std::uint16_t port, std::chrono::milliseconds timeout,
                 std::string_view helo);
-    SmtpSession(const SmtpSession&) = delete;
-    SmtpSession& operator=(const SmtpSession&) = delete;
-    SmtpSession(SmtpSession&& other) noexcept;
-    SmtpSession& operator=(SmtpSession&& other) noexcept;
-    // Closes the connection: before commit(), the staged transaction is abandoned.
-    ~SmtpSession();
+    // Destroying a session closes the connection: before commit(), the staged transaction is
+    // abandoned.
+    SmtpSession(SmtpSession&&) noexcept = default;
+    SmtpSession& operator=(SmtpSession&&) noexcept = default;
 
     // MAIL FROM:<sender> (SIZE when offered), RCPT TO:<r> for each recipient, DATA, and the
     // message dot-stuffed with a final CRLF: everything but the final ".". The addresses must
@@ -49,9 +47,26 @@ private:
     SmtpReply read_reply();
     SmtpReply command(const std::string& line);
     [[noreturn]] void fail(const SmtpReply& reply, std::string_view step) const;
-    void close() noexcept;
 
-    int m_fd = -1;
+    // The connection's descriptor, closed by its destructor (also when the constructor
+    // throws after connecting: a member's destructor runs then, the session's would not).
+    class Socket {
+    public:
+        Socket() = default;
+        explicit Socket(int fd) noexcept : m_fd(fd) {}
+        Socket(Socket&& other) noexcept : m_fd(other.m_fd) { other.m_fd = -1; }
+        Socket& operator=(Socket&& other) noexcept;
+        Socket(const Socket&) = delete;
+        Socket& operator=(const Socket&) = delete;
+        ~Socket() { reset(); }
+        int get() const noexcept { return m_fd; }
+        void reset() noexcept;
+
+    private:
+        int m_fd = -1;
+    };
+
+    Socket m_socket;
     std::string m_peer;  // host:port, for messages
     std::chrono::milliseconds m_timeout;
     std::string m_in;  // bytes read and not yet taken as a reply line

@@ -433,6 +433,12 @@ public:
         auto s = settings_with("s", ntohs(a.sin_port));
         s.timeout = std::chrono::seconds(1);
         ThreeCopies copies;
+        const auto open_descriptors = [] {
+            std::size_t n = 0;
+            for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+            return n;
+        };
+        const std::size_t before = open_descriptors();
         const auto start = std::chrono::steady_clock::now();
         try {
             submit_all(s, copies.submissions);
@@ -441,8 +447,10 @@ public:
             CPPUNIT_ASSERT_MESSAGE(e.what(), e.failure() == Failure::Temporary);
             CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).find("timeout") != std::string::npos);
         }
-        ::close(fd);
         CPPUNIT_ASSERT(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+        // The session that failed in its constructor (no greeting) closed its connection.
+        CPPUNIT_ASSERT_EQUAL(before, open_descriptors());
+        ::close(fd);
     }
 
     void config_section()
