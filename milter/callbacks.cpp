@@ -320,17 +320,21 @@ Reply reinjection_failure(const Error& e, const std::string& what)
     return r;
 }
 
-// Mixed treatments: submits each copy to the reinjection listener, then takes its recipients
-// off this message. Any failure fails the whole message (reinjection_failure): nothing goes
-// out in a treatment it was not planned for.
+// Mixed treatments: hands the copies to the reinjection listener all or nothing (submit_all:
+// none is delivered unless every one reached its final dot), then takes their recipients off
+// this message. Any failure fails the whole message (reinjection_failure): nothing goes out in
+// a treatment it was not planned for, and a retry does not meet copies delivered before.
 Reply send_copies(SMFICTX* ctx, ConnectionContext& c, const MessageOutcome& out)
 {
     const ReinjectionSettings& settings = c.snapshot->config->reinjection;
     try {
+        std::vector<std::unique_ptr<ByteSource>> sources;
+        std::vector<Submission> submissions;
         for (const auto& copy : out.copies) {
-            auto source = c.message->copy_source(copy.marker);
-            submit_copy(settings, c.message->sender_text(), copy.recipients, *source);
+            sources.push_back(c.message->copy_source(copy.marker));
+            submissions.push_back({c.message->sender_text(), copy.recipients, sources.back().get()});
         }
+        submit_all(settings, submissions);
     } catch (const Error& e) {
         log::warning("reinjection-failed", {{"error", e.what()}});
         return reinjection_failure(e, "a split-off copy");

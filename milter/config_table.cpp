@@ -241,8 +241,8 @@ constexpr std::array kKeys = {
             "File holding the secret (at least 16 bytes) that authenticates reinjected copies; "
             "required with address, readable only by ssm-milter."},
     KeySpec{"reinjection", "timeout", K::Duration, "\"60s\"", false, true,
-            "Longest wait for the reinjection listener (1s to 1h); beyond it the whole message is "
-            "deferred."},
+            "Longest wait for the reinjection listener (1s to 1h): for connecting, for each of its replies "
+            "and each write; beyond it the whole message is deferred."},
     KeySpec{"reinjection", "marker_lifetime", K::Duration, "\"5d\"", false, true,
             "How long a reinjected copy is recognised as ours (it may wait in a queue)."},
 

@@ -25,7 +25,8 @@ milter_libssm_milter_a_SOURCES = \
 	milter/daemon.h milter/callbacks.cpp \
 	milter/reload.h milter/reload.cpp \
 	milter/service_notify.h milter/service_notify.cpp \
-	milter/reinjection.h milter/reinjection.cpp milter/return_notice.h milter/return_notice.cpp \
+	milter/reinjection.h milter/reinjection.cpp milter/smtp_client.h milter/smtp_client.cpp \
+	milter/return_notice.h milter/return_notice.cpp \
 	milter/metrics_http.h milter/metrics_http.cpp
 
 sbin_PROGRAMS += ssm-milter
@@ -55,6 +56,8 @@ tests_unit_test_auth_results_LDADD = milter/libssm_milter.a smime/mime/libssm_mi
 check_PROGRAMS += tests/unit/test_reinjection
 tests_unit_test_reinjection_SOURCES = tests/unit/test_reinjection.cpp tests/unit/test_revocation_support.h $(UNIT_MAIN)
 tests_unit_test_reinjection_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
+# The listener that refuses one recipient or one final dot (smtp-sink cannot single one out).
+EXTRA_DIST += tests/unit/smtp_listener.py
 
 check_PROGRAMS += tests/unit/test_key_source
 tests_unit_test_key_source_SOURCES = tests/unit/test_key_source.cpp $(UNIT_MAIN)

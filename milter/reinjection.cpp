@@ -1,18 +1,18 @@
-// Reinjection of split-off copies: the authenticated marker and the SMTP submission (libcurl,
-// already used for CRL/OCSP fetches, rather than a hand-written SMTP client).
+// Reinjection of split-off copies: the authenticated marker and the all-or-nothing hand-over
+// of several copies to the listener (milter/smtp_client.h says why that is not libcurl).
 #include "milter/reinjection.h"
 
-#include <curl/curl.h>
 #include <gnutls/crypto.h>
 
 #include <algorithm>
 #include <cctype>
 #include <charconv>
-#include <memory>
-#include <mutex>
 
 #include "base/ascii.h"
 #include "base/error.h"
+#include "base/joined.h"
+#include "base/log.h"
+#include "milter/smtp_client.h"
 
 namespace ssm::milter {
 
@@ -125,33 +125,9 @@ std::optional<ParsedMarker> parse_marker(std::string_view value)
     return m;
 }
 
-struct EasyDeleter {
-    void operator()(CURL* c) const noexcept { curl_easy_cleanup(c); }
-};
-struct SlistDeleter {
-    void operator()(curl_slist* l) const noexcept { curl_slist_free_all(l); }
-};
-
-struct ReadState {
-    ByteSource* source;
-    std::string error;
-};
-
-// libcurl read callback: no exception may cross it.
-std::size_t read_message(char* buffer, std::size_t size, std::size_t count, void* user) noexcept
-{
-    auto* state = static_cast<ReadState*>(user);
-    try {
-        return state->source->read(std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(buffer), size * count));
-    } catch (const std::exception& e) {
-        state->error = e.what();
-        return CURL_READFUNC_ABORT;
-    }
-}
-
-// An envelope address as libcurl writes it into MAIL FROM and RCPT TO: libcurl (7.88) copies
-// it verbatim, so a CR or LF in it would end the command and start another of the sender's
-// choosing (an extra RCPT TO, a second transaction). The MTA's envelope is the source; one
+// An envelope address as the SMTP client writes it into MAIL FROM and RCPT TO: verbatim, so a
+// CR or LF in it would end the command and start another of the sender's choosing (an extra
+// RCPT TO, a second transaction). The MTA's envelope is the source; one
 // that hands us such text (a local submission, a lax MTA) gets its message refused instead.
 void check_envelope_address(std::string_view address)
 {
@@ -215,58 +191,52 @@ bool reinjection_marker_valid(const ReinjectionSettings& settings, std::string_v
     return true;
 }
 
+void submit_all(const ReinjectionSettings& settings, const std::vector<Submission>& submissions)
+{
+    for (const auto& s : submissions) {
+        check_envelope_address(s.sender);
+        for (const auto& r : s.recipients) check_envelope_address(r);
+    }
+    const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(settings.timeout);
+    // All sessions stay open until every copy is staged: a failure here unwinds them all,
+    // each closed before its final dot.
+    std::vector<SmtpSession> sessions;
+    sessions.reserve(submissions.size());
+    for (const auto& s : submissions) {
+        // The EHLO name libcurl sent before (its URL path); listeners may log or match it.
+        sessions.emplace_back(settings.host, settings.port, timeout, "ssm-milter");
+        sessions.back().stage(s.sender, s.recipients, *s.message);
+    }
+    std::size_t committed = 0;
+    try {
+        for (auto& session : sessions) {
+            session.commit();
+            ++committed;
+        }
+    } catch (const Error& e) {
+        if (committed == 0) throw;  // nothing went out: all or nothing held
+        // The window left: some copies are the listener's, the rest were dropped before their
+        // dot. The original is deferred (or refused) and the ones that went out will go again
+        // on its retry; the administrator sees which.
+        // Copies separated by ";", the recipients of one copy by ",".
+        std::string sent, not_sent;
+        for (std::size_t i = 0; i < submissions.size(); ++i) {
+            std::string& list = i < committed ? sent : not_sent;
+            list += (list.empty() ? "" : ";") + joined(submissions[i].recipients, "<>");
+        }
+        log::error("reinjection-partial", {{"sent", sent},
+                                           {"not_sent", not_sent},
+                                           {"copies", std::to_string(submissions.size())},
+                                           {"error", e.what()}});
+        throw Error(e.failure(), std::string(e.what()) + " (after " + std::to_string(committed) + " of " +
+                                     std::to_string(submissions.size()) + " copies went out)");
+    }
+}
+
 void submit_copy(const ReinjectionSettings& settings, std::string_view sender,
                  const std::vector<std::string>& recipients, ByteSource& message)
 {
-    check_envelope_address(sender);
-    for (const auto& r : recipients) check_envelope_address(r);
-    static std::once_flag once;
-    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-    std::unique_ptr<CURL, EasyDeleter> easy(curl_easy_init());
-    if (!easy) throw Error(Failure::Temporary, "reinjection: curl_easy_init failed");
-    std::unique_ptr<curl_slist, SlistDeleter> rcpts;
-    for (const auto& r : recipients) {
-        curl_slist* grown = curl_slist_append(rcpts.get(), ("<" + r + ">").c_str());
-        if (!grown) throw Error(Failure::Temporary, "reinjection: out of memory");
-        rcpts.release();
-        rcpts.reset(grown);
-    }
-    // The URL path is the EHLO name libcurl sends.
-    // An IPv6 address goes in brackets (the configuration's "[::1]:10027" arrives without them).
-    const std::string host =
-        settings.host.find(':') != std::string::npos ? "[" + settings.host + "]" : settings.host;
-    const std::string url = "smtp://" + host + ":" + std::to_string(settings.port) + "/ssm-milter";
-    const std::string from = "<" + std::string(sender) + ">";
-    ReadState state{&message, {}};
-    char error_buffer[CURL_ERROR_SIZE] = {};
-    CURL* c = easy.get();
-    const long timeout_ms = static_cast<long>(std::chrono::milliseconds(settings.timeout).count());
-    const bool ok = curl_easy_setopt(c, CURLOPT_URL, url.c_str()) == CURLE_OK &&
-                    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp") == CURLE_OK &&
-                    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
-                    curl_easy_setopt(c, CURLOPT_NOPROXY, "*") == CURLE_OK &&
-                    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms) == CURLE_OK &&
-                    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms) == CURLE_OK &&
-                    curl_easy_setopt(c, CURLOPT_MAIL_FROM, from.c_str()) == CURLE_OK &&
-                    curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpts.get()) == CURLE_OK &&
-                    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L) == CURLE_OK &&
-                    curl_easy_setopt(c, CURLOPT_READFUNCTION, read_message) == CURLE_OK &&
-                    curl_easy_setopt(c, CURLOPT_READDATA, &state) == CURLE_OK &&
-                    curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(message.size())) ==
-                        CURLE_OK &&
-                    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error_buffer) == CURLE_OK;
-    if (!ok) throw Error(Failure::Temporary, "reinjection: cannot set up the SMTP client");
-    const CURLcode rc = curl_easy_perform(c);
-    if (rc != CURLE_OK) {
-        long reply = 0;
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &reply);
-        std::string why = error_buffer[0] ? error_buffer : curl_easy_strerror(rc);
-        if (!state.error.empty()) why = state.error;
-        // A 5xx answer is final: retrying the original message would meet it again forever.
-        const Failure kind = reply >= 500 && reply < 600 ? Failure::PolicyViolation : Failure::Temporary;
-        throw Error(kind, "reinjection to " + settings.host + ":" + std::to_string(settings.port) +
-                              " failed (reply " + std::to_string(reply) + "): " + why);
-    }
+    submit_all(settings, {Submission{std::string(sender), recipients, &message}});
 }
 
 }  // namespace ssm::milter

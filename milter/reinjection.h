@@ -59,13 +59,28 @@ bool reinjection_marker_valid(const ReinjectionSettings& settings, std::string_v
                               std::string_view sender, std::vector<std::string> recipients,
                               std::time_t now, ReinjectedOrigin* origin = nullptr);
 
-// Submits one message over SMTP (libcurl) to the reinjection listener: MAIL FROM:<sender>
-// (empty: the null sender), one RCPT per recipient, DATA with `message` (CRLF lines; libcurl
-// dot-stuffs it). Throws ssm::Error naming the reply when the listener cannot be reached or
-// answers 4xx (Failure::Temporary: the original message is deferred as a whole), or refuses
-// with 5xx (Failure::PolicyViolation: final, the original is refused rather than retried
-// into the same refusal forever). An address holding a control character (CR, LF: SMTP command
-// injection) is refused the same way, before anything is sent.
+// One message for the reinjection listener: its envelope and its bytes (CRLF lines).
+struct Submission {
+    std::string sender;  // empty: the null sender
+    std::vector<std::string> recipients;
+    ByteSource* message = nullptr;
+};
+
+// Hands several messages to the reinjection listener as nearly all or nothing as SMTP allows
+// (milter/smtp_client.h): one session per message, each taken through MAIL, RCPT, DATA and
+// its data; only when every one has come that far without error are the final dots sent, one
+// after the other. A failure before that drops every session before its dot, so the listener
+// delivers none of them. Only a failure between two final dots leaves some delivered: they
+// are logged (reinjection-partial, naming the copies that went out) and, as the original is
+// then deferred and retried, delivered again later (at least once, never lost).
+// Throws ssm::Error naming the reply when the listener cannot be reached or answers 4xx
+// (Failure::Temporary: the original message is deferred as a whole), or refuses with 5xx
+// (Failure::PolicyViolation: final, the original is refused rather than retried into the same
+// refusal forever). An address holding a control character (CR, LF: SMTP command injection)
+// is refused the same way, before anything is sent.
+void submit_all(const ReinjectionSettings& settings, const std::vector<Submission>& submissions);
+
+// submit_all for one message.
 void submit_copy(const ReinjectionSettings& settings, std::string_view sender,
                  const std::vector<std::string>& recipients, ByteSource& message);
 

@@ -4,7 +4,11 @@
 
 #include <unistd.h>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <filesystem>
+#include <memory>
 #include <thread>
 
 #include "base/error.h"
@@ -48,6 +52,10 @@ class ReinjectionTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(submit_copy_unreachable_is_temporary);
     CPPUNIT_TEST(submit_copy_refuses_control_characters);
     CPPUNIT_TEST(submit_copy_to_an_ipv6_listener);
+    CPPUNIT_TEST(submit_all_delivers_every_copy);
+    CPPUNIT_TEST(submit_all_refused_copy_delivers_none);
+    CPPUNIT_TEST(submit_all_failure_between_dots_names_what_went_out);
+    CPPUNIT_TEST(submit_all_times_out_on_a_silent_listener);
     CPPUNIT_TEST(config_section);
     CPPUNIT_TEST_SUITE_END();
 
@@ -290,6 +298,159 @@ public:
         submit_copy(c->reinjection, "alice@acme.example", kRcpts, source);
         const std::string text = sink.wait_for("over ipv6\n");
         CPPUNIT_ASSERT_MESSAGE(text, text.find("X-Rcpt-Args: <Dave@Partner.example>") != std::string::npos);
+    }
+
+    // tests/unit/smtp_listener.py on a free port: refuses RCPT for `refuse_rcpt` (451) or the
+    // final dot of a transaction for `refuse_dot` (554); stores what it accepts in `dir`.
+    struct RefusingListener {
+        RefusingListener(const std::string& refuse_rcpt, const std::string& refuse_dot)
+            : port(test::free_port()),
+              server({"python3", (test::source_dir() / "tests/unit/smtp_listener.py").string(), std::to_string(port),
+                      dir.path().string(), refuse_rcpt, refuse_dot},
+                     dir.path(), dir.path() / "listener.log", port)
+        {
+        }
+        std::vector<std::string> stored() const
+        {
+            std::vector<std::string> texts;
+            for (const auto& e : std::filesystem::directory_iterator(dir.path()))
+                if (e.path().extension() == ".eml") texts.push_back(test::read_file(e.path()));
+            return texts;
+        }
+        // Waits (up to 5 s) until the listener's log holds `needle` `n` times.
+        bool logged(const std::string& needle, std::size_t n) const
+        {
+            for (int i = 0; i < 100; ++i) {
+                if (server.count(needle) >= n) return true;
+                std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            }
+            return false;
+        }
+        test::TempDir dir;
+        int port;
+        test::Server server;
+    };
+
+    // Three messages, three recipients; `bodies` keeps the bytes the sources read.
+    struct ThreeCopies {
+        std::vector<Bytes> bodies;
+        std::vector<std::unique_ptr<MemorySource>> sources;
+        std::vector<Submission> submissions;
+        ThreeCopies()
+        {
+            const char* who[] = {"frank@partner.example", "gina@partner.example", "kate@partner.example"};
+            for (const char* w : who) {
+                const std::string text = std::string("To: dave@partner.example\r\nSubject: copy\r\n\r\nfor ") + w +
+                                         "\r\n.hidden dot\r\nno final line end";
+                bodies.emplace_back(text.begin(), text.end());
+            }
+            for (std::size_t i = 0; i < 3; ++i) {
+                sources.push_back(std::make_unique<MemorySource>(bodies[i]));
+                submissions.push_back({"alice@acme.example", {who[i]}, sources.back().get()});
+            }
+        }
+    };
+
+    // The normal case: every copy arrives, each in its own transaction, as libcurl sent it
+    // (dot-stuffed, a final CRLF added where the message lacks one).
+    void submit_all_delivers_every_copy()
+    {
+        DumpingSink sink("127.0.0.1");
+        ThreeCopies copies;
+        submit_all(settings_with("s", static_cast<std::uint16_t>(sink.port)), copies.submissions);
+        std::string all;
+        for (int i = 0; i < 100; ++i) {
+            all.clear();
+            std::size_t files = 0;
+            for (const auto& e : std::filesystem::directory_iterator(sink.dump)) {
+                all += test::read_file(e.path());
+                ++files;
+            }
+            if (files == 3 && all.find("kate@partner.example\n.hidden dot\nno final line end\n") != std::string::npos &&
+                all.find("gina@partner.example\n.hidden dot\nno final line end\n") != std::string::npos &&
+                all.find("frank@partner.example\n.hidden dot\nno final line end\n") != std::string::npos)
+                break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        for (const char* w : {"frank", "gina", "kate"}) {
+            const std::string rcpt = std::string("X-Rcpt-Args: <") + w + "@partner.example>";
+            CPPUNIT_ASSERT_MESSAGE(all, all.find(rcpt) != std::string::npos);
+            CPPUNIT_ASSERT_MESSAGE(all, all.find(rcpt) == all.rfind(rcpt));  // once
+            CPPUNIT_ASSERT_MESSAGE(all, all.find(std::string("for ") + w + "@partner.example\n.hidden dot\nno final line end\n") !=
+                                            std::string::npos);
+        }
+    }
+
+    // The third copy's RCPT is refused: the first two, already through their data, are dropped
+    // before their dot; nothing is stored, and the error is temporary (the original is deferred).
+    void submit_all_refused_copy_delivers_none()
+    {
+        RefusingListener listener("kate@partner.example", "-");
+        ThreeCopies copies;
+        try {
+            submit_all(settings_with("s", static_cast<std::uint16_t>(listener.port)), copies.submissions);
+            CPPUNIT_FAIL("no error for a refused copy");
+        } catch (const Error& e) {
+            CPPUNIT_ASSERT_MESSAGE(e.what(), e.failure() == Failure::Temporary);
+            CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).find("4.3.2 busy") != std::string::npos);
+            CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).find("(reply 451)") != std::string::npos);
+            CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).find("RCPT TO:<kate@partner.example>") != std::string::npos);
+        }
+        CPPUNIT_ASSERT(listener.logged("abandoned in DATA", 2));
+        CPPUNIT_ASSERT(listener.logged("abandoned", 3));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{0}, listener.stored().size());
+    }
+
+    // The one window left: the second copy's dot is refused after the first's was accepted.
+    // The first went out (and is named in the error), the third is dropped before its dot.
+    void submit_all_failure_between_dots_names_what_went_out()
+    {
+        RefusingListener listener("-", "gina@partner.example");
+        ThreeCopies copies;
+        try {
+            submit_all(settings_with("s", static_cast<std::uint16_t>(listener.port)), copies.submissions);
+            CPPUNIT_FAIL("no error for a refused dot");
+        } catch (const Error& e) {
+            CPPUNIT_ASSERT_MESSAGE(e.what(), e.failure() == Failure::PolicyViolation);
+            CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).find("after 1 of 3 copies went out") != std::string::npos);
+        }
+        CPPUNIT_ASSERT(listener.logged("abandoned in DATA", 1));
+        const auto stored = listener.stored();
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, stored.size());
+        CPPUNIT_ASSERT_MESSAGE(stored.front(), stored.front().find("RCPT frank@partner.example\n") == 0);
+    }
+
+    // A listener that accepts the connection and never speaks: the timeout ends the wait.
+    void submit_all_times_out_on_a_silent_listener()
+    {
+        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        CPPUNIT_ASSERT(fd >= 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_port = htons(static_cast<std::uint16_t>(test::free_port()));
+        CPPUNIT_ASSERT(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::listen(fd, 8) == 0);
+        auto s = settings_with("s", ntohs(a.sin_port));
+        s.timeout = std::chrono::seconds(1);
+        ThreeCopies copies;
+        const auto open_descriptors = [] {
+            std::size_t n = 0;
+            for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+            return n;
+        };
+        const std::size_t before = open_descriptors();
+        const auto start = std::chrono::steady_clock::now();
+        try {
+            submit_all(s, copies.submissions);
+            CPPUNIT_FAIL("no error for a silent listener");
+        } catch (const Error& e) {
+            CPPUNIT_ASSERT_MESSAGE(e.what(), e.failure() == Failure::Temporary);
+            CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).find("timeout") != std::string::npos);
+        }
+        CPPUNIT_ASSERT(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+        // The session that failed in its constructor (no greeting) closed its connection.
+        CPPUNIT_ASSERT_EQUAL(before, open_descriptors());
+        ::close(fd);
     }
 
     void config_section()
