@@ -198,20 +198,29 @@ void submit_all(const ReinjectionSettings& settings, const std::vector<Submissio
         for (const auto& r : s.recipients) check_envelope_address(r);
     }
     const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(settings.timeout);
-    // All sessions stay open until every copy is staged: a failure here unwinds them all,
-    // each closed before its final dot.
-    std::vector<SmtpSession> sessions;
-    sessions.reserve(submissions.size());
-    for (const auto& s : submissions) {
-        // The EHLO name libcurl sent before (its URL path); listeners may log or match it.
-        sessions.emplace_back(settings.host, settings.port, timeout, "ssm-milter");
-        sessions.back().stage(s.sender, s.recipients, *s.message);
-    }
+    // Copies go in batches of at most kMaxOpenCopySessions sessions. Within a batch every copy
+    // is staged (all but its final dot) before any dot is sent, so a failure there unwinds the
+    // batch with each session closed before its dot. The cap exists because a staged session
+    // holds one of the listener's smtpd processes until our dot: a message with more copies
+    // than the listener has processes (Postfix's default_process_limit, 100), or many such
+    // messages at once, would wait on its own sessions until the timeout and be deferred on
+    // every retry. Past the first batch the all-or-nothing window widens to the batches
+    // already sent (logged below as reinjection-partial).
     std::size_t committed = 0;
     try {
-        for (auto& session : sessions) {
-            session.commit();
-            ++committed;
+        for (std::size_t first = 0; first < submissions.size(); first += kMaxOpenCopySessions) {
+            const std::size_t end = std::min(submissions.size(), first + kMaxOpenCopySessions);
+            std::vector<SmtpSession> sessions;
+            sessions.reserve(end - first);
+            for (std::size_t i = first; i < end; ++i) {
+                // The EHLO name libcurl sent before (its URL path); listeners may log or match it.
+                sessions.emplace_back(settings.host, settings.port, timeout, "ssm-milter");
+                sessions.back().stage(submissions[i].sender, submissions[i].recipients, *submissions[i].message);
+            }
+            for (auto& session : sessions) {
+                session.commit();
+                ++committed;
+            }
         }
     } catch (const Error& e) {
         if (committed == 0) throw;  // nothing went out: all or nothing held

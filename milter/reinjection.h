@@ -78,6 +78,10 @@ struct Submission {
 // (Failure::PolicyViolation: final, the original is refused rather than retried into the same
 // refusal forever). An address holding a control character (CR, LF: SMTP command injection)
 // is refused the same way, before anything is sent.
+// At most kMaxOpenCopySessions sessions are open at once: more copies go in batches of that
+// many (each batch all or nothing; a failure in a later batch leaves the earlier batches
+// delivered, logged as above), so one message never needs more of the listener's processes.
+inline constexpr std::size_t kMaxOpenCopySessions = 10;
 void submit_all(const ReinjectionSettings& settings, const std::vector<Submission>& submissions);
 
 // submit_all for one message.

@@ -7,7 +7,8 @@
 #   REFUSE_RCPT: this recipient gets "451 4.3.2 busy" at RCPT
 #   REFUSE_DOT:  a transaction for this recipient gets "554 5.7.1 refused" after its dot
 # Stored: DIR/<n>.eml holding "RCPT <addr>" lines, an empty line, the un-stuffed data.
-# Printed (stdout, flushed): "stored <n>", "abandoned in DATA", "abandoned".
+# Printed (stdout, flushed): "in data <k>" (k sessions inside DATA before their final dot, this
+# one included), "stored <n>", "abandoned in DATA", "abandoned".
 # Input: bytes from the code under test, parsed leniently; a test-only helper.
 import os
 import socketserver
@@ -16,6 +17,7 @@ import threading
 
 PORT, DIR, REFUSE_RCPT, REFUSE_DOT = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 counter = [0]
+in_data = [0]
 lock = threading.Lock()
 
 
@@ -30,6 +32,19 @@ class Session(socketserver.StreamRequestHandler):
         self.wfile.flush()
 
     def handle(self):
+        self.inside_data = False
+        try:
+            self.session()
+        finally:
+            self.leave_data()
+
+    def leave_data(self):
+        if self.inside_data:
+            self.inside_data = False
+            with lock:
+                in_data[0] -= 1
+
+    def session(self):
         self.reply("220 listener.test ESMTP")
         rcpts = []
         while True:
@@ -55,6 +70,10 @@ class Session(socketserver.StreamRequestHandler):
                     self.reply("250 2.1.5 Ok")
             elif verb == "DATA":
                 self.reply("354 go ahead")
+                with lock:
+                    in_data[0] += 1
+                    print("in data %d" % in_data[0], flush=True)
+                self.inside_data = True
                 data = []
                 while True:
                     d = self.rfile.readline()
@@ -62,6 +81,7 @@ class Session(socketserver.StreamRequestHandler):
                         say("abandoned in DATA")
                         return
                     if d == b".\r\n":
+                        self.leave_data()
                         break
                     data.append(d[1:] if d.startswith(b".") else d)
                 if REFUSE_DOT in rcpts:

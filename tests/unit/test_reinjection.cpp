@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <set>
 #include <thread>
 
 #include "base/error.h"
@@ -56,6 +57,7 @@ class ReinjectionTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(submit_all_refused_copy_delivers_none);
     CPPUNIT_TEST(submit_all_failure_between_dots_names_what_went_out);
     CPPUNIT_TEST(submit_all_times_out_on_a_silent_listener);
+    CPPUNIT_TEST(submit_all_opens_a_bounded_number_of_sessions);
     CPPUNIT_TEST(config_section);
     CPPUNIT_TEST_SUITE_END();
 
@@ -379,6 +381,38 @@ public:
             CPPUNIT_ASSERT_MESSAGE(all, all.find(std::string("for ") + w + "@partner.example\n.hidden dot\nno final line end\n") !=
                                             std::string::npos);
         }
+    }
+
+    // 25 copies: all arrive, each once, and no more than kMaxOpenCopySessions sessions were
+    // ever staged at once (a staged session holds a listener process until its dot; a message
+    // with more copies than the listener has processes must not wait on itself).
+    void submit_all_opens_a_bounded_number_of_sessions()
+    {
+        RefusingListener listener("-", "-");
+        std::vector<Bytes> bodies;
+        std::vector<std::unique_ptr<MemorySource>> sources;
+        std::vector<Submission> submissions;
+        constexpr std::size_t kCopies = 25;
+        bodies.reserve(kCopies);
+        for (std::size_t i = 0; i < kCopies; ++i) {
+            const std::string text = "Subject: copy " + std::to_string(i) + "\r\n\r\nbody\r\n";
+            bodies.emplace_back(text.begin(), text.end());
+            sources.push_back(std::make_unique<MemorySource>(bodies.back()));
+            submissions.push_back({"alice@acme.example", {"r" + std::to_string(i) + "@partner.example"},
+                                   sources.back().get()});
+        }
+        submit_all(settings_with("s", static_cast<std::uint16_t>(listener.port)), submissions);
+        CPPUNIT_ASSERT(listener.logged("stored ", kCopies));
+        const auto stored = listener.stored();
+        CPPUNIT_ASSERT_EQUAL(kCopies, stored.size());
+        std::set<std::string> seen;
+        for (const auto& text : stored) seen.insert(text.substr(0, text.find('\n')));
+        CPPUNIT_ASSERT_EQUAL(kCopies, seen.size());
+        // Before any dot of a batch every session of it is inside DATA; the next batch starts
+        // after the last dot's reply, which the listener sends after counting that session out.
+        CPPUNIT_ASSERT(listener.server.count("in data " + std::to_string(kMaxOpenCopySessions) + "\n") >= 1);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{0},
+                             listener.server.count("in data " + std::to_string(kMaxOpenCopySessions + 1) + "\n"));
     }
 
     // The third copy's RCPT is refused: the first two, already through their data, are dropped
