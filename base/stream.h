@@ -29,10 +29,13 @@ public:
     void write(std::string_view s) { write(as_bytes(s)); }
 };
 
-// A source over bytes owned elsewhere (tests, small objects).
+// A source over bytes owned elsewhere (tests, small objects); they must outlive it.
 class MemorySource final : public ByteSource {
 public:
     explicit MemorySource(ByteView data) : m_data(data) {}
+    // Only a view is kept, so a temporary Bytes would be freed before the first read (three
+    // unit tests did this; ASan found them): name the bytes first.
+    explicit MemorySource(const Bytes&&) = delete;
     std::size_t read(std::span<std::uint8_t> buf) override;
     void rewind() override { m_pos = 0; }
     std::uint64_t size() const override { return m_data.size(); }

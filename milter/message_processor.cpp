@@ -174,8 +174,7 @@ const char* cipher_name(smime::cms::ContentCipher c)
 smime::EncryptParameters MessageProcessor::encryption_parameters(std::vector<std::string>& owners) const
 {
     const auto rid = [this](const policy::Treatment& t) {
-        return t.recipient_identifier == policy::RecipientIdentifier::Default ? m_config->encryption.recipient_identifier
-                                                                              : t.recipient_identifier;
+        return policy::resolved_identifier(t.recipient_identifier, m_config->encryption.recipient_identifier);
     };
     std::vector<EncryptionTarget> targets;
     owners.clear();
@@ -203,8 +202,7 @@ smime::EncryptParameters encryption_parameters(const Config& config, const Certi
 {
     const auto& settings = config.encryption;
     const auto key_id = [&settings](policy::RecipientIdentifier r) {
-        if (r == policy::RecipientIdentifier::Default) r = settings.recipient_identifier;
-        return r == policy::RecipientIdentifier::KeyId;
+        return policy::resolved_identifier(r, settings.recipient_identifier) == policy::RecipientIdentifier::KeyId;
     };
     std::vector<const directory::RecipientCertificate*> certs;
     for (const auto& t : targets) certs.push_back(t.certificate);

@@ -28,7 +28,7 @@ tests_unit_test_config_rules_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
 
 # The actions as MessageProcessor carries them out (SoftHSM token, OpenSSL as the reader).
 check_PROGRAMS += tests/unit/test_policy_replan
-tests_unit_test_policy_replan_SOURCES = tests/unit/test_policy_replan.cpp $(UNIT_MAIN)
+tests_unit_test_policy_replan_SOURCES = tests/unit/test_policy_replan.cpp tests/unit/test_processor_support.h $(UNIT_MAIN)
 tests_unit_test_policy_replan_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
 
 # directory::LdapGroups (the policy's group conditions) against a real slapd.
@@ -42,5 +42,5 @@ policy_libssm_policy_a_SOURCES += policy/clearance_constraints.h policy/clearanc
 
 # Named and blind recipients; blind copies as MessageProcessor splits them (SoftHSM, OpenSSL).
 check_PROGRAMS += tests/unit/test_blind_copies
-tests_unit_test_blind_copies_SOURCES = tests/unit/test_blind_copies.cpp $(UNIT_MAIN)
+tests_unit_test_blind_copies_SOURCES = tests/unit/test_blind_copies.cpp tests/unit/test_processor_support.h $(UNIT_MAIN)
 tests_unit_test_blind_copies_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)

@@ -91,6 +91,11 @@ std::optional<RecipientIdentifier> parse_recipient_identifier(std::string_view s
     return std::nullopt;
 }
 
+RecipientIdentifier resolved_identifier(RecipientIdentifier chosen, RecipientIdentifier configured)
+{
+    return chosen == RecipientIdentifier::Default ? configured : chosen;
+}
+
 std::optional<Direction> parse_direction(std::string_view s)
 {
     if (s == "inbound" || s == "in") return Direction::Inbound;

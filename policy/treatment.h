@@ -68,6 +68,10 @@ std::optional<Cipher> parse_cipher(std::string_view s);
 std::optional<CipherFloor> parse_cipher_floor(std::string_view s);
 // "issuer-serial" or "key-id".
 std::optional<RecipientIdentifier> parse_recipient_identifier(std::string_view s);
+// The identifier a RecipientInfo uses: `chosen` (a rule's), or `configured` (the [encryption]
+// recipient_identifier) when the rule left it Default. One place, so that a message's own
+// recipients and a mail list's members are named alike.
+RecipientIdentifier resolved_identifier(RecipientIdentifier chosen, RecipientIdentifier configured);
 
 // The cipher to use: the preference (Auto resolved with `all_recipients_gcm`), raised to
 // the floor when it is weaker (a floor is the administrator's order, even when a recipient

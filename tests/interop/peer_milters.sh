@@ -186,3 +186,32 @@ check_outbound_cases() {
     esac
   done
 }
+
+# peer_negative_controls PEER LABEL: after check_outbound_cases, the controls without which its
+# passes prove nothing; the peer must refuse each. Altered content: the detached signature of
+# out-sign-detached-rsa-attachment over its content with one word changed (PEER_verify_der DER
+# ANCHOR OUT CONTENT). Another anchor: that message verified against a root that did not issue
+# the chain (PEER_verify FILE DIR ANCHOR). Wrong key: dave's envelope out-enc-aes256cbc-v15-dave
+# opened with the partner domain key (PEER_decrypt DER NAME OUT).
+peer_negative_controls() {
+  local peer=$1 label=$2 c=$WORK/v/out-sign-detached-rsa-attachment envelope=$WORK/out/out-enc-aes256cbc-v15-dave.p7m
+  if [ -f "$c/content" ]; then
+    sed 's/Please find the binary file attached\./Please find the binary file attacked./' "$c/content" >"$WORK/v/altered.content"
+    if cmp -s "$c/content" "$WORK/v/altered.content"; then fail out-neg-altered-content "the alteration did not apply"
+    elif "${peer}_verify_der" "$c/sig.der" "$PKI/root-ca.cert.pem" "$WORK/v/altered.out" "$WORK/v/altered.content"; then
+      fail out-neg-altered-content "$label verified altered content"
+    else pass out-neg-altered-content; note "out-neg-altered-content: $PEER_DETAIL"; fi
+    # rogue: a root nobody trusts
+    if ! openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/rogue.key.pem" -out "$WORK/rogue.cert.pem" -days 30 \
+         -subj "/O=Rogue/CN=Rogue Root" >"$WORK/rogue.log" 2>&1; then
+      fail out-neg-other-anchor "rogue root: $(tail -n 2 "$WORK/rogue.log" | tr '\n' ' ')"
+    elif "${peer}_verify" "$WORK/out/out-sign-detached-rsa-attachment.eml" "$WORK/v/rogue" "$WORK/rogue.cert.pem"; then
+      fail out-neg-other-anchor "$label verified with an anchor that did not issue the chain"
+    else pass out-neg-other-anchor; note "out-neg-other-anchor: $PEER_DETAIL"; fi
+  else fail out-neg-altered-content "no verified detached message to alter"; fail out-neg-other-anchor "no message"; fi
+  if [ -f "$envelope" ]; then
+    if "${peer}_decrypt" "$envelope" partner-domain "$WORK/out/wrong-key.$peer"; then
+      fail out-neg-wrong-key "$label decrypted dave's envelope with the domain key"
+    else pass out-neg-wrong-key; note "out-neg-wrong-key: $PEER_DETAIL"; fi
+  else fail out-neg-wrong-key "no envelope for dave"; fi
+}

@@ -396,3 +396,43 @@ decrypt_cmsutil() {
   cmsutil -D -i "$der" -d "sql:$db" -o "$out" >"$out.log" 2>&1 && [ -s "$out" ] \
     || { PEER_DETAIL="cmsutil -D: $(tr '\n' ' ' <"$out.log" | cut -c1-300)"; return 1; }
 }
+
+# --- Probes: what a library peer reads (tests/interop/heimdal.sh, wolfssl.sh) -----------------
+#   peer_probe PEER LABEL CAP
+# peer_probe PEER LABEL CAP: can the peer read what CAP names? Asked with an object OpenSSL
+# makes (never ours), so that a "no" is the peer's and not a defect of ssm-milter. Prints
+# "yes", or "no:" and the peer's words (_PEER_errors on its log). A signature is read by
+# PEER_verify_der DER ANCHOR OUT (the test root), an envelope by PEER_decrypt DER NAME OUT.
+# CAP: rsa, ecdsa, pss (signatures, SHA-256, opaque, the chain in the message); cbc, gcm,
+# oaep (SHA-256), kari (ECDH P-256, X9.63 SHA-256 KDF, one recipient named by
+# issuerAndSerialNumber, OpenSSL's default and ours), kari-keyid (the same named by rKeyId),
+# mixed (an RSA and an EC recipient, read with the RSA key), two (two RSA recipients, read
+# with the first one's key).
+peer_probe() {
+  local peer=$1 label=$2 cap=$3 d=$WORK/$1-probe/$3 e key=dave ok=0
+  mkdir -p "$d"; e=$d/entity
+  printf 'Content-Type: text/plain; charset=us-ascii\r\n\r\nprobe %s\r\n' "$cap" >"$e"
+  local o=(openssl cms -binary -in "$e" -outform DER -out "$d/cms.der")
+  local sign=("${o[@]}" -sign -nodetach -md sha256 -certfile "$PKI/sub-ca.cert.pem")
+  case $cap in
+    rsa) "${sign[@]}" -signer "$PKI/dave.cert.pem" -inkey "$PKI/dave.key.pem" ;;
+    ecdsa) "${sign[@]}" -signer "$PKI/frank.cert.pem" -inkey "$PKI/frank.key.pem" ;;
+    pss) "${sign[@]}" -signer "$PKI/dave.cert.pem" -inkey "$PKI/dave.key.pem" \
+           -keyopt rsa_padding_mode:pss -keyopt rsa_pss_saltlen:32 ;;
+    cbc) "${o[@]}" -encrypt -aes-256-cbc -recip "$PKI/dave.cert.pem" ;;
+    gcm) "${o[@]}" -encrypt -aes-256-gcm -recip "$PKI/dave.cert.pem" ;;
+    oaep) "${o[@]}" -encrypt -aes-256-cbc -recip "$PKI/dave.cert.pem" -keyopt rsa_padding_mode:oaep -keyopt rsa_oaep_md:sha256 ;;
+    kari) key=frank; "${o[@]}" -encrypt -aes-256-cbc -recip "$PKI/frank.cert.pem" -keyopt ecdh_kdf_md:sha256 ;;
+    kari-keyid) key=frank; "${o[@]}" -encrypt -aes-256-cbc -recip "$PKI/frank.cert.pem" -keyopt ecdh_kdf_md:sha256 -keyid ;;
+    mixed) "${o[@]}" -encrypt -aes-256-cbc -recip "$PKI/frank.cert.pem" -keyopt ecdh_kdf_md:sha256 -recip "$PKI/dave.cert.pem" ;;
+    two) "${o[@]}" -encrypt -aes-256-cbc -recip "$PKI/dave.cert.pem" -recip "$PKI/alice.cert.pem" ;;
+    *) false ;;
+  esac >"$d/openssl.log" 2>&1 || { echo "no: openssl could not make the probe $cap: $(tr '\n' ' ' <"$d/openssl.log")"; return; }
+  case $cap in
+    rsa|ecdsa|pss) "${peer}_verify_der" "$d/cms.der" "$PKI/root-ca.cert.pem" "$d/out" && ok=1 ;;
+    *) "${peer}_decrypt" "$d/cms.der" "$key" "$d/out" && ok=1 ;;
+  esac
+  if [ "$ok" = 1 ] && cmp -s "$d/out" "$e"; then echo yes
+  elif [ "$ok" = 1 ]; then echo "no: $label returned other content"
+  else echo "no: $("_${peer}_errors" "$d/out.log")"; fi
+}

@@ -12,6 +12,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <type_traits>
 
 using namespace ssm;
 
@@ -30,6 +31,7 @@ class BaseTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(journal_stream_gets_one_copy_with_priority);
     CPPUNIT_TEST(secret_file_drops_newline);
     CPPUNIT_TEST(slice_source_reads_range);
+    CPPUNIT_TEST(memory_source_refuses_temporaries);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -306,6 +308,23 @@ public:
                 slice.rewind();
             }
         }
+    }
+
+    // A MemorySource keeps a view: one made over a temporary Bytes read freed memory (three
+    // unit tests did, ASan found them). Such a call must not compile; named bytes and plain
+    // views still do.
+    void memory_source_refuses_temporaries()
+    {
+        CPPUNIT_ASSERT(!(std::is_constructible_v<MemorySource, Bytes&&>));
+        CPPUNIT_ASSERT(!(std::is_constructible_v<MemorySource, const Bytes&&>));
+        CPPUNIT_ASSERT((std::is_constructible_v<MemorySource, Bytes&>));
+        CPPUNIT_ASSERT((std::is_constructible_v<MemorySource, const Bytes&>));
+        CPPUNIT_ASSERT((std::is_constructible_v<MemorySource, ByteView>));
+        const Bytes named{1, 2, 3};
+        MemorySource src(named);
+        MemorySink sink;
+        copy_stream(src, sink);
+        CPPUNIT_ASSERT(sink.data() == named);
     }
 };
 

@@ -6,11 +6,8 @@
 
 #include <algorithm>
 
-#include "milter/config.h"
-#include "milter/message_processor.h"
-#include "milter/message_writer.h"
 #include "policy/blind_recipients.h"
-#include "tests/unit/test_support.h"
+#include "tests/unit/test_processor_support.h"
 
 using namespace ssm;
 using namespace ssm::milter;
@@ -51,8 +48,8 @@ sign = "sender"
 encrypt = "never"
 )toml";
 
-struct Fixture : test::PkiToken {
-    Fixture() : PkiToken("alice domain-signing")
+struct Fixture : test::ProcessorToken {
+    Fixture() : ProcessorToken("alice domain-signing")
     {
         copy_certificates({"dave", "frank", "partner-domain"});
         test::write_file(dir.path() / "reinject.secret", "0123456789abcdef0123456789abcdef\n");
@@ -61,34 +58,11 @@ struct Fixture : test::PkiToken {
     std::shared_ptr<const Config> config(const std::string& extra, bool reinjection = true,
                                          const std::string& rules = kRules) const
     {
-        const std::string text =
-            "[milter]\ninternal_networks = [\"10.0.0.0/8\"]\nspool_dir = \"" + dir.path().string() +
-            "\"\n[pki]\ntrust_anchors = \"" + (pki / "trust").string() + "\"\nintermediates = \"" +
-            (pki / "intermediates").string() + "\"\ncrls = \"\"\nrevocation = \"off\"\n"
-            "[directory]\nstatic_certificates = \"" + (dir.path() / "certs").string() + "\"\n"
-            "[hsm]\ntoken_label = \"ssm-test\"\npin_file = \"" + (token / "pin").string() + "\"\n" +
-            (reinjection ? "[reinjection]\naddress = \"127.0.0.1:10027\"\nsecret_file = \"" +
-                               (dir.path() / "reinject.secret").string() + "\"\n"
-                         : std::string()) +
-            extra + rules;
-        return parse_config(text, "blind.toml");
-    }
-
-    // `openssl cms ARGS` on `message`; the output file's text, or throws with its errors.
-    std::string openssl(const std::string& message, const std::string& args) const
-    {
-        test::write_file(dir.path() / "in.eml", message);
-        const std::string cmd = "OPENSSL_CONF=/dev/null openssl cms " + args + " -in '" +
-                                (dir.path() / "in.eml").string() + "' -out '" +
-                                (dir.path() / "out.txt").string() + "' 2>'" + (dir.path() / "err").string() + "'";
-        if (std::system(cmd.c_str()) != 0)
-            throw std::runtime_error("openssl cms " + args + ": " + test::read_file(dir.path() / "err"));
-        return test::read_file(dir.path() / "out.txt");
-    }
-    std::string decrypt(const std::string& message, const std::string& who) const
-    {
-        return openssl(message, "-decrypt -inkey '" + (pki / (who + ".key.pem")).string() + "' -recip '" +
-                                    (pki / (who + ".cert.pem")).string() + "'");
+        return parse_config(base_config((reinjection ? "[reinjection]\naddress = \"127.0.0.1:10027\"\nsecret_file = \"" +
+                                                           (dir.path() / "reinject.secret").string() + "\"\n"
+                                                     : std::string()) +
+                                        extra + rules),
+                            "blind.toml");
     }
     // The serial numbers the RecipientInfos name (openssl cms -cmsout -print), sorted (DER
     // orders a SET OF), in hexadecimal as `openssl x509 -serial` writes them.
@@ -152,14 +126,7 @@ Run run(const std::shared_ptr<const Config>& cfg, KeySource& keys, const std::ve
     p.body(as_bytes(figures));
     Run r;
     r.outcome = p.end_of_message();
-    if (r.outcome.header_edit) {
-        MemorySink sink;
-        MemorySource original(as_bytes(figures));
-        auto body = r.outcome.new_body ? r.outcome.new_body->reader() : nullptr;
-        write_rewritten_message(p.headers(), *r.outcome.header_edit,
-                                body ? *body : static_cast<ByteSource&>(original), sink);
-        r.message = sink.str();
-    }
+    if (r.outcome.header_edit) r.message = test::delivered(p, r.outcome, figures);
     return r;
 }
 

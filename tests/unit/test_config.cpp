@@ -74,12 +74,37 @@ encrypt = "opportunistic"
 
 const char* kMinimal = "[hsm]\ntoken_label = \"t\"\n";
 
+// The length of the setting name `line` starts with ("key = ..."; a-z and _), else 0.
+std::size_t setting_name_length(const std::string& line, std::size_t from = 0)
+{
+    std::size_t k = from;
+    while (k < line.size() && (std::islower(static_cast<unsigned char>(line[k])) || line[k] == '_')) ++k;
+    return k > from && line.compare(k, 3, " = ") == 0 ? k - from : 0;
+}
+
+// `text` (the contrib example) with every commented-out setting and table switched on: lines
+// "# key = ..." and "# [table]" lose their "# "; `count` is how many did.
+std::string all_switched_on(const std::string& text, std::size_t& count)
+{
+    std::string all;
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);) {
+        if (line.rfind("# [", 0) == 0 || (line.rfind("# ", 0) == 0 && setting_name_length(line, 2) > 0)) {
+            line.erase(0, 2);
+            ++count;
+        }
+        all += line + "\n";
+    }
+    return all;
+}
+
 }  // namespace
 
 class ConfigTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(ConfigTest);
     CPPUNIT_TEST(product_example_loads);
     CPPUNIT_TEST(contrib_example_loads);
+    CPPUNIT_TEST(contrib_example_names_every_policy_key);
     CPPUNIT_TEST(defaults_from_table);
     CPPUNIT_TEST(errors_name_line_and_column);
     CPPUNIT_TEST(sizes_and_durations);
@@ -121,27 +146,11 @@ public:
         CPPUNIT_ASSERT(!c->policy.rules().empty());
         CPPUNIT_ASSERT_EQUAL(std::size_t(1), c->directory.ldap.size());
 
-        std::string all;
         std::size_t switched_on = 0;
-        for (std::size_t at = 0; at < text.size();) {
-            std::size_t eol = text.find('\n', at);
-            if (eol == std::string::npos) eol = text.size();
-            std::string line = text.substr(at, eol - at);
-            at = eol + 1;
-            const bool table = line.rfind("# [", 0) == 0;
-            std::size_t k = 2;
-            while (line.rfind("# ", 0) == 0 && k < line.size() && (std::islower(static_cast<unsigned char>(line[k])) || line[k] == '_'))
-                ++k;
-            const bool setting = line.rfind("# ", 0) == 0 && k > 2 && line.compare(k, 3, " = ") == 0;
-            if (table || setting) {
-                line.erase(0, 2);
-                ++switched_on;
-            }
-            all += line + "\n";
-        }
+        std::string all = all_switched_on(text, switched_on);
         CPPUNIT_ASSERT(switched_on > 20);
-            // The files read at load time: the reinjection secret, and the DNSSEC trust anchor
-        // (the root's KSK-2017 DS record, as Debian's dns-root-data ships it).
+        // The files read at load time: the reinjection secret, the rules' pattern lists, and the
+        // DNSSEC trust anchor (the root's KSK-2017 DS record, as Debian's dns-root-data ships it).
         test::TempDir dir;
         const auto substitute = [&](const std::string& example_path, const std::string& name, const std::string& text) {
             const std::string path = (dir.path() / name).string();
@@ -151,11 +160,40 @@ public:
             all.replace(where, example_path.size(), path);
         };
         substitute("/etc/ssm-milter/reinjection.secret", "reinjection.secret", "0123456789abcdef0123456789abcdef\n");
+        substitute("/etc/ssm-milter/finance-senders.txt", "finance-senders.txt", "*@finance.acme.example\n");
+        substitute("/etc/ssm-milter/banks.txt", "banks.txt", "# the banks\n*@bank.example\n");
         substitute("/usr/share/dns/root.key", "root.key",
                    ". IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D\n");
         auto full = parse_config(all, "ssm-milter.toml.example (all on)");
         CPPUNIT_ASSERT(full->policy.rules().size() > c->policy.rules().size());
         CPPUNIT_ASSERT(!full->mail_lists.empty());
+    }
+
+    // The example names every key of the sections tuned per partner ([encryption], [policy],
+    // [reinjection], [[rule]]), at the least commented out with its default: it lacked
+    // recipient_identifier, the [policy] defaults and a dozen rule keys the man page documents.
+    void contrib_example_names_every_policy_key()
+    {
+        std::size_t switched_on = 0;
+        const std::string all = all_switched_on(
+            test::read_file(test::source_dir() / "contrib/ssm-milter.toml.example"), switched_on);
+        std::map<std::string, std::set<std::string>> named;  // table ("rule[]") -> keys
+        std::string table;
+        std::istringstream lines(all);
+        for (std::string line; std::getline(lines, line);) {
+            if (line.rfind("[[", 0) == 0) table = line.substr(2, line.find("]]") - 2) + "[]";
+            else if (line.rfind("[", 0) == 0) table = line.substr(1, line.find(']') - 1);
+            else if (const std::size_t n = setting_name_length(line)) named[table].insert(line.substr(0, n));
+        }
+        std::size_t checked = 0;
+        for (const auto& k : config_keys()) {
+            const std::string t(k.table), key(k.key);
+            if (t != "encryption" && t != "policy" && t != "reinjection" && t != "rule[]") continue;
+            CPPUNIT_ASSERT_MESSAGE("[" + t + "] " + key + " is not in contrib/ssm-milter.toml.example",
+                                   named[t].count(key) == 1);
+            ++checked;
+        }
+        CPPUNIT_ASSERT(checked > 50);
     }
 
     void defaults_from_table()

@@ -150,6 +150,12 @@ public:
         CPPUNIT_ASSERT(!parse_cipher_floor("aes512"));
         CPPUNIT_ASSERT(parse_scope("user") == Scope::User);
         CPPUNIT_ASSERT(!parse_scope("team"));
+        // A rule's choice stands; Default is the [encryption] one.
+        using RI = RecipientIdentifier;
+        CPPUNIT_ASSERT(resolved_identifier(RI::Default, RI::KeyId) == RI::KeyId);
+        CPPUNIT_ASSERT(resolved_identifier(RI::Default, RI::IssuerSerial) == RI::IssuerSerial);
+        CPPUNIT_ASSERT(resolved_identifier(RI::IssuerSerial, RI::KeyId) == RI::IssuerSerial);
+        CPPUNIT_ASSERT(resolved_identifier(RI::KeyId, RI::IssuerSerial) == RI::KeyId);
     }
 
     void cipher_floor()

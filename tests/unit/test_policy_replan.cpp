@@ -4,10 +4,7 @@
 // strip_trigger, signing_identity, cipher preference and floor, per-rule header protection.
 #include <cppunit/extensions/HelperMacros.h>
 
-#include "milter/config.h"
-#include "milter/message_processor.h"
-#include "milter/message_writer.h"
-#include "tests/unit/test_support.h"
+#include "tests/unit/test_processor_support.h"
 
 using namespace ssm;
 using namespace ssm::milter;
@@ -15,33 +12,16 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Fixture : test::PkiToken {
-    Fixture() : PkiToken("alice domain-signing") { copy_certificates({"dave", "frank"}); }
+struct Fixture : test::ProcessorToken {
+    Fixture() : ProcessorToken("alice domain-signing") { copy_certificates({"dave", "frank"}); }
 
     std::shared_ptr<const Config> config(const std::string& rules) const
     {
-        const std::string text =
-            "[milter]\ninternal_networks = [\"10.0.0.0/8\"]\nspool_dir = \"" + dir.path().string() +
-            "\"\n[pki]\ntrust_anchors = \"" + (pki / "trust").string() + "\"\nintermediates = \"" +
-            (pki / "intermediates").string() + "\"\ncrls = \"\"\nrevocation = \"off\"\n"
-            "[directory]\nstatic_certificates = \"" + (dir.path() / "certs").string() + "\"\n"
-            "[encryption]\nobscure_subject = false\n"
-            "[hsm]\ntoken_label = \"ssm-test\"\npin_file = \"" + (token / "pin").string() + "\"\n"
-            "[[domain]]\nname = \"acme.example\"\n" + rules;
-        return parse_config(text, "replan.toml");
+        return parse_config(
+            base_config("[encryption]\nobscure_subject = false\n[[domain]]\nname = \"acme.example\"\n" + rules),
+            "replan.toml");
     }
 
-    // OpenSSL on a file of ours; returns its output file's text or throws with its errors.
-    std::string openssl(const std::string& message, const std::string& args) const
-    {
-        test::write_file(dir.path() / "in.eml", message);
-        const std::string cmd = "OPENSSL_CONF=/dev/null openssl cms " + args + " -in '" +
-                                (dir.path() / "in.eml").string() + "' -out '" +
-                                (dir.path() / "out.eml").string() + "' 2>'" + (dir.path() / "err").string() + "'";
-        if (std::system(cmd.c_str()) != 0)
-            throw std::runtime_error("openssl cms " + args + ": " + test::read_file(dir.path() / "err"));
-        return test::read_file(dir.path() / "out.eml");
-    }
     // The CMS object of an application/pkcs7-mime message, as `openssl asn1parse` shows it
     // (it parses what `openssl cms` cannot decrypt).
     std::string asn1parse(const std::string& message) const
@@ -51,11 +31,6 @@ struct Fixture : test::PkiToken {
                   "' | OPENSSL_CONF=/dev/null openssl base64 -d | OPENSSL_CONF=/dev/null openssl asn1parse -inform DER > '" +
                   (dir.path() / "asn1.txt").string() + "'");
         return test::read_file(dir.path() / "asn1.txt");
-    }
-    std::string decrypt(const std::string& message, const std::string& who) const
-    {
-        return openssl(message, "-decrypt -inkey '" + (pki / (who + ".key.pem")).string() + "' -recip '" +
-                                    (pki / (who + ".cert.pem")).string() + "'");
     }
     // Verifies against the test root and returns the signer certificate's subjectAltName.
     std::string signer(const std::string& message) const
@@ -108,13 +83,7 @@ Run run(const std::shared_ptr<const Config>& cfg, KeySource& keys, const std::st
     if (r.outcome.header_edit) {
         for (const auto& c : r.outcome.header_edit->change)
             if (c.name == "Subject") r.subject = c.value;
-        MemorySink sink;
-        const std::string figures = "the figures\r\n";  // MemorySource keeps a view, not a copy
-        MemorySource original(as_bytes(figures));
-        auto body = r.outcome.new_body ? r.outcome.new_body->reader() : nullptr;
-        write_rewritten_message(p.headers(), *r.outcome.header_edit,
-                                body ? *body : static_cast<ByteSource&>(original), sink);
-        r.message = sink.str();
+        r.message = test::delivered(p, r.outcome, "the figures\r\n");
     }
     return r;
 }
