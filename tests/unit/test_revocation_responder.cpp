@@ -276,7 +276,8 @@ public:
         const auto second = store->validate(p.cert("slow2"), {}, now, Purpose::EmailProtection, message);
         CPPUNIT_ASSERT(std::chrono::steady_clock::now() - second_start < std::chrono::milliseconds(500));
         CPPUNIT_ASSERT_MESSAGE(notes(first), first.has(Problem::RevocationUnknown));
-        CPPUNIT_ASSERT_MESSAGE(notes(second), second.has(Problem::RevocationUnknown) && mentions(second, "not asked, "));
+        CPPUNIT_ASSERT_MESSAGE(notes(second),
+                               second.has(Problem::RevocationUnknown) && mentions(second, "not asked, "));
         // Soft-fail: accepted, the note says why.
         const auto soft = p.store(Revocation::SoftFail, std::chrono::seconds(2), std::chrono::seconds(1))
                               ->validate(p.cert("slow2"), {}, now, Purpose::EmailProtection);
