@@ -179,6 +179,9 @@ void load_pki(Loader& L, const toml::table* t, Config& c)
     c.pki.fetch_timeout = L.duration(t, "pki", "fetch_timeout");
     if (c.pki.fetch_timeout.count() < 1 || c.pki.fetch_timeout.count() > 120)
         L.fail(L.region(t, "fetch_timeout"), "fetch_timeout must be between 1s and 120s");
+    c.pki.revocation_time_budget = L.duration(t, "pki", "revocation_time_budget");
+    if (c.pki.revocation_time_budget.count() < 1 || c.pki.revocation_time_budget.count() > 600)
+        L.fail(L.region(t, "revocation_time_budget"), "revocation_time_budget must be between 1s and 600s");
     const std::string unscoped = L.str(t, "pki", "unscoped_anchors");
     if (unscoped != "any-domain" && unscoped != "none")
         L.fail(L.region(t, "unscoped_anchors"), "unscoped_anchors must be \"any-domain\" or \"none\"");

@@ -100,6 +100,7 @@ struct PkiSettings {
     bool ocsp = true;
     bool crl_distribution_points = true;
     std::chrono::seconds fetch_timeout{5};
+    std::chrono::seconds revocation_time_budget{20};
     std::vector<AnchorBinding> anchors;         // [[pki.anchor]]
     bool unscoped_anchors_any_domain = true;    // unscoped_anchors: "any-domain" (true) or "none"
 };

@@ -240,6 +240,7 @@ SmimeAuthResult InboundProcessor::judge_signer(const smime::cms::SignerVerificat
     pki::ValidationOptions options;
     options.required_policies = m_required_policies;
     options.revocation = m_revocation;
+    options.revocation_budget = m_revocation_budget;
     // [[pki.anchor]]: the path's anchor must vouch for the sender the signature is matched to
     // (without a From match, for the address reported instead): a partner CA's certificate for
     // one of our own addresses is not a trusted signature of that address, nor harvested.
@@ -638,6 +639,8 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
     case policy::RevocationMode::SoftFail: m_revocation = pki::Revocation::SoftFail; break;
     case policy::RevocationMode::HardFail: m_revocation = pki::Revocation::HardFail; break;
     }
+    m_revocation_budget = std::make_shared<const pki::RevocationBudget>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(m_config.pki.revocation_time_budget));
     m_labels.clear();
     InboundOutcome out;
     m_receipts = &out.receipts;

@@ -99,6 +99,8 @@ private:
     const Certificates& m_certificates;
     std::vector<std::string> m_required_policies;
     std::optional<pki::Revocation> m_revocation;  // the partner rule's, else [pki] revocation
+    // [pki] revocation_time_budget, one for the whole message: every signer's validation.
+    std::shared_ptr<const pki::RevocationBudget> m_revocation_budget;
     bool m_strip_signature = false;               // [inbound] strip_signature or the rule's
     std::vector<SignedLabel> m_labels;
     InboundReceiptRequests* m_receipts = nullptr;  // the whole-body layers' requests, during process()

@@ -17,7 +17,8 @@ pki_libssm_pki_a_SOURCES = \
 	pki/name_constraints.h pki/name_constraints.cpp pki/signer_constraints.h pki/signer_constraints.cpp \
 	pki/certificate_signature.h pki/certificate_signature.cpp \
 	pki/http_fetcher.h pki/http_fetcher.cpp \
-	pki/revocation.h pki/revocation.cpp pki/ocsp_client.cpp
+	pki/revocation.h pki/revocation.cpp pki/ocsp_client.cpp pki/ocsp_responder.h pki/ocsp_responder.cpp \
+	pki/revocation_budget.h
 
 check_PROGRAMS += tests/unit/test_pki
 tests_unit_test_pki_SOURCES = tests/unit/test_pki.cpp tests/unit/test_pki_paths.cpp tests/unit/test_pki_crls.cpp \
@@ -26,6 +27,7 @@ tests_unit_test_pki_SOURCES = tests/unit/test_pki.cpp tests/unit/test_pki_paths.
 tests_unit_test_pki_LDADD = pki/libssm_pki.a base/libssm_base.a $(UNIT_LIBS)
 
 check_PROGRAMS += tests/unit/test_revocation
-tests_unit_test_revocation_SOURCES = tests/unit/test_revocation.cpp tests/unit/test_revocation_support.h \
+tests_unit_test_revocation_SOURCES = tests/unit/test_revocation.cpp tests/unit/test_revocation_responder.cpp \
+	tests/unit/test_revocation_support.h \
 	tests/unit/test_pki_support.h $(UNIT_MAIN)
 tests_unit_test_revocation_LDADD = pki/libssm_pki.a base/libssm_base.a $(UNIT_LIBS)

@@ -12,6 +12,7 @@
 #include "base/gnutls_datum.h"
 #include "base/gnutls_handles.h"
 #include "base/log.h"
+#include "pki/ocsp_responder.h"
 #include "pki/revocation.h"
 
 namespace ssm::pki {
@@ -27,6 +28,53 @@ std::string serial_hex(const Certificate& c)
     std::size_t n = s.size();
     if (gnutls_x509_crt_get_serial(c.get(), s.data(), &n) < 0) return {};
     return to_hex(ByteView(s.data(), n));
+}
+
+// Whether single response `index` is about `cert` of `issuer`: its CertID's hash algorithm
+// (SHA-1 or SHA-2), issuer name hash, issuer KEY hash and serial all equal what GnuTLS computes
+// for the pair. gnutls_ocsp_resp_check_crt (3.7.9) compares the name hash and the serial only,
+// so a response about a certificate of another CA of the same name with the same serial (a key
+// rollover's other key, a look-alike CA whose certificates the responder also answers for)
+// would count for ours.
+bool about_certificate(gnutls_ocsp_resp_t resp, unsigned index, const Certificate& cert, const Certificate& issuer)
+{
+    gnutls_digest_algorithm_t digest = GNUTLS_DIG_UNKNOWN;
+    GnutlsDatum name_hash, key_hash, serial;
+    if (gnutls_ocsp_resp_get_single(resp, index, &digest, &name_hash.d, &key_hash.d, &serial.d, nullptr, nullptr,
+                                    nullptr, nullptr, nullptr) < 0)
+        return false;
+    if (digest != GNUTLS_DIG_SHA1 && digest != GNUTLS_DIG_SHA256 && digest != GNUTLS_DIG_SHA384 &&
+        digest != GNUTLS_DIG_SHA512)
+        return false;
+    OcspRequest expected;
+    if (!expected.ok() || gnutls_ocsp_req_add_cert(expected.get(), digest, issuer.get(), cert.get()) < 0) return false;
+    gnutls_digest_algorithm_t expected_digest = GNUTLS_DIG_UNKNOWN;
+    GnutlsDatum expected_name, expected_key, expected_serial;
+    if (gnutls_ocsp_req_get_cert_id(expected.get(), 0, &expected_digest, &expected_name.d, &expected_key.d,
+                                 &expected_serial.d) < 0)
+        return false;
+    return expected_digest == digest && !name_hash.bytes().empty() && name_hash.bytes() == expected_name.bytes() &&
+           !key_hash.bytes().empty() && key_hash.bytes() == expected_key.bytes() &&
+           serial.bytes() == expected_serial.bytes();
+}
+
+// Why the response's delegated responder, if it has one, may not speak (RFC 6960 §4.2.2.2):
+// its certificate (ocsp_responder.h), then its own revocation status unless it carries
+// id-pkix-ocsp-nocheck. nullopt: the issuer signed, or the responder may speak.
+std::optional<std::string> delegated_responder_problem(gnutls_ocsp_resp_t resp, const Certificate& issuer,
+                                                       std::time_t now, const ResponderStatus& responder_status)
+{
+    const auto responder = delegated_responder(resp, issuer);
+    if (!responder) return std::nullopt;
+    const std::string who = "responder certificate '" + printable(facts(*responder).subject) + "'";
+    if (auto why = responder_problem(*responder, issuer, now)) return who + " " + *why;
+    if (extension_value(*responder, kOidOcspNoCheck)) return std::nullopt;
+    if (!responder_status) return who + ": its revocation status cannot be checked (no id-pkix-ocsp-nocheck)";
+    const RevocationAnswer a = responder_status(*responder);
+    if (a.status == RevocationStatus::Revoked) return who + " revoked (" + a.source + ": " + a.detail + ")";
+    if (a.status != RevocationStatus::Good)
+        return who + ": revocation status unknown (no id-pkix-ocsp-nocheck): " + a.detail;
+    return std::nullopt;
 }
 
 RevocationAnswer unknown(std::string detail)
@@ -59,7 +107,8 @@ OcspClient::OcspClient(std::shared_ptr<const HttpFetcher> fetcher, OnlineRevocat
 {
 }
 
-RevocationAnswer OcspClient::check(const Certificate& cert, const Certificate& issuer, std::time_t now) const
+RevocationAnswer OcspClient::check(const Certificate& cert, const Certificate& issuer, std::time_t now,
+                                   const ResponderStatus& responder_status, const RevocationBudget* budget) const
 {
     const auto urls = ocsp_urls(cert);
     if (urls.empty()) return unknown("no OCSP responder");
@@ -75,7 +124,7 @@ RevocationAnswer OcspClient::check(const Certificate& cert, const Certificate& i
             continue;
         }
         std::time_t expires = -1;
-        RevocationAnswer a = ask(url, cert, issuer, now, expires);
+        RevocationAnswer a = ask(url, cert, issuer, now, responder_status, budget, expires);
         if (a.status != RevocationStatus::Unknown) {
             if (expires != -1) m_cache.put(key, a, expires, m_config.max_cache_entries);
             return a;
@@ -86,7 +135,8 @@ RevocationAnswer OcspClient::check(const Certificate& cert, const Certificate& i
 }
 
 RevocationAnswer OcspClient::ask(const std::string& url, const Certificate& cert, const Certificate& issuer,
-                                 std::time_t now, std::time_t& expires) const
+                                 std::time_t now, const ResponderStatus& responder_status,
+                                 const RevocationBudget* budget, std::time_t& expires) const
 {
     const std::string where = "OCSP " + url;
     OcspRequest req;
@@ -97,9 +147,13 @@ RevocationAnswer OcspClient::ask(const std::string& url, const Certificate& cert
     GnutlsDatum req_der;
     if (gnutls_ocsp_req_export(req.get(), &req_der.d) < 0) return unknown(where + ": cannot encode the request");
 
+    if (budget && budget->spent()) return unknown(where + ": not asked, " + kBudgetSpent);
+    const bool cut = budget && budget->cuts(m_config.limits);
     auto body = m_fetcher->post(url, "application/ocsp-request", ByteView(req_der.d.data, req_der.d.size),
-                                m_config.limits);
+                                budget ? budget->cut(m_config.limits) : m_config.limits);
     if (!body) {
+        // A request the budget cut short says nothing about its responder.
+        if (cut) return unknown(where + ": no answer, " + kBudgetSpent);
         if (m_config.failure_retry_after > 0)
             m_failed.put(url, true, now + m_config.failure_retry_after, m_config.max_cache_entries);
         return unknown(where + ": no answer");
@@ -110,8 +164,11 @@ RevocationAnswer OcspClient::ask(const std::string& url, const Certificate& cert
     if (gnutls_ocsp_resp_get_status(resp.get()) != GNUTLS_OCSP_RESP_SUCCESSFUL)
         return unknown(where + ": responder refused (status " +
                        std::to_string(gnutls_ocsp_resp_get_status(resp.get())) + ")");
+    // GnuTLS would judge a delegated responder's validity by the wall clock; responder_problem
+    // does it at `now` below.
     unsigned verify = 0;
-    if (gnutls_ocsp_resp_verify_direct(resp.get(), issuer.get(), &verify, 0) < 0 || verify != 0)
+    if (gnutls_ocsp_resp_verify_direct(resp.get(), issuer.get(), &verify, GNUTLS_VERIFY_DISABLE_TIME_CHECKS) < 0 ||
+        verify != 0)
         return unknown(where + ": response signature not accepted (reason " + std::to_string(verify) + ")");
     if (m_config.ocsp_nonce) {
         GnutlsDatum sent, got;
@@ -125,7 +182,7 @@ RevocationAnswer OcspClient::ask(const std::string& url, const Certificate& cert
     for (unsigned i = 0; i < 64; ++i) {
         const int match = gnutls_ocsp_resp_check_crt(resp.get(), i, cert.get());
         if (match == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) break;
-        if (match < 0) continue;
+        if (match < 0 || !about_certificate(resp.get(), i, cert, issuer)) continue;
         unsigned status = 0, reason = 0;
         std::time_t this_update = -1, next_update = -1, revoked_at = -1;
         if (gnutls_ocsp_resp_get_single(resp.get(), i, nullptr, nullptr, nullptr, nullptr, &status, &this_update,
@@ -135,20 +192,19 @@ RevocationAnswer OcspClient::ask(const std::string& url, const Certificate& cert
             return unknown(where + ": response thisUpdate is in the future");
         if (next_update != -1 && next_update + m_config.clock_skew < now)
             return unknown(where + ": response is stale (nextUpdate " + format_time(next_update) + ")");
-        const std::time_t too_old = this_update + m_config.max_age_without_next_update + m_config.clock_skew;
+        const std::time_t too_old = counts_until(this_update, next_update, m_config) + m_config.clock_skew;
         if (next_update == -1 && too_old < now)
             return unknown(where + ": response without nextUpdate is too old (thisUpdate " +
                            format_time(this_update) + ")");
+        if (status != GNUTLS_OCSP_CERT_GOOD && status != GNUTLS_OCSP_CERT_REVOKED)
+            return unknown(where + ": responder does not know the certificate");
+        if (auto why = delegated_responder_problem(resp.get(), issuer, now, responder_status))
+            return unknown(where + ": " + *why);
         RevocationAnswer a;
         a.source = where;
-        if (status == GNUTLS_OCSP_CERT_GOOD) {
-            a.status = RevocationStatus::Good;
-        } else if (status == GNUTLS_OCSP_CERT_REVOKED) {
-            a.status = RevocationStatus::Revoked;
+        a.status = status == GNUTLS_OCSP_CERT_GOOD ? RevocationStatus::Good : RevocationStatus::Revoked;
+        if (a.status == RevocationStatus::Revoked)
             a.detail = "revoked " + format_time(revoked_at) + " reason " + std::to_string(reason);
-        } else {
-            return unknown(where + ": responder does not know the certificate");
-        }
         expires = next_update != -1 ? next_update
                   : m_config.cache_without_next_update > 0
                       ? std::min(now + m_config.cache_without_next_update, too_old)

@@ -28,6 +28,13 @@ constexpr std::size_t kMaxDeltaUrls = 4;  // freshestCRL URIs tried per base CRL
 
 }  // namespace
 
+std::time_t counts_until(std::time_t this_update, std::time_t next_update, const OnlineRevocationConfig& config)
+{
+    if (next_update != -1) return next_update;
+    if (this_update == -1) return 0;
+    return this_update + config.max_age_without_next_update;
+}
+
 std::vector<std::string> crl_distribution_urls(const Certificate& cert)
 {
     std::vector<std::string> out;
@@ -56,11 +63,21 @@ CrlDistributionClient::CrlDistributionClient(std::shared_ptr<const HttpFetcher> 
 
 std::optional<FetchedCrl> CrlDistributionClient::fetch(const std::string& url, const Certificate& issuer,
                                                        const CrlSigners* signers, std::time_t now,
-                                                       std::string& why) const
+                                                       const RevocationBudget* budget, std::string& why) const
 {
     const std::string where = "CRL " + url;
-    auto body = m_fetcher->get(url, m_config.limits);
+    if (budget && budget->spent()) {
+        why = where + ": not fetched, " + kBudgetSpent;
+        return std::nullopt;
+    }
+    const bool cut = budget && budget->cuts(m_config.limits);
+    auto body = m_fetcher->get(url, budget ? budget->cut(m_config.limits) : m_config.limits);
     if (!body) {
+        // A fetch the budget cut short says nothing about its server.
+        if (cut) {
+            why = where + ": no answer, " + kBudgetSpent;
+            return std::nullopt;
+        }
         if (m_config.failure_retry_after > 0)
             m_failed.put(url, true, now + m_config.failure_retry_after, m_config.max_cache_entries);
         why = where + ": no answer";
@@ -98,7 +115,11 @@ std::optional<FetchedCrl> CrlDistributionClient::fetch(const std::string& url, c
         out.signer_der = signer->der();
     }
     out.this_update = gnutls_x509_crl_get_this_update(crl.get());
-    out.crl.next_update = gnutls_x509_crl_get_next_update(crl.get());
+    // Without nextUpdate (a non-conforming CA) the CRL is current for a bounded time only, as an
+    // OCSP answer without one: crls_settle would otherwise take it as current for ever.
+    const std::time_t next_update = gnutls_x509_crl_get_next_update(crl.get());
+    out.without_next_update = next_update == -1;
+    out.crl.next_update = counts_until(out.this_update, next_update, m_config);
     out.crl.scope = crl_scope_of(crl.get());
     auto entries = read_crl_entries(crl.get());
     if (!entries) {
@@ -111,7 +132,8 @@ std::optional<FetchedCrl> CrlDistributionClient::fetch(const std::string& url, c
 }
 
 std::shared_ptr<const FetchedCrl> CrlDistributionClient::get(const std::string& url, const Certificate& issuer,
-                                                             const CrlSigners* signers, std::time_t now, bool& cached,
+                                                             const CrlSigners* signers, std::time_t now,
+                                                             const RevocationBudget* budget, bool& cached,
                                                              std::string& why) const
 {
     const std::string key = url + "|" + key_id_hex(issuer);
@@ -124,13 +146,15 @@ std::shared_ptr<const FetchedCrl> CrlDistributionClient::get(const std::string& 
         why = "CRL " + url + ": no answer recently";
         return nullptr;
     }
-    auto fetched = fetch(url, issuer, signers, now, why);
+    auto fetched = fetch(url, issuer, signers, now, budget, why);
     if (!fetched) return nullptr;
     auto crl = std::make_shared<const FetchedCrl>(std::move(*fetched));
+    // Without nextUpdate: not cached unless configured, and never past its bound (refetched).
     const std::time_t next = crl->crl.next_update;
-    const std::time_t expires = next != -1                                 ? next
-                                : m_config.cache_without_next_update > 0 ? now + m_config.cache_without_next_update
-                                                                          : -1;
+    const std::time_t expires = !crl->without_next_update ? next
+                                : m_config.cache_without_next_update > 0
+                                    ? std::min(now + m_config.cache_without_next_update, next + m_config.clock_skew)
+                                    : -1;
     if (expires != -1) m_cache.put(key, crl, expires, m_config.max_cache_entries);
     return crl;
 }
@@ -149,7 +173,7 @@ bool CrlDistributionClient::signer_valid(const FetchedCrl& crl, const CrlSigners
 }
 
 RevocationAnswer CrlDistributionClient::check(const Certificate& cert, const Certificate& issuer, std::time_t now,
-                                              const CrlSigners* signers) const
+                                              const CrlSigners* signers, const RevocationBudget* budget) const
 {
     RevocationAnswer answer;
     const auto urls = crl_distribution_urls(cert);
@@ -164,7 +188,7 @@ RevocationAnswer CrlDistributionClient::check(const Certificate& cert, const Cer
         const std::string where = "CRL " + url;
         bool cached = false;
         std::string why;
-        const auto base = get(url, issuer, signers, now, cached, why);
+        const auto base = get(url, issuer, signers, now, budget, cached, why);
         if (!base) {
             add_why(answer.detail, why);
             continue;
@@ -186,7 +210,7 @@ RevocationAnswer CrlDistributionClient::check(const Certificate& cert, const Cer
             for (const auto& delta_url : delta_urls) {
                 bool delta_cached = false;
                 std::string delta_why;
-                const auto delta = get(delta_url, issuer, signers, now, delta_cached, delta_why);
+                const auto delta = get(delta_url, issuer, signers, now, budget, delta_cached, delta_why);
                 if (!delta) {
                     add_why(answer.detail, "delta " + delta_why);
                     continue;
@@ -230,7 +254,11 @@ RevocationAnswer CrlDistributionClient::check(const Certificate& cert, const Cer
             answer.from_cache = cached;
             return answer;
         }
-        add_why(answer.detail, where + ": outside its validity window or not covering the certificate");
+        if (base->without_next_update && base->crl.next_update + m_config.clock_skew < now)
+            add_why(answer.detail, where + ": CRL without nextUpdate is too old (thisUpdate " +
+                                       format_time(base->this_update) + ")");
+        else
+            add_why(answer.detail, where + ": outside its validity window or not covering the certificate");
     }
     return answer;
 }
@@ -241,16 +269,32 @@ RevocationChecker::RevocationChecker(std::shared_ptr<const HttpFetcher> fetcher,
 }
 
 RevocationAnswer RevocationChecker::check(const Certificate& cert, const Certificate& issuer, std::time_t now,
-                                          const CrlSigners* signers) const
+                                          const RevocationContext& context) const
 {
     std::string why;
     if (m_config.ocsp) {
-        RevocationAnswer a = m_ocsp.check(cert, issuer, now);
+        // A delegated responder's own status: the store's CRLs, then the issuer's distribution
+        // points (never OCSP, which could ask the same responder about itself).
+        const ResponderStatus responder_status = [&](const Certificate& responder) {
+            RevocationAnswer a;
+            if (context.loaded_crls) {
+                a = context.loaded_crls(responder);
+                if (a.status != RevocationStatus::Unknown) return a;
+            }
+            if (m_config.crl_distribution_points) {
+                RevocationAnswer fetched = m_crls.check(responder, issuer, now, context.signers, context.budget);
+                if (fetched.status != RevocationStatus::Unknown) return fetched;
+                a.detail += (a.detail.empty() ? "" : "; ") + fetched.detail;
+            }
+            if (a.detail.empty()) a.detail = "no CRL checks";
+            return a;
+        };
+        RevocationAnswer a = m_ocsp.check(cert, issuer, now, responder_status, context.budget);
         if (a.status != RevocationStatus::Unknown) return a;
         why = a.detail;
     }
     if (m_config.crl_distribution_points) {
-        RevocationAnswer a = m_crls.check(cert, issuer, now, signers);
+        RevocationAnswer a = m_crls.check(cert, issuer, now, context.signers, context.budget);
         if (a.status != RevocationStatus::Unknown) return a;
         why += (why.empty() ? "" : "; ") + a.detail;
     }

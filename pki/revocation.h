@@ -2,8 +2,11 @@
 // in authorityInfoAccess (RFC 6960), then CRLs from the cRLDistributionPoints URIs (RFC 5280
 // §4.2.1.13), each answer verified with GnuTLS and cached in memory until its nextUpdate.
 // SECURITY: URLs, responses and CRLs are untrusted; only answers signed by the issuer (or, for
-// OCSP, by a responder certificate the issuer gave id-kp-OCSPSigning) and inside their
-// thisUpdate/nextUpdate window count. Anything else is "no answer" (RevocationStatus::Unknown).
+// OCSP, by a responder certificate the issuer gave id-kp-OCSPSigning, valid, and not revoked
+// by CRL unless it carries id-pkix-ocsp-nocheck), about the certificate (OCSP: its CertID's
+// issuer name and key hashes and serial) and inside their thisUpdate/nextUpdate window count
+// (without nextUpdate: a day after thisUpdate). Anything else is "no answer"
+// (RevocationStatus::Unknown), as is every check left once the message's time budget is spent.
 //
 // Order (documented in ssm-milter.toml(5) by the lead): OCSP first because it is small and
 // current; when it gives no answer (no URL, unreachable, unsigned, stale, "unknown"), each CRL
@@ -25,6 +28,7 @@
 #include "pki/certificate.h"
 #include "pki/crl_set.h"
 #include "pki/http_fetcher.h"
+#include "pki/revocation_budget.h"
 
 namespace ssm::pki {
 
@@ -37,15 +41,23 @@ struct OnlineRevocationConfig {
     // Answers without nextUpdate are cached this long (0: not cached).
     std::time_t cache_without_next_update = 0;
     // An OCSP response without nextUpdate ("newer information is available all the time",
-    // RFC 6960 §4.2.2.1) counts only this long after its thisUpdate. Without a bound, one
-    // captured before a revocation (without our nonce: the nonce is optional for responders)
-    // could be replayed over plain HTTP for ever.
+    // RFC 6960 §4.2.2.1), or a fetched CRL without one (which RFC 5280 §5.1.2.5 requires of
+    // conforming CAs), counts only this long after its thisUpdate (counts_until). Without a
+    // bound, one captured before a revocation (without our nonce: the nonce is optional for
+    // responders; a CRL has none) could be replayed over plain HTTP for ever.
     std::time_t max_age_without_next_update = 86400;
     // After a URL gave no answer, it is not asked again for this long (keeps a dead responder
     // from costing a timeout per message).
     std::time_t failure_retry_after = 60;
     std::size_t max_cache_entries = 10000;  // per cache; the whole cache is dropped beyond it
+    // [pki] revocation_time_budget: a validation's (a message's) time for all its fetches.
+    std::chrono::milliseconds time_budget{20000};
 };
+
+// Until when an OCSP answer or a fetched CRL counts (before the clock skew): its nextUpdate, or
+// max_age_without_next_update after its thisUpdate when it has none (-1); 0 when thisUpdate
+// is unreadable (-1) and there is no nextUpdate.
+std::time_t counts_until(std::time_t this_update, std::time_t next_update, const OnlineRevocationConfig& config);
 
 enum class RevocationStatus { Good, Revoked, Unknown };
 
@@ -85,17 +97,27 @@ private:
     mutable std::map<std::string, std::pair<Value, std::time_t>> m_entries;
 };
 
+// The revocation status of a delegated OCSP responder's certificate, from CRLs only (asking
+// OCSP about the responder could recurse); null: it cannot be had.
+using ResponderStatus = std::function<RevocationAnswer(const Certificate& responder)>;
+
 // OCSP for one certificate: request with GnuTLS (SHA-1 CertID as RFC 5019 profiles; optional
-// nonce), POST to every OCSP URI of the certificate's AIA until one answers validly.
+// nonce), POST to every OCSP URI of the certificate's AIA until one answers validly. A response
+// signed by a delegated responder (pki/ocsp_responder.h) counts only when that responder is
+// valid at `now`, has id-kp-OCSPSigning, was issued by the issuer, and either carries
+// id-pkix-ocsp-nocheck or `responder_status` says it is not revoked (RFC 6960 §4.2.2.2.1).
 class OcspClient {
 public:
     OcspClient(std::shared_ptr<const HttpFetcher> fetcher, OnlineRevocationConfig config);
-    RevocationAnswer check(const Certificate& cert, const Certificate& issuer, std::time_t now) const;
+    RevocationAnswer check(const Certificate& cert, const Certificate& issuer, std::time_t now,
+                           const ResponderStatus& responder_status = {},
+                           const RevocationBudget* budget = nullptr) const;
     std::size_t cache_size() const { return m_cache.size(); }
 
 private:
     RevocationAnswer ask(const std::string& url, const Certificate& cert, const Certificate& issuer,
-                         std::time_t now, std::time_t& expires) const;
+                         std::time_t now, const ResponderStatus& responder_status, const RevocationBudget* budget,
+                         std::time_t& expires) const;
 
     std::shared_ptr<const HttpFetcher> m_fetcher;
     OnlineRevocationConfig m_config;
@@ -114,25 +136,27 @@ struct CrlSigners {
 // A CRL fetched from a distribution point or a freshestCRL point, after its signature was
 // checked; its scope and entries are applied as for loaded CRLs (crl.entries_ours is set).
 struct FetchedCrl {
-    LoadedCrl crl;
+    LoadedCrl crl;  // crl.next_update: counts_until (a day after thisUpdate without nextUpdate)
     std::time_t this_update = 0;
+    bool without_next_update = false;  // the CRL has none: crl.next_update is our bound
     Bytes signer_der;  // empty: the certificate's issuer signed it; else a CrlSigners certificate
 };
 
 class CrlDistributionClient {
 public:
     CrlDistributionClient(std::shared_ptr<const HttpFetcher> fetcher, OnlineRevocationConfig config);
-    // `signers`: null refuses indirect CRLs.
+    // `signers`: null refuses indirect CRLs. `budget`: null, no overall bound.
     RevocationAnswer check(const Certificate& cert, const Certificate& issuer, std::time_t now,
-                           const CrlSigners* signers = nullptr) const;
+                           const CrlSigners* signers = nullptr, const RevocationBudget* budget = nullptr) const;
     std::size_t cache_size() const { return m_cache.size(); }
 
 private:
     // From the cache, or fetched (and cached until its nextUpdate); null with `why` otherwise.
     std::shared_ptr<const FetchedCrl> get(const std::string& url, const Certificate& issuer, const CrlSigners* signers,
-                                          std::time_t now, bool& cached, std::string& why) const;
+                                          std::time_t now, const RevocationBudget* budget, bool& cached,
+                                          std::string& why) const;
     std::optional<FetchedCrl> fetch(const std::string& url, const Certificate& issuer, const CrlSigners* signers,
-                                    std::time_t now, std::string& why) const;
+                                    std::time_t now, const RevocationBudget* budget, std::string& why) const;
     // Whether the CRL's signer may speak now (the issuer always; a CrlSigners one when valid).
     bool signer_valid(const FetchedCrl& crl, const CrlSigners* signers, std::string& why) const;
 
@@ -142,12 +166,24 @@ private:
     ExpiringCache<bool> m_failed;
 };
 
+// What the trust store adds to an online check of one certificate of a path.
+struct RevocationContext {
+    const CrlSigners* signers = nullptr;  // null: indirect CRLs are refused
+    // The store's own CRLs (the crls folder) asked first about a delegated OCSP responder's
+    // certificate (issued by the same issuer): Revoked, Good (settled) or Unknown. Null: none.
+    std::function<RevocationAnswer(const Certificate&)> loaded_crls;
+    const RevocationBudget* budget = nullptr;  // null: no overall bound
+};
+
+// The text an answer's detail holds when the budget stopped a fetch.
+inline constexpr const char* kBudgetSpent = "revocation time budget spent";
+
 // OCSP, then CRL distribution points. Thread-safe.
 class RevocationChecker {
 public:
     RevocationChecker(std::shared_ptr<const HttpFetcher> fetcher, OnlineRevocationConfig config);
     RevocationAnswer check(const Certificate& cert, const Certificate& issuer, std::time_t now,
-                           const CrlSigners* signers = nullptr) const;
+                           const RevocationContext& context = {}) const;
     const OcspClient& ocsp() const { return m_ocsp; }
     const CrlDistributionClient& crls() const { return m_crls; }
 

@@ -146,6 +146,7 @@ void TrustStore::finish_setup(const OnlineRevocationConfig& online, std::shared_
                                            [&](const IndexedCertificate& a) { return a.fingerprint == ic.fingerprint; });
         if (!is_anchor) m_intermediate_index.push_back(std::move(ic));
     }
+    m_time_budget = online.time_budget;
     // Made even when the store's mode is Off: a partner's options may ask for revocation.
     if (online.ocsp || online.crl_distribution_points) {
         if (!fetcher) fetcher = std::make_shared<const CurlFetcher>();

@@ -15,8 +15,9 @@
 // files that are current, of valid signers (RFC 5280 §6.3.3 (f), crl_signer_valid), and
 // together cover it for all reasons settle it (pki/crl_set.h: indirect CRLs, distribution
 // points, onlySomeReasons, delta CRLs); otherwise OCSP (AIA), then CRL distribution points and
-// their delta CRLs under the same rules (pki/revocation.h), each cached until nextUpdate; no
-// answer is a note (soft-fail) or Problem::RevocationUnknown (hard-fail).
+// their delta CRLs under the same rules (pki/revocation.h), each cached until nextUpdate, all
+// within one time budget per validation or per message (ValidationOptions::revocation_budget);
+// no answer is a note (soft-fail) or Problem::RevocationUnknown (hard-fail).
 // A validation for a mail address (ValidationOptions::address) also needs the path's anchor to
 // vouch for the address's domain (pki/anchor_scope.h): a path ending at an anchor bound to
 // other domains fails, and the search goes on, so a bridge or cross-certificate path to an
@@ -112,6 +113,9 @@ struct ValidationOptions {
     // recipient to encrypt to): the path's anchor must vouch for its domain (anchor_scope.h).
     // nullopt: no address, anchor bindings do not apply (e.g. our own token's certificates).
     std::optional<std::string> address;
+    // The message's time for online revocation checks, shared by every validation made for it
+    // (pki/revocation_budget.h); null: this validation gets one of [pki] revocation_time_budget.
+    std::shared_ptr<const RevocationBudget> revocation_budget;
 };
 
 class TrustStore {
@@ -181,6 +185,12 @@ private:
     // certificates that may sign its indirect CRLs, validated by crl_signer_valid.
     CrlSigners crl_signers(std::span<const Certificate* const> above, const Certificate& anchor, std::time_t now,
                            const ValidationOptions& options) const;
+    // What the loaded CRLs say of `cert` (issued by the certificate `above` starts with, or the
+    // anchor): Revoked, Good when they settle it, else Unknown with the reason in detail.
+    // `gnutls_applied_crls`: GnuTLS already applied its plain CRLs to `cert` (as for a path).
+    RevocationAnswer loaded_crl_status(const Certificate& cert, std::span<const Certificate* const> above,
+                                       const Certificate& anchor, std::time_t now, const ValidationOptions& options,
+                                       bool gnutls_applied_crls) const;
 
     gnutls_x509_trust_list_t m_list = nullptr;  // owns the anchors and the CRLs added to it
     std::vector<Certificate> m_anchors;          // copies, for path ends and validity checks
@@ -193,6 +203,7 @@ private:
     std::vector<IndexedCertificate> m_intermediate_index;  // over m_intermediates
     PathLimits m_path_limits;
     std::unique_ptr<const RevocationChecker> m_checker;
+    std::chrono::milliseconds m_time_budget{20000};  // [pki] revocation_time_budget
     Revocation m_revocation = Revocation::SoftFail;
     std::size_t m_anchor_count = 0;
     std::size_t m_crl_count = 0;

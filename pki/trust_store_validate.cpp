@@ -8,6 +8,7 @@
 
 #include <gnutls/gnutls.h>
 
+#include "base/log.h"
 #include "pki/ca_constraints.h"
 #include "pki/certificate_signature.h"
 #include "pki/name_constraints.h"
@@ -116,6 +117,43 @@ std::string ValidationResult::describe() const
     return out;
 }
 
+RevocationAnswer TrustStore::loaded_crl_status(const Certificate& cert, std::span<const Certificate* const> above,
+                                               const Certificate& anchor, std::time_t now,
+                                               const ValidationOptions& options, bool gnutls_applied_crls) const
+{
+    RevocationAnswer a;
+    // GnuTLS applies the plain CRLs only to a path it accepted (verify-high.c goes to its
+    // cleanup before the CRL checks when the status is not 0); else they are applied here.
+    if (!gnutls_applied_crls && std::any_of(m_gnutls_crls.begin(), m_gnutls_crls.end(), [&](gnutls_x509_crl_t c) {
+            return gnutls_x509_crt_check_revocation(cert.get(), &c, 1) != 0;  // 1: listed; < 0: fails closed
+        })) {
+        a.status = RevocationStatus::Revoked;
+        a.detail = "listed in a loaded CRL, or not checkable against it";
+        return a;
+    }
+    // GnuTLS applied the plain CRLs; the entries of the others are applied here
+    // (pki/crl_set.h). Then current CRLs that cover it for all reasons settle its status.
+    if (auto why = crls_revoke(m_crls, cert, now)) {
+        a.status = RevocationStatus::Revoked;
+        a.detail = *why;
+        return a;
+    }
+    std::string signer_why;  // CRLs that would have settled it but whose signer may not speak
+    const auto signer_valid = [&](const LoadedCrl& c) {
+        std::string why;
+        if (c.signer && crl_signer_valid(*c.signer, above, anchor, now, options, why)) return true;
+        signer_why += "; " + why;
+        return false;
+    };
+    if (crls_settle(m_crls, cert, now, signer_valid)) {
+        a.status = RevocationStatus::Good;
+        a.source = "a loaded CRL";
+        return a;
+    }
+    a.detail = "no current CRL from '" + issuer_name(cert) + "'" + signer_why;
+    return a;
+}
+
 void TrustStore::check_revocation(ValidationResult& r, const std::vector<const Certificate*>& chain,
                                   const Certificate& anchor, std::time_t now, const ValidationOptions& options,
                                   bool gnutls_applied_crls) const
@@ -126,35 +164,24 @@ void TrustStore::check_revocation(ValidationResult& r, const std::vector<const C
         const Certificate& cert = *chain[i];
         const Certificate& issuer = i + 1 < chain.size() ? *chain[i + 1] : anchor;
         if (same_certificate(cert, anchor)) continue;  // an anchor is trusted as such
-        // GnuTLS applies the plain CRLs only to a path it accepted (verify-high.c goes to its
-        // cleanup before the CRL checks when the status is not 0); else they are applied here.
-        if (!gnutls_applied_crls &&
-            std::any_of(m_gnutls_crls.begin(), m_gnutls_crls.end(), [&](gnutls_x509_crl_t c) {
-                return gnutls_x509_crt_check_revocation(cert.get(), &c, 1) != 0;  // 1: listed; < 0: fails closed
-            })) {
-            add_problem(r, Problem::Revoked,
-                        who(cert, i == 0) + " revoked (listed in a loaded CRL, or not checkable against it)");
-            continue;
-        }
-        // GnuTLS applied the plain CRLs; the entries of the others are applied here
-        // (pki/crl_set.h). Then current CRLs that cover it for all reasons settle its status.
-        if (auto why = crls_revoke(m_crls, cert, now)) {
-            add_problem(r, Problem::Revoked, who(cert, i == 0) + " revoked (" + *why + ")");
-            continue;
-        }
         const auto above = std::span(chain).subspan(i + 1);
-        std::string signer_why;  // CRLs that would have settled it but whose signer may not speak
-        const auto signer_valid = [&](const LoadedCrl& c) {
-            std::string why;
-            if (c.signer && crl_signer_valid(*c.signer, above, anchor, now, options, why)) return true;
-            signer_why += "; " + why;
-            return false;
-        };
-        if (crls_settle(m_crls, cert, now, signer_valid)) continue;
-        std::string detail = "no current CRL from '" + issuer_name(cert) + "'" + signer_why;
+        const RevocationAnswer loaded = loaded_crl_status(cert, above, anchor, now, options, gnutls_applied_crls);
+        if (loaded.status == RevocationStatus::Revoked) {
+            add_problem(r, Problem::Revoked, who(cert, i == 0) + " revoked (" + loaded.detail + ")");
+            continue;
+        }
+        if (loaded.status == RevocationStatus::Good) continue;
+        std::string detail = loaded.detail;
         if (options.online_revocation && m_checker) {
             const CrlSigners signers = crl_signers(above, anchor, now, options);
-            const RevocationAnswer a = m_checker->check(cert, issuer, now, &signers);
+            RevocationContext context;
+            context.signers = &signers;
+            // A delegated OCSP responder is issued by `issuer` too: its CRLs are the same.
+            context.loaded_crls = [&](const Certificate& responder) {
+                return loaded_crl_status(responder, above, anchor, now, options, false);
+            };
+            context.budget = options.revocation_budget.get();
+            const RevocationAnswer a = m_checker->check(cert, issuer, now, context);
             if (a.status == RevocationStatus::Revoked) {
                 add_problem(r, Problem::Revoked, who(cert, i == 0) + " revoked (" + a.source + ": " + a.detail + ")");
                 continue;
@@ -165,6 +192,13 @@ void TrustStore::check_revocation(ValidationResult& r, const std::vector<const C
                 continue;
             }
             detail += " and " + a.detail;
+            if (a.detail.find(kBudgetSpent) != std::string::npos)
+                log::warning("pki_revocation_budget_spent",
+                             {{"certificate", printable(facts(cert).subject)},
+                              {"budget_ms", std::to_string(options.revocation_budget
+                                                               ? options.revocation_budget->total().count()
+                                                               : 0)},
+                              {"revocation", mode == Revocation::HardFail ? "hard-fail" : "soft-fail"}});
         }
         if (mode == Revocation::HardFail)
             add_problem(r, Problem::RevocationUnknown, "revocation status unknown: " + detail);
@@ -364,16 +398,25 @@ ValidationResult TrustStore::validate(const Certificate& ee, std::span<const Cer
     for (const auto& ic : m_intermediate_index)
         if (!known(ic)) candidates.push_back(ic);
 
+    // One time budget for the online revocation checks of this validation, unless the caller
+    // shares the message's over all its validations.
+    ValidationOptions budgeted;
+    const ValidationOptions* opts = &options;
+    if (!options.revocation_budget && m_checker && options.online_revocation) {
+        budgeted = options;
+        budgeted.revocation_budget = std::make_shared<const RevocationBudget>(m_time_budget);
+        opts = &budgeted;
+    }
     std::optional<ValidationResult> best;
     const BuildOutcome outcome =
         build_paths(ee, m_anchor_index, candidates, m_path_limits,
                     [&](const std::vector<const Certificate*>& chain, const Certificate& anchor) {
-                        ValidationResult r = check_path(chain, &anchor, now, purpose, options);
+                        ValidationResult r = check_path(chain, &anchor, now, purpose, *opts);
                         const bool ok = r.valid();
                         if (ok || !best || r.problems.size() < best->problems.size()) best = std::move(r);
                         return ok;
                     });
-    if (!best) best = check_path(outcome.deepest, nullptr, now, purpose, options);  // reports no path
+    if (!best) best = check_path(outcome.deepest, nullptr, now, purpose, *opts);  // reports no path
     if (outcome.exhausted)
         best->notes.push_back("path search stopped at its limit after " + std::to_string(outcome.complete_paths) +
                               " complete paths");

@@ -334,10 +334,18 @@ domains = ["acme.example"]
         auto d = parse_config(kMinimal, "d.toml");
         CPPUNIT_ASSERT(d->pki.unscoped_anchors_any_domain);
         CPPUNIT_ASSERT(d->pki.anchors.empty());
+        CPPUNIT_ASSERT_EQUAL(std::chrono::seconds(20), d->pki.revocation_time_budget);
+        CPPUNIT_ASSERT_EQUAL(std::chrono::seconds(90),
+                             parse_config(std::string(kMinimal) + "[pki]\nrevocation_time_budget = \"90s\"\n", "b.toml")
+                                 ->pki.revocation_time_budget);
 
         const std::string head = std::string(kMinimal) + "[pki]\n";
         struct { std::string text; const char* expect; } cases[] = {
             {head + "unscoped_anchors = \"all\"\n", "bad.toml:4:20: unscoped_anchors must be \"any-domain\" or \"none\""},
+            {head + "revocation_time_budget = \"0s\"\n",
+             "bad.toml:4:26: revocation_time_budget must be between 1s and 600s"},
+            {head + "revocation_time_budget = \"601s\"\n",
+             "bad.toml:4:26: revocation_time_budget must be between 1s and 600s"},
             {head + "[[pki.anchor]]\ncertificate = \"r.pem\"\ndomains = [\"ceo@acme.example\"]\n",
              "bad.toml:6:11: 'ceo@acme.example' is not a domain"},
             {head + "[[pki.anchor]]\ncertificate = \"r.pem\"\ndomains = [\"bad..example\"]\n",

@@ -57,7 +57,8 @@ issue ica none "$ee"
 aia= cdp=
 for i in 1 2 3 4 5 6; do aia="$aia${aia:+,}OCSP;URI:http://127.0.0.1:$dead/$i"; cdp="$cdp${cdp:+,}URI:http://127.0.0.1:$dead/$i.crl"; done
 issue ica many-urls "$ee\nauthorityInfoAccess=$aia\ncrlDistributionPoints=$cdp"
-issue ica responder "basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=critical,OCSPSigning"
+# The delegated responder carries id-pkix-ocsp-nocheck (without it, its own status would need a CRL).
+issue ica responder "basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=critical,OCSPSigning\nnoCheck=ignored"
 # Indirect CRLs: cri and cri2 sign CRLs for ica's certificates (cRLSign only; their own status
 # from the root's CRL, which revokes cri2). ind-*: distribution point indirect.crl, cRLIssuer cri.
 crlsign='keyUsage=critical,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid'
