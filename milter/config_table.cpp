@@ -302,7 +302,8 @@ constexpr std::array kKeys = {
     KeySpec{"rule[]", "direction", K::String, "", false, true,
             "inbound or outbound; absent: both."},
     KeySpec{"rule[]", "from", K::StringArray, "", false, true,
-            "Sender patterns (addr, *@domain, *@*.domain, *); absent: any."},
+            "Sender patterns (addr, *@domain, *@*.domain, *); absent: any. Matched against the envelope "
+            "sender; inbound, an address of the From header matches too (see Conditions)."},
     KeySpec{"rule[]", "from_list", K::String, "", false, true,
             "File of sender patterns, one per line, # comments; read at load time (relative "
             "to the configuration file's folder)."},

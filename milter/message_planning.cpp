@@ -208,16 +208,19 @@ Reply MessageProcessor::rcpt_to(std::string_view recipient)
     r.address = EmailAddress::parse(r.text);
     auto decide = [&]() -> Reply {
         if (!r.address) return Reply::reject("553", "5.1.3", "recipient address not understood");
-        // '%' and '!' in a local part route mail on: Postfix (allow_percent_hack, swap_bangpath,
-        // on by default) delivers dave%partner.example@HOST and partner.example!dave@HOST to
-        // dave@partner.example when HOST is one of its own destinations ($myhostname and
-        // localhost by default), which the milter cannot know. Planned for HOST, such a recipient
-        // would escape the rules for the domain it reaches, encryption included: refused outbound.
+        // '%', '!' and '@' in a local part route mail on: Postfix (allow_percent_hack,
+        // swap_bangpath, on by default) delivers dave%partner.example@HOST and
+        // partner.example!dave@HOST to dave@partner.example when HOST is one of its own
+        // destinations ($myhostname and localhost by default), which the milter cannot know; it
+        // strips HOST from dave@partner.example@HOST the same way, and looks inside quotes to do
+        // all of it ("dave@partner.example"@HOST: resolve_dequoted_address, on by default).
+        // Planned for HOST, such a recipient would escape the rules for the domain it reaches,
+        // encryption included (reproduced through Postfix 3.7): refused outbound.
         if (m_direction == policy::Direction::Outbound &&
-            r.address->local_part().find_first_of("%!") != std::string::npos)
+            r.address->local_part().find_first_of("%!@") != std::string::npos)
             return Reply::reject("553", "5.1.3",
-                                 "recipient address routes through its local part (percent hack or "
-                                 "bang path); give the recipient's own address");
+                                 "recipient address routes through its local part (percent hack, "
+                                 "bang path or a second '@'); give the recipient's own address");
         // A list address (PRODUCT §4.3) travels alone: its message is rewritten for the
         // members, which a milter cannot do for some recipients of a message only.
         if (const MailList* list = m_config->mail_list(*r.address)) {

@@ -6,6 +6,7 @@
 
 #include "base/ascii.h"
 #include "base/error.h"
+#include "base/mailbox_list.h"
 #include "smime/mime/encoded_words.h"
 
 namespace ssm::policy {
@@ -155,6 +156,33 @@ bool address_matches(const std::vector<AddressList>& lists, const std::vector<st
     return false;
 }
 
+// At most this many From authors are asked about in directory groups (a From field is the
+// sender's to write: one message must not cost a remote lookup per mailbox it lists).
+constexpr std::size_t kMaxGroupAuthors = 16;
+
+// The sender conditions. Inbound, the sender is also whoever the From field names: the reader
+// sees From, and the envelope sender is the attacker's free choice as much as From is, so a rule
+// written for a partner's addresses (require_signature) must not be escaped by an envelope
+// sender from another domain under a partner's From (a forged partner message passed
+// unchallenged). Either matching is enough: a forger can already choose either to match a rule.
+// Outbound the envelope sender alone counts: the MTA ties it to the login, From is free text.
+bool sender_matches(const Conditions& c, const MessageContext& msg, const GroupMembership* groups)
+{
+    if (address_matches(c.from, c.from_group, msg.from, groups)) return true;
+    if (msg.direction != Direction::Inbound || !msg.headers) return false;
+    std::size_t asked = 0;
+    for (const auto* field : smime::mime::fields_named(*msg.headers, "From"))
+        for (const auto& author : parse_mailbox_list(field->value).addresses) {
+            const std::optional<EmailAddress> a(author);
+            for (const auto& l : c.from)
+                if (l.matches(a)) return true;
+            if (!c.from_group.empty() && asked++ < kMaxGroupAuthors &&
+                address_matches({}, c.from_group, a, groups))
+                return true;
+        }
+    return false;
+}
+
 }  // namespace
 
 MatchResult match(const Conditions& c, const MessageContext& msg, const EmailAddress& rcpt,
@@ -192,7 +220,7 @@ MatchResult match(const Conditions& c, const MessageContext& msg, const EmailAdd
             trigger += (trigger.empty() ? "" : ", ") + hit->text();
         }
     }
-    if (!address_matches(c.from, c.from_group, msg.from, groups)) return no;
+    if (!sender_matches(c, msg, groups)) return no;
     if (!address_matches(c.to, c.to_group, std::optional<EmailAddress>(rcpt), groups)) return no;
     return MatchResult{true, trigger};
 }

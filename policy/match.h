@@ -87,7 +87,9 @@ const smime::mime::HeaderField* subject_field(const std::vector<smime::mime::Hea
 
 // All conditions present must hold. Within the sender (from, from_list, from_group) and
 // within the recipient (to, to_list, to_group) any one listed entry is enough; a role with
-// no entries matches everyone.
+// no entries matches everyone. The sender is the envelope sender; inbound, once the header
+// fields are known, any address of the From field matches too (the reader sees From; an
+// outside sender chooses both), the first 16 of them for groups.
 struct Conditions {
     std::optional<Direction> direction;
     std::vector<AddressList> from;   // the inline `from` array and the `from_list` file

@@ -11,7 +11,11 @@ Policy::Policy(std::vector<Rule> rules, std::vector<OwnDomain> domains, Treatmen
 {
     for (std::size_t i = 0; i < m_rules.size(); ++i) {
         m_order.push_back(i);
-        m_uses_headers = m_uses_headers || m_rules[i].when.uses_headers();
+        const Conditions& w = m_rules[i].when;
+        // An inbound sender condition also reads the From field (match.h): planned again once
+        // the header fields are known, like a header trigger.
+        const bool inbound_sender = w.direction != Direction::Outbound && (!w.from.empty() || !w.from_group.empty());
+        m_uses_headers = m_uses_headers || w.uses_headers() || inbound_sender;
         m_uses_groups = m_uses_groups || m_rules[i].when.uses_groups();
     }
     // Scope values are ordered user < domain < global; stable keeps file order inside.

@@ -57,6 +57,8 @@ public:
     std::optional<EmailAddress> domain_identity(const EmailAddress& author) const;
     bool is_own_domain(const Domain& d) const;
 
+    // Whether a plan may change once the header fields are known: a header trigger, or a
+    // sender condition of a rule that applies inbound (it reads From too).
     bool uses_headers() const { return m_uses_headers; }
     bool uses_groups() const { return m_uses_groups; }
     const std::vector<Rule>& rules() const { return m_rules; }  // configuration order

@@ -14,7 +14,9 @@
 #   - a From field naming dave and a second author the certificate does not name, or an
 #     entry that is no address;
 #   - a signed entity whose own header (RFC 9788 hp=, RFC 8551 §3.1 message/rfc822;
-#     forwarded=no), which header-protecting readers show, has a From dave is not.
+#     forwarded=no), which header-protecting readers show, has a From dave is not;
+#   - an unsigned From of dave's sent with another domain's envelope sender, under an inbound
+#     rule that requires partner mail to be signed.
 # Controls: the same signatures in their honest form pass. Offline through
 # `ssmctl process --direction in` (the milter's own pipeline).
 . "$(dirname "$0")/lib.sh"
@@ -196,5 +198,22 @@ others=$(grep -c 'other\.example; dkim=pass' <<<"$got")
 if [ "$RC" -ne 0 ]; then fail ar-forged "exit $RC: $LOG"
 elif [ "$(wc -l <<<"$got")" -ne 2 ] || [ "$ours" -ne 1 ] || [ "$others" -ne 1 ]; then fail ar-forged "A-R left: $got"
 else pass ar-forged; fi
+
+# 7. A partner's From under an envelope sender of another domain: the inbound rule written for
+# the partner's addresses (require_signature, as in ssm-milter.toml(5)'s example) matched MAIL
+# FROM only, so unsigned mail "From: dave" sent as <x@evil.example> passed unchallenged. The
+# rule reads From too: refused; dave's real signature under that envelope is still accepted.
+cp "$WORK/in.toml" "$WORK/require.toml"
+printf '\n[[rule]]\nname = "partner mail must be signed"\ndirection = "inbound"\nfrom = ["*@partner.example"]\nrequire_signature = true\non_missing = "reject"\n' >>"$WORK/require.toml"
+printf 'From: Dave <%s>\r\nTo: %s\r\nSubject: new bank details\r\nMessage-ID: <forged@evil.example>\r\n\r\nplease pay to ...\r\n' \
+  "$FROM" "$RCPT" >"$WORK/out/forged-from.eml"
+envelope_case() {  # CASE MESSAGE EXPECTED-EXIT REGEX: MAIL FROM <x@evil.example>
+  "$SSM_BUILDDIR/ssmctl" -c "$WORK/require.toml" process --direction in --from x@evil.example --to "$RCPT" \
+    <"$2" >"$WORK/out/$1.out" 2>"$WORK/out/$1.err"
+  local rc=$? log; log=$(grep -E '^(decision|reply):' "$WORK/out/$1.err" | tr '\n' ' ')
+  if [ "$rc" -eq "$3" ] && grep -Eq -- "$4" <<<"$log"; then pass "$1"; else fail "$1" "exit $rc: $log"; fi
+}
+envelope_case require-from-other-envelope "$WORK/out/forged-from.eml" 1 'rule=partner mail must be signed .*550 5\.7\.1 '
+envelope_case require-from-other-envelope-signed "$WORK/out/det-control.eml" 0 '250 '
 
 note "took $((SECONDS - T0)) s"

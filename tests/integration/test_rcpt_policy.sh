@@ -7,6 +7,7 @@
 #   mixed treatments in one transaction -> 452 4.5.3 for the second kind, and through a first
 #     (post-queue) Postfix the deferred recipient arrives later in its own transaction
 #   opportunistic without a certificate -> delivered signed only
+#   a recipient routing through its local part ('%', '!', a second '@')  -> 553 5.1.3
 #   (directory unreachable -> 451 4.7.1 is tested with a real slapd in test_directory_ldap.sh)
 . "$(dirname "$0")/lib.sh"
 . "$SSM_SRCDIR/tests/interop/peers.sh"
@@ -112,6 +113,17 @@ if wait_for_delivery $((before + 2)) 30; then
 else
   fail rcpt-opportunistic-delivered-signed-only "not delivered within 30 s"
 fi
+
+# 2b. recipients that route through their local part: Postfix delivers dave%partner.example@H,
+# partner.example!dave@H, dave@partner.example@H and "dave@partner.example"@H (it looks inside
+# quotes) to dave@partner.example when H is one of its own destinations; planned for H they
+# would leave in clear. Refused outbound, whatever the rule: 553 5.1.3.
+transaction routing "$SMTPD_PORT" 'dave%partner.example@localhost' 'partner.example!dave@localhost' \
+  'dave@partner.example@localhost' '"dave@partner.example"@localhost'
+expect_reply routing rcpt-routing-percent-hack "RCPT dave%partner.example@localhost" '553 5\.1\.3 '
+expect_reply routing rcpt-routing-bang-path "RCPT partner.example!dave@localhost" '553 5\.1\.3 '
+expect_reply routing rcpt-routing-second-at "RCPT dave@partner.example@localhost" '553 5\.1\.3 '
+expect_reply routing rcpt-routing-quoted-at 'RCPT "dave@partner.example"@localhost' '553 5\.1\.3 '
 
 # 3. token unavailable: recipients that need signing get 451 4.3.0 at RCPT.
 if wait_port "$NOTOKEN_MPORT" 15 "$NOTOKEN_PID"; then

@@ -283,6 +283,7 @@ class MilterTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(encryption_rcpt_answers);
     CPPUNIT_TEST(recipient_identifier_per_rule);
     CPPUNIT_TEST(routing_local_parts_are_refused_outbound);
+    CPPUNIT_TEST(second_at_in_local_part_is_refused_outbound);
     CPPUNIT_TEST(unusable_certificate_store_defers);
     CPPUNIT_TEST(corrupt_store_record_defers);
     CPPUNIT_TEST(already_encrypted_passes_untouched);
@@ -759,6 +760,28 @@ encrypt = "mandatory"
         MessageProcessor in(cfg, certificates(*cfg), keys, client("198.51.100.7"));
         in.mail_from("<x@partner.example>", "");
         CPPUNIT_ASSERT(in.rcpt_to("<user%host@acme.example>").verdict == Verdict::Continue);
+    }
+
+    // Postfix strips its own destination from dave@partner.example@LOCAL and delivers to
+    // dave@partner.example, and with resolve_dequoted_address (on by default) it does so for
+    // "dave@partner.example"@LOCAL too. Planned for LOCAL, the message left signed only, in
+    // clear, where the partner rule says mandatory encryption (reproduced through Postfix 3.7).
+    void second_at_in_local_part_is_refused_outbound()
+    {
+        auto cfg = fixture().config(kEncryptRules);
+        TokenKeySource keys(cfg->hsm);
+        MessageProcessor p(cfg, certificates(*cfg), keys, client("10.1.1.1"));
+        p.mail_from("<alice@acme.example>", "");
+        for (const char* rcpt : {"<dave@partner.example@localhost>", "<\"dave@partner.example\"@localhost>",
+                                 "<\"dave@partner.example\"@acme.example>", "<dave@partner.example.@acme.example>"}) {
+            const Reply r = p.rcpt_to(rcpt);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(rcpt, std::string("553 5.1.3"), r.rcode + " " + r.xcode);
+        }
+        CPPUNIT_ASSERT_EQUAL(std::size_t(0), p.recipient_count());
+        CPPUNIT_ASSERT(p.rcpt_to("<\"dave\"@partner.example>").verdict == Verdict::Continue);
+        MessageProcessor in(cfg, certificates(*cfg), keys, client("198.51.100.7"));
+        in.mail_from("<x@partner.example>", "");
+        CPPUNIT_ASSERT(in.rcpt_to("<\"user@host\"@acme.example>").verdict == Verdict::Continue);
     }
 
     // A [directory] cache folder that cannot be opened (corrupt data.mdb, permissions, a full

@@ -43,6 +43,7 @@ class PolicyMatchTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(no_conditions_match_everything);
     CPPUNIT_TEST(direction);
     CPPUNIT_TEST(sender_patterns_and_lists);
+    CPPUNIT_TEST(inbound_sender_is_also_the_from_field);
     CPPUNIT_TEST(recipient_patterns_lists_and_groups_are_one_condition);
     CPPUNIT_TEST(groups);
     CPPUNIT_TEST(client_networks);
@@ -85,6 +86,39 @@ public:
         Conditions any;
         any.from.push_back(patterns({"*"}, "from"));
         CPPUNIT_ASSERT(matches(any, context(""), "x@y.example"));
+    }
+
+    // The man page's own example, `direction = "inbound"`, `from = ["*@partner.example"]`,
+    // require_signature = true, matched MAIL FROM only: an unsigned "From: ceo@partner.example"
+    // sent with MAIL FROM <x@evil.example> escaped it and was delivered unchallenged
+    // (reproduced with ssmctl process). Inbound, the From field's addresses count too.
+    void inbound_sender_is_also_the_from_field()
+    {
+        test::TableGroups groups;
+        groups.add("partners", "lisa@partner2.example");
+        Conditions c;
+        c.from.push_back(patterns({"*@partner.example"}, "from"));
+        c.from_group.push_back("partners");
+        const std::vector<smime::mime::HeaderField> forged = {{"From", "\"Chief\" <ceo@partner.example>"},
+                                                              {"Subject", "wire the money"}};
+        MessageContext in = context("x@evil.example", Direction::Inbound);
+        CPPUNIT_ASSERT(!matches(c, in, "alice@acme.example", &groups));  // at RCPT: no header yet
+        in.headers = &forged;
+        CPPUNIT_ASSERT(matches(c, in, "alice@acme.example", &groups));
+        const std::vector<smime::mime::HeaderField> second = {{"From", "a@other.example, ceo@PARTNER.example"}};
+        in.headers = &second;
+        CPPUNIT_ASSERT(matches(c, in, "alice@acme.example", &groups));
+        const std::vector<smime::mime::HeaderField> group_member = {{"From", "lisa@partner2.example"}};
+        in.headers = &group_member;
+        CPPUNIT_ASSERT(matches(c, in, "alice@acme.example", &groups));
+        const std::vector<smime::mime::HeaderField> other = {{"From", "x@evil.example"}, {"Sender", "ceo@partner.example"}};
+        in.headers = &other;
+        CPPUNIT_ASSERT(!matches(c, in, "alice@acme.example", &groups));
+        // Outbound the envelope sender alone: From is the client's free text, MAIL FROM is tied
+        // to its login by the MTA (a from_list of the board must not be entered through From).
+        MessageContext out = context("intern@acme.example", Direction::Outbound);
+        out.headers = &forged;
+        CPPUNIT_ASSERT(!matches(c, out, "alice@acme.example", &groups));
     }
 
     void recipient_patterns_lists_and_groups_are_one_condition()
