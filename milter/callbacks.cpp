@@ -320,13 +320,21 @@ Reply reinjection_failure(const Error& e, const std::string& what)
     return r;
 }
 
-// Mixed treatments: hands the copies to the reinjection listener all or nothing (submit_all:
-// none is delivered unless every one reached its final dot), then takes their recipients off
-// this message. Any failure fails the whole message (reinjection_failure): nothing goes out in
-// a treatment it was not planned for, and a retry does not meet copies delivered before.
-Reply send_copies(SMFICTX* ctx, ConnectionContext& c, const MessageOutcome& out)
+// What leaves through the reinjection listener for one message, in ONE hand-over (submit_all:
+// none is delivered unless every one reached its final dot): the split-off copies (mixed
+// treatments, blind copies), then the notice returning recipients to the sender (PRODUCT
+// §2.4, rule no_certificate = "return"), sent from the null sender. Only after that do their
+// recipients come off this message. One hand-over, not two: a notice refused after the copies
+// went out would defer the message and every retry would send the copies again (for days,
+// with a listener that keeps refusing the null sender). Any failure fails the whole message
+// (reinjection_failure): nothing goes out in a treatment it was not planned for. A notice the
+// listener refuses for good (the author's own policy cannot be met for it) refuses the
+// message with the reason, which the client's MTA returns to the sender instead.
+Reply hand_over(SMFICTX* ctx, ConnectionContext& c, const MessageOutcome& out)
 {
     const ReinjectionSettings& settings = c.snapshot->config->reinjection;
+    const bool returns = !out.returned.empty();
+    std::size_t failed = kNoSubmission;
     try {
         std::vector<std::unique_ptr<ByteSource>> sources;
         std::vector<Submission> submissions;
@@ -334,10 +342,26 @@ Reply send_copies(SMFICTX* ctx, ConnectionContext& c, const MessageOutcome& out)
             sources.push_back(c.message->copy_source(copy.marker));
             submissions.push_back({c.message->sender_text(), copy.recipients, sources.back().get()});
         }
-        submit_all(settings, submissions);
+        if (returns) {
+            failed = out.copies.size();  // building the notice
+            sources.push_back(c.message->return_notice(out));
+            submissions.push_back({"", {c.message->sender_text()}, sources.back().get()});
+            failed = kNoSubmission;
+        }
+        submit_all(settings, submissions, &failed);
     } catch (const Error& e) {
-        log::warning("reinjection-failed", {{"error", e.what()}});
-        return reinjection_failure(e, "a split-off copy");
+        if (!returns || failed < out.copies.size()) {
+            log::warning("reinjection-failed", {{"error", e.what()}});
+            return reinjection_failure(e, "a split-off copy");
+        }
+        log::warning("return-notice-failed", {{"to", c.message->sender_text()}, {"error", e.what()}});
+        Reply r = reinjection_failure(e, "the notice returning the message to its sender");
+        if (r.verdict == Verdict::Reject) {  // the client's MTA returns this: say why first
+            std::string reason = out.returned.front().reply;
+            if (reason.rfind("550 5.7.1 ", 0) == 0) reason.erase(0, 10);
+            r.text = reason + "; " + r.text;
+        }
+        return r;
     }
     for (const auto& copy : out.copies)
         for (const auto& r : copy.recipients) {
@@ -349,31 +373,7 @@ Reply send_copies(SMFICTX* ctx, ConnectionContext& c, const MessageOutcome& out)
                 return reply_for(Failure::Temporary, "the MTA refused to remove a split-off recipient");
             }
         }
-    log::info("split", {{"copies", std::to_string(out.copies.size())}});
-    return Reply::proceed();
-}
-
-// Recipients returned to the sender (PRODUCT §2.4, rule no_certificate = "return"): the notice
-// goes to the reinjection listener from the null sender, then the recipients come off this
-// message. A notice that cannot be handed over fails the whole message (reinjection_failure):
-// nothing is lost, and a recipient that must not get the message in clear never does. One the
-// listener refuses for good (the author's own policy cannot be met for it) refuses the
-// message with the reason, which the client's MTA returns to the sender instead.
-Reply return_to_sender(SMFICTX* ctx, ConnectionContext& c, const MessageOutcome& out)
-{
-    try {
-        auto notice = c.message->return_notice(out);
-        submit_copy(c.snapshot->config->reinjection, "", {c.message->sender_text()}, *notice);
-    } catch (const Error& e) {
-        log::warning("return-notice-failed", {{"to", c.message->sender_text()}, {"error", e.what()}});
-        Reply r = reinjection_failure(e, "the notice returning the message to its sender");
-        if (r.verdict == Verdict::Reject) {  // the client's MTA returns this: say why first
-            std::string reason = out.returned.front().reply;
-            if (reason.rfind("550 5.7.1 ", 0) == 0) reason.erase(0, 10);
-            r.text = reason + "; " + r.text;
-        }
-        return r;
-    }
+    if (!out.copies.empty()) log::info("split", {{"copies", std::to_string(out.copies.size())}});
     for (const auto& r : out.returned) {
         std::string rcpt = "<" + r.recipient + ">";
         if (smfi_delrcpt(ctx, rcpt.data()) != MI_SUCCESS) {
@@ -382,7 +382,9 @@ Reply return_to_sender(SMFICTX* ctx, ConnectionContext& c, const MessageOutcome&
             return reply_for(Failure::Temporary, "the MTA refused to remove a returned recipient");
         }
     }
-    log::info("returned", {{"to", c.message->sender_text()}, {"recipients", std::to_string(out.returned.size())}});
+    if (returns)
+        log::info("returned",
+                  {{"to", c.message->sender_text()}, {"recipients", std::to_string(out.returned.size())}});
     return Reply::proceed();
 }
 
@@ -422,14 +424,14 @@ sfsistat on_eom(SMFICTX* ctx) noexcept
             out = c->message->end_of_message();
         }
         sfsistat status = SMFIS_CONTINUE;
-        // A failed reinjection (copies, then the return notice) becomes the message's reply.
+        // A failed reinjection (copies and the return notice) becomes the message's reply.
         const auto take_failure = [&out](const Reply& r) {
             if (r.verdict == Verdict::Continue) return;
             out.reply = r;
             out.action = r.verdict == Verdict::Reject ? "reject" : "tempfail";
         };
-        if (out.reply.verdict == Verdict::Accept && !out.copies.empty()) take_failure(send_copies(ctx, *c, out));
-        if (out.reply.verdict == Verdict::Accept && !out.returned.empty()) take_failure(return_to_sender(ctx, *c, out));
+        if (out.reply.verdict == Verdict::Accept && (!out.copies.empty() || !out.returned.empty()))
+            take_failure(hand_over(ctx, *c, out));
         if (out.reply.verdict == Verdict::Accept && out.discard) status = SMFIS_DISCARD;
         if (out.reply.verdict == Verdict::Accept && !out.discard && out.header_edit) {
             if (!rewrite(ctx, *out.header_edit, out.new_body.get())) {

@@ -191,11 +191,13 @@ bool reinjection_marker_valid(const ReinjectionSettings& settings, std::string_v
     return true;
 }
 
-void submit_all(const ReinjectionSettings& settings, const std::vector<Submission>& submissions)
+void submit_all(const ReinjectionSettings& settings, const std::vector<Submission>& submissions,
+                std::size_t* failed)
 {
-    for (const auto& s : submissions) {
-        check_envelope_address(s.sender);
-        for (const auto& r : s.recipients) check_envelope_address(r);
+    for (std::size_t i = 0; i < submissions.size(); ++i) {
+        if (failed) *failed = i;
+        check_envelope_address(submissions[i].sender);
+        for (const auto& r : submissions[i].recipients) check_envelope_address(r);
     }
     const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(settings.timeout);
     // Copies go in batches of at most kMaxOpenCopySessions sessions. Within a batch every copy
@@ -213,11 +215,13 @@ void submit_all(const ReinjectionSettings& settings, const std::vector<Submissio
             std::vector<SmtpSession> sessions;
             sessions.reserve(end - first);
             for (std::size_t i = first; i < end; ++i) {
+                if (failed) *failed = i;
                 // The EHLO name libcurl sent before (its URL path); listeners may log or match it.
                 sessions.emplace_back(settings.host, settings.port, timeout, "ssm-milter");
                 sessions.back().stage(submissions[i].sender, submissions[i].recipients, *submissions[i].message);
             }
             for (auto& session : sessions) {
+                if (failed) *failed = committed;
                 session.commit();
                 ++committed;
             }

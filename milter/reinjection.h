@@ -81,8 +81,12 @@ struct Submission {
 // At most kMaxOpenCopySessions sessions are open at once: more copies go in batches of that
 // many (each batch all or nothing; a failure in a later batch leaves the earlier batches
 // delivered, logged as above), so one message never needs more of the listener's processes.
+// `failed`, when given, is set to the index of the submission whose session failed (left
+// alone when the failure is not one submission's, e.g. a refused address before any session).
 inline constexpr std::size_t kMaxOpenCopySessions = 10;
-void submit_all(const ReinjectionSettings& settings, const std::vector<Submission>& submissions);
+inline constexpr std::size_t kNoSubmission = static_cast<std::size_t>(-1);
+void submit_all(const ReinjectionSettings& settings, const std::vector<Submission>& submissions,
+                std::size_t* failed = nullptr);
 
 // submit_all for one message.
 void submit_copy(const ReinjectionSettings& settings, std::string_view sender,

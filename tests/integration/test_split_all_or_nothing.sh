@@ -41,7 +41,9 @@ start_milter "$WORK/main.toml" || fatal split-setup "ssm-milter did not start"
 # (texthash: read when the smtpd starts, so the fix below takes a reload).
 printf 'kate@partner.example 451 4.3.2 listener busy for kate\n' >"$WORK/refuse"
 chmod a+r "$WORK/refuse"
-PF_MASTER_EXTRA="127.0.0.1:$REINJECT_PORT inet n - n - - smtpd -o smtpd_milters=$(milter_address "$MILTER_PORT") -o smtpd_recipient_restrictions=check_recipient_access,texthash:$WORK/refuse,permit_mynetworks,reject" \
+# The null sender's refusal (the return notice, below) is switched on later the same way.
+: >"$WORK/refuse-sender"; chmod a+r "$WORK/refuse-sender"
+PF_MASTER_EXTRA="127.0.0.1:$REINJECT_PORT inet n - n - - smtpd -o smtpd_milters=$(milter_address "$MILTER_PORT") -o smtpd_recipient_restrictions=check_recipient_access,texthash:$WORK/refuse,permit_mynetworks,reject -o smtpd_sender_restrictions=check_sender_access,texthash:$WORK/refuse-sender" \
   start_postfix pf2 "$PF2_PORT" "$SINK_PORT" "$MILTER_PORT" || fatal split-setup "pf2 did not start"
 PF2=$PF_DIR
 
@@ -93,4 +95,45 @@ if [ -n "$f" ] && [ "$(sink_rcpts "$f" | wc -l)" -eq 1 ] && sink_message "$f" "$
    && verify_openssl "$WORK/out/kate.plain" alice@acme.example; then pass split-retry-copy-opens
 else fail split-retry-copy-opens "${PEER_DETAIL:-} $(head -c 200 "$WORK/out/kate.err" 2>/dev/null)"; fi
 grep -q 'split copies=3' "$WORK/milter.log" && pass split-logged || fail split-logged "no 'split copies=3' log line"
+
+# --- a blind copy and a return notice leave in one hand-over ----------------------------------
+# Rule no_certificate = "return": nobody@partner.example (no certificate) is returned to alice
+# in a notice from the null sender, frank (Bcc) gets a copy of his own. The listener refuses
+# the null sender (4xx): frank's copy must not be delivered either, or every retry would
+# deliver it again (the notice was handed over after the copies before).
+stop_milter
+rm -f "$SINK_DIR"/*
+write_config "$WORK/ret.toml" port="$MILTER_PORT" rules="$RULES
+no_certificate = \"return\"" extra="[directory]
+cache = \"$WORK/cache-ret\"
+static_certificates = \"$WORK/certs\"
+
+[reinjection]
+address = \"127.0.0.1:$REINJECT_PORT\"
+secret_file = \"$WORK/reinject.secret\""
+start_milter "$WORK/ret.toml" || fatal split-setup "ssm-milter (return) did not start"
+printf '<> 451 4.3.2 no notices now\n' >"$WORK/refuse-sender"
+script -qec "postfix -c $PF2/etc reload" /dev/null >/dev/null 2>&1
+sleep 2
+printf 'From: Alice <alice@acme.example>\r\nTo: dave@partner.example, nobody@partner.example\r\nSubject: the figures\r\nMessage-ID: <split-ret@acme.example>\r\n\r\nthe figures\r\n' >"$WORK/ret.eml"
+RET_RCPTS=dave@partner.example,nobody@partner.example,frank@partner.example
+send_mail "$PF2_PORT" alice@acme.example "$RET_RCPTS" "$WORK/ret.eml"
+rc=$?
+sleep 8
+if [ "$rc" -eq 4 ] && [ "$(sink_count)" -eq 0 ] && [ "$(pf_queue_count "$PF2")" -eq 0 ]; then
+  pass split-refused-notice-delivers-no-copy
+else
+  fail split-refused-notice-delivers-no-copy "rc $rc reply '$SMTP_REPLY', $(sink_count) delivered (frank $(delivered_to frank@partner.example)), $(pf_queue_count "$PF2") queued"
+fi
+: >"$WORK/refuse-sender"
+script -qec "postfix -c $PF2/etc reload" /dev/null >/dev/null 2>&1
+sleep 2
+send_mail "$PF2_PORT" alice@acme.example "$RET_RCPTS" "$WORK/ret.eml"
+rc=$?
+wait_for_delivery 3 60
+sleep 5
+counts="dave $(delivered_to dave@partner.example) frank $(delivered_to frank@partner.example) alice $(delivered_to alice@acme.example) nobody $(delivered_to nobody@partner.example)"
+if [ "$rc" -eq 0 ] && [ "$(sink_count)" -eq 3 ] && [ "$counts" = "dave 1 frank 1 alice 1 nobody 0" ]; then
+  pass split-retry-copy-and-notice-once
+else fail split-retry-copy-and-notice-once "rc $rc reply '$SMTP_REPLY', $(sink_count) deliveries: $counts"; fi
 exit $((_ssm_failures > 0))
