@@ -69,11 +69,14 @@ class Session(socketserver.StreamRequestHandler):
                     rcpts.append(addr)
                     self.reply("250 2.1.5 Ok")
             elif verb == "DATA":
-                self.reply("354 go ahead")
+                # Counted in before the 354 goes out: the client may stage its next session and
+                # send a dot as soon as it reads the 354, and that dot's session, counted out
+                # first, would hide this one from the count.
                 with lock:
                     in_data[0] += 1
                     print("in data %d" % in_data[0], flush=True)
                 self.inside_data = True
+                self.reply("354 go ahead")
                 data = []
                 while True:
                     d = self.rfile.readline()
