@@ -138,6 +138,44 @@ MessageProcessor::Effective MessageProcessor::effective(const Recipient& r) cons
     return e;
 }
 
+// A remote MTA cannot send the recipients separately once the header is in (the RCPT-time
+// 452 is past), and refusing the whole message would bounce valid signed mail; so inbound the
+// differing requirements are combined, each the stricter: a signature or encryption any
+// recipient's rule requires is required of the message; a refusal beats a tag among the rules
+// that require something; every required policy counts; the stricter revocation checking
+// ([pki] revocation standing for a rule that sets none); the signature is stripped only
+// when every rule strips it (the others' readers keep it).
+MessageProcessor::Effective MessageProcessor::strictest_inbound(const Effective& a, const Effective& b) const
+{
+    const auto strength = [this](policy::RevocationMode m) {
+        if (m == policy::RevocationMode::Default) {
+            const std::string& d = m_config->pki.revocation;
+            m = d == "hard-fail" ? policy::RevocationMode::HardFail
+                : d == "off"     ? policy::RevocationMode::Off
+                                 : policy::RevocationMode::SoftFail;
+        }
+        return m == policy::RevocationMode::HardFail ? 2 : m == policy::RevocationMode::SoftFail ? 1 : 0;
+    };
+    Effective e = a;
+    const bool a_requires = a.require_signature || a.require_encryption;
+    const bool b_requires = b.require_signature || b.require_encryption;
+    e.require_signature = a.require_signature || b.require_signature;
+    e.require_encryption = a.require_encryption || b.require_encryption;
+    if (a_requires && b_requires)
+        e.on_missing = a.on_missing == policy::OnMissing::Reject || b.on_missing == policy::OnMissing::Reject
+                           ? policy::OnMissing::Reject
+                           : policy::OnMissing::Tag;
+    else if (b_requires)
+        e.on_missing = b.on_missing;
+    for (const auto& p : b.required_policies)
+        if (std::find(e.required_policies.begin(), e.required_policies.end(), p) == e.required_policies.end())
+            e.required_policies.push_back(p);
+    if (a.revocation != b.revocation)
+        e.revocation = strength(a.revocation) >= strength(b.revocation) ? a.revocation : b.revocation;
+    e.strip_signature = a.strip_signature && b.strip_signature;
+    return e;
+}
+
 Reply MessageProcessor::look_up(Recipient& r, bool at_rcpt)
 {
     r.certificate.reset();
@@ -308,6 +346,12 @@ Reply MessageProcessor::end_of_headers()
             // The header fields split the recipients: this one leaves in its own copy, which
             // the milter plans again with the same fields.
             r.split_off = true;
+            continue;
+        }
+        if (shared && !(*shared == e) && m_direction == policy::Direction::Inbound) {
+            log::info("inbound-treatments-combined", {{"rcpt", r.address->str()}, {"rule", r.plan.rule_name},
+                                                      {"with", first->plan.rule_name}});
+            shared = strictest_inbound(*shared, e);
             continue;
         }
         if (shared && !(*shared == e))

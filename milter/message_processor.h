@@ -181,6 +181,9 @@ private:
         bool operator==(const Effective& o) const = default;
     };
     Effective effective(const Recipient& r) const;
+    // Inbound recipients of one message whose treatments the From header made differ (a rule
+    // with to and from conditions): one message carries the strictest of both requirements.
+    Effective strictest_inbound(const Effective& a, const Effective& b) const;
     // Looks up the certificate `r.plan` asks for; returns a final Reply or Continue.
     Reply look_up(Recipient& r, bool at_rcpt);
     Reply check_token(const Recipient& r);

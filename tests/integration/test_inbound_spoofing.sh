@@ -207,13 +207,31 @@ cp "$WORK/in.toml" "$WORK/require.toml"
 printf '\n[[rule]]\nname = "partner mail must be signed"\ndirection = "inbound"\nfrom = ["*@partner.example"]\nrequire_signature = true\non_missing = "reject"\n' >>"$WORK/require.toml"
 printf 'From: Dave <%s>\r\nTo: %s\r\nSubject: new bank details\r\nMessage-ID: <forged@evil.example>\r\n\r\nplease pay to ...\r\n' \
   "$FROM" "$RCPT" >"$WORK/out/forged-from.eml"
-envelope_case() {  # CASE MESSAGE EXPECTED-EXIT REGEX: MAIL FROM <x@evil.example>
-  "$SSM_BUILDDIR/ssmctl" -c "$WORK/require.toml" process --direction in --from x@evil.example --to "$RCPT" \
-    <"$2" >"$WORK/out/$1.out" 2>"$WORK/out/$1.err"
-  local rc=$? log; log=$(grep -E '^(decision|reply):' "$WORK/out/$1.err" | tr '\n' ' ')
-  if [ "$rc" -eq "$3" ] && grep -Eq -- "$4" <<<"$log"; then pass "$1"; else fail "$1" "exit $rc: $log"; fi
+envelope_case() {  # CASE MESSAGE EXPECTED-EXIT REGEX [CONFIG [RCPT...]]: MAIL FROM <x@evil.example>
+  local name=$1 msg=$2 want=$3 re=$4 conf=${5:-$WORK/require.toml} to=() r
+  shift 4; [ $# -gt 0 ] && shift
+  for r in "${@:-$RCPT}"; do to+=(--to "$r"); done
+  "$SSM_BUILDDIR/ssmctl" -c "$conf" process --direction in --from x@evil.example "${to[@]}" \
+    <"$msg" >"$WORK/out/$name.out" 2>"$WORK/out/$name.err"
+  local rc=$? log; log=$(grep -E '^(decision|reply):' "$WORK/out/$name.err" | tr '\n' ' ')
+  if [ "$rc" -eq "$want" ] && grep -Eq -- "$re" <<<"$log"; then pass "$name"; else fail "$name" "exit $rc: $log"; fi
 }
 envelope_case require-from-other-envelope "$WORK/out/forged-from.eml" 1 'rule=partner mail must be signed .*550 5\.7\.1 '
 envelope_case require-from-other-envelope-signed "$WORK/out/det-control.eml" 0 '250 '
+# The same rule for one of two recipients (to = [alice]): the From header gives alice and bob
+# different requirements after RCPT, when the sender can no longer split them. One message
+# carries the stricter (a signature required): dave's signed mail is accepted for both (it was
+# refused whole with "send them separately"), the forged unsigned one refused for both.
+sed 's/^from = \["\*@partner\.example"\]$/&\nto = ["alice@acme.example"]/' "$WORK/require.toml" >"$WORK/require-to.toml"
+grep -q '^to = \["alice@acme.example"\]$' "$WORK/require-to.toml" || fatal spoof-setup "require-to.toml not written"
+envelope_case require-from-some-recipients-signed "$WORK/out/det-control.eml" 0 'smime=pass .*250 ' \
+  "$WORK/require-to.toml" alice@acme.example bob@acme.example
+envelope_case require-from-some-recipients-forged "$WORK/out/forged-from.eml" 1 '550 5\.7\.1 the sender.s policy requires' \
+  "$WORK/require-to.toml" alice@acme.example bob@acme.example
+# A rule that only tags (on_missing = "tag") stays a tag: bob's default rule requires nothing,
+# so its default on_missing (reject) does not make the combination refuse.
+sed 's/^on_missing = "reject"$/on_missing = "tag"/' "$WORK/require-to.toml" >"$WORK/require-tag.toml"
+envelope_case require-from-some-recipients-tagged "$WORK/out/forged-from.eml" 0 'rule=partner mail must be signed.*250 ' \
+  "$WORK/require-tag.toml" alice@acme.example bob@acme.example
 
 note "took $((SECONDS - T0)) s"
