@@ -148,12 +148,9 @@ MessageProcessor::Effective MessageProcessor::effective(const Recipient& r) cons
 MessageProcessor::Effective MessageProcessor::strictest_inbound(const Effective& a, const Effective& b) const
 {
     const auto strength = [this](policy::RevocationMode m) {
-        if (m == policy::RevocationMode::Default) {
-            const std::string& d = m_config->pki.revocation;
-            m = d == "hard-fail" ? policy::RevocationMode::HardFail
-                : d == "off"     ? policy::RevocationMode::Off
-                                 : policy::RevocationMode::SoftFail;
-        }
+        // [pki] revocation was checked at load to be one of the three names.
+        if (m == policy::RevocationMode::Default)
+            m = policy::parse_revocation_mode(m_config->pki.revocation).value_or(policy::RevocationMode::SoftFail);
         return m == policy::RevocationMode::HardFail ? 2 : m == policy::RevocationMode::SoftFail ? 1 : 0;
     };
     Effective e = a;
