@@ -210,6 +210,9 @@ struct Config {
     DirectorySettings directory;
     ReinjectionSettings reinjection;  // [reinjection]; port 0: off
     MetricsSettings metrics;          // [metrics]; listen empty: off
+    // [policy] recipient_delimiter: the extensions one-address patterns of rules, groups and
+    // [[clearance]] also match (read before them; policy/recipient_delimiter.h).
+    policy::RecipientDelimiter recipient_delimiter;
     policy::Policy policy;
     policy::LabelPolicy labels;       // security labels and clearances (PRODUCT §4.1)
     // [labels] clearance_attribute: the attribute of a recipient's entry in [directory.groups]

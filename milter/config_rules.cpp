@@ -184,7 +184,7 @@ std::filesystem::path base_dir(const std::string& config_path)
 }
 
 policy::AddressList read_list_file(Loader& L, const toml::table* t, std::string_view key,
-                                   const std::filesystem::path& dir)
+                                   const std::filesystem::path& dir, const policy::RecipientDelimiter& delimiter)
 {
     std::filesystem::path path(L.str(t, kRule, key));
     if (path.is_relative()) path = dir / path;
@@ -193,7 +193,7 @@ policy::AddressList read_list_file(Loader& L, const toml::table* t, std::string_
     std::stringstream buf;
     buf << in.rdbuf();
     try {
-        return policy::parse_address_list(buf.str(), path.string());
+        return policy::parse_address_list(buf.str(), path.string(), delimiter);
     } catch (const std::invalid_argument& e) {
         throw ConfigError(e.what());
     }
@@ -208,12 +208,13 @@ void load_conditions(Loader& L, const toml::table* t, policy::Rule& r, Config& c
         w.direction = d;
     }
     const auto dir = base_dir(c.path);
+    w.delimiter = c.recipient_delimiter;
     for (const char* key : {"from", "to"}) {
         auto& lists = std::string_view(key) == "from" ? w.from : w.to;
         if (t->contains(key)) {
             policy::AddressList inline_list{key, {}};
             for (const auto& s : L.strings(t, kRule, key)) {
-                auto p = policy::AddressPattern::parse(s);
+                auto p = policy::AddressPattern::parse(s, c.recipient_delimiter);
                 if (!p)
                     L.fail(L.region(t, key), "'" + s + "' is not an address pattern "
                                                        "(addr, *@domain, *@*.domain or *)");
@@ -222,7 +223,7 @@ void load_conditions(Loader& L, const toml::table* t, policy::Rule& r, Config& c
             lists.push_back(std::move(inline_list));
         }
         const std::string list_key = std::string(key) + "_list";
-        if (t->contains(list_key)) lists.push_back(read_list_file(L, t, list_key, dir));
+        if (t->contains(list_key)) lists.push_back(read_list_file(L, t, list_key, dir, c.recipient_delimiter));
         const std::string group_key = std::string(key) + "_group";
         auto& groups = std::string_view(key) == "from" ? w.from_group : w.to_group;
         for (const auto& g : L.strings(t, kRule, group_key)) {
@@ -292,6 +293,18 @@ policy::Rule load_rule(Loader& L, const toml::table* t, Actions& actions, Config
 }
 
 }  // namespace
+
+void load_recipient_delimiter(Loader& L, const toml::table& root, Config& c)
+{
+    const toml::table* policy_table = subtable(root, kPolicy);
+    const std::string chars = L.str(policy_table, kPolicy, "recipient_delimiter");
+    auto delimiter = policy::RecipientDelimiter::parse(chars);
+    if (!delimiter)
+        L.fail(L.region(policy_table, "recipient_delimiter"),
+               "recipient_delimiter '" + chars +
+                   "' must be printable ASCII characters other than space, @ \" \\ < > , and *");
+    c.recipient_delimiter = std::move(*delimiter);
+}
 
 void load_policy(Loader& L, const toml::table& root, Config& c)
 {

@@ -15,6 +15,10 @@ std::shared_ptr<const policy::ClientNetwork> client_network(const Network& n);
 
 namespace config_detail {
 
+// Reads [policy] recipient_delimiter into c.recipient_delimiter; before the rules and the
+// [[clearance]] entries, whose address patterns use it.
+void load_recipient_delimiter(Loader& L, const toml::table& root, Config& c);
+
 // Builds c.policy from the root table; list files are read relative to the folder of
 // c.path. Throws ConfigError naming file:line:column (of the TOML or of a list file).
 void load_policy(Loader& L, const toml::table& root, Config& c);

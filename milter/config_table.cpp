@@ -293,6 +293,10 @@ constexpr std::array kKeys = {
             "Default of the rules' answer_receipts."},
     KeySpec{"policy", "receipt_identity", K::String, "", false, true,
             "Default of the rules' receipt_identity; absent: the recipient domain's signing identity."},
+    KeySpec{"policy", "recipient_delimiter", K::String, "\"+\"", false, true,
+            "Address extension delimiters, each character one (as Postfix recipient_delimiter): a "
+            "pattern naming one address also matches it with an extension (ceo+x@ for ceo@), in "
+            "rules, groups and [[clearance]]; \"\" turns this off."},
 
     KeySpec{"rule[]", "name", K::String, "", true, true,
             "Name shown in logs and by ssmctl policy test."},

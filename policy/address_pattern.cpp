@@ -6,7 +6,7 @@
 
 namespace ssm::policy {
 
-std::optional<AddressPattern> AddressPattern::parse(std::string_view text)
+std::optional<AddressPattern> AddressPattern::parse(std::string_view text, const RecipientDelimiter& delimiter)
 {
     if (text == "*") return AddressPattern(Kind::Any, std::string(text));
     if (text.rfind("*@*.", 0) == 0) {
@@ -28,6 +28,7 @@ std::optional<AddressPattern> AddressPattern::parse(std::string_view text)
         return std::nullopt;
     AddressPattern p(Kind::Address, std::string(text));
     p.m_address = std::move(a);
+    p.m_delimiter = delimiter;
     return p;
 }
 
@@ -37,7 +38,11 @@ bool AddressPattern::matches(const std::optional<EmailAddress>& addr) const
     if (!addr) return false;
     switch (m_kind) {
     case Kind::Any: return true;
-    case Kind::Address: return addr->same_as(*m_address);
+    case Kind::Address:
+        if (addr->same_as(*m_address)) return true;
+        // ceo+x@ reaches ceo's mailbox: a rule for ceo must not be escaped by an extension.
+        if (const auto base = m_delimiter.base_of(*addr)) return base->same_as(*m_address);
+        return false;
     case Kind::Domain: return addr->domain() == *m_domain;
     case Kind::Subdomains:
         return addr->domain().is_or_under(*m_domain) && !(addr->domain() == *m_domain);
@@ -52,7 +57,7 @@ bool AddressList::matches(const std::optional<EmailAddress>& addr) const
     return false;
 }
 
-AddressList parse_address_list(std::string_view text, const std::string& name)
+AddressList parse_address_list(std::string_view text, const std::string& name, const RecipientDelimiter& delimiter)
 {
     AddressList list{name, {}};
     std::size_t line_no = 0;
@@ -68,7 +73,7 @@ AddressList parse_address_list(std::string_view text, const std::string& name)
         while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r'))
             line.remove_suffix(1);
         if (line.empty()) continue;
-        auto p = AddressPattern::parse(line);
+        auto p = AddressPattern::parse(line, delimiter);
         if (!p)
             throw std::invalid_argument(name + ":" + std::to_string(line_no) + ":" +
                                         std::to_string(col + 1) + ": '" + std::string(line) +

@@ -8,17 +8,22 @@
 #include <vector>
 
 #include "base/email_address.h"
+#include "policy/recipient_delimiter.h"
 
 namespace ssm::policy {
 
 // An address pattern from configuration:
-//   "alice@acme.example"  one address (local part compared case-insensitively)
+//   "alice@acme.example"  one address (local part compared case-insensitively), and, with
+//                         a recipient delimiter, its extensions ("alice+x@acme.example"):
+//                         the MTA delivers those to alice's mailbox (Postfix tries the full
+//                         address first, then the address without extension)
 //   "*@acme.example"      every address of one domain (also written "@acme.example")
 //   "*@*.acme.example"    every address of the subdomains of a domain (not the domain itself)
 //   "*"                   anyone (also the null sender)
 class AddressPattern {
 public:
-    static std::optional<AddressPattern> parse(std::string_view text);
+    // `delimiter`: the mail system's recipient_delimiter, which one-address patterns use.
+    static std::optional<AddressPattern> parse(std::string_view text, const RecipientDelimiter& delimiter);
     // A null reverse-path (bounce) is matched only by "*".
     bool matches(const std::optional<EmailAddress>& addr) const;
     const std::string& text() const { return m_text; }
@@ -30,6 +35,7 @@ private:
     std::string m_text;
     std::optional<EmailAddress> m_address;
     std::optional<Domain> m_domain;
+    RecipientDelimiter m_delimiter;
 };
 
 // A named list of patterns: the inline array of a rule, or a list file.
@@ -42,6 +48,6 @@ struct AddressList {
 // Parses a list file's text: one pattern per line; blank lines and everything from '#' to
 // the end of a line are ignored. Throws std::invalid_argument with "NAME:LINE:COLUMN: why"
 // for the first bad line.
-AddressList parse_address_list(std::string_view text, const std::string& name);
+AddressList parse_address_list(std::string_view text, const std::string& name, const RecipientDelimiter& delimiter);
 
 }  // namespace ssm::policy

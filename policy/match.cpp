@@ -142,7 +142,8 @@ const smime::mime::HeaderField* subject_field(const std::vector<smime::mime::Hea
 namespace {
 
 bool address_matches(const std::vector<AddressList>& lists, const std::vector<std::string>& groups,
-                     const std::optional<EmailAddress>& addr, const GroupMembership* directory)
+                     const std::optional<EmailAddress>& addr, const GroupMembership* directory,
+                     const RecipientDelimiter& delimiter)
 {
     if (lists.empty() && groups.empty()) return true;
     for (const auto& l : lists)
@@ -151,8 +152,11 @@ bool address_matches(const std::vector<AddressList>& lists, const std::vector<st
     if (!directory)
         throw Error(Failure::DirectoryUnavailable,
                     "a rule names a directory group but no group directory is configured");
+    // The directory lists ceo@, not ceo+x@, which reaches the same mailbox: the full address
+    // first, then the address without extension (Postfix's order).
+    const std::optional<EmailAddress> base = delimiter.base_of(*addr);
     for (const auto& g : groups)
-        if (directory->is_member(*addr, g)) return true;
+        if (directory->is_member(*addr, g) || (base && directory->is_member(*base, g))) return true;
     return false;
 }
 
@@ -168,7 +172,7 @@ constexpr std::size_t kMaxGroupAuthors = 16;
 // Outbound the envelope sender alone counts: the MTA ties it to the login, From is free text.
 bool sender_matches(const Conditions& c, const MessageContext& msg, const GroupMembership* groups)
 {
-    if (address_matches(c.from, c.from_group, msg.from, groups)) return true;
+    if (address_matches(c.from, c.from_group, msg.from, groups, c.delimiter)) return true;
     if (msg.direction != Direction::Inbound || !msg.headers) return false;
     std::size_t asked = 0;
     for (const auto* field : smime::mime::fields_named(*msg.headers, "From"))
@@ -177,7 +181,7 @@ bool sender_matches(const Conditions& c, const MessageContext& msg, const GroupM
             for (const auto& l : c.from)
                 if (l.matches(a)) return true;
             if (!c.from_group.empty() && asked++ < kMaxGroupAuthors &&
-                address_matches({}, c.from_group, a, groups))
+                address_matches({}, c.from_group, a, groups, c.delimiter))
                 return true;
         }
     return false;
@@ -221,7 +225,7 @@ MatchResult match(const Conditions& c, const MessageContext& msg, const EmailAdd
         }
     }
     if (!sender_matches(c, msg, groups)) return no;
-    if (!address_matches(c.to, c.to_group, std::optional<EmailAddress>(rcpt), groups)) return no;
+    if (!address_matches(c.to, c.to_group, std::optional<EmailAddress>(rcpt), groups, c.delimiter)) return no;
     return MatchResult{true, trigger};
 }
 

@@ -4,6 +4,9 @@
 # by the domain" (from_group) must decide for alice and not for carol, in `ssmctl policy test`
 # and through Postfix + ssm-milter ([directory.groups] wired into the message processor).
 # With slapd stopped a group rule answers 451 4.7.1 (never silently skipped).
+# alice+news@ (an address extension, [policy] recipient_delimiter "+") is in alice's groups:
+# slapd is asked about the full address, then about alice@ (ssmctl policy test; through the
+# milter both rules would sign alice+news@'s mail by the domain, as she has no key of her own).
 . "$(dirname "$0")/lib.sh"
 . "$SSM_SRCDIR/tests/interop/peers.sh"
 require_tools postfix smtp-sink swaks openssl slapd ldapsearch softhsm2-util pkcs11-tool script
@@ -50,6 +53,9 @@ policy_rule() {
 out=$(policy_rule alice@acme.example)
 printf '%s\n' "$out" | grep -q 'board mail is signed by the domain' && pass groups-ssmctl-member \
   || fail groups-ssmctl-member "$(printf '%s' "$out" | tr '\n' ' ' | cut -c1-300)"
+out=$(policy_rule alice+news@acme.example)
+printf '%s\n' "$out" | grep -q 'board mail is signed by the domain' && pass groups-ssmctl-member-extension \
+  || fail groups-ssmctl-member-extension "$(printf '%s' "$out" | tr '\n' ' ' | cut -c1-300)"
 out=$(policy_rule carol@acme.example)
 printf '%s\n' "$out" | grep -q 'others sign themselves' && pass groups-ssmctl-non-member \
   || fail groups-ssmctl-non-member "$(printf '%s' "$out" | tr '\n' ' ' | cut -c1-300)"

@@ -8,6 +8,8 @@
 #     (post-queue) Postfix the deferred recipient arrives later in its own transaction
 #   opportunistic without a certificate -> delivered signed only
 #   a recipient routing through its local part ('%', '!', a second '@')  -> 553 5.1.3
+#   an address extension (ceo+x@) gets the mandatory rule written for ceo@; with
+#     recipient_delimiter = "" (reloaded) it does not
 #   (directory unreachable -> 451 4.7.1 is tested with a real slapd in test_directory_ldap.sh)
 . "$(dirname "$0")/lib.sh"
 . "$SSM_SRCDIR/tests/interop/peers.sh"
@@ -24,6 +26,13 @@ issue_cert rog rog@partner.example rsa "keyEncipherment" rogue || fatal rcpt-set
 cp "$PKI/dave.cert.pem" "$XPKI/old.cert.pem" "$XPKI/wrong.cert.pem" "$XPKI/rog.cert.pem" "$WORK/certs/"
 
 RULES='[[rule]]
+name = "the ceo of opportunistic.example: always encrypted"
+direction = "outbound"
+to = ["ceo@opportunistic.example"]
+sign = "sender"
+encrypt = "mandatory"
+
+[[rule]]
 name = "partner mail must be encrypted"
 direction = "outbound"
 to = ["*@partner.example"]
@@ -42,13 +51,15 @@ name = "everything else is signed"
 direction = "outbound"
 sign = "sender"
 encrypt = "never"'
-# config NAME [token_label]: an ssm-milter configuration with the rules above.
+# config NAME [token_label [more]]: an ssm-milter configuration with the rules above, and
+# `more` (TOML tables) after them.
 config() {
   write_config "$WORK/ssm-$1.toml" port="$MILTER_PORT" rules="$RULES" token_label="${2:-ssm-test}" \
     pki="crls = \"$WORK/crls\"
 revocation = \"off\"" extra="[directory]
 cache = \"$WORK/cache-$1\"
-static_certificates = \"$WORK/certs\""
+static_certificates = \"$WORK/certs\"
+${3:-}"
 }
 
 start_sink || fatal rcpt-setup "smtp-sink did not start"
@@ -125,6 +136,18 @@ expect_reply routing rcpt-routing-bang-path "RCPT partner.example!dave@localhost
 expect_reply routing rcpt-routing-second-at "RCPT dave@partner.example@localhost" '553 5\.1\.3 '
 expect_reply routing rcpt-routing-quoted-at 'RCPT "dave@partner.example"@localhost' '553 5\.1\.3 '
 
+# 2c. address extensions: Postfix (recipient_delimiter = +) delivers ceo+x@ to ceo's mailbox, so
+# the rule written for ceo@ must hold for it (default [policy] recipient_delimiter = "+"): no
+# certificate, mandatory -> 550 5.7.1, not the domain's opportunistic rule (which would let it
+# leave in clear). A local part that starts with the delimiter has no extension.
+transaction extension "$SMTPD_PORT" ceo@opportunistic.example ceo+x@opportunistic.example \
+  CEO+Board.Only@opportunistic.example +ceo@opportunistic.example
+expect_reply extension rcpt-extension-base-refused "RCPT ceo@opportunistic.example" '550 5\.7\.1 '
+expect_reply extension rcpt-extension-mandatory-refused "RCPT ceo[+]x@opportunistic.example" '550 5\.7\.1 .*ceo\+x@opportunistic\.example'
+expect_reply extension rcpt-extension-case-refused "RCPT CEO[+]Board.Only@opportunistic.example" '550 5\.7\.1 '
+expect_reply extension rcpt-extension-leading-delimiter-opportunistic "RCPT [+]ceo@opportunistic.example" '250 '
+note "extension: $(tr '\n' '|' <"$WORK/out/extension.replies")"
+
 # 3. token unavailable: recipients that need signing get 451 4.3.0 at RCPT.
 if wait_port "$NOTOKEN_MPORT" 15 "$NOTOKEN_PID"; then
   transaction notoken "$NOTOKEN_PORT" someone@elsewhere.example
@@ -191,5 +214,23 @@ if grep -q 'rcpt-refused .*reply="451 4.3.0 HSM key temporarily unavailable (HSM
    [ -f "$WORK/out/notoken.replies" ] && ! grep -q 'libsofthsm2\|no-such-token' "$WORK/out/notoken.replies"; then
   pass rcpt-token-detail-logged-not-replied
 else fail rcpt-token-detail-logged-not-replied "$(grep rcpt-refused "$WORK/milter-notoken.log" | head -n 2 | tr '\n' ' ')"; fi
+
+# 6. recipient_delimiter = "" (a reload, which it takes effect with): ceo+x@ is an address of its
+# own again and only the domain's opportunistic rule matches it; ceo@ stays refused.
+MILTER_PORT=$MAIN_PID config main ssm-test '[policy]
+recipient_delimiter = ""'
+reloads=$(grep -c 'reloaded' "$WORK/milter.log")
+kill -HUP "$MAIN_MILTER"
+deadline=$((SECONDS + 30))
+while [ "$(grep -c 'reloaded' "$WORK/milter.log")" -le "$reloads" ] && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+if [ "$(grep -c 'reloaded' "$WORK/milter.log")" -gt "$reloads" ]; then
+  transaction no-delimiter "$SMTPD_PORT" ceo@opportunistic.example ceo+x@opportunistic.example
+  expect_reply no-delimiter rcpt-no-delimiter-base-refused "RCPT ceo@opportunistic.example" '550 5\.7\.1 '
+  expect_reply no-delimiter rcpt-no-delimiter-extension-opportunistic "RCPT ceo[+]x@opportunistic.example" '250 '
+  note "no delimiter: $(tr '\n' '|' <"$WORK/out/no-delimiter.replies")"
+else
+  fail rcpt-no-delimiter-base-refused "no 'reloaded' line after SIGHUP: $(tail -n 2 "$WORK/milter.log" | tr '\n' ' ')"
+  fail rcpt-no-delimiter-extension-opportunistic "not reloaded"
+fi
 
 stop_milters "$MAIN_MILTER" "$NOTOKEN_PID"

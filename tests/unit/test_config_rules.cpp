@@ -30,6 +30,7 @@ class ConfigRulesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(errors_name_line_and_column);
     CPPUNIT_TEST(chacha20_poly1305_by_name);
     CPPUNIT_TEST(recipient_identifier_global_policy_and_rule);
+    CPPUNIT_TEST(recipient_delimiter_reaches_every_address_pattern);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -290,6 +291,8 @@ sign = "none"
             {"[[rule]]\nname = \"r\"\nrequired_policies = [\"1..2\"]\n", f + ":5:21: '1..2' is not a dotted OID"},
             {"[[rule]]\nname = \"r\"\nrevocation = \"hard\"\n", f + ":5:14: revocation must be \"off\", \"soft-fail\" or \"hard-fail\""},
             {"[[rule]]\nname = \"r\"\nsubject = \"x\"\n", f + ":5:1: unknown key 'subject' in [rule[]]"},
+            {"[policy]\nrecipient_delimiter = \"+@\"\n", f + ":4:23: recipient_delimiter '+@' must be printable ASCII"},
+            {"[policy]\nrecipient_delimiter = \"+ \"\n", f + ":4:23: recipient_delimiter '+ ' must be printable ASCII"},
         };
         for (auto& c : cases) {
             try {
@@ -300,6 +303,81 @@ sign = "none"
                 CPPUNIT_ASSERT_MESSAGE(what + " should start with " + c.expect, what.rfind(c.expect, 0) == 0);
             }
         }
+    }
+
+    // [policy] recipient_delimiter reaches inline patterns, list files and [[clearance]]
+    // recipients; "+" unless set; "" turns it off; rule order still decides.
+    void recipient_delimiter_reaches_every_address_pattern()
+    {
+        test::TempDir dir;
+        test::write_file(dir.path() / "vips.txt", "cfo@partner.example\n");
+        const std::string rules = R"toml(
+[[rule]]
+name = "public"
+direction = "outbound"
+to = ["ceo+public@partner.example"]
+encrypt = "never"
+
+[[rule]]
+name = "ceo"
+direction = "outbound"
+to = ["ceo@partner.example"]
+encrypt = "mandatory"
+
+[[rule]]
+name = "vips"
+direction = "outbound"
+to_list = "vips.txt"
+encrypt = "mandatory"
+
+[[rule]]
+name = "inbound from the ceo"
+direction = "inbound"
+from = ["ceo@partner.example"]
+require_signature = true
+
+[[clearance]]
+recipients = ["intern@acme.example"]
+policy = "1.3.6.1.4.1.99999.1"
+classifications = [0]
+
+[[clearance]]
+recipients = ["*@acme.example"]
+policy = "1.3.6.1.4.1.99999.1"
+classifications = [0, 1, 2]
+)toml";
+        smime::cms::SecurityLabel secret;
+        secret.policy_id = "1.3.6.1.4.1.99999.1";
+        secret.classification = 2;
+        const auto rule_for = [](const Config& c, const char* rcpt) {
+            return c.policy.plan_recipient(policy::Direction::Outbound, test::address("a@acme.example"),
+                                           *test::address(rcpt)).rule_name;
+        };
+        for (const std::string& policy_table : {std::string(), std::string("[policy]\nrecipient_delimiter = \"+\"\n")}) {
+            const auto c = load(dir, policy_table + rules);
+            CPPUNIT_ASSERT_EQUAL(std::string("+"), c->recipient_delimiter.chars());
+            CPPUNIT_ASSERT_EQUAL(std::string("ceo"), rule_for(*c, "ceo@partner.example"));
+            CPPUNIT_ASSERT_EQUAL(std::string("ceo"), rule_for(*c, "ceo+x@partner.example"));
+            CPPUNIT_ASSERT_EQUAL(std::string("ceo"), rule_for(*c, "Ceo+X@partner.example"));
+            CPPUNIT_ASSERT_EQUAL(std::string("public"), rule_for(*c, "ceo+public@partner.example"));
+            CPPUNIT_ASSERT_EQUAL(std::string("default"), rule_for(*c, "+ceo@partner.example"));
+            CPPUNIT_ASSERT_EQUAL(std::string("vips"), rule_for(*c, "cfo+x@partner.example"));
+            const auto inbound = c->policy.plan_recipient(policy::Direction::Inbound, test::address("ceo+news@partner.example"),
+                                                          *test::address("a@acme.example"));
+            CPPUNIT_ASSERT_EQUAL(std::string("inbound from the ceo"), inbound.rule_name);
+            CPPUNIT_ASSERT(c->labels.clearance_problem(*test::address("intern+x@acme.example"), secret).has_value());
+            CPPUNIT_ASSERT(!c->labels.clearance_problem(*test::address("bob+x@acme.example"), secret).has_value());
+        }
+        // "-" as well: each character is a delimiter
+        auto both = load(dir, "[policy]\nrecipient_delimiter = \"+-\"\n" + rules);
+        CPPUNIT_ASSERT_EQUAL(std::string("ceo"), rule_for(*both, "ceo-x@partner.example"));
+        // off: the extended address is an address of its own
+        auto off = load(dir, "[policy]\nrecipient_delimiter = \"\"\n" + rules);
+        CPPUNIT_ASSERT(off->recipient_delimiter.off());
+        CPPUNIT_ASSERT_EQUAL(std::string("ceo"), rule_for(*off, "ceo@partner.example"));
+        CPPUNIT_ASSERT_EQUAL(std::string("default"), rule_for(*off, "ceo+x@partner.example"));
+        CPPUNIT_ASSERT_EQUAL(std::string("default"), rule_for(*off, "cfo+x@partner.example"));
+        CPPUNIT_ASSERT(!off->labels.clearance_problem(*test::address("intern+x@acme.example"), secret).has_value());
     }
 };
 

@@ -1,6 +1,7 @@
 // Unit tests for policy/match: each rule condition alone (direction, sender and recipient
 // patterns, list files, groups, client networks, SMTP AUTH, Subject tag, header patterns),
-// how they combine, and the Subject tag helpers.
+// how they combine, the Subject tag helpers, and address extensions ([policy]
+// recipient_delimiter: the cut itself, one-address patterns, rules and groups).
 #include <cppunit/extensions/HelperMacros.h>
 
 #include "milter/config_rules.h"
@@ -54,6 +55,11 @@ class PolicyMatchTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(bad_header_patterns);
     CPPUNIT_TEST(conditions_combine);
     CPPUNIT_TEST(tag_helpers);
+    CPPUNIT_TEST(delimiter_characters);
+    CPPUNIT_TEST(extensions_are_cut_as_postfix_cuts_them);
+    CPPUNIT_TEST(one_address_patterns_match_their_extensions);
+    CPPUNIT_TEST(rules_match_extended_senders_and_recipients);
+    CPPUNIT_TEST(groups_are_asked_without_the_extension);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -78,7 +84,7 @@ public:
     {
         Conditions c;
         c.from.push_back(patterns({"ceo@acme.example"}, "from"));
-        c.from.push_back(parse_address_list("*@board.acme.example\n", "board.txt"));
+        c.from.push_back(parse_address_list("*@board.acme.example\n", "board.txt", RecipientDelimiter()));
         CPPUNIT_ASSERT(matches(c, context("CEO@acme.example"), "x@y.example"));
         CPPUNIT_ASSERT(matches(c, context("member@board.acme.example"), "x@y.example"));
         CPPUNIT_ASSERT(!matches(c, context("intern@acme.example"), "x@y.example"));
@@ -127,7 +133,7 @@ public:
         groups.add("cn=partners", "lisa@partner2.example");
         Conditions c;
         c.to.push_back(patterns({"*@partner.example"}));
-        c.to.push_back(parse_address_list("# extra\nbob@other.example\n", "to.txt"));
+        c.to.push_back(parse_address_list("# extra\nbob@other.example\n", "to.txt", RecipientDelimiter()));
         c.to_group.push_back("cn=partners");
         const MessageContext m = context("a@acme.example");
         CPPUNIT_ASSERT(matches(c, m, "x@partner.example", &groups));
@@ -334,6 +340,141 @@ public:
         }
         std::vector<smime::mime::HeaderField> h{{"To", "t"}, {"SUBJECT", "one"}, {"Subject", "two"}};
         CPPUNIT_ASSERT_EQUAL(std::string("one"), subject_field(h)->value);
+    }
+
+    void delimiter_characters()
+    {
+        for (const char* ok : {"", "+", "+-", "-", ".", "_=#"})
+            CPPUNIT_ASSERT_MESSAGE(ok, RecipientDelimiter::parse(ok).has_value());
+        for (const char* bad : {" ", "+ ", "@", "\"", "\\", "<", ">", ",", "*", "\t", "\x7f", "\xc3\xa4"})
+            CPPUNIT_ASSERT_MESSAGE(bad, !RecipientDelimiter::parse(bad).has_value());
+        CPPUNIT_ASSERT(RecipientDelimiter().off());
+        CPPUNIT_ASSERT(!RecipientDelimiter().base_of(*address("ceo+x@partner.example")));
+    }
+
+    void extensions_are_cut_as_postfix_cuts_them()
+    {
+        // delimiter set, address, its base ("" when it has no extension)
+        struct { const char* delimiter; const char* address; const char* base; } cases[] = {
+            {"+", "ceo+x@partner.example", "ceo@partner.example"},
+            {"+", "ceo+x+y@partner.example", "ceo@partner.example"},   // the first delimiter
+            {"+", "ceo+@partner.example", "ceo@partner.example"},      // an empty extension
+            {"+", "CEO+Tag@Partner.Example", "CEO@partner.example"},   // case kept, domain lowered
+            {"+", "ceo@partner.example", ""},
+            {"+", "ceo-x@partner.example", ""},
+            {"", "ceo+x@partner.example", ""},                         // off
+            {"+", "+x@partner.example", ""},                           // starts with it: no extension
+            {"+", "+@partner.example", ""},
+            {"-+", "ceo-x@partner.example", "ceo@partner.example"},    // each character is one
+            {"-+", "ceo+x-y@partner.example", "ceo@partner.example"},
+            {"-", "mailer-daemon@partner.example", ""},                // reserved names stay whole
+            {"-", "Double-Bounce@partner.example", ""},
+            {"-", "postmaster-x@partner.example", "postmaster@partner.example"},  // not one of them
+            {"+", "MAILER-DAEMON+x@partner.example", "MAILER-DAEMON@partner.example"},
+            {"-", "owner-list@acme.example", ""},                      // list conventions with '-'
+            {"-", "list-request@acme.example", ""},
+            {"-", "list-x@acme.example", "list@acme.example"},
+            {"+", "owner-list+x@acme.example", "owner-list@acme.example"},
+            {"+", "list-request+x@acme.example", "list-request@acme.example"},
+            {"+", "\"ceo+x\"@partner.example", "ceo@partner.example"},  // quotes it does not need
+            {"+", "\"a..b+x\"@partner.example", "\"a..b\"@partner.example"},  // cut inside the quotes
+            {"+", "\"a+b..c\"@partner.example", "a@partner.example"},
+            {"+", "\"a\\\"b+x\"@partner.example", "\"a\\\"b\"@partner.example"},
+        };
+        for (const auto& c : cases) {
+            const auto base = RecipientDelimiter::parse(c.delimiter)->base_of(*address(c.address));
+            const std::string what = std::string(c.delimiter) + " " + c.address;
+            if (*c.base == '\0') {
+                CPPUNIT_ASSERT_MESSAGE(what + " -> " + (base ? base->str() : ""), !base);
+            } else {
+                CPPUNIT_ASSERT_MESSAGE(what, base.has_value());
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(what, std::string(c.base), base->str());
+            }
+        }
+    }
+
+    void one_address_patterns_match_their_extensions()
+    {
+        struct { const char* pattern; const char* delimiter; const char* address; bool match; } cases[] = {
+            {"ceo@partner.example", "+", "ceo@partner.example", true},
+            {"ceo@partner.example", "+", "ceo+x@partner.example", true},
+            {"ceo@partner.example", "+", "CEO+X@PARTNER.example", true},
+            {"ceo@partner.example", "+", "ceo+x+y@partner.example", true},
+            {"ceo@partner.example", "+", "\"ceo+x\"@partner.example", true},
+            {"ceo@partner.example", "", "ceo+x@partner.example", false},   // off: as before
+            {"ceo@partner.example", "+", "ceo-x@partner.example", false},
+            {"ceo@partner.example", "+-", "ceo-x@partner.example", true},
+            {"ceo@partner.example", "+", "ceox@partner.example", false},
+            {"ceo@partner.example", "+", "ceo+x@other.example", false},
+            {"ceo@partner.example", "+", "+ceo@partner.example", false},
+            {"ceo+x@partner.example", "+", "ceo+x@partner.example", true},  // exact first
+            {"ceo+x@partner.example", "+", "ceo+y@partner.example", false},
+            {"ceo+x@partner.example", "+", "ceo@partner.example", false},
+            {"ceo+x@partner.example", "+", "ceo+x+y@partner.example", false},  // base is ceo
+            {"+x@partner.example", "+", "+x@partner.example", true},
+            {"+x@partner.example", "+", "+x+y@partner.example", false},   // not an extension of +x
+            {"mailer-daemon@partner.example", "-", "mailer-daemon@partner.example", true},
+            {"mailer@partner.example", "-", "mailer-daemon@partner.example", false},
+            {"owner@acme.example", "-", "owner-list@acme.example", false},
+            {"\"a..b\"@partner.example", "+", "\"a..b+x\"@partner.example", true},
+            {"*@partner.example", "+", "ceo+x@partner.example", true},     // domains: unchanged
+            {"*@*.partner.example", "+", "ceo+x@partner.example", false},
+        };
+        for (const auto& c : cases)
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(std::string(c.pattern) + " [" + c.delimiter + "] vs " + c.address, c.match,
+                                         test::pattern(c.pattern, c.delimiter).matches(address(c.address)));
+        CPPUNIT_ASSERT(!test::pattern("ceo@partner.example", "+").matches(std::nullopt));
+        // list files use the delimiter they are read with
+        const auto delimiter = *RecipientDelimiter::parse("+");
+        CPPUNIT_ASSERT(parse_address_list("ceo@partner.example\n", "vips.txt", delimiter)
+                           .matches(address("ceo+x@partner.example")));
+        CPPUNIT_ASSERT(!parse_address_list("ceo@partner.example\n", "vips.txt", RecipientDelimiter())
+                            .matches(address("ceo+x@partner.example")));
+    }
+
+    void rules_match_extended_senders_and_recipients()
+    {
+        const char* plus = "+";
+        Conditions to;
+        to.to.push_back(AddressList{"to", {test::pattern("ceo@partner.example", plus)}});
+        CPPUNIT_ASSERT(matches(to, context("a@acme.example"), "ceo+x@partner.example"));
+        Conditions from;
+        from.direction = Direction::Inbound;
+        from.from.push_back(AddressList{"from", {test::pattern("ceo@partner.example", plus)}});
+        CPPUNIT_ASSERT(matches(from, context("ceo+x@partner.example", Direction::Inbound), "a@acme.example"));
+        // inbound, the From field's authors too
+        MessageContext m = context("bounce@elsewhere.example", Direction::Inbound);
+        const std::vector<smime::mime::HeaderField> h{{"From", " CEO <ceo+news@partner.example>"}};
+        CPPUNIT_ASSERT(!matches(from, m, "a@acme.example"));
+        m.headers = &h;
+        CPPUNIT_ASSERT(matches(from, m, "a@acme.example"));
+    }
+
+    void groups_are_asked_without_the_extension()
+    {
+        test::TableGroups groups;
+        groups.add("partners", "ceo@partner.example");
+        groups.add("partners", "ceo+x@partner.example.org");
+        Conditions c;
+        c.to_group.push_back("partners");
+        c.delimiter = *RecipientDelimiter::parse("+");
+        CPPUNIT_ASSERT(matches(c, context("a@acme.example"), "ceo+x@partner.example", &groups));
+        CPPUNIT_ASSERT_EQUAL(2, groups.questions);  // the full address first, then the base
+        groups.questions = 0;
+        CPPUNIT_ASSERT(matches(c, context("a@acme.example"), "ceo@partner.example", &groups));
+        CPPUNIT_ASSERT_EQUAL(1, groups.questions);  // no extension: one question
+        // a member written with its extension is found as written
+        CPPUNIT_ASSERT(matches(c, context("a@acme.example"), "ceo+x@partner.example.org", &groups));
+        CPPUNIT_ASSERT(!matches(c, context("a@acme.example"), "ceo+y@partner.example.org", &groups));
+        CPPUNIT_ASSERT(!matches(c, context("a@acme.example"), "+ceo@partner.example", &groups));
+        // the sender's groups alike
+        Conditions from;
+        from.from_group.push_back("partners");
+        from.delimiter = c.delimiter;
+        CPPUNIT_ASSERT(matches(from, context("ceo+y@partner.example"), "a@acme.example", &groups));
+        // off: as before
+        c.delimiter = RecipientDelimiter();
+        CPPUNIT_ASSERT(!matches(c, context("a@acme.example"), "ceo+x@partner.example", &groups));
     }
 };
 

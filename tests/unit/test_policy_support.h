@@ -14,9 +14,10 @@
 
 namespace ssm::test {
 
-inline policy::AddressPattern pattern(const char* s)
+// `delimiter`: the recipient_delimiter characters; "" (off) unless a test is about extensions.
+inline policy::AddressPattern pattern(const char* s, const char* delimiter = "")
 {
-    auto p = policy::AddressPattern::parse(s);
+    auto p = policy::AddressPattern::parse(s, *policy::RecipientDelimiter::parse(delimiter));
     if (!p) throw std::runtime_error(std::string("bad pattern ") + s);
     return *p;
 }
