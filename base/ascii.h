@@ -1,5 +1,6 @@
 // ASCII case handling for protocol text (header field names, addresses, domains, tags):
 // locale-independent, unlike std::tolower, whose answer follows the process's C locale.
+// Also the one place that makes untrusted text printable for a reply, reason or log.
 #pragma once
 #include <algorithm>
 #include <string>
@@ -42,6 +43,19 @@ constexpr bool iequals(std::string_view a, std::string_view b)
 inline bool plain_printable(std::string_view s, std::size_t max)
 {
     return !s.empty() && s.size() <= max && std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
+}
+
+// `s` with every octet outside printable ASCII (control characters, DEL, 8-bit) replaced by
+// '?': untrusted text quoted in a reason, SMTP reply or log line, so no line break or control
+// character reaches it. Callers that must bound the text cut it themselves.
+inline std::string with_unprintable_replaced(std::string_view s)
+{
+    std::string out(s);
+    for (char& c : out) {
+        const auto u = static_cast<unsigned char>(c);  // char may be signed
+        if (u < 0x20 || u >= 0x7f) c = '?';
+    }
+    return out;
 }
 
 }  // namespace ssm

@@ -320,6 +320,21 @@ Reply reinjection_failure(const Error& e, const std::string& what)
     return r;
 }
 
+// The reply for a return notice that could not be built or handed over. One the listener
+// refuses for good refuses the message: its reason comes first, as the client's MTA returns
+// the text to the sender.
+Reply notice_failure(const ConnectionContext& c, const MessageOutcome& out, const Error& e)
+{
+    log::warning("return-notice-failed", {{"to", c.message->sender_text()}, {"error", e.what()}});
+    Reply r = reinjection_failure(e, "the notice returning the message to its sender");
+    if (r.verdict == Verdict::Reject) {
+        std::string reason = out.returned.front().reply;
+        if (reason.rfind("550 5.7.1 ", 0) == 0) reason.erase(0, 10);
+        r.text = reason + "; " + r.text;
+    }
+    return r;
+}
+
 // What leaves through the reinjection listener for one message, in ONE hand-over (submit_all:
 // none is delivered unless every one reached its final dot): the split-off copies (mixed
 // treatments, blind copies), then the notice returning recipients to the sender (PRODUCT
@@ -334,6 +349,16 @@ Reply hand_over(SMFICTX* ctx, ConnectionContext& c, const MessageOutcome& out)
 {
     const ReinjectionSettings& settings = c.snapshot->config->reinjection;
     const bool returns = !out.returned.empty();
+    // The notice is built first, before anything is handed over: a failure to build it is
+    // its own, whatever the copies would have done.
+    std::unique_ptr<ByteSource> notice;
+    if (returns) {
+        try {
+            notice = c.message->return_notice(out);
+        } catch (const Error& e) {
+            return notice_failure(c, out, e);
+        }
+    }
     std::size_t failed = kNoSubmission;
     try {
         std::vector<std::unique_ptr<ByteSource>> sources;
@@ -342,26 +367,14 @@ Reply hand_over(SMFICTX* ctx, ConnectionContext& c, const MessageOutcome& out)
             sources.push_back(c.message->copy_source(copy.marker));
             submissions.push_back({c.message->sender_text(), copy.recipients, sources.back().get()});
         }
-        if (returns) {
-            failed = out.copies.size();  // building the notice
-            sources.push_back(c.message->return_notice(out));
-            submissions.push_back({"", {c.message->sender_text()}, sources.back().get()});
-            failed = kNoSubmission;
-        }
+        if (notice) submissions.push_back({"", {c.message->sender_text()}, notice.get()});
         submit_all(settings, submissions, &failed);
     } catch (const Error& e) {
         if (!returns || failed < out.copies.size()) {
             log::warning("reinjection-failed", {{"error", e.what()}});
             return reinjection_failure(e, "a split-off copy");
         }
-        log::warning("return-notice-failed", {{"to", c.message->sender_text()}, {"error", e.what()}});
-        Reply r = reinjection_failure(e, "the notice returning the message to its sender");
-        if (r.verdict == Verdict::Reject) {  // the client's MTA returns this: say why first
-            std::string reason = out.returned.front().reply;
-            if (reason.rfind("550 5.7.1 ", 0) == 0) reason.erase(0, 10);
-            r.text = reason + "; " + r.text;
-        }
-        return r;
+        return notice_failure(c, out, e);
     }
     for (const auto& copy : out.copies)
         for (const auto& r : copy.recipients) {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "base/ascii.h"
 #include "base/error.h"
 #include "smime/cms/oids.h"
 #include "smime/mime/sio_label.h"
@@ -24,8 +25,8 @@ using smime::cms::SecurityLabel;
 // Untrusted text quoted in a reply or log: printable ASCII only, bounded.
 std::string quoted(std::string_view s)
 {
-    std::string out;
-    for (const char c : s.substr(0, 64)) out += (c >= 0x20 && c < 0x7f && c != '"') ? c : '?';
+    std::string out = with_unprintable_replaced(s.substr(0, 64));
+    std::replace(out.begin(), out.end(), '"', '?');  // a quote would end the quoted text early
     return "\"" + out + "\"";
 }
 

@@ -41,17 +41,6 @@ bool wait_for(int fd, short events, std::chrono::milliseconds timeout)
     }
 }
 
-// A reply line as it may appear in a log or an SMTP reply of ours: printable ASCII only.
-std::string printable(std::string_view text)
-{
-    std::string out;
-    for (const char c : text) {
-        const auto u = static_cast<unsigned char>(c);
-        out.push_back(u >= 0x20 && u < 0x7f ? c : '?');
-    }
-    return out;
-}
-
 }  // namespace
 
 SmtpSession::SmtpSession(const std::string& host, std::uint16_t port, std::chrono::milliseconds timeout,
@@ -158,18 +147,21 @@ SmtpReply SmtpSession::read_reply()
         }
         const std::string line = m_in.substr(0, eol);
         m_in.erase(0, eol + 2);
-        if (line.size() < 3 || ++lines > kMaxReplyLines) return {0, "malformed reply: " + printable(line.substr(0, 80))};
+        const auto malformed = [&line] {
+            return SmtpReply{0, "malformed reply: " + with_unprintable_replaced(line.substr(0, 80))};
+        };
+        if (line.size() < 3 || ++lines > kMaxReplyLines) return malformed();
         int code = 0;
         for (std::size_t i = 0; i < 3; ++i) {
-            if (line[i] < '0' || line[i] > '9') return {0, "malformed reply: " + printable(line.substr(0, 80))};
+            if (line[i] < '0' || line[i] > '9') return malformed();
             code = code * 10 + (line[i] - '0');
         }
         if (code < 200 || code > 599 || (reply.code != 0 && code != reply.code) ||
             (line.size() > 3 && line[3] != '-' && line[3] != ' '))
-            return {0, "malformed reply: " + printable(line.substr(0, 80))};
+            return malformed();
         reply.code = code;
         if (!reply.text.empty() || lines > 1) reply.text += " / ";
-        if (line.size() > 4) reply.text += printable(line.substr(4));
+        if (line.size() > 4) reply.text += with_unprintable_replaced(line.substr(4));
         if (line.size() == 3 || line[3] == ' ') return reply;
     }
 }
@@ -193,7 +185,7 @@ void SmtpSession::stage(std::string_view sender, const std::vector<std::string>&
     if (const SmtpReply r = command(mail); r.code != 250) fail(r, "MAIL FROM");
     for (const auto& rcpt : recipients)
         if (const SmtpReply r = command("RCPT TO:<" + rcpt + ">"); r.code != 250 && r.code != 251)
-            fail(r, "RCPT TO:<" + printable(rcpt) + ">");
+            fail(r, "RCPT TO:<" + with_unprintable_replaced(rcpt) + ">");
     if (const SmtpReply r = command("DATA"); r.code != 354) fail(r, "DATA");
     // Dot-stuffing (RFC 5321 §4.5.2): a "." that begins a line is doubled. A line begins after
     // LF, bare or in CRLF (a lone LF is a line end to many MTAs, Postfix among them).

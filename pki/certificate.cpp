@@ -398,9 +398,7 @@ std::string key_id_hex(const Certificate& c)
 
 std::string printable(std::string_view text)
 {
-    std::string out(text.substr(0, 120));
-    for (char& ch : out)
-        if (static_cast<unsigned char>(ch) < 0x20 || static_cast<unsigned char>(ch) > 0x7e) ch = '?';
+    std::string out = with_unprintable_replaced(text.substr(0, 120));
     if (text.size() > out.size()) out += "...";  // cut: say so, the name is not what it looks like
     return out;
 }

@@ -2,6 +2,7 @@
 // are untrusted; what is quoted back in a reason is a parsed address, printable ASCII only.
 #include "policy/sender_check.h"
 
+#include "base/ascii.h"
 #include "base/mailbox_list.h"
 
 namespace ssm::policy {
@@ -12,10 +13,7 @@ namespace {
 // internationalised local part are shown as '?'.
 std::string quoted(const EmailAddress& a)
 {
-    std::string s = "<" + a.str() + ">";
-    for (char& c : s)
-        if (c < 0x20 || c >= 0x7f) c = '?';
-    return s;
+    return "<" + with_unprintable_replaced(a.str()) + ">";
 }
 
 SenderCheck mismatch(std::string reason)

@@ -666,6 +666,29 @@ pf_queue_count() { find "$1/queue/incoming" "$1/queue/active" "$1/queue/deferred
 # pf_flush PFDIR: ask the queue manager to retry deferred mail now.
 pf_flush() { script -qec "postqueue -c $1/etc -f" /dev/null >/dev/null 2>&1; }
 
+# --- [reinjection] (split-off copies, return notices, receipts) ------------------------------
+# make_reinjection_secret: $WORK/reinject.secret, the secret reinjected mail is marked with.
+make_reinjection_secret() {
+  head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/reinject.secret" && chmod 600 "$WORK/reinject.secret"
+}
+# reinjection_toml PORT: the [reinjection] table for a listener on 127.0.0.1:PORT.
+reinjection_toml() {
+  printf '[reinjection]\naddress = "127.0.0.1:%s"\nsecret_file = "%s"\n' "$1" "$WORK/reinject.secret"
+}
+# static_directory_toml NAME: the [directory] table: certificates from $WORK/certs, the
+# cache in $WORK/cache-NAME (one per configuration, so no run sees another's entries).
+static_directory_toml() {
+  printf '[directory]\ncache = "%s"\nstatic_certificates = "%s"\n' "$WORK/cache-$1" "$WORK/certs"
+}
+# reinjection_listener PORT [SMTPD_PARAMETER=VALUE...]: the master.cf line (PF_MASTER_EXTRA)
+# of a reinjection listener on 127.0.0.1:PORT, an smtpd through the milter on $MILTER_PORT.
+reinjection_listener() {
+  local port=$1 p; shift
+  printf '127.0.0.1:%s inet n - n - - smtpd -o smtpd_milters=%s' "$port" "$(milter_address "$MILTER_PORT")"
+  for p in "$@"; do printf ' -o %s' "$p"; done
+  printf '\n'
+}
+
 # --- SMTP client -----------------------------------------------------------------------------
 # send_mail PORT FROM TO[,TO...] EML: a real SMTP transaction (swaks) with EML as DATA.
 # Prints swaks' transcript to $WORK/swaks.log; sets SMTP_REPLY to the reply to the end of DATA

@@ -16,8 +16,7 @@ make_pki
 make_token
 mkdir -p "$WORK/out" "$WORK/certs"
 cp "$PKI/dave.cert.pem" "$PKI/frank.cert.pem" "$PKI/partner-domain.cert.pem" "$WORK/certs/"
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/reinject.secret"
-chmod 600 "$WORK/reinject.secret"
+make_reinjection_secret
 RULES='[[rule]]
 name = "partner desktops: their own certificates"
 direction = "outbound"
@@ -37,13 +36,9 @@ PF2_PORT=$(free_port); MILTER_PORT=$(free_port); REINJECT_PORT=$(free_port)
 # config NAME [ENCRYPTION_KEYS [REINJECTION]]: the milter configuration; REINJECTION "no"
 # leaves [reinjection] out.
 config() {
-  local reinjection="[reinjection]
-address = \"127.0.0.1:$REINJECT_PORT\"
-secret_file = \"$WORK/reinject.secret\""
-  [ "${3:-yes}" = no ] && reinjection=
-  write_config "$WORK/$1.toml" port="$MILTER_PORT" rules="$RULES" extra="[directory]
-cache = \"$WORK/cache-$1\"
-static_certificates = \"$WORK/certs\"
+  local reinjection=
+  [ "${3:-yes}" = no ] || reinjection=$(reinjection_toml "$REINJECT_PORT")
+  write_config "$WORK/$1.toml" port="$MILTER_PORT" rules="$RULES" extra="$(static_directory_toml "$1")
 
 [encryption]
 ${2:-}
@@ -54,7 +49,7 @@ config main
 "$SSM_BUILDDIR/ssm-milter" -n -c "$WORK/main.toml" >"$WORK/check.log" 2>&1 \
   && pass blind-config-checks || fail blind-config-checks "$(tr '\n' ' ' <"$WORK/check.log")"
 start_milter "$WORK/main.toml" || fatal blind-setup "ssm-milter did not start"
-PF_MASTER_EXTRA="127.0.0.1:$REINJECT_PORT inet n - n - - smtpd -o smtpd_milters=$(milter_address "$MILTER_PORT")" \
+PF_MASTER_EXTRA=$(reinjection_listener "$REINJECT_PORT") \
   start_postfix pf2 "$PF2_PORT" "$SINK_PORT" "$MILTER_PORT" || fatal blind-setup "pf2 did not start"
 
 # serials_of DER: the serial numbers the RecipientInfos name, hexadecimal, sorted, one a line.

@@ -33,9 +33,7 @@ from = ["strict@partner.example"]
 require_signature = true
 on_missing = "reject"'
 for cfg in default deliver reject; do
-  extra="[directory]
-cache = \"$WORK/cache-$cfg\"
-static_certificates = \"$WORK/certs\""
+  extra=$(static_directory_toml "$cfg")
   [ "$cfg" = default ] || extra="[inbound]
 on_undecryptable = \"$cfg\"
 
@@ -44,17 +42,13 @@ $extra"
     || fatal oracle-setup "config $cfg"
 done
 # receipts: alice's rule answers receipt requests (signed by the domain, through [reinjection]).
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/reinject.secret"; chmod 600 "$WORK/reinject.secret"
+make_reinjection_secret
 write_config "$WORK/receipts.toml" socket="inet:1@127.0.0.1" pki='revocation = "off"' rules='[[rule]]
 name = "alice answers receipts"
 direction = "inbound"
 to = ["alice@acme.example"]
-answer_receipts = true' extra="[reinjection]
-address = \"127.0.0.1:1\"
-secret_file = \"$WORK/reinject.secret\"
-[directory]
-cache = \"$WORK/cache-receipts\"
-static_certificates = \"$WORK/certs\"" || fatal oracle-setup "config receipts"
+answer_receipts = true' extra="$(reinjection_toml 1)
+$(static_directory_toml receipts)" || fatal oracle-setup "config receipts"
 mkdir -p "$WORK/certs"
 
 A=$PKI/alice.cert.pem

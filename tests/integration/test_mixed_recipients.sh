@@ -18,26 +18,21 @@ make_pki
 make_token
 mkdir -p "$WORK/out"
 . "$SSM_SRCDIR/tests/fixtures/mixed-recipients.sh"
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/reinject.secret"
-chmod 600 "$WORK/reinject.secret"
+make_reinjection_secret
 RULES=$MIXED_RULES
 start_sink || fatal mixed-setup "smtp-sink did not start"
 PF2_PORT=$(free_port); MILTER_PORT=$(free_port); PF1_PORT=$(free_port); REINJECT_PORT=$(free_port)
 # config NAME REINJECT_PORT: the milter configuration with [reinjection] to that port.
 config() {
-  write_config "$WORK/$1.toml" port="$MILTER_PORT" rules="$RULES" extra="[directory]
-cache = \"$WORK/cache-$1\"
-static_certificates = \"$WORK/certs\"
+  write_config "$WORK/$1.toml" port="$MILTER_PORT" rules="$RULES" extra="$(static_directory_toml "$1")
 
-[reinjection]
-address = \"127.0.0.1:$2\"
-secret_file = \"$WORK/reinject.secret\""
+$(reinjection_toml "$2")"
 }
 config main "$REINJECT_PORT"
 "$SSM_BUILDDIR/ssm-milter" -n -c "$WORK/main.toml" >"$WORK/check.log" 2>&1 \
   && pass mixed-config-checks || fail mixed-config-checks "$(tr '\n' ' ' <"$WORK/check.log")"
 start_milter "$WORK/main.toml" || fatal mixed-setup "ssm-milter did not start"
-PF_MASTER_EXTRA="127.0.0.1:$REINJECT_PORT inet n - n - - smtpd -o smtpd_milters=$(milter_address "$MILTER_PORT")" \
+PF_MASTER_EXTRA=$(reinjection_listener "$REINJECT_PORT") \
   start_postfix pf2 "$PF2_PORT" "$SINK_PORT" "$MILTER_PORT" || fatal mixed-setup "pf2 did not start"
 PF2=$PF_DIR
 start_postfix pf1 "$PF1_PORT" "$PF2_PORT" "" "queue_run_delay = 300s" "minimal_backoff_time = 300s" \
@@ -115,9 +110,7 @@ if grep -q '^split: dave@partner.example would leave in a separate copy' "$WORK/
 else fail mixed-ssmctl-process-split "$(tr '\n' ' ' <"$WORK/ssmctl.err" | cut -c1-300)"; fi
 # Without [reinjection] the milter defers the second treatment (452 4.5.3) and the MTA delivers
 # the message to the first: ssmctl process does the same instead of stopping at the refusal.
-write_config "$WORK/defer.toml" port=1 rules="$RULES" extra="[directory]
-cache = \"$WORK/cache-defer\"
-static_certificates = \"$WORK/certs\"" || fatal mixed-setup "defer config"
+write_config "$WORK/defer.toml" port=1 rules="$RULES" extra="$(static_directory_toml defer)" || fatal mixed-setup "defer config"
 rc=0
 "$SSM_BUILDDIR/ssmctl" -c "$WORK/defer.toml" process --direction out --from alice@acme.example \
   --to dave@partner.example --to someone@elsewhere.example <"$WORK/m.eml" >"$WORK/out/defer.eml" 2>"$WORK/defer.err" || rc=$?

@@ -18,8 +18,7 @@ make_token
 export OPENSSL_CONF=/dev/null
 mkdir -p "$WORK/out" "$WORK/certs"
 cp "$PKI/frank.cert.pem" "$WORK/certs/"
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/reinject.secret"
-chmod 600 "$WORK/reinject.secret"
+make_reinjection_secret
 RULES='[[rule]]
 name = "alice and carol: the gateway answers receipt requests"
 direction = "inbound"
@@ -48,14 +47,10 @@ PF_PORT=$(free_port); MILTER_PORT=$(free_port); REINJECT_PORT=$(free_port); METR
 # the reinjected receipts are outbound through their marker.
 config() {
   local reinjection=
-  [ -z "${2:-}" ] || reinjection="[reinjection]
-address = \"127.0.0.1:$2\"
-secret_file = \"$WORK/reinject.secret\"
+  [ -z "${2:-}" ] || reinjection="$(reinjection_toml "$2")
 [metrics]
 listen = \"127.0.0.1:$METRICS_PORT\""
-  write_config "$WORK/$1.toml" port="$MILTER_PORT" rules="$RULES" extra="[directory]
-cache = \"$WORK/cache-$1\"
-static_certificates = \"$WORK/certs\"
+  write_config "$WORK/$1.toml" port="$MILTER_PORT" rules="$RULES" extra="$(static_directory_toml "$1")
 
 $reinjection"
   sed -i 's|^internal_networks = .*|internal_networks = ["192.0.2.0/24"]|' "$WORK/$1.toml"
@@ -70,7 +65,7 @@ if [ "$rc" -eq 0 ] && grep -q "warning: rule 'alice and carol: the gateway answe
   pass answer-config-warns-without-reinjection
 else fail answer-config-warns-without-reinjection "rc $rc: $(tr '\n' ' ' <"$WORK/check-plain.log")"; fi
 start_milter "$WORK/main.toml" || fatal answer-setup "ssm-milter did not start"
-PF_MASTER_EXTRA="127.0.0.1:$REINJECT_PORT inet n - n - - smtpd -o smtpd_milters=$(milter_address "$MILTER_PORT")" \
+PF_MASTER_EXTRA=$(reinjection_listener "$REINJECT_PORT") \
   start_postfix pf "$PF_PORT" "$SINK_PORT" "$MILTER_PORT" || fatal answer-setup "postfix did not start"
 
 # signed NAME TO ID [openssl options...]: dave signs a message to TO (Message-ID <ID@partner.example>)

@@ -19,8 +19,7 @@ issue_cert gina gina@partner.example rsa "digitalSignature, keyEncipherment" \
   && issue_cert kate kate@partner.example rsa "digitalSignature, keyEncipherment" \
   || fatal split-setup "cannot issue gina's and kate's certificates"
 cp "$PKI/dave.cert.pem" "$PKI/frank.cert.pem" "$XPKI/gina.cert.pem" "$XPKI/kate.cert.pem" "$WORK/certs/"
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/reinject.secret"
-chmod 600 "$WORK/reinject.secret"
+make_reinjection_secret
 RULES='[[rule]]
 name = "partner desktops: their own certificates"
 direction = "outbound"
@@ -29,13 +28,13 @@ sign = "sender"
 encrypt = "mandatory"'
 start_sink || fatal split-setup "smtp-sink did not start"
 PF2_PORT=$(free_port); MILTER_PORT=$(free_port); REINJECT_PORT=$(free_port)
-write_config "$WORK/main.toml" port="$MILTER_PORT" rules="$RULES" extra="[directory]
-cache = \"$WORK/cache\"
-static_certificates = \"$WORK/certs\"
+# config NAME [RULE_LINES]: the milter configuration $WORK/NAME.toml, RULE_LINES added to the rule.
+config() {
+  write_config "$WORK/$1.toml" port="$MILTER_PORT" rules="$RULES${2:-}" extra="$(static_directory_toml "$1")
 
-[reinjection]
-address = \"127.0.0.1:$REINJECT_PORT\"
-secret_file = \"$WORK/reinject.secret\""
+$(reinjection_toml "$REINJECT_PORT")"
+}
+config main
 start_milter "$WORK/main.toml" || fatal split-setup "ssm-milter did not start"
 # The listener's own refusals: kate's copy is refused at RCPT (4xx) while the map says so
 # (texthash: read when the smtpd starts, so the fix below takes a reload).
@@ -43,7 +42,9 @@ printf 'kate@partner.example 451 4.3.2 listener busy for kate\n' >"$WORK/refuse"
 chmod a+r "$WORK/refuse"
 # The null sender's refusal (the return notice, below) is switched on later the same way.
 : >"$WORK/refuse-sender"; chmod a+r "$WORK/refuse-sender"
-PF_MASTER_EXTRA="127.0.0.1:$REINJECT_PORT inet n - n - - smtpd -o smtpd_milters=$(milter_address "$MILTER_PORT") -o smtpd_recipient_restrictions=check_recipient_access,texthash:$WORK/refuse,permit_mynetworks,reject -o smtpd_sender_restrictions=check_sender_access,texthash:$WORK/refuse-sender" \
+PF_MASTER_EXTRA=$(reinjection_listener "$REINJECT_PORT" \
+    "smtpd_recipient_restrictions=check_recipient_access,texthash:$WORK/refuse,permit_mynetworks,reject" \
+    "smtpd_sender_restrictions=check_sender_access,texthash:$WORK/refuse-sender") \
   start_postfix pf2 "$PF2_PORT" "$SINK_PORT" "$MILTER_PORT" || fatal split-setup "pf2 did not start"
 PF2=$PF_DIR
 
@@ -103,14 +104,8 @@ grep -q 'split copies=3' "$WORK/milter.log" && pass split-logged || fail split-l
 # deliver it again (the notice was handed over after the copies before).
 stop_milter
 rm -f "$SINK_DIR"/*
-write_config "$WORK/ret.toml" port="$MILTER_PORT" rules="$RULES
-no_certificate = \"return\"" extra="[directory]
-cache = \"$WORK/cache-ret\"
-static_certificates = \"$WORK/certs\"
-
-[reinjection]
-address = \"127.0.0.1:$REINJECT_PORT\"
-secret_file = \"$WORK/reinject.secret\""
+config ret '
+no_certificate = "return"'
 start_milter "$WORK/ret.toml" || fatal split-setup "ssm-milter (return) did not start"
 printf '<> 451 4.3.2 no notices now\n' >"$WORK/refuse-sender"
 script -qec "postfix -c $PF2/etc reload" /dev/null >/dev/null 2>&1

@@ -38,6 +38,13 @@ class Session(socketserver.StreamRequestHandler):
         finally:
             self.leave_data()
 
+    def receive(self, gone):
+        """The next line from the client, or None (printing `gone`) when it went away."""
+        line = self.rfile.readline()
+        if not line:
+            say(gone)
+        return line or None
+
     def leave_data(self):
         if self.inside_data:
             self.inside_data = False
@@ -48,9 +55,8 @@ class Session(socketserver.StreamRequestHandler):
         self.reply("220 listener.test ESMTP")
         rcpts = []
         while True:
-            line = self.rfile.readline()
-            if not line:
-                say("abandoned")
+            line = self.receive("abandoned")
+            if line is None:
                 return
             cmd = line.decode("latin-1").rstrip("\r\n")
             verb = cmd[:4].upper()
@@ -79,9 +85,8 @@ class Session(socketserver.StreamRequestHandler):
                 self.reply("354 go ahead")
                 data = []
                 while True:
-                    d = self.rfile.readline()
-                    if not d:
-                        say("abandoned in DATA")
+                    d = self.receive("abandoned in DATA")
+                    if d is None:
                         return
                     if d == b".\r\n":
                         self.leave_data()

@@ -1,6 +1,7 @@
 // Unit tests for base/: addresses, spool, log sanitising, secrets.
 #include <cppunit/extensions/HelperMacros.h>
 
+#include "base/ascii.h"
 #include "base/email_address.h"
 #include "base/log.h"
 #include "base/secure_buffer.h"
@@ -27,6 +28,7 @@ class BaseTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(spool_leaves_no_file);
     CPPUNIT_TEST(sanitise_escapes_controls);
     CPPUNIT_TEST(log_escape_table);
+    CPPUNIT_TEST(unprintable_octets_become_question_marks);
     CPPUNIT_TEST(log_values_cannot_leave_their_quotes);
     CPPUNIT_TEST(journal_stream_gets_one_copy_with_priority);
     CPPUNIT_TEST(secret_file_drops_newline);
@@ -181,6 +183,20 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("k=\"a=b\""), log::field("k", "a=b"));
         CPPUNIT_ASSERT_EQUAL(std::string("k=\"x\\x22 y\""), log::field("k", "x\" y"));
         CPPUNIT_ASSERT_EQUAL(std::string("k=\\x22\\x0d"), log::field("k", "\"\r"));
+    }
+
+    // Every octet value: printable ASCII (space to '~') stays, every other octet (control,
+    // DEL, 8-bit) becomes one '?', so the length is kept and no line break survives.
+    void unprintable_octets_become_question_marks()
+    {
+        CPPUNIT_ASSERT_EQUAL(std::string("a??b"), with_unprintable_replaced("a\r\nb"));
+        CPPUNIT_ASSERT_EQUAL(std::string("j??rg ~"), with_unprintable_replaced("j\xc3\xb6rg ~"));
+        CPPUNIT_ASSERT_EQUAL(std::string(), with_unprintable_replaced(""));
+        for (int o = 0; o < 256; ++o) {
+            const std::string in(1, static_cast<char>(o));
+            const std::string want = o >= 0x20 && o <= 0x7e ? in : "?";
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(std::to_string(o), want, with_unprintable_replaced(in));
+        }
     }
 
     // Every octet value, alone and around quotes: a quoted value holds no '"' but its own two,

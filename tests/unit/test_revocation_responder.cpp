@@ -134,20 +134,10 @@ struct Pki {
     std::unique_ptr<test::Server> server;
     Pki()
     {
-        test::write_file(dir.path() / "make.sh", responder_script);
-        test::write_file(dir.path() / "server.py", server_script);
-        test::run("sh '" + (dir.path() / "make.sh").string() + "' '" + dir.path().string() + "' " +
-                  std::to_string(port) + " || (cat '" + (dir.path() / "openssl.log").string() + "'; false)");
-        server = std::make_unique<test::Server>(
-            std::vector<std::string>{"python3", (dir.path() / "server.py").string(), std::to_string(port),
-                                     (dir.path() / "www").string()},
-            dir.path(), dir.path() / "server.log", port);
+        test::run_pki_script(dir.path(), responder_script, {port});
+        server = test::web_server(dir.path(), port, server_script);
     }
-    Certificate cert(const std::string& name) const
-    {
-        auto v = Certificate::load_file(dir.path() / (name + ".pem"));
-        return std::move(v.front());
-    }
+    Certificate cert(const std::string& name) const { return test::fixture_certificate(dir.path(), name); }
     // `ca` as the only anchor: the end entities are issued by it directly.
     std::unique_ptr<TrustStore> store(Revocation mode, std::chrono::milliseconds timeout = std::chrono::seconds(3),
                                       std::chrono::milliseconds budget = std::chrono::seconds(20)) const
@@ -168,20 +158,8 @@ const Pki& fixture()
     return p;
 }
 
-std::string notes(const ValidationResult& r)
-{
-    std::string out;
-    for (const auto& n : r.notes) out += n + "\n";
-    return r.describe() + " | " + out;
-}
-
-bool mentions(const ValidationResult& r, const std::string& text)
-{
-    if (r.describe().find(text) != std::string::npos) return true;
-    for (const auto& n : r.notes)
-        if (n.find(text) != std::string::npos) return true;
-    return false;
-}
+using test::mentions;
+using test::notes;
 
 }  // namespace
 

@@ -1,6 +1,7 @@
-// Real servers for the revocation tests: a CRL web server (python3 -m http.server) and an
-// `openssl ocsp` responder, started on free loopback ports by the test and stopped (by their
-// own pid) when the owning object goes away. Test-only; trusts what it starts.
+// Real servers for the revocation tests: a CRL web server (python3 -m http.server, or a
+// handler script of the test's) and an `openssl ocsp` responder, started on free loopback
+// ports by the test and stopped (by their own pid) when the owning object goes away; and the
+// openssl fixture scripts that make their PKI. Test-only; trusts what it starts.
 #pragma once
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <filesystem>
 #include <stdexcept>
@@ -20,6 +22,8 @@
 #include <thread>
 #include <vector>
 
+#include "pki/certificate.h"
+#include "pki/trust_store.h"
 #include "tests/unit/test_support.h"
 
 namespace ssm::test {
@@ -119,5 +123,58 @@ private:
     pid_t m_pid = -1;
     std::filesystem::path m_log;
 };
+
+// Runs the sh fixture `script` with the folder `dir` and `ports` as its arguments. The
+// scripts send openssl's complaints to dir/openssl.log, shown when the script fails.
+inline void run_pki_script(const std::filesystem::path& dir, const char* script, const std::vector<int>& ports)
+{
+    write_file(dir / "make.sh", script);
+    std::string cmd = "sh '" + (dir / "make.sh").string() + "' '" + dir.string() + "'";
+    for (const int port : ports) cmd += " " + std::to_string(port);
+    run(cmd + " || (cat '" + (dir / "openssl.log").string() + "'; false)");
+}
+
+// The (first) certificate in dir/NAME.pem, as the fixture script made it.
+inline pki::Certificate fixture_certificate(const std::filesystem::path& dir, const std::string& name)
+{
+    auto v = pki::Certificate::load_file(dir / (name + ".pem"));
+    return std::move(v.front());
+}
+
+// A web server on 127.0.0.1:`port` for the files in dir/www, logging each request to
+// dir/web-server.log: python3's http.server, or the `handler` script when given (run as
+// `python3 handler.py PORT FOLDER`).
+inline std::unique_ptr<Server> web_server(const std::filesystem::path& dir, int port, const char* handler = nullptr)
+{
+    std::vector<std::string> argv{"python3", "-m", "http.server", std::to_string(port), "--bind", "127.0.0.1",
+                                  "--directory", (dir / "www").string()};
+    if (handler) {
+        write_file(dir / "handler.py", handler);
+        argv = {"python3", (dir / "handler.py").string(), std::to_string(port), (dir / "www").string()};
+    }
+    return std::make_unique<Server>(argv, dir, dir / "web-server.log", port);
+}
+
+// A result's description and every note, for an assertion's message.
+inline std::string notes(const pki::ValidationResult& r)
+{
+    std::string out;
+    for (const auto& n : r.notes) out += n + "\n";
+    return r.describe() + " | " + out;
+}
+
+// Whether a note of `r` holds `text`.
+inline bool any_note(const pki::ValidationResult& r, const std::string& text)
+{
+    for (const auto& n : r.notes)
+        if (n.find(text) != std::string::npos) return true;
+    return false;
+}
+
+// Whether `r`'s description or a note holds `text`.
+inline bool mentions(const pki::ValidationResult& r, const std::string& text)
+{
+    return r.describe().find(text) != std::string::npos || any_note(r, text);
+}
 
 }  // namespace ssm::test
