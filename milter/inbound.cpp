@@ -902,9 +902,7 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
     // signature that verified; otherwise they are as untrusted as the outer ones.
     if (m_config.inbound.restore_protected_headers && (decrypted || signature_ok)) {
         for (const auto& f : restored) {
-            // HP-Outer (RFC 9788 §2.2) describes the outer header section the sender left; it
-            // is no header field of the message itself.
-            if (smime::mime::iequals(f.name, "HP-Outer")) continue;
+            if (!restorable_field(f.name)) continue;  // written by the sender, claimed as ours
             const HeaderField* outer = smime::mime::find_field(headers, f.name);
             if (outer && smime::mime::iequals(f.name, "Subject") && outer->value != f.value)
                 out.headers.change.push_back({outer->name, 1, f.value});

@@ -16,7 +16,9 @@
 #   - a signed entity whose own header (RFC 9788 hp=, RFC 8551 §3.1 message/rfc822;
 #     forwarded=no), which header-protecting readers show, has a From dave is not;
 #   - an unsigned From of dave's sent with another domain's envelope sender, under an inbound
-#     rule that requires partner mail to be signed.
+#     rule that requires partner mail to be signed;
+#   - fields the gateway removes or writes (Authentication-Results, X-SSM-*) and trace fields
+#     put inside an encryption to alice or a signed protected header, to be restored.
 # Controls: the same signatures in their honest form pass. Offline through
 # `ssmctl process --direction in` (the milter's own pipeline).
 . "$(dirname "$0")/lib.sh"
@@ -198,6 +200,44 @@ others=$(grep -c 'other\.example; dkim=pass' <<<"$got")
 if [ "$RC" -ne 0 ]; then fail ar-forged "exit $RC: $LOG"
 elif [ "$(wc -l <<<"$got")" -ne 2 ] || [ "$ours" -ne 1 ] || [ "$others" -ne 1 ]; then fail ar-forged "A-R left: $got"
 else pass ar-forged; fi
+
+# 6b. Fields inside an encryption (RFC 9788 protected header, or a legacy inner header) are
+# written by whoever encrypted, and anyone can encrypt to alice (her certificate is public):
+# restored onto the delivered header, a forged Authentication-Results of ours, X-SSM-* fields
+# and trace fields came through after the outer ones had been removed (until 2026-12-02).
+# The same from the protected header of a signed entity (dave's valid signature). Ordinary
+# protected fields (Subject, Keywords) are still restored.
+FORGED=$(printf '%s\r\n' \
+  'Authentication-Results: mx.acme.example; smime=pass body.smime-identifier=ceo@acme.example' \
+  'authentication-results: other.example; dkim=pass header.d=acme.example' \
+  'X-SSM-Policy: signed and encrypted' 'x-ssm-undecryptable: mx.acme.example' \
+  'Received: from mx.acme.example by mx.acme.example' 'DKIM-Signature: v=1; d=acme.example' \
+  'Keywords: quarterly')
+printf 'Content-Type: text/plain; charset=us-ascii; hp="cipher"\r\nFrom: %s\r\nSubject: Wire transfer\r\n%s\r\nPay account 6666.\r\n' \
+  "$FROM" "$FORGED" >"$WORK/m/forged-fields.entity"
+o -encrypt -binary -aes256 -in "$WORK/m/forged-fields.entity" -outform DER -out "$WORK/m/forged-fields.der" "$PKI/alice.cert.pem"
+o -sign -binary -nodetach "${SIGN[@]}" -in "$WORK/m/forged-fields.entity" -outform DER -out "$WORK/m/forged-fields.p7m"
+{ printf 'From: %s\r\nTo: %s\r\nSubject: [...]\r\nMIME-Version: 1.0\r\n' "$FROM" "$RCPT"
+  printf 'Content-Type: application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m\r\nContent-Transfer-Encoding: base64\r\n\r\n'
+  openssl base64 -e -in "$WORK/m/forged-fields.der" | perl -pe 's/\r?\n\z/\r\n/'; } >"$WORK/out/enc-inner-forged-fields.eml"
+opaque_mail opaque-hp-forged-fields "$WORK/m/forged-fields.p7m"
+# inner_fields CASE WANT-A-R-REGEX: accepted; no forged field restored; Subject and Keywords are.
+inner_fields() {
+  local cn=$1 want=$2 got bad=
+  run "$cn"
+  got=$(header_field "$OUT" Authentication-Results 2>/dev/null | tr '\n' '|')
+  for f in X-SSM-Policy X-SSM-Undecryptable Received DKIM-Signature; do
+    header_field "$OUT" "$f" >/dev/null 2>&1 && bad="$bad $f"
+  done
+  if [ "$RC" -ne 0 ]; then fail "$cn" "exit $RC: $LOG"
+  elif ! grep -Eq -- "^$want\|?$" <<<"$got"; then fail "$cn" "Authentication-Results: $got"
+  elif [ -n "$bad" ]; then fail "$cn" "restored from inside:$bad"
+  elif [ "$(header_field "$OUT" Subject)" != "Wire transfer" ] || [ "$(header_field "$OUT" Keywords)" != quarterly ]; then
+    fail "$cn" "protected Subject/Keywords not restored: $(header_field "$OUT" Subject) / $(header_field "$OUT" Keywords 2>&1)"
+  else pass "$cn"; fi
+}
+inner_fields enc-inner-forged-fields ''
+inner_fields opaque-hp-forged-fields "mx.acme.example; smime=pass body.smime-identifier=$FROM [^|]*"
 
 # 7. A partner's From under an envelope sender of another domain: the inbound rule written for
 # the partner's addresses (require_signature, as in ssm-milter.toml(5)'s example) matched MAIL
