@@ -182,6 +182,28 @@ void refuse_uninspected(InboundOutcome& out, const std::string& what)
     out.detail += "uninspected-layer ";
 }
 
+// EFAIL (PRODUCT §3.2) with nested_encrypted = "reject": whether the entity of `fields` and
+// `body` is a multipart with an encrypted part among clear ones. Asked of the received body
+// and of every entity the gateway opens (decrypted, inflated, signed): an attacker may put a
+// captured ciphertext among their own parts inside an encryption to us, or inside an opaque
+// signature or a compressed layer, where a look at the received structure does not reach.
+bool holds_nested_encryption(const std::vector<HeaderField>& fields, const Spool& body,
+                             const smime::mime::Limits& limits)
+{
+    const HeaderField* ct = smime::mime::find_field(fields, "Content-Type");
+    const auto parsed = ct ? smime::mime::parse_content_type(ct->value) : std::nullopt;
+    if (!parsed || parsed->type != "multipart") return false;
+    auto r = body.reader();
+    return has_nested_encrypted_part(smime::mime::scan_body(fields, *r, limits).root);
+}
+
+void refuse_nested_encryption(InboundOutcome& out)
+{
+    out.reply = Reply::reject("554", "5.7.1", "an encrypted part among unencrypted parts is not accepted");
+    out.action = "reject";
+    out.detail += "nested-encrypted-part ";
+}
+
 }  // namespace
 
 SmimeAuthResult InboundProcessor::judge_signer(const smime::cms::SignerVerification& signer,
@@ -618,7 +640,11 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
     const bool pass = any_pass(layer.results);
     const SmimeLabel inner = label_of(split_entity_header(hb.fields).content);
     const bool validated = any_validated(layer.results);
-    if ((m_strip_signature && pass) || (m_strip_validated && validated) || inner != SmimeLabel::None) {
+    // With nested_encrypted = "reject" an opaque signature's multipart entity is looked into
+    // for an encrypted part among clear ones (process()).
+    const bool look_for_nested = content && m_config.inbound.reject_nested_encrypted;
+    if ((m_strip_signature && pass) || (m_strip_validated && validated) || inner != SmimeLabel::None ||
+        look_for_nested) {
         layer.entity_body = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
         smime::mime::BodySource eb(*entity, hb.body_offset);
         copy_stream(eb, *layer.entity_body);
@@ -671,20 +697,10 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
     std::vector<std::string> actions;
     std::vector<SmimeAuthResult> results;
 
-    if (m_config.inbound.reject_nested_encrypted) {
-        const HeaderField* ct = smime::mime::find_field(current, "Content-Type");
-        if (const auto parsed = ct ? smime::mime::parse_content_type(ct->value) : std::nullopt;
-            parsed && parsed->type == "multipart") {
-            auto r = body_now->reader();
-            const auto scan = smime::mime::scan_body(current, *r, limits);
-            if (has_nested_encrypted_part(scan.root)) {
-                out.reply = Reply::reject("554", "5.7.1",
-                                          "an encrypted part among unencrypted parts is not accepted");
-                out.action = "reject";
-                out.detail += "nested-encrypted-part ";
-                return out;
-            }
-        }
+    const bool reject_nested = m_config.inbound.reject_nested_encrypted;
+    if (reject_nested && holds_nested_encryption(current, *body_now, limits)) {
+        refuse_nested_encryption(out);
+        return out;
     }
 
     // Layer by layer from the outside: at most one decryption (top level, or inside outer
@@ -761,6 +777,10 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
             const EntityHeader inner = take_inner_entity(*plain, limits, m, current, replaced);
             body_now = replaced.get();
             if (inner.protected_header || !inner.other.empty()) restored = inner.other;
+            if (reject_nested && holds_nested_encryption(current, *body_now, limits)) {
+                refuse_nested_encryption(out);
+                return out;
+            }
             continue;
         }
         if (kind == SmimeKind::Compressed) {
@@ -776,6 +796,10 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
             ++unwraps;
             take_inner_entity(*plain, limits, m, current, replaced);
             body_now = replaced.get();
+            if (reject_nested && holds_nested_encryption(current, *body_now, limits)) {
+                refuse_nested_encryption(out);
+                return out;
+            }
             continue;
         }
         actions.push_back("verify");
@@ -785,6 +809,12 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
             out.detail += layer.receipt_detail + " ";
         }
         const EntityHeader eh = split_entity_header(layer.entity_fields);
+        // An opaque signature's entity is not in the received structure (a detached one's is).
+        if (reject_nested && kind == SmimeKind::OpaqueSigned && layer.entity_body &&
+            holds_nested_encryption(eh.content, *layer.entity_body, limits)) {
+            refuse_nested_encryption(out);
+            return out;
+        }
         // RFC 9788: with sign-then-encrypt the protected fields sit in the signed part.
         if (restored.empty() && eh.protected_header) restored = eh.other;
         const bool validated = any_validated(layer.results);
@@ -839,6 +869,10 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
             ++unwraps;
             take_inner_entity(*inflated, limits, m, current, replaced);
             body_now = replaced.get();
+            if (reject_nested && holds_nested_encryption(current, *body_now, limits)) {
+                refuse_nested_encryption(out);
+                return out;
+            }
         }
         if (!encrypted_inside && !signed_inside && !inflated) break;
     }

