@@ -473,7 +473,12 @@ void InboundProcessor::verify_nested(const std::vector<HeaderField>& fields, con
         smime::mime::BodySource pb(entity, hb.body_offset);
         copy_stream(pb, part_body);
         for (auto res : verify_layer(SmimeKind::DetachedSigned, part_fields, part_body, nullptr, limits).results) {
-            res.part = number;
+            // The signed content's IMAP part number, as "1" is for a signature over the whole
+            // body: the multipart/signed's own number ("1" for the first part of a
+            // multipart/mixed) read exactly like a whole-message pass, though the other parts
+            // beside it (the attacker's "pay account 6666 instead") are signed by no one.
+            res.part = number + ".1";
+            if (res.reason.empty()) res.reason = "signature over part " + res.part + " only, not the whole message";
             results.push_back(std::move(res));
         }
     }

@@ -17,6 +17,8 @@
 #     forwarded=no), which header-protecting readers show, has a From dave is not;
 #   - an unsigned From of dave's sent with another domain's envelope sender, under an inbound
 #     rule that requires partner mail to be signed;
+#   - dave's signed message as one part of the attacker's multipart/mixed: reported for its
+#     part only, never like a signature over the whole message;
 #   - fields the gateway removes or writes (Authentication-Results, X-SSM-*) and trace fields
 #     put inside an encryption to alice or a signed protected header, to be restored.
 # Controls: the same signatures in their honest form pass. Offline through
@@ -200,6 +202,25 @@ others=$(grep -c 'other\.example; dkim=pass' <<<"$got")
 if [ "$RC" -ne 0 ]; then fail ar-forged "exit $RC: $LOG"
 elif [ "$(wc -l <<<"$got")" -ne 2 ] || [ "$ours" -ne 1 ] || [ "$others" -ne 1 ]; then fail ar-forged "A-R left: $got"
 else pass ar-forged; fi
+
+# 5b. Signature wrapping: dave's whole signed message as the first part of the attacker's
+# multipart/mixed, the attacker's text as the second. Its result named the multipart/signed's
+# part number, "1", and read exactly like dave's signature over the whole message (until
+# 2026-12-02): it names the signed content (IMAP 1.1) and says it covers that part only.
+B2='wrap-mixed'
+{ printf 'From: %s\r\nTo: %s\r\nSubject: Invoice\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="%s"\r\n\r\n--%s\r\n' \
+    "$FROM" "$RCPT" "$B2" "$B2"
+  perl -e 'local $/; my ($h, $b) = split(/\r\n\r\n/, <STDIN>, 2); $h =~ s/\r\n[ \t]+/ /g;
+           my ($ct) = $h =~ /^(Content-Type:[^\r]*)/mi; print "$ct\r\n\r\n$b"' <"$WORK/out/det-control.eml"
+  printf '\r\n--%s\r\nContent-Type: text/plain\r\n\r\nCorrection: pay to account 6666 instead.\r\n--%s--\r\n' "$B2" "$B2"; } >"$WORK/out/wrapped-signed-part.eml"
+run wrapped-signed-part
+got=$(ar)
+if [ "$RC" -ne 0 ]; then fail wrapped-signed-part "exit $RC: $LOG"
+elif grep -q "^mx.acme.example; smime=pass body.smime-identifier=$FROM " <<<"$got"; then
+  fail wrapped-signed-part "reads as a signature over the whole message: $got"
+elif ! grep -q "^mx.acme.example; smime=pass reason=\"signature over part 1.1 only, not the whole message\" body.smime-identifier=$FROM body.smime-part=1.1 " <<<"$got"; then
+  fail wrapped-signed-part "A-R: $got"
+else pass wrapped-signed-part; fi
 
 # 6b. Fields inside an encryption (RFC 9788 protected header, or a legacy inner header) are
 # written by whoever encrypted, and anyone can encrypt to alice (her certificate is public):

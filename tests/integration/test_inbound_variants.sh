@@ -423,14 +423,14 @@ list_wrap() {  # CASE SIGNED-CASE [SENDER]: the signed mail's Content-Type and b
 }
 list_wrap list-footer det-plain
 run list-footer
-if [ "$RC" = 0 ] && grep -q '^mx.acme.example; smime=pass body.smime-identifier=dave@partner.example body.smime-part=1 ' <<<"$(ar)" \
-   && grep -q 'action=verify-part smime=pass part=1 signer=dave@partner.example' <<<"$LOG" \
+if [ "$RC" = 0 ] && grep -q '^mx.acme.example; smime=pass reason="signature over part 1.1 only, not the whole message" body.smime-identifier=dave@partner.example body.smime-part=1.1 ' <<<"$(ar)" \
+   && grep -q 'action=verify-part smime=pass part=1.1 signer=dave@partner.example' <<<"$LOG" \
    && cmp -s <(entity_body "$WORK/out/list-footer.eml" /dev/stdout) <(entity_body "$OUT" /dev/stdout)
 then pass list-footer; else fail list-footer "exit $RC: $(ar) $LOG"; fi
 perl -pe 's/the figures for Q3/the figures for Q4/' "$WORK/out/det-plain.eml" >"$WORK/out/det-tampered.eml"
 list_wrap list-footer-tampered det-tampered
 run list-footer-tampered
-if [ "$RC" = 0 ] && grep -q '^mx.acme.example; smime=fail reason="message digest mismatch" .*body.smime-part=1 ' <<<"$(ar)"
+if [ "$RC" = 0 ] && grep -q '^mx.acme.example; smime=fail reason="message digest mismatch" .*body.smime-part=1.1 ' <<<"$(ar)"
 then pass list-footer-tampered; else fail list-footer-tampered "exit $RC: $(ar) $LOG"; fi
 list_wrap list-footer-strict det-plain strict@partner.example
 run list-footer-strict keep strict@partner.example
