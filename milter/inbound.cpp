@@ -940,13 +940,22 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
     // Protected fields (RFC 9788) come back only from inside an encryption we removed or a
     // signature that verified; otherwise they are as untrusted as the outer ones.
     if (m_config.inbound.restore_protected_headers && (decrypted || signature_ok)) {
+        bool subject_done = false;
         for (const auto& f : restored) {
             if (!restorable_field(f.name)) continue;  // written by the sender, claimed as ours
             const HeaderField* outer = smime::mime::find_field(headers, f.name);
-            if (outer && smime::mime::iequals(f.name, "Subject") && outer->value != f.value)
-                out.headers.change.push_back({outer->name, 1, f.value});
-            else if (!outer)
+            if (outer && smime::mime::iequals(f.name, "Subject")) {
+                if (subject_done) continue;
+                subject_done = true;
+                // Every outer Subject gives way to the protected one: readers that show the
+                // last of two (RFC 5322 allows one) would show an unprotected one beside a pass.
+                const auto subjects = smime::mime::fields_named(headers, "Subject");
+                if (subjects.size() > 1 || outer->value != f.value) out.headers.change.push_back({outer->name, 1, f.value});
+                for (std::size_t i = 1; i < subjects.size(); ++i)
+                    out.headers.remove.push_back({subjects[i]->name, static_cast<int>(i + 1)});
+            } else if (!outer) {
                 out.headers.add.push_back(f);
+            }
         }
     }
     out.action.clear();

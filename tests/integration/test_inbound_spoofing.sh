@@ -19,6 +19,7 @@
 #     rule that requires partner mail to be signed;
 #   - dave's signed message as one part of the attacker's multipart/mixed: reported for its
 #     part only, never like a signature over the whole message;
+#   - a second outer Subject beside the protected one of a signed message;
 #   - fields the gateway removes or writes (Authentication-Results, X-SSM-*) and trace fields
 #     put inside an encryption to alice or a signed protected header, to be restored.
 # Controls: the same signatures in their honest form pass. Offline through
@@ -259,6 +260,20 @@ inner_fields() {
 }
 inner_fields enc-inner-forged-fields ''
 inner_fields opaque-hp-forged-fields "mx.acme.example; smime=pass body.smime-identifier=$FROM [^|]*"
+
+# 6c. dave's signed message with a protected Subject, sent again with two outer Subject fields
+# (RFC 5322 allows one; some readers show the last): the protected Subject replaced the first
+# only and the attacker's second stayed beside dave's pass (until 2026-12-02). Now one Subject
+# is left, the protected one.
+{ printf 'From: %s\r\nTo: %s\r\nSubject: [...]\r\nSubject: Pay account 6666 today\r\nMIME-Version: 1.0\r\n' "$FROM" "$RCPT"
+  printf 'Content-Type: application/pkcs7-mime; smime-type=signed-data; name=smime.p7m\r\nContent-Transfer-Encoding: base64\r\n\r\n'
+  openssl base64 -e -in "$WORK/m/hp-dave@partner.example.p7m" | perl -pe 's/\r?\n\z/\r\n/'; } >"$WORK/out/hp-two-outer-subjects.eml"
+run hp-two-outer-subjects
+subjects=$(header_field "$OUT" Subject 2>/dev/null | tr '\n' '|')
+if [ "$RC" -ne 0 ]; then fail hp-two-outer-subjects "exit $RC: $LOG"
+elif ! grep -q "^mx.acme.example; smime=pass body.smime-identifier=$FROM " <<<"$(ar)"; then fail hp-two-outer-subjects "A-R: $(ar)"
+elif [ "$subjects" != 'Wire transfer|' ]; then fail hp-two-outer-subjects "Subject fields left: $subjects"
+else pass hp-two-outer-subjects; fi
 
 # 7. A partner's From under an envelope sender of another domain: the inbound rule written for
 # the partner's addresses (require_signature, as in ssm-milter.toml(5)'s example) matched MAIL
