@@ -697,6 +697,7 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
     const Spool* body_now = &body;
     std::unique_ptr<Spool> replaced;  // the body after decryption or unwrapping
     bool decrypted = false;
+    std::string unprotected_cipher;  // the decrypted content's cipher while nothing protects it
     bool signature_ok = false;  // some signer of some signature layer passed
     std::vector<HeaderField> restored;  // protected fields found inside the encryption
     std::vector<std::string> actions;
@@ -765,6 +766,7 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
                 break;
             }
             decrypted = true;
+            if (!d.auth_enveloped) unprotected_cipher = d.cipher_name;
             if (m_key_matched) *m_key_matched = true;
             // A receipt request in a signature outside the encryption (triple wrapping without
             // an inner signature) is not answered: anyone can sign a changed ciphertext of
@@ -827,6 +829,7 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
         const bool outermost_signature = out.signed_layers.empty();
         out.signed_layers.push_back({pass, validated, std::move(layer.signer_attributes)});
         signature_ok = signature_ok || pass;
+        if (decrypted && pass) unprotected_cipher.clear();  // a signature inside the encryption
         results.insert(results.end(), layer.results.begin(), layer.results.end());
         if (!layer.entity_body) break;
         // Triple wrapping: the signed entity is the encrypted message. The outer signature
@@ -969,6 +972,10 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
     if (!decrypted) std::erase_if(m_labels, [](const SignedLabel& l) { return !l.verified; });
     out.labels = std::move(m_labels);
     out.decrypted = decrypted;
+    if (decrypted && !unprotected_cipher.empty()) {
+        out.unprotected_cipher = unprotected_cipher;
+        out.detail += "integrity=none ";
+    }
     return out;
 }
 

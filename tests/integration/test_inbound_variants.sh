@@ -605,4 +605,23 @@ for c in efail-in-encryption:0:'action=hold .*nested-encrypted-part .*undecrypta
   else fail "$cn-keep" "exit $RC: $LOG"; fi
 done
 
+# --- 11. integrity of decrypted content (EFAIL CBC gadgets) -----------------------------------------
+# CBC content can be changed block by block without breaking its padding: decrypted content that
+# is neither AuthEnvelopedData nor signed inside the encryption by a signer that passed carries
+# X-SSM-Integrity: none (...) under X-SSM-Decrypted; a field of that name from outside is removed.
+# (Outputs of the cases above; the forged field in a copy of enc-aes128.)
+perl -pe 's/^(Subject: [^\r]*\r\n)/$1X-SSM-Integrity: aead\r\n/' "$WORK/out/enc-aes128.eml" >"$WORK/out/integrity-forged.eml"
+run integrity-forged
+for c in enc-aes128:'none (aes128-cbc, no valid signature inside the encryption)' enc-3des:'none (des-ede3-cbc, no valid signature inside the encryption)' \
+         sign-then-encrypt-lf-changed:'none (aes256-cbc, no valid signature inside the encryption)' \
+         integrity-forged:'none (aes128-cbc, no valid signature inside the encryption)' \
+         enc-gcm: sign-then-encrypt: triple-wrap:; do
+  cn=${c%%:*} want=${c#*:}
+  got=$(header_field "$WORK/out/$cn.out" X-SSM-Integrity 2>/dev/null | tr '\n' '|')
+  second=$(awk 'NR == 2 { print; exit }' "$WORK/out/$cn.out" | tr -d '\r')
+  if [ -z "$want" ] && [ -z "$got" ]; then pass "integrity-$cn"
+  elif [ -n "$want" ] && [ "$got" = "$want|" ] && [ "$second" = "X-SSM-Integrity: $want" ]; then pass "integrity-$cn"
+  else fail "integrity-$cn" "X-SSM-Integrity: '$got' (expected '$want'), second line '$second'"; fi
+done
+
 note "took $((SECONDS - T0)) s"
