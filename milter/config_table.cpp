@@ -72,7 +72,9 @@ constexpr std::array kKeys = {
             "Remove the S/MIME signature layer of verified inbound mail (for clients that cannot "
             "show S/MIME); the result stays in Authentication-Results."},
     KeySpec{"inbound", "restore_protected_headers", K::Boolean, "true", false, true,
-            "After decryption, put the protected Subject (RFC 9788) back in place of \"[...]\"."},
+            "After decryption, put the protected Subject (RFC 9788) back in place of \"[...]\" and add "
+            "the protected fields the outer header lacks (never Authentication-Results, X-SSM-*, SIO-Label "
+            "or trace fields)."},
     KeySpec{"inbound", "nested_encrypted", K::String, "\"keep\"", false, true,
             "An encrypted part among unencrypted parts (EFAIL): keep it encrypted, or reject "
             "the message. Any application/pkcs7-mime part counts (signed-data and compressed-data "

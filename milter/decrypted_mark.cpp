@@ -8,12 +8,19 @@
 namespace ssm::milter {
 
 void mark_decrypted(smime::HeaderEdit& edit, const std::vector<smime::mime::HeaderField>& received,
-                    bool decrypted, const std::string& by)
+                    bool decrypted, const std::string& by, const std::string& unprotected_cipher)
 {
-    int index = 0;
-    for (const auto& f : received)
+    int index = 0, integrity_index = 0;
+    for (const auto& f : received) {
         if (iequals(f.name, kDecryptedField)) edit.remove.push_back({std::string(kDecryptedField), ++index});
-    if (decrypted) edit.prepend.insert(edit.prepend.begin(), {std::string(kDecryptedField), by.empty() ? "yes" : by});
+        if (iequals(f.name, kIntegrityField)) edit.remove.push_back({std::string(kIntegrityField), ++integrity_index});
+    }
+    if (!decrypted) return;
+    edit.prepend.insert(edit.prepend.begin(), {std::string(kDecryptedField), by.empty() ? "yes" : by});
+    if (!unprotected_cipher.empty())
+        edit.prepend.insert(edit.prepend.begin() + 1,
+                            {std::string(kIntegrityField),
+                             "none (" + unprotected_cipher + ", no valid signature inside the encryption)"});
 }
 
 bool quotes_decrypted_message(ByteSource& body)

@@ -21,11 +21,20 @@
 namespace ssm::milter {
 
 inline constexpr std::string_view kDecryptedField = "X-SSM-Decrypted";
+// EFAIL (PRODUCT §3.2): CBC content is malleable. Whoever holds a ciphertext can change its
+// plaintext block by block (CBC gadgets: "<img src=..." before the secret) with the padding
+// intact, so only an authenticated cipher (AuthEnvelopedData) or a signature inside the
+// encryption that passes shows the content is what its author encrypted. Decrypted content
+// with neither is marked so with this field (value "none (cipher, ...)"), for delivery rules
+// and readers of the header; one arriving from outside is removed.
+inline constexpr std::string_view kIntegrityField = "X-SSM-Integrity";
 
-// Adds to `edit` the removal of every X-SSM-Decrypted field in `received` (the header as it
-// arrived) and, when `decrypted`, our own field (value `by`, the authserv-id) at the top.
+// Adds to `edit` the removal of every X-SSM-Decrypted and X-SSM-Integrity field in `received`
+// (the header as it arrived) and, when `decrypted`, our own X-SSM-Decrypted (value `by`, the
+// authserv-id) at the top, followed by X-SSM-Integrity when `unprotected_cipher` names the
+// cipher of content neither authenticated nor signed inside the encryption (empty: it was).
 void mark_decrypted(smime::HeaderEdit& edit, const std::vector<smime::mime::HeaderField>& received,
-                    bool decrypted, const std::string& by);
+                    bool decrypted, const std::string& by, const std::string& unprotected_cipher = "");
 
 // Whether a line of `body` starts with "X-SSM-Decrypted:" or "X-SSM-Undecryptable:" (any
 // case): the notice quotes the header of a message the gateway decrypted, or of one encrypted

@@ -182,6 +182,28 @@ void refuse_uninspected(InboundOutcome& out, const std::string& what)
     out.detail += "uninspected-layer ";
 }
 
+// EFAIL (PRODUCT §3.2) with nested_encrypted = "reject": whether the entity of `fields` and
+// `body` is a multipart with an encrypted part among clear ones. Asked of the received body
+// and of every entity the gateway opens (decrypted, inflated, signed): an attacker may put a
+// captured ciphertext among their own parts inside an encryption to us, or inside an opaque
+// signature or a compressed layer, where a look at the received structure does not reach.
+bool holds_nested_encryption(const std::vector<HeaderField>& fields, const Spool& body,
+                             const smime::mime::Limits& limits)
+{
+    const HeaderField* ct = smime::mime::find_field(fields, "Content-Type");
+    const auto parsed = ct ? smime::mime::parse_content_type(ct->value) : std::nullopt;
+    if (!parsed || parsed->type != "multipart") return false;
+    auto r = body.reader();
+    return has_nested_encrypted_part(smime::mime::scan_body(fields, *r, limits).root);
+}
+
+void refuse_nested_encryption(InboundOutcome& out)
+{
+    out.reply = Reply::reject("554", "5.7.1", "an encrypted part among unencrypted parts is not accepted");
+    out.action = "reject";
+    out.detail += "nested-encrypted-part ";
+}
+
 }  // namespace
 
 SmimeAuthResult InboundProcessor::judge_signer(const smime::cms::SignerVerification& signer,
@@ -451,7 +473,12 @@ void InboundProcessor::verify_nested(const std::vector<HeaderField>& fields, con
         smime::mime::BodySource pb(entity, hb.body_offset);
         copy_stream(pb, part_body);
         for (auto res : verify_layer(SmimeKind::DetachedSigned, part_fields, part_body, nullptr, limits).results) {
-            res.part = number;
+            // The signed content's IMAP part number, as "1" is for a signature over the whole
+            // body: the multipart/signed's own number ("1" for the first part of a
+            // multipart/mixed) read exactly like a whole-message pass, though the other parts
+            // beside it (the attacker's "pay account 6666 instead") are signed by no one.
+            res.part = number + ".1";
+            if (res.reason.empty()) res.reason = "signature over part " + res.part + " only, not the whole message";
             results.push_back(std::move(res));
         }
     }
@@ -618,7 +645,11 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
     const bool pass = any_pass(layer.results);
     const SmimeLabel inner = label_of(split_entity_header(hb.fields).content);
     const bool validated = any_validated(layer.results);
-    if ((m_strip_signature && pass) || (m_strip_validated && validated) || inner != SmimeLabel::None) {
+    // With nested_encrypted = "reject" an opaque signature's multipart entity is looked into
+    // for an encrypted part among clear ones (process()).
+    const bool look_for_nested = content && m_config.inbound.reject_nested_encrypted;
+    if ((m_strip_signature && pass) || (m_strip_validated && validated) || inner != SmimeLabel::None ||
+        look_for_nested) {
         layer.entity_body = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
         smime::mime::BodySource eb(*entity, hb.body_offset);
         copy_stream(eb, *layer.entity_body);
@@ -666,25 +697,16 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
     const Spool* body_now = &body;
     std::unique_ptr<Spool> replaced;  // the body after decryption or unwrapping
     bool decrypted = false;
+    std::string unprotected_cipher;  // the decrypted content's cipher while nothing protects it
     bool signature_ok = false;  // some signer of some signature layer passed
     std::vector<HeaderField> restored;  // protected fields found inside the encryption
     std::vector<std::string> actions;
     std::vector<SmimeAuthResult> results;
 
-    if (m_config.inbound.reject_nested_encrypted) {
-        const HeaderField* ct = smime::mime::find_field(current, "Content-Type");
-        if (const auto parsed = ct ? smime::mime::parse_content_type(ct->value) : std::nullopt;
-            parsed && parsed->type == "multipart") {
-            auto r = body_now->reader();
-            const auto scan = smime::mime::scan_body(current, *r, limits);
-            if (has_nested_encrypted_part(scan.root)) {
-                out.reply = Reply::reject("554", "5.7.1",
-                                          "an encrypted part among unencrypted parts is not accepted");
-                out.action = "reject";
-                out.detail += "nested-encrypted-part ";
-                return out;
-            }
-        }
+    const bool reject_nested = m_config.inbound.reject_nested_encrypted;
+    if (reject_nested && holds_nested_encryption(current, *body_now, limits)) {
+        refuse_nested_encryption(out);
+        return out;
     }
 
     // Layer by layer from the outside: at most one decryption (top level, or inside outer
@@ -744,6 +766,7 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
                 break;
             }
             decrypted = true;
+            if (!d.auth_enveloped) unprotected_cipher = d.cipher_name;
             if (m_key_matched) *m_key_matched = true;
             // A receipt request in a signature outside the encryption (triple wrapping without
             // an inner signature) is not answered: anyone can sign a changed ciphertext of
@@ -761,6 +784,10 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
             const EntityHeader inner = take_inner_entity(*plain, limits, m, current, replaced);
             body_now = replaced.get();
             if (inner.protected_header || !inner.other.empty()) restored = inner.other;
+            if (reject_nested && holds_nested_encryption(current, *body_now, limits)) {
+                refuse_nested_encryption(out);
+                return out;
+            }
             continue;
         }
         if (kind == SmimeKind::Compressed) {
@@ -776,6 +803,10 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
             ++unwraps;
             take_inner_entity(*plain, limits, m, current, replaced);
             body_now = replaced.get();
+            if (reject_nested && holds_nested_encryption(current, *body_now, limits)) {
+                refuse_nested_encryption(out);
+                return out;
+            }
             continue;
         }
         actions.push_back("verify");
@@ -785,6 +816,12 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
             out.detail += layer.receipt_detail + " ";
         }
         const EntityHeader eh = split_entity_header(layer.entity_fields);
+        // An opaque signature's entity is not in the received structure (a detached one's is).
+        if (reject_nested && kind == SmimeKind::OpaqueSigned && layer.entity_body &&
+            holds_nested_encryption(eh.content, *layer.entity_body, limits)) {
+            refuse_nested_encryption(out);
+            return out;
+        }
         // RFC 9788: with sign-then-encrypt the protected fields sit in the signed part.
         if (restored.empty() && eh.protected_header) restored = eh.other;
         const bool validated = any_validated(layer.results);
@@ -792,6 +829,7 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
         const bool outermost_signature = out.signed_layers.empty();
         out.signed_layers.push_back({pass, validated, std::move(layer.signer_attributes)});
         signature_ok = signature_ok || pass;
+        if (decrypted && pass) unprotected_cipher.clear();  // a signature inside the encryption
         results.insert(results.end(), layer.results.begin(), layer.results.end());
         if (!layer.entity_body) break;
         // Triple wrapping: the signed entity is the encrypted message. The outer signature
@@ -839,6 +877,10 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
             ++unwraps;
             take_inner_entity(*inflated, limits, m, current, replaced);
             body_now = replaced.get();
+            if (reject_nested && holds_nested_encryption(current, *body_now, limits)) {
+                refuse_nested_encryption(out);
+                return out;
+            }
         }
         if (!encrypted_inside && !signed_inside && !inflated) break;
     }
@@ -901,15 +943,22 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
     // Protected fields (RFC 9788) come back only from inside an encryption we removed or a
     // signature that verified; otherwise they are as untrusted as the outer ones.
     if (m_config.inbound.restore_protected_headers && (decrypted || signature_ok)) {
+        bool subject_done = false;
         for (const auto& f : restored) {
-            // HP-Outer (RFC 9788 §2.2) describes the outer header section the sender left; it
-            // is no header field of the message itself.
-            if (smime::mime::iequals(f.name, "HP-Outer")) continue;
+            if (!restorable_field(f.name)) continue;  // written by the sender, claimed as ours
             const HeaderField* outer = smime::mime::find_field(headers, f.name);
-            if (outer && smime::mime::iequals(f.name, "Subject") && outer->value != f.value)
-                out.headers.change.push_back({outer->name, 1, f.value});
-            else if (!outer)
+            if (outer && smime::mime::iequals(f.name, "Subject")) {
+                if (subject_done) continue;
+                subject_done = true;
+                // Every outer Subject gives way to the protected one: readers that show the
+                // last of two (RFC 5322 allows one) would show an unprotected one beside a pass.
+                const auto subjects = smime::mime::fields_named(headers, "Subject");
+                if (subjects.size() > 1 || outer->value != f.value) out.headers.change.push_back({outer->name, 1, f.value});
+                for (std::size_t i = 1; i < subjects.size(); ++i)
+                    out.headers.remove.push_back({subjects[i]->name, static_cast<int>(i + 1)});
+            } else if (!outer) {
                 out.headers.add.push_back(f);
+            }
         }
     }
     out.action.clear();
@@ -923,6 +972,10 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
     if (!decrypted) std::erase_if(m_labels, [](const SignedLabel& l) { return !l.verified; });
     out.labels = std::move(m_labels);
     out.decrypted = decrypted;
+    if (decrypted && !unprotected_cipher.empty()) {
+        out.unprotected_cipher = unprotected_cipher;
+        out.detail += "integrity=none ";
+    }
     return out;
 }
 

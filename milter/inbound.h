@@ -44,6 +44,10 @@ struct InboundOutcome {
     };
     std::vector<SignedLayer> signed_layers;
     bool decrypted = false;  // a layer addressed to a key of every recipient was decrypted
+    // When decrypted: the content cipher's name when the content is neither authenticated
+    // (AuthEnvelopedData) nor signed inside the encryption by a signer that passed (CBC is
+    // malleable: decrypted_mark.h); empty otherwise.
+    std::string unprotected_cipher;
 };
 
 class InboundProcessor {

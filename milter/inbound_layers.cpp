@@ -6,6 +6,7 @@
 #include "smime/cms/content_kind.h"
 #include "smime/mime/content_type.h"
 #include "smime/mime/decoders.h"
+#include "smime/protect.h"
 
 namespace ssm::milter {
 
@@ -42,6 +43,13 @@ EntityHeader split_entity_header(const std::vector<HeaderField>& fields)
         }
     }
     return e;
+}
+
+bool restorable_field(std::string_view name)
+{
+    static constexpr std::string_view kOurs = "X-SSM-";
+    if (name.size() >= kOurs.size() && iequals(name.substr(0, kOurs.size()), kOurs)) return false;
+    return !smime::is_trace_field(name) && !iequals(name, "SIO-Label") && !iequals(name, "HP-Outer");
 }
 
 void replace_content_fields(std::vector<HeaderField>& current, const std::vector<HeaderField>& content)

@@ -6,6 +6,7 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/spool.h"
@@ -24,6 +25,14 @@ struct EntityHeader {
     bool protected_header = false;  // Content-Type has hp="cipher" or hp="clear"
 };
 EntityHeader split_entity_header(const std::vector<smime::mime::HeaderField>& fields);
+
+// Whether a field found inside an encryption we removed, or in a signed entity's protected
+// header (RFC 9788), may be put on the delivered message. Anyone can encrypt to our users
+// (their certificates are public) and write any field there, so never one the gateway removes
+// from the outer header or writes itself (Authentication-Results, X-SSM-*, SIO-Label), a trace
+// field (Received, Return-Path, DKIM-Signature, ARC-*: no protected header carries those,
+// smime::fields_to_protect), nor HP-Outer (RFC 9788 §2.2: it describes the outer header).
+bool restorable_field(std::string_view name);
 
 // Replaces `current`'s Content-* fields by `content`.
 void replace_content_fields(std::vector<smime::mime::HeaderField>& current,

@@ -11,9 +11,6 @@
 
 namespace ssm::smime {
 
-namespace {
-
-// Fields that describe transport, not the message; they stay outside only.
 bool is_trace_field(std::string_view name)
 {
     static const char* const trace[] = {"Received", "Return-Path", "Delivered-To", "X-Original-To",
@@ -24,6 +21,8 @@ bool is_trace_field(std::string_view name)
         if (mime::iequals(name, t)) return true;
     return false;
 }
+
+namespace {
 
 // `value` with hp="cipher" appended, when appending changes nothing else: after a malformed
 // value (an unterminated quoted string or comment) the new text would become part of the last

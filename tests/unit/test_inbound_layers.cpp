@@ -71,6 +71,7 @@ class InboundLayersTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(cms_content_type_decides_over_the_label);
     CPPUNIT_TEST(efail_parts_but_not_triple_wrap);
     CPPUNIT_TEST(efail_parts_by_name_and_second_type);
+    CPPUNIT_TEST(restorable_fields);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -242,6 +243,24 @@ public:
         CPPUNIT_ASSERT(!has_nested_encrypted_part(mixed_with("Content-Type: application/octet-stream; name=report.pdf")));
         CPPUNIT_ASSERT(!has_nested_encrypted_part(
             mixed_with("Content-Type: application/pdf\r\nContent-Disposition: attachment; filename=report.pdf")));
+    }
+
+    // Fields inside an encryption are the encrypting party's (anyone's) words: those the
+    // gateway removes from outside or writes itself, and trace fields, never come out.
+    void restorable_fields()
+    {
+        const struct {
+            const char* name;
+            bool want;
+        } rows[] = {
+            {"Subject", true}, {"From", true}, {"To", true}, {"Cc", true}, {"Date", true}, {"Message-ID", true},
+            {"Reply-To", true}, {"Keywords", true}, {"X-Mailer", true}, {"X-SSM", true},
+            {"Authentication-Results", false}, {"authentication-results", false}, {"X-SSM-Policy", false},
+            {"x-ssm-decrypted", false}, {"X-Ssm-Undecryptable", false}, {"X-SSM-Reinjected", false},
+            {"SIO-Label", false}, {"sio-label", false}, {"HP-Outer", false}, {"Received", false},
+            {"Return-Path", false}, {"DKIM-Signature", false}, {"ARC-Seal", false}, {"Delivered-To", false},
+        };
+        for (const auto& r : rows) CPPUNIT_ASSERT_MESSAGE(r.name, restorable_field(r.name) == r.want);
     }
 };
 
