@@ -139,7 +139,8 @@ constexpr std::array kKeys = {
     KeySpec{"pki", "fetch_timeout", K::Duration, "\"5s\"", false, true,
             "Longest wait for one OCSP or CRL answer (1s to 120s)."},
     KeySpec{"pki", "revocation_time_budget", K::Duration, "\"20s\"", false, true,
-            "Longest time a message may spend on OCSP and CRL fetches altogether (1s to 600s); "
+            "Longest time a message (one SMTP transaction, all its RCPTs) may spend on OCSP and CRL "
+            "fetches altogether (1s to 600s); "
             "checks left when it is spent are undecided (soft-fail or hard-fail)."},
     KeySpec{"pki", "unscoped_anchors", K::String, "\"any-domain\"", false, true,
             "What a trust anchor no [[pki.anchor]] names vouches for: any-domain or none."},

@@ -639,8 +639,10 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
     case policy::RevocationMode::SoftFail: m_revocation = pki::Revocation::SoftFail; break;
     case policy::RevocationMode::HardFail: m_revocation = pki::Revocation::HardFail; break;
     }
-    m_revocation_budget = std::make_shared<const pki::RevocationBudget>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(m_config.pki.revocation_time_budget));
+    m_revocation_budget = m_shared_budget ? m_shared_budget
+                                          : std::make_shared<const pki::RevocationBudget>(
+                                                std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                    m_config.pki.revocation_time_budget));
     m_labels.clear();
     InboundOutcome out;
     m_receipts = &out.receipts;

@@ -96,6 +96,7 @@ Reply MessageProcessor::mail_from(std::string_view sender, std::string_view auth
     m_context.auth_user = std::string(auth_authen);
     m_have_sender = true;
     m_arrival = std::time(nullptr);
+    m_revocation_budget.reset();  // a new transaction: its own budget, started when first needed
     m_recipients.clear();
     m_effective.reset();
     m_sender_check.reset();
@@ -173,6 +174,14 @@ MessageProcessor::Effective MessageProcessor::strictest_inbound(const Effective&
     return e;
 }
 
+std::shared_ptr<const pki::RevocationBudget> MessageProcessor::revocation_budget()
+{
+    if (!m_revocation_budget)
+        m_revocation_budget = std::make_shared<const pki::RevocationBudget>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(m_config->pki.revocation_time_budget));
+    return m_revocation_budget;
+}
+
 Reply MessageProcessor::look_up(Recipient& r, bool at_rcpt)
 {
     r.certificate.reset();
@@ -186,7 +195,7 @@ Reply MessageProcessor::look_up(Recipient& r, bool at_rcpt)
     if (!owner) return reply_for(Failure::Internal, "unusable encrypt_to address");
     r.certificate_for = owner->str();
     try {
-        directory::Choice choice = m_certificates->find(*owner, std::time(nullptr));
+        directory::Choice choice = m_certificates->find(*owner, std::time(nullptr), revocation_budget());
         r.rejected_reasons = std::move(choice.rejected_reasons);
         if (choice.chosen) {
             r.certificate = std::move(choice.chosen);
