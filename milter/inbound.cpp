@@ -19,6 +19,7 @@
 #include "smime/cms/signed_attributes.h"
 #include "directory/receipt_store.h"
 #include "milter/decryption_scope.h"
+#include "milter/network.h"
 #include "milter/own_keys.h"
 #include "milter/receipts.h"
 #include "smime/cms/decompress.h"
@@ -160,13 +161,6 @@ std::vector<EmailAddress> signed_authors(const std::vector<HeaderField>& fields,
     if (shown.empty()) return {};
     authors.insert(authors.end(), shown.begin(), shown.end());
     return authors;
-}
-
-std::string local_host_name()
-{
-    char buf[256] = {};
-    if (gethostname(buf, sizeof buf - 1) != 0) return "localhost";
-    return buf;
 }
 
 

@@ -4,9 +4,11 @@
 #include <algorithm>
 #include <ctime>
 
+#include "base/ascii.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "milter/message_processor.h"
+#include "milter/network.h"
 
 namespace ssm::milter {
 
@@ -31,6 +33,18 @@ policy::Cipher configured_cipher(CipherChoice c)
     case CipherChoice::ChaCha20Poly1305: return policy::Cipher::ChaCha20Poly1305;
     }
     return policy::Cipher::Auto;
+}
+
+// RFC 5321 §4.5.1: RCPT TO:<postmaster> without a domain (the name in any case) MUST be
+// accepted. The MTA delivers it to its own postmaster (Postfix appends $myorigin), so it is
+// planned as the postmaster of our first [[domain]], a local recipient like any other of ours
+// (inbound its mail is decrypted and verified, outbound that domain's rules apply); with no
+// [[domain]], of this host's name. nullopt for any other text.
+std::optional<EmailAddress> bare_postmaster(std::string_view text, const policy::Policy& policy)
+{
+    if (!iequals(text, "postmaster")) return std::nullopt;
+    const auto& own = policy.domains();
+    return EmailAddress::parse("postmaster@" + (own.empty() ? local_host_name() : own.front().name.str()));
 }
 
 const Reply kMixed = Reply::tempfail("452", "4.5.3",
@@ -250,6 +264,7 @@ Reply MessageProcessor::rcpt_to(std::string_view recipient)
     Recipient r;
     r.text = std::string(strip_angles(recipient));
     r.address = EmailAddress::parse(r.text);
+    if (!r.address) r.address = bare_postmaster(r.text, m_config->policy);
     auto decide = [&]() -> Reply {
         if (!r.address) return Reply::reject("553", "5.1.3", "recipient address not understood");
         // '%', '!' and '@' in a local part route mail on: Postfix (allow_percent_hack,

@@ -8,6 +8,7 @@
 #     (post-queue) Postfix the deferred recipient arrives later in its own transaction
 #   opportunistic without a certificate -> delivered signed only
 #   a recipient routing through its local part ('%', '!', a second '@')  -> 553 5.1.3
+#   a bare <postmaster> (RFC 5321 §4.5.1: MUST be accepted) -> 250, delivered under its rule
 #   (directory unreachable -> 451 4.7.1 is tested with a real slapd in test_directory_ldap.sh)
 . "$(dirname "$0")/lib.sh"
 . "$SSM_SRCDIR/tests/interop/peers.sh"
@@ -124,6 +125,24 @@ expect_reply routing rcpt-routing-percent-hack "RCPT dave%partner.example@localh
 expect_reply routing rcpt-routing-bang-path "RCPT partner.example!dave@localhost" '553 5\.1\.3 '
 expect_reply routing rcpt-routing-second-at "RCPT dave@partner.example@localhost" '553 5\.1\.3 '
 expect_reply routing rcpt-routing-quoted-at 'RCPT "dave@partner.example"@localhost' '553 5\.1\.3 '
+
+# 2c. RFC 5321 §4.5.1: RCPT TO:<postmaster> without a domain MUST be accepted. Postfix accepts it
+# and delivers it to postmaster@$myorigin; the milter plans it as the postmaster of its first
+# [[domain]] (acme.example: "everything else is signed"), so it arrives signed by the sender.
+before_pm=$(sink_count)
+transaction postmaster "$SMTPD_PORT" postmaster
+expect_reply postmaster rcpt-bare-postmaster-accepted "RCPT postmaster" '250 '
+expect_reply postmaster rcpt-bare-postmaster-data "DATA" '250 '
+if wait_for_delivery $((before_pm + 1)) 30; then
+  for f in $(sink_files); do
+    sink_rcpts "$f" | grep -qi '^<*postmaster@' && sink_message "$f" "$WORK/out/postmaster.eml"
+  done
+  if [ -f "$WORK/out/postmaster.eml" ] && verify_openssl "$WORK/out/postmaster.eml" alice@acme.example; then
+    pass rcpt-bare-postmaster-delivered-signed
+  else fail rcpt-bare-postmaster-delivered-signed "${PEER_DETAIL:-not found at the sink: $(for f in $(sink_files); do sink_rcpts "$f"; done | tr '\n' ' ')}"; fi
+else
+  fail rcpt-bare-postmaster-delivered-signed "not delivered within 30 s"
+fi
 
 # 3. token unavailable: recipients that need signing get 451 4.3.0 at RCPT.
 if wait_port "$NOTOKEN_MPORT" 15 "$NOTOKEN_PID"; then
