@@ -321,8 +321,8 @@ constexpr std::array kKeys = {
     KeySpec{"rule[]", "authenticated", K::Boolean, "", false, true,
             "true: only mail whose client used SMTP AUTH; false: only mail whose client did not."},
     KeySpec{"rule[]", "authenticated_as", K::StringArray, "", false, true,
-            "SMTP AUTH user names ({auth_authen}, case-insensitive); the client must have "
-            "authenticated as one of them."},
+            "SMTP AUTH user names ({auth_authen}, compared exactly, case included); the client must "
+            "have authenticated as one of them."},
     KeySpec{"rule[]", "subject_tag", K::String, "", false, true,
             "Header trigger: the Subject contains this tag (case-insensitive), e.g. \"[encrypt]\"; "
             "also inside RFC 2047 encoded-words, as clients write a Subject with non-ASCII "
