@@ -29,6 +29,10 @@ struct Choice {
     std::optional<RecipientCertificate> chosen;
     // One line per rejected candidate: "static:x.pem (serial 0a1b): expired 2024-01-01T00:00:00Z".
     std::vector<std::string> rejected_reasons;
+    // A candidate was refused for want of revocation answers alone (hard-fail: no current CRL
+    // or OCSP answer for its path, or the transaction's revocation time spent): none is usable
+    // now, but it may be once its responders answer, so no certificate is not the answer.
+    bool revocation_unknown = false;
 };
 
 // Why a candidate cannot be used to encrypt to `address_key` (lower case), or empty when it can.
@@ -36,24 +40,26 @@ struct Choice {
 // `intermediates`: untrusted CA certificates that came with it, for path building.
 // `budget`: the message's time for online revocation checks, shared with its other
 // validations (pki/revocation_budget.h); null: this validation gets one of its own.
+// `revocation_unknown` (when given) is set when the chain's only problems are unknown
+// revocation statuses (see Choice::revocation_unknown).
 using SharedBudget = std::shared_ptr<const pki::RevocationBudget>;
 std::vector<std::string> encryption_problems(const pki::Certificate& cert, const pki::CertificateFacts& facts,
                                              const std::string& address_key, const pki::TrustStore& trust,
                                              std::time_t now, std::span<const pki::Certificate> intermediates = {},
-                                             const SharedBudget& budget = nullptr);
+                                             const SharedBudget& budget = nullptr, bool* revocation_unknown = nullptr);
 // The same for a candidate's shared certificate: a GnuTLS object is made (parsed, for this
 // call only) when the chain is to be validated.
 std::vector<std::string> encryption_problems(const pki::SharedCertificate& cert, const pki::CertificateFacts& facts,
                                              const std::string& address_key, const pki::TrustStore& trust,
                                              std::time_t now, std::span<const pki::Certificate> intermediates = {},
-                                             const SharedBudget& budget = nullptr);
+                                             const SharedBudget& budget = nullptr, bool* revocation_unknown = nullptr);
 
 // encryption_problems for one candidate; with trust_dane_ee a DANE-EE one (see
 // CertificateCandidate::dane_ee) gets every check but the chain's.
 std::vector<std::string> candidate_problems(const CertificateCandidate& candidate, const std::string& address_key,
                                             const pki::TrustStore& trust, std::time_t now, bool trust_dane_ee,
                                             std::span<const pki::Certificate> intermediates = {},
-                                            const SharedBudget& budget = nullptr);
+                                            const SharedBudget& budget = nullptr, bool* revocation_unknown = nullptr);
 
 // The CA certificates among one source's candidates (at most kMaxChainCertificates), parsed:
 // the intermediates for the others' paths.

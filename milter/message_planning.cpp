@@ -208,9 +208,11 @@ Reply MessageProcessor::look_up(Recipient& r, bool at_rcpt)
     const auto owner = policy::key_owner(r.plan.treatment, *r.address);
     if (!owner) return reply_for(Failure::Internal, "unusable encrypt_to address");
     r.certificate_for = owner->str();
+    bool revocation_unknown = false;
     try {
         directory::Choice choice = m_certificates->find(*owner, std::time(nullptr), revocation_budget());
         r.rejected_reasons = std::move(choice.rejected_reasons);
+        revocation_unknown = choice.revocation_unknown;
         if (choice.chosen) {
             r.certificate = std::move(choice.chosen);
             return Reply::proceed();
@@ -224,6 +226,19 @@ Reply MessageProcessor::look_up(Recipient& r, bool at_rcpt)
     }
     if (mode != policy::EncryptMode::Mandatory) return Reply::proceed();
     const std::string why = r.rejected_reasons.empty() ? "none found" : r.rejected_reasons.front();
+    // Hard-fail, and a certificate refused only because no revocation answer came (its
+    // responders silent, or the transaction's revocation_time_budget spent): it may be usable
+    // at the next attempt, as after a directory outage (PRODUCT §2.4: 451 4.7.1), not a 550
+    // that bounces the mail for a slow responder. The reason stays in our log only.
+    if (revocation_unknown) {
+        if (!at_rcpt)
+            log::notice("message-tempfail", {{"rcpt", r.address->str()}, {"rule", r.plan.rule_name},
+                                             {"certificate_for", owner->str()}, {"reason", why}});
+        return Reply::tempfail("451", "4.7.1",
+                               "revocation status of the certificate for " + owner->str() +
+                                   " unknown; try again later",
+                               why);
+    }
     Reply refusal = Reply::reject("550", "5.7.1",
                                   "encryption required for " + r.address->str() +
                                       (at_rcpt ? std::string() : " by " + r.plan.trigger) +
