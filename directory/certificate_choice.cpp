@@ -58,43 +58,54 @@ std::vector<std::string> certificate_problems(const pki::CertificateFacts& f, co
 // `address_key`: the path's anchor must vouch for the recipient's domain ([[pki.anchor]]), whatever
 // source the certificate came from.
 void chain_problems(std::vector<std::string>& out, const pki::Certificate& cert, const std::string& address_key,
-                    const pki::TrustStore& trust, std::time_t now, std::span<const pki::Certificate> intermediates)
+                    const pki::TrustStore& trust, std::time_t now, std::span<const pki::Certificate> intermediates,
+                    const SharedBudget& budget, bool* revocation_unknown)
 {
     pki::ValidationOptions options;
     options.address = address_key;
+    options.revocation_budget = budget;
     const auto v = trust.validate(cert, intermediates, now, pki::Purpose::EmailProtection, options);
-    if (!v.valid()) out.push_back("chain: " + v.describe());
+    if (v.valid()) return;
+    out.push_back("chain: " + v.describe());
+    if (revocation_unknown && std::all_of(v.problems.begin(), v.problems.end(),
+                                          [](pki::Problem p) { return p == pki::Problem::RevocationUnknown; }))
+        *revocation_unknown = true;
 }
 
 }  // namespace
 
 std::vector<std::string> encryption_problems(const pki::Certificate& cert, const pki::CertificateFacts& f,
                                              const std::string& address_key, const pki::TrustStore& trust,
-                                             std::time_t now, std::span<const pki::Certificate> intermediates)
+                                             std::time_t now, std::span<const pki::Certificate> intermediates,
+                                             const SharedBudget& budget, bool* revocation_unknown)
 {
     auto out = certificate_problems(f, address_key, now);
-    if (out.empty()) chain_problems(out, cert, address_key, trust, now, intermediates);
+    if (out.empty()) chain_problems(out, cert, address_key, trust, now, intermediates, budget, revocation_unknown);
     return out;
 }
 
 std::vector<std::string> encryption_problems(const pki::SharedCertificate& cert, const pki::CertificateFacts& f,
                                              const std::string& address_key, const pki::TrustStore& trust,
-                                             std::time_t now, std::span<const pki::Certificate> intermediates)
+                                             std::time_t now, std::span<const pki::Certificate> intermediates,
+                                             const SharedBudget& budget, bool* revocation_unknown)
 {
     auto out = certificate_problems(f, address_key, now);
-    if (out.empty()) chain_problems(out, cert.parse(), address_key, trust, now, intermediates);  // this thread's own GnuTLS object
+    if (out.empty())  // cert.parse(): this thread's own GnuTLS object
+        chain_problems(out, cert.parse(), address_key, trust, now, intermediates, budget, revocation_unknown);
     return out;
 }
 
 std::vector<std::string> candidate_problems(const CertificateCandidate& c, const std::string& address_key,
                                             const pki::TrustStore& trust, std::time_t now, bool trust_dane_ee,
-                                            std::span<const pki::Certificate> intermediates)
+                                            std::span<const pki::Certificate> intermediates,
+                                            const SharedBudget& budget, bool* revocation_unknown)
 {
     // DANE-EE: the certificate itself must still name the address, be valid now (stricter
     // than RFC 7671 asks of TLS), not be a CA and allow encryption; only the chain is replaced
     // by the DNSSEC proof that the domain published it.
     if (c.dane_ee && trust_dane_ee) return certificate_problems(c.cert.facts(), address_key, now);
-    return encryption_problems(c.cert, c.cert.facts(), address_key, trust, now, intermediates);
+    return encryption_problems(c.cert, c.cert.facts(), address_key, trust, now, intermediates, budget,
+                               revocation_unknown);
 }
 
 std::vector<pki::Certificate> chain_certificates(const std::vector<CertificateCandidate>& candidates)
@@ -106,7 +117,8 @@ std::vector<pki::Certificate> chain_certificates(const std::vector<CertificateCa
 }
 
 Choice choose_encryption_certificate(const EmailAddress& address, std::vector<CertificateCandidate> candidates,
-                                     const pki::TrustStore& trust, std::time_t now, bool trust_dane_ee)
+                                     const pki::TrustStore& trust, std::time_t now, bool trust_dane_ee,
+                                     const SharedBudget& budget)
 {
     const std::string key = address_key(address);
     Choice choice;
@@ -120,7 +132,8 @@ Choice choose_encryption_certificate(const EmailAddress& address, std::vector<Ce
         // A CA certificate is chain material, not a choice; reported only when it names the
         // address (someone published a CA certificate as the recipient's).
         if (f.is_ca && !f.has_address(key)) continue;
-        const auto problems = candidate_problems(c, key, trust, now, trust_dane_ee, intermediates);
+        const auto problems =
+            candidate_problems(c, key, trust, now, trust_dane_ee, intermediates, budget, &choice.revocation_unknown);
         if (!problems.empty()) {
             std::string line = describe(c, f) + ": ";
             for (std::size_t i = 0; i < problems.size(); ++i) line += (i ? "; " : "") + problems[i];
@@ -144,12 +157,18 @@ CertificateResolver::CertificateResolver(std::vector<std::shared_ptr<Certificate
     if (!m_trust) throw std::invalid_argument("CertificateResolver needs a trust store");
 }
 
-Choice CertificateResolver::find(const EmailAddress& address, std::time_t now) const
+Choice CertificateResolver::find(const EmailAddress& address, std::time_t now, const SharedBudget& budget) const
 {
-    return find(address, now, [&](CertificateSource& source) { return source.answer(address); });
+    return find_with(address, now, [&](CertificateSource& source) { return source.answer(address); }, budget);
 }
 
 Choice CertificateResolver::find(const EmailAddress& address, std::time_t now, const SourceAnswer& ask) const
+{
+    return find_with(address, now, ask, nullptr);
+}
+
+Choice CertificateResolver::find_with(const EmailAddress& address, std::time_t now, const SourceAnswer& ask,
+                                      const SharedBudget& budget) const
 {
     Choice all;
     std::exception_ptr unavailable;
@@ -166,7 +185,8 @@ Choice CertificateResolver::find(const EmailAddress& address, std::time_t now, c
         }
         if (!answer.complete()) cuts.push_back(source->name() + ": answer cut: " + answer.cut);
         Choice c = choose_encryption_certificate(address, std::move(answer.candidates), *m_trust, now,
-                                                 m_trust_dane_ee);
+                                                 m_trust_dane_ee, budget);
+        all.revocation_unknown = all.revocation_unknown || c.revocation_unknown;
         all.rejected_reasons.insert(all.rejected_reasons.end(), std::make_move_iterator(c.rejected_reasons.begin()),
                                     std::make_move_iterator(c.rejected_reasons.end()));
         if (c.chosen) {

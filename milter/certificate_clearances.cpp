@@ -27,6 +27,7 @@ using smime::cms::ClearanceValue;
 // no path validates or a CA's extension does not decode.
 std::vector<std::vector<ClearanceValue>> path_constraints(const pki::Certificate& cert, const smime::Signer& signer,
                                                           const pki::TrustStore& trust, std::time_t now,
+                                                          const std::shared_ptr<const pki::RevocationBudget>& budget,
                                                           std::string& problem)
 {
     std::vector<pki::Certificate> on_token;
@@ -34,7 +35,9 @@ std::vector<std::vector<ClearanceValue>> path_constraints(const pki::Certificate
         if (auto c = pki::Certificate::parse_der(der)) on_token.push_back(std::move(*c));
     // Any purpose: the clearance does not depend on what the key is for. Revocation as [pki]
     // says for every other path: a revoked CA vouches for nothing.
-    const pki::ValidationResult r = trust.validate(cert, on_token, now, pki::Purpose::Any);
+    pki::ValidationOptions options;
+    options.revocation_budget = budget;  // the message's, when it has one
+    const pki::ValidationResult r = trust.validate(cert, on_token, now, pki::Purpose::Any, options);
     if (!r.valid() || r.path.empty()) {
         problem = "no valid certification path for the clearance: " + r.describe();
         return {};
@@ -85,7 +88,7 @@ policy::DirectoryClearances CertificateClearances::clearances(const EmailAddress
     if (found.values.empty()) return out;  // nothing to constrain: no path needed
 
     std::string problem;
-    const auto constraints = path_constraints(*cert, *signer, *m_trust, m_now, problem);
+    const auto constraints = path_constraints(*cert, *signer, *m_trust, m_now, m_budget, problem);
     if (!problem.empty()) {
         out.unreadable += found.values.size();  // fail closed: not one of them grants anything
         unreadable(problem);
@@ -103,12 +106,14 @@ policy::DirectoryClearances CertificateClearances::clearances(const EmailAddress
 
 LabelVerdict judge_labels_for(const Config& config, const Certificates& certificates, KeySource& keys,
                               const std::vector<SignedLabel>& found, const std::vector<EmailAddress>& recipients,
-                              const std::optional<Domain>& author_domain)
+                              const std::optional<Domain>& author_domain,
+                              std::shared_ptr<const pki::RevocationBudget> budget)
 {
     const policy::ClearanceDirectory* clearances = certificates.clearances();
     std::optional<CertificateClearances> with_certificates;
     if (config.clearance_from_certificate)
-        clearances = &with_certificates.emplace(keys, clearances, certificates.trust(), std::time(nullptr));
+        clearances = &with_certificates.emplace(keys, clearances, certificates.trust(), std::time(nullptr),
+                                                            std::move(budget));
     return judge_labels(config.labels, found, recipients, author_domain, clearances);
 }
 

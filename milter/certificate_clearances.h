@@ -21,9 +21,11 @@ public:
     // `directory`: asked first (may be null). `trust`: the anchors and intermediates the
     // certificate's path is built from (with the CA certificates stored on the token next to
     // it), valid at `now`. All must outlive this object (one message).
+    // `budget`: the message's revocation time (pki/revocation_budget.h); null: each path
+    // validation gets one of its own.
     CertificateClearances(KeySource& keys, const policy::ClearanceDirectory* directory, const pki::TrustStore& trust,
-                          std::time_t now)
-        : m_keys(&keys), m_directory(directory), m_trust(&trust), m_now(now) {}
+                          std::time_t now, std::shared_ptr<const pki::RevocationBudget> budget = nullptr)
+        : m_keys(&keys), m_directory(directory), m_trust(&trust), m_now(now), m_budget(std::move(budget)) {}
     // The directory's values, then the certificate's, each intersected with what the CA
     // certificates of its path (trust anchor included) permit (policy/clearance_constraints.h).
     // When no valid path to a trust anchor is found or a CA's constraints extension does not
@@ -37,13 +39,16 @@ private:
     const policy::ClearanceDirectory* m_directory;
     const pki::TrustStore* m_trust;
     std::time_t m_now;
+    std::shared_ptr<const pki::RevocationBudget> m_budget;
 };
 
 // judge_labels (security_labels.h) with the clearances the configuration names: the
 // directory's, and with [labels] clearance_from_certificate those in the recipients' own
 // certificates on the token. The one check for mail to recipients and to a list's members.
+// `budget`: the message's revocation time, as for CertificateClearances.
 LabelVerdict judge_labels_for(const Config& config, const Certificates& certificates, KeySource& keys,
                               const std::vector<SignedLabel>& found, const std::vector<EmailAddress>& recipients,
-                              const std::optional<Domain>& author_domain);
+                              const std::optional<Domain>& author_domain,
+                              std::shared_ptr<const pki::RevocationBudget> budget = nullptr);
 
 }  // namespace ssm::milter

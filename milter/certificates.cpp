@@ -271,9 +271,10 @@ std::shared_ptr<const Certificates> Certificates::load(const Config& config,
     return c;
 }
 
-directory::Choice Certificates::find(const EmailAddress& address, std::time_t now) const
+directory::Choice Certificates::find(const EmailAddress& address, std::time_t now,
+                                     const directory::SharedBudget& budget) const
 {
-    return m_resolver->find(address, now);
+    return m_resolver->find(address, now, budget);
 }
 
 directory::Choice Certificates::find(const EmailAddress& address, std::time_t now,

@@ -39,7 +39,10 @@ public:
 
     // The best encryption certificate for the address, with reasons for every rejection.
     // Throws ssm::Error(Failure::DirectoryUnavailable) when a source cannot be reached.
-    directory::Choice find(const EmailAddress& address, std::time_t now) const;
+    // `budget`: the SMTP transaction's revocation time, shared by all its validations
+    // (MessageProcessor::revocation_budget); null: each validation gets one of its own.
+    directory::Choice find(const EmailAddress& address, std::time_t now,
+                           const directory::SharedBudget& budget = nullptr) const;
     // The same decision over answers already got from the sources (ssmctl cert lookup).
     directory::Choice find(const EmailAddress& address, std::time_t now,
                            const directory::CertificateResolver::SourceAnswer& ask) const;

@@ -141,7 +141,8 @@ constexpr std::array kKeys = {
     KeySpec{"pki", "fetch_timeout", K::Duration, "\"5s\"", false, true,
             "Longest wait for one OCSP or CRL answer (1s to 120s)."},
     KeySpec{"pki", "revocation_time_budget", K::Duration, "\"20s\"", false, true,
-            "Longest time a message may spend on OCSP and CRL fetches altogether (1s to 600s); "
+            "Longest time a message (one SMTP transaction, all its RCPTs) may spend on OCSP and CRL "
+            "fetches altogether (1s to 600s); "
             "checks left when it is spent are undecided (soft-fail or hard-fail)."},
     KeySpec{"pki", "unscoped_anchors", K::String, "\"any-domain\"", false, true,
             "What a trust anchor no [[pki.anchor]] names vouches for: any-domain or none."},
@@ -326,8 +327,8 @@ constexpr std::array kKeys = {
     KeySpec{"rule[]", "authenticated", K::Boolean, "", false, true,
             "true: only mail whose client used SMTP AUTH; false: only mail whose client did not."},
     KeySpec{"rule[]", "authenticated_as", K::StringArray, "", false, true,
-            "SMTP AUTH user names ({auth_authen}, case-insensitive); the client must have "
-            "authenticated as one of them."},
+            "SMTP AUTH user names ({auth_authen}, compared exactly, case included); the client must "
+            "have authenticated as one of them."},
     KeySpec{"rule[]", "subject_tag", K::String, "", false, true,
             "Header trigger: the Subject contains this tag (case-insensitive), e.g. \"[encrypt]\"; "
             "also inside RFC 2047 encoded-words, as clients write a Subject with non-ASCII "

@@ -19,6 +19,7 @@
 #include "smime/cms/signed_attributes.h"
 #include "directory/receipt_store.h"
 #include "milter/decryption_scope.h"
+#include "milter/network.h"
 #include "milter/own_keys.h"
 #include "milter/receipts.h"
 #include "smime/cms/decompress.h"
@@ -160,13 +161,6 @@ std::vector<EmailAddress> signed_authors(const std::vector<HeaderField>& fields,
     if (shown.empty()) return {};
     authors.insert(authors.end(), shown.begin(), shown.end());
     return authors;
-}
-
-std::string local_host_name()
-{
-    char buf[256] = {};
-    if (gethostname(buf, sizeof buf - 1) != 0) return "localhost";
-    return buf;
 }
 
 
@@ -670,8 +664,10 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
     case policy::RevocationMode::SoftFail: m_revocation = pki::Revocation::SoftFail; break;
     case policy::RevocationMode::HardFail: m_revocation = pki::Revocation::HardFail; break;
     }
-    m_revocation_budget = std::make_shared<const pki::RevocationBudget>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(m_config.pki.revocation_time_budget));
+    m_revocation_budget = m_shared_budget ? m_shared_budget
+                                          : std::make_shared<const pki::RevocationBudget>(
+                                                std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                    m_config.pki.revocation_time_budget));
     m_labels.clear();
     InboundOutcome out;
     m_receipts = &out.receipts;

@@ -65,6 +65,13 @@ public:
     // whatever happens after that depends on the plaintext or on the key (undecryptable.h).
     void report_key_match(bool& flag) { m_key_matched = &flag; }
 
+    // The SMTP transaction's [pki] revocation_time_budget, shared with its other validations
+    // (recipient certificates, clearances); without one, process() starts one of its own.
+    void share_revocation_budget(std::shared_ptr<const pki::RevocationBudget> budget)
+    {
+        m_shared_budget = std::move(budget);
+    }
+
     // `treatment` carries the partner's requirements (require_signature/encryption).
     // `recipients`: the message's envelope recipients (the RCPT TOs accepted for it). An
     // encryption is removed only with a key that belongs to every one of them
@@ -105,6 +112,7 @@ private:
     std::optional<pki::Revocation> m_revocation;  // the partner rule's, else [pki] revocation
     // [pki] revocation_time_budget, one for the whole message: every signer's validation.
     std::shared_ptr<const pki::RevocationBudget> m_revocation_budget;
+    std::shared_ptr<const pki::RevocationBudget> m_shared_budget;  // share_revocation_budget
     bool m_strip_signature = false;               // [inbound] strip_signature or the rule's
     std::vector<SignedLabel> m_labels;
     InboundReceiptRequests* m_receipts = nullptr;  // the whole-body layers' requests, during process()

@@ -41,6 +41,12 @@ check_PROGRAMS += tests/unit/test_milter
 tests_unit_test_milter_SOURCES = tests/unit/test_milter.cpp $(UNIT_MAIN)
 tests_unit_test_milter_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
 
+# [pki] revocation_time_budget: one per SMTP transaction, against a stalling responder.
+check_PROGRAMS += tests/unit/test_processor_revocation
+tests_unit_test_processor_revocation_SOURCES = tests/unit/test_processor_revocation.cpp \
+	tests/unit/test_processor_support.h tests/unit/test_revocation_support.h $(UNIT_MAIN)
+tests_unit_test_processor_revocation_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
+
 check_PROGRAMS += tests/unit/test_undecryptable
 tests_unit_test_undecryptable_SOURCES = tests/unit/test_undecryptable.cpp $(UNIT_MAIN)
 tests_unit_test_undecryptable_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)

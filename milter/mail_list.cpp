@@ -160,6 +160,7 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
     ListKeys list_keys(m_keys, signer->certificate_der());
     InboundProcessor in(m_config, m_certificates, list_keys, m_certificates.harvest());
     if (key_matched) in.report_key_match(*key_matched);
+    in.share_revocation_budget(m_budget);
     InboundOutcome r = in.process(headers, body, {list.address}, policy::Treatment{});
     if (r.reply.verdict != Verdict::Accept) {
         MessageOutcome out;
@@ -216,6 +217,7 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
         if (!r.decrypted) {
             InboundProcessor again(m_config, m_certificates, list_keys, nullptr);
             again.strip_validated_signature();
+            again.share_revocation_budget(m_budget);
             stripped = again.process(headers, body, {list.address}, policy::Treatment{});
         }
         InboundOutcome& u = r.decrypted ? r : stripped;
@@ -282,7 +284,7 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
         }
         directory::Choice choice;
         try {
-            choice = m_certificates.find(member, now);
+            choice = m_certificates.find(member, now, m_budget);
         } catch (const Error& e) {
             if (e.failure() != Failure::DirectoryUnavailable) throw;
             return directory_unavailable(e, member);
@@ -311,7 +313,8 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
     std::optional<Domain> author_domain;
     if (const HeaderField* from = smime::mime::find_field(headers, "From"))
         if (const auto first = first_mailbox(from->value)) author_domain = first->domain();
-    const LabelVerdict labels = judge_labels_for(m_config, m_certificates, m_keys, r.labels, member_addresses, author_domain);
+    const LabelVerdict labels = judge_labels_for(m_config, m_certificates, m_keys, r.labels, member_addresses,
+                                                 author_domain, m_budget);
     if (labels.reply.verdict != Verdict::Continue) {
         MessageOutcome out;
         out.reply = labels.reply;

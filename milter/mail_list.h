@@ -19,8 +19,11 @@ namespace ssm::milter {
 
 class ListExpander {
 public:
-    ListExpander(const Config& config, const Certificates& certificates, KeySource& keys)
-        : m_config(config), m_certificates(certificates), m_keys(keys) {}
+    // `budget`: the SMTP transaction's [pki] revocation_time_budget, spent by every validation
+    // of the expansion (signers, members' certificates, clearances); null: each starts its own.
+    ListExpander(const Config& config, const Certificates& certificates, KeySource& keys,
+                 directory::SharedBudget budget = nullptr)
+        : m_config(config), m_certificates(certificates), m_keys(keys), m_budget(std::move(budget)) {}
 
     // Expands `headers` + `body`, sent to `list` (RCPT TO text `list_rcpt`). The outcome
     // rewrites the message and the envelope (remove_recipients/add_recipients) on Accept;
@@ -38,6 +41,7 @@ private:
     const Config& m_config;
     const Certificates& m_certificates;
     KeySource& m_keys;
+    directory::SharedBudget m_budget;
 };
 
 }  // namespace ssm::milter

@@ -4,9 +4,11 @@
 #include <algorithm>
 #include <ctime>
 
+#include "base/ascii.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "milter/message_processor.h"
+#include "milter/network.h"
 
 namespace ssm::milter {
 
@@ -31,6 +33,18 @@ policy::Cipher configured_cipher(CipherChoice c)
     case CipherChoice::ChaCha20Poly1305: return policy::Cipher::ChaCha20Poly1305;
     }
     return policy::Cipher::Auto;
+}
+
+// RFC 5321 §4.5.1: RCPT TO:<postmaster> without a domain (the name in any case) MUST be
+// accepted. The MTA delivers it to its own postmaster (Postfix appends $myorigin), so it is
+// planned as the postmaster of our first [[domain]], a local recipient like any other of ours
+// (inbound its mail is decrypted and verified, outbound that domain's rules apply); with no
+// [[domain]], of this host's name. nullopt for any other text.
+std::optional<EmailAddress> bare_postmaster(std::string_view text, const policy::Policy& policy)
+{
+    if (!iequals(text, "postmaster")) return std::nullopt;
+    const auto& own = policy.domains();
+    return EmailAddress::parse("postmaster@" + (own.empty() ? local_host_name() : own.front().name.str()));
 }
 
 const Reply kMixed = Reply::tempfail("452", "4.5.3",
@@ -96,6 +110,7 @@ Reply MessageProcessor::mail_from(std::string_view sender, std::string_view auth
     m_context.auth_user = std::string(auth_authen);
     m_have_sender = true;
     m_arrival = std::time(nullptr);
+    m_revocation_budget.reset();  // a new transaction: its own budget, started when first needed
     m_recipients.clear();
     m_effective.reset();
     m_sender_check.reset();
@@ -173,6 +188,14 @@ MessageProcessor::Effective MessageProcessor::strictest_inbound(const Effective&
     return e;
 }
 
+std::shared_ptr<const pki::RevocationBudget> MessageProcessor::revocation_budget()
+{
+    if (!m_revocation_budget)
+        m_revocation_budget = std::make_shared<const pki::RevocationBudget>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(m_config->pki.revocation_time_budget));
+    return m_revocation_budget;
+}
+
 Reply MessageProcessor::look_up(Recipient& r, bool at_rcpt)
 {
     r.certificate.reset();
@@ -185,9 +208,11 @@ Reply MessageProcessor::look_up(Recipient& r, bool at_rcpt)
     const auto owner = policy::key_owner(r.plan.treatment, *r.address);
     if (!owner) return reply_for(Failure::Internal, "unusable encrypt_to address");
     r.certificate_for = owner->str();
+    bool revocation_unknown = false;
     try {
-        directory::Choice choice = m_certificates->find(*owner, std::time(nullptr));
+        directory::Choice choice = m_certificates->find(*owner, std::time(nullptr), revocation_budget());
         r.rejected_reasons = std::move(choice.rejected_reasons);
+        revocation_unknown = choice.revocation_unknown;
         if (choice.chosen) {
             r.certificate = std::move(choice.chosen);
             return Reply::proceed();
@@ -201,6 +226,19 @@ Reply MessageProcessor::look_up(Recipient& r, bool at_rcpt)
     }
     if (mode != policy::EncryptMode::Mandatory) return Reply::proceed();
     const std::string why = r.rejected_reasons.empty() ? "none found" : r.rejected_reasons.front();
+    // Hard-fail, and a certificate refused only because no revocation answer came (its
+    // responders silent, or the transaction's revocation_time_budget spent): it may be usable
+    // at the next attempt, as after a directory outage (PRODUCT §2.4: 451 4.7.1), not a 550
+    // that bounces the mail for a slow responder. The reason stays in our log only.
+    if (revocation_unknown) {
+        if (!at_rcpt)
+            log::notice("message-tempfail", {{"rcpt", r.address->str()}, {"rule", r.plan.rule_name},
+                                             {"certificate_for", owner->str()}, {"reason", why}});
+        return Reply::tempfail("451", "4.7.1",
+                               "revocation status of the certificate for " + owner->str() +
+                                   " unknown; try again later",
+                               why);
+    }
     Reply refusal = Reply::reject("550", "5.7.1",
                                   "encryption required for " + r.address->str() +
                                       (at_rcpt ? std::string() : " by " + r.plan.trigger) +
@@ -241,6 +279,7 @@ Reply MessageProcessor::rcpt_to(std::string_view recipient)
     Recipient r;
     r.text = std::string(strip_angles(recipient));
     r.address = EmailAddress::parse(r.text);
+    if (!r.address) r.address = bare_postmaster(r.text, m_config->policy);
     auto decide = [&]() -> Reply {
         if (!r.address) return Reply::reject("553", "5.1.3", "recipient address not understood");
         // '%', '!' and '@' in a local part route mail on: Postfix (allow_percent_hack,

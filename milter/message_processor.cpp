@@ -453,6 +453,7 @@ MessageOutcome MessageProcessor::inbound()
 {
     InboundProcessor in(*m_config, *m_certificates, m_keys, m_certificates->harvest());
     in.report_key_match(m_key_matched);
+    in.share_revocation_budget(revocation_budget());
     policy::Treatment t;
     t.require_signature = m_effective->require_signature;
     t.require_encryption = m_effective->require_encryption;
@@ -472,7 +473,8 @@ MessageOutcome MessageProcessor::inbound()
         // that came from outside are claims anyone can make and never pass through.
         const auto who = author();
         const LabelVerdict lv = judge_labels_for(*m_config, *m_certificates, m_keys, r.labels, rcpts,
-                                                 who ? std::optional<Domain>(who->domain()) : std::nullopt);
+                                                 who ? std::optional<Domain>(who->domain()) : std::nullopt,
+                                                 revocation_budget());
         out.detail += lv.detail;
         if (lv.reply.verdict != Verdict::Continue) {
             out.reply = lv.reply;
@@ -580,7 +582,7 @@ MessageOutcome MessageProcessor::outcome_of_message(std::optional<Failure>& fail
                 return out;
             }
         if (m_list && first) {
-            out = ListExpander(*m_config, *m_certificates, m_keys)
+            out = ListExpander(*m_config, *m_certificates, m_keys, revocation_budget())
                       .expand(*m_list, first->text, m_headers, *m_body, m_direction == policy::Direction::Outbound,
                               &m_key_matched);
             if (out.reply.verdict == Verdict::Accept) remove_markers(out);

@@ -24,6 +24,7 @@
 #include "milter/receipt_answer.h"
 #include "milter/receipts.h"
 #include "milter/security_labels.h"
+#include "pki/revocation_budget.h"
 #include "policy/policy.h"
 #include "policy/sender_check.h"
 #include "smime/mime/header.h"
@@ -184,6 +185,12 @@ private:
     // Inbound recipients of one message whose treatments the From header made differ (a rule
     // with to and from conditions): one message carries the strictest of both requirements.
     Effective strictest_inbound(const Effective& a, const Effective& b) const;
+    // [pki] revocation_time_budget for this SMTP transaction, started by the first validation
+    // that asks for it (a recipient's certificate at RCPT, the signers at end of message) and
+    // shared by all of them until the next MAIL FROM. One per RCPT would let a message to N
+    // recipients whose CAs' responders stall take N budgets, each RCPT up to the MTA's milter
+    // timeout.
+    std::shared_ptr<const pki::RevocationBudget> revocation_budget();
     // Looks up the certificate `r.plan` asks for; returns a final Reply or Continue.
     Reply look_up(Recipient& r, bool at_rcpt);
     Reply check_token(const Recipient& r);
@@ -265,6 +272,7 @@ private:
     // was tried): from then on no failure may show at SMTP (undecryptable.h).
     bool m_key_matched = false;
     std::time_t m_arrival = 0;  // MAIL FROM, for the Arrival-Date of a return notice
+    std::shared_ptr<const pki::RevocationBudget> m_revocation_budget;  // see revocation_budget()
 };
 
 }  // namespace ssm::milter

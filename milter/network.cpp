@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
@@ -109,6 +110,13 @@ std::string ip_address_text(const sockaddr_storage& address)
                             : nullptr;
     if (!bytes || !inet_ntop(address.ss_family, bytes, text, sizeof text)) return {};
     return text;
+}
+
+std::string local_host_name()
+{
+    char buf[256] = {};
+    if (gethostname(buf, sizeof buf - 1) != 0) return "localhost";
+    return buf;
 }
 
 }  // namespace ssm::milter

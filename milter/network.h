@@ -25,6 +25,10 @@ private:
     std::string m_text;
 };
 
+// This host's name (gethostname), "localhost" when it cannot be read: the authserv-id when
+// none is configured, and the domain of a bare <postmaster> when no [[domain]] is.
+std::string local_host_name();
+
 // Parses an address written as text (as ssmctl gets it) into a sockaddr_storage.
 std::optional<sockaddr_storage> parse_ip_address(std::string_view text);
 

@@ -196,8 +196,11 @@ MatchResult match(const Conditions& c, const MessageContext& msg, const EmailAdd
     if (c.direction && *c.direction != msg.direction) return no;
     if (c.authenticated && *c.authenticated == msg.auth_user.empty()) return no;
     if (!c.authenticated_as.empty()) {
+        // Exact: SASL login names are case-sensitive (Cyrus SASL, Dovecot) unless the SASL
+        // server folds them, and then {auth_authen} already arrives folded. Ignoring case
+        // would let a rule for "alice" also match "ALICE", which may be another account.
         bool found = false;
-        for (const auto& u : c.authenticated_as) found = found || iequals(u, msg.auth_user);
+        for (const auto& u : c.authenticated_as) found = found || u == msg.auth_user;
         if (msg.auth_user.empty() || !found) return no;
     }
     if (!c.client.empty()) {

@@ -98,7 +98,7 @@ struct Conditions {
     std::vector<std::string> to_group;
     std::vector<std::shared_ptr<const ClientNetwork>> client;
     std::optional<bool> authenticated;      // true: AUTH used; false: not used
-    std::vector<std::string> authenticated_as;  // AUTH user is one of these (case-insensitive)
+    std::vector<std::string> authenticated_as;  // AUTH user is one of these (exactly, case too)
     std::string subject_tag;                // empty: no Subject condition
     std::vector<HeaderPattern> header;      // any one of them
     // [policy] recipient_delimiter: a group is also asked about the address without its

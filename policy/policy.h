@@ -56,6 +56,7 @@ public:
     // fallback of SignMode::Sender): the identity of the author's own domain.
     std::optional<EmailAddress> domain_identity(const EmailAddress& author) const;
     bool is_own_domain(const Domain& d) const;
+    const std::vector<OwnDomain>& domains() const { return m_domains; }  // configuration order
 
     // Whether a plan may change once the header fields are known: a header trigger, or a
     // sender condition of a rule that applies inbound (it reads From too).

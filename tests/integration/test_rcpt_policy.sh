@@ -10,6 +10,7 @@
 #   a recipient routing through its local part ('%', '!', a second '@')  -> 553 5.1.3
 #   an address extension (ceo+x@) gets the mandatory rule written for ceo@; with
 #     recipient_delimiter = "" (reloaded) it does not
+#   a bare <postmaster> (RFC 5321 §4.5.1: MUST be accepted) -> 250, delivered under its rule
 #   (directory unreachable -> 451 4.7.1 is tested with a real slapd in test_directory_ldap.sh)
 . "$(dirname "$0")/lib.sh"
 . "$SSM_SRCDIR/tests/interop/peers.sh"
@@ -147,6 +148,23 @@ expect_reply extension rcpt-extension-mandatory-refused "RCPT ceo[+]x@opportunis
 expect_reply extension rcpt-extension-case-refused "RCPT CEO[+]Board.Only@opportunistic.example" '550 5\.7\.1 '
 expect_reply extension rcpt-extension-leading-delimiter-opportunistic "RCPT [+]ceo@opportunistic.example" '250 '
 note "extension: $(tr '\n' '|' <"$WORK/out/extension.replies")"
+# 2d. RFC 5321 §4.5.1: RCPT TO:<postmaster> without a domain MUST be accepted. Postfix accepts it
+# and delivers it to postmaster@$myorigin; the milter plans it as the postmaster of its first
+# [[domain]] (acme.example: "everything else is signed"), so it arrives signed by the sender.
+before_pm=$(sink_count)
+transaction postmaster "$SMTPD_PORT" postmaster
+expect_reply postmaster rcpt-bare-postmaster-accepted "RCPT postmaster" '250 '
+expect_reply postmaster rcpt-bare-postmaster-data "DATA" '250 '
+if wait_for_delivery $((before_pm + 1)) 30; then
+  for f in $(sink_files); do
+    sink_rcpts "$f" | grep -qi '^<*postmaster@' && sink_message "$f" "$WORK/out/postmaster.eml"
+  done
+  if [ -f "$WORK/out/postmaster.eml" ] && verify_openssl "$WORK/out/postmaster.eml" alice@acme.example; then
+    pass rcpt-bare-postmaster-delivered-signed
+  else fail rcpt-bare-postmaster-delivered-signed "${PEER_DETAIL:-not found at the sink: $(for f in $(sink_files); do sink_rcpts "$f"; done | tr '\n' ' ')}"; fi
+else
+  fail rcpt-bare-postmaster-delivered-signed "not delivered within 30 s"
+fi
 
 # 3. token unavailable: recipients that need signing get 451 4.3.0 at RCPT.
 if wait_port "$NOTOKEN_MPORT" 15 "$NOTOKEN_PID"; then

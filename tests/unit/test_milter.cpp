@@ -14,6 +14,7 @@
 #include "milter/config.h"
 #include "milter/message_processor.h"
 #include "milter/message_writer.h"
+#include "milter/network.h"
 #include "tests/unit/test_support.h"
 
 using namespace ssm;
@@ -285,6 +286,7 @@ class MilterTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(recipient_identifier_per_rule);
     CPPUNIT_TEST(routing_local_parts_are_refused_outbound);
     CPPUNIT_TEST(second_at_in_local_part_is_refused_outbound);
+    CPPUNIT_TEST(bare_postmaster_is_our_postmaster);
     CPPUNIT_TEST(unusable_certificate_store_defers);
     CPPUNIT_TEST(corrupt_store_record_defers);
     CPPUNIT_TEST(already_encrypted_passes_untouched);
@@ -786,6 +788,52 @@ encrypt = "mandatory"
     // disk at start) took the imported and harvested certificates with it, silently: a
     // recipient whose certificate was imported got 550 "none found" (reproduced with ssmctl).
     // A local fault is temporary: 451 4.7.1, as for an unreachable directory.
+    // RFC 5321 §4.5.1: RCPT TO:<postmaster> without a domain MUST be accepted. It is planned as
+    // the postmaster of the first [[domain]]: outbound that domain's rule applies, inbound its
+    // mail is verified and the rules naming postmaster@acme.example apply. Other bare local
+    // parts are still not understood (553).
+    void bare_postmaster_is_our_postmaster()
+    {
+        auto cfg = fixture().config(kRules);
+        TokenKeySource keys(cfg->hsm);
+        for (const char* rcpt : {"<postmaster>", "<PostMaster>", "postmaster"}) {
+            MessageProcessor p(cfg, certificates(*cfg), keys, client("10.1.1.1"));
+            p.mail_from("<alice@acme.example>", "");
+            const Reply r = p.rcpt_to(rcpt);
+            CPPUNIT_ASSERT_MESSAGE(std::string(rcpt) + ": " + r.str(), r.verdict == Verdict::Continue);
+            const auto& planned = p.recipients().back();
+            CPPUNIT_ASSERT(planned.address);
+            CPPUNIT_ASSERT_EQUAL(std::string("postmaster@acme.example"), planned.address->str());
+            CPPUNIT_ASSERT_EQUAL(std::string("internal unsigned"), planned.plan.rule_name);
+        }
+        {
+            MessageProcessor p(cfg, certificates(*cfg), keys, client("10.1.1.1"));
+            p.mail_from("<alice@acme.example>", "");
+            for (const char* rcpt : {"<alice>", "<postmaster.x>", "<postmasters>"}) {
+                const Reply r = p.rcpt_to(rcpt);
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(rcpt, std::string("553 5.1.3"), r.rcode + " " + r.xcode);
+            }
+        }
+        // Inbound: a signed message to <postmaster> is verified, and the rule for
+        // postmaster@acme.example strips the signature for its reader.
+        Run signed_run = run_message(cfg, keys, "alice@acme.example", "alice@acme.example", "hello postmaster\n");
+        const std::string strip = std::string(kRules) +
+                                  "[[rule]]\nname = \"postmaster reads plain mail\"\ndirection = \"inbound\"\n"
+                                  "to = [\"postmaster@acme.example\"]\nstrip_signature = true\n";
+        InboundRun in = run_inbound(fixture().config(strip), keys, "alice@acme.example", "postmaster", signed_run.message);
+        CPPUNIT_ASSERT_MESSAGE(in.message, in.message.find("smime=pass") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(in.message, in.message.find("multipart/signed") == std::string::npos);
+        CPPUNIT_ASSERT(in.message.find("hello postmaster") != std::string::npos);
+        // Without a [[domain]]: this host's postmaster.
+        auto bare = fixture().config("[[rule]]\nname = \"all\"\ndirection = \"outbound\"\nsign = \"none\"\n");
+        MessageProcessor p(bare, certificates(*bare), keys, client("10.1.1.1"));
+        p.mail_from("<alice@acme.example>", "");
+        const Reply r = p.rcpt_to("<postmaster>");
+        const auto host = Domain::parse(local_host_name());
+        CPPUNIT_ASSERT_MESSAGE(r.str(), !host || r.verdict == Verdict::Continue);
+        if (host) CPPUNIT_ASSERT_EQUAL("postmaster@" + host->str(), p.recipients().back().address->str());
+    }
+
     void unusable_certificate_store_defers()
     {
         test::TempDir dir;

@@ -188,7 +188,7 @@ const Case kCases[] = {
     {"out", "10.10.0.1",     "",         "alice@acme.example",  "x@other.example",         "",                                 "default",              kDefaultOut},
     {"out", "10.9.3.4",      "",         "alice@acme.example",  "carol@partner.example",   "",                                 "partner",              kPartner},
     {"out", "",              "helpdesk", "alice@acme.example",  "x@other.example",         "",                                 "helpdesk",             "sign=domain encrypt=opportunistic encrypt_to=archive@acme.example"},
-    {"out", "",              "HelpDesk", "alice@acme.example",  "x@other.example",         "",                                 "helpdesk",             "sign=domain encrypt=opportunistic encrypt_to=archive@acme.example"},
+    {"out", "",              "HelpDesk", "alice@acme.example",  "x@other.example",         "",                                 "default",              kDefaultOut},  // SASL names are exact
     {"out", "198.51.100.1",  "other",    "alice@acme.example",  "x@other.example",         "",                                 "default",              kDefaultOut},
     {"out", "10.1.1.1",      "",         "alice@acme.example",  "vip@other.example",       "",                                 "vip recipients",       "sign=sender encrypt=mandatory encrypt_to=recipient"},
     {"out", "10.1.1.1",      "",         "alice@acme.example",  "nobody@other.example",    "",                                 "default",              kDefaultOut},

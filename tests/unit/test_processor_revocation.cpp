@@ -1,0 +1,179 @@
+// Unit tests for [pki] revocation_time_budget as MessageProcessor spends it outbound: one budget
+// per SMTP transaction, shared by the recipients' certificate validations at RCPT time, a new one
+// after the next MAIL FROM. Real parts: a SoftHSM token (fixture scripts), recipient certificates
+// issued by OpenSSL whose OCSP responders are URLs of a real Python HTTP server on 127.0.0.1 that
+// never answers (each request is logged before it stalls).
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <chrono>
+
+#include "pki/revocation.h"
+#include "tests/unit/test_processor_support.h"
+#include "tests/unit/test_revocation_support.h"
+
+using namespace ssm;
+using namespace ssm::milter;
+
+namespace {
+
+// $1 the test PKI folder (sub-ca issues), $2 the stalling server's port, then names: NAME.cert.pem
+// for NAME@partner.example, its AIA naming three OCSP responders http://127.0.0.1:$2/NAME-1..3.
+const char* issue_script = R"SH(
+set -eu
+cd "$1"; port=$2; shift 2
+export OPENSSL_CONF=/dev/null
+for n in "$@"; do
+  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out $n.key.pem 2>/dev/null
+  openssl req -new -key $n.key.pem -subj "/O=SSM Test/CN=$n" -out $n.csr 2>/dev/null
+  u=http://127.0.0.1:$port/$n
+  printf '[ee]\nbasicConstraints=critical,CA:false\nkeyUsage=critical,keyEncipherment\n%s\n%s\n%s\n' \
+    "extendedKeyUsage=emailProtection" "subjectAltName=email:$n@partner.example" \
+    "authorityInfoAccess=OCSP;URI:$u-1,OCSP;URI:$u-2,OCSP;URI:$u-3" > $n.ext
+  openssl x509 -req -in $n.csr -CA sub-ca.cert.pem -CAkey sub-ca.key.pem -CAcreateserial -days 30 \
+    -extfile $n.ext -extensions ee -out $n.cert.pem 2>/dev/null
+done
+)SH";
+
+// Logs "ASKED /PATH" for every request, then holds it for a minute without an answer.
+const char* stall_server = R"PY(
+import http.server, sys, time
+class Handler(http.server.BaseHTTPRequestHandler):
+    def stall(self):
+        sys.stderr.write("ASKED %s\n" % self.path)
+        sys.stderr.flush()
+        time.sleep(60)
+    do_GET = stall
+    do_POST = stall
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+)PY";
+
+const std::vector<std::string> kSlow = {"slow1", "slow2", "slow3", "slow4"};
+
+struct Fixture : test::ProcessorToken {
+    int port = test::free_port();
+    std::unique_ptr<test::Server> server;
+
+    Fixture() : ProcessorToken("alice")
+    {
+        std::string names;
+        for (const auto& n : kSlow) names += " " + n;
+        test::write_file(dir.path() / "issue.sh", issue_script);
+        test::run("sh '" + (dir.path() / "issue.sh").string() + "' '" + pki.string() + "' " + std::to_string(port) +
+                  names + " fresh");
+        std::filesystem::create_directories(dir.path() / "certs");
+        for (const auto& n : kSlow) copy_certificates({n.c_str()});
+        copy_certificates({"fresh"});
+        test::write_file(dir.path() / "stall.py", stall_server);
+        server = std::make_unique<test::Server>(
+            std::vector<std::string>{"python3", (dir.path() / "stall.py").string(), std::to_string(port)}, dir.path(),
+            dir.path() / "stall.log", port);
+    }
+
+    // Each responder waits out fetch_timeout (1 s), so one certificate costs 3 s without a budget.
+    std::shared_ptr<const Config> config(const std::string& revocation) const
+    {
+        return parse_config(
+            "[milter]\ninternal_networks = [\"10.0.0.0/8\"]\nspool_dir = \"" + dir.path().string() +
+                "\"\n[pki]\ntrust_anchors = \"" + (pki / "trust").string() + "\"\nintermediates = \"" +
+                (pki / "intermediates").string() + "\"\ncrls = \"\"\nrevocation = \"" + revocation +
+                "\"\nfetch_timeout = \"1s\"\nrevocation_time_budget = \"2s\"\n"
+                "[directory]\nstatic_certificates = \"" + (dir.path() / "certs").string() + "\"\n"
+                "[hsm]\ntoken_label = \"ssm-test\"\npin_file = \"" + (token / "pin").string() + "\"\n"
+                "[[domain]]\nname = \"acme.example\"\n"
+                "[[rule]]\nname = \"partner\"\ndirection = \"outbound\"\nto = [\"*@partner.example\"]\n"
+                "sign = \"none\"\nencrypt = \"mandatory\"\n",
+            "budget.toml");
+    }
+
+    std::size_t asked(const std::string& name) const { return server->count("ASKED /" + name + "-"); }
+};
+
+Fixture& fixture()
+{
+    static Fixture f;
+    return f;
+}
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start)
+{
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+bool mentions_spent(const MessageProcessor::Recipient& r)
+{
+    for (const auto& why : r.rejected_reasons)
+        if (why.find(pki::kBudgetSpent) != std::string::npos) return true;
+    return false;
+}
+
+}  // namespace
+
+class ProcessorRevocationTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(ProcessorRevocationTest);
+    CPPUNIT_TEST(one_budget_per_transaction);
+    CPPUNIT_TEST(hard_fail_after_budget);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void setUp() override { (void)fixture(); }
+
+    // Four recipients whose certificates name stalling responders: the first RCPT spends the
+    // transaction's 2 s; the others are not asked (soft-fail: accepted, encrypted to). One budget
+    // per RCPT took 8 s. The next MAIL FROM starts a new budget.
+    void one_budget_per_transaction()
+    {
+        auto& f = fixture();
+        const auto cfg = f.config("soft-fail");
+        TokenKeySource keys(cfg->hsm);
+        MessageProcessor p(cfg, Certificates::load(*cfg, nullptr), keys,
+                           ConnectionInfo{parse_ip_address("10.1.1.1"), "", "", std::nullopt});
+        CPPUNIT_ASSERT(p.mail_from("<alice@acme.example>", "").verdict == Verdict::Continue);
+        const auto start = Clock::now();
+        for (const auto& n : kSlow) {
+            const Reply r = p.rcpt_to("<" + n + "@partner.example>");
+            CPPUNIT_ASSERT_MESSAGE(n + ": " + r.str(), r.verdict == Verdict::Continue);
+        }
+        const double took = seconds_since(start);
+        CPPUNIT_ASSERT_MESSAGE("took " + std::to_string(took) + " s", took > 1.5 && took < 4.5);
+        for (const auto& r : p.recipients()) CPPUNIT_ASSERT_MESSAGE(r.text, r.certificate.has_value());
+        CPPUNIT_ASSERT(f.asked("slow1") >= 1);
+        for (std::size_t i = 1; i < kSlow.size(); ++i)
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(kSlow[i], std::size_t(0), f.asked(kSlow[i]));
+
+        // A new transaction, a new budget: "fresh" gets its responders asked again.
+        CPPUNIT_ASSERT(p.mail_from("<alice@acme.example>", "").verdict == Verdict::Continue);
+        const auto again = Clock::now();
+        CPPUNIT_ASSERT(p.rcpt_to("<fresh@partner.example>").verdict == Verdict::Continue);
+        const double fresh = seconds_since(again);
+        CPPUNIT_ASSERT_MESSAGE("took " + std::to_string(fresh) + " s", fresh > 1.5 && fresh < 3.5);
+        CPPUNIT_ASSERT(f.asked("fresh") >= 1);
+    }
+
+    // Hard-fail: what the spent budget leaves unknown counts against the certificate, with the
+    // reason naming the budget; still one budget for the whole transaction. Encryption being
+    // mandatory, each recipient waits (451 4.7.1, retried in a transaction with a budget of its
+    // own) rather than bounces: its certificate may be usable once the responders answer.
+    void hard_fail_after_budget()
+    {
+        auto& f = fixture();
+        const auto cfg = f.config("hard-fail");
+        TokenKeySource keys(cfg->hsm);
+        MessageProcessor p(cfg, Certificates::load(*cfg, nullptr), keys,
+                           ConnectionInfo{parse_ip_address("10.1.1.1"), "", "", std::nullopt});
+        CPPUNIT_ASSERT(p.mail_from("<alice@acme.example>", "").verdict == Verdict::Continue);
+        const auto start = Clock::now();
+        for (const auto& n : kSlow) p.rcpt_to("<" + n + "@partner.example>");
+        const double took = seconds_since(start);
+        CPPUNIT_ASSERT_MESSAGE("took " + std::to_string(took) + " s", took > 1.5 && took < 4.5);
+        for (const auto& r : p.recipients()) {
+            CPPUNIT_ASSERT_MESSAGE(r.text, !r.certificate && r.reply.verdict == Verdict::TempFail);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(r.text, std::string("451 4.7.1"), r.reply.rcode + " " + r.reply.xcode);
+            CPPUNIT_ASSERT_MESSAGE(r.reply.str(), r.reply.text.find("revocation status") != std::string::npos);
+            CPPUNIT_ASSERT_MESSAGE(r.text, mentions_spent(r));
+        }
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(ProcessorRevocationTest);
