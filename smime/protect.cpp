@@ -16,7 +16,9 @@ bool is_trace_field(std::string_view name)
     static const char* const trace[] = {"Received", "Return-Path", "Delivered-To", "X-Original-To",
                                         "Authentication-Results", "ARC-Seal",
                                         "ARC-Message-Signature", "ARC-Authentication-Results",
-                                        "DKIM-Signature"};
+                                        "DKIM-Signature",
+                                        // RFC 7208 §9.1: an SPF verifier's result, a trace field
+                                        "Received-SPF"};
     for (const char* t : trace)
         if (mime::iequals(name, t)) return true;
     return false;

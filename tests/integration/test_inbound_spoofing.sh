@@ -226,7 +226,8 @@ else pass wrapped-signed-part; fi
 # 6b. Fields inside an encryption (RFC 9788 protected header, or a legacy inner header) are
 # written by whoever encrypted, and anyone can encrypt to alice (her certificate is public):
 # restored onto the delivered header, a forged Authentication-Results of ours, X-SSM-* fields
-# and trace fields came through after the outer ones had been removed (until 2026-12-02).
+# and trace fields came through after the outer ones had been removed (until 2026-12-02;
+# Received-SPF, an SPF verifier's verdict, until rv22).
 # The same from the protected header of a signed entity (dave's valid signature). Ordinary
 # protected fields (Subject, Keywords) are still restored.
 FORGED=$(printf '%s\r\n' \
@@ -234,6 +235,7 @@ FORGED=$(printf '%s\r\n' \
   'authentication-results: other.example; dkim=pass header.d=acme.example' \
   'X-SSM-Policy: signed and encrypted' 'x-ssm-undecryptable: mx.acme.example' \
   'Received: from mx.acme.example by mx.acme.example' 'DKIM-Signature: v=1; d=acme.example' \
+  'Received-SPF: pass (mx.acme.example: domain of ceo@acme.example designates 192.0.2.1)' \
   'Keywords: quarterly')
 printf 'Content-Type: text/plain; charset=us-ascii; hp="cipher"\r\nFrom: %s\r\nSubject: Wire transfer\r\n%s\r\nPay account 6666.\r\n' \
   "$FROM" "$FORGED" >"$WORK/m/forged-fields.entity"
@@ -248,7 +250,7 @@ inner_fields() {
   local cn=$1 want=$2 got bad=
   run "$cn"
   got=$(header_field "$OUT" Authentication-Results 2>/dev/null | tr '\n' '|')
-  for f in X-SSM-Policy X-SSM-Undecryptable Received DKIM-Signature; do
+  for f in X-SSM-Policy X-SSM-Undecryptable Received DKIM-Signature Received-SPF; do
     header_field "$OUT" "$f" >/dev/null 2>&1 && bad="$bad $f"
   done
   if [ "$RC" -ne 0 ]; then fail "$cn" "exit $RC: $LOG"

@@ -259,6 +259,8 @@ public:
             {"x-ssm-decrypted", false}, {"X-Ssm-Undecryptable", false}, {"X-SSM-Reinjected", false},
             {"SIO-Label", false}, {"sio-label", false}, {"HP-Outer", false}, {"Received", false},
             {"Return-Path", false}, {"DKIM-Signature", false}, {"ARC-Seal", false}, {"Delivered-To", false},
+            {"ARC-Authentication-Results", false}, {"X-SSM-Integrity", false}, {"Received-SPF", false},
+            {"received-spf", false},
         };
         for (const auto& r : rows) CPPUNIT_ASSERT_MESSAGE(r.name, restorable_field(r.name) == r.want);
     }
