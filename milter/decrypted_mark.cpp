@@ -17,10 +17,12 @@ void mark_decrypted(smime::HeaderEdit& edit, const std::vector<smime::mime::Head
     }
     if (!decrypted) return;
     edit.prepend.insert(edit.prepend.begin(), {std::string(kDecryptedField), by.empty() ? "yes" : by});
-    if (!unprotected_cipher.empty())
-        edit.prepend.insert(edit.prepend.begin() + 1,
-                            {std::string(kIntegrityField),
-                             "none (" + unprotected_cipher + ", no valid signature inside the encryption)"});
+    if (!unprotected_cipher.empty()) edit.prepend.insert(edit.prepend.begin() + 1, integrity_mark(unprotected_cipher));
+}
+
+smime::mime::HeaderField integrity_mark(const std::string& unprotected_cipher)
+{
+    return {std::string(kIntegrityField), "none (" + unprotected_cipher + ", no valid signature inside the encryption)"};
 }
 
 bool quotes_decrypted_message(ByteSource& body)

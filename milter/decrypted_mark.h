@@ -29,6 +29,10 @@ inline constexpr std::string_view kDecryptedField = "X-SSM-Decrypted";
 // and readers of the header; one arriving from outside is removed.
 inline constexpr std::string_view kIntegrityField = "X-SSM-Integrity";
 
+// The X-SSM-Integrity field for content decrypted from `unprotected_cipher` that nothing
+// protects (neither authenticated nor signed inside the encryption by a signer that passes).
+smime::mime::HeaderField integrity_mark(const std::string& unprotected_cipher);
+
 // Adds to `edit` the removal of every X-SSM-Decrypted and X-SSM-Integrity field in `received`
 // (the header as it arrived) and, when `decrypted`, our own X-SSM-Decrypted (value `by`, the
 // authserv-id) at the top, followed by X-SSM-Integrity when `unprotected_cipher` names the

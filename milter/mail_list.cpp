@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "base/mailbox_list.h"
 #include "milter/certificate_clearances.h"
+#include "milter/decrypted_mark.h"
 #include "milter/inbound.h"
 #include "milter/list_members.h"
 #include "smime/cms/ml_expansion.h"
@@ -332,6 +333,11 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
         request.spool_dir = m.spool_dir;
         request.memory_spool_limit = m.memory_spool_limit;
         request.header_protection = false;  // the entity is forwarded as it came to the list
+        // Content nothing protected (EFAIL, decrypted_mark.h) gets the inbound path's mark
+        // inside the new envelope, under the list's signature: the members must not take
+        // that signature for the content's integrity, and a member's gateway removes the
+        // copy on the outside as forged.
+        if (!r.unprotected_cipher.empty()) request.inner_fields.push_back(integrity_mark(r.unprotected_cipher));
         request.encrypt = encryption_parameters(m_config, m_certificates, targets, policy::Cipher::Auto,
                                                 policy::CipherFloor::None);
         encrypted = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
@@ -376,6 +382,12 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
     for (const auto& f : s.headers.add)
         if (smime::mime::is_content_field(f.name)) edit.add.push_back(f);
     edit.prepend = r.headers.prepend;
+    // Only the gateway writes X-SSM-Decrypted and X-SSM-Integrity: copies from outside go,
+    // as on the inbound path. The expanded message is encrypted again (never decrypted text,
+    // so no X-SSM-Decrypted); our integrity mark is repeated outside for delivery rules.
+    mark_decrypted(edit, headers, false, m.authserv_id);
+    if (r.decrypted && !r.unprotected_cipher.empty())
+        edit.prepend.insert(edit.prepend.begin(), integrity_mark(r.unprotected_cipher));
     replace_sio_labels(edit, headers, labels.sio_labels);
     out.header_edit = std::move(edit);
     out.new_body = std::move(signed_body);

@@ -136,6 +136,7 @@ ProtectResult protect_message(const std::vector<mime::HeaderField>& headers, Byt
         const auto outer = hp_outer_fields(protected_fields, request.obscure_subject);
         protected_fields.insert(protected_fields.end(), outer.begin(), outer.end());
     }
+    protected_fields.insert(protected_fields.end(), request.inner_fields.begin(), request.inner_fields.end());
     const std::vector<mime::HeaderField> inner_top = inner_content_fields(headers, hp, body);
 
     // Triple wrapping: the encrypted entity is spooled, then signed into `out`.

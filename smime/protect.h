@@ -26,6 +26,9 @@ struct ProtectRequest {
     std::optional<EncryptParameters> encrypt;
     bool header_protection = true;  // RFC 9788 inner header fields, when encrypting
     bool obscure_subject = false;   // outer Subject becomes "[...]", when encrypting
+    // Fields written inside the encryption above the entity's Content-* fields, with or without
+    // header protection: a mark the decrypting reader must see, bound to the ciphertext.
+    std::vector<mime::HeaderField> inner_fields;
     std::string spool_dir;
     std::size_t memory_spool_limit = 1024 * 1024;
     // Facts of the body gathered while it was spooled (finished), if the caller has them:

@@ -7,7 +7,9 @@
 # the list key verifies with OpenSSL, gpgsm and cmsutil and carries the mlExpansionHistory that
 # OpenSSL prints. A list that is a member of another list makes a history of two; a message
 # that already went through a list is refused (loop); a damaged history, a list mixed with other
-# recipients and bad [[mail_list]] settings get defined answers.
+# recipients and bad [[mail_list]] settings get defined answers. X-SSM-* fields sent from outside
+# never reach the members; CBC content nothing protected reaches them with the X-SSM-Integrity
+# mark inside the list's new envelope, signed or AuthEnveloped content without it.
 . "$(dirname "$0")/lib.sh"
 . "$SSM_SRCDIR/tests/interop/peers.sh"
 require_tools openssl perl python3 softhsm2-util pkcs11-tool
@@ -130,6 +132,59 @@ if openssl cms -decrypt -inform DER -in "$WORK/inner.der" -inkey "$XPKI/team.key
   fail list-key-not-a-recipient "the list key decrypts the expanded message"
 else
   pass list-key-not-a-recipient
+fi
+
+# --- 1b. the gateway's own marks (decrypted_mark.h) ---------------------------------------------
+# member_plaintext CASE: the expanded message of CASE opened with alice's key into
+# $WORK/mark-CASE.dec (the outer signature must verify first).
+member_plaintext() {
+  verify_openssl "$WORK/out/$1.eml" && smime_envelope "$VERIFIED_CONTENT" "$WORK/mark-$1.der" &&
+    decrypt_openssl "$WORK/mark-$1.der" alice "$WORK/mark-$1.dec"
+}
+# the outer header of FILE (up to the first empty line)
+outer_header() { sed -n '1,/^\r\?$/p' "$1"; }
+PEER_DETAIL=
+# Fields only the gateway writes, sent from outside: none reaches the members.
+{ printf 'X-SSM-Decrypted: forged.example\r\nX-SSM-Integrity: forged ok\r\nX-SSM-Undecryptable: forged\r\n'
+  printf 'X-SSM-Policy: forged\r\n'; cat "$WORK/enc.eml"; } >"$WORK/forged.eml"
+run forged main "$WORK/forged.eml" team@acme.example
+if [ $RC -eq 0 ] && grep -q 'action=expand' "$ERR" && ! outer_header "$OUT" | grep -qi '^X-SSM-' &&
+   ! outer_header "$OUT" | grep -qi 'forged'; then
+  pass list-forged-marks-removed
+else
+  fail list-forged-marks-removed "rc=$RC $(outer_header "$OUT" | grep -i '^X-SSM-' | tr '\n' ' ') $(tr '\n' ' ' <"$ERR" | cut -c1-200)"
+fi
+# Encrypted with CBC and signed by nobody inside: the list's signature must not pass for the
+# content's integrity (EFAIL). The mark is inside the new envelope, where the members read it.
+{ printf 'From: dave@partner.example\r\nTo: team@acme.example\r\nSubject: cbc only\r\n'
+  openssl cms -encrypt -aes256 -in "$WORK/content.txt" -outform SMIME "$XPKI/team.cert.pem" | sed 's/\r\?$/\r/'
+} >"$WORK/cbc.eml" || fatal list-setup "cbc input"
+run cbc main "$WORK/cbc.eml" team@acme.example
+if [ $RC -eq 0 ] && grep -q 'action=expand' "$ERR" && grep -q 'integrity=none' "$ERR" && member_plaintext cbc &&
+   sed -n '1,/^\r\?$/p' "$WORK/mark-cbc.dec" | grep -q '^X-SSM-Integrity: none (aes256-cbc' &&
+   grep -q 'Minutes of the list meeting' "$WORK/mark-cbc.dec" &&
+   outer_header "$OUT" | grep -q '^X-SSM-Integrity: none (aes256-cbc'; then
+  pass list-cbc-unprotected-marked
+else
+  fail list-cbc-unprotected-marked "rc=$RC ${PEER_DETAIL:-} $(head -c 300 "$WORK/mark-cbc.dec" 2>/dev/null | tr '\r\n' '  ') $(tr '\n' ' ' <"$ERR" | cut -c1-200)"
+fi
+# Signed inside the encryption by a signer that passes (case 1), or AuthEnvelopedData: no mark.
+if ! grep -qi 'X-SSM-Integrity' "$WORK/dec-alice.eml" && ! grep -q 'integrity=none' "$WORK/out/expand.err" &&
+   ! outer_header "$WORK/out/expand.eml" | grep -qi '^X-SSM-Integrity'; then
+  pass list-signed-inside-unmarked
+else
+  fail list-signed-inside-unmarked "$(grep -i 'integrity' "$WORK/dec-alice.eml" "$WORK/out/expand.err" | tr '\n' ' ' | cut -c1-300)"
+fi
+{ printf 'From: dave@partner.example\r\nTo: team@acme.example\r\nSubject: gcm\r\n'
+  openssl cms -encrypt -aes-256-gcm -in "$WORK/content.txt" -outform SMIME "$XPKI/team.cert.pem" | sed 's/\r\?$/\r/'
+} >"$WORK/gcm.eml" || fatal list-setup "gcm input"
+run gcm main "$WORK/gcm.eml" team@acme.example
+if [ $RC -eq 0 ] && grep -q 'action=expand' "$ERR" && ! grep -q 'integrity=none' "$ERR" && member_plaintext gcm &&
+   grep -q 'Minutes of the list meeting' "$WORK/mark-gcm.dec" && ! grep -qi 'X-SSM-Integrity' "$WORK/mark-gcm.dec" &&
+   ! outer_header "$OUT" | grep -qi '^X-SSM-Integrity'; then
+  pass list-authenveloped-unmarked
+else
+  fail list-authenveloped-unmarked "rc=$RC ${PEER_DETAIL:-} $(tr '\n' ' ' <"$ERR" | cut -c1-300)"
 fi
 
 # --- 2. loops and nesting -----------------------------------------------------------------------
