@@ -40,6 +40,9 @@ bool AddressPattern::matches(const std::optional<EmailAddress>& addr) const
     case Kind::Any: return true;
     case Kind::Address:
         if (addr->same_as(*m_address)) return true;
+        // Only an address of the pattern's own domain can have it as its base: the cut (an
+        // address parse) is made for those alone, not for every entry of a long list file.
+        if (!(addr->domain() == m_address->domain())) return false;
         // ceo+x@ reaches ceo's mailbox: a rule for ceo must not be escaped by an extension.
         if (const auto base = m_delimiter.base_of(*addr)) return base->same_as(*m_address);
         return false;
