@@ -199,8 +199,14 @@ public:
                            ConnectionInfo{parse_ip_address("10.1.1.1"), "", "", std::nullopt});
         CPPUNIT_ASSERT(p.mail_from("<alice@acme.example>", "").verdict == Verdict::Continue);
         const auto start = Clock::now();
+        test::StderrCapture log(f.dir.path() / "hard-fail.log");
         for (const auto& n : kSlow) p.rcpt_to("<" + n + "@partner.example>");
+        const std::string logged = log.finish();
         const double took = seconds_since(start);
+        // The log names whose check found the budget spent: every recipient's.
+        for (const auto& n : kSlow)
+            CPPUNIT_ASSERT_MESSAGE(logged, logged.find("pki_revocation_budget_spent for=" + n + "@partner.example ") !=
+                                               std::string::npos);
         CPPUNIT_ASSERT_MESSAGE("took " + std::to_string(took) + " s", took > 1.5 && took < 4.5);
         for (const auto& r : p.recipients()) {
             CPPUNIT_ASSERT_MESSAGE(r.text, !r.certificate && r.reply.verdict == Verdict::TempFail);
