@@ -440,9 +440,8 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
     // Only the gateway writes X-SSM-Decrypted and X-SSM-Integrity: copies from outside go,
     // as on the inbound path. The expanded message is encrypted again (never decrypted text,
     // so no X-SSM-Decrypted); our integrity mark is repeated outside for delivery rules.
-    mark_decrypted(edit, headers, false, m.authserv_id);
-    if (r.decrypted && !r.unprotected_cipher.empty())
-        edit.prepend.insert(edit.prepend.begin(), integrity_mark(r.unprotected_cipher));
+    mark_decrypted(edit, headers, r.decrypted ? Delivered::EncryptedAgain : Delivered::AsReceived, m.authserv_id,
+                   r.unprotected_cipher);
     replace_sio_labels(edit, headers, labels.sio_labels);
     out.header_edit = std::move(edit);
     out.new_body = std::move(signed_body);
