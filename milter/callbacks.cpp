@@ -359,14 +359,20 @@ Reply hand_over(SMFICTX* ctx, ConnectionContext& c, const MessageOutcome& out)
             return notice_failure(c, out, e);
         }
     }
+    // So are the copies (their spool reopened): a copy that cannot be built is the copy's
+    // failure, not the notice's, though a notice is due.
+    std::vector<std::unique_ptr<ByteSource>> sources;
+    try {
+        for (const auto& copy : out.copies) sources.push_back(c.message->copy_source(copy.marker));
+    } catch (const Error& e) {
+        log::warning("reinjection-failed", {{"error", e.what()}});
+        return reinjection_failure(e, "a split-off copy");
+    }
     std::size_t failed = kNoSubmission;
     try {
-        std::vector<std::unique_ptr<ByteSource>> sources;
         std::vector<Submission> submissions;
-        for (const auto& copy : out.copies) {
-            sources.push_back(c.message->copy_source(copy.marker));
-            submissions.push_back({c.message->sender_text(), copy.recipients, sources.back().get()});
-        }
+        for (std::size_t i = 0; i < out.copies.size(); ++i)
+            submissions.push_back({c.message->sender_text(), out.copies[i].recipients, sources[i].get()});
         if (notice) submissions.push_back({"", {c.message->sender_text()}, notice.get()});
         submit_all(settings, submissions, &failed);
     } catch (const Error& e) {

@@ -28,7 +28,7 @@ using smime::cms::ClearanceValue;
 std::vector<std::vector<ClearanceValue>> path_constraints(const pki::Certificate& cert, const smime::Signer& signer,
                                                           const pki::TrustStore& trust, std::time_t now,
                                                           const std::shared_ptr<const pki::RevocationBudget>& budget,
-                                                          std::string& problem)
+                                                          const EmailAddress& recipient, std::string& problem)
 {
     std::vector<pki::Certificate> on_token;
     for (const auto& der : signer.chain_der())
@@ -37,6 +37,7 @@ std::vector<std::vector<ClearanceValue>> path_constraints(const pki::Certificate
     // says for every other path: a revoked CA vouches for nothing.
     pki::ValidationOptions options;
     options.revocation_budget = budget;  // the message's, when it has one
+    options.logged_for = recipient.str();  // not options.address: our own certificate, bound to no anchor
     const pki::ValidationResult r = trust.validate(cert, on_token, now, pki::Purpose::Any, options);
     if (!r.valid() || r.path.empty()) {
         problem = "no valid certification path for the clearance: " + r.describe();
@@ -88,7 +89,7 @@ policy::DirectoryClearances CertificateClearances::clearances(const EmailAddress
     if (found.values.empty()) return out;  // nothing to constrain: no path needed
 
     std::string problem;
-    const auto constraints = path_constraints(*cert, *signer, *m_trust, m_now, m_budget, problem);
+    const auto constraints = path_constraints(*cert, *signer, *m_trust, m_now, m_budget, recipient, problem);
     if (!problem.empty()) {
         out.unreadable += found.values.size();  // fail closed: not one of them grants anything
         unreadable(problem);

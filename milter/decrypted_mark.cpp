@@ -8,16 +8,17 @@
 namespace ssm::milter {
 
 void mark_decrypted(smime::HeaderEdit& edit, const std::vector<smime::mime::HeaderField>& received,
-                    bool decrypted, const std::string& by, const std::string& unprotected_cipher)
+                    Delivered delivered, const std::string& by, const std::string& unprotected_cipher)
 {
     int index = 0, integrity_index = 0;
     for (const auto& f : received) {
         if (iequals(f.name, kDecryptedField)) edit.remove.push_back({std::string(kDecryptedField), ++index});
         if (iequals(f.name, kIntegrityField)) edit.remove.push_back({std::string(kIntegrityField), ++integrity_index});
     }
-    if (!decrypted) return;
-    edit.prepend.insert(edit.prepend.begin(), {std::string(kDecryptedField), by.empty() ? "yes" : by});
-    if (!unprotected_cipher.empty()) edit.prepend.insert(edit.prepend.begin() + 1, integrity_mark(unprotected_cipher));
+    if (delivered == Delivered::AsReceived) return;
+    if (!unprotected_cipher.empty()) edit.prepend.insert(edit.prepend.begin(), integrity_mark(unprotected_cipher));
+    if (delivered == Delivered::Decrypted)
+        edit.prepend.insert(edit.prepend.begin(), {std::string(kDecryptedField), by.empty() ? "yes" : by});
 }
 
 smime::mime::HeaderField integrity_mark(const std::string& unprotected_cipher)

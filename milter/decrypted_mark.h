@@ -33,12 +33,21 @@ inline constexpr std::string_view kIntegrityField = "X-SSM-Integrity";
 // protects (neither authenticated nor signed inside the encryption by a signer that passes).
 smime::mime::HeaderField integrity_mark(const std::string& unprotected_cipher);
 
-// Adds to `edit` the removal of every X-SSM-Decrypted and X-SSM-Integrity field in `received`
-// (the header as it arrived) and, when `decrypted`, our own X-SSM-Decrypted (value `by`, the
-// authserv-id) at the top, followed by X-SSM-Integrity when `unprotected_cipher` names the
-// cipher of content neither authenticated nor signed inside the encryption (empty: it was).
+// What the gateway did to the content it delivers, for the marks it writes.
+enum class Delivered {
+    AsReceived,        // nothing decrypted here (or held undecrypted): no mark of ours
+    Decrypted,         // decrypted text (the inbound path): X-SSM-Decrypted, X-SSM-Integrity
+    EncryptedAgain,    // decrypted, then encrypted again (the mail list): X-SSM-Integrity only
+};
+
+// The one place the marks are written, for the inbound and the mail-list path alike: adds to
+// `edit` the removal of every X-SSM-Decrypted and X-SSM-Integrity field in `received` (the
+// header as it arrived); for Decrypted our own X-SSM-Decrypted (value `by`, the authserv-id)
+// at the top; and for Decrypted and EncryptedAgain X-SSM-Integrity (below X-SSM-Decrypted, or
+// at the top) when `unprotected_cipher` names the cipher of content neither authenticated nor
+// signed inside the encryption (empty: it was).
 void mark_decrypted(smime::HeaderEdit& edit, const std::vector<smime::mime::HeaderField>& received,
-                    bool decrypted, const std::string& by, const std::string& unprotected_cipher = "");
+                    Delivered delivered, const std::string& by, const std::string& unprotected_cipher = "");
 
 // Whether a line of `body` starts with "X-SSM-Decrypted:" or "X-SSM-Undecryptable:" (any
 // case): the notice quotes the header of a message the gateway decrypted, or of one encrypted

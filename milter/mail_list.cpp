@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <ctime>
+#include <map>
+#include <optional>
 
 #include "base/error.h"
 #include "base/log.h"
@@ -13,6 +15,7 @@
 #include "milter/certificate_clearances.h"
 #include "milter/decrypted_mark.h"
 #include "milter/inbound.h"
+#include "milter/inbound_layers.h"
 #include "milter/list_members.h"
 #include "smime/cms/ml_expansion.h"
 #include "smime/cms/oids.h"
@@ -97,6 +100,35 @@ MessageOutcome refuse(const MailList& list, const std::string& why, std::string 
     return out;
 }
 
+// The whole list message waits with `reply` for `member` (a temporary failure).
+MessageOutcome member_waits(const std::string& list, const EmailAddress& member, Reply reply)
+{
+    MessageOutcome out;
+    out.reply = std::move(reply);
+    out.action = "tempfail";
+    out.detail = "list=" + list + " member=" + member.str() + " ";
+    return out;
+}
+
+// A member whose certificate was refused for unknown revocation statuses alone: the list
+// message waits for it as a mandatory recipient's message does (message_planning.cpp), the
+// reasons in the log only. Revoked, expired or untrusted: nothing (the member is skipped).
+std::optional<MessageOutcome> revocation_wait(const std::string& list, const EmailAddress& member,
+                                              const directory::Choice& choice)
+{
+    if (choice.chosen || !choice.revocation_unknown) return std::nullopt;
+    const std::string why = choice.rejected_reasons.empty() ? "revocation unknown" : choice.rejected_reasons.front();
+    log::notice("list-member-tempfail", {{"list", list}, {"member", member.str()}, {"reason", why}});
+    MessageOutcome out = member_waits(
+        list, member,
+        Reply::tempfail("451", "4.7.1",
+                        "revocation status of the certificate for list member " + member.str() +
+                            " unknown; try again later",
+                        why));
+    out.detail += "reason=revocation-unknown ";
+    return out;
+}
+
 std::vector<HeaderField> content_of(const std::vector<HeaderField>& fields)
 {
     std::vector<HeaderField> out;
@@ -156,6 +188,27 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
         return refuse(list, "more than " + std::to_string(MailList::kMaxMembers) + " members");
     if (resolved.members.empty())
         return refuse(list, "no member left (group " + list.members_group + " lists none with a usable mail address)");
+
+    // 0b. The members' certificates, when the message is encrypted at the top (what its
+    // header says, not what it decrypts to): asked before anything is decrypted, so that a
+    // member whose certificate lacks only revocation answers (hard-fail: responders silent,
+    // or the transaction's revocation budget spent) makes the list message wait (451 4.7.1,
+    // retried with a budget of its own) rather than lose that member. Once the content
+    // decrypted, a 451 would tell the padding was right (undecryptable.h) and is hidden.
+    std::map<std::string, directory::Choice> checked;
+    if (const SmimeLabel top = label_of(headers); top == SmimeLabel::Pkcs7Enveloped || top == SmimeLabel::Pkcs7Unlabelled)
+        for (const auto& resolved_member : resolved.members) {
+            const EmailAddress& member = resolved_member.address;
+            directory::Choice choice;
+            try {
+                choice = m_certificates.find(member, now, m_budget);
+            } catch (const Error& e) {
+                if (e.failure() != Failure::DirectoryUnavailable) throw;
+                return member_waits(name, member, reply_for(e.failure(), e.what()));
+            }
+            if (auto wait = revocation_wait(name, member, choice)) return std::move(*wait);
+            checked.emplace(member.str(), std::move(choice));
+        }
 
     // 1. As the inbound path sees it: signatures verified, the list's encryption removed.
     ListKeys list_keys(m_keys, signer->certificate_der());
@@ -253,11 +306,7 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
     // A member's rule or certificate cannot be known while the directory is down: the whole
     // message waits (451), no member is left out for it.
     const auto directory_unavailable = [&](const Error& e, const EmailAddress& member) {
-        MessageOutcome out;
-        out.reply = reply_for(e.failure(), e.what());
-        out.action = "tempfail";
-        out.detail = "list=" + name + " member=" + member.str() + " ";
-        return out;
+        return member_waits(name, member, reply_for(e.failure(), e.what()));
     };
     for (const auto& resolved_member : resolved.members) {
         const EmailAddress& member = resolved_member.address;
@@ -284,11 +333,17 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
             continue;
         }
         directory::Choice choice;
-        try {
-            choice = m_certificates.find(member, now, m_budget);
-        } catch (const Error& e) {
-            if (e.failure() != Failure::DirectoryUnavailable) throw;
-            return directory_unavailable(e, member);
+        if (auto it = checked.find(member.str()); it != checked.end()) {
+            choice = std::move(it->second);
+        } else {  // encrypted inside a signature (a list that is a member of another list)
+            try {
+                choice = m_certificates.find(member, now, m_budget);
+            } catch (const Error& e) {
+                if (e.failure() != Failure::DirectoryUnavailable) throw;
+                return directory_unavailable(e, member);
+            }
+            // Waits too, though hidden as undecryptable (see 0b.): never left out for it.
+            if (auto wait = revocation_wait(name, member, choice)) return std::move(*wait);
         }
         if (!choice.chosen) {
             ++skipped;
@@ -385,9 +440,8 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
     // Only the gateway writes X-SSM-Decrypted and X-SSM-Integrity: copies from outside go,
     // as on the inbound path. The expanded message is encrypted again (never decrypted text,
     // so no X-SSM-Decrypted); our integrity mark is repeated outside for delivery rules.
-    mark_decrypted(edit, headers, false, m.authserv_id);
-    if (r.decrypted && !r.unprotected_cipher.empty())
-        edit.prepend.insert(edit.prepend.begin(), integrity_mark(r.unprotected_cipher));
+    mark_decrypted(edit, headers, r.decrypted ? Delivered::EncryptedAgain : Delivered::AsReceived, m.authserv_id,
+                   r.unprotected_cipher);
     replace_sio_labels(edit, headers, labels.sio_labels);
     out.header_edit = std::move(edit);
     out.new_body = std::move(signed_body);

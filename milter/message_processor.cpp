@@ -493,7 +493,8 @@ MessageOutcome MessageProcessor::inbound()
     // Decrypted text is marked, so that no notice returns it to whoever chose the envelope
     // sender (decrypted_mark.h); a mark from outside is removed.
     if (r.reply.verdict == Verdict::Accept)
-        mark_decrypted(r.headers, m_headers, r.decrypted, m_config->milter.authserv_id, r.unprotected_cipher);
+        mark_decrypted(r.headers, m_headers, r.decrypted ? Delivered::Decrypted : Delivered::AsReceived,
+                       m_config->milter.authserv_id, r.unprotected_cipher);
     const bool header_changes = !r.headers.remove.empty() || !r.headers.change.empty() ||
                                 !r.headers.add.empty() || !r.headers.prepend.empty();
     if (r.reply.verdict == Verdict::Accept && (header_changes || r.new_body)) {

@@ -65,7 +65,7 @@ MessageOutcome undecryptable_outcome(const Config& config, const std::vector<smi
     remove_fields(edit, received, "Authentication-Results",
                   [&](const smime::mime::HeaderField& f) { return claims_authserv_id(f.value, authserv); });
     remove_fields(edit, received, "X-SSM-Policy", [](const auto&) { return true; });
-    mark_decrypted(edit, received, false, authserv);
+    mark_decrypted(edit, received, Delivered::AsReceived, authserv);
     remove_undecryptable_marks(edit, received);
     // SIO-Label fields are ours alone too (security_labels.h): a sender's would pass for a
     // label this gateway verified on a message nobody could read.

@@ -113,6 +113,9 @@ struct ValidationOptions {
     // recipient to encrypt to): the path's anchor must vouch for its domain (anchor_scope.h).
     // nullopt: no address, anchor bindings do not apply (e.g. our own token's certificates).
     std::optional<std::string> address;
+    // Whom the validation is made for (a recipient, a signer, a list member), named in its log
+    // lines when `address` is not set or is not theirs; empty: `address` is named.
+    std::string logged_for;
     // The message's time for online revocation checks, shared by every validation made for it
     // (pki/revocation_budget.h); null: this validation gets one of [pki] revocation_time_budget.
     std::shared_ptr<const RevocationBudget> revocation_budget;

@@ -194,7 +194,9 @@ void TrustStore::check_revocation(ValidationResult& r, const std::vector<const C
             detail += " and " + a.detail;
             if (a.detail.find(kBudgetSpent) != std::string::npos)
                 log::warning("pki_revocation_budget_spent",
-                             {{"certificate", printable(facts(cert).subject)},
+                             {{"for", !options.logged_for.empty() ? options.logged_for
+                                                                  : options.address.value_or("")},
+                              {"certificate", printable(facts(cert).subject)},
                               {"budget_ms", std::to_string(options.revocation_budget
                                                                ? options.revocation_budget->total().count()
                                                                : 0)},

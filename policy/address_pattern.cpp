@@ -34,6 +34,12 @@ std::optional<AddressPattern> AddressPattern::parse(std::string_view text, const
 
 bool AddressPattern::matches(const std::optional<EmailAddress>& addr) const
 {
+    Cut base;
+    return matches(addr, base);
+}
+
+bool AddressPattern::matches(const std::optional<EmailAddress>& addr, Cut& base) const
+{
     if (m_kind == Kind::Any) return true;
     if (!addr) return false;
     switch (m_kind) {
@@ -41,11 +47,11 @@ bool AddressPattern::matches(const std::optional<EmailAddress>& addr) const
     case Kind::Address:
         if (addr->same_as(*m_address)) return true;
         // Only an address of the pattern's own domain can have it as its base: the cut (an
-        // address parse) is made for those alone, not for every entry of a long list file.
+        // address parse) is made for those alone, and once for the whole list.
         if (!(addr->domain() == m_address->domain())) return false;
         // ceo+x@ reaches ceo's mailbox: a rule for ceo must not be escaped by an extension.
-        if (const auto base = m_delimiter.base_of(*addr)) return base->same_as(*m_address);
-        return false;
+        if (!base) base = m_delimiter.base_of(*addr);
+        return *base && (*base)->same_as(*m_address);
     case Kind::Domain: return addr->domain() == *m_domain;
     case Kind::Subdomains:
         return addr->domain().is_or_under(*m_domain) && !(addr->domain() == *m_domain);
@@ -55,8 +61,9 @@ bool AddressPattern::matches(const std::optional<EmailAddress>& addr) const
 
 bool AddressList::matches(const std::optional<EmailAddress>& addr) const
 {
+    AddressPattern::Cut base;  // made by the first entry of the address's domain, if any
     for (const auto& p : patterns)
-        if (p.matches(addr)) return true;
+        if (p.matches(addr, base)) return true;
     return false;
 }
 

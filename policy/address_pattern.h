@@ -26,6 +26,11 @@ public:
     static std::optional<AddressPattern> parse(std::string_view text, const RecipientDelimiter& delimiter);
     // A null reverse-path (bounce) is matched only by "*".
     bool matches(const std::optional<EmailAddress>& addr) const;
+    // The address without its extension, as this pattern's delimiter cuts it (nullopt: none).
+    using Cut = std::optional<std::optional<EmailAddress>>;
+    // matches() with `base`, the cut of `addr` made by an earlier pattern of the same list
+    // (same delimiter), or made here and stored in it when empty and needed: one cut per list.
+    bool matches(const std::optional<EmailAddress>& addr, Cut& base) const;
     const std::string& text() const { return m_text; }
 
 private:
@@ -38,7 +43,9 @@ private:
     RecipientDelimiter m_delimiter;
 };
 
-// A named list of patterns: the inline array of a rule, or a list file.
+// A named list of patterns: the inline array of a rule, or a list file. Its one-address
+// patterns share one recipient delimiter (the configuration's), so an address is cut once per
+// matches() call, and only when an entry of its own domain asks for the cut.
 struct AddressList {
     std::string source;  // "to" or the file name, for ssmctl and logs
     std::vector<AddressPattern> patterns;

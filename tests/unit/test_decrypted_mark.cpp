@@ -94,7 +94,7 @@ public:
             {"From", "<a@partner.example>"}, {"x-ssm-decrypted", "forged"}, {"X-SSM-Decrypted", "again"}};
         smime::HeaderEdit edit;
         edit.prepend.push_back({"Authentication-Results", "mx.acme.example; smime=pass"});
-        mark_decrypted(edit, received, true, "mx.acme.example");
+        mark_decrypted(edit, received, Delivered::Decrypted, "mx.acme.example");
         CPPUNIT_ASSERT_EQUAL(std::size_t(2), edit.remove.size());
         CPPUNIT_ASSERT_EQUAL(1, edit.remove[0].index);
         CPPUNIT_ASSERT_EQUAL(2, edit.remove[1].index);
@@ -102,9 +102,20 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("mx.acme.example"), edit.prepend.front().value);
 
         smime::HeaderEdit clear;
-        mark_decrypted(clear, received, false, "mx.acme.example");
+        mark_decrypted(clear, received, Delivered::AsReceived, "mx.acme.example");
         CPPUNIT_ASSERT_EQUAL(std::size_t(2), clear.remove.size());
         CPPUNIT_ASSERT(clear.prepend.empty());  // nothing decrypted: nothing marked
+
+        // The mail list's content, encrypted again: the integrity mark alone, on top.
+        smime::HeaderEdit again;
+        again.prepend.push_back({"Authentication-Results", "mx.acme.example; smime=pass"});
+        mark_decrypted(again, received, Delivered::EncryptedAgain, "mx.acme.example", "aes-256-cbc");
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), again.remove.size());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), again.prepend.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("X-SSM-Integrity"), again.prepend.front().name);
+        smime::HeaderEdit protected_again;
+        mark_decrypted(protected_again, received, Delivered::EncryptedAgain, "mx.acme.example");
+        CPPUNIT_ASSERT(protected_again.prepend.empty());  // nothing unprotected: no mark
     }
 };
 

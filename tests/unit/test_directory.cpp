@@ -48,39 +48,6 @@ bool contains(const std::vector<std::string>& lines, const std::string& needle)
                        [&](const std::string& l) { return l.find(needle) != std::string::npos; });
 }
 
-// What the code under test writes to stderr (where the log goes in tests) meanwhile.
-class StderrCapture {
-public:
-    explicit StderrCapture(const fs::path& file)
-        : m_file(file), m_saved(::dup(2))
-    {
-        std::fflush(stderr);
-        const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        ::dup2(fd, 2);
-        ::close(fd);
-    }
-    ~StderrCapture() { restore(); }
-    StderrCapture(const StderrCapture&) = delete;
-    StderrCapture& operator=(const StderrCapture&) = delete;
-    std::string finish()
-    {
-        restore();
-        return test::read_file(m_file);
-    }
-
-private:
-    void restore()
-    {
-        if (m_saved < 0) return;
-        std::fflush(stderr);
-        ::dup2(m_saved, 2);
-        ::close(m_saved);
-        m_saved = -1;
-    }
-    fs::path m_file;
-    int m_saved;
-};
-
 std::size_t occurrences(const std::string& text, const std::string& needle)
 {
     std::size_t n = 0;
@@ -379,7 +346,7 @@ public:
             txn.put(dbi, "alice@acme.example", Bytes{1});
             txn.commit();
         }
-        StderrCapture log(t.path() / "stderr.log");
+        test::StderrCapture log(t.path() / "stderr.log");
         CPPUNIT_ASSERT_THROW(store.lookup(addr("alice@acme.example")), Error);
         CPPUNIT_ASSERT(store.store(addr("alice@acme.example"), der, std::nullopt, 5));
         const std::string written = log.finish();

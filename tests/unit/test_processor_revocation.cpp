@@ -6,6 +6,7 @@
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <chrono>
+#include <sstream>
 
 #include "pki/revocation.h"
 #include "tests/unit/test_processor_support.h"
@@ -63,6 +64,18 @@ struct Fixture : test::ProcessorToken {
         std::filesystem::create_directories(dir.path() / "certs");
         for (const auto& n : kSlow) copy_certificates({n.c_str()});
         copy_certificates({"fresh"});
+        // The list's key on the token; stranger@partner.example's certificate is self-signed
+        // (untrusted whatever its revocation status); the list message, encrypted by OpenSSL.
+        issue_identity("team", "-algorithm RSA -pkeyopt rsa_keygen_bits:2048", "Team", "team@acme.example",
+                       "digitalSignature,keyEncipherment");
+        import_identity("team", "30", "--usage-sign --usage-decrypt");
+        test::run("cd '" + dir.path().string() + "' && export OPENSSL_CONF=/dev/null && "
+                  "openssl req -x509 -newkey rsa:2048 -nodes -keyout stranger.key.pem -subj /CN=stranger -days 30 "
+                  "-addext subjectAltName=email:stranger@partner.example -addext keyUsage=critical,keyEncipherment "
+                  "-addext extendedKeyUsage=emailProtection -out certs/stranger.cert.pem 2>/dev/null && "
+                  "printf 'Content-Type: text/plain\\r\\n\\r\\nMinutes.\\r\\n' > content.txt && "
+                  "openssl cms -encrypt -aes256 -in content.txt -outform SMIME '" + (pki / "team.cert.pem").string() +
+                  "' > list.eml");
         test::write_file(dir.path() / "stall.py", stall_server);
         server = std::make_unique<test::Server>(
             std::vector<std::string>{"python3", (dir.path() / "stall.py").string(), std::to_string(port)}, dir.path(),
@@ -70,7 +83,7 @@ struct Fixture : test::ProcessorToken {
     }
 
     // Each responder waits out fetch_timeout (1 s), so one certificate costs 3 s without a budget.
-    std::shared_ptr<const Config> config(const std::string& revocation) const
+    std::shared_ptr<const Config> config(const std::string& revocation, const std::string& rest = "") const
     {
         return parse_config(
             "[milter]\ninternal_networks = [\"10.0.0.0/8\"]\nspool_dir = \"" + dir.path().string() +
@@ -81,7 +94,7 @@ struct Fixture : test::ProcessorToken {
                 "[hsm]\ntoken_label = \"ssm-test\"\npin_file = \"" + (token / "pin").string() + "\"\n"
                 "[[domain]]\nname = \"acme.example\"\n"
                 "[[rule]]\nname = \"partner\"\ndirection = \"outbound\"\nto = [\"*@partner.example\"]\n"
-                "sign = \"none\"\nencrypt = \"mandatory\"\n",
+                "sign = \"none\"\nencrypt = \"mandatory\"\n" + rest,
             "budget.toml");
     }
 
@@ -101,6 +114,49 @@ double seconds_since(Clock::time_point start)
     return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+// The list message (OpenSSL's output, LF line ends) sent by dave@partner.example from outside
+// to `list`: its header fields, then its body with CRLF line ends.
+MessageOutcome send_list_message(MessageProcessor& p, const std::string& list, const std::string& eml)
+{
+    CPPUNIT_ASSERT(p.mail_from("<dave@partner.example>", "").verdict == Verdict::Continue);
+    CPPUNIT_ASSERT(p.rcpt_to("<" + list + ">").verdict == Verdict::Continue);
+    p.header("From", "dave@partner.example");
+    p.header("To", list);
+    const auto split = eml.find("\n\n");
+    std::istringstream fields(eml.substr(0, split));
+    for (std::string line; std::getline(fields, line);) {
+        const auto colon = line.find(':');
+        p.header(line.substr(0, colon), line.substr(colon + 2));
+    }
+    p.end_of_headers();
+    std::string body;
+    for (char c : eml.substr(split + 2)) body += c == '\n' ? std::string("\r\n") : std::string(1, c);
+    p.body(as_bytes(body));
+    return p.end_of_message();
+}
+
+// One SMTP session under `revocation` (config()'s rest `rest`) from `client` (10.1.1.1:
+// internal, outbound), with the token's keys.
+struct Session {
+    std::shared_ptr<const Config> cfg;
+    TokenKeySource keys;
+    MessageProcessor p;
+    Session(const std::shared_ptr<const Config>& config, const std::string& client = "10.1.1.1")
+        : cfg(config), keys(cfg->hsm),
+          p(cfg, Certificates::load(*cfg, nullptr), keys, ConnectionInfo{parse_ip_address(client), "", "", std::nullopt})
+    {
+    }
+};
+
+// MAIL FROM alice, then RCPT TO each of kSlow: the seconds the RCPTs took.
+double rcpt_each_slow(MessageProcessor& p)
+{
+    CPPUNIT_ASSERT(p.mail_from("<alice@acme.example>", "").verdict == Verdict::Continue);
+    const auto start = Clock::now();
+    for (const auto& n : kSlow) p.rcpt_to("<" + n + "@partner.example>");
+    return seconds_since(start);
+}
+
 bool mentions_spent(const MessageProcessor::Recipient& r)
 {
     for (const auto& why : r.rejected_reasons)
@@ -114,6 +170,7 @@ class ProcessorRevocationTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(ProcessorRevocationTest);
     CPPUNIT_TEST(one_budget_per_transaction);
     CPPUNIT_TEST(hard_fail_after_budget);
+    CPPUNIT_TEST(list_member_waits);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -125,19 +182,13 @@ public:
     void one_budget_per_transaction()
     {
         auto& f = fixture();
-        const auto cfg = f.config("soft-fail");
-        TokenKeySource keys(cfg->hsm);
-        MessageProcessor p(cfg, Certificates::load(*cfg, nullptr), keys,
-                           ConnectionInfo{parse_ip_address("10.1.1.1"), "", "", std::nullopt});
-        CPPUNIT_ASSERT(p.mail_from("<alice@acme.example>", "").verdict == Verdict::Continue);
-        const auto start = Clock::now();
-        for (const auto& n : kSlow) {
-            const Reply r = p.rcpt_to("<" + n + "@partner.example>");
-            CPPUNIT_ASSERT_MESSAGE(n + ": " + r.str(), r.verdict == Verdict::Continue);
-        }
-        const double took = seconds_since(start);
+        Session s(f.config("soft-fail"));
+        MessageProcessor& p = s.p;
+        const double took = rcpt_each_slow(p);
         CPPUNIT_ASSERT_MESSAGE("took " + std::to_string(took) + " s", took > 1.5 && took < 4.5);
-        for (const auto& r : p.recipients()) CPPUNIT_ASSERT_MESSAGE(r.text, r.certificate.has_value());
+        for (const auto& r : p.recipients())
+            CPPUNIT_ASSERT_MESSAGE(r.text + ": " + r.reply.str(),
+                                   r.reply.verdict == Verdict::Continue && r.certificate.has_value());
         CPPUNIT_ASSERT(f.asked("slow1") >= 1);
         for (std::size_t i = 1; i < kSlow.size(); ++i)
             CPPUNIT_ASSERT_EQUAL_MESSAGE(kSlow[i], std::size_t(0), f.asked(kSlow[i]));
@@ -158,20 +209,49 @@ public:
     void hard_fail_after_budget()
     {
         auto& f = fixture();
-        const auto cfg = f.config("hard-fail");
-        TokenKeySource keys(cfg->hsm);
-        MessageProcessor p(cfg, Certificates::load(*cfg, nullptr), keys,
-                           ConnectionInfo{parse_ip_address("10.1.1.1"), "", "", std::nullopt});
-        CPPUNIT_ASSERT(p.mail_from("<alice@acme.example>", "").verdict == Verdict::Continue);
-        const auto start = Clock::now();
-        for (const auto& n : kSlow) p.rcpt_to("<" + n + "@partner.example>");
-        const double took = seconds_since(start);
+        Session s(f.config("hard-fail"));
+        MessageProcessor& p = s.p;
+        test::StderrCapture log(f.dir.path() / "hard-fail.log");
+        const double took = rcpt_each_slow(p);
+        const std::string logged = log.finish();
+        // The log names whose check found the budget spent: every recipient's.
+        for (const auto& n : kSlow)
+            CPPUNIT_ASSERT_MESSAGE(logged, logged.find("pki_revocation_budget_spent for=" + n + "@partner.example ") !=
+                                               std::string::npos);
         CPPUNIT_ASSERT_MESSAGE("took " + std::to_string(took) + " s", took > 1.5 && took < 4.5);
         for (const auto& r : p.recipients()) {
             CPPUNIT_ASSERT_MESSAGE(r.text, !r.certificate && r.reply.verdict == Verdict::TempFail);
             CPPUNIT_ASSERT_EQUAL_MESSAGE(r.text, std::string("451 4.7.1"), r.reply.rcode + " " + r.reply.xcode);
             CPPUNIT_ASSERT_MESSAGE(r.reply.str(), r.reply.text.find("revocation status") != std::string::npos);
             CPPUNIT_ASSERT_MESSAGE(r.text, mentions_spent(r));
+        }
+    }
+
+    // Hard-fail, a list message encrypted to the list: a member whose certificate lacks only
+    // revocation answers makes the message wait (451 4.7.1, the MTA retries with a new budget)
+    // instead of losing that member; an untrusted member is still skipped, so a list of
+    // nobody else has no member left (550, hidden as undecryptable: held).
+    void list_member_waits()
+    {
+        auto& f = fixture();
+        const auto cfg = f.config("hard-fail",
+                                  "[[mail_list]]\naddress = \"team@acme.example\"\n"
+                                  "members = [\"stranger@partner.example\", \"slow1@partner.example\"]\n"
+                                  "[[mail_list]]\naddress = \"strangers@acme.example\"\nidentity = \"team@acme.example\"\n"
+                                  "members = [\"stranger@partner.example\"]\n");
+        const std::string eml = test::read_file(f.dir.path() / "list.eml");
+        {
+            Session s(cfg, "192.0.2.1");  // from outside
+            const MessageOutcome out = send_list_message(s.p, "team@acme.example", eml);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(out.detail, std::string("451 4.7.1"), out.reply.rcode + " " + out.reply.xcode);
+            CPPUNIT_ASSERT_MESSAGE(out.reply.str(), out.reply.text.find("slow1@partner.example") != std::string::npos);
+            CPPUNIT_ASSERT(out.add_recipients.empty() && out.quarantine.empty());
+        }
+        {
+            Session s(cfg, "192.0.2.1");
+            const MessageOutcome out = send_list_message(s.p, "strangers@acme.example", eml);
+            CPPUNIT_ASSERT_MESSAGE(out.detail, out.reply.verdict == Verdict::Accept && !out.quarantine.empty());
+            CPPUNIT_ASSERT_MESSAGE(out.detail, out.detail.find("no member has a usable certificate") != std::string::npos);
         }
     }
 };

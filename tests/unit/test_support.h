@@ -4,6 +4,7 @@
 #pragma once
 #include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -68,6 +69,39 @@ inline void run(const std::string& cmd)
 {
     if (std::system(cmd.c_str()) != 0) throw std::runtime_error("command failed: " + cmd);
 }
+
+// What the code under test writes to stderr (where the log goes in tests) meanwhile.
+class StderrCapture {
+public:
+    explicit StderrCapture(const std::filesystem::path& file)
+        : m_file(file), m_saved(::dup(2))
+    {
+        std::fflush(stderr);
+        const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        ::dup2(fd, 2);
+        ::close(fd);
+    }
+    ~StderrCapture() { restore(); }
+    StderrCapture(const StderrCapture&) = delete;
+    StderrCapture& operator=(const StderrCapture&) = delete;
+    std::string finish()
+    {
+        restore();
+        return read_file(m_file);
+    }
+
+private:
+    void restore()
+    {
+        if (m_saved < 0) return;
+        std::fflush(stderr);
+        ::dup2(m_saved, 2);
+        ::close(m_saved);
+        m_saved = -1;
+    }
+    std::filesystem::path m_file;
+    int m_saved;
+};
 
 // Runs a shell command without handing it our descriptors above stderr (a daemon it starts,
 // e.g. slapd, would otherwise keep our client sockets open and never see them close); throws
