@@ -12,7 +12,9 @@
 # re-encoded by tests/interop/cms_reencode.py). Offline through `ssmctl process --direction in`
 # (the milter's own pipeline): decrypted bodies must equal the plaintext byte for byte,
 # verified ones must carry smime=pass for the signer; damaged signatures give smime=permerror
-# and the mail is delivered (or refused by a partner rule that requires a signature).
+# and the mail is delivered (or refused by a partner rule that requires a signature). Decrypted
+# content nothing integrity-protects is marked X-SSM-Integrity, and a partner rule with
+# require_integrity tags it or refuses it (the refusal held, as every one after a decryption).
 . "$(dirname "$0")/lib.sh"
 . "$SSM_SRCDIR/tests/interop/peers.sh"
 . "$SSM_SRCDIR/tests/interop/inbound.sh"
