@@ -117,6 +117,7 @@ public:
             t.header_protection = hp.value_or(true);
         t.require_signature = node(rule, "require_signature").value_or(false);
         t.require_encryption = node(rule, "require_encryption").value_or(false);
+        t.require_integrity = node(rule, "require_integrity").value_or(false);
         auto missing = policy::parse_on_missing(text(rule, "on_missing"));
         if (!missing) fail(rule, "on_missing", "on_missing must be \"reject\" or \"tag\"");
         t.on_missing = *missing;

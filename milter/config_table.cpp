@@ -282,6 +282,8 @@ constexpr std::array kKeys = {
             "Default of the rules' require_signature."},
     KeySpec{"policy", "require_encryption", K::Boolean, "false", false, true,
             "Default of the rules' require_encryption."},
+    KeySpec{"policy", "require_integrity", K::Boolean, "false", false, true,
+            "Default of the rules' require_integrity."},
     KeySpec{"policy", "on_missing", K::String, "\"reject\"", false, true,
             "Default of the rules' on_missing: reject or tag."},
     KeySpec{"policy", "no_certificate", K::String, "\"reject\"", false, true,
@@ -376,6 +378,10 @@ constexpr std::array kKeys = {
             "Inbound: the partner's mail must carry a valid signature."},
     KeySpec{"rule[]", "require_encryption", K::Boolean, "", false, true,
             "Inbound: the partner's mail must arrive encrypted."},
+    KeySpec{"rule[]", "require_integrity", K::Boolean, "", false, true,
+            "Inbound: the partner's mail that the gateway decrypted must be integrity-protected: "
+            "AuthEnvelopedData, or a valid signature inside the encryption; mail that was not "
+            "encrypted is not affected (require_encryption)."},
     KeySpec{"rule[]", "no_certificate", K::String, "", false, true,
             "Outbound, with encrypt = mandatory: a recipient without a usable certificate is "
             "refused at RCPT (reject: 550 5.7.1), or accepted and the message returned to its "

@@ -914,10 +914,18 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
                       (r.reason.empty() ? "" : " " + log::field("reason", r.reason)) + " ";
     }
 
+    // Content nothing protects is named in the log whatever becomes of the message.
+    const bool unprotected = decrypted && !unprotected_cipher.empty();
+    if (unprotected) out.detail += "integrity=none ";
     std::string missing;
     if (treatment.require_signature && !signature_ok) missing = "a valid S/MIME signature";
     if (treatment.require_encryption && !decrypted)
         missing += std::string(missing.empty() ? "" : " and ") + "encryption";
+    // Only what the gateway decrypted: unencrypted mail is require_encryption's concern. A
+    // signature outside the encryption does not count (anyone can sign an altered ciphertext).
+    if (treatment.require_integrity && unprotected)
+        missing += std::string(missing.empty() ? "" : " and ") +
+                   "integrity-protected encryption (AuthEnvelopedData or a signature inside)";
     if (!missing.empty()) {
         if (treatment.on_missing == policy::OnMissing::Reject) {
             out.reply = Reply::reject("550", "5.7.1", "the sender's policy requires " + missing);
@@ -968,10 +976,7 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
     if (!decrypted) std::erase_if(m_labels, [](const SignedLabel& l) { return !l.verified; });
     out.labels = std::move(m_labels);
     out.decrypted = decrypted;
-    if (decrypted && !unprotected_cipher.empty()) {
-        out.unprotected_cipher = unprotected_cipher;
-        out.detail += "integrity=none ";
-    }
+    if (unprotected) out.unprotected_cipher = unprotected_cipher;
     return out;
 }
 

@@ -130,6 +130,7 @@ MessageProcessor::Effective MessageProcessor::effective(const Recipient& r) cons
     if (m_direction == policy::Direction::Inbound) {
         e.require_signature = t.require_signature;
         e.require_encryption = t.require_encryption;
+        e.require_integrity = t.require_integrity;
         e.on_missing = t.on_missing;
         e.required_policies = t.required_policies;
         e.revocation = t.revocation;
@@ -155,9 +156,9 @@ MessageProcessor::Effective MessageProcessor::effective(const Recipient& r) cons
 
 // A remote MTA cannot send the recipients separately once the header is in (the RCPT-time
 // 452 is past), and refusing the whole message would bounce valid signed mail; so inbound the
-// differing requirements are combined, each the stricter: a signature or encryption any
-// recipient's rule requires is required of the message; a refusal beats a tag among the rules
-// that require something; every required policy counts; the stricter revocation checking
+// differing requirements are combined, each the stricter: a signature, encryption or
+// integrity any recipient's rule requires is required of the message; a refusal beats a tag
+// among the rules that require something; every required policy counts; the stricter revocation checking
 // ([pki] revocation standing for a rule that sets none); the signature is stripped only
 // when every rule strips it (the others' readers keep it).
 MessageProcessor::Effective MessageProcessor::strictest_inbound(const Effective& a, const Effective& b) const
@@ -169,10 +170,11 @@ MessageProcessor::Effective MessageProcessor::strictest_inbound(const Effective&
         return m == policy::RevocationMode::HardFail ? 2 : m == policy::RevocationMode::SoftFail ? 1 : 0;
     };
     Effective e = a;
-    const bool a_requires = a.require_signature || a.require_encryption;
-    const bool b_requires = b.require_signature || b.require_encryption;
+    const bool a_requires = a.require_signature || a.require_encryption || a.require_integrity;
+    const bool b_requires = b.require_signature || b.require_encryption || b.require_integrity;
     e.require_signature = a.require_signature || b.require_signature;
     e.require_encryption = a.require_encryption || b.require_encryption;
+    e.require_integrity = a.require_integrity || b.require_integrity;
     if (a_requires && b_requires)
         e.on_missing = a.on_missing == policy::OnMissing::Reject || b.on_missing == policy::OnMissing::Reject
                            ? policy::OnMissing::Reject

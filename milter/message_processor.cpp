@@ -457,6 +457,7 @@ MessageOutcome MessageProcessor::inbound()
     policy::Treatment t;
     t.require_signature = m_effective->require_signature;
     t.require_encryption = m_effective->require_encryption;
+    t.require_integrity = m_effective->require_integrity;
     t.on_missing = m_effective->on_missing;
     t.revocation = m_effective->revocation;
     t.strip_signature = m_effective->strip_signature;

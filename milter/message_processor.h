@@ -172,6 +172,7 @@ private:
         bool header_protection = true;
         bool require_signature = false;  // inbound partner requirements
         bool require_encryption = false;
+        bool require_integrity = false;  // of decrypted content (AEAD or a signature inside)
         policy::OnMissing on_missing = policy::OnMissing::Reject;
         std::vector<std::string> required_policies;
         policy::RevocationMode revocation = policy::RevocationMode::Default;  // inbound

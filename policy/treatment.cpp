@@ -251,7 +251,8 @@ std::string describe(const Treatment& t, Direction d)
     if (d == Direction::Inbound) {
         s = std::string("require_signature=") + (t.require_signature ? "yes" : "no") +
             " require_encryption=" + (t.require_encryption ? "yes" : "no");
-        if (t.require_signature || t.require_encryption)
+        if (t.require_integrity) s += " require_integrity=yes";
+        if (t.require_signature || t.require_encryption || t.require_integrity)
             s += std::string(" on_missing=") + on_missing_name(t.on_missing);
         for (const auto& oid : t.required_policies) s += " required_policy=" + oid;
         if (t.strip_signature) s += " strip_signature=yes";

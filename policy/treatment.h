@@ -111,6 +111,9 @@ struct Treatment {
     // Inbound partner requirements (§3.5).
     bool require_signature = false;
     bool require_encryption = false;
+    // Decrypted content must be integrity-protected: AuthEnvelopedData, or a signature that
+    // passed inside the encryption (CBC alone can be altered by whoever captured it, EFAIL).
+    bool require_integrity = false;
     OnMissing on_missing = OnMissing::Reject;
     std::vector<std::string> required_policies{};  // signer certificate policy OIDs
     RevocationMode revocation = RevocationMode::Default;

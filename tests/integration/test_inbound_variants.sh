@@ -12,7 +12,9 @@
 # re-encoded by tests/interop/cms_reencode.py). Offline through `ssmctl process --direction in`
 # (the milter's own pipeline): decrypted bodies must equal the plaintext byte for byte,
 # verified ones must carry smime=pass for the signer; damaged signatures give smime=permerror
-# and the mail is delivered (or refused by a partner rule that requires a signature).
+# and the mail is delivered (or refused by a partner rule that requires a signature). Decrypted
+# content nothing integrity-protects is marked X-SSM-Integrity, and a partner rule with
+# require_integrity tags it or refuses it (the refusal held, as every one after a decryption).
 . "$(dirname "$0")/lib.sh"
 . "$SSM_SRCDIR/tests/interop/peers.sh"
 . "$SSM_SRCDIR/tests/interop/inbound.sh"
@@ -622,6 +624,106 @@ for c in enc-aes128:'none (aes128-cbc, no valid signature inside the encryption)
   if [ -z "$want" ] && [ -z "$got" ]; then pass "integrity-$cn"
   elif [ -n "$want" ] && [ "$got" = "$want|" ] && [ "$second" = "X-SSM-Integrity: $want" ]; then pass "integrity-$cn"
   else fail "integrity-$cn" "X-SSM-Integrity: '$got' (expected '$want'), second line '$second'"; fi
+done
+
+# --- 12. require_integrity: a partner rule acts on what section 11 only marks -------------------------
+# A rule for dave's domain with require_integrity: decrypted content with no integrity (CBC, no
+# signature inside the encryption that passes) is refused (on_missing = "reject") or tagged
+# X-SSM-Policy ("tag"); GCM and CBC signed inside pass unchanged; a signature only outside the
+# encryption (anyone can sign a changed ciphertext) counts for nothing; mail that was not
+# encrypted is not concerned. "both" adds require_signature (the reasons joined with "and");
+# "off" is the same rule without the key (the mark only, as before). A refusal of decrypted
+# content is no reply of its own (it would tell an altered ciphertext that decrypted from one
+# that did not: a padding oracle): it takes [inbound] on_undecryptable, held by default (the
+# message as received, still encrypted), 554 5.7.5 under "reject" (integ-reject-554).
+for cfg in integ-reject integ-tag integ-both integ-off integ-reject-554; do
+  { if [ "$cfg" = integ-reject-554 ]; then sed 's/^\[inbound\]$/&\non_undecryptable = "reject"/' "$WORK/keep.toml"
+    else cat "$WORK/keep.toml"; fi
+    printf '\n[[rule]]\nname = "partner content must be integrity-protected"\ndirection = "inbound"\nfrom = ["*@partner.example"]\n'
+    case $cfg in
+      integ-reject|integ-reject-554) printf 'require_integrity = true\non_missing = "reject"\n' ;;
+      integ-tag) printf 'require_integrity = true\non_missing = "tag"\n' ;;
+      integ-both) printf 'require_integrity = true\nrequire_signature = true\non_missing = "reject"\n' ;;
+      integ-off) printf 'on_missing = "reject"\n' ;;
+    esac; } >"$WORK/$cfg.toml"
+done
+grep -q '^on_undecryptable = "reject"$' "$WORK/integ-reject-554.toml" || fatal var-setup "integ-reject-554.toml not written"
+cd "$WORK/m" || fatal var-setup "cd"
+o -encrypt -binary -aes-256-cbc -in "$E" -out middle-plain.smime "$A" && entity_of middle-plain.smime middle-plain.entity
+o -sign -binary "${SIGN[@]}" -in middle-plain.entity -outform DER -out outside-only.der
+cd "$SSM_SRCDIR" || fatal var-setup "cd"
+signed_mail integ-signed-outside-only outside-only.der "$WORK/m/middle-plain.entity" "$MS" '----=_Part_7.x/y'
+printf 'From: %s\r\nTo: %s\r\nSubject: plain\r\nMessage-ID: <integ-plain@mua.partner.example>\r\n\r\nnot encrypted at all\r\n' \
+  "$FROM" "$RCPT" >"$WORK/out/integ-plain.eml"
+POLICY_TEXT='integrity-protected encryption (AuthEnvelopedData or a signature inside)'
+# integ_case NAME SOURCE-CASE CFG WANT: WANT is reject (held: exit 0, the received message with
+# X-SSM-Undecryptable and no plaintext, the 550 5.7.1 naming the requirement only in the log),
+# reject-554 (exit 1, 554 5.7.5), tag (decrypted, X-SSM-Policy and the mark), or same:CASE (exit
+# 0, the output byte for byte that of CASE under "keep", no X-SSM-Policy).
+integ_case() {
+  local cn=$1 src=$2 cfg=$3 want=$4 pol
+  cp "$WORK/out/$src.eml" "$WORK/out/$cn.eml"
+  run "$cn" "$cfg"
+  pol=$(header_field "$OUT" X-SSM-Policy 2>/dev/null | tr '\n' '|')
+  case $want in
+    reject)
+      if [ "$RC" = 0 ] && grep -q "action=hold .*integrity=none .*hidden_reply=\"550 5\.7\.1 the sender's policy requires $POLICY_TEXT\" undecryptable=hold reply: 250 " <<<"$LOG" \
+         && [ -n "$(header_field "$OUT" X-SSM-Undecryptable 2>/dev/null)" ] && ! grep -q 'figures for Q' "$OUT"; then pass "$cn"
+      else fail "$cn" "exit $RC (expected a hold): $LOG"; fi ;;
+    reject-554)
+      if [ "$RC" = 1 ] && grep -q "integrity=none .*hidden_reply=\"550 5\.7\.1 the sender's policy requires $POLICY_TEXT\".* reply: 554 5\.7\.5 " <<<"$LOG"
+      then pass "$cn"; else fail "$cn" "exit $RC (expected 1): $LOG"; fi ;;
+    tag)
+      if [ "$RC" = 0 ] && [ "$pol" = "missing $POLICY_TEXT|" ] && grep -Eq 'action=[a-z+-]*decrypt[a-z+-]*\+tag' <<<"$LOG" \
+         && [ -n "$(header_field "$OUT" X-SSM-Integrity 2>/dev/null)" ]; then pass "$cn"
+      else fail "$cn" "exit $RC, X-SSM-Policy '$pol': $LOG"; fi ;;
+    same:*)
+      if [ "$RC" = 0 ] && [ -z "$pol" ] && cmp -s "$OUT" "$WORK/out/${want#same:}.out"; then pass "$cn"
+      else fail "$cn" "exit $RC, X-SSM-Policy '$pol', output differs from ${want#same:} under keep: $LOG"; fi ;;
+  esac
+}
+run integ-plain   # the reference output of unencrypted mail (no rule for it under keep)
+integ_case integrity-required-cbc-reject enc-aes128 integ-reject reject
+integ_case integrity-required-3des-reject enc-3des integ-reject reject
+integ_case integrity-required-cbc-reject-554 enc-aes128 integ-reject-554 reject-554
+integ_case integrity-required-cbc-tag enc-aes128 integ-tag tag
+integ_case integrity-required-signed-inside sign-then-encrypt integ-reject same:sign-then-encrypt
+integ_case integrity-required-triple-wrap triple-wrap integ-reject same:triple-wrap
+integ_case integrity-required-gcm enc-gcm integ-reject same:enc-gcm
+integ_case integrity-required-inner-signature-broken sign-then-encrypt-lf-changed integ-reject reject
+integ_case integrity-required-signed-outside-only-reject integ-signed-outside-only integ-reject reject
+integ_case integrity-required-signed-outside-only-tag integ-signed-outside-only integ-tag tag
+integ_case integrity-required-unencrypted-signed det-plain integ-reject same:det-plain
+integ_case integrity-required-unencrypted-plain integ-plain integ-tag same:integ-plain
+integ_case integrity-not-required-cbc enc-aes128 integ-off same:enc-aes128
+# With require_signature too: both reasons, joined as the other requirements are.
+cp "$WORK/out/enc-aes128.eml" "$WORK/out/integrity-and-signature-required.eml"
+run integrity-and-signature-required integ-both
+if [ "$RC" = 0 ] && grep -q "action=hold .*hidden_reply=\"550 5\.7\.1 the sender's policy requires a valid S/MIME signature and $POLICY_TEXT\"" <<<"$LOG"
+then pass integrity-and-signature-required; else fail integrity-and-signature-required "exit $RC: $LOG"; fi
+# Two recipients whose rules the From header made differ after RCPT (the rule names alice only;
+# the envelope sender matches no rule): one message carries the stricter, so the integrity
+# bob's rule does not ask for is required all the same, and the rule's "tag" is not turned into
+# the refusal of bob's default on_missing (which requires nothing), in either order. Last in
+# the script: the token is made again with bob's key beside alice's, and the CBC content is
+# encrypted to both.
+rm -rf "$WORK/token"; make_token alice bob
+for cfg in integ-merge; do
+  { cat "$WORK/keep.toml"
+    printf '\n[[rule]]\nname = "alice wants integrity"\ndirection = "inbound"\nfrom = ["*@partner.example"]\n'
+    printf 'to = ["alice@acme.example"]\nrequire_integrity = true\non_missing = "tag"\n'; } >"$WORK/$cfg.toml"
+done
+o -encrypt -binary -aes-256-cbc -in "$E" -outform DER -out "$WORK/m/alice-bob.der" "$A" "$PKI/bob.cert.pem"
+cms_mail integrity-merge alice-bob.der "$ENV"
+for order in "bob@acme.example alice@acme.example" "alice@acme.example bob@acme.example"; do
+  cn=integrity-required-for-one-recipient-${order%%@*}-first to=()
+  for r in $order; do to+=(--to "$r"); done
+  "$SSM_BUILDDIR/ssmctl" -c "$WORK/integ-merge.toml" process --direction in --from x@evil.example "${to[@]}" \
+    <"$WORK/out/integrity-merge.eml" >"$WORK/out/$cn.out" 2>"$WORK/out/$cn.err"
+  RC=$? LOG=$(grep -E '^(decision|reply):' "$WORK/out/$cn.err" | tr '\n' ' ')
+  pol=$(header_field "$WORK/out/$cn.out" X-SSM-Policy 2>/dev/null | tr '\n' '|')
+  if [ "$RC" = 0 ] && [ "$pol" = "missing $POLICY_TEXT|" ] && grep -q 'action=decrypt+tag .*integrity=none' <<<"$LOG"
+  then pass "$cn"; else fail "$cn" "exit $RC, X-SSM-Policy '$pol': $LOG"; fi
 done
 
 note "took $((SECONDS - T0)) s"

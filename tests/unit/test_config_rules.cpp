@@ -75,6 +75,7 @@ required_policies = ["1.2.3.4"]
 revocation = "hard-fail"
 require_signature = true
 require_encryption = true
+require_integrity = true
 on_missing = "tag"
 )toml");
         const auto& rules = c->policy.rules();
@@ -107,7 +108,8 @@ on_missing = "tag"
         CPPUNIT_ASSERT(in.scope == policy::Scope::Global);
         CPPUNIT_ASSERT_EQUAL(std::string("1.2.3.4"), in.required_policies.at(0));
         CPPUNIT_ASSERT(in.revocation == policy::RevocationMode::HardFail);
-        CPPUNIT_ASSERT(in.require_signature && in.require_encryption);
+        CPPUNIT_ASSERT(in.require_signature && in.require_encryption && in.require_integrity);
+        CPPUNIT_ASSERT(!r.require_integrity);
         CPPUNIT_ASSERT(in.on_missing == policy::OnMissing::Tag);
         CPPUNIT_ASSERT(c->policy.uses_headers());
         CPPUNIT_ASSERT(c->policy.uses_groups());
@@ -124,12 +126,18 @@ encrypt_to = "domain"
 cipher = "aes128-gcm"
 minimum_cipher = "aes128-gcm"
 header_protection = true
+require_integrity = true
 on_missing = "tag"
 
 [[rule]]
 name = "only the sign differs"
 to = ["*@partner.example"]
 sign = "none"
+
+[[rule]]
+name = "integrity switched off for one partner"
+from = ["*@legacy.example"]
+require_integrity = false
 )toml");
         const auto& d = c->policy.defaults();
         CPPUNIT_ASSERT(d.sign == policy::SignMode::Domain);
@@ -142,12 +150,15 @@ sign = "none"
         CPPUNIT_ASSERT(r.cipher == policy::Cipher::Aes128Gcm);
         CPPUNIT_ASSERT(r.minimum_cipher == policy::CipherFloor::Aes128Gcm);
         CPPUNIT_ASSERT(r.on_missing == policy::OnMissing::Tag);
+        CPPUNIT_ASSERT(d.require_integrity && r.require_integrity);
+        CPPUNIT_ASSERT(!c->policy.rules().at(1).require_integrity);
         // Without [policy]: the documented defaults, and an unset header_protection.
         auto plain = load(dir, "[[rule]]\nname = \"r\"\n");
         const policy::Rule& p = plain->policy.rules().at(0);
         CPPUNIT_ASSERT(p.sign == policy::SignMode::None && p.encrypt == policy::EncryptMode::Never);
         CPPUNIT_ASSERT(p.cipher == policy::Cipher::Default);
         CPPUNIT_ASSERT(!p.header_protection.has_value());
+        CPPUNIT_ASSERT(!p.require_integrity);
         CPPUNIT_ASSERT(plain->policy.defaults() == policy::Treatment{});
     }
 

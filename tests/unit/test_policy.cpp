@@ -384,6 +384,14 @@ public:
         t.on_missing = OnMissing::Tag;
         CPPUNIT_ASSERT_EQUAL(std::string("require_signature=yes require_encryption=no on_missing=tag"),
                              describe(t, Direction::Inbound));
+        t.require_integrity = true;
+        CPPUNIT_ASSERT_EQUAL(std::string("require_signature=yes require_encryption=no require_integrity=yes on_missing=tag"),
+                             describe(t, Direction::Inbound));
+        // The one requirement alone still names what happens to mail lacking it.
+        t.require_signature = false;
+        t.on_missing = OnMissing::Reject;
+        CPPUNIT_ASSERT_EQUAL(std::string("require_signature=no require_encryption=no require_integrity=yes on_missing=reject"),
+                             describe(t, Direction::Inbound));
     }
 };
 

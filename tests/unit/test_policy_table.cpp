@@ -121,6 +121,12 @@ require_signature = true
 on_missing = "tag"
 
 [[rule]]
+name = "integrity inbound"
+direction = "inbound"
+from = ["*@cbc.example"]
+require_integrity = true
+
+[[rule]]
 name = "inbound sign attempt"
 from = ["*@forger.example"]
 sign = "sender"
@@ -197,6 +203,7 @@ const Case kCases[] = {
     {"in",  "198.51.100.1",  "",         "x@partner.example",   "alice@acme.example",      "Subject: [encrypt] hi",            "partner inbound",      "require_signature=yes require_encryption=yes on_missing=reject required_policy=1.3.6.1.4.1.99999.1"},
     {"in",  "198.51.100.1",  "",         "x@sub.partner.example","alice@acme.example",     "",                                 "default",              kNothingIn},
     {"in",  "198.51.100.1",  "",         "s@supplier.example",  "alice@acme.example",      "",                                 "supplier inbound",     "require_signature=yes require_encryption=no on_missing=tag"},
+    {"in",  "198.51.100.1",  "",         "c@cbc.example",       "alice@acme.example",      "",                                 "integrity inbound",    "require_signature=no require_encryption=no require_integrity=yes on_missing=reject"},
     {"in",  "198.51.100.1",  "",         "m@forger.example",    "ceo@acme.example",        "",                                 "inbound sign attempt", kNothingIn},
     {"in",  "198.51.100.1",  "",         "",                    "alice@acme.example",      "",                                 "default",              kNothingIn},
     {"out", "10.1.1.1",      "",         "m@forger.example",    "x@other.example",         "",                                 "inbound sign attempt", "sign=sender encrypt=mandatory encrypt_to=recipient"},
