@@ -322,6 +322,43 @@ held=$(grep -la '^q' "$SM"/mqueue/hf* 2>/dev/null | wc -l)
 if [ "$rc" = 0 ] && [ "$(sink_count)" = "$before" ] && [ "$held" -ge 1 ]; then pass "$cn"
 else fail "$cn" "rc=$rc '$SMTP_REPLY', sink $before -> $(sink_count), quarantined queue files: $held"; fi
 
+# Header protection (RFC 9788) restored from inside the encryption, with an outer header that
+# lacks Date and Message-ID: Sendmail adds its own (not shown to milters); the protected ones
+# must replace them, not stand beside them (two Date fields, two Message-IDs).
+cn=sendmail-inbound-restore-no-duplicates
+printf '%s\r\n' 'From: dave@partner.example' "To: $RCPT" 'Subject: The real subject' \
+  'Date: Tue, 01 Dec 2026 08:00:00 +0000' 'Message-ID: <protected@mua.partner.example>' \
+  'MIME-Version: 1.0' 'Content-Type: text/plain; charset=us-ascii; hp="cipher"' '' 'protected fields inside' >"$WORK/m/$cn.entity"
+openssl cms -encrypt -binary -outform DER -aes-256-cbc -in "$WORK/m/$cn.entity" -out "$WORK/m/$cn.der" \
+  "$PKI/carol.cert.pem" 2>"$WORK/m/$cn.err" || fatal "$cn" "openssl cms -encrypt: $(head -c 200 "$WORK/m/$cn.err")"
+{ printf '%s\r\n' 'From: dave@partner.example' "To: $RCPT" 'Subject: [...]' 'MIME-Version: 1.0' \
+    'Content-Type: application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m' \
+    'Content-Transfer-Encoding: base64' ''
+  _b64 "$WORK/m/$cn.der"; } >"$WORK/m/$cn.eml"
+if ! deliver "$cn" "$MTA_PORT" dave@partner.example "$RCPT" "$WORK/m/$cn.eml"; then fail "$cn" "$DETAIL"
+else
+  f=$WORK/out/$cn.eml bad=
+  [ "$(count_field "$f" Date)" = 1 ] || bad="$bad Date×$(count_field "$f" Date)"
+  [ "$(count_field "$f" Message-ID)" = 1 ] || bad="$bad Message-ID×$(count_field "$f" Message-ID)"
+  [ "$(header_field "$f" Date | head -n 1)" = 'Tue, 01 Dec 2026 08:00:00 +0000' ] || bad="$bad Date='$(header_field "$f" Date | tr '\n' '|')'"
+  [ "$(header_field "$f" Message-ID | head -n 1)" = '<protected@mua.partner.example>' ] || bad="$bad Message-ID='$(header_field "$f" Message-ID | tr '\n' '|')'"
+  [ "$(header_field "$f" Subject)" = 'The real subject' ] || bad="$bad Subject='$(header_field "$f" Subject | tr '\n' '|')'"
+  if [ -z "$bad" ]; then pass "$cn"; else fail "$cn" "header fields:$bad"; fi
+fi
+
+# An encrypted entity with an empty body: the delivered body is empty too, not the ciphertext
+# it replaces (a new body of no bytes must still be handed to the MTA).
+cn=sendmail-inbound-decrypt-empty-body
+printf 'Content-Type: text/plain; charset=us-ascii\r\n\r\n' >"$WORK/m/$cn.entity"
+openssl cms -encrypt -binary -outform DER -aes-256-cbc -in "$WORK/m/$cn.entity" -out "$WORK/m/$cn.der" \
+  "$PKI/carol.cert.pem" 2>"$WORK/m/$cn.err" || fatal "$cn" "openssl cms -encrypt: $(head -c 200 "$WORK/m/$cn.err")"
+wrap_enveloped "$WORK/m/$cn.der" "$WORK/m/$cn.eml" "$cn" dave@partner.example "$RCPT"
+if ! deliver "$cn" "$MTA_PORT" dave@partner.example "$RCPT" "$WORK/m/$cn.eml"; then fail "$cn" "$DETAIL"
+else
+  why=$(compare_plaintext "$WORK/out/$cn.eml" "$WORK/m/$cn.entity")
+  if [ -z "$why" ]; then pass "$cn"; else fail "$cn" "$why (body: $(sed -n '/^\r$/,$p' "$WORK/out/$cn.eml" | head -c 80 | tr '\r\n' '  '))"; fi
+fi
+
 # --- 4. direction by {daemon_name} ---------------------------------------------------------------
 # The same message from the same loopback client: signed through the MSA, left alone through
 # the MTA daemon (inbound, not signed).
@@ -333,7 +370,40 @@ for d in MSA MTA; do
   else fail "sendmail-direction-daemon-$d" "delivered $got, expected $want"; fi
 done
 
-# --- 5. the milter down: F=T -> 4xx, nothing delivered -----------------------------------------
+# --- 5. mixed recipients split by reinjection (smfi_delrcpt through Sendmail) --------------------
+# One message to three recipients of three treatments: the milter sends the other treatments
+# back through Sendmail's MSA ([reinjection]) and deletes their recipients from this one.
+. "$SSM_SRCDIR/tests/fixtures/mixed-recipients.sh"
+make_reinjection_secret
+write_config "$WORK/ssm-mixed.toml" port="$MILTER_PORT" rules="$MIXED_RULES" pki='revocation = "off"' \
+  extra="$(static_directory_toml mixed)
+
+$(reinjection_toml "$MSA_PORT")" && sed -i -e 's|^internal_networks = .*|internal_networks = []|' \
+  -e 's|^originating_daemons = .*|originating_daemons = ["MSA"]|' "$WORK/ssm-mixed.toml" || fatal sendmail-setup "mixed config"
+stop_milter
+start_milter "$WORK/ssm-mixed.toml" || fatal sendmail-setup "ssm-milter (mixed) did not start"
+cn=sendmail-split-by-reinjection
+before=$(sink_count)
+printf 'From: Alice <alice@acme.example>\r\nTo: dave@partner.example, hank@partner.example, someone@elsewhere.example\r\nSubject: three treatments\r\nMessage-ID: <mixed-1@acme.example>\r\n\r\nthe same text for everyone\r\n' >"$WORK/m/mixed3.eml"
+if ! send_mail "$MSA_PORT" alice@acme.example dave@partner.example,hank@partner.example,someone@elsewhere.example "$WORK/m/mixed3.eml"; then
+  fail "$cn" "SMTP: $SMTP_REPLY"
+elif ! wait_for_delivery $((before + 3)) 30; then fail "$cn" "$(( $(sink_count) - before )) of 3 deliveries"
+else
+  bad= n=0
+  for f in $(ls -t "$SINK_DIR"/* | head -n 3); do
+    r=$(sink_rcpts "$f" | tr -d '<>' | tr '\n' ' ')
+    sink_message "$f" "$WORK/out/split.eml"
+    case $r in
+      "dave@partner.example "|"hank@partner.example ") smime_envelope "$WORK/out/split.eml" "$WORK/out/split.p7m" && n=$((n + 1)) || bad="$bad $r(not encrypted)" ;;
+      "someone@elsewhere.example ") verify_openssl "$WORK/out/split.eml" alice@acme.example && n=$((n + 1)) || bad="$bad $r(not signed)" ;;
+      *) bad="$bad recipients '$r'" ;;
+    esac
+    grep -qi '^X-SSM-Reinjected' "$WORK/out/split.eml" && bad="$bad marker-left"
+  done
+  if [ -z "$bad" ] && [ "$n" = 3 ]; then pass "$cn"; else fail "$cn" "$bad"; fi
+fi
+
+# --- 6. the milter down: F=T -> 4xx, nothing delivered -----------------------------------------
 kill_milter
 cn=sendmail-milter-down-tempfail
 before=$(sink_count)
