@@ -4,8 +4,11 @@
 # -> relay mailer -> smtp-sink. Sendmail's milter client is not Postfix's (macros, header
 # values and indexes, body replacement, replies at end of message), so the cases of the Postfix
 # tests run again here: signing (detached, opaque) with awkward header fields, encryption and
-# the mandatory-encryption refusal at RCPT, inbound verification (forged Authentication-Results
-# removed) and decryption, direction by {daemon_name}, and F=T when the milter is down.
+# the mandatory-encryption refusal at RCPT and the 452 4.5.3 deferral, inbound verification
+# (forged Authentication-Results removed) and decryption (an empty body too, protected fields
+# restored, undecryptable mail quarantined), direction by {daemon_name}, a split by
+# reinjection (smfi_delrcpt), and F=T when the milter is down. Not covered: {auth_authen}
+# (Sendmail's SMTP AUTH needs a Cyrus SASL set-up outside a private instance).
 # sendmail-bin conflicts with postfix, so the binary is unpacked, not installed
 # (scripts/fetch-sendmail.sh, run by scripts/install-deps.sh, into /var/cache/ssm-milter/sendmail).
 . "$(dirname "$0")/lib.sh"
