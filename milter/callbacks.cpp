@@ -296,16 +296,13 @@ bool rewrite(SMFICTX* ctx, const smime::HeaderEdit& edit, const Spool* body)
     }
     if (!body) return true;
     auto reader = body->reader();
-    // No larger than the body: a signed 4 KB message then zeroes 8 KB, not 64 KiB.
-    const std::size_t chunk = static_cast<std::size_t>(
-        std::clamp<std::uint64_t>(body->size(), 1, 64 * 1024));
-    std::vector<std::uint8_t> buf(chunk);
-    for (;;) {
-        const std::size_t n = reader->read(buf);
-        if (n == 0) break;
-        if (smfi_replacebody(ctx, buf.data(), static_cast<int>(n)) != MI_SUCCESS) return false;
-    }
-    return true;
+    return send_body_chunks(*reader, 64 * 1024, [ctx](ByteView chunk) {
+        // libmilter takes a non-const pointer and never writes through it; an empty chunk
+        // must still point somewhere (libmilter refuses NULL only with a length).
+        unsigned char none = 0;
+        unsigned char* p = chunk.empty() ? &none : const_cast<unsigned char*>(chunk.data());
+        return smfi_replacebody(ctx, p, static_cast<int>(chunk.size())) == MI_SUCCESS;
+    });
 }
 
 // The reply for a message whose reinjected part (`what`) could not be handed over: deferred

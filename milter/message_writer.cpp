@@ -1,6 +1,9 @@
 // Header-edit application for offline output; the same index rules as smfi_chgheader.
 #include "milter/message_writer.h"
 
+#include <algorithm>
+#include <cstdint>
+
 namespace ssm::milter {
 
 void write_rewritten_message(const std::vector<smime::mime::HeaderField>& original,
@@ -45,6 +48,23 @@ std::string milter_header_value(const std::string& v)
         out.push_back(v[i++]);
     }
     return out;
+}
+
+bool send_body_chunks(ByteSource& body, std::size_t max_chunk, const std::function<bool(ByteView)>& send)
+{
+    // No larger than the body: a signed 4 KB message then zeroes 8 KB, not 64 KiB.
+    const std::size_t chunk = static_cast<std::size_t>(std::clamp<std::uint64_t>(body.size(), 1, max_chunk));
+    std::vector<std::uint8_t> buf(chunk);
+    bool sent = false;
+    for (;;) {
+        const std::size_t n = body.read(buf);
+        if (n == 0) break;
+        if (!send(ByteView(buf.data(), n))) return false;
+        sent = true;
+    }
+    // libmilter sends a zero-length replacement as one empty SMFIR_REPLBODY, which makes
+    // Sendmail and Postfix truncate the body.
+    return sent || send(ByteView());
 }
 
 }  // namespace ssm::milter

@@ -1,6 +1,8 @@
 // Writes a whole message as the MTA would after our header edits and new body: used by
 // `ssmctl process` (and tests) to show exactly what the milter makes the MTA deliver.
 #pragma once
+#include <cstddef>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -22,5 +24,10 @@ void write_rewritten_message(const std::vector<smime::mime::HeaderField>& origin
 // an untrusted source (a decrypted inner header) to end the field or the header block:
 // every run of CR/LF (with the whitespace after it) becomes one fold; empty lines vanish.
 std::string milter_header_value(const std::string& value);
+
+// Hands a new body to `send` (smfi_replacebody) in chunks of at most `max_chunk` bytes. An
+// empty body is one empty chunk: without any call the MTA keeps the body it received (a
+// ciphertext, say) under the new header fields. Stops and returns false when `send` does.
+bool send_body_chunks(ByteSource& body, std::size_t max_chunk, const std::function<bool(ByteView)>& send);
 
 }  // namespace ssm::milter

@@ -12,6 +12,7 @@ TEST_PACKAGES="softhsm2 opensc gnutls-bin openssl postfix gpgsm libnss3-tools
   slapd ldap-utils swaks miltertest python3 procps psmisc iproute2 util-linux bsdutils systemd
   clang libclang-rt-14-dev curl nsd ldnsutils
   m4 sendmail-cf
+  libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libsasl2-2 libssl3 libwrap0
   default-jdk-headless libbcmail-java libbcpkix-java libbcprov-java libbcutil-java libmail-java
   golang-go golang-github-fullsailor-pkcs7-dev
   heimdal-clients
@@ -25,8 +26,18 @@ for p in $BUILD_PACKAGES $TEST_PACKAGES; do
   fi
 done
 
+# The Sendmail binary (sendmail-bin conflicts with postfix, so it is unpacked, not installed:
+# scripts/fetch-sendmail.sh; the libraries above are its run-time dependencies).
+# A failure is reported, not fatal: only tests/integration/test_sendmail_mta.sh needs it (and
+# fails, naming this script, without it).
+fetch_sendmail() {
+  "$(dirname "$0")/fetch-sendmail.sh" /var/cache/ssm-milter/sendmail \
+    || echo "install-deps: warning: the Sendmail binary could not be unpacked (scripts/fetch-sendmail.sh)" >&2
+}
+
 if [ -z "$missing" ]; then
   echo "install-deps: all packages present"
+  fetch_sendmail
   exit 0
 fi
 
@@ -56,3 +67,4 @@ done
 # run their own (tests/integration/test_smimea.sh) on a free loopback port.
 if command -v systemctl >/dev/null 2>&1; then systemctl disable nsd >/dev/null 2>&1 || true; fi
 echo "install-deps: installed:$missing"
+fetch_sendmail

@@ -1,9 +1,12 @@
 #!/bin/bash
 # The Sendmail example (contrib/sendmail/sendmail.mc.example, ssm-milter(8) SENDMAIL) builds
-# into a sendmail.cf with Sendmail's own m4 macros (Debian's sendmail-cf; the MTA itself
-# cannot be installed beside Postfix): the filter is declared with temporary failure (F=T) on
-# the socket of the examples, and the macro lists keep what ssm-milter reads ({daemon_name}
-# at connect, {auth_authen} at MAIL FROM, i at the end of the message).
+# into a sendmail.cf with Sendmail's own m4 macros (Debian's sendmail-cf): the filter is
+# declared with temporary failure (F=T) on the socket of the examples, with timeouts that leave
+# room for the HSM and the directory (C, S, R and E all set: Sendmail's R of 10 s also bounds
+# the wait for the end-of-message answer), and the macro lists keep what ssm-milter reads
+# ({daemon_name} at connect, {auth_authen} at MAIL FROM, i at the end of the message).
+# test_sendmail_mta.sh runs the real Sendmail with it (sendmail-bin is unpacked beside Postfix
+# by scripts/fetch-sendmail.sh, not installed).
 . "$(dirname "$0")/lib.sh"
 require_tools m4
 cfm4=/usr/share/sendmail/cf/m4/cf.m4
@@ -29,6 +32,16 @@ cf=$WORK/sendmail.cf
 x=$(grep '^Xssm-milter, ' "$cf")
 if grep -q 'S=unix:/run/ssm-milter/milter.sock' <<<"$x" && grep -q 'F=T' <<<"$x"; then pass sendmail-filter-tempfail
 else fail sendmail-filter-tempfail "X line: '$x'"; fi
+# Timeouts: every one set (Sendmail's defaults are C:5m;S:10s;R:10s;E:5m), connecting short,
+# reading (each answer, the first one at end of message included) and the whole end of
+# message long enough for a slow token or directory: R at least 1 minute, E at least R.
+secs() { case $1 in *m) echo $((${1%m} * 60)) ;; *s) echo "${1%s}" ;; *) echo "$1" ;; esac; }
+t=$(sed -n 's/.*T=\([^,]*\).*/\1/p' <<<"$x")
+declare -A tv=()
+for kv in ${t//;/ }; do tv[${kv%%:*}]=$(secs "${kv#*:}"); done
+if [ -n "${tv[C]:-}" ] && [ -n "${tv[S]:-}" ] && [ -n "${tv[R]:-}" ] && [ -n "${tv[E]:-}" ] \
+   && [ "${tv[C]}" -le 30 ] && [ "${tv[R]}" -ge 60 ] && [ "${tv[E]}" -ge "${tv[R]}" ]; then pass sendmail-filter-timeouts
+else fail sendmail-filter-timeouts "T=$t"; fi
 grep -qx 'O InputMailFilters=ssm-milter' "$cf" && pass sendmail-filter-in-use \
   || fail sendmail-filter-in-use "$(grep InputMailFilters "$cf")"
 

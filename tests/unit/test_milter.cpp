@@ -297,6 +297,7 @@ class MilterTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(inbound_tampered_and_forged);
     CPPUNIT_TEST(inbound_partner_requirements);
     CPPUNIT_TEST(header_values_cannot_break_out);
+    CPPUNIT_TEST(new_body_handed_over_even_when_empty);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -1116,6 +1117,43 @@ on_missing = "tag"
             {"plain", "plain"},
         };
         for (auto& c : cases) CPPUNIT_ASSERT_EQUAL(std::string(c.out), milter_header_value(c.in));
+    }
+
+    // Regression (found through Sendmail): a decrypted entity with an empty body gave no
+    // smfi_replacebody call at all, so the MTA kept the ciphertext under the new text/plain
+    // header. Every body, the empty one included, reaches the MTA whole, in bounded chunks.
+    void new_body_handed_over_even_when_empty()
+    {
+        constexpr std::size_t kMax = 8;
+        struct { std::size_t size; std::size_t calls; } cases[] = {
+            {0, 1}, {1, 1}, {kMax - 1, 1}, {kMax, 1}, {kMax + 1, 2}, {3 * kMax, 3}, {3 * kMax + 2, 4},
+        };
+        for (const auto& c : cases) {
+            std::string body;
+            for (std::size_t i = 0; i < c.size; ++i) body.push_back(static_cast<char>('a' + i % 26));
+            MemorySource source(as_bytes(body));
+            std::string got;
+            std::size_t calls = 0;
+            const bool ok = send_body_chunks(source, kMax, [&](ByteView chunk) {
+                ++calls;
+                CPPUNIT_ASSERT(chunk.size() <= kMax);
+                CPPUNIT_ASSERT(chunk.size() > 0 || c.size == 0);
+                got += std::string(as_chars(chunk));
+                return true;
+            });
+            const std::string what = "body of " + std::to_string(c.size) + " bytes";
+            CPPUNIT_ASSERT_MESSAGE(what, ok);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(what, c.calls, calls);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(what, body, got);
+        }
+        // The MTA refusing a chunk stops the hand-over and is reported.
+        const std::string body(3 * kMax, 'x');
+        MemorySource source(as_bytes(body));
+        std::size_t calls = 0;
+        CPPUNIT_ASSERT(!send_body_chunks(source, kMax, [&](ByteView) { return ++calls < 2; }));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), calls);
+        MemorySource empty(as_bytes(std::string_view()));
+        CPPUNIT_ASSERT(!send_body_chunks(empty, kMax, [](ByteView) { return false; }));
     }
 };
 
