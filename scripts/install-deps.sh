@@ -17,6 +17,9 @@ TEST_PACKAGES="softhsm2 opensc gnutls-bin openssl postfix gpgsm libnss3-tools
   heimdal-clients
   libwolfssl-dev
   python3-cryptography-vectors"
+# The JavaScript S/MIME peers (tests/interop/pkijs/) need Node 18 or later: Debian's nodejs and
+# npm, unless a node is already installed (e.g. nodesource's, which brings its own npm).
+if ! command -v node >/dev/null 2>&1; then TEST_PACKAGES="$TEST_PACKAGES nodejs npm"; fi
 
 missing=""
 for p in $BUILD_PACKAGES $TEST_PACKAGES; do
@@ -25,8 +28,28 @@ for p in $BUILD_PACKAGES $TEST_PACKAGES; do
   fi
 done
 
+# npm_modules: the versions pinned by tests/interop/pkijs/package-lock.json (PKI.js, asn1js,
+# node-forge and their dependencies) in a folder of ours outside the source tree, where
+# tests/interop/pkijs.sh looks for them. `npm ci` only when the lock file differs from the
+# one installed: no network when they are there.
+NPM_DIR=${SSM_NPM_DIR:-/var/cache/ssm-milter/npm}
+npm_modules() {
+  lock=$(dirname "$0")/../tests/interop/pkijs/package-lock.json
+  if [ -d "$NPM_DIR/node_modules" ] && cmp -s "$lock" "$NPM_DIR/package-lock.json" \
+     && [ -f "$NPM_DIR/node_modules/.ssm-installed" ]; then
+    return 0
+  fi
+  command -v npm >/dev/null 2>&1 || { echo "install-deps: npm is missing (Debian package npm)" >&2; return 1; }
+  mkdir -p "$NPM_DIR"
+  cp "$(dirname "$lock")/package.json" "$lock" "$NPM_DIR/"
+  (cd "$NPM_DIR" && npm ci --no-audit --no-fund --loglevel=error)
+  touch "$NPM_DIR/node_modules/.ssm-installed"
+  echo "install-deps: npm modules installed in $NPM_DIR"
+}
+
 if [ -z "$missing" ]; then
   echo "install-deps: all packages present"
+  npm_modules
   exit 0
 fi
 
@@ -56,3 +79,4 @@ done
 # run their own (tests/integration/test_smimea.sh) on a free loopback port.
 if command -v systemctl >/dev/null 2>&1; then systemctl disable nsd >/dev/null 2>&1 || true; fi
 echo "install-deps: installed:$missing"
+npm_modules
