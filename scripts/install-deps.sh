@@ -18,8 +18,9 @@ TEST_PACKAGES="softhsm2 opensc gnutls-bin openssl postfix gpgsm libnss3-tools
   libwolfssl-dev
   python3-cryptography-vectors"
 # The JavaScript S/MIME peers (tests/interop/pkijs/) need Node 18 or later: Debian's nodejs and
-# npm, unless a node is already installed (e.g. nodesource's, which brings its own npm).
-if ! command -v node >/dev/null 2>&1; then TEST_PACKAGES="$TEST_PACKAGES nodejs npm"; fi
+# npm, unless they are already installed (e.g. nodesource's node, which brings its own npm).
+if ! command -v node >/dev/null 2>&1; then TEST_PACKAGES="$TEST_PACKAGES nodejs"; fi
+if ! command -v npm >/dev/null 2>&1; then TEST_PACKAGES="$TEST_PACKAGES npm"; fi
 
 missing=""
 for p in $BUILD_PACKAGES $TEST_PACKAGES; do
