@@ -18,6 +18,10 @@ TEST_PACKAGES="softhsm2 opensc gnutls-bin openssl postfix gpgsm libnss3-tools
   heimdal-clients
   libwolfssl-dev
   python3-cryptography-vectors"
+# The JavaScript S/MIME peers (tests/interop/pkijs/) need Node 18 or later: Debian's nodejs and
+# npm, unless they are already installed (e.g. nodesource's node, which brings its own npm).
+if ! command -v node >/dev/null 2>&1; then TEST_PACKAGES="$TEST_PACKAGES nodejs"; fi
+if ! command -v npm >/dev/null 2>&1; then TEST_PACKAGES="$TEST_PACKAGES npm"; fi
 
 missing=""
 for p in $BUILD_PACKAGES $TEST_PACKAGES; do
@@ -35,9 +39,34 @@ fetch_sendmail() {
     || echo "install-deps: warning: the Sendmail binary could not be unpacked (scripts/fetch-sendmail.sh)" >&2
 }
 
+# npm_modules: the versions pinned by tests/interop/pkijs/package-lock.json (PKI.js, asn1js,
+# node-forge and their dependencies) in a folder of ours outside the source tree, where
+# tests/interop/pkijs.sh looks for them. `npm ci` only when the lock file differs from the
+# one installed: no network when they are there.
+NPM_DIR=${SSM_NPM_DIR:-/var/cache/ssm-milter/npm}
+npm_modules() {
+  lock=$(dirname "$0")/../tests/interop/pkijs/package-lock.json
+  if [ -d "$NPM_DIR/node_modules" ] && cmp -s "$lock" "$NPM_DIR/package-lock.json" \
+     && [ -f "$NPM_DIR/node_modules/.ssm-installed" ]; then
+    return 0
+  fi
+  command -v npm >/dev/null 2>&1 || { echo "install-deps: npm is missing (Debian package npm)" >&2; return 1; }
+  mkdir -p "$NPM_DIR"
+  cp "$(dirname "$lock")/package.json" "$lock" "$NPM_DIR/"
+  (cd "$NPM_DIR" && npm ci --no-audit --no-fund --loglevel=error)
+  touch "$NPM_DIR/node_modules/.ssm-installed"
+  echo "install-deps: npm modules installed in $NPM_DIR"
+}
+# Like the Sendmail binary, the modules serve one test (test_interop_pkijs.sh, which fails
+# naming them when they are missing): a registry that does not answer must not stop the demo.
+npm_modules_or_warn() {
+  ( npm_modules ) || echo "install-deps: warning: the npm modules could not be installed in $NPM_DIR" >&2
+}
+
 if [ -z "$missing" ]; then
   echo "install-deps: all packages present"
   fetch_sendmail
+  npm_modules_or_warn
   exit 0
 fi
 
@@ -68,3 +97,4 @@ done
 if command -v systemctl >/dev/null 2>&1; then systemctl disable nsd >/dev/null 2>&1 || true; fi
 echo "install-deps: installed:$missing"
 fetch_sendmail
+npm_modules_or_warn

@@ -187,14 +187,15 @@ check_outbound_cases() {
   done
 }
 
-# peer_negative_controls PEER LABEL: after check_outbound_cases, the controls without which its
+# peer_negative_controls PEER LABEL [ENVELOPE_CASE]: after check_outbound_cases, the controls without which its
 # passes prove nothing; the peer must refuse each. Altered content: the detached signature of
 # out-sign-detached-rsa-attachment over its content with one word changed (PEER_verify_der DER
 # ANCHOR OUT CONTENT). Another anchor: that message verified against a root that did not issue
-# the chain (PEER_verify FILE DIR ANCHOR). Wrong key: dave's envelope out-enc-aes256cbc-v15-dave
-# opened with the partner domain key (PEER_decrypt DER NAME OUT).
+# the chain (PEER_verify FILE DIR ANCHOR). Wrong key: dave's envelope ENVELOPE_CASE (default
+# out-enc-aes256cbc-v15-dave; one the peer opens with dave's key) opened with the partner domain
+# key (PEER_decrypt DER NAME OUT).
 peer_negative_controls() {
-  local peer=$1 label=$2 c=$WORK/v/out-sign-detached-rsa-attachment envelope=$WORK/out/out-enc-aes256cbc-v15-dave.p7m
+  local peer=$1 label=$2 c=$WORK/v/out-sign-detached-rsa-attachment envelope=$WORK/out/${3:-out-enc-aes256cbc-v15-dave}.p7m
   if [ -f "$c/content" ]; then
     sed 's/Please find the binary file attached\./Please find the binary file attacked./' "$c/content" >"$WORK/v/altered.content"
     if cmp -s "$c/content" "$WORK/v/altered.content"; then fail out-neg-altered-content "the alteration did not apply"

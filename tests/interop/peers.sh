@@ -406,8 +406,8 @@ decrypt_cmsutil() {
 # CAP: rsa, ecdsa, pss (signatures, SHA-256, opaque, the chain in the message); cbc, gcm,
 # oaep (SHA-256), kari (ECDH P-256, X9.63 SHA-256 KDF, one recipient named by
 # issuerAndSerialNumber, OpenSSL's default and ours), kari-keyid (the same named by rKeyId),
-# mixed (an RSA and an EC recipient, read with the RSA key), two (two RSA recipients, read
-# with the first one's key).
+# mixed (an RSA and an EC recipient, read with the RSA key; mixed-oaep: the RSA one by
+# RSA-OAEP SHA-256), two (two RSA recipients, read with the first one's key).
 peer_probe() {
   local peer=$1 label=$2 cap=$3 d=$WORK/$1-probe/$3 e key=dave ok=0
   mkdir -p "$d"; e=$d/entity
@@ -425,6 +425,8 @@ peer_probe() {
     kari) key=frank; "${o[@]}" -encrypt -aes-256-cbc -recip "$PKI/frank.cert.pem" -keyopt ecdh_kdf_md:sha256 ;;
     kari-keyid) key=frank; "${o[@]}" -encrypt -aes-256-cbc -recip "$PKI/frank.cert.pem" -keyopt ecdh_kdf_md:sha256 -keyid ;;
     mixed) "${o[@]}" -encrypt -aes-256-cbc -recip "$PKI/frank.cert.pem" -keyopt ecdh_kdf_md:sha256 -recip "$PKI/dave.cert.pem" ;;
+    mixed-oaep) "${o[@]}" -encrypt -aes-256-cbc -recip "$PKI/frank.cert.pem" -keyopt ecdh_kdf_md:sha256 -recip "$PKI/dave.cert.pem" \
+           -keyopt rsa_padding_mode:oaep -keyopt rsa_oaep_md:sha256 ;;
     two) "${o[@]}" -encrypt -aes-256-cbc -recip "$PKI/dave.cert.pem" -recip "$PKI/alice.cert.pem" ;;
     *) false ;;
   esac >"$d/openssl.log" 2>&1 || { echo "no: openssl could not make the probe $cap: $(tr '\n' ' ' <"$d/openssl.log")"; return; }
