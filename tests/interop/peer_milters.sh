@@ -1,5 +1,5 @@
 # Shared set-up of the library-peer tests (test_interop_bouncycastle.sh, test_interop_gopkcs7.sh,
-# test_interop_heimdal.sh, test_interop_wolfssl.sh):
+# test_interop_heimdal.sh, test_interop_wolfssl.sh, test_interop_pkijs.sh):
 # several ssm-milters, one per signing configuration, behind one private Postfix, each with an
 # inbound listener (127.0.0.1 is not internal) and an ORIGINATING one; plus the fixture
 # messages they send. Sourced after tests/integration/lib.sh; uses $PEER (a short name for
