@@ -51,9 +51,10 @@ npm_modules() {
     return 0
   fi
   command -v npm >/dev/null 2>&1 || { echo "install-deps: npm is missing (Debian package npm)" >&2; return 1; }
-  mkdir -p "$NPM_DIR"
-  cp "$(dirname "$lock")/package.json" "$lock" "$NPM_DIR/"
-  (cd "$NPM_DIR" && npm ci --no-audit --no-fund --loglevel=error)
+  # Each step checked by hand: set -e does not act inside a function called left of ||.
+  mkdir -p "$NPM_DIR" || return 1
+  cp "$(dirname "$lock")/package.json" "$lock" "$NPM_DIR/" || return 1
+  (cd "$NPM_DIR" && npm ci --no-audit --no-fund --loglevel=error) || return 1
   touch "$NPM_DIR/node_modules/.ssm-installed"
   echo "install-deps: npm modules installed in $NPM_DIR"
 }
