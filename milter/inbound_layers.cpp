@@ -125,6 +125,7 @@ CmsBody open_cms_body(SmimeLabel label, const std::vector<HeaderField>& h, const
     }
     auto dr = c.der->reader();
     const auto kind = smime::cms::peek_content_kind(*dr);
+    c.authenticated = kind == smime::cms::ContentKind::AuthEnvelopedData;
     switch (kind) {
     case smime::cms::ContentKind::SignedData: c.kind = SmimeKind::OpaqueSigned; break;
     case smime::cms::ContentKind::EnvelopedData:

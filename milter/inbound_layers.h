@@ -51,6 +51,7 @@ struct CmsBody {
     std::unique_ptr<Spool> der;
     std::string note;  // for the log when the label was missing or wrong, else empty
     bool label_only = false;  // the body is no CMS object we know: `kind` is the label's claim
+    bool authenticated = false;  // AuthEnvelopedData: its content cannot be altered unseen
 };
 CmsBody open_cms_body(SmimeLabel label, const std::vector<smime::mime::HeaderField>& content_fields,
                       const Spool& body, const std::string& spool_dir, std::size_t memory_limit);
