@@ -39,9 +39,6 @@ namespace {
 using smime::mime::HeaderField;
 
 constexpr std::uint64_t kMaxSignatureObject = 4 * 1024 * 1024;
-// S/MIME layers followed: sign(encrypt(sign)) is the deepest RFC 2634 §1.1 nesting; with
-// compression (RFC 3274) on either side of a signature that is two layers more.
-constexpr int kMaxLayers = 6;
 // Signed parts below the top level verified per message (each costs a scan and a copy).
 constexpr std::size_t kMaxNestedSignatures = 8;
 
