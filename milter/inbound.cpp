@@ -39,9 +39,6 @@ namespace {
 using smime::mime::HeaderField;
 
 constexpr std::uint64_t kMaxSignatureObject = 4 * 1024 * 1024;
-// S/MIME layers followed: sign(encrypt(sign)) is the deepest RFC 2634 §1.1 nesting; with
-// compression (RFC 3274) on either side of a signature that is two layers more.
-constexpr int kMaxLayers = 6;
 // Signed parts below the top level verified per message (each costs a scan and a copy).
 constexpr std::size_t kMaxNestedSignatures = 8;
 
@@ -694,6 +691,10 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
     std::unique_ptr<Spool> replaced;  // the body after decryption or unwrapping
     bool decrypted = false;
     std::string unprotected_cipher;  // the decrypted content's cipher while nothing protects it
+    // An EnvelopedData (CBC) found inside what was decrypted, left for the reader's client to
+    // open: anyone can encrypt a captured CBC ciphertext, altered, to us with AES-GCM or sign
+    // it, so neither the layer removed nor a signature around it vouches for its content.
+    bool closed_cbc_inside = false;
     bool signature_ok = false;  // some signer of some signature layer passed
     std::vector<HeaderField> restored;  // protected fields found inside the encryption
     std::vector<std::string> actions;
@@ -722,15 +723,20 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
         if (label == SmimeLabel::None) break;
         SmimeKind kind = SmimeKind::DetachedSigned;
         std::unique_ptr<Spool> der;
+        bool authenticated = false;
         if (label != SmimeLabel::Detached) {
             CmsBody cms = open_cms_body(label, current, *body_now, m.spool_dir, m.memory_spool_limit);
             if (!cms.note.empty()) out.detail += cms.note + " ";
             kind = cms.kind;
             der = std::move(cms.der);
+            authenticated = cms.authenticated;
         }
         if (kind == SmimeKind::None) break;
         if (kind == SmimeKind::Enveloped) {
-            if (decrypted) break;
+            if (decrypted) {
+                closed_cbc_inside = closed_cbc_inside || !authenticated;
+                break;
+            }
             auto plain = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
             auto der_reader = der->reader();
             // A ciphertext proves nothing about who may read it: a copy of one made for alice,
@@ -840,6 +846,7 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
                                      : inner_cms                  ? inner_cms->kind
                                                                   : SmimeKind::None;
         const bool encrypted_inside = !decrypted && inner_kind == SmimeKind::Enveloped;
+        if (decrypted && inner_kind == SmimeKind::Enveloped && !inner_cms->authenticated) closed_cbc_inside = true;
         const bool signed_inside = inner_kind == SmimeKind::DetachedSigned || inner_kind == SmimeKind::OpaqueSigned;
         // Compress-then-sign: the signature is taken off (its result stays in A-R) when the
         // content inflates; left on, most MUAs could not show the message.
@@ -914,6 +921,10 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
                       (r.reason.empty() ? "" : " " + log::field("reason", r.reason)) + " ";
     }
 
+    if (decrypted && closed_cbc_inside && unprotected_cipher.empty()) {
+        unprotected_cipher = "enveloped-data left encrypted inside";
+        out.detail += "inner-enveloped-data ";
+    }
     // Content nothing protects is named in the log whatever becomes of the message.
     const bool unprotected = decrypted && !unprotected_cipher.empty();
     if (unprotected) out.detail += "integrity=none ";

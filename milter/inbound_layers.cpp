@@ -4,6 +4,7 @@
 
 #include "base/error.h"
 #include "smime/cms/content_kind.h"
+#include "smime/cms/verify.h"
 #include "smime/mime/content_type.h"
 #include "smime/mime/decoders.h"
 #include "smime/protect.h"
@@ -125,6 +126,7 @@ CmsBody open_cms_body(SmimeLabel label, const std::vector<HeaderField>& h, const
     }
     auto dr = c.der->reader();
     const auto kind = smime::cms::peek_content_kind(*dr);
+    c.authenticated = kind == smime::cms::ContentKind::AuthEnvelopedData;
     switch (kind) {
     case smime::cms::ContentKind::SignedData: c.kind = SmimeKind::OpaqueSigned; break;
     case smime::cms::ContentKind::EnvelopedData:
@@ -158,6 +160,48 @@ bool holds_encryption(const std::vector<HeaderField>& content_fields, const Spoo
         if (e.failure() != Failure::MalformedMessage) throw;
         return false;  // not even its transfer encoding decodes
     }
+}
+
+bool encrypted_under_signatures(const std::vector<HeaderField>& content_fields, const Spool& body,
+                                const smime::mime::Limits& limits, const std::string& spool_dir,
+                                std::size_t memory_limit, int max_layers)
+{
+    std::vector<HeaderField> fields = content_fields;
+    const Spool* now = &body;
+    std::unique_ptr<Spool> owned;  // the signed entity's body below the top
+    try {
+        for (int layer = 0; layer < max_layers; ++layer) {
+            const SmimeLabel label = label_of(fields);
+            if (label == SmimeLabel::None) return false;
+            Spool entity(spool_dir, memory_limit);  // the signed entity, header block and body
+            if (label == SmimeLabel::Detached) {
+                auto r = now->reader();
+                const auto scan = smime::mime::scan_body(fields, *r, limits);
+                if (scan.root.kind != smime::mime::Part::Kind::Multipart || scan.root.children.empty()) return false;
+                auto pr = now->reader();
+                SliceSource part(*pr, scan.root.children[0].begin, scan.root.children[0].end);
+                copy_stream(part, entity);
+            } else {
+                const CmsBody cms = open_cms_body(label, fields, *now, spool_dir, memory_limit);
+                if (cms.label_only) return false;  // no CMS object: no key of ours opens it
+                if (cms.kind == SmimeKind::Enveloped) return true;
+                if (cms.kind != SmimeKind::OpaqueSigned) return false;  // compressed: not inflated here
+                auto dr = cms.der->reader();
+                smime::cms::verify_encapsulated(*dr, entity);  // the content only: no signer judged here
+            }
+            auto er = entity.reader();
+            const auto hb = smime::mime::parse_header_block(*er, limits);
+            fields = hb.fields;
+            auto next = std::make_unique<Spool>(spool_dir, memory_limit);
+            smime::mime::BodySource eb(*er, hb.body_offset);
+            copy_stream(eb, *next);
+            owned = std::move(next);
+            now = owned.get();
+        }
+    } catch (const Error& e) {
+        if (e.failure() != Failure::MalformedMessage) throw;
+    }
+    return false;  // damaged, or deeper than the inbound path follows
 }
 
 namespace {

@@ -18,6 +18,10 @@ namespace ssm::milter {
 
 enum class SmimeKind { None, Enveloped, DetachedSigned, OpaqueSigned, Compressed };
 
+// S/MIME layers followed: sign(encrypt(sign)) is the deepest RFC 2634 §1.1 nesting; with
+// compression (RFC 3274) on either side of a signature that is two layers more.
+inline constexpr int kMaxLayers = 6;
+
 // The fields of an entity's header block: Content-* ones and the others (RFC 9788 protected).
 struct EntityHeader {
     std::vector<smime::mime::HeaderField> content;
@@ -51,6 +55,7 @@ struct CmsBody {
     std::unique_ptr<Spool> der;
     std::string note;  // for the log when the label was missing or wrong, else empty
     bool label_only = false;  // the body is no CMS object we know: `kind` is the label's claim
+    bool authenticated = false;  // AuthEnvelopedData: its content cannot be altered unseen
 };
 CmsBody open_cms_body(SmimeLabel label, const std::vector<smime::mime::HeaderField>& content_fields,
                       const Spool& body, const std::string& spool_dir, std::size_t memory_limit);
@@ -60,6 +65,14 @@ CmsBody open_cms_body(SmimeLabel label, const std::vector<smime::mime::HeaderFie
 // nothing: a plaintext or an opaque signature labelled enveloped-data is not encrypted.
 bool holds_encryption(const std::vector<smime::mime::HeaderField>& content_fields, const Spool& body,
                       const std::string& spool_dir, std::size_t memory_limit);
+
+// Whether the body is an encryption at the top or under signatures only (triple wrapping:
+// multipart/signed parts, opaque signed-data), as its structure shows without decrypting
+// anything (a mail list asks it before its key is used, mail_list.cpp). Compressed layers
+// and more than `max_layers` signatures are not looked into (false).
+bool encrypted_under_signatures(const std::vector<smime::mime::HeaderField>& content_fields, const Spool& body,
+                                const smime::mime::Limits& limits, const std::string& spool_dir,
+                                std::size_t memory_limit, int max_layers);
 
 // Undoes a Content-Transfer-Encoding ("base64", "quoted-printable", else none) into `out`.
 void decode_transfer(ByteSource& src, const std::string& cte, ByteSink& out);

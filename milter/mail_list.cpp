@@ -189,14 +189,18 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
     if (resolved.members.empty())
         return refuse(list, "no member left (group " + list.members_group + " lists none with a usable mail address)");
 
-    // 0b. The members' certificates, when the message is encrypted at the top (what its
-    // header says, not what it decrypts to): asked before anything is decrypted, so that a
-    // member whose certificate lacks only revocation answers (hard-fail: responders silent,
-    // or the transaction's revocation budget spent) makes the list message wait (451 4.7.1,
-    // retried with a budget of its own) rather than lose that member. Once the content
-    // decrypted, a 451 would tell the padding was right (undecryptable.h) and is hidden.
+    // 0b. The members' certificates, when the message is encrypted at the top or under
+    // signatures only (what its structure shows, not what it decrypts to): asked before
+    // anything is decrypted, so that a member whose certificate lacks only revocation answers
+    // (hard-fail: responders silent, or the transaction's revocation budget spent) makes the
+    // list message wait (451 4.7.1, retried with a budget of its own) rather than lose that
+    // member. Once the content decrypted, a 451 would tell the padding was right
+    // (undecryptable.h) and is hidden. Mail that is not encrypted needs no certificate.
     std::map<std::string, directory::Choice> checked;
-    if (const SmimeLabel top = label_of(headers); top == SmimeLabel::Pkcs7Enveloped || top == SmimeLabel::Pkcs7Unlabelled)
+    smime::mime::Limits limits;
+    limits.max_header_field = m.max_header_field_size;
+    limits.max_depth = m.max_mime_depth;
+    if (encrypted_under_signatures(content_of(headers), body, limits, m.spool_dir, m.memory_spool_limit, kMaxLayers))
         for (const auto& resolved_member : resolved.members) {
             const EmailAddress& member = resolved_member.address;
             directory::Choice choice;
@@ -335,7 +339,7 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
         directory::Choice choice;
         if (auto it = checked.find(member.str()); it != checked.end()) {
             choice = std::move(it->second);
-        } else {  // encrypted inside a signature (a list that is a member of another list)
+        } else {  // encrypted below what 0b. looks into (a compressed layer, say)
             try {
                 choice = m_certificates.find(member, now, m_budget);
             } catch (const Error& e) {

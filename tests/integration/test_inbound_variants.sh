@@ -653,6 +653,16 @@ o -encrypt -binary -aes-256-cbc -in "$E" -out middle-plain.smime "$A" && entity_
 o -sign -binary "${SIGN[@]}" -in middle-plain.entity -outform DER -out outside-only.der
 cd "$SSM_SRCDIR" || fatal var-setup "cd"
 signed_mail integ-signed-outside-only outside-only.der "$WORK/m/middle-plain.entity" "$MS" '----=_Part_7.x/y'
+# A captured CBC ciphertext (altered at will) inside a GCM envelope anyone can make for alice,
+# bare or under a signature that passes: the gateway opens the GCM layer only, and the reader's
+# client would open the CBC one, which nothing protects.
+cd "$WORK/m" || fatal var-setup "cd"
+o -encrypt -binary -aes-256-gcm -in middle-plain.entity -outform DER -out gcm-around-cbc.der "$A"
+o -sign -binary -nodetach "${SIGN[@]}" -in middle-plain.entity -out signed-cbc.smime && entity_of signed-cbc.smime signed-cbc.entity
+o -encrypt -binary -aes-256-gcm -in signed-cbc.entity -outform DER -out gcm-signed-cbc.der "$A"
+cd "$SSM_SRCDIR" || fatal var-setup "cd"
+cms_mail integ-gcm-around-cbc gcm-around-cbc.der 'Content-Type: application/pkcs7-mime; smime-type=authEnveloped-data; name=smime.p7m'
+cms_mail integ-gcm-signed-cbc gcm-signed-cbc.der 'Content-Type: application/pkcs7-mime; smime-type=authEnveloped-data; name=smime.p7m'
 printf 'From: %s\r\nTo: %s\r\nSubject: plain\r\nMessage-ID: <integ-plain@mua.partner.example>\r\n\r\nnot encrypted at all\r\n' \
   "$FROM" "$RCPT" >"$WORK/out/integ-plain.eml"
 POLICY_TEXT='integrity-protected encryption (AuthEnvelopedData or a signature inside)'
@@ -690,6 +700,8 @@ integ_case integrity-required-cbc-tag enc-aes128 integ-tag tag
 integ_case integrity-required-signed-inside sign-then-encrypt integ-reject same:sign-then-encrypt
 integ_case integrity-required-triple-wrap triple-wrap integ-reject same:triple-wrap
 integ_case integrity-required-gcm enc-gcm integ-reject same:enc-gcm
+integ_case integrity-required-gcm-around-cbc integ-gcm-around-cbc integ-reject reject
+integ_case integrity-required-gcm-signed-cbc integ-gcm-signed-cbc integ-reject reject
 integ_case integrity-required-inner-signature-broken sign-then-encrypt-lf-changed integ-reject reject
 integ_case integrity-required-signed-outside-only-reject integ-signed-outside-only integ-reject reject
 integ_case integrity-required-signed-outside-only-tag integ-signed-outside-only integ-tag tag

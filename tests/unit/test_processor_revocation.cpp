@@ -76,6 +76,17 @@ struct Fixture : test::ProcessorToken {
                   "printf 'Content-Type: text/plain\\r\\n\\r\\nMinutes.\\r\\n' > content.txt && "
                   "openssl cms -encrypt -aes256 -in content.txt -outform SMIME '" + (pki / "team.cert.pem").string() +
                   "' > list.eml");
+        // The same encrypted message under dave's signature (triple wrapping without the inner
+        // signature: how a list that is a member of another list passes it on), and a signed
+        // message that is not encrypted, without smime-type (S/MIME v2 clients).
+        const std::string signer = " -signer '" + (pki / "dave.cert.pem").string() + "' -inkey '" +
+                                   (pki / "dave.key.pem").string() + "' -outform SMIME";
+        test::run("cd '" + dir.path().string() + "' && export OPENSSL_CONF=/dev/null && "
+                  "perl -0pe 's/\\n+\\z/\\n/' list.eml > list-entity.eml && "
+                  "openssl cms -sign -in list-entity.eml" + signer + " | tr -d '\\r' > list-triple.eml && "
+                  "openssl cms -sign -nodetach -in content.txt" + signer +
+                  " | sed 's/ smime-type=signed-data;//' > list-unlabelled.eml && "
+                  "grep -q '^Content-Type: application/pkcs7-mime; name=' list-unlabelled.eml");
         test::write_file(dir.path() / "stall.py", stall_server);
         server = std::make_unique<test::Server>(
             std::vector<std::string>{"python3", (dir.path() / "stall.py").string(), std::to_string(port)}, dir.path(),
@@ -171,6 +182,8 @@ class ProcessorRevocationTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(one_budget_per_transaction);
     CPPUNIT_TEST(hard_fail_after_budget);
     CPPUNIT_TEST(list_member_waits);
+    CPPUNIT_TEST(list_member_waits_under_a_signature);
+    CPPUNIT_TEST(list_member_not_asked_for_signed_mail);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -253,6 +266,40 @@ public:
             CPPUNIT_ASSERT_MESSAGE(out.detail, out.reply.verdict == Verdict::Accept && !out.quarantine.empty());
             CPPUNIT_ASSERT_MESSAGE(out.detail, out.detail.find("no member has a usable certificate") != std::string::npos);
         }
+    }
+
+    // Encrypted under an outer signature (its structure shows it without any decryption): the
+    // wait is answered before anything is decrypted too, not held as an undecryptable message
+    // (a held list message waits for an administrator, not for the responders).
+    void list_member_waits_under_a_signature()
+    {
+        auto& f = fixture();
+        const auto cfg = f.config("hard-fail", "[[mail_list]]\naddress = \"team@acme.example\"\n"
+                                               "members = [\"stranger@partner.example\", \"slow1@partner.example\"]\n");
+        Session s(cfg, "192.0.2.1");
+        const MessageOutcome out =
+            send_list_message(s.p, "team@acme.example", test::read_file(f.dir.path() / "list-triple.eml"));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(out.detail, std::string("451 4.7.1"), out.reply.rcode + " " + out.reply.xcode);
+        CPPUNIT_ASSERT_MESSAGE(out.reply.str(), out.reply.text.find("slow1@partner.example") != std::string::npos);
+        CPPUNIT_ASSERT(out.add_recipients.empty() && out.quarantine.empty());
+    }
+
+    // A signed message that is not encrypted needs no member certificate: a member whose
+    // revocation answers are missing does not make it wait (labelled as an S/MIME object
+    // without smime-type, it was taken for an encrypted one). The member whose rule makes
+    // encryption mandatory is skipped; the other gets it.
+    void list_member_not_asked_for_signed_mail()
+    {
+        auto& f = fixture();
+        const auto cfg = f.config("hard-fail", "[[mail_list]]\naddress = \"open@acme.example\"\nidentity = \"team@acme.example\"\n"
+                                               "members = [\"slow1@partner.example\", \"someone@elsewhere.example\"]\n");
+        Session s(cfg, "192.0.2.1");
+        const MessageOutcome out =
+            send_list_message(s.p, "open@acme.example", test::read_file(f.dir.path() / "list-unlabelled.eml"));
+        CPPUNIT_ASSERT_MESSAGE(out.reply.str() + " " + out.detail, out.reply.verdict == Verdict::Accept);
+        CPPUNIT_ASSERT_MESSAGE(out.detail, out.quarantine.empty() && out.detail.find("encrypted=no") != std::string::npos);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), out.add_recipients.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("someone@elsewhere.example"), out.add_recipients.at(0));
     }
 };
 
