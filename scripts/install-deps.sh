@@ -53,6 +53,9 @@ npm_modules() {
   command -v npm >/dev/null 2>&1 || { echo "install-deps: npm is missing (Debian package npm)" >&2; return 1; }
   # Each step checked by hand: set -e does not act inside a function called left of ||.
   mkdir -p "$NPM_DIR" || return 1
+  # The marker goes first: a failed npm ci must not leave the new lock file beside the old
+  # marker, which the next run would take for a finished install.
+  rm -f "$NPM_DIR/node_modules/.ssm-installed" || return 1
   cp "$(dirname "$lock")/package.json" "$lock" "$NPM_DIR/" || return 1
   (cd "$NPM_DIR" && npm ci --no-audit --no-fund --loglevel=error) || return 1
   touch "$NPM_DIR/node_modules/.ssm-installed"
