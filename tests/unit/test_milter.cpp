@@ -592,7 +592,7 @@ sign = "sender"
                             {{"Content-Type", "text/plain; charset=us-ascii"}, {"Bcc", "hidden@acme.example"}},
                             "dave@partner.example");
         CPPUNIT_ASSERT_EQUAL(std::string("sign+encrypt"), r.outcome.action);
-        CPPUNIT_ASSERT(r.outcome.detail.find("cipher=aes256-cbc recipients=1 key_management=ktri-rsa-pkcs1 ") != std::string::npos);
+        CPPUNIT_ASSERT(r.outcome.detail.find("cipher=aes256-cbc cipher_reason=default recipients=1 key_management=ktri-rsa-pkcs1 ") != std::string::npos);
         CPPUNIT_ASSERT(r.message.find("smime-type=enveloped-data") != std::string::npos);
         CPPUNIT_ASSERT(r.message.find("Subject: [...]") != std::string::npos);
         CPPUNIT_ASSERT(r.message.find("secret plans") == std::string::npos);
