@@ -301,7 +301,8 @@ constexpr std::array kKeys = {
     KeySpec{"policy", "recipient_delimiter", K::String, "\"+\"", false, true,
             "Address extension delimiters, each character one (as Postfix recipient_delimiter): a "
             "pattern naming one address also matches it with an extension (ceo+x@ for ceo@), in "
-            "rules, groups and [[clearance]]; \"\" turns this off."},
+            "rules, groups and [[clearance]], and a recipient without a certificate of its own is "
+            "encrypted to its mailbox's (the address without the extension); \"\" turns this off."},
 
     KeySpec{"rule[]", "name", K::String, "", true, true,
             "Name shown in logs and by ssmctl policy test."},
