@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "base/email_address.h"
 #include "directory/certificate_source.h"
 #include "pki/revocation_budget.h"
 #include "pki/trust_store.h"
@@ -33,6 +34,9 @@ struct Choice {
     // or OCSP answer for its path, or the transaction's revocation time spent): none is usable
     // now, but it may be once its responders answer, so no certificate is not the answer.
     bool revocation_unknown = false;
+    // Set by a caller that asked again under another address (milter::Certificates::
+    // find_for_mailbox: the mailbox without its address extension) and found `chosen` there.
+    std::optional<EmailAddress> found_under;
 };
 
 // Why a candidate cannot be used to encrypt to `address_key` (lower case), or empty when it can.

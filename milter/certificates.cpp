@@ -266,6 +266,7 @@ std::shared_ptr<const Certificates> Certificates::load(const Config& config,
     }
     const bool trust_dane_ee = config.directory.smimea && config.directory.smimea->trust_dane_ee;
     c->m_resolver = std::make_unique<directory::CertificateResolver>(std::move(sources), c->m_trust, trust_dane_ee);
+    c->m_delimiter = config.recipient_delimiter;
     if (!config.encryption.archive_certificate.empty())
         c->m_archive = read_archive_certificate(config.path, config.encryption.archive_certificate);
     return c;
@@ -281,6 +282,31 @@ directory::Choice Certificates::find(const EmailAddress& address, std::time_t no
                                      const directory::CertificateResolver::SourceAnswer& ask) const
 {
     return m_resolver->find(address, now, ask);
+}
+
+directory::Choice Certificates::find_for_mailbox(const EmailAddress& address, std::time_t now,
+                                                 const directory::SharedBudget& budget) const
+{
+    return find_for_mailbox(address, [&](const EmailAddress& a) { return m_resolver->find(a, now, budget); });
+}
+
+directory::Choice Certificates::find_for_mailbox(const EmailAddress& address, const Decide& decide) const
+{
+    directory::Choice choice = decide(address);
+    if (choice.chosen) return choice;
+    const auto mailbox = m_delimiter.base_of(address);
+    if (!mailbox) return choice;
+    directory::Choice second = decide(*mailbox);
+    second.rejected_reasons.insert(second.rejected_reasons.begin(), choice.rejected_reasons.begin(),
+                                   choice.rejected_reasons.end());
+    if (second.chosen) {
+        second.found_under = mailbox;
+    } else {
+        // A certificate for the address as written that may become usable (revocation
+        // unknown) keeps the answer a temporary one.
+        second.revocation_unknown = second.revocation_unknown || choice.revocation_unknown;
+    }
+    return second;
 }
 
 std::shared_ptr<const Certificates> Certificates::load(const Config& config)

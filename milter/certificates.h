@@ -7,6 +7,7 @@
 // certificates (directory/certificate_memo.h), which outlives reloads like the store itself.
 #pragma once
 #include <ctime>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "milter/config.h"
 #include "policy/labels.h"
 #include "policy/match.h"
+#include "policy/recipient_delimiter.h"
 #include "pki/trust_store.h"
 
 namespace ssm::milter {
@@ -46,6 +48,19 @@ public:
     // The same decision over answers already got from the sources (ssmctl cert lookup).
     directory::Choice find(const EmailAddress& address, std::time_t now,
                            const directory::CertificateResolver::SourceAnswer& ask) const;
+    // find() for a recipient's own address: when no certificate is found for it as written,
+    // the address without its extension ([policy] recipient_delimiter, the same cut the rules
+    // match with: "ceo+x@" is delivered to ceo's mailbox) is asked of every source again, and
+    // its certificate, if any, is chosen with Choice::found_under naming that address. The
+    // rejection reasons of both look-ups are kept. A source that cannot be reached for the
+    // address as written is an error as in find() (it might hold that address's certificate).
+    directory::Choice find_for_mailbox(const EmailAddress& address, std::time_t now,
+                                       const directory::SharedBudget& budget = nullptr) const;
+    // The same rule over another way of deciding for one address (ssmctl cert lookup decides
+    // over the sources' answers it has printed): `decide` for the address, then, when it
+    // chose none, for the address without its extension.
+    using Decide = std::function<directory::Choice(const EmailAddress&)>;
+    directory::Choice find_for_mailbox(const EmailAddress& address, const Decide& decide) const;
     const std::optional<Bytes>& archive_certificate() const { return m_archive; }
     const pki::TrustStore& trust() const { return *m_trust; }
     // Where valid signers' certificates are stored (may be null: no cache folder).
@@ -71,6 +86,7 @@ private:
     std::shared_ptr<const policy::GroupMembership> m_groups;
     std::shared_ptr<const policy::ClearanceDirectory> m_clearances;
     std::shared_ptr<const directory::GroupMemberDirectory> m_group_members;
+    policy::RecipientDelimiter m_delimiter;
 };
 
 // Opens the harvested-certificate store in [directory] cache; nullptr (and a warning) when

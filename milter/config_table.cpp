@@ -44,7 +44,7 @@ constexpr std::array kKeys = {
             "Attach the signer's certificate chain up to, not including, the root."},
 
     KeySpec{"encryption", "cipher", K::String, "\"auto\"", false, true,
-            "auto (AES-256-GCM when every recipient advertises it, else AES-256-CBC), "
+            "auto (the best cipher every recipient advertised, RFC 8551 2.7.1; see Algorithms), "
             "aes256-gcm, aes128-gcm, aes256-cbc, aes128-cbc or chacha20-poly1305 (RFC 8103)."},
     KeySpec{"encryption", "key_transport", K::String, "\"auto\"", false, true,
             "RSA key transport: auto (RSA-OAEP when the recipient advertises it, else PKCS#1 v1.5), "
@@ -301,7 +301,8 @@ constexpr std::array kKeys = {
     KeySpec{"policy", "recipient_delimiter", K::String, "\"+\"", false, true,
             "Address extension delimiters, each character one (as Postfix recipient_delimiter): a "
             "pattern naming one address also matches it with an extension (ceo+x@ for ceo@), in "
-            "rules, groups and [[clearance]]; \"\" turns this off."},
+            "rules, groups and [[clearance]], and a recipient without a certificate of its own is "
+            "encrypted to its mailbox's (the address without the extension); \"\" turns this off."},
 
     KeySpec{"rule[]", "name", K::String, "", true, true,
             "Name shown in logs and by ssmctl policy test."},

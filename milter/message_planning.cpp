@@ -212,11 +212,23 @@ Reply MessageProcessor::look_up(Recipient& r, bool at_rcpt)
     r.certificate_for = owner->str();
     bool revocation_unknown = false;
     try {
-        directory::Choice choice = m_certificates->find(*owner, std::time(nullptr), revocation_budget());
+        // The recipient's own certificate may be its mailbox's, without the address extension;
+        // a configured key owner (encrypt_to) is taken as written.
+        directory::Choice choice =
+            r.plan.treatment.encrypt_to == policy::EncryptTarget::Recipient
+                ? m_certificates->find_for_mailbox(*owner, std::time(nullptr), revocation_budget())
+                : m_certificates->find(*owner, std::time(nullptr), revocation_budget());
         r.rejected_reasons = std::move(choice.rejected_reasons);
         revocation_unknown = choice.revocation_unknown;
         if (choice.chosen) {
             r.certificate = std::move(choice.chosen);
+            if (choice.found_under) {
+                r.certificate_for = choice.found_under->str();
+                log::info("certificate-found-under", {{"rcpt", r.address->str()},
+                                                      {"looked_up", owner->str()},
+                                                      {"certificate_for", r.certificate_for},
+                                                      {"source", r.certificate->source}});
+            }
             return Reply::proceed();
         }
     } catch (const Error& e) {

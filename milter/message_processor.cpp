@@ -153,8 +153,22 @@ bool advertises(const directory::RecipientCertificate& c, std::string_view oid)
     return false;
 }
 
-constexpr std::string_view kAes256Gcm = "2.16.840.1.101.3.4.1.46";
-constexpr std::string_view kAes128Gcm = "2.16.840.1.101.3.4.1.6";
+// The AES ciphers the certificate's owner listed in the SMIMECapabilities harvested with it;
+// unknown when none was harvested (a certificate from the folder, LDAP or DNS).
+policy::AdvertisedCiphers advertised_ciphers(const directory::RecipientCertificate& c)
+{
+    policy::AdvertisedCiphers a;
+    if (!c.smime_capabilities_der) return a;
+    a.known = true;
+    for (const auto& o : smime::cms::parse_smime_capabilities(*c.smime_capabilities_der)) {
+        if (o == smime::cms::oid::kAes256Gcm) a.ciphers.push_back(policy::Cipher::Aes256Gcm);
+        if (o == smime::cms::oid::kAes128Gcm) a.ciphers.push_back(policy::Cipher::Aes128Gcm);
+        if (o == smime::cms::oid::kAes256Cbc) a.ciphers.push_back(policy::Cipher::Aes256Cbc);
+        if (o == smime::cms::oid::kAes128Cbc) a.ciphers.push_back(policy::Cipher::Aes128Cbc);
+    }
+    return a;
+}
+
 constexpr std::string_view kRsaesOaep = "1.2.840.113549.1.1.7";
 
 const char* cipher_name(smime::cms::ContentCipher c)
@@ -171,7 +185,8 @@ const char* cipher_name(smime::cms::ContentCipher c)
 
 }  // namespace
 
-smime::EncryptParameters MessageProcessor::encryption_parameters(std::vector<std::string>& owners) const
+smime::EncryptParameters MessageProcessor::encryption_parameters(std::vector<std::string>& owners,
+                                                                 policy::CipherReason& reason) const
 {
     const auto rid = [this](const policy::Treatment& t) {
         return policy::resolved_identifier(t.recipient_identifier, m_config->encryption.recipient_identifier);
@@ -193,12 +208,13 @@ smime::EncryptParameters MessageProcessor::encryption_parameters(std::vector<std
         }
     }
     return milter::encryption_parameters(*m_config, *m_certificates, targets, m_effective->cipher,
-                                         m_effective->minimum_cipher);
+                                         m_effective->minimum_cipher, &reason);
 }
 
 smime::EncryptParameters encryption_parameters(const Config& config, const Certificates& certificates,
                                                const std::vector<EncryptionTarget>& targets,
-                                               policy::Cipher cipher, policy::CipherFloor minimum)
+                                               policy::Cipher cipher, policy::CipherFloor minimum,
+                                               policy::CipherReason* reason)
 {
     const auto& settings = config.encryption;
     const auto key_id = [&settings](policy::RecipientIdentifier r) {
@@ -207,11 +223,13 @@ smime::EncryptParameters encryption_parameters(const Config& config, const Certi
     std::vector<const directory::RecipientCertificate*> certs;
     for (const auto& t : targets) certs.push_back(t.certificate);
     smime::EncryptParameters p;
-    // GCM only when every recipient has said it can read it (RFC 8551 §2.7).
-    bool all_gcm = !certs.empty();
-    for (const auto* c : certs)
-        all_gcm = all_gcm && (advertises(*c, kAes256Gcm) || advertises(*c, kAes128Gcm));
-    switch (policy::choose_cipher(cipher, minimum, all_gcm)) {
+    // A cipher every recipient can read (RFC 8551 §2.7.1): what they advertised, else the
+    // §2.7.1.2 default; a rule's floor or named cipher overrides.
+    std::vector<policy::AdvertisedCiphers> advertised;
+    for (const auto* c : certs) advertised.push_back(advertised_ciphers(*c));
+    const policy::CipherChoice choice = policy::choose_cipher(cipher, minimum, advertised);
+    if (reason) *reason = choice.reason;
+    switch (choice.cipher) {
     case policy::Cipher::Aes128Cbc: p.cipher = smime::cms::ContentCipher::Aes128Cbc; break;
     case policy::Cipher::Aes128Gcm: p.cipher = smime::cms::ContentCipher::Aes128Gcm; break;
     case policy::Cipher::Aes256Gcm: p.cipher = smime::cms::ContentCipher::Aes256Gcm; break;
@@ -291,6 +309,7 @@ MessageOutcome MessageProcessor::protect(const std::optional<OutboundLabel>& rul
     const auto& m = m_config->milter;
 
     std::vector<std::string> certificate_owners;  // of request.encrypt's recipients, in order
+    policy::CipherReason cipher_reason = policy::CipherReason::Configured;
     smime::ProtectRequest request;
     request.spool_dir = m.spool_dir;
     request.memory_spool_limit = m.memory_spool_limit;
@@ -314,7 +333,7 @@ MessageOutcome MessageProcessor::protect(const std::optional<OutboundLabel>& rul
             out.detail = "already encrypted by the sender ";
             return out;
         }
-        request.encrypt = encryption_parameters(certificate_owners);
+        request.encrypt = encryption_parameters(certificate_owners, cipher_reason);
     }
 
     std::string identity;
@@ -411,7 +430,8 @@ MessageOutcome MessageProcessor::protect(const std::optional<OutboundLabel>& rul
                       " alg=" + std::string(smime::scheme_name(r.signature->scheme)) + "/" +
                       std::string(smime::digest_name(r.signature->digest)) + " ";
     if (r.cipher)
-        out.detail += std::string("cipher=") + cipher_name(*r.cipher) + " recipients=" + std::to_string(r.recipients) +
+        out.detail += std::string("cipher=") + cipher_name(*r.cipher) + " cipher_reason=" +
+                      policy::cipher_reason_name(cipher_reason) + " recipients=" + std::to_string(r.recipients) +
                       " key_management=" + joined(r.key_management) + " ";
     if (!r.issuer_serial_fallbacks.empty()) {
         // A key id was asked for and the certificate has none: named by issuerAndSerialNumber.

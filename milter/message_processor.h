@@ -25,6 +25,7 @@
 #include "milter/receipts.h"
 #include "milter/security_labels.h"
 #include "pki/revocation_budget.h"
+#include "policy/cipher_choice.h"
 #include "policy/policy.h"
 #include "policy/sender_check.h"
 #include "smime/mime/header.h"
@@ -86,10 +87,11 @@ struct EncryptionTarget {
 
 // The content encryption, key transport and recipient identifiers for `targets` as outbound
 // encryption chooses them ([encryption], each certificate's SMIMECapabilities, the archive
-// certificate last, named as [encryption] says).
+// certificate last, named as [encryption] says); `reason`, when given, gets why the cipher.
 smime::EncryptParameters encryption_parameters(const Config& config, const Certificates& certificates,
                                                const std::vector<EncryptionTarget>& targets,
-                                               policy::Cipher cipher, policy::CipherFloor minimum);
+                                               policy::Cipher cipher, policy::CipherFloor minimum,
+                                               policy::CipherReason* reason = nullptr);
 
 class MessageProcessor {
 public:
@@ -205,7 +207,7 @@ private:
     MessageOutcome outcome_of_message(std::optional<Failure>& failure);
     // `owners`: for each certificate in order, the address it was looked up for (the
     // archive's is not among them).
-    smime::EncryptParameters encryption_parameters(std::vector<std::string>& owners) const;
+    smime::EncryptParameters encryption_parameters(std::vector<std::string>& owners, policy::CipherReason& reason) const;
     std::shared_ptr<smime::Signer> find_signer(const Effective& e, const EmailAddress& author,
                                                std::string& identity);
     // Whose key signs: the From field's mailbox (with several authors, the one the Sender field

@@ -2,6 +2,7 @@
 noinst_LIBRARIES += policy/libssm_policy.a
 policy_libssm_policy_a_SOURCES = \
 	policy/treatment.h policy/treatment.cpp \
+	policy/cipher_choice.h policy/cipher_choice.cpp \
 	policy/recipient_delimiter.h policy/recipient_delimiter.cpp \
 	policy/address_pattern.h policy/address_pattern.cpp \
 	policy/match.h policy/match.cpp \

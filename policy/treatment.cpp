@@ -222,18 +222,6 @@ CipherFloor stronger_floor(CipherFloor a, CipherFloor b)
     return CipherFloor::Aes256Gcm;
 }
 
-Cipher choose_cipher(Cipher preference, CipherFloor floor, bool all_recipients_gcm)
-{
-    Cipher c = preference;
-    if (c == Cipher::Auto || c == Cipher::Default)
-        c = all_recipients_gcm ? Cipher::Aes256Gcm : Cipher::Aes256Cbc;
-    if (meets_floor(c, floor)) return c;
-    const bool gcm = is_gcm(c) || floor == CipherFloor::Aes128Gcm || floor == CipherFloor::Aes256Gcm;
-    const bool k256 = is_256(c) || floor == CipherFloor::Aes256 || floor == CipherFloor::Aes256Gcm;
-    if (gcm) return k256 ? Cipher::Aes256Gcm : Cipher::Aes128Gcm;
-    return Cipher::Aes256Cbc;
-}
-
 std::optional<EmailAddress> key_owner(const Treatment& t, const EmailAddress& rcpt)
 {
     switch (t.encrypt_to) {

@@ -28,9 +28,10 @@ enum class RevocationMode { Default, Off, SoftFail, HardFail };
 // the recipient's (gateway-to-desktop), domain-confidentiality-authority@<recipient
 // domain> (gateway-to-gateway, RFC 3183), or one configured address.
 enum class EncryptTarget { Recipient, Domain, Address };
-// Content encryption preference. Default: the [encryption] cipher; Auto: AES-256-GCM when
-// every recipient advertises GCM, else AES-256-CBC (never ChaCha20-Poly1305: only chosen by
-// name, like the others it is then used whatever the recipients advertise).
+// Content encryption preference. Default: the [encryption] cipher; Auto: the best AES cipher
+// every recipient advertised (RFC 8551 §2.7.1, choose_cipher in cipher_choice.h; never
+// ChaCha20-Poly1305: only chosen by name, like the others it is then used whatever the
+// recipients advertise).
 enum class Cipher { Default, Auto, Aes128Cbc, Aes256Cbc, Aes128Gcm, Aes256Gcm, ChaCha20Poly1305 };
 // The weakest content encryption a rule accepts. The floors are strengths (key size, then
 // authenticated encryption): ChaCha20-Poly1305 (256-bit key, AEAD) ranks with AES-256-GCM and
@@ -73,10 +74,7 @@ std::optional<RecipientIdentifier> parse_recipient_identifier(std::string_view s
 // recipients and a mail list's members are named alike.
 RecipientIdentifier resolved_identifier(RecipientIdentifier chosen, RecipientIdentifier configured);
 
-// The cipher to use: the preference (Auto resolved with `all_recipients_gcm`), raised to
-// the floor when it is weaker (a floor is the administrator's order, even when a recipient
-// has not advertised GCM). `preference` must not be Cipher::Default.
-Cipher choose_cipher(Cipher preference, CipherFloor floor, bool all_recipients_gcm);
+// Whether `c` is as strong as `floor` asks (choose_cipher, cipher_choice.h, raises to it).
 bool meets_floor(Cipher c, CipherFloor floor);
 // The stronger of two floors (recipients of one message share the strongest).
 CipherFloor stronger_floor(CipherFloor a, CipherFloor b);

@@ -153,21 +153,28 @@ int cert_lookup(const milter::Config& config, const std::string& address_text, s
     if (!certificates) return kExitConfig;
     const std::time_t now = std::time(nullptr);
     const bool trust_dane_ee = config.directory.smimea && config.directory.smimea->trust_dane_ee;
-    std::map<const directory::CertificateSource*, SourceAnswer> answers;
-    for (const auto& source : certificates->sources())
-        answers[source.get()] = explain_source(*source, *address, certificates->trust(), trust_dane_ee, now, out);
-
-    // The daemon's own decision, over the answers printed above.
-    const auto answered = [&](directory::CertificateSource& source) {
-        const auto it = answers.find(&source);
-        if (it == answers.end()) return source.answer(*address);
-        if (it->second.error) std::rethrow_exception(it->second.error);
-        return it->second.answer;
+    // Every source explained for `who`, then the daemon's own decision over those answers.
+    const auto decide = [&](const EmailAddress& who) {
+        if (who.str() != address->str()) out << "mailbox=" << log::quote(who.str()) << "\n";
+        std::map<const directory::CertificateSource*, SourceAnswer> answers;
+        for (const auto& source : certificates->sources())
+            answers[source.get()] = explain_source(*source, who, certificates->trust(), trust_dane_ee, now, out);
+        const auto answered = [&](directory::CertificateSource& source) {
+            const auto it = answers.find(&source);
+            if (it == answers.end()) return source.answer(who);
+            if (it->second.error) std::rethrow_exception(it->second.error);
+            return it->second.answer;
+        };
+        return certificates->find(who, now, answered);
     };
     try {
-        const directory::Choice choice = certificates->find(*address, now, answered);
+        // As the milter decides for a recipient: none for the address as written, then its
+        // mailbox's, the address without its extension ([policy] recipient_delimiter).
+        const directory::Choice choice = certificates->find_for_mailbox(*address, decide);
         if (choice.chosen) {
-            out << "chosen " << describe(choice.chosen->facts) << " source=" << log::quote(choice.chosen->source) << "\n";
+            out << "chosen " << describe(choice.chosen->facts) << " source=" << log::quote(choice.chosen->source);
+            if (choice.found_under) out << " found_under=" << log::quote(choice.found_under->str());
+            out << "\n";
             return kExitFound;
         }
         std::string why;

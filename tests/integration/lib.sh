@@ -209,7 +209,8 @@ issue_cert() {
       csr_key=$name.csrkey.pem
       openssl pkey -in "$name.key.pem" -pubout -out "$name.pub.pem"
     fi
-    openssl req -new -key "$csr_key" -out "$name.csr" -subj "/O=SSM Test/CN=$email"
+    # '+' joins attributes in -subj (a multi-valued RDN): an address extension's is escaped.
+    openssl req -new -key "$csr_key" -out "$name.csr" -subj "/O=SSM Test/CN=${email//+/\\+}"
     local ca_cert=$PKI/sub-ca.cert.pem ca_key=$PKI/sub-ca.key.pem
     if [ "$how" = rogue ]; then
       [ -f rogue-ca.cert.pem ] || openssl req -x509 -newkey rsa:2048 -nodes -keyout rogue-ca.key.pem \

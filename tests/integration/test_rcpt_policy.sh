@@ -10,6 +10,9 @@
 #   a recipient routing through its local part ('%', '!', a second '@')  -> 553 5.1.3
 #   an address extension (ceo+x@) gets the mandatory rule written for ceo@; with
 #     recipient_delimiter = "" (reloaded) it does not
+#   an address extension's certificate: dave+x@ (only dave@ has one) is encrypted to dave@'s,
+#     logged as found under dave@ (and so shown by ssmctl cert lookup); gus+x@ has its own,
+#     which wins over gus@'s
 #   a bare <postmaster> (RFC 5321 §4.5.1: MUST be accepted) -> 250, delivered under its rule
 #   (directory unreachable -> 451 4.7.1 is tested with a real slapd in test_directory_ldap.sh)
 . "$(dirname "$0")/lib.sh"
@@ -24,7 +27,10 @@ CLIENT=$SSM_SRCDIR/tests/integration/smtp_rcpt.py
 issue_cert old old@partner.example rsa "keyEncipherment" expired || fatal rcpt-setup "old"
 issue_cert wrong wrong@partner.example rsa "digitalSignature" || fatal rcpt-setup "wrong"
 issue_cert rog rog@partner.example rsa "keyEncipherment" rogue || fatal rcpt-setup "rog"
-cp "$PKI/dave.cert.pem" "$XPKI/old.cert.pem" "$XPKI/wrong.cert.pem" "$XPKI/rog.cert.pem" "$WORK/certs/"
+issue_cert gus gus@partner.example rsa "keyEncipherment" || fatal rcpt-setup "gus"
+issue_cert gusx gus+x@partner.example rsa "keyEncipherment" || fatal rcpt-setup "gus+x"
+cp "$PKI/dave.cert.pem" "$XPKI/old.cert.pem" "$XPKI/wrong.cert.pem" "$XPKI/rog.cert.pem" \
+  "$XPKI/gus.cert.pem" "$XPKI/gusx.cert.pem" "$WORK/certs/"
 
 RULES='[[rule]]
 name = "the ceo of opportunistic.example: always encrypted"
@@ -148,6 +154,44 @@ expect_reply extension rcpt-extension-mandatory-refused "RCPT ceo[+]x@opportunis
 expect_reply extension rcpt-extension-case-refused "RCPT CEO[+]Board.Only@opportunistic.example" '550 5\.7\.1 '
 expect_reply extension rcpt-extension-leading-delimiter-opportunistic "RCPT [+]ceo@opportunistic.example" '250 '
 note "extension: $(tr '\n' '|' <"$WORK/out/extension.replies")"
+
+# 2c'. the certificate of an address with an extension: none for dave+x@ as written, so the
+# mailbox's (dave@, the same cut as the rules'), asked of the sources again; gus+x@ has a
+# certificate of its own, which is chosen before gus@'s. Each delivered envelope must decrypt
+# with the chosen certificate's key (openssl), and gus+x@'s not with gus@'s.
+before_ext=$(sink_count)
+transaction ext-dave "$SMTPD_PORT" dave+x@partner.example
+transaction ext-gus "$SMTPD_PORT" gus+x@partner.example
+expect_reply ext-dave rcpt-extension-mailbox-certificate-accepted "RCPT dave[+]x@partner.example" '250 '
+expect_reply ext-gus rcpt-extension-own-certificate-accepted "RCPT gus[+]x@partner.example" '250 '
+if wait_for_delivery $((before_ext + 2)) 30; then
+  for f in $(sink_files); do
+    sink_rcpts "$f" | grep -q 'dave+x@partner.example' && sink_message "$f" "$WORK/out/ext-dave.eml"
+    sink_rcpts "$f" | grep -q 'gus+x@partner.example' && sink_message "$f" "$WORK/out/ext-gus.eml"
+  done
+  if [ -f "$WORK/out/ext-dave.eml" ] && smime_envelope "$WORK/out/ext-dave.eml" "$WORK/out/ext-dave.p7m" \
+     && decrypt_openssl "$WORK/out/ext-dave.p7m" dave "$WORK/out/ext-dave.plain" \
+     && verify_openssl "$WORK/out/ext-dave.plain" alice@acme.example; then
+    if grep -q 'certificate-found-under rcpt=dave+x@partner.example looked_up=dave+x@partner.example certificate_for=dave@partner.example ' "$WORK/milter.log"; then
+      pass rcpt-extension-encrypted-to-mailbox-certificate
+    else fail rcpt-extension-encrypted-to-mailbox-certificate "no certificate-found-under line: $(grep 'dave+x' "$WORK/milter.log" | head -n 2 | tr '\n' ' ')"; fi
+  else fail rcpt-extension-encrypted-to-mailbox-certificate "${PEER_DETAIL:-not found at the sink}"; fi
+  if [ -f "$WORK/out/ext-gus.eml" ] && smime_envelope "$WORK/out/ext-gus.eml" "$WORK/out/ext-gus.p7m" \
+     && decrypt_openssl "$WORK/out/ext-gus.p7m" gusx "$WORK/out/ext-gus.plain"; then
+    if decrypt_openssl "$WORK/out/ext-gus.p7m" gus "$WORK/out/ext-gus.by-gus" 2>/dev/null; then
+      fail rcpt-extension-own-certificate-wins "gus@'s key decrypts it too: encrypted to the mailbox's certificate"
+    else pass rcpt-extension-own-certificate-wins; fi
+  else fail rcpt-extension-own-certificate-wins "${PEER_DETAIL:-not found at the sink}"; fi
+else
+  fail rcpt-extension-encrypted-to-mailbox-certificate "not delivered within 30 s"
+  fail rcpt-extension-own-certificate-wins "not delivered within 30 s"
+fi
+# ssmctl cert lookup decides as the milter does, and says under which address.
+"$SSM_BUILDDIR/ssmctl" -c "$WORK/ssm-main.toml" cert lookup dave+x@partner.example >"$WORK/out/lookup-ext" 2>&1
+if grep -q '^mailbox="dave@partner.example"' "$WORK/out/lookup-ext" &&
+   grep -q '^chosen .*found_under="dave@partner.example"' "$WORK/out/lookup-ext"; then
+  pass ssmctl-lookup-extension-mailbox
+else fail ssmctl-lookup-extension-mailbox "$(tr '\n' '|' <"$WORK/out/lookup-ext" | cut -c1-400)"; fi
 # 2d. RFC 5321 §4.5.1: RCPT TO:<postmaster> without a domain MUST be accepted. Postfix accepts it
 # and delivers it to postmaster@$myorigin; the milter plans it as the postmaster of its first
 # [[domain]] (acme.example: "everything else is signed"), so it arrives signed by the sender.

@@ -280,6 +280,7 @@ class MilterTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(token_unavailable_gives_451_430);
     CPPUNIT_TEST(hostile_bodies_get_defined_results);
     CPPUNIT_TEST(encrypts_to_recipient_certificate);
+    CPPUNIT_TEST(certificate_of_the_mailbox);
     CPPUNIT_TEST(encrypts_to_domain_certificate_with_gcm);
     CPPUNIT_TEST(every_subject_field_is_obscured);
     CPPUNIT_TEST(encryption_rcpt_answers);
@@ -583,6 +584,47 @@ sign = "sender"
         CPPUNIT_ASSERT_MESSAGE(content, content.find("HP-Outer: Subject: merger") == std::string::npos);
     }
 
+    // An address extension ([policy] recipient_delimiter): the certificate for the address as
+    // written first, in every source; only when none is found, the mailbox's (the address
+    // without its extension), which the certificate's own address check accepts.
+    void certificate_of_the_mailbox()
+    {
+        const auto der_of = [](const char* who) {
+            return to_bytes(test::read_file(fixture().pki / (std::string(who) + ".cert.der")));
+        };
+        auto cfg = fixture().config(kEncryptRules);
+        auto certs = certificates(*cfg);
+        const EmailAddress dave_x = *EmailAddress::parse("dave+x@partner.example");
+        const std::time_t now = std::time(nullptr);
+        CPPUNIT_ASSERT(!certs->find(dave_x, now).chosen);  // no certificate names dave+x@
+        auto c = certs->find_for_mailbox(dave_x, now);
+        CPPUNIT_ASSERT(c.chosen && c.found_under);
+        CPPUNIT_ASSERT_EQUAL(std::string("dave@partner.example"), c.found_under->str());
+        CPPUNIT_ASSERT(c.chosen->der == der_of("dave"));
+        c = certs->find_for_mailbox(*EmailAddress::parse("dave@partner.example"), now);
+        CPPUNIT_ASSERT(c.chosen && !c.found_under);
+        // No delimiter: no extension to cut.
+        auto off = fixture().config(std::string("[policy]\nrecipient_delimiter = \"\"\n") + kEncryptRules);
+        CPPUNIT_ASSERT(!certificates(*off)->find_for_mailbox(dave_x, now).chosen);
+        // Through the milter: dave+x@ gets mail dave's key decrypts, instead of 550 5.7.1.
+        TokenKeySource keys(cfg->hsm);
+        Run r = run_message(cfg, keys, "alice@acme.example", "Alice <alice@acme.example>", "secret plans\n",
+                            {{"Content-Type", "text/plain; charset=us-ascii"}}, "dave+x@partner.example");
+        CPPUNIT_ASSERT_EQUAL(std::string("sign+encrypt"), r.outcome.action);
+        CPPUNIT_ASSERT(openssl_decrypt(r.message, "dave").find("secret plans") != std::string::npos);
+        // A certificate for dave+x@ itself wins over the mailbox's.
+        fixture().issue_identity("dave-x", "-algorithm RSA -pkeyopt rsa_keygen_bits:2048", "Dave X",
+                                 "dave+x@partner.example", "digitalSignature,keyEncipherment");
+        const fs::path own = fixture().dir.path() / "certs" / "dave-x.cert.pem";
+        fs::copy_file(fixture().pki / "dave-x.cert.pem", own);
+        c = certificates(*cfg)->find_for_mailbox(dave_x, std::time(nullptr) + 1);  // issued this second
+        fs::remove(own);
+        std::string why;
+        for (const auto& r : c.rejected_reasons) why += r + "; ";
+        CPPUNIT_ASSERT_MESSAGE(why, c.chosen && !c.found_under);
+        CPPUNIT_ASSERT(c.chosen->der == der_of("dave-x"));
+    }
+
     void encrypts_to_recipient_certificate()
     {
         auto cfg = fixture().config(kEncryptRules);
@@ -592,7 +634,7 @@ sign = "sender"
                             {{"Content-Type", "text/plain; charset=us-ascii"}, {"Bcc", "hidden@acme.example"}},
                             "dave@partner.example");
         CPPUNIT_ASSERT_EQUAL(std::string("sign+encrypt"), r.outcome.action);
-        CPPUNIT_ASSERT(r.outcome.detail.find("cipher=aes256-cbc recipients=1 key_management=ktri-rsa-pkcs1 ") != std::string::npos);
+        CPPUNIT_ASSERT(r.outcome.detail.find("cipher=aes256-cbc cipher_reason=default recipients=1 key_management=ktri-rsa-pkcs1 ") != std::string::npos);
         CPPUNIT_ASSERT(r.message.find("smime-type=enveloped-data") != std::string::npos);
         CPPUNIT_ASSERT(r.message.find("Subject: [...]") != std::string::npos);
         CPPUNIT_ASSERT(r.message.find("secret plans") == std::string::npos);

@@ -3,6 +3,7 @@
 // defaults, and the guarantee that nothing is signed without an outbound origin.
 #include <cppunit/extensions/HelperMacros.h>
 
+#include "policy/cipher_choice.h"
 #include "policy/policy.h"
 #include "tests/unit/test_policy_support.h"
 
@@ -68,6 +69,7 @@ class PolicyTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(list_files);
     CPPUNIT_TEST(action_names);
     CPPUNIT_TEST(cipher_floor);
+    CPPUNIT_TEST(cipher_by_capabilities);
     CPPUNIT_TEST(key_owner_modes);
     CPPUNIT_TEST(first_match_wins);
     CPPUNIT_TEST(scopes_layer_rules);
@@ -161,6 +163,8 @@ public:
 
     void cipher_floor()
     {
+        // One recipient that advertised AES-256-GCM (gcm) or whose capabilities are unknown.
+        const std::vector<AdvertisedCiphers> gcm{{true, {Cipher::Aes256Gcm}}}, unknown{{}};
         struct { Cipher pref; CipherFloor floor; bool gcm; Cipher expect; } cases[] = {
             {Cipher::Auto, CipherFloor::None, false, Cipher::Aes256Cbc},
             {Cipher::Auto, CipherFloor::None, true, Cipher::Aes256Gcm},
@@ -180,11 +184,83 @@ public:
         for (auto& c : cases)
             CPPUNIT_ASSERT_EQUAL_MESSAGE(std::string(cipher_name(c.pref)) + " floor " + cipher_floor_name(c.floor),
                                          std::string(cipher_name(c.expect)),
-                                         std::string(cipher_name(choose_cipher(c.pref, c.floor, c.gcm))));
+                                         std::string(cipher_name(choose_cipher(c.pref, c.floor, c.gcm ? gcm : unknown).cipher)));
         CPPUNIT_ASSERT(stronger_floor(CipherFloor::None, CipherFloor::Aes256) == CipherFloor::Aes256);
         CPPUNIT_ASSERT(stronger_floor(CipherFloor::Aes256, CipherFloor::Aes128Gcm) == CipherFloor::Aes256Gcm);
         CPPUNIT_ASSERT(!meets_floor(Cipher::Aes128Gcm, CipherFloor::Aes256));
         CPPUNIT_ASSERT(meets_floor(Cipher::Aes128Gcm, CipherFloor::Aes128Gcm));
+    }
+
+    // RFC 8551 §2.7.1 with several recipients: a cipher every one of them listed (unknown
+    // ones read AES-256-CBC and AES-128-CBC, §2.7.1.2), GCM before CBC, then the larger key;
+    // a floor raises, a named cipher stands.
+    void cipher_by_capabilities()
+    {
+        using C = Cipher;
+        using F = CipherFloor;
+        using R = CipherReason;
+        const AdvertisedCiphers unknown{};
+        const auto lists = [](std::vector<Cipher> c) { return AdvertisedCiphers{true, std::move(c)}; };
+        const auto g256 = lists({C::Aes256Gcm}), g128 = lists({C::Aes128Gcm}), c128 = lists({C::Aes128Cbc}),
+                   c256 = lists({C::Aes256Cbc}), none = lists({});
+        const auto both_gcm = lists({C::Aes128Gcm, C::Aes256Gcm});
+        const auto openssl = lists({C::Aes256Cbc, C::Aes128Cbc});  // openssl cms -sign's list
+        const auto all4 = lists({C::Aes128Cbc, C::Aes256Cbc, C::Aes128Gcm, C::Aes256Gcm});
+        struct Case {
+            const char* name;
+            C pref;
+            F floor;
+            std::vector<AdvertisedCiphers> rcpts;
+            C expect;
+            R reason;
+        } cases[] = {
+            {"no recipients", C::Auto, F::None, {}, C::Aes256Cbc, R::Default},
+            {"unknown", C::Auto, F::None, {unknown}, C::Aes256Cbc, R::Default},
+            {"two unknown", C::Default, F::None, {unknown, unknown}, C::Aes256Cbc, R::Default},
+            {"aes256-gcm only", C::Auto, F::None, {g256}, C::Aes256Gcm, R::Advertised},
+            {"aes128-gcm only", C::Auto, F::None, {g128}, C::Aes128Gcm, R::Advertised},
+            {"both gcm", C::Auto, F::None, {both_gcm}, C::Aes256Gcm, R::Advertised},
+            {"aes128-cbc only", C::Auto, F::None, {c128}, C::Aes128Cbc, R::Advertised},
+            {"aes256-cbc only", C::Auto, F::None, {c256}, C::Aes256Cbc, R::Advertised},
+            {"openssl's list", C::Auto, F::None, {openssl}, C::Aes256Cbc, R::Advertised},
+            {"all four", C::Auto, F::None, {all4}, C::Aes256Gcm, R::Advertised},
+            {"256-gcm + 128-gcm", C::Auto, F::None, {g256, both_gcm}, C::Aes256Gcm, R::Advertised},
+            {"128-gcm + both gcm", C::Auto, F::None, {g128, both_gcm}, C::Aes128Gcm, R::Advertised},
+            {"all four + 128-gcm", C::Auto, F::None, {all4, g128}, C::Aes128Gcm, R::Advertised},
+            {"all four + openssl", C::Auto, F::None, {all4, openssl}, C::Aes256Cbc, R::Advertised},
+            {"all four + unknown", C::Auto, F::None, {all4, unknown}, C::Aes256Cbc, R::Advertised},
+            {"128-cbc + unknown", C::Auto, F::None, {c128, unknown}, C::Aes128Cbc, R::Advertised},
+            {"openssl + 128-cbc", C::Auto, F::None, {openssl, c128}, C::Aes128Cbc, R::Advertised},
+            // nothing in common: the cipher every S/MIME agent must read
+            {"gcm + unknown", C::Auto, F::None, {g256, unknown}, C::Aes128Cbc, R::NoCommon},
+            {"256-gcm + 128-cbc", C::Auto, F::None, {g256, c128}, C::Aes128Cbc, R::NoCommon},
+            {"256-cbc + 128-cbc", C::Auto, F::None, {c256, c128}, C::Aes128Cbc, R::NoCommon},
+            {"a list of none of ours", C::Auto, F::None, {none}, C::Aes128Cbc, R::NoCommon},
+            // a floor is the administrator's order
+            {"128-gcm floor aes256", C::Auto, F::Aes256, {g128}, C::Aes256Gcm, R::Floor},
+            {"all four + both gcm floor aes256", C::Auto, F::Aes256, {all4, both_gcm}, C::Aes256Gcm, R::Advertised},
+            {"openssl floor aes256", C::Auto, F::Aes256, {openssl}, C::Aes256Cbc, R::Advertised},
+            {"all four + openssl floor aes256", C::Auto, F::Aes256, {all4, openssl}, C::Aes256Cbc, R::Advertised},
+            {"128-cbc floor aes256", C::Auto, F::Aes256, {c128}, C::Aes256Cbc, R::Floor},
+            {"128-cbc floor aes128-gcm", C::Auto, F::Aes128Gcm, {c128}, C::Aes128Gcm, R::Floor},
+            {"unknown floor aes128-gcm", C::Auto, F::Aes128Gcm, {unknown}, C::Aes256Gcm, R::Floor},
+            {"128-gcm floor aes256-gcm", C::Auto, F::Aes256Gcm, {g128}, C::Aes256Gcm, R::Floor},
+            {"both gcm floor aes128-gcm", C::Auto, F::Aes128Gcm, {both_gcm}, C::Aes256Gcm, R::Advertised},
+            {"no common floor aes256", C::Auto, F::Aes256, {g256, c128}, C::Aes256Cbc, R::Floor},
+            {"no common floor aes128-gcm", C::Auto, F::Aes128Gcm, {g256, c128}, C::Aes128Gcm, R::Floor},
+            // a named cipher stands whatever the recipients listed
+            {"named 256-cbc to 128-gcm", C::Aes256Cbc, F::None, {g128}, C::Aes256Cbc, R::Configured},
+            {"named 128-cbc to gcm", C::Aes128Cbc, F::None, {g256}, C::Aes128Cbc, R::Configured},
+            {"named 256-gcm to unknown", C::Aes256Gcm, F::None, {unknown}, C::Aes256Gcm, R::Configured},
+            {"named chacha20", C::ChaCha20Poly1305, F::Aes256Gcm, {c128}, C::ChaCha20Poly1305, R::Configured},
+            {"named 128-cbc floor aes256", C::Aes128Cbc, F::Aes256, {c128}, C::Aes256Cbc, R::Floor},
+        };
+        for (const auto& c : cases) {
+            const CipherChoice got = choose_cipher(c.pref, c.floor, c.rcpts);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.name, std::string(cipher_name(c.expect)), std::string(cipher_name(got.cipher)));
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.name, std::string(cipher_reason_name(c.reason)),
+                                         std::string(cipher_reason_name(got.reason)));
+        }
     }
 
     void key_owner_modes()

@@ -9,6 +9,7 @@
 //   sign    in= out= cert= key= [chain=] alg=rsa|pss|ecdsa|ed25519 form=detached|opaque [sid=issuer|ski]
 //           [digest=sha256|sha384|sha512] [micalg=rfc3851] [cert2= key2= alg2=]  (a second signer)
 //           [compress=1]  (compress, then sign: RFC 3274 compressed-data inside the signature)
+//           [caps=aes256-gcm|aes128-gcm|aes256-cbc|aes128-cbc|3des,...]  (the SMIMECapabilities listed, in order)
 //   compress in= out= [signcert= signkey= signalg= signform=]  (sign, then compress)
 //   encrypt in= out= rcpt=CERT[,CERT...] cipher=aes128-cbc|aes192-cbc|aes256-cbc|3des|aes128-gcm|aes256-gcm|chacha20-poly1305
 //           [kt=v15|oaep|oaep-sha1|oaep-sha384|oaep-sha512] [kdf=sha1|sha256|sha384|cofactor-sha256] [rid=issuer|ski] [berri=1] [ukm=TEXT] [icv=12..16] (GCM)
@@ -309,16 +310,30 @@ public final class BcSmime {
         return signEntity(entity, certPath, keyPath, chainPath, alg, form, ski, Collections.<String, String>emptyMap());
     }
 
+    /** The SMIMECapabilities a signature advertises: caps=NAME[,NAME...] in that order, else
+     *  AES-256-GCM, AES-256-CBC, AES-128-CBC, 3DES (what a sender's client might list). */
+    private static SMIMECapabilityVector capabilities(String list) throws Failure {
+        SMIMECapabilityVector caps = new SMIMECapabilityVector();
+        if (list == null) list = "aes256-gcm,aes256-cbc,aes128-cbc,3des";
+        for (String name : list.split(",")) {
+            switch (name) {
+                case "aes256-gcm": caps.addCapability(CMSAlgorithm.AES256_GCM); break;
+                case "aes128-gcm": caps.addCapability(CMSAlgorithm.AES128_GCM); break;
+                case "aes256-cbc": caps.addCapability(CMSAlgorithm.AES256_CBC); break;
+                case "aes128-cbc": caps.addCapability(CMSAlgorithm.AES128_CBC); break;
+                case "3des": caps.addCapability(SMIMECapability.dES_EDE3_CBC); break;
+                default: throw new Failure("caps=" + name);
+            }
+        }
+        return caps;
+    }
+
     private static MimeBodyPart signEntity(MimeBodyPart entity, String certPath, String keyPath, String chainPath,
                                            String alg, String form, boolean ski, Map<String, String> a) throws Exception {
         X509Certificate cert = readCert(certPath);
         PrivateKey key = readKey(keyPath);
         String sigAlg = sigAlgName(alg, a.getOrDefault("digest", "sha256"));
-        SMIMECapabilityVector caps = new SMIMECapabilityVector();
-        caps.addCapability(CMSAlgorithm.AES256_GCM);
-        caps.addCapability(CMSAlgorithm.AES256_CBC);
-        caps.addCapability(CMSAlgorithm.AES128_CBC);
-        caps.addCapability(SMIMECapability.dES_EDE3_CBC);
+        SMIMECapabilityVector caps = capabilities(a.get("caps"));
         ASN1EncodableVector attrs = new ASN1EncodableVector();
         attrs.add(new SMIMECapabilitiesAttribute(caps));
         // micalg=rfc3851: the RFC 3851 micalg names ("sha256" instead of "sha-256")

@@ -1,0 +1,42 @@
+// The content cipher of one outbound message: the administrator's choice, or with "auto" the
+// best cipher every recipient can read by RFC 8551 §2.7.1, raised to a rule's floor. Input:
+// the recipients' advertised capabilities (from their verified signed mail) and configuration.
+#pragma once
+#include <vector>
+
+#include "policy/treatment.h"
+
+namespace ssm::policy {
+
+// What one recipient said it can decrypt (its SMIMECapabilities, RFC 8551 §2.5.2), reduced to
+// the AES ciphers "auto" chooses among. `known` false: no list was harvested with its
+// certificate; it is then taken to read AES-256-CBC and AES-128-CBC (§2.7.1.2).
+struct AdvertisedCiphers {
+    bool known = false;
+    std::vector<Cipher> ciphers;  // in no particular order; ChaCha20-Poly1305 is never listed
+};
+
+// Why a cipher was chosen, for the log line (`cipher_reason=`).
+enum class CipherReason {
+    Configured,  // named by a rule or [encryption] cipher
+    Advertised,  // auto: the best cipher every recipient with a known list listed
+    Default,     // auto: no recipient's capabilities are known (§2.7.1.2: AES-256-CBC)
+    NoCommon,    // auto: the lists share no cipher; AES-128-CBC, which every agent must read
+    Floor,       // raised to the rule's minimum_cipher
+};
+const char* cipher_reason_name(CipherReason r);  // configured advertised default no-common floor
+
+struct CipherChoice {
+    Cipher cipher;
+    CipherReason reason;
+};
+
+// `preference` Auto or Default: the first of AES-256-GCM, AES-128-GCM, AES-256-CBC,
+// AES-128-CBC (GCM before CBC, then the larger key) that every recipient reads and that meets
+// `floor`; when none does, the best one they share raised to the floor, and when they share
+// none, AES-128-CBC (mandatory for every S/MIME agent since 3.2, RFC 5751 §2.7 and RFC 8551
+// §2.7) raised to the floor. A named preference is used whatever the recipients advertise,
+// raised to the floor when weaker.
+CipherChoice choose_cipher(Cipher preference, CipherFloor floor, const std::vector<AdvertisedCiphers>& recipients);
+
+}  // namespace ssm::policy
