@@ -90,6 +90,7 @@ class PkiEaiTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(a_label_rfc822_name_matches_u_label_address);
     CPPUNIT_TEST(both_forms_are_read);
     CPPUNIT_TEST(names_that_are_no_address_are_dropped);
+    CPPUNIT_TEST(rfc822_constraints_bind_smtp_utf8_mailboxes);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -125,6 +126,30 @@ public:
         CPPUNIT_ASSERT(addresses("not-addresses").empty());
         CPPUNIT_ASSERT(addresses("other-othername").empty());
         CPPUNIT_ASSERT(addresses("bad-utf8").empty());
+    }
+
+    void rfc822_constraints_bind_smtp_utf8_mailboxes()
+    {
+        struct { const char* ee; const char* ca; bool valid; } cases[] = {
+            {"pmull-in", "pmull", true},
+            {"pmull-out", "pmull", false},
+            {"pmull-below", "pmull", false},  // a host subtree: that host only
+            {"xdom-below", "xdom", false},
+            {"xdom-other", "xdom", true},
+            {"pbox-utf8", "pbox", false},  // a mailbox subtree names an ASCII local part
+            {"pbox-ascii", "pbox", true},
+        };
+        const std::time_t now = std::time(nullptr);
+        for (const auto& c : cases) {
+            std::vector<Certificate> anchors, intermediates;
+            anchors.push_back(cert("eroot"));
+            intermediates.push_back(cert(c.ca));
+            const TrustStore store(std::move(anchors), std::move(intermediates), Revocation::Off);
+            const auto r = store.validate(cert(c.ee), {}, now, Purpose::EmailProtection);
+            const std::string msg = std::string(c.ee) + ": " + r.describe();
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(msg, c.valid, r.valid());
+            if (!c.valid) CPPUNIT_ASSERT_MESSAGE(msg, r.has(Problem::Constraints) && r.problems.size() == 1);
+        }
     }
 };
 
