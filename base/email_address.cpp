@@ -4,7 +4,11 @@
 #include <algorithm>
 #include <cctype>
 
+#include <gnutls/gnutls.h>
+
 #include "base/ascii.h"
+#include "base/gnutls_datum.h"
+#include "base/utf8.h"
 
 namespace ssm {
 
@@ -13,6 +17,36 @@ namespace {
 bool is_label_char(char c)
 {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+}
+
+// RFC 6531 §3.3 UTF8-non-ascii: well-formed UTF-8 whose code points are not C1 controls
+// (U+0080..U+009F, encoded C2 80..C2 9F); C0 controls and DEL are ASCII and checked apart.
+bool is_utf8_text(std::string_view s)
+{
+    if (!valid_utf8(s)) return false;
+    for (std::size_t i = 0; i + 1 < s.size(); ++i)
+        if (static_cast<unsigned char>(s[i]) == 0xc2 && static_cast<unsigned char>(s[i + 1]) <= 0x9f)
+            return false;
+    return true;
+}
+
+bool has_non_ascii(std::string_view s)
+{
+    return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+}
+
+// A domain with U-labels as its A-label form (IDNA2008 with the UTS #46 mapping, through
+// GnuTLS and libidn2): the one form domains compare, match and key in. nullopt when the
+// text is no valid UTF-8 or IDNA refuses it (disallowed code points, bidi rules, ...).
+std::optional<std::string> to_a_labels(std::string_view text)
+{
+    if (!is_utf8_text(text) || text.size() > 1024) return std::nullopt;
+    GnutlsDatum out;
+    if (gnutls_idna_map(text.data(), static_cast<unsigned>(text.size()), &out.d, 0) < 0 || out.d.data == nullptr)
+        return std::nullopt;
+    std::string a(reinterpret_cast<const char*>(out.d.data), out.d.size);
+    if (has_non_ascii(a)) return std::nullopt;
+    return a;
 }
 
 std::string_view trim(std::string_view s)
@@ -32,7 +66,7 @@ bool is_dot_atom(std::string_view s)
         const auto u = static_cast<unsigned char>(c);
         if (c == '.') {
             if (prev == '.') return false;
-        } else if (!(std::isalnum(u) || kAtextSpecials.find(c) != std::string_view::npos)) {
+        } else if (!(std::isalnum(u) || u >= 0x80 || kAtextSpecials.find(c) != std::string_view::npos)) {
             return false;
         }
         prev = c;
@@ -64,6 +98,11 @@ std::string canonical_local_part(std::string_view local)
 std::optional<Domain> Domain::parse(std::string_view text)
 {
     if (!text.empty() && text.back() == '.') text.remove_suffix(1);
+    std::optional<std::string> a_labels;
+    if (has_non_ascii(text)) {
+        if (!(a_labels = to_a_labels(text))) return std::nullopt;
+        text = *a_labels;  // checked as LDH below like any ASCII domain
+    }
     if (text.empty() || text.size() > 253) return std::nullopt;
     std::size_t label_len = 0;
     char prev = '.';
@@ -115,9 +154,23 @@ std::optional<EmailAddress> EmailAddress::parse(std::string_view text)
         const auto u = static_cast<unsigned char>(c);
         if (u <= 0x20 || u == 0x7f || c == '<' || c == '>' || c == ',') return std::nullopt;
     }
+    // RFC 6531 §3.3: octets above 127 are UTF8-non-ascii in atext and qtext, nothing else.
+    if (has_non_ascii(local) && !is_utf8_text(local)) return std::nullopt;
     auto domain = Domain::parse(text.substr(at + 1));
     if (!domain) return std::nullopt;
     return EmailAddress(canonical_local_part(local), std::move(*domain));
+}
+
+std::optional<std::string> certificate_address_key(std::string_view value, bool utf8)
+{
+    if (value.empty() || value.size() > 320 || value.front() == '@') return std::nullopt;
+    for (const char c : value) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u <= 0x20 || u == 0x7f || c == '<' || c == '>' || (u >= 0x80 && !utf8)) return std::nullopt;
+    }
+    const auto a = EmailAddress::parse(value);
+    if (!a) return std::nullopt;
+    return ascii_lowercase(a->str());
 }
 
 bool EmailAddress::same_as(const EmailAddress& o) const

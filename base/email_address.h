@@ -1,6 +1,7 @@
 // Parsed e-mail addresses and domains ("parse, don't validate"): once made, the
-// value is known to be a syntactically plausible addr-spec with a lower-case domain.
-// Input is untrusted envelope or header text.
+// value is known to be a syntactically plausible addr-spec with a lower-case domain in
+// A-label form. Internationalised addresses (RFC 6531/6532) are accepted: UTF-8 local parts
+// and U-label domains. Input is untrusted envelope or header text.
 #pragma once
 #include <optional>
 #include <string>
@@ -10,7 +11,9 @@ namespace ssm {
 
 class Domain {
 public:
-    // Accepts LDH labels separated by dots (IDNA A-labels included); lower-cases.
+    // Accepts LDH labels separated by dots (IDNA A-labels included); lower-cases. A domain
+    // with U-labels (valid UTF-8) is converted to A-labels (IDNA2008, UTS #46 mapping), so
+    // "müller.example" and "xn--mller-kva.example" are one Domain and str() is ASCII.
     static std::optional<Domain> parse(std::string_view text);
     const std::string& str() const { return m_name; }
     // True for the domain itself and for any of its subdomains.
@@ -26,14 +29,17 @@ class EmailAddress {
 public:
     // Accepts "local@domain", "<local@domain>", and a display-name form
     // "Name <local@domain>". Rejects control characters, empty parts, and
-    // anything longer than RFC 5321 allows. One spelling per mailbox: a source route
-    // ("@relay:") is dropped, and so are quotes the local part does not need.
+    // anything longer than RFC 5321 allows. A local part may hold UTF-8 (RFC 6531 §3.3):
+    // well-formed only, no overlong forms, surrogates or C1 controls. One spelling per
+    // mailbox: a source route ("@relay:") is dropped, and so are quotes the local part does
+    // not need; the domain is kept in A-label form.
     static std::optional<EmailAddress> parse(std::string_view text);
     const std::string& local_part() const { return m_local; }
     const Domain& domain() const { return m_domain; }
     std::string str() const { return m_local + "@" + m_domain.str(); }
     // Case-insensitive in the domain, case-preserving but compared insensitively in the
-    // local part (what every mail system does in practice).
+    // local part (what every mail system does in practice). Only ASCII letters fold: other
+    // characters compare exactly (RFC 9598 §5).
     bool same_as(const EmailAddress& o) const;
 
 private:
@@ -41,6 +47,13 @@ private:
     std::string m_local;
     Domain m_domain;
 };
+
+// The lookup key of an address a certificate names (rfc822Name, SmtpUTF8Mailbox, subject
+// emailAddress): ASCII lower-cased local part, '@', the domain in A-labels; the same key
+// ascii_lowercase(EmailAddress::str()) gives for the parsed address. nullopt for anything that
+// is not one plain addr-spec (controls, spaces, angle brackets, invalid UTF-8, a bad domain).
+// `utf8` allows non-ASCII octets (SmtpUTF8Mailbox); rfc822Name is IA5String, ASCII only.
+std::optional<std::string> certificate_address_key(std::string_view value, bool utf8);
 
 // RFC 3183 §3: the addresses a domain's own certificates name (gateway-to-gateway): its signing
 // certificate's and its encryption certificate's. `domain` as Domain::str() gives it.

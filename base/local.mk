@@ -6,6 +6,7 @@ base_libssm_base_a_SOURCES = \
 	base/stream.h base/stream.cpp \
 	base/spool.h base/spool.cpp \
 	base/email_address.h base/email_address.cpp \
+	base/certificate_mailboxes.h base/certificate_mailboxes.cpp \
 	base/mailbox_list.h base/mailbox_list.cpp \
 	base/log.h base/log.cpp \
 	base/utc_time.h base/utc_time.cpp \

@@ -1,10 +1,12 @@
 // Certificate facts through GnuTLS (see cert_facts.h). Untrusted text (names) is only
-// copied into bounded strings and lower-cased; nothing here decides trust.
+// copied as plain addr-specs in their key form (base/certificate_mailboxes.h); nothing here decides trust.
 #include "hsm/cert_facts.h"
 
 #include <utility>
 
 #include "base/ascii.h"
+#include "base/certificate_mailboxes.h"
+#include "base/email_address.h"
 
 namespace ssm::hsm {
 
@@ -44,23 +46,6 @@ bool X509Cert::issued_by(const X509Cert& issuer) const noexcept
 
 namespace {
 
-std::vector<std::string> san_emails(gnutls_x509_crt_t crt)
-{
-    std::vector<std::string> out;
-    for (unsigned seq = 0; seq < 64; ++seq) {  // bounded: a certificate with more is odd
-        std::string buf(256, '\0');
-        size_t size = buf.size();
-        int type = gnutls_x509_crt_get_subject_alt_name(crt, seq, buf.data(), &size, nullptr);
-        if (type == GNUTLS_E_SHORT_MEMORY_BUFFER) {
-            buf.assign(size, '\0');
-            type = gnutls_x509_crt_get_subject_alt_name(crt, seq, buf.data(), &size, nullptr);
-        }
-        if (type < 0) break;  // GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE: end of the list
-        if (type == GNUTLS_SAN_RFC822NAME) out.push_back(ascii_lowercase(buf.substr(0, size)));
-    }
-    return out;
-}
-
 std::vector<std::string> dn_emails(gnutls_x509_crt_t crt)
 {
     std::vector<std::string> out;
@@ -68,7 +53,7 @@ std::vector<std::string> dn_emails(gnutls_x509_crt_t crt)
         char buf[256];
         size_t size = sizeof buf;
         if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_PKCS9_EMAIL, i, 0, buf, &size) < 0) break;
-        out.push_back(ascii_lowercase(std::string_view(buf, size)));
+        if (auto a = certificate_address_key(std::string_view(buf, size), false)) out.push_back(std::move(*a));
     }
     return out;
 }
@@ -79,7 +64,7 @@ CertFacts cert_facts(const X509Cert& cert)
 {
     gnutls_x509_crt_t crt = cert.get();
     CertFacts f;
-    f.email_addresses = san_emails(crt);
+    f.email_addresses = san_mailboxes(crt).keys;
     if (f.email_addresses.empty()) f.email_addresses = dn_emails(crt);
 
     unsigned bits = 0;

@@ -33,7 +33,8 @@ private:
 };
 
 struct CertFacts {
-    std::vector<std::string> email_addresses;  // lower-case; SAN rfc822Name, else DN emailAddress
+    // Keys (certificate_address_key): SAN rfc822Name and SmtpUTF8Mailbox, else DN emailAddress
+    std::vector<std::string> email_addresses;
     std::optional<smime::KeyType> key_type;    // nullopt: a key type we cannot sign with
     unsigned key_bits = 0;                     // modulus bits, or curve size
     std::time_t not_before = 0;

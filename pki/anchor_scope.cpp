@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "base/ascii.h"
+#include "base/utf8.h"
 #include "pki/general_names.h"
 #include "pki/name_match.h"
 
@@ -37,7 +38,9 @@ std::optional<std::string> anchor_scope_problem(const AnchorDomains& domains, st
     const std::size_t at = address.rfind('@');
     const std::string domain =
         at == std::string_view::npos ? std::string() : ascii_lowercase(address.substr(at + 1));
-    const GeneralName name{NameForm::Rfc822, std::string(address), true};
+    // An internationalised mailbox (UTF-8 local part, A-label domain) is bound by its domain
+    // as a SmtpUTF8Mailbox is by rfc822Name constraints (RFC 9598 §6).
+    const GeneralName name{NameForm::Rfc822, std::string(address), true, valid_utf8(address)};
     for (const auto& d : *domains)
         if (in_subtree(name, GeneralName{NameForm::Rfc822, d, true}, false) == Match::In) return std::nullopt;
     std::string bound;

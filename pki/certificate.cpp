@@ -1,7 +1,9 @@
 // Certificate parsing and facts through GnuTLS (see certificate.h). Input is untrusted: names are
-// copied only when printable ASCII and bounded; a malformed extension is read as the most
+// copied only as plain addr-specs and bounded (base/certificate_mailboxes.h); a malformed extension is read as the most
 // restrictive value (present with nothing allowed), never as "absent".
 #include "base/ascii.h"
+#include "base/certificate_mailboxes.h"
+#include "base/email_address.h"
 #include "base/gnutls_datum.h"
 #include "base/utc_time.h"
 #include "pki/certificate.h"
@@ -25,44 +27,6 @@ gnutls_datum_t datum(ByteView b)
     return {const_cast<unsigned char*>(b.data()), static_cast<unsigned>(b.size())};
 }
 
-// An rfc822Name or emailAddress value we are willing to keep: bounded printable ASCII with
-// an '@', lower-cased. Anything else (controls, NULs, spaces, 8-bit) is dropped.
-std::optional<std::string> plausible_address(std::string_view v)
-{
-    if (v.empty() || v.size() > 254 || v.find('@') == std::string_view::npos) return std::nullopt;
-    std::string out;
-    out.reserve(v.size());
-    for (unsigned char c : v) {
-        if (c <= 0x20 || c >= 0x7f) return std::nullopt;
-        out.push_back(ascii_lower(static_cast<char>(c)));
-    }
-    return out;
-}
-
-// The plausible rfc822Name subjectAltNames; `named_any` is set when the extension holds an
-// rfc822Name at all (or a name too long to read, which may be one): the subject DN's
-// emailAddress is then not a fallback, or a certificate whose CA checked the rfc822Name it
-// wrote ("dave partner@partner.example", dropped here) would speak for the DN's address,
-// which that CA may not have looked at.
-std::vector<std::string> san_addresses(gnutls_x509_crt_t crt, bool& named_any)
-{
-    std::vector<std::string> out;
-    named_any = false;
-    for (unsigned seq = 0; seq < 256; ++seq) {  // bounded: real certificates have a handful
-        std::array<char, 512> buf{};
-        size_t size = buf.size();
-        int type = gnutls_x509_crt_get_subject_alt_name(crt, seq, buf.data(), &size, nullptr);
-        if (type == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) break;
-        if (type == GNUTLS_E_SHORT_MEMORY_BUFFER) named_any = true;
-        if (type < 0) continue;  // oversized or unknown name form: not an address we use
-        if (type != GNUTLS_SAN_RFC822NAME) continue;
-        named_any = true;
-        if (auto a = plausible_address(std::string_view(buf.data(), std::min(size, buf.size()))))
-            if (std::find(out.begin(), out.end(), *a) == out.end()) out.push_back(std::move(*a));
-    }
-    return out;
-}
-
 std::vector<std::string> dn_addresses(gnutls_x509_crt_t crt)
 {
     std::vector<std::string> out;
@@ -72,7 +36,7 @@ std::vector<std::string> dn_addresses(gnutls_x509_crt_t crt)
         int rc = gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_PKCS9_EMAIL, i, 0, buf.data(), &size);
         if (rc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) break;
         if (rc < 0) continue;
-        if (auto a = plausible_address(std::string_view(buf.data(), std::min(size, buf.size()))))
+        if (auto a = certificate_address_key(std::string_view(buf.data(), std::min(size, buf.size())), false))
             out.push_back(std::move(*a));
     }
     return out;
@@ -307,9 +271,12 @@ CertificateFacts facts(const Certificate& cert)
 {
     gnutls_x509_crt_t crt = cert.get();
     CertificateFacts f;
-    bool san_names_an_address = false;
-    f.email_addresses = san_addresses(crt, san_names_an_address);
-    if (!san_names_an_address) f.email_addresses = dn_addresses(crt);
+    // The subject DN's emailAddress only when the extension names no address at all: else a
+    // certificate whose CA checked the name it wrote ("dave partner@partner.example", dropped
+    // as no addr-spec) would speak for the DN's address, which that CA may not have looked at.
+    CertificateMailboxes san = san_mailboxes(crt);
+    f.email_addresses = std::move(san.keys);
+    if (!san.named_any) f.email_addresses = dn_addresses(crt);
     read_key_type(crt, f);
     f.not_before = gnutls_x509_crt_get_activation_time(crt);
     f.not_after = gnutls_x509_crt_get_expiration_time(crt);

@@ -92,8 +92,9 @@ inline constexpr std::string_view oid_email_protection = "1.3.6.1.5.5.7.3.4";
 inline constexpr std::string_view oid_any_extended_key_usage = "2.5.29.37.0";
 
 struct CertificateFacts {
-    // rfc822Name subjectAltNames, lower-cased; the subject DN's emailAddress only when the
-    // certificate has no rfc822Name at all (legacy certificates).
+    // rfc822Name and SmtpUTF8Mailbox (RFC 9598) subjectAltNames as lookup keys (ASCII letters
+    // lower-cased, domain in A-labels: certificate_address_key); the subject DN's emailAddress
+    // only when the certificate names no address at all (legacy certificates).
     std::vector<std::string> email_addresses;
     KeyType key_type = KeyType::Other;
     unsigned key_bits = 0;  // modulus bits for RSA, curve bits for EC/EdDSA/X25519

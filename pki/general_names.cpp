@@ -7,6 +7,7 @@
 #include <gnutls/x509.h>
 
 #include "base/ascii.h"
+#include "base/email_address.h"
 #include "base/gnutls_datum.h"
 #include "pki/der_tlv.h"
 
@@ -65,6 +66,27 @@ std::optional<GeneralName> general_name(const Tlv& t)
     return n;
 }
 
+// id-on-SmtpUTF8Mailbox (1.3.6.1.5.5.7.8.9) as OID content octets.
+constexpr std::string_view smtp_utf8_mailbox_oid = "\x2b\x06\x01\x05\x05\x07\x08\x09";
+
+// The rfc822Name a SmtpUTF8Mailbox otherName stands for in name constraints (RFC 9598 §6): its
+// address with the domain in A-labels. `other` is the otherName's contents: type-id, then
+// value [0] EXPLICIT UTF8String. Unreadable when that is not one address.
+GeneralName smtp_utf8_rfc822(const std::uint8_t* p, std::size_t n)
+{
+    GeneralName out{NameForm::Rfc822, {}, false, true};
+    const auto type_id = read_tlv(p, n);
+    const auto value = type_id ? read_tlv(p + type_id->total, n - type_id->total) : std::nullopt;
+    if (!value || value->tag != 0xa0 || type_id->total + value->total != n) return out;
+    const auto text = read_tlv(value->value, value->length);
+    if (!text || text->tag != 0x0c || text->total != value->length) return out;
+    auto key = certificate_address_key(std::string_view(reinterpret_cast<const char*>(text->value), text->length), true);
+    if (!key) return out;
+    out.value = std::move(*key);
+    out.readable = true;
+    return out;
+}
+
 // The GeneralNames in [p, p + n) (the contents of a SEQUENCE OF GeneralName).
 std::optional<std::vector<GeneralName>> general_names(const std::uint8_t* p, std::size_t n)
 {
@@ -74,7 +96,9 @@ std::optional<std::vector<GeneralName>> general_names(const std::uint8_t* p, std
         if (!t || out.size() >= max_names) return std::nullopt;
         auto name = general_name(*t);
         if (!name) return std::nullopt;
+        const bool smtp_utf8 = name->form == NameForm::OtherName && name->readable && name->value == smtp_utf8_mailbox_oid;
         out.push_back(std::move(*name));
+        if (smtp_utf8) out.push_back(smtp_utf8_rfc822(t->value, t->length));
         p += t->total;
         n -= t->total;
     }

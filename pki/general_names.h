@@ -36,11 +36,15 @@ struct GeneralName {
     // pki/signer_constraints.h asks whether GnuTLS reads it). Other forms: empty.
     std::string value;
     bool readable = true;  // false: the name's value does not read (a directoryName, say)
+    // An rfc822Name made from a SmtpUTF8Mailbox otherName (RFC 9598 §6: rfc822Name constraints
+    // bind its domain, in A-labels): value is its key form, the local part may be UTF-8.
+    bool smtp_utf8 = false;
 };
 
 // The names of a certificate that name constraints bind: its subject (a directoryName, when not
 // empty), each emailAddress attribute of its subject (as rfc822Names, RFC 5280 §4.2.1.6) and its
-// subject alternative names. nullopt when the subject or the extension does not read.
+// subject alternative names; each SmtpUTF8Mailbox otherName also as an rfc822Name (smtp_utf8,
+// unreadable when it is no address: a CA's rfc822Name constraints then refuse it). nullopt when the subject or the extension does not read.
 std::optional<std::vector<GeneralName>> certificate_names(const Certificate& cert);
 
 struct NameSubtrees {

@@ -38,14 +38,19 @@ std::optional<std::string> host_subtree(std::string_view text)
     return domain ? "." + *base : *base;
 }
 
-Match rfc822(std::string_view name, std::string_view subtree)
+// `utf8_local`: the name comes from a SmtpUTF8Mailbox, whose local part may hold (validated)
+// UTF-8; its domain is already in A-labels and compares as any rfc822Name's.
+Match rfc822(std::string_view name, std::string_view subtree, bool utf8_local)
 {
     const std::size_t at = name.rfind('@');
     if (at == 0 || at == std::string_view::npos) return Match::Unreadable;
     const std::string_view local = name.substr(0, at);
     const auto host = domain_name(name.substr(at + 1));
-    if (!host || std::any_of(local.begin(), local.end(), [](char c) { return c <= ' ' || c > '~'; }))
-        return Match::Unreadable;
+    const auto bad_octet = [utf8_local](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return u <= ' ' || u == 0x7f || (u > '~' && !utf8_local);
+    };
+    if (!host || std::any_of(local.begin(), local.end(), bad_octet)) return Match::Unreadable;
     if (const std::size_t c_at = subtree.rfind('@'); c_at != std::string_view::npos) {  // a mailbox
         const auto c_host = domain_name(subtree.substr(c_at + 1));
         if (c_at == 0 || !c_host) return Match::Unreadable;
@@ -103,7 +108,7 @@ Match in_subtree(const GeneralName& name, const GeneralName& subtree, bool exclu
     if (name.form != subtree.form || !name.readable || !subtree.readable) return Match::Unreadable;
     switch (name.form) {
     case NameForm::Rfc822:
-        return rfc822(name.value, subtree.value);
+        return rfc822(name.value, subtree.value, name.smtp_utf8);
     case NameForm::Dns:
         return dns(name.value, subtree.value, excluded);
     case NameForm::IpAddress:

@@ -184,6 +184,8 @@ import_to_token() {
 # the CSR is signed by a throw-away key and `openssl x509 -req -force_pubkey` puts the X25519
 # key in). HOW: valid (default, under the test sub-CA), expired (valid 2020-2021, `openssl ca`),
 # rogue (under a self-signed CA that no configuration trusts).
+# ISSUE_SAN (environment) replaces "email:EMAIL" as the subjectAltName value; ISSUE_SAN_SECTION
+# is appended to the extension file (a section such as "[alt]" that ISSUE_SAN="@alt" names).
 issue_cert() {
   local name=$1 email=$2 spec=$3 ku=$4 how=${5:-valid}
   XPKI=$WORK/xpki; export XPKI
@@ -201,8 +203,8 @@ issue_cert() {
       x25519) openssl genpkey -algorithm X25519 -out "$name.key.pem" ;;
       *) echo "issue_cert: key spec $spec" >&2; exit 64 ;;
     esac
-    printf '[ee]\nbasicConstraints = critical, CA:false\nkeyUsage = critical, %s\nextendedKeyUsage = emailProtection\nsubjectAltName = email:%s\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n' \
-      "$ku" "$email" >"$name.ext"
+    printf '[ee]\nbasicConstraints = critical, CA:false\nkeyUsage = critical, %s\nextendedKeyUsage = emailProtection\nsubjectAltName = %s\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n%s\n' \
+      "$ku" "${ISSUE_SAN:-email:$email}" "${ISSUE_SAN_SECTION:-}" >"$name.ext"
     local csr_key=$name.key.pem
     if [ "$spec" = x25519 ]; then
       openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$name.csrkey.pem"

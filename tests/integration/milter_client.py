@@ -97,7 +97,7 @@ class Milter:
         return ver, actions, protocol
 
     def macros(self, stage, pairs):
-        self.send(SMFIC_MACRO, stage + b"".join(k.encode() + b"\0" + v.encode() + b"\0" for k, v in pairs))
+        self.send(SMFIC_MACRO, stage + b"".join(k.encode() + b"\0" + v.encode("latin-1") + b"\0" for k, v in pairs))
 
     def step(self, name, cmd, data, skipped_flag, no_reply_flag, edits=None):
         """Sends one command; returns its answer (or 'skipped' / 'none')."""
@@ -214,8 +214,8 @@ def main():
         headers, body = parse_message(path)
         sender, rcpt = address_of(headers, "from"), address_of(headers, "to")
         m.macros(SMFIC_MAIL, [("i", f"QID{k}"), ("{mail_addr}", sender)])
-        print("mail", m.step("mail", SMFIC_MAIL, f"<{sender}>\0".encode(), NOMAIL, NR_MAIL))
-        print("rcpt", m.step("rcpt", SMFIC_RCPT, f"<{rcpt}>\0".encode(), NORCPT, NR_RCPT))
+        print("mail", m.step("mail", SMFIC_MAIL, f"<{sender}>\0".encode("latin-1"), NOMAIL, NR_MAIL))
+        print("rcpt", m.step("rcpt", SMFIC_RCPT, f"<{rcpt}>\0".encode("latin-1"), NORCPT, NR_RCPT))
         print("data", m.step("data", SMFIC_DATA, b"", NODATA, NR_DATA))
         answers = set()
         for n, v in headers:

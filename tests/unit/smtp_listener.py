@@ -9,6 +9,8 @@
 # Stored: DIR/<n>.eml holding "RCPT <addr>" lines, an empty line, the un-stuffed data.
 # Printed (stdout, flushed): "in data <k>" (k sessions inside DATA before their final dot, this
 # one included), "stored <n>", "abandoned in DATA", "abandoned".
+# Environment: SMTP_LISTENER_SMTPUTF8=1 also announces SMTPUTF8 (RFC 6531), which smtp-sink
+# never does, for tests of internationalised mail (tests/integration/test_eai.sh).
 # Input: bytes from the code under test, parsed leniently; a test-only helper.
 import os
 import socketserver
@@ -63,6 +65,8 @@ class Session(socketserver.StreamRequestHandler):
             if verb == "EHLO":
                 self.reply("250-listener.test")
                 self.reply("250-SIZE 10000000")
+                if os.environ.get("SMTP_LISTENER_SMTPUTF8") == "1":
+                    self.reply("250-SMTPUTF8")
                 self.reply("250 8BITMIME")
             elif verb == "MAIL":
                 rcpts = []

@@ -40,6 +40,7 @@ struct TokenFixture : test::PkiToken {
     {
         add_ed25519_identity();
         add_extractable_identity();
+        add_smtp_utf8_identity();
         config.module = test::softhsm_module;
         config.token_label = "ssm-test";
         config.pin_file = pin_file();
@@ -69,6 +70,14 @@ struct TokenFixture : test::PkiToken {
     void add_extractable_identity()
     {
         import_identity("partner-domain", "07", "--usage-sign --usage-decrypt --extractable");
+    }
+
+    // A signing identity named by a SmtpUTF8Mailbox alone (RFC 9598), no rfc822Name.
+    void add_smtp_utf8_identity()
+    {
+        issue_identity("eai", "-algorithm EC -pkeyopt ec_paramgen_curve:P-256", "eai", "", "digitalSignature",
+                       "@alt\\n[alt]\\notherName.1=1.3.6.1.5.5.7.8.9;FORMAT:UTF8,UTF8:Jürgen@müller.example");
+        import_identity("eai", "08", "--usage-sign");
     }
 };
 
@@ -118,6 +127,7 @@ class HsmTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(ed25519_signs_message);
     CPPUNIT_TEST(domain_signing_identity_found);
     CPPUNIT_TEST(unknown_address_has_no_signer);
+    CPPUNIT_TEST(smtp_utf8_mailbox_identity_found);
     CPPUNIT_TEST(signer_for_certificate_matches);
     CPPUNIT_TEST(misuse_is_rejected);
     CPPUNIT_TEST(chain_contains_sub_ca_only);
@@ -149,6 +159,7 @@ public:
             {"erin", "erin@acme.example", KeyType::Ec, 384, 0x04},
             {"domain-signing", "domain-signing-authority@acme.example", KeyType::Rsa, 2048, 0x05},
             {"ed", "ed@acme.example", KeyType::Ed25519, 256, 0x06},
+            {"eai", "jürgen@xn--mller-kva.example", KeyType::Ec, 256, 0x08},  // a SmtpUTF8Mailbox
         };
         for (const auto& e : expected) {
             const hsm::Identity* id = find_identity(ids, e.label);
@@ -181,7 +192,7 @@ public:
         CPPUNIT_ASSERT(ca != nullptr);
         CPPUNIT_ASSERT(ca->is_ca && !ca->has_private_key && ca->sign_schemes.empty());
         CPPUNIT_ASSERT_EQUAL(std::string("ff"), to_hex(ca->id));
-        CPPUNIT_ASSERT_EQUAL(std::size_t{8}, ids.size());
+        CPPUNIT_ASSERT_EQUAL(std::size_t{9}, ids.size());
     }
 
     void signatures_verify()
@@ -270,6 +281,18 @@ public:
         CPPUNIT_ASSERT(signer("dave@partner.example") == nullptr);  // not on the token
         // On the token with its key, but its keyUsage does not allow signatures.
         CPPUNIT_ASSERT(signer("domain-confidentiality-authority@partner.example") == nullptr);
+    }
+
+    // The token identity whose certificate names its address only as a SmtpUTF8Mailbox signs
+    // for it, whether the domain is written with U-labels or A-labels.
+    void smtp_utf8_mailbox_identity_found()
+    {
+        auto s = signer("jürgen@müller.example");
+        CPPUNIT_ASSERT(s != nullptr);
+        const Bytes expected = to_bytes(test::read_file(fixture().pki / "eai.cert.der"));
+        CPPUNIT_ASSERT(s->certificate_der() == expected);
+        CPPUNIT_ASSERT(s == signer("Jürgen@xn--mller-kva.example"));
+        CPPUNIT_ASSERT(signer("JÜRGEN@müller.example") == nullptr);  // non-ASCII compares exactly
     }
 
     void signer_for_certificate_matches()

@@ -95,6 +95,13 @@ public:
         CPPUNIT_ASSERT(anchor_scope_problem(partner, "x@partner.example.evil"));
         CPPUNIT_ASSERT(anchor_scope_problem(partner, "partner.example"));  // not a mailbox
         CPPUNIT_ASSERT(anchor_scope_problem(partner, ""));
+        // An internationalised mailbox (its key form: UTF-8 local part, A-label domain) is bound
+        // by its domain like any other (RFC 9598 §6); invalid UTF-8 is no mailbox.
+        CPPUNIT_ASSERT(!anchor_scope_problem(partner, "s\u00f6ren@partner.example"));
+        CPPUNIT_ASSERT(anchor_scope_problem(partner, "s\u00f6ren@acme.example"));
+        CPPUNIT_ASSERT(anchor_scope_problem(partner, "s\xf6ren@partner.example"));
+        const AnchorDomains idn = std::vector<std::string>{"xn--mller-kva.example"};
+        CPPUNIT_ASSERT(!anchor_scope_problem(idn, "j\u00fcrgen@xn--mller-kva.example"));
         // ".x" is strictly below x; "x" is x only.
         const AnchorDomains below = std::vector<std::string>{".partner.example"};
         CPPUNIT_ASSERT(anchor_scope_problem(below, "pee@partner.example"));

@@ -172,14 +172,15 @@ struct PkiToken {
     // Makes one more identity with OpenSSL in the PKI folder, issued by the test sub-CA:
     // NAME.key.pem (`openssl genpkey GENPKEY_ARGS`), NAME.cert.pem and NAME.cert.der for
     // subject CN=COMMON_NAME with subjectAltName email:EMAIL and keyUsage KEY_USAGE, and the
-    // key unencrypted as NAME.p8.der.
+    // key unencrypted as NAME.p8.der. SAN, when given, replaces "email:EMAIL" as the
+    // subjectAltName value (printf text: "@alt\\n[alt]\\n..." for a section of names).
     void issue_identity(const std::string& name, const std::string& genpkey_args, const std::string& common_name,
-                        const std::string& email, const std::string& key_usage) const
+                        const std::string& email, const std::string& key_usage, const std::string& san = "") const
     {
         run("cd '" + pki.string() + "' && export OPENSSL_CONF=/dev/null && n='" + name + "' && openssl genpkey " +
             genpkey_args + " -out $n.key.pem 2>/dev/null && openssl req -new -key $n.key.pem -subj '/O=SSM Test/CN=" +
             common_name + "' -out $n.csr 2>/dev/null && printf '[ee]\\nbasicConstraints=critical,CA:false\\n" +
-            "keyUsage=critical," + key_usage + "\\nsubjectAltName=email:" + email +
+            "keyUsage=critical," + key_usage + "\\nsubjectAltName=" + (san.empty() ? "email:" + email : san) +
             "\\n' > $n.ext && "
             "openssl x509 -req -in $n.csr -CA sub-ca.cert.pem -CAkey sub-ca.key.pem -CAcreateserial -days 365 "
             "-extfile $n.ext -extensions ee -out $n.cert.pem 2>/dev/null && "

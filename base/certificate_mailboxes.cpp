@@ -1,0 +1,64 @@
+// Reading rfc822Name and SmtpUTF8Mailbox subjectAltNames (see certificate_mailboxes.h). Input
+// is an untrusted certificate: fixed-size buffers, bounded name count, libtasn1 for the DER.
+#include "base/certificate_mailboxes.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <optional>
+#include <string_view>
+
+#include <libtasn1.h>
+
+#include "base/email_address.h"
+
+namespace ssm {
+
+namespace {
+
+constexpr unsigned max_names = 256;  // real certificates have a handful
+
+// The text of an otherName value that GnuTLS hands out as DER: a UTF8String, nothing else.
+std::optional<std::string_view> utf8_string(const unsigned char* der, std::size_t size)
+{
+    const unsigned char* str = nullptr;
+    unsigned int len = 0;
+    if (asn1_decode_simple_der(ASN1_ETYPE_UTF8_STRING, der, static_cast<unsigned>(size), &str, &len) !=
+        ASN1_SUCCESS)
+        return std::nullopt;
+    return std::string_view(reinterpret_cast<const char*>(str), len);
+}
+
+}  // namespace
+
+CertificateMailboxes san_mailboxes(gnutls_x509_crt_t crt)
+{
+    CertificateMailboxes out;
+    for (unsigned seq = 0; seq < max_names; ++seq) {
+        std::array<unsigned char, 1024> buf{};
+        std::size_t size = buf.size();
+        const int type = gnutls_x509_crt_get_subject_alt_name(crt, seq, buf.data(), &size, nullptr);
+        if (type == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) break;
+        if (type == GNUTLS_E_SHORT_MEMORY_BUFFER) out.named_any = true;
+        if (type < 0) continue;  // oversized or unreadable: not an address we use
+        size = std::min(size, buf.size());
+        std::optional<std::string> key;
+        if (type == GNUTLS_SAN_RFC822NAME) {
+            out.named_any = true;
+            key = certificate_address_key(std::string_view(reinterpret_cast<const char*>(buf.data()), size), false);
+        } else if (type == GNUTLS_SAN_OTHERNAME) {
+            std::array<char, 128> oid{};
+            std::size_t oid_size = oid.size();
+            if (gnutls_x509_crt_get_subject_alt_othername_oid(crt, seq, oid.data(), &oid_size) < 0 ||
+                std::strncmp(oid.data(), oid_smtp_utf8_mailbox, oid.size()) != 0)
+                continue;
+            out.named_any = true;
+            if (const auto text = utf8_string(buf.data(), size)) key = certificate_address_key(*text, true);
+        }
+        if (key && std::find(out.keys.begin(), out.keys.end(), *key) == out.keys.end())
+            out.keys.push_back(std::move(*key));
+    }
+    return out;
+}
+
+}  // namespace ssm
