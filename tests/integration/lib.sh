@@ -199,7 +199,6 @@ issue_cert() {
       p256) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$name.key.pem" ;;
       p384) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out "$name.key.pem" ;;
       p521) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-521 -out "$name.key.pem" ;;
-      p521) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-521 -out "$name.key.pem" ;;
       x25519) openssl genpkey -algorithm X25519 -out "$name.key.pem" ;;
       *) echo "issue_cert: key spec $spec" >&2; exit 64 ;;
     esac
