@@ -150,6 +150,9 @@ std::optional<EmailAddress> EmailAddress::parse(std::string_view text)
     const auto at = text.rfind('@');
     if (at == std::string_view::npos || at == 0 || at > 64) return std::nullopt;
     const std::string_view local = text.substr(0, at);
+    // What is left of a route written with colons ("@a:@b:x@y") is no mailbox: a local part
+    // starting with '@' would read as a route again when its own spelling is parsed.
+    if (local.front() == '@') return std::nullopt;
     for (char c : local) {
         const auto u = static_cast<unsigned char>(c);
         if (u <= 0x20 || u == 0x7f || c == '<' || c == '>' || c == ',') return std::nullopt;
@@ -158,7 +161,11 @@ std::optional<EmailAddress> EmailAddress::parse(std::string_view text)
     if (has_non_ascii(local) && !is_utf8_text(local)) return std::nullopt;
     auto domain = Domain::parse(text.substr(at + 1));
     if (!domain) return std::nullopt;
-    return EmailAddress(canonical_local_part(local), std::move(*domain));
+    // The limit holds for the spelling we keep too: A-labels are longer than the U-labels
+    // they stand for, and a value whose own spelling does not parse is no value of ours.
+    std::string canonical_local = canonical_local_part(local);
+    if (canonical_local.size() + 1 + domain->str().size() > 254) return std::nullopt;
+    return EmailAddress(std::move(canonical_local), std::move(*domain));
 }
 
 std::optional<std::string> certificate_address_key(std::string_view value, bool utf8)

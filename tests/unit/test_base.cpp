@@ -87,6 +87,16 @@ public:
             CPPUNIT_ASSERT_EQUAL_MESSAGE(c.in, std::string(c.out), a->str());
         }
         CPPUNIT_ASSERT(!EmailAddress::parse("@relay.example:").has_value());
+        // A route written with colons leaves '@' in front of the local part; its spelling
+        // would parse as another address (fuzz_address found it): no mailbox.
+        CPPUNIT_ASSERT(!EmailAddress::parse("<@a.example:@b.example:dave@partner.example>").has_value());
+        CPPUNIT_ASSERT(!EmailAddress::parse("<@:@x:dave@partner.example>").has_value());
+        // Every address that parses parses again to itself.
+        for (auto& c : cases) {
+            auto a = EmailAddress::parse(c.in);
+            auto again = EmailAddress::parse(a->str());
+            CPPUNIT_ASSERT_MESSAGE(c.in, again.has_value() && again->str() == a->str());
+        }
     }
 
     void domain_hierarchy()
