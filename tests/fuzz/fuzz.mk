@@ -30,6 +30,7 @@ TARGETS += fuzz_ml_expansion
 TARGETS += fuzz_decompress
 TARGETS += fuzz_crl
 TARGETS += fuzz_name_constraints
+TARGETS += fuzz_address
 all: $(TARGETS)
 
 # Library code gets the sanitizers and fuzzer coverage instrumentation, not the fuzzer main.
@@ -60,6 +61,7 @@ fuzz_ml_expansion: lib/cms.a lib/base.a
 fuzz_decompress: lib/cms.a lib/base.a
 fuzz_crl: lib/crl.a lib/base.a
 fuzz_name_constraints: lib/nc.a lib/base.a
+fuzz_address: lib/base.a
 
 $(TARGETS): %: $(SRCDIR)/tests/fuzz/%.cpp
 	$(CXX) $(CXXFLAGS_FUZZ) -fsanitize=fuzzer $< $(filter %.a,$^) $(filter %.a,$^) \

@@ -9,7 +9,7 @@
 # rebuild only what changed; then ~4 s per target.
 . "$(dirname "$0")/lib.sh"
 require_tools clang++ asn1Parser make pkg-config
-targets=(fuzz_mime fuzz_mime_header fuzz_cms fuzz_cms_envelope fuzz_verify fuzz_decrypt fuzz_auth_results fuzz_security_label fuzz_receipt fuzz_clearance fuzz_ml_expansion fuzz_decompress fuzz_crl fuzz_name_constraints)
+targets=(fuzz_mime fuzz_mime_header fuzz_cms fuzz_cms_envelope fuzz_verify fuzz_decrypt fuzz_auth_results fuzz_security_label fuzz_receipt fuzz_clearance fuzz_ml_expansion fuzz_decompress fuzz_crl fuzz_name_constraints fuzz_address)
 secs=${SSM_FUZZ_SECONDS:-3}
 fuzzdir=${SSM_FUZZ_DIR:-$SSM_BUILDDIR/fuzz-smoke}
 T0=$SECONDS
