@@ -391,7 +391,9 @@ constexpr std::array kKeys = {
             "from the null sender is refused instead). Absent: [policy] no_certificate."},
     KeySpec{"rule[]", "on_missing", K::String, "", false, true,
             "Inbound mail lacking what the rule requires: reject (550 5.7.1) or tag "
-            "(X-SSM-Policy header); absent: [policy] on_missing."},
+            "(X-SSM-Policy header); absent: [policy] on_missing. Mail to a [[mail_list]] "
+            "address is held to the rule that matches the sender and the list address, with "
+            "the same replies and tag (see MAIL LISTS)."},
     KeySpec{"rule[]", "receipt_request", K::String, "", false, true,
             "Outbound: ask for signed receipts (RFC 2634) in our signature: all (every recipient) "
             "or first-tier (not recipients reached through a mailing list); none: do not ask. "

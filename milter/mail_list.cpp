@@ -150,7 +150,8 @@ std::vector<HeaderField> with_content(const std::vector<HeaderField>& headers, c
 }  // namespace
 
 MessageOutcome ListExpander::expand(const MailList& list, const std::string& list_rcpt,
-                                    const std::vector<HeaderField>& headers, const Spool& body, bool own_author,
+                                    const std::vector<HeaderField>& headers, const Spool& body,
+                                    const policy::Treatment& requirements, bool own_author,
                                     bool* key_matched)
 {
     const auto& m = m_config.milter;
@@ -214,12 +215,15 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
             checked.emplace(member.str(), std::move(choice));
         }
 
-    // 1. As the inbound path sees it: signatures verified, the list's encryption removed.
+    // 1. As the inbound path sees it: signatures verified, the list's encryption removed, and
+    // the partner's requirements checked as for a person (PRODUCT §3.5): a list address is no
+    // way around them. A refusal after the list's key was named goes the on_undecryptable way
+    // (the caller hides it, undecryptable.h), as on the inbound path.
     ListKeys list_keys(m_keys, signer->certificate_der());
     InboundProcessor in(m_config, m_certificates, list_keys, m_certificates.harvest());
     if (key_matched) in.report_key_match(*key_matched);
     in.share_revocation_budget(m_budget);
-    InboundOutcome r = in.process(headers, body, {list.address}, policy::Treatment{});
+    InboundOutcome r = in.process(headers, body, {list.address}, requirements, requirements.required_policies);
     if (r.reply.verdict != Verdict::Accept) {
         MessageOutcome out;
         out.reply = r.reply;
@@ -276,6 +280,7 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
             InboundProcessor again(m_config, m_certificates, list_keys, nullptr);
             again.strip_validated_signature();
             again.share_revocation_budget(m_budget);
+            // Only the unwrapping: the requirements were checked in 1.
             stripped = again.process(headers, body, {list.address}, policy::Treatment{});
         }
         InboundOutcome& u = r.decrypted ? r : stripped;
@@ -436,6 +441,12 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
     out.reply = Reply::accept();
     out.action = "expand";
     smime::HeaderEdit edit = smime::content_fields_moved_inside(headers);
+    // The partner's tag (on_missing = "tag") reaches the members as the inbound path's does.
+    for (const auto& f : r.headers.add)
+        if (smime::mime::iequals(f.name, "X-SSM-Policy")) {
+            edit.add.push_back(f);
+            out.action = "expand+tag";
+        }
     for (const auto& rm : r.headers.remove)
         if (!smime::mime::is_content_field(rm.name)) edit.remove.push_back(rm);
     for (const auto& f : s.headers.add)

@@ -25,7 +25,11 @@ public:
                  directory::SharedBudget budget = nullptr)
         : m_config(config), m_certificates(certificates), m_keys(keys), m_budget(std::move(budget)) {}
 
-    // Expands `headers` + `body`, sent to `list` (RCPT TO text `list_rcpt`). The outcome
+    // Expands `headers` + `body`, sent to `list` (RCPT TO text `list_rcpt`). `requirements`:
+    // the rules' treatment of the sender and the list address (inbound: the partner's
+    // require_signature/encryption/integrity, on_missing, required policies, revocation),
+    // checked by the inbound step as for any recipient; its 550 or X-SSM-Policy tag is the
+    // inbound path's. The outcome
     // rewrites the message and the envelope (remove_recipients/add_recipients) on Accept;
     // a loop, a full or malformed history, or nothing left to deliver is a 550 5.7.1, a
     // directory outage 451 4.7.1. `own_author`: the message comes from a trusted origin
@@ -35,7 +39,7 @@ public:
     // (undecryptable.h), thrown or returned.
     MessageOutcome expand(const MailList& list, const std::string& list_rcpt,
                           const std::vector<smime::mime::HeaderField>& headers, const Spool& body,
-                          bool own_author = false, bool* key_matched = nullptr);
+                          const policy::Treatment& requirements, bool own_author = false, bool* key_matched = nullptr);
 
 private:
     const Config& m_config;

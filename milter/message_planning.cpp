@@ -362,7 +362,8 @@ Reply MessageProcessor::end_of_headers()
     m_headers_reply = Reply::proceed();
     const bool was_outbound = m_direction == policy::Direction::Outbound;
     recognise_reinjected_copy();
-    if (m_list) return *m_headers_reply;  // a list's message is planned by the expansion
+    // A list's message is planned by the expansion, under the list address's requirements.
+    if (m_list) return *m_headers_reply = plan_list_address();
     // A copy planned at RCPT for the reinjection listener is planned again for the original
     // client (restore_origin), as it is when the marker changed its direction.
     const bool direction_changed =
@@ -418,6 +419,27 @@ Reply MessageProcessor::end_of_headers()
     }
     m_effective = shared;
     return *m_headers_reply;
+}
+
+// Planned like any inbound recipient at the end of the header (the header fields included,
+// as end_of_headers plans the others), so that a partner rule's require_signature,
+// require_encryption and require_integrity hold whether the recipient is a person or a list;
+// at RCPT the list address was only recognised. Outbound the list sends as itself and the
+// members are planned by the expansion (mail_list.cpp).
+Reply MessageProcessor::plan_list_address()
+{
+    if (m_direction != policy::Direction::Inbound) return Reply::proceed();
+    m_context.headers = &m_headers;
+    for (auto& r : m_recipients) {
+        if (!r.accepted()) continue;
+        try {
+            r.plan = m_config->policy.plan(m_context, *r.address, m_groups);
+        } catch (const Error& e) {
+            if (e.failure() != Failure::DirectoryUnavailable) throw;
+            return reply_for(e.failure(), e.what());
+        }
+    }
+    return Reply::proceed();
 }
 
 }  // namespace ssm::milter

@@ -469,22 +469,29 @@ void MessageProcessor::record_receipt_request(const smime::cms::ReceiptRequest& 
     metrics::count_receipt(metrics::ReceiptEvent::Requested);
 }
 
+policy::Treatment MessageProcessor::inbound_treatment(const Effective& e)
+{
+    policy::Treatment t;
+    t.require_signature = e.require_signature;
+    t.require_encryption = e.require_encryption;
+    t.require_integrity = e.require_integrity;
+    t.on_missing = e.on_missing;
+    t.required_policies = e.required_policies;
+    t.revocation = e.revocation;
+    t.strip_signature = e.strip_signature;
+    return t;
+}
+
 MessageOutcome MessageProcessor::inbound()
 {
     InboundProcessor in(*m_config, *m_certificates, m_keys, m_certificates->harvest());
     in.report_key_match(m_key_matched);
     in.share_revocation_budget(revocation_budget());
-    policy::Treatment t;
-    t.require_signature = m_effective->require_signature;
-    t.require_encryption = m_effective->require_encryption;
-    t.require_integrity = m_effective->require_integrity;
-    t.on_missing = m_effective->on_missing;
-    t.revocation = m_effective->revocation;
-    t.strip_signature = m_effective->strip_signature;
+    const policy::Treatment t = inbound_treatment(*m_effective);
     std::vector<EmailAddress> rcpts;
     for (const auto& rc : m_recipients)
         if (rc.accepted()) rcpts.push_back(*rc.address);
-    InboundOutcome r = in.process(m_headers, *m_body, rcpts, t, m_effective->required_policies);
+    InboundOutcome r = in.process(m_headers, *m_body, rcpts, t, t.required_policies);
     MessageOutcome out;
     out.reply = r.reply;
     out.action = r.action;
@@ -604,9 +611,18 @@ MessageOutcome MessageProcessor::outcome_of_message(std::optional<Failure>& fail
                 return out;
             }
         if (m_list && first) {
+            // The partner's requirements for the list address (planned in end_of_headers).
+            // Outbound the list sends as itself and no requirement applies (effective()).
+            policy::Treatment requirements;
+            if (m_direction == policy::Direction::Inbound) {
+                requirements = inbound_treatment(effective(*first));
+                // The members get the content as the list forwards it, the originator's
+                // signature inside (RFC 2634 §4.2.3): a rule's stripping is for a person's client.
+                requirements.strip_signature = false;
+            }
             out = ListExpander(*m_config, *m_certificates, m_keys, revocation_budget())
-                      .expand(*m_list, first->text, m_headers, *m_body, m_direction == policy::Direction::Outbound,
-                              &m_key_matched);
+                      .expand(*m_list, first->text, m_headers, *m_body, requirements,
+                              m_direction == policy::Direction::Outbound, &m_key_matched);
             if (out.reply.verdict == Verdict::Accept) remove_markers(out);
             return out;
         }

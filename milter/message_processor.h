@@ -185,6 +185,11 @@ private:
         bool operator==(const Effective& o) const = default;
     };
     Effective effective(const Recipient& r) const;
+    // The inbound step's treatment for `e` (partner requirements, revocation, stripping).
+    static policy::Treatment inbound_treatment(const Effective& e);
+    // Inbound, the list address planned with the header fields as any recipient is: the
+    // partner's requirements (§3.5) hold for a list too. Returns a final Reply or Continue.
+    Reply plan_list_address();
     // Inbound recipients of one message whose treatments the From header made differ (a rule
     // with to and from conditions): one message carries the strictest of both requirements.
     Effective strictest_inbound(const Effective& a, const Effective& b) const;

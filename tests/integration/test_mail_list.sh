@@ -9,7 +9,10 @@
 # that already went through a list is refused (loop); a damaged history, a list mixed with other
 # recipients and bad [[mail_list]] settings get defined answers. X-SSM-* fields sent from outside
 # never reach the members; CBC content nothing protected reaches them with the X-SSM-Integrity
-# mark inside the list's new envelope, signed or AuthEnveloped content without it.
+# mark inside the list's new envelope, signed or AuthEnveloped content without it. A partner's
+# require_encryption / require_integrity (on_missing reject or tag) holds for list mail through
+# Postfix as for mail to a person: refused 550, held (integrity, after the list key opened it) or
+# expanded with X-SSM-Policy.
 . "$(dirname "$0")/lib.sh"
 . "$SSM_SRCDIR/tests/interop/peers.sh"
 require_tools openssl perl python3 softhsm2-util pkcs11-tool
@@ -37,9 +40,9 @@ receipts_to = ["owner@acme.example"]
 [[mail_list]]
 address = "ops@acme.example"
 members = ["team@acme.example"]'
-config() {  # config NAME [format]
+config() {  # config NAME [format] [rules]
   write_config "$WORK/$1.toml" port="${MILTER_PORT:-1}" format="${2:-detached}" pki='revocation = "off"' \
-    extra="[directory]
+    ${3:+rules="$3"} extra="[directory]
 cache = \"$WORK/cache-$1\"
 static_certificates = \"$WORK/certs\"
 
@@ -414,12 +417,41 @@ address = "x@acme.example"
 members = ["x@acme.example"]'
 
 # --- 7. behind a real Postfix: the envelope really changes ---------------------------------------
+# The partner's requirements (PRODUCT §3.5) hold for a list address as for a person: dave's
+# rule asks for encryption with integrity (refused otherwise), tagged@'s for encryption (tagged
+# otherwise). Until 2026-12-03 the list path checked none of them and expanded anything.
+REQ_RULES='[[rule]]
+name = "outbound mail is signed by the sender"
+direction = "outbound"
+sign = "sender"
+encrypt = "never"
+
+[[rule]]
+name = "dave encrypts with integrity"
+direction = "inbound"
+from = ["dave@partner.example"]
+require_encryption = true
+require_integrity = true
+on_missing = "reject"
+
+[[rule]]
+name = "tagged partner"
+direction = "inbound"
+from = ["tagged@partner.example"]
+require_encryption = true
+on_missing = "tag"'
 if ! command -v postfix >/dev/null 2>&1; then
   skip list-postfix "postfix not installed"
+  for cn in list-postfix-require-encryption-refused list-postfix-require-encryption-tagged \
+            list-postfix-require-integrity-held list-postfix-requirements-delivered-only; do
+    skip "$cn" "postfix not installed"
+  done
 else
   start_sink || fatal list-postfix "smtp-sink did not start"
   MILTER_PORT=$(free_port); PF_PORT=$(free_port)
-  config daemon
+  config daemon detached "$REQ_RULES"
+  # Mail from 127.0.0.1 is a partner's (inbound), as tests/interop/inbound.sh sets it up.
+  sed -i 's|^internal_networks = .*|internal_networks = ["192.0.2.0/24"]|' "$WORK/daemon.toml"
   start_milter "$WORK/daemon.toml" || fatal list-postfix "milter did not start: $(tail -n 3 "$WORK/milter.log")"
   start_postfix pf "$PF_PORT" "$SINK_PORT" "$MILTER_PORT" || fatal list-postfix "Postfix did not start"
   send_mail "$PF_PORT" dave@partner.example team@acme.example "$WORK/enc.eml" || fail list-postfix "not accepted: $SMTP_REPLY"
@@ -436,5 +468,60 @@ else
     fi
   else
     fail list-postfix "nothing delivered: $(grep -E 'reject|defer|milter' "$WORK/pf/maillog" 2>/dev/null | tail -n 2 | tr '\n' ' ')"
+  fi
+
+  # dave's signed but clear list mail: refused as his mail to a person is; nobody gets it.
+  before=$(sink_count)
+  send_mail "$PF_PORT" dave@partner.example team@acme.example "$WORK/signed.eml"; rc=$?
+  sleep 2
+  if [ $rc -eq 5 ] && [[ $SMTP_REPLY == "550 5.7.1 "*"the sender's policy requires encryption"* ]] &&
+     [ "$(sink_count)" -eq "$before" ]; then
+    pass list-postfix-require-encryption-refused
+  else
+    fail list-postfix-require-encryption-refused "rc=$rc reply '$SMTP_REPLY', sink $before -> $(sink_count)"
+  fi
+
+  # CBC to the list key, nothing signed inside: integrity missing. Refused after the list key
+  # opened it, so it goes the on_undecryptable way (hold, the default) and no reply tells the
+  # padding was right; nothing reaches the members.
+  held_before=$(find "$WORK/pf/queue/hold" -type f 2>/dev/null | wc -l)
+  send_mail "$PF_PORT" dave@partner.example team@acme.example "$WORK/cbc.eml"; rc=$?
+  sleep 2
+  held_after=$(find "$WORK/pf/queue/hold" -type f 2>/dev/null | wc -l)
+  line=$(grep 'action=hold' "$WORK/milter.log" | tail -n 1)
+  if [ $rc -eq 0 ] && [ "${SMTP_REPLY:0:4}" = "250 " ] && [ "$held_after" -eq $((held_before + 1)) ] &&
+     grep -q 'undecryptable=hold' <<<"$line" && grep -q 'list=team@acme.example' <<<"$line" &&
+     [ "$(sink_count)" -eq "$before" ]; then
+    pass list-postfix-require-integrity-held
+  else
+    fail list-postfix-require-integrity-held "rc=$rc reply '$SMTP_REPLY', held $held_before -> $held_after, sink $before -> $(sink_count), log: $(grep action= "$WORK/milter.log" | tail -n 1)"
+  fi
+
+  # tagged@'s clear list mail: expanded with the partner tag (a forged one removed).
+  { printf 'X-SSM-Policy: none missing (forged)\r\nFrom: tagged@partner.example\r\nTo: team@acme.example\r\n'
+    printf 'Subject: clear to the list\r\nMessage-ID: <ml-tag-%s@partner.example>\r\n' "$RANDOM"
+    cat "$WORK/content.txt"; } >"$WORK/tagged.eml"
+  send_mail "$PF_PORT" tagged@partner.example team@acme.example "$WORK/tagged.eml"; rc=$?
+  if [ $rc -eq 0 ] && wait_for_delivery $((before + 1)) 30; then
+    f=$(grep -l 'tagged@partner.example' $(sink_files) | head -n 1)
+    sink_message "$f" "$WORK/pf.tagged"
+    rcpts=$(sink_rcpts "$f" | tr '\n' ' ')
+    tags=$(outer_header "$WORK/pf.tagged" | grep -i '^X-SSM-Policy:' | tr -d '\r' | tr '\n' '|')
+    if [ "$tags" = "X-SSM-Policy: missing encryption|" ] && verify_openssl "$WORK/pf.tagged" &&
+       echo "$rcpts" | grep -q alice@acme.example && ! echo "$rcpts" | grep -q team@acme.example &&
+       grep 'action=expand+tag' "$WORK/milter.log" | grep -q 'list=team@acme.example'; then
+      pass list-postfix-require-encryption-tagged
+    else
+      fail list-postfix-require-encryption-tagged "tags '$tags' rcpts=$rcpts ${PEER_DETAIL:-} $(grep action= "$WORK/milter.log" | tail -n 1)"
+    fi
+  else
+    fail list-postfix-require-encryption-tagged "rc=$rc reply '$SMTP_REPLY', not delivered: $(grep action= "$WORK/milter.log" | tail -n 1)"
+  fi
+  # The sink holds the two expansions (case list-postfix and the tagged one), nothing else.
+  sleep 1
+  if [ "$(sink_count)" -eq $((before + 1)) ] && [ "$before" -eq 1 ]; then
+    pass list-postfix-requirements-delivered-only
+  else
+    fail list-postfix-requirements-delivered-only "sink holds $(sink_count), expected 2"
   fi
 fi
