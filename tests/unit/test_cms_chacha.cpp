@@ -1,6 +1,6 @@
 // Unit tests for ChaCha20-Poly1305 content decryption (RFC 8103 AuthEnvelopedData): the
 // RFC 7539 §2.8.2 AEAD vector through the streaming decryptor and the nettle wrapper; the
-// RFC 9216 example message for Bob (third-party, /work/shared/vectors) through
+// RFC 9216 example message for Bob (third-party, tests/vectors) through
 // decrypt_envelope, and altered copies of it failing uniformly; a streamed round trip of a
 // large content with and without AAD, where a flipped ciphertext bit, a flipped tag octet,
 // other or missing AAD and a short tag are all rejected; the nonce parameter checked (12
@@ -100,11 +100,7 @@ Bytes seal(const Bytes& key, const Bytes& nonce, const Bytes& aad, const Bytes& 
     return out;
 }
 
-fs::path vectors()
-{
-    const char* v = std::getenv("SSM_VECTORS");
-    return v ? v : "/work/shared/vectors";
-}
+fs::path vectors() { return test::vectors_dir(); }
 
 std::string uniform_failure(const Bytes& der, const std::vector<std::shared_ptr<smime::Decrypter>>& keys)
 {

@@ -209,7 +209,7 @@ public:
 
     void rfc4134_triple_des_to_bob()
     {
-        const fs::path v = "/work/shared/vectors/rfc4134";
+        const fs::path v = test::vectors_dir() / "rfc4134";
         auto bob = test::SoftDecrypter::load(v / "BobPrivRSAEncrypt.pri", v / "BobRSASignByCarl.cer");
         Bytes got;
         const auto o = test::decrypt_bytes(test::read_bytes(v / "5.1.bin"), {bob}, got);
@@ -222,7 +222,7 @@ public:
     // RFC 9216 §4.4/4.5: checked against what openssl cms -decrypt makes of the same files.
     void rfc9216_examples()
     {
-        const fs::path v = "/work/shared/vectors/rfc9216";
+        const fs::path v = test::vectors_dir() / "rfc9216";
         auto bob = test::SoftDecrypter::load(v / "keys/lamps-bob.decrypt.p8.pem", v / "keys/lamps-bob.encrypt.crt");
         for (const char* name : {"encryptedForBobRSAOaep.p7m", "encryptedForBobAndDana.p7m"}) {
             const fs::path in = v / "cms-examples" / name;

@@ -2,7 +2,7 @@
 // (keys imported from PKCS#12, see test_cms_verify_support.h), wolfSSL's PKCS#7 (through
 // tests/interop/wolfssl/wolfpkcs7.c, compiled by the fixture script), the RFC 4134 examples
 // (RSA/SHA-1, weak digest; DSA, unsupported) and the RFC 9216 cms-examples (RSA, RSA-PSS,
-// Ed25519, no certificates). Vectors are read from /work/shared/vectors (third-party data).
+// Ed25519, no certificates). Vectors are read from tests/vectors (third-party data).
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <cstdlib>
@@ -17,11 +17,7 @@ using namespace ssm::verifytest;
 
 namespace {
 
-fs::path vectors()
-{
-    const char* v = std::getenv("SSM_VECTORS");
-    return v ? v : "/work/shared/vectors";
-}
+fs::path vectors() { return test::vectors_dir(); }
 
 Bytes der_of_pem(const fs::path& pem)
 {

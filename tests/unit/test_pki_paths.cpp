@@ -153,7 +153,7 @@ std::vector<Certificate> certs(std::initializer_list<const char*> names)
     return v;
 }
 
-const fs::path rfc9216 = fs::path("/work/shared/vectors/rfc9216/certs");
+const fs::path rfc9216 = test::vectors_dir() / "rfc9216" / "certs";
 
 }  // namespace
 

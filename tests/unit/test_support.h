@@ -129,6 +129,14 @@ inline std::filesystem::path source_dir()
     return s ? s : SSM_ABS_TOP_SRCDIR;
 }
 
+// Public third-party test vectors (RFC 4134, RFC 9216; tests/vectors/README.md): SSM_VECTORS
+// when set, else the copy in the source tree, so a fresh clone needs nothing outside it.
+inline std::filesystem::path vectors_dir()
+{
+    const char* v = std::getenv("SSM_VECTORS");
+    return v && *v ? std::filesystem::path(v) : source_dir() / "tests" / "vectors";
+}
+
 // The test PKI (tests/fixtures/make-pki.sh, OpenSSL-made), generated on first use, once per
 // test program, for tests that only read its files.
 inline const std::filesystem::path& program_pki()
