@@ -32,23 +32,15 @@ req deep deep; cross deep deep proot "$ee\nsubjectAltName=email:someone@sub.part
 req ceo ceo; cross ceo ceo proot "$ee\nsubjectAltName=email:ceo@acme.example"
 )SH";
 
-const fs::path& dir()
+test::openssl_pki::ScriptedPki& made_pki()
 {
-    static test::TempDir d;
-    static const bool made = [] {
-        test::openssl_pki::run(d.path(), "scope", scope_script);
-        return true;
-    }();
-    (void)made;
-    return d.path();
+    static test::openssl_pki::ScriptedPki pki("scope", scope_script);
+    return pki;
 }
 
-Certificate cert(const std::string& name)
-{
-    auto v = Certificate::load_file(dir() / (name + ".pem"));
-    CPPUNIT_ASSERT_EQUAL_MESSAGE(name, std::size_t{1}, v.size());
-    return std::move(v.front());
-}
+const fs::path& dir() { return made_pki().dir(); }
+
+Certificate cert(const std::string& name) { return made_pki().cert(name); }
 
 std::vector<Certificate> certs(std::initializer_list<const char*> names)
 {

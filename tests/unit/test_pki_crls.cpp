@@ -160,23 +160,15 @@ mkcert victim "/CN=victim" partner 18 'authorityKeyIdentifier=none\nbasicConstra
 
 )SH";
 
-const fs::path& pki_dir()
+test::openssl_pki::ScriptedPki& made_pki()
 {
-    static test::TempDir d;
-    static const bool made = [] {
-        test::openssl_pki::run(d.path(), "make", crls_script);
-        return true;
-    }();
-    (void)made;
-    return d.path();
+    static test::openssl_pki::ScriptedPki pki("make", crls_script);
+    return pki;
 }
 
-Certificate cert(const std::string& name)
-{
-    auto certs = Certificate::load_file(pki_dir() / (name + ".pem"));
-    CPPUNIT_ASSERT_EQUAL_MESSAGE(name, std::size_t{1}, certs.size());
-    return std::move(certs.front());
-}
+const fs::path& pki_dir() { return made_pki().dir(); }
+
+Certificate cert(const std::string& name) { return made_pki().cert(name); }
 
 // A hard-fail store (no OCSP, no fetching) with the root as anchor, the intermediates named (CA
 // and CRL Issuer by default) and the CRLs named (crl-NAME.pem).

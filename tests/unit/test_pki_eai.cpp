@@ -51,23 +51,15 @@ leaf pbox-utf8 pbox "otherName.1=$utf8:jürgen@müller.example"
 leaf pbox-ascii pbox "otherName.1=$utf8:juergen@müller.example"
 )SH";
 
-const fs::path& dir()
+test::openssl_pki::ScriptedPki& made_pki()
 {
-    static test::TempDir d;
-    static const bool made = [] {
-        test::openssl_pki::run(d.path(), "eai", eai_script);
-        return true;
-    }();
-    (void)made;
-    return d.path();
+    static test::openssl_pki::ScriptedPki pki("eai", eai_script);
+    return pki;
 }
 
-Certificate cert(const std::string& name)
-{
-    auto v = Certificate::load_file(dir() / (name + ".pem"));
-    CPPUNIT_ASSERT_EQUAL_MESSAGE(name, std::size_t{1}, v.size());
-    return std::move(v.front());
-}
+const fs::path& dir() { return made_pki().dir(); }
+
+Certificate cert(const std::string& name) { return made_pki().cert(name); }
 
 std::vector<std::string> addresses(const std::string& name)
 {

@@ -151,23 +151,15 @@ md5_ee sha1-self-plainr "/O=NC/CN=Plain-RSA" plainr sha1
 md5_ee sha1-other-plainr "/O=Good/CN=ee" plainr sha1
 )SH";
 
-const fs::path& dir()
+test::openssl_pki::ScriptedPki& made_pki()
 {
-    static test::TempDir d;
-    static const bool made = [] {
-        test::openssl_pki::run(d.path(), "nc", nc_script);
-        return true;
-    }();
-    (void)made;
-    return d.path();
+    static test::openssl_pki::ScriptedPki pki("nc", nc_script);
+    return pki;
 }
 
-Certificate cert(const std::string& name)
-{
-    auto v = Certificate::load_file(dir() / (name + ".pem"));
-    CPPUNIT_ASSERT_EQUAL_MESSAGE(name, std::size_t{1}, v.size());
-    return std::move(v.front());
-}
+const fs::path& dir() { return made_pki().dir(); }
+
+Certificate cert(const std::string& name) { return made_pki().cert(name); }
 
 struct PathCase {
     const char* ee;

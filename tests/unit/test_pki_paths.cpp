@@ -126,16 +126,13 @@ for n in lv1 rv1; do  # a v1 issuer has no subjectKeyIdentifier to name
 done
 )SH";
 
-const fs::path& dir()
+test::openssl_pki::ScriptedPki& made_pki()
 {
-    static test::TempDir d;
-    static const bool made = [] {
-        test::openssl_pki::run(d.path(), "paths", paths_script);
-        return true;
-    }();
-    (void)made;
-    return d.path();
+    static test::openssl_pki::ScriptedPki pki("paths", paths_script);
+    return pki;
 }
+
+const fs::path& dir() { return made_pki().dir(); }
 
 Certificate load(const fs::path& p)
 {
@@ -144,7 +141,7 @@ Certificate load(const fs::path& p)
     return std::move(v.front());
 }
 
-Certificate cert(const std::string& name) { return load(dir() / (name + ".pem")); }
+Certificate cert(const std::string& name) { return made_pki().cert(name); }
 
 std::vector<Certificate> certs(std::initializer_list<const char*> names)
 {

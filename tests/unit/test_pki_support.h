@@ -214,4 +214,32 @@ inline void run(const fs::path& dir, const std::string& name, const std::string&
               name + ".log'; cat '" + d + "/openssl.log' 2>/dev/null; false)");
 }
 
+// A PKI made by a script of run() once per test program, when a test first asks for it (a
+// failing script fails that test; the next one tries again), and its certificates by name.
+class ScriptedPki {
+public:
+    ScriptedPki(std::string name, std::string body) : m_name(std::move(name)), m_body(std::move(body)) {}
+    const fs::path& dir()
+    {
+        if (!m_made) {
+            run(m_dir.path(), m_name, m_body);
+            m_made = true;
+        }
+        return m_dir.path();
+    }
+    // NAME.pem, which must hold exactly one certificate.
+    pki::Certificate cert(const std::string& name)
+    {
+        auto v = pki::Certificate::load_file(dir() / (name + ".pem"));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(name, std::size_t{1}, v.size());
+        return std::move(v.front());
+    }
+
+private:
+    std::string m_name;
+    std::string m_body;
+    TempDir m_dir;
+    bool m_made = false;
+};
+
 }  // namespace ssm::test::openssl_pki
