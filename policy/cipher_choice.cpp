@@ -22,18 +22,6 @@ bool all_read(const std::vector<AdvertisedCiphers>& recipients, Cipher c)
     return std::all_of(recipients.begin(), recipients.end(), [c](const auto& r) { return reads(r, c); });
 }
 
-// `c` made as strong as `floor` asks, keeping what it has (GCM, a 256-bit key).
-Cipher raised(Cipher c, CipherFloor floor)
-{
-    if (meets_floor(c, floor)) return c;
-    const bool gcm = c == Cipher::Aes128Gcm || c == Cipher::Aes256Gcm || floor == CipherFloor::Aes128Gcm ||
-                     floor == CipherFloor::Aes256Gcm;
-    const bool k256 = c == Cipher::Aes256Cbc || c == Cipher::Aes256Gcm || floor == CipherFloor::Aes256 ||
-                      floor == CipherFloor::Aes256Gcm;
-    if (gcm) return k256 ? Cipher::Aes256Gcm : Cipher::Aes128Gcm;
-    return Cipher::Aes256Cbc;
-}
-
 }  // namespace
 
 const char* cipher_reason_name(CipherReason r)
@@ -52,7 +40,7 @@ CipherChoice choose_cipher(Cipher preference, CipherFloor floor, const std::vect
 {
     if (preference != Cipher::Auto && preference != Cipher::Default) {
         if (meets_floor(preference, floor)) return {preference, CipherReason::Configured};
-        return {raised(preference, floor), CipherReason::Floor};
+        return {raised_to_floor(preference, floor), CipherReason::Floor};
     }
     // Nobody to ask (an archive certificate alone): as for a recipient with no list.
     static const std::vector<AdvertisedCiphers> kNobody{AdvertisedCiphers{}};
@@ -63,11 +51,11 @@ CipherChoice choose_cipher(Cipher preference, CipherFloor floor, const std::vect
             return {c, any_known ? CipherReason::Advertised : CipherReason::Default};
     // Nothing they share meets the floor: the administrator's order wins over their lists.
     for (Cipher c : kPreference)
-        if (all_read(rcpts, c)) return {raised(c, floor), CipherReason::Floor};
+        if (all_read(rcpts, c)) return {raised_to_floor(c, floor), CipherReason::Floor};
     // No cipher in common (a milter cannot split the message, §2.7.3): the one every agent
     // must read.
     if (meets_floor(Cipher::Aes128Cbc, floor)) return {Cipher::Aes128Cbc, CipherReason::NoCommon};
-    return {raised(Cipher::Aes128Cbc, floor), CipherReason::Floor};
+    return {raised_to_floor(Cipher::Aes128Cbc, floor), CipherReason::Floor};
 }
 
 }  // namespace ssm::policy

@@ -214,6 +214,15 @@ bool meets_floor(Cipher c, CipherFloor floor)
     return false;
 }
 
+Cipher raised_to_floor(Cipher c, CipherFloor floor)
+{
+    if (meets_floor(c, floor)) return c;
+    const bool gcm = is_gcm(c) || floor == CipherFloor::Aes128Gcm || floor == CipherFloor::Aes256Gcm;
+    const bool k256 = is_256(c) || floor == CipherFloor::Aes256 || floor == CipherFloor::Aes256Gcm;
+    if (gcm) return k256 ? Cipher::Aes256Gcm : Cipher::Aes128Gcm;
+    return Cipher::Aes256Cbc;
+}
+
 CipherFloor stronger_floor(CipherFloor a, CipherFloor b)
 {
     if (a == CipherFloor::None) return b;

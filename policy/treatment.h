@@ -76,6 +76,9 @@ RecipientIdentifier resolved_identifier(RecipientIdentifier chosen, RecipientIde
 
 // Whether `c` is as strong as `floor` asks (choose_cipher, cipher_choice.h, raises to it).
 bool meets_floor(Cipher c, CipherFloor floor);
+// `c` made as strong as `floor` asks, keeping what it has (GCM, a 256-bit key); `c` itself
+// when it meets the floor.
+Cipher raised_to_floor(Cipher c, CipherFloor floor);
 // The stronger of two floors (recipients of one message share the strongest).
 CipherFloor stronger_floor(CipherFloor a, CipherFloor b);
 
