@@ -54,7 +54,10 @@ Match rfc822(std::string_view name, std::string_view subtree, bool utf8_local)
     if (const std::size_t c_at = subtree.rfind('@'); c_at != std::string_view::npos) {  // a mailbox
         const auto c_host = domain_name(subtree.substr(c_at + 1));
         if (c_at == 0 || !c_host) return Match::Unreadable;
-        return subtree.substr(0, c_at) == local && *c_host == *host ? Match::In : Match::Out;
+        // ASCII letters fold as in every address key of ours (certificate_address_key): a
+        // certificate naming "CEO@x" is used for ceo@x, so an excluded ceo@x must bind it.
+        // Other octets (a SmtpUTF8Mailbox's UTF-8) compare exactly.
+        return iequals(subtree.substr(0, c_at), local) && *c_host == *host ? Match::In : Match::Out;
     }
     const auto c = host_subtree(subtree);
     if (!c) return Match::Unreadable;

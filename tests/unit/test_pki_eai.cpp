@@ -49,6 +49,12 @@ leaf xdom-other xdom "otherName.1=$utf8:jürgen@bäcker.example"
 issue pbox "/O=EAI/CN=Permit-Mailbox" eroot "$caki\nnameConstraints=critical,permitted;email:juergen@xn--mller-kva.example"
 leaf pbox-utf8 pbox "otherName.1=$utf8:jürgen@müller.example"
 leaf pbox-ascii pbox "otherName.1=$utf8:juergen@müller.example"
+# An excluded mailbox binds every spelling its certificate is looked up by: names compare
+# ASCII case-insensitively in their local parts, as every address of ours does.
+issue xbox "/O=EAI/CN=Exclude-Mailbox" eroot "$caki\nnameConstraints=critical,excluded;email:Juergen@xn--mller-kva.example"
+leaf xbox-utf8-ascii xbox "otherName.1=$utf8:Juergen@müller.example"
+leaf xbox-upper xbox "email.1=JUERGEN@xn--mller-kva.example"
+leaf xbox-other xbox "otherName.1=$utf8:jürgen@müller.example"
 )SH";
 
 test::openssl_pki::ScriptedPki& made_pki()
@@ -130,6 +136,10 @@ public:
             {"xdom-other", "xdom", true},
             {"pbox-utf8", "pbox", false},  // a mailbox subtree names an ASCII local part
             {"pbox-ascii", "pbox", true},
+            // Both are certificates for juergen@müller.example: the exclusion holds for them.
+            {"xbox-utf8-ascii", "xbox", false},
+            {"xbox-upper", "xbox", false},
+            {"xbox-other", "xbox", true},
         };
         const std::time_t now = std::time(nullptr);
         for (const auto& c : cases) {
