@@ -301,6 +301,9 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
     }
     std::vector<std::string> members;
     std::vector<directory::RecipientCertificate> certs;
+    // The members share one envelope: it is as strong as the strictest of their rules asks
+    // (minimum_cipher), as one message to several recipients is (stronger_floor).
+    policy::CipherFloor floor = policy::CipherFloor::None;
     std::size_t skipped = 0;
     // The expanded message leaves as the list's outbound mail, and no rule is applied to it
     // again: a member whose rule makes encryption mandatory must not get what the list does
@@ -363,6 +366,7 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
         }
         members.push_back(member.str());
         certs.push_back(std::move(*choice.chosen));
+        floor = policy::stronger_floor(floor, plan.treatment.minimum_cipher);
     }
     if (members.empty())
         return refuse(list, r.decrypted ? "no member has a usable certificate"
@@ -402,8 +406,7 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
         // that signature for the content's integrity, and a member's gateway removes the
         // copy on the outside as forged.
         if (!r.unprotected_cipher.empty()) request.inner_fields.push_back(integrity_mark(r.unprotected_cipher));
-        request.encrypt = encryption_parameters(m_config, m_certificates, targets, policy::Cipher::Auto,
-                                                policy::CipherFloor::None);
+        request.encrypt = encryption_parameters(m_config, m_certificates, targets, policy::Cipher::Auto, floor);
         encrypted = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
         auto reader = entity->reader();
         const auto e = smime::protect_message(with_content(headers, content), *reader, request, *encrypted);
