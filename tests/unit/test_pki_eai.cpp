@@ -55,6 +55,8 @@ issue xbox "/O=EAI/CN=Exclude-Mailbox" eroot "$caki\nnameConstraints=critical,ex
 leaf xbox-utf8-ascii xbox "otherName.1=$utf8:Juergen@müller.example"
 leaf xbox-upper xbox "email.1=JUERGEN@xn--mller-kva.example"
 leaf xbox-other xbox "otherName.1=$utf8:jürgen@müller.example"
+# Quotes the local part does not need: the same mailbox (the key drops them), bound alike.
+leaf xbox-quoted xbox 'email.1=\"juergen\"@xn--mller-kva.example'
 )SH";
 
 test::openssl_pki::ScriptedPki& made_pki()
@@ -88,6 +90,7 @@ class PkiEaiTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(a_label_rfc822_name_matches_u_label_address);
     CPPUNIT_TEST(both_forms_are_read);
     CPPUNIT_TEST(names_that_are_no_address_are_dropped);
+    CPPUNIT_TEST(quoted_rfc822_name_is_its_mailbox);
     CPPUNIT_TEST(rfc822_constraints_bind_smtp_utf8_mailboxes);
     CPPUNIT_TEST_SUITE_END();
 
@@ -119,6 +122,12 @@ public:
 
     // Display names, a value without '@', another otherName type and invalid UTF-8 are no
     // addresses; the subject DN (no emailAddress here) is no fallback for them either.
+    // A quoted local part that needs no quotes is the mailbox without them (RFC 5321 §4.1.2).
+    void quoted_rfc822_name_is_its_mailbox()
+    {
+        CPPUNIT_ASSERT(facts(cert("xbox-quoted")).has_address(key("juergen@müller.example")));
+    }
+
     void names_that_are_no_address_are_dropped()
     {
         CPPUNIT_ASSERT(addresses("not-addresses").empty());
@@ -140,6 +149,7 @@ public:
             {"xbox-utf8-ascii", "xbox", false},
             {"xbox-upper", "xbox", false},
             {"xbox-other", "xbox", true},
+            {"xbox-quoted", "xbox", false},
         };
         const std::time_t now = std::time(nullptr);
         for (const auto& c : cases) {
