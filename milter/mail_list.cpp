@@ -406,7 +406,8 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
         // that signature for the content's integrity, and a member's gateway removes the
         // copy on the outside as forged.
         if (!r.unprotected_cipher.empty()) request.inner_fields.push_back(integrity_mark(r.unprotected_cipher));
-        request.encrypt = encryption_parameters(m_config, m_certificates, targets, policy::Cipher::Auto, floor);
+        request.encrypt = encryption_parameters(m_config, m_certificates, targets,
+                                                configured_cipher(m_config.encryption.cipher), floor);
         encrypted = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
         auto reader = entity->reader();
         const auto e = smime::protect_message(with_content(headers, content), *reader, request, *encrypted);

@@ -328,6 +328,26 @@ else
   fail list-member-minimum-cipher "rc=$RC $PEER_DETAIL $(grep -i '^content-type' "${VERIFIED_CONTENT:-/dev/null}" | head -n 2 | tr '\n' ' ') $(tr '\n' ' ' <"$ERR" | cut -c1-300)"
 fi
 
+# [encryption] cipher chooses the members' content encryption as it does outbound (the man
+# page's promise); until 2026-12-03 list mail was always encrypted with "auto".
+write_config "$WORK/named.toml" port=1 pki='revocation = "off"' extra="[encryption]
+cipher = \"aes128-gcm\"
+
+[directory]
+cache = \"$WORK/cache-named\"
+static_certificates = \"$WORK/certs\"
+
+$LISTS" || fatal list-setup "named cipher config"
+run named-enc named "$WORK/enc.eml" team@acme.example
+if [ $RC -eq 0 ] && grep -q 'members=3 skipped=1 history=1 encrypted=yes' "$ERR" && verify_openssl "$OUT" &&
+   smime_envelope "$VERIFIED_CONTENT" "$WORK/named.der" &&
+   openssl cms -cmsout -print -inform DER -in "$WORK/named.der" 2>/dev/null | grep -qi 'aes-128-gcm' &&
+   decrypt_openssl "$WORK/named.der" carol "$WORK/named-carol.eml" && inner_ok "$WORK/named-carol.eml"; then
+  pass list-member-configured-cipher
+else
+  fail list-member-configured-cipher "rc=$RC $PEER_DETAIL $(openssl cms -cmsout -print -inform DER -in "$WORK/named.der" 2>&1 | grep -i -m1 'algorithm: aes\|algorithm: id-aes') $(tr '\n' ' ' <"$ERR" | cut -c1-300)"
+fi
+
 # Likewise a member whose rule gives mail to him a security label: the list signs none of its
 # own, so unlabelled list mail would reach him without it (until 2026-12-02 it did).
 write_config "$WORK/labelrule.toml" port=1 pki='revocation = "off"' rules='[[rule]]
