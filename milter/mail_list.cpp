@@ -190,8 +190,10 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
     if (resolved.members.empty())
         return refuse(list, "no member left (group " + list.members_group + " lists none with a usable mail address)");
 
-    // 0b. The members' certificates, when the message is encrypted at the top or under
-    // signatures only (what its structure shows, not what it decrypts to): asked before
+    // 0b. The members' certificates (as for any recipient: for an address with an extension
+    // and none of its own, its mailbox's, Certificates::find_for_mailbox), when the message
+    // is encrypted at the top or under signatures only (what its structure shows, not what
+    // it decrypts to): asked before
     // anything is decrypted, so that a member whose certificate lacks only revocation answers
     // (hard-fail: responders silent, or the transaction's revocation budget spent) makes the
     // list message wait (451 4.7.1, retried with a budget of its own) rather than lose that
@@ -206,7 +208,7 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
             const EmailAddress& member = resolved_member.address;
             directory::Choice choice;
             try {
-                choice = m_certificates.find(member, now, m_budget);
+                choice = m_certificates.find_for_mailbox(member, now, m_budget);
             } catch (const Error& e) {
                 if (e.failure() != Failure::DirectoryUnavailable) throw;
                 return member_waits(name, member, reply_for(e.failure(), e.what()));
@@ -349,7 +351,7 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
             choice = std::move(it->second);
         } else {  // encrypted below what 0b. looks into (a compressed layer, say)
             try {
-                choice = m_certificates.find(member, now, m_budget);
+                choice = m_certificates.find_for_mailbox(member, now, m_budget);
             } catch (const Error& e) {
                 if (e.failure() != Failure::DirectoryUnavailable) throw;
                 return directory_unavailable(e, member);

@@ -348,6 +348,26 @@ else
   fail list-member-configured-cipher "rc=$RC $PEER_DETAIL $(openssl cms -cmsout -print -inform DER -in "$WORK/named.der" 2>&1 | grep -i -m1 'algorithm: aes\|algorithm: id-aes') $(tr '\n' ' ' <"$ERR" | cut -c1-300)"
 fi
 
+# A member with an address extension and no certificate of its own gets the list's mail
+# encrypted to its mailbox's certificate, as outbound mail to that address is (until
+# 2026-12-03 the member was skipped: "no certificate").
+write_config "$WORK/extension.toml" port=1 pki='revocation = "off"' extra="[directory]
+cache = \"$WORK/cache-extension\"
+static_certificates = \"$WORK/certs\"
+
+[[mail_list]]
+address = \"team@acme.example\"
+members = [\"dave+lists@partner.example\", \"alice@acme.example\"]" || fatal list-setup "extension config"
+run extension-enc extension "$WORK/enc.eml" team@acme.example
+if [ $RC -eq 0 ] && grep -q 'members=2 skipped=0 history=1 encrypted=yes' "$ERR" &&
+   grep -q 'rcpt: +dave+lists@partner.example' "$ERR" && verify_openssl "$OUT" &&
+   smime_envelope "$VERIFIED_CONTENT" "$WORK/extension.der" &&
+   decrypt_openssl "$WORK/extension.der" dave "$WORK/extension-dave.eml" && inner_ok "$WORK/extension-dave.eml"; then
+  pass list-member-extension-mailbox-certificate
+else
+  fail list-member-extension-mailbox-certificate "rc=$RC $PEER_DETAIL $(tr '\n' ' ' <"$ERR" | cut -c1-400)"
+fi
+
 # Likewise a member whose rule gives mail to him a security label: the list signs none of its
 # own, so unlabelled list mail would reach him without it (until 2026-12-02 it did).
 write_config "$WORK/labelrule.toml" port=1 pki='revocation = "off"' rules='[[rule]]
