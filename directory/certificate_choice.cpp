@@ -138,6 +138,7 @@ Choice choose_encryption_certificate(const EmailAddress& address, std::vector<Ce
             std::string line = describe(c, f) + ": ";
             for (std::size_t i = 0; i < problems.size(); ++i) line += (i ? "; " : "") + problems[i];
             choice.rejected_reasons.push_back(std::move(line));
+            choice.own_refused = choice.own_refused || f.has_address(key);
             continue;
         }
         // Newest wins; ties broken by expiry, then fingerprint, so the result is deterministic.
@@ -187,6 +188,7 @@ Choice CertificateResolver::find_with(const EmailAddress& address, std::time_t n
         Choice c = choose_encryption_certificate(address, std::move(answer.candidates), *m_trust, now,
                                                  m_trust_dane_ee, budget);
         all.revocation_unknown = all.revocation_unknown || c.revocation_unknown;
+        all.own_refused = all.own_refused || c.own_refused;
         all.rejected_reasons.insert(all.rejected_reasons.end(), std::make_move_iterator(c.rejected_reasons.begin()),
                                     std::make_move_iterator(c.rejected_reasons.end()));
         if (c.chosen) {

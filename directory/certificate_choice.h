@@ -34,6 +34,9 @@ struct Choice {
     // or OCSP answer for its path, or the transaction's revocation time spent): none is usable
     // now, but it may be once its responders answer, so no certificate is not the answer.
     bool revocation_unknown = false;
+    // A refused candidate names the address itself: the address has a certificate of its own,
+    // unusable now (revoked, expired, wrong usage, revocation unknown ...).
+    bool own_refused = false;
     // Set by a caller that asked again under another address (milter::Certificates::
     // find_for_mailbox: the mailbox without its address extension) and found `chosen` there.
     std::optional<EmailAddress> found_under;

@@ -293,7 +293,10 @@ directory::Choice Certificates::find_for_mailbox(const EmailAddress& address, st
 directory::Choice Certificates::find_for_mailbox(const EmailAddress& address, const Decide& decide) const
 {
     directory::Choice choice = decide(address);
-    if (choice.chosen) return choice;
+    // An address with a certificate of its own that cannot be used now is not encrypted to
+    // another's: its owner may not read the mailbox's key (the extension may be a person of
+    // its own: "jean-luc" with '-' a delimiter), and the refusal's reason must be seen.
+    if (choice.chosen || choice.own_refused) return choice;
     const auto mailbox = m_delimiter.base_of(address);
     if (!mailbox) return choice;
     directory::Choice second = decide(*mailbox);

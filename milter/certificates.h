@@ -48,7 +48,8 @@ public:
     // The same decision over answers already got from the sources (ssmctl cert lookup).
     directory::Choice find(const EmailAddress& address, std::time_t now,
                            const directory::CertificateResolver::SourceAnswer& ask) const;
-    // find() for a recipient's own address: when no certificate is found for it as written,
+    // find() for a recipient's own address: when no certificate is found for it as written
+    // (none names it: one that names it but is refused, revoked or expired say, is the answer),
     // the address without its extension ([policy] recipient_delimiter, the same cut the rules
     // match with: "ceo+x@" is delivered to ceo's mailbox) is asked of every source again, and
     // its certificate, if any, is chosen with Choice::found_under naming that address. The

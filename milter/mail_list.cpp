@@ -190,8 +190,10 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
     if (resolved.members.empty())
         return refuse(list, "no member left (group " + list.members_group + " lists none with a usable mail address)");
 
-    // 0b. The members' certificates, when the message is encrypted at the top or under
-    // signatures only (what its structure shows, not what it decrypts to): asked before
+    // 0b. The members' certificates (as for any recipient: for an address with an extension
+    // and none of its own, its mailbox's, Certificates::find_for_mailbox), when the message
+    // is encrypted at the top or under signatures only (what its structure shows, not what
+    // it decrypts to): asked before
     // anything is decrypted, so that a member whose certificate lacks only revocation answers
     // (hard-fail: responders silent, or the transaction's revocation budget spent) makes the
     // list message wait (451 4.7.1, retried with a budget of its own) rather than lose that
@@ -206,7 +208,7 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
             const EmailAddress& member = resolved_member.address;
             directory::Choice choice;
             try {
-                choice = m_certificates.find(member, now, m_budget);
+                choice = m_certificates.find_for_mailbox(member, now, m_budget);
             } catch (const Error& e) {
                 if (e.failure() != Failure::DirectoryUnavailable) throw;
                 return member_waits(name, member, reply_for(e.failure(), e.what()));
@@ -301,6 +303,9 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
     }
     std::vector<std::string> members;
     std::vector<directory::RecipientCertificate> certs;
+    // The members share one envelope: it is as strong as the strictest of their rules asks
+    // (minimum_cipher), as one message to several recipients is (stronger_floor).
+    policy::CipherFloor floor = policy::CipherFloor::None;
     std::size_t skipped = 0;
     // The expanded message leaves as the list's outbound mail, and no rule is applied to it
     // again: a member whose rule makes encryption mandatory must not get what the list does
@@ -346,7 +351,7 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
             choice = std::move(it->second);
         } else {  // encrypted below what 0b. looks into (a compressed layer, say)
             try {
-                choice = m_certificates.find(member, now, m_budget);
+                choice = m_certificates.find_for_mailbox(member, now, m_budget);
             } catch (const Error& e) {
                 if (e.failure() != Failure::DirectoryUnavailable) throw;
                 return directory_unavailable(e, member);
@@ -363,6 +368,7 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
         }
         members.push_back(member.str());
         certs.push_back(std::move(*choice.chosen));
+        floor = policy::stronger_floor(floor, plan.treatment.minimum_cipher);
     }
     if (members.empty())
         return refuse(list, r.decrypted ? "no member has a usable certificate"
@@ -402,8 +408,8 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
         // that signature for the content's integrity, and a member's gateway removes the
         // copy on the outside as forged.
         if (!r.unprotected_cipher.empty()) request.inner_fields.push_back(integrity_mark(r.unprotected_cipher));
-        request.encrypt = encryption_parameters(m_config, m_certificates, targets, policy::Cipher::Auto,
-                                                policy::CipherFloor::None);
+        request.encrypt = encryption_parameters(m_config, m_certificates, targets,
+                                                configured_cipher(m_config.encryption.cipher), floor);
         encrypted = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
         auto reader = entity->reader();
         const auto e = smime::protect_message(with_content(headers, content), *reader, request, *encrypted);

@@ -22,19 +22,6 @@ std::string_view strip_angles(std::string_view s)
     return s;
 }
 
-policy::Cipher configured_cipher(CipherChoice c)
-{
-    switch (c) {
-    case CipherChoice::Auto: return policy::Cipher::Auto;
-    case CipherChoice::Aes256Gcm: return policy::Cipher::Aes256Gcm;
-    case CipherChoice::Aes128Gcm: return policy::Cipher::Aes128Gcm;
-    case CipherChoice::Aes256Cbc: return policy::Cipher::Aes256Cbc;
-    case CipherChoice::Aes128Cbc: return policy::Cipher::Aes128Cbc;
-    case CipherChoice::ChaCha20Poly1305: return policy::Cipher::ChaCha20Poly1305;
-    }
-    return policy::Cipher::Auto;
-}
-
 // RFC 5321 §4.5.1: RCPT TO:<postmaster> without a domain (the name in any case) MUST be
 // accepted. The MTA delivers it to its own postmaster (Postfix appends $myorigin), so it is
 // planned as the postmaster of our first [[domain]], a local recipient like any other of ours
@@ -52,6 +39,19 @@ const Reply kMixed = Reply::tempfail("452", "4.5.3",
                                      "send it in a separate transaction");
 
 }  // namespace
+
+policy::Cipher configured_cipher(CipherChoice c)
+{
+    switch (c) {
+    case CipherChoice::Auto: return policy::Cipher::Auto;
+    case CipherChoice::Aes256Gcm: return policy::Cipher::Aes256Gcm;
+    case CipherChoice::Aes128Gcm: return policy::Cipher::Aes128Gcm;
+    case CipherChoice::Aes256Cbc: return policy::Cipher::Aes256Cbc;
+    case CipherChoice::Aes128Cbc: return policy::Cipher::Aes128Cbc;
+    case CipherChoice::ChaCha20Poly1305: return policy::Cipher::ChaCha20Poly1305;
+    }
+    return policy::Cipher::Auto;
+}
 
 MessageProcessor::MessageProcessor(std::shared_ptr<const Config> config,
                                    std::shared_ptr<const Certificates> certificates,

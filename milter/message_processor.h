@@ -85,6 +85,9 @@ struct EncryptionTarget {
     policy::RecipientIdentifier identifier = policy::RecipientIdentifier::Default;
 };
 
+// [encryption] cipher as a rule's preference (what Cipher::Default stands for).
+policy::Cipher configured_cipher(CipherChoice c);
+
 // The content encryption, key transport and recipient identifiers for `targets` as outbound
 // encryption chooses them ([encryption], each certificate's SMIMECapabilities, the archive
 // certificate last, named as [encryption] says); `reason`, when given, gets why the cipher.

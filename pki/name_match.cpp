@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "base/ascii.h"
+#include "base/email_address.h"
 #include "pki/der_tlv.h"
 
 namespace ssm::pki {
@@ -54,7 +55,14 @@ Match rfc822(std::string_view name, std::string_view subtree, bool utf8_local)
     if (const std::size_t c_at = subtree.rfind('@'); c_at != std::string_view::npos) {  // a mailbox
         const auto c_host = domain_name(subtree.substr(c_at + 1));
         if (c_at == 0 || !c_host) return Match::Unreadable;
-        return subtree.substr(0, c_at) == local && *c_host == *host ? Match::In : Match::Out;
+        // Mailboxes compare as certificates are looked up (certificate_address_key: quotes
+        // the local part does not need dropped, ASCII letters folded, the domain in A-labels):
+        // a certificate naming CEO@x or "ceo"@x is used for ceo@x, so an excluded ceo@x must
+        // bind it. Other octets (a SmtpUTF8Mailbox's UTF-8) compare exactly.
+        const auto name_key = certificate_address_key(name, utf8_local);
+        const auto subtree_key = certificate_address_key(subtree, false);
+        if (name_key && subtree_key) return *name_key == *subtree_key ? Match::In : Match::Out;
+        return iequals(subtree.substr(0, c_at), local) && *c_host == *host ? Match::In : Match::Out;
     }
     const auto c = host_subtree(subtree);
     if (!c) return Match::Unreadable;

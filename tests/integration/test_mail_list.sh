@@ -298,6 +298,76 @@ else
   fail list-mandatory-encryption-encrypted "rc=$RC $(tr '\n' ' ' <"$ERR" | cut -c1-400)"
 fi
 
+# A member whose rule sets minimum_cipher gets the list's re-encryption at that strength: one
+# envelope for all members carries the strongest floor among them (as one message to several
+# recipients does). Nobody's capabilities are known here, so "auto" alone gives AES-256-CBC;
+# until 2026-12-03 the members' floors were not applied and dave got that.
+write_config "$WORK/floor.toml" port=1 pki='revocation = "off"' rules='[[rule]]
+name = "partner mail is encrypted with AES-256-GCM at least"
+direction = "outbound"
+to = ["*@partner.example"]
+sign = "sender"
+encrypt = "mandatory"
+minimum_cipher = "aes256-gcm"
+
+[[rule]]
+name = "others are signed"
+direction = "outbound"
+sign = "sender"' extra="[directory]
+cache = \"$WORK/cache-floor\"
+static_certificates = \"$WORK/certs\"
+
+$LISTS" || fatal list-setup "floor config"
+run floor-enc floor "$WORK/enc.eml" team@acme.example
+if [ $RC -eq 0 ] && grep -q 'members=3 skipped=1 history=1 encrypted=yes' "$ERR" && verify_openssl "$OUT" &&
+   grep -qi 'smime-type=authEnveloped-data' "$VERIFIED_CONTENT" &&
+   smime_envelope "$VERIFIED_CONTENT" "$WORK/floor.der" && decrypt_openssl "$WORK/floor.der" dave "$WORK/floor-dave.eml" &&
+   inner_ok "$WORK/floor-dave.eml"; then
+  pass list-member-minimum-cipher
+else
+  fail list-member-minimum-cipher "rc=$RC $PEER_DETAIL $(grep -i '^content-type' "${VERIFIED_CONTENT:-/dev/null}" | head -n 2 | tr '\n' ' ') $(tr '\n' ' ' <"$ERR" | cut -c1-300)"
+fi
+
+# [encryption] cipher chooses the members' content encryption as it does outbound (the man
+# page's promise); until 2026-12-03 list mail was always encrypted with "auto".
+write_config "$WORK/named.toml" port=1 pki='revocation = "off"' extra="[encryption]
+cipher = \"aes128-gcm\"
+
+[directory]
+cache = \"$WORK/cache-named\"
+static_certificates = \"$WORK/certs\"
+
+$LISTS" || fatal list-setup "named cipher config"
+run named-enc named "$WORK/enc.eml" team@acme.example
+if [ $RC -eq 0 ] && grep -q 'members=3 skipped=1 history=1 encrypted=yes' "$ERR" && verify_openssl "$OUT" &&
+   smime_envelope "$VERIFIED_CONTENT" "$WORK/named.der" &&
+   openssl cms -cmsout -print -inform DER -in "$WORK/named.der" 2>/dev/null | grep -qi 'aes-128-gcm' &&
+   decrypt_openssl "$WORK/named.der" carol "$WORK/named-carol.eml" && inner_ok "$WORK/named-carol.eml"; then
+  pass list-member-configured-cipher
+else
+  fail list-member-configured-cipher "rc=$RC $PEER_DETAIL $(openssl cms -cmsout -print -inform DER -in "$WORK/named.der" 2>&1 | grep -i -m1 'algorithm: aes\|algorithm: id-aes') $(tr '\n' ' ' <"$ERR" | cut -c1-300)"
+fi
+
+# A member with an address extension and no certificate of its own gets the list's mail
+# encrypted to its mailbox's certificate, as outbound mail to that address is (until
+# 2026-12-03 the member was skipped: "no certificate").
+write_config "$WORK/extension.toml" port=1 pki='revocation = "off"' extra="[directory]
+cache = \"$WORK/cache-extension\"
+static_certificates = \"$WORK/certs\"
+
+[[mail_list]]
+address = \"team@acme.example\"
+members = [\"dave+lists@partner.example\", \"alice@acme.example\"]" || fatal list-setup "extension config"
+run extension-enc extension "$WORK/enc.eml" team@acme.example
+if [ $RC -eq 0 ] && grep -q 'members=2 skipped=0 history=1 encrypted=yes' "$ERR" &&
+   grep -q 'rcpt: +dave+lists@partner.example' "$ERR" && verify_openssl "$OUT" &&
+   smime_envelope "$VERIFIED_CONTENT" "$WORK/extension.der" &&
+   decrypt_openssl "$WORK/extension.der" dave "$WORK/extension-dave.eml" && inner_ok "$WORK/extension-dave.eml"; then
+  pass list-member-extension-mailbox-certificate
+else
+  fail list-member-extension-mailbox-certificate "rc=$RC $PEER_DETAIL $(tr '\n' ' ' <"$ERR" | cut -c1-400)"
+fi
+
 # Likewise a member whose rule gives mail to him a security label: the list signs none of its
 # own, so unlabelled list mail would reach him without it (until 2026-12-02 it did).
 write_config "$WORK/labelrule.toml" port=1 pki='revocation = "off"' rules='[[rule]]

@@ -281,6 +281,7 @@ class MilterTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(hostile_bodies_get_defined_results);
     CPPUNIT_TEST(encrypts_to_recipient_certificate);
     CPPUNIT_TEST(certificate_of_the_mailbox);
+    CPPUNIT_TEST(own_refused_certificate_keeps_the_address);
     CPPUNIT_TEST(encrypts_to_domain_certificate_with_gcm);
     CPPUNIT_TEST(every_subject_field_is_obscured);
     CPPUNIT_TEST(encryption_rcpt_answers);
@@ -623,6 +624,27 @@ sign = "sender"
         for (const auto& r : c.rejected_reasons) why += r + "; ";
         CPPUNIT_ASSERT_MESSAGE(why, c.chosen && !c.found_under);
         CPPUNIT_ASSERT(c.chosen->der == der_of("dave-x"));
+    }
+
+    // An address with a certificate of its own that is refused (here: a signing-only key) is
+    // not encrypted to its mailbox's instead: "dave-y" may be a person of its own, and the
+    // refusal is the answer (550 5.7.1 with its reason where encryption is mandatory).
+    void own_refused_certificate_keeps_the_address()
+    {
+        auto cfg = fixture().config(std::string("[policy]\nrecipient_delimiter = \"+-\"\n") + kEncryptRules);
+        const EmailAddress dave_y = *EmailAddress::parse("dave-y@partner.example");
+        const std::time_t now = std::time(nullptr);
+        CPPUNIT_ASSERT(certificates(*cfg)->find_for_mailbox(dave_y, now).found_under);  // none of its own: dave's
+        fixture().issue_identity("dave-y", "-algorithm RSA -pkeyopt rsa_keygen_bits:2048", "Dave Y",
+                                 "dave-y@partner.example", "digitalSignature");
+        const fs::path own = fixture().dir.path() / "certs" / "dave-y.cert.pem";
+        fs::copy_file(fixture().pki / "dave-y.cert.pem", own);
+        const auto c = certificates(*cfg)->find_for_mailbox(dave_y, std::time(nullptr) + 1);
+        fs::remove(own);
+        std::string why;
+        for (const auto& r : c.rejected_reasons) why += r + "; ";
+        CPPUNIT_ASSERT_MESSAGE(why, !c.chosen && !c.found_under && c.own_refused);
+        CPPUNIT_ASSERT_MESSAGE(why, why.find("Dave Y") != std::string::npos || why.find("dave-y") != std::string::npos);
     }
 
     void encrypts_to_recipient_certificate()

@@ -49,6 +49,14 @@ leaf xdom-other xdom "otherName.1=$utf8:jürgen@bäcker.example"
 issue pbox "/O=EAI/CN=Permit-Mailbox" eroot "$caki\nnameConstraints=critical,permitted;email:juergen@xn--mller-kva.example"
 leaf pbox-utf8 pbox "otherName.1=$utf8:jürgen@müller.example"
 leaf pbox-ascii pbox "otherName.1=$utf8:juergen@müller.example"
+# An excluded mailbox binds every spelling its certificate is looked up by: names compare
+# ASCII case-insensitively in their local parts, as every address of ours does.
+issue xbox "/O=EAI/CN=Exclude-Mailbox" eroot "$caki\nnameConstraints=critical,excluded;email:Juergen@xn--mller-kva.example"
+leaf xbox-utf8-ascii xbox "otherName.1=$utf8:Juergen@müller.example"
+leaf xbox-upper xbox "email.1=JUERGEN@xn--mller-kva.example"
+leaf xbox-other xbox "otherName.1=$utf8:jürgen@müller.example"
+# Quotes the local part does not need: the same mailbox (the key drops them), bound alike.
+leaf xbox-quoted xbox 'email.1=\"juergen\"@xn--mller-kva.example'
 )SH";
 
 test::openssl_pki::ScriptedPki& made_pki()
@@ -82,6 +90,7 @@ class PkiEaiTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(a_label_rfc822_name_matches_u_label_address);
     CPPUNIT_TEST(both_forms_are_read);
     CPPUNIT_TEST(names_that_are_no_address_are_dropped);
+    CPPUNIT_TEST(quoted_rfc822_name_is_its_mailbox);
     CPPUNIT_TEST(rfc822_constraints_bind_smtp_utf8_mailboxes);
     CPPUNIT_TEST_SUITE_END();
 
@@ -113,6 +122,12 @@ public:
 
     // Display names, a value without '@', another otherName type and invalid UTF-8 are no
     // addresses; the subject DN (no emailAddress here) is no fallback for them either.
+    // A quoted local part that needs no quotes is the mailbox without them (RFC 5321 §4.1.2).
+    void quoted_rfc822_name_is_its_mailbox()
+    {
+        CPPUNIT_ASSERT(facts(cert("xbox-quoted")).has_address(key("juergen@müller.example")));
+    }
+
     void names_that_are_no_address_are_dropped()
     {
         CPPUNIT_ASSERT(addresses("not-addresses").empty());
@@ -130,6 +145,11 @@ public:
             {"xdom-other", "xdom", true},
             {"pbox-utf8", "pbox", false},  // a mailbox subtree names an ASCII local part
             {"pbox-ascii", "pbox", true},
+            // Both are certificates for juergen@müller.example: the exclusion holds for them.
+            {"xbox-utf8-ascii", "xbox", false},
+            {"xbox-upper", "xbox", false},
+            {"xbox-other", "xbox", true},
+            {"xbox-quoted", "xbox", false},
         };
         const std::time_t now = std::time(nullptr);
         for (const auto& c : cases) {
