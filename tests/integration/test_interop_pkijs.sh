@@ -36,6 +36,7 @@
 peer_begin node
 pkijs_check || fatal pkijs-modules "$PEER_DETAIL"
 pass pkijs-modules; note "$PKIJS_VERSION"
+pkijs_server || fatal pkijs-setup "cannot start tests/interop/pkijs/server.mjs"
 
 make_pki
 # Token keys: outbound signers (alice, carol: RSA; bob: P-256; the domain signing key) and the
