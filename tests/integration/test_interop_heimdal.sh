@@ -185,7 +185,7 @@ hx_inbound_case() {
     pass "$1"; note "$1: $AR"
   else fail "$1" "expected smime=permerror (no signer): $AR"; fi
 }
-peer_inbound_verdicts HX_IN Heimdal
+peer_inbound_verdicts HX_IN
 # The documented deviations are still Heimdal's: 3DES under the PKCS#3 arc, and the
 # signature label that does not name the digest the signature covers.
 if [ -f "$WORK/m/in-enc-3des-wrong-oid-dave-refused.p7m" ] \

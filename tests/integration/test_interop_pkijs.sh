@@ -251,7 +251,7 @@ for c in pkijs:out-enc-aes256cbc-oaep-dave forge:forge-out-enc-aes256cbc-v15-dav
 done
 
 # --- 4. what ssm-milter made of PKI.js's messages -------------------------------------------
-peer_inbound_verdicts PJ_IN "the peer"
+peer_inbound_verdicts PJ_IN
 
 # The documented deviation is still PKI.js's: AES-GCM inside an EnvelopedData, its parameters a
 # bare OCTET STRING (the IV, 16 octets) instead of GCMParameters.

@@ -246,7 +246,7 @@ wolf_inbound_case() {
     *) fail "$cn" "no check for kind $2" ;;
   esac
 }
-peer_inbound_verdicts WOLF_IN wolfSSL
+peer_inbound_verdicts WOLF_IN
 
 # The documented deviations are still wolfSSL's; each check fails when a newer wolfSSL
 # changes, so that README and this test are updated.

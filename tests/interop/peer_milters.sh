@@ -285,16 +285,50 @@ peer_negative_controls() {
   else fail out-neg-wrong-key "no envelope for dave"; fi
 }
 
-# peer_inbound_verdicts ARRAY LABEL: what ssm-milter made of each sent case (SENT[CASE]) of
-# ARRAY (CASE~KIND~MSG~FROM~RCPT~HOW; HOW begins with the signed FORM, detached or opaque) of
-# a peer that makes one message per run (Heimdal, PKI.js, wolfSSL). sign|signenc: smime=pass
-# with the From as identifier; signenc decrypted to the very signed entity LABEL enveloped;
-# tamper|badalg: smime=fail; encrypt: the plaintext byte for byte with the outer fields;
-# refuse: held (inbound_outcome). Any other KIND goes to the test's PEER_inbound_case
-# NAME KIND FROM HOW.
+# inbound_verdict NAME KIND FROM FORM HOST [SIGNED]: the verdict on an inbound case that
+# inbound_outcome found delivered (AR, RES), for the kinds every peer has. sign: smime=pass
+# with FROM as the identifier; signenc, signenc-opaque, triple: the same, after decryption
+# to an entity signed in FORM (detached or opaque) and, with the file SIGNED, whose body is
+# SIGNED's; sign2 (RFC 7281, one result per signature): a pass for FROM and a From mismatch
+# for the second signer, frank; tamper, badalg: smime=fail; encrypt: the plaintext byte for
+# byte with the outer fields (Message-ID <NAME@HOST>). Returns 2 for any other KIND.
+inbound_verdict() {
+  local cn=$1 kind=$2 from=$3 form=$4 host=$5 signed=${6:-} why
+  case $kind in
+    sign|signenc|signenc-opaque|triple)
+      if [ "$kind" != sign ] && [ "$(signed_form "$WORK/out/$cn.eml")" != "$form" ]; then
+        fail "$cn" "not decrypted to the signed entity: $(header_field "$WORK/out/$cn.eml" Content-Type)"
+      elif [ "$RES" != pass ] || printf '%s' "$AR" | grep -q 'smime=[^p]'; then fail "$cn" "smime=$RES, expected pass: $AR"
+      elif ! printf '%s' "$AR" | grep -q "body.smime-identifier=$from"; then fail "$cn" "identifier is not $from: $AR"
+      elif [ "$kind" != sign ] && [ -n "$signed" ] && ! same_body "$WORK/out/$cn.eml" "$signed"; then
+        fail "$cn" "the body is not the signed message the peer enveloped"
+      else pass "$cn"; note "$cn: $AR"; fi ;;
+    sign2)
+      if ! printf '%s' "$AR" | grep -q "smime=pass body.smime-identifier=$from "; then fail "$cn" "no pass for $from: $AR"
+      elif ! printf '%s' "$AR" | grep -q 'smime=fail reason="From address does not match[^"]*" body.smime-identifier=frank@partner.example '; then
+        fail "$cn" "the second signer (frank, not the From) is not reported as a From mismatch: $AR"
+      else pass "$cn"; note "$cn: $AR"; fi ;;
+    tamper|badalg)
+      if [ "$RES" != fail ]; then fail "$cn" "smime=$RES, expected fail: $AR"
+      else pass "$cn"; note "$cn: $AR"; fi ;;
+    encrypt)
+      why=$(compare_plaintext "$WORK/out/$cn.eml" "$WORK/m/$cn.entity")
+      if [ -n "$why" ]; then fail "$cn" "$why"
+      elif ! grep -q "^Message-ID: <$cn@$host>" "$WORK/out/$cn.eml"; then fail "$cn" "outer header fields lost"
+      else pass "$cn"; fi ;;
+    *) return 2 ;;
+  esac
+  return 0
+}
+
+# peer_inbound_verdicts ARRAY: inbound_verdict on each sent case (SENT[CASE]) of ARRAY
+# (CASE~KIND~MSG~FROM~RCPT~HOW; HOW begins with the signed FORM) of a peer that makes one
+# message per run (Heimdal, PKI.js, wolfSSL: Message-ID <CASE@mua.partner.example>; signenc
+# bodies $WORK/m/CASE.signed-entity); refuse: held (inbound_outcome). Any other KIND goes to
+# the test's PEER_inbound_case NAME KIND FROM HOW.
 peer_inbound_verdicts() {
   local -n _in=$1
-  local label=$2 spec cn kind msg from rcpt how ar res h why
+  local spec cn kind msg from rcpt how h
   for spec in "${_in[@]}"; do
     IFS='~' read -r cn kind msg from rcpt how <<<"$spec"
     [ -n "${SENT[$cn]:-}" ] || continue
@@ -303,26 +337,8 @@ peer_inbound_verdicts() {
       *) "${PEER}_inbound_case" "$cn" "$kind" "$from" "$how"; continue ;;
     esac
     inbound_outcome "$cn" "$kind" || continue
-    ar=$AR res=$RES
     read -r -a h <<<"$how"
-    case $kind in
-      sign|signenc)
-        if [ "$kind" = signenc ] && [ "$(signed_form "$WORK/out/$cn.eml")" != "${h[0]}" ]; then
-          fail "$cn" "not decrypted to the signed entity: $(header_field "$WORK/out/$cn.eml" Content-Type)"
-        elif [ "$res" != pass ] || printf '%s' "$ar" | grep -q 'smime=[^p]'; then fail "$cn" "smime=$res, expected pass: $ar"
-        elif ! printf '%s' "$ar" | grep -q "body.smime-identifier=$from"; then fail "$cn" "identifier is not $from: $ar"
-        elif [ "$kind" = signenc ] && ! same_body "$WORK/out/$cn.eml" "$WORK/m/$cn.signed-entity"; then
-          fail "$cn" "the body is not the signed message $label enveloped"
-        else pass "$cn"; note "$cn: $ar"; fi ;;
-      tamper|badalg)
-        if [ "$res" != fail ]; then fail "$cn" "smime=$res, expected fail: $ar"
-        else pass "$cn"; note "$cn: $ar"; fi ;;
-      encrypt)
-        why=$(compare_plaintext "$WORK/out/$cn.eml" "$WORK/m/$cn.entity")
-        if [ -n "$why" ]; then fail "$cn" "$why"
-        elif ! grep -q "^Message-ID: <$cn@mua.partner.example>" "$WORK/out/$cn.eml"; then fail "$cn" "outer header fields lost"
-        else pass "$cn"; fi ;;
-    esac
+    inbound_verdict "$cn" "$kind" "$from" "${h[0]}" mua.partner.example "$WORK/m/$cn.signed-entity"
   done
 }
 
