@@ -152,12 +152,13 @@ peer_big_message() {
 }
 
 # submit CASE PORT FROM RCPT[,RCPT...] FILE: queues one SMTP transaction; submit_flush sends
-# the queue (smtp_batch.py: one process, a few connections at a time) and leaves each reply in
+# the queue (smtp_batch.py: one process, SSM_SMTP_PARALLEL connections at a time, default 4;
+# 1 sends one message after the other as swaks did) and leaves each reply in
 # $WORK/out/CASE.reply (what lib.sh's send_mail calls SMTP_REPLY).
 submit() { printf '%s\t%s\t%s\t%s\t%s\n' "$@" >>"$WORK/submit.queue"; }
 submit_flush() {
   [ -s "$WORK/submit.queue" ] || return 0
-  python3 "$SSM_SRCDIR/tests/interop/smtp_batch.py" "$WORK/submit.queue" "$WORK/out" "$WORK/smtp.log" \
+  python3 "$SSM_SRCDIR/tests/interop/smtp_batch.py" "$WORK/submit.queue" "$WORK/out" "$WORK/smtp.log" "${SSM_SMTP_PARALLEL:-4}" \
     2>"$WORK/smtp-batch.err" || note "smtp_batch.py: $(tail -n 3 "$WORK/smtp-batch.err" | tr '\n' ' ')"
   : >"$WORK/submit.queue"
 }
