@@ -12,33 +12,26 @@
 # and without authAttrs; v1.5, OAEP, ECDH; signed inside, triple wrapped) to our users' token
 # keys arrives decrypted, byte for byte. Two JVM runs: one makes every inbound message, one checks every delivery.
 . "$(dirname "$0")/lib.sh"
-. "$SSM_SRCDIR/tests/interop/peers.sh"
 . "$SSM_SRCDIR/tests/interop/peer_milters.sh"
-. "$SSM_SRCDIR/tests/interop/inbound.sh"
-require_tools postfix smtp-sink swaks openssl softhsm2-util pkcs11-tool perl script xxd java javac
-require_binaries
-T0=$SECONDS
+peer_begin xxd java javac
 JARS="bcprov bcpkix bcutil bcmail javax.mail javax.activation"
 BC_CP=$WORK/bc
 for j in $JARS; do
   [ -f "/usr/share/java/$j.jar" ] || fatal bc-tools "/usr/share/java/$j.jar missing (run scripts/install-deps.sh)"
   BC_CP=$BC_CP:/usr/share/java/$j.jar
 done
-mkdir -p "$WORK/bc" "$WORK/m" "$WORK/out" "$WORK/certs"
+mkdir -p "$WORK/bc"
 # The jars' manifests name class-path jars Debian does not ship: -Xlint:-path.
 javac -Werror -Xlint:all,-path -cp "$BC_CP" -d "$WORK/bc" "$SSM_SRCDIR/tests/interop/bouncycastle/BcSmime.java" \
   >"$WORK/javac.log" 2>&1 || fatal bc-compile "javac: $(head -n 5 "$WORK/javac.log" | tr '\n' ' ')"
 pass bc-compile
 # bc_batch FILE OUT: one JVM runs every operation of FILE; OUT gets one OK/FAIL line each.
 bc_batch() { java -cp "$BC_CP" BcSmime batch "$1" >"$2" 2>"$2.err"; grep -q . "$2" || note "BcSmime: $(head -n 3 "$2.err")"; }
-# bc_result FILE ID: the result line of operation ID ("OK ..." or "FAIL ...").
-bc_result() { grep -m1 -E "^(OK|FAIL) $2 " "$1" || echo "FAIL $2 no result (JVM: $(head -n 2 "$1.err" | tr '\n' ' '))"; }
 
 make_pki
 # Token keys: outbound signers (alice, carol: RSA; bob: P-256; the domain key) and the inbound
 # users BC encrypts to (dave: RSA, frank: P-256, imported with CKA_DERIVE for ECDH).
 make_token alice bob carol domain-signing dave frank
-export OPENSSL_CONF=/dev/null
 # grace: a P-384 user, issued here and imported for ECDH as make-token.sh does (CKA_DERIVE).
 issue_cert grace grace@partner.example p384 "digitalSignature, keyAgreement" || fatal bc-setup "issue grace"
 issue_cert xavier xavier@partner.example x25519 "keyAgreement" || fatal bc-setup "issue xavier (X25519)"
@@ -58,7 +51,6 @@ ed_cert() {  # NAME EMAIL
 }
 ed_cert edna edna@acme.example
 ed_cert edgar edgar@partner.example
-msgdir=$SSM_SRCDIR/tests/integration/messages
 
 # --- Postfix and ssm-milter -------------------------------------------------------------------
 # Four milters, one per signing configuration (format x RSA scheme); key transport PKCS#1 v1.5
@@ -67,17 +59,12 @@ msgdir=$SSM_SRCDIR/tests/integration/messages
 PEER=bc
 CONFIGS="detached-pkcs1:detached:pkcs1:pkcs1 opaque-pkcs1:opaque:pkcs1:pkcs1 detached-pss:detached:pss:oaep opaque-pss:opaque:pss:oaep"
 peer_configs "$(peer_rules aes128-cbc aes256-cbc aes128-gcm aes256-gcm chacha20-poly1305)" $CONFIGS
-start_sink || fatal bc-setup "smtp-sink did not start"
 printf 'p12-secret\n' >"$WORK/p12.pw"
 "$SSM_BUILDDIR/ssmctl" -c "$WORK/ssm-detached-pkcs1.toml" hsm import "$XPKI/edna.p12" --password-file "$WORK/p12.pw" \
   >"$WORK/import-edna.log" 2>&1 || fatal bc-setup "ssmctl hsm import edna (Ed25519): $(tail -n 2 "$WORK/import-edna.log")"
+# big (peer_big_message, made by peer_start): BouncyCastle's BER streams cut its content into
+# many 1000-octet OCTET STRING chunks, not aligned on cipher blocks.
 peer_start $CONFIGS
-pids=("${PEER_PIDS[@]}")
-note "set-up took $((SECONDS - T0)) s"
-
-# big (peer_big_message): BouncyCastle's BER streams cut its content into many 1000-octet
-# OCTET STRING chunks, not aligned on cipher blocks.
-peer_big_message
 
 # --- 1. inbound messages made by BouncyCastle ------------------------------------------------
 # BC_IN: CASE~KIND~MSG~FROM~RCPT~OPERATION ARGUMENTS (KIND sign|sign2|tamper|encrypt|signenc|signenc-opaque|triple
@@ -158,14 +145,7 @@ t=$SECONDS
 bc_batch "$WORK/make.batch" "$WORK/make.result"
 note "BouncyCastle made ${#BC_IN[@]} messages in $((SECONDS - t)) s"
 declare -A SENT
-for spec in "${BC_IN[@]}"; do
-  IFS='~' read -r cn kind msg from rcpt op <<<"$spec"
-  r=$(bc_result "$WORK/make.result" "$cn")
-  case $r in OK*) ;; *) fail "$cn" "BouncyCastle could not make it: $r"; continue ;; esac
-  if [ "$kind" = tamper ]; then tamper_signed "$cn" detached || continue; fi
-  submit "$cn" "${IN_PORT[detached-pkcs1]}" "$from" "$rcpt" "$WORK/m/$cn.eml"
-  SENT[$cn]=1
-done
+submit_made BC_IN BouncyCastle
 
 # --- 2. outbound messages made by ssm-milter -------------------------------------------------
 # OUT: CASE~CONFIG~MSG~FROM~RCPTS~CHECK (sign:SIGNER:SIG-REGEX | decrypt:KEY[,KEY]:SUMMARY-REGEX
@@ -208,12 +188,6 @@ OUT=(
 send_outbound_cases
 
 # --- 3. BouncyCastle checks what was delivered -----------------------------------------------
-# delivered_by_id CASE: the sink dump of the message whose Message-ID is <CASE@bc.test.invalid>
-# (encrypted mail keeps it outside; the X-Case field may be protected inside).
-delivered_by_id() {
-  local f; f=$(grep -l "^Message-ID: <$1@bc.test.invalid>" "$SINK_DIR"/* 2>/dev/null | head -n 1)
-  [ -n "$f" ] && echo "$f"
-}
 : >"$WORK/check.batch"
 for spec in "${OUT[@]}"; do
   IFS='~' read -r cn cfg msg from rcpts check <<<"$spec"
@@ -244,7 +218,7 @@ note "BouncyCastle checked $(grep -c . "$WORK/check.batch") deliveries in $((SEC
 # that signer, the digest (default SHA256) and the signature algorithm; the signed content
 # carries the original parts.
 bc_verified() {
-  local name=$1 r sig=${4%%:*} digest=SHA256; r=$(bc_result "$WORK/check.result" "$2")
+  local name=$1 r sig=${4%%:*} digest=SHA256; r=$(batch_result "$WORK/check.result" "$2")
   [ "$sig" = "$4" ] || digest=${4#*:}
   case $r in
     "OK "*" signers=1 signer=$3@acme.example "*) ;;
@@ -266,7 +240,7 @@ for spec in "${OUT[@]}"; do
       bc_verified "$cn" "$cn" "$keys" "$rest" "$WORK/out/$cn.content" "$WORK/m/$cn.src" ;;
     decrypt|decrypt-or-skip)
       for k in ${keys//,/ }; do
-        r=$(bc_result "$WORK/check.result" "$cn/$k")
+        r=$(batch_result "$WORK/check.result" "$cn/$k")
         if [ "$what" = decrypt-or-skip ] && [ "${r#FAIL}" != "$r" ]; then
           skip "$cn/$k" "BouncyCastle 1.72 has no RFC 8418 (X25519, HKDF) key agreement: $r"
         elif ! printf '%s\n' "$r" | grep -qE "^OK $cn/$k type=$rest"; then fail "$cn/$k" "BouncyCastle: $r"
@@ -274,50 +248,31 @@ for spec in "${OUT[@]}"; do
       done ;;
     signenc)
       IFS=: read -r signer sig <<<"$rest"
-      r=$(bc_result "$WORK/check.result" "$cn/decrypt")
+      r=$(batch_result "$WORK/check.result" "$cn/decrypt")
       case $r in OK*) pass "$cn/decrypt"; note "$cn/decrypt: ${r#OK }" ;; *) fail "$cn/decrypt" "BouncyCastle: $r"; continue ;; esac
       bc_verified "$cn/verify" "$cn/verify" "$signer" "$sig" "$WORK/out/$cn.content" "$WORK/m/$cn.src" ;;
   esac
 done
 
 # --- 4. what ssm-milter made of BouncyCastle's messages --------------------------------------
-our_ar() { header_field "$1" Authentication-Results | grep -i '^mx\.acme\.example[ ;]'; }
 for spec in "${BC_IN[@]}"; do
   IFS='~' read -r cn kind msg from rcpt op <<<"$spec"
   [ -n "${SENT[$cn]:-}" ] || continue
-  if ! grep -q '^250 ' "$WORK/out/$cn.reply"; then fail "$cn" "SMTP: $(cat "$WORK/out/$cn.reply")"; continue; fi
-  dump=$(delivered "$cn") || { fail "$cn" "not delivered"; continue; }
-  sink_message "$dump" "$WORK/out/$cn.eml"
-  ar=$(our_ar "$WORK/out/$cn.eml")
-  res=$(printf '%s' "$ar" | sed -n 's/.*smime=\([a-z]*\).*/\1/p')
+  inbound_outcome "$cn" "$kind" || continue
+  form=detached; [ "$kind" = signenc-opaque ] && form=opaque
   case $kind in
-    sign|signenc|signenc-opaque|triple)
-      want=pass form=detached
-      [ "$kind" = signenc-opaque ] && form=opaque
-      if [ "$kind" != sign ] && [ "$(signed_form "$WORK/out/$cn.eml")" != "$form" ]; then
-        fail "$cn" "not decrypted to the signed entity: $(header_field "$WORK/out/$cn.eml" Content-Type)"
-      elif [ "$res" != "$want" ] || printf '%s' "$ar" | grep -q 'smime=[^p]'; then fail "$cn" "smime=$res, expected $want: $ar"
-      elif ! printf '%s' "$ar" | grep -q "body.smime-identifier=$from"; then fail "$cn" "identifier is not $from: $ar"
-      else pass "$cn"; note "$cn: $ar"; fi ;;
-    sign2)   # RFC 7281: one result per signature; frank signed too but the From is dave's
-      if ! printf '%s' "$ar" | grep -q "smime=pass body.smime-identifier=$from "; then fail "$cn" "no pass for $from: $ar"
-      elif ! printf '%s' "$ar" | grep -q 'smime=fail reason="From address does not match[^"]*" body.smime-identifier=frank@partner.example '; then
-        fail "$cn" "the second signer (frank, not the From) is not reported as a From mismatch: $ar"
-      else pass "$cn"; note "$cn: $ar"; fi ;;
-    tamper)
-      if [ "$res" != fail ]; then fail "$cn" "smime=$res, expected fail: $ar"
-      else pass "$cn"; note "$cn: $ar"; fi ;;
-    encrypt|compress|compsign)
+    compress|compsign)   # inflated to the plaintext; compsign: its opaque signature taken off and reported
       why=$(compare_plaintext "$WORK/out/$cn.eml" "$WORK/m/$cn.entity")
       if [ -n "$why" ]; then fail "$cn" "$why"
       elif ! grep -q "^Message-ID: <$cn@bc.test.invalid>" "$WORK/out/$cn.eml"; then fail "$cn" "outer header fields lost"
-      elif [ "$kind" = compsign ] && ! printf '%s' "$ar" | grep -q "smime=pass body.smime-identifier=$from"; then
-        fail "$cn" "the signature over the compressed content is not reported as a pass: $ar"
-      else pass "$cn"; [ "$kind" = encrypt ] || note "$cn: ${ar:-no Authentication-Results}"; fi ;;
+      elif [ "$kind" = compsign ] && ! printf '%s' "$AR" | grep -q "smime=pass body.smime-identifier=$from"; then
+        fail "$cn" "the signature over the compressed content is not reported as a pass: $AR"
+      else pass "$cn"; note "$cn: ${AR:-no Authentication-Results}"; fi ;;
+    *) inbound_verdict "$cn" "$kind" "$from" "$form" bc.test.invalid || fail "$cn" "no check for kind $kind" ;;
   esac
 done
 for cn in in-sign-detached-rsa in-sign-detached-pss in-sign-detached-ecdsa; do
-  r=$(bc_result "$WORK/check.result" "$cn/delivered")
+  r=$(batch_result "$WORK/check.result" "$cn/delivered")
   case $r in OK*) pass "$cn/delivered-still-verifies" ;; *) fail "$cn/delivered-still-verifies" "BouncyCastle: $r" ;; esac
 done
 # BouncyCastle's envelopes really are BER with indefinite lengths (what this peer adds).
@@ -339,7 +294,4 @@ n=$(grep -c 'decrypted=[a-z0-9-]* cipher=chacha20-poly1305 ' "$WORK/milter-detac
 [ "${n:-0}" -ge 6 ] && pass bc-chacha-decryptions-logged \
   || fail bc-chacha-decryptions-logged "${n:-0} decryptions with cipher=chacha20-poly1305 in milter-detached-pkcs1.log, expected 6"
 
-alive=0; for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=$((alive + 1)); done
-[ "$alive" -eq "${#pids[@]}" ] && pass bc-milters-still-running || fail bc-milters-still-running "$alive of ${#pids[@]} alive"
-note "runtime $((SECONDS - T0)) s"
-stop_milters "${pids[@]}"
+peer_finish

@@ -31,17 +31,12 @@
 # attributes, 1.5 MB) get `smime=pass`, altered `smime=fail`; its AES-128/192/256-CBC and 3DES
 # envelopes (one or two recipients, signed inside) are decrypted byte for byte.
 . "$(dirname "$0")/lib.sh"
-. "$SSM_SRCDIR/tests/interop/peers.sh"
 . "$SSM_SRCDIR/tests/interop/peer_milters.sh"
-. "$SSM_SRCDIR/tests/interop/inbound.sh"
 . "$SSM_SRCDIR/tests/interop/pkijs.sh"
-require_tools postfix smtp-sink swaks openssl softhsm2-util pkcs11-tool perl script node
-require_binaries
-T0=$SECONDS
-mkdir -p "$WORK/m" "$WORK/out" "$WORK/certs" "$WORK/v"
-export OPENSSL_CONF=/dev/null
+peer_begin node
 pkijs_check || fatal pkijs-modules "$PEER_DETAIL"
 pass pkijs-modules; note "$PKIJS_VERSION"
+pkijs_server || fatal pkijs-setup "cannot start tests/interop/pkijs/server.mjs"
 
 make_pki
 # Token keys: outbound signers (alice, carol: RSA; bob: P-256; the domain signing key) and the
@@ -50,20 +45,17 @@ make_token alice bob carol erin domain-signing dave partner-domain
 # grace: a partner with a P-384 key (ECDH P-384 outbound, ECDSA P-384 inbound).
 issue_cert grace grace@partner.example p384 "digitalSignature, keyAgreement" || fatal pkijs-setup "issue grace"
 cp "$PKI/dave.cert.pem" "$PKI/frank.cert.pem" "$PKI/partner-domain.cert.pem" "$XPKI/grace.cert.pem" "$WORK/certs/"
-msgdir=$SSM_SRCDIR/tests/integration/messages
 
 # --- 0. what this PKI.js reads (objects made by OpenSSL) -------------------------------------
 declare -A CAN
-for cap in rsa ecdsa pss cbc gcm oaep kari kari-keyid mixed mixed-oaep two; do
-  CAN[$cap]=$(peer_probe pkijs PKI.js "$cap"); note "PKI.js reads $cap: ${CAN[$cap]}"
-done
+peer_probes CAN pkijs PKI.js rsa ecdsa pss cbc gcm oaep kari kari-keyid mixed mixed-oaep two
 # The controls: without them every SKIP below could hide a broken set-up.
 if [ "${CAN[rsa]}" = yes ] && [ "${CAN[oaep]}" = yes ]; then pass pkijs-probe-controls
 else fatal pkijs-probe-controls "PKI.js does not read OpenSSL's RSA signature (${CAN[rsa]}) or AES-CBC + RSA-OAEP envelope (${CAN[oaep]})"; fi
 # forge: envelopes only (it verifies no SignedData); CAN is read by check_outbound_cases, so
 # forge's answers are swapped in for its cases (FORGE_CAN).
 declare -A FORGE_CAN
-for cap in cbc gcm oaep kari; do FORGE_CAN[$cap]=$(peer_probe forge forge "$cap"); note "forge reads $cap: ${FORGE_CAN[$cap]}"; done
+peer_probes FORGE_CAN forge forge cbc gcm oaep kari
 if [ "${FORGE_CAN[cbc]}" = yes ]; then pass forge-probe-controls
 else fatal forge-probe-controls "forge does not read OpenSSL's AES-CBC + RSA PKCS#1 v1.5 envelope (${FORGE_CAN[cbc]})"; fi
 
@@ -72,23 +64,10 @@ else fatal forge-probe-controls "forge does not read OpenSSL's AES-CBC + RSA PKC
 # with RSA-OAEP key transport (the one PKI.js decrypts).
 PEER=pkijs
 CONFIGS="detached-pkcs1:detached:pkcs1 opaque-pkcs1:opaque:pkcs1 detached-pss:detached:pss:oaep opaque-pss:opaque:pss:oaep"
-# gw@acme.example encrypts gateway-to-gateway (the partner domain's certificate, RFC 3183).
-GW_RULE='[[rule]]
-name = "gateway to gateway"
-direction = "outbound"
-from = ["gw@acme.example"]
-to = ["*@partner.example"]
-sign = "none"
-encrypt = "mandatory"
-encrypt_to = "domain"'
-peer_configs "$GW_RULE
+peer_configs "$PEER_GW_RULE
 
 $(peer_rules aes128-cbc aes256-cbc aes256-gcm)" $CONFIGS
-start_sink || fatal pkijs-setup "smtp-sink did not start"
 peer_start $CONFIGS
-pids=("${PEER_PIDS[@]}")
-note "set-up took $((SECONDS - T0)) s"
-peer_big_message
 
 # --- 1. inbound messages made by PKI.js -----------------------------------------------------
 # PJ_IN: CASE~KIND~MSG~FROM~RCPT~HOW. KIND: sign | tamper (smime=fail expected) | encrypt |
@@ -189,6 +168,7 @@ for spec in "${PJ_IN[@]}"; do
   submit "$cn" "${IN_PORT[detached-pkcs1]}" "$from" "$rcpt" "$WORK/m/$cn.eml"
   SENT[$cn]=1
 done
+submit_flush
 note "PKI.js and forge made and sent ${#SENT[@]} messages after $((SECONDS - T0)) s"
 # What PKI.js cannot make: RSA PKCS#1 v1.5 key transport (WebCrypto has no RSAES-PKCS1-v1_5).
 if pkijs_envelope "$WORK/m/in-enc-aes256cbc-oaep256-dave.entity" "$WORK/m/v15.p7m" aes-256-cbc dave -- --v15; then
@@ -237,10 +217,6 @@ OUT=("${PJ_OUT[@]}" "${FORGE_OUT[@]}")
 send_outbound_cases
 
 # --- 3. PKI.js checks what ssm-milter sent --------------------------------------------------
-delivered_by_id() {
-  local f; f=$(grep -l "^Message-ID: <$1@pkijs.test.invalid>" "$SINK_DIR"/* 2>/dev/null | head -n 1)
-  [ -n "$f" ] && echo "$f"
-}
 # pkijs_verified NAME FILE SIGNER SRC: PKI.js verifies FILE (test root only) with SIGNER's
 # certificate of the test PKI, and the content it vouches for carries the parts of SRC.
 pkijs_verified() {
@@ -275,32 +251,7 @@ for c in pkijs:out-enc-aes256cbc-oaep-dave forge:forge-out-enc-aes256cbc-v15-dav
 done
 
 # --- 4. what ssm-milter made of PKI.js's messages -------------------------------------------
-same_body() { entity_body "$1" "$WORK/body.a" && entity_body "$2" "$WORK/body.b" && cmp -s "$WORK/body.a" "$WORK/body.b"; }
-for spec in "${PJ_IN[@]}"; do
-  IFS='~' read -r cn kind msg from rcpt how <<<"$spec"
-  [ -n "${SENT[$cn]:-}" ] || continue
-  inbound_outcome "$cn" "$kind" || continue
-  ar=$AR res=$RES
-  read -r -a h <<<"$how"
-  case $kind in
-    sign|signenc)
-      if [ "$kind" = signenc ] && [ "$(signed_form "$WORK/out/$cn.eml")" != "${h[0]}" ]; then
-        fail "$cn" "not decrypted to the signed entity: $(header_field "$WORK/out/$cn.eml" Content-Type)"
-      elif [ "$res" != pass ] || printf '%s' "$ar" | grep -q 'smime=[^p]'; then fail "$cn" "smime=$res, expected pass: $ar"
-      elif ! printf '%s' "$ar" | grep -q "body.smime-identifier=$from"; then fail "$cn" "identifier is not $from: $ar"
-      elif [ "$kind" = signenc ] && ! same_body "$WORK/out/$cn.eml" "$WORK/m/$cn.signed-entity"; then
-        fail "$cn" "the body is not the signed message the peer enveloped"
-      else pass "$cn"; note "$cn: $ar"; fi ;;
-    tamper)
-      if [ "$res" != fail ]; then fail "$cn" "smime=$res, expected fail: $ar"
-      else pass "$cn"; note "$cn: $ar"; fi ;;
-    encrypt)
-      why=$(compare_plaintext "$WORK/out/$cn.eml" "$WORK/m/$cn.entity")
-      if [ -n "$why" ]; then fail "$cn" "$why"
-      elif ! grep -q "^Message-ID: <$cn@mua.partner.example>" "$WORK/out/$cn.eml"; then fail "$cn" "outer header fields lost"
-      else pass "$cn"; fi ;;
-  esac
-done
+peer_inbound_verdicts PJ_IN
 
 # The documented deviation is still PKI.js's: AES-GCM inside an EnvelopedData, its parameters a
 # bare OCTET STRING (the IV, 16 octets) instead of GCMParameters.
@@ -323,7 +274,4 @@ if [ "${CAN[kari]}" != yes ] && [ "${CAN[kari-keyid]}" != yes ] && [ -f "$f" ] \
   pass pkijs-kari-needs-ukm-as-documented
 else fail pkijs-kari-needs-ukm-as-documented "PKI.js reads OpenSSL's KARI (${CAN[kari]}) or writes no ukm: update README and this test"; fi
 
-alive=0; for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=$((alive + 1)); done
-[ "$alive" -eq "${#pids[@]}" ] && pass pkijs-milters-still-running || fail pkijs-milters-still-running "$alive of ${#pids[@]} alive"
-note "runtime $((SECONDS - T0)) s"
-stop_milters "${pids[@]}"
+peer_finish

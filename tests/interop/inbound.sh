@@ -12,6 +12,7 @@
 #   delivered CASE                  the sink dump of the message whose X-Case is CASE
 #   held PF CASE                    the hold-queue file of that message in Postfix $WORK/PF
 #   entity_body FILE OUT / header_field FILE NAME     body and unfolded header of a message
+#   same_body A B                   the two messages' bodies are the same bytes
 # PEER_DETAIL says why a peer helper failed.
 
 # _crlf: stdin to stdout with every line ending in CRLF.
@@ -202,6 +203,9 @@ entity_body() {
            my $b; if ($m =~ /\A\n/) { $b = substr($m, 1) } else { (undef, $b) = split(/\n\n/, $m, 2) }
            $b //= ""; $b =~ s/\n/\r\n/g; print $b' "$1" >"$2"
 }
+
+# same_body A B: the two messages' bodies are the same bytes (CRLF line ends).
+same_body() { entity_body "$1" "$WORK/body.a" && entity_body "$2" "$WORK/body.b" && cmp -s "$WORK/body.a" "$WORK/body.b"; }
 
 # inbound_config FILE MILTER_PORT RULES EXTRA [PKI_LINES]: write_config (lib.sh) for an inbound
 # gateway: internal_networks holds only 192.0.2.0/24, so mail from 127.0.0.1 is inbound unless

@@ -13,15 +13,22 @@
 
 PEER_DETAIL=
 
-# _pki_cert_for EMAIL: the test PKI's certificate (PEM path) whose rfc822Name is EMAIL.
+# _pki_cert_for EMAIL: the test PKI's certificate (PEM path) whose rfc822Name is EMAIL (its only
+# subjectAltName). The names are read once per state of the PKI folder into $WORK/pki-emails
+# (first line: a digest of the certificates' names, sizes and times; then PATH EMAIL lines),
+# not once per call: the library-peer tests ask for about a hundred signers, and reading all
+# certificates each time was an openssl run per certificate per signer.
 _pki_cert_for() {
-  for f in "$PKI"/*.cert.pem; do
-    case $f in */root-ca.cert.pem|*/sub-ca.cert.pem) continue ;; esac
-    if openssl x509 -in "$f" -noout -ext subjectAltName 2>/dev/null | grep -qx "[[:space:]]*email:$1"; then
-      echo "$f"; return 0
-    fi
-  done
-  return 1
+  local idx=$WORK/pki-emails state f
+  state=$(stat -c '%n %s %Y' "$PKI"/*.cert.pem 2>/dev/null | md5sum)
+  if [ "$(head -n 1 "$idx" 2>/dev/null)" != "$state" ]; then
+    { printf '%s\n' "$state"
+      for f in "$PKI"/*.cert.pem; do
+        case $f in */root-ca.cert.pem|*/sub-ca.cert.pem) continue ;; esac
+        openssl x509 -in "$f" -noout -ext subjectAltName 2>/dev/null | sed -n "s|^[[:space:]]*email:\(.*\)\$|$f \1|p"
+      done; } >"$idx.tmp" && mv "$idx.tmp" "$idx"
+  fi
+  awk -v e="$1" 'NR > 1 && $2 == e { print $1; found = 1; exit } END { exit !found }' "$idx"
 }
 _sha1_fpr() { openssl x509 -in "$1" -noout -fingerprint -sha1 | sed 's/.*=//; s/://g'; }
 

@@ -5,7 +5,8 @@
 # Messages under test are untrusted: split strictly (smime_split, smime_envelope), and PKI.js
 # must report a real success (exit 0, the signer it names, the content it returns).
 #
-#   pkijs_check                         pkijs_verify FILE DIR ANCHOR     pkijs_decrypt DER NAME OUT
+#   pkijs_check                         pkijs_server (one node for every operation that follows)
+#   pkijs_verify FILE DIR ANCHOR        pkijs_decrypt DER NAME OUT
 #   pkijs_sign ENTITY NAME OUT [opt...] pkijs_envelope ENTITY OUT CIPHER CERT... [-- opt...]
 #   pkijs_verify_der DER ANCHOR OUT [CONTENT [opt...]]
 # node-forge (tests/interop/pkijs/forge.mjs; it verifies no SignedData):
@@ -28,6 +29,36 @@ pkijs_check() {
     const v = (n) => lib(n + "/package.json").version;
     console.log(`pkijs ${v("pkijs")}, asn1js ${v("asn1js")}, node-forge ${v("node-forge")}, node ${process.versions.node}`);' 2>"$WORK/pkijs-check.log") \
     || { PEER_DETAIL="$(tr '\n' ' ' <"$WORK/pkijs-check.log" | cut -c1-300)"; return 1; }
+}
+
+# pkijs_server: one node process (server.mjs) runs every later operation of this test, in
+# turn, as its script would from the command line (_pkijs_node); before it, or when it could
+# not start, each operation is a node process of its own.
+pkijs_server() {
+  local d=$WORK/pkijs-server
+  mkdir -p "$d" && mkfifo "$d/requests" "$d/replies" || return 1
+  node "$PKIJS_DIR/server.mjs" "$d/requests" "$d/replies" >"$d/server.log" 2>&1 &
+  PKIJS_SERVER=$!
+  on_exit "kill -KILL $PKIJS_SERVER"
+  # read-write opens never block, whether or not node has opened its ends yet
+  exec {PKIJS_REQ}<>"$d/requests" {PKIJS_REP}<>"$d/replies"
+}
+
+# _pkijs_node LOG SCRIPT ARG...: `node SCRIPT.mjs ARG... >LOG 2>&1`, through pkijs_server when
+# it runs. Success: exit 0.
+_pkijs_node() {
+  local log=$1 script=$2 status
+  shift 2
+  if [ -z "${PKIJS_SERVER:-}" ]; then node "$PKIJS_DIR/$script.mjs" "$@" >"$log" 2>&1; return; fi
+  if ! kill -0 "$PKIJS_SERVER" 2>/dev/null; then
+    printf 'Error: the PKI.js server is gone: %s\n' "$(tail -n 3 "$WORK/pkijs-server/server.log" | tr '\n' ' ')" >"$log"
+    return 1
+  fi
+  { printf '%s\037' "$script" "$log" "$@"; printf '\n'; } >&"$PKIJS_REQ"
+  if ! read -r -t 300 status <&"$PKIJS_REP"; then
+    printf 'Error: no answer from the PKI.js server in 300 s\n' >"$log"; return 1
+  fi
+  [ "$status" = 0 ]
 }
 
 # _pkijs_errors LOG: the scripts' own error lines ("pkijs-verify: ..."), on one line.
@@ -55,7 +86,7 @@ pkijs_verify_der() {
   [ -n "${4:-}" ] && args+=(--content "$4")
   shift $(($# < 4 ? $# : 4))
   rm -f "$out"
-  node "$PKIJS_DIR/verify.mjs" "${args[@]}" "$@" "$der" "$out" >"$out.log" 2>&1 \
+  _pkijs_node "$out.log" verify "${args[@]}" "$@" "$der" "$out" \
     || { PEER_DETAIL="PKI.js: $(_pkijs_errors "$out.log")"; return 1; }
 }
 
@@ -64,7 +95,7 @@ pkijs_verify_der() {
 pkijs_decrypt() {
   _key_files "$2" || return 1
   rm -f "$3"
-  node "$PKIJS_DIR/unenvelope.mjs" --cert "$CERT_PEM" --key "$KEY_PEM" ${4:-} "$1" "$3" >"$3.log" 2>&1 && [ -s "$3" ] \
+  _pkijs_node "$3.log" unenvelope --cert "$CERT_PEM" --key "$KEY_PEM" ${4:-} "$1" "$3" && [ -s "$3" ] \
     || { PEER_DETAIL="PKI.js: $(_pkijs_errors "$3.log")"; return 1; }
 }
 
@@ -77,7 +108,7 @@ pkijs_sign() {
   shift 3
   openssl pkey -in "$KEY_PEM" -noout -text 2>/dev/null | grep -q '^ASN1 OID' && alg=ecdsa
   rm -f "$out"
-  node "$PKIJS_DIR/sign.mjs" --cert "$CERT_PEM" --key "$KEY_PEM" --alg "$alg" "$@" "$entity" "$out" >"$out.log" 2>&1 && [ -s "$out" ] \
+  _pkijs_node "$out.log" sign --cert "$CERT_PEM" --key "$KEY_PEM" --alg "$alg" "$@" "$entity" "$out" && [ -s "$out" ] \
     || { PEER_DETAIL="PKI.js: $(_pkijs_errors "$out.log")"; return 1; }
 }
 
@@ -93,7 +124,7 @@ pkijs_envelope() {
   done
   [ $# -gt 0 ] && shift
   rm -f "$out"
-  node "$PKIJS_DIR/envelope.mjs" --cipher "$cipher" "${args[@]}" "$@" "$entity" "$out" >"$out.log" 2>&1 && [ -s "$out" ] \
+  _pkijs_node "$out.log" envelope --cipher "$cipher" "${args[@]}" "$@" "$entity" "$out" && [ -s "$out" ] \
     || { PEER_DETAIL="PKI.js: $(_pkijs_errors "$out.log")"; return 1; }
 }
 
@@ -105,7 +136,7 @@ _forge_errors() { _pkijs_errors "$@"; }
 forge_decrypt() {
   _key_files "$2" || return 1
   rm -f "$3"
-  node "$PKIJS_DIR/forge.mjs" unenvelope --cert "$CERT_PEM" --key "$KEY_PEM" ${4:-} "$1" "$3" >"$3.log" 2>&1 && [ -s "$3" ] \
+  _pkijs_node "$3.log" forge unenvelope --cert "$CERT_PEM" --key "$KEY_PEM" ${4:-} "$1" "$3" && [ -s "$3" ] \
     || { PEER_DETAIL="$(_pkijs_errors "$3.log")"; return 1; }
 }
 
@@ -116,7 +147,7 @@ forge_sign() {
   _key_files "$2" || return 1
   shift 3
   rm -f "$out"
-  node "$PKIJS_DIR/forge.mjs" sign --cert "$CERT_PEM" --key "$KEY_PEM" "$@" "$entity" "$out" >"$out.log" 2>&1 && [ -s "$out" ] \
+  _pkijs_node "$out.log" forge sign --cert "$CERT_PEM" --key "$KEY_PEM" "$@" "$entity" "$out" && [ -s "$out" ] \
     || { PEER_DETAIL="$(_pkijs_errors "$out.log")"; return 1; }
 }
 
@@ -127,6 +158,6 @@ forge_envelope() {
   shift 3
   for n in "$@"; do _key_files "$n" || return 1; args+=(--recip "$CERT_PEM"); done
   rm -f "$out"
-  node "$PKIJS_DIR/forge.mjs" envelope --cipher "$cipher" "${args[@]}" "$entity" "$out" >"$out.log" 2>&1 && [ -s "$out" ] \
+  _pkijs_node "$out.log" forge envelope --cipher "$cipher" "${args[@]}" "$entity" "$out" && [ -s "$out" ] \
     || { PEER_DETAIL="$(_pkijs_errors "$out.log")"; return 1; }
 }

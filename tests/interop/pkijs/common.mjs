@@ -1,15 +1,16 @@
 // Shared set-up of the JavaScript S/MIME peers (PKI.js over Node's WebCrypto, node-forge):
 // loads the modules scripts/install-deps.sh put in $SSM_NPM_DIR, reads PEM/DER files and
 // parses command lines. Inputs are test files; the CMS objects read are untrusted, and every
-// failure ends the process with the library's own words and a non-zero status.
+// failure ends the operation with the library's own words: a non-zero status from the command
+// line (run), a FAIL status from server.mjs (one process for a whole test run).
 import { createRequire } from "node:module";
 import { readFileSync, writeFileSync } from "node:fs";
 import { webcrypto } from "node:crypto";
+import { pathToFileURL } from "node:url";
 import path from "node:path";
 
-// tool is the program name in error lines ("pkijs-sign: ...", "forge: ...").
-const script = path.basename(process.argv[1] || "peer", ".mjs");
-export const tool = script === "forge" ? "forge" : `pkijs-${script}`;
+// toolName(SCRIPT): the program name in error lines ("pkijs-sign: ...", "forge: ...").
+export const toolName = (script) => (script === "forge" ? "forge" : `pkijs-${script}`);
 
 const npmDir = process.env.SSM_NPM_DIR || "/var/cache/ssm-milter/npm";
 const require = createRequire(path.join(npmDir, "package.json"));
@@ -28,21 +29,31 @@ export const pkijs = lib("pkijs");
 export const crypto = webcrypto;
 pkijs.setEngine("node-webcrypto", new pkijs.CryptoEngine({ name: "node-webcrypto", crypto: webcrypto }));
 
+// die(MESSAGE): the operation fails with MESSAGE (its caller prints it after the tool name).
+export class PeerError extends Error {}
 export function die(message) {
-  process.stderr.write(`${tool}: ${message}\n`);
-  process.exit(1);
+  throw new PeerError(message);
 }
 
-// run(main): awaits main() and reports any exception as the library's error.
-export function run(main) {
-  main().catch((e) => die(e && e.message ? e.message : String(e)));
+// errorText(E): the words of a failure: ours (die) or the library's exception.
+export const errorText = (e) => (e && e.message ? e.message : String(e));
+
+// run(URL, MAIN): when the module at URL is the program node was started with, awaits
+// MAIN(ARGV, PRINT) with the command line and stdout; a failure prints "TOOL: words" on stderr
+// and exits 1.
+export function run(url, main) {
+  if (!process.argv[1] || pathToFileURL(path.resolve(process.argv[1])).href !== url) return;
+  const tool = toolName(path.basename(process.argv[1], ".mjs"));
+  main(process.argv.slice(2), (text) => process.stdout.write(text)).catch((e) => {
+    process.stderr.write(`${tool}: ${errorText(e)}\n`);
+    process.exit(1);
+  });
 }
 
-// args(SPEC): --name value options (SPEC lists which are repeatable and which are flags),
+// args(ARGV, SPEC): --name value options (SPEC lists which are repeatable and which are flags),
 // and the positional arguments.
-export function args(spec) {
+export function args(argv, spec) {
   const opts = {}, pos = [];
-  const argv = process.argv.slice(2);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (!a.startsWith("--")) { pos.push(a); continue; }

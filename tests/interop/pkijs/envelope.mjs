@@ -6,10 +6,10 @@
 // X9.63 KDF, AES key wrap). OUT is a DER ContentInfo.
 import { args, run, die, pkijs, certificates, readBytes, writeBytes, buf, toContentInfo, OID } from "./common.mjs";
 
-const { opts, pos } = args({ values: ["cipher", "oaep-hash", "kdf", "kek-length"], lists: ["recip"], flags: ["v15"] });
-if (pos.length !== 2 || !opts.recip) die("usage: envelope.mjs --cipher C --recip PEM... [options] IN OUT");
+export async function main(argv, print) {
+  const { opts, pos } = args(argv, { values: ["cipher", "oaep-hash", "kdf", "kek-length"], lists: ["recip"], flags: ["v15"] });
+  if (pos.length !== 2 || !opts.recip) die("usage: envelope.mjs --cipher C --recip PEM... [options] IN OUT");
 
-run(async () => {
   const m = /^aes-(128|192|256)-(cbc|gcm)$/.exec(opts.cipher || "aes-256-cbc");
   if (!m) die(`unknown --cipher ${opts.cipher}`);
   const env = new pkijs.EnvelopedData();
@@ -22,4 +22,5 @@ run(async () => {
   }
   await env.encrypt({ name: `AES-${m[2].toUpperCase()}`, length: Number(m[1]) }, buf(readBytes(pos[0])));
   writeBytes(pos[1], toContentInfo(OID.envelopedData, env.toSchema()));
-});
+}
+run(import.meta.url, main);

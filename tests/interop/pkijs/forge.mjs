@@ -11,8 +11,6 @@ import { args, run, die, lib, readBytes, writeBytes, pemBlocks } from "./common.
 import { readFileSync } from "node:fs";
 
 const forge = lib("node-forge");
-const cmd = process.argv[2];
-process.argv.splice(2, 1);  // the options after the subcommand, for args()
 // binary strings, forge's byte form (not forge.util.binary.raw.encode: its apply() overflows the stack at 1.5 MB)
 const bin = (u8) => Buffer.from(u8).toString("binary");
 const unbin = (s) => new Uint8Array(Buffer.from(s, "binary"));
@@ -22,8 +20,8 @@ const key = (file) => forge.pki.privateKeyFromPem(readFileSync(file, "latin1"));
 const toDer = (p7) => unbin(forge.asn1.toDer(p7.toAsn1()).getBytes());
 
 const commands = {
-  sign() {
-    const { opts, pos } = args({ values: ["cert", "key", "chain", "hash"], flags: ["detached", "no-attrs"] });
+  sign(argv) {
+    const { opts, pos } = args(argv, { values: ["cert", "key", "chain", "hash"], flags: ["detached", "no-attrs"] });
     if (pos.length !== 2 || !opts.cert || !opts.key) die("usage: forge.mjs sign --cert PEM --key PEM [options] IN OUT");
     const [cert] = certs(opts.cert);
     const p7 = forge.pkcs7.createSignedData();
@@ -44,8 +42,8 @@ const commands = {
     p7.sign({ detached: !!opts.detached });
     writeBytes(pos[1], toDer(p7));
   },
-  envelope() {
-    const { opts, pos } = args({ values: ["cipher"], lists: ["recip"] });
+  envelope(argv) {
+    const { opts, pos } = args(argv, { values: ["cipher"], lists: ["recip"] });
     if (pos.length !== 2 || !opts.recip) die("usage: forge.mjs envelope --cipher C --recip PEM... IN OUT");
     const oid = { "aes-128-cbc": "aes128-CBC", "aes-192-cbc": "aes192-CBC", "aes-256-cbc": "aes256-CBC", "des-ede3-cbc": "des-EDE3-CBC" }[opts.cipher || "aes-256-cbc"];
     if (!oid) die(`unknown --cipher ${opts.cipher}`);
@@ -55,8 +53,8 @@ const commands = {
     p7.encrypt(undefined, forge.pki.oids[oid]);
     writeBytes(pos[1], toDer(p7));
   },
-  unenvelope() {
-    const { opts, pos } = args({ values: ["cert", "key"], flags: ["first"] });
+  unenvelope(argv) {
+    const { opts, pos } = args(argv, { values: ["cert", "key"], flags: ["first"] });
     if (pos.length !== 2 || !opts.cert || !opts.key) die("usage: forge.mjs unenvelope --cert PEM --key PEM IN OUT");
     const p7 = forge.pkcs7.messageFromAsn1(forge.asn1.fromDer(bin(readBytes(pos[0]))));
     if (!p7.findRecipient) die("not an EnvelopedData");
@@ -67,5 +65,9 @@ const commands = {
     writeBytes(pos[1], unbin(p7.content.getBytes()));
   },
 };
-if (!commands[cmd]) die("usage: forge.mjs sign|envelope|unenvelope ...");
-run(async () => commands[cmd]());
+// main(ARGV): the subcommand ARGV[0] with the options after it.
+export async function main(argv) {
+  if (!Object.hasOwn(commands, argv[0] || "")) die("usage: forge.mjs sign|envelope|unenvelope ...");
+  commands[argv[0]](argv.slice(1));
+}
+run(import.meta.url, main);

@@ -4,10 +4,10 @@
 // contentType, signingTime and messageDigest (computed here, as PKI.js's own examples do).
 import { args, run, die, pkijs, asn1js, crypto, certificates, pkcs8, readBytes, writeBytes, buf, toContentInfo, OID } from "./common.mjs";
 
-const { opts, pos } = args({ values: ["cert", "key", "chain", "alg", "hash", "sid"], flags: ["detached", "no-certs", "no-attrs"] });
-if (pos.length !== 2 || !opts.cert || !opts.key) die("usage: sign.mjs --cert PEM --key PEM [options] IN OUT");
+export async function main(argv, print) {
+  const { opts, pos } = args(argv, { values: ["cert", "key", "chain", "alg", "hash", "sid"], flags: ["detached", "no-certs", "no-attrs"] });
+  if (pos.length !== 2 || !opts.cert || !opts.key) die("usage: sign.mjs --cert PEM --key PEM [options] IN OUT");
 
-run(async () => {
   const [cert] = certificates(opts.cert);
   const chain = opts.chain ? certificates(opts.chain) : [];
   const hash = opts.hash || "SHA-256";
@@ -52,7 +52,8 @@ run(async () => {
   });
   await signed.sign(key, 0, hash, opts.detached ? buf(data) : undefined);
   writeBytes(pos[1], toContentInfo(OID.signedData, signed.toSchema(true)));
-});
+}
+run(import.meta.url, main);
 
 function curveOf(cert) {
   const oid = cert.subjectPublicKeyInfo.algorithm.algorithmParams.valueBlock.toString();

@@ -5,10 +5,10 @@
 // plaintext.
 import { args, run, die, pkijs, asn1js, certificates, pkcs8, readBytes, writeBytes, buf, contentInfo, OID } from "./common.mjs";
 
-const { opts, pos } = args({ values: ["cert", "key"], flags: ["first"] });
-if (pos.length !== 2 || !opts.cert || !opts.key) die("usage: unenvelope.mjs --cert PEM --key PEM IN OUT");
+export async function main(argv, print) {
+  const { opts, pos } = args(argv, { values: ["cert", "key"], flags: ["first"] });
+  if (pos.length !== 2 || !opts.cert || !opts.key) die("usage: unenvelope.mjs --cert PEM --key PEM IN OUT");
 
-run(async () => {
   const der = readBytes(pos[0]);
   const asn = asn1js.fromBER(buf(der));
   if (asn.offset === -1) die(`not BER: ${asn.result.error}`);
@@ -20,7 +20,8 @@ run(async () => {
   if (index < 0) die(`no RecipientInfo names ${opts.cert} (kinds: ${env.recipientInfos.map((ri) => ri.variant).join(",")})`);
   const plain = await env.decrypt(index, { recipientCertificate: cert, recipientPrivateKey: buf(pkcs8(opts.key)) });
   writeBytes(pos[1], new Uint8Array(plain));
-});
+}
+run(import.meta.url, main);
 
 // names(RI, CERT): the RecipientInfo is meant for CERT.
 function names(ri, cert) {

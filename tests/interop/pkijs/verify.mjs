@@ -7,10 +7,10 @@
 import { args, run, die, pkijs, certificates, readBytes, writeBytes, buf, contentInfo, certPem, dn, OID } from "./common.mjs";
 import { writeFileSync } from "node:fs";
 
-const { opts, pos } = args({ values: ["root", "content", "signer-out"] });
-if (pos.length !== 2 || !opts.root) die("usage: verify.mjs --root PEM [--content FILE] [--signer-out PEM] IN OUT");
+export async function main(argv, print) {
+  const { opts, pos } = args(argv, { values: ["root", "content", "signer-out"] });
+  if (pos.length !== 2 || !opts.root) die("usage: verify.mjs --root PEM [--content FILE] [--signer-out PEM] IN OUT");
 
-run(async () => {
   const signed = new pkijs.SignedData({ schema: contentInfo(readBytes(pos[0]), OID.signedData) });
   if (signed.signerInfos.length !== 1) die(`${signed.signerInfos.length} signers`);
   if (signed.encapContentInfo.eContentType !== OID.data) die(`eContentType ${signed.encapContentInfo.eContentType}`);
@@ -30,7 +30,8 @@ run(async () => {
   if (!res.signatureVerified) die(`signature not verified: ${res.message || res.code}`);
   if (!res.signerCertificateVerified) die(`signer certificate not verified: ${res.message || res.code}`);
   const cert = res.signerCertificate;
-  process.stdout.write(`signer: ${dn(cert.subject)} / ${dn(cert.issuer)}\nsignature: ${signed.signerInfos[0].signatureAlgorithm.algorithmId}\n`);
+  print(`signer: ${dn(cert.subject)} / ${dn(cert.issuer)}\nsignature: ${signed.signerInfos[0].signatureAlgorithm.algorithmId}\n`);
   if (opts["signer-out"]) writeFileSync(opts["signer-out"], certPem(cert));
   writeBytes(pos[1], data);
-});
+}
+run(import.meta.url, main);
