@@ -18,7 +18,10 @@ mkdir -p "$top/build-asan"
   then echo 0 >"$status.tmp"; else echo 1 >"$status.tmp"; fi
   mv "$status.tmp" "$status"
 ) &
-"$top/scripts/build.sh" "$top/build"
+# Line tables only (-g1, not configure's -g): backtraces keep file:line, the optimisation
+# (-O2) is what ships, and the compiles take ~15 % less CPU with objects a quarter the size
+# (faster links). The machine's 2 cores are busy for the whole run, so CPU saved is wall time.
+"$top/scripts/build.sh" "$top/build" CXXFLAGS="-g1 -O2"
 export SSM_ASAN_STATUS="$status" SSM_ASAN_LOG="$top/build-asan.log"
 # The private Postfix instances log through postlogd over a unix datagram socket. Linux queues
 # 10 datagrams per socket by default, and a Postfix 3.7 postlogd that must log while its queue
