@@ -667,6 +667,17 @@ pf_log() { cat "$1/maillog" 2>/dev/null; }
 pf_queue_count() { find "$1/queue/incoming" "$1/queue/active" "$1/queue/deferred" "$1/queue/maildrop" -type f 2>/dev/null | wc -l; }
 # pf_flush PFDIR: ask the queue manager to retry deferred mail now.
 pf_flush() { script -qec "postqueue -c $1/etc -f" /dev/null >/dev/null 2>&1; }
+# pf_wait_queue_empty PFDIR SECONDS: until the instance's queue is empty (every message it
+# accepted delivered or bounced); 1 at the deadline. For "nothing more arrives" checks: mail
+# accepted before the SMTP reply is in the queue already, so polling here replaces a fixed sleep.
+pf_wait_queue_empty() {
+  local deadline=$((SECONDS + $2))
+  while [ "$(pf_queue_count "$1")" -gt 0 ]; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.2
+  done
+  return 0
+}
 
 # --- [reinjection] (split-off copies, return notices, receipts) ------------------------------
 # make_reinjection_secret: $WORK/reinject.secret, the secret reinjected mail is marked with.
