@@ -165,8 +165,9 @@ run_parallel "$SSM_TEST_JOBS" "${integration_list[@]}"
 if [ "$asan_pending" = 1 ]; then
   phase "waiting for the ASan+UBSan build"
   while ! asan_ready; do sleep 2; done
-  # Alone on the machine now: as many lanes as the integration tests had (the sanitizer
-  # tests wait on slapd, OCSP responders and the token for about half their time).
+  # Alone on the machine now: as many lanes as the integration tests had (several unit tests
+  # wait on slapd, OCSP responders or the token: test_revocation and
+  # test_processor_revocation use about a third of a core, test_pki two thirds).
   queue=()
   late_items
   run_parallel "$SSM_TEST_JOBS" "${queue[@]}"
