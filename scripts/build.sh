@@ -3,7 +3,9 @@
 # Usage: scripts/build.sh [BUILDDIR [extra configure arguments...]]
 #   BUILDDIR defaults to ./build. With SSM_ASAN=1 the build uses ASan+UBSan at -O0 and only
 #   the unit test programs are built (-O0 compiles ~35 % faster than -O1; the sanitizer run
-#   of the unit tests is short, the build is on the suite's critical path).
+#   of the unit tests is short, the build is on the suite's critical path). Its debug info is
+#   line tables only (-g1): sanitizer reports still name file:line, and the compiles take
+#   ~24 % less CPU than with -g (objects a fifth smaller, so the 50 links are faster too).
 #   With SSM_BOOTSTRAP_ONLY=1 it only runs autoreconf when needed (so that two builds can
 #   then be configured at once without racing on it).
 set -eu
@@ -22,7 +24,7 @@ jobs=${SSM_JOBS:-3}
 if [ "${SSM_ASAN:-0}" = 1 ]; then
   if [ ! -f Makefile ]; then
     "$top/configure" --enable-werror -q \
-      CXXFLAGS="-g -O0 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+      CXXFLAGS="-g1 -O0 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
       LDFLAGS="-fsanitize=address,undefined" "$@"
   fi
   make -j"$jobs" unit-tests >/dev/null

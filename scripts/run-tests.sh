@@ -8,8 +8,9 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 SSM_BOOTSTRAP_ONLY=1 "$top/scripts/build.sh"
 # The ASan+UBSan build (unit tests only) runs at a lower priority from the start: it takes the
 # CPU the normal build leaves (configure, links) and then runs beside the unit and integration
-# tests, which spend most of their time waiting on Postfix, slapd and the token; run-all.sh
-# waits for its status file before the sanitizer tests. Same work, less wall time.
+# tests, which spend most of their time waiting on Postfix, slapd and the token; when its
+# status file appears, run-all.sh puts the sanitizer tests into the integration lanes as they
+# free up (or runs them after, if the build ends last). Same work, less wall time.
 status=$top/build-asan.status
 rm -f "$status" "$status.tmp"
 mkdir -p "$top/build-asan"
@@ -18,7 +19,10 @@ mkdir -p "$top/build-asan"
   then echo 0 >"$status.tmp"; else echo 1 >"$status.tmp"; fi
   mv "$status.tmp" "$status"
 ) &
-"$top/scripts/build.sh" "$top/build"
+# Line tables only (-g1, not configure's -g): backtraces keep file:line, the optimisation
+# (-O2) is what ships, and the compiles take ~15 % less CPU with objects a quarter the size
+# (faster links). The machine's 2 cores are busy for the whole run, so CPU saved is wall time.
+"$top/scripts/build.sh" "$top/build" CXXFLAGS="-g1 -O2"
 export SSM_ASAN_STATUS="$status" SSM_ASAN_LOG="$top/build-asan.log"
 # The private Postfix instances log through postlogd over a unix datagram socket. Linux queues
 # 10 datagrams per socket by default, and a Postfix 3.7 postlogd that must log while its queue

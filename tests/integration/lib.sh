@@ -349,6 +349,8 @@ start_milter() {
   fi
   MILTER_PID=$!
   on_exit "kill -KILL $MILTER_PID"
+  if [ -n "$upath" ]; then _ssm_milter_listen[$MILTER_PID]=unix:$upath
+  else _ssm_milter_listen[$MILTER_PID]=tcp:$MILTER_PORT; fi
   local ready
   if [ -n "$upath" ]; then wait_unix_socket "$upath" 20 "$MILTER_PID"; ready=$?
   else wait_port "$MILTER_PORT" 20 "$MILTER_PID"; ready=$?; fi
@@ -357,22 +359,47 @@ start_milter() {
     return 1
   fi
 }
-# stop_milters PID...: stop_milter for several milters at once (their ~4 s exits overlap).
+# _ssm_milter_listen[PID]: where the milter started by start_milter listens (tcp:PORT or
+# unix:PATH), for _ssm_wake_milter.
+declare -A _ssm_milter_listen=()
+# _ssm_wake_milter PID: one connection to the milter's socket. After SIGTERM libmilter's
+# listener notices the stop only when its select() returns, which without a connection is
+# after its 5 s poll (MI_CHK_TIME): a connection makes it look at once (exit in ~0.2 s, not
+# ~5 s). Harmless before the stop is seen (an empty connection) and after (refused).
+_ssm_wake_milter() {
+  local where=${_ssm_milter_listen[$1]:-}
+  case $where in
+    tcp:*) (exec 3<>"/dev/tcp/127.0.0.1/${where#tcp:}") 2>/dev/null ;;
+    unix:*) python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX); s.settimeout(1); s.connect(sys.argv[1]); s.close()' "${where#unix:}" 2>/dev/null ;;
+  esac
+  return 0
+}
+# stop_milters PID...: stop_milter for several milters at once.
 stop_milters() {
-  local p deadline=$((SECONDS + 15))
+  local p deadline=$((SECONDS + 15)) n
   for p in "$@"; do kill -TERM "$p" 2>/dev/null; done
   for p in "$@"; do
-    while kill -0 "$p" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+    n=0
+    while kill -0 "$p" 2>/dev/null && [ $SECONDS -lt $deadline ]; do
+      # every 0.5 s: the first connection may come before libmilter has seen the SIGTERM
+      [ $((n % 5)) -eq 1 ] && _ssm_wake_milter "$p"
+      n=$((n + 1)); sleep 0.1
+    done
     kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null
   done
   return 0
 }
-# stop_milter: SIGTERM, then SIGKILL after 15 s (libmilter needs ~4 s to exit).
+# stop_milter: SIGTERM, then SIGKILL after 15 s (a connection wakes libmilter's listener, see
+# _ssm_wake_milter); sets MILTER_STATUS to its exit status.
 stop_milter() {
   [ -n "${MILTER_PID:-}" ] || return 0
   kill -TERM "$MILTER_PID" 2>/dev/null
-  local deadline=$((SECONDS + 15))
-  while kill -0 "$MILTER_PID" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+  local deadline=$((SECONDS + 15)) n=0
+  while kill -0 "$MILTER_PID" 2>/dev/null && [ $SECONDS -lt $deadline ]; do
+    [ $((n % 5)) -eq 1 ] && _ssm_wake_milter "$MILTER_PID"
+    n=$((n + 1)); sleep 0.1
+  done
   kill -KILL "$MILTER_PID" 2>/dev/null
   wait "$MILTER_PID" 2>/dev/null
   MILTER_STATUS=$?
@@ -667,6 +694,17 @@ pf_log() { cat "$1/maillog" 2>/dev/null; }
 pf_queue_count() { find "$1/queue/incoming" "$1/queue/active" "$1/queue/deferred" "$1/queue/maildrop" -type f 2>/dev/null | wc -l; }
 # pf_flush PFDIR: ask the queue manager to retry deferred mail now.
 pf_flush() { script -qec "postqueue -c $1/etc -f" /dev/null >/dev/null 2>&1; }
+# pf_wait_queue_empty PFDIR SECONDS: until the instance's queue is empty (every message it
+# accepted delivered or bounced); 1 at the deadline. For "nothing more arrives" checks: mail
+# accepted before the SMTP reply is in the queue already, so polling here replaces a fixed sleep.
+pf_wait_queue_empty() {
+  local deadline=$((SECONDS + $2))
+  while [ "$(pf_queue_count "$1")" -gt 0 ]; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.2
+  done
+  return 0
+}
 
 # --- [reinjection] (split-off copies, return notices, receipts) ------------------------------
 # make_reinjection_secret: $WORK/reinject.secret, the secret reinjected mail is marked with.

@@ -51,6 +51,11 @@ config main
 start_milter "$WORK/main.toml" || fatal blind-setup "ssm-milter did not start"
 PF_MASTER_EXTRA=$(reinjection_listener "$REINJECT_PORT") \
   start_postfix pf2 "$PF2_PORT" "$SINK_PORT" "$MILTER_PORT" || fatal blind-setup "pf2 did not start"
+PF2=$PF_DIR
+# settled: after a reply, wait until pf2's queue has drained, not a fixed time: whatever was
+# accepted (the message, a reinjected copy) was queued before the reply, so a second delivery
+# that must not happen has arrived by then.
+settled() { pf_wait_queue_empty "$PF2" 10; }
 
 # serials_of DER: the serial numbers the RecipientInfos name, hexadecimal, sorted, one a line.
 serials_of() {
@@ -123,7 +128,7 @@ rm -f "$SINK_DIR"/*
 printf 'From: Alice <alice@acme.example>\r\nTo: hank@partner.example\r\nSubject: the plan\r\n\r\nthe same text for everyone\r\n' >"$WORK/d.eml"
 send_mail "$PF2_PORT" alice@acme.example hank@partner.example,ivan@partner.example "$WORK/d.eml"
 rc=$?
-wait_for_delivery 1 30; sleep 2
+wait_for_delivery 1 30; settled
 f=$(sink_files | head -n 1)
 if [ "$rc" -eq 0 ] && [ "$(sink_count)" -eq 1 ] && [ "$(sink_rcpts "$f" | wc -l)" -eq 2 ] && opened domain "$f" partner-domain \
    && [ "$(serials_of "$WORK/out/domain.p7m" | tr '\n' ' ')" = "$(serial partner-domain) " ] \
@@ -137,7 +142,7 @@ config together 'blind_copies = "together"'
 start_milter "$WORK/together.toml" || fatal blind-setup "ssm-milter (together) did not start"
 send_mail "$PF2_PORT" alice@acme.example dave@partner.example,frank@partner.example "$WORK/m.eml"
 rc=$?
-wait_for_delivery 1 30; sleep 2
+wait_for_delivery 1 30; settled
 f=$(sink_files | head -n 1)
 want=$(printf '%s\n%s\n' "$(serial dave)" "$(serial frank)" | sort | tr '\n' ' ')
 if [ "$rc" -eq 0 ] && [ "$(sink_count)" -eq 1 ] && [ "$(sink_rcpts "$f" | wc -l)" -eq 2 ] && opened together "$f" frank \
@@ -156,7 +161,7 @@ else fail blind-without-reinjection-warned "-n without [reinjection]: $(tr '\n' 
 start_milter "$WORK/noreinject.toml" || fatal blind-setup "ssm-milter (no reinjection) did not start"
 send_mail "$PF2_PORT" alice@acme.example dave@partner.example,frank@partner.example "$WORK/m.eml"
 rc=$?
-sleep 2
+settled
 case "$rc:$SMTP_REPLY" in
   5:*"550 5.7.1"*"blind copy"*)
     if [ "$(sink_count)" -eq 0 ] && grep -q 'blind-copy-refused rcpt=frank@partner.example' "$WORK/milter.log"; then
@@ -168,7 +173,7 @@ esac
 printf 'From: Alice <alice@acme.example>\r\nTo: dave@partner.example\r\nCc: Frank <frank@partner.example>\r\nSubject: the plan\r\n\r\nthe same text for everyone\r\n' >"$WORK/c.eml"
 send_mail "$PF2_PORT" alice@acme.example dave@partner.example,frank@partner.example "$WORK/c.eml"
 rc=$?
-wait_for_delivery 1 30; sleep 1
+wait_for_delivery 1 30; settled
 if [ "$rc" -eq 0 ] && [ "$(sink_count)" -eq 1 ]; then pass blind-named-in-cc-one-message
 else fail blind-named-in-cc-one-message "rc $rc reply '$SMTP_REPLY', $(sink_count) delivered"; fi
 exit $((_ssm_failures > 0))

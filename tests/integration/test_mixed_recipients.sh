@@ -99,7 +99,7 @@ config down "$(free_port)"
 start_milter "$WORK/down.toml" || fatal mixed-setup "ssm-milter (down) did not start"
 send_mail "$PF2_PORT" alice@acme.example dave@partner.example,someone@elsewhere.example "$WORK/m.eml"
 rc=$?
-sleep 2
+pf_wait_queue_empty "$PF2" 10   # anything accepted was queued before the reply: drained now
 if [ "$rc" -eq 4 ] && [ "$(sink_count)" -eq 0 ]; then pass mixed-reinjection-down-defers-all
 else fail mixed-reinjection-down-defers-all "rc $rc reply '$SMTP_REPLY', $(sink_count) delivered"; fi
 
@@ -197,7 +197,7 @@ rm -f "$SINK_DIR"/*
 send_mail "$PF2_PORT" alice@acme.example nobody@partner.example "$WORK/ret.eml"
 rc=$?
 wait_for_delivery 1 60
-sleep 1
+pf_wait_queue_empty "$PF2" 10
 f=$(sink_files | head -n 1)
 if [ "$rc" -eq 0 ] && [ "$(sink_count)" -eq 1 ] && sink_rcpts "$f" | grep -qi 'alice@acme.example' \
    && grep -q 'action=returned' "$WORK/milter.log" && grep -q 'milter triggers DISCARD' "$PF2/maillog"; then
@@ -213,7 +213,7 @@ case "$out" in *"RCPT nobody@partner.example 550 5.7.1"*) pass return-null-sende
 rm -f "$SINK_DIR"/*
 send_mail "$PF2_PORT" locked@acme.example nobody@partner.example "$WORK/ret.eml"
 rc=$?
-sleep 1
+pf_wait_queue_empty "$PF2" 10
 case "$rc:$SMTP_REPLY" in
   *"550 5.7.1"*"encryption required for nobody@partner.example"*"the notice returning the message to its sender was refused"*)
     if [ "$(sink_count)" -eq 0 ]; then pass return-notice-refused-refuses-message

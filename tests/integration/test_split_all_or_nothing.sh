@@ -64,8 +64,9 @@ case "$rc:$SMTP_REPLY" in
   4:4*) pass split-refused-copy-defers-original ;;
   *) fail split-refused-copy-defers-original "rc $rc reply '$SMTP_REPLY' (want 4xx)" ;;
 esac
-# Copies that were accepted would be in pf2's queue now and at the sink within seconds.
-sleep 8
+# The milter hands the copies over before it answers, so a copy the listener accepted is in
+# pf2's queue by now: wait until the queue has drained (delivered), not a fixed time.
+pf_wait_queue_empty "$PF2" 10
 if [ "$(sink_count)" -eq 0 ] && [ "$(pf_queue_count "$PF2")" -eq 0 ]; then pass split-refused-copy-none-delivered
 else
   fail split-refused-copy-none-delivered "$(sink_count) delivered (frank $(delivered_to frank@partner.example), gina $(delivered_to gina@partner.example)), $(pf_queue_count "$PF2") queued"
@@ -82,7 +83,7 @@ sleep 2
 send_mail "$PF2_PORT" alice@acme.example "$RCPTS" "$WORK/m.eml"
 rc=$?
 wait_for_delivery 4 60
-sleep 5   # a duplicate would arrive now
+pf_wait_queue_empty "$PF2" 10   # a duplicate was queued before the reply: it arrives now
 counts="dave $(delivered_to dave@partner.example) frank $(delivered_to frank@partner.example) gina $(delivered_to gina@partner.example) kate $(delivered_to kate@partner.example)"
 if [ "$rc" -eq 0 ] && [ "$(sink_count)" -eq 4 ] && [ "$counts" = "dave 1 frank 1 gina 1 kate 1" ]; then
   pass split-retry-each-once
@@ -114,7 +115,7 @@ printf 'From: Alice <alice@acme.example>\r\nTo: dave@partner.example, nobody@par
 RET_RCPTS=dave@partner.example,nobody@partner.example,frank@partner.example
 send_mail "$PF2_PORT" alice@acme.example "$RET_RCPTS" "$WORK/ret.eml"
 rc=$?
-sleep 8
+pf_wait_queue_empty "$PF2" 10   # as above: an accepted copy is in the queue already
 if [ "$rc" -eq 4 ] && [ "$(sink_count)" -eq 0 ] && [ "$(pf_queue_count "$PF2")" -eq 0 ]; then
   pass split-refused-notice-delivers-no-copy
 else
@@ -126,7 +127,7 @@ sleep 2
 send_mail "$PF2_PORT" alice@acme.example "$RET_RCPTS" "$WORK/ret.eml"
 rc=$?
 wait_for_delivery 3 60
-sleep 5
+pf_wait_queue_empty "$PF2" 10
 counts="dave $(delivered_to dave@partner.example) frank $(delivered_to frank@partner.example) alice $(delivered_to alice@acme.example) nobody $(delivered_to nobody@partner.example)"
 if [ "$rc" -eq 0 ] && [ "$(sink_count)" -eq 3 ] && [ "$counts" = "dave 1 frank 1 alice 1 nobody 0" ]; then
   pass split-retry-copy-and-notice-once
