@@ -259,7 +259,7 @@ public:
             CPPUNIT_ASSERT(o.status == DecryptStatus::Decrypted);
             CPPUNIT_ASSERT_EQUAL(std::uint64_t(52428800), count.count());
             CPPUNIT_ASSERT(hash.finish() == expected);
-            std::cerr << "\n[50 MB " << cipher << ": peak RSS " << before << " -> " << after << " KiB] ";
+            std::cerr << "\n[50 MB " << cipher << ": peak RSS " << before << " -> " << after << " KiB]" << std::endl;
             CPPUNIT_ASSERT(after - before < 8 * 1024);
             std::filesystem::remove(out);
         }
