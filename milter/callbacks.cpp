@@ -16,6 +16,7 @@
 #include "base/metrics.h"
 #include "milter/daemon.h"
 #include "milter/reload.h"
+#include "milter/listener_wake.h"
 #include "milter/message_processor.h"
 #include "milter/message_writer.h"
 #include "milter/metrics_http.h"
@@ -580,6 +581,7 @@ int run_milter(Daemon& daemon)
     // smfi_opensocket above has bound and is listening, so the service manager (and Postfix
     // after it) never sees READY before a connection can be queued; smfi_main accepts them.
     service::notify_ready("Serving on ", config->milter.socket);
+    remember_listener(config->milter.socket);  // before smfi_main starts its signal thread
     const int rc = smfi_main();
     service::notify_stopping();  // also when libmilter ends without a signal
     set_sighup_reloader(nullptr);

@@ -24,7 +24,7 @@ milter_libssm_milter_a_SOURCES = \
 	milter/message_writer.h milter/message_writer.cpp \
 	milter/daemon.h milter/callbacks.cpp \
 	milter/reload.h milter/reload.cpp \
-	milter/service_notify.h milter/service_notify.cpp \
+	milter/service_notify.h milter/service_notify.cpp milter/listener_wake.h milter/listener_wake.cpp \
 	milter/reinjection.h milter/reinjection.cpp milter/smtp_client.h milter/smtp_client.cpp \
 	milter/return_notice.h milter/return_notice.cpp \
 	milter/metrics_http.h milter/metrics_http.cpp

@@ -12,6 +12,7 @@
 
 #include <cerrno>
 
+#include "milter/listener_wake.h"
 #include "milter/reload.h"
 #include "milter/service_notify.h"
 
@@ -22,9 +23,12 @@ extern "C" int sigwait(const sigset_t* set, int* sig)
     if (!libc_sigwait) return EINVAL;
     for (;;) {
         const int rc = libc_sigwait(set, sig);
-        // libmilter stops on SIGTERM/SIGINT but needs seconds to return from smfi_main; tell
-        // the service manager now (PRODUCT §8).
-        if (rc == 0 && (*sig == SIGTERM || *sig == SIGINT)) ssm::milter::service::notify_stopping();
+        // libmilter stops on SIGTERM/SIGINT: tell the service manager now (PRODUCT §8), and
+        // wake libmilter's listener so that it sees the stop at once (listener_wake.h).
+        if (rc == 0 && (*sig == SIGTERM || *sig == SIGINT)) {
+            ssm::milter::service::notify_stopping();
+            ssm::milter::wake_listener_soon();
+        }
         if (rc != 0 || *sig != SIGHUP) return rc;
         if (!ssm::milter::request_reload_from_signal()) return rc;
     }

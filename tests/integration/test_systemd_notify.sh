@@ -123,8 +123,20 @@ got=$(send_one after-broken)
 [ "$got" = opaque ] && milter_alive && pass notify-failed-reload-keeps-old \
   || fail notify-failed-reload-keeps-old "after a broken reload the message was: $got (want opaque)"
 
-# --- SIGTERM: STOPPING=1, then the process ends ----------------------------------------------
+# --- SIGTERM: STOPPING=1, then the process ends, promptly ------------------------------------
+# An empty connection just before the signal restarts libmilter's 5 s listener poll: without
+# ssm-milter waking its own listener (milter/listener_wake.h) the exit would take about 5 s.
+# Timed without lib.sh's stop_milter, which wakes the listener from outside.
+(exec 3<>"/dev/tcp/127.0.0.1/$MILTER_PORT") 2>/dev/null
+sleep 0.3
+stop_started=$(date +%s%N)
 kill -TERM "$MILTER_PID"
+while kill -0 "$MILTER_PID" 2>/dev/null && [ $(( ($(date +%s%N) - stop_started) / 1000000 )) -lt 10000 ]; do
+  sleep 0.05
+done
+stop_ms=$(( ($(date +%s%N) - stop_started) / 1000000 ))
+if ! kill -0 "$MILTER_PID" 2>/dev/null && [ "$stop_ms" -lt 3000 ]; then pass stop-prompt
+else fail stop-prompt "ssm-milter took ${stop_ms} ms to end after SIGTERM (libmilter's poll is 5 s)"; fi
 if wait_notify 'STOPPING=1' 1; then
   pid=$MILTER_PID
   stop_milter   # waits for the exit (SIGKILL only after 15 s)
