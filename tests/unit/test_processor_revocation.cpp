@@ -191,14 +191,16 @@ public:
 
     // Four recipients whose certificates name stalling responders: the first RCPT spends the
     // transaction's 2 s; the others are not asked (soft-fail: accepted, encrypted to). One budget
-    // per RCPT took 8 s. The next MAIL FROM starts a new budget.
+    // per RCPT took 8 s. The next MAIL FROM starts a new budget. The upper time bounds leave
+    // room for a loaded machine (the sanitizer build of this test runs beside the integration
+    // tests); which responders were asked is what tells one budget from one per RCPT.
     void one_budget_per_transaction()
     {
         auto& f = fixture();
         Session s(f.config("soft-fail"));
         MessageProcessor& p = s.p;
         const double took = rcpt_each_slow(p);
-        CPPUNIT_ASSERT_MESSAGE("took " + std::to_string(took) + " s", took > 1.5 && took < 4.5);
+        CPPUNIT_ASSERT_MESSAGE("took " + std::to_string(took) + " s", took > 1.5 && took < 6.5);
         for (const auto& r : p.recipients())
             CPPUNIT_ASSERT_MESSAGE(r.text + ": " + r.reply.str(),
                                    r.reply.verdict == Verdict::Continue && r.certificate.has_value());
@@ -211,7 +213,7 @@ public:
         const auto again = Clock::now();
         CPPUNIT_ASSERT(p.rcpt_to("<fresh@partner.example>").verdict == Verdict::Continue);
         const double fresh = seconds_since(again);
-        CPPUNIT_ASSERT_MESSAGE("took " + std::to_string(fresh) + " s", fresh > 1.5 && fresh < 3.5);
+        CPPUNIT_ASSERT_MESSAGE("took " + std::to_string(fresh) + " s", fresh > 1.5 && fresh < 6);
         CPPUNIT_ASSERT(f.asked("fresh") >= 1);
     }
 
@@ -231,7 +233,7 @@ public:
         for (const auto& n : kSlow)
             CPPUNIT_ASSERT_MESSAGE(logged, logged.find("pki_revocation_budget_spent for=" + n + "@partner.example ") !=
                                                std::string::npos);
-        CPPUNIT_ASSERT_MESSAGE("took " + std::to_string(took) + " s", took > 1.5 && took < 4.5);
+        CPPUNIT_ASSERT_MESSAGE("took " + std::to_string(took) + " s", took > 1.5 && took < 6.5);
         for (const auto& r : p.recipients()) {
             CPPUNIT_ASSERT_MESSAGE(r.text, !r.certificate && r.reply.verdict == Verdict::TempFail);
             CPPUNIT_ASSERT_EQUAL_MESSAGE(r.text, std::string("451 4.7.1"), r.reply.rcode + " " + r.reply.xcode);

@@ -234,7 +234,8 @@ public:
     }
 
     // Three stalling responders and a stalling distribution point, 2 s each: 8 s without a
-    // budget; 3 s with one. A second validation sharing the spent budget asks nothing.
+    // budget; 3 s with one (the bound leaves room for a loaded machine and the sanitizer build).
+    // A second validation sharing the spent budget asks nothing.
     void time_budget()
     {
         const auto& p = fixture();
@@ -244,7 +245,7 @@ public:
         const auto r = store->validate(p.cert("slow"), {}, now, Purpose::EmailProtection);
         const auto took = std::chrono::steady_clock::now() - start;
         CPPUNIT_ASSERT_MESSAGE(notes(r), r.has(Problem::RevocationUnknown) && mentions(r, kBudgetSpent));
-        CPPUNIT_ASSERT_MESSAGE(notes(r), took < std::chrono::milliseconds(4500));
+        CPPUNIT_ASSERT_MESSAGE(notes(r), took < std::chrono::milliseconds(6500));
         CPPUNIT_ASSERT_MESSAGE(notes(r), took > std::chrono::milliseconds(2500));
 
         ValidationOptions message;
