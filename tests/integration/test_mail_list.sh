@@ -543,7 +543,9 @@ else
   # dave's signed but clear list mail: refused as his mail to a person is; nobody gets it.
   before=$(sink_count)
   send_mail "$PF_PORT" dave@partner.example team@acme.example "$WORK/signed.eml"; rc=$?
-  sleep 2
+  # Mail accepted before the reply is in pf's queue already: wait until it has drained (a
+  # delivery that must not happen has reached the sink then), not a fixed time.
+  pf_wait_queue_empty "$WORK/pf" 30
   if [ $rc -eq 5 ] && [[ $SMTP_REPLY == "550 5.7.1 "*"the sender's policy requires encryption"* ]] &&
      [ "$(sink_count)" -eq "$before" ]; then
     pass list-postfix-require-encryption-refused
@@ -556,7 +558,13 @@ else
   # padding was right; nothing reaches the members.
   held_before=$(find "$WORK/pf/queue/hold" -type f 2>/dev/null | wc -l)
   send_mail "$PF_PORT" dave@partner.example team@acme.example "$WORK/cbc.eml"; rc=$?
-  sleep 2
+  # The hold happens in cleanup, before the reply; whatever else was accepted is in the active
+  # queues and drains (the hold queue is not among them).
+  deadline=$((SECONDS + 30))
+  while [ "$(find "$WORK/pf/queue/hold" -type f 2>/dev/null | wc -l)" -le "$held_before" ] && [ $SECONDS -lt $deadline ]; do
+    sleep 0.2
+  done
+  pf_wait_queue_empty "$WORK/pf" 30
   held_after=$(find "$WORK/pf/queue/hold" -type f 2>/dev/null | wc -l)
   line=$(grep 'action=hold' "$WORK/milter.log" | tail -n 1)
   if [ $rc -eq 0 ] && [ "${SMTP_REPLY:0:4}" = "250 " ] && [ "$held_after" -eq $((held_before + 1)) ] &&
@@ -587,8 +595,9 @@ else
   else
     fail list-postfix-require-encryption-tagged "rc=$rc reply '$SMTP_REPLY', not delivered: $(grep action= "$WORK/milter.log" | tail -n 1)"
   fi
-  # The sink holds the two expansions (case list-postfix and the tagged one), nothing else.
-  sleep 1
+  # The sink holds the two expansions (case list-postfix and the tagged one), nothing else:
+  # anything more was queued before its reply, so it has arrived once the queue is empty.
+  pf_wait_queue_empty "$WORK/pf" 30
   if [ "$(sink_count)" -eq $((before + 1)) ] && [ "$before" -eq 1 ]; then
     pass list-postfix-requirements-delivered-only
   else

@@ -124,7 +124,8 @@ send_mail "$SMTPD_PORT" alice@acme.example nocert@partner.example "$WORK/out/noc
 if [ "$rc" -eq 5 ] && printf '%s\n' "$SMTP_REPLY" | grep -qE '^550[ -]5\.7\.1 .*nocert@partner\.example'; then
   pass trig-nocert-550
 else fail trig-nocert-550 "rc=$rc reply '$SMTP_REPLY'"; fi
-sleep 1
+# An accepted message would be in pf's queue since the reply: delivered once the queue is empty.
+pf_wait_queue_empty "$WORK/pf" 30
 [ "$(sink_count)" -eq "$before" ] && pass trig-nocert-not-delivered || fail trig-nocert-not-delivered "a message reached the sink"
 
 # 3b. The tag inside an RFC 2047 encoded Subject, as Outlook and Thunderbird write one with a
@@ -137,7 +138,7 @@ send_mail "$SMTPD_PORT" alice@acme.example nocert@partner.example "$WORK/out/noc
 if [ "$rc" -eq 5 ] && printf '%s\n' "$SMTP_REPLY" | grep -qE '^550[ -]5\.7\.1 .*nocert@partner\.example'; then
   pass trig-rfc2047-nocert-550
 else fail trig-rfc2047-nocert-550 "rc=$rc reply '$SMTP_REPLY'"; fi
-sleep 1
+pf_wait_queue_empty "$WORK/pf" 30
 [ "$(sink_count)" -eq "$before" ] && pass trig-rfc2047-not-delivered || fail trig-rfc2047-not-delivered "a message reached the sink"
 message tagged-2047 dave@partner.example "=?UTF-8?B?W0VOQ1JZUFRdIEdyw7zDn2U=?="
 if send tagged-2047 dave@partner.example && decrypted tagged-2047; then

@@ -98,9 +98,11 @@ for m in all:alice enc:alice first:alice listed:carol other:alice notours:bob br
   send_mail "$PF_PORT" dave@partner.example "${m#*:}@acme.example" "$WORK/${m%%:*}.eml" \
     || fail "answer-send-${m%%:*}" "refused: $SMTP_REPLY"
 done
-# 8 originals and 4 receipts (all, enc, first, listed); then a moment for anything unexpected.
+# 8 originals and 4 receipts (all, enc, first, listed); then anything unexpected: the milter
+# hands receipts to the listener before it answers, so all mail is queued by now and has
+# reached the sink once pf's queue is empty.
 wait_for_delivery 12 60 || note "only $(sink_count) of 12 deliveries within 60 s"
-sleep 2
+pf_wait_queue_empty "$WORK/pf" 30
 [ "$(sink_count)" -eq 12 ] && pass answer-deliveries || fail answer-deliveries "$(sink_count) deliveries, expected 12"
 
 # receipt_for ID: the delivered receipt answering <ID@partner.example>, to $WORK/out/ID.receipt.eml.
@@ -178,7 +180,7 @@ stop_milter
 start_milter "$WORK/plain.toml" || fatal answer-setup "ssm-milter (plain) did not start"
 signed again alice@acme.example again -receipt_request_all -receipt_request_to dave@partner.example
 send_mail "$PF_PORT" dave@partner.example alice@acme.example "$WORK/again.eml" || fail answer-no-reinjection "refused: $SMTP_REPLY"
-wait_for_delivery 1 30; sleep 1
+wait_for_delivery 1 30; pf_wait_queue_empty "$WORK/pf" 30
 if [ "$(sink_count)" -ne 1 ] || ! original_delivered again; then fail answer-no-reinjection "$(sink_count) deliveries"
 elif ! grep -q 'receipt-not-sent=[0-9a-f]* reason=\(\\x22\)\?\[reinjection\] not configured' "$WORK/milter.log"; then
   fail answer-no-reinjection "no receipt-not-sent log word"

@@ -117,6 +117,22 @@ start_sendmail() {
 start_sendmail || fatal sendmail-starts "sendmail did not listen: $(tail -n 3 "$SM/sendmail.out" | tr '\n' ' ')"
 pass sendmail-starts
 
+# sm_queue_count: messages in Sendmail's queue awaiting delivery: qf<id> (tf<id> while it is
+# written); a quarantined one is hf<id> and not counted.
+sm_queue_count() { find "$SM/mqueue" -type f \( -name 'qf*' -o -name 'tf*' \) 2>/dev/null | wc -l; }
+# sm_wait_queue_empty SECONDS: until that queue is empty; 1 at the deadline. Sendmail commits
+# an accepted message's qf before its reply and the background delivery removes it only after
+# the sink took the message, so a delivery that must not happen has arrived by then.
+sm_wait_queue_empty() {
+  local deadline=$((SECONDS + $1))
+  while [ "$(sm_queue_count)" -gt 0 ]; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.2
+  done
+  return 0
+}
+# sm_quarantined: how many quarantined queue files (hf<id> with its reason on a "q" line).
+sm_quarantined() { grep -la '^q' "$SM"/mqueue/hf* 2>/dev/null | wc -l; }
 # last_delivered OUT: the newest message in the sink, CRLF.
 last_delivered() { sink_message "$(ls -t "$SINK_DIR"/* | head -n 1)" "$1"; }
 # deliver NAME PORT FROM TO EML: send and wait for one more message at the sink, in $WORK/out/NAME.eml.
@@ -233,7 +249,7 @@ before=$(sink_count)
 sed 's/@SENDER@/alice@acme.example/; s/@RCPT@/nocert@partner.example/' "$SSM_SRCDIR/tests/integration/messages/plain-7bit.eml" >"$WORK/m/nocert.eml"
 send_mail "$MSA_PORT" alice@acme.example nocert@partner.example "$WORK/m/nocert.eml"; rc=$?
 rcpt_reply=$(grep -A1 'RCPT TO:<nocert@partner.example>' "$WORK/swaks.log" | sed -n 's/^<\*\* *//p' | tail -n 1)
-sleep 1
+sm_wait_queue_empty 30
 if [ "$rc" = 5 ] && [[ $rcpt_reply == "550 5.7.1"* ]] && [ "$(sink_count)" = "$before" ]; then pass "$cn"
 else fail "$cn" "rc=$rc RCPT reply '$rcpt_reply' (expected 550 5.7.1), sink $before -> $(sink_count)"; fi
 
@@ -319,9 +335,12 @@ PY
 wrap_enveloped "$WORK/m/$cn.der" "$WORK/m/$cn.eml" "$cn" dave@partner.example "$RCPT"
 before=$(sink_count)
 send_mail "$MTA_PORT" dave@partner.example "$RCPT" "$WORK/m/$cn.eml"; rc=$?
-sleep 2
-# Sendmail keeps a quarantined message as hf<id> (not qf) with the reason on a "q" line.
-held=$(grep -la '^q' "$SM"/mqueue/hf* 2>/dev/null | wc -l)
+# Sendmail keeps a quarantined message as hf<id> (not qf) with the reason on a "q" line; it is
+# written before the reply. Anything else accepted drains from the qf files.
+deadline=$((SECONDS + 30))
+while [ "$(sm_quarantined)" -lt 1 ] && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+sm_wait_queue_empty 30
+held=$(sm_quarantined)
 if [ "$rc" = 0 ] && [ "$(sink_count)" = "$before" ] && [ "$held" -ge 1 ]; then pass "$cn"
 else fail "$cn" "rc=$rc '$SMTP_REPLY', sink $before -> $(sink_count), quarantined queue files: $held"; fi
 
@@ -411,7 +430,7 @@ kill_milter
 cn=sendmail-milter-down-tempfail
 before=$(sink_count)
 send_mail "$MSA_PORT" alice@acme.example bob@acme.example "$WORK/m/headers.eml"; rc=$?
-sleep 2
+sm_wait_queue_empty 30
 if [ "$rc" = 4 ] && [ "$(sink_count)" = "$before" ]; then pass "$cn"
 else fail "$cn" "rc=$rc reply '$SMTP_REPLY', sink $before -> $(sink_count)"; fi
 exit 0
