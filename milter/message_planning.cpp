@@ -123,18 +123,38 @@ Reply MessageProcessor::mail_from(std::string_view sender, std::string_view auth
     return Reply::proceed();
 }
 
+namespace {
+
+// The inbound fields MessageProcessor::Effective shares with policy::Treatment (same names),
+// copied either way: a rule's treatment into what one message gets (effective), and that back
+// into the treatment the inbound step reads (inbound_treatment). One list for both directions.
+template <class From, class To>
+void copy_inbound_fields(const From& from, To& to)
+{
+    to.require_signature = from.require_signature;
+    to.require_encryption = from.require_encryption;
+    to.require_integrity = from.require_integrity;
+    to.on_missing = from.on_missing;
+    to.required_policies = from.required_policies;
+    to.revocation = from.revocation;
+    to.strip_signature = from.strip_signature;
+}
+
+}  // namespace
+
+policy::Treatment MessageProcessor::inbound_treatment(const Effective& e)
+{
+    policy::Treatment t;
+    copy_inbound_fields(e, t);
+    return t;
+}
+
 MessageProcessor::Effective MessageProcessor::effective(const Recipient& r) const
 {
     const policy::Treatment& t = r.plan.treatment;
     Effective e;
     if (m_direction == policy::Direction::Inbound) {
-        e.require_signature = t.require_signature;
-        e.require_encryption = t.require_encryption;
-        e.require_integrity = t.require_integrity;
-        e.on_missing = t.on_missing;
-        e.required_policies = t.required_policies;
-        e.revocation = t.revocation;
-        e.strip_signature = t.strip_signature;
+        copy_inbound_fields(t, e);
         return e;
     }
     e.sign = t.sign;

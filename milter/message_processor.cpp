@@ -469,19 +469,6 @@ void MessageProcessor::record_receipt_request(const smime::cms::ReceiptRequest& 
     metrics::count_receipt(metrics::ReceiptEvent::Requested);
 }
 
-policy::Treatment MessageProcessor::inbound_treatment(const Effective& e)
-{
-    policy::Treatment t;
-    t.require_signature = e.require_signature;
-    t.require_encryption = e.require_encryption;
-    t.require_integrity = e.require_integrity;
-    t.on_missing = e.on_missing;
-    t.required_policies = e.required_policies;
-    t.revocation = e.revocation;
-    t.strip_signature = e.strip_signature;
-    return t;
-}
-
 MessageOutcome MessageProcessor::inbound()
 {
     InboundProcessor in(*m_config, *m_certificates, m_keys, m_certificates->harvest());
