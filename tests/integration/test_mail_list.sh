@@ -40,9 +40,12 @@ receipts_to = ["owner@acme.example"]
 [[mail_list]]
 address = "ops@acme.example"
 members = ["team@acme.example"]'
-config() {  # config NAME [format] [rules]
+# config NAME [format] [rules] [sections]: SECTIONS (TOML) come before [directory] and the lists.
+config() {
   write_config "$WORK/$1.toml" port="${MILTER_PORT:-1}" format="${2:-detached}" pki='revocation = "off"' \
-    ${3:+rules="$3"} extra="[directory]
+    ${3:+rules="$3"} extra="${4:+$4
+
+}[directory]
 cache = \"$WORK/cache-$1\"
 static_certificates = \"$WORK/certs\"
 
@@ -268,7 +271,7 @@ fi
 # mail the list does not encrypt: the expanded message is not planned again per member, so
 # until 2026-12-02 signed-only list mail went to dave in clear whatever his rule said. He is
 # skipped like a member without a certificate; encrypted list mail still reaches him.
-write_config "$WORK/mandatory.toml" port=1 pki='revocation = "off"' rules='[[rule]]
+config mandatory detached '[[rule]]
 name = "partner mail is encrypted"
 direction = "outbound"
 to = ["*@partner.example"]
@@ -278,11 +281,7 @@ encrypt = "mandatory"
 [[rule]]
 name = "others are signed"
 direction = "outbound"
-sign = "sender"' extra="[directory]
-cache = \"$WORK/cache-mandatory\"
-static_certificates = \"$WORK/certs\"
-
-$LISTS" || fatal list-setup "mandatory config"
+sign = "sender"'
 run mandatory-signed mandatory "$WORK/signed.eml" team@acme.example
 if [ $RC -eq 0 ] && grep -q 'members=3 skipped=1 history=1 encrypted=no' "$ERR" &&
    ! grep -q 'rcpt: +dave@partner.example' "$ERR" && grep -q 'rcpt: +alice@acme.example' "$ERR" &&
@@ -302,7 +301,7 @@ fi
 # envelope for all members carries the strongest floor among them (as one message to several
 # recipients does). Nobody's capabilities are known here, so "auto" alone gives AES-256-CBC;
 # until 2026-12-03 the members' floors were not applied and dave got that.
-write_config "$WORK/floor.toml" port=1 pki='revocation = "off"' rules='[[rule]]
+config floor detached '[[rule]]
 name = "partner mail is encrypted with AES-256-GCM at least"
 direction = "outbound"
 to = ["*@partner.example"]
@@ -313,11 +312,7 @@ minimum_cipher = "aes256-gcm"
 [[rule]]
 name = "others are signed"
 direction = "outbound"
-sign = "sender"' extra="[directory]
-cache = \"$WORK/cache-floor\"
-static_certificates = \"$WORK/certs\"
-
-$LISTS" || fatal list-setup "floor config"
+sign = "sender"'
 run floor-enc floor "$WORK/enc.eml" team@acme.example
 if [ $RC -eq 0 ] && grep -q 'members=3 skipped=1 history=1 encrypted=yes' "$ERR" && verify_openssl "$OUT" &&
    grep -qi 'smime-type=authEnveloped-data' "$VERIFIED_CONTENT" &&
@@ -330,14 +325,8 @@ fi
 
 # [encryption] cipher chooses the members' content encryption as it does outbound (the man
 # page's promise); until 2026-12-03 list mail was always encrypted with "auto".
-write_config "$WORK/named.toml" port=1 pki='revocation = "off"' extra="[encryption]
-cipher = \"aes128-gcm\"
-
-[directory]
-cache = \"$WORK/cache-named\"
-static_certificates = \"$WORK/certs\"
-
-$LISTS" || fatal list-setup "named cipher config"
+config named detached '' "[encryption]
+cipher = \"aes128-gcm\""
 run named-enc named "$WORK/enc.eml" team@acme.example
 if [ $RC -eq 0 ] && grep -q 'members=3 skipped=1 history=1 encrypted=yes' "$ERR" && verify_openssl "$OUT" &&
    smime_envelope "$VERIFIED_CONTENT" "$WORK/named.der" &&
@@ -370,21 +359,15 @@ fi
 
 # Likewise a member whose rule gives mail to him a security label: the list signs none of its
 # own, so unlabelled list mail would reach him without it (until 2026-12-02 it did).
-write_config "$WORK/labelrule.toml" port=1 pki='revocation = "off"' rules='[[rule]]
+config labelrule detached '[[rule]]
 name = "partner mail is labelled"
 direction = "outbound"
 to = ["*@partner.example"]
 sign = "sender"
-security_label = "acme-restricted"' extra="[[security_label]]
+security_label = "acme-restricted"' "[[security_label]]
 name = \"acme-restricted\"
 policy = \"1.3.6.1.4.1.99999.1\"
-classification = 2
-
-[directory]
-cache = \"$WORK/cache-labelrule\"
-static_certificates = \"$WORK/certs\"
-
-$LISTS" || fatal list-setup "labelrule config"
+classification = 2"
 run labelrule-signed labelrule "$WORK/signed.eml" team@acme.example
 if [ $RC -eq 0 ] && grep -q 'members=3 skipped=1 history=1 encrypted=no' "$ERR" &&
    ! grep -q 'rcpt: +dave@partner.example' "$ERR" && grep -q 'list-member-skipped.*dave@partner.example.*label' "$ERR"; then
@@ -396,11 +379,11 @@ fi
 # A labelled message (alice's signature, made by our outbound path with a rule's default
 # ESSSecurityLabel) keeps its label in the list's outer signature (RFC 2634 §5.2); every member
 # is cleared for it (an uncleared member refuses the message: test_security_labels.sh).
-write_config "$WORK/label.toml" port=1 format=opaque pki='revocation = "off"' rules='[[rule]]
+config label opaque '[[rule]]
 name = "labelled"
 direction = "outbound"
 sign = "sender"
-security_label = "acme-restricted"' extra="[[security_label]]
+security_label = "acme-restricted"' "[[security_label]]
 name = \"acme-restricted\"
 policy = \"1.3.6.1.4.1.99999.1\"
 classification = 2
@@ -408,13 +391,7 @@ classification = 2
 [[clearance]]
 recipients = [\"*@acme.example\", \"*@partner.example\"]
 policy = \"1.3.6.1.4.1.99999.1\"
-classifications = [0, 1, 2]
-
-[directory]
-cache = \"$WORK/cache-label\"
-static_certificates = \"$WORK/certs\"
-
-$LISTS" || fatal list-setup "label config"
+classifications = [0, 1, 2]"
 printf 'From: alice@acme.example\r\nTo: team@acme.example\r\nSubject: labelled\r\n\r\nRestricted minutes.\r\n' >"$WORK/label-in.eml"
 "$SSM_BUILDDIR/ssmctl" -c "$WORK/label.toml" process --direction out --from alice@acme.example --to bob@partner.example \
   <"$WORK/label-in.eml" >"$WORK/labelled.eml" 2>"$WORK/labelled.err" || fatal list-setup "labelled input: $(tail -n 2 "$WORK/labelled.err")"
