@@ -202,9 +202,14 @@ sfsistat on_envfrom(SMFICTX* ctx, char** argv) noexcept
                                                         g_daemon->keys(), c->info,
                                                         c->snapshot->certificates->groups());
         c->started = std::chrono::steady_clock::now();
-        return answer_or_keep(ctx, *c, no_reply, reply_of("mail", [&] {
+        const Reply sender = reply_of("mail", [&] {
             return c->message->mail_from(argv && argv[0] ? argv[0] : "", macro(ctx, "{auth_authen}"));
-        }));
+        });
+        // A sender refused at once begins no message: a stop need not wait for the session's
+        // next command (an answer kept for RCPT TO ends in the MTA's abort instead).
+        if (!no_reply && (sender.verdict == Verdict::Reject || sender.verdict == Verdict::TempFail))
+            c->in_flight.reset();
+        return answer_or_keep(ctx, *c, no_reply, sender);
     });
     return unanswered_if_negotiated(c, no_reply, status, "sender processing failed");
 }
