@@ -175,8 +175,8 @@ if [ -e "$HOLD.ready" ]; then
   else
     wait "$STOPPING_PID" 2>/dev/null; st=$?
     refused=yes
-    python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5).close()' \
-      "$MILTER_PORT" 2>/dev/null && refused=no
+    python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import milter_client; milter_client.Milter(sys.argv[2])' \
+      "$SSM_SRCDIR/tests/integration" "$SOCKET" 2>/dev/null && refused=no
     [ "$st" -eq 0 ] && [ "$refused" = yes ] && pass protocol-stop-after-message-in-flight \
       || fail protocol-stop-after-message-in-flight "exit status $st, connection refused afterwards: $refused"
     MILTER_PID=
