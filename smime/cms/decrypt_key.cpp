@@ -282,7 +282,9 @@ bool unwrap(const SecretBytes& kek, ByteView wrapped, SecretBytes& out)
 // RFC 3217 §3.2, the Triple-DES key unwrap: a 3DES content key (24 octets) wrapped into 40
 // under a 3DES KEK. OpenSSL uses it for 3DES content with ECDH (RFC 5753 lists it beside the
 // AES key wraps).
-// False when the SHA-1 checksum does not match (compared in constant time).
+// False when the SHA-1 checksum does not match (compared in constant time). The key's DES
+// parity bits, which the wrap sets, are not checked: 3DES ignores them, OpenSSL does not check
+// them either, and the checksum already covers every bit of the key.
 bool des3_unwrap(const SecretBytes& kek, ByteView wrapped, SecretBytes& out)
 {
     if (kek.size() != DES3_KEY_SIZE || wrapped.size() != 40 || out.size() != DES3_KEY_SIZE) return false;
