@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "base/metrics.h"
 #include "milter/daemon.h"
+#include "milter/in_flight.h"
 #include "milter/reload.h"
 #include "milter/listener_wake.h"
 #include "milter/message_processor.h"
@@ -34,6 +35,8 @@ struct ConnectionContext {
     std::shared_ptr<const Snapshot> snapshot;  // replaced at each MAIL FROM
     ConnectionInfo info;
     std::unique_ptr<MessageProcessor> message;
+    // Held with `message`: a stop waits until every message in flight has ended.
+    std::optional<InFlightMessages::Ticket> in_flight;
     std::chrono::steady_clock::time_point started;
     // With SMFIP_NR_HDR / SMFIP_NR_BODY negotiated the MTA does not wait for an answer to each
     // header or body chunk (one round trip per header saved); a failure found there is kept
@@ -185,16 +188,28 @@ sfsistat on_envfrom(SMFICTX* ctx, char** argv) noexcept
         if (!c) return SMFIS_TEMPFAIL;
         c->pending.reset();
         c->message.reset();  // never the last message's state for this one
+        c->in_flight.reset();
         if (c->connect_failed)
             return answer_or_keep(ctx, *c, no_reply, reply_for(Failure::Internal, "connection set-up failed"));
+        // After SIGTERM a session already open may still begin a message: it is not taken
+        // (the process ends once the messages in flight have ended), the MTA retries it.
+        c->in_flight = g_daemon->in_flight().begin();
+        if (!c->in_flight)
+            return answer_or_keep(ctx, *c, no_reply,
+                                  Reply::tempfail("451", "4.3.2", "ssm-milter is stopping, try again later"));
         c->snapshot = g_daemon->snapshot();  // a new message starts on the newest policy
         c->message = std::make_unique<MessageProcessor>(c->snapshot->config, c->snapshot->certificates,
                                                         g_daemon->keys(), c->info,
                                                         c->snapshot->certificates->groups());
         c->started = std::chrono::steady_clock::now();
-        return answer_or_keep(ctx, *c, no_reply, reply_of("mail", [&] {
+        const Reply sender = reply_of("mail", [&] {
             return c->message->mail_from(argv && argv[0] ? argv[0] : "", macro(ctx, "{auth_authen}"));
-        }));
+        });
+        // A sender refused at once begins no message: a stop need not wait for the session's
+        // next command (an answer kept for RCPT TO ends in the MTA's abort instead).
+        if (!no_reply && (sender.verdict == Verdict::Reject || sender.verdict == Verdict::TempFail))
+            c->in_flight.reset();
+        return answer_or_keep(ctx, *c, no_reply, sender);
     });
     return unanswered_if_negotiated(c, no_reply, status, "sender processing failed");
 }
@@ -428,7 +443,7 @@ bool change_recipients(SMFICTX* ctx, const MessageOutcome& out)
 
 sfsistat on_eom(SMFICTX* ctx) noexcept
 {
-    return guarded(ctx, "eom", [&] {
+    const sfsistat result = guarded(ctx, "eom", [&] {
         ConnectionContext* c = context(ctx);
         if (!c || !c->message) return SMFIS_TEMPFAIL;
         const std::string queue_id = macro(ctx, "i");
@@ -484,6 +499,9 @@ sfsistat on_eom(SMFICTX* ctx) noexcept
         c->message.reset();
         return status;
     });
+    // Also when the end of the message failed: the message is over for a stop waiting on it.
+    if (ConnectionContext* c = context(ctx)) c->in_flight.reset();
+    return result;
 }
 
 sfsistat on_abort(SMFICTX* ctx) noexcept
@@ -491,6 +509,7 @@ sfsistat on_abort(SMFICTX* ctx) noexcept
     return guarded(ctx, "abort", [&] {
         if (ConnectionContext* c = context(ctx)) {
             c->message.reset();
+            c->in_flight.reset();
             c->pending.reset();
         }
         return SMFIS_CONTINUE;
@@ -582,8 +601,11 @@ int run_milter(Daemon& daemon)
     // after it) never sees READY before a connection can be queued; smfi_main accepts them.
     service::notify_ready("Serving on ", config->milter.socket);
     remember_listener(config->milter.socket);  // before smfi_main starts its signal thread
+    set_stop_drain(&daemon.in_flight());        // a stop signal waits for the messages in flight
     const int rc = smfi_main();
     service::notify_stopping();  // also when libmilter ends without a signal
+    daemon.in_flight().stop();
+    set_stop_drain(nullptr);
     set_sighup_reloader(nullptr);
     log::notice("stop", {{"status", std::to_string(rc)}});
     return rc == MI_SUCCESS ? 0 : 1;

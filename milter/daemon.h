@@ -8,6 +8,7 @@
 #include "directory/harvest_store.h"
 #include "milter/certificates.h"
 #include "milter/config.h"
+#include "milter/in_flight.h"
 #include "milter/key_source.h"
 
 namespace ssm::milter {
@@ -34,6 +35,8 @@ public:
     const std::shared_ptr<directory::HarvestStore>& harvest() const { return m_harvest; }
     // Why the harvest store could not be opened at start (empty: it was, or was not wanted).
     const std::string& harvest_failure() const { return m_harvest_failure; }
+    // The messages between MAIL FROM and their end, which a stop waits for.
+    InFlightMessages& in_flight() { return m_in_flight; }
 
 private:
     std::shared_ptr<const Config> m_started;
@@ -41,6 +44,7 @@ private:
     std::unique_ptr<KeySource> m_keys;
     std::shared_ptr<directory::HarvestStore> m_harvest;  // one LMDB environment per process
     std::string m_harvest_failure;
+    InFlightMessages m_in_flight;
 };
 
 // Registers the callbacks with libmilter for `daemon` and runs until stopped.

@@ -22,7 +22,7 @@ milter_libssm_milter_a_SOURCES = \
 	milter/privileges.h milter/privileges.cpp \
 	milter/host_checks.h milter/host_checks.cpp \
 	milter/message_writer.h milter/message_writer.cpp \
-	milter/daemon.h milter/callbacks.cpp \
+	milter/daemon.h milter/in_flight.h milter/in_flight.cpp milter/callbacks.cpp \
 	milter/reload.h milter/reload.cpp \
 	milter/service_notify.h milter/service_notify.cpp milter/listener_wake.h milter/listener_wake.cpp \
 	milter/reinjection.h milter/reinjection.cpp milter/smtp_client.h milter/smtp_client.cpp \

@@ -1,11 +1,15 @@
-// Content-key recovery for KTRI (RSA v1.5, OAEP) and KARI (ECDH + X9.63 KDF + AES key
-// unwrap); see decrypt_key.h. The encrypted keys, parameters and originator points are
-// attacker-controlled. Where the RSA private operation's output is examined, no branch or
-// memory access depends on it: positions follow from the public modulus and CEK sizes.
+// Content-key recovery for KTRI (RSA v1.5, OAEP) and KARI (ECDH + X9.63 KDF + AES or, for
+// 3DES content, Triple-DES key unwrap); see decrypt_key.h. The encrypted keys, parameters and
+// originator points are attacker-controlled. Where the RSA private operation's output is
+// examined, no branch or memory access depends on it: positions follow from the public modulus
+// and CEK sizes.
 #include "smime/cms/decrypt_key.h"
 
 #include <gnutls/x509.h>
 #include <nettle/aes.h>
+#include <nettle/cbc.h>
+#include <nettle/des.h>
+#include <nettle/memops.h>
 #include <nettle/nist-keywrap.h>
 #include <nettle/pss-mgf1.h>
 #include <nettle/sha1.h>
@@ -27,6 +31,9 @@ constexpr const char* kSha1 = "1.3.14.3.2.26";
 constexpr const char* kSha224 = "2.16.840.1.101.3.4.2.4";
 constexpr const char* kAes192Wrap = "2.16.840.1.101.3.4.1.25";
 constexpr std::uint8_t kDefaultWrapIv[8] = {0xA6, 0xA6, 0xA6, 0xA6, 0xA6, 0xA6, 0xA6, 0xA6};
+// id-alg-CMS3DESwrap and its fixed outer IV (RFC 3217 §3.1).
+constexpr const char* kDes3Wrap = "1.2.840.113549.1.9.16.3.6";
+constexpr std::uint8_t kDes3WrapIv[8] = {0x4a, 0xdd, 0xa2, 0x2c, 0x79, 0xe8, 0x21, 0x05};
 // DER of the named-curve OIDs an originatorKey may carry as parameters (fixed constants).
 constexpr std::uint8_t kP256Der[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
 constexpr std::uint8_t kP384Der[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22};
@@ -272,6 +279,43 @@ bool unwrap(const SecretBytes& kek, ByteView wrapped, SecretBytes& out)
     return ok == 1;
 }
 
+// RFC 3217 §3.2, the Triple-DES key unwrap: a 3DES content key (24 octets) wrapped into 40
+// under a 3DES KEK. OpenSSL uses it for 3DES content with ECDH (RFC 5753 lists it beside the
+// AES key wraps).
+// False when the SHA-1 checksum does not match (compared in constant time). The key's DES
+// parity bits, which the wrap sets, are not checked: 3DES ignores them, OpenSSL does not check
+// them either, and the checksum already covers every bit of the key.
+bool des3_unwrap(const SecretBytes& kek, ByteView wrapped, SecretBytes& out)
+{
+    if (kek.size() != DES3_KEY_SIZE || wrapped.size() != 40 || out.size() != DES3_KEY_SIZE) return false;
+    SecretBytes key(DES3_KEY_SIZE);
+    des_fix_parity(DES3_KEY_SIZE, key.data(), kek.data());  // X9.63 output has no DES parity
+    des3_ctx d;
+    des3_set_key(&d, key.data());  // 0 only for a weak key: this one comes from a hash
+    // 1. Outer CBC under the fixed IV; 2. reversed, that is IV || TEMP1; 3. TEMP1 under IV.
+    SecretBytes temp(40);
+    std::uint8_t iv[DES3_BLOCK_SIZE];
+    std::copy(std::begin(kDes3WrapIv), std::end(kDes3WrapIv), iv);
+    cbc_decrypt(&d, reinterpret_cast<nettle_cipher_func*>(des3_decrypt), DES3_BLOCK_SIZE, iv, temp.size(),
+                temp.data(), wrapped.data());
+    std::reverse(temp.data(), temp.data() + temp.size());
+    SecretBytes cek_icv(32);
+    cbc_decrypt(&d, reinterpret_cast<nettle_cipher_func*>(des3_decrypt), DES3_BLOCK_SIZE, temp.data(),
+                cek_icv.size(), cek_icv.data(), temp.data() + DES3_BLOCK_SIZE);
+    secure_wipe(&d, sizeof d);
+    // 4. The ICV is the first 8 octets of SHA-1 over the key.
+    sha1_ctx h;
+    sha1_init(&h);
+    sha1_update(&h, DES3_KEY_SIZE, cek_icv.data());
+    std::uint8_t digest[SHA1_DIGEST_SIZE];
+    sha1_digest(&h, sizeof digest, digest);
+    secure_wipe(&h, sizeof h);
+    const bool ok = memeql_sec(digest, cek_icv.data() + DES3_KEY_SIZE, 8) == 1;
+    secure_wipe(digest, sizeof digest);
+    std::copy(cek_icv.data(), cek_icv.data() + DES3_KEY_SIZE, out.data());
+    return ok;
+}
+
 // The key management name of ECDH on the curve whose field elements have this many octets.
 const char* kari_name(std::size_t field_size)
 {
@@ -309,8 +353,12 @@ RecoveredKey recover_kari_key(Decrypter& key, const RecipientInfoView& kari, Byt
     if (wrap.oid == oid::kAes128Wrap) kek_size = 16;
     if (wrap.oid == kAes192Wrap) kek_size = 24;
     if (wrap.oid == oid::kAes256Wrap) kek_size = 32;
+    const bool des3_wrap = wrap.oid == kDes3Wrap;  // wraps only a 3DES key, into 40 octets
+    if (des3_wrap) kek_size = DES3_KEY_SIZE;
     if (kek_size == 0) return invalid(std::move(r), "unsupported key wrap " + wrap.oid);
-    if (encrypted_key.size() != cek_size + 8) return invalid(std::move(r), "wrapped key of another length");
+    if (des3_wrap && cek_size != DES3_KEY_SIZE) return invalid(std::move(r), "3DES key wrap for another cipher");
+    if (encrypted_key.size() != (des3_wrap ? 40 : cek_size + 8))
+        return invalid(std::move(r), "wrapped key of another length");
 
     Bytes z;
     try {
@@ -333,7 +381,8 @@ RecoveredKey recover_kari_key(Decrypter& key, const RecipientInfoView& kari, Byt
     const SecretBytes kek = x963(*kdf, z, info.encode(), kek_size);
     secure_wipe(z.data(), z.size());
     SecretBytes unwrapped(cek_size);
-    if (!unwrap(kek, encrypted_key, unwrapped)) return invalid(std::move(r), "key unwrap integrity check failed");
+    if (!(des3_wrap ? des3_unwrap(kek, encrypted_key, unwrapped) : unwrap(kek, encrypted_key, unwrapped)))
+        return invalid(std::move(r), "key unwrap integrity check failed");
     std::copy(unwrapped.data(), unwrapped.data() + cek_size, r.cek.data());
     r.valid = true;
     return r;

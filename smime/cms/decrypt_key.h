@@ -1,10 +1,11 @@
 // Recovering the content-encryption key from a RecipientInfo addressed to one of our keys:
 // KTRI RSA PKCS#1 v1.5 and RSAES-OAEP (RFC 8017 §7.1.2, RFC 4055/3560), KARI ECDH with the
-// X9.63 KDF (RFC 5753, SEC 1 dhSinglePass schemes) and RFC 3394 AES key unwrap. Everything
-// received is untrusted. Following RFC 3218 these never fail on bad key material: they
-// return a random key of the expected size and `valid = false`, decided in constant time
-// where the private operation's result is involved; the caller decrypts with it anyway and
-// reports the failure only at the end. Token failures propagate as Error(HsmUnavailable).
+// X9.63 KDF (RFC 5753, SEC 1 dhSinglePass schemes) and RFC 3394 AES key unwrap (for 3DES
+// content, RFC 3217 Triple-DES key unwrap). Everything received is untrusted. Following
+// RFC 3218 these never fail on bad key material: they return a random key of the expected
+// size and `valid = false`, decided in constant time where the private operation's result is
+// involved; the caller decrypts with it anyway and reports the failure only at the end. Token
+// failures propagate as Error(HsmUnavailable).
 #pragma once
 #include <nettle/nettle-meta.h>
 

@@ -14,7 +14,8 @@
 #   OUT      prefix of the result files: OUT.1.eml, OUT.2.eml... (one per message, the message
 #            as the MTA would deliver it after the milter's header edits and new body)
 # Environment: MILTER_DAEMON_NAME, the {daemon_name} macro sent at connect (default ORIGINATING;
-# "-": none sent).
+# "-": none sent). MILTER_HOLD_BEFORE_EOM=PATH: before each end of message, create PATH.ready and
+# wait (at most 60 s) until PATH exists, so that a test can act while a message is in flight.
 # One SMTP session: connect from 127.0.0.1, then per message MAIL FROM (the message's From:
 # address), RCPT TO (its To: address), headers, body, end of message. Prints one line per step:
 #   STEP ANSWER   (ANSWER: continue, tempfail, reject, reply:TEXT, none = no answer awaited)
@@ -23,6 +24,7 @@ import select
 import socket
 import struct
 import sys
+import time
 
 # Commands (MTA to milter) and answers (milter to MTA), from mfdef.h.
 SMFIC_ABORT, SMFIC_BODY, SMFIC_CONNECT, SMFIC_MACRO = b"A", b"B", b"C", b"D"
@@ -230,6 +232,12 @@ def main():
         # Nothing may arrive that was not asked for (an answer to a no-reply step would be
         # taken by the MTA as the answer to the end of the message).
         print("unasked", "none" if m.nothing_pending() else "SOMETHING")
+        hold = os.environ.get("MILTER_HOLD_BEFORE_EOM")
+        if hold:
+            open(hold + ".ready", "w").close()
+            deadline = time.monotonic() + 60
+            while not os.path.exists(hold) and time.monotonic() < deadline:
+                time.sleep(0.05)
         m.macros(SMFIC_BODYEOB, [("i", f"QID{k}")])
         edits = []
         print("eom", m.step("eom", SMFIC_BODYEOB, b"", 0, 0, edits))

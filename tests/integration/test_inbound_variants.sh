@@ -737,5 +737,12 @@ for order in "bob@acme.example alice@acme.example" "alice@acme.example bob@acme.
   if [ "$RC" = 0 ] && [ "$pol" = "missing $POLICY_TEXT|" ] && grep -q 'action=decrypt+tag .*integrity=none' <<<"$LOG"
   then pass "$cn"; else fail "$cn" "exit $RC, X-SSM-Policy '$pol': $LOG"; fi
 done
+# 3DES content to an EC key (bob's P-256): OpenSSL wraps the content key in the RFC 3217
+# Triple-DES key wrap, as RFC 5753 allows, not in an AES key wrap.
+o -encrypt -binary -des3 -in "$E" -outform DER -out "$WORK/m/kari-3des.der" "$PKI/bob.cert.pem"
+RCPT=bob@acme.example
+cms_mail kari-3des-wrap kari-3des.der "$ENV"
+expect_decrypted kari-3des-wrap "$E" 'action=decrypt decrypted=kari-ecdh-p256 cipher=des-ede3-cbc '
+RCPT=alice@acme.example
 
 note "took $((SECONDS - T0)) s"

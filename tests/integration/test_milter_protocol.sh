@@ -139,4 +139,50 @@ s.sendall(b); s.shutdown(socket.SHUT_WR); b = b""'
 bad_peer zero-length 'b = struct.pack("!I", 0) * 4'
 
 milter_alive && pass protocol-milter-survives || fail protocol-milter-survives "ssm-milter is no longer running"
+
+# --- SIGTERM with a message in flight ------------------------------------------------------------
+# The man page: a stop comes "after the messages in flight". Once libmilter has seen SIGTERM it
+# serves no session again (its worker pool stops with the listener) and smfi_main returns without
+# waiting for them: the daemon must hold the stop back until a message that has begun has ended,
+# with its answer and rewrite; a message begun meanwhile gets 451 4.3.2; then the process ends.
+HOLD=$WORK/hold-eom
+MILTER_HOLD_BEFORE_EOM=$HOLD timeout 120 python3 "$CLIENT" "$SOCKET" all "$WORK/inflight" "$WORK/in/m1.eml" \
+  >"$WORK/inflight.out" 2>&1 &
+HELD_CLIENT=$!
+deadline=$((SECONDS + 60))
+while [ ! -e "$HOLD.ready" ] && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
+if [ -e "$HOLD.ready" ]; then
+  STOPPING_PID=$MILTER_PID
+  kill -TERM "$STOPPING_PID"
+  sleep 1.5  # well past the listener's wake-up: without a wait for the message, libmilter has stopped
+  timeout 60 python3 "$CLIENT" "$SOCKET" all "$WORK/during-stop" "$WORK/in/m2.eml" >"$WORK/during-stop.out" 2>&1
+  touch "$HOLD"
+  wait "$HELD_CLIENT"; held_status=$?
+  if [ "$held_status" -eq 0 ] && answers inflight eom | same_lines continue \
+     && [ "$(signed_form "$WORK/inflight.1.eml")" = detached ] && verify_openssl "$WORK/inflight.1.eml" alice@acme.example; then
+    pass protocol-stop-ends-message-in-flight
+  else
+    fail protocol-stop-ends-message-in-flight "client status $held_status: $(grep -E '^(eom|protocol-error)' "$WORK/inflight.out" | tr '\n' ' ')"
+  fi
+  if grep -q '^rcpt reply:451 4.3.2 ' "$WORK/during-stop.out" && answers during-stop edits | same_lines 0; then
+    pass protocol-stop-tempfails-new-messages
+  else fail protocol-stop-tempfails-new-messages "$(grep -E '^(rcpt|eom|edits|protocol-error)' "$WORK/during-stop.out" | tr '\n' ' ')"; fi
+  deadline=$((SECONDS + 15))
+  while kill -0 "$STOPPING_PID" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
+  if kill -0 "$STOPPING_PID" 2>/dev/null; then
+    fail protocol-stop-after-message-in-flight "still running 15 s after its last message ended"
+    stop_milter
+  else
+    wait "$STOPPING_PID" 2>/dev/null; st=$?
+    refused=yes
+    python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import milter_client; milter_client.Milter(sys.argv[2])' \
+      "$SSM_SRCDIR/tests/integration" "$SOCKET" 2>/dev/null && refused=no
+    [ "$st" -eq 0 ] && [ "$refused" = yes ] && pass protocol-stop-after-message-in-flight \
+      || fail protocol-stop-after-message-in-flight "exit status $st, connection refused afterwards: $refused"
+    MILTER_PID=
+  fi
+else
+  fail protocol-stop-ends-message-in-flight "the client never reached the end of its message: $(tail -n 2 "$WORK/inflight.out" | tr '\n' ' ')"
+  kill "$HELD_CLIENT" 2>/dev/null
+fi
 exit $((_ssm_failures > 0))

@@ -6,12 +6,14 @@
 #include <arpa/inet.h>
 #include <fstream>
 #include <initializer_list>
+#include <thread>
 #include <netinet/in.h>
 
 #include "base/error.h"
 #include "directory/harvest_store.h"
 #include "directory/lmdb.h"
 #include "milter/config.h"
+#include "milter/in_flight.h"
 #include "milter/message_processor.h"
 #include "milter/message_writer.h"
 #include "milter/network.h"
@@ -282,6 +284,7 @@ class MilterTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(encrypts_to_recipient_certificate);
     CPPUNIT_TEST(certificate_of_the_mailbox);
     CPPUNIT_TEST(own_refused_certificate_keeps_the_address);
+    CPPUNIT_TEST(messages_in_flight_hold_a_stop);
     CPPUNIT_TEST(encrypts_to_domain_certificate_with_gcm);
     CPPUNIT_TEST(every_subject_field_is_obscured);
     CPPUNIT_TEST(encryption_rcpt_answers);
@@ -629,6 +632,43 @@ sign = "sender"
     // An address with a certificate of its own that is refused (here: a signing-only key) is
     // not encrypted to its mailbox's instead: "dave-y" may be a person of its own, and the
     // refusal is the answer (550 5.7.1 with its reason where encryption is mandatory).
+    // What a stop signal waits for (milter/in_flight.h): every ticket counts once, however moved,
+    // no message begins once stopping, the wait ends when the last one ends, and a ticket may
+    // outlive its counter (a libmilter session closed after the daemon object is gone).
+    void messages_in_flight_hold_a_stop()
+    {
+        using std::chrono::milliseconds;
+        InFlightMessages messages;
+        auto first = messages.begin();
+        auto second = messages.begin();
+        CPPUNIT_ASSERT(first && second);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), messages.count());
+        std::optional<InFlightMessages::Ticket> moved = std::move(first);
+        first.reset();  // a moved-from ticket ends nothing
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), messages.count());
+        CPPUNIT_ASSERT(!messages.wait_idle(milliseconds(20)));
+        messages.stop();
+        CPPUNIT_ASSERT(!messages.begin());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), messages.count());
+        moved.reset();
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), messages.count());
+        std::thread last([&second] {
+            std::this_thread::sleep_for(milliseconds(50));
+            second.reset();
+        });
+        CPPUNIT_ASSERT(messages.wait_idle(milliseconds(10000)));
+        last.join();
+        CPPUNIT_ASSERT_EQUAL(std::size_t(0), messages.count());
+
+        std::optional<InFlightMessages::Ticket> late;
+        {
+            InFlightMessages gone;
+            late = gone.begin();
+            CPPUNIT_ASSERT(late);
+        }
+        late.reset();
+    }
+
     void own_refused_certificate_keeps_the_address()
     {
         auto cfg = fixture().config(std::string("[policy]\nrecipient_delimiter = \"+-\"\n") + kEncryptRules);
