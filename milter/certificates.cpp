@@ -266,7 +266,7 @@ std::shared_ptr<const Certificates> Certificates::load(const Config& config,
     }
     const bool trust_dane_ee = config.directory.smimea && config.directory.smimea->trust_dane_ee;
     c->m_resolver = std::make_unique<directory::CertificateResolver>(std::move(sources), c->m_trust, trust_dane_ee);
-    c->m_delimiter = config.recipient_delimiter;
+    c->m_extensions = config.address_extensions;
     if (!config.encryption.archive_certificate.empty())
         c->m_archive = read_archive_certificate(config.path, config.encryption.archive_certificate);
     return c;
@@ -297,7 +297,7 @@ directory::Choice Certificates::find_for_mailbox(const EmailAddress& address, co
     // another's: its owner may not read the mailbox's key (the extension may be a person of
     // its own: "jean-luc" with '-' a delimiter), and the refusal's reason must be seen.
     if (choice.chosen || choice.own_refused) return choice;
-    const auto mailbox = m_delimiter.base_of(address);
+    const auto mailbox = m_extensions.base_of(address);
     if (!mailbox) return choice;
     directory::Choice second = decide(*mailbox);
     second.rejected_reasons.insert(second.rejected_reasons.begin(), choice.rejected_reasons.begin(),

@@ -19,7 +19,7 @@
 #include "milter/config.h"
 #include "policy/labels.h"
 #include "policy/match.h"
-#include "policy/recipient_delimiter.h"
+#include "policy/address_extensions.h"
 #include "pki/trust_store.h"
 
 namespace ssm::milter {
@@ -50,11 +50,13 @@ public:
                            const directory::CertificateResolver::SourceAnswer& ask) const;
     // find() for a recipient's own address: when no certificate is found for it as written
     // (none names it: one that names it but is refused, revoked or expired say, is the answer),
-    // the address without its extension ([policy] recipient_delimiter, the same cut the rules
-    // match with: "ceo+x@" is delivered to ceo's mailbox) is asked of every source again, and
-    // its certificate, if any, is chosen with Choice::found_under naming that address. The
-    // rejection reasons of both look-ups are kept. A source that cannot be reached for the
-    // address as written is an error as in find() (it might hold that address's certificate).
+    // the address without its extension (the same cut the rules match with, by the address's
+    // domain: [policy] recipient_delimiter for ours, a partner's own set or the partners'
+    // default for theirs; "ceo+x@" is delivered to ceo's mailbox) is asked of every source
+    // again, and its certificate, if any, is chosen with Choice::found_under naming that
+    // address. The rejection reasons of both look-ups are kept. A source that cannot be reached
+    // for the address as written is an error as in find() (it might hold that address's
+    // certificate).
     directory::Choice find_for_mailbox(const EmailAddress& address, std::time_t now,
                                        const directory::SharedBudget& budget = nullptr) const;
     // The same rule over another way of deciding for one address (ssmctl cert lookup decides
@@ -87,7 +89,7 @@ private:
     std::shared_ptr<const policy::GroupMembership> m_groups;
     std::shared_ptr<const policy::ClearanceDirectory> m_clearances;
     std::shared_ptr<const directory::GroupMemberDirectory> m_group_members;
-    policy::RecipientDelimiter m_delimiter;
+    policy::AddressExtensions m_extensions;
 };
 
 // Opens the harvested-certificate store in [directory] cache; nullptr (and a warning) when

@@ -326,7 +326,7 @@ std::shared_ptr<const Config> parse_config(std::string_view text, const std::str
     load_directory(L, subtable(root, "directory"), *c);
     load_reinjection(L, subtable(root, "reinjection"), *c);
     load_metrics(L, subtable(root, "metrics"), *c);
-    load_recipient_delimiter(L, root, *c);  // before the address patterns that use it
+    load_address_extensions(L, root, *c);  // before the address patterns that use it
     load_labels(L, root, *c);
     load_policy(L, root, *c);  // [policy], [[domain]], [[rule]]: config_rules.cpp
     load_mail_lists(L, root, *c);

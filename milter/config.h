@@ -210,9 +210,11 @@ struct Config {
     DirectorySettings directory;
     ReinjectionSettings reinjection;  // [reinjection]; port 0: off
     MetricsSettings metrics;          // [metrics]; listen empty: off
-    // [policy] recipient_delimiter: the extensions one-address patterns of rules, groups and
-    // [[clearance]] also match (read before them; policy/recipient_delimiter.h).
-    policy::RecipientDelimiter recipient_delimiter;
+    // [policy] recipient_delimiter (our [[domain]]s), partner_recipient_delimiters and
+    // partner_recipient_delimiter (the others): the extensions one-address patterns of rules,
+    // groups and [[clearance]] also match, and the cut of the certificate look-up's second try
+    // (read before them; policy/address_extensions.h).
+    policy::AddressExtensions address_extensions;
     policy::Policy policy;
     policy::LabelPolicy labels;       // security labels and clearances (PRODUCT §4.1)
     // [labels] clearance_attribute: the attribute of a recipient's entry in [directory.groups]

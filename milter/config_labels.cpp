@@ -107,12 +107,12 @@ policy::NamedLabel load_label(Loader& L, const toml::table* t)
     return n;
 }
 
-policy::Clearance load_clearance(Loader& L, const toml::table* t, const policy::RecipientDelimiter& delimiter)
+policy::Clearance load_clearance(Loader& L, const toml::table* t, const policy::AddressExtensions& extensions)
 {
     policy::Clearance c;
     c.recipients.source = "clearance";
     for (const auto& s : L.strings(t, kClearance, "recipients")) {
-        auto p = policy::AddressPattern::parse(s, delimiter);
+        auto p = policy::AddressPattern::parse(s, extensions);
         if (!p) L.fail(L.region(t, "recipients"), "'" + s + "' is not an address pattern (addr, *@domain, *@*.domain or *)");
         c.recipients.patterns.push_back(std::move(*p));
     }
@@ -176,7 +176,7 @@ void load_labels(Loader& L, const toml::table& root, Config& c)
         labels.push_back(std::move(n));
     }
     std::vector<policy::Clearance> clearances;
-    for (const toml::table* t : entries(root, "clearance")) clearances.push_back(load_clearance(L, t, c.recipient_delimiter));
+    for (const toml::table* t : entries(root, "clearance")) clearances.push_back(load_clearance(L, t, c.address_extensions));
     std::vector<policy::LabelEquivalence> equivalences;
     for (const toml::table* t : entries(root, "label_equivalence")) equivalences.push_back(load_equivalence(L, t, labels));
     c.labels = policy::LabelPolicy(std::move(labels), std::move(clearances), std::move(equivalences), u);

@@ -102,6 +102,11 @@ public:
             if (ok)
                 for (auto& e : *node.as_array()) ok = ok && e.is_integer();
             break;
+        case KeyType::StringTable:
+            ok = node.is_table();
+            if (ok)
+                for (auto&& [name, value] : *node.as_table()) ok = ok && value.is_string();
+            break;
         }
         if (!ok)
             fail(node.source(), "'" + std::string(spec.key) + "' must be a " +

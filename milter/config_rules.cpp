@@ -5,6 +5,7 @@
 #include "milter/config_rules.h"
 #include "base/ascii.h"
 
+#include <algorithm>
 #include <cctype>
 #include <filesystem>
 #include <fstream>
@@ -185,7 +186,7 @@ std::filesystem::path base_dir(const std::string& config_path)
 }
 
 policy::AddressList read_list_file(Loader& L, const toml::table* t, std::string_view key,
-                                   const std::filesystem::path& dir, const policy::RecipientDelimiter& delimiter)
+                                   const std::filesystem::path& dir, const policy::AddressExtensions& extensions)
 {
     std::filesystem::path path(L.str(t, kRule, key));
     if (path.is_relative()) path = dir / path;
@@ -194,7 +195,7 @@ policy::AddressList read_list_file(Loader& L, const toml::table* t, std::string_
     std::stringstream buf;
     buf << in.rdbuf();
     try {
-        return policy::parse_address_list(buf.str(), path.string(), delimiter);
+        return policy::parse_address_list(buf.str(), path.string(), extensions);
     } catch (const std::invalid_argument& e) {
         throw ConfigError(e.what());
     }
@@ -209,13 +210,13 @@ void load_conditions(Loader& L, const toml::table* t, policy::Rule& r, Config& c
         w.direction = d;
     }
     const auto dir = base_dir(c.path);
-    w.delimiter = c.recipient_delimiter;
+    w.extensions = c.address_extensions;
     for (const char* key : {"from", "to"}) {
         auto& lists = std::string_view(key) == "from" ? w.from : w.to;
         if (t->contains(key)) {
             policy::AddressList inline_list{key, {}};
             for (const auto& s : L.strings(t, kRule, key)) {
-                auto p = policy::AddressPattern::parse(s, c.recipient_delimiter);
+                auto p = policy::AddressPattern::parse(s, c.address_extensions);
                 if (!p)
                     L.fail(L.region(t, key), "'" + s + "' is not an address pattern "
                                                        "(addr, *@domain, *@*.domain or *)");
@@ -224,7 +225,7 @@ void load_conditions(Loader& L, const toml::table* t, policy::Rule& r, Config& c
             lists.push_back(std::move(inline_list));
         }
         const std::string list_key = std::string(key) + "_list";
-        if (t->contains(list_key)) lists.push_back(read_list_file(L, t, list_key, dir, c.recipient_delimiter));
+        if (t->contains(list_key)) lists.push_back(read_list_file(L, t, list_key, dir, c.address_extensions));
         const std::string group_key = std::string(key) + "_group";
         auto& groups = std::string_view(key) == "from" ? w.from_group : w.to_group;
         for (const auto& g : L.strings(t, kRule, group_key)) {
@@ -293,18 +294,73 @@ policy::Rule load_rule(Loader& L, const toml::table* t, Actions& actions, Config
     return r;
 }
 
+const std::string kDelimiterCharacters = "printable ASCII characters other than space, @ \" \\ < > , and *";
+
+// One delimiter set of [policy]: `key` names it in errors, `where` is its value's place.
+policy::RecipientDelimiter delimiter(Loader& L, const std::string& chars, const std::string& key,
+                                     const toml::source_region& where)
+{
+    auto d = policy::RecipientDelimiter::parse(chars);
+    if (!d) L.fail(where, key + " '" + chars + "' must be " + kDelimiterCharacters);
+    return std::move(*d);
+}
+
+// [policy] partner_recipient_delimiters: "domain" = "delimiters", each a partner's mail domain
+// (not one of ours, whose delimiter is recipient_delimiter) named once.
+std::vector<policy::AddressExtensions::Partner> partner_delimiters(Loader& L, const toml::table* policy_table,
+                                                                   const std::vector<policy::OwnDomain>& own)
+{
+    std::vector<policy::AddressExtensions::Partner> out;
+    const toml::node* node = policy_table ? policy_table->get("partner_recipient_delimiters") : nullptr;
+    if (!node) return out;  // its type was checked with the [policy] keys
+    // toml++ keeps a table's keys sorted; errors are told in file order.
+    std::vector<std::pair<const toml::key*, const toml::node*>> entries;
+    for (auto&& [key, value] : *node->as_table()) entries.emplace_back(&key, &value);
+    std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+        const auto& x = a.first->source().begin;
+        const auto& y = b.first->source().begin;
+        return x.line != y.line ? x.line < y.line : x.column < y.column;
+    });
+    for (const auto& [key_ptr, value_ptr] : entries) {
+        const toml::key& key = *key_ptr;
+        const toml::node& value = *value_ptr;
+        const std::string name(key.str());
+        auto domain = Domain::parse(name);
+        if (!domain) L.fail(key.source(), "partner_recipient_delimiters: '" + name + "' is not a domain name");
+        for (const auto& d : own)
+            if (domain->is_or_under(d.name))
+                L.fail(key.source(), "partner_recipient_delimiters: " + name + " is one of our [[domain]]s (" +
+                                         d.name.str() + "), whose delimiter is recipient_delimiter");
+        for (const auto& p : out)
+            if (p.domain == *domain) L.fail(key.source(), "partner_recipient_delimiters: " + name + " is named twice");
+        const std::string chars = *value.value<std::string>();
+        out.push_back({*domain, delimiter(L, chars, "partner_recipient_delimiters: " + name, value.source())});
+    }
+    return out;
+}
+
 }  // namespace
 
-void load_recipient_delimiter(Loader& L, const toml::table& root, Config& c)
+void load_address_extensions(Loader& L, const toml::table& root, Config& c)
 {
     const toml::table* policy_table = subtable(root, kPolicy);
-    const std::string chars = L.str(policy_table, kPolicy, "recipient_delimiter");
-    auto delimiter = policy::RecipientDelimiter::parse(chars);
-    if (!delimiter)
-        L.fail(L.region(policy_table, "recipient_delimiter"),
-               "recipient_delimiter '" + chars +
-                   "' must be printable ASCII characters other than space, @ \" \\ < > , and *");
-    c.recipient_delimiter = std::move(*delimiter);
+    const std::string own_chars = L.str(policy_table, kPolicy, "recipient_delimiter");
+    auto own = delimiter(L, own_chars, "recipient_delimiter", L.region(policy_table, "recipient_delimiter"));
+    // Domains nobody described: "+" (RFC 5233) or nothing. Any other character would be guessed
+    // for every partner, and a guess like "-" cuts persons' names ("alice-smith") and encrypts to
+    // another person's certificate; a partner that uses one is listed under its domain.
+    const std::string other_chars = L.str(policy_table, kPolicy, "partner_recipient_delimiter");
+    const auto other_where = L.region(policy_table, "partner_recipient_delimiter");
+    auto other = delimiter(L, other_chars, "partner_recipient_delimiter", other_where);
+    if (other_chars != "+" && !other_chars.empty())
+        L.fail(other_where, "partner_recipient_delimiter must be \"+\" or \"\": a partner that cuts at '" + other_chars +
+                                "' is listed in partner_recipient_delimiters under its domain");
+    // Our domains, read (with the same errors) before load_policy reads them for the policy.
+    const std::vector<policy::OwnDomain> own_domains = load_domains(L, root.get("domain"));
+    std::vector<Domain> names;
+    for (const auto& d : own_domains) names.push_back(d.name);
+    c.address_extensions = policy::AddressExtensions(std::move(names), std::move(own),
+                                                     partner_delimiters(L, policy_table, own_domains), std::move(other));
 }
 
 void load_policy(Loader& L, const toml::table& root, Config& c)

@@ -15,9 +15,10 @@ std::shared_ptr<const policy::ClientNetwork> client_network(const Network& n);
 
 namespace config_detail {
 
-// Reads [policy] recipient_delimiter into c.recipient_delimiter; before the rules and the
-// [[clearance]] entries, whose address patterns use it.
-void load_recipient_delimiter(Loader& L, const toml::table& root, Config& c);
+// Reads [policy] recipient_delimiter (for our [[domain]]s), partner_recipient_delimiters and
+// partner_recipient_delimiter (for every other domain) into c.address_extensions; before the
+// rules and the [[clearance]] entries, whose address patterns use them.
+void load_address_extensions(Loader& L, const toml::table& root, Config& c);
 
 // Builds c.policy from the root table; list files are read relative to the folder of
 // c.path. Throws ConfigError naming file:line:column (of the TOML or of a list file).

@@ -299,10 +299,18 @@ constexpr std::array kKeys = {
     KeySpec{"policy", "receipt_identity", K::String, "", false, true,
             "Default of the rules' receipt_identity; absent: the recipient domain's signing identity."},
     KeySpec{"policy", "recipient_delimiter", K::String, "\"+\"", false, true,
-            "Address extension delimiters, each character one (as Postfix recipient_delimiter): a "
-            "pattern naming one address also matches it with an extension (ceo+x@ for ceo@), in "
-            "rules, groups and [[clearance]], and a recipient without a certificate of its own is "
-            "encrypted to its mailbox's (the address without the extension); \"\" turns this off."},
+            "Address extension delimiters of our [[domain]]s (and their subdomains), each character "
+            "one (as Postfix recipient_delimiter): a pattern naming one address also matches it with "
+            "an extension (ceo+x@ for ceo@), in rules, groups and [[clearance]], and a recipient "
+            "without a certificate of its own is encrypted to its mailbox's (the address without the "
+            "extension); \"\" turns this off. Never applied to other domains."},
+    KeySpec{"policy", "partner_recipient_delimiters", K::StringTable, "", false, true,
+            "Address extension delimiters of partner domains, one entry per mail domain (exactly that "
+            "domain, not its subdomains; none of ours): \"partner.example\" = \"-\"; \"\" for a "
+            "partner without extensions."},
+    KeySpec{"policy", "partner_recipient_delimiter", K::String, "\"+\"", false, true,
+            "Address extension delimiters of every domain that is neither ours nor in "
+            "partner_recipient_delimiters: \"+\" or \"\" (off for them)."},
 
     KeySpec{"rule[]", "name", K::String, "", true, true,
             "Name shown in logs and by ssmctl policy test."},
@@ -522,6 +530,7 @@ const char* key_type_name(KeyType t)
     case KeyType::Duration: return "duration (e.g. \"1h\")";
     case KeyType::StringArray: return "array of strings";
     case KeyType::IntegerArray: return "array of integers";
+    case KeyType::StringTable: return "table of strings (dotted names quoted: \"partner.example\" = \"+\")";
     }
     return "value";
 }

@@ -7,7 +7,8 @@
 
 namespace ssm::milter {
 
-enum class KeyType { String, Integer, Boolean, Size, Duration, StringArray, IntegerArray };
+// StringTable: a table of string values under names the administrator chooses (domains).
+enum class KeyType { String, Integer, Boolean, Size, Duration, StringArray, IntegerArray, StringTable };
 
 struct KeySpec {
     std::string_view table;          // "milter", "hsm", "rule[]" (array of tables), ...

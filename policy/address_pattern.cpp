@@ -6,7 +6,7 @@
 
 namespace ssm::policy {
 
-std::optional<AddressPattern> AddressPattern::parse(std::string_view text, const RecipientDelimiter& delimiter)
+std::optional<AddressPattern> AddressPattern::parse(std::string_view text, const AddressExtensions& extensions)
 {
     if (text == "*") return AddressPattern(Kind::Any, std::string(text));
     if (text.rfind("*@*.", 0) == 0) {
@@ -27,8 +27,8 @@ std::optional<AddressPattern> AddressPattern::parse(std::string_view text, const
     if (!a || text.find('<') != std::string_view::npos || text.find('*') != std::string_view::npos)
         return std::nullopt;
     AddressPattern p(Kind::Address, std::string(text));
+    p.m_delimiter = extensions.delimiter_for(a->domain());
     p.m_address = std::move(a);
-    p.m_delimiter = delimiter;
     return p;
 }
 
@@ -67,7 +67,7 @@ bool AddressList::matches(const std::optional<EmailAddress>& addr) const
     return false;
 }
 
-AddressList parse_address_list(std::string_view text, const std::string& name, const RecipientDelimiter& delimiter)
+AddressList parse_address_list(std::string_view text, const std::string& name, const AddressExtensions& extensions)
 {
     AddressList list{name, {}};
     std::size_t line_no = 0;
@@ -83,7 +83,7 @@ AddressList parse_address_list(std::string_view text, const std::string& name, c
         while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r'))
             line.remove_suffix(1);
         if (line.empty()) continue;
-        auto p = AddressPattern::parse(line, delimiter);
+        auto p = AddressPattern::parse(line, extensions);
         if (!p)
             throw std::invalid_argument(name + ":" + std::to_string(line_no) + ":" +
                                         std::to_string(col + 1) + ": '" + std::string(line) +

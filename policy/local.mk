@@ -4,6 +4,7 @@ policy_libssm_policy_a_SOURCES = \
 	policy/treatment.h policy/treatment.cpp \
 	policy/cipher_choice.h policy/cipher_choice.cpp \
 	policy/recipient_delimiter.h policy/recipient_delimiter.cpp \
+	policy/address_extensions.h policy/address_extensions.cpp \
 	policy/address_pattern.h policy/address_pattern.cpp \
 	policy/match.h policy/match.cpp \
 	policy/rule.h policy/rule.cpp \

@@ -143,7 +143,7 @@ namespace {
 
 bool address_matches(const std::vector<AddressList>& lists, const std::vector<std::string>& groups,
                      const std::optional<EmailAddress>& addr, const GroupMembership* directory,
-                     const RecipientDelimiter& delimiter)
+                     const AddressExtensions& extensions)
 {
     if (lists.empty() && groups.empty()) return true;
     for (const auto& l : lists)
@@ -154,7 +154,7 @@ bool address_matches(const std::vector<AddressList>& lists, const std::vector<st
                     "a rule names a directory group but no group directory is configured");
     // The directory lists ceo@, not ceo+x@, which reaches the same mailbox: the full address
     // first, then the address without extension (Postfix's order).
-    const std::optional<EmailAddress> base = delimiter.base_of(*addr);
+    const std::optional<EmailAddress> base = extensions.base_of(*addr);
     for (const auto& g : groups)
         if (directory->is_member(*addr, g) || (base && directory->is_member(*base, g))) return true;
     return false;
@@ -172,7 +172,7 @@ constexpr std::size_t kMaxGroupAuthors = 16;
 // Outbound the envelope sender alone counts: the MTA ties it to the login, From is free text.
 bool sender_matches(const Conditions& c, const MessageContext& msg, const GroupMembership* groups)
 {
-    if (address_matches(c.from, c.from_group, msg.from, groups, c.delimiter)) return true;
+    if (address_matches(c.from, c.from_group, msg.from, groups, c.extensions)) return true;
     if (msg.direction != Direction::Inbound || !msg.headers) return false;
     std::size_t asked = 0;
     for (const auto* field : smime::mime::fields_named(*msg.headers, "From"))
@@ -181,7 +181,7 @@ bool sender_matches(const Conditions& c, const MessageContext& msg, const GroupM
             for (const auto& l : c.from)
                 if (l.matches(a)) return true;
             if (!c.from_group.empty() && asked++ < kMaxGroupAuthors &&
-                address_matches({}, c.from_group, a, groups, c.delimiter))
+                address_matches({}, c.from_group, a, groups, c.extensions))
                 return true;
         }
     return false;
@@ -228,7 +228,7 @@ MatchResult match(const Conditions& c, const MessageContext& msg, const EmailAdd
         }
     }
     if (!sender_matches(c, msg, groups)) return no;
-    if (!address_matches(c.to, c.to_group, std::optional<EmailAddress>(rcpt), groups, c.delimiter)) return no;
+    if (!address_matches(c.to, c.to_group, std::optional<EmailAddress>(rcpt), groups, c.extensions)) return no;
     return MatchResult{true, trigger};
 }
 

@@ -101,9 +101,10 @@ struct Conditions {
     std::vector<std::string> authenticated_as;  // AUTH user is one of these (exactly, case too)
     std::string subject_tag;                // empty: no Subject condition
     std::vector<HeaderPattern> header;      // any one of them
-    // [policy] recipient_delimiter: a group is also asked about the address without its
-    // extension, as the one-address patterns of `from` and `to` match it (address_pattern.h).
-    RecipientDelimiter delimiter;
+    // The address extensions by domain ([policy] recipient_delimiter and the partners'): a
+    // group is also asked about the address without its extension, as the one-address
+    // patterns of `from` and `to` match it (address_pattern.h).
+    AddressExtensions extensions;
 
     bool uses_headers() const { return !subject_tag.empty() || !header.empty(); }
     bool uses_groups() const { return !from_group.empty() || !to_group.empty(); }

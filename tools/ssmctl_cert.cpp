@@ -169,7 +169,8 @@ int cert_lookup(const milter::Config& config, const std::string& address_text, s
     };
     try {
         // As the milter decides for a recipient: none for the address as written, then its
-        // mailbox's, the address without its extension ([policy] recipient_delimiter).
+        // mailbox's, the address without its extension (cut by its domain's delimiters: [policy]
+        // recipient_delimiter for ours, the partner's own or partner_recipient_delimiter).
         const directory::Choice choice = certificates->find_for_mailbox(*address, decide);
         if (choice.chosen) {
             out << "chosen " << describe(choice.chosen->facts) << " source=" << log::quote(choice.chosen->source);

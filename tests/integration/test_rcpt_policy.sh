@@ -9,7 +9,9 @@
 #   opportunistic without a certificate -> delivered signed only
 #   a recipient routing through its local part ('%', '!', a second '@')  -> 553 5.1.3
 #   an address extension (ceo+x@) gets the mandatory rule written for ceo@; with
-#     recipient_delimiter = "" (reloaded) it does not
+#     partner_recipient_delimiter = "" (reloaded) it does not
+#   our recipient_delimiter "-" is not the partners': dave-smith@partner (no certificate of its
+#     own) gets 550 5.7.1, not dave@'s certificate, until the partner is listed with "-"
 #   an address extension's certificate: dave+x@ (only dave@ has one) is encrypted to dave@'s,
 #     logged as found under dave@ (and so shown by ssmctl cert lookup); gus+x@ has its own,
 #     which wins over gus@'s
@@ -277,22 +279,56 @@ if grep -q 'rcpt-refused .*reply="451 4.3.0 HSM key temporarily unavailable (HSM
   pass rcpt-token-detail-logged-not-replied
 else fail rcpt-token-detail-logged-not-replied "$(grep rcpt-refused "$WORK/milter-notoken.log" | head -n 2 | tr '\n' ' ')"; fi
 
-# 6. recipient_delimiter = "" (a reload, which it takes effect with): ceo+x@ is an address of its
-# own again and only the domain's opportunistic rule matches it; ceo@ stays refused.
-MILTER_PORT=$MAIN_PID config main ssm-test '[policy]
-recipient_delimiter = ""'
-reloads=$(grep -c 'reloaded' "$WORK/milter.log")
-kill -HUP "$MAIN_MILTER"
-deadline=$((SECONDS + 30))
-while [ "$(grep -c 'reloaded' "$WORK/milter.log")" -le "$reloads" ] && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
-if [ "$(grep -c 'reloaded' "$WORK/milter.log")" -gt "$reloads" ]; then
+# reload_main WHAT TOML: the main milter reloads with TOML after the rules (SIGHUP); false when
+# no 'reloaded' line came within 30 s (then each of WHAT's cases fails).
+reload_main() {
+  local reloads deadline
+  MILTER_PORT=$MAIN_PID config main ssm-test "$2"
+  reloads=$(grep -c 'reloaded' "$WORK/milter.log")
+  kill -HUP "$MAIN_MILTER"
+  deadline=$((SECONDS + 30))
+  while [ "$(grep -c 'reloaded' "$WORK/milter.log")" -le "$reloads" ] && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+  [ "$(grep -c 'reloaded' "$WORK/milter.log")" -gt "$reloads" ] && return 0
+  note "$1: no 'reloaded' line after SIGHUP: $(tail -n 2 "$WORK/milter.log" | tr '\n' ' ')"
+  return 1
+}
+
+# 6. our recipient_delimiter = "-" (a Postfix/qmail site's) and partner_recipient_delimiter =
+# "" (a reload, which they take effect with). "-" is ours alone: dave-smith@partner.example,
+# without a certificate of its own, is another person at the partner, not encrypted to
+# dave@partner.example's certificate but refused like any recipient without one (550 5.7.1).
+# With extensions off for partners, ceo+x@opportunistic.example is an address of its own again
+# and only the domain's opportunistic rule matches it; ceo@ stays refused; dave+x@ (its mailbox's
+# certificate before) is refused too.
+if reload_main dash-ours '[policy]
+recipient_delimiter = "-"
+partner_recipient_delimiter = ""'; then
   transaction no-delimiter "$SMTPD_PORT" ceo@opportunistic.example ceo+x@opportunistic.example
   expect_reply no-delimiter rcpt-no-delimiter-base-refused "RCPT ceo@opportunistic.example" '550 5\.7\.1 '
   expect_reply no-delimiter rcpt-no-delimiter-extension-opportunistic "RCPT ceo[+]x@opportunistic.example" '250 '
   note "no delimiter: $(tr '\n' '|' <"$WORK/out/no-delimiter.replies")"
+  transaction dash-ours "$SMTPD_PORT" dave-smith@partner.example dave+x@partner.example
+  expect_reply dash-ours rcpt-our-delimiter-not-the-partners "RCPT dave-smith@partner.example" \
+    '550 5\.7\.1 .*dave-smith@partner\.example'
+  expect_reply dash-ours rcpt-no-partner-delimiter-extension-refused "RCPT dave[+]x@partner.example" '550 5\.7\.1 '
+  note "our dash: $(tr '\n' '|' <"$WORK/out/dash-ours.replies")"
 else
-  fail rcpt-no-delimiter-base-refused "no 'reloaded' line after SIGHUP: $(tail -n 2 "$WORK/milter.log" | tr '\n' ' ')"
-  fail rcpt-no-delimiter-extension-opportunistic "not reloaded"
+  for c in rcpt-no-delimiter-base-refused rcpt-no-delimiter-extension-opportunistic \
+    rcpt-our-delimiter-not-the-partners rcpt-no-partner-delimiter-extension-refused; do fail "$c" "not reloaded"; done
+fi
+
+# 7. the partner said to cut at "-" (partner_recipient_delimiters): dave-smith@ is dave's mailbox
+# there, encrypted to dave@'s certificate (250), and logged as found under dave@.
+if reload_main dash-partner '[policy]
+recipient_delimiter = "-"
+partner_recipient_delimiters = { "partner.example" = "-" }'; then
+  transaction partner-delimiter "$SMTPD_PORT" dave-smith@partner.example
+  expect_reply partner-delimiter rcpt-partner-delimiter-mailbox-certificate "RCPT dave-smith@partner.example" '250 '
+  if grep -q 'certificate-found-under .*rcpt=dave-smith@partner.example .*certificate_for=dave@partner.example' "$WORK/milter.log"; then
+    pass rcpt-partner-delimiter-found-under-logged
+  else fail rcpt-partner-delimiter-found-under-logged "$(grep certificate-found-under "$WORK/milter.log" | tail -n 2 | tr '\n' ' ')"; fi
+else
+  for c in rcpt-partner-delimiter-mailbox-certificate rcpt-partner-delimiter-found-under-logged; do fail "$c" "not reloaded"; done
 fi
 
 stop_milters "$MAIN_MILTER" "$NOTOKEN_PID"

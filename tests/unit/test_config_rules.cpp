@@ -31,6 +31,8 @@ class ConfigRulesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(chacha20_poly1305_by_name);
     CPPUNIT_TEST(recipient_identifier_global_policy_and_rule);
     CPPUNIT_TEST(recipient_delimiter_reaches_every_address_pattern);
+    CPPUNIT_TEST(partner_recipient_delimiters);
+    CPPUNIT_TEST(partner_delimiter_errors);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -317,12 +319,121 @@ require_integrity = false
     }
 
     // [policy] recipient_delimiter reaches inline patterns, list files and [[clearance]]
-    // recipients; "+" unless set; "" turns it off; rule order still decides.
+    // recipients of our domains, partner_recipient_delimiter those of every other domain; "+"
+    // unless set; "" turns each off; rule order still decides.
     void recipient_delimiter_reaches_every_address_pattern()
     {
         test::TempDir dir;
         test::write_file(dir.path() / "vips.txt", "cfo@partner.example\n");
-        const std::string rules = R"toml(
+        smime::cms::SecurityLabel secret;
+        secret.policy_id = "1.3.6.1.4.1.99999.1";
+        secret.classification = 2;
+        for (const std::string& policy_table :
+             {std::string(), std::string("[policy]\nrecipient_delimiter = \"+\"\npartner_recipient_delimiter = \"+\"\n")}) {
+            const auto c = load(dir, policy_table + kExtensionRules);
+            CPPUNIT_ASSERT_EQUAL(std::string("+"), c->address_extensions.own().chars());
+            CPPUNIT_ASSERT_EQUAL(std::string("+"), c->address_extensions.other_partners().chars());
+            CPPUNIT_ASSERT(c->address_extensions.partners().empty());
+            CPPUNIT_ASSERT_EQUAL(std::string("ceo"), rule_for(*c, "ceo@partner.example"));
+            CPPUNIT_ASSERT_EQUAL(std::string("ceo"), rule_for(*c, "ceo+x@partner.example"));
+            CPPUNIT_ASSERT_EQUAL(std::string("ceo"), rule_for(*c, "Ceo+X@partner.example"));
+            CPPUNIT_ASSERT_EQUAL(std::string("public"), rule_for(*c, "ceo+public@partner.example"));
+            CPPUNIT_ASSERT_EQUAL(std::string("default"), rule_for(*c, "+ceo@partner.example"));
+            CPPUNIT_ASSERT_EQUAL(std::string("vips"), rule_for(*c, "cfo+x@partner.example"));
+            const auto inbound = c->policy.plan_recipient(policy::Direction::Inbound, test::address("ceo+news@partner.example"),
+                                                          *test::address("a@acme.example"));
+            CPPUNIT_ASSERT_EQUAL(std::string("inbound from the ceo"), inbound.rule_name);
+            CPPUNIT_ASSERT(c->labels.clearance_problem(*test::address("intern+x@acme.example"), secret).has_value());
+            CPPUNIT_ASSERT(!c->labels.clearance_problem(*test::address("bob+x@acme.example"), secret).has_value());
+        }
+        // "+-" for us: each character is a delimiter of ours, and of ours alone: ceo-x@ at the
+        // partner is another person, for the partner's mail system says nothing of "-"
+        auto both = load(dir, "[policy]\nrecipient_delimiter = \"+-\"\n" + kExtensionRules);
+        CPPUNIT_ASSERT(both->labels.clearance_problem(*test::address("intern-x@acme.example"), secret).has_value());
+        CPPUNIT_ASSERT_EQUAL(std::string("default"), rule_for(*both, "ceo-x@partner.example"));
+        CPPUNIT_ASSERT_EQUAL(std::string("ceo"), rule_for(*both, "ceo+x@partner.example"));
+        // off for us: intern+x@ is an address of its own; partners keep their "+"
+        auto ours_off = load(dir, "[policy]\nrecipient_delimiter = \"\"\n" + kExtensionRules);
+        CPPUNIT_ASSERT(ours_off->address_extensions.own().off());
+        CPPUNIT_ASSERT(!ours_off->labels.clearance_problem(*test::address("intern+x@acme.example"), secret).has_value());
+        CPPUNIT_ASSERT_EQUAL(std::string("ceo"), rule_for(*ours_off, "ceo+x@partner.example"));
+        // off for partners too: the extended address is an address of its own
+        auto off = load(dir, "[policy]\nrecipient_delimiter = \"\"\npartner_recipient_delimiter = \"\"\n" + kExtensionRules);
+        CPPUNIT_ASSERT(off->address_extensions.other_partners().off());
+        CPPUNIT_ASSERT_EQUAL(std::string("ceo"), rule_for(*off, "ceo@partner.example"));
+        CPPUNIT_ASSERT_EQUAL(std::string("default"), rule_for(*off, "ceo+x@partner.example"));
+        CPPUNIT_ASSERT_EQUAL(std::string("default"), rule_for(*off, "cfo+x@partner.example"));
+        CPPUNIT_ASSERT(!off->labels.clearance_problem(*test::address("intern+x@acme.example"), secret).has_value());
+    }
+
+    // [policy] partner_recipient_delimiters: a partner's own set for exactly its domain, as an
+    // inline table or a [policy.partner_recipient_delimiters] table, U-labels or A-labels.
+    void partner_recipient_delimiters()
+    {
+        test::TempDir dir;
+        test::write_file(dir.path() / "vips.txt", "cfo@partner.example\n");
+        for (const std::string& table :
+             {std::string("[policy]\npartner_recipient_delimiters = { \"Partner.example\" = \"-\", \"b\xc3\xa4" "cker.example\" = \"\" }\n"),
+              std::string("[policy]\nrecipient_delimiter = \"+\"\n[policy.partner_recipient_delimiters]\n"
+                          "\"partner.example\" = \"-\"\n\"xn--bcker-gra.example\" = \"\"\n")}) {
+            const auto c = load(dir, table + kExtensionRules);
+            const auto& x = c->address_extensions;
+            CPPUNIT_ASSERT_EQUAL(std::size_t(2), x.partners().size());
+            CPPUNIT_ASSERT_EQUAL(std::string("-"), x.delimiter_for(*Domain::parse("partner.example")).chars());
+            CPPUNIT_ASSERT(x.delimiter_for(*Domain::parse("xn--bcker-gra.example")).off());
+            CPPUNIT_ASSERT_EQUAL(std::string("+"), x.delimiter_for(*Domain::parse("sub.partner.example")).chars());
+            CPPUNIT_ASSERT_EQUAL(std::string("+"), x.delimiter_for(*Domain::parse("acme.example")).chars());
+            CPPUNIT_ASSERT_EQUAL(std::string("ceo"), rule_for(*c, "ceo-x@partner.example"));
+            CPPUNIT_ASSERT_EQUAL(std::string("default"), rule_for(*c, "ceo+x@partner.example"));
+            CPPUNIT_ASSERT_EQUAL(std::string("vips"), rule_for(*c, "cfo-x@partner.example"));
+        }
+    }
+
+    // Each error names file:line:column of the key or value at fault.
+    void partner_delimiter_errors()
+    {
+        test::TempDir dir;
+        const std::string f = (dir.path() / "ssm.toml").string();
+        const std::string ours = "[[domain]]\nname = \"acme.example\"\n";
+        const struct { std::string body, expect; } cases[] = {
+            {"[policy]\npartner_recipient_delimiter = \"+@\"\n",
+             f + ":4:31: partner_recipient_delimiter '+@' must be printable ASCII"},
+            {"[policy]\npartner_recipient_delimiter = \"-\"\n",
+             f + ":4:31: partner_recipient_delimiter must be \"+\" or \"\": a partner that cuts at '-' is listed in "
+                 "partner_recipient_delimiters under its domain"},
+            {"[policy]\npartner_recipient_delimiter = \"+-\"\n", f + ":4:31: partner_recipient_delimiter must be \"+\" or \"\""},
+            {"[policy]\npartner_recipient_delimiters = { \"not a domain\" = \"+\" }\n",
+             f + ":4:34: partner_recipient_delimiters: 'not a domain' is not a domain name"},
+            {"[policy]\npartner_recipient_delimiters = { \"partner.example\" = \"+ \" }\n",
+             f + ":4:54: partner_recipient_delimiters: partner.example '+ ' must be printable ASCII"},
+            {"[policy]\npartner_recipient_delimiters = { \"acme.example\" = \"-\" }\n" + ours,
+             f + ":4:34: partner_recipient_delimiters: acme.example is one of our [[domain]]s (acme.example)"},
+            {"[policy]\npartner_recipient_delimiters = { \"lab.ACME.example\" = \"-\" }\n" + ours,
+             f + ":4:34: partner_recipient_delimiters: lab.ACME.example is one of our [[domain]]s (acme.example)"},
+            {"[policy.partner_recipient_delimiters]\n\"partner.example\" = \"-\"\n\"PARTNER.example\" = \"+\"\n",
+             f + ":5:1: partner_recipient_delimiters: PARTNER.example is named twice"},
+            {"[policy]\npartner_recipient_delimiters = \"-\"\n",
+             f + ":4:32: 'partner_recipient_delimiters' must be a table of strings"},
+            {"[policy]\npartner_recipient_delimiters = { partner.example = \"-\" }\n",
+             f + ":4:32: 'partner_recipient_delimiters' must be a table of strings (dotted names quoted"},
+            {"[policy]\npartner_recipients_delimiter = \"+\"\n", f + ":4:1: unknown key 'partner_recipients_delimiter' in [policy]"},
+        };
+        for (const auto& c : cases) {
+            try {
+                load(dir, c.body);
+                CPPUNIT_FAIL("accepted: " + c.body);
+            } catch (const ConfigError& e) {
+                const std::string what = e.what();
+                CPPUNIT_ASSERT_MESSAGE(what + " should start with " + c.expect, what.rfind(c.expect, 0) == 0);
+            }
+        }
+    }
+
+private:
+    static inline const std::string kExtensionRules = R"toml(
+[[domain]]
+name = "acme.example"
+
 [[rule]]
 name = "public"
 direction = "outbound"
@@ -357,38 +468,11 @@ recipients = ["*@acme.example"]
 policy = "1.3.6.1.4.1.99999.1"
 classifications = [0, 1, 2]
 )toml";
-        smime::cms::SecurityLabel secret;
-        secret.policy_id = "1.3.6.1.4.1.99999.1";
-        secret.classification = 2;
-        const auto rule_for = [](const Config& c, const char* rcpt) {
-            return c.policy.plan_recipient(policy::Direction::Outbound, test::address("a@acme.example"),
-                                           *test::address(rcpt)).rule_name;
-        };
-        for (const std::string& policy_table : {std::string(), std::string("[policy]\nrecipient_delimiter = \"+\"\n")}) {
-            const auto c = load(dir, policy_table + rules);
-            CPPUNIT_ASSERT_EQUAL(std::string("+"), c->recipient_delimiter.chars());
-            CPPUNIT_ASSERT_EQUAL(std::string("ceo"), rule_for(*c, "ceo@partner.example"));
-            CPPUNIT_ASSERT_EQUAL(std::string("ceo"), rule_for(*c, "ceo+x@partner.example"));
-            CPPUNIT_ASSERT_EQUAL(std::string("ceo"), rule_for(*c, "Ceo+X@partner.example"));
-            CPPUNIT_ASSERT_EQUAL(std::string("public"), rule_for(*c, "ceo+public@partner.example"));
-            CPPUNIT_ASSERT_EQUAL(std::string("default"), rule_for(*c, "+ceo@partner.example"));
-            CPPUNIT_ASSERT_EQUAL(std::string("vips"), rule_for(*c, "cfo+x@partner.example"));
-            const auto inbound = c->policy.plan_recipient(policy::Direction::Inbound, test::address("ceo+news@partner.example"),
-                                                          *test::address("a@acme.example"));
-            CPPUNIT_ASSERT_EQUAL(std::string("inbound from the ceo"), inbound.rule_name);
-            CPPUNIT_ASSERT(c->labels.clearance_problem(*test::address("intern+x@acme.example"), secret).has_value());
-            CPPUNIT_ASSERT(!c->labels.clearance_problem(*test::address("bob+x@acme.example"), secret).has_value());
-        }
-        // "-" as well: each character is a delimiter
-        auto both = load(dir, "[policy]\nrecipient_delimiter = \"+-\"\n" + rules);
-        CPPUNIT_ASSERT_EQUAL(std::string("ceo"), rule_for(*both, "ceo-x@partner.example"));
-        // off: the extended address is an address of its own
-        auto off = load(dir, "[policy]\nrecipient_delimiter = \"\"\n" + rules);
-        CPPUNIT_ASSERT(off->recipient_delimiter.off());
-        CPPUNIT_ASSERT_EQUAL(std::string("ceo"), rule_for(*off, "ceo@partner.example"));
-        CPPUNIT_ASSERT_EQUAL(std::string("default"), rule_for(*off, "ceo+x@partner.example"));
-        CPPUNIT_ASSERT_EQUAL(std::string("default"), rule_for(*off, "cfo+x@partner.example"));
-        CPPUNIT_ASSERT(!off->labels.clearance_problem(*test::address("intern+x@acme.example"), secret).has_value());
+
+    static std::string rule_for(const Config& c, const char* rcpt)
+    {
+        return c.policy.plan_recipient(policy::Direction::Outbound, test::address("a@acme.example"), *test::address(rcpt))
+            .rule_name;
     }
 };
 

@@ -285,6 +285,7 @@ class MilterTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(certificate_of_the_mailbox);
     CPPUNIT_TEST(own_refused_certificate_keeps_the_address);
     CPPUNIT_TEST(messages_in_flight_hold_a_stop);
+    CPPUNIT_TEST(our_delimiter_is_not_the_partners);
     CPPUNIT_TEST(encrypts_to_domain_certificate_with_gcm);
     CPPUNIT_TEST(every_subject_field_is_obscured);
     CPPUNIT_TEST(encryption_rcpt_answers);
@@ -607,8 +608,8 @@ sign = "sender"
         CPPUNIT_ASSERT(c.chosen->der == der_of("dave"));
         c = certs->find_for_mailbox(*EmailAddress::parse("dave@partner.example"), now);
         CPPUNIT_ASSERT(c.chosen && !c.found_under);
-        // No delimiter: no extension to cut.
-        auto off = fixture().config(std::string("[policy]\nrecipient_delimiter = \"\"\n") + kEncryptRules);
+        // No delimiter for partners: no extension to cut.
+        auto off = fixture().config(std::string("[policy]\npartner_recipient_delimiter = \"\"\n") + kEncryptRules);
         CPPUNIT_ASSERT(!certificates(*off)->find_for_mailbox(dave_x, now).chosen);
         // Through the milter: dave+x@ gets mail dave's key decrypts, instead of 550 5.7.1.
         TokenKeySource keys(cfg->hsm);
@@ -629,9 +630,6 @@ sign = "sender"
         CPPUNIT_ASSERT(c.chosen->der == der_of("dave-x"));
     }
 
-    // An address with a certificate of its own that is refused (here: a signing-only key) is
-    // not encrypted to its mailbox's instead: "dave-y" may be a person of its own, and the
-    // refusal is the answer (550 5.7.1 with its reason where encryption is mandatory).
     // What a stop signal waits for (milter/in_flight.h): every ticket counts once, however moved,
     // no message begins once stopping, the wait ends when the last one ends, and a ticket may
     // outlive its counter (a libmilter session closed after the daemon object is gone).
@@ -669,9 +667,14 @@ sign = "sender"
         late.reset();
     }
 
+    // An address with a certificate of its own that is refused (here: a signing-only key) is
+    // not encrypted to its mailbox's instead: "dave-y" may be a person of its own, and the
+    // refusal is the answer (550 5.7.1 with its reason where encryption is mandatory). The
+    // partner is said to cut at "-" too, so that dave-y@ has a mailbox to fall back to.
     void own_refused_certificate_keeps_the_address()
     {
-        auto cfg = fixture().config(std::string("[policy]\nrecipient_delimiter = \"+-\"\n") + kEncryptRules);
+        auto cfg = fixture().config(std::string("[policy]\npartner_recipient_delimiters = { \"partner.example\" = \"+-\" }\n") +
+                                    kEncryptRules);
         const EmailAddress dave_y = *EmailAddress::parse("dave-y@partner.example");
         const std::time_t now = std::time(nullptr);
         CPPUNIT_ASSERT(certificates(*cfg)->find_for_mailbox(dave_y, now).found_under);  // none of its own: dave's
@@ -685,6 +688,56 @@ sign = "sender"
         for (const auto& r : c.rejected_reasons) why += r + "; ";
         CPPUNIT_ASSERT_MESSAGE(why, !c.chosen && !c.found_under && c.own_refused);
         CPPUNIT_ASSERT_MESSAGE(why, why.find("Dave Y") != std::string::npos || why.find("dave-y") != std::string::npos);
+    }
+
+    // Our recipient_delimiter "-" (a Postfix or qmail site's) is ours alone: at a partner whose
+    // delimiter nobody configured, dave-smith@ is a person of its own, so with no certificate of
+    // its own it is never encrypted to dave@partner.example's (dave could read it): mandatory
+    // encryption refuses it at RCPT, 550 5.7.1, as any recipient without a certificate. "+" at
+    // that partner (the partners' default), a partner said to cut at "-", and "-" at our own
+    // domain still reach the mailbox's certificate.
+    void our_delimiter_is_not_the_partners()
+    {
+        const std::string dash = "[policy]\nrecipient_delimiter = \"-\"\n";
+        auto cfg = fixture().config(dash + kEncryptRules);
+        TokenKeySource keys(cfg->hsm);
+        {
+            MessageProcessor p(cfg, certificates(*cfg), keys, client("10.1.1.1"));
+            CPPUNIT_ASSERT(p.mail_from("<alice@acme.example>", "").verdict == Verdict::Continue);
+            const Reply r = p.rcpt_to("<dave-smith@partner.example>");
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(r.text, std::string("550 5.7.1"), r.rcode + " " + r.xcode);
+            CPPUNIT_ASSERT(r.verdict == Verdict::Reject);
+            CPPUNIT_ASSERT_MESSAGE(r.text, r.text.find("dave-smith@partner.example") != std::string::npos);
+            CPPUNIT_ASSERT_EQUAL(std::size_t(0), p.recipient_count());
+        }
+        const auto c = certificates(*cfg)->find_for_mailbox(*EmailAddress::parse("dave-smith@partner.example"),
+                                                            std::time(nullptr));
+        CPPUNIT_ASSERT(!c.chosen && !c.found_under);
+        const std::vector<std::pair<std::string, std::string>> text{{"Content-Type", "text/plain; charset=us-ascii"}};
+        // "+" at the partner: its mailbox's certificate
+        Run plus = run_message(cfg, keys, "alice@acme.example", "Alice <alice@acme.example>", "secret plans\n", text,
+                               "dave+tag@partner.example");
+        CPPUNIT_ASSERT_EQUAL(std::string("sign+encrypt"), plus.outcome.action);
+        CPPUNIT_ASSERT(openssl_decrypt(plus.message, "dave").find("secret plans") != std::string::npos);
+        // the partner's own "-", configured: dave-smith@ is dave's mailbox there
+        auto listed = fixture().config(dash + "partner_recipient_delimiters = { \"partner.example\" = \"-\" }\n" +
+                                       kEncryptRules);
+        Run dash_listed = run_message(listed, keys, "alice@acme.example", "Alice <alice@acme.example>", "secret plans\n",
+                                      text, "dave-smith@partner.example");
+        CPPUNIT_ASSERT_EQUAL(std::string("sign+encrypt"), dash_listed.outcome.action);
+        CPPUNIT_ASSERT(openssl_decrypt(dash_listed.message, "dave").find("secret plans") != std::string::npos);
+        // ours: alice-tag@acme.example reaches alice's certificate (opportunistic rule), while
+        // alice+tag@ is an address of its own here and leaves signed only
+        const fs::path own = fixture().dir.path() / "certs" / "alice-for-extensions.cert.pem";
+        fs::copy_file(fixture().pki / "alice.cert.pem", own);
+        Run ours = run_message(cfg, keys, "bob@acme.example", "Bob <bob@acme.example>", "secret plans\n", text,
+                               "alice-tag@acme.example");
+        Run ours_plus = run_message(cfg, keys, "bob@acme.example", "Bob <bob@acme.example>", "secret plans\n", text,
+                                    "alice+tag@acme.example");
+        fs::remove(own);
+        CPPUNIT_ASSERT_EQUAL(std::string("sign+encrypt"), ours.outcome.action);
+        CPPUNIT_ASSERT(openssl_decrypt(ours.message, "alice").find("secret plans") != std::string::npos);
+        CPPUNIT_ASSERT_EQUAL(std::string("sign"), ours_plus.outcome.action);
     }
 
     void encrypts_to_recipient_certificate()

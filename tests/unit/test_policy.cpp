@@ -106,14 +106,14 @@ public:
     void bad_patterns()
     {
         for (const char* s : {"", "*@", "alice", "*@*.", "a b@c.example", "<a@b.example>", "a*@b.example"})
-            CPPUNIT_ASSERT_MESSAGE(s, !AddressPattern::parse(s, RecipientDelimiter()).has_value());
+            CPPUNIT_ASSERT_MESSAGE(s, !AddressPattern::parse(s, AddressExtensions()).has_value());
     }
 
     void list_files()
     {
         const AddressList l = parse_address_list(
             "# VIPs\n\nceo@acme.example   # the boss\n  *@board.acme.example\r\n*@*.lab.example\n", "vips.txt",
-            RecipientDelimiter());
+            AddressExtensions());
         CPPUNIT_ASSERT_EQUAL(std::size_t(3), l.patterns.size());
         CPPUNIT_ASSERT_EQUAL(std::string("vips.txt"), l.source);
         CPPUNIT_ASSERT(l.matches(address("CEO@acme.example")));
@@ -121,9 +121,9 @@ public:
         CPPUNIT_ASSERT(l.matches(address("x@a.lab.example")));
         CPPUNIT_ASSERT(!l.matches(address("x@acme.example")));
         CPPUNIT_ASSERT(!l.matches(std::nullopt));
-        CPPUNIT_ASSERT(parse_address_list("# only comments\n\n", "e.txt", RecipientDelimiter()).patterns.empty());
+        CPPUNIT_ASSERT(parse_address_list("# only comments\n\n", "e.txt", AddressExtensions()).patterns.empty());
         try {
-            parse_address_list("ok@acme.example\n\n   not-an-address # x\n", "vips.txt", RecipientDelimiter());
+            parse_address_list("ok@acme.example\n\n   not-an-address # x\n", "vips.txt", AddressExtensions());
             CPPUNIT_FAIL("bad line accepted");
         } catch (const std::invalid_argument& e) {
             CPPUNIT_ASSERT_EQUAL(std::string("vips.txt:3:4: 'not-an-address' is not an address pattern"),

@@ -1,7 +1,8 @@
 // Unit tests for policy/match: each rule condition alone (direction, sender and recipient
 // patterns, list files, groups, client networks, SMTP AUTH, Subject tag, header patterns),
 // how they combine, the Subject tag helpers, and address extensions ([policy]
-// recipient_delimiter: the cut itself, one-address patterns, rules and groups).
+// recipient_delimiter and the partners' delimiters: the cut itself, which set applies to which
+// domain, one-address patterns, rules and groups).
 #include <cppunit/extensions/HelperMacros.h>
 
 #include "milter/config_rules.h"
@@ -37,6 +38,15 @@ HeaderPattern header_pattern(const char* s)
     return *h;
 }
 
+// Ours (acme.example and its subdomains) cut at "-" (a Postfix/qmail site's setting); the
+// partner listed.example at "-" too, its own; every other domain at "+" (the partners' default).
+AddressExtensions dash_site()
+{
+    std::vector<AddressExtensions::Partner> partners{{*Domain::parse("listed.example"), *RecipientDelimiter::parse("-")}};
+    return AddressExtensions({*Domain::parse("acme.example")}, *RecipientDelimiter::parse("-"), std::move(partners),
+                             *RecipientDelimiter::parse("+"));
+}
+
 }  // namespace
 
 class PolicyMatchTest : public CppUnit::TestFixture {
@@ -60,6 +70,8 @@ class PolicyMatchTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(one_address_patterns_match_their_extensions);
     CPPUNIT_TEST(rules_match_extended_senders_and_recipients);
     CPPUNIT_TEST(groups_are_asked_without_the_extension);
+    CPPUNIT_TEST(delimiter_by_domain);
+    CPPUNIT_TEST(patterns_and_groups_cut_by_their_domain);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -84,7 +96,7 @@ public:
     {
         Conditions c;
         c.from.push_back(patterns({"ceo@acme.example"}, "from"));
-        c.from.push_back(parse_address_list("*@board.acme.example\n", "board.txt", RecipientDelimiter()));
+        c.from.push_back(parse_address_list("*@board.acme.example\n", "board.txt", AddressExtensions()));
         CPPUNIT_ASSERT(matches(c, context("CEO@acme.example"), "x@y.example"));
         CPPUNIT_ASSERT(matches(c, context("member@board.acme.example"), "x@y.example"));
         CPPUNIT_ASSERT(!matches(c, context("intern@acme.example"), "x@y.example"));
@@ -133,7 +145,7 @@ public:
         groups.add("cn=partners", "lisa@partner2.example");
         Conditions c;
         c.to.push_back(patterns({"*@partner.example"}));
-        c.to.push_back(parse_address_list("# extra\nbob@other.example\n", "to.txt", RecipientDelimiter()));
+        c.to.push_back(parse_address_list("# extra\nbob@other.example\n", "to.txt", AddressExtensions()));
         c.to_group.push_back("cn=partners");
         const MessageContext m = context("a@acme.example");
         CPPUNIT_ASSERT(matches(c, m, "x@partner.example", &groups));
@@ -429,10 +441,10 @@ public:
                                          test::pattern(c.pattern, c.delimiter).matches(address(c.address)));
         CPPUNIT_ASSERT(!test::pattern("ceo@partner.example", "+").matches(std::nullopt));
         // list files use the delimiter they are read with
-        const auto delimiter = *RecipientDelimiter::parse("+");
-        CPPUNIT_ASSERT(parse_address_list("ceo@partner.example\n", "vips.txt", delimiter)
+        const auto plus = test::extensions("+");
+        CPPUNIT_ASSERT(parse_address_list("ceo@partner.example\n", "vips.txt", plus)
                            .matches(address("ceo+x@partner.example")));
-        CPPUNIT_ASSERT(!parse_address_list("ceo@partner.example\n", "vips.txt", RecipientDelimiter())
+        CPPUNIT_ASSERT(!parse_address_list("ceo@partner.example\n", "vips.txt", AddressExtensions())
                             .matches(address("ceo+x@partner.example")));
     }
 
@@ -461,7 +473,7 @@ public:
         groups.add("partners", "ceo+x@partner.example.org");
         Conditions c;
         c.to_group.push_back("partners");
-        c.delimiter = *RecipientDelimiter::parse("+");
+        c.extensions = test::extensions("+");
         CPPUNIT_ASSERT(matches(c, context("a@acme.example"), "ceo+x@partner.example", &groups));
         CPPUNIT_ASSERT_EQUAL(2, groups.questions);  // the full address first, then the base
         groups.questions = 0;
@@ -474,11 +486,67 @@ public:
         // the sender's groups alike
         Conditions from;
         from.from_group.push_back("partners");
-        from.delimiter = c.delimiter;
+        from.extensions = c.extensions;
         CPPUNIT_ASSERT(matches(from, context("ceo+y@partner.example"), "a@acme.example", &groups));
         // off: as before
-        c.delimiter = RecipientDelimiter();
+        c.extensions = AddressExtensions();
         CPPUNIT_ASSERT(!matches(c, context("a@acme.example"), "ceo+x@partner.example", &groups));
+    }
+
+    // Our MTA's delimiter is ours: "alice-smith" at a partner is a person of its own unless
+    // that partner is said to cut at "-". Each domain gets its own set.
+    void delimiter_by_domain()
+    {
+        const AddressExtensions x = dash_site();
+        // address, its base under x ("" when it has no extension there)
+        struct { const char* address; const char* base; } cases[] = {
+            {"alice-tag@acme.example", "alice@acme.example"},        // ours: "-"
+            {"alice-tag@lab.acme.example", "alice@lab.acme.example"},  // under ours: ours
+            {"alice+tag@acme.example", ""},                          // "+" is not ours
+            {"alice-smith@partner.example", ""},                     // not ours, not listed: "+"
+            {"alice+tag@partner.example", "alice@partner.example"},
+            {"alice-smith@listed.example", "alice@listed.example"},  // listed: its own "-"
+            {"alice+tag@listed.example", ""},
+            {"alice-smith@sub.listed.example", ""},                  // a listed domain exactly
+            {"alice+tag@sub.listed.example", "alice@sub.listed.example"},
+            {"alice-smith@acme.example.partner.example", ""},        // ends like ours, is not
+        };
+        for (const auto& c : cases) {
+            const auto base = x.base_of(*address(c.address));
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.address, std::string(c.base), base ? base->str() : std::string());
+        }
+        CPPUNIT_ASSERT_EQUAL(std::string("-"), x.delimiter_for(*Domain::parse("ACME.example")).chars());
+        CPPUNIT_ASSERT_EQUAL(std::string("+"), x.delimiter_for(*Domain::parse("partner.example")).chars());
+        // no extensions anywhere by default; everywhere() is one set for every domain
+        CPPUNIT_ASSERT(!AddressExtensions().base_of(*address("alice+tag@acme.example")));
+        CPPUNIT_ASSERT(AddressExtensions::everywhere(*RecipientDelimiter::parse("-"))
+                           .base_of(*address("alice-smith@partner.example")));
+    }
+
+    // A one-address pattern keeps its own domain's set, and a group is asked about the base
+    // its domain's set makes: rules and the certificate look-up cut alike.
+    void patterns_and_groups_cut_by_their_domain()
+    {
+        const AddressExtensions x = dash_site();
+        const auto pat = [&](const char* s) { return *AddressPattern::parse(s, x); };
+        CPPUNIT_ASSERT(pat("ceo@acme.example").matches(address("ceo-x@acme.example")));
+        CPPUNIT_ASSERT(!pat("ceo@acme.example").matches(address("ceo+x@acme.example")));
+        CPPUNIT_ASSERT(!pat("alice@partner.example").matches(address("alice-smith@partner.example")));
+        CPPUNIT_ASSERT(pat("alice@partner.example").matches(address("alice+x@partner.example")));
+        CPPUNIT_ASSERT(pat("alice@listed.example").matches(address("alice-smith@listed.example")));
+        const AddressList l = parse_address_list("alice@partner.example\nalice@acme.example\n", "l.txt", x);
+        CPPUNIT_ASSERT(!l.matches(address("alice-smith@partner.example")));
+        CPPUNIT_ASSERT(l.matches(address("alice-smith@acme.example")));
+        test::TableGroups groups;
+        groups.add("people", "alice@partner.example");
+        groups.add("people", "bob@acme.example");
+        Conditions c;
+        c.to_group.push_back("people");
+        c.extensions = x;
+        CPPUNIT_ASSERT(!matches(c, context("a@acme.example"), "alice-smith@partner.example", &groups));
+        CPPUNIT_ASSERT_EQUAL(1, groups.questions);  // no cut for a partner without "-": one question
+        CPPUNIT_ASSERT(matches(c, context("a@acme.example"), "alice+x@partner.example", &groups));
+        CPPUNIT_ASSERT(matches(c, context("a@acme.example"), "bob-lists@acme.example", &groups));
     }
 };
 

@@ -14,10 +14,17 @@
 
 namespace ssm::test {
 
-// `delimiter`: the recipient_delimiter characters; "" (off) unless a test is about extensions.
+// The same delimiter set for every domain (policy::AddressExtensions::everywhere).
+inline policy::AddressExtensions extensions(const char* delimiter)
+{
+    return policy::AddressExtensions::everywhere(*policy::RecipientDelimiter::parse(delimiter));
+}
+
+// `delimiter`: the recipient_delimiter characters, for every domain; "" (off) unless a test is
+// about extensions.
 inline policy::AddressPattern pattern(const char* s, const char* delimiter = "")
 {
-    auto p = policy::AddressPattern::parse(s, *policy::RecipientDelimiter::parse(delimiter));
+    auto p = policy::AddressPattern::parse(s, extensions(delimiter));
     if (!p) throw std::runtime_error(std::string("bad pattern ") + s);
     return *p;
 }
