@@ -226,8 +226,14 @@ std::optional<SignatureCheck> signature_check_from_id(const AlgorithmId& id, con
             // Absent hash and MGF mean SHA-1 (RFC 4055 §3.1), which nettle's PSS lacks.
             const auto hash_oid = p.read_optional("hashAlgorithm.algorithm");
             const auto mgf_oid = p.read_optional("maskGenAlgorithm.algorithm");
-            if (!hash_oid || !mgf_oid) {
+            if (!hash_oid) {
                 reason = "unsupported algorithm RSASSA-PSS with SHA-1";
+                return std::nullopt;
+            }
+            // DER leaves out the default mgf1SHA1, so a SHA-256 signature whose mask uses SHA-1
+            // (an old Java default) arrives without maskGenAlgorithm: name the mask, not the hash.
+            if (!mgf_oid) {
+                reason = "unsupported algorithm RSASSA-PSS with MGF1 over SHA-1";
                 return std::nullopt;
             }
             const std::string hash_name = p.read_text("hashAlgorithm.algorithm");

@@ -240,6 +240,10 @@ public:
     {
         assert_fails("md5", detached(fixture("md5.p7s"), fixture("content.txt")).signers.at(0),
                      "unsupported algorithm md5");
+        // SHA-256 with its mask over SHA-1 (DER omits the default mgf1SHA1): the reason names
+        // the mask; it said "RSASSA-PSS with SHA-1", which the message's digest is not.
+        assert_fails("pss-mgf1sha1", detached(fixture("pss-mgf1sha1.p7s"), fixture("content.txt")).signers.at(0),
+                     "unsupported algorithm RSASSA-PSS with MGF1 over SHA-1");
     }
 
     void garbage_and_truncation()

@@ -39,6 +39,7 @@ s pss-max.p7s $alice -keyopt rsa_padding_mode:pss
 s pss-hashlen.p7s $alice -keyopt rsa_padding_mode:pss -keyopt rsa_pss_saltlen:-1
 s pss384.p7m $alice -md sha384 -nodetach -keyopt rsa_padding_mode:pss
 s pss512.p7s $alice -md sha512 -keyopt rsa_padding_mode:pss -keyopt rsa_pss_saltlen:-1
+s pss-mgf1sha1.p7s $alice -md sha256 -keyopt rsa_padding_mode:pss -keyopt rsa_mgf1_md:sha1
 s p256.p7s -signer $P/bob.cert.pem -inkey $P/bob.key.pem
 s p256.p7m -signer $P/bob.cert.pem -inkey $P/bob.key.pem -nodetach -stream
 s p384.p7s -signer $P/erin.cert.pem -inkey $P/erin.key.pem -md sha384
