@@ -1,6 +1,6 @@
 # bench/: the raw token signing-rate helper used by bench/run.sh (not installed).
 # Build: make bench/sign_rate
-EXTRA_PROGRAMS = bench/sign_rate
+EXTRA_PROGRAMS += bench/sign_rate
 bench_sign_rate_SOURCES = bench/sign_rate.cpp bench/parallel_rate.h
 bench_sign_rate_LDADD = hsm/libssm_hsm.a smime/libssm_smime.a base/libssm_base.a $(SSM_EXTERNAL_LIBS)
 CLEANFILES += bench/sign_rate

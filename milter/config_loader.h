@@ -59,7 +59,10 @@ public:
     void check_section(const toml::table& t, std::string_view section, std::initializer_list<Nested> nested) const
     {
         for (auto&& [key, node] : t) {
-            const auto n = std::find_if(nested.begin(), nested.end(), [&](const Nested& x) { return x.key == key.str(); });
+            // Not key itself in the lambda: clang 14 (the sanitizer build) cannot capture a
+            // structured binding.
+            const std::string_view key_name = key.str();
+            const auto n = std::find_if(nested.begin(), nested.end(), [&](const Nested& x) { return x.key == key_name; });
             if (n != nested.end()) {
                 const bool array = n->table.ends_with("[]");
                 const std::string name = std::string(section) + "." + std::string(n->key);

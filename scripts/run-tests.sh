@@ -6,11 +6,12 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/scripts/install-deps.sh"
 SSM_BOOTSTRAP_ONLY=1 "$top/scripts/build.sh"
-# The ASan+UBSan build (unit tests only) runs at a lower priority from the start: it takes the
-# CPU the normal build leaves (configure, links) and then runs beside the unit and integration
-# tests, which spend most of their time waiting on Postfix, slapd and the token; when its
-# status file appears, run-all.sh puts the sanitizer tests into the integration lanes as they
-# free up (or runs them after, if the build ends last). Same work, less wall time.
+# The ASan+UBSan build (clang++; the unit tests, and the fuzz targets linked against the same
+# objects) runs at a lower priority from the start: it takes the CPU the normal build leaves
+# (configure, links) and then runs beside the unit and integration tests, which spend most of
+# their time waiting on Postfix, slapd and the token; when its status file appears, run-all.sh
+# puts the sanitizer tests and the fuzz smoke test into the integration lanes as they free up
+# (or runs them after, if the build ends last). Same work, less wall time.
 status=$top/build-asan.status
 rm -f "$status" "$status.tmp"
 mkdir -p "$top/build-asan"

@@ -135,6 +135,16 @@ for t in "$srcdir"/tests/integration/test_*.sh; do
   case " ${slow_first[*]} " in *" $(basename "$t" .sh) "*) continue ;; esac
   [ -e "$t" ] && scripts+=("$t")
 done
+# With ASAN_BUILDDIR the fuzz targets come from that build (scripts/build.sh links them
+# against the sanitizer unit tests' objects, no compile of their own): test_fuzz_smoke only
+# runs them, so it joins the lanes with the sanitizer unit tests (late_items), not here.
+fuzz_smoke=$srcdir/tests/integration/test_fuzz_smoke.sh
+if [ -n "$asandir" ]; then
+  export SSM_FUZZ_TARGETS_DIR=$asandir/tests/fuzz
+  keep=()
+  for t in "${scripts[@]}"; do [ "$t" != "$fuzz_smoke" ] && keep+=("$t"); done
+  scripts=("${keep[@]}")
+fi
 # The unit tests again, built with ASan+UBSan (when ASAN_BUILDDIR is given). scripts/run-tests.sh
 # builds them while the tests above run and writes SSM_ASAN_STATUS when done: they join the
 # integration lanes at the first free one after that (late_items), so that the CPU the
@@ -146,17 +156,20 @@ asan_pending=0
 [ -n "$asandir" ] && asan_pending=1
 # asan_ready: the sanitizer build has ended (or was made before this run).
 asan_ready() { [ -z "${SSM_ASAN_STATUS:-}" ] || [ -f "$SSM_ASAN_STATUS" ]; }
-# late_items: once the sanitizer build is ready, queue its unit tests (or count its failure).
+# late_items: once the sanitizer build is ready, queue the fuzz smoke test and its unit tests
+# (or count its failure; the fuzz smoke test still runs then, and names what is missing: a
+# missing clang is its FAIL, never a skip).
 late_items() {
   [ "$asan_pending" = 1 ] && asan_ready || return 0
   asan_pending=0
+  queue+=("integration|$fuzz_smoke")
   if [ -n "${SSM_ASAN_STATUS:-}" ] && [ "$(cat "$SSM_ASAN_STATUS")" != 0 ]; then
     failed=$((failed + 1)); failures+=("asan-build")
     echo "FAIL: the ASan+UBSan build failed:"
     tail -n 30 "${SSM_ASAN_LOG:-/dev/null}" | sed 's/^/    /'
     return 0
   fi
-  phase "unit tests under ASan+UBSan join the lanes"
+  phase "fuzz smoke test and unit tests under ASan+UBSan join the lanes"
   mapfile -t -O "${#queue[@]}" queue < <(unit_programs "$asandir" | items asan)
 }
 mapfile -t integration_list < <(printf '%s\n' "${scripts[@]}" | items integration)

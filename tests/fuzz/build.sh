@@ -1,30 +1,43 @@
 #!/bin/bash
-# Builds the libFuzzer targets of tests/fuzz/ (clang++, -fsanitize=fuzzer,address,undefined)
-# into OUTDIR. BUILDDIR is a configured build dir, or any folder: the generated
-# smime/cms/cms_asn1_tab.c is taken from it, or made there with asn1Parser when missing.
-# Usage: tests/fuzz/build.sh BUILDDIR OUTDIR [TARGET...]  (env: JOBS, default 2; CXX, default
-# clang++; FUZZ_OPT, default -O1: the smoke test builds with -O0, which compiles ~35 % faster)
-# Rebuilds incrementally (make with -MMD dependencies).
+# Builds the libFuzzer targets of tests/fuzz/ (clang++, -fsanitize=fuzzer,address,undefined,
+# UBSan not recoverable) in OUTDIR: configures a build tree there with clang++ and
+# -fsanitize=fuzzer-no-link (tests/fuzz/local.mk; only the archives the targets read from
+# are compiled) and runs `make fuzz-targets`; each target is then OUTDIR/TARGET (a link to
+# OUTDIR/tests/fuzz/TARGET), as tests/fuzz/run-campaign.sh expects. The test suite does not
+# use this script: its ASan+UBSan build (scripts/build.sh with SSM_ASAN=1) links the same
+# targets against the sanitizer unit tests' objects.
+# Usage: tests/fuzz/build.sh OUTDIR [TARGET...]  (env: JOBS, default 2; FUZZ_OPT, default
+# -O1; -O0 compiles ~35 % faster and runs slower)
+# Rebuilds incrementally; a different FUZZ_OPT configures OUTDIR again and rebuilds it all.
 set -euo pipefail
-[ $# -ge 2 ] || { echo "usage: $0 BUILDDIR OUTDIR [TARGET...]" >&2; exit 2; }
+[ $# -ge 1 ] || { echo "usage: $0 OUTDIR [TARGET...]" >&2; exit 2; }
 srcdir=$(cd "$(dirname "$0")/../.." && pwd)
-mkdir -p "$1" "$2"
-gendir=$(cd "$1" && pwd)
-outdir=$(cd "$2" && pwd)
-command -v "${CXX:-clang++}" >/dev/null || { echo "build.sh: ${CXX:-clang++} not found (apt-get install clang)" >&2; exit 1; }
-tab="$gendir/smime/cms/cms_asn1_tab.c"
-if [ ! -f "$tab" ] || [ "$srcdir/smime/cms/cms.asn" -nt "$tab" ]; then
-    command -v asn1Parser >/dev/null || { echo "build.sh: asn1Parser not found (libtasn1-bin)" >&2; exit 1; }
-    mkdir -p "$gendir/smime/cms"
-    asn1Parser -o "$tab.tmp" -n cms_asn1_tab "$srcdir/smime/cms/cms.asn" >/dev/null 2>&1 \
-        || { echo "build.sh: asn1Parser failed on cms.asn" >&2; exit 1; }
-    mv -f "$tab.tmp" "$tab"
-fi
-# Objects of another optimisation level are not reused (make does not track flags).
+mkdir -p "$1"
+outdir=$(cd "$1" && pwd)
+shift
+goals=()
+for t in "$@"; do
+  [ -f "$srcdir/tests/fuzz/$t.cpp" ] || { echo "build.sh: no fuzz target $t (usage: $0 OUTDIR [TARGET...])" >&2; exit 2; }
+  goals+=("tests/fuzz/$t")
+done
+[ ${#goals[@]} -gt 0 ] || goals=(fuzz-targets)
+command -v clang++ >/dev/null || { echo "build.sh: clang++ not found (apt-get install clang)" >&2; exit 1; }
 opt=${FUZZ_OPT:--O1}
-if [ "$(cat "$outdir/.flags" 2>/dev/null)" != "$opt" ]; then
-    rm -rf "$outdir/obj" "$outdir/lib"
-    echo "$opt" >"$outdir/.flags"
+cxxflags="-g1 $opt -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all -fsanitize=fuzzer-no-link"
+SSM_BOOTSTRAP_ONLY=1 "$srcdir/scripts/build.sh"
+cd "$outdir"
+# Objects of other flags are not reused (make does not track flags).
+if [ -f Makefile ] && [ "$(cat .fuzz-flags 2>/dev/null)" != "$cxxflags" ]; then
+  make clean >/dev/null 2>&1 || true
+  rm -f Makefile
 fi
-exec make --no-print-directory -s -C "$outdir" -f "$srcdir/tests/fuzz/fuzz.mk" \
-    -j"${JOBS:-2}" CXX="${CXX:-clang++}" SRCDIR="$srcdir" GENDIR="$gendir" OPT="$opt" "${@:3}"
+if [ ! -f Makefile ]; then
+  "$srcdir/configure" -q CXX=clang++ CXXFLAGS="$cxxflags" LDFLAGS="-fsanitize=address,undefined"
+  echo "$cxxflags" >.fuzz-flags
+fi
+make -s -j"${JOBS:-2}" "${goals[@]}"
+for t in "$srcdir"/tests/fuzz/fuzz_*.cpp; do
+  t=$(basename "$t" .cpp)
+  [ -x "tests/fuzz/$t" ] && ln -sfn "tests/fuzz/$t" "$t"
+done
+exit 0

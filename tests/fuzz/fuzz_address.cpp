@@ -7,7 +7,7 @@
 // fields are built from.
 // Input: first byte picks the reader (address, domain, certificate key ASCII, certificate key
 // UTF-8), the rest is the text.
-// Build: tests/fuzz/build.sh BUILDDIR OUTDIR fuzz_address (see tests/fuzz/README.md).
+// Build: tests/fuzz/build.sh OUTDIR fuzz_address (see tests/fuzz/README.md).
 #include <cstdint>
 #include <cstdlib>
 #include <string>

@@ -4,7 +4,7 @@
 // the mode, the rest is NUL-separated fields. Findings: a crash, a leak, a forged field we
 // would keep though it names our authserv-id, or output that breaks out of its quoting or adds
 // a header line of its own.
-// Build: tests/fuzz/build.sh BUILDDIR OUTDIR fuzz_auth_results (see tests/fuzz/README.md).
+// Build: tests/fuzz/build.sh OUTDIR fuzz_auth_results (see tests/fuzz/README.md).
 #include <cctype>
 #include <cstdint>
 #include <cstdlib>

@@ -7,7 +7,7 @@
 // every clearance found there must encode. And as a CA's Authority Clearance Constraints
 // extension value (RFC 5913): what decodes has 1..64 clearances of distinct policies in the
 // current syntax, each of which must encode to the very octets it was read from.
-// Build: tests/fuzz/build.sh BUILDDIR OUTDIR fuzz_clearance (see tests/fuzz/README.md).
+// Build: tests/fuzz/build.sh OUTDIR fuzz_clearance (see tests/fuzz/README.md).
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>

@@ -7,7 +7,7 @@
 // relative name. Findings beyond crashes and leaks: an exception (the readers never throw),
 // entries that are not sorted by serial, a run index beyond the issuers, reasons beyond the
 // nine of RFC 5280, and a CRL number comparison that is not antisymmetric.
-// Build: tests/fuzz/build.sh BUILDDIR OUTDIR fuzz_crl (see tests/fuzz/README.md).
+// Build: tests/fuzz/build.sh OUTDIR fuzz_crl (see tests/fuzz/README.md).
 #include <gnutls/x509.h>
 
 #include <cstdint>

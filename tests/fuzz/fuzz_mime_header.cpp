@@ -8,7 +8,7 @@
 // each address found must read back as itself, alone and in angle brackets. And every value
 // is read as RFC 2047 text (smime/mime/encoded_words.h, for Subject triggers): its decoded
 // text, encoded again, must decode to the same text.
-// Build: tests/fuzz/build.sh BUILDDIR OUTDIR fuzz_mime_header (see tests/fuzz/README.md).
+// Build: tests/fuzz/build.sh OUTDIR fuzz_mime_header (see tests/fuzz/README.md).
 #include <cstdint>
 #include <cstdlib>
 #include <string>

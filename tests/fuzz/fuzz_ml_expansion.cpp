@@ -3,7 +3,7 @@
 // crashes and leaks: an exception other than ssm::Error, a history of more than 64 entries
 // accepted, and a broken round trip — a decoded history that our encoder accepts must decode
 // from that encoding to an equal value (the decoder takes BER, so bytes may differ).
-// Build: tests/fuzz/build.sh BUILDDIR OUTDIR fuzz_ml_expansion (see tests/fuzz/README.md).
+// Build: tests/fuzz/build.sh OUTDIR fuzz_ml_expansion (see tests/fuzz/README.md).
 #include <cstdint>
 #include <cstdlib>
 

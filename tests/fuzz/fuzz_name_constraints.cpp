@@ -6,7 +6,7 @@
 // exception (the readers report what they cannot read; they never throw), a name form outside
 // the CHOICE, a violation naming certificates outside the chain, and a reason with a control
 // octet or one outside ASCII (names reach reasons only through printable()).
-// Build: tests/fuzz/build.sh BUILDDIR OUTDIR fuzz_name_constraints (see tests/fuzz/README.md).
+// Build: tests/fuzz/build.sh OUTDIR fuzz_name_constraints (see tests/fuzz/README.md).
 #include <cstdint>
 #include <cstdlib>
 

@@ -5,7 +5,7 @@
 // and leaks: an exception other than ssm::Error, and a broken round trip — a decoded request
 // or receipt that our encoder accepts must decode from that encoding to an equal value (the
 // decoders take BER, so the encoding itself may differ from the input).
-// Build: tests/fuzz/build.sh BUILDDIR OUTDIR fuzz_receipt (see tests/fuzz/README.md).
+// Build: tests/fuzz/build.sh OUTDIR fuzz_receipt (see tests/fuzz/README.md).
 #include <cstdint>
 #include <cstdlib>
 

@@ -6,7 +6,7 @@
 // and leaks: an exception other than ssm::Error, and any broken round trip — what decodes must
 // encode to the very same DER (the decoders accept DER only) and decode again to an equal
 // value; a parsed SIO-Label must format, and the formatted value parse to an equal label.
-// Build: tests/fuzz/build.sh BUILDDIR OUTDIR fuzz_security_label (see tests/fuzz/README.md).
+// Build: tests/fuzz/build.sh OUTDIR fuzz_security_label (see tests/fuzz/README.md).
 #include <cstdint>
 #include <cstdlib>
 #include <string>

@@ -24,6 +24,7 @@
 
 namespace fs = std::filesystem;
 using namespace ssm;
+// ldap:: alone is ambiguous here (clang): <ldap.h> declares a global struct ldap.
 using namespace ssm::directory;
 using ssm::test::TempDir;
 
@@ -239,11 +240,11 @@ public:
     {
         // libldap writes upper-case hex digits (RFC 4515 allows either).
         CPPUNIT_ASSERT_EQUAL(std::string("a\\2Ab\\28c\\29d\\5Ce"),
-                             ldap::escape_filter_value("a*b(c)d\\e"));
+                             directory::ldap::escape_filter_value("a*b(c)d\\e"));
         CPPUNIT_ASSERT_EQUAL(std::string("x\\00y\\C3\\A9"),
-                             ldap::escape_filter_value(std::string("x\0y\xc3\xa9", 5)));
+                             directory::ldap::escape_filter_value(std::string("x\0y\xc3\xa9", 5)));
         CPPUNIT_ASSERT_EQUAL(std::string("(|(mail=a\\2A@x)(alt=a\\2A@x))"),
-                             ldap::make_filter("(|(mail=%s)(alt=%s))", "a*@x"));
+                             directory::ldap::make_filter("(|(mail=%s)(alt=%s))", "a*@x"));
     }
 
     void config_errors()
@@ -522,12 +523,12 @@ public:
     // DN and raw values, attribute options matched by prefix, scopes.
     void client_generic_search()
     {
-        ldap::ServerSettings server;
+        directory::ldap::ServerSettings server;
         server.uri = shared_server().uri();
         server.timeout = std::chrono::milliseconds(1000);
-        ldap::Client client({{server}, 1, std::chrono::milliseconds(0), {}});
+        directory::ldap::Client client({{server}, 1, std::chrono::milliseconds(0), {}});
         auto answer = client.search({"ou=people,dc=partner,dc=example", "(mail=*@partner.example)",
-                                     {"mail", "userCertificate"}, ldap::Scope::OneLevel});
+                                     {"mail", "userCertificate"}, directory::ldap::Scope::OneLevel});
         CPPUNIT_ASSERT_EQUAL(shared_server().uri(), answer.server);
         CPPUNIT_ASSERT_EQUAL(std::size_t{4}, answer.entries.size());  // not ou=protected's
         const auto dave = std::find_if(answer.entries.begin(), answer.entries.end(), [](const auto& e) {
@@ -539,10 +540,10 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, dave->values("userCertificate").size());
         CPPUNIT_ASSERT(dave->values("userCert").empty());
         CPPUNIT_ASSERT(client.search({"dc=partner,dc=example", "(objectClass=*)", {"dc"},
-                                      ldap::Scope::Base}).entries.size() == 1);
+                                      directory::ldap::Scope::Base}).entries.size() == 1);
         // A base that does not exist: an empty answer, not a failure.
         CPPUNIT_ASSERT(client.search({"ou=nowhere,dc=partner,dc=example", "(objectClass=*)", {},
-                                      ldap::Scope::Subtree}).entries.empty());
+                                      directory::ldap::Scope::Subtree}).entries.empty());
         CPPUNIT_ASSERT_EQUAL(std::uint64_t{3}, client.searches_sent());
         CPPUNIT_ASSERT_EQUAL(1U, client.servers().at(0)->open_sessions());
     }
@@ -550,18 +551,18 @@ public:
     // One entry larger than max_pdu_bytes: the connection is dropped, the lookup fails.
     void client_pdu_limit()
     {
-        ldap::ServerSettings server;
+        directory::ldap::ServerSettings server;
         server.uri = shared_server().uri();
         server.timeout = std::chrono::milliseconds(1000);
-        ldap::SearchLimits limits;
+        directory::ldap::SearchLimits limits;
         limits.max_pdu_bytes = 16 * 1024;
-        ldap::Client client({{server}, 1, std::chrono::milliseconds(0), limits});
-        const ldap::SearchRequest big{"dc=partner,dc=example",
-                                      "(mail=broken@partner.example)", {}, ldap::Scope::Subtree};
+        directory::ldap::Client client({{server}, 1, std::chrono::milliseconds(0), limits});
+        const directory::ldap::SearchRequest big{"dc=partner,dc=example",
+                                      "(mail=broken@partner.example)", {}, directory::ldap::Scope::Subtree};
         CPPUNIT_ASSERT_THROW(client.search(big), Error);
         CPPUNIT_ASSERT_EQUAL(0U, client.servers().at(0)->open_sessions());
-        const ldap::SearchRequest small{"dc=partner,dc=example",
-                                        "(mail=dave@partner.example)", {}, ldap::Scope::Subtree};
+        const directory::ldap::SearchRequest small{"dc=partner,dc=example",
+                                        "(mail=dave@partner.example)", {}, directory::ldap::Scope::Subtree};
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, client.search(small).entries.size());
     }
 
@@ -575,16 +576,16 @@ public:
               client({{server}, 1, std::chrono::milliseconds(0), limits()})
         {
         }
-        static ldap::SearchRequest group_search()
+        static directory::ldap::SearchRequest group_search()
         {
-            return {"dc=partner,dc=example", "(member=x)", {"description"}, ldap::Scope::Subtree};
+            return {"dc=partner,dc=example", "(member=x)", {"description"}, directory::ldap::Scope::Subtree};
         }
 
         int port;
         TempDir dir;
         ssm::test::Server flood;
-        ldap::ServerSettings server;
-        ldap::Client client;
+        directory::ldap::ServerSettings server;
+        directory::ldap::Client client;
 
     private:
         static std::vector<std::string> flood_command(int port, const std::vector<std::string>& args)
@@ -594,16 +595,16 @@ public:
             command.insert(command.end(), args.begin(), args.end());
             return command;
         }
-        static ldap::ServerSettings settings(int port)
+        static directory::ldap::ServerSettings settings(int port)
         {
-            ldap::ServerSettings s;
+            directory::ldap::ServerSettings s;
             s.uri = "ldap://127.0.0.1:" + std::to_string(port);
             s.timeout = std::chrono::milliseconds(5000);
             return s;
         }
-        static ldap::SearchLimits limits()
+        static directory::ldap::SearchLimits limits()
         {
-            ldap::SearchLimits l;
+            directory::ldap::SearchLimits l;
             l.max_entries = 4;
             return l;
         }
@@ -616,9 +617,9 @@ public:
     void server_ignoring_the_size_limit()
     {
         FloodingDirectory flood({"3000", "2000"});
-        ldap::Client& client = flood.client;
-        const ldap::ServerSettings& server = flood.server;
-        ldap::SearchRequest group = FloodingDirectory::group_search();
+        directory::ldap::Client& client = flood.client;
+        const directory::ldap::ServerSettings& server = flood.server;
+        directory::ldap::SearchRequest group = FloodingDirectory::group_search();
         try {
             const auto answer = client.search(group);
             CPPUNIT_FAIL("an answer of " + std::to_string(answer.entries.size()) + " entries past max_entries 4");
@@ -626,7 +627,7 @@ public:
             CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).find("more than 4 entries") != std::string::npos);
         }
         CPPUNIT_ASSERT_EQUAL(0U, client.servers().at(0)->open_sessions());
-        ldap::SearchRequest certificates = group;
+        directory::ldap::SearchRequest certificates = group;
         certificates.too_many_entries_is_answer = true;
         const auto cut = client.search(certificates);
         CPPUNIT_ASSERT(cut.too_many_entries);
@@ -648,8 +649,8 @@ public:
     void flood_on_a_pooled_session_is_not_asked_again()
     {
         FloodingDirectory flood({"3000", "200", "1"});
-        ldap::Client& client = flood.client;
-        const ldap::SearchRequest group = FloodingDirectory::group_search();
+        directory::ldap::Client& client = flood.client;
+        const directory::ldap::SearchRequest group = FloodingDirectory::group_search();
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, client.search(group).entries.size());  // pooled now
         CPPUNIT_ASSERT_EQUAL(1U, client.servers().at(0)->open_sessions());
         try {
