@@ -100,6 +100,8 @@ int main(int argc, char** argv)
                      config_path.c_str(), w.c_str());
     for (const auto& w : receipt_answer_warnings(*config))
         std::fprintf(stderr, "%s: warning: %s\n", config_path.c_str(), w.c_str());
+    for (const auto& w : config->address_extensions.warnings())
+        std::fprintf(stderr, "%s: warning: %s\n", config_path.c_str(), w.c_str());
     // The default asks for copies that only [reinjection] can send: said at start-up and by
     // -n, so that the first blind copy refused is no surprise.
     if (config->encryption.blind_copies == BlindCopies::Separate && !config->reinjection.enabled())

@@ -54,6 +54,7 @@ ReloadOutcome reload_configuration(Daemon& daemon)
         outcome.needs_restart = settings_needing_restart(daemon.started_config(), *loaded->config);
         publish_crl_next_update(loaded->certificates->trust());
         log::set_min_level(log::level_named(loaded->config->milter.log_level));
+        outcome.warnings = loaded->config->address_extensions.warnings();
         daemon.replace(std::move(loaded));
         outcome.replaced = true;
     } catch (const std::exception& e) {
@@ -66,6 +67,7 @@ ReloadOutcome reload_configuration(Daemon& daemon)
     }
     for (const auto& s : outcome.needs_restart)
         log::warning("reload", {{"setting", s}, {"note", "changed; takes effect at the next restart"}});
+    for (const auto& w : outcome.warnings) log::warning("reload", {{"warning", w}});
     log::notice("reloaded", {{"config", path}});
     return outcome;
 }

@@ -29,6 +29,9 @@ struct ReloadOutcome {
     bool replaced = false;
     std::string error;                       // why not, when !replaced
     std::vector<std::string> needs_restart;  // accepted but not in force until a restart
+    // Accepted settings that do nothing as written (what ssm-milter -n warns of too), each
+    // logged as a warning: a reload that removes the last [[domain]] says so, as a start would.
+    std::vector<std::string> warnings;
 };
 
 // One reload: load, validate, swap. Never throws; logs the outcome.

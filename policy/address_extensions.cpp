@@ -30,4 +30,16 @@ const RecipientDelimiter& AddressExtensions::delimiter_for(const Domain& domain)
     return m_other_partners;
 }
 
+std::vector<std::string> AddressExtensions::warnings() const
+{
+    std::vector<std::string> out;
+    // Equal sets make no difference: the default "+" for both, or "" for both.
+    if (m_own_domains.empty() && m_own.chars() != m_other_partners.chars())
+        out.push_back("[policy] recipient_delimiter \"" + m_own.chars() +
+                      "\" applies to no address: no [[domain]] is configured, so every domain counts as a "
+                      "partner's and partner_recipient_delimiter (\"" + m_other_partners.chars() +
+                      "\") or partner_recipient_delimiters cut its extensions; name our domains in [[domain]]");
+    return out;
+}
+
 }  // namespace ssm::policy

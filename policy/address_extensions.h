@@ -8,6 +8,7 @@
 // configuration (trusted); addresses are parsed envelope or header values (untrusted).
 #pragma once
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "base/email_address.h"
@@ -44,6 +45,12 @@ public:
     const RecipientDelimiter& own() const { return m_own; }
     const RecipientDelimiter& other_partners() const { return m_other_partners; }
     const std::vector<Partner>& partners() const { return m_partners; }
+
+    // What the administrator may believe in force but is not, one sentence each (logged at
+    // start-up and by ssm-milter -n): without a [[domain]] no address is ours, so
+    // recipient_delimiter applies to none, and a rule for ceo@ours with "-" our delimiter
+    // silently misses ceo-x@ours (the rule meant to encrypt it does not apply).
+    std::vector<std::string> warnings() const;
 
 private:
     std::vector<Domain> m_own_domains;

@@ -331,4 +331,18 @@ else
   for c in rcpt-partner-delimiter-mailbox-certificate rcpt-partner-delimiter-found-under-logged; do fail "$c" "not reloaded"; done
 fi
 
+# 8. no [[domain]]: no address is ours, so recipient_delimiter "-" cuts none (a rule for ceo@acme
+# misses ceo-x@acme, which our MTA delivers to ceo): ssm-milter -n, like start-up, says so; with
+# the [[domain]] it says nothing.
+config dash-domain "" '[policy]
+recipient_delimiter = "-"'
+sed '/^\[\[domain\]\]$/,/^signing_identity/d' "$WORK/ssm-dash-domain.toml" >"$WORK/ssm-dash-nodomain.toml"
+"$SSM_BUILDDIR/ssm-milter" -n -c "$WORK/ssm-dash-domain.toml" >"$WORK/check-dash-domain.log" 2>&1; rc_domain=$?
+"$SSM_BUILDDIR/ssm-milter" -n -c "$WORK/ssm-dash-nodomain.toml" >"$WORK/check-dash-nodomain.log" 2>&1; rc_nodomain=$?
+if [ "$rc_domain" -eq 0 ] && ! grep -q 'recipient_delimiter' "$WORK/check-dash-domain.log" && [ "$rc_nodomain" -eq 0 ] \
+   && grep -q 'warning: \[policy\] recipient_delimiter "-" applies to no address: no \[\[domain\]\] is configured' \
+     "$WORK/check-dash-nodomain.log"; then
+  pass rcpt-delimiter-without-domain-warned
+else fail rcpt-delimiter-without-domain-warned "with domain: rc $rc_domain $(tr '\n' ' ' <"$WORK/check-dash-domain.log"); without: rc $rc_nodomain $(tr '\n' ' ' <"$WORK/check-dash-nodomain.log")"; fi
+
 stop_milters "$MAIN_MILTER" "$NOTOKEN_PID"

@@ -33,6 +33,7 @@ class ConfigRulesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(recipient_delimiter_reaches_every_address_pattern);
     CPPUNIT_TEST(partner_recipient_delimiters);
     CPPUNIT_TEST(partner_delimiter_errors);
+    CPPUNIT_TEST(recipient_delimiter_without_own_domains_is_warned);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -321,6 +322,30 @@ require_integrity = false
     // [policy] recipient_delimiter reaches inline patterns, list files and [[clearance]]
     // recipients of our domains, partner_recipient_delimiter those of every other domain; "+"
     // unless set; "" turns each off; rule order still decides.
+    // Without a [[domain]] no address is ours: recipient_delimiter "-" cuts none, and a rule for
+    // ceo@ misses ceo-x@ (which our MTA delivers to ceo). Start-up and -n must say so.
+    void recipient_delimiter_without_own_domains_is_warned()
+    {
+        test::TempDir dir;
+        const std::string rule =
+            "[[rule]]\nname = \"ceo\"\ndirection = \"outbound\"\nto = [\"ceo@acme.example\"]\nencrypt = \"mandatory\"\n";
+        const auto none = load(dir, "[policy]\nrecipient_delimiter = \"-\"\n" + rule);
+        CPPUNIT_ASSERT_EQUAL(std::string("default"), rule_for(*none, "ceo-x@acme.example"));
+        const auto warned = none->address_extensions.warnings();
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), warned.size());
+        CPPUNIT_ASSERT(warned[0].find("recipient_delimiter \"-\" applies to no address") != std::string::npos);
+        CPPUNIT_ASSERT(warned[0].find("[[domain]]") != std::string::npos);
+        // "" for us but "+" for partners: "+" still cuts ours, which the administrator turned off
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), load(dir, "[policy]\nrecipient_delimiter = \"\"\n" + rule)
+                                                 ->address_extensions.warnings().size());
+        // the same set either way, or a [[domain]] that makes it ours: nothing to say
+        CPPUNIT_ASSERT(load(dir, rule)->address_extensions.warnings().empty());
+        CPPUNIT_ASSERT(load(dir, "[policy]\nrecipient_delimiter = \"\"\npartner_recipient_delimiter = \"\"\n" + rule)
+                           ->address_extensions.warnings().empty());
+        CPPUNIT_ASSERT(load(dir, "[policy]\nrecipient_delimiter = \"-\"\n[[domain]]\nname = \"acme.example\"\n" + rule)
+                           ->address_extensions.warnings().empty());
+    }
+
     void recipient_delimiter_reaches_every_address_pattern()
     {
         test::TempDir dir;

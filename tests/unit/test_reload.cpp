@@ -68,6 +68,7 @@ class ReloadTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(log_level_reloads);
     CPPUNIT_TEST(archive_certificate_errors_name_the_config);
     CPPUNIT_TEST(reloader_thread_reloads_on_request);
+    CPPUNIT_TEST(delimiter_without_own_domains_is_warned);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -117,6 +118,26 @@ public:
         const auto outcome = reload_configuration(*d);
         CPPUNIT_ASSERT_MESSAGE("a corrupt trust anchor was accepted", !outcome.replaced);
         CPPUNIT_ASSERT(d->snapshot() == before);
+    }
+
+    // A reload that leaves recipient_delimiter "-" without any [[domain]] is accepted, and says
+    // that the setting applies to no address (as ssm-milter -n and a start do); with the
+    // [[domain]] back nothing is said.
+    void delimiter_without_own_domains_is_warned()
+    {
+        Fixture f;
+        const std::string domain = "[[domain]]\nname = \"acme.example\"\n";
+        f.write(f.text("detached", "", "[policy]\nrecipient_delimiter = \"-\"\n" + domain));
+        auto d = f.daemon();
+        f.write(f.text("detached", "", "[policy]\nrecipient_delimiter = \"-\"\n"));
+        const auto without = reload_configuration(*d);
+        CPPUNIT_ASSERT_MESSAGE(without.error, without.replaced);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), without.warnings.size());
+        CPPUNIT_ASSERT(without.warnings[0].find("recipient_delimiter \"-\" applies to no address") != std::string::npos);
+        f.write(f.text("detached", "", "[policy]\nrecipient_delimiter = \"-\"\n" + domain));
+        const auto with = reload_configuration(*d);
+        CPPUNIT_ASSERT(with.replaced);
+        CPPUNIT_ASSERT(with.warnings.empty());
     }
 
     void in_flight_message_keeps_its_snapshot()
