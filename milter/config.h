@@ -224,8 +224,18 @@ struct Config {
     // of the recipient's certificate on the token.
     bool clearance_from_certificate = false;
     std::vector<MailList> mail_lists;  // [[mail_list]] (PRODUCT §4.3)
-    // The list `address` names, if any.
+    // The list `address` names, if any: a list of its own for that exact address first, else
+    // the list of the address without its extension (address_extensions): our MTA delivers
+    // "team+minutes@" to team's alias, so the gateway must expand it as the list too, or the
+    // members would get a message encrypted to the list's key that none of them can open.
     const MailList* mail_list(const EmailAddress& address) const
+    {
+        if (const MailList* exact = mail_list_exactly(address)) return exact;
+        const auto base = address_extensions.base_of(address);
+        return base ? mail_list_exactly(*base) : nullptr;
+    }
+    // The list configured for exactly `address` (no extension cut), if any.
+    const MailList* mail_list_exactly(const EmailAddress& address) const
     {
         for (const auto& l : mail_lists)
             if (l.address.same_as(address)) return &l;

@@ -92,7 +92,7 @@ void load_mail_lists(Loader& L, const toml::table& root, Config& c)
     for (auto& e : *n->as_array()) {
         const toml::table* t = e.as_table();
         MailList l = load_list(L, t, c);
-        if (c.mail_list(l.address)) L.fail(L.region(t, "address"), "a second [[mail_list]] for " + l.address.str());
+        if (c.mail_list_exactly(l.address)) L.fail(L.region(t, "address"), "a second [[mail_list]] for " + l.address.str());
         c.mail_lists.push_back(std::move(l));
     }
 }

@@ -193,6 +193,20 @@ else
   fail list-authenveloped-unmarked "rc=$RC ${PEER_DETAIL:-} $(tr '\n' ' ' <"$ERR" | cut -c1-300)"
 fi
 
+# The list's address with an extension: our MTA (recipient_delimiter "+") delivers it to the
+# list's alias, so the gateway expands it as the list (it was planned as a person and left
+# encrypted to the list's key, which no member holds). Case 2 goes on from the message before.
+before_extension=$OUT
+run expand-extension main "$WORK/enc.eml" team+minutes@acme.example
+if [ $RC -eq 0 ] && grep -q 'action=expand' "$ERR" && grep -q 'rcpt: -team+minutes@acme.example' "$ERR" &&
+   grep -q 'rcpt: +alice@acme.example' "$ERR" && grep -q 'rcpt: +carol@acme.example' "$ERR" &&
+   grep -q 'members=3 skipped=1 history=1 encrypted=yes' "$ERR"; then
+  pass list-extension-expands
+else
+  fail list-extension-expands "rc=$RC $(tr '\n' ' ' <"$ERR" | cut -c1-400)"
+fi
+OUT=$before_extension
+
 # --- 2. loops and nesting -----------------------------------------------------------------------
 run loop main "$OUT" team@acme.example
 if [ $RC -ne 0 ] && grep -q '^reply: 550 5.7.1 .*loop' "$ERR"; then pass list-loop-refused
