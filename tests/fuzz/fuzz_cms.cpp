@@ -2,9 +2,7 @@
 // as (ContentInfo→SignedData with every accessor, a cms.asn type, or a DER header). Checks
 // that hostile input either decodes or throws ssm::Error, never crashes or leaks, and that
 // what decodes keeps the invariants the verifier relies on.
-// Build (not wired into make; the build dir holds the generated cms_asn1_tab.c):
-//   clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -I. -I$BUILDDIR
-//     tests/fuzz/fuzz_cms.cpp smime/cms/*.cpp base/*.cpp -lgnutls -ltasn1
+// Build: tests/fuzz/build.sh OUTDIR fuzz_cms (see tests/fuzz/README.md).
 // Seeds: DER from `openssl cms -sign/-encrypt` (plain and -stream) and from test_cms.
 #include <cstdint>
 #include <cstdlib>

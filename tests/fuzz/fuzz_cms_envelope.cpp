@@ -3,10 +3,7 @@
 // or harvested mail), or an SMIMECapabilities value (from a peer's signature). Hostile input
 // must decode or throw ssm::Error (parse_smime_capabilities: return empty), never crash or
 // leak; what decodes must keep the invariants the encoder and a future decrypter rely on.
-// Build (not wired into make; the build dir holds the generated cms_asn1_tab.c):
-//   clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -I. -I$BUILDDIR
-//     tests/fuzz/fuzz_cms_envelope.cpp smime/cms/*.cpp base/*.cpp
-//     -lgnutls -ltasn1 -lnettle -lhogweed -lgmp
+// Build: tests/fuzz/build.sh OUTDIR fuzz_cms_envelope (see tests/fuzz/README.md).
 // Seeds: DER from `openssl cms -encrypt` (with and without -stream), test_cms_envelope
 // output, make-pki.sh certificates (DER), OpenSSL signatures' smimeCapabilities values.
 #include <cstdint>

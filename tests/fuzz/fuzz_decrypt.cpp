@@ -7,10 +7,7 @@
 // `openssl req -x509 -newkey rsa:1024` / `ec -pkeyopt ec_paramgen_curve:P-256` with an SKI):
 // "RSA" returns its block unchanged (an e = d = 1 key, so the fuzzer can reach the PKCS#1 and
 // OAEP decoders with blocks it chooses), "ECDH" returns a hash of the point.
-// Build (not wired into make; the build dir holds the generated cms_asn1_tab.c):
-//   clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -I. -I$BUILDDIR
-//     tests/fuzz/fuzz_decrypt.cpp smime/cms/*.cpp base/*.cpp
-//     -lgnutls -ltasn1 -lnettle -lhogweed -lgmp
+// Build: tests/fuzz/build.sh OUTDIR fuzz_decrypt (see tests/fuzz/README.md).
 // Seeds (first byte: read piece size): `openssl cms -encrypt -binary -outform DER [-stream]
 // {-aes128,-aes-256-gcm,-des3} -recip <the certificates below as PEM> [-keyid]`, each
 // prefixed with one byte, e.g. printf '\0' | cat - msg.der > seed. ChaCha20-Poly1305 (RFC 8103),

@@ -3,8 +3,7 @@
 // canonicalisation either finish or throw ssm::Error, that the output never holds a bare
 // CR or LF, that it is the same when the body is read in 1-byte chunks, and that its size is
 // what canonical_entity_size said.
-// Build (not wired into make): clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined
-//   -I. tests/fuzz/fuzz_mime.cpp smime/mime/*.cpp base/*.cpp $(pkg-config --libs gnutls nettle)
+// Build: tests/fuzz/build.sh OUTDIR fuzz_mime (see tests/fuzz/README.md).
 #include <cstdint>
 #include <cstdlib>
 #include <string>

@@ -3,10 +3,7 @@
 // hostile input (opaque ContentInfo streamed in small reads, a detached signature over fixed
 // content, base64 or quoted-printable text). Hostile input must verify, fail per signer, or
 // throw ssm::Error — never crash, leak or report a valid signer without a certificate.
-// Build (not wired into make; the build dir holds the generated cms_asn1_tab.c):
-//   clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -I. -I$BUILDDIR
-//     tests/fuzz/fuzz_verify.cpp smime/cms/*.cpp smime/mime/*.cpp base/*.cpp
-//     -lgnutls -ltasn1 -lnettle -lhogweed -lgmp
+// Build: tests/fuzz/build.sh OUTDIR fuzz_verify (see tests/fuzz/README.md).
 // Seeds: the .p7s/.p7m files test_cms_verify makes (openssl, gpgsm, cmsutil) and the RFC
 // 4134/9216 vectors.
 #include <algorithm>
