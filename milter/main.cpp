@@ -14,7 +14,7 @@
 #include "milter/config.h"
 #include "milter/host_checks.h"
 #include "milter/daemon.h"
-#include "milter/receipt_answer.h"
+#include "milter/config_warnings.h"
 #include "milter/reload.h"
 
 using namespace ssm;
@@ -95,21 +95,8 @@ int main(int argc, char** argv)
         std::fprintf(stderr, "%s\n", e.what());
         return kExitConfig;
     }
-    for (const auto& w : config->not_yet_in_force)
-        std::fprintf(stderr, "%s: warning: %s is read but not yet in force in this version\n",
-                     config_path.c_str(), w.c_str());
-    for (const auto& w : receipt_answer_warnings(*config))
+    for (const auto& w : configuration_warnings(*config))
         std::fprintf(stderr, "%s: warning: %s\n", config_path.c_str(), w.c_str());
-    for (const auto& w : config->address_extensions.warnings())
-        std::fprintf(stderr, "%s: warning: %s\n", config_path.c_str(), w.c_str());
-    // The default asks for copies that only [reinjection] can send: said at start-up and by
-    // -n, so that the first blind copy refused is no surprise.
-    if (config->encryption.blind_copies == BlindCopies::Separate && !config->reinjection.enabled())
-        std::fprintf(stderr,
-                     "%s: warning: [encryption] blind_copies is \"separate\" but [reinjection] is not configured: "
-                     "encrypted mail whose blind copy recipients need copies of their own is refused "
-                     "(550 5.7.1); configure [reinjection] or set blind_copies = \"together\"\n",
-                     config_path.c_str());
     if (check_only) {
         try {
             load_snapshot(config_path, nullptr);  // also the folders and files it names

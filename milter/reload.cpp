@@ -6,6 +6,7 @@
 #include "base/log.h"
 #include "base/metrics.h"
 #include "milter/certificate_expiry.h"
+#include "milter/config_warnings.h"
 #include "milter/service_notify.h"
 
 namespace ssm::milter {
@@ -54,7 +55,7 @@ ReloadOutcome reload_configuration(Daemon& daemon)
         outcome.needs_restart = settings_needing_restart(daemon.started_config(), *loaded->config);
         publish_crl_next_update(loaded->certificates->trust());
         log::set_min_level(log::level_named(loaded->config->milter.log_level));
-        outcome.warnings = loaded->config->address_extensions.warnings();
+        outcome.warnings = configuration_warnings(*loaded->config);
         daemon.replace(std::move(loaded));
         outcome.replaced = true;
     } catch (const std::exception& e) {

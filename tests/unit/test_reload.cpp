@@ -3,11 +3,13 @@
 // message holding the old snapshot keeps it; settings that need a restart are named.
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <thread>
 
 #include "base/log.h"
+#include "milter/config_warnings.h"
 #include "milter/reload.h"
 #include "tests/unit/test_support.h"
 
@@ -69,6 +71,7 @@ class ReloadTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(archive_certificate_errors_name_the_config);
     CPPUNIT_TEST(reloader_thread_reloads_on_request);
     CPPUNIT_TEST(delimiter_without_own_domains_is_warned);
+    CPPUNIT_TEST(reload_warns_as_start_up_does);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -132,12 +135,32 @@ public:
         f.write(f.text("detached", "", "[policy]\nrecipient_delimiter = \"-\"\n"));
         const auto without = reload_configuration(*d);
         CPPUNIT_ASSERT_MESSAGE(without.error, without.replaced);
-        CPPUNIT_ASSERT_EQUAL(std::size_t(1), without.warnings.size());
-        CPPUNIT_ASSERT(without.warnings[0].find("recipient_delimiter \"-\" applies to no address") != std::string::npos);
+        const auto delimiter_warnings = [](const ReloadOutcome& o) {
+            return std::count_if(o.warnings.begin(), o.warnings.end(), [](const std::string& w) {
+                return w.find("recipient_delimiter \"-\" applies to no address") != std::string::npos;
+            });
+        };
+        CPPUNIT_ASSERT_EQUAL(std::ptrdiff_t(1), delimiter_warnings(without));
         f.write(f.text("detached", "", "[policy]\nrecipient_delimiter = \"-\"\n" + domain));
         const auto with = reload_configuration(*d);
         CPPUNIT_ASSERT(with.replaced);
-        CPPUNIT_ASSERT(with.warnings.empty());
+        CPPUNIT_ASSERT_EQUAL(std::ptrdiff_t(0), delimiter_warnings(with));
+    }
+
+    // A reload warns of what a start with the same file would (milter/config_warnings.h): here
+    // the default blind_copies = "separate" without [reinjection], which only start-up said.
+    void reload_warns_as_start_up_does()
+    {
+        Fixture f;
+        f.write(f.text("detached"));
+        auto d = f.daemon();
+        const auto outcome = reload_configuration(*d);
+        CPPUNIT_ASSERT_MESSAGE(outcome.error, outcome.replaced);
+        CPPUNIT_ASSERT(outcome.warnings == configuration_warnings(*d->snapshot()->config));
+        CPPUNIT_ASSERT(std::any_of(outcome.warnings.begin(), outcome.warnings.end(), [](const std::string& w) {
+            return w.find("[encryption] blind_copies is \"separate\" but [reinjection] is not configured") !=
+                   std::string::npos;
+        }));
     }
 
     void in_flight_message_keeps_its_snapshot()
