@@ -8,7 +8,8 @@ FUZZ_TARGETS = tests/fuzz/fuzz_mime tests/fuzz/fuzz_mime_header tests/fuzz/fuzz_
 	tests/fuzz/fuzz_cms_envelope tests/fuzz/fuzz_verify tests/fuzz/fuzz_decrypt \
 	tests/fuzz/fuzz_auth_results tests/fuzz/fuzz_security_label tests/fuzz/fuzz_receipt \
 	tests/fuzz/fuzz_clearance tests/fuzz/fuzz_ml_expansion tests/fuzz/fuzz_decompress \
-	tests/fuzz/fuzz_crl tests/fuzz/fuzz_name_constraints tests/fuzz/fuzz_address
+	tests/fuzz/fuzz_crl tests/fuzz/fuzz_name_constraints tests/fuzz/fuzz_address \
+	tests/fuzz/fuzz_recipient_delimiter
 EXTRA_PROGRAMS += $(FUZZ_TARGETS)
 CLEANFILES += $(FUZZ_TARGETS)
 fuzz-targets: $(FUZZ_TARGETS)
@@ -70,3 +71,6 @@ tests_fuzz_fuzz_name_constraints_LDADD = $(FUZZ_PKI_LIBS)
 tests_fuzz_fuzz_address_SOURCES = tests/fuzz/fuzz_address.cpp
 tests_fuzz_fuzz_address_LDFLAGS = $(FUZZER_MAIN_FLAGS)
 tests_fuzz_fuzz_address_LDADD = base/libssm_base.a $(FUZZ_LIBS)
+tests_fuzz_fuzz_recipient_delimiter_SOURCES = tests/fuzz/fuzz_recipient_delimiter.cpp
+tests_fuzz_fuzz_recipient_delimiter_LDFLAGS = $(FUZZER_MAIN_FLAGS)
+tests_fuzz_fuzz_recipient_delimiter_LDADD = policy/libssm_policy.a base/libssm_base.a $(FUZZ_LIBS)

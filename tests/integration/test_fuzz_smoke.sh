@@ -16,7 +16,7 @@
 # in CI every fuzzing second is CPU the other tests and builds wait for.
 . "$(dirname "$0")/lib.sh"
 require_tools clang++ asn1Parser make pkg-config
-targets=(fuzz_mime fuzz_mime_header fuzz_cms fuzz_cms_envelope fuzz_verify fuzz_decrypt fuzz_auth_results fuzz_security_label fuzz_receipt fuzz_clearance fuzz_ml_expansion fuzz_decompress fuzz_crl fuzz_name_constraints fuzz_address)
+targets=(fuzz_mime fuzz_mime_header fuzz_cms fuzz_cms_envelope fuzz_verify fuzz_decrypt fuzz_auth_results fuzz_security_label fuzz_receipt fuzz_clearance fuzz_ml_expansion fuzz_decompress fuzz_crl fuzz_name_constraints fuzz_address fuzz_recipient_delimiter)
 secs=${SSM_FUZZ_SECONDS:-1}
 T0=$SECONDS
 if [ -n "${SSM_FUZZ_TARGETS_DIR:-}" ]; then
