@@ -326,9 +326,9 @@ std::shared_ptr<const Config> parse_config(std::string_view text, const std::str
     load_directory(L, subtable(root, "directory"), *c);
     load_reinjection(L, subtable(root, "reinjection"), *c);
     load_metrics(L, subtable(root, "metrics"), *c);
-    load_address_extensions(L, root, *c);  // before the address patterns that use it
+    auto own_domains = load_address_extensions(L, root, *c);  // before the address patterns that use it
     load_labels(L, root, *c);
-    load_policy(L, root, *c);  // [policy], [[domain]], [[rule]]: config_rules.cpp
+    load_policy(L, root, *c, std::move(own_domains));  // [policy], [[domain]], [[rule]]: config_rules.cpp
     load_mail_lists(L, root, *c);
     if (c->policy.uses_groups() && !c->directory.groups)
         L.fail(root.source(), "from_group/to_group rules need a [directory.groups] directory");

@@ -341,7 +341,7 @@ std::vector<policy::AddressExtensions::Partner> partner_delimiters(Loader& L, co
 
 }  // namespace
 
-void load_address_extensions(Loader& L, const toml::table& root, Config& c)
+std::vector<policy::OwnDomain> load_address_extensions(Loader& L, const toml::table& root, Config& c)
 {
     const toml::table* policy_table = subtable(root, kPolicy);
     const std::string own_chars = L.str(policy_table, kPolicy, "recipient_delimiter");
@@ -355,15 +355,16 @@ void load_address_extensions(Loader& L, const toml::table& root, Config& c)
     if (other_chars != "+" && !other_chars.empty())
         L.fail(other_where, "partner_recipient_delimiter must be \"+\" or \"\": a partner that cuts at '" + other_chars +
                                 "' is listed in partner_recipient_delimiters under its domain");
-    // Our domains, read (with the same errors) before load_policy reads them for the policy.
-    const std::vector<policy::OwnDomain> own_domains = load_domains(L, root.get("domain"));
+    // Our domains, read here first: they decide which delimiter applies (load_policy takes them).
+    std::vector<policy::OwnDomain> own_domains = load_domains(L, root.get("domain"));
     std::vector<Domain> names;
     for (const auto& d : own_domains) names.push_back(d.name);
     c.address_extensions = policy::AddressExtensions(std::move(names), std::move(own),
                                                      partner_delimiters(L, policy_table, own_domains), std::move(other));
+    return own_domains;
 }
 
-void load_policy(Loader& L, const toml::table& root, Config& c)
+void load_policy(Loader& L, const toml::table& root, Config& c, std::vector<policy::OwnDomain> own_domains)
 {
     const toml::table* policy_table = subtable(root, kPolicy);
     Actions actions(L, policy_table, c.labels, c.reinjection.enabled());
@@ -373,7 +374,7 @@ void load_policy(Loader& L, const toml::table& root, Config& c)
     std::vector<policy::Rule> rules;
     if (const toml::node* node = root.get("rule"))
         for (auto& e : *node->as_array()) rules.push_back(load_rule(L, e.as_table(), actions, c));
-    c.policy = policy::Policy(std::move(rules), load_domains(L, root.get("domain")), std::move(defaults));
+    c.policy = policy::Policy(std::move(rules), std::move(own_domains), std::move(defaults));
     // The group directory is loaded with [directory] (config_directory.cpp), after this.
 }
 
