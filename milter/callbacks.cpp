@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <optional>
@@ -31,12 +33,21 @@ namespace {
 // Set once by run_milter() before smfi_main starts threads; read-only afterwards.
 Daemon* g_daemon = nullptr;
 
+// The callbacks running now (in_flight.h): once smfi_main has returned, run_milter closes this
+// and waits for them before the daemon they use is destroyed; a callback that comes later
+// touches nothing of the daemon's.
+InFlight g_callbacks;
+// How long run_milter waits for them: a callback outside a message (connect, close) ends at
+// once; one still inside a message has already had the stop's 25 s (sighup.cpp), and
+// TimeoutStopSec (30 s) is near.
+constexpr std::chrono::seconds kCallbacksEndGrace{2};
+
 struct ConnectionContext {
     std::shared_ptr<const Snapshot> snapshot;  // replaced at each MAIL FROM
     ConnectionInfo info;
     std::unique_ptr<MessageProcessor> message;
     // Held with `message`: a stop waits until every message in flight has ended.
-    std::optional<InFlightMessages::Ticket> in_flight;
+    std::optional<InFlight::Ticket> in_flight;
     std::chrono::steady_clock::time_point started;
     // With SMFIP_NR_HDR / SMFIP_NR_BODY negotiated the MTA does not wait for an answer to each
     // header or body chunk (one round trip per header saved); a failure found there is kept
@@ -95,6 +106,8 @@ template <typename F>
 sfsistat guarded(SMFICTX* ctx, const char* stage, F&& body) noexcept
 {
     try {
+        const auto running = g_callbacks.begin();
+        if (!running) return SMFIS_TEMPFAIL;  // the process is ending (run_milter)
         return body();
     } catch (const Error& e) {
         try {
@@ -518,8 +531,16 @@ sfsistat on_abort(SMFICTX* ctx) noexcept
 
 sfsistat on_close(SMFICTX* ctx) noexcept
 {
-    std::unique_ptr<ConnectionContext> owned(context(ctx));
-    smfi_setpriv(ctx, nullptr);
+    try {
+        const auto running = g_callbacks.begin();
+        // The process is ending (run_milter): the context's message may hold the daemon's
+        // token sessions, which may be gone; it is left to the end of the process.
+        if (!running) return SMFIS_CONTINUE;
+        std::unique_ptr<ConnectionContext> owned(context(ctx));
+        smfi_setpriv(ctx, nullptr);
+    } catch (...) {
+        // Only begin()'s lock can throw (std::system_error): the context is left, as above.
+    }
     return SMFIS_CONTINUE;
 }
 
@@ -607,8 +628,22 @@ int run_milter(Daemon& daemon)
     daemon.in_flight().stop();
     set_stop_drain(nullptr);
     set_sighup_reloader(nullptr);
+    const int status = rc == MI_SUCCESS ? 0 : 1;
     log::notice("stop", {{"status", std::to_string(rc)}});
-    return rc == MI_SUCCESS ? 0 : 1;
+    // smfi_main does not wait for its workers. One still inside a callback (a slow token or
+    // directory call, after the stop's limit or a second signal) uses the daemon, its token
+    // sessions and its LMDB environment, which main destroys next: end the process here
+    // instead, without destructors. Nothing is lost: its message was not accepted (the MTA
+    // sees the connection end and retries), spools are unlinked temporary files, and LMDB
+    // commits are durable.
+    g_callbacks.stop();
+    if (!g_callbacks.wait_idle(kCallbacksEndGrace)) {
+        log::warning("stop", {{"error", "ending with callbacks still running"},
+                              {"callbacks", std::to_string(g_callbacks.count())}});
+        std::fflush(nullptr);
+        std::_Exit(status);
+    }
+    return status;
 }
 
 }  // namespace ssm::milter

@@ -36,7 +36,7 @@ public:
     // Why the harvest store could not be opened at start (empty: it was, or was not wanted).
     const std::string& harvest_failure() const { return m_harvest_failure; }
     // The messages between MAIL FROM and their end, which a stop waits for.
-    InFlightMessages& in_flight() { return m_in_flight; }
+    InFlight& in_flight() { return m_in_flight; }
 
 private:
     std::shared_ptr<const Config> m_started;
@@ -44,7 +44,7 @@ private:
     std::unique_ptr<KeySource> m_keys;
     std::shared_ptr<directory::HarvestStore> m_harvest;  // one LMDB environment per process
     std::string m_harvest_failure;
-    InFlightMessages m_in_flight;
+    InFlight m_in_flight;
 };
 
 // Registers the callbacks with libmilter for `daemon` and runs until stopped.

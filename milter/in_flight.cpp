@@ -1,4 +1,4 @@
-// The count of messages in flight and the drain before a stop (in_flight.h says why).
+// Work in flight (messages, callbacks) and the drain before a stop (in_flight.h says why).
 #include "milter/in_flight.h"
 
 #include <atomic>
@@ -10,14 +10,14 @@
 
 namespace ssm::milter {
 
-struct InFlightMessages::State {
+struct InFlight::State {
     std::mutex mutex;
     std::condition_variable idle;
     std::size_t count = 0;
     bool stopping = false;
 };
 
-InFlightMessages::Ticket& InFlightMessages::Ticket::operator=(Ticket&& other) noexcept
+InFlight::Ticket& InFlight::Ticket::operator=(Ticket&& other) noexcept
 {
     if (this != &other) {
         release();
@@ -26,12 +26,12 @@ InFlightMessages::Ticket& InFlightMessages::Ticket::operator=(Ticket&& other) no
     return *this;
 }
 
-InFlightMessages::Ticket::~Ticket()
+InFlight::Ticket::~Ticket()
 {
     release();
 }
 
-void InFlightMessages::Ticket::release() noexcept
+void InFlight::Ticket::release() noexcept
 {
     if (!m_state) return;  // moved from
     {
@@ -42,9 +42,9 @@ void InFlightMessages::Ticket::release() noexcept
     m_state.reset();
 }
 
-InFlightMessages::InFlightMessages() : m_state(std::make_shared<State>()) {}
+InFlight::InFlight() : m_state(std::make_shared<State>()) {}
 
-std::optional<InFlightMessages::Ticket> InFlightMessages::begin()
+std::optional<InFlight::Ticket> InFlight::begin()
 {
     std::lock_guard lock(m_state->mutex);
     if (m_state->stopping) return std::nullopt;
@@ -52,34 +52,34 @@ std::optional<InFlightMessages::Ticket> InFlightMessages::begin()
     return Ticket(m_state);
 }
 
-void InFlightMessages::stop()
+void InFlight::stop()
 {
     std::lock_guard lock(m_state->mutex);
     m_state->stopping = true;
 }
 
-bool InFlightMessages::wait_idle(std::chrono::milliseconds limit)
+bool InFlight::wait_idle(std::chrono::milliseconds limit)
 {
     std::unique_lock lock(m_state->mutex);
     return m_state->idle.wait_for(lock, limit, [this] { return m_state->count == 0; });
 }
 
-std::size_t InFlightMessages::count() const
+std::size_t InFlight::count() const
 {
     std::lock_guard lock(m_state->mutex);
     return m_state->count;
 }
 
 namespace {
-std::atomic<InFlightMessages*> g_stop_drain{nullptr};
+std::atomic<InFlight*> g_stop_drain{nullptr};
 }
 
-void set_stop_drain(InFlightMessages* messages) noexcept { g_stop_drain.store(messages); }
+void set_stop_drain(InFlight* messages) noexcept { g_stop_drain.store(messages); }
 
 void drain_for_stop(std::chrono::milliseconds limit, const std::function<bool()>& cut_short) noexcept
 {
     try {
-        InFlightMessages* messages = g_stop_drain.load();
+        InFlight* messages = g_stop_drain.load();
         if (!messages) return;
         messages->stop();
         const auto started = std::chrono::steady_clock::now();

@@ -1,8 +1,12 @@
-// Messages between MAIL FROM and their end, counted so that a stop lets them end (ssm-milter(8),
-// SIGNALS). libmilter cannot: once its signal thread has seen SIGTERM, its listener and its
-// worker pool both stop, and a session whose next command (the end of the message, say) comes
-// after that is never served again; smfi_main returns without waiting for the sessions. So the
-// stop signal is held back (milter/sighup.cpp) until the messages in flight have ended.
+// Work in flight, counted so that a stop waits for it (ssm-milter(8), SIGNALS).
+// Messages: those between MAIL FROM and their end. libmilter cannot let them end: once its
+// signal thread has seen SIGTERM, its listener and its worker pool both stop, and a session
+// whose next command (the end of the message, say) comes after that is never served again;
+// smfi_main returns without waiting for the sessions. So the stop signal is held back
+// (milter/sighup.cpp) until the messages in flight have ended.
+// Callbacks: those running in libmilter's workers. smfi_main returns without waiting for them
+// either, so after the stop's limit (or a second signal) one may still be inside a slow token
+// or directory call; run_milter counts them and does not destroy the daemon under one.
 // Input: our own callbacks.
 #pragma once
 #include <chrono>
@@ -13,12 +17,12 @@
 
 namespace ssm::milter {
 
-class InFlightMessages {
+class InFlight {
     struct State;
 
 public:
-    // Held while one message is in flight: destroying it (or resetting the optional that holds
-    // it) ends the message. It keeps the count alive, so it may outlive the InFlightMessages.
+    // Held while one piece of work is in flight: destroying it (or resetting the optional that
+    // holds it) ends it. It keeps the count alive, so it may outlive the InFlight.
     class Ticket {
     public:
         Ticket(Ticket&&) noexcept = default;
@@ -28,19 +32,19 @@ public:
         ~Ticket();
 
     private:
-        friend class InFlightMessages;
+        friend class InFlight;
         explicit Ticket(std::shared_ptr<State> state) : m_state(std::move(state)) {}
         void release() noexcept;
         std::shared_ptr<State> m_state;
     };
 
-    InFlightMessages();
+    InFlight();
 
-    // A ticket for a message that begins now; nullopt once stop() was called.
+    // A ticket for work that begins now; nullopt once stop() was called.
     std::optional<Ticket> begin();
-    // From now on no message begins.
+    // From now on nothing begins.
     void stop();
-    // True as soon as no message is in flight; false when `limit` passed first.
+    // True as soon as nothing is in flight; false when `limit` passed first.
     bool wait_idle(std::chrono::milliseconds limit);
     std::size_t count() const;
 
@@ -50,7 +54,7 @@ private:
 
 // The messages a stop signal waits for (milter/sighup.cpp); null when none. Set by run_milter
 // for the lifetime of smfi_main.
-void set_stop_drain(InFlightMessages* messages) noexcept;
+void set_stop_drain(InFlight* messages) noexcept;
 
 // From the signal thread after SIGTERM/SIGINT, before libmilter sees it: no message begins from
 // now on (MAIL FROM gets 451 4.3.2), and this waits until the messages in flight have ended,

@@ -5,6 +5,8 @@
 #   - a recipient published only in slapd gets encrypted mail (openssl cms -decrypt);
 #   - single flight: 100 SMTP sessions RCPT the same uncached address at once while slapd is
 #     frozen (SIGSTOP); after SIGCONT exactly one search for it reaches slapd (its stats log);
+#   - two SIGTERMs while a RCPT waits for the frozen slapd: ssm-milter ends at once without
+#     destroying what that callback uses (exit 0, logged), and the message gets a 4xx;
 #   - slapd stopped: a cached recipient still gets encrypted mail; an unknown address of the
 #     LDAP domain under mandatory encryption gets 451 4.7.1;
 #   - ssm-milter restarted with slapd still stopped: the cache is still warm;
@@ -144,6 +146,49 @@ if [ "$sent" -eq 100 ] && [ "$ok" -eq 100 ] && [ "$late" -eq 100 ] && [ "$n" -eq
 else
   fail single-flight "sent=$sent accepted=$ok answered-after-thaw=$late searches=$n ($(grep -v '^sent\|250' "$WORK/out/flight" | head -n 2 | tr '\n' ' '))"
 fi
+
+# --- 2b. a stop while a callback waits for the directory ---------------------------------------
+# libmilter's smfi_main returns without waiting for its workers: after a second SIGTERM (stop at
+# once) a worker may still be inside a callback (here a RCPT whose search the frozen slapd does
+# not answer). The daemon that callback uses must not be destroyed under it: ssm-milter ends
+# without destructors, says so, exits 0, and the message is not accepted (4xx through Postfix).
+kill -STOP "$SLAPD_PID" || fatal stop-during-callback "cannot freeze slapd"
+sed 's/@SENDER@/zed@acme.example/; s/@RCPT@/ghost@partner.example/' \
+  "$SSM_SRCDIR/tests/integration/messages/plain-7bit.eml" >"$WORK/ghost.eml"
+python3 "$CLIENT" "$SMTPD_PORT" zed@acme.example "$WORK/ghost.eml" ghost@partner.example >"$WORK/out/ghost.replies" 2>&1 &
+GHOST_CLIENT=$!
+# The search is waiting in the frozen slapd's socket (its receive queue is not empty).
+deadline=$((SECONDS + 60)) waiting=no
+while [ $SECONDS -lt $deadline ]; do
+  if ss -tnH state established "( sport = :$LDAP_PORT )" | awk '$1 > 0 { found = 1 } END { exit !found }'; then
+    waiting=yes; break
+  fi
+  sleep 0.1
+done
+STOPPING_PID=$MILTER_PID
+kill -TERM "$STOPPING_PID"
+sleep 0.5
+kill -TERM "$STOPPING_PID"  # a second signal: stop at once, the message still in flight
+deadline=$((SECONDS + 20))
+while kill -0 "$STOPPING_PID" 2>/dev/null && [ $SECONDS -lt $deadline ]; do
+  _ssm_wake_milter "$STOPPING_PID"; sleep 0.2
+done
+if kill -0 "$STOPPING_PID" 2>/dev/null; then
+  st="still running 20 s after the second SIGTERM"; kill -KILL "$STOPPING_PID"
+  wait "$STOPPING_PID" 2>/dev/null
+else
+  wait "$STOPPING_PID" 2>/dev/null; st=$?
+fi
+MILTER_PID=
+kill -CONT "$SLAPD_PID"
+wait "$GHOST_CLIENT"
+if [ "$waiting" = yes ] && [ "$st" = 0 ] && grep -qE '^RCPT ghost@partner.example 4[0-9][0-9] ' "$WORK/out/ghost.replies" \
+   && grep -qE '^warning: stop .*error="ending with callbacks still running" callbacks=1' "$WORK/milter.log"; then
+  pass stop-during-callback
+else
+  fail stop-during-callback "search waiting: $waiting, exit: $st, client: $(tr '\n' ' ' <"$WORK/out/ghost.replies"), log: $(grep '^[a-z]*: stop' "$WORK/milter.log" | tail -n 3 | tr '\n' ' ')"
+fi
+start_milter "$WORK/ssm.toml" || fatal stop-during-callback "ssm-milter did not restart: $(tail -n 3 "$WORK/milter.log" | tr '\n' ' ')"
 
 # --- 3. slapd stopped ------------------------------------------------------------------------
 sh "$SLAPD" stop "$WORK/slapd" || fatal ldap-stop "slapd did not stop"

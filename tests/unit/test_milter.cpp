@@ -636,12 +636,12 @@ sign = "sender"
     void messages_in_flight_hold_a_stop()
     {
         using std::chrono::milliseconds;
-        InFlightMessages messages;
+        InFlight messages;
         auto first = messages.begin();
         auto second = messages.begin();
         CPPUNIT_ASSERT(first && second);
         CPPUNIT_ASSERT_EQUAL(std::size_t(2), messages.count());
-        std::optional<InFlightMessages::Ticket> moved = std::move(first);
+        std::optional<InFlight::Ticket> moved = std::move(first);
         first.reset();  // a moved-from ticket ends nothing
         CPPUNIT_ASSERT_EQUAL(std::size_t(2), messages.count());
         CPPUNIT_ASSERT(!messages.wait_idle(milliseconds(20)));
@@ -658,9 +658,9 @@ sign = "sender"
         last.join();
         CPPUNIT_ASSERT_EQUAL(std::size_t(0), messages.count());
 
-        std::optional<InFlightMessages::Ticket> late;
+        std::optional<InFlight::Ticket> late;
         {
-            InFlightMessages gone;
+            InFlight gone;
             late = gone.begin();
             CPPUNIT_ASSERT(late);
         }
