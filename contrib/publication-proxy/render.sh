@@ -1,7 +1,8 @@
 #!/bin/sh
 # Fills slapd.conf.in (the publication-proxy template) and prints the slapd.conf on stdout.
 # Input: KEY=VALUE arguments written by the administrator or a test (trusted); values are
-# checked only for characters that would break the sed substitution or the slapd.conf quoting.
+# checked only for characters that would break the sed substitution, the slapd.conf quoting or
+# the rwm rewrite rules the suffix and the corporate base are written into.
 #
 # Usage: render.sh [TEMPLATE=slapd.conf.in] CORPORATE_URI=ldap://... CORPORATE_BASE=DN SUFFIX=DN
 #                  [SIZELIMIT=50] [RUNDIR=/run/slapd] [MODULEDIR=/usr/lib/ldap]
@@ -15,16 +16,23 @@ here=$(cd "$(dirname "$0")" && pwd)
 TEMPLATE=$here/slapd.conf.in
 SIZELIMIT=50 RUNDIR=/run/slapd MODULEDIR=/usr/lib/ldap SCHEMADIR=/etc/ldap/schema
 CORPORATE_URI= CORPORATE_BASE= SUFFIX= SERVICE_DN= SERVICE_PASSWORD= SECTION=all
+cr=$(printf '\r')
 for arg in "$@"; do
   key=${arg%%=*} value=${arg#*=}
   case $key in
     TEMPLATE|SIZELIMIT|RUNDIR|MODULEDIR|SCHEMADIR|CORPORATE_URI|CORPORATE_BASE|SUFFIX|SERVICE_DN|SERVICE_PASSWORD|SECTION) ;;
     *) echo "render.sh: unknown setting '$key'" >&2; exit 2 ;;
   esac
+  case $arg in *=*) ;; *) echo "render.sh: '$arg' is not KEY=VALUE" >&2; exit 2 ;; esac
   case $value in
     *'|'*|*'"'*|*'\'*|*'&'*|*'
-'*) echo "render.sh: $key contains | \" \\ & or a line break, which this script does not quote" >&2; exit 2 ;;
+'*|*"$cr"*) echo "render.sh: $key contains | \" \\ & or a line break, which this script does not quote" >&2; exit 2 ;;
   esac
+  # A value holding a placeholder would be filled by a later substitution (the service
+  # password could end up in the published suffix).
+  if printf '%s\n' "$value" | grep -Eq '@(TEMPLATE|SIZELIMIT|RUNDIR|MODULEDIR|SCHEMADIR|CORPORATE_URI|CORPORATE_BASE|SUFFIX|SUFFIX_REGEX|SERVICE_DN|SERVICE_PASSWORD)@'; then
+    echo "render.sh: $key contains a @PLACEHOLDER@ of the template" >&2; exit 2
+  fi
   eval "$key=\$value"
 done
 for key in CORPORATE_URI CORPORATE_BASE SUFFIX; do
@@ -33,9 +41,15 @@ for key in CORPORATE_URI CORPORATE_BASE SUFFIX; do
 done
 case $SECTION in all|database) ;; *) echo "render.sh: SECTION must be all or database" >&2; exit 2 ;; esac
 case $SIZELIMIT in ''|*[!0-9]*) echo "render.sh: SIZELIMIT must be a number" >&2; exit 2 ;; esac
-# The suffix becomes a regular expression in rwm's searchDN rule: bracket the characters that
-# mean something there. slapd hands rwm the search base in its pretty form: no spaces around
-# the commas.
+# The suffix becomes a regular expression and the corporate base a rewrite substitution (rwm's
+# searchDN rules): refuse the characters those would need quoted, and bracket the others.
+for key in SUFFIX CORPORATE_BASE; do
+  eval "value=\$$key"
+  case $value in
+    *'$'*|*'^'*|*'['*|*']'*) echo "render.sh: $key contains \$ ^ [ or ], which this script does not quote" >&2; exit 2 ;;
+  esac
+done
+# slapd hands rwm the search base in its pretty form: no spaces around the commas.
 SUFFIX_REGEX=$(printf '%s\n' "$SUFFIX" | sed -e 's/ *, */,/g' -e 's/[.*+?(){}]/[&]/g')
 if [ -n "$SERVICE_DN" ] && [ -z "$SERVICE_PASSWORD" ]; then
   echo "render.sh: SERVICE_DN needs SERVICE_PASSWORD" >&2; exit 2

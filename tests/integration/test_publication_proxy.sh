@@ -91,6 +91,29 @@ sh "$FIXTURE" start "$corp" "$corp_port" "$WORK/corp.ldif" >"$WORK/corp-start.lo
   || fatal proxy-corp-start "$(tail -n 3 "$WORK/corp-start.log" | tr '\n' ' ')"
 CORP=ldap://127.0.0.1:$corp_port/
 
+# --- render.sh refuses what it cannot write safely -------------------------------------------
+# Each value would make a slapd.conf that means something else than the administrator wrote:
+# a line break or quote breaks out of the quoted value, a carriage return hides in it, a
+# placeholder in a value is filled by a later substitution (here: the service password would
+# become part of the published suffix), $ and [ have a meaning in the rwm rules the suffix and
+# base are written into, and a setting without "=" was taken as its own name.
+cr=$(printf '\r')
+declare -A BAD_RENDER=(
+  [quote]='SUFFIX=dc=pub" rootdn "cn=x'
+  [carriage-return]="SERVICE_PASSWORD=pw${cr}x" [placeholder]='SUFFIX=o=@SERVICE_PASSWORD@'
+  [dollar]='CORPORATE_BASE=ou=a$1' [bracket]='SUFFIX=o=a[b]' [no-equals]='SUFFIX')
+BAD_RENDER[newline]="SUFFIX=dc=pub
+rootdn cn=x"
+for name in "${!BAD_RENDER[@]}"; do
+  sh "$CONTRIB/render.sh" CORPORATE_URI=ldap://127.0.0.1:1/ CORPORATE_BASE=ou=people,dc=acme,dc=example \
+    SUFFIX=dc=pub,dc=acme,dc=example SERVICE_DN=cn=reader,dc=acme,dc=example SERVICE_PASSWORD=pw \
+    "${BAD_RENDER[$name]}" >"$WORK/bad-render.conf" 2>"$WORK/bad-render.err"
+  rc=$?
+  if [ $rc -eq 2 ] && [ ! -s "$WORK/bad-render.conf" ] && grep -q '^render.sh: ' "$WORK/bad-render.err"; then
+    pass "render-refuses-$name"
+  else fail "render-refuses-$name" "exit $rc (want 2, no output): $(head -c 200 "$WORK/bad-render.err" | tr '\n' ' ')"; fi
+done
+
 # --- the proxies -----------------------------------------------------------------------------
 # render NAME SETTINGS...: $WORK/NAME/slapd.conf from the contrib template.
 render() {
