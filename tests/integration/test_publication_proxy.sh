@@ -83,7 +83,10 @@ person() {
   done &&
   # An alias inside the published subtree to erin, who lives outside it.
   printf 'dn: cn=Erin Alias,%s\nobjectClass: alias\nobjectClass: extensibleObject\ncn: Erin Alias\naliasedObjectName: %s\n\n' \
-    "$STAFF" "cn=Erin Elsewhere,ou=people,$SLAPD_SUFFIX"
+    "$STAFF" "cn=Erin Elsewhere,ou=people,$SLAPD_SUFFIX" &&
+  # A referral inside the published subtree, naming an internal server.
+  printf 'dn: ou=branch,%s\nobjectClass: referral\nobjectClass: extensibleObject\nou: branch\nref: %s\n\n' \
+    "$STAFF" "ldap://internal-dc.corp.acme.example/ou=branch,$SLAPD_SUFFIX"
 } >"$WORK/corp.ldif" || fatal proxy-corp-ldif "could not build the corporate LDIF"
 corp_port=$(free_port) || fatal proxy-ports "no free port"
 on_exit sh "$FIXTURE" stop "$corp"
@@ -373,6 +376,22 @@ for p in p1 p2; do
   parse_ldif "$out"
   if [ ${#LDIF_DNS[@]} -eq 0 ]; then pass "$p-alias-outside-subtree-invisible"
   else fail "$p-alias-outside-subtree-invisible" "${LDIF_DNS[*]}"; fi
+done
+
+# Search references: the corporate directory names its internal server in every search of the
+# subtree; "norefs yes" keeps that from partners (and "chase-referrals no" keeps the proxy home).
+if ldapsearch -x -H "$CORP" -D "$CORP_ROOT" -w "$SLAPD_ROOT_PW" -LL -b "$STAFF" '(mail=alice@acme.example)' 1.1 \
+  </dev/null 2>/dev/null | grep -q 'internal-dc\.corp'; then
+  pass corp-search-reference
+else fail corp-search-reference "the corporate directory returns no reference to internal-dc"; fi
+for p in p1 p2; do
+  out=$WORK/$p-reference.ldif
+  ldapsearch -x -H "${URI[$p]}" -o nettimeout=3 -l 5 -LL -b "${BASE[$p]}" '(mail=alice@acme.example)' 1.1 \
+    </dev/null >"$out" 2>&1
+  rc=$?
+  if [ $rc -eq 0 ] && grep -q '^dn: cn=Alice Example,' "$out" && ! grep -qi '^# ref\|internal-dc' "$out"; then
+    pass "$p-no-search-reference"
+  else fail "$p-no-search-reference" "exit $rc: $(tr '\n' ' ' <"$out")"; fi
 done
 
 # Binds are refused: they would make the proxy a password oracle for internal accounts.
