@@ -5,9 +5,11 @@
 # every hidden attribute and refused write is the proxy's doing), proxy 2 in front of proxy 1
 # (a bridge, with the corporate ou=people as a second member), proxy 3 = proxy 1 with anonymous
 # updates allowed (proves "readonly on"). Partners must see only mail, cn, objectClass and the
-# certificates, byte-exact, through one proxy or two, and can neither write, bind, nor probe
-# private attributes through filters or compares. Each configuration layer has a case that
-# fails without it (readonly, rwm-map, the ACLs, disallow bind_simple, the ;binary mapping).
+# certificates, byte-exact, through one proxy or two, and can neither write, bind, harvest
+# addresses, nor probe private attributes through filters, extensible matches, compares or the
+# assertion control: a search is a lookup of one exact address at the suffix. Each
+# configuration layer has a case that fails without it (readonly, rwm-map, the rwm rewrite
+# rules, the ACLs, disallow bind_simple, the ;binary mapping, the size limit).
 . "$(dirname "$0")/lib.sh"
 require_tools slapd slaptest slapadd ldapsearch ldapadd ldapmodify ldapdelete ldapmodrdn \
   ldapcompare ldapwhoami openssl base64
@@ -73,13 +75,47 @@ person() {
 { person "Alice Example" alice alice@acme.example 4711 smime &&
   person "Bob Example" bob bob@acme.example 4712 smime &&
   person "Carol Example" carol carol@acme.example 4713 &&
-  PARENT=ou=people,$SLAPD_SUFFIX person "Erin Elsewhere" erin erin@acme.example 4714 smime
+  PARENT=ou=people,$SLAPD_SUFFIX person "Erin Elsewhere" erin erin@acme.example 4714 smime &&
+  # A shared mailbox on four entries: the one exact lookup that meets proxy 1's size limit (3).
+  for n in 1 2 3 4; do
+    printf 'dn: cn=Team %s,%s\nobjectClass: inetOrgPerson\ncn: Team %s\nsn: Team\nmail: team@acme.example\n\n' \
+      "$n" "$STAFF" "$n"
+  done &&
+  # An alias inside the published subtree to erin, who lives outside it.
+  printf 'dn: cn=Erin Alias,%s\nobjectClass: alias\nobjectClass: extensibleObject\ncn: Erin Alias\naliasedObjectName: %s\n\n' \
+    "$STAFF" "cn=Erin Elsewhere,ou=people,$SLAPD_SUFFIX" &&
+  # A referral inside the published subtree, naming an internal server.
+  printf 'dn: ou=branch,%s\nobjectClass: referral\nobjectClass: extensibleObject\nou: branch\nref: %s\n\n' \
+    "$STAFF" "ldap://internal-dc.corp.acme.example/ou=branch,$SLAPD_SUFFIX"
 } >"$WORK/corp.ldif" || fatal proxy-corp-ldif "could not build the corporate LDIF"
 corp_port=$(free_port) || fatal proxy-ports "no free port"
 on_exit sh "$FIXTURE" stop "$corp"
 sh "$FIXTURE" start "$corp" "$corp_port" "$WORK/corp.ldif" >"$WORK/corp-start.log" 2>&1 \
   || fatal proxy-corp-start "$(tail -n 3 "$WORK/corp-start.log" | tr '\n' ' ')"
 CORP=ldap://127.0.0.1:$corp_port/
+
+# --- render.sh refuses what it cannot write safely -------------------------------------------
+# Each value would make a slapd.conf that means something else than the administrator wrote:
+# a line break or quote breaks out of the quoted value, a carriage return hides in it, a
+# placeholder in a value is filled by a later substitution (here: the service password would
+# become part of the published suffix), $ and [ have a meaning in the rwm rules the suffix and
+# base are written into, and a setting without "=" was taken as its own name.
+cr=$(printf '\r')
+declare -A BAD_RENDER=(
+  [quote]='SUFFIX=dc=pub" rootdn "cn=x'
+  [carriage-return]="SERVICE_PASSWORD=pw${cr}x" [placeholder]='SUFFIX=o=@SERVICE_PASSWORD@'
+  [dollar]='CORPORATE_BASE=ou=a$1' [bracket]='SUFFIX=o=a[b]' [no-equals]='SUFFIX')
+BAD_RENDER[newline]="SUFFIX=dc=pub
+rootdn cn=x"
+for name in "${!BAD_RENDER[@]}"; do
+  sh "$CONTRIB/render.sh" CORPORATE_URI=ldap://127.0.0.1:1/ CORPORATE_BASE=ou=people,dc=acme,dc=example \
+    SUFFIX=dc=pub,dc=acme,dc=example SERVICE_DN=cn=reader,dc=acme,dc=example SERVICE_PASSWORD=pw \
+    "${BAD_RENDER[$name]}" >"$WORK/bad-render.conf" 2>"$WORK/bad-render.err"
+  rc=$?
+  if [ $rc -eq 2 ] && [ ! -s "$WORK/bad-render.conf" ] && grep -q '^render.sh: ' "$WORK/bad-render.err"; then
+    pass "render-refuses-$name"
+  else fail "render-refuses-$name" "exit $rc (want 2, no output): $(head -c 200 "$WORK/bad-render.err" | tr '\n' ' ')"; fi
+done
 
 # --- the proxies -----------------------------------------------------------------------------
 # render NAME SETTINGS...: $WORK/NAME/slapd.conf from the contrib template.
@@ -213,6 +249,17 @@ done
 check_person p2-member2-erin "$P2" "$MEMBER2" erin erin@acme.example yes
 
 # --- what partners must not see --------------------------------------------------------------
+# refused NAME URI BASE FILTER [LDAPSEARCH-OPTION...]: the search is refused (unwillingToPerform,
+# exit 53) and returns no entry.
+refused() {
+  local name=$1 uri=$2 base=$3 filter=$4 out=$WORK/refused.ldif rc; shift 4
+  ldapsearch -x -H "$uri" -o nettimeout=3 -l 5 -o ldif-wrap=no -LLL -b "$base" "$@" "$filter" 1.1 \
+    </dev/null >"$out" 2>&1
+  rc=$?
+  parse_ldif "$out"
+  if [ $rc -eq 53 ] && [ ${#LDIF_DNS[@]} -eq 0 ]; then pass "$name-refused"
+  else fail "$name-refused" "ldapsearch exit $rc (want 53) with ${#LDIF_DNS[@]} entries: ${LDIF_DNS[*]}"; fi
+}
 # same_answer NAME FILTER_TRUE FILTER_WRONG: a guess of a hidden value must not change the
 # answer. On the corporate directory (as its rootdn) the two filters must give different
 # answers, else the pair proves nothing; through each proxy the answers must be identical.
@@ -233,6 +280,41 @@ same_answer not-employeeNumber '(&(mail=alice@acme.example)(!(employeeNumber=471
 same_answer telephoneNumber-substring '(&(mail=alice@acme.example)(telephoneNumber=+49 30*))' '(&(mail=alice@acme.example)(telephoneNumber=+33*))'
 same_answer userPassword '(&(mail=alice@acme.example)(userPassword=alice-secret))' '(&(mail=alice@acme.example)(userPassword=guess))'
 same_answer or-title '(|(mail=nobody@acme.example)(title=Secret*))' '(|(mail=nobody@acme.example)(title=Public*))'
+# An extensible match without an attribute tests every attribute of the entry, the hidden ones
+# too, and rwm does not map it: telephone number and password were readable this way.
+same_answer extensible-telephoneNumber '(&(mail=alice@acme.example)(:caseExactMatch:=+49 30 555 4711))' \
+  '(&(mail=alice@acme.example)(:caseExactMatch:=+49 30 555 4712))'
+same_answer extensible-userPassword '(&(mail=alice@acme.example)(:octetStringMatch:=alice-secret))' \
+  '(&(mail=alice@acme.example)(:octetStringMatch:=guess))'
+for p in p1 p2; do
+  refused "$p-extensible-no-attribute" "${URI[$p]}" "${BASE[$p]}" '(:caseExactMatch:=Secret Project Lead)'
+  refused "$p-extensible-dn" "${URI[$p]}" "${BASE[$p]}" '(:dn:caseExactMatch:=protected)'
+done
+# The bridge's second member reads the corporate ou=people anonymously, where erin's telephone
+# number is readable: only the bridge's own rules stand between it and a partner.
+refused p2-member2-extensible "$P2" "$MEMBER2" '(&(mail=erin@acme.example)(:caseExactMatch:=+49 30 555 4714))'
+
+# The assertion control (RFC 4528) carries a filter the corporate directory evaluates on the
+# search base; back-ldap forwards it unmapped, like every client control. On a person's entry
+# it was an oracle for any hidden attribute; a search base below the suffix is refused now.
+# corp_assert ASSERTION: the exit status of a search at alice's corporate entry (as its rootdn).
+corp_assert() {
+  ldapsearch -x -H "$CORP" -D "$CORP_ROOT" -w "$SLAPD_ROOT_PW" -o nettimeout=3 -l 5 -LLL -s base \
+    -b "cn=Alice Example,$STAFF" -e "assert=$1" '(objectClass=*)' 1.1 </dev/null >/dev/null 2>&1
+}
+corp_assert '(telephoneNumber=+49*)'; a=$?
+corp_assert '(telephoneNumber=+33*)'; b=$?
+if [ $a -eq 0 ] && [ $b -eq 122 ]; then pass corp-assertion-control-oracle
+else fail corp-assertion-control-oracle "corporate directory: exit $a for the right guess, $b for the wrong one (want 0, 122)"; fi
+for p in p1 p2; do
+  for guess in '+49*' '+33*'; do
+    refused "$p-assertion-telephoneNumber=$guess" "${URI[$p]}" "cn=Alice Example,${BASE[$p]}" \
+      '(mail=alice@acme.example)' -s base -e "assert=(telephoneNumber=$guess)"
+  done
+  # A base below the suffix is refused whether the entry exists or not: no DN guessing.
+  refused "$p-base-existing-entry" "${URI[$p]}" "cn=Alice Example,${BASE[$p]}" '(mail=alice@acme.example)'
+  refused "$p-base-missing-entry" "${URI[$p]}" "cn=Nobody Here,${BASE[$p]}" '(mail=alice@acme.example)'
+done
 
 FORBIDDEN='sn telephoneNumber title employeeNumber userPassword'
 for p in p1 p2; do
@@ -243,12 +325,10 @@ for p in p1 p2; do
   parse_ldif "$out"
   if [ ${#LDIF_DNS[@]} -eq 1 ] && [ -z "$NAMES" ]; then pass "$p-forbidden-attributes-requested"
   else fail "$p-forbidden-attributes-requested" "${#LDIF_DNS[@]} entries, attributes: $NAMES"; fi
-  # Filters on hidden attributes find nothing.
-  for f in '(telephoneNumber=*)' '(userPassword=*)' '(employeeNumber=*)' '(title=Secret*)' '(sn=Example)'; do
-    out=$WORK/$p-filter.ldif
-    if search "${URI[$p]}" "${BASE[$p]}" "$f" 1.1 >"$out" 2>&1 && parse_ldif "$out" && [ ${#LDIF_DNS[@]} -eq 0 ]; then
-      pass "$p-filter-$f-finds-nothing"
-    else fail "$p-filter-$f-finds-nothing" "${#LDIF_DNS[@]} entries: ${LDIF_DNS[*]}"; fi
+  # Filters on hidden attributes are refused, alone or next to an exact address.
+  for f in '(telephoneNumber=*)' '(userPassword=*)' '(employeeNumber=*)' '(title=Secret*)' '(sn=Example)' \
+    '(&(mail=alice@acme.example)(title=Secret*))'; do
+    refused "$p-filter-$f" "${URI[$p]}" "${BASE[$p]}" "$f"
   done
   # Compare would be an oracle too: never compareTrue (ldapcompare exit 6) nor compareFalse (5).
   for ava in 'userPassword:alice-secret' 'title:Secret Project Lead'; do
@@ -257,6 +337,13 @@ for p in p1 p2; do
     if [ $rc -ne 6 ] && [ $rc -ne 5 ]; then pass "$p-compare-${ava%%:*}-refused"
     else fail "$p-compare-${ava%%:*}-refused" "ldapcompare exit $rc: $(tr '\n' ' ' <"$WORK/cmp.out")"; fi
   done
+  # A lookup never needs a compare, so even one on a published attribute is refused (53): a
+  # compare would test a guessed DN's existence and address without any search rule.
+  ldapcompare -x -H "${URI[$p]}" -o nettimeout=3 "cn=Alice Example,${BASE[$p]}" 'mail:alice@acme.example' \
+    </dev/null >"$WORK/cmp.out" 2>&1
+  rc=$?
+  if [ $rc -eq 53 ]; then pass "$p-compare-mail-refused"
+  else fail "$p-compare-mail-refused" "ldapcompare exit $rc (want 53): $(tr '\n' ' ' <"$WORK/cmp.out")"; fi
 done
 # Sanity for the compare check: the corporate directory answers compareTrue to its rootdn.
 ldapcompare -x -H "$CORP" -D "$CORP_ROOT" -w "$SLAPD_ROOT_PW" "cn=Alice Example,$STAFF" 'title:Secret Project Lead' \
@@ -275,6 +362,38 @@ for p in p1 p2; do
   else fail "$p-outside-subtree-invisible" "${LDIF_DNS[*]}"; fi
 done
 
+# Dereferencing an alias: back-ldap passes the partner's deref setting on, and the corporate
+# directory answers with erin's entry outside the subtree; the proxy's ACLs (no access outside
+# the suffix, whose DN the entry does not have) drop it.
+if ldapsearch -x -H "$CORP" -D "$CORP_ROOT" -w "$SLAPD_ROOT_PW" -LLL -a always -b "$STAFF" '(mail=erin@acme.example)' 1.1 \
+  </dev/null 2>/dev/null | grep -q '^dn: cn=Erin Elsewhere,ou=people,'; then
+  pass corp-alias-dereferenced
+else fail corp-alias-dereferenced "the corporate directory does not find erin through the alias"; fi
+for p in p1 p2; do
+  out=$WORK/$p-alias.ldif
+  ldapsearch -x -H "${URI[$p]}" -o nettimeout=3 -l 5 -LLL -a always -b "${BASE[$p]}" '(mail=erin@acme.example)' 1.1 \
+    </dev/null >"$out" 2>&1
+  parse_ldif "$out"
+  if [ ${#LDIF_DNS[@]} -eq 0 ]; then pass "$p-alias-outside-subtree-invisible"
+  else fail "$p-alias-outside-subtree-invisible" "${LDIF_DNS[*]}"; fi
+done
+
+# Search references: the corporate directory names its internal server in every search of the
+# subtree; "norefs yes" keeps that from partners (and "chase-referrals no" keeps the proxy home).
+if ldapsearch -x -H "$CORP" -D "$CORP_ROOT" -w "$SLAPD_ROOT_PW" -LL -b "$STAFF" '(mail=alice@acme.example)' 1.1 \
+  </dev/null 2>/dev/null | grep -q 'internal-dc\.corp'; then
+  pass corp-search-reference
+else fail corp-search-reference "the corporate directory returns no reference to internal-dc"; fi
+for p in p1 p2; do
+  out=$WORK/$p-reference.ldif
+  ldapsearch -x -H "${URI[$p]}" -o nettimeout=3 -l 5 -LL -b "${BASE[$p]}" '(mail=alice@acme.example)' 1.1 \
+    </dev/null >"$out" 2>&1
+  rc=$?
+  if [ $rc -eq 0 ] && grep -q '^dn: cn=Alice Example,' "$out" && ! grep -qi '^# ref\|internal-dc' "$out"; then
+    pass "$p-no-search-reference"
+  else fail "$p-no-search-reference" "exit $rc: $(tr '\n' ' ' <"$out")"; fi
+done
+
 # Binds are refused: they would make the proxy a password oracle for internal accounts.
 if ldapwhoami -x -H "$CORP" -D "cn=Alice Example,$STAFF" -w alice-secret </dev/null >/dev/null 2>&1; then
   pass corp-bind-alice
@@ -286,10 +405,27 @@ for p in p1 p2; do
   else fail "$p-bind-refused" "ldapwhoami exit $rc (want 53 unwillingToPerform): $(tr '\n' ' ' <"$WORK/bind.out")"; fi
 done
 
-# The search size limit stops harvesting (proxy 1: SIZELIMIT=3, the subtree holds 4 entries).
-search "$P1" "$PUB" '(objectClass=*)' 1.1 >"$WORK/harvest.ldif" 2>&1
+# Harvesting: only a lookup of one exact address answers. Wildcards, presence, ORs and the
+# exclusion trick (ask again without the addresses seen, SIZELIMIT entries at a time) are
+# refused, through each proxy.
+for p in p1 p2; do
+  for f in '(objectClass=*)' '(mail=*)' '(mail=a*)' '(cn=*Example)' '(mail~=alice)' \
+    '(|(mail=alice@acme.example)(mail=bob@acme.example))' \
+    '(&(mail=*)(!(|(mail=alice@acme.example)(mail=bob@acme.example))))' \
+    '(&(objectClass=inetOrgPerson)(!(mail=alice@acme.example)))'; do
+    refused "$p-harvest-$f" "${URI[$p]}" "${BASE[$p]}" "$f"
+  done
+  # What clients send still answers: an AND of simple terms around one exact address.
+  out=$WORK/$p-and.ldif
+  search "${URI[$p]}" "${BASE[$p]}" '(&(objectClass=inetOrgPerson)(mail=bob@acme.example))' 1.1 >"$out" 2>&1
+  parse_ldif "$out"
+  if [ ${#LDIF_DNS[@]} -eq 1 ]; then pass "$p-and-with-exact-mail-answers"
+  else fail "$p-and-with-exact-mail-answers" "${#LDIF_DNS[@]} entries: $(tr '\n' ' ' <"$out")"; fi
+done
+# The size limit still bounds one lookup (proxy 1: SIZELIMIT=3, the shared mailbox has 4 entries).
+search "$P1" "$PUB" '(mail=team@acme.example)' 1.1 >"$WORK/team.ldif" 2>&1
 rc=$?
-parse_ldif "$WORK/harvest.ldif"
+parse_ldif "$WORK/team.ldif"
 if [ $rc -eq 4 ] && [ ${#LDIF_DNS[@]} -le 3 ]; then pass p1-sizelimit
 else fail p1-sizelimit "ldapsearch exit $rc with ${#LDIF_DNS[@]} entries (want 4 sizeLimitExceeded, <= 3)"; fi
 
@@ -332,7 +468,8 @@ try_writes p3-update-anon "$P3" "$PUB" 53 'operation restricted'
 out=$WORK/corp-after.ldif
 ldapsearch -x -H "$CORP" -D "$CORP_ROOT" -w "$SLAPD_ROOT_PW" -LLL -o ldif-wrap=no -b "$STAFF" -s one \
   '(objectClass=*)' mail </dev/null >"$out" 2>&1
-if [ "$(grep '^dn: ' "$out" | sort | tr '\n' ' ')" = "dn: cn=Alice Example,$STAFF dn: cn=Bob Example,$STAFF dn: cn=Carol Example,$STAFF " ] \
+others="dn: cn=Erin Alias,$STAFF dn: cn=Team 1,$STAFF dn: cn=Team 2,$STAFF dn: cn=Team 3,$STAFF dn: cn=Team 4,$STAFF "
+if [ "$(grep '^dn: ' "$out" | sort | tr '\n' ' ')" = "dn: cn=Alice Example,$STAFF dn: cn=Bob Example,$STAFF dn: cn=Carol Example,$STAFF $others" ] \
    && grep -qx 'mail: alice@acme.example' "$out" && ! grep -q 'evil.example' "$out"; then
   pass corp-unchanged-after-writes
 else fail corp-unchanged-after-writes "$(grep -E '^(dn|mail):' "$out" | tr '\n' ' ')"; fi
