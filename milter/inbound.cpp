@@ -325,11 +325,16 @@ void InboundProcessor::harvest(const smime::cms::SignerVerification& signer, con
     std::optional<ByteView> caps;
     if (signer.smime_capabilities_der) caps = ByteView(*signer.smime_capabilities_der);
     std::vector<Bytes> certificates = {signer.signer_certificate_der};
+    // RFC 8551's attribute when the signature has one; else Microsoft's, which Outlook sends
+    // (often alone) when a user signs and encrypts with two certificates.
+    std::optional<Bytes> preferred;
     if (signer.encryption_key_preference_der)
-        if (auto preferred = smime::cms::preferred_encryption_certificate(*signer.encryption_key_preference_der,
-                                                                          message_certificates);
-            preferred && *preferred != signer.signer_certificate_der)
-            certificates.push_back(std::move(*preferred));
+        preferred = smime::cms::preferred_encryption_certificate(*signer.encryption_key_preference_der,
+                                                                 message_certificates);
+    else if (signer.microsoft_key_preference_der)
+        preferred = smime::cms::microsoft_preferred_encryption_certificate(*signer.microsoft_key_preference_der,
+                                                                           message_certificates);
+    if (preferred && *preferred != signer.signer_certificate_der) certificates.push_back(std::move(*preferred));
     try {
         if (auto addr = EmailAddress::parse(address))
             for (const Bytes& der : certificates) m_harvest->store(*addr, der, caps);

@@ -25,6 +25,9 @@ inline constexpr const char* kContentIdentifier = "1.2.840.113549.1.9.16.2.7";
 inline constexpr const char* kEquivalentLabels = "1.2.840.113549.1.9.16.2.9";
 inline constexpr const char* kEncrypKeyPref = "1.2.840.113549.1.9.16.2.11";
 inline constexpr const char* kSigningCertificate = "1.2.840.113549.1.9.16.2.12";
+// Microsoft's encryption key preference (szOID_MICROSOFT_Encryption_Key_Preference): an
+// IssuerAndSerialNumber, what Outlook puts in its signatures, often without RFC 8551's.
+inline constexpr const char* kMicrosoftEncrypKeyPref = "1.3.6.1.4.1.311.16.4";
 inline constexpr const char* kSigningCertificateV2 = "1.2.840.113549.1.9.16.2.47";
 
 // Digests (RFC 5754)

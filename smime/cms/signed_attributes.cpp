@@ -108,26 +108,48 @@ Bytes encryption_key_preference_value(ByteView cert_der)
     return n.encode();
 }
 
+namespace {
+
+// The certificate among `certs` with that issuer and serial, or (by_key_id) that
+// subjectKeyIdentifier.
+std::optional<Bytes> certificate_named(const std::optional<IssuerSerial>& by_serial,
+                                       const std::optional<Bytes>& by_key_id, std::span<const Bytes> certs)
+{
+    if (!by_serial && (!by_key_id || by_key_id->empty())) return std::nullopt;  // an empty id would match a certificate without one
+    for (const Bytes& der : certs) {
+        try {
+            if (by_serial ? issuer_serial_of(der) == *by_serial : subject_key_id_of(der) == *by_key_id) return der;
+        } catch (const Error&) {
+            continue;  // a certificate that does not parse names nothing
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
 std::optional<Bytes> preferred_encryption_certificate(ByteView value, std::span<const Bytes> certs) noexcept
 {
     try {
         const auto n = Asn1Node::decode("SMIMEEncryptionKeyPreference", value);
         const std::string form = n.read_text("");
-        std::optional<IssuerSerial> by_serial;
-        std::optional<Bytes> by_key_id;
-        if (form == "issuerAndSerialNumber") by_serial = read_issuer_serial(n, "issuerAndSerialNumber");
-        else if (form == "receipentKeyId") by_key_id = n.read_bytes("receipentKeyId.subjectKeyIdentifier");
-        else if (form == "subjectAltKeyIdentifier") by_key_id = n.read_bytes("subjectAltKeyIdentifier");
-        else return std::nullopt;
-        if (by_key_id && by_key_id->empty()) return std::nullopt;  // would match a certificate without one
-        for (const Bytes& der : certs) {
-            try {
-                if (by_serial ? issuer_serial_of(der) == *by_serial : subject_key_id_of(der) == *by_key_id)
-                    return der;
-            } catch (const Error&) {
-                continue;  // a certificate that does not parse names nothing
-            }
-        }
+        if (form == "issuerAndSerialNumber")
+            return certificate_named(read_issuer_serial(n, "issuerAndSerialNumber"), std::nullopt, certs);
+        if (form == "receipentKeyId")
+            return certificate_named(std::nullopt, n.read_bytes("receipentKeyId.subjectKeyIdentifier"), certs);
+        if (form == "subjectAltKeyIdentifier")
+            return certificate_named(std::nullopt, n.read_bytes("subjectAltKeyIdentifier"), certs);
+    } catch (const std::exception&) {
+    }
+    return std::nullopt;
+}
+
+std::optional<Bytes> microsoft_preferred_encryption_certificate(ByteView value,
+                                                                std::span<const Bytes> certs) noexcept
+{
+    try {
+        const auto n = Asn1Node::decode("IssuerAndSerialNumber", value);
+        return certificate_named(read_issuer_serial(n, ""), std::nullopt, certs);
     } catch (const std::exception&) {
     }
     return std::nullopt;

@@ -42,6 +42,10 @@ Bytes encryption_key_preference_value(ByteView cert_der);
 // and serial, or by subjectKeyIdentifier in either of the other two forms); nullopt when the
 // value does not read or names none of them. Untrusted input: never throws.
 std::optional<Bytes> preferred_encryption_certificate(ByteView value, std::span<const Bytes> certs) noexcept;
+// The same for Microsoft's encryption key preference attribute (oid::kMicrosoftEncrypKeyPref),
+// whose value is a bare IssuerAndSerialNumber. Untrusted input: never throws.
+std::optional<Bytes> microsoft_preferred_encryption_certificate(ByteView value,
+                                                                std::span<const Bytes> certs) noexcept;
 
 // Writes a SET OF Attribute at `field`; libtasn1 puts the SET OF into DER order on encoding.
 void write_attributes(Asn1Node& node, const std::string& field, const std::vector<Attribute>& attrs);

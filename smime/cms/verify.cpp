@@ -169,13 +169,14 @@ void verify_signer(const SignerInfoView& si, const std::string& econtent_type, c
                                  : a.oid == oid::kSigningCertificate    ? &signing_cert
                                                                         : nullptr;
         const bool interpreted = slot || a.oid == oid::kSigningTime || a.oid == oid::kSmimeCapabilities ||
-                                 a.oid == oid::kEncrypKeyPref;
+                                 a.oid == oid::kEncrypKeyPref || a.oid == oid::kMicrosoftEncrypKeyPref;
         if (interpreted && a.values.size() != 1)
             return void(v.failure = "signed attribute " + a.oid + " must have exactly one value");
         if (slot) *slot = &a;
         if (a.oid == oid::kSigningTime) v.signing_time = parse_signing_time(a.values[0]);
         if (a.oid == oid::kSmimeCapabilities) v.smime_capabilities_der = a.values[0];
         if (a.oid == oid::kEncrypKeyPref) v.encryption_key_preference_der = a.values[0];
+        if (a.oid == oid::kMicrosoftEncrypKeyPref) v.microsoft_key_preference_der = a.values[0];
     }
 
     const Bytes* cert = find_certificate(si, carried, extra);

@@ -46,6 +46,7 @@ struct SignerVerification {
     std::optional<std::time_t> signing_time;
     std::optional<Bytes> smime_capabilities_der;         // SMIMECapabilities value
     std::optional<Bytes> encryption_key_preference_der;  // SMIMEEncryptionKeyPreference value
+    std::optional<Bytes> microsoft_key_preference_der;   // Microsoft's: an IssuerAndSerialNumber
     std::vector<std::pair<std::string, Bytes>> signed_attributes;  // every (OID, DER value)
     // What a signed receipt for this signer names (RFC 2634 §2.7-§2.8): its signature value
     // and its signedAttrs as DER SET OF (empty when it has none).

@@ -9,6 +9,10 @@
 #   harvest-from-address        the certificate is harvested for mallory@partner.example
 #   harvest-other-address-not   ... and not for ceo@victim.example
 #   harvest-no-wrong-key        mail to ceo@victim.example is not encrypted to mallory
+#   harvest-microsoft-key-preference
+#                               paula signs with a signing-only certificate and names her
+#                               encryption certificate in Microsoft's attribute (as Outlook does,
+#                               often without RFC 8551's); our reply is encrypted to that one
 . "$(dirname "$0")/lib.sh"
 require_tools openssl softhsm2-util pkcs11-tool
 require_binaries
@@ -53,4 +57,39 @@ if openssl cms -decrypt -in "$WORK/o.eml" -recip "$X/m.pem" -inkey "$X/m.key" 2>
   fail harvest-no-wrong-key "mallory decrypts mail to ceo@victim.example ($(grep '^decision' "$WORK/o.err"))"
 else
   pass harvest-no-wrong-key
+fi
+
+# --- Microsoft's encryption key preference (1.3.6.1.4.1.311.16.4) ---------------------------------
+(
+  set -e; cd "$X"
+  n=0
+  for kind in sig enc; do
+    n=$((n + 1))
+    usage=digitalSignature; [ "$kind" = enc ] && usage=keyEncipherment
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "paula-$kind.key"
+    printf '[ee]\nbasicConstraints = critical, CA:false\nkeyUsage = critical, %s\nextendedKeyUsage = emailProtection\nsubjectAltName = email:paula@partner.example\n' "$usage" >"paula-$kind.ext"
+    openssl req -new -key "paula-$kind.key" -subj "/CN=paula $kind" -out "paula-$kind.csr"
+    openssl x509 -req -in "paula-$kind.csr" -CA "$PKI/sub-ca.cert.pem" -CAkey "$PKI/sub-ca.key.pem" \
+      -set_serial "0x504$n" -days 365 -extfile "paula-$kind.ext" -extensions ee -out "paula-$kind.pem"
+    openssl x509 -in "paula-$kind.pem" -outform DER -out "paula-$kind.der"
+  done
+  openssl x509 -in "$PKI/sub-ca.cert.pem" -outform DER -out sub-ca.der
+  printf 'Content-Type: text/plain; charset=us-ascii\r\n\r\nfrom paula\r\n' >paula-entity
+  python3 "$SSM_SRCDIR/tests/fixtures/ess_sign.py" paula-sig.der sub-ca.der paula-entity - - paula.p7s paula-sig.key paula-enc.der
+  b=----=_paula
+  { printf 'From: paula@partner.example\r\nTo: alice@acme.example\r\nSubject: hi\r\nMIME-Version: 1.0\r\n'
+    printf 'Content-Type: multipart/signed; protocol="application/x-pkcs7-signature"; micalg=sha-256; boundary="%s"\r\n\r\n--%s\r\n' "$b" "$b"
+    cat paula-entity; printf '\r\n--%s\r\nContent-Type: application/x-pkcs7-signature; name=smime.p7s\r\nContent-Transfer-Encoding: base64\r\n\r\n' "$b"
+    base64 paula.p7s | sed 's/$/\r/'; printf '\r\n--%s--\r\n' "$b"; } >paula-in.eml
+  printf 'From: alice@acme.example\r\nTo: paula@partner.example\r\nSubject: reply\r\n\r\nFOR PAULA ONLY\r\n' >paula-out.eml
+) >"$WORK/paula-setup.log" 2>&1 || fatal harvest-microsoft-key-preference "set-up: $(tail -n 3 "$WORK/paula-setup.log")"
+ssmctl process --direction in --from paula@partner.example --to alice@acme.example <"$X/paula-in.eml" \
+  >"$WORK/paula-in.out" 2>"$WORK/paula-in.err"
+ssmctl process --direction out --from alice@acme.example --to paula@partner.example <"$X/paula-out.eml" \
+  >"$WORK/paula-o.eml" 2>"$WORK/paula-o.err"
+if grep -q 'smime=pass' "$WORK/paula-in.out" \
+   && openssl cms -decrypt -in "$WORK/paula-o.eml" -recip "$X/paula-enc.pem" -inkey "$X/paula-enc.key" 2>/dev/null | grep -q 'FOR PAULA ONLY'; then
+  pass harvest-microsoft-key-preference
+else
+  fail harvest-microsoft-key-preference "inbound: $(grep -o 'smime=[a-z]*' "$WORK/paula-in.out" | head -n 1) $(tail -n 1 "$WORK/paula-in.err"); outbound: $(grep '^decision' "$WORK/paula-o.err" | head -n 1) $(tail -n 1 "$WORK/paula-o.err")"
 fi

@@ -171,6 +171,14 @@ public:
         by_ski.write_bytes("subjectAltKeyIdentifier", subject_key_id_of(carol.certificate_der()));
         CPPUNIT_ASSERT(preferred_encryption_certificate(by_ski.encode(), certs) == carol.certificate_der());
 
+        // Microsoft's attribute (Outlook): a bare IssuerAndSerialNumber names it too.
+        auto ms = Asn1Node::create("IssuerAndSerialNumber");
+        write_issuer_serial(ms, "", issuer_serial_of(carol.certificate_der()));
+        CPPUNIT_ASSERT(microsoft_preferred_encryption_certificate(ms.encode(), certs) == carol.certificate_der());
+        CPPUNIT_ASSERT(!microsoft_preferred_encryption_certificate(ms.encode(), only_alice));
+        CPPUNIT_ASSERT(!microsoft_preferred_encryption_certificate(pref->values[0], certs));  // RFC 8551's form is not
+        CPPUNIT_ASSERT(!microsoft_preferred_encryption_certificate(Bytes{0x30, 0x03, 0x02, 0x01}, certs));
+
         // The same certificate for both: no preference attribute.
         o.encryption_certificate_der = alice.certificate_der();
         sd = decode_signed_content_info(
