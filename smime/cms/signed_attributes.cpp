@@ -128,6 +128,13 @@ std::optional<Bytes> certificate_named(const std::optional<IssuerSerial>& by_ser
 
 }  // namespace
 
+Bytes microsoft_encryption_key_preference_value(ByteView cert_der)
+{
+    auto n = Asn1Node::create("IssuerAndSerialNumber");
+    write_issuer_serial(n, "", issuer_serial_of(cert_der));
+    return n.encode();
+}
+
 std::optional<Bytes> preferred_encryption_certificate(ByteView value, std::span<const Bytes> certs) noexcept
 {
     try {

@@ -38,6 +38,8 @@ std::vector<std::string> parse_smime_capabilities(ByteView der) noexcept;
 Bytes signing_certificate_v2_value(ByteView cert_der);
 // SMIMEEncryptionKeyPreference ::= issuerAndSerialNumber [0] of `cert_der` (RFC 8551 §2.5.3).
 Bytes encryption_key_preference_value(ByteView cert_der);
+// Microsoft's encryption key preference: the IssuerAndSerialNumber of `cert_der`.
+Bytes microsoft_encryption_key_preference_value(ByteView cert_der);
 // The certificate among `certs` that an SMIMEEncryptionKeyPreference value names (by issuer
 // and serial, or by subjectKeyIdentifier in either of the other two forms); nullopt when the
 // value does not read or names none of them. Untrusted input: never throws.

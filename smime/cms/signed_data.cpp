@@ -62,9 +62,13 @@ std::vector<Attribute> signed_attributes(const Signer& signer, const SignOptions
         {oid::kSmimeCapabilities, {capabilities}},
         {oid::kSigningCertificateV2, {signer.facts().signing_certificate_v2}},
     };
-    if (o.encryption_certificate_der && !same_certificate(*o.encryption_certificate_der, cert))
+    // Microsoft's attribute beside RFC 8551's, as NSS (Thunderbird) signs: Outlook looks for it.
+    if (o.encryption_certificate_der && !same_certificate(*o.encryption_certificate_der, cert)) {
         attrs.push_back({oid::kEncrypKeyPref,
                          {encryption_key_preference_value(*o.encryption_certificate_der)}});
+        attrs.push_back({oid::kMicrosoftEncrypKeyPref,
+                         {microsoft_encryption_key_preference_value(*o.encryption_certificate_der)}});
+    }
     for (const auto& extra : o.extra_signed_attributes) {
         // An attribute type may appear once in signedAttrs (RFC 5652 §5.3).
         const std::string& type = extra.first;

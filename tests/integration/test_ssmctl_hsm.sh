@@ -274,7 +274,8 @@ ed25519_signs hsm-keygen-ed25519-signs ola@acme.example "$WORK/ola.cert.pem"
 
 # --- a signing and a separate encryption key for one address (RFC 8551 §2.5.3) ---------------
 # ivy signs with her signing key; the signature names her encryption certificate in
-# sMIMEEncryptionKeyPreference and carries it, so that correspondents encrypt to it.
+# sMIMEEncryptionKeyPreference and in Microsoft's attribute (Outlook), and carries it, so that
+# correspondents encrypt to it.
 issue_cert ivy-sign ivy@acme.example rsa "digitalSignature, nonRepudiation" || fatal hsm-setup "issue ivy-sign"
 issue_cert ivy-enc ivy@acme.example rsa "keyEncipherment" || fatal hsm-setup "issue ivy-enc"
 for k in ivy-sign ivy-enc; do
@@ -298,8 +299,11 @@ else
   enc_serial=$(openssl x509 -in "$XPKI/ivy-enc.cert.pem" -noout -serial | cut -d= -f2)
   printed=$(openssl cms -cmsout -print -inform DER -in "$SIGNED_CMS" 2>&1)
   pref=$(printf '%s\n' "$printed" | grep -A20 'id-smime-aa-encrypKeyPref' | tr -d ' :\n' | tr 'a-f' 'A-F')
+  # Microsoft's attribute too (Outlook looks for it): openssl prints its OID.
+  mspref=$(printf '%s\n' "$printed" | grep -A20 '1\.3\.6\.1\.4\.1\.311\.16\.4' | tr -d ' :\n' | tr 'a-f' 'A-F')
   if ! printf '%s\n' "$printed" | grep -q 'id-smime-aa-encrypKeyPref'; then fail "$cn" "no sMIMEEncryptionKeyPreference"
   elif ! printf '%s' "$pref" | grep -q "$enc_serial"; then fail "$cn" "the preference does not name serial $enc_serial"
+  elif ! printf '%s' "$mspref" | grep -q "$enc_serial"; then fail "$cn" "no Microsoft encryption key preference naming serial $enc_serial"
   elif ! openssl pkcs7 -inform DER -in "$SIGNED_CMS" -print_certs 2>/dev/null | grep -q "$(openssl x509 -in "$XPKI/ivy-enc.cert.pem" -noout -subject | sed 's/^subject=//')"; then
     fail "$cn" "the encryption certificate is not in the SignedData"
   else pass "$cn"; fi

@@ -171,11 +171,12 @@ public:
         by_ski.write_bytes("subjectAltKeyIdentifier", subject_key_id_of(carol.certificate_der()));
         CPPUNIT_ASSERT(preferred_encryption_certificate(by_ski.encode(), certs) == carol.certificate_der());
 
-        // Microsoft's attribute (Outlook): a bare IssuerAndSerialNumber names it too.
-        auto ms = Asn1Node::create("IssuerAndSerialNumber");
-        write_issuer_serial(ms, "", issuer_serial_of(carol.certificate_der()));
-        CPPUNIT_ASSERT(microsoft_preferred_encryption_certificate(ms.encode(), certs) == carol.certificate_der());
-        CPPUNIT_ASSERT(!microsoft_preferred_encryption_certificate(ms.encode(), only_alice));
+        // Microsoft's attribute (Outlook looks for it), beside RFC 8551's: a bare
+        // IssuerAndSerialNumber, which names it too.
+        const auto* ms = sd.signers[0].find_signed(oid::kMicrosoftEncrypKeyPref);
+        CPPUNIT_ASSERT(ms && ms->values.size() == 1);
+        CPPUNIT_ASSERT(microsoft_preferred_encryption_certificate(ms->values[0], certs) == carol.certificate_der());
+        CPPUNIT_ASSERT(!microsoft_preferred_encryption_certificate(ms->values[0], only_alice));
         CPPUNIT_ASSERT(!microsoft_preferred_encryption_certificate(pref->values[0], certs));  // RFC 8551's form is not
         CPPUNIT_ASSERT(!microsoft_preferred_encryption_certificate(Bytes{0x30, 0x03, 0x02, 0x01}, certs));
 
@@ -184,6 +185,7 @@ public:
         sd = decode_signed_content_info(
             encode_signed_data(alice, o, digest_of(o.digest, as_bytes(kMessage)), std::nullopt).head);
         CPPUNIT_ASSERT(!sd.signers[0].find_signed(oid::kEncrypKeyPref));
+        CPPUNIT_ASSERT(!sd.signers[0].find_signed(oid::kMicrosoftEncrypKeyPref));
     }
 
     void signing_time_switches_to_generalized_in_2050()
