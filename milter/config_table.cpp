@@ -54,7 +54,8 @@ constexpr std::array kKeys = {
             "(issuerAndSerialNumber) or key-id (its subjectKeyIdentifier: KTRI version 2, KARI "
             "rKeyId; RFC 5652 6.2), which some receivers need (wolfSSL for ECDH). A certificate "
             "without a subjectKeyIdentifier extension is named by issuer-serial all the same "
-            "(logged as rid_fallback). Also for the archive certificate and mail list members."},
+            "(logged as rid_fallback). Also for the archive certificate, and for a mail list's "
+            "members whose rules name none."},
     KeySpec{"encryption", "header_protection", K::Boolean, "true", false, true,
             "Copy the header fields into the encrypted part (RFC 9788)."},
     KeySpec{"encryption", "obscure_subject", K::Boolean, "true", false, true,

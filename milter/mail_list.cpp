@@ -18,6 +18,7 @@
 #include "milter/inbound.h"
 #include "milter/inbound_layers.h"
 #include "milter/list_members.h"
+#include "policy/cipher_choice.h"
 #include "policy/inbound_requirements.h"
 #include "smime/cms/ml_expansion.h"
 #include "smime/cms/oids.h"
@@ -333,8 +334,11 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
     std::vector<std::string> members;
     std::vector<directory::RecipientCertificate> certs;
     // The members share one envelope: it is as strong as the strictest of their rules asks
-    // (minimum_cipher), as one message to several recipients is (stronger_floor).
+    // (minimum_cipher), as one message to several recipients is (stronger_floor), in the
+    // cipher their rules name (shared_preference: the strongest when they differ).
     policy::CipherFloor floor = policy::CipherFloor::None;
+    std::vector<policy::Cipher> ciphers;
+    std::vector<policy::RecipientIdentifier> identifiers;  // per member with a certificate
     // What the message is tagged for: the list's requirements and those of every member who
     // gets it (a member's rule that refuses what is missing has skipped the member).
     policy::Treatment tagged = requirements;
@@ -422,6 +426,12 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
         deliver();
         certs.push_back(std::move(*choice.chosen));
         floor = policy::stronger_floor(floor, plan.treatment.minimum_cipher);
+        // As outbound mail to the member would be encrypted: its rule's cipher ([encryption]
+        // cipher when it names none) and its way of naming the certificate.
+        ciphers.push_back(plan.treatment.cipher == policy::Cipher::Default
+                              ? configured_cipher(m_config.encryption.cipher)
+                              : plan.treatment.cipher);
+        identifiers.push_back(plan.treatment.recipient_identifier);
     }
     if (members.empty())
         return refuse(list, r.decrypted ? "no member has a usable certificate"
@@ -450,8 +460,8 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
     // 5. Encrypt again (RFC 2634 §4.2.3.2), then the outer signature with the history.
     std::unique_ptr<Spool> encrypted;
     if (r.decrypted) {
-        std::vector<EncryptionTarget> targets;  // members: named as [encryption] says
-        for (const auto& c : certs) targets.push_back({&c, policy::RecipientIdentifier::Default});
+        std::vector<EncryptionTarget> targets;  // members: named as their rules say
+        for (std::size_t i = 0; i < certs.size(); ++i) targets.push_back({&certs[i], identifiers[i]});
         smime::ProtectRequest request;
         request.spool_dir = m.spool_dir;
         request.memory_spool_limit = m.memory_spool_limit;
@@ -461,8 +471,8 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
         // that signature for the content's integrity, and a member's gateway removes the
         // copy on the outside as forged.
         if (!r.unprotected_cipher.empty()) request.inner_fields.push_back(integrity_mark(r.unprotected_cipher));
-        request.encrypt = encryption_parameters(m_config, m_certificates, targets,
-                                                configured_cipher(m_config.encryption.cipher), floor);
+        request.encrypt =
+            encryption_parameters(m_config, m_certificates, targets, policy::shared_preference(ciphers), floor);
         encrypted = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
         auto reader = entity->reader();
         const auto e = smime::protect_message(with_content(headers, content), *reader, request, *encrypted);

@@ -13,7 +13,8 @@
 # require_encryption / require_integrity (on_missing reject or tag) holds for list mail through
 # Postfix as for mail to a person: refused 550, held (integrity, after the list key opened it) or
 # expanded with X-SSM-Policy; a member's own inbound rule holds for that member (its refusal
-# skips the member, its tag is the message's).
+# skips the member, its tag is the message's). A member's rule names the cipher and the
+# RecipientInfo form of the members' envelope as it does for outbound mail to the member.
 . "$(dirname "$0")/lib.sh"
 . "$SSM_SRCDIR/tests/interop/peers.sh"
 require_tools openssl perl python3 softhsm2-util pkcs11-tool
@@ -350,6 +351,59 @@ if [ $RC -eq 0 ] && grep -q 'members=3 skipped=1 history=1 encrypted=yes' "$ERR"
   pass list-member-configured-cipher
 else
   fail list-member-configured-cipher "rc=$RC $PEER_DETAIL $(openssl cms -cmsout -print -inform DER -in "$WORK/named.der" 2>&1 | grep -i -m1 'algorithm: aes\|algorithm: id-aes') $(tr '\n' ' ' <"$ERR" | cut -c1-300)"
+fi
+
+# A member's rule that names a cipher and the RecipientInfo form gets the list's envelope in
+# that cipher, its certificate named that way, as outbound mail to it would be (until
+# 2026-12-03 only minimum_cipher was read: "auto" gave AES-256-CBC, every member issuer-serial).
+config member-cipher detached '[[rule]]
+name = "partner mail in AES-128-GCM, by key id"
+direction = "outbound"
+to = ["*@partner.example"]
+sign = "sender"
+encrypt = "opportunistic"
+cipher = "aes128-gcm"
+recipient_identifier = "key-id"'
+run member-cipher member-cipher "$WORK/enc.eml" team@acme.example
+ris=
+if [ $RC -eq 0 ] && grep -q 'members=3 skipped=1 history=1 encrypted=yes' "$ERR" && verify_openssl "$OUT" &&
+   smime_envelope "$VERIFIED_CONTENT" "$WORK/member-cipher.der" &&
+   openssl cms -cmsout -print -inform DER -in "$WORK/member-cipher.der" >"$WORK/member-cipher.print" 2>&1 &&
+   grep -qi 'aes-128-gcm' "$WORK/member-cipher.print" &&
+   ris=$(grep -o 'd\.subjectKeyIdentifier\|d\.issuerAndSerialNumber' "$WORK/member-cipher.print" | sort | uniq -c | tr -s ' \n' ' ') &&
+   [ "$ris" = " 2 d.issuerAndSerialNumber 1 d.subjectKeyIdentifier " ] &&
+   decrypt_openssl "$WORK/member-cipher.der" dave "$WORK/member-cipher-dave.eml" && inner_ok "$WORK/member-cipher-dave.eml"; then
+  pass list-member-rule-cipher
+else
+  fail list-member-rule-cipher "rc=$RC $PEER_DETAIL rids:$ris $(grep -i -m1 'algorithm: aes\|algorithm: id-aes' "$WORK/member-cipher.print" 2>/dev/null) $(tr '\n' ' ' <"$ERR" | cut -c1-300)"
+fi
+# Members whose rules name different ciphers share one envelope: the strongest of them
+# (AES-256-GCM for dave beats AES-128-CBC for alice); the weaker would give dave less than his
+# outbound mail gets.
+config member-ciphers detached '[[rule]]
+name = "partner mail in AES-256-GCM"
+direction = "outbound"
+to = ["*@partner.example"]
+sign = "sender"
+encrypt = "opportunistic"
+cipher = "aes256-gcm"
+
+[[rule]]
+name = "alice reads AES-128-CBC"
+direction = "outbound"
+to = ["alice@acme.example"]
+sign = "sender"
+encrypt = "opportunistic"
+cipher = "aes128-cbc"'
+run member-ciphers member-ciphers "$WORK/enc.eml" team@acme.example
+if [ $RC -eq 0 ] && grep -q 'members=3 skipped=1 history=1 encrypted=yes' "$ERR" && verify_openssl "$OUT" &&
+   smime_envelope "$VERIFIED_CONTENT" "$WORK/member-ciphers.der" &&
+   openssl cms -cmsout -print -inform DER -in "$WORK/member-ciphers.der" 2>/dev/null | grep -qi 'aes-256-gcm' &&
+   decrypt_openssl "$WORK/member-ciphers.der" alice "$WORK/member-ciphers-alice.eml" &&
+   inner_ok "$WORK/member-ciphers-alice.eml"; then
+  pass list-member-rule-ciphers-strongest
+else
+  fail list-member-rule-ciphers-strongest "rc=$RC $PEER_DETAIL $(openssl cms -cmsout -print -inform DER -in "$WORK/member-ciphers.der" 2>&1 | grep -i -m1 'algorithm: aes\|algorithm: id-aes') $(tr '\n' ' ' <"$ERR" | cut -c1-300)"
 fi
 
 # A member's inbound rule that asks for a signer certificate policy dave's certificate lacks:

@@ -1,7 +1,7 @@
 // Unit tests for policy/: address patterns and list files, action parsing and the cipher
 // floor, rule layering (user > domain > global, first match within a layer), explicit
 // defaults, the guarantee that nothing is signed without an outbound origin, the inbound
-// requirements measured against a message.
+// requirements measured against a message, and the one cipher of a shared envelope.
 #include <cppunit/extensions/HelperMacros.h>
 
 #include "policy/cipher_choice.h"
@@ -72,6 +72,7 @@ class PolicyTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(action_names);
     CPPUNIT_TEST(cipher_floor);
     CPPUNIT_TEST(cipher_by_capabilities);
+    CPPUNIT_TEST(shared_cipher_preference);
     CPPUNIT_TEST(inbound_requirements_checked);
     CPPUNIT_TEST(signer_validation_widened);
     CPPUNIT_TEST(key_owner_modes);
@@ -265,6 +266,34 @@ public:
             CPPUNIT_ASSERT_EQUAL_MESSAGE(c.name, std::string(cipher_reason_name(c.reason)),
                                          std::string(cipher_reason_name(got.reason)));
         }
+    }
+
+    // Recipients of one envelope whose rules name ciphers (a mail list's members): theirs when
+    // they agree, the strongest named one when they differ; "auto" names none.
+    void shared_cipher_preference()
+    {
+        using C = Cipher;
+        struct Case {
+            const char* name;
+            std::vector<C> prefs;
+            C expect;
+        } cases[] = {
+            {"none", {}, C::Auto},
+            {"all auto", {C::Auto, C::Auto}, C::Auto},
+            {"one named", {C::Aes128Gcm}, C::Aes128Gcm},
+            {"all the same", {C::Aes128Cbc, C::Aes128Cbc, C::Aes128Cbc}, C::Aes128Cbc},
+            {"auto and a named one", {C::Auto, C::Aes128Gcm, C::Auto}, C::Aes128Gcm},
+            {"named weak and auto", {C::Aes128Cbc, C::Auto}, C::Aes128Cbc},
+            {"cbc key sizes", {C::Aes128Cbc, C::Aes256Cbc}, C::Aes256Cbc},
+            {"gcm beats a larger cbc key", {C::Aes256Cbc, C::Aes128Gcm}, C::Aes128Gcm},
+            {"gcm key sizes", {C::Aes256Gcm, C::Aes128Gcm}, C::Aes256Gcm},
+            {"chacha20 over aes128-gcm", {C::Aes128Gcm, C::ChaCha20Poly1305}, C::ChaCha20Poly1305},
+            {"aes256-gcm before chacha20", {C::ChaCha20Poly1305, C::Aes256Gcm}, C::Aes256Gcm},
+            {"all of them", {C::Aes128Cbc, C::Auto, C::Aes256Gcm, C::Aes256Cbc, C::Aes128Gcm}, C::Aes256Gcm},
+        };
+        for (const auto& c : cases)
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.name, std::string(cipher_name(c.expect)),
+                                         std::string(cipher_name(shared_preference(c.prefs))));
     }
 
     // require_signature / require_encryption / require_integrity against what the inbound step
