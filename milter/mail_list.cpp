@@ -434,8 +434,10 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
         identifiers.push_back(plan.treatment.recipient_identifier);
     }
     if (members.empty())
-        return refuse(list, r.decrypted ? "no member has a usable certificate"
-                                        : "no member left (their rules refuse this mail, or ask for encryption or a label it lacks)",
+        return refuse(list,
+                      r.decrypted ? "no member has a usable certificate"
+                                  : "no member left (their rules refuse this mail, or ask for encryption or a label "
+                                    "it lacks)",
                       r.detail);
 
     // 4b. The members are the recipients: each must be cleared for every verified label, as
