@@ -54,7 +54,8 @@ constexpr std::array kKeys = {
             "(issuerAndSerialNumber) or key-id (its subjectKeyIdentifier: KTRI version 2, KARI "
             "rKeyId; RFC 5652 6.2), which some receivers need (wolfSSL for ECDH). A certificate "
             "without a subjectKeyIdentifier extension is named by issuer-serial all the same "
-            "(logged as rid_fallback). Also for the archive certificate and mail list members."},
+            "(logged as rid_fallback). Also for the archive certificate, and for a mail list's "
+            "members whose rules name none."},
     KeySpec{"encryption", "header_protection", K::Boolean, "true", false, true,
             "Copy the header fields into the encrypted part (RFC 9788)."},
     KeySpec{"encryption", "obscure_subject", K::Boolean, "true", false, true,
@@ -401,7 +402,9 @@ constexpr std::array kKeys = {
             "Inbound mail lacking what the rule requires: reject (550 5.7.1) or tag "
             "(X-SSM-Policy header); absent: [policy] on_missing. Mail to a [[mail_list]] "
             "address is held to the rule that matches the sender and the list address, with "
-            "the same replies and tag (see MAIL LISTS)."},
+            "the same replies and tag, and each member to its own rule: a member whose rule "
+            "would refuse the message does not get it, one whose rule tags has the message "
+            "tagged (see MAIL LISTS)."},
     KeySpec{"rule[]", "receipt_request", K::String, "", false, true,
             "Outbound: ask for signed receipts (RFC 2634) in our signature: all (every recipient) "
             "or first-tier (not recipients reached through a mailing list); none: do not ask. "

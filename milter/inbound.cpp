@@ -16,6 +16,7 @@
 #include "base/mailbox_list.h"
 #include "base/metrics.h"
 #include "pki/certificate.h"
+#include "policy/inbound_requirements.h"
 #include "smime/cms/signed_attributes.h"
 #include "directory/receipt_store.h"
 #include "milter/decryption_scope.h"
@@ -653,6 +654,11 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
     return layer;
 }
 
+HeaderField policy_tag(const std::string& missing)
+{
+    return {"X-SSM-Policy", "missing " + missing};
+}
+
 InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers, const Spool& body,
                                          const std::vector<EmailAddress>& recipients,
                                          const policy::Treatment& treatment,
@@ -933,22 +939,16 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
     // Content nothing protects is named in the log whatever becomes of the message.
     const bool unprotected = decrypted && !unprotected_cipher.empty();
     if (unprotected) out.detail += "integrity=none ";
-    std::string missing;
-    if (treatment.require_signature && !signature_ok) missing = "a valid S/MIME signature";
-    if (treatment.require_encryption && !decrypted)
-        missing += std::string(missing.empty() ? "" : " and ") + "encryption";
-    // Only what the gateway decrypted: unencrypted mail is require_encryption's concern. A
-    // signature outside the encryption does not count (anyone can sign an altered ciphertext).
-    if (treatment.require_integrity && unprotected)
-        missing += std::string(missing.empty() ? "" : " and ") +
-                   "integrity-protected encryption (AuthEnvelopedData or a signature inside)";
-    if (!missing.empty()) {
-        if (treatment.on_missing == policy::OnMissing::Reject) {
-            out.reply = Reply::reject("550", "5.7.1", "the sender's policy requires " + missing);
-            out.action = "reject";
-            return out;
-        }
-        out.headers.add.push_back({"X-SSM-Policy", "missing " + missing});
+    out.signature_passed = signature_ok;
+    const policy::RequirementCheck requirements =
+        policy::check_requirements(treatment, {signature_ok, decrypted, unprotected});
+    if (requirements.refuse) {
+        out.reply = Reply::reject("550", "5.7.1", "the sender's policy requires " + requirements.missing);
+        out.action = "reject";
+        return out;
+    }
+    if (!requirements.missing.empty()) {
+        out.headers.add.push_back(policy_tag(requirements.missing));
         actions.push_back("tag");
     }
 

@@ -44,11 +44,16 @@ struct InboundOutcome {
     };
     std::vector<SignedLayer> signed_layers;
     bool decrypted = false;  // a layer addressed to a key of every recipient was decrypted
+    bool signature_passed = false;  // a signer of some signature layer passed (require_signature)
     // When decrypted: the content cipher's name when the content is neither authenticated
     // (AuthEnvelopedData) nor signed inside the encryption by a signer that passed (CBC is
     // malleable: decrypted_mark.h); empty otherwise.
     std::string unprotected_cipher;
 };
+
+// The field that tags inbound mail lacking what a rule requires (on_missing = "tag"):
+// "X-SSM-Policy: missing <missing>" (policy::check_requirements words `missing`).
+smime::mime::HeaderField policy_tag(const std::string& missing);
 
 class InboundProcessor {
 public:

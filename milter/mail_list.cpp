@@ -1,7 +1,8 @@
 // Mail-list expansion (see mail_list.h). Order of RFC 2634 §4.2.3: the history of the outer
 // signature is checked before anything is decrypted or signed, so a loop costs one
 // verification; members without a usable certificate, and members whose rule makes
-// encryption mandatory when the list's mail is not encrypted, never get the content in clear.
+// encryption mandatory when the list's mail is not encrypted, never get the content in clear;
+// inbound, a member whose own rule for the sender refuses the message does not get it.
 #include "milter/mail_list.h"
 
 #include <algorithm>
@@ -17,6 +18,8 @@
 #include "milter/inbound.h"
 #include "milter/inbound_layers.h"
 #include "milter/list_members.h"
+#include "policy/cipher_choice.h"
+#include "policy/inbound_requirements.h"
 #include "smime/cms/ml_expansion.h"
 #include "smime/cms/oids.h"
 #include "smime/decrypter.h"
@@ -151,9 +154,10 @@ std::vector<HeaderField> with_content(const std::vector<HeaderField>& headers, c
 
 MessageOutcome ListExpander::expand(const MailList& list, const std::string& list_rcpt,
                                     const std::vector<HeaderField>& headers, const Spool& body,
-                                    const policy::Treatment& requirements, bool own_author,
+                                    const policy::Treatment& requirements, const policy::MessageContext* inbound,
                                     bool* key_matched)
 {
+    const bool own_author = !inbound;
     const auto& m = m_config.milter;
     const std::time_t now = std::time(nullptr);
     const std::string name = list.address.str();
@@ -217,6 +221,31 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
             checked.emplace(member.str(), std::move(choice));
         }
 
+    // 0c. Inbound, each member's own rule, as if the member were the message's recipient (the
+    // sender, the client and the header fields as received): its requirements hold for that
+    // member beside the list's (4. below), and the signers are validated once for the list
+    // and all of them (every required policy, the stricter revocation checking), as for one
+    // message to several recipients. Planned before anything is decrypted, so a directory
+    // outage is answered 451 as such.
+    std::map<std::string, policy::RecipientPlan> inbound_plans;  // by member address
+    policy::Treatment validation = requirements;
+    if (inbound) {
+        // [pki] revocation was checked at load to be one of the three names.
+        const policy::RevocationMode configured_revocation =
+            policy::parse_revocation_mode(m_config.pki.revocation).value_or(policy::RevocationMode::SoftFail);
+        for (const auto& resolved_member : resolved.members) {
+            policy::RecipientPlan plan;
+            try {
+                plan = m_config.policy.plan(*inbound, resolved_member.address, m_certificates.groups());
+            } catch (const Error& e) {
+                if (e.failure() != Failure::DirectoryUnavailable) throw;
+                return member_waits(name, resolved_member.address, reply_for(e.failure(), e.what()));
+            }
+            policy::widen_signer_validation(validation, plan.treatment, configured_revocation);
+            inbound_plans.emplace(resolved_member.address.str(), std::move(plan));
+        }
+    }
+
     // 1. As the inbound path sees it: signatures verified, the list's encryption removed, and
     // the partner's requirements checked as for a person (PRODUCT §3.5): a list address is no
     // way around them. A refusal after the list's key was named goes the on_undecryptable way
@@ -225,7 +254,8 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
     InboundProcessor in(m_config, m_certificates, list_keys, m_certificates.harvest());
     if (key_matched) in.report_key_match(*key_matched);
     in.share_revocation_budget(m_budget);
-    InboundOutcome r = in.process(headers, body, {list.address}, requirements, requirements.required_policies);
+    InboundOutcome r = in.process(headers, body, {list.address}, validation, validation.required_policies);
+    const policy::ReceivedProtection received{r.signature_passed, r.decrypted, !r.unprotected_cipher.empty()};
     if (r.reply.verdict != Verdict::Accept) {
         MessageOutcome out;
         out.reply = r.reply;
@@ -304,8 +334,14 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
     std::vector<std::string> members;
     std::vector<directory::RecipientCertificate> certs;
     // The members share one envelope: it is as strong as the strictest of their rules asks
-    // (minimum_cipher), as one message to several recipients is (stronger_floor).
+    // (minimum_cipher), as one message to several recipients is (stronger_floor), in the
+    // cipher their rules name (shared_preference: the strongest when they differ).
     policy::CipherFloor floor = policy::CipherFloor::None;
+    std::vector<policy::Cipher> ciphers;
+    std::vector<policy::RecipientIdentifier> identifiers;  // per member with a certificate
+    // What the message is tagged for: the list's requirements and those of every member who
+    // gets it (a member's rule that refuses what is missing has skipped the member).
+    policy::Treatment tagged = requirements;
     std::size_t skipped = 0;
     // The expanded message leaves as the list's outbound mail, and no rule is applied to it
     // again: a member whose rule makes encryption mandatory must not get what the list does
@@ -331,19 +367,40 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
             if (e.failure() != Failure::DirectoryUnavailable) throw;
             return directory_unavailable(e, member);
         }
-        const char* why = nullptr;
-        if (!r.decrypted && plan.treatment.encrypt == policy::EncryptMode::Mandatory)
+        // The member's own inbound rule judges the message as it would judge it sent to the
+        // member alone: what that rule refuses never reaches the member; what it tags, every
+        // member sees tagged (they share one message).
+        const policy::RecipientPlan* own = nullptr;
+        policy::RequirementCheck own_check;
+        if (const auto it = inbound_plans.find(member.str()); it != inbound_plans.end()) {
+            own = &it->second;
+            own_check = policy::check_requirements(own->treatment, received);
+        }
+        std::string why;
+        if (own_check.refuse)
+            why = "its inbound rule requires " + own_check.missing;
+        else if (!r.decrypted && plan.treatment.encrypt == policy::EncryptMode::Mandatory)
             why = "its rule makes encryption mandatory and the list's mail is not encrypted";
         else if (!labelled && !plan.treatment.security_label.empty())
             why = "its rule labels mail and the list's mail carries no signed label";
-        if (why) {
+        if (!why.empty()) {
             ++skipped;
-            log::notice("list-member-skipped",
-                        {{"list", name}, {"member", member.str()}, {"rule", plan.rule_name}, {"reason", why}});
+            log::notice("list-member-skipped", {{"list", name},
+                                                {"member", member.str()},
+                                                {"rule", own_check.refuse ? own->rule_name : plan.rule_name},
+                                                {"reason", why}});
             continue;
         }
-        if (!r.decrypted) {
+        // The member gets the message: its rule's tag (if any) is the message's.
+        const auto deliver = [&] {
             members.push_back(member.str());
+            if (own_check.missing.empty()) return;
+            tagged.require_signature = tagged.require_signature || own->treatment.require_signature;
+            tagged.require_encryption = tagged.require_encryption || own->treatment.require_encryption;
+            tagged.require_integrity = tagged.require_integrity || own->treatment.require_integrity;
+        };
+        if (!r.decrypted) {
+            deliver();
             continue;
         }
         directory::Choice choice;
@@ -366,13 +423,21 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
                          {"reason", choice.rejected_reasons.empty() ? "no certificate" : choice.rejected_reasons.front()}});
             continue;
         }
-        members.push_back(member.str());
+        deliver();
         certs.push_back(std::move(*choice.chosen));
         floor = policy::stronger_floor(floor, plan.treatment.minimum_cipher);
+        // As outbound mail to the member would be encrypted: its rule's cipher ([encryption]
+        // cipher when it names none) and its way of naming the certificate.
+        ciphers.push_back(plan.treatment.cipher == policy::Cipher::Default
+                              ? configured_cipher(m_config.encryption.cipher)
+                              : plan.treatment.cipher);
+        identifiers.push_back(plan.treatment.recipient_identifier);
     }
     if (members.empty())
-        return refuse(list, r.decrypted ? "no member has a usable certificate"
-                                        : "no member left (their rules ask for encryption or a label this mail lacks)",
+        return refuse(list,
+                      r.decrypted ? "no member has a usable certificate"
+                                  : "no member left (their rules refuse this mail, or ask for encryption or a label "
+                                    "it lacks)",
                       r.detail);
 
     // 4b. The members are the recipients: each must be cleared for every verified label, as
@@ -397,8 +462,8 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
     // 5. Encrypt again (RFC 2634 §4.2.3.2), then the outer signature with the history.
     std::unique_ptr<Spool> encrypted;
     if (r.decrypted) {
-        std::vector<EncryptionTarget> targets;  // members: named as [encryption] says
-        for (const auto& c : certs) targets.push_back({&c, policy::RecipientIdentifier::Default});
+        std::vector<EncryptionTarget> targets;  // members: named as their rules say
+        for (std::size_t i = 0; i < certs.size(); ++i) targets.push_back({&certs[i], identifiers[i]});
         smime::ProtectRequest request;
         request.spool_dir = m.spool_dir;
         request.memory_spool_limit = m.memory_spool_limit;
@@ -408,8 +473,8 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
         // that signature for the content's integrity, and a member's gateway removes the
         // copy on the outside as forged.
         if (!r.unprotected_cipher.empty()) request.inner_fields.push_back(integrity_mark(r.unprotected_cipher));
-        request.encrypt = encryption_parameters(m_config, m_certificates, targets,
-                                                configured_cipher(m_config.encryption.cipher), floor);
+        request.encrypt =
+            encryption_parameters(m_config, m_certificates, targets, policy::shared_preference(ciphers), floor);
         encrypted = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
         auto reader = entity->reader();
         const auto e = smime::protect_message(with_content(headers, content), *reader, request, *encrypted);
@@ -447,12 +512,13 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
     out.reply = Reply::accept();
     out.action = "expand";
     smime::HeaderEdit edit = smime::content_fields_moved_inside(headers);
-    // The partner's tag (on_missing = "tag") reaches the members as the inbound path's does.
-    for (const auto& f : r.headers.add)
-        if (smime::mime::iequals(f.name, "X-SSM-Policy")) {
-            edit.add.push_back(f);
-            out.action = "expand+tag";
-        }
+    // The partner's tag (on_missing = "tag") reaches the members as the inbound path's does:
+    // one field naming what the list's rule and the rules of the members who get the message
+    // found missing (r's own tag names the list's only).
+    if (const policy::RequirementCheck t = policy::check_requirements(tagged, received); !t.missing.empty()) {
+        edit.add.push_back(policy_tag(t.missing));
+        out.action = "expand+tag";
+    }
     for (const auto& rm : r.headers.remove)
         if (!smime::mime::is_content_field(rm.name)) edit.remove.push_back(rm);
     for (const auto& f : s.headers.add)

@@ -29,17 +29,22 @@ public:
     // the rules' treatment of the sender and the list address (inbound: the partner's
     // require_signature/encryption/integrity, on_missing, required policies, revocation),
     // checked by the inbound step as for any recipient; its 550 or X-SSM-Policy tag is the
-    // inbound path's. The outcome
+    // inbound path's. `inbound`: the received message's context (sender, client, header
+    // fields), in which each member is planned as a recipient of its own: its rule's
+    // requirements hold for that member beside the list's (a member whose rule refuses the
+    // message is skipped, one whose rule tags adds its tag); null: the message comes from a
+    // trusted origin (outbound), so an SIO-Label field is its author's request, not an
+    // outsider's claim, and no inbound rule applies. The outcome
     // rewrites the message and the envelope (remove_recipients/add_recipients) on Accept;
     // a loop, a full or malformed history, or nothing left to deliver is a 550 5.7.1, a
-    // directory outage 451 4.7.1. `own_author`: the message comes from a trusted origin
-    // (outbound), so an SIO-Label field is its author's request, not an outsider's claim.
+    // directory outage 451 4.7.1.
     // Throws ssm::Error for token and spool failures. `key_matched` (when given) is set once
     // the list's key was named by a RecipientInfo: the caller then hides every failure
     // (undecryptable.h), thrown or returned.
     MessageOutcome expand(const MailList& list, const std::string& list_rcpt,
                           const std::vector<smime::mime::HeaderField>& headers, const Spool& body,
-                          const policy::Treatment& requirements, bool own_author = false, bool* key_matched = nullptr);
+                          const policy::Treatment& requirements, const policy::MessageContext* inbound,
+                          bool* key_matched = nullptr);
 
 private:
     const Config& m_config;

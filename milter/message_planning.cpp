@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "milter/message_processor.h"
 #include "milter/network.h"
+#include "policy/inbound_requirements.h"
 
 namespace ssm::milter {
 
@@ -183,12 +184,6 @@ MessageProcessor::Effective MessageProcessor::effective(const Recipient& r) cons
 // when every rule strips it (the others' readers keep it).
 MessageProcessor::Effective MessageProcessor::strictest_inbound(const Effective& a, const Effective& b) const
 {
-    const auto strength = [this](policy::RevocationMode m) {
-        // [pki] revocation was checked at load to be one of the three names.
-        if (m == policy::RevocationMode::Default)
-            m = policy::parse_revocation_mode(m_config->pki.revocation).value_or(policy::RevocationMode::SoftFail);
-        return m == policy::RevocationMode::HardFail ? 2 : m == policy::RevocationMode::SoftFail ? 1 : 0;
-    };
     Effective e = a;
     const bool a_requires = a.require_signature || a.require_encryption || a.require_integrity;
     const bool b_requires = b.require_signature || b.require_encryption || b.require_integrity;
@@ -204,8 +199,10 @@ MessageProcessor::Effective MessageProcessor::strictest_inbound(const Effective&
     for (const auto& p : b.required_policies)
         if (std::find(e.required_policies.begin(), e.required_policies.end(), p) == e.required_policies.end())
             e.required_policies.push_back(p);
-    if (a.revocation != b.revocation)
-        e.revocation = strength(a.revocation) >= strength(b.revocation) ? a.revocation : b.revocation;
+    // [pki] revocation was checked at load to be one of the three names.
+    e.revocation = policy::stricter_revocation(
+        a.revocation, b.revocation,
+        policy::parse_revocation_mode(m_config->pki.revocation).value_or(policy::RevocationMode::SoftFail));
     e.strip_signature = a.strip_signature && b.strip_signature;
     return e;
 }

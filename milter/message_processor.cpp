@@ -609,7 +609,7 @@ MessageOutcome MessageProcessor::outcome_of_message(std::optional<Failure>& fail
             }
             out = ListExpander(*m_config, *m_certificates, m_keys, revocation_budget())
                       .expand(*m_list, first->text, m_headers, *m_body, requirements,
-                              m_direction == policy::Direction::Outbound, &m_key_matched);
+                              m_direction == policy::Direction::Inbound ? &m_context : nullptr, &m_key_matched);
             if (out.reply.verdict == Verdict::Accept) remove_markers(out);
             return out;
         }

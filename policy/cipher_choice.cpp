@@ -58,4 +58,28 @@ CipherChoice choose_cipher(Cipher preference, CipherFloor floor, const std::vect
     return {raised_to_floor(Cipher::Aes128Cbc, floor), CipherReason::Floor};
 }
 
+Cipher shared_preference(const std::vector<Cipher>& preferences)
+{
+    if (preferences.empty()) return Cipher::Auto;
+    if (std::all_of(preferences.begin(), preferences.end(), [&](Cipher c) { return c == preferences.front(); }))
+        return preferences.front();
+    // Strength order; Auto and Default name no cipher.
+    const auto rank = [](Cipher c) {
+        switch (c) {
+        case Cipher::Aes128Cbc: return 1;
+        case Cipher::Aes256Cbc: return 2;
+        case Cipher::Aes128Gcm: return 3;
+        case Cipher::ChaCha20Poly1305: return 4;
+        case Cipher::Aes256Gcm: return 5;
+        case Cipher::Default:
+        case Cipher::Auto: return 0;
+        }
+        return 0;
+    };
+    Cipher best = Cipher::Auto;
+    for (Cipher c : preferences)
+        if (rank(c) > rank(best)) best = c;
+    return best;
+}
+
 }  // namespace ssm::policy

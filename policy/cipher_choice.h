@@ -39,4 +39,13 @@ struct CipherChoice {
 // raised to the floor when weaker.
 CipherChoice choose_cipher(Cipher preference, CipherFloor floor, const std::vector<AdvertisedCiphers>& recipients);
 
+// The one preference of recipients who share an envelope although their rules may name
+// different ciphers (a mail list's members, §4.3): each entry a rule's cipher with Default
+// already read as the [encryption] cipher. All alike: that one (Auto included). Otherwise
+// the strongest named one (authenticated encryption before CBC, then the larger key;
+// AES-256-GCM before ChaCha20-Poly1305, which fewer agents read): a weaker one would give the
+// recipient who asked for more less than its own outbound mail gets. Auto names none here.
+// Empty: Auto.
+Cipher shared_preference(const std::vector<Cipher>& preferences);
+
 }  // namespace ssm::policy

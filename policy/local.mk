@@ -11,7 +11,8 @@ policy_libssm_policy_a_SOURCES = \
 	policy/policy.h policy/policy.cpp \
 	policy/labels.h policy/labels.cpp \
 	policy/sender_check.h policy/sender_check.cpp \
-	policy/blind_recipients.h policy/blind_recipients.cpp
+	policy/blind_recipients.h policy/blind_recipients.cpp \
+	policy/inbound_requirements.h policy/inbound_requirements.cpp
 
 check_PROGRAMS += tests/unit/test_policy
 tests_unit_test_policy_SOURCES = tests/unit/test_policy.cpp tests/unit/test_policy_support.h $(UNIT_MAIN)

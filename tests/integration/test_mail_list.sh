@@ -12,7 +12,9 @@
 # mark inside the list's new envelope, signed or AuthEnveloped content without it. A partner's
 # require_encryption / require_integrity (on_missing reject or tag) holds for list mail through
 # Postfix as for mail to a person: refused 550, held (integrity, after the list key opened it) or
-# expanded with X-SSM-Policy.
+# expanded with X-SSM-Policy; a member's own inbound rule holds for that member (its refusal
+# skips the member, its tag is the message's). A member's rule names the cipher and the
+# RecipientInfo form of the members' envelope as it does for outbound mail to the member.
 . "$(dirname "$0")/lib.sh"
 . "$SSM_SRCDIR/tests/interop/peers.sh"
 require_tools openssl perl python3 softhsm2-util pkcs11-tool
@@ -351,6 +353,93 @@ else
   fail list-member-configured-cipher "rc=$RC $PEER_DETAIL $(openssl cms -cmsout -print -inform DER -in "$WORK/named.der" 2>&1 | grep -i -m1 'algorithm: aes\|algorithm: id-aes') $(tr '\n' ' ' <"$ERR" | cut -c1-300)"
 fi
 
+# A member's rule that names a cipher and the RecipientInfo form gets the list's envelope in
+# that cipher, its certificate named that way, as outbound mail to it would be (until
+# 2026-12-03 only minimum_cipher was read: "auto" gave AES-256-CBC, every member issuer-serial).
+config member-cipher detached '[[rule]]
+name = "partner mail in AES-128-GCM, by key id"
+direction = "outbound"
+to = ["*@partner.example"]
+sign = "sender"
+encrypt = "opportunistic"
+cipher = "aes128-gcm"
+recipient_identifier = "key-id"'
+run member-cipher member-cipher "$WORK/enc.eml" team@acme.example
+ris=
+if [ $RC -eq 0 ] && grep -q 'members=3 skipped=1 history=1 encrypted=yes' "$ERR" && verify_openssl "$OUT" &&
+   smime_envelope "$VERIFIED_CONTENT" "$WORK/member-cipher.der" &&
+   openssl cms -cmsout -print -inform DER -in "$WORK/member-cipher.der" >"$WORK/member-cipher.print" 2>&1 &&
+   grep -qi 'aes-128-gcm' "$WORK/member-cipher.print" &&
+   ris=$(grep -o 'd\.subjectKeyIdentifier\|d\.issuerAndSerialNumber' "$WORK/member-cipher.print" | sort | uniq -c | tr -s ' \n' ' ') &&
+   [ "$ris" = " 2 d.issuerAndSerialNumber 1 d.subjectKeyIdentifier " ] &&
+   decrypt_openssl "$WORK/member-cipher.der" dave "$WORK/member-cipher-dave.eml" && inner_ok "$WORK/member-cipher-dave.eml"; then
+  pass list-member-rule-cipher
+else
+  fail list-member-rule-cipher "rc=$RC $PEER_DETAIL rids:$ris $(grep -i -m1 'algorithm: aes\|algorithm: id-aes' "$WORK/member-cipher.print" 2>/dev/null) $(tr '\n' ' ' <"$ERR" | cut -c1-300)"
+fi
+# Members whose rules name different ciphers share one envelope: the strongest of them
+# (AES-256-GCM for dave beats AES-128-CBC for alice); the weaker would give dave less than his
+# outbound mail gets.
+config member-ciphers detached '[[rule]]
+name = "partner mail in AES-256-GCM"
+direction = "outbound"
+to = ["*@partner.example"]
+sign = "sender"
+encrypt = "opportunistic"
+cipher = "aes256-gcm"
+
+[[rule]]
+name = "alice reads AES-128-CBC"
+direction = "outbound"
+to = ["alice@acme.example"]
+sign = "sender"
+encrypt = "opportunistic"
+cipher = "aes128-cbc"'
+run member-ciphers member-ciphers "$WORK/enc.eml" team@acme.example
+if [ $RC -eq 0 ] && grep -q 'members=3 skipped=1 history=1 encrypted=yes' "$ERR" && verify_openssl "$OUT" &&
+   smime_envelope "$VERIFIED_CONTENT" "$WORK/member-ciphers.der" &&
+   openssl cms -cmsout -print -inform DER -in "$WORK/member-ciphers.der" 2>/dev/null | grep -qi 'aes-256-gcm' &&
+   decrypt_openssl "$WORK/member-ciphers.der" alice "$WORK/member-ciphers-alice.eml" &&
+   inner_ok "$WORK/member-ciphers-alice.eml"; then
+  pass list-member-rule-ciphers-strongest
+else
+  fail list-member-rule-ciphers-strongest "rc=$RC $PEER_DETAIL $(openssl cms -cmsout -print -inform DER -in "$WORK/member-ciphers.der" 2>&1 | grep -i -m1 'algorithm: aes\|algorithm: id-aes') $(tr '\n' ' ' <"$ERR" | cut -c1-300)"
+fi
+
+# A member's inbound rule that asks for a signer certificate policy dave's certificate lacks:
+# the signers are validated once for the list and its members (every required policy), so
+# dave's signature does not pass for that member and its require_signature skips alice; the
+# others, whose rules ask nothing, get the message (until 2026-12-03 alice got it too).
+config member-policy detached '[[rule]]
+name = "alice takes signatures under policy 1.3.6.1.4.1.99999.7 only"
+direction = "inbound"
+to = ["alice@acme.example"]
+require_signature = true
+required_policies = ["1.3.6.1.4.1.99999.7"]
+on_missing = "reject"'
+run member-policy member-policy "$WORK/signed.eml" team@acme.example
+if [ $RC -eq 0 ] && grep -q 'members=3 skipped=1 history=1 encrypted=no' "$ERR" &&
+   ! grep -q 'rcpt: +alice@acme.example' "$ERR" && grep -q 'rcpt: +carol@acme.example' "$ERR" &&
+   grep 'list-member-skipped' "$ERR" | grep 'alice@acme.example' | grep -q 'requires a valid S/MIME signature'; then
+  pass list-member-inbound-rule-policy
+else
+  fail list-member-inbound-rule-policy "rc=$RC $(tr '\n' ' ' <"$ERR" | cut -c1-400)"
+fi
+# Every member's rule refuses it (not the list's: the rule names the members only): nobody is
+# left, 550 (nothing was decrypted, so the reply tells nothing about a decryption).
+config member-none detached '[[rule]]
+name = "our people read encrypted mail only"
+direction = "inbound"
+to = ["alice@acme.example", "carol@acme.example", "dave@partner.example", "nobody@acme.example"]
+require_encryption = true
+on_missing = "reject"'
+run member-none member-none "$WORK/signed.eml" team@acme.example
+if [ $RC -ne 0 ] && grep -q '^reply: 550 5.7.1 .*no member left' "$ERR" && ! grep -q '^rcpt:' "$ERR"; then
+  pass list-member-inbound-rules-refuse-all
+else
+  fail list-member-inbound-rules-refuse-all "rc=$RC $(tr '\n' ' ' <"$ERR" | cut -c1-400)"
+fi
+
 # A member with an address extension and no certificate of its own gets the list's mail
 # encrypted to its mailbox's certificate, as outbound mail to that address is (until
 # 2026-12-03 the member was skipped: "no certificate").
@@ -500,11 +589,26 @@ name = "tagged partner"
 direction = "inbound"
 from = ["tagged@partner.example"]
 require_encryption = true
+on_missing = "tag"
+
+[[rule]]
+name = "carol reads encrypted mail only"
+direction = "inbound"
+to = ["carol@acme.example"]
+require_encryption = true
+on_missing = "reject"
+
+[[rule]]
+name = "alice is told of unsigned mail"
+direction = "inbound"
+to = ["alice@acme.example"]
+require_signature = true
 on_missing = "tag"'
 if ! command -v postfix >/dev/null 2>&1; then
   skip list-postfix "postfix not installed"
   for cn in list-postfix-require-encryption-refused list-postfix-require-encryption-tagged \
-            list-postfix-require-integrity-held list-postfix-requirements-delivered-only; do
+            list-postfix-require-integrity-held list-postfix-requirements-delivered-only \
+            list-postfix-member-rules; do
     skip "$cn" "postfix not installed"
   done
 else
@@ -593,5 +697,36 @@ else
     pass list-postfix-requirements-delivered-only
   else
     fail list-postfix-requirements-delivered-only "sink holds $(sink_count), expected 2"
+  fi
+
+  # The members' own inbound rules (PRODUCT §3.5) hold for them beside the list's: mail from
+  # plain@ (whose rule for the list asks nothing) in clear, unsigned, does not reach carol,
+  # whose rule refuses unencrypted mail, and reaches alice tagged as her rule asks; dave and
+  # nobody@ (no rule of theirs) get it as it is, tag included (one message for all). Until
+  # 2026-12-03 only the rule for the sender and the list address was read: carol got it.
+  { printf 'From: plain@partner.example\r\nTo: team@acme.example\r\nSubject: clear, unsigned\r\n'
+    printf 'Message-ID: <ml-plain-%s@partner.example>\r\n' "$RANDOM"
+    cat "$WORK/content.txt"; } >"$WORK/plain.eml"
+  before=$(sink_count)
+  send_mail "$PF_PORT" plain@partner.example team@acme.example "$WORK/plain.eml"; rc=$?
+  if [ $rc -eq 0 ] && wait_for_delivery $((before + 1)) 30; then
+    pf_wait_queue_empty "$WORK/pf" 30
+    f=$(grep -l 'plain@partner.example' $(sink_files) | head -n 1)
+    sink_message "$f" "$WORK/pf.plain"
+    rcpts=$(sink_rcpts "$f" | tr '\n' ' ')
+    tags=$(outer_header "$WORK/pf.plain" | grep -i '^X-SSM-Policy:' | tr -d '\r' | tr '\n' '|')
+    line=$(grep 'list=team@acme.example' "$WORK/milter.log" | grep 'action=expand' | tail -n 1)
+    if [ "$(sink_count)" -eq $((before + 1)) ] && ! echo "$rcpts" | grep -q carol@acme.example &&
+       echo "$rcpts" | grep -q alice@acme.example && echo "$rcpts" | grep -q dave@partner.example &&
+       echo "$rcpts" | grep -q nobody@acme.example && ! echo "$rcpts" | grep -q team@acme.example &&
+       [ "$tags" = "X-SSM-Policy: missing a valid S/MIME signature|" ] && verify_openssl "$WORK/pf.plain" &&
+       grep -q 'action=expand+tag' <<<"$line" && grep -q 'members=3 skipped=1' <<<"$line" &&
+       grep 'list-member-skipped' "$WORK/milter.log" | grep 'carol@acme.example' | grep -q 'requires encryption'; then
+      pass list-postfix-member-rules
+    else
+      fail list-postfix-member-rules "rcpts=$rcpts tags '$tags' sink $before -> $(sink_count) ${PEER_DETAIL:-} log: $line"
+    fi
+  else
+    fail list-postfix-member-rules "rc=$rc reply '$SMTP_REPLY', not delivered: $(grep action= "$WORK/milter.log" | tail -n 1)"
   fi
 fi

@@ -1,9 +1,11 @@
 // Unit tests for policy/: address patterns and list files, action parsing and the cipher
 // floor, rule layering (user > domain > global, first match within a layer), explicit
-// defaults, and the guarantee that nothing is signed without an outbound origin.
+// defaults, the guarantee that nothing is signed without an outbound origin, the inbound
+// requirements measured against a message, and the one cipher of a shared envelope.
 #include <cppunit/extensions/HelperMacros.h>
 
 #include "policy/cipher_choice.h"
+#include "policy/inbound_requirements.h"
 #include "policy/policy.h"
 #include "tests/unit/test_policy_support.h"
 
@@ -70,6 +72,9 @@ class PolicyTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(action_names);
     CPPUNIT_TEST(cipher_floor);
     CPPUNIT_TEST(cipher_by_capabilities);
+    CPPUNIT_TEST(shared_cipher_preference);
+    CPPUNIT_TEST(inbound_requirements_checked);
+    CPPUNIT_TEST(signer_validation_widened);
     CPPUNIT_TEST(key_owner_modes);
     CPPUNIT_TEST(first_match_wins);
     CPPUNIT_TEST(scopes_layer_rules);
@@ -261,6 +266,104 @@ public:
             CPPUNIT_ASSERT_EQUAL_MESSAGE(c.name, std::string(cipher_reason_name(c.reason)),
                                          std::string(cipher_reason_name(got.reason)));
         }
+    }
+
+    // Recipients of one envelope whose rules name ciphers (a mail list's members): theirs when
+    // they agree, the strongest named one when they differ; "auto" names none.
+    void shared_cipher_preference()
+    {
+        using C = Cipher;
+        struct Case {
+            const char* name;
+            std::vector<C> prefs;
+            C expect;
+        } cases[] = {
+            {"none", {}, C::Auto},
+            {"all auto", {C::Auto, C::Auto}, C::Auto},
+            {"one named", {C::Aes128Gcm}, C::Aes128Gcm},
+            {"all the same", {C::Aes128Cbc, C::Aes128Cbc, C::Aes128Cbc}, C::Aes128Cbc},
+            {"auto and a named one", {C::Auto, C::Aes128Gcm, C::Auto}, C::Aes128Gcm},
+            {"named weak and auto", {C::Aes128Cbc, C::Auto}, C::Aes128Cbc},
+            {"cbc key sizes", {C::Aes128Cbc, C::Aes256Cbc}, C::Aes256Cbc},
+            {"gcm beats a larger cbc key", {C::Aes256Cbc, C::Aes128Gcm}, C::Aes128Gcm},
+            {"gcm key sizes", {C::Aes256Gcm, C::Aes128Gcm}, C::Aes256Gcm},
+            {"chacha20 over aes128-gcm", {C::Aes128Gcm, C::ChaCha20Poly1305}, C::ChaCha20Poly1305},
+            {"aes256-gcm before chacha20", {C::ChaCha20Poly1305, C::Aes256Gcm}, C::Aes256Gcm},
+            {"all of them", {C::Aes128Cbc, C::Auto, C::Aes256Gcm, C::Aes256Cbc, C::Aes128Gcm}, C::Aes256Gcm},
+        };
+        for (const auto& c : cases)
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.name, std::string(cipher_name(c.expect)),
+                                         std::string(cipher_name(shared_preference(c.prefs))));
+    }
+
+    // require_signature / require_encryption / require_integrity against what the inbound step
+    // found, in the words of the reply and the tag; on_missing decides refuse or tag.
+    void inbound_requirements_checked()
+    {
+        const auto rule = [](bool sig, bool enc, bool integ, OnMissing on) {
+            Treatment t;
+            t.require_signature = sig;
+            t.require_encryption = enc;
+            t.require_integrity = integ;
+            t.on_missing = on;
+            return t;
+        };
+        const ReceivedProtection clear{}, signed_only{true, false, false}, cbc{false, true, true},
+            signed_cbc{true, true, true}, gcm{false, true, false};
+        const OnMissing R = OnMissing::Reject, T = OnMissing::Tag;
+        struct Case {
+            const char* name;
+            Treatment t;
+            ReceivedProtection p;
+            const char* missing;
+            bool refuse;
+        } cases[] = {
+            {"nothing required", rule(false, false, false, R), clear, "", false},
+            {"signature there", rule(true, false, false, R), signed_only, "", false},
+            {"signature missing", rule(true, false, false, R), clear, "a valid S/MIME signature", true},
+            {"signature missing, tag", rule(true, false, false, T), cbc, "a valid S/MIME signature", false},
+            {"encryption missing", rule(false, true, false, R), signed_only, "encryption", true},
+            {"both missing", rule(true, true, false, T), clear, "a valid S/MIME signature and encryption", false},
+            {"encryption there", rule(false, true, false, R), cbc, "", false},
+            {"integrity of cbc", rule(false, true, true, R), cbc,
+             "integrity-protected encryption (AuthEnvelopedData or a signature inside)", true},
+            {"integrity of gcm", rule(false, false, true, R), gcm, "", false},
+            // unencrypted mail is require_encryption's concern, not require_integrity's
+            {"integrity of clear mail", rule(false, false, true, R), signed_only, "", false},
+            {"signature outside cbc", rule(true, false, true, R), signed_cbc,
+             "integrity-protected encryption (AuthEnvelopedData or a signature inside)", true},
+        };
+        for (const auto& c : cases) {
+            const RequirementCheck got = check_requirements(c.t, c.p);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.name, std::string(c.missing), got.missing);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.name, c.refuse, got.refuse);
+        }
+    }
+
+    // One signer validation for a message that several rules judge: every required policy,
+    // the stricter revocation checking ([pki] revocation standing for a rule that sets none).
+    void signer_validation_widened()
+    {
+        using M = RevocationMode;
+        CPPUNIT_ASSERT(stricter_revocation(M::Off, M::HardFail, M::SoftFail) == M::HardFail);
+        CPPUNIT_ASSERT(stricter_revocation(M::SoftFail, M::Off, M::SoftFail) == M::SoftFail);
+        CPPUNIT_ASSERT(stricter_revocation(M::Default, M::SoftFail, M::HardFail) == M::Default);
+        CPPUNIT_ASSERT(stricter_revocation(M::Default, M::SoftFail, M::Off) == M::SoftFail);
+        CPPUNIT_ASSERT(stricter_revocation(M::Off, M::Default, M::SoftFail) == M::Default);
+        Treatment list, member;
+        list.required_policies = {"1.2.3"};
+        list.revocation = M::Off;
+        list.require_signature = true;
+        member.required_policies = {"1.2.3", "1.2.4"};
+        member.revocation = M::HardFail;
+        member.require_encryption = true;
+        member.on_missing = OnMissing::Tag;
+        widen_signer_validation(list, member, M::SoftFail);
+        CPPUNIT_ASSERT(list.required_policies == (std::vector<std::string>{"1.2.3", "1.2.4"}));
+        CPPUNIT_ASSERT(list.revocation == M::HardFail);
+        // each rule keeps its own requirements
+        CPPUNIT_ASSERT(list.require_signature && !list.require_encryption);
+        CPPUNIT_ASSERT(list.on_missing == OnMissing::Reject);
     }
 
     void key_owner_modes()
