@@ -190,8 +190,15 @@ std::unique_ptr<KeyStore> KeyStore::open(const TokenConfig& config)
             id.serial = facts.serial;
             id.is_ca = facts.is_ca;
             if (raw) {
-                const PrivateKeyFacts key = private_key_facts(raw->session, id.id);
+                const PrivateKeyFacts key = private_key_facts(raw->session, key_match_for(der, id.id));
                 id.has_private_key = key.present;
+                if (key.other_keys > 0)
+                    log::warning(key.present ? "hsm_several_keys_one_id" : "hsm_key_not_the_certificates",
+                                 {{"token", store->m_info.label},
+                                  {"id", to_hex(id.id)},
+                                  {"other_keys", std::to_string(key.other_keys)},
+                                  {"note", key.present ? "the certificate's own key is used"
+                                                       : "no key under this id is the certificate's: not used"}});
                 id.key_can_sign = key.can_sign;
                 id.key_can_decrypt = key.can_decrypt;
                 id.key_can_derive = key.can_derive;
@@ -276,7 +283,7 @@ std::shared_ptr<smime::Signer> KeyStore::make_signer(const Entry& entry) const
         // else the helper's one session.
         std::unique_ptr<KeyBackend> key;
         if (m_pool)
-            key = std::make_unique<PooledKey>(m_pool, entry.identity.id,
+            key = std::make_unique<PooledKey>(m_pool, key_match_for(entry.identity.certificate_der, entry.identity.id),
                                               "key '" + entry.identity.label + "' on token '" + m_info.label + "'");
         else
             key = std::make_unique<HelperKey>(m_token, entry.helper_id.get(), entry.identity.label);
