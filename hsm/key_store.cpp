@@ -11,6 +11,7 @@
 #include "hsm/cert_facts.h"
 #include "hsm/pooled_key.h"
 #include "hsm/raw_module.h"
+#include "hsm/refused_pins.h"
 #include "hsm/token_decrypter.h"
 #include "hsm/token_signer.h"
 
@@ -139,18 +140,30 @@ std::unique_ptr<KeyStore> KeyStore::open(const TokenConfig& config)
     if (pin_from.empty())
         unavailable(config, "pin_credential " + config.pin_credential +
                                 " needs $CREDENTIALS_DIRECTORY (systemd LoadCredential=), which is not set");
+    // Before reading: a file rewritten meanwhile then looks newer at the next open, not older.
+    const std::int64_t pin_stamp = RefusedPins::pin_file_stamp(pin_from);
     try {
         pin = read_secret_file(pin_from);
     } catch (const std::exception&) {
         unavailable(config, "cannot read PIN file " + pin_from);
     }
+    // An empty PIN is a slip (a truncated file), and offering it would cost the token a try.
+    if (pin.empty()) unavailable(config, "PIN file " + pin_from + " is empty");
+    const std::string token_key = store->m_info.label + "/" + store->m_info.serial;
+    auto& refused = RefusedPins::instance();
+    if (auto answer = refused.refusal(token_key, pin, pin_stamp))
+        unavailable(config, "login not tried: the token refused this PIN before (" + *answer +
+                                "); it is offered again once " + pin_from +
+                                " changes (rewrite or touch it) or the daemon restarts");
     // pkcs11h_token_login first closes the helper's session of the token, which other live
     // stores of the same token share: their certificate objects must be re-created.
     if (auto previous = library->find_token(store->m_info.label, store->m_info.serial))
         previous->login_epoch.fetch_add(1);
     CK_RV rv = pkcs11h_token_login(token.get(), TRUE, pin.value().c_str());
-    if (rv != CKR_OK)
+    if (rv != CKR_OK) {
+        if (pin_refused(rv)) refused.remember(token_key, pin, pin_stamp, rv_name(rv));
         unavailable(config, "login failed: " + rv_name(rv) + " (PIN from " + pin_from + ")");
+    }
     auto auth = library->register_token(store->m_info.label, store->m_info.serial, std::move(pin));
     auth->login_epoch.fetch_add(1);
     store->m_token = std::make_shared<TokenContext>(

@@ -12,6 +12,7 @@ hsm_libssm_hsm_a_SOURCES = \
 	hsm/token_signer.h hsm/token_signer.cpp \
 	hsm/session_pool.h hsm/session_pool.cpp \
 	hsm/token_decrypter.h hsm/token_decrypter.cpp smime/decrypter.h \
+	hsm/refused_pins.h hsm/refused_pins.cpp \
 	hsm/key_store.h hsm/key_store.cpp \
 	hsm/sign_rate.h hsm/sign_rate.cpp \
 	hsm/token_writer.h hsm/token_writer.cpp \

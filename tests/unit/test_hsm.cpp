@@ -14,12 +14,14 @@
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <iostream>
 #include <sstream>
 
 #include "base/error.h"
 #include "hsm/key_store.h"
+#include "hsm/raw_module.h"
 #include "hsm/sign_rate.h"
 #include "tests/unit/test_support.h"
 #include "tools/ssmctl_hsm.h"
@@ -151,6 +153,7 @@ class HsmTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(hsm_list_output);
     CPPUNIT_TEST(hsm_list_fails_clearly);
     CPPUNIT_TEST(sign_rate);
+    CPPUNIT_TEST(refused_pin_is_not_offered_again);
     CPPUNIT_TEST(large_keys_and_every_digest_sign);
     CPPUNIT_TEST(key_not_the_certificates_never_used);
     CPPUNIT_TEST(twin_keys_under_one_id);
@@ -574,6 +577,64 @@ public:
                   << "/s, rsa-2048 pss " << static_cast<int>(pss) << "/s, p-256 ecdsa "
                   << static_cast<int>(p256) << "/s\n";
         CPPUNIT_ASSERT(rsa > 10 && pss > 10 && p256 > 10);
+    }
+
+    // A wrong PIN counts towards the token locking its user PIN, and the daemon reopens the
+    // token for every message while it cannot be used: the same refused PIN is offered once,
+    // then again only when the PIN file changes. SoftHSM 2.6.1 never locks, but it raises
+    // CKF_USER_PIN_COUNT_LOW at a wrong try and clears it at a good login: the flag shows
+    // whether the token was asked.
+    void refused_pin_is_not_offered_again()
+    {
+        auto& f = fixture();
+        auto module = hsm::RawModule::attach(test::softhsm_module);
+        const auto slot = module.find_slot("ssm-test", "");
+        CPPUNIT_ASSERT(slot.has_value());
+        auto count_low = [&] {
+            CK_TOKEN_INFO info{};
+            CPPUNIT_ASSERT_EQUAL(CK_RV(CKR_OK), module.functions()->C_GetTokenInfo(*slot, &info));
+            return (info.flags & CKF_USER_PIN_COUNT_LOW) != 0;
+        };
+        const fs::path file = f.dir.path() / "refused.pin";
+        test::write_file(file, "888888\r\n");
+        hsm::TokenConfig c = f.config;
+        c.pin_file = file.string();
+        auto open_fails = [&](const std::string& expected) {
+            try {
+                hsm::KeyStore::open(c);
+                CPPUNIT_FAIL("opened with " + expected);
+            } catch (const Error& e) {
+                const std::string m = e.what();
+                CPPUNIT_ASSERT_MESSAGE(m, e.failure() == Failure::HsmUnavailable);
+                CPPUNIT_ASSERT_MESSAGE(m + " lacks " + expected, m.find(expected) != std::string::npos);
+                CPPUNIT_ASSERT_MESSAGE(m, m.find(file.string()) != std::string::npos);
+                CPPUNIT_ASSERT_MESSAGE(m, m.find("888888") == std::string::npos);
+            }
+        };
+        open_fails("CKR_PIN_INCORRECT");
+        CPPUNIT_ASSERT(count_low());
+        hsm::KeyStore::open(f.config);  // the good PIN: the token forgets the wrong try
+        CPPUNIT_ASSERT(!count_low());
+        for (int i = 0; i < 3; ++i) open_fails("login not tried");
+        CPPUNIT_ASSERT_MESSAGE("the refused PIN was offered again", !count_low());
+        // The file changes (here only its time, as `touch` does): one more try.
+        fs::last_write_time(file, fs::last_write_time(file) + std::chrono::seconds(2));
+        open_fails("CKR_PIN_INCORRECT");
+        CPPUNIT_ASSERT(count_low());
+        open_fails("login not tried");
+        // The right PIN in the file, CRLF and all: the store opens.
+        test::write_file(file, "123456\r\n");
+        CPPUNIT_ASSERT(!hsm::KeyStore::open(c)->identities().empty());
+        CPPUNIT_ASSERT(!count_low());
+        // An empty file (a truncated write) is never offered.
+        test::write_file(file, "\n");
+        open_fails("is empty");
+        CPPUNIT_ASSERT(!count_low());
+        // The fixture's store still signs (one re-login at most).
+        auto s = signer("alice@acme.example");
+        const Bytes h = hash_of(DigestAlgorithm::Sha256, "after refusals");
+        CPPUNIT_ASSERT(verify_signature(s->certificate_der(), GNUTLS_SIGN_RSA_SHA256, h,
+                                        s->sign_digest(SignatureScheme::RsaPkcs1v15, DigestAlgorithm::Sha256, h)));
     }
 
     // Signature sizes at the top of what we sign with (RSA-4096: 512 octets; P-521: r||s of
