@@ -108,6 +108,10 @@ bool SessionPool::repair(Member& m, CK_RV rv)
     switch (rv) {
     case CKR_SESSION_HANDLE_INVALID:
     case CKR_SESSION_CLOSED:
+    // An operation left active by an earlier use of this session (an exception between
+    // C_SignInit and C_Sign, a module that keeps an operation after an error): until the
+    // session is closed every Init on it fails, one pool member lost for good.
+    case CKR_OPERATION_ACTIVE:
         m.session.reset();
         m.keys.clear();
         return true;

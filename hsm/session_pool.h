@@ -38,7 +38,8 @@ public:
     // Runs op with the handle of the certificate's private key (key_match.h: under its CKA_ID,
     // of its type and public values, never another key under that id) on a session no other
     // thread uses meanwhile. When the token says the session, the login or the key handle
-    // went stale, repairs that once and runs op again. Returns the final CK_RV; throws
+    // went stale, or that an earlier use left an operation active, repairs that once and runs
+    // op again. Returns the final CK_RV; throws
     // Error(HsmUnavailable) only when no session can be opened. op must leave no operation
     // active on the session when it returns (PKCS#11 ends one on any error but
     // CKR_BUFFER_TOO_SMALL: do not ask for sizes).

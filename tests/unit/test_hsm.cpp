@@ -20,8 +20,10 @@
 #include <sstream>
 
 #include "base/error.h"
+#include "base/gnutls_datum.h"
 #include "hsm/key_store.h"
 #include "hsm/raw_module.h"
+#include "hsm/session_pool.h"
 #include "hsm/sign_rate.h"
 #include "tests/unit/test_support.h"
 #include "tools/ssmctl_hsm.h"
@@ -157,6 +159,7 @@ class HsmTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(large_keys_and_every_digest_sign);
     CPPUNIT_TEST(key_not_the_certificates_never_used);
     CPPUNIT_TEST(twin_keys_under_one_id);
+    CPPUNIT_TEST(pool_session_left_with_an_operation_recovers);
     CPPUNIT_TEST(token_removed_and_returned);
     CPPUNIT_TEST_SUITE_END();
 
@@ -764,6 +767,49 @@ public:
         CPPUNIT_ASSERT(d != nullptr);
         for (int i = 0; i < 4; ++i)
             CPPUNIT_ASSERT(d->rsa_raw_decrypt(to_bytes(test::read_file(cipher))) == to_bytes(block));
+    }
+
+    // A pooled session handed back with an operation still active (an exception between
+    // C_SignInit and C_Sign, a module that keeps the operation after an error) is closed and
+    // opened again at its next use, instead of failing every later Init with
+    // CKR_OPERATION_ACTIVE: with a pool of one session, the pool would be lost for good.
+    void pool_session_left_with_an_operation_recovers()
+    {
+        auto& f = fixture();
+        auto library = hsm::Pkcs11Library::acquire();
+        auto auth = library->find_token("ssm-test", f.store->token().serial);
+        CPPUNIT_ASSERT(auth != nullptr);
+        auto module = hsm::RawModule::attach(test::softhsm_module);
+        const auto slot = module.find_slot("ssm-test", "");
+        CPPUNIT_ASSERT(slot.has_value());
+        hsm::SessionPool pool(std::make_shared<hsm::TokenContext>(hsm::TokenContext{library, auth, "ssm-test"}),
+                              std::move(module), *slot, nullptr, 1);
+        const Bytes alice = to_bytes(test::read_file(f.pki / "alice.cert.der"));
+        const hsm::KeyMatch key = hsm::key_match_for(alice, Bytes{0x01});
+        CK_MECHANISM mech{CKM_RSA_PKCS, nullptr, 0};
+        // The first use starts a signature and gives up (an error of its own).
+        CPPUNIT_ASSERT_EQUAL(CK_RV(CKR_FUNCTION_FAILED),
+                             pool.run(key, [&](CK_FUNCTION_LIST_PTR fn, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE k) {
+                                 const CK_RV rv = fn->C_SignInit(s, &mech, k);
+                                 return rv == CKR_OK ? CK_RV(CKR_FUNCTION_FAILED) : rv;
+                             }));
+        // Every later use signs on the pool's one session.
+        const Bytes digest = hash_of(DigestAlgorithm::Sha256, "after an abandoned operation");
+        GnutlsDatum info;
+        const gnutls_datum_t h{const_cast<unsigned char*>(digest.data()), static_cast<unsigned>(digest.size())};
+        CPPUNIT_ASSERT(gnutls_encode_ber_digest_info(GNUTLS_DIG_SHA256, &h, &info.d) >= 0);
+        for (int i = 0; i < 3; ++i) {
+            Bytes sig(256);
+            CK_ULONG size = sig.size();
+            const CK_RV rv = pool.run(key, [&](CK_FUNCTION_LIST_PTR fn, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE k) {
+                const CK_RV r = fn->C_SignInit(s, &mech, k);
+                size = sig.size();
+                return r != CKR_OK ? r : fn->C_Sign(s, info.d.data, info.d.size, sig.data(), &size);
+            });
+            CPPUNIT_ASSERT_EQUAL_MESSAGE("use " + std::to_string(i) + ": " + hsm::rv_name(rv), CK_RV(CKR_OK), rv);
+            CPPUNIT_ASSERT_EQUAL(CK_ULONG(256), size);
+            CPPUNIT_ASSERT(verify_signature(alice, GNUTLS_SIGN_RSA_SHA256, digest, sig));
+        }
     }
 
     // SoftHSM's way to "pull the token": move its folder away. Signing must fail cleanly
