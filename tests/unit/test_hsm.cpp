@@ -746,7 +746,8 @@ public:
                       " --write-object '" + (f.pki / other).string() +
                       ".p8.der' --type privkey --usage-sign --usage-decrypt >/dev/null 2>&1");
         const auto store = hsm::KeyStore::open(f.config);
-        const hsm::Identity* id = find_identity(store->identities(), "twin");
+        const auto ids = store->identities();
+        const hsm::Identity* id = find_identity(ids, "twin");
         CPPUNIT_ASSERT(id != nullptr && id->has_private_key && !id->sign_schemes.empty() && id->decrypt_usable);
         auto s = store->signer_for(*EmailAddress::parse("twin@acme.example"));
         CPPUNIT_ASSERT(s != nullptr);
