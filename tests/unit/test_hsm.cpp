@@ -160,6 +160,7 @@ class HsmTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(key_not_the_certificates_never_used);
     CPPUNIT_TEST(twin_keys_under_one_id);
     CPPUNIT_TEST(pool_session_left_with_an_operation_recovers);
+    CPPUNIT_TEST(key_replaced_under_a_running_store);
     CPPUNIT_TEST(token_removed_and_returned);
     CPPUNIT_TEST_SUITE_END();
 
@@ -811,6 +812,42 @@ public:
             CPPUNIT_ASSERT_EQUAL(CK_ULONG(256), size);
             CPPUNIT_ASSERT(verify_signature(alice, GNUTLS_SIGN_RSA_SHA256, digest, sig));
         }
+    }
+
+    // The token refilled while the daemon runs (another process deletes a key and writes
+    // another one under the same CKA_ID): the running store's signer must fail (the daemon
+    // then reopens the token and sees the new certificates), never sign with the new key
+    // for the old certificate.
+    void key_replaced_under_a_running_store()
+    {
+        auto& f = fixture();
+        f.issue_identity("swap", "-algorithm RSA -pkeyopt rsa_keygen_bits:2048", "swap", "swap@acme.example",
+                         "digitalSignature");
+        f.import_identity("swap", "41", "--usage-sign");
+        const auto store = hsm::KeyStore::open(f.config);
+        auto s = store->signer_for(*EmailAddress::parse("swap@acme.example"));
+        CPPUNIT_ASSERT(s != nullptr);
+        const Bytes h = hash_of(DigestAlgorithm::Sha256, "swap");
+        for (int i = 0; i < 4; ++i)  // every pooled session holds the key's handle
+            CPPUNIT_ASSERT(verify_signature(s->certificate_der(), GNUTLS_SIGN_RSA_SHA256, h,
+                                            s->sign_digest(SignatureScheme::RsaPkcs1v15, DigestAlgorithm::Sha256, h)));
+        const std::string p11 = "pkcs11-tool --module " + std::string(test::softhsm_module) +
+                                " --token-label ssm-test --login --pin 123456 ";
+        test::run(p11 + "--delete-object --type privkey --id 41 >/dev/null 2>&1");
+        test::run(p11 + "--id 41 --label swap --write-object '" + (f.pki / "carol").string() +
+                  ".p8.der' --type privkey --usage-sign >/dev/null 2>&1");
+        for (int i = 0; i < 4; ++i) {
+            try {
+                const Bytes sig = s->sign_digest(SignatureScheme::RsaPkcs1v15, DigestAlgorithm::Sha256, h);
+                CPPUNIT_FAIL("signed after the key was replaced (verifies: " +
+                             std::to_string(verify_signature(s->certificate_der(), GNUTLS_SIGN_RSA_SHA256, h, sig)) + ")");
+            } catch (const Error& e) {
+                CPPUNIT_ASSERT_MESSAGE(e.what(), e.failure() == Failure::HsmUnavailable);
+            }
+        }
+        // Reopened (what the daemon does after HsmUnavailable): the certificate has no key now.
+        const auto reopened = hsm::KeyStore::open(f.config);
+        CPPUNIT_ASSERT(reopened->signer_for(*EmailAddress::parse("swap@acme.example")) == nullptr);
     }
 
     // SoftHSM's way to "pull the token": move its folder away. Signing must fail cleanly
