@@ -2,7 +2,10 @@
 // configuration; certificate parsing failures skip the object and are logged.
 #include "hsm/key_store.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cstdio>
 
 #include "base/ascii.h"
 #include "base/error.h"
@@ -49,6 +52,14 @@ TokenId find_token(const TokenConfig& c)
     unavailable(c, std::string("token not found") +
                        (c.token_serial.empty() ? "" : " with serial " + c.token_serial) +
                        " (tokens present: " + (present.empty() ? "none" : present) + ")");
+}
+
+// "0644" for a file mode, for the log.
+std::string mode_text(mode_t mode)
+{
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
+    return buf;
 }
 
 bool has_mechanism(const std::vector<CK_MECHANISM_TYPE>& list, CK_MECHANISM_TYPE m)
@@ -147,6 +158,11 @@ std::unique_ptr<KeyStore> KeyStore::open(const TokenConfig& config)
     } catch (const std::exception&) {
         unavailable(config, "cannot read PIN file " + pin_from);
     }
+    // Others may read it: the PIN still works, but anyone on the host can use the token's keys.
+    if (struct stat st {}; ::stat(pin_from.c_str(), &st) == 0 && (st.st_mode & S_IROTH))
+        log::warning("hsm_pin_file_readable_by_others",
+                     {{"token", store->m_info.label}, {"file", pin_from}, {"mode", mode_text(st.st_mode)},
+                      {"note", "chmod o-rwx (0600 or 0640 with the daemon's group)"}});
     // An empty PIN is a slip (a truncated file), and offering it would cost the token a try.
     if (pin.empty()) unavailable(config, "PIN file " + pin_from + " is empty");
     const std::string token_key = store->m_info.label + "/" + store->m_info.serial;

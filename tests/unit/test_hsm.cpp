@@ -156,6 +156,7 @@ class HsmTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(hsm_list_fails_clearly);
     CPPUNIT_TEST(sign_rate);
     CPPUNIT_TEST(refused_pin_is_not_offered_again);
+    CPPUNIT_TEST(pin_file_readable_by_others_is_warned);
     CPPUNIT_TEST(large_keys_and_every_digest_sign);
     CPPUNIT_TEST(key_not_the_certificates_never_used);
     CPPUNIT_TEST(twin_keys_under_one_id);
@@ -639,6 +640,33 @@ public:
         const Bytes h = hash_of(DigestAlgorithm::Sha256, "after refusals");
         CPPUNIT_ASSERT(verify_signature(s->certificate_der(), GNUTLS_SIGN_RSA_SHA256, h,
                                         s->sign_digest(SignatureScheme::RsaPkcs1v15, DigestAlgorithm::Sha256, h)));
+    }
+
+    // A PIN file others may read still opens the token (refusing would stop the mail of a
+    // site that chmods wrong), but the start-up log says so; group-readable (0640, the
+    // daemon's group) is the packaged layout and stays quiet.
+    void pin_file_readable_by_others_is_warned()
+    {
+        auto& f = fixture();
+        const fs::path file = f.dir.path() / "mode.pin";
+        fs::copy_file(f.config.pin_file, file, fs::copy_options::overwrite_existing);
+        hsm::TokenConfig c = f.config;
+        c.pin_file = file.string();
+        auto log_of_open = [&](fs::perms mode) {
+            fs::permissions(file, mode);
+            test::StderrCapture capture(f.dir.path() / "mode.log");
+            CPPUNIT_ASSERT(!hsm::KeyStore::open(c)->identities().empty());
+            return capture.finish();
+        };
+        const std::string loose = log_of_open(fs::perms::owner_read | fs::perms::owner_write |
+                                              fs::perms::group_read | fs::perms::others_read);
+        CPPUNIT_ASSERT_MESSAGE(loose, loose.find("hsm_pin_file_readable_by_others") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(loose, loose.find(file.string()) != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(loose, loose.find("mode=0644") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(loose, loose.find("123456") == std::string::npos);
+        const std::string tight = log_of_open(fs::perms::owner_read | fs::perms::group_read);
+        CPPUNIT_ASSERT_MESSAGE(tight, tight.find("hsm_pin_file_readable_by_others") == std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(tight, tight.find("hsm_token_opened") != std::string::npos);
     }
 
     // Signature sizes at the top of what we sign with (RSA-4096: 512 octets; P-521: r||s of
