@@ -2,7 +2,10 @@
 // configuration; certificate parsing failures skip the object and are logged.
 #include "hsm/key_store.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cstdio>
 
 #include "base/ascii.h"
 #include "base/error.h"
@@ -11,6 +14,7 @@
 #include "hsm/cert_facts.h"
 #include "hsm/pooled_key.h"
 #include "hsm/raw_module.h"
+#include "hsm/refused_pins.h"
 #include "hsm/token_decrypter.h"
 #include "hsm/token_signer.h"
 
@@ -48,6 +52,14 @@ TokenId find_token(const TokenConfig& c)
     unavailable(c, std::string("token not found") +
                        (c.token_serial.empty() ? "" : " with serial " + c.token_serial) +
                        " (tokens present: " + (present.empty() ? "none" : present) + ")");
+}
+
+// "0644" for a file mode, for the log.
+std::string mode_text(mode_t mode)
+{
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
+    return buf;
 }
 
 bool has_mechanism(const std::vector<CK_MECHANISM_TYPE>& list, CK_MECHANISM_TYPE m)
@@ -139,18 +151,35 @@ std::unique_ptr<KeyStore> KeyStore::open(const TokenConfig& config)
     if (pin_from.empty())
         unavailable(config, "pin_credential " + config.pin_credential +
                                 " needs $CREDENTIALS_DIRECTORY (systemd LoadCredential=), which is not set");
+    // Before reading: a file rewritten meanwhile then looks newer at the next open, not older.
+    const std::int64_t pin_stamp = RefusedPins::pin_file_stamp(pin_from);
     try {
         pin = read_secret_file(pin_from);
     } catch (const std::exception&) {
         unavailable(config, "cannot read PIN file " + pin_from);
     }
+    // Others may read it: the PIN still works, but anyone on the host can use the token's keys.
+    if (struct stat st {}; ::stat(pin_from.c_str(), &st) == 0 && (st.st_mode & S_IROTH))
+        log::warning("hsm_pin_file_readable_by_others",
+                     {{"token", store->m_info.label}, {"file", pin_from}, {"mode", mode_text(st.st_mode)},
+                      {"note", "chmod o-rwx (0600 or 0640 with the daemon's group)"}});
+    // An empty PIN is a slip (a truncated file), and offering it would cost the token a try.
+    if (pin.empty()) unavailable(config, "PIN file " + pin_from + " is empty");
+    const std::string token_key = store->m_info.label + "/" + store->m_info.serial;
+    auto& refused = RefusedPins::instance();
+    if (auto answer = refused.refusal(token_key, pin, pin_stamp))
+        unavailable(config, "login not tried: the token refused this PIN before (" + *answer +
+                                "); it is offered again once " + pin_from +
+                                " changes (rewrite or touch it) or the daemon restarts");
     // pkcs11h_token_login first closes the helper's session of the token, which other live
     // stores of the same token share: their certificate objects must be re-created.
     if (auto previous = library->find_token(store->m_info.label, store->m_info.serial))
         previous->login_epoch.fetch_add(1);
     CK_RV rv = pkcs11h_token_login(token.get(), TRUE, pin.value().c_str());
-    if (rv != CKR_OK)
+    if (rv != CKR_OK) {
+        if (pin_refused(rv)) refused.remember(token_key, pin, pin_stamp, rv_name(rv));
         unavailable(config, "login failed: " + rv_name(rv) + " (PIN from " + pin_from + ")");
+    }
     auto auth = library->register_token(store->m_info.label, store->m_info.serial, std::move(pin));
     auth->login_epoch.fetch_add(1);
     store->m_token = std::make_shared<TokenContext>(
@@ -190,8 +219,15 @@ std::unique_ptr<KeyStore> KeyStore::open(const TokenConfig& config)
             id.serial = facts.serial;
             id.is_ca = facts.is_ca;
             if (raw) {
-                const PrivateKeyFacts key = private_key_facts(raw->session, id.id);
+                const PrivateKeyFacts key = private_key_facts(raw->session, key_match_for(der, id.id));
                 id.has_private_key = key.present;
+                if (key.other_keys > 0)
+                    log::warning(key.present ? "hsm_several_keys_one_id" : "hsm_key_not_the_certificates",
+                                 {{"token", store->m_info.label},
+                                  {"id", to_hex(id.id)},
+                                  {"other_keys", std::to_string(key.other_keys)},
+                                  {"note", key.present ? "the certificate's own key is used"
+                                                       : "no key under this id is the certificate's: not used"}});
                 id.key_can_sign = key.can_sign;
                 id.key_can_decrypt = key.can_decrypt;
                 id.key_can_derive = key.can_derive;
@@ -276,7 +312,7 @@ std::shared_ptr<smime::Signer> KeyStore::make_signer(const Entry& entry) const
         // else the helper's one session.
         std::unique_ptr<KeyBackend> key;
         if (m_pool)
-            key = std::make_unique<PooledKey>(m_pool, entry.identity.id,
+            key = std::make_unique<PooledKey>(m_pool, key_match_for(entry.identity.certificate_der, entry.identity.id),
                                               "key '" + entry.identity.label + "' on token '" + m_info.label + "'");
         else
             key = std::make_unique<HelperKey>(m_token, entry.helper_id.get(), entry.identity.label);

@@ -4,6 +4,7 @@ hsm_libssm_hsm_a_SOURCES = \
 	hsm/token_config.h \
 	hsm/pkcs11_library.h hsm/pkcs11_library.cpp \
 	hsm/pkcs11_handles.h \
+	hsm/key_match.h hsm/key_match.cpp \
 	hsm/raw_module.h hsm/raw_module.cpp \
 	hsm/cert_facts.h hsm/cert_facts.cpp \
 	hsm/helper_key.h hsm/helper_key.cpp \
@@ -11,6 +12,7 @@ hsm_libssm_hsm_a_SOURCES = \
 	hsm/token_signer.h hsm/token_signer.cpp \
 	hsm/session_pool.h hsm/session_pool.cpp \
 	hsm/token_decrypter.h hsm/token_decrypter.cpp smime/decrypter.h \
+	hsm/refused_pins.h hsm/refused_pins.cpp \
 	hsm/key_store.h hsm/key_store.cpp \
 	hsm/sign_rate.h hsm/sign_rate.cpp \
 	hsm/token_writer.h hsm/token_writer.cpp \

@@ -8,8 +8,8 @@
 
 namespace ssm::hsm {
 
-PooledKey::PooledKey(std::shared_ptr<SessionPool> pool, Bytes key_id, std::string description)
-    : m_pool(std::move(pool)), m_key_id(std::move(key_id)), m_description(std::move(description))
+PooledKey::PooledKey(std::shared_ptr<SessionPool> pool, KeyMatch key, std::string description)
+    : m_pool(std::move(pool)), m_key(std::move(key)), m_description(std::move(description))
 {
 }
 
@@ -20,7 +20,7 @@ Bytes PooledKey::sign(const CK_MECHANISM& mechanism, ByteView input)
     try {
         // The pool may run the operation twice (after repairing a stale session, login or
         // key handle): it starts from C_SignInit every time.
-        rv = m_pool->run(m_key_id, [&](CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key) {
+        rv = m_pool->run(m_key, [&](CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key) {
             CK_MECHANISM mech = mechanism;  // PKCS#11 takes a non-const pointer
             CK_RV r = f->C_SignInit(s, &mech, key);
             if (r != CKR_OK) return r;

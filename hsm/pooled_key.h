@@ -15,14 +15,14 @@ namespace ssm::hsm {
 
 class PooledKey final : public KeyBackend {
 public:
-    // key_id: the CKA_ID of the private key (that of its certificate on the token).
-    PooledKey(std::shared_ptr<SessionPool> pool, Bytes key_id, std::string description);
+    // key: the certificate's private key (its CKA_ID and public values, key_match.h).
+    PooledKey(std::shared_ptr<SessionPool> pool, KeyMatch key, std::string description);
     Bytes sign(const CK_MECHANISM& mechanism, ByteView input) override;
     const std::string& description() const override { return m_description; }
 
 private:
     std::shared_ptr<SessionPool> m_pool;
-    Bytes m_key_id;
+    KeyMatch m_key;
     std::string m_description;
 };
 

@@ -127,15 +127,12 @@ bool read_bool(const RawSession& s, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE type, 
 
 }  // namespace
 
-PrivateKeyFacts private_key_facts(const RawSession& session, ByteView id)
+PrivateKeyFacts private_key_facts(const RawSession& session, const KeyMatch& key)
 {
-    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-    CK_ATTRIBUTE tmpl[] = {
-        {CKA_CLASS, &cls, sizeof cls},
-        {CKA_ID, const_cast<std::uint8_t*>(id.data()), id.size()},
-    };
     PrivateKeyFacts facts;
-    const CK_OBJECT_HANDLE h = find_one(session, tmpl, 2);
+    const KeyLookup found = find_private_key(session.functions(), session.handle(), key);
+    facts.other_keys = found.others;
+    const CK_OBJECT_HANDLE h = found.handle;
     if (h == CK_INVALID_HANDLE) return facts;
     facts.present = true;
     facts.can_sign = read_bool(session, h, CKA_SIGN, false);

@@ -11,6 +11,7 @@
 #include <pkcs11-helper-1.0/pkcs11h-core.h>
 
 #include "base/bytes.h"
+#include "hsm/key_match.h"
 
 namespace ssm::hsm {
 
@@ -54,9 +55,10 @@ private:
     CK_SESSION_HANDLE m_session = CK_INVALID_HANDLE;
 };
 
-// What the token says about the private key with a given CKA_ID.
+// What the token says about the private key of a certificate (key_match.h).
 struct PrivateKeyFacts {
     bool present = false;
+    unsigned other_keys = 0;  // other private keys under the certificate's CKA_ID
     bool can_sign = false;
     bool can_decrypt = false;
     bool can_derive = false;
@@ -66,7 +68,7 @@ struct PrivateKeyFacts {
 };
 
 // Best effort: attributes the token refuses to reveal keep their defaults.
-PrivateKeyFacts private_key_facts(const RawSession& session, ByteView id);
+PrivateKeyFacts private_key_facts(const RawSession& session, const KeyMatch& key);
 
 // Trims the blank padding of CK_TOKEN_INFO / CK_INFO fixed-size text fields.
 std::string fixed_field(const unsigned char* text, std::size_t size);

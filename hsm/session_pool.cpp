@@ -71,7 +71,7 @@ CK_RV SessionPool::login_again()
 // Members close their sessions before m_module drops its reference and m_token the helper.
 SessionPool::~SessionPool() = default;
 
-CK_RV SessionPool::prepare(Member& m, ByteView key_id, CK_OBJECT_HANDLE& key)
+CK_RV SessionPool::prepare(Member& m, const KeyMatch& match, CK_OBJECT_HANDLE& key)
 {
     // A login through the helper (recovery elsewhere) may have renumbered private objects.
     const std::uint64_t epoch = m_token->auth->login_epoch.load();
@@ -80,31 +80,23 @@ CK_RV SessionPool::prepare(Member& m, ByteView key_id, CK_OBJECT_HANDLE& key)
         m.epoch = epoch;
     }
     if (!m.session) m.session.emplace(m_module, m_slot);  // throws HsmUnavailable
-    const Bytes id(key_id.begin(), key_id.end());
-    if (auto it = m.keys.find(id); it != m.keys.end()) {
+    const Bytes cache_key = match.cache_key();
+    if (auto it = m.keys.find(cache_key); it != m.keys.end()) {
         key = it->second;
         return CKR_OK;
     }
     CK_FUNCTION_LIST_PTR f = m.session->functions();
     const CK_SESSION_HANDLE s = m.session->handle();
-    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-    CK_ATTRIBUTE tmpl[] = {
-        {CKA_CLASS, &cls, sizeof cls},
-        {CKA_ID, const_cast<std::uint8_t*>(id.data()), id.size()},
-    };
-    CK_RV rv = f->C_FindObjectsInit(s, tmpl, 2);
-    if (rv != CKR_OK) return rv;
-    CK_ULONG found = 0;
-    rv = f->C_FindObjects(s, &key, 1, &found);
-    f->C_FindObjectsFinal(s);
-    if (rv != CKR_OK) return rv;
-    if (found == 1) {
-        m.keys[id] = key;
+    const KeyLookup found = find_private_key(f, s, match);
+    if (found.rv != CKR_OK) return found.rv;
+    if (found.handle != CK_INVALID_HANDLE) {
+        key = found.handle;
+        m.keys[cache_key] = key;
         return CKR_OK;
     }
     // Private objects are invisible without a login: tell the two cases apart.
     CK_SESSION_INFO info{};
-    rv = f->C_GetSessionInfo(s, &info);
+    const CK_RV rv = f->C_GetSessionInfo(s, &info);
     if (rv != CKR_OK) return rv;
     return info.state == CKS_RO_USER_FUNCTIONS || info.state == CKS_RW_USER_FUNCTIONS
                ? CKR_KEY_HANDLE_INVALID
@@ -116,6 +108,10 @@ bool SessionPool::repair(Member& m, CK_RV rv)
     switch (rv) {
     case CKR_SESSION_HANDLE_INVALID:
     case CKR_SESSION_CLOSED:
+    // An operation left active by an earlier use of this session (an exception between
+    // C_SignInit and C_Sign, a module that keeps an operation after an error): until the
+    // session is closed every Init on it fails, one pool member lost for good.
+    case CKR_OPERATION_ACTIVE:
         m.session.reset();
         m.keys.clear();
         return true;
@@ -139,13 +135,13 @@ bool SessionPool::repair(Member& m, CK_RV rv)
     }
 }
 
-CK_RV SessionPool::run(ByteView key_id, const Operation& op)
+CK_RV SessionPool::run(const KeyMatch& key_match, const Operation& op)
 {
     Lease lease(*this);
     Member& m = lease.member();
     for (int attempt = 0;; ++attempt) {
         CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
-        CK_RV rv = prepare(m, key_id, key);
+        CK_RV rv = prepare(m, key_match, key);
         if (rv == CKR_OK) {
             m_operations.fetch_add(1);
             rv = op(m.session->functions(), m.session->handle(), key);

@@ -16,6 +16,7 @@
 
 #include "base/bytes.h"
 #include "hsm/helper_key.h"
+#include "hsm/key_match.h"
 #include "hsm/pkcs11_handles.h"
 #include "hsm/raw_module.h"
 
@@ -34,13 +35,15 @@ public:
 
     using Operation =
         std::function<CK_RV(CK_FUNCTION_LIST_PTR, CK_SESSION_HANDLE, CK_OBJECT_HANDLE key)>;
-    // Runs op with the handle of the private key with this CKA_ID on a session no other
+    // Runs op with the handle of the certificate's private key (key_match.h: under its CKA_ID,
+    // of its type and public values, never another key under that id) on a session no other
     // thread uses meanwhile. When the token says the session, the login or the key handle
-    // went stale, repairs that once and runs op again. Returns the final CK_RV; throws
+    // went stale, or that an earlier use left an operation active, repairs that once and runs
+    // op again. Returns the final CK_RV; throws
     // Error(HsmUnavailable) only when no session can be opened. op must leave no operation
     // active on the session when it returns (PKCS#11 ends one on any error but
     // CKR_BUFFER_TOO_SMALL: do not ask for sizes).
-    CK_RV run(ByteView key_id, const Operation& op);
+    CK_RV run(const KeyMatch& key, const Operation& op);
 
     // Private-key operations attempted (calls of op): for metrics and tests.
     std::uint64_t operations() const { return m_operations.load(); }
@@ -49,13 +52,13 @@ public:
 private:
     struct Member {
         std::optional<RawSession> session;
-        std::map<Bytes, CK_OBJECT_HANDLE> keys;  // valid for the login epoch below
+        std::map<Bytes, CK_OBJECT_HANDLE> keys;  // by KeyMatch::cache_key, for the login epoch below
         std::uint64_t epoch = 0;
         bool busy = false;
     };
     class Lease;
 
-    CK_RV prepare(Member& m, ByteView key_id, CK_OBJECT_HANDLE& key);
+    CK_RV prepare(Member& m, const KeyMatch& match, CK_OBJECT_HANDLE& key);
     bool repair(Member& m, CK_RV rv);
     CK_RV login_again();
 

@@ -25,11 +25,11 @@ namespace {
 
 // Every decryption (RSA or ECDH) reaches the token here, once: counted for
 // ssm_hsm_operations_total by the token's answer (no session at all is an error too).
-CK_RV run_counted(SessionPool& pool, ByteView key_id, const SessionPool::Operation& op)
+CK_RV run_counted(SessionPool& pool, const KeyMatch& key, const SessionPool::Operation& op)
 {
     CK_RV rv = CKR_GENERAL_ERROR;
     try {
-        rv = pool.run(key_id, op);
+        rv = pool.run(key, op);
     } catch (...) {
         metrics::count_hsm_operation(metrics::HsmOperation::Decrypt, false);
         throw;
@@ -85,7 +85,7 @@ bool on_curve(const ecc_curve* curve, ByteView x, ByteView y)
 TokenDecrypter::TokenDecrypter(std::shared_ptr<SessionPool> pool, Bytes certificate_der,
                                Bytes key_id, const std::string& description)
     : m_pool(std::move(pool)), m_certificate(std::move(certificate_der)),
-      m_key_id(std::move(key_id)), m_description(description)
+      m_key(key_match_for(m_certificate, key_id)), m_description(description)
 {
     auto cert = X509Cert::parse_der(m_certificate);
     if (!cert) throw Error(Failure::HsmUnavailable, "unparsable certificate of " + m_description);
@@ -154,7 +154,7 @@ Bytes TokenDecrypter::rsa_raw_decrypt(ByteView block)
     Bytes out(m_size);
     CK_ULONG out_size = 0;
     const CK_RV rv = run_counted(
-        *m_pool, m_key_id, [&](CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key) {
+        *m_pool, m_key, [&](CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key) {
             CK_MECHANISM mech{CKM_RSA_X_509, nullptr, 0};
             CK_RV r = f->C_DecryptInit(s, &mech, key);
             if (r != CKR_OK) return r;
@@ -191,7 +191,7 @@ Bytes TokenDecrypter::ecdh_derive(ByteView peer)
     Bytes z(m_size);
     CK_ULONG z_size = 0;
     const CK_RV rv = run_counted(
-        *m_pool, m_key_id, [&](CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key) {
+        *m_pool, m_key, [&](CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key) {
             // SoftHSM 2.6.1 takes the raw point and the DER OCTET STRING alike (tried): raw
             // is what PKCS#11 v2.40 names first.
             CK_ECDH1_DERIVE_PARAMS params{CKD_NULL, 0, nullptr, static_cast<CK_ULONG>(peer.size()),

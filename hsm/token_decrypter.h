@@ -35,7 +35,7 @@ private:
 
     std::shared_ptr<SessionPool> m_pool;
     Bytes m_certificate;
-    Bytes m_key_id;
+    KeyMatch m_key;  // the certificate's key under its CKA_ID (key_match.h)
     std::string m_description;
     smime::KeyType m_key_type = smime::KeyType::Rsa;
     std::size_t m_size = 0;

@@ -7,6 +7,8 @@
 #include <gnutls/gnutls.h>
 
 #include "base/error.h"
+#include "base/gnutls_handles.h"
+#include "base/log.h"
 
 namespace ssm::hsm {
 
@@ -54,6 +56,27 @@ PssMechanism pss_mechanism(DigestAlgorithm d)
 
 }  // namespace
 
+void TokenSigner::check(gnutls_sign_algorithm_t algorithm, ByteView signed_input, ByteView signature,
+                        bool input_is_hash) const
+{
+    // A fresh public key per check: GnuTLS does not promise that one pubkey object may be
+    // used by several threads at once, and a parse costs far less than the token's signature.
+    auto crt = new_gnutls_crt();
+    auto key = new_gnutls_pubkey();
+    const gnutls_datum_t c = view_datum(m_certificate), d = view_datum(signed_input), s = view_datum(signature);
+    int rc = gnutls_x509_crt_import(crt.get(), &c, GNUTLS_X509_FMT_DER);
+    if (rc >= 0) rc = gnutls_pubkey_import_x509(key.get(), crt.get(), 0);
+    if (rc >= 0)
+        rc = input_is_hash ? gnutls_pubkey_verify_hash2(key.get(), algorithm, 0, &d, &s)
+                           : gnutls_pubkey_verify_data2(key.get(), algorithm, 0, &d, &s);
+    if (rc >= 0) return;
+    log::warning("hsm_signature_not_the_certificates",
+                 {{"key", m_key->description()}, {"reason", gnutls_strerror(rc)}});
+    throw Error(Failure::HsmUnavailable, "the signature of " + m_key->description() +
+                                             " does not verify with its certificate (another key under its "
+                                             "CKA_ID, or a token fault): not used");
+}
+
 TokenSigner::TokenSigner(std::unique_ptr<KeyBackend> key, Bytes certificate_der,
                          std::vector<Bytes> chain_der, KeyType key_type, unsigned key_bits)
     : m_key(std::move(key)),
@@ -77,14 +100,18 @@ Bytes TokenSigner::sign_digest(SignatureScheme scheme, DigestAlgorithm digest, B
         if (gnutls_encode_ber_digest_info(gnutls_digest(digest), &h, &info.d) < 0)
             throw Error(Failure::Internal, "cannot encode DigestInfo");
         CK_MECHANISM mech{CKM_RSA_PKCS, nullptr, 0};
-        return m_key->sign(mech, ByteView(info.d.data, info.d.size));
+        Bytes sig = m_key->sign(mech, ByteView(info.d.data, info.d.size));
+        check(gnutls_pk_to_sign(GNUTLS_PK_RSA, gnutls_digest(digest)), hash, sig, true);
+        return sig;
     }
     case SignatureScheme::RsaPss: {
         if (m_key_type != KeyType::Rsa) wrong_key(smime::scheme_name(scheme), *m_key);
         const PssMechanism p = pss_mechanism(digest);
         CK_RSA_PKCS_PSS_PARAMS params{p.hash, p.mgf, hash.size()};
         CK_MECHANISM mech{CKM_RSA_PKCS_PSS, &params, sizeof params};
-        return m_key->sign(mech, hash);
+        Bytes sig = m_key->sign(mech, hash);
+        check(gnutls_pk_to_sign(GNUTLS_PK_RSA_PSS, gnutls_digest(digest)), hash, sig, true);
+        return sig;
     }
     case SignatureScheme::Ecdsa: {
         if (m_key_type != KeyType::Ec) wrong_key(smime::scheme_name(scheme), *m_key);
@@ -100,7 +127,9 @@ Bytes TokenSigner::sign_digest(SignatureScheme scheme, DigestAlgorithm digest, B
         GnutlsDatum der;
         if (gnutls_encode_rs_value(&der.d, &r, &s) < 0)
             throw Error(Failure::Internal, "cannot encode Ecdsa-Sig-Value");
-        return der.bytes();
+        Bytes sig = der.bytes();
+        check(gnutls_pk_to_sign(GNUTLS_PK_ECDSA, gnutls_digest(digest)), hash, sig, true);
+        return sig;
     }
     case SignatureScheme::Ed25519:
         throw Error(Failure::Internal, "Ed25519 is not a pre-hash scheme: use sign_message");
@@ -120,6 +149,7 @@ Bytes TokenSigner::sign_message(SignatureScheme scheme, ByteView message)
     if (sig.size() != 64)
         throw Error(Failure::HsmUnavailable,
                     "Ed25519 signature of unexpected length from " + m_key->description());
+    check(GNUTLS_SIGN_EDDSA_ED25519, message, sig, false);
     return sig;
 }
 

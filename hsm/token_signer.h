@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <gnutls/gnutls.h>
+
 #include "hsm/helper_key.h"
 #include "smime/signer.h"
 
@@ -31,8 +33,15 @@ public:
                       ByteView hash) override;
     // Ed25519 (pure EdDSA, CKM_EDDSA without parameters) over the message itself.
     Bytes sign_message(smime::SignatureScheme scheme, ByteView message) override;
+    // Every signature is checked with the certificate's public key before it is returned:
+    // a key under the certificate's CKA_ID that is not its own (an EC key shows nothing of
+    // its public point) or a faulty token (an RSA-CRT fault gives the key away) never yields
+    // a signature; such a signature throws Error(HsmUnavailable) instead.
 
 private:
+    void check(gnutls_sign_algorithm_t algorithm, ByteView signed_input, ByteView signature,
+               bool input_is_hash) const;
+
     std::unique_ptr<KeyBackend> m_key;
     Bytes m_certificate;
     std::vector<Bytes> m_chain;

@@ -14,12 +14,16 @@
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <iostream>
 #include <sstream>
 
 #include "base/error.h"
+#include "base/gnutls_datum.h"
 #include "hsm/key_store.h"
+#include "hsm/raw_module.h"
+#include "hsm/session_pool.h"
 #include "hsm/sign_rate.h"
 #include "tests/unit/test_support.h"
 #include "tools/ssmctl_hsm.h"
@@ -112,6 +116,18 @@ const hsm::Identity* find_identity(const std::vector<hsm::Identity>& ids, const 
     return nullptr;
 }
 
+// Writes the certificate of CERT_NAME under ID with the private key of KEY_NAME (another
+// identity's) under the same ID.
+void import_foreign(const std::string& cert_name, const std::string& id, const std::string& key_name,
+                    const std::string& key_flags)
+{
+    const std::string p11 = std::string("pkcs11-tool --module ") + test::softhsm_module +
+                            " --token-label ssm-test --login --pin 123456 --id " + id + " --label " + cert_name +
+                            " --write-object '" + (fixture().pki).string() + "/";
+    test::run(p11 + key_name + ".p8.der' --type privkey " + key_flags + " >/dev/null 2>&1");
+    test::run(p11 + cert_name + ".cert.der' --type cert >/dev/null 2>&1");
+}
+
 bool contains(const std::vector<SignatureScheme>& v, SignatureScheme s)
 {
     return std::find(v.begin(), v.end(), s) != v.end();
@@ -139,6 +155,13 @@ class HsmTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(hsm_list_output);
     CPPUNIT_TEST(hsm_list_fails_clearly);
     CPPUNIT_TEST(sign_rate);
+    CPPUNIT_TEST(refused_pin_is_not_offered_again);
+    CPPUNIT_TEST(pin_file_readable_by_others_is_warned);
+    CPPUNIT_TEST(large_keys_and_every_digest_sign);
+    CPPUNIT_TEST(key_not_the_certificates_never_used);
+    CPPUNIT_TEST(twin_keys_under_one_id);
+    CPPUNIT_TEST(pool_session_left_with_an_operation_recovers);
+    CPPUNIT_TEST(key_replaced_under_a_running_store);
     CPPUNIT_TEST(token_removed_and_returned);
     CPPUNIT_TEST_SUITE_END();
 
@@ -559,6 +582,300 @@ public:
                   << "/s, rsa-2048 pss " << static_cast<int>(pss) << "/s, p-256 ecdsa "
                   << static_cast<int>(p256) << "/s\n";
         CPPUNIT_ASSERT(rsa > 10 && pss > 10 && p256 > 10);
+    }
+
+    // A wrong PIN counts towards the token locking its user PIN, and the daemon reopens the
+    // token for every message while it cannot be used: the same refused PIN is offered once,
+    // then again only when the PIN file changes. SoftHSM 2.6.1 never locks, but it raises
+    // CKF_USER_PIN_COUNT_LOW at a wrong try and clears it at a good login: the flag shows
+    // whether the token was asked.
+    void refused_pin_is_not_offered_again()
+    {
+        auto& f = fixture();
+        auto module = hsm::RawModule::attach(test::softhsm_module);
+        const auto slot = module.find_slot("ssm-test", "");
+        CPPUNIT_ASSERT(slot.has_value());
+        auto count_low = [&] {
+            CK_TOKEN_INFO info{};
+            CPPUNIT_ASSERT_EQUAL(CK_RV(CKR_OK), module.functions()->C_GetTokenInfo(*slot, &info));
+            return (info.flags & CKF_USER_PIN_COUNT_LOW) != 0;
+        };
+        const fs::path file = f.dir.path() / "refused.pin";
+        test::write_file(file, "888888\r\n");
+        hsm::TokenConfig c = f.config;
+        c.pin_file = file.string();
+        auto open_fails = [&](const std::string& expected) {
+            try {
+                hsm::KeyStore::open(c);
+                CPPUNIT_FAIL("opened with " + expected);
+            } catch (const Error& e) {
+                const std::string m = e.what();
+                CPPUNIT_ASSERT_MESSAGE(m, e.failure() == Failure::HsmUnavailable);
+                CPPUNIT_ASSERT_MESSAGE(m + " lacks " + expected, m.find(expected) != std::string::npos);
+                CPPUNIT_ASSERT_MESSAGE(m, m.find(file.string()) != std::string::npos);
+                CPPUNIT_ASSERT_MESSAGE(m, m.find("888888") == std::string::npos);
+            }
+        };
+        open_fails("CKR_PIN_INCORRECT");
+        CPPUNIT_ASSERT(count_low());
+        hsm::KeyStore::open(f.config);  // the good PIN: the token forgets the wrong try
+        CPPUNIT_ASSERT(!count_low());
+        for (int i = 0; i < 3; ++i) open_fails("login not tried");
+        CPPUNIT_ASSERT_MESSAGE("the refused PIN was offered again", !count_low());
+        // The file changes (here only its time, as `touch` does): one more try.
+        fs::last_write_time(file, fs::last_write_time(file) + std::chrono::seconds(2));
+        open_fails("CKR_PIN_INCORRECT");
+        CPPUNIT_ASSERT(count_low());
+        open_fails("login not tried");
+        // The right PIN in the file, CRLF and all: the store opens.
+        test::write_file(file, "123456\r\n");
+        CPPUNIT_ASSERT(!hsm::KeyStore::open(c)->identities().empty());
+        CPPUNIT_ASSERT(!count_low());
+        // An empty file (a truncated write) is never offered.
+        test::write_file(file, "\n");
+        open_fails("is empty");
+        CPPUNIT_ASSERT(!count_low());
+        // The fixture's store still signs (one re-login at most).
+        auto s = signer("alice@acme.example");
+        const Bytes h = hash_of(DigestAlgorithm::Sha256, "after refusals");
+        CPPUNIT_ASSERT(verify_signature(s->certificate_der(), GNUTLS_SIGN_RSA_SHA256, h,
+                                        s->sign_digest(SignatureScheme::RsaPkcs1v15, DigestAlgorithm::Sha256, h)));
+    }
+
+    // A PIN file others may read still opens the token (refusing would stop the mail of a
+    // site that chmods wrong), but the start-up log says so; group-readable (0640, the
+    // daemon's group) is the packaged layout and stays quiet.
+    void pin_file_readable_by_others_is_warned()
+    {
+        auto& f = fixture();
+        const fs::path file = f.dir.path() / "mode.pin";
+        fs::copy_file(f.config.pin_file, file, fs::copy_options::overwrite_existing);
+        hsm::TokenConfig c = f.config;
+        c.pin_file = file.string();
+        auto log_of_open = [&](fs::perms mode) {
+            fs::permissions(file, mode);
+            test::StderrCapture capture(f.dir.path() / "mode.log");
+            CPPUNIT_ASSERT(!hsm::KeyStore::open(c)->identities().empty());
+            return capture.finish();
+        };
+        const std::string loose = log_of_open(fs::perms::owner_read | fs::perms::owner_write |
+                                              fs::perms::group_read | fs::perms::others_read);
+        CPPUNIT_ASSERT_MESSAGE(loose, loose.find("hsm_pin_file_readable_by_others") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(loose, loose.find(file.string()) != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(loose, loose.find("mode=0644") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(loose, loose.find("123456") == std::string::npos);
+        const std::string tight = log_of_open(fs::perms::owner_read | fs::perms::group_read);
+        CPPUNIT_ASSERT_MESSAGE(tight, tight.find("hsm_pin_file_readable_by_others") == std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(tight, tight.find("hsm_token_opened") != std::string::npos);
+    }
+
+    // Signature sizes at the top of what we sign with (RSA-4096: 512 octets; P-521: r||s of
+    // 2 x 66 octets) and every digest with every curve: each signature verifies, so neither
+    // the buffer nor the check of each signature refuses a good one.
+    void large_keys_and_every_digest_sign()
+    {
+        auto& f = fixture();
+        f.issue_identity("big-rsa", "-algorithm RSA -pkeyopt rsa_keygen_bits:4096", "big-rsa", "big-rsa@acme.example",
+                         "digitalSignature");
+        f.import_identity("big-rsa", "31", "--usage-sign");
+        f.issue_identity("big-ec", "-algorithm EC -pkeyopt ec_paramgen_curve:P-521", "big-ec", "big-ec@acme.example",
+                         "digitalSignature");
+        f.import_identity("big-ec", "32", "--usage-sign");
+        const auto store = hsm::KeyStore::open(f.config);
+        const struct {
+            const char* who;
+            SignatureScheme scheme;
+            std::size_t size;  // 0: DER
+        } keys[] = {
+            {"big-rsa@acme.example", SignatureScheme::RsaPkcs1v15, 512},
+            {"big-rsa@acme.example", SignatureScheme::RsaPss, 512},
+            {"big-ec@acme.example", SignatureScheme::Ecdsa, 0},
+            {"bob@acme.example", SignatureScheme::Ecdsa, 0},
+            {"erin@acme.example", SignatureScheme::Ecdsa, 0},
+        };
+        for (const auto& k : keys) {
+            auto s = store->signer_for(*EmailAddress::parse(k.who));
+            CPPUNIT_ASSERT_MESSAGE(k.who, s != nullptr);
+            for (DigestAlgorithm d : {DigestAlgorithm::Sha256, DigestAlgorithm::Sha384, DigestAlgorithm::Sha512}) {
+                const std::string what = std::string(k.who) + " " + std::string(smime::digest_name(d));
+                const gnutls_digest_algorithm_t gd = d == DigestAlgorithm::Sha256   ? GNUTLS_DIG_SHA256
+                                                     : d == DigestAlgorithm::Sha384 ? GNUTLS_DIG_SHA384
+                                                                                    : GNUTLS_DIG_SHA512;
+                const gnutls_pk_algorithm_t pk = k.scheme == SignatureScheme::Ecdsa ? GNUTLS_PK_ECDSA
+                                                 : k.scheme == SignatureScheme::RsaPss ? GNUTLS_PK_RSA_PSS
+                                                                                       : GNUTLS_PK_RSA;
+                const Bytes h = hash_of(d, what);
+                const Bytes sig = s->sign_digest(k.scheme, d, h);
+                if (k.size) CPPUNIT_ASSERT_EQUAL_MESSAGE(what, k.size, sig.size());
+                CPPUNIT_ASSERT_MESSAGE(what, verify_signature(s->certificate_der(), gnutls_pk_to_sign(pk, gd), h, sig));
+            }
+        }
+    }
+
+    // Key selection goes by CKA_ID, and pkcs11-tool writes whatever id it is given: a
+    // certificate whose CKA_ID holds another key (a copy-paste slip, a token re-initialised
+    // and filled again) must never yield a signature or a decryption with that other key.
+    // RSA: the key's CKA_MODULUS is the certificate's or the key is not its; EC: the key's
+    // curve is the certificate's, and a key of the same curve is caught by checking each
+    // signature with the certificate before it leaves.
+    void key_not_the_certificates_never_used()
+    {
+        auto& f = fixture();
+        const std::string ec256 = "-algorithm EC -pkeyopt ec_paramgen_curve:P-256";
+        f.issue_identity("mism-rsa", "-algorithm RSA -pkeyopt rsa_keygen_bits:2048", "mism-rsa", "mism-rsa@acme.example",
+                         "digitalSignature,keyEncipherment");
+        f.issue_identity("mism-ec", ec256, "mism-ec", "mism-ec@acme.example", "digitalSignature,keyAgreement");
+        f.issue_identity("mism-curve", "-algorithm EC -pkeyopt ec_paramgen_curve:P-384", "mism-curve",
+                         "mism-curve@acme.example", "digitalSignature,keyAgreement");
+        // Each certificate under its id, and under that id another identity's key.
+        import_foreign("mism-rsa", "21", "carol", "--usage-sign --usage-decrypt");
+        import_foreign("mism-ec", "22", "bob", "--usage-sign --usage-derive");
+        import_foreign("mism-curve", "23", "bob", "--usage-sign --usage-derive");
+        const auto store = hsm::KeyStore::open(f.config);  // a reload: the objects are found
+        const auto ids = store->identities();
+        for (const char* label : {"mism-rsa", "mism-curve"}) {
+            const hsm::Identity* id = find_identity(ids, label);
+            CPPUNIT_ASSERT_MESSAGE(label, id != nullptr);
+            CPPUNIT_ASSERT_MESSAGE(label, !id->has_private_key && id->sign_schemes.empty() && !id->decrypt_usable);
+        }
+        CPPUNIT_ASSERT(store->signer_for(*EmailAddress::parse("mism-rsa@acme.example")) == nullptr);
+        CPPUNIT_ASSERT(store->signer_for(*EmailAddress::parse("mism-curve@acme.example")) == nullptr);
+        const Bytes rsa_der = to_bytes(test::read_file(f.pki / "mism-rsa.cert.der"));
+        CPPUNIT_ASSERT(store->decrypter_for_certificate(rsa_der) == nullptr);
+        // Same curve: nothing on the private key object tells it apart; its signature does.
+        auto ec = store->signer_for(*EmailAddress::parse("mism-ec@acme.example"));
+        CPPUNIT_ASSERT(ec != nullptr);
+        const Bytes h = hash_of(DigestAlgorithm::Sha256, "wrong key");
+        try {
+            const Bytes sig = ec->sign_digest(SignatureScheme::Ecdsa, DigestAlgorithm::Sha256, h);
+            CPPUNIT_FAIL("a signature by another key was handed out (verifies: " +
+                         std::to_string(verify_signature(ec->certificate_der(), GNUTLS_SIGN_ECDSA_SHA256, h, sig)) +
+                         ")");
+        } catch (const Error& e) {
+            CPPUNIT_ASSERT_MESSAGE(e.what(), e.failure() == Failure::HsmUnavailable);
+            CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).find("'mism-ec'") != std::string::npos);
+        }
+        // The other keys of the store are untouched.
+        auto alice = store->signer_for(*EmailAddress::parse("alice@acme.example"));
+        CPPUNIT_ASSERT(verify_signature(alice->certificate_der(), GNUTLS_SIGN_RSA_SHA256, h,
+                                        alice->sign_digest(SignatureScheme::RsaPkcs1v15, DigestAlgorithm::Sha256, h)));
+    }
+
+    // Two keys under one CKA_ID (the certificate's own and another): the certificate's is the
+    // one used, every time, for signatures and for decryption.
+    void twin_keys_under_one_id()
+    {
+        auto& f = fixture();
+        f.issue_identity("twin", "-algorithm RSA -pkeyopt rsa_keygen_bits:2048", "twin", "twin@acme.example",
+                         "digitalSignature,keyEncipherment");
+        f.import_identity("twin", "24", "--usage-sign --usage-decrypt");
+        for (const char* other : {"carol", "alice", "domain-signing"})
+            test::run("pkcs11-tool --module " + std::string(test::softhsm_module) +
+                      " --token-label ssm-test --login --pin 123456 --id 24 --label twin-" + other +
+                      " --write-object '" + (f.pki / other).string() +
+                      ".p8.der' --type privkey --usage-sign --usage-decrypt >/dev/null 2>&1");
+        const auto store = hsm::KeyStore::open(f.config);
+        const auto ids = store->identities();
+        const hsm::Identity* id = find_identity(ids, "twin");
+        CPPUNIT_ASSERT(id != nullptr && id->has_private_key && !id->sign_schemes.empty() && id->decrypt_usable);
+        auto s = store->signer_for(*EmailAddress::parse("twin@acme.example"));
+        CPPUNIT_ASSERT(s != nullptr);
+        const int good = test::count_true_in_threads(4, 5, [&](int t, int i) {
+            const Bytes h = hash_of(DigestAlgorithm::Sha256, "twin " + std::to_string(t * 10 + i));
+            return verify_signature(s->certificate_der(), GNUTLS_SIGN_RSA_SHA256, h,
+                                    s->sign_digest(SignatureScheme::RsaPkcs1v15, DigestAlgorithm::Sha256, h));
+        });
+        CPPUNIT_ASSERT_EQUAL(20, good);
+        // Decryption: OpenSSL encrypts a block to the certificate; the token gives it back.
+        const fs::path plain = f.dir.path() / "twin.plain", cipher = f.dir.path() / "twin.cipher";
+        std::string block(256, 'x');
+        block[0] = 0;
+        test::write_file(plain, block);
+        test::run("OPENSSL_CONF=/dev/null openssl pkeyutl -encrypt -certin -inkey '" + (f.pki / "twin.cert.pem").string() +
+                  "' -pkeyopt rsa_padding_mode:none -in '" + plain.string() + "' -out '" + cipher.string() + "'");
+        auto d = store->decrypter_for_certificate(s->certificate_der());
+        CPPUNIT_ASSERT(d != nullptr);
+        for (int i = 0; i < 4; ++i)
+            CPPUNIT_ASSERT(d->rsa_raw_decrypt(to_bytes(test::read_file(cipher))) == to_bytes(block));
+    }
+
+    // A pooled session handed back with an operation still active (an exception between
+    // C_SignInit and C_Sign, a module that keeps the operation after an error) is closed and
+    // opened again at its next use, instead of failing every later Init with
+    // CKR_OPERATION_ACTIVE: with a pool of one session, the pool would be lost for good.
+    void pool_session_left_with_an_operation_recovers()
+    {
+        auto& f = fixture();
+        auto library = hsm::Pkcs11Library::acquire();
+        auto auth = library->find_token("ssm-test", f.store->token().serial);
+        CPPUNIT_ASSERT(auth != nullptr);
+        auto module = hsm::RawModule::attach(test::softhsm_module);
+        const auto slot = module.find_slot("ssm-test", "");
+        CPPUNIT_ASSERT(slot.has_value());
+        hsm::SessionPool pool(std::make_shared<hsm::TokenContext>(hsm::TokenContext{library, auth, "ssm-test"}),
+                              std::move(module), *slot, nullptr, 1);
+        const Bytes alice = to_bytes(test::read_file(f.pki / "alice.cert.der"));
+        const hsm::KeyMatch key = hsm::key_match_for(alice, Bytes{0x01});
+        CK_MECHANISM mech{CKM_RSA_PKCS, nullptr, 0};
+        // The first use starts a signature and gives up (an error of its own).
+        CPPUNIT_ASSERT_EQUAL(CK_RV(CKR_FUNCTION_FAILED),
+                             pool.run(key, [&](CK_FUNCTION_LIST_PTR fn, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE k) {
+                                 const CK_RV rv = fn->C_SignInit(s, &mech, k);
+                                 return rv == CKR_OK ? CK_RV(CKR_FUNCTION_FAILED) : rv;
+                             }));
+        // Every later use signs on the pool's one session.
+        const Bytes digest = hash_of(DigestAlgorithm::Sha256, "after an abandoned operation");
+        GnutlsDatum info;
+        const gnutls_datum_t h{const_cast<unsigned char*>(digest.data()), static_cast<unsigned>(digest.size())};
+        CPPUNIT_ASSERT(gnutls_encode_ber_digest_info(GNUTLS_DIG_SHA256, &h, &info.d) >= 0);
+        for (int i = 0; i < 3; ++i) {
+            Bytes sig(256);
+            CK_ULONG size = sig.size();
+            const CK_RV rv = pool.run(key, [&](CK_FUNCTION_LIST_PTR fn, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE k) {
+                const CK_RV r = fn->C_SignInit(s, &mech, k);
+                size = sig.size();
+                return r != CKR_OK ? r : fn->C_Sign(s, info.d.data, info.d.size, sig.data(), &size);
+            });
+            CPPUNIT_ASSERT_EQUAL_MESSAGE("use " + std::to_string(i) + ": " + hsm::rv_name(rv), CK_RV(CKR_OK), rv);
+            CPPUNIT_ASSERT_EQUAL(CK_ULONG(256), size);
+            CPPUNIT_ASSERT(verify_signature(alice, GNUTLS_SIGN_RSA_SHA256, digest, sig));
+        }
+    }
+
+    // The token refilled while the daemon runs (another process deletes a key and writes
+    // another one under the same CKA_ID): the running store's signer must fail (the daemon
+    // then reopens the token and sees the new certificates), never sign with the new key
+    // for the old certificate.
+    void key_replaced_under_a_running_store()
+    {
+        auto& f = fixture();
+        f.issue_identity("swap", "-algorithm RSA -pkeyopt rsa_keygen_bits:2048", "swap", "swap@acme.example",
+                         "digitalSignature");
+        f.import_identity("swap", "41", "--usage-sign");
+        const auto store = hsm::KeyStore::open(f.config);
+        auto s = store->signer_for(*EmailAddress::parse("swap@acme.example"));
+        CPPUNIT_ASSERT(s != nullptr);
+        const Bytes h = hash_of(DigestAlgorithm::Sha256, "swap");
+        for (int i = 0; i < 4; ++i)  // every pooled session holds the key's handle
+            CPPUNIT_ASSERT(verify_signature(s->certificate_der(), GNUTLS_SIGN_RSA_SHA256, h,
+                                            s->sign_digest(SignatureScheme::RsaPkcs1v15, DigestAlgorithm::Sha256, h)));
+        const std::string p11 = "pkcs11-tool --module " + std::string(test::softhsm_module) +
+                                " --token-label ssm-test --login --pin 123456 ";
+        test::run(p11 + "--delete-object --type privkey --id 41 >/dev/null 2>&1");
+        test::run(p11 + "--id 41 --label swap --write-object '" + (f.pki / "carol").string() +
+                  ".p8.der' --type privkey --usage-sign >/dev/null 2>&1");
+        for (int i = 0; i < 4; ++i) {
+            try {
+                const Bytes sig = s->sign_digest(SignatureScheme::RsaPkcs1v15, DigestAlgorithm::Sha256, h);
+                CPPUNIT_FAIL("signed after the key was replaced (verifies: " +
+                             std::to_string(verify_signature(s->certificate_der(), GNUTLS_SIGN_RSA_SHA256, h, sig)) + ")");
+            } catch (const Error& e) {
+                CPPUNIT_ASSERT_MESSAGE(e.what(), e.failure() == Failure::HsmUnavailable);
+            }
+        }
+        // Reopened (what the daemon does after HsmUnavailable): the certificate has no key now.
+        const auto reopened = hsm::KeyStore::open(f.config);
+        CPPUNIT_ASSERT(reopened->signer_for(*EmailAddress::parse("swap@acme.example")) == nullptr);
     }
 
     // SoftHSM's way to "pull the token": move its folder away. Signing must fail cleanly

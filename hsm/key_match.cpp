@@ -1,0 +1,126 @@
+// Matching token keys to certificates (see key_match.h).
+#include "hsm/key_match.h"
+
+#include <gnutls/abstract.h>
+#include <gnutls/x509.h>
+
+#include <algorithm>
+
+#include "base/gnutls_datum.h"
+#include "base/gnutls_handles.h"
+
+namespace ssm::hsm {
+
+namespace {
+
+Bytes without_leading_zeros(ByteView v)
+{
+    std::size_t skip = 0;
+    while (skip < v.size() && v[skip] == 0) ++skip;
+    return Bytes(v.begin() + static_cast<std::ptrdiff_t>(skip), v.end());
+}
+
+// One attribute's value; nullopt when the token does not reveal it.
+std::optional<Bytes> attribute(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
+                               CK_ATTRIBUTE_TYPE type)
+{
+    CK_ATTRIBUTE a{type, nullptr, 0};
+    if (f->C_GetAttributeValue(s, h, &a, 1) != CKR_OK) return std::nullopt;
+    if (a.ulValueLen == CK_UNAVAILABLE_INFORMATION || a.ulValueLen > 65536) return std::nullopt;
+    Bytes v(a.ulValueLen);
+    a.pValue = v.data();
+    if (f->C_GetAttributeValue(s, h, &a, 1) != CKR_OK) return std::nullopt;
+    v.resize(a.ulValueLen);
+    return v;
+}
+
+bool is_certificates_key(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h, const KeyMatch& m)
+{
+    if (m.type) {
+        const auto type = attribute(f, s, h, CKA_KEY_TYPE);
+        CK_KEY_TYPE t = 0;
+        if (type && type->size() == sizeof t) {
+            std::copy(type->begin(), type->end(), reinterpret_cast<std::uint8_t*>(&t));
+            if (t != *m.type) return false;
+        }
+    }
+    if (!m.rsa_modulus.empty()) {
+        const auto n = attribute(f, s, h, CKA_MODULUS);
+        if (n && without_leading_zeros(*n) != m.rsa_modulus) return false;
+    }
+    if (!m.ec_params.empty()) {
+        // Only a named curve is compared: another encoding of the same curve is not a mismatch.
+        const auto p = attribute(f, s, h, CKA_EC_PARAMS);
+        if (p && !p->empty() && (*p)[0] == 0x06 && *p != m.ec_params) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+Bytes KeyMatch::cache_key() const
+{
+    Bytes k = id;
+    k.push_back(0);  // ids of different lengths stay apart from the rest
+    k.insert(k.end(), rsa_modulus.begin(), rsa_modulus.end());
+    k.insert(k.end(), ec_params.begin(), ec_params.end());
+    return k;
+}
+
+KeyMatch key_match_for(ByteView certificate_der, ByteView id)
+{
+    KeyMatch m;
+    m.id.assign(id.begin(), id.end());
+    auto crt = new_gnutls_crt();
+    const gnutls_datum_t d{const_cast<unsigned char*>(certificate_der.data()),
+                           static_cast<unsigned>(certificate_der.size())};
+    if (gnutls_x509_crt_import(crt.get(), &d, GNUTLS_X509_FMT_DER) < 0) return m;
+    switch (gnutls_x509_crt_get_pk_algorithm(crt.get(), nullptr)) {
+    case GNUTLS_PK_RSA:
+    case GNUTLS_PK_RSA_PSS: {
+        m.type = CKK_RSA;
+        GnutlsDatum n, e;
+        if (gnutls_x509_crt_get_pk_rsa_raw(crt.get(), &n.d, &e.d) >= 0)
+            m.rsa_modulus = without_leading_zeros(ByteView(n.d.data, n.d.size));
+        break;
+    }
+    case GNUTLS_PK_ECDSA: {
+        m.type = CKK_EC;
+        auto key = new_gnutls_pubkey();
+        GnutlsDatum params, point;
+        if (gnutls_pubkey_import_x509(key.get(), crt.get(), 0) >= 0 &&
+            gnutls_pubkey_export_ecc_x962(key.get(), &params.d, &point.d) >= 0)
+            m.ec_params = params.bytes();
+        break;
+    }
+    case GNUTLS_PK_EDDSA_ED25519: m.type = CKK_EC_EDWARDS; break;
+    default: break;
+    }
+    return m;
+}
+
+KeyLookup find_private_key(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, const KeyMatch& m)
+{
+    KeyLookup out;
+    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+    CK_ATTRIBUTE tmpl[] = {
+        {CKA_CLASS, &cls, sizeof cls},
+        {CKA_ID, const_cast<std::uint8_t*>(m.id.data()), m.id.size()},
+    };
+    if ((out.rv = f->C_FindObjectsInit(s, tmpl, 2)) != CKR_OK) return out;
+    // More than a handful of keys under one id is a token nobody should sign with anyway.
+    CK_OBJECT_HANDLE found[16];
+    CK_ULONG count = 0;
+    out.rv = f->C_FindObjects(s, found, 16, &count);
+    f->C_FindObjectsFinal(s);
+    if (out.rv != CKR_OK) return out;
+    for (CK_ULONG i = 0; i < count; ++i) {
+        if (out.handle == CK_INVALID_HANDLE && is_certificates_key(f, s, found[i], m))
+            out.handle = found[i];
+        else if (out.handle != found[i])
+            ++out.others;
+    }
+    return out;
+}
+
+}  // namespace ssm::hsm

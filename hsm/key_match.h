@@ -1,0 +1,41 @@
+// Which private key object on a token belongs to a certificate. Keys are found by the
+// certificate's CKA_ID, but nothing on a token keeps two keys from sharing an id, or a key
+// that is not the certificate's from sitting under it (pkcs11-tool writes the id it is told; a
+// token re-initialised and filled again under the same ids): the key type, an RSA key's
+// CKA_MODULUS and an EC key's curve must also be the certificate's. Inputs: the certificate
+// (parsed defensively) and what the token answers (trusted as far as it goes).
+#pragma once
+#include <optional>
+
+#include <pkcs11-helper-1.0/pkcs11h-core.h>
+
+#include "base/bytes.h"
+
+namespace ssm::hsm {
+
+// What the certificate says of its private key.
+struct KeyMatch {
+    Bytes id;                         // CKA_ID shared by certificate and key
+    std::optional<CK_KEY_TYPE> type;  // CKK_RSA, CKK_EC, CKK_EC_EDWARDS; nullopt: not checked
+    Bytes rsa_modulus;                // RSA: n, big-endian without leading zero octets
+    Bytes ec_params;                  // EC: DER OID of the named curve (empty: not checked)
+
+    // Two certificates may share a CKA_ID with different keys: one cache entry per key.
+    Bytes cache_key() const;
+};
+
+// From the certificate's DER (a certificate that does not parse: the id alone).
+KeyMatch key_match_for(ByteView certificate_der, ByteView id);
+
+struct KeyLookup {
+    CK_RV rv = CKR_OK;                            // of the token's find calls
+    CK_OBJECT_HANDLE handle = CK_INVALID_HANDLE;  // the certificate's key, or invalid
+    unsigned others = 0;  // the other private keys under the id (another key, or a copy)
+};
+
+// Searches the private keys under match.id on this session and returns the first that is the
+// certificate's; attributes the token will not reveal count as matching (the signature check
+// of token_signer.cpp still stands behind them).
+KeyLookup find_private_key(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE session, const KeyMatch& match);
+
+}  // namespace ssm::hsm
