@@ -429,6 +429,33 @@ parse_ldif "$WORK/team.ldif"
 if [ $rc -eq 4 ] && [ ${#LDIF_DNS[@]} -le 3 ]; then pass p1-sizelimit
 else fail p1-sizelimit "ldapsearch exit $rc with ${#LDIF_DNS[@]} entries (want 4 sizeLimitExceeded, <= 3)"; fi
 
+# ssm-milter's own lookups through each proxy (ssmctl cert lookup: its filter "(mail=%s)" and
+# its attribute list): a person's certificate, an address with an extension (none of its own:
+# its mailbox's), and an EAI address (nobody has it: "none", not an unavailable directory).
+TOKEN=${TOKEN:-$WORK/no-token}  # write_config names a token; a lookup never opens it
+mkdir -p "$TOKEN"
+for p in p1 p2; do
+  write_config "$WORK/ssm-$p.toml" port=1 extra="[directory]
+cache = \"$WORK/cache-$p\"
+
+[[directory.ldap]]
+domains = [\"acme.example\"]
+servers = [\"${URI[$p]%/}\"]
+base = \"${BASE[$p]}\"" || fatal "$p-ssmctl-config" "write_config"
+  src="source=\"ldap:${URI[$p]%/}\""
+  for a in alice@acme.example alice+lists@acme.example jörg@acme.example; do
+    "$SSM_BUILDDIR/ssmctl" -c "$WORK/ssm-$p.toml" cert lookup "$a" >"$WORK/$p-lookup-${a%%@*}" 2>&1
+  done
+  if grep -q "^chosen subject=\"CN=alice@acme.example,.*$src\$" "$WORK/$p-lookup-alice"; then pass "$p-ssmctl-lookup"
+  else fail "$p-ssmctl-lookup" "$(tr '\n' ' ' <"$WORK/$p-lookup-alice" | cut -c1-400)"; fi
+  if grep -q "^chosen subject=\"CN=alice@acme.example,.*$src found_under=\"alice@acme.example\"" "$WORK/$p-lookup-alice+lists"; then
+    pass "$p-ssmctl-lookup-extension"
+  else fail "$p-ssmctl-lookup-extension" "$(tr '\n' ' ' <"$WORK/$p-lookup-alice+lists" | cut -c1-400)"; fi
+  if grep -q "^$src cache=miss candidates=0" "$WORK/$p-lookup-jörg" && grep -q '^chosen none reason="no source holds' "$WORK/$p-lookup-jörg"; then
+    pass "$p-ssmctl-lookup-eai"
+  else fail "$p-ssmctl-lookup-eai" "$(tr '\n' ' ' <"$WORK/$p-lookup-jörg" | cut -c1-400)"; fi
+done
+
 # Spellings of a forbidden filter: slapd hands rwm the filter with the attribute in its
 # canonical name and the value escaped, so neither case, the OID, options, extensible or
 # ordering matches on mail, nor an OR, NOT or AND nested in the AND gets past the two rules.
