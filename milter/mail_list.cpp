@@ -335,9 +335,11 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
     std::vector<directory::RecipientCertificate> certs;
     // The members share one envelope: it is as strong as the strictest of their rules asks
     // (minimum_cipher), as one message to several recipients is (stronger_floor), in the
-    // cipher their rules name (shared_preference: the strongest when they differ).
+    // cipher their rules name (shared_preference: the strongest when they differ, unless a
+    // member's harvested SMIMECapabilities leave it out).
     policy::CipherFloor floor = policy::CipherFloor::None;
     std::vector<policy::Cipher> ciphers;
+    std::vector<policy::AdvertisedCiphers> advertised;  // per member with a certificate
     std::vector<policy::RecipientIdentifier> identifiers;  // per member with a certificate
     // What the message is tagged for: the list's requirements and those of every member who
     // gets it (a member's rule that refuses what is missing has skipped the member).
@@ -432,6 +434,7 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
                               ? configured_cipher(m_config.encryption.cipher)
                               : plan.treatment.cipher);
         identifiers.push_back(plan.treatment.recipient_identifier);
+        advertised.push_back(advertised_ciphers(certs.back()));
     }
     if (members.empty())
         return refuse(list,
@@ -473,8 +476,8 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
         // that signature for the content's integrity, and a member's gateway removes the
         // copy on the outside as forged.
         if (!r.unprotected_cipher.empty()) request.inner_fields.push_back(integrity_mark(r.unprotected_cipher));
-        request.encrypt =
-            encryption_parameters(m_config, m_certificates, targets, policy::shared_preference(ciphers), floor);
+        request.encrypt = encryption_parameters(m_config, m_certificates, targets,
+                                                policy::shared_preference(ciphers, advertised), floor);
         encrypted = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
         auto reader = entity->reader();
         const auto e = smime::protect_message(with_content(headers, content), *reader, request, *encrypted);

@@ -153,22 +153,6 @@ bool advertises(const directory::RecipientCertificate& c, std::string_view oid)
     return false;
 }
 
-// The AES ciphers the certificate's owner listed in the SMIMECapabilities harvested with it;
-// unknown when none was harvested (a certificate from the folder, LDAP or DNS).
-policy::AdvertisedCiphers advertised_ciphers(const directory::RecipientCertificate& c)
-{
-    policy::AdvertisedCiphers a;
-    if (!c.smime_capabilities_der) return a;
-    a.known = true;
-    for (const auto& o : smime::cms::parse_smime_capabilities(*c.smime_capabilities_der)) {
-        if (o == smime::cms::oid::kAes256Gcm) a.ciphers.push_back(policy::Cipher::Aes256Gcm);
-        if (o == smime::cms::oid::kAes128Gcm) a.ciphers.push_back(policy::Cipher::Aes128Gcm);
-        if (o == smime::cms::oid::kAes256Cbc) a.ciphers.push_back(policy::Cipher::Aes256Cbc);
-        if (o == smime::cms::oid::kAes128Cbc) a.ciphers.push_back(policy::Cipher::Aes128Cbc);
-    }
-    return a;
-}
-
 constexpr std::string_view kRsaesOaep = "1.2.840.113549.1.1.7";
 
 const char* cipher_name(smime::cms::ContentCipher c)
@@ -184,6 +168,20 @@ const char* cipher_name(smime::cms::ContentCipher c)
 }
 
 }  // namespace
+
+policy::AdvertisedCiphers advertised_ciphers(const directory::RecipientCertificate& c)
+{
+    policy::AdvertisedCiphers a;
+    if (!c.smime_capabilities_der) return a;
+    a.known = true;
+    for (const auto& o : smime::cms::parse_smime_capabilities(*c.smime_capabilities_der)) {
+        if (o == smime::cms::oid::kAes256Gcm) a.ciphers.push_back(policy::Cipher::Aes256Gcm);
+        if (o == smime::cms::oid::kAes128Gcm) a.ciphers.push_back(policy::Cipher::Aes128Gcm);
+        if (o == smime::cms::oid::kAes256Cbc) a.ciphers.push_back(policy::Cipher::Aes256Cbc);
+        if (o == smime::cms::oid::kAes128Cbc) a.ciphers.push_back(policy::Cipher::Aes128Cbc);
+    }
+    return a;
+}
 
 smime::EncryptParameters MessageProcessor::encryption_parameters(std::vector<std::string>& owners,
                                                                  policy::CipherReason& reason) const

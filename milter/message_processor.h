@@ -88,6 +88,10 @@ struct EncryptionTarget {
 // [encryption] cipher as a rule's preference (what Cipher::Default stands for).
 policy::Cipher configured_cipher(CipherChoice c);
 
+// The AES ciphers the certificate's owner listed in the SMIMECapabilities harvested with it;
+// unknown when none was harvested (a certificate from the folder, LDAP or DNS).
+policy::AdvertisedCiphers advertised_ciphers(const directory::RecipientCertificate& c);
+
 // The content encryption, key transport and recipient identifiers for `targets` as outbound
 // encryption chooses them ([encryption], each certificate's SMIMECapabilities, the archive
 // certificate last, named as [encryption] says); `reason`, when given, gets why the cipher.

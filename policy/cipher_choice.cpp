@@ -58,7 +58,7 @@ CipherChoice choose_cipher(Cipher preference, CipherFloor floor, const std::vect
     return {raised_to_floor(Cipher::Aes128Cbc, floor), CipherReason::Floor};
 }
 
-Cipher shared_preference(const std::vector<Cipher>& preferences)
+Cipher shared_preference(const std::vector<Cipher>& preferences, const std::vector<AdvertisedCiphers>& advertised)
 {
     if (preferences.empty()) return Cipher::Auto;
     if (std::all_of(preferences.begin(), preferences.end(), [&](Cipher c) { return c == preferences.front(); }))
@@ -76,10 +76,23 @@ Cipher shared_preference(const std::vector<Cipher>& preferences)
         }
         return 0;
     };
-    Cipher best = Cipher::Auto;
+    // Whether recipient i may get `c`: its own rule's cipher, or one its list (when one was
+    // harvested) names. ChaCha20-Poly1305 is never in a list (AdvertisedCiphers).
+    const auto accepts = [&](std::size_t i, Cipher c) {
+        if (preferences[i] == c || i >= advertised.size() || !advertised[i].known) return true;
+        const auto& listed = advertised[i].ciphers;
+        return std::find(listed.begin(), listed.end(), c) != listed.end();
+    };
+    std::vector<Cipher> named;
     for (Cipher c : preferences)
-        if (rank(c) > rank(best)) best = c;
-    return best;
+        if (rank(c) > 0 && std::find(named.begin(), named.end(), c) == named.end()) named.push_back(c);
+    std::sort(named.begin(), named.end(), [&](Cipher a, Cipher b) { return rank(a) > rank(b); });
+    for (Cipher c : named) {
+        bool everyone = true;
+        for (std::size_t i = 0; i < preferences.size() && everyone; ++i) everyone = accepts(i, c);
+        if (everyone) return c;
+    }
+    return Cipher::Auto;
 }
 
 }  // namespace ssm::policy

@@ -41,11 +41,17 @@ CipherChoice choose_cipher(Cipher preference, CipherFloor floor, const std::vect
 
 // The one preference of recipients who share an envelope although their rules may name
 // different ciphers (a mail list's members, §4.3): each entry a rule's cipher with Default
-// already read as the [encryption] cipher. All alike: that one (Auto included). Otherwise
-// the strongest named one (authenticated encryption before CBC, then the larger key;
-// AES-256-GCM before ChaCha20-Poly1305, which fewer agents read): a weaker one would give the
-// recipient who asked for more less than its own outbound mail gets. Auto names none here.
-// Empty: Auto.
-Cipher shared_preference(const std::vector<Cipher>& preferences);
+// already read as the [encryption] cipher, and `advertised` (same order, or empty) what each
+// recipient listed. All alike: that one (Auto included). Otherwise the strongest named one
+// (authenticated encryption before CBC, then the larger key; AES-256-GCM before
+// ChaCha20-Poly1305, which fewer agents read) that no other recipient's SMIMECapabilities say
+// it cannot read: a weaker one would give the recipient who asked for more less than its own
+// outbound mail gets, but one named by another recipient's rule must not make the message
+// unreadable for a recipient whose list (harvested with its certificate) leaves it out, as
+// its own outbound mail never is. A recipient is taken to read its own rule's cipher, and
+// any cipher when nothing was harvested with its certificate (the rules' word stands). None
+// such: Auto (choose_cipher: what they all read, raised to the floor). Empty: Auto.
+Cipher shared_preference(const std::vector<Cipher>& preferences,
+                         const std::vector<AdvertisedCiphers>& advertised = {});
 
 }  // namespace ssm::policy

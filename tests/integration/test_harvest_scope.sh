@@ -13,6 +13,10 @@
 #                               paula signs with a signing-only certificate and names her
 #                               encryption certificate in Microsoft's attribute (as Outlook does,
 #                               often without RFC 8551's); our reply is encrypted to that one
+#   harvest-preference-other-address
+#                               the certificate Microsoft's attribute names is stored for the
+#                               From address only if it names it: one naming another address
+#                               is stored for nobody, mail to either is not encrypted to it
 . "$(dirname "$0")/lib.sh"
 require_tools openssl softhsm2-util pkcs11-tool
 require_binaries
@@ -92,4 +96,49 @@ if grep -q 'smime=pass' "$WORK/paula-in.out" \
   pass harvest-microsoft-key-preference
 else
   fail harvest-microsoft-key-preference "inbound: $(grep -o 'smime=[a-z]*' "$WORK/paula-in.out" | head -n 1) $(tail -n 1 "$WORK/paula-in.err"); outbound: $(grep '^decision' "$WORK/paula-o.err" | head -n 1) $(tail -n 1 "$WORK/paula-o.err")"
+fi
+
+# --- a key preference naming a certificate of another address ------------------------------------
+# Microsoft's attribute, like RFC 8551's, names a certificate the signer carried in the message;
+# the signer chooses both. Paula names one that names only ceo@victim.example (issued by our
+# trusted CA, its key hers): it is stored for no one. Not for paula (it does not name her
+# address), not for ceo@victim.example (only the From address is harvested): mail to either
+# is not encrypted to that key.
+(
+  set -e; cd "$X"
+  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out planted.key
+  printf '[ee]\nbasicConstraints = critical, CA:false\nkeyUsage = critical, keyEncipherment\nextendedKeyUsage = emailProtection\nsubjectAltName = email:ceo@victim.example\n' >planted.ext
+  openssl req -new -key planted.key -subj "/CN=planted" -out planted.csr
+  openssl x509 -req -in planted.csr -CA "$PKI/sub-ca.cert.pem" -CAkey "$PKI/sub-ca.key.pem" -set_serial 0x504c41 \
+    -days 365 -extfile planted.ext -extensions ee -out planted.pem
+  openssl x509 -in planted.pem -outform DER -out planted.der
+  python3 "$SSM_SRCDIR/tests/fixtures/ess_sign.py" paula-sig.der sub-ca.der paula-entity - - planted.p7s paula-sig.key planted.der
+  b=----=_planted
+  { printf 'From: paula@partner.example\r\nTo: alice@acme.example\r\nSubject: again\r\nMIME-Version: 1.0\r\n'
+    printf 'Content-Type: multipart/signed; protocol="application/x-pkcs7-signature"; micalg=sha-256; boundary="%s"\r\n\r\n--%s\r\n' "$b" "$b"
+    cat paula-entity; printf '\r\n--%s\r\nContent-Type: application/x-pkcs7-signature; name=smime.p7s\r\nContent-Transfer-Encoding: base64\r\n\r\n' "$b"
+    base64 planted.p7s | sed 's/$/\r/'; printf '\r\n--%s--\r\n' "$b"; } >planted-in.eml
+  printf 'From: alice@acme.example\r\nTo: ceo@victim.example\r\nSubject: board\r\n\r\nFOR THE CEO ONLY\r\n' >planted-ceo.eml
+) >"$WORK/planted-setup.log" 2>&1 || fatal harvest-preference-other-address "set-up: $(tail -n 3 "$WORK/planted-setup.log")"
+ssmctl process --direction in --from paula@partner.example --to alice@acme.example <"$X/planted-in.eml" \
+  >"$WORK/planted-in.out" 2>"$WORK/planted-in.err"
+ssmctl cert lookup ceo@victim.example >"$WORK/planted-l-ceo" 2>&1
+ssmctl cert lookup paula@partner.example >"$WORK/planted-l-paula" 2>&1
+ssmctl process --direction out --from alice@acme.example --to ceo@victim.example <"$X/planted-ceo.eml" \
+  >"$WORK/planted-o-ceo.eml" 2>"$WORK/planted-o-ceo.err"
+ssmctl process --direction out --from alice@acme.example --to paula@partner.example <"$X/paula-out.eml" \
+  >"$WORK/planted-o-paula.eml" 2>"$WORK/planted-o-paula.err"
+planted_serial=$(openssl x509 -in "$X/planted.pem" -noout -serial | sed 's/.*=//')
+if ! grep -q 'smime=pass' "$WORK/planted-in.out"; then
+  fail harvest-preference-other-address "paula's signature did not pass: $(tail -n 1 "$WORK/planted-in.err")"
+elif grep -q '^ *candidate .*source="harvested"' "$WORK/planted-l-ceo"; then
+  fail harvest-preference-other-address "stored for ceo@victim.example: $(grep 'harvested' "$WORK/planted-l-ceo" | head -n 1)"
+elif grep -qi "$planted_serial\|planted" "$WORK/planted-l-paula"; then
+  fail harvest-preference-other-address "a candidate for paula: $(grep -i "$planted_serial\|planted" "$WORK/planted-l-paula" | head -n 1)"
+elif openssl cms -decrypt -in "$WORK/planted-o-ceo.eml" -recip "$X/planted.pem" -inkey "$X/planted.key" 2>/dev/null | grep -q 'FOR THE CEO'; then
+  fail harvest-preference-other-address "the planted key decrypts mail to ceo@victim.example"
+elif openssl cms -decrypt -in "$WORK/planted-o-paula.eml" -recip "$X/planted.pem" -inkey "$X/planted.key" 2>/dev/null | grep -q 'FOR PAULA'; then
+  fail harvest-preference-other-address "the planted key decrypts mail to paula"
+else
+  pass harvest-preference-other-address
 fi

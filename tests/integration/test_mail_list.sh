@@ -405,6 +405,41 @@ if [ $RC -eq 0 ] && grep -q 'members=3 skipped=1 history=1 encrypted=yes' "$ERR"
 else
   fail list-member-rule-ciphers-strongest "rc=$RC $PEER_DETAIL $(openssl cms -cmsout -print -inform DER -in "$WORK/member-ciphers.der" 2>&1 | grep -i -m1 'algorithm: aes\|algorithm: id-aes') $(tr '\n' ' ' <"$ERR" | cut -c1-300)"
 fi
+# A named cipher must not make the list's mail unreadable for a member whose SMIMECapabilities
+# (harvested with its certificate) leave it out: outbound, that member's "auto" would never
+# choose it. carol signed mail with OpenSSL, whose list names AES-CBC only; dave's rule names
+# AES-256-GCM. The members' envelope is AES-256-CBC, which all of them read (until
+# 2026-12-03: AES-256-GCM, "the strongest named").
+config member-caps detached '[[rule]]
+name = "partner mail in AES-256-GCM"
+direction = "outbound"
+to = ["*@partner.example"]
+sign = "sender"
+encrypt = "opportunistic"
+cipher = "aes256-gcm"'
+# carol's certificate only from the harvest (the folder's copy would carry no list).
+mkdir -p "$WORK/certs-caps" && cp "$WORK/certs/"*.pem "$WORK/certs-caps/" && rm -f "$WORK/certs-caps/carol.cert.pem"
+sed -i "s|^static_certificates = .*|static_certificates = \"$WORK/certs-caps\"|" "$WORK/member-caps.toml"
+{ printf 'From: carol@acme.example\r\nTo: alice@acme.example\r\nSubject: caps\r\nMessage-ID: <caps-%s@acme.example>\r\n' "$RANDOM"
+  openssl cms -sign -nodetach -in "$WORK/content.txt" -signer "$PKI/carol.cert.pem" -inkey "$PKI/carol.key.pem" \
+    -certfile "$PKI/sub-ca.cert.pem" -outform SMIME | sed 's/\r\?$/\r/'; } >"$WORK/carol-signed.eml"
+"$SSM_BUILDDIR/ssmctl" -c "$WORK/member-caps.toml" process --direction in --from carol@acme.example \
+  --to alice@acme.example <"$WORK/carol-signed.eml" >"$WORK/out/carol-caps.eml" 2>"$WORK/out/carol-caps.err"
+"$SSM_BUILDDIR/ssmctl" -c "$WORK/member-caps.toml" cert lookup carol@acme.example >"$WORK/out/carol-lookup.txt" 2>&1
+run member-caps member-caps "$WORK/enc.eml" team@acme.example
+cipher=
+if ! grep -q '^chosen .*source="harvested"' "$WORK/out/carol-lookup.txt"; then
+  fail list-member-caps-not-overridden "set-up: carol's certificate was not harvested: $(tail -n 2 "$WORK/out/carol-caps.err" | tr '\n' ' ') $(tr '\n' ' ' <"$WORK/out/carol-lookup.txt" | cut -c1-300)"
+elif [ $RC -eq 0 ] && grep -q 'members=3 skipped=1 history=1 encrypted=yes' "$ERR" && verify_openssl "$OUT" &&
+   smime_envelope "$VERIFIED_CONTENT" "$WORK/member-caps.der" &&
+   cipher=$(openssl cms -cmsout -print -inform DER -in "$WORK/member-caps.der" 2>/dev/null | grep -io -m1 'aes-[0-9]*-[a-z]*') &&
+   [ "$cipher" = aes-256-cbc ] &&
+   decrypt_openssl "$WORK/member-caps.der" carol "$WORK/member-caps-carol.eml" && inner_ok "$WORK/member-caps-carol.eml" &&
+   decrypt_openssl "$WORK/member-caps.der" dave "$WORK/member-caps-dave.eml" && inner_ok "$WORK/member-caps-dave.eml"; then
+  pass list-member-caps-not-overridden
+else
+  fail list-member-caps-not-overridden "rc=$RC cipher=$cipher (want aes-256-cbc) $PEER_DETAIL $(tr '\n' ' ' <"$ERR" | cut -c1-300)"
+fi
 
 # A member's inbound rule that asks for a signer certificate policy dave's certificate lacks:
 # the signers are validated once for the list and its members (every required policy), so

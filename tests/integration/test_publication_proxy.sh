@@ -429,6 +429,76 @@ parse_ldif "$WORK/team.ldif"
 if [ $rc -eq 4 ] && [ ${#LDIF_DNS[@]} -le 3 ]; then pass p1-sizelimit
 else fail p1-sizelimit "ldapsearch exit $rc with ${#LDIF_DNS[@]} entries (want 4 sizeLimitExceeded, <= 3)"; fi
 
+# ssm-milter's own lookups through each proxy (ssmctl cert lookup: its filter "(mail=%s)" and
+# its attribute list): a person's certificate, an address with an extension (none of its own:
+# its mailbox's), and an EAI address (nobody has it: "none", not an unavailable directory).
+TOKEN=${TOKEN:-$WORK/no-token}  # write_config names a token; a lookup never opens it
+mkdir -p "$TOKEN"
+for p in p1 p2; do
+  write_config "$WORK/ssm-$p.toml" port=1 extra="[directory]
+cache = \"$WORK/cache-$p\"
+
+[[directory.ldap]]
+domains = [\"acme.example\"]
+servers = [\"${URI[$p]%/}\"]
+base = \"${BASE[$p]}\"" || fatal "$p-ssmctl-config" "write_config"
+  src="source=\"ldap:${URI[$p]%/}\""
+  for a in alice@acme.example alice+lists@acme.example jörg@acme.example; do
+    "$SSM_BUILDDIR/ssmctl" -c "$WORK/ssm-$p.toml" cert lookup "$a" >"$WORK/$p-lookup-${a%%@*}" 2>&1
+  done
+  if grep -q "^chosen subject=\"CN=alice@acme.example,.*$src\$" "$WORK/$p-lookup-alice"; then pass "$p-ssmctl-lookup"
+  else fail "$p-ssmctl-lookup" "$(tr '\n' ' ' <"$WORK/$p-lookup-alice" | cut -c1-400)"; fi
+  if grep -q "^chosen subject=\"CN=alice@acme.example,.*$src found_under=\"alice@acme.example\"" "$WORK/$p-lookup-alice+lists"; then
+    pass "$p-ssmctl-lookup-extension"
+  else fail "$p-ssmctl-lookup-extension" "$(tr '\n' ' ' <"$WORK/$p-lookup-alice+lists" | cut -c1-400)"; fi
+  if grep -q "^$src cache=miss candidates=0" "$WORK/$p-lookup-jörg" && grep -q '^chosen none reason="no source holds' "$WORK/$p-lookup-jörg"; then
+    pass "$p-ssmctl-lookup-eai"
+  else fail "$p-ssmctl-lookup-eai" "$(tr '\n' ' ' <"$WORK/$p-lookup-jörg" | cut -c1-400)"; fi
+done
+
+# Spellings of a forbidden filter: slapd hands rwm the filter with the attribute in its
+# canonical name and the value escaped, so neither case, the OID, options, extensible or
+# ordering matches on mail, nor an OR, NOT or AND nested in the AND gets past the two rules.
+for p in p1 p2; do
+  for f in '(MAIL=a*)' '(Mail=*)' '(0.9.2342.19200300.100.1.3=a*)' '(mail;lang-en=alice@acme.example)' \
+    '(mail;binary=alice@acme.example)' '(mail:caseExactMatch:=alice@acme.example)' '(mail>=a)' '(mail<=z)' \
+    '(mail~=alice@acme.example)' '(mail=\00)' '(&(mail=alice@acme.example)(|(cn=a*)(cn=b*)))' \
+    '(&(mail=alice@acme.example)(!(cn=x)))' '(&(&(mail=alice@acme.example))(mail=*))' \
+    '(&(mail=alice@acme.example)(modifyTimestamp>=19700101000000Z))' \
+    '(&(mail=alice@acme.example)(hasSubordinates=FALSE))' "(&(mail=alice@acme.example)(creatorsName=$CORP_ROOT))" \
+    "(&(mail=alice@acme.example)(entryDN=cn=Alice Example,$STAFF))"; do
+    refused "$p-spelling-$f" "${URI[$p]}" "${BASE[$p]}" "$f"
+  done
+  # answers NAME BASE FILTER WANT [OPTION...]: the search succeeds with WANT entries.
+  answers() {
+    local name=$1 b=$2 f=$3 want=$4 out=$WORK/answers.ldif rc; shift 4
+    ldapsearch -x -H "${URI[$p]}" -o nettimeout=3 -l 5 -o ldif-wrap=no -LLL -b "$b" "$@" "$f" 1.1 </dev/null >"$out" 2>&1
+    rc=$?
+    parse_ldif "$out"
+    if [ $rc -eq 0 ] && [ ${#LDIF_DNS[@]} -eq "$want" ]; then pass "$p-answers-$name"
+    else fail "$p-answers-$name" "ldapsearch exit $rc (want 0) with ${#LDIF_DNS[@]} entries (want $want): $(tr '\n' ' ' <"$out" | head -c 200)"; fi
+  }
+  # An escaped star is a literal one: an exact lookup of the address "*", which no one has.
+  answers escaped-star "${BASE[$p]}" '(mail=\2a)' 0
+  answers escaped-star-domain "${BASE[$p]}" '(mail=\2a@acme.example)' 0
+  # Other spellings of one exact lookup still find the one entry.
+  answers attribute-case "${BASE[$p]}" '(MAIL=alice@acme.example)' 1
+  answers attribute-oid "${BASE[$p]}" '(0.9.2342.19200300.100.1.3=alice@acme.example)' 1
+  answers escaped-letter "${BASE[$p]}" '(mail=\61lice@acme.example)' 1
+  answers base-upper-case "$(tr a-z A-Z <<<"${BASE[$p]}")" '(mail=alice@acme.example)' 1
+  answers base-spaces "${BASE[$p]//,/, }" '(mail=alice@acme.example)' 1
+  answers scope-one "${BASE[$p]}" '(mail=alice@acme.example)' 1 -s one
+  answers scope-base "${BASE[$p]}" '(mail=alice@acme.example)' 0 -s base
+  # What ssm-milter's default filter ("(mail=%s)") sends for an address with an extension and
+  # for an EAI address (raw UTF-8, and escaped): answered (nobody has them here), not refused.
+  answers extension "${BASE[$p]}" '(mail=alice+lists@acme.example)' 0
+  answers eai-utf8 "${BASE[$p]}" '(mail=jörg@acme.example)' 0
+  answers eai-escaped "${BASE[$p]}" '(mail=j\c3\b6rg@acme.example)' 0
+  # A 20,000-character address neither crashes nor wedges the proxy.
+  answers long-address "${BASE[$p]}" "(mail=$(head -c 20000 /dev/zero | tr '\0' a)@acme.example)" 0
+  answers after-long-address "${BASE[$p]}" '(mail=alice@acme.example)' 1
+done
+
 # --- writes are refused ----------------------------------------------------------------------
 # write_refused NAME WANT_RC WANT_TEXT TOOL URI ARGS... < LDIF: the tool fails with WANT_RC and
 # a diagnostic containing WANT_TEXT.

@@ -73,6 +73,7 @@ class PolicyTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(cipher_floor);
     CPPUNIT_TEST(cipher_by_capabilities);
     CPPUNIT_TEST(shared_cipher_preference);
+    CPPUNIT_TEST(shared_cipher_preference_readable);
     CPPUNIT_TEST(inbound_requirements_checked);
     CPPUNIT_TEST(signer_validation_widened);
     CPPUNIT_TEST(key_owner_modes);
@@ -294,6 +295,36 @@ public:
         for (const auto& c : cases)
             CPPUNIT_ASSERT_EQUAL_MESSAGE(c.name, std::string(cipher_name(c.expect)),
                                          std::string(cipher_name(shared_preference(c.prefs))));
+    }
+
+    // A named cipher is shared only when no recipient's harvested SMIMECapabilities leave it
+    // out (its own rule's cipher excepted): one rule must not make the envelope unreadable for
+    // another recipient, as its own outbound mail (auto) never is. Unknown lists stand aside.
+    void shared_cipher_preference_readable()
+    {
+        using C = Cipher;
+        const AdvertisedCiphers unknown{}, cbc_only{true, {C::Aes256Cbc, C::Aes128Cbc}},
+            gcm128_cbc{true, {C::Aes128Gcm, C::Aes256Cbc, C::Aes128Cbc}},
+            all_aes{true, {C::Aes256Gcm, C::Aes128Gcm, C::Aes256Cbc, C::Aes128Cbc}};
+        struct Case {
+            const char* name;
+            std::vector<C> prefs;
+            std::vector<AdvertisedCiphers> lists;
+            C expect;
+        } cases[] = {
+            {"auto member lists no gcm: auto", {C::Auto, C::Aes256Gcm}, {cbc_only, all_aes}, C::Auto},
+            {"auto member lists it", {C::Auto, C::Aes256Gcm}, {all_aes, unknown}, C::Aes256Gcm},
+            {"auto member unknown: the rule's word", {C::Auto, C::Aes256Gcm}, {unknown, unknown}, C::Aes256Gcm},
+            {"next named one it lists", {C::Auto, C::Aes256Gcm, C::Aes128Gcm}, {gcm128_cbc, unknown, unknown},
+             C::Aes128Gcm},
+            {"named member reads its own", {C::Aes128Cbc, C::Aes256Gcm}, {cbc_only, all_aes}, C::Aes128Cbc},
+            {"chacha20 is in no list", {C::Auto, C::ChaCha20Poly1305}, {all_aes, unknown}, C::Auto},
+            {"all alike stays", {C::Aes256Gcm, C::Aes256Gcm}, {cbc_only, cbc_only}, C::Aes256Gcm},
+            {"without lists: the strongest", {C::Aes128Cbc, C::Aes256Gcm}, {}, C::Aes256Gcm},
+        };
+        for (const auto& c : cases)
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.name, std::string(cipher_name(c.expect)),
+                                         std::string(cipher_name(shared_preference(c.prefs, c.lists))));
     }
 
     // require_signature / require_encryption / require_integrity against what the inbound step
