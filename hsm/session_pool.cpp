@@ -121,7 +121,9 @@ bool SessionPool::repair(Member& m, CK_RV rv)
         m.keys.clear();
         std::lock_guard lock(m_login_mutex);
         if (m_token->auth->login_epoch.load() != m.epoch) return true;
+        forget_pin_offer();
         const CK_RV login = login_again();
+        remember_if_pin_refused(login);  // the PIN changed on the token meanwhile, say
         if (login != CKR_OK)
             log::warning("hsm_login_failed",
                          {{"token", m_token->label}, {"result", rv_name(login)}});
