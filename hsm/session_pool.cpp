@@ -141,6 +141,7 @@ CK_RV SessionPool::run(const KeyMatch& key_match, const Operation& op)
 {
     Lease lease(*this);
     Member& m = lease.member();
+    CK_RV repaired = CKR_OK;  // the failure repaired before this attempt
     for (int attempt = 0;; ++attempt) {
         CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
         CK_RV rv = prepare(m, key_match, key);
@@ -148,7 +149,11 @@ CK_RV SessionPool::run(const KeyMatch& key_match, const Operation& op)
             m_operations.fetch_add(1);
             rv = op(m.session->functions(), m.session->handle(), key);
         }
-        if (rv == CKR_OK || attempt > 0 || !repair(m, rv)) return rv;
+        // A lost login shows first as a stale key handle (the token hides private objects
+        // from a session that is no longer logged in), and only at the next try as no login:
+        // two different repairs, never the same one twice.
+        if (rv == CKR_OK || attempt > 1 || rv == repaired || !repair(m, rv)) return rv;
+        repaired = rv;
     }
 }
 

@@ -158,6 +158,7 @@ class HsmTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(sign_rate);
     CPPUNIT_TEST(refused_pin_is_not_offered_again);
     CPPUNIT_TEST(relogin_refusal_is_remembered);
+    CPPUNIT_TEST(login_lost_under_warm_sessions);
     CPPUNIT_TEST(pin_file_readable_by_others_is_warned);
     CPPUNIT_TEST(large_keys_and_every_digest_sign);
     CPPUNIT_TEST(key_not_the_certificates_never_used);
@@ -678,9 +679,8 @@ public:
         CPPUNIT_ASSERT(verify_signature(s->certificate_der(), GNUTLS_SIGN_RSA_SHA256, h,
                                         s->sign_digest(SignatureScheme::RsaPkcs1v15, DigestAlgorithm::Sha256, h)));
         CPPUNIT_ASSERT(!count_low());
-        // A store whose pooled sessions hold no key handle yet: after the logout below, its
-        // first signature finds the login gone at once and logs in again through the hook
-        // (a session holding a handle fails on the handle first, and the daemon reopens).
+        // A second store of the token, as a reload leaves while messages still use the first:
+        // after the logout below, its first signature logs in again through the hook.
         auto other = hsm::KeyStore::open(f.config);
         auto fresh = other->signer_for(*EmailAddress::parse("alice@acme.example"));
         CPPUNIT_ASSERT(fresh != nullptr);
@@ -721,6 +721,38 @@ public:
                                         s->sign_digest(SignatureScheme::RsaPkcs1v15, DigestAlgorithm::Sha256, h)));
         CPPUNIT_ASSERT(!count_low());
         if (failed) std::rethrow_exception(failed);
+    }
+
+    // The token forgets the login (a network HSM that reconnected, an idle logout; here
+    // C_Logout, which ends the login of every session of the process) while the pooled
+    // sessions hold key handles: the next use fails on the handle, then on the login; both
+    // are repaired (one re-login through the PIN hook) and the signature is made, instead of
+    // a failed message and a reopened token.
+    void login_lost_under_warm_sessions()
+    {
+        auto& f = fixture();
+        auto s = signer("carol@acme.example");
+        const Bytes h = hash_of(DigestAlgorithm::Sha256, "login lost");
+        auto sign = [&] { return s->sign_digest(SignatureScheme::RsaPkcs1v15, DigestAlgorithm::Sha256, h); };
+        for (int i = 0; i < 4; ++i)  // every pooled session holds the key's handle
+            CPPUNIT_ASSERT(verify_signature(s->certificate_der(), GNUTLS_SIGN_RSA_SHA256, h, sign()));
+        auto module = hsm::RawModule::attach(test::softhsm_module);
+        const auto slot = module.find_slot("ssm-test", "");
+        CPPUNIT_ASSERT(slot.has_value());
+        hsm::RawSession session(module, *slot);
+        CPPUNIT_ASSERT_EQUAL(CK_RV(CKR_OK), module.functions()->C_Logout(session.handle()));
+        const auto relogins = f.store->relogin_count();
+        std::string failure;
+        try {
+            CPPUNIT_ASSERT(verify_signature(s->certificate_der(), GNUTLS_SIGN_RSA_SHA256, h, sign()));
+        } catch (const Error& e) {
+            failure = e.what();
+        }
+        CPPUNIT_ASSERT_EQUAL(std::string(), failure);
+        CPPUNIT_ASSERT_EQUAL(relogins + 1, f.store->relogin_count());
+        for (int i = 0; i < 4; ++i)
+            CPPUNIT_ASSERT(verify_signature(s->certificate_der(), GNUTLS_SIGN_RSA_SHA256, h, sign()));
+        CPPUNIT_ASSERT_EQUAL(relogins + 1, f.store->relogin_count());
     }
 
     // A PIN file others may read still opens the token (refusing would stop the mail of a
