@@ -24,10 +24,13 @@ SecureString& SecureString::operator=(SecureString&& o) noexcept
     return *this;
 }
 
-void SecureString::clear() noexcept
+void secure_wipe(std::string& s) noexcept
 {
-    if (!m_value.empty()) secure_wipe(m_value.data(), m_value.size());
-    m_value.clear();
+    // resize() up to the capacity never allocates, so it cannot throw here; it makes the
+    // bytes between size() and capacity() part of the string, which may then be written.
+    s.resize(s.capacity());
+    secure_wipe(s.data(), s.size());
+    s.clear();
 }
 
 SecureString read_secret_file(const std::string& path)

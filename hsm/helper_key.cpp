@@ -30,8 +30,10 @@ pkcs11h_certificate_t HelperKey::current_certificate()
     m_certificate.reset();
     CK_RV rv = pkcs11h_certificate_create(m_id.get(), nullptr, PKCS11H_PROMPT_MASK_ALLOW_PIN_PROMPT,
                                           PKCS11H_PIN_CACHE_INFINITE, m_certificate.out());
-    if (rv != CKR_OK)
+    if (rv != CKR_OK) {
+        remember_if_pin_refused(rv);
         throw Error(Failure::HsmUnavailable, "cannot open " + m_description + ": " + rv_name(rv));
+    }
     m_epoch = epoch;
     return m_certificate.get();
 }
@@ -45,6 +47,8 @@ Bytes HelperKey::sign(const CK_MECHANISM& mechanism, ByteView input)
         ~Counted() { metrics::count_hsm_operation(metrics::HsmOperation::Sign, ok); }
     } counted;
     std::lock_guard guard(m_mutex);
+    // Both steps may log in again through the PIN hook (pkcs11_library.h).
+    forget_pin_offer();
     pkcs11h_certificate_t cert = current_certificate();
     SessionLock session(cert);
     if (session.status() != CKR_OK)
@@ -56,6 +60,7 @@ Bytes HelperKey::sign(const CK_MECHANISM& mechanism, ByteView input)
         return pkcs11h_certificate_sign_ex(cert, &mechanism, input.data(), input.size(), buffer, size);
     });
     if (rv != CKR_OK) {
+        remember_if_pin_refused(rv);
         // The helper has already reset the session and retried once. Forget our object so
         // the next call starts from a fresh one (the token may come back meanwhile).
         m_epoch.reset();

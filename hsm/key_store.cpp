@@ -180,7 +180,7 @@ std::unique_ptr<KeyStore> KeyStore::open(const TokenConfig& config)
         if (pin_refused(rv)) refused.remember(token_key, pin, pin_stamp, rv_name(rv));
         unavailable(config, "login failed: " + rv_name(rv) + " (PIN from " + pin_from + ")");
     }
-    auto auth = library->register_token(store->m_info.label, store->m_info.serial, std::move(pin));
+    auto auth = library->register_token(store->m_info.label, store->m_info.serial, std::move(pin), pin_stamp);
     auth->login_epoch.fetch_add(1);
     store->m_token = std::make_shared<TokenContext>(
         TokenContext{std::move(library), std::move(auth), store->m_info.label});

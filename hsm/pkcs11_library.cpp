@@ -6,9 +6,11 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
 #include "base/error.h"
 #include "base/log.h"
+#include "hsm/refused_pins.h"
 
 namespace ssm::hsm {
 
@@ -30,6 +32,15 @@ namespace {
 
 std::mutex g_instance_mutex;
 std::weak_ptr<Pkcs11Library> g_instance;  // the one live library, if any
+
+// The PIN the hook last offered in this thread (the hook runs in the thread of the helper
+// call that logs in), for remember_if_pin_refused.
+struct PinOffer {
+    std::string token;  // RefusedPins' key: "label/serial"
+    SecureString pin;
+    std::int64_t stamp = 0;
+};
+thread_local std::optional<PinOffer> t_pin_offer;
 
 }  // namespace
 
@@ -151,7 +162,7 @@ std::shared_ptr<TokenAuth> Pkcs11Library::find_token(const std::string& label,
 
 std::shared_ptr<TokenAuth> Pkcs11Library::register_token(const std::string& label,
                                                          const std::string& serial,
-                                                         SecureString pin)
+                                                         SecureString pin, std::int64_t pin_stamp)
 {
     std::lock_guard lock(m_mutex);
     std::erase_if(m_pins, [](const PinEntry& e) { return e.auth.expired(); });
@@ -159,13 +170,14 @@ std::shared_ptr<TokenAuth> Pkcs11Library::register_token(const std::string& labe
         auto a = e.auth.lock();
         if (a->label == label && a->serial == serial) {
             e.pin = std::move(pin);  // a reload may bring a new PIN for the same token
+            e.pin_stamp = pin_stamp;
             return a;
         }
     }
     auto a = std::make_shared<TokenAuth>();
     a->label = label;
     a->serial = serial;
-    m_pins.push_back(PinEntry{a, std::move(pin)});
+    m_pins.push_back(PinEntry{a, std::move(pin), pin_stamp});
     return a;
 }
 
@@ -182,6 +194,15 @@ PKCS11H_BOOL Pkcs11Library::pin_prompt_hook(void* global, void*, pkcs11h_token_i
             if (!a || a->label != token->label || a->serial != token->serialNumber) continue;
             const std::string& p = e.pin.value();
             if (p.size() >= pin_max) return FALSE;
+            const std::string token_key = a->label + "/" + a->serial;
+            if (auto answer = RefusedPins::instance().refusal(token_key, e.pin, e.pin_stamp)) {
+                // Refused before (at a re-login or an open with the same PIN file): another try
+                // would only bring the token closer to locking it. The caller fails; the token
+                // is opened again, and the PIN file read again, at its next use.
+                log::warning("hsm_relogin_not_tried", {{"token", a->label}, {"refused", *answer}});
+                return FALSE;
+            }
+            t_pin_offer = PinOffer{token_key, e.pin.clone(), e.pin_stamp};
             std::memcpy(pin, p.c_str(), p.size() + 1);
             a->pin_prompts.fetch_add(1);
             a->login_epoch.fetch_add(1);
@@ -192,6 +213,23 @@ PKCS11H_BOOL Pkcs11Library::pin_prompt_hook(void* global, void*, pkcs11h_token_i
     } catch (...) {
         return FALSE;
     }
+}
+
+void forget_pin_offer() noexcept
+{
+    t_pin_offer.reset();
+}
+
+void remember_if_pin_refused(CK_RV rv) noexcept
+{
+    try {
+        if (t_pin_offer && pin_refused(rv))
+            RefusedPins::instance().remember(t_pin_offer->token, t_pin_offer->pin, t_pin_offer->stamp,
+                                             rv_name(rv));
+    } catch (...) {
+        // Out of memory: the refusal is not remembered, as before this register existed.
+    }
+    t_pin_offer.reset();
 }
 
 PKCS11H_BOOL Pkcs11Library::token_prompt_hook(void*, void*, pkcs11h_token_id_t token,

@@ -72,9 +72,10 @@ public:
     // Loads the module once per path, with CKF_OS_LOCKING_OK so the module locks itself.
     void ensure_provider(const std::string& module);
 
-    // Records the PIN (already verified by a login) that the PIN hook answers for the token.
+    // Records the PIN (already verified by a login) that the PIN hook answers for the token,
+    // with its file's stamp when it was read (RefusedPins::pin_file_stamp).
     std::shared_ptr<TokenAuth> register_token(const std::string& label, const std::string& serial,
-                                              SecureString pin);
+                                              SecureString pin, std::int64_t pin_stamp);
     // The live entry of a token, or nullptr.
     std::shared_ptr<TokenAuth> find_token(const std::string& label, const std::string& serial);
 
@@ -88,6 +89,7 @@ private:
     struct PinEntry {
         std::weak_ptr<TokenAuth> auth;
         SecureString pin;
+        std::int64_t pin_stamp = 0;
     };
     std::shared_ptr<TokenAuth> find_locked(const std::string& label, const std::string& serial);
 
@@ -95,5 +97,14 @@ private:
     std::map<std::string, Provider> m_providers;
     std::vector<PinEntry> m_pins;
 };
+
+// A re-login through the PIN hook (a helper call that found the login gone) offers the PIN
+// read when the token was opened; if the token's PIN was changed meanwhile, the token refuses
+// it, and that try counts towards locking the PIN like one at open. The hook notes what it
+// offered in the calling thread (it runs inside the helper call); the caller passes the call's
+// answer here: a refusal is remembered (refused_pins.h), so that neither the hook nor a reopen
+// with the same PIN file offers that PIN again. Call forget_pin_offer() before the helper call.
+void forget_pin_offer() noexcept;
+void remember_if_pin_refused(CK_RV rv) noexcept;
 
 }  // namespace ssm::hsm

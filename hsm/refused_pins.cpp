@@ -41,7 +41,7 @@ void RefusedPins::remember(const std::string& token, const SecureString& pin, st
 {
     std::lock_guard lock(m_mutex);
     Refusal& r = m_refused[token];
-    r.pin = SecureString(pin.value());
+    r.pin = pin.clone();
     r.file_stamp = file_stamp;
     r.answer = answer;
 }

@@ -121,7 +121,9 @@ bool SessionPool::repair(Member& m, CK_RV rv)
         m.keys.clear();
         std::lock_guard lock(m_login_mutex);
         if (m_token->auth->login_epoch.load() != m.epoch) return true;
+        forget_pin_offer();
         const CK_RV login = login_again();
+        remember_if_pin_refused(login);  // the PIN changed on the token meanwhile, say
         if (login != CKR_OK)
             log::warning("hsm_login_failed",
                          {{"token", m_token->label}, {"result", rv_name(login)}});
@@ -139,6 +141,7 @@ CK_RV SessionPool::run(const KeyMatch& key_match, const Operation& op)
 {
     Lease lease(*this);
     Member& m = lease.member();
+    CK_RV repaired = CKR_OK;  // the failure repaired before this attempt
     for (int attempt = 0;; ++attempt) {
         CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
         CK_RV rv = prepare(m, key_match, key);
@@ -146,7 +149,11 @@ CK_RV SessionPool::run(const KeyMatch& key_match, const Operation& op)
             m_operations.fetch_add(1);
             rv = op(m.session->functions(), m.session->handle(), key);
         }
-        if (rv == CKR_OK || attempt > 0 || !repair(m, rv)) return rv;
+        // A lost login shows first as a stale key handle (the token hides private objects
+        // from a session that is no longer logged in), and only at the next try as no login:
+        // two different repairs, never the same one twice.
+        if (rv == CKR_OK || attempt > 1 || rv == repaired || !repair(m, rv)) return rv;
+        repaired = rv;
     }
 }
 

@@ -38,8 +38,9 @@ public:
     // Runs op with the handle of the certificate's private key (key_match.h: under its CKA_ID,
     // of its type and public values, never another key under that id) on a session no other
     // thread uses meanwhile. When the token says the session, the login or the key handle
-    // went stale, or that an earlier use left an operation active, repairs that once and runs
-    // op again. Returns the final CK_RV; throws
+    // went stale, or that an earlier use left an operation active, repairs that and runs op
+    // again (two different repairs at most: a lost login shows first as a stale key handle,
+    // then as no login). Returns the final CK_RV; throws
     // Error(HsmUnavailable) only when no session can be opened. op must leave no operation
     // active on the session when it returns (PKCS#11 ends one on any error but
     // CKR_BUFFER_TOO_SMALL: do not ask for sizes).

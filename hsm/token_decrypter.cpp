@@ -168,13 +168,26 @@ Bytes TokenDecrypter::rsa_raw_decrypt(ByteView block)
         secure_wipe(out.data(), out.size());
         token_failed("RSA decryption", rv);
     }
-    if (out_size > m_size) throw Error(Failure::Internal, "token returned an oversized block");
-    // Some tokens strip leading zeros: right-align into a modulus-sized block.
-    if (out_size < m_size) {
-        std::memmove(out.data() + (m_size - out_size), out.data(), out_size);
-        std::memset(out.data(), 0, m_size - out_size);
-    }
+    align_rsa_block(out, out_size);
     return out;
+}
+
+void align_rsa_block(Bytes& block, CK_ULONG returned)
+{
+    if (returned > block.size()) {
+        // The block holds what the token wrote, a padded session key perhaps: not left in
+        // freed memory on the way out.
+        secure_wipe(block.data(), block.size());
+        throw Error(Failure::HsmUnavailable, "token returned a " + std::to_string(returned) +
+                                                 "-byte block for a " + std::to_string(block.size()) +
+                                                 "-byte modulus");
+    }
+    // Some tokens strip leading zeros: right-align into a modulus-sized block.
+    if (returned < block.size()) {
+        const std::size_t gap = block.size() - returned;
+        std::memmove(block.data() + gap, block.data(), returned);
+        std::memset(block.data(), 0, gap);
+    }
 }
 
 Bytes TokenDecrypter::ecdh_derive(ByteView peer)

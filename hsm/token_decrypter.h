@@ -43,4 +43,9 @@ private:
     const ecc_curve* m_curve = nullptr;    // EC: the nettle curve of the key
 };
 
+// The answer of a raw RSA decryption, `returned` bytes at the start of `block` (modulus-sized),
+// right-aligned in place (some tokens strip leading zeros). More than the block is a token fault:
+// the block is wiped first, then Error(HsmUnavailable).
+void align_rsa_block(Bytes& block, CK_ULONG returned);
+
 }  // namespace ssm::hsm

@@ -32,6 +32,7 @@ class BaseTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(log_values_cannot_leave_their_quotes);
     CPPUNIT_TEST(journal_stream_gets_one_copy_with_priority);
     CPPUNIT_TEST(secret_file_drops_newline);
+    CPPUNIT_TEST(secret_moves_leave_no_copy);
     CPPUNIT_TEST(slice_source_reads_range);
     CPPUNIT_TEST(memory_source_refuses_temporaries);
     CPPUNIT_TEST_SUITE_END();
@@ -317,6 +318,38 @@ public:
         auto s = read_secret_file((dir.path() / "pin").string());
         CPPUNIT_ASSERT_EQUAL(std::string("1234"), s.value());
         CPPUNIT_ASSERT_THROW(read_secret_file((dir.path() / "nope").string()), std::runtime_error);
+    }
+
+    // A PIN is short: std::string keeps it in its inline buffer, and moving such a string
+    // copies the characters and leaves them in the source with size 0. Neither the string a
+    // SecureString was made from nor a SecureString moved from may keep them.
+    void secret_moves_leave_no_copy()
+    {
+        // The bytes of a string's whole buffer (its inline buffer when short), past size().
+        auto leftover = [](const std::string& s) {
+            std::string bytes;
+            for (std::size_t i = 0; i < s.capacity(); ++i)
+                if (s.data()[i] != '\0') bytes.push_back(s.data()[i]);
+            return bytes;
+        };
+        std::string source = "87654321";
+        CPPUNIT_ASSERT(source.capacity() < 32);  // held inline (libstdc++: 15 characters)
+        SecureString pin(std::move(source));
+        CPPUNIT_ASSERT_EQUAL(std::string("87654321"), pin.value());
+        CPPUNIT_ASSERT_EQUAL(std::string(""), leftover(source));
+        SecureString moved(std::move(pin));
+        CPPUNIT_ASSERT_EQUAL(std::string("87654321"), moved.value());
+        CPPUNIT_ASSERT_EQUAL(std::string(""), leftover(pin.value()));
+        SecureString assigned;
+        assigned = std::move(moved);
+        CPPUNIT_ASSERT_EQUAL(std::string(""), leftover(moved.value()));
+        const SecureString copy = assigned.clone();
+        CPPUNIT_ASSERT_EQUAL(std::string("87654321"), copy.value());
+        // A long secret (on the heap) moves its buffer: the source keeps nothing either.
+        std::string long_source(40, 'k');
+        SecureString long_pin(std::move(long_source));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(40), long_pin.value().size());
+        CPPUNIT_ASSERT_EQUAL(std::string(""), leftover(long_source));
     }
 
     void slice_source_reads_range()

@@ -15,6 +15,7 @@
 #include <gnutls/gnutls.h>
 
 #include <chrono>
+#include <exception>
 #include <cstdlib>
 #include <iostream>
 #include <sstream>
@@ -156,6 +157,8 @@ class HsmTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(hsm_list_fails_clearly);
     CPPUNIT_TEST(sign_rate);
     CPPUNIT_TEST(refused_pin_is_not_offered_again);
+    CPPUNIT_TEST(relogin_refusal_is_remembered);
+    CPPUNIT_TEST(login_lost_under_warm_sessions);
     CPPUNIT_TEST(pin_file_readable_by_others_is_warned);
     CPPUNIT_TEST(large_keys_and_every_digest_sign);
     CPPUNIT_TEST(key_not_the_certificates_never_used);
@@ -640,6 +643,116 @@ public:
         const Bytes h = hash_of(DigestAlgorithm::Sha256, "after refusals");
         CPPUNIT_ASSERT(verify_signature(s->certificate_der(), GNUTLS_SIGN_RSA_SHA256, h,
                                         s->sign_digest(SignatureScheme::RsaPkcs1v15, DigestAlgorithm::Sha256, h)));
+    }
+
+    // The token's user PIN changed under a running store (an officer's C_SetPIN; the PIN file
+    // not yet rewritten) and the login lost: the helper's re-login offers the PIN read at open,
+    // which the token refuses, one wrong try. That refusal is remembered like one at open:
+    // a reopen with the unchanged PIN file does not offer it again (a second wrong try), nor
+    // does the hook at the next signature; once the file changes, the token opens again.
+    void relogin_refusal_is_remembered()
+    {
+        auto& f = fixture();
+        auto module = hsm::RawModule::attach(test::softhsm_module);
+        const auto slot = module.find_slot("ssm-test", "");
+        CPPUNIT_ASSERT(slot.has_value());
+        CK_FUNCTION_LIST_PTR fn = module.functions();
+        CK_SESSION_HANDLE rw = CK_INVALID_HANDLE;
+        CPPUNIT_ASSERT_EQUAL(CK_RV(CKR_OK),
+                             fn->C_OpenSession(*slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr, &rw));
+        auto count_low = [&] {
+            CK_TOKEN_INFO info{};
+            CPPUNIT_ASSERT_EQUAL(CK_RV(CKR_OK), fn->C_GetTokenInfo(*slot, &info));
+            return (info.flags & CKF_USER_PIN_COUNT_LOW) != 0;
+        };
+        auto set_pin = [&](std::string from, std::string to) {
+            const CK_RV login = fn->C_Login(rw, CKU_USER, reinterpret_cast<CK_UTF8CHAR*>(from.data()), from.size());
+            CPPUNIT_ASSERT_MESSAGE(hsm::rv_name(login), login == CKR_OK || login == CKR_USER_ALREADY_LOGGED_IN);
+            CPPUNIT_ASSERT_EQUAL(CK_RV(CKR_OK),
+                                 fn->C_SetPIN(rw, reinterpret_cast<CK_UTF8CHAR*>(from.data()), from.size(),
+                                              reinterpret_cast<CK_UTF8CHAR*>(to.data()), to.size()));
+            // A logout ends the login of every session of this process (the store's too).
+            CPPUNIT_ASSERT_EQUAL(CK_RV(CKR_OK), fn->C_Logout(rw));
+        };
+        auto s = signer("alice@acme.example");
+        const Bytes h = hash_of(DigestAlgorithm::Sha256, "pin changed");
+        CPPUNIT_ASSERT(verify_signature(s->certificate_der(), GNUTLS_SIGN_RSA_SHA256, h,
+                                        s->sign_digest(SignatureScheme::RsaPkcs1v15, DigestAlgorithm::Sha256, h)));
+        CPPUNIT_ASSERT(!count_low());
+        // A second store of the token, as a reload leaves while messages still use the first:
+        // after the logout below, its first signature logs in again through the hook.
+        auto other = hsm::KeyStore::open(f.config);
+        auto fresh = other->signer_for(*EmailAddress::parse("alice@acme.example"));
+        CPPUNIT_ASSERT(fresh != nullptr);
+        set_pin("123456", "654321");
+        std::exception_ptr failed;  // rethrown once the token's PIN is restored
+        try {
+            // The re-login offers the old PIN: refused, one wrong try.
+            CPPUNIT_ASSERT_THROW(fresh->sign_digest(SignatureScheme::RsaPkcs1v15, DigestAlgorithm::Sha256, h), Error);
+            CPPUNIT_ASSERT(count_low());
+            // The daemon reopens the token after the failure; the file still holds that PIN.
+            for (int i = 0; i < 2; ++i) {
+                try {
+                    hsm::KeyStore::open(f.config);
+                    CPPUNIT_FAIL("opened with the old PIN");
+                } catch (const Error& e) {
+                    const std::string m = e.what();
+                    CPPUNIT_ASSERT_MESSAGE(m, e.failure() == Failure::HsmUnavailable);
+                    CPPUNIT_ASSERT_MESSAGE(m, m.find("login not tried") != std::string::npos);
+                }
+                // Nor does the hook offer it at the next signature.
+                CPPUNIT_ASSERT_THROW(fresh->sign_digest(SignatureScheme::RsaPkcs1v15, DigestAlgorithm::Sha256, h), Error);
+            }
+        } catch (...) {
+            failed = std::current_exception();
+        }
+        // The token's PIN back as the file has it, the file touched (one try re-armed): the
+        // token opens again, and the fixture's store is the reopened one.
+        set_pin("654321", "123456");
+        CPPUNIT_ASSERT_EQUAL(CK_RV(CKR_OK), fn->C_CloseSession(rw));
+        const fs::path pin = f.config.pin_file;
+        fs::last_write_time(pin, fs::last_write_time(pin) + std::chrono::seconds(2));
+        s.reset();
+        fresh.reset();
+        other.reset();
+        f.store = hsm::KeyStore::open(f.config);
+        s = signer("alice@acme.example");
+        CPPUNIT_ASSERT(verify_signature(s->certificate_der(), GNUTLS_SIGN_RSA_SHA256, h,
+                                        s->sign_digest(SignatureScheme::RsaPkcs1v15, DigestAlgorithm::Sha256, h)));
+        CPPUNIT_ASSERT(!count_low());
+        if (failed) std::rethrow_exception(failed);
+    }
+
+    // The token forgets the login (a network HSM that reconnected, an idle logout; here
+    // C_Logout, which ends the login of every session of the process) while the pooled
+    // sessions hold key handles: the next use fails on the handle, then on the login; both
+    // are repaired (one re-login through the PIN hook) and the signature is made, instead of
+    // a failed message and a reopened token.
+    void login_lost_under_warm_sessions()
+    {
+        auto& f = fixture();
+        auto s = signer("carol@acme.example");
+        const Bytes h = hash_of(DigestAlgorithm::Sha256, "login lost");
+        auto sign = [&] { return s->sign_digest(SignatureScheme::RsaPkcs1v15, DigestAlgorithm::Sha256, h); };
+        for (int i = 0; i < 4; ++i)  // every pooled session holds the key's handle
+            CPPUNIT_ASSERT(verify_signature(s->certificate_der(), GNUTLS_SIGN_RSA_SHA256, h, sign()));
+        auto module = hsm::RawModule::attach(test::softhsm_module);
+        const auto slot = module.find_slot("ssm-test", "");
+        CPPUNIT_ASSERT(slot.has_value());
+        hsm::RawSession session(module, *slot);
+        CPPUNIT_ASSERT_EQUAL(CK_RV(CKR_OK), module.functions()->C_Logout(session.handle()));
+        const auto relogins = f.store->relogin_count();
+        std::string failure;
+        try {
+            CPPUNIT_ASSERT(verify_signature(s->certificate_der(), GNUTLS_SIGN_RSA_SHA256, h, sign()));
+        } catch (const Error& e) {
+            failure = e.what();
+        }
+        CPPUNIT_ASSERT_EQUAL(std::string(), failure);
+        CPPUNIT_ASSERT_EQUAL(relogins + 1, f.store->relogin_count());
+        for (int i = 0; i < 4; ++i)
+            CPPUNIT_ASSERT(verify_signature(s->certificate_der(), GNUTLS_SIGN_RSA_SHA256, h, sign()));
+        CPPUNIT_ASSERT_EQUAL(relogins + 1, f.store->relogin_count());
     }
 
     // A PIN file others may read still opens the token (refusing would stop the mail of a

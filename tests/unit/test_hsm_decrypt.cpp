@@ -9,6 +9,7 @@
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -19,6 +20,7 @@
 #include "base/error.h"
 #include "hsm/key_store.h"
 #include "hsm/sign_rate.h"
+#include "hsm/token_decrypter.h"
 #include "tests/unit/test_support.h"
 #include "tools/ssmctl_hsm.h"
 
@@ -168,6 +170,7 @@ class HsmDecryptTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(survives_helper_login_loss);
     CPPUNIT_TEST(hsm_list_shows_decrypt);
     CPPUNIT_TEST(deleted_key_is_hsm_unavailable);
+    CPPUNIT_TEST(token_answer_aligned_or_wiped);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -502,6 +505,29 @@ public:
         }
         CPPUNIT_ASSERT_EQUAL(relogins, store.relogin_count());
         CPPUNIT_ASSERT(decrypter("carol")->rsa_raw_decrypt(Bytes(256, 0)) == Bytes(256, 0));
+    }
+
+    // What the token answers to a raw RSA decryption, placed in a modulus-sized block: a
+    // short answer (leading zeros stripped) is right-aligned; an answer longer than the block
+    // (a token fault) is refused, and the block, which holds a padded session key, is wiped
+    // before the error leaves.
+    void token_answer_aligned_or_wiped()
+    {
+        Bytes block{0x02, 0xab, 0xcd, 0x00, 0x00};
+        hsm::align_rsa_block(block, 3);
+        CPPUNIT_ASSERT(block == (Bytes{0x00, 0x00, 0x02, 0xab, 0xcd}));
+        Bytes full{0x00, 0x02, 0x11, 0x00, 0x42};
+        hsm::align_rsa_block(full, 5);
+        CPPUNIT_ASSERT(full == (Bytes{0x00, 0x02, 0x11, 0x00, 0x42}));
+        Bytes secret(256, 0x5a);
+        try {
+            hsm::align_rsa_block(secret, 257);
+            CPPUNIT_FAIL("an oversized answer was accepted");
+        } catch (const Error& e) {
+            CPPUNIT_ASSERT_MESSAGE(e.what(), e.failure() == Failure::HsmUnavailable);
+        }
+        CPPUNIT_ASSERT_MESSAGE("the block was left as the token wrote it",
+                               std::all_of(secret.begin(), secret.end(), [](std::uint8_t b) { return b == 0; }));
     }
 };
 
