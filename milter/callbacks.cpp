@@ -35,8 +35,9 @@ Daemon* g_daemon = nullptr;
 
 // The callbacks running now (in_flight.h): once smfi_main has returned, run_milter closes this
 // and waits for them before the daemon they use is destroyed; a callback that comes later
-// touches nothing of the daemon's.
-InFlight g_callbacks;
+// touches nothing of the daemon's. Never destroyed: a libmilter worker may still enter a
+// callback while the process runs its static destructors after main.
+InFlight& g_callbacks = *new InFlight;
 // How long run_milter waits for them: a callback outside a message (connect, close) ends at
 // once; one still inside a message has already had the stop's 25 s (sighup.cpp), and
 // TimeoutStopSec (30 s) is near.
