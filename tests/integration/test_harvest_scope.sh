@@ -64,6 +64,15 @@ else
 fi
 
 # --- Microsoft's encryption key preference (1.3.6.1.4.1.311.16.4) ---------------------------------
+# paula_signed SUBJECT P7S: paula@partner.example's mail to alice, multipart/signed (Outlook's
+# x-pkcs7 labels) over paula-entity with that detached signature; run in $X.
+paula_signed() {
+  local b="----=_paula_$1"
+  printf 'From: paula@partner.example\r\nTo: alice@acme.example\r\nSubject: %s\r\nMIME-Version: 1.0\r\n' "$1"
+  printf 'Content-Type: multipart/signed; protocol="application/x-pkcs7-signature"; micalg=sha-256; boundary="%s"\r\n\r\n--%s\r\n' "$b" "$b"
+  cat paula-entity; printf '\r\n--%s\r\nContent-Type: application/x-pkcs7-signature; name=smime.p7s\r\nContent-Transfer-Encoding: base64\r\n\r\n' "$b"
+  base64 "$2" | sed 's/$/\r/'; printf '\r\n--%s--\r\n' "$b"
+}
 (
   set -e; cd "$X"
   n=0
@@ -80,11 +89,7 @@ fi
   openssl x509 -in "$PKI/sub-ca.cert.pem" -outform DER -out sub-ca.der
   printf 'Content-Type: text/plain; charset=us-ascii\r\n\r\nfrom paula\r\n' >paula-entity
   python3 "$SSM_SRCDIR/tests/fixtures/ess_sign.py" paula-sig.der sub-ca.der paula-entity - - paula.p7s paula-sig.key paula-enc.der
-  b=----=_paula
-  { printf 'From: paula@partner.example\r\nTo: alice@acme.example\r\nSubject: hi\r\nMIME-Version: 1.0\r\n'
-    printf 'Content-Type: multipart/signed; protocol="application/x-pkcs7-signature"; micalg=sha-256; boundary="%s"\r\n\r\n--%s\r\n' "$b" "$b"
-    cat paula-entity; printf '\r\n--%s\r\nContent-Type: application/x-pkcs7-signature; name=smime.p7s\r\nContent-Transfer-Encoding: base64\r\n\r\n' "$b"
-    base64 paula.p7s | sed 's/$/\r/'; printf '\r\n--%s--\r\n' "$b"; } >paula-in.eml
+  paula_signed hi paula.p7s >paula-in.eml
   printf 'From: alice@acme.example\r\nTo: paula@partner.example\r\nSubject: reply\r\n\r\nFOR PAULA ONLY\r\n' >paula-out.eml
 ) >"$WORK/paula-setup.log" 2>&1 || fatal harvest-microsoft-key-preference "set-up: $(tail -n 3 "$WORK/paula-setup.log")"
 ssmctl process --direction in --from paula@partner.example --to alice@acme.example <"$X/paula-in.eml" \
@@ -113,11 +118,7 @@ fi
     -days 365 -extfile planted.ext -extensions ee -out planted.pem
   openssl x509 -in planted.pem -outform DER -out planted.der
   python3 "$SSM_SRCDIR/tests/fixtures/ess_sign.py" paula-sig.der sub-ca.der paula-entity - - planted.p7s paula-sig.key planted.der
-  b=----=_planted
-  { printf 'From: paula@partner.example\r\nTo: alice@acme.example\r\nSubject: again\r\nMIME-Version: 1.0\r\n'
-    printf 'Content-Type: multipart/signed; protocol="application/x-pkcs7-signature"; micalg=sha-256; boundary="%s"\r\n\r\n--%s\r\n' "$b" "$b"
-    cat paula-entity; printf '\r\n--%s\r\nContent-Type: application/x-pkcs7-signature; name=smime.p7s\r\nContent-Transfer-Encoding: base64\r\n\r\n' "$b"
-    base64 planted.p7s | sed 's/$/\r/'; printf '\r\n--%s--\r\n' "$b"; } >planted-in.eml
+  paula_signed again planted.p7s >planted-in.eml
   printf 'From: alice@acme.example\r\nTo: ceo@victim.example\r\nSubject: board\r\n\r\nFOR THE CEO ONLY\r\n' >planted-ceo.eml
 ) >"$WORK/planted-setup.log" 2>&1 || fatal harvest-preference-other-address "set-up: $(tail -n 3 "$WORK/planted-setup.log")"
 ssmctl process --direction in --from paula@partner.example --to alice@acme.example <"$X/planted-in.eml" \
