@@ -34,6 +34,18 @@ std::optional<Bytes> attribute(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_O
     return v;
 }
 
+}  // namespace
+
+bool key_type_matches(CK_KEY_TYPE token_type, CK_KEY_TYPE certificate_type)
+{
+    // Tokens older than PKCS#11 3.0 name Ed25519 and X25519 keys with codes of their own
+    // (CKK_VENDOR_DEFINED and above): such a type says nothing either way, and the signature
+    // check (token_signer.cpp) still stands behind the key chosen.
+    return token_type == certificate_type || token_type >= CKK_VENDOR_DEFINED;
+}
+
+namespace {
+
 bool is_certificates_key(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h, const KeyMatch& m)
 {
     if (m.type) {
@@ -41,7 +53,7 @@ bool is_certificates_key(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_
         CK_KEY_TYPE t = 0;
         if (type && type->size() == sizeof t) {
             std::copy(type->begin(), type->end(), reinterpret_cast<std::uint8_t*>(&t));
-            if (t != *m.type) return false;
+            if (!key_type_matches(t, *m.type)) return false;
         }
     }
     if (!m.rsa_modulus.empty()) {

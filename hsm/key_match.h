@@ -27,6 +27,10 @@ struct KeyMatch {
 // From the certificate's DER (a certificate that does not parse: the id alone).
 KeyMatch key_match_for(ByteView certificate_der, ByteView id);
 
+// Whether a private key of `token_type` (CKA_KEY_TYPE) may be the key of a certificate whose
+// key is `certificate_type`: the same type, or a vendor-defined one, which is not compared.
+bool key_type_matches(CK_KEY_TYPE token_type, CK_KEY_TYPE certificate_type);
+
 struct KeyLookup {
     CK_RV rv = CKR_OK;                            // of the token's find calls
     CK_OBJECT_HANDLE handle = CK_INVALID_HANDLE;  // the certificate's key, or invalid

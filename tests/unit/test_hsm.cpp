@@ -22,6 +22,7 @@
 
 #include "base/error.h"
 #include "base/gnutls_datum.h"
+#include "hsm/key_match.h"
 #include "hsm/key_store.h"
 #include "hsm/raw_module.h"
 #include "hsm/session_pool.h"
@@ -162,6 +163,7 @@ class HsmTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(pin_file_readable_by_others_is_warned);
     CPPUNIT_TEST(large_keys_and_every_digest_sign);
     CPPUNIT_TEST(key_not_the_certificates_never_used);
+    CPPUNIT_TEST(vendor_key_types_are_not_compared);
     CPPUNIT_TEST(twin_keys_under_one_id);
     CPPUNIT_TEST(pool_session_left_with_an_operation_recovers);
     CPPUNIT_TEST(key_replaced_under_a_running_store);
@@ -831,6 +833,19 @@ public:
     // RSA: the key's CKA_MODULUS is the certificate's or the key is not its; EC: the key's
     // curve is the certificate's, and a key of the same curve is caught by checking each
     // signature with the certificate before it leaves.
+    // Older tokens (before PKCS#11 3.0) mark Ed25519 keys with vendor codes: such a key is not
+    // refused for its type (the type check as first added refused it, and the certificate lost
+    // its key).
+    void vendor_key_types_are_not_compared()
+    {
+        CPPUNIT_ASSERT(hsm::key_type_matches(CKK_RSA, CKK_RSA));
+        CPPUNIT_ASSERT(hsm::key_type_matches(CKK_EC_EDWARDS, CKK_EC_EDWARDS));
+        CPPUNIT_ASSERT(!hsm::key_type_matches(CKK_EC, CKK_RSA));
+        CPPUNIT_ASSERT(!hsm::key_type_matches(CKK_RSA, CKK_EC_EDWARDS));
+        CPPUNIT_ASSERT(hsm::key_type_matches(CKK_VENDOR_DEFINED | 0x4, CKK_EC_EDWARDS));
+        CPPUNIT_ASSERT(hsm::key_type_matches(CKK_VENDOR_DEFINED, CKK_RSA));
+    }
+
     void key_not_the_certificates_never_used()
     {
         auto& f = fixture();
