@@ -103,6 +103,12 @@ struct PkiSettings {
     std::chrono::seconds revocation_time_budget{20};
     std::vector<AnchorBinding> anchors;         // [[pki.anchor]]
     bool unscoped_anchors_any_domain = true;    // unscoped_anchors: "any-domain" (true) or "none"
+
+    // `revocation` as a mode: the loader checked it is one of the three names.
+    policy::RevocationMode revocation_mode() const
+    {
+        return policy::parse_revocation_mode(revocation).value_or(policy::RevocationMode::SoftFail);
+    }
 };
 
 // One [[directory.ldap]] entry (loaded by config_directory.cpp).

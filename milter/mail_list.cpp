@@ -230,9 +230,7 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
     std::map<std::string, policy::RecipientPlan> inbound_plans;  // by member address
     policy::Treatment validation = requirements;
     if (inbound) {
-        // [pki] revocation was checked at load to be one of the three names.
-        const policy::RevocationMode configured_revocation =
-            policy::parse_revocation_mode(m_config.pki.revocation).value_or(policy::RevocationMode::SoftFail);
+        const policy::RevocationMode configured_revocation = m_config.pki.revocation_mode();
         for (const auto& resolved_member : resolved.members) {
             policy::RecipientPlan plan;
             try {

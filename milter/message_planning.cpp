@@ -199,10 +199,7 @@ MessageProcessor::Effective MessageProcessor::strictest_inbound(const Effective&
     for (const auto& p : b.required_policies)
         if (std::find(e.required_policies.begin(), e.required_policies.end(), p) == e.required_policies.end())
             e.required_policies.push_back(p);
-    // [pki] revocation was checked at load to be one of the three names.
-    e.revocation = policy::stricter_revocation(
-        a.revocation, b.revocation,
-        policy::parse_revocation_mode(m_config->pki.revocation).value_or(policy::RevocationMode::SoftFail));
+    e.revocation = policy::stricter_revocation(a.revocation, b.revocation, m_config->pki.revocation_mode());
     e.strip_signature = a.strip_signature && b.strip_signature;
     return e;
 }
