@@ -539,8 +539,8 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
     out.remove_recipients.push_back(list_rcpt);
     out.detail = "list=" + name + " members=" + std::to_string(members.size()) +
                  " skipped=" + std::to_string(skipped) + " history=" + std::to_string(history.size()) +
-                 " encrypted=" + (r.decrypted ? "yes" : "no") +
-                 (envelope_detail.empty() ? "" : " envelopes=" + envelope_detail) + group_detail +
+                 " encrypted=" + (r.decrypted ? "yes" : "no") + group_detail +
+                 (envelope_detail.empty() ? "" : " envelopes=" + envelope_detail) +
                  (label ? " label=copied" : "") + " " + labels.detail + r.detail;
     log::info("list-expanded", {{"list", name}, {"members", std::to_string(members.size())},
                                 {"skipped", std::to_string(skipped)}, {"history", std::to_string(history.size())},
