@@ -387,7 +387,8 @@ if [ $RC -eq 0 ] && grep -q 'members=3 skipped=1 history=1 encrypted=yes' "$ERR"
 else
   fail list-member-rule-cipher "rc=$RC $PEER_DETAIL rids:$ris $(grep -i -m1 'algorithm: aes\|algorithm: id-aes' "$WORK/member-cipher.print" 2>/dev/null) $(tr '\n' ' ' <"$ERR" | cut -c1-300)"
 fi
-# Members whose rules name different ciphers share one envelope: the strongest of them
+# Without [reinjection] (section 8 has one: an envelope each), members whose rules name
+# different ciphers share one envelope: the strongest of them
 # (AES-256-GCM for dave beats AES-128-CBC for alice); the weaker would give dave less than his
 # outbound mail gets.
 config member-ciphers detached '[[rule]]
@@ -415,9 +416,9 @@ if [ $RC -eq 0 ] && grep -q 'members=3 skipped=1 history=1 encrypted=yes' "$ERR"
 else
   fail list-member-rule-ciphers-strongest "rc=$RC $PEER_DETAIL $(openssl cms -cmsout -print -inform DER -in "$WORK/member-ciphers.der" 2>&1 | grep -i -m1 'algorithm: aes\|algorithm: id-aes') $(tr '\n' ' ' <"$ERR" | cut -c1-300)"
 fi
-# A named cipher must not make the list's mail unreadable for a member whose SMIMECapabilities
-# (harvested with its certificate) leave it out: outbound, that member's "auto" would never
-# choose it. carol signed mail with OpenSSL, whose list names AES-CBC only; dave's rule names
+# Still without [reinjection]: a named cipher must not make the list's mail unreadable for a
+# member whose SMIMECapabilities (harvested with its certificate) leave it out: outbound, that
+# member's "auto" would never choose it. carol signed mail with OpenSSL, whose list names AES-CBC only; dave's rule names
 # AES-256-GCM. The members' envelope is AES-256-CBC, which all of them read (until
 # 2026-12-03: AES-256-GCM, "the strongest named").
 config member-caps detached '[[rule]]
