@@ -390,7 +390,7 @@ Reply hand_over(SMFICTX* ctx, ConnectionContext& c, const MessageOutcome& out)
     // failure, not the notice's, though a notice is due.
     std::vector<std::unique_ptr<ByteSource>> sources;
     try {
-        for (const auto& copy : out.copies) sources.push_back(c.message->copy_source(copy.marker));
+        for (const auto& copy : out.copies) sources.push_back(c.message->copy_source(copy));
     } catch (const Error& e) {
         log::warning("reinjection-failed", {{"error", e.what()}});
         return reinjection_failure(e, "a split-off copy");
@@ -409,7 +409,8 @@ Reply hand_over(SMFICTX* ctx, ConnectionContext& c, const MessageOutcome& out)
         }
         return notice_failure(c, out, e);
     }
-    for (const auto& copy : out.copies)
+    for (const auto& copy : out.copies) {
+        if (copy.made) continue;  // a list's members: never in this envelope
         for (const auto& r : copy.recipients) {
             std::string rcpt = "<" + r + ">";
             if (smfi_delrcpt(ctx, rcpt.data()) != MI_SUCCESS) {
@@ -419,6 +420,7 @@ Reply hand_over(SMFICTX* ctx, ConnectionContext& c, const MessageOutcome& out)
                 return reply_for(Failure::Temporary, "the MTA refused to remove a split-off recipient");
             }
         }
+    }
     if (!out.copies.empty()) log::info("split", {{"copies", std::to_string(out.copies.size())}});
     for (const auto& r : out.returned) {
         std::string rcpt = "<" + r.recipient + ">";

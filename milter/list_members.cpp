@@ -1,6 +1,7 @@
 // Resolving a list's members (see list_members.h).
 #include "milter/list_members.h"
 
+#include <algorithm>
 
 #include "base/error.h"
 
@@ -38,6 +39,21 @@ ListMembers resolve_members(const MailList& list, const directory::GroupMemberDi
 const char* origin_name(ListMember::Origin origin)
 {
     return origin == ListMember::Origin::Group ? "group" : "config";
+}
+
+std::vector<EnvelopeGroup> group_by_cipher(const std::vector<MemberEnvelope>& members)
+{
+    std::vector<EnvelopeGroup> groups;
+    for (const auto& m : members) {
+        auto g = std::find_if(groups.begin(), groups.end(), [&](const auto& x) { return x.cipher == m.cipher; });
+        if (g == groups.end()) g = groups.insert(groups.end(), EnvelopeGroup{m.cipher, {}, {}});
+        g->members.push_back(m.member);
+        // Members of one domain encrypted to its gateway's certificate: one RecipientInfo.
+        const bool known = std::any_of(g->certificates.begin(), g->certificates.end(),
+                                       [&](const auto& c) { return c.first->der == m.certificate->der; });
+        if (!known) g->certificates.emplace_back(m.certificate, m.identifier);
+    }
+    return groups;
 }
 
 }  // namespace ssm::milter

@@ -7,6 +7,7 @@ milter_libssm_milter_a_SOURCES = \
 	milter/config_rules.h milter/config_rules.cpp \
 	milter/config_reinjection.cpp milter/config_labels.cpp milter/config_mail_list.cpp \
 	milter/mail_list.h milter/mail_list.cpp milter/list_members.h milter/list_members.cpp \
+	milter/list_envelopes.h milter/list_envelopes.cpp \
 	milter/network.h milter/network.cpp \
 	milter/reply.h milter/reply.cpp \
 	milter/auth_results.h milter/auth_results.cpp \

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <list>
 #include <map>
 #include <optional>
 
@@ -17,6 +18,7 @@
 #include "milter/decrypted_mark.h"
 #include "milter/inbound.h"
 #include "milter/inbound_layers.h"
+#include "milter/list_envelopes.h"
 #include "milter/list_members.h"
 #include "policy/cipher_choice.h"
 #include "policy/inbound_requirements.h"
@@ -140,16 +142,6 @@ std::vector<HeaderField> content_of(const std::vector<HeaderField>& fields)
     return out;
 }
 
-// The top-level fields with the Content-* ones replaced by `content`.
-std::vector<HeaderField> with_content(const std::vector<HeaderField>& headers, const std::vector<HeaderField>& content)
-{
-    std::vector<HeaderField> out;
-    for (const auto& f : headers)
-        if (!smime::mime::is_content_field(f.name)) out.push_back(f);
-    out.insert(out.end(), content.begin(), content.end());
-    return out;
-}
-
 }  // namespace
 
 MessageOutcome ListExpander::expand(const MailList& list, const std::string& list_rcpt,
@@ -194,8 +186,29 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
     if (resolved.members.empty())
         return refuse(list, "no member left (group " + list.members_group + " lists none with a usable mail address)");
 
-    // 0b. The members' certificates (as for any recipient: for an address with an extension
-    // and none of its own, its mailbox's, Certificates::find_for_mailbox), when the message
+    // 0a. Each member's rule for the list's mail (as the list sends it; 4. below): what it asks
+    // of the message, and whose certificate outbound mail to the member is encrypted to.
+    // A member's rule or certificate cannot be known while the directory is down: the whole
+    // message waits (451), no member is left out for it.
+    policy::MessageContext as_list;
+    as_list.direction = policy::Direction::Outbound;
+    as_list.origin.administrator = true;  // the gateway itself sends, as the list
+    as_list.from = list.address;
+    as_list.headers = &headers;
+    std::map<std::string, policy::RecipientPlan> list_plans;  // by member address
+    for (const auto& resolved_member : resolved.members) {
+        try {
+            list_plans.emplace(resolved_member.address.str(),
+                               m_config.policy.plan(as_list, resolved_member.address, m_certificates.groups()));
+        } catch (const Error& e) {
+            if (e.failure() != Failure::DirectoryUnavailable) throw;
+            return member_waits(name, resolved_member.address, reply_for(e.failure(), e.what()));
+        }
+    }
+
+    // 0b. The members' certificates (as outbound mail to the member is encrypted: its rule's
+    // encrypt_to names whose; its own is, for an address with an extension and none of its
+    // own, its mailbox's, Certificates::find_for_mailbox), when the message
     // is encrypted at the top or under signatures only (what its structure shows, not what
     // it decrypts to): asked before
     // anything is decrypted, so that a member whose certificate lacks only revocation answers
@@ -203,16 +216,29 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
     // list message wait (451 4.7.1, retried with a budget of its own) rather than lose that
     // member. Once the content decrypted, a 451 would tell the padding was right
     // (undecryptable.h) and is hidden. Mail that is not encrypted needs no certificate.
-    std::map<std::string, directory::Choice> checked;
+    std::map<std::string, directory::Choice> looked_up;  // by key owner, each asked once
+    const auto certificate_for = [&](const EmailAddress& member, const EmailAddress& owner) {
+        const policy::Treatment& t = list_plans.at(member.str()).treatment;
+        const std::string key = (t.encrypt_to == policy::EncryptTarget::Recipient ? "mailbox:" : "address:") + owner.str();
+        if (auto it = looked_up.find(key); it != looked_up.end()) return it->second;
+        directory::Choice choice = t.encrypt_to == policy::EncryptTarget::Recipient
+                                       ? m_certificates.find_for_mailbox(owner, now, m_budget)
+                                       : m_certificates.find(owner, now, m_budget);
+        looked_up.emplace(key, choice);
+        return choice;
+    };
+    std::map<std::string, directory::Choice> checked;  // by member address
     smime::mime::Limits limits;
     limits.max_header_field = m.max_header_field_size;
     limits.max_depth = m.max_mime_depth;
     if (encrypted_under_signatures(content_of(headers), body, limits, m.spool_dir, m.memory_spool_limit, kMaxLayers))
         for (const auto& resolved_member : resolved.members) {
             const EmailAddress& member = resolved_member.address;
+            const auto owner = policy::key_owner(list_plans.at(member.str()).treatment, member);
+            if (!owner) continue;  // skipped in 4.
             directory::Choice choice;
             try {
-                choice = m_certificates.find_for_mailbox(member, now, m_budget);
+                choice = certificate_for(member, *owner);
             } catch (const Error& e) {
                 if (e.failure() != Failure::DirectoryUnavailable) throw;
                 return member_waits(name, member, reply_for(e.failure(), e.what()));
@@ -330,15 +356,16 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
             log::warning("list-group-missing", {{"list", name}, {"group", list.members_group}});
     }
     std::vector<std::string> members;
-    std::vector<directory::RecipientCertificate> certs;
-    // The members share one envelope: it is as strong as the strictest of their rules asks
-    // (minimum_cipher), as one message to several recipients is (stronger_floor), in the
-    // cipher their rules name (shared_preference: the strongest when they differ, unless a
-    // member's harvested SMIMECapabilities leave it out).
+    // Encrypted list mail: each member as outbound mail to it alone would be encrypted (its
+    // rule's encrypt_to, cipher, minimum_cipher and recipient_identifier, its certificate's
+    // SMIMECapabilities); members whose ciphers differ get envelopes of their own (5.).
+    std::list<directory::RecipientCertificate> certs;  // stable: envelopes point into it
+    std::vector<MemberEnvelope> envelopes;
+    // Without [reinjection] the members share one envelope, as strong as the strictest of
+    // their rules asks (stronger_floor) in the cipher they name (shared_preference).
     policy::CipherFloor floor = policy::CipherFloor::None;
     std::vector<policy::Cipher> ciphers;
     std::vector<policy::AdvertisedCiphers> advertised;  // per member with a certificate
-    std::vector<policy::RecipientIdentifier> identifiers;  // per member with a certificate
     // What the message is tagged for: the list's requirements and those of every member who
     // gets it (a member's rule that refuses what is missing has skipped the member).
     policy::Treatment tagged = requirements;
@@ -348,28 +375,12 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
     // not encrypt (PRODUCT §2: never in clear what policy says must be encrypted), and one
     // whose rule labels its mail must not get it without a label (§4.1: the list signs only
     // a label its originator signed).
-    policy::MessageContext as_list;
-    as_list.direction = policy::Direction::Outbound;
-    as_list.origin.administrator = true;  // the gateway itself sends, as the list
-    as_list.from = list.address;
-    as_list.headers = &headers;
-    // A member's rule or certificate cannot be known while the directory is down: the whole
-    // message waits (451), no member is left out for it.
-    const auto directory_unavailable = [&](const Error& e, const EmailAddress& member) {
-        return member_waits(name, member, reply_for(e.failure(), e.what()));
-    };
     for (const auto& resolved_member : resolved.members) {
         const EmailAddress& member = resolved_member.address;
-        policy::RecipientPlan plan;
-        try {
-            plan = m_config.policy.plan(as_list, member, m_certificates.groups());
-        } catch (const Error& e) {
-            if (e.failure() != Failure::DirectoryUnavailable) throw;
-            return directory_unavailable(e, member);
-        }
+        const policy::RecipientPlan& plan = list_plans.at(member.str());
         // The member's own inbound rule judges the message as it would judge it sent to the
         // member alone: what that rule refuses never reaches the member; what it tags, every
-        // member sees tagged (they share one message).
+        // member sees tagged (every envelope carries the one tag).
         const policy::RecipientPlan* own = nullptr;
         policy::RequirementCheck own_check;
         if (const auto it = inbound_plans.find(member.str()); it != inbound_plans.end()) {
@@ -403,36 +414,48 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
             deliver();
             continue;
         }
+        const auto owner = policy::key_owner(plan.treatment, member);
         directory::Choice choice;
         if (auto it = checked.find(member.str()); it != checked.end()) {
             choice = std::move(it->second);
-        } else {  // encrypted below what 0b. looks into (a compressed layer, say)
+        } else if (owner) {  // encrypted below what 0b. looks into (a compressed layer, say)
             try {
-                choice = m_certificates.find_for_mailbox(member, now, m_budget);
+                choice = certificate_for(member, *owner);
             } catch (const Error& e) {
                 if (e.failure() != Failure::DirectoryUnavailable) throw;
-                return directory_unavailable(e, member);
+                return member_waits(name, member, reply_for(e.failure(), e.what()));
             }
             // Waits too, though hidden as undecryptable (see 0b.): never left out for it.
             if (auto wait = revocation_wait(name, member, choice)) return std::move(*wait);
         }
+        // Whose certificate, when not the member's own (encrypt_to), in the member's lines.
+        log::Fields fields = {{"list", name}, {"member", member.str()}};
+        if (owner && !owner->same_as(member)) fields.emplace_back("certificate_for", owner->str());
         if (!choice.chosen) {
             ++skipped;
-            log::notice("list-member-skipped",
-                        {{"list", name}, {"member", member.str()},
-                         {"reason", choice.rejected_reasons.empty() ? "no certificate" : choice.rejected_reasons.front()}});
+            fields.emplace_back("rule", plan.rule_name);
+            fields.emplace_back("reason", !owner                           ? "unusable encrypt_to address"
+                                          : choice.rejected_reasons.empty() ? "no certificate"
+                                                                            : choice.rejected_reasons.front());
+            log::notice("list-member-skipped", fields);
             continue;
         }
         deliver();
         certs.push_back(std::move(*choice.chosen));
-        floor = policy::stronger_floor(floor, plan.treatment.minimum_cipher);
         // As outbound mail to the member would be encrypted: its rule's cipher ([encryption]
-        // cipher when it names none) and its way of naming the certificate.
-        ciphers.push_back(plan.treatment.cipher == policy::Cipher::Default
-                              ? configured_cipher(m_config.encryption.cipher)
-                              : plan.treatment.cipher);
-        identifiers.push_back(plan.treatment.recipient_identifier);
+        // cipher when it names none) for its certificate, raised to its floor.
+        const policy::Cipher preference = plan.treatment.cipher == policy::Cipher::Default
+                                              ? configured_cipher(m_config.encryption.cipher)
+                                              : plan.treatment.cipher;
+        const policy::CipherChoice alone =
+            policy::choose_cipher(preference, plan.treatment.minimum_cipher, {advertised_ciphers(certs.back())});
+        envelopes.push_back({member.str(), &certs.back(), plan.treatment.recipient_identifier, alone.cipher});
+        floor = policy::stronger_floor(floor, plan.treatment.minimum_cipher);
+        ciphers.push_back(preference);
         advertised.push_back(advertised_ciphers(certs.back()));
+        fields.emplace_back("cipher", policy::cipher_name(alone.cipher));
+        fields.emplace_back("cipher_reason", policy::cipher_reason_name(alone.reason));
+        log::info("list-member-encrypted", fields);
     }
     if (members.empty())
         return refuse(list,
@@ -460,28 +483,13 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
         return out;
     }
 
-    // 5. Encrypt again (RFC 2634 §4.2.3.2), then the outer signature with the history.
-    std::unique_ptr<Spool> encrypted;
-    if (r.decrypted) {
-        std::vector<EncryptionTarget> targets;  // members: named as their rules say
-        for (std::size_t i = 0; i < certs.size(); ++i) targets.push_back({&certs[i], identifiers[i]});
-        smime::ProtectRequest request;
-        request.spool_dir = m.spool_dir;
-        request.memory_spool_limit = m.memory_spool_limit;
-        request.header_protection = false;  // the entity is forwarded as it came to the list
-        // Content nothing protected (EFAIL, decrypted_mark.h) gets the inbound path's mark
-        // inside the new envelope, under the list's signature: the members must not take
-        // that signature for the content's integrity, and a member's gateway removes the
-        // copy on the outside as forged.
-        if (!r.unprotected_cipher.empty()) request.inner_fields.push_back(integrity_mark(r.unprotected_cipher));
-        request.encrypt = encryption_parameters(m_config, m_certificates, targets,
-                                                policy::shared_preference(ciphers, advertised), floor);
-        encrypted = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
-        auto reader = entity->reader();
-        const auto e = smime::protect_message(with_content(headers, content), *reader, request, *encrypted);
-        content = content_of(e.headers.add);
-        entity = encrypted.get();
-    }
+    // 5. The envelopes (list_envelopes.h): one per cipher the members' rules and certificates
+    // give, each with only its members' RecipientInfos (the archive certificate added as
+    // outbound), the first in this message, the others in copies the gateway makes in full
+    // and reinjects with the split-off copies' all-or-nothing hand-over (reinjection.h).
+    // Without [reinjection] a milter cannot send them: one envelope for all (logged).
+    const EnvelopePlan plan =
+        plan_envelopes(name, envelopes, m_config.reinjection.enabled(), ciphers, advertised, floor);
     smime::cms::MlData ours;
     ours.identifier = smime::cms::ml_identifier_of(signer->certificate_der());
     ours.expansion_time = now;
@@ -501,11 +509,6 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
                                               smime::cms::encode_ml_expansion_history(history));
     const Bytes* label = originator_label(r);
     if (label) sign.extra_signed_attributes.emplace_back(smime::cms::oid::kSecurityLabel, *label);
-    Spool scratch(m.spool_dir, m.memory_spool_limit);
-    auto signed_body = std::make_unique<Spool>(m.spool_dir, m.memory_spool_limit);
-    auto reader = entity->reader();
-    const smime::SignResult s = smime::sign_message(with_content(headers, content), *reader, *signer, sign, scratch,
-                                                    *signed_body);
 
     // 6. The edit against the received header: its Content-* fields give way to ours; the
     // inbound edit's own changes (forged A-R removed, our A-R on top) come along.
@@ -522,8 +525,6 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
     }
     for (const auto& rm : r.headers.remove)
         if (!smime::mime::is_content_field(rm.name)) edit.remove.push_back(rm);
-    for (const auto& f : s.headers.add)
-        if (smime::mime::is_content_field(f.name)) edit.add.push_back(f);
     edit.prepend = r.headers.prepend;
     // Only the gateway writes X-SSM-Decrypted and X-SSM-Integrity: copies from outside go,
     // as on the inbound path. The expanded message is encrypted again (never decrypted text,
@@ -531,16 +532,19 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
     mark_decrypted(edit, headers, r.decrypted ? Delivered::EncryptedAgain : Delivered::AsReceived, m.authserv_id,
                    r.unprotected_cipher);
     replace_sio_labels(edit, headers, labels.sio_labels);
-    out.header_edit = std::move(edit);
-    out.new_body = std::move(signed_body);
+
+    const std::string envelope_detail =
+        seal_envelopes(m_config, m_certificates, name, {headers, content, *entity, r.unprotected_cipher}, plan,
+                       *signer, sign, edit, members, out);
     out.remove_recipients.push_back(list_rcpt);
-    out.add_recipients = members;
     out.detail = "list=" + name + " members=" + std::to_string(members.size()) +
                  " skipped=" + std::to_string(skipped) + " history=" + std::to_string(history.size()) +
-                 " encrypted=" + (r.decrypted ? "yes" : "no") + group_detail + (label ? " label=copied" : "") + " " +
-                 labels.detail + r.detail;
+                 " encrypted=" + (r.decrypted ? "yes" : "no") + group_detail +
+                 (envelope_detail.empty() ? "" : " envelopes=" + envelope_detail) +
+                 (label ? " label=copied" : "") + " " + labels.detail + r.detail;
     log::info("list-expanded", {{"list", name}, {"members", std::to_string(members.size())},
                                 {"skipped", std::to_string(skipped)}, {"history", std::to_string(history.size())},
+                                {"envelopes", std::to_string(std::max<std::size_t>(plan.groups.size(), 1))},
                                 {"group_members", std::to_string(resolved.from_group)},
                                 {"group_without_mail", std::to_string(resolved.group_without_mail)}});
     return out;

@@ -1,9 +1,11 @@
 // The mail-list agent (PRODUCT §4.3, RFC 2634 §4): a message to a configured list address
 // is unwrapped as the inbound path does it (outer signatures verified, what was encrypted to
 // the list key decrypted on the token), checked against its mlExpansionHistory (loops, 64
-// entries), encrypted again to each member and signed by the list key with the history
-// extended; the envelope then names the members instead of the list. The message and every
-// CMS attribute in it are attacker input.
+// entries), encrypted again to each member as outbound mail to that member would be (its
+// rule's encrypt_to and cipher) and signed by the list key with the history extended; the
+// envelope then names the members instead of the list, and members whose cipher differs get
+// messages of their own (MessageOutcome::copies, made in full). The message and every CMS
+// attribute in it are attacker input.
 #pragma once
 #include <string>
 #include <vector>
@@ -35,7 +37,9 @@ public:
     // message is skipped, one whose rule tags adds its tag); null: the message comes from a
     // trusted origin (outbound), so an SIO-Label field is its author's request, not an
     // outsider's claim, and no inbound rule applies. The outcome
-    // rewrites the message and the envelope (remove_recipients/add_recipients) on Accept;
+    // rewrites the message and the envelope (remove_recipients/add_recipients) on Accept, and
+    // with [reinjection] carries one made copy per further cipher (its marker left to the
+    // caller, which knows the envelope sender: make_as_made_marker);
     // a loop, a full or malformed history, or nothing left to deliver is a 550 5.7.1, a
     // directory outage 451 4.7.1.
     // Throws ssm::Error for token and spool failures. `key_matched` (when given) is set once

@@ -101,6 +101,7 @@ Reply MessageProcessor::mail_from(std::string_view sender, std::string_view auth
     const std::string_view addr = strip_angles(sender);
     m_sender_text = std::string(addr);
     m_reinjected = false;
+    m_as_made = false;
     m_origin_restored = false;
     m_marker_fields = 0;
     m_context = policy::MessageContext{};
@@ -376,6 +377,8 @@ Reply MessageProcessor::end_of_headers()
     m_headers_reply = Reply::proceed();
     const bool was_outbound = m_direction == policy::Direction::Outbound;
     recognise_reinjected_copy();
+    // A message the gateway made in full (a list's copy) is not planned again.
+    if (m_as_made) return *m_headers_reply;
     // A list's message is planned by the expansion, under the list address's requirements.
     if (m_list) return *m_headers_reply = plan_list_address();
     // A copy planned at RCPT for the reinjection listener is planned again for the original

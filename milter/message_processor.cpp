@@ -568,6 +568,15 @@ MessageOutcome MessageProcessor::outcome_of_message(std::optional<Failure>& fail
             out.detail = "stage=headers";
             return out;
         }
+        // A message the gateway made in full and reinjected (a mail list's copy for members
+        // whose envelope differs, mail_list.h): delivered as made, its marker removed.
+        if (m_as_made) {
+            out.reply = Reply::accept();
+            out.action = "none";
+            out.detail = "reinjected=as-made";
+            remove_markers(out);
+            return out;
+        }
         // Blind recipients the shared encryption would show leave before anything is planned
         // on the recipients left (message_blind.cpp).
         if (Reply b = separate_blind_copies(); b.verdict != Verdict::Continue) {
@@ -608,7 +617,13 @@ MessageOutcome MessageProcessor::outcome_of_message(std::optional<Failure>& fail
             out = ListExpander(*m_config, *m_certificates, m_keys, revocation_budget())
                       .expand(*m_list, first->text, m_headers, *m_body, requirements,
                               m_direction == policy::Direction::Inbound ? &m_context : nullptr, &m_key_matched);
-            if (out.reply.verdict == Verdict::Accept) remove_markers(out);
+            if (out.reply.verdict == Verdict::Accept) {
+                remove_markers(out);
+                // The members in envelopes of their own leave in copies made in full.
+                for (auto& copy : out.copies)
+                    copy.marker = make_as_made_marker(m_config->reinjection, m_sender_text, copy.recipients,
+                                                      std::time(nullptr));
+            }
             return out;
         }
         const std::string rule = first ? "rule=" + first->plan.rule_name +

@@ -55,9 +55,15 @@ struct MessageOutcome {
     // Mixed treatments with [reinjection] on: recipients that leave this message, each group
     // in its own copy of the original message (the caller submits the copies, then removes
     // the recipients; see milter/reinjection.h). Empty unless the reply is Accept.
+    // A mail list's members whose envelope differs from this message's (mail_list.h) leave
+    // the same way, all or nothing with the other copies, in a message the gateway made.
     struct Copy {
         std::vector<std::string> recipients;  // as given in RCPT TO, without angle brackets
         std::string marker;                   // the X-SSM-Reinjected value for this copy
+        // Set: the copy is this message as made (header and body, without the marker; a v=3
+        // marker, make_as_made_marker), its recipients never in this envelope, so none is
+        // removed from it. Null: a copy of the message as received.
+        std::shared_ptr<const Spool> made;
     };
     std::vector<Copy> copies;
     // Signed receipts the gateway answers for its recipients (§4.2): the caller submits them
@@ -157,6 +163,9 @@ public:
     // The original message as received (header fields and body) with `marker` as a first
     // X-SSM-Reinjected field: what a reinjected copy carries. Valid while this object lives.
     std::unique_ptr<ByteSource> copy_source(const std::string& marker) const;
+    // What `copy` carries: copy_source(marker), or for a copy made in full, the marker
+    // field and the message it holds. Valid while this object and `copy` live.
+    std::unique_ptr<ByteSource> copy_source(const MessageOutcome::Copy& copy) const;
     // The notice returning the message to its sender for `out.returned` (see return_notice.h),
     // the original message inside. Valid while this object lives.
     std::unique_ptr<ByteSource> return_notice(const MessageOutcome& out) const;
@@ -165,6 +174,9 @@ public:
     // Whether this message is a copy this gateway reinjected (valid marker for its envelope);
     // known after end_of_headers().
     bool reinjected() const { return m_reinjected; }
+    // Whether it is a message this gateway made in full and reinjected (a v=3 marker): it is
+    // delivered as it is, no rule applied to it again.
+    bool reinjected_as_made() const { return m_as_made; }
     const std::string& sender_text() const { return m_sender_text; }
 
 private:
@@ -269,6 +281,7 @@ private:
     bool m_have_sender = false;
     std::string m_sender_text;  // MAIL FROM address without angle brackets ("" for <>)
     bool m_reinjected = false;
+    bool m_as_made = false;  // see reinjected_as_made()
     bool m_origin_restored = false;  // the marker gave the original client back (restore_origin)
     int m_marker_fields = 0;  // X-SSM-Reinjected fields received (taken out of m_headers)
     std::vector<Recipient> m_recipients;

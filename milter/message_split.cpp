@@ -74,7 +74,7 @@ void MessageProcessor::recognise_reinjected_copy()
         ++m_marker_fields;
         ReinjectedOrigin origin;
         if (!m_reinjected && reinjection_marker_valid(m_config->reinjection, f.value, m_sender_text, envelope,
-                                                      std::time(nullptr), &origin)) {
+                                                      std::time(nullptr), &origin, &m_as_made)) {
             m_reinjected = true;
             restore_origin(origin);
             continue;
@@ -191,6 +191,14 @@ void MessageProcessor::write_original_header(ByteSink& out) const
 {
     for (const auto& f : m_headers) smime::mime::write_header_field(out, f);
     out.write(ByteView(reinterpret_cast<const std::uint8_t*>("\r\n"), 2));
+}
+
+std::unique_ptr<ByteSource> MessageProcessor::copy_source(const MessageOutcome::Copy& copy) const
+{
+    if (!copy.made) return copy_source(copy.marker);
+    MemorySink head;
+    smime::mime::write_header_field(head, {std::string(kReinjectionHeader), copy.marker});
+    return std::make_unique<CopySource>(head.data(), copy.made->reader());
 }
 
 std::unique_ptr<ByteSource> MessageProcessor::copy_source(const std::string& marker) const

@@ -18,7 +18,8 @@ namespace ssm::milter {
 
 namespace {
 
-// A v=1 marker has no origin fields (a_field, c_field empty): its MAC input is unchanged.
+// A v=1 or v=3 marker has no origin fields (a_field, c_field empty): its MAC input is the
+// version label, the time, the nonce and the envelope.
 std::string marker_mac(const ReinjectionSettings& settings, std::string_view version, std::string_view time_text,
                        std::string_view nonce, std::string_view a_field, std::string_view c_field,
                        std::string_view sender, std::vector<std::string> recipients)
@@ -33,7 +34,7 @@ std::string marker_mac(const ReinjectionSettings& settings, std::string_view ver
     };
     add(time_text);
     add(nonce);
-    if (version != "1") {
+    if (version == "2") {
         add(a_field);
         add(c_field);
     }
@@ -83,8 +84,8 @@ std::optional<std::string> origin_text(std::string_view field)
     return text;
 }
 
-// "v=1; t=...; n=...; mac=..." or "v=2; t=...; n=...; a=...; c=...; mac=..." exactly in this
-// order and form.
+// "v=1; t=...; n=...; mac=...", "v=3; t=...; n=...; mac=..." or
+// "v=2; t=...; n=...; a=...; c=...; mac=..." exactly in this order and form.
 struct ParsedMarker {
     std::string_view version, time_text, nonce, a_field, c_field, mac;
 };
@@ -106,7 +107,8 @@ std::optional<ParsedMarker> parse_marker(std::string_view value)
     };
     ParsedMarker m;
     const auto version = take("v=");
-    if (version != std::string_view("1") && version != std::string_view("2")) return std::nullopt;
+    if (version != std::string_view("1") && version != std::string_view("2") && version != std::string_view("3"))
+        return std::nullopt;
     m.version = *version;
     auto t = take("t="), n = take("n=");
     if (!t || !n) return std::nullopt;
@@ -160,9 +162,21 @@ std::string make_reinjection_marker(const ReinjectionSettings& settings, std::st
            "; mac=" + marker_mac(settings, "2", time_text, nonce_text, a, c, sender, std::move(recipients));
 }
 
+std::string make_as_made_marker(const ReinjectionSettings& settings, std::string_view sender,
+                                std::vector<std::string> recipients, std::time_t now)
+{
+    std::uint8_t nonce[12];
+    if (gnutls_rnd(GNUTLS_RND_NONCE, nonce, sizeof nonce) != 0)
+        throw Error(Failure::Temporary, "no random nonce for the reinjection marker");
+    const std::string time_text = std::to_string(static_cast<long long>(now));
+    const std::string nonce_text = to_hex(ByteView(nonce, sizeof nonce));
+    return "v=3; t=" + time_text + "; n=" + nonce_text +
+           "; mac=" + marker_mac(settings, "3", time_text, nonce_text, "", "", sender, std::move(recipients));
+}
+
 bool reinjection_marker_valid(const ReinjectionSettings& settings, std::string_view value,
                               std::string_view sender, std::vector<std::string> recipients, std::time_t now,
-                              ReinjectedOrigin* origin)
+                              ReinjectedOrigin* origin, bool* as_made)
 {
     if (!settings.enabled() || settings.secret.empty()) return false;
     const auto parsed = parse_marker(value);
@@ -188,6 +202,7 @@ bool reinjection_marker_valid(const ReinjectionSettings& settings, std::string_v
         return false;
     }
     if (origin) *origin = std::move(carried);
+    if (as_made) *as_made = parsed->version == "3";
     return true;
 }
 

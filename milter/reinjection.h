@@ -52,12 +52,20 @@ std::string make_reinjection_marker(const ReinjectionSettings& settings, std::st
                                     std::vector<std::string> recipients, std::time_t now,
                                     const ReinjectedOrigin& origin = {});
 
+// The marker of a message the gateway already made in full (a mail list's copy for members
+// whose envelope differs, milter/mail_list.h): "v=3; t=TIME; n=NONCE; mac=HEX", its MAC over
+// the same envelope fields as v=1 under another label, so no v=1 or v=2 marker can pass for
+// one. Such a copy is delivered as it comes back, no rule applied to it again.
+std::string make_as_made_marker(const ReinjectionSettings& settings, std::string_view sender,
+                                std::vector<std::string> recipients, std::time_t now);
+
 // Whether `value` is a marker this gateway made for exactly this envelope, not expired; if so
-// and `origin` is given, the origin it carries (empty for a v=1 marker). Never throws; a
+// and `origin` is given, the origin it carries (empty for a v=1 or v=3 marker), and if
+// `as_made` is given, whether it is a v=3 marker (make_as_made_marker). Never throws; a
 // malformed value is simply not valid.
 bool reinjection_marker_valid(const ReinjectionSettings& settings, std::string_view value,
                               std::string_view sender, std::vector<std::string> recipients,
-                              std::time_t now, ReinjectedOrigin* origin = nullptr);
+                              std::time_t now, ReinjectedOrigin* origin = nullptr, bool* as_made = nullptr);
 
 // One message for the reinjection listener: its envelope and its bytes (CRLF lines).
 struct Submission {

@@ -40,7 +40,8 @@ struct CipherChoice {
 CipherChoice choose_cipher(Cipher preference, CipherFloor floor, const std::vector<AdvertisedCiphers>& recipients);
 
 // The one preference of recipients who share an envelope although their rules may name
-// different ciphers (a mail list's members, §4.3): each entry a rule's cipher with Default
+// different ciphers (a mail list's members when no [reinjection] can send them envelopes of
+// their own, §4.3): each entry a rule's cipher with Default
 // already read as the [encryption] cipher, and `advertised` (same order, or empty) what each
 // recipient listed. All alike: that one (Auto included). Otherwise the strongest named one
 // (authenticated encryption before CBC, then the larger key; AES-256-GCM before

@@ -264,6 +264,12 @@ int process_command(const milter::Config& config, std::shared_ptr<const milter::
         for (const auto& copy : out.copies) {
             std::string rcpts;
             for (const auto& r : copy.recipients) rcpts += (rcpts.empty() ? "" : ",") + r;
+            if (copy.made) {  // a list's members in an envelope of their own
+                std::fprintf(stderr, "list-copy: %s would get an envelope of their own through [reinjection] "
+                             "(not sent by ssmctl; the output below is the message for the others)\n",
+                             rcpts.c_str());
+                continue;
+            }
             std::fprintf(stderr, "split: %s would leave in a separate copy through [reinjection] "
                          "(not sent by ssmctl; the output below is the message for the others)\n",
                          rcpts.c_str());

@@ -13,8 +13,10 @@
 # require_encryption / require_integrity (on_missing reject or tag) holds for list mail through
 # Postfix as for mail to a person: refused 550, held (integrity, after the list key opened it) or
 # expanded with X-SSM-Policy; a member's own inbound rule holds for that member (its refusal
-# skips the member, its tag is the message's). A member's rule names the cipher and the
-# RecipientInfo form of the members' envelope as it does for outbound mail to the member.
+# skips the member, its tag is the message's). A member's rule names the cipher, the certificate
+# (encrypt_to) and the RecipientInfo form of its envelope as it does for outbound mail to the
+# member; members whose ciphers differ get envelopes of their own through a real [reinjection]
+# listener, all or nothing.
 . "$(dirname "$0")/lib.sh"
 . "$SSM_SRCDIR/tests/interop/peers.sh"
 require_tools openssl perl python3 softhsm2-util pkcs11-tool
@@ -29,9 +31,13 @@ issue_cert team team@acme.example rsa "digitalSignature, keyEncipherment" || fat
 issue_cert ops ops@acme.example rsa "digitalSignature, keyEncipherment" || fatal list-setup "issue ops"
 import_to_token team 20 --usage-sign --usage-decrypt
 import_to_token ops 21 --usage-sign --usage-decrypt
+issue_cert partners partners@acme.example rsa "digitalSignature, keyEncipherment" || fatal list-setup "issue partners"
+import_to_token partners 22 --usage-sign --usage-decrypt
 # Correspondents' certificates: the members (nobody@ has none) and team, which is a member of ops.
 for n in alice carol dave; do cp "$PKI/$n.cert.pem" "$WORK/certs/"; done
 cp "$XPKI/team.cert.pem" "$WORK/certs/"
+# partner.example's gateway (domain-confidentiality-authority@): encrypt_to = "domain" names it.
+cp "$PKI/partner-domain.cert.pem" "$WORK/certs/"
 
 LISTS='[[mail_list]]
 address = "team@acme.example"
@@ -41,7 +47,11 @@ receipts_to = ["owner@acme.example"]
 
 [[mail_list]]
 address = "ops@acme.example"
-members = ["team@acme.example"]'
+members = ["team@acme.example"]
+
+[[mail_list]]
+address = "partners@acme.example"
+members = ["dave@partner.example", "erin@partner.example", "alice@acme.example", "carol@acme.example"]'
 # config NAME [format] [rules] [sections]: SECTIONS (TOML) come before [directory] and the lists.
 config() {
   write_config "$WORK/$1.toml" port="${MILTER_PORT:-1}" format="${2:-detached}" pki='revocation = "off"' \
@@ -377,7 +387,8 @@ if [ $RC -eq 0 ] && grep -q 'members=3 skipped=1 history=1 encrypted=yes' "$ERR"
 else
   fail list-member-rule-cipher "rc=$RC $PEER_DETAIL rids:$ris $(grep -i -m1 'algorithm: aes\|algorithm: id-aes' "$WORK/member-cipher.print" 2>/dev/null) $(tr '\n' ' ' <"$ERR" | cut -c1-300)"
 fi
-# Members whose rules name different ciphers share one envelope: the strongest of them
+# Without [reinjection] (section 8 has one: an envelope each), members whose rules name
+# different ciphers share one envelope: the strongest of them
 # (AES-256-GCM for dave beats AES-128-CBC for alice); the weaker would give dave less than his
 # outbound mail gets.
 config member-ciphers detached '[[rule]]
@@ -405,9 +416,9 @@ if [ $RC -eq 0 ] && grep -q 'members=3 skipped=1 history=1 encrypted=yes' "$ERR"
 else
   fail list-member-rule-ciphers-strongest "rc=$RC $PEER_DETAIL $(openssl cms -cmsout -print -inform DER -in "$WORK/member-ciphers.der" 2>&1 | grep -i -m1 'algorithm: aes\|algorithm: id-aes') $(tr '\n' ' ' <"$ERR" | cut -c1-300)"
 fi
-# A named cipher must not make the list's mail unreadable for a member whose SMIMECapabilities
-# (harvested with its certificate) leave it out: outbound, that member's "auto" would never
-# choose it. carol signed mail with OpenSSL, whose list names AES-CBC only; dave's rule names
+# Still without [reinjection]: a named cipher must not make the list's mail unreadable for a
+# member whose SMIMECapabilities (harvested with its certificate) leave it out: outbound, that
+# member's "auto" would never choose it. carol signed mail with OpenSSL, whose list names AES-CBC only; dave's rule names
 # AES-256-GCM. The members' envelope is AES-256-CBC, which all of them read (until
 # 2026-12-03: AES-256-GCM, "the strongest named").
 config member-caps detached '[[rule]]
@@ -439,6 +450,36 @@ elif [ $RC -eq 0 ] && grep -q 'members=3 skipped=1 history=1 encrypted=yes' "$ER
   pass list-member-caps-not-overridden
 else
   fail list-member-caps-not-overridden "rc=$RC cipher=$cipher (want aes-256-cbc) $PEER_DETAIL $(tr '\n' ' ' <"$ERR" | cut -c1-300)"
+fi
+
+# A member rule's encrypt_to holds for list mail as for outbound mail to the member: the
+# partner's members get the list's mail encrypted to partner.example's gateway certificate, one
+# RecipientInfo for both (erin has no certificate of her own, dave's is not used). Until
+# 2026-12-03 encrypt_to was not read: dave got his own certificate's, erin was skipped.
+make_input "$WORK/partners.eml" "$XPKI/partners.cert.pem" encrypt || fatal list-setup "partners input"
+ENCRYPT_TO_RULE='[[rule]]
+name = "partner mail to the partner gateway"
+direction = "outbound"
+to = ["*@partner.example"]
+sign = "sender"
+encrypt = "opportunistic"
+encrypt_to = "domain"'
+config encrypt-to detached "$ENCRYPT_TO_RULE"
+run encrypt-to encrypt-to "$WORK/partners.eml" partners@acme.example
+ris=
+if [ $RC -eq 0 ] && grep -q 'members=4 skipped=0 history=1 encrypted=yes' "$ERR" &&
+   grep -q 'rcpt: +erin@partner.example' "$ERR" && grep -q 'rcpt: +dave@partner.example' "$ERR" &&
+   grep 'list-member-encrypted' "$ERR" | grep 'member=erin@partner.example' |
+     grep -q 'certificate_for=domain-confidentiality-authority@partner.example' &&
+   verify_openssl "$OUT" && smime_envelope "$VERIFIED_CONTENT" "$WORK/encrypt-to.der" &&
+   ris=$(openssl cms -cmsout -print -inform DER -in "$WORK/encrypt-to.der" 2>/dev/null | grep -c 'd\.issuerAndSerialNumber\|d\.subjectKeyIdentifier') &&
+   [ "$ris" -eq 3 ] &&
+   decrypt_openssl "$WORK/encrypt-to.der" partner-domain "$WORK/encrypt-to-gw.eml" && inner_ok "$WORK/encrypt-to-gw.eml" &&
+   decrypt_openssl "$WORK/encrypt-to.der" carol "$WORK/encrypt-to-carol.eml" && inner_ok "$WORK/encrypt-to-carol.eml" &&
+   ! decrypt_openssl "$WORK/encrypt-to.der" dave "$WORK/encrypt-to-dave.eml"; then
+  pass list-member-encrypt-to-domain
+else
+  fail list-member-encrypt-to-domain "rc=$RC recipient infos: $ris (want 3: alice, carol, the gateway) ${PEER_DETAIL:-} $(tr '\n' ' ' <"$ERR" | cut -c1-400)"
 fi
 
 # A member's inbound rule that asks for a signer certificate policy dave's certificate lacks:
@@ -763,5 +804,114 @@ else
     fi
   else
     fail list-postfix-member-rules "rc=$rc reply '$SMTP_REPLY', not delivered: $(grep action= "$WORK/milter.log" | tail -n 1)"
+  fi
+fi
+
+# --- 8. an envelope per cipher, through [reinjection], all or nothing ----------------------------
+# Members whose rules and certificates give different ciphers each get what outbound mail to
+# them alone gets: the partner's members (their gateway's certificate, encrypt_to = "domain")
+# AES-256-GCM, alice (her rule) AES-128-CBC, carol ("auto", nothing harvested) AES-256-CBC.
+# Three messages, each signed by the list and holding only its own members' RecipientInfos:
+# the first is the received message rewritten, the others are made by the gateway and handed to
+# the [reinjection] listener with the split-off copies' all-or-nothing hand-over. When the
+# listener refuses one (451 for carol), nobody gets anything and the client gets the 4xx; its
+# retry delivers each member exactly once. Until 2026-12-03 all shared one envelope in the
+# strongest cipher all could read (AES-256-GCM here: alice got GCM, not her rule's CBC).
+GROUP_RULES="$ENCRYPT_TO_RULE
+cipher = \"aes256-gcm\"
+
+[[rule]]
+name = \"alice reads AES-128-CBC\"
+direction = \"outbound\"
+to = [\"alice@acme.example\"]
+sign = \"sender\"
+encrypt = \"opportunistic\"
+cipher = \"aes128-cbc\""
+GROUP_CASES="list-envelopes-refused-copy-defers list-envelopes-none-delivered list-envelopes-one-each
+  list-envelopes-partner-gateway list-envelopes-alice list-envelopes-carol"
+if ! command -v postfix >/dev/null 2>&1 || ! command -v swaks >/dev/null 2>&1; then
+  for cn in $GROUP_CASES; do skip "$cn" "postfix or swaks not installed"; done
+else
+  stop_milter
+  start_sink envelopes || fatal list-envelopes "smtp-sink did not start"
+  MILTER_PORT=$(free_port); PF3_PORT=$(free_port); REINJECT_PORT=$(free_port)
+  make_reinjection_secret
+  config envelopes detached "$GROUP_RULES" "$(reinjection_toml "$REINJECT_PORT")"
+  # Mail from 127.0.0.1 is a partner's (inbound), as in 7.
+  sed -i 's|^internal_networks = .*|internal_networks = ["192.0.2.0/24"]|' "$WORK/envelopes.toml"
+  start_milter "$WORK/envelopes.toml" || fatal list-envelopes "milter did not start: $(tail -n 3 "$WORK/milter.log")"
+  printf 'carol@acme.example 451 4.3.2 listener busy for carol\n' >"$WORK/refuse"; chmod a+r "$WORK/refuse"
+  PF_MASTER_EXTRA=$(reinjection_listener "$REINJECT_PORT" \
+      "smtpd_recipient_restrictions=check_recipient_access,texthash:$WORK/refuse,permit_mynetworks,reject") \
+    start_postfix pf3 "$PF3_PORT" "$SINK_PORT" "$MILTER_PORT" || fatal list-envelopes "pf3 did not start"
+  PF3=$PF_DIR
+  # delivered_to RCPT: how many delivered messages name RCPT in their envelope.
+  delivered_to() {
+    local f n=0
+    for f in $(sink_files); do sink_rcpts "$f" | grep -qi "<$1>" && n=$((n + 1)); done
+    echo "$n"
+  }
+  send_mail "$PF3_PORT" dave@partner.example partners@acme.example "$WORK/partners.eml"; rc=$?
+  case "$rc:$SMTP_REPLY" in
+    4:4*) pass list-envelopes-refused-copy-defers ;;
+    *) fail list-envelopes-refused-copy-defers "rc $rc reply '$SMTP_REPLY' (want 4xx) $(grep action= "$WORK/milter.log" | tail -n 1)" ;;
+  esac
+  pf_wait_queue_empty "$PF3" 15
+  if [ "$(sink_count)" -eq 0 ] && [ "$(pf_queue_count "$PF3")" -eq 0 ] && grep -q 'listener busy for carol' "$PF3/maillog"; then
+    pass list-envelopes-none-delivered
+  else
+    fail list-envelopes-none-delivered "$(sink_count) delivered, $(pf_queue_count "$PF3") queued; refusal in pf3's log: $(grep -c 'listener busy' "$PF3/maillog")"
+  fi
+  # The listener takes carol again: the client's retry.
+  printf 'carol@acme.example DUNNO\n' >"$WORK/refuse"
+  script -qec "postfix -c $PF3/etc reload" /dev/null >/dev/null 2>&1
+  sleep 1
+  send_mail "$PF3_PORT" dave@partner.example partners@acme.example "$WORK/partners.eml"; rc=$?
+  wait_for_delivery 3 30
+  pf_wait_queue_empty "$PF3" 15
+  counts="dave $(delivered_to dave@partner.example) erin $(delivered_to erin@partner.example) alice $(delivered_to alice@acme.example) carol $(delivered_to carol@acme.example)"
+  if [ $rc -eq 0 ] && [ "$(sink_count)" -eq 3 ] && [ "$counts" = "dave 1 erin 1 alice 1 carol 1" ] &&
+     [ "$(delivered_to partners@acme.example)" -eq 0 ] &&
+     grep 'list=partners@acme.example' "$WORK/milter.log" | grep 'action=expand' | tail -n 1 |
+       grep -q 'members=4 skipped=0 history=1 encrypted=yes envelopes=aes256-gcm:2,aes128-cbc:1,aes256-cbc:1' &&
+     [ "$(grep -c 'reinjected=as-made' "$WORK/milter.log")" -eq 2 ]; then
+    pass list-envelopes-one-each
+  else
+    fail list-envelopes-one-each "rc=$rc reply '$SMTP_REPLY' sink $(sink_count) ($counts) $(grep 'list=partners' "$WORK/milter.log" | grep action= | tail -n 1)"
+  fi
+  # envelope_of RCPT CASE: the delivered message for RCPT, its outer signature verified, its
+  # envelope printed into $WORK/CASE.print; ENVELOPE_RIS: its RecipientInfos, ENVELOPE_CIPHER.
+  envelope_of() {
+    local f
+    f=$(for g in $(sink_files); do sink_rcpts "$g" | grep -qi "<$1>" && echo "$g"; done | head -n 1)
+    ENVELOPE_RIS= ENVELOPE_CIPHER=
+    [ -n "$f" ] || { PEER_DETAIL="nothing delivered to $1"; return 1; }
+    sink_message "$f" "$WORK/$2.eml" && verify_openssl "$WORK/$2.eml" &&
+      smime_envelope "$VERIFIED_CONTENT" "$WORK/$2.der" || return 1
+    openssl cms -cmsout -print -inform DER -in "$WORK/$2.der" >"$WORK/$2.print" 2>&1
+    ENVELOPE_RIS=$(grep -c 'd\.issuerAndSerialNumber\|d\.subjectKeyIdentifier' "$WORK/$2.print")
+    ENVELOPE_CIPHER=$(grep -io -m1 'aes-[0-9]*-[a-z]*' "$WORK/$2.print")
+  }
+  PEER_DETAIL=
+  if envelope_of erin@partner.example env-partner && [ "$ENVELOPE_RIS" -eq 1 ] && [ "$ENVELOPE_CIPHER" = aes-256-gcm ] &&
+     sink_rcpts "$(for g in $(sink_files); do sink_rcpts "$g" | grep -qi '<erin@partner.example>' && echo "$g"; done)" | grep -qi '<dave@partner.example>' &&
+     decrypt_openssl "$WORK/env-partner.der" partner-domain "$WORK/env-partner.dec" && inner_ok "$WORK/env-partner.dec"; then
+    pass list-envelopes-partner-gateway
+  else
+    fail list-envelopes-partner-gateway "recipient infos $ENVELOPE_RIS cipher '$ENVELOPE_CIPHER' (want 1, aes-256-gcm) $PEER_DETAIL"
+  fi
+  PEER_DETAIL=
+  if envelope_of alice@acme.example env-alice && [ "$ENVELOPE_RIS" -eq 1 ] && [ "$ENVELOPE_CIPHER" = aes-128-cbc ] &&
+     decrypt_openssl "$WORK/env-alice.der" alice "$WORK/env-alice.dec" && inner_ok "$WORK/env-alice.dec"; then
+    pass list-envelopes-alice
+  else
+    fail list-envelopes-alice "recipient infos $ENVELOPE_RIS cipher '$ENVELOPE_CIPHER' (want 1, aes-128-cbc) $PEER_DETAIL"
+  fi
+  PEER_DETAIL=
+  if envelope_of carol@acme.example env-carol && [ "$ENVELOPE_RIS" -eq 1 ] && [ "$ENVELOPE_CIPHER" = aes-256-cbc ] &&
+     decrypt_openssl "$WORK/env-carol.der" carol "$WORK/env-carol.dec" && inner_ok "$WORK/env-carol.dec"; then
+    pass list-envelopes-carol
+  else
+    fail list-envelopes-carol "recipient infos $ENVELOPE_RIS cipher '$ENVELOPE_CIPHER' (want 1, aes-256-cbc) $PEER_DETAIL"
   fi
 fi

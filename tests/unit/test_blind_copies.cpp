@@ -163,6 +163,7 @@ class BlindCopiesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(blind_copy_planned_for_the_original_client);
     CPPUNIT_TEST(resent_message_names_its_new_recipients);
     CPPUNIT_TEST(blind_recipient_holding_the_archive_key);
+    CPPUNIT_TEST(as_made_copy_delivered_as_it_is);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -458,6 +459,32 @@ encrypt = "never"
                  {"To", "x@y.example"}});
         CPPUNIT_ASSERT(r.outcome.copies.empty());
         CPPUNIT_ASSERT_EQUAL(std::size_t{2}, fixture().recipient_serials(r.message).size());
+    }
+
+    // A message the gateway made in full (a mail list's copy, v=3 marker) is delivered as it
+    // comes back: no rule is applied to it again, only its marker goes. The marker decides,
+    // not the client: one made for another envelope grants nothing (planned as usual).
+    void as_made_copy_delivered_as_it_is()
+    {
+        auto cfg = fixture().config("");
+        TokenKeySource keys(cfg->hsm);
+        const std::string made =
+            make_as_made_marker(cfg->reinjection, "alice@acme.example", {"frank@partner.example"}, std::time(nullptr));
+        Run r = run(cfg, keys, {"frank@partner.example"}, {{"To", "dave@partner.example"}},
+                    Origin{"10.1.1.1", "", made});
+        CPPUNIT_ASSERT(r.outcome.reply.verdict == Verdict::Accept);
+        CPPUNIT_ASSERT_EQUAL(std::string("none"), r.outcome.action);
+        CPPUNIT_ASSERT_EQUAL(std::string("reinjected=as-made"), r.outcome.detail);
+        CPPUNIT_ASSERT(!r.outcome.new_body && r.outcome.copies.empty());
+        CPPUNIT_ASSERT(r.message.find("the figures") != std::string::npos);
+        CPPUNIT_ASSERT(r.message.find("X-SSM-Reinjected") == std::string::npos);
+        CPPUNIT_ASSERT(r.message.find("application/pkcs7") == std::string::npos);
+        const std::string elsewhere =
+            make_as_made_marker(cfg->reinjection, "alice@acme.example", {"dave@partner.example"}, std::time(nullptr));
+        r = run(cfg, keys, {"frank@partner.example"}, {{"To", "dave@partner.example"}},
+                Origin{"10.1.1.1", "", elsewhere});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(r.outcome.detail, std::string("sign+encrypt"), r.outcome.action);
+        CPPUNIT_ASSERT(r.message.find("X-SSM-Reinjected") == std::string::npos);
     }
 
     // frank's certificate is the archive's: his RecipientInfo is in every message anyway, once.

@@ -88,6 +88,7 @@ class ListMembersTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(union_and_dedup);
     CPPUNIT_TEST(limits_and_failures);
     CPPUNIT_TEST(member_values_from_the_server);
+    CPPUNIT_TEST(envelopes_by_cipher);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -224,6 +225,42 @@ public:
             CPPUNIT_ASSERT_MESSAGE(bad, member_dn(bad).empty());
         CPPUNIT_ASSERT(directory::is_group_dn("cn=x,dc=y"));
         CPPUNIT_ASSERT(!directory::is_group_dn("team"));
+    }
+
+    // Encrypted list mail: one envelope per cipher the members' rules and certificates give,
+    // in the order of each cipher's first member; within one, every certificate once (members
+    // of one domain encrypted to its gateway's certificate share its RecipientInfo).
+    void envelopes_by_cipher()
+    {
+        using policy::Cipher;
+        using policy::RecipientIdentifier;
+        directory::RecipientCertificate alice, dave, gateway;
+        alice.der = {1};
+        dave.der = {2};
+        gateway.der = {3};
+        const std::vector<MemberEnvelope> members = {
+            {"alice@acme.example", &alice, RecipientIdentifier::Default, Cipher::Aes256Cbc},
+            {"dave@partner.example", &dave, RecipientIdentifier::KeyId, Cipher::Aes256Gcm},
+            {"erin@other.example", &gateway, RecipientIdentifier::KeyId, Cipher::Aes128Cbc},
+            {"carol@acme.example", &alice, RecipientIdentifier::Default, Cipher::Aes256Cbc},
+            {"fred@other.example", &gateway, RecipientIdentifier::IssuerSerial, Cipher::Aes128Cbc},
+        };
+        const std::vector<EnvelopeGroup> groups = group_by_cipher(members);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(3), groups.size());
+        CPPUNIT_ASSERT(groups[0].cipher == Cipher::Aes256Cbc && groups[1].cipher == Cipher::Aes256Gcm &&
+                       groups[2].cipher == Cipher::Aes128Cbc);
+        CPPUNIT_ASSERT(groups[0].members == (std::vector<std::string>{"alice@acme.example", "carol@acme.example"}));
+        CPPUNIT_ASSERT(groups[1].members == std::vector<std::string>{"dave@partner.example"});
+        CPPUNIT_ASSERT(groups[2].members == (std::vector<std::string>{"erin@other.example", "fred@other.example"}));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), groups[0].certificates.size());
+        CPPUNIT_ASSERT(groups[1].certificates.size() == 1 && groups[1].certificates[0].first == &dave &&
+                       groups[1].certificates[0].second == RecipientIdentifier::KeyId);
+        // The gateway's certificate once, named as its first member's rule says.
+        CPPUNIT_ASSERT(groups[2].certificates.size() == 1 && groups[2].certificates[0].first == &gateway &&
+                       groups[2].certificates[0].second == RecipientIdentifier::KeyId);
+        // All alike: one envelope; nobody: none.
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), group_by_cipher({members[0], members[3]}).size());
+        CPPUNIT_ASSERT(group_by_cipher({}).empty());
     }
 };
 

@@ -48,6 +48,7 @@ class ReinjectionTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(marker_expires);
     CPPUNIT_TEST(malformed_markers_are_invalid);
     CPPUNIT_TEST(marker_carries_its_origin);
+    CPPUNIT_TEST(as_made_marker_is_its_own_kind);
     CPPUNIT_TEST(disabled_settings_accept_nothing);
     CPPUNIT_TEST(submit_copy_delivers_the_bytes);
     CPPUNIT_TEST(submit_copy_unreachable_is_temporary);
@@ -164,6 +165,27 @@ public:
         // Hex that origin_field never writes (upper case, odd length, a control character).
         for (const char* f : {"414C", "414", "0a41", ""})
             CPPUNIT_ASSERT_MESSAGE(f, !reinjection_marker_valid(s, replaced("a", f), "alice@acme.example", kRcpts, 1000));
+    }
+
+    // A message the gateway made in full (a list's copy) is marked v=3: valid for its envelope
+    // only, told apart from a copy of an original, and no v=1 marker becomes one by its label.
+    void as_made_marker_is_its_own_kind()
+    {
+        const auto s = settings_with("0123456789abcdef-secret");
+        const std::string m = make_as_made_marker(s, "dave@partner.example", kRcpts, 1000);
+        CPPUNIT_ASSERT_EQUAL(std::string("v=3; "), m.substr(0, 5));
+        bool as_made = false;
+        CPPUNIT_ASSERT(reinjection_marker_valid(s, m, "dave@partner.example", kRcpts, 1000, nullptr, &as_made));
+        CPPUNIT_ASSERT(as_made);
+        CPPUNIT_ASSERT(!reinjection_marker_valid(s, m, "dave@partner.example", {"dave@partner.example"}, 1000));
+        CPPUNIT_ASSERT(!reinjection_marker_valid(s, m, "mallory@partner.example", kRcpts, 1000));
+        // A v=1 marker relabelled v=3 (or the other way round) does not pass.
+        const std::string v1 = make_reinjection_marker(s, "dave@partner.example", kRcpts, 1000);
+        CPPUNIT_ASSERT(!reinjection_marker_valid(s, "v=3" + v1.substr(3), "dave@partner.example", kRcpts, 1000));
+        CPPUNIT_ASSERT(!reinjection_marker_valid(s, "v=1" + m.substr(3), "dave@partner.example", kRcpts, 1000));
+        as_made = true;
+        CPPUNIT_ASSERT(reinjection_marker_valid(s, v1, "dave@partner.example", kRcpts, 1000, nullptr, &as_made));
+        CPPUNIT_ASSERT(!as_made);
     }
 
     void disabled_settings_accept_nothing()
