@@ -65,6 +65,7 @@ class ReloadTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(valid_file_replaces_the_snapshot);
     CPPUNIT_TEST(broken_file_keeps_the_old_snapshot);
     CPPUNIT_TEST(unusable_trust_folder_keeps_the_old_snapshot);
+    CPPUNIT_TEST(missing_folders_keep_the_old_snapshot);
     CPPUNIT_TEST(in_flight_message_keeps_its_snapshot);
     CPPUNIT_TEST(restart_only_settings_are_named);
     CPPUNIT_TEST(log_level_reloads);
@@ -121,6 +122,46 @@ public:
         const auto outcome = reload_configuration(*d);
         CPPUNIT_ASSERT_MESSAGE("a corrupt trust anchor was accepted", !outcome.replaced);
         CPPUNIT_ASSERT(d->snapshot() == before);
+    }
+
+    // A mistyped trust anchors or spool folder is what `ssm-milter -n` refuses: a reload refuses
+    // it too and names it (the daemon would otherwise run on without any trust anchor, failing
+    // every partner's signature, or fail every message larger than memory_spool_limit). What
+    // only a restart would use (the token's module and PIN file, missing here) is reported as
+    // a restart's problem and does not refuse the reload.
+    void missing_folders_keep_the_old_snapshot()
+    {
+        Fixture f;
+        f.write(f.text("detached"));
+        auto d = f.daemon();
+        const auto before = d->snapshot();
+        const std::string missing = (f.dir.path() / "trsut").string();
+        f.write(f.text("opaque", missing));
+        const auto anchors = reload_configuration(*d);
+        CPPUNIT_ASSERT_MESSAGE("a missing trust anchors folder was accepted", !anchors.replaced);
+        CPPUNIT_ASSERT_MESSAGE(anchors.error,
+                               anchors.error.find(f.conf.string() + ": [pki] trust_anchors " + missing) == 0);
+        CPPUNIT_ASSERT(d->snapshot() == before);
+        std::string spool = f.text("opaque");
+        spool.replace(spool.find("spool_dir = \"") + 13, 0, "/nonexistent");
+        f.write(spool);
+        const auto spool_outcome = reload_configuration(*d);
+        CPPUNIT_ASSERT_MESSAGE("a missing spool folder was accepted", !spool_outcome.replaced);
+        CPPUNIT_ASSERT_MESSAGE(spool_outcome.error, spool_outcome.error.find("[milter] spool_dir /nonexistent") !=
+                                                        std::string::npos);
+        CPPUNIT_ASSERT(d->snapshot() == before);
+        // The same file with the folders right is accepted; the missing module and PIN file
+        // (restart-only [hsm]) are named, not refused.
+        f.write(f.text("opaque"));
+        const auto fixed = reload_configuration(*d);
+        CPPUNIT_ASSERT_MESSAGE(fixed.error, fixed.replaced);
+        CPPUNIT_ASSERT(d->snapshot()->config->signing.format == smime::SignatureFormat::Opaque);
+        const auto named = [&](const std::string& start) {
+            return std::any_of(fixed.restart_would_fail.begin(), fixed.restart_would_fail.end(),
+                               [&](const std::string& p) { return p.rfind(start, 0) == 0; });
+        };
+        CPPUNIT_ASSERT(named("[hsm] module /nonexistent/pkcs11.so: "));
+        CPPUNIT_ASSERT(named("[hsm] pin_file /nonexistent/pin: "));
     }
 
     // A reload that leaves recipient_delimiter "-" without any [[domain]] is accepted, and says
