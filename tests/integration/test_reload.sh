@@ -110,6 +110,49 @@ got=$(send_one after-stream)
 kill -USR1 "$MILTER_PID"; kill -USR2 "$MILTER_PID"; sleep 0.5
 if milter_alive && [ "$(send_one after-usr1)" = detached ]; then pass reload-sigusr-ignored
 else fail reload-sigusr-ignored "ssm-milter stopped or stopped signing after SIGUSR1/SIGUSR2"; fi
+# --- a session left open after its message keeps no configuration alive ----------------------
+# Each configuration with [directory.smimea] has a DNS resolver of its own, and the resolver a
+# thread (directory/dns_resolver.h): a session idle after a message held the configuration
+# of that message, so each reload between the messages of still-open sessions left one more
+# configuration, resolver thread and its descriptors in the process until the sessions ended.
+# Six sessions (three to the end of the message, three aborted after RCPT), a reload after
+# each; while all six are open and idle, the process has no more threads than before them
+# (without the fix: six more, one resolver thread per kept configuration).
+printf 'partner.example. IN DS 12345 13 2 %s\n' "$(printf x | sha256sum | cut -c1-64)" >"$WORK/dns-anchors"
+write_config "$WORK/smimea.toml" port="$MILTER_PORT" format=detached extra="[directory.smimea]
+enabled = true
+resolver = \"127.0.0.1@$(free_port)\"
+trust_anchor_file = \"$WORK/dns-anchors\"
+timeout = \"1s\""
+install_conf "$WORK/smimea.toml"
+hup_and_wait 'reloaded' || note "no reload to the [directory.smimea] configuration"
+threads() { ls "/proc/$MILTER_PID/task" 2>/dev/null | wc -l; }
+threads_before=$(threads)
+python3 "$SSM_SRCDIR/tests/integration/idle_sessions.py" "$(milter_socket_spec "$MILTER_PORT")" 6 "$WORK/idle" \
+  >"$WORK/idle.log" 2>&1 &
+idle_pid=$!
+on_exit "kill -KILL $idle_pid"
+idle_reloads=0
+for n in 1 2 3 4 5 6; do
+  deadline=$((SECONDS + 60))
+  until [ "$(cat "$WORK/idle.n" 2>/dev/null)" = "$n" ] || [ $SECONDS -ge $deadline ]; do sleep 0.05; done
+  hup_and_wait 'reloaded' && idle_reloads=$((idle_reloads + 1))
+  touch "$WORK/idle.go$n"
+done
+deadline=$((SECONDS + 60))
+until [ -e "$WORK/idle.idle" ] || [ $SECONDS -ge $deadline ]; do sleep 0.05; done
+sleep 0.5  # the last reload's old configuration is released by the reloader thread
+threads_idle=$(threads)
+touch "$WORK/idle.stop"; wait "$idle_pid"; idle_rc=$?
+note "threads: $threads_before before, $threads_idle with 6 idle sessions across $idle_reloads reloads"
+if [ "$idle_rc" -ne 0 ] || [ "$idle_reloads" -ne 6 ] || [ "$(grep -c '^session [0-9]* [a-z]* continue,continue' "$WORK/idle.log")" -ne 6 ]; then
+  fail reload-idle-session-keeps-no-configuration "sessions rc $idle_rc, $idle_reloads reloads: $(tr '\n' ' ' <"$WORK/idle.log")"
+elif [ "$threads_idle" -le $((threads_before + 2)) ]; then  # +2: a libmilter worker may come and go
+  pass reload-idle-session-keeps-no-configuration
+else
+  fail reload-idle-session-keeps-no-configuration "$threads_before threads before, $threads_idle with the idle sessions (old configurations kept)"
+fi
+
 # SIGTERM still stops it (the interposed sigwait only changes SIGHUP)
 stop_milter
 [ "${MILTER_STATUS:-1}" -eq 0 ] && pass reload-sigterm-still-stops || fail reload-sigterm-still-stops "exit status ${MILTER_STATUS:-?}"
