@@ -219,6 +219,9 @@ sfsistat on_envfrom(SMFICTX* ctx, char** argv) noexcept
         c->message = std::make_unique<MessageProcessor>(c->snapshot->config, c->snapshot->certificates,
                                                         g_daemon->keys(), c->info,
                                                         c->snapshot->certificates->groups());
+        // A copy that a message begun before a reload hands over comes back here marked with
+        // that message's configuration's secret.
+        c->message->accept_markers_of(g_daemon->reinjection_secrets_in_flight());
         c->started = std::chrono::steady_clock::now();
         const Reply sender = reply_of("mail", [&] {
             return c->message->mail_from(argv && argv[0] ? argv[0] : "", macro(ctx, "{auth_authen}"));

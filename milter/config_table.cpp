@@ -246,7 +246,9 @@ constexpr std::array kKeys = {
             "encryption, carrying the reinjection secret; any other address is a configuration error."},
     KeySpec{"reinjection", "secret_file", K::String, "\"\"", false, true,
             "File holding the secret (at least 16 bytes) that authenticates reinjected copies; "
-            "required with address, readable only by ssm-milter."},
+            "required with address, readable only by ssm-milter. A reload that changes the secret (or the "
+            "file's content) still recognises the copies of messages begun before it, until those "
+            "messages have ended; then only the new secret is accepted."},
     KeySpec{"reinjection", "timeout", K::Duration, "\"60s\"", false, true,
             "Longest wait for the reinjection listener (1s to 1h): for connecting, for each of its replies "
             "and each write; beyond it the whole message is deferred."},

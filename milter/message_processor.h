@@ -166,6 +166,10 @@ public:
     // known after end_of_headers().
     bool reinjected() const { return m_reinjected; }
     const std::string& sender_text() const { return m_sender_text; }
+    // Further [reinjection] secrets a marker may have been made with: those of configurations
+    // that messages still in flight run under after a reload changed the secret (the daemon's
+    // Daemon::reinjection_secrets_in_flight). Call before end_of_headers().
+    void accept_markers_of(std::vector<Bytes> secrets) { m_other_marker_secrets = std::move(secrets); }
 
 private:
     // The treatment recipients must share to travel in one message.
@@ -269,6 +273,7 @@ private:
     bool m_have_sender = false;
     std::string m_sender_text;  // MAIL FROM address without angle brackets ("" for <>)
     bool m_reinjected = false;
+    std::vector<Bytes> m_other_marker_secrets;  // accept_markers_of
     bool m_origin_restored = false;  // the marker gave the original client back (restore_origin)
     int m_marker_fields = 0;  // X-SSM-Reinjected fields received (taken out of m_headers)
     std::vector<Recipient> m_recipients;

@@ -14,8 +14,9 @@ COUNT=${SSM_RELOAD_MESSAGES:-500}
 RCPT=someone@elsewhere.example
 
 start_sink || fatal reload-setup "smtp-sink did not start"
-SMTPD_PORT=$(free_port); MILTER_PORT=$(free_port)
-start_postfix pf "$SMTPD_PORT" "$SINK_PORT" "$MILTER_PORT" || fatal reload-setup "Postfix did not start"
+SMTPD_PORT=$(free_port); MILTER_PORT=$(free_port); REINJECT_PORT=$(free_port)
+PF_MASTER_EXTRA=$(reinjection_listener "$REINJECT_PORT") \
+  start_postfix pf "$SMTPD_PORT" "$SINK_PORT" "$MILTER_PORT" || fatal reload-setup "Postfix did not start"
 CONF=$WORK/ssm-milter.toml
 write_config "$WORK/detached.toml" port="$MILTER_PORT" format=detached
 write_config "$WORK/opaque.toml" port="$MILTER_PORT" format=opaque
@@ -110,6 +111,60 @@ got=$(send_one after-stream)
 kill -USR1 "$MILTER_PID"; kill -USR2 "$MILTER_PID"; sleep 0.5
 if milter_alive && [ "$(send_one after-usr1)" = detached ]; then pass reload-sigusr-ignored
 else fail reload-sigusr-ignored "ssm-milter stopped or stopped signing after SIGUSR1/SIGUSR2"; fi
+# --- a reload that changes the reinjection secret while a message is in flight -------------
+# alice (authenticated) writes to dave and, in blind copy, frank: the rule for authenticated
+# senders encrypts to the partner, so frank's copy leaves through [reinjection] (the listener of
+# pf runs the milter again) marked with the secret of the configuration the message began
+# under. The secret file is rewritten and reloaded while the message waits before its end
+# (milter_client.py plays the MTA). The copy must still be recognised as ours: otherwise it is
+# planned as a new message from the listener, without alice's authentication, by the rule for
+# everything else, and frank gets the text in clear.
+mkdir -p "$WORK/certs"; cp "$PKI/dave.cert.pem" "$PKI/frank.cert.pem" "$WORK/certs/"
+make_reinjection_secret
+write_config "$WORK/rotate.toml" port="$MILTER_PORT" rules='[[rule]]
+name = "authenticated senders: encrypted to the partner"
+direction = "outbound"
+authenticated = true
+to = ["*@partner.example"]
+sign = "sender"
+encrypt = "mandatory"
+
+[[rule]]
+name = "everything else outbound: as it is"
+direction = "outbound"
+sign = "none"
+encrypt = "never"' extra="$(static_directory_toml rotate)
+$(reinjection_toml "$REINJECT_PORT")"
+install_conf "$WORK/rotate.toml"
+hup_and_wait 'reloaded' || note "no reload to the [reinjection] configuration"
+rm -f "$SINK_DIR"/*
+printf 'From: alice@acme.example\r\nTo: dave@partner.example\r\nSubject: rotation\r\nMessage-ID: <rotate-1@acme.example>\r\n\r\nthe plan, for dave and frank only\r\n' >"$WORK/rotate.eml"
+invalid_before=$(grep -c 'reinjection-marker-invalid' "$WORK/milter.log")
+MILTER_HOLD_BEFORE_EOM=$WORK/rotate-hold MILTER_RCPTS=dave@partner.example,frank@partner.example MILTER_AUTH_USER=alice \
+  python3 "$SSM_SRCDIR/tests/integration/milter_client.py" "$(milter_socket_spec "$MILTER_PORT")" v2 "$WORK/rotate-out" \
+  "$WORK/rotate.eml" >"$WORK/rotate.log" 2>&1 &
+rotate_pid=$!
+on_exit "kill -KILL $rotate_pid"
+deadline=$((SECONDS + 60))
+until [ -e "$WORK/rotate-hold.ready" ] || [ $SECONDS -ge $deadline ]; do sleep 0.05; done
+make_reinjection_secret  # a new secret in the same file
+rotated=no
+hup_and_wait 'reloaded' && rotated=yes
+touch "$WORK/rotate-hold"
+wait "$rotate_pid"; rotate_rc=$?
+wait_for_delivery 1 60 || true
+copy=$(sink_files | head -n 1)
+invalid=$(( $(grep -c 'reinjection-marker-invalid' "$WORK/milter.log") - invalid_before ))
+if [ "$rotate_rc" -ne 0 ] || [ "$rotated" != yes ] || ! grep -q '^eom continue' "$WORK/rotate.log"; then
+  fail reload-rotated-secret-copy-recognised "rc $rotate_rc, reloaded: $rotated: $(tr '\n' ' ' <"$WORK/rotate.log")"
+elif [ -z "$copy" ] || ! sink_rcpts "$copy" | grep -qi '<frank@partner.example>'; then
+  fail reload-rotated-secret-copy-recognised "frank's copy was not delivered"
+elif [ "$invalid" -ne 0 ] || grep -q 'the plan, for dave and frank only' "$copy" || [ "$(signed_form "$copy")" != opaque ]; then
+  fail reload-rotated-secret-copy-recognised "frank's copy was not recognised ($invalid reinjection-marker-invalid lines): form $(signed_form "$copy"), text in clear: $(grep -c 'the plan, for dave' "$copy")"
+else
+  pass reload-rotated-secret-copy-recognised
+fi
+
 # --- a session left open after its message keeps no configuration alive ----------------------
 # Each configuration with [directory.smimea] has a DNS resolver of its own, and the resolver a
 # thread (directory/dns_resolver.h): a session idle after a message held the configuration

@@ -67,6 +67,7 @@ class ReloadTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(unusable_trust_folder_keeps_the_old_snapshot);
     CPPUNIT_TEST(missing_folders_keep_the_old_snapshot);
     CPPUNIT_TEST(in_flight_message_keeps_its_snapshot);
+    CPPUNIT_TEST(rotated_reinjection_secret_accepted_while_in_flight);
     CPPUNIT_TEST(restart_only_settings_are_named);
     CPPUNIT_TEST(log_level_reloads);
     CPPUNIT_TEST(archive_certificate_errors_name_the_config);
@@ -215,6 +216,34 @@ public:
         CPPUNIT_ASSERT(held->config->signing.format == smime::SignatureFormat::Detached);
         CPPUNIT_ASSERT(held->certificates != nullptr);
         CPPUNIT_ASSERT(d->snapshot()->config->signing.format == smime::SignatureFormat::Opaque);
+    }
+
+    // A reload that changes the [reinjection] secret: the old one is offered for markers while
+    // a message holds the configuration it belongs to (its copies come back under the new
+    // one), and no longer once that message has ended.
+    void rotated_reinjection_secret_accepted_while_in_flight()
+    {
+        Fixture f;
+        const fs::path secret = f.dir.path() / "reinject.secret";
+        const std::string reinjection =
+            "[reinjection]\naddress = \"127.0.0.1:2525\"\nsecret_file = \"" + secret.string() + "\"\n";
+        test::write_file(secret, "the first secret, 32 bytes long!");
+        f.write(f.text("detached", "", reinjection));
+        auto d = f.daemon();
+        CPPUNIT_ASSERT(d->reinjection_secrets_in_flight().empty());
+        auto held = d->snapshot();  // a message begun before the reload
+        test::write_file(secret, "the second secret, rotated today");
+        CPPUNIT_ASSERT(reload_configuration(*d).replaced);
+        const Bytes first = held->config->reinjection.secret;
+        CPPUNIT_ASSERT(first != d->snapshot()->config->reinjection.secret);
+        const auto offered = d->reinjection_secrets_in_flight();
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, offered.size());
+        CPPUNIT_ASSERT(offered.front() == first);
+        // A reload that keeps the secret offers nothing more while the message runs.
+        CPPUNIT_ASSERT(reload_configuration(*d).replaced);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, d->reinjection_secrets_in_flight().size());
+        held.reset();  // the message has ended
+        CPPUNIT_ASSERT(d->reinjection_secrets_in_flight().empty());
     }
 
     void restart_only_settings_are_named()
