@@ -111,6 +111,31 @@ got=$(send_one after-stream)
 kill -USR1 "$MILTER_PID"; kill -USR2 "$MILTER_PID"; sleep 0.5
 if milter_alive && [ "$(send_one after-usr1)" = detached ]; then pass reload-sigusr-ignored
 else fail reload-sigusr-ignored "ssm-milter stopped or stopped signing after SIGUSR1/SIGUSR2"; fi
+# --- ssm-milter -n run by root checks what the [milter] user will read ----------------------
+# After start-up the daemon is its [milter] user: it reads the file and what it names as that
+# user at each reload, and the PIN file when it opens the token again. -n run by root passed a
+# trust anchors folder only root can read, and every reload was then refused. Now -n checks as
+# the user too and names the problem (exit 78); the same file with a readable folder passes.
+chmod 711 "$WORK"
+mkdir -p "$WORK/as-user" && chmod 755 "$WORK/as-user"
+cp "$TOKEN/pin" "$WORK/as-user/pin" && chgrp "$(id -gn nobody)" "$WORK/as-user/pin" && chmod 640 "$WORK/as-user/pin"
+mkdir -p "$WORK/as-user/root-only-trust" && cp "$PKI"/trust/* "$WORK/as-user/root-only-trust/" && chmod 700 "$WORK/as-user/root-only-trust"
+write_config "$WORK/as-user/ok.toml" port="$MILTER_PORT" user=nobody
+sed -i "s|^pin_file = .*|pin_file = \"$WORK/as-user/pin\"|" "$WORK/as-user/ok.toml"
+sed "s|^trust_anchors = .*|trust_anchors = \"$WORK/as-user/root-only-trust\"|" "$WORK/as-user/ok.toml" >"$WORK/as-user/root-only.toml"
+chmod 644 "$WORK/as-user/ok.toml" "$WORK/as-user/root-only.toml"
+"$SSM_BUILDDIR/ssm-milter" -n -c "$WORK/as-user/ok.toml" >"$WORK/as-user/ok.log" 2>&1; ok_rc=$?
+"$SSM_BUILDDIR/ssm-milter" -n -c "$WORK/as-user/root-only.toml" >"$WORK/as-user/root-only.log" 2>&1; root_only_rc=$?
+if [ "$(id -u)" -ne 0 ]; then
+  skip reload-check-as-user "not run as root: -n does not switch users"
+elif [ "$ok_rc" -ne 0 ]; then
+  fail reload-check-as-user "a file the user can read was refused (rc $ok_rc): $(grep -v '^info\|^warning' "$WORK/as-user/ok.log" | tr '\n' ' ')"
+elif [ "$root_only_rc" -eq 78 ] && grep -q "as user 'nobody' (after start-up, at each reload): .*trust_anchors.*root-only-trust.*Permission denied" "$WORK/as-user/root-only.log"; then
+  pass reload-check-as-user
+else
+  fail reload-check-as-user "root-only trust anchors folder: rc $root_only_rc: $(grep -v '^info' "$WORK/as-user/root-only.log" | tr '\n' ' ')"
+fi
+
 # --- a reload that changes the reinjection secret while a message is in flight -------------
 # alice (authenticated) writes to dave and, in blind copy, frank: the rule for authenticated
 # senders encrypts to the partner, so frank's copy leaves through [reinjection] (the listener of
