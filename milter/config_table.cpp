@@ -230,7 +230,9 @@ constexpr std::array kKeys = {
             "The DNS server asked, ADDRESS or ADDRESS@PORT (answers are validated here, not "
             "trusted); absent: the nameservers of /etc/resolv.conf."},
     KeySpec{"directory.smimea", "trust_anchor_file", K::String, "\"/usr/share/dns/root.key\"", false, true,
-            "DNSSEC trust anchors: DS or DNSKEY records in zone-file format."},
+            "DNSSEC trust anchors: DS or DNSKEY records in zone-file format. The [directory] cache keeps "
+            "SMIMEA answers per resolver and trust anchor file (its name and content): after a reload that "
+            "changes either, no answer validated, or found insecure, under the old ones is used."},
     KeySpec{"directory.smimea", "timeout", K::Duration, "\"5s\"", false, true,
             "Longest wait for one SMIMEA answer (1s to 120s); beyond it the lookup is a directory failure "
             "(451 4.7.1 under mandatory encryption)."},
