@@ -27,7 +27,8 @@
 //
 // Record format, key = the inner source's cache_key() (its name(), for LDAP with a digest of
 // the servers, base, filter, bind DN and limits: two directories may serve one domain, two
-// entries may share a server) + '\0' + address_key(address), or the address with its local part as written
+// entries may share a server; for DNS SMIMEA with a digest of the forwarder and the trust
+// anchors, which decide what validates) + '\0' + address_key(address), or the address with its local part as written
 // for a source that tells spellings apart (exact_local_part), value = version byte 0x01, then
 //   fetched_at  8 bytes, big-endian two's complement seconds since the epoch (0..2^40)
 //   source_len  2 bytes big-endian (0..max_source_size), then the source name (UTF-8)

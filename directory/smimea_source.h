@@ -42,9 +42,15 @@ public:
     // "smimea:" + the owner name. Thread-safe.
     std::vector<CertificateCandidate> lookup(const EmailAddress& address) override;
     std::string name() const override;  // "smimea"
+    // name() + "#" + 16 hex digits of SHA-256 over what decides which answers validate: the
+    // forwarder and the trust anchor file (its name and content). A configuration that
+    // validates with other anchors (a reload that adds, replaces or removes one) does not
+    // inherit the cache's answers, positive or negative, made under the old ones.
+    std::string cache_key() const override { return m_cache_key; }
 
 private:
     SmimeaSourceConfig m_config;
+    std::string m_cache_key;
     std::vector<Domain> m_domains;
     std::unique_ptr<ValidatingResolver> m_resolver;
 };

@@ -44,7 +44,11 @@ InFlight& g_callbacks = *new InFlight;
 constexpr std::chrono::seconds kCallbacksEndGrace{2};
 
 struct ConnectionContext {
-    std::shared_ptr<const Snapshot> snapshot;  // replaced at each MAIL FROM
+    // The message's configuration: taken at MAIL FROM, released at the message's end. Not
+    // held between messages: a session left open after a reload would otherwise keep the old
+    // configuration and all that was built from it (its LDAP connections, its DNS resolver
+    // and that resolver's thread, its trust store) alive until the session ends.
+    std::shared_ptr<const Snapshot> snapshot;
     ConnectionInfo info;
     std::unique_ptr<MessageProcessor> message;
     // Held with `message`: a stop waits until every message in flight has ended.
@@ -136,7 +140,6 @@ sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) noexcept
             made = std::make_unique<ConnectionContext>();
             c = made.get();
         }
-        c->snapshot = g_daemon->snapshot();
         c->info.client_name = hostname ? hostname : "";
         c->info.daemon_name = macro(ctx, "{daemon_name}");
         c->info.daemon_name_sent = smfi_getsymval(ctx, const_cast<char*>("{daemon_name}")) != nullptr;
@@ -202,6 +205,7 @@ sfsistat on_envfrom(SMFICTX* ctx, char** argv) noexcept
         if (!c) return SMFIS_TEMPFAIL;
         c->pending.reset();
         c->message.reset();  // never the last message's state for this one
+        c->snapshot.reset();
         c->in_flight.reset();
         if (c->connect_failed)
             return answer_or_keep(ctx, *c, no_reply, reply_for(Failure::Internal, "connection set-up failed"));
@@ -215,6 +219,9 @@ sfsistat on_envfrom(SMFICTX* ctx, char** argv) noexcept
         c->message = std::make_unique<MessageProcessor>(c->snapshot->config, c->snapshot->certificates,
                                                         g_daemon->keys(), c->info,
                                                         c->snapshot->certificates->groups());
+        // A copy that a message begun before a reload hands over comes back here marked with
+        // that message's configuration's secret.
+        c->message->accept_markers_of(g_daemon->reinjection_secrets_in_flight());
         c->started = std::chrono::steady_clock::now();
         const Reply sender = reply_of("mail", [&] {
             return c->message->mail_from(argv && argv[0] ? argv[0] : "", macro(ctx, "{auth_authen}"));
@@ -513,6 +520,7 @@ sfsistat on_eom(SMFICTX* ctx) noexcept
                               {"ms", std::to_string(ms)}});
         count_message(policy::direction_name(c->message->direction()), out.action, out.reply.verdict, took);
         c->message.reset();
+        c->snapshot.reset();
         return status;
     });
     // Also when the end of the message failed: the message is over for a stop waiting on it.
@@ -525,6 +533,7 @@ sfsistat on_abort(SMFICTX* ctx) noexcept
     return guarded(ctx, "abort", [&] {
         if (ConnectionContext* c = context(ctx)) {
             c->message.reset();
+            c->snapshot.reset();
             c->in_flight.reset();
             c->pending.reset();
         }

@@ -230,7 +230,9 @@ constexpr std::array kKeys = {
             "The DNS server asked, ADDRESS or ADDRESS@PORT (answers are validated here, not "
             "trusted); absent: the nameservers of /etc/resolv.conf."},
     KeySpec{"directory.smimea", "trust_anchor_file", K::String, "\"/usr/share/dns/root.key\"", false, true,
-            "DNSSEC trust anchors: DS or DNSKEY records in zone-file format."},
+            "DNSSEC trust anchors: DS or DNSKEY records in zone-file format. The [directory] cache keeps "
+            "SMIMEA answers per resolver and trust anchor file (its name and content): after a reload that "
+            "changes either, no answer validated, or found insecure, under the old ones is used."},
     KeySpec{"directory.smimea", "timeout", K::Duration, "\"5s\"", false, true,
             "Longest wait for one SMIMEA answer (1s to 120s); beyond it the lookup is a directory failure "
             "(451 4.7.1 under mandatory encryption)."},
@@ -246,7 +248,9 @@ constexpr std::array kKeys = {
             "encryption, carrying the reinjection secret; any other address is a configuration error."},
     KeySpec{"reinjection", "secret_file", K::String, "\"\"", false, true,
             "File holding the secret (at least 16 bytes) that authenticates reinjected copies; "
-            "required with address, readable only by ssm-milter."},
+            "required with address, readable only by ssm-milter. A reload that changes the secret (or the "
+            "file's content) still recognises the copies of messages begun before it, until those "
+            "messages have ended; then only the new secret is accepted."},
     KeySpec{"reinjection", "timeout", K::Duration, "\"60s\"", false, true,
             "Longest wait for the reinjection listener (1s to 1h): for connecting, for each of its replies "
             "and each write; beyond it the whole message is deferred."},

@@ -2,8 +2,11 @@
 // whole on reload) and the key source (internally synchronised). Set up once in main
 // before libmilter starts its threads.
 #pragma once
+#include <algorithm>
 #include <atomic>
 #include <memory>
+#include <mutex>
+#include <vector>
 
 #include "directory/harvest_store.h"
 #include "milter/certificates.h"
@@ -30,7 +33,34 @@ public:
     // The configuration the process started with: what restart-only settings (socket, user,
     // [hsm], cache, metrics listener) still come from, whatever later reloads said.
     const Config& started_config() const { return *m_started; }
-    void replace(std::shared_ptr<const Snapshot> s) { m_snapshot.store(std::move(s)); }
+    void replace(std::shared_ptr<const Snapshot> s)
+    {
+        std::lock_guard lock(m_retired_mutex);
+        std::erase_if(m_retired, [](const std::weak_ptr<const Snapshot>& w) { return w.expired(); });
+        m_retired.push_back(m_snapshot.exchange(std::move(s)));
+    }
+    // The [reinjection] secrets of replaced configurations that a message still runs under
+    // (a message keeps the snapshot of its MAIL FROM to its end), other than the newest's.
+    // Such a message may hand over a copy marked with its secret after a reload rotated it,
+    // and the copy comes back through the milter under the newest configuration: it must
+    // still be recognised as ours, or it would be planned as a new message without the
+    // original's origin (SMTP AUTH, client). Once those messages have ended the old secret is
+    // refused again.
+    std::vector<Bytes> reinjection_secrets_in_flight()
+    {
+        const auto newest = snapshot();
+        std::vector<Bytes> secrets;
+        std::lock_guard lock(m_retired_mutex);
+        std::erase_if(m_retired, [](const std::weak_ptr<const Snapshot>& w) { return w.expired(); });
+        for (const auto& w : m_retired) {
+            const auto held = w.lock();
+            if (!held) continue;
+            const ReinjectionSettings& r = held->config->reinjection;
+            if (!r.enabled() || r.secret == newest->config->reinjection.secret) continue;
+            if (std::find(secrets.begin(), secrets.end(), r.secret) == secrets.end()) secrets.push_back(r.secret);
+        }
+        return secrets;
+    }
     KeySource& keys() { return *m_keys; }
     const std::shared_ptr<directory::HarvestStore>& harvest() const { return m_harvest; }
     // Why the harvest store could not be opened at start (empty: it was, or was not wanted).
@@ -41,6 +71,8 @@ public:
 private:
     std::shared_ptr<const Config> m_started;
     std::atomic<std::shared_ptr<const Snapshot>> m_snapshot;
+    std::mutex m_retired_mutex;
+    std::vector<std::weak_ptr<const Snapshot>> m_retired;  // replaced snapshots, pruned when gone
     std::unique_ptr<KeySource> m_keys;
     std::shared_ptr<directory::HarvestStore> m_harvest;  // one LMDB environment per process
     std::string m_harvest_failure;

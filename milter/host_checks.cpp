@@ -35,6 +35,14 @@ std::string not_a_folder(const std::string& path)
 
 std::vector<std::string> host_problems(const Config& config)
 {
+    std::vector<std::string> out = reloadable_host_problems(config);
+    const std::vector<std::string> start = start_host_problems(config);
+    out.insert(out.end(), start.begin(), start.end());
+    return out;
+}
+
+std::vector<std::string> reloadable_host_problems(const Config& config)
+{
     std::vector<std::string> out;
     // Every message past memory_spool_limit is spooled there (451 for each when it is missing).
     if (const std::string why = not_a_folder(config.milter.spool_dir); !why.empty())
@@ -44,6 +52,12 @@ std::vector<std::string> host_problems(const Config& config)
     // is caught before that.
     if (const std::string why = not_a_folder(config.pki.trust_anchors); !why.empty())
         out.push_back("[pki] trust_anchors " + config.pki.trust_anchors + ": " + why);
+    return out;
+}
+
+std::vector<std::string> start_host_problems(const Config& config)
+{
+    std::vector<std::string> out;
     const auto tokens = config.tokens();
     for (std::size_t i = 0; i < tokens.size(); ++i) {
         const hsm::TokenConfig& t = tokens[i];

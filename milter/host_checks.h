@@ -14,5 +14,11 @@ namespace ssm::milter {
 // One line per problem ("[hsm] pin_file /x: No such file or directory"); empty when none.
 // The [milter] user is checked only when running as root (otherwise it is not switched to).
 std::vector<std::string> host_problems(const Config& config);
+// The part of host_problems() about settings a reload puts in force (the spool folder, the
+// trust anchors folder): a reload refuses a file with one of them, as -n does.
+std::vector<std::string> reloadable_host_problems(const Config& config);
+// The rest (the token's module and PIN, the [milter] user): a reload does not use them, but a
+// restart with the file would fail -n.
+std::vector<std::string> start_host_problems(const Config& config);
 
 }  // namespace ssm::milter

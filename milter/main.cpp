@@ -1,12 +1,18 @@
 // ssm-milter: the S/MIME gateway daemon. Parses the command line, loads and checks the
 // configuration, opens the token, and hands over to libmilter.
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "base/error.h"
 #include "base/log.h"
@@ -15,6 +21,7 @@
 #include "milter/host_checks.h"
 #include "milter/daemon.h"
 #include "milter/config_warnings.h"
+#include "milter/privileges.h"
 #include "milter/reload.h"
 
 using namespace ssm;
@@ -48,6 +55,69 @@ void set_thread_stack_size()
     if (pthread_attr_init(&attr) != 0) return;
     if (pthread_attr_setstacksize(&attr, kStackSize) == 0) pthread_setattr_default_np(&attr);
     pthread_attr_destroy(&attr);
+}
+
+// `ssm-milter -n` run by root for a daemon that drops privileges to `user` after start-up:
+// what the checks find when run as that user, one line per problem. The daemon reads the file
+// and everything it names as that user at each reload (SIGHUP), and the PIN file when it
+// opens the token again after an outage; root can read what the user may not, so a check by
+// root alone passed a file that every reload then refused. Checked in a child process that
+// switches to the user; called before this process starts any thread. Empty when not
+// running as root, for user root, or for a user that does not exist (host_problems says so).
+std::vector<std::string> problems_as_user(const std::string& config_path, const std::string& user)
+{
+    if (::geteuid() != 0 || user.empty() || user == "root") return {};
+    char buf[16384];
+    passwd pw{};
+    passwd* found = nullptr;
+    if (::getpwnam_r(user.c_str(), &pw, buf, sizeof buf, &found) != 0 || !found) return {};
+    int out[2];
+    if (::pipe(out) != 0) return {"cannot check as user '" + user + "': " + std::strerror(errno)};
+    const pid_t child = ::fork();
+    if (child < 0) {
+        ::close(out[0]);
+        ::close(out[1]);
+        return {"cannot check as user '" + user + "': " + std::strerror(errno)};
+    }
+    if (child == 0) {
+        ::close(out[0]);
+        log::set_min_level(log::Level::Error);  // the parent's checks have logged the rest
+        std::string report;
+        if (const std::string err = drop_privileges(user); !err.empty()) {
+            report = err + "\n";
+        } else {
+            try {
+                const auto config = load_config(config_path);
+                load_snapshot(config_path, nullptr);
+                for (const auto& p : host_problems(*config)) report += p + "\n";
+            } catch (const std::exception& e) {
+                report += std::string(e.what()) + "\n";
+            }
+        }
+        for (std::size_t done = 0; done < report.size();) {
+            const ssize_t n = ::write(out[1], report.data() + done, report.size() - done);
+            if (n <= 0) break;
+            done += static_cast<std::size_t>(n);
+        }
+        ::_exit(0);
+    }
+    ::close(out[1]);
+    std::string report;
+    for (;;) {
+        const ssize_t n = ::read(out[0], buf, sizeof buf);
+        if (n > 0) report.append(buf, static_cast<std::size_t>(n));
+        else if (n == 0 || errno != EINTR) break;
+    }
+    ::close(out[0]);
+    int status = 0;
+    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
+    std::vector<std::string> problems;
+    std::istringstream lines(report);
+    for (std::string line; std::getline(lines, line);)
+        if (!line.empty()) problems.push_back(line);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) problems.push_back("the check as user '" + user + "' failed");
+    return problems;
 }
 
 }  // namespace
@@ -98,6 +168,8 @@ int main(int argc, char** argv)
     for (const auto& w : configuration_warnings(*config))
         std::fprintf(stderr, "%s: warning: %s\n", config_path.c_str(), w.c_str());
     if (check_only) {
+        // First, before anything here starts a thread (the fork).
+        const std::vector<std::string> as_user = problems_as_user(config_path, config->milter.user);
         try {
             load_snapshot(config_path, nullptr);  // also the folders and files it names
         } catch (const ConfigError& e) {
@@ -106,7 +178,11 @@ int main(int argc, char** argv)
         }
         const std::vector<std::string> problems = host_problems(*config);
         for (const auto& p : problems) std::fprintf(stderr, "%s: %s\n", config_path.c_str(), p.c_str());
-        if (!problems.empty()) return kExitConfig;
+        for (const auto& p : as_user)
+            if (std::find(problems.begin(), problems.end(), p) == problems.end())  // said above
+                std::fprintf(stderr, "%s: as user '%s' (after start-up, at each reload): %s\n", config_path.c_str(),
+                             config->milter.user.c_str(), p.c_str());
+        if (!problems.empty() || !as_user.empty()) return kExitConfig;
         std::printf("%s: configuration OK\n", config_path.c_str());
         return 0;
     }

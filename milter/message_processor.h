@@ -178,6 +178,10 @@ public:
     // delivered as it is, no rule applied to it again.
     bool reinjected_as_made() const { return m_as_made; }
     const std::string& sender_text() const { return m_sender_text; }
+    // Further [reinjection] secrets a marker may have been made with: those of configurations
+    // that messages still in flight run under after a reload changed the secret (the daemon's
+    // Daemon::reinjection_secrets_in_flight). Call before end_of_headers().
+    void accept_markers_of(std::vector<Bytes> secrets) { m_other_marker_secrets = std::move(secrets); }
 
 private:
     // The treatment recipients must share to travel in one message.
@@ -282,6 +286,7 @@ private:
     std::string m_sender_text;  // MAIL FROM address without angle brackets ("" for <>)
     bool m_reinjected = false;
     bool m_as_made = false;  // see reinjected_as_made()
+    std::vector<Bytes> m_other_marker_secrets;  // accept_markers_of
     bool m_origin_restored = false;  // the marker gave the original client back (restore_origin)
     int m_marker_fields = 0;  // X-SSM-Reinjected fields received (taken out of m_headers)
     std::vector<Recipient> m_recipients;

@@ -73,8 +73,18 @@ void MessageProcessor::recognise_reinjected_copy()
         if (!is_marker(f)) continue;
         ++m_marker_fields;
         ReinjectedOrigin origin;
-        if (!m_reinjected && reinjection_marker_valid(m_config->reinjection, f.value, m_sender_text, envelope,
-                                                      std::time(nullptr), &origin, &m_as_made)) {
+        const std::time_t now = std::time(nullptr);
+        // Made under this configuration, or under one a message in flight still runs under
+        // (the copy of a message begun before a reload that changed the secret).
+        const auto valid_under = [&](const Bytes& secret) {
+            ReinjectionSettings settings = m_config->reinjection;
+            settings.secret = secret;
+            return reinjection_marker_valid(settings, f.value, m_sender_text, envelope, now, &origin, &m_as_made);
+        };
+        if (!m_reinjected && (reinjection_marker_valid(m_config->reinjection, f.value, m_sender_text, envelope,
+                                                       now, &origin, &m_as_made) ||
+                              std::any_of(m_other_marker_secrets.begin(), m_other_marker_secrets.end(),
+                                          valid_under))) {
             m_reinjected = true;
             restore_origin(origin);
             continue;

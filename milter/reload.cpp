@@ -7,6 +7,7 @@
 #include "base/metrics.h"
 #include "milter/certificate_expiry.h"
 #include "milter/config_warnings.h"
+#include "milter/host_checks.h"
 #include "milter/service_notify.h"
 
 namespace ssm::milter {
@@ -50,6 +51,16 @@ ReloadOutcome reload_configuration(Daemon& daemon)
     const std::string& path = running->config->path;
     try {
         auto loaded = load_snapshot(path, daemon.harvest(), daemon.harvest_failure());
+        // What -n refuses among the settings now put in force refuses the reload too: the
+        // daemon tolerates a missing trust anchors or spool folder at start (with a warning),
+        // but a reload that drops every trust anchor for a typo would fail every partner's
+        // signature and refuse every recipient of mandatory encryption.
+        if (const auto problems = reloadable_host_problems(*loaded->config); !problems.empty()) {
+            std::string all;
+            for (const auto& p : problems) all += (all.empty() ? "" : "; ") + p;
+            throw ConfigError(path + ": " + all);
+        }
+        outcome.restart_would_fail = start_host_problems(*loaded->config);
         // Against what the process runs with, not the previous file: a setting changed back is
         // no restart, and one still waiting for a restart is reported again at each reload.
         outcome.needs_restart = settings_needing_restart(daemon.started_config(), *loaded->config);
@@ -69,6 +80,8 @@ ReloadOutcome reload_configuration(Daemon& daemon)
     for (const auto& s : outcome.needs_restart)
         log::warning("reload", {{"setting", s}, {"note", "changed; takes effect at the next restart"}});
     for (const auto& w : outcome.warnings) log::warning("reload", {{"warning", w}});
+    for (const auto& p : outcome.restart_would_fail)
+        log::warning("reload", {{"problem", p}, {"note", "a restart with this file would fail"}});
     log::notice("reloaded", {{"config", path}});
     return outcome;
 }

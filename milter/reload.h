@@ -32,9 +32,14 @@ struct ReloadOutcome {
     // Accepted settings that do nothing as written (what ssm-milter -n warns of too), each
     // logged as a warning: a reload that removes the last [[domain]] says so, as a start would.
     std::vector<std::string> warnings;
+    // What the file names for start-up that `ssm-milter -n` would refuse (a PIN file that
+    // cannot be read, say): not used by a reload, but a restart with the file would fail.
+    std::vector<std::string> restart_would_fail;
 };
 
-// One reload: load, validate, swap. Never throws; logs the outcome.
+// One reload: load, validate, swap. Never throws; logs the outcome. A file is refused for
+// what `ssm-milter -n` refuses it for among the settings a reload puts in force, the folders
+// it names included (a mistyped trust_anchors folder would otherwise leave no trust anchor).
 ReloadOutcome reload_configuration(Daemon& daemon);
 
 // A thread that performs reloads on request, so the thread that receives the signal only

@@ -16,6 +16,8 @@
 # Environment: MILTER_DAEMON_NAME, the {daemon_name} macro sent at connect (default ORIGINATING;
 # "-": none sent). MILTER_HOLD_BEFORE_EOM=PATH: before each end of message, create PATH.ready and
 # wait (at most 60 s) until PATH exists, so that a test can act while a message is in flight.
+# MILTER_RCPTS=A,B,...: these envelope recipients instead of the To: address (one RCPT each).
+# MILTER_AUTH_USER=NAME: the {auth_authen} macro at MAIL FROM (the client authenticated as NAME).
 # One SMTP session: connect from 127.0.0.1, then per message MAIL FROM (the message's From:
 # address), RCPT TO (its To: address), headers, body, end of message. Prints one line per step:
 #   STEP ANSWER   (ANSWER: continue, tempfail, reject, reply:TEXT, none = no answer awaited)
@@ -215,9 +217,11 @@ def main():
     for k, path in enumerate(messages, 1):
         headers, body = parse_message(path)
         sender, rcpt = address_of(headers, "from"), address_of(headers, "to")
-        m.macros(SMFIC_MAIL, [("i", f"QID{k}"), ("{mail_addr}", sender)])
+        auth = os.environ.get("MILTER_AUTH_USER")
+        m.macros(SMFIC_MAIL, [("i", f"QID{k}"), ("{mail_addr}", sender)] + ([("{auth_authen}", auth)] if auth else []))
         print("mail", m.step("mail", SMFIC_MAIL, f"<{sender}>\0".encode("latin-1"), NOMAIL, NR_MAIL))
-        print("rcpt", m.step("rcpt", SMFIC_RCPT, f"<{rcpt}>\0".encode("latin-1"), NORCPT, NR_RCPT))
+        for r in os.environ.get("MILTER_RCPTS", "").split(",") if os.environ.get("MILTER_RCPTS") else [rcpt]:
+            print("rcpt", m.step("rcpt", SMFIC_RCPT, f"<{r}>\0".encode("latin-1"), NORCPT, NR_RCPT))
         print("data", m.step("data", SMFIC_DATA, b"", NODATA, NR_DATA))
         answers = set()
         for n, v in headers:

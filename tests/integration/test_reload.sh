@@ -14,8 +14,9 @@ COUNT=${SSM_RELOAD_MESSAGES:-500}
 RCPT=someone@elsewhere.example
 
 start_sink || fatal reload-setup "smtp-sink did not start"
-SMTPD_PORT=$(free_port); MILTER_PORT=$(free_port)
-start_postfix pf "$SMTPD_PORT" "$SINK_PORT" "$MILTER_PORT" || fatal reload-setup "Postfix did not start"
+SMTPD_PORT=$(free_port); MILTER_PORT=$(free_port); REINJECT_PORT=$(free_port)
+PF_MASTER_EXTRA=$(reinjection_listener "$REINJECT_PORT") \
+  start_postfix pf "$SMTPD_PORT" "$SINK_PORT" "$MILTER_PORT" || fatal reload-setup "Postfix did not start"
 CONF=$WORK/ssm-milter.toml
 write_config "$WORK/detached.toml" port="$MILTER_PORT" format=detached
 write_config "$WORK/opaque.toml" port="$MILTER_PORT" format=opaque
@@ -110,6 +111,128 @@ got=$(send_one after-stream)
 kill -USR1 "$MILTER_PID"; kill -USR2 "$MILTER_PID"; sleep 0.5
 if milter_alive && [ "$(send_one after-usr1)" = detached ]; then pass reload-sigusr-ignored
 else fail reload-sigusr-ignored "ssm-milter stopped or stopped signing after SIGUSR1/SIGUSR2"; fi
+# --- ssm-milter -n run by root checks what the [milter] user will read ----------------------
+# After start-up the daemon is its [milter] user: it reads the file and what it names as that
+# user at each reload, and the PIN file when it opens the token again. -n run by root passed a
+# trust anchors folder only root can read, and every reload was then refused. Now -n checks as
+# the user too and names the problem (exit 78); the same file with a readable folder passes.
+chmod 711 "$WORK"
+mkdir -p "$WORK/as-user" && chmod 755 "$WORK/as-user"
+cp "$TOKEN/pin" "$WORK/as-user/pin" && chgrp "$(id -gn nobody)" "$WORK/as-user/pin" && chmod 640 "$WORK/as-user/pin"
+mkdir -p "$WORK/as-user/root-only-trust" && cp "$PKI"/trust/* "$WORK/as-user/root-only-trust/" && chmod 700 "$WORK/as-user/root-only-trust"
+write_config "$WORK/as-user/ok.toml" port="$MILTER_PORT" user=nobody
+sed -i "s|^pin_file = .*|pin_file = \"$WORK/as-user/pin\"|" "$WORK/as-user/ok.toml"
+sed "s|^trust_anchors = .*|trust_anchors = \"$WORK/as-user/root-only-trust\"|" "$WORK/as-user/ok.toml" >"$WORK/as-user/root-only.toml"
+chmod 644 "$WORK/as-user/ok.toml" "$WORK/as-user/root-only.toml"
+"$SSM_BUILDDIR/ssm-milter" -n -c "$WORK/as-user/ok.toml" >"$WORK/as-user/ok.log" 2>&1; ok_rc=$?
+"$SSM_BUILDDIR/ssm-milter" -n -c "$WORK/as-user/root-only.toml" >"$WORK/as-user/root-only.log" 2>&1; root_only_rc=$?
+if [ "$(id -u)" -ne 0 ]; then
+  skip reload-check-as-user "not run as root: -n does not switch users"
+elif [ "$ok_rc" -ne 0 ]; then
+  fail reload-check-as-user "a file the user can read was refused (rc $ok_rc): $(grep -v '^info\|^warning' "$WORK/as-user/ok.log" | tr '\n' ' ')"
+elif [ "$root_only_rc" -eq 78 ] && grep -q "as user 'nobody' (after start-up, at each reload): .*trust_anchors.*root-only-trust.*Permission denied" "$WORK/as-user/root-only.log"; then
+  pass reload-check-as-user
+else
+  fail reload-check-as-user "root-only trust anchors folder: rc $root_only_rc: $(grep -v '^info' "$WORK/as-user/root-only.log" | tr '\n' ' ')"
+fi
+
+# --- a reload that changes the reinjection secret while a message is in flight -------------
+# alice (authenticated) writes to dave and, in blind copy, frank: the rule for authenticated
+# senders encrypts to the partner, so frank's copy leaves through [reinjection] (the listener of
+# pf runs the milter again) marked with the secret of the configuration the message began
+# under. The secret file is rewritten and reloaded while the message waits before its end
+# (milter_client.py plays the MTA). The copy must still be recognised as ours: otherwise it is
+# planned as a new message from the listener, without alice's authentication, by the rule for
+# everything else, and frank gets the text in clear.
+mkdir -p "$WORK/certs"; cp "$PKI/dave.cert.pem" "$PKI/frank.cert.pem" "$WORK/certs/"
+make_reinjection_secret
+write_config "$WORK/rotate.toml" port="$MILTER_PORT" rules='[[rule]]
+name = "authenticated senders: encrypted to the partner"
+direction = "outbound"
+authenticated = true
+to = ["*@partner.example"]
+sign = "sender"
+encrypt = "mandatory"
+
+[[rule]]
+name = "everything else outbound: as it is"
+direction = "outbound"
+sign = "none"
+encrypt = "never"' extra="$(static_directory_toml rotate)
+$(reinjection_toml "$REINJECT_PORT")"
+install_conf "$WORK/rotate.toml"
+hup_and_wait 'reloaded' || note "no reload to the [reinjection] configuration"
+rm -f "$SINK_DIR"/*
+printf 'From: alice@acme.example\r\nTo: dave@partner.example\r\nSubject: rotation\r\nMessage-ID: <rotate-1@acme.example>\r\n\r\nthe plan, for dave and frank only\r\n' >"$WORK/rotate.eml"
+invalid_before=$(grep -c 'reinjection-marker-invalid' "$WORK/milter.log")
+MILTER_HOLD_BEFORE_EOM=$WORK/rotate-hold MILTER_RCPTS=dave@partner.example,frank@partner.example MILTER_AUTH_USER=alice \
+  python3 "$SSM_SRCDIR/tests/integration/milter_client.py" "$(milter_socket_spec "$MILTER_PORT")" v2 "$WORK/rotate-out" \
+  "$WORK/rotate.eml" >"$WORK/rotate.log" 2>&1 &
+rotate_pid=$!
+on_exit "kill -KILL $rotate_pid"
+deadline=$((SECONDS + 60))
+until [ -e "$WORK/rotate-hold.ready" ] || [ $SECONDS -ge $deadline ]; do sleep 0.05; done
+make_reinjection_secret  # a new secret in the same file
+rotated=no
+hup_and_wait 'reloaded' && rotated=yes
+touch "$WORK/rotate-hold"
+wait "$rotate_pid"; rotate_rc=$?
+wait_for_delivery 1 60 || true
+copy=$(sink_files | head -n 1)
+invalid=$(( $(grep -c 'reinjection-marker-invalid' "$WORK/milter.log") - invalid_before ))
+if [ "$rotate_rc" -ne 0 ] || [ "$rotated" != yes ] || ! grep -q '^eom continue' "$WORK/rotate.log"; then
+  fail reload-rotated-secret-copy-recognised "rc $rotate_rc, reloaded: $rotated: $(tr '\n' ' ' <"$WORK/rotate.log")"
+elif [ -z "$copy" ] || ! sink_rcpts "$copy" | grep -qi '<frank@partner.example>'; then
+  fail reload-rotated-secret-copy-recognised "frank's copy was not delivered"
+elif [ "$invalid" -ne 0 ] || grep -q 'the plan, for dave and frank only' "$copy" || [ "$(signed_form "$copy")" != opaque ]; then
+  fail reload-rotated-secret-copy-recognised "frank's copy was not recognised ($invalid reinjection-marker-invalid lines): form $(signed_form "$copy"), text in clear: $(grep -c 'the plan, for dave' "$copy")"
+else
+  pass reload-rotated-secret-copy-recognised
+fi
+
+# --- a session left open after its message keeps no configuration alive ----------------------
+# Each configuration with [directory.smimea] has a DNS resolver of its own, and the resolver a
+# thread (directory/dns_resolver.h): a session idle after a message held the configuration
+# of that message, so each reload between the messages of still-open sessions left one more
+# configuration, resolver thread and its descriptors in the process until the sessions ended.
+# Six sessions (three to the end of the message, three aborted after RCPT), a reload after
+# each; while all six are open and idle, the process has no more threads than before them
+# (without the fix: six more, one resolver thread per kept configuration).
+printf 'partner.example. IN DS 12345 13 2 %s\n' "$(printf x | sha256sum | cut -c1-64)" >"$WORK/dns-anchors"
+write_config "$WORK/smimea.toml" port="$MILTER_PORT" format=detached extra="[directory.smimea]
+enabled = true
+resolver = \"127.0.0.1@$(free_port)\"
+trust_anchor_file = \"$WORK/dns-anchors\"
+timeout = \"1s\""
+install_conf "$WORK/smimea.toml"
+hup_and_wait 'reloaded' || note "no reload to the [directory.smimea] configuration"
+threads() { ls "/proc/$MILTER_PID/task" 2>/dev/null | wc -l; }
+threads_before=$(threads)
+python3 "$SSM_SRCDIR/tests/integration/idle_sessions.py" "$(milter_socket_spec "$MILTER_PORT")" 6 "$WORK/idle" \
+  >"$WORK/idle.log" 2>&1 &
+idle_pid=$!
+on_exit "kill -KILL $idle_pid"
+idle_reloads=0
+for n in 1 2 3 4 5 6; do
+  deadline=$((SECONDS + 60))
+  until [ "$(cat "$WORK/idle.n" 2>/dev/null)" = "$n" ] || [ $SECONDS -ge $deadline ]; do sleep 0.05; done
+  hup_and_wait 'reloaded' && idle_reloads=$((idle_reloads + 1))
+  touch "$WORK/idle.go$n"
+done
+deadline=$((SECONDS + 60))
+until [ -e "$WORK/idle.idle" ] || [ $SECONDS -ge $deadline ]; do sleep 0.05; done
+sleep 0.5  # the last reload's old configuration is released by the reloader thread
+threads_idle=$(threads)
+touch "$WORK/idle.stop"; wait "$idle_pid"; idle_rc=$?
+note "threads: $threads_before before, $threads_idle with 6 idle sessions across $idle_reloads reloads"
+if [ "$idle_rc" -ne 0 ] || [ "$idle_reloads" -ne 6 ] || [ "$(grep -c '^session [0-9]* [a-z]* continue,continue' "$WORK/idle.log")" -ne 6 ]; then
+  fail reload-idle-session-keeps-no-configuration "sessions rc $idle_rc, $idle_reloads reloads: $(tr '\n' ' ' <"$WORK/idle.log")"
+elif [ "$threads_idle" -le $((threads_before + 2)) ]; then  # +2: a libmilter worker may come and go
+  pass reload-idle-session-keeps-no-configuration
+else
+  fail reload-idle-session-keeps-no-configuration "$threads_before threads before, $threads_idle with the idle sessions (old configurations kept)"
+fi
+
 # SIGTERM still stops it (the interposed sigwait only changes SIGHUP)
 stop_milter
 [ "${MILTER_STATUS:-1}" -eq 0 ] && pass reload-sigterm-still-stops || fail reload-sigterm-still-stops "exit status ${MILTER_STATUS:-?}"

@@ -65,7 +65,9 @@ class ReloadTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(valid_file_replaces_the_snapshot);
     CPPUNIT_TEST(broken_file_keeps_the_old_snapshot);
     CPPUNIT_TEST(unusable_trust_folder_keeps_the_old_snapshot);
+    CPPUNIT_TEST(missing_folders_keep_the_old_snapshot);
     CPPUNIT_TEST(in_flight_message_keeps_its_snapshot);
+    CPPUNIT_TEST(rotated_reinjection_secret_accepted_while_in_flight);
     CPPUNIT_TEST(restart_only_settings_are_named);
     CPPUNIT_TEST(log_level_reloads);
     CPPUNIT_TEST(archive_certificate_errors_name_the_config);
@@ -123,6 +125,46 @@ public:
         CPPUNIT_ASSERT(d->snapshot() == before);
     }
 
+    // A mistyped trust anchors or spool folder is what `ssm-milter -n` refuses: a reload refuses
+    // it too and names it (the daemon would otherwise run on without any trust anchor, failing
+    // every partner's signature, or fail every message larger than memory_spool_limit). What
+    // only a restart would use (the token's module and PIN file, missing here) is reported as
+    // a restart's problem and does not refuse the reload.
+    void missing_folders_keep_the_old_snapshot()
+    {
+        Fixture f;
+        f.write(f.text("detached"));
+        auto d = f.daemon();
+        const auto before = d->snapshot();
+        const std::string missing = (f.dir.path() / "trsut").string();
+        f.write(f.text("opaque", missing));
+        const auto anchors = reload_configuration(*d);
+        CPPUNIT_ASSERT_MESSAGE("a missing trust anchors folder was accepted", !anchors.replaced);
+        CPPUNIT_ASSERT_MESSAGE(anchors.error,
+                               anchors.error.find(f.conf.string() + ": [pki] trust_anchors " + missing) == 0);
+        CPPUNIT_ASSERT(d->snapshot() == before);
+        std::string spool = f.text("opaque");
+        spool.replace(spool.find("spool_dir = \"") + 13, 0, "/nonexistent");
+        f.write(spool);
+        const auto spool_outcome = reload_configuration(*d);
+        CPPUNIT_ASSERT_MESSAGE("a missing spool folder was accepted", !spool_outcome.replaced);
+        CPPUNIT_ASSERT_MESSAGE(spool_outcome.error, spool_outcome.error.find("[milter] spool_dir /nonexistent") !=
+                                                        std::string::npos);
+        CPPUNIT_ASSERT(d->snapshot() == before);
+        // The same file with the folders right is accepted; the missing module and PIN file
+        // (restart-only [hsm]) are named, not refused.
+        f.write(f.text("opaque"));
+        const auto fixed = reload_configuration(*d);
+        CPPUNIT_ASSERT_MESSAGE(fixed.error, fixed.replaced);
+        CPPUNIT_ASSERT(d->snapshot()->config->signing.format == smime::SignatureFormat::Opaque);
+        const auto named = [&](const std::string& start) {
+            return std::any_of(fixed.restart_would_fail.begin(), fixed.restart_would_fail.end(),
+                               [&](const std::string& p) { return p.rfind(start, 0) == 0; });
+        };
+        CPPUNIT_ASSERT(named("[hsm] module /nonexistent/pkcs11.so: "));
+        CPPUNIT_ASSERT(named("[hsm] pin_file /nonexistent/pin: "));
+    }
+
     // A reload that leaves recipient_delimiter "-" without any [[domain]] is accepted, and says
     // that the setting applies to no address (as ssm-milter -n and a start do); with the
     // [[domain]] back nothing is said.
@@ -174,6 +216,34 @@ public:
         CPPUNIT_ASSERT(held->config->signing.format == smime::SignatureFormat::Detached);
         CPPUNIT_ASSERT(held->certificates != nullptr);
         CPPUNIT_ASSERT(d->snapshot()->config->signing.format == smime::SignatureFormat::Opaque);
+    }
+
+    // A reload that changes the [reinjection] secret: the old one is offered for markers while
+    // a message holds the configuration it belongs to (its copies come back under the new
+    // one), and no longer once that message has ended.
+    void rotated_reinjection_secret_accepted_while_in_flight()
+    {
+        Fixture f;
+        const fs::path secret = f.dir.path() / "reinject.secret";
+        const std::string reinjection =
+            "[reinjection]\naddress = \"127.0.0.1:2525\"\nsecret_file = \"" + secret.string() + "\"\n";
+        test::write_file(secret, "the first secret, 32 bytes long!");
+        f.write(f.text("detached", "", reinjection));
+        auto d = f.daemon();
+        CPPUNIT_ASSERT(d->reinjection_secrets_in_flight().empty());
+        auto held = d->snapshot();  // a message begun before the reload
+        test::write_file(secret, "the second secret, rotated today");
+        CPPUNIT_ASSERT(reload_configuration(*d).replaced);
+        const Bytes first = held->config->reinjection.secret;
+        CPPUNIT_ASSERT(first != d->snapshot()->config->reinjection.secret);
+        const auto offered = d->reinjection_secrets_in_flight();
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, offered.size());
+        CPPUNIT_ASSERT(offered.front() == first);
+        // A reload that keeps the secret offers nothing more while the message runs.
+        CPPUNIT_ASSERT(reload_configuration(*d).replaced);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, d->reinjection_secrets_in_flight().size());
+        held.reset();  // the message has ended
+        CPPUNIT_ASSERT(d->reinjection_secrets_in_flight().empty());
     }
 
     void restart_only_settings_are_named()

@@ -108,6 +108,7 @@ class SmimeaTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(concurrent_queries_each_keep_their_deadline);
     CPPUNIT_TEST(addresses_outside_domains_are_not_looked_up);
     CPPUNIT_TEST(names_longer_than_dns_allows_have_no_records);
+    CPPUNIT_TEST(cache_key_follows_the_trust_anchors);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -284,6 +285,34 @@ public:
         CPPUNIT_ASSERT(source.lookup(addr("dave@other.example")).empty());
         CPPUNIT_ASSERT(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(1));
         CPPUNIT_ASSERT_EQUAL(std::string("smimea"), source.name());
+    }
+
+    // The lookup cache keeps answers under the source's cache_key(): a source that validates
+    // with other trust anchors (another file, or the same file rewritten, as a reload after an
+    // anchor change builds it) or asks another forwarder must not answer from the entries, positive
+    // or negative (an "insecure" answer is cached as none), made by the old one. The same
+    // settings share them (a reload that changes nothing here keeps the cache warm).
+    void cache_key_follows_the_trust_anchors()
+    {
+        SilentForwarder silent(std::chrono::milliseconds(300));
+        SmimeaSourceConfig c;
+        c.resolver = silent.settings;
+        const std::string before = SmimeaSource(c).cache_key();
+        CPPUNIT_ASSERT_EQUAL(before, SmimeaSource(c).cache_key());
+        ssm::test::write_file(c.resolver.trust_anchor_file,
+                              "partner.example. IN DS 2 13 2 "
+                              "1111111111111111111111111111111111111111111111111111111111111111\n");
+        const std::string rewritten = SmimeaSource(c).cache_key();
+        CPPUNIT_ASSERT_MESSAGE("a rewritten trust anchor file kept the cache key", rewritten != before);
+        CPPUNIT_ASSERT(before.rfind("smimea#", 0) == 0);
+        const auto other = silent.tmp.path() / "other.key";
+        ssm::test::write_file(other, ssm::test::read_file(c.resolver.trust_anchor_file));
+        SmimeaSourceConfig moved = c;
+        moved.resolver.trust_anchor_file = other.string();
+        CPPUNIT_ASSERT(SmimeaSource(moved).cache_key() != rewritten);
+        SmimeaSourceConfig forwarded = c;
+        forwarded.resolver.forwarder = "127.0.0.2@" + std::to_string(silent.udp.port());
+        CPPUNIT_ASSERT(SmimeaSource(forwarded).cache_key() != rewritten);
     }
 
     // A domain of 200 octets is a valid mail domain, but its SMIMEA owner name (68 more) is
