@@ -17,6 +17,12 @@
 #                               the certificate Microsoft's attribute names is stored for the
 #                               From address only if it names it: one naming another address
 #                               is stored for nobody, mail to either is not encrypted to it
+#   harvest-microsoft-after-absent-preference
+#                               quinn's RFC 8551 attribute names a certificate the message does
+#                               not carry, Microsoft's a carried one: that one is harvested
+#   harvest-rfc8551-preference-first
+#                               rita's two attributes name two carried certificates: RFC 8551's
+#                               is harvested (our reply is encrypted to it), Microsoft's is not
 . "$(dirname "$0")/lib.sh"
 require_tools openssl softhsm2-util pkcs11-tool
 require_binaries
@@ -135,4 +141,59 @@ elif openssl cms -decrypt -in "$WORK/planted-o-paula.eml" -recip "$XPKI/planted.
   fail harvest-preference-other-address "the planted key decrypts mail to paula"
 else
   pass harvest-preference-other-address
+fi
+
+# --- both attributes --------------------------------------------------------------------------
+# prefers NAME PREFERRED carry|omit: NAME@partner.example (NAME-sig signs, NAME-enc is carried
+# and named by Microsoft's attribute) names PREFERRED in RFC 8551's attribute, carried or not;
+# the message is taken in and our reply to NAME written to $WORK/NAME-o.eml.
+prefers() {
+  local name=$1 preferred=$2 carry=$3
+  (
+    set -e; cd "$X"
+    printf 'Content-Type: text/plain; charset=us-ascii\r\n\r\nfrom %s\r\n' "$name" >"$name-entity"
+    python3 "$SSM_SRCDIR/tests/fixtures/ess_sign.py" "$XPKI/$name-sig.der" sub-ca.der "$name-entity" - - "$name.p7s" \
+      "$XPKI/$name-sig.key.pem" "$XPKI/$name-enc.der" "$XPKI/$preferred.der" "$carry"
+    { printf 'From: %s@partner.example\r\nTo: alice@acme.example\r\nSubject: hi\r\nMIME-Version: 1.0\r\n' "$name"
+      printf 'Content-Type: multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-256; boundary="b-%s"\r\n\r\n--b-%s\r\n' "$name" "$name"
+      cat "$name-entity"; printf '\r\n--b-%s\r\nContent-Type: application/pkcs7-signature; name=smime.p7s\r\nContent-Transfer-Encoding: base64\r\n\r\n' "$name"
+      base64 "$name.p7s" | sed 's/$/\r/'; printf '\r\n--b-%s--\r\n' "$name"; } >"$name-in.eml"
+    printf 'From: alice@acme.example\r\nTo: %s@partner.example\r\nSubject: reply\r\n\r\nFOR %s ONLY\r\n' "$name" "$name" >"$name-out.eml"
+  ) >"$WORK/$name-setup.log" 2>&1 || return 1
+  ssmctl process --direction in --from "$name@partner.example" --to alice@acme.example <"$X/$name-in.eml" \
+    >"$WORK/$name-in.out" 2>"$WORK/$name-in.err"
+  ssmctl process --direction out --from alice@acme.example --to "$name@partner.example" <"$X/$name-out.eml" \
+    >"$WORK/$name-o.eml" 2>"$WORK/$name-o.err"
+}
+# decrypts_with NAME CERT: our reply to NAME opens with CERT's key.
+decrypts_with() {
+  openssl cms -decrypt -in "$WORK/$1-o.eml" -recip "$XPKI/$2.cert.pem" -inkey "$XPKI/$2.key.pem" 2>/dev/null \
+    | grep -q "FOR $1 ONLY"
+}
+# Outlook has been seen naming, in RFC 8551's attribute, a certificate it does not send (an older
+# one): that attribute then names nothing we can use, and Microsoft's, which names a carried
+# certificate, is the signer's stated choice that is left. Before, it was not tried: quinn's
+# encryption certificate was never harvested and replies went out unencrypted.
+issued quinn-sig quinn@partner.example digitalSignature && issued quinn-enc quinn@partner.example keyEncipherment \
+  && issued quinn-old quinn@partner.example keyEncipherment && prefers quinn quinn-old omit \
+  || fatal harvest-microsoft-after-absent-preference "set-up: $(tail -n 3 "$WORK/quinn-setup.log" 2>/dev/null)"
+if ! grep -q 'smime=pass' "$WORK/quinn-in.out"; then
+  fail harvest-microsoft-after-absent-preference "quinn's signature did not pass: $(tail -n 1 "$WORK/quinn-in.err")"
+elif decrypts_with quinn quinn-enc; then
+  pass harvest-microsoft-after-absent-preference
+else
+  fail harvest-microsoft-after-absent-preference "the reply does not open with quinn-enc: $(grep '^decision' "$WORK/quinn-o.err" | head -n 1) $(tail -n 1 "$WORK/quinn-o.err")"
+fi
+# When RFC 8551's attribute names a carried certificate it wins (the standard's word first).
+issued rita-sig rita@partner.example digitalSignature && issued rita-enc rita@partner.example keyEncipherment \
+  && issued rita-rfc rita@partner.example keyEncipherment && prefers rita rita-rfc carry \
+  || fatal harvest-rfc8551-preference-first "set-up: $(tail -n 3 "$WORK/rita-setup.log" 2>/dev/null)"
+if ! grep -q 'smime=pass' "$WORK/rita-in.out"; then
+  fail harvest-rfc8551-preference-first "rita's signature did not pass: $(tail -n 1 "$WORK/rita-in.err")"
+elif ! decrypts_with rita rita-rfc; then
+  fail harvest-rfc8551-preference-first "the reply does not open with rita-rfc: $(grep '^decision' "$WORK/rita-o.err" | head -n 1) $(tail -n 1 "$WORK/rita-o.err")"
+elif decrypts_with rita rita-enc; then
+  fail harvest-rfc8551-preference-first "the reply also opens with rita-enc (Microsoft's choice was harvested too)"
+else
+  pass harvest-rfc8551-preference-first
 fi
