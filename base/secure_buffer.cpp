@@ -1,8 +1,12 @@
-// Wiping secrets and reading them from files.
+// Wiping secrets and reading them from files (paths from the configuration: trusted; the
+// content is a secret and never appears in an error).
 #include "base/secure_buffer.h"
 
-#include <fstream>
-#include <iterator>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <stdexcept>
 
 namespace ssm {
@@ -33,13 +37,58 @@ void secure_wipe(std::string& s) noexcept
     s.clear();
 }
 
+namespace {
+
+// Closes the descriptor on every path out of read_secret_file.
+class FileDescriptor {
+public:
+    explicit FileDescriptor(int fd) noexcept : m_fd(fd) {}
+    FileDescriptor(const FileDescriptor&) = delete;
+    FileDescriptor& operator=(const FileDescriptor&) = delete;
+    ~FileDescriptor()
+    {
+        if (m_fd >= 0) ::close(m_fd);
+    }
+    int get() const noexcept { return m_fd; }
+
+private:
+    int m_fd;
+};
+
+}  // namespace
+
+// open(2)/read(2) straight into the SecureString's buffer, sized once: no stdio or iostream
+// buffer and no growing std::string leaves a copy of the secret in freed memory.
+// O_NONBLOCK so that opening a FIFO returns at once (it is then refused as not a regular
+// file) instead of waiting for a writer; it changes nothing for a regular file. No O_NOFOLLOW:
+// the path is the administrator's, and a symbolic link is an ordinary way to place a secret
+// (Kubernetes secret volumes, a credential kept elsewhere).
 SecureString read_secret_file(const std::string& path)
 {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error("cannot read secret file " + path);
-    std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-    SecureString out(std::move(s));
+    const FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+    if (fd.get() < 0) throw std::runtime_error("cannot read secret file " + path);
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) throw std::runtime_error("cannot read secret file " + path);
+    if (!S_ISREG(st.st_mode))
+        throw std::runtime_error("cannot read secret file " + path + ": not a regular file");
+    SecureString out;
+    std::string& buffer = out.m_value;
+    // One byte more than allowed, to tell a full file from a too large one without trusting
+    // st_size (the file may change between fstat and read).
+    buffer.resize(kMaxSecretFileBytes + 1);
+    std::size_t have = 0;
+    while (have < buffer.size()) {
+        const ssize_t n = ::read(fd.get(), buffer.data() + have, buffer.size() - have);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw std::runtime_error("cannot read secret file " + path);
+        if (n == 0) break;
+        have += static_cast<std::size_t>(n);
+    }
+    if (have > kMaxSecretFileBytes)
+        throw std::runtime_error("cannot read secret file " + path + ": larger than " +
+                                 std::to_string(kMaxSecretFileBytes) + " bytes");
+    buffer.resize(have);  // shrinking keeps the buffer: clear() still wipes all of it
+    while (!buffer.empty() && (buffer.back() == '\n' || buffer.back() == '\r')) buffer.pop_back();
     return out;
 }
 

@@ -1,4 +1,6 @@
-// A string for secrets (PINs, key material) that wipes its memory when destroyed.
+// A string for secrets (PINs, key material) that wipes its memory when destroyed, and the
+// reader of secret files (PIN, LDAP bind password, reinjection secret: paths from the
+// administrator's configuration, trusted; their content is never logged).
 #pragma once
 #include <cstddef>
 #include <string>
@@ -10,6 +12,9 @@ void secure_wipe(void* p, std::size_t n) noexcept;
 // keeps its characters in its inline buffer with size 0, and pop_back or resize leave bytes
 // past the end. Leaves the string empty.
 void secure_wipe(std::string& s) noexcept;
+
+class SecureString;
+SecureString read_secret_file(const std::string& path);
 
 class SecureString {
 public:
@@ -29,11 +34,18 @@ public:
     void clear() noexcept { secure_wipe(m_value); }
 
 private:
+    // read_secret_file reads into m_value's own buffer, so no other copy of the secret exists.
+    friend SecureString read_secret_file(const std::string& path);
     std::string m_value;
 };
 
-// Reads a secret from a file, dropping one trailing newline. Throws std::runtime_error
-// naming the file (never the content) on failure.
-SecureString read_secret_file(const std::string& path);
+// The most a secret file may hold (before its line end is dropped): PINs, passwords and the
+// reinjection secret are far shorter; a larger file is a wrong path (a log, a key, a device).
+inline constexpr std::size_t kMaxSecretFileBytes = 4096;
+
+// Reads a secret from a regular file of at most kMaxSecretFileBytes, dropping every CR and LF
+// at its end (a line end, LF or CRLF, and blank lines after it); nothing else is trimmed.
+// Throws std::runtime_error naming the file (never the content) when it cannot be read, is
+// not a regular file (a directory, a FIFO: refused at once, never waited on) or is too large.
 
 }  // namespace ssm

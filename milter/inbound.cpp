@@ -17,7 +17,6 @@
 #include "base/metrics.h"
 #include "pki/certificate.h"
 #include "policy/inbound_requirements.h"
-#include "smime/cms/signed_attributes.h"
 #include "directory/receipt_store.h"
 #include "milter/decryption_scope.h"
 #include "milter/network.h"
@@ -326,15 +325,10 @@ void InboundProcessor::harvest(const smime::cms::SignerVerification& signer, con
     std::optional<ByteView> caps;
     if (signer.smime_capabilities_der) caps = ByteView(*signer.smime_capabilities_der);
     std::vector<Bytes> certificates = {signer.signer_certificate_der};
-    // RFC 8551's attribute when the signature has one; else Microsoft's, which Outlook sends
-    // (often alone) when a user signs and encrypts with two certificates.
-    std::optional<Bytes> preferred;
-    if (signer.encryption_key_preference_der)
-        preferred = smime::cms::preferred_encryption_certificate(*signer.encryption_key_preference_der,
-                                                                 message_certificates);
-    else if (signer.microsoft_key_preference_der)
-        preferred = smime::cms::microsoft_preferred_encryption_certificate(*signer.microsoft_key_preference_der,
-                                                                           message_certificates);
+    // RFC 8551's attribute when it names a certificate of the message; else Microsoft's,
+    // which Outlook sends (often alone) when a user signs and encrypts with two certificates.
+    std::optional<Bytes> preferred =
+        smime::cms::signer_preferred_encryption_certificate(signer, message_certificates);
     if (preferred && *preferred != signer.signer_certificate_der) certificates.push_back(std::move(*preferred));
     try {
         if (auto addr = EmailAddress::parse(address))

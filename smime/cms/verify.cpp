@@ -12,6 +12,7 @@
 #include "smime/cms/certificate_id.h"
 #include "smime/cms/decode.h"
 #include "smime/cms/oids.h"
+#include "smime/cms/signed_attributes.h"
 #include "smime/cms/verify_signature.h"
 #include "smime/cms/verify_stream.h"
 
@@ -306,6 +307,16 @@ VerifyResult verify_encapsulated(ByteSource& der, ByteSink& content_out, std::sp
     der.rewind();
     (void)read_signed_data_stream(der, kept);
     return verify_all(sd, streamed.content_digests, kept.get(), extra_certificates);
+}
+
+std::optional<Bytes> signer_preferred_encryption_certificate(const SignerVerification& signer,
+                                                             std::span<const Bytes> certs) noexcept
+{
+    if (signer.encryption_key_preference_der)
+        if (auto named = preferred_encryption_certificate(*signer.encryption_key_preference_der, certs)) return named;
+    if (signer.microsoft_key_preference_der)
+        return microsoft_preferred_encryption_certificate(*signer.microsoft_key_preference_der, certs);
+    return std::nullopt;
 }
 
 }  // namespace ssm::smime::cms

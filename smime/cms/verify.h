@@ -80,4 +80,13 @@ VerifyResult verify_detached(ByteView signature_der, ByteSource& content,
 VerifyResult verify_encapsulated(ByteSource& der, ByteSink& content_out,
                                  std::span<const Bytes> extra_certificates = {});
 
+// The certificate among `certs` (the message's) that the signer asks to be encrypted to:
+// the one RFC 8551's sMIMEEncryptionKeyPreference names; when that attribute is absent or
+// names no certificate in `certs` (unreadable, or one the sender did not carry), the one
+// Microsoft's attribute names (Outlook sends it, often alone, sometimes beside an RFC 8551
+// attribute naming a certificate it left out). Nothing when neither names one. Both are
+// the signer's word: use it only for a valid signature.
+std::optional<Bytes> signer_preferred_encryption_certificate(const SignerVerification& signer,
+                                                             std::span<const Bytes> certs) noexcept;
+
 }  // namespace ssm::smime::cms

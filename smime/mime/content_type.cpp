@@ -3,6 +3,7 @@
 // at the end of the value.
 #include "smime/mime/content_type.h"
 
+#include <algorithm>
 #include <map>
 
 #include "base/ascii.h"
@@ -269,6 +270,20 @@ std::optional<ContentType> parse_content_disposition(std::string_view value)
 
 std::string parse_transfer_encoding(std::string_view value)
 {
+    // RFC 2045 §6.1 makes the mechanism a token, but some senders quote it ("base64"), and
+    // read as a token it was "" (identity): a quoted base64 CMS body was then parsed as DER and
+    // failed. A quoted string holding exactly a token is that token. Safe for what the
+    // encoding is used for: the transfer encoding is outside every signature (a CMS object
+    // authenticates its own content, a multipart/signed part is hashed as received) and
+    // decoding a body that is not what it claims fails, it cannot forge anything; every part
+    // is read the same way, so no two parsers of ours disagree. Anything else quoted stays "".
+    if (Lexer probe(value); probe.take('"')) {
+        Lexer lx(value);
+        const auto quoted = lx.value();
+        const bool is_token = quoted && !quoted->empty() &&
+                              std::all_of(quoted->begin(), quoted->end(), [](char c) { return is_token_char(c); });
+        return is_token ? ascii_lowercase(*quoted) : std::string();
+    }
     Lexer lx(value);
     return ascii_lowercase(lx.token());
 }

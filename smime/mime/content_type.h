@@ -30,7 +30,8 @@ std::optional<ContentType> parse_content_type(std::string_view value);
 // (the disposition, lower-cased; `subtype` empty) and the parameters.
 std::optional<ContentType> parse_content_disposition(std::string_view value);
 
-// Parses a Content-Transfer-Encoding value into a lower-cased token ("" if none).
+// Parses a Content-Transfer-Encoding value into a lower-cased token ("" if none); a quoted
+// string holding exactly a token ("base64", as some senders write it) is that token.
 std::string parse_transfer_encoding(std::string_view value);
 
 // What closes a field value the parsers above read leniently (an unterminated quoted string or

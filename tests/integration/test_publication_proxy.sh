@@ -9,7 +9,7 @@
 # addresses, nor probe private attributes through filters, extensible matches, compares or the
 # assertion control: a search is a lookup of one exact address at the suffix. Each
 # configuration layer has a case that fails without it (readonly, rwm-map, the rwm rewrite
-# rules, the ACLs, disallow bind_simple, the ;binary mapping, the size limit).
+# rules, the ACLs, disallow bind_simple, the ;binary mapping, the size limit, omit-unknown-schema).
 . "$(dirname "$0")/lib.sh"
 require_tools slapd slaptest slapadd ldapsearch ldapadd ldapmodify ldapdelete ldapmodrdn \
   ldapcompare ldapwhoami openssl base64
@@ -58,12 +58,16 @@ conf_slapd_stop() {
 # --- the corporate directory -----------------------------------------------------------------
 corp=$WORK/corp; mkdir -p "$corp" "$WORK/certs"
 # person NAME KEY MAIL EMPLOYEENUMBER [smime]: a staff entry with the private attributes the
-# proxy must hide (telephone number, title, employee number, password).
+# proxy must hide (telephone number, title, employee number, password). With POSIX=yes the
+# entry is a posixAccount too: the corporate directory loads nis.schema, the proxy does not.
 person() {
   local name=$1 key=$2 mail=$3 empno=$4 smime=${5:-}
   cp "$PKI/$key.cert.der" "$WORK/certs/$key.der"
   printf 'dn: cn=%s,%s\nobjectClass: inetOrgPerson\ncn: %s\nsn: %s\nmail: %s\n' \
     "$name" "${PARENT:-$STAFF}" "$name" "${name#* }" "$mail"
+  [ "${POSIX:-}" != yes ] \
+    || printf 'objectClass: posixAccount\nuid: %s\nuidNumber: %s\ngidNumber: 100\nhomeDirectory: /home/%s\n' \
+      "$key" "$empno" "$key"
   printf 'telephoneNumber: +49 30 555 %s\ntitle: Secret Project Lead\nemployeeNumber: %s\n' "$empno" "$empno"
   printf 'userPassword: %s-secret\nuserCertificate;binary:: %s\n' "$key" "$(base64 -w0 "$WORK/certs/$key.der")"
   if [ -n "$smime" ]; then
@@ -74,7 +78,7 @@ person() {
 }
 { person "Alice Example" alice alice@acme.example 4711 smime &&
   person "Bob Example" bob bob@acme.example 4712 smime &&
-  person "Carol Example" carol carol@acme.example 4713 &&
+  POSIX=yes person "Carol Example" carol carol@acme.example 4713 &&
   PARENT=ou=people,$SLAPD_SUFFIX person "Erin Elsewhere" erin erin@acme.example 4714 smime &&
   # A shared mailbox on four entries: the one exact lookup that meets proxy 1's size limit (3).
   for n in 1 2 3 4; do
@@ -90,7 +94,7 @@ person() {
 } >"$WORK/corp.ldif" || fatal proxy-corp-ldif "could not build the corporate LDIF"
 corp_port=$(free_port) || fatal proxy-ports "no free port"
 on_exit sh "$FIXTURE" stop "$corp"
-sh "$FIXTURE" start "$corp" "$corp_port" "$WORK/corp.ldif" >"$WORK/corp-start.log" 2>&1 \
+SLAPD_EXTRA_GLOBAL="include /etc/ldap/schema/nis.schema" sh "$FIXTURE" start "$corp" "$corp_port" "$WORK/corp.ldif" >"$WORK/corp-start.log" 2>&1 \
   || fatal proxy-corp-start "$(tail -n 3 "$WORK/corp-start.log" | tr '\n' ' ')"
 CORP=ldap://127.0.0.1:$corp_port/
 
@@ -243,6 +247,24 @@ for p in p1 p2; do
       pass "$p-request-$want"
     else fail "$p-request-$want" "bob's certificates not returned byte-exact"; fi
   done
+done
+
+# Schema the proxy does not know: carol is a posixAccount too in the corporate directory
+# (nis.schema). "omit-unknown-schema yes" drops that object class from what partners get (rwm
+# keeps every objectClass value, and the ACLs allow objectClass): the entry itself still comes.
+ldapsearch -x -H "$CORP" -D "$CORP_ROOT" -w "$SLAPD_ROOT_PW" -LLL -o ldif-wrap=no -b "$STAFF" \
+  '(mail=carol@acme.example)' objectClass uidNumber </dev/null >"$WORK/corp-carol.ldif" 2>&1
+if grep -qx 'objectClass: posixAccount' "$WORK/corp-carol.ldif" && grep -qx 'uidNumber: 4713' "$WORK/corp-carol.ldif"; then
+  pass corp-has-unknown-schema
+else fail corp-has-unknown-schema "carol is no posixAccount in the corporate directory: $(tr '\n' ' ' <"$WORK/corp-carol.ldif")"; fi
+for p in p1 p2; do
+  out=$WORK/$p-carol-schema.ldif
+  search "${URI[$p]}" "${BASE[$p]}" '(mail=carol@acme.example)' objectClass uidNumber gidNumber homeDirectory >"$out" 2>&1
+  parse_ldif "$out"
+  if [ ${#LDIF_DNS[@]} -ne 1 ]; then fail "$p-unknown-schema-omitted" "${#LDIF_DNS[@]} entries for carol (want 1)"
+  elif [ "$NAMES" != 'objectClass ' ] || [ "${LDIF_VALUES[objectClass]}" != $'inetOrgPerson\n' ]; then
+    fail "$p-unknown-schema-omitted" "attributes: $NAMES objectClass: $(tr '\n' ' ' <<<"${LDIF_VALUES[objectClass]:-}")"
+  else pass "$p-unknown-schema-omitted"; fi
 done
 
 # The bridge's second member serves erin (corporate ou=people) under its own suffix.

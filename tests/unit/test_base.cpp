@@ -11,8 +11,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <thread>
 #include <type_traits>
 
 using namespace ssm;
@@ -32,6 +37,8 @@ class BaseTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(log_values_cannot_leave_their_quotes);
     CPPUNIT_TEST(journal_stream_gets_one_copy_with_priority);
     CPPUNIT_TEST(secret_file_drops_newline);
+    CPPUNIT_TEST(secret_file_trimming_and_sizes);
+    CPPUNIT_TEST(secret_file_refuses_what_is_no_file);
     CPPUNIT_TEST(secret_moves_leave_no_copy);
     CPPUNIT_TEST(slice_source_reads_range);
     CPPUNIT_TEST(memory_source_refuses_temporaries);
@@ -318,6 +325,113 @@ public:
         auto s = read_secret_file((dir.path() / "pin").string());
         CPPUNIT_ASSERT_EQUAL(std::string("1234"), s.value());
         CPPUNIT_ASSERT_THROW(read_secret_file((dir.path() / "nope").string()), std::runtime_error);
+    }
+
+    // What read_secret_file keeps of a file: every CR and LF at its end goes, nothing else
+    // does (inner line ends, spaces, NUL bytes stay); files up to kMaxSecretFileBytes bytes,
+    // counted before the line end is dropped.
+    void secret_file_trimming_and_sizes()
+    {
+        const std::size_t max = kMaxSecretFileBytes;
+        CPPUNIT_ASSERT_EQUAL(std::size_t(4096), max);
+        struct { const char* name; std::string content; bool ok; std::string expect; } cases[] = {
+            {"lf", "1234\n", true, "1234"},
+            {"crlf", "1234\r\n", true, "1234"},
+            {"no line end", "1234", true, "1234"},
+            {"blank lines after", "1234\n\r\n\n", true, "1234"},
+            {"lone cr", "1234\r", true, "1234"},
+            {"inner line end kept", "12\n34\n", true, "12\n34"},
+            {"spaces kept", " 12 34 \t\n", true, " 12 34 \t"},
+            {"leading line end kept", "\n1234", true, "\n1234"},
+            {"nul kept", std::string("a\0b\n", 4), true, std::string("a\0b", 3)},
+            {"0 bytes", "", true, ""},
+            {"1 byte", "x", true, "x"},
+            {"1 byte line end", "\n", true, ""},
+            {"4096 bytes", std::string(max, 'p'), true, std::string(max, 'p')},
+            {"4096 bytes with lf", std::string(max - 1, 'p') + "\n", true, std::string(max - 1, 'p')},
+            {"4097 bytes", std::string(max + 1, 'p'), false, ""},
+            {"4096 bytes and lf", std::string(max, 'p') + "\n", false, ""},
+            {"1 MiB", std::string(1 << 20, 'p'), false, ""},
+        };
+        test::TempDir dir;
+        for (const auto& c : cases) {
+            const std::string path = (dir.path() / "secret").string();
+            test::write_file(path, c.content);
+            if (c.ok) {
+                std::string got;
+                try {
+                    got = read_secret_file(path).value();
+                } catch (const std::exception& e) {
+                    CPPUNIT_FAIL(std::string(c.name) + ": " + e.what());
+                }
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(c.name, c.expect, got);
+                continue;
+            }
+            try {
+                read_secret_file(path);
+                CPPUNIT_FAIL(std::string(c.name) + ": read, should be refused as too large");
+            } catch (const std::runtime_error& e) {
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(c.name, "cannot read secret file " + path + ": larger than 4096 bytes",
+                                             std::string(e.what()));
+            }
+        }
+    }
+
+    // A path that names no readable regular file is refused with an error naming it, at once:
+    // a directory read as an empty secret before, a FIFO blocked the reader (the daemon's
+    // start) until someone wrote to it, and a device such as /dev/zero never ends.
+    void secret_file_refuses_what_is_no_file()
+    {
+        test::TempDir dir;
+        const std::string fifo = (dir.path() / "fifo").string();
+        CPPUNIT_ASSERT_EQUAL(0, ::mkfifo(fifo.c_str(), 0600));
+        // So that a reader that waits on the FIFO fails this test instead of hanging it: after
+        // 2 s a watchdog opens the FIFO for writing and closes it, which ends that wait with
+        // an empty read.
+        std::atomic<bool> done{false};
+        std::thread watchdog([&] {
+            const auto start = std::chrono::steady_clock::now();
+            while (!done) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(10));
+                if (std::chrono::steady_clock::now() - start < std::chrono::seconds(2)) continue;
+                const int fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+                if (fd >= 0) ::close(fd);
+            }
+        });
+        std::string fifo_result;
+        const auto start = std::chrono::steady_clock::now();
+        try {
+            read_secret_file(fifo);
+            fifo_result = "read as a secret";
+        } catch (const std::runtime_error& e) {
+            fifo_result = e.what();
+        }
+        const auto waited = std::chrono::steady_clock::now() - start;
+        done = true;
+        watchdog.join();
+        CPPUNIT_ASSERT_EQUAL(std::string("cannot read secret file " + fifo + ": not a regular file"), fifo_result);
+        CPPUNIT_ASSERT(waited < std::chrono::seconds(1));
+
+        const std::string unreadable = (dir.path() / "unreadable").string();
+        test::write_file(unreadable, "1234\n");
+        ::chmod(unreadable.c_str(), 0);
+        struct { std::string path, expect; } cases[] = {
+            {dir.path().string(), "cannot read secret file " + dir.path().string() + ": not a regular file"},
+            {"/dev/zero", "cannot read secret file /dev/zero: not a regular file"},
+            {(dir.path() / "nope").string(), "cannot read secret file " + (dir.path() / "nope").string()},
+            {(dir.path() / "nope" / "x").string(), "cannot read secret file " + (dir.path() / "nope" / "x").string()},
+            {"", "cannot read secret file "},
+        };
+        for (const auto& c : cases) {
+            try {
+                read_secret_file(c.path);
+                CPPUNIT_FAIL(c.path + ": read as a secret");
+            } catch (const std::runtime_error& e) {
+                CPPUNIT_ASSERT_EQUAL(c.expect, std::string(e.what()));
+            }
+        }
+        // Root reads a mode-000 file; anyone else must be refused.
+        if (::geteuid() != 0) CPPUNIT_ASSERT_THROW(read_secret_file(unreadable), std::runtime_error);
     }
 
     // A PIN is short: std::string keeps it in its inline buffer, and moving such a string

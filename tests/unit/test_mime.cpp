@@ -173,6 +173,16 @@ public:
 
         CPPUNIT_ASSERT_EQUAL(std::string("base64"), parse_transfer_encoding(" BASE64 (comment)"));
         CPPUNIT_ASSERT_EQUAL(std::string(""), parse_transfer_encoding("  "));
+        // Quoted: a sender's "base64" is base64 (it was "", and the CMS body was not decoded);
+        // a quoted string that is no single token is still nothing.
+        struct { const char* value; const char* expect; } ctes[] = {
+            {"\"base64\"", "base64"}, {" \"Base64\" (comment)", "base64"},
+            {"(c) \"quoted-printable\"", "quoted-printable"}, {"\"7bit\"", "7bit"},
+            {"\"base64", "base64"},  // unterminated: the value ends there, as in parameters
+            {"\"\"", ""}, {"\"base 64\"", ""}, {"\" base64\"", ""}, {"\"base64;\"", ""}, {"\"x\"y", "x"},
+        };
+        for (const auto& c : ctes)
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.value, std::string(c.expect), parse_transfer_encoding(c.value));
         CPPUNIT_ASSERT(is_content_field("content-type") && is_content_field("Content-ID"));
         CPPUNIT_ASSERT(!is_content_field("MIME-Version") && !is_content_field("Content-"));
         CPPUNIT_ASSERT(iequals("Content-Type", "cONTENT-tYPE") && !iequals("a", "ab"));
