@@ -468,8 +468,12 @@ encrypt = "never"
     {
         auto cfg = fixture().config("");
         TokenKeySource keys(cfg->hsm);
-        const std::string made =
-            make_as_made_marker(cfg->reinjection, "alice@acme.example", {"frank@partner.example"}, std::time(nullptr));
+        const auto digest_of = [](std::string_view text) {
+            MemorySource body(as_bytes(text));
+            return as_made_body_digest(body);
+        };
+        const std::string made = make_as_made_marker(cfg->reinjection, "alice@acme.example", {"frank@partner.example"},
+                                                     std::time(nullptr), digest_of("the figures\r\n"));
         Run r = run(cfg, keys, {"frank@partner.example"}, {{"To", "dave@partner.example"}},
                     Origin{"10.1.1.1", "", made});
         CPPUNIT_ASSERT(r.outcome.reply.verdict == Verdict::Accept);
@@ -479,12 +483,22 @@ encrypt = "never"
         CPPUNIT_ASSERT(r.message.find("the figures") != std::string::npos);
         CPPUNIT_ASSERT(r.message.find("X-SSM-Reinjected") == std::string::npos);
         CPPUNIT_ASSERT(r.message.find("application/pkcs7") == std::string::npos);
-        const std::string elsewhere =
-            make_as_made_marker(cfg->reinjection, "alice@acme.example", {"dave@partner.example"}, std::time(nullptr));
+        const std::string elsewhere = make_as_made_marker(cfg->reinjection, "alice@acme.example", {"dave@partner.example"},
+                                                          std::time(nullptr), digest_of("the figures\r\n"));
         r = run(cfg, keys, {"frank@partner.example"}, {{"To", "dave@partner.example"}},
                 Origin{"10.1.1.1", "", elsewhere});
         CPPUNIT_ASSERT_EQUAL_MESSAGE(r.outcome.detail, std::string("sign+encrypt"), r.outcome.action);
         CPPUNIT_ASSERT(r.message.find("X-SSM-Reinjected") == std::string::npos);
+        // The marker of a copy made with another body (the list's sealed copy for frank, its
+        // marker taken to carry this content in clear): refused, never delivered as made.
+        const std::string other_body = make_as_made_marker(cfg->reinjection, "alice@acme.example",
+                                                           {"frank@partner.example"}, std::time(nullptr),
+                                                           digest_of("the list's sealed copy\r\n"));
+        r = run(cfg, keys, {"frank@partner.example"}, {{"To", "dave@partner.example"}},
+                Origin{"10.1.1.1", "", other_body});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(r.outcome.detail, std::string("reject"), r.outcome.action);
+        CPPUNIT_ASSERT(r.outcome.reply.verdict == Verdict::Reject);
+        CPPUNIT_ASSERT_EQUAL(std::string("reinjected=as-made-body-mismatch"), r.outcome.detail);
     }
 
     // frank's certificate is the archive's: his RecipientInfo is in every message anyway, once.
