@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "milter/decrypted_mark.h"
 #include "milter/message_writer.h"
+#include "milter/reinjection.h"
 #include "smime/protect.h"
 
 namespace ssm::milter {
@@ -135,10 +136,12 @@ std::string seal_envelopes(const Config& config, const Certificates& certificate
         write_rewritten_message(entity.headers, sealed_edit, *reader, *made);
         MessageOutcome::Copy copy;
         copy.made = std::move(made);
+        reader = signed_body->reader();
+        copy.made_body_digest = as_made_body_digest(*reader);
         for (const auto& member : group->members) {
             const auto address = EmailAddress::parse(member);
             if (address && config.mail_list(*address))
-                out.copies.push_back({{member}, "", copy.made});
+                out.copies.push_back({{member}, "", copy.made, copy.made_body_digest});
             else
                 copy.recipients.push_back(member);
         }

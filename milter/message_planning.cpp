@@ -377,8 +377,9 @@ Reply MessageProcessor::end_of_headers()
     m_headers_reply = Reply::proceed();
     const bool was_outbound = m_direction == policy::Direction::Outbound;
     recognise_reinjected_copy();
-    // A message the gateway made in full (a list's copy) is not planned again.
-    if (m_as_made) return *m_headers_reply;
+    // A message the gateway made in full (a list's copy) is not planned again, unless it is
+    // for one of our lists (a member that is a list, alone in its copy): that list expands it.
+    if (m_as_made && !m_list) return *m_headers_reply;
     // A list's message is planned by the expansion, under the list address's requirements.
     if (m_list) return *m_headers_reply = plan_list_address();
     // A copy planned at RCPT for the reinjection listener is planned again for the original

@@ -569,8 +569,21 @@ MessageOutcome MessageProcessor::outcome_of_message(std::optional<Failure>& fail
             return out;
         }
         // A message the gateway made in full and reinjected (a mail list's copy for members
-        // whose envelope differs, mail_list.h): delivered as made, its marker removed.
-        if (m_as_made) {
+        // whose envelope differs, mail_list.h): delivered as made, its marker removed. Not
+        // one for a list of ours (a member that is a list gets its copy alone,
+        // list_envelopes.h): as made it would reach the list's address and never its members;
+        // that list expands it below like any message to it.
+        if (m_as_made && !m_list) {
+            // The marker names the body it was made for: one taken from such a copy and put on
+            // other content (the envelope alike) is an attempt to pass it by every rule.
+            if (auto reader = m_body->reader(); as_made_body_digest(*reader) != m_as_made_body_digest) {
+                log::warning("reinjection-marker-body-mismatch", {{"from", m_sender_text}});
+                out.reply = reply_for(Failure::PolicyViolation,
+                                      "the reinjection marker was made for another body");
+                out.action = out.reply.verdict == Verdict::Reject ? "reject" : "tempfail";
+                out.detail = "reinjected=as-made-body-mismatch";
+                return out;
+            }
             out.reply = Reply::accept();
             out.action = "none";
             out.detail = "reinjected=as-made";
@@ -622,7 +635,7 @@ MessageOutcome MessageProcessor::outcome_of_message(std::optional<Failure>& fail
                 // The members in envelopes of their own leave in copies made in full.
                 for (auto& copy : out.copies)
                     copy.marker = make_as_made_marker(m_config->reinjection, m_sender_text, copy.recipients,
-                                                      std::time(nullptr));
+                                                      std::time(nullptr), copy.made_body_digest);
             }
             return out;
         }

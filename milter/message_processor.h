@@ -64,6 +64,8 @@ struct MessageOutcome {
         // marker, make_as_made_marker), its recipients never in this envelope, so none is
         // removed from it. Null: a copy of the message as received.
         std::shared_ptr<const Spool> made;
+        // With `made`: as_made_body_digest of its body, which its v=3 marker binds.
+        std::string made_body_digest;
     };
     std::vector<Copy> copies;
     // Signed receipts the gateway answers for its recipients (§4.2): the caller submits them
@@ -286,6 +288,7 @@ private:
     std::string m_sender_text;  // MAIL FROM address without angle brackets ("" for <>)
     bool m_reinjected = false;
     bool m_as_made = false;  // see reinjected_as_made()
+    std::string m_as_made_body_digest;  // with m_as_made: the body its marker was made for
     std::vector<Bytes> m_other_marker_secrets;  // accept_markers_of
     bool m_origin_restored = false;  // the marker gave the original client back (restore_origin)
     int m_marker_fields = 0;  // X-SSM-Reinjected fields received (taken out of m_headers)

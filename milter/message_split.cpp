@@ -79,10 +79,11 @@ void MessageProcessor::recognise_reinjected_copy()
         const auto valid_under = [&](const Bytes& secret) {
             ReinjectionSettings settings = m_config->reinjection;
             settings.secret = secret;
-            return reinjection_marker_valid(settings, f.value, m_sender_text, envelope, now, &origin, &m_as_made);
+            return reinjection_marker_valid(settings, f.value, m_sender_text, envelope, now, &origin, &m_as_made,
+                                            &m_as_made_body_digest);
         };
         if (!m_reinjected && (reinjection_marker_valid(m_config->reinjection, f.value, m_sender_text, envelope,
-                                                       now, &origin, &m_as_made) ||
+                                                       now, &origin, &m_as_made, &m_as_made_body_digest) ||
                               std::any_of(m_other_marker_secrets.begin(), m_other_marker_secrets.end(),
                                           valid_under))) {
             m_reinjected = true;

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <memory>
+#include <type_traits>
 
 #include "base/ascii.h"
 #include "base/error.h"
@@ -19,10 +21,11 @@ namespace ssm::milter {
 namespace {
 
 // A v=1 or v=3 marker has no origin fields (a_field, c_field empty): its MAC input is the
-// version label, the time, the nonce and the envelope.
+// version label, the time, the nonce and the envelope; a v=3 marker's also the body digest.
 std::string marker_mac(const ReinjectionSettings& settings, std::string_view version, std::string_view time_text,
                        std::string_view nonce, std::string_view a_field, std::string_view c_field,
-                       std::string_view sender, std::vector<std::string> recipients)
+                       std::string_view sender, std::vector<std::string> recipients,
+                       std::string_view body_digest = {})
 {
     for (auto& r : recipients) r = ascii_lowercase(r);
     std::sort(recipients.begin(), recipients.end());
@@ -38,6 +41,7 @@ std::string marker_mac(const ReinjectionSettings& settings, std::string_view ver
         add(a_field);
         add(c_field);
     }
+    if (version == "3") add(body_digest);
     add(ascii_lowercase(sender));
     for (const auto& r : recipients) add(r);
     std::uint8_t digest[32];
@@ -84,10 +88,10 @@ std::optional<std::string> origin_text(std::string_view field)
     return text;
 }
 
-// "v=1; t=...; n=...; mac=...", "v=3; t=...; n=...; mac=..." or
+// "v=1; t=...; n=...; mac=...", "v=3; t=...; n=...; b=...; mac=..." or
 // "v=2; t=...; n=...; a=...; c=...; mac=..." exactly in this order and form.
 struct ParsedMarker {
-    std::string_view version, time_text, nonce, a_field, c_field, mac;
+    std::string_view version, time_text, nonce, a_field, c_field, body_digest, mac;
 };
 
 std::optional<ParsedMarker> parse_marker(std::string_view value)
@@ -112,6 +116,11 @@ std::optional<ParsedMarker> parse_marker(std::string_view value)
     m.version = *version;
     auto t = take("t="), n = take("n=");
     if (!t || !n) return std::nullopt;
+    if (m.version == "3") {
+        auto b = take("b=", 64);
+        if (!b || b->size() != 64) return std::nullopt;
+        m.body_digest = *b;
+    }
     if (m.version == "2") {
         // An SMTP AUTH name of up to 256 bytes; an IPv6 address in text.
         auto a = take("a=", 512), c = take("c=", 2 * 46);
@@ -162,21 +171,48 @@ std::string make_reinjection_marker(const ReinjectionSettings& settings, std::st
            "; mac=" + marker_mac(settings, "2", time_text, nonce_text, a, c, sender, std::move(recipients));
 }
 
+std::string as_made_body_digest(ByteSource& body)
+{
+    gnutls_hash_hd_t hash = nullptr;
+    if (gnutls_hash_init(&hash, GNUTLS_DIG_SHA256) != 0) throw Error(Failure::Internal, "SHA-256 unavailable");
+    const std::unique_ptr<std::remove_pointer_t<gnutls_hash_hd_t>, void (*)(gnutls_hash_hd_t)> guard(
+        hash, [](gnutls_hash_hd_t h) { gnutls_hash_deinit(h, nullptr); });
+    // A run of CR and LF is held back until a byte that is neither shows it is not the end.
+    std::string held;
+    std::uint8_t buf[8192];
+    body.rewind();
+    while (const std::size_t n = body.read(buf)) {
+        std::size_t kept = n;  // bytes up to and with the last that is neither CR nor LF
+        while (kept > 0 && (buf[kept - 1] == '\r' || buf[kept - 1] == '\n')) --kept;
+        if (kept > 0) {
+            if (!held.empty()) gnutls_hash(hash, held.data(), held.size());
+            held.clear();
+            gnutls_hash(hash, buf, kept);
+        }
+        held.append(reinterpret_cast<const char*>(buf) + kept, n - kept);
+    }
+    std::uint8_t digest[32];
+    gnutls_hash_output(hash, digest);
+    return to_hex(ByteView(digest, sizeof digest));
+}
+
 std::string make_as_made_marker(const ReinjectionSettings& settings, std::string_view sender,
-                                std::vector<std::string> recipients, std::time_t now)
+                                std::vector<std::string> recipients, std::time_t now, std::string_view body_digest)
 {
     std::uint8_t nonce[12];
     if (gnutls_rnd(GNUTLS_RND_NONCE, nonce, sizeof nonce) != 0)
         throw Error(Failure::Temporary, "no random nonce for the reinjection marker");
     const std::string time_text = std::to_string(static_cast<long long>(now));
     const std::string nonce_text = to_hex(ByteView(nonce, sizeof nonce));
-    return "v=3; t=" + time_text + "; n=" + nonce_text +
-           "; mac=" + marker_mac(settings, "3", time_text, nonce_text, "", "", sender, std::move(recipients));
+    if (body_digest.size() != 64) throw Error(Failure::Internal, "an as-made marker needs the body's digest");
+    return "v=3; t=" + time_text + "; n=" + nonce_text + "; b=" + std::string(body_digest) +
+           "; mac=" + marker_mac(settings, "3", time_text, nonce_text, "", "", sender, std::move(recipients),
+                                 body_digest);
 }
 
 bool reinjection_marker_valid(const ReinjectionSettings& settings, std::string_view value,
                               std::string_view sender, std::vector<std::string> recipients, std::time_t now,
-                              ReinjectedOrigin* origin, bool* as_made)
+                              ReinjectedOrigin* origin, bool* as_made, std::string* made_body_digest)
 {
     if (!settings.enabled() || settings.secret.empty()) return false;
     const auto parsed = parse_marker(value);
@@ -196,13 +232,15 @@ bool reinjection_marker_valid(const ReinjectionSettings& settings, std::string_v
     }
     try {
         if (!same_text(parsed->mac, marker_mac(settings, parsed->version, parsed->time_text, parsed->nonce,
-                                               parsed->a_field, parsed->c_field, sender, std::move(recipients))))
+                                               parsed->a_field, parsed->c_field, sender, std::move(recipients),
+                                               parsed->body_digest)))
             return false;
     } catch (const Error&) {
         return false;
     }
     if (origin) *origin = std::move(carried);
     if (as_made) *as_made = parsed->version == "3";
+    if (made_body_digest) *made_body_digest = std::string(parsed->body_digest);
     return true;
 }
 

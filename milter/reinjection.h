@@ -53,19 +53,32 @@ std::string make_reinjection_marker(const ReinjectionSettings& settings, std::st
                                     const ReinjectedOrigin& origin = {});
 
 // The marker of a message the gateway already made in full (a mail list's copy for members
-// whose envelope differs, milter/mail_list.h): "v=3; t=TIME; n=NONCE; mac=HEX", its MAC over
-// the same envelope fields as v=1 under another label, so no v=1 or v=2 marker can pass for
-// one. Such a copy is delivered as it comes back, no rule applied to it again.
+// whose envelope differs, milter/mail_list.h): "v=3; t=TIME; n=NONCE; b=HEX; mac=HEX", its MAC
+// over the same envelope fields as v=1 under another label, so no v=1 or v=2 marker can pass
+// for one, and over b, `body_digest` (as_made_body_digest of the copy's body). Such a copy is
+// delivered as it comes back, no rule applied to it again, and only if its body is still the
+// one b names: without that, a marker seen once (a listener that failed open, a queue file, a
+// log of the listener's traffic) would carry any other content for the same envelope past
+// every rule for the marker's lifetime.
 std::string make_as_made_marker(const ReinjectionSettings& settings, std::string_view sender,
-                                std::vector<std::string> recipients, std::time_t now);
+                                std::vector<std::string> recipients, std::time_t now,
+                                std::string_view body_digest);
+
+// What a v=3 marker binds of a body: SHA-256 in hexadecimal over its bytes without the CR and
+// LF at its very end (the SMTP client ends an unterminated last line with CRLF on the way).
+// Reads `body` from its first byte.
+std::string as_made_body_digest(ByteSource& body);
 
 // Whether `value` is a marker this gateway made for exactly this envelope, not expired; if so
 // and `origin` is given, the origin it carries (empty for a v=1 or v=3 marker), and if
-// `as_made` is given, whether it is a v=3 marker (make_as_made_marker). Never throws; a
-// malformed value is simply not valid.
+// `as_made` is given, whether it is a v=3 marker (make_as_made_marker), and if
+// `made_body_digest` is given, the body digest a v=3 marker binds (empty for v=1 and v=2):
+// the caller must hold the body it is delivering against it. Never throws; a malformed value
+// is simply not valid.
 bool reinjection_marker_valid(const ReinjectionSettings& settings, std::string_view value,
                               std::string_view sender, std::vector<std::string> recipients,
-                              std::time_t now, ReinjectedOrigin* origin = nullptr, bool* as_made = nullptr);
+                              std::time_t now, ReinjectedOrigin* origin = nullptr, bool* as_made = nullptr,
+                              std::string* made_body_digest = nullptr);
 
 // One message for the reinjection listener: its envelope and its bytes (CRLF lines).
 struct Submission {

@@ -164,6 +164,7 @@ class BlindCopiesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(resent_message_names_its_new_recipients);
     CPPUNIT_TEST(blind_recipient_holding_the_archive_key);
     CPPUNIT_TEST(as_made_copy_delivered_as_it_is);
+    CPPUNIT_TEST(as_made_copy_for_a_list_is_expanded);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -468,8 +469,12 @@ encrypt = "never"
     {
         auto cfg = fixture().config("");
         TokenKeySource keys(cfg->hsm);
-        const std::string made =
-            make_as_made_marker(cfg->reinjection, "alice@acme.example", {"frank@partner.example"}, std::time(nullptr));
+        const auto digest_of = [](std::string_view text) {
+            MemorySource body(as_bytes(text));
+            return as_made_body_digest(body);
+        };
+        const std::string made = make_as_made_marker(cfg->reinjection, "alice@acme.example", {"frank@partner.example"},
+                                                     std::time(nullptr), digest_of("the figures\r\n"));
         Run r = run(cfg, keys, {"frank@partner.example"}, {{"To", "dave@partner.example"}},
                     Origin{"10.1.1.1", "", made});
         CPPUNIT_ASSERT(r.outcome.reply.verdict == Verdict::Accept);
@@ -479,12 +484,40 @@ encrypt = "never"
         CPPUNIT_ASSERT(r.message.find("the figures") != std::string::npos);
         CPPUNIT_ASSERT(r.message.find("X-SSM-Reinjected") == std::string::npos);
         CPPUNIT_ASSERT(r.message.find("application/pkcs7") == std::string::npos);
-        const std::string elsewhere =
-            make_as_made_marker(cfg->reinjection, "alice@acme.example", {"dave@partner.example"}, std::time(nullptr));
+        const std::string elsewhere = make_as_made_marker(cfg->reinjection, "alice@acme.example", {"dave@partner.example"},
+                                                          std::time(nullptr), digest_of("the figures\r\n"));
         r = run(cfg, keys, {"frank@partner.example"}, {{"To", "dave@partner.example"}},
                 Origin{"10.1.1.1", "", elsewhere});
         CPPUNIT_ASSERT_EQUAL_MESSAGE(r.outcome.detail, std::string("sign+encrypt"), r.outcome.action);
         CPPUNIT_ASSERT(r.message.find("X-SSM-Reinjected") == std::string::npos);
+        // The marker of a copy made with another body (the list's sealed copy for frank, its
+        // marker taken to carry this content in clear): refused, never delivered as made.
+        const std::string other_body = make_as_made_marker(cfg->reinjection, "alice@acme.example",
+                                                           {"frank@partner.example"}, std::time(nullptr),
+                                                           digest_of("the list's sealed copy\r\n"));
+        r = run(cfg, keys, {"frank@partner.example"}, {{"To", "dave@partner.example"}},
+                Origin{"10.1.1.1", "", other_body});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(r.outcome.detail, std::string("reject"), r.outcome.action);
+        CPPUNIT_ASSERT(r.outcome.reply.verdict == Verdict::Reject);
+        CPPUNIT_ASSERT_EQUAL(std::string("reinjected=as-made-body-mismatch"), r.outcome.detail);
+    }
+
+    // A list's copy for a member that is itself one of our lists comes back to that list's
+    // address alone (list_envelopes.h): the inner list expands it for its members. Delivered
+    // "as made" it would go to the list address and reach none of them.
+    void as_made_copy_for_a_list_is_expanded()
+    {
+        auto cfg = fixture().config("[[mail_list]]\naddress = \"team@acme.example\"\n"
+                                    "identity = \"alice@acme.example\"\n"
+                                    "members = [\"dave@partner.example\"]\n");
+        TokenKeySource keys(cfg->hsm);
+        MemorySource body(as_bytes(std::string_view("the figures\r\n")));
+        const std::string made = make_as_made_marker(cfg->reinjection, "alice@acme.example", {"team@acme.example"},
+                                                     std::time(nullptr), as_made_body_digest(body));
+        Run r = run(cfg, keys, {"team@acme.example"}, {{"To", "team@acme.example"}}, Origin{"10.1.1.1", "", made});
+        // The list decides: here its one member's rule asks for encryption this mail lacks.
+        CPPUNIT_ASSERT_MESSAGE(r.outcome.detail, r.outcome.detail.rfind("list=team@acme.example", 0) == 0);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(r.outcome.detail, std::string("reject"), r.outcome.action);
     }
 
     // frank's certificate is the archive's: his RecipientInfo is in every message anyway, once.

@@ -49,6 +49,7 @@ class ReinjectionTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(malformed_markers_are_invalid);
     CPPUNIT_TEST(marker_carries_its_origin);
     CPPUNIT_TEST(as_made_marker_is_its_own_kind);
+    CPPUNIT_TEST(as_made_marker_binds_its_body);
     CPPUNIT_TEST(disabled_settings_accept_nothing);
     CPPUNIT_TEST(submit_copy_delivers_the_bytes);
     CPPUNIT_TEST(submit_copy_unreachable_is_temporary);
@@ -172,7 +173,9 @@ public:
     void as_made_marker_is_its_own_kind()
     {
         const auto s = settings_with("0123456789abcdef-secret");
-        const std::string m = make_as_made_marker(s, "dave@partner.example", kRcpts, 1000);
+        MemorySource made_body(as_bytes(std::string_view("the figures\r\n")));
+        const std::string digest = as_made_body_digest(made_body);
+        const std::string m = make_as_made_marker(s, "dave@partner.example", kRcpts, 1000, digest);
         CPPUNIT_ASSERT_EQUAL(std::string("v=3; "), m.substr(0, 5));
         bool as_made = false;
         CPPUNIT_ASSERT(reinjection_marker_valid(s, m, "dave@partner.example", kRcpts, 1000, nullptr, &as_made));
@@ -184,8 +187,51 @@ public:
         CPPUNIT_ASSERT(!reinjection_marker_valid(s, "v=3" + v1.substr(3), "dave@partner.example", kRcpts, 1000));
         CPPUNIT_ASSERT(!reinjection_marker_valid(s, "v=1" + m.substr(3), "dave@partner.example", kRcpts, 1000));
         as_made = true;
-        CPPUNIT_ASSERT(reinjection_marker_valid(s, v1, "dave@partner.example", kRcpts, 1000, nullptr, &as_made));
+        std::string bound = "x";
+        CPPUNIT_ASSERT(
+            reinjection_marker_valid(s, v1, "dave@partner.example", kRcpts, 1000, nullptr, &as_made, &bound));
         CPPUNIT_ASSERT(!as_made);
+        CPPUNIT_ASSERT(bound.empty());
+    }
+
+    // A v=3 marker names the body it was made with, under its MAC: the caller learns which, and
+    // no other digest can be put in its place. Only the CR and LF at a body's very end do not
+    // count in the digest.
+    void as_made_marker_binds_its_body()
+    {
+        const auto s = settings_with("0123456789abcdef-secret");
+        const auto digest_of = [](std::string_view text) {
+            MemorySource body(as_bytes(text));
+            return as_made_body_digest(body);
+        };
+        const std::string digest = digest_of("the figures\r\n");
+        CPPUNIT_ASSERT_EQUAL(std::size_t{64}, digest.size());
+        CPPUNIT_ASSERT_EQUAL(digest, digest_of("the figures"));
+        CPPUNIT_ASSERT_EQUAL(digest, digest_of("the figures\r\n\r\n"));
+        for (const char* other : {"the figures\r\nP.S. in clear\r\n", "the figureS\r\n", "\r\nthe figures\r\n", ""})
+            CPPUNIT_ASSERT_MESSAGE(other, digest != digest_of(other));
+        const std::string m = make_as_made_marker(s, "dave@partner.example", kRcpts, 1000, digest);
+        const auto replaced = [](const std::string& key, const std::string& value, const std::string& marker) {
+            const std::size_t at = marker.find("; " + key + "=") + key.size() + 3;
+            return marker.substr(0, at) + value + marker.substr(marker.find(';', at));
+        };
+        std::string bound;
+        CPPUNIT_ASSERT(reinjection_marker_valid(s, m, "dave@partner.example", kRcpts, 1000, nullptr, nullptr, &bound));
+        CPPUNIT_ASSERT_EQUAL(digest, bound);
+        // Another body's digest in b=: the MAC no longer holds.
+        const std::string forged = replaced("b", digest_of("P.S. in clear\r\n"), m);
+        CPPUNIT_ASSERT(forged != m);
+        CPPUNIT_ASSERT(!reinjection_marker_valid(s, forged, "dave@partner.example", kRcpts, 1000));
+        // Without b= (the form before the body was bound), or with one that is not a digest.
+        const std::string without_b = m.substr(0, m.find("; b=")) + m.substr(m.find("; mac="));
+        CPPUNIT_ASSERT(!reinjection_marker_valid(s, without_b, "dave@partner.example", kRcpts, 1000));
+        CPPUNIT_ASSERT(!reinjection_marker_valid(s, replaced("b", "00", m), "dave@partner.example", kRcpts, 1000));
+        CPPUNIT_ASSERT_THROW(make_as_made_marker(s, "dave@partner.example", kRcpts, 1000, ""), Error);
+        // The digest does not depend on how the body is cut into reads.
+        std::string big(20000, 'x');
+        big.insert(8191, "\r\n");
+        CPPUNIT_ASSERT_EQUAL(digest_of(big), digest_of(big + "\r\n\r\n"));
+        CPPUNIT_ASSERT(digest_of(big) != digest_of(std::string(big).erase(8191, 2)));
     }
 
     void disabled_settings_accept_nothing()
