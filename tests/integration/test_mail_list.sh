@@ -900,18 +900,17 @@ else
   else
     fail list-envelopes-partner-gateway "recipient infos $ENVELOPE_RIS cipher '$ENVELOPE_CIPHER' (want 1, aes-256-gcm) $PEER_DETAIL"
   fi
-  PEER_DETAIL=
-  if envelope_of alice@acme.example env-alice && [ "$ENVELOPE_RIS" -eq 1 ] && [ "$ENVELOPE_CIPHER" = aes-128-cbc ] &&
-     decrypt_openssl "$WORK/env-alice.der" alice "$WORK/env-alice.dec" && inner_ok "$WORK/env-alice.dec"; then
-    pass list-envelopes-alice
-  else
-    fail list-envelopes-alice "recipient infos $ENVELOPE_RIS cipher '$ENVELOPE_CIPHER' (want 1, aes-128-cbc) $PEER_DETAIL"
-  fi
-  PEER_DETAIL=
-  if envelope_of carol@acme.example env-carol && [ "$ENVELOPE_RIS" -eq 1 ] && [ "$ENVELOPE_CIPHER" = aes-256-cbc ] &&
-     decrypt_openssl "$WORK/env-carol.der" carol "$WORK/env-carol.dec" && inner_ok "$WORK/env-carol.dec"; then
-    pass list-envelopes-carol
-  else
-    fail list-envelopes-carol "recipient infos $ENVELOPE_RIS cipher '$ENVELOPE_CIPHER' (want 1, aes-256-cbc) $PEER_DETAIL"
-  fi
+  # member_envelope_is USER CIPHER: USER@acme.example's message has one RecipientInfo, CIPHER,
+  # and USER's key opens it.
+  member_envelope_is() {
+    PEER_DETAIL=
+    if envelope_of "$1@acme.example" "env-$1" && [ "$ENVELOPE_RIS" -eq 1 ] && [ "$ENVELOPE_CIPHER" = "$2" ] &&
+       decrypt_openssl "$WORK/env-$1.der" "$1" "$WORK/env-$1.dec" && inner_ok "$WORK/env-$1.dec"; then
+      pass "list-envelopes-$1"
+    else
+      fail "list-envelopes-$1" "recipient infos $ENVELOPE_RIS cipher '$ENVELOPE_CIPHER' (want 1, $2) $PEER_DETAIL"
+    fi
+  }
+  member_envelope_is alice aes-128-cbc
+  member_envelope_is carol aes-256-cbc
 fi
