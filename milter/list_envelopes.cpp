@@ -124,28 +124,35 @@ std::string seal_envelopes(const Config& config, const Certificates& certificate
                                         {"delivery", i == 0 ? "message" : "reinjected"}});
             detail += (detail.empty() ? "" : ",") + cipher + ":" + std::to_string(group->members.size());
         }
+        // A member that is one of our lists travels alone in a copy (when [reinjection] can
+        // send one), in the first envelope too: that copy comes back as that list's message and
+        // is expanded for its members, while a recipient added to this message would reach the
+        // list's address as it is and none of its members.
+        std::vector<std::string> here, alone;
+        for (const auto& member : group ? group->members : members) {
+            const auto address = EmailAddress::parse(member);
+            (config.reinjection.enabled() && address && config.mail_list(*address) ? alone : here).push_back(member);
+        }
+        // The copy as the MTA would deliver this message with the edit (message_writer.h).
+        std::shared_ptr<Spool> made;
+        std::string made_digest;
+        if (!alone.empty() || (i > 0 && !here.empty())) {
+            made = std::make_shared<Spool>(m.spool_dir, m.memory_spool_limit);
+            auto reader = signed_body->reader();
+            write_rewritten_message(entity.headers, sealed_edit, *reader, *made);
+            reader = signed_body->reader();
+            made_digest = as_made_body_digest(*reader);
+        }
+        for (const auto& list_member : alone) out.copies.push_back({{list_member}, "", made, made_digest});
         if (i == 0) {
             out.header_edit = std::move(sealed_edit);
             out.new_body = std::move(signed_body);
-            out.add_recipients = group ? group->members : members;
+            out.add_recipients = std::move(here);
+            // Every member of this envelope is a list: nobody is left for this message.
+            if (out.add_recipients.empty()) out.discard = true;
             continue;
         }
-        // The copy as the MTA would deliver this message with the edit (message_writer.h).
-        auto made = std::make_shared<Spool>(m.spool_dir, m.memory_spool_limit);
-        auto reader = signed_body->reader();
-        write_rewritten_message(entity.headers, sealed_edit, *reader, *made);
-        MessageOutcome::Copy copy;
-        copy.made = std::move(made);
-        reader = signed_body->reader();
-        copy.made_body_digest = as_made_body_digest(*reader);
-        for (const auto& member : group->members) {
-            const auto address = EmailAddress::parse(member);
-            if (address && config.mail_list(*address))
-                out.copies.push_back({{member}, "", copy.made, copy.made_body_digest});
-            else
-                copy.recipients.push_back(member);
-        }
-        if (!copy.recipients.empty()) out.copies.push_back(std::move(copy));
+        if (!here.empty()) out.copies.push_back({std::move(here), "", made, made_digest});
     }
     return detail;
 }

@@ -47,8 +47,10 @@ struct ListEntity {
 // `signer` and `sign`, and puts it into `out`: the first as the rewrite of the received
 // message (`edit` plus the signature's Content-* fields, the new body, `add_recipients` its
 // members, or `members` when there is no group), the others as copies made in full
-// (MessageOutcome::Copy::made; a member that is one of our lists alone in a copy, since it
-// comes back as that list's message, which has no other recipient). Logs list-envelope per
+// (MessageOutcome::Copy::made). With [reinjection] a member that is one of our lists is
+// alone in a copy, from the first envelope too, since it comes back as that list's message,
+// which has no other recipient (`out.discard` when nobody is left for the received message).
+// Logs list-envelope per
 // group; returns "CIPHER:MEMBERS,..." for the message line ("" without groups).
 std::string seal_envelopes(const Config& config, const Certificates& certificates, const std::string& list,
                            const ListEntity& entity, const EnvelopePlan& plan, smime::Signer& signer,

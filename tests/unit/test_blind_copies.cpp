@@ -165,6 +165,7 @@ class BlindCopiesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(blind_recipient_holding_the_archive_key);
     CPPUNIT_TEST(as_made_copy_delivered_as_it_is);
     CPPUNIT_TEST(as_made_copy_for_a_list_is_expanded);
+    CPPUNIT_TEST(list_member_of_the_first_envelope_leaves_alone);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -518,6 +519,42 @@ encrypt = "never"
         // The list decides: here its one member's rule asks for encryption this mail lacks.
         CPPUNIT_ASSERT_MESSAGE(r.outcome.detail, r.outcome.detail.rfind("list=team@acme.example", 0) == 0);
         CPPUNIT_ASSERT_EQUAL_MESSAGE(r.outcome.detail, std::string("reject"), r.outcome.action);
+    }
+
+    // A member that is one of our lists leaves in a copy of its own from the first envelope
+    // too (list_envelopes.h), not only from the others: added to this message it would reach
+    // the inner list's address as it is and none of that list's members. Here the list's mail
+    // is not encrypted (bob's rule: "others signed"), so all members share the first envelope.
+    // Until 2026-12-03 ops was added to this message.
+    void list_member_of_the_first_envelope_leaves_alone()
+    {
+        const std::string lists = "[[mail_list]]\naddress = \"team@acme.example\"\n"
+                                  "identity = \"alice@acme.example\"\n"
+                                  "members = [\"ops@acme.example\", \"bob@acme.example\"]\n\n"
+                                  "[[mail_list]]\naddress = \"ops@acme.example\"\n"
+                                  "identity = \"alice@acme.example\"\n"
+                                  "members = [\"carol@acme.example\"]\n\n"
+                                  "[[mail_list]]\naddress = \"lists@acme.example\"\n"
+                                  "identity = \"alice@acme.example\"\n"
+                                  "members = [\"ops@acme.example\"]\n";
+        auto cfg = fixture().config(lists);
+        TokenKeySource keys(cfg->hsm);
+        Run r = run(cfg, keys, {"team@acme.example"}, {{"To", "team@acme.example"}});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(r.outcome.detail, std::string("expand"), r.outcome.action);
+        CPPUNIT_ASSERT(r.outcome.add_recipients == std::vector<std::string>{"bob@acme.example"});
+        CPPUNIT_ASSERT(copy_recipients(r.outcome) == (Copies{{"ops@acme.example"}}));
+        CPPUNIT_ASSERT(r.outcome.copies[0].made && !r.outcome.copies[0].marker.empty());
+        CPPUNIT_ASSERT(!r.outcome.discard);
+        // Its members all lists: the copies carry it, nobody is left for this message.
+        Run all = run(cfg, keys, {"lists@acme.example"}, {{"To", "lists@acme.example"}});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(all.outcome.detail, std::string("expand"), all.outcome.action);
+        CPPUNIT_ASSERT(all.outcome.add_recipients.empty() && all.outcome.discard);
+        CPPUNIT_ASSERT(copy_recipients(all.outcome) == (Copies{{"ops@acme.example"}}));
+        // Without [reinjection] no copy can be sent: the list stays a recipient of this message.
+        auto alone = fixture().config(lists, false);
+        Run kept = run(alone, keys, {"team@acme.example"}, {{"To", "team@acme.example"}});
+        CPPUNIT_ASSERT((kept.outcome.add_recipients == std::vector<std::string>{"ops@acme.example", "bob@acme.example"}));
+        CPPUNIT_ASSERT(kept.outcome.copies.empty() && !kept.outcome.discard);
     }
 
     // frank's certificate is the archive's: his RecipientInfo is in every message anyway, once.
