@@ -1,7 +1,12 @@
 // Lookup keys shared by the certificate sources (see certificate_source.h).
 #include "directory/certificate_source.h"
 
+#include <gnutls/crypto.h>
+
+#include <cstdint>
+
 #include "base/ascii.h"
+#include "base/error.h"
 
 namespace ssm::directory {
 
@@ -10,6 +15,17 @@ std::string address_key(const EmailAddress& address)
     // Local parts are compared case-insensitively in practice (EmailAddress::same_as), and
     // certificate rfc822Names are lower-cased by pki::facts, so keys are all lower case.
     return ascii_lowercase(address.str());
+}
+
+std::string settings_cache_key(const std::string& name, const std::string& kind,
+                               const std::vector<std::string>& parts)
+{
+    std::string identity = kind;
+    for (const auto& v : parts) identity += "\n" + std::to_string(v.size()) + ":" + v;
+    std::uint8_t digest[32];
+    if (gnutls_hash_fast(GNUTLS_DIG_SHA256, identity.data(), identity.size(), digest) < 0)
+        throw Error(Failure::Internal, "SHA-256 unavailable");
+    return name + "#" + to_hex(ByteView(digest, 8));
 }
 
 }  // namespace ssm::directory

@@ -61,4 +61,10 @@ public:
     virtual std::string cache_key() const { return name(); }
 };
 
+// A cache_key() for a source whose answers depend on its settings: `name`, "#", and the
+// first 8 octets (hex) of SHA-256 over `kind` and each of `parts` with its length, so that no
+// two settings make the same text.
+std::string settings_cache_key(const std::string& name, const std::string& kind,
+                               const std::vector<std::string>& parts);
+
 }  // namespace ssm::directory

@@ -6,8 +6,6 @@
 #include <algorithm>
 #include <optional>
 
-#include <gnutls/crypto.h>
-
 #include "base/error.h"
 #include "pki/pkcs7_bundle.h"
 #include "base/log.h"
@@ -183,20 +181,12 @@ std::string LdapSource::cache_key() const
     // are not in it: they decide which addresses are asked, not what an address's answer is.
     // The limits are: they decide which of the directory's values an answer keeps.
     const auto& c = m_impl->config;
-    std::string identity = "ldap-source-1";
-    auto part = [&](const std::string& v) { identity += "\n" + std::to_string(v.size()) + ":" + v; };
-    part(std::to_string(c.servers.size()));
-    for (const auto& server : c.servers) part(server);
-    part(c.base);
-    part(c.filter);
-    part(c.bind_dn);
-    part(std::to_string(c.max_entries));
-    part(std::to_string(c.max_value_bytes));
-    part(std::to_string(c.max_values));
-    std::uint8_t digest[32];
-    if (gnutls_hash_fast(GNUTLS_DIG_SHA256, identity.data(), identity.size(), digest) < 0)
-        throw Error(Failure::Internal, "SHA-256 unavailable");
-    return name() + "#" + to_hex(ByteView(digest, 8));
+    std::vector<std::string> parts{std::to_string(c.servers.size())};
+    parts.insert(parts.end(), c.servers.begin(), c.servers.end());
+    for (const auto& v : {c.base, c.filter, c.bind_dn, std::to_string(c.max_entries),
+                          std::to_string(c.max_value_bytes), std::to_string(c.max_values)})
+        parts.push_back(v);
+    return settings_cache_key(name(), "ldap-source-1", parts);
 }
 
 std::uint64_t LdapSource::searches_sent() const noexcept

@@ -3,13 +3,10 @@
 // GnuTLS; a record that does not parse is skipped with a log line.
 #include "directory/smimea_source.h"
 
-#include <gnutls/crypto.h>
-
 #include <algorithm>
 #include <fstream>
 #include <sstream>
 
-#include "base/bytes.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "base/metrics.h"
@@ -37,16 +34,11 @@ SmimeaSource::SmimeaSource(SmimeaSourceConfig config) : m_config(std::move(confi
     // a file rewritten in between allows, and then only one more cache miss per address.
     std::ostringstream anchors;
     if (std::ifstream in(m_config.resolver.trust_anchor_file, std::ios::binary); in) anchors << in.rdbuf();
-    std::string identity = "smimea-source-1";
-    const auto part = [&](const std::string& v) { identity += "\n" + std::to_string(v.size()) + ":" + v; };
-    part(m_config.resolver.forwarder);
-    part(m_config.resolver.forwarder.empty() ? m_config.resolver.resolv_conf : std::string());
-    part(m_config.resolver.trust_anchor_file);
-    part(anchors.str());
-    std::uint8_t digest[32];
-    if (gnutls_hash_fast(GNUTLS_DIG_SHA256, identity.data(), identity.size(), digest) < 0)
-        throw Error(Failure::Internal, "SHA-256 unavailable");
-    m_cache_key = name() + "#" + to_hex(ByteView(digest, 8));
+    m_cache_key = settings_cache_key(
+        name(), "smimea-source-1",
+        {m_config.resolver.forwarder,
+         m_config.resolver.forwarder.empty() ? m_config.resolver.resolv_conf : std::string(),
+         m_config.resolver.trust_anchor_file, anchors.str()});
 }
 
 SmimeaSource::~SmimeaSource() = default;
