@@ -168,6 +168,7 @@ class BlindCopiesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(list_member_of_the_first_envelope_leaves_alone);
     CPPUNIT_TEST(made_copies_in_flight_counted);
     CPPUNIT_TEST(made_copy_recipient_waits_for_its_marker);
+    CPPUNIT_TEST(blind_list_address_and_members);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -678,6 +679,66 @@ encrypt = "never"
         // Another client than the loopback listener's: refused at RCPT.
         c = hand_back("10.1.1.1", made, sealed);
         CPPUNIT_ASSERT_EQUAL(outside.at_rcpt.str(), c.at_rcpt.str());
+    }
+
+    // Blind list members (RFC 2634 §4 knows no Bcc; what the gateway does). The list's address
+    // blind (To names someone else): its members get the list's message, the To field as the
+    // author wrote it, and nobody else is added. A member that is also a direct (To/Cc)
+    // recipient, or a blind ordinary recipient beside the list: the list travels alone, so
+    // the other gets 452 4.5.3 and comes in a transaction of its own, whichever came first
+    // stays; the list's members never ride in the other's envelope, nor the other in the
+    // list's (a member named directly gets the list's message and the direct one: two
+    // transactions, as with any list).
+    void blind_list_address_and_members()
+    {
+        const std::string lists = "[[mail_list]]\naddress = \"team@acme.example\"\n"
+                                  "identity = \"alice@acme.example\"\n"
+                                  "members = [\"bob@acme.example\", \"carol@acme.example\"]\n";
+        auto cfg = fixture().config(lists);
+        TokenKeySource keys(cfg->hsm);
+        Run r = run(cfg, keys, {"team@acme.example"}, {{"To", "x@other.example"}});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(r.outcome.detail, std::string("expand"), r.outcome.action);
+        CPPUNIT_ASSERT((r.outcome.add_recipients == std::vector<std::string>{"bob@acme.example", "carol@acme.example"}));
+        CPPUNIT_ASSERT(r.outcome.remove_recipients == std::vector<std::string>{"team@acme.example"});
+        CPPUNIT_ASSERT(r.outcome.copies.empty());
+        CPPUNIT_ASSERT_MESSAGE(r.message, r.message.find("To: x@other.example\r\n") != std::string::npos);
+        CPPUNIT_ASSERT(r.message.find("team@acme.example") == std::string::npos);
+        // A Bcc field left in (Postfix removes it before the milter; other MTAs and `ssmctl
+        // process` do not) would tell every member who else got the message blind: removed, as
+        // from every message the gateway signs (RFC 5322 §3.6.3). Until 2026-12-03 the list's
+        // message kept it.
+        r = run(cfg, keys, {"team@acme.example"},
+                {{"To", "x@other.example"}, {"Bcc", "team@acme.example, hidden@other.example"},
+                 {"Resent-Bcc", "hidden@other.example"}});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(r.outcome.detail, std::string("expand"), r.outcome.action);
+        CPPUNIT_ASSERT_MESSAGE(r.message, r.message.find("hidden@other.example") == std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(r.message, r.message.find("Bcc:") == std::string::npos);
+        CPPUNIT_ASSERT(r.message.find("To: x@other.example\r\n") != std::string::npos);
+        // The list and another recipient in one transaction: the second is deferred.
+        const auto replies = [&](const std::vector<std::string>& rcpts) {
+            MessageProcessor p(cfg, Certificates::load(*cfg, nullptr), keys,
+                               ConnectionInfo{parse_ip_address("10.1.1.1"), "", "", std::nullopt});
+            p.mail_from("<alice@acme.example>", "");
+            std::vector<std::string> out;
+            for (const auto& to : rcpts) out.push_back(p.rcpt_to("<" + to + ">").str());
+            return out;
+        };
+        const std::string deferred = "452 4.5.3 recipient needs a different security treatment; send it in a "
+                                     "separate transaction";
+        const struct {
+            const char* what;
+            std::vector<std::string> rcpts;
+        } mixed[] = {
+            {"a member named directly after the list", {"team@acme.example", "carol@acme.example"}},
+            {"a member named directly before the list", {"carol@acme.example", "team@acme.example"}},
+            {"a blind ordinary recipient after the list", {"team@acme.example", "x@other.example"}},
+            {"a blind ordinary recipient before the list", {"x@other.example", "team@acme.example"}},
+        };
+        for (const auto& m : mixed) {
+            const auto got = replies(m.rcpts);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(m.what, std::string("continue"), got[0]);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(m.what, deferred, got[1]);
+        }
     }
 
     // frank's certificate is the archive's: his RecipientInfo is in every message anyway, once.
