@@ -20,6 +20,7 @@
 #include "milter/in_flight.h"
 #include "milter/reload.h"
 #include "milter/listener_wake.h"
+#include "milter/made_copies.h"
 #include "milter/message_processor.h"
 #include "milter/message_writer.h"
 #include "milter/metrics_http.h"
@@ -38,6 +39,10 @@ Daemon* g_daemon = nullptr;
 // touches nothing of the daemon's. Never destroyed: a libmilter worker may still enter a
 // callback while the process runs its static destructors after main.
 InFlight& g_callbacks = *new InFlight;
+// The made copies (a list's further envelopes) being handed to the reinjection listener now:
+// the listener's session for one runs the milter again, in another thread, while hand_over
+// waits for it (made_copies.h). Never destroyed, as g_callbacks.
+MadeCopiesInFlight& g_made_copies = *new MadeCopiesInFlight;
 // How long run_milter waits for them: a callback outside a message (connect, close) ends at
 // once; one still inside a message has already had the stop's 25 s (sighup.cpp), and
 // TimeoutStopSec (30 s) is near.
@@ -222,6 +227,9 @@ sfsistat on_envfrom(SMFICTX* ctx, char** argv) noexcept
         // A copy that a message begun before a reload hands over comes back here marked with
         // that message's configuration's secret.
         c->message->accept_markers_of(g_daemon->reinjection_secrets_in_flight());
+        // A list's copy made in full, which our hand-over is sending through the listener
+        // now: its RCPT answers wait for its marker.
+        c->message->expect_made_copies(&g_made_copies);
         c->started = std::chrono::steady_clock::now();
         const Reply sender = reply_of("mail", [&] {
             return c->message->mail_from(argv && argv[0] ? argv[0] : "", macro(ctx, "{auth_authen}"));
@@ -402,6 +410,10 @@ Reply hand_over(SMFICTX* ctx, ConnectionContext& c, const MessageOutcome& out)
         log::warning("reinjection-failed", {{"error", e.what()}});
         return reinjection_failure(e, "a split-off copy");
     }
+    // Until the listener has them, their envelopes are expected back (made_copies.h).
+    std::vector<MadeCopiesInFlight::Ticket> made_in_flight;
+    for (const auto& copy : out.copies)
+        if (copy.made) made_in_flight.push_back(g_made_copies.begin(c.message->sender_text(), copy.recipients));
     std::size_t failed = kNoSubmission;
     try {
         std::vector<Submission> submissions;

@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 
+#include "base/ascii.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "base/mailbox_list.h"
@@ -20,6 +21,7 @@
 #include "milter/inbound_layers.h"
 #include "milter/list_envelopes.h"
 #include "milter/list_members.h"
+#include "policy/blind_recipients.h"
 #include "policy/cipher_choice.h"
 #include "policy/inbound_requirements.h"
 #include "smime/cms/ml_expansion.h"
@@ -525,6 +527,14 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
     }
     for (const auto& rm : r.headers.remove)
         if (!smime::mime::is_content_field(rm.name)) edit.remove.push_back(rm);
+    // Bcc fields a client left in (Postfix removes them before the milter, other MTAs may
+    // not) would tell every member who else got the message blind: out, as from every message
+    // the gateway signs (RFC 5322 §3.6.3, the first way; message_processor.cpp).
+    for (auto f = headers.begin(); f != headers.end(); ++f) {
+        if (!policy::is_blind_copy_field(f->name)) continue;
+        const auto earlier = std::count_if(headers.begin(), f, [&](const auto& g) { return iequals(g.name, f->name); });
+        edit.remove.push_back({f->name, static_cast<int>(earlier) + 1});
+    }
     edit.prepend = r.headers.prepend;
     // Only the gateway writes X-SSM-Decrypted and X-SSM-Integrity: copies from outside go,
     // as on the inbound path. The expanded message is encrypted again (never decrypted text,

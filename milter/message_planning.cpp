@@ -360,6 +360,16 @@ Reply MessageProcessor::rcpt_to(std::string_view recipient)
         return Reply::proceed();
     };
     r.reply = decide();
+    // A copy the gateway made in full comes back with an envelope nobody judged at RCPT (a
+    // list's members planned as the list's mail, made_copies.h): its answer waits for the
+    // marker at the end of the header (awaited_refusal), where it is given to the whole
+    // message unless the marker is a valid v=3 one.
+    if (may_await_marker(r)) {
+        r.awaits_marker = true;
+        log::info("rcpt-awaits-marker", {{"rcpt", r.text}, {"rule", r.plan.rule_name}, {"reply", r.reply.str()}});
+        m_recipients.push_back(std::move(r));
+        return Reply::proceed();
+    }
     // Every recipient refused here gets a log line naming it (the message line at end of DATA
     // only counts those accepted); the MTA's log has the reply, ours what lay behind it.
     if (r.reply.verdict == Verdict::Reject || r.reply.verdict == Verdict::TempFail)
@@ -377,6 +387,7 @@ Reply MessageProcessor::end_of_headers()
     m_headers_reply = Reply::proceed();
     const bool was_outbound = m_direction == policy::Direction::Outbound;
     recognise_reinjected_copy();
+    if (Reply refused = awaited_refusal(); refused.verdict != Verdict::Continue) return *m_headers_reply = refused;
     // A message the gateway made in full (a list's copy) is not planned again, unless it is
     // for one of our lists (a member that is a list, alone in its copy): that list expands it.
     if (m_as_made && !m_list) return *m_headers_reply;

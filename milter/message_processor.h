@@ -19,6 +19,7 @@
 #include "milter/config.h"
 #include "milter/reinjection.h"
 #include "milter/key_source.h"
+#include "milter/made_copies.h"
 #include "milter/reply.h"
 #include "milter/return_notice.h"
 #include "milter/receipt_answer.h"
@@ -158,6 +159,10 @@ public:
         // no_certificate = "return"): not part of the message; its sender gets it back with
         // this refusal ("550 5.7.1 ...") in a notice.
         std::string returned;
+        // Refused by `reply` at RCPT, but answered OK there because a copy the gateway made in
+        // full is being handed over with this envelope (expect_made_copies): its marker decides
+        // at the end of the header, `reply` the answer when it is not a valid v=3 one.
+        bool awaits_marker = false;
         bool accepted() const { return reply.verdict == Verdict::Continue && !split_off && returned.empty(); }
     };
     const std::vector<Recipient>& recipients() const { return m_recipients; }
@@ -184,6 +189,12 @@ public:
     // that messages still in flight run under after a reload changed the secret (the daemon's
     // Daemon::reinjection_secrets_in_flight). Call before end_of_headers().
     void accept_markers_of(std::vector<Bytes> secrets) { m_other_marker_secrets = std::move(secrets); }
+    // The made copies this process is handing to the reinjection listener now (the daemon's;
+    // null: none, as for `ssmctl process`). A recipient RCPT would refuse, from a loopback
+    // client, whose envelope one of them has, is answered at the end of the header instead:
+    // nothing if the message then carries a valid v=3 marker (delivered as made), RCPT's own
+    // refusal for the whole message otherwise. Call before rcpt_to().
+    void expect_made_copies(const MadeCopiesInFlight* copies) { m_made_copies = copies; }
 
 private:
     // The treatment recipients must share to travel in one message.
@@ -255,6 +266,12 @@ private:
     std::optional<std::string> stripped_subject() const;
     // Recognises our reinjection marker (outbound then, whatever the client looked like).
     void recognise_reinjected_copy();
+    // Whether `r`, refused at RCPT, may be a made copy's recipient whose answer waits for the
+    // marker (expect_made_copies).
+    bool may_await_marker(const Recipient& r) const;
+    // At the end of the header: the RCPT refusal of a recipient that waited for a valid v=3
+    // marker and did not get one; Continue otherwise.
+    Reply awaited_refusal() const;
     // A copy's rules see the client that handed the original over (its SMTP AUTH name and
     // address, from the marker), not the loopback listener; end_of_headers plans again.
     void restore_origin(const ReinjectedOrigin& origin);
@@ -290,6 +307,7 @@ private:
     bool m_as_made = false;  // see reinjected_as_made()
     std::string m_as_made_body_digest;  // with m_as_made: the body its marker was made for
     std::vector<Bytes> m_other_marker_secrets;  // accept_markers_of
+    const MadeCopiesInFlight* m_made_copies = nullptr;  // expect_made_copies
     bool m_origin_restored = false;  // the marker gave the original client back (restore_origin)
     int m_marker_fields = 0;  // X-SSM-Reinjected fields received (taken out of m_headers)
     std::vector<Recipient> m_recipients;

@@ -1,6 +1,9 @@
 // Mixed recipients by reinjection (milter/reinjection.h): the copies a message's split-off
 // recipients leave in, the recognition of such a copy when it comes back through the milter,
 // and the removal of every marker before delivery. Header values are untrusted input.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <ctime>
 
@@ -68,7 +71,7 @@ void MessageProcessor::recognise_reinjected_copy()
 {
     std::vector<std::string> envelope;
     for (const auto& r : m_recipients)
-        if (r.reply.verdict == Verdict::Continue) envelope.push_back(r.text);
+        if (r.reply.verdict == Verdict::Continue || r.awaits_marker) envelope.push_back(r.text);
     for (const auto& f : m_headers) {
         if (!is_marker(f)) continue;
         ++m_marker_fields;
@@ -101,6 +104,53 @@ void MessageProcessor::recognise_reinjected_copy()
     m_direction = policy::Direction::Outbound;
     m_context.direction = m_direction;
     m_context.origin.reinjected = true;
+}
+
+namespace {
+
+// The reinjection listener is a loopback one (config_reinjection.cpp): its client, our own SMTP
+// client, is this host.
+bool is_loopback(const std::optional<sockaddr_storage>& client)
+{
+    if (!client) return false;
+    if (client->ss_family == AF_INET) {
+        const auto* in = reinterpret_cast<const sockaddr_in*>(&*client);
+        return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (client->ss_family == AF_INET6) {
+        const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&*client);
+        if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr)) return true;
+        return IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) && in6->sin6_addr.s6_addr[12] == 127;
+    }
+    return false;
+}
+
+}  // namespace
+
+bool MessageProcessor::may_await_marker(const Recipient& r) const
+{
+    if (r.reply.verdict != Verdict::Reject && r.reply.verdict != Verdict::TempFail) return false;
+    return m_made_copies && r.address && m_config->reinjection.enabled() && is_loopback(m_conn.client_address) &&
+           m_made_copies->expects(m_sender_text, r.text);
+}
+
+Reply MessageProcessor::awaited_refusal() const
+{
+    // A valid v=3 marker: the copy is delivered as made (its body checked against the marker
+    // at the end), unless it is for one of our lists, which plans it again.
+    if (m_as_made && !m_list) return Reply::proceed();
+    for (const auto& r : m_recipients) {
+        if (!r.awaits_marker) continue;
+        // Not the copy it looked like at RCPT: what RCPT would have answered, for the whole
+        // message (a milter cannot refuse one recipient after DATA).
+        log::notice("rcpt-refused", {{"rcpt", r.text},
+                                     {"direction", policy::direction_name(m_direction)},
+                                     {"rule", r.plan.rule_name},
+                                     {"reply", r.reply.str()},
+                                     {"reason", m_reinjected ? "not a copy made in full" : "no valid marker"}});
+        return r.reply;
+    }
+    return Reply::proceed();
 }
 
 void MessageProcessor::restore_origin(const ReinjectedOrigin& origin)

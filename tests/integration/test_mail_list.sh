@@ -16,7 +16,9 @@
 # skips the member, its tag is the message's). A member's rule names the cipher, the certificate
 # (encrypt_to) and the RecipientInfo form of its envelope as it does for outbound mail to the
 # member; members whose ciphers differ get envelopes of their own through a real [reinjection]
-# listener, all or nothing.
+# listener, all or nothing; on an outbound listener too, where a made copy's RCPT waits for its
+# marker, and each made copy carries the received label, the history with the list's entry last,
+# the archive's RecipientInfo and only its own members'.
 . "$(dirname "$0")/lib.sh"
 . "$SSM_SRCDIR/tests/interop/peers.sh"
 require_tools openssl perl python3 softhsm2-util pkcs11-tool
@@ -913,4 +915,169 @@ else
   }
   member_envelope_is alice aes-128-cbc
   member_envelope_is carol aes-256-cbc
+fi
+
+# --- 9. made copies on an outbound listener, and what a made copy carries ------------------------
+# Here the reinjection listener is outbound (ORIGINATING: what 127.0.0.0/8 in internal_networks
+# gives in the recommended topology), so a list's copy made in full comes back to a RCPT TO
+# planned as outbound mail from the list mail's sender to the copy's members: an envelope nobody
+# judged at RCPT before (the expansion planned the members as the list's mail). carol's rule for
+# mail from partners encrypts to our domain's gateway key, which has no certificate: until
+# 2026-12-03 RCPT refused carol's copy, and with it the whole list message on every attempt.
+# Now a made copy's RCPT answer waits for its marker (made_copies.h).
+# dave sends alice's labelled message, encrypted to ops, to ops, whose member team is one of
+# our lists: ops's copy for team comes back through the listener, team expands it (history: ops,
+# then team) into three envelopes as in 8. The second group's envelope (carol's, made in full)
+# carries the label of the received message unchanged, the history with ops's entry before
+# team's, the archive certificate's RecipientInfo, and carol's and the archive's only.
+MADE_CASES="list-made-copy-rcpt-waits-for-marker list-made-copy-each-member-once list-made-copy-label
+  list-made-copy-history list-made-copy-archive list-made-copy-own-recipients-only
+  list-made-copy-outsider-refused-at-rcpt"
+if ! command -v postfix >/dev/null 2>&1 || ! command -v swaks >/dev/null 2>&1; then
+  for cn in $MADE_CASES; do skip "$cn" "postfix or swaks not installed"; done
+elif [ ! -s "$WORK/labelled.eml" ]; then
+  for cn in $MADE_CASES; do fail "$cn" "no labelled input (case list-label-copied)"; done
+else
+  stop_milter
+  issue_cert archive archive@acme.example rsa "keyEncipherment" || fatal list-made "issue archive"
+  start_sink made || fatal list-made "smtp-sink did not start"
+  MILTER_PORT=$(free_port); PF4_PORT=$(free_port); REINJECT_PORT=$(free_port)
+  config made detached "[[rule]]
+name = \"partner mail to carol goes to our gateway key\"
+direction = \"outbound\"
+from = [\"*@partner.example\"]
+to = [\"carol@acme.example\"]
+sign = \"sender\"
+encrypt = \"mandatory\"
+encrypt_to = \"domain\"
+
+$GROUP_RULES" "$(reinjection_toml "$REINJECT_PORT")
+[encryption]
+archive_certificate = \"$XPKI/archive.cert.pem\"
+
+[[security_label]]
+name = \"acme-restricted\"
+policy = \"1.3.6.1.4.1.99999.1\"
+classification = 2
+
+[[clearance]]
+recipients = [\"*@acme.example\", \"*@partner.example\"]
+policy = \"1.3.6.1.4.1.99999.1\"
+classifications = [0, 1, 2]"
+  # Mail from 127.0.0.1 is a partner's (inbound) on pf4's port; the listener is ORIGINATING.
+  sed -i 's|^internal_networks = .*|internal_networks = ["192.0.2.0/24"]|' "$WORK/made.toml"
+  start_milter "$WORK/made.toml" || fatal list-made "milter did not start: $(tail -n 3 "$WORK/milter.log")"
+  PF_MASTER_EXTRA=$(reinjection_listener "$REINJECT_PORT" milter_macro_daemon_name=ORIGINATING \
+      "smtpd_recipient_restrictions=permit_mynetworks,reject") \
+    start_postfix pf4 "$PF4_PORT" "$SINK_PORT" "$MILTER_PORT" || fatal list-made "pf4 did not start"
+  PF4=$PF_DIR
+  # alice's signed, labelled message (case list-label-copied) encrypted by dave to ops.
+  { printf 'From: alice@acme.example\r\nTo: ops@acme.example\r\nSubject: labelled minutes\r\n'
+    printf 'Message-ID: <ml-made-%s@partner.example>\r\n' "$RANDOM"
+    OPENSSL_CONF=/dev/null openssl cms -encrypt -aes256 -in "$WORK/labelled.eml" -outform SMIME \
+      "$XPKI/ops.cert.pem" | sed 's/\r\?$/\r/'; } >"$WORK/made.eml" || fatal list-made "made input"
+  send_mail "$PF4_PORT" dave@partner.example ops@acme.example "$WORK/made.eml"; rc=$?
+  made_reply=$SMTP_REPLY
+  wait_for_delivery 3 30
+  pf_wait_queue_empty "$PF4" 30
+  if [ $rc -eq 0 ] && ! grep 'rcpt-refused' "$WORK/milter.log" | grep -q 'carol@acme.example' &&
+     grep 'rcpt-awaits-marker' "$WORK/milter.log" | grep -q 'carol@acme.example'; then
+    pass list-made-copy-rcpt-waits-for-marker
+  else
+    fail list-made-copy-rcpt-waits-for-marker "rc=$rc reply '$made_reply' $(grep -E 'rcpt-refused|rcpt-awaits' "$WORK/milter.log" | tail -n 2 | tr '\n' ' ')"
+  fi
+  counts="dave $(delivered_to dave@partner.example) alice $(delivered_to alice@acme.example) carol $(delivered_to carol@acme.example)"
+  if [ $rc -eq 0 ] && [ "$(sink_count)" -eq 3 ] && [ "$counts" = "dave 1 alice 1 carol 1" ] &&
+     [ "$(delivered_to ops@acme.example)" -eq 0 ] && [ "$(delivered_to team@acme.example)" -eq 0 ] &&
+     grep 'list=team@acme.example' "$WORK/milter.log" | grep 'action=expand' | tail -n 1 |
+       grep -q 'members=3 skipped=1 history=2 encrypted=yes envelopes=aes128-cbc:1,aes256-cbc:1,aes256-gcm:1 label=copied'; then
+    pass list-made-copy-each-member-once
+  else
+    fail list-made-copy-each-member-once "rc=$rc reply '$made_reply' sink $(sink_count) ($counts) $(grep 'list=team' "$WORK/milter.log" | grep action= | tail -n 1)"
+  fi
+  # carol's message: the second group's envelope, made in full by the gateway.
+  PEER_DETAIL=
+  if envelope_of carol@acme.example made-carol; then
+    # The signed attribute OID's value (the SET after it) in a signature's DER, in hex.
+    attribute_hex() {  # attribute_hex DER OID-HEX
+      python3 - "$1" "$2" <<'PY'
+import sys
+der = open(sys.argv[1], 'rb').read()
+oid = bytes.fromhex(sys.argv[2])
+at = der.find(oid)
+if at < 0:
+    sys.exit(1)
+at += len(oid)
+assert der[at] == 0x31, 'no SET after the attribute type'
+n = der[at + 1]
+head = 2
+if n & 0x80:
+    k = n & 0x7f
+    n = int.from_bytes(der[at + 2:at + 2 + k], 'big')
+    head = 2 + k
+print(der[at:at + head + n].hex())
+PY
+    }
+    label_oid=060b2a864886f70d0109100202      # id-aa-securityLabel
+    history_oid=060b2a864886f70d0109100203    # id-aa-mlExpandHistory
+    smime_split "$WORK/labelled.eml" "$WORK/made-original" &&
+      original_label=$(attribute_hex "$WORK/made-original/sig.der" $label_oid) || original_label=
+    cp "$SIGNED_CMS" "$WORK/made-carol.sig.der"
+    copy_label=$(attribute_hex "$WORK/made-carol.sig.der" $label_oid) || copy_label=
+    if [ -n "$original_label" ] && [ "$copy_label" = "$original_label" ]; then
+      pass list-made-copy-label
+    else
+      fail list-made-copy-label "copy's label '${copy_label:0:80}' original's '${original_label:0:80}'"
+    fi
+    # The history: two MLData entries, ops's (its certificate's serial) before team's.
+    history=$(attribute_hex "$WORK/made-carol.sig.der" $history_oid) || history=
+    ops_serial=$(openssl x509 -in "$XPKI/ops.cert.pem" -noout -serial | sed 's/.*=//' | tr 'A-F' 'a-f')
+    team_serial=$(openssl x509 -in "$XPKI/team.cert.pem" -noout -serial | sed 's/.*=//' | tr 'A-F' 'a-f')
+    ops_at=$(grep -bo "$ops_serial" <<<"$history" | head -n 1 | cut -d: -f1)
+    team_at=$(grep -bo "$team_serial" <<<"$history" | head -n 1 | cut -d: -f1)
+    entries=$(openssl asn1parse -inform DER -in <(xxd -r -p <<<"$history") 2>/dev/null | grep -c 'GENERALIZEDTIME')
+    if [ -n "$ops_at" ] && [ -n "$team_at" ] && [ "$ops_at" -lt "$team_at" ] && [ "$entries" -eq 2 ]; then
+      pass list-made-copy-history
+    else
+      fail list-made-copy-history "entries $entries, ops at '${ops_at}', team at '${team_at}': ${history:0:120}"
+    fi
+    # The RecipientInfos: carol's and the archive's, nobody else's (dave's group, alice's).
+    # (OpenSSL prints a serial that fits in 64 bits in decimal, a longer one in hexadecimal.)
+    serials=$(grep -o 'serialNumber: .*' "$WORK/made-carol.print" | sed 's/serialNumber: //' |
+              python3 -c 'import sys; [print(format(int(l.strip(), 0), "x")) for l in sys.stdin if l.strip()]')
+    serial_of() { openssl x509 -in "$1" -noout -serial | sed 's/.*=//' | tr 'A-F' 'a-f' | sed 's/^0*//'; }
+    want=$(for c in "$PKI/carol.cert.pem" "$XPKI/archive.cert.pem"; do serial_of "$c"; done | sort | tr '\n' ' ')
+    serials=$(for s in $serials; do echo "$s" | sed 's/^0*//'; done | sort | tr '\n' ' ')
+    # made_inner_ok FILE: FILE is alice's signed, labelled message (openssl verifies it).
+    made_inner_ok() {
+      OPENSSL_CONF=/dev/null openssl cms -verify -in "$1" -inform SMIME -CAfile "$PKI/root-ca.cert.pem" 2>/dev/null |
+        grep -q 'Restricted minutes' || { PEER_DETAIL="$1: not alice's labelled message"; return 1; }
+    }
+    if decrypt_openssl "$WORK/made-carol.der" archive "$WORK/made-carol-archive.eml" &&
+       made_inner_ok "$WORK/made-carol-archive.eml" && grep -q "$(serial_of "$XPKI/archive.cert.pem")" <<<"$serials"; then
+      pass list-made-copy-archive
+    else
+      fail list-made-copy-archive "RecipientInfo serials '$serials' (archive $(serial_of "$XPKI/archive.cert.pem")) $PEER_DETAIL"
+    fi
+    if [ "$ENVELOPE_RIS" -eq 2 ] && [ "$serials" = "$want" ] &&
+       decrypt_openssl "$WORK/made-carol.der" carol "$WORK/made-carol.dec" && made_inner_ok "$WORK/made-carol.dec" &&
+       ! decrypt_openssl "$WORK/made-carol.der" alice "$WORK/made-carol-alice.eml" &&
+       ! decrypt_openssl "$WORK/made-carol.der" partner-domain "$WORK/made-carol-gw.eml"; then
+      pass list-made-copy-own-recipients-only
+    else
+      fail list-made-copy-own-recipients-only "recipient infos $ENVELOPE_RIS serials '$serials' want '$want' $PEER_DETAIL"
+    fi
+  else
+    for cn in list-made-copy-label list-made-copy-history list-made-copy-archive list-made-copy-own-recipients-only; do
+      fail "$cn" "no verified message for carol: $PEER_DETAIL"
+    done
+  fi
+  # Nothing of the above for anyone else on the host: a message to the listener with that
+  # envelope while no made copy of ours is in flight is judged at RCPT as ever.
+  send_mail "$REINJECT_PORT" dave@partner.example carol@acme.example "$WORK/made.eml"; rc=$?
+  if [ $rc -eq 5 ] && [[ $SMTP_REPLY == "550 5.7.1 "*"no usable certificate for domain-confidentiality-authority@acme.example"* ]]; then
+    pass list-made-copy-outsider-refused-at-rcpt
+  else
+    fail list-made-copy-outsider-refused-at-rcpt "rc=$rc reply '$SMTP_REPLY'"
+  fi
 fi

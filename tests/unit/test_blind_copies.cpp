@@ -166,6 +166,9 @@ class BlindCopiesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(as_made_copy_delivered_as_it_is);
     CPPUNIT_TEST(as_made_copy_for_a_list_is_expanded);
     CPPUNIT_TEST(list_member_of_the_first_envelope_leaves_alone);
+    CPPUNIT_TEST(made_copies_in_flight_counted);
+    CPPUNIT_TEST(made_copy_recipient_waits_for_its_marker);
+    CPPUNIT_TEST(blind_list_address_and_members);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -555,6 +558,187 @@ encrypt = "never"
         Run kept = run(alone, keys, {"team@acme.example"}, {{"To", "team@acme.example"}});
         CPPUNIT_ASSERT((kept.outcome.add_recipients == std::vector<std::string>{"ops@acme.example", "bob@acme.example"}));
         CPPUNIT_ASSERT(kept.outcome.copies.empty() && !kept.outcome.discard);
+    }
+
+    // Two hand-overs with the same envelope: it is expected until both have ended.
+    void made_copies_in_flight_counted()
+    {
+        MadeCopiesInFlight copies;
+        CPPUNIT_ASSERT(!copies.expects("alice@acme.example", "frank@partner.example"));
+        {
+            auto first = copies.begin("Alice@ACME.example", {"frank@partner.example", "dave@partner.example"});
+            {
+                auto second = copies.begin("alice@acme.example", {"Frank@Partner.Example"});
+                CPPUNIT_ASSERT(copies.expects("alice@acme.example", "frank@partner.example"));
+            }
+            CPPUNIT_ASSERT(copies.expects("alice@acme.example", "FRANK@partner.example"));
+            CPPUNIT_ASSERT(copies.expects("alice@acme.example", "dave@partner.example"));
+            CPPUNIT_ASSERT(!copies.expects("bob@acme.example", "frank@partner.example"));
+            CPPUNIT_ASSERT(!copies.expects("alice@acme.example", "erin@partner.example"));
+        }
+        CPPUNIT_ASSERT(!copies.expects("alice@acme.example", "frank@partner.example"));
+        CPPUNIT_ASSERT(!copies.expects("alice@acme.example", "dave@partner.example"));
+    }
+
+    // A list's copy made in full comes back through the loopback listener with an envelope no
+    // RCPT judged (the list mail's sender, a group of members; made_copies.h). While our
+    // hand-over has it in flight, what RCPT would refuse (here frank: his rule for alice's
+    // mail encrypts to a key nobody has) waits for the marker: a valid v=3 one delivers the
+    // copy as made; without one (none, another secret's, a v=1 one, another body's) the whole
+    // message gets RCPT's own refusal. Not in flight, or from another client: refused at RCPT
+    // as ever. Until 2026-12-03 the copy was refused at RCPT, and the list message with it.
+    void made_copy_recipient_waits_for_its_marker()
+    {
+        const std::string rules = R"toml(
+[[domain]]
+name = "acme.example"
+
+[[rule]]
+name = "alice's mail to frank through a key nobody has"
+direction = "outbound"
+from = ["alice@acme.example"]
+to = ["frank@partner.example"]
+sign = "sender"
+encrypt = "mandatory"
+encrypt_to = "nokey@partner.example"
+
+[[rule]]
+name = "others signed"
+direction = "outbound"
+sign = "sender"
+encrypt = "never"
+)toml";
+        auto cfg = fixture().config("", true, rules);
+        TokenKeySource keys(cfg->hsm);
+        const std::string sealed = "the list's sealed copy\r\n";  // outlives every view of it
+        const auto digest_of = [](const std::string& text) {
+            MemorySource body(as_bytes(text));
+            return as_made_body_digest(body);
+        };
+        const std::vector<std::string> envelope{"frank@partner.example"};
+        const std::time_t now = std::time(nullptr);
+        const std::string made = make_as_made_marker(cfg->reinjection, "alice@acme.example", envelope, now, digest_of(sealed));
+        MadeCopiesInFlight copies;
+        struct Copy {
+            Reply at_rcpt;
+            MessageOutcome outcome;
+        };
+        const auto hand_back = [&](const std::string& client, const std::string& marker, const std::string& body) {
+            MessageProcessor p(cfg, Certificates::load(*cfg, nullptr), keys,
+                               ConnectionInfo{parse_ip_address(client), "", "", policy::Direction::Outbound});
+            p.expect_made_copies(&copies);
+            p.mail_from("<alice@acme.example>", "");
+            Copy c;
+            c.at_rcpt = p.rcpt_to("<frank@partner.example>");
+            if (c.at_rcpt.verdict != Verdict::Continue) return c;
+            if (!marker.empty()) p.header(std::string(kReinjectionHeader), marker);
+            p.header("From", "alice@acme.example");
+            p.header("Content-Type", "text/plain");
+            p.body(as_bytes(body));
+            c.outcome = p.end_of_message();
+            return c;
+        };
+        // Not in flight: RCPT's refusal, as for anyone on the host.
+        const Copy outside = hand_back("127.0.0.1", made, sealed);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(outside.at_rcpt.str(), std::string("550 5.7.1"),
+                                     outside.at_rcpt.rcode + " " + outside.at_rcpt.xcode);
+        CPPUNIT_ASSERT(outside.at_rcpt.text.find("no usable certificate for nokey@partner.example") != std::string::npos);
+        const auto ticket = copies.begin("alice@acme.example", envelope);
+        // In flight, its marker valid: delivered as made.
+        Copy c = hand_back("127.0.0.1", made, sealed);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(c.at_rcpt.str(), true, c.at_rcpt.verdict == Verdict::Continue);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(c.outcome.reply.str(), true, c.outcome.reply.verdict == Verdict::Accept);
+        CPPUNIT_ASSERT_EQUAL(std::string("reinjected=as-made"), c.outcome.detail);
+        // In flight, but no valid v=3 marker for this body: RCPT's refusal, for the message.
+        ReinjectionSettings other = cfg->reinjection;
+        const std::string secret = "another-gateway-secret-0123456789";
+        other.secret = Bytes(secret.begin(), secret.end());
+        const struct {
+            const char* what;
+            std::string marker;
+        } refused[] = {
+            {"no marker", ""},
+            {"another secret's", make_as_made_marker(other, "alice@acme.example", envelope, now, digest_of(sealed))},
+            {"a v=1 marker", make_reinjection_marker(cfg->reinjection, "alice@acme.example", envelope, now)},
+            {"a v=2 marker", make_reinjection_marker(cfg->reinjection, "alice@acme.example", envelope, now, {"alice", "10.1.1.1"})},
+            {"another envelope's", make_as_made_marker(cfg->reinjection, "alice@acme.example", {"dave@partner.example"},
+                                                        now, digest_of(sealed))},
+        };
+        for (const auto& r : refused) {
+            c = hand_back("127.0.0.1", r.marker, sealed);
+            CPPUNIT_ASSERT_MESSAGE(r.what, c.at_rcpt.verdict == Verdict::Continue);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(r.what, outside.at_rcpt.str(), c.outcome.reply.str());
+            CPPUNIT_ASSERT_MESSAGE(r.what, c.outcome.reply.verdict == Verdict::Reject);
+            CPPUNIT_ASSERT_MESSAGE(r.what, !c.outcome.new_body && c.outcome.copies.empty());
+        }
+        // The marker's body is not this one: refused as a marker moved onto other content.
+        c = hand_back("127.0.0.1", made, "other content in clear\r\n");
+        CPPUNIT_ASSERT(c.at_rcpt.verdict == Verdict::Continue);
+        CPPUNIT_ASSERT(c.outcome.reply.verdict == Verdict::Reject);
+        CPPUNIT_ASSERT_EQUAL(std::string("reinjected=as-made-body-mismatch"), c.outcome.detail);
+        // Another client than the loopback listener's: refused at RCPT.
+        c = hand_back("10.1.1.1", made, sealed);
+        CPPUNIT_ASSERT_EQUAL(outside.at_rcpt.str(), c.at_rcpt.str());
+    }
+
+    // Blind list members (RFC 2634 §4 knows no Bcc; what the gateway does). The list's address
+    // blind (To names someone else): its members get the list's message, the To field as the
+    // author wrote it, and nobody else is added. A member that is also a direct (To/Cc)
+    // recipient, or a blind ordinary recipient beside the list: the list travels alone, so
+    // the other gets 452 4.5.3 and comes in a transaction of its own, whichever came first
+    // stays; the list's members never ride in the other's envelope, nor the other in the
+    // list's (a member named directly gets the list's message and the direct one: two
+    // transactions, as with any list).
+    void blind_list_address_and_members()
+    {
+        const std::string lists = "[[mail_list]]\naddress = \"team@acme.example\"\n"
+                                  "identity = \"alice@acme.example\"\n"
+                                  "members = [\"bob@acme.example\", \"carol@acme.example\"]\n";
+        auto cfg = fixture().config(lists);
+        TokenKeySource keys(cfg->hsm);
+        Run r = run(cfg, keys, {"team@acme.example"}, {{"To", "x@other.example"}});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(r.outcome.detail, std::string("expand"), r.outcome.action);
+        CPPUNIT_ASSERT((r.outcome.add_recipients == std::vector<std::string>{"bob@acme.example", "carol@acme.example"}));
+        CPPUNIT_ASSERT(r.outcome.remove_recipients == std::vector<std::string>{"team@acme.example"});
+        CPPUNIT_ASSERT(r.outcome.copies.empty());
+        CPPUNIT_ASSERT_MESSAGE(r.message, r.message.find("To: x@other.example\r\n") != std::string::npos);
+        CPPUNIT_ASSERT(r.message.find("team@acme.example") == std::string::npos);
+        // A Bcc field left in (Postfix removes it before the milter; other MTAs and `ssmctl
+        // process` do not) would tell every member who else got the message blind: removed, as
+        // from every message the gateway signs (RFC 5322 §3.6.3). Until 2026-12-03 the list's
+        // message kept it.
+        r = run(cfg, keys, {"team@acme.example"},
+                {{"To", "x@other.example"}, {"Bcc", "team@acme.example, hidden@other.example"},
+                 {"Resent-Bcc", "hidden@other.example"}});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(r.outcome.detail, std::string("expand"), r.outcome.action);
+        CPPUNIT_ASSERT_MESSAGE(r.message, r.message.find("hidden@other.example") == std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(r.message, r.message.find("Bcc:") == std::string::npos);
+        CPPUNIT_ASSERT(r.message.find("To: x@other.example\r\n") != std::string::npos);
+        // The list and another recipient in one transaction: the second is deferred.
+        const auto replies = [&](const std::vector<std::string>& rcpts) {
+            MessageProcessor p(cfg, Certificates::load(*cfg, nullptr), keys,
+                               ConnectionInfo{parse_ip_address("10.1.1.1"), "", "", std::nullopt});
+            p.mail_from("<alice@acme.example>", "");
+            std::vector<std::string> out;
+            for (const auto& to : rcpts) out.push_back(p.rcpt_to("<" + to + ">").str());
+            return out;
+        };
+        const std::string deferred = "452 4.5.3 recipient needs a different security treatment; send it in a "
+                                     "separate transaction";
+        const struct {
+            const char* what;
+            std::vector<std::string> rcpts;
+        } mixed[] = {
+            {"a member named directly after the list", {"team@acme.example", "carol@acme.example"}},
+            {"a member named directly before the list", {"carol@acme.example", "team@acme.example"}},
+            {"a blind ordinary recipient after the list", {"team@acme.example", "x@other.example"}},
+            {"a blind ordinary recipient before the list", {"x@other.example", "team@acme.example"}},
+        };
+        for (const auto& m : mixed) {
+            const auto got = replies(m.rcpts);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(m.what, std::string("continue"), got[0]);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(m.what, deferred, got[1]);
+        }
     }
 
     // frank's certificate is the archive's: his RecipientInfo is in every message anyway, once.
