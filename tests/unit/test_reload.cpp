@@ -2,6 +2,10 @@
 // snapshot; a broken one is refused with file:line:column and the old snapshot stays; a
 // message holding the old snapshot keeps it; settings that need a restart are named.
 #include <cppunit/extensions/HelperMacros.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -11,6 +15,7 @@
 #include "base/log.h"
 #include "milter/config_warnings.h"
 #include "milter/reload.h"
+#include "milter/service_notify.h"
 #include "tests/unit/test_support.h"
 
 using namespace ssm;
@@ -31,6 +36,48 @@ const fs::path& shared_pki()
     }();
     return pki;
 }
+
+// The service manager's end of NOTIFY_SOCKET (sd_notify(3)): a datagram socket in `dir`,
+// named in the environment while the object lives.
+class NotifyListener {
+public:
+    explicit NotifyListener(const fs::path& dir) : m_path(dir / "notify.sock")
+    {
+        m_fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        sockaddr_un a{};
+        a.sun_family = AF_UNIX;
+        const std::string path = m_path.string();
+        if (m_fd < 0 || path.size() >= sizeof a.sun_path) throw std::runtime_error("notify socket");
+        std::copy(path.begin(), path.end(), a.sun_path);
+        if (::bind(m_fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) throw std::runtime_error("notify bind");
+        ::setenv("NOTIFY_SOCKET", path.c_str(), 1);
+    }
+    ~NotifyListener()
+    {
+        ::unsetenv("NOTIFY_SOCKET");
+        ::close(m_fd);
+    }
+    NotifyListener(const NotifyListener&) = delete;
+    NotifyListener& operator=(const NotifyListener&) = delete;
+
+    // Every datagram that arrives within `wait`, joined by " / ".
+    std::string received(std::chrono::milliseconds wait)
+    {
+        std::string all;
+        pollfd p{m_fd, POLLIN, 0};
+        while (::poll(&p, 1, static_cast<int>(wait.count())) == 1) {
+            char buf[4096];
+            const ssize_t n = ::recv(m_fd, buf, sizeof buf, 0);
+            if (n <= 0) break;
+            all += (all.empty() ? "" : " / ") + std::string(buf, static_cast<std::size_t>(n));
+        }
+        return all;
+    }
+
+private:
+    fs::path m_path;
+    int m_fd = -1;
+};
 
 struct Fixture {
     test::TempDir dir;
@@ -74,6 +121,7 @@ class ReloadTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(reloader_thread_reloads_on_request);
     CPPUNIT_TEST(delimiter_without_own_domains_is_warned);
     CPPUNIT_TEST(reload_warns_as_start_up_does);
+    CPPUNIT_TEST(no_ready_after_stopping);  // last: STOPPING=1 is final for the process
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -323,6 +371,33 @@ public:
         for (int i = 0; i < 200 && d->snapshot()->config->signing.format != smime::SignatureFormat::Opaque; ++i)
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
         CPPUNIT_ASSERT(d->snapshot()->config->signing.format == smime::SignatureFormat::Opaque);
+    }
+
+    // A reload still running when SIGTERM came ended after STOPPING=1 and sent READY=1, which
+    // tells systemd that the stopping service is up again: after STOPPING=1 a reload announces
+    // nothing (neither RELOADING=1 nor READY=1), while the reload itself still completes.
+    void no_ready_after_stopping()
+    {
+        Fixture f;
+        f.write(f.text("detached"));
+        auto d = f.daemon();
+        NotifyListener manager(f.dir.path());
+        service::notify_ready("Ready");
+        const std::string before = manager.received(std::chrono::milliseconds(500));
+        CPPUNIT_ASSERT_MESSAGE(before, before.find("READY=1") != std::string::npos);
+        service::notify_stopping();
+        const std::string stopping = manager.received(std::chrono::milliseconds(500));
+        CPPUNIT_ASSERT_MESSAGE(stopping, stopping.find("STOPPING=1") != std::string::npos);
+        Reloader reloader(*d);
+        f.write(f.text("opaque"));
+        reloader.request();
+        for (int i = 0; i < 500 && reloader.completed() == 0; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        CPPUNIT_ASSERT_EQUAL(1u, reloader.completed());
+        CPPUNIT_ASSERT(d->snapshot()->config->signing.format == smime::SignatureFormat::Opaque);
+        service::notify_ready("Ready");
+        const std::string after = manager.received(std::chrono::milliseconds(300));
+        CPPUNIT_ASSERT_MESSAGE("sent after STOPPING=1: " + after, after.empty());
     }
 };
 
