@@ -3,6 +3,7 @@
 
 #include <atomic>
 
+#include "base/joined.h"
 #include "base/log.h"
 #include "base/metrics.h"
 #include "milter/certificate_expiry.h"
@@ -57,9 +58,7 @@ ReloadOutcome reload_configuration(Daemon& daemon)
         // but a reload that drops every trust anchor for a typo would fail every partner's
         // signature and refuse every recipient of mandatory encryption.
         if (const auto problems = reloadable_host_problems(*loaded->config); !problems.empty()) {
-            std::string all;
-            for (const auto& p : problems) all += (all.empty() ? "" : "; ") + p;
-            throw ConfigError(path + ": " + all);
+            throw ConfigError(path + ": " + joined(problems, "", "; "));
         }
         outcome.restart_would_fail = start_host_problems(*loaded->config);
         // Against what the process runs with, not the previous file: a setting changed back is

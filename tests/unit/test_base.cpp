@@ -3,6 +3,7 @@
 
 #include "base/ascii.h"
 #include "base/email_address.h"
+#include "base/joined.h"
 #include "base/log.h"
 #include "base/secure_buffer.h"
 #include "base/spool.h"
@@ -44,6 +45,7 @@ class BaseTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(slice_source_reads_range);
     CPPUNIT_TEST(memory_source_refuses_temporaries);
     CPPUNIT_TEST(unique_fd_closes_exactly_once);
+    CPPUNIT_TEST(joined_with_separators);
     CPPUNIT_TEST_SUITE_END();
 
     static bool fd_open(int fd) { return ::fcntl(fd, F_GETFD) != -1; }
@@ -72,6 +74,15 @@ public:
         CPPUNIT_ASSERT(c && c.get() != kept && !fd_open(kept) && fd_open(c.get()));
         UniqueFd failed(-1);  // open(2)'s failure: owns nothing
         CPPUNIT_ASSERT(!failed);
+    }
+
+    void joined_with_separators()
+    {
+        const std::vector<std::string> three{"a", "b", "c"};
+        CPPUNIT_ASSERT_EQUAL(std::string("a,b,c"), joined(three));
+        CPPUNIT_ASSERT_EQUAL(std::string("a; b; c"), joined(three, "", "; "));
+        CPPUNIT_ASSERT_EQUAL(std::string("-"), joined({}, "-", "; "));
+        CPPUNIT_ASSERT_EQUAL(std::string("a"), joined(std::vector<std::string>{"a"}, "", "; "));
     }
 
     void address_forms()
