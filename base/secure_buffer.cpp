@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <stdexcept>
 
+#include "base/unique_fd.h"
+
 namespace ssm {
 
 void secure_wipe(void* p, std::size_t n) noexcept
@@ -37,26 +39,6 @@ void secure_wipe(std::string& s) noexcept
     s.clear();
 }
 
-namespace {
-
-// Closes the descriptor on every path out of read_secret_file.
-class FileDescriptor {
-public:
-    explicit FileDescriptor(int fd) noexcept : m_fd(fd) {}
-    FileDescriptor(const FileDescriptor&) = delete;
-    FileDescriptor& operator=(const FileDescriptor&) = delete;
-    ~FileDescriptor()
-    {
-        if (m_fd >= 0) ::close(m_fd);
-    }
-    int get() const noexcept { return m_fd; }
-
-private:
-    int m_fd;
-};
-
-}  // namespace
-
 // open(2)/read(2) straight into the SecureString's buffer, sized once: no stdio or iostream
 // buffer and no growing std::string leaves a copy of the secret in freed memory.
 // O_NONBLOCK so that opening a FIFO returns at once (it is then refused as not a regular
@@ -65,7 +47,7 @@ private:
 // (Kubernetes secret volumes, a credential kept elsewhere).
 SecureString read_secret_file(const std::string& path)
 {
-    const FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+    const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
     if (fd.get() < 0) throw std::runtime_error("cannot read secret file " + path);
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) throw std::runtime_error("cannot read secret file " + path);

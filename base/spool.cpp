@@ -66,34 +66,29 @@ Spool::Spool(std::string dir, std::size_t memory_limit)
 {
 }
 
-Spool::~Spool()
-{
-    if (m_fd >= 0) ::close(m_fd);
-}
-
 void Spool::move_to_disk()
 {
     // O_TMPFILE gives a file with no name at all; fall back to mkstemp + unlink
     // on file systems that lack it.
-    int fd = ::open(m_dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (fd < 0) {
+    UniqueFd fd(::open(m_dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+    if (!fd) {
         std::string tmpl = m_dir + "/ssm-spool.XXXXXX";
-        fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
-        if (fd < 0) io_failure("spool create in " + m_dir);
+        fd.reset(::mkostemp(tmpl.data(), O_CLOEXEC));
+        if (!fd) io_failure("spool create in " + m_dir);
         ::unlink(tmpl.c_str());
-        ::fchmod(fd, 0600);
+        ::fchmod(fd.get(), 0600);
     }
-    m_fd = fd;
-    write_all(m_fd, m_memory.data(), m_memory.size());
+    m_fd = std::move(fd);
+    write_all(m_fd.get(), m_memory.data(), m_memory.size());
     Bytes().swap(m_memory);
 }
 
 void Spool::write(ByteView data)
 {
     if (data.empty()) return;
-    if (m_fd < 0 && m_memory.size() + data.size() > m_memory_limit) move_to_disk();
-    if (m_fd >= 0)
-        write_all(m_fd, data.data(), data.size());
+    if (!m_fd && m_memory.size() + data.size() > m_memory_limit) move_to_disk();
+    if (m_fd)
+        write_all(m_fd.get(), data.data(), data.size());
     else
         m_memory.insert(m_memory.end(), data.begin(), data.end());
     m_size += data.size();
@@ -101,7 +96,7 @@ void Spool::write(ByteView data)
 
 std::unique_ptr<ByteSource> Spool::reader() const
 {
-    if (m_fd >= 0) return std::make_unique<FileReader>(m_fd, m_size);
+    if (m_fd) return std::make_unique<FileReader>(m_fd.get(), m_size);
     return std::make_unique<MemorySource>(ByteView(m_memory.data(), m_memory.size()));
 }
 

@@ -7,20 +7,21 @@
 #include <string>
 
 #include "base/stream.h"
+#include "base/unique_fd.h"
 
 namespace ssm {
 
 class Spool final : public ByteSink {
 public:
     Spool(std::string dir, std::size_t memory_limit);
-    ~Spool() override;
+    ~Spool() override = default;
     Spool(const Spool&) = delete;
     Spool& operator=(const Spool&) = delete;
 
     using ByteSink::write;
     void write(ByteView data) override;
     std::uint64_t size() const { return m_size; }
-    bool on_disk() const { return m_fd >= 0; }
+    bool on_disk() const { return m_fd.get() >= 0; }
     // A reader over what was written so far; the spool must outlive it.
     std::unique_ptr<ByteSource> reader() const;
 
@@ -30,7 +31,7 @@ private:
     std::string m_dir;
     std::size_t m_memory_limit;
     Bytes m_memory;
-    int m_fd = -1;
+    UniqueFd m_fd;  // the file once the spool is on disk
     std::uint64_t m_size = 0;
 };
 

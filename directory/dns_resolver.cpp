@@ -18,6 +18,7 @@
 
 #include "base/error.h"
 #include "base/log.h"
+#include "base/unique_fd.h"
 
 namespace ssm::directory {
 
@@ -37,20 +38,17 @@ class EventFd {
 public:
     EventFd() : m_fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK))
     {
-        if (m_fd < 0) throw ResolverConfigError("eventfd failed");
+        if (!m_fd) throw ResolverConfigError("eventfd failed");
     }
-    ~EventFd() { ::close(m_fd); }
-    EventFd(const EventFd&) = delete;
-    EventFd& operator=(const EventFd&) = delete;
-    int get() const noexcept { return m_fd; }
+    int get() const noexcept { return m_fd.get(); }
     void signal() const noexcept
     {
         const std::uint64_t one = 1;
-        [[maybe_unused]] const auto n = ::write(m_fd, &one, sizeof one);
+        [[maybe_unused]] const auto n = ::write(m_fd.get(), &one, sizeof one);
     }
 
 private:
-    int m_fd;
+    UniqueFd m_fd;
 };
 
 // One query in flight: the waiter and the callback (on the pump thread) meet here.

@@ -74,6 +74,10 @@ struct ConnectionContext {
     // pending and given to every RCPT TO of the message instead.
     bool no_reply_mail = false;
     std::optional<Reply> pending;
+    // Whether the MTA offered quarantine (SMFIF_QUARANTINE) when the session was negotiated.
+    // Kept for the session: whether a message needs it is only known at its MAIL FROM, from
+    // the configuration it runs under, which a reload may have changed since.
+    bool quarantine_offered = false;
 };
 
 ConnectionContext* context(SMFICTX* ctx)
@@ -221,6 +225,17 @@ sfsistat on_envfrom(SMFICTX* ctx, char** argv) noexcept
             return answer_or_keep(ctx, *c, no_reply,
                                   Reply::tempfail("451", "4.3.2", "ssm-milter is stopping, try again later"));
         c->snapshot = g_daemon->snapshot();  // a new message starts on the newest policy
+        // Holding undecryptable mail (undecryptable.h) needs quarantine; without it such mail
+        // could only be refused, which would make the gateway a padding oracle again. Refused
+        // before the message is sent, not at its end.
+        if (c->snapshot->config->inbound.on_undecryptable == Undecryptable::Hold && !c->quarantine_offered) {
+            log::error("mail", {{"error", "the MTA offered no quarantine (hold) for this session, which [inbound] "
+                                          "on_undecryptable = \"hold\" needs"}});
+            c->snapshot.reset();
+            if (!no_reply) c->in_flight.reset();
+            return answer_or_keep(ctx, *c, no_reply,
+                                  Reply::tempfail("451", "4.3.5", "the MTA cannot hold messages, which this gateway needs"));
+        }
         c->message = std::make_unique<MessageProcessor>(c->snapshot->config, c->snapshot->certificates,
                                                         g_daemon->keys(), c->info,
                                                         c->snapshot->certificates->groups());
@@ -287,14 +302,8 @@ sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned
         constexpr unsigned long kActions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_DELRCPT;
         // Without the actions we need, every message would fail at its end: refuse now.
         if ((f0 & kActions) != kActions) return SMFIS_REJECT;
-        // Holding undecryptable mail (undecryptable.h) needs quarantine; without it such mail
-        // could only be refused, which would make the gateway a padding oracle again.
-        if (g_daemon->snapshot()->config->inbound.on_undecryptable == Undecryptable::Hold &&
-            (f0 & SMFIF_QUARANTINE) == 0) {
-            log::error("negotiate", {{"error", "the MTA offers no quarantine (hold), which [inbound] "
-                                               "on_undecryptable = \"hold\" needs"}});
-            return SMFIS_REJECT;
-        }
+        // Whether quarantine is needed depends on each message's configuration: remembered for
+        // MAIL FROM (on_envfrom), not judged here by the configuration of this moment.
         // Adding recipients only list expansion needs (PRODUCT §4.3; 451 where it is missing).
         *pf0 = kActions | (f0 & (SMFIF_ADDRCPT | SMFIF_QUARANTINE));
         *pf1 = f1 & (SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NOEOH | SMFIP_NR_CONN |
@@ -307,6 +316,7 @@ sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned
         c->no_reply_body = (*pf1 & SMFIP_NR_BODY) != 0;
         c->no_reply_connect = (*pf1 & SMFIP_NR_CONN) != 0;
         c->no_reply_mail = (*pf1 & SMFIP_NR_MAIL) != 0;
+        c->quarantine_offered = (f0 & SMFIF_QUARANTINE) != 0;
         if (smfi_setpriv(ctx, c.get()) != MI_SUCCESS) return SMFIS_REJECT;
         c.release();  // owned by libmilter's private pointer until on_close
         return SMFIS_CONTINUE;

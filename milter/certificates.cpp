@@ -207,7 +207,8 @@ std::shared_ptr<directory::HarvestStore> open_harvest_store(const Config& config
 
 std::shared_ptr<const Certificates> Certificates::load(const Config& config,
                                                        std::shared_ptr<directory::HarvestStore> harvest,
-                                                       const std::string& harvest_failure)
+                                                       const std::string& harvest_failure,
+                                                       const Certificates* replaces)
 {
     auto c = std::shared_ptr<Certificates>(new Certificates());
     // Each kind's sources, then in [directory] source_order.
@@ -257,6 +258,7 @@ std::shared_ptr<const Certificates> Certificates::load(const Config& config,
     trust_config.online.limits.timeout = config.pki.fetch_timeout;
     trust_config.online.time_budget = config.pki.revocation_time_budget;
     for (const auto& b : config.pki.anchors) trust_config.scopes.anchors.push_back({b.certificate, b.domains});
+    if (replaces) trust_config.replaces = replaces->m_trust;
     trust_config.scopes.unscoped =
         config.pki.unscoped_anchors_any_domain ? pki::UnscopedAnchors::AnyDomain : pki::UnscopedAnchors::None;
     try {

@@ -32,9 +32,13 @@ public:
     // [directory] cache could not be opened, see open_harvest_store) stands in for the imported
     // and harvested certificates: a look-up that reaches them is DirectoryUnavailable (451
     // 4.7.1 where encryption is mandatory), never "no certificate" (550) for a local fault.
+    // `replaces`: the certificates of the configuration this one replaces (a reload), or null;
+    // its trust store's fetched CRLs and OCSP answers are kept when the [pki] settings and
+    // files they depend on are the same (pki::TrustStoreConfig::replaces).
     static std::shared_ptr<const Certificates> load(const Config& config,
                                                     std::shared_ptr<directory::HarvestStore> harvest,
-                                                    const std::string& harvest_failure = {});
+                                                    const std::string& harvest_failure = {},
+                                                    const Certificates* replaces = nullptr);
     // The same with the [directory] cache's harvest store opened here (open_harvest_store):
     // for the ssmctl commands, which load once; the daemon keeps one store across reloads.
     static std::shared_ptr<const Certificates> load(const Config& config);

@@ -3,6 +3,7 @@
 
 #include <atomic>
 
+#include "base/joined.h"
 #include "base/log.h"
 #include "base/metrics.h"
 #include "milter/certificate_expiry.h"
@@ -14,12 +15,13 @@ namespace ssm::milter {
 
 std::shared_ptr<const Snapshot> load_snapshot(const std::string& path,
                                               const std::shared_ptr<directory::HarvestStore>& harvest,
-                                              const std::string& harvest_failure)
+                                              const std::string& harvest_failure, const Snapshot* running)
 {
     auto snapshot = std::make_shared<Snapshot>();
     snapshot->config = load_config(path);
     try {
-        snapshot->certificates = Certificates::load(*snapshot->config, harvest, harvest_failure);
+        snapshot->certificates = Certificates::load(*snapshot->config, harvest, harvest_failure,
+                                                     running ? running->certificates.get() : nullptr);
     } catch (const ConfigError&) {
         throw;
     } catch (const std::exception& e) {
@@ -50,15 +52,13 @@ ReloadOutcome reload_configuration(Daemon& daemon)
     const auto running = daemon.snapshot();
     const std::string& path = running->config->path;
     try {
-        auto loaded = load_snapshot(path, daemon.harvest(), daemon.harvest_failure());
+        auto loaded = load_snapshot(path, daemon.harvest(), daemon.harvest_failure(), running.get());
         // What -n refuses among the settings now put in force refuses the reload too: the
         // daemon tolerates a missing trust anchors or spool folder at start (with a warning),
         // but a reload that drops every trust anchor for a typo would fail every partner's
         // signature and refuse every recipient of mandatory encryption.
         if (const auto problems = reloadable_host_problems(*loaded->config); !problems.empty()) {
-            std::string all;
-            for (const auto& p : problems) all += (all.empty() ? "" : "; ") + p;
-            throw ConfigError(path + ": " + all);
+            throw ConfigError(path + ": " + joined(problems, "", "; "));
         }
         outcome.restart_would_fail = start_host_problems(*loaded->config);
         // Against what the process runs with, not the previous file: a setting changed back is

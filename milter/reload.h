@@ -17,9 +17,12 @@ namespace ssm::milter {
 
 // Loads the file and builds everything a snapshot holds. Throws ConfigError (file:line:column)
 // for an invalid configuration, including unreadable certificate folders named by it.
+// `running`: the snapshot a reload replaces (null at start); what its revocation checks fetched
+// is kept when still valid under the new file (Certificates::load).
 std::shared_ptr<const Snapshot> load_snapshot(const std::string& path,
                                               const std::shared_ptr<directory::HarvestStore>& harvest,
-                                              const std::string& harvest_failure = {});
+                                              const std::string& harvest_failure = {},
+                                              const Snapshot* running = nullptr);
 
 // Settings that only take effect at start (the socket is open, privileges are dropped, the
 // token and the LMDB environment are open): one line per changed setting, for a warning.

@@ -8,12 +8,20 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <string_view>
 
 namespace ssm::milter::service {
 
 namespace {
+
+// Once STOPPING=1 is sent, READY=1 or RELOADING=1 would tell systemd the service is up again
+// (a reload that was running when SIGTERM came ends after it): both are dropped from then on.
+// The lock orders a reload's READY=1 against a concurrent STOPPING=1, so none slips in between
+// the check and the send.
+std::mutex g_order;
+bool g_stopping = false;  // guarded by g_order
 
 // One notification; STATUS= is a single line (sd_notify separates assignments by newlines).
 void send(const char* state, std::string_view status, std::string_view detail) noexcept
@@ -35,10 +43,17 @@ void send(const char* state, std::string_view status, std::string_view detail) n
 
 void notify_ready(std::string_view status, std::string_view detail) noexcept
 {
-    send("READY=1", status, detail);
+    try {
+        std::lock_guard lock(g_order);
+        if (!g_stopping) send("READY=1", status, detail);
+    } catch (...) {
+        // The lock failed (std::system_error): better no READY=1 than one after STOPPING=1.
+    }
 }
 
-void notify_reloading() noexcept
+namespace {
+
+void send_reloading() noexcept
 {
     timespec now{};
     if (clock_gettime(CLOCK_MONOTONIC, &now) != 0) {
@@ -52,6 +67,27 @@ void notify_reloading() noexcept
                      static_cast<unsigned long long>(usec));
 }
 
-void notify_stopping() noexcept { (void)sd_notify(0, "STOPPING=1\nSTATUS=Stopping"); }
+}  // namespace
+
+void notify_reloading() noexcept
+{
+    try {
+        std::lock_guard lock(g_order);
+        if (!g_stopping) send_reloading();
+    } catch (...) {
+        // As in notify_ready: nothing rather than a reload announced after the stop.
+    }
+}
+
+void notify_stopping() noexcept
+{
+    try {
+        std::lock_guard lock(g_order);
+        g_stopping = true;
+    } catch (...) {
+        // STOPPING=1 is sent all the same; only the ordering guarantee is lost.
+    }
+    (void)sd_notify(0, "STOPPING=1\nSTATUS=Stopping");
+}
 
 }  // namespace ssm::milter::service

@@ -16,7 +16,9 @@ void notify_ready(std::string_view status, std::string_view detail = {}) noexcep
 // the timestamp against the time `systemctl reload` was issued.
 void notify_reloading() noexcept;
 
-// STOPPING=1: the milter is shutting down (SIGTERM, SIGINT, or smfi_main ended).
+// STOPPING=1: the milter is shutting down (SIGTERM, SIGINT, or smfi_main ended). Final: after
+// it, notify_ready and notify_reloading send nothing (a reload still running when the stop
+// came must not announce the service as ready again).
 void notify_stopping() noexcept;
 
 }  // namespace ssm::milter::service

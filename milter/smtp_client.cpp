@@ -57,7 +57,7 @@ SmtpSession::SmtpSession(const std::string& host, std::uint16_t port, std::chron
     std::unique_ptr<addrinfo, AddrInfoDeleter> list(found);
     std::string why = "no address";
     for (const addrinfo* a = list.get(); a && m_socket.get() < 0; a = a->ai_next) {
-        Socket s(::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol));
+        UniqueFd s(::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol));
         if (s.get() < 0) {
             why = std::strerror(errno);
             continue;
@@ -86,21 +86,6 @@ SmtpSession::SmtpSession(const std::string& host, std::uint16_t port, std::chron
     } else if (const SmtpReply h = command("HELO " + std::string(helo)); h.code != 250) {
         fail(h, "HELO");
     }
-}
-
-SmtpSession::Socket& SmtpSession::Socket::operator=(Socket&& other) noexcept
-{
-    if (this != &other) {
-        reset();
-        m_fd = std::exchange(other.m_fd, -1);
-    }
-    return *this;
-}
-
-void SmtpSession::Socket::reset() noexcept
-{
-    if (m_fd >= 0) ::close(m_fd);
-    m_fd = -1;
 }
 
 void SmtpSession::fail(const SmtpReply& reply, std::string_view step) const

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "base/stream.h"
+#include "base/unique_fd.h"
 
 namespace ssm::milter {
 
@@ -50,23 +51,7 @@ private:
 
     // The connection's descriptor, closed by its destructor (also when the constructor
     // throws after connecting: a member's destructor runs then, the session's would not).
-    class Socket {
-    public:
-        Socket() = default;
-        explicit Socket(int fd) noexcept : m_fd(fd) {}
-        Socket(Socket&& other) noexcept : m_fd(other.m_fd) { other.m_fd = -1; }
-        Socket& operator=(Socket&& other) noexcept;
-        Socket(const Socket&) = delete;
-        Socket& operator=(const Socket&) = delete;
-        ~Socket() { reset(); }
-        int get() const noexcept { return m_fd; }
-        void reset() noexcept;
-
-    private:
-        int m_fd = -1;
-    };
-
-    Socket m_socket;
+    UniqueFd m_socket;
     std::string m_peer;  // host:port, for messages
     std::chrono::milliseconds m_timeout;
     std::string m_in;  // bytes read and not yet taken as a reply line

@@ -102,8 +102,10 @@ std::vector<std::string> ocsp_urls(const Certificate& cert)
     return out;
 }
 
-OcspClient::OcspClient(std::shared_ptr<const HttpFetcher> fetcher, OnlineRevocationConfig config)
-    : m_fetcher(std::move(fetcher)), m_config(std::move(config))
+OcspClient::OcspClient(std::shared_ptr<const HttpFetcher> fetcher, OnlineRevocationConfig config,
+                       std::shared_ptr<OcspCache> cache)
+    : m_fetcher(std::move(fetcher)), m_config(std::move(config)),
+      m_cache(cache ? std::move(cache) : std::make_shared<OcspCache>())
 {
 }
 
@@ -113,20 +115,20 @@ RevocationAnswer OcspClient::check(const Certificate& cert, const Certificate& i
     const auto urls = ocsp_urls(cert);
     if (urls.empty()) return unknown("no OCSP responder");
     const std::string key = key_id_hex(issuer) + ":" + serial_hex(cert);
-    if (auto hit = m_cache.find(key, now)) {
+    if (auto hit = m_cache->answers.find(key, now)) {
         hit->from_cache = true;
         return *hit;
     }
     std::string why;
     for (const auto& url : urls) {
-        if (m_failed.find(url, now)) {
+        if (m_cache->failed.find(url, now)) {
             why += (why.empty() ? "" : "; ") + ("OCSP " + url + ": no answer recently");
             continue;
         }
         std::time_t expires = -1;
         RevocationAnswer a = ask(url, cert, issuer, now, responder_status, budget, expires);
         if (a.status != RevocationStatus::Unknown) {
-            if (expires != -1) m_cache.put(key, a, expires, m_config.max_cache_entries);
+            if (expires != -1) m_cache->answers.put(key, a, expires, m_config.max_cache_entries);
             return a;
         }
         why += (why.empty() ? "" : "; ") + a.detail;
@@ -155,7 +157,7 @@ RevocationAnswer OcspClient::ask(const std::string& url, const Certificate& cert
         // A request the budget cut short says nothing about its responder.
         if (cut) return unknown(where + ": no answer, " + kBudgetSpent);
         if (m_config.failure_retry_after > 0)
-            m_failed.put(url, true, now + m_config.failure_retry_after, m_config.max_cache_entries);
+            m_cache->failed.put(url, true, now + m_config.failure_retry_after, m_config.max_cache_entries);
         return unknown(where + ": no answer");
     }
     OcspResponse resp;

@@ -56,8 +56,9 @@ std::vector<std::string> crl_distribution_urls(const Certificate& cert)
 }
 
 CrlDistributionClient::CrlDistributionClient(std::shared_ptr<const HttpFetcher> fetcher,
-                                             OnlineRevocationConfig config)
-    : m_fetcher(std::move(fetcher)), m_config(std::move(config))
+                                             OnlineRevocationConfig config, std::shared_ptr<CrlCache> cache)
+    : m_fetcher(std::move(fetcher)), m_config(std::move(config)),
+      m_cache(cache ? std::move(cache) : std::make_shared<CrlCache>())
 {
 }
 
@@ -79,7 +80,7 @@ std::optional<FetchedCrl> CrlDistributionClient::fetch(const std::string& url, c
             return std::nullopt;
         }
         if (m_config.failure_retry_after > 0)
-            m_failed.put(url, true, now + m_config.failure_retry_after, m_config.max_cache_entries);
+            m_cache->failed.put(url, true, now + m_config.failure_retry_after, m_config.max_cache_entries);
         why = where + ": no answer";
         return std::nullopt;
     }
@@ -138,11 +139,11 @@ std::shared_ptr<const FetchedCrl> CrlDistributionClient::get(const std::string& 
 {
     const std::string key = url + "|" + key_id_hex(issuer);
     cached = false;
-    if (auto hit = m_cache.find(key, now)) {
+    if (auto hit = m_cache->crls.find(key, now)) {
         cached = true;
         return *hit;
     }
-    if (m_failed.find(url, now)) {
+    if (m_cache->failed.find(url, now)) {
         why = "CRL " + url + ": no answer recently";
         return nullptr;
     }
@@ -155,7 +156,7 @@ std::shared_ptr<const FetchedCrl> CrlDistributionClient::get(const std::string& 
                                 : m_config.cache_without_next_update > 0
                                     ? std::min(now + m_config.cache_without_next_update, next + m_config.clock_skew)
                                     : -1;
-    if (expires != -1) m_cache.put(key, crl, expires, m_config.max_cache_entries);
+    if (expires != -1) m_cache->crls.put(key, crl, expires, m_config.max_cache_entries);
     return crl;
 }
 
@@ -263,8 +264,9 @@ RevocationAnswer CrlDistributionClient::check(const Certificate& cert, const Cer
     return answer;
 }
 
-RevocationChecker::RevocationChecker(std::shared_ptr<const HttpFetcher> fetcher, OnlineRevocationConfig config)
-    : m_config(config), m_ocsp(fetcher, config), m_crls(std::move(fetcher), std::move(config))
+RevocationChecker::RevocationChecker(std::shared_ptr<const HttpFetcher> fetcher, OnlineRevocationConfig config,
+                                     const RevocationCaches& caches)
+    : m_config(config), m_ocsp(fetcher, config, caches.ocsp), m_crls(std::move(fetcher), std::move(config), caches.crls)
 {
 }
 

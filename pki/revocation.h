@@ -14,7 +14,9 @@
 // fetched CRL goes through the scope and entry rules of loaded ones (pki/crl_set.h): indirect
 // CRLs (signed by the CRL issuer a distribution point's cRLIssuer names, whose certificate the
 // trust store has and validates), certificateIssuer entries, delta CRLs (removeFromCRL).
-// Limits: only fullName http URIs, no on-disk cache (a restart refetches).
+// Limits: only fullName http URIs, no on-disk cache (a restart refetches). The in-memory caches
+// may outlive their checker: a trust store made for a reload takes them over when nothing they
+// depend on changed (RevocationCaches, TrustStoreConfig::replaces).
 #pragma once
 #include <ctime>
 #include <functional>
@@ -97,6 +99,12 @@ private:
     mutable std::map<std::string, std::pair<Value, std::time_t>> m_entries;
 };
 
+// The OCSP client's answers and the responder URLs that recently gave none.
+struct OcspCache {
+    ExpiringCache<RevocationAnswer> answers;  // key: issuer key id + serial
+    ExpiringCache<bool> failed;               // URLs that recently gave no answer
+};
+
 // The revocation status of a delegated OCSP responder's certificate, from CRLs only (asking
 // OCSP about the responder could recurse); null: it cannot be had.
 using ResponderStatus = std::function<RevocationAnswer(const Certificate& responder)>;
@@ -108,11 +116,14 @@ using ResponderStatus = std::function<RevocationAnswer(const Certificate& respon
 // id-pkix-ocsp-nocheck or `responder_status` says it is not revoked (RFC 6960 §4.2.2.2.1).
 class OcspClient {
 public:
-    OcspClient(std::shared_ptr<const HttpFetcher> fetcher, OnlineRevocationConfig config);
+    // `cache`: one to share (a predecessor's, see RevocationCaches); null: a new, empty one.
+    OcspClient(std::shared_ptr<const HttpFetcher> fetcher, OnlineRevocationConfig config,
+               std::shared_ptr<OcspCache> cache = nullptr);
     RevocationAnswer check(const Certificate& cert, const Certificate& issuer, std::time_t now,
                            const ResponderStatus& responder_status = {},
                            const RevocationBudget* budget = nullptr) const;
-    std::size_t cache_size() const { return m_cache.size(); }
+    std::size_t cache_size() const { return m_cache->answers.size(); }
+    const std::shared_ptr<OcspCache>& cache() const { return m_cache; }
 
 private:
     RevocationAnswer ask(const std::string& url, const Certificate& cert, const Certificate& issuer,
@@ -121,8 +132,7 @@ private:
 
     std::shared_ptr<const HttpFetcher> m_fetcher;
     OnlineRevocationConfig m_config;
-    ExpiringCache<RevocationAnswer> m_cache;  // key: issuer key id + serial
-    ExpiringCache<bool> m_failed;             // URLs that recently gave no answer
+    std::shared_ptr<OcspCache> m_cache;  // never null; internally synchronised
 };
 
 // What a fetched CRL signed by another than the certificate's issuer (an indirect CRL, RFC 5280
@@ -142,13 +152,22 @@ struct FetchedCrl {
     Bytes signer_der;  // empty: the certificate's issuer signed it; else a CrlSigners certificate
 };
 
+// The CRLs fetched from distribution points and the URLs that recently gave none.
+struct CrlCache {
+    ExpiringCache<std::shared_ptr<const FetchedCrl>> crls;  // key: URL + issuer key id
+    ExpiringCache<bool> failed;
+};
+
 class CrlDistributionClient {
 public:
-    CrlDistributionClient(std::shared_ptr<const HttpFetcher> fetcher, OnlineRevocationConfig config);
+    // `cache`: one to share (a predecessor's, see RevocationCaches); null: a new, empty one.
+    CrlDistributionClient(std::shared_ptr<const HttpFetcher> fetcher, OnlineRevocationConfig config,
+                          std::shared_ptr<CrlCache> cache = nullptr);
     // `signers`: null refuses indirect CRLs. `budget`: null, no overall bound.
     RevocationAnswer check(const Certificate& cert, const Certificate& issuer, std::time_t now,
                            const CrlSigners* signers = nullptr, const RevocationBudget* budget = nullptr) const;
-    std::size_t cache_size() const { return m_cache.size(); }
+    std::size_t cache_size() const { return m_cache->crls.size(); }
+    const std::shared_ptr<CrlCache>& cache() const { return m_cache; }
 
 private:
     // From the cache, or fetched (and cached until its nextUpdate); null with `why` otherwise.
@@ -162,8 +181,16 @@ private:
 
     std::shared_ptr<const HttpFetcher> m_fetcher;
     OnlineRevocationConfig m_config;
-    ExpiringCache<std::shared_ptr<const FetchedCrl>> m_cache;  // key: URL + issuer key id
-    ExpiringCache<bool> m_failed;
+    std::shared_ptr<CrlCache> m_cache;  // never null; internally synchronised
+};
+
+// What a checker fetched, handed from the trust store of one configuration to that of the next
+// (a reload) so that a reload which changes a rule does not refetch every CRL (one of a big PKI
+// may be tens of megabytes) and ask every OCSP responder again. Only valid while what the
+// answers were verified against is the same: TrustStore::revocation_cache_key decides.
+struct RevocationCaches {
+    std::shared_ptr<OcspCache> ocsp;
+    std::shared_ptr<CrlCache> crls;
 };
 
 // What the trust store adds to an online check of one certificate of a path.
@@ -181,11 +208,14 @@ inline constexpr const char* kBudgetSpent = "revocation time budget spent";
 // OCSP, then CRL distribution points. Thread-safe.
 class RevocationChecker {
 public:
-    RevocationChecker(std::shared_ptr<const HttpFetcher> fetcher, OnlineRevocationConfig config);
+    // `caches`: a predecessor's to continue with (each null one: new and empty).
+    RevocationChecker(std::shared_ptr<const HttpFetcher> fetcher, OnlineRevocationConfig config,
+                      const RevocationCaches& caches = {});
     RevocationAnswer check(const Certificate& cert, const Certificate& issuer, std::time_t now,
                            const RevocationContext& context = {}) const;
     const OcspClient& ocsp() const { return m_ocsp; }
     const CrlDistributionClient& crls() const { return m_crls; }
+    RevocationCaches caches() const { return {m_ocsp.cache(), m_crls.cache()}; }
 
 private:
     OnlineRevocationConfig m_config;

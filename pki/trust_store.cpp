@@ -5,12 +5,14 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
 #include <iterator>
 #include <utility>
 
+#include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 
 #include "base/joined.h"
@@ -56,9 +58,18 @@ std::string read_whole(const fs::path& file)
     return text;
 }
 
-std::vector<Crl> parse_crls(const fs::path& file)
+// SHA-256 of `data`, in hex.
+std::string sha256_hex(ByteView data)
 {
-    const std::string text = read_whole(file);
+    std::uint8_t digest[32];
+    if (gnutls_hash_fast(GNUTLS_DIG_SHA256, data.data(), data.size(), digest) < 0)
+        throw LoadError("SHA-256 unavailable");
+    return to_hex(ByteView(digest, sizeof digest));
+}
+
+// The CRLs of a file's content `text` (PEM blocks or one DER CRL).
+std::vector<Crl> parse_crls(const fs::path& file, const std::string& text)
+{
     const gnutls_datum_t d = datum(as_bytes(text));
     std::vector<Crl> out;
     if (text.find("-----BEGIN") != std::string::npos) {
@@ -109,7 +120,7 @@ TrustStore::TrustStore(const TrustStoreConfig& paths) : m_path_limits(paths.path
         bind_anchors(paths.scopes, files);
         m_intermediates = load_folder(paths.intermediates, "[pki] intermediates");
         if (!paths.crls.empty()) load_crls(paths.crls);
-        finish_setup(paths.online, paths.fetcher);
+        finish_setup(paths.online, paths.fetcher, paths.replaces.get());
     } catch (...) {
         gnutls_x509_trust_list_deinit(m_list, 1);
         throw;
@@ -129,14 +140,37 @@ TrustStore::TrustStore(std::vector<Certificate> anchors, std::vector<Certificate
         add_anchors(std::move(anchors));
         bind_anchors(scopes, {});
         m_intermediates = std::move(intermediates);
-        finish_setup(online, std::move(fetcher));
+        finish_setup(online, std::move(fetcher), nullptr);
     } catch (...) {
         gnutls_x509_trust_list_deinit(m_list, 1);
         throw;
     }
 }
 
-void TrustStore::finish_setup(const OnlineRevocationConfig& online, std::shared_ptr<const HttpFetcher> fetcher)
+std::string TrustStore::make_revocation_cache_key(const OnlineRevocationConfig& online) const
+{
+    // What a cached answer was checked with or against: the mode and the [pki] fetch settings
+    // (a failed URL is not asked again for a while, judged by the old timeouts), the anchors
+    // and intermediates (signers of indirect CRLs, issuers of OCSP responders: by fingerprint)
+    // and the loaded CRLs (a delegated responder's status: by content). Not the time budget:
+    // it bounds the time spent, not what an answer says.
+    std::string identity = "revocation-cache-1\n";
+    identity += std::to_string(static_cast<int>(m_revocation)) + " " + std::to_string(online.ocsp) + " " +
+                std::to_string(online.crl_distribution_points) + " " +
+                std::to_string(online.limits.connect_timeout.count()) + " " +
+                std::to_string(online.limits.timeout.count()) + " " + std::to_string(online.limits.max_bytes) + " " +
+                std::to_string(online.ocsp_nonce) + " " + std::to_string(online.clock_skew) + " " +
+                std::to_string(online.cache_without_next_update) + " " +
+                std::to_string(online.max_age_without_next_update) + " " +
+                std::to_string(online.failure_retry_after) + " " + std::to_string(online.max_cache_entries) + "\n";
+    for (const auto& a : m_anchor_index) identity += "anchor " + to_hex(a.fingerprint) + "\n";
+    for (const auto& i : m_intermediate_index) identity += "intermediate " + to_hex(i.fingerprint) + "\n";
+    identity += m_loaded_crls_identity;
+    return sha256_hex(as_bytes(identity));
+}
+
+void TrustStore::finish_setup(const OnlineRevocationConfig& online, std::shared_ptr<const HttpFetcher> fetcher,
+                              const TrustStore* replaces)
 {
     // The indexes point into the vectors, which do not change after this.
     for (const auto& a : m_anchors) m_anchor_index.push_back(IndexedCertificate::of(a));
@@ -150,7 +184,18 @@ void TrustStore::finish_setup(const OnlineRevocationConfig& online, std::shared_
     // Made even when the store's mode is Off: a partner's options may ask for revocation.
     if (online.ocsp || online.crl_distribution_points) {
         if (!fetcher) fetcher = std::make_shared<const CurlFetcher>();
-        m_checker = std::make_unique<const RevocationChecker>(std::move(fetcher), online);
+        m_revocation_cache_key = make_revocation_cache_key(online);
+        // A reload that changed nothing the answers depend on keeps what was fetched.
+        RevocationCaches caches;
+        if (replaces && replaces->m_checker) {
+            const RevocationCaches before = replaces->m_checker->caches();
+            const bool same = replaces->m_revocation_cache_key == m_revocation_cache_key;
+            if (same) caches = before;
+            log::info("pki_revocation_caches", {{"action", same ? "kept" : "dropped"},
+                                                {"crls", std::to_string(before.crls->crls.size())},
+                                                {"ocsp_answers", std::to_string(before.ocsp->answers.size())}});
+        }
+        m_checker = std::make_unique<const RevocationChecker>(std::move(fetcher), online, caches);
     }
 }
 
@@ -237,7 +282,9 @@ void TrustStore::load_crls(const fs::path& folder)
     std::vector<const Certificate*> signers;      // per m_crls entry added here
     const std::size_t first_crl = m_crls.size();
     for (const auto& file : files) {
-        for (Crl& crl : parse_crls(file)) {
+        const std::string text = read_whole(file);
+        m_loaded_crls_identity += file.filename().string() + "=" + sha256_hex(as_bytes(text)) + "\n";
+        for (Crl& crl : parse_crls(file, text)) {
             // GnuTLS verifies CRLs only against anchors; ours may come from an intermediate,
             // so the issuer is found and the signature checked here first. Every certificate
             // of that name is tried: a CA that rolled its key over, or signs CRLs with a key

@@ -49,6 +49,8 @@ enum class Revocation {
                // (loaded CRL within nextUpdate, OCSP or fetched CRL), else RevocationUnknown
 };
 
+class TrustStore;
+
 struct TrustStoreConfig {
     std::filesystem::path trust_anchors;  // [pki] trust_anchors: PEM/DER roots
     std::filesystem::path intermediates;  // [pki] intermediates: CA and cross-certificates
@@ -60,6 +62,10 @@ struct TrustStoreConfig {
     std::shared_ptr<const HttpFetcher> fetcher{};
     // [[pki.anchor]] and [pki] unscoped_anchors: the domains each anchor vouches for.
     AnchorScopes scopes{};
+    // The store this one replaces (a reload), or null. Its fetched CRLs and OCSP answers are
+    // taken over when their revocation_cache_key is the same (the [pki] revocation settings,
+    // anchors, intermediates and loaded CRLs they were verified with); otherwise they are not.
+    std::shared_ptr<const TrustStore> replaces{};
 };
 
 enum class Purpose {
@@ -147,6 +153,8 @@ public:
 
     // The online checker (for cache statistics); null when revocation is off.
     const RevocationChecker* revocation_checker() const { return m_checker.get(); }
+    // What the online checker's cached answers depend on, as a digest (empty: no checker).
+    const std::string& revocation_cache_key() const { return m_revocation_cache_key; }
 
     std::size_t anchor_count() const { return m_anchor_count; }
     std::size_t intermediate_count() const { return m_intermediates.size(); }
@@ -167,7 +175,11 @@ private:
     void bind_anchors(const AnchorScopes& scopes, const std::vector<std::string>& files);
     const AnchorDomains& domains_of(const Certificate& anchor) const;
     void load_crls(const std::filesystem::path& folder);
-    void finish_setup(const OnlineRevocationConfig& online, std::shared_ptr<const HttpFetcher> fetcher);
+    // `replaces`: the store of the previous configuration, whose caches are taken over when
+    // the keys match; null: new caches.
+    void finish_setup(const OnlineRevocationConfig& online, std::shared_ptr<const HttpFetcher> fetcher,
+                      const TrustStore* replaces);
+    std::string make_revocation_cache_key(const OnlineRevocationConfig& online) const;
     ValidationResult check_path(const std::vector<const Certificate*>& chain, const Certificate* anchor,
                                 std::time_t now, Purpose purpose, const ValidationOptions& options) const;
     // `gnutls_applied_crls`: whether GnuTLS's verification reached its CRL checks (it skips them
@@ -206,6 +218,8 @@ private:
     std::vector<IndexedCertificate> m_intermediate_index;  // over m_intermediates
     PathLimits m_path_limits;
     std::unique_ptr<const RevocationChecker> m_checker;
+    std::string m_revocation_cache_key;   // see revocation_cache_key()
+    std::string m_loaded_crls_identity;   // each loaded CRL file's name and content digest
     std::chrono::milliseconds m_time_budget{20000};  // [pki] revocation_time_budget
     Revocation m_revocation = Revocation::SoftFail;
     std::size_t m_anchor_count = 0;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/joined.h"
 #include "base/log.h"
 #include "base/spool.h"
 #include "milter/certificates.h"
@@ -262,8 +263,7 @@ int process_command(const milter::Config& config, std::shared_ptr<const milter::
         for (const auto& r : out.add_recipients) std::fprintf(stderr, "rcpt: +%s\n", r.c_str());
         // Offline, nothing is reinjected: say which recipients the milter would send apart.
         for (const auto& copy : out.copies) {
-            std::string rcpts;
-            for (const auto& r : copy.recipients) rcpts += (rcpts.empty() ? "" : ",") + r;
+            const std::string rcpts = joined(copy.recipients);
             if (copy.made) {  // a list's members in an envelope of their own
                 std::fprintf(stderr, "list-copy: %s would get an envelope of their own through [reinjection] "
                              "(not sent by ssmctl; the output below is the message for the others)\n",
@@ -284,8 +284,7 @@ int process_command(const milter::Config& config, std::shared_ptr<const milter::
             return 0;
         }
         for (const auto& receipt : out.receipts) {
-            std::string rcpts;
-            for (const auto& r : receipt.to) rcpts += (rcpts.empty() ? "" : ",") + r;
+            const std::string rcpts = joined(receipt.to);
             std::fprintf(stderr, "receipt: %s signed by %s would go to %s through [reinjection] (not sent by ssmctl)\n",
                          receipt.identifier_hex.c_str(), receipt.identity.c_str(), rcpts.c_str());
         }

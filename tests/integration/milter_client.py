@@ -18,6 +18,8 @@
 # wait (at most 60 s) until PATH exists, so that a test can act while a message is in flight.
 # MILTER_RCPTS=A,B,...: these envelope recipients instead of the To: address (one RCPT each).
 # MILTER_AUTH_USER=NAME: the {auth_authen} macro at MAIL FROM (the client authenticated as NAME).
+# MILTER_NO_QUARANTINE=1: quarantine (SMFIF_QUARANTINE) is not among the actions offered (an MTA
+# that cannot hold a message).
 # One SMTP session: connect from 127.0.0.1, then per message MAIL FROM (the message's From:
 # address), RCPT TO (its To: address), headers, body, end of message. Prints one line per step:
 #   STEP ANSWER   (ANSWER: continue, tempfail, reject, reply:TEXT, none = no answer awaited)
@@ -37,8 +39,9 @@ SMFIR_CONTINUE, SMFIR_DISCARD, SMFIR_ADDHEADER, SMFIR_INSHEADER = b"c", b"d", b"
 SMFIR_CHGHEADER, SMFIR_PROGRESS, SMFIR_REJECT, SMFIR_TEMPFAIL = b"m", b"p", b"r", b"t"
 SMFIR_REPLYCODE = b"y"
 
-# Actions we allow (everything but quarantine and sender/recipient changes with arguments).
+# Actions we allow: every action of version 6 (quarantine is 0x20).
 SMFIF_ALL = 0x01 | 0x02 | 0x04 | 0x08 | 0x10 | 0x20 | 0x40 | 0x80 | 0x100
+SMFIF_QUARANTINE = 0x20
 # Protocol flags.
 NOCONNECT, NOHELO, NOMAIL, NORCPT, NOBODY, NOHDRS, NOEOH = 0x1, 0x2, 0x4, 0x8, 0x10, 0x20, 0x40
 NR_HDR, NOUNKNOWN, NODATA, NR_CONN, NR_HELO, NR_MAIL = 0x80, 0x100, 0x200, 0x1000, 0x2000, 0x4000
@@ -89,8 +92,8 @@ class Milter:
         readable, _, _ = select.select([self.sock], [], [], wait)
         return not readable
 
-    def negotiate(self, version, offer):
-        self.send(SMFIC_OPTNEG, struct.pack("!III", version, SMFIF_ALL, offer))
+    def negotiate(self, version, offer, actions=SMFIF_ALL):
+        self.send(SMFIC_OPTNEG, struct.pack("!III", version, actions, offer))
         cmd, data = self.read()
         if cmd != SMFIC_OPTNEG or len(data) < 12:
             raise ProtocolError(f"bad negotiation answer {cmd!r}")
@@ -201,7 +204,8 @@ def main():
     spec, offer_name, out, messages = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
     m = Milter(spec)
     version, offer = (6, OFFER_ALL) if offer_name == "all" else (2, 0x7F)
-    ver, actions, protocol = m.negotiate(version, offer)
+    offered = SMFIF_ALL & ~SMFIF_QUARANTINE if os.environ.get("MILTER_NO_QUARANTINE") == "1" else SMFIF_ALL
+    ver, actions, protocol = m.negotiate(version, offer, offered)
     print(f"negotiated version={ver} actions=0x{actions:x} protocol=0x{protocol:x}")
 
     # MILTER_DAEMON_NAME: the listener's {daemon_name}; ORIGINATING (outbound) unless a test

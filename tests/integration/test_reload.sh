@@ -4,7 +4,8 @@
 # detached and opaque signing (both valid); two of the reloads install a broken file. Shows:
 # the milter survives SIGHUP (libmilter alone would stop on it), every message is delivered
 # exactly once and signed under one of the valid policies, a broken file is rejected with
-# file:line:column while the previous policy stays in force, and later reloads take effect.
+# file:line:column while the previous policy stays in force, and later reloads take effect; a
+# session keeps what its MTA offered (quarantine) while each message follows the newest file.
 . "$(dirname "$0")/lib.sh"
 require_tools postfix smtp-sink swaks openssl python3 softhsm2-util pkcs11-tool script
 require_binaries
@@ -231,6 +232,59 @@ elif [ "$threads_idle" -le $((threads_before + 2)) ]; then  # +2: a libmilter wo
   pass reload-idle-session-keeps-no-configuration
 else
   fail reload-idle-session-keeps-no-configuration "$threads_before threads before, $threads_idle with the idle sessions (old configurations kept)"
+fi
+
+# --- quarantine is judged per message, by the configuration the message runs under ----------
+# Holding undecryptable mail ([inbound] on_undecryptable = "hold", the default) needs the MTA's
+# quarantine. It was checked at negotiation against the configuration of that moment: a session
+# of an MTA without quarantine begun before a reload to "hold" went on taking messages that could
+# not be held, and one begun while "hold" was in force was refused outright, also after a reload
+# to "deliver". The session now remembers what the MTA offered, and each MAIL FROM checks it
+# against its message's configuration (451 4.3.5 when the message could not be held).
+write_config "$WORK/hold.toml" port="$MILTER_PORT" format=detached
+write_config "$WORK/deliver.toml" port="$MILTER_PORT" format=detached extra='[inbound]
+on_undecryptable = "deliver"'
+for n in 1 2; do
+  printf 'From: alice@acme.example\r\nTo: %s\r\nSubject: quarantine %s\r\nMessage-ID: <quarantine-%s@acme.example>\r\n\r\nhello\r\n' \
+    "$RCPT" "$n" "$n" >"$WORK/quarantine-$n.eml"
+done
+# no_quarantine_session NAME FIRST SECOND: one session of an MTA without quarantine begun under
+# the file FIRST, whose first message waits before its end while SECOND is reloaded; its second
+# message begins after that reload. Output in $WORK/NAME.log, messages in $WORK/NAME-out.N.eml.
+no_quarantine_session() {
+  local name=$1 first=$2 second=$3 pid deadline
+  install_conf "$first"; hup_and_wait 'reloaded' || note "no reload to $first"
+  MILTER_NO_QUARANTINE=1 MILTER_HOLD_BEFORE_EOM=$WORK/$name-hold \
+    python3 "$SSM_SRCDIR/tests/integration/milter_client.py" "$(milter_socket_spec "$MILTER_PORT")" all \
+    "$WORK/$name-out" "$WORK/quarantine-1.eml" "$WORK/quarantine-2.eml" >"$WORK/$name.log" 2>&1 &
+  pid=$!
+  on_exit "kill -KILL $pid"
+  deadline=$((SECONDS + 60))
+  until [ -e "$WORK/$name-hold.ready" ] || [ $SECONDS -ge $deadline ] || ! kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+  install_conf "$second"; hup_and_wait 'reloaded' || note "no reload to $second"
+  touch "$WORK/$name-hold"
+  wait "$pid"
+}
+# message N of a session log: its lines from its "mail" line to the next
+message_lines() { awk -v n="$2" '/^mail /{k++} k==n' "$WORK/$1.log"; }
+no_quarantine_session to-hold "$WORK/deliver.toml" "$WORK/hold.toml"; rc=$?
+if [ "$rc" -ne 0 ] || ! message_lines to-hold 1 | grep -q '^eom continue' \
+   || [ "$(signed_form "$WORK/to-hold-out.1.eml")" != detached ]; then
+  fail reload-quarantine-to-hold "rc $rc, the first message (deliver) was not signed: $(tr '\n' ' ' <"$WORK/to-hold.log")"
+elif message_lines to-hold 2 | grep -q '^rcpt reply:451 4.3.5 ' && grep -q 'offered no quarantine' "$WORK/milter.log"; then
+  pass reload-quarantine-to-hold
+else
+  fail reload-quarantine-to-hold "a message under \"hold\" in a session without quarantine was taken: $(message_lines to-hold 2 | tr '\n' ' ')"
+fi
+no_quarantine_session from-hold "$WORK/hold.toml" "$WORK/deliver.toml"; rc=$?
+if [ "$rc" -ne 0 ]; then
+  fail reload-quarantine-from-hold "the session was refused (rc $rc): $(tr '\n' ' ' <"$WORK/from-hold.log")"
+elif ! message_lines from-hold 1 | grep -q '^rcpt reply:451 4.3.5 '; then
+  fail reload-quarantine-from-hold "the first message (hold, no quarantine) was not refused: $(message_lines from-hold 1 | tr '\n' ' ')"
+elif message_lines from-hold 2 | grep -q '^eom continue' && [ "$(signed_form "$WORK/from-hold-out.2.eml")" = detached ]; then
+  pass reload-quarantine-from-hold
+else
+  fail reload-quarantine-from-hold "the second message (deliver) was not signed: $(message_lines from-hold 2 | tr '\n' ' ')"
 fi
 
 # SIGTERM still stops it (the interposed sigwait only changes SIGHUP)

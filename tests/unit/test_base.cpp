@@ -3,9 +3,11 @@
 
 #include "base/ascii.h"
 #include "base/email_address.h"
+#include "base/joined.h"
 #include "base/log.h"
 #include "base/secure_buffer.h"
 #include "base/spool.h"
+#include "base/unique_fd.h"
 #include "tests/unit/test_support.h"
 
 #include <sys/stat.h>
@@ -42,9 +44,47 @@ class BaseTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(secret_moves_leave_no_copy);
     CPPUNIT_TEST(slice_source_reads_range);
     CPPUNIT_TEST(memory_source_refuses_temporaries);
+    CPPUNIT_TEST(unique_fd_closes_exactly_once);
+    CPPUNIT_TEST(joined_with_separators);
     CPPUNIT_TEST_SUITE_END();
 
+    static bool fd_open(int fd) { return ::fcntl(fd, F_GETFD) != -1; }
+
 public:
+    void unique_fd_closes_exactly_once()
+    {
+        static_assert(!std::is_copy_constructible_v<UniqueFd> && std::is_nothrow_move_constructible_v<UniqueFd>);
+        int raw = -1;
+        {
+            UniqueFd a(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+            CPPUNIT_ASSERT(a && fd_open(a.get()));
+            raw = a.get();
+            UniqueFd b(std::move(a));  // the descriptor moves; the moved-from owner holds none
+            CPPUNIT_ASSERT(!a && b.get() == raw && fd_open(raw));
+            a = std::move(b);
+            CPPUNIT_ASSERT(a.get() == raw && !b && fd_open(raw));
+        }
+        CPPUNIT_ASSERT(!fd_open(raw));  // closed with its last owner
+        UniqueFd c(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+        const int kept = c.release();  // given up: not closed by the owner
+        CPPUNIT_ASSERT(!c && fd_open(kept));
+        c.reset(kept);
+        // The new descriptor is opened while `kept` is still open, so its number differs.
+        c.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));  // reset closes the one held before
+        CPPUNIT_ASSERT(c && c.get() != kept && !fd_open(kept) && fd_open(c.get()));
+        UniqueFd failed(-1);  // open(2)'s failure: owns nothing
+        CPPUNIT_ASSERT(!failed);
+    }
+
+    void joined_with_separators()
+    {
+        const std::vector<std::string> three{"a", "b", "c"};
+        CPPUNIT_ASSERT_EQUAL(std::string("a,b,c"), joined(three));
+        CPPUNIT_ASSERT_EQUAL(std::string("a; b; c"), joined(three, "", "; "));
+        CPPUNIT_ASSERT_EQUAL(std::string("-"), joined({}, "-", "; "));
+        CPPUNIT_ASSERT_EQUAL(std::string("a"), joined(std::vector<std::string>{"a"}, "", "; "));
+    }
+
     void address_forms()
     {
         struct { const char* in; const char* out; } cases[] = {

@@ -2,6 +2,10 @@
 // snapshot; a broken one is refused with file:line:column and the old snapshot stays; a
 // message holding the old snapshot keeps it; settings that need a restart are named.
 #include <cppunit/extensions/HelperMacros.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -11,6 +15,8 @@
 #include "base/log.h"
 #include "milter/config_warnings.h"
 #include "milter/reload.h"
+#include "milter/service_notify.h"
+#include "tests/unit/test_revocation_support.h"
 #include "tests/unit/test_support.h"
 
 using namespace ssm;
@@ -31,6 +37,81 @@ const fs::path& shared_pki()
     }();
     return pki;
 }
+
+// $1 folder, $2 the CRL web server's port: rev-root (trust/) issues ica (intermediates/), which
+// issues ee; ica's and ee's crlDistributionPoints name www/root.crl and www/ica.crl there.
+const char* crl_pki_script = R"SH(
+set -eu
+cd "$1"
+crl=$2
+export OPENSSL_CONF=/dev/null
+mkdir -p www trust intermediates
+cadir() {
+  mkdir -p $1/new; : > $1/index.txt; echo 1000 > $1/serial; echo 1000 > $1/crlnumber
+  printf '[ca]\ndefault_ca=c\n[c]\ndir=%s\ndatabase=$dir/index.txt\nnew_certs_dir=$dir/new\ncertificate=%s.pem\nprivate_key=%s.key\nserial=$dir/serial\ncrlnumber=$dir/crlnumber\ndefault_md=sha256\npolicy=p\nunique_subject=no\ndefault_crl_days=2\ndefault_days=365\n[p]\ncommonName=supplied\n' $1 $1 $1 > $1/ca.cnf
+}
+issue() {
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out $2.key 2>/dev/null
+  openssl req -new -key $2.key -subj "/CN=$2" -out $2.csr 2>/dev/null
+  printf '[x]\n%b\n' "$3" > $2.ext
+  openssl ca -batch -notext -config $1/ca.cnf -in $2.csr -out $2.pem -extfile $2.ext -extensions x 2>>openssl.log
+}
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout root.key -out root.pem -subj /CN=rev-root \
+  -days 365 -addext basicConstraints=critical,CA:true -addext keyUsage=critical,keyCertSign,cRLSign \
+  -addext subjectKeyIdentifier=hash 2>/dev/null
+cadir root
+issue root ica "basicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\ncrlDistributionPoints=URI:http://127.0.0.1:$crl/root.crl"
+cadir ica
+issue ica ee "basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=emailProtection\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\ncrlDistributionPoints=URI:http://127.0.0.1:$crl/ica.crl"
+for ca in root ica; do
+  openssl ca -batch -config $ca/ca.cnf -gencrl -out $ca.crl.pem 2>>openssl.log
+  openssl crl -in $ca.crl.pem -outform DER -out www/$ca.crl
+done
+cp root.pem trust/
+cp ica.pem intermediates/
+)SH";
+
+// The service manager's end of NOTIFY_SOCKET (sd_notify(3)): a datagram socket in `dir`,
+// named in the environment while the object lives.
+class NotifyListener {
+public:
+    explicit NotifyListener(const fs::path& dir) : m_path(dir / "notify.sock")
+    {
+        m_fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        sockaddr_un a{};
+        a.sun_family = AF_UNIX;
+        const std::string path = m_path.string();
+        if (m_fd < 0 || path.size() >= sizeof a.sun_path) throw std::runtime_error("notify socket");
+        std::copy(path.begin(), path.end(), a.sun_path);
+        if (::bind(m_fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) throw std::runtime_error("notify bind");
+        ::setenv("NOTIFY_SOCKET", path.c_str(), 1);
+    }
+    ~NotifyListener()
+    {
+        ::unsetenv("NOTIFY_SOCKET");
+        ::close(m_fd);
+    }
+    NotifyListener(const NotifyListener&) = delete;
+    NotifyListener& operator=(const NotifyListener&) = delete;
+
+    // Every datagram that arrives within `wait`, joined by " / ".
+    std::string received(std::chrono::milliseconds wait)
+    {
+        std::string all;
+        pollfd p{m_fd, POLLIN, 0};
+        while (::poll(&p, 1, static_cast<int>(wait.count())) == 1) {
+            char buf[4096];
+            const ssize_t n = ::recv(m_fd, buf, sizeof buf, 0);
+            if (n <= 0) break;
+            all += (all.empty() ? "" : " / ") + std::string(buf, static_cast<std::size_t>(n));
+        }
+        return all;
+    }
+
+private:
+    fs::path m_path;
+    int m_fd = -1;
+};
 
 struct Fixture {
     test::TempDir dir;
@@ -74,6 +155,8 @@ class ReloadTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(reloader_thread_reloads_on_request);
     CPPUNIT_TEST(delimiter_without_own_domains_is_warned);
     CPPUNIT_TEST(reload_warns_as_start_up_does);
+    CPPUNIT_TEST(revocation_caches_kept_while_their_inputs_are);
+    CPPUNIT_TEST(no_ready_after_stopping);  // last: STOPPING=1 is final for the process
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -323,6 +406,92 @@ public:
         for (int i = 0; i < 200 && d->snapshot()->config->signing.format != smime::SignatureFormat::Opaque; ++i)
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
         CPPUNIT_ASSERT(d->snapshot()->config->signing.format == smime::SignatureFormat::Opaque);
+    }
+
+    // Every reload dropped the CRLs and OCSP answers fetched so far, so a reload that changed a
+    // rule refetched every CRL on the next messages. They are kept while the [pki] revocation
+    // settings, anchors, intermediates and loaded CRLs they were checked with stay the same, and
+    // dropped when one of those changes. Fetches are counted at the CRL web server.
+    void revocation_caches_kept_while_their_inputs_are()
+    {
+        Fixture f;
+        const fs::path pki = f.dir.path() / "crl-pki";
+        fs::create_directories(pki);
+        const int port = test::free_port();
+        test::run_pki_script(pki, crl_pki_script, {port});
+        const auto server = test::web_server(pki, port);
+        const pki::Certificate ee = test::fixture_certificate(pki, "ee");
+        // `format` stands for a change of policy only; `trust` is the anchors folder.
+        const auto config = [&](const std::string& format, const fs::path& trust) {
+            std::string t = f.text(format, trust.string());
+            t.replace(t.find("revocation = \"off\""), std::string("revocation = \"off\"").size(),
+                      "revocation = \"hard-fail\"\nocsp = false\nintermediates = \"" +
+                          (pki / "intermediates").string() + "\"");
+            return t;
+        };
+        const auto validated = [&](const Daemon& d) {
+            const auto r = d.snapshot()->certificates->trust().validate(ee, {}, std::time(nullptr),
+                                                                          pki::Purpose::EmailProtection);
+            CPPUNIT_ASSERT_MESSAGE(test::notes(r), r.valid());
+        };
+        f.write(config("detached", pki / "trust"));
+        auto d = f.daemon();
+        validated(*d);
+        const std::size_t first = server->count("GET /");
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, first);  // ica.crl for ee, root.crl for ica
+        validated(*d);
+        CPPUNIT_ASSERT_EQUAL(first, server->count("GET /"));  // cached (nothing new before the reload)
+
+        f.write(config("opaque", pki / "trust"));  // a policy change: the answers still hold
+        CPPUNIT_ASSERT(reload_configuration(*d).replaced);
+        validated(*d);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE("refetched after a reload of a policy change", first, server->count("GET /"));
+
+        // Another anchor beside rev-root: what the answers were checked against changed.
+        const fs::path trust2 = f.dir.path() / "trust2";
+        fs::create_directories(trust2);
+        fs::copy_file(pki / "root.pem", trust2 / "root.pem");
+        for (const auto& e : fs::directory_iterator(f.pki / "trust")) fs::copy_file(e.path(), trust2 / e.path().filename());
+        f.write(config("opaque", trust2));
+        CPPUNIT_ASSERT(reload_configuration(*d).replaced);
+        validated(*d);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE("not refetched after the anchors changed", 2 * first, server->count("GET /"));
+
+        // A [pki] revocation setting changed: dropped too.
+        std::string looser = config("opaque", trust2);
+        looser.replace(looser.find("ocsp = false"), std::string("ocsp = false").size(),
+                       "ocsp = false\nfetch_timeout = \"7s\"");
+        f.write(looser);
+        CPPUNIT_ASSERT(reload_configuration(*d).replaced);
+        validated(*d);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE("not refetched after fetch_timeout changed", 3 * first, server->count("GET /"));
+    }
+
+    // A reload still running when SIGTERM came ended after STOPPING=1 and sent READY=1, which
+    // tells systemd that the stopping service is up again: after STOPPING=1 a reload announces
+    // nothing (neither RELOADING=1 nor READY=1), while the reload itself still completes.
+    void no_ready_after_stopping()
+    {
+        Fixture f;
+        f.write(f.text("detached"));
+        auto d = f.daemon();
+        NotifyListener manager(f.dir.path());
+        service::notify_ready("Ready");
+        const std::string before = manager.received(std::chrono::milliseconds(500));
+        CPPUNIT_ASSERT_MESSAGE(before, before.find("READY=1") != std::string::npos);
+        service::notify_stopping();
+        const std::string stopping = manager.received(std::chrono::milliseconds(500));
+        CPPUNIT_ASSERT_MESSAGE(stopping, stopping.find("STOPPING=1") != std::string::npos);
+        Reloader reloader(*d);
+        f.write(f.text("opaque"));
+        reloader.request();
+        for (int i = 0; i < 500 && reloader.completed() == 0; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        CPPUNIT_ASSERT_EQUAL(1u, reloader.completed());
+        CPPUNIT_ASSERT(d->snapshot()->config->signing.format == smime::SignatureFormat::Opaque);
+        service::notify_ready("Ready");
+        const std::string after = manager.received(std::chrono::milliseconds(300));
+        CPPUNIT_ASSERT_MESSAGE("sent after STOPPING=1: " + after, after.empty());
     }
 };
 
