@@ -7,7 +7,8 @@
 # AES-128/192/256, 3DES, GCM, our key in the third RecipientInfo) and nestings (sign-then-
 # encrypt, triple wrap, message/rfc822 signed), password and KEK RecipientInfos beside ours,
 # OriginatorInfo, and RFC 3274 compressed-data (alone, BER-segmented, under an opaque signature,
-# corrupt, a decompression bomb, switched off). Every CMS object is made by a peer (openssl cms,
+# corrupt, a decompression bomb, switched off), text a relay appended after the base64, hint
+# attributes with two values and RSASSA-PSS with the mask over SHA-1. Every CMS object is made by a peer (openssl cms,
 # gpgsm, NSS cmsutil; compressed-data by Python's zlib module), never by our code (a few
 # re-encoded by tests/interop/cms_reencode.py). Offline through `ssmctl process --direction in`
 # (the milter's own pipeline): decrypted bodies must equal the plaintext byte for byte,
@@ -147,7 +148,10 @@ outer() { printf 'From: %s\r\nTo: %s\r\nSubject: variant %s\r\nMessage-ID: <%s@m
 b64() { perl -MMIME::Base64 -e 'local $/; my $d = <STDIN>; my $w = shift; my $e = encode_base64($d, "");
   if ($w > 0) { $e =~ s/(.{1,$w})/$1\r\n/g } else { $e .= "\r\n" } print $e' "${2:-64}" <"$1"; }
 # cms_mail CASE DER CONTENT-FIELDS [ENCODING]: the DER as the whole body. ENCODING: b64 (64-char
-# lines, default), b76, b0 (one line), blanks (trailing blanks on each line), binary.
+# lines, default), b76, b0 (one line), blanks (trailing blanks on each line), blank-lines
+# (an empty and a whitespace-only line after each), footer (FOOTER after the base64, as an
+# Exchange transport rule, a list server or an AV gateway appends it), binary.
+FOOTER=$'\r\n-- \r\nCAUTION: This email originated from outside of the organization. Do not click links\r\nor open attachments unless you recognize the sender and know the content is safe.\r\n'
 cms_mail() {
   local cn=$1 der=$WORK/m/$2 fields=$3 enc=${4:-b64}
   { outer "$cn"; printf '%s\r\n' "$fields"
@@ -156,17 +160,19 @@ cms_mail() {
       b76) printf 'Content-Transfer-Encoding: base64\r\n\r\n'; b64 "$der" 76 ;;
       b0) printf 'Content-Transfer-Encoding: base64\r\n\r\n'; b64 "$der" 0 ;;
       blanks) printf 'Content-Transfer-Encoding: base64\r\n\r\n'; b64 "$der" | sed 's/\r$/ \t \r/' ;;
+      blank-lines) printf 'Content-Transfer-Encoding: base64\r\n\r\n'; b64 "$der" | sed 's/\r$/\r\n\r\n \t\r/' ;;
+      footer) printf 'Content-Transfer-Encoding: base64\r\n\r\n'; b64 "$der"; printf '%s' "$FOOTER" ;;
       *) printf 'Content-Transfer-Encoding: base64\r\n\r\n'; b64 "$der" ;;
     esac; } >"$WORK/out/$cn.eml"
 }
 # signed_mail CASE SIG ENTITY CONTENT-TYPE BOUNDARY [SIG-CONTENT-TYPE]: multipart/signed with
-# a preamble and an epilogue.
+# a preamble and an epilogue (and SIG_FOOTER after the signature's base64, when set).
 signed_mail() {
   local cn=$1 sig=$WORK/m/$2 entity=$3 ct=$4 b=$5 sct=${6:-application/pkcs7-signature; name=smime.p7s}
   { outer "$cn"; printf '%s\r\n\r\nThis is a cryptographically signed message in MIME format.\r\n\r\n--%s\r\n' "$ct" "$b"
     cat "$entity"
     printf '\r\n--%s\r\nContent-Type: %s\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename="smime.p7s"\r\n\r\n' "$b" "$sct"
-    b64 "$sig"; printf '\r\n--%s--\r\n\r\nepilogue text\r\n' "$b"; } >"$WORK/out/$cn.eml"
+    b64 "$sig"; printf '%s' "${SIG_FOOTER:-}"; printf '\r\n--%s--\r\n\r\nepilogue text\r\n' "$b"; } >"$WORK/out/$cn.eml"
 }
 ENV='Content-Type: application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m'
 OPQ='Content-Type: application/pkcs7-mime; smime-type=signed-data; name=smime.p7m'
@@ -380,6 +386,37 @@ signed_mail double-signed double-plain-outer.der "$WORK/m/double-plain-inner.ent
 expect_verified double-signed 'action=verify\+verify smime=pass signer=dave@partner.example alg=rsa-[a-z0-9]*/sha-[0-9]* smime=pass signer=dave'
 cp "$WORK/out/double-signed.eml" "$WORK/out/double-signed-strip.eml"
 expect_decrypted double-signed-strip "$E" 'action=verify\+strip\+verify\+strip ' strip
+
+# --- 5b. text after the base64, hints we cannot read, PSS with another mask hash --------------
+# Text a relay appended after the base64 of a pkcs7-mime body or signature part (a transport
+# rule's disclaimer, a list footer) is outside the object and every protection: skipped and
+# logged; a decrypted body is the plaintext alone, an opaque signature is delivered as received.
+cms_mail enc-footer aes256.der "$ENV" footer
+expect_decrypted enc-footer "$E" 'action=decrypt cms-trailing-text-ignored '
+cms_mail enc-gcm-footer gcm.der 'Content-Type: application/pkcs7-mime; smime-type=authEnveloped-data; name=smime.p7m' footer
+expect_decrypted enc-gcm-footer "$E" 'action=decrypt cms-trailing-text-ignored .*cipher=aes256-gcm '
+cms_mail enc-blank-lines aes256.der "$ENV" blank-lines
+expect_decrypted enc-blank-lines "$E" 'action=decrypt decrypted='
+cms_mail opq-footer opaque.der "$OPQ" footer
+expect_verified opq-footer 'action=verify cms-trailing-text-ignored smime=pass signer=dave'
+SIG_FOOTER=$FOOTER signed_mail det-sig-footer det.der "$E" "$MS" '----=_Part_7.x/y'
+expect_verified det-sig-footer 'signature-trailing-text-ignored .*smime=pass signer=dave'
+# Microsoft's encryption key preference holding two values (the attribute is single-valued):
+# a hint we only read for harvesting; the signature verifies and the hint is named in the log.
+python3 "$SSM_SRCDIR/tests/fixtures/ess_sign.py" "$PKI/dave.cert.der" "$PKI/sub-ca.cert.der" "$E" - - \
+  "$WORK/m/det-ms-two-values.der" "$PKI/dave.key.pem" "$PKI/dave.cert.der,$PKI/carol.cert.der" \
+  || fatal var-setup "ess_sign.py two values"
+signed_mail det-ms-pref-two-values det-ms-two-values.der "$E" "$MS" '----=_Part_7.x/y'
+expect_verified det-ms-pref-two-values 'signer-hint-ignored attribute=1\.3\.6\.1\.4\.1\.311\.16\.4 .*smime=pass signer=dave'
+# RSASSA-PSS over SHA-256 with the mask over SHA-1 (RFC 4055's default mgf1SHA1, kept by some
+# Java and .NET signers), detached and opaque.
+PSS_SHA1_MASK=(-md sha256 "${SIGN[@]}" -keyopt rsa_padding_mode:pss -keyopt rsa_mgf1_md:sha1)
+o -sign -binary "${PSS_SHA1_MASK[@]}" -in "$E" -outform DER -out "$WORK/m/det-pss-mgf1sha1.der"
+o -sign -binary -nodetach "${PSS_SHA1_MASK[@]}" -in "$E" -outform DER -out "$WORK/m/opq-pss-mgf1sha1.der"
+signed_mail det-pss-mgf1-sha1 det-pss-mgf1sha1.der "$E" "$MS" '----=_Part_7.x/y'
+expect_verified det-pss-mgf1-sha1 'smime=pass signer=dave@partner.example alg=rsa-pss/sha-256 '
+cms_mail opq-pss-mgf1-sha1 opq-pss-mgf1sha1.der "$OPQ"
+expect_verified opq-pss-mgf1-sha1 'smime=pass signer=dave@partner.example alg=rsa-pss/sha-256 '
 
 # --- 6. defined failures ----------------------------------------------------------------------
 signed_mail det-sha1 det-sha1.der "$E" "$(ms 'protocol="application/pkcs7-signature"; micalg=sha1; boundary="s1"')" s1
