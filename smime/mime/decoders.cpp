@@ -37,7 +37,9 @@ void Base64Decoder::finish()
 
 namespace {
 
-bool is_base64_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+// The white space nettle's decoder skips (HT, LF, VT, FF, CR, SP): what it reads as base64,
+// this reads the same.
+bool is_base64_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 bool is_base64_char(char c)
 {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' ||
@@ -61,13 +63,13 @@ void Base64BodyDecoder::settle_line()
     const bool foreign = std::any_of(line.begin(), line.end(), [](char c) {
         return !is_base64_char(c) && !is_base64_space(c);
     });
-    const bool blank = std::all_of(line.begin(), line.end(), is_base64_space);
     // After the padding only more '=' continues the base64 ("QQ=" then "=" on a line).
-    const bool after_padding = m_padded && !blank && line.find_first_not_of("= \t\r\n") != std::string_view::npos;
+    const bool after_padding =
+        m_padded && std::any_of(line.begin(), line.end(), [](char c) { return c != '=' && !is_base64_space(c); });
     if (foreign || after_padding) {
         if (!m_seen_data) throw Error(Failure::MalformedMessage, "invalid base64");
         m_ended = true;
-        m_trailing = m_trailing || !blank;
+        m_trailing = true;  // the line holds more than white space
     } else {
         decode(line);
         m_line_decoded = true;

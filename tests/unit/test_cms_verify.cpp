@@ -371,6 +371,8 @@ public:
             {"unbroken", unbroken, &whole, false},
             {"blank lines interleaved", interleaved, &whole, false},
             {"whitespace after", lines + "\r\n  \r\n\t\r\n", &whole, false},
+            // VT and FF are white space to nettle's decoder, so to this one too.
+            {"vertical tab and form feed", lines.substr(0, 66) + "\v\f\r\n" + lines.substr(66) + "\f\r\n", &whole, false},
             {"disclaimer after padding", lines + disclaimer, &whole, true},
             {"base64 words after padding", lines + "Sent from my phone\r\n", &whole, true},
             {"disclaimer after unbroken", unbroken + "\r\n" + disclaimer, &whole, true},
