@@ -99,11 +99,12 @@ std::string verify_rsa(const PubKey& key, const SignatureCheck& check, const Ver
     nettle_mpz_set_str_256_u(s.v, signature.size(), signature.data());
 
     int ok = 0;
-    if (check.scheme == SignatureScheme::RsaPss && check.pss_mask_digest != GNUTLS_DIG_UNKNOWN &&
-        check.pss_mask_digest != d.gnutls) {
-        ok = rsa_pss_verify_with_mask_hash(pub.k, s.v, d.gnutls, check.pss_mask_digest, check.pss_salt_length, digest);
+    const gnutls_digest_algorithm_t mask = check.pss_mask_digest == GNUTLS_DIG_UNKNOWN ? d.gnutls : check.pss_mask_digest;
+    if (check.scheme == SignatureScheme::RsaPss && (d.weak() || mask != d.gnutls)) {
+        // Nettle's PSS has no SHA-1 variant and takes MGF1 over the message hash only.
+        ok = rsa_pss_verify_with_mask_hash(pub.k, s.v, d.gnutls, mask, check.pss_salt_length, digest);
     } else if (check.scheme == SignatureScheme::RsaPss) {
-        switch (*d.sha2) {  // signature_check_from_id refuses PSS with SHA-1
+        switch (*d.sha2) {  // SHA-2: SHA-1 went to verify_pss.h above
         case DigestAlgorithm::Sha256: ok = rsa_pss_sha256_verify_digest(&pub.k, check.pss_salt_length, digest.data(), s.v); break;
         case DigestAlgorithm::Sha384: ok = rsa_pss_sha384_verify_digest(&pub.k, check.pss_salt_length, digest.data(), s.v); break;
         case DigestAlgorithm::Sha512: ok = rsa_pss_sha512_verify_digest(&pub.k, check.pss_salt_length, digest.data(), s.v); break;
@@ -228,18 +229,19 @@ std::optional<SignatureCheck> signature_check_from_id(const AlgorithmId& id, con
         }
         try {
             const auto p = Asn1Node::decode("RSASSA-PSS-params", *id.parameters);
-            // An absent hash means SHA-1 (RFC 4055 §3.1): not verified for PSS (a weak digest).
+            // An absent hash means SHA-1 (RFC 4055 §3.1), as does an explicit id-sha1: checked
+            // like any other, so that the signer then fails as every SHA-1 signer does (a weak
+            // digest, SignerVerification::weak_digest) rather than as "unsupported".
             const auto hash_oid = p.read_optional("hashAlgorithm.algorithm");
             const auto mgf_oid = p.read_optional("maskGenAlgorithm.algorithm");
-            if (!hash_oid) {
-                reason = "unsupported algorithm RSASSA-PSS with SHA-1";
-                return std::nullopt;
-            }
-            const std::string hash_name = p.read_text("hashAlgorithm.algorithm");
-            const auto hash = digest_from_oid(hash_name);
-            if (!hash) {
-                reason = "unsupported algorithm RSASSA-PSS hash " + name_of(hash_name);
-                return std::nullopt;
+            const std::string hash_name = hash_oid ? p.read_text("hashAlgorithm.algorithm") : std::string(kSha1);
+            std::optional<DigestAlgorithm> hash;  // empty: SHA-1
+            if (hash_name != kSha1) {
+                hash = digest_from_oid(hash_name);
+                if (!hash) {
+                    reason = "unsupported algorithm RSASSA-PSS hash " + name_of(hash_name);
+                    return std::nullopt;
+                }
             }
             if (!same_hash(hash)) return std::nullopt;
             // DER leaves out the default mgf1SHA1, so a SHA-256 signature whose mask uses SHA-1
@@ -274,10 +276,6 @@ std::optional<SignatureCheck> signature_check_from_id(const AlgorithmId& id, con
         }
     } else {
         reason = unsupported(o);
-        return std::nullopt;
-    }
-    if (c.scheme == SignatureScheme::RsaPss && digest.weak()) {
-        reason = "unsupported algorithm RSASSA-PSS with SHA-1";
         return std::nullopt;
     }
     return c;

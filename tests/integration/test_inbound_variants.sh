@@ -514,6 +514,10 @@ cd "$SSM_SRCDIR" || fatal var-setup "cd"
 # --- 6. defined failures ----------------------------------------------------------------------
 signed_mail det-sha1 det-sha1.der "$E" "$(ms 'protocol="application/pkcs7-signature"; micalg=sha1; boundary="s1"')" s1
 expect_result det-sha1 fail 'weak digest'
+# RSASSA-PSS over SHA-1 (RFC 4055's defaults): the same defined result, not "unsupported".
+o -sign -binary -md sha1 "${SIGN[@]}" -keyopt rsa_padding_mode:pss -in "$E" -outform DER -out "$WORK/m/det-pss-sha1.der"
+signed_mail det-pss-sha1 det-pss-sha1.der "$E" "$(ms 'protocol="application/pkcs7-signature"; micalg=sha1; boundary="s2"')" s2
+expect_result det-pss-sha1 fail 'weak digest'
 for t in det-garbage:garbage.der det-truncated:det-truncated.der det-carries-content:det-with-content.der; do
   signed_mail "${t%%:*}" "${t#*:}" "$E" "$MS" '----=_Part_7.x/y'
   expect_result "${t%%:*}" permerror 'malformed signature'

@@ -67,6 +67,7 @@ class CmsVerifyTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(tampered_signed_attribute);
     CPPUNIT_TEST(tampered_signature);
     CPPUNIT_TEST(md5_refused);
+    CPPUNIT_TEST(pss_over_sha1_is_a_weak_digest);
     CPPUNIT_TEST(garbage_and_truncation);
     CPPUNIT_TEST(detached_with_content_refused);
     CPPUNIT_TEST(base64_decoder);
@@ -275,6 +276,19 @@ public:
     {
         assert_fails("md5", detached(fixture("md5.p7s"), fixture("content.txt")).signers.at(0),
                      "unsupported algorithm md5");
+    }
+
+    void pss_over_sha1_is_a_weak_digest()
+    {
+        // RSASSA-PSS with RFC 4055's defaults (SHA-1, mgf1SHA1, salt 20: all absent in DER):
+        // checked like any other signature, then flagged as every SHA-1 signer is (it was
+        // "unsupported", which a caller reports as neutral while v1.5 over SHA-1 fails).
+        const auto s = detached(fixture("pss-sha1.p7s"), fixture("content.txt")).signers.at(0);
+        assert_valid("pss-sha1", s, pki_cert("alice"));
+        CPPUNIT_ASSERT(s.weak_digest && s.scheme == SignatureScheme::RsaPss);
+        Bytes sig = fixture("pss-sha1.p7s");
+        sig.back() ^= 0x01;
+        assert_fails("pss-sha1 tampered", detached(sig, fixture("content.txt")).signers.at(0), "bad signature");
     }
 
     void garbage_and_truncation()

@@ -42,6 +42,7 @@ s pss512.p7s $alice -md sha512 -keyopt rsa_padding_mode:pss -keyopt rsa_pss_salt
 s pss-mgf1sha1.p7s $alice -md sha256 -keyopt rsa_padding_mode:pss -keyopt rsa_mgf1_md:sha1
 s pss-mgf1sha1.p7m $alice -md sha256 -nodetach -keyopt rsa_padding_mode:pss -keyopt rsa_mgf1_md:sha1 -keyopt rsa_pss_saltlen:-1
 s pss512-mgf1sha256.p7s $alice -md sha512 -keyopt rsa_padding_mode:pss -keyopt rsa_mgf1_md:sha256
+s pss-sha1.p7s $alice -md sha1 -keyopt rsa_padding_mode:pss
 s p256.p7s -signer $P/bob.cert.pem -inkey $P/bob.key.pem
 s p256.p7m -signer $P/bob.cert.pem -inkey $P/bob.key.pem -nodetach -stream
 s p384.p7s -signer $P/erin.cert.pem -inkey $P/erin.key.pem -md sha384
