@@ -489,7 +489,11 @@ void InboundProcessor::judge_signers(const smime::cms::VerifyResult& v, const st
         collect_label(s, r.identifier.empty() ? std::string("an unidentified signer") : r.identifier, m_labels, passed);
     }
     if (m_receipts) collect_receipt_requests(v, layer.results, *m_receipts);
-    for (const auto& s : v.signers) layer.signer_attributes.push_back(s.signed_attributes);
+    for (const auto& s : v.signers) {
+        layer.signer_attributes.push_back(s.signed_attributes);
+        for (const auto& oid : s.ignored_hints)
+            layer.log_detail += "signer-hint-ignored " + log::field("attribute", oid) + " ";
+    }
 }
 
 // One signature layer: the results of its signers (a damaged signature is permerror, RFC
@@ -553,7 +557,8 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
             {
                 auto sr = body.reader();
                 SliceSource sig_body(*sr, sig_part.body_begin, sig_part.end);
-                decode_transfer(sig_body, sig_part.transfer_encoding, sig);
+                if (decode_transfer(sig_body, sig_part.transfer_encoding, sig))
+                    layer.log_detail += "signature-trailing-text-ignored ";
             }
             const Bytes sig_der = read_all(sig, kMaxSignatureObject);
             const auto verify_content = [&](ByteSource& content) {
@@ -818,6 +823,7 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
         }
         actions.push_back("verify");
         Layer layer = verify_layer(kind, current, *body_now, der.get(), limits);
+        out.detail += layer.log_detail;
         if (!layer.receipt_detail.empty()) {
             actions.push_back("receipt");
             out.detail += layer.receipt_detail + " ";

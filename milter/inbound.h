@@ -91,6 +91,7 @@ private:
         std::vector<smime::mime::HeaderField> entity_fields;  // the signed entity's header block
         std::unique_ptr<Spool> entity_body;                  // its body, when it may be unwrapped
         std::string receipt_detail;  // a signed receipt (§4.2): how it matched, for the log
+        std::string log_detail;      // for the log: signer hints left unread, text after the signature part
         std::vector<std::vector<std::pair<std::string, Bytes>>> signer_attributes;  // per signer
     };
     Layer verify_layer(SmimeKind kind, const std::vector<smime::mime::HeaderField>& fields, const Spool& body,

@@ -98,20 +98,23 @@ SmimeLabel label_of(const std::vector<HeaderField>& h)
     return SmimeLabel::None;
 }
 
-void decode_transfer(ByteSource& src, const std::string& cte, ByteSink& out)
+bool decode_transfer(ByteSource& src, const std::string& cte, ByteSink& out)
 {
     src.rewind();
     if (cte == "base64") {
-        smime::mime::Base64Decoder dec(out);
+        smime::mime::Base64BodyDecoder dec(out);
         copy_stream(src, dec);
         dec.finish();
-    } else if (cte == "quoted-printable") {
+        return dec.trailing_text();
+    }
+    if (cte == "quoted-printable") {
         smime::mime::QuotedPrintableDecoder dec(out);
         copy_stream(src, dec);
         dec.finish();
     } else {
         copy_stream(src, out);
     }
+    return false;
 }
 
 CmsBody open_cms_body(SmimeLabel label, const std::vector<HeaderField>& h, const Spool& body,
@@ -122,7 +125,11 @@ CmsBody open_cms_body(SmimeLabel label, const std::vector<HeaderField>& h, const
     {
         const HeaderField* f = smime::mime::find_field(h, "Content-Transfer-Encoding");
         auto r = body.reader();
-        decode_transfer(*r, f ? smime::mime::parse_transfer_encoding(f->value) : "", *c.der);
+        // A disclaimer or list footer after the base64 is outside the object and every
+        // protection in it: skipped and logged. It never becomes part of a decrypted or
+        // unwrapped body; a body delivered as received keeps it where the relay put it.
+        c.trailing_text = decode_transfer(*r, f ? smime::mime::parse_transfer_encoding(f->value) : "", *c.der);
+        if (c.trailing_text) c.note = "cms-trailing-text-ignored";
     }
     auto dr = c.der->reader();
     const auto kind = smime::cms::peek_content_kind(*dr);
@@ -144,7 +151,8 @@ CmsBody open_cms_body(SmimeLabel label, const std::vector<HeaderField>& h, const
     const bool agrees = (label == SmimeLabel::Pkcs7Enveloped && c.kind == SmimeKind::Enveloped) ||
                         (label == SmimeLabel::Pkcs7Signed && c.kind == SmimeKind::OpaqueSigned) ||
                         (label == SmimeLabel::Pkcs7Compressed && c.kind == SmimeKind::Compressed);
-    if (!agrees) c.note = std::string("cms-content-type=") + smime::cms::content_kind_name(kind);
+    if (!agrees)
+        c.note += std::string(c.note.empty() ? "" : " ") + "cms-content-type=" + smime::cms::content_kind_name(kind);
     return c;
 }
 

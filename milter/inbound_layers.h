@@ -56,6 +56,7 @@ struct CmsBody {
     std::string note;  // for the log when the label was missing or wrong, else empty
     bool label_only = false;  // the body is no CMS object we know: `kind` is the label's claim
     bool authenticated = false;  // AuthEnvelopedData: its content cannot be altered unseen
+    bool trailing_text = false;  // text after the base64 was skipped (also in `note`)
 };
 CmsBody open_cms_body(SmimeLabel label, const std::vector<smime::mime::HeaderField>& content_fields,
                       const Spool& body, const std::string& spool_dir, std::size_t memory_limit);
@@ -74,8 +75,10 @@ bool encrypted_under_signatures(const std::vector<smime::mime::HeaderField>& con
                                 const smime::mime::Limits& limits, const std::string& spool_dir,
                                 std::size_t memory_limit, int max_layers);
 
-// Undoes a Content-Transfer-Encoding ("base64", "quoted-printable", else none) into `out`.
-void decode_transfer(ByteSource& src, const std::string& cte, ByteSink& out);
+// Undoes the Content-Transfer-Encoding ("base64", "quoted-printable", else none) of a body
+// holding one CMS object into `out`. Text a relay appended after base64 is skipped
+// (smime::mime::Base64BodyDecoder): true when it held more than whitespace, for the log.
+bool decode_transfer(ByteSource& src, const std::string& cte, ByteSink& out);
 
 // EFAIL (PRODUCT §3.2): an encrypted part somewhere below `root` other than the whole
 // body — or the whole signed entity of a multipart/signed, which is triple wrapping.

@@ -164,15 +164,26 @@ void verify_signer(const SignerInfoView& si, const std::string& econtent_type, c
             if (si.signed_attributes[j].oid == a.oid) return void(v.failure = "duplicate signed attribute " + a.oid);
         for (const auto& value : a.values) v.signed_attributes.emplace_back(a.oid, value);
         // Every attribute we interpret is single-valued (RFC 5652 §11, RFC 8551 §2.5, RFC 5035).
+        // Those the verification rests on fail the signer when they are not (as OpenSSL's
+        // CMS checks contentType, messageDigest and signingTime); those we read only as the
+        // sender's hints (capabilities, key preferences) are ignored instead and named in
+        // `ignored_hints`: their bytes stay covered by the signature, and a hint we cannot read
+        // says nothing about whether the content is what the signer signed.
         const Attribute** slot = a.oid == oid::kContentType             ? &content_type
                                  : a.oid == oid::kMessageDigest         ? &message_digest
                                  : a.oid == oid::kSigningCertificateV2  ? &signing_cert_v2
                                  : a.oid == oid::kSigningCertificate    ? &signing_cert
                                                                         : nullptr;
-        const bool interpreted = slot || a.oid == oid::kSigningTime || a.oid == oid::kSmimeCapabilities ||
-                                 a.oid == oid::kEncrypKeyPref || a.oid == oid::kMicrosoftEncrypKeyPref;
-        if (interpreted && a.values.size() != 1)
-            return void(v.failure = "signed attribute " + a.oid + " must have exactly one value");
+        const bool hint = a.oid == oid::kSmimeCapabilities || a.oid == oid::kEncrypKeyPref ||
+                          a.oid == oid::kMicrosoftEncrypKeyPref;
+        if (a.values.size() != 1) {
+            if (hint) {
+                v.ignored_hints.push_back(a.oid);
+                continue;
+            }
+            if (slot || a.oid == oid::kSigningTime)
+                return void(v.failure = "signed attribute " + a.oid + " must have exactly one value");
+        }
         if (slot) *slot = &a;
         if (a.oid == oid::kSigningTime) v.signing_time = parse_signing_time(a.values[0]);
         if (a.oid == oid::kSmimeCapabilities) v.smime_capabilities_der = a.values[0];

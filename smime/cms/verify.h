@@ -48,6 +48,9 @@ struct SignerVerification {
     std::optional<Bytes> encryption_key_preference_der;  // SMIMEEncryptionKeyPreference value
     std::optional<Bytes> microsoft_key_preference_der;   // Microsoft's: an IssuerAndSerialNumber
     std::vector<std::pair<std::string, Bytes>> signed_attributes;  // every (OID, DER value)
+    // OIDs of hint attributes (SMIMECapabilities, the key preferences) left unread because
+    // they did not hold exactly one value: for the log; they do not fail the signer.
+    std::vector<std::string> ignored_hints;
     // What a signed receipt for this signer names (RFC 2634 §2.7-§2.8): its signature value
     // and its signedAttrs as DER SET OF (empty when it has none).
     Bytes signature;

@@ -5,6 +5,7 @@ smime_cms_libssm_cms_a_SOURCES += \
 	smime/cms/ber_stream.h smime/cms/ber_stream.cpp \
 	smime/cms/content_kind.h smime/cms/content_kind.cpp \
 	smime/cms/verify_signature.h smime/cms/verify_signature.cpp \
+	smime/cms/verify_pss.h smime/cms/verify_pss.cpp \
 	smime/cms/verify_stream.h smime/cms/verify_stream.cpp \
 	smime/cms/verify.h smime/cms/verify.cpp
 

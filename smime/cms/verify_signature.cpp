@@ -17,6 +17,7 @@
 #include "smime/cms/asn1.h"
 #include "smime/cms/digest.h"
 #include "smime/cms/oids.h"
+#include "smime/cms/verify_pss.h"
 
 namespace ssm::smime::cms {
 namespace {
@@ -81,7 +82,8 @@ struct RsaKey {
 };
 
 // RSA through nettle: GnuTLS 3.7.9 verifies PSS only with salt length = hash length, and
-// OpenSSL signs with the maximum salt by default.
+// OpenSSL signs with the maximum salt by default. Nettle's PSS takes MGF1 over the message
+// hash only; another mask hash goes through verify_pss.h.
 std::string verify_rsa(const PubKey& key, const SignatureCheck& check, const VerifyDigest& d,
                        ByteView digest, ByteView signature)
 {
@@ -97,8 +99,12 @@ std::string verify_rsa(const PubKey& key, const SignatureCheck& check, const Ver
     nettle_mpz_set_str_256_u(s.v, signature.size(), signature.data());
 
     int ok = 0;
-    if (check.scheme == SignatureScheme::RsaPss) {
-        switch (*d.sha2) {  // signature_check_from_id refuses PSS with SHA-1
+    const gnutls_digest_algorithm_t mask = check.pss_mask_digest == GNUTLS_DIG_UNKNOWN ? d.gnutls : check.pss_mask_digest;
+    if (check.scheme == SignatureScheme::RsaPss && (d.weak() || mask != d.gnutls)) {
+        // Nettle's PSS has no SHA-1 variant and takes MGF1 over the message hash only.
+        ok = rsa_pss_verify_with_mask_hash(pub.k, s.v, d.gnutls, mask, check.pss_salt_length, digest);
+    } else if (check.scheme == SignatureScheme::RsaPss) {
+        switch (*d.sha2) {  // SHA-2: SHA-1 went to verify_pss.h above
         case DigestAlgorithm::Sha256: ok = rsa_pss_sha256_verify_digest(&pub.k, check.pss_salt_length, digest.data(), s.v); break;
         case DigestAlgorithm::Sha384: ok = rsa_pss_sha384_verify_digest(&pub.k, check.pss_salt_length, digest.data(), s.v); break;
         case DigestAlgorithm::Sha512: ok = rsa_pss_sha512_verify_digest(&pub.k, check.pss_salt_length, digest.data(), s.v); break;
@@ -223,34 +229,39 @@ std::optional<SignatureCheck> signature_check_from_id(const AlgorithmId& id, con
         }
         try {
             const auto p = Asn1Node::decode("RSASSA-PSS-params", *id.parameters);
-            // Absent hash and MGF mean SHA-1 (RFC 4055 §3.1), which nettle's PSS lacks.
+            // An absent hash means SHA-1 (RFC 4055 §3.1), as does an explicit id-sha1: checked
+            // like any other, so that the signer then fails as every SHA-1 signer does (a weak
+            // digest, SignerVerification::weak_digest) rather than as "unsupported".
             const auto hash_oid = p.read_optional("hashAlgorithm.algorithm");
             const auto mgf_oid = p.read_optional("maskGenAlgorithm.algorithm");
-            if (!hash_oid) {
-                reason = "unsupported algorithm RSASSA-PSS with SHA-1";
-                return std::nullopt;
-            }
-            // DER leaves out the default mgf1SHA1, so a SHA-256 signature whose mask uses SHA-1
-            // (an old Java default) arrives without maskGenAlgorithm: name the mask, not the hash.
-            if (!mgf_oid) {
-                reason = "unsupported algorithm RSASSA-PSS with MGF1 over SHA-1";
-                return std::nullopt;
-            }
-            const std::string hash_name = p.read_text("hashAlgorithm.algorithm");
-            const auto hash = digest_from_oid(hash_name);
-            if (!hash) {
-                reason = "unsupported algorithm RSASSA-PSS hash " + name_of(hash_name);
-                return std::nullopt;
+            const std::string hash_name = hash_oid ? p.read_text("hashAlgorithm.algorithm") : std::string(kSha1);
+            std::optional<DigestAlgorithm> hash;  // empty: SHA-1
+            if (hash_name != kSha1) {
+                hash = digest_from_oid(hash_name);
+                if (!hash) {
+                    reason = "unsupported algorithm RSASSA-PSS hash " + name_of(hash_name);
+                    return std::nullopt;
+                }
             }
             if (!same_hash(hash)) return std::nullopt;
-            if (p.read_oid("maskGenAlgorithm.algorithm") != oid::kMgf1) {
-                reason = "unsupported algorithm RSASSA-PSS mask " + name_of(p.read_oid("maskGenAlgorithm.algorithm"));
-                return std::nullopt;
-            }
-            const auto mgf = Asn1Node::decode("AlgorithmIdentifier", p.read_bytes("maskGenAlgorithm.parameters"));
-            if (digest_from_oid(mgf.read_oid("algorithm")) != hash) {
-                reason = "unsupported algorithm RSASSA-PSS with MGF1 over another hash";
-                return std::nullopt;
+            // DER leaves out the default mgf1SHA1, so a SHA-256 signature whose mask uses SHA-1
+            // (an old Java default) arrives without maskGenAlgorithm. SHA-1 in the mask is not
+            // the weak-digest problem: MGF1 needs no collision resistance.
+            c.pss_mask_digest = GNUTLS_DIG_SHA1;
+            if (mgf_oid) {
+                if (p.read_oid("maskGenAlgorithm.algorithm") != oid::kMgf1) {
+                    reason = "unsupported algorithm RSASSA-PSS mask " + name_of(p.read_oid("maskGenAlgorithm.algorithm"));
+                    return std::nullopt;
+                }
+                const auto mgf = Asn1Node::decode("AlgorithmIdentifier", p.read_bytes("maskGenAlgorithm.parameters"));
+                const std::string mgf_hash = mgf.read_oid("algorithm");
+                const auto mgf_sha2 = digest_from_oid(mgf_hash);
+                if (mgf_sha2) {
+                    c.pss_mask_digest = gnutls_digest(*mgf_sha2);
+                } else if (mgf_hash != kSha1) {
+                    reason = "unsupported algorithm RSASSA-PSS with MGF1 over " + name_of(mgf_hash);
+                    return std::nullopt;
+                }
             }
             const long salt = p.read_optional("saltLength") ? p.read_small_int("saltLength") : 20;
             const long trailer = p.read_optional("trailerField") ? p.read_small_int("trailerField") : 1;
@@ -265,10 +276,6 @@ std::optional<SignatureCheck> signature_check_from_id(const AlgorithmId& id, con
         }
     } else {
         reason = unsupported(o);
-        return std::nullopt;
-    }
-    if (c.scheme == SignatureScheme::RsaPss && digest.weak()) {
-        reason = "unsupported algorithm RSASSA-PSS with SHA-1";
         return std::nullopt;
     }
     return c;

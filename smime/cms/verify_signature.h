@@ -62,6 +62,9 @@ private:
 struct SignatureCheck {
     SignatureScheme scheme = SignatureScheme::RsaPkcs1v15;
     std::size_t pss_salt_length = 0;  // RSASSA-PSS only
+    // RSASSA-PSS only: MGF1's hash when it is not the message digest's (RFC 4055 §3.1: the
+    // default mgf1SHA1 beside SHA-256, which some Java and .NET signers keep); else UNKNOWN.
+    gnutls_digest_algorithm_t pss_mask_digest = GNUTLS_DIG_UNKNOWN;
 };
 std::optional<SignatureCheck> signature_check_from_id(const AlgorithmId& id, const VerifyDigest& digest,
                                                       std::string& reason);

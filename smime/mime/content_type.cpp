@@ -277,6 +277,11 @@ std::string parse_transfer_encoding(std::string_view value)
     // authenticates its own content, a multipart/signed part is hashed as received) and
     // decoding a body that is not what it claims fails, it cannot forge anything; every part
     // is read the same way, so no two parsers of ours disagree. Anything else quoted stays "".
+    // Text after the mechanism (base64 x, "base64" x) is not RFC 2045 either: the first token
+    // (or quoted token) is the mechanism, as Python's email parser reads base64 x (noting
+    // "Extra text after content transfer encoding"), and OpenSSL decodes a pkcs7-mime body
+    // as base64 whatever the field says. The same safety argument holds: outside every
+    // signature, and a body that is not what the field claims fails to decode.
     if (Lexer probe(value); probe.take('"')) {
         Lexer lx(value);
         const auto quoted = lx.value();

@@ -2,6 +2,7 @@
 // size; the state kept between writes is a few bytes plus a bounded run of whitespace.
 #include "smime/mime/decoders.h"
 
+#include <algorithm>
 #include <array>
 
 #include "base/ascii.h"
@@ -30,6 +31,85 @@ void Base64Decoder::finish()
 {
     if (!base64_decode_final(&m_ctx)) throw Error(Failure::MalformedMessage, "truncated base64");
     m_out.flush();
+}
+
+// ---- base64 of a whole body, text after it skipped ----
+
+namespace {
+
+// The white space nettle's decoder skips (HT, LF, VT, FF, CR, SP): what it reads as base64,
+// this reads the same.
+bool is_base64_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+bool is_base64_char(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' ||
+           c == '=';
+}
+
+}  // namespace
+
+void Base64BodyDecoder::decode(std::string_view text)
+{
+    for (const char c : text) {
+        if (c == '=') m_padded = true;
+        else if (is_base64_char(c)) m_seen_data = true;
+    }
+    m_base64.write(text);
+}
+
+void Base64BodyDecoder::settle_line()
+{
+    const std::string_view line = m_line;
+    const bool foreign = std::any_of(line.begin(), line.end(), [](char c) {
+        return !is_base64_char(c) && !is_base64_space(c);
+    });
+    // After the padding only more '=' continues the base64 ("QQ=" then "=" on a line).
+    const bool after_padding =
+        m_padded && std::any_of(line.begin(), line.end(), [](char c) { return c != '=' && !is_base64_space(c); });
+    if (foreign || after_padding) {
+        if (!m_seen_data) throw Error(Failure::MalformedMessage, "invalid base64");
+        m_ended = true;
+        m_trailing = true;  // the line holds more than white space
+    } else {
+        decode(line);
+        m_line_decoded = true;
+    }
+    m_line.clear();
+}
+
+void Base64BodyDecoder::write(ByteView data)
+{
+    for (std::size_t i = 0; i < data.size(); ++i) {
+        const char c = static_cast<char>(data[i]);
+        if (m_ended) {
+            m_trailing = m_trailing || !is_base64_space(c);
+            continue;
+        }
+        if (m_line_decoded) {
+            // The rest of a line known to be base64 goes straight on, up to its end (an
+            // unbroken body is one long line).
+            const std::uint8_t* from = data.data() + i;
+            const std::uint8_t* end = data.data() + data.size();
+            const std::uint8_t* nl = std::find(from, end, std::uint8_t('\n'));
+            const std::uint8_t* stop = nl == end ? end : nl + 1;
+            decode(std::string_view(reinterpret_cast<const char*>(from), std::size_t(stop - from)));
+            m_line_decoded = nl == end;
+            i += std::size_t(stop - from) - 1;
+            continue;
+        }
+        m_line.push_back(c);
+        if (c == '\n' || m_line.size() >= kMaxHeldLine) {
+            const bool line_end = c == '\n';
+            settle_line();
+            if (line_end) m_line_decoded = false;
+        }
+    }
+}
+
+void Base64BodyDecoder::finish()
+{
+    if (!m_ended && !m_line.empty()) settle_line();
+    m_base64.finish();
 }
 
 // ---- quoted-printable ----

@@ -29,6 +29,38 @@ private:
     base64_decode_ctx m_ctx{};
 };
 
+// The base64 of a body that holds one object and nothing else (application/pkcs7-mime, a
+// pkcs7-signature part), up to where the base64 ends: its padding, or the first line holding
+// a character outside the alphabet. What follows is text a relay appended after the object
+// (an Exchange transport rule's disclaimer, a list footer, an AV gateway's note), outside the
+// object and any protection in it: it is skipped, and trailing_text() says whether it held
+// anything but whitespace, for the log. Blank and whitespace-only lines count for nothing.
+// A line is held (up to kMaxHeldLine octets) until it is known to be base64; a character
+// outside the alphabet in a line already decoded, or before any base64, is malformed as for
+// Base64Decoder. Footer text made of base64 characters alone after unpadded base64 is
+// decoded with it (no decoder can tell it apart) and damages the object.
+class Base64BodyDecoder final : public ByteSink {
+public:
+    static constexpr std::size_t kMaxHeldLine = 1024;
+    explicit Base64BodyDecoder(ByteSink& next) : m_base64(next) {}
+    using ByteSink::write;
+    void write(ByteView data) override;
+    void finish();
+    bool trailing_text() const { return m_trailing; }
+
+private:
+    void settle_line();  // decides whether the held line is base64 or the start of the trailer
+    void decode(std::string_view text);
+
+    Base64Decoder m_base64;
+    std::string m_line;            // the current line while it is held
+    bool m_line_decoded = false;   // the current line was found to be base64 and goes on decoding
+    bool m_seen_data = false;      // a base64 character was decoded
+    bool m_padded = false;         // a '=' was decoded: only padding may follow
+    bool m_ended = false;          // the rest is trailing text
+    bool m_trailing = false;       // the trailing text held something other than whitespace
+};
+
 // Quoted-printable: =XX becomes the octet, a '=' at the end of a line is a soft break, and
 // whitespace at the end of a line is transport padding and dropped (RFC 2045 §6.7 (3)).
 // Line ends are kept as received (CRLF or LF). A '=' not followed by two hex digits or a line

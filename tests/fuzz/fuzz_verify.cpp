@@ -1,7 +1,8 @@
 // libFuzzer target for SignedData verification (smime/cms/verify.h) and the transfer
 // decoders (smime/mime/decoders.h): the first byte picks the entry point; the rest is the
 // hostile input (opaque ContentInfo streamed in small reads, a detached signature over fixed
-// content, base64 or quoted-printable text). Hostile input must verify, fail per signer, or
+// content, base64 (strict, and the body decoder that skips text after it, compared) or
+// quoted-printable text). Hostile input must verify, fail per signer, or
 // throw ssm::Error — never crash, leak or report a valid signer without a certificate.
 // Build: tests/fuzz/build.sh OUTDIR fuzz_verify (see tests/fuzz/README.md).
 // Seeds: the .p7s/.p7m files test_cms_verify makes (openssl, gpgsm, cmsutil) and the RFC
@@ -68,9 +69,31 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
         case 2: {
             MemorySink out;
-            mime::Base64Decoder dec(out);
-            dec.write(in);
-            dec.finish();
+            bool strict_ok = false;
+            try {
+                mime::Base64Decoder dec(out);
+                dec.write(in);
+                dec.finish();
+                strict_ok = true;
+            } catch (const Error&) {
+            }
+            // The body decoder (text after the base64 skipped), fed in uneven pieces: what the
+            // strict decoder reads it must read the same, with nothing left over.
+            MemorySink body_out;
+            mime::Base64BodyDecoder body(body_out);
+            bool body_ok = false;
+            try {
+                for (std::size_t i = 0; i < in.size();) {
+                    const std::size_t n = std::min(in.size() - i, 1 + i % 7);
+                    body.write(in.subspan(i, n));
+                    i += n;
+                }
+                body.finish();
+                body_ok = true;
+            } catch (const Error&) {
+            }
+            if (strict_ok && (!body_ok || body_out.data() != out.data() || body.trailing_text())) std::abort();
+            if (body_out.data().size() > in.size()) std::abort();
             break;
         }
         default: {

@@ -7,9 +7,13 @@
 # AES-128/192/256, 3DES, GCM, our key in the third RecipientInfo) and nestings (sign-then-
 # encrypt, triple wrap, message/rfc822 signed), password and KEK RecipientInfos beside ours,
 # OriginatorInfo, and RFC 3274 compressed-data (alone, BER-segmented, under an opaque signature,
-# corrupt, a decompression bomb, switched off). Every CMS object is made by a peer (openssl cms,
-# gpgsm, NSS cmsutil; compressed-data by Python's zlib module), never by our code (a few
-# re-encoded by tests/interop/cms_reencode.py). Offline through `ssmctl process --direction in`
+# corrupt, a decompression bomb, switched off), text a relay appended after the base64, hint
+# attributes with two values and RSASSA-PSS with the mask over SHA-1; and other producers:
+# GnuTLS certtool --p7-sign, Python cryptography's PKCS7SignatureBuilder, the old `openssl
+# smime`, a crowded certificate set, CRLs in the SignedData, RC2/DES (held), certs-only. Every CMS object is
+# made by a peer (openssl cms and smime, gpgsm, NSS cmsutil, certtool, Python cryptography;
+# compressed-data by Python's zlib module), never by our code (a few re-encoded by
+# tests/interop/cms_reencode.py). Offline through `ssmctl process --direction in`
 # (the milter's own pipeline): decrypted bodies must equal the plaintext byte for byte,
 # verified ones must carry smime=pass for the signer; damaged signatures give smime=permerror
 # and the mail is delivered (or refused by a partner rule that requires a signature). Decrypted
@@ -18,7 +22,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$SSM_SRCDIR/tests/interop/peers.sh"
 . "$SSM_SRCDIR/tests/interop/inbound.sh"
-require_tools openssl perl softhsm2-util pkcs11-tool gpgsm gpgconf cmsutil certutil pk12util
+require_tools openssl perl softhsm2-util pkcs11-tool gpgsm gpgconf cmsutil certutil pk12util certtool
 require_binaries
 T0=$SECONDS
 make_pki
@@ -147,7 +151,10 @@ outer() { printf 'From: %s\r\nTo: %s\r\nSubject: variant %s\r\nMessage-ID: <%s@m
 b64() { perl -MMIME::Base64 -e 'local $/; my $d = <STDIN>; my $w = shift; my $e = encode_base64($d, "");
   if ($w > 0) { $e =~ s/(.{1,$w})/$1\r\n/g } else { $e .= "\r\n" } print $e' "${2:-64}" <"$1"; }
 # cms_mail CASE DER CONTENT-FIELDS [ENCODING]: the DER as the whole body. ENCODING: b64 (64-char
-# lines, default), b76, b0 (one line), blanks (trailing blanks on each line), binary.
+# lines, default), b76, b0 (one line), blanks (trailing blanks on each line), blank-lines
+# (an empty and a whitespace-only line after each), footer (FOOTER after the base64, as an
+# Exchange transport rule, a list server or an AV gateway appends it), binary.
+FOOTER=$'\r\n-- \r\nCAUTION: This email originated from outside of the organization. Do not click links\r\nor open attachments unless you recognize the sender and know the content is safe.\r\n'
 cms_mail() {
   local cn=$1 der=$WORK/m/$2 fields=$3 enc=${4:-b64}
   { outer "$cn"; printf '%s\r\n' "$fields"
@@ -156,17 +163,19 @@ cms_mail() {
       b76) printf 'Content-Transfer-Encoding: base64\r\n\r\n'; b64 "$der" 76 ;;
       b0) printf 'Content-Transfer-Encoding: base64\r\n\r\n'; b64 "$der" 0 ;;
       blanks) printf 'Content-Transfer-Encoding: base64\r\n\r\n'; b64 "$der" | sed 's/\r$/ \t \r/' ;;
+      blank-lines) printf 'Content-Transfer-Encoding: base64\r\n\r\n'; b64 "$der" | sed 's/\r$/\r\n\r\n \t\r/' ;;
+      footer) printf 'Content-Transfer-Encoding: base64\r\n\r\n'; b64 "$der"; printf '%s' "$FOOTER" ;;
       *) printf 'Content-Transfer-Encoding: base64\r\n\r\n'; b64 "$der" ;;
     esac; } >"$WORK/out/$cn.eml"
 }
 # signed_mail CASE SIG ENTITY CONTENT-TYPE BOUNDARY [SIG-CONTENT-TYPE]: multipart/signed with
-# a preamble and an epilogue.
+# a preamble and an epilogue (and SIG_FOOTER after the signature's base64, when set).
 signed_mail() {
   local cn=$1 sig=$WORK/m/$2 entity=$3 ct=$4 b=$5 sct=${6:-application/pkcs7-signature; name=smime.p7s}
   { outer "$cn"; printf '%s\r\n\r\nThis is a cryptographically signed message in MIME format.\r\n\r\n--%s\r\n' "$ct" "$b"
     cat "$entity"
     printf '\r\n--%s\r\nContent-Type: %s\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename="smime.p7s"\r\n\r\n' "$b" "$sct"
-    b64 "$sig"; printf '\r\n--%s--\r\n\r\nepilogue text\r\n' "$b"; } >"$WORK/out/$cn.eml"
+    b64 "$sig"; printf '%s' "${SIG_FOOTER:-}"; printf '\r\n--%s--\r\n\r\nepilogue text\r\n' "$b"; } >"$WORK/out/$cn.eml"
 }
 ENV='Content-Type: application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m'
 OPQ='Content-Type: application/pkcs7-mime; smime-type=signed-data; name=smime.p7m'
@@ -381,9 +390,134 @@ expect_verified double-signed 'action=verify\+verify smime=pass signer=dave@part
 cp "$WORK/out/double-signed.eml" "$WORK/out/double-signed-strip.eml"
 expect_decrypted double-signed-strip "$E" 'action=verify\+strip\+verify\+strip ' strip
 
+# --- 5b. text after the base64, hints we cannot read, PSS with another mask hash --------------
+# Text a relay appended after the base64 of a pkcs7-mime body or signature part (a transport
+# rule's disclaimer, a list footer) is outside the object and every protection: skipped and
+# logged; a decrypted body is the plaintext alone, an opaque signature is delivered as received.
+cms_mail enc-footer aes256.der "$ENV" footer
+expect_decrypted enc-footer "$E" 'action=decrypt cms-trailing-text-ignored '
+cms_mail enc-gcm-footer gcm.der 'Content-Type: application/pkcs7-mime; smime-type=authEnveloped-data; name=smime.p7m' footer
+expect_decrypted enc-gcm-footer "$E" 'action=decrypt cms-trailing-text-ignored .*cipher=aes256-gcm '
+cms_mail enc-blank-lines aes256.der "$ENV" blank-lines
+expect_decrypted enc-blank-lines "$E" 'action=decrypt decrypted='
+cms_mail opq-footer opaque.der "$OPQ" footer
+expect_verified opq-footer 'action=verify cms-trailing-text-ignored smime=pass signer=dave'
+SIG_FOOTER=$FOOTER signed_mail det-sig-footer det.der "$E" "$MS" '----=_Part_7.x/y'
+expect_verified det-sig-footer 'signature-trailing-text-ignored .*smime=pass signer=dave'
+# Microsoft's encryption key preference holding two values (the attribute is single-valued):
+# a hint we only read for harvesting; the signature verifies and the hint is named in the log.
+python3 "$SSM_SRCDIR/tests/fixtures/ess_sign.py" "$PKI/dave.cert.der" "$PKI/sub-ca.cert.der" "$E" - - \
+  "$WORK/m/det-ms-two-values.der" "$PKI/dave.key.pem" "$PKI/dave.cert.der,$PKI/carol.cert.der" \
+  || fatal var-setup "ess_sign.py two values"
+signed_mail det-ms-pref-two-values det-ms-two-values.der "$E" "$MS" '----=_Part_7.x/y'
+expect_verified det-ms-pref-two-values 'signer-hint-ignored attribute=1\.3\.6\.1\.4\.1\.311\.16\.4 .*smime=pass signer=dave'
+# RSASSA-PSS over SHA-256 with the mask over SHA-1 (RFC 4055's default mgf1SHA1, kept by some
+# Java and .NET signers), detached and opaque.
+PSS_SHA1_MASK=(-md sha256 "${SIGN[@]}" -keyopt rsa_padding_mode:pss -keyopt rsa_mgf1_md:sha1)
+o -sign -binary "${PSS_SHA1_MASK[@]}" -in "$E" -outform DER -out "$WORK/m/det-pss-mgf1sha1.der"
+o -sign -binary -nodetach "${PSS_SHA1_MASK[@]}" -in "$E" -outform DER -out "$WORK/m/opq-pss-mgf1sha1.der"
+signed_mail det-pss-mgf1-sha1 det-pss-mgf1sha1.der "$E" "$MS" '----=_Part_7.x/y'
+expect_verified det-pss-mgf1-sha1 'smime=pass signer=dave@partner.example alg=rsa-pss/sha-256 '
+cms_mail opq-pss-mgf1-sha1 opq-pss-mgf1sha1.der "$OPQ"
+expect_verified opq-pss-mgf1-sha1 'smime=pass signer=dave@partner.example alg=rsa-pss/sha-256 '
+
+# --- 5c. producers not tried before: GnuTLS certtool, Python cryptography, openssl smime -------
+# Each made by the tool itself; messages the tool writes whole (openssl smime, Python's SMIME
+# encoding) get only the outer From/To/Subject in front.
+cd "$WORK/m" || fatal var-setup "cd"
+whole_mail() {  # whole_mail CASE FILE: the tool's S/MIME message under our outer fields
+  { outer "$1"; perl -pe 's/\r?\n/\r\n/; $_ = "" if /^MIME-Version:/i' "$2"; } >"$WORK/out/$1.eml"
+}
+CT=(--load-privkey "$PKI/dave.key.pem" --load-certificate "$PKI/dave.cert.pem" --infile "$E" --outder)
+ct() { certtool "$@" >>"$WORK/certtool.log" 2>&1 || fatal var-setup "certtool $*: $(tail -n 2 "$WORK/certtool.log")"; }
+ct --p7-detached-sign "${CT[@]}" --outfile ct-det.der
+ct --p7-detached-sign --p7-time --hash SHA512 "${CT[@]}" --outfile ct-det-time-sha512.der
+ct --p7-detached-sign --no-p7-include-cert "${CT[@]}" --outfile ct-det-nocert.der  # dave's certificate is held
+ct --p7-sign --p7-time "${CT[@]}" --outfile ct-opq.der
+for t in ct-det ct-det-time-sha512 ct-det-nocert; do signed_mail "$t" "$t.der" "$E" "$MS" '----=_Part_7.x/y'; done
+cms_mail ct-opq ct-opq.der "$OPQ"
+for cn in ct-det ct-det-time-sha512 ct-det-nocert ct-opq; do expect_verified "$cn"; done
+if python3 -c 'from cryptography.hazmat.primitives.serialization import pkcs7' 2>/dev/null; then
+  python3 - "$PKI/dave.cert.pem" "$PKI/dave.key.pem" "$PKI/sub-ca.cert.pem" "$E" >"$WORK/py.log" 2>&1 <<'PY' \
+    || fatal var-setup "python cryptography: $(tail -n 2 "$WORK/py.log")"
+import sys
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.serialization import pkcs7
+cert = x509.load_pem_x509_certificate(open(sys.argv[1], 'rb').read())
+key = serialization.load_pem_private_key(open(sys.argv[2], 'rb').read(), None)
+ca = x509.load_pem_x509_certificate(open(sys.argv[3], 'rb').read())
+data = open(sys.argv[4], 'rb').read()
+O = pkcs7.PKCS7Options
+def sign(h, opts, enc=serialization.Encoding.DER):
+    return pkcs7.PKCS7SignatureBuilder().set_data(data).add_signer(cert, key, h).add_certificate(ca).sign(enc, opts)
+for name, h, opts in [('py-det', hashes.SHA256(), [O.DetachedSignature, O.Binary]),
+                      ('py-det-nocaps', hashes.SHA384(), [O.DetachedSignature, O.NoCapabilities, O.Binary]),
+                      ('py-det-noattr', hashes.SHA512(), [O.DetachedSignature, O.NoAttributes, O.Binary]),
+                      ('py-opq', hashes.SHA256(), [O.Binary])]:
+    open(name + '.der', 'wb').write(sign(h, opts))
+open('py-smime.eml', 'wb').write(sign(hashes.SHA256(), [O.DetachedSignature], serialization.Encoding.SMIME))
+PY
+  for t in py-det py-det-nocaps py-det-noattr; do signed_mail "$t" "$t.der" "$E" "$MS" '----=_Part_7.x/y'; done
+  cms_mail py-opq py-opq.der "$OPQ"
+  whole_mail py-smime py-smime.eml
+  for cn in py-det py-det-nocaps py-det-noattr py-opq py-smime; do expect_verified "$cn"; done
+else skip python-cryptography-producers "python3-cryptography has no pkcs7 module"; fi
+# The old `openssl smime` command: x-pkcs7 types, "This is an S/MIME signed message" preamble.
+os() { openssl smime "$@" >>"$WORK/openssl.log" 2>&1 || fatal var-setup "openssl smime $*: $(tail -n 2 "$WORK/openssl.log")"; }
+os -sign "${SIGN[@]}" -in "$E" -out smime-det.eml
+os -sign -nodetach "${SIGN[@]}" -in "$E" -out smime-opq.eml
+os -sign -nocerts -signer "$PKI/dave.cert.pem" -inkey "$PKI/dave.key.pem" -in "$E" -out smime-nocerts.eml
+os -encrypt -aes256 -in "$E" -out smime-enc.eml "$A"
+for t in smime-det smime-opq smime-nocerts smime-enc; do whole_mail "$t" "$t.eml"; done
+for cn in smime-det smime-opq smime-nocerts; do expect_verified "$cn"; done
+expect_decrypted smime-enc "$E"
+# The certificate set holding the whole chain, the root and unrelated certificates.
+cat "$PKI/sub-ca.cert.pem" "$PKI/root-ca.cert.pem" "$PKI/carol.cert.pem" "$PKI/frank.cert.pem" >crowd.pem
+o -sign -binary -signer "$PKI/dave.cert.pem" -inkey "$PKI/dave.key.pem" -certfile crowd.pem -in "$E" -outform DER -out det-crowd.der
+signed_mail det-crowded-certificates det-crowd.der "$E" "$MS" '----=_Part_7.x/y'
+expect_verified det-crowded-certificates
+# CRLs inside the SignedData (RFC 5652 §5.1 crls, outside every signature; the CRL made by
+# certtool, spliced in by cms_reencode.py): verified as without them.
+printf 'crl_next_update = 30\ncrl_number = 1\n' >crl.tmpl
+certtool --generate-crl --load-ca-privkey "$PKI/sub-ca.key.pem" --load-ca-certificate "$PKI/sub-ca.cert.pem" \
+  --template crl.tmpl --outder --outfile sub-ca.crl >>"$WORK/certtool.log" 2>&1 || fatal var-setup "certtool --generate-crl"
+python3 "$RE" crls det.der sub-ca.crl >det-crls.der || fatal var-setup "cms_reencode crls"
+signed_mail det-with-crls det-crls.der "$E" "$MS" '----=_Part_7.x/y'
+expect_verified det-with-crls
+# Legacy ciphers (OpenSSL's legacy provider): RC2 and single DES are the defined outcome of a
+# cipher we do not implement (held, the cause logged), never a crash.
+for c in rc2-40-cbc:1.2.840.113549.3.2 des-cbc:1.3.14.3.2.7; do
+  if openssl cms -encrypt -provider legacy -provider default -binary "-${c%%:*}" -in "$E" -outform DER \
+       -out "legacy-${c%%:*}.der" "$A" >>"$WORK/openssl.log" 2>&1; then
+    cms_mail "enc-${c%%:*}" "legacy-${c%%:*}.der" "$ENV"; run "enc-${c%%:*}"
+    if [ "$RC" = 0 ] && grep -q 'action=hold .*reply: 250 ' <<<"$LOG" && grep -q "cause=\"unsupported content encryption ${c#*:}\"" <<<"$LOG"
+    then pass "enc-${c%%:*}-held"; else fail "enc-${c%%:*}-held" "exit $RC: $LOG"; fi
+  else skip "enc-${c%%:*}-held" "openssl has no legacy provider for ${c%%:*}"; fi
+done
+# A certificate distribution message (RFC 8551 §3.7: smime-type=certs-only, no content, no
+# signer): not a signature, delivered as received.
+openssl crl -inform DER -in sub-ca.crl -out sub-ca.crl.pem >>"$WORK/openssl.log" 2>&1 || fatal var-setup "crl to PEM"
+openssl crl2pkcs7 -nocrl -certfile "$PKI/dave.cert.pem" -certfile "$PKI/sub-ca.cert.pem" -outform DER -out certs-only.der \
+  >>"$WORK/openssl.log" 2>&1 || fatal var-setup "crl2pkcs7"
+openssl crl2pkcs7 -in sub-ca.crl.pem -certfile "$PKI/dave.cert.pem" -outform DER -out certs-only-crl.der \
+  >>"$WORK/openssl.log" 2>&1 || fatal var-setup "crl2pkcs7 with a CRL"
+for cn in certs-only certs-only-crl; do
+  cms_mail "$cn" "$cn.der" 'Content-Type: application/pkcs7-mime; smime-type=certs-only; name=smime.p7c'
+  run "$cn"
+  if [ "$RC" = 0 ] && grep -q 'action=none ' <<<"$LOG" && ! grep -q 'smime=' <<<"$LOG $(ar)" \
+     && cmp -s <(entity_body "$WORK/out/$cn.eml" /dev/stdout) <(entity_body "$OUT" /dev/stdout)
+  then pass "$cn-not-a-signature"; else fail "$cn-not-a-signature" "exit $RC: $(ar) $LOG"; fi
+done
+cd "$SSM_SRCDIR" || fatal var-setup "cd"
+
 # --- 6. defined failures ----------------------------------------------------------------------
 signed_mail det-sha1 det-sha1.der "$E" "$(ms 'protocol="application/pkcs7-signature"; micalg=sha1; boundary="s1"')" s1
 expect_result det-sha1 fail 'weak digest'
+# RSASSA-PSS over SHA-1 (RFC 4055's defaults): the same defined result, not "unsupported".
+o -sign -binary -md sha1 "${SIGN[@]}" -keyopt rsa_padding_mode:pss -in "$E" -outform DER -out "$WORK/m/det-pss-sha1.der"
+signed_mail det-pss-sha1 det-pss-sha1.der "$E" "$(ms 'protocol="application/pkcs7-signature"; micalg=sha1; boundary="s2"')" s2
+expect_result det-pss-sha1 fail 'weak digest'
 for t in det-garbage:garbage.der det-truncated:det-truncated.der det-carries-content:det-with-content.der; do
   signed_mail "${t%%:*}" "${t#*:}" "$E" "$MS" '----=_Part_7.x/y'
   expect_result "${t%%:*}" permerror 'malformed signature'

@@ -7,6 +7,8 @@
 #   originator-info DER CERT.der
 #                       EnvelopedData v2 with an OriginatorInfo holding CERT and one
 #                       unprotected attribute (RFC 5652 §6.1), as some gateways add
+#   crls DER CRL.der    SignedData with CRL in its crls field ([1], RFC 5652 §5.1), which
+#                       no signature covers, as signers that ship revocation data send it
 # Writes the result to standard output. Input is our own test data: a malformed object is
 # simply an error here.
 import sys
@@ -72,6 +74,14 @@ def originator_info(der, cert):
     return tlv(0x30, oid + tlv(0xA0, tlv(0x30, body)))
 
 
+def with_crls(der, crl):
+    oid, sd = content_info(der)
+    parts = [w for _, w, _ in items(sd)]
+    # crls [1] IMPLICIT go just before signerInfos, the last element.
+    body = b"".join(parts[:-1]) + tlv(0xA1, crl) + parts[-1]
+    return tlv(0x30, oid + tlv(0xA0, tlv(0x30, body)))
+
+
 def main(argv):
     with open(argv[2], "rb") as f:
         der = f.read()
@@ -80,8 +90,11 @@ def main(argv):
     elif argv[1] == "originator-info" and len(argv) == 4:
         with open(argv[3], "rb") as f:
             out = originator_info(der, f.read())
+    elif argv[1] == "crls" and len(argv) == 4:
+        with open(argv[3], "rb") as f:
+            out = with_crls(der, f.read())
     else:
-        sys.exit("usage: cms_reencode.py indefinite DER | originator-info DER CERT.der")
+        sys.exit("usage: cms_reencode.py indefinite DER | originator-info DER CERT.der | crls DER CRL.der")
     sys.stdout.buffer.write(out)
 
 

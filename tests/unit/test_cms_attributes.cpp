@@ -6,6 +6,7 @@
 
 #include "smime/cms/algorithm_ids.h"
 #include "smime/cms/signed_attributes.h"
+#include "smime/cms/verify.h"
 #include "tests/unit/test_cms_support.h"
 
 using namespace ssm;
@@ -17,6 +18,7 @@ class CmsAttributesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(signed_attributes_der_order_and_ess_hash);
     CPPUNIT_TEST(algorithm_identifiers);
     CPPUNIT_TEST(encryption_key_preference);
+    CPPUNIT_TEST(signer_preferred_encryption_certificate_order);
     CPPUNIT_TEST(signing_time_switches_to_generalized_in_2050);
     CPPUNIT_TEST_SUITE_END();
 
@@ -186,6 +188,47 @@ public:
             encode_signed_data(alice, o, digest_of(o.digest, as_bytes(kMessage)), std::nullopt).head);
         CPPUNIT_ASSERT(!sd.signers[0].find_signed(oid::kEncrypKeyPref));
         CPPUNIT_ASSERT(!sd.signers[0].find_signed(oid::kMicrosoftEncrypKeyPref));
+    }
+
+    // smime::cms::signer_preferred_encryption_certificate alone: RFC 8551's attribute first,
+    // Microsoft's when RFC 8551's is absent, unreadable or names a certificate not carried.
+    void signer_preferred_encryption_certificate_order()
+    {
+        const Bytes alice = signer_for("alice").certificate_der();
+        const Bytes carol = signer_for("carol").certificate_der();
+        const Bytes dave = signer_for("dave").certificate_der();
+        const Bytes unreadable{0xa0, 0x01, 0x00};
+        const std::vector<Bytes> carried = {alice, carol, dave};
+        const auto rfc = [](const Bytes& c) { return std::optional(encryption_key_preference_value(c)); };
+        const auto ms = [](const Bytes& c) { return std::optional(microsoft_encryption_key_preference_value(c)); };
+        const std::vector<Bytes> without_carol = {alice, dave};
+        struct Case {
+            const char* what;
+            std::optional<Bytes> rfc8551, microsoft;
+            std::vector<Bytes> certs;
+            std::optional<Bytes> expected;
+        };
+        const Case cases[] = {
+            {"neither", std::nullopt, std::nullopt, carried, std::nullopt},
+            {"rfc 8551 alone", rfc(carol), std::nullopt, carried, carol},
+            {"microsoft alone", std::nullopt, ms(dave), carried, dave},
+            {"both: rfc 8551 first", rfc(carol), ms(dave), carried, carol},
+            {"rfc 8551 names one not carried", rfc(carol), ms(dave), without_carol, dave},
+            {"rfc 8551 unreadable", unreadable, ms(dave), carried, dave},
+            {"rfc 8551 not carried, no microsoft", rfc(carol), std::nullopt, without_carol, std::nullopt},
+            {"microsoft names one not carried", std::nullopt, ms(carol), without_carol, std::nullopt},
+            {"microsoft unreadable", std::nullopt, Bytes{0x30, 0x03, 0x02, 0x01}, carried, std::nullopt},
+            // Each in the other's form names nothing.
+            {"forms swapped", ms(carol), rfc(dave), carried, std::nullopt},
+            {"no certificates", rfc(carol), ms(dave), {}, std::nullopt},
+        };
+        for (const auto& c : cases) {
+            smime::cms::SignerVerification signer;
+            signer.encryption_key_preference_der = c.rfc8551;
+            signer.microsoft_key_preference_der = c.microsoft;
+            CPPUNIT_ASSERT_MESSAGE(c.what, smime::cms::signer_preferred_encryption_certificate(signer, c.certs) ==
+                                               c.expected);
+        }
     }
 
     void signing_time_switches_to_generalized_in_2050()

@@ -59,6 +59,7 @@ class CmsVerifyTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(openssl_opaque_variants);
     CPPUNIT_TEST(reports_signed_attributes);
     CPPUNIT_TEST(no_certificates_needs_extra);
+    CPPUNIT_TEST(multi_valued_hint_is_ignored);
     CPPUNIT_TEST(two_signers);
     CPPUNIT_TEST(ess_signing_certificate);
     CPPUNIT_TEST(swapped_certificate_fails_ess);
@@ -66,9 +67,11 @@ class CmsVerifyTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(tampered_signed_attribute);
     CPPUNIT_TEST(tampered_signature);
     CPPUNIT_TEST(md5_refused);
+    CPPUNIT_TEST(pss_over_sha1_is_a_weak_digest);
     CPPUNIT_TEST(garbage_and_truncation);
     CPPUNIT_TEST(detached_with_content_refused);
     CPPUNIT_TEST(base64_decoder);
+    CPPUNIT_TEST(base64_body_decoder_skips_trailing_text);
     CPPUNIT_TEST(quoted_printable_decoder);
     CPPUNIT_TEST_SUITE_END();
 
@@ -84,6 +87,9 @@ public:
             {"pss-max.p7s", "alice", DigestAlgorithm::Sha256, SignatureScheme::RsaPss},
             {"pss-hashlen.p7s", "alice", DigestAlgorithm::Sha256, SignatureScheme::RsaPss},
             {"pss512.p7s", "alice", DigestAlgorithm::Sha512, SignatureScheme::RsaPss},
+            // MGF1 over another hash than the message's (RFC 4055 §3.1; verify_pss.h).
+            {"pss-mgf1sha1.p7s", "alice", DigestAlgorithm::Sha256, SignatureScheme::RsaPss},
+            {"pss512-mgf1sha256.p7s", "alice", DigestAlgorithm::Sha512, SignatureScheme::RsaPss},
             {"p256.p7s", "bob", DigestAlgorithm::Sha256, SignatureScheme::Ecdsa},
             {"p384.p7s", "erin", DigestAlgorithm::Sha384, SignatureScheme::Ecdsa},
             {"noattr.p7s", "alice", DigestAlgorithm::Sha256, SignatureScheme::RsaPkcs1v15},
@@ -105,7 +111,8 @@ public:
     {
         const Bytes content = fixture("content.txt");
         const char* cases[][2] = {{"rsa256.p7m", "alice"}, {"rsa-stream.p7m", "alice"}, {"pss384.p7m", "alice"},
-                                  {"p256.p7m", "bob"}, {"noattr.p7m", "alice"}};
+                                  {"p256.p7m", "bob"}, {"noattr.p7m", "alice"},
+                                  {"pss-mgf1sha1.p7m", "alice"}};
         for (const auto& [file, cert] : cases) {
             const Opaque o = opaque(fixture(file));
             CPPUNIT_ASSERT_MESSAGE(file, o.content == content);
@@ -131,6 +138,35 @@ public:
         CPPUNIT_ASSERT(has(oid::kContentType) && has(oid::kMessageDigest) && has(oid::kSigningTime));
         const auto n = detached(fixture("noattr.p7s"), fixture("content.txt")).signers.at(0);
         CPPUNIT_ASSERT(n.signed_attributes.empty() && !n.signing_time && !n.smime_capabilities_der);
+    }
+
+    void multi_valued_hint_is_ignored()
+    {
+        // One value: read as the hint it is.
+        const auto one = detached(fixture("ms-one-value.p7s"), fixture("content.txt")).signers.at(0);
+        assert_valid("ms-one-value", one, pki_cert("alice"));
+        CPPUNIT_ASSERT(one.microsoft_key_preference_der.has_value() && one.ignored_hints.empty());
+        // Two values (the attribute is single-valued): the signature still verifies, the hint
+        // is left unread and named; its values stay among the signed attributes.
+        const auto two = detached(fixture("ms-two-values.p7s"), fixture("content.txt")).signers.at(0);
+        assert_valid("ms-two-values", two, pki_cert("alice"));
+        CPPUNIT_ASSERT(!two.microsoft_key_preference_der);
+        CPPUNIT_ASSERT(two.ignored_hints == std::vector<std::string>{oid::kMicrosoftEncrypKeyPref});
+        CPPUNIT_ASSERT_EQUAL(std::ptrdiff_t(2),
+                             std::count_if(two.signed_attributes.begin(), two.signed_attributes.end(),
+                                           [](const auto& a) { return a.first == oid::kMicrosoftEncrypKeyPref; }));
+        const std::vector<Bytes> certs{pki_cert("alice"), pki_cert("carol"), pki_cert("dave")};
+        CPPUNIT_ASSERT(!signer_preferred_encryption_certificate(two, certs));
+        // Still covered by the signature: a changed octet in the attribute fails it.
+        Bytes sig = fixture("ms-two-values.p7s");
+        const Bytes ms_oid{0x06, 0x09, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x10, 0x04};
+        auto at = std::search(sig.begin(), sig.end(), ms_oid.begin(), ms_oid.end());
+        CPPUNIT_ASSERT(at != sig.end());
+        const Bytes name_text = to_bytes("SSM Test");  // in the first value's issuer Name
+        at = std::search(at, sig.end(), name_text.begin(), name_text.end());
+        CPPUNIT_ASSERT(at != sig.end());
+        *at = 'R';
+        assert_fails("ms-two-values tampered", detached(sig, fixture("content.txt")).signers.at(0), "bad signature");
     }
 
     void no_certificates_needs_extra()
@@ -197,7 +233,7 @@ public:
     {
         Bytes content = fixture("content.txt");
         content[content.size() / 2] ^= 0x20;
-        for (const char* f : {"rsa256.p7s", "pss-max.p7s", "p384.p7s"})
+        for (const char* f : {"rsa256.p7s", "pss-max.p7s", "p384.p7s", "pss-mgf1sha1.p7s"})
             assert_fails(f, detached(fixture(f), content).signers.at(0), "message digest mismatch");
         // Without signed attributes the signature itself covers the content digest.
         assert_fails("noattr", detached(fixture("noattr.p7s"), content).signers.at(0), "bad signature");
@@ -212,7 +248,7 @@ public:
     {
         // The signingTime is the last UTCTime (tag 0x17, 13 octets) in the message: certificates
         // come before the SignerInfo. Change its seconds digit.
-        for (const char* f : {"rsa256.p7s", "p256.p7s", "pss-hashlen.p7s"}) {
+        for (const char* f : {"rsa256.p7s", "p256.p7s", "pss-hashlen.p7s", "pss-mgf1sha1.p7s", "pss512-mgf1sha256.p7s"}) {
             Bytes sig = fixture(f);
             const Bytes tag{0x17, 0x0d};
             auto it = std::find_end(sig.begin(), sig.end(), tag.begin(), tag.end());
@@ -225,7 +261,7 @@ public:
 
     void tampered_signature()
     {
-        for (const char* f : {"rsa256.p7s", "pss-max.p7s", "noattr.p7s"}) {
+        for (const char* f : {"rsa256.p7s", "pss-max.p7s", "noattr.p7s", "pss-mgf1sha1.p7s"}) {
             Bytes sig = fixture(f);
             sig.back() ^= 0x01;  // the signature value ends the DER
             assert_fails(f, detached(sig, fixture("content.txt")).signers.at(0), "bad signature");
@@ -240,10 +276,19 @@ public:
     {
         assert_fails("md5", detached(fixture("md5.p7s"), fixture("content.txt")).signers.at(0),
                      "unsupported algorithm md5");
-        // SHA-256 with its mask over SHA-1 (DER omits the default mgf1SHA1): the reason names
-        // the mask; it said "RSASSA-PSS with SHA-1", which the message's digest is not.
-        assert_fails("pss-mgf1sha1", detached(fixture("pss-mgf1sha1.p7s"), fixture("content.txt")).signers.at(0),
-                     "unsupported algorithm RSASSA-PSS with MGF1 over SHA-1");
+    }
+
+    void pss_over_sha1_is_a_weak_digest()
+    {
+        // RSASSA-PSS with RFC 4055's defaults (SHA-1, mgf1SHA1, salt 20: all absent in DER):
+        // checked like any other signature, then flagged as every SHA-1 signer is (it was
+        // "unsupported", which a caller reports as neutral while v1.5 over SHA-1 fails).
+        const auto s = detached(fixture("pss-sha1.p7s"), fixture("content.txt")).signers.at(0);
+        assert_valid("pss-sha1", s, pki_cert("alice"));
+        CPPUNIT_ASSERT(s.weak_digest && s.scheme == SignatureScheme::RsaPss);
+        Bytes sig = fixture("pss-sha1.p7s");
+        sig.back() ^= 0x01;
+        assert_fails("pss-sha1 tampered", detached(sig, fixture("content.txt")).signers.at(0), "bad signature");
     }
 
     void garbage_and_truncation()
@@ -305,6 +350,76 @@ public:
             });
             CPPUNIT_ASSERT_MESSAGE(bad, f == Failure::MalformedMessage);
         }
+    }
+
+    void base64_body_decoder_skips_trailing_text()
+    {
+        // openssl base64 (64-character lines) and an unbroken encoding, of a signature whose
+        // base64 ends with padding (rsa512.p7s) and of DER cut to a multiple of 3 (none).
+        test::TempDir d;
+        const Bytes whole = fixture("rsa512.p7s");
+        const Bytes unpadded(whole.begin(), whole.begin() + std::ptrdiff_t(whole.size() / 3 * 3));
+        const auto encode = [&](const Bytes& data, const char* flags) {
+            test::write_file(d.path() / "in", std::string(as_chars(data)));
+            test::run(std::string("openssl base64 ") + flags + " -in " + (d.path() / "in").string() + " -out " +
+                      (d.path() / "b64").string());
+            std::string crlf;
+            for (char c : test::read_file(d.path() / "b64")) crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
+            return crlf;
+        };
+        const std::string lines = encode(whole, ""), unbroken = encode(whole, "-A");
+        const std::string unpadded_lines = encode(unpadded, "");
+        const Bytes first_lines(whole.begin(), whole.begin() + 48);  // the first 64 characters
+        CPPUNIT_ASSERT(lines.find('=') != std::string::npos && unpadded_lines.find('=') == std::string::npos);
+        CPPUNIT_ASSERT(unbroken.size() > 2 * mime::Base64BodyDecoder::kMaxHeldLine);
+        std::string interleaved;  // blank and whitespace-only lines between the base64 lines
+        for (char c : lines) interleaved += c == '\n' ? std::string("\n\r\n \t\r\n") : std::string(1, c);
+        const std::string disclaimer = "\r\nCAUTION: This email originated from outside the organization.\r\n";
+        struct Case {
+            std::string what, text;
+            const Bytes* expect;  // null: malformed
+            bool trailing;
+        };
+        const Case cases[] = {
+            {"plain", lines, &whole, false},
+            {"unbroken", unbroken, &whole, false},
+            {"blank lines interleaved", interleaved, &whole, false},
+            {"whitespace after", lines + "\r\n  \r\n\t\r\n", &whole, false},
+            // VT and FF are white space to nettle's decoder, so to this one too.
+            {"vertical tab and form feed", lines.substr(0, 66) + "\v\f\r\n" + lines.substr(66) + "\f\r\n", &whole, false},
+            {"disclaimer after padding", lines + disclaimer, &whole, true},
+            {"base64 words after padding", lines + "Sent from my phone\r\n", &whole, true},
+            {"disclaimer after unbroken", unbroken + "\r\n" + disclaimer, &whole, true},
+            {"disclaimer, unpadded", unpadded_lines + disclaimer, &unpadded, true},
+            {"signature separator, unpadded", unpadded_lines + "-- \r\nThe list\r\n", &unpadded, true},
+            {"footer without a line end", lines + "_______________", &whole, true},
+            {"garbage before", "Hello:\r\n" + lines, nullptr, false},
+            // A damaged short line ends the base64 there: the object is cut short, which the
+            // CMS decoder refuses (garbage_and_truncation).
+            {"garbage inside", lines.substr(0, 130) + "*\r\n" + lines.substr(130), &first_lines, true},
+            {"garbage in an unbroken line", unbroken.substr(0, 1500) + "*" + unbroken.substr(1500), nullptr, false},
+            {"truncated, then a footer", lines.substr(0, 129) + "\r\n" + disclaimer, nullptr, false},
+        };
+        for (const auto& c : cases)
+            for (std::size_t chunk : {std::size_t(1), std::size_t(3), std::size_t(77), c.text.size()}) {
+                const std::string what = c.what + ", chunk " + std::to_string(chunk);
+                MemorySink out;
+                mime::Base64BodyDecoder dec(out);
+                std::optional<Failure> f;
+                try {
+                    for (std::size_t i = 0; i < c.text.size(); i += chunk) dec.write(std::string_view(c.text).substr(i, chunk));
+                    dec.finish();
+                } catch (const Error& e) {
+                    f = e.failure();
+                }
+                if (!c.expect) {
+                    CPPUNIT_ASSERT_MESSAGE(what, f == Failure::MalformedMessage);
+                    continue;
+                }
+                CPPUNIT_ASSERT_MESSAGE(what, !f);
+                CPPUNIT_ASSERT_MESSAGE(what, out.data() == *c.expect);
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(what, c.trailing, dec.trailing_text());
+            }
     }
 
     void quoted_printable_decoder()

@@ -40,6 +40,9 @@ s pss-hashlen.p7s $alice -keyopt rsa_padding_mode:pss -keyopt rsa_pss_saltlen:-1
 s pss384.p7m $alice -md sha384 -nodetach -keyopt rsa_padding_mode:pss
 s pss512.p7s $alice -md sha512 -keyopt rsa_padding_mode:pss -keyopt rsa_pss_saltlen:-1
 s pss-mgf1sha1.p7s $alice -md sha256 -keyopt rsa_padding_mode:pss -keyopt rsa_mgf1_md:sha1
+s pss-mgf1sha1.p7m $alice -md sha256 -nodetach -keyopt rsa_padding_mode:pss -keyopt rsa_mgf1_md:sha1 -keyopt rsa_pss_saltlen:-1
+s pss512-mgf1sha256.p7s $alice -md sha512 -keyopt rsa_padding_mode:pss -keyopt rsa_mgf1_md:sha256
+s pss-sha1.p7s $alice -md sha1 -keyopt rsa_padding_mode:pss
 s p256.p7s -signer $P/bob.cert.pem -inkey $P/bob.key.pem
 s p256.p7m -signer $P/bob.cert.pem -inkey $P/bob.key.pem -nodetach -stream
 s p384.p7s -signer $P/erin.cert.pem -inkey $P/erin.key.pem -md sha384
@@ -52,6 +55,11 @@ s cades-nocerts.p7s $alice -cades -nocerts
 s cades-sha1.p7s $alice -cades -md sha1
 s md5.p7s $alice -md md5
 s keyid.p7s $alice -keyid
+# Microsoft's encryption key preference with one value, and (malformed) with two: DER put
+# together by ess_sign.py, signed by openssl dgst.
+ess() { out=$1; shift; python3 "$src/tests/fixtures/ess_sign.py" $P/alice.cert.der /dev/null content.txt - - "$out" $P/alice.key.pem "$@"; }
+ess ms-one-value.p7s $P/carol.cert.der
+ess ms-two-values.p7s $P/carol.cert.der,$P/dave.cert.der
 # alice2: alice's key in a second certificate whose serial differs in the last octet only,
 # so that a test can point a SignerInfo's sid at it by patching that octet.
 serial=$(openssl x509 -in $P/alice.cert.pem -noout -serial | sed 's/.*=//')
