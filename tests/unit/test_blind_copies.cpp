@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "base/joined.h"
 #include "policy/blind_recipients.h"
 #include "tests/unit/test_processor_support.h"
 
@@ -169,6 +170,7 @@ class BlindCopiesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(made_copies_in_flight_counted);
     CPPUNIT_TEST(made_copy_recipient_waits_for_its_marker);
     CPPUNIT_TEST(made_copy_refusal_before_the_rules_stays);
+    CPPUNIT_TEST(list_member_whose_local_part_routes_is_skipped);
     CPPUNIT_TEST(blind_list_address_and_members);
     CPPUNIT_TEST_SUITE_END();
 
@@ -730,6 +732,25 @@ encrypt = "never"
             CPPUNIT_ASSERT_MESSAGE(std::string(k.what) + ": " + out.detail, out.detail != "reinjected=as-made");
             CPPUNIT_ASSERT_MESSAGE(k.what, !p.recipients().front().awaits_marker);
         }
+    }
+
+    // A member whose local part routes mail on (percent hack, bang path, a second '@') is
+    // skipped, as RCPT refuses such an address outbound: planned for acme.example (signed
+    // only) it would reach dave@partner.example, whose rule makes encryption mandatory, in
+    // clear. Until 2026-12-03 it was added to the list's message as it was.
+    void list_member_whose_local_part_routes_is_skipped()
+    {
+        auto cfg = fixture().config("[[mail_list]]\naddress = \"team@acme.example\"\n"
+                                    "identity = \"alice@acme.example\"\n"
+                                    "members = [\"dave%partner.example@acme.example\", "
+                                    "\"partner.example!dave@acme.example\", \"bob@acme.example\"]\n");
+        TokenKeySource keys(cfg->hsm);
+        Run r = run(cfg, keys, {"team@acme.example"}, {{"To", "team@acme.example"}});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(r.outcome.detail, std::string("expand"), r.outcome.action);
+        CPPUNIT_ASSERT_MESSAGE(joined(r.outcome.add_recipients),
+                               r.outcome.add_recipients == std::vector<std::string>{"bob@acme.example"});
+        CPPUNIT_ASSERT(r.outcome.copies.empty());
+        CPPUNIT_ASSERT_MESSAGE(r.outcome.detail, r.outcome.detail.find(" skipped=2 ") != std::string::npos);
     }
 
     // Blind list members (RFC 2634 §4 knows no Bcc; what the gateway does). The list's address
