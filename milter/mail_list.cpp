@@ -390,7 +390,13 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
             own_check = policy::check_requirements(own->treatment, received);
         }
         std::string why;
-        if (own_check.refuse)
+        // '%', '!' and a second '@' route mail on (Postfix's percent hack, bang paths): planned
+        // for the domain after the last '@', the member would get the list's mail under that
+        // domain's rules and Postfix would deliver it to another; RCPT refuses such an
+        // address outbound (MessageProcessor::rcpt_to), and so does the list.
+        if (member.local_part().find_first_of("%!@") != std::string::npos)
+            why = "its address routes through its local part (percent hack, bang path or a second '@')";
+        else if (own_check.refuse)
             why = "its inbound rule requires " + own_check.missing;
         else if (!r.decrypted && plan.treatment.encrypt == policy::EncryptMode::Mandatory)
             why = "its rule makes encryption mandatory and the list's mail is not encrypted";

@@ -309,6 +309,11 @@ Reply MessageProcessor::rcpt_to(std::string_view recipient)
     r.text = std::string(strip_angles(recipient));
     r.address = EmailAddress::parse(r.text);
     if (!r.address) r.address = bare_postmaster(r.text, m_config->policy);
+    // Whether a refusal is the rules' answer for this recipient (set once it is planned): only
+    // that answer may wait for a made copy's marker (may_await_marker). What is refused before
+    // (an address not understood or routing through its local part, one of our lists that
+    // cannot be expanded now or not alone) no marker overrides.
+    bool judged_by_rules = false;
     auto decide = [&]() -> Reply {
         if (!r.address) return Reply::reject("553", "5.1.3", "recipient address not understood");
         // '%', '!' and '@' in a local part route mail on: Postfix (allow_percent_hack,
@@ -338,6 +343,7 @@ Reply MessageProcessor::rcpt_to(std::string_view recipient)
             return Reply::proceed();
         }
         if (m_list) return kMixed;
+        judged_by_rules = true;
         try {
             r.plan = m_config->policy.plan(m_context, *r.address, m_groups);
         } catch (const Error& e) {
@@ -364,7 +370,7 @@ Reply MessageProcessor::rcpt_to(std::string_view recipient)
     // list's members planned as the list's mail, made_copies.h): its answer waits for the
     // marker at the end of the header (awaited_refusal), where it is given to the whole
     // message unless the marker is a valid v=3 one.
-    if (may_await_marker(r)) {
+    if (judged_by_rules && may_await_marker(r)) {
         r.awaits_marker = true;
         log::info("rcpt-awaits-marker", {{"rcpt", r.text}, {"rule", r.plan.rule_name}, {"reply", r.reply.str()}});
         m_recipients.push_back(std::move(r));

@@ -266,8 +266,8 @@ private:
     std::optional<std::string> stripped_subject() const;
     // Recognises our reinjection marker (outbound then, whatever the client looked like).
     void recognise_reinjected_copy();
-    // Whether `r`, refused at RCPT, may be a made copy's recipient whose answer waits for the
-    // marker (expect_made_copies).
+    // Whether `r`, refused at RCPT by the rules planned for it (never before: see rcpt_to), may
+    // be a made copy's recipient whose answer waits for the marker (expect_made_copies).
     bool may_await_marker(const Recipient& r) const;
     // At the end of the header: the RCPT refusal of a recipient that waited for a valid v=3
     // marker and did not get one; Continue otherwise.

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "base/joined.h"
 #include "policy/blind_recipients.h"
 #include "tests/unit/test_processor_support.h"
 
@@ -168,6 +169,8 @@ class BlindCopiesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(list_member_of_the_first_envelope_leaves_alone);
     CPPUNIT_TEST(made_copies_in_flight_counted);
     CPPUNIT_TEST(made_copy_recipient_waits_for_its_marker);
+    CPPUNIT_TEST(made_copy_refusal_before_the_rules_stays);
+    CPPUNIT_TEST(list_member_whose_local_part_routes_is_skipped);
     CPPUNIT_TEST(blind_list_address_and_members);
     CPPUNIT_TEST_SUITE_END();
 
@@ -679,6 +682,75 @@ encrypt = "never"
         // Another client than the loopback listener's: refused at RCPT.
         c = hand_back("10.1.1.1", made, sealed);
         CPPUNIT_ASSERT_EQUAL(outside.at_rcpt.str(), c.at_rcpt.str());
+    }
+
+    // Only the rules' answer for a planned recipient waits for a made copy's marker. What RCPT
+    // refuses before any rule is asked stays refused at RCPT, marker or not: one of our lists
+    // that cannot be expanded now (the token gone: 451 4.3.0), which as made would reach the
+    // list's address and none of its members, and an address that routes through its local
+    // part (553 5.1.3), which Postfix would deliver elsewhere than the rules were asked for.
+    // Until 2026-12-03 both answered OK at RCPT while their envelope was in flight, and a valid
+    // v=3 marker delivered the list's copy to the list's address as it was.
+    void made_copy_refusal_before_the_rules_stays()
+    {
+        auto cfg = fixture().config("[[mail_list]]\naddress = \"ops@acme.example\"\n"
+                                    "identity = \"alice@acme.example\"\n"
+                                    "members = [\"carol@acme.example\"]\n");
+        hsm::TokenConfig absent = cfg->hsm;
+        absent.token_label = "no-such-token";
+        TokenKeySource gone(absent);
+        TokenKeySource keys(cfg->hsm);
+        const std::string sealed = "the list's sealed copy\r\n";
+        MemorySource digested(as_bytes(sealed));
+        const std::string digest = as_made_body_digest(digested);
+        MadeCopiesInFlight copies;
+        const struct {
+            const char* what;
+            std::string rcpt;
+            KeySource* keys;
+            std::string reply;
+        } cases[] = {
+            {"a list whose token is gone", "ops@acme.example", &gone, "451 4.3.0"},
+            {"a local part that routes", "dave%partner.example@acme.example", &keys, "553 5.1.3"},
+        };
+        for (const auto& k : cases) {
+            const std::vector<std::string> envelope{k.rcpt};
+            const auto ticket = copies.begin("alice@acme.example", envelope);
+            MessageProcessor p(cfg, Certificates::load(*cfg, nullptr), *k.keys,
+                               ConnectionInfo{parse_ip_address("127.0.0.1"), "", "", policy::Direction::Outbound});
+            p.expect_made_copies(&copies);
+            p.mail_from("<alice@acme.example>", "");
+            const Reply at_rcpt = p.rcpt_to("<" + k.rcpt + ">");
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(k.what, k.reply, at_rcpt.rcode + " " + at_rcpt.xcode);
+            // Had the MTA gone on (it does not after a refusal), the marker would still grant
+            // nothing: the recipient is not in the message's envelope.
+            p.header(std::string(kReinjectionHeader),
+                     make_as_made_marker(cfg->reinjection, "alice@acme.example", envelope, std::time(nullptr), digest));
+            p.header("From", "alice@acme.example");
+            p.body(as_bytes(sealed));
+            const MessageOutcome out = p.end_of_message();
+            CPPUNIT_ASSERT_MESSAGE(std::string(k.what) + ": " + out.detail, out.detail != "reinjected=as-made");
+            CPPUNIT_ASSERT_MESSAGE(k.what, !p.recipients().front().awaits_marker);
+        }
+    }
+
+    // A member whose local part routes mail on (percent hack, bang path, a second '@') is
+    // skipped, as RCPT refuses such an address outbound: planned for acme.example (signed
+    // only) it would reach dave@partner.example, whose rule makes encryption mandatory, in
+    // clear. Until 2026-12-03 it was added to the list's message as it was.
+    void list_member_whose_local_part_routes_is_skipped()
+    {
+        auto cfg = fixture().config("[[mail_list]]\naddress = \"team@acme.example\"\n"
+                                    "identity = \"alice@acme.example\"\n"
+                                    "members = [\"dave%partner.example@acme.example\", "
+                                    "\"partner.example!dave@acme.example\", \"bob@acme.example\"]\n");
+        TokenKeySource keys(cfg->hsm);
+        Run r = run(cfg, keys, {"team@acme.example"}, {{"To", "team@acme.example"}});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(r.outcome.detail, std::string("expand"), r.outcome.action);
+        CPPUNIT_ASSERT_MESSAGE(joined(r.outcome.add_recipients),
+                               r.outcome.add_recipients == std::vector<std::string>{"bob@acme.example"});
+        CPPUNIT_ASSERT(r.outcome.copies.empty());
+        CPPUNIT_ASSERT_MESSAGE(r.outcome.detail, r.outcome.detail.find(" skipped=2 ") != std::string::npos);
     }
 
     // Blind list members (RFC 2634 §4 knows no Bcc; what the gateway does). The list's address
