@@ -300,7 +300,9 @@ public:
         CPPUNIT_ASSERT(failure_of([&] { opaque(Bytes{}); }) == Failure::MalformedMessage);
         for (const char* f : {"rsa256.p7m", "rsa-stream.p7m"}) {
             const Bytes der = fixture(f);
-            for (std::size_t n = 0; n < der.size(); n += (n < 64 ? 1 : 7)) {
+            // Every cut in the last 16 octets too: the end-of-contents octets of the streamed
+            // (indefinite-length) form, which text after the base64 could otherwise hide.
+            for (std::size_t n = 0; n < der.size(); n += (n < 64 || n + 16 >= der.size() ? 1 : 7)) {
                 const Bytes cut(der.begin(), der.begin() + std::ptrdiff_t(n));
                 CPPUNIT_ASSERT_MESSAGE(std::string(f) + " cut at " + std::to_string(n),
                                        failure_of([&] { opaque(cut); }) == Failure::MalformedMessage);
@@ -393,6 +395,11 @@ public:
             {"disclaimer, unpadded", unpadded_lines + disclaimer, &unpadded, true},
             {"signature separator, unpadded", unpadded_lines + "-- \r\nThe list\r\n", &unpadded, true},
             {"footer without a line end", lines + "_______________", &whole, true},
+            // A row of '=' under the object (an anti-virus note's rule) is no padding: it
+            // ends the base64 as any other footer line (it made the object malformed).
+            {"row of = after padding", lines + "==========\r\nScanned for viruses\r\n", &whole, true},
+            {"row of = after unpadded", unpadded_lines + "====\r\n", &unpadded, true},
+            {"= with data after unpadded", unpadded_lines + "== END ==\r\n", &unpadded, true},
             {"garbage before", "Hello:\r\n" + lines, nullptr, false},
             // A damaged short line ends the base64 there: the object is cut short, which the
             // CMS decoder refuses (garbage_and_truncation).
