@@ -95,7 +95,6 @@ public:
             const char* failure;       // empty: the signer is valid
             const char* ignored_hint;  // the OID named in ignored_hints, or null
         };
-        const std::string one = " must have exactly one value";
         const Case cases[] = {
             {"plain", "", nullptr},
             {"ess-one-value", "", nullptr},
