@@ -246,14 +246,18 @@ public:
 
     void tampered_signed_attribute()
     {
-        // The signingTime is the last UTCTime (tag 0x17, 13 octets) in the message: certificates
-        // come before the SignerInfo. Change its seconds digit.
+        // Change the seconds digit of the signingTime, found by its attribute type and the
+        // UTCTime (tag 0x17, 13 octets) in its value set. It was looked for as the last 17 0d in
+        // the message, which a random ECDSA or PSS signature value after it holds now and then:
+        // another octet changed, or (within its last 13 octets) one written past the end.
+        const Bytes signing_time{0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01,
+                                 0x09, 0x05, 0x31, 0x0f, 0x17, 0x0d};
         for (const char* f : {"rsa256.p7s", "p256.p7s", "pss-hashlen.p7s", "pss-mgf1sha1.p7s", "pss512-mgf1sha256.p7s"}) {
             Bytes sig = fixture(f);
-            const Bytes tag{0x17, 0x0d};
-            auto it = std::find_end(sig.begin(), sig.end(), tag.begin(), tag.end());
-            CPPUNIT_ASSERT(it != sig.end());
-            it[2 + 11] = it[2 + 11] == '0' ? '1' : '0';
+            auto it = std::search(sig.begin(), sig.end(), signing_time.begin(), signing_time.end());
+            CPPUNIT_ASSERT_MESSAGE(f, sig.end() - it > std::ptrdiff_t(signing_time.size() + 13));
+            it += std::ptrdiff_t(signing_time.size() + 11);
+            *it = *it == '0' ? '1' : '0';
             const auto s = detached(sig, fixture("content.txt")).signers.at(0);
             assert_fails(f, s, "bad signature");
         }
