@@ -13,6 +13,7 @@ smime_mime_libssm_mime_a_SOURCES += smime/mime/decoders.h smime/mime/decoders.cp
 
 check_PROGRAMS += tests/unit/test_cms_verify
 tests_unit_test_cms_verify_SOURCES = tests/unit/test_cms_verify.cpp \
-	tests/unit/test_cms_verify_peers.cpp tests/unit/test_cms_verify_support.h $(UNIT_MAIN)
+	tests/unit/test_cms_verify_peers.cpp tests/unit/test_cms_verify_pss.cpp tests/unit/test_cms_verify_attrs.cpp \
+	tests/unit/test_cms_verify_support.h $(UNIT_MAIN)
 tests_unit_test_cms_verify_LDADD = smime/cms/libssm_cms.a smime/mime/libssm_mime.a \
 	base/libssm_base.a $(UNIT_LIBS)

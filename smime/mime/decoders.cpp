@@ -40,38 +40,51 @@ namespace {
 // The white space nettle's decoder skips (HT, LF, VT, FF, CR, SP): what it reads as base64,
 // this reads the same.
 bool is_base64_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
-bool is_base64_char(char c)
+bool is_base64_data(char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' ||
-           c == '=';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
 }
 
 }  // namespace
 
+// As nettle's base64_decode_single moves its bit count and padding (its check that the bits a
+// '=' drops are zero aside: that only refuses more): false where nettle would refuse `c`.
+bool Base64BodyDecoder::Position::advance(char c)
+{
+    if (is_base64_space(c)) return true;
+    if (c == '=') {
+        if (bits == 0 || padding > 2) return false;
+        ++padding;
+        bits -= 2;
+        return true;
+    }
+    if (!is_base64_data(c) || padding) return false;
+    bits = (bits + 6) % 8;
+    return true;
+}
+
 void Base64BodyDecoder::decode(std::string_view text)
 {
     for (const char c : text) {
-        if (c == '=') m_padded = true;
-        else if (is_base64_char(c)) m_seen_data = true;
+        m_position.advance(c);  // where it refuses, the strict decoder below throws
+        m_seen_data = m_seen_data || is_base64_data(c);
     }
     m_base64.write(text);
 }
 
 void Base64BodyDecoder::settle_line()
 {
-    const std::string_view line = m_line;
-    const bool foreign = std::any_of(line.begin(), line.end(), [](char c) {
-        return !is_base64_char(c) && !is_base64_space(c);
-    });
-    // After the padding only more '=' continues the base64 ("QQ=" then "=" on a line).
-    const bool after_padding =
-        m_padded && std::any_of(line.begin(), line.end(), [](char c) { return c != '=' && !is_base64_space(c); });
-    if (foreign || after_padding) {
+    // The line goes on with the base64 when the decoder would take all of it where it stands:
+    // no character outside the alphabet, no data after the padding, no '=' where padding
+    // cannot be (a row of '=' under the object: a separator line in a footer).
+    Position after = m_position;
+    const bool continues = std::all_of(m_line.begin(), m_line.end(), [&](char c) { return after.advance(c); });
+    if (!continues) {
         if (!m_seen_data) throw Error(Failure::MalformedMessage, "invalid base64");
         m_ended = true;
         m_trailing = true;  // the line holds more than white space
     } else {
-        decode(line);
+        decode(m_line);
         m_line_decoded = true;
     }
     m_line.clear();

@@ -30,8 +30,9 @@ private:
 };
 
 // The base64 of a body that holds one object and nothing else (application/pkcs7-mime, a
-// pkcs7-signature part), up to where the base64 ends: its padding, or the first line holding
-// a character outside the alphabet. What follows is text a relay appended after the object
+// pkcs7-signature part), up to where the base64 ends: its padding, or the first line the
+// decoder would refuse where it stands (a character outside the alphabet, a row of '=' that
+// no padding can be). What follows is text a relay appended after the object
 // (an Exchange transport rule's disclaimer, a list footer, an AV gateway's note), outside the
 // object and any protection in it: it is skipped, and trailing_text() says whether it held
 // anything but whitespace, for the log. Blank and whitespace-only lines count for nothing.
@@ -52,11 +53,18 @@ private:
     void settle_line();  // decides whether the held line is base64 or the start of the trailer
     void decode(std::string_view text);
 
+    // Where the base64 stands: bits of a partial octet held, '=' seen (as nettle counts them).
+    struct Position {
+        int bits = 0;
+        int padding = 0;
+        bool advance(char c);  // false where the decoder would refuse `c` here
+    };
+
     Base64Decoder m_base64;
     std::string m_line;            // the current line while it is held
     bool m_line_decoded = false;   // the current line was found to be base64 and goes on decoding
     bool m_seen_data = false;      // a base64 character was decoded
-    bool m_padded = false;         // a '=' was decoded: only padding may follow
+    Position m_position;           // after what was decoded
     bool m_ended = false;          // the rest is trailing text
     bool m_trailing = false;       // the trailing text held something other than whitespace
 };

@@ -93,6 +93,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             } catch (const Error&) {
             }
             if (strict_ok && (!body_ok || body_out.data() != out.data() || body.trailing_text())) std::abort();
+            // And the other way: what it reads whole, with nothing skipped, the strict one reads.
+            if (body_ok && !body.trailing_text() && (!strict_ok || body_out.data() != out.data())) std::abort();
             if (body_out.data().size() > in.size()) std::abort();
             break;
         }

@@ -404,6 +404,13 @@ cms_mail opq-footer opaque.der "$OPQ" footer
 expect_verified opq-footer 'action=verify cms-trailing-text-ignored smime=pass signer=dave'
 SIG_FOOTER=$FOOTER signed_mail det-sig-footer det.der "$E" "$MS" '----=_Part_7.x/y'
 expect_verified det-sig-footer 'signature-trailing-text-ignored .*smime=pass signer=dave'
+# A footer that opens with a rule of '=' (an AV gateway's note) is no padding: skipped the same
+# (the rule was taken for more padding and the object refused as malformed).
+RULE_FOOTER=$'==================================================\r\nScanned by the gateway anti-virus.\r\n'
+FOOTER=$RULE_FOOTER cms_mail enc-footer-rule aes256.der "$ENV" footer
+expect_decrypted enc-footer-rule "$E" 'action=decrypt cms-trailing-text-ignored '
+SIG_FOOTER=$RULE_FOOTER signed_mail det-sig-footer-rule det.der "$E" "$MS" '----=_Part_7.x/y'
+expect_verified det-sig-footer-rule 'signature-trailing-text-ignored .*smime=pass signer=dave'
 # Microsoft's encryption key preference holding two values (the attribute is single-valued):
 # a hint we only read for harvesting; the signature verifies and the hint is named in the log.
 python3 "$SSM_SRCDIR/tests/fixtures/ess_sign.py" "$PKI/dave.cert.der" "$PKI/sub-ca.cert.der" "$E" - - \

@@ -246,14 +246,18 @@ public:
 
     void tampered_signed_attribute()
     {
-        // The signingTime is the last UTCTime (tag 0x17, 13 octets) in the message: certificates
-        // come before the SignerInfo. Change its seconds digit.
+        // Change the seconds digit of the signingTime, found by its attribute type and the
+        // UTCTime (tag 0x17, 13 octets) in its value set. It was looked for as the last 17 0d in
+        // the message, which a random ECDSA or PSS signature value after it holds now and then:
+        // another octet changed, or (within its last 13 octets) one written past the end.
+        const Bytes signing_time{0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01,
+                                 0x09, 0x05, 0x31, 0x0f, 0x17, 0x0d};
         for (const char* f : {"rsa256.p7s", "p256.p7s", "pss-hashlen.p7s", "pss-mgf1sha1.p7s", "pss512-mgf1sha256.p7s"}) {
             Bytes sig = fixture(f);
-            const Bytes tag{0x17, 0x0d};
-            auto it = std::find_end(sig.begin(), sig.end(), tag.begin(), tag.end());
-            CPPUNIT_ASSERT(it != sig.end());
-            it[2 + 11] = it[2 + 11] == '0' ? '1' : '0';
+            auto it = std::search(sig.begin(), sig.end(), signing_time.begin(), signing_time.end());
+            CPPUNIT_ASSERT_MESSAGE(f, sig.end() - it > std::ptrdiff_t(signing_time.size() + 13));
+            it += std::ptrdiff_t(signing_time.size() + 11);
+            *it = *it == '0' ? '1' : '0';
             const auto s = detached(sig, fixture("content.txt")).signers.at(0);
             assert_fails(f, s, "bad signature");
         }
@@ -300,7 +304,9 @@ public:
         CPPUNIT_ASSERT(failure_of([&] { opaque(Bytes{}); }) == Failure::MalformedMessage);
         for (const char* f : {"rsa256.p7m", "rsa-stream.p7m"}) {
             const Bytes der = fixture(f);
-            for (std::size_t n = 0; n < der.size(); n += (n < 64 ? 1 : 7)) {
+            // Every cut in the last 16 octets too: the end-of-contents octets of the streamed
+            // (indefinite-length) form, which text after the base64 could otherwise hide.
+            for (std::size_t n = 0; n < der.size(); n += (n < 64 || n + 16 >= der.size() ? 1 : 7)) {
                 const Bytes cut(der.begin(), der.begin() + std::ptrdiff_t(n));
                 CPPUNIT_ASSERT_MESSAGE(std::string(f) + " cut at " + std::to_string(n),
                                        failure_of([&] { opaque(cut); }) == Failure::MalformedMessage);
@@ -393,6 +399,11 @@ public:
             {"disclaimer, unpadded", unpadded_lines + disclaimer, &unpadded, true},
             {"signature separator, unpadded", unpadded_lines + "-- \r\nThe list\r\n", &unpadded, true},
             {"footer without a line end", lines + "_______________", &whole, true},
+            // A row of '=' under the object (an anti-virus note's rule) is no padding: it
+            // ends the base64 as any other footer line (it made the object malformed).
+            {"row of = after padding", lines + "==========\r\nScanned for viruses\r\n", &whole, true},
+            {"row of = after unpadded", unpadded_lines + "====\r\n", &unpadded, true},
+            {"= with data after unpadded", unpadded_lines + "== END ==\r\n", &unpadded, true},
             {"garbage before", "Hello:\r\n" + lines, nullptr, false},
             // A damaged short line ends the base64 there: the object is cut short, which the
             // CMS decoder refuses (garbage_and_truncation).

@@ -1,0 +1,140 @@
+// How many values, and how many instances, a signed attribute may have (RFC 5652 §5.3, §11;
+// RFC 8551 §2.5; RFC 5035): the attributes the verification rests on (contentType,
+// messageDigest, signingTime, ESS signing certificate) fail the signer with any count but
+// one; the sender's hints (SMIMECapabilities, sMIMEEncryptionKeyPreference) are left unread
+// and named; an attribute type twice fails whatever it is. SignedData put together by Python
+// (tests/fixtures/der_build.py) and signed by `openssl dgst`, not by our code.
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <algorithm>
+
+#include "smime/cms/oids.h"
+#include "smime/cms/verify.h"
+#include "tests/unit/test_cms_verify_support.h"
+
+using namespace ssm;
+using namespace ssm::smime;
+using namespace ssm::smime::cms;
+using namespace ssm::verifytest;
+
+namespace {
+
+// Usage: attrs.py SRC CERT.der KEY.pem CONTENT OUTDIR; writes OUTDIR/NAME.p7s per case.
+const char* const kScript = R"PY(
+import hashlib, os, subprocess, sys
+src, cert, key, content, outdir = sys.argv[1:6]
+sys.path.insert(0, os.path.join(src, 'tests/fixtures'))
+from der_build import tlv, children, oid, der
+
+c = open(cert, 'rb').read()
+def issuer_and_serial(c):
+    tbs = children(c, *tlv(c, 0)[1:])[0]
+    f = children(c, tbs[2], tbs[3])
+    k = 1 if f[0][0] == 0xa0 else 0
+    return c[f[k + 2][1]:f[k + 2][3]] + c[f[k][1]:f[k][3]]
+
+sha256 = der(0x30, oid('2.16.840.1.101.3.4.2.1') + b'\x05\x00')
+def attr(o, *values): return der(0x30, oid(o) + der(0x31, b''.join(sorted(values))))
+CT, MD, ST = '1.2.840.113549.1.9.3', '1.2.840.113549.1.9.4', '1.2.840.113549.1.9.5'
+CAPS, PREF, ESS2 = '1.2.840.113549.1.9.15', '1.2.840.113549.1.9.16.2.11', '1.2.840.113549.1.9.16.2.47'
+data = oid('1.2.840.113549.1.7.1')
+digest = der(0x04, hashlib.sha256(open(content, 'rb').read()).digest())
+other_digest = der(0x04, hashlib.sha256(b'other').digest())
+t1, t2 = der(0x17, b'260101000000Z'), der(0x17, b'260102000000Z')
+caps1 = der(0x30, der(0x30, oid('2.16.840.1.101.3.4.1.42')))   # aes256-CBC
+caps2 = der(0x30, der(0x30, oid('1.2.840.113549.3.7')))        # des-ede3-cbc
+pref1 = der(0xa0, issuer_and_serial(c))
+pref2 = der(0x81, hashlib.sha1(c).digest())                    # subjectKeyIdentifier form
+ess1 = der(0x30, der(0x30, der(0x30, der(0x04, hashlib.sha256(c).digest()))))
+ess2 = der(0x30, der(0x30, der(0x30, der(0x04, hashlib.sha256(b'x').digest()))))
+base = [attr(CT, data), attr(MD, digest), attr(ST, t1)]
+cases = {
+    'plain': base,
+    'ess-one-value': base + [attr(ESS2, ess1)],
+    'ct-two-values': [attr(CT, data, oid('1.2.840.113549.1.7.2')), attr(MD, digest), attr(ST, t1)],
+    'md-two-values': [attr(CT, data), attr(MD, digest, other_digest), attr(ST, t1)],
+    'st-two-values': [attr(CT, data), attr(MD, digest), attr(ST, t1, t2)],
+    'ess-two-values': base + [attr(ESS2, ess1, ess2)],
+    'st-no-value': [attr(CT, data), attr(MD, digest), attr(ST)],
+    'caps-two-values': base + [attr(CAPS, caps1, caps2)],
+    'caps-no-value': base + [attr(CAPS)],
+    'pref-two-values': base + [attr(PREF, pref1, pref2)],
+    'ct-twice': base + [attr(CT, data)],
+    'caps-twice': base + [attr(CAPS, caps1), attr(CAPS, caps2)],
+    'pref-twice': base + [attr(PREF, pref1), attr(PREF, pref1)],
+}
+for name, attrs in cases.items():
+    signed = der(0x31, b''.join(sorted(attrs)))
+    sig = subprocess.run(['openssl', 'dgst', '-sha256', '-sign', key], input=signed,
+                         capture_output=True, check=True).stdout
+    si = der(0x30, b'\x02\x01\x01' + der(0x30, issuer_and_serial(c)) + sha256 + b'\xa0' + signed[1:] +
+             der(0x30, oid('1.2.840.113549.1.1.1') + b'\x05\x00') + der(0x04, sig))
+    sd = der(0x30, b'\x02\x01\x01' + der(0x31, sha256) + der(0x30, data) + der(0xa0, c) + der(0x31, si))
+    open(os.path.join(outdir, name + '.p7s'), 'wb').write(der(0x30, oid('1.2.840.113549.1.7.2') + der(0xa0, sd)))
+)PY";
+
+}  // namespace
+
+class CmsVerifyAttrsTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(CmsVerifyAttrsTest);
+    CPPUNIT_TEST(value_and_instance_counts);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void value_and_instance_counts()
+    {
+        test::TempDir d;
+        test::write_file(d.path() / "attrs.py", kScript);
+        const auto p = [&](const std::string& f) { return "'" + f + "'"; };
+        test::run("python3 " + p((d.path() / "attrs.py").string()) + " " + p(test::source_dir().string()) + " " +
+                  p((fixtures() / "pki/alice.cert.der").string()) + " " + p((fixtures() / "pki/alice.key.pem").string()) +
+                  " " + p((fixtures() / "content.txt").string()) + " " + p(d.path().string()));
+        const Bytes alice = pki_cert("alice");
+        struct Case {
+            const char* name;
+            const char* failure;       // empty: the signer is valid
+            const char* ignored_hint;  // the OID named in ignored_hints, or null
+        };
+        const Case cases[] = {
+            {"plain", "", nullptr},
+            {"ess-one-value", "", nullptr},
+            {"ct-two-values", "signed attribute 1.2.840.113549.1.9.3 must have exactly one value", nullptr},
+            {"md-two-values", "signed attribute 1.2.840.113549.1.9.4 must have exactly one value", nullptr},
+            {"st-two-values", "signed attribute 1.2.840.113549.1.9.5 must have exactly one value", nullptr},
+            {"st-no-value", "signed attribute 1.2.840.113549.1.9.5 must have exactly one value", nullptr},
+            {"ess-two-values", "signed attribute 1.2.840.113549.1.9.16.2.47 must have exactly one value", nullptr},
+            {"caps-two-values", "", oid::kSmimeCapabilities},
+            {"caps-no-value", "", oid::kSmimeCapabilities},
+            {"pref-two-values", "", oid::kEncrypKeyPref},
+            {"ct-twice", "duplicate signed attribute 1.2.840.113549.1.9.3", nullptr},
+            {"caps-twice", "duplicate signed attribute 1.2.840.113549.1.9.15", nullptr},
+            {"pref-twice", "duplicate signed attribute 1.2.840.113549.1.9.16.2.11", nullptr},
+        };
+        for (const auto& c : cases) {
+            const Bytes sig = file_bytes(d.path() / (std::string(c.name) + ".p7s"));
+            const SignerVerification s = detached(sig, fixture("content.txt")).signers.at(0);
+            if (*c.failure) {
+                CPPUNIT_ASSERT_MESSAGE(c.name, !s.signature_valid);
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(c.name, std::string(c.failure), s.failure);
+                continue;
+            }
+            CPPUNIT_ASSERT_MESSAGE(std::string(c.name) + ": " + s.failure, s.signature_valid && s.failure.empty());
+            CPPUNIT_ASSERT_MESSAGE(c.name, s.signer_certificate_der == alice);
+            if (!c.ignored_hint) {
+                CPPUNIT_ASSERT_MESSAGE(c.name, s.ignored_hints.empty());
+                continue;
+            }
+            // Left unread: nothing to harvest as capabilities, no certificate preferred for
+            // encryption to the sender; the values stay listed as what the signature covers.
+            CPPUNIT_ASSERT_MESSAGE(c.name, s.ignored_hints == std::vector<std::string>{c.ignored_hint});
+            CPPUNIT_ASSERT_MESSAGE(c.name, !s.smime_capabilities_der && !s.encryption_key_preference_der &&
+                                               !s.microsoft_key_preference_der);
+            CPPUNIT_ASSERT_MESSAGE(c.name, !signer_preferred_encryption_certificate(s, std::vector<Bytes>{alice}));
+            const auto listed = std::count_if(s.signed_attributes.begin(), s.signed_attributes.end(),
+                                              [&](const auto& a) { return a.first == c.ignored_hint; });
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.name, std::string(c.name) == "caps-no-value" ? 0 : 2, int(listed));
+        }
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(CmsVerifyAttrsTest);
