@@ -16,6 +16,8 @@
 #include <array>
 #include <vector>
 
+#include "smime/cms/mpz.h"
+
 namespace ssm::smime::cms {
 namespace {
 
@@ -35,14 +37,6 @@ union HashState {
     sha1_ctx sha1;
     sha256_ctx sha256;
     sha512_ctx sha512;
-};
-
-struct Mpz {
-    Mpz() { mpz_init(v); }
-    ~Mpz() { mpz_clear(v); }
-    Mpz(const Mpz&) = delete;
-    Mpz& operator=(const Mpz&) = delete;
-    mpz_t v;
 };
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "base/gnutls_handles.h"
 #include "smime/cms/asn1.h"
 #include "smime/cms/digest.h"
+#include "smime/cms/mpz.h"
 #include "smime/cms/oids.h"
 #include "smime/cms/verify_pss.h"
 
@@ -63,14 +64,6 @@ public:
 private:
     GnutlsPubkey m_key = new_gnutls_pubkey();
     int m_rc = 0;
-};
-
-struct Mpz {
-    Mpz() { mpz_init(v); }
-    ~Mpz() { mpz_clear(v); }
-    Mpz(const Mpz&) = delete;
-    Mpz& operator=(const Mpz&) = delete;
-    mpz_t v;
 };
 
 struct RsaKey {

@@ -15,6 +15,7 @@
 #include <stdexcept>
 
 #include "base/error.h"
+#include "smime/cms/mpz.h"
 #include "tests/unit/test_support.h"
 
 namespace fs = std::filesystem;
@@ -22,13 +23,7 @@ namespace fs = std::filesystem;
 namespace ssm::test {
 namespace {
 
-struct Mpz {
-    mpz_t v;
-    Mpz() { mpz_init(v); }
-    ~Mpz() { mpz_clear(v); }
-    Mpz(const Mpz&) = delete;
-    Mpz& operator=(const Mpz&) = delete;
-};
+using smime::cms::Mpz;
 
 void set_datum(mpz_t v, const gnutls_datum_t& d)
 {
