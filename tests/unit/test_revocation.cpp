@@ -27,21 +27,7 @@ cd "$1"
 crl=$2 ocsp=$3 dead=$4
 export OPENSSL_CONF=/dev/null
 mkdir -p www
-cadir() {
-  mkdir -p $1/new; : > $1/index.txt; echo 1000 > $1/serial; echo 1000 > $1/crlnumber
-  printf '[ca]\ndefault_ca=c\n[c]\ndir=%s\ndatabase=$dir/index.txt\nnew_certs_dir=$dir/new\ncertificate=%s.pem\nprivate_key=%s.key\nserial=$dir/serial\ncrlnumber=$dir/crlnumber\ndefault_md=sha256\npolicy=p\nunique_subject=no\ndefault_crl_days=2\ndefault_days=365\n[p]\ncommonName=supplied\n' $1 $1 $1 > $1/ca.cnf
-}
-# issue CA NAME EXTENSIONS
-issue() {
-  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out $2.key 2>/dev/null
-  openssl req -new -key $2.key -subj "/CN=$2" -out $2.csr 2>/dev/null
-  printf '[x]\n%b\n' "$3" > $2.ext
-  openssl ca -batch -notext -config $1/ca.cnf -in $2.csr -out $2.pem -extfile $2.ext -extensions x 2>>openssl.log
-}
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout root.key -out root.pem -subj /CN=rev-root \
-  -days 365 -addext basicConstraints=critical,CA:true -addext keyUsage=critical,keyCertSign,cRLSign \
-  -addext subjectKeyIdentifier=hash 2>/dev/null
-cadir root
+make_root
 ca='basicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid'
 issue root ica "$ca\ncrlDistributionPoints=URI:http://127.0.0.1:$crl/root.crl"
 cadir ica

@@ -124,11 +124,37 @@ private:
     std::filesystem::path m_log;
 };
 
-// Runs the sh fixture `script` with the folder `dir` and `ports` as its arguments. The
-// scripts send openssl's complaints to dir/openssl.log, shown when the script fails.
+// Shell functions every fixture script may call (defined before the script runs, so `set -eu`
+// and `cd "$1"` in the script still come first): cadir, issue and make_root, the openssl CA
+// steps the revocation and reload tests share.
+inline const char* const openssl_ca_functions = R"SH(
+# cadir NAME: an `openssl ca` folder for the CA whose certificate and key are NAME.pem, NAME.key.
+cadir() {
+  mkdir -p $1/new; : > $1/index.txt; echo 1000 > $1/serial; echo 1000 > $1/crlnumber
+  printf '[ca]\ndefault_ca=c\n[c]\ndir=%s\ndatabase=$dir/index.txt\nnew_certs_dir=$dir/new\ncertificate=%s.pem\nprivate_key=%s.key\nserial=$dir/serial\ncrlnumber=$dir/crlnumber\ndefault_md=sha256\npolicy=p\nunique_subject=no\ndefault_crl_days=2\ndefault_days=365\n[p]\ncommonName=supplied\n' $1 $1 $1 > $1/ca.cnf
+}
+# issue CA NAME EXTENSIONS
+issue() {
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out $2.key 2>/dev/null
+  openssl req -new -key $2.key -subj "/CN=$2" -out $2.csr 2>/dev/null
+  printf '[x]\n%b\n' "$3" > $2.ext
+  openssl ca -batch -notext -config $1/ca.cnf -in $2.csr -out $2.pem -extfile $2.ext -extensions x 2>>openssl.log
+}
+# make_root: rev-root, a self-signed EC P-256 CA (root.pem, root.key), and its ca folder.
+make_root() {
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout root.key -out root.pem -subj /CN=rev-root \
+    -days 365 -addext basicConstraints=critical,CA:true -addext keyUsage=critical,keyCertSign,cRLSign \
+    -addext subjectKeyIdentifier=hash 2>/dev/null
+  cadir root
+}
+)SH";
+
+// Runs the sh fixture `script` (after openssl_ca_functions) with the folder `dir` and `ports` as
+// its arguments. The scripts send openssl's complaints to dir/openssl.log, shown when the script
+// fails.
 inline void run_pki_script(const std::filesystem::path& dir, const char* script, const std::vector<int>& ports)
 {
-    write_file(dir / "make.sh", script);
+    write_file(dir / "make.sh", std::string(openssl_ca_functions) + script);
     std::string cmd = "sh '" + (dir / "make.sh").string() + "' '" + dir.string() + "'";
     for (const int port : ports) cmd += " " + std::to_string(port);
     run(cmd + " || (cat '" + (dir / "openssl.log").string() + "'; false)");
