@@ -557,6 +557,17 @@ else
   fail list-label-rule-member-skipped "rc=$RC $(tr '\n' ' ' <"$ERR" | cut -c1-400)"
 fi
 
+# The label acme-restricted, and every member of our lists cleared for it.
+LABEL_TOML='[[security_label]]
+name = "acme-restricted"
+policy = "1.3.6.1.4.1.99999.1"
+classification = 2
+
+[[clearance]]
+recipients = ["*@acme.example", "*@partner.example"]
+policy = "1.3.6.1.4.1.99999.1"
+classifications = [0, 1, 2]'
+
 # A labelled message (alice's signature, made by our outbound path with a rule's default
 # ESSSecurityLabel) keeps its label in the list's outer signature (RFC 2634 §5.2); every member
 # is cleared for it (an uncleared member refuses the message: test_security_labels.sh).
@@ -564,15 +575,7 @@ config label opaque '[[rule]]
 name = "labelled"
 direction = "outbound"
 sign = "sender"
-security_label = "acme-restricted"' "[[security_label]]
-name = \"acme-restricted\"
-policy = \"1.3.6.1.4.1.99999.1\"
-classification = 2
-
-[[clearance]]
-recipients = [\"*@acme.example\", \"*@partner.example\"]
-policy = \"1.3.6.1.4.1.99999.1\"
-classifications = [0, 1, 2]"
+security_label = "acme-restricted"' "$LABEL_TOML"
 printf 'From: alice@acme.example\r\nTo: team@acme.example\r\nSubject: labelled\r\n\r\nRestricted minutes.\r\n' >"$WORK/label-in.eml"
 "$SSM_BUILDDIR/ssmctl" -c "$WORK/label.toml" process --direction out --from alice@acme.example --to bob@partner.example \
   <"$WORK/label-in.eml" >"$WORK/labelled.eml" 2>"$WORK/labelled.err" || fatal list-setup "labelled input: $(tail -n 2 "$WORK/labelled.err")"
@@ -955,15 +958,7 @@ $GROUP_RULES" "$(reinjection_toml "$REINJECT_PORT")
 [encryption]
 archive_certificate = \"$XPKI/archive.cert.pem\"
 
-[[security_label]]
-name = \"acme-restricted\"
-policy = \"1.3.6.1.4.1.99999.1\"
-classification = 2
-
-[[clearance]]
-recipients = [\"*@acme.example\", \"*@partner.example\"]
-policy = \"1.3.6.1.4.1.99999.1\"
-classifications = [0, 1, 2]"
+$LABEL_TOML"
   # Mail from 127.0.0.1 is a partner's (inbound) on pf4's port; the listener is ORIGINATING.
   sed -i 's|^internal_networks = .*|internal_networks = ["192.0.2.0/24"]|' "$WORK/made.toml"
   start_milter "$WORK/made.toml" || fatal list-made "milter did not start: $(tail -n 3 "$WORK/milter.log")"
