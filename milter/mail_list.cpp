@@ -11,7 +11,6 @@
 #include <map>
 #include <optional>
 
-#include "base/ascii.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "base/mailbox_list.h"
@@ -536,11 +535,7 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
     // Bcc fields a client left in (Postfix removes them before the milter, other MTAs may
     // not) would tell every member who else got the message blind: out, as from every message
     // the gateway signs (RFC 5322 §3.6.3, the first way; message_processor.cpp).
-    for (auto f = headers.begin(); f != headers.end(); ++f) {
-        if (!policy::is_blind_copy_field(f->name)) continue;
-        const auto earlier = std::count_if(headers.begin(), f, [&](const auto& g) { return iequals(g.name, f->name); });
-        edit.remove.push_back({f->name, static_cast<int>(earlier) + 1});
-    }
+    for (auto& removal : policy::blind_copy_field_removals(headers)) edit.remove.push_back(std::move(removal));
     edit.prepend = r.headers.prepend;
     // Only the gateway writes X-SSM-Decrypted and X-SSM-Integrity: copies from outside go,
     // as on the inbound path. The expanded message is encrypted again (never decrypted text,

@@ -414,11 +414,8 @@ MessageOutcome MessageProcessor::protect(const std::optional<OutboundLabel>& rul
     out.new_body = std::move(new_body);
     if (blind_fields > 0) {
         // The same fields from the outer header: each by its occurrence among fields of its name.
-        for (auto f = m_headers.begin(); f != m_headers.end(); ++f) {
-            if (!policy::is_blind_copy_field(f->name)) continue;
-            const auto earlier = std::count_if(m_headers.begin(), f, [&](const auto& g) { return iequals(g.name, f->name); });
-            out.header_edit->remove.push_back({f->name, static_cast<int>(earlier) + 1});
-        }
+        for (auto& removal : policy::blind_copy_field_removals(m_headers))
+            out.header_edit->remove.push_back(std::move(removal));
         out.detail += "removed=bcc ";
     }
     out.action = r.outer_signature ? "sign+encrypt+sign" : signer && r.cipher ? "sign+encrypt" : signer ? "sign" : "encrypt";

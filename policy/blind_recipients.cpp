@@ -51,6 +51,17 @@ bool is_blind_copy_field(std::string_view name)
     return iequals(name, "Bcc") || iequals(name, "Resent-Bcc");
 }
 
+std::vector<smime::HeaderEdit::Removal> blind_copy_field_removals(const std::vector<smime::mime::HeaderField>& headers)
+{
+    std::vector<smime::HeaderEdit::Removal> removals;
+    for (auto f = headers.begin(); f != headers.end(); ++f) {
+        if (!is_blind_copy_field(f->name)) continue;
+        const auto earlier = std::count_if(headers.begin(), f, [&](const auto& g) { return iequals(g.name, f->name); });
+        removals.push_back({f->name, static_cast<int>(earlier) + 1});
+    }
+    return removals;
+}
+
 std::vector<std::size_t> blind_leavers(const std::vector<EncryptedRecipient>& copy,
                                        const std::vector<EmailAddress>& named, const Bytes* archive)
 {

@@ -12,6 +12,7 @@
 #include "base/bytes.h"
 #include "base/email_address.h"
 #include "smime/mime/header.h"
+#include "smime/sign.h"
 
 namespace ssm::policy {
 
@@ -25,6 +26,9 @@ bool is_named(const std::vector<EmailAddress>& named, const EmailAddress& rcpt);
 
 // Bcc and Resent-Bcc: never part of a message the gateway signs or encrypts (RFC 5322 §3.6.3).
 bool is_blind_copy_field(std::string_view name);
+// The removal of every such field of `headers`, each by its index among the fields of its name
+// (smfi_chgheader counts so).
+std::vector<smime::HeaderEdit::Removal> blind_copy_field_removals(const std::vector<smime::mime::HeaderField>& headers);
 
 // One recipient of an encrypted treatment, as the partition below sees it.
 struct EncryptedRecipient {
