@@ -170,6 +170,7 @@ class BlindCopiesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(made_copies_in_flight_counted);
     CPPUNIT_TEST(made_copy_recipient_waits_for_its_marker);
     CPPUNIT_TEST(made_copy_refusal_before_the_rules_stays);
+    CPPUNIT_TEST(every_awaiting_recipient_needs_the_marker);
     CPPUNIT_TEST(list_member_whose_local_part_routes_is_skipped);
     CPPUNIT_TEST(blind_list_address_and_members);
     CPPUNIT_TEST_SUITE_END();
@@ -731,6 +732,87 @@ encrypt = "never"
             const MessageOutcome out = p.end_of_message();
             CPPUNIT_ASSERT_MESSAGE(std::string(k.what) + ": " + out.detail, out.detail != "reinjected=as-made");
             CPPUNIT_ASSERT_MESSAGE(k.what, !p.recipients().front().awaits_marker);
+        }
+    }
+
+    // Several recipients await the marker, with one the rules accept between them, or one of
+    // our lists after them: the message is refused unless a valid v=3 marker names exactly its
+    // envelope, and a list address keeps even such a marker from delivering it as made (a
+    // copy for a list goes alone). Review of 2026-12-03: found sound, pinned here.
+    void every_awaiting_recipient_needs_the_marker()
+    {
+        const std::string rules = R"toml(
+[[domain]]
+name = "acme.example"
+
+[[rule]]
+name = "alice's mail to frank and gina through a key nobody has"
+direction = "outbound"
+from = ["alice@acme.example"]
+to = ["frank@partner.example", "gina@partner.example"]
+sign = "sender"
+encrypt = "mandatory"
+encrypt_to = "nokey@partner.example"
+
+[[rule]]
+name = "others signed"
+direction = "outbound"
+sign = "sender"
+encrypt = "never"
+)toml";
+        auto cfg = fixture().config("[[mail_list]]\naddress = \"ops@acme.example\"\n"
+                                    "identity = \"alice@acme.example\"\n"
+                                    "members = [\"carol@acme.example\"]\n",
+                                    true, rules);
+        TokenKeySource keys(cfg->hsm);
+        const std::string sealed = "the list's sealed copy\r\n";
+        MemorySource digested(as_bytes(sealed));
+        const std::string digest = as_made_body_digest(digested);
+        const std::time_t now = std::time(nullptr);
+        MadeCopiesInFlight copies;
+        const std::vector<std::string> awaiting{"frank@partner.example", "gina@partner.example"};
+        const auto ticket = copies.begin("alice@acme.example", awaiting);
+        const struct {
+            const char* what;
+            std::vector<std::string> rcpts;
+            std::vector<std::string> marked;  // the envelope the marker names; empty: no marker
+            bool delivered;
+        } cases[] = {
+            {"both awaiting, marked", awaiting, awaiting, true},
+            {"both awaiting, no marker", awaiting, {}, false},
+            {"both awaiting, the marker names one", awaiting, {"frank@partner.example"}, false},
+            {"an accepted one between, marked without it",
+             {"frank@partner.example", "carol@acme.example", "gina@partner.example"}, awaiting, false},
+            {"an accepted one between, no marker",
+             {"frank@partner.example", "carol@acme.example", "gina@partner.example"}, {}, false},
+            {"a list after, marked for all", {"frank@partner.example", "gina@partner.example", "ops@acme.example"},
+             {"frank@partner.example", "gina@partner.example", "ops@acme.example"}, false},
+        };
+        for (const auto& k : cases) {
+            MessageProcessor p(cfg, Certificates::load(*cfg, nullptr), keys,
+                               ConnectionInfo{parse_ip_address("127.0.0.1"), "", "", policy::Direction::Outbound});
+            p.expect_made_copies(&copies);
+            p.mail_from("<alice@acme.example>", "");
+            bool refused_at_rcpt = false;
+            for (const auto& r : k.rcpts) refused_at_rcpt = refused_at_rcpt || p.rcpt_to("<" + r + ">").verdict != Verdict::Continue;
+            CPPUNIT_ASSERT_MESSAGE(k.what, !refused_at_rcpt);
+            if (!k.marked.empty())
+                p.header(std::string(kReinjectionHeader),
+                         make_as_made_marker(cfg->reinjection, "alice@acme.example", k.marked, now, digest));
+            p.header("From", "alice@acme.example");
+            p.header("Content-Type", "text/plain");
+            p.body(as_bytes(sealed));
+            const MessageOutcome out = p.end_of_message();
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(std::string(k.what) + ": " + out.reply.str(), k.delivered,
+                                         out.reply.verdict == Verdict::Accept);
+            if (k.delivered) {
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(k.what, std::string("reinjected=as-made"), out.detail);
+                continue;
+            }
+            CPPUNIT_ASSERT_MESSAGE(k.what + std::string(": ") + out.reply.str(), out.reply.verdict == Verdict::Reject);
+            CPPUNIT_ASSERT_MESSAGE(k.what, out.reply.text.find("no usable certificate for nokey@partner.example") !=
+                                               std::string::npos);
+            CPPUNIT_ASSERT_MESSAGE(k.what, !out.new_body && out.copies.empty());
         }
     }
 

@@ -6,6 +6,7 @@
 
 #include "smime/mime/base64_lines.h"
 #include "smime/mime/body_facts.h"
+#include "smime/mime/decoders.h"
 #include "smime/mime/line_reader.h"
 #include "tests/unit/test_mime_support.h"
 
@@ -87,6 +88,7 @@ class MimeStreamTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(crlf_normaliser_matches_reference);
     CPPUNIT_TEST(base64_over_many_output_blocks);
     CPPUNIT_TEST(base64_line_paths_agree_with_coreutils);
+    CPPUNIT_TEST(base64_body_decoder_reads_mua_layouts_as_the_strict_one);
     CPPUNIT_TEST(canonical_size_is_what_is_written);
     CPPUNIT_TEST(spooled_facts_match_the_scan);
     CPPUNIT_TEST_SUITE_END();
@@ -160,6 +162,58 @@ public:
         encode_base64_lines_portable(src, lines, reinterpret_cast<std::uint8_t*>(portable.data()));
         CPPUNIT_ASSERT_EQUAL(expected, fast);
         CPPUNIT_ASSERT_EQUAL(expected, portable);
+    }
+
+    // The body decoder (text after a pkcs7 body's base64 skipped, decoders.h) against the
+    // strict one it replaced on the layouts MUAs and relays give coreutils' base64 (a
+    // third-party encoder): 76- and 64-character and unbroken lines, LF or CRLF, spaces and
+    // tabs at line ends, no final line end, an empty object. Whatever the strict decoder reads
+    // it must read the same with nothing skipped; with a multipart's closing boundary lines
+    // (or a footer part) after it, it must read the object alone and report the text.
+    void base64_body_decoder_reads_mua_layouts_as_the_strict_one()
+    {
+        const auto decode = [](auto& dec, const std::string& text, std::size_t chunk) {
+            for (std::size_t i = 0; i < text.size(); i += chunk) dec.write(std::string_view(text).substr(i, chunk));
+            dec.finish();
+        };
+        const std::string tails[] = {"\r\n--b--\r\n", "--b--\n\n", "\r\n--b\r\nContent-Type: text/plain\r\n\r\nfooter\r\n--b--\r\n"};
+        for (std::size_t size : {0u, 1u, 2u, 3u, 57u, 58u, 301u, 2000u})
+            for (const char* wrap : {"-w 76", "-w 64", "-w 0"})
+                for (int layout = 0; layout < 4; ++layout) {
+                    const std::string object = pseudo_random(size, unsigned(size) + 3);
+                    std::string text = tool(std::string("base64 ") + wrap, object);
+                    if (layout == 1) text = lf_to_crlf(text);
+                    if (layout == 2) {  // white space a relay left at the line ends
+                        std::string padded;
+                        for (char c : text) padded += c == '\n' ? std::string(" \t\r\n") : std::string(1, c);
+                        text = padded;
+                    }
+                    if (layout == 3 && !text.empty() && text.back() == '\n') text.pop_back();  // no final line end
+                    const std::string what = std::to_string(size) + " octets, " + wrap + ", layout " + std::to_string(layout);
+                    MemorySink strict_out;
+                    Base64Decoder strict(strict_out);
+                    decode(strict, text, text.size() + 1);
+                    CPPUNIT_ASSERT_MESSAGE(what, strict_out.data() == Bytes(object.begin(), object.end()));
+                    for (std::size_t chunk : {std::size_t(1), std::size_t(5), text.size() + 1}) {
+                        MemorySink out;
+                        Base64BodyDecoder dec(out);
+                        decode(dec, text, chunk);
+                        CPPUNIT_ASSERT_MESSAGE(what, out.data() == strict_out.data());
+                        CPPUNIT_ASSERT_MESSAGE(what, !dec.trailing_text());
+                        for (const auto& tail : tails) {
+                            MemorySink tailed_out;
+                            Base64BodyDecoder tailed(tailed_out);
+                            if (size == 0) {  // no object at all: no base64 before the text
+                                CPPUNIT_ASSERT_THROW_MESSAGE(what, decode(tailed, text + tail, chunk), Error);
+                                continue;
+                            }
+                            const bool ended = !text.empty() && text.back() == '\n';
+                            decode(tailed, text + (ended ? "" : "\r\n") + tail, chunk);
+                            CPPUNIT_ASSERT_MESSAGE(what + ", tail " + tail, tailed_out.data() == strict_out.data());
+                            CPPUNIT_ASSERT_MESSAGE(what + ", tail " + tail, tailed.trailing_text());
+                        }
+                    }
+                }
     }
 
     void canonical_size_is_what_is_written()
