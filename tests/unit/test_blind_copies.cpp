@@ -5,6 +5,8 @@
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <algorithm>
+#include <memory>
+#include <string_view>
 
 #include "base/joined.h"
 #include "policy/blind_recipients.h"
@@ -144,6 +146,25 @@ std::vector<std::string> sorted(std::vector<std::string> v)
 {
     std::sort(v.begin(), v.end());
     return v;
+}
+
+// The b= of a v=3 marker for a copy whose body is `text` (reinjection.h).
+std::string digest_of(std::string_view text)
+{
+    MemorySource body(as_bytes(text));
+    return as_made_body_digest(body);
+}
+
+// A session of alice's for a made copy, from `client` (the loopback listener's), its
+// processor expecting the made copies in `copies`; after MAIL FROM.
+std::unique_ptr<MessageProcessor> made_copy_session(const std::shared_ptr<const Config>& cfg, KeySource& keys,
+                                                    MadeCopiesInFlight& copies, const std::string& client = "127.0.0.1")
+{
+    auto p = std::make_unique<MessageProcessor>(cfg, Certificates::load(*cfg, nullptr), keys,
+                                                ConnectionInfo{parse_ip_address(client), "", "", policy::Direction::Outbound});
+    p->expect_made_copies(&copies);
+    p->mail_from("<alice@acme.example>", "");
+    return p;
 }
 
 }  // namespace
@@ -477,10 +498,6 @@ encrypt = "never"
     {
         auto cfg = fixture().config("");
         TokenKeySource keys(cfg->hsm);
-        const auto digest_of = [](std::string_view text) {
-            MemorySource body(as_bytes(text));
-            return as_made_body_digest(body);
-        };
         const std::string made = make_as_made_marker(cfg->reinjection, "alice@acme.example", {"frank@partner.example"},
                                                      std::time(nullptr), digest_of("the figures\r\n"));
         Run r = run(cfg, keys, {"frank@partner.example"}, {{"To", "dave@partner.example"}},
@@ -519,9 +536,8 @@ encrypt = "never"
                                     "identity = \"alice@acme.example\"\n"
                                     "members = [\"dave@partner.example\"]\n");
         TokenKeySource keys(cfg->hsm);
-        MemorySource body(as_bytes(std::string_view("the figures\r\n")));
         const std::string made = make_as_made_marker(cfg->reinjection, "alice@acme.example", {"team@acme.example"},
-                                                     std::time(nullptr), as_made_body_digest(body));
+                                                     std::time(nullptr), digest_of("the figures\r\n"));
         Run r = run(cfg, keys, {"team@acme.example"}, {{"To", "team@acme.example"}}, Origin{"10.1.1.1", "", made});
         // The list decides: here its one member's rule asks for encryption this mail lacks.
         CPPUNIT_ASSERT_MESSAGE(r.outcome.detail, r.outcome.detail.rfind("list=team@acme.example", 0) == 0);
@@ -615,10 +631,6 @@ encrypt = "never"
         auto cfg = fixture().config("", true, rules);
         TokenKeySource keys(cfg->hsm);
         const std::string sealed = "the list's sealed copy\r\n";  // outlives every view of it
-        const auto digest_of = [](const std::string& text) {
-            MemorySource body(as_bytes(text));
-            return as_made_body_digest(body);
-        };
         const std::vector<std::string> envelope{"frank@partner.example"};
         const std::time_t now = std::time(nullptr);
         const std::string made = make_as_made_marker(cfg->reinjection, "alice@acme.example", envelope, now, digest_of(sealed));
@@ -628,18 +640,15 @@ encrypt = "never"
             MessageOutcome outcome;
         };
         const auto hand_back = [&](const std::string& client, const std::string& marker, const std::string& body) {
-            MessageProcessor p(cfg, Certificates::load(*cfg, nullptr), keys,
-                               ConnectionInfo{parse_ip_address(client), "", "", policy::Direction::Outbound});
-            p.expect_made_copies(&copies);
-            p.mail_from("<alice@acme.example>", "");
+            const auto p = made_copy_session(cfg, keys, copies, client);
             Copy c;
-            c.at_rcpt = p.rcpt_to("<frank@partner.example>");
+            c.at_rcpt = p->rcpt_to("<frank@partner.example>");
             if (c.at_rcpt.verdict != Verdict::Continue) return c;
-            if (!marker.empty()) p.header(std::string(kReinjectionHeader), marker);
-            p.header("From", "alice@acme.example");
-            p.header("Content-Type", "text/plain");
-            p.body(as_bytes(body));
-            c.outcome = p.end_of_message();
+            if (!marker.empty()) p->header(std::string(kReinjectionHeader), marker);
+            p->header("From", "alice@acme.example");
+            p->header("Content-Type", "text/plain");
+            p->body(as_bytes(body));
+            c.outcome = p->end_of_message();
             return c;
         };
         // Not in flight: RCPT's refusal, as for anyone on the host.
@@ -702,8 +711,7 @@ encrypt = "never"
         TokenKeySource gone(absent);
         TokenKeySource keys(cfg->hsm);
         const std::string sealed = "the list's sealed copy\r\n";
-        MemorySource digested(as_bytes(sealed));
-        const std::string digest = as_made_body_digest(digested);
+        const std::string digest = digest_of(sealed);
         MadeCopiesInFlight copies;
         const struct {
             const char* what;
@@ -717,21 +725,18 @@ encrypt = "never"
         for (const auto& k : cases) {
             const std::vector<std::string> envelope{k.rcpt};
             const auto ticket = copies.begin("alice@acme.example", envelope);
-            MessageProcessor p(cfg, Certificates::load(*cfg, nullptr), *k.keys,
-                               ConnectionInfo{parse_ip_address("127.0.0.1"), "", "", policy::Direction::Outbound});
-            p.expect_made_copies(&copies);
-            p.mail_from("<alice@acme.example>", "");
-            const Reply at_rcpt = p.rcpt_to("<" + k.rcpt + ">");
+            const auto p = made_copy_session(cfg, *k.keys, copies);
+            const Reply at_rcpt = p->rcpt_to("<" + k.rcpt + ">");
             CPPUNIT_ASSERT_EQUAL_MESSAGE(k.what, k.reply, at_rcpt.rcode + " " + at_rcpt.xcode);
             // Had the MTA gone on (it does not after a refusal), the marker would still grant
             // nothing: the recipient is not in the message's envelope.
-            p.header(std::string(kReinjectionHeader),
-                     make_as_made_marker(cfg->reinjection, "alice@acme.example", envelope, std::time(nullptr), digest));
-            p.header("From", "alice@acme.example");
-            p.body(as_bytes(sealed));
-            const MessageOutcome out = p.end_of_message();
+            p->header(std::string(kReinjectionHeader),
+                      make_as_made_marker(cfg->reinjection, "alice@acme.example", envelope, std::time(nullptr), digest));
+            p->header("From", "alice@acme.example");
+            p->body(as_bytes(sealed));
+            const MessageOutcome out = p->end_of_message();
             CPPUNIT_ASSERT_MESSAGE(std::string(k.what) + ": " + out.detail, out.detail != "reinjected=as-made");
-            CPPUNIT_ASSERT_MESSAGE(k.what, !p.recipients().front().awaits_marker);
+            CPPUNIT_ASSERT_MESSAGE(k.what, !p->recipients().front().awaits_marker);
         }
     }
 
@@ -766,8 +771,7 @@ encrypt = "never"
                                     true, rules);
         TokenKeySource keys(cfg->hsm);
         const std::string sealed = "the list's sealed copy\r\n";
-        MemorySource digested(as_bytes(sealed));
-        const std::string digest = as_made_body_digest(digested);
+        const std::string digest = digest_of(sealed);
         const std::time_t now = std::time(nullptr);
         MadeCopiesInFlight copies;
         const std::vector<std::string> awaiting{"frank@partner.example", "gina@partner.example"};
@@ -789,20 +793,18 @@ encrypt = "never"
              {"frank@partner.example", "gina@partner.example", "ops@acme.example"}, false},
         };
         for (const auto& k : cases) {
-            MessageProcessor p(cfg, Certificates::load(*cfg, nullptr), keys,
-                               ConnectionInfo{parse_ip_address("127.0.0.1"), "", "", policy::Direction::Outbound});
-            p.expect_made_copies(&copies);
-            p.mail_from("<alice@acme.example>", "");
+            const auto p = made_copy_session(cfg, keys, copies);
             bool refused_at_rcpt = false;
-            for (const auto& r : k.rcpts) refused_at_rcpt = refused_at_rcpt || p.rcpt_to("<" + r + ">").verdict != Verdict::Continue;
+            for (const auto& r : k.rcpts)
+                refused_at_rcpt = refused_at_rcpt || p->rcpt_to("<" + r + ">").verdict != Verdict::Continue;
             CPPUNIT_ASSERT_MESSAGE(k.what, !refused_at_rcpt);
             if (!k.marked.empty())
-                p.header(std::string(kReinjectionHeader),
-                         make_as_made_marker(cfg->reinjection, "alice@acme.example", k.marked, now, digest));
-            p.header("From", "alice@acme.example");
-            p.header("Content-Type", "text/plain");
-            p.body(as_bytes(sealed));
-            const MessageOutcome out = p.end_of_message();
+                p->header(std::string(kReinjectionHeader),
+                          make_as_made_marker(cfg->reinjection, "alice@acme.example", k.marked, now, digest));
+            p->header("From", "alice@acme.example");
+            p->header("Content-Type", "text/plain");
+            p->body(as_bytes(sealed));
+            const MessageOutcome out = p->end_of_message();
             CPPUNIT_ASSERT_EQUAL_MESSAGE(std::string(k.what) + ": " + out.reply.str(), k.delivered,
                                          out.reply.verdict == Verdict::Accept);
             if (k.delivered) {
