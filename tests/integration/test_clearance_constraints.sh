@@ -150,7 +150,7 @@ expect clearance-constraints-no-path-grants-nothing 1 "$NOT kim@acme\.example is
 
 # --- through Postfix + ssm-milter -----------------------------------------------------------------
 if ! command -v postfix >/dev/null || ! command -v swaks >/dev/null || ! command -v smtp-sink >/dev/null; then
-  skip clearance-constraints-postfix "postfix, swaks or smtp-sink missing"
+  fail clearance-constraints-postfix "postfix, swaks or smtp-sink missing (a required tool: run scripts/install-deps.sh)"
 else
   start_sink || fatal clearance-constraints-setup "smtp-sink did not start"
   SMTPD_PORT=$(free_port); MILTER_PORT=$(free_port)

@@ -190,7 +190,7 @@ out=$(ctl lookup mallory@acme.example 2>/dev/null); rc=$?
 
 # --- through Postfix + ssm-milter -------------------------------------------------------------
 if ! command -v postfix >/dev/null || ! command -v swaks >/dev/null || ! command -v smtp-sink >/dev/null; then
-  skip clearance-postfix "postfix, swaks or smtp-sink missing"
+  fail clearance-postfix "postfix, swaks or smtp-sink missing (a required tool: run scripts/install-deps.sh)"
 else
   start_sink || fatal clearance-setup "smtp-sink did not start"
   SMTPD_PORT=$(free_port); MILTER_PORT=$(free_port)

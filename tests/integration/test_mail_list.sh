@@ -686,12 +686,8 @@ to = ["alice@acme.example"]
 require_signature = true
 on_missing = "tag"'
 if ! command -v postfix >/dev/null 2>&1; then
-  skip list-postfix "postfix not installed"
-  for cn in list-postfix-require-encryption-refused list-postfix-require-encryption-tagged \
-            list-postfix-require-integrity-held list-postfix-requirements-delivered-only \
-            list-postfix-member-rules; do
-    skip "$cn" "postfix not installed"
-  done
+  # Postfix is a required tool (scripts/install-deps.sh): its absence is a failure, not a skip.
+  fail list-postfix "postfix not installed (a required tool: run scripts/install-deps.sh)"
 else
   start_sink || fatal list-postfix "smtp-sink did not start"
   MILTER_PORT=$(free_port); PF_PORT=$(free_port)
@@ -835,7 +831,7 @@ cipher = \"aes128-cbc\""
 GROUP_CASES="list-envelopes-refused-copy-defers list-envelopes-none-delivered list-envelopes-one-each
   list-envelopes-partner-gateway list-envelopes-alice list-envelopes-carol"
 if ! command -v postfix >/dev/null 2>&1 || ! command -v swaks >/dev/null 2>&1; then
-  for cn in $GROUP_CASES; do skip "$cn" "postfix or swaks not installed"; done
+  for cn in $GROUP_CASES; do fail "$cn" "postfix or swaks not installed (required tools: run scripts/install-deps.sh)"; done
 else
   stop_milter
   start_sink envelopes || fatal list-envelopes "smtp-sink did not start"
@@ -937,7 +933,7 @@ MADE_CASES="list-made-copy-rcpt-waits-for-marker list-made-copy-each-member-once
   list-made-copy-history list-made-copy-archive list-made-copy-own-recipients-only
   list-made-copy-outsider-refused-at-rcpt"
 if ! command -v postfix >/dev/null 2>&1 || ! command -v swaks >/dev/null 2>&1; then
-  for cn in $MADE_CASES; do skip "$cn" "postfix or swaks not installed"; done
+  for cn in $MADE_CASES; do fail "$cn" "postfix or swaks not installed (required tools: run scripts/install-deps.sh)"; done
 elif [ ! -s "$WORK/labelled.eml" ]; then
   for cn in $MADE_CASES; do fail "$cn" "no labelled input (case list-label-copied)"; done
 else

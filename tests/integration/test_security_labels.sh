@@ -539,7 +539,7 @@ else pass in-own-output; fi
 
 # --- the same through a real Postfix with the milter ---------------------------------------------
 if ! command -v postfix >/dev/null || ! command -v swaks >/dev/null || ! command -v smtp-sink >/dev/null; then
-  skip postfix "postfix, swaks or smtp-sink missing"
+  fail postfix "postfix, swaks or smtp-sink missing (a required tool: run scripts/install-deps.sh)"
 else
   start_sink || fatal postfix-setup "smtp-sink did not start"
   SMTPD_PORT=$(free_port); MILTER_PORT=$(free_port)
