@@ -108,11 +108,21 @@ std::optional<std::string> nfc_local_part(std::string_view local)
         }
         p += n;
     }
-    std::size_t len = 0;
-    uint8_t* nfc = u8_normalize(UNINORM_NFC, reinterpret_cast<const uint8_t*>(local.data()), local.size(), nullptr, &len);
-    if (nfc == nullptr) return std::nullopt;
-    std::string out(reinterpret_cast<const char*>(nfc), len);
-    std::free(nfc);
+    const auto nfc = [](std::string_view text) -> std::optional<std::string> {
+        std::size_t len = 0;
+        uint8_t* out = u8_normalize(UNINORM_NFC, reinterpret_cast<const uint8_t*>(text.data()), text.size(), nullptr, &len);
+        if (out == nullptr) return std::nullopt;
+        std::string s(reinterpret_cast<const char*>(out), len);
+        std::free(out);
+        return s;
+    };
+    auto out = nfc(local);
+    if (!out) return std::nullopt;
+    // Lookup keys are ascii_lowercase(str()) everywhere, so the lower-cased text must be NFC
+    // too: "J" + U+030C stays as it is in NFC (there is no capital J with caron), but
+    // lower-cased it composes to U+01F0, and the two spellings of one key would differ.
+    // Refused: an upper-case ASCII letter carrying a mark only its small letter composes with.
+    if (const std::string lower = ascii_lowercase(*out); lower != *out && nfc(lower) != lower) return std::nullopt;
     return out;
 }
 

@@ -147,12 +147,17 @@ public:
             "\uF900@acme.example",     // CJK COMPATIBILITY IDEOGRAPH -> U+8C48
             "\u0958@acme.example",     // DEVANAGARI QA: excluded from composition
             "\"\u212Aate\"@acme.example",
+            // Lower-cased (as every lookup key is) it would compose to U+01F0: one mailbox with
+            // two keys. Refused; the small letter is fine and composes.
+            "J\u030Cane@acme.example",
         };
         for (auto b : bad) {
             CPPUNIT_ASSERT_MESSAGE(b, !EmailAddress::parse(b).has_value());
             CPPUNIT_ASSERT_MESSAGE(b, !certificate_address_key(b, true).has_value());
         }
         CPPUNIT_ASSERT(EmailAddress::parse("kate@acme.example").has_value());
+        CPPUNIT_ASSERT_EQUAL(std::string("\u01F0ane@acme.example"), EmailAddress::parse("j\u030Cane@acme.example")->str());
+        CPPUNIT_ASSERT_EQUAL(std::string("\u00C5se@acme.example"), EmailAddress::parse("A\u030Ase@acme.example")->str());
     }
 
     // RFC 5890 §2.3.2.1: an "xn--" label is an A-label only when it decodes to a valid U-label
