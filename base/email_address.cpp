@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <memory>
 
 #include <gnutls/gnutls.h>
 #include <idn2.h>
@@ -59,6 +60,14 @@ std::optional<std::string> to_a_labels(std::string_view text)
 // checks all of it when handed the A-label. Without this "xn--zz.example" (no Punycode) or
 // "xn--a.example" (decodes to the C1 control U+0080) would be domains of ours, and two
 // spellings that no resolver treats alike could name one.
+// Owners of the buffers libidn2 and libunistring hand out.
+struct Idn2Free {
+    void operator()(uint8_t* p) const noexcept { idn2_free(p); }
+};
+struct CFree {
+    void operator()(uint8_t* p) const noexcept { std::free(p); }
+};
+
 bool a_labels_valid(std::string_view ascii)
 {
     std::size_t start = 0;
@@ -66,15 +75,24 @@ bool a_labels_valid(std::string_view ascii)
         const std::size_t end = std::min(ascii.find('.', start), ascii.size());
         const std::string label(ascii.substr(start, end - start));
         if (label.size() >= 4 && label.compare(0, 4, "xn--") == 0) {
-            uint8_t* out = nullptr;
-            const int rc = idn2_lookup_u8(reinterpret_cast<const uint8_t*>(label.c_str()), &out, IDN2_NONTRANSITIONAL);
-            const bool same = rc == IDN2_OK && out != nullptr && label == reinterpret_cast<const char*>(out);
-            idn2_free(out);
-            if (!same) return false;
+            uint8_t* looked_up = nullptr;
+            const int rc = idn2_lookup_u8(reinterpret_cast<const uint8_t*>(label.c_str()), &looked_up, IDN2_NONTRANSITIONAL);
+            const std::unique_ptr<uint8_t, Idn2Free> owned(looked_up);
+            if (rc != IDN2_OK || !owned || label != reinterpret_cast<const char*>(owned.get())) return false;
         }
         start = end + 1;
     }
     return true;
+}
+
+// `text` (valid UTF-8) in Unicode NFC, through libunistring.
+std::optional<std::string> nfc(std::string_view text)
+{
+    std::size_t len = 0;
+    const std::unique_ptr<uint8_t, CFree> out(
+        u8_normalize(UNINORM_NFC, reinterpret_cast<const uint8_t*>(text.data()), text.size(), nullptr, &len));
+    if (!out) return std::nullopt;
+    return std::string(reinterpret_cast<const char*>(out.get()), len);
 }
 
 // Unicode NFC of a UTF-8 local part (RFC 6532 §3.1 and RFC 5198: NFC SHOULD be used; RFC 9598
@@ -99,23 +117,11 @@ std::optional<std::string> nfc_local_part(std::string_view local)
         if (n <= 0) return std::nullopt;
         ucs4_t decomposition[UC_DECOMPOSITION_MAX_LENGTH];
         if (cp >= 0x80 && uc_canonical_decomposition(cp, decomposition) > 0) {
-            uint8_t buf[64];
-            std::size_t len = sizeof buf;
-            uint8_t* alone = u8_normalize(UNINORM_NFC, p, static_cast<std::size_t>(n), buf, &len);
-            const bool stable = alone != nullptr && len == static_cast<std::size_t>(n) && std::equal(p, p + n, alone);
-            if (alone != buf) std::free(alone);
-            if (!stable) return std::nullopt;
+            const std::string_view alone(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n));
+            if (nfc(alone) != alone) return std::nullopt;
         }
         p += n;
     }
-    const auto nfc = [](std::string_view text) -> std::optional<std::string> {
-        std::size_t len = 0;
-        uint8_t* out = u8_normalize(UNINORM_NFC, reinterpret_cast<const uint8_t*>(text.data()), text.size(), nullptr, &len);
-        if (out == nullptr) return std::nullopt;
-        std::string s(reinterpret_cast<const char*>(out), len);
-        std::free(out);
-        return s;
-    };
     auto out = nfc(local);
     if (!out) return std::nullopt;
     // Lookup keys are ascii_lowercase(str()) everywhere, so the lower-cased text must be NFC
