@@ -61,4 +61,25 @@ CertificateMailboxes san_mailboxes(gnutls_x509_crt_t crt)
     return out;
 }
 
+std::vector<std::string> subject_email_keys(gnutls_x509_crt_t crt)
+{
+    std::vector<std::string> out;
+    for (unsigned i = 0; i < 16; ++i) {
+        std::array<char, 512> buf{};
+        std::size_t size = buf.size();
+        const int rc = gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_PKCS9_EMAIL, i, 0, buf.data(), &size);
+        if (rc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) break;
+        if (rc < 0) continue;  // oversized or unreadable: not an address we use
+        auto key = certificate_address_key(std::string_view(buf.data(), std::min(size, buf.size())), false);
+        if (key && std::find(out.begin(), out.end(), *key) == out.end()) out.push_back(std::move(*key));
+    }
+    return out;
+}
+
+std::vector<std::string> certificate_mailbox_keys(gnutls_x509_crt_t crt)
+{
+    CertificateMailboxes san = san_mailboxes(crt);
+    return san.named_any ? std::move(san.keys) : subject_email_keys(crt);
+}
+
 }  // namespace ssm

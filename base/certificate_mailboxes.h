@@ -22,4 +22,16 @@ struct CertificateMailboxes {
 
 CertificateMailboxes san_mailboxes(gnutls_x509_crt_t crt);
 
+// The subject DN's emailAddress attributes (PKCS #9, legacy) as lookup keys, distinct, in order;
+// values that are no plain ASCII addr-spec dropped. At most 16 read.
+std::vector<std::string> subject_email_keys(gnutls_x509_crt_t crt);
+
+// The addresses a certificate is for, the one rule for pki/ and hsm/ facts: its SAN's
+// rfc822Name and SmtpUTF8Mailbox keys (RFC 8550 §3: the subjectAltName is where addresses
+// go), and the subject DN's emailAddress only when the SAN names no address at all (legacy
+// certificates, still common). A SAN that names an address the reader drops (a display name,
+// a bogus A-label) leaves none: the DN's emailAddress, which that CA may not have checked,
+// does not stand in for it.
+std::vector<std::string> certificate_mailbox_keys(gnutls_x509_crt_t crt);
+
 }  // namespace ssm

@@ -3,8 +3,13 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
+#include <memory>
 
 #include <gnutls/gnutls.h>
+#include <idn2.h>
+#include <uninorm.h>
+#include <unistr.h>
 
 #include "base/ascii.h"
 #include "base/gnutls_datum.h"
@@ -47,6 +52,84 @@ std::optional<std::string> to_a_labels(std::string_view text)
     std::string a(reinterpret_cast<const char*>(out.d.data), out.d.size);
     if (has_non_ascii(a)) return std::nullopt;
     return a;
+}
+
+// Every "xn--" label of an ASCII domain (lower-cased) is an A-label: Punycode that decodes to
+// a U-label valid under IDNA2008 (with the UTS #46 non-transitional rules GnuTLS applies to
+// U-labels) and encodes back to the same text (RFC 5890 §2.3.2.1, RFC 5891 §5.4). libidn2
+// checks all of it when handed the A-label. Without this "xn--zz.example" (no Punycode) or
+// "xn--a.example" (decodes to the C1 control U+0080) would be domains of ours, and two
+// spellings that no resolver treats alike could name one.
+// Owners of the buffers libidn2 and libunistring hand out.
+struct Idn2Free {
+    void operator()(uint8_t* p) const noexcept { idn2_free(p); }
+};
+struct CFree {
+    void operator()(uint8_t* p) const noexcept { std::free(p); }
+};
+
+bool a_labels_valid(std::string_view ascii)
+{
+    std::size_t start = 0;
+    while (start <= ascii.size()) {
+        const std::size_t end = std::min(ascii.find('.', start), ascii.size());
+        const std::string label(ascii.substr(start, end - start));
+        if (label.size() >= 4 && label.compare(0, 4, "xn--") == 0) {
+            uint8_t* looked_up = nullptr;
+            const int rc = idn2_lookup_u8(reinterpret_cast<const uint8_t*>(label.c_str()), &looked_up, IDN2_NONTRANSITIONAL);
+            const std::unique_ptr<uint8_t, Idn2Free> owned(looked_up);
+            if (rc != IDN2_OK || !owned || label != reinterpret_cast<const char*>(owned.get())) return false;
+        }
+        start = end + 1;
+    }
+    return true;
+}
+
+// `text` (valid UTF-8) in Unicode NFC, through libunistring.
+std::optional<std::string> nfc(std::string_view text)
+{
+    std::size_t len = 0;
+    const std::unique_ptr<uint8_t, CFree> out(
+        u8_normalize(UNINORM_NFC, reinterpret_cast<const uint8_t*>(text.data()), text.size(), nullptr, &len));
+    if (!out) return std::nullopt;
+    return std::string(reinterpret_cast<const char*>(out.get()), len);
+}
+
+// Unicode NFC of a UTF-8 local part (RFC 6532 §3.1 and RFC 5198: NFC SHOULD be used; RFC 9598
+// §3 keeps even a BOM out of SmtpUTF8Mailbox "particularly for comparison"), so that "jürgen"
+// written with U+00FC and with u + U+0308 is one mailbox, in the envelope, in header fields, in
+// configuration and in certificates alike: senders do not all write NFC (input methods and
+// macOS file names give the decomposed form) and refusing what is deliverable helps nobody.
+// A code point that NFC replaces on its own (a singleton or excluded decomposition: KELVIN
+// SIGN -> 'K', GREEK QUESTION MARK -> ';', ANGSTROM SIGN, CJK compatibility ideographs) is no
+// spelling of a composed character but another character, which a mail system comparing
+// octets delivers elsewhere: normalised, "\u212Aate" would become kate's key and a certificate
+// for it would encrypt kate's mail to its holder. Such a local part is refused (nullopt).
+// ASCII text is its own NFC and is returned as it is.
+std::optional<std::string> nfc_local_part(std::string_view local)
+{
+    if (!has_non_ascii(local)) return std::string(local);
+    const auto* p = reinterpret_cast<const uint8_t*>(local.data());
+    const uint8_t* const end = p + local.size();
+    while (p < end) {
+        ucs4_t cp = 0;
+        const int n = u8_mbtouc(&cp, p, static_cast<std::size_t>(end - p));
+        if (n <= 0) return std::nullopt;
+        ucs4_t decomposition[UC_DECOMPOSITION_MAX_LENGTH];
+        if (cp >= 0x80 && uc_canonical_decomposition(cp, decomposition) > 0) {
+            const std::string_view alone(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n));
+            if (nfc(alone) != alone) return std::nullopt;
+        }
+        p += n;
+    }
+    auto out = nfc(local);
+    if (!out) return std::nullopt;
+    // Lookup keys are ascii_lowercase(str()) everywhere, so the lower-cased text must be NFC
+    // too: "J" + U+030C stays as it is in NFC (there is no capital J with caron), but
+    // lower-cased it composes to U+01F0, and the two spellings of one key would differ.
+    // Refused: an upper-case ASCII letter carrying a mark only its small letter composes with.
+    if (const std::string lower = ascii_lowercase(*out); lower != *out && nfc(lower) != lower) return std::nullopt;
+    return out;
 }
 
 std::string_view trim(std::string_view s)
@@ -120,7 +203,9 @@ std::optional<Domain> Domain::parse(std::string_view text)
         }
     }
     if (label_len == 0 || prev == '-') return std::nullopt;
-    return Domain(ascii_lowercase(text));
+    std::string name = ascii_lowercase(text);
+    if (!a_labels_valid(name)) return std::nullopt;
+    return Domain(std::move(name));
 }
 
 bool Domain::is_or_under(const Domain& parent) const
@@ -163,8 +248,10 @@ std::optional<EmailAddress> EmailAddress::parse(std::string_view text)
     if (!domain) return std::nullopt;
     // The limit holds for the spelling we keep too: A-labels are longer than the U-labels
     // they stand for, and a value whose own spelling does not parse is no value of ours.
-    std::string canonical_local = canonical_local_part(local);
-    if (canonical_local.size() + 1 + domain->str().size() > 254) return std::nullopt;
+    const auto nfc = nfc_local_part(local);
+    if (!nfc) return std::nullopt;
+    std::string canonical_local = canonical_local_part(*nfc);
+    if (canonical_local.size() > 64 || canonical_local.size() + 1 + domain->str().size() > 254) return std::nullopt;
     return EmailAddress(std::move(canonical_local), std::move(*domain));
 }
 

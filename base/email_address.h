@@ -13,7 +13,9 @@ class Domain {
 public:
     // Accepts LDH labels separated by dots (IDNA A-labels included); lower-cases. A domain
     // with U-labels (valid UTF-8) is converted to A-labels (IDNA2008, UTS #46 mapping), so
-    // "müller.example" and "xn--mller-kva.example" are one Domain and str() is ASCII.
+    // "müller.example" and "xn--mller-kva.example" are one Domain and str() is ASCII. An
+    // "xn--" label must be a real A-label (decodes to a valid U-label and back to itself):
+    // "xn--zz.example" and "xn--a.example" are no domains.
     static std::optional<Domain> parse(std::string_view text);
     const std::string& str() const { return m_name; }
     // True for the domain itself and for any of its subdomains.
@@ -32,14 +34,16 @@ public:
     // anything longer than RFC 5321 allows. A local part may hold UTF-8 (RFC 6531 §3.3):
     // well-formed only, no overlong forms, surrogates or C1 controls. One spelling per
     // mailbox: a source route ("@relay:") is dropped, and so are quotes the local part does
-    // not need; the domain is kept in A-label form.
+    // not need; a UTF-8 local part is kept in Unicode NFC (u + U+0308 is "ü"; a character
+    // NFC replaces on its own, such as KELVIN SIGN, refuses the address); the domain is
+    // kept in A-label form.
     static std::optional<EmailAddress> parse(std::string_view text);
     const std::string& local_part() const { return m_local; }
     const Domain& domain() const { return m_domain; }
     std::string str() const { return m_local + "@" + m_domain.str(); }
     // Case-insensitive in the domain, case-preserving but compared insensitively in the
     // local part (what every mail system does in practice). Only ASCII letters fold: other
-    // characters compare exactly (RFC 9598 §5).
+    // characters compare exactly (RFC 9598 §5), in their NFC form.
     bool same_as(const EmailAddress& o) const;
 
 private:
@@ -49,7 +53,7 @@ private:
 };
 
 // The lookup key of an address a certificate names (rfc822Name, SmtpUTF8Mailbox, subject
-// emailAddress): ASCII lower-cased local part, '@', the domain in A-labels; the same key
+// emailAddress): ASCII lower-cased local part in NFC, '@', the domain in A-labels; the same key
 // ascii_lowercase(EmailAddress::str()) gives for the parsed address. nullopt for anything that
 // is not one plain addr-spec (controls, spaces, angle brackets, invalid UTF-8, a bad domain).
 // `utf8` allows non-ASCII octets (SmtpUTF8Mailbox); rfc822Name is IA5String, ASCII only.

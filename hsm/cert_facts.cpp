@@ -4,9 +4,7 @@
 
 #include <utility>
 
-#include "base/ascii.h"
 #include "base/certificate_mailboxes.h"
-#include "base/email_address.h"
 
 namespace ssm::hsm {
 
@@ -44,28 +42,11 @@ bool X509Cert::issued_by(const X509Cert& issuer) const noexcept
     return gnutls_x509_crt_check_issuer(m_crt, issuer.m_crt) == 1;
 }
 
-namespace {
-
-std::vector<std::string> dn_emails(gnutls_x509_crt_t crt)
-{
-    std::vector<std::string> out;
-    for (unsigned i = 0; i < 8; ++i) {
-        char buf[256];
-        size_t size = sizeof buf;
-        if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_PKCS9_EMAIL, i, 0, buf, &size) < 0) break;
-        if (auto a = certificate_address_key(std::string_view(buf, size), false)) out.push_back(std::move(*a));
-    }
-    return out;
-}
-
-}  // namespace
-
 CertFacts cert_facts(const X509Cert& cert)
 {
     gnutls_x509_crt_t crt = cert.get();
     CertFacts f;
-    f.email_addresses = san_mailboxes(crt).keys;
-    if (f.email_addresses.empty()) f.email_addresses = dn_emails(crt);
+    f.email_addresses = certificate_mailbox_keys(crt);  // the rule pki::facts follows
 
     unsigned bits = 0;
     switch (gnutls_x509_crt_get_pk_algorithm(crt, &bits)) {

@@ -33,7 +33,8 @@ private:
 };
 
 struct CertFacts {
-    // Keys (certificate_address_key): SAN rfc822Name and SmtpUTF8Mailbox, else DN emailAddress
+    // Keys (certificate_mailbox_keys): SAN rfc822Name and SmtpUTF8Mailbox; the DN's
+    // emailAddress only when the SAN names no address at all
     std::vector<std::string> email_addresses;
     std::optional<smime::KeyType> key_type;    // nullopt: a key type we cannot sign with
     unsigned key_bits = 0;                     // modulus bits, or curve size

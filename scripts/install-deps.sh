@@ -7,7 +7,8 @@ export DEBIAN_FRONTEND=noninteractive
 BUILD_PACKAGES="build-essential autoconf automake libtool pkg-config
   libmilter-dev libgnutls28-dev libtasn1-6-dev libtasn1-bin nettle-dev libgmp-dev
   libpkcs11-helper1-dev libldap-dev libcppunit-dev libtomlplusplus-dev liblmdb-dev
-  libcurl4-gnutls-dev libsystemd-dev libmicrohttpd-dev libunbound-dev zlib1g-dev"
+  libcurl4-gnutls-dev libsystemd-dev libmicrohttpd-dev libunbound-dev zlib1g-dev
+  libidn2-dev libunistring-dev"
 TEST_PACKAGES="softhsm2 opensc gnutls-bin openssl postfix gpgsm libnss3-tools
   slapd ldap-utils swaks miltertest python3 procps psmisc iproute2 util-linux bsdutils systemd
   clang libclang-rt-14-dev curl nsd ldnsutils

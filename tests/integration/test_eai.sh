@@ -5,7 +5,9 @@
 # only as a SmtpUTF8Mailbox signs (openssl cms -verify); a UTF-8 recipient whose certificate in
 # the static folder names it only as a SmtpUTF8Mailbox gets an envelope openssl decrypts; one
 # recipient written with an A-label (plain SMTP) and with a U-label (SMTPUTF8) meets the same
-# U-label rule and the same A-label rfc822Name certificate. Inbound: an openssl-signed message
+# U-label rule and the same A-label rfc822Name certificate; a recipient written decomposed (NFD)
+# meets the certificate of its NFC spelling; bogus "xn--" labels are refused at RCPT and in the
+# configuration. Inbound: an openssl-signed message
 # from a SmtpUTF8Mailbox signer gets smime=pass with its From matched; a From naming another
 # UTF-8 address fails. Invalid UTF-8 in an envelope address gets a defined reply, through
 # Postfix and straight through the milter protocol, and the milter lives on.
@@ -23,6 +25,7 @@ mkdir -p "$WORK/m" "$WORK/out" "$WORK/certs"
 
 SENDER='jürgen@müller.example'         # our user; token certificate: SmtpUTF8Mailbox only
 MARTEN='mårten@bäcker.example'          # partner; static certificate: SmtpUTF8Mailbox only
+MARTEN_NFD=$'ma\xcc\x8arten@bäcker.example' # the same mailbox with a + U+030A (decomposed)
 ANNA_A='anna@xn--bcker-gra.example'     # partner; static certificate: this rfc822Name (A-label)
 ANNA_U='anna@bäcker.example'            # ... the same mailbox written with a U-label
 SOREN='sören@partner.example'           # inbound signer; SmtpUTF8Mailbox only
@@ -147,6 +150,36 @@ cn=eai-encrypt-u-label
 message "$cn" "zed@acme.example" "$ANNA_U" "$WORK/m/$cn.eml"
 utf8_send "$cn" "$OUT_PORT" zed@acme.example "$ANNA_U" "$WORK/m/$cn.eml"
 expect_envelope "$cn" anna
+
+# The recipient written decomposed (a + COMBINING RING ABOVE, as some input methods and macOS
+# give it): the same mailbox in NFC (RFC 6532 §3.1), so mårten's certificate encrypts to it.
+cn=eai-encrypt-nfd-recipient
+message "$cn" "Zed <zed@acme.example>" "Mårten <$MARTEN_NFD>" "$WORK/m/$cn.eml"
+utf8_send "$cn" "$OUT_PORT" zed@acme.example "$MARTEN_NFD" "$WORK/m/$cn.eml"
+expect_envelope "$cn" marten
+
+# --- A-labels that are no A-labels ------------------------------------------------------------
+# "xn--zz" is no Punycode and "xn--a" decodes to the C1 control U+0080: Postfix takes both as
+# LDH labels; the milter does not take the address as one (553 5.1.3, as every address it does
+# not understand), and a configuration naming one fails with its file and line.
+for bogus in dave@xn--zz.example dave@xn--a.example; do
+  cn=eai-bogus-a-label-rcpt-${bogus#dave@xn--}
+  cn=${cn%.example}
+  message "$cn" "zed@acme.example" "$bogus" "$WORK/m/$cn.eml"
+  send_mail "$OUT_PORT" zed@acme.example "$bogus" "$WORK/m/$cn.eml" >/dev/null 2>&1; rc=$?
+  case $rc:$SMTP_REPLY in
+    5:553*5.1.3*) pass "$cn" ;;
+    *) fail "$cn" "expected 553 5.1.3, got rc=$rc: ${SMTP_REPLY:-no reply}" ;;
+  esac
+done
+cn=eai-bogus-a-label-config
+sed 's/^to = \["\*@bäcker.example"\]/to = ["*@bäcker.example", "*@xn--zz.example"]/' "$WORK/ssm.toml" >"$WORK/bogus.toml"
+line=$(grep -n 'xn--zz' "$WORK/bogus.toml" | cut -d: -f1)
+if [ -z "$line" ]; then fail "$cn" "the rule's to line was not found in ssm.toml"
+elif "$SSM_BUILDDIR/ssm-milter" -c "$WORK/bogus.toml" -n >"$WORK/out/$cn.log" 2>&1; then
+  fail "$cn" "ssm-milter -n accepted *@xn--zz.example"
+elif grep -q "bogus.toml:$line:" "$WORK/out/$cn.log" && grep -q 'xn--zz' "$WORK/out/$cn.log"; then pass "$cn"
+else fail "$cn" "no error naming bogus.toml:$line: $(tr '\n' ' ' <"$WORK/out/$cn.log")"; fi
 
 # --- inbound verification ----------------------------------------------------------------------
 make_entity "$msgdir/plain-7bit.eml" "$WORK/m/entity"

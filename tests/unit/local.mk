@@ -49,3 +49,9 @@ tests_unit_test_clearance_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
 check_PROGRAMS += tests/unit/test_clearance_constraints
 tests_unit_test_clearance_constraints_SOURCES = tests/unit/test_clearance_constraints.cpp $(UNIT_MAIN)
 tests_unit_test_clearance_constraints_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
+
+# The addresses of a certificate as pki/ and hsm/ read them (one rule: base/certificate_mailboxes).
+check_PROGRAMS += tests/unit/test_cert_mailboxes
+tests_unit_test_cert_mailboxes_SOURCES = tests/unit/test_cert_mailboxes.cpp tests/unit/test_pki_support.h $(UNIT_MAIN)
+tests_unit_test_cert_mailboxes_LDADD = hsm/libssm_hsm.a smime/libssm_smime.a pki/libssm_pki.a base/libssm_base.a \
+	$(UNIT_LIBS)

@@ -1,5 +1,6 @@
 // Unit tests for internationalised addresses (RFC 6531/6532, IDNA2008): UTF-8 local parts,
-// U-label domains in their A-label form, refusal of invalid UTF-8, and certificate keys.
+// U-label domains in their A-label form, local parts in NFC, refusal of invalid UTF-8 and of
+// bogus A-labels, and certificate keys.
 #include <cppunit/extensions/HelperMacros.h>
 
 #include "base/email_address.h"
@@ -13,6 +14,9 @@ class EaiAddressTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(invalid_utf8_is_refused);
     CPPUNIT_TEST(idna_refusals);
     CPPUNIT_TEST(non_ascii_local_parts_compare_exactly);
+    CPPUNIT_TEST(local_parts_are_kept_in_nfc);
+    CPPUNIT_TEST(characters_nfc_replaces_are_refused);
+    CPPUNIT_TEST(bogus_a_labels_are_refused);
     CPPUNIT_TEST(certificate_keys);
     CPPUNIT_TEST(length_limit_holds_for_the_a_label_form);
     CPPUNIT_TEST_SUITE_END();
@@ -99,9 +103,97 @@ public:
         CPPUNIT_ASSERT(lower && upper && ascii_upper);
         CPPUNIT_ASSERT(!lower->same_as(*upper));
         CPPUNIT_ASSERT(lower->same_as(*ascii_upper));
-        // Precomposed ü and u + combining diaeresis are different local parts (no normalising).
+    }
+
+    // RFC 6532 §3.1 / RFC 5198: a UTF-8 local part in Unicode NFC. Precomposed ü and u +
+    // U+0308 are one mailbox wherever the address comes from (envelope, header, config,
+    // certificate): the parsed value and the certificate key are the NFC spelling.
+    void local_parts_are_kept_in_nfc()
+    {
+        struct { const char* in; const char* out; } cases[] = {
+            {"ju\u0308rgen@müller.example", "jürgen@xn--mller-kva.example"},
+            {"Ju\u0308rgen <ju\u0308rgen@xn--mller-kva.example>", "jürgen@xn--mller-kva.example"},
+            {"\"ju\u0308rgen\"@müller.example", "jürgen@xn--mller-kva.example"},  // needless quotes go too
+            {"\"ju\u0308rgen..x\"@müller.example", "\"jürgen..x\"@xn--mller-kva.example"},  // needed quotes stay
+            {"a\u030Ase@acme.example", "åse@acme.example"},
+            {"\u1112\u1161\u11AB@acme.example", "\uD55C@acme.example"},  // conjoining jamo: 한
+            {"o\u0308\u0301@acme.example", "\u00F6\u0301@acme.example"},  // composes what it can
+            {"jürgen@müller.example", "jürgen@xn--mller-kva.example"},  // NFC already: as it was
+        };
+        for (auto& c : cases) {
+            const auto a = EmailAddress::parse(c.in);
+            CPPUNIT_ASSERT_MESSAGE(c.in, a.has_value());
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.in, std::string(c.out), a->str());
+            CPPUNIT_ASSERT_MESSAGE(c.in, EmailAddress::parse(a->str()).has_value());
+        }
+        const auto composed = EmailAddress::parse("jürgen@müller.example");
         const auto decomposed = EmailAddress::parse("ju\u0308rgen@müller.example");
-        CPPUNIT_ASSERT(decomposed && !lower->same_as(*decomposed));
+        CPPUNIT_ASSERT(composed && decomposed && composed->same_as(*decomposed));
+        CPPUNIT_ASSERT_EQUAL(std::string("jürgen@xn--mller-kva.example"),
+                             certificate_address_key("Ju\u0308rgen@müller.example", true).value_or("-"));
+        // Still no case folding beyond ASCII: Ü and ü stay two mailboxes in either form.
+        CPPUNIT_ASSERT(!EmailAddress::parse("JU\u0308RGEN@müller.example")->same_as(*composed));
+    }
+
+    // A code point NFC replaces on its own is another character, not a spelling of one:
+    // KELVIN SIGN would become 'K' and the address kate's. Refused, not folded.
+    void characters_nfc_replaces_are_refused()
+    {
+        const char* bad[] = {
+            "\u212Aate@acme.example",  // KELVIN SIGN -> K
+            "a\u037Eb@acme.example",   // GREEK QUESTION MARK -> ';'
+            "\u212Bse@acme.example",   // ANGSTROM SIGN -> Å
+            "\u2126@acme.example",     // OHM SIGN -> Ω
+            "\uF900@acme.example",     // CJK COMPATIBILITY IDEOGRAPH -> U+8C48
+            "\u0958@acme.example",     // DEVANAGARI QA: excluded from composition
+            "\"\u212Aate\"@acme.example",
+            // Lower-cased (as every lookup key is) it would compose to U+01F0: one mailbox with
+            // two keys. Refused; the small letter is fine and composes.
+            "J\u030Cane@acme.example",
+        };
+        for (auto b : bad) {
+            CPPUNIT_ASSERT_MESSAGE(b, !EmailAddress::parse(b).has_value());
+            CPPUNIT_ASSERT_MESSAGE(b, !certificate_address_key(b, true).has_value());
+        }
+        CPPUNIT_ASSERT(EmailAddress::parse("kate@acme.example").has_value());
+        CPPUNIT_ASSERT_EQUAL(std::string("\u01F0ane@acme.example"), EmailAddress::parse("j\u030Cane@acme.example")->str());
+        CPPUNIT_ASSERT_EQUAL(std::string("\u00C5se@acme.example"), EmailAddress::parse("A\u030Ase@acme.example")->str());
+    }
+
+    // RFC 5890 §2.3.2.1: an "xn--" label is an A-label only when it decodes to a valid U-label
+    // that encodes back to it. Anything else is no domain, wherever it is parsed.
+    void bogus_a_labels_are_refused()
+    {
+        const char* bad[] = {
+            "xn--zz.example",          // no Punycode
+            "xn--a.example",           // decodes to U+0080, a C1 control
+            "XN--A.EXAMPLE",
+            "xn--.example",            // empty
+            "mail.xn--zz.example",     // any label
+            "xn--mller-kva-.example",  // a trailing hyphen is no Punycode either
+            "xn--ls8h.example",        // U+1F4A9: disallowed in IDNA2008
+            "xn--u-ccb.example",       // u + U+0308: a U-label must be NFC
+            "xn--a-ecp.example",       // a + U+2488: disallowed
+            "xn--ab.example",
+        };
+        for (auto b : bad) {
+            CPPUNIT_ASSERT_MESSAGE(b, !Domain::parse(b).has_value());
+            CPPUNIT_ASSERT_MESSAGE(b, !EmailAddress::parse(std::string("user@") + b).has_value());
+            CPPUNIT_ASSERT_MESSAGE(b, !certificate_address_key(std::string("user@") + b, false).has_value());
+        }
+        struct { const char* in; const char* out; } good[] = {
+            {"xn--mller-kva.example", "xn--mller-kva.example"},
+            {"XN--MLLER-KVA.Example", "xn--mller-kva.example"},
+            {"xn--55qx5d.example", "xn--55qx5d.example"},
+            {"mail.xn--bcher-kva.ch", "mail.xn--bcher-kva.ch"},
+            {"r3---sn-abc.example", "r3---sn-abc.example"},  // "--" elsewhere: an ordinary LDH label
+            {"_dmarc.acme.example", "_dmarc.acme.example"},
+        };
+        for (auto& g : good) {
+            const auto d = Domain::parse(g.in);
+            CPPUNIT_ASSERT_MESSAGE(g.in, d.has_value());
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(g.in, std::string(g.out), d->str());
+        }
     }
 
     void certificate_keys()

@@ -43,6 +43,11 @@ issue pmull "/O=EAI/CN=Permit-Mueller" eroot "$caki\nnameConstraints=critical,pe
 leaf pmull-in pmull "otherName.1=$utf8:jürgen@müller.example"
 leaf pmull-out pmull "otherName.1=$utf8:jürgen@bäcker.example"
 leaf pmull-below pmull "otherName.1=$utf8:jürgen@mail.müller.example"
+# RFC 9598 §3 wants an rfc822Name for an ASCII local part: a SmtpUTF8Mailbox naming one anyway
+# is read as that mailbox, and rfc822Name constraints bind it as they bind every other.
+leaf ascii-utf8 eroot "otherName.1=$utf8:Ceo@acme.example"
+leaf pmull-ascii-out pmull "otherName.1=$utf8:ceo@bäcker.example"
+leaf pmull-ascii-in pmull "otherName.1=$utf8:ceo@müller.example"
 issue xdom "/O=EAI/CN=Exclude-Domain" eroot "$caki\nnameConstraints=critical,excluded;email:.xn--mller-kva.example"
 leaf xdom-below xdom "otherName.1=$utf8:jürgen@mail.müller.example"
 leaf xdom-other xdom "otherName.1=$utf8:jürgen@bäcker.example"
@@ -92,6 +97,7 @@ class PkiEaiTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(names_that_are_no_address_are_dropped);
     CPPUNIT_TEST(quoted_rfc822_name_is_its_mailbox);
     CPPUNIT_TEST(rfc822_constraints_bind_smtp_utf8_mailboxes);
+    CPPUNIT_TEST(ascii_smtp_utf8_mailbox_is_its_rfc822_name);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -135,12 +141,27 @@ public:
         CPPUNIT_ASSERT(addresses("bad-utf8").empty());
     }
 
+    // RFC 9598 §3 (as RFC 8398 §3): a SmtpUTF8Mailbox MUST NOT be used unless the local part
+    // has non-ASCII characters, "due to name constraint compatibility": a verifier that knows
+    // only rfc822Name would not constrain it. We constrain it (RFC 9598 §6, above), so the
+    // name is what it says, one mailbox, read as its rfc822Name would be (OpenSSL's
+    // X509_check_email matches it too; Go and NSS read no SmtpUTF8Mailbox at all). Refusing
+    // the certificate, or the name, would only lose a correspondent to a CA's slip.
+    void ascii_smtp_utf8_mailbox_is_its_rfc822_name()
+    {
+        const auto f = facts(cert("ascii-utf8"));
+        CPPUNIT_ASSERT(f.email_addresses == std::vector<std::string>{"ceo@acme.example"});
+        CPPUNIT_ASSERT(f.has_address(key("CEO@acme.example")));
+    }
+
     void rfc822_constraints_bind_smtp_utf8_mailboxes()
     {
         struct { const char* ee; const char* ca; bool valid; } cases[] = {
             {"pmull-in", "pmull", true},
             {"pmull-out", "pmull", false},
             {"pmull-below", "pmull", false},  // a host subtree: that host only
+            {"pmull-ascii-out", "pmull", false},  // an ASCII SmtpUTF8Mailbox is bound too
+            {"pmull-ascii-in", "pmull", true},
             {"xdom-below", "xdom", false},
             {"xdom-other", "xdom", true},
             {"pbox-utf8", "pbox", false},  // a mailbox subtree names an ASCII local part
