@@ -12,4 +12,5 @@ base_libssm_base_a_SOURCES = \
 	base/utc_time.h base/utc_time.cpp \
 	base/utf8.h base/utf8.cpp \
 	base/secure_buffer.h base/secure_buffer.cpp \
+	base/sha256.h base/sha256.cpp \
 	base/metrics.h base/metrics.cpp

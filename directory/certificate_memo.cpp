@@ -9,7 +9,8 @@
 #include <mutex>
 #include <unordered_map>
 
-#include <gnutls/crypto.h>
+#include "base/error.h"
+#include "base/sha256.h"
 
 namespace ssm::directory {
 
@@ -17,9 +18,15 @@ namespace {
 
 using Digest = std::array<std::uint8_t, 32>;
 
+// A memo is an optimisation: without a digest the certificate is parsed and not remembered.
 bool digest_of(ByteView der, Digest& out)
 {
-    return gnutls_hash_fast(GNUTLS_DIG_SHA256, der.data(), der.size(), out.data()) >= 0;
+    try {
+        out = sha256(der);
+        return true;
+    } catch (const Error&) {
+        return false;
+    }
 }
 
 struct DigestHash {

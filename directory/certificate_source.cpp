@@ -1,12 +1,8 @@
 // Lookup keys shared by the certificate sources (see certificate_source.h).
 #include "directory/certificate_source.h"
 
-#include <gnutls/crypto.h>
-
-#include <cstdint>
-
 #include "base/ascii.h"
-#include "base/error.h"
+#include "base/sha256.h"
 
 namespace ssm::directory {
 
@@ -22,10 +18,8 @@ std::string settings_cache_key(const std::string& name, const std::string& kind,
 {
     std::string identity = kind;
     for (const auto& v : parts) identity += "\n" + std::to_string(v.size()) + ":" + v;
-    std::uint8_t digest[32];
-    if (gnutls_hash_fast(GNUTLS_DIG_SHA256, identity.data(), identity.size(), digest) < 0)
-        throw Error(Failure::Internal, "SHA-256 unavailable");
-    return name + "#" + to_hex(ByteView(digest, 8));
+    const Sha256Digest digest = sha256(as_bytes(identity));
+    return name + "#" + to_hex(ByteView(digest.data(), 8));
 }
 
 }  // namespace ssm::directory

@@ -7,10 +7,9 @@
 #include <cstring>
 #include <utility>
 
-#include <gnutls/crypto.h>
-
 #include "base/error.h"
 #include "base/log.h"
+#include "base/sha256.h"
 #include "directory/record_codec.h"
 #include "pki/certificate.h"
 
@@ -27,10 +26,8 @@ constexpr std::size_t kHashPart = 16;  // octets of SHA-256 in an intermediates 
 // The first kHashPart octets of SHA-256 over `data`, as key bytes.
 std::string hash_part(ByteView data)
 {
-    std::uint8_t digest[32];
-    if (gnutls_hash_fast(GNUTLS_DIG_SHA256, data.data(), data.size(), digest) < 0)
-        throw Error(Failure::Internal, "SHA-256 unavailable");
-    return std::string(reinterpret_cast<const char*>(digest), kHashPart);
+    const Sha256Digest digest = sha256(data);
+    return std::string(reinterpret_cast<const char*>(digest.data()), kHashPart);
 }
 
 struct Record {

@@ -5,9 +5,11 @@
 #include <gnutls/x509.h>
 
 #include <algorithm>
+#include <vector>
 
 #include "base/gnutls_datum.h"
 #include "base/gnutls_handles.h"
+#include "hsm/key_proof.h"
 
 namespace ssm::hsm {
 
@@ -76,8 +78,36 @@ Bytes KeyMatch::cache_key() const
     k.push_back(0);  // ids of different lengths stay apart from the rest
     k.insert(k.end(), rsa_modulus.begin(), rsa_modulus.end());
     k.insert(k.end(), ec_params.begin(), ec_params.end());
+    k.insert(k.end(), public_point.begin(), public_point.end());  // two keys of one curve
     return k;
 }
+
+namespace {
+
+// The bare public point and the SubjectPublicKeyInfo of an EC or Ed25519 key (KeyMatch).
+void read_public_key(gnutls_pubkey_t key, KeyMatch& m)
+{
+    GnutlsDatum spki;
+    if (gnutls_pubkey_export2(key, GNUTLS_X509_FMT_DER, &spki.d) < 0) return;
+    gnutls_ecc_curve_t curve = GNUTLS_ECC_CURVE_INVALID;
+    GnutlsDatum x, y;
+    if (gnutls_pubkey_export_ecc_raw2(key, &curve, &x.d, &y.d, GNUTLS_EXPORT_FLAG_NO_LZ) < 0) return;
+    const unsigned size = gnutls_ecc_curve_get_size(curve);
+    if (curve == GNUTLS_ECC_CURVE_ED25519) {
+        if (x.d.size != size) return;
+        m.public_point = x.bytes();
+    } else {
+        // X9.62 uncompressed: 04 || X || Y, each coordinate left-padded to the field size.
+        if (size == 0 || x.d.size > size || y.d.size > size) return;
+        m.public_point.assign(1 + 2 * size, 0);
+        m.public_point[0] = 0x04;
+        std::copy(x.d.data, x.d.data + x.d.size, m.public_point.begin() + 1 + (size - x.d.size));
+        std::copy(y.d.data, y.d.data + y.d.size, m.public_point.begin() + 1 + size + (size - y.d.size));
+    }
+    m.public_key_info = spki.bytes();
+}
+
+}  // namespace
 
 KeyMatch key_match_for(ByteView certificate_der, ByteView id)
 {
@@ -103,13 +133,57 @@ KeyMatch key_match_for(ByteView certificate_der, ByteView id)
         if (gnutls_pubkey_import_x509(key.get(), crt.get(), 0) >= 0 &&
             gnutls_pubkey_export_ecc_x962(key.get(), &params.d, &point.d) >= 0)
             m.ec_params = params.bytes();
+        read_public_key(key.get(), m);
         break;
     }
-    case GNUTLS_PK_EDDSA_ED25519: m.type = CKK_EC_EDWARDS; break;
+    case GNUTLS_PK_EDDSA_ED25519: {
+        m.type = CKK_EC_EDWARDS;
+        auto key = new_gnutls_pubkey();
+        if (gnutls_pubkey_import_x509(key.get(), crt.get(), 0) >= 0) read_public_key(key.get(), m);
+        break;
+    }
     default: break;
     }
     return m;
 }
+
+namespace {
+
+// Among keys whose attributes all fit the certificate, the certificate's (find_private_key).
+CK_OBJECT_HANDLE choose(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, std::vector<CK_OBJECT_HANDLE> candidates,
+                        const KeyMatch& m, const char*& chosen_by)
+{
+    if (candidates.empty()) return CK_INVALID_HANDLE;
+    if (candidates.size() == 1 || m.public_point.empty()) {
+        // One key, or RSA keys with the certificate's modulus (copies of one key).
+        chosen_by = "attributes";
+        return candidates.front();
+    }
+    // A token that shows the point on the private key object (PKCS#11 3.0 allows it) decides;
+    // a key showing another point is not the certificate's.
+    std::vector<CK_OBJECT_HANDLE> unknown;
+    for (const CK_OBJECT_HANDLE h : candidates) {
+        const auto point = attribute(f, s, h, CKA_EC_POINT);
+        if (!point || point->empty()) {
+            unknown.push_back(h);
+        } else if (same_public_point(*point, m.public_point)) {
+            chosen_by = "ec_point";
+            return h;
+        }
+    }
+    for (const CK_OBJECT_HANDLE h : unknown) {
+        if (signs_for_certificate(f, s, h, m)) {
+            chosen_by = "signature";
+            return h;
+        }
+    }
+    if (unknown.empty()) return CK_INVALID_HANDLE;  // every key showed another point
+    // None could sign (derive-only keys): the first, as before; a wrong one fails its ECDH.
+    chosen_by = "first";
+    return unknown.front();
+}
+
+}  // namespace
 
 KeyLookup find_private_key(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, const KeyMatch& m)
 {
@@ -126,12 +200,11 @@ KeyLookup find_private_key(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, const Ke
     out.rv = f->C_FindObjects(s, found, 16, &count);
     f->C_FindObjectsFinal(s);
     if (out.rv != CKR_OK) return out;
-    for (CK_ULONG i = 0; i < count; ++i) {
-        if (out.handle == CK_INVALID_HANDLE && is_certificates_key(f, s, found[i], m))
-            out.handle = found[i];
-        else if (out.handle != found[i])
-            ++out.others;
-    }
+    std::vector<CK_OBJECT_HANDLE> candidates;
+    for (CK_ULONG i = 0; i < count; ++i)
+        if (is_certificates_key(f, s, found[i], m)) candidates.push_back(found[i]);
+    out.handle = choose(f, s, candidates, m, out.chosen_by);
+    out.others = static_cast<unsigned>(count) - (out.handle == CK_INVALID_HANDLE ? 0 : 1);
     return out;
 }
 

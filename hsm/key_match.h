@@ -19,6 +19,11 @@ struct KeyMatch {
     std::optional<CK_KEY_TYPE> type;  // CKK_RSA, CKK_EC, CKK_EC_EDWARDS; nullopt: not checked
     Bytes rsa_modulus;                // RSA: n, big-endian without leading zero octets
     Bytes ec_params;                  // EC: DER OID of the named curve (empty: not checked)
+    // EC and Ed25519: the certificate's public key, to tell apart keys of one curve under one
+    // id (key_proof.h). The point bare (X9.62 uncompressed, or Ed25519's 32 octets); the
+    // SubjectPublicKeyInfo DER to verify a key's proof signature. Empty: not known.
+    Bytes public_point;
+    Bytes public_key_info;
 
     // Two certificates may share a CKA_ID with different keys: one cache entry per key.
     Bytes cache_key() const;
@@ -35,11 +40,19 @@ struct KeyLookup {
     CK_RV rv = CKR_OK;                            // of the token's find calls
     CK_OBJECT_HANDLE handle = CK_INVALID_HANDLE;  // the certificate's key, or invalid
     unsigned others = 0;  // the other private keys under the id (another key, or a copy)
+    // How the key was told apart from others of its type and curve under the id: "attributes"
+    // (no other such key), "ec_point" (the key object's CKA_EC_POINT), "signature" (it signed
+    // for the certificate, key_proof.h) or "first" (nothing told them apart: the first, with
+    // token_signer.cpp's check of every signature behind it).
+    const char* chosen_by = "";
 };
 
-// Searches the private keys under match.id on this session and returns the first that is the
-// certificate's; attributes the token will not reveal count as matching (the signature check
-// of token_signer.cpp still stands behind them).
+// Searches the private keys under match.id on this session and returns the certificate's:
+// the keys whose type, RSA modulus and curve are the certificate's (attributes the token will
+// not reveal count as matching); among several EC or Ed25519 such keys, the one whose
+// CKA_EC_POINT is the certificate's point, else the first that proves itself by a signature
+// the certificate verifies. A public key object under the id cannot decide: it shares the id
+// with every one of the private keys.
 KeyLookup find_private_key(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE session, const KeyMatch& match);
 
 }  // namespace ssm::hsm

@@ -226,6 +226,7 @@ std::unique_ptr<KeyStore> KeyStore::open(const TokenConfig& config)
                                  {{"token", store->m_info.label},
                                   {"id", to_hex(id.id)},
                                   {"other_keys", std::to_string(key.other_keys)},
+                                  {"chosen_by", key.present ? key.chosen_by : "none"},
                                   {"note", key.present ? "the certificate's own key is used"
                                                        : "no key under this id is the certificate's: not used"}});
                 id.key_can_sign = key.can_sign;

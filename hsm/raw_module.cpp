@@ -132,6 +132,7 @@ PrivateKeyFacts private_key_facts(const RawSession& session, const KeyMatch& key
     PrivateKeyFacts facts;
     const KeyLookup found = find_private_key(session.functions(), session.handle(), key);
     facts.other_keys = found.others;
+    facts.chosen_by = found.chosen_by;
     const CK_OBJECT_HANDLE h = found.handle;
     if (h == CK_INVALID_HANDLE) return facts;
     facts.present = true;

@@ -59,6 +59,7 @@ private:
 struct PrivateKeyFacts {
     bool present = false;
     unsigned other_keys = 0;  // other private keys under the certificate's CKA_ID
+    std::string chosen_by;    // KeyLookup::chosen_by: how the key was told apart from those
     bool can_sign = false;
     bool can_decrypt = false;
     bool can_derive = false;

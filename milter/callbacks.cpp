@@ -21,6 +21,7 @@
 #include "milter/reload.h"
 #include "milter/listener_wake.h"
 #include "milter/made_copies.h"
+#include "milter/reinjection_replay.h"
 #include "milter/message_processor.h"
 #include "milter/message_writer.h"
 #include "milter/metrics_http.h"
@@ -43,6 +44,9 @@ InFlight& g_callbacks = *new InFlight;
 // the listener's session for one runs the milter again, in another thread, while hand_over
 // waits for it (made_copies.h). Never destroyed, as g_callbacks.
 MadeCopiesInFlight& g_made_copies = *new MadeCopiesInFlight;
+// The v=3 markers delivered by this process, each refused a second time until its lifetime
+// ends (reinjection_replay.h). Never destroyed, as g_callbacks.
+AcceptedMarkers& g_delivered_markers = *new AcceptedMarkers;
 // How long run_milter waits for them: a callback outside a message (connect, close) ends at
 // once; one still inside a message has already had the stop's 25 s (sighup.cpp), and
 // TimeoutStopSec (30 s) is near.
@@ -245,6 +249,7 @@ sfsistat on_envfrom(SMFICTX* ctx, char** argv) noexcept
         // A list's copy made in full, which our hand-over is sending through the listener
         // now: its RCPT answers wait for its marker.
         c->message->expect_made_copies(&g_made_copies);
+        c->message->remember_delivered_markers(&g_delivered_markers);
         c->started = std::chrono::steady_clock::now();
         const Reply sender = reply_of("mail", [&] {
             return c->message->mail_from(argv && argv[0] ? argv[0] : "", macro(ctx, "{auth_authen}"));

@@ -8,22 +8,34 @@
 
 #include <chrono>
 #include <cstring>
+#include <memory>
+#include <optional>
 #include <thread>
+
+#include "base/log.h"
 
 namespace ssm::milter {
 namespace {
-
-// Written once by remember_listener() before smfi_main starts the signal thread; read-only
-// afterwards (the thread start orders the write before every read).
-std::string g_socket_spec;
 
 struct Endpoint {
     bool unix_socket = false;
     std::string path;  // unix
     std::string host;  // inet: numeric or a name; loopback when the spec names none or any
-    std::string port;
+    std::string port;  // inet: a number or a service name (libmilter takes both)
     int family = AF_UNSPEC;
 };
+
+// Where to connect, resolved once by remember_listener(): the stop path makes only socket
+// and connect calls, never a name lookup (a DNS or NSS call that could hang, or an
+// /etc/services the process can no longer read).
+struct WakeTarget {
+    sockaddr_storage address{};
+    socklen_t length = 0;
+};
+
+// Written once by remember_listener() before smfi_main starts the signal thread; read-only
+// afterwards (the thread start orders the write before every read).
+std::optional<WakeTarget> g_target;
 
 // libmilter's spec (smfi_setconn(3)): "{unix|local}:/path", "inet:port@host", "inet6:port@host";
 // a bare path is a unix socket. The host may be omitted or a wildcard, which the listener binds
@@ -51,51 +63,63 @@ bool parse_endpoint(const std::string& spec, Endpoint& e)
     return !e.port.empty();
 }
 
-// One connection, closed at once; failures do not matter (the listener may be gone already).
-void connect_once(const Endpoint& e)
+// The address the listener of `e` accepts on. A port may be a service name, as libmilter
+// resolves it with getservbyname(port, "tcp") (smfi_setconn(3)): getaddrinfo without
+// AI_NUMERICSERV reads the same /etc/services "tcp" entry for a SOCK_STREAM hint.
+std::optional<WakeTarget> resolve(const Endpoint& e)
 {
+    WakeTarget t;
     if (e.unix_socket) {
         sockaddr_un addr{};
         addr.sun_family = AF_UNIX;
         std::memcpy(addr.sun_path, e.path.data(), e.path.size());
-        const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0) return;
-        (void)connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
-        close(fd);
-        return;
+        std::memcpy(&t.address, &addr, sizeof addr);
+        t.length = sizeof addr;
+        return t;
     }
     addrinfo hints{};
     hints.ai_family = e.family;
     hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV;
     addrinfo* found = nullptr;
-    if (getaddrinfo(e.host.c_str(), e.port.c_str(), &hints, &found) != 0 || !found) return;
-    const int fd = socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd >= 0) {
-        (void)connect(fd, found->ai_addr, found->ai_addrlen);
-        close(fd);
-    }
-    freeaddrinfo(found);
+    if (getaddrinfo(e.host.c_str(), e.port.c_str(), &hints, &found) != 0 || !found) return std::nullopt;
+    const std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> owned(found, &freeaddrinfo);
+    if (found->ai_addrlen > sizeof t.address) return std::nullopt;
+    std::memcpy(&t.address, found->ai_addr, found->ai_addrlen);
+    t.length = found->ai_addrlen;
+    return t;
+}
+
+// One connection, closed at once; failures do not matter (the listener may be gone already).
+void connect_once(const WakeTarget& t)
+{
+    const int fd = socket(t.address.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return;
+    (void)connect(fd, reinterpret_cast<const sockaddr*>(&t.address), t.length);
+    close(fd);
 }
 
 }  // namespace
 
 void remember_listener(const std::string& socket_spec)
 {
-    g_socket_spec = socket_spec;
+    Endpoint e;
+    g_target = parse_endpoint(socket_spec, e) ? resolve(e) : std::nullopt;
+    if (!g_target)
+        log::warning("listener_wake",
+                     {{"socket", socket_spec},
+                      {"result", "unresolved; a stop waits for libmilter's 5 s listener poll"}});
 }
 
 void wake_listener_soon() noexcept
 {
     try {
-        Endpoint e;
-        if (g_socket_spec.empty() || !parse_endpoint(g_socket_spec, e)) return;
+        if (!g_target) return;
         // Detached: the process ends while it sleeps or connects, which is the point. It
-        // touches only its own copy of the endpoint and system calls.
-        std::thread([e] {
+        // touches only its own copy of the address and system calls.
+        std::thread([t = *g_target] {
             for (int i = 0; i < 100; ++i) {
                 std::this_thread::sleep_for(std::chrono::milliseconds(100));
-                connect_once(e);
+                connect_once(t);
             }
         }).detach();
     } catch (...) {

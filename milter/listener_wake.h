@@ -11,7 +11,9 @@
 namespace ssm::milter {
 
 // The socket smfi_setconn was given ("unix:/path", "local:/path", "inet:PORT@HOST",
-// "inet6:PORT@HOST"); call once before smfi_main, before any signal can come.
+// "inet6:PORT@HOST"; PORT a number or a service name, HOST an address or a name); call once
+// before smfi_main, before any signal can come. Names are resolved here, once; a spec that
+// does not resolve is logged and leaves the stop to libmilter's poll timeout.
 void remember_listener(const std::string& socket_spec);
 
 // From the signal thread after SIGTERM/SIGINT: starts a detached thread that connects to the

@@ -26,7 +26,7 @@ milter_libssm_milter_a_SOURCES = \
 	milter/daemon.h milter/in_flight.h milter/in_flight.cpp milter/callbacks.cpp \
 	milter/reload.h milter/reload.cpp milter/config_warnings.h milter/config_warnings.cpp \
 	milter/service_notify.h milter/service_notify.cpp milter/listener_wake.h milter/listener_wake.cpp \
-	milter/reinjection.h milter/reinjection.cpp milter/made_copies.h milter/made_copies.cpp milter/smtp_client.h milter/smtp_client.cpp \
+	milter/reinjection.h milter/reinjection.cpp milter/reinjection_replay.h milter/reinjection_replay.cpp milter/made_copies.h milter/made_copies.cpp milter/smtp_client.h milter/smtp_client.cpp \
 	milter/return_notice.h milter/return_notice.cpp \
 	milter/metrics_http.h milter/metrics_http.cpp
 

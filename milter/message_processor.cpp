@@ -581,6 +581,22 @@ MessageOutcome MessageProcessor::outcome_of_message(std::optional<Failure>& fail
                 out.detail = "reinjected=as-made-body-mismatch";
                 return out;
             }
+            // Delivered once. Remembered only now, as the copy is accepted: a copy refused or
+            // deferred before this point (or a session that ended) keeps its marker good for
+            // the same copy again. Our accept is not yet the MTA's 250, but no sound retry
+            // follows an accept the MTA then fails: the one client that sends these copies
+            // (submit_all) never sends a copy twice; its failure defers the original, whose
+            // retry makes new copies with new markers (new time and nonce).
+            if (m_delivered_markers &&
+                !m_delivered_markers->first_acceptance(m_as_made_marker.mac, m_as_made_marker.expires,
+                                                       std::time(nullptr))) {
+                log::warning("reinjection-marker-replayed", {{"from", m_sender_text}});
+                out.reply = reply_for(Failure::PolicyViolation,
+                                      "this copy made by the gateway was delivered already");
+                out.action = out.reply.verdict == Verdict::Reject ? "reject" : "tempfail";
+                out.detail = "reinjected=as-made-replayed";
+                return out;
+            }
             out.reply = Reply::accept();
             out.action = "none";
             out.detail = "reinjected=as-made";

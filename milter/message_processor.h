@@ -18,6 +18,7 @@
 #include "milter/certificates.h"
 #include "milter/config.h"
 #include "milter/reinjection.h"
+#include "milter/reinjection_replay.h"
 #include "milter/key_source.h"
 #include "milter/made_copies.h"
 #include "milter/reply.h"
@@ -195,6 +196,10 @@ public:
     // nothing if the message then carries a valid v=3 marker (delivered as made), RCPT's own
     // refusal for the whole message otherwise. Call before rcpt_to().
     void expect_made_copies(const MadeCopiesInFlight* copies) { m_made_copies = copies; }
+    // The v=3 markers this process has delivered (the daemon's; null: none remembered, as for
+    // `ssmctl process`, which delivers nothing): a copy made in full whose marker is there
+    // already is refused (reinjection_replay.h). Call before end_of_message().
+    void remember_delivered_markers(AcceptedMarkers* markers) { m_delivered_markers = markers; }
 
 private:
     // The treatment recipients must share to travel in one message.
@@ -306,6 +311,8 @@ private:
     bool m_reinjected = false;
     bool m_as_made = false;  // see reinjected_as_made()
     std::string m_as_made_body_digest;  // with m_as_made: the body its marker was made for
+    MarkerIdentity m_as_made_marker;    // with m_as_made: the marker, for m_delivered_markers
+    AcceptedMarkers* m_delivered_markers = nullptr;  // remember_delivered_markers
     std::vector<Bytes> m_other_marker_secrets;  // accept_markers_of
     const MadeCopiesInFlight* m_made_copies = nullptr;  // expect_made_copies
     bool m_origin_restored = false;  // the marker gave the original client back (restore_origin)

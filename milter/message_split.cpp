@@ -83,10 +83,11 @@ void MessageProcessor::recognise_reinjected_copy()
             ReinjectionSettings settings = m_config->reinjection;
             settings.secret = secret;
             return reinjection_marker_valid(settings, f.value, m_sender_text, envelope, now, &origin, &m_as_made,
-                                            &m_as_made_body_digest);
+                                            &m_as_made_body_digest, &m_as_made_marker);
         };
         if (!m_reinjected && (reinjection_marker_valid(m_config->reinjection, f.value, m_sender_text, envelope,
-                                                       now, &origin, &m_as_made, &m_as_made_body_digest) ||
+                                                       now, &origin, &m_as_made, &m_as_made_body_digest,
+                                                       &m_as_made_marker) ||
                               std::any_of(m_other_marker_secrets.begin(), m_other_marker_secrets.end(),
                                           valid_under))) {
             m_reinjected = true;

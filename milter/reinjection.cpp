@@ -212,7 +212,8 @@ std::string make_as_made_marker(const ReinjectionSettings& settings, std::string
 
 bool reinjection_marker_valid(const ReinjectionSettings& settings, std::string_view value,
                               std::string_view sender, std::vector<std::string> recipients, std::time_t now,
-                              ReinjectedOrigin* origin, bool* as_made, std::string* made_body_digest)
+                              ReinjectedOrigin* origin, bool* as_made, std::string* made_body_digest,
+                              MarkerIdentity* identity)
 {
     if (!settings.enabled() || settings.secret.empty()) return false;
     const auto parsed = parse_marker(value);
@@ -241,6 +242,8 @@ bool reinjection_marker_valid(const ReinjectionSettings& settings, std::string_v
     if (origin) *origin = std::move(carried);
     if (as_made) *as_made = parsed->version == "3";
     if (made_body_digest) *made_body_digest = std::string(parsed->body_digest);
+    if (identity)
+        *identity = {std::string(parsed->mac), static_cast<std::time_t>(made + settings.marker_lifetime.count())};
     return true;
 }
 

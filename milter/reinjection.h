@@ -69,16 +69,24 @@ std::string make_as_made_marker(const ReinjectionSettings& settings, std::string
 // Reads `body` from its first byte.
 std::string as_made_body_digest(ByteSource& body);
 
+// One valid marker, for the memory of delivered copies (reinjection_replay.h): its MAC and
+// the end of its lifetime.
+struct MarkerIdentity {
+    std::string mac;
+    std::time_t expires = 0;
+};
+
 // Whether `value` is a marker this gateway made for exactly this envelope, not expired; if so
 // and `origin` is given, the origin it carries (empty for a v=1 or v=3 marker), and if
 // `as_made` is given, whether it is a v=3 marker (make_as_made_marker), and if
 // `made_body_digest` is given, the body digest a v=3 marker binds (empty for v=1 and v=2):
-// the caller must hold the body it is delivering against it. Never throws; a malformed value
-// is simply not valid.
+// the caller must hold the body it is delivering against it; if `identity` is given, the
+// marker's MAC and the end of its lifetime. Never throws; a malformed value is simply not
+// valid.
 bool reinjection_marker_valid(const ReinjectionSettings& settings, std::string_view value,
                               std::string_view sender, std::vector<std::string> recipients,
                               std::time_t now, ReinjectedOrigin* origin = nullptr, bool* as_made = nullptr,
-                              std::string* made_body_digest = nullptr);
+                              std::string* made_body_digest = nullptr, MarkerIdentity* identity = nullptr);
 
 // One message for the reinjection listener: its envelope and its bytes (CRLF lines).
 struct Submission {

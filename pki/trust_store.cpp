@@ -12,11 +12,12 @@
 #include <iterator>
 #include <utility>
 
-#include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 
+#include "base/error.h"
 #include "base/joined.h"
 #include "base/log.h"
+#include "base/sha256.h"
 
 namespace ssm::pki {
 
@@ -58,13 +59,15 @@ std::string read_whole(const fs::path& file)
     return text;
 }
 
-// SHA-256 of `data`, in hex.
+// SHA-256 of `data`, in hex. A load reports every problem as a LoadError (ssmctl and reload
+// name it as a start-up problem), so base's Error is translated here.
 std::string sha256_hex(ByteView data)
 {
-    std::uint8_t digest[32];
-    if (gnutls_hash_fast(GNUTLS_DIG_SHA256, data.data(), data.size(), digest) < 0)
-        throw LoadError("SHA-256 unavailable");
-    return to_hex(ByteView(digest, sizeof digest));
+    try {
+        return to_hex(sha256(data));
+    } catch (const Error& e) {
+        throw LoadError(e.what());
+    }
 }
 
 // The CRLs of a file's content `text` (PEM blocks or one DER CRL).

@@ -4,7 +4,8 @@
 # real Postfix). Shows: READY=1 arrives only when the milter socket already accepts
 # connections; SIGHUP gives RELOADING=1 with a current MONOTONIC_USEC, then READY=1; a broken
 # file gives READY=1 with a STATUS= saying the reload failed while the old policy still signs
-# mail; SIGTERM gives STOPPING=1 and the process ends; the unit passes systemd-analyze verify.
+# mail; SIGTERM gives STOPPING=1 and the process ends promptly, also when the socket names its
+# port by a service name; the unit passes systemd-analyze verify.
 . "$(dirname "$0")/lib.sh"
 require_tools postfix smtp-sink swaks openssl python3 softhsm2-util pkcs11-tool systemd-analyze
 require_binaries
@@ -144,4 +145,41 @@ if wait_notify 'STOPPING=1' 1; then
   else fail notify-stopping "exit status ${MILTER_STATUS:-?}"; fi
 else fail notify-stopping "no STOPPING=1 within 10 s of SIGTERM"; stop_milter; fi
 note "notifications: $(grep -v LISTENING "$NOTIFY_LOG" | cut -d' ' -f2- | tr '\n' ';')"
+
+# --- SIGTERM with a service name for the port: as prompt ------------------------------------
+# libmilter takes "inet:NAME@HOST" with NAME from /etc/services (getservbyname "tcp"); the
+# wake-up must reach that port too, not give up on a port that is not a number. A name whose
+# port is free, below free_port's range (20000 and up) and reserved the way free_port does.
+service_port() {
+  local name port
+  mkdir -p "$SSM_PORT_LOCKS" 2>/dev/null
+  while read -r name port; do
+    mkdir "$SSM_PORT_LOCKS/$port" 2>/dev/null || continue
+    echo "$$" >"$SSM_PORT_LOCKS/$port/owner"
+    if [ -z "$(ss -Htan "( sport = :$port )" 2>/dev/null)" ]; then echo "$name $port"; return 0; fi
+    rm -rf "$SSM_PORT_LOCKS/$port"
+  done < <(getent services | awk '{ split($2, p, "/") }
+    p[2] == "tcp" && p[1] + 0 >= 1024 && p[1] + 0 < 20000 && $1 ~ /^[a-z][a-z0-9-]*$/ { print $1, p[1] }')
+  return 1
+}
+read -r SERVICE_NAME SERVICE_PORT <<<"$(service_port)"
+if [ -z "${SERVICE_NAME:-}" ]; then
+  skip stop-prompt-named-port "no free tcp port between 1024 and 19999 has a name in /etc/services"
+else
+  write_config "$WORK/named.toml" socket="inet:$SERVICE_NAME@127.0.0.1"
+  if MILTER_PORT=$SERVICE_PORT start_milter "$WORK/named.toml"; then
+    (exec 3<>"/dev/tcp/127.0.0.1/$SERVICE_PORT") 2>/dev/null
+    sleep 0.3
+    stop_started=$(date +%s%N)
+    kill -TERM "$MILTER_PID"
+    while kill -0 "$MILTER_PID" 2>/dev/null && [ $(( ($(date +%s%N) - stop_started) / 1000000 )) -lt 10000 ]; do
+      sleep 0.05
+    done
+    stop_ms=$(( ($(date +%s%N) - stop_started) / 1000000 ))
+    note "socket inet:$SERVICE_NAME@127.0.0.1 (port $SERVICE_PORT) ended ${stop_ms} ms after SIGTERM"
+    if ! kill -0 "$MILTER_PID" 2>/dev/null && [ "$stop_ms" -lt 3000 ]; then pass stop-prompt-named-port
+    else fail stop-prompt-named-port "with socket inet:$SERVICE_NAME@127.0.0.1 (port $SERVICE_PORT) ssm-milter took ${stop_ms} ms to end after SIGTERM"; fi
+    stop_milter
+  else fail stop-prompt-named-port "ssm-milter did not listen on inet:$SERVICE_NAME@127.0.0.1 (port $SERVICE_PORT)"; fi
+fi
 exit $((_ssm_failures > 0))

@@ -6,6 +6,7 @@
 #include "base/joined.h"
 #include "base/log.h"
 #include "base/secure_buffer.h"
+#include "base/sha256.h"
 #include "base/spool.h"
 #include "base/unique_fd.h"
 #include "tests/unit/test_support.h"
@@ -46,11 +47,31 @@ class BaseTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(memory_source_refuses_temporaries);
     CPPUNIT_TEST(unique_fd_closes_exactly_once);
     CPPUNIT_TEST(joined_with_separators);
+    CPPUNIT_TEST(sha256_known_answers);
     CPPUNIT_TEST_SUITE_END();
 
     static bool fd_open(int fd) { return ::fcntl(fd, F_GETFD) != -1; }
 
 public:
+    // FIPS 180-2 appendix B ("abc", the two-block message, a million 'a') and the empty string.
+    void sha256_known_answers()
+    {
+        const struct {
+            std::string input;
+            const char* hex;
+        } cases[] = {
+            {"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+            {"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+            {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+             "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+            {std::string(1000000, 'a'), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"},
+        };
+        for (const auto& c : cases) {
+            const Sha256Digest d = sha256(as_bytes(c.input));
+            CPPUNIT_ASSERT_EQUAL(std::string(c.hex), to_hex(d));
+        }
+    }
+
     void unique_fd_closes_exactly_once()
     {
         static_assert(!std::is_copy_constructible_v<UniqueFd> && std::is_nothrow_move_constructible_v<UniqueFd>);

@@ -110,6 +110,8 @@ struct Origin {
     std::string client = "10.1.1.1";
     std::string auth_user;
     std::string marker;  // X-SSM-Reinjected value, if any
+    AcceptedMarkers* delivered = nullptr;  // the process's delivered v=3 markers, if any
+    bool ends_early = false;  // the session ends after the body, before its end of message
 };
 
 Run run(const std::shared_ptr<const Config>& cfg, KeySource& keys, const std::vector<std::string>& rcpts,
@@ -117,6 +119,7 @@ Run run(const std::shared_ptr<const Config>& cfg, KeySource& keys, const std::ve
 {
     MessageProcessor p(cfg, Certificates::load(*cfg, nullptr), keys,
                        ConnectionInfo{parse_ip_address(origin.client), "", "", std::nullopt});
+    p.remember_delivered_markers(origin.delivered);
     p.mail_from("<alice@acme.example>", origin.auth_user);
     for (const auto& to : rcpts) CPPUNIT_ASSERT(p.rcpt_to("<" + to + ">").verdict == Verdict::Continue);
     if (!origin.marker.empty()) p.header(std::string(kReinjectionHeader), origin.marker);
@@ -128,6 +131,7 @@ Run run(const std::shared_ptr<const Config>& cfg, KeySource& keys, const std::ve
     const std::string figures = "the figures\r\n";  // outlives every view of it below
     p.body(as_bytes(figures));
     Run r;
+    if (origin.ends_early) return r;
     r.outcome = p.end_of_message();
     if (r.outcome.header_edit) r.message = test::delivered(p, r.outcome, figures);
     return r;
@@ -186,6 +190,8 @@ class BlindCopiesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(resent_message_names_its_new_recipients);
     CPPUNIT_TEST(blind_recipient_holding_the_archive_key);
     CPPUNIT_TEST(as_made_copy_delivered_as_it_is);
+    CPPUNIT_TEST(as_made_copy_delivered_once);
+    CPPUNIT_TEST(delivered_markers_expire_and_are_bounded);
     CPPUNIT_TEST(as_made_copy_for_a_list_is_expanded);
     CPPUNIT_TEST(list_member_of_the_first_envelope_leaves_alone);
     CPPUNIT_TEST(made_copies_in_flight_counted);
@@ -525,6 +531,64 @@ encrypt = "never"
         CPPUNIT_ASSERT_EQUAL_MESSAGE(r.outcome.detail, std::string("reject"), r.outcome.action);
         CPPUNIT_ASSERT(r.outcome.reply.verdict == Verdict::Reject);
         CPPUNIT_ASSERT_EQUAL(std::string("reinjected=as-made-body-mismatch"), r.outcome.detail);
+    }
+
+    // A copy made in full is delivered once: the same copy again, marker and all, within the
+    // marker's lifetime (a replay) is refused. Only an accepted copy's marker is remembered: an
+    // attempt that ended before its end of message (the MTA's 4xx, a dropped session) leaves
+    // the same copy deliverable, and another copy for the same envelope and body, with a
+    // marker of its own, is delivered too.
+    void as_made_copy_delivered_once()
+    {
+        auto cfg = fixture().config("");
+        TokenKeySource keys(cfg->hsm);
+        AcceptedMarkers delivered;
+        const auto made = [&] {
+            return make_as_made_marker(cfg->reinjection, "alice@acme.example", {"frank@partner.example"},
+                                       std::time(nullptr), digest_of("the figures\r\n"));
+        };
+        const std::string marker = made();
+        const Fields fields{{"To", "dave@partner.example"}};
+        run(cfg, keys, {"frank@partner.example"}, fields, Origin{"127.0.0.1", "", marker, &delivered, true});
+        CPPUNIT_ASSERT_EQUAL(std::size_t{0}, delivered.size());
+        for (int attempt = 0; attempt < 3; ++attempt) {
+            const Run r = run(cfg, keys, {"frank@partner.example"}, fields, Origin{"127.0.0.1", "", marker, &delivered});
+            const std::string what = "attempt " + std::to_string(attempt) + ": " + r.outcome.detail;
+            if (attempt == 0) {
+                CPPUNIT_ASSERT_MESSAGE(what, r.outcome.reply.verdict == Verdict::Accept);
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(what, std::string("reinjected=as-made"), r.outcome.detail);
+                CPPUNIT_ASSERT(r.message.find("the figures") != std::string::npos);
+            } else {
+                CPPUNIT_ASSERT_MESSAGE(what, r.outcome.reply.verdict == Verdict::Reject);
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(what, std::string("550"), r.outcome.reply.rcode);
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(what, std::string("reinjected=as-made-replayed"), r.outcome.detail);
+            }
+        }
+        const Run other = run(cfg, keys, {"frank@partner.example"}, fields, Origin{"127.0.0.1", "", made(), &delivered});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(other.outcome.detail, std::string("reinjected=as-made"), other.outcome.detail);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, delivered.size());
+    }
+
+    // The memory forgets a marker once its lifetime is over (the marker is refused as expired
+    // then anyway), and holds at most its capacity, the marker nearest its end going first.
+    void delivered_markers_expire_and_are_bounded()
+    {
+        AcceptedMarkers m(3);
+        const std::time_t now = 1'800'000'000;
+        CPPUNIT_ASSERT(m.first_acceptance("a", now + 10, now));
+        CPPUNIT_ASSERT(!m.first_acceptance("a", now + 10, now + 5));
+        CPPUNIT_ASSERT(!m.first_acceptance("a", now + 10, now + 10));  // its last second
+        CPPUNIT_ASSERT(m.first_acceptance("a", now + 30, now + 11));    // over: forgotten
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, m.size());
+        CPPUNIT_ASSERT(m.first_acceptance("b", now + 20, now + 11));
+        CPPUNIT_ASSERT(m.first_acceptance("c", now + 40, now + 11));
+        CPPUNIT_ASSERT(m.first_acceptance("d", now + 50, now + 11));  // full: b (ends first) goes
+        CPPUNIT_ASSERT_EQUAL(std::size_t{3}, m.size());
+        CPPUNIT_ASSERT(m.first_acceptance("b", now + 20, now + 12));  // full again: a goes
+        CPPUNIT_ASSERT(!m.first_acceptance("c", now + 40, now + 12));
+        CPPUNIT_ASSERT(!m.first_acceptance("d", now + 50, now + 12));
+        CPPUNIT_ASSERT(!m.first_acceptance("b", now + 20, now + 12));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{3}, m.size());
     }
 
     // A list's copy for a member that is itself one of our lists comes back to that list's

@@ -156,6 +156,30 @@ void assert_malformed(const std::string& what, const std::function<void()>& f)
 
 }  // namespace
 
+// A SHA-256 digest of `text`, for signatures by the token.
+Bytes sha256_of(const std::string& text)
+{
+    Bytes h(32);
+    gnutls_hash_fast(GNUTLS_DIG_SHA256, text.data(), text.size(), h.data());
+    return h;
+}
+
+// Writes the private key NAME.key.pem into the token under ID with p11tool (which, unlike
+// pkcs11-tool, takes Ed25519 keys).
+void p11tool_private_key(const std::string& name, const std::string& id, const std::string& label)
+{
+    test::run("GNUTLS_PIN=123456 p11tool --provider " + std::string(test::softhsm_module) +
+              " --login --write --label " + label + " --id " + id + " --mark-sign --load-privkey '" +
+              pki_file(name + ".key.pem").string() + "' 'pkcs11:token=ssm-test' >/dev/null 2>&1");
+}
+
+void p11tool_certificate(const std::string& name, const std::string& id)
+{
+    test::run("GNUTLS_PIN=123456 p11tool --provider " + std::string(test::softhsm_module) +
+              " --login --write --label " + name + " --id " + id + " --load-certificate '" +
+              pki_file(name + ".cert.pem").string() + "' 'pkcs11:token=ssm-test' >/dev/null 2>&1");
+}
+
 class HsmDecryptTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(HsmDecryptTest);
     CPPUNIT_TEST(decrypters_listed);
@@ -171,9 +195,87 @@ class HsmDecryptTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(hsm_list_shows_decrypt);
     CPPUNIT_TEST(deleted_key_is_hsm_unavailable);
     CPPUNIT_TEST(token_answer_aligned_or_wiped);
+    CPPUNIT_TEST(twin_keys_of_one_curve_under_one_id);
     CPPUNIT_TEST_SUITE_END();
 
 public:
+    // Two keys of one curve under one CKA_ID (an import slip, a renewal that kept the id):
+    // type and curve cannot tell them apart, the key proves itself (hsm/key_proof.h). Both
+    // certificates' keys are written under each of two ids, in the same order, and each id
+    // holds one of the certificates: whatever order the token lists its objects in, one id
+    // lists the other key first. Signatures (ECDSA, Ed25519) and ECDH secrets (checked
+    // against OpenSSL's) must come from each certificate's own key.
+    void twin_keys_of_one_curve_under_one_id()
+    {
+        auto& f = fixture();
+        for (const char* n : {"twin-p1", "twin-p2"})
+            f.issue_identity(n, "-algorithm EC -pkeyopt ec_paramgen_curve:P-256", n,
+                             std::string(n) + "@acme.example", "digitalSignature,keyAgreement");
+        for (const char* n : {"twin-e1", "twin-e2"})
+            f.issue_identity(n, "-algorithm ED25519", n, std::string(n) + "@acme.example", "digitalSignature");
+        const std::string p11 = "pkcs11-tool --module " + std::string(test::softhsm_module) +
+                                " --token-label ssm-test --login --pin 123456 ";
+        const struct {
+            const char* certificate;
+            const char* id;
+            const char* other;
+        } twins[] = {{"twin-p1", "31", "twin-p2"}, {"twin-p2", "32", "twin-p1"},
+                     {"twin-e1", "33", "twin-e2"}, {"twin-e2", "34", "twin-e1"}};
+        for (const auto& t : twins) {
+            const bool ec = std::string(t.certificate).rfind("twin-p", 0) == 0;
+            for (const char* key : {"1", "2"}) {  // the same order under both ids
+                const std::string name = std::string(ec ? "twin-p" : "twin-e") + key;
+                if (ec)
+                    test::run(p11 + "--id " + t.id + " --label " + name + " --write-object '" +
+                              pki_file(name + ".p8.der").string() +
+                              "' --type privkey --usage-sign --usage-derive >/dev/null 2>&1");
+                else
+                    p11tool_private_key(name, t.id, name);
+            }
+            if (ec)
+                test::run(p11 + "--id " + t.id + " --label " + t.certificate + " --write-object '" +
+                          pki_file(std::string(t.certificate) + ".cert.der").string() + "' --type cert >/dev/null 2>&1");
+            else
+                p11tool_certificate(t.certificate, t.id);
+        }
+        const auto store = hsm::KeyStore::open(f.config);
+        for (const auto& t : twins) {
+            const std::string what = std::string(t.certificate) + " under id " + t.id;
+            const bool ec = std::string(t.certificate).rfind("twin-p", 0) == 0;
+            auto s = store->signer_for(*EmailAddress::parse(std::string(t.certificate) + "@acme.example"));
+            CPPUNIT_ASSERT_MESSAGE(what, s != nullptr);
+            for (int i = 0; i < 6; ++i) {  // every pooled session finds its own handle
+                const std::string text = what + " " + std::to_string(i);
+                try {
+                    if (ec) {
+                        const Bytes h = sha256_of(text);
+                        const Bytes sig = s->sign_digest(smime::SignatureScheme::Ecdsa, smime::DigestAlgorithm::Sha256, h);
+                        CPPUNIT_ASSERT_MESSAGE(what, test::verify_signature(s->certificate_der(),
+                                                                            GNUTLS_SIGN_ECDSA_SHA256, h, sig));
+                    } else {
+                        const Bytes m = to_bytes(text);
+                        const Bytes sig = s->sign_message(smime::SignatureScheme::Ed25519, m);
+                        CPPUNIT_ASSERT_MESSAGE(what, test::verify_signature(s->certificate_der(),
+                                                                            GNUTLS_SIGN_EDDSA_ED25519, m, sig, false));
+                    }
+                } catch (const Error& e) {
+                    CPPUNIT_FAIL(what + ": signing refused: " + e.what());
+                }
+            }
+            if (!ec) continue;
+            auto d = store->decrypter_for_certificate(file_bytes(pki_file(std::string(t.certificate) + ".cert.der")));
+            CPPUNIT_ASSERT_MESSAGE(what, d != nullptr);
+            for (int i = 0; i < 6; ++i) {
+                const Ephemeral e = openssl_ephemeral(t.certificate, "P-256");
+                try {
+                    CPPUNIT_ASSERT_MESSAGE(what + ": ECDH secret is another key's", d->ecdh_derive(e.point) == e.z);
+                } catch (const Error& ex) {
+                    CPPUNIT_FAIL(what + ": ECDH refused: " + ex.what());
+                }
+            }
+        }
+    }
+
     void decrypters_listed()
     {
         auto& store = *fixture().store;

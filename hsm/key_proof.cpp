@@ -1,0 +1,85 @@
+// Proving which private key is a certificate's (see key_proof.h).
+#include "hsm/key_proof.h"
+
+#include <gnutls/abstract.h>
+#include <gnutls/crypto.h>
+
+#include <algorithm>
+#include <array>
+
+#include "base/gnutls_datum.h"
+#include "base/gnutls_handles.h"
+#include "hsm/key_match.h"
+
+namespace ssm::hsm {
+
+namespace {
+
+gnutls_datum_t view_datum(ByteView b)
+{
+    return {const_cast<unsigned char*>(b.data()), static_cast<unsigned>(b.size())};
+}
+
+bool verifies(const KeyMatch& m, gnutls_sign_algorithm_t algorithm, ByteView input, ByteView signature,
+              bool input_is_hash)
+{
+    auto key = new_gnutls_pubkey();
+    const gnutls_datum_t spki = view_datum(m.public_key_info), d = view_datum(input),
+                         s = view_datum(signature);
+    if (gnutls_pubkey_import(key.get(), &spki, GNUTLS_X509_FMT_DER) < 0) return false;
+    return (input_is_hash ? gnutls_pubkey_verify_hash2(key.get(), algorithm, 0, &d, &s)
+                          : gnutls_pubkey_verify_data2(key.get(), algorithm, 0, &d, &s)) >= 0;
+}
+
+// One C_Sign of `input`; empty when the token refuses (CKA_SIGN false, say).
+Bytes token_signature(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key, CK_MECHANISM mech,
+                      ByteView input)
+{
+    if (f->C_SignInit(s, &mech, key) != CKR_OK) return {};
+    Bytes sig(160);  // P-521 r||s is 132 octets, Ed25519 64
+    CK_ULONG size = sig.size();
+    if (f->C_Sign(s, const_cast<std::uint8_t*>(input.data()), input.size(), sig.data(), &size) != CKR_OK ||
+        size > sig.size())
+        return {};  // C_Sign ends the operation whatever it returns (but CKR_BUFFER_TOO_SMALL)
+    sig.resize(size);
+    return sig;
+}
+
+}  // namespace
+
+bool same_public_point(ByteView token_point, ByteView public_point)
+{
+    if (public_point.empty() || public_point.size() > 127) return false;
+    if (std::equal(token_point.begin(), token_point.end(), public_point.begin(), public_point.end()))
+        return true;
+    // DER OCTET STRING, short length form: every point of the curves we take fits.
+    return token_point.size() == public_point.size() + 2 && token_point[0] == 0x04 &&
+           token_point[1] == public_point.size() &&
+           std::equal(token_point.begin() + 2, token_point.end(), public_point.begin(), public_point.end());
+}
+
+bool signs_for_certificate(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key, const KeyMatch& m)
+{
+    if (!m.type || m.public_key_info.empty()) return false;
+    static constexpr char text[] = "ssm-milter: which key under this CKA_ID is the certificate's";
+    const ByteView message(reinterpret_cast<const std::uint8_t*>(text), sizeof text - 1);
+    if (*m.type == CKK_EC_EDWARDS) {
+        const Bytes sig = token_signature(f, s, key, CK_MECHANISM{CKM_EDDSA, nullptr, 0}, message);
+        return !sig.empty() && verifies(m, GNUTLS_SIGN_EDDSA_ED25519, message, sig, false);
+    }
+    if (*m.type != CKK_EC) return false;
+    // SHA-512: ECDSA truncates a digest longer than the curve order, so one digest serves
+    // P-256, P-384 and P-521 alike.
+    std::array<std::uint8_t, 64> digest{};
+    if (gnutls_hash_fast(GNUTLS_DIG_SHA512, message.data(), message.size(), digest.data()) < 0) return false;
+    const Bytes raw = token_signature(f, s, key, CK_MECHANISM{CKM_ECDSA, nullptr, 0}, digest);
+    if (raw.empty() || raw.size() % 2 != 0) return false;
+    const std::size_t half = raw.size() / 2;
+    const gnutls_datum_t r = view_datum(ByteView(raw.data(), half));
+    const gnutls_datum_t sv = view_datum(ByteView(raw.data() + half, half));
+    GnutlsDatum der;
+    if (gnutls_encode_rs_value(&der.d, &r, &sv) < 0) return false;
+    return verifies(m, GNUTLS_SIGN_ECDSA_SHA512, digest, ByteView(der.d.data, der.d.size), true);
+}
+
+}  // namespace ssm::hsm

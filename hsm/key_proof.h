@@ -1,0 +1,26 @@
+// Telling apart private keys that share a certificate's CKA_ID, type and curve (key_match.h):
+// nothing else on the key object is required to name its public key (SoftHSM 2.6 answers
+// CKA_EC_POINT with CKR_ATTRIBUTE_TYPE_INVALID and CKA_PUBLIC_KEY_INFO empty on EC private
+// keys), so the key proves itself: the token signs a fixed digest and the certificate's
+// public key must verify it. Inputs: what the token answers; the certificate's key (parsed
+// from the certificate, see KeyMatch).
+#pragma once
+#include <pkcs11-helper-1.0/pkcs11h-core.h>
+
+#include "base/bytes.h"
+
+namespace ssm::hsm {
+
+struct KeyMatch;
+
+// Whether `token_point` (a key object's CKA_EC_POINT: the point, bare or DER OCTET STRING
+// wrapped, as tokens differ) is the certificate's `public_point` (bare).
+bool same_public_point(ByteView token_point, ByteView public_point);
+
+// Whether the EC or Ed25519 private key `key` signs so that the certificate's public key of
+// `match` verifies. False when the key may not sign, the token refuses, or the signature is
+// another key's. Makes one signature on session `s` (idle: between operations).
+bool signs_for_certificate(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key,
+                           const KeyMatch& match);
+
+}  // namespace ssm::hsm
