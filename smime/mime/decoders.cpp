@@ -75,11 +75,18 @@ void Base64BodyDecoder::decode(std::string_view text)
 void Base64BodyDecoder::settle_line()
 {
     const bool text = std::any_of(m_line.begin(), m_line.end(), [](char c) { return !is_base64_space(c); });
-    // After the whole object, any line with text in it is the trailer, whatever its letters.
+    // After the whole object, any line with text in it is the trailer, whatever its letters,
+    // except the padding of the object's last group on a line of its own (base64 re-wrapped
+    // at a width that is no multiple of 4 can leave "==" alone there).
     if (text && m_seen_data && m_object_complete) {
         m_base64.flush();
-        if (m_object_complete()) {
+        Position after = m_position;
+        const bool padding = m_position.bits != 0 && std::all_of(m_line.begin(), m_line.end(), [&](char c) {
+            return (c == '=' || is_base64_space(c)) && after.advance(c);
+        });
+        if (!padding && m_object_complete()) {
             m_ended = true;
+            m_object_ended = true;
             m_trailing = true;
             m_line.clear();
             return;
@@ -137,7 +144,10 @@ void Base64BodyDecoder::write(ByteView data)
 void Base64BodyDecoder::finish()
 {
     if (!m_ended && !m_line.empty()) settle_line();
-    m_base64.finish();
+    // After a complete object, bits left of a last group whose padding a footer replaced are
+    // its zero fill: nothing of the object is missing.
+    if (m_object_ended) m_base64.flush();
+    else m_base64.finish();
 }
 
 // ---- quoted-printable ----

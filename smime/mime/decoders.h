@@ -76,6 +76,7 @@ private:
     bool m_seen_data = false;      // a base64 character was decoded
     Position m_position;           // after what was decoded
     bool m_ended = false;          // the rest is trailing text
+    bool m_object_ended = false;   // ... because the object was complete (object_complete)
     bool m_trailing = false;       // the trailing text held something other than whitespace
 };
 

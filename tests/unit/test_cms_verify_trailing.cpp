@@ -86,16 +86,18 @@ public:
         const std::string pki = (fixtures() / "pki").string();
         for (const bool stream : {false, true}) {
             Bytes found;
-            for (int pad = 0; pad < 6 && found.empty(); ++pad) {
+            for (int pad = 0; pad < 9 && (found.empty() || (!stream && m_one_over.empty())); ++pad) {
                 test::write_file(dir / "content.txt", "Content-Type: text/plain\r\n\r\nHello" + std::string(pad, '!') + "\r\n");
                 test::run("OPENSSL_CONF=/dev/null openssl cms -sign -binary -nodetach " +
                           std::string(stream ? "-stream " : "") + "-signer " + pki + "/alice.cert.pem -inkey " + pki +
                           "/alice.key.pem -in " + (dir / "content.txt").string() + " -outform DER -out " +
                           (dir / "o.der").string() + " 2>/dev/null");
                 Bytes der = file_bytes(dir / "o.der");
-                if (der.size() % 3 == 0) found = std::move(der);
+                if (der.size() % 3 == 1 && !stream && m_one_over.empty()) m_one_over = der;
+                if (der.size() % 3 == 0 && found.empty()) found = std::move(der);
             }
             CPPUNIT_ASSERT_MESSAGE("no multiple-of-3 signature", !found.empty());
+            if (!stream) CPPUNIT_ASSERT_MESSAGE("no signature of 3n+1 octets", !m_one_over.empty());
             (stream ? m_indefinite : m_definite) = found;
         }
         CPPUNIT_ASSERT(m_definite[1] != 0x80 && m_indefinite[1] == 0x80);
@@ -195,6 +197,28 @@ public:
                             CPPUNIT_ASSERT_MESSAGE(what, d.trailing && d.complete);
                         }
                 }
+        // Base64 re-wrapped at a width that is no multiple of 4 can leave the padding of the
+        // last group alone on a line: it is the object's, not a footer. An object with one
+        // octet in its last group ends "xx=="; broken after "xx", the object is complete
+        // before the "==" line.
+        {
+            std::string b64 = encode(m_one_over, Encoding::Base64Unbroken);
+            b64.pop_back();  // its line end
+            CPPUNIT_ASSERT(b64.size() > 4 && b64.compare(b64.size() - 2, 2, "==") == 0);
+            for (std::size_t cut : {2, 3}) {
+                const std::string text = b64.substr(0, b64.size() - cut) + "\r\n" + b64.substr(b64.size() - cut) +
+                                         "\r\nRegards\r\n";
+                for (std::size_t chunk : {std::size_t(1), std::size_t(5), text.size()}) {
+                    const Decoded d = decode(Encoding::Base64, text, chunk);
+                    CPPUNIT_ASSERT_MESSAGE("cut " + std::to_string(cut), !d.failure && d.out == m_one_over && d.trailing);
+                }
+            }
+            // The padding left out (some encoders omit it) and a footer in its place: the object
+            // is whole, the bits left are the last group's zero fill.
+            const std::string unpadded = b64.substr(0, b64.size() - 2) + "\r\nRegards\r\n";
+            const Decoded d = decode(Encoding::Base64, unpadded, 7);
+            CPPUNIT_ASSERT_MESSAGE("padding left out", !d.failure && d.out == m_one_over && d.trailing);
+        }
         // Without the object's end the base64 decoder reads "Regards" as data (the gap this
         // closes): the object comes out damaged or the base64 is refused.
         const std::string encoded = with_line_ends(encode(m_definite, Encoding::Base64), "\r\n");
@@ -205,6 +229,7 @@ public:
 private:
     test::TempDir m_dir;
     Bytes m_definite, m_indefinite;
+    Bytes m_one_over;  // definite, 3n + 1 octets: its base64 ends "=="
 };
 
 CPPUNIT_TEST_SUITE_REGISTRATION(CmsTrailingTextTest);
