@@ -121,6 +121,16 @@ done
 signed_mail det-sig-unpadded-regards "$WORK/m/det.entity" $'\r\nRegards\r\n'
 expect_verified det-sig-unpadded-regards 'signature-trailing-text-ignored .*smime=pass signer=dave'
 
+# A multipart/signed whose body a relay turned to CR-only line ends, a footer after the
+# signature's base64: the signature covers the canonical (CRLF) form, which line ends alone do
+# not change, so it passes as the MUAs that canonicalise find it; the footer is skipped.
+signed_mail det-cr-only "$WORK/m/det.entity" $'\r\nRegards\r\n'
+perl -e 'local $/; my $m = <STDIN>; my ($h, $b) = split(/\r\n\r\n/, $m, 2); $b =~ s/\r\n/\r/g; print "$h\r\n\r\n$b"' \
+  <"$WORK/out/det-cr-only.eml" >"$WORK/out/det-cr-only.tmp" && mv "$WORK/out/det-cr-only.tmp" "$WORK/out/det-cr-only.eml"
+perl -e 'local $/; my $m = <STDIN>; my (undef, $b) = split(/\r\n\r\n/, $m, 2); exit($b =~ /\n/ ? 1 : 0)' \
+  <"$WORK/out/det-cr-only.eml" || fatal relay-setup "det-cr-only has LF line ends in its body"
+expect_verified det-cr-only 'signature-trailing-text-ignored .*smime=pass signer=dave'
+
 # --- 4. binary and quoted-printable CMS bodies with a footer -----------------------------------
 FOOTER=$'\r\n-- \r\nCAUTION: This email originated from outside of the organization.\r\n'
 cms_mail enc-binary-footer enc.der "$ENV" binary "$FOOTER"
