@@ -4,6 +4,7 @@
 
 #include "base/error.h"
 #include "smime/cms/content_kind.h"
+#include "smime/cms/object_end.h"
 #include "smime/cms/verify.h"
 #include "smime/mime/content_type.h"
 #include "smime/mime/decoders.h"
@@ -101,20 +102,25 @@ SmimeLabel label_of(const std::vector<HeaderField>& h)
 bool decode_transfer(ByteSource& src, const std::string& cte, ByteSink& out)
 {
     src.rewind();
+    // The object's own length says where it ends (smime::cms::BerObjectEnd): what follows is
+    // no part of it in any transfer encoding, and in base64 it ends the decoding there, since
+    // footer text of base64 letters alone cannot be told from data by its characters.
+    smime::cms::BerObjectEnd object(out);
+    bool trailing = false;
     if (cte == "base64") {
-        smime::mime::Base64BodyDecoder dec(out);
+        smime::mime::Base64BodyDecoder dec(object, [&object] { return object.complete(); });
         copy_stream(src, dec);
         dec.finish();
-        return dec.trailing_text();
-    }
-    if (cte == "quoted-printable") {
-        smime::mime::QuotedPrintableDecoder dec(out);
+        trailing = dec.trailing_text();
+    } else if (cte == "quoted-printable") {
+        smime::mime::QuotedPrintableDecoder dec(object);
         copy_stream(src, dec);
         dec.finish();
     } else {
-        copy_stream(src, out);
+        copy_stream(src, object);
     }
-    return false;
+    object.finish();
+    return trailing || object.trailing_text();
 }
 
 CmsBody open_cms_body(SmimeLabel label, const std::vector<HeaderField>& h, const Spool& body,

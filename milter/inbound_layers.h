@@ -76,8 +76,9 @@ bool encrypted_under_signatures(const std::vector<smime::mime::HeaderField>& con
                                 std::size_t memory_limit, int max_layers);
 
 // Undoes the Content-Transfer-Encoding ("base64", "quoted-printable", else none) of a body
-// holding one CMS object into `out`. Text a relay appended after base64 is skipped
-// (smime::mime::Base64BodyDecoder): true when it held more than whitespace, for the log.
+// holding one CMS object into `out`, up to the end of the object (its BER length, or the end
+// of its base64). Text a relay appended after it is skipped: true when that held more than
+// whitespace, for the log. A body that is no BER object is copied whole.
 bool decode_transfer(ByteSource& src, const std::string& cte, ByteSink& out);
 
 // EFAIL (PRODUCT §3.2): an encrypted part somewhere below `root` other than the whole

@@ -11,6 +11,7 @@
 #include <nettle/rsa.h>
 
 #include <memory>
+#include <type_traits>
 
 #include "base/error.h"
 #include "base/gnutls_handles.h"
@@ -110,6 +111,38 @@ std::string verify_rsa(const PubKey& key, const SignatureCheck& check, const Ver
         ok = rsa_pkcs1_verify(&pub.k, info.d.size, info.d.data, s.v);
     }
     return ok ? "" : "bad signature";
+}
+
+// RFC 4055 §3.3 (and RFC 8017 §A.2.3): an id-RSASSA-PSS key with parameters makes only
+// signatures with that hash and mask hash, and a salt at least that long; a signature outside
+// them fails whatever its mathematics. "" when `check` keeps to them or the key states none.
+// (GnuTLS reads the parameters from the certificate; a mask hash other than the hash it
+// refuses there already, as an unusable certificate.)
+std::string outside_pss_restrictions(const PubKey& key, const SignatureCheck& check, const VerifyDigest& d)
+{
+    struct SpkiDeinit {
+        void operator()(gnutls_x509_spki_t s) const noexcept { gnutls_x509_spki_deinit(s); }
+    };
+    gnutls_x509_spki_t raw = nullptr;
+    if (gnutls_x509_spki_init(&raw) < 0) throw Error(Failure::Internal, "gnutls_x509_spki_init");
+    const std::unique_ptr<std::remove_pointer_t<gnutls_x509_spki_t>, SpkiDeinit> spki(raw);
+    gnutls_digest_algorithm_t hash = GNUTLS_DIG_UNKNOWN;
+    unsigned min_salt = 0;
+    if (gnutls_pubkey_get_spki(key.get(), spki.get(), 0) < 0 ||
+        gnutls_x509_spki_get_rsa_pss_params(spki.get(), &hash, &min_salt) < 0 || hash == GNUTLS_DIG_UNKNOWN)
+        return "";
+    const auto name = [](gnutls_digest_algorithm_t a) {
+        const char* n = gnutls_digest_get_name(a);
+        return std::string(n ? n : "unknown");
+    };
+    const std::string prefix = "signature outside the signer key's RSASSA-PSS parameters: ";
+    const gnutls_digest_algorithm_t mask = check.pss_mask_digest == GNUTLS_DIG_UNKNOWN ? d.gnutls : check.pss_mask_digest;
+    if (d.gnutls != hash) return prefix + "hash " + name(d.gnutls) + ", the key allows " + name(hash) + " only";
+    if (mask != hash) return prefix + "MGF1 over " + name(mask) + ", the key allows " + name(hash) + " only";
+    if (check.pss_salt_length < min_salt)
+        return prefix + "salt of " + std::to_string(check.pss_salt_length) + " octets, the key requires at least " +
+               std::to_string(min_salt);
+    return "";
 }
 
 std::string gnutls_outcome(int rc)
@@ -292,6 +325,8 @@ std::string verify_signature(ByteView cert_der, const SignatureCheck& check, con
         return verify_rsa(key, check, d, digest, signature);
     case SignatureScheme::RsaPss:
         if (!rsa) break;
+        if (pk == GNUTLS_PK_RSA_PSS)
+            if (std::string outside = outside_pss_restrictions(key, check, d); !outside.empty()) return outside;
         return verify_rsa(key, check, d, digest, signature);
     case SignatureScheme::Ecdsa: {
         if (pk != GNUTLS_PK_ECDSA) break;

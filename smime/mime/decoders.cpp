@@ -74,6 +74,24 @@ void Base64BodyDecoder::decode(std::string_view text)
 
 void Base64BodyDecoder::settle_line()
 {
+    const bool text = std::any_of(m_line.begin(), m_line.end(), [](char c) { return !is_base64_space(c); });
+    // After the whole object, any line with text in it is the trailer, whatever its letters,
+    // except the padding of the object's last group on a line of its own (base64 re-wrapped
+    // at a width that is no multiple of 4 can leave "==" alone there).
+    if (text && m_seen_data && m_object_complete) {
+        m_base64.flush();
+        Position after = m_position;
+        const bool padding = m_position.bits != 0 && std::all_of(m_line.begin(), m_line.end(), [&](char c) {
+            return (c == '=' || is_base64_space(c)) && after.advance(c);
+        });
+        if (!padding && m_object_complete()) {
+            m_ended = true;
+            m_object_ended = true;
+            m_trailing = true;
+            m_line.clear();
+            return;
+        }
+    }
     // The line goes on with the base64 when the decoder would take all of it where it stands:
     // no character outside the alphabet, no data after the padding, no '=' where padding
     // cannot be (a row of '=' under the object: a separator line in a footer).
@@ -90,6 +108,10 @@ void Base64BodyDecoder::settle_line()
     m_line.clear();
 }
 
+namespace {
+bool is_line_end(char c) { return c == '\n' || c == '\r'; }
+}  // namespace
+
 void Base64BodyDecoder::write(ByteView data)
 {
     for (std::size_t i = 0; i < data.size(); ++i) {
@@ -103,16 +125,16 @@ void Base64BodyDecoder::write(ByteView data)
             // unbroken body is one long line).
             const std::uint8_t* from = data.data() + i;
             const std::uint8_t* end = data.data() + data.size();
-            const std::uint8_t* nl = std::find(from, end, std::uint8_t('\n'));
-            const std::uint8_t* stop = nl == end ? end : nl + 1;
+            const std::uint8_t* eol = std::find_if(from, end, [](std::uint8_t b) { return is_line_end(char(b)); });
+            const std::uint8_t* stop = eol == end ? end : eol + 1;
             decode(std::string_view(reinterpret_cast<const char*>(from), std::size_t(stop - from)));
-            m_line_decoded = nl == end;
+            m_line_decoded = eol == end;
             i += std::size_t(stop - from) - 1;
             continue;
         }
         m_line.push_back(c);
-        if (c == '\n' || m_line.size() >= kMaxHeldLine) {
-            const bool line_end = c == '\n';
+        if (is_line_end(c) || m_line.size() >= kMaxHeldLine) {
+            const bool line_end = is_line_end(c);
             settle_line();
             if (line_end) m_line_decoded = false;
         }
@@ -122,7 +144,10 @@ void Base64BodyDecoder::write(ByteView data)
 void Base64BodyDecoder::finish()
 {
     if (!m_ended && !m_line.empty()) settle_line();
-    m_base64.finish();
+    // After a complete object, bits left of a last group whose padding a footer replaced are
+    // its zero fill: nothing of the object is missing.
+    if (m_object_ended) m_base64.flush();
+    else m_base64.finish();
 }
 
 // ---- quoted-printable ----

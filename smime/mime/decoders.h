@@ -6,6 +6,7 @@
 #include <nettle/base64.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "base/stream.h"
@@ -23,6 +24,8 @@ public:
     using ByteSink::write;
     void write(ByteView data) override;
     void finish();
+    // Writes the octets decoded so far to `next` (finish() does it too).
+    void flush() { m_out.flush(); }
 
 private:
     BufferedOut m_out;
@@ -30,20 +33,26 @@ private:
 };
 
 // The base64 of a body that holds one object and nothing else (application/pkcs7-mime, a
-// pkcs7-signature part), up to where the base64 ends: its padding, or the first line the
-// decoder would refuse where it stands (a character outside the alphabet, a row of '=' that
-// no padding can be). What follows is text a relay appended after the object
-// (an Exchange transport rule's disclaimer, a list footer, an AV gateway's note), outside the
-// object and any protection in it: it is skipped, and trailing_text() says whether it held
-// anything but whitespace, for the log. Blank and whitespace-only lines count for nothing.
-// A line is held (up to kMaxHeldLine octets) until it is known to be base64; a character
-// outside the alphabet in a line already decoded, or before any base64, is malformed as for
-// Base64Decoder. Footer text made of base64 characters alone after unpadded base64 is
-// decoded with it (no decoder can tell it apart) and damages the object.
+// pkcs7-signature part), up to where the base64 ends: its padding, the first line the decoder
+// would refuse where it stands (a character outside the alphabet, a row of '=' that no
+// padding can be), or, when the caller can tell (`object_complete`, asked at each line once
+// the line's predecessors are written to `next`), the line after the one that completed the
+// object. What follows is text a relay appended after the object (an Exchange transport
+// rule's disclaimer, a list footer, an AV gateway's note), outside the object and any
+// protection in it: it is skipped, and trailing_text() says whether it held anything but
+// whitespace, for the log. Blank and whitespace-only lines count for nothing. Lines end at LF,
+// CR or both (old Mac line ends). A line is held (up to kMaxHeldLine octets) until it is known
+// to be base64; a character outside the alphabet in a line already decoded, or before any
+// base64, is malformed as for Base64Decoder. Without `object_complete`, footer text made of
+// base64 characters alone after unpadded base64 ("Thanks", "Regards") is decoded with it (no
+// decoder can tell it apart from data) and damages the object.
 class Base64BodyDecoder final : public ByteSink {
 public:
     static constexpr std::size_t kMaxHeldLine = 1024;
-    explicit Base64BodyDecoder(ByteSink& next) : m_base64(next) {}
+    explicit Base64BodyDecoder(ByteSink& next, std::function<bool()> object_complete = {})
+        : m_base64(next), m_object_complete(std::move(object_complete))
+    {
+    }
     using ByteSink::write;
     void write(ByteView data) override;
     void finish();
@@ -61,11 +70,13 @@ private:
     };
 
     Base64Decoder m_base64;
+    std::function<bool()> m_object_complete;
     std::string m_line;            // the current line while it is held
     bool m_line_decoded = false;   // the current line was found to be base64 and goes on decoding
     bool m_seen_data = false;      // a base64 character was decoded
     Position m_position;           // after what was decoded
     bool m_ended = false;          // the rest is trailing text
+    bool m_object_ended = false;   // ... because the object was complete (object_complete)
     bool m_trailing = false;       // the trailing text held something other than whitespace
 };
 

@@ -1,7 +1,8 @@
 // libFuzzer target for SignedData verification (smime/cms/verify.h) and the transfer
 // decoders (smime/mime/decoders.h): the first byte picks the entry point; the rest is the
 // hostile input (opaque ContentInfo streamed in small reads, a detached signature over fixed
-// content, base64 (strict, and the body decoder that skips text after it, compared) or
+// content, base64 (strict, and the body decoder that skips text after it, alone and stopped at the
+// BER object's end, compared) or
 // quoted-printable text). Hostile input must verify, fail per signer, or
 // throw ssm::Error — never crash, leak or report a valid signer without a certificate.
 // Build: tests/fuzz/build.sh OUTDIR fuzz_verify (see tests/fuzz/README.md).
@@ -12,6 +13,7 @@
 #include <cstdlib>
 
 #include "base/error.h"
+#include "smime/cms/object_end.h"
 #include "smime/cms/verify.h"
 #include "smime/mime/decoders.h"
 
@@ -96,6 +98,31 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             // And the other way: what it reads whole, with nothing skipped, the strict one reads.
             if (body_ok && !body.trailing_text() && (!strict_ok || body_out.data() != out.data())) std::abort();
             if (body_out.data().size() > in.size()) std::abort();
+            // As milter decode_transfer reads a pkcs7 body: stopped at the end of the BER object
+            // (smime/cms/object_end.h). What it passes on is a prefix of what the strict decoder
+            // reads, all of it when nothing was skipped.
+            MemorySink ended_out;
+            cms::BerObjectEnd object(ended_out);
+            mime::Base64BodyDecoder ended(object, [&object] { return object.complete(); });
+            bool ended_ok = false;
+            try {
+                for (std::size_t i = 0; i < in.size();) {
+                    const std::size_t n = std::min(in.size() - i, 1 + i % 5);
+                    ended.write(in.subspan(i, n));
+                    i += n;
+                }
+                ended.finish();
+                object.finish();
+                ended_ok = true;
+            } catch (const Error&) {
+            }
+            if (strict_ok && !ended_ok) std::abort();
+            if (strict_ok) {
+                const Bytes& a = ended_out.data();
+                const Bytes& b = out.data();
+                if (a.size() > b.size() || !std::equal(a.begin(), a.end(), b.begin())) std::abort();
+                if (!ended.trailing_text() && !object.trailing_text() && a != b) std::abort();
+            }
             break;
         }
         default: {

@@ -8,7 +8,8 @@
 # encrypt, triple wrap, message/rfc822 signed), password and KEK RecipientInfos beside ours,
 # OriginatorInfo, and RFC 3274 compressed-data (alone, BER-segmented, under an opaque signature,
 # corrupt, a decompression bomb, switched off), text a relay appended after the base64, hint
-# attributes with two values and RSASSA-PSS with the mask over SHA-1; and other producers:
+# attributes with two values, RSASSA-PSS with the mask over SHA-1 and a key restricted to
+# RSASSA-PSS parameters (RFC 4055 §3.3) signing inside and outside them; and other producers:
 # GnuTLS certtool --p7-sign, Python cryptography's PKCS7SignatureBuilder, the old `openssl
 # smime`, a crowded certificate set, CRLs in the SignedData, RC2/DES (held), certs-only. Every CMS object is
 # made by a peer (openssl cms and smime, gpgsm, NSS cmsutil, certtool, Python cryptography;
@@ -427,6 +428,38 @@ signed_mail det-pss-mgf1-sha1 det-pss-mgf1sha1.der "$E" "$MS" '----=_Part_7.x/y'
 expect_verified det-pss-mgf1-sha1 'smime=pass signer=dave@partner.example alg=rsa-pss/sha-256 '
 cms_mail opq-pss-mgf1-sha1 opq-pss-mgf1sha1.der "$OPQ"
 expect_verified opq-pss-mgf1-sha1 'smime=pass signer=dave@partner.example alg=rsa-pss/sha-256 '
+# A key restricted to RSASSA-PSS with SHA-256 and a salt of at least 32 octets (RFC 4055 §3.3;
+# an id-RSASSA-PSS SubjectPublicKeyInfo with parameters): a signature inside them passes, one
+# with SHA-512 fails with the reason (it passed until 2026-12-04). OpenSSL refuses to sign
+# outside the parameters, so that one is made with the same key as plain RSA (re-exported by
+# Python cryptography) under a twin rsaEncryption certificate of the same issuer and serial,
+# the restricted certificate alone in the SignedData.
+if python3 -c 'from cryptography.hazmat.primitives import serialization' 2>/dev/null; then
+  (cd "$WORK/m" && {
+    openssl genpkey -algorithm RSA-PSS -pkeyopt rsa_keygen_bits:2048 -pkeyopt rsa_pss_keygen_md:sha256 \
+      -pkeyopt rsa_pss_keygen_mgf1_md:sha256 -pkeyopt rsa_pss_keygen_saltlen:32 -out pss-r.key
+    python3 -c 'from cryptography.hazmat.primitives import serialization as s
+k = s.load_pem_private_key(open("pss-r.key", "rb").read(), None)
+open("pss-plain.key", "wb").write(k.private_bytes(s.Encoding.PEM, s.PrivateFormat.TraditionalOpenSSL, s.NoEncryption()))'
+    printf 'basicConstraints = critical, CA:false\nkeyUsage = critical, digitalSignature\nextendedKeyUsage = emailProtection\nsubjectAltName = email:dave@partner.example\n' >pss-r.ext
+    for k in pss-r pss-plain; do
+      openssl req -new -key $k.key -subj "/O=Partner/CN=dave pss" -out $k.csr \
+        && openssl x509 -req -in $k.csr -CA "$PKI/sub-ca.cert.pem" -CAkey "$PKI/sub-ca.key.pem" -set_serial 0x5eed55 \
+             -days 30 -extfile pss-r.ext -out $k.cert.pem || exit 1
+    done
+    openssl cms -sign -binary -md sha256 -signer pss-r.cert.pem -inkey pss-r.key -keyopt rsa_padding_mode:pss \
+      -certfile "$PKI/sub-ca.cert.pem" -in "$E" -outform DER -out det-pss-restricted-inside.der \
+    && openssl cms -sign -binary -md sha512 -signer pss-plain.cert.pem -inkey pss-plain.key -keyopt rsa_padding_mode:pss \
+      -keyopt rsa_mgf1_md:sha512 -nocerts -certfile pss-r.cert.pem -certfile "$PKI/sub-ca.cert.pem" -in "$E" -outform DER \
+      -out det-pss-restricted-sha512.der; } >>"$WORK/openssl.log" 2>&1) || fatal var-setup "restricted RSA-PSS key: $(tail -n 2 "$WORK/openssl.log")"
+  signed_mail det-pss-restricted-inside det-pss-restricted-inside.der "$E" "$MS" '----=_Part_7.x/y'
+  expect_verified det-pss-restricted-inside 'smime=pass signer=dave@partner.example alg=rsa-pss/sha-256 '
+  signed_mail det-pss-restricted-sha512 det-pss-restricted-sha512.der "$E" "$(ms 'protocol="application/pkcs7-signature"; micalg=sha-512; boundary="r5"')" r5
+  expect_result det-pss-restricted-sha512 fail "signature outside the signer key's RSASSA-PSS parameters: hash SHA512, the key allows SHA256 only"
+else
+  skip det-pss-restricted-inside "python3 cryptography is missing (needed to re-export the key as plain RSA)"
+  skip det-pss-restricted-sha512 "python3 cryptography is missing (needed to re-export the key as plain RSA)"
+fi
 
 # --- 5c. producers not tried before: GnuTLS certtool, Python cryptography, openssl smime -------
 # Each made by the tool itself; messages the tool writes whole (openssl smime, Python's SMIME

@@ -164,6 +164,7 @@ class CmsVerifyPssTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(CmsVerifyPssTest);
     CPPUNIT_TEST(encodings_and_their_mutations);
     CPPUNIT_TEST(parameters);
+    CPPUNIT_TEST(key_restrictions);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -251,6 +252,68 @@ public:
             CPPUNIT_ASSERT_MESSAGE(c.what, check->scheme == SignatureScheme::RsaPss);
             CPPUNIT_ASSERT_EQUAL_MESSAGE(c.what, int(c.mask), int(check->pss_mask_digest));
             CPPUNIT_ASSERT_EQUAL_MESSAGE(c.what, c.salt, check->pss_salt_length);
+        }
+    }
+
+    // RFC 4055 §3.3: a certificate whose key is id-RSASSA-PSS with parameters (OpenSSL's
+    // rsa_pss_keygen_md:sha256, saltlen:32) vouches only for signatures with SHA-256, MGF1 over
+    // SHA-256 and a salt of 32 octets or more. OpenSSL refuses to sign outside them with that
+    // key, so those signatures are made with the same key as plain RSA (Python cryptography
+    // re-exports it) under a twin rsaEncryption certificate with the same issuer and serial;
+    // the restricted certificate is then the only one in the SignedData. Each such signature
+    // verifies under the twin (its mathematics is right) and fails under the restricted one.
+    void key_restrictions()
+    {
+        test::TempDir d;
+        const std::string dir = d.path().string(), pki = (fixtures() / "pki").string();
+        test::run("cd " + dir + R"( && export OPENSSL_CONF=/dev/null && {
+          openssl genpkey -algorithm RSA-PSS -pkeyopt rsa_keygen_bits:2048 -pkeyopt rsa_pss_keygen_md:sha256 \
+            -pkeyopt rsa_pss_keygen_mgf1_md:sha256 -pkeyopt rsa_pss_keygen_saltlen:32 -out pss.key
+          python3 -c 'from cryptography.hazmat.primitives import serialization as s
+k = s.load_pem_private_key(open("pss.key", "rb").read(), None)
+open("plain.key", "wb").write(k.private_bytes(s.Encoding.PEM, s.PrivateFormat.TraditionalOpenSSL, s.NoEncryption()))'
+          printf 'basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=emailProtection\nsubjectAltName=email:alice@acme.example\n' >ee.ext
+          for k in pss plain; do
+            openssl req -new -key $k.key -subj "/O=SSM Test/CN=alice pss" -out $k.csr
+            openssl x509 -req -in $k.csr -CA )" + pki + "/sub-ca.cert.pem -CAkey " + pki + R"(/sub-ca.key.pem -set_serial 0x5a0155 \
+              -days 30 -extfile ee.ext -out $k.cert.pem
+          done
+          printf 'Content-Type: text/plain\r\n\r\nrestricted\r\n' >content.txt
+          s() {  # OUT MD CERT KEY [OPTION...]: the -keyopt options come after the padding mode
+            out=$1 md=$2 cert=$3 key=$4; shift 4
+            openssl cms -sign -binary -md $md -signer $cert -inkey $key -keyopt rsa_padding_mode:pss "$@" \
+              -in content.txt -outform DER -out $out
+          }
+          s inside.p7s sha256 pss.cert.pem pss.key
+          s inside-salt64.p7s sha256 pss.cert.pem pss.key -keyopt rsa_pss_saltlen:64
+          for t in sha512:sha512:64 salt20:sha256:20 mgf1sha1:sha256:32; do
+            IFS=: read -r name md salt <<EOT
+$t
+EOT
+            mask=$md; [ $name = mgf1sha1 ] && mask=sha1
+            s $name-twin.p7s $md plain.cert.pem plain.key -keyopt rsa_mgf1_md:$mask -keyopt rsa_pss_saltlen:$salt
+            s $name.p7s $md plain.cert.pem plain.key -keyopt rsa_mgf1_md:$mask -keyopt rsa_pss_saltlen:$salt \
+              -nocerts -certfile pss.cert.pem
+          done; } >make.log 2>&1)");
+        const Bytes content = file_bytes(d.path() / "content.txt");
+        const std::string prefix = "signature outside the signer key's RSASSA-PSS parameters: ";
+        const std::pair<const char*, std::string> cases[] = {
+            {"inside.p7s", ""},
+            {"inside-salt64.p7s", ""},
+            {"sha512-twin.p7s", ""},
+            {"salt20-twin.p7s", ""},
+            {"mgf1sha1-twin.p7s", ""},
+            {"sha512.p7s", prefix + "hash SHA512, the key allows SHA256 only"},
+            {"salt20.p7s", prefix + "salt of 20 octets, the key requires at least 32"},
+            {"mgf1sha1.p7s", prefix + "MGF1 over SHA1, the key allows SHA256 only"},
+        };
+        for (const auto& [file, reason] : cases) {
+            const VerifyResult r = detached(file_bytes(d.path() / file), content);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(file, std::size_t(1), r.signers.size());
+            const auto& s = r.signers[0];
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(file, reason, s.failure);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(file, reason.empty(), s.signature_valid);
+            CPPUNIT_ASSERT_MESSAGE(file, !s.unsupported && s.scheme == SignatureScheme::RsaPss);
         }
     }
 };
