@@ -28,21 +28,6 @@ gnutls_datum_t datum(ByteView b)
     return {const_cast<unsigned char*>(b.data()), static_cast<unsigned>(b.size())};
 }
 
-std::vector<std::string> dn_addresses(gnutls_x509_crt_t crt)
-{
-    std::vector<std::string> out;
-    for (unsigned i = 0; i < 16; ++i) {
-        std::array<char, 512> buf{};
-        size_t size = buf.size();
-        int rc = gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_PKCS9_EMAIL, i, 0, buf.data(), &size);
-        if (rc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) break;
-        if (rc < 0) continue;
-        if (auto a = certificate_address_key(std::string_view(buf.data(), std::min(size, buf.size())), false))
-            out.push_back(std::move(*a));
-    }
-    return out;
-}
-
 void read_key_type(gnutls_x509_crt_t crt, CertificateFacts& f)
 {
     unsigned bits = 0;
@@ -272,12 +257,9 @@ CertificateFacts facts(const Certificate& cert)
 {
     gnutls_x509_crt_t crt = cert.get();
     CertificateFacts f;
-    // The subject DN's emailAddress only when the extension names no address at all: else a
-    // certificate whose CA checked the name it wrote ("dave partner@partner.example", dropped
-    // as no addr-spec) would speak for the DN's address, which that CA may not have looked at.
-    CertificateMailboxes san = san_mailboxes(crt);
-    f.email_addresses = std::move(san.keys);
-    if (!san.named_any) f.email_addresses = dn_addresses(crt);
+    // The one rule for pki/ and hsm/ (base/certificate_mailboxes.h): the SAN's addresses, the
+    // subject DN's emailAddress only when the SAN names no address at all.
+    f.email_addresses = certificate_mailbox_keys(crt);
     read_key_type(crt, f);
     f.not_before = gnutls_x509_crt_get_activation_time(crt);
     f.not_after = gnutls_x509_crt_get_expiration_time(crt);
