@@ -246,13 +246,15 @@ std::optional<EmailAddress> EmailAddress::parse(std::string_view text)
     if (has_non_ascii(local) && !is_utf8_text(local)) return std::nullopt;
     auto domain = Domain::parse(text.substr(at + 1));
     if (!domain) return std::nullopt;
+    // NFC of the spelling kept, after needless quotes and their escapes went: an escape can
+    // stand between a letter and its mark (a quoted "ju\<U+0308>rgen"), which NFC of the
+    // quoted text leaves apart and unquoting joins.
+    auto canonical_local = nfc_local_part(canonical_local_part(local));
+    if (!canonical_local) return std::nullopt;
     // The limit holds for the spelling we keep too: A-labels are longer than the U-labels
     // they stand for, and a value whose own spelling does not parse is no value of ours.
-    const auto nfc = nfc_local_part(local);
-    if (!nfc) return std::nullopt;
-    std::string canonical_local = canonical_local_part(*nfc);
-    if (canonical_local.size() > 64 || canonical_local.size() + 1 + domain->str().size() > 254) return std::nullopt;
-    return EmailAddress(std::move(canonical_local), std::move(*domain));
+    if (canonical_local->size() > 64 || canonical_local->size() + 1 + domain->str().size() > 254) return std::nullopt;
+    return EmailAddress(std::move(*canonical_local), std::move(*domain));
 }
 
 std::optional<std::string> certificate_address_key(std::string_view value, bool utf8)

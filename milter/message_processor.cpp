@@ -588,7 +588,8 @@ MessageOutcome MessageProcessor::outcome_of_message(std::optional<Failure>& fail
             // (submit_all) never sends a copy twice; its failure defers the original, whose
             // retry makes new copies with new markers (new time and nonce).
             if (m_delivered_markers &&
-                !m_delivered_markers->first_acceptance(m_as_made_marker.mac, m_as_made_marker.expires,
+                !m_delivered_markers->first_acceptance(m_as_made_marker.mac, m_as_made_marker.made,
+                                                       m_config->reinjection.marker_lifetime,
                                                        std::time(nullptr))) {
                 log::warning("reinjection-marker-replayed", {{"from", m_sender_text}});
                 out.reply = reply_for(Failure::PolicyViolation,

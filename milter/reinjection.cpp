@@ -243,7 +243,7 @@ bool reinjection_marker_valid(const ReinjectionSettings& settings, std::string_v
     if (as_made) *as_made = parsed->version == "3";
     if (made_body_digest) *made_body_digest = std::string(parsed->body_digest);
     if (identity)
-        *identity = {std::string(parsed->mac), static_cast<std::time_t>(made + settings.marker_lifetime.count())};
+        *identity = {std::string(parsed->mac), static_cast<std::time_t>(made)};
     return true;
 }
 

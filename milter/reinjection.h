@@ -70,10 +70,10 @@ std::string make_as_made_marker(const ReinjectionSettings& settings, std::string
 std::string as_made_body_digest(ByteSource& body);
 
 // One valid marker, for the memory of delivered copies (reinjection_replay.h): its MAC and
-// the end of its lifetime.
+// the time it was made (its t= value), from which the configured lifetime counts.
 struct MarkerIdentity {
     std::string mac;
-    std::time_t expires = 0;
+    std::time_t made = 0;
 };
 
 // Whether `value` is a marker this gateway made for exactly this envelope, not expired; if so
@@ -81,7 +81,7 @@ struct MarkerIdentity {
 // `as_made` is given, whether it is a v=3 marker (make_as_made_marker), and if
 // `made_body_digest` is given, the body digest a v=3 marker binds (empty for v=1 and v=2):
 // the caller must hold the body it is delivering against it; if `identity` is given, the
-// marker's MAC and the end of its lifetime. Never throws; a malformed value is simply not
+// marker's MAC and the time it was made. Never throws; a malformed value is simply not
 // valid.
 bool reinjection_marker_valid(const ReinjectionSettings& settings, std::string_view value,
                               std::string_view sender, std::vector<std::string> recipients,

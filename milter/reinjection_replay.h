@@ -3,11 +3,14 @@
 // body but, being a MAC, not a single use: the exact copy sent once more within the marker's
 // lifetime (seen in a queue file, a log of the listener's traffic, a listener that failed
 // open) would be delivered again. Each marker is remembered here from the moment the milter
-// accepts its copy until its lifetime ends, and the same marker is refused afterwards.
+// accepts its copy until its lifetime ends, and the same marker is refused afterwards. The
+// lifetime is the configuration's at each call, as the marker check reads it: a reload that
+// lengthens marker_lifetime makes old markers valid for longer, and their memory lasts as long.
 // Per process and bounded: a restart forgets (a replay after it is one more duplicate of what
 // was made for that envelope, never other content: the body is bound), and when full the
-// markers nearest their end go first. Input: MAC text of markers already verified.
+// oldest markers (nearest their end) go first. Input: MAC text of markers already verified.
 #pragma once
+#include <chrono>
 #include <cstddef>
 #include <ctime>
 #include <map>
@@ -26,19 +29,20 @@ public:
 
     explicit AcceptedMarkers(std::size_t capacity = default_capacity) : m_capacity(capacity ? capacity : 1) {}
 
-    // Remembers the marker whose MAC is `mac` until `expires`; false if it is remembered
-    // already (a replay: refuse the copy). Call only when the copy is being accepted.
-    bool first_acceptance(std::string_view mac, std::time_t expires, std::time_t now);
+    // Remembers the marker whose MAC is `mac`, made at `made`, while it is valid (until made +
+    // `lifetime`, the lifetime configured now); false if it is remembered already (a replay:
+    // refuse the copy). Call only when the copy is being accepted.
+    bool first_acceptance(std::string_view mac, std::time_t made, std::chrono::seconds lifetime, std::time_t now);
 
     std::size_t size() const;
 
 private:
-    void forget_expired(std::time_t now);  // m_mutex held
+    void forget_expired(std::time_t made_before);  // m_mutex held
 
     mutable std::mutex m_mutex;
     std::size_t m_capacity;
-    std::unordered_map<std::string, std::time_t> m_expiry_by_mac;
-    std::multimap<std::time_t, std::string> m_mac_by_expiry;
+    std::unordered_map<std::string, std::time_t> m_made_by_mac;
+    std::multimap<std::time_t, std::string> m_mac_by_made;
 };
 
 }  // namespace ssm::milter

@@ -5,8 +5,10 @@
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <algorithm>
+#include <chrono>
 #include <memory>
 #include <string_view>
+#include <thread>
 
 #include "base/joined.h"
 #include "policy/blind_recipients.h"
@@ -192,6 +194,7 @@ class BlindCopiesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(as_made_copy_delivered_as_it_is);
     CPPUNIT_TEST(as_made_copy_delivered_once);
     CPPUNIT_TEST(delivered_markers_expire_and_are_bounded);
+    CPPUNIT_TEST(a_lengthened_lifetime_keeps_markers_remembered);
     CPPUNIT_TEST(as_made_copy_for_a_list_is_expanded);
     CPPUNIT_TEST(list_member_of_the_first_envelope_leaves_alone);
     CPPUNIT_TEST(made_copies_in_flight_counted);
@@ -570,25 +573,56 @@ encrypt = "never"
     }
 
     // The memory forgets a marker once its lifetime is over (the marker is refused as expired
-    // then anyway), and holds at most its capacity, the marker nearest its end going first.
+    // then anyway), and holds at most its capacity, the oldest marker (nearest its end) going
+    // first. Lifetime 10 s: a marker made at `now` is valid until now + 10.
     void delivered_markers_expire_and_are_bounded()
     {
         AcceptedMarkers m(3);
         const std::time_t now = 1'800'000'000;
-        CPPUNIT_ASSERT(m.first_acceptance("a", now + 10, now));
-        CPPUNIT_ASSERT(!m.first_acceptance("a", now + 10, now + 5));
-        CPPUNIT_ASSERT(!m.first_acceptance("a", now + 10, now + 10));  // its last second
-        CPPUNIT_ASSERT(m.first_acceptance("a", now + 30, now + 11));    // over: forgotten
+        const std::chrono::seconds life{10};
+        CPPUNIT_ASSERT(m.first_acceptance("a", now, life, now));
+        CPPUNIT_ASSERT(!m.first_acceptance("a", now, life, now + 5));
+        CPPUNIT_ASSERT(!m.first_acceptance("a", now, life, now + 10));  // its last second
+        CPPUNIT_ASSERT(m.first_acceptance("a", now + 20, life, now + 11));  // over: forgotten
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, m.size());
-        CPPUNIT_ASSERT(m.first_acceptance("b", now + 20, now + 11));
-        CPPUNIT_ASSERT(m.first_acceptance("c", now + 40, now + 11));
-        CPPUNIT_ASSERT(m.first_acceptance("d", now + 50, now + 11));  // full: b (ends first) goes
+        CPPUNIT_ASSERT(m.first_acceptance("b", now + 10, life, now + 11));
+        CPPUNIT_ASSERT(m.first_acceptance("c", now + 30, life, now + 11));
+        CPPUNIT_ASSERT(m.first_acceptance("d", now + 40, life, now + 11));  // full: b (oldest) goes
         CPPUNIT_ASSERT_EQUAL(std::size_t{3}, m.size());
-        CPPUNIT_ASSERT(m.first_acceptance("b", now + 20, now + 12));  // full again: a goes
-        CPPUNIT_ASSERT(!m.first_acceptance("c", now + 40, now + 12));
-        CPPUNIT_ASSERT(!m.first_acceptance("d", now + 50, now + 12));
-        CPPUNIT_ASSERT(!m.first_acceptance("b", now + 20, now + 12));
+        CPPUNIT_ASSERT(m.first_acceptance("b", now + 10, life, now + 12));  // full again: a goes
+        CPPUNIT_ASSERT(!m.first_acceptance("c", now + 30, life, now + 12));
+        CPPUNIT_ASSERT(!m.first_acceptance("d", now + 40, life, now + 12));
+        CPPUNIT_ASSERT(!m.first_acceptance("b", now + 10, life, now + 12));
         CPPUNIT_ASSERT_EQUAL(std::size_t{3}, m.size());
+        // The lifetime is the one configured at each call: lengthened, "b" (made at now + 10)
+        // is still remembered at now + 25; shortened, it is forgotten then.
+        CPPUNIT_ASSERT(!m.first_acceptance("b", now + 10, std::chrono::seconds{60}, now + 25));
+        CPPUNIT_ASSERT(m.first_acceptance("b", now + 10, life, now + 25));
+    }
+
+    // A reload that lengthens marker_lifetime makes a marker valid for longer than the lifetime
+    // it was first accepted under; its memory must last as long, or the copy replayed after the
+    // old lifetime and within the new one is delivered again. (A marker made 29 s ago under a
+    // 30 s lifetime, replayed 2 s later under a 1 h one.)
+    void a_lengthened_lifetime_keeps_markers_remembered()
+    {
+        auto short_lived = fixture().config("marker_lifetime = \"30s\"\n");
+        auto long_lived = fixture().config("marker_lifetime = \"1h\"\n");
+        TokenKeySource keys(short_lived->hsm);
+        AcceptedMarkers delivered;
+        const std::string marker =
+            make_as_made_marker(short_lived->reinjection, "alice@acme.example", {"frank@partner.example"},
+                                std::time(nullptr) - 29, digest_of("the figures\r\n"));
+        const Fields fields{{"To", "dave@partner.example"}};
+        const Run first = run(short_lived, keys, {"frank@partner.example"}, fields,
+                              Origin{"127.0.0.1", "", marker, &delivered});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(first.outcome.detail, std::string("reinjected=as-made"), first.outcome.detail);
+        std::this_thread::sleep_for(std::chrono::seconds(2));  // past the 30 s, well within 1 h
+        const Run replay = run(long_lived, keys, {"frank@partner.example"}, fields,
+                               Origin{"127.0.0.1", "", marker, &delivered});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(replay.outcome.detail, std::string("reinjected=as-made-replayed"),
+                                     replay.outcome.detail);
+        CPPUNIT_ASSERT(replay.outcome.reply.verdict == Verdict::Reject);
     }
 
     // A list's copy for a member that is itself one of our lists comes back to that list's

@@ -16,6 +16,7 @@ class EaiAddressTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(non_ascii_local_parts_compare_exactly);
     CPPUNIT_TEST(local_parts_are_kept_in_nfc);
     CPPUNIT_TEST(characters_nfc_replaces_are_refused);
+    CPPUNIT_TEST(nfc_holds_for_the_unquoted_spelling);
     CPPUNIT_TEST(bogus_a_labels_are_refused);
     CPPUNIT_TEST(certificate_keys);
     CPPUNIT_TEST(length_limit_holds_for_the_a_label_form);
@@ -158,6 +159,25 @@ public:
         CPPUNIT_ASSERT(EmailAddress::parse("kate@acme.example").has_value());
         CPPUNIT_ASSERT_EQUAL(std::string("\u01F0ane@acme.example"), EmailAddress::parse("j\u030Cane@acme.example")->str());
         CPPUNIT_ASSERT_EQUAL(std::string("\u00C5se@acme.example"), EmailAddress::parse("A\u030Ase@acme.example")->str());
+    }
+
+    // A quoted local part is the mailbox of its content (RFC 5321 §4.1.2), and the escapes
+    // that go with the quotes can stand between a letter and its combining mark: NFC of the
+    // quoted text leaves u, '\', U+0308 apart, and unquoted they are "u" + U+0308. The kept
+    // spelling must be NFC (one key per mailbox, the same as "jürgen"), and what NFC refuses
+    // is refused however it is quoted.
+    void nfc_holds_for_the_unquoted_spelling()
+    {
+        const auto composed = EmailAddress::parse("jürgen@acme.example");
+        const auto quoted = EmailAddress::parse("\"ju\\\u0308rgen\"@acme.example");
+        CPPUNIT_ASSERT(composed && quoted);
+        CPPUNIT_ASSERT_EQUAL(std::string("jürgen@acme.example"), quoted->str());
+        CPPUNIT_ASSERT(quoted->same_as(*composed));
+        CPPUNIT_ASSERT_EQUAL(quoted->str(), EmailAddress::parse(quoted->str())->str());
+        CPPUNIT_ASSERT_EQUAL(std::string("jürgen@acme.example"),
+                             certificate_address_key("\"ju\\\u0308rgen\"@acme.example", true).value_or("-"));
+        // Lower-cased, "J" + U+030C composes: refused quoted as it is unquoted.
+        CPPUNIT_ASSERT(!EmailAddress::parse("\"J\\\u030Cane\"@acme.example").has_value());
     }
 
     // RFC 5890 §2.3.2.1: an "xn--" label is an A-label only when it decodes to a valid U-label
