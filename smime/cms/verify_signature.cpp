@@ -75,6 +75,12 @@ struct RsaKey {
     rsa_public_key k;
 };
 
+// The hash of a PSS signature's MGF1 (the message hash when the check names none).
+gnutls_digest_algorithm_t pss_mask_of(const SignatureCheck& check, const VerifyDigest& d)
+{
+    return check.pss_mask_digest == GNUTLS_DIG_UNKNOWN ? d.gnutls : check.pss_mask_digest;
+}
+
 // RSA through nettle: GnuTLS 3.7.9 verifies PSS only with salt length = hash length, and
 // OpenSSL signs with the maximum salt by default. Nettle's PSS takes MGF1 over the message
 // hash only; another mask hash goes through verify_pss.h.
@@ -93,7 +99,7 @@ std::string verify_rsa(const PubKey& key, const SignatureCheck& check, const Ver
     nettle_mpz_set_str_256_u(s.v, signature.size(), signature.data());
 
     int ok = 0;
-    const gnutls_digest_algorithm_t mask = check.pss_mask_digest == GNUTLS_DIG_UNKNOWN ? d.gnutls : check.pss_mask_digest;
+    const gnutls_digest_algorithm_t mask = pss_mask_of(check, d);
     if (check.scheme == SignatureScheme::RsaPss && (d.weak() || mask != d.gnutls)) {
         // Nettle's PSS has no SHA-1 variant and takes MGF1 over the message hash only.
         ok = rsa_pss_verify_with_mask_hash(pub.k, s.v, d.gnutls, mask, check.pss_salt_length, digest);
@@ -136,7 +142,7 @@ std::string outside_pss_restrictions(const PubKey& key, const SignatureCheck& ch
         return std::string(n ? n : "unknown");
     };
     const std::string prefix = "signature outside the signer key's RSASSA-PSS parameters: ";
-    const gnutls_digest_algorithm_t mask = check.pss_mask_digest == GNUTLS_DIG_UNKNOWN ? d.gnutls : check.pss_mask_digest;
+    const gnutls_digest_algorithm_t mask = pss_mask_of(check, d);
     if (d.gnutls != hash) return prefix + "hash " + name(d.gnutls) + ", the key allows " + name(hash) + " only";
     if (mask != hash) return prefix + "MGF1 over " + name(mask) + ", the key allows " + name(hash) + " only";
     if (check.pss_salt_length < min_salt)

@@ -144,10 +144,12 @@ void Base64BodyDecoder::write(ByteView data)
 void Base64BodyDecoder::finish()
 {
     if (!m_ended && !m_line.empty()) settle_line();
-    // After a complete object, bits left of a last group whose padding a footer replaced are
-    // its zero fill: nothing of the object is missing.
-    if (m_object_ended) m_base64.flush();
-    else m_base64.finish();
+    // After a complete object, bits left of a last group whose padding was left out are its
+    // zero fill, whether a footer or the end of the body came in its place: nothing of the
+    // object is missing (asked once what was decoded is written on).
+    m_base64.flush();
+    if (m_object_ended || (m_object_complete && m_object_complete())) return;
+    m_base64.finish();
 }
 
 // ---- quoted-printable ----

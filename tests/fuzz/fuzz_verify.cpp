@@ -1,4 +1,5 @@
-// libFuzzer target for SignedData verification (smime/cms/verify.h) and the transfer
+// libFuzzer target for SignedData verification (smime/cms/verify.h), the end of a BER object
+// (smime/cms/object_end.h, against the reader's) and the transfer
 // decoders (smime/mime/decoders.h): the first byte picks the entry point; the rest is the
 // hostile input (opaque ContentInfo streamed in small reads, a detached signature over fixed
 // content, base64 (strict, and the body decoder that skips text after it, alone and stopped at the
@@ -11,6 +12,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <string_view>
 
 #include "base/error.h"
 #include "smime/cms/object_end.h"
@@ -58,9 +60,32 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     try {
         switch (data[0] % 4) {
         case 0: {
-            ChoppySource src(in);
-            MemorySink out;
-            check(cms::verify_encapsulated(src, out));
+            // The end smime/cms/object_end.h finds is the CMS reader's: an object the reader
+            // takes whole (it refuses any octet after the ContentInfo) is never cut short, and
+            // what is cut at a found end has nothing left over for the reader.
+            MemorySink prefix;
+            cms::BerObjectEnd object(prefix);
+            object.write(in);
+            object.finish();
+            bool read_whole = false;
+            try {
+                ChoppySource src(in);
+                MemorySink out;
+                check(cms::verify_encapsulated(src, out));
+                read_whole = true;
+            } catch (const Error&) {
+            }
+            if (read_whole && prefix.data().size() != in.size()) std::abort();
+            if (object.complete() && prefix.data().size() < in.size()) {
+                try {
+                    ChoppySource src(prefix.data());
+                    MemorySink out;
+                    check(cms::verify_encapsulated(src, out));
+                } catch (const Error& e) {
+                    if (std::string_view(e.what()).find("trailing bytes after ContentInfo") != std::string_view::npos)
+                        std::abort();
+                }
+            }
             break;
         }
         case 1: {

@@ -294,7 +294,11 @@ EOT
             s $name-twin.p7s $md plain.cert.pem plain.key -keyopt rsa_mgf1_md:$mask -keyopt rsa_pss_saltlen:$salt
             s $name.p7s $md plain.cert.pem plain.key -keyopt rsa_mgf1_md:$mask -keyopt rsa_pss_saltlen:$salt \
               -nocerts -certfile pss.cert.pem
-          done; } >make.log 2>&1)");
+          done
+          openssl cms -sign -binary -md sha256 -signer plain.cert.pem -inkey plain.key -in content.txt \
+            -outform DER -out v15-twin.p7s
+          openssl cms -sign -binary -md sha256 -signer plain.cert.pem -inkey plain.key -nocerts \
+            -certfile pss.cert.pem -in content.txt -outform DER -out v15.p7s; } >make.log 2>&1)");
         const Bytes content = file_bytes(d.path() / "content.txt");
         const std::string prefix = "signature outside the signer key's RSASSA-PSS parameters: ";
         const std::pair<const char*, std::string> cases[] = {
@@ -314,6 +318,17 @@ EOT
             CPPUNIT_ASSERT_EQUAL_MESSAGE(file, reason, s.failure);
             CPPUNIT_ASSERT_EQUAL_MESSAGE(file, reason.empty(), s.signature_valid);
             CPPUNIT_ASSERT_MESSAGE(file, !s.unsupported && s.scheme == SignatureScheme::RsaPss);
+        }
+        // RFC 4055 §1.2: an id-RSASSA-PSS key is used for RSASSA-PSS only, so a PKCS#1 v1.5
+        // signature by the same key (right under the twin) fails under the restricted one.
+        for (const auto& [file, reason] : {std::pair<const char*, std::string>{"v15-twin.p7s", ""},
+                                           {"v15.p7s", "signer key does not match the signature algorithm"}}) {
+            const VerifyResult r = detached(file_bytes(d.path() / file), content);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(file, std::size_t(1), r.signers.size());
+            const auto& s = r.signers[0];
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(file, reason, s.failure);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(file, reason.empty(), s.signature_valid);
+            CPPUNIT_ASSERT_MESSAGE(file, s.scheme == SignatureScheme::RsaPkcs1v15);
         }
     }
 };

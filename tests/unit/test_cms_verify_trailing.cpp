@@ -218,6 +218,19 @@ public:
             const std::string unpadded = b64.substr(0, b64.size() - 2) + "\r\nRegards\r\n";
             const Decoded d = decode(Encoding::Base64, unpadded, 7);
             CPPUNIT_ASSERT_MESSAGE("padding left out", !d.failure && d.out == m_one_over && d.trailing);
+            // The same with nothing after it, or blank lines only: read the same, not refused
+            // as truncated base64 (a disclaimer appended must not be what makes it readable).
+            for (const std::string tail : {"", "\r\n", "\r\n\r\n \t\r\n"}) {
+                const std::string bare = b64.substr(0, b64.size() - 2) + tail;
+                for (std::size_t chunk : {std::size_t(1), std::size_t(7), bare.size()}) {
+                    const Decoded e = decode(Encoding::Base64, bare, chunk);
+                    CPPUNIT_ASSERT_MESSAGE("padding left out, no footer, tail of " + std::to_string(tail.size()),
+                                           !e.failure && e.out == m_one_over && !e.trailing && e.complete);
+                }
+            }
+            // Without the object's end the strict rule stays: the base64 is truncated.
+            CPPUNIT_ASSERT(decode(Encoding::Base64, b64.substr(0, b64.size() - 2), 7, false).failure ==
+                           Failure::MalformedMessage);
         }
         // Without the object's end the base64 decoder reads "Regards" as data (the gap this
         // closes): the object comes out damaged or the base64 is refused.
