@@ -509,8 +509,7 @@ sfsistat on_eom(SMFICTX* ctx) noexcept
         // A failed reinjection (copies and the return notice) becomes the message's reply.
         const auto take_failure = [&out](const Reply& r) {
             if (r.verdict == Verdict::Continue) return;
-            out.reply = r;
-            out.action = r.verdict == Verdict::Reject ? "reject" : "tempfail";
+            out.refuse_with(r);
         };
         if (out.reply.verdict == Verdict::Accept && (!out.copies.empty() || !out.returned.empty()))
             take_failure(hand_over(ctx, *c, out));

@@ -560,8 +560,7 @@ MessageOutcome MessageProcessor::outcome_of_message(std::optional<Failure>& fail
             return out;
         }
         if (Reply h = end_of_headers(); h.verdict != Verdict::Continue) {
-            out.reply = h;
-            out.action = h.verdict == Verdict::Reject ? "reject" : "tempfail";
+            out.refuse_with(h);
             out.detail = "stage=headers";
             return out;
         }
@@ -575,9 +574,8 @@ MessageOutcome MessageProcessor::outcome_of_message(std::optional<Failure>& fail
             // other content (the envelope alike) is an attempt to pass it by every rule.
             if (auto reader = m_body->reader(); as_made_body_digest(*reader) != m_as_made_body_digest) {
                 log::warning("reinjection-marker-body-mismatch", {{"from", m_sender_text}});
-                out.reply = reply_for(Failure::PolicyViolation,
-                                      "the reinjection marker was made for another body");
-                out.action = out.reply.verdict == Verdict::Reject ? "reject" : "tempfail";
+                out.refuse_with(reply_for(Failure::PolicyViolation,
+                                          "the reinjection marker was made for another body"));
                 out.detail = "reinjected=as-made-body-mismatch";
                 return out;
             }
@@ -592,9 +590,8 @@ MessageOutcome MessageProcessor::outcome_of_message(std::optional<Failure>& fail
                                                        m_config->reinjection.marker_lifetime,
                                                        std::time(nullptr))) {
                 log::warning("reinjection-marker-replayed", {{"from", m_sender_text}});
-                out.reply = reply_for(Failure::PolicyViolation,
-                                      "this copy made by the gateway was delivered already");
-                out.action = out.reply.verdict == Verdict::Reject ? "reject" : "tempfail";
+                out.refuse_with(reply_for(Failure::PolicyViolation,
+                                          "this copy made by the gateway was delivered already"));
                 out.detail = "reinjected=as-made-replayed";
                 return out;
             }
@@ -698,8 +695,7 @@ MessageOutcome MessageProcessor::outcome_of_message(std::optional<Failure>& fail
         if (e.failure() == Failure::HsmUnavailable) m_keys.token_failed();
         failure = e.failure();
         out = MessageOutcome{};
-        out.reply = reply_for(e.failure(), e.what());
-        out.action = out.reply.verdict == Verdict::Reject ? "reject" : "tempfail";
+        out.refuse_with(reply_for(e.failure(), e.what()));
         out.detail = std::string("failure=") + failure_name(e.failure()) + " " + log::field("error", e.what());
         if (const std::string cause = logged_cause(e); !cause.empty()) out.detail += " " + log::field("cause", cause);
         return out;

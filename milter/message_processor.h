@@ -54,6 +54,12 @@ struct MessageOutcome {
     std::unique_ptr<Spool> new_body;              // set when the body changes too
     std::string action;                           // "sign", "encrypt", "sign+encrypt", "none", ...
     std::string detail;                           // algorithms, identity (for the log line)
+    // The message refused or deferred with r (Reject or TempFail), its action named after it.
+    void refuse_with(const Reply& r)
+    {
+        reply = r;
+        action = r.verdict == Verdict::Reject ? "reject" : "tempfail";
+    }
     // Mixed treatments with [reinjection] on: recipients that leave this message, each group
     // in its own copy of the original message (the caller submits the copies, then removes
     // the recipients; see milter/reinjection.h). Empty unless the reply is Accept.
