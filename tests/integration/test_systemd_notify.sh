@@ -128,14 +128,20 @@ got=$(send_one after-broken)
 # An empty connection just before the signal restarts libmilter's 5 s listener poll: without
 # ssm-milter waking its own listener (milter/listener_wake.h) the exit would take about 5 s.
 # Timed without lib.sh's stop_milter, which wakes the listener from outside.
-(exec 3<>"/dev/tcp/127.0.0.1/$MILTER_PORT") 2>/dev/null
-sleep 0.3
-stop_started=$(date +%s%N)
-kill -TERM "$MILTER_PID"
-while kill -0 "$MILTER_PID" 2>/dev/null && [ $(( ($(date +%s%N) - stop_started) / 1000000 )) -lt 10000 ]; do
-  sleep 0.05
-done
-stop_ms=$(( ($(date +%s%N) - stop_started) / 1000000 ))
+# sigterm_after_empty_connection PORT: sets stop_ms to the milliseconds from SIGTERM to the end
+# of MILTER_PID (10 s at most), an empty connection to PORT made just before the signal.
+sigterm_after_empty_connection() {
+  local started
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+  sleep 0.3
+  started=$(date +%s%N)
+  kill -TERM "$MILTER_PID"
+  while kill -0 "$MILTER_PID" 2>/dev/null && [ $(( ($(date +%s%N) - started) / 1000000 )) -lt 10000 ]; do
+    sleep 0.05
+  done
+  stop_ms=$(( ($(date +%s%N) - started) / 1000000 ))
+}
+sigterm_after_empty_connection "$MILTER_PORT"
 if ! kill -0 "$MILTER_PID" 2>/dev/null && [ "$stop_ms" -lt 3000 ]; then pass stop-prompt
 else fail stop-prompt "ssm-milter took ${stop_ms} ms to end after SIGTERM (libmilter's poll is 5 s)"; fi
 if wait_notify 'STOPPING=1' 1; then
@@ -168,14 +174,7 @@ if [ -z "${SERVICE_NAME:-}" ]; then
 else
   write_config "$WORK/named.toml" socket="inet:$SERVICE_NAME@127.0.0.1"
   if MILTER_PORT=$SERVICE_PORT start_milter "$WORK/named.toml"; then
-    (exec 3<>"/dev/tcp/127.0.0.1/$SERVICE_PORT") 2>/dev/null
-    sleep 0.3
-    stop_started=$(date +%s%N)
-    kill -TERM "$MILTER_PID"
-    while kill -0 "$MILTER_PID" 2>/dev/null && [ $(( ($(date +%s%N) - stop_started) / 1000000 )) -lt 10000 ]; do
-      sleep 0.05
-    done
-    stop_ms=$(( ($(date +%s%N) - stop_started) / 1000000 ))
+    sigterm_after_empty_connection "$SERVICE_PORT"
     note "socket inet:$SERVICE_NAME@127.0.0.1 (port $SERVICE_PORT) ended ${stop_ms} ms after SIGTERM"
     if ! kill -0 "$MILTER_PID" 2>/dev/null && [ "$stop_ms" -lt 3000 ]; then pass stop-prompt-named-port
     else fail stop-prompt-named-port "with socket inet:$SERVICE_NAME@127.0.0.1 (port $SERVICE_PORT) ssm-milter took ${stop_ms} ms to end after SIGTERM"; fi
