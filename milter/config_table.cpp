@@ -12,7 +12,8 @@ using K = KeyType;
 // clang-format off
 constexpr std::array kKeys = {
     KeySpec{"milter", "socket", K::String, "\"unix:/run/ssm-milter/milter.sock\"", false, false,
-            "Where the milter listens: unix:PATH (or local:PATH), inet:PORT@ADDRESS or inet6:PORT@ADDRESS."},
+            "Where the milter listens: unix:PATH (or local:PATH), inet:PORT@ADDRESS or inet6:PORT@ADDRESS "
+            "(PORT a number or a service name from /etc/services; ADDRESS an address or a host name)."},
     KeySpec{"milter", "user", K::String, "\"ssm-milter\"", false, false,
             "User to run as after start-up when started as root."},
     KeySpec{"milter", "authserv_id", K::String, "", false, true,
