@@ -54,12 +54,6 @@ std::optional<std::string> to_a_labels(std::string_view text)
     return a;
 }
 
-// Every "xn--" label of an ASCII domain (lower-cased) is an A-label: Punycode that decodes to
-// a U-label valid under IDNA2008 (with the UTS #46 non-transitional rules GnuTLS applies to
-// U-labels) and encodes back to the same text (RFC 5890 §2.3.2.1, RFC 5891 §5.4). libidn2
-// checks all of it when handed the A-label. Without this "xn--zz.example" (no Punycode) or
-// "xn--a.example" (decodes to the C1 control U+0080) would be domains of ours, and two
-// spellings that no resolver treats alike could name one.
 // Owners of the buffers libidn2 and libunistring hand out.
 struct Idn2Free {
     void operator()(uint8_t* p) const noexcept { idn2_free(p); }
@@ -68,6 +62,12 @@ struct CFree {
     void operator()(uint8_t* p) const noexcept { std::free(p); }
 };
 
+// Every "xn--" label of an ASCII domain (lower-cased) is an A-label: Punycode that decodes to
+// a U-label valid under IDNA2008 (with the UTS #46 non-transitional rules GnuTLS applies to
+// U-labels) and encodes back to the same text (RFC 5890 §2.3.2.1, RFC 5891 §5.4). libidn2
+// checks all of it when handed the A-label. Without this "xn--zz.example" (no Punycode) or
+// "xn--a.example" (decodes to the C1 control U+0080) would be domains of ours, and two
+// spellings that no resolver treats alike could name one.
 bool a_labels_valid(std::string_view ascii)
 {
     std::size_t start = 0;
