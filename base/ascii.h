@@ -20,6 +20,13 @@ inline std::string ascii_lowercase(std::string_view s)
     return out;
 }
 
+// White space as C's isspace reads it in the C locale (HT, LF, VT, FF, CR, SP): what nettle's
+// base64 decoder skips, and what may follow a CMS object in a body without being text.
+constexpr bool is_ascii_space(char c)
+{
+    return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
 // The value of a hexadecimal digit (either case), or -1 (QP, RFC 2047 Q, RFC 2231 %XX).
 constexpr int hex_digit_value(char c)
 {

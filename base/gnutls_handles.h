@@ -1,5 +1,5 @@
 // Owners of the GnuTLS handles that several layers make (a certificate to read, a public key
-// to encrypt to or verify with): one deleter each, and constructors that throw instead of
+// to encrypt to or verify with, a key's parameters): one deleter each, and constructors that throw instead of
 // handing out a null handle.
 #pragma once
 #include <memory>
@@ -17,8 +17,12 @@ struct GnutlsCrtDeleter {
 struct GnutlsPubkeyDeleter {
     void operator()(gnutls_pubkey_st* k) const noexcept { gnutls_pubkey_deinit(k); }
 };
+struct GnutlsSpkiDeleter {
+    void operator()(gnutls_x509_spki_st* s) const noexcept { gnutls_x509_spki_deinit(s); }
+};
 using GnutlsCrt = std::unique_ptr<gnutls_x509_crt_int, GnutlsCrtDeleter>;
 using GnutlsPubkey = std::unique_ptr<gnutls_pubkey_st, GnutlsPubkeyDeleter>;
+using GnutlsSpki = std::unique_ptr<gnutls_x509_spki_st, GnutlsSpkiDeleter>;
 
 // A GnuTLS handle made by its own init function, for code where a failed allocation is an
 // answer ("unknown", "not checked") rather than an exception: test ok() before get(). One
@@ -55,6 +59,15 @@ inline GnutlsPubkey new_gnutls_pubkey()
     gnutls_pubkey_t raw = nullptr;
     if (gnutls_pubkey_init(&raw) < 0) throw Error(Failure::Temporary, "gnutls_pubkey_init: out of memory");
     return GnutlsPubkey(raw);
+}
+
+// An empty SubjectPublicKeyInfo parameter handle (to read a key's RSASSA-PSS restrictions);
+// Failure::Temporary when GnuTLS cannot allocate one.
+inline GnutlsSpki new_gnutls_spki()
+{
+    gnutls_x509_spki_t raw = nullptr;
+    if (gnutls_x509_spki_init(&raw) < 0) throw Error(Failure::Temporary, "gnutls_x509_spki_init: out of memory");
+    return GnutlsSpki(raw);
 }
 
 }  // namespace ssm

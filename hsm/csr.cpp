@@ -10,6 +10,7 @@
 
 #include "base/error.h"
 #include "base/gnutls_datum.h"
+#include "hsm/ecdsa_signature.h"
 #include "hsm/pkcs11_library.h"
 
 namespace ssm::hsm {
@@ -57,10 +58,7 @@ int sign_hash(gnutls_privkey_t, gnutls_sign_algorithm_t algo, void* userdata, un
     const CK_ULONG out_len = token_sign(*k, rsa ? CKM_RSA_PKCS : CKM_ECDSA, *hash, out);
     if (out_len == 0) return GNUTLS_E_PK_SIGN_FAILED;
     if (rsa) return copy_signature(out, out_len, signature);
-    if (out_len % 2 != 0) return GNUTLS_E_PK_SIGN_FAILED;
-    const gnutls_datum_t r{out, static_cast<unsigned>(out_len / 2)};
-    const gnutls_datum_t s{out + out_len / 2, static_cast<unsigned>(out_len / 2)};
-    return gnutls_encode_rs_value(signature, &r, &s);
+    return ecdsa_sig_value_from_raw(ByteView(out, out_len), signature);
 }
 
 // EdDSA signs the message itself, not a hash (RFC 8032): GnuTLS calls this one for Ed25519.
@@ -142,10 +140,9 @@ std::string make_csr(const TokenWriter& token, CK_OBJECT_HANDLE key, gnutls_pubk
           "token key for GnuTLS");
     // The digest of the CSR signature matches the curve's strength (RFC 5480 §4); Ed25519
     // has SHA-512 built in (GnuTLS wants it named).
-    const gnutls_digest_algorithm_t digest = req.kind == KeyKind::Ed25519             ? GNUTLS_DIG_SHA512
-                                             : req.kind == KeyKind::Ecdsa && req.bits > 384 ? GNUTLS_DIG_SHA512
-                                             : req.kind == KeyKind::Ecdsa && req.bits > 256 ? GNUTLS_DIG_SHA384
-                                                                                             : GNUTLS_DIG_SHA256;
+    const gnutls_digest_algorithm_t digest = req.kind == KeyKind::Ed25519 ? GNUTLS_DIG_SHA512
+                                             : req.kind == KeyKind::Ecdsa ? ecdsa_digest_for_curve_bits(req.bits)
+                                                                          : GNUTLS_DIG_SHA256;
     const int rc = gnutls_x509_crq_privkey_sign(crq.get(), signer.get(), digest, 0);
     if (rc < 0)
         throw Error(Failure::HsmUnavailable,

@@ -6,6 +6,7 @@
 
 #include "base/email_address.h"
 #include "base/error.h"
+#include "base/gnutls_datum.h"
 #include "base/gnutls_handles.h"
 #include "base/log.h"
 #include "hsm/csr.h"
@@ -18,11 +19,6 @@ namespace {
 [[noreturn]] void refuse(const std::string& what)
 {
     throw Error(Failure::PolicyViolation, what);
-}
-
-gnutls_datum_t datum(const Bytes& b)
-{
-    return {const_cast<unsigned char*>(b.data()), static_cast<unsigned>(b.size())};
 }
 
 }  // namespace
@@ -121,11 +117,11 @@ GeneratedKey generate_key(TokenWriter& token, const KeySpec& spec, const std::st
     if (rsa) {
         const Bytes n = token.attribute(pub_h, CKA_MODULUS);
         const Bytes e = token.attribute(pub_h, CKA_PUBLIC_EXPONENT);
-        const gnutls_datum_t dn = datum(n), de = datum(e);
+        const gnutls_datum_t dn = datum_view(n), de = datum_view(e);
         rc = gnutls_pubkey_import_rsa_raw(public_key.get(), &dn, &de);
     } else if (spec.kind == KeyKind::Ecdsa) {
         const Bytes point = token.attribute(pub_h, CKA_EC_POINT);
-        const gnutls_datum_t dp = datum(params), dq = datum(point);
+        const gnutls_datum_t dp = datum_view(params), dq = datum_view(point);
         rc = gnutls_pubkey_import_ecc_x962(public_key.get(), &dp, &dq);
     } else {
         // CKA_EC_POINT of an Edwards key: the 32 key octets, DER OCTET STRING-wrapped as
@@ -135,7 +131,7 @@ GeneratedKey generate_key(TokenWriter& token, const KeySpec& spec, const std::st
         if (point.size() != 32)
             throw Error(Failure::HsmUnavailable, "the token gave an Ed25519 public key of " +
                                                      std::to_string(point.size()) + " octets");
-        const gnutls_datum_t x = datum(point);
+        const gnutls_datum_t x = datum_view(point);
         rc = gnutls_pubkey_import_ecc_raw(public_key.get(), GNUTLS_ECC_CURVE_ED25519, &x, nullptr);
     }
     if (rc < 0)

@@ -9,26 +9,28 @@
 
 #include "base/gnutls_datum.h"
 #include "base/gnutls_handles.h"
+#include "hsm/ecdsa_signature.h"
 #include "hsm/key_match.h"
 
 namespace ssm::hsm {
 
 namespace {
 
-gnutls_datum_t view_datum(ByteView b)
-{
-    return {const_cast<unsigned char*>(b.data()), static_cast<unsigned>(b.size())};
-}
-
-bool verifies(const KeyMatch& m, gnutls_sign_algorithm_t algorithm, ByteView input, ByteView signature,
-              bool input_is_hash)
+// The certificate's public key (SubjectPublicKeyInfo DER); null when it does not import.
+GnutlsPubkey certificate_key(const KeyMatch& m)
 {
     auto key = new_gnutls_pubkey();
-    const gnutls_datum_t spki = view_datum(m.public_key_info), d = view_datum(input),
-                         s = view_datum(signature);
-    if (gnutls_pubkey_import(key.get(), &spki, GNUTLS_X509_FMT_DER) < 0) return false;
-    return (input_is_hash ? gnutls_pubkey_verify_hash2(key.get(), algorithm, 0, &d, &s)
-                          : gnutls_pubkey_verify_data2(key.get(), algorithm, 0, &d, &s)) >= 0;
+    const gnutls_datum_t spki = datum_view(m.public_key_info);
+    if (gnutls_pubkey_import(key.get(), &spki, GNUTLS_X509_FMT_DER) < 0) return nullptr;
+    return key;
+}
+
+bool verifies(gnutls_pubkey_t key, gnutls_sign_algorithm_t algorithm, ByteView input, ByteView signature,
+              bool input_is_hash)
+{
+    const gnutls_datum_t d = datum_view(input), s = datum_view(signature);
+    return (input_is_hash ? gnutls_pubkey_verify_hash2(key, algorithm, 0, &d, &s)
+                          : gnutls_pubkey_verify_data2(key, algorithm, 0, &d, &s)) >= 0;
 }
 
 // One C_Sign of `input`; empty when the token refuses (CKA_SIGN false, say).
@@ -63,23 +65,26 @@ bool signs_for_certificate(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJEC
     if (!m.type || m.public_key_info.empty()) return false;
     static constexpr char text[] = "ssm-milter: which key under this CKA_ID is the certificate's";
     const ByteView message(reinterpret_cast<const std::uint8_t*>(text), sizeof text - 1);
+    if (*m.type != CKK_EC_EDWARDS && *m.type != CKK_EC) return false;
+    const GnutlsPubkey public_key = certificate_key(m);
+    if (!public_key) return false;
     if (*m.type == CKK_EC_EDWARDS) {
         const Bytes sig = token_signature(f, s, key, CK_MECHANISM{CKM_EDDSA, nullptr, 0}, message);
-        return !sig.empty() && verifies(m, GNUTLS_SIGN_EDDSA_ED25519, message, sig, false);
+        return !sig.empty() && verifies(public_key.get(), GNUTLS_SIGN_EDDSA_ED25519, message, sig, false);
     }
-    if (*m.type != CKK_EC) return false;
-    // SHA-512: ECDSA truncates a digest longer than the curve order, so one digest serves
-    // P-256, P-384 and P-521 alike.
-    std::array<std::uint8_t, 64> digest{};
-    if (gnutls_hash_fast(GNUTLS_DIG_SHA512, message.data(), message.size(), digest.data()) < 0) return false;
+    // The digest of the curve's strength, as for a CSR: a token may refuse CKM_ECDSA input
+    // longer than the curve order (CKR_DATA_LEN_RANGE), and a refusal proves nothing.
+    unsigned bits = 0;
+    if (gnutls_pubkey_get_pk_algorithm(public_key.get(), &bits) != GNUTLS_PK_ECDSA) return false;
+    const gnutls_digest_algorithm_t hash = ecdsa_digest_for_curve_bits(bits);
+    std::array<std::uint8_t, 64> buffer{};
+    const ByteView digest(buffer.data(), gnutls_hash_get_len(hash));
+    if (gnutls_hash_fast(hash, message.data(), message.size(), buffer.data()) < 0) return false;
     const Bytes raw = token_signature(f, s, key, CK_MECHANISM{CKM_ECDSA, nullptr, 0}, digest);
-    if (raw.empty() || raw.size() % 2 != 0) return false;
-    const std::size_t half = raw.size() / 2;
-    const gnutls_datum_t r = view_datum(ByteView(raw.data(), half));
-    const gnutls_datum_t sv = view_datum(ByteView(raw.data() + half, half));
     GnutlsDatum der;
-    if (gnutls_encode_rs_value(&der.d, &r, &sv) < 0) return false;
-    return verifies(m, GNUTLS_SIGN_ECDSA_SHA512, digest, ByteView(der.d.data, der.d.size), true);
+    if (ecdsa_sig_value_from_raw(raw, &der.d) < 0) return false;
+    return verifies(public_key.get(), gnutls_pk_to_sign(GNUTLS_PK_ECDSA, hash), digest,
+                    ByteView(der.d.data, der.d.size), true);
 }
 
 }  // namespace ssm::hsm

@@ -9,6 +9,7 @@
 #include "base/error.h"
 #include "base/gnutls_handles.h"
 #include "base/log.h"
+#include "hsm/ecdsa_signature.h"
 
 namespace ssm::hsm {
 
@@ -17,11 +18,6 @@ using smime::KeyType;
 using smime::SignatureScheme;
 
 namespace {
-
-gnutls_datum_t view_datum(ByteView b)
-{
-    return {const_cast<unsigned char*>(b.data()), static_cast<unsigned>(b.size())};
-}
 
 gnutls_digest_algorithm_t gnutls_digest(DigestAlgorithm d)
 {
@@ -63,7 +59,7 @@ void TokenSigner::check(gnutls_sign_algorithm_t algorithm, ByteView signed_input
     // used by several threads at once, and a parse costs far less than the token's signature.
     auto crt = new_gnutls_crt();
     auto key = new_gnutls_pubkey();
-    const gnutls_datum_t c = view_datum(m_certificate), d = view_datum(signed_input), s = view_datum(signature);
+    const gnutls_datum_t c = datum_view(m_certificate), d = datum_view(signed_input), s = datum_view(signature);
     int rc = gnutls_x509_crt_import(crt.get(), &c, GNUTLS_X509_FMT_DER);
     if (rc >= 0) rc = gnutls_pubkey_import_x509(key.get(), crt.get(), 0);
     if (rc >= 0)
@@ -96,7 +92,7 @@ Bytes TokenSigner::sign_digest(SignatureScheme scheme, DigestAlgorithm digest, B
     case SignatureScheme::RsaPkcs1v15: {
         if (m_key_type != KeyType::Rsa) wrong_key(smime::scheme_name(scheme), *m_key);
         GnutlsDatum info;
-        const gnutls_datum_t h = view_datum(hash);
+        const gnutls_datum_t h = datum_view(hash);
         if (gnutls_encode_ber_digest_info(gnutls_digest(digest), &h, &info.d) < 0)
             throw Error(Failure::Internal, "cannot encode DigestInfo");
         CK_MECHANISM mech{CKM_RSA_PKCS, nullptr, 0};
@@ -117,16 +113,12 @@ Bytes TokenSigner::sign_digest(SignatureScheme scheme, DigestAlgorithm digest, B
         if (m_key_type != KeyType::Ec) wrong_key(smime::scheme_name(scheme), *m_key);
         CK_MECHANISM mech{CKM_ECDSA, nullptr, 0};
         const Bytes raw = m_key->sign(mech, hash);
-        // PKCS#11 returns r||s, each half the size of the curve order.
-        if (raw.empty() || raw.size() % 2 != 0)
+        GnutlsDatum der;
+        const int rc = ecdsa_sig_value_from_raw(raw, &der.d);
+        if (rc == GNUTLS_E_PK_SIGN_FAILED)
             throw Error(Failure::HsmUnavailable,
                         "ECDSA signature of odd length from " + m_key->description());
-        const std::size_t half = raw.size() / 2;
-        const gnutls_datum_t r = view_datum(ByteView(raw.data(), half));
-        const gnutls_datum_t s = view_datum(ByteView(raw.data() + half, half));
-        GnutlsDatum der;
-        if (gnutls_encode_rs_value(&der.d, &r, &s) < 0)
-            throw Error(Failure::Internal, "cannot encode Ecdsa-Sig-Value");
+        if (rc < 0) throw Error(Failure::Internal, "cannot encode Ecdsa-Sig-Value");
         Bytes sig = der.bytes();
         check(gnutls_pk_to_sign(GNUTLS_PK_ECDSA, gnutls_digest(digest)), hash, sig, true);
         return sig;

@@ -17,11 +17,6 @@ namespace ssm::hsm {
 
 namespace {
 
-gnutls_datum_t datum(const Bytes& b)
-{
-    return {const_cast<unsigned char*>(b.data()), static_cast<unsigned>(b.size())};
-}
-
 Bytes export_spki(gnutls_pubkey_t key)
 {
     GnutlsDatum out;
@@ -161,15 +156,15 @@ std::vector<TokenObject> list_objects(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE 
         bool ok = false;
         if (type == CKK_RSA) {
             const Bytes n = attribute(h, CKA_MODULUS), e = attribute(h, CKA_PUBLIC_EXPONENT);
-            const gnutls_datum_t dn = datum(n), de = datum(e);
+            const gnutls_datum_t dn = datum_view(n), de = datum_view(e);
             ok = !n.empty() && !e.empty() && gnutls_pubkey_import_rsa_raw(key.get(), &dn, &de) >= 0;
         } else if (o.object_class == CKO_PUBLIC_KEY && type == CKK_EC) {
             const Bytes p = attribute(h, CKA_EC_PARAMS), q = attribute(h, CKA_EC_POINT);
-            const gnutls_datum_t dp = datum(p), dq = datum(q);
+            const gnutls_datum_t dp = datum_view(p), dq = datum_view(q);
             ok = !p.empty() && !q.empty() && gnutls_pubkey_import_ecc_x962(key.get(), &dp, &dq) >= 0;
         } else if (o.object_class == CKO_PUBLIC_KEY && type == CKK_EC_EDWARDS) {
             const Bytes x = unwrap_octet_string(attribute(h, CKA_EC_POINT));
-            const gnutls_datum_t dx = datum(x);
+            const gnutls_datum_t dx = datum_view(x);
             ok = x.size() == 32 && gnutls_pubkey_import_ecc_raw(key.get(), GNUTLS_ECC_CURVE_ED25519,
                                                                 &dx, nullptr) >= 0;
         }

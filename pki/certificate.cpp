@@ -23,11 +23,6 @@ namespace ssm::pki {
 
 namespace {
 
-gnutls_datum_t datum(ByteView b)
-{
-    return {const_cast<unsigned char*>(b.data()), static_cast<unsigned>(b.size())};
-}
-
 void read_key_type(gnutls_x509_crt_t crt, CertificateFacts& f)
 {
     unsigned bits = 0;
@@ -110,7 +105,7 @@ std::optional<Certificate> Certificate::parse_der(ByteView der)
     if (der.empty() || der.size() > max_certificate_size) return std::nullopt;
     gnutls_x509_crt_t c = nullptr;
     if (gnutls_x509_crt_init(&c) < 0) return std::nullopt;
-    const gnutls_datum_t d = datum(der);
+    const gnutls_datum_t d = datum_view(der);
     if (gnutls_x509_crt_import(c, &d, GNUTLS_X509_FMT_DER) < 0) {
         gnutls_x509_crt_deinit(c);
         return std::nullopt;
@@ -123,7 +118,7 @@ std::optional<std::vector<Certificate>> Certificate::from_pem(std::string_view p
     if (pem.empty() || pem.size() > max_pem_file_size) return std::nullopt;
     gnutls_x509_crt_t* list = nullptr;
     unsigned n = 0;
-    const gnutls_datum_t d = datum(as_bytes(pem));
+    const gnutls_datum_t d = datum_view(as_bytes(pem));
     if (gnutls_x509_crt_list_import2(&list, &n, &d, GNUTLS_X509_FMT_PEM, 0) < 0) return std::nullopt;
     std::vector<Certificate> out;
     out.reserve(n);

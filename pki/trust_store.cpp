@@ -15,6 +15,7 @@
 #include <gnutls/gnutls.h>
 
 #include "base/error.h"
+#include "base/gnutls_datum.h"
 #include "base/joined.h"
 #include "base/log.h"
 #include "base/sha256.h"
@@ -24,11 +25,6 @@ namespace ssm::pki {
 namespace {
 
 namespace fs = std::filesystem;
-
-gnutls_datum_t datum(ByteView b)
-{
-    return {const_cast<unsigned char*>(b.data()), static_cast<unsigned>(b.size())};
-}
 
 // Owns one CRL.
 class Crl {
@@ -73,7 +69,7 @@ std::string sha256_hex(ByteView data)
 // The CRLs of a file's content `text` (PEM blocks or one DER CRL).
 std::vector<Crl> parse_crls(const fs::path& file, const std::string& text)
 {
-    const gnutls_datum_t d = datum(as_bytes(text));
+    const gnutls_datum_t d = datum_view(as_bytes(text));
     std::vector<Crl> out;
     if (text.find("-----BEGIN") != std::string::npos) {
         gnutls_x509_crl_t* list = nullptr;
@@ -212,7 +208,7 @@ void TrustStore::add_anchors(std::vector<Certificate> anchors)
     for (auto& a : anchors) {
         // The list gets its own parsed copy through DER, so ownership stays simple.
         const Bytes der = a.der();
-        const gnutls_datum_t d = datum(der);
+        const gnutls_datum_t d = datum_view(der);
         int n = gnutls_x509_trust_list_add_trust_mem(m_list, &d, nullptr, GNUTLS_X509_FMT_DER,
                                                      GNUTLS_TL_NO_DUPLICATES, 0);
         if (n < 0) throw LoadError(std::string("cannot add a trust anchor: ") + gnutls_strerror(n));

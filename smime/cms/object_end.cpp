@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "base/ascii.h"
 #include "smime/cms/ber_stream.h"
 
 namespace ssm::smime::cms {
@@ -11,8 +12,6 @@ namespace ssm::smime::cms {
 namespace {
 
 constexpr std::size_t kBlock = 16 * 1024;
-
-bool is_space(std::uint8_t c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
 }  // namespace
 
@@ -40,6 +39,11 @@ void BerObjectEnd::element_ended()
 }
 
 // One octet of a header: the tag, the first length octet, then its long-form length octets.
+// Not folded with BerStream::header (ber_stream.cpp), which reads the same fields: that pull
+// reader takes a whole header at once and throws a reason for the first bad octet, while this
+// push reader must stop at any octet and resume, and on a header it cannot follow passes the
+// rest through untracked for BerStream to name the fault; a decoder serving both would be a
+// resumable state machine with two error policies, harder to read than either.
 void BerObjectEnd::header_octet(std::uint8_t c)
 {
     m_header[m_header_size++] = c;
@@ -97,7 +101,7 @@ void BerObjectEnd::write(ByteView data)
             pass(data.subspan(i));
             return;
         case State::Done:
-            for (; i < data.size() && !m_trailing; ++i) m_trailing = !is_space(data[i]);
+            for (; i < data.size() && !m_trailing; ++i) m_trailing = !is_ascii_space(static_cast<char>(data[i]));
             return;
         case State::Content: {
             const std::size_t n = std::size_t(std::min<std::uint64_t>(m_content_left, data.size() - i));

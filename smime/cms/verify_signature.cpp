@@ -10,9 +10,6 @@
 #include <nettle/bignum.h>
 #include <nettle/rsa.h>
 
-#include <memory>
-#include <type_traits>
-
 #include "base/error.h"
 #include "base/gnutls_handles.h"
 #include "smime/cms/asn1.h"
@@ -126,12 +123,7 @@ std::string verify_rsa(const PubKey& key, const SignatureCheck& check, const Ver
 // refuses there already, as an unusable certificate.)
 std::string outside_pss_restrictions(const PubKey& key, const SignatureCheck& check, const VerifyDigest& d)
 {
-    struct SpkiDeinit {
-        void operator()(gnutls_x509_spki_t s) const noexcept { gnutls_x509_spki_deinit(s); }
-    };
-    gnutls_x509_spki_t raw = nullptr;
-    if (gnutls_x509_spki_init(&raw) < 0) throw Error(Failure::Internal, "gnutls_x509_spki_init");
-    const std::unique_ptr<std::remove_pointer_t<gnutls_x509_spki_t>, SpkiDeinit> spki(raw);
+    const GnutlsSpki spki = new_gnutls_spki();
     gnutls_digest_algorithm_t hash = GNUTLS_DIG_UNKNOWN;
     unsigned min_salt = 0;
     if (gnutls_pubkey_get_spki(key.get(), spki.get(), 0) < 0 ||

@@ -37,9 +37,6 @@ void Base64Decoder::finish()
 
 namespace {
 
-// The white space nettle's decoder skips (HT, LF, VT, FF, CR, SP): what it reads as base64,
-// this reads the same.
-bool is_base64_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 bool is_base64_data(char c)
 {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
@@ -51,7 +48,7 @@ bool is_base64_data(char c)
 // '=' drops are zero aside: that only refuses more): false where nettle would refuse `c`.
 bool Base64BodyDecoder::Position::advance(char c)
 {
-    if (is_base64_space(c)) return true;
+    if (is_ascii_space(c)) return true;
     if (c == '=') {
         if (bits == 0 || padding > 2) return false;
         ++padding;
@@ -74,7 +71,7 @@ void Base64BodyDecoder::decode(std::string_view text)
 
 void Base64BodyDecoder::settle_line()
 {
-    const bool text = std::any_of(m_line.begin(), m_line.end(), [](char c) { return !is_base64_space(c); });
+    const bool text = std::any_of(m_line.begin(), m_line.end(), [](char c) { return !is_ascii_space(c); });
     // After the whole object, any line with text in it is the trailer, whatever its letters,
     // except the padding of the object's last group on a line of its own (base64 re-wrapped
     // at a width that is no multiple of 4 can leave "==" alone there).
@@ -82,7 +79,7 @@ void Base64BodyDecoder::settle_line()
         m_base64.flush();
         Position after = m_position;
         const bool padding = m_position.bits != 0 && std::all_of(m_line.begin(), m_line.end(), [&](char c) {
-            return (c == '=' || is_base64_space(c)) && after.advance(c);
+            return (c == '=' || is_ascii_space(c)) && after.advance(c);
         });
         if (!padding && m_object_complete()) {
             m_ended = true;
@@ -117,7 +114,7 @@ void Base64BodyDecoder::write(ByteView data)
     for (std::size_t i = 0; i < data.size(); ++i) {
         const char c = static_cast<char>(data[i]);
         if (m_ended) {
-            m_trailing = m_trailing || !is_base64_space(c);
+            m_trailing = m_trailing || !is_ascii_space(c);
             continue;
         }
         if (m_line_decoded) {

@@ -18,6 +18,8 @@
 #include <thread>
 
 #include "base/error.h"
+#include "base/gnutls_handles.h"
+#include "hsm/ecdsa_signature.h"
 #include "hsm/key_store.h"
 #include "hsm/sign_rate.h"
 #include "hsm/token_decrypter.h"
@@ -196,6 +198,7 @@ class HsmDecryptTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(deleted_key_is_hsm_unavailable);
     CPPUNIT_TEST(token_answer_aligned_or_wiped);
     CPPUNIT_TEST(twin_keys_of_one_curve_under_one_id);
+    CPPUNIT_TEST(key_proof_digest_fits_the_curve);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -205,6 +208,34 @@ public:
     // holds one of the certificates: whatever order the token lists its objects in, one id
     // lists the other key first. Signatures (ECDSA, Ed25519) and ECDH secrets (checked
     // against OpenSSL's) must come from each certificate's own key.
+    // The key proof (and a CSR) hashes with the digest of the curve's strength: a token may
+    // refuse CKM_ECDSA input longer than the curve order (CKR_DATA_LEN_RANGE), and a refused
+    // proof picks the first key. The curve's size as GnuTLS reads it from OpenSSL's
+    // certificates (P-521 may count as 528 bits), as key_proof.cpp reads it.
+    void key_proof_digest_fits_the_curve()
+    {
+        auto& f = fixture();
+        const struct {
+            const char* name;
+            const char* curve;
+            unsigned digest_size;
+        } curves[] = {{"curve-p256", "P-256", 32}, {"curve-p384", "P-384", 48}, {"curve-p521", "P-521", 64}};
+        for (const auto& c : curves) {
+            f.issue_identity(c.name, std::string("-algorithm EC -pkeyopt ec_paramgen_curve:") + c.curve, c.name,
+                             std::string(c.name) + "@acme.example", "digitalSignature");
+            const Bytes der = file_bytes(pki_file(std::string(c.name) + ".cert.der"));
+            auto crt = new_gnutls_crt();
+            auto key = new_gnutls_pubkey();
+            const gnutls_datum_t d = datum_view(der);
+            CPPUNIT_ASSERT(gnutls_x509_crt_import(crt.get(), &d, GNUTLS_X509_FMT_DER) >= 0);
+            CPPUNIT_ASSERT(gnutls_pubkey_import_x509(key.get(), crt.get(), 0) >= 0);
+            unsigned bits = 0;
+            CPPUNIT_ASSERT_EQUAL(int(GNUTLS_PK_ECDSA), gnutls_pubkey_get_pk_algorithm(key.get(), &bits));
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.curve, c.digest_size,
+                                         gnutls_hash_get_len(hsm::ecdsa_digest_for_curve_bits(bits)));
+        }
+    }
+
     void twin_keys_of_one_curve_under_one_id()
     {
         auto& f = fixture();
