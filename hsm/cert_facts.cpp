@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "base/certificate_mailboxes.h"
+#include "base/gnutls_datum.h"
 
 namespace ssm::hsm {
 
@@ -12,8 +13,7 @@ std::optional<X509Cert> X509Cert::parse_der(ByteView der)
 {
     gnutls_x509_crt_t c = nullptr;
     if (gnutls_x509_crt_init(&c) < 0) return std::nullopt;
-    const gnutls_datum_t d{const_cast<unsigned char*>(der.data()),
-                           static_cast<unsigned>(der.size())};
+    const gnutls_datum_t d = datum_view(der);
     if (gnutls_x509_crt_import(c, &d, GNUTLS_X509_FMT_DER) < 0) {
         gnutls_x509_crt_deinit(c);
         return std::nullopt;

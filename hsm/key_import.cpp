@@ -67,7 +67,7 @@ Bundle parse_pkcs12(ByteView file, const SecureString& password)
     gnutls_pkcs12_t raw = nullptr;
     if (gnutls_pkcs12_init(&raw) < 0) throw Error(Failure::Temporary, "out of memory");
     std::unique_ptr<gnutls_pkcs12_int, Pkcs12Deleter> p12(raw);
-    const gnutls_datum_t d{const_cast<unsigned char*>(file.data()), static_cast<unsigned>(file.size())};
+    const gnutls_datum_t d = datum_view(file);
     const bool pem = as_chars(file).starts_with("-----BEGIN");
     int rc = gnutls_pkcs12_import(p12.get(), &d, pem ? GNUTLS_X509_FMT_PEM : GNUTLS_X509_FMT_DER, 0);
     if (rc < 0)
@@ -320,7 +320,7 @@ Bytes key_id_sha1(gnutls_x509_crt_t crt)
 std::optional<GnutlsCrt> parse_certificate(ByteView file)
 {
     auto crt = new_gnutls_crt();
-    const gnutls_datum_t d{const_cast<unsigned char*>(file.data()), static_cast<unsigned>(file.size())};
+    const gnutls_datum_t d = datum_view(file);
     if (gnutls_x509_crt_import(crt.get(), &d, GNUTLS_X509_FMT_PEM) >= 0) return crt;
     if (gnutls_x509_crt_import(crt.get(), &d, GNUTLS_X509_FMT_DER) >= 0) return crt;
     return std::nullopt;

@@ -114,8 +114,7 @@ KeyMatch key_match_for(ByteView certificate_der, ByteView id)
     KeyMatch m;
     m.id.assign(id.begin(), id.end());
     auto crt = new_gnutls_crt();
-    const gnutls_datum_t d{const_cast<unsigned char*>(certificate_der.data()),
-                           static_cast<unsigned>(certificate_der.size())};
+    const gnutls_datum_t d = datum_view(certificate_der);
     if (gnutls_x509_crt_import(crt.get(), &d, GNUTLS_X509_FMT_DER) < 0) return m;
     switch (gnutls_x509_crt_get_pk_algorithm(crt.get(), nullptr)) {
     case GNUTLS_PK_RSA:

@@ -49,7 +49,7 @@ std::string object_kind(CK_OBJECT_CLASS c)
 Bytes certificate_spki(ByteView der)
 {
     auto crt = new_gnutls_crt();
-    const gnutls_datum_t d{const_cast<unsigned char*>(der.data()), static_cast<unsigned>(der.size())};
+    const gnutls_datum_t d = datum_view(der);
     if (gnutls_x509_crt_import(crt.get(), &d, GNUTLS_X509_FMT_DER) < 0) return {};
     auto key = new_gnutls_pubkey();
     if (gnutls_pubkey_import_x509(key.get(), crt.get(), 0) < 0) return {};

@@ -10,6 +10,7 @@
 #include <algorithm>
 
 #include "base/ascii.h"
+#include "base/gnutls_datum.h"
 #include "pki/certificate.h"
 #include "pki/der_tlv.h"
 
@@ -38,7 +39,7 @@ Bytes without_leading_zeros(const std::uint8_t* p, std::size_t n)
 
 std::string name_text(ByteView der)
 {
-    const gnutls_datum_t d{const_cast<unsigned char*>(der.data()), static_cast<unsigned>(der.size())};
+    const gnutls_datum_t d = datum_view(der);
     gnutls_datum_t text{nullptr, 0};
     if (gnutls_x509_rdn_get2(&d, &text, 0) < 0) return {};
     std::string out = ascii_lowercase(std::string(reinterpret_cast<const char*>(text.data), text.size));

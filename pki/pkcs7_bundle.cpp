@@ -23,7 +23,7 @@ std::optional<std::vector<Bytes>> pkcs7_certificates(ByteView data, BundleEncodi
 {
     Pkcs7 p7;
     if (!p7.p) return std::nullopt;
-    const gnutls_datum_t in{const_cast<unsigned char*>(data.data()), static_cast<unsigned>(data.size())};
+    const gnutls_datum_t in = datum_view(data);
     const auto format = encoding == BundleEncoding::Pem ? GNUTLS_X509_FMT_PEM : GNUTLS_X509_FMT_DER;
     if (gnutls_pkcs7_import(p7.p, &in, format) < 0) return std::nullopt;
     const int count = gnutls_pkcs7_get_crt_count(p7.p);

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "base/error.h"
+#include "base/gnutls_datum.h"
 
 namespace ssm::smime::cms {
 namespace {
@@ -15,7 +16,7 @@ public:
     explicit Certificate(ByteView der)
     {
         if (gnutls_x509_crt_init(&m_crt) < 0) throw Error(Failure::Temporary, "gnutls_x509_crt_init");
-        gnutls_datum_t d{const_cast<unsigned char*>(der.data()), unsigned(der.size())};
+        const gnutls_datum_t d = datum_view(der);
         int rc = gnutls_x509_crt_import(m_crt, &d, GNUTLS_X509_FMT_DER);
         if (rc < 0) {
             gnutls_x509_crt_deinit(m_crt);

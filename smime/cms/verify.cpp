@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "base/error.h"
+#include "base/gnutls_datum.h"
 #include "smime/cms/asn1.h"
 #include "smime/cms/certificate_id.h"
 #include "smime/cms/decode.h"
@@ -29,7 +30,7 @@ std::optional<Bytes> subject_key_id(ByteView cert_der)
     gnutls_x509_crt_t crt = nullptr;
     if (gnutls_x509_crt_init(&crt) < 0) throw Error(Failure::Temporary, "gnutls_x509_crt_init");
     std::unique_ptr<gnutls_x509_crt_int, decltype(&gnutls_x509_crt_deinit)> owner(crt, &gnutls_x509_crt_deinit);
-    gnutls_datum_t d{const_cast<unsigned char*>(cert_der.data()), unsigned(cert_der.size())};
+    const gnutls_datum_t d = datum_view(cert_der);
     if (gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_DER) < 0) return std::nullopt;
     unsigned char id[128];
     size_t size = sizeof id;

@@ -52,7 +52,7 @@ public:
     explicit PubKey(ByteView cert_der)
     {
         const GnutlsCrt crt = new_gnutls_crt();
-        gnutls_datum_t d{const_cast<unsigned char*>(cert_der.data()), unsigned(cert_der.size())};
+        const gnutls_datum_t d = datum_view(cert_der);
         m_rc = gnutls_x509_crt_import(crt.get(), &d, GNUTLS_X509_FMT_DER);
         if (m_rc >= 0) m_rc = gnutls_pubkey_import_x509(m_key.get(), crt.get(), 0);
     }
@@ -108,7 +108,7 @@ std::string verify_rsa(const PubKey& key, const SignatureCheck& check, const Ver
         }
     } else {
         GnutlsDatum info;
-        const gnutls_datum_t h{const_cast<unsigned char*>(digest.data()), unsigned(digest.size())};
+        const gnutls_datum_t h = datum_view(digest);
         if (gnutls_encode_ber_digest_info(d.gnutls, &h, &info.d) < 0)
             throw Error(Failure::Internal, "gnutls_encode_ber_digest_info");
         ok = rsa_pkcs1_verify(&pub.k, info.d.size, info.d.data, s.v);
@@ -316,7 +316,7 @@ std::string verify_signature(ByteView cert_der, const SignatureCheck& check, con
     if (key.status() < 0) return std::string("signer certificate unusable: ") + gnutls_strerror(key.status());
     const int pk = gnutls_pubkey_get_pk_algorithm(key.get(), nullptr);
     const bool rsa = pk == GNUTLS_PK_RSA || pk == GNUTLS_PK_RSA_PSS;
-    const gnutls_datum_t sig{const_cast<unsigned char*>(signature.data()), unsigned(signature.size())};
+    const gnutls_datum_t sig = datum_view(signature);
     switch (check.scheme) {
     case SignatureScheme::RsaPkcs1v15:
         if (pk != GNUTLS_PK_RSA) break;  // an RSA-PSS key must not make v1.5 signatures (RFC 4055 §1.2)
@@ -329,13 +329,13 @@ std::string verify_signature(ByteView cert_der, const SignatureCheck& check, con
     case SignatureScheme::Ecdsa: {
         if (pk != GNUTLS_PK_ECDSA) break;
         const gnutls_sign_algorithm_t algo = gnutls_pk_to_sign(GNUTLS_PK_ECDSA, d.gnutls);
-        const gnutls_datum_t h{const_cast<unsigned char*>(digest.data()), unsigned(digest.size())};
+        const gnutls_datum_t h = datum_view(digest);
         const unsigned flags = d.weak() ? GNUTLS_VERIFY_ALLOW_SIGN_WITH_SHA1 : 0;
         return gnutls_outcome(gnutls_pubkey_verify_hash2(key.get(), algo, flags, &h, &sig));
     }
     case SignatureScheme::Ed25519: {
         if (pk != GNUTLS_PK_EDDSA_ED25519) break;
-        const gnutls_datum_t m{const_cast<unsigned char*>(data.data()), unsigned(data.size())};
+        const gnutls_datum_t m = datum_view(data);
         return gnutls_outcome(gnutls_pubkey_verify_data2(key.get(), GNUTLS_SIGN_EDDSA_ED25519, 0, &m, &sig));
     }
     }
