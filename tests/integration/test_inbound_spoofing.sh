@@ -34,10 +34,10 @@ make_token alice
 export OPENSSL_CONF=/dev/null
 mkdir -p "$WORK/m" "$WORK/out" "$WORK/certs"
 FROM=dave@partner.example RCPT=alice@acme.example
-write_config "$WORK/in.toml" socket="inet:1@127.0.0.1" pki='revocation = "off"' extra="[directory]
+# Offline (ssmctl process --direction in): port 1 is never listened on; no rules are needed.
+inbound_config "$WORK/in.toml" 1 '' "[directory]
 cache = \"$WORK/cache\"
-static_certificates = \"$WORK/certs\"" || fatal spoof-setup "config"
-sed -i 's|^internal_networks = .*|internal_networks = ["192.0.2.0/24"]|' "$WORK/in.toml"
+static_certificates = \"$WORK/certs\"" 'revocation = "off"' || fatal spoof-setup "config"
 
 E=$WORK/m/plain.entity
 printf 'Content-Type: text/plain; charset=us-ascii\r\n\r\nHello Alice,\r\nthe meeting is at ten.\r\n' >"$E"

@@ -18,10 +18,10 @@ make_token alice
 export OPENSSL_CONF=/dev/null
 mkdir -p "$WORK/m" "$WORK/out" "$WORK/certs"
 FROM=dave@partner.example RCPT=alice@acme.example
-write_config "$WORK/keep.toml" socket="inet:1@127.0.0.1" pki='revocation = "off"' extra="[directory]
+# Offline (ssmctl process --direction in): port 1 is never listened on; no rules are needed.
+inbound_config "$WORK/keep.toml" 1 '' "[directory]
 cache = \"$WORK/cache\"
-static_certificates = \"$WORK/certs\"" || fatal relay-setup "config"
-sed -i 's|^internal_networks = .*|internal_networks = ["192.0.2.0/24"]|' "$WORK/keep.toml"
+static_certificates = \"$WORK/certs\"" 'revocation = "off"' || fatal relay-setup "config"
 
 # --- objects: openssl cms, sized to a multiple of 3 octets (base64 without '=') ----------------
 A=$PKI/alice.cert.pem
