@@ -12,6 +12,7 @@
 #include "smime/cms/asn1.h"
 #include "smime/cms/certificate_id.h"
 #include "smime/cms/decode.h"
+#include "smime/cms/definite_lengths.h"
 #include "smime/cms/oids.h"
 #include "smime/cms/signed_attributes.h"
 #include "smime/cms/verify_signature.h"
@@ -290,7 +291,8 @@ bool needs_pure_content(const SignedDataView& sd)
 
 VerifyResult verify_detached(ByteView signature_der, ByteSource& content, std::span<const Bytes> extra_certificates)
 {
-    const SignedDataView sd = decode_signed_content_info(signature_der);
+    // BER streaming encoders send indefinite lengths; libtasn1 wants some of them definite.
+    const SignedDataView sd = decode_signed_content_info(with_definite_lengths(signature_der));
     if (sd.econtent) throw Error(Failure::MalformedMessage, "detached signature carries encapsulated content");
     // One pass over the (possibly large) content for every digest the signers use.
     DigestSet hashes;
