@@ -211,8 +211,22 @@ void verify_signer(const SignerInfoView& si, const std::string& econtent_type, c
     if (!content_digest) return void(v.failure = "digest algorithm not listed in digestAlgorithms");
 
     if (with_attributes) {
-        const Bytes attrs_digest = verify_digest_of(*digest, si.signed_attributes_der);
-        reason = verify_signature(*cert, *check, *digest, si.signed_attributes_der, attrs_digest, si.signature);
+        auto over = [&](const Bytes& attrs) {
+            return verify_signature(*cert, *check, *digest, attrs, verify_digest_of(*digest, attrs), si.signature);
+        };
+        reason = over(si.signed_attributes_der);
+        // RFC 5652 §5.4: the signature is over the DER of the attributes. The octets received
+        // are tried first (what OpenSSL and GnuTLS check; a signer that sends its attributes
+        // out of DER order mostly signs what it sends); a SET received out of DER order is
+        // tried again in DER order (libtasn1's encoder sorts SET OF), and is then what the
+        // signer signed: the attributes read above are the same either way.
+        if (!reason.empty()) {
+            const Bytes in_der = Asn1Node::decode("Attributes", si.signed_attributes_der).encode();
+            if (in_der != si.signed_attributes_der && over(in_der).empty()) {
+                reason.clear();
+                v.signed_attributes_der = in_der;
+            }
+        }
     } else if (check->scheme == SignatureScheme::Ed25519) {
         // Pure EdDSA over the content itself (RFC 8419 §3): only when it was kept.
         reason = content ? verify_signature(*cert, *check, *digest, *content, {}, si.signature)
