@@ -122,8 +122,11 @@ RecoveredKey recover_key(const Match& m, const ContentAlgorithm& alg)
 DecryptOutcome decrypt_matched(ByteSource& der, EnvelopedStream& in, const EnvelopedStream::Prefix& prefix,
                                const EnvelopedDataView& v, const std::vector<Match>& matches, ByteSink& plaintext)
 {
-    const auto alg = content_algorithm_of(v.content_encryption_algorithm);
-    if (!alg) throw DecryptionFailed("unsupported content encryption " + v.content_encryption_algorithm.oid);
+    std::string why;
+    const auto alg = content_algorithm_of(v.content_encryption_algorithm, &why);
+    if (!alg)
+        throw DecryptionFailed("unsupported content encryption " + v.content_encryption_algorithm.oid +
+                               (why.empty() ? "" : ": " + why));
     if (alg->aead != prefix.authenticated)
         throw DecryptionFailed("content cipher does not fit the content type");
     if (!prefix.has_content) throw DecryptionFailed("detached encryptedContent");
