@@ -13,6 +13,7 @@
 #include "smime/cms/decrypt_content.h"
 #include "smime/cms/decrypt_key.h"
 #include "smime/cms/decrypt_stream.h"
+#include "smime/cms/definite_lengths.h"
 #include "smime/cms/enveloped_decode.h"
 
 namespace ssm::smime::cms {
@@ -88,13 +89,13 @@ Match find_match(const EnvelopedDataView& v, const std::vector<OurKey>& ours)
 // which has been decrypted by then: the plaintext of GCM (CTR) and of ChaCha20 (a key stream)
 // does not depend on them, only the tag does. So the content is read a second time (`der`
 // rewound) to compute the tag with them; that pass writes nothing. False when the tag does
-// not match, or when the attributes are not DER (indefinite length: not what the sender
-// authenticated).
+// not match. Attributes sent in indefinite length are authenticated in their definite form,
+// which is their DER when the values inside are DER (the sender MACs the DER, §2.1).
 bool tag_with_auth_attrs(ByteSource& der, const ContentAlgorithm& alg, const SecretBytes& cek,
                          const Bytes& auth_attrs, ByteView mac)
 {
-    if (auth_attrs.size() < 2 || auth_attrs[0] != 0xA1 || auth_attrs[1] == 0x80) return false;
-    Bytes aad(auth_attrs);
+    if (auth_attrs.size() < 2 || auth_attrs[0] != 0xA1) return false;
+    Bytes aad = with_definite_lengths(auth_attrs);
     aad[0] = 0x31;  // SET OF
     der.rewind();
     EnvelopedStream again(der);
@@ -121,8 +122,11 @@ RecoveredKey recover_key(const Match& m, const ContentAlgorithm& alg)
 DecryptOutcome decrypt_matched(ByteSource& der, EnvelopedStream& in, const EnvelopedStream::Prefix& prefix,
                                const EnvelopedDataView& v, const std::vector<Match>& matches, ByteSink& plaintext)
 {
-    const auto alg = content_algorithm_of(v.content_encryption_algorithm);
-    if (!alg) throw DecryptionFailed("unsupported content encryption " + v.content_encryption_algorithm.oid);
+    std::string why;
+    const auto alg = content_algorithm_of(v.content_encryption_algorithm, &why);
+    if (!alg)
+        throw DecryptionFailed("unsupported content encryption " + v.content_encryption_algorithm.oid +
+                               (why.empty() ? "" : ": " + why));
     if (alg->aead != prefix.authenticated)
         throw DecryptionFailed("content cipher does not fit the content type");
     if (!prefix.has_content) throw DecryptionFailed("detached encryptedContent");

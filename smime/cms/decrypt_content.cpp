@@ -70,26 +70,32 @@ std::uint8_t ct_le(std::uint32_t a, std::uint32_t b)
 
 }  // namespace
 
-std::optional<ContentAlgorithm> content_algorithm_of(const AlgorithmId& id)
+std::optional<ContentAlgorithm> content_algorithm_of(const AlgorithmId& id, std::string* why)
 {
+    auto refuse = [why](std::string reason) -> std::optional<ContentAlgorithm> {
+        if (why) *why = std::move(reason);
+        return std::nullopt;
+    };
     const Known* k = nullptr;
     for (const auto& c : kKnown)
         if (id.oid == c.oid) k = &c;
-    if (!k || !id.parameters) return std::nullopt;
+    if (!k) return std::nullopt;
+    if (!id.parameters) return refuse("parameters missing");
     ContentAlgorithm a{k->name, k->cipher, k->gnutls, k->key_size, k->block, k->aead, {}, 0};
     try {
         if (!k->aead) {
             // AES-IV (RFC 3565), the 3DES CBCParameter (RFC 3370 §5.1) and CamelliaCBCParameter
             // (RFC 3657 §2.1): an OCTET STRING.
             a.iv = Asn1Node::decode("AES-IV", *id.parameters).read_bytes("");
-            if (a.iv.size() != k->block) return std::nullopt;
+            if (a.iv.size() != k->block) return refuse("IV of " + std::to_string(a.iv.size()) + " octets");
             return a;
         }
         if (is_chacha(a)) {
             // RFC 8103 §3: AEADChaCha20Poly1305Nonce ::= OCTET STRING (SIZE(12)); the mac is
             // always 16 octets.
             a.iv = Asn1Node::decode("AEADChaCha20Poly1305Nonce", *id.parameters).read_bytes("");
-            if (a.iv.size() != ChaChaPoly1305::kNonceSize) return std::nullopt;
+            if (a.iv.size() != ChaChaPoly1305::kNonceSize)
+                return refuse("nonce of " + std::to_string(a.iv.size()) + " octets");
             a.tag_size = ChaChaPoly1305::kTagSize;
             return a;
         }
@@ -98,11 +104,13 @@ std::optional<ContentAlgorithm> content_algorithm_of(const AlgorithmId& id)
         long icv = 12;  // DEFAULT
         if (p.read_optional("aes-ICVlen")) icv = p.read_small_int("aes-ICVlen");
         // GnuTLS's GCM takes 96-bit nonces, the size RFC 5084 recommends and every peer uses.
-        if (a.iv.size() != kGcmNonceSize || icv < 12 || icv > 16) return std::nullopt;
+        if (a.iv.size() != kGcmNonceSize)
+            return refuse("GCM nonce of " + std::to_string(a.iv.size()) + " octets (we take 12)");
+        if (icv < 12 || icv > 16) return refuse("GCM ICV of " + std::to_string(icv) + " octets (RFC 5084: 12 to 16)");
         a.tag_size = std::size_t(icv);
         return a;
     } catch (const Error&) {
-        return std::nullopt;
+        return refuse("malformed parameters");
     }
 }
 

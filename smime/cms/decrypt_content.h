@@ -32,8 +32,9 @@ struct ContentAlgorithm {
     std::size_t tag_size = 0;  // GCM ICVlen (12..16); 16 for ChaCha20-Poly1305
 };
 
-// nullopt when the algorithm or its parameters are not ones we decrypt.
-std::optional<ContentAlgorithm> content_algorithm_of(const AlgorithmId& id);
+// nullopt when the algorithm or its parameters are not ones we decrypt; then `why` (if given)
+// says which parameter of a known algorithm is outside what we decrypt (empty: the algorithm).
+std::optional<ContentAlgorithm> content_algorithm_of(const AlgorithmId& id, std::string* why = nullptr);
 
 class ContentDecryptor final : public ByteSink {
 public:

@@ -8,6 +8,7 @@
 
 #include "base/error.h"
 #include "smime/cms/decrypt.h"
+#include "smime/cms/definite_lengths.h"
 #include "smime/cms/der_oids.h"
 #include "smime/cms/der_length.h"
 
@@ -70,7 +71,9 @@ EnvelopedStream::Prefix EnvelopedStream::read_prefix()
     }
     Bytes ci(std::begin(der_oid::kEnvelopedData), std::end(der_oid::kEnvelopedData));
     append(ci, wrap(0xA0, wrap(0x30, body)));
-    p.content_info = wrap(0x30, ci);
+    // originatorInfo and recipientInfos were copied as received, maybe in indefinite lengths
+    // (BER streaming encoders): definite for libtasn1 and for comparing issuer Names.
+    p.content_info = with_definite_lengths(wrap(0x30, ci));
     return p;
 }
 

@@ -12,6 +12,7 @@
 #include "smime/cms/asn1.h"
 #include "smime/cms/certificate_id.h"
 #include "smime/cms/decode.h"
+#include "smime/cms/definite_lengths.h"
 #include "smime/cms/oids.h"
 #include "smime/cms/signed_attributes.h"
 #include "smime/cms/verify_signature.h"
@@ -210,8 +211,22 @@ void verify_signer(const SignerInfoView& si, const std::string& econtent_type, c
     if (!content_digest) return void(v.failure = "digest algorithm not listed in digestAlgorithms");
 
     if (with_attributes) {
-        const Bytes attrs_digest = verify_digest_of(*digest, si.signed_attributes_der);
-        reason = verify_signature(*cert, *check, *digest, si.signed_attributes_der, attrs_digest, si.signature);
+        auto over = [&](const Bytes& attrs) {
+            return verify_signature(*cert, *check, *digest, attrs, verify_digest_of(*digest, attrs), si.signature);
+        };
+        reason = over(si.signed_attributes_der);
+        // RFC 5652 §5.4: the signature is over the DER of the attributes. The octets received
+        // are tried first (what OpenSSL and GnuTLS check; a signer that sends its attributes
+        // out of DER order mostly signs what it sends); a SET received out of DER order is
+        // tried again in DER order (libtasn1's encoder sorts SET OF), and is then what the
+        // signer signed: the attributes read above are the same either way.
+        if (!reason.empty()) {
+            const Bytes in_der = Asn1Node::decode("Attributes", si.signed_attributes_der).encode();
+            if (in_der != si.signed_attributes_der && over(in_der).empty()) {
+                reason.clear();
+                v.signed_attributes_der = in_der;
+            }
+        }
     } else if (check->scheme == SignatureScheme::Ed25519) {
         // Pure EdDSA over the content itself (RFC 8419 §3): only when it was kept.
         reason = content ? verify_signature(*cert, *check, *digest, *content, {}, si.signature)
@@ -290,7 +305,8 @@ bool needs_pure_content(const SignedDataView& sd)
 
 VerifyResult verify_detached(ByteView signature_der, ByteSource& content, std::span<const Bytes> extra_certificates)
 {
-    const SignedDataView sd = decode_signed_content_info(signature_der);
+    // BER streaming encoders send indefinite lengths; libtasn1 wants some of them definite.
+    const SignedDataView sd = decode_signed_content_info(with_definite_lengths(signature_der));
     if (sd.econtent) throw Error(Failure::MalformedMessage, "detached signature carries encapsulated content");
     // One pass over the (possibly large) content for every digest the signers use.
     DigestSet hashes;

@@ -3,6 +3,7 @@
 # from local.mk so both can change independently.
 smime_cms_libssm_cms_a_SOURCES += \
 	smime/cms/ber_stream.h smime/cms/ber_stream.cpp \
+	smime/cms/definite_lengths.h smime/cms/definite_lengths.cpp \
 	smime/cms/object_end.h smime/cms/object_end.cpp \
 	smime/cms/content_kind.h smime/cms/content_kind.cpp \
 	smime/cms/verify_signature.h smime/cms/verify_signature.cpp \
@@ -15,7 +16,7 @@ smime_mime_libssm_mime_a_SOURCES += smime/mime/decoders.h smime/mime/decoders.cp
 check_PROGRAMS += tests/unit/test_cms_verify
 tests_unit_test_cms_verify_SOURCES = tests/unit/test_cms_verify.cpp \
 	tests/unit/test_cms_verify_peers.cpp tests/unit/test_cms_verify_pss.cpp tests/unit/test_cms_verify_attrs.cpp \
-	tests/unit/test_cms_verify_trailing.cpp \
+	tests/unit/test_cms_verify_trailing.cpp tests/unit/test_cms_definite_lengths.cpp \
 	tests/unit/test_cms_verify_support.h $(UNIT_MAIN)
 tests_unit_test_cms_verify_LDADD = smime/cms/libssm_cms.a smime/mime/libssm_mime.a \
 	base/libssm_base.a $(UNIT_LIBS)

@@ -12,6 +12,7 @@
 #include "smime/cms/algorithm_ids.h"
 #include "smime/cms/asn1.h"
 #include "smime/cms/ber_stream.h"
+#include "smime/cms/definite_lengths.h"
 #include "smime/cms/der_oids.h"
 #include "smime/cms/der_length.h"
 #include "smime/cms/verify_signature.h"
@@ -32,7 +33,8 @@ void add_listed_digests(ByteView digest_algorithms_set, DigestSet& hashes)
         Bytes tlv;
         std::size_t budget = digest_algorithms_set.size();
         r.copy_element(h, &tlv, budget, 0);
-        const AlgorithmId id = read_algorithm_id(Asn1Node::decode("AlgorithmIdentifier", tlv), "");
+        const auto alg = Asn1Node::decode("AlgorithmIdentifier", with_definite_lengths(tlv));
+        const AlgorithmId id = read_algorithm_id(alg, "");
         std::string ignored;  // a digest we cannot compute fails its SignerInfo later
         if (const auto d = verify_digest_from_id(id, ignored)) hashes.add(id.oid, *d);
     }
@@ -89,8 +91,11 @@ StreamedSignedData read_signed_data_stream(ByteSource& der, ByteSink& content_ou
     r.expect_end(ci, "ContentInfo");
     if (!r.at_eof()) r.malformed("trailing bytes after ContentInfo");
 
-    out.signed_data = der_header(0x30, body.size());
-    out.signed_data.insert(out.signed_data.end(), body.begin(), body.end());
+    Bytes signed_data = der_header(0x30, body.size());
+    signed_data.insert(signed_data.end(), body.begin(), body.end());
+    // The parts copied as received may hold indefinite lengths (BER streaming encoders);
+    // libtasn1 and the certificate matching want them definite.
+    out.signed_data = with_definite_lengths(signed_data);
     out.content_digests = hashes.finish();
     return out;
 }

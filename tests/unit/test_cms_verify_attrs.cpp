@@ -2,7 +2,8 @@
 // RFC 8551 §2.5; RFC 5035): the attributes the verification rests on (contentType,
 // messageDigest, signingTime, ESS signing certificate) fail the signer with any count but
 // one; the sender's hints (SMIMECapabilities, sMIMEEncryptionKeyPreference) are left unread
-// and named; an attribute type twice fails whatever it is. SignedData put together by Python
+// and named; an attribute type twice fails whatever it is; attributes sent out of DER order
+// verify over their DER when that is what was signed. SignedData put together by Python
 // (tests/fixtures/der_build.py) and signed by `openssl dgst`, not by our code.
 #include <cppunit/extensions/HelperMacros.h>
 
@@ -63,10 +64,18 @@ cases = {
     'caps-twice': base + [attr(CAPS, caps1), attr(CAPS, caps2)],
     'pref-twice': base + [attr(PREF, pref1), attr(PREF, pref1)],
 }
-for name, attrs in cases.items():
-    signed = der(0x31, b''.join(sorted(attrs)))
+# Out of DER order (RFC 5652 §5.4: the signature is over the DER, a sorted SET OF): signed
+# over the DER and sent reversed; signed over the reversed octets as sent; signed over the
+# DER, sent reversed with another signing time (no order makes that one verify).
+unsorted = list(reversed(sorted(base)))
+orders = {'sent-unsorted': (sorted(base), unsorted), 'signed-unsorted': (unsorted, unsorted),
+          'sent-unsorted-changed': (sorted(base), list(reversed(sorted([attr(CT, data), attr(MD, digest), attr(ST, t2)]))))}
+for name, attrs in list(cases.items()) + [(n, o) for n, o in orders.items()]:
+    signed_order, sent_order = attrs if isinstance(attrs, tuple) else (sorted(attrs), sorted(attrs))
+    signed = der(0x31, b''.join(signed_order))
     sig = subprocess.run(['openssl', 'dgst', '-sha256', '-sign', key], input=signed,
                          capture_output=True, check=True).stdout
+    signed = der(0x31, b''.join(sent_order))
     si = der(0x30, b'\x02\x01\x01' + der(0x30, issuer_and_serial(c)) + sha256 + b'\xa0' + signed[1:] +
              der(0x30, oid('1.2.840.113549.1.1.1') + b'\x05\x00') + der(0x04, sig))
     sd = der(0x30, b'\x02\x01\x01' + der(0x31, sha256) + der(0x30, data) + der(0xa0, c) + der(0x31, si))
@@ -78,17 +87,28 @@ for name, attrs in cases.items():
 class CmsVerifyAttrsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(CmsVerifyAttrsTest);
     CPPUNIT_TEST(value_and_instance_counts);
+    CPPUNIT_TEST(attributes_out_of_der_order);
     CPPUNIT_TEST_SUITE_END();
 
-public:
-    void value_and_instance_counts()
+    test::TempDir d;
+    bool made = false;
+
+    // The signatures of kScript, made once per fixture.
+    void make()
     {
-        test::TempDir d;
+        if (made) return;
+        made = true;
         test::write_file(d.path() / "attrs.py", kScript);
         const auto p = [&](const std::string& f) { return "'" + f + "'"; };
         test::run("python3 " + p((d.path() / "attrs.py").string()) + " " + p(test::source_dir().string()) + " " +
                   p((fixtures() / "pki/alice.cert.der").string()) + " " + p((fixtures() / "pki/alice.key.pem").string()) +
                   " " + p((fixtures() / "content.txt").string()) + " " + p(d.path().string()));
+    }
+
+public:
+    void value_and_instance_counts()
+    {
+        make();
         const Bytes alice = pki_cert("alice");
         struct Case {
             const char* name;
@@ -134,6 +154,27 @@ public:
                                               [&](const auto& a) { return a.first == c.ignored_hint; });
             CPPUNIT_ASSERT_EQUAL_MESSAGE(c.name, std::string(c.name) == "caps-no-value" ? 0 : 2, int(listed));
         }
+    }
+
+    // Sent out of DER order: verified over the octets received, else over their DER (then
+    // what the signer signed, and what a receipt's msgSigDigest is over). Failed over the
+    // received octets only until 2026-12-04, as OpenSSL 3.0 fails it.
+    void attributes_out_of_der_order()
+    {
+        make();
+        const auto signer = [&](const char* name) {
+            return detached(file_bytes(d.path() / (std::string(name) + ".p7s")), fixture("content.txt")).signers.at(0);
+        };
+        const SignerVerification sent = signer("sent-unsorted");
+        CPPUNIT_ASSERT_MESSAGE(sent.failure, sent.signature_valid && sent.failure.empty());
+        const SignerVerification plain = signer("plain");
+        CPPUNIT_ASSERT_MESSAGE("the DER form is kept", sent.signed_attributes_der == plain.signed_attributes_der);
+        const SignerVerification as_sent = signer("signed-unsorted");
+        CPPUNIT_ASSERT_MESSAGE(as_sent.failure, as_sent.signature_valid && as_sent.failure.empty());
+        CPPUNIT_ASSERT_MESSAGE("the octets signed are kept", as_sent.signed_attributes_der != plain.signed_attributes_der);
+        const SignerVerification changed = signer("sent-unsorted-changed");
+        CPPUNIT_ASSERT(!changed.signature_valid);
+        CPPUNIT_ASSERT_EQUAL(std::string("bad signature"), changed.failure);
     }
 };
 

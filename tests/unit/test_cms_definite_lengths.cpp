@@ -1,0 +1,112 @@
+// Indefinite BER lengths made definite (smime/cms/definite_lengths.h), table-driven: the shapes
+// BER streaming encoders send (indefinite SEQUENCEs around an AlgorithmIdentifier without
+// parameters, a definite SET around an indefinite element, constructed OCTET STRINGs, a high
+// tag number, contents of 128 octets and more) and the malformed encodings it must refuse.
+// The vectors are hand-written X.690 encodings, each small enough to check by eye.
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <string>
+
+#include "base/error.h"
+#include "smime/cms/definite_lengths.h"
+
+using namespace ssm;
+
+namespace {
+
+Bytes hex(std::string h)
+{
+    std::erase(h, ' ');
+    Bytes b;
+    for (std::size_t i = 0; i + 1 < h.size(); i += 2) b.push_back(std::uint8_t(std::stoi(h.substr(i, 2), nullptr, 16)));
+    return b;
+}
+
+struct Rewrite {
+    const char* name;
+    std::string in, out;  // hex; out empty: `in` unchanged
+};
+
+const Rewrite kRewrites[] = {
+    {"DER unchanged", "30 06 06 01 2a 04 01 00", ""},
+    {"non-minimal definite length kept", "30 81 03 06 01 2a", ""},
+    {"indefinite SEQUENCE", "30 80 06 01 2a 00 00", "30 03 06 01 2a"},
+    {"AlgorithmIdentifier without parameters", "30 80 06 09 60 86 48 01 65 03 04 02 01 00 00",
+     "30 0b 06 09 60 86 48 01 65 03 04 02 01"},
+    {"indefinite inside a definite SET", "31 07 30 80 06 01 2a 00 00", "31 05 30 03 06 01 2a"},
+    {"indefinite inside indefinite", "30 80 30 80 04 01 41 00 00 00 00", "30 05 30 03 04 01 41"},
+    {"constructed OCTET STRING", "24 80 04 01 41 04 01 42 00 00", "24 06 04 01 41 04 01 42"},
+    {"empty indefinite element", "02 01 01 30 80 00 00", "02 01 01 30 00"},
+    {"high tag number", "3f 81 01 80 04 01 41 00 00", "3f 81 01 03 04 01 41"},
+};
+
+const std::pair<const char*, const char*> kMalformed[] = {
+    {"no end-of-contents", "30 80 06 01 2a"},
+    {"indefinite primitive", "04 80 41 00 00"},
+    {"end-of-contents in a definite element", "30 02 00 00"},
+    {"child longer than its parent", "30 03 04 05 41"},
+    {"element longer than the input", "04 05 41"},
+    {"truncated header", "30"},
+    {"length of nine octets", "30 89 01 00 00 00 00 00 00 00 00"},
+    {"tag number too long", "3f 81 81 81 81 81 01 00"},
+};
+
+}  // namespace
+
+class CmsDefiniteLengthsTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(CmsDefiniteLengthsTest);
+    CPPUNIT_TEST(rewrites);
+    CPPUNIT_TEST(long_content);
+    CPPUNIT_TEST(malformed);
+    CPPUNIT_TEST(depth_limit);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void rewrites()
+    {
+        for (const auto& r : kRewrites) {
+            const Bytes in = hex(r.in);
+            const Bytes want = r.out.empty() ? in : hex(r.out);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(r.name, to_hex(want), to_hex(smime::cms::with_definite_lengths(in)));
+        }
+    }
+
+    // 200 content octets: the new length takes the long form (81 c8 inside, 81 cb around).
+    void long_content()
+    {
+        Bytes in = hex("30 80 04 81 c8");
+        in.insert(in.end(), 200, 0x41);
+        in.insert(in.end(), {0, 0});
+        Bytes want = hex("30 81 cb 04 81 c8");
+        want.insert(want.end(), 200, 0x41);
+        CPPUNIT_ASSERT_EQUAL(to_hex(want), to_hex(smime::cms::with_definite_lengths(in)));
+    }
+
+    void malformed()
+    {
+        for (const auto& [name, h] : kMalformed) {
+            bool refused = false;
+            try {
+                (void)smime::cms::with_definite_lengths(hex(h));
+            } catch (const Error& e) {
+                refused = e.failure() == Failure::MalformedMessage;
+            }
+            CPPUNIT_ASSERT_MESSAGE(name, refused);
+        }
+    }
+
+    // 32 nested indefinite SEQUENCEs are followed (ber_stream.h's kMaxBerDepth), 34 are not.
+    void depth_limit()
+    {
+        auto nested = [](int n) {
+            Bytes b;
+            for (int i = 0; i < n; ++i) b.insert(b.end(), {0x30, 0x80});
+            for (int i = 0; i < n; ++i) b.insert(b.end(), {0, 0});
+            return b;
+        };
+        CPPUNIT_ASSERT_NO_THROW((void)smime::cms::with_definite_lengths(nested(32)));
+        CPPUNIT_ASSERT_THROW((void)smime::cms::with_definite_lengths(nested(34)), Error);
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(CmsDefiniteLengthsTest);
