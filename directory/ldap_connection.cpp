@@ -357,7 +357,10 @@ SearchResult search(const Handle& h, const ServerSettings& s, const SearchReques
             ldap_get_option(ld, LDAP_OPT_RESULT_CODE, &code);
             fail(ld, s, "search", code < 0 ? code : LDAP_SERVER_DOWN);
         }
-        if (type == LDAP_RES_SEARCH_REFERENCE) continue;  // referrals are not followed (connect)
+        if (type == LDAP_RES_SEARCH_REFERENCE) {  // not followed (see connect): counted
+            ++result.references;
+            continue;
+        }
         if (type == LDAP_RES_SEARCH_ENTRY) {
             if (++entries > limits.max_entries) {
                 // The session still receives the rest: it is closed, not pooled (abandoned).
@@ -374,7 +377,13 @@ SearchResult search(const Handle& h, const ServerSettings& s, const SearchReques
         if (const int rc = ldap_parse_result(ld, msg.get(), &code, nullptr, nullptr, nullptr, nullptr, 0);
             rc != LDAP_SUCCESS)
             fail(ld, s, "search", rc);
-        if (code == LDAP_NO_SUCH_OBJECT) return {};
+        if (code == LDAP_NO_SUCH_OBJECT) {
+            if (!request.absent_base_is_failure) return {};
+            // The session is fine: only this directory's answer is useless.
+            throw LdapError(s.uri + ": search: base " + log::sanitise(request.base) + ": " +
+                                ldap_err2string(code) + " (check the directory's base)",
+                            code, false);
+        }
         // sizeLimitExceeded (our max_entries or the server's sizelimit), like timeLimitExceeded
         // and adminLimitExceeded, comes with the entries sent so far: a partial answer, which may
         // lack the entry that matters (the recipient's current certificate, the group listing a
