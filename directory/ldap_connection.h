@@ -29,15 +29,32 @@ class Handle {
 public:
     Handle() = default;
     explicit Handle(LDAP* ld) noexcept : m_ld(ld) {}
-    Handle(Handle&& o) noexcept : m_ld(o.m_ld) { o.m_ld = nullptr; }
+    Handle(Handle&& o) noexcept : m_ld(o.m_ld), m_socket(std::move(o.m_socket)) { o.m_ld = nullptr; }
     Handle& operator=(Handle&& o) noexcept;
     Handle(const Handle&) = delete;
     Handle& operator=(const Handle&) = delete;
     ~Handle();
     LDAP* get() const noexcept { return m_ld; }
 
+    // Keeps track of the session's socket from the moment libldap connects it until libldap
+    // closes it (LDAP_OPT_CONNECT_CB), so that shut_down_socket() can end a wait libldap
+    // itself does not bound. Throws LdapError when libldap refuses the callback.
+    void watch_socket(const std::string& uri);
+    // shutdown(2) of the socket, when libldap holds one open: a blocked read or write on it
+    // returns at once. Thread-safe (another thread's deadline calls it).
+    void shut_down_socket() noexcept;
+
+    // The registered callback and the socket it saw: libldap keeps a pointer to the callback,
+    // so it lives on the heap, as long as the session.
+    struct WatchedSocket {
+        ldap_conncb callback{};
+        std::mutex mutex;
+        int fd = -1;  // guarded by mutex
+    };
+
 private:
     LDAP* m_ld = nullptr;
+    std::unique_ptr<WatchedSocket> m_socket;  // outlives m_ld (released after the unbind)
 };
 
 // Owner of a result chain (ldap_msgfree when destroyed).

@@ -226,6 +226,7 @@ class LdapTest final : public CppUnit::TestFixture {
     CPPUNIT_TEST(all_servers_down);
     CPPUNIT_TEST(absent_base_is_not_a_negative_answer);
     CPPUNIT_TEST(unresponsive_server_times_out);
+    CPPUNIT_TEST(unresponsive_tls_server_times_out);
     CPPUNIT_TEST(concurrent_lookups_share_the_pool);
     CPPUNIT_TEST(client_generic_search);
     CPPUNIT_TEST(client_pdu_limit);
@@ -518,6 +519,35 @@ public:
 
         LdapSource alone(config_for({mute}));
         assert_unavailable(alone, "dave@partner.example", mute);
+        ::close(s);
+    }
+
+    // The same server behind TLS: ldaps:// waits for a handshake that never comes, StartTLS
+    // for the answer to its extended operation. Each ends within the timeout, as a failure.
+    void unresponsive_tls_server_times_out()
+    {
+        const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        CPPUNIT_ASSERT(::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+        CPPUNIT_ASSERT(::listen(s, 16) == 0);
+        CPPUNIT_ASSERT(::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+        const std::string port = std::to_string(ntohs(a.sin_port));
+        for (const bool starttls : {false, true}) {
+            const std::string mute = (starttls ? "ldap://127.0.0.1:" : "ldaps://127.0.0.1:") + port;
+            auto c = config_for({mute});
+            c.starttls = starttls;
+            c.ca_file = shared_server().ca_file().string();
+            c.timeout = std::chrono::milliseconds(500);
+            LdapSource src(c);
+            const auto t0 = std::chrono::steady_clock::now();
+            assert_unavailable(src, "dave@partner.example", mute);
+            const auto took = std::chrono::steady_clock::now() - t0;
+            CPPUNIT_ASSERT_MESSAGE(mute + ": " + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()) + " ms",
+                                   took < std::chrono::seconds(4));
+        }
         ::close(s);
     }
 
