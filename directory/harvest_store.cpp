@@ -12,6 +12,7 @@
 #include "base/sha256.h"
 #include "directory/record_codec.h"
 #include "pki/certificate.h"
+#include "pki/certificate_signature.h"
 
 namespace ssm::directory {
 
@@ -209,13 +210,20 @@ std::vector<CertificateCandidate> HarvestStore::lookup(const EmailAddress& addre
             const std::string prefix = hash_part(f.issuer_der);
             if (std::find(asked.begin(), asked.end(), prefix) != asked.end()) continue;
             asked.push_back(prefix);
+            // The name is the sender's to choose: any signed message may carry CA certificates
+            // named like a partner's issuing CA. Only those whose key signed this certificate
+            // come back; the others, up to max_intermediates of them, crowded the real issuer
+            // out of the choice's first kMaxChainCertificates and its path failed.
+            std::optional<pki::Certificate> subject;
             MDB_val k{prefix.size(), const_cast<char*>(prefix.data())}, v{};
             for (int rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_SET_RANGE);
                  rc == 0 && k.mv_size == 2 * kHashPart && std::memcmp(k.mv_data, prefix.data(), kHashPart) == 0;
                  rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_NEXT)) {
                 auto ca = m_memo->get(ByteView(static_cast<const std::uint8_t*>(v.mv_data), v.mv_size));
-                if (ca && ca->facts().subject_der == f.issuer_der)
-                    out.push_back(CertificateCandidate{std::move(*ca), m_source_name + " chain", std::nullopt, 0});
+                if (!ca || ca->facts().subject_der != f.issuer_der) continue;
+                if (!subject) subject = out[i].cert.parse();
+                if (!pki::signed_by(*subject, ca->parse())) continue;
+                out.push_back(CertificateCandidate{std::move(*ca), m_source_name + " chain", std::nullopt, 0});
             }
         }
         from = to;

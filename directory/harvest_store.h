@@ -22,7 +22,9 @@
 // subject Name (DER), then the first 16 of SHA-256 over its certificate; value = the DER
 // certificate. At most max_intermediates entries (then nothing more is added). Lookups of
 // either kind add the CA certificates that issued a found certificate (and theirs, up to
-// max_chain_depth levels) as candidates: untrusted chain material for path building.
+// max_chain_depth levels) as candidates: untrusted chain material for path building. Issued
+// means named as its issuer and its key verifies the certificate's signature (pki::signed_by):
+// the names are chosen by whoever sent the message.
 #pragma once
 #include <ctime>
 #include <filesystem>

@@ -46,6 +46,7 @@ policy::DirectoryClearances LdapClearances::ask(const EmailAddress& recipient) c
     people.base = m_settings.user_base;
     people.filter = ldap::make_filter(m_settings.user_filter, recipient.str());
     people.attributes = {m_settings.attribute};
+    people.absent_base_is_failure = true;  // configured: not there is no answer, not "none"
     const auto answer = m_client->search(people);
     policy::DirectoryClearances out;
     for (const auto& entry : answer.entries) {

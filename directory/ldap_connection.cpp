@@ -3,10 +3,12 @@
 #include "directory/ldap_connection.h"
 
 #include <pthread.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <csignal>
 #include <ctime>
+#include <thread>
 
 #include "base/ascii.h"
 #include "base/log.h"
@@ -122,11 +124,77 @@ bool iequals_prefix(std::string_view name, std::string_view wanted)
 
 }  // namespace
 
+namespace {
+
+// LDAP_OPT_CONNECT_CB: libldap connected the socket (before any TLS handshake) ...
+int socket_opened(LDAP*, Sockbuf* sb, LDAPURLDesc*, sockaddr*, ldap_conncb* ctx)
+{
+    auto* watched = static_cast<Handle::WatchedSocket*>(ctx->lc_arg);
+    ber_socket_t fd = -1;
+    if (ber_sockbuf_ctrl(sb, LBER_SB_OPT_GET_FD, &fd) != 1) fd = -1;
+    std::lock_guard lock(watched->mutex);
+    watched->fd = fd;
+    return 0;
+}
+
+// ... and is about to close it: from now on its number may be another socket's.
+void socket_closing(LDAP*, Sockbuf*, ldap_conncb* ctx)
+{
+    auto* watched = static_cast<Handle::WatchedSocket*>(ctx->lc_arg);
+    std::lock_guard lock(watched->mutex);
+    watched->fd = -1;
+}
+
+// Shuts the session's socket down when `limit` passes before the object goes: libldap 2.5
+// reads the ldaps:// (and StartTLS) handshake blocking, retrying EAGAIN, without its network
+// timeout, so a server that accepted and never answered held the thread for ever (and, through
+// the lookup cache's single flight, every lookup of that address after it).
+class Deadline {
+public:
+    Deadline(Handle& handle, std::chrono::milliseconds limit)
+        : m_thread([this, &handle, limit] {
+              std::unique_lock lock(m_mutex);
+              if (!m_ended.wait_for(lock, limit, [this] { return m_done; })) {
+                  m_fired = true;
+                  handle.shut_down_socket();
+              }
+          })
+    {
+    }
+    ~Deadline()
+    {
+        {
+            std::lock_guard lock(m_mutex);
+            m_done = true;
+        }
+        m_ended.notify_one();
+        m_thread.join();
+    }
+    Deadline(const Deadline&) = delete;
+    Deadline& operator=(const Deadline&) = delete;
+    bool fired()
+    {
+        std::lock_guard lock(m_mutex);
+        return m_fired;
+    }
+
+private:
+    std::mutex m_mutex;
+    std::condition_variable m_ended;
+    bool m_done = false;   // guarded by m_mutex
+    bool m_fired = false;  // guarded by m_mutex
+    std::thread m_thread;  // last: starts once the rest is made
+};
+
+}  // namespace
+
 Handle& Handle::operator=(Handle&& o) noexcept
 {
     if (this != &o) {
         Handle old(m_ld);
+        old.m_socket = std::move(m_socket);
         m_ld = o.m_ld;
+        m_socket = std::move(o.m_socket);
         o.m_ld = nullptr;
     }
     return *this;
@@ -137,6 +205,25 @@ Handle::~Handle()
     if (!m_ld) return;
     SigpipeGuard guard;
     ldap_unbind_ext_s(m_ld, nullptr, nullptr);
+}
+
+void Handle::watch_socket(const std::string& uri)
+{
+    auto watched = std::make_unique<WatchedSocket>();
+    watched->callback.lc_add = &socket_opened;
+    watched->callback.lc_del = &socket_closing;
+    watched->callback.lc_arg = watched.get();
+    // libldap keeps the pointer: the struct lives as long as this handle.
+    if (ldap_set_option(m_ld, LDAP_OPT_CONNECT_CB, &watched->callback) != LDAP_OPT_SUCCESS)
+        throw LdapError(uri + ": cannot set the connect callback", LDAP_OTHER, true);
+    m_socket = std::move(watched);
+}
+
+void Handle::shut_down_socket() noexcept
+{
+    if (!m_socket) return;
+    std::lock_guard lock(m_socket->mutex);
+    if (m_socket->fd >= 0) ::shutdown(m_socket->fd, SHUT_RDWR);
 }
 
 Message::~Message()
@@ -210,6 +297,7 @@ Handle connect(const ServerSettings& s, const SearchLimits& limits)
     const timeval tv = to_timeval(s.timeout);
     set_option(ld, s, LDAP_OPT_NETWORK_TIMEOUT, &tv, "network timeout");
     set_option(ld, s, LDAP_OPT_TIMEOUT, &tv, "timeout");
+    h.watch_socket(s.uri);
 
     const bool tls = is_ldaps(s.uri) || s.starttls;
     if (tls) {
@@ -234,8 +322,12 @@ Handle connect(const ServerSettings& s, const SearchLimits& limits)
         " (TLS, CA file " + (s.ca_file.empty() ? std::string("default") : s.ca_file) + ")";
 
     // Connect now (ldaps: with the TLS handshake) so an unreachable server fails here.
-    if (int rc = ldap_connect(ld); rc != LDAP_SUCCESS)
-        fail(ld, s, is_ldaps(s.uri) ? "connect" + tls_note : std::string("connect"), rc);
+    {
+        Deadline deadline(h, s.timeout);
+        if (int rc = ldap_connect(ld); rc != LDAP_SUCCESS)
+            fail(ld, s, (is_ldaps(s.uri) ? "connect" + tls_note : std::string("connect")) +
+                            (deadline.fired() ? ": no answer within the timeout" : ""), rc);
+    }
 
     // Bound the size of one incoming PDU (one entry): a hostile server cannot make us buffer
     // more than this for a single message.
@@ -245,9 +337,12 @@ Handle connect(const ServerSettings& s, const SearchLimits& limits)
         ber_sockbuf_ctrl(sb, LBER_SB_OPT_SET_MAX_INCOMING, &max);
     }
 
-    if (s.starttls && !is_ldaps(s.uri))
+    if (s.starttls && !is_ldaps(s.uri)) {
+        // The extended operation is bounded by LDAP_OPT_TIMEOUT, the handshake after it is not.
+        Deadline deadline(h, 2 * s.timeout);
         if (int rc = ldap_start_tls_s(ld, nullptr, nullptr); rc != LDAP_SUCCESS)
-            fail(ld, s, "StartTLS" + tls_note, rc);
+            fail(ld, s, "StartTLS" + tls_note + (deadline.fired() ? ": no answer within the timeout" : ""), rc);
+    }
 
     if (!s.bind_dn.empty()) {
         const std::string empty;
@@ -357,7 +452,10 @@ SearchResult search(const Handle& h, const ServerSettings& s, const SearchReques
             ldap_get_option(ld, LDAP_OPT_RESULT_CODE, &code);
             fail(ld, s, "search", code < 0 ? code : LDAP_SERVER_DOWN);
         }
-        if (type == LDAP_RES_SEARCH_REFERENCE) continue;  // referrals are not followed (connect)
+        if (type == LDAP_RES_SEARCH_REFERENCE) {  // not followed (see connect): counted
+            ++result.references;
+            continue;
+        }
         if (type == LDAP_RES_SEARCH_ENTRY) {
             if (++entries > limits.max_entries) {
                 // The session still receives the rest: it is closed, not pooled (abandoned).
@@ -374,7 +472,13 @@ SearchResult search(const Handle& h, const ServerSettings& s, const SearchReques
         if (const int rc = ldap_parse_result(ld, msg.get(), &code, nullptr, nullptr, nullptr, nullptr, 0);
             rc != LDAP_SUCCESS)
             fail(ld, s, "search", rc);
-        if (code == LDAP_NO_SUCH_OBJECT) return {};
+        if (code == LDAP_NO_SUCH_OBJECT) {
+            if (!request.absent_base_is_failure) return {};
+            // The session is fine: only this directory's answer is useless.
+            throw LdapError(s.uri + ": search: base " + log::sanitise(request.base) + ": " +
+                                ldap_err2string(code) + " (check the directory's base)",
+                            code, false);
+        }
         // sizeLimitExceeded (our max_entries or the server's sizelimit), like timeLimitExceeded
         // and adminLimitExceeded, comes with the entries sent so far: a partial answer, which may
         // lack the entry that matters (the recipient's current certificate, the group listing a

@@ -29,15 +29,32 @@ class Handle {
 public:
     Handle() = default;
     explicit Handle(LDAP* ld) noexcept : m_ld(ld) {}
-    Handle(Handle&& o) noexcept : m_ld(o.m_ld) { o.m_ld = nullptr; }
+    Handle(Handle&& o) noexcept : m_ld(o.m_ld), m_socket(std::move(o.m_socket)) { o.m_ld = nullptr; }
     Handle& operator=(Handle&& o) noexcept;
     Handle(const Handle&) = delete;
     Handle& operator=(const Handle&) = delete;
     ~Handle();
     LDAP* get() const noexcept { return m_ld; }
 
+    // Keeps track of the session's socket from the moment libldap connects it until libldap
+    // closes it (LDAP_OPT_CONNECT_CB), so that shut_down_socket() can end a wait libldap
+    // itself does not bound. Throws LdapError when libldap refuses the callback.
+    void watch_socket(const std::string& uri);
+    // shutdown(2) of the socket, when libldap holds one open: a blocked read or write on it
+    // returns at once. Thread-safe (another thread's deadline calls it).
+    void shut_down_socket() noexcept;
+
+    // The registered callback and the socket it saw: libldap keeps a pointer to the callback,
+    // so it lives on the heap, as long as the session.
+    struct WatchedSocket {
+        ldap_conncb callback{};
+        std::mutex mutex;
+        int fd = -1;  // guarded by mutex
+    };
+
 private:
     LDAP* m_ld = nullptr;
+    std::unique_ptr<WatchedSocket> m_socket;  // outlives m_ld (released after the unbind)
 };
 
 // Owner of a result chain (ldap_msgfree when destroyed).
@@ -100,6 +117,12 @@ struct SearchRequest {
     // through, which no other server and no retry changes (a directory condition, not an
     // outage), and which of them is the recipient's is unknown.
     bool too_many_entries_is_answer = false;
+    // What noSuchObject (the base is not there) is. false (a group or person read by DN that
+    // may be gone): an empty answer. true (certificate lookups under the configured base): a
+    // failure like an unreachable server, since the directory cannot tell whether the address
+    // has a certificate (a typo in the base, a database being restored, an ACL hiding the
+    // base), and "none" would be cached and, under an opportunistic rule, send in clear.
+    bool absent_base_is_failure = false;
 };
 
 // Bounds on one answer. More matching entries than max_entries (the sizelimit sent) make the
@@ -135,6 +158,9 @@ struct SearchResult {
     std::size_t dropped_values = 0;  // values left out by max_value_bytes / max_values
     bool too_many_entries = false;   // sizeLimitExceeded with too_many_entries_is_answer: no entries
     bool abandoned = false;          // the server sent more than max_entries: its session is closed
+    // Continuation references (RFC 4511 §4.5.3: part of the subtree is held elsewhere) the
+    // server sent; they are not followed, so the entries may not be all that match.
+    std::size_t references = 0;
 };
 
 // RFC 4515 escaping of an assertion value (via libldap's ldap_bv2escaped_filter_value, which
@@ -152,7 +178,8 @@ std::string make_filter(std::string_view filter_template, std::string_view raw_v
 // A connected, TLS-protected (when configured) and bound session. Throws LdapError.
 Handle connect(const ServerSettings& settings, const SearchLimits& limits);
 
-// One search on a session. An absent base (noSuchObject) is an empty answer; a partial answer
+// One search on a session. An absent base (noSuchObject) is an empty answer (see
+// SearchRequest::absent_base_is_failure); a partial answer
 // (size, time or administrative limit exceeded) is an LdapError, never the entries received
 // (sizeLimitExceeded: see SearchRequest::too_many_entries_is_answer). Throws LdapError.
 SearchResult search(const Handle& ld, const ServerSettings& settings,

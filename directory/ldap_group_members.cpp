@@ -182,6 +182,7 @@ GroupExpansion LdapGroupMembers::ask(const std::string& group) const
         request.filter = "(objectClass=*)";
     } else {
         request.base = m_settings.group_base;
+        request.absent_base_is_failure = true;  // configured: not there is no answer, not "no group"
         request.filter = "(cn=" + ldap::escape_filter_value(group) + ")";
     }
     const auto answer = m_client->search(request);

@@ -83,6 +83,7 @@ bool LdapGroups::lists_any(const std::string& group, const std::vector<std::stri
         groups.filter = listing_any(dns);
     } else {
         groups.base = m_settings.group_base;
+        groups.absent_base_is_failure = true;  // configured: not there is no answer, not "no"
         groups.filter = "(&(cn=" + ldap::escape_filter_value(group) + ")" + listing_any(dns) + ")";
     }
     return !m_client->search(groups).entries.empty();
@@ -94,6 +95,9 @@ bool LdapGroups::ask(const EmailAddress& address, const std::string& group) cons
     people.base = m_settings.user_base;
     people.filter = ldap::make_filter(m_settings.user_filter, address.str());
     people.attributes = {"1.1"};  // the DNs only
+    // A user_base that is not there (a typo, a restore) cannot say "not a member": a to_group
+    // rule that requires encryption would silently not apply.
+    people.absent_base_is_failure = true;
     const auto found = m_client->search(people);
     if (found.entries.empty()) return false;
 
@@ -110,6 +114,7 @@ bool LdapGroups::ask(const EmailAddress& address, const std::string& group) cons
         up.base = m_settings.group_base;
         up.filter = listing_any(level);
         up.attributes = {"1.1"};
+        up.absent_base_is_failure = true;
         level.clear();
         for (const auto& e : m_client->search(up).entries) {
             if (level.size() == kMaxGroupsPerLevel) {

@@ -114,6 +114,7 @@ LookupAnswer LdapSource::answer(const EmailAddress& address)
     ldap::SearchRequest request{m_impl->config.base, ldap::make_filter(m_impl->config.filter, address.str()),
                                 k_attributes, ldap::Scope::Subtree};
     request.too_many_entries_is_answer = true;
+    request.absent_base_is_failure = true;  // not "none": nothing under a base that is not there
     const auto answer = m_impl->client.search(request);
     const std::string source = "ldap:" + answer.server;
     const std::size_t max = m_impl->config.max_values;
@@ -152,12 +153,19 @@ LookupAnswer LdapSource::answer(const EmailAddress& address)
         }
         for (const Bytes* value : entry.values("userCertificate")) add(*value, entry, "userCertificate");
     }
-    if (dropped > 0) {
+    if (dropped > 0)
         result.cut = std::to_string(dropped) + " value(s) left out by the limits (" + std::to_string(max) +
                      " values or certificates, " + std::to_string(m_impl->config.max_value_bytes) +
                      " bytes each)";
-        log_cut(answer.server, address, out.size(), result.cut);
-    }
+    // Part of the subtree is on another server, not asked (referrals are not followed), and
+    // nothing was found here: the recipient's entry may be there, so "none" is not the whole
+    // answer (stored, it sent mail in clear under an opportunistic rule for negative_ttl).
+    // With a certificate found the answer stands: Active Directory refers every search at a
+    // domain root to its application partitions, and those answers must still be cached.
+    if (answer.references > 0 && out.empty())
+        result.cut += (result.cut.empty() ? "" : "; ") + std::to_string(answer.references) +
+                      " search reference(s) to other servers not followed";
+    if (!result.cut.empty()) log_cut(answer.server, address, out.size(), result.cut);
     log::debug("ldap_lookup", {{"server", answer.server},
                                {"address", address.str()},
                                {"entries", std::to_string(answer.entries.size())},

@@ -25,6 +25,27 @@ std::mutex g_registry_mutex;
 std::condition_variable g_registry_closed;
 std::map<std::string, std::weak_ptr<Environment>> g_registry;
 
+// LMDB maps the data file and trusts its meta page: pages it names past the end of a file cut
+// short (a full disk during a copy, a partial restore) are read through the map, which is
+// SIGBUS, the whole process gone. A file shorter than the pages in use is refused here, naming
+// it, so the stores in it are unavailable (the callers' 451) instead.
+void refuse_truncated(const Environment& env, const std::string& folder)
+{
+    MDB_envinfo info{};
+    MDB_stat stat{};
+    check(mdb_env_info(env.get(), &info), env, "read environment info");
+    check(mdb_env_stat(env.get(), &stat), env, "read environment stat");
+    const std::filesystem::path data = std::filesystem::path(folder) / "data.mdb";
+    std::error_code ec;
+    const std::uintmax_t size = std::filesystem::file_size(data, ec);
+    if (ec) throw Error(Failure::DirectoryUnavailable, "lmdb " + data.string() + ": " + ec.message());
+    const std::uintmax_t needed = (static_cast<std::uintmax_t>(info.me_last_pgno) + 1) * stat.ms_psize;
+    if (size < needed)
+        throw Error(Failure::DirectoryUnavailable, "lmdb " + data.string() + ": truncated: " + std::to_string(size) +
+                                                       " bytes, its pages in use need " + std::to_string(needed) +
+                                                       " (restore it or move it away)");
+}
+
 }  // namespace
 
 void check(int rc, const Environment& env, std::string_view operation)
@@ -63,6 +84,7 @@ std::shared_ptr<Environment> Environment::open(const std::filesystem::path& fold
     // MDB_NOTLS: read transactions are not tied to thread-local slots, so milter threads can
     // come and go without exhausting the reader table.
     check(mdb_env_open(raw, key.c_str(), MDB_NOTLS, S_IRUSR | S_IWUSR), *env, "open");
+    refuse_truncated(*env, key);
     int dead = 0;
     mdb_reader_check(raw, &dead);  // clear reader slots left by a crashed process
     g_registry[key] = env;
@@ -93,6 +115,15 @@ MDB_dbi Environment::database(const std::string& name)
 
 Transaction::Transaction(Environment& env, Mode mode) : m_env(env)
 {
+    // The reader slot of a process killed inside a read transaction (ssmctl under SIGKILL or
+    // the OOM killer) pins the pages its snapshot may see: no page freed since could be reused
+    // and the file grew until the map was full, for good in a daemon that only cleared such
+    // slots when it opened the environment. Writers are few (misses, harvests, receipts) and
+    // the check is one pass over the reader table.
+    if (mode == Mode::Write) {
+        int dead = 0;
+        mdb_reader_check(env.get(), &dead);
+    }
     check(mdb_txn_begin(env.get(), nullptr, mode == Mode::Read ? MDB_RDONLY : 0, &m_txn), env,
           "begin transaction");
 }

@@ -2,7 +2,9 @@
 // cache later): one environment per folder shared by every store in it, named databases,
 // and transactions that abort unless committed.
 // SECURITY: the database files are ours (0600 in a 0700 folder) but are still read defensively
-// by the stores (a corrupt record is skipped, not trusted).
+// by the stores (a corrupt record is skipped, not trusted). LMDB itself trusts the file's
+// structure: a data file shorter than the pages in use is refused at open (reading it through
+// the map is SIGBUS); a page corrupted inside the file is not detected (LMDB has no checksums).
 #pragma once
 #include <cstddef>
 #include <filesystem>
@@ -59,6 +61,7 @@ private:
 
 // One transaction, used only by the thread that made it. Aborted by the destructor unless
 // commit() succeeded. Read transactions may run concurrently with each other and one writer.
+// A write transaction first clears the reader slots of dead processes (mdb_reader_check).
 class Transaction {
 public:
     enum class Mode { Read, Write };

@@ -29,6 +29,11 @@ check_PROGRAMS += tests/unit/test_lookup_cache
 tests_unit_test_lookup_cache_SOURCES = tests/unit/test_lookup_cache.cpp $(UNIT_MAIN)
 tests_unit_test_lookup_cache_LDADD = directory/libssm_directory.a pki/libssm_pki.a base/libssm_base.a $(UNIT_LIBS)
 
+# The LMDB layer against real files and processes: truncated data files, killed readers.
+check_PROGRAMS += tests/unit/test_lmdb
+tests_unit_test_lmdb_SOURCES = tests/unit/test_lmdb.cpp $(UNIT_MAIN)
+tests_unit_test_lmdb_LDADD = directory/libssm_directory.a pki/libssm_pki.a base/libssm_base.a $(UNIT_LIBS)
+
 check_PROGRAMS += tests/unit/test_certificate_memo
 tests_unit_test_certificate_memo_SOURCES = tests/unit/test_certificate_memo.cpp tests/unit/test_pki_support.h $(UNIT_MAIN)
 tests_unit_test_certificate_memo_LDADD = directory/libssm_directory.a pki/libssm_pki.a base/libssm_base.a $(UNIT_LIBS)

@@ -110,6 +110,7 @@ class DirectoryTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(static_folder_errors);
     CPPUNIT_TEST(harvest_persists_across_reopen);
     CPPUNIT_TEST(harvest_keeps_intermediates);
+    CPPUNIT_TEST(harvest_intermediates_must_sign);
     CPPUNIT_TEST(harvest_refuses_and_updates);
     CPPUNIT_TEST(harvest_keeps_the_most_recent);
     CPPUNIT_TEST(harvest_survives_corrupt_record);
@@ -241,6 +242,36 @@ public:
         // Others issued by the sub-CA find no learned CA: nothing is added.
         CPPUNIT_ASSERT(reopened.store(addr("alice@acme.example"), fx::der_of("alice"), std::nullopt, 1000));
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, reopened.lookup(addr("alice@acme.example")).size());
+    }
+
+    // Whoever sends a signed message chooses the CA certificates it carries, and their names:
+    // 40 self-made CAs named "O=Partner, CN=Partner CA" (the issuer of chained's certificate)
+    // came back with chained's harvested certificate beside the real one, and the choice
+    // keeps only the first kMaxChainCertificates CA certificates for path building (in key
+    // order: the real issuer was left out 9 times in 41, more the more were sent), so the
+    // partner could no longer be encrypted to. Only CAs whose key signed it come back.
+    void harvest_intermediates_must_sign()
+    {
+        test::TempDir t;
+        test::run("cd '" + t.path().string() + "' && export OPENSSL_CONF=/dev/null && "
+                  "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out fake.key 2>/dev/null && "
+                  "for i in $(seq 1 40); do openssl req -x509 -new -key fake.key -subj '/O=Partner/CN=Partner CA' "
+                  "-set_serial $i -days 30 -addext basicConstraints=critical,CA:true "
+                  "-addext keyUsage=critical,keyCertSign,cRLSign -outform DER -out fake$i.der 2>/dev/null || exit 1; done");
+        std::vector<Bytes> offered;
+        for (int i = 1; i <= 40; ++i) {
+            const std::string der = test::read_file(t.path() / ("fake" + std::to_string(i) + ".der"));
+            offered.emplace_back(der.begin(), der.end());
+        }
+        offered.push_back(fx::der_of("partner-ca"));
+        HarvestStore store(t.path() / "cache");
+        CPPUNIT_ASSERT(store.store(addr("chained@acme.example"), fx::der_of("chained"), std::nullopt, 1000));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{41}, store.store_intermediates(offered));
+        const auto with = store.lookup(addr("chained@acme.example"));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, with.size());
+        CPPUNIT_ASSERT(with[1].cert.der() == fx::der_of("partner-ca"));
+        const auto choice = choose_encryption_certificate(addr("chained@acme.example"), with, *trust(), std::time(nullptr));
+        CPPUNIT_ASSERT_MESSAGE(join(choice.rejected_reasons), choice.chosen && choice.chosen->der == fx::der_of("chained"));
     }
 
     void harvest_refuses_and_updates()

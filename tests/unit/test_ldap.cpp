@@ -224,11 +224,14 @@ class LdapTest final : public CppUnit::TestFixture {
     CPPUNIT_TEST(wrong_password_fails);
     CPPUNIT_TEST(failover_and_reconnect);
     CPPUNIT_TEST(all_servers_down);
+    CPPUNIT_TEST(absent_base_is_not_a_negative_answer);
     CPPUNIT_TEST(unresponsive_server_times_out);
+    CPPUNIT_TEST(unresponsive_tls_server_times_out);
     CPPUNIT_TEST(concurrent_lookups_share_the_pool);
     CPPUNIT_TEST(client_generic_search);
     CPPUNIT_TEST(client_pdu_limit);
     CPPUNIT_TEST(too_many_entries_is_a_cut_answer);
+    CPPUNIT_TEST(search_references_make_a_cut_answer);
     CPPUNIT_TEST(server_ignoring_the_size_limit);
     CPPUNIT_TEST(flood_on_a_pooled_session_is_not_asked_again);
     CPPUNIT_TEST(dropped_values_make_a_cut_answer);
@@ -461,6 +464,35 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::uint64_t{0}, src.searches_sent());
     }
 
+    // A search base the server does not hold (a typo in base, a directory being restored into
+    // an empty database, an ACL that hides the base) is noSuchObject: the directory cannot say
+    // whether the recipient has a certificate. Taken for "none", it was cached as a negative
+    // answer, and under an opportunistic rule the mail left in clear for negative_ttl (for
+    // ever, with a typo) without a word in the log; it must be DirectoryUnavailable, named.
+    void absent_base_is_not_a_negative_answer()
+    {
+        auto c = config_for({shared_server().uri()});
+        c.base = "ou=missing,dc=partner,dc=example";
+        auto src = std::make_shared<LdapSource>(c);
+        try {
+            src->lookup(addr("dave@partner.example"));
+            CPPUNIT_FAIL("an absent search base answered \"no certificate\"");
+        } catch (const Error& e) {
+            CPPUNIT_ASSERT(e.failure() == Failure::DirectoryUnavailable);
+            CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).find("ou=missing,dc=partner,dc=example") !=
+                                                 std::string::npos);
+        }
+        // Behind the cache: nothing stored, the next lookup asks again.
+        TempDir t;
+        CachingSource cache(lmdb::Environment::open(t.path()), src, CacheSettings{});
+        CPPUNIT_ASSERT_THROW(cache.lookup(addr("dave@partner.example")), Error);
+        CPPUNIT_ASSERT(!cache.peek(addr("dave@partner.example")).has_value());
+        // The base that exists still answers, with or without entries.
+        LdapSource good(config_for({shared_server().uri()}));
+        CPPUNIT_ASSERT(good.lookup(addr("nobody@partner.example")).empty());
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, good.lookup(addr("dave@partner.example")).size());
+    }
+
     // A server that accepts connections and never answers (a socket nobody reads): the
     // timeout ends the search, the lookup fails over to the next server.
     void unresponsive_server_times_out()
@@ -487,6 +519,35 @@ public:
 
         LdapSource alone(config_for({mute}));
         assert_unavailable(alone, "dave@partner.example", mute);
+        ::close(s);
+    }
+
+    // The same server behind TLS: ldaps:// waits for a handshake that never comes, StartTLS
+    // for the answer to its extended operation. Each ends within the timeout, as a failure.
+    void unresponsive_tls_server_times_out()
+    {
+        const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        CPPUNIT_ASSERT(::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+        CPPUNIT_ASSERT(::listen(s, 16) == 0);
+        CPPUNIT_ASSERT(::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+        const std::string port = std::to_string(ntohs(a.sin_port));
+        for (const bool starttls : {false, true}) {
+            const std::string mute = (starttls ? "ldap://127.0.0.1:" : "ldaps://127.0.0.1:") + port;
+            auto c = config_for({mute});
+            c.starttls = starttls;
+            c.ca_file = shared_server().ca_file().string();
+            c.timeout = std::chrono::milliseconds(500);
+            LdapSource src(c);
+            const auto t0 = std::chrono::steady_clock::now();
+            assert_unavailable(src, "dave@partner.example", mute);
+            const auto took = std::chrono::steady_clock::now() - t0;
+            CPPUNIT_ASSERT_MESSAGE(mute + ": " + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()) + " ms",
+                                   took < std::chrono::seconds(4));
+        }
         ::close(s);
     }
 
@@ -662,6 +723,47 @@ public:
         CPPUNIT_ASSERT_EQUAL(0U, client.servers().at(0)->open_sessions());
     }
 
+    // Part of the subtree lives on another server (a referral object: slapd answers a subtree
+    // search with a continuation reference, RFC 4511 §4.5.3). References are not followed
+    // (they would send our queries where nobody configured), so when nothing is found here the
+    // recipient's entry may be the one left out: the answer is cut, used for this lookup only,
+    // never cached as "none" (which made an opportunistic rule send in clear for negative_ttl).
+    void search_references_make_a_cut_answer()
+    {
+        TempDir d;
+        const fs::path referral = d.path() / "referral.ldif";
+        test::write_file(referral,
+                         "dn: ou=elsewhere,dc=partner,dc=example\n"
+                         "objectClass: referral\n"
+                         "objectClass: extensibleObject\n"
+                         "ou: elsewhere\n"
+                         "ref: ldap://127.0.0.1:" + std::to_string(free_port()) + "/ou=elsewhere,dc=partner,dc=example\n");
+        Slapd server(false, q(referral));
+        auto src = std::make_shared<LdapSource>(config_for({server.uri()}));
+        const auto away = addr("away@partner.example");
+        const auto got = src->answer(away);
+        CPPUNIT_ASSERT(got.candidates.empty());
+        CPPUNIT_ASSERT_MESSAGE(got.cut, got.cut.find("reference") != std::string::npos);
+        // A certificate found here stands (Active Directory refers every search at a domain
+        // root to its application partitions: such answers must stay cacheable).
+        const auto dave = src->answer(addr("dave@partner.example"));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, dave.candidates.size());
+        CPPUNIT_ASSERT(dave.complete());
+
+        CachingSource cache(lmdb::Environment::open(d.path() / "cache"), src, CacheSettings{});
+        const auto sent = src->searches_sent();
+        CPPUNIT_ASSERT(cache.lookup(away).empty());
+        CPPUNIT_ASSERT(cache.lookup(away).empty());
+        CPPUNIT_ASSERT(!cache.peek(away).has_value());  // not cached as "none"
+        CPPUNIT_ASSERT_EQUAL(sent + 2, src->searches_sent());
+
+        // A base below the referral object: the server answers with a referral result instead
+        // of entries; that was a failure already, and stays one.
+        auto below = config_for({server.uri()});
+        below.base = "ou=elsewhere,dc=partner,dc=example";
+        CPPUNIT_ASSERT_THROW(LdapSource(below).lookup(away), Error);
+    }
+
     // More entries match than the size limit lets through (the client's max_entries, or the
     // server's own sizelimit): the server sends some and sizeLimitExceeded. Which entry is the
     // recipient's is unknown, and the directory answers so at every retry: an answer cut to no
@@ -768,8 +870,10 @@ public:
         auto env = lmdb::Environment::open(d.path());
         auto people = config_for({shared_server().uri()});
         people.base = "ou=people,dc=partner,dc=example";
+        // A base that is there and holds neither (an ACL that hides the base, as ou=protected
+        // is anonymously, is no answer at all: absent_base_is_not_a_negative_answer).
         auto protected_ou = config_for({shared_server().uri()});
-        protected_ou.base = "ou=protected,dc=partner,dc=example";  // nothing there anonymously
+        protected_ou.base = "cn=reader,dc=partner,dc=example";
         auto in_people = std::make_shared<LdapSource>(people);
         auto in_protected = std::make_shared<LdapSource>(protected_ou);
         CPPUNIT_ASSERT_EQUAL(in_people->name(), in_protected->name());  // the names stay as they were

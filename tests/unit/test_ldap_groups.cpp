@@ -237,6 +237,24 @@ public:
             m.origin.authenticated = true;
             CPPUNIT_ASSERT_EQUAL(std::string("vip recipients"), p.plan(m, addr("vip@partner.example"), &groups).rule_name);
             CPPUNIT_ASSERT_EQUAL(std::string("default"), p.plan(m, addr("clerk@partner.example"), &groups).rule_name);
+
+            // A user_base or group_base the server does not hold (a typo, a restore into an empty
+            // database) is no answer, not "not a member": the vip rule above, which requires
+            // encryption, would silently not apply and the mail leave by the default rule.
+            for (const bool people : {true, false}) {
+                auto missing = slapd.settings(std::chrono::seconds(0));
+                (people ? missing.user_base : missing.group_base) = std::string("ou=missing,") + kSuffix;
+                directory::LdapGroups lost(missing);
+                try {
+                    lost.is_member(addr("vip@partner.example"), "vip");
+                    CPPUNIT_FAIL(std::string("an absent ") + (people ? "user_base" : "group_base") + " answered");
+                } catch (const Error& e) {
+                    CPPUNIT_ASSERT(e.failure() == Failure::DirectoryUnavailable);
+                    CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).find("ou=missing") != std::string::npos);
+                }
+            }
+            // A group named by a DN that is not there is still simply not listing anyone.
+            CPPUNIT_ASSERT(!groups.is_member(addr("vip@partner.example"), std::string("cn=gone,ou=groups,") + kSuffix));
         }
         {
             // The members of a group (mail lists' members_group): by DN and by cn, both
