@@ -304,7 +304,7 @@ require_integrity = false
             {"[policy]\nsign = \"sender\"\nstrip_trigger = true\n", f + ":5:1: unknown key 'strip_trigger' in [policy]"},
             {"[[rule]]\nname = \"r\"\nrequired_policies = [\"1..2\"]\n", f + ":5:21: '1..2' is not a dotted OID"},
             {"[[rule]]\nname = \"r\"\nrevocation = \"hard\"\n", f + ":5:14: revocation must be \"off\", \"soft-fail\" or \"hard-fail\""},
-            {"[[rule]]\nname = \"r\"\nsubject = \"x\"\n", f + ":5:1: unknown key 'subject' in [rule[]]"},
+            {"[[rule]]\nname = \"r\"\nsubject = \"x\"\n", f + ":5:1: unknown key 'subject' in [[rule]]"},
             {"[policy]\nrecipient_delimiter = \"+@\"\n", f + ":4:23: recipient_delimiter '+@' must be printable ASCII"},
             {"[policy]\nrecipient_delimiter = \"+ \"\n", f + ":4:23: recipient_delimiter '+ ' must be printable ASCII"},
         };
