@@ -307,6 +307,20 @@ require_integrity = false
             {"[[rule]]\nname = \"r\"\nsubject = \"x\"\n", f + ":5:1: unknown key 'subject' in [[rule]]"},
             {"[policy]\nrecipient_delimiter = \"+@\"\n", f + ":4:23: recipient_delimiter '+@' must be printable ASCII"},
             {"[policy]\nrecipient_delimiter = \"+ \"\n", f + ":4:23: recipient_delimiter '+ ' must be printable ASCII"},
+            // A refused domain says why, in libidn2's words for a label that is no A-label.
+            {"[[domain]]\nname = \"xn--zz.example\"\n",
+             f + ":4:8: 'xn--zz.example' is not a domain name: 'xn--zz' is no A-label (libidn2: string contains "
+                 "invalid punycode data)"},
+            {"[[domain]]\nname = \"acme..example\"\n", f + ":4:8: 'acme..example' is not a domain name: it has an empty label"},
+            {"[[rule]]\nname = \"r\"\nto = [\"*@*.mail.xn--u-ccb.example\"]\n",
+             f + ":5:6: '*@*.mail.xn--u-ccb.example' is not an address pattern (addr, *@domain, *@*.domain or *): in "
+                 "its domain, 'xn--u-ccb' is no A-label (libidn2: string is not in Unicode NFC format)"},
+            {"[[rule]]\nname = \"r\"\nsign = \"sender\"\nsigning_identity = \"dsa@xn--zz.example\"\n",
+             f + ":6:20: 'dsa@xn--zz.example' is not an address: in its domain, 'xn--zz' is no A-label (libidn2: "
+                 "string contains invalid punycode data)"},
+            {"[[rule]]\nname = \"r\"\nfrom = [\"x@-acme.example\"]\n",
+             f + ":5:8: 'x@-acme.example' is not an address pattern (addr, *@domain, *@*.domain or *): in its "
+                 "domain, a label starts or ends with a hyphen"},
         };
         for (auto& c : cases) {
             try {

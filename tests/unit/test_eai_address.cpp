@@ -198,6 +198,14 @@ public:
         };
         for (auto b : bad) {
             CPPUNIT_ASSERT_MESSAGE(b, !Domain::parse(b).has_value());
+            // The administrator is told why: which label is no A-label and libidn2's reason
+            // (or the LDH rule a trailing hyphen breaks, before libidn2 is asked).
+            const std::string why = Domain::refusal(b);
+            if (std::string_view(b).find("-.") != std::string_view::npos)
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(b, std::string("a label starts or ends with a hyphen"), why);
+            else
+                CPPUNIT_ASSERT_MESSAGE(std::string(b) + ": " + why, why.find("' is no A-label (libidn2: ") != std::string::npos);
+            CPPUNIT_ASSERT_MESSAGE(why, EmailAddress::domain_refusal(std::string("user@") + b) == "in its domain, " + why);
             CPPUNIT_ASSERT_MESSAGE(b, !EmailAddress::parse(std::string("user@") + b).has_value());
             CPPUNIT_ASSERT_MESSAGE(b, !certificate_address_key(std::string("user@") + b, false).has_value());
         }
@@ -212,6 +220,7 @@ public:
         for (auto& g : good) {
             const auto d = Domain::parse(g.in);
             CPPUNIT_ASSERT_MESSAGE(g.in, d.has_value());
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(g.in, std::string(), Domain::refusal(g.in));
             CPPUNIT_ASSERT_EQUAL_MESSAGE(g.in, std::string(g.out), d->str());
         }
     }
