@@ -284,6 +284,12 @@ std::optional<EmailAddress> EmailAddress::parse(std::string_view text)
     return EmailAddress(std::move(*canonical_local), std::move(*domain));
 }
 
+bool smtp_utf8_domain_not_a_labels(std::string_view value)
+{
+    const auto at = value.rfind('@');
+    return at != std::string_view::npos && has_non_ascii(value.substr(at + 1));
+}
+
 std::string EmailAddress::domain_refusal(std::string_view text)
 {
     if (parse(text)) return {};
@@ -299,6 +305,7 @@ std::string EmailAddress::domain_refusal(std::string_view text)
 std::optional<std::string> certificate_address_key(std::string_view value, bool utf8)
 {
     if (value.empty() || value.size() > 320 || value.front() == '@') return std::nullopt;
+    if (utf8 && smtp_utf8_domain_not_a_labels(value)) return std::nullopt;
     for (const char c : value) {
         const auto u = static_cast<unsigned char>(c);
         if (u <= 0x20 || u == 0x7f || c == '<' || c == '>' || (u >= 0x80 && !utf8)) return std::nullopt;

@@ -69,8 +69,16 @@ inline std::string refusal_suffix(const std::string& why)
 // emailAddress): ASCII lower-cased local part in NFC, '@', the domain in A-labels; the same key
 // ascii_lowercase(EmailAddress::str()) gives for the parsed address. nullopt for anything that
 // is not one plain addr-spec (controls, spaces, angle brackets, invalid UTF-8, a bad domain).
-// `utf8` allows non-ASCII octets (SmtpUTF8Mailbox); rfc822Name is IA5String, ASCII only.
+// `utf8` allows non-ASCII octets in the local part (SmtpUTF8Mailbox); rfc822Name is
+// IA5String, ASCII only. A SmtpUTF8Mailbox's domain must be A-labels or LDH labels (RFC 9598
+// §3): one in U-labels is refused, not converted, since the UTS #46 mapping that turns what a
+// person types into a domain would also read a certificate's "ａｃｍｅ.example" (fullwidth) as
+// acme.example, a name its CA never checked.
 std::optional<std::string> certificate_address_key(std::string_view value, bool utf8);
+
+// True when a SmtpUTF8Mailbox value's domain (after its last '@') holds non-ASCII octets:
+// U-labels, which RFC 9598 §3 does not allow there (certificate_address_key refuses it).
+bool smtp_utf8_domain_not_a_labels(std::string_view value);
 
 // RFC 3183 §3: the addresses a domain's own certificates name (gateway-to-gateway): its signing
 // certificate's and its encryption certificate's. `domain` as Domain::str() gives it.

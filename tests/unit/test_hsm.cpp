@@ -82,7 +82,7 @@ struct TokenFixture : test::PkiToken {
     void add_smtp_utf8_identity()
     {
         issue_identity("eai", "-algorithm EC -pkeyopt ec_paramgen_curve:P-256", "eai", "", "digitalSignature",
-                       "@alt\\n[alt]\\notherName.1=1.3.6.1.5.5.7.8.9;FORMAT:UTF8,UTF8:Jürgen@müller.example");
+                       "@alt\\n[alt]\\notherName.1=1.3.6.1.5.5.7.8.9;FORMAT:UTF8,UTF8:Jürgen@xn--mller-kva.example");
         import_identity("eai", "08", "--usage-sign");
     }
 };
