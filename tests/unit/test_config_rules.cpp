@@ -3,7 +3,10 @@
 // name the list file and its line).
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <algorithm>
+
 #include "milter/config.h"
+#include "milter/config_warnings.h"
 #include "tests/unit/test_policy_support.h"
 #include "tests/unit/test_support.h"
 
@@ -34,6 +37,7 @@ class ConfigRulesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(partner_recipient_delimiters);
     CPPUNIT_TEST(partner_delimiter_errors);
     CPPUNIT_TEST(recipient_delimiter_without_own_domains_is_warned);
+    CPPUNIT_TEST(rules_of_one_name_are_warned);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -358,6 +362,27 @@ require_integrity = false
                            ->address_extensions.warnings().empty());
         CPPUNIT_ASSERT(load(dir, "[policy]\nrecipient_delimiter = \"-\"\n[[domain]]\nname = \"acme.example\"\n" + rule)
                            ->address_extensions.warnings().empty());
+    }
+
+    // The deciding rule is known by its name only (logs, ssmctl policy test): a name two rules
+    // share is warned of, by ssm-milter -n, at start-up and at each reload.
+    void rules_of_one_name_are_warned()
+    {
+        test::TempDir dir;
+        const std::string a = "[[rule]]\nname = \"partners\"\ndirection = \"outbound\"\nencrypt = \"mandatory\"\n";
+        const std::string b = "[[rule]]\nname = \"partners\"\ndirection = \"inbound\"\n";
+        const std::string c = "[[rule]]\nname = \"others\"\n";
+        const auto named = [](const std::vector<std::string>& warnings) {
+            return std::count_if(warnings.begin(), warnings.end(),
+                                 [](const std::string& w) { return w.find("[[rule]] name ") == 0; });
+        };
+        const auto twice = configuration_warnings(*load(dir, a + b + c));
+        CPPUNIT_ASSERT_EQUAL(std::ptrdiff_t(1), named(twice));
+        const auto w = std::find_if(twice.begin(), twice.end(), [](const std::string& x) { return x.find("[[rule]] name ") == 0; });
+        CPPUNIT_ASSERT_EQUAL(std::string("[[rule]] name \"partners\" names 2 rules: the log and ssmctl policy test, which "
+                                         "name the deciding rule, cannot tell them apart"),
+                             *w);
+        CPPUNIT_ASSERT_EQUAL(std::ptrdiff_t(0), named(configuration_warnings(*load(dir, a + c))));
     }
 
     void recipient_delimiter_reaches_every_address_pattern()
