@@ -538,12 +538,12 @@ public:
             "manufacturer=\"SoftHSM project\" model=\"SoftHSM v2\"",
             "certificate label=alice id=01 key=rsa-2048 email=alice@acme.example not_after=",
             "private_key=yes key_attributes=sign,decrypt extractable=no sign=rsa-pkcs1,rsa-pss "
-            "decrypt=rsa-raw\n",
+            "decrypt=rsa-pkcs1,rsa-oaep\n",
             "certificate label=bob id=02 key=ec-p256 email=bob@acme.example",
             "key_attributes=sign,decrypt,derive extractable=no sign=ecdsa decrypt=ecdh\n",
             "certificate label=partner-domain id=07 key=rsa-2048 "
             "email=domain-confidentiality-authority@partner.example",
-            "key_attributes=sign,decrypt extractable=yes sign=none decrypt=rsa-raw\n",
+            "key_attributes=sign,decrypt extractable=yes sign=none decrypt=rsa-pkcs1,rsa-oaep\n",
             "certificate label=erin id=04 key=ec-p384 email=erin@acme.example",
             "certificate label=ed id=06 key=ed25519 email=ed@acme.example",
             "extractable=no sign=ed25519 decrypt=none\n",
