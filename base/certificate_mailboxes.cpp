@@ -11,6 +11,7 @@
 #include <libtasn1.h>
 
 #include "base/email_address.h"
+#include "base/log.h"
 
 namespace ssm {
 
@@ -53,7 +54,12 @@ CertificateMailboxes san_mailboxes(gnutls_x509_crt_t crt)
                 std::strncmp(oid.data(), oid_smtp_utf8_mailbox, oid.size()) != 0)
                 continue;
             out.named_any = true;
-            if (const auto text = utf8_string(buf.data(), size)) key = certificate_address_key(*text, true);
+            const auto text = utf8_string(buf.data(), size);
+            if (text && smtp_utf8_domain_not_a_labels(*text))
+                log::warning("certificate_address_refused",
+                             {{"name", std::string(*text)},
+                              {"reason", "SmtpUTF8Mailbox domain in U-labels (RFC 9598 3: A-labels only)"}});
+            if (text) key = certificate_address_key(*text, true);
         }
         if (key && std::find(out.keys.begin(), out.keys.end(), *key) == out.keys.end())
             out.keys.push_back(std::move(*key));

@@ -2,7 +2,8 @@
 // SmtpUTF8Mailbox otherName (RFC 9598, a UTF8String for addresses with a non-ASCII local
 // part), as lookup keys (certificate_address_key): one reader for pki/ and hsm/ facts.
 // SECURITY: certificates are untrusted; reads are bounded and a name that is not one plain
-// addr-spec is dropped, never repaired.
+// addr-spec is dropped, never repaired: a SmtpUTF8Mailbox whose domain is in U-labels too
+// (RFC 9598 §3 wants A-labels; logged as certificate_address_refused).
 #pragma once
 #include <string>
 #include <vector>

@@ -43,14 +43,16 @@ bool has_non_ascii(std::string_view s)
 // A domain with U-labels as its A-label form (IDNA2008 with the UTS #46 mapping, through
 // GnuTLS and libidn2): the one form domains compare, match and key in. nullopt when the
 // text is no valid UTF-8 or IDNA refuses it (disallowed code points, bidi rules, ...).
-std::optional<std::string> to_a_labels(std::string_view text)
+std::optional<std::string> to_a_labels(std::string_view text, std::string& why)
 {
-    if (!is_utf8_text(text) || text.size() > 1024) return std::nullopt;
+    if (!is_utf8_text(text)) return why = "not valid UTF-8", std::nullopt;
+    if (text.size() > 1024) return why = "too long", std::nullopt;
     GnutlsDatum out;
-    if (gnutls_idna_map(text.data(), static_cast<unsigned>(text.size()), &out.d, 0) < 0 || out.d.data == nullptr)
-        return std::nullopt;
+    if (const int rc = gnutls_idna_map(text.data(), static_cast<unsigned>(text.size()), &out.d, 0);
+        rc < 0 || out.d.data == nullptr)
+        return why = std::string("IDNA refuses it (") + gnutls_strerror(rc) + ")", std::nullopt;
     std::string a(reinterpret_cast<const char*>(out.d.data), out.d.size);
-    if (has_non_ascii(a)) return std::nullopt;
+    if (has_non_ascii(a)) return why = "IDNA left non-ASCII characters in it", std::nullopt;
     return a;
 }
 
@@ -68,7 +70,8 @@ struct CFree {
 // checks all of it when handed the A-label. Without this "xn--zz.example" (no Punycode) or
 // "xn--a.example" (decodes to the C1 control U+0080) would be domains of ours, and two
 // spellings that no resolver treats alike could name one.
-bool a_labels_valid(std::string_view ascii)
+// `why` names the label and libidn2's reason.
+bool a_labels_valid(std::string_view ascii, std::string& why)
 {
     std::size_t start = 0;
     while (start <= ascii.size()) {
@@ -78,7 +81,9 @@ bool a_labels_valid(std::string_view ascii)
             uint8_t* looked_up = nullptr;
             const int rc = idn2_lookup_u8(reinterpret_cast<const uint8_t*>(label.c_str()), &looked_up, IDN2_NONTRANSITIONAL);
             const std::unique_ptr<uint8_t, Idn2Free> owned(looked_up);
-            if (rc != IDN2_OK || !owned || label != reinterpret_cast<const char*>(owned.get())) return false;
+            if (rc != IDN2_OK) return why = "'" + label + "' is no A-label (libidn2: " + idn2_strerror(rc) + ")", false;
+            if (!owned || label != reinterpret_cast<const char*>(owned.get()))
+                return why = "'" + label + "' is no A-label (it does not encode back to itself)", false;
         }
         start = end + 1;
     }
@@ -178,34 +183,56 @@ std::string canonical_local_part(std::string_view local)
 
 }  // namespace
 
-std::optional<Domain> Domain::parse(std::string_view text)
+namespace {
+
+// Domain::parse's checks; `why` says which one refused (for Domain::refusal).
+std::optional<std::string> domain_name(std::string_view text, std::string& why)
 {
     if (!text.empty() && text.back() == '.') text.remove_suffix(1);
     std::optional<std::string> a_labels;
     if (has_non_ascii(text)) {
-        if (!(a_labels = to_a_labels(text))) return std::nullopt;
+        if (!(a_labels = to_a_labels(text, why))) return std::nullopt;
         text = *a_labels;  // checked as LDH below like any ASCII domain
     }
-    if (text.empty() || text.size() > 253) return std::nullopt;
+    if (text.empty()) return why = "it is empty", std::nullopt;
+    if (text.size() > 253) return why = "it is longer than 253 characters", std::nullopt;
     std::size_t label_len = 0;
     char prev = '.';
     for (char c : text) {
         // A label neither starts nor ends with a hyphen (RFC 1123).
-        if ((c == '.' && prev == '-') || (c == '-' && prev == '.')) return std::nullopt;
+        if ((c == '.' && prev == '-') || (c == '-' && prev == '.'))
+            return why = "a label starts or ends with a hyphen", std::nullopt;
         prev = c;
         if (c == '.') {
-            if (label_len == 0) return std::nullopt;
+            if (label_len == 0) return why = "it has an empty label", std::nullopt;
             label_len = 0;
         } else if (is_label_char(c)) {
-            if (++label_len > 63) return std::nullopt;
+            if (++label_len > 63) return why = "a label is longer than 63 characters", std::nullopt;
         } else {
-            return std::nullopt;
+            return why = "'" + with_unprintable_replaced(std::string_view(&c, 1)) + "' is not a letter, digit or hyphen", std::nullopt;
         }
     }
-    if (label_len == 0 || prev == '-') return std::nullopt;
+    if (label_len == 0) return why = "it has an empty label", std::nullopt;
+    if (prev == '-') return why = "a label starts or ends with a hyphen", std::nullopt;
     std::string name = ascii_lowercase(text);
-    if (!a_labels_valid(name)) return std::nullopt;
-    return Domain(std::move(name));
+    if (!a_labels_valid(name, why)) return std::nullopt;
+    return name;
+}
+
+}  // namespace
+
+std::optional<Domain> Domain::parse(std::string_view text)
+{
+    std::string why;
+    auto name = domain_name(text, why);
+    if (!name) return std::nullopt;
+    return Domain(std::move(*name));
+}
+
+std::string Domain::refusal(std::string_view text)
+{
+    std::string why;
+    return domain_name(text, why) ? std::string() : why;
 }
 
 bool Domain::is_or_under(const Domain& parent) const
@@ -257,9 +284,28 @@ std::optional<EmailAddress> EmailAddress::parse(std::string_view text)
     return EmailAddress(std::move(*canonical_local), std::move(*domain));
 }
 
+bool smtp_utf8_domain_not_a_labels(std::string_view value)
+{
+    const auto at = value.rfind('@');
+    return at != std::string_view::npos && has_non_ascii(value.substr(at + 1));
+}
+
+std::string EmailAddress::domain_refusal(std::string_view text)
+{
+    if (parse(text)) return {};
+    text = trim(text);
+    if (const auto open = text.rfind('<'); open != std::string_view::npos) text = text.substr(open + 1);
+    if (const auto close = text.find('>'); close != std::string_view::npos) text = text.substr(0, close);
+    const auto at = text.rfind('@');
+    if (at == std::string_view::npos) return {};
+    const std::string why = Domain::refusal(trim(text.substr(at + 1)));
+    return why.empty() ? why : "in its domain, " + why;
+}
+
 std::optional<std::string> certificate_address_key(std::string_view value, bool utf8)
 {
     if (value.empty() || value.size() > 320 || value.front() == '@') return std::nullopt;
+    if (utf8 && smtp_utf8_domain_not_a_labels(value)) return std::nullopt;
     for (const char c : value) {
         const auto u = static_cast<unsigned char>(c);
         if (u <= 0x20 || u == 0x7f || c == '<' || c == '>' || (u >= 0x80 && !utf8)) return std::nullopt;

@@ -17,6 +17,9 @@ public:
     // "xn--" label must be a real A-label (decodes to a valid U-label and back to itself):
     // "xn--zz.example" and "xn--a.example" are no domains.
     static std::optional<Domain> parse(std::string_view text);
+    // Why parse refuses `text` ("'xn--zz' is no A-label (libidn2: REASON)", "it has an empty
+    // label", ...), for an administrator's error message; empty when parse accepts it.
+    static std::string refusal(std::string_view text);
     const std::string& str() const { return m_name; }
     // True for the domain itself and for any of its subdomains.
     bool is_or_under(const Domain& parent) const;
@@ -38,6 +41,9 @@ public:
     // NFC replaces on its own, such as KELVIN SIGN, refuses the address); the domain is
     // kept in A-label form.
     static std::optional<EmailAddress> parse(std::string_view text);
+    // When parse refuses `text` for its domain (what follows the last '@'): why, as
+    // Domain::refusal says it, after "in its domain, "; otherwise empty.
+    static std::string domain_refusal(std::string_view text);
     const std::string& local_part() const { return m_local; }
     const Domain& domain() const { return m_domain; }
     std::string str() const { return m_local + "@" + m_domain.str(); }
@@ -52,12 +58,27 @@ private:
     Domain m_domain;
 };
 
+// ": WHY" to follow an error message about a refused domain or address, or nothing when
+// `why` is empty (no reason beyond the message).
+inline std::string refusal_suffix(const std::string& why)
+{
+    return why.empty() ? why : ": " + why;
+}
+
 // The lookup key of an address a certificate names (rfc822Name, SmtpUTF8Mailbox, subject
 // emailAddress): ASCII lower-cased local part in NFC, '@', the domain in A-labels; the same key
 // ascii_lowercase(EmailAddress::str()) gives for the parsed address. nullopt for anything that
 // is not one plain addr-spec (controls, spaces, angle brackets, invalid UTF-8, a bad domain).
-// `utf8` allows non-ASCII octets (SmtpUTF8Mailbox); rfc822Name is IA5String, ASCII only.
+// `utf8` allows non-ASCII octets in the local part (SmtpUTF8Mailbox); rfc822Name is
+// IA5String, ASCII only. A SmtpUTF8Mailbox's domain must be A-labels or LDH labels (RFC 9598
+// §3): one in U-labels is refused, not converted, since the UTS #46 mapping that turns what a
+// person types into a domain would also read a certificate's "ａｃｍｅ.example" (fullwidth) as
+// acme.example, a name its CA never checked.
 std::optional<std::string> certificate_address_key(std::string_view value, bool utf8);
+
+// True when a SmtpUTF8Mailbox value's domain (after its last '@') holds non-ASCII octets:
+// U-labels, which RFC 9598 §3 does not allow there (certificate_address_key refuses it).
+bool smtp_utf8_domain_not_a_labels(std::string_view value);
 
 // RFC 3183 §3: the addresses a domain's own certificates name (gateway-to-gateway): its signing
 // certificate's and its encryption certificate's. `domain` as Domain::str() gives it.

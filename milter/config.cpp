@@ -8,7 +8,10 @@
 #include <toml++/toml.h>
 
 #include <cctype>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -337,8 +340,16 @@ std::shared_ptr<const Config> parse_config(std::string_view text, const std::str
 
 std::shared_ptr<const Config> load_config(const std::string& path)
 {
+    // The reason is part of the message: "No such file or directory" and "Permission denied"
+    // (the daemon's user after start-up) call for different fixes.
+    const auto unreadable = [&path](int error) {
+        return ConfigError(path + ":0:0: cannot read the configuration file: " + std::strerror(error));
+    };
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) throw unreadable(EISDIR);  // opens, reads nothing
+    errno = 0;
     std::ifstream in(path, std::ios::binary);
-    if (!in) throw ConfigError(path + ":0:0: cannot read the configuration file");
+    if (!in) throw unreadable(errno != 0 ? errno : EIO);
     std::stringstream buf;
     buf << in.rdbuf();
     return parse_config(buf.str(), path);

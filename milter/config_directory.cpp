@@ -60,7 +60,8 @@ LdapDirectory load_ldap(Loader& L, const toml::table* t, const std::string& file
     LdapDirectory l;
     for (const auto& name : L.strings(t, kLdap, "domains")) {
         auto d = Domain::parse(name);
-        if (!d) L.fail(L.region(t, "domains"), "'" + name + "' is not a domain name");
+        if (!d) L.fail(L.region(t, "domains"), "'" + name + "' is not a domain name" +
+            refusal_suffix(Domain::refusal(name)));
         l.domains.push_back(d->str());
     }
     if (l.domains.empty()) L.fail(L.region(t, "domains"), "domains must name at least one domain");
@@ -108,7 +109,8 @@ std::optional<SmimeaDirectory> load_smimea(Loader& L, const toml::table* t, cons
     s.where = where(file, t->source());
     for (const auto& name : L.strings(t, kSmimea, "domains")) {
         auto d = Domain::parse(name);
-        if (!d) L.fail(L.region(t, "domains"), "'" + name + "' is not a domain name");
+        if (!d) L.fail(L.region(t, "domains"), "'" + name + "' is not a domain name" +
+            refusal_suffix(Domain::refusal(name)));
         s.domains.push_back(d->str());
     }
     if (t->contains("domains") && s.domains.empty())

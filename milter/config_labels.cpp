@@ -113,7 +113,8 @@ policy::Clearance load_clearance(Loader& L, const toml::table* t, const policy::
     c.recipients.source = "clearance";
     for (const auto& s : L.strings(t, kClearance, "recipients")) {
         auto p = policy::AddressPattern::parse(s, extensions);
-        if (!p) L.fail(L.region(t, "recipients"), "'" + s + "' is not an address pattern (addr, *@domain, *@*.domain or *)");
+        if (!p) L.fail(L.region(t, "recipients"), "'" + s + "' is not an address pattern (addr, *@domain, *@*.domain or *)" +
+                                                         refusal_suffix(policy::AddressPattern::domain_refusal(s)));
         c.recipients.patterns.push_back(std::move(*p));
     }
     if (c.recipients.patterns.empty()) L.fail(L.region(t, "recipients"), "recipients must name at least one pattern");
@@ -138,7 +139,8 @@ policy::LabelEquivalence load_equivalence(Loader& L, const toml::table* t, const
     if (!found) L.fail(L.region(t, "label"), "no [[security_label]] named '" + e.label + "'");
     for (const auto& s : L.strings(t, kEquivalence, "domains")) {
         auto d = Domain::parse(s);
-        if (!d) L.fail(L.region(t, "domains"), "'" + s + "' is not a domain name");
+        if (!d) L.fail(L.region(t, "domains"), "'" + s + "' is not a domain name" +
+            refusal_suffix(Domain::refusal(s)));
         e.domains.push_back(*d);
     }
     return e;

@@ -24,6 +24,14 @@ inline std::string where(const std::string& name, const toml::source_region& r)
     return name + ":" + std::to_string(r.begin.line) + ":" + std::to_string(r.begin.column);
 }
 
+// A key table as the administrator writes its header: "[[rule]]" for an array of tables
+// (the key table's "rule[]"), "[milter]" for a table.
+inline std::string written_table(std::string_view table_name)
+{
+    if (table_name.ends_with("[]")) return "[[" + std::string(table_name.substr(0, table_name.size() - 2)) + "]]";
+    return "[" + std::string(table_name) + "]";
+}
+
 class Loader {
 public:
     explicit Loader(std::string name) : m_name(std::move(name)) {}
@@ -39,14 +47,12 @@ public:
         for (auto&& [key, node] : t) {
             const KeySpec* spec = find_key(table_name, key.str());
             if (!spec)
-                fail(key.source(), "unknown key '" + std::string(key.str()) + "' in [" +
-                                       std::string(table_name) + "]");
+                fail(key.source(), "unknown key '" + std::string(key.str()) + "' in " + written_table(table_name));
             check_type(*spec, node);
         }
         for (const auto& spec : config_keys())
             if (spec.table == table_name && spec.required && !t.contains(spec.key))
-                fail(t.source(), "[" + std::string(table_name) + "] needs the key '" +
-                                     std::string(spec.key) + "'");
+                fail(t.source(), written_table(table_name) + " needs the key '" + std::string(spec.key) + "'");
     }
 
     // A section with nested tables ([directory] with [[directory.ldap]], [directory.groups]...;
@@ -75,7 +81,7 @@ public:
                 continue;
             }
             const KeySpec* spec = find_key(section, key.str());
-            if (!spec) fail(key.source(), "unknown key '" + std::string(key.str()) + "' in [" + std::string(section) + "]");
+            if (!spec) fail(key.source(), "unknown key '" + std::string(key.str()) + "' in " + written_table(section));
             check_type(*spec, node);
         }
     }

@@ -50,11 +50,13 @@ std::vector<policy::OwnDomain> load_domains(Loader& L, const toml::node* node)
         const toml::table* t = e.as_table();
         const std::string name = L.str(t, "domain[]", "name");
         auto dom = Domain::parse(name);
-        if (!dom) L.fail(L.region(t, "name"), "'" + name + "' is not a domain name");
+        if (!dom) L.fail(L.region(t, "name"), "'" + name + "' is not a domain name" +
+            refusal_suffix(Domain::refusal(name)));
         std::string identity = L.str(t, "domain[]", "signing_identity");
         if (identity.empty()) identity = domain_signing_authority(dom->str());
         auto addr = EmailAddress::parse(identity);
-        if (!addr) L.fail(L.region(t, "signing_identity"), "'" + identity + "' is not an address");
+        if (!addr) L.fail(L.region(t, "signing_identity"), "'" + identity + "' is not an address" +
+            refusal_suffix(EmailAddress::domain_refusal(identity)));
         out.push_back({*dom, *addr});
     }
     return out;
@@ -141,7 +143,8 @@ public:
                 const std::string a = e.value_or(std::string());
                 const auto addr = EmailAddress::parse(a);
                 if (!addr || a.find('<') != std::string::npos)
-                    fail(rule, "receipts_to", "'" + a + "' is not an address");
+                    fail(rule, "receipts_to", "'" + a + "' is not an address" +
+                        refusal_suffix(EmailAddress::domain_refusal(a)));
                 t.receipts_to.push_back(ascii_lowercase(addr->str()));
             }
             if (t.receipts_to.size() > smime::cms::kMaxReceiptsTo)
@@ -152,7 +155,8 @@ public:
         if (const std::string id = text(rule, "receipt_identity"); !id.empty()) {
             const auto addr = EmailAddress::parse(id);
             if (!addr || id.find('<') != std::string::npos)
-                fail(rule, "receipt_identity", "receipt_identity '" + id + "' is not an address");
+                fail(rule, "receipt_identity", "receipt_identity '" + id + "' is not an address" +
+                    refusal_suffix(EmailAddress::domain_refusal(id)));
             t.receipt_identity = ascii_lowercase(addr->str());
         }
     }
@@ -218,8 +222,8 @@ void load_conditions(Loader& L, const toml::table* t, policy::Rule& r, Config& c
             for (const auto& s : L.strings(t, kRule, key)) {
                 auto p = policy::AddressPattern::parse(s, c.address_extensions);
                 if (!p)
-                    L.fail(L.region(t, key), "'" + s + "' is not an address pattern "
-                                                       "(addr, *@domain, *@*.domain or *)");
+                    L.fail(L.region(t, key), "'" + s + "' is not an address pattern (addr, *@domain, *@*.domain or *)" +
+                                                 refusal_suffix(policy::AddressPattern::domain_refusal(s)));
                 inline_list.patterns.push_back(std::move(*p));
             }
             lists.push_back(std::move(inline_list));
@@ -271,7 +275,8 @@ policy::Rule load_rule(Loader& L, const toml::table* t, Actions& actions, Config
         const std::string id = L.str(t, kRule, "signing_identity");
         auto addr = EmailAddress::parse(id);
         if (!addr || id.find('<') != std::string::npos)
-            L.fail(L.region(t, "signing_identity"), "'" + id + "' is not an address");
+            L.fail(L.region(t, "signing_identity"), "'" + id + "' is not an address" +
+                refusal_suffix(EmailAddress::domain_refusal(id)));
         if (r.sign == policy::SignMode::None)
             L.fail(L.region(t, "signing_identity"), "signing_identity needs sign = \"sender\" or \"domain\"");
         r.signing_identity = ascii_lowercase(addr->str());
@@ -326,7 +331,8 @@ std::vector<policy::AddressExtensions::Partner> partner_delimiters(Loader& L, co
         const toml::node& value = *value_ptr;
         const std::string name(key.str());
         auto domain = Domain::parse(name);
-        if (!domain) L.fail(key.source(), "partner_recipient_delimiters: '" + name + "' is not a domain name");
+        if (!domain) L.fail(key.source(), "partner_recipient_delimiters: '" + name + "' is not a domain name" +
+            refusal_suffix(Domain::refusal(name)));
         for (const auto& d : own)
             if (domain->is_or_under(d.name))
                 L.fail(key.source(), "partner_recipient_delimiters: " + name + " is one of our [[domain]]s (" +

@@ -319,7 +319,8 @@ constexpr std::array kKeys = {
             "partner_recipient_delimiters: \"+\" or \"\" (off for them)."},
 
     KeySpec{"rule[]", "name", K::String, "", true, true,
-            "Name shown in logs and by ssmctl policy test."},
+            "Name shown in logs and by ssmctl policy test; give each rule its own (a name two rules "
+            "share is warned of by ssm-milter -n, at start-up and at each reload)."},
     KeySpec{"rule[]", "scope", K::String, "\"global\"", false, true,
             "Layer of the rule: user rules are tried before domain rules, domain rules before "
             "global ones; first match within a layer, in file order."},

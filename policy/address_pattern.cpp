@@ -32,6 +32,18 @@ std::optional<AddressPattern> AddressPattern::parse(std::string_view text, const
     return p;
 }
 
+std::string AddressPattern::domain_refusal(std::string_view text)
+{
+    std::string why;
+    if (text.rfind("*@*.", 0) == 0)
+        why = Domain::refusal(text.substr(4));
+    else if (text.rfind("*@", 0) == 0 || text.rfind("@", 0) == 0)
+        why = Domain::refusal(text.substr(text.find('@') + 1));
+    else
+        return EmailAddress::domain_refusal(text);
+    return why.empty() ? why : "in its domain, " + why;
+}
+
 bool AddressPattern::matches(const std::optional<EmailAddress>& addr) const
 {
     Cut base;
@@ -87,7 +99,8 @@ AddressList parse_address_list(std::string_view text, const std::string& name, c
         if (!p)
             throw std::invalid_argument(name + ":" + std::to_string(line_no) + ":" +
                                         std::to_string(col + 1) + ": '" + std::string(line) +
-                                        "' is not an address pattern (addr, *@domain, *@*.domain or *)");
+                                        "' is not an address pattern (addr, *@domain, *@*.domain or *)" +
+                                        refusal_suffix(AddressPattern::domain_refusal(line)));
         list.patterns.push_back(std::move(*p));
     }
     return list;

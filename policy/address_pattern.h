@@ -26,6 +26,9 @@ class AddressPattern {
 public:
     // `extensions`: the delimiters by domain; a one-address pattern keeps its own domain's.
     static std::optional<AddressPattern> parse(std::string_view text, const AddressExtensions& extensions);
+    // When parse refuses `text` for its domain: why ("in its domain, " and Domain::refusal's
+    // reason), for the administrator's error message; otherwise empty.
+    static std::string domain_refusal(std::string_view text);
     // A null reverse-path (bounce) is matched only by "*".
     bool matches(const std::optional<EmailAddress>& addr) const;
     // The address without its extension, as this pattern's delimiter cuts it (nullopt: none).

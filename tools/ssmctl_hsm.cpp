@@ -255,9 +255,11 @@ int hsm_list_token(const hsm::TokenConfig& config, std::ostream& out, std::ostre
             out << " key_attributes=" << joined(attrs, "none")
                 << " extractable=" << (id.key_extractable ? "yes" : "no");
         }
-        // What the inbound side can do with the key: raw RSA (padding removed by us) or ECDH.
+        // The key management the inbound side can undo with the key (PRODUCT §5: RSA v1.5 and
+        // OAEP decryption, ECDH derivation), named as [encryption] key_transport names them: the
+        // token does raw RSA (CKM_RSA_X_509) and the gateway removes either padding itself.
         const char* decrypt = !id.decrypt_usable                    ? "none"
-                              : id.key_type == smime::KeyType::Rsa ? "rsa-raw"
+                              : id.key_type == smime::KeyType::Rsa ? "rsa-pkcs1,rsa-oaep"
                                                                    : "ecdh";
         out << " sign=" << joined(schemes, "none") << " decrypt=" << decrypt << "\n";
     }

@@ -3,6 +3,9 @@
 // administrator's; certificates and the token are the daemon's own sources.
 #include "tools/ssmctl_policy.h"
 
+#include <optional>
+#include <string>
+
 #include "base/bytes.h"
 #include "base/error.h"
 #include "base/log.h"
@@ -18,7 +21,7 @@ namespace {
 
 struct Options {
     milter::ConnectionInfo conn;
-    std::string from;
+    std::optional<std::string> from;  // "" or "<>": the null sender (bounces, receipts)
     std::string auth;
     std::vector<std::string> to;
     std::vector<smime::mime::HeaderField> headers;
@@ -54,6 +57,9 @@ std::string parse(const std::vector<std::string>& args, Options& o)
             return "unexpected argument '" + a + "'";
         }
     }
+    // No --from is a usage error, not the null sender, which the milter treats otherwise
+    // (never signed with a person's key): the null sender is asked for as --from ''.
+    if (!o.from) return "--from is needed (--from '' for the null sender)";
     if (o.to.empty()) return "at least one --to is needed";
     if (!o.conn.forced_direction && !o.conn.client_address && o.auth.empty())
         return "give --direction, --client or --auth";
@@ -136,7 +142,7 @@ int policy_command(const milter::Config& config, std::shared_ptr<const milter::C
         milter::KeySource& keys = *key_source;
         auto certificates = milter::Certificates::load(config);
         milter::MessageProcessor proc(shared, certificates, keys, o.conn, certificates->groups());
-        if (auto r = proc.mail_from(o.from, o.auth); r.verdict != milter::Verdict::Continue) {
+        if (auto r = proc.mail_from(*o.from, o.auth); r.verdict != milter::Verdict::Continue) {
             out << "mail: " << r.str() << "\n";
             return r.verdict == milter::Verdict::Reject ? 1 : 2;
         }

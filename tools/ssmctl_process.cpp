@@ -6,11 +6,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <optional>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "base/error.h"
@@ -163,7 +164,7 @@ int process_command(const milter::Config& config, std::shared_ptr<const milter::
                     const std::vector<std::string>& args)
 {
     milter::ConnectionInfo conn;
-    std::string from;
+    std::optional<std::string> from;  // "" or "<>": the null sender
     std::vector<std::string> to;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string& a = args[i];
@@ -188,6 +189,12 @@ int process_command(const milter::Config& config, std::shared_ptr<const milter::
             std::fprintf(stderr, "ssmctl process: unexpected argument '%s'\n", a.c_str());
             return kExitUsage;
         }
+    }
+    // No --from is a usage error, not the null sender, which the milter treats otherwise
+    // (never signed with a person's key): the null sender is asked for as --from ''.
+    if (!from) {
+        std::fprintf(stderr, "ssmctl process: --from is needed (--from '' for the null sender)\n");
+        return kExitUsage;
     }
     if (to.empty()) {
         std::fprintf(stderr, "ssmctl process: at least one --to is needed\n");
@@ -214,7 +221,7 @@ int process_command(const milter::Config& config, std::shared_ptr<const milter::
         milter::KeySource& keys = *key_source;
         auto certificates = milter::Certificates::load(config);
         milter::MessageProcessor proc(shared, certificates, keys, conn, certificates->groups());
-        if (auto r = proc.mail_from(from, ""); r.verdict != milter::Verdict::Continue)
+        if (auto r = proc.mail_from(*from, ""); r.verdict != milter::Verdict::Continue)
             return early_stop("mail", r);
         // As the MTA does: a refused recipient is dropped, the others go on (PRODUCT §1:
         // exactly the milter's code path); only when none is left is the message refused.

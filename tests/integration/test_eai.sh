@@ -7,8 +7,9 @@
 # recipient written with an A-label (plain SMTP) and with a U-label (SMTPUTF8) meets the same
 # U-label rule and the same A-label rfc822Name certificate; a recipient written decomposed (NFD)
 # meets the certificate of its NFC spelling; bogus "xn--" labels are refused at RCPT and in the
-# configuration. Inbound: an openssl-signed message
-# from a SmtpUTF8Mailbox signer gets smime=pass with its From matched; a From naming another
+# configuration; a certificate whose SmtpUTF8Mailbox writes its domain in U-labels (RFC 9598 §3
+# wants A-labels) is not used for that address, and the log says so. Inbound: an openssl-signed
+# message from a SmtpUTF8Mailbox signer gets smime=pass with its From matched; a From naming another
 # UTF-8 address fails. Invalid UTF-8 in an envelope address gets a defined reply, through
 # Postfix and straight through the milter protocol, and the milter lives on.
 # Every certificate and CMS object here is made by openssl.
@@ -25,6 +26,10 @@ mkdir -p "$WORK/m" "$WORK/out" "$WORK/certs"
 
 SENDER='jürgen@müller.example'         # our user; token certificate: SmtpUTF8Mailbox only
 MARTEN='mårten@bäcker.example'          # partner; static certificate: SmtpUTF8Mailbox only
+# ... the SmtpUTF8Mailbox values of their certificates: the domain in A-labels (RFC 9598 §3)
+SENDER_SAN='jürgen@xn--mller-kva.example'
+MARTEN_SAN='mårten@xn--bcker-gra.example'
+ULLA='ulla@bäcker.example'              # partner whose CA wrote the U-label in her certificate
 MARTEN_NFD=$'ma\xcc\x8arten@bäcker.example' # the same mailbox with a + U+030A (decomposed)
 ANNA_A='anna@xn--bcker-gra.example'     # partner; static certificate: this rfc822Name (A-label)
 ANNA_U='anna@bäcker.example'            # ... the same mailbox written with a U-label
@@ -39,16 +44,17 @@ utf8_cert() {  # NAME ADDRESS KEYSPEC KEYUSAGE: a certificate naming ADDRESS as 
   ISSUE_SAN=@alt ISSUE_SAN_SECTION="[alt]
 otherName.1 = 1.3.6.1.5.5.7.8.9;FORMAT:UTF8,UTF8:$2" issue_cert "$1" "$1" "$3" "$4"
 }
-utf8_cert juergen "$SENDER" p256 "digitalSignature" || fatal eai-setup "issue juergen"
-utf8_cert marten "$MARTEN" rsa "digitalSignature, keyEncipherment" || fatal eai-setup "issue marten"
+utf8_cert juergen "$SENDER_SAN" p256 "digitalSignature" || fatal eai-setup "issue juergen"
+utf8_cert marten "$MARTEN_SAN" rsa "digitalSignature, keyEncipherment" || fatal eai-setup "issue marten"
+utf8_cert ulla "$ULLA" rsa "digitalSignature, keyEncipherment" || fatal eai-setup "issue ulla"
 utf8_cert soren "$SOREN" rsa "digitalSignature" || fatal eai-setup "issue soren"
 issue_cert anna "$ANNA_A" rsa "digitalSignature, keyEncipherment" || fatal eai-setup "issue anna"
-for n in juergen marten soren; do
+for n in juergen marten ulla soren; do
   openssl x509 -in "$XPKI/$n.cert.pem" -noout -ext subjectAltName | grep -q 'email:' \
     && fatal eai-setup "$n's certificate has an rfc822Name"
 done
 import_to_token juergen 0e --usage-sign
-cp "$XPKI/marten.cert.pem" "$XPKI/anna.cert.pem" "$WORK/certs/"
+cp "$XPKI/marten.cert.pem" "$XPKI/anna.cert.pem" "$XPKI/ulla.cert.pem" "$WORK/certs/"
 
 # --- Postfix and ssm-milter -------------------------------------------------------------------
 # One milter: the inbound listener (127.0.0.1 is outside internal_networks) and an ORIGINATING
@@ -180,6 +186,16 @@ elif "$SSM_BUILDDIR/ssm-milter" -c "$WORK/bogus.toml" -n >"$WORK/out/$cn.log" 2>
   fail "$cn" "ssm-milter -n accepted *@xn--zz.example"
 elif grep -q "bogus.toml:$line:" "$WORK/out/$cn.log" && grep -q 'xn--zz' "$WORK/out/$cn.log"; then pass "$cn"
 else fail "$cn" "no error naming bogus.toml:$line: $(tr '\n' ' ' <"$WORK/out/$cn.log")"; fi
+
+# A SmtpUTF8Mailbox whose domain is in U-labels names no address (RFC 9598 §3: A-labels; the
+# mapping that would convert it also reads a fullwidth "ａｃｍｅ" as acme): ulla's certificate, in
+# the static folder, is no certificate for her, and the log says why.
+cn=eai-u-label-certificate-refused
+"$SSM_BUILDDIR/ssmctl" -c "$WORK/ssm.toml" cert lookup "$ULLA" >"$WORK/out/$cn.out" 2>"$WORK/out/$cn.err"; rc=$?
+if [ $rc -ne 1 ]; then fail "$cn" "ssmctl cert lookup exit $rc (expected 1, none): $(tr '\n' ' ' <"$WORK/out/$cn.out")"
+elif ! grep -q '^warning: certificate_address_refused name=ulla@b.*reason=.*RFC 9598' "$WORK/out/$cn.err"; then
+  fail "$cn" "no certificate_address_refused warning: $(tr '\n' ' ' <"$WORK/out/$cn.err" | cut -c1-300)"
+else pass "$cn"; fi
 
 # --- inbound verification ----------------------------------------------------------------------
 make_entity "$msgdir/plain-7bit.eml" "$WORK/m/entity"

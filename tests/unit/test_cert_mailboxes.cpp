@@ -29,10 +29,14 @@ leaf dns-only-san "/CN=C/emailAddress=dn@acme.example" "DNS.1=host.acme.example"
 leaf display-name-san "/CN=D/emailAddress=dave@acme.example" "email.1=dave partner@partner.example"
 leaf bogus-a-label-san "/CN=E/emailAddress=dave@acme.example" "email.1=dave@xn--zz.example"
 # u + U+0308 (decomposed), and KELVIN SIGN + "ate"
-leaf utf8-decomposed "/CN=F/emailAddress=dn@acme.example" "otherName.1=$utf8:jürgen@müller.example"
-leaf utf8-ascii "/CN=G" "otherName.1=$utf8:Juergen@müller.example"
+leaf utf8-decomposed "/CN=F/emailAddress=dn@acme.example" "otherName.1=$utf8:jürgen@xn--mller-kva.example"
+leaf utf8-ascii "/CN=G" "otherName.1=$utf8:Juergen@xn--mller-kva.example"
 leaf kelvin "/CN=H/emailAddress=kate@acme.example" "otherName.1=$utf8:Kate@acme.example"
 leaf dn-bogus "/CN=I/emailAddress=dave@xn--a.example"
+# RFC 9598 3: a SmtpUTF8Mailbox's domain is A-labels. U-labels are refused, not converted:
+# the UTS 46 mapping would read the fullwidth one as acme.example.
+leaf utf8-u-label-domain "/CN=J/emailAddress=dn@acme.example" "otherName.1=$utf8:jürgen@müller.example"
+leaf utf8-fullwidth-domain "/CN=K" "otherName.1=$utf8:jürgen@ａｃｍｅ.example\nemail.1=ok@acme.example"
 )SH";
 
 test::openssl_pki::ScriptedPki& made_pki()
@@ -84,6 +88,8 @@ public:
             {"utf8-ascii", "juergen@xn--mller-kva.example"},
             {"kelvin", ""},  // KELVIN SIGN: no alias of kate, and no DN fallback either
             {"dn-bogus", ""},
+            {"utf8-u-label-domain", ""},  // dropped, and the DN's address does not stand in
+            {"utf8-fullwidth-domain", "ok@acme.example"},  // never jürgen@acme.example
         };
         for (const auto& c : cases) {
             CPPUNIT_ASSERT_EQUAL_MESSAGE(std::string("pki: ") + c.cert, std::string(c.addresses), join(pki_addresses(c.cert)));

@@ -107,6 +107,7 @@ class ConfigTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(contrib_example_names_every_key);
     CPPUNIT_TEST(defaults_from_table);
     CPPUNIT_TEST(errors_name_line_and_column);
+    CPPUNIT_TEST(unreadable_file_says_why);
     CPPUNIT_TEST(sizes_and_durations);
     CPPUNIT_TEST(networks);
     CPPUNIT_TEST(every_key_documented_in_man_page);
@@ -237,7 +238,7 @@ public:
             {"[hsm]\ntoken_label = \"t\"\n[[rule]]\nname = \"r\"\nto = [\"not an address\"]\n",
              "bad.toml:5:6: 'not an address' is not an address pattern"},
             {"[hsm]\ntoken_label = \"t\"\n[[rule]]\nsign = \"domain\"\n",
-             "bad.toml:3:1: [rule[]] needs the key 'name'"},
+             "bad.toml:3:1: [[rule]] needs the key 'name'"},
             {"[hsm]\ntoken_label = \"t\"\n[rule]\nname = \"r\"\n", "bad.toml:3:2: 'rule' must be written [[rule]]"},
             {"[hsm]\ntoken_label = \"t\"\nfoo = 1\n", "bad.toml:3:1: unknown key 'foo' in [hsm]"},
             {"[hsm]\ntoken_label = \"t\"\n[milter]\ninternal_networks = [\"10.0.0.0/33\"]\n",
@@ -257,6 +258,26 @@ public:
                 const std::string what = e.what();
                 CPPUNIT_ASSERT_MESSAGE(what + " should start with " + c.expect,
                                        what.rfind(c.expect, 0) == 0);
+            }
+        }
+    }
+
+    // A file that cannot be read says why: a missing file and a folder given for the file call
+    // for different fixes than a mistyped key.
+    void unreadable_file_says_why()
+    {
+        test::TempDir dir;
+        const struct { std::string path; const char* reason; } cases[] = {
+            {(dir.path() / "missing.toml").string(), "No such file or directory"},
+            {dir.path().string(), "Is a directory"},
+        };
+        for (const auto& c : cases) {
+            try {
+                load_config(c.path);
+                CPPUNIT_FAIL("loaded " + c.path);
+            } catch (const ConfigError& e) {
+                const std::string expect = c.path + ":0:0: cannot read the configuration file: " + c.reason;
+                CPPUNIT_ASSERT_EQUAL(expect, std::string(e.what()));
             }
         }
     }
@@ -355,10 +376,10 @@ domains = ["acme.example"]
              "bad.toml:6:11: [[pki.anchor]] needs at least one domain"},
             {head + "[[pki.anchor]]\ncertificate = \"/etc/ssm-milter/trust/r.pem\"\ndomains = [\"a.example\"]\n",
              "bad.toml:5:15: certificate must be a file name in [pki] trust_anchors or a SHA-256 fingerprint"},
-            {head + "[[pki.anchor]]\ncertificate = \"r.pem\"\n", "bad.toml:4:1: [pki.anchor[]] needs the key 'domains'"},
-            {head + "[[pki.anchor]]\ndomains = [\"a.example\"]\n", "bad.toml:4:1: [pki.anchor[]] needs the key 'certificate'"},
+            {head + "[[pki.anchor]]\ncertificate = \"r.pem\"\n", "bad.toml:4:1: [[pki.anchor]] needs the key 'domains'"},
+            {head + "[[pki.anchor]]\ndomains = [\"a.example\"]\n", "bad.toml:4:1: [[pki.anchor]] needs the key 'certificate'"},
             {head + "[[pki.anchor]]\ncertificate = \"r.pem\"\ndomains = [\"a.example\"]\nscope = 1\n",
-             "bad.toml:7:1: unknown key 'scope' in [pki.anchor[]]"},
+             "bad.toml:7:1: unknown key 'scope' in [[pki.anchor]]"},
             {head + "[pki.anchor]\ncertificate = \"r.pem\"\n", "bad.toml:4:6: pki.anchor must be written [[pki.anchor]]"},
         };
         for (auto& k : cases) {
@@ -530,7 +551,7 @@ max_value_bytes = 4096
              "bad.toml:6:8: base must not be empty"},
             {head + ok + "timeout = \"0s\"\n", "bad.toml:7:11: timeout must be between 1s and 120s"},
             {head + ok + "timeout = \"1 hour\"\n", "bad.toml:7:11: 'timeout' must be a duration"},
-            {head + ok + "tls = true\n", "bad.toml:7:1: unknown key 'tls' in [directory.ldap[]]"},
+            {head + ok + "tls = true\n", "bad.toml:7:1: unknown key 'tls' in [[directory.ldap]]"},
             {head + ok + "max_entries = 0\n", "bad.toml:7:15: max_entries must be 1..1000"},
             {head + ok + "max_entries = 1001\n", "bad.toml:7:15: max_entries must be 1..1000"},
             {head + ok + "max_entries = -1\n", "bad.toml:7:15: 'max_entries' must be a"},
@@ -540,7 +561,7 @@ max_value_bytes = 4096
             {head + ok + "max_value_bytes = 0\n", "bad.toml:7:19: max_value_bytes must be 1 to 1MiB"},
             {head + ok + "max_value_bytes = \"2MiB\"\n", "bad.toml:7:19: max_value_bytes must be 1 to 1MiB"},
             {head + ok + "max_value_bytes = \"lots\"\n", "bad.toml:7:19: 'max_value_bytes' must be a size"},
-            {head + "domains = [\"p.example\"]\nbase = \"b\"\n", "bad.toml:3:1: [directory.ldap[]] needs the key 'servers'"},
+            {head + "domains = [\"p.example\"]\nbase = \"b\"\n", "bad.toml:3:1: [[directory.ldap]] needs the key 'servers'"},
             {std::string(kMinimal) + "[directory.ldap]\nbase = \"b\"\n",
              "bad.toml:3:12: directory.ldap must be written [[directory.ldap]]"},
             {std::string(kMinimal) + "[directory]\nstale_limit = \"1w\"\n", "bad.toml:4:15: 'stale_limit' must be a duration"},

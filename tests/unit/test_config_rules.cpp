@@ -3,7 +3,10 @@
 // name the list file and its line).
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <algorithm>
+
 #include "milter/config.h"
+#include "milter/config_warnings.h"
 #include "tests/unit/test_policy_support.h"
 #include "tests/unit/test_support.h"
 
@@ -34,6 +37,7 @@ class ConfigRulesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(partner_recipient_delimiters);
     CPPUNIT_TEST(partner_delimiter_errors);
     CPPUNIT_TEST(recipient_delimiter_without_own_domains_is_warned);
+    CPPUNIT_TEST(rules_of_one_name_are_warned);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -304,9 +308,23 @@ require_integrity = false
             {"[policy]\nsign = \"sender\"\nstrip_trigger = true\n", f + ":5:1: unknown key 'strip_trigger' in [policy]"},
             {"[[rule]]\nname = \"r\"\nrequired_policies = [\"1..2\"]\n", f + ":5:21: '1..2' is not a dotted OID"},
             {"[[rule]]\nname = \"r\"\nrevocation = \"hard\"\n", f + ":5:14: revocation must be \"off\", \"soft-fail\" or \"hard-fail\""},
-            {"[[rule]]\nname = \"r\"\nsubject = \"x\"\n", f + ":5:1: unknown key 'subject' in [rule[]]"},
+            {"[[rule]]\nname = \"r\"\nsubject = \"x\"\n", f + ":5:1: unknown key 'subject' in [[rule]]"},
             {"[policy]\nrecipient_delimiter = \"+@\"\n", f + ":4:23: recipient_delimiter '+@' must be printable ASCII"},
             {"[policy]\nrecipient_delimiter = \"+ \"\n", f + ":4:23: recipient_delimiter '+ ' must be printable ASCII"},
+            // A refused domain says why, in libidn2's words for a label that is no A-label.
+            {"[[domain]]\nname = \"xn--zz.example\"\n",
+             f + ":4:8: 'xn--zz.example' is not a domain name: 'xn--zz' is no A-label (libidn2: string contains "
+                 "invalid punycode data)"},
+            {"[[domain]]\nname = \"acme..example\"\n", f + ":4:8: 'acme..example' is not a domain name: it has an empty label"},
+            {"[[rule]]\nname = \"r\"\nto = [\"*@*.mail.xn--u-ccb.example\"]\n",
+             f + ":5:6: '*@*.mail.xn--u-ccb.example' is not an address pattern (addr, *@domain, *@*.domain or *): in "
+                 "its domain, 'xn--u-ccb' is no A-label (libidn2: string is not in Unicode NFC format)"},
+            {"[[rule]]\nname = \"r\"\nsign = \"sender\"\nsigning_identity = \"dsa@xn--zz.example\"\n",
+             f + ":6:20: 'dsa@xn--zz.example' is not an address: in its domain, 'xn--zz' is no A-label (libidn2: "
+                 "string contains invalid punycode data)"},
+            {"[[rule]]\nname = \"r\"\nfrom = [\"x@-acme.example\"]\n",
+             f + ":5:8: 'x@-acme.example' is not an address pattern (addr, *@domain, *@*.domain or *): in its "
+                 "domain, a label starts or ends with a hyphen"},
         };
         for (auto& c : cases) {
             try {
@@ -344,6 +362,27 @@ require_integrity = false
                            ->address_extensions.warnings().empty());
         CPPUNIT_ASSERT(load(dir, "[policy]\nrecipient_delimiter = \"-\"\n[[domain]]\nname = \"acme.example\"\n" + rule)
                            ->address_extensions.warnings().empty());
+    }
+
+    // The deciding rule is known by its name only (logs, ssmctl policy test): a name two rules
+    // share is warned of, by ssm-milter -n, at start-up and at each reload.
+    void rules_of_one_name_are_warned()
+    {
+        test::TempDir dir;
+        const std::string a = "[[rule]]\nname = \"partners\"\ndirection = \"outbound\"\nencrypt = \"mandatory\"\n";
+        const std::string b = "[[rule]]\nname = \"partners\"\ndirection = \"inbound\"\n";
+        const std::string c = "[[rule]]\nname = \"others\"\n";
+        const auto named = [](const std::vector<std::string>& warnings) {
+            return std::count_if(warnings.begin(), warnings.end(),
+                                 [](const std::string& w) { return w.find("[[rule]] name ") == 0; });
+        };
+        const auto twice = configuration_warnings(*load(dir, a + b + c));
+        CPPUNIT_ASSERT_EQUAL(std::ptrdiff_t(1), named(twice));
+        const auto w = std::find_if(twice.begin(), twice.end(), [](const std::string& x) { return x.find("[[rule]] name ") == 0; });
+        CPPUNIT_ASSERT_EQUAL(std::string("[[rule]] name \"partners\" names 2 rules: the log and ssmctl policy test, which "
+                                         "name the deciding rule, cannot tell them apart"),
+                             *w);
+        CPPUNIT_ASSERT_EQUAL(std::ptrdiff_t(0), named(configuration_warnings(*load(dir, a + c))));
     }
 
     void recipient_delimiter_reaches_every_address_pattern()

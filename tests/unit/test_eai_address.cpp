@@ -131,7 +131,7 @@ public:
         const auto decomposed = EmailAddress::parse("ju\u0308rgen@müller.example");
         CPPUNIT_ASSERT(composed && decomposed && composed->same_as(*decomposed));
         CPPUNIT_ASSERT_EQUAL(std::string("jürgen@xn--mller-kva.example"),
-                             certificate_address_key("Ju\u0308rgen@müller.example", true).value_or("-"));
+                             certificate_address_key("Ju\u0308rgen@xn--mller-kva.example", true).value_or("-"));
         // Still no case folding beyond ASCII: Ü and ü stay two mailboxes in either form.
         CPPUNIT_ASSERT(!EmailAddress::parse("JU\u0308RGEN@müller.example")->same_as(*composed));
     }
@@ -198,6 +198,14 @@ public:
         };
         for (auto b : bad) {
             CPPUNIT_ASSERT_MESSAGE(b, !Domain::parse(b).has_value());
+            // The administrator is told why: which label is no A-label and libidn2's reason
+            // (or the LDH rule a trailing hyphen breaks, before libidn2 is asked).
+            const std::string why = Domain::refusal(b);
+            if (std::string_view(b).find("-.") != std::string_view::npos)
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(b, std::string("a label starts or ends with a hyphen"), why);
+            else
+                CPPUNIT_ASSERT_MESSAGE(std::string(b) + ": " + why, why.find("' is no A-label (libidn2: ") != std::string::npos);
+            CPPUNIT_ASSERT_MESSAGE(why, EmailAddress::domain_refusal(std::string("user@") + b) == "in its domain, " + why);
             CPPUNIT_ASSERT_MESSAGE(b, !EmailAddress::parse(std::string("user@") + b).has_value());
             CPPUNIT_ASSERT_MESSAGE(b, !certificate_address_key(std::string("user@") + b, false).has_value());
         }
@@ -212,15 +220,24 @@ public:
         for (auto& g : good) {
             const auto d = Domain::parse(g.in);
             CPPUNIT_ASSERT_MESSAGE(g.in, d.has_value());
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(g.in, std::string(), Domain::refusal(g.in));
             CPPUNIT_ASSERT_EQUAL_MESSAGE(g.in, std::string(g.out), d->str());
         }
     }
 
     void certificate_keys()
     {
-        // SmtpUTF8Mailbox (UTF8String): U-labels become A-labels, ASCII letters lower case.
+        // SmtpUTF8Mailbox (UTF8String): ASCII letters lower case, the domain in A-labels as
+        // RFC 9598 §3 writes it. A domain in U-labels is refused, not converted (the mapping
+        // would read a fullwidth "ａｃｍｅ" as acme), and so is anything else non-ASCII there.
         CPPUNIT_ASSERT_EQUAL(std::string("jürgen@xn--mller-kva.example"),
-                             certificate_address_key("Jürgen@müller.example", true).value_or("-"));
+                             certificate_address_key("Jürgen@XN--MLLER-KVA.example", true).value_or("-"));
+        for (const char* u : {"Jürgen@müller.example", "jürgen@ａｃｍｅ.example", "jürgen@acme\u3002example",
+                              "ceo@müller.example"}) {
+            CPPUNIT_ASSERT_MESSAGE(u, !certificate_address_key(u, true).has_value());
+            CPPUNIT_ASSERT_MESSAGE(u, smtp_utf8_domain_not_a_labels(u));
+        }
+        CPPUNIT_ASSERT(!smtp_utf8_domain_not_a_labels("jürgen@xn--mller-kva.example"));
         // rfc822Name (IA5String): ASCII only; an A-label domain gives the same key.
         CPPUNIT_ASSERT_EQUAL(std::string("user@xn--mller-kva.example"),
                              certificate_address_key("User@XN--MLLER-KVA.example", false).value_or("-"));

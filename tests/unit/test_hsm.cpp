@@ -82,7 +82,7 @@ struct TokenFixture : test::PkiToken {
     void add_smtp_utf8_identity()
     {
         issue_identity("eai", "-algorithm EC -pkeyopt ec_paramgen_curve:P-256", "eai", "", "digitalSignature",
-                       "@alt\\n[alt]\\notherName.1=1.3.6.1.5.5.7.8.9;FORMAT:UTF8,UTF8:Jürgen@müller.example");
+                       "@alt\\n[alt]\\notherName.1=1.3.6.1.5.5.7.8.9;FORMAT:UTF8,UTF8:Jürgen@xn--mller-kva.example");
         import_identity("eai", "08", "--usage-sign");
     }
 };
@@ -538,12 +538,12 @@ public:
             "manufacturer=\"SoftHSM project\" model=\"SoftHSM v2\"",
             "certificate label=alice id=01 key=rsa-2048 email=alice@acme.example not_after=",
             "private_key=yes key_attributes=sign,decrypt extractable=no sign=rsa-pkcs1,rsa-pss "
-            "decrypt=rsa-raw\n",
+            "decrypt=rsa-pkcs1,rsa-oaep\n",
             "certificate label=bob id=02 key=ec-p256 email=bob@acme.example",
             "key_attributes=sign,decrypt,derive extractable=no sign=ecdsa decrypt=ecdh\n",
             "certificate label=partner-domain id=07 key=rsa-2048 "
             "email=domain-confidentiality-authority@partner.example",
-            "key_attributes=sign,decrypt extractable=yes sign=none decrypt=rsa-raw\n",
+            "key_attributes=sign,decrypt extractable=yes sign=none decrypt=rsa-pkcs1,rsa-oaep\n",
             "certificate label=erin id=04 key=ec-p384 email=erin@acme.example",
             "certificate label=ed id=06 key=ed25519 email=ed@acme.example",
             "extractable=no sign=ed25519 decrypt=none\n",

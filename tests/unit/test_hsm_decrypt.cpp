@@ -598,13 +598,13 @@ public:
         const std::string s = out.str();
         const char* expected[] = {
             "label=alice id=01 ",
-            "sign=rsa-pkcs1,rsa-pss decrypt=rsa-raw\n",
+            "sign=rsa-pkcs1,rsa-pss decrypt=rsa-pkcs1,rsa-oaep\n",
             "label=bob id=02 ",
             "sign=ecdsa decrypt=ecdh\n",
             "label=domain-signing id=05 ",
             "label=frank id=07 key=ec-p256 email=frank@partner.example",
             "label=partner-domain id=08 ",
-            "key_attributes=sign,decrypt extractable=no sign=none decrypt=rsa-raw\n",
+            "key_attributes=sign,decrypt extractable=no sign=none decrypt=rsa-pkcs1,rsa-oaep\n",
             "label=sub-ca id=ff ",
         };
         for (auto e : expected)

@@ -67,7 +67,7 @@ public:
             {"[hsm]\ntoken_label = \"a\"\n[[hsm.token]]\ntoken_label = \"a\"\npin_file = \"/p\"\n",
              "names a token already configured"},
             {"[hsm]\ntoken_label = \"a\"\n[[hsm.token]]\ntoken_label = \"b\"\npin_file = \"/p\"\nlabel = \"x\"\n",
-             "unknown key 'label' in [hsm.token[]]"},
+             "unknown key 'label' in [[hsm.token]]"},
             {"[hsm]\ntoken_label = \"a\"\n[hsm.token]\ntoken_label = \"b\"\n", "must be written [[hsm.token]]"},
         };
         for (const auto& [text, want] : bad) {

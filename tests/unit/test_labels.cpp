@@ -146,7 +146,7 @@ public:
             {"[labels]\nunknown_policy = \"drop\"\n", "l.toml:4:18: unknown_policy must be \"reject\" or \"accept\""},
             {"[labels]\nunknown = 1\n", "l.toml:4:1: unknown key 'unknown' in [labels]"},
             {"[[security_label]]\nname = \"x\"\npolicy = \"1.2.x\"\n", "l.toml:5:10: '1.2.x' is not a dotted OID"},
-            {"[[security_label]]\npolicy = \"1.2.3\"\n", "l.toml:3:1: [security_label[]] needs the key 'name'"},
+            {"[[security_label]]\npolicy = \"1.2.3\"\n", "l.toml:3:1: [[security_label]] needs the key 'name'"},
             {"[[security_label]]\nname = \"x\"\npolicy = \"1.2.3\"\nclassification = 257\n",
              "l.toml:6:18: classification must be 0..256"},
             {"[[security_label]]\nname = \"x\"\npolicy = \"1.2.3\"\ncategories = [\"1.2.3:0\"]\n",
@@ -165,7 +165,7 @@ public:
             {"[[clearance]]\nrecipients = [\"*\"]\npolicy = \"1.2.3\"\nclassifications = [\"1\"]\n",
              "l.toml:6:19: 'classifications' must be a array of integers"},
             {"[[clearance]]\nrecipients = [\"*\"]\npolicy = \"1.2.3\"\n",
-             "l.toml:3:1: [clearance[]] needs the key 'classifications'"},
+             "l.toml:3:1: [[clearance]] needs the key 'classifications'"},
             {"[[label_equivalence]]\npolicy = \"1.2.3\"\nlabel = \"nope\"\n",
              "l.toml:5:9: no [[security_label]] named 'nope'"},
             {"[[security_label]]\nname = \"x\"\npolicy = \"1.2.3\"\n[[label_equivalence]]\npolicy = \"1.2.9\"\nlabel = \"x\"\n"

@@ -32,34 +32,34 @@ leaf() {  # OUT ISSUER ALT-SECTION-LINES
   issue "$1" "/O=EAI/CN=$1" "$2" "$ee\nsubjectAltName=@alt\n[alt]\n$3"
 }
 root eroot "/O=EAI/CN=EAI-Root" "$ca"
-leaf only-utf8 eroot "otherName.1=$utf8:Jürgen@müller.example"
+leaf only-utf8 eroot "otherName.1=$utf8:Jürgen@xn--mller-kva.example"
 leaf a-label eroot "email.1=User@XN--MLLER-KVA.example"
-leaf both eroot "otherName.1=$utf8:jürgen@müller.example\nemail.1=juergen@xn--mller-kva.example"
-leaf not-addresses eroot "otherName.1=$utf8:Jürgen <j@müller.example>\notherName.2=$utf8:no-at-sign"
+leaf both eroot "otherName.1=$utf8:jürgen@xn--mller-kva.example\nemail.1=juergen@xn--mller-kva.example"
+leaf not-addresses eroot "otherName.1=$utf8:Jürgen <j@xn--mller-kva.example>\notherName.2=$utf8:no-at-sign"
 leaf other-othername eroot "otherName.1=1.3.6.1.5.5.7.8.5;UTF8:xmpp@müller.example"
 leaf bad-utf8 eroot "otherName.1=1.3.6.1.5.5.7.8.9;IMPLICIT:12U,FORMAT:HEX,OCTETSTRING:6AFC40782E6578616D706C65"
 # rfc822Name constraints of a CA over SmtpUTF8Mailbox (RFC 9598 §6): A-label hosts and domains.
 issue pmull "/O=EAI/CN=Permit-Mueller" eroot "$caki\nnameConstraints=critical,permitted;email:xn--mller-kva.example"
-leaf pmull-in pmull "otherName.1=$utf8:jürgen@müller.example"
-leaf pmull-out pmull "otherName.1=$utf8:jürgen@bäcker.example"
-leaf pmull-below pmull "otherName.1=$utf8:jürgen@mail.müller.example"
+leaf pmull-in pmull "otherName.1=$utf8:jürgen@xn--mller-kva.example"
+leaf pmull-out pmull "otherName.1=$utf8:jürgen@xn--bcker-gra.example"
+leaf pmull-below pmull "otherName.1=$utf8:jürgen@mail.xn--mller-kva.example"
 # RFC 9598 §3 wants an rfc822Name for an ASCII local part: a SmtpUTF8Mailbox naming one anyway
 # is read as that mailbox, and rfc822Name constraints bind it as they bind every other.
 leaf ascii-utf8 eroot "otherName.1=$utf8:Ceo@acme.example"
-leaf pmull-ascii-out pmull "otherName.1=$utf8:ceo@bäcker.example"
-leaf pmull-ascii-in pmull "otherName.1=$utf8:ceo@müller.example"
+leaf pmull-ascii-out pmull "otherName.1=$utf8:ceo@xn--bcker-gra.example"
+leaf pmull-ascii-in pmull "otherName.1=$utf8:ceo@xn--mller-kva.example"
 issue xdom "/O=EAI/CN=Exclude-Domain" eroot "$caki\nnameConstraints=critical,excluded;email:.xn--mller-kva.example"
-leaf xdom-below xdom "otherName.1=$utf8:jürgen@mail.müller.example"
-leaf xdom-other xdom "otherName.1=$utf8:jürgen@bäcker.example"
+leaf xdom-below xdom "otherName.1=$utf8:jürgen@mail.xn--mller-kva.example"
+leaf xdom-other xdom "otherName.1=$utf8:jürgen@xn--bcker-gra.example"
 issue pbox "/O=EAI/CN=Permit-Mailbox" eroot "$caki\nnameConstraints=critical,permitted;email:juergen@xn--mller-kva.example"
-leaf pbox-utf8 pbox "otherName.1=$utf8:jürgen@müller.example"
-leaf pbox-ascii pbox "otherName.1=$utf8:juergen@müller.example"
+leaf pbox-utf8 pbox "otherName.1=$utf8:jürgen@xn--mller-kva.example"
+leaf pbox-ascii pbox "otherName.1=$utf8:juergen@xn--mller-kva.example"
 # An excluded mailbox binds every spelling its certificate is looked up by: names compare
 # ASCII case-insensitively in their local parts, as every address of ours does.
 issue xbox "/O=EAI/CN=Exclude-Mailbox" eroot "$caki\nnameConstraints=critical,excluded;email:Juergen@xn--mller-kva.example"
-leaf xbox-utf8-ascii xbox "otherName.1=$utf8:Juergen@müller.example"
+leaf xbox-utf8-ascii xbox "otherName.1=$utf8:Juergen@xn--mller-kva.example"
 leaf xbox-upper xbox "email.1=JUERGEN@xn--mller-kva.example"
-leaf xbox-other xbox "otherName.1=$utf8:jürgen@müller.example"
+leaf xbox-other xbox "otherName.1=$utf8:jürgen@xn--mller-kva.example"
 # Quotes the local part does not need: the same mailbox (the key drops them), bound alike.
 leaf xbox-quoted xbox 'email.1=\"juergen\"@xn--mller-kva.example'
 )SH";

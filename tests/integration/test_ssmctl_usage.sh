@@ -1,0 +1,90 @@
+#!/bin/bash
+# The command-line contract of `ssmctl process` / `ssmctl policy test` and of configuration
+# errors (PRODUCT §1 and §8, ssmctl(8) EXIT STATUS), against a real SoftHSM token: exit 0
+# accepted, 1 rejected (550 5.7.1: mandatory encryption, no certificate), 2 temporary failure
+# (451 4.3.0: the token is not there), 64 usage error, 78 configuration error. Shows:
+#   ssmctl-process-needs-from   no --from is a usage error (64), not silently the null sender
+#   ssmctl-policy-needs-from    the same for policy test
+#   ssmctl-null-sender          --from '' and --from '<>' are the null sender: accepted (0)
+#   ssmctl-exit-rejected        550 5.7.1 at RCPT for the only recipient: exit 1
+#   ssmctl-exit-tempfail        451 4.3.0 (token missing): exit 2
+#   ssmctl-unknown-command      64
+#   ssmctl-config-unreadable    78 and the reason ("No such file or directory")
+#   ssmctl-config-array-table   78, the key missing from [[rule]] named as the file writes it
+#   ssm-milter-n-duplicate-rule -n warns of two rules of one name (0: a warning, not an error)
+# No Postfix: ssmctl runs the milter's pipeline offline.
+. "$(dirname "$0")/lib.sh"
+require_tools openssl softhsm2-util pkcs11-tool
+require_binaries
+make_pki
+make_token
+export OPENSSL_CONF=/dev/null
+CTL=$SSM_BUILDDIR/ssmctl
+
+RULES='[[rule]]
+name = "partner mail must be encrypted"
+direction = "outbound"
+to = ["*@partner.example"]
+sign = "none"
+encrypt = "mandatory"
+
+[[rule]]
+name = "other outbound mail is signed by the sender"
+direction = "outbound"
+sign = "sender"
+encrypt = "never"'
+mkdir -p "$WORK/certs"
+write_config "$WORK/ssm.toml" socket="inet:1@127.0.0.1" pki='revocation = "off"' rules="$RULES" \
+  extra="[directory]
+cache = \"$WORK/cache\"
+static_certificates = \"$WORK/certs\"" || fatal usage-setup "config"
+printf 'From: alice@acme.example\r\nTo: someone@elsewhere.example\r\nSubject: usage\r\n\r\nhello\r\n' >"$WORK/m.eml"
+
+# expect NAME RC PATTERN CONFIG ARGS...: ssmctl -c CONFIG ARGS < m.eml exits RC and its
+# standard error has a line matching PATTERN (grep -E).
+expect() {
+  local name=$1 want=$2 pattern=$3 conf=$4 rc; shift 4
+  "$CTL" -c "$conf" "$@" <"$WORK/m.eml" >"$WORK/$name.out" 2>"$WORK/$name.err"; rc=$?
+  if [ "$rc" -ne "$want" ]; then
+    fail "$name" "exit $rc (expected $want): $(grep -v '^info:' "$WORK/$name.err" | tail -n 3 | tr '\n' ' ')"
+  elif ! grep -qE -- "$pattern" "$WORK/$name.err"; then
+    fail "$name" "no '$pattern' on standard error: $(grep -v '^info:' "$WORK/$name.err" | tail -n 3 | tr '\n' ' ')"
+  else
+    pass "$name"
+  fi
+}
+C=$WORK/ssm.toml
+expect ssmctl-process-needs-from 64 "^ssmctl process: --from is needed" "$C" \
+  process --direction out --to someone@elsewhere.example
+expect ssmctl-policy-needs-from 64 "^ssmctl policy: --from is needed" "$C" \
+  policy test --direction out --to someone@elsewhere.example
+# The null sender is what bounces and receipts carry; the milter gets it as MAIL FROM:<>.
+"$CTL" -c "$C" process --direction out --from '' --to someone@elsewhere.example <"$WORK/m.eml" \
+  >"$WORK/np1.out" 2>"$WORK/np1.err"; rc1=$?
+"$CTL" -c "$C" policy test --direction out --from '<>' --to someone@elsewhere.example >"$WORK/np2.out" 2>"$WORK/np2.err"; rc2=$?
+if [ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] && grep -q '^reply: 250' "$WORK/np1.err" && grep -q 'reply: 250' "$WORK/np2.out"; then
+  pass ssmctl-null-sender
+else
+  fail ssmctl-null-sender "exit $rc1/$rc2: $(grep -hv '^info:' "$WORK/np1.err" "$WORK/np2.out" "$WORK/np2.err" | tail -n 4 | tr '\n' ' ')"
+fi
+expect ssmctl-exit-rejected 1 "^reply: 550 5\.7\.1" "$C" \
+  process --direction out --from alice@acme.example --to nobody@partner.example
+sed 's/^token_label = .*/token_label = "not-this-token"/' "$C" >"$WORK/gone.toml"
+expect ssmctl-exit-tempfail 2 "^reply: 451 4\.3\.0" "$WORK/gone.toml" \
+  process --direction out --from alice@acme.example --to someone@elsewhere.example
+expect ssmctl-unknown-command 64 "^usage: ssmctl" "$C" frobnicate
+expect ssmctl-config-unreadable 78 "^$WORK/none.toml:0:0: cannot read the configuration file: No such file or directory" \
+  "$WORK/none.toml" cert lookup someone@elsewhere.example
+# A [[rule]] without its name: the error names the table as the file writes it, at its line.
+{ cat "$C"; printf '\n[[rule]]\ndirection = "inbound"\n'; } >"$WORK/noname.toml"
+line=$(grep -n '^\[\[rule\]\]' "$WORK/noname.toml" | tail -n 1 | cut -d: -f1)
+expect ssmctl-config-array-table 78 "^$WORK/noname.toml:$line:1: \[\[rule\]\] needs the key 'name'" \
+  "$WORK/noname.toml" cert lookup someone@elsewhere.example
+
+cn=ssm-milter-n-duplicate-rule
+{ cat "$C"; printf '\n[[rule]]\nname = "partner mail must be encrypted"\ndirection = "inbound"\n'; } >"$WORK/dup.toml"
+"$SSM_BUILDDIR/ssm-milter" -c "$WORK/dup.toml" -n >"$WORK/$cn.out" 2>"$WORK/$cn.err"; rc=$?
+if [ $rc -ne 0 ]; then fail "$cn" "exit $rc: $(tail -n 2 "$WORK/$cn.err" | tr '\n' ' ')"
+elif ! grep -q "^$WORK/dup.toml: warning: \[\[rule\]\] name \"partner mail must be encrypted\" names 2 rules" "$WORK/$cn.err"; then
+  fail "$cn" "no warning: $(grep -v '^info:' "$WORK/$cn.err" | tr '\n' ' ' | cut -c1-300)"
+else pass "$cn"; fi
