@@ -3,17 +3,17 @@
 # RFC 5652 / 5083 / 5084 / 5753 / 8103 encodings that our encoder and the usual openssl options
 # never produce (test_inbound_variants.sh covers MIME shapes and the peers' defaults).
 # EnvelopedData: unprotectedAttrs; originatorInfo with certificates and CRLs, an attribute
-# certificate, other certificate and revocation formats; KEK, password and other
-# RecipientInfos before ours; every version RFC 5652 §6.1 gives and wrong ones; indefinite
-# lengths everywhere. KeyAgreeRecipientInfo: a ukm, rKeyId (with a date), ours second or third
-# among several RecipientEncryptedKeys. AuthEnvelopedData: authAttrs (a changed one fails),
-# GCM ICV lengths 8 and 12-16 (12 also as the DEFAULT), nonces of 8 and 16 octets, AES-CCM,
-# ChaCha20-Poly1305. SignedData: digestAlgorithms with more, none or only other algorithms;
-# an attribute certificate and an other-format certificate; an OCSP response as revocation
-# info (RFC 5940); a countersignature and an RFC 3161 timestamp token as unsigned attributes;
-# signed attributes sent out of DER order (signed over the DER, or over the octets sent); a
-# GeneralizedTime signing-time; eContent in constructed segments (one octet, nested); two
-# signers, one with an algorithm we do not know; indefinite lengths everywhere.
+# certificate, other certificate and revocation formats; KEK, password and other RecipientInfos
+# before ours; every version RFC 5652 §6.1 gives and wrong ones; indefinite lengths everywhere.
+# KeyAgreeRecipientInfo: a ukm, rKeyId (with a date), ours second or third among several
+# RecipientEncryptedKeys. AuthEnvelopedData: authAttrs (a changed one fails), a mac in BER
+# segments, GCM ICV lengths 8 and 12-16 (12 also as the DEFAULT), nonces of 8 and 16 octets,
+# AES-CCM, ChaCha20-Poly1305. SignedData: digestAlgorithms with more, none or only other
+# algorithms; an attribute certificate and an other-format certificate; an OCSP response as
+# revocation info (RFC 5940); a countersignature and an RFC 3161 timestamp token as unsigned
+# attributes; signed attributes sent out of DER order (signed over the DER, or over the octets
+# sent); a GeneralizedTime signing-time; eContent in constructed segments (one octet, nested);
+# two signers, one with an algorithm we do not know; indefinite lengths everywhere.
 # The objects are made by tests/fixtures/cms_structures.py (byte surgery on openssl output,
 # or built whole with Python's cryptography package) and the RFC 3161 token and OCSP response
 # by openssl; the built EnvelopedData are checked with `openssl cms -decrypt` first. Offline
@@ -25,6 +25,8 @@ require_tools openssl perl python3 softhsm2-util pkcs11-tool certtool
 require_binaries
 python3 -c 'import cryptography.hazmat.primitives.ciphers.aead, cryptography.hazmat.primitives.keywrap' 2>/dev/null \
   || fatal structures-setup "python3 cryptography (python3-cryptography) is required to build the CMS objects"
+python3 -c 'import pyasn1.codec.ber.encoder' 2>/dev/null \
+  || fatal structures-setup "python3 pyasn1 (python3-pyasn1) is required to build the CMS objects"
 make_pki
 make_token alice bob
 export OPENSSL_CONF=/dev/null
@@ -181,6 +183,17 @@ done
 # authAttrs in indefinite length (a BER streaming encoder): the tag is over their DER (RFC
 # 5083 §2.1), which their definite form is (held as a tag mismatch until 2026-12-04).
 cms_mail aed-auth-attrs-indefinite "$AUTH"; decrypted aed-auth-attrs-indefinite 'cipher=aes256-gcm '
+# The mac as a constructed OCTET STRING in 5-octet segments (pyasn1's BER encoder): its value
+# is their concatenation, which must have the ICV's length (held as malformed until
+# 2026-12-04). Segments adding up to 15 octets where the parameters say 16 fail as a tag
+# mismatch does.
+for t in aed-mac-chunked:aes256-gcm aed-mac-chunked-icv-12:aes256-gcm aed-mac-chunked-chacha20-poly1305:chacha20-poly1305; do
+  cn=${t%%:*}; cms_mail "$cn" "$AUTH"; decrypted "$cn" "cipher=${t#*:} "
+done
+cms_mail aed-mac-chunked-short "$AUTH"; run aed-mac-chunked-short
+if [ "$RC" = 0 ] && grep -q 'action=hold failure=cryptographic-failure error="the message could not be decrypted" .*reply: 250 ' <<<"$LOG" \
+   && ! grep -q 'the structures are unusual' "$OUT"; then pass aed-mac-chunked-short
+else fail aed-mac-chunked-short "exit $RC: $LOG"; fi
 # An authAttr changed after encryption: the tag fails, the mail is held, never delivered open,
 # with the uniform result of every decryption failure (RFC 3218: no cause, no oracle).
 cms_mail aed-gcm-auth-attrs-changed "$AUTH"; run aed-gcm-auth-attrs-changed
