@@ -301,6 +301,21 @@ bool needs_pure_content(const SignedDataView& sd)
     });
 }
 
+// The digests the SignerInfos name that we compute and `hashed` lacks (digestAlgorithms did
+// not list them), each once.
+std::vector<AlgorithmId> unlisted_digests(const SignedDataView& sd, const Digests& hashed)
+{
+    std::vector<AlgorithmId> out;
+    for (const auto& si : sd.signers) {
+        const std::string& oid = si.digest_algorithm.oid;
+        std::string ignored;  // reported per signer by verify_signer
+        if (find_digest(hashed, oid) || !verify_digest_from_id(si.digest_algorithm, ignored)) continue;
+        if (std::none_of(out.begin(), out.end(), [&](const AlgorithmId& a) { return a.oid == oid; }))
+            out.push_back(si.digest_algorithm);
+    }
+    return out;
+}
+
 }  // namespace
 
 VerifyResult verify_detached(ByteView signature_der, ByteSource& content, std::span<const Bytes> extra_certificates)
@@ -328,13 +343,17 @@ VerifyResult verify_encapsulated(ByteSource& der, ByteSink& content_out, std::sp
     const StreamedSignedData streamed = read_signed_data_stream(der, content_out);
     const SignedDataView sd = decode_signed_data(streamed.signed_data);
     if (!streamed.had_content) throw Error(Failure::MalformedMessage, "opaque signed-data without content");
-    if (!needs_pure_content(sd)) return verify_all(sd, streamed.content_digests, nullptr, extra_certificates);
-    // Rare (pure Ed25519 without signed attributes): a second pass collects the content,
-    // which had already gone by when the SignerInfo was read.
-    PureContent kept(true);
+    const std::vector<AlgorithmId> unlisted = unlisted_digests(sd, streamed.content_digests);
+    const bool pure = needs_pure_content(sd);
+    if (unlisted.empty() && !pure) return verify_all(sd, streamed.content_digests, nullptr, extra_certificates);
+    // The content had already gone by when the SignerInfos were read. Rare: a second pass
+    // hashes it with the digests digestAlgorithms did not list (RFC 5652 §5.1 makes that SET
+    // a hint for one-pass processing, which independent signers leave empty or fill with
+    // another digest), and collects it for pure Ed25519 without signed attributes.
+    PureContent kept(pure);
     der.rewind();
-    (void)read_signed_data_stream(der, kept);
-    return verify_all(sd, streamed.content_digests, kept.get(), extra_certificates);
+    const StreamedSignedData again = read_signed_data_stream(der, kept, unlisted);
+    return verify_all(sd, again.content_digests, kept.get(), extra_certificates);
 }
 
 std::optional<Bytes> signer_preferred_encryption_certificate(const SignerVerification& signer,
