@@ -215,13 +215,16 @@ void verify_signer(const SignerInfoView& si, const std::string& econtent_type, c
             return verify_signature(*cert, *check, *digest, attrs, verify_digest_of(*digest, attrs), si.signature);
         };
         reason = over(si.signed_attributes_der);
-        // RFC 5652 §5.4: the signature is over the DER of the attributes. The octets received
-        // are tried first (what OpenSSL and GnuTLS check; a signer that sends its attributes
-        // out of DER order mostly signs what it sends); a SET received out of DER order is
-        // tried again in DER order (libtasn1's encoder sorts SET OF), and is then what the
-        // signer signed: the attributes read above are the same either way.
+        // RFC 5652 §5.4: the signature is over the DER of the attributes ("a separate
+        // encoding"). The octets received are tried first (what OpenSSL and GnuTLS check; a
+        // signer that sends its attributes out of DER order mostly signs what it sends);
+        // attributes received otherwise than in DER (out of DER order, or from a BER encoder:
+        // strings in segments, long-form lengths) are tried again in DER (in_der_form, then
+        // libtasn1's encoder, which sorts SET OF), and that is then what the signer signed:
+        // the attributes read above are the same values either way.
         if (!reason.empty()) {
-            const Bytes in_der = Asn1Node::decode("Attributes", si.signed_attributes_der).encode();
+            const Bytes in_der =
+                Asn1Node::decode("Attributes", in_der_form(si.signed_attributes_der)).encode();
             if (in_der != si.signed_attributes_der && over(in_der).empty()) {
                 reason.clear();
                 v.signed_attributes_der = in_der;

@@ -6,15 +6,15 @@
 # certificate, other certificate and revocation formats; KEK, password and other RecipientInfos
 # before ours; every version RFC 5652 §6.1 gives and wrong ones; indefinite lengths everywhere.
 # KeyAgreeRecipientInfo: a ukm, rKeyId (with a date), ours second or third among several
-# RecipientEncryptedKeys. AuthEnvelopedData: authAttrs (a changed one fails), a mac in BER
-# segments, GCM ICV lengths 8 and 12-16 (12 also as the DEFAULT), nonces of 8 and 16 octets,
-# AES-CCM, ChaCha20-Poly1305. SignedData: digestAlgorithms with more, none or only other
-# algorithms (detached and opaque); an attribute certificate and an other-format certificate; an
-# OCSP response as revocation info (RFC 5940); a countersignature and an RFC 3161 timestamp
-# token as unsigned attributes; signed attributes sent out of DER order (signed over the DER, or
-# over the octets sent); a GeneralizedTime signing-time; eContent in constructed segments (one
-# octet, nested); two signers, one with an algorithm we do not know; indefinite lengths
-# everywhere.
+# RecipientEncryptedKeys. AuthEnvelopedData: authAttrs (out of DER order, from a BER encoder; a
+# changed one fails), a mac in BER segments, GCM ICV lengths 8 and 12-16 (12 also as the
+# DEFAULT), nonces of 8 and 16 octets, AES-CCM, ChaCha20-Poly1305. SignedData: digestAlgorithms
+# with more, none or only other algorithms (detached and opaque); an attribute certificate and
+# an other-format certificate; an OCSP response as revocation info (RFC 5940); a
+# countersignature and an RFC 3161 timestamp token as unsigned attributes; signed attributes
+# sent out of DER order (signed over the DER, or over the octets sent) or from a BER encoder; a
+# GeneralizedTime signing-time; eContent in constructed segments (one octet, nested); two
+# signers, one with an algorithm we do not know; indefinite lengths everywhere.
 # The objects are made by tests/fixtures/cms_structures.py (byte surgery on openssl output,
 # or built whole with Python's cryptography package) and the RFC 3161 token and OCSP response
 # by openssl; the built EnvelopedData are checked with `openssl cms -decrypt` first. Offline
@@ -195,6 +195,15 @@ cms_mail aed-mac-chunked-short "$AUTH"; run aed-mac-chunked-short
 if [ "$RC" = 0 ] && grep -q 'action=hold failure=cryptographic-failure error="the message could not be decrypted" .*reply: 250 ' <<<"$LOG" \
    && ! grep -q 'the structures are unusual' "$OUT"; then pass aed-mac-chunked-short
 else fail aed-mac-chunked-short "exit $RC: $LOG"; fi
+# authAttrs sent out of DER order, MACed over their DER (RFC 5083 §2.1: a sorted SET OF):
+# the tag is tried again over the DER, as signed attributes are (held as a tag mismatch until
+# 2026-12-04).
+cms_mail aed-gcm-auth-attrs-unsorted "$AUTH"; decrypted aed-gcm-auth-attrs-unsorted 'cipher=aes256-gcm '
+cms_mail aed-chacha20-poly1305-auth-attrs-unsorted "$AUTH"
+decrypted aed-chacha20-poly1305-auth-attrs-unsorted 'cipher=chacha20-poly1305 '
+# authAttrs as a BER encoder sends them (indefinite lengths, a UTF8String value in 8-octet
+# segments by pyasn1), MACed over their DER: tried again in DER form (held until 2026-12-04).
+cms_mail aed-gcm-auth-attrs-ber "$AUTH"; decrypted aed-gcm-auth-attrs-ber 'cipher=aes256-gcm '
 # An authAttr changed after encryption: the tag fails, the mail is held, never delivered open,
 # with the uniform result of every decryption failure (RFC 3218: no cause, no oracle).
 cms_mail aed-gcm-auth-attrs-changed "$AUTH"; run aed-gcm-auth-attrs-changed
@@ -216,13 +225,16 @@ for cn in sd-digest-algorithms-extra sd-digest-algorithms-empty sd-digest-algori
           sd-certs-attribute-cert sd-certs-other-format sd-crls-ocsp-response \
           sd-unsigned-countersignature sd-unsigned-timestamp \
           sd-signed-attrs-unsorted sd-signed-attrs-unsorted-signed-as-sent sd-signing-time-generalized \
-          sd-detached-all-indefinite; do
+          sd-detached-all-indefinite sd-signed-attrs-ber; do
   signed_mail "$cn"; verified "$cn"
 done
 for cn in sd-unsigned-both-opaque sd-econtent-chunked sd-econtent-chunked-one-octet sd-econtent-chunked-nested \
-          sd-opaque-all-indefinite; do
+          sd-opaque-all-indefinite sd-opaque-signed-attrs-ber; do
   cms_mail "$cn" "$OPQ"; verified "$cn"
 done
+# (sd-*signed-attrs-ber: the signed attributes as a BER encoder sends them, indefinite lengths
+# and the messageDigest in two segments by pyasn1, signed over their DER as RFC 5652 §5.4 says;
+# verified over their DER form since 2026-12-04, failed as a bad signature before.)
 # Two signers, the first with an algorithm we do not know: reported for that signer (neutral:
 # we cannot tell, RFC 7281), never fatal; dave's signature verifies.
 for t in sd-two-signers-unknown-signature-alg:1.1 sd-two-signers-unknown-digest-alg:2.1; do
