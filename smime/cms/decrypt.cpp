@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "smime/cms/asn1.h"
 #include "smime/cms/certificate_id.h"
 #include "smime/cms/decrypt_content.h"
 #include "smime/cms/decrypt_key.h"
@@ -83,20 +84,10 @@ Match find_match(const EnvelopedDataView& v, const std::vector<OurKey>& ours)
     return {};
 }
 
-// RFC 5083 §2.1: authAttrs are the AEAD's additional authenticated data (GCM and
-// ChaCha20-Poly1305 alike: the rule is AuthEnvelopedData's), DER-encoded with the EXPLICIT
-// SET OF tag instead of the [1] IMPLICIT tag they are sent with. They follow the content,
-// which has been decrypted by then: the plaintext of GCM (CTR) and of ChaCha20 (a key stream)
-// does not depend on them, only the tag does. So the content is read a second time (`der`
-// rewound) to compute the tag with them; that pass writes nothing. False when the tag does
-// not match. Attributes sent in indefinite length are authenticated in their definite form,
-// which is their DER when the values inside are DER (the sender MACs the DER, §2.1).
-bool tag_with_auth_attrs(ByteSource& der, const ContentAlgorithm& alg, const SecretBytes& cek,
-                         const Bytes& auth_attrs, ByteView mac)
+// The tag of the content (read again from `der`, rewound; nothing written) with `aad` as the
+// additional authenticated data, compared with `mac`.
+bool tag_matches(ByteSource& der, const ContentAlgorithm& alg, const SecretBytes& cek, ByteView aad, ByteView mac)
 {
-    if (auth_attrs.size() < 2 || auth_attrs[0] != 0xA1) return false;
-    Bytes aad = with_definite_lengths(auth_attrs);
-    aad[0] = 0x31;  // SET OF
     der.rewind();
     EnvelopedStream again(der);
     again.read_prefix();  // the same octets as the first time
@@ -105,6 +96,29 @@ bool tag_with_auth_attrs(ByteSource& der, const ContentAlgorithm& alg, const Sec
     again.stream_content(dec);
     again.read_trailer();
     return dec.finish(mac);
+}
+
+// RFC 5083 §2.1: authAttrs are the AEAD's additional authenticated data (GCM and
+// ChaCha20-Poly1305 alike: the rule is AuthEnvelopedData's), DER-encoded with the EXPLICIT
+// SET OF tag instead of the [1] IMPLICIT tag they are sent with. They follow the content,
+// which has been decrypted by then: the plaintext of GCM (CTR) and of ChaCha20 (a key stream)
+// does not depend on them, only the tag does. So the content is read a second time to
+// compute the tag with them. False when the tag does not match. The sender MACs their DER
+// (§2.1): attributes sent in indefinite length are tried in their definite form, which is
+// their DER when the values inside are DER; attributes otherwise not in DER (out of DER order,
+// strings in segments) are tried again in DER (in_der_form, then libtasn1's encoder, which
+// sorts SET OF), as verify.cpp does for signed attributes. That third pass depends on the
+// encoding received and on the tag failing, which any changed key or content makes it do
+// alike, so it tells an attacker nothing the outcome does not (RFC 3218).
+bool tag_with_auth_attrs(ByteSource& der, const ContentAlgorithm& alg, const SecretBytes& cek,
+                         const Bytes& auth_attrs, ByteView mac)
+{
+    if (auth_attrs.size() < 2 || auth_attrs[0] != 0xA1) return false;
+    Bytes aad = with_definite_lengths(auth_attrs);
+    aad[0] = 0x31;  // SET OF
+    if (tag_matches(der, alg, cek, aad, mac)) return true;
+    const Bytes in_der = Asn1Node::decode("Attributes", in_der_form(aad)).encode();
+    return in_der != aad && tag_matches(der, alg, cek, in_der, mac);
 }
 
 // The content key of one match: one key operation (RSA decryption or ECDH) on its key. Never

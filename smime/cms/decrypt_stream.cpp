@@ -27,6 +27,25 @@ Bytes wrap(std::uint8_t tag, const Bytes& body)
     return out;
 }
 
+// Collects the mac octets, refusing more than any AEAD tag we take (GCM and Poly1305: 16) has
+// by a wide margin before they are kept: the segments' lengths come from the sender.
+class MacSink final : public ByteSink {
+public:
+    explicit MacSink(const BerStream& in) : m_in(in) {}
+    using ByteSink::write;
+    void write(ByteView data) override
+    {
+        if (data.size() > kMaxMac - m_mac.size()) m_in.malformed("mac too long");
+        m_mac.insert(m_mac.end(), data.begin(), data.end());
+    }
+    Bytes take() { return std::move(m_mac); }
+
+private:
+    static constexpr std::size_t kMaxMac = 64;
+    const BerStream& m_in;
+    Bytes m_mac;
+};
+
 }  // namespace
 
 EnvelopedStream::Prefix EnvelopedStream::read_prefix()
@@ -105,11 +124,11 @@ EnvelopedStream::Trailer EnvelopedStream::read_trailer()
             more = m_in.next_child(m_ed, h);
         }
         if (!more || (h.tag != 0x04 && h.tag != 0x24)) m_in.malformed("missing mac");
-        if (h.tag == 0x24) m_in.malformed("constructed mac");
-        if (h.length > 64) m_in.malformed("mac too long");
-        Bytes mac;
-        m_in.take(h.length, nullptr, &mac);
-        t.mac = std::move(mac);
+        // MessageAuthenticationCode ::= OCTET STRING: a BER encoder may send it constructed,
+        // in segments (RFC 5652 §2 allows BER); its value is their concatenation.
+        MacSink mac(m_in);
+        m_in.stream_octets(h, &m_ed, mac, 5);
+        t.mac = mac.take();
         more = m_in.next_child(m_ed, h);
         if (more && h.tag == 0xA2) {  // unauthAttrs
             m_in.copy_element(h, nullptr, m_budget, 4);

@@ -215,13 +215,16 @@ void verify_signer(const SignerInfoView& si, const std::string& econtent_type, c
             return verify_signature(*cert, *check, *digest, attrs, verify_digest_of(*digest, attrs), si.signature);
         };
         reason = over(si.signed_attributes_der);
-        // RFC 5652 §5.4: the signature is over the DER of the attributes. The octets received
-        // are tried first (what OpenSSL and GnuTLS check; a signer that sends its attributes
-        // out of DER order mostly signs what it sends); a SET received out of DER order is
-        // tried again in DER order (libtasn1's encoder sorts SET OF), and is then what the
-        // signer signed: the attributes read above are the same either way.
+        // RFC 5652 §5.4: the signature is over the DER of the attributes ("a separate
+        // encoding"). The octets received are tried first (what OpenSSL and GnuTLS check; a
+        // signer that sends its attributes out of DER order mostly signs what it sends);
+        // attributes received otherwise than in DER (out of DER order, or from a BER encoder:
+        // strings in segments, long-form lengths) are tried again in DER (in_der_form, then
+        // libtasn1's encoder, which sorts SET OF), and that is then what the signer signed:
+        // the attributes read above are the same values either way.
         if (!reason.empty()) {
-            const Bytes in_der = Asn1Node::decode("Attributes", si.signed_attributes_der).encode();
+            const Bytes in_der =
+                Asn1Node::decode("Attributes", in_der_form(si.signed_attributes_der)).encode();
             if (in_der != si.signed_attributes_der && over(in_der).empty()) {
                 reason.clear();
                 v.signed_attributes_der = in_der;
@@ -301,6 +304,21 @@ bool needs_pure_content(const SignedDataView& sd)
     });
 }
 
+// The digests the SignerInfos name that we compute and `hashed` lacks (digestAlgorithms did
+// not list them), each once.
+std::vector<AlgorithmId> unlisted_digests(const SignedDataView& sd, const Digests& hashed)
+{
+    std::vector<AlgorithmId> out;
+    for (const auto& si : sd.signers) {
+        const std::string& oid = si.digest_algorithm.oid;
+        std::string ignored;  // reported per signer by verify_signer
+        if (find_digest(hashed, oid) || !verify_digest_from_id(si.digest_algorithm, ignored)) continue;
+        if (std::none_of(out.begin(), out.end(), [&](const AlgorithmId& a) { return a.oid == oid; }))
+            out.push_back(si.digest_algorithm);
+    }
+    return out;
+}
+
 }  // namespace
 
 VerifyResult verify_detached(ByteView signature_der, ByteSource& content, std::span<const Bytes> extra_certificates)
@@ -328,13 +346,17 @@ VerifyResult verify_encapsulated(ByteSource& der, ByteSink& content_out, std::sp
     const StreamedSignedData streamed = read_signed_data_stream(der, content_out);
     const SignedDataView sd = decode_signed_data(streamed.signed_data);
     if (!streamed.had_content) throw Error(Failure::MalformedMessage, "opaque signed-data without content");
-    if (!needs_pure_content(sd)) return verify_all(sd, streamed.content_digests, nullptr, extra_certificates);
-    // Rare (pure Ed25519 without signed attributes): a second pass collects the content,
-    // which had already gone by when the SignerInfo was read.
-    PureContent kept(true);
+    const std::vector<AlgorithmId> unlisted = unlisted_digests(sd, streamed.content_digests);
+    const bool pure = needs_pure_content(sd);
+    if (unlisted.empty() && !pure) return verify_all(sd, streamed.content_digests, nullptr, extra_certificates);
+    // The content had already gone by when the SignerInfos were read. Rare: a second pass
+    // hashes it with the digests digestAlgorithms did not list (RFC 5652 §5.1 makes that SET
+    // a hint for one-pass processing, which independent signers leave empty or fill with
+    // another digest), and collects it for pure Ed25519 without signed attributes.
+    PureContent kept(pure);
     der.rewind();
-    (void)read_signed_data_stream(der, kept);
-    return verify_all(sd, streamed.content_digests, kept.get(), extra_certificates);
+    const StreamedSignedData again = read_signed_data_stream(der, kept, unlisted);
+    return verify_all(sd, again.content_digests, kept.get(), extra_certificates);
 }
 
 std::optional<Bytes> signer_preferred_encryption_certificate(const SignerVerification& signer,

@@ -42,7 +42,8 @@ void add_listed_digests(ByteView digest_algorithms_set, DigestSet& hashes)
 
 }  // namespace
 
-StreamedSignedData read_signed_data_stream(ByteSource& der, ByteSink& content_out)
+StreamedSignedData read_signed_data_stream(ByteSource& der, ByteSink& content_out,
+                                           std::span<const AlgorithmId> more_digests)
 {
     BerStream r(der, "SignedData");
     std::size_t budget = kMaxSignedDataStructure;
@@ -73,6 +74,10 @@ StreamedSignedData read_signed_data_stream(ByteSource& der, ByteSink& content_ou
     StreamedSignedData out;
     DigestSet hashes;
     add_listed_digests(digest_algorithms, hashes);
+    for (const auto& id : more_digests) {
+        std::string ignored;
+        if (const auto d = verify_digest_from_id(id, ignored)) hashes.add(id.oid, *d);
+    }
     if (r.next_child(eci, h)) {
         if (h.tag != 0xA0) r.malformed("unexpected element in encapContentInfo");
         BerFrame ec = r.open(h, &eci);

@@ -5,12 +5,14 @@
 // output is indefinite-length): every length is checked against its parent and a budget,
 // nesting is bounded, and malformed input is ssm::Error(MalformedMessage).
 #pragma once
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "base/bytes.h"
 #include "base/stream.h"
+#include "smime/cms/algorithm_ids.h"
 
 namespace ssm::smime::cms {
 
@@ -20,8 +22,8 @@ struct StreamedSignedData {
     // signed attributes located in it are exactly what was signed.
     Bytes signed_data;
     bool had_content = false;
-    // Digest of the content octets for each digestAlgorithms entry we can compute, keyed by
-    // the algorithm OID (a SignerInfo naming another digest cannot be checked afterwards).
+    // Digest of the content octets for each digestAlgorithms entry we can compute (and each
+    // of `more_digests`), keyed by the algorithm OID.
     std::vector<std::pair<std::string, Bytes>> content_digests;
 };
 
@@ -29,8 +31,11 @@ struct StreamedSignedData {
 inline constexpr std::size_t kMaxSignedDataStructure = 16 * 1024 * 1024;
 
 // Reads a whole ContentInfo of type signedData from `der`; the eContent octets go to
-// `content_out` as they are read. Throws MalformedMessage (and MessageTooLarge when the
-// structures exceed kMaxSignedDataStructure); `content_out` may then hold partial content.
-StreamedSignedData read_signed_data_stream(ByteSource& der, ByteSink& content_out);
+// `content_out` as they are read, hashed with the digests digestAlgorithms lists and with
+// `more_digests` (a second pass's: those the SignerInfos name and the first did not list).
+// Throws MalformedMessage (and MessageTooLarge when the structures exceed
+// kMaxSignedDataStructure); `content_out` may then hold partial content.
+StreamedSignedData read_signed_data_stream(ByteSource& der, ByteSink& content_out,
+                                           std::span<const AlgorithmId> more_digests = {});
 
 }  // namespace ssm::smime::cms

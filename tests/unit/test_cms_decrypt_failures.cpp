@@ -104,6 +104,7 @@ class CmsDecryptFailureTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(short_rsa_ciphertext_is_left_padded);
     CPPUNIT_TEST(garbage_truncation_and_flips);
     CPPUNIT_TEST(malformed_auth_enveloped_data_is_named);
+    CPPUNIT_TEST(mac_in_segments);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -365,6 +366,59 @@ public:
         } catch (const Error& e) {
             CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).rfind("(Auth)EnvelopedData: ", 0) == 0);
         }
+    }
+
+    // The mac as a constructed OCTET STRING, as a BER encoder may send it (RFC 5652 §2): its
+    // value is its segments joined, and must have the ICV's length. Refused as "constructed
+    // mac" until 2026-12-04. Segments one octet short fail as a changed tag does; more than
+    // 64 octets are refused before they are kept.
+    void mac_in_segments()
+    {
+        const Bytes der = make_message("-aes-256-gcm -recip alice.cert.pem", "-stream");
+        // -stream ends with the mac (04 10 T), then the end-of-contents of AuthEnvelopedData,
+        // content [0] and ContentInfo.
+        const std::size_t at = der.size() - 6 - 18;
+        CPPUNIT_ASSERT(der[at] == 0x04 && der[at + 1] == 0x10);
+        const Bytes tag(der.begin() + std::ptrdiff_t(at + 2), der.begin() + std::ptrdiff_t(at + 18));
+        const auto with_mac = [&](std::initializer_list<Bytes> parts) {
+            Bytes out(der.begin(), der.begin() + std::ptrdiff_t(at));
+            for (const Bytes& p : parts) out.insert(out.end(), p.begin(), p.end());
+            out.insert(out.end(), 6, 0);
+            return out;
+        };
+        const auto segment = [&](std::size_t from, std::size_t to) {
+            Bytes s{0x04, std::uint8_t(to - from)};
+            s.insert(s.end(), tag.begin() + std::ptrdiff_t(from), tag.begin() + std::ptrdiff_t(to));
+            return s;
+        };
+        const Bytes indefinite{0x24, 0x80}, eoc{0, 0};
+        Bytes plain(kPlainSize);
+        for (std::size_t i = 0; i < plain.size(); ++i) plain[i] = std::uint8_t('a' + i % 26);
+        struct Case {
+            const char* name;
+            Bytes der;
+        };
+        const Case accepted[] = {
+            {"indefinite, nested", with_mac({indefinite, segment(0, 5), indefinite, segment(5, 10), eoc, segment(10, 16), eoc})},
+            {"definite", with_mac({Bytes{0x24, 0x14}, segment(0, 8), segment(8, 16)})},
+        };
+        for (const auto& c : accepted) {
+            MemorySource src(c.der);
+            MemorySink sink;
+            const DecryptOutcome out = decrypt_envelope(src, {soft_key("alice")}, sink);
+            CPPUNIT_ASSERT_MESSAGE(c.name, out.status == DecryptStatus::Decrypted);
+            CPPUNIT_ASSERT_MESSAGE(c.name, sink.data() == plain);
+        }
+        const std::string short_why = expect_uniform_failure("15 octets", with_mac({indefinite, segment(0, 5), segment(5, 15), eoc}));
+        CPPUNIT_ASSERT_MESSAGE(short_why, short_why.find("GCM tag mismatch") != std::string::npos);
+        Bytes five_tags = indefinite;
+        for (int i = 0; i < 5; ++i) {
+            const Bytes s = segment(0, 16);
+            five_tags.insert(five_tags.end(), s.begin(), s.end());
+        }
+        five_tags.insert(five_tags.end(), eoc.begin(), eoc.end());
+        const std::string long_why = expect_uniform_failure("80 octets", with_mac({five_tags}));
+        CPPUNIT_ASSERT_MESSAGE(long_why, long_why.find("mac too long") != std::string::npos);
     }
 
     // Hostile input: every truncation of a -stream message, single-octet flips, garbage.

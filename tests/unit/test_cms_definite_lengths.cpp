@@ -1,8 +1,10 @@
 // Indefinite BER lengths made definite (smime/cms/definite_lengths.h), table-driven: the shapes
 // BER streaming encoders send (indefinite SEQUENCEs around an AlgorithmIdentifier without
 // parameters, a definite SET around an indefinite element, constructed OCTET STRINGs, a high
-// tag number, contents of 128 octets and more) and the malformed encodings it must refuse.
-// The vectors are hand-written X.690 encodings, each small enough to check by eye.
+// tag number, contents of 128 octets and more) and the malformed encodings it must refuse; and
+// BER in DER form as far as the encoding alone tells (in_der_form: lengths, string segments,
+// BOOLEAN), for attributes signed or MACed as DER. The vectors are hand-written X.690
+// encodings, each small enough to check by eye.
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <string>
@@ -40,6 +42,32 @@ const Rewrite kRewrites[] = {
     {"high tag number", "3f 81 01 80 04 01 41 00 00", "3f 81 01 03 04 01 41"},
 };
 
+// in_der_form: what X.690 §10-11 fix without the ASN.1 type.
+const Rewrite kDerForms[] = {
+    {"DER unchanged", "31 0b 30 09 06 01 2a 31 04 04 02 41 42", ""},
+    {"long-form lengths shortened", "30 81 06 04 82 00 02 41 42", "30 04 04 02 41 42"},
+    {"indefinite lengths", "31 80 30 80 06 01 2a 31 80 04 01 41 00 00 00 00 00 00", "31 0a 30 08 06 01 2a 31 03 04 01 41"},
+    {"OCTET STRING segments joined", "24 80 04 02 41 42 04 01 43 00 00", "04 03 41 42 43"},
+    {"nested OCTET STRING segments", "24 0b 24 80 04 01 41 00 00 04 02 42 43", "04 03 41 42 43"},
+    {"UTF8String in OCTET STRING segments (pyasn1)", "2c 80 04 02 c3 a9 04 01 21 00 00", "0c 03 c3 a9 21"},
+    {"UTCTime in segments", "37 80 04 06 32 36 31 32 30 34 04 07 31 30 32 37 30 30 5a 00 00",
+     "17 0d 32 36 31 32 30 34 31 30 32 37 30 30 5a"},
+    {"BIT STRING segments, unused bits in the last", "23 80 03 02 00 ff 03 02 04 f0 00 00", "03 03 04 ff f0"},
+    {"empty constructed OCTET STRING", "24 80 00 00", "04 00"},
+    {"BOOLEAN TRUE as FF", "30 03 01 01 01", "30 03 01 01 ff"},
+    {"segments under a context tag kept (the type is not known)", "a0 80 04 01 41 04 01 42 00 00",
+     "a0 06 04 01 41 04 01 42"},
+    {"SET OF order kept (libtasn1 sorts it)", "31 06 04 01 42 04 01 41", ""},
+};
+
+const std::pair<const char*, const char*> kDerFormMalformed[] = {
+    {"segment of another type", "24 80 0c 01 41 00 00"},
+    {"BIT STRING segment with unused bits before the last", "23 80 03 02 04 f0 03 02 00 ff 00 00"},
+    {"BIT STRING segment without its unused-bits octet", "23 80 03 00 00 00"},
+    {"segments without end-of-contents", "24 80 04 01 41"},
+    {"segment longer than its string", "24 03 04 02 41"},
+};
+
 const std::pair<const char*, const char*> kMalformed[] = {
     {"no end-of-contents", "30 80 06 01 2a"},
     {"indefinite primitive", "04 80 41 00 00"},
@@ -59,6 +87,8 @@ class CmsDefiniteLengthsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(long_content);
     CPPUNIT_TEST(malformed);
     CPPUNIT_TEST(depth_limit);
+    CPPUNIT_TEST(der_forms);
+    CPPUNIT_TEST(der_form_malformed);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -106,6 +136,38 @@ public:
         };
         CPPUNIT_ASSERT_NO_THROW((void)smime::cms::with_definite_lengths(nested(32)));
         CPPUNIT_ASSERT_THROW((void)smime::cms::with_definite_lengths(nested(34)), Error);
+    }
+
+    void der_forms()
+    {
+        for (const auto& r : kDerForms) {
+            const Bytes in = hex(r.in);
+            const Bytes want = r.out.empty() ? in : hex(r.out);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(r.name, to_hex(want), to_hex(smime::cms::in_der_form(in)));
+        }
+    }
+
+    void der_form_malformed()
+    {
+        for (const auto& [name, h] : kDerFormMalformed) {
+            bool refused = false;
+            try {
+                (void)smime::cms::in_der_form(hex(h));
+            } catch (const Error& e) {
+                refused = e.failure() == Failure::MalformedMessage;
+            }
+            CPPUNIT_ASSERT_MESSAGE(name, refused);
+        }
+        // The rules with_definite_lengths enforces hold here too.
+        for (const auto& [name, h] : kMalformed) {
+            bool refused = false;
+            try {
+                (void)smime::cms::in_der_form(hex(h));
+            } catch (const Error& e) {
+                refused = e.failure() == Failure::MalformedMessage;
+            }
+            CPPUNIT_ASSERT_MESSAGE(name, refused);
+        }
     }
 };
 

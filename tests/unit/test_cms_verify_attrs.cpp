@@ -3,7 +3,8 @@
 // messageDigest, signingTime, ESS signing certificate) fail the signer with any count but
 // one; the sender's hints (SMIMECapabilities, sMIMEEncryptionKeyPreference) are left unread
 // and named; an attribute type twice fails whatever it is; attributes sent out of DER order
-// verify over their DER when that is what was signed. SignedData put together by Python
+// or by a BER encoder verify over their DER when that is what was signed; opaque SignedData
+// verifies whatever digestAlgorithms lists. SignedData put together by Python
 // (tests/fixtures/der_build.py) and signed by `openssl dgst`, not by our code.
 #include <cppunit/extensions/HelperMacros.h>
 
@@ -80,6 +81,28 @@ for name, attrs in list(cases.items()) + [(n, o) for n, o in orders.items()]:
              der(0x30, oid('1.2.840.113549.1.1.1') + b'\x05\x00') + der(0x04, sig))
     sd = der(0x30, b'\x02\x01\x01' + der(0x31, sha256) + der(0x30, data) + der(0xa0, c) + der(0x31, si))
     open(os.path.join(outdir, name + '.p7s'), 'wb').write(der(0x30, oid('1.2.840.113549.1.7.2') + der(0xa0, sd)))
+
+def content_info(sd): return der(0x30, oid('1.2.840.113549.1.7.2') + der(0xa0, sd))
+def signer_info(sent_attrs, sig):
+    return der(0x30, b'\x02\x01\x01' + der(0x30, issuer_and_serial(c)) + sha256 + b'\xa0' + sent_attrs[1:] +
+               der(0x30, oid('1.2.840.113549.1.1.1') + b'\x05\x00') + der(0x04, sig))
+signed = der(0x31, b''.join(sorted(base)))
+sig = subprocess.run(['openssl', 'dgst', '-sha256', '-sign', key], input=signed, capture_output=True, check=True).stdout
+# Signed over the DER, sent as a BER encoder may send them (RFC 5652 §5.4: "a separate
+# encoding"): indefinite lengths throughout, the messageDigest value in two segments.
+def indef(tag, body): return bytes([tag, 0x80]) + body + b'\0\0'
+d = hashlib.sha256(open(content, 'rb').read()).digest()
+ber_md = indef(0x24, der(0x04, d[:16]) + der(0x04, d[16:]))
+ber_attrs = indef(0x31, b''.join(indef(0x30, oid(o) + indef(0x31, v)) for o, v in sorted(
+    [(CT, data), (MD, ber_md), (ST, t1)], key=lambda a: attr(a[0], digest if a[0] == MD else a[1]))))
+sd = der(0x30, b'\x02\x01\x01' + der(0x31, sha256) + der(0x30, data) + der(0xa0, c) + der(0x31, signer_info(ber_attrs, sig)))
+open(os.path.join(outdir, 'sent-ber.p7s'), 'wb').write(content_info(sd))
+# Opaque, with digestAlgorithms that do not list the signer's SHA-256 (a hint, RFC 5652 §5.1).
+econtent = der(0x30, data + der(0xa0, der(0x04, open(content, 'rb').read())))
+for name, listed in (('listed-none', b''), ('listed-sha1', der(0x30, oid('1.3.14.3.2.26') + b'\x05\x00')),
+                     ('listed-sha256', sha256)):
+    sd = der(0x30, b'\x02\x01\x01' + der(0x31, listed) + econtent + der(0xa0, c) + der(0x31, signer_info(signed, sig)))
+    open(os.path.join(outdir, name + '.p7m'), 'wb').write(content_info(sd))
 )PY";
 
 }  // namespace
@@ -88,6 +111,8 @@ class CmsVerifyAttrsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(CmsVerifyAttrsTest);
     CPPUNIT_TEST(value_and_instance_counts);
     CPPUNIT_TEST(attributes_out_of_der_order);
+    CPPUNIT_TEST(attributes_from_a_ber_encoder);
+    CPPUNIT_TEST(opaque_digest_not_listed);
     CPPUNIT_TEST_SUITE_END();
 
     test::TempDir d;
@@ -175,6 +200,34 @@ public:
         const SignerVerification changed = signer("sent-unsorted-changed");
         CPPUNIT_ASSERT(!changed.signature_valid);
         CPPUNIT_ASSERT_EQUAL(std::string("bad signature"), changed.failure);
+    }
+
+    // Signed over their DER, sent with indefinite lengths and the messageDigest in segments:
+    // verified over their DER form, which is kept. Failed as a bad signature until 2026-12-04.
+    void attributes_from_a_ber_encoder()
+    {
+        make();
+        const auto signer = [&](const char* name) {
+            return detached(file_bytes(d.path() / (std::string(name) + ".p7s")), fixture("content.txt")).signers.at(0);
+        };
+        const SignerVerification ber = signer("sent-ber");
+        CPPUNIT_ASSERT_MESSAGE(ber.failure, ber.signature_valid && ber.failure.empty());
+        CPPUNIT_ASSERT_MESSAGE("the DER form is kept", ber.signed_attributes_der == signer("plain").signed_attributes_der);
+    }
+
+    // Opaque SignedData whose digestAlgorithms do not list the signer's digest (empty, or SHA-1
+    // only): the content is hashed again with it, as the detached form is hashed per signer.
+    // Failed with "digest algorithm not listed in digestAlgorithms" until 2026-12-04.
+    void opaque_digest_not_listed()
+    {
+        make();
+        const Bytes content = fixture("content.txt");
+        for (const char* name : {"listed-none", "listed-sha1", "listed-sha256"}) {
+            const Opaque o = opaque(file_bytes(d.path() / (std::string(name) + ".p7m")));
+            CPPUNIT_ASSERT_MESSAGE(name, o.content == content);
+            const SignerVerification& s = o.result.signers.at(0);
+            CPPUNIT_ASSERT_MESSAGE(std::string(name) + ": " + s.failure, s.signature_valid && s.failure.empty());
+        }
     }
 };
 
