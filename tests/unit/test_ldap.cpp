@@ -51,6 +51,34 @@ int free_port()
     }
 }
 
+// A loopback server that accepts connections (the kernel completes the handshake from the
+// listen backlog) and never reads or answers: a hung slapd, a firewall that swallows packets
+// after the SYN. Closed when the object goes, also when an assertion fails.
+class MuteListener {
+public:
+    MuteListener() : m_socket(::socket(AF_INET, SOCK_STREAM, 0))
+    {
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        if (m_socket < 0 || ::bind(m_socket, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+            ::listen(m_socket, 16) != 0 || ::getsockname(m_socket, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+            if (m_socket >= 0) ::close(m_socket);
+            throw std::runtime_error("cannot listen on 127.0.0.1");
+        }
+        m_port = ntohs(a.sin_port);
+    }
+    ~MuteListener() { ::close(m_socket); }
+    MuteListener(const MuteListener&) = delete;
+    MuteListener& operator=(const MuteListener&) = delete;
+    int port() const { return m_port; }
+
+private:
+    int m_socket;
+    int m_port = 0;
+};
+
 // Runs the fixture without handing it our descriptors: slapd would keep our LDAP client
 // sockets open and the server would never see them close.
 void fixture(const std::string& args)
@@ -497,15 +525,8 @@ public:
     // timeout ends the search, the lookup fails over to the next server.
     void unresponsive_server_times_out()
     {
-        const int s = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t len = sizeof a;
-        CPPUNIT_ASSERT(::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-        CPPUNIT_ASSERT(::listen(s, 16) == 0);
-        CPPUNIT_ASSERT(::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-        const std::string mute = "ldap://127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+        const MuteListener listener;
+        const std::string mute = "ldap://127.0.0.1:" + std::to_string(listener.port());
         auto c = config_for({mute, shared_server().uri()});
         c.timeout = std::chrono::milliseconds(300);
         LdapSource src(c);
@@ -519,22 +540,14 @@ public:
 
         LdapSource alone(config_for({mute}));
         assert_unavailable(alone, "dave@partner.example", mute);
-        ::close(s);
     }
 
     // The same server behind TLS: ldaps:// waits for a handshake that never comes, StartTLS
     // for the answer to its extended operation. Each ends within the timeout, as a failure.
     void unresponsive_tls_server_times_out()
     {
-        const int s = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t len = sizeof a;
-        CPPUNIT_ASSERT(::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-        CPPUNIT_ASSERT(::listen(s, 16) == 0);
-        CPPUNIT_ASSERT(::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-        const std::string port = std::to_string(ntohs(a.sin_port));
+        const MuteListener listener;
+        const std::string port = std::to_string(listener.port());
         for (const bool starttls : {false, true}) {
             const std::string mute = (starttls ? "ldap://127.0.0.1:" : "ldaps://127.0.0.1:") + port;
             auto c = config_for({mute});
@@ -548,7 +561,6 @@ public:
             CPPUNIT_ASSERT_MESSAGE(mute + ": " + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()) + " ms",
                                    took < std::chrono::seconds(4));
         }
-        ::close(s);
     }
 
     void concurrent_lookups_share_the_pool()
