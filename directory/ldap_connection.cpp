@@ -161,21 +161,21 @@ public:
           })
     {
     }
-    ~Deadline()
+    ~Deadline() { end(); }
+    Deadline(const Deadline&) = delete;
+    Deadline& operator=(const Deadline&) = delete;
+    // Stops the watch and says whether it fired. After it, the socket is no longer shut down:
+    // asked before, a deadline passing just after the handshake succeeded shut the socket of a
+    // session that was handed out as connected (its first search failed, far from the cause).
+    bool end()
     {
         {
             std::lock_guard lock(m_mutex);
             m_done = true;
         }
         m_ended.notify_one();
-        m_thread.join();
-    }
-    Deadline(const Deadline&) = delete;
-    Deadline& operator=(const Deadline&) = delete;
-    bool fired()
-    {
-        std::lock_guard lock(m_mutex);
-        return m_fired;
+        if (m_thread.joinable()) m_thread.join();
+        return m_fired;  // the thread is gone: no lock needed
     }
 
 private:
@@ -324,9 +324,12 @@ Handle connect(const ServerSettings& s, const SearchLimits& limits)
     // Connect now (ldaps: with the TLS handshake) so an unreachable server fails here.
     {
         Deadline deadline(h, s.timeout);
-        if (int rc = ldap_connect(ld); rc != LDAP_SUCCESS)
+        const int rc = ldap_connect(ld);
+        const bool late = deadline.end();
+        if (rc != LDAP_SUCCESS || late)
             fail(ld, s, (is_ldaps(s.uri) ? "connect" + tls_note : std::string("connect")) +
-                            (deadline.fired() ? ": no answer within the timeout" : ""), rc);
+                            (late ? ": no answer within the timeout" : ""),
+                 rc != LDAP_SUCCESS ? rc : LDAP_TIMEOUT);
     }
 
     // Bound the size of one incoming PDU (one entry): a hostile server cannot make us buffer
@@ -340,8 +343,11 @@ Handle connect(const ServerSettings& s, const SearchLimits& limits)
     if (s.starttls && !is_ldaps(s.uri)) {
         // The extended operation is bounded by LDAP_OPT_TIMEOUT, the handshake after it is not.
         Deadline deadline(h, 2 * s.timeout);
-        if (int rc = ldap_start_tls_s(ld, nullptr, nullptr); rc != LDAP_SUCCESS)
-            fail(ld, s, "StartTLS" + tls_note + (deadline.fired() ? ": no answer within the timeout" : ""), rc);
+        const int rc = ldap_start_tls_s(ld, nullptr, nullptr);
+        const bool late = deadline.end();
+        if (rc != LDAP_SUCCESS || late)
+            fail(ld, s, "StartTLS" + tls_note + (late ? ": no answer within the timeout" : ""),
+                 rc != LDAP_SUCCESS ? rc : LDAP_TIMEOUT);
     }
 
     if (!s.bind_dn.empty()) {
