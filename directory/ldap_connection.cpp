@@ -105,6 +105,12 @@ bool is_ldaps(const std::string& uri)
     return uri.size() >= 8 && iequals(std::string_view(uri).substr(0, 8), "ldaps://");
 }
 
+// A Unix socket on this host: the kernel says who is at the other end, TLS adds nothing.
+bool is_ldapi(const std::string& uri)
+{
+    return uri.size() >= 8 && iequals(std::string_view(uri).substr(0, 8), "ldapi://");
+}
+
 int scope_code(Scope s)
 {
     switch (s) {
@@ -629,9 +635,10 @@ void check_uri(const std::string& uri)
     const std::string scheme = desc->lud_scheme ? desc->lud_scheme : "";
     const bool has_host = desc->lud_host && *desc->lud_host;
     ldap_free_urldesc(desc);
-    if (scheme != "ldap" && scheme != "ldaps")
-        throw SettingsError("LDAP URI must be ldap:// or ldaps://: " + uri);
-    if (!has_host) throw SettingsError("LDAP URI without a host: " + uri);
+    if (scheme != "ldap" && scheme != "ldaps" && scheme != "ldapi")
+        throw SettingsError("LDAP URI must be ldap://, ldaps:// or ldapi://: " + uri);
+    // ldapi:/// is libldap's compiled-in socket (slapd's default one on the same host).
+    if (!has_host && scheme != "ldapi") throw SettingsError("LDAP URI without a host: " + uri);
 }
 
 // libldap initialises its global options and its TLS library lazily on first use; do that
@@ -658,6 +665,7 @@ Client::Client(Settings settings) : m_retry_after(settings.retry_after)
         check_uri(s.uri);
         if (!s.bind_dn.empty() && !s.bind_password)
             throw SettingsError("a bind DN needs a password: " + s.uri);
+        if (s.starttls && is_ldapi(s.uri)) throw SettingsError("StartTLS does not apply to ldapi://: " + s.uri);
         m_pools.push_back(
             std::make_unique<ServerPool>(std::move(s), settings.connections_per_server, settings.limits));
     }

@@ -75,7 +75,7 @@ private:
 
 // How to reach and authenticate to one server.
 struct ServerSettings {
-    std::string uri;                 // one ldap:// or ldaps:// URI
+    std::string uri;                 // one ldap://, ldaps:// or ldapi:// URI (ldapi: no TLS)
     bool starttls = false;           // StartTLS on ldap:// (failure is an error); ignored on ldaps
     std::string ca_file;             // CA certificates for TLS; empty: libldap's default store
     std::string bind_dn;             // empty: anonymous

@@ -143,8 +143,9 @@ Data& data()
 class Slapd {
 public:
     // `extra_ldifs`: more LDIF files (quoted, space-separated) loaded with the common ones.
-    explicit Slapd(bool ldaps = false, std::string extra_ldifs = {})
-        : m_port(free_port()), m_tls_port(ldaps ? free_port() : 0), m_extra(std::move(extra_ldifs))
+    // `ldapi`: also on a Unix socket in the instance's own folder (ldapi_uri()).
+    explicit Slapd(bool ldaps = false, std::string extra_ldifs = {}, bool ldapi = false)
+        : m_port(free_port()), m_tls_port(ldaps ? free_port() : 0), m_extra(std::move(extra_ldifs)), m_ldapi(ldapi)
     {
         start(true);
     }
@@ -162,11 +163,18 @@ public:
     {
         fixture("start " + q(dir()) + " " + std::to_string(m_port) +
                 (m_tls_port ? " --ldaps " + std::to_string(m_tls_port) : std::string{}) +
+                (m_ldapi ? " --ldapi " + q(socket()) : std::string{}) +
                 (first ? data().ldif_args() + " " + m_extra : std::string{}));
     }
     void stop() { fixture("stop " + q(dir())); }
     std::string uri() const { return "ldap://127.0.0.1:" + std::to_string(m_port); }
     std::string ldaps_uri() const { return "ldaps://127.0.0.1:" + std::to_string(m_tls_port); }
+    std::string ldapi_uri() const
+    {
+        std::string encoded;
+        for (const char c : socket().string()) encoded += c == '/' ? std::string("%2F") : std::string(1, c);
+        return "ldapi://" + encoded;
+    }
     fs::path ca_file() const { return dir() / "tls" / "ca.pem"; }
     // How often the log says `what` (" SRCH base=", " ACCEPT from").
     std::size_t count(const std::string& what) const
@@ -179,15 +187,17 @@ public:
 
 private:
     fs::path dir() const { return m_tmp.path() / "slapd"; }
+    fs::path socket() const { return m_tmp.path() / "ldapi"; }
     TempDir m_tmp;
     int m_port;
     int m_tls_port;
     std::string m_extra;
+    bool m_ldapi;
 };
 
 Slapd& shared_server()
 {
-    static Slapd s(true);
+    static Slapd s(true, {}, true);
     return s;
 }
 
@@ -246,6 +256,7 @@ class LdapTest final : public CppUnit::TestFixture {
     CPPUNIT_TEST(outside_domains_no_search);
     CPPUNIT_TEST(filter_injection_matches_nothing);
     CPPUNIT_TEST(ldaps_with_ca_file);
+    CPPUNIT_TEST(ldapi_on_this_host);
     CPPUNIT_TEST(starttls_with_ca_file);
     CPPUNIT_TEST(starttls_wrong_ca_fails);
     CPPUNIT_TEST(simple_bind_with_password_file);
@@ -378,6 +389,24 @@ public:
         const auto got = src.lookup(addr("dave@partner.example"));
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, got.size());
         CPPUNIT_ASSERT_EQUAL("ldap:" + shared_server().ldaps_uri(), got[0].source);
+    }
+
+    // slapd on the same host, over its Unix socket (ldapi://, the path percent-encoded): the
+    // kernel carries the bytes, so there is no TLS to set up; StartTLS on it is refused as a
+    // setting that can never work, like ssm-milter -n does. ldapi:/// (libldap's default
+    // socket) is a URI too.
+    void ldapi_on_this_host()
+    {
+        auto c = config_for({shared_server().ldapi_uri()});
+        c.ca_file = shared_server().ca_file().string();  // harmless: TLS does not apply
+        LdapSource src(c);
+        const auto got = src.lookup(addr("dave@partner.example"));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, got.size());
+        CPPUNIT_ASSERT(got[0].cert.der() == der_file(data().pki / "dave.cert.der"));
+        CPPUNIT_ASSERT_EQUAL("ldap:" + shared_server().ldapi_uri(), got[0].source);
+        CPPUNIT_ASSERT_NO_THROW(LdapSource{config_for({"ldapi:///"})});
+        c.starttls = true;
+        CPPUNIT_ASSERT_THROW(LdapSource{c}, LdapConfigError);
     }
 
     void starttls_with_ca_file()
