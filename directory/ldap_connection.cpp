@@ -246,6 +246,15 @@ std::vector<const Bytes*> Entry::values(std::string_view name) const
     return out;
 }
 
+void refuse_unseen(std::size_t references, const std::string& what)
+{
+    if (references == 0) return;
+    throw Error(Failure::DirectoryUnavailable,
+                what + ": unknown: " + std::to_string(references) +
+                    " search reference(s) to other servers not followed (a base below the referral "
+                    "objects avoids them)");
+}
+
 std::string escape_filter_value(std::string_view value)
 {
     // libldap's escaper is the reference implementation of RFC 4515 §3 and also escapes all

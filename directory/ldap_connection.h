@@ -163,6 +163,13 @@ struct SearchResult {
     std::size_t references = 0;
 };
 
+// For a negative answer ("not a member", "no such person") from searches that met `references`
+// continuation references: part of the subtree is held by a server nobody configured, which
+// is not asked, so the entry that would make the answer positive may be there. Throws
+// ssm::Error(Failure::DirectoryUnavailable) naming `what` when references > 0; returns
+// otherwise. A positive answer found beside references stands (callers do not call this).
+void refuse_unseen(std::size_t references, const std::string& what);
+
 // RFC 4515 escaping of an assertion value (via libldap's ldap_bv2escaped_filter_value, which
 // escapes NUL ( ) * \ and every non-ASCII byte as \XX), so untrusted text cannot change the
 // structure of a filter.
