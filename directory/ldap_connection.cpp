@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
 #include <ctime>
 #include <thread>
@@ -434,6 +435,27 @@ SearchResult too_many_entries(const ServerSettings& s, const SearchRequest& requ
                     LDAP_SIZELIMIT_EXCEEDED, abandoned);
 }
 
+// One message over max_pdu_bytes: liblber refuses to read it (LBER_SB_OPT_SET_MAX_INCOMING)
+// and libldap drops the connection. The server sends the same entry at every retry, so for a
+// caller that takes directory conditions as answers (certificate lookups) it is one: retried as
+// an outage, the recipient was deferred (451) until the MTA gave up days later.
+SearchResult entry_too_large(const ServerSettings& s, const SearchRequest& request, const SearchLimits& limits)
+{
+    log::warning("ldap_entry_too_large", {{"server", s.uri},
+                                          {"filter", request.filter},
+                                          {"max_pdu_bytes", std::to_string(limits.max_pdu_bytes)}});
+    if (request.too_many_entries_is_answer) {
+        SearchResult cut;
+        cut.entry_too_large = true;
+        cut.abandoned = true;  // libldap has given the connection up
+        return cut;
+    }
+    // Not asked again on this server (see ServerPool::search): the same entry would come back.
+    throw LdapError(s.uri + ": search: an entry larger than " + std::to_string(limits.max_pdu_bytes) +
+                        " bytes (max_pdu_bytes)",
+                    LDAP_SIZELIMIT_EXCEEDED, true);
+}
+
 }  // namespace
 
 SearchResult search(const Handle& h, const ServerSettings& s, const SearchRequest& request,
@@ -463,7 +485,9 @@ SearchResult search(const Handle& h, const ServerSettings& s, const SearchReques
         const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         Message msg;
         timeval wait = to_timeval(left);
+        errno = 0;
         const int type = left.count() > 0 ? ldap_result(ld, msgid, LDAP_MSG_ONE, &wait, msg.out()) : 0;
+        const int read_errno = errno;
         if (type == 0) {
             ldap_abandon_ext(ld, msgid, nullptr, nullptr);
             fail(ld, s, "search", LDAP_TIMEOUT);
@@ -471,6 +495,9 @@ SearchResult search(const Handle& h, const ServerSettings& s, const SearchReques
         if (type < 0) {
             int code = LDAP_OTHER;
             ldap_get_option(ld, LDAP_OPT_RESULT_CODE, &code);
+            // liblber's refusal of a message over the limit is ERANGE; libldap then reports
+            // the connection as lost.
+            if (code == LDAP_SERVER_DOWN && read_errno == ERANGE) return entry_too_large(s, request, limits);
             fail(ld, s, "search", code < 0 ? code : LDAP_SERVER_DOWN);
         }
         if (type == LDAP_RES_SEARCH_REFERENCE) {  // not followed (see connect): counted

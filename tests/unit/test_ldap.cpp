@@ -271,6 +271,7 @@ class LdapTest final : public CppUnit::TestFixture {
     CPPUNIT_TEST(client_pdu_limit);
     CPPUNIT_TEST(too_many_entries_is_a_cut_answer);
     CPPUNIT_TEST(search_references_make_a_cut_answer);
+    CPPUNIT_TEST(entry_too_large_is_a_cut_answer);
     CPPUNIT_TEST(server_ignoring_the_size_limit);
     CPPUNIT_TEST(flood_on_a_pooled_session_is_not_asked_again);
     CPPUNIT_TEST(dropped_values_make_a_cut_answer);
@@ -650,7 +651,9 @@ public:
         CPPUNIT_ASSERT_EQUAL(1U, client.servers().at(0)->open_sessions());
     }
 
-    // One entry larger than max_pdu_bytes: the connection is dropped, the lookup fails.
+    // One entry larger than max_pdu_bytes: the connection is dropped, the search fails (a
+    // group or clearance search), or, for a caller that takes directory conditions as answers
+    // (certificate lookups), says entry_too_large without entries.
     void client_pdu_limit()
     {
         directory::ldap::ServerSettings server;
@@ -662,6 +665,11 @@ public:
         const directory::ldap::SearchRequest big{"dc=partner,dc=example",
                                       "(mail=broken@partner.example)", {}, directory::ldap::Scope::Subtree};
         CPPUNIT_ASSERT_THROW(client.search(big), Error);
+        CPPUNIT_ASSERT_EQUAL(0U, client.servers().at(0)->open_sessions());
+        auto answer_kind = big;
+        answer_kind.too_many_entries_is_answer = true;
+        const auto cut = client.search(answer_kind);
+        CPPUNIT_ASSERT(cut.entry_too_large && cut.entries.empty());
         CPPUNIT_ASSERT_EQUAL(0U, client.servers().at(0)->open_sessions());
         const directory::ldap::SearchRequest small{"dc=partner,dc=example",
                                         "(mail=dave@partner.example)", {}, directory::ldap::Scope::Subtree};
@@ -769,6 +777,32 @@ public:
     // (they would send our queries where nobody configured), so when nothing is found here the
     // recipient's entry may be the one left out: the answer is cut, used for this lookup only,
     // never cached as "none" (which made an opportunistic rule send in clear for negative_ttl).
+    // An entry larger than one LDAP message may be here (SearchLimits::max_pdu_bytes, 4 MiB:
+    // an account with thousands of certificates): libldap drops the connection unread, and the
+    // server sends the same entry at every retry. Taken for an outage, the recipient got 451
+    // until the MTA bounced the mail days later; it is an answer cut to no certificate, logged,
+    // never cached, the other servers not asked; other lookups still work.
+    void entry_too_large_is_a_cut_answer()
+    {
+        TempDir d;
+        test::write_file(d.path() / "huge.bin", std::string(4 * 1024 * 1024 + 4096, 'x'));
+        fixture("entry huge@partner.example --smime " + q(d.path() / "huge.bin") + " > " + q(d.path() / "huge.ldif"));
+        Slapd server(false, q(d.path() / "huge.ldif"));
+        auto src = std::make_shared<LdapSource>(config_for({server.uri()}));
+        const auto huge = addr("huge@partner.example");
+        const auto got = src->answer(huge);
+        CPPUNIT_ASSERT(got.candidates.empty());
+        CPPUNIT_ASSERT_MESSAGE(got.cut, got.cut.find("larger than 4194304 bytes") != std::string::npos);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, src->lookup(addr("dave@partner.example")).size());
+
+        // The next server (a replica of the same data) is not asked; nothing is cached.
+        auto two = std::make_shared<LdapSource>(config_for({server.uri(), shared_server().uri()}));
+        CachingSource cache(lmdb::Environment::open(d.path() / "cache"), two, CacheSettings{});
+        CPPUNIT_ASSERT(cache.lookup(huge).empty());
+        CPPUNIT_ASSERT(!cache.peek(huge).has_value());  // not cached as "none"
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t{1}, two->searches_sent());
+    }
+
     void search_references_make_a_cut_answer()
     {
         TempDir d;
