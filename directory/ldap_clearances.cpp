@@ -48,6 +48,10 @@ policy::DirectoryClearances LdapClearances::ask(const EmailAddress& recipient) c
     people.attributes = {m_settings.attribute};
     people.absent_base_is_failure = true;  // configured: not there is no answer, not "none"
     const auto answer = m_client->search(people);
+    // No entry here, and part of user_base on a server referred to (not asked): the recipient's
+    // entry, and its clearance, may be there. "No clearance" would refuse the recipient as not
+    // cleared where the directory only did not say: no answer, the message waits (451).
+    if (answer.entries.empty()) ldap::refuse_unseen(answer.references, "clearance of " + recipient.str());
     policy::DirectoryClearances out;
     for (const auto& entry : answer.entries) {
         // Matched by type: servers answer "clearance;binary" for "clearance" and back.

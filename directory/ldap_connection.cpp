@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
 #include <ctime>
 #include <thread>
@@ -105,6 +106,12 @@ bool is_ldaps(const std::string& uri)
     return uri.size() >= 8 && iequals(std::string_view(uri).substr(0, 8), "ldaps://");
 }
 
+// A Unix socket on this host: the kernel says who is at the other end, TLS adds nothing.
+bool is_ldapi(const std::string& uri)
+{
+    return uri.size() >= 8 && iequals(std::string_view(uri).substr(0, 8), "ldapi://");
+}
+
 int scope_code(Scope s)
 {
     switch (s) {
@@ -161,21 +168,21 @@ public:
           })
     {
     }
-    ~Deadline()
+    ~Deadline() { end(); }
+    Deadline(const Deadline&) = delete;
+    Deadline& operator=(const Deadline&) = delete;
+    // Stops the watch and says whether it fired. After it, the socket is no longer shut down:
+    // asked before, a deadline passing just after the handshake succeeded shut the socket of a
+    // session that was handed out as connected (its first search failed, far from the cause).
+    bool end()
     {
         {
             std::lock_guard lock(m_mutex);
             m_done = true;
         }
         m_ended.notify_one();
-        m_thread.join();
-    }
-    Deadline(const Deadline&) = delete;
-    Deadline& operator=(const Deadline&) = delete;
-    bool fired()
-    {
-        std::lock_guard lock(m_mutex);
-        return m_fired;
+        if (m_thread.joinable()) m_thread.join();
+        return m_fired;  // the thread is gone: no lock needed
     }
 
 private:
@@ -238,6 +245,15 @@ std::vector<const Bytes*> Entry::values(std::string_view name) const
         if (iequals_prefix(a.name, name))
             for (const auto& v : a.values) out.push_back(&v);
     return out;
+}
+
+void refuse_unseen(std::size_t references, const std::string& what)
+{
+    if (references == 0) return;
+    throw Error(Failure::DirectoryUnavailable,
+                what + ": unknown: " + std::to_string(references) +
+                    " search reference(s) to other servers not followed (a base below the referral "
+                    "objects avoids them)");
 }
 
 std::string escape_filter_value(std::string_view value)
@@ -324,9 +340,12 @@ Handle connect(const ServerSettings& s, const SearchLimits& limits)
     // Connect now (ldaps: with the TLS handshake) so an unreachable server fails here.
     {
         Deadline deadline(h, s.timeout);
-        if (int rc = ldap_connect(ld); rc != LDAP_SUCCESS)
+        const int rc = ldap_connect(ld);
+        const bool late = deadline.end();
+        if (rc != LDAP_SUCCESS || late)
             fail(ld, s, (is_ldaps(s.uri) ? "connect" + tls_note : std::string("connect")) +
-                            (deadline.fired() ? ": no answer within the timeout" : ""), rc);
+                            (late ? ": no answer within the timeout" : ""),
+                 rc != LDAP_SUCCESS ? rc : LDAP_TIMEOUT);
     }
 
     // Bound the size of one incoming PDU (one entry): a hostile server cannot make us buffer
@@ -340,8 +359,11 @@ Handle connect(const ServerSettings& s, const SearchLimits& limits)
     if (s.starttls && !is_ldaps(s.uri)) {
         // The extended operation is bounded by LDAP_OPT_TIMEOUT, the handshake after it is not.
         Deadline deadline(h, 2 * s.timeout);
-        if (int rc = ldap_start_tls_s(ld, nullptr, nullptr); rc != LDAP_SUCCESS)
-            fail(ld, s, "StartTLS" + tls_note + (deadline.fired() ? ": no answer within the timeout" : ""), rc);
+        const int rc = ldap_start_tls_s(ld, nullptr, nullptr);
+        const bool late = deadline.end();
+        if (rc != LDAP_SUCCESS || late)
+            fail(ld, s, "StartTLS" + tls_note + (late ? ": no answer within the timeout" : ""),
+                 rc != LDAP_SUCCESS ? rc : LDAP_TIMEOUT);
     }
 
     if (!s.bind_dn.empty()) {
@@ -413,6 +435,27 @@ SearchResult too_many_entries(const ServerSettings& s, const SearchRequest& requ
                     LDAP_SIZELIMIT_EXCEEDED, abandoned);
 }
 
+// One message over max_pdu_bytes: liblber refuses to read it (LBER_SB_OPT_SET_MAX_INCOMING)
+// and libldap drops the connection. The server sends the same entry at every retry, so for a
+// caller that takes directory conditions as answers (certificate lookups) it is one: retried as
+// an outage, the recipient was deferred (451) until the MTA gave up days later.
+SearchResult entry_too_large(const ServerSettings& s, const SearchRequest& request, const SearchLimits& limits)
+{
+    log::warning("ldap_entry_too_large", {{"server", s.uri},
+                                          {"filter", request.filter},
+                                          {"max_pdu_bytes", std::to_string(limits.max_pdu_bytes)}});
+    if (request.too_many_entries_is_answer) {
+        SearchResult cut;
+        cut.entry_too_large = true;
+        cut.abandoned = true;  // libldap has given the connection up
+        return cut;
+    }
+    // Not asked again on this server (see ServerPool::search): the same entry would come back.
+    throw LdapError(s.uri + ": search: an entry larger than " + std::to_string(limits.max_pdu_bytes) +
+                        " bytes (max_pdu_bytes)",
+                    LDAP_SIZELIMIT_EXCEEDED, true);
+}
+
 }  // namespace
 
 SearchResult search(const Handle& h, const ServerSettings& s, const SearchRequest& request,
@@ -442,7 +485,9 @@ SearchResult search(const Handle& h, const ServerSettings& s, const SearchReques
         const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         Message msg;
         timeval wait = to_timeval(left);
+        errno = 0;
         const int type = left.count() > 0 ? ldap_result(ld, msgid, LDAP_MSG_ONE, &wait, msg.out()) : 0;
+        const int read_errno = errno;
         if (type == 0) {
             ldap_abandon_ext(ld, msgid, nullptr, nullptr);
             fail(ld, s, "search", LDAP_TIMEOUT);
@@ -450,6 +495,9 @@ SearchResult search(const Handle& h, const ServerSettings& s, const SearchReques
         if (type < 0) {
             int code = LDAP_OTHER;
             ldap_get_option(ld, LDAP_OPT_RESULT_CODE, &code);
+            // liblber's refusal of a message over the limit is ERANGE; libldap then reports
+            // the connection as lost.
+            if (code == LDAP_SERVER_DOWN && read_errno == ERANGE) return entry_too_large(s, request, limits);
             fail(ld, s, "search", code < 0 ? code : LDAP_SERVER_DOWN);
         }
         if (type == LDAP_RES_SEARCH_REFERENCE) {  // not followed (see connect): counted
@@ -623,9 +671,10 @@ void check_uri(const std::string& uri)
     const std::string scheme = desc->lud_scheme ? desc->lud_scheme : "";
     const bool has_host = desc->lud_host && *desc->lud_host;
     ldap_free_urldesc(desc);
-    if (scheme != "ldap" && scheme != "ldaps")
-        throw SettingsError("LDAP URI must be ldap:// or ldaps://: " + uri);
-    if (!has_host) throw SettingsError("LDAP URI without a host: " + uri);
+    if (scheme != "ldap" && scheme != "ldaps" && scheme != "ldapi")
+        throw SettingsError("LDAP URI must be ldap://, ldaps:// or ldapi://: " + uri);
+    // ldapi:/// is libldap's compiled-in socket (slapd's default one on the same host).
+    if (!has_host && scheme != "ldapi") throw SettingsError("LDAP URI without a host: " + uri);
 }
 
 // libldap initialises its global options and its TLS library lazily on first use; do that
@@ -652,6 +701,7 @@ Client::Client(Settings settings) : m_retry_after(settings.retry_after)
         check_uri(s.uri);
         if (!s.bind_dn.empty() && !s.bind_password)
             throw SettingsError("a bind DN needs a password: " + s.uri);
+        if (s.starttls && is_ldapi(s.uri)) throw SettingsError("StartTLS does not apply to ldapi://: " + s.uri);
         m_pools.push_back(
             std::make_unique<ServerPool>(std::move(s), settings.connections_per_server, settings.limits));
     }

@@ -75,7 +75,7 @@ private:
 
 // How to reach and authenticate to one server.
 struct ServerSettings {
-    std::string uri;                 // one ldap:// or ldaps:// URI
+    std::string uri;                 // one ldap://, ldaps:// or ldapi:// URI (ldapi: no TLS)
     bool starttls = false;           // StartTLS on ldap:// (failure is an error); ignored on ldaps
     std::string ca_file;             // CA certificates for TLS; empty: libldap's default store
     std::string bind_dn;             // empty: anonymous
@@ -115,7 +115,8 @@ struct SearchRequest {
     // partial answer. true (certificate lookups): an answer of its own, SearchResult::
     // too_many_entries without the entries received: more entries match than the limit lets
     // through, which no other server and no retry changes (a directory condition, not an
-    // outage), and which of them is the recipient's is unknown.
+    // outage), and which of them is the recipient's is unknown. The same for an entry larger
+    // than max_pdu_bytes (SearchResult::entry_too_large): the directory sends it at every retry.
     bool too_many_entries_is_answer = false;
     // What noSuchObject (the base is not there) is. false (a group or person read by DN that
     // may be gone): an empty answer. true (certificate lookups under the configured base): a
@@ -130,7 +131,8 @@ struct SearchRequest {
 // sizelimit and sends them anyway (the search is abandoned at entry max_entries + 1 and the
 // session closed); values larger than max_value_bytes and values past max_values (over the
 // whole answer) are dropped with a log line and counted (SearchResult::dropped_values); a PDU
-// (one entry) larger than max_pdu_bytes breaks the connection.
+// (one entry) larger than max_pdu_bytes breaks the connection (and fails the search, or says
+// entry_too_large: see SearchRequest::too_many_entries_is_answer).
 struct SearchLimits {
     int max_entries = 16;
     std::size_t max_value_bytes = 64 * 1024;
@@ -158,10 +160,20 @@ struct SearchResult {
     std::size_t dropped_values = 0;  // values left out by max_value_bytes / max_values
     bool too_many_entries = false;   // sizeLimitExceeded with too_many_entries_is_answer: no entries
     bool abandoned = false;          // the server sent more than max_entries: its session is closed
+    // An entry over max_pdu_bytes with too_many_entries_is_answer: no entries (the session is
+    // closed: abandoned).
+    bool entry_too_large = false;
     // Continuation references (RFC 4511 §4.5.3: part of the subtree is held elsewhere) the
     // server sent; they are not followed, so the entries may not be all that match.
     std::size_t references = 0;
 };
+
+// For a negative answer ("not a member", "no such person") from searches that met `references`
+// continuation references: part of the subtree is held by a server nobody configured, which
+// is not asked, so the entry that would make the answer positive may be there. Throws
+// ssm::Error(Failure::DirectoryUnavailable) naming `what` when references > 0; returns
+// otherwise. A positive answer found beside references stands (callers do not call this).
+void refuse_unseen(std::size_t references, const std::string& what);
 
 // RFC 4515 escaping of an assertion value (via libldap's ldap_bv2escaped_filter_value, which
 // escapes NUL ( ) * \ and every non-ASCII byte as \XX), so untrusted text cannot change the

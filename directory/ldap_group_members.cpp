@@ -186,6 +186,11 @@ GroupExpansion LdapGroupMembers::ask(const std::string& group) const
         request.filter = "(cn=" + ldap::escape_filter_value(group) + ")";
     }
     const auto answer = m_client->search(request);
+    // A group not found where part of group_base is on a server referred to (not asked) may be
+    // there: "no such group" would leave the list without its members. Fail closed. (Member
+    // entries are read by DN, base scope: one below a referral object is a referral result,
+    // a failure already.)
+    if (answer.entries.empty()) ldap::refuse_unseen(answer.references, "group " + group);
 
     Walk walk{group, {}, 0, {}};
     walk.out.found = !answer.entries.empty();

@@ -73,7 +73,8 @@ std::string listing_any(const std::vector<std::string>& dns)
 }  // namespace
 
 // Whether the group lists one of these DNs.
-bool LdapGroups::lists_any(const std::string& group, const std::vector<std::string>& dns) const
+bool LdapGroups::lists_any(const std::string& group, const std::vector<std::string>& dns,
+                           std::size_t& references) const
 {
     ldap::SearchRequest groups;
     groups.attributes = {"1.1"};
@@ -86,7 +87,9 @@ bool LdapGroups::lists_any(const std::string& group, const std::vector<std::stri
         groups.absent_base_is_failure = true;  // configured: not there is no answer, not "no"
         groups.filter = "(&(cn=" + ldap::escape_filter_value(group) + ")" + listing_any(dns) + ")";
     }
-    return !m_client->search(groups).entries.empty();
+    const auto answer = m_client->search(groups);
+    references += answer.references;
+    return !answer.entries.empty();
 }
 
 bool LdapGroups::ask(const EmailAddress& address, const std::string& group) const
@@ -99,15 +102,25 @@ bool LdapGroups::ask(const EmailAddress& address, const std::string& group) cons
     // rule that requires encryption would silently not apply.
     people.absent_base_is_failure = true;
     const auto found = m_client->search(people);
-    if (found.entries.empty()) return false;
+    // Every "no" below is checked against the references met on the way: the person's entry,
+    // the group, or a group between them may be on the server referred to. Fail closed: a
+    // to_group rule requiring encryption must not silently not apply (nor a from_group rule
+    // requiring a signature), so the policy gets no answer and the mail waits (451).
+    std::size_t references = found.references;
+    const std::string what = "membership of " + address.str() + " in group " + group;
+    auto no = [&] {
+        ldap::refuse_unseen(references, what);
+        return false;
+    };
+    if (found.entries.empty()) return no();
 
     std::vector<std::string> level;  // the entries whose groups are asked next
     std::set<std::string> seen;      // lower-case DNs already asked about
     for (const auto& e : found.entries)
         if (seen.insert(ascii_lowercase(e.dn)).second) level.push_back(e.dn);
     for (int depth = 0;; ++depth) {
-        if (lists_any(group, level)) return true;
-        if (!m_settings.nested || m_settings.group_base.empty() || depth == kMaxGroupNesting) return false;
+        if (lists_any(group, level, references)) return true;
+        if (!m_settings.nested || m_settings.group_base.empty() || depth == kMaxGroupNesting) return no();
         // One level up: the groups that list one of them (a member of a group that is itself
         // a member of `group` is a member).
         ldap::SearchRequest up;
@@ -116,7 +129,9 @@ bool LdapGroups::ask(const EmailAddress& address, const std::string& group) cons
         up.attributes = {"1.1"};
         up.absent_base_is_failure = true;
         level.clear();
-        for (const auto& e : m_client->search(up).entries) {
+        const auto parents = m_client->search(up);
+        references += parents.references;
+        for (const auto& e : parents.entries) {
             if (level.size() == kMaxGroupsPerLevel) {
                 log::warning("group-nesting-too-wide", {{"group", group}, {"address", address.str()},
                                                         {"max_groups", std::to_string(kMaxGroupsPerLevel)}});
@@ -124,7 +139,7 @@ bool LdapGroups::ask(const EmailAddress& address, const std::string& group) cons
             }
             if (seen.insert(ascii_lowercase(e.dn)).second) level.push_back(e.dn);
         }
-        if (level.empty()) return false;
+        if (level.empty()) return no();
     }
 }
 

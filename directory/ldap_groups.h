@@ -4,7 +4,9 @@
 // one of them as member or uniqueMember (groupOfNames, groupOfUniqueNames; static groups).
 // Nested groups: when the group does not list them, the groups under group_base that list
 // them are asked the same, one level up at a time (kMaxGroupNesting levels, each group once).
-// Answers are cached for a short time.
+// Answers are cached for a short time. "Not a member" from searches that met search
+// references (part of the tree on a server not asked) is no answer: DirectoryUnavailable, as
+// for an unreachable server (the policy cannot tell whether a rule applies: the mail waits).
 // SECURITY: addresses are untrusted envelope values and are escaped into filters (RFC 4515);
 // group names come from configuration; the server's answers are only counted, never parsed.
 #pragma once
@@ -38,7 +40,8 @@ public:
 
 private:
     bool ask(const EmailAddress& address, const std::string& group) const;
-    bool lists_any(const std::string& group, const std::vector<std::string>& dns) const;
+    // Adds the search references met to `references`.
+    bool lists_any(const std::string& group, const std::vector<std::string>& dns, std::size_t& references) const;
 
     GroupDirectorySettings m_settings;
     std::unique_ptr<ldap::Client> m_client;

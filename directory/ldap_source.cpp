@@ -126,6 +126,12 @@ LookupAnswer LdapSource::answer(const EmailAddress& address)
         log_cut(answer.server, address, 0, result.cut);
         return result;
     }
+    if (answer.entry_too_large) {
+        result.cut = "an entry larger than " + std::to_string(ldap::SearchLimits{}.max_pdu_bytes) +
+                     " bytes (the most one LDAP message may hold here): none used";
+        log_cut(answer.server, address, 0, result.cut);
+        return result;
+    }
 
     std::size_t dropped = answer.dropped_values;  // by the client's limits, logged there
     std::vector<Bytes> seen;  // the same certificate may be published in both attributes

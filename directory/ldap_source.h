@@ -64,7 +64,8 @@ public:
     // An answer cut by the limits is partial (LookupAnswer::cut, logged ldap_answer_cut): values
     // dropped by max_value_bytes/max_values, or certificates past max_values, leave the rest as
     // candidates; more entries than max_entries (or the server's size limit) leave none, since
-    // which entry is the recipient's is unknown; search references (part of the subtree on
+    // which entry is the recipient's is unknown, and so does an entry larger than one LDAP
+    // message may be (SearchLimits::max_pdu_bytes, 4 MiB); search references (part of the subtree on
     // another server, not followed) cut an answer that found no certificate. None is an error:
     // the directory answers so at every retry. A base the server does not hold (noSuchObject)
     // is: DirectoryUnavailable, never "no certificate".

@@ -3,6 +3,8 @@
 
 #include <sys/stat.h>
 
+#include <cerrno>
+
 #include <condition_variable>
 #include <utility>
 
@@ -60,9 +62,17 @@ std::shared_ptr<Environment> Environment::open(const std::filesystem::path& fold
 {
     namespace fs = std::filesystem;
     std::error_code ec;
-    // A folder we create is private to the service user (the store reveals correspondents).
-    if (fs::create_directories(folder, ec))
-        fs::permissions(folder, fs::perms::owner_all, fs::perm_options::replace, ec);
+    // A folder we create is private to the service user from the start (the store reveals
+    // correspondents): made 0700, not made by the umask (0755) and narrowed afterwards. The
+    // chmod after it covers a umask that takes owner bits away. Folders above it are ordinary.
+    const fs::path leaf = folder.has_filename() ? folder : folder.parent_path();  // "cache/"
+    if (leaf.has_parent_path()) fs::create_directories(leaf.parent_path(), ec);
+    if (!ec) {
+        if (::mkdir(leaf.c_str(), S_IRWXU) == 0)
+            fs::permissions(leaf, fs::perms::owner_all, fs::perm_options::replace, ec);
+        else if (errno != EEXIST)
+            ec = std::error_code(errno, std::generic_category());
+    }
     if (ec) throw Error(Failure::DirectoryUnavailable, "cannot create " + folder.string() + ": " + ec.message());
     const fs::path canonical = fs::weakly_canonical(folder, ec);
     const std::string key = (ec ? folder : canonical).string();

@@ -196,7 +196,8 @@ private:
 std::shared_ptr<directory::HarvestStore> open_harvest_store(const Config& config, std::string* failure)
 {
     try {
-        std::filesystem::create_directories(config.directory.cache);
+        // The store makes its folder, 0700 (lmdb::Environment::open): one made here first, by
+        // the umask, stayed 0755 (its files are 0600, but the folder is meant to be private).
         return std::make_shared<directory::HarvestStore>(config.directory.cache);
     } catch (const std::exception& e) {
         log::warning("harvest-store-unavailable", {{"folder", config.directory.cache}, {"error", e.what()}});

@@ -174,7 +174,9 @@ constexpr std::array kKeys = {
     KeySpec{"directory.ldap[]", "domains", K::StringArray, "", true, true,
             "Recipient domains this directory serves (subdomains are not included)."},
     KeySpec{"directory.ldap[]", "servers", K::StringArray, "", true, true,
-            "LDAP URIs (ldap://, ldaps:// or ldapi://), tried in order (failover)."},
+            "LDAP URIs (ldap://, ldaps:// or ldapi://), tried in order (failover). ldapi:// is "
+            "slapd's Unix socket on this host, its path percent-encoded (ldapi://%2Frun%2Fslapd%2Fldapi; "
+            "ldapi:/// is libldap's default): no TLS, so starttls and ca_file do not apply to it."},
     KeySpec{"directory.ldap[]", "base", K::String, "", true, true, "Search base DN."},
     KeySpec{"directory.ldap[]", "filter", K::String, "\"(mail=%s)\"", false, true,
             "Search filter; %s is replaced by the recipient address, escaped (RFC 4515)."},
@@ -199,7 +201,8 @@ constexpr std::array kKeys = {
             "answer is cut."},
 
     KeySpec{"directory.groups", "servers", K::StringArray, "", true, true,
-            "LDAP URIs of the directory that holds the groups of from_group/to_group rules, asked in order."},
+            "LDAP URIs of the directory that holds the groups of from_group/to_group rules, asked in order "
+            "(ldap://, ldaps:// or ldapi://, as in [[directory.ldap]])."},
     KeySpec{"directory.groups", "user_base", K::String, "", true, true,
             "Search base of the people whose addresses are looked up."},
     KeySpec{"directory.groups", "user_filter", K::String, "\"(mail=%s)\"", false, true,

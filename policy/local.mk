@@ -38,7 +38,7 @@ tests_unit_test_policy_replan_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
 # directory::LdapGroups (the policy's group conditions) against a real slapd.
 check_PROGRAMS += tests/unit/test_ldap_groups
 tests_unit_test_ldap_groups_SOURCES = tests/unit/test_ldap_groups.cpp $(UNIT_MAIN)
-tests_unit_test_ldap_groups_LDADD = policy/libssm_policy.a directory/libssm_directory.a pki/libssm_pki.a \
+tests_unit_test_ldap_groups_LDADD = policy/libssm_policy.a directory/libssm_directory.a smime/cms/libssm_cms.a pki/libssm_pki.a \
 	smime/mime/libssm_mime.a base/libssm_base.a $(UNIT_LIBS)
 
 # RFC 5913 Authority Clearance Constraints along a certification path (pure intersection).

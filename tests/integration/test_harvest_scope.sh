@@ -6,6 +6,7 @@
 # ceo@victim.example too and our next message to ceo@victim.example was encrypted to
 # mallory's key (mallory could read it, the CEO could not). Runs ssmctl process only (the
 # milter's code path offline): no Postfix.
+#   harvest-cache-private       the cache folder the first run makes is 0700 (umask 022)
 #   harvest-from-address        the certificate is harvested for mallory@partner.example
 #   harvest-other-address-not   ... and not for ceo@victim.example
 #   harvest-no-wrong-key        mail to ceo@victim.example is not encrypted to mallory
@@ -54,9 +55,13 @@ encrypt = "opportunistic"' extra="[directory]
 cache = \"$WORK/cache\""
 ssmctl() { "$SSM_BUILDDIR/ssmctl" -c "$WORK/ssm.toml" "$@"; }
 
-ssmctl process --direction in --from mallory@partner.example --to alice@acme.example <"$X/in.eml" \
+# The first run makes the cache folder, under the usual umask 022.
+( umask 022; ssmctl process --direction in --from mallory@partner.example --to alice@acme.example <"$X/in.eml" ) \
   >"$WORK/in.out" 2>"$WORK/in.err" || fatal harvest-setup "inbound: $(tail -n 1 "$WORK/in.err")"
 grep -q 'smime=pass' "$WORK/in.out" || fatal harvest-setup "mallory's signature did not pass: $(tail -n 2 "$WORK/in.err")"
+# It holds the certificates correspondents sent and who sent them: private from the start.
+mode=$(stat -c %a "$WORK/cache")
+[ "$mode" = 700 ] && pass harvest-cache-private || fail harvest-cache-private "$WORK/cache made with mode $mode"
 
 ssmctl cert lookup mallory@partner.example >"$WORK/l1" 2>&1
 grep -q '^chosen .*source="harvested"' "$WORK/l1" && pass harvest-from-address \

@@ -14,6 +14,9 @@
 #                            certificates, reason
 #   limits-config-error      max_entries = 0 and max_value_bytes = "2MiB": ssm-milter -n exits
 #                            78 naming file:line:column
+#   ldapi-lookup             servers = ldapi:// (slapd's Unix socket in $WORK, path
+#                            percent-encoded): ssm-milter -n accepts it and ssmctl cert lookup
+#                            finds dave through it
 . "$(dirname "$0")/lib.sh"
 require_tools openssl slapd slapadd ldapsearch
 require_binaries
@@ -25,7 +28,7 @@ sh "$SLAPD" entry dave@partner.example --cert "$PKI/dave.cert.der" >"$WORK/ldif/
 sh "$SLAPD" p7c "$WORK/kim.p7c" "$PKI/frank.cert.pem" "$PKI/sub-ca.cert.pem" || fatal limits-setup "p7c kim"
 sh "$SLAPD" entry kim@partner.example --smime "$WORK/kim.p7c" >"$WORK/ldif/kim.ldif" || fatal limits-setup "entry kim"
 ldap_crowd limits-setup 3
-start_slapd limits-setup "$WORK/ldif/dave.ldif" "$WORK/ldif/kim.ldif" "${CROWD[@]}"
+start_slapd limits-setup --ldapi "$WORK/ldapi" "$WORK/ldif/dave.ldif" "$WORK/ldif/kim.ldif" "${CROWD[@]}"
 
 # conf FILE [LIMIT-LINES]: one [[directory.ldap]] entry with those limits, cache $WORK/cache.
 conf() { write_config "$1" port=1 extra="$(partner_directory 5s "${2:-}")"; }
@@ -87,3 +90,16 @@ for bad in 'max_entries = 0' 'max_value_bytes = "2MiB"'; do
   esac
 done
 [ "$ok" = 1 ] && pass limits-config-error || fail limits-config-error "$out"
+
+# slapd on this host through its Unix socket: the configuration check, then a lookup.
+LDAPI="ldapi://$(printf '%s' "$WORK/ldapi" | sed 's|/|%2F|g')"
+conf "$WORK/ldapi.toml" && sed -i "s|^servers = .*|servers = [\"$LDAPI\"]|" "$WORK/ldapi.toml" \
+  && grep -q "^servers = \[\"ldapi://" "$WORK/ldapi.toml" || fatal ldapi-lookup "write_config"
+rm -rf "$WORK/cache"
+# -n checks the host too: the PIN file it names (never used here) must be there.
+mkdir -p "$TOKEN" && printf '1234\n' >"$TOKEN/pin" || fatal ldapi-lookup "pin file"
+check=$("$SSM_BUILDDIR/ssm-milter" -n -c "$WORK/ldapi.toml" 2>&1); rc=$?
+lookup i-dave "$WORK/ldapi.toml" dave@partner.example
+if [ "$rc" -eq 0 ] && has i-dave "^source=\"ldap:$LDAPI\" .*candidates=1" && has i-dave '^chosen '; then
+  pass ldapi-lookup
+else fail ldapi-lookup "-n: [$rc] $check | $(why i-dave)"; fi

@@ -51,6 +51,34 @@ int free_port()
     }
 }
 
+// A loopback server that accepts connections (the kernel completes the handshake from the
+// listen backlog) and never reads or answers: a hung slapd, a firewall that swallows packets
+// after the SYN. Closed when the object goes, also when an assertion fails.
+class MuteListener {
+public:
+    MuteListener() : m_socket(::socket(AF_INET, SOCK_STREAM, 0))
+    {
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        if (m_socket < 0 || ::bind(m_socket, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+            ::listen(m_socket, 16) != 0 || ::getsockname(m_socket, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+            if (m_socket >= 0) ::close(m_socket);
+            throw std::runtime_error("cannot listen on 127.0.0.1");
+        }
+        m_port = ntohs(a.sin_port);
+    }
+    ~MuteListener() { ::close(m_socket); }
+    MuteListener(const MuteListener&) = delete;
+    MuteListener& operator=(const MuteListener&) = delete;
+    int port() const { return m_port; }
+
+private:
+    int m_socket;
+    int m_port = 0;
+};
+
 // Runs the fixture without handing it our descriptors: slapd would keep our LDAP client
 // sockets open and the server would never see them close.
 void fixture(const std::string& args)
@@ -115,8 +143,9 @@ Data& data()
 class Slapd {
 public:
     // `extra_ldifs`: more LDIF files (quoted, space-separated) loaded with the common ones.
-    explicit Slapd(bool ldaps = false, std::string extra_ldifs = {})
-        : m_port(free_port()), m_tls_port(ldaps ? free_port() : 0), m_extra(std::move(extra_ldifs))
+    // `ldapi`: also on a Unix socket in the instance's own folder (ldapi_uri()).
+    explicit Slapd(bool ldaps = false, std::string extra_ldifs = {}, bool ldapi = false)
+        : m_port(free_port()), m_tls_port(ldaps ? free_port() : 0), m_extra(std::move(extra_ldifs)), m_ldapi(ldapi)
     {
         start(true);
     }
@@ -134,11 +163,18 @@ public:
     {
         fixture("start " + q(dir()) + " " + std::to_string(m_port) +
                 (m_tls_port ? " --ldaps " + std::to_string(m_tls_port) : std::string{}) +
+                (m_ldapi ? " --ldapi " + q(socket()) : std::string{}) +
                 (first ? data().ldif_args() + " " + m_extra : std::string{}));
     }
     void stop() { fixture("stop " + q(dir())); }
     std::string uri() const { return "ldap://127.0.0.1:" + std::to_string(m_port); }
     std::string ldaps_uri() const { return "ldaps://127.0.0.1:" + std::to_string(m_tls_port); }
+    std::string ldapi_uri() const
+    {
+        std::string encoded;
+        for (const char c : socket().string()) encoded += c == '/' ? std::string("%2F") : std::string(1, c);
+        return "ldapi://" + encoded;
+    }
     fs::path ca_file() const { return dir() / "tls" / "ca.pem"; }
     // How often the log says `what` (" SRCH base=", " ACCEPT from").
     std::size_t count(const std::string& what) const
@@ -151,15 +187,17 @@ public:
 
 private:
     fs::path dir() const { return m_tmp.path() / "slapd"; }
+    fs::path socket() const { return m_tmp.path() / "ldapi"; }
     TempDir m_tmp;
     int m_port;
     int m_tls_port;
     std::string m_extra;
+    bool m_ldapi;
 };
 
 Slapd& shared_server()
 {
-    static Slapd s(true);
+    static Slapd s(true, {}, true);
     return s;
 }
 
@@ -218,6 +256,7 @@ class LdapTest final : public CppUnit::TestFixture {
     CPPUNIT_TEST(outside_domains_no_search);
     CPPUNIT_TEST(filter_injection_matches_nothing);
     CPPUNIT_TEST(ldaps_with_ca_file);
+    CPPUNIT_TEST(ldapi_on_this_host);
     CPPUNIT_TEST(starttls_with_ca_file);
     CPPUNIT_TEST(starttls_wrong_ca_fails);
     CPPUNIT_TEST(simple_bind_with_password_file);
@@ -232,6 +271,7 @@ class LdapTest final : public CppUnit::TestFixture {
     CPPUNIT_TEST(client_pdu_limit);
     CPPUNIT_TEST(too_many_entries_is_a_cut_answer);
     CPPUNIT_TEST(search_references_make_a_cut_answer);
+    CPPUNIT_TEST(entry_too_large_is_a_cut_answer);
     CPPUNIT_TEST(server_ignoring_the_size_limit);
     CPPUNIT_TEST(flood_on_a_pooled_session_is_not_asked_again);
     CPPUNIT_TEST(dropped_values_make_a_cut_answer);
@@ -350,6 +390,24 @@ public:
         const auto got = src.lookup(addr("dave@partner.example"));
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, got.size());
         CPPUNIT_ASSERT_EQUAL("ldap:" + shared_server().ldaps_uri(), got[0].source);
+    }
+
+    // slapd on the same host, over its Unix socket (ldapi://, the path percent-encoded): the
+    // kernel carries the bytes, so there is no TLS to set up; StartTLS on it is refused as a
+    // setting that can never work, like ssm-milter -n does. ldapi:/// (libldap's default
+    // socket) is a URI too.
+    void ldapi_on_this_host()
+    {
+        auto c = config_for({shared_server().ldapi_uri()});
+        c.ca_file = shared_server().ca_file().string();  // harmless: TLS does not apply
+        LdapSource src(c);
+        const auto got = src.lookup(addr("dave@partner.example"));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, got.size());
+        CPPUNIT_ASSERT(got[0].cert.der() == der_file(data().pki / "dave.cert.der"));
+        CPPUNIT_ASSERT_EQUAL("ldap:" + shared_server().ldapi_uri(), got[0].source);
+        CPPUNIT_ASSERT_NO_THROW(LdapSource{config_for({"ldapi:///"})});
+        c.starttls = true;
+        CPPUNIT_ASSERT_THROW(LdapSource{c}, LdapConfigError);
     }
 
     void starttls_with_ca_file()
@@ -497,15 +555,8 @@ public:
     // timeout ends the search, the lookup fails over to the next server.
     void unresponsive_server_times_out()
     {
-        const int s = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t len = sizeof a;
-        CPPUNIT_ASSERT(::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-        CPPUNIT_ASSERT(::listen(s, 16) == 0);
-        CPPUNIT_ASSERT(::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-        const std::string mute = "ldap://127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+        const MuteListener listener;
+        const std::string mute = "ldap://127.0.0.1:" + std::to_string(listener.port());
         auto c = config_for({mute, shared_server().uri()});
         c.timeout = std::chrono::milliseconds(300);
         LdapSource src(c);
@@ -519,22 +570,14 @@ public:
 
         LdapSource alone(config_for({mute}));
         assert_unavailable(alone, "dave@partner.example", mute);
-        ::close(s);
     }
 
     // The same server behind TLS: ldaps:// waits for a handshake that never comes, StartTLS
     // for the answer to its extended operation. Each ends within the timeout, as a failure.
     void unresponsive_tls_server_times_out()
     {
-        const int s = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t len = sizeof a;
-        CPPUNIT_ASSERT(::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-        CPPUNIT_ASSERT(::listen(s, 16) == 0);
-        CPPUNIT_ASSERT(::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-        const std::string port = std::to_string(ntohs(a.sin_port));
+        const MuteListener listener;
+        const std::string port = std::to_string(listener.port());
         for (const bool starttls : {false, true}) {
             const std::string mute = (starttls ? "ldap://127.0.0.1:" : "ldaps://127.0.0.1:") + port;
             auto c = config_for({mute});
@@ -548,7 +591,6 @@ public:
             CPPUNIT_ASSERT_MESSAGE(mute + ": " + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()) + " ms",
                                    took < std::chrono::seconds(4));
         }
-        ::close(s);
     }
 
     void concurrent_lookups_share_the_pool()
@@ -609,7 +651,9 @@ public:
         CPPUNIT_ASSERT_EQUAL(1U, client.servers().at(0)->open_sessions());
     }
 
-    // One entry larger than max_pdu_bytes: the connection is dropped, the lookup fails.
+    // One entry larger than max_pdu_bytes: the connection is dropped, the search fails (a
+    // group or clearance search), or, for a caller that takes directory conditions as answers
+    // (certificate lookups), says entry_too_large without entries.
     void client_pdu_limit()
     {
         directory::ldap::ServerSettings server;
@@ -621,6 +665,11 @@ public:
         const directory::ldap::SearchRequest big{"dc=partner,dc=example",
                                       "(mail=broken@partner.example)", {}, directory::ldap::Scope::Subtree};
         CPPUNIT_ASSERT_THROW(client.search(big), Error);
+        CPPUNIT_ASSERT_EQUAL(0U, client.servers().at(0)->open_sessions());
+        auto answer_kind = big;
+        answer_kind.too_many_entries_is_answer = true;
+        const auto cut = client.search(answer_kind);
+        CPPUNIT_ASSERT(cut.entry_too_large && cut.entries.empty());
         CPPUNIT_ASSERT_EQUAL(0U, client.servers().at(0)->open_sessions());
         const directory::ldap::SearchRequest small{"dc=partner,dc=example",
                                         "(mail=dave@partner.example)", {}, directory::ldap::Scope::Subtree};
@@ -728,6 +777,32 @@ public:
     // (they would send our queries where nobody configured), so when nothing is found here the
     // recipient's entry may be the one left out: the answer is cut, used for this lookup only,
     // never cached as "none" (which made an opportunistic rule send in clear for negative_ttl).
+    // An entry larger than one LDAP message may be here (SearchLimits::max_pdu_bytes, 4 MiB:
+    // an account with thousands of certificates): libldap drops the connection unread, and the
+    // server sends the same entry at every retry. Taken for an outage, the recipient got 451
+    // until the MTA bounced the mail days later; it is an answer cut to no certificate, logged,
+    // never cached, the other servers not asked; other lookups still work.
+    void entry_too_large_is_a_cut_answer()
+    {
+        TempDir d;
+        test::write_file(d.path() / "huge.bin", std::string(4 * 1024 * 1024 + 4096, 'x'));
+        fixture("entry huge@partner.example --smime " + q(d.path() / "huge.bin") + " > " + q(d.path() / "huge.ldif"));
+        Slapd server(false, q(d.path() / "huge.ldif"));
+        auto src = std::make_shared<LdapSource>(config_for({server.uri()}));
+        const auto huge = addr("huge@partner.example");
+        const auto got = src->answer(huge);
+        CPPUNIT_ASSERT(got.candidates.empty());
+        CPPUNIT_ASSERT_MESSAGE(got.cut, got.cut.find("larger than 4194304 bytes") != std::string::npos);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, src->lookup(addr("dave@partner.example")).size());
+
+        // The next server (a replica of the same data) is not asked; nothing is cached.
+        auto two = std::make_shared<LdapSource>(config_for({server.uri(), shared_server().uri()}));
+        CachingSource cache(lmdb::Environment::open(d.path() / "cache"), two, CacheSettings{});
+        CPPUNIT_ASSERT(cache.lookup(huge).empty());
+        CPPUNIT_ASSERT(!cache.peek(huge).has_value());  // not cached as "none"
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t{1}, two->searches_sent());
+    }
+
     void search_references_make_a_cut_answer()
     {
         TempDir d;

@@ -1,7 +1,8 @@
 // directory::LdapGroups against a real slapd (tests/fixtures/slapd.sh) on a free loopback port:
 // groupOfNames by DN and by cn, groupOfUniqueNames, non-members, filter escaping of untrusted
-// addresses, the answer cache, an unreachable server, and a policy rule using the groups; and
-// directory::LdapGroupMembers (mail lists' members_group) over the same groups.
+// addresses, the answer cache, an unreachable server, and a policy rule using the groups;
+// directory::LdapGroupMembers (mail lists' members_group) over the same groups; and, under a
+// base part of which is referred to another server, those two and directory::LdapClearances.
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <netinet/in.h>
@@ -9,7 +10,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <functional>
+
 #include "base/error.h"
+#include "directory/ldap_clearances.h"
 #include "directory/ldap_group_members.h"
 #include "directory/ldap_groups.h"
 #include "policy/policy.h"
@@ -100,6 +104,32 @@ uniqueMember: cn=outer,ou=groups,dc=partner,dc=example
 uniqueMember: cn=vip,ou=groups,dc=partner,dc=example
 )";
 
+// ou=split: people and groups of which a part is held by another server (a referral object:
+// slapd answers a subtree search above it with a continuation reference, RFC 4511 §4.5.3,
+// which is not followed). here@ and its group are on this server.
+const char* kSplit = R"(
+dn: ou=split,dc=partner,dc=example
+objectClass: organizationalUnit
+ou: split
+
+dn: ou=elsewhere,ou=split,dc=partner,dc=example
+objectClass: referral
+objectClass: extensibleObject
+ou: elsewhere
+ref: ldap://127.0.0.1:1/ou=elsewhere,ou=split,dc=partner,dc=example
+
+dn: cn=here@partner.example,ou=split,dc=partner,dc=example
+objectClass: inetOrgPerson
+cn: here@partner.example
+sn: here
+mail: here@partner.example
+
+dn: cn=team,ou=split,dc=partner,dc=example
+objectClass: groupOfNames
+cn: team
+member: cn=here@partner.example,ou=split,dc=partner,dc=example
+)";
+
 // NAME-0 > NAME-1 > ... > NAME-LEVELS > clerk: groups nested LEVELS levels below NAME-0.
 std::string group_chain(const std::string& name, int levels)
 {
@@ -124,7 +154,7 @@ public:
             fixture("entry " + std::string(who) + " > " + q(f));
             ldifs += " " + q(f);
         }
-        test::write_file(d / "groups.ldif", kGroups + group_chain("deep8", 8) + group_chain("deep9", 9));
+        test::write_file(d / "groups.ldif", kGroups + group_chain("deep8", 8) + group_chain("deep9", 9) + kSplit);
         fixture("start " + q(dir()) + " " + std::to_string(m_port) + ldifs + " " + q(d / "groups.ldif"));
     }
     ~Slapd()
@@ -312,6 +342,46 @@ public:
             const auto sent = cached.searches_sent();
             CPPUNIT_ASSERT_EQUAL(std::size_t(3), cached.members("all").addresses.size());
             CPPUNIT_ASSERT_EQUAL(sent, cached.searches_sent());
+        }
+        {
+            // Under a base part of which another server holds (a referral, not followed): what
+            // is found here stands; "not a member", "no such group" and "no clearance" may be
+            // wrong (the entry may be on that server), so they are no answer: DirectoryUnavailable,
+            // the message waits, as when the directory is down. Before, "no" was taken: a
+            // to_group rule requiring encryption did not apply to a member listed over there.
+            const std::string split = std::string("ou=split,") + kSuffix;
+            auto unknown = [](const std::string& what, const std::function<void()>& ask) {
+                try {
+                    ask();
+                    CPPUNIT_FAIL(what + ": answered although part of the base was not seen");
+                } catch (const Error& e) {
+                    CPPUNIT_ASSERT_MESSAGE(e.what(), e.failure() == Failure::DirectoryUnavailable);
+                    CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).find("reference") != std::string::npos);
+                }
+            };
+            auto settings = slapd.settings(std::chrono::seconds(0));
+            settings.user_base = settings.group_base = split;
+            directory::LdapGroups groups(settings);
+            CPPUNIT_ASSERT(groups.is_member(addr("here@partner.example"), "team"));
+            CPPUNIT_ASSERT(groups.is_member(addr("here@partner.example"), "cn=team," + split));
+            unknown("a person not found", [&] { groups.is_member(addr("away@partner.example"), "team"); });
+            unknown("a group not found", [&] { groups.is_member(addr("here@partner.example"), "others"); });
+
+            auto member_settings = slapd.member_settings(std::chrono::seconds(0));
+            member_settings.group_base = split;
+            directory::LdapGroupMembers members(member_settings);
+            const auto team = members.members("team");
+            CPPUNIT_ASSERT(team.found);
+            CPPUNIT_ASSERT_EQUAL(std::size_t(1), team.addresses.size());
+            unknown("a group to expand not found", [&] { members.members("others"); });
+
+            directory::ClearanceDirectorySettings clearance_settings;
+            clearance_settings.client = settings.client;
+            clearance_settings.user_base = split;
+            clearance_settings.cache_ttl = std::chrono::seconds(0);
+            directory::LdapClearances clearances(clearance_settings);
+            CPPUNIT_ASSERT(clearances.clearances(addr("here@partner.example")).values.empty());
+            unknown("a clearance not found", [&] { clearances.clearances(addr("away@partner.example")); });
         }
         {
             // The cache answers repeated questions without searching again.
