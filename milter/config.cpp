@@ -154,6 +154,11 @@ hsm::TokenConfig load_token(Loader& L, const toml::table* t, std::string_view ta
 
 void load_hsm(Loader& L, const toml::table* t, Config& c)
 {
+    // Every other key of [hsm] has a default, the token has none: without the section the
+    // error would be "[hsm] needs token_label or token_serial" at a line the file does not have.
+    if (!t)
+        L.fail({}, "no [hsm] section: add [hsm] with token_label (or token_serial) naming the token that "
+                   "holds the gateway's keys; module and pin_file have defaults (ssm-milter.toml(5))");
     c.hsm = load_token(L, t, "hsm", "[hsm]");
     const toml::node* more = t ? t->get("token") : nullptr;
     if (!more) return;
@@ -343,7 +348,7 @@ std::shared_ptr<const Config> load_config(const std::string& path)
     // The reason is part of the message: "No such file or directory" and "Permission denied"
     // (the daemon's user after start-up) call for different fixes.
     const auto unreadable = [&path](int error) {
-        return ConfigError(path + ":0:0: cannot read the configuration file: " + std::strerror(error));
+        return ConfigError(path + ": cannot read the configuration file: " + std::strerror(error));
     };
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec)) throw unreadable(EISDIR);  // opens, reads nothing

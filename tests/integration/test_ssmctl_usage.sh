@@ -12,6 +12,8 @@
 #   ssmctl-config-unreadable    78 and the reason ("No such file or directory")
 #   ssmctl-config-array-table   78, the key missing from [[rule]] named as the file writes it
 #   ssm-milter-n-duplicate-rule -n warns of two rules of one name (0: a warning, not an error)
+#   ssm-milter-n-no-hsm         -n on a file without [hsm]: 78, said at the file (no made-up
+#                               line:column) with what to add
 # No Postfix: ssmctl runs the milter's pipeline offline.
 . "$(dirname "$0")/lib.sh"
 require_tools openssl softhsm2-util pkcs11-tool
@@ -73,7 +75,7 @@ sed 's/^token_label = .*/token_label = "not-this-token"/' "$C" >"$WORK/gone.toml
 expect ssmctl-exit-tempfail 2 "^reply: 451 4\.3\.0" "$WORK/gone.toml" \
   process --direction out --from alice@acme.example --to someone@elsewhere.example
 expect ssmctl-unknown-command 64 "^usage: ssmctl" "$C" frobnicate
-expect ssmctl-config-unreadable 78 "^$WORK/none.toml:0:0: cannot read the configuration file: No such file or directory" \
+expect ssmctl-config-unreadable 78 "^$WORK/none.toml: cannot read the configuration file: No such file or directory" \
   "$WORK/none.toml" cert lookup someone@elsewhere.example
 # A [[rule]] without its name: the error names the table as the file writes it, at its line.
 { cat "$C"; printf '\n[[rule]]\ndirection = "inbound"\n'; } >"$WORK/noname.toml"
@@ -87,4 +89,15 @@ cn=ssm-milter-n-duplicate-rule
 if [ $rc -ne 0 ]; then fail "$cn" "exit $rc: $(tail -n 2 "$WORK/$cn.err" | tr '\n' ' ')"
 elif ! grep -q "^$WORK/dup.toml: warning: \[\[rule\]\] name \"partner mail must be encrypted\" names 2 rules" "$WORK/$cn.err"; then
   fail "$cn" "no warning: $(grep -v '^info:' "$WORK/$cn.err" | tr '\n' ' ' | cut -c1-300)"
+else pass "$cn"; fi
+
+# Without [hsm] nothing says which token holds the keys: an error at the file itself (there
+# is no line to point at), saying what to add.
+cn=ssm-milter-n-no-hsm
+sed '/^\[hsm\]$/,/^$/d' "$C" >"$WORK/nohsm.toml"
+if grep -q '^token_label' "$WORK/nohsm.toml"; then fatal "$cn" "[hsm] not removed from the configuration"; fi
+"$SSM_BUILDDIR/ssm-milter" -c "$WORK/nohsm.toml" -n >"$WORK/$cn.out" 2>"$WORK/$cn.err"; rc=$?
+if [ $rc -ne 78 ]; then fail "$cn" "exit $rc (expected 78): $(tail -n 2 "$WORK/$cn.err" | tr '\n' ' ')"
+elif ! grep -qF "$WORK/nohsm.toml: no [hsm] section: add [hsm] with token_label (or token_serial)" "$WORK/$cn.err"; then
+  fail "$cn" "not said at the file: $(grep -v '^info:' "$WORK/$cn.err" | tr '\n' ' ' | cut -c1-300)"
 else pass "$cn"; fi

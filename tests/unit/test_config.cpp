@@ -1,5 +1,6 @@
 // Unit tests for the configuration loader: the PRODUCT §8.1 example loads, every error
-// names file:line:column, defaults come from the key table, and every key is documented.
+// names file:line:column (the file alone for what it lacks), defaults come from the key
+// table, and every key is documented.
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <cctype>
@@ -248,7 +249,7 @@ public:
             {"[hsm]\ntoken_label = \"t\"\n[inbound]\non_undecryptable = \"drop\"\n",
              "bad.toml:4:20: on_undecryptable must be \"hold\", \"deliver\" or \"reject\""},
             {"[hsm\n", "bad.toml:1:5:"},
-            {"[milter]\n", "bad.toml:"},  // no token at all: [hsm] needs token_label
+            {"[milter]\n", "bad.toml: no [hsm] section: add [hsm] with token_label (or token_serial)"},  // at the file: no line
         };
         for (auto& c : cases) {
             try {
@@ -276,7 +277,7 @@ public:
                 load_config(c.path);
                 CPPUNIT_FAIL("loaded " + c.path);
             } catch (const ConfigError& e) {
-                const std::string expect = c.path + ":0:0: cannot read the configuration file: " + c.reason;
+                const std::string expect = c.path + ": cannot read the configuration file: " + c.reason;
                 CPPUNIT_ASSERT_EQUAL(expect, std::string(e.what()));
             }
         }
