@@ -15,7 +15,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "base/ascii.h"
+#include "base/email_address.h"
 #include "milter/config_loader.h"
 #include "milter/config_rules.h"
 #include "milter/config_table.h"
@@ -206,9 +206,12 @@ void load_pki(Loader& L, const toml::table* t, Config& c)
             L.fail(L.region(a, "certificate"),
                    "certificate must be a file name in [pki] trust_anchors or a SHA-256 fingerprint");
         for (const auto& d : L.strings(a, "pki.anchor[]", "domains")) {
-            if (!pki::valid_scope_domain(d))
-                L.fail(L.region(a, "domains"), "'" + d + "' is not a domain (\"example.com\" or \".example.com\")");
-            b.domains.push_back(ascii_lowercase(d));
+            std::string why;
+            auto domain = pki::scope_domain(d, why);
+            if (!domain)
+                L.fail(L.region(a, "domains"),
+                       "'" + d + "' is not a domain (\"example.com\" or \".example.com\")" + refusal_suffix(why));
+            b.domains.push_back(std::move(*domain));
         }
         if (b.domains.empty()) L.fail(L.region(a, "domains"), "[[pki.anchor]] needs at least one domain");
         b.where = where(c.path, a->source());
