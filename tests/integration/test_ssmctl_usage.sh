@@ -14,6 +14,8 @@
 #   ssm-milter-n-duplicate-rule -n warns of two rules of one name (0: a warning, not an error)
 #   ssm-milter-n-no-hsm         -n on a file without [hsm]: 78, said at the file (no made-up
 #                               line:column) with what to add
+#   ssmctl-usage-help-is-man    `ssmctl -h` lists exactly the synopses of ssmctl(8) COMMANDS
+#   ssmctl-usage-of-each        each command's own usage line after a mistake is its synopsis
 # No Postfix: ssmctl runs the milter's pipeline offline.
 . "$(dirname "$0")/lib.sh"
 require_tools openssl softhsm2-util pkcs11-tool
@@ -101,3 +103,31 @@ if [ $rc -ne 78 ]; then fail "$cn" "exit $rc (expected 78): $(tail -n 2 "$WORK/$
 elif ! grep -qF "$WORK/nohsm.toml: no [hsm] section: add [hsm] with token_label (or token_serial)" "$WORK/$cn.err"; then
   fail "$cn" "not said at the file: $(grep -v '^info:' "$WORK/$cn.err" | tr '\n' ' ' | cut -c1-300)"
 else pass "$cn"; fi
+
+# The synopses of ssmctl(8) COMMANDS (.TP then .B, troff escapes removed), the command lines of
+# `ssmctl -h` (continuation lines joined), and each command's usage after a mistake: one text.
+MAN=$SSM_SRCDIR/man/ssmctl.8
+awk '/^\.SH/ { sec = $0 } sec == ".SH COMMANDS" && prev == ".TP" && /^\.B / { print } { prev = $0 }' "$MAN" |
+  sed -e 's/^\.B //' -e 's/\\f[BRI]//g' -e 's/\\-/-/g' -e "s/\\\\(aq/'/g" | sort >"$WORK/man.synopses"
+"$CTL" -h >"$WORK/help.out" 2>&1
+awk '/^  [a-z]/ { if (c != "") print c; c = substr($0, 3); next }
+     /^          [^ ]/ { sub(/^ +/, " "); c = c $0; next }
+     { if (c != "") print c; c = "" } END { if (c != "") print c }' "$WORK/help.out" | sort >"$WORK/help.synopses"
+cn=ssmctl-usage-help-is-man
+if [ "$(wc -l <"$WORK/man.synopses")" -lt 12 ]; then
+  fail "$cn" "only $(wc -l <"$WORK/man.synopses") synopses read from $MAN"
+elif ! diff "$WORK/man.synopses" "$WORK/help.synopses" >"$WORK/$cn.diff"; then
+  fail "$cn" "ssmctl -h (>) and ssmctl(8) (<) differ: $(grep '^[<>]' "$WORK/$cn.diff" | tr '\n' ' ' | cut -c1-400)"
+else pass "$cn"; fi
+cn=ssmctl-usage-of-each
+bad=
+while IFS= read -r synopsis; do
+  # The command's words ("hsm import"), then a mistake every command refuses.
+  read -r -a words <<<"$(printf '%s\n' "$synopsis" | grep -oE '^([a-z]+ ?)+' )"
+  "$CTL" -c "$C" "${words[@]}" --no-such-option x y </dev/null >"$WORK/$cn.out" 2>"$WORK/$cn.err"; rc=$?
+  if [ $rc -ne 64 ]; then bad="$bad [${words[*]}: exit $rc]"
+  elif ! grep -qFx -e "usage: ssmctl $synopsis" -e "       ssmctl $synopsis" "$WORK/$cn.err"; then
+    bad="$bad [${words[*]}: $(grep -v '^info:' "$WORK/$cn.err" | tr '\n' ' ' | cut -c1-200)]"
+  fi
+done <"$WORK/man.synopses"
+if [ -n "$bad" ]; then fail "$cn" "usage is not the synopsis of ssmctl(8):$bad"; else pass "$cn"; fi
