@@ -14,6 +14,8 @@
 #   ssm-milter-n-duplicate-rule -n warns of two rules of one name (0: a warning, not an error)
 #   ssm-milter-n-no-hsm         -n on a file without [hsm]: 78, said at the file (no made-up
 #                               line:column) with what to add
+#   ssm-milter-n-bad-anchor     -n with a trust anchor file that holds no certificate: 78,
+#                               said at the configuration file (no made-up line:column)
 #   ssmctl-usage-help-is-man    `ssmctl -h` lists exactly the synopses of ssmctl(8) COMMANDS
 #   ssmctl-usage-of-each        each command's own usage line after a mistake is its synopsis
 # No Postfix: ssmctl runs the milter's pipeline offline.
@@ -102,6 +104,16 @@ if grep -q '^token_label' "$WORK/nohsm.toml"; then fatal "$cn" "[hsm] not remove
 if [ $rc -ne 78 ]; then fail "$cn" "exit $rc (expected 78): $(tail -n 2 "$WORK/$cn.err" | tr '\n' ' ')"
 elif ! grep -qF "$WORK/nohsm.toml: no [hsm] section: add [hsm] with token_label (or token_serial)" "$WORK/$cn.err"; then
   fail "$cn" "not said at the file: $(grep -v '^info:' "$WORK/$cn.err" | tr '\n' ' ' | cut -c1-300)"
+else pass "$cn"; fi
+
+cn=ssm-milter-n-bad-anchor
+mkdir -p "$WORK/badtrust"
+printf -- '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' >"$WORK/badtrust/bad.pem"
+sed "s|^trust_anchors = .*|trust_anchors = \"$WORK/badtrust\"|" "$C" >"$WORK/badtrust.toml"
+"$SSM_BUILDDIR/ssm-milter" -c "$WORK/badtrust.toml" -n >"$WORK/$cn.out" 2>"$WORK/$cn.err"; rc=$?
+if [ $rc -ne 78 ]; then fail "$cn" "exit $rc (expected 78): $(tail -n 2 "$WORK/$cn.err" | tr '\n' ' ')"
+elif ! grep -qF "$WORK/badtrust.toml: certificate file $WORK/badtrust/bad.pem holds no certificate" "$WORK/$cn.err"; then
+  fail "$cn" "not said at the file: $(grep -F 'bad.pem' "$WORK/$cn.err" | tr '\n' ' ' | cut -c1-300)"
 else pass "$cn"; fi
 
 # The synopses of ssmctl(8) COMMANDS (.TP then .B, troff escapes removed), the command lines of
