@@ -301,7 +301,10 @@ std::optional<EmailAddress> EmailAddress::parse(std::string_view text)
     if (!canonical_local) return std::nullopt;
     // The limit holds for the spelling we keep too: A-labels are longer than the U-labels
     // they stand for, and a value whose own spelling does not parse is no value of ours.
-    if (canonical_local->size() > 64 || canonical_local->size() + 1 + domain->str().size() > 254) return std::nullopt;
+    // So does it for the key (EmailAddress::key), kept as text and parsed again (a signing
+    // identity): lower-casing can lengthen a local part (İ is i + U+0307).
+    const std::size_t local_size = std::max(canonical_local->size(), lowercase_local_part(*canonical_local).size());
+    if (local_size > 64 || local_size + 1 + domain->str().size() > 254) return std::nullopt;
     return EmailAddress(std::move(*canonical_local), std::move(*domain));
 }
 

@@ -20,6 +20,7 @@ class EaiAddressTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(bogus_a_labels_are_refused);
     CPPUNIT_TEST(certificate_keys);
     CPPUNIT_TEST(length_limit_holds_for_the_a_label_form);
+    CPPUNIT_TEST(keys_are_addresses_with_that_key);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -290,6 +291,31 @@ public:
         CPPUNIT_ASSERT_MESSAGE(a ? a->str() : "-", !a || EmailAddress::parse(a->str()).has_value());
         // What fits in either form is kept.
         CPPUNIT_ASSERT(EmailAddress::parse("user@äöüäöü.äöüäöü.example").has_value());
+    }
+
+    // A key is kept as text and parsed again (a rule's signing_identity is signed with at
+    // message time), so it must be an address with that key; lower-casing can lengthen a
+    // local part (İ, 2 octets, is i + U+0307, 3; Ⱥ is U+2C65, 3 octets for 2), and the
+    // limit of 64 octets holds for that form too.
+    void keys_are_addresses_with_that_key()
+    {
+        std::string i_dots, a_strokes;
+        for (int i = 0; i < 32; ++i) i_dots += "\u0130";     // 64 octets; lower-cased 96
+        for (int i = 0; i < 32; ++i) a_strokes += "\u023A";  // 64 octets; lower-cased 96
+        for (const std::string& local : {i_dots, a_strokes}) {
+            CPPUNIT_ASSERT_EQUAL(std::size_t{64}, local.size());
+            CPPUNIT_ASSERT(!EmailAddress::parse(local + "@acme.example").has_value());
+            CPPUNIT_ASSERT(!certificate_address_key(local + "@acme.example", true).has_value());
+        }
+        for (const char* text : {"İNCİ@acme.example", "ΟΔΟΣ@acme.example", "STRAẞE@acme.example", "JÜRGEN@müller.example",
+                                 "\"J\u00DCRGEN..X\"@acme.example", "\u023A@acme.example", "Ab@acme.example"}) {
+            const auto a = EmailAddress::parse(text);
+            CPPUNIT_ASSERT_MESSAGE(text, a.has_value());
+            const auto again = EmailAddress::parse(a->key());
+            CPPUNIT_ASSERT_MESSAGE(text, again.has_value());
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(text, a->key(), again->key());
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(text, a->key(), again->str());
+        }
     }
 };
 
