@@ -5,9 +5,11 @@
 #include <cctype>
 #include <cstdlib>
 #include <memory>
+#include <new>
 
 #include <gnutls/gnutls.h>
 #include <idn2.h>
+#include <unicase.h>
 #include <uninorm.h>
 #include <unistr.h>
 
@@ -100,6 +102,21 @@ std::optional<std::string> nfc(std::string_view text)
     return std::string(reinterpret_cast<const char*>(out.get()), len);
 }
 
+// A local part (valid UTF-8, NFC) in lower case, the form mailboxes are keyed and compared in:
+// ASCII letters as ascii_lowercase does, every other letter by Unicode's full lower-case
+// mapping without language tailoring (libunistring u8_tolower: "JÖRG" is "jörg", "ΟΔΟΣ" is
+// "οδος"), the result in NFC. Lower-casing, not case folding: "STRASSE" and "straße" stay two
+// mailboxes, as they are two words.
+std::string lowercase_local_part(std::string_view local)
+{
+    if (!has_non_ascii(local)) return ascii_lowercase(local);
+    std::size_t len = 0;
+    const std::unique_ptr<uint8_t, CFree> out(
+        u8_tolower(reinterpret_cast<const uint8_t*>(local.data()), local.size(), "", UNINORM_NFC, nullptr, &len));
+    if (!out) throw std::bad_alloc();  // the text is valid UTF-8: only memory can fail
+    return std::string(reinterpret_cast<const char*>(out.get()), len);
+}
+
 // Unicode NFC of a UTF-8 local part (RFC 6532 §3.1 and RFC 5198: NFC SHOULD be used; RFC 9598
 // §3 keeps even a BOM out of SmtpUTF8Mailbox "particularly for comparison"), so that "jürgen"
 // written with U+00FC and with u + U+0308 is one mailbox, in the envelope, in header fields, in
@@ -129,11 +146,15 @@ std::optional<std::string> nfc_local_part(std::string_view local)
     }
     auto out = nfc(local);
     if (!out) return std::nullopt;
-    // Lookup keys are ascii_lowercase(str()) everywhere, so the lower-cased text must be NFC
-    // too: "J" + U+030C stays as it is in NFC (there is no capital J with caron), but
-    // lower-cased it composes to U+01F0, and the two spellings of one key would differ.
-    // Refused: an upper-case ASCII letter carrying a mark only its small letter composes with.
+    // "J" + U+030C stays as it is in NFC (there is no capital J with caron), but lower-cased it
+    // composes to U+01F0: refused, as it was when keys folded ASCII letters only (the key,
+    // EmailAddress::key, is NFC either way).
     if (const std::string lower = ascii_lowercase(*out); lower != *out && nfc(lower) != lower) return std::nullopt;
+    // A local part with other letters than ASCII must keep them in its key: lower-cased to
+    // ASCII alone it would be an ASCII mailbox's key, the one its certificate is found by
+    // (KELVIN SIGN lower-cases to 'k'; NFC refused it above already, this holds whatever
+    // a later Unicode version adds).
+    if (!has_non_ascii(lowercase_local_part(*out))) return std::nullopt;
     return out;
 }
 
@@ -280,7 +301,10 @@ std::optional<EmailAddress> EmailAddress::parse(std::string_view text)
     if (!canonical_local) return std::nullopt;
     // The limit holds for the spelling we keep too: A-labels are longer than the U-labels
     // they stand for, and a value whose own spelling does not parse is no value of ours.
-    if (canonical_local->size() > 64 || canonical_local->size() + 1 + domain->str().size() > 254) return std::nullopt;
+    // So does it for the key (EmailAddress::key), kept as text and parsed again (a signing
+    // identity): lower-casing can lengthen a local part (İ is i + U+0307).
+    const std::size_t local_size = std::max(canonical_local->size(), lowercase_local_part(*canonical_local).size());
+    if (local_size > 64 || local_size + 1 + domain->str().size() > 254) return std::nullopt;
     return EmailAddress(std::move(*canonical_local), std::move(*domain));
 }
 
@@ -312,12 +336,20 @@ std::optional<std::string> certificate_address_key(std::string_view value, bool 
     }
     const auto a = EmailAddress::parse(value);
     if (!a) return std::nullopt;
-    return ascii_lowercase(a->str());
+    return a->key();
+}
+
+std::string EmailAddress::key() const
+{
+    return lowercase_local_part(m_local) + "@" + m_domain.str();
 }
 
 bool EmailAddress::same_as(const EmailAddress& o) const
 {
-    return m_domain == o.m_domain && iequals(m_local, o.m_local);
+    if (!(m_domain == o.m_domain)) return false;
+    // Pattern lists compare every address with many: ASCII local parts without a copy.
+    if (!has_non_ascii(m_local) && !has_non_ascii(o.m_local)) return iequals(m_local, o.m_local);
+    return lowercase_local_part(m_local) == lowercase_local_part(o.m_local);
 }
 
 }  // namespace ssm

@@ -47,9 +47,16 @@ public:
     const std::string& local_part() const { return m_local; }
     const Domain& domain() const { return m_domain; }
     std::string str() const { return m_local + "@" + m_domain.str(); }
-    // Case-insensitive in the domain, case-preserving but compared insensitively in the
-    // local part (what every mail system does in practice). Only ASCII letters fold: other
-    // characters compare exactly (RFC 9598 §5), in their NFC form.
+    // The one key of the mailbox, by which certificates, keys, groups and clearances are
+    // looked up and addresses compared: the local part lower-cased, '@', the domain (A-labels,
+    // lower case). The local part keeps its case in str() but is compared without it, as
+    // every mail system does for ASCII and Postfix (smtputf8_enable) does for UTF-8: ASCII
+    // letters fold as ascii_lowercase does, other letters by Unicode's full lower-case
+    // mapping (libunistring u8_tolower; "JÖRG" is "jörg"), the result in NFC. RFC 5321 §2.4
+    // lets the receiving system tell local parts apart by case but discourages it; folding
+    // the other letters as the ASCII ones keeps one rule for every mailbox.
+    std::string key() const;
+    // Whether both are one mailbox: key() == o.key().
     bool same_as(const EmailAddress& o) const;
 
 private:
@@ -66,8 +73,8 @@ inline std::string refusal_suffix(const std::string& why)
 }
 
 // The lookup key of an address a certificate names (rfc822Name, SmtpUTF8Mailbox, subject
-// emailAddress): ASCII lower-cased local part in NFC, '@', the domain in A-labels; the same key
-// ascii_lowercase(EmailAddress::str()) gives for the parsed address. nullopt for anything that
+// emailAddress): EmailAddress::key() of the parsed address (lower-cased local part in NFC,
+// '@', the domain in A-labels). nullopt for anything that
 // is not one plain addr-spec (controls, spaces, angle brackets, invalid UTF-8, a bad domain).
 // `utf8` allows non-ASCII octets in the local part (SmtpUTF8Mailbox); rfc822Name is
 // IA5String, ASCII only. A SmtpUTF8Mailbox's domain must be A-labels or LDH labels (RFC 9598

@@ -8,9 +8,8 @@ namespace ssm::directory {
 
 std::string address_key(const EmailAddress& address)
 {
-    // Local parts are compared case-insensitively in practice (EmailAddress::same_as), and
-    // certificate rfc822Names are lower-cased by pki::facts, so keys are all lower case.
-    return ascii_lowercase(address.str());
+    // The key certificates' addresses are stored under (certificate_address_key).
+    return address.key();
 }
 
 std::string settings_cache_key(const std::string& name, const std::string& kind,

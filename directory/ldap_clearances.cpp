@@ -25,7 +25,7 @@ LdapClearances::LdapClearances(ClearanceDirectorySettings settings)
 
 policy::DirectoryClearances LdapClearances::clearances(const EmailAddress& recipient) const
 {
-    const std::string key = ascii_lowercase(recipient.str());
+    const std::string key = recipient.key();
     const auto now = std::chrono::steady_clock::now();
     {
         std::lock_guard lock(m_mutex);

@@ -41,7 +41,7 @@ LdapGroups::LdapGroups(GroupDirectorySettings settings)
 
 bool LdapGroups::is_member(const EmailAddress& address, const std::string& group) const
 {
-    const auto key = std::make_pair(ascii_lowercase(address.str()), group);
+    const auto key = std::make_pair(address.key(), group);
     const auto now = std::chrono::steady_clock::now();
     {
         std::lock_guard lock(m_mutex);

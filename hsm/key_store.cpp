@@ -326,7 +326,7 @@ std::shared_ptr<smime::Signer> KeyStore::make_signer(const Entry& entry) const
 
 std::shared_ptr<smime::Signer> KeyStore::signer_for(const EmailAddress& address) const
 {
-    const std::string wanted = ascii_lowercase(address.str());
+    const std::string wanted = address.key();
     const std::time_t now = std::time(nullptr);
     const Entry* best = nullptr;
     for (const auto& e : m_entries) {
@@ -386,7 +386,7 @@ std::vector<std::shared_ptr<smime::Decrypter>> KeyStore::decrypters() const
 
 const KeyStore::Entry* KeyStore::decryption_entry_for(const EmailAddress& address) const
 {
-    const std::string wanted = ascii_lowercase(address.str());
+    const std::string wanted = address.key();
     const std::time_t now = std::time(nullptr);
     const Entry* best = nullptr;
     for (const auto& e : m_entries) {

@@ -15,7 +15,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "base/ascii.h"
+#include "base/email_address.h"
 #include "milter/config_loader.h"
 #include "milter/config_rules.h"
 #include "milter/config_table.h"
@@ -154,6 +154,11 @@ hsm::TokenConfig load_token(Loader& L, const toml::table* t, std::string_view ta
 
 void load_hsm(Loader& L, const toml::table* t, Config& c)
 {
+    // Every other key of [hsm] has a default, the token has none: without the section the
+    // error would be "[hsm] needs token_label or token_serial" at a line the file does not have.
+    if (!t)
+        L.fail({}, "no [hsm] section: add [hsm] with token_label (or token_serial) naming the token that "
+                   "holds the gateway's keys; module and pin_file have defaults (ssm-milter.toml(5))");
     c.hsm = load_token(L, t, "hsm", "[hsm]");
     const toml::node* more = t ? t->get("token") : nullptr;
     if (!more) return;
@@ -201,9 +206,12 @@ void load_pki(Loader& L, const toml::table* t, Config& c)
             L.fail(L.region(a, "certificate"),
                    "certificate must be a file name in [pki] trust_anchors or a SHA-256 fingerprint");
         for (const auto& d : L.strings(a, "pki.anchor[]", "domains")) {
-            if (!pki::valid_scope_domain(d))
-                L.fail(L.region(a, "domains"), "'" + d + "' is not a domain (\"example.com\" or \".example.com\")");
-            b.domains.push_back(ascii_lowercase(d));
+            std::string why;
+            auto domain = pki::scope_domain(d, why);
+            if (!domain)
+                L.fail(L.region(a, "domains"),
+                       "'" + d + "' is not a domain (\"example.com\" or \".example.com\")" + refusal_suffix(why));
+            b.domains.push_back(std::move(*domain));
         }
         if (b.domains.empty()) L.fail(L.region(a, "domains"), "[[pki.anchor]] needs at least one domain");
         b.where = where(c.path, a->source());
@@ -343,7 +351,7 @@ std::shared_ptr<const Config> load_config(const std::string& path)
     // The reason is part of the message: "No such file or directory" and "Permission denied"
     // (the daemon's user after start-up) call for different fixes.
     const auto unreadable = [&path](int error) {
-        return ConfigError(path + ":0:0: cannot read the configuration file: " + std::strerror(error));
+        return ConfigError(path + ": cannot read the configuration file: " + std::strerror(error));
     };
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec)) throw unreadable(EISDIR);  // opens, reads nothing

@@ -19,8 +19,11 @@
 
 namespace ssm::milter::config_detail {
 
+// "FILE:LINE:COLUMN", or "FILE" alone for a region with no position (line 0: what the file
+// lacks, such as a section it does not have, is at no line of it).
 inline std::string where(const std::string& name, const toml::source_region& r)
 {
+    if (r.begin.line == 0) return name;
     return name + ":" + std::to_string(r.begin.line) + ":" + std::to_string(r.begin.column);
 }
 

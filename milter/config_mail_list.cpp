@@ -69,7 +69,7 @@ MailList load_list(Loader& L, const toml::table* t, const Config& c)
     else L.fail(L.region(t, "receipt_policy"), "receipt_policy must be keep, none, insteadOf or inAdditionTo");
     const bool named = l.receipt_policy == Kind::InsteadOf || l.receipt_policy == Kind::InAdditionTo;
     for (const auto& r : L.strings(t, kList, "receipts_to")) {
-        l.receipts_to.push_back(ascii_lowercase(address(L, t, "receipts_to", r).str()));
+        l.receipts_to.push_back(address(L, t, "receipts_to", r).key());
         try {
             smime::cms::check_rfc822_name(l.receipts_to.back(), "receipts_to");
         } catch (const std::exception& e) {

@@ -85,7 +85,7 @@ public:
             t.encrypt_to = *target;
         } else if (auto addr = EmailAddress::parse(to); addr && to.find('<') == std::string::npos) {
             t.encrypt_to = policy::EncryptTarget::Address;
-            t.encrypt_to_address = ascii_lowercase(addr->str());
+            t.encrypt_to_address = addr->key();
         } else {
             fail(rule, "encrypt_to", "encrypt_to must be \"recipient\", \"domain\" or an address");
         }
@@ -145,7 +145,7 @@ public:
                 if (!addr || a.find('<') != std::string::npos)
                     fail(rule, "receipts_to", "'" + a + "' is not an address" +
                         refusal_suffix(EmailAddress::domain_refusal(a)));
-                t.receipts_to.push_back(ascii_lowercase(addr->str()));
+                t.receipts_to.push_back(addr->key());
             }
             if (t.receipts_to.size() > smime::cms::kMaxReceiptsTo)
                 fail(rule, "receipts_to", "receipts_to names more than 16 addresses (RFC 2634 ub-receiptsTo)");
@@ -157,7 +157,7 @@ public:
             if (!addr || id.find('<') != std::string::npos)
                 fail(rule, "receipt_identity", "receipt_identity '" + id + "' is not an address" +
                     refusal_suffix(EmailAddress::domain_refusal(id)));
-            t.receipt_identity = ascii_lowercase(addr->str());
+            t.receipt_identity = addr->key();
         }
     }
 
@@ -279,7 +279,7 @@ policy::Rule load_rule(Loader& L, const toml::table* t, Actions& actions, Config
                 refusal_suffix(EmailAddress::domain_refusal(id)));
         if (r.sign == policy::SignMode::None)
             L.fail(L.region(t, "signing_identity"), "signing_identity needs sign = \"sender\" or \"domain\"");
-        r.signing_identity = ascii_lowercase(addr->str());
+        r.signing_identity = addr->key();
     }
     r.strip_trigger = L.boolean(t, kRule, "strip_trigger");
     if (r.strip_trigger && w.subject_tag.empty())

@@ -20,14 +20,14 @@ bool names(const std::vector<std::string>& key_addresses, const std::string& add
 
 bool key_covers(const std::vector<std::string>& key_addresses, const EmailAddress& recipient, const Config& config)
 {
-    if (names(key_addresses, recipient.str())) return true;
+    if (names(key_addresses, recipient.key())) return true;
     // RFC 3183: the partner's gateway encrypts to the recipient domain's confidentiality
     // authority (as our policy::key_owner does); some gateways encrypt to the certificate the
     // recipient's [[domain]] signs with.
     if (names(key_addresses, domain_confidentiality_authority(recipient.domain().str()))) return true;
-    if (const auto identity = config.policy.domain_identity(recipient); identity && names(key_addresses, identity->str()))
+    if (const auto identity = config.policy.domain_identity(recipient); identity && names(key_addresses, identity->key()))
         return true;
-    if (const MailList* list = config.mail_list(recipient); list && names(key_addresses, list->identity.str()))
+    if (const MailList* list = config.mail_list(recipient); list && names(key_addresses, list->identity.key()))
         return true;
     return false;
 }

@@ -226,7 +226,7 @@ SmimeAuthResult InboundProcessor::judge_signer(const smime::cms::SignerVerificat
     // The name under which the certificate speaks for `author`: the address itself, else its
     // domain's signing authority; none when it names neither.
     const auto name_for = [&facts](const EmailAddress& author) -> std::optional<std::string> {
-        if (std::string lower = ascii_lowercase(author.str()); facts.has_address(lower)) return lower;
+        if (std::string key = author.key(); facts.has_address(key)) return key;
         if (std::string dsa = domain_signing_authority(author.domain().str()); facts.has_address(dsa)) return dsa;
         return std::nullopt;
     };
@@ -267,7 +267,7 @@ SmimeAuthResult InboundProcessor::judge_signer(const smime::cms::SignerVerificat
     // mail From both because the partner's address was listed first.
     if (v.valid() && from_match)
         for (const auto& author : authors) {
-            const std::string named[] = {ascii_lowercase(author.str()),
+            const std::string named[] = {author.key(),
                                          domain_signing_authority(author.domain().str())};
             for (const std::string& a : named) {
                 if (a == *from_match || !facts.has_address(a)) continue;
@@ -304,7 +304,7 @@ SmimeAuthResult InboundProcessor::judge_signer(const smime::cms::SignerVerificat
     for (const auto& author : authors)
         if (!name_for(author)) {
             r.result = SmimeResult::Fail;
-            r.reason = "From names an author the signer certificate does not: " + ascii_lowercase(author.str());
+            r.reason = "From names an author the signer certificate does not: " + author.key();
             return r;
         }
     r.result = SmimeResult::Pass;

@@ -374,7 +374,7 @@ MessageOutcome MessageProcessor::protect(const std::optional<OutboundLabel>& rul
     if (signer && e.receipt_request != policy::ReceiptRequest::None) {
         std::vector<std::string> to = e.receipts_to;
         if (to.empty())
-            if (const auto who = author()) to.push_back(ascii_lowercase(who->str()));
+            if (const auto who = author()) to.push_back(who->key());
         receipt = make_receipt_request(e.receipt_request == policy::ReceiptRequest::All ? smime::cms::ReceiptsFrom::All
                                                                                        : smime::cms::ReceiptsFrom::FirstTier,
                                        std::move(to));

@@ -179,7 +179,7 @@ ReceiptAnswers answer(const Config& config, KeySource& keys, const InboundReceip
             not_sent("no answering identity for " + r.address.str());
             continue;
         }
-        by_identity[ascii_lowercase(identity->str())].push_back(ascii_lowercase(r.address.str()));
+        by_identity[identity->key()].push_back(r.address.key());
     }
     for (auto& [identity, names] : by_identity) {
         try {

@@ -26,8 +26,9 @@ std::shared_ptr<const Snapshot> load_snapshot(const std::string& path,
         throw;
     } catch (const std::exception& e) {
         // Trust anchors, CRLs, static certificates: the file is valid TOML but names
-        // something unusable. Same treatment as a syntax error.
-        throw ConfigError(path + ":0:0: " + e.what());
+        // something unusable. Same treatment as a syntax error, said at the file: the text
+        // names the file or folder at fault, and no line of this one is.
+        throw ConfigError(path + ": " + e.what());
     }
     return snapshot;
 }

@@ -5,16 +5,34 @@
 #include <cctype>
 
 #include "base/ascii.h"
+#include "base/email_address.h"
 #include "base/utf8.h"
 #include "pki/general_names.h"
 #include "pki/name_match.h"
 
 namespace ssm::pki {
 
-bool valid_scope_domain(std::string_view text)
+std::optional<std::string> scope_domain(std::string_view text, std::string& why)
 {
     // A mailbox is a valid rfc822Name subtree but not a domain: a binding names domains.
-    return text.find('@') == std::string_view::npos && host_or_domain_subtree(text);
+    if (text.find('@') != std::string_view::npos) return why = "a binding names domains, not mailboxes", std::nullopt;
+    const bool below = !text.empty() && text.front() == '.';
+    const std::string_view name = below ? text.substr(1) : text;
+    // The checks, and the reasons, of every other domain in the configuration (IDNA2008:
+    // an "xn--" label must be a real A-label; U-labels become A-labels, the form the
+    // addresses compared here are in).
+    const auto domain = Domain::parse(name);
+    if (!domain) return why = Domain::refusal(name), std::nullopt;
+    std::string out = below ? "." + domain->str() : domain->str();
+    // And the shape rfc822Name subtrees are compared in: a dotted quad is an IPv4 address.
+    if (!host_or_domain_subtree(out)) return why = "it is an IPv4 address", std::nullopt;
+    return out;
+}
+
+bool valid_scope_domain(std::string_view text)
+{
+    std::string why;
+    return scope_domain(text, why).has_value();
 }
 
 std::optional<Bytes> parse_sha256_fingerprint(std::string_view text)

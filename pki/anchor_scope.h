@@ -51,7 +51,13 @@ private:
     std::size_t m_index;
 };
 
-// Whether `text` may be a binding's domain ("example.com" or ".example.com").
+// A binding's domain as it is compared: "example.com" or ".example.com" lower-cased, a domain
+// in U-labels in its A-label form ("müller.example" is "xn--mller-kva.example"); nullopt when
+// `text` is none, with `why` saying why as Domain::refusal does for other domains
+// ("'xn--zz' is no A-label (libidn2: ...)", "it has an empty label", ...).
+std::optional<std::string> scope_domain(std::string_view text, std::string& why);
+
+// Whether `text` may be a binding's domain (scope_domain gives one).
 bool valid_scope_domain(std::string_view text);
 
 // The fingerprint `text` spells (64 hex digits, colons allowed, any case); nullopt otherwise.

@@ -292,7 +292,8 @@ int cert_command(const milter::Config& config, const std::vector<std::string>& a
 {
     if (args.size() == 2 && args[0] == "lookup") return cert_lookup(config, args[1], out, err);
     if (args.size() == 2 && args[0] == "import") return cert_import(config, args[1], out, err);
-    err << "usage: ssmctl cert lookup ADDR | ssmctl cert import FILE\n";
+    err << "usage: ssmctl cert lookup ADDR\n"
+           "       ssmctl cert import FILE\n";
     return kExitUsage;
 }
 

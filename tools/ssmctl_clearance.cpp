@@ -96,7 +96,8 @@ int clearance_command(const milter::Config& config, const std::vector<std::strin
 {
     if (!args.empty() && args[0] == "lookup") return lookup(config, args, out, err);
     if (!args.empty() && args[0] == "encode") return encode(args, out, err);
-    err << "usage: ssmctl clearance lookup ADDR | encode --policy OID [--class N]... [--category TYPE-OID:HEX]...\n";
+    err << "usage: ssmctl clearance lookup ADDR\n"
+           "       ssmctl clearance encode --policy OID [--class N]... [--category TYPE-OID:HEX]...\n";
     return kExitUsage;
 }
 

@@ -42,6 +42,12 @@ std::string key_name(const hsm::Identity& id)
 
 constexpr int kUsage = 64;
 
+// The synopses of ssmctl(8), word for word (test_ssmctl_usage.sh compares them).
+constexpr const char* kList = "ssmctl hsm list [--token T]";
+constexpr const char* kImport = "ssmctl hsm import FILE.p12|CERT.pem|CERT.der [--password-file F] [--label L] [--token T]";
+constexpr const char* kKeygen =
+    "ssmctl hsm keygen --type TYPE --subject DN [--email ADDR]... --csr OUT.pem [--label L] [--token T]";
+
 // Private keys whose CKA_ID no certificate carries: generated keys waiting for their
 // certificate. The milter never uses them (keys are found through certificates).
 void list_loose_keys(const hsm::TokenConfig& config, const std::vector<hsm::Identity>& ids,
@@ -124,19 +130,19 @@ int hsm_import(const hsm::TokenConfig& config, const std::vector<std::string>& a
                std::ostream& out, std::ostream& err)
 {
     std::string file, password_file, label;
+    const std::string usage = "usage: " + std::string(kImport) + "\n";
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string& a = args[i];
         if (a == "--password-file" && i + 1 < args.size()) password_file = args[++i];
         else if (a == "--label" && i + 1 < args.size()) label = args[++i];
         else if (file.empty() && !a.empty() && a[0] != '-') file = a;
         else {
-            err << "usage: ssmctl hsm import FILE.p12|CERT.pem|CERT.der [--password-file F] "
-                   "[--label L]\n";
+            err << usage;
             return kUsage;
         }
     }
     if (file.empty()) {
-        err << "usage: ssmctl hsm import FILE.p12|CERT.pem|CERT.der [--password-file F] [--label L]\n";
+        err << usage;
         return kUsage;
     }
     Bytes data;
@@ -170,8 +176,7 @@ int hsm_keygen(const hsm::TokenConfig& config, const std::vector<std::string>& a
 {
     std::string type, subject, csr, label;
     std::vector<std::string> emails;
-    const char* usage = "usage: ssmctl hsm keygen --type TYPE --subject DN [--email ADDR]... "
-                        "--csr OUT.pem [--label L]\n";
+    const std::string usage = "usage: " + std::string(kKeygen) + "\n";
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string& a = args[i];
         const bool has = i + 1 < args.size();
@@ -281,8 +286,7 @@ int hsm_list(const std::vector<hsm::TokenConfig>& tokens, std::ostream& out, std
 int hsm_command(const std::vector<hsm::TokenConfig>& tokens, const std::vector<std::string>& args,
                 std::ostream& out, std::ostream& err)
 {
-    const char* usage = "usage: ssmctl hsm list | import FILE [--password-file F] [--label L] | keygen --type "
-                        "TYPE --subject DN [--email ADDR]... --csr OUT.pem [--label L]  (each [--token T])\n";
+    const std::string usage = "usage: " + std::string(kList) + "\n       " + kImport + "\n       " + kKeygen + "\n";
     const std::string sub = args.empty() ? "" : args[0];
     std::vector<std::string> rest;
     // --token names the configured token to work on by label or serial ([hsm] or one

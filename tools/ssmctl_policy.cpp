@@ -133,8 +133,8 @@ int policy_command(const milter::Config& config, std::shared_ptr<const milter::C
     Options o;
     if (const std::string problem = parse(args, o); !problem.empty()) {
         err << "ssmctl policy: " << problem << "\n"
-            << "usage: ssmctl policy test --from ADDR --to ADDR [--to ADDR]... [--header 'Name: value']...\n"
-               "       [--direction in|out] [--client IP] [--auth USER]\n";
+            << "usage: ssmctl policy test --from ADDR --to ADDR [--to ADDR]... [--header 'Name: value']... "
+               "[--direction in|out] [--client IP] [--auth USER]\n";
         return kExitUsage;
     }
     try {

@@ -163,6 +163,14 @@ int early_stop(const char* stage, const milter::Reply& r)
 int process_command(const milter::Config& config, std::shared_ptr<const milter::Config> shared,
                     const std::vector<std::string>& args)
 {
+    // The error, then the synopsis of ssmctl(8) (test_ssmctl_usage.sh compares it).
+    const auto usage_error = [](const std::string& problem) {
+        std::fprintf(stderr,
+                     "ssmctl process: %s\nusage: ssmctl process --direction in|out --from ADDR --to ADDR [--to ADDR]... "
+                     "[--client IP] < in.eml > out.eml\n",
+                     problem.c_str());
+        return kExitUsage;
+    };
     milter::ConnectionInfo conn;
     std::optional<std::string> from;  // "" or "<>": the null sender
     std::vector<std::string> to;
@@ -171,39 +179,23 @@ int process_command(const milter::Config& config, std::shared_ptr<const milter::
         const bool has_value = i + 1 < args.size();
         if (a == "--direction" && has_value) {
             conn.forced_direction = policy::parse_direction(args[++i]);
-            if (!conn.forced_direction) {
-                std::fprintf(stderr, "ssmctl process: --direction must be in or out\n");
-                return kExitUsage;
-            }
+            if (!conn.forced_direction) return usage_error("--direction must be in or out");
         } else if (a == "--from" && has_value) {
             from = args[++i];
         } else if (a == "--to" && has_value) {
             to.push_back(args[++i]);
         } else if (a == "--client" && has_value) {
             conn.client_address = milter::parse_ip_address(args[++i]);
-            if (!conn.client_address) {
-                std::fprintf(stderr, "ssmctl process: --client needs an IP address\n");
-                return kExitUsage;
-            }
+            if (!conn.client_address) return usage_error("--client needs an IP address");
         } else {
-            std::fprintf(stderr, "ssmctl process: unexpected argument '%s'\n", a.c_str());
-            return kExitUsage;
+            return usage_error("unexpected argument '" + a + "'");
         }
     }
     // No --from is a usage error, not the null sender, which the milter treats otherwise
     // (never signed with a person's key): the null sender is asked for as --from ''.
-    if (!from) {
-        std::fprintf(stderr, "ssmctl process: --from is needed (--from '' for the null sender)\n");
-        return kExitUsage;
-    }
-    if (to.empty()) {
-        std::fprintf(stderr, "ssmctl process: at least one --to is needed\n");
-        return kExitUsage;
-    }
-    if (!conn.forced_direction && !conn.client_address) {
-        std::fprintf(stderr, "ssmctl process: give --direction (or --client)\n");
-        return kExitUsage;
-    }
+    if (!from) return usage_error("--from is needed (--from '' for the null sender)");
+    if (to.empty()) return usage_error("at least one --to is needed");
+    if (!conn.forced_direction && !conn.client_address) return usage_error("give --direction (or --client)");
 
     try {
         // The header block is parsed from standard input; the body then streams into the

@@ -49,7 +49,7 @@ int receipts_command(const milter::Config& config, const std::vector<std::string
     if (list) {
         for (std::size_t i = sub == "list" ? 1 : 0; i < args.size(); ++i) {
             if (args[i] != "--pending") {
-                err << "usage: ssmctl receipts [list] [--pending]\n";
+                err << "usage: ssmctl receipts [list [--pending] | show ID | expire DAYS]\n";
                 return kExitUsage;
             }
             pending = true;

@@ -2,9 +2,9 @@
 // e-mail names in certificates are untrusted, and since RFC 6531/9598 support they may hold
 // UTF-8 local parts and U-label domains (IDNA conversion through GnuTLS/libidn2). Findings: a
 // crash, a leak, a parsed value that is not in its one canonical form (parsing its own str()
-// must give the same str()), a domain that is not ASCII after parsing, or any control
-// character, space or angle bracket surviving into a value that logs, lookup keys and header
-// fields are built from.
+// must give the same str(), and its key() must parse to itself), a domain that is not ASCII
+// after parsing, or any control character, space or angle bracket surviving into a value that
+// logs, lookup keys and header fields are built from.
 // Input: first byte picks the reader (address, domain, certificate key ASCII, certificate key
 // UTF-8), the rest is the text.
 // Build: tests/fuzz/build.sh OUTDIR fuzz_address (see tests/fuzz/README.md).
@@ -52,6 +52,9 @@ void check_address(const ssm::EmailAddress& a)
     require(!a.local_part().empty() && !has_control(a.str()));
     const auto again = ssm::EmailAddress::parse(a.str());
     require(again && again->str() == a.str() && again->same_as(a) && a.same_as(*again));
+    // The key is an address with that key (it is kept as text and parsed again).
+    const auto keyed = ssm::EmailAddress::parse(a.key());
+    require(keyed && keyed->key() == a.key() && keyed->str() == a.key() && keyed->same_as(a));
 }
 
 void check_key(const std::string& key, bool utf8)

@@ -6,7 +6,8 @@
 # the static folder names it only as a SmtpUTF8Mailbox gets an envelope openssl decrypts; one
 # recipient written with an A-label (plain SMTP) and with a U-label (SMTPUTF8) meets the same
 # U-label rule and the same A-label rfc822Name certificate; a recipient written decomposed (NFD)
-# meets the certificate of its NFC spelling; bogus "xn--" labels are refused at RCPT and in the
+# meets the certificate of its NFC spelling, one written in upper case (MÅRTEN) the certificate
+# of mårten; bogus "xn--" labels are refused at RCPT and in the
 # configuration; a certificate whose SmtpUTF8Mailbox writes its domain in U-labels (RFC 9598 §3
 # wants A-labels) is not used for that address, and the log says so. Inbound: an openssl-signed
 # message from a SmtpUTF8Mailbox signer gets smime=pass with its From matched; a From naming another
@@ -31,6 +32,7 @@ SENDER_SAN='jürgen@xn--mller-kva.example'
 MARTEN_SAN='mårten@xn--bcker-gra.example'
 ULLA='ulla@bäcker.example'              # partner whose CA wrote the U-label in her certificate
 MARTEN_NFD=$'ma\xcc\x8arten@bäcker.example' # the same mailbox with a + U+030A (decomposed)
+MARTEN_UPPER='MÅRTEN@BÄCKER.example'    # the same mailbox in upper case
 ANNA_A='anna@xn--bcker-gra.example'     # partner; static certificate: this rfc822Name (A-label)
 ANNA_U='anna@bäcker.example'            # ... the same mailbox written with a U-label
 SOREN='sören@partner.example'           # inbound signer; SmtpUTF8Mailbox only
@@ -156,6 +158,13 @@ cn=eai-encrypt-u-label
 message "$cn" "zed@acme.example" "$ANNA_U" "$WORK/m/$cn.eml"
 utf8_send "$cn" "$OUT_PORT" zed@acme.example "$ANNA_U" "$WORK/m/$cn.eml"
 expect_envelope "$cn" anna
+
+# Upper case beyond ASCII: MÅRTEN is mårten's mailbox as ZED is zed's (every letter of a local
+# part compares without case, the domain through IDNA), so his certificate is found for it.
+cn=eai-encrypt-upper-case
+message "$cn" "zed@acme.example" "Mårten <$MARTEN_UPPER>" "$WORK/m/$cn.eml"
+utf8_send "$cn" "$OUT_PORT" zed@acme.example "$MARTEN_UPPER" "$WORK/m/$cn.eml"
+expect_envelope "$cn" marten
 
 # The recipient written decomposed (a + COMBINING RING ABOVE, as some input methods and macOS
 # give it): the same mailbox in NFC (RFC 6532 §3.1), so mårten's certificate encrypts to it.

@@ -1,5 +1,6 @@
 // Unit tests for the configuration loader: the PRODUCT §8.1 example loads, every error
-// names file:line:column, defaults come from the key table, and every key is documented.
+// names file:line:column (the file alone for what it lacks), defaults come from the key
+// table, and every key is documented.
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <cctype>
@@ -248,7 +249,7 @@ public:
             {"[hsm]\ntoken_label = \"t\"\n[inbound]\non_undecryptable = \"drop\"\n",
              "bad.toml:4:20: on_undecryptable must be \"hold\", \"deliver\" or \"reject\""},
             {"[hsm\n", "bad.toml:1:5:"},
-            {"[milter]\n", "bad.toml:"},  // no token at all: [hsm] needs token_label
+            {"[milter]\n", "bad.toml: no [hsm] section: add [hsm] with token_label (or token_serial)"},  // at the file: no line
         };
         for (auto& c : cases) {
             try {
@@ -276,7 +277,7 @@ public:
                 load_config(c.path);
                 CPPUNIT_FAIL("loaded " + c.path);
             } catch (const ConfigError& e) {
-                const std::string expect = c.path + ":0:0: cannot read the configuration file: " + c.reason;
+                const std::string expect = c.path + ": cannot read the configuration file: " + c.reason;
                 CPPUNIT_ASSERT_EQUAL(expect, std::string(e.what()));
             }
         }
@@ -352,6 +353,12 @@ domains = ["acme.example"]
         CPPUNIT_ASSERT_EQUAL(std::string(".partner.example"), b.domains.at(1));
         CPPUNIT_ASSERT_EQUAL(std::string("x.toml:7:1"), b.where);
         CPPUNIT_ASSERT_EQUAL(std::string("x.toml:11:1"), c->pki.anchors.at(1).where);
+        // A domain in U-labels is bound in the A-label form addresses are compared in.
+        auto u = parse_config(std::string(kMinimal) + "[[pki.anchor]]\ncertificate = \"r.pem\"\n"
+                                                      "domains = [\"Bäcker.example\", \".bäcker.example\"]\n",
+                              "u.toml");
+        CPPUNIT_ASSERT_EQUAL(std::string("xn--bcker-gra.example"), u->pki.anchors.at(0).domains.at(0));
+        CPPUNIT_ASSERT_EQUAL(std::string(".xn--bcker-gra.example"), u->pki.anchors.at(0).domains.at(1));
         // Default: anchors no binding names vouch for every domain, as before bindings existed.
         auto d = parse_config(kMinimal, "d.toml");
         CPPUNIT_ASSERT(d->pki.unscoped_anchors_any_domain);
@@ -368,10 +375,20 @@ domains = ["acme.example"]
              "bad.toml:4:26: revocation_time_budget must be between 1s and 600s"},
             {head + "revocation_time_budget = \"601s\"\n",
              "bad.toml:4:26: revocation_time_budget must be between 1s and 600s"},
+            // Why, in the words used for every other domain of the file (libidn2's for A-labels).
             {head + "[[pki.anchor]]\ncertificate = \"r.pem\"\ndomains = [\"ceo@acme.example\"]\n",
-             "bad.toml:6:11: 'ceo@acme.example' is not a domain"},
+             "bad.toml:6:11: 'ceo@acme.example' is not a domain (\"example.com\" or \".example.com\"): a binding "
+             "names domains, not mailboxes"},
             {head + "[[pki.anchor]]\ncertificate = \"r.pem\"\ndomains = [\"bad..example\"]\n",
-             "bad.toml:6:11: 'bad..example' is not a domain"},
+             "bad.toml:6:11: 'bad..example' is not a domain (\"example.com\" or \".example.com\"): it has an empty label"},
+            {head + "[[pki.anchor]]\ncertificate = \"r.pem\"\ndomains = [\".xn--zz.example\"]\n",
+             "bad.toml:6:11: '.xn--zz.example' is not a domain (\"example.com\" or \".example.com\"): 'xn--zz' is no "
+             "A-label (libidn2: "},
+            {head + "[[pki.anchor]]\ncertificate = \"r.pem\"\ndomains = [\"*.partner.example\"]\n",
+             "bad.toml:6:11: '*.partner.example' is not a domain (\"example.com\" or \".example.com\"): '*' is not a "
+             "letter, digit or hyphen"},
+            {head + "[[pki.anchor]]\ncertificate = \"r.pem\"\ndomains = [\"192.0.2.1\"]\n",
+             "bad.toml:6:11: '192.0.2.1' is not a domain (\"example.com\" or \".example.com\"): it is an IPv4 address"},
             {head + "[[pki.anchor]]\ncertificate = \"r.pem\"\ndomains = []\n",
              "bad.toml:6:11: [[pki.anchor]] needs at least one domain"},
             {head + "[[pki.anchor]]\ncertificate = \"/etc/ssm-milter/trust/r.pem\"\ndomains = [\"a.example\"]\n",

@@ -38,6 +38,7 @@ class ConfigRulesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(partner_delimiter_errors);
     CPPUNIT_TEST(recipient_delimiter_without_own_domains_is_warned);
     CPPUNIT_TEST(rules_of_one_name_are_warned);
+    CPPUNIT_TEST(utf8_address_rules_match_without_case);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -383,6 +384,23 @@ require_integrity = false
                                          "name the deciding rule, cannot tell them apart"),
                              *w);
         CPPUNIT_ASSERT_EQUAL(std::ptrdiff_t(0), named(configuration_warnings(*load(dir, a + c))));
+    }
+
+    // A rule for Jörg meets mail from JÖRG as a rule for joerg meets JOERG: the local part is
+    // compared without case for every letter, the domain through IDNA (which folds case).
+    void utf8_address_rules_match_without_case()
+    {
+        test::TempDir dir;
+        const auto c = load(dir, "[[rule]]\nname = \"joerg\"\nfrom = [\"Jörg@Bücher.example\"]\n"
+                                 "to = [\"*@bücher.example\", \"ΟΔΟΣ@acme.example\"]\n");
+        const auto& r = c->policy.rules().at(0);
+        for (const char* a : {"JÖRG@bücher.example", "jörg@BÜCHER.example", "Jörg@xn--bcher-kva.example",
+                              "JO\u0308RG@bücher.example"})
+            CPPUNIT_ASSERT_MESSAGE(a, r.when.from.at(0).matches(test::address(a)));
+        for (const char* a : {"jorg@bücher.example", "joerg@bücher.example", "jörg@bucher.example"})
+            CPPUNIT_ASSERT_MESSAGE(a, !r.when.from.at(0).matches(test::address(a)));
+        CPPUNIT_ASSERT(r.when.to.at(0).matches(test::address("x@BÜCHER.example")));
+        CPPUNIT_ASSERT(r.when.to.at(0).matches(test::address("οδος@acme.example")));  // final sigma
     }
 
     void recipient_delimiter_reaches_every_address_pattern()

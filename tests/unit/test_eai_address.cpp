@@ -13,13 +13,14 @@ class EaiAddressTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(u_label_and_a_label_domains_are_one);
     CPPUNIT_TEST(invalid_utf8_is_refused);
     CPPUNIT_TEST(idna_refusals);
-    CPPUNIT_TEST(non_ascii_local_parts_compare_exactly);
+    CPPUNIT_TEST(non_ascii_local_parts_compare_without_case);
     CPPUNIT_TEST(local_parts_are_kept_in_nfc);
     CPPUNIT_TEST(characters_nfc_replaces_are_refused);
     CPPUNIT_TEST(nfc_holds_for_the_unquoted_spelling);
     CPPUNIT_TEST(bogus_a_labels_are_refused);
     CPPUNIT_TEST(certificate_keys);
     CPPUNIT_TEST(length_limit_holds_for_the_a_label_form);
+    CPPUNIT_TEST(keys_are_addresses_with_that_key);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -94,16 +95,40 @@ public:
         CPPUNIT_ASSERT(!Domain::parse(long_domain + long_domain).has_value());
     }
 
-    // RFC 9598 §5: non-ASCII characters of a local part compare exactly; ASCII letters keep
-    // the case-insensitive compare every mail system applies.
-    void non_ascii_local_parts_compare_exactly()
+    // The local part is compared without case for every letter, as ASCII letters always were
+    // (a rule or a certificate for jürgen is JÜRGEN's): Unicode's lower-case mapping, in NFC.
+    // Lower-casing, not case folding: ß and ss stay apart. The spelling itself keeps its case.
+    void non_ascii_local_parts_compare_without_case()
     {
         const auto lower = EmailAddress::parse("jürgen@müller.example");
         const auto upper = EmailAddress::parse("JÜRGEN@müller.example");
         const auto ascii_upper = EmailAddress::parse("Jürgen@MÜLLER.example");
         CPPUNIT_ASSERT(lower && upper && ascii_upper);
-        CPPUNIT_ASSERT(!lower->same_as(*upper));
+        CPPUNIT_ASSERT(lower->same_as(*upper));
         CPPUNIT_ASSERT(lower->same_as(*ascii_upper));
+        CPPUNIT_ASSERT_EQUAL(std::string("JÜRGEN@xn--mller-kva.example"), upper->str());
+        struct { const char* a; const char* b; bool same; } cases[] = {
+            {"ΟΔΟΣ@acme.example", "οδος@acme.example", true},    // final sigma in its place
+            {"ΟΔΟΣ@acme.example", "οδοσ@acme.example", false},
+            {"STRAẞE@acme.example", "straße@acme.example", true},  // capital sharp s
+            {"STRASSE@acme.example", "straße@acme.example", false},
+            {"ДМИТРИЙ@acme.example", "дмитрий@acme.example", true},
+            {"İNCİ@acme.example", "inci@acme.example", false},     // i + U+0307 is not i
+            {"用户@acme.example", "用户@acme.example", true},
+        };
+        for (const auto& c : cases) {
+            const auto a = EmailAddress::parse(c.a);
+            const auto b = EmailAddress::parse(c.b);
+            CPPUNIT_ASSERT_MESSAGE(c.a, a && b);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(std::string(c.a) + " / " + c.b, c.same, a->same_as(*b));
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(std::string(c.a) + " / " + c.b, c.same, b->same_as(*a));
+        }
+        // Certificates are found by that key: one naming JÜRGEN is jürgen's, and the reverse.
+        CPPUNIT_ASSERT_EQUAL(std::string("jürgen@xn--mller-kva.example"),
+                             certificate_address_key("JÜRGEN@xn--mller-kva.example", true).value_or("-"));
+        CPPUNIT_ASSERT_EQUAL(std::string("οδος@acme.example"), certificate_address_key("ΟΔΟΣ@acme.example", true).value_or("-"));
+        CPPUNIT_ASSERT_EQUAL(std::string("i\u0307nci\u0307@acme.example"),
+                             certificate_address_key("İNCİ@acme.example", true).value_or("-"));
     }
 
     // RFC 6532 §3.1 / RFC 5198: a UTF-8 local part in Unicode NFC. Precomposed ü and u +
@@ -132,8 +157,10 @@ public:
         CPPUNIT_ASSERT(composed && decomposed && composed->same_as(*decomposed));
         CPPUNIT_ASSERT_EQUAL(std::string("jürgen@xn--mller-kva.example"),
                              certificate_address_key("Ju\u0308rgen@xn--mller-kva.example", true).value_or("-"));
-        // Still no case folding beyond ASCII: Ü and ü stay two mailboxes in either form.
-        CPPUNIT_ASSERT(!EmailAddress::parse("JU\u0308RGEN@müller.example")->same_as(*composed));
+        // Ü and ü are one mailbox in either form, the key in NFC.
+        CPPUNIT_ASSERT(EmailAddress::parse("JU\u0308RGEN@müller.example")->same_as(*composed));
+        CPPUNIT_ASSERT_EQUAL(std::string("jürgen@xn--mller-kva.example"),
+                             certificate_address_key("JU\u0308RGEN@xn--mller-kva.example", true).value_or("-"));
     }
 
     // A code point NFC replaces on its own is another character, not a spelling of one:
@@ -264,6 +291,31 @@ public:
         CPPUNIT_ASSERT_MESSAGE(a ? a->str() : "-", !a || EmailAddress::parse(a->str()).has_value());
         // What fits in either form is kept.
         CPPUNIT_ASSERT(EmailAddress::parse("user@äöüäöü.äöüäöü.example").has_value());
+    }
+
+    // A key is kept as text and parsed again (a rule's signing_identity is signed with at
+    // message time), so it must be an address with that key; lower-casing can lengthen a
+    // local part (İ, 2 octets, is i + U+0307, 3; Ⱥ is U+2C65, 3 octets for 2), and the
+    // limit of 64 octets holds for that form too.
+    void keys_are_addresses_with_that_key()
+    {
+        std::string i_dots, a_strokes;
+        for (int i = 0; i < 32; ++i) i_dots += "\u0130";     // 64 octets; lower-cased 96
+        for (int i = 0; i < 32; ++i) a_strokes += "\u023A";  // 64 octets; lower-cased 96
+        for (const std::string& local : {i_dots, a_strokes}) {
+            CPPUNIT_ASSERT_EQUAL(std::size_t{64}, local.size());
+            CPPUNIT_ASSERT(!EmailAddress::parse(local + "@acme.example").has_value());
+            CPPUNIT_ASSERT(!certificate_address_key(local + "@acme.example", true).has_value());
+        }
+        for (const char* text : {"İNCİ@acme.example", "ΟΔΟΣ@acme.example", "STRAẞE@acme.example", "JÜRGEN@müller.example",
+                                 "\"J\u00DCRGEN..X\"@acme.example", "\u023A@acme.example", "Ab@acme.example"}) {
+            const auto a = EmailAddress::parse(text);
+            CPPUNIT_ASSERT_MESSAGE(text, a.has_value());
+            const auto again = EmailAddress::parse(a->key());
+            CPPUNIT_ASSERT_MESSAGE(text, again.has_value());
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(text, a->key(), again->key());
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(text, a->key(), again->str());
+        }
     }
 };
 

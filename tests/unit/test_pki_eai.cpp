@@ -84,7 +84,7 @@ std::string key(const char* address)
 {
     const auto a = EmailAddress::parse(address);
     CPPUNIT_ASSERT_MESSAGE(address, a.has_value());
-    return ascii_lowercase(a->str());
+    return a->key();
 }
 
 }  // namespace
@@ -110,7 +110,7 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("jürgen@xn--mller-kva.example"), f.email_addresses.front());
         CPPUNIT_ASSERT(f.has_address(key("jürgen@müller.example")));
         CPPUNIT_ASSERT(f.has_address(key("Jürgen <jürgen@xn--mller-kva.example>")));
-        CPPUNIT_ASSERT(!f.has_address(key("JÜRGEN@müller.example")));  // RFC 9598 §5: exact
+        CPPUNIT_ASSERT(f.has_address(key("JÜRGEN@müller.example")));  // every letter without case
     }
 
     void a_label_rfc822_name_matches_u_label_address()
