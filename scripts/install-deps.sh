@@ -18,7 +18,7 @@ TEST_PACKAGES="softhsm2 opensc gnutls-bin openssl postfix gpgsm libnss3-tools
   golang-go golang-github-fullsailor-pkcs7-dev
   heimdal-clients
   libwolfssl-dev
-  python3-cryptography python3-cryptography-vectors"
+  python3-cryptography python3-cryptography-vectors python3-pyasn1"
 # The JavaScript S/MIME peers (tests/interop/pkijs/) need Node 18 or later: Debian's nodejs and
 # npm, unless they are already installed (e.g. nodesource's node, which brings its own npm).
 if ! command -v node >/dev/null 2>&1; then TEST_PACKAGES="$TEST_PACKAGES nodejs"; fi
