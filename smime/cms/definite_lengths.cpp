@@ -56,6 +56,9 @@ Header read_header(ByteView b, std::size_t pos, std::size_t end)
     }
     h.size = i - pos;
     h.eoc = tag == 0 && first == 0;
+    // Universal tag number 0 is reserved for end-of-contents (X.690 §8.1.5), which is 00 00 and
+    // nothing else: copied as an element, 00 01 41 would be a thing no ASN.1 type has.
+    if ((tag & 0xdf) == 0 && !h.eoc) malformed("end-of-contents octets other than 00 00");
     if (!h.indefinite && h.length > end - i) malformed("element longer than its parent");
     return h;
 }

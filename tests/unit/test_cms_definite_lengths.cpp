@@ -77,6 +77,8 @@ const std::pair<const char*, const char*> kMalformed[] = {
     {"truncated header", "30"},
     {"length of nine octets", "30 89 01 00 00 00 00 00 00 00 00"},
     {"tag number too long", "3f 81 81 81 81 81 01 00"},
+    {"end-of-contents with a length", "30 80 00 01 41 00 00"},
+    {"end-of-contents constructed", "30 80 20 00 00 00"},
 };
 
 }  // namespace
