@@ -31,7 +31,7 @@ using lmdb_env = directory::lmdb::Environment;
 // Errors name the configuration file (where the administrator looks) and the certificate file.
 Bytes read_archive_certificate(const std::string& config_path, const std::string& path)
 {
-    const std::string where = config_path + ":0:0: [encryption] archive_certificate " + path;
+    const std::string where = config_path + ": [encryption] archive_certificate " + path;
     std::ifstream in(path, std::ios::binary);
     if (!in) throw ConfigError(where + ": cannot be read");
     std::stringstream buf;
