@@ -31,12 +31,7 @@ const std::vector<std::string> names = {"alice", "bob", "carol", "dave", "erin",
 
 }  // namespace fx
 
-EmailAddress addr(const std::string& s)
-{
-    auto a = EmailAddress::parse(s);
-    CPPUNIT_ASSERT_MESSAGE(s, a.has_value());
-    return *a;
-}
+using test::addr;
 
 bool same_facts(const pki::CertificateFacts& a, const pki::CertificateFacts& b)
 {

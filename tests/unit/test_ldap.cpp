@@ -212,12 +212,7 @@ LdapSourceConfig config_for(std::vector<std::string> servers)
     return c;
 }
 
-EmailAddress addr(const std::string& s)
-{
-    auto a = EmailAddress::parse(s);
-    CPPUNIT_ASSERT_MESSAGE(s, a.has_value());
-    return *a;
-}
+using test::addr;
 
 Bytes der_file(const fs::path& p)
 {

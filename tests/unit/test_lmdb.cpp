@@ -20,12 +20,7 @@ using namespace ssm;
 using namespace ssm::directory;
 namespace {
 
-EmailAddress addr(const std::string& s)
-{
-    auto a = EmailAddress::parse(s);
-    CPPUNIT_ASSERT_MESSAGE(s, a.has_value());
-    return *a;
-}
+using test::addr;
 
 void put(lmdb::Environment& env, MDB_dbi dbi, const std::string& key, const std::string& value)
 {

@@ -27,12 +27,7 @@ using namespace ssm::directory;
 
 namespace {
 
-EmailAddress addr(const std::string& s)
-{
-    auto a = EmailAddress::parse(s);
-    CPPUNIT_ASSERT_MESSAGE(s, a.has_value());
-    return *a;
-}
+using test::addr;
 
 // The first 56 hex digits of `sha256sum` over the bytes (coreutils, not our code).
 std::string sha256sum56(const std::string& bytes)

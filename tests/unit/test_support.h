@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "base/bytes.h"
+#include "base/email_address.h"
 #include "base/gnutls_handles.h"
 
 namespace ssm::test {
@@ -253,6 +254,15 @@ inline int count_true_in_threads(int threads, int rounds, const std::function<bo
         });
     for (auto& th : pool) th.join();
     return yes.load();
+}
+
+// An address written by the test itself: one that does not parse is the test's own mistake,
+// reported (an exception CppUnit shows with the text) rather than dereferenced.
+inline EmailAddress addr(const std::string& text)
+{
+    auto a = EmailAddress::parse(text);
+    if (!a) throw std::invalid_argument("test address does not parse: " + text);
+    return *a;
 }
 
 }  // namespace ssm::test
