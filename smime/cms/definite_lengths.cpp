@@ -63,6 +63,15 @@ Header read_header(ByteView b, std::size_t pos, std::size_t end)
     return h;
 }
 
+// The tag octets given, the definite length of `content`, then `content`.
+void append_tlv(Bytes& out, ByteView tag, ByteView content)
+{
+    const Bytes length = der_header(0, content.size());
+    out.insert(out.end(), tag.begin(), tag.end());
+    out.insert(out.end(), length.begin() + 1, length.end());
+    out.insert(out.end(), content.begin(), content.end());
+}
+
 // Appends the elements of b[pos, end) to `out`; with `until_eoc`, the elements up to the
 // end-of-contents of an indefinite parent (consumed, not copied). Returns the position after
 // what was read. `changed` is set when anything was rewritten.
@@ -87,10 +96,7 @@ std::size_t copy_elements(ByteView b, std::size_t pos, std::size_t end, bool unt
         const std::size_t stop = h.indefinite ? end : content + h.length;
         const std::size_t after = copy_elements(b, content, stop, h.indefinite, inner, inner_changed, depth + 1);
         if (inner_changed) {  // the tag octets as received, then the new definite length
-            const Bytes length = der_header(0, inner.size());
-            out.insert(out.end(), b.begin() + std::ptrdiff_t(pos), b.begin() + std::ptrdiff_t(pos + h.tag_size));
-            out.insert(out.end(), length.begin() + 1, length.end());
-            out.insert(out.end(), inner.begin(), inner.end());
+            append_tlv(out, b.subspan(pos, h.tag_size), inner);
             changed = true;
         } else {
             out.insert(out.end(), b.begin() + std::ptrdiff_t(pos), b.begin() + std::ptrdiff_t(after));
@@ -115,14 +121,6 @@ bool is_string_type(std::uint8_t primitive_tag)
     default:
         return false;
     }
-}
-
-void append_tlv(Bytes& out, ByteView tag, ByteView content)
-{
-    const Bytes length = der_header(0, content.size());
-    out.insert(out.end(), tag.begin(), tag.end());
-    out.insert(out.end(), length.begin() + 1, length.end());
-    out.insert(out.end(), content.begin(), content.end());
 }
 
 // The value of a constructed string, and for a BIT STRING the unused bits of its last octet.

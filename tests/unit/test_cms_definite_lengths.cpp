@@ -81,6 +81,18 @@ const std::pair<const char*, const char*> kMalformed[] = {
     {"end-of-contents constructed", "30 80 20 00 00 00"},
 };
 
+// True when `convert` refuses `h` (hex) as a malformed message, not another failure.
+template <typename Convert>
+bool refused_as_malformed(Convert convert, const char* h)
+{
+    try {
+        (void)convert(hex(h));
+    } catch (const Error& e) {
+        return e.failure() == Failure::MalformedMessage;
+    }
+    return false;
+}
+
 }  // namespace
 
 class CmsDefiniteLengthsTest : public CppUnit::TestFixture {
@@ -116,15 +128,8 @@ public:
 
     void malformed()
     {
-        for (const auto& [name, h] : kMalformed) {
-            bool refused = false;
-            try {
-                (void)smime::cms::with_definite_lengths(hex(h));
-            } catch (const Error& e) {
-                refused = e.failure() == Failure::MalformedMessage;
-            }
-            CPPUNIT_ASSERT_MESSAGE(name, refused);
-        }
+        for (const auto& [name, h] : kMalformed)
+            CPPUNIT_ASSERT_MESSAGE(name, refused_as_malformed(smime::cms::with_definite_lengths, h));
     }
 
     // 32 nested indefinite SEQUENCEs are followed (ber_stream.h's kMaxBerDepth), 34 are not.
@@ -151,25 +156,11 @@ public:
 
     void der_form_malformed()
     {
-        for (const auto& [name, h] : kDerFormMalformed) {
-            bool refused = false;
-            try {
-                (void)smime::cms::in_der_form(hex(h));
-            } catch (const Error& e) {
-                refused = e.failure() == Failure::MalformedMessage;
-            }
-            CPPUNIT_ASSERT_MESSAGE(name, refused);
-        }
+        for (const auto& [name, h] : kDerFormMalformed)
+            CPPUNIT_ASSERT_MESSAGE(name, refused_as_malformed(smime::cms::in_der_form, h));
         // The rules with_definite_lengths enforces hold here too.
-        for (const auto& [name, h] : kMalformed) {
-            bool refused = false;
-            try {
-                (void)smime::cms::in_der_form(hex(h));
-            } catch (const Error& e) {
-                refused = e.failure() == Failure::MalformedMessage;
-            }
-            CPPUNIT_ASSERT_MESSAGE(name, refused);
-        }
+        for (const auto& [name, h] : kMalformed)
+            CPPUNIT_ASSERT_MESSAGE(name, refused_as_malformed(smime::cms::in_der_form, h));
     }
 };
 
