@@ -29,12 +29,6 @@ std::optional<std::string> scope_domain(std::string_view text, std::string& why)
     return out;
 }
 
-bool valid_scope_domain(std::string_view text)
-{
-    std::string why;
-    return scope_domain(text, why).has_value();
-}
-
 std::optional<Bytes> parse_sha256_fingerprint(std::string_view text)
 {
     std::string hex;

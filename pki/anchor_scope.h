@@ -57,9 +57,6 @@ private:
 // ("'xn--zz' is no A-label (libidn2: ...)", "it has an empty label", ...).
 std::optional<std::string> scope_domain(std::string_view text, std::string& why);
 
-// Whether `text` may be a binding's domain (scope_domain gives one).
-bool valid_scope_domain(std::string_view text);
-
 // The fingerprint `text` spells (64 hex digits, colons allowed, any case); nullopt otherwise.
 std::optional<Bytes> parse_sha256_fingerprint(std::string_view text);
 
