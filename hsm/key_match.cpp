@@ -149,15 +149,20 @@ KeyMatch key_match_for(ByteView certificate_der, ByteView id)
 namespace {
 
 // Among keys whose attributes all fit the certificate, the certificate's (find_private_key).
-CK_OBJECT_HANDLE choose(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, std::vector<CK_OBJECT_HANDLE> candidates,
+// An EC or Ed25519 key is checked even when it is the only one: type and curve are all a
+// SoftHSM private key object shows, and a lone key of the right curve that is another key's
+// (a certificate renewed with a new key under the old id) would be listed as usable at start
+// and fail at its first signature.
+CK_OBJECT_HANDLE choose(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, const std::vector<CK_OBJECT_HANDLE>& candidates,
                         const KeyMatch& m, const char*& chosen_by)
 {
     if (candidates.empty()) return CK_INVALID_HANDLE;
-    if (candidates.size() == 1 || m.public_point.empty()) {
-        // One key, or RSA keys with the certificate's modulus (copies of one key).
+    if (m.public_point.empty()) {
+        // RSA keys with the certificate's modulus (copies of one key).
         chosen_by = "attributes";
         return candidates.front();
     }
+    const char* const decided_by_one = candidates.size() == 1 ? "attributes" : nullptr;
     // A token that shows the point on the private key object (PKCS#11 3.0 allows it) decides;
     // a key showing another point is not the certificate's.
     std::vector<CK_OBJECT_HANDLE> unknown;
@@ -166,20 +171,25 @@ CK_OBJECT_HANDLE choose(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, std::vector
         if (!point || point->empty()) {
             unknown.push_back(h);
         } else if (same_public_point(*point, m.public_point)) {
-            chosen_by = "ec_point";
+            chosen_by = decided_by_one ? decided_by_one : "ec_point";
             return h;
         }
     }
+    // Then a signature: a key that signs and does not verify is another key's.
+    std::vector<CK_OBJECT_HANDLE> cannot_sign;
     for (const CK_OBJECT_HANDLE h : unknown) {
-        if (signs_for_certificate(f, s, h, m)) {
-            chosen_by = "signature";
+        switch (prove_key(f, s, h, m)) {
+        case KeyProof::Proven:
+            chosen_by = decided_by_one ? decided_by_one : "signature";
             return h;
+        case KeyProof::Disproven: break;
+        case KeyProof::Unknown: cannot_sign.push_back(h); break;
         }
     }
-    if (unknown.empty()) return CK_INVALID_HANDLE;  // every key showed another point
+    if (cannot_sign.empty()) return CK_INVALID_HANDLE;  // every key showed or signed for another
     // None could sign (derive-only keys): the first, as before; a wrong one fails its ECDH.
-    chosen_by = "first";
-    return unknown.front();
+    chosen_by = decided_by_one ? decided_by_one : "first";
+    return cannot_sign.front();
 }
 
 }  // namespace

@@ -49,10 +49,11 @@ struct KeyLookup {
 
 // Searches the private keys under match.id on this session and returns the certificate's:
 // the keys whose type, RSA modulus and curve are the certificate's (attributes the token will
-// not reveal count as matching); among several EC or Ed25519 such keys, the one whose
+// not reveal count as matching); among EC or Ed25519 such keys (one or several), the one whose
 // CKA_EC_POINT is the certificate's point, else the first that proves itself by a signature
-// the certificate verifies. A public key object under the id cannot decide: it shares the id
-// with every one of the private keys.
+// the certificate verifies; a key that shows another point or signs for another key is never
+// chosen, and keys that cannot sign (derive-only) are taken in token order. A public key
+// object under the id cannot decide: it shares the id with every one of the private keys.
 KeyLookup find_private_key(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE session, const KeyMatch& match);
 
 }  // namespace ssm::hsm

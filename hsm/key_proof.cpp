@@ -60,31 +60,35 @@ bool same_public_point(ByteView token_point, ByteView public_point)
            std::equal(token_point.begin() + 2, token_point.end(), public_point.begin(), public_point.end());
 }
 
-bool signs_for_certificate(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key, const KeyMatch& m)
+KeyProof prove_key(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key, const KeyMatch& m)
 {
-    if (!m.type || m.public_key_info.empty()) return false;
+    if (!m.type || m.public_key_info.empty()) return KeyProof::Unknown;
     static constexpr char text[] = "ssm-milter: which key under this CKA_ID is the certificate's";
     const ByteView message(reinterpret_cast<const std::uint8_t*>(text), sizeof text - 1);
-    if (*m.type != CKK_EC_EDWARDS && *m.type != CKK_EC) return false;
+    if (*m.type != CKK_EC_EDWARDS && *m.type != CKK_EC) return KeyProof::Unknown;
     const GnutlsPubkey public_key = certificate_key(m);
-    if (!public_key) return false;
+    if (!public_key) return KeyProof::Unknown;
+    const auto judged = [](bool verified) { return verified ? KeyProof::Proven : KeyProof::Disproven; };
     if (*m.type == CKK_EC_EDWARDS) {
         const Bytes sig = token_signature(f, s, key, CK_MECHANISM{CKM_EDDSA, nullptr, 0}, message);
-        return !sig.empty() && verifies(public_key.get(), GNUTLS_SIGN_EDDSA_ED25519, message, sig, false);
+        if (sig.empty()) return KeyProof::Unknown;
+        return judged(verifies(public_key.get(), GNUTLS_SIGN_EDDSA_ED25519, message, sig, false));
     }
     // The digest of the curve's strength, as for a CSR: a token may refuse CKM_ECDSA input
     // longer than the curve order (CKR_DATA_LEN_RANGE), and a refusal proves nothing.
     unsigned bits = 0;
-    if (gnutls_pubkey_get_pk_algorithm(public_key.get(), &bits) != GNUTLS_PK_ECDSA) return false;
+    if (gnutls_pubkey_get_pk_algorithm(public_key.get(), &bits) != GNUTLS_PK_ECDSA) return KeyProof::Unknown;
     const gnutls_digest_algorithm_t hash = ecdsa_digest_for_curve_bits(bits);
     std::array<std::uint8_t, 64> buffer{};
     const ByteView digest(buffer.data(), gnutls_hash_get_len(hash));
-    if (gnutls_hash_fast(hash, message.data(), message.size(), buffer.data()) < 0) return false;
+    if (gnutls_hash_fast(hash, message.data(), message.size(), buffer.data()) < 0) return KeyProof::Unknown;
     const Bytes raw = token_signature(f, s, key, CK_MECHANISM{CKM_ECDSA, nullptr, 0}, digest);
+    if (raw.empty()) return KeyProof::Unknown;
+    // An r||s of odd length is the token's own fault, not another key's: nothing learnt.
     GnutlsDatum der;
-    if (ecdsa_sig_value_from_raw(raw, &der.d) < 0) return false;
-    return verifies(public_key.get(), gnutls_pk_to_sign(GNUTLS_PK_ECDSA, hash), digest,
-                    ByteView(der.d.data, der.d.size), true);
+    if (ecdsa_sig_value_from_raw(raw, &der.d) < 0) return KeyProof::Unknown;
+    return judged(verifies(public_key.get(), gnutls_pk_to_sign(GNUTLS_PK_ECDSA, hash), digest,
+                           ByteView(der.d.data, der.d.size), true));
 }
 
 }  // namespace ssm::hsm

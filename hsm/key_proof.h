@@ -17,10 +17,12 @@ struct KeyMatch;
 // wrapped, as tokens differ) is the certificate's `public_point` (bare).
 bool same_public_point(ByteView token_point, ByteView public_point);
 
-// Whether the EC or Ed25519 private key `key` signs so that the certificate's public key of
-// `match` verifies. False when the key may not sign, the token refuses, or the signature is
-// another key's. Makes one signature on session `s` (idle: between operations).
-bool signs_for_certificate(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key,
-                           const KeyMatch& match);
+// What one signature by the EC or Ed25519 private key `key` says of it: Proven (the
+// certificate's public key of `match` verifies it), Disproven (the token signed, and the
+// certificate's key does not verify: another key), Unknown (the key may not sign, the token
+// refuses, or the certificate's key is not EC/Ed25519: nothing learnt). Makes at most one
+// signature on session `s` (idle: between operations).
+enum class KeyProof { Proven, Disproven, Unknown };
+KeyProof prove_key(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key, const KeyMatch& match);
 
 }  // namespace ssm::hsm
