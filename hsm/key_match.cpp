@@ -175,21 +175,21 @@ CK_OBJECT_HANDLE choose(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, const std::
             return h;
         }
     }
-    // Then a signature: a key that signs and does not verify is another key's.
-    std::vector<CK_OBJECT_HANDLE> cannot_sign;
+    // Then a signature or an ECDH (key_proof.h): a key whose result is another key's is out.
+    std::vector<CK_OBJECT_HANDLE> unproven;
     for (const CK_OBJECT_HANDLE h : unknown) {
         switch (prove_key(f, s, h, m)) {
         case KeyProof::Proven:
-            chosen_by = decided_by_one ? decided_by_one : "signature";
+            chosen_by = decided_by_one ? decided_by_one : "proof";
             return h;
         case KeyProof::Disproven: break;
-        case KeyProof::Unknown: cannot_sign.push_back(h); break;
+        case KeyProof::Unknown: unproven.push_back(h); break;
         }
     }
-    if (cannot_sign.empty()) return CK_INVALID_HANDLE;  // every key showed or signed for another
-    // None could sign (derive-only keys): the first, as before; a wrong one fails its ECDH.
+    if (unproven.empty()) return CK_INVALID_HANDLE;  // every key showed or proved another
+    // None could prove itself (a token that refuses both): the first; a wrong one fails its use.
     chosen_by = decided_by_one ? decided_by_one : "first";
-    return cannot_sign.front();
+    return unproven.front();
 }
 
 }  // namespace

@@ -41,18 +41,19 @@ struct KeyLookup {
     CK_OBJECT_HANDLE handle = CK_INVALID_HANDLE;  // the certificate's key, or invalid
     unsigned others = 0;  // the other private keys under the id (another key, or a copy)
     // How the key was told apart from others of its type and curve under the id: "attributes"
-    // (no other such key), "ec_point" (the key object's CKA_EC_POINT), "signature" (it signed
-    // for the certificate, key_proof.h) or "first" (nothing told them apart: the first, with
-    // token_signer.cpp's check of every signature behind it).
+    // (no other such key), "ec_point" (the key object's CKA_EC_POINT), "proof" (its signature
+    // or ECDH was the certificate's, key_proof.h) or "first" (nothing told them apart: the
+    // first, with token_signer.cpp's check of every signature behind it).
     const char* chosen_by = "";
 };
 
 // Searches the private keys under match.id on this session and returns the certificate's:
 // the keys whose type, RSA modulus and curve are the certificate's (attributes the token will
 // not reveal count as matching); among EC or Ed25519 such keys (one or several), the one whose
-// CKA_EC_POINT is the certificate's point, else the first that proves itself by a signature
-// the certificate verifies; a key that shows another point or signs for another key is never
-// chosen, and keys that cannot sign (derive-only) are taken in token order. A public key
+// CKA_EC_POINT is the certificate's point, else the first that proves itself (a signature the
+// certificate verifies, or an ECDH whose secret is the certificate's, key_proof.h); a key that
+// shows another point or proves to be another key is never chosen, and keys the token lets do
+// neither are taken in token order. A public key
 // object under the id cannot decide: it shares the id with every one of the private keys.
 KeyLookup find_private_key(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE session, const KeyMatch& match);
 

@@ -8,9 +8,13 @@
 #include <array>
 
 #include "base/gnutls_datum.h"
+#include "base/error.h"
 #include "base/gnutls_handles.h"
+#include "base/nettle_ecc.h"
+#include "base/secure_buffer.h"
 #include "hsm/ecdsa_signature.h"
 #include "hsm/key_match.h"
+#include "hsm/token_ecdh.h"
 
 namespace ssm::hsm {
 
@@ -60,7 +64,10 @@ bool same_public_point(ByteView token_point, ByteView public_point)
            std::equal(token_point.begin() + 2, token_point.end(), public_point.begin(), public_point.end());
 }
 
-KeyProof prove_key(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key, const KeyMatch& m)
+namespace {
+
+// The token signs a fixed digest; the certificate's key must verify it.
+KeyProof prove_by_signature(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key, const KeyMatch& m)
 {
     if (!m.type || m.public_key_info.empty()) return KeyProof::Unknown;
     static constexpr char text[] = "ssm-milter: which key under this CKA_ID is the certificate's";
@@ -89,6 +96,40 @@ KeyProof prove_key(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE
     if (ecdsa_sig_value_from_raw(raw, &der.d) < 0) return KeyProof::Unknown;
     return judged(verifies(public_key.get(), gnutls_pk_to_sign(GNUTLS_PK_ECDSA, hash), digest,
                            ByteView(der.d.data, der.d.size), true));
+}
+
+// For keys that may only derive: an ECDH with a fresh ephemeral key whose Z we compute with
+// the certificate's point (base/nettle_ecc.h) must be the Z the token derives.
+KeyProof prove_by_agreement(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key, const KeyMatch& m)
+{
+    const ByteView point = m.public_point;
+    if (!m.type || *m.type != CKK_EC || point.size() < 3 || point[0] != 0x04 || point.size() % 2 != 1)
+        return KeyProof::Unknown;
+    const std::size_t size = (point.size() - 1) / 2;
+    const ecc_curve* curve = nist_curve_of_size(size);
+    if (!curve) return KeyProof::Unknown;
+    Bytes expected(size), ephemeral, z(size);
+    KeyProof proof = KeyProof::Unknown;
+    try {
+        if (ephemeral_ecdh(curve, size, point.subspan(1, size), point.subspan(1 + size), expected.data(), ephemeral)) {
+            CK_ULONG returned = 0;
+            if (token_ecdh(f, s, key, ephemeral, z, returned) == CKR_OK && returned == size)
+                proof = z == expected ? KeyProof::Proven : KeyProof::Disproven;
+        }
+    } catch (const Error&) {
+        // The random generator failed: nothing learnt.
+    }
+    secure_wipe(expected.data(), expected.size());
+    secure_wipe(z.data(), z.size());
+    return proof;
+}
+
+}  // namespace
+
+KeyProof prove_key(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key, const KeyMatch& m)
+{
+    const KeyProof by_signature = prove_by_signature(f, s, key, m);
+    return by_signature != KeyProof::Unknown ? by_signature : prove_by_agreement(f, s, key, m);
 }
 
 }  // namespace ssm::hsm

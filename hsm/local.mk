@@ -5,6 +5,7 @@ hsm_libssm_hsm_a_SOURCES = \
 	hsm/pkcs11_library.h hsm/pkcs11_library.cpp \
 	hsm/pkcs11_handles.h \
 	hsm/key_match.h hsm/key_match.cpp hsm/key_proof.h hsm/key_proof.cpp hsm/ecdsa_signature.h \
+	hsm/token_ecdh.h hsm/token_ecdh.cpp \
 	hsm/raw_module.h hsm/raw_module.cpp \
 	hsm/cert_facts.h hsm/cert_facts.cpp \
 	hsm/helper_key.h hsm/helper_key.cpp \

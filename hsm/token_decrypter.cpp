@@ -13,9 +13,11 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "base/metrics.h"
+#include "base/nettle_ecc.h"
 #include "base/secure_buffer.h"
 #include "hsm/cert_facts.h"
 #include "hsm/pkcs11_library.h"
+#include "hsm/token_ecdh.h"
 
 namespace ssm::hsm {
 
@@ -53,32 +55,6 @@ struct Datum {
         return Bytes(d.data + skip, d.data + d.size);
     }
 };
-
-// RAII for GMP integers and nettle points.
-struct Mpz {
-    mpz_t v;
-    Mpz() { mpz_init(v); }
-    ~Mpz() { mpz_clear(v); }
-    Mpz(const Mpz&) = delete;
-    Mpz& operator=(const Mpz&) = delete;
-};
-struct Point {
-    ecc_point p;
-    explicit Point(const ecc_curve* c) { ecc_point_init(&p, c); }
-    ~Point() { ecc_point_clear(&p); }
-    Point(const Point&) = delete;
-    Point& operator=(const Point&) = delete;
-};
-
-bool on_curve(const ecc_curve* curve, ByteView x, ByteView y)
-{
-    Mpz mx, my;
-    mpz_import(mx.v, x.size(), 1, 1, 1, 0, x.data());
-    mpz_import(my.v, y.size(), 1, 1, 1, 0, y.data());
-    Point point(curve);
-    // Checks 0 <= x, y < p and the curve equation; P-256, P-384 and P-521 have cofactor 1.
-    return ecc_point_set(&point.p, mx.v, my.v) == 1;
-}
 
 }  // namespace
 
@@ -198,37 +174,15 @@ Bytes TokenDecrypter::ecdh_derive(ByteView peer)
         throw Error(Failure::MalformedMessage,
                     "ECDH peer key is not an uncompressed point of this curve (" +
                         std::to_string(peer.size()) + " bytes)");
-    if (!on_curve(m_curve, peer.subspan(1, m_size), peer.subspan(1 + m_size, m_size)))
+    EccPoint point(m_curve);
+    if (!set_ec_point(point, peer.subspan(1, m_size), peer.subspan(1 + m_size, m_size)))
         throw Error(Failure::MalformedMessage, "ECDH peer key is not a point on the curve");
 
     Bytes z(m_size);
     CK_ULONG z_size = 0;
-    const CK_RV rv = run_counted(
-        *m_pool, m_key, [&](CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key) {
-            // SoftHSM 2.6.1 takes the raw point and the DER OCTET STRING alike (tried): raw
-            // is what PKCS#11 v2.40 names first.
-            CK_ECDH1_DERIVE_PARAMS params{CKD_NULL, 0, nullptr, static_cast<CK_ULONG>(peer.size()),
-                                          const_cast<std::uint8_t*>(peer.data())};
-            CK_MECHANISM mech{CKM_ECDH1_DERIVE, &params, sizeof params};
-            CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
-            CK_KEY_TYPE type = CKK_GENERIC_SECRET;
-            CK_ULONG length = m_size;
-            CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
-            // A session object, readable once and destroyed below: Z is what CMS wants.
-            CK_ATTRIBUTE tmpl[] = {
-                {CKA_CLASS, &cls, sizeof cls},         {CKA_KEY_TYPE, &type, sizeof type},
-                {CKA_VALUE_LEN, &length, sizeof length}, {CKA_SENSITIVE, &no, sizeof no},
-                {CKA_EXTRACTABLE, &yes, sizeof yes},   {CKA_TOKEN, &no, sizeof no},
-            };
-            CK_OBJECT_HANDLE secret = CK_INVALID_HANDLE;
-            CK_RV r = f->C_DeriveKey(s, &mech, key, tmpl, 6, &secret);
-            if (r != CKR_OK) return r;
-            CK_ATTRIBUTE value{CKA_VALUE, z.data(), z.size()};
-            r = f->C_GetAttributeValue(s, secret, &value, 1);
-            z_size = value.ulValueLen;
-            const CK_RV destroyed = f->C_DestroyObject(s, secret);
-            return r != CKR_OK ? r : destroyed;
-        });
+    const CK_RV rv = run_counted(*m_pool, m_key, [&](CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key) {
+        return token_ecdh(f, s, key, peer, z, z_size);
+    });
     if (rv != CKR_OK) {
         secure_wipe(z.data(), z.size());
         token_failed("ECDH derivation", rv);

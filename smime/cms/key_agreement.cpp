@@ -1,15 +1,12 @@
 // ECDH/X25519 key agreement, X9.63 and HKDF key derivation, AES key wrap; see
 // key_agreement.h. The recipient's key comes from an untrusted certificate: EC points go
-// through ecc_point_set (on-curve check), X25519 results are checked for the zero secret.
+// through ecc_point_set (on-curve check, base/nettle_ecc.h), X25519 results are checked for the zero secret.
 #include "smime/cms/key_agreement.h"
 
 #include <gnutls/crypto.h>
 #include <nettle/aes.h>
-#include <nettle/bignum.h>
 #include <nettle/curve25519.h>
 #include <nettle/ecc-curve.h>
-#include <nettle/ecc.h>
-#include <nettle/ecdsa.h>
 #include <nettle/hkdf.h>
 #include <nettle/hmac.h>
 #include <nettle/nist-keywrap.h>
@@ -18,6 +15,7 @@
 #include <algorithm>
 
 #include "base/error.h"
+#include "base/nettle_ecc.h"
 #include "smime/cms/asn1.h"
 #include "smime/cms/digest.h"
 #include "smime/cms/oids.h"
@@ -26,52 +24,6 @@ namespace ssm::smime::cms {
 namespace {
 
 constexpr std::uint8_t kDefaultWrapIv[8] = {0xA6, 0xA6, 0xA6, 0xA6, 0xA6, 0xA6, 0xA6, 0xA6};
-
-// nettle's ecc_point / ecc_scalar as RAII types; scalars are wiped before they are freed.
-class EccPoint {
-public:
-    explicit EccPoint(const ecc_curve* c) { ecc_point_init(&m_p, c); }
-    ~EccPoint() { ecc_point_clear(&m_p); }
-    EccPoint(const EccPoint&) = delete;
-    EccPoint& operator=(const EccPoint&) = delete;
-    ecc_point* get() { return &m_p; }
-
-private:
-    ecc_point m_p;
-};
-
-class EccScalar {
-public:
-    explicit EccScalar(const ecc_curve* c) : m_curve(c) { ecc_scalar_init(&m_s, c); }
-    ~EccScalar()
-    {
-        secure_wipe(m_s.p, ecc_size(m_curve) * sizeof(mp_limb_t));
-        ecc_scalar_clear(&m_s);
-    }
-    EccScalar(const EccScalar&) = delete;
-    EccScalar& operator=(const EccScalar&) = delete;
-    ecc_scalar* get() { return &m_s; }
-
-private:
-    const ecc_curve* m_curve;
-    ecc_scalar m_s;
-};
-
-// nettle's random callback must not throw through C frames: remember a failure instead.
-void nettle_random(void* ctx, std::size_t n, std::uint8_t* dst)
-{
-    if (gnutls_rnd(GNUTLS_RND_KEY, dst, n) < 0) {
-        std::fill(dst, dst + n, std::uint8_t(0));
-        *static_cast<bool*>(ctx) = true;
-    }
-}
-
-Bytes mpz_bytes(SecretMpz& v, std::size_t size)
-{
-    Bytes b(size);
-    nettle_mpz_get_str_256(size, b.data(), v.get());
-    return b;
-}
 
 // What ECDH on one NIST curve uses (RFC 5753 §8 and RFC 8551 §2.7.1.2: the KDF hash grows
 // with the curve; the wrap follows the content key, see key_wrap_oid).
@@ -98,38 +50,12 @@ EcdhCurve ecdh_curve(RecipientKeyType type)
 // public key 04||X||Y.
 SecretBytes ecdh(const RecipientKey& r, const EcdhCurve& c, Bytes& ephemeral_public)
 {
-    const ecc_curve* curve = c.curve;
-    const std::size_t size = c.size;
-    if (r.ec_x.size() != size || r.ec_y.size() != size)
+    if (r.ec_x.size() != c.size || r.ec_y.size() != c.size)
         throw Error(Failure::Internal, "EC coordinates of the wrong size");
-
-    EccPoint peer(curve);
-    {
-        SecretMpz x, y;
-        nettle_mpz_set_str_256_u(x.get(), size, r.ec_x.data());
-        nettle_mpz_set_str_256_u(y.get(), size, r.ec_y.data());
-        if (!ecc_point_set(peer.get(), x.get(), y.get()))
-            throw Error(Failure::PolicyViolation,
-                        "unusable recipient certificate: EC public key is not a point on its curve");
-    }
-    EccScalar eph(curve);
-    EccPoint eph_pub(curve);
-    bool rng_failed = false;
-    ecdsa_generate_keypair(eph_pub.get(), eph.get(), &rng_failed, nettle_random);
-    if (rng_failed) throw Error(Failure::Internal, "random generator failed (ephemeral key)");
-
-    EccPoint shared(curve);
-    ecc_point_mul(shared.get(), eph.get(), peer.get());
-    SecretMpz zx, zy, ex, ey;
-    ecc_point_get(shared.get(), zx.get(), zy.get());
-    ecc_point_get(eph_pub.get(), ex.get(), ey.get());
-    ephemeral_public = {0x04};
-    for (auto* v : {&ex, &ey}) {
-        const Bytes c = mpz_bytes(*v, size);
-        ephemeral_public.insert(ephemeral_public.end(), c.begin(), c.end());
-    }
-    SecretBytes z(size);
-    nettle_mpz_get_str_256(size, z.data(), zx.get());
+    SecretBytes z(c.size);
+    if (!ephemeral_ecdh(c.curve, c.size, r.ec_x, r.ec_y, z.data(), ephemeral_public))
+        throw Error(Failure::PolicyViolation,
+                    "unusable recipient certificate: EC public key is not a point on its curve");
     return z;
 }
 

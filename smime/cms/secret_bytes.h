@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "base/bytes.h"
+#include "base/nettle_ecc.h"
 #include "base/secure_buffer.h"
 
 namespace ssm::smime::cms {
@@ -32,21 +33,7 @@ private:
 };
 
 // One GMP integer whose limbs are wiped before GMP frees them.
-class SecretMpz {
-public:
-    SecretMpz() { mpz_init(m_v); }
-    ~SecretMpz()
-    {
-        if (m_v->_mp_d) secure_wipe(m_v->_mp_d, std::size_t(m_v->_mp_alloc) * sizeof(mp_limb_t));
-        mpz_clear(m_v);
-    }
-    SecretMpz(const SecretMpz&) = delete;
-    SecretMpz& operator=(const SecretMpz&) = delete;
-    mpz_ptr get() { return m_v; }
-
-private:
-    mpz_t m_v;
-};
+using SecretMpz = ssm::WipedMpz;
 
 // Fills `out` from GnuTLS's key-level generator; Internal if the generator fails.
 void random_key_bytes(std::uint8_t* out, std::size_t n);

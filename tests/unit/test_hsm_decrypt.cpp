@@ -23,6 +23,7 @@
 #include "hsm/key_store.h"
 #include "hsm/sign_rate.h"
 #include "hsm/token_decrypter.h"
+#include "hsm/token_writer.h"
 #include "tests/unit/test_support.h"
 #include "tools/ssmctl_hsm.h"
 
@@ -198,6 +199,7 @@ class HsmDecryptTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(deleted_key_is_hsm_unavailable);
     CPPUNIT_TEST(token_answer_aligned_or_wiped);
     CPPUNIT_TEST(twin_keys_of_one_curve_under_one_id);
+    CPPUNIT_TEST(derive_only_keys_prove_themselves);
     CPPUNIT_TEST(key_proof_digest_fits_the_curve);
     CPPUNIT_TEST_SUITE_END();
 
@@ -305,6 +307,66 @@ public:
                 }
             }
         }
+    }
+
+    // Keys that may only derive (CKA_SIGN false: a decryption certificate's key) cannot sign
+    // to prove themselves; an ECDH with an ephemeral key of ours can (key_proof.h). Two such
+    // keys of one curve under each of two ids, in the same order (one id lists the other key
+    // first): each certificate's decrypter derives OpenSSL's Z, where the first key was taken
+    // before. And a lone derive-only key of the curve that is another key's is not listed.
+    void derive_only_keys_prove_themselves()
+    {
+        auto& f = fixture();
+        for (const char* n : {"derive-1", "derive-2", "derive-lone"})
+            f.issue_identity(n, "-algorithm EC -pkeyopt ec_paramgen_curve:P-384", n,
+                             std::string(n) + "@acme.example", "keyAgreement");
+        const std::string p11 = "pkcs11-tool --module " + std::string(test::softhsm_module) +
+                                " --token-label ssm-test --login --pin 123456 ";
+        const auto write_key = [&](const std::string& name, const std::string& id) {
+            test::run(p11 + "--id " + id + " --label " + name + " --write-object '" +
+                      pki_file(name + ".p8.der").string() + "' --type privkey --usage-derive >/dev/null 2>&1");
+        };
+        const auto write_certificate = [&](const std::string& name, const std::string& id) {
+            test::run(p11 + "--id " + id + " --label " + name + " --write-object '" +
+                      pki_file(name + ".cert.der").string() + "' --type cert >/dev/null 2>&1");
+        };
+        for (const auto& [certificate, id] : {std::pair{"derive-1", "51"}, std::pair{"derive-2", "52"}}) {
+            write_key("derive-1", id);
+            write_key("derive-2", id);
+            write_certificate(certificate, id);
+        }
+        write_key("derive-1", "53");  // derive-lone's id holds derive-1's key only
+        write_certificate("derive-lone", "53");
+        {
+            // pkcs11-tool leaves CKA_SIGN to SoftHSM's default (true), and such a key could still
+            // prove itself by a signature: these keys may only derive.
+            auto writer = hsm::TokenWriter::open(f.config);
+            CK_BBOOL no = CK_FALSE;
+            CK_ATTRIBUTE may_not_sign{CKA_SIGN, &no, sizeof no};
+            int changed = 0;
+            for (const auto& o : writer->objects())
+                if (o.object_class == CKO_PRIVATE_KEY && o.label.rfind("derive-", 0) == 0) {
+                    CPPUNIT_ASSERT_EQUAL(CK_RV(CKR_OK), writer->functions()->C_SetAttributeValue(
+                                                            writer->session(), o.handle, &may_not_sign, 1));
+                    ++changed;
+                }
+            CPPUNIT_ASSERT_EQUAL(5, changed);
+        }
+        const auto store = hsm::KeyStore::open(f.config);
+        for (const char* certificate : {"derive-1", "derive-2"}) {
+            auto d = store->decrypter_for_certificate(file_bytes(pki_file(std::string(certificate) + ".cert.der")));
+            CPPUNIT_ASSERT_MESSAGE(certificate, d != nullptr);
+            for (int i = 0; i < 4; ++i) {  // every pooled session finds its own handle
+                const Ephemeral e = openssl_ephemeral(certificate, "P-384");
+                try {
+                    CPPUNIT_ASSERT_MESSAGE(std::string(certificate) + ": ECDH secret is another key's",
+                                           d->ecdh_derive(e.point) == e.z);
+                } catch (const Error& ex) {
+                    CPPUNIT_FAIL(std::string(certificate) + ": ECDH refused: " + ex.what());
+                }
+            }
+        }
+        CPPUNIT_ASSERT(store->decrypter_for_certificate(file_bytes(pki_file("derive-lone.cert.der"))) == nullptr);
     }
 
     void decrypters_listed()
