@@ -5,11 +5,14 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <mutex>
 #include <optional>
 #include <string_view>
+#include <unordered_set>
 
 #include <libtasn1.h>
 
+#include "base/bytes.h"
 #include "base/email_address.h"
 #include "base/log.h"
 
@@ -30,11 +33,42 @@ std::optional<std::string_view> utf8_string(const unsigned char* der, std::size_
     return std::string_view(reinterpret_cast<const char*>(str), len);
 }
 
+// The certificate's SHA-256 fingerprint in hex; empty when GnuTLS cannot give it.
+std::string fingerprint(gnutls_x509_crt_t crt)
+{
+    std::array<unsigned char, 32> digest{};
+    std::size_t size = digest.size();
+    if (gnutls_x509_crt_get_fingerprint(crt, GNUTLS_DIG_SHA256, digest.data(), &size) < 0 || size != digest.size())
+        return {};
+    return to_hex(ByteView(digest.data(), size));
+}
+
+// Whether the refused names of the certificate `fingerprint` are to be logged now: once per
+// certificate and process. The certificate cache, the harvest store and every look-up read one
+// certificate again and again, and one bad certificate among them flooded the log with the same
+// line. The set is bounded: a directory or a stream of signed mail can bring any number of
+// distinct bad certificates, and memory must not grow with them (4096 fingerprints of 64
+// characters are some 512 KiB with the set's overhead). Past the bound a certificate not yet
+// remembered is logged each time it is read: a repeated line is better than a lost one. A
+// mutex, since milter threads read certificates at once.
+bool first_refusal_of(const std::string& fingerprint)
+{
+    constexpr std::size_t kMaxRemembered = 4096;
+    static std::mutex mutex;
+    static std::unordered_set<std::string> logged;
+    if (fingerprint.empty()) return true;
+    const std::lock_guard<std::mutex> lock(mutex);
+    if (logged.count(fingerprint) != 0) return false;
+    if (logged.size() < kMaxRemembered) logged.insert(fingerprint);
+    return true;
+}
+
 }  // namespace
 
 CertificateMailboxes san_mailboxes(gnutls_x509_crt_t crt)
 {
     CertificateMailboxes out;
+    std::vector<std::string> refused;  // SmtpUTF8Mailbox names with U-label domains, logged
     for (unsigned seq = 0; seq < max_names; ++seq) {
         std::array<unsigned char, 1024> buf{};
         std::size_t size = buf.size();
@@ -55,15 +89,19 @@ CertificateMailboxes san_mailboxes(gnutls_x509_crt_t crt)
                 continue;
             out.named_any = true;
             const auto text = utf8_string(buf.data(), size);
-            if (text && smtp_utf8_domain_not_a_labels(*text))
-                log::warning("certificate_address_refused",
-                             {{"name", std::string(*text)},
-                              {"reason", "SmtpUTF8Mailbox domain in U-labels (RFC 9598 3: A-labels only)"}});
+            if (text && smtp_utf8_domain_not_a_labels(*text)) refused.emplace_back(*text);
             if (text) key = certificate_address_key(*text, true);
         }
         if (key && std::find(out.keys.begin(), out.keys.end(), *key) == out.keys.end())
             out.keys.push_back(std::move(*key));
     }
+    if (!refused.empty())
+        if (const std::string sha256 = fingerprint(crt); first_refusal_of(sha256))
+            for (const auto& name : refused)
+                log::warning("certificate_address_refused",
+                             {{"name", name},
+                              {"certificate", sha256},
+                              {"reason", "SmtpUTF8Mailbox domain in U-labels (RFC 9598 3: A-labels only)"}});
     return out;
 }
 

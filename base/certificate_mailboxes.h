@@ -3,7 +3,8 @@
 // part), as lookup keys (certificate_address_key): one reader for pki/ and hsm/ facts.
 // SECURITY: certificates are untrusted; reads are bounded and a name that is not one plain
 // addr-spec is dropped, never repaired: a SmtpUTF8Mailbox whose domain is in U-labels too
-// (RFC 9598 §3 wants A-labels; logged as certificate_address_refused).
+// (RFC 9598 §3 wants A-labels; logged as certificate_address_refused, once per certificate
+// and process).
 #pragma once
 #include <string>
 #include <vector>

@@ -1,7 +1,10 @@
 // Address and domain parsing for envelope and header values (untrusted input).
 #include "base/email_address.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cstdlib>
 #include <memory>
@@ -21,6 +24,12 @@ namespace ssm {
 
 namespace {
 
+// Letters, digits, '-' and '_'. RFC 5321 §4.1.2 (sub-domain = Let-dig [Ldh-str]) has no '_',
+// but DNS names may hold any octet (RFC 2181 §11), domains with '_' in a label exist, and MTAs
+// deliver to them (Postfix's valid_hostname() accepts '_'): refusing them at RCPT would bounce
+// mail the MTA delivers. Nothing here reads '_' specially: a domain is an opaque lower-cased
+// string to rules, look-ups (LDAP filters are escaped), certificate names (pki/name_match.cpp
+// reads '_' alike) and DNS queries.
 bool is_label_char(char c)
 {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
@@ -183,23 +192,41 @@ bool is_dot_atom(std::string_view s)
     return true;
 }
 
-// The one spelling of a local part: a quoted string whose content needs no quoting is the
-// same mailbox as that content (RFC 5321 §4.1.2: "a quoted string ... equivalent"), and MTAs
-// deliver it so (Postfix internalises "dave"@x to dave@x). Quoting that is needed stays.
-std::string canonical_local_part(std::string_view local)
+// The content of `local` when it is one RFC 5321 §4.1.2 Quoted-string (DQUOTE *(qtext /
+// quoted-pair) DQUOTE, nothing before or after), quoted-pairs replaced by their character;
+// nullopt otherwise.
+std::optional<std::string> quoted_string_content(std::string_view local)
 {
-    if (local.size() < 2 || local.front() != '"' || local.back() != '"') return std::string(local);
+    if (local.size() < 2 || local.front() != '"' || local.back() != '"') return std::nullopt;
     std::string content;
     for (std::size_t i = 1; i + 1 < local.size(); ++i) {
         if (local[i] == '\\') {
-            if (i + 2 >= local.size()) return std::string(local);  // the escape would eat the quote
+            if (i + 2 >= local.size()) return std::nullopt;  // the escape would eat the quote
             ++i;
         } else if (local[i] == '"') {
-            return std::string(local);  // not one quoted string
+            return std::nullopt;  // not one quoted string
         }
         content += local[i];
     }
-    return is_dot_atom(content) ? content : std::string(local);
+    return content;
+}
+
+// The one spelling of a local part: a quoted string whose content needs no quoting is the
+// same mailbox as that content (RFC 5321 §4.1.2: "a quoted string ... equivalent"), and MTAs
+// deliver it so (Postfix internalises "dave"@x to dave@x). Quoting that is needed stays, written
+// one way: a quoted-pair stands for its character, so "john\ smith" and "john smith" (or
+// "dave\@x" and "dave@x") are one mailbox and get one spelling, with only '"' and '\' escaped.
+std::string canonical_local_part(std::string_view local)
+{
+    const auto content = quoted_string_content(local);
+    if (!content) return std::string(local);
+    if (is_dot_atom(*content)) return *content;
+    std::string out = "\"";
+    for (const char c : *content) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out + '"';
 }
 
 }  // namespace
@@ -209,11 +236,20 @@ namespace {
 // Domain::parse's checks; `why` says which one refused (for Domain::refusal).
 std::optional<std::string> domain_name(std::string_view text, std::string& why)
 {
-    if (!text.empty() && text.back() == '.') text.remove_suffix(1);
+    // One trailing dot, the root, is dropped ("partner.example." is partner.example). So is one
+    // trailing IDNA full stop (U+3002, U+FF0E, U+FF61): UTS #46 maps each to '.', and what a
+    // person typed on a CJK keyboard is the same domain. Only one of either: "x.example.。" has
+    // an empty label, as "x.example.." has.
+    bool root_dropped = false;
+    if (!text.empty() && text.back() == '.') {
+        text.remove_suffix(1);
+        root_dropped = true;
+    }
     std::optional<std::string> a_labels;
     if (has_non_ascii(text)) {
         if (!(a_labels = to_a_labels(text, why))) return std::nullopt;
         text = *a_labels;  // checked as LDH below like any ASCII domain
+        if (!root_dropped && !text.empty() && text.back() == '.') text.remove_suffix(1);
     }
     if (text.empty()) return why = "it is empty", std::nullopt;
     if (text.size() > 253) return why = "it is longer than 253 characters", std::nullopt;
@@ -286,9 +322,18 @@ std::optional<EmailAddress> EmailAddress::parse(std::string_view text)
     // What is left of a route written with colons ("@a:@b:x@y") is no mailbox: a local part
     // starting with '@' would read as a route again when its own spelling is parsed.
     if (local.front() == '@') return std::nullopt;
+    // RFC 5321 §4.1.2 lets a Quoted-string hold spaces ("john smith"@example.org; qtextSMTP
+    // and quoted-pairSMTP are %d32-126): allowed when the whole local part is one quoted
+    // string. Elsewhere a space is the end of a display name without angle brackets, not an
+    // address. What the rest of the code does with such a local part is safe: it is text in
+    // log fields (quoted and escaped), LMDB keys, LDAP filters (escaped) and SMTP commands
+    // (str() keeps the quotes); certificate_address_key refuses spaces, so a certificate is
+    // never found for it and a rule that needs one refuses it as any recipient without one.
+    const bool quoted = quoted_string_content(local).has_value();
     for (char c : local) {
         const auto u = static_cast<unsigned char>(c);
-        if (u <= 0x20 || u == 0x7f || c == '<' || c == '>' || c == ',') return std::nullopt;
+        if (u < 0x20 || (u == 0x20 && !quoted) || u == 0x7f || c == '<' || c == '>' || c == ',')
+            return std::nullopt;
     }
     // RFC 6531 §3.3: octets above 127 are UTF8-non-ascii in atext and qtext, nothing else.
     if (has_non_ascii(local) && !is_utf8_text(local)) return std::nullopt;
@@ -312,6 +357,34 @@ bool smtp_utf8_domain_not_a_labels(std::string_view value)
 {
     const auto at = value.rfind('@');
     return at != std::string_view::npos && has_non_ascii(value.substr(at + 1));
+}
+
+bool EmailAddress::names_address_literal(std::string_view text)
+{
+    text = trim(text);
+    if (const auto open = text.rfind('<'); open != std::string_view::npos) {
+        const auto close = text.find('>', open);
+        if (close == std::string_view::npos) return false;
+        text = trim(text.substr(open + 1, close - open - 1));
+    }
+    if (!text.empty() && text.front() == '@')
+        if (const auto colon = text.find(':'); colon != std::string_view::npos) text.remove_prefix(colon + 1);
+    const auto at = text.rfind('@');
+    if (at == std::string_view::npos || at == 0) return false;
+    std::string_view literal = text.substr(at + 1);
+    if (literal.size() < 3 || literal.front() != '[' || literal.back() != ']') return false;
+    literal = literal.substr(1, literal.size() - 2);
+    // IPv4-address-literal, or IPv6-address-literal ("IPv6:" is an ABNF string: any case).
+    // A General-address-literal needs a tag IANA registered, and none is but IPv6.
+    const bool v6 = literal.size() > 5 && iequals(literal.substr(0, 5), "IPv6:");
+    if (v6) literal.remove_prefix(5);
+    if (literal.empty() || literal.size() > 45) return false;
+    const std::string ip(literal);
+    std::array<unsigned char, 16> out{};
+    if (inet_pton(v6 ? AF_INET6 : AF_INET, ip.c_str(), out.data()) != 1) return false;
+    // The local part as parse reads it, at a stand-in domain: the literal is the only reason
+    // parse refuses the text.
+    return parse(std::string(text.substr(0, at)) + "@invalid").has_value();
 }
 
 std::string EmailAddress::domain_refusal(std::string_view text)

@@ -41,6 +41,12 @@ public:
     // NFC replaces on its own, such as KELVIN SIGN, refuses the address); the domain is
     // kept in A-label form.
     static std::optional<EmailAddress> parse(std::string_view text);
+    // Whether `text` (in a form parse takes) is a mailbox at an RFC 5321 §4.1.3 address
+    // literal: "user@[192.0.2.1]", "user@[IPv6:2001:db8::1]". Valid syntax, which parse
+    // refuses all the same: rules, [[domain]]s, directories and certificates are for domain
+    // names, so no such address is one of ours. This tells it from text that is no address,
+    // for a refusal that says which it is.
+    static bool names_address_literal(std::string_view text);
     // When parse refuses `text` for its domain (what follows the last '@'): why, as
     // Domain::refusal says it, after "in its domain, "; otherwise empty.
     static std::string domain_refusal(std::string_view text);

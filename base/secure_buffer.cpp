@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <stdexcept>
 
 #include "base/unique_fd.h"
@@ -47,10 +48,15 @@ void secure_wipe(std::string& s) noexcept
 // (Kubernetes secret volumes, a credential kept elsewhere).
 SecureString read_secret_file(const std::string& path)
 {
+    // The reason (strerror) is part of the message: "cannot read" alone leaves the
+    // administrator to guess between a missing file, a folder on the way and permissions.
+    const auto failed = [&path](int error) {
+        return std::runtime_error("cannot read secret file " + path + ": " + std::strerror(error));
+    };
     const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
-    if (fd.get() < 0) throw std::runtime_error("cannot read secret file " + path);
+    if (fd.get() < 0) throw failed(errno);
     struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) throw std::runtime_error("cannot read secret file " + path);
+    if (::fstat(fd.get(), &st) != 0) throw failed(errno);
     if (!S_ISREG(st.st_mode))
         throw std::runtime_error("cannot read secret file " + path + ": not a regular file");
     SecureString out;
@@ -62,7 +68,7 @@ SecureString read_secret_file(const std::string& path)
     while (have < buffer.size()) {
         const ssize_t n = ::read(fd.get(), buffer.data() + have, buffer.size() - have);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw std::runtime_error("cannot read secret file " + path);
+        if (n < 0) throw failed(errno);
         if (n == 0) break;
         have += static_cast<std::size_t>(n);
     }

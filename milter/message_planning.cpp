@@ -315,7 +315,17 @@ Reply MessageProcessor::rcpt_to(std::string_view recipient)
     // cannot be expanded now or not alone) no marker overrides.
     bool judged_by_rules = false;
     auto decide = [&]() -> Reply {
-        if (!r.address) return Reply::reject("553", "5.1.3", "recipient address not understood");
+        if (!r.address) {
+            // An address literal (user@[192.0.2.1]) is valid RFC 5321 syntax, so no "not
+            // understood": it is refused for what it is. Rules, [[domain]]s, directories and
+            // certificates are for domain names; none can be found for it, and encryption
+            // could not be decided.
+            if (EmailAddress::names_address_literal(r.text))
+                return Reply::reject("550", "5.7.1",
+                                     "recipient address literals (user@[IP address]) are not accepted: "
+                                     "rules and certificates here are for domain names");
+            return Reply::reject("553", "5.1.3", "recipient address not understood");
+        }
         // '%', '!' and '@' in a local part route mail on: Postfix (allow_percent_hack,
         // swap_bangpath, on by default) delivers dave%partner.example@HOST and
         // partner.example!dave@HOST to dave@partner.example when HOST is one of its own

@@ -55,14 +55,23 @@ Match rfc822(std::string_view name, std::string_view subtree, bool utf8_local)
     if (const std::size_t c_at = subtree.rfind('@'); c_at != std::string_view::npos) {  // a mailbox
         const auto c_host = domain_name(subtree.substr(c_at + 1));
         if (c_at == 0 || !c_host) return Match::Unreadable;
-        // Mailboxes compare as certificates are looked up (certificate_address_key: quotes
-        // the local part does not need dropped, ASCII letters folded, the domain in A-labels):
-        // a certificate naming CEO@x or "ceo"@x is used for ceo@x, so an excluded ceo@x must
-        // bind it. Other octets (a SmtpUTF8Mailbox's UTF-8) compare exactly.
+        // A subtree is an rfc822Name, an IA5String: a local part with other octets is no
+        // constraint we can read (the certificate is refused for it). Compared octet by octet
+        // it let a SmtpUTF8Mailbox ünal@x out of an excluded "Ünal@x", while ÜNAL@x and ünal@x
+        // are one mailbox everywhere else (EmailAddress::key()).
+        const std::string_view c_local = subtree.substr(0, c_at);
+        if (std::any_of(c_local.begin(), c_local.end(), [](char c) { return static_cast<unsigned char>(c) > '~'; }))
+            return Match::Unreadable;
+        // Mailboxes compare as certificates are looked up, by their keys (certificate_address_key:
+        // quotes the local part does not need dropped, letters lower-cased as EmailAddress::key()
+        // does, UTF-8 ones too, the domain in A-labels): a certificate naming CEO@x or "ceo"@x is
+        // used for ceo@x, so an excluded ceo@x must bind it. A name or subtree that is no plain
+        // addr-spec has ASCII octets only here (bad_octet above, the check before): ASCII
+        // folding is the key's folding for them.
         const auto name_key = certificate_address_key(name, utf8_local);
         const auto subtree_key = certificate_address_key(subtree, false);
         if (name_key && subtree_key) return *name_key == *subtree_key ? Match::In : Match::Out;
-        return iequals(subtree.substr(0, c_at), local) && *c_host == *host ? Match::In : Match::Out;
+        return iequals(c_local, local) && *c_host == *host ? Match::In : Match::Out;
     }
     const auto c = host_subtree(subtree);
     if (!c) return Match::Unreadable;

@@ -4,7 +4,7 @@
 //
 // rfc822Name: a mailbox ("a@example.com": that one), a host ("example.com": mailboxes at that host
 // only) or a domain (".example.com": mailboxes at any host below it); hosts compare without regard
-// to case, local parts exactly. dNSName: "example.com" holds it and every name below it
+// to case, mailboxes by their lookup keys (EmailAddress::key(): local parts without case). dNSName: "example.com" holds it and every name below it
 // (".example.com" only the names below it). iPAddress: address and mask, the address of the same
 // length (IPv4 or IPv6). URI: the host of the URI, as a host ("host.example.com") or a domain
 // (".example.com"). directoryName: the subtree's RDNs are the first of the name's.

@@ -6,8 +6,6 @@
 
 #include <ctime>
 #include <exception>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <optional>
 
@@ -20,6 +18,7 @@
 #include "milter/certificates.h"
 #include "pki/certificate.h"
 #include "tools/ssmctl_exit.h"
+#include "tools/ssmctl_input.h"
 
 namespace ssm::tools {
 
@@ -191,18 +190,13 @@ int cert_lookup(const milter::Config& config, const std::string& address_text, s
 
 int cert_import(const milter::Config& config, const std::string& file, std::ostream& out, std::ostream& err)
 {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
-        err << "ssmctl: cannot read " << file << "\n";
+    std::string why;
+    const auto text = read_input_file(file, pki::max_pem_file_size, why);
+    if (!text) {  // ssmctl(8): 64, with the reason
+        err << "ssmctl: cannot read " << file << ": " << why << "\n";
         return kExitUsage;
     }
-    std::string text;
-    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    if (text.size() > pki::max_pem_file_size) {
-        err << "ssmctl: " << file << " is larger than 4 MiB\n";
-        return kExitUsage;
-    }
-    auto certs = read_certificates(text);
+    auto certs = read_certificates(*text);
     if (!certs || certs->empty()) {
         err << "ssmctl: " << file << " holds no certificate (PEM or DER, or PKCS#7 certs-only)\n";
         return kExitNone;

@@ -10,7 +10,6 @@
 #include <ctime>
 #include <fstream>
 #include <iostream>
-#include <iterator>
 #include <string>
 
 #include "base/ascii.h"
@@ -24,6 +23,8 @@
 #include "hsm/key_import.h"
 #include "hsm/key_store.h"
 #include "hsm/token_writer.h"
+#include "pki/certificate.h"
+#include "tools/ssmctl_input.h"
 
 namespace ssm::tools {
 
@@ -92,17 +93,6 @@ void list_loose_keys(const hsm::TokenConfig& config, const std::vector<hsm::Iden
     }
 }
 
-bool read_file(const std::string& path, Bytes& data, std::ostream& err, const char* cmd)
-{
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        err << "ssmctl hsm " << cmd << ": cannot read " << path << "\n";
-        return false;
-    }
-    data.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    return true;
-}
-
 // The PKCS#12 password: from --password-file, else typed on the terminal without echo, else
 // one line of standard input.
 SecureString read_password(const std::string& file)
@@ -145,12 +135,27 @@ int hsm_import(const hsm::TokenConfig& config, const std::vector<std::string>& a
         err << usage;
         return kUsage;
     }
-    Bytes data;
-    if (!read_file(file, data, err, "import")) return 2;
+    // A file that cannot be read is the administrator's to fix, as in `cert import`:
+    // ssmctl(8) gives it 64 and the reason. 4 MiB, as for certificates: a PKCS#12 file of a
+    // key and its chain has a few KiB.
+    std::string why;
+    const auto text = read_input_file(file, pki::max_pem_file_size, why);
+    if (!text) {
+        err << "ssmctl hsm import: cannot read " << file << ": " << why << "\n";
+        return kUsage;
+    }
+    const Bytes data(text->begin(), text->end());
     try {
         const bool p12 = hsm::looks_like_pkcs12(data);
         SecureString password;
-        if (p12) password = read_password(password_file);
+        if (p12) {
+            try {
+                password = read_password(password_file);
+            } catch (const std::runtime_error& e) {  // --password-file cannot be read: as FILE
+                err << "ssmctl hsm import: " << e.what() << "\n";
+                return kUsage;
+            }
+        }
         auto token = hsm::TokenWriter::open(config);
         const hsm::ImportResult r = p12 ? hsm::import_pkcs12(*token, data, password, label)
                                         : hsm::import_certificate(*token, data, label);

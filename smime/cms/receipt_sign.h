@@ -33,12 +33,12 @@ struct ReceiptSubject {
 
 struct ReceiptDuty {
     bool answer = false;
-    std::vector<std::string> to;  // where the receipt goes (lower case, no duplicates)
+    std::vector<std::string> to;  // where the receipt goes (address keys, no duplicates)
     std::string reason;           // why not, when !answer
 };
 
 // RFC 2634 §2.3 for a request received by the entities `names` (addresses, any
-// case): `ml` is the last mail list agent's receipt policy when the outermost
+// case, compared by EmailAddress::key()): `ml` is the last mail list agent's receipt policy when the outermost
 // signature carries mlExpansionHistory (nullopt: no mail list on the way). A
 // list policy of none forbids the receipt; firstTierRecipients excludes mail
 // that came through a list; a receiptList must name one of `names`; insteadOf

@@ -3,8 +3,8 @@
 // UTF-8 local parts and U-label domains (IDNA conversion through GnuTLS/libidn2). Findings: a
 // crash, a leak, a parsed value that is not in its one canonical form (parsing its own str()
 // must give the same str(), and its key() must parse to itself), a domain that is not ASCII
-// after parsing, or any control character, space or angle bracket surviving into a value that
-// logs, lookup keys and header fields are built from.
+// after parsing, any control character surviving into an address, or a space or angle
+// bracket into a certificate key (an address may hold spaces inside a quoted local part).
 // Input: first byte picks the reader (address, domain, certificate key ASCII, certificate key
 // UTF-8), the rest is the text.
 // Build: tests/fuzz/build.sh OUTDIR fuzz_address (see tests/fuzz/README.md).

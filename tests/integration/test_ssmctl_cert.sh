@@ -151,6 +151,12 @@ expect_rc import-p7-pem 0 "$WORK/i6" CTL cert import "$WORK/bob.p7b" &&
   has "$WORK/i6" 'imported address="bob@acme.example"' import-p7-pem && pass import-p7-pem
 printf 'not a certificate\n' >"$WORK/junk.pem"
 expect_rc import-junk 1 "$WORK/i7" CTL cert import "$WORK/junk.pem" && pass import-junk
+# A file that cannot be read: 64 and the reason (ssmctl(8)); a folder is no empty file.
+expect_rc import-missing-file 64 "$WORK/i12" CTL cert import "$WORK/no-such.pem" &&
+  has "$WORK/i12.err" "cannot read $WORK/no-such.pem: No such file or directory" import-missing-file &&
+  pass import-missing-file
+expect_rc import-folder 64 "$WORK/i13" CTL cert import "$WORK/certs" &&
+  has "$WORK/i13.err" "cannot read $WORK/certs: Is a directory" import-folder && pass import-folder
 # The static folder wins over an imported certificate for the same address.
 if expect_rc import-order 0 "$WORK/i8" CTL cert import "$PKI/alice.cert.pem" &&
    expect_rc import-order 0 "$WORK/i9" CTL cert lookup alice@acme.example &&

@@ -5,7 +5,7 @@
 # generated in the token give CSRs that `openssl req -verify` accepts, the test sub-CA issues
 # them, the certificate is attached, and mail is signed with and decrypted by the new keys.
 # Each refused operation exits 2 with a clear message and leaves the token's object count as it
-# was (counted independently with pkcs11-tool).
+# was (counted independently with pkcs11-tool); an import file that cannot be read exits 64.
 . "$(dirname "$0")/lib.sh"
 . "$SSM_SRCDIR/tests/interop/peers.sh"
 require_tools openssl perl softhsm2-util pkcs11-tool certtool
@@ -151,6 +151,29 @@ expect_refused hsm-keygen-wrong-pin 'login failed: CKR_PIN_INCORRECT' \
   "$SSMCTL" -c "$WORK/badpin.toml" hsm keygen --type ec-p256 --subject "CN=x" --csr "$WORK/x.csr"
 expect_refused hsm-keygen-csr-not-writable "cannot write $WORK/no-such-dir/x.csr" \
   "$SSMCTL" -c "$WORK/c.toml" hsm keygen --type ec-p256 --subject "CN=x" --csr "$WORK/no-such-dir/x.csr"
+# A FILE that cannot be read: exit 64 with the reason, as `cert import` gives (ssmctl(8)), and
+# the token untouched.
+unreadable_import() {  # NAME FILE REASON
+  local before after rc msg
+  before=$(count_objects)
+  "$SSMCTL" -c "$WORK/c.toml" hsm import "$2" --password-file "$D/pw" >"$WORK/$1.out" 2>"$WORK/$1.err"; rc=$?
+  after=$(count_objects)
+  msg=$(grep -v '^info:' "$WORK/$1.err" | tr '\n' ' ')
+  if [ "$rc" -ne 64 ]; then fail "$1" "exit $rc (expected 64): $msg"
+  elif ! grep -Fq -- "cannot read $2: $3" <<<"$msg"; then fail "$1" "message: $msg (expected 'cannot read $2: $3')"
+  elif [ "$before" != "$after" ]; then fail "$1" "token objects $before -> $after"
+  else pass "$1"; fi
+}
+unreadable_import hsm-import-missing-file "$D/no-such.p12" "No such file or directory"
+unreadable_import hsm-import-folder "$D" "Is a directory"
+head -c $((4 * 1024 * 1024 + 1)) /dev/zero >"$WORK/big.p12"
+unreadable_import hsm-import-too-large "$WORK/big.p12" "it is larger than 4 MiB"
+"$SSMCTL" -c "$WORK/c.toml" hsm import "$D/dave.p12" --password-file "$D/no-such-pw" \
+  >"$WORK/no-pw.out" 2>"$WORK/no-pw.err"; rc=$?
+if [ "$rc" -ne 64 ]; then fail hsm-import-password-file-missing "exit $rc (expected 64): $(tr '\n' ' ' <"$WORK/no-pw.err")"
+elif ! grep -Fq "cannot read secret file $D/no-such-pw: No such file or directory" "$WORK/no-pw.err"; then
+  fail hsm-import-password-file-missing "message: $(tr '\n' ' ' <"$WORK/no-pw.err")"
+else pass hsm-import-password-file-missing; fi
 # No --password-file and no terminal: the password is one line of standard input (a PKCS#12
 # without a MAC, as `openssl pkcs12 -nomac` writes it).
 openssl pkcs12 -export -nomac -inkey "$PKI/dave.key.pem" -in "$PKI/dave.cert.pem" -passout pass:p12-secret \

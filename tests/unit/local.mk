@@ -6,7 +6,8 @@ UNIT_MAIN = tests/unit/cppunit_main.cpp tests/unit/test_support.h
 UNIT_LIBS = $(CPPUNIT_LIBS) $(SSM_EXTERNAL_LIBS)
 
 check_PROGRAMS += tests/unit/test_base
-tests_unit_test_base_SOURCES = tests/unit/test_base.cpp tests/unit/test_mailbox_list.cpp tests/unit/test_eai_address.cpp $(UNIT_MAIN)
+tests_unit_test_base_SOURCES = tests/unit/test_base.cpp tests/unit/test_mailbox_list.cpp tests/unit/test_eai_address.cpp \
+	tests/unit/test_email_address.cpp $(UNIT_MAIN)
 tests_unit_test_base_LDADD = base/libssm_base.a $(UNIT_LIBS)
 
 check_PROGRAMS += tests/unit/test_security_label

@@ -479,9 +479,11 @@ public:
         struct { std::string path, expect; } cases[] = {
             {dir.path().string(), "cannot read secret file " + dir.path().string() + ": not a regular file"},
             {"/dev/zero", "cannot read secret file /dev/zero: not a regular file"},
-            {(dir.path() / "nope").string(), "cannot read secret file " + (dir.path() / "nope").string()},
-            {(dir.path() / "nope" / "x").string(), "cannot read secret file " + (dir.path() / "nope" / "x").string()},
-            {"", "cannot read secret file "},
+            {(dir.path() / "nope").string(),
+             "cannot read secret file " + (dir.path() / "nope").string() + ": No such file or directory"},
+            {(dir.path() / "nope" / "x").string(),
+             "cannot read secret file " + (dir.path() / "nope" / "x").string() + ": No such file or directory"},
+            {"", "cannot read secret file : No such file or directory"},
         };
         for (const auto& c : cases) {
             try {

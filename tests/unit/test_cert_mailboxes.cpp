@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <gnutls/crypto.h>
+
 #include "base/certificate_mailboxes.h"
 #include "hsm/cert_facts.h"
 #include "pki/certificate.h"
@@ -37,6 +39,9 @@ leaf dn-bogus "/CN=I/emailAddress=dave@xn--a.example"
 # the UTS 46 mapping would read the fullwidth one as acme.example.
 leaf utf8-u-label-domain "/CN=J/emailAddress=dn@acme.example" "otherName.1=$utf8:jürgen@müller.example"
 leaf utf8-fullwidth-domain "/CN=K" "otherName.1=$utf8:jürgen@ａｃｍｅ.example\nemail.1=ok@acme.example"
+# Read only by refusal_logged_once_per_certificate (the log remembers certificates per process).
+leaf logged-once-a "/CN=L" "otherName.1=$utf8:lena@bücher.example\notherName.2=$utf8:lars@bücher.example"
+leaf logged-once-b "/CN=M" "otherName.1=$utf8:mia@bücher.example"
 )SH";
 
 test::openssl_pki::ScriptedPki& made_pki()
@@ -69,6 +74,7 @@ std::string join(const std::vector<std::string>& v)
 class CertMailboxesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(CertMailboxesTest);
     CPPUNIT_TEST(pki_and_hsm_read_the_same_addresses);
+    CPPUNIT_TEST(refusal_logged_once_per_certificate);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -97,6 +103,45 @@ public:
             CPPUNIT_ASSERT_EQUAL_MESSAGE(std::string("base: ") + c.cert, std::string(c.addresses),
                                          join(certificate_mailbox_keys(made_pki().cert(c.cert).get())));
         }
+    }
+
+    // A refused SmtpUTF8Mailbox (U-label domain) is logged once per certificate and process,
+    // however often the certificate is read (every look-up reads cached certificates again):
+    // each of its refused names once (non-ASCII octets escaped), with its SHA-256 fingerprint.
+    void refusal_logged_once_per_certificate()
+    {
+        test::TempDir dir;
+        test::StderrCapture capture(dir.path() / "log");
+        for (int round = 0; round < 2; ++round) {
+            for (const char* name : {"logged-once-a", "logged-once-b"}) {
+                CPPUNIT_ASSERT_EQUAL(std::string(), join(certificate_mailbox_keys(made_pki().cert(name).get())));
+                CPPUNIT_ASSERT_EQUAL(std::string(), join(pki_addresses(name)));
+            }
+        }
+        const std::string log = capture.finish();
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(log, std::size_t{3}, count(log, "certificate_address_refused"));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(log, std::size_t{1}, count(log, "name=lena@b"));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(log, std::size_t{1}, count(log, "name=lars@b"));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(log, std::size_t{1}, count(log, "name=mia@b"));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(log, std::size_t{2}, count(log, "certificate=" + sha256_of("logged-once-a")));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(log, std::size_t{1}, count(log, "certificate=" + sha256_of("logged-once-b")));
+    }
+
+private:
+    static std::size_t count(const std::string& text, const std::string& needle)
+    {
+        std::size_t n = 0;
+        for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+        return n;
+    }
+
+    // The certificate's SHA-256 fingerprint, by GnuTLS's hash of its DER (not the code under test).
+    static std::string sha256_of(const std::string& name)
+    {
+        const Bytes der = made_pki().cert(name).der();
+        std::array<unsigned char, 32> digest{};
+        CPPUNIT_ASSERT_EQUAL(0, gnutls_hash_fast(GNUTLS_DIG_SHA256, der.data(), der.size(), digest.data()));
+        return to_hex(ByteView(digest.data(), digest.size()));
     }
 };
 

@@ -293,6 +293,7 @@ class MilterTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(routing_local_parts_are_refused_outbound);
     CPPUNIT_TEST(second_at_in_local_part_is_refused_outbound);
     CPPUNIT_TEST(bare_postmaster_is_our_postmaster);
+    CPPUNIT_TEST(address_literal_is_refused_as_such);
     CPPUNIT_TEST(unusable_certificate_store_defers);
     CPPUNIT_TEST(corrupt_store_record_defers);
     CPPUNIT_TEST(already_encrypted_passes_untouched);
@@ -950,6 +951,26 @@ encrypt = "mandatory"
     // the postmaster of the first [[domain]]: outbound that domain's rule applies, inbound its
     // mail is verified and the rules naming postmaster@acme.example apply. Other bare local
     // parts are still not understood (553).
+    // An address literal is valid RFC 5321 syntax: refused, since no rule, [[domain]] or
+    // certificate is for it, but not as an address not understood (553 5.1.3 said so).
+    void address_literal_is_refused_as_such()
+    {
+        auto cfg = fixture().config(kRules);
+        TokenKeySource keys(cfg->hsm);
+        MessageProcessor p(cfg, certificates(*cfg), keys, client("10.1.1.1"));
+        p.mail_from("<alice@acme.example>", "");
+        for (const char* rcpt : {"<dave@[192.0.2.1]>", "<dave@[IPv6:2001:db8::1]>"}) {
+            const Reply r = p.rcpt_to(rcpt);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(rcpt, std::string("550 5.7.1"), r.rcode + " " + r.xcode);
+            CPPUNIT_ASSERT_MESSAGE(r.str(), r.str().find("address literals") != std::string::npos);
+        }
+        for (const char* rcpt : {"<dave@[192.0.2]>", "<dave@[foo]>"}) {
+            const Reply r = p.rcpt_to(rcpt);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(rcpt, std::string("553 5.1.3"), r.rcode + " " + r.xcode);
+        }
+        CPPUNIT_ASSERT_EQUAL(std::size_t(0), p.recipient_count());
+    }
+
     void bare_postmaster_is_our_postmaster()
     {
         auto cfg = fixture().config(kRules);

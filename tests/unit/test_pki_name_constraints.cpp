@@ -205,6 +205,7 @@ class PkiNameConstraintsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(md5_end_entity_below_excluded_directory_name);
     CPPUNIT_TEST(sha1_end_entity_naming_itself);
     CPPUNIT_TEST(matching_per_form);
+    CPPUNIT_TEST(smtp_utf8_mailboxes_compare_by_key);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -426,6 +427,27 @@ public:
                                        printable(c.subtree) + "'",
                                    m == c.expect);
         }
+    }
+
+    // A SmtpUTF8Mailbox name (its key: ünal@example.org) against mailbox subtrees. ASCII ones
+    // compare by key; a subtree with other octets is no IA5String and does not read: compared
+    // octet by octet, an excluded "Ünal@example.org" did not bind ünal@example.org, the
+    // mailbox ÜNAL@example.org and Ünal@example.org are everywhere else.
+    void smtp_utf8_mailboxes_compare_by_key()
+    {
+        GeneralName name = gn(NameForm::Rfc822, "\u00fcnal@example.org");
+        name.smtp_utf8 = true;
+        const struct { const char* subtree; Match expect; } cases[] = {
+            {"\u00dcnal@example.org", Match::Unreadable},
+            {"\u00fcnal@example.org", Match::Unreadable},
+            {"unal@example.org", Match::Out},
+            {"example.org", Match::In},
+            {".example.org", Match::Out},
+        };
+        for (const auto& c : cases)
+            for (const bool excluded : {false, true})
+                CPPUNIT_ASSERT_MESSAGE(printable(c.subtree),
+                                       in_subtree(name, gn(NameForm::Rfc822, c.subtree), excluded) == c.expect);
     }
 };
 

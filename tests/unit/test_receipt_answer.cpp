@@ -111,6 +111,7 @@ Bytes sha256(const Bytes& data)
 class ReceiptAnswerTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(ReceiptAnswerTest);
     CPPUNIT_TEST(duty_table);
+    CPPUNIT_TEST(duty_compares_address_keys);
     CPPUNIT_TEST(ml_history_decodes);
     CPPUNIT_TEST(signed_receipt_verifies_with_openssl);
     CPPUNIT_TEST(signed_receipt_refusals);
@@ -168,6 +169,28 @@ public:
         cms::ReceiptRequest list_domain = list_us;
         list_domain.from_list = {"domain-signing-authority@acme.example"};
         CPPUNIT_ASSERT(cms::receipt_duty(list_domain, std::nullopt, us).answer);
+    }
+
+    // Addresses compare as the milter keys them (EmailAddress::key()): a receiptList naming
+    // "Alice"@ACME.example names alice@acme.example, and receiptsTo spellings of one mailbox
+    // give one receipt address. The request's names are IA5String rfc822Names (ASCII); the
+    // recipients' may be UTF-8, folded by Unicode's lower-case mapping as every look-up is.
+    void duty_compares_address_keys()
+    {
+        const std::vector<std::string> us{"alice@acme.example", "domain-signing-authority@acme.example"};
+        cms::ReceiptRequest request{Bytes(8, 1), cms::ReceiptsFrom::List, {"\"Alice\"@ACME.example"},
+                                    {"Dave@partner.example", "\"dave\"@Partner.Example", "NOT-AN-ADDRESS"}, 0};
+        const auto d = cms::receipt_duty(request, std::nullopt, us);
+        CPPUNIT_ASSERT_MESSAGE(d.reason, d.answer);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, d.to.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("dave@partner.example"), d.to[0]);
+        CPPUNIT_ASSERT_EQUAL(std::string("not-an-address"), d.to[1]);  // kept, never made an address
+        // receipt_duty's own contract: `names` in any case, UTF-8 letters too.
+        cms::ReceiptRequest utf8 = request;
+        utf8.from_list = {"\u00dcnal@example.org"};
+        CPPUNIT_ASSERT(cms::receipt_duty(utf8, std::nullopt, {"\u00fcnal@example.org"}).answer);
+        CPPUNIT_ASSERT(cms::receipt_duty(utf8, std::nullopt, {"\u00dcNAL@EXAMPLE.org"}).answer);
+        CPPUNIT_ASSERT(!cms::receipt_duty(utf8, std::nullopt, {"unal@example.org"}).answer);
     }
 
     void ml_history_decodes()

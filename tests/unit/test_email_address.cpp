@@ -1,0 +1,146 @@
+// Unit tests for the address syntax the milter meets at RCPT and in header fields, where
+// EmailAddress::parse decides what is an address (base/email_address.h): the IDNA full stops
+// after a domain, '_' in domain labels, address literals, and quoted local parts with spaces.
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <string>
+
+#include "base/email_address.h"
+
+using namespace ssm;
+
+class EmailAddressTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(EmailAddressTest);
+    CPPUNIT_TEST(idna_full_stops_end_a_domain_as_a_dot_does);
+    CPPUNIT_TEST(underscores_in_domain_labels);
+    CPPUNIT_TEST(address_literals_are_told_apart);
+    CPPUNIT_TEST(quoted_local_parts_may_hold_spaces);
+    CPPUNIT_TEST(one_spelling_for_a_quoted_local_part);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    // UTS #46 maps U+3002 IDEOGRAPHIC FULL STOP, U+FF0E FULLWIDTH FULL STOP and U+FF61
+    // HALFWIDTH IDEOGRAPHIC FULL STOP to '.', and IDNA2008 (RFC 3490 §3.1, RFC 5895) calls
+    // them label separators: written after a domain they are its root, as a '.' is. One of
+    // them, like one '.', is dropped; two are an empty label, as ".." is.
+    void idna_full_stops_end_a_domain_as_a_dot_does()
+    {
+        for (const char* stop : {".", "\u3002", "\uff0e", "\uff61"}) {
+            const std::string s(stop);
+            const auto a = EmailAddress::parse("dave@partner.example" + s);
+            CPPUNIT_ASSERT_MESSAGE(s, a.has_value());
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(s, std::string("dave@partner.example"), a->str());
+            const auto d = Domain::parse("müller.example" + s);
+            CPPUNIT_ASSERT_MESSAGE(s, d.has_value());
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(s, std::string("xn--mller-kva.example"), d->str());
+            // Between labels they separate, as before.
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(s, std::string("dave@partner.example"),
+                                         EmailAddress::parse("dave@partner" + s + "example")->str());
+            for (const char* second : {".", "\u3002", "\uff0e", "\uff61"}) {
+                const std::string two = s + second;
+                CPPUNIT_ASSERT_MESSAGE(two, !EmailAddress::parse("dave@partner.example" + two).has_value());
+                CPPUNIT_ASSERT_MESSAGE(two, !Domain::parse("partner.example" + two).has_value());
+            }
+            CPPUNIT_ASSERT_MESSAGE(s, !Domain::parse(s).has_value());
+        }
+    }
+
+    // RFC 5321 §4.1.2 (sub-domain = Let-dig [Ldh-str]) has no '_', but DNS names may hold it
+    // (RFC 2181 §11) and MTAs deliver to such domains (Postfix's valid_hostname() allows '_'):
+    // accepted, as Postfix accepts the RCPT, and kept as written (lower-cased) for rules,
+    // look-ups and certificate names, which read '_' alike (pki/name_match.cpp too).
+    void underscores_in_domain_labels()
+    {
+        for (const char* in : {"dave@mail_gw.partner.example", "dave@_mail.partner.example", "dave@mail_.partner.example"}) {
+            const auto a = EmailAddress::parse(in);
+            CPPUNIT_ASSERT_MESSAGE(in, a.has_value());
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(in, ascii_lower(in), a->str());
+            CPPUNIT_ASSERT_MESSAGE(in, certificate_address_key(in, false) == a->key());
+        }
+        CPPUNIT_ASSERT(EmailAddress::parse("dave@Mail_GW.partner.example")->same_as(*EmailAddress::parse("dave@mail_gw.partner.example")));
+        CPPUNIT_ASSERT(Domain::parse("mail_gw.partner.example")->is_or_under(*Domain::parse("partner.example")));
+        // Still no other punctuation, and a hyphen still neither starts nor ends a label.
+        for (const char* bad : {"dave@mail!gw.example", "dave@mail gw.example", "dave@-gw.example", "dave@gw-.example"})
+            CPPUNIT_ASSERT_MESSAGE(bad, !EmailAddress::parse(bad).has_value());
+    }
+
+    // RFC 5321 §4.1.3 address literals are valid syntax, but no address of ours: rules,
+    // [[domain]]s and certificates are for domain names. names_address_literal tells them from
+    // addresses that are not understood, so that the refusal can say which it is.
+    void address_literals_are_told_apart()
+    {
+        for (const char* in : {"user@[192.0.2.1]", "<user@[192.0.2.1]>", "\"john smith\"@[192.0.2.1]",
+                               "user@[IPv6:2001:db8::1]", "user@[ipv6:2001:DB8::1]", "<@relay.example:user@[192.0.2.1]>",
+                               "User <user@[IPv6:::ffff:192.0.2.1]>"}) {
+            CPPUNIT_ASSERT_MESSAGE(in, !EmailAddress::parse(in).has_value());
+            CPPUNIT_ASSERT_MESSAGE(in, EmailAddress::names_address_literal(in));
+        }
+        for (const char* in : {"user@[192.0.2]", "user@[192.0.2.256]", "user@[2001:db8::1]", "user@[IPv6:2001:db8::g]",
+                               "user@[192.0.2.1", "user@192.0.2.1]", "user@[]", "@[192.0.2.1]", "us er@[192.0.2.1]",
+                               "user@[ 192.0.2.1]", "user@[X-foo:bar]", "user@acme.example", "nonsense"})
+            CPPUNIT_ASSERT_MESSAGE(in, !EmailAddress::names_address_literal(in));
+    }
+
+    // RFC 5321 §4.1.2: a Quoted-string local part may hold spaces (qtextSMTP %d32). Accepted
+    // when the whole local part is one quoted string; a space outside quotes (a display name
+    // without angle brackets) and other controls stay refused. The key lower-cases it as any
+    // local part; a certificate naming it is still not read (certificate_address_key refuses
+    // every space: what certificates name is one plain addr-spec), so such a recipient finds no
+    // certificate, and a rule that needs one refuses it as any recipient without one.
+    void quoted_local_parts_may_hold_spaces()
+    {
+        struct { const char* in; const char* str; const char* key; } cases[] = {
+            {"\"john smith\"@example.org", "\"john smith\"@example.org", "\"john smith\"@example.org"},
+            {"<\"John Smith\"@Example.org>", "\"John Smith\"@example.org", "\"john smith\"@example.org"},
+            {"John <\"john smith\"@example.org>", "\"john smith\"@example.org", "\"john smith\"@example.org"},
+            {"\" john \"@example.org", "\" john \"@example.org", "\" john \"@example.org"},
+            {"\"Jürgen Müller\"@example.org", "\"Jürgen Müller\"@example.org", "\"jürgen müller\"@example.org"},
+        };
+        for (const auto& c : cases) {
+            const auto a = EmailAddress::parse(c.in);
+            CPPUNIT_ASSERT_MESSAGE(c.in, a.has_value());
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.in, std::string(c.str), a->str());
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.in, std::string(c.key), a->key());
+            const auto again = EmailAddress::parse(a->str());
+            CPPUNIT_ASSERT_MESSAGE(c.in, again && again->str() == a->str());
+            const auto keyed = EmailAddress::parse(a->key());
+            CPPUNIT_ASSERT_MESSAGE(c.in, keyed && keyed->str() == a->key());
+            CPPUNIT_ASSERT_MESSAGE(c.in, !certificate_address_key(a->str(), true).has_value());
+        }
+        for (const char* bad : {"john smith@example.org", "\"john\" smith@example.org", "john \"smith\"@example.org",
+                                "\"john\" \"smith\"@example.org", "\"john\tsmith\"@example.org",
+                                "\"john\x01 smith\"@example.org", "\"john smith@example.org", "\"john \\\"@example.org",
+                                "\"john\" \"@example.org"})
+            CPPUNIT_ASSERT_MESSAGE(bad, !EmailAddress::parse(bad).has_value());
+    }
+
+    // A quoted-pair stands for its character (RFC 5321 §4.1.2): "a\ b" and "a b" are one
+    // mailbox, as "da\ve" and dave are. Kept needed quotes are written one way, with only '"'
+    // and '\' escaped, so that both spellings get one key (rules, certificates, groups).
+    void one_spelling_for_a_quoted_local_part()
+    {
+        struct { const char* in; const char* str; } cases[] = {
+            {"\"john\\ smith\"@example.org", "\"john smith\"@example.org"},
+            {"\"j\\ohn smith\"@example.org", "\"john smith\"@example.org"},
+            {"\"dave\\@x\"@partner.example", "\"dave@x\"@partner.example"},
+            {"\"a\\\\b\"@partner.example", "\"a\\\\b\"@partner.example"},
+            {"\"a\\\"b\"@partner.example", "\"a\\\"b\"@partner.example"},
+        };
+        for (const auto& c : cases) {
+            const auto a = EmailAddress::parse(c.in);
+            CPPUNIT_ASSERT_MESSAGE(c.in, a.has_value());
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.in, std::string(c.str), a->str());
+            CPPUNIT_ASSERT_MESSAGE(c.in, a->same_as(*EmailAddress::parse(c.str)));
+        }
+    }
+
+private:
+    static std::string ascii_lower(std::string s)
+    {
+        for (char& c : s)
+            if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+        return s;
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(EmailAddressTest);
