@@ -101,15 +101,12 @@ void set_option(LDAP* ld, const ServerSettings& s, int option, const void* value
     if (rc != LDAP_OPT_SUCCESS) throw LdapError(s.uri + ": cannot set " + what, rc, true);
 }
 
-bool is_ldaps(const std::string& uri)
+// Whether `uri` is of `scheme` ("ldaps", "ldapi"; any case, as libldap reads it). ldapi is a
+// Unix socket on this host: the kernel says who is at the other end, TLS adds nothing.
+bool has_scheme(std::string_view uri, std::string_view scheme)
 {
-    return uri.size() >= 8 && iequals(std::string_view(uri).substr(0, 8), "ldaps://");
-}
-
-// A Unix socket on this host: the kernel says who is at the other end, TLS adds nothing.
-bool is_ldapi(const std::string& uri)
-{
-    return uri.size() >= 8 && iequals(std::string_view(uri).substr(0, 8), "ldapi://");
+    const std::size_t n = scheme.size() + 3;  // "://"
+    return uri.size() >= n && iequals(uri.substr(0, scheme.size()), scheme) && uri.substr(scheme.size(), 3) == "://";
 }
 
 int scope_code(Scope s)
@@ -315,7 +312,7 @@ Handle connect(const ServerSettings& s, const SearchLimits& limits)
     set_option(ld, s, LDAP_OPT_TIMEOUT, &tv, "timeout");
     h.watch_socket(s.uri);
 
-    const bool tls = is_ldaps(s.uri) || s.starttls;
+    const bool tls = has_scheme(s.uri, "ldaps") || s.starttls;
     if (tls) {
         const int demand = LDAP_OPT_X_TLS_DEMAND;
         set_option(ld, s, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand, "TLS certificate check");
@@ -343,7 +340,7 @@ Handle connect(const ServerSettings& s, const SearchLimits& limits)
         const int rc = ldap_connect(ld);
         const bool late = deadline.end();
         if (rc != LDAP_SUCCESS || late)
-            fail(ld, s, (is_ldaps(s.uri) ? "connect" + tls_note : std::string("connect")) +
+            fail(ld, s, (has_scheme(s.uri, "ldaps") ? "connect" + tls_note : std::string("connect")) +
                             (late ? ": no answer within the timeout" : ""),
                  rc != LDAP_SUCCESS ? rc : LDAP_TIMEOUT);
     }
@@ -356,7 +353,7 @@ Handle connect(const ServerSettings& s, const SearchLimits& limits)
         ber_sockbuf_ctrl(sb, LBER_SB_OPT_SET_MAX_INCOMING, &max);
     }
 
-    if (s.starttls && !is_ldaps(s.uri)) {
+    if (s.starttls && !has_scheme(s.uri, "ldaps")) {
         // The extended operation is bounded by LDAP_OPT_TIMEOUT, the handshake after it is not.
         Deadline deadline(h, 2 * s.timeout);
         const int rc = ldap_start_tls_s(ld, nullptr, nullptr);
@@ -701,7 +698,7 @@ Client::Client(Settings settings) : m_retry_after(settings.retry_after)
         check_uri(s.uri);
         if (!s.bind_dn.empty() && !s.bind_password)
             throw SettingsError("a bind DN needs a password: " + s.uri);
-        if (s.starttls && is_ldapi(s.uri)) throw SettingsError("StartTLS does not apply to ldapi://: " + s.uri);
+        if (s.starttls && has_scheme(s.uri, "ldapi")) throw SettingsError("StartTLS does not apply to ldapi://: " + s.uri);
         m_pools.push_back(
             std::make_unique<ServerPool>(std::move(s), settings.connections_per_server, settings.limits));
     }
