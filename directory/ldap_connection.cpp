@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <csignal>
 #include <ctime>
+#include <system_error>
 #include <thread>
 
 #include "base/ascii.h"
@@ -153,17 +154,25 @@ void socket_closing(LDAP*, Sockbuf*, ldap_conncb* ctx)
 // reads the ldaps:// (and StartTLS) handshake blocking, retrying EAGAIN, without its network
 // timeout, so a server that accepted and never answered held the thread for ever (and, through
 // the lookup cache's single flight, every lookup of that address after it).
+// The watch is a thread of its own; one that cannot be started (EAGAIN: the thread or memory
+// limit reached) is a failure of this connection attempt like any other (LdapError: logged,
+// the next server asked), not a std::system_error that passed the failover unseen.
 class Deadline {
 public:
-    Deadline(Handle& handle, std::chrono::milliseconds limit)
-        : m_thread([this, &handle, limit] {
-              std::unique_lock lock(m_mutex);
-              if (!m_ended.wait_for(lock, limit, [this] { return m_done; })) {
-                  m_fired = true;
-                  handle.shut_down_socket();
-              }
-          })
+    Deadline(Handle& handle, std::chrono::milliseconds limit, const std::string& uri)
     {
+        try {
+            m_thread = std::thread([this, &handle, limit] {
+                std::unique_lock lock(m_mutex);
+                if (!m_ended.wait_for(lock, limit, [this] { return m_done; })) {
+                    m_fired = true;
+                    handle.shut_down_socket();
+                }
+            });
+        } catch (const std::system_error& e) {
+            throw LdapError(uri + ": cannot start the thread that bounds the connection's wait: " + e.what(),
+                            LDAP_LOCAL_ERROR, true);
+        }
     }
     ~Deadline() { end(); }
     Deadline(const Deadline&) = delete;
@@ -187,7 +196,7 @@ private:
     std::condition_variable m_ended;
     bool m_done = false;   // guarded by m_mutex
     bool m_fired = false;  // guarded by m_mutex
-    std::thread m_thread;  // last: starts once the rest is made
+    std::thread m_thread;  // started in the constructor's body, once the rest is made
 };
 
 }  // namespace
@@ -336,7 +345,7 @@ Handle connect(const ServerSettings& s, const SearchLimits& limits)
 
     // Connect now (ldaps: with the TLS handshake) so an unreachable server fails here.
     {
-        Deadline deadline(h, s.timeout);
+        Deadline deadline(h, s.timeout, s.uri);
         const int rc = ldap_connect(ld);
         const bool late = deadline.end();
         if (rc != LDAP_SUCCESS || late)
@@ -355,7 +364,7 @@ Handle connect(const ServerSettings& s, const SearchLimits& limits)
 
     if (s.starttls && !has_scheme(s.uri, "ldaps")) {
         // The extended operation is bounded by LDAP_OPT_TIMEOUT, the handshake after it is not.
-        Deadline deadline(h, 2 * s.timeout);
+        Deadline deadline(h, 2 * s.timeout, s.uri);
         const int rc = ldap_start_tls_s(ld, nullptr, nullptr);
         const bool late = deadline.end();
         if (rc != LDAP_SUCCESS || late)

@@ -4,6 +4,7 @@
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <algorithm>
 #include <atomic>
 #include <set>
+#include <system_error>
 #include <thread>
 
 #include "base/error.h"
@@ -261,6 +263,7 @@ class LdapTest final : public CppUnit::TestFixture {
     CPPUNIT_TEST(absent_base_is_not_a_negative_answer);
     CPPUNIT_TEST(unresponsive_server_times_out);
     CPPUNIT_TEST(unresponsive_tls_server_times_out);
+    CPPUNIT_TEST(timeout_thread_that_cannot_start);
     CPPUNIT_TEST(concurrent_lookups_share_the_pool);
     CPPUNIT_TEST(client_generic_search);
     CPPUNIT_TEST(client_pdu_limit);
@@ -586,6 +589,52 @@ public:
             CPPUNIT_ASSERT_MESSAGE(mute + ": " + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()) + " ms",
                                    took < std::chrono::seconds(4));
         }
+    }
+
+    // The thread that bounds a connection's wait (ldap_connection.cpp, Deadline) cannot be
+    // started: here because every new thread's stack is made larger than the address space
+    // (pthread_setattr_default_np; std::thread then throws std::system_error, as it does when
+    // the process reaches its thread or memory limit). Before, that std::system_error passed
+    // the failover (no ldap_server_failed line, the next server never asked) and the milter's
+    // guard turned it into a tempfail without a reason; it is a failure of that server, an
+    // LdapError, and a lookup with no server left is DirectoryUnavailable naming the cause.
+    void timeout_thread_that_cannot_start()
+    {
+        const std::string uri = shared_server().uri();  // started before threads are broken
+        LdapSource src(config_for({uri}));
+        struct HugeThreadStacks {
+            pthread_attr_t old{};
+            HugeThreadStacks()
+            {
+                CPPUNIT_ASSERT_EQUAL(0, pthread_getattr_default_np(&old));
+                pthread_attr_t huge;
+                pthread_attr_init(&huge);
+                CPPUNIT_ASSERT_EQUAL(0, pthread_attr_setstacksize(&huge, std::size_t{1} << 50));  // 1 PiB
+                CPPUNIT_ASSERT_EQUAL(0, pthread_setattr_default_np(&huge));
+                pthread_attr_destroy(&huge);
+            }
+            ~HugeThreadStacks()
+            {
+                pthread_setattr_default_np(&old);
+                pthread_attr_destroy(&old);
+            }
+        };
+        {
+            HugeThreadStacks broken;
+            CPPUNIT_ASSERT_THROW(std::thread([] {}).join(), std::system_error);  // the premise
+            directory::ldap::ServerSettings server;
+            server.uri = uri;
+            server.timeout = std::chrono::milliseconds(1000);
+            try {
+                directory::ldap::connect(server, {});
+                CPPUNIT_FAIL("connected without the thread bounding the wait");
+            } catch (const directory::ldap::LdapError& e) {
+                CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).find("cannot start the thread") != std::string::npos);
+                CPPUNIT_ASSERT(e.connection_lost());
+            }
+            assert_unavailable(src, "dave@partner.example", "cannot start the thread");
+        }
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, src.lookup(addr("dave@partner.example")).size());  // threads again
     }
 
     void concurrent_lookups_share_the_pool()
