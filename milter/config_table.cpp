@@ -170,6 +170,9 @@ constexpr std::array kKeys = {
             "Stale-if-error: while a directory cannot be reached, a cached answer with "
             "certificates that expired less than this long ago is still used (and a warning "
             "logged); \"0s\" turns this off."},
+    KeySpec{"directory", "max_entry_bytes", K::Size, "\"4MiB\"", false, true,
+            "Largest directory entry (one LDAP message) read from any LDAP server (64KiB to 256MiB): "
+            "a larger one is not read, its connection is closed."},
 
     KeySpec{"directory.ldap[]", "domains", K::StringArray, "", true, true,
             "Recipient domains this directory serves (subdomains are not included)."},

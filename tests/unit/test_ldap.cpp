@@ -838,6 +838,18 @@ public:
         CPPUNIT_ASSERT(got.candidates.empty());
         CPPUNIT_ASSERT_MESSAGE(got.cut, got.cut.find("larger than 4194304 bytes") != std::string::npos);
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, src->lookup(addr("dave@partner.example")).size());
+        // [directory] max_entry_bytes sets the limit: the same entry fits under a larger one,
+        // and a smaller one cuts an entry of 70 KiB (broken@ holds a 70 KiB value).
+        auto large = config_for({server.uri()});
+        large.max_entry_bytes = 8 * 1024 * 1024;
+        CPPUNIT_ASSERT(!LdapSource(large).answer(huge).cut.empty());  // fits, but its value is over max_value_bytes
+        CPPUNIT_ASSERT(LdapSource(large).answer(huge).cut.find("larger than") == std::string::npos);
+        auto small = config_for({server.uri()});
+        small.max_entry_bytes = 64 * 1024;
+        const auto broken = LdapSource(small).answer(addr("broken@partner.example"));
+        CPPUNIT_ASSERT(broken.candidates.empty());
+        CPPUNIT_ASSERT_MESSAGE(broken.cut, broken.cut.find("larger than 65536 bytes (max_entry_bytes") != std::string::npos);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, LdapSource(small).lookup(addr("dave@partner.example")).size());
 
         // The next server (a replica of the same data) is not asked; nothing is cached.
         auto two = std::make_shared<LdapSource>(config_for({server.uri(), shared_server().uri()}));
