@@ -443,14 +443,14 @@ SearchResult too_many_entries(const ServerSettings& s, const SearchRequest& requ
 
 // One message over max_pdu_bytes: liblber refuses to read it (LBER_SB_OPT_SET_MAX_INCOMING)
 // and libldap drops the connection. The server sends the same entry at every retry, so for a
-// caller that takes directory conditions as answers (certificate lookups) it is one: retried as
-// an outage, the recipient was deferred (451) until the MTA gave up days later.
+// caller that takes it as an answer (certificate lookups, a mail list's group) it is one:
+// retried as an outage, the mail was deferred (451) until the MTA gave up days later.
 SearchResult entry_too_large(const ServerSettings& s, const SearchRequest& request, const SearchLimits& limits)
 {
     log::warning("ldap_entry_too_large", {{"server", s.uri},
                                           {"filter", request.filter},
                                           {"max_pdu_bytes", std::to_string(limits.max_pdu_bytes)}});
-    if (request.too_many_entries_is_answer) {
+    if (request.entry_too_large_is_answer) {
         SearchResult cut;
         cut.entry_too_large = true;
         cut.abandoned = true;  // libldap has given the connection up

@@ -115,6 +115,7 @@ LookupAnswer LdapSource::answer(const EmailAddress& address)
     ldap::SearchRequest request{m_impl->config.base, ldap::make_filter(m_impl->config.filter, address.str()),
                                 k_attributes, ldap::Scope::Subtree};
     request.too_many_entries_is_answer = true;
+    request.entry_too_large_is_answer = true;
     request.absent_base_is_failure = true;  // not "none": nothing under a base that is not there
     const auto answer = m_impl->client.search(request);
     const std::string source = "ldap:" + answer.server;

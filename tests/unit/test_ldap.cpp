@@ -696,8 +696,9 @@ public:
     }
 
     // One entry larger than max_pdu_bytes: the connection is dropped, the search fails (a
-    // group or clearance search), or, for a caller that takes directory conditions as answers
-    // (certificate lookups), says entry_too_large without entries.
+    // membership or clearance search), or, for a caller that takes it as an answer
+    // (entry_too_large_is_answer: certificate lookups, a mail list's group), says
+    // entry_too_large without entries. too_many_entries_is_answer alone does not.
     void client_pdu_limit()
     {
         directory::ldap::ServerSettings server;
@@ -710,8 +711,11 @@ public:
                                       "(mail=broken@partner.example)", {}, directory::ldap::Scope::Subtree};
         CPPUNIT_ASSERT_THROW(client.search(big), Error);
         CPPUNIT_ASSERT_EQUAL(0U, client.servers().at(0)->open_sessions());
+        auto count_only = big;
+        count_only.too_many_entries_is_answer = true;
+        CPPUNIT_ASSERT_THROW(client.search(count_only), Error);
         auto answer_kind = big;
-        answer_kind.too_many_entries_is_answer = true;
+        answer_kind.entry_too_large_is_answer = true;
         const auto cut = client.search(answer_kind);
         CPPUNIT_ASSERT(cut.entry_too_large && cut.entries.empty());
         CPPUNIT_ASSERT_EQUAL(0U, client.servers().at(0)->open_sessions());

@@ -143,6 +143,24 @@ std::string group_chain(const std::string& name, int levels)
     return ldif;
 }
 
+// cn=NAME,ou=groups with `members` member values (DNs of no entry, ~60 bytes each): an entry
+// larger than a small SearchLimits::max_pdu_bytes.
+std::string big_group(const std::string& name, int members)
+{
+    std::string ldif = "\ndn: cn=" + name + ",ou=groups," + kSuffix + "\nobjectClass: groupOfNames\ncn: " + name + "\n";
+    for (int i = 0; i < members; ++i)
+        ldif += "member: cn=member-" + std::to_string(i) + "@partner.example,ou=people," + kSuffix + "\n";
+    return ldif;
+}
+
+const char* kHolder = R"(
+dn: cn=holder,ou=groups,dc=partner,dc=example
+objectClass: groupOfNames
+cn: holder
+member: cn=clerk@partner.example,ou=people,dc=partner,dc=example
+member: cn=huge,ou=groups,dc=partner,dc=example
+)";
+
 class Slapd {
 public:
     Slapd() : m_port(free_port())
@@ -154,7 +172,8 @@ public:
             fixture("entry " + std::string(who) + " > " + q(f));
             ldifs += " " + q(f);
         }
-        test::write_file(d / "groups.ldif", kGroups + group_chain("deep8", 8) + group_chain("deep9", 9) + kSplit);
+        test::write_file(d / "groups.ldif", kGroups + group_chain("deep8", 8) + group_chain("deep9", 9) + kSplit +
+                                                 big_group("huge", 400) + kHolder);
         fixture("start " + q(dir()) + " " + std::to_string(m_port) + ldifs + " " + q(d / "groups.ldif"));
     }
     ~Slapd()
@@ -336,6 +355,20 @@ public:
             directory::LdapGroupMembers small(slapd.member_settings(std::chrono::seconds(0), 2));
             CPPUNIT_ASSERT(small.members("all").truncated);
             CPPUNIT_ASSERT(!small.members("vip").truncated);
+            // A group entry larger than one LDAP message may be (SearchLimits::max_pdu_bytes;
+            // 4 MiB by default, some 60,000 members): libldap drops the connection unread, and the
+            // directory sends the same entry at every retry. Taken for an outage, the list's mail
+            // got 451 until it bounced days later; it is the group too large for a list, as for
+            // more than max_members values (the list refuses it: 550), also when it is nested.
+            auto small_pdu = slapd.member_settings(std::chrono::seconds(0));
+            small_pdu.client.limits.max_pdu_bytes = 16 * 1024;  // the 400-member group is ~25 KiB
+            directory::LdapGroupMembers bounded(small_pdu);
+            for (const char* group : {"huge", "holder"}) {
+                const auto g = bounded.members(group);
+                CPPUNIT_ASSERT_MESSAGE(group, g.truncated && !g.too_deep);
+            }
+            CPPUNIT_ASSERT(!bounded.members("vip").truncated);  // small entries still read
+            CPPUNIT_ASSERT_EQUAL(std::size_t(2), bounded.members("vip").addresses.size());
             // Expansions are cached for the TTL.
             directory::LdapGroupMembers cached(slapd.member_settings(std::chrono::seconds(60)));
             CPPUNIT_ASSERT_EQUAL(std::size_t(3), cached.members("all").addresses.size());
