@@ -16,7 +16,9 @@
 #include "directory/ldap_clearances.h"
 #include "directory/ldap_group_members.h"
 #include "directory/ldap_groups.h"
+#include "policy/match.h"
 #include "policy/policy.h"
+#include "tests/unit/test_policy_support.h"
 #include "tests/unit/test_support.h"
 
 using namespace ssm;
@@ -398,6 +400,17 @@ public:
             CPPUNIT_ASSERT(groups.is_member(addr("here@partner.example"), "team"));
             CPPUNIT_ASSERT(groups.is_member(addr("here@partner.example"), "cn=team," + split));
             unknown("a person not found", [&] { groups.is_member(addr("away@partner.example"), "team"); });
+            // here+x@ has no entry (unknown, the references), here@ is a member of team: a
+            // to_group rule matches (asked in the other order, the refusal of the first form
+            // hid the yes of the second: 451 for mail the directory had an answer for).
+            policy::Conditions to_team;
+            to_team.to_group.push_back("team");
+            to_team.extensions = test::extensions("+");
+            policy::MessageContext out;
+            out.direction = policy::Direction::Outbound;
+            CPPUNIT_ASSERT(policy::match(to_team, out, addr("here+x@partner.example"), &groups).matched);
+            // away+x@ and away@: both unknown, no answer.
+            unknown("neither form seen", [&] { policy::match(to_team, out, addr("away+x@partner.example"), &groups); });
             unknown("a group not found", [&] { groups.is_member(addr("here@partner.example"), "others"); });
 
             auto member_settings = slapd.member_settings(std::chrono::seconds(0));
@@ -427,6 +440,21 @@ public:
             // A server that is down: DirectoryUnavailable (451 4.7.1), cached answers still hold.
             slapd.stop();
             CPPUNIT_ASSERT(cached.is_member(addr("vip@partner.example"), "vip"));
+            // A recipient with an extension while the directory is down: one form cannot be
+            // asked, the other's answer is cached. A "yes" for either form decides; a "no" for
+            // one and no answer for the other is no answer (451), never "not a member".
+            policy::Conditions to_vip;
+            to_vip.to_group.push_back("vip");
+            to_vip.extensions = test::extensions("+");
+            policy::MessageContext out;
+            out.direction = policy::Direction::Outbound;
+            CPPUNIT_ASSERT(policy::match(to_vip, out, addr("vip+x@partner.example"), &cached).matched);
+            try {
+                policy::match(to_vip, out, addr("clerk+x@partner.example"), &cached);
+                CPPUNIT_FAIL("clerk+x@ was not a member though its form could not be asked");
+            } catch (const Error& e) {
+                CPPUNIT_ASSERT(e.failure() == Failure::DirectoryUnavailable);
+            }
             try {
                 cached.is_member(addr("boss@partner.example"), "vip");
                 CPPUNIT_FAIL("answered without a server");
