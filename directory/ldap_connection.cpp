@@ -253,9 +253,14 @@ std::vector<const Bytes*> Entry::values(std::string_view name) const
     return out;
 }
 
-void refuse_unseen(std::size_t references, const std::string& what)
+void refuse_unseen(std::size_t references, const std::string& what, References mode)
 {
     if (references == 0) return;
+    if (mode == References::Ignore) {
+        // Debug, not info: under an AD domain root every negative answer meets them.
+        log::debug("ldap_references_ignored", {{"question", what}, {"references", std::to_string(references)}});
+        return;
+    }
     throw Error(Failure::DirectoryUnavailable,
                 what + ": unknown: " + std::to_string(references) +
                     " search reference(s) to other servers not followed (a base below the referral "

@@ -172,12 +172,19 @@ struct SearchResult {
     std::size_t references = 0;
 };
 
-// For a negative answer ("not a member", "no such person") from searches that met `references`
-// continuation references: part of the subtree is held by a server nobody configured, which
-// is not asked, so the entry that would make the answer positive may be there. Throws
-// ssm::Error(Failure::DirectoryUnavailable) naming `what` when references > 0; returns
-// otherwise. A positive answer found beside references stands (callers do not call this).
-void refuse_unseen(std::size_t references, const std::string& what);
+// What a negative answer ("not a member", "no such person") from searches that met
+// continuation references is: part of the subtree is held by a server nobody configured, which
+// is not asked, so the entry that would make the answer positive may be there.
+// Fail: no answer (the default). Ignore: the answer of what this server holds; for Active
+// Directory, which refers every subtree search at a domain root to its application partitions
+// (DomainDnsZones, ForestDnsZones, Configuration), where no person or group is.
+enum class References { Fail, Ignore };
+
+// For a negative answer from searches that met `references` references, under `mode`: Fail
+// throws ssm::Error(Failure::DirectoryUnavailable) naming `what`; Ignore logs one debug line
+// (ldap_references_ignored) and returns. Returns when references is 0. A positive answer found
+// beside references stands (callers do not call this).
+void refuse_unseen(std::size_t references, const std::string& what, References mode);
 
 // RFC 4515 escaping of an assertion value (via libldap's ldap_bv2escaped_filter_value, which
 // escapes NUL ( ) * \ and every non-ASCII byte as \XX), so untrusted text cannot change the

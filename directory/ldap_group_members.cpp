@@ -211,10 +211,11 @@ GroupExpansion LdapGroupMembers::ask(const std::string& group) const
         return std::move(walk.out);
     }
     // A group not found where part of group_base is on a server referred to (not asked) may be
-    // there: "no such group" would leave the list without its members. Fail closed. (Member
+    // there: "no such group" would leave the list without its members. Fail closed, unless
+    // search_references is Ignore. (Member
     // entries are read by DN, base scope: one below a referral object is a referral result,
     // a failure already.)
-    if (answer.entries.empty()) ldap::refuse_unseen(answer.references, "group " + group);
+    if (answer.entries.empty()) ldap::refuse_unseen(answer.references, "group " + group, m_settings.search_references);
 
     Walk walk{group, {}, 0, {}};
     walk.out.found = !answer.entries.empty();

@@ -54,6 +54,7 @@ struct GroupMembersSettings {
     std::chrono::seconds cache_ttl{300};  // 0: ask every time
     std::size_t max_members = 1000;      // member values read from the group entries
     bool nested = true;                  // false: a member that is a group is skipped
+    ldap::References search_references = ldap::References::Fail;  // "no such group" beside them
 };
 
 class LdapGroupMembers final : public GroupMemberDirectory {

@@ -128,6 +128,11 @@ directory::ldap::Client::Settings group_client(const GroupDirectory& g, std::siz
     return client;
 }
 
+directory::ldap::References references(const GroupDirectory& g)
+{
+    return g.ignore_search_references ? directory::ldap::References::Ignore : directory::ldap::References::Fail;
+}
+
 // Builds a [directory.groups] user (LdapGroups, LdapClearances), turning its errors into
 // configuration errors naming the table.
 template <typename T, typename Settings>
@@ -151,6 +156,7 @@ std::shared_ptr<const policy::GroupMembership> group_directory(const GroupDirect
     settings.group_base = g.group_base;
     settings.nested = g.nested;
     settings.cache_ttl = g.cache_ttl;
+    settings.search_references = references(g);
     return directory_user<directory::LdapGroups>(g, std::move(settings));
 }
 
@@ -164,6 +170,7 @@ std::shared_ptr<const directory::GroupMemberDirectory> group_member_directory(co
     settings.nested = g.nested;
     settings.cache_ttl = g.cache_ttl;
     settings.max_members = MailList::kMaxMembers;
+    settings.search_references = references(g);
     return directory_user<directory::LdapGroupMembers>(g, std::move(settings));
 }
 
@@ -178,6 +185,7 @@ std::shared_ptr<const policy::ClearanceDirectory> clearance_directory(const Grou
     settings.user_filter = g.user_filter;
     settings.attribute = attribute;
     settings.cache_ttl = g.cache_ttl;
+    settings.search_references = references(g);
     return directory_user<directory::LdapClearances>(g, std::move(settings));
 }
 

@@ -149,6 +149,9 @@ struct GroupDirectory : LdapConnectionSettings {
     std::string group_base;            // where groups named by cn are
     bool nested = true;                // groups that are members of groups are followed
     std::chrono::seconds cache_ttl{300};
+    // search_references = "ignore": a negative answer beside continuation references is taken
+    // (default "fail": no answer, 451).
+    bool ignore_search_references = false;
 };
 
 // [directory.smimea]: DNS SMIMEA (RFC 8162), DNSSEC-validated, asked after every other source.

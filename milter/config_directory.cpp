@@ -96,6 +96,10 @@ GroupDirectory load_groups(Loader& L, const toml::table* t, const std::string& f
     g.group_base = L.str(t, kGroups, "group_base");
     g.nested = L.boolean(t, kGroups, "nested");
     g.cache_ttl = L.duration(t, kGroups, "cache_ttl");
+    const std::string references = L.str(t, kGroups, "search_references");
+    if (references != "fail" && references != "ignore")
+        L.fail(L.region(t, "search_references"), "search_references must be \"fail\" or \"ignore\"");
+    g.ignore_search_references = references == "ignore";
     return g;
 }
 

@@ -46,6 +46,18 @@ cache_ttl = \"0s\""
   && ! grep -qi 'not yet in force' "$WORK/check.log" && pass groups-config-in-force \
   || fail groups-config-in-force "$(tr '\n' ' ' <"$WORK/check.log")"
 
+# search_references: "fail" (the default) or "ignore"; ssm-milter -n refuses anything else at
+# its file:line (an Active Directory administrator's typo must not pass as one of the two).
+sed 's|^cache_ttl = "0s"$|&\nsearch_references = "ignore"|' "$WORK/ssm.toml" >"$WORK/ignore.toml"
+sed 's|^cache_ttl = "0s"$|&\nsearch_references = "follow"|' "$WORK/ssm.toml" >"$WORK/follow.toml"
+line=$(grep -n '^search_references = ' "$WORK/follow.toml" | cut -d: -f1)
+"$SSM_BUILDDIR/ssm-milter" -n -c "$WORK/ignore.toml" >"$WORK/ignore.log" 2>&1; ignore_rc=$?
+msg=$("$SSM_BUILDDIR/ssm-milter" -n -c "$WORK/follow.toml" 2>&1); rc=$?
+if [ "$ignore_rc" -eq 0 ] && [ -n "$line" ] && [ "$rc" -eq 78 ] \
+   && [[ $msg == *"$WORK/follow.toml:$line:"*'search_references must be "fail" or "ignore"'* ]]; then
+  pass groups-search-references-config
+else fail groups-search-references-config "ignore: [$ignore_rc] $(tr '\n' ' ' <"$WORK/ignore.log") | follow: [$rc] $msg"; fi
+
 # ssmctl policy test names the deciding rule
 policy_rule() {
   "$SSM_BUILDDIR/ssmctl" -c "$WORK/ssm.toml" policy test --direction out --from "$1" --to someone@elsewhere.example 2>&1

@@ -108,7 +108,7 @@ uniqueMember: cn=vip,ou=groups,dc=partner,dc=example
 
 // ou=split: people and groups of which a part is held by another server (a referral object:
 // slapd answers a subtree search above it with a continuation reference, RFC 4511 §4.5.3,
-// which is not followed). here@ and its group are on this server.
+// which is not followed). here@ and its group are on this server, and outsider@, in no group.
 const char* kSplit = R"(
 dn: ou=split,dc=partner,dc=example
 objectClass: organizationalUnit
@@ -125,6 +125,12 @@ objectClass: inetOrgPerson
 cn: here@partner.example
 sn: here
 mail: here@partner.example
+
+dn: cn=outsider@partner.example,ou=split,dc=partner,dc=example
+objectClass: inetOrgPerson
+cn: outsider@partner.example
+sn: outsider
+mail: outsider@partner.example
 
 dn: cn=team,ou=split,dc=partner,dc=example
 objectClass: groupOfNames
@@ -412,6 +418,7 @@ public:
             // away+x@ and away@: both unknown, no answer.
             unknown("neither form seen", [&] { policy::match(to_team, out, addr("away+x@partner.example"), &groups); });
             unknown("a group not found", [&] { groups.is_member(addr("here@partner.example"), "others"); });
+            unknown("a person in no group", [&] { groups.is_member(addr("outsider@partner.example"), "team"); });
 
             auto member_settings = slapd.member_settings(std::chrono::seconds(0));
             member_settings.group_base = split;
@@ -428,6 +435,24 @@ public:
             directory::LdapClearances clearances(clearance_settings);
             CPPUNIT_ASSERT(clearances.clearances(addr("here@partner.example")).values.empty());
             unknown("a clearance not found", [&] { clearances.clearances(addr("away@partner.example")); });
+
+            // search_references = "ignore" (an Active Directory domain root, whose references go
+            // to partitions without people or groups): the answer of what this server holds.
+            auto ignoring = settings;
+            ignoring.search_references = directory::ldap::References::Ignore;
+            directory::LdapGroups local(ignoring);
+            CPPUNIT_ASSERT(local.is_member(addr("here@partner.example"), "team"));
+            CPPUNIT_ASSERT(!local.is_member(addr("outsider@partner.example"), "team"));
+            CPPUNIT_ASSERT(!local.is_member(addr("away@partner.example"), "team"));
+            CPPUNIT_ASSERT(!local.is_member(addr("here@partner.example"), "others"));
+            member_settings.search_references = directory::ldap::References::Ignore;
+            directory::LdapGroupMembers local_members(member_settings);
+            CPPUNIT_ASSERT_EQUAL(std::size_t(1), local_members.members("team").addresses.size());
+            const auto others = local_members.members("others");
+            CPPUNIT_ASSERT(!others.found && others.addresses.empty());
+            clearance_settings.search_references = directory::ldap::References::Ignore;
+            directory::LdapClearances local_clearances(clearance_settings);
+            CPPUNIT_ASSERT(local_clearances.clearances(addr("away@partner.example")).values.empty());
         }
         {
             // The cache answers repeated questions without searching again.
