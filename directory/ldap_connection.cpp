@@ -712,7 +712,8 @@ Client::Client(Settings settings) : m_retry_after(settings.retry_after)
         check_uri(s.uri);
         if (!s.bind_dn.empty() && !s.bind_password)
             throw SettingsError("a bind DN needs a password: " + s.uri);
-        if (s.starttls && has_scheme(s.uri, "ldapi")) throw SettingsError("StartTLS does not apply to ldapi://: " + s.uri);
+        if (s.starttls && has_scheme(s.uri, "ldapi"))
+            throw SettingsError("StartTLS does not apply to ldapi://: " + s.uri);
         m_pools.push_back(
             std::make_unique<ServerPool>(std::move(s), settings.connections_per_server, settings.limits));
     }

@@ -151,8 +151,15 @@ bool LdapGroupMembers::expand(const std::vector<std::string>& dns, int depth, Wa
         read.scope = ldap::Scope::Base;
         read.filter = "(objectClass=*)";
         read.attributes = {"mail", "objectClass", "member", "uniqueMember"};
-        read.entry_too_large_is_answer = true;  // only a group's member values make an entry that large
+        // Of these attributes only a group's member values make an entry that large.
+        read.entry_too_large_is_answer = true;
         const auto who = m_client->search(read);
+        if (who.entry_too_large && !m_settings.nested) {  // a group, skipped like any other here
+            ++walk.out.without_mail;
+            log::notice("group-member-without-mail", {{"group", walk.group}, {"member", dn}, {"server", who.server},
+                                                      {"reason", "entry larger than " + entry_limit()}});
+            continue;
+        }
         if (who.entry_too_large) {
             too_large(walk, who.server, "entry " + dn + " larger than " + entry_limit());
             return false;
@@ -212,9 +219,8 @@ GroupExpansion LdapGroupMembers::ask(const std::string& group) const
     }
     // A group not found where part of group_base is on a server referred to (not asked) may be
     // there: "no such group" would leave the list without its members. Fail closed, unless
-    // search_references is Ignore. (Member
-    // entries are read by DN, base scope: one below a referral object is a referral result,
-    // a failure already.)
+    // search_references is Ignore. (Member entries are read by DN, base scope: one below a
+    // referral object is a referral result, a failure already.)
     if (answer.entries.empty()) ldap::refuse_unseen(answer.references, "group " + group, m_settings.search_references);
 
     Walk walk{group, {}, 0, {}};

@@ -259,7 +259,8 @@ std::shared_ptr<const Certificates> Certificates::load(const Config& config,
     if (config.directory.groups) c->m_groups = group_directory(*config.directory.groups, entry_bytes);
     const bool list_groups = std::any_of(config.mail_lists.begin(), config.mail_lists.end(),
                                          [](const MailList& l) { return !l.members_group.empty(); });
-    if (config.directory.groups && list_groups) c->m_group_members = group_member_directory(*config.directory.groups, entry_bytes);
+    if (config.directory.groups && list_groups)
+        c->m_group_members = group_member_directory(*config.directory.groups, entry_bytes);
     if (config.directory.groups && !config.clearance_attribute.empty())
         c->m_clearances = clearance_directory(*config.directory.groups, config.clearance_attribute, entry_bytes);
     pki::TrustStoreConfig trust_config;

@@ -376,6 +376,12 @@ public:
                 CPPUNIT_ASSERT_MESSAGE(group, g.truncated && !g.too_deep);
             }
             CPPUNIT_ASSERT(!bounded.members("vip").truncated);  // small entries still read
+            // nested = false: a member that is a group is skipped, a large one too.
+            small_pdu.nested = false;
+            const auto holder_flat = directory::LdapGroupMembers(small_pdu).members("holder");
+            CPPUNIT_ASSERT(!holder_flat.truncated);
+            CPPUNIT_ASSERT_EQUAL(std::size_t(1), holder_flat.addresses.size());  // clerk
+            CPPUNIT_ASSERT_EQUAL(std::size_t(1), holder_flat.without_mail);      // huge
             CPPUNIT_ASSERT_EQUAL(std::size_t(2), bounded.members("vip").addresses.size());
             // Expansions are cached for the TTL.
             directory::LdapGroupMembers cached(slapd.member_settings(std::chrono::seconds(60)));
