@@ -50,8 +50,10 @@ policy::DirectoryClearances LdapClearances::ask(const EmailAddress& recipient) c
     const auto answer = m_client->search(people);
     // No entry here, and part of user_base on a server referred to (not asked): the recipient's
     // entry, and its clearance, may be there. "No clearance" would refuse the recipient as not
-    // cleared where the directory only did not say: no answer, the message waits (451).
-    if (answer.entries.empty()) ldap::refuse_unseen(answer.references, "clearance of " + recipient.str());
+    // cleared where the directory only did not say: no answer, the message waits (451), unless
+    // search_references is Ignore.
+    if (answer.entries.empty())
+        ldap::refuse_unseen(answer.references, "clearance of " + recipient.str(), m_settings.search_references);
     policy::DirectoryClearances out;
     for (const auto& entry : answer.entries) {
         // Matched by type: servers answer "clearance;binary" for "clearance" and back.

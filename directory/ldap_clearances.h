@@ -24,6 +24,7 @@ struct ClearanceDirectorySettings {
     std::string user_filter = "(mail=%s)";  // %s: the escaped address
     std::string attribute = "clearance;binary";
     std::chrono::seconds cache_ttl{300};    // 0: ask every time
+    ldap::References search_references = ldap::References::Fail;  // "no entry" beside them
 };
 
 class LdapClearances final : public policy::ClearanceDirectory {

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <csignal>
 #include <ctime>
+#include <system_error>
 #include <thread>
 
 #include "base/ascii.h"
@@ -101,15 +102,12 @@ void set_option(LDAP* ld, const ServerSettings& s, int option, const void* value
     if (rc != LDAP_OPT_SUCCESS) throw LdapError(s.uri + ": cannot set " + what, rc, true);
 }
 
-bool is_ldaps(const std::string& uri)
+// Whether `uri` is of `scheme` ("ldaps", "ldapi"; any case, as libldap reads it). ldapi is a
+// Unix socket on this host: the kernel says who is at the other end, TLS adds nothing.
+bool has_scheme(std::string_view uri, std::string_view scheme)
 {
-    return uri.size() >= 8 && iequals(std::string_view(uri).substr(0, 8), "ldaps://");
-}
-
-// A Unix socket on this host: the kernel says who is at the other end, TLS adds nothing.
-bool is_ldapi(const std::string& uri)
-{
-    return uri.size() >= 8 && iequals(std::string_view(uri).substr(0, 8), "ldapi://");
+    const std::size_t n = scheme.size() + 3;  // "://"
+    return uri.size() >= n && iequals(uri.substr(0, scheme.size()), scheme) && uri.substr(scheme.size(), 3) == "://";
 }
 
 int scope_code(Scope s)
@@ -156,17 +154,25 @@ void socket_closing(LDAP*, Sockbuf*, ldap_conncb* ctx)
 // reads the ldaps:// (and StartTLS) handshake blocking, retrying EAGAIN, without its network
 // timeout, so a server that accepted and never answered held the thread for ever (and, through
 // the lookup cache's single flight, every lookup of that address after it).
+// The watch is a thread of its own; one that cannot be started (EAGAIN: the thread or memory
+// limit reached) is a failure of this connection attempt like any other (LdapError: logged,
+// the next server asked), not a std::system_error that passed the failover unseen.
 class Deadline {
 public:
-    Deadline(Handle& handle, std::chrono::milliseconds limit)
-        : m_thread([this, &handle, limit] {
-              std::unique_lock lock(m_mutex);
-              if (!m_ended.wait_for(lock, limit, [this] { return m_done; })) {
-                  m_fired = true;
-                  handle.shut_down_socket();
-              }
-          })
+    Deadline(Handle& handle, std::chrono::milliseconds limit, const std::string& uri)
     {
+        try {
+            m_thread = std::thread([this, &handle, limit] {
+                std::unique_lock lock(m_mutex);
+                if (!m_ended.wait_for(lock, limit, [this] { return m_done; })) {
+                    m_fired = true;
+                    handle.shut_down_socket();
+                }
+            });
+        } catch (const std::system_error& e) {
+            throw LdapError(uri + ": cannot start the thread that bounds the connection's wait: " + e.what(),
+                            LDAP_LOCAL_ERROR, true);
+        }
     }
     ~Deadline() { end(); }
     Deadline(const Deadline&) = delete;
@@ -190,7 +196,7 @@ private:
     std::condition_variable m_ended;
     bool m_done = false;   // guarded by m_mutex
     bool m_fired = false;  // guarded by m_mutex
-    std::thread m_thread;  // last: starts once the rest is made
+    std::thread m_thread;  // started in the constructor's body, once the rest is made
 };
 
 }  // namespace
@@ -247,9 +253,14 @@ std::vector<const Bytes*> Entry::values(std::string_view name) const
     return out;
 }
 
-void refuse_unseen(std::size_t references, const std::string& what)
+void refuse_unseen(std::size_t references, const std::string& what, References mode)
 {
     if (references == 0) return;
+    if (mode == References::Ignore) {
+        // Debug, not info: under an AD domain root every negative answer meets them.
+        log::debug("ldap_references_ignored", {{"question", what}, {"references", std::to_string(references)}});
+        return;
+    }
     throw Error(Failure::DirectoryUnavailable,
                 what + ": unknown: " + std::to_string(references) +
                     " search reference(s) to other servers not followed (a base below the referral "
@@ -315,7 +326,7 @@ Handle connect(const ServerSettings& s, const SearchLimits& limits)
     set_option(ld, s, LDAP_OPT_TIMEOUT, &tv, "timeout");
     h.watch_socket(s.uri);
 
-    const bool tls = is_ldaps(s.uri) || s.starttls;
+    const bool tls = has_scheme(s.uri, "ldaps") || s.starttls;
     if (tls) {
         const int demand = LDAP_OPT_X_TLS_DEMAND;
         set_option(ld, s, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand, "TLS certificate check");
@@ -339,11 +350,11 @@ Handle connect(const ServerSettings& s, const SearchLimits& limits)
 
     // Connect now (ldaps: with the TLS handshake) so an unreachable server fails here.
     {
-        Deadline deadline(h, s.timeout);
+        Deadline deadline(h, s.timeout, s.uri);
         const int rc = ldap_connect(ld);
         const bool late = deadline.end();
         if (rc != LDAP_SUCCESS || late)
-            fail(ld, s, (is_ldaps(s.uri) ? "connect" + tls_note : std::string("connect")) +
+            fail(ld, s, (has_scheme(s.uri, "ldaps") ? "connect" + tls_note : std::string("connect")) +
                             (late ? ": no answer within the timeout" : ""),
                  rc != LDAP_SUCCESS ? rc : LDAP_TIMEOUT);
     }
@@ -356,9 +367,9 @@ Handle connect(const ServerSettings& s, const SearchLimits& limits)
         ber_sockbuf_ctrl(sb, LBER_SB_OPT_SET_MAX_INCOMING, &max);
     }
 
-    if (s.starttls && !is_ldaps(s.uri)) {
+    if (s.starttls && !has_scheme(s.uri, "ldaps")) {
         // The extended operation is bounded by LDAP_OPT_TIMEOUT, the handshake after it is not.
-        Deadline deadline(h, 2 * s.timeout);
+        Deadline deadline(h, 2 * s.timeout, s.uri);
         const int rc = ldap_start_tls_s(ld, nullptr, nullptr);
         const bool late = deadline.end();
         if (rc != LDAP_SUCCESS || late)
@@ -437,14 +448,14 @@ SearchResult too_many_entries(const ServerSettings& s, const SearchRequest& requ
 
 // One message over max_pdu_bytes: liblber refuses to read it (LBER_SB_OPT_SET_MAX_INCOMING)
 // and libldap drops the connection. The server sends the same entry at every retry, so for a
-// caller that takes directory conditions as answers (certificate lookups) it is one: retried as
-// an outage, the recipient was deferred (451) until the MTA gave up days later.
+// caller that takes it as an answer (certificate lookups, a mail list's group) it is one:
+// retried as an outage, the mail was deferred (451) until the MTA gave up days later.
 SearchResult entry_too_large(const ServerSettings& s, const SearchRequest& request, const SearchLimits& limits)
 {
     log::warning("ldap_entry_too_large", {{"server", s.uri},
                                           {"filter", request.filter},
                                           {"max_pdu_bytes", std::to_string(limits.max_pdu_bytes)}});
-    if (request.too_many_entries_is_answer) {
+    if (request.entry_too_large_is_answer) {
         SearchResult cut;
         cut.entry_too_large = true;
         cut.abandoned = true;  // libldap has given the connection up
@@ -701,7 +712,8 @@ Client::Client(Settings settings) : m_retry_after(settings.retry_after)
         check_uri(s.uri);
         if (!s.bind_dn.empty() && !s.bind_password)
             throw SettingsError("a bind DN needs a password: " + s.uri);
-        if (s.starttls && is_ldapi(s.uri)) throw SettingsError("StartTLS does not apply to ldapi://: " + s.uri);
+        if (s.starttls && has_scheme(s.uri, "ldapi"))
+            throw SettingsError("StartTLS does not apply to ldapi://: " + s.uri);
         m_pools.push_back(
             std::make_unique<ServerPool>(std::move(s), settings.connections_per_server, settings.limits));
     }

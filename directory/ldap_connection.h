@@ -115,9 +115,13 @@ struct SearchRequest {
     // partial answer. true (certificate lookups): an answer of its own, SearchResult::
     // too_many_entries without the entries received: more entries match than the limit lets
     // through, which no other server and no retry changes (a directory condition, not an
-    // outage), and which of them is the recipient's is unknown. The same for an entry larger
-    // than max_pdu_bytes (SearchResult::entry_too_large): the directory sends it at every retry.
+    // outage), and which of them is the recipient's is unknown.
     bool too_many_entries_is_answer = false;
+    // What an entry larger than max_pdu_bytes is. false: a failure of the server. true
+    // (certificate lookups, a mail list's group): an answer of its own, SearchResult::
+    // entry_too_large without entries: the directory sends the same entry at every retry, so
+    // taken for an outage it deferred the mail until it bounced.
+    bool entry_too_large_is_answer = false;
     // What noSuchObject (the base is not there) is. false (a group or person read by DN that
     // may be gone): an empty answer. true (certificate lookups under the configured base): a
     // failure like an unreachable server, since the directory cannot tell whether the address
@@ -132,7 +136,7 @@ struct SearchRequest {
 // session closed); values larger than max_value_bytes and values past max_values (over the
 // whole answer) are dropped with a log line and counted (SearchResult::dropped_values); a PDU
 // (one entry) larger than max_pdu_bytes breaks the connection (and fails the search, or says
-// entry_too_large: see SearchRequest::too_many_entries_is_answer).
+// entry_too_large: see SearchRequest::entry_too_large_is_answer).
 struct SearchLimits {
     int max_entries = 16;
     std::size_t max_value_bytes = 64 * 1024;
@@ -160,7 +164,7 @@ struct SearchResult {
     std::size_t dropped_values = 0;  // values left out by max_value_bytes / max_values
     bool too_many_entries = false;   // sizeLimitExceeded with too_many_entries_is_answer: no entries
     bool abandoned = false;          // the server sent more than max_entries: its session is closed
-    // An entry over max_pdu_bytes with too_many_entries_is_answer: no entries (the session is
+    // An entry over max_pdu_bytes with entry_too_large_is_answer: no entries (the session is
     // closed: abandoned).
     bool entry_too_large = false;
     // Continuation references (RFC 4511 §4.5.3: part of the subtree is held elsewhere) the
@@ -168,12 +172,19 @@ struct SearchResult {
     std::size_t references = 0;
 };
 
-// For a negative answer ("not a member", "no such person") from searches that met `references`
-// continuation references: part of the subtree is held by a server nobody configured, which
-// is not asked, so the entry that would make the answer positive may be there. Throws
-// ssm::Error(Failure::DirectoryUnavailable) naming `what` when references > 0; returns
-// otherwise. A positive answer found beside references stands (callers do not call this).
-void refuse_unseen(std::size_t references, const std::string& what);
+// What a negative answer ("not a member", "no such person") from searches that met
+// continuation references is: part of the subtree is held by a server nobody configured, which
+// is not asked, so the entry that would make the answer positive may be there.
+// Fail: no answer (the default). Ignore: the answer of what this server holds; for Active
+// Directory, which refers every subtree search at a domain root to its application partitions
+// (DomainDnsZones, ForestDnsZones, Configuration), where no person or group is.
+enum class References { Fail, Ignore };
+
+// For a negative answer from searches that met `references` references, under `mode`: Fail
+// throws ssm::Error(Failure::DirectoryUnavailable) naming `what`; Ignore logs one debug line
+// (ldap_references_ignored) and returns. Returns when references is 0. A positive answer found
+// beside references stands (callers do not call this).
+void refuse_unseen(std::size_t references, const std::string& what, References mode);
 
 // RFC 4515 escaping of an assertion value (via libldap's ldap_bv2escaped_filter_value, which
 // escapes NUL ( ) * \ and every non-ASCII byte as \XX), so untrusted text cannot change the

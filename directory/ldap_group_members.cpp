@@ -51,6 +51,11 @@ std::string member_dn(std::string_view value)
     return ldap::is_valid_dn(value) ? std::string(value) : std::string();
 }
 
+std::string LdapGroupMembers::entry_limit() const
+{
+    return std::to_string(m_settings.client.limits.max_pdu_bytes) + " bytes (max_entry_bytes)";
+}
+
 LdapGroupMembers::LdapGroupMembers(GroupMembersSettings settings) : m_settings(std::move(settings))
 {
     // One answer holds a whole group: every member value must fit (one more than the maximum
@@ -98,6 +103,13 @@ bool is_group_entry(const ldap::Entry& entry)
 
 }  // namespace
 
+// The expansion cannot be complete: the group is too large for a list (the list refuses it).
+void LdapGroupMembers::too_large(Walk& walk, const std::string& server, const std::string& why) const
+{
+    walk.out.truncated = true;
+    log::warning("group-too-large", {{"group", walk.group}, {"server", server}, {"reason", why}});
+}
+
 // The member DNs of these group entries, each once, in the order the entries list them;
 // false (walk.out.truncated) when the values exceed max_members.
 bool LdapGroupMembers::member_dns(const std::vector<ldap::Entry>& entries, const std::string& server, Walk& walk,
@@ -107,9 +119,7 @@ bool LdapGroupMembers::member_dns(const std::vector<ldap::Entry>& entries, const
         for (const char* attribute : {"member", "uniqueMember"}) {
             for (const Bytes* v : entry.values(attribute)) {
                 if (++walk.values > m_settings.max_members) {
-                    walk.out.truncated = true;
-                    log::warning("group-too-large", {{"group", walk.group}, {"server", server},
-                                                     {"max_members", std::to_string(m_settings.max_members)}});
+                    too_large(walk, server, "more than " + std::to_string(m_settings.max_members) + " member values");
                     return false;
                 }
                 const std::string dn = member_dn(std::string_view(reinterpret_cast<const char*>(v->data()), v->size()));
@@ -141,7 +151,19 @@ bool LdapGroupMembers::expand(const std::vector<std::string>& dns, int depth, Wa
         read.scope = ldap::Scope::Base;
         read.filter = "(objectClass=*)";
         read.attributes = {"mail", "objectClass", "member", "uniqueMember"};
+        // Of these attributes only a group's member values make an entry that large.
+        read.entry_too_large_is_answer = true;
         const auto who = m_client->search(read);
+        if (who.entry_too_large && !m_settings.nested) {  // a group, skipped like any other here
+            ++walk.out.without_mail;
+            log::notice("group-member-without-mail", {{"group", walk.group}, {"member", dn}, {"server", who.server},
+                                                      {"reason", "entry larger than " + entry_limit()}});
+            continue;
+        }
+        if (who.entry_too_large) {
+            too_large(walk, who.server, "entry " + dn + " larger than " + entry_limit());
+            return false;
+        }
         if (m_settings.nested && !who.entries.empty() && is_group_entry(who.entries.front())) {
             if (depth > kMaxGroupNesting) {
                 // Fail closed: members below this level would silently miss the list's mail.
@@ -185,12 +207,21 @@ GroupExpansion LdapGroupMembers::ask(const std::string& group) const
         request.absent_base_is_failure = true;  // configured: not there is no answer, not "no group"
         request.filter = "(cn=" + ldap::escape_filter_value(group) + ")";
     }
+    // A group entry larger than one LDAP message may be (tens of thousands of members) comes
+    // back the same at every retry: the group too large for a list, as for max_members.
+    request.entry_too_large_is_answer = true;
     const auto answer = m_client->search(request);
+    if (answer.entry_too_large) {
+        Walk walk{group, {}, 0, {}};
+        walk.out.found = true;
+        too_large(walk, answer.server, "group entry larger than " + entry_limit());
+        return std::move(walk.out);
+    }
     // A group not found where part of group_base is on a server referred to (not asked) may be
-    // there: "no such group" would leave the list without its members. Fail closed. (Member
-    // entries are read by DN, base scope: one below a referral object is a referral result,
-    // a failure already.)
-    if (answer.entries.empty()) ldap::refuse_unseen(answer.references, "group " + group);
+    // there: "no such group" would leave the list without its members. Fail closed, unless
+    // search_references is Ignore. (Member entries are read by DN, base scope: one below a
+    // referral object is a referral result, a failure already.)
+    if (answer.entries.empty()) ldap::refuse_unseen(answer.references, "group " + group, m_settings.search_references);
 
     Walk walk{group, {}, 0, {}};
     walk.out.found = !answer.entries.empty();

@@ -30,8 +30,9 @@ struct GroupExpansion {
     bool found = false;                   // some entry answered for the group
     std::vector<EmailAddress> addresses;  // each once, in the order of the group's values
     std::size_t without_mail = 0;         // member DNs skipped: no entry, no usable mail, bad DN
-    bool truncated = false;               // more member values than max_members, or nesting
-                                          // deeper than kMaxGroupNesting: incomplete
+    bool truncated = false;               // more member values than max_members, a group
+                                          // entry larger than the client's max_pdu_bytes, or
+                                          // nesting deeper than kMaxGroupNesting: incomplete
     bool too_deep = false;                // truncated by the nesting
 };
 
@@ -53,6 +54,7 @@ struct GroupMembersSettings {
     std::chrono::seconds cache_ttl{300};  // 0: ask every time
     std::size_t max_members = 1000;      // member values read from the group entries
     bool nested = true;                  // false: a member that is a group is skipped
+    ldap::References search_references = ldap::References::Fail;  // "no such group" beside them
 };
 
 class LdapGroupMembers final : public GroupMemberDirectory {
@@ -66,6 +68,8 @@ private:
     GroupExpansion ask(const std::string& group) const;
     bool member_dns(const std::vector<ldap::Entry>& entries, const std::string& server, Walk& walk,
                     std::vector<std::string>& dns) const;
+    void too_large(Walk& walk, const std::string& server, const std::string& why) const;
+    std::string entry_limit() const;  // "N bytes (max_entry_bytes)", for the log
     bool expand(const std::vector<std::string>& dns, int depth, Walk& walk) const;
 
     GroupMembersSettings m_settings;

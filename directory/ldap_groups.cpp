@@ -103,13 +103,14 @@ bool LdapGroups::ask(const EmailAddress& address, const std::string& group) cons
     people.absent_base_is_failure = true;
     const auto found = m_client->search(people);
     // Every "no" below is checked against the references met on the way: the person's entry,
-    // the group, or a group between them may be on the server referred to. Fail closed: a
-    // to_group rule requiring encryption must not silently not apply (nor a from_group rule
-    // requiring a signature), so the policy gets no answer and the mail waits (451).
+    // the group, or a group between them may be on the server referred to. Fail closed unless
+    // configured otherwise (search_references): a to_group rule requiring encryption must not
+    // silently not apply (nor a from_group rule requiring a signature), so the policy gets no
+    // answer and the mail waits (451).
     std::size_t references = found.references;
     const std::string what = "membership of " + address.str() + " in group " + group;
     auto no = [&] {
-        ldap::refuse_unseen(references, what);
+        ldap::refuse_unseen(references, what, m_settings.search_references);
         return false;
     };
     if (found.entries.empty()) return no();

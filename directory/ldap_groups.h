@@ -6,7 +6,8 @@
 // them are asked the same, one level up at a time (kMaxGroupNesting levels, each group once).
 // Answers are cached for a short time. "Not a member" from searches that met search
 // references (part of the tree on a server not asked) is no answer: DirectoryUnavailable, as
-// for an unreachable server (the policy cannot tell whether a rule applies: the mail waits).
+// for an unreachable server (the policy cannot tell whether a rule applies: the mail waits),
+// unless search_references is Ignore.
 // SECURITY: addresses are untrusted envelope values and are escaped into filters (RFC 4515);
 // group names come from configuration; the server's answers are only counted, never parsed.
 #pragma once
@@ -29,6 +30,7 @@ struct GroupDirectorySettings {
     std::string group_base;                // where groups named without a DN are (by cn)
     bool nested = true;                    // also a member of a group that is a member
     std::chrono::seconds cache_ttl{300};   // 0: ask every time
+    ldap::References search_references = ldap::References::Fail;  // "not a member" beside them
 };
 
 class LdapGroups final : public policy::GroupMembership {

@@ -67,6 +67,7 @@ ldap::Client::Settings client_settings(const LdapSourceConfig& c)
     s.limits.max_entries = c.max_entries;
     s.limits.max_value_bytes = c.max_value_bytes;
     s.limits.max_values = c.max_values;
+    s.limits.max_pdu_bytes = c.max_entry_bytes;
     return s;
 }
 
@@ -114,6 +115,7 @@ LookupAnswer LdapSource::answer(const EmailAddress& address)
     ldap::SearchRequest request{m_impl->config.base, ldap::make_filter(m_impl->config.filter, address.str()),
                                 k_attributes, ldap::Scope::Subtree};
     request.too_many_entries_is_answer = true;
+    request.entry_too_large_is_answer = true;
     request.absent_base_is_failure = true;  // not "none": nothing under a base that is not there
     const auto answer = m_impl->client.search(request);
     const std::string source = "ldap:" + answer.server;
@@ -127,8 +129,8 @@ LookupAnswer LdapSource::answer(const EmailAddress& address)
         return result;
     }
     if (answer.entry_too_large) {
-        result.cut = "an entry larger than " + std::to_string(ldap::SearchLimits{}.max_pdu_bytes) +
-                     " bytes (the most one LDAP message may hold here): none used";
+        result.cut = "an entry larger than " + std::to_string(m_impl->config.max_entry_bytes) +
+                     " bytes (max_entry_bytes, the most one LDAP message may hold here): none used";
         log_cut(answer.server, address, 0, result.cut);
         return result;
     }

@@ -37,6 +37,7 @@ struct LdapSourceConfig {
     int max_entries = 8;                      // sizelimit sent with each search
     std::size_t max_value_bytes = 64 * 1024;  // larger attribute values are skipped (logged)
     std::size_t max_values = 32;              // values kept per answer; the rest are skipped
+    std::size_t max_entry_bytes = 4 * 1024 * 1024;  // larger entries are not read (the answer is cut)
 };
 
 // Thrown by the constructor for a configuration it cannot use (unreadable password file, bad
@@ -65,7 +66,7 @@ public:
     // dropped by max_value_bytes/max_values, or certificates past max_values, leave the rest as
     // candidates; more entries than max_entries (or the server's size limit) leave none, since
     // which entry is the recipient's is unknown, and so does an entry larger than one LDAP
-    // message may be (SearchLimits::max_pdu_bytes, 4 MiB); search references (part of the subtree on
+    // message may be (max_entry_bytes); search references (part of the subtree on
     // another server, not followed) cut an answer that found no certificate. None is an error:
     // the directory answers so at every retry. A base the server does not hold (noSuchObject)
     // is: DirectoryUnavailable, never "no certificate".

@@ -59,6 +59,9 @@ std::shared_ptr<directory::CertificateSource> ldap_source(const LdapDirectory& l
     lc.max_entries = l.max_entries;  // the limits are part of the source's cache key
     lc.max_values = l.max_values;
     lc.max_value_bytes = l.max_value_bytes;
+    // Not part of the cache key: an entry over it is a cut answer, never cached, and a lowered
+    // limit only makes a cached answer of a larger entry wait for its TTL.
+    lc.max_entry_bytes = d.max_entry_bytes;
     std::shared_ptr<directory::LdapSource> ldap;
     try {
         ldap = std::make_shared<directory::LdapSource>(std::move(lc));
@@ -98,9 +101,9 @@ std::shared_ptr<directory::CertificateSource> smimea_source(const SmimeaDirector
         directory::CachingSource::Clock{}, memo, true);
 }
 
-// The client settings of [directory.groups]; the bind password is read now (a reload reads
-// it again).
-directory::ldap::Client::Settings group_client(const GroupDirectory& g)
+// The client settings of [directory.groups] with [directory] max_entry_bytes; the bind
+// password is read now (a reload reads it again).
+directory::ldap::Client::Settings group_client(const GroupDirectory& g, std::size_t max_entry_bytes)
 {
     std::shared_ptr<const SecureString> password;
     if (!g.bind_password_file.empty()) {
@@ -121,7 +124,13 @@ directory::ldap::Client::Settings group_client(const GroupDirectory& g)
         server.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(g.timeout);
         client.servers.push_back(std::move(server));
     }
+    client.limits.max_pdu_bytes = max_entry_bytes;
     return client;
+}
+
+directory::ldap::References references(const GroupDirectory& g)
+{
+    return g.ignore_search_references ? directory::ldap::References::Ignore : directory::ldap::References::Fail;
 }
 
 // Builds a [directory.groups] user (LdapGroups, LdapClearances), turning its errors into
@@ -138,40 +147,45 @@ std::shared_ptr<const T> directory_user(const GroupDirectory& g, Settings settin
     }
 }
 
-std::shared_ptr<const policy::GroupMembership> group_directory(const GroupDirectory& g)
+std::shared_ptr<const policy::GroupMembership> group_directory(const GroupDirectory& g, std::size_t max_entry_bytes)
 {
     directory::GroupDirectorySettings settings;
-    settings.client = group_client(g);
+    settings.client = group_client(g, max_entry_bytes);
     settings.user_base = g.user_base;
     settings.user_filter = g.user_filter;
     settings.group_base = g.group_base;
     settings.nested = g.nested;
     settings.cache_ttl = g.cache_ttl;
+    settings.search_references = references(g);
     return directory_user<directory::LdapGroups>(g, std::move(settings));
 }
 
 // The members of mail lists' groups (members_group), from the same directory.
-std::shared_ptr<const directory::GroupMemberDirectory> group_member_directory(const GroupDirectory& g)
+std::shared_ptr<const directory::GroupMemberDirectory> group_member_directory(const GroupDirectory& g,
+                                                                             std::size_t max_entry_bytes)
 {
     directory::GroupMembersSettings settings;
-    settings.client = group_client(g);
+    settings.client = group_client(g, max_entry_bytes);
     settings.group_base = g.group_base;
     settings.nested = g.nested;
     settings.cache_ttl = g.cache_ttl;
     settings.max_members = MailList::kMaxMembers;
+    settings.search_references = references(g);
     return directory_user<directory::LdapGroupMembers>(g, std::move(settings));
 }
 
 // Recipients' clearances ([labels] clearance_attribute) from the same directory.
 std::shared_ptr<const policy::ClearanceDirectory> clearance_directory(const GroupDirectory& g,
-                                                                      const std::string& attribute)
+                                                                      const std::string& attribute,
+                                                                      std::size_t max_entry_bytes)
 {
     directory::ClearanceDirectorySettings settings;
-    settings.client = group_client(g);
+    settings.client = group_client(g, max_entry_bytes);
     settings.user_base = g.user_base;
     settings.user_filter = g.user_filter;
     settings.attribute = attribute;
     settings.cache_ttl = g.cache_ttl;
+    settings.search_references = references(g);
     return directory_user<directory::LdapClearances>(g, std::move(settings));
 }
 
@@ -241,12 +255,14 @@ std::shared_ptr<const Certificates> Certificates::load(const Config& config,
     for (const auto& kind : config.directory.source_order)
         for (auto& s : by_kind[kind]) sources.push_back(std::move(s));
     c->m_sources = sources;
-    if (config.directory.groups) c->m_groups = group_directory(*config.directory.groups);
+    const std::size_t entry_bytes = config.directory.max_entry_bytes;
+    if (config.directory.groups) c->m_groups = group_directory(*config.directory.groups, entry_bytes);
     const bool list_groups = std::any_of(config.mail_lists.begin(), config.mail_lists.end(),
                                          [](const MailList& l) { return !l.members_group.empty(); });
-    if (config.directory.groups && list_groups) c->m_group_members = group_member_directory(*config.directory.groups);
+    if (config.directory.groups && list_groups)
+        c->m_group_members = group_member_directory(*config.directory.groups, entry_bytes);
     if (config.directory.groups && !config.clearance_attribute.empty())
-        c->m_clearances = clearance_directory(*config.directory.groups, config.clearance_attribute);
+        c->m_clearances = clearance_directory(*config.directory.groups, config.clearance_attribute, entry_bytes);
     pki::TrustStoreConfig trust_config;
     trust_config.trust_anchors = config.pki.trust_anchors;
     trust_config.intermediates = config.pki.intermediates;

@@ -136,6 +136,11 @@ struct LdapDirectory : LdapConnectionSettings {
 inline constexpr int kMaxLdapEntries = 1000;
 inline constexpr std::size_t kMaxLdapValues = 1000;
 inline constexpr std::size_t kMaxLdapValueBytes = 1024 * 1024;
+// Bounds of [directory] max_entry_bytes: below 64 KiB an ordinary person with a few
+// certificates would not fit; above 256 MiB one hostile server could take that much memory per
+// connection.
+inline constexpr std::size_t kMinLdapEntryBytes = 64 * 1024;
+inline constexpr std::size_t kMaxLdapEntryBytes = 256 * 1024 * 1024;
 
 // [directory.groups]: where from_group/to_group rules ask for membership.
 struct GroupDirectory : LdapConnectionSettings {
@@ -144,6 +149,9 @@ struct GroupDirectory : LdapConnectionSettings {
     std::string group_base;            // where groups named by cn are
     bool nested = true;                // groups that are members of groups are followed
     std::chrono::seconds cache_ttl{300};
+    // search_references = "ignore": a negative answer beside continuation references is taken
+    // (default "fail": no answer, 451).
+    bool ignore_search_references = false;
 };
 
 // [directory.smimea]: DNS SMIMEA (RFC 8162), DNSSEC-validated, asked after every other source.
@@ -162,6 +170,9 @@ struct DirectorySettings {
     std::chrono::seconds positive_ttl{0};
     std::chrono::seconds negative_ttl{0};
     std::chrono::seconds stale_limit{0};  // 0: never answer from an expired entry
+    // The largest entry (one LDAP message) any LDAP client reads: kMinLdapEntryBytes to
+    // kMaxLdapEntryBytes (directory/ldap_connection.h SearchLimits::max_pdu_bytes).
+    std::size_t max_entry_bytes = 4 * 1024 * 1024;
     std::vector<LdapDirectory> ldap;
     std::optional<GroupDirectory> groups;
     std::optional<SmimeaDirectory> smimea;  // set when [directory.smimea] enabled = true

@@ -96,6 +96,10 @@ GroupDirectory load_groups(Loader& L, const toml::table* t, const std::string& f
     g.group_base = L.str(t, kGroups, "group_base");
     g.nested = L.boolean(t, kGroups, "nested");
     g.cache_ttl = L.duration(t, kGroups, "cache_ttl");
+    const std::string references = L.str(t, kGroups, "search_references");
+    if (references != "fail" && references != "ignore")
+        L.fail(L.region(t, "search_references"), "search_references must be \"fail\" or \"ignore\"");
+    g.ignore_search_references = references == "ignore";
     return g;
 }
 
@@ -140,6 +144,10 @@ void load_directory(Loader& L, const toml::table* t, Config& c)
     d.negative_ttl = L.duration(t, "directory", "negative_ttl");
     d.stale_limit = L.duration(t, "directory", "stale_limit");
     if (d.positive_ttl.count() < 1) L.fail(L.region(t, "positive_ttl"), "positive_ttl must be at least 1s");
+    const std::uint64_t entry_bytes = L.size(t, "directory", "max_entry_bytes");
+    if (entry_bytes < kMinLdapEntryBytes || entry_bytes > kMaxLdapEntryBytes)
+        L.fail(L.region(t, "max_entry_bytes"), "max_entry_bytes must be 64KiB to 256MiB");
+    d.max_entry_bytes = static_cast<std::size_t>(entry_bytes);
     if (t && t->contains("source_order")) {
         const std::vector<std::string> defaults = d.source_order;
         std::vector<std::string> order;

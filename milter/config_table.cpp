@@ -170,6 +170,9 @@ constexpr std::array kKeys = {
             "Stale-if-error: while a directory cannot be reached, a cached answer with "
             "certificates that expired less than this long ago is still used (and a warning "
             "logged); \"0s\" turns this off."},
+    KeySpec{"directory", "max_entry_bytes", K::Size, "\"4MiB\"", false, true,
+            "Largest directory entry (one LDAP message) read from any LDAP server (64KiB to 256MiB): "
+            "a larger one is not read, its connection is closed."},
 
     KeySpec{"directory.ldap[]", "domains", K::StringArray, "", true, true,
             "Recipient domains this directory serves (subdomains are not included)."},
@@ -223,6 +226,10 @@ constexpr std::array kKeys = {
             "Follow groups that are members of groups (8 levels; upwards under group_base for from_group/to_group)."},
     KeySpec{"directory.groups", "cache_ttl", K::Duration, "\"5m\"", false, true,
             "How long a membership answer (or a mail list's group expansion) is reused; 0: ask every time."},
+    KeySpec{"directory.groups", "search_references", K::String, "\"fail\"", false, true,
+            "What \"not a member\", \"no such group\" and \"no clearance\" found under a base the server refers "
+            "partly to other servers (search references, never followed) are: fail (no answer: 451 4.7.1) "
+            "or ignore (the answer of what this server holds; Active Directory domain roots)."},
 
     KeySpec{"directory.smimea", "enabled", K::Boolean, "false", false, true,
             "Look recipients' certificates up in DNS SMIMEA records (RFC 8162), after every other "

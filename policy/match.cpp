@@ -3,6 +3,7 @@
 #include "policy/match.h"
 
 #include <cctype>
+#include <exception>
 
 #include "base/ascii.h"
 #include "base/error.h"
@@ -153,10 +154,26 @@ bool address_matches(const std::vector<AddressList>& lists, const std::vector<st
         throw Error(Failure::DirectoryUnavailable,
                     "a rule names a directory group but no group directory is configured");
     // The directory lists ceo@, not ceo+x@, which reaches the same mailbox: the full address
-    // first, then the address without extension (Postfix's order).
+    // first, then the address without extension (Postfix's order). A "yes" for any form in any
+    // group decides. A question the directory cannot answer (down, or a "no" beside search
+    // references it does not follow) does not end the search: ceo+x@ has no entry under an
+    // Active Directory domain root, ceo@ does and is a member. Only when nothing said "yes" is
+    // it rethrown: a "no" beside an unanswered question is no answer (the mail waits, 451),
+    // since the unanswered one might have been the "yes".
     const std::optional<EmailAddress> base = extensions.base_of(*addr);
+    std::exception_ptr unanswered;
+    auto member = [&](const EmailAddress& a, const std::string& g) {
+        try {
+            return directory->is_member(a, g);
+        } catch (const Error& e) {
+            if (e.failure() != Failure::DirectoryUnavailable) throw;
+            if (!unanswered) unanswered = std::current_exception();
+            return false;
+        }
+    };
     for (const auto& g : groups)
-        if (directory->is_member(*addr, g) || (base && directory->is_member(*base, g))) return true;
+        if (member(*addr, g) || (base && member(*base, g))) return true;
+    if (unanswered) std::rethrow_exception(unanswered);
     return false;
 }
 

@@ -14,6 +14,10 @@
 #                            certificates, reason
 #   limits-config-error      max_entries = 0 and max_value_bytes = "2MiB": ssm-milter -n exits
 #                            78 naming file:line:column
+#   limits-max-entry-bytes   [directory] max_entry_bytes = "64KiB": big's 70 KiB entry is not
+#                            read (cut, none used); under the default 4 MiB it is (its one value
+#                            over max_value_bytes left out); "32KiB": ssm-milter -n exits 78
+#                            naming file:line:column
 #   ldapi-lookup             servers = ldapi:// (slapd's Unix socket in $WORK, path
 #                            percent-encoded): ssm-milter -n accepts it and ssmctl cert lookup
 #                            finds dave through it
@@ -27,8 +31,11 @@ mkdir -p "$WORK/ldif" "$WORK/certs"
 sh "$SLAPD" entry dave@partner.example --cert "$PKI/dave.cert.der" >"$WORK/ldif/dave.ldif" || fatal limits-setup "entry dave"
 sh "$SLAPD" p7c "$WORK/kim.p7c" "$PKI/frank.cert.pem" "$PKI/sub-ca.cert.pem" || fatal limits-setup "p7c kim"
 sh "$SLAPD" entry kim@partner.example --smime "$WORK/kim.p7c" >"$WORK/ldif/kim.ldif" || fatal limits-setup "entry kim"
+head -c 71680 /dev/zero | tr '\0' x >"$WORK/big.bin"
+sh "$SLAPD" entry big@partner.example --smime "$WORK/big.bin" >"$WORK/ldif/big.ldif" || fatal limits-setup "entry big"
 ldap_crowd limits-setup 3
-start_slapd limits-setup --ldapi "$WORK/ldapi" "$WORK/ldif/dave.ldif" "$WORK/ldif/kim.ldif" "${CROWD[@]}"
+start_slapd limits-setup --ldapi "$WORK/ldapi" "$WORK/ldif/dave.ldif" "$WORK/ldif/kim.ldif" "$WORK/ldif/big.ldif" \
+  "${CROWD[@]}"
 
 # conf FILE [LIMIT-LINES]: one [[directory.ldap]] entry with those limits, cache $WORK/cache.
 conf() { write_config "$1" port=1 extra="$(partner_directory 5s "${2:-}")"; }
@@ -90,6 +97,21 @@ for bad in 'max_entries = 0' 'max_value_bytes = "2MiB"'; do
   esac
 done
 [ "$ok" = 1 ] && pass limits-config-error || fail limits-config-error "$out"
+
+# [directory] max_entry_bytes: the largest entry read (the 4 MiB default before was fixed).
+# entry_bytes FILE SIZE: the default configuration with that limit in [directory].
+entry_bytes() { conf "$1" && sed -i "s|^negative_ttl = .*|&\nmax_entry_bytes = \"$2\"|" "$1" && grep -q '^max_entry_bytes' "$1"; }
+lookup n-big "$WORK/defaults.toml" big@partner.example
+entry_bytes "$WORK/entry.toml" 64KiB || fatal limits-setup "write_config"
+lookup x-big "$WORK/entry.toml" big@partner.example
+entry_bytes "$WORK/bad-entry.toml" 32KiB || fatal limits-setup "write_config"
+line=$(grep -n '^max_entry_bytes = ' "$WORK/bad-entry.toml" | cut -d: -f1)
+msg=$("$SSM_BUILDDIR/ssm-milter" -n -c "$WORK/bad-entry.toml" 2>&1); rc=$?
+if has n-big "cut=\"1 value\(s\) left out by the limits" \
+   && has x-big "^$SRC cache=not-stored candidates=0 .*cut=\"an entry larger than 65536 bytes \(max_entry_bytes" \
+   && [ "$rc" -eq 78 ] && [[ $msg == *"$WORK/bad-entry.toml:$line:"*": max_entry_bytes must be 64KiB to 256MiB"* ]]; then
+  pass limits-max-entry-bytes
+else fail limits-max-entry-bytes "$(why n-big) | $(why x-big) | -n: [$rc] $msg"; fi
 
 # slapd on this host through its Unix socket: the configuration check, then a lookup.
 LDAPI="ldapi://$(printf '%s' "$WORK/ldapi" | sed 's|/|%2F|g')"

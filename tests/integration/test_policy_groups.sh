@@ -7,6 +7,9 @@
 # alice+news@ (an address extension, [policy] recipient_delimiter "+") is in alice's groups:
 # slapd is asked about the full address, then about alice@ (ssmctl policy test; through the
 # milter both rules would sign alice+news@'s mail by the domain, as she has no key of her own).
+# [directory.groups] search_references: -n accepts "ignore" and refuses "follow" at its
+# file:line; with user_base at ou=ad (a referral entry below it, as under an Active Directory
+# domain root) dana, in no group, is 451 under "fail" and a non-member under "ignore".
 . "$(dirname "$0")/lib.sh"
 . "$SSM_SRCDIR/tests/interop/peers.sh"
 require_tools postfix smtp-sink swaks openssl slapd ldapsearch softhsm2-util pkcs11-tool script
@@ -21,6 +24,12 @@ export SLAPD_SUFFIX=dc=acme,dc=example
   printf '\ndn: ou=groups,%s\nobjectClass: organizationalUnit\nou: groups\n' "$SLAPD_SUFFIX"
   printf '\ndn: cn=board,ou=groups,%s\nobjectClass: groupOfNames\ncn: board\nmember: cn=alice@acme.example,ou=people,%s\n' \
     "$SLAPD_SUFFIX" "$SLAPD_SUFFIX"
+  # ou=ad: like an Active Directory domain root, part of it referred to another server (a
+  # referral entry: every subtree search meets a continuation reference); dana is in no group.
+  printf '\ndn: ou=ad,%s\nobjectClass: organizationalUnit\nou: ad\n' "$SLAPD_SUFFIX"
+  printf '\ndn: ou=zones,ou=ad,%s\nobjectClass: referral\nobjectClass: extensibleObject\nou: zones\nref: ldap://127.0.0.1:1/ou=zones,ou=ad,%s\n\n' \
+    "$SLAPD_SUFFIX" "$SLAPD_SUFFIX"
+  sh "$SLAPD" entry dana@acme.example --ou ad
 } >"$WORK/people.ldif"
 start_slapd groups-setup "$WORK/people.ldif"
 
@@ -46,6 +55,18 @@ cache_ttl = \"0s\""
   && ! grep -qi 'not yet in force' "$WORK/check.log" && pass groups-config-in-force \
   || fail groups-config-in-force "$(tr '\n' ' ' <"$WORK/check.log")"
 
+# search_references: "fail" (the default) or "ignore"; ssm-milter -n refuses anything else at
+# its file:line (an Active Directory administrator's typo must not pass as one of the two).
+sed 's|^cache_ttl = "0s"$|&\nsearch_references = "ignore"|' "$WORK/ssm.toml" >"$WORK/ignore.toml"
+sed 's|^cache_ttl = "0s"$|&\nsearch_references = "follow"|' "$WORK/ssm.toml" >"$WORK/follow.toml"
+line=$(grep -n '^search_references = ' "$WORK/follow.toml" | cut -d: -f1)
+"$SSM_BUILDDIR/ssm-milter" -n -c "$WORK/ignore.toml" >"$WORK/ignore.log" 2>&1; ignore_rc=$?
+msg=$("$SSM_BUILDDIR/ssm-milter" -n -c "$WORK/follow.toml" 2>&1); rc=$?
+if [ "$ignore_rc" -eq 0 ] && [ -n "$line" ] && [ "$rc" -eq 78 ] \
+   && [[ $msg == *"$WORK/follow.toml:$line:"*'search_references must be "fail" or "ignore"'* ]]; then
+  pass groups-search-references-config
+else fail groups-search-references-config "ignore: [$ignore_rc] $(tr '\n' ' ' <"$WORK/ignore.log") | follow: [$rc] $msg"; fi
+
 # ssmctl policy test names the deciding rule
 policy_rule() {
   "$SSM_BUILDDIR/ssmctl" -c "$WORK/ssm.toml" policy test --direction out --from "$1" --to someone@elsewhere.example 2>&1
@@ -59,6 +80,19 @@ printf '%s\n' "$out" | grep -q 'board mail is signed by the domain' && pass grou
 out=$(policy_rule carol@acme.example)
 printf '%s\n' "$out" | grep -q 'others sign themselves' && pass groups-ssmctl-non-member \
   || fail groups-ssmctl-non-member "$(printf '%s' "$out" | tr '\n' ' ' | cut -c1-300)"
+
+# user_base at the referring ou=ad: "not a member" beside the reference is no answer under
+# search_references "fail" (451), and the answer of this server under "ignore".
+for mode in fail ignore; do
+  sed -e "s|^user_base = .*|user_base = \"ou=ad,$SLAPD_SUFFIX\"|" \
+      -e "s|^cache_ttl = \"0s\"\$|&\\nsearch_references = \"$mode\"|" "$WORK/ssm.toml" >"$WORK/ad-$mode.toml"
+done
+fail_out=$("$SSM_BUILDDIR/ssmctl" -c "$WORK/ad-fail.toml" policy test --direction out --from dana@acme.example --to someone@elsewhere.example 2>&1)
+ignore_out=$("$SSM_BUILDDIR/ssmctl" -c "$WORK/ad-ignore.toml" policy test --direction out --from dana@acme.example --to someone@elsewhere.example 2>&1)
+if printf '%s\n' "$fail_out" | grep -q '451' && printf '%s\n' "$fail_out" | grep -q 'reference' \
+   && printf '%s\n' "$ignore_out" | grep -q 'others sign themselves'; then
+  pass groups-search-references-ad-root
+else fail groups-search-references-ad-root "fail: $(printf '%s' "$fail_out" | tr '\n' ' ' | cut -c1-300) | ignore: $(printf '%s' "$ignore_out" | tr '\n' ' ' | cut -c1-300)"; fi
 
 # through Postfix: the member's mail is signed by the domain identity, the other's by herself
 start_milter "$WORK/ssm.toml" || fatal groups-setup "ssm-milter did not start"

@@ -536,6 +536,15 @@ max_value_bytes = 4096
         CPPUNIT_ASSERT_EQUAL(std::size_t{32}, second.max_values);
         // Two directories may serve one domain: both are kept, in order.
         CPPUNIT_ASSERT_EQUAL(std::string("ldaps://ldap.partner.example"), c->directory.ldap[1].servers[0]);
+
+        // [directory] max_entry_bytes: 4 MiB (the limit fixed before) unless set, both bounds
+        // accepted.
+        CPPUNIT_ASSERT_EQUAL(std::size_t{4 * 1024 * 1024}, d.max_entry_bytes);
+        for (const auto& [text, bytes] : {std::pair<const char*, std::size_t>{"\"64KiB\"", 64 * 1024},
+                                          {"\"256MiB\"", 256 * 1024 * 1024}, {"1000000", 1000000}}) {
+            auto e = parse_config(std::string(kMinimal) + "[directory]\nmax_entry_bytes = " + text + "\n", "e.toml");
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(text, bytes, e->directory.max_entry_bytes);
+        }
     }
 
     void directory_errors()
@@ -585,6 +594,12 @@ max_value_bytes = 4096
             {std::string(kMinimal) + "[directory]\npositive_ttl = \"0s\"\n",
              "bad.toml:4:16: positive_ttl must be at least 1s"},
             {std::string(kMinimal) + "[directory]\nstale = \"1d\"\n", "bad.toml:4:1: unknown key 'stale' in [directory]"},
+            {std::string(kMinimal) + "[directory]\nmax_entry_bytes = \"63KiB\"\n",
+             "bad.toml:4:19: max_entry_bytes must be 64KiB to 256MiB"},
+            {std::string(kMinimal) + "[directory]\nmax_entry_bytes = \"257MiB\"\n",
+             "bad.toml:4:19: max_entry_bytes must be 64KiB to 256MiB"},
+            {std::string(kMinimal) + "[directory]\nmax_entry_bytes = \"huge\"\n",
+             "bad.toml:4:19: 'max_entry_bytes' must be a size"},
             // [directory.smimea] on line 3, its keys from line 4.
             {std::string(kMinimal) + "[directory.smimea]\nenabled = true\nresolver = \"dns.example\"\n",
              "bad.toml:5:12: resolver must be an IP address, optionally @PORT"},

@@ -200,6 +200,7 @@ require_integrity = false
         CPPUNIT_ASSERT(c->directory.groups.has_value());
         CPPUNIT_ASSERT_EQUAL(std::string("(mail=%s)"), c->directory.groups->user_filter);
         CPPUNIT_ASSERT(c->directory.groups->cache_ttl == std::chrono::seconds(300));
+        CPPUNIT_ASSERT(!c->directory.groups->ignore_search_references);  // "fail" by default
         CPPUNIT_ASSERT(c->not_yet_in_force.empty());
         try {
             load(dir, "[directory.groups]\nservers = [\"ldap://127.0.0.1:1\"]\nuser_base = \"o=x\"\n"
@@ -207,6 +208,19 @@ require_integrity = false
             CPPUNIT_FAIL("an unparenthesised user_filter was accepted");
         } catch (const ConfigError& e) {
             CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).find(file + ":6:15: user_filter must be") == 0);
+        }
+        // search_references: "fail" or "ignore"; anything else is refused at its place.
+        const std::string groups = "[directory.groups]\nservers = [\"ldap://127.0.0.1:1\"]\nuser_base = \"o=x\"\n";
+        CPPUNIT_ASSERT(load(dir, groups + "search_references = \"ignore\"\n")->directory.groups->ignore_search_references);
+        CPPUNIT_ASSERT(!load(dir, groups + "search_references = \"fail\"\n")->directory.groups->ignore_search_references);
+        for (const char* bad : {"\"follow\"", "\"Ignore\"", "\"\""}) {
+            try {
+                load(dir, groups + "search_references = " + bad + "\n");
+                CPPUNIT_FAIL(std::string("search_references = ") + bad + " was accepted");
+            } catch (const ConfigError& e) {
+                CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).find(file + ":6:21: search_references must be "
+                                                                                  "\"fail\" or \"ignore\"") == 0);
+            }
         }
     }
 

@@ -4,6 +4,7 @@
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <algorithm>
 #include <atomic>
 #include <set>
+#include <system_error>
 #include <thread>
 
 #include "base/error.h"
@@ -261,6 +263,7 @@ class LdapTest final : public CppUnit::TestFixture {
     CPPUNIT_TEST(absent_base_is_not_a_negative_answer);
     CPPUNIT_TEST(unresponsive_server_times_out);
     CPPUNIT_TEST(unresponsive_tls_server_times_out);
+    CPPUNIT_TEST(timeout_thread_that_cannot_start);
     CPPUNIT_TEST(concurrent_lookups_share_the_pool);
     CPPUNIT_TEST(client_generic_search);
     CPPUNIT_TEST(client_pdu_limit);
@@ -588,6 +591,52 @@ public:
         }
     }
 
+    // The thread that bounds a connection's wait (ldap_connection.cpp, Deadline) cannot be
+    // started: here because every new thread's stack is made larger than the address space
+    // (pthread_setattr_default_np; std::thread then throws std::system_error, as it does when
+    // the process reaches its thread or memory limit). Before, that std::system_error passed
+    // the failover (no ldap_server_failed line, the next server never asked) and the milter's
+    // guard turned it into a tempfail without a reason; it is a failure of that server, an
+    // LdapError, and a lookup with no server left is DirectoryUnavailable naming the cause.
+    void timeout_thread_that_cannot_start()
+    {
+        const std::string uri = shared_server().uri();  // started before threads are broken
+        LdapSource src(config_for({uri}));
+        struct HugeThreadStacks {
+            pthread_attr_t old{};
+            HugeThreadStacks()
+            {
+                CPPUNIT_ASSERT_EQUAL(0, pthread_getattr_default_np(&old));
+                pthread_attr_t huge;
+                pthread_attr_init(&huge);
+                CPPUNIT_ASSERT_EQUAL(0, pthread_attr_setstacksize(&huge, std::size_t{1} << 50));  // 1 PiB
+                CPPUNIT_ASSERT_EQUAL(0, pthread_setattr_default_np(&huge));
+                pthread_attr_destroy(&huge);
+            }
+            ~HugeThreadStacks()
+            {
+                pthread_setattr_default_np(&old);
+                pthread_attr_destroy(&old);
+            }
+        };
+        {
+            HugeThreadStacks broken;
+            CPPUNIT_ASSERT_THROW(std::thread([] {}).join(), std::system_error);  // the premise
+            directory::ldap::ServerSettings server;
+            server.uri = uri;
+            server.timeout = std::chrono::milliseconds(1000);
+            try {
+                directory::ldap::connect(server, {});
+                CPPUNIT_FAIL("connected without the thread bounding the wait");
+            } catch (const directory::ldap::LdapError& e) {
+                CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).find("cannot start the thread") != std::string::npos);
+                CPPUNIT_ASSERT(e.connection_lost());
+            }
+            assert_unavailable(src, "dave@partner.example", "cannot start the thread");
+        }
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, src.lookup(addr("dave@partner.example")).size());  // threads again
+    }
+
     void concurrent_lookups_share_the_pool()
     {
         auto c = config_for({shared_server().uri()});
@@ -647,8 +696,9 @@ public:
     }
 
     // One entry larger than max_pdu_bytes: the connection is dropped, the search fails (a
-    // group or clearance search), or, for a caller that takes directory conditions as answers
-    // (certificate lookups), says entry_too_large without entries.
+    // membership or clearance search), or, for a caller that takes it as an answer
+    // (entry_too_large_is_answer: certificate lookups, a mail list's group), says
+    // entry_too_large without entries. too_many_entries_is_answer alone does not.
     void client_pdu_limit()
     {
         directory::ldap::ServerSettings server;
@@ -661,8 +711,11 @@ public:
                                       "(mail=broken@partner.example)", {}, directory::ldap::Scope::Subtree};
         CPPUNIT_ASSERT_THROW(client.search(big), Error);
         CPPUNIT_ASSERT_EQUAL(0U, client.servers().at(0)->open_sessions());
+        auto count_only = big;
+        count_only.too_many_entries_is_answer = true;
+        CPPUNIT_ASSERT_THROW(client.search(count_only), Error);
         auto answer_kind = big;
-        answer_kind.too_many_entries_is_answer = true;
+        answer_kind.entry_too_large_is_answer = true;
         const auto cut = client.search(answer_kind);
         CPPUNIT_ASSERT(cut.entry_too_large && cut.entries.empty());
         CPPUNIT_ASSERT_EQUAL(0U, client.servers().at(0)->open_sessions());
@@ -789,6 +842,18 @@ public:
         CPPUNIT_ASSERT(got.candidates.empty());
         CPPUNIT_ASSERT_MESSAGE(got.cut, got.cut.find("larger than 4194304 bytes") != std::string::npos);
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, src->lookup(addr("dave@partner.example")).size());
+        // [directory] max_entry_bytes sets the limit: the same entry fits under a larger one,
+        // and a smaller one cuts an entry of 70 KiB (broken@ holds a 70 KiB value).
+        auto large = config_for({server.uri()});
+        large.max_entry_bytes = 8 * 1024 * 1024;
+        CPPUNIT_ASSERT(!LdapSource(large).answer(huge).cut.empty());  // fits, but its value is over max_value_bytes
+        CPPUNIT_ASSERT(LdapSource(large).answer(huge).cut.find("larger than") == std::string::npos);
+        auto small = config_for({server.uri()});
+        small.max_entry_bytes = 64 * 1024;
+        const auto broken = LdapSource(small).answer(addr("broken@partner.example"));
+        CPPUNIT_ASSERT(broken.candidates.empty());
+        CPPUNIT_ASSERT_MESSAGE(broken.cut, broken.cut.find("larger than 65536 bytes (max_entry_bytes") != std::string::npos);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, LdapSource(small).lookup(addr("dave@partner.example")).size());
 
         // The next server (a replica of the same data) is not asked; nothing is cached.
         auto two = std::make_shared<LdapSource>(config_for({server.uri(), shared_server().uri()}));

@@ -16,7 +16,9 @@
 #include "directory/ldap_clearances.h"
 #include "directory/ldap_group_members.h"
 #include "directory/ldap_groups.h"
+#include "policy/match.h"
 #include "policy/policy.h"
+#include "tests/unit/test_policy_support.h"
 #include "tests/unit/test_support.h"
 
 using namespace ssm;
@@ -106,7 +108,7 @@ uniqueMember: cn=vip,ou=groups,dc=partner,dc=example
 
 // ou=split: people and groups of which a part is held by another server (a referral object:
 // slapd answers a subtree search above it with a continuation reference, RFC 4511 §4.5.3,
-// which is not followed). here@ and its group are on this server.
+// which is not followed). here@ and its group are on this server, and outsider@, in no group.
 const char* kSplit = R"(
 dn: ou=split,dc=partner,dc=example
 objectClass: organizationalUnit
@@ -123,6 +125,12 @@ objectClass: inetOrgPerson
 cn: here@partner.example
 sn: here
 mail: here@partner.example
+
+dn: cn=outsider@partner.example,ou=split,dc=partner,dc=example
+objectClass: inetOrgPerson
+cn: outsider@partner.example
+sn: outsider
+mail: outsider@partner.example
 
 dn: cn=team,ou=split,dc=partner,dc=example
 objectClass: groupOfNames
@@ -143,6 +151,24 @@ std::string group_chain(const std::string& name, int levels)
     return ldif;
 }
 
+// cn=NAME,ou=groups with `members` member values (DNs of no entry, ~60 bytes each): an entry
+// larger than a small SearchLimits::max_pdu_bytes.
+std::string big_group(const std::string& name, int members)
+{
+    std::string ldif = "\ndn: cn=" + name + ",ou=groups," + kSuffix + "\nobjectClass: groupOfNames\ncn: " + name + "\n";
+    for (int i = 0; i < members; ++i)
+        ldif += "member: cn=member-" + std::to_string(i) + "@partner.example,ou=people," + kSuffix + "\n";
+    return ldif;
+}
+
+const char* kHolder = R"(
+dn: cn=holder,ou=groups,dc=partner,dc=example
+objectClass: groupOfNames
+cn: holder
+member: cn=clerk@partner.example,ou=people,dc=partner,dc=example
+member: cn=huge,ou=groups,dc=partner,dc=example
+)";
+
 class Slapd {
 public:
     Slapd() : m_port(free_port())
@@ -154,7 +180,8 @@ public:
             fixture("entry " + std::string(who) + " > " + q(f));
             ldifs += " " + q(f);
         }
-        test::write_file(d / "groups.ldif", kGroups + group_chain("deep8", 8) + group_chain("deep9", 9) + kSplit);
+        test::write_file(d / "groups.ldif", kGroups + group_chain("deep8", 8) + group_chain("deep9", 9) + kSplit +
+                                                 big_group("huge", 400) + kHolder);
         fixture("start " + q(dir()) + " " + std::to_string(m_port) + ldifs + " " + q(d / "groups.ldif"));
     }
     ~Slapd()
@@ -336,6 +363,26 @@ public:
             directory::LdapGroupMembers small(slapd.member_settings(std::chrono::seconds(0), 2));
             CPPUNIT_ASSERT(small.members("all").truncated);
             CPPUNIT_ASSERT(!small.members("vip").truncated);
+            // A group entry larger than one LDAP message may be (SearchLimits::max_pdu_bytes;
+            // 4 MiB by default, some 60,000 members): libldap drops the connection unread, and the
+            // directory sends the same entry at every retry. Taken for an outage, the list's mail
+            // got 451 until it bounced days later; it is the group too large for a list, as for
+            // more than max_members values (the list refuses it: 550), also when it is nested.
+            auto small_pdu = slapd.member_settings(std::chrono::seconds(0));
+            small_pdu.client.limits.max_pdu_bytes = 16 * 1024;  // the 400-member group is ~25 KiB
+            directory::LdapGroupMembers bounded(small_pdu);
+            for (const char* group : {"huge", "holder"}) {
+                const auto g = bounded.members(group);
+                CPPUNIT_ASSERT_MESSAGE(group, g.truncated && !g.too_deep);
+            }
+            CPPUNIT_ASSERT(!bounded.members("vip").truncated);  // small entries still read
+            // nested = false: a member that is a group is skipped, a large one too.
+            small_pdu.nested = false;
+            const auto holder_flat = directory::LdapGroupMembers(small_pdu).members("holder");
+            CPPUNIT_ASSERT(!holder_flat.truncated);
+            CPPUNIT_ASSERT_EQUAL(std::size_t(1), holder_flat.addresses.size());  // clerk
+            CPPUNIT_ASSERT_EQUAL(std::size_t(1), holder_flat.without_mail);      // huge
+            CPPUNIT_ASSERT_EQUAL(std::size_t(2), bounded.members("vip").addresses.size());
             // Expansions are cached for the TTL.
             directory::LdapGroupMembers cached(slapd.member_settings(std::chrono::seconds(60)));
             CPPUNIT_ASSERT_EQUAL(std::size_t(3), cached.members("all").addresses.size());
@@ -365,7 +412,19 @@ public:
             CPPUNIT_ASSERT(groups.is_member(addr("here@partner.example"), "team"));
             CPPUNIT_ASSERT(groups.is_member(addr("here@partner.example"), "cn=team," + split));
             unknown("a person not found", [&] { groups.is_member(addr("away@partner.example"), "team"); });
+            // here+x@ has no entry (unknown, the references), here@ is a member of team: a
+            // to_group rule matches (asked in the other order, the refusal of the first form
+            // hid the yes of the second: 451 for mail the directory had an answer for).
+            policy::Conditions to_team;
+            to_team.to_group.push_back("team");
+            to_team.extensions = test::extensions("+");
+            policy::MessageContext out;
+            out.direction = policy::Direction::Outbound;
+            CPPUNIT_ASSERT(policy::match(to_team, out, addr("here+x@partner.example"), &groups).matched);
+            // away+x@ and away@: both unknown, no answer.
+            unknown("neither form seen", [&] { policy::match(to_team, out, addr("away+x@partner.example"), &groups); });
             unknown("a group not found", [&] { groups.is_member(addr("here@partner.example"), "others"); });
+            unknown("a person in no group", [&] { groups.is_member(addr("outsider@partner.example"), "team"); });
 
             auto member_settings = slapd.member_settings(std::chrono::seconds(0));
             member_settings.group_base = split;
@@ -382,6 +441,24 @@ public:
             directory::LdapClearances clearances(clearance_settings);
             CPPUNIT_ASSERT(clearances.clearances(addr("here@partner.example")).values.empty());
             unknown("a clearance not found", [&] { clearances.clearances(addr("away@partner.example")); });
+
+            // search_references = "ignore" (an Active Directory domain root, whose references go
+            // to partitions without people or groups): the answer of what this server holds.
+            auto ignoring = settings;
+            ignoring.search_references = directory::ldap::References::Ignore;
+            directory::LdapGroups local(ignoring);
+            CPPUNIT_ASSERT(local.is_member(addr("here@partner.example"), "team"));
+            CPPUNIT_ASSERT(!local.is_member(addr("outsider@partner.example"), "team"));
+            CPPUNIT_ASSERT(!local.is_member(addr("away@partner.example"), "team"));
+            CPPUNIT_ASSERT(!local.is_member(addr("here@partner.example"), "others"));
+            member_settings.search_references = directory::ldap::References::Ignore;
+            directory::LdapGroupMembers local_members(member_settings);
+            CPPUNIT_ASSERT_EQUAL(std::size_t(1), local_members.members("team").addresses.size());
+            const auto others = local_members.members("others");
+            CPPUNIT_ASSERT(!others.found && others.addresses.empty());
+            clearance_settings.search_references = directory::ldap::References::Ignore;
+            directory::LdapClearances local_clearances(clearance_settings);
+            CPPUNIT_ASSERT(local_clearances.clearances(addr("away@partner.example")).values.empty());
         }
         {
             // The cache answers repeated questions without searching again.
@@ -394,6 +471,21 @@ public:
             // A server that is down: DirectoryUnavailable (451 4.7.1), cached answers still hold.
             slapd.stop();
             CPPUNIT_ASSERT(cached.is_member(addr("vip@partner.example"), "vip"));
+            // A recipient with an extension while the directory is down: one form cannot be
+            // asked, the other's answer is cached. A "yes" for either form decides; a "no" for
+            // one and no answer for the other is no answer (451), never "not a member".
+            policy::Conditions to_vip;
+            to_vip.to_group.push_back("vip");
+            to_vip.extensions = test::extensions("+");
+            policy::MessageContext out;
+            out.direction = policy::Direction::Outbound;
+            CPPUNIT_ASSERT(policy::match(to_vip, out, addr("vip+x@partner.example"), &cached).matched);
+            try {
+                policy::match(to_vip, out, addr("clerk+x@partner.example"), &cached);
+                CPPUNIT_FAIL("clerk+x@ was not a member though its form could not be asked");
+            } catch (const Error& e) {
+                CPPUNIT_ASSERT(e.failure() == Failure::DirectoryUnavailable);
+            }
             try {
                 cached.is_member(addr("boss@partner.example"), "vip");
                 CPPUNIT_FAIL("answered without a server");
