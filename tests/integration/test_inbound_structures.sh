@@ -14,7 +14,8 @@
 # countersignature and an RFC 3161 timestamp token as unsigned attributes; signed attributes
 # sent out of DER order (signed over the DER, or over the octets sent) or from a BER encoder; a
 # GeneralizedTime signing-time; eContent in constructed segments (one octet, nested); two
-# signers, one with an algorithm we do not know; indefinite lengths everywhere.
+# signers, one with an algorithm we do not know; indefinite lengths everywhere; digestAlgorithms
+# entries that are no AlgorithmIdentifier (passed over) and no SEQUENCE (refused).
 # The objects are made by tests/fixtures/cms_structures.py (byte surgery on openssl output,
 # or built whole with Python's cryptography package) and the RFC 3161 token and OCSP response
 # by openssl; the built EnvelopedData are checked with `openssl cms -decrypt` first. Offline
@@ -249,6 +250,24 @@ done
 # (failed with "digest algorithm not listed in digestAlgorithms" until 2026-12-04).
 for cn in sd-opaque-digest-algorithms-empty sd-opaque-digest-algorithms-other-only sd-opaque-digest-algorithms-sha1-only; do
   cms_mail "$cn" "$OPQ"; verified "$cn"
+done
+# digestAlgorithms entries that are SEQUENCEs but no AlgorithmIdentifier (empty, an INTEGER
+# for the OID, an element too many): passed over as the hint they are, the SignerInfo's own
+# digestAlgorithm decides (the message failed as malformed until 2026-12-04). Alone in the
+# SET of an opaque signature, the second pass hashes with the signer's digest.
+signed_mail sd-digest-algorithms-malformed-entry; verified sd-digest-algorithms-malformed-entry
+for cn in sd-opaque-digest-algorithms-malformed-entry sd-opaque-digest-algorithms-malformed-only; do
+  cms_mail "$cn" "$OPQ"; verified "$cn"
+done
+# Entries that are not SEQUENCEs, or a SEQUENCE whose OID runs past its end: no SET OF
+# AlgorithmIdentifier at all, so the signature is malformed (permerror, as garbage is).
+for cn in sd-digest-algorithms-not-sequence sd-opaque-digest-algorithms-not-sequence sd-digest-algorithms-bad-length \
+          sd-opaque-digest-algorithms-bad-length; do
+  case $cn in sd-opaque-*) cms_mail "$cn" "$OPQ" ;; *) signed_mail "$cn" ;; esac
+  run "$cn"
+  if [ "$RC" = 0 ] && grep -q '^mx.acme.example; smime=permerror reason="malformed signature' <<<"$(ar)" \
+     && ! grep -q 'smime=pass' <<<"$LOG"; then pass "$cn"
+  else fail "$cn" "exit $RC: $LOG A-R: $(ar)"; fi
 done
 # What openssl says of the signed attributes out of DER order (it verifies over their DER
 # re-encoding), for the record beside ours.
