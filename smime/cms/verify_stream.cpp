@@ -43,7 +43,7 @@ void add_listed_digests(ByteView digest_algorithms_set, DigestSet& hashes)
 }  // namespace
 
 StreamedSignedData read_signed_data_stream(ByteSource& der, ByteSink& content_out,
-                                           std::span<const AlgorithmId> more_digests)
+                                           std::optional<std::span<const AlgorithmId>> second_pass_digests)
 {
     BerStream r(der, "SignedData");
     std::size_t budget = kMaxSignedDataStructure;
@@ -73,8 +73,8 @@ StreamedSignedData read_signed_data_stream(ByteSource& der, ByteSink& content_ou
 
     StreamedSignedData out;
     DigestSet hashes;
-    add_listed_digests(digest_algorithms, hashes);
-    for (const auto& id : more_digests) {
+    if (!second_pass_digests) add_listed_digests(digest_algorithms, hashes);
+    for (const auto& id : second_pass_digests.value_or(std::span<const AlgorithmId>())) {
         std::string ignored;
         if (const auto d = verify_digest_from_id(id, ignored)) hashes.add(id.oid, *d);
     }
