@@ -4,7 +4,7 @@
 # never produce (test_inbound_variants.sh covers MIME shapes and the peers' defaults).
 # EnvelopedData: unprotectedAttrs; originatorInfo with certificates and CRLs, an attribute
 # certificate, other certificate and revocation formats; KEK, password and other RecipientInfos
-# before ours; every version RFC 5652 §6.1 gives and wrong ones; indefinite lengths everywhere.
+# before ours, and one of every kind before ours; rsaEncryption without NULL parameters; every version RFC 5652 §6.1 gives and wrong ones; indefinite lengths everywhere.
 # KeyAgreeRecipientInfo: a ukm, rKeyId (with a date), ours second or third among several
 # RecipientEncryptedKeys. AuthEnvelopedData: authAttrs (out of DER order, from a BER encoder; a
 # changed one fails), a mac in BER segments, GCM ICV lengths 8 and 12-16 (12 also as the
@@ -49,6 +49,8 @@ o cms -encrypt -binary -aes-256-cbc -in "$E" -outform DER -out aes256.der "$PKI/
 o cms -encrypt -binary -aes-256-cbc -in "$E" -outform DER -out kekri.der -secretkey 000102030405060708090a0b0c0d0e0f \
   -secretkeyid 0102 -recip "$PKI/alice.cert.pem"
 o cms -encrypt -binary -aes-256-cbc -in "$E" -outform DER -out pwri.der -pwri_password not-for-us -recip "$PKI/alice.cert.pem"
+o cms -encrypt -binary -aes-256-cbc -in "$E" -outform DER -out mixed.der -recip "$PKI/carol.cert.pem" -recip "$PKI/frank.cert.pem" \
+  -secretkey 000102030405060708090a0b0c0d0e0f -secretkeyid 0102 -pwri_password not-for-us -recip "$PKI/alice.cert.pem"
 o cms -sign -binary "${SIGN[@]}" -in "$E" -outform DER -out det.der
 o cms -sign -binary -nodetach "${SIGN[@]}" -in "$E" -outform DER -out opaque.der
 o cms -sign -binary -signer "$PKI/frank.cert.pem" -inkey "$PKI/frank.key.pem" "${SIGN[@]}" -in "$E" -outform DER -out det-two.der
@@ -156,7 +158,8 @@ verified() {
 # RecipientInfo), 4 (other certificate and revocation formats). RecipientInfos we do not
 # handle come before ours and are passed over.
 for cn in ed-v2-unprotected-attrs ed-v2-originator-certs-crls ed-v3-originator-attribute-cert ed-v4-originator-other-formats \
-          ed-v2-kekri-first ed-v3-pwri-first ed-v3-ori-first ed-all-indefinite; do
+          ed-v2-kekri-first ed-v3-pwri-first ed-v3-ori-first ed-all-indefinite ed-v3-mixed-kinds-ours-last \
+          ed-ktri-rsa-no-null-parameters; do
   cms_mail "$cn" "$ENV"; decrypted "$cn" 'decrypted=ktri-rsa-pkcs1 cipher=aes256-cbc '
 done
 # A wrong version (0 where §6.1 says 4; 1, which no rule gives; 99): accepted. The version

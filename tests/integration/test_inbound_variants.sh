@@ -4,23 +4,23 @@
 # in parameter values, comments, folding, RFC 2231), transfer encodings (76/64-char and unbroken
 # base64, trailing blanks, binary; base64 without its field or labelled 7bit), CMS encodings
 # (BER indefinite lengths and chunked OCTET STRINGs, no signed attributes, signer/recipient by
-# SKI, SHA-384/512, OAEP, AES-128/192/256, 3DES, GCM, our key in the third RecipientInfo) and
-# nestings (sign-then-encrypt, triple wrap, message/rfc822 signed), password and KEK
-# RecipientInfos beside ours, OriginatorInfo, and RFC 3274 compressed-data (alone,
+# SKI, SHA-384/512, OAEP, AES-128/192/256, 3DES, GCM (AES-128 and -256), our key in the third
+# RecipientInfo) and nestings (sign-then-encrypt, triple wrap, message/rfc822 signed), password
+# and KEK RecipientInfos beside ours, OriginatorInfo, and RFC 3274 compressed-data (alone,
 # BER-segmented, under an opaque signature, corrupt, a decompression bomb, switched off), text a
 # relay appended after the base64, hint attributes with two values, RSASSA-PSS with the mask
 # over SHA-1 and a key restricted to RSASSA-PSS parameters (RFC 4055 §3.3) signing inside and
 # outside them; and other producers: GnuTLS certtool --p7-sign, Python cryptography's
 # PKCS7SignatureBuilder, the old `openssl smime`, a crowded certificate set, CRLs in the
-# SignedData, RC2/DES (held), certs-only. Every CMS object is made by a peer (openssl cms and
-# smime, gpgsm, NSS cmsutil, certtool, Python cryptography; compressed-data by Python's zlib
-# module), never by our code (a few re-encoded by tests/interop/cms_reencode.py). Offline
-# through `ssmctl process --direction in` (the milter's own pipeline): decrypted bodies must
-# equal the plaintext byte for byte, verified ones must carry smime=pass for the signer; damaged
-# signatures give smime=permerror and the mail is delivered (or refused by a partner rule that
-# requires a signature). Decrypted content nothing integrity-protects is marked X-SSM-Integrity,
-# and a partner rule with require_integrity tags it or refuses it (the refusal held, as every
-# one after a decryption).
+# SignedData, a signer whose key usage is nonRepudiation alone, RC2/DES (held), certs-only.
+# Every CMS object is made by a peer (openssl cms and smime, gpgsm, NSS cmsutil, certtool,
+# Python cryptography; compressed-data by Python's zlib module), never by our code (a few
+# re-encoded by tests/interop/cms_reencode.py). Offline through `ssmctl process --direction in`
+# (the milter's own pipeline): decrypted bodies must equal the plaintext byte for byte, verified
+# ones must carry smime=pass for the signer; damaged signatures give smime=permerror and the
+# mail is delivered (or refused by a partner rule that requires a signature). Decrypted content
+# nothing integrity-protects is marked X-SSM-Integrity, and a partner rule with
+# require_integrity tags it or refuses it (the refusal held, as every one after a decryption).
 . "$(dirname "$0")/lib.sh"
 . "$SSM_SRCDIR/tests/interop/peers.sh"
 . "$SSM_SRCDIR/tests/interop/inbound.sh"
@@ -73,6 +73,7 @@ o -encrypt -binary -aes-128-cbc -in "$E" -outform DER -out aes128.der "$A"
 o -encrypt -binary -aes-192-cbc -in "$E" -outform DER -out aes192.der "$A"
 o -encrypt -binary -des3 -in "$E" -outform DER -out 3des.der "$A"
 o -encrypt -binary -aes-256-gcm -in "$E" -outform DER -out gcm.der "$A"
+o -encrypt -binary -aes-128-gcm -in "$E" -outform DER -out gcm128.der "$A"
 o -encrypt -binary -aes-256-cbc -stream -in "$E" -outform DER -out stream.der "$A"
 o -encrypt -binary -aes-128-cbc -keyid -in "$E" -outform DER -out keyid.der "$A"
 o -encrypt -binary -aes-256-cbc -in "$E" -outform DER -out oaep.der -recip "$A" -keyopt rsa_padding_mode:oaep -keyopt rsa_oaep_md:sha256
@@ -275,6 +276,8 @@ cms_mail enc-aes192 aes192.der "$ENV"; expect_decrypted enc-aes192 "$E" 'cipher=
 cms_mail enc-3des 3des.der "$ENV"; expect_decrypted enc-3des "$E" 'decrypted=ktri-rsa-pkcs1 cipher=des-ede3-cbc '
 cms_mail enc-gcm gcm.der 'Content-Type: application/pkcs7-mime; smime-type=authEnveloped-data; name=smime.p7m'
 expect_decrypted enc-gcm "$E" 'cipher=aes256-gcm '
+cms_mail enc-gcm128 gcm128.der 'Content-Type: application/pkcs7-mime; smime-type=authEnveloped-data; name=smime.p7m'
+expect_decrypted enc-gcm128 "$E" 'cipher=aes128-gcm '
 cms_mail enc-ber-indefinite stream.der "$ENV"; expect_decrypted enc-ber-indefinite "$E"
 cms_mail enc-recipient-ski keyid.der "$ENV"; expect_decrypted enc-recipient-ski "$E"
 cms_mail enc-oaep-sha256 oaep.der "$ENV"; expect_decrypted enc-oaep-sha256 "$E" 'decrypted=ktri-rsa-oaep '
@@ -542,6 +545,13 @@ certtool --generate-crl --load-ca-privkey "$PKI/sub-ca.key.pem" --load-ca-certif
 python3 "$RE" crls det.der sub-ca.crl >det-crls.der || fatal var-setup "cms_reencode crls"
 signed_mail det-with-crls det-crls.der "$E" "$MS" '----=_Part_7.x/y'
 expect_verified det-with-crls
+# A signer certificate whose key usage is nonRepudiation alone (qualified signature
+# certificates): RFC 8550 §4.4.2 accepts digitalSignature or nonRepudiation.
+issue_cert nrdave dave@partner.example p256 "nonRepudiation" || fatal var-setup "issue nrdave"
+o -sign -binary -signer "$XPKI/nrdave.cert.pem" -inkey "$XPKI/nrdave.key.pem" -certfile "$PKI/sub-ca.cert.pem" -in "$E" \
+  -outform DER -out det-nonrepudiation.der
+signed_mail det-key-usage-nonrepudiation det-nonrepudiation.der "$E" "$MS" '----=_Part_7.x/y'
+expect_verified det-key-usage-nonrepudiation 'smime=pass signer=dave@partner.example alg=ecdsa/sha-256 '
 # Legacy ciphers (OpenSSL's legacy provider): RC2 and single DES are the defined outcome of a
 # cipher we do not implement (held, the cause logged), never a crash.
 for c in rc2-40-cbc:1.2.840.113549.3.2 des-cbc:1.3.14.3.2.7; do
