@@ -2,6 +2,8 @@
 // are only hints, the CMS contentType is read through the checked BER walker.
 #include "milter/inbound_layers.h"
 
+#include <span>
+
 #include "base/error.h"
 #include "smime/cms/content_kind.h"
 #include "smime/cms/object_end.h"
@@ -99,8 +101,30 @@ SmimeLabel label_of(const std::vector<HeaderField>& h)
     return SmimeLabel::None;
 }
 
-bool decode_transfer(ByteSource& src, const std::string& cte, ByteSink& out)
+namespace {
+
+// RFC 2045 §6.1: without a Content-Transfer-Encoding field a body is 7bit. A CMS object is
+// binary and opens with its SEQUENCE tag 0x30, which no base64 text does: a body labelled
+// 7bit, 8bit or binary (or not labelled) that opens with 'M', that tag's first base64 letter,
+// is base64 whose field a gateway dropped or rewrote. OpenSSL reads every pkcs7 body as base64
+// whatever the field says. Safe as parse_transfer_encoding's lenience is: the encoding is
+// outside every signature, and a body that is not base64 fails to decode.
+bool base64_labelled_identity(ByteSource& src, const std::string& cte)
 {
+    if (!cte.empty() && cte != "7bit" && cte != "8bit" && cte != "binary") return false;
+    src.rewind();
+    std::uint8_t c = 0;
+    while (src.read(std::span(&c, 1)) == 1 && (c == '\r' || c == '\n' || c == ' ' || c == '\t')) {
+    }
+    src.rewind();
+    return c == 'M';
+}
+
+}  // namespace
+
+bool decode_transfer(ByteSource& src, const std::string& labelled_cte, ByteSink& out)
+{
+    const std::string cte = base64_labelled_identity(src, labelled_cte) ? "base64" : labelled_cte;
     src.rewind();
     // The object's own length says where it ends (smime::cms::BerObjectEnd): what follows is
     // no part of it in any transfer encoding, and in base64 it ends the decoding there, since

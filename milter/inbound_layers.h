@@ -75,7 +75,8 @@ bool encrypted_under_signatures(const std::vector<smime::mime::HeaderField>& con
                                 const smime::mime::Limits& limits, const std::string& spool_dir,
                                 std::size_t memory_limit, int max_layers);
 
-// Undoes the Content-Transfer-Encoding ("base64", "quoted-printable", else none) of a body
+// Undoes the Content-Transfer-Encoding ("base64", "quoted-printable", else none; base64 also
+// under an identity label, or none, when the body opens as base64 and not as BER) of a body
 // holding one CMS object into `out`, up to the end of the object (its BER length, or the end
 // of its base64). Text a relay appended after it is skipped: true when that held more than
 // whitespace, for the log. A body that is no BER object is copied whole.

@@ -9,6 +9,7 @@
 
 #include "base/error.h"
 #include "smime/cms/asn1.h"
+#include "smime/cms/definite_lengths.h"
 #include "smime/cms/der_length.h"
 #include "smime/cms/oids.h"
 
@@ -81,13 +82,27 @@ SignerInfoView read_signer(const Asn1Node& sd, ByteView der, const std::string& 
 
 }  // namespace
 
+std::optional<AlgorithmId> listed_digest_algorithm(ByteView entry)
+{
+    if (entry.empty() || entry[0] != 0x30)
+        throw Error(Failure::MalformedMessage, "digestAlgorithms entry is not a SEQUENCE");
+    const Bytes tlv = with_definite_lengths(entry);  // throws when the lengths do not parse
+    try {
+        return read_algorithm_id(Asn1Node::decode("AlgorithmIdentifier", tlv), "");
+    } catch (const Error& e) {
+        if (e.failure() != Failure::MalformedMessage) throw;
+        return std::nullopt;
+    }
+}
+
 SignedDataView decode_signed_data(ByteView der)
 {
     const auto sd = Asn1Node::decode("SignedData", der);
     SignedDataView v;
     v.version = int(sd.read_small_int("version"));
     for (int i = 1, n = sd.count("digestAlgorithms"); i <= n; ++i)
-        v.digest_algorithms.push_back(read_algorithm_id(sd, "digestAlgorithms.?" + std::to_string(i)));
+        if (auto id = listed_digest_algorithm(sd.read_bytes("digestAlgorithms.?" + std::to_string(i))))
+            v.digest_algorithms.push_back(std::move(*id));
     v.econtent_type = sd.read_oid("encapContentInfo.eContentType");
     if (sd.has("encapContentInfo.eContent"))
         if (auto tlv = sd.read_optional("encapContentInfo.eContent")) v.econtent = octet_string_value(*tlv);

@@ -38,12 +38,19 @@ struct SignerInfoView {
 
 struct SignedDataView {
     int version = 0;
-    std::vector<AlgorithmId> digest_algorithms;
+    std::vector<AlgorithmId> digest_algorithms;  // those listed_digest_algorithm reads
     std::string econtent_type;
     std::optional<Bytes> econtent;  // absent for detached signatures
     std::vector<Bytes> certificates;
     std::vector<SignerInfoView> signers;
 };
+
+// One entry of digestAlgorithms (its TLV): the AlgorithmIdentifier, or nullopt for a SEQUENCE
+// that is none (no OID first, elements too many). The SET is a hint (RFC 5652 §5.1), and the
+// SignerInfo's own digestAlgorithm decides, so such an entry is passed over. An entry that is
+// not a SEQUENCE, or whose lengths do not parse, is no SET OF AlgorithmIdentifier at all:
+// Error(MalformedMessage).
+std::optional<AlgorithmId> listed_digest_algorithm(ByteView entry);
 
 // `der` is the SignedData itself (ContentInfo.content of a signedData ContentInfo).
 SignedDataView decode_signed_data(ByteView der);

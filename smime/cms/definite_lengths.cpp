@@ -3,6 +3,9 @@
 // length is checked against what is left of its parent before anything is read.
 #include "smime/cms/definite_lengths.h"
 
+#include <span>
+#include <vector>
+
 #include "base/error.h"
 #include "smime/cms/ber_stream.h"
 #include "smime/cms/der_length.h"
@@ -72,39 +75,92 @@ void append_tlv(Bytes& out, ByteView tag, ByteView content)
     out.insert(out.end(), content.begin(), content.end());
 }
 
-// Appends the elements of b[pos, end) to `out`; with `until_eoc`, the elements up to the
-// end-of-contents of an indefinite parent (consumed, not copied). Returns the position after
-// what was read. `changed` is set when anything was rewritten.
-std::size_t copy_elements(ByteView b, std::size_t pos, std::size_t end, bool until_eoc, Bytes& out, bool& changed,
-                          int depth)
+// One element met by walk(): its header, its first octet, and where its content starts and
+// may run to (its definite end, or its parent's end when it ends with an end-of-contents).
+struct Element {
+    Header h;
+    std::size_t pos = 0;
+    std::size_t content = 0;
+    std::size_t stop = 0;
+    ByteView tag(ByteView b) const { return b.subspan(pos, h.tag_size); }
+};
+
+// The walk every function below shares: the elements of b[pos, end) in order, each handed to
+// `visit`, which returns the position after it; with `until_eoc`, those up to the
+// end-of-contents of an indefinite parent (consumed, not visited). Returns the position after
+// what was read. A constructed element's visitor walks its content again at depth + 1.
+template <typename Visit>
+std::size_t walk(ByteView b, std::size_t pos, std::size_t end, bool until_eoc, int depth, Visit&& visit)
 {
     if (depth > kMaxBerDepth) malformed("nested too deeply");
     while (pos < end) {
-        const Header h = read_header(b, pos, end);
-        const std::size_t content = pos + h.size;
-        if (h.eoc) {
+        Element e;
+        e.h = read_header(b, pos, end);
+        e.pos = pos;
+        e.content = pos + e.h.size;
+        if (e.h.eoc) {
             if (!until_eoc) malformed("end-of-contents inside a definite-length element");
-            return content;
+            return e.content;
         }
-        if (!h.constructed) {
-            out.insert(out.end(), b.begin() + std::ptrdiff_t(pos), b.begin() + std::ptrdiff_t(content + h.length));
-            pos = content + h.length;
-            continue;
-        }
-        Bytes inner;
-        bool inner_changed = h.indefinite;
-        const std::size_t stop = h.indefinite ? end : content + h.length;
-        const std::size_t after = copy_elements(b, content, stop, h.indefinite, inner, inner_changed, depth + 1);
-        if (inner_changed) {  // the tag octets as received, then the new definite length
-            append_tlv(out, b.subspan(pos, h.tag_size), inner);
-            changed = true;
-        } else {
-            out.insert(out.end(), b.begin() + std::ptrdiff_t(pos), b.begin() + std::ptrdiff_t(after));
-        }
-        pos = after;
+        e.stop = e.h.indefinite ? end : e.content + e.h.length;
+        pos = visit(e);
     }
     if (until_eoc) malformed("missing end-of-contents");
     return pos;
+}
+
+// with_definite_lengths in two passes, so that each octet is copied once however deep it
+// lies: measure() finds the constructed elements that hold an indefinite length (themselves
+// or below) and the content length each will have; write() then copies the input, giving
+// those elements their new length and every other element its octets as received.
+struct NewLength {
+    std::size_t pos;     // where the element starts in the input
+    std::size_t length;  // its content octets in the output
+};
+
+// Adds to `size` the output size of the elements of b[pos, end); appends a NewLength for each
+// element to rewrite, in input order. Returns the position after the elements.
+std::size_t measure(ByteView b, std::size_t pos, std::size_t end, bool until_eoc, int depth, std::size_t& size,
+                    std::vector<NewLength>& rewritten)
+{
+    return walk(b, pos, end, until_eoc, depth, [&](const Element& e) {
+        if (!e.h.constructed) {
+            size += e.h.size + e.h.length;
+            return e.content + e.h.length;
+        }
+        const std::size_t slot = rewritten.size();
+        rewritten.push_back({e.pos, 0});
+        std::size_t inner = 0;
+        const std::size_t after = measure(b, e.content, e.stop, e.h.indefinite, depth + 1, inner, rewritten);
+        if (!e.h.indefinite && rewritten.size() == slot + 1) {  // nothing to rewrite inside: kept whole
+            rewritten.pop_back();
+            size += after - e.pos;
+        } else {
+            rewritten[slot].length = inner;
+            size += e.h.tag_size + der_header_size(inner) - 1 + inner;
+        }
+        return after;
+    });
+}
+
+// Appends the elements of b[pos, end) to `out`, those at the front of `rewritten` (measure's
+// list, consumed as they are met) with their tag octets as received and their new length.
+std::size_t write(ByteView b, std::size_t pos, std::size_t end, bool until_eoc, int depth,
+                  std::span<const NewLength>& rewritten, Bytes& out)
+{
+    return walk(b, pos, end, until_eoc, depth, [&](const Element& e) {
+        if (rewritten.empty() || rewritten.front().pos != e.pos) {  // definite, as measure saw
+            const std::size_t after = e.content + e.h.length;
+            out.insert(out.end(), b.begin() + std::ptrdiff_t(e.pos), b.begin() + std::ptrdiff_t(after));
+            return after;
+        }
+        const Bytes length = der_header(0, rewritten.front().length);
+        rewritten = rewritten.subspan(1);
+        const ByteView tag = e.tag(b);
+        out.insert(out.end(), tag.begin(), tag.end());
+        out.insert(out.end(), length.begin() + 1, length.end());
+        return write(b, e.content, e.stop, e.h.indefinite, depth + 1, rewritten, out);
+    });
 }
 
 // Universal string types (X.690 §8.6, §8.7, §8.23; the times are VisibleStrings, §8.25,
@@ -137,21 +193,11 @@ std::size_t join_segments(ByteView b, std::size_t pos, std::size_t end, bool unt
                           Joined& joined, int depth)
 {
     const std::uint8_t segment_tag = bit_string ? 0x03 : 0x04;
-    if (depth > kMaxBerDepth) malformed("nested too deeply");
-    while (pos < end) {
-        const Header h = read_header(b, pos, end);
-        const std::size_t content = pos + h.size;
-        if (h.eoc) {
-            if (!until_eoc) malformed("end-of-contents inside a definite-length element");
-            return content;
-        }
-        if (h.tag_size != 1 || (b[pos] & ~0x20) != segment_tag) malformed("string segment of another type");
-        if (h.constructed) {
-            pos = join_segments(b, content, h.indefinite ? end : content + h.length, h.indefinite, bit_string, joined,
-                                depth + 1);
-            continue;
-        }
-        ByteView v = b.subspan(content, h.length);
+    return walk(b, pos, end, until_eoc, depth, [&](const Element& e) {
+        if (e.h.tag_size != 1 || (b[e.pos] & ~0x20) != segment_tag) malformed("string segment of another type");
+        if (e.h.constructed)
+            return join_segments(b, e.content, e.stop, e.h.indefinite, bit_string, joined, depth + 1);
+        ByteView v = b.subspan(e.content, e.h.length);
         if (bit_string) {
             if (v.empty() || v[0] > 7) malformed("BIT STRING segment without its unused-bits octet");
             if (joined.unused != 0) malformed("BIT STRING segment after one with unused bits");
@@ -159,48 +205,39 @@ std::size_t join_segments(ByteView b, std::size_t pos, std::size_t end, bool unt
             v = v.subspan(1);
         }
         joined.value.insert(joined.value.end(), v.begin(), v.end());
-        pos = content + h.length;
-    }
-    if (until_eoc) malformed("missing end-of-contents");
-    return pos;
+        return e.content + e.h.length;
+    });
 }
 
 // Appends the elements of b[pos, end) in DER form as far as encodings alone tell (see
-// in_der_form); the rest as copy_elements.
+// in_der_form).
 std::size_t der_elements(ByteView b, std::size_t pos, std::size_t end, bool until_eoc, Bytes& out, int depth)
 {
-    if (depth > kMaxBerDepth) malformed("nested too deeply");
-    while (pos < end) {
-        const Header h = read_header(b, pos, end);
-        const std::size_t content = pos + h.size;
-        if (h.eoc) {
-            if (!until_eoc) malformed("end-of-contents inside a definite-length element");
-            return content;
-        }
-        const ByteView tag = b.subspan(pos, h.tag_size);
-        if (!h.constructed) {
-            ByteView v = b.subspan(content, h.length);
+    return walk(b, pos, end, until_eoc, depth, [&](const Element& e) {
+        const ByteView tag = e.tag(b);
+        if (!e.h.constructed) {
+            ByteView v = b.subspan(e.content, e.h.length);
             const std::uint8_t der_true = 0xff;
             if (tag[0] == 0x01 && v.size() == 1 && v[0] != 0) v = ByteView(&der_true, 1);  // BOOLEAN, §11.1
             append_tlv(out, tag, v);
-            pos = content + h.length;
-            continue;
+            return e.content + e.h.length;
         }
-        const std::size_t stop = h.indefinite ? end : content + h.length;
         const std::uint8_t primitive_tag = std::uint8_t(tag[0] & ~0x20);
-        if (h.tag_size == 1 && is_string_type(primitive_tag)) {
+        if (e.h.tag_size == 1 && is_string_type(primitive_tag)) {
             Joined joined;
-            pos = join_segments(b, content, stop, h.indefinite, primitive_tag == 0x03, joined, depth + 1);
+            const std::size_t after =
+                join_segments(b, e.content, e.stop, e.h.indefinite, primitive_tag == 0x03, joined, depth + 1);
             if (primitive_tag == 0x03) joined.value.insert(joined.value.begin(), joined.unused);
             append_tlv(out, ByteView(&primitive_tag, 1), joined.value);
-            continue;
+            return after;
         }
+        // Rebuilt per level (each octet copied once per enclosing element): signed and
+        // authenticated attributes are small and shallow.
         Bytes inner;
-        pos = der_elements(b, content, stop, h.indefinite, inner, depth + 1);
+        const std::size_t after = der_elements(b, e.content, e.stop, e.h.indefinite, inner, depth + 1);
         append_tlv(out, tag, inner);
-    }
-    if (until_eoc) malformed("missing end-of-contents");
-    return pos;
+        return after;
+    });
 }
 
 }  // namespace
@@ -215,10 +252,13 @@ Bytes in_der_form(ByteView ber)
 
 Bytes with_definite_lengths(ByteView ber)
 {
+    std::vector<NewLength> rewritten;
+    std::size_t size = 0;
+    measure(ber, 0, ber.size(), false, 0, size, rewritten);
     Bytes out;
-    out.reserve(ber.size());
-    bool changed = false;
-    copy_elements(ber, 0, ber.size(), false, out, changed, 0);
+    out.reserve(size);
+    std::span<const NewLength> pending(rewritten);
+    write(ber, 0, ber.size(), false, 0, pending, out);
     return out;
 }
 

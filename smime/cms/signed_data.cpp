@@ -92,7 +92,7 @@ SignedDataParts encode_signed_data(Signer& signer, const SignOptions& o, ByteVie
     // issuerAndSerialNumber and X.509 certificates).
     sd.write_uint("version", o.content_type_oid == oid::kData ? 1 : 3);
     sd.append("digestAlgorithms");
-    write_algorithm_id(sd, "digestAlgorithms.?LAST", digest_algorithm_id(o.digest));
+    sd.write_bytes("digestAlgorithms.?LAST", encode_algorithm_id(digest_algorithm_id(o.digest)));
     sd.write_oid("encapContentInfo.eContentType", o.content_type_oid);
     sd.remove("encapContentInfo.eContent");  // spliced in below when encapsulated
     if (o.include_chain) {

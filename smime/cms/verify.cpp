@@ -352,11 +352,13 @@ VerifyResult verify_encapsulated(ByteSource& der, ByteSink& content_out, std::sp
     // The content had already gone by when the SignerInfos were read. Rare: a second pass
     // hashes it with the digests digestAlgorithms did not list (RFC 5652 §5.1 makes that SET
     // a hint for one-pass processing, which independent signers leave empty or fill with
-    // another digest), and collects it for pure Ed25519 without signed attributes.
+    // another digest), those alone, and collects it for pure Ed25519 without signed attributes.
     PureContent kept(pure);
     der.rewind();
-    const StreamedSignedData again = read_signed_data_stream(der, kept, unlisted);
-    return verify_all(sd, again.content_digests, kept.get(), extra_certificates);
+    const StreamedSignedData again = read_signed_data_stream(der, kept, std::span<const AlgorithmId>(unlisted));
+    Digests digests = streamed.content_digests;
+    digests.insert(digests.end(), again.content_digests.begin(), again.content_digests.end());
+    return verify_all(sd, digests, kept.get(), extra_certificates);
 }
 
 std::optional<Bytes> signer_preferred_encryption_certificate(const SignerVerification& signer,

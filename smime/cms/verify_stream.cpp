@@ -10,8 +10,8 @@
 
 #include "base/error.h"
 #include "smime/cms/algorithm_ids.h"
-#include "smime/cms/asn1.h"
 #include "smime/cms/ber_stream.h"
+#include "smime/cms/decode.h"
 #include "smime/cms/definite_lengths.h"
 #include "smime/cms/der_oids.h"
 #include "smime/cms/der_length.h"
@@ -20,8 +20,8 @@
 namespace ssm::smime::cms {
 namespace {
 
-// Hashes the content with every digest of digestAlgorithms we know. The SET's elements,
-// each an AlgorithmIdentifier, are parsed one by one (cms.asn has no type for the SET).
+// Hashes the content with every digest of digestAlgorithms we know. The SET's elements are
+// read one by one (listed_digest_algorithm: one that is no AlgorithmIdentifier is passed over).
 void add_listed_digests(ByteView digest_algorithms_set, DigestSet& hashes)
 {
     MemorySource src(digest_algorithms_set);
@@ -33,17 +33,17 @@ void add_listed_digests(ByteView digest_algorithms_set, DigestSet& hashes)
         Bytes tlv;
         std::size_t budget = digest_algorithms_set.size();
         r.copy_element(h, &tlv, budget, 0);
-        const auto alg = Asn1Node::decode("AlgorithmIdentifier", with_definite_lengths(tlv));
-        const AlgorithmId id = read_algorithm_id(alg, "");
+        const auto id = listed_digest_algorithm(tlv);
+        if (!id) continue;
         std::string ignored;  // a digest we cannot compute fails its SignerInfo later
-        if (const auto d = verify_digest_from_id(id, ignored)) hashes.add(id.oid, *d);
+        if (const auto d = verify_digest_from_id(*id, ignored)) hashes.add(id->oid, *d);
     }
 }
 
 }  // namespace
 
 StreamedSignedData read_signed_data_stream(ByteSource& der, ByteSink& content_out,
-                                           std::span<const AlgorithmId> more_digests)
+                                           std::optional<std::span<const AlgorithmId>> second_pass_digests)
 {
     BerStream r(der, "SignedData");
     std::size_t budget = kMaxSignedDataStructure;
@@ -73,8 +73,8 @@ StreamedSignedData read_signed_data_stream(ByteSource& der, ByteSink& content_ou
 
     StreamedSignedData out;
     DigestSet hashes;
-    add_listed_digests(digest_algorithms, hashes);
-    for (const auto& id : more_digests) {
+    if (!second_pass_digests) add_listed_digests(digest_algorithms, hashes);
+    for (const auto& id : second_pass_digests.value_or(std::span<const AlgorithmId>())) {
         std::string ignored;
         if (const auto d = verify_digest_from_id(id, ignored)) hashes.add(id.oid, *d);
     }

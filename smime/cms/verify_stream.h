@@ -5,6 +5,7 @@
 // output is indefinite-length): every length is checked against its parent and a budget,
 // nesting is bounded, and malformed input is ssm::Error(MalformedMessage).
 #pragma once
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -22,8 +23,8 @@ struct StreamedSignedData {
     // signed attributes located in it are exactly what was signed.
     Bytes signed_data;
     bool had_content = false;
-    // Digest of the content octets for each digestAlgorithms entry we can compute (and each
-    // of `more_digests`), keyed by the algorithm OID.
+    // Digest of the content octets for each digestAlgorithms entry we can compute (on a
+    // second pass: for each of `second_pass_digests`), keyed by the algorithm OID.
     std::vector<std::pair<std::string, Bytes>> content_digests;
 };
 
@@ -31,11 +32,13 @@ struct StreamedSignedData {
 inline constexpr std::size_t kMaxSignedDataStructure = 16 * 1024 * 1024;
 
 // Reads a whole ContentInfo of type signedData from `der`; the eContent octets go to
-// `content_out` as they are read, hashed with the digests digestAlgorithms lists and with
-// `more_digests` (a second pass's: those the SignerInfos name and the first did not list).
+// `content_out` as they are read, hashed with the digests digestAlgorithms lists, or, on a
+// second pass, with `second_pass_digests` alone (those the SignerInfos name and the first did
+// not list: the first pass's digests are known already).
 // Throws MalformedMessage (and MessageTooLarge when the structures exceed
 // kMaxSignedDataStructure); `content_out` may then hold partial content.
-StreamedSignedData read_signed_data_stream(ByteSource& der, ByteSink& content_out,
-                                           std::span<const AlgorithmId> more_digests = {});
+StreamedSignedData read_signed_data_stream(
+    ByteSource& der, ByteSink& content_out,
+    std::optional<std::span<const AlgorithmId>> second_pass_digests = std::nullopt);
 
 }  // namespace ssm::smime::cms

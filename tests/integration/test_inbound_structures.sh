@@ -4,7 +4,7 @@
 # never produce (test_inbound_variants.sh covers MIME shapes and the peers' defaults).
 # EnvelopedData: unprotectedAttrs; originatorInfo with certificates and CRLs, an attribute
 # certificate, other certificate and revocation formats; KEK, password and other RecipientInfos
-# before ours; every version RFC 5652 §6.1 gives and wrong ones; indefinite lengths everywhere.
+# before ours, and one of every kind before ours; rsaEncryption without NULL parameters; every version RFC 5652 §6.1 gives and wrong ones; indefinite lengths everywhere.
 # KeyAgreeRecipientInfo: a ukm, rKeyId (with a date), ours second or third among several
 # RecipientEncryptedKeys. AuthEnvelopedData: authAttrs (out of DER order, from a BER encoder; a
 # changed one fails), a mac in BER segments, GCM ICV lengths 8 and 12-16 (12 also as the
@@ -14,7 +14,8 @@
 # countersignature and an RFC 3161 timestamp token as unsigned attributes; signed attributes
 # sent out of DER order (signed over the DER, or over the octets sent) or from a BER encoder; a
 # GeneralizedTime signing-time; eContent in constructed segments (one octet, nested); two
-# signers, one with an algorithm we do not know; indefinite lengths everywhere.
+# signers, one with an algorithm we do not know; indefinite lengths everywhere; digestAlgorithms
+# entries that are no AlgorithmIdentifier (passed over) and no SEQUENCE (refused).
 # The objects are made by tests/fixtures/cms_structures.py (byte surgery on openssl output,
 # or built whole with Python's cryptography package) and the RFC 3161 token and OCSP response
 # by openssl; the built EnvelopedData are checked with `openssl cms -decrypt` first. Offline
@@ -48,6 +49,8 @@ o cms -encrypt -binary -aes-256-cbc -in "$E" -outform DER -out aes256.der "$PKI/
 o cms -encrypt -binary -aes-256-cbc -in "$E" -outform DER -out kekri.der -secretkey 000102030405060708090a0b0c0d0e0f \
   -secretkeyid 0102 -recip "$PKI/alice.cert.pem"
 o cms -encrypt -binary -aes-256-cbc -in "$E" -outform DER -out pwri.der -pwri_password not-for-us -recip "$PKI/alice.cert.pem"
+o cms -encrypt -binary -aes-256-cbc -in "$E" -outform DER -out mixed.der -recip "$PKI/carol.cert.pem" -recip "$PKI/frank.cert.pem" \
+  -secretkey 000102030405060708090a0b0c0d0e0f -secretkeyid 0102 -pwri_password not-for-us -recip "$PKI/alice.cert.pem"
 o cms -sign -binary "${SIGN[@]}" -in "$E" -outform DER -out det.der
 o cms -sign -binary -nodetach "${SIGN[@]}" -in "$E" -outform DER -out opaque.der
 o cms -sign -binary -signer "$PKI/frank.cert.pem" -inkey "$PKI/frank.key.pem" "${SIGN[@]}" -in "$E" -outform DER -out det-two.der
@@ -155,7 +158,8 @@ verified() {
 # RecipientInfo), 4 (other certificate and revocation formats). RecipientInfos we do not
 # handle come before ours and are passed over.
 for cn in ed-v2-unprotected-attrs ed-v2-originator-certs-crls ed-v3-originator-attribute-cert ed-v4-originator-other-formats \
-          ed-v2-kekri-first ed-v3-pwri-first ed-v3-ori-first ed-all-indefinite; do
+          ed-v2-kekri-first ed-v3-pwri-first ed-v3-ori-first ed-all-indefinite ed-v3-mixed-kinds-ours-last \
+          ed-ktri-rsa-no-null-parameters; do
   cms_mail "$cn" "$ENV"; decrypted "$cn" 'decrypted=ktri-rsa-pkcs1 cipher=aes256-cbc '
 done
 # A wrong version (0 where §6.1 says 4; 1, which no rule gives; 99): accepted. The version
@@ -249,6 +253,24 @@ done
 # (failed with "digest algorithm not listed in digestAlgorithms" until 2026-12-04).
 for cn in sd-opaque-digest-algorithms-empty sd-opaque-digest-algorithms-other-only sd-opaque-digest-algorithms-sha1-only; do
   cms_mail "$cn" "$OPQ"; verified "$cn"
+done
+# digestAlgorithms entries that are SEQUENCEs but no AlgorithmIdentifier (empty, an INTEGER
+# for the OID, an element too many): passed over as the hint they are, the SignerInfo's own
+# digestAlgorithm decides (the message failed as malformed until 2026-12-04). Alone in the
+# SET of an opaque signature, the second pass hashes with the signer's digest.
+signed_mail sd-digest-algorithms-malformed-entry; verified sd-digest-algorithms-malformed-entry
+for cn in sd-opaque-digest-algorithms-malformed-entry sd-opaque-digest-algorithms-malformed-only; do
+  cms_mail "$cn" "$OPQ"; verified "$cn"
+done
+# Entries that are not SEQUENCEs, or a SEQUENCE whose OID runs past its end: no SET OF
+# AlgorithmIdentifier at all, so the signature is malformed (permerror, as garbage is).
+for cn in sd-digest-algorithms-not-sequence sd-opaque-digest-algorithms-not-sequence sd-digest-algorithms-bad-length \
+          sd-opaque-digest-algorithms-bad-length; do
+  case $cn in sd-opaque-*) cms_mail "$cn" "$OPQ" ;; *) signed_mail "$cn" ;; esac
+  run "$cn"
+  if [ "$RC" = 0 ] && grep -q '^mx.acme.example; smime=permerror reason="malformed signature' <<<"$(ar)" \
+     && ! grep -q 'smime=pass' <<<"$LOG"; then pass "$cn"
+  else fail "$cn" "exit $RC: $LOG A-R: $(ar)"; fi
 done
 # What openssl says of the signed attributes out of DER order (it verifies over their DER
 # re-encoding), for the record beside ours.

@@ -1,24 +1,25 @@
 #!/bin/bash
-# Inbound S/MIME as real MUAs and gateways send it (PRODUCT §3.1-§3.3): valid but unusual
-# MIME labels (x-pkcs7 types, no smime-type, application/octet-stream named smime.p7m, bare
-# tspecials in parameter values, comments, folding, RFC 2231), transfer encodings (76/64-char
-# and unbroken base64, trailing blanks, binary), CMS encodings (BER indefinite lengths and
-# chunked OCTET STRINGs, no signed attributes, signer/recipient by SKI, SHA-384/512, OAEP,
-# AES-128/192/256, 3DES, GCM, our key in the third RecipientInfo) and nestings (sign-then-
-# encrypt, triple wrap, message/rfc822 signed), password and KEK RecipientInfos beside ours,
-# OriginatorInfo, and RFC 3274 compressed-data (alone, BER-segmented, under an opaque signature,
-# corrupt, a decompression bomb, switched off), text a relay appended after the base64, hint
-# attributes with two values, RSASSA-PSS with the mask over SHA-1 and a key restricted to
-# RSASSA-PSS parameters (RFC 4055 §3.3) signing inside and outside them; and other producers:
-# GnuTLS certtool --p7-sign, Python cryptography's PKCS7SignatureBuilder, the old `openssl
-# smime`, a crowded certificate set, CRLs in the SignedData, RC2/DES (held), certs-only. Every CMS object is
-# made by a peer (openssl cms and smime, gpgsm, NSS cmsutil, certtool, Python cryptography;
-# compressed-data by Python's zlib module), never by our code (a few re-encoded by
-# tests/interop/cms_reencode.py). Offline through `ssmctl process --direction in`
-# (the milter's own pipeline): decrypted bodies must equal the plaintext byte for byte,
-# verified ones must carry smime=pass for the signer; damaged signatures give smime=permerror
-# and the mail is delivered (or refused by a partner rule that requires a signature). Decrypted
-# content nothing integrity-protects is marked X-SSM-Integrity, and a partner rule with
+# Inbound S/MIME as real MUAs and gateways send it (PRODUCT §3.1-§3.3): valid but unusual MIME
+# labels (x-pkcs7 types, no smime-type, application/octet-stream named smime.p7m, bare tspecials
+# in parameter values, comments, folding, RFC 2231), transfer encodings (76/64-char and unbroken
+# base64, trailing blanks, binary; base64 without its field or labelled 7bit), CMS encodings
+# (BER indefinite lengths and chunked OCTET STRINGs, no signed attributes, signer/recipient by
+# SKI, SHA-384/512, OAEP, AES-128/192/256, 3DES, GCM (AES-128 and -256), our key in the third
+# RecipientInfo) and nestings (sign-then-encrypt, triple wrap, message/rfc822 signed), password
+# and KEK RecipientInfos beside ours, OriginatorInfo, and RFC 3274 compressed-data (alone,
+# BER-segmented, under an opaque signature, corrupt, a decompression bomb, switched off), text a
+# relay appended after the base64, hint attributes with two values, RSASSA-PSS with the mask
+# over SHA-1 and a key restricted to RSASSA-PSS parameters (RFC 4055 §3.3) signing inside and
+# outside them; and other producers: GnuTLS certtool --p7-sign, Python cryptography's
+# PKCS7SignatureBuilder, the old `openssl smime`, a crowded certificate set, CRLs in the
+# SignedData, a signer whose key usage is nonRepudiation alone, RC2/DES (held), certs-only.
+# Every CMS object is made by a peer (openssl cms and smime, gpgsm, NSS cmsutil, certtool,
+# Python cryptography; compressed-data by Python's zlib module), never by our code (a few
+# re-encoded by tests/interop/cms_reencode.py). Offline through `ssmctl process --direction in`
+# (the milter's own pipeline): decrypted bodies must equal the plaintext byte for byte, verified
+# ones must carry smime=pass for the signer; damaged signatures give smime=permerror and the
+# mail is delivered (or refused by a partner rule that requires a signature). Decrypted content
+# nothing integrity-protects is marked X-SSM-Integrity, and a partner rule with
 # require_integrity tags it or refuses it (the refusal held, as every one after a decryption).
 . "$(dirname "$0")/lib.sh"
 . "$SSM_SRCDIR/tests/interop/peers.sh"
@@ -72,6 +73,7 @@ o -encrypt -binary -aes-128-cbc -in "$E" -outform DER -out aes128.der "$A"
 o -encrypt -binary -aes-192-cbc -in "$E" -outform DER -out aes192.der "$A"
 o -encrypt -binary -des3 -in "$E" -outform DER -out 3des.der "$A"
 o -encrypt -binary -aes-256-gcm -in "$E" -outform DER -out gcm.der "$A"
+o -encrypt -binary -aes-128-gcm -in "$E" -outform DER -out gcm128.der "$A"
 o -encrypt -binary -aes-256-cbc -stream -in "$E" -outform DER -out stream.der "$A"
 o -encrypt -binary -aes-128-cbc -keyid -in "$E" -outform DER -out keyid.der "$A"
 o -encrypt -binary -aes-256-cbc -in "$E" -outform DER -out oaep.der -recip "$A" -keyopt rsa_padding_mode:oaep -keyopt rsa_oaep_md:sha256
@@ -154,7 +156,8 @@ b64() { perl -MMIME::Base64 -e 'local $/; my $d = <STDIN>; my $w = shift; my $e 
 # cms_mail CASE DER CONTENT-FIELDS [ENCODING]: the DER as the whole body. ENCODING: b64 (64-char
 # lines, default), b76, b0 (one line), blanks (trailing blanks on each line), blank-lines
 # (an empty and a whitespace-only line after each), footer (FOOTER after the base64, as an
-# Exchange transport rule, a list server or an AV gateway appends it), binary.
+# Exchange transport rule, a list server or an AV gateway appends it), binary, no-cte (base64
+# without a Content-Transfer-Encoding field), 7bit (base64 labelled 7bit).
 FOOTER=$'\r\n-- \r\nCAUTION: This email originated from outside of the organization. Do not click links\r\nor open attachments unless you recognize the sender and know the content is safe.\r\n'
 cms_mail() {
   local cn=$1 der=$WORK/m/$2 fields=$3 enc=${4:-b64}
@@ -166,16 +169,21 @@ cms_mail() {
       blanks) printf 'Content-Transfer-Encoding: base64\r\n\r\n'; b64 "$der" | sed 's/\r$/ \t \r/' ;;
       blank-lines) printf 'Content-Transfer-Encoding: base64\r\n\r\n'; b64 "$der" | sed 's/\r$/\r\n\r\n \t\r/' ;;
       footer) printf 'Content-Transfer-Encoding: base64\r\n\r\n'; b64 "$der"; printf '%s' "$FOOTER" ;;
+      no-cte) printf '\r\n'; b64 "$der" ;;
+      7bit) printf 'Content-Transfer-Encoding: 7bit\r\n\r\n'; b64 "$der" ;;
       *) printf 'Content-Transfer-Encoding: base64\r\n\r\n'; b64 "$der" ;;
     esac; } >"$WORK/out/$cn.eml"
 }
 # signed_mail CASE SIG ENTITY CONTENT-TYPE BOUNDARY [SIG-CONTENT-TYPE]: multipart/signed with
-# a preamble and an epilogue (and SIG_FOOTER after the signature's base64, when set).
+# a preamble and an epilogue (and SIG_FOOTER after the signature's base64, when set; SIG_CTE
+# as the signature part's Content-Transfer-Encoding, base64 by default, none when empty).
 signed_mail() {
   local cn=$1 sig=$WORK/m/$2 entity=$3 ct=$4 b=$5 sct=${6:-application/pkcs7-signature; name=smime.p7s}
   { outer "$cn"; printf '%s\r\n\r\nThis is a cryptographically signed message in MIME format.\r\n\r\n--%s\r\n' "$ct" "$b"
     cat "$entity"
-    printf '\r\n--%s\r\nContent-Type: %s\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename="smime.p7s"\r\n\r\n' "$b" "$sct"
+    printf '\r\n--%s\r\nContent-Type: %s\r\n' "$b" "$sct"
+    [ -n "${SIG_CTE-base64}" ] && printf 'Content-Transfer-Encoding: %s\r\n' "${SIG_CTE-base64}"
+    printf 'Content-Disposition: attachment; filename="smime.p7s"\r\n\r\n'
     b64 "$sig"; printf '%s' "${SIG_FOOTER:-}"; printf '\r\n--%s--\r\n\r\nepilogue text\r\n' "$b"; } >"$WORK/out/$cn.eml"
 }
 ENV='Content-Type: application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m'
@@ -268,6 +276,8 @@ cms_mail enc-aes192 aes192.der "$ENV"; expect_decrypted enc-aes192 "$E" 'cipher=
 cms_mail enc-3des 3des.der "$ENV"; expect_decrypted enc-3des "$E" 'decrypted=ktri-rsa-pkcs1 cipher=des-ede3-cbc '
 cms_mail enc-gcm gcm.der 'Content-Type: application/pkcs7-mime; smime-type=authEnveloped-data; name=smime.p7m'
 expect_decrypted enc-gcm "$E" 'cipher=aes256-gcm '
+cms_mail enc-gcm128 gcm128.der 'Content-Type: application/pkcs7-mime; smime-type=authEnveloped-data; name=smime.p7m'
+expect_decrypted enc-gcm128 "$E" 'cipher=aes128-gcm '
 cms_mail enc-ber-indefinite stream.der "$ENV"; expect_decrypted enc-ber-indefinite "$E"
 cms_mail enc-recipient-ski keyid.der "$ENV"; expect_decrypted enc-recipient-ski "$E"
 cms_mail enc-oaep-sha256 oaep.der "$ENV"; expect_decrypted enc-oaep-sha256 "$E" 'decrypted=ktri-rsa-oaep '
@@ -412,6 +422,16 @@ FOOTER=$RULE_FOOTER cms_mail enc-footer-rule aes256.der "$ENV" footer
 expect_decrypted enc-footer-rule "$E" 'action=decrypt cms-trailing-text-ignored '
 SIG_FOOTER=$RULE_FOOTER signed_mail det-sig-footer-rule det.der "$E" "$MS" '----=_Part_7.x/y'
 expect_verified det-sig-footer-rule 'signature-trailing-text-ignored .*smime=pass signer=dave'
+# Base64 without its Content-Transfer-Encoding field, or labelled 7bit (a gateway that drops or
+# rewrites the field): a CMS object is binary and opens with its SEQUENCE tag 0x30, so a body
+# that opens with that tag's base64 ('M') is read as base64, as OpenSSL reads every pkcs7 body
+# (the encrypted mail was refused as malformed and the signatures were permerror until
+# 2026-12-04).
+cms_mail enc-no-cte aes256.der "$ENV" no-cte; expect_decrypted enc-no-cte "$E"
+cms_mail enc-cte-7bit aes256.der "$ENV" 7bit; expect_decrypted enc-cte-7bit "$E"
+cms_mail opq-no-cte opaque.der "$OPQ" no-cte; expect_verified opq-no-cte
+SIG_CTE='' signed_mail det-sig-no-cte det.der "$E" "$MS" '----=_Part_7.x/y'; expect_verified det-sig-no-cte
+SIG_CTE=7bit signed_mail det-sig-cte-7bit det.der "$E" "$MS" '----=_Part_7.x/y'; expect_verified det-sig-cte-7bit
 # Microsoft's encryption key preference holding two values (the attribute is single-valued):
 # a hint we only read for harvesting; the signature verifies and the hint is named in the log.
 python3 "$SSM_SRCDIR/tests/fixtures/ess_sign.py" "$PKI/dave.cert.der" "$PKI/sub-ca.cert.der" "$E" - - \
@@ -525,6 +545,13 @@ certtool --generate-crl --load-ca-privkey "$PKI/sub-ca.key.pem" --load-ca-certif
 python3 "$RE" crls det.der sub-ca.crl >det-crls.der || fatal var-setup "cms_reencode crls"
 signed_mail det-with-crls det-crls.der "$E" "$MS" '----=_Part_7.x/y'
 expect_verified det-with-crls
+# A signer certificate whose key usage is nonRepudiation alone (qualified signature
+# certificates): RFC 8550 §4.4.2 accepts digitalSignature or nonRepudiation.
+issue_cert nrdave dave@partner.example p256 "nonRepudiation" || fatal var-setup "issue nrdave"
+o -sign -binary -signer "$XPKI/nrdave.cert.pem" -inkey "$XPKI/nrdave.key.pem" -certfile "$PKI/sub-ca.cert.pem" -in "$E" \
+  -outform DER -out det-nonrepudiation.der
+signed_mail det-key-usage-nonrepudiation det-nonrepudiation.der "$E" "$MS" '----=_Part_7.x/y'
+expect_verified det-key-usage-nonrepudiation 'smime=pass signer=dave@partner.example alg=ecdsa/sha-256 '
 # Legacy ciphers (OpenSSL's legacy provider): RC2 and single DES are the defined outcome of a
 # cipher we do not implement (held, the cause logged), never a crash.
 for c in rc2-40-cbc:1.2.840.113549.3.2 des-cbc:1.3.14.3.2.7; do

@@ -101,6 +101,7 @@ class CmsDefiniteLengthsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(long_content);
     CPPUNIT_TEST(malformed);
     CPPUNIT_TEST(depth_limit);
+    CPPUNIT_TEST(deep_nesting);
     CPPUNIT_TEST(der_forms);
     CPPUNIT_TEST(der_form_malformed);
     CPPUNIT_TEST_SUITE_END();
@@ -143,6 +144,43 @@ public:
         };
         CPPUNIT_ASSERT_NO_THROW((void)smime::cms::with_definite_lengths(nested(32)));
         CPPUNIT_ASSERT_THROW((void)smime::cms::with_definite_lengths(nested(34)), Error);
+    }
+
+    // 30 levels, indefinite SEQUENCEs and definite SETs with three length octets in turn, around
+    // 300 content octets and an element with a long-form length and no indefinite one inside:
+    // every level gets its shortest definite length, the inner element is kept as received.
+    void deep_nesting()
+    {
+        // Tag, shortest definite length, content: how each level must come out.
+        auto definite = [](std::uint8_t tag, const Bytes& content) {
+            Bytes b{tag};
+            const std::size_t n = content.size();
+            if (n < 0x80) b.push_back(std::uint8_t(n));
+            else if (n < 0x100) b.insert(b.end(), {0x81, std::uint8_t(n)});
+            else b.insert(b.end(), {0x82, std::uint8_t(n >> 8), std::uint8_t(n)});
+            b.insert(b.end(), content.begin(), content.end());
+            return b;
+        };
+        Bytes in = hex("30 81 03 06 01 2a 04 82 01 2c");
+        in.insert(in.end(), 300, 0x41);
+        Bytes want = in;
+        for (int level = 0; level < 30; ++level) {
+            const std::uint8_t tag = level % 2 ? 0x31 : 0x30;
+            Bytes wrapped{tag};
+            if (level % 2) {
+                wrapped.insert(wrapped.end(), {0x82, std::uint8_t(in.size() >> 8), std::uint8_t(in.size())});
+                wrapped.insert(wrapped.end(), in.begin(), in.end());
+            } else {
+                wrapped.push_back(0x80);
+                wrapped.insert(wrapped.end(), in.begin(), in.end());
+                wrapped.insert(wrapped.end(), {0, 0});
+            }
+            in = std::move(wrapped);
+            want = definite(tag, want);
+        }
+        CPPUNIT_ASSERT_EQUAL(to_hex(want), to_hex(smime::cms::with_definite_lengths(in)));
+        // Already definite (the output again): returned unchanged, octet for octet.
+        CPPUNIT_ASSERT_EQUAL(to_hex(want), to_hex(smime::cms::with_definite_lengths(want)));
     }
 
     void der_forms()

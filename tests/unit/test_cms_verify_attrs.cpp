@@ -12,6 +12,7 @@
 
 #include "smime/cms/oids.h"
 #include "smime/cms/verify.h"
+#include "smime/cms/verify_stream.h"
 #include "tests/unit/test_cms_verify_support.h"
 
 using namespace ssm;
@@ -228,6 +229,16 @@ public:
             const SignerVerification& s = o.result.signers.at(0);
             CPPUNIT_ASSERT_MESSAGE(std::string(name) + ": " + s.failure, s.signature_valid && s.failure.empty());
         }
+        // The second pass hashes the content with the digests the first lacked, and with
+        // those alone: SHA-1, which digestAlgorithms lists, was hashed by the first.
+        const Bytes der = file_bytes(d.path() / "listed-sha1.p7m");
+        MemorySource src(der);
+        MemorySink out;
+        const AlgorithmId sha256 = digest_algorithm_id(DigestAlgorithm::Sha256);
+        const StreamedSignedData again = read_signed_data_stream(src, out, std::span(&sha256, 1));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), again.content_digests.size());
+        CPPUNIT_ASSERT_EQUAL(sha256.oid, again.content_digests[0].first);
+        CPPUNIT_ASSERT(out.data() == content);
     }
 };
 
