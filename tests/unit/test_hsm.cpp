@@ -831,8 +831,9 @@ public:
     // certificate whose CKA_ID holds another key (a copy-paste slip, a token re-initialised
     // and filled again) must never yield a signature or a decryption with that other key.
     // RSA: the key's CKA_MODULUS is the certificate's or the key is not its; EC: the key's
-    // curve is the certificate's, and a key of the same curve is caught by checking each
-    // signature with the certificate before it leaves.
+    // curve is the certificate's, and a key of the same curve is caught by a test signature at
+    // start (hsm/key_proof.h) and, should it change later, by checking each signature with the
+    // certificate before it leaves (key_replaced_under_a_running_store).
     // Older tokens (before PKCS#11 3.0) mark Ed25519 keys with vendor codes: such a key is not
     // refused for its type (the type check as first added refused it, and the certificate lost
     // its key).
@@ -861,46 +862,21 @@ public:
         import_foreign("mism-curve", "23", "bob", "--usage-sign --usage-derive");
         const auto store = hsm::KeyStore::open(f.config);  // a reload: the objects are found
         const auto ids = store->identities();
-        for (const char* label : {"mism-rsa", "mism-curve"}) {
+        // RSA: the key's CKA_MODULUS; another curve: the key's CKA_EC_PARAMS; the same curve
+        // (bob's P-256 key under mism-ec's id): nothing on SoftHSM's private key object tells,
+        // its test signature does, at start (the lone key of the right curve was listed as the
+        // certificate's, and only its first signature failed).
+        for (const char* label : {"mism-rsa", "mism-curve", "mism-ec"}) {
             const hsm::Identity* id = find_identity(ids, label);
             CPPUNIT_ASSERT_MESSAGE(label, id != nullptr);
             CPPUNIT_ASSERT_MESSAGE(label, !id->has_private_key && id->sign_schemes.empty() && !id->decrypt_usable);
+            CPPUNIT_ASSERT_MESSAGE(label, store->signer_for(*EmailAddress::parse(std::string(label) + "@acme.example")) ==
+                                              nullptr);
         }
-        CPPUNIT_ASSERT(store->signer_for(*EmailAddress::parse("mism-rsa@acme.example")) == nullptr);
-        CPPUNIT_ASSERT(store->signer_for(*EmailAddress::parse("mism-curve@acme.example")) == nullptr);
         const Bytes rsa_der = to_bytes(test::read_file(f.pki / "mism-rsa.cert.der"));
         CPPUNIT_ASSERT(store->decrypter_for_certificate(rsa_der) == nullptr);
-        // Same curve: nothing on the private key object tells it apart; its signature does, at
-        // start too (the lone key of the right curve was listed as the certificate's, and only
-        // its first signature failed).
-        const hsm::Identity* lone = find_identity(ids, "mism-ec");
-        CPPUNIT_ASSERT(lone != nullptr);
-        CPPUNIT_ASSERT(!lone->has_private_key && lone->sign_schemes.empty() && !lone->decrypt_usable);
-        CPPUNIT_ASSERT(store->signer_for(*EmailAddress::parse("mism-ec@acme.example")) == nullptr);
-        // A running store whose EC key is replaced by another of the curve: each signature is
-        // checked before it leaves.
-        f.issue_identity("swap-ec", ec256, "swap-ec", "swap-ec@acme.example", "digitalSignature");
-        f.import_identity("swap-ec", "25", "--usage-sign");
-        const auto running = hsm::KeyStore::open(f.config);
-        auto ec = running->signer_for(*EmailAddress::parse("swap-ec@acme.example"));
-        CPPUNIT_ASSERT(ec != nullptr);
-        const Bytes h = hash_of(DigestAlgorithm::Sha256, "wrong key");
-        CPPUNIT_ASSERT(verify_signature(ec->certificate_der(), GNUTLS_SIGN_ECDSA_SHA256, h,
-                                        ec->sign_digest(SignatureScheme::Ecdsa, DigestAlgorithm::Sha256, h)));
-        const std::string p11 = "pkcs11-tool --module " + std::string(test::softhsm_module) +
-                                " --token-label ssm-test --login --pin 123456 ";
-        test::run(p11 + "--delete-object --type privkey --id 25 >/dev/null 2>&1");
-        test::run(p11 + "--id 25 --label swap-ec --write-object '" + (f.pki / "bob").string() +
-                  ".p8.der' --type privkey --usage-sign >/dev/null 2>&1");
-        try {
-            const Bytes sig = ec->sign_digest(SignatureScheme::Ecdsa, DigestAlgorithm::Sha256, h);
-            CPPUNIT_FAIL("a signature by another key was handed out (verifies: " +
-                         std::to_string(verify_signature(ec->certificate_der(), GNUTLS_SIGN_ECDSA_SHA256, h, sig)) +
-                         ")");
-        } catch (const Error& e) {
-            CPPUNIT_ASSERT_MESSAGE(e.what(), e.failure() == Failure::HsmUnavailable);
-        }
         // The other keys of the store are untouched.
+        const Bytes h = hash_of(DigestAlgorithm::Sha256, "wrong key");
         auto alice = store->signer_for(*EmailAddress::parse("alice@acme.example"));
         CPPUNIT_ASSERT(verify_signature(alice->certificate_der(), GNUTLS_SIGN_RSA_SHA256, h,
                                         alice->sign_digest(SignatureScheme::RsaPkcs1v15, DigestAlgorithm::Sha256, h)));
@@ -994,33 +970,50 @@ public:
     void key_replaced_under_a_running_store()
     {
         auto& f = fixture();
-        f.issue_identity("swap", "-algorithm RSA -pkeyopt rsa_keygen_bits:2048", "swap", "swap@acme.example",
-                         "digitalSignature");
-        f.import_identity("swap", "41", "--usage-sign");
-        const auto store = hsm::KeyStore::open(f.config);
-        auto s = store->signer_for(*EmailAddress::parse("swap@acme.example"));
-        CPPUNIT_ASSERT(s != nullptr);
-        const Bytes h = hash_of(DigestAlgorithm::Sha256, "swap");
-        for (int i = 0; i < 4; ++i)  // every pooled session holds the key's handle
-            CPPUNIT_ASSERT(verify_signature(s->certificate_der(), GNUTLS_SIGN_RSA_SHA256, h,
-                                            s->sign_digest(SignatureScheme::RsaPkcs1v15, DigestAlgorithm::Sha256, h)));
+        // RSA: the key's modulus tells; EC: another key of the curve, told only by checking
+        // each signature before it leaves.
+        const struct {
+            const char* name;
+            const char* algorithm;
+            const char* id;
+            const char* other;  // whose key replaces the certificate's
+            SignatureScheme scheme;
+            gnutls_sign_algorithm_t check;
+        } cases[] = {
+            {"swap", "-algorithm RSA -pkeyopt rsa_keygen_bits:2048", "41", "carol", SignatureScheme::RsaPkcs1v15,
+             GNUTLS_SIGN_RSA_SHA256},
+            {"swap-ec", "-algorithm EC -pkeyopt ec_paramgen_curve:P-256", "25", "bob", SignatureScheme::Ecdsa,
+             GNUTLS_SIGN_ECDSA_SHA256},
+        };
         const std::string p11 = "pkcs11-tool --module " + std::string(test::softhsm_module) +
                                 " --token-label ssm-test --login --pin 123456 ";
-        test::run(p11 + "--delete-object --type privkey --id 41 >/dev/null 2>&1");
-        test::run(p11 + "--id 41 --label swap --write-object '" + (f.pki / "carol").string() +
-                  ".p8.der' --type privkey --usage-sign >/dev/null 2>&1");
-        for (int i = 0; i < 4; ++i) {
-            try {
-                const Bytes sig = s->sign_digest(SignatureScheme::RsaPkcs1v15, DigestAlgorithm::Sha256, h);
-                CPPUNIT_FAIL("signed after the key was replaced (verifies: " +
-                             std::to_string(verify_signature(s->certificate_der(), GNUTLS_SIGN_RSA_SHA256, h, sig)) + ")");
-            } catch (const Error& e) {
-                CPPUNIT_ASSERT_MESSAGE(e.what(), e.failure() == Failure::HsmUnavailable);
+        for (const auto& c : cases) {
+            const std::string address = std::string(c.name) + "@acme.example";
+            f.issue_identity(c.name, c.algorithm, c.name, address, "digitalSignature");
+            f.import_identity(c.name, c.id, "--usage-sign");
+            const auto store = hsm::KeyStore::open(f.config);
+            auto s = store->signer_for(*EmailAddress::parse(address));
+            CPPUNIT_ASSERT_MESSAGE(c.name, s != nullptr);
+            const Bytes h = hash_of(DigestAlgorithm::Sha256, c.name);
+            for (int i = 0; i < 4; ++i)  // every pooled session holds the key's handle
+                CPPUNIT_ASSERT_MESSAGE(c.name, verify_signature(s->certificate_der(), c.check, h,
+                                                                s->sign_digest(c.scheme, DigestAlgorithm::Sha256, h)));
+            test::run(p11 + "--delete-object --type privkey --id " + c.id + " >/dev/null 2>&1");
+            test::run(p11 + "--id " + c.id + " --label " + c.name + " --write-object '" + (f.pki / c.other).string() +
+                      ".p8.der' --type privkey --usage-sign >/dev/null 2>&1");
+            for (int i = 0; i < 4; ++i) {
+                try {
+                    const Bytes sig = s->sign_digest(c.scheme, DigestAlgorithm::Sha256, h);
+                    CPPUNIT_FAIL(std::string(c.name) + ": signed after the key was replaced (verifies: " +
+                                 std::to_string(verify_signature(s->certificate_der(), c.check, h, sig)) + ")");
+                } catch (const Error& e) {
+                    CPPUNIT_ASSERT_MESSAGE(e.what(), e.failure() == Failure::HsmUnavailable);
+                }
             }
+            // Reopened (what the daemon does after HsmUnavailable): the certificate has no key now.
+            const auto reopened = hsm::KeyStore::open(f.config);
+            CPPUNIT_ASSERT_MESSAGE(c.name, reopened->signer_for(*EmailAddress::parse(address)) == nullptr);
         }
-        // Reopened (what the daemon does after HsmUnavailable): the certificate has no key now.
-        const auto reopened = hsm::KeyStore::open(f.config);
-        CPPUNIT_ASSERT(reopened->signer_for(*EmailAddress::parse("swap@acme.example")) == nullptr);
     }
 
     // SoftHSM's way to "pull the token": move its folder away. Signing must fail cleanly

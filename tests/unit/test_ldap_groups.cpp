@@ -232,6 +232,17 @@ EmailAddress addr(const char* s)
     return *EmailAddress::parse(s);
 }
 
+// Does the to_group rule for `group` (addresses cut at "+") match this outbound recipient?
+bool to_group_matches(const std::string& group, const char* recipient, const directory::LdapGroups& groups)
+{
+    policy::Conditions rule;
+    rule.to_group.push_back(group);
+    rule.extensions = test::extensions("+");
+    policy::MessageContext out;
+    out.direction = policy::Direction::Outbound;
+    return policy::match(rule, out, addr(recipient), &groups).matched;
+}
+
 }  // namespace
 
 class LdapGroupsTest : public CppUnit::TestFixture {
@@ -415,14 +426,9 @@ public:
             // here+x@ has no entry (unknown, the references), here@ is a member of team: a
             // to_group rule matches (asked in the other order, the refusal of the first form
             // hid the yes of the second: 451 for mail the directory had an answer for).
-            policy::Conditions to_team;
-            to_team.to_group.push_back("team");
-            to_team.extensions = test::extensions("+");
-            policy::MessageContext out;
-            out.direction = policy::Direction::Outbound;
-            CPPUNIT_ASSERT(policy::match(to_team, out, addr("here+x@partner.example"), &groups).matched);
+            CPPUNIT_ASSERT(to_group_matches("team", "here+x@partner.example", groups));
             // away+x@ and away@: both unknown, no answer.
-            unknown("neither form seen", [&] { policy::match(to_team, out, addr("away+x@partner.example"), &groups); });
+            unknown("neither form seen", [&] { to_group_matches("team", "away+x@partner.example", groups); });
             unknown("a group not found", [&] { groups.is_member(addr("here@partner.example"), "others"); });
             unknown("a person in no group", [&] { groups.is_member(addr("outsider@partner.example"), "team"); });
 
@@ -474,14 +480,9 @@ public:
             // A recipient with an extension while the directory is down: one form cannot be
             // asked, the other's answer is cached. A "yes" for either form decides; a "no" for
             // one and no answer for the other is no answer (451), never "not a member".
-            policy::Conditions to_vip;
-            to_vip.to_group.push_back("vip");
-            to_vip.extensions = test::extensions("+");
-            policy::MessageContext out;
-            out.direction = policy::Direction::Outbound;
-            CPPUNIT_ASSERT(policy::match(to_vip, out, addr("vip+x@partner.example"), &cached).matched);
+            CPPUNIT_ASSERT(to_group_matches("vip", "vip+x@partner.example", cached));
             try {
-                policy::match(to_vip, out, addr("clerk+x@partner.example"), &cached);
+                to_group_matches("vip", "clerk+x@partner.example", cached);
                 CPPUNIT_FAIL("clerk+x@ was not a member though its form could not be asked");
             } catch (const Error& e) {
                 CPPUNIT_ASSERT(e.failure() == Failure::DirectoryUnavailable);
