@@ -73,6 +73,14 @@ SmimeLabel label_of(const std::vector<HeaderField>& h)
     if (!ct) return SmimeLabel::None;
     if (ct->is("multipart", "signed")) {
         const std::string protocol = ct->param("protocol").value_or("");
+        if (protocol.empty()) {
+            // RFC 1847 requires protocol, and some senders drop it anyway (OpenSSL verifies such
+            // mail): micalg then tells S/MIME (sha-256, sha1, an OID) from PGP/MIME (pgp-sha256,
+            // RFC 3156). Without either, nothing says what the signature is.
+            const std::string micalg = ct->param("micalg").value_or("");
+            return !micalg.empty() && !iequals(std::string_view(micalg).substr(0, 4), "pgp-") ? SmimeLabel::Detached
+                                                                                                 : SmimeLabel::None;
+        }
         if (iequals(protocol, "application/pkcs7-signature") || iequals(protocol, "application/x-pkcs7-signature"))
             return SmimeLabel::Detached;
         return SmimeLabel::None;

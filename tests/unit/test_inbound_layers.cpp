@@ -114,6 +114,11 @@ public:
             {"Multipart/Signed; Protocol=\"Application/X-PKCS7-Signature\"; boundary=b", nullptr, SmimeLabel::Detached},
             {"multipart/signed; protocol=application/pkcs7-signature; boundary=b", nullptr, SmimeLabel::Detached},
             {"multipart/signed; protocol=\"application/pgp-signature\"; boundary=b", nullptr, SmimeLabel::None},
+            // No protocol (against RFC 1847): micalg tells S/MIME from PGP/MIME; neither, nothing.
+            {"multipart/signed; micalg=sha-256; boundary=b", nullptr, SmimeLabel::Detached},
+            {"multipart/signed; micalg=\"2.16.840.1.101.3.4.2.1\"; boundary=b", nullptr, SmimeLabel::Detached},
+            {"multipart/signed; micalg=PGP-SHA256; boundary=b", nullptr, SmimeLabel::None},
+            {"multipart/signed; boundary=b", nullptr, SmimeLabel::None},
             {"application/pkcs7-mime; smime-type=enveloped-data", nullptr, SmimeLabel::Pkcs7Enveloped},
             {"application/x-pkcs7-mime; Smime-Type=\"AuthEnveloped-Data\"", nullptr, SmimeLabel::Pkcs7Enveloped},
             {"application/pkcs7-mime; smime-type=signed-data", nullptr, SmimeLabel::Pkcs7Signed},
