@@ -183,7 +183,8 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
         return refuse(list, "group " + list.members_group + " nests groups more than " +
                                 std::to_string(directory::kMaxGroupNesting) + " levels deep");
     if (resolved.too_many)
-        return refuse(list, "more than " + std::to_string(MailList::kMaxMembers) + " members");
+        return refuse(list, "more than " + std::to_string(MailList::kMaxMembers) +
+                                " members, or a group entry over [directory] max_entry_bytes");
     if (resolved.members.empty())
         return refuse(list, "no member left (group " + list.members_group + " lists none with a usable mail address)");
 
