@@ -412,6 +412,12 @@ std::optional<std::string> certificate_address_key(std::string_view value, bool 
     return a->key();
 }
 
+std::string address_comparison_key(std::string_view text)
+{
+    if (auto key = certificate_address_key(text, true)) return std::move(*key);
+    return ascii_lowercase(text);
+}
+
 std::string EmailAddress::key() const
 {
     return lowercase_local_part(m_local) + "@" + m_domain.str();

@@ -89,6 +89,12 @@ inline std::string refusal_suffix(const std::string& why)
 // acme.example, a name its CA never checked.
 std::optional<std::string> certificate_address_key(std::string_view value, bool utf8);
 
+// The form two address texts (from messages and certificates) are compared and kept in:
+// certificate_address_key(text, true) for a plain addr-spec, so that "ÜNAL@x" and "ünal@x"
+// are one; anything else (a display name, a route) ASCII-lower-cased, never repaired into an
+// address.
+std::string address_comparison_key(std::string_view text);
+
 // True when a SmtpUTF8Mailbox value's domain (after its last '@') holds non-ASCII octets:
 // U-labels, which RFC 9598 §3 does not allow there (certificate_address_key refuses it).
 bool smtp_utf8_domain_not_a_labels(std::string_view value);

@@ -127,13 +127,16 @@ ByteView view(const MDB_val& v) { return {static_cast<const std::uint8_t*>(v.mv_
 // Whether a certificate naming `names` speaks for one of `wanted`: it names the address, or it
 // is the signing authority of the address's domain (RFC 3183; a gateway answering for its
 // domain's recipients, as answer_receipts does with the domain signing identity by default).
+// Addresses compare by address_comparison_key (base/email_address.h): a recipient written
+// "ÜNAL@x" at RCPT is the "ünal@x" a certificate names.
 bool names_one_of(const std::vector<std::string>& names, const std::vector<std::string>& wanted)
 {
-    return std::any_of(names.begin(), names.end(), [&](const std::string& n) {
+    return std::any_of(names.begin(), names.end(), [&](const std::string& name) {
+        const std::string n = address_comparison_key(name);
         return std::any_of(wanted.begin(), wanted.end(), [&](const std::string& w) {
             const auto at = w.rfind('@');
-            return iequals(n, w) ||
-                   (at != std::string::npos && iequals(n, domain_signing_authority(w.substr(at + 1))));
+            return n == address_comparison_key(w) ||
+                   (at != std::string::npos && n == address_comparison_key(domain_signing_authority(w.substr(at + 1))));
         });
     });
 }

@@ -15,32 +15,23 @@
 namespace ssm::smime::cms {
 namespace {
 
-// The form an address is compared and kept in: its key, as certificate_address_key gives it
-// for a plain addr-spec (EmailAddress::key(): local part lower-cased, quotes it does not need
-// dropped, domain in A-labels), the form the milter keys recipients and identities in. The
-// request's addresses (receiptsTo, receiptList, mlReceiptPolicy names) are rfc822Names,
-// IA5String (RFC 2634 GeneralNames; receipt.h and ml_expansion.h refuse other octets), so
-// they are ASCII; `names` may hold UTF-8 mailboxes, which the key folds as every look-up does
-// (ÜNAL@x is ünal@x). Text that is no plain addr-spec (a display name, a route) is kept
-// ASCII-lower-cased, never repaired into an address: the caller mails only plain addresses.
-std::string address_key(const std::string& address)
-{
-    if (auto key = certificate_address_key(address, true)) return std::move(*key);
-    return ascii_lowercase(address);
-}
-
+// Addresses are compared and kept in address_comparison_key form (base/email_address.h), the
+// form the milter keys recipients and identities in. The request's addresses (receiptsTo,
+// receiptList, mlReceiptPolicy names) are rfc822Names, IA5String (RFC 2634 GeneralNames;
+// receipt.h and ml_expansion.h refuse other octets), so they are ASCII; `names` may hold UTF-8
+// mailboxes, which the key folds as every look-up does (ÜNAL@x is ünal@x).
 void add_unique(std::vector<std::string>& to, const std::string& address)
 {
-    std::string a = address_key(address);
+    std::string a = address_comparison_key(address);
     if (std::find(to.begin(), to.end(), a) == to.end()) to.push_back(std::move(a));
 }
 
 bool names_one_of(const std::vector<std::string>& list, const std::vector<std::string>& names)
 {
     for (const auto& l : list) {
-        const std::string key = address_key(l);
+        const std::string key = address_comparison_key(l);
         for (const auto& n : names)
-            if (key == address_key(n)) return true;
+            if (key == address_comparison_key(n)) return true;
     }
     return false;
 }

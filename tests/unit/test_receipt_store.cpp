@@ -248,6 +248,15 @@ public:
         check = store.check_receipt(receipt, digest, "dave@partner.example", 1'800'000'200,
                                     {"dave.other@partner.example", "Dave@Partner.Example"});
         CPPUNIT_ASSERT_EQUAL_MESSAGE(check.detail, int(ReceiptMatch::Valid), int(check.match));
+        // Case beyond ASCII: the recipient as written at RCPT is the mailbox the certificate
+        // names in lower case (it was a mismatch while names compared ASCII case only).
+        const Signed umlaut = alice_signs(d, "m3");
+        auto umlaut_record = umlaut.record;
+        umlaut_record.recipients = {"JÖRG@partner.example"};
+        store.record_request(umlaut_record);
+        const auto [r3, digest3] = dave_receipt(d, umlaut);
+        check = store.check_receipt(r3, digest3, "jörg@partner.example", 1'800'000'250, {"jörg@partner.example"});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(check.detail, int(ReceiptMatch::Valid), int(check.match));
 
         // receiptList: only the listed recipients are asked; the list is kept with the record.
         const Signed listed = alice_signs(d, "m2");
