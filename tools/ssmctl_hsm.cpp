@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <iostream>
@@ -206,9 +208,12 @@ int hsm_keygen(const hsm::TokenConfig& config, const std::vector<std::string>& a
         return 2;
     }
     // Opened first: a CSR that cannot be written must not leave a new key pair behind.
+    errno = 0;
     std::ofstream f(csr, std::ios::binary | std::ios::trunc);
     if (!f) {
-        err << "ssmctl hsm keygen: cannot write " << csr << "\n";
+        // The reason (a missing folder, permissions) is what the administrator needs to act.
+        err << "ssmctl hsm keygen: cannot write " << csr << (errno != 0 ? std::string(": ") + std::strerror(errno) : "")
+            << "\n";
         return 2;
     }
     try {

@@ -149,7 +149,7 @@ expect_refused hsm-keygen-bad-subject-rolls-back "cannot parse --subject" \
   "$SSMCTL" -c "$WORK/c.toml" hsm keygen --type rsa-2048 --subject "NOSUCHATTR=x,,=" --csr "$WORK/x.csr"
 expect_refused hsm-keygen-wrong-pin 'login failed: CKR_PIN_INCORRECT' \
   "$SSMCTL" -c "$WORK/badpin.toml" hsm keygen --type ec-p256 --subject "CN=x" --csr "$WORK/x.csr"
-expect_refused hsm-keygen-csr-not-writable "cannot write $WORK/no-such-dir/x.csr" \
+expect_refused hsm-keygen-csr-not-writable "cannot write $WORK/no-such-dir/x.csr: No such file or directory" \
   "$SSMCTL" -c "$WORK/c.toml" hsm keygen --type ec-p256 --subject "CN=x" --csr "$WORK/no-such-dir/x.csr"
 # A FILE that cannot be read: exit 64 with the reason, as `cert import` gives (ssmctl(8)), and
 # the token untouched.
