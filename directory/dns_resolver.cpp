@@ -16,6 +16,7 @@
 #include <sstream>
 #include <thread>
 
+#include "base/bounded_file.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "base/unique_fd.h"
@@ -151,12 +152,9 @@ struct ValidatingResolver::Impl {
     explicit Impl(ResolverSettings s) : settings(std::move(s)), ctx(ub_ctx_create())
     {
         if (!ctx) throw ResolverConfigError("cannot create a libunbound context");
-        {
-            std::ifstream ta(settings.trust_anchor_file);
-            if (!ta)
-                throw ResolverConfigError("cannot read trust anchor file " + settings.trust_anchor_file +
-                                          " (the root's is in the Debian package dns-root-data)");
-        }
+        if (std::string why; !read_bounded_file(settings.trust_anchor_file, kMaxTrustAnchorFileSize, why))
+            throw ResolverConfigError("cannot read trust anchor file " + settings.trust_anchor_file + ": " + why +
+                                      " (the root's is in the Debian package dns-root-data)");
         // Threads, not the forked helper process libunbound uses by default: a fork of a
         // threaded milter would copy its locks in whatever state they are in.
         check_ub(ub_ctx_async(ctx.get(), 1), "libunbound threads");

@@ -9,6 +9,7 @@
 // them, and the caller decides what an unvalidated answer is worth.
 #pragma once
 #include <chrono>
+#include <cstddef>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -29,6 +30,10 @@ struct ResolverSettings {
     std::string trust_anchor_file = "/usr/share/dns/root.key";
     std::chrono::milliseconds timeout{5000};  // per query
 };
+
+// A trust anchor file holds a few DS or DNSKEY records (the root's is some 800 octets); a
+// larger one is a wrong path.
+inline constexpr std::size_t kMaxTrustAnchorFileSize = 1024 * 1024;
 
 // A configuration the resolver cannot use (bad forwarder, unreadable trust anchor file).
 class ResolverConfigError : public std::runtime_error {

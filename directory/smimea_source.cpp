@@ -4,9 +4,8 @@
 #include "directory/smimea_source.h"
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
+#include "base/bounded_file.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "base/metrics.h"
@@ -32,13 +31,13 @@ SmimeaSource::SmimeaSource(SmimeaSourceConfig config) : m_config(std::move(confi
     m_resolver = std::make_unique<ValidatingResolver>(m_config.resolver);
     // Read after the resolver has (it refuses an unreadable file): the same bytes, as far as
     // a file rewritten in between allows, and then only one more cache miss per address.
-    std::ostringstream anchors;
-    if (std::ifstream in(m_config.resolver.trust_anchor_file, std::ios::binary); in) anchors << in.rdbuf();
+    std::string why;
+    const auto anchors = read_bounded_file(m_config.resolver.trust_anchor_file, kMaxTrustAnchorFileSize, why);
     m_cache_key = settings_cache_key(
         name(), "smimea-source-1",
         {m_config.resolver.forwarder,
          m_config.resolver.forwarder.empty() ? m_config.resolver.resolv_conf : std::string(),
-         m_config.resolver.trust_anchor_file, anchors.str()});
+         m_config.resolver.trust_anchor_file, anchors.value_or(std::string())});
 }
 
 SmimeaSource::~SmimeaSource() = default;

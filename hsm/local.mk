@@ -24,21 +24,20 @@ hsm_libssm_hsm_a_SOURCES = \
 # The `ssmctl hsm list` subcommand is compiled into the test too (tools/local.mk adds it to
 # ssmctl itself).
 check_PROGRAMS += tests/unit/test_hsm
-tests_unit_test_hsm_SOURCES = tests/unit/test_hsm.cpp tools/ssmctl_hsm.h tools/ssmctl_hsm.cpp \
-	tools/ssmctl_input.h tools/ssmctl_input.cpp $(UNIT_MAIN)
+tests_unit_test_hsm_SOURCES = tests/unit/test_hsm.cpp tools/ssmctl_hsm.h tools/ssmctl_hsm.cpp $(UNIT_MAIN)
 tests_unit_test_hsm_LDADD = hsm/libssm_hsm.a smime/libssm_smime.a base/libssm_base.a $(UNIT_LIBS)
 
 # Decryption and key agreement (smime::Decrypter) on a token of its own: a separate process,
 # because SoftHSM reads SOFTHSM2_CONF once.
 check_PROGRAMS += tests/unit/test_hsm_decrypt
 tests_unit_test_hsm_decrypt_SOURCES = tests/unit/test_hsm_decrypt.cpp tools/ssmctl_hsm.h \
-	tools/ssmctl_hsm.cpp tools/ssmctl_input.h tools/ssmctl_input.cpp $(UNIT_MAIN)
+	tools/ssmctl_hsm.cpp $(UNIT_MAIN)
 tests_unit_test_hsm_decrypt_LDADD = hsm/libssm_hsm.a smime/libssm_smime.a base/libssm_base.a \
 	$(UNIT_LIBS)
 
 # `ssmctl hsm import` / `keygen` logic (key_import, key_generation, csr) on a token of its own.
 check_PROGRAMS += tests/unit/test_hsm_import
 tests_unit_test_hsm_import_SOURCES = tests/unit/test_hsm_import.cpp tools/ssmctl_hsm.h \
-	tools/ssmctl_hsm.cpp tools/ssmctl_input.h tools/ssmctl_input.cpp $(UNIT_MAIN)
+	tools/ssmctl_hsm.cpp $(UNIT_MAIN)
 tests_unit_test_hsm_import_LDADD = hsm/libssm_hsm.a smime/libssm_smime.a base/libssm_base.a \
 	$(UNIT_LIBS)

@@ -5,10 +5,9 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 
+#include "base/bounded_file.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "base/secure_buffer.h"
@@ -32,11 +31,10 @@ using lmdb_env = directory::lmdb::Environment;
 Bytes read_archive_certificate(const std::string& config_path, const std::string& path)
 {
     const std::string where = config_path + ": [encryption] archive_certificate " + path;
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw ConfigError(where + ": cannot be read");
-    std::stringstream buf;
-    buf << in.rdbuf();
-    const std::string text = buf.str();
+    std::string why;
+    const auto read = read_bounded_file(path, pki::max_pem_file_size, why);
+    if (!read) throw ConfigError(where + ": cannot be read: " + why);
+    const std::string& text = *read;
     if (auto pem = pki::Certificate::from_pem(text); pem && !pem->empty()) return pem->front().der();
     if (auto der = pki::Certificate::parse_der(as_bytes(text))) return der->der();
     throw ConfigError(where + " is not a PEM or DER certificate");

@@ -8,13 +8,11 @@
 #include <toml++/toml.h>
 
 #include <cctype>
-#include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
+#include "base/bounded_file.h"
 #include "base/email_address.h"
 #include "milter/config_loader.h"
 #include "milter/config_rules.h"
@@ -350,17 +348,10 @@ std::shared_ptr<const Config> load_config(const std::string& path)
 {
     // The reason is part of the message: "No such file or directory" and "Permission denied"
     // (the daemon's user after start-up) call for different fixes.
-    const auto unreadable = [&path](int error) {
-        return ConfigError(path + ": cannot read the configuration file: " + std::strerror(error));
-    };
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) throw unreadable(EISDIR);  // opens, reads nothing
-    errno = 0;
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw unreadable(errno != 0 ? errno : EIO);
-    std::stringstream buf;
-    buf << in.rdbuf();
-    return parse_config(buf.str(), path);
+    std::string why;
+    const auto text = read_bounded_file(path, kMaxConfigFileSize, why);
+    if (!text) throw ConfigError(path + ": cannot read the configuration file: " + why);
+    return parse_config(*text, path);
 }
 
 }  // namespace ssm::milter

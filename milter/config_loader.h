@@ -19,6 +19,12 @@
 
 namespace ssm::milter::config_detail {
 
+// Upper bounds of the files the configuration is read from (base/bounded_file.h), far above
+// any real one (a configuration has a few KiB, a list of a million addresses some 30 MiB) and
+// low enough that a wrong path (a log file, /dev/zero) is refused instead of filling memory.
+inline constexpr std::size_t kMaxConfigFileSize = 16 * 1024 * 1024;
+inline constexpr std::size_t kMaxListFileSize = 64 * 1024 * 1024;
+
 // "FILE:LINE:COLUMN", or "FILE" alone for a region with no position (line 0: what the file
 // lacks, such as a section it does not have, is at no line of it).
 inline std::string where(const std::string& name, const toml::source_region& r)

@@ -4,12 +4,11 @@
 // the list file and line.
 #include "milter/config_rules.h"
 #include "base/ascii.h"
+#include "base/bounded_file.h"
 
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 
 #include "smime/cms/receipt.h"
@@ -194,12 +193,11 @@ policy::AddressList read_list_file(Loader& L, const toml::table* t, std::string_
 {
     std::filesystem::path path(L.str(t, kRule, key));
     if (path.is_relative()) path = dir / path;
-    std::ifstream in(path, std::ios::binary);
-    if (!in) L.fail(L.region(t, key), "cannot read the list file " + path.string());
-    std::stringstream buf;
-    buf << in.rdbuf();
+    std::string why;
+    const auto text = read_bounded_file(path.string(), kMaxListFileSize, why);
+    if (!text) L.fail(L.region(t, key), "cannot read the list file " + path.string() + ": " + why);
     try {
-        return policy::parse_address_list(buf.str(), path.string(), extensions);
+        return policy::parse_address_list(*text, path.string(), extensions);
     } catch (const std::invalid_argument& e) {
         throw ConfigError(e.what());
     }

@@ -2,6 +2,7 @@
 // copied only as plain addr-specs and bounded (base/certificate_mailboxes.h); a malformed extension is read as the most
 // restrictive value (present with nothing allowed), never as "absent".
 #include "base/ascii.h"
+#include "base/bounded_file.h"
 #include "base/certificate_mailboxes.h"
 #include "base/email_address.h"
 #include "base/error.h"
@@ -13,7 +14,6 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
-#include <fstream>
 #include <iterator>
 #include <utility>
 
@@ -130,16 +130,10 @@ std::optional<std::vector<Certificate>> Certificate::from_pem(std::string_view p
 
 std::vector<Certificate> Certificate::load_file(const std::filesystem::path& file)
 {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw LoadError("cannot read certificate file " + file.string());
-    std::string text;
-    std::array<char, 8192> chunk;
-    while (in.read(chunk.data(), chunk.size()) || in.gcount() > 0) {
-        text.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
-        if (text.size() > max_pem_file_size)
-            throw LoadError("certificate file " + file.string() + " is larger than 4 MiB");
-    }
-    if (in.bad()) throw LoadError("cannot read certificate file " + file.string());
+    std::string why;
+    const auto read = read_bounded_file(file.string(), max_pem_file_size, why);
+    if (!read) throw LoadError("cannot read certificate file " + file.string() + ": " + why);
+    const std::string& text = *read;
     if (text.find("-----BEGIN") != std::string::npos) {
         if (auto certs = from_pem(text)) return std::move(*certs);
         throw LoadError("certificate file " + file.string() +

@@ -4,16 +4,14 @@
 #include "pki/trust_store.h"
 
 #include <algorithm>
-#include <array>
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
-#include <fstream>
-#include <iterator>
 #include <utility>
 
 #include <gnutls/gnutls.h>
 
+#include "base/bounded_file.h"
 #include "base/error.h"
 #include "base/gnutls_datum.h"
 #include "base/joined.h"
@@ -47,12 +45,10 @@ private:
 
 std::string read_whole(const fs::path& file)
 {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw LoadError("cannot read " + file.string());
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (in.bad()) throw LoadError("cannot read " + file.string());
-    if (text.size() > max_pem_file_size) throw LoadError(file.string() + " is larger than 4 MiB");
-    return text;
+    std::string why;
+    auto text = read_bounded_file(file.string(), max_pem_file_size, why);
+    if (!text) throw LoadError("cannot read " + file.string() + ": " + why);
+    return std::move(*text);
 }
 
 // SHA-256 of `data`, in hex. A load reports every problem as a LoadError (ssmctl and reload

@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 
+#include "base/bounded_file.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "pki/pkcs7_bundle.h"
@@ -18,7 +19,6 @@
 #include "milter/certificates.h"
 #include "pki/certificate.h"
 #include "tools/ssmctl_exit.h"
-#include "tools/ssmctl_input.h"
 
 namespace ssm::tools {
 
@@ -191,7 +191,7 @@ int cert_lookup(const milter::Config& config, const std::string& address_text, s
 int cert_import(const milter::Config& config, const std::string& file, std::ostream& out, std::ostream& err)
 {
     std::string why;
-    const auto text = read_input_file(file, pki::max_pem_file_size, why);
+    const auto text = read_bounded_file(file, pki::max_pem_file_size, why);
     if (!text) {  // ssmctl(8): 64, with the reason
         err << "ssmctl: cannot read " << file << ": " << why << "\n";
         return kExitUsage;

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "base/ascii.h"
+#include "base/bounded_file.h"
 #include "base/error.h"
 #include "base/gnutls_handles.h"
 #include "base/joined.h"
@@ -26,7 +27,6 @@
 #include "hsm/key_store.h"
 #include "hsm/token_writer.h"
 #include "pki/certificate.h"
-#include "tools/ssmctl_input.h"
 
 namespace ssm::tools {
 
@@ -141,7 +141,7 @@ int hsm_import(const hsm::TokenConfig& config, const std::vector<std::string>& a
     // ssmctl(8) gives it 64 and the reason. 4 MiB, as for certificates: a PKCS#12 file of a
     // key and its chain has a few KiB.
     std::string why;
-    const auto text = read_input_file(file, pki::max_pem_file_size, why);
+    const auto text = read_bounded_file(file, pki::max_pem_file_size, why);
     if (!text) {
         err << "ssmctl hsm import: cannot read " << file << ": " << why << "\n";
         return kUsage;

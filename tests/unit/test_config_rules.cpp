@@ -298,12 +298,18 @@ require_integrity = false
     {
         test::TempDir dir;
         test::write_file(dir.path() / "bad.txt", "ok@acme.example\n# fine\n  nope\n");
+        std::filesystem::create_directory(dir.path() / "lists");
         const std::string f = (dir.path() / "ssm.toml").string();
         struct { const char* body; std::string expect; } cases[] = {
             {"[[rule]]\nname = \"r\"\nscope = \"team\"\n", f + ":5:9: scope must be"},
             {"[[rule]]\nname = \"r\"\nscope = \"user\"\n", f + ":5:9: a user rule needs a sender or recipient"},
             {"[[rule]]\nname = \"r\"\nscope = \"domain\"\ndirection = \"outbound\"\n", f + ":5:9: a domain rule needs"},
-            {"[[rule]]\nname = \"r\"\nfrom_list = \"missing.txt\"\n", f + ":5:13: cannot read the list file"},
+            {"[[rule]]\nname = \"r\"\nfrom_list = \"missing.txt\"\n",
+             f + ":5:13: cannot read the list file " + (dir.path() / "missing.txt").string() + ": No such file or directory"},
+            // A folder named as the list file is refused, not read as an empty list (a rule that
+            // silently matched nobody: mail it should have encrypted went out in clear).
+            {"[[rule]]\nname = \"r\"\nto_list = \"lists\"\nencrypt = \"mandatory\"\n",
+             f + ":5:11: cannot read the list file " + (dir.path() / "lists").string() + ": Is a directory"},
             {"[[rule]]\nname = \"r\"\nto_list = \"bad.txt\"\n", (dir.path() / "bad.txt").string() + ":3:3: 'nope' is not an address pattern"},
             {"[[rule]]\nname = \"r\"\nclient = [\"10.0.0.0/40\"]\n", f + ":5:10: '10.0.0.0/40' is not an address or CIDR network"},
             {"[[rule]]\nname = \"r\"\nauthenticated = \"yes\"\n", f + ":5:17: 'authenticated' must be a boolean"},

@@ -226,6 +226,16 @@ public:
                 CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).find(f) != std::string::npos);
             }
         }
+        // An unreadable file says why, and a folder is not read as a file with no certificate.
+        for (const auto& [path, why] : {std::pair{t.path() / "absent.pem", "No such file or directory"},
+                                        std::pair{t.path(), "Is a directory"}}) {
+            try {
+                Certificate::load_file(path);
+                CPPUNIT_FAIL("no error for " + path.string());
+            } catch (const LoadError& e) {
+                CPPUNIT_ASSERT_EQUAL("cannot read certificate file " + path.string() + ": " + why, std::string(e.what()));
+            }
+        }
         // The clone is an independent owner of the same certificate.
         auto a = fx::cert("alice");
         auto b = a.clone();

@@ -357,7 +357,7 @@ public:
             load_snapshot(f.conf.string(), nullptr);
             CPPUNIT_FAIL("loaded a configuration whose archive certificate does not exist");
         } catch (const ConfigError& e) {
-            CPPUNIT_ASSERT_EQUAL(f.conf.string() + ": [encryption] archive_certificate /nonexistent/archive.pem: cannot be read",
+            CPPUNIT_ASSERT_EQUAL(f.conf.string() + ": [encryption] archive_certificate /nonexistent/archive.pem: cannot be read: No such file or directory",
                                  std::string(e.what()));
         }
     }

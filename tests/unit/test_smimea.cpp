@@ -208,8 +208,19 @@ public:
                                   "0000000000000000000000000000000000000000000000000000000000000000\n");
         ResolverSettings s;
         s.forwarder = "127.0.0.1@53";
-        s.trust_anchor_file = (tmp.path() / "missing.key").string();
-        CPPUNIT_ASSERT_THROW(ValidatingResolver{s}, ResolverConfigError);
+        // An unreadable file says why; a folder is no trust anchor file.
+        for (const auto& [path, why] : {std::pair{tmp.path() / "missing.key", "No such file or directory"},
+                                        std::pair{tmp.path(), "Is a directory"}}) {
+            s.trust_anchor_file = path.string();
+            try {
+                ValidatingResolver r(s);
+                CPPUNIT_FAIL("accepted " + path.string());
+            } catch (const ResolverConfigError& e) {
+                CPPUNIT_ASSERT_EQUAL("cannot read trust anchor file " + path.string() + ": " + why +
+                                         " (the root's is in the Debian package dns-root-data)",
+                                     std::string(e.what()));
+            }
+        }
         const auto junk = tmp.path() / "junk.key";
         ssm::test::write_file(junk, "this is no DS record\n");
         s.trust_anchor_file = junk.string();

@@ -1,6 +1,6 @@
-// Reading ssmctl's input files (see ssmctl_input.h): POSIX open/read rather than an ifstream,
-// whose failure keeps no reason and which opens a folder as an empty file.
-#include "tools/ssmctl_input.h"
+// Reading administrator-named files (see bounded_file.h): POSIX open/read rather than an
+// ifstream, whose failure keeps no reason and which opens a folder as an empty file.
+#include "base/bounded_file.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -11,19 +11,20 @@
 
 #include "base/unique_fd.h"
 
-namespace ssm::tools {
+namespace ssm {
 
 namespace {
 
+// A limit as a reader would name it: "4 MiB", or "1000 octets".
 std::string size_text(std::size_t n)
 {
-    if (n % (1024 * 1024) == 0) return std::to_string(n / (1024 * 1024)) + " MiB";
+    if (n != 0 && n % (1024 * 1024) == 0) return std::to_string(n / (1024 * 1024)) + " MiB";
     return std::to_string(n) + " octets";
 }
 
 }  // namespace
 
-std::optional<std::string> read_input_file(const std::string& path, std::size_t max_size, std::string& why)
+std::optional<std::string> read_bounded_file(const std::string& path, std::size_t max_size, std::string& why)
 {
     const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) return why = std::strerror(errno), std::nullopt;
@@ -40,4 +41,4 @@ std::optional<std::string> read_input_file(const std::string& path, std::size_t 
     }
 }
 
-}  // namespace ssm::tools
+}  // namespace ssm
