@@ -271,6 +271,7 @@ std::shared_ptr<const Certificates> Certificates::load(const Config& config,
     trust_config.online.ocsp = config.pki.ocsp;
     trust_config.online.crl_distribution_points = config.pki.crl_distribution_points;
     trust_config.online.limits.timeout = config.pki.fetch_timeout;
+    trust_config.online.limits.max_bytes = config.pki.max_crl_size;
     trust_config.online.time_budget = config.pki.revocation_time_budget;
     for (const auto& b : config.pki.anchors) trust_config.scopes.anchors.push_back({b.certificate, b.domains});
     if (replaces) trust_config.replaces = replaces->m_trust;

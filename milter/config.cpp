@@ -185,6 +185,10 @@ void load_pki(Loader& L, const toml::table* t, Config& c)
     c.pki.fetch_timeout = L.duration(t, "pki", "fetch_timeout");
     if (c.pki.fetch_timeout.count() < 1 || c.pki.fetch_timeout.count() > 120)
         L.fail(L.region(t, "fetch_timeout"), "fetch_timeout must be between 1s and 120s");
+    const std::uint64_t max_crl = L.size(t, "pki", "max_crl_size");
+    if (max_crl < kMinCrlSize || max_crl > kMaxCrlSize)
+        L.fail(L.region(t, "max_crl_size"), "max_crl_size must be between 64KiB and 256MiB");
+    c.pki.max_crl_size = static_cast<std::size_t>(max_crl);
     c.pki.revocation_time_budget = L.duration(t, "pki", "revocation_time_budget");
     if (c.pki.revocation_time_budget.count() < 1 || c.pki.revocation_time_budget.count() > 600)
         L.fail(L.region(t, "revocation_time_budget"), "revocation_time_budget must be between 1s and 600s");

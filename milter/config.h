@@ -92,6 +92,11 @@ struct AnchorBinding {
     std::string where;                 // "file:line:column" of the table, for the trust store's errors
 };
 
+// [pki] max_crl_size bounds: a CRL is read whole into memory (and parsed by GnuTLS into some
+// ten times its size), so a large one is the administrator's knowing choice.
+inline constexpr std::size_t kMinCrlSize = 64 * 1024;
+inline constexpr std::size_t kMaxCrlSize = 256 * 1024 * 1024;
+
 struct PkiSettings {
     std::string trust_anchors;
     std::string intermediates;
@@ -100,6 +105,7 @@ struct PkiSettings {
     bool ocsp = true;
     bool crl_distribution_points = true;
     std::chrono::seconds fetch_timeout{5};
+    std::size_t max_crl_size = 4 * 1024 * 1024;  // kMinCrlSize..kMaxCrlSize: CRL files and answers
     std::chrono::seconds revocation_time_budget{20};
     std::vector<AnchorBinding> anchors;         // [[pki.anchor]]
     bool unscoped_anchors_any_domain = true;    // unscoped_anchors: "any-domain" (true) or "none"

@@ -142,6 +142,9 @@ constexpr std::array kKeys = {
             "Fetch CRLs from a certificate's HTTP distribution points (cached until nextUpdate)."},
     KeySpec{"pki", "fetch_timeout", K::Duration, "\"5s\"", false, true,
             "Longest wait for one OCSP or CRL answer (1s to 120s)."},
+    KeySpec{"pki", "max_crl_size", K::Size, "\"4MiB\"", false, true,
+            "Largest CRL read, from the crls folder or a distribution point, and largest OCSP "
+            "answer (64KiB to 256MiB)."},
     KeySpec{"pki", "revocation_time_budget", K::Duration, "\"20s\"", false, true,
             "Longest time a message (one SMTP transaction, all its RCPTs) may spend on OCSP and CRL "
             "fetches altogether (1s to 600s); "

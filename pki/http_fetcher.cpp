@@ -83,9 +83,16 @@ std::optional<Bytes> perform(const std::string& url, const FetchLimits& limits, 
     const CURLcode rc = curl_easy_perform(c);
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    if (rc != CURLE_OK || status != 200 || sink.overflow) {
+    if (sink.overflow || rc == CURLE_FILESIZE_EXCEEDED) {
+        // Not a passing network trouble: the same answer will be too large next time, and the
+        // administrator's fix is [pki] max_crl_size, so it is said at warning level.
+        log::warning("pki_fetch_too_large", {{"url", url}, {"limit", std::to_string(limits.max_bytes)},
+                                             {"key", "[pki] max_crl_size"}});
+        return std::nullopt;
+    }
+    if (rc != CURLE_OK || status != 200) {
         log::debug("pki_fetch_failed", {{"url", url},
-                                        {"error", sink.overflow ? "answer too large" : curl_easy_strerror(rc)},
+                                        {"error", curl_easy_strerror(rc)},
                                         {"http_status", std::to_string(status)}});
         return std::nullopt;
     }

@@ -37,7 +37,7 @@ namespace ssm::pki {
 struct OnlineRevocationConfig {
     bool ocsp = true;                      // [pki] ocsp
     bool crl_distribution_points = true;   // [pki] crl_distribution_points
-    FetchLimits limits;                    // [pki] fetch_timeout, fetch_connect_timeout, max_crl_size
+    FetchLimits limits;                    // [pki] fetch_timeout, max_crl_size
     bool ocsp_nonce = true;                // send a nonce; a response that echoes another one fails
     std::time_t clock_skew = 300;          // seconds of tolerance on thisUpdate/nextUpdate
     // Answers without nextUpdate are cached this long (0: not cached).

@@ -43,11 +43,15 @@ private:
     gnutls_x509_crl_t m_crl = nullptr;
 };
 
-std::string read_whole(const fs::path& file)
+// A CRL file, at most [pki] max_crl_size octets (the limit of fetched CRLs too).
+std::string read_crl_file(const fs::path& file, std::size_t max_size)
 {
     std::string why;
-    auto text = read_bounded_file(file.string(), max_pem_file_size, why);
-    if (!text) throw LoadError("cannot read " + file.string() + ": " + why);
+    auto text = read_bounded_file(file.string(), max_size, why);
+    if (!text) {
+        if (why.rfind("it is larger than", 0) == 0) why += " ([pki] max_crl_size)";
+        throw LoadError("cannot read CRL file " + file.string() + ": " + why);
+    }
     return std::move(*text);
 }
 
@@ -114,7 +118,7 @@ TrustStore::TrustStore(const TrustStoreConfig& paths) : m_path_limits(paths.path
         add_anchors(load_folder(paths.trust_anchors, "[pki] trust_anchors", &files));
         bind_anchors(paths.scopes, files);
         m_intermediates = load_folder(paths.intermediates, "[pki] intermediates");
-        if (!paths.crls.empty()) load_crls(paths.crls);
+        if (!paths.crls.empty()) load_crls(paths.crls, paths.online.limits.max_bytes);
         finish_setup(paths.online, paths.fetcher, paths.replaces.get());
     } catch (...) {
         gnutls_x509_trust_list_deinit(m_list, 1);
@@ -259,7 +263,7 @@ const AnchorDomains& TrustStore::domains_of(const Certificate& anchor) const
     return none;  // not one of ours: vouches for nothing
 }
 
-void TrustStore::load_crls(const fs::path& folder)
+void TrustStore::load_crls(const fs::path& folder, std::size_t max_crl_size)
 {
     std::error_code ec;
     if (!fs::exists(folder, ec)) {
@@ -277,7 +281,7 @@ void TrustStore::load_crls(const fs::path& folder)
     std::vector<const Certificate*> signers;      // per m_crls entry added here
     const std::size_t first_crl = m_crls.size();
     for (const auto& file : files) {
-        const std::string text = read_whole(file);
+        const std::string text = read_crl_file(file, max_crl_size);
         m_loaded_crls_identity += file.filename().string() + "=" + sha256_hex(as_bytes(text)) + "\n";
         for (Crl& crl : parse_crls(file, text)) {
             // GnuTLS verifies CRLs only against anchors; ours may come from an intermediate,

@@ -174,7 +174,7 @@ private:
     // anchors given in memory).
     void bind_anchors(const AnchorScopes& scopes, const std::vector<std::string>& files);
     const AnchorDomains& domains_of(const Certificate& anchor) const;
-    void load_crls(const std::filesystem::path& folder);
+    void load_crls(const std::filesystem::path& folder, std::size_t max_crl_size);
     // `replaces`: the store of the previous configuration, whose caches are taken over when
     // the keys match; null: new caches.
     void finish_setup(const OnlineRevocationConfig& online, std::shared_ptr<const HttpFetcher> fetcher,

@@ -367,6 +367,10 @@ domains = ["acme.example"]
         CPPUNIT_ASSERT_EQUAL(std::chrono::seconds(90),
                              parse_config(std::string(kMinimal) + "[pki]\nrevocation_time_budget = \"90s\"\n", "b.toml")
                                  ->pki.revocation_time_budget);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{4} << 20, d->pki.max_crl_size);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{64} << 20,
+                             parse_config(std::string(kMinimal) + "[pki]\nmax_crl_size = \"64MiB\"\n", "c.toml")
+                                 ->pki.max_crl_size);
 
         const std::string head = std::string(kMinimal) + "[pki]\n";
         struct { std::string text; const char* expect; } cases[] = {
@@ -375,6 +379,8 @@ domains = ["acme.example"]
              "bad.toml:4:26: revocation_time_budget must be between 1s and 600s"},
             {head + "revocation_time_budget = \"601s\"\n",
              "bad.toml:4:26: revocation_time_budget must be between 1s and 600s"},
+            {head + "max_crl_size = \"1KiB\"\n", "bad.toml:4:16: max_crl_size must be between 64KiB and 256MiB"},
+            {head + "max_crl_size = \"1GiB\"\n", "bad.toml:4:16: max_crl_size must be between 64KiB and 256MiB"},
             // Why, in the words used for every other domain of the file (libidn2's for A-labels).
             {head + "[[pki.anchor]]\ncertificate = \"r.pem\"\ndomains = [\"ceo@acme.example\"]\n",
              "bad.toml:6:11: 'ceo@acme.example' is not a domain (\"example.com\" or \".example.com\"): a binding "

@@ -482,6 +482,24 @@ public:
         // A folder path that is a file.
         TrustStoreConfig file_as_folder{fx::dir() / "chain.pem", {}, {}};
         CPPUNIT_ASSERT_THROW(TrustStore{file_as_folder}, LoadError);
+        // A CRL file over [pki] max_crl_size (here 5 MiB: text before the PEM block, which
+        // PEM readers pass over) is an error naming the key, and is read once the key allows it.
+        fs::remove(crls / "junk.crl");
+        fs::remove(crls / "sub.crl.der");
+        fs::copy_file(fx::dir() / "intermediates/sub-ca.cert.pem", inter / "sub.pem");
+        test::write_file(crls / "big.crl", std::string(5 << 20, '#') + "\n" +
+                                               test::read_file(fx::dir() / "crls/sub-ca.crl.pem"));
+        TrustStoreConfig big{trust, inter, crls};
+        try {
+            TrustStore store(big);
+            CPPUNIT_FAIL("a 5 MiB CRL file was read under the 4 MiB default");
+        } catch (const LoadError& e) {
+            CPPUNIT_ASSERT_EQUAL("cannot read CRL file " + (crls / "big.crl").string() +
+                                     ": it is larger than 4 MiB ([pki] max_crl_size)",
+                                 std::string(e.what()));
+        }
+        big.online.limits.max_bytes = 8 << 20;
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, TrustStore(big).crl_count());
     }
 
     void concurrent_validation()

@@ -276,6 +276,16 @@ public:
         };
         for (const auto& c : cases) CPPUNIT_ASSERT_EQUAL_MESSAGE(c.url, c.ok, f.get(c.url, c.limits).has_value());
         CPPUNIT_ASSERT_EQUAL(std::size_t{100000}, f.get(base + "big.bin", {})->size());
+        // An answer over the limit is the administrator's to know about (the same answer is too
+        // large next time): a warning naming the key, not a debug line like a passing failure.
+        test::TempDir t;
+        test::StderrCapture capture(t.path() / "log");
+        CPPUNIT_ASSERT(!f.get(base + "big.bin", small).has_value());
+        CPPUNIT_ASSERT(!f.get(base + "absent.crl", normal).has_value());
+        const std::string log = capture.finish();
+        CPPUNIT_ASSERT_MESSAGE(log, log.find("warning: pki_fetch_too_large url=" + base + "big.bin limit=50000 "
+                                             "key=\"[pki] max_crl_size\"") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(log, log.find("absent.crl") == std::string::npos);  // debug level
     }
 
     void statuses_table()
