@@ -639,11 +639,12 @@ done
 # A list server's multipart/mixed around a signed message and a footer (Mailman): the inner
 # signature is verified and reported for its part; it signs only part of the body, so a rule
 # requiring a signature still refuses the mail.
-list_wrap() {  # CASE SIGNED-CASE [SENDER]: the signed mail's Content-Type and body as part 1
+list_wrap() {  # CASE SIGNED-CASE [SENDER]: the signed mail's Content-* fields and body as part 1
   local cn=$1 from=${3:-$FROM}
   { SENDER=$from outer "$cn"; printf 'Content-Type: multipart/mixed; boundary="===============0412=="\r\n\r\n--===============0412==\r\n'
     perl -e 'local $/; my $m = <STDIN>; my ($h, $b) = split(/\r\n\r\n/, $m, 2); $h =~ s/\r\n[ \t]+/ /g;
-             my ($ct) = $h =~ /^(Content-Type:[^\r]*)/mi; print "$ct\r\n\r\n$b"' <"$WORK/out/$2.eml"
+             my ($ct) = $h =~ /^(Content-Type:[^\r]*)/mi; my ($cte) = $h =~ /^(Content-Transfer-Encoding:[^\r]*)/mi;
+             print "$ct\r\n", ($cte ? "$cte\r\n" : ""), "\r\n$b"' <"$WORK/out/$2.eml"
     printf '\r\n--===============0412==\r\nContent-Type: text/plain; charset="us-ascii"\r\n\r\n_______________________________________________\r\npartners mailing list\r\n\r\n--===============0412==--\r\n'; } >"$WORK/out/$cn.eml"
 }
 list_wrap list-footer det-plain
@@ -661,6 +662,20 @@ list_wrap list-footer-strict det-plain strict@partner.example
 run list-footer-strict keep strict@partner.example
 if [ "$RC" = 1 ] && grep -q '550 5.7.1' <<<"$LOG"; then pass list-footer-strict-still-refused
 else fail list-footer-strict-still-refused "exit $RC: $LOG"; fi
+# The same list around an opaque signature (application/pkcs7-mime; smime-type=signed-data):
+# reported for its part as the detached one is (its part is the pkcs7-mime part itself, whose
+# content is the signed entity), delivered as received (it was not reported at all until
+# 2026-12-04); a rule requiring a signature still refuses the mail.
+list_wrap list-footer-opaque opq-plain
+run list-footer-opaque
+if [ "$RC" = 0 ] && grep -q '^mx.acme.example; smime=pass reason="signature over part 1 only, not the whole message" body.smime-identifier=dave@partner.example body.smime-part=1 ' <<<"$(ar)" \
+   && grep -q 'action=verify-part smime=pass part=1 signer=dave@partner.example' <<<"$LOG" \
+   && cmp -s <(entity_body "$WORK/out/list-footer-opaque.eml" /dev/stdout) <(entity_body "$OUT" /dev/stdout)
+then pass list-footer-opaque; else fail list-footer-opaque "exit $RC: $(ar) $LOG"; fi
+list_wrap list-footer-opaque-strict opq-plain strict@partner.example
+run list-footer-opaque-strict keep strict@partner.example
+if [ "$RC" = 1 ] && grep -q '550 5.7.1' <<<"$LOG"; then pass list-footer-opaque-strict-still-refused
+else fail list-footer-opaque-strict-still-refused "exit $RC: $LOG"; fi
 # Plain mail nested deeper than the MIME limits: looking for signed parts never refuses it.
 { outer deep-plain-multipart; printf 'Content-Type: multipart/mixed; boundary="b0"\r\n\r\n'
   for i in $(seq 1 200); do printf -- '--b%d\r\nContent-Type: multipart/mixed; boundary="b%d"\r\n\r\n' $((i - 1)) "$i"; done
