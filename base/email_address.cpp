@@ -330,6 +330,15 @@ std::optional<EmailAddress> EmailAddress::parse(std::string_view text)
     // (str() keeps the quotes); certificate_address_key refuses spaces, so a certificate is
     // never found for it and a rule that needs one refuses it as any recipient without one.
     const bool quoted = quoted_string_content(local).has_value();
+    // RFC 5321 §4.1.2: Local-part = Dot-string / Quoted-string, so a '"' belongs only to one
+    // quoted string that is the whole local part. Stray or unbalanced quotes ("@x, a"b@x,
+    // "a"b@x, a"b"@x) are neither: read by one MTA as a quoted string and by another as
+    // atext, the same text would name two mailboxes, and canonical_local_part could not give
+    // it one spelling. Refused as any address not understood (553 5.1.3 at RCPT). The RFC
+    // 5322 obs-local-part ("a"."b") is no envelope syntax either. What stays lenient is a
+    // dot-string with empty atoms (a..b@x, .a@x, a.@x: Japanese carriers issued such
+    // addresses, and MTAs deliver to them).
+    if (!quoted && local.find('"') != std::string_view::npos) return std::nullopt;
     for (char c : local) {
         const auto u = static_cast<unsigned char>(c);
         if (u < 0x20 || (u == 0x20 && !quoted) || u == 0x7f || c == '<' || c == '>' || c == ',')

@@ -410,13 +410,31 @@ bool signs_mime_entity(const smime::cms::VerifyResult& v, std::vector<SmimeAuthR
     return false;
 }
 
-// The multipart/signed parts below `p` (not inside one another), with their IMAP part numbers.
+bool ends_p7m(const std::string& name)
+{
+    return name.size() >= 4 && smime::mime::iequals(std::string_view(name).substr(name.size() - 4), ".p7m");
+}
+
+// A leaf that may be an opaque signature (RFC 8551 §3.4.2): application/pkcs7-mime labelled
+// signed-data or signed-receipt, or without smime-type (S/MIME v2 clients), or
+// application/octet-stream named *.p7m (§3.2.1). label_of and the CMS content type decide.
+bool may_be_opaque_signature(const smime::mime::Part& p)
+{
+    if (p.kind != smime::mime::Part::Kind::Leaf || p.type != "application") return false;
+    if (p.subtype == "pkcs7-mime" || p.subtype == "x-pkcs7-mime")
+        return p.smime_type.empty() || p.smime_type == "signed-data" || p.smime_type == "signed-receipt";
+    return p.subtype == "octet-stream" && (ends_p7m(p.name) || ends_p7m(p.filename));
+}
+
+// The signed parts below `p` (multipart/signed, and leaves that may be opaque signatures; not
+// inside one another), with their IMAP part numbers.
 void signed_parts(const smime::mime::Part& p, const std::string& number,
                   std::vector<std::pair<const smime::mime::Part*, std::string>>& out)
 {
     for (std::size_t i = 0; i < p.children.size() && out.size() < kMaxNestedSignatures; ++i) {
         const auto& c = p.children[i];
         const std::string n = (number.empty() ? "" : number + ".") + std::to_string(i + 1);
+        if (may_be_opaque_signature(c)) out.emplace_back(&c, n);
         if (c.type != "multipart") continue;
         if (c.subtype == "signed") out.emplace_back(&c, n);
         else signed_parts(c, n, out);
@@ -459,19 +477,39 @@ void InboundProcessor::verify_nested(const std::vector<HeaderField>& fields, con
         }
         std::vector<HeaderField> part_fields = fields;  // the author (From) and the part's Content-*
         replace_content_fields(part_fields, split_entity_header(hb.fields).content);
-        if (label_of(part_fields) != SmimeLabel::Detached) continue;
+        const SmimeLabel label = label_of(part_fields);
+        const bool opaque = label == SmimeLabel::Pkcs7Signed || label == SmimeLabel::Pkcs7Unlabelled;
+        if (label != SmimeLabel::Detached && !opaque) continue;
         Spool part_body(m.spool_dir, m.memory_spool_limit);
         smime::mime::BodySource pb(entity, hb.body_offset);
         copy_stream(pb, part_body);
-        for (auto res : verify_layer(SmimeKind::DetachedSigned, part_fields, part_body, nullptr, limits).results) {
-            // The signed content's IMAP part number, as "1" is for a signature over the whole
-            // body: the multipart/signed's own number ("1" for the first part of a
-            // multipart/mixed) read exactly like a whole-message pass, though the other parts
-            // beside it (the attacker's "pay account 6666 instead") are signed by no one.
-            res.part = number + ".1";
+        // The signed content's IMAP part number, as "1" is for a signature over the whole
+        // body: for multipart/signed its first part, for an opaque signature the
+        // pkcs7-mime part itself, whose content is the signed entity. Not the number a
+        // whole-message pass has ("1" for the first part of a multipart/mixed would read
+        // exactly like one), though the other parts beside it (the attacker's "pay account
+        // 6666 instead") are signed by no one.
+        const std::string signed_number = opaque ? number : number + ".1";
+        const auto over_part = [&](SmimeAuthResult res) {
+            res.part = signed_number;
             if (res.reason.empty()) res.reason = "signature over part " + res.part + " only, not the whole message";
             results.push_back(std::move(res));
+        };
+        std::unique_ptr<Spool> der;  // opaque: the CMS object, its transfer encoding undone
+        if (opaque) {
+            try {
+                CmsBody cms = open_cms_body(label, part_fields, part_body, m.spool_dir, m.memory_spool_limit);
+                if (cms.kind != SmimeKind::OpaqueSigned) continue;  // encrypted, compressed, no CMS
+                der = std::move(cms.der);
+            } catch (const Error& e) {
+                // As verify_layer answers a signature part whose encoding does not decode.
+                if (e.failure() != Failure::MalformedMessage) throw;
+                over_part({SmimeResult::PermError, std::string("malformed signature: ") + e.what(), "", "", "", ""});
+                continue;
+            }
         }
+        const SmimeKind kind = opaque ? SmimeKind::OpaqueSigned : SmimeKind::DetachedSigned;
+        for (auto res : verify_layer(kind, part_fields, part_body, der.get(), limits).results) over_part(std::move(res));
     }
 }
 
@@ -617,6 +655,11 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
             // A signed receipt (RFC 2634 §2) holds a Receipt, not a MIME entity: it is matched
             // against the request we signed and delivered as received.
             if (v.econtent_type == smime::cms::oid::kReceipt) {
+                // A receipt in one part of a message (verify_nested: a list or forwarder around
+                // it) is reported as the signature it is, not matched against our requests:
+                // what wraps it is not the receipt's sender, and nothing of the match would
+                // reach the log.
+                if (!m_receipts) return layer;
                 if (content->size() > smime::cms::kMaxReceiptDer) {
                     metrics::count_receipt(metrics::ReceiptEvent::ReceivedMalformed);
                     layer.receipt_detail = "receipt=malformed " + log::field("reason", "receipt content over 64 KiB");

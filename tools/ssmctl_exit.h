@@ -1,20 +1,14 @@
-// Exit codes shared by the ssmctl commands (ssmctl(8), EXIT STATUS; sysexits.h where one
-// fits), and the one way a command that asks the directory turns configuration and
-// directory failures into them.
+// The one way a command that asks the directory turns configuration and directory failures
+// into ssmctl's exit codes (ssmctl_exit_codes.h, which commands without the milter's
+// configuration include alone).
 #pragma once
 #include <ostream>
 
 #include "base/error.h"
 #include "milter/config.h"
+#include "tools/ssmctl_exit_codes.h"
 
 namespace ssm::tools {
-
-constexpr int kExitFound = 0;        // the answer asked for exists
-constexpr int kExitNone = 1;         // it does not (no certificate, no member, ...)
-constexpr int kExitUnavailable = 2;  // a directory, store or token could not be asked
-constexpr int kExitUsage = 64;       // EX_USAGE
-constexpr int kExitSoftware = 70;    // EX_SOFTWARE: an internal error
-constexpr int kExitConfig = 78;      // EX_CONFIG
 
 // Runs `ask` (which loads the configured sources and asks them): a configuration error is
 // printed and gives kExitConfig, a directory or token that cannot be asked (ssm::Error)

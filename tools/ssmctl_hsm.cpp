@@ -27,6 +27,7 @@
 #include "hsm/key_store.h"
 #include "hsm/token_writer.h"
 #include "pki/certificate.h"
+#include "tools/ssmctl_exit_codes.h"
 
 namespace ssm::tools {
 
@@ -42,8 +43,6 @@ std::string key_name(const hsm::Identity& id)
     }
     return "unknown";
 }
-
-constexpr int kUsage = 64;
 
 // The synopses of ssmctl(8), word for word (test_ssmctl_usage.sh compares them).
 constexpr const char* kList = "ssmctl hsm list [--token T]";
@@ -130,12 +129,12 @@ int hsm_import(const hsm::TokenConfig& config, const std::vector<std::string>& a
         else if (file.empty() && !a.empty() && a[0] != '-') file = a;
         else {
             err << usage;
-            return kUsage;
+            return kExitUsage;
         }
     }
     if (file.empty()) {
         err << usage;
-        return kUsage;
+        return kExitUsage;
     }
     // A file that cannot be read is the administrator's to fix, as in `cert import`:
     // ssmctl(8) gives it 64 and the reason. 4 MiB, as for certificates: a PKCS#12 file of a
@@ -144,7 +143,7 @@ int hsm_import(const hsm::TokenConfig& config, const std::vector<std::string>& a
     const auto text = read_bounded_file(file, pki::max_pem_file_size, why);
     if (!text) {
         err << "ssmctl hsm import: cannot read " << file << ": " << why << "\n";
-        return kUsage;
+        return kExitUsage;
     }
     const Bytes data(text->begin(), text->end());
     try {
@@ -155,7 +154,7 @@ int hsm_import(const hsm::TokenConfig& config, const std::vector<std::string>& a
                 password = read_password(password_file);
             } catch (const std::runtime_error& e) {  // --password-file cannot be read: as FILE
                 err << "ssmctl hsm import: " << e.what() << "\n";
-                return kUsage;
+                return kExitUsage;
             }
         }
         auto token = hsm::TokenWriter::open(config);
@@ -173,7 +172,7 @@ int hsm_import(const hsm::TokenConfig& config, const std::vector<std::string>& a
         }
     } catch (const std::exception& e) {
         err << "ssmctl hsm import: " << file << ": " << e.what() << "\n";
-        return 2;
+        return kExitUnavailable;
     }
     return 0;
 }
@@ -194,18 +193,18 @@ int hsm_keygen(const hsm::TokenConfig& config, const std::vector<std::string>& a
         else if (a == "--label" && has) label = args[++i];
         else {
             err << usage;
-            return kUsage;
+            return kExitUsage;
         }
     }
     if (type.empty() || subject.empty() || csr.empty()) {
         err << usage;
-        return kUsage;
+        return kExitUsage;
     }
     const auto spec = hsm::parse_key_spec(type);
     if (!spec) {
         err << "ssmctl hsm keygen: unknown --type '" << log::sanitise(type) << "' (one of "
             << hsm::key_spec_names() << ")\n";
-        return 2;
+        return kExitUnavailable;
     }
     // Opened first: a CSR that cannot be written must not leave a new key pair behind.
     errno = 0;
@@ -214,7 +213,7 @@ int hsm_keygen(const hsm::TokenConfig& config, const std::vector<std::string>& a
         // The reason (a missing folder, permissions) is what the administrator needs to act.
         err << "ssmctl hsm keygen: cannot write " << csr << (errno != 0 ? std::string(": ") + std::strerror(errno) : "")
             << "\n";
-        return 2;
+        return kExitUnavailable;
     }
     try {
         auto token = hsm::TokenWriter::open(config);
@@ -223,7 +222,7 @@ int hsm_keygen(const hsm::TokenConfig& config, const std::vector<std::string>& a
             // The pair stays (committed); the message names it so it can be found and removed.
             err << "ssmctl hsm keygen: cannot write " << csr << " (key pair id="
                 << to_hex(g.id) << " was generated)\n";
-            return 2;
+            return kExitUnavailable;
         }
         out << "generated label=" << log::sanitise(g.label) << " id=" << to_hex(g.id)
             << " key=" << spec->name << " csr=" << csr << "\n";
@@ -231,7 +230,7 @@ int hsm_keygen(const hsm::TokenConfig& config, const std::vector<std::string>& a
         f.close();
         std::remove(csr.c_str());  // no empty request left behind
         err << "ssmctl hsm keygen: " << e.what() << "\n";
-        return 2;
+        return kExitUnavailable;
     }
     return 0;
 }
@@ -243,7 +242,7 @@ int hsm_list_token(const hsm::TokenConfig& config, std::ostream& out, std::ostre
         store = hsm::KeyStore::open(config);
     } catch (const std::exception& e) {
         err << "ssmctl hsm list: " << e.what() << "\n";
-        return 2;
+        return kExitUnavailable;
     }
     const hsm::TokenInfo& t = store->token();
     out << "token label=" << log::sanitise(t.label) << " serial=" << log::sanitise(t.serial)
@@ -289,7 +288,7 @@ int hsm_list(const std::vector<hsm::TokenConfig>& tokens, std::ostream& out, std
     // Every token, also after one that cannot be opened: the administrator sees them all.
     int status = 0;
     for (const auto& t : tokens)
-        if (hsm_list_token(t, out, err) != 0) status = 2;
+        if (hsm_list_token(t, out, err) != 0) status = kExitUnavailable;
     return status;
 }
 
@@ -309,7 +308,7 @@ int hsm_command(const std::vector<hsm::TokenConfig>& tokens, const std::vector<s
         }
         if (i + 1 >= args.size()) {
             err << usage;
-            return kUsage;
+            return kExitUsage;
         }
         const std::string& want = args[++i];
         const auto it = std::find_if(tokens.begin(), tokens.end(), [&](const hsm::TokenConfig& t) {
@@ -317,7 +316,7 @@ int hsm_command(const std::vector<hsm::TokenConfig>& tokens, const std::vector<s
         });
         if (it == tokens.end()) {
             err << "ssmctl hsm: no configured token '" << log::sanitise(want) << "' ([hsm] or [[hsm.token]], by label or serial)\n";
-            return kUsage;
+            return kExitUsage;
         }
         chosen = {*it};
     }
@@ -325,7 +324,7 @@ int hsm_command(const std::vector<hsm::TokenConfig>& tokens, const std::vector<s
     if (sub == "import") return hsm_import(chosen.front(), rest, out, err);
     if (sub == "keygen") return hsm_keygen(chosen.front(), rest, out, err);
     err << usage;
-    return kUsage;
+    return kExitUsage;
 }
 
 }  // namespace ssm::tools

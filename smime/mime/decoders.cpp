@@ -33,6 +33,12 @@ void Base64Decoder::finish()
     m_out.flush();
 }
 
+void Base64Decoder::restart()
+{
+    if (!base64_decode_final(&m_ctx)) throw Error(Failure::MalformedMessage, "truncated base64");
+    base64_decode_init(&m_ctx);
+}
+
 // ---- base64 of a whole body, text after it skipped ----
 
 namespace {
@@ -94,6 +100,20 @@ void Base64BodyDecoder::settle_line()
     // cannot be (a row of '=' under the object: a separator line in a footer).
     Position after = m_position;
     const bool continues = std::all_of(m_line.begin(), m_line.end(), [&](char c) { return after.advance(c); });
+    // After a padded group the object was asked above and is not complete: a line that is
+    // base64 from a fresh start is its next piece (pieces encoded apart and joined; see
+    // decoders.h). Any other line there is the end, as before.
+    if (!continues && text && m_object_complete && m_position.padding > 0 && m_position.bits == 0) {
+        Position fresh;
+        if (std::all_of(m_line.begin(), m_line.end(), [&](char c) { return fresh.advance(c); })) {
+            m_base64.restart();
+            m_position = Position{};
+            decode(m_line);
+            m_line_decoded = true;
+            m_line.clear();
+            return;
+        }
+    }
     if (!continues) {
         if (!m_seen_data) throw Error(Failure::MalformedMessage, "invalid base64");
         m_ended = true;

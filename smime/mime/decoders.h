@@ -24,6 +24,10 @@ public:
     using ByteSink::write;
     void write(ByteView data) override;
     void finish();
+    // Ends the base64 read so far, which must be complete (its last group padded or whole,
+    // as finish() checks), and reads on as a new base64 text: pieces encoded apart and
+    // joined (see Base64BodyDecoder).
+    void restart();
     // Writes the octets decoded so far to `next` (finish() does it too).
     void flush() { m_out.flush(); }
 
@@ -46,6 +50,15 @@ private:
 // base64, is malformed as for Base64Decoder. Without `object_complete`, footer text made of
 // base64 characters alone after unpadded base64 ("Thanks", "Regards") is decoded with it (no
 // decoder can tell it apart from data) and damages the object.
+// Padding inside the base64 ("TWFu" "TQ==" "TWFu" on lines of their own: pieces encoded apart
+// and joined, as some gateways and Java producers re-chunk) ends it for OpenSSL and Python's
+// email package; JavaMail decodes on. Here a line after a padded group is decoded on, as a
+// new base64 text, only when `object_complete` says the object is not complete yet and the
+// whole line is base64 from a fresh start: cut there, the object would be truncated and
+// refused anyway, so nothing that was read before reads otherwise, and once the object is
+// complete what follows is the trailer as before. Without `object_complete` nothing tells
+// data from a footer of base64 letters after the padding, and the padding still ends it.
+// Padding inside a line (pieces joined with no line break) is not read on.
 class Base64BodyDecoder final : public ByteSink {
 public:
     static constexpr std::size_t kMaxHeldLine = 1024;

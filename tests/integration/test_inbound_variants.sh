@@ -157,7 +157,15 @@ b64() { perl -MMIME::Base64 -e 'local $/; my $d = <STDIN>; my $w = shift; my $e 
 # lines, default), b76, b0 (one line), blanks (trailing blanks on each line), blank-lines
 # (an empty and a whitespace-only line after each), footer (FOOTER after the base64, as an
 # Exchange transport rule, a list server or an AV gateway appends it), binary, no-cte (base64
-# without a Content-Transfer-Encoding field), 7bit (base64 labelled 7bit).
+# without a Content-Transfer-Encoding field), 7bit (base64 labelled 7bit), pieces (the DER cut
+# after 100 and 300 octets, each piece encoded apart: padding inside the base64), pieces-footer
+# (pieces, then FOOTER).
+# b64_pieces DER: the DER cut after 100 and 300 octets (neither piece a multiple of 3), each
+# piece base64-encoded on its own in 64-character lines and the texts joined, as gateways that
+# re-chunk write it: "==" and "=" close the first two pieces inside the body.
+b64_pieces() { perl -MMIME::Base64 -e 'local $/; my $d = <STDIN>;
+  for my $p (substr($d, 0, 100), substr($d, 100, 200), substr($d, 300)) {
+    my $e = encode_base64($p, ""); $e =~ s/(.{1,64})/$1\r\n/g; print $e }' <"$1"; }
 FOOTER=$'\r\n-- \r\nCAUTION: This email originated from outside of the organization. Do not click links\r\nor open attachments unless you recognize the sender and know the content is safe.\r\n'
 cms_mail() {
   local cn=$1 der=$WORK/m/$2 fields=$3 enc=${4:-b64}
@@ -169,6 +177,8 @@ cms_mail() {
       blanks) printf 'Content-Transfer-Encoding: base64\r\n\r\n'; b64 "$der" | sed 's/\r$/ \t \r/' ;;
       blank-lines) printf 'Content-Transfer-Encoding: base64\r\n\r\n'; b64 "$der" | sed 's/\r$/\r\n\r\n \t\r/' ;;
       footer) printf 'Content-Transfer-Encoding: base64\r\n\r\n'; b64 "$der"; printf '%s' "$FOOTER" ;;
+      pieces) printf 'Content-Transfer-Encoding: base64\r\n\r\n'; b64_pieces "$der" ;;
+      pieces-footer) printf 'Content-Transfer-Encoding: base64\r\n\r\n'; b64_pieces "$der"; printf '%s' "$FOOTER" ;;
       no-cte) printf '\r\n'; b64 "$der" ;;
       7bit) printf 'Content-Transfer-Encoding: 7bit\r\n\r\n'; b64 "$der" ;;
       *) printf 'Content-Transfer-Encoding: base64\r\n\r\n'; b64 "$der" ;;
@@ -176,7 +186,8 @@ cms_mail() {
 }
 # signed_mail CASE SIG ENTITY CONTENT-TYPE BOUNDARY [SIG-CONTENT-TYPE]: multipart/signed with
 # a preamble and an epilogue (and SIG_FOOTER after the signature's base64, when set; SIG_CTE
-# as the signature part's Content-Transfer-Encoding, base64 by default, none when empty).
+# as the signature part's Content-Transfer-Encoding, base64 by default, none when empty;
+# SIG_PIECES set: the signature's base64 in pieces, as cms_mail's "pieces").
 signed_mail() {
   local cn=$1 sig=$WORK/m/$2 entity=$3 ct=$4 b=$5 sct=${6:-application/pkcs7-signature; name=smime.p7s}
   { outer "$cn"; printf '%s\r\n\r\nThis is a cryptographically signed message in MIME format.\r\n\r\n--%s\r\n' "$ct" "$b"
@@ -184,7 +195,7 @@ signed_mail() {
     printf '\r\n--%s\r\nContent-Type: %s\r\n' "$b" "$sct"
     [ -n "${SIG_CTE-base64}" ] && printf 'Content-Transfer-Encoding: %s\r\n' "${SIG_CTE-base64}"
     printf 'Content-Disposition: attachment; filename="smime.p7s"\r\n\r\n'
-    b64 "$sig"; printf '%s' "${SIG_FOOTER:-}"; printf '\r\n--%s--\r\n\r\nepilogue text\r\n' "$b"; } >"$WORK/out/$cn.eml"
+    if [ -n "${SIG_PIECES:-}" ]; then b64_pieces "$sig"; else b64 "$sig"; fi; printf '%s' "${SIG_FOOTER:-}"; printf '\r\n--%s--\r\n\r\nepilogue text\r\n' "$b"; } >"$WORK/out/$cn.eml"
 }
 ENV='Content-Type: application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m'
 OPQ='Content-Type: application/pkcs7-mime; smime-type=signed-data; name=smime.p7m'
@@ -424,6 +435,15 @@ FOOTER=$RULE_FOOTER cms_mail enc-footer-rule aes256.der "$ENV" footer
 expect_decrypted enc-footer-rule "$E" 'action=decrypt cms-trailing-text-ignored '
 SIG_FOOTER=$RULE_FOOTER signed_mail det-sig-footer-rule det.der "$E" "$MS" '----=_Part_7.x/y'
 expect_verified det-sig-footer-rule 'signature-trailing-text-ignored .*smime=pass signer=dave'
+# Base64 in pieces encoded apart and joined (padding inside the body; JavaMail reads on, OpenSSL
+# and Python's email package stop at the first padding): read on while the object's own length
+# says it is incomplete (the rest was cut off and the object refused as malformed until
+# 2026-12-04); a footer after the last piece is still skipped and logged.
+cms_mail enc-base64-pieces aes256.der "$ENV" pieces; expect_decrypted enc-base64-pieces "$E"
+cms_mail enc-base64-pieces-footer aes256.der "$ENV" pieces-footer
+expect_decrypted enc-base64-pieces-footer "$E" 'action=decrypt cms-trailing-text-ignored '
+cms_mail opq-base64-pieces opaque.der "$OPQ" pieces; expect_verified opq-base64-pieces
+SIG_PIECES=1 signed_mail det-sig-base64-pieces det.der "$E" "$MS" '----=_Part_7.x/y'; expect_verified det-sig-base64-pieces
 # Base64 without its Content-Transfer-Encoding field, or labelled 7bit (a gateway that drops or
 # rewrites the field): a CMS object is binary and opens with its SEQUENCE tag 0x30, so a body
 # that opens with that tag's base64 ('M') is read as base64, as OpenSSL reads every pkcs7 body
@@ -619,11 +639,12 @@ done
 # A list server's multipart/mixed around a signed message and a footer (Mailman): the inner
 # signature is verified and reported for its part; it signs only part of the body, so a rule
 # requiring a signature still refuses the mail.
-list_wrap() {  # CASE SIGNED-CASE [SENDER]: the signed mail's Content-Type and body as part 1
+list_wrap() {  # CASE SIGNED-CASE [SENDER]: the signed mail's Content-* fields and body as part 1
   local cn=$1 from=${3:-$FROM}
   { SENDER=$from outer "$cn"; printf 'Content-Type: multipart/mixed; boundary="===============0412=="\r\n\r\n--===============0412==\r\n'
     perl -e 'local $/; my $m = <STDIN>; my ($h, $b) = split(/\r\n\r\n/, $m, 2); $h =~ s/\r\n[ \t]+/ /g;
-             my ($ct) = $h =~ /^(Content-Type:[^\r]*)/mi; print "$ct\r\n\r\n$b"' <"$WORK/out/$2.eml"
+             my ($ct) = $h =~ /^(Content-Type:[^\r]*)/mi; my ($cte) = $h =~ /^(Content-Transfer-Encoding:[^\r]*)/mi;
+             print "$ct\r\n", ($cte ? "$cte\r\n" : ""), "\r\n$b"' <"$WORK/out/$2.eml"
     printf '\r\n--===============0412==\r\nContent-Type: text/plain; charset="us-ascii"\r\n\r\n_______________________________________________\r\npartners mailing list\r\n\r\n--===============0412==--\r\n'; } >"$WORK/out/$cn.eml"
 }
 list_wrap list-footer det-plain
@@ -641,6 +662,20 @@ list_wrap list-footer-strict det-plain strict@partner.example
 run list-footer-strict keep strict@partner.example
 if [ "$RC" = 1 ] && grep -q '550 5.7.1' <<<"$LOG"; then pass list-footer-strict-still-refused
 else fail list-footer-strict-still-refused "exit $RC: $LOG"; fi
+# The same list around an opaque signature (application/pkcs7-mime; smime-type=signed-data):
+# reported for its part as the detached one is (its part is the pkcs7-mime part itself, whose
+# content is the signed entity), delivered as received (it was not reported at all until
+# 2026-12-04); a rule requiring a signature still refuses the mail.
+list_wrap list-footer-opaque opq-plain
+run list-footer-opaque
+if [ "$RC" = 0 ] && grep -q '^mx.acme.example; smime=pass reason="signature over part 1 only, not the whole message" body.smime-identifier=dave@partner.example body.smime-part=1 ' <<<"$(ar)" \
+   && grep -q 'action=verify-part smime=pass part=1 signer=dave@partner.example' <<<"$LOG" \
+   && cmp -s <(entity_body "$WORK/out/list-footer-opaque.eml" /dev/stdout) <(entity_body "$OUT" /dev/stdout)
+then pass list-footer-opaque; else fail list-footer-opaque "exit $RC: $(ar) $LOG"; fi
+list_wrap list-footer-opaque-strict opq-plain strict@partner.example
+run list-footer-opaque-strict keep strict@partner.example
+if [ "$RC" = 1 ] && grep -q '550 5.7.1' <<<"$LOG"; then pass list-footer-opaque-strict-still-refused
+else fail list-footer-opaque-strict-still-refused "exit $RC: $LOG"; fi
 # Plain mail nested deeper than the MIME limits: looking for signed parts never refuses it.
 { outer deep-plain-multipart; printf 'Content-Type: multipart/mixed; boundary="b0"\r\n\r\n'
   for i in $(seq 1 200); do printf -- '--b%d\r\nContent-Type: multipart/mixed; boundary="b%d"\r\n\r\n' $((i - 1)) "$i"; done

@@ -16,6 +16,7 @@ class EmailAddressTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(address_literals_are_told_apart);
     CPPUNIT_TEST(quoted_local_parts_may_hold_spaces);
     CPPUNIT_TEST(one_spelling_for_a_quoted_local_part);
+    CPPUNIT_TEST(stray_quotes_are_no_local_part);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -131,6 +132,39 @@ public:
             CPPUNIT_ASSERT_MESSAGE(c.in, a.has_value());
             CPPUNIT_ASSERT_EQUAL_MESSAGE(c.in, std::string(c.str), a->str());
             CPPUNIT_ASSERT_MESSAGE(c.in, a->same_as(*EmailAddress::parse(c.str)));
+        }
+    }
+
+    // RFC 5321 §4.1.2: a local part is a Dot-string or one Quoted-string. A '"' anywhere else
+    // (unbalanced, or a quoted string with text beside it) is neither, and was accepted
+    // until 2026-12-04: refused as any address not understood. Still accepted: a whole quoted
+    // local part, escaped quotes inside one, and dot-strings with empty atoms (Japanese
+    // carriers' a..b, .a, a.), which MTAs deliver to.
+    void stray_quotes_are_no_local_part()
+    {
+        for (const char* bad : {"\"@x.example", "a\"b@x.example", "\"a\"b@x.example", "a\"b\"@x.example",
+                                "\"\"\"@x.example", "a\"@x.example", "\"a\".\"b\"@x.example", "\"a\".b@x.example",
+                                "<a\"b@x.example>", "Dave <\"dave@x.example>", "\"a\\\"@x.example"}) {
+            CPPUNIT_ASSERT_MESSAGE(bad, !EmailAddress::parse(bad).has_value());
+            CPPUNIT_ASSERT_MESSAGE(bad, !EmailAddress::names_address_literal(bad));
+            CPPUNIT_ASSERT_MESSAGE(bad, !certificate_address_key(bad, true).has_value());
+        }
+        CPPUNIT_ASSERT(!EmailAddress::names_address_literal("a\"b@[192.0.2.1]"));
+        struct { const char* in; const char* str; } good[] = {
+            {"a..b@x.example", "a..b@x.example"},
+            {".a@x.example", ".a@x.example"},
+            {"a.@x.example", "a.@x.example"},
+            {"\"a\\\"b\"@x.example", "\"a\\\"b\"@x.example"},
+            {"\"a b\"@x.example", "\"a b\"@x.example"},
+            {"\"dave\"@x.example", "dave@x.example"},
+            // A display name may hold quotes and commas: only the angle address is the mailbox.
+            {"\"Doe, John\" <j@x.example>", "j@x.example"},
+            {"\"a\\\"b\" <j@x.example>", "j@x.example"},
+        };
+        for (const auto& c : good) {
+            const auto a = EmailAddress::parse(c.in);
+            CPPUNIT_ASSERT_MESSAGE(c.in, a.has_value());
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.in, std::string(c.str), a->str());
         }
     }
 

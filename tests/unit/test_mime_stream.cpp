@@ -89,6 +89,7 @@ class MimeStreamTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(base64_over_many_output_blocks);
     CPPUNIT_TEST(base64_line_paths_agree_with_coreutils);
     CPPUNIT_TEST(base64_body_decoder_reads_mua_layouts_as_the_strict_one);
+    CPPUNIT_TEST(base64_pieces_encoded_apart_are_read_while_the_object_is_incomplete);
     CPPUNIT_TEST(canonical_size_is_what_is_written);
     CPPUNIT_TEST(spooled_facts_match_the_scan);
     CPPUNIT_TEST_SUITE_END();
@@ -214,6 +215,63 @@ public:
                         }
                     }
                 }
+    }
+
+    // An object cut into pieces, each encoded by coreutils base64 on its own and the texts
+    // joined, so that padding stands inside the body ("TQ==" then "TWFu..."). Asked whether
+    // the object is complete (as milter/inbound_layers.cpp asks the CMS object's own length;
+    // here the octets written against the object's size), the decoder reads on after the
+    // padding until it is, and still skips and reports what follows it, also text of base64
+    // letters alone. Without the question the first padding ends the base64, as before.
+    // Until 2026-12-04 the first padding ended it either way (the object came out truncated).
+    void base64_pieces_encoded_apart_are_read_while_the_object_is_incomplete()
+    {
+        const std::string object = pseudo_random(200, 41);
+        // 7 and 40 octets: "==" padding; 53: "="; 100: none (the last piece).
+        std::string pieces;
+        for (const auto& [at, n] : {std::pair<std::size_t, std::size_t>{0, 7}, {7, 40}, {47, 53}, {100, 100}})
+            pieces += tool("base64 -w 76", object.substr(at, n));
+        CPPUNIT_ASSERT(pieces.find("==\n") != std::string::npos && pieces.find("=\n") < pieces.size() - 2);
+        const auto run = [&](const std::string& text, std::size_t chunk, bool ask, bool& trailing) {
+            MemorySink out;
+            Base64BodyDecoder dec(out, ask ? std::function<bool()>([&] {
+                return out.data().size() >= object.size();
+            })
+                                           : std::function<bool()>());
+            for (std::size_t i = 0; i < text.size(); i += chunk) dec.write(std::string_view(text).substr(i, chunk));
+            dec.finish();
+            trailing = dec.trailing_text();
+            return std::string(as_chars(out.data()));
+        };
+        for (const std::string& eol : {std::string("\n"), std::string("\r\n")}) {
+            std::string text;
+            for (char c : pieces) text += c == '\n' ? eol : std::string(1, c);
+            for (std::size_t chunk : {std::size_t(1), std::size_t(5), text.size() + 1}) {
+                const std::string what = "chunk " + std::to_string(chunk) + (eol.size() == 2 ? " CRLF" : " LF");
+                bool trailing = false;
+                CPPUNIT_ASSERT_MESSAGE(what, run(text, chunk, true, trailing) == object);
+                CPPUNIT_ASSERT_MESSAGE(what, !trailing);
+                // Footers after the object: skipped and reported, base64 letters or not.
+                for (const char* footer : {"Thanks", "Regards", "-- \r\nsent from a list"}) {
+                    CPPUNIT_ASSERT_MESSAGE(what + footer, run(text + footer + eol, chunk, true, trailing) == object);
+                    CPPUNIT_ASSERT_MESSAGE(what + footer, trailing);
+                }
+                // The object complete at a padded piece: the next base64 line is no piece of it.
+                const std::string first_two = tool("base64 -w 76", object.substr(0, 7)) + tool("base64 -w 76", object.substr(7));
+                std::string short_text;
+                for (char c : first_two + tool("base64 -w 76", std::string("more"))) short_text += c == '\n' ? eol : std::string(1, c);
+                CPPUNIT_ASSERT_MESSAGE(what, run(short_text, chunk, true, trailing) == object);
+                CPPUNIT_ASSERT_MESSAGE(what, trailing);
+                // Without asking: the first padding ends the base64, the rest is the trailer.
+                CPPUNIT_ASSERT_MESSAGE(what, run(text, chunk, false, trailing) == object.substr(0, 7));
+                CPPUNIT_ASSERT_MESSAGE(what, trailing);
+                // A line after the padding that is no fresh base64 ('=' or a character outside
+                // the alphabet) ends it, asked or not.
+                const std::string bad = tool("base64", object.substr(0, 7)) + "=AAA" + eol + "AAAA" + eol;
+                CPPUNIT_ASSERT_MESSAGE(what, run(bad, chunk, true, trailing) == object.substr(0, 7));
+                CPPUNIT_ASSERT_MESSAGE(what, trailing);
+            }
+        }
     }
 
     void canonical_size_is_what_is_written()
