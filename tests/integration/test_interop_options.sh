@@ -5,7 +5,8 @@
 #   - NSS cmsutil (Thunderbird's engine): envelopes to two recipients, ours first or second;
 #     signatures over SHA-1 (weak: fail), SHA-384, SHA-512, without signing time and
 #     capabilities, with an encryption key preference (-Y: the signer certificate twice in the
-#     set) or none, ECDSA detached, and opaque over SHA-384 on P-256;
+#     set) or none, ECDSA detached, and opaque over SHA-384 on P-256; Thunderbird's
+#     sign-then-encrypt with both layers made by NSS;
 #   - gpgsm (KMail, Kleopatra): opaque signatures, the signer certificate alone, envelopes to
 #     two recipients and in 3DES, and sign-then-encrypt in two steps (gpgsm 2.2.40 has no
 #     --sign --encrypt, and no ECDH);
@@ -89,6 +90,17 @@ expect_decrypted() {
   if [ -n "$why" ]; then fail "$cn" "$why ($LOG)"
   elif ! grep -Eq -- "${4:-action=decrypt }" <<<"$LOG"; then fail "$cn" "log: $LOG (expected /${4:-action=decrypt }/)"
   else pass "$cn"; fi
+}
+# expect_signed_inside CASE ENTITY LOG-REGEX: decrypted, and delivered is the signed ENTITY that
+# was encrypted (its Content-Type and body; compare_plaintext takes any pkcs7 type for a leftover
+# encryption), its signature verified.
+expect_signed_inside() {
+  local cn=$1 entity=$2
+  run "$cn"
+  if [ "$RC" = 0 ] && grep -Eq -- "$3" <<<"$LOG" && grep -q "^mx.acme.example; smime=pass body.smime-identifier=$FROM " <<<"$AR" \
+     && [ "$(header_field "$OUT" Content-Type)" = "$(header_field "$entity" Content-Type)" ] \
+     && cmp -s <(entity_body "$entity" /dev/stdout) <(entity_body "$OUT" /dev/stdout); then pass "$cn"
+  else fail "$cn" "exit $RC: $AR $LOG"; fi
 }
 # expect_verified CASE [SIGNER] [LOG-REGEX]: accepted, smime=pass for SIGNER, body unchanged.
 expect_verified() {
@@ -175,6 +187,17 @@ if sign_cmsutil "$E" dave nss-det.der && sign_cmsutil "$E" frank nss-det-frank.d
   SENDER=frank@partner.example cms_mail nss-opq-ecdsa-sha384 nss-opq-ecdsa-sha384.der "$OPQ"
   SENDER=frank@partner.example expect_verified nss-opq-ecdsa-sha384 frank@partner.example 'alg=ecdsa/sha-384 '
   signed_mail nss-det-sha1 nss-det-sha1.der "$E"; expect_result nss-det-sha1 fail 'weak digest'
+  # Thunderbird's sign-then-encrypt, both layers by NSS: its multipart/signed (boundary,
+  # Content-Description, 76-character base64) as the plaintext of cmsutil -E.
+  { printf 'Content-Type: multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-256;\r\n boundary="------------ms010203040506"\r\n\r\n'
+    printf 'This is a cryptographically signed message in MIME format.\r\n\r\n--------------ms010203040506\r\n'; cat "$E"
+    printf '\r\n--------------ms010203040506\r\nContent-Type: application/pkcs7-signature; name="smime.p7s"\r\nContent-Transfer-Encoding: base64\r\n'
+    printf 'Content-Disposition: attachment; filename="smime.p7s"\r\nContent-Description: S/MIME Cryptographic Signature\r\n\r\n'
+    perl -MMIME::Base64 -e 'local $/; my $e = encode_base64(<STDIN>, ""); $e =~ s/(.{1,76})/$1\r\n/g; print $e' <nss-det.der
+    printf '\r\n--------------ms010203040506--\r\n\r\n'; } >tb-signed.entity
+  nss -E -r alice@acme.example -i tb-signed.entity -o tb-signed-encrypted.der || fatal opt-setup "cmsutil -E: $(tail -n 2 "$WORK/nss.log")"
+  cms_mail nss-signed-then-encrypted tb-signed-encrypted.der "$ENV"
+  expect_signed_inside nss-signed-then-encrypted tb-signed.entity 'action=decrypt\+verify .*smime=pass signer=dave@partner.example '
 else skip nss-cases "cmsutil could not sign: $PEER_DETAIL"; fi
 
 # --- 2. gpgsm ---------------------------------------------------------------------------------
@@ -196,12 +219,8 @@ if sign_gpgsm "$E" dave gpgsm-det.der && encrypt_gpgsm "$E" alice gpgsm-alice.de
   cms_mail gpgsm-enc-two gpgsm-enc-two.der "$ENV"; expect_decrypted gpgsm-enc-two gpgsm-enc-two.der alice
   cms_mail gpgsm-enc-3des gpgsm-enc-3des.der "$ENV"; expect_decrypted gpgsm-enc-3des gpgsm-enc-3des.der alice 'cipher=des-ede3-cbc '
   # (the opaque signature inside is delivered as it is, verified: strip_signature is off)
-  cms_mail gpgsm-signed-encrypted gpgsm-signed-encrypted.der "$ENV"; run gpgsm-signed-encrypted
-  if [ "$RC" = 0 ] && grep -q 'action=decrypt+verify .*smime=pass signer=dave@partner.example ' <<<"$LOG" \
-     && grep -q "^mx.acme.example; smime=pass body.smime-identifier=$FROM " <<<"$AR" \
-     && [ "$(header_field "$OUT" Content-Type)" = "${OPQ#Content-Type: }" ] \
-     && cmp -s <(entity_body gpgsm-opq.entity /dev/stdout) <(entity_body "$OUT" /dev/stdout); then pass gpgsm-signed-encrypted
-  else fail gpgsm-signed-encrypted "exit $RC: $AR $LOG"; fi
+  cms_mail gpgsm-signed-encrypted gpgsm-signed-encrypted.der "$ENV"
+  expect_signed_inside gpgsm-signed-encrypted gpgsm-opq.entity 'action=decrypt\+verify .*smime=pass signer=dave@partner.example '
 else skip gpgsm-cases "gpgsm: $PEER_DETAIL"; fi
 
 # --- 3. openssl cms: options no other test uses -----------------------------------------------
