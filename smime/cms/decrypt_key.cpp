@@ -279,40 +279,44 @@ bool unwrap(const SecretBytes& kek, ByteView wrapped, SecretBytes& out)
     return ok == 1;
 }
 
-// RFC 3217 §3.2, the Triple-DES key unwrap: a 3DES content key (24 octets) wrapped into 40
-// under a 3DES KEK. OpenSSL uses it for 3DES content with ECDH (RFC 5753 lists it beside the
-// AES key wraps).
+// RFC 3217 §3.2, the Triple-DES key unwrap under a 3DES KEK. RFC 3217 wraps a 3DES content
+// key (24 octets, into 40); OpenSSL uses the same steps for any key of a multiple of 8 octets
+// (an AES-256 key under `-des3-wrap` wraps into 48) and reads them back, so the length comes
+// from the content cipher: `out` holds wrapped.size() - 16 octets. OpenSSL uses this wrap for
+// 3DES content with ECDH (RFC 5753 lists it beside the AES key wraps).
 // False when the SHA-1 checksum does not match (compared in constant time). The key's DES
 // parity bits, which the wrap sets, are not checked: 3DES ignores them, OpenSSL does not check
 // them either, and the checksum already covers every bit of the key.
 bool des3_unwrap(const SecretBytes& kek, ByteView wrapped, SecretBytes& out)
 {
-    if (kek.size() != DES3_KEY_SIZE || wrapped.size() != 40 || out.size() != DES3_KEY_SIZE) return false;
+    const std::size_t n = out.size();
+    if (kek.size() != DES3_KEY_SIZE || n < DES3_BLOCK_SIZE || n % DES3_BLOCK_SIZE != 0 || wrapped.size() != n + 16)
+        return false;
     SecretBytes key(DES3_KEY_SIZE);
     des_fix_parity(DES3_KEY_SIZE, key.data(), kek.data());  // X9.63 output has no DES parity
     des3_ctx d;
     des3_set_key(&d, key.data());  // 0 only for a weak key: this one comes from a hash
     // 1. Outer CBC under the fixed IV; 2. reversed, that is IV || TEMP1; 3. TEMP1 under IV.
-    SecretBytes temp(40);
+    SecretBytes temp(wrapped.size());
     std::uint8_t iv[DES3_BLOCK_SIZE];
     std::copy(std::begin(kDes3WrapIv), std::end(kDes3WrapIv), iv);
     cbc_decrypt(&d, reinterpret_cast<nettle_cipher_func*>(des3_decrypt), DES3_BLOCK_SIZE, iv, temp.size(),
                 temp.data(), wrapped.data());
     std::reverse(temp.data(), temp.data() + temp.size());
-    SecretBytes cek_icv(32);
+    SecretBytes cek_icv(n + 8);
     cbc_decrypt(&d, reinterpret_cast<nettle_cipher_func*>(des3_decrypt), DES3_BLOCK_SIZE, temp.data(),
                 cek_icv.size(), cek_icv.data(), temp.data() + DES3_BLOCK_SIZE);
     secure_wipe(&d, sizeof d);
     // 4. The ICV is the first 8 octets of SHA-1 over the key.
     sha1_ctx h;
     sha1_init(&h);
-    sha1_update(&h, DES3_KEY_SIZE, cek_icv.data());
+    sha1_update(&h, n, cek_icv.data());
     std::uint8_t digest[SHA1_DIGEST_SIZE];
     sha1_digest(&h, sizeof digest, digest);
     secure_wipe(&h, sizeof h);
-    const bool ok = memeql_sec(digest, cek_icv.data() + DES3_KEY_SIZE, 8) == 1;
+    const bool ok = memeql_sec(digest, cek_icv.data() + n, 8) == 1;
     secure_wipe(digest, sizeof digest);
-    std::copy(cek_icv.data(), cek_icv.data() + DES3_KEY_SIZE, out.data());
+    std::copy(cek_icv.data(), cek_icv.data() + n, out.data());
     return ok;
 }
 
@@ -353,11 +357,12 @@ RecoveredKey recover_kari_key(Decrypter& key, const RecipientInfoView& kari, Byt
     if (wrap.oid == oid::kAes128Wrap) kek_size = 16;
     if (wrap.oid == kAes192Wrap) kek_size = 24;
     if (wrap.oid == oid::kAes256Wrap) kek_size = 32;
-    const bool des3_wrap = wrap.oid == kDes3Wrap;  // wraps only a 3DES key, into 40 octets
+    const bool des3_wrap = wrap.oid == kDes3Wrap;  // a key of n octets into n + 16
     if (des3_wrap) kek_size = DES3_KEY_SIZE;
     if (kek_size == 0) return invalid(std::move(r), "unsupported key wrap " + wrap.oid);
-    if (des3_wrap && cek_size != DES3_KEY_SIZE) return invalid(std::move(r), "3DES key wrap for another cipher");
-    if (encrypted_key.size() != (des3_wrap ? 40 : cek_size + 8))
+    if (des3_wrap && cek_size % DES3_BLOCK_SIZE != 0)
+        return invalid(std::move(r), "3DES key wrap for a key of " + std::to_string(cek_size) + " octets");
+    if (encrypted_key.size() != (des3_wrap ? cek_size + 16 : cek_size + 8))
         return invalid(std::move(r), "wrapped key of another length");
 
     Bytes z;

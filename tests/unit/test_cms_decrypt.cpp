@@ -73,6 +73,7 @@ class CmsDecryptTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(CmsDecryptTest);
     CPPUNIT_TEST(openssl_matrix);
     CPPUNIT_TEST(several_recipients);
+    CPPUNIT_TEST(triple_des_wrap_of_aes_keys);
     CPPUNIT_TEST(uneven_reads);
     CPPUNIT_TEST(own_encoder_round_trip);
     CPPUNIT_TEST(rfc4134_triple_des_to_bob);
@@ -110,6 +111,28 @@ public:
             }
         }
         CPPUNIT_ASSERT_EQUAL(2 * 11 * 6, checked);  // 11 keys x 6 ciphers, streamed or not
+    }
+
+    // `openssl cms -des3-wrap`: the RFC 3217 Triple-DES key wrap around an AES content key (16,
+    // 24 or 32 octets, wrapped into the key's length + 16). OpenSSL makes and reads them; they
+    // were refused as "3DES key wrap for another cipher" until 2026-12-04.
+    void triple_des_wrap_of_aes_keys()
+    {
+        const fs::path dir = test::scratch_dir();
+        const Bytes plain = sample_plaintext(5000);
+        test::write_bytes(dir / "plain-wrap.bin", plain);
+        for (const char* cipher : {"-aes128", "-aes192", "-aes256", "-aes-256-gcm"}) {
+            for (const char* recip : {"-recip bob.cert.pem", "-recip erin.cert.pem -keyopt ecdh_kdf_md:sha384"}) {
+                const std::string label = std::string(cipher) + " " + recip;
+                const fs::path out = dir / "wrap.der";
+                test::openssl("cms -encrypt -binary -outform DER -des3-wrap " + std::string(cipher) + " -in '" +
+                              (dir / "plain-wrap.bin").string() + "' " + recip + " -out '" + out.string() + "'");
+                Bytes got;
+                const DecryptOutcome o = test::decrypt_bytes(test::read_bytes(out), all_keys(), got);
+                CPPUNIT_ASSERT_MESSAGE(label, o.status == DecryptStatus::Decrypted);
+                CPPUNIT_ASSERT_MESSAGE(label, got == plain);
+            }
+        }
     }
 
     // One message to four recipients: each key alone finds its own RecipientInfo.
