@@ -97,7 +97,10 @@ private:
                 }
                 continue;
             }
-            if (m_chain.size() > m_limits.max_intermediates) continue;  // ee + max intermediates
+            if (m_chain.size() > m_limits.max_intermediates) {  // ee + max intermediates
+                m_out.depth_limited = true;
+                continue;
+            }
             extended = true;
             m_chain.push_back(c.ic);
             const bool stop = step();

@@ -38,6 +38,7 @@ struct BuildOutcome {
     bool accepted = false;                     // the validator accepted a path
     std::size_t complete_paths = 0;            // paths ending at an anchor that were tried
     bool exhausted = false;                    // a work or path limit stopped the search
+    bool depth_limited = false;                // an issuer was not followed: max_intermediates
     std::vector<const Certificate*> deepest;   // longest chain that reached no anchor (ee first)
 };
 

@@ -422,6 +422,13 @@ ValidationResult TrustStore::validate(const Certificate& ee, std::span<const Cer
     if (outcome.exhausted)
         best->notes.push_back("path search stopped at its limit after " + std::to_string(outcome.complete_paths) +
                               " complete paths");
+    // A chain longer than the search follows is told apart from one that reaches no anchor
+    // at all: the administrator's fix differs (the partner's hierarchy, not our anchors).
+    if (outcome.depth_limited && !best->valid())
+        for (std::size_t i = 0; i < best->problems.size(); ++i)
+            if (best->problems[i] == Problem::NoTrustedPath)
+                best->reasons[i] += " (issuers beyond " + std::to_string(m_path_limits.max_intermediates) +
+                                    " intermediate certificates are not followed)";
     return std::move(*best);
 }
 

@@ -42,6 +42,10 @@ for i in 1 2 3 4 5 6 7; do for j in 1 2 3 4 5 6 7; do
   [ $i = $j ] || cross m$i-by-m$j m$i m$j "$caki"
 done; done
 req mee mee; cross mee mee m1 "$ee\nsubjectAltName=email:mee@mesh.example"
+# A chain of ten CAs, d0 (the root) to d9, and an end entity under d9: nine intermediates.
+req d0 Deep-0; self d0 "$ca"
+for i in 1 2 3 4 5 6 7 8 9; do req d$i Deep-$i; cross d$i d$i d$((i-1)) "$caki"; done
+req dee dee; cross dee dee d9 "$ee\nsubjectAltName=email:dee@deep.example"
 # Policies and name constraints under one root.
 req proot P-Root; self proot "$ca"
 req pany P-CA-any; cross pany pany proot "$caki\ncertificatePolicies=2.5.29.32.0"
@@ -158,6 +162,7 @@ class PkiPathsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(PkiPathsTest);
     CPPUNIT_TEST(bridge_both_directions);
     CPPUNIT_TEST(mesh_of_cross_certificates_is_bounded);
+    CPPUNIT_TEST(chains_longer_than_the_search_say_so);
     CPPUNIT_TEST(rfc9216_cross_signed_cas);
     CPPUNIT_TEST(required_policies);
     CPPUNIT_TEST(name_constraints);
@@ -243,6 +248,33 @@ public:
             const auto ok = store.validate(cert("mee"), mesh, now, Purpose::EmailProtection);
             CPPUNIT_ASSERT_MESSAGE(std::string(anchor) + ": " + ok.describe(), ok.valid());
         }
+    }
+
+    // Eight intermediates are followed (PathLimits), nine are not, and the reason says so.
+    void chains_longer_than_the_search_say_so()
+    {
+        const std::time_t now = std::time(nullptr);
+        const auto chain = certs({"d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9"});
+        for (const char* root : {"d0", "d1"}) {
+            std::vector<Certificate> a;
+            a.push_back(cert(root));
+            const TrustStore store(std::move(a), {}, Revocation::Off);
+            const auto r = store.validate(cert("dee"), chain, now, Purpose::EmailProtection);
+            if (std::string(root) == "d1") {
+                CPPUNIT_ASSERT_MESSAGE(r.describe(), r.valid());
+                continue;
+            }
+            CPPUNIT_ASSERT_MESSAGE(r.describe(), r.has(Problem::NoTrustedPath));
+            CPPUNIT_ASSERT_MESSAGE(r.describe(), r.describe().find("(issuers beyond 8 intermediate certificates are "
+                                                                   "not followed)") != std::string::npos);
+        }
+        // A chain that reaches no anchor within the limit does not blame the limit.
+        std::vector<Certificate> other;
+        other.push_back(cert("aroot"));
+        const TrustStore lost(std::move(other), {}, Revocation::Off);
+        const auto r = lost.validate(cert("dee"), certs({"d8", "d9"}), now, Purpose::EmailProtection);
+        CPPUNIT_ASSERT_MESSAGE(r.describe(), r.has(Problem::NoTrustedPath));
+        CPPUNIT_ASSERT_MESSAGE(r.describe(), r.describe().find("not followed") == std::string::npos);
     }
 
     void rfc9216_cross_signed_cas()
