@@ -3,6 +3,8 @@
 // addresses, the answer cache, an unreachable server, and a policy rule using the groups;
 // directory::LdapGroupMembers (mail lists' members_group) over the same groups; and, under a
 // base part of which is referred to another server, those two and directory::LdapClearances.
+// Inbound from_group rules ask the envelope sender and the From authors, also past a question
+// the directory cannot answer, and against a hanging (frozen) slapd cost about one timeout.
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <netinet/in.h>
@@ -10,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <functional>
 
 #include "base/error.h"
@@ -192,6 +195,7 @@ public:
         }
     }
     void stop() { fixture("stop " + q(dir())); }
+    pid_t pid() const { return static_cast<pid_t>(std::stol(test::read_file(dir() / "slapd.pid"))); }
     directory::GroupMembersSettings member_settings(std::chrono::seconds ttl, std::size_t max_members = 1000) const
     {
         directory::GroupMembersSettings s;
@@ -231,6 +235,34 @@ EmailAddress addr(const char* s)
 {
     return *EmailAddress::parse(s);
 }
+
+// Does the from_group rule for `group` match this inbound message, from `sender` (envelope)
+// with `from` as its From field?
+bool from_group_matches(const std::string& group, const char* sender, const std::string& from,
+                        const directory::LdapGroups& groups)
+{
+    policy::Conditions rule;
+    rule.from_group.push_back(group);
+    policy::MessageContext in;
+    in.direction = policy::Direction::Inbound;
+    in.from = addr(sender);
+    const std::vector<smime::mime::HeaderField> headers{{"From", from}};
+    in.headers = &headers;
+    return policy::match(rule, in, addr("alice@acme.example"), &groups).matched;
+}
+
+// slapd stopped with SIGSTOP while the object lives (SIGCONT when it goes, also when an
+// assertion fails): connections are accepted by the kernel, nothing is answered.
+class Frozen {
+public:
+    explicit Frozen(pid_t pid) : m_pid(pid) { CPPUNIT_ASSERT_EQUAL(0, ::kill(m_pid, SIGSTOP)); }
+    ~Frozen() { ::kill(m_pid, SIGCONT); }
+    Frozen(const Frozen&) = delete;
+    Frozen& operator=(const Frozen&) = delete;
+
+private:
+    pid_t m_pid;
+};
 
 // Does the to_group rule for `group` (addresses cut at "+") match this outbound recipient?
 bool to_group_matches(const std::string& group, const char* recipient, const directory::LdapGroups& groups)
@@ -429,6 +461,17 @@ public:
             CPPUNIT_ASSERT(to_group_matches("team", "here+x@partner.example", groups));
             // away+x@ and away@: both unknown, no answer.
             unknown("neither form seen", [&] { to_group_matches("team", "away+x@partner.example", groups); });
+            // Inbound, from_group: the envelope sender away@ cannot be told (no entry here, the
+            // references), the From author here@ is a member: the rule matches. Before, the
+            // envelope sender's failure ended the check before the authors were asked: 451 for
+            // mail whose author the directory lists.
+            CPPUNIT_ASSERT(from_group_matches("team", "away@partner.example", "here@partner.example", groups));
+            CPPUNIT_ASSERT(from_group_matches("team", "away@partner.example",
+                                              "outsider@partner.example, Here <here@partner.example>", groups));
+            // No address a member and some not told: no answer (451), never "not a member".
+            unknown("no author a member", [&] {
+                from_group_matches("team", "away@partner.example", "outsider@partner.example", groups);
+            });
             unknown("a group not found", [&] { groups.is_member(addr("here@partner.example"), "others"); });
             unknown("a person in no group", [&] { groups.is_member(addr("outsider@partner.example"), "team"); });
 
@@ -465,6 +508,33 @@ public:
             clearance_settings.search_references = directory::ldap::References::Ignore;
             directory::LdapClearances local_clearances(clearance_settings);
             CPPUNIT_ASSERT(local_clearances.clearances(addr("away@partner.example")).values.empty());
+        }
+        {
+            // A hanging directory (slapd frozen: connections accepted, nothing answered) under
+            // an inbound from_group rule: neither the envelope sender nor any of 16 From authors
+            // can be asked. The first search waits for its timeout and marks the server down,
+            // every other fails at once: about one timeout for the whole check, not one per
+            // address (17 here, 34 with extensions), which an outside sender would choose.
+            auto hanging = slapd.settings(std::chrono::seconds(0));
+            const auto timeout = std::chrono::milliseconds(300);
+            hanging.client.servers.at(0).timeout = timeout;
+            hanging.client.retry_after = std::chrono::seconds(10);
+            directory::LdapGroups groups(hanging);
+            std::string authors;
+            for (int i = 0; i < 16; ++i)
+                authors += (i ? ", author" : "author") + std::to_string(i) + "@partner.example";
+            const Frozen frozen(slapd.pid());
+            const auto t0 = std::chrono::steady_clock::now();
+            try {
+                from_group_matches("vip", "sender@partner.example", authors, groups);
+                CPPUNIT_FAIL("a frozen directory answered");
+            } catch (const Error& e) {
+                CPPUNIT_ASSERT_MESSAGE(e.what(), e.failure() == Failure::DirectoryUnavailable);
+            }
+            const auto took = std::chrono::steady_clock::now() - t0;
+            CPPUNIT_ASSERT_MESSAGE(std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()) + " ms",
+                                   took < 3 * timeout);
+            CPPUNIT_ASSERT_EQUAL(std::uint64_t{1}, groups.searches_sent());
         }
         {
             // The cache answers repeated questions without searching again.
