@@ -5,6 +5,7 @@
 // base part of which is referred to another server, those two and directory::LdapClearances.
 // Inbound from_group rules ask the envelope sender and the From authors, also past a question
 // the directory cannot answer, and against a hanging (frozen) slapd cost about one timeout.
+// A clearance entry over max_entry_bytes is an answer (not cleared), not an outage.
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <netinet/in.h>
@@ -19,6 +20,7 @@
 #include "directory/ldap_clearances.h"
 #include "directory/ldap_group_members.h"
 #include "directory/ldap_groups.h"
+#include "policy/labels.h"
 #include "policy/match.h"
 #include "policy/policy.h"
 #include "tests/unit/test_policy_support.h"
@@ -164,6 +166,18 @@ std::string big_group(const std::string& name, int members)
     return ldif;
 }
 
+// bigclear@: a person whose entry, asked for its description values (the clearance attribute
+// of one case below), is larger than a small SearchLimits::max_pdu_bytes (~25 KiB).
+std::string big_person()
+{
+    std::string ldif = std::string("\ndn: cn=bigclear@partner.example,ou=people,") + kSuffix +
+                       "\nobjectClass: inetOrgPerson\ncn: bigclear@partner.example\nsn: bigclear\n"
+                       "mail: bigclear@partner.example\n";
+    for (int i = 0; i < 400; ++i)
+        ldif += "description: clearance value " + std::to_string(i) + " of a recipient whose entry is too large\n";
+    return ldif;
+}
+
 const char* kHolder = R"(
 dn: cn=holder,ou=groups,dc=partner,dc=example
 objectClass: groupOfNames
@@ -184,7 +198,7 @@ public:
             ldifs += " " + q(f);
         }
         test::write_file(d / "groups.ldif", kGroups + group_chain("deep8", 8) + group_chain("deep9", 9) + kSplit +
-                                                 big_group("huge", 400) + kHolder);
+                                                 big_group("huge", 400) + kHolder + big_person());
         fixture("start " + q(dir()) + " " + std::to_string(m_port) + ldifs + " " + q(d / "groups.ldif"));
     }
     ~Slapd()
@@ -263,6 +277,13 @@ public:
 private:
     pid_t m_pid;
 };
+
+std::size_t occurrences(const std::string& text, const std::string& what)
+{
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+}
 
 // Does the to_group rule for `group` (addresses cut at "+") match this outbound recipient?
 bool to_group_matches(const std::string& group, const char* recipient, const directory::LdapGroups& groups)
@@ -508,6 +529,33 @@ public:
             clearance_settings.search_references = directory::ldap::References::Ignore;
             directory::LdapClearances local_clearances(clearance_settings);
             CPPUNIT_ASSERT(local_clearances.clearances(addr("away@partner.example")).values.empty());
+        }
+        {
+            // A recipient's entry whose clearance values are larger than max_entry_bytes (the
+            // client's max_pdu_bytes): the directory sends the same entry at every retry, so it
+            // is the recipient's answer, not an outage: the clearance cannot be read and the
+            // recipient is not cleared (550 5.7.1), logged clearance-entry-too-large. Before, it
+            // was a failure of the server: 451 at every retry until the mail bounced.
+            directory::ClearanceDirectorySettings s;
+            s.client = slapd.settings(std::chrono::seconds(0)).client;
+            s.client.limits.max_pdu_bytes = 16 * 1024;
+            s.user_base = std::string("ou=people,") + kSuffix;
+            s.attribute = "description";
+            s.cache_ttl = std::chrono::seconds(0);
+            directory::LdapClearances clearances(s);
+            policy::SecurityLabel secret;
+            secret.policy_id = "1.3.6.1.4.1.99999.1";
+            secret.classification = 2;
+            TempDir logs;
+            test::StderrCapture capture(logs.path() / "stderr.log");
+            const auto why = policy::LabelPolicy().clearance_problem(addr("bigclear@partner.example"), secret, &clearances);
+            const std::string written = capture.finish();
+            CPPUNIT_ASSERT(why.has_value());
+            CPPUNIT_ASSERT_MESSAGE(*why, why->find("too large") != std::string::npos);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(written, std::size_t(1), occurrences(written, "warning: clearance-entry-too-large "));
+            CPPUNIT_ASSERT_MESSAGE(written, written.find("recipient=bigclear@partner.example") != std::string::npos);
+            // The other entries under the same limit are read as before.
+            CPPUNIT_ASSERT(clearances.clearances(addr("vip@partner.example")).values.empty());
         }
         {
             // A hanging directory (slapd frozen: connections accepted, nothing answered) under
