@@ -6,6 +6,7 @@
 // Inbound from_group rules ask the envelope sender and the From authors, also past a question
 // the directory cannot answer, and against a hanging (frozen) slapd cost about one timeout.
 // A clearance entry over max_entry_bytes is an answer (not cleared), not an outage.
+// With search_references = "ignore", each negative answer logs its debug line.
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <netinet/in.h>
@@ -20,6 +21,7 @@
 #include "directory/ldap_clearances.h"
 #include "directory/ldap_group_members.h"
 #include "directory/ldap_groups.h"
+#include "base/log.h"
 #include "policy/labels.h"
 #include "policy/match.h"
 #include "policy/policy.h"
@@ -514,21 +516,44 @@ public:
 
             // search_references = "ignore" (an Active Directory domain root, whose references go
             // to partitions without people or groups): the answer of what this server holds.
+            // Each such answer logs one ldap_references_ignored line at debug level, naming the
+            // question and the references met on the way to it; a "yes" logs none.
             auto ignoring = settings;
             ignoring.search_references = directory::ldap::References::Ignore;
             directory::LdapGroups local(ignoring);
-            CPPUNIT_ASSERT(local.is_member(addr("here@partner.example"), "team"));
-            CPPUNIT_ASSERT(!local.is_member(addr("outsider@partner.example"), "team"));
-            CPPUNIT_ASSERT(!local.is_member(addr("away@partner.example"), "team"));
-            CPPUNIT_ASSERT(!local.is_member(addr("here@partner.example"), "others"));
             member_settings.search_references = directory::ldap::References::Ignore;
             directory::LdapGroupMembers local_members(member_settings);
-            CPPUNIT_ASSERT_EQUAL(std::size_t(1), local_members.members("team").addresses.size());
-            const auto others = local_members.members("others");
-            CPPUNIT_ASSERT(!others.found && others.addresses.empty());
             clearance_settings.search_references = directory::ldap::References::Ignore;
             directory::LdapClearances local_clearances(clearance_settings);
-            CPPUNIT_ASSERT(local_clearances.clearances(addr("away@partner.example")).values.empty());
+            const ssm::log::Level level = ssm::log::current_target().min_level;
+            ssm::log::set_min_level(ssm::log::Level::Debug);
+            TempDir logs;
+            test::StderrCapture capture(logs.path() / "stderr.log");
+            const bool here = local.is_member(addr("here@partner.example"), "team");
+            const bool outsider = local.is_member(addr("outsider@partner.example"), "team");
+            const bool away = local.is_member(addr("away@partner.example"), "team");
+            const bool others_member = local.is_member(addr("here@partner.example"), "others");
+            const auto local_team = local_members.members("team");
+            const auto others = local_members.members("others");
+            const auto away_clearances = local_clearances.clearances(addr("away@partner.example"));
+            const std::string written = capture.finish();
+            ssm::log::set_min_level(level);
+            CPPUNIT_ASSERT(here);
+            CPPUNIT_ASSERT(!outsider);
+            CPPUNIT_ASSERT(!away);
+            CPPUNIT_ASSERT(!others_member);
+            CPPUNIT_ASSERT_EQUAL(std::size_t(1), local_team.addresses.size());
+            CPPUNIT_ASSERT(!others.found && others.addresses.empty());
+            CPPUNIT_ASSERT(away_clearances.values.empty());
+            // Five negative answers beside references, one line each (here@ in team: none).
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(written, std::size_t(5), occurrences(written, "ldap_references_ignored"));
+            for (const std::string line : {
+                     "debug: ldap_references_ignored question=\"membership of outsider@partner.example in group team\" references=",
+                     "debug: ldap_references_ignored question=\"membership of away@partner.example in group team\" references=1\n",
+                     "debug: ldap_references_ignored question=\"membership of here@partner.example in group others\" references=",
+                     "debug: ldap_references_ignored question=\"group others\" references=1\n",
+                     "debug: ldap_references_ignored question=\"clearance of away@partner.example\" references=1\n"})
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(line + " in " + written, std::size_t(1), occurrences(written, line));
         }
         {
             // A recipient's entry whose clearance values are larger than max_entry_bytes (the
