@@ -47,7 +47,21 @@ policy::DirectoryClearances LdapClearances::ask(const EmailAddress& recipient) c
     people.filter = ldap::make_filter(m_settings.user_filter, recipient.str());
     people.attributes = {m_settings.attribute};
     people.absent_base_is_failure = true;  // configured: not there is no answer, not "none"
+    // An entry larger than max_entry_bytes (megabytes of clearance values) comes back the same
+    // at every retry: taken for an outage, the message waited (451) until it bounced days
+    // later. It is this recipient's answer: its clearance cannot be read, so it grants nothing
+    // (fail closed: not cleared, 550), as an unreadable value grants nothing.
+    people.entry_too_large_is_answer = true;
     const auto answer = m_client->search(people);
+    if (answer.entry_too_large) {
+        log::warning("clearance-entry-too-large",
+                     {{"recipient", recipient.str()},
+                      {"server", answer.server},
+                      {"max_entry_bytes", std::to_string(m_settings.client.limits.max_pdu_bytes)}});
+        policy::DirectoryClearances none;
+        none.entry_too_large = true;
+        return none;
+    }
     // No entry here, and part of user_base on a server referred to (not asked): the recipient's
     // entry, and its clearance, may be there. "No clearance" would refuse the recipient as not
     // cleared where the directory only did not say: no answer, the message waits (451), unless

@@ -30,7 +30,10 @@ struct ClearanceDirectorySettings {
 class LdapClearances final : public policy::ClearanceDirectory {
 public:
     explicit LdapClearances(ClearanceDirectorySettings settings);
-    // Throws ssm::Error(Failure::DirectoryUnavailable) when no server answers.
+    // Throws ssm::Error(Failure::DirectoryUnavailable) when no server answers. An entry larger
+    // than the client's max_pdu_bytes ([directory] max_entry_bytes) is an answer, logged
+    // clearance-entry-too-large: entry_too_large and no values (the directory sends it so at
+    // every retry).
     policy::DirectoryClearances clearances(const EmailAddress& recipient) const override;
     std::uint64_t searches_sent() const { return m_client->searches_sent(); }
 

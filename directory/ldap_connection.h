@@ -239,8 +239,14 @@ private:
     unsigned m_open = 0;         // guarded by m_mutex: idle + leased + being connected
 };
 
-// Several servers of one directory, asked in order. A server that failed is skipped for
-// `retry_after` (unless every server is being skipped: then all are tried again).
+// Several servers of one directory, asked in order. A server that could not be used (not
+// reached, no answer within its timeout, a broken connection, every connection busy, a failed
+// bind, busy or unavailable) is marked down and not asked for `retry_after`; the failures of
+// one question (a partial answer, an entry too large, an absent base) do not mark it. While
+// every server is marked down a search fails at once, without waiting for any timeout. When a
+// server's window has passed, one search (of all threads) asks it again; the others treat it
+// as down until that search has its answer, so a server that still hangs costs one timeout per
+// retry_after. retry_after 0: no server is ever marked down.
 class Client {
 public:
     struct Settings {
@@ -257,15 +263,23 @@ public:
     struct Answer : SearchResult {
         std::string server;  // URI of the server that answered
     };
-    // Throws ssm::Error(Failure::DirectoryUnavailable) naming every server tried and why.
+    // Throws ssm::Error(Failure::DirectoryUnavailable) naming every server tried and why, and
+    // the servers not asked (marked down) with the failure that marked them; with every server
+    // marked down, at once ("no LDAP server asked: ... marked down ...").
     Answer search(const SearchRequest& request);
 
     std::uint64_t searches_sent() const noexcept { return m_sent.load(); }
     const std::vector<std::unique_ptr<ServerPool>>& servers() const noexcept { return m_pools; }
 
 private:
+    std::string down_because(std::size_t server) const;
+
     std::vector<std::unique_ptr<ServerPool>> m_pools;
-    std::unique_ptr<std::atomic<std::int64_t>[]> m_down_until;  // steady_clock ns; 0: up
+    // steady_clock ns until which the server is not asked; 0: up. A value in the past: the
+    // next search claims the server by moving it a window ahead (see search()).
+    std::unique_ptr<std::atomic<std::int64_t>[]> m_down_until;
+    mutable std::mutex m_down_mutex;
+    std::vector<std::string> m_down_because;  // guarded by m_down_mutex: the failure that marked each down
     std::chrono::milliseconds m_retry_after;
     std::atomic<std::uint64_t> m_sent{0};
 };

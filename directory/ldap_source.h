@@ -31,8 +31,9 @@ struct LdapSourceConfig {
     std::string ca_file;               // CA certificates for ldaps/StartTLS; empty: system store
     std::chrono::milliseconds timeout{5000};  // per connect, per StartTLS/bind, per search
     unsigned connections_per_server = 4;      // pooled connections per server
-    // A server that failed goes to the back of the order for this long (it is still asked
-    // when the others fail too), so a dead first server does not cost a timeout per lookup.
+    // A server that could not be used is not asked for this long, so a dead or hanging server
+    // does not cost a timeout per lookup; with every server so marked a lookup fails at once
+    // (ldap::Client).
     std::chrono::milliseconds retry_after{10000};
     int max_entries = 8;                      // sizelimit sent with each search
     std::size_t max_value_bytes = 64 * 1024;  // larger attribute values are skipped (logged)
@@ -57,8 +58,8 @@ public:
     bool serves(const EmailAddress& address) const;
 
     // Empty (and no search) for an address outside `domains`. Asks the servers in order
-    // (those that failed within retry_after last); a server that cannot be reached or fails
-    // is skipped for the next. Candidates carry source "ldap:URI" of the server that answered;
+    // (not those that could not be used within retry_after: with all of them so, it fails at
+    // once); a server that cannot be reached or fails is skipped for the next. Candidates carry source "ldap:URI" of the server that answered;
     // the same certificate published twice is returned once; values that do not parse are
     // skipped with a log line. Throws ssm::Error(Failure::DirectoryUnavailable) naming every
     // server and its error when none answered. Thread-safe.

@@ -168,6 +168,9 @@ std::optional<std::string> LabelPolicy::clearance_problem(const EmailAddress& rc
         if (!why) return std::nullopt;
     }
     if (why) return "directory: " + *why;
+    if (found.entry_too_large)
+        return "no [[clearance]] names it and its directory entry is too large to read (over [directory] "
+               "max_entry_bytes)";
     if (found.unreadable > 0)
         return "no [[clearance]] names it and its directory clearance cannot be read";
     return "neither a [[clearance]] nor its directory entry clears it for policy " + ours.policy_id;

@@ -47,6 +47,9 @@ struct LabelEquivalence {
 struct DirectoryClearances {
     std::vector<smime::cms::ClearanceValue> values;  // decoded (strict DER)
     std::size_t unreadable = 0;  // values that did not decode (logged by the source, never a grant)
+    // The recipient's entry is larger than [directory] max_entry_bytes: not read, so none of
+    // its values is known (logged by the source; not cleared, like an unreadable value).
+    bool entry_too_large = false;
 };
 class ClearanceDirectory {
 public:

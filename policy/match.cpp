@@ -187,20 +187,36 @@ constexpr std::size_t kMaxGroupAuthors = 16;
 // sender from another domain under a partner's From (a forged partner message passed
 // unchallenged). Either matching is enough: a forger can already choose either to match a rule.
 // Outbound the envelope sender alone counts: the MTA ties it to the login, From is free text.
+// A group question the directory cannot answer (down, or a "no" beside references it does not
+// follow) does not end the check, as in address_matches: an author asked after it may be a
+// member, and a "yes" decides. Only when nothing matched is the first failure rethrown (the
+// mail waits, 451). Asking on is cheap against a hanging directory: while all its servers are
+// marked down its searches fail at once (directory/ldap_connection.h), so the whole check costs
+// about one timeout, not one per author and address form.
 bool sender_matches(const Conditions& c, const MessageContext& msg, const GroupMembership* groups)
 {
-    if (address_matches(c.from, c.from_group, msg.from, groups, c.extensions)) return true;
-    if (msg.direction != Direction::Inbound || !msg.headers) return false;
-    std::size_t asked = 0;
-    for (const auto* field : smime::mime::fields_named(*msg.headers, "From"))
-        for (const auto& author : parse_mailbox_list(field->value).addresses) {
-            const std::optional<EmailAddress> a(author);
-            for (const auto& l : c.from)
-                if (l.matches(a)) return true;
-            if (!c.from_group.empty() && asked++ < kMaxGroupAuthors &&
-                address_matches({}, c.from_group, a, groups, c.extensions))
-                return true;
+    std::exception_ptr unanswered;
+    auto matches = [&](const std::vector<AddressList>& lists, const std::optional<EmailAddress>& a) {
+        try {
+            return address_matches(lists, c.from_group, a, groups, c.extensions);
+        } catch (const Error& e) {
+            if (e.failure() != Failure::DirectoryUnavailable) throw;
+            if (!unanswered) unanswered = std::current_exception();
+            return false;
         }
+    };
+    if (matches(c.from, msg.from)) return true;
+    if (msg.direction == Direction::Inbound && msg.headers) {
+        std::size_t asked = 0;
+        for (const auto* field : smime::mime::fields_named(*msg.headers, "From"))
+            for (const auto& author : parse_mailbox_list(field->value).addresses) {
+                const std::optional<EmailAddress> a(author);
+                for (const auto& l : c.from)
+                    if (l.matches(a)) return true;
+                if (!c.from_group.empty() && asked++ < kMaxGroupAuthors && matches({}, a)) return true;
+            }
+    }
+    if (unanswered) std::rethrow_exception(unanswered);
     return false;
 }
 

@@ -10,7 +10,8 @@
 # members` shows where each member comes from, and refuses groups nested too deep. bob, added
 # to the group with ldapmodify, is a member once cache_ttl has passed. With slapd stopped, a
 # message relayed by a first Postfix gets 451 4.7.1 there and stays queued; after slapd is
-# back and the queue is flushed it is delivered to the members.
+# back and the queue is flushed (again, until the 10 seconds a failed server is not asked have
+# passed) it is delivered to the members.
 . "$(dirname "$0")/lib.sh"
 . "$SSM_SRCDIR/tests/interop/peers.sh"
 require_tools postfix smtp-sink swaks openssl perl slapd slapadd ldapsearch ldapmodify softhsm2-util \
@@ -225,8 +226,15 @@ fi
   || fail lg-outage-queued "pf1 queue $(pf_queue_count "$PF1"), sink $(sink_count)"
 sh "$SLAPD" start "$WORK/slapd" "$LDAP_PORT" >"$WORK/slapd-restart.log" 2>&1 \
   || fatal lg-outage "slapd did not restart: $(tail -n 5 "$WORK/slapd-restart.log" | tr '\n' ' ')"
-pf_flush "$PF1"
-if wait_for_delivery 1 60; then
+# The milter does not ask a directory server that failed within the last 10 seconds
+# (retry_after: while every server is marked down a question fails at once), so a flush right
+# after the restart may meet one more 451: flush until the message is delivered.
+deadline=$((SECONDS + 60))
+until [ $SECONDS -ge $deadline ]; do
+  pf_flush "$PF1"
+  wait_for_delivery 1 3 && break
+done
+if [ "$(sink_count)" -ge 1 ]; then
   delivered lg-outage-retry alice bob carol
 else
   fail lg-outage-retry-recipients "not delivered after the flush (pf1 queue $(pf_queue_count "$PF1"))"

@@ -263,6 +263,8 @@ class LdapTest final : public CppUnit::TestFixture {
     CPPUNIT_TEST(absent_base_is_not_a_negative_answer);
     CPPUNIT_TEST(unresponsive_server_times_out);
     CPPUNIT_TEST(unresponsive_tls_server_times_out);
+    CPPUNIT_TEST(servers_marked_down_fail_fast);
+    CPPUNIT_TEST(server_asked_again_after_retry_after);
     CPPUNIT_TEST(timeout_thread_that_cannot_start);
     CPPUNIT_TEST(concurrent_lookups_share_the_pool);
     CPPUNIT_TEST(client_generic_search);
@@ -589,6 +591,114 @@ public:
             CPPUNIT_ASSERT_MESSAGE(mute + ": " + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()) + " ms",
                                    took < std::chrono::seconds(4));
         }
+    }
+
+    // Every server failed within retry_after (here the one server hangs): a search fails at
+    // once, saying so, instead of waiting for each server's timeout again. Before, every search
+    // asked every server again: a rule with N groups (two address forms each) waited up to 2N
+    // timeouts per message against a hanging directory. Once retry_after has passed, one search
+    // asks the server again, and while it waits the others still fail at once.
+    void servers_marked_down_fail_fast()
+    {
+        using namespace std::chrono;
+        const MuteListener listener;
+        directory::ldap::ServerSettings server;
+        server.uri = "ldap://127.0.0.1:" + std::to_string(listener.port());
+        server.timeout = milliseconds(300);
+        const auto retry_after = milliseconds(800);
+        directory::ldap::Client client({{server}, 4, retry_after, {}});
+        const directory::ldap::SearchRequest request{"dc=partner,dc=example", "(mail=dave@partner.example)", {},
+                                                     directory::ldap::Scope::Subtree};
+        // The failure's text and how long the search took.
+        auto failed = [&](steady_clock::duration& took) {
+            const auto t0 = steady_clock::now();
+            try {
+                client.search(request);
+            } catch (const Error& e) {
+                took = steady_clock::now() - t0;
+                CPPUNIT_ASSERT(e.failure() == Failure::DirectoryUnavailable);
+                return std::string(e.what());
+            }
+            CPPUNIT_FAIL("a mute server answered");
+            return std::string();
+        };
+        steady_clock::duration took{};
+        failed(took);  // the timeout: the server is marked down
+        const auto marked = steady_clock::now();
+        CPPUNIT_ASSERT(took >= server.timeout);
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t{1}, client.searches_sent());
+        // Eight more searches within retry_after cost less than one timeout together, and none
+        // reaches the server.
+        const auto t0 = steady_clock::now();
+        for (int i = 0; i < 8; ++i) {
+            const std::string what = failed(took);
+            CPPUNIT_ASSERT_MESSAGE(what, what.find("marked down") != std::string::npos);
+            CPPUNIT_ASSERT_MESSAGE(what, what.find(server.uri) != std::string::npos);
+            CPPUNIT_ASSERT_MESSAGE(what, what.find("retry_after") != std::string::npos);
+        }
+        const auto eight = steady_clock::now() - t0;
+        CPPUNIT_ASSERT_MESSAGE(std::to_string(duration_cast<milliseconds>(eight).count()) + " ms",
+                               eight < server.timeout);
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t{1}, client.searches_sent());
+        // retry_after passed: the next search asks the server (and waits for its timeout).
+        std::this_thread::sleep_until(marked + retry_after + milliseconds(50));
+        failed(took);
+        CPPUNIT_ASSERT(took >= server.timeout);
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t{2}, client.searches_sent());
+        // Four threads at once after the next window: one asks, three fail at once.
+        std::this_thread::sleep_for(retry_after + milliseconds(50));
+        std::atomic<int> fast{0}, ready{0};
+        std::vector<std::thread> threads;
+        for (int t = 0; t < 4; ++t)
+            threads.emplace_back([&] {
+                ++ready;
+                while (ready.load() < 4) std::this_thread::yield();
+                const auto start = steady_clock::now();
+                try {
+                    client.search(request);
+                } catch (const Error&) {
+                }
+                if (steady_clock::now() - start < server.timeout) ++fast;
+            });
+        for (auto& t : threads) t.join();
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t{3}, client.searches_sent());
+        CPPUNIT_ASSERT_EQUAL(3, fast.load());
+    }
+
+    // A directory that comes back is used again once retry_after has passed after its
+    // failure, without anyone's help; before that, searches fail at once without asking it.
+    void server_asked_again_after_retry_after()
+    {
+        using namespace std::chrono;
+        Slapd slapd;
+        directory::ldap::ServerSettings server;
+        server.uri = slapd.uri();
+        server.timeout = milliseconds(1000);
+        const auto retry_after = milliseconds(1500);
+        directory::ldap::Client client({{server}, 2, retry_after, {}});
+        const directory::ldap::SearchRequest request{"dc=partner,dc=example", "(mail=dave@partner.example)", {},
+                                                     directory::ldap::Scope::Subtree};
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, client.search(request).entries.size());
+        slapd.stop();
+        CPPUNIT_ASSERT_THROW(client.search(request), Error);  // refused: marked down
+        const auto marked = steady_clock::now();
+        slapd.start();
+        const auto searches = slapd.count(" SRCH base=");
+        if (steady_clock::now() < marked + retry_after) {  // a slow start may take longer
+            try {
+                client.search(request);
+                CPPUNIT_FAIL("a server marked down was asked");
+            } catch (const Error& e) {
+                CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).find("marked down") != std::string::npos);
+            }
+            CPPUNIT_ASSERT_EQUAL(searches, slapd.count(" SRCH base="));
+        }
+        std::this_thread::sleep_until(marked + retry_after + milliseconds(50));
+        const auto answer = client.search(request);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, answer.entries.size());
+        CPPUNIT_ASSERT_EQUAL(slapd.uri(), answer.server);
+        CPPUNIT_ASSERT_EQUAL(searches + 1, slapd.count(" SRCH base="));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, client.search(request).entries.size());  // up again
     }
 
     // The thread that bounds a connection's wait (ldap_connection.cpp, Deadline) cannot be

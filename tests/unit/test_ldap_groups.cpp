@@ -3,6 +3,10 @@
 // addresses, the answer cache, an unreachable server, and a policy rule using the groups;
 // directory::LdapGroupMembers (mail lists' members_group) over the same groups; and, under a
 // base part of which is referred to another server, those two and directory::LdapClearances.
+// Inbound from_group rules ask the envelope sender and the From authors, also past a question
+// the directory cannot answer, and against a hanging (frozen) slapd cost about one timeout.
+// A clearance entry over max_entry_bytes is an answer (not cleared), not an outage.
+// With search_references = "ignore", each negative answer logs its debug line.
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <netinet/in.h>
@@ -10,12 +14,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <functional>
 
 #include "base/error.h"
 #include "directory/ldap_clearances.h"
 #include "directory/ldap_group_members.h"
 #include "directory/ldap_groups.h"
+#include "base/log.h"
+#include "policy/labels.h"
 #include "policy/match.h"
 #include "policy/policy.h"
 #include "tests/unit/test_policy_support.h"
@@ -161,6 +168,18 @@ std::string big_group(const std::string& name, int members)
     return ldif;
 }
 
+// bigclear@: a person whose entry, asked for its description values (the clearance attribute
+// of one case below), is larger than a small SearchLimits::max_pdu_bytes (~25 KiB).
+std::string big_person()
+{
+    std::string ldif = std::string("\ndn: cn=bigclear@partner.example,ou=people,") + kSuffix +
+                       "\nobjectClass: inetOrgPerson\ncn: bigclear@partner.example\nsn: bigclear\n"
+                       "mail: bigclear@partner.example\n";
+    for (int i = 0; i < 400; ++i)
+        ldif += "description: clearance value " + std::to_string(i) + " of a recipient whose entry is too large\n";
+    return ldif;
+}
+
 const char* kHolder = R"(
 dn: cn=holder,ou=groups,dc=partner,dc=example
 objectClass: groupOfNames
@@ -181,7 +200,7 @@ public:
             ldifs += " " + q(f);
         }
         test::write_file(d / "groups.ldif", kGroups + group_chain("deep8", 8) + group_chain("deep9", 9) + kSplit +
-                                                 big_group("huge", 400) + kHolder);
+                                                 big_group("huge", 400) + kHolder + big_person());
         fixture("start " + q(dir()) + " " + std::to_string(m_port) + ldifs + " " + q(d / "groups.ldif"));
     }
     ~Slapd()
@@ -192,6 +211,7 @@ public:
         }
     }
     void stop() { fixture("stop " + q(dir())); }
+    pid_t pid() const { return static_cast<pid_t>(std::stol(test::read_file(dir() / "slapd.pid"))); }
     directory::GroupMembersSettings member_settings(std::chrono::seconds ttl, std::size_t max_members = 1000) const
     {
         directory::GroupMembersSettings s;
@@ -230,6 +250,41 @@ directory::LdapGroupMembers members_with_limit(const Slapd& slapd, std::size_t m
 EmailAddress addr(const char* s)
 {
     return *EmailAddress::parse(s);
+}
+
+// Does the from_group rule for `group` match this inbound message, from `sender` (envelope)
+// with `from` as its From field?
+bool from_group_matches(const std::string& group, const char* sender, const std::string& from,
+                        const directory::LdapGroups& groups)
+{
+    policy::Conditions rule;
+    rule.from_group.push_back(group);
+    policy::MessageContext in;
+    in.direction = policy::Direction::Inbound;
+    in.from = addr(sender);
+    const std::vector<smime::mime::HeaderField> headers{{"From", from}};
+    in.headers = &headers;
+    return policy::match(rule, in, addr("alice@acme.example"), &groups).matched;
+}
+
+// slapd stopped with SIGSTOP while the object lives (SIGCONT when it goes, also when an
+// assertion fails): connections are accepted by the kernel, nothing is answered.
+class Frozen {
+public:
+    explicit Frozen(pid_t pid) : m_pid(pid) { CPPUNIT_ASSERT_EQUAL(0, ::kill(m_pid, SIGSTOP)); }
+    ~Frozen() { ::kill(m_pid, SIGCONT); }
+    Frozen(const Frozen&) = delete;
+    Frozen& operator=(const Frozen&) = delete;
+
+private:
+    pid_t m_pid;
+};
+
+std::size_t occurrences(const std::string& text, const std::string& what)
+{
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
 }
 
 // Does the to_group rule for `group` (addresses cut at "+") match this outbound recipient?
@@ -429,6 +484,17 @@ public:
             CPPUNIT_ASSERT(to_group_matches("team", "here+x@partner.example", groups));
             // away+x@ and away@: both unknown, no answer.
             unknown("neither form seen", [&] { to_group_matches("team", "away+x@partner.example", groups); });
+            // Inbound, from_group: the envelope sender away@ cannot be told (no entry here, the
+            // references), the From author here@ is a member: the rule matches. Before, the
+            // envelope sender's failure ended the check before the authors were asked: 451 for
+            // mail whose author the directory lists.
+            CPPUNIT_ASSERT(from_group_matches("team", "away@partner.example", "here@partner.example", groups));
+            CPPUNIT_ASSERT(from_group_matches("team", "away@partner.example",
+                                              "outsider@partner.example, Here <here@partner.example>", groups));
+            // No address a member and some not told: no answer (451), never "not a member".
+            unknown("no author a member", [&] {
+                from_group_matches("team", "away@partner.example", "outsider@partner.example", groups);
+            });
             unknown("a group not found", [&] { groups.is_member(addr("here@partner.example"), "others"); });
             unknown("a person in no group", [&] { groups.is_member(addr("outsider@partner.example"), "team"); });
 
@@ -450,21 +516,98 @@ public:
 
             // search_references = "ignore" (an Active Directory domain root, whose references go
             // to partitions without people or groups): the answer of what this server holds.
+            // Each such answer logs one ldap_references_ignored line at debug level, naming the
+            // question and the references met on the way to it; a "yes" logs none.
             auto ignoring = settings;
             ignoring.search_references = directory::ldap::References::Ignore;
             directory::LdapGroups local(ignoring);
-            CPPUNIT_ASSERT(local.is_member(addr("here@partner.example"), "team"));
-            CPPUNIT_ASSERT(!local.is_member(addr("outsider@partner.example"), "team"));
-            CPPUNIT_ASSERT(!local.is_member(addr("away@partner.example"), "team"));
-            CPPUNIT_ASSERT(!local.is_member(addr("here@partner.example"), "others"));
             member_settings.search_references = directory::ldap::References::Ignore;
             directory::LdapGroupMembers local_members(member_settings);
-            CPPUNIT_ASSERT_EQUAL(std::size_t(1), local_members.members("team").addresses.size());
-            const auto others = local_members.members("others");
-            CPPUNIT_ASSERT(!others.found && others.addresses.empty());
             clearance_settings.search_references = directory::ldap::References::Ignore;
             directory::LdapClearances local_clearances(clearance_settings);
-            CPPUNIT_ASSERT(local_clearances.clearances(addr("away@partner.example")).values.empty());
+            const ssm::log::Level level = ssm::log::current_target().min_level;
+            ssm::log::set_min_level(ssm::log::Level::Debug);
+            TempDir logs;
+            test::StderrCapture capture(logs.path() / "stderr.log");
+            const bool here = local.is_member(addr("here@partner.example"), "team");
+            const bool outsider = local.is_member(addr("outsider@partner.example"), "team");
+            const bool away = local.is_member(addr("away@partner.example"), "team");
+            const bool others_member = local.is_member(addr("here@partner.example"), "others");
+            const auto local_team = local_members.members("team");
+            const auto others = local_members.members("others");
+            const auto away_clearances = local_clearances.clearances(addr("away@partner.example"));
+            const std::string written = capture.finish();
+            ssm::log::set_min_level(level);
+            CPPUNIT_ASSERT(here);
+            CPPUNIT_ASSERT(!outsider);
+            CPPUNIT_ASSERT(!away);
+            CPPUNIT_ASSERT(!others_member);
+            CPPUNIT_ASSERT_EQUAL(std::size_t(1), local_team.addresses.size());
+            CPPUNIT_ASSERT(!others.found && others.addresses.empty());
+            CPPUNIT_ASSERT(away_clearances.values.empty());
+            // Five negative answers beside references, one line each (here@ in team: none).
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(written, std::size_t(5), occurrences(written, "ldap_references_ignored"));
+            for (const std::string line : {
+                     "debug: ldap_references_ignored question=\"membership of outsider@partner.example in group team\" references=",
+                     "debug: ldap_references_ignored question=\"membership of away@partner.example in group team\" references=1\n",
+                     "debug: ldap_references_ignored question=\"membership of here@partner.example in group others\" references=",
+                     "debug: ldap_references_ignored question=\"group others\" references=1\n",
+                     "debug: ldap_references_ignored question=\"clearance of away@partner.example\" references=1\n"})
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(line + " in " + written, std::size_t(1), occurrences(written, line));
+        }
+        {
+            // A recipient's entry whose clearance values are larger than max_entry_bytes (the
+            // client's max_pdu_bytes): the directory sends the same entry at every retry, so it
+            // is the recipient's answer, not an outage: the clearance cannot be read and the
+            // recipient is not cleared (550 5.7.1), logged clearance-entry-too-large. Before, it
+            // was a failure of the server: 451 at every retry until the mail bounced.
+            directory::ClearanceDirectorySettings s;
+            s.client = slapd.settings(std::chrono::seconds(0)).client;
+            s.client.limits.max_pdu_bytes = 16 * 1024;
+            s.user_base = std::string("ou=people,") + kSuffix;
+            s.attribute = "description";
+            s.cache_ttl = std::chrono::seconds(0);
+            directory::LdapClearances clearances(s);
+            policy::SecurityLabel secret;
+            secret.policy_id = "1.3.6.1.4.1.99999.1";
+            secret.classification = 2;
+            TempDir logs;
+            test::StderrCapture capture(logs.path() / "stderr.log");
+            const auto why = policy::LabelPolicy().clearance_problem(addr("bigclear@partner.example"), secret, &clearances);
+            const std::string written = capture.finish();
+            CPPUNIT_ASSERT(why.has_value());
+            CPPUNIT_ASSERT_MESSAGE(*why, why->find("too large") != std::string::npos);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(written, std::size_t(1), occurrences(written, "warning: clearance-entry-too-large "));
+            CPPUNIT_ASSERT_MESSAGE(written, written.find("recipient=bigclear@partner.example") != std::string::npos);
+            // The other entries under the same limit are read as before.
+            CPPUNIT_ASSERT(clearances.clearances(addr("vip@partner.example")).values.empty());
+        }
+        {
+            // A hanging directory (slapd frozen: connections accepted, nothing answered) under
+            // an inbound from_group rule: neither the envelope sender nor any of 16 From authors
+            // can be asked. The first search waits for its timeout and marks the server down,
+            // every other fails at once: about one timeout for the whole check, not one per
+            // address (17 here, 34 with extensions), which an outside sender would choose.
+            auto hanging = slapd.settings(std::chrono::seconds(0));
+            const auto timeout = std::chrono::milliseconds(300);
+            hanging.client.servers.at(0).timeout = timeout;
+            hanging.client.retry_after = std::chrono::seconds(10);
+            directory::LdapGroups groups(hanging);
+            std::string authors;
+            for (int i = 0; i < 16; ++i)
+                authors += (i ? ", author" : "author") + std::to_string(i) + "@partner.example";
+            const Frozen frozen(slapd.pid());
+            const auto t0 = std::chrono::steady_clock::now();
+            try {
+                from_group_matches("vip", "sender@partner.example", authors, groups);
+                CPPUNIT_FAIL("a frozen directory answered");
+            } catch (const Error& e) {
+                CPPUNIT_ASSERT_MESSAGE(e.what(), e.failure() == Failure::DirectoryUnavailable);
+            }
+            const auto took = std::chrono::steady_clock::now() - t0;
+            CPPUNIT_ASSERT_MESSAGE(std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()) + " ms",
+                                   took < 3 * timeout);
+            CPPUNIT_ASSERT_EQUAL(std::uint64_t{1}, groups.searches_sent());
         }
         {
             // The cache answers repeated questions without searching again.
