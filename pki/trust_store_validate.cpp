@@ -202,10 +202,19 @@ void TrustStore::check_revocation(ValidationResult& r, const std::vector<const C
                                                                : 0)},
                               {"revocation", mode == Revocation::HardFail ? "hard-fail" : "soft-fail"}});
         }
-        if (mode == Revocation::HardFail)
+        if (mode == Revocation::HardFail) {
             add_problem(r, Problem::RevocationUnknown, "revocation status unknown: " + detail);
-        else
-            r.notes.push_back("revocation status of " + who(cert, i == 0) + " unknown (soft-fail): " + detail);
+            continue;
+        }
+        r.notes.push_back("revocation status of " + who(cert, i == 0) + " unknown (soft-fail): " + detail);
+        // Accepted without an answer: the administrator who chose soft-fail still wants to see
+        // which certificates passed unchecked, and why (a responder down for days, a CRL
+        // over max_crl_size), rather than find out from a revoked partner certificate.
+        log::notice("pki_revocation_unknown",
+                    {{"for", !options.logged_for.empty() ? options.logged_for : options.address.value_or("")},
+                     {"certificate", printable(facts(cert).subject)},
+                     {"revocation", "soft-fail"},
+                     {"detail", detail}});
     }
 }
 

@@ -7,6 +7,7 @@
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <atomic>
+#include <optional>
 #include <memory>
 #include <thread>
 
@@ -381,8 +382,15 @@ public:
         const std::time_t now = std::time(nullptr);
         const auto start = std::chrono::steady_clock::now();
         // No server at all: the dead ports refuse, the CRL server for the CA is absent too.
+        test::TempDir t;
+        std::optional<test::StderrCapture> capture(std::in_place, t.path() / "log");
         const auto soft = p.store(Revocation::SoftFail)->validate(p.cert("dead"), {}, now, Purpose::EmailProtection);
+        const std::string log = capture->finish();
+        capture.reset();
         CPPUNIT_ASSERT_MESSAGE(notes(soft), soft.valid() && any_note(soft, "unknown (soft-fail)"));
+        // Accepted unchecked, and logged so (the note alone reaches no log).
+        CPPUNIT_ASSERT_MESSAGE(log, log.find("notice: pki_revocation_unknown for=\"\" certificate=\"CN=dead\"") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(log, log.find("revocation=soft-fail detail=") != std::string::npos);
         const auto hard = p.store(Revocation::HardFail)->validate(p.cert("dead"), {}, now, Purpose::EmailProtection);
         CPPUNIT_ASSERT_MESSAGE(notes(hard), hard.has(Problem::RevocationUnknown) && !hard.has(Problem::Revoked));
         CPPUNIT_ASSERT_MESSAGE(hard.describe(), hard.describe().find("no answer") != std::string::npos);
