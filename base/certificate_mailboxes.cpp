@@ -5,16 +5,15 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
-#include <mutex>
 #include <optional>
 #include <string_view>
-#include <unordered_set>
 
 #include <libtasn1.h>
 
 #include "base/bytes.h"
 #include "base/email_address.h"
 #include "base/log.h"
+#include "base/repeat_filter.h"
 
 namespace ssm {
 
@@ -46,21 +45,11 @@ std::string fingerprint(gnutls_x509_crt_t crt)
 // Whether the refused names of the certificate `fingerprint` are to be logged now: once per
 // certificate and process. The certificate cache, the harvest store and every look-up read one
 // certificate again and again, and one bad certificate among them flooded the log with the same
-// line. The set is bounded: a directory or a stream of signed mail can bring any number of
-// distinct bad certificates, and memory must not grow with them (4096 fingerprints of 64
-// characters are some 512 KiB with the set's overhead). Past the bound a certificate not yet
-// remembered is logged each time it is read: a repeated line is better than a lost one. A
-// mutex, since milter threads read certificates at once.
+// line. 4096 fingerprints of 64 characters are some 512 KiB with the map's overhead.
 bool first_refusal_of(const std::string& fingerprint)
 {
-    constexpr std::size_t kMaxRemembered = 4096;
-    static std::mutex mutex;
-    static std::unordered_set<std::string> logged;
-    if (fingerprint.empty()) return true;
-    const std::lock_guard<std::mutex> lock(mutex);
-    if (logged.count(fingerprint) != 0) return false;
-    if (logged.size() < kMaxRemembered) logged.insert(fingerprint);
-    return true;
+    static RepeatFilter once_per_certificate(4096, std::chrono::seconds(0));
+    return once_per_certificate.should_log(fingerprint);
 }
 
 }  // namespace

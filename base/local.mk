@@ -14,5 +14,6 @@ base_libssm_base_a_SOURCES = \
 	base/secure_buffer.h base/secure_buffer.cpp \
 	base/sha256.h base/sha256.cpp \
 	base/bounded_file.h base/bounded_file.cpp \
+	base/repeat_filter.h base/repeat_filter.cpp \
 	base/nettle_ecc.h base/nettle_ecc.cpp \
 	base/metrics.h base/metrics.cpp

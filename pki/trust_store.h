@@ -31,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "base/repeat_filter.h"
 #include "pki/anchor_scope.h"
 #include "pki/certificate.h"
 #include "pki/crl_set.h"
@@ -217,6 +218,9 @@ private:
     std::vector<IndexedCertificate> m_anchor_index;        // over m_anchors (never resized after)
     std::vector<IndexedCertificate> m_intermediate_index;  // over m_intermediates
     PathLimits m_path_limits;
+    // pki_revocation_unknown is logged once an hour per certificate (base/repeat_filter.h),
+    // not with every message the certificate comes with.
+    mutable RepeatFilter m_revocation_unknown_logged{4096, std::chrono::hours(1)};
     std::unique_ptr<const RevocationChecker> m_checker;
     std::string m_revocation_cache_key;   // see revocation_cache_key()
     std::string m_loaded_crls_identity;   // each loaded CRL file's name and content digest

@@ -210,11 +210,13 @@ void TrustStore::check_revocation(ValidationResult& r, const std::vector<const C
         // Accepted without an answer: the administrator who chose soft-fail still wants to see
         // which certificates passed unchecked, and why (a responder down for days, a CRL
         // over max_crl_size), rather than find out from a revoked partner certificate.
-        log::notice("pki_revocation_unknown",
-                    {{"for", !options.logged_for.empty() ? options.logged_for : options.address.value_or("")},
-                     {"certificate", printable(facts(cert).subject)},
-                     {"revocation", "soft-fail"},
-                     {"detail", detail}});
+        const CertificateFacts f = facts(cert);
+        if (m_revocation_unknown_logged.should_log(std::string(f.sha256_fingerprint.begin(), f.sha256_fingerprint.end())))
+            log::notice("pki_revocation_unknown",
+                        {{"for", !options.logged_for.empty() ? options.logged_for : options.address.value_or("")},
+                         {"certificate", printable(f.subject)},
+                         {"revocation", "soft-fail"},
+                         {"detail", detail}});
     }
 }
 

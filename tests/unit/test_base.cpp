@@ -5,6 +5,7 @@
 #include "base/email_address.h"
 #include "base/joined.h"
 #include "base/log.h"
+#include "base/repeat_filter.h"
 #include "base/secure_buffer.h"
 #include "base/sha256.h"
 #include "base/spool.h"
@@ -48,6 +49,7 @@ class BaseTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(unique_fd_closes_exactly_once);
     CPPUNIT_TEST(joined_with_separators);
     CPPUNIT_TEST(sha256_known_answers);
+    CPPUNIT_TEST(repeat_filter_once_per_interval_and_bounded);
     CPPUNIT_TEST_SUITE_END();
 
     static bool fd_open(int fd) { return ::fcntl(fd, F_GETFD) != -1; }
@@ -561,6 +563,32 @@ public:
         MemorySink sink;
         copy_stream(src, sink);
         CPPUNIT_ASSERT(sink.data() == named);
+    }
+
+    void repeat_filter_once_per_interval_and_bounded()
+    {
+        using namespace std::chrono;
+        const auto t0 = steady_clock::time_point{} + hours(100);
+        RepeatFilter hourly(2, hours(1));
+        CPPUNIT_ASSERT(hourly.should_log("a", t0));
+        CPPUNIT_ASSERT(!hourly.should_log("a", t0 + minutes(59)));
+        CPPUNIT_ASSERT(hourly.should_log("a", t0 + minutes(60)));  // again after the interval
+        CPPUNIT_ASSERT(!hourly.should_log("a", t0 + minutes(61)));
+        CPPUNIT_ASSERT(hourly.should_log("b", t0 + minutes(61)));
+        // Full (a, b): a third key is logged each time, not remembered...
+        CPPUNIT_ASSERT(hourly.should_log("c", t0 + minutes(62)));
+        CPPUNIT_ASSERT(hourly.should_log("c", t0 + minutes(63)));
+        // ...until expired keys make room (a's last line at 60 min, b's at 61).
+        CPPUNIT_ASSERT(hourly.should_log("c", t0 + minutes(121)));
+        CPPUNIT_ASSERT(!hourly.should_log("c", t0 + minutes(122)));
+        CPPUNIT_ASSERT(hourly.should_log("b", t0 + minutes(123)));  // dropped to make room: logged
+        CPPUNIT_ASSERT(hourly.should_log(""));  // no key: always
+        CPPUNIT_ASSERT(hourly.should_log(""));
+        RepeatFilter once(1, seconds(0));
+        CPPUNIT_ASSERT(once.should_log("x", t0));
+        CPPUNIT_ASSERT(!once.should_log("x", t0 + hours(1000)));
+        CPPUNIT_ASSERT(once.should_log("y", t0));  // past the bound
+        CPPUNIT_ASSERT(once.should_log("y", t0));
     }
 };
 

@@ -384,9 +384,15 @@ public:
         // No server at all: the dead ports refuse, the CRL server for the CA is absent too.
         test::TempDir t;
         std::optional<test::StderrCapture> capture(std::in_place, t.path() / "log");
-        const auto soft = p.store(Revocation::SoftFail)->validate(p.cert("dead"), {}, now, Purpose::EmailProtection);
+        const auto soft_store = p.store(Revocation::SoftFail);
+        const auto soft = soft_store->validate(p.cert("dead"), {}, now, Purpose::EmailProtection);
         const std::string log = capture->finish();
+        capture.emplace(t.path() / "log2");
+        CPPUNIT_ASSERT(soft_store->validate(p.cert("dead"), {}, now, Purpose::EmailProtection).valid());
+        const std::string again = capture->finish();
         capture.reset();
+        // Once an hour per certificate, not with every message it comes with.
+        CPPUNIT_ASSERT_MESSAGE(again, again.find("pki_revocation_unknown") == std::string::npos);
         CPPUNIT_ASSERT_MESSAGE(notes(soft), soft.valid() && any_note(soft, "unknown (soft-fail)"));
         // Accepted unchecked, and logged so (the note alone reaches no log).
         CPPUNIT_ASSERT_MESSAGE(log, log.find("notice: pki_revocation_unknown for=\"\" certificate=\"CN=dead\"") != std::string::npos);
