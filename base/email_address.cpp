@@ -339,9 +339,13 @@ std::optional<EmailAddress> EmailAddress::parse(std::string_view text)
     // dot-string with empty atoms (a..b@x, .a@x, a.@x: Japanese carriers issued such
     // addresses, and MTAs deliver to them).
     if (!quoted && local.find('"') != std::string_view::npos) return std::nullopt;
+    // Nor is there a '\' in atext: a backslash is a quoted-pairSMTP, inside a Quoted-string
+    // only. Bare (a\b@x) one MTA reads it as an escape (ab) and another as the character, the
+    // same ambiguity as a stray '"': refused as well, escapes inside quotes kept.
     for (char c : local) {
         const auto u = static_cast<unsigned char>(c);
-        if (u < 0x20 || (u == 0x20 && !quoted) || u == 0x7f || c == '<' || c == '>' || c == ',')
+        if (u < 0x20 || (u == 0x20 && !quoted) || (c == '\\' && !quoted) || u == 0x7f || c == '<' || c == '>' ||
+            c == ',')
             return std::nullopt;
     }
     // RFC 6531 §3.3: octets above 127 are UTF8-non-ascii in atext and qtext, nothing else.

@@ -33,9 +33,9 @@ private:
 class EmailAddress {
 public:
     // Accepts "local@domain", "<local@domain>", and a display-name form
-    // "Name <local@domain>". Rejects control characters, empty parts, and
-    // anything longer than RFC 5321 allows. A local part may hold UTF-8 (RFC 6531 §3.3):
-    // well-formed only, no overlong forms, surrogates or C1 controls. One spelling per
+    // "Name <local@domain>". Rejects control characters, empty parts, a '"' or '\' outside one
+    // quoted string that is the whole local part, anything longer than RFC 5321 allows. UTF-8
+    // in a local part (RFC 6531 §3.3): well-formed only, no overlong, surrogates, C1. One spelling per
     // mailbox: a source route ("@relay:") is dropped, and so are quotes the local part does
     // not need; a UTF-8 local part is kept in Unicode NFC (u + U+0308 is "ü"; a character
     // NFC replaces on its own, such as KELVIN SIGN, refuses the address); the domain is

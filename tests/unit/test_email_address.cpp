@@ -17,6 +17,7 @@ class EmailAddressTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(quoted_local_parts_may_hold_spaces);
     CPPUNIT_TEST(one_spelling_for_a_quoted_local_part);
     CPPUNIT_TEST(stray_quotes_are_no_local_part);
+    CPPUNIT_TEST(backslash_outside_quotes_is_no_local_part);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -166,6 +167,33 @@ public:
             CPPUNIT_ASSERT_MESSAGE(c.in, a.has_value());
             CPPUNIT_ASSERT_EQUAL_MESSAGE(c.in, std::string(c.str), a->str());
         }
+    }
+
+    // RFC 5321 §4.1.2: atext has no '\'; a backslash is a quoted-pairSMTP, valid only inside a
+    // Quoted-string. a\b@x was accepted until 2026-12-04 (one MTA reads it as an escape, a\b
+    // naming ab, another as a literal backslash): refused now as every address not
+    // understood (553 5.1.3 at RCPT). Escapes inside quotes stay.
+    void backslash_outside_quotes_is_no_local_part()
+    {
+        for (const char* bad : {"a\\b@x.example", "\\a@x.example", "a\\@x.example", "a\\\\b@x.example", "a.\\b@x.example",
+                                "<a\\b@x.example>", "Dave <a\\b@x.example>", "a\\b@[192.0.2.1]"}) {
+            CPPUNIT_ASSERT_MESSAGE(bad, !EmailAddress::parse(bad).has_value());
+            CPPUNIT_ASSERT_MESSAGE(bad, !EmailAddress::names_address_literal(bad));
+            CPPUNIT_ASSERT_MESSAGE(bad, !certificate_address_key(bad, true).has_value());
+        }
+        struct { const char* in; const char* str; } good[] = {
+            {"\"a\\\"b\"@x.example", "\"a\\\"b\"@x.example"},
+            {"\"a\\\\b\"@x.example", "\"a\\\\b\"@x.example"},
+            {"\"a\\b\"@x.example", "ab@x.example"},  // a quoted-pair for a letter is the letter
+            {"\"a\\ b\"@x.example", "\"a b\"@x.example"},
+            {"\"a\\\\b\" <j@x.example>", "j@x.example"},  // display names are no local parts
+        };
+        for (const auto& c : good) {
+            const auto a = EmailAddress::parse(c.in);
+            CPPUNIT_ASSERT_MESSAGE(c.in, a.has_value());
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.in, std::string(c.str), a->str());
+        }
+        CPPUNIT_ASSERT(EmailAddress::names_address_literal("\"a\\\\b\"@[192.0.2.1]"));
     }
 
 private:
