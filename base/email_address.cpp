@@ -192,6 +192,21 @@ bool is_dot_atom(std::string_view s)
     return true;
 }
 
+// Whether `local` is a local part EmailAddress::parse takes without quotes: not empty, not
+// opening with '@' (the rest of a route), and no '"' or '\' (they belong to a quoted string
+// alone), space, control, '<', '>' or ','. Wider than a Dot-string: empty atoms (a..b, .a, a.)
+// and '(', ')', '[', ']', ':', ';', '@' within are taken, as MTAs deliver to them. Non-ASCII
+// octets are checked apart (is_utf8_text).
+bool is_bare_local_part(std::string_view local)
+{
+    if (local.empty() || local.front() == '@') return false;
+    for (const char c : local) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u <= 0x20 || u == 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == ',') return false;
+    }
+    return true;
+}
+
 // The content of `local` when it is one RFC 5321 §4.1.2 Quoted-string (DQUOTE *(qtext /
 // quoted-pair) DQUOTE, nothing before or after), quoted-pairs replaced by their character;
 // nullopt otherwise.
@@ -227,6 +242,20 @@ std::string canonical_local_part(std::string_view local)
         out += c;
     }
     return out + '"';
+}
+
+// A local part (as canonical_local_part writes it) as key() and same_as compare it: without
+// its quotes when parse takes the content bare too. "a..b"@x and a..b@x are one mailbox:
+// Postfix internalises both to a..b (quoting it again on output), and a rule, list entry or
+// certificate written in one spelling must match the other. str() keeps the quotes: the
+// spelling received is the one sent back to the MTA (recipients removed or added), and bare
+// it is no RFC 5321 syntax, which a strict MTA may refuse. The content holds no '"' or '\'
+// then, so no escape stands between the quotes.
+std::string_view compared_local_part(std::string_view local)
+{
+    if (local.size() >= 2 && local.front() == '"' && local.back() == '"')
+        if (const auto content = local.substr(1, local.size() - 2); is_bare_local_part(content)) return content;
+    return local;
 }
 
 }  // namespace
@@ -338,11 +367,14 @@ std::optional<EmailAddress> EmailAddress::parse(std::string_view text)
     // 5322 obs-local-part ("a"."b") is no envelope syntax either. What stays lenient is a
     // dot-string with empty atoms (a..b@x, .a@x, a.@x: Japanese carriers issued such
     // addresses, and MTAs deliver to them).
-    if (!quoted && local.find('"') != std::string_view::npos) return std::nullopt;
+    // Nor is there a '\' in atext: a backslash is a quoted-pairSMTP, inside a Quoted-string
+    // only. Bare (a\b@x) one MTA reads it as an escape (ab) and another as the character, the
+    // same ambiguity as a stray '"': refused as well, escapes inside quotes kept.
+    // is_bare_local_part holds these rules, for compared_local_part too.
+    if (!quoted && !is_bare_local_part(local)) return std::nullopt;
     for (char c : local) {
         const auto u = static_cast<unsigned char>(c);
-        if (u < 0x20 || (u == 0x20 && !quoted) || u == 0x7f || c == '<' || c == '>' || c == ',')
-            return std::nullopt;
+        if (u < 0x20 || u == 0x7f || c == '<' || c == '>' || c == ',') return std::nullopt;
     }
     // RFC 6531 §3.3: octets above 127 are UTF8-non-ascii in atext and qtext, nothing else.
     if (has_non_ascii(local) && !is_utf8_text(local)) return std::nullopt;
@@ -429,15 +461,16 @@ std::string address_comparison_key(std::string_view text)
 
 std::string EmailAddress::key() const
 {
-    return lowercase_local_part(m_local) + "@" + m_domain.str();
+    return lowercase_local_part(compared_local_part(m_local)) + "@" + m_domain.str();
 }
 
 bool EmailAddress::same_as(const EmailAddress& o) const
 {
     if (!(m_domain == o.m_domain)) return false;
     // Pattern lists compare every address with many: ASCII local parts without a copy.
-    if (!has_non_ascii(m_local) && !has_non_ascii(o.m_local)) return iequals(m_local, o.m_local);
-    return lowercase_local_part(m_local) == lowercase_local_part(o.m_local);
+    const std::string_view mine = compared_local_part(m_local), theirs = compared_local_part(o.m_local);
+    if (!has_non_ascii(mine) && !has_non_ascii(theirs)) return iequals(mine, theirs);
+    return lowercase_local_part(mine) == lowercase_local_part(theirs);
 }
 
 }  // namespace ssm

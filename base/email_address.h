@@ -33,9 +33,9 @@ private:
 class EmailAddress {
 public:
     // Accepts "local@domain", "<local@domain>", and a display-name form
-    // "Name <local@domain>". Rejects control characters, empty parts, and
-    // anything longer than RFC 5321 allows. A local part may hold UTF-8 (RFC 6531 §3.3):
-    // well-formed only, no overlong forms, surrogates or C1 controls. One spelling per
+    // "Name <local@domain>". Rejects control characters, empty parts, a '"' or '\' outside one
+    // quoted string that is the whole local part, anything longer than RFC 5321 allows. UTF-8
+    // in a local part (RFC 6531 §3.3): well-formed only, no overlong, surrogates, C1. One spelling per
     // mailbox: a source route ("@relay:") is dropped, and so are quotes the local part does
     // not need; a UTF-8 local part is kept in Unicode NFC (u + U+0308 is "ü"; a character
     // NFC replaces on its own, such as KELVIN SIGN, refuses the address); the domain is
@@ -53,14 +53,14 @@ public:
     const std::string& local_part() const { return m_local; }
     const Domain& domain() const { return m_domain; }
     std::string str() const { return m_local + "@" + m_domain.str(); }
-    // The one key of the mailbox, by which certificates, keys, groups and clearances are
-    // looked up and addresses compared: the local part lower-cased, '@', the domain (A-labels,
-    // lower case). The local part keeps its case in str() but is compared without it, as
-    // every mail system does for ASCII and Postfix (smtputf8_enable) does for UTF-8: ASCII
-    // letters fold as ascii_lowercase does, other letters by Unicode's full lower-case
-    // mapping (libunistring u8_tolower; "JÖRG" is "jörg"), the result in NFC. RFC 5321 §2.4
-    // lets the receiving system tell local parts apart by case but discourages it; folding
-    // the other letters as the ASCII ones keeps one rule for every mailbox.
+    // The one key of the mailbox, by which certificates, keys, groups and clearances are looked
+    // up and addresses compared: the local part lower-cased (without its quotes when parse takes
+    // the content bare too: "a..b"@x is a..b@x, while str() keeps the spelling received), '@',
+    // the domain (A-labels, lower case). Case is compared without, as every mail system does for
+    // ASCII and Postfix (smtputf8_enable) for UTF-8: ASCII letters fold as ascii_lowercase does,
+    // others by Unicode's full lower-case mapping (libunistring u8_tolower; "JÖRG" is "jörg"),
+    // the result in NFC. RFC 5321 §2.4 lets the receiving system tell local parts apart by case
+    // but discourages it; folding all letters as the ASCII ones keeps one rule for every mailbox.
     std::string key() const;
     // Whether both are one mailbox: key() == o.key().
     bool same_as(const EmailAddress& o) const;

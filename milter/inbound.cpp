@@ -447,7 +447,8 @@ void signed_parts(const smime::mime::Part& p, const std::string& number,
 // message with a footer: each is reported with its part (RFC 7281 body.smime-part), but it
 // signs only part of the body, so it satisfies no partner rule and is never stripped.
 void InboundProcessor::verify_nested(const std::vector<HeaderField>& fields, const Spool& body,
-                                     const smime::mime::Limits& limits, std::vector<SmimeAuthResult>& results)
+                                     const smime::mime::Limits& limits, std::vector<SmimeAuthResult>& results,
+                                     std::string& detail)
 {
     const HeaderField* ct = smime::mime::find_field(fields, "Content-Type");
     const auto parsed = ct ? smime::mime::parse_content_type(ct->value) : std::nullopt;
@@ -495,11 +496,17 @@ void InboundProcessor::verify_nested(const std::vector<HeaderField>& fields, con
             if (res.reason.empty()) res.reason = "signature over part " + res.part + " only, not the whole message";
             results.push_back(std::move(res));
         };
+        // What the top level logs of its signature (text after the base64 skipped, a label
+        // that was missing or wrong, signer hints left unread) is logged of this one too,
+        // followed by the part its results name: a relay's footer inside a list's part is as
+        // much worth knowing as one at the top.
+        std::string notes;
         std::unique_ptr<Spool> der;  // opaque: the CMS object, its transfer encoding undone
         if (opaque) {
             try {
                 CmsBody cms = open_cms_body(label, part_fields, part_body, m.spool_dir, m.memory_spool_limit);
                 if (cms.kind != SmimeKind::OpaqueSigned) continue;  // encrypted, compressed, no CMS
+                if (!cms.note.empty()) notes += cms.note + " ";
                 der = std::move(cms.der);
             } catch (const Error& e) {
                 // As verify_layer answers a signature part whose encoding does not decode.
@@ -509,7 +516,10 @@ void InboundProcessor::verify_nested(const std::vector<HeaderField>& fields, con
             }
         }
         const SmimeKind kind = opaque ? SmimeKind::OpaqueSigned : SmimeKind::DetachedSigned;
-        for (auto res : verify_layer(kind, part_fields, part_body, der.get(), limits).results) over_part(std::move(res));
+        Layer layer = verify_layer(kind, part_fields, part_body, der.get(), limits);
+        notes += layer.log_detail;
+        if (!notes.empty()) detail += notes + "part=" + signed_number + " ";
+        for (auto& res : layer.results) over_part(std::move(res));
     }
 }
 
@@ -960,7 +970,7 @@ InboundOutcome InboundProcessor::process(const std::vector<HeaderField>& headers
     const std::size_t whole_body_results = results.size();
     m_receipts = nullptr;  // a signature over one part asks nothing of the message's recipients
     if (results.empty()) {
-        verify_nested(current, *body_now, limits, results);
+        verify_nested(current, *body_now, limits, results, out.detail);
         if (!results.empty()) actions.push_back("verify-part");
     }
 

@@ -99,8 +99,11 @@ private:
     // `authors`: the From addresses every passing signer must be named for.
     void judge_signers(const smime::cms::VerifyResult& v, const std::vector<EmailAddress>& authors,
                        const char* no_signer_reason, Layer& layer);
+    // `detail`: the log notes of each signature found, with its part (as the top level's go to
+    // the decision line's detail).
     void verify_nested(const std::vector<smime::mime::HeaderField>& fields, const Spool& body,
-                       const smime::mime::Limits& limits, std::vector<SmimeAuthResult>& results);
+                       const smime::mime::Limits& limits, std::vector<SmimeAuthResult>& results,
+                       std::string& detail);
     std::vector<Bytes> known_signer_certificates(const smime::cms::VerifyResult& v,
                                                  const std::vector<smime::mime::HeaderField>& fields) const;
     SmimeAuthResult judge_signer(const smime::cms::SignerVerification& signer,

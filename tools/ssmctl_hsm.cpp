@@ -16,6 +16,7 @@
 
 #include "base/ascii.h"
 #include "base/bounded_file.h"
+#include "base/email_address.h"
 #include "base/error.h"
 #include "base/gnutls_handles.h"
 #include "base/joined.h"
@@ -177,6 +178,22 @@ int hsm_import(const hsm::TokenConfig& config, const std::vector<std::string>& a
     return 0;
 }
 
+// Why GnuTLS cannot take `subject` as the request's DN, or empty when it can. The request is
+// made after C_GenerateKeyPair (hsm/key_generation.cpp, which destroys the pair again when
+// this fails there): asked here first, a typo costs no key generation and is a usage error.
+// gnutls_x509_crt_set_dn parses the string as gnutls_x509_crq_set_dn does (one RFC 4514
+// reader in GnuTLS).
+std::string subject_refusal(const std::string& subject)
+{
+    const GnutlsCrt scratch = new_gnutls_crt();
+    const char* bad = nullptr;
+    if (gnutls_x509_crt_set_dn(scratch.get(), subject.c_str(), &bad) >= 0) return {};
+    // The administrator's own text, shown as typed but for control and non-ASCII octets ('?').
+    return "cannot parse --subject '" + with_unprintable_replaced(subject) + "'" +
+           (bad ? " near '" + with_unprintable_replaced(bad) + "'" : std::string()) +
+           " (expected e.g. \"CN=Alice Example,O=Acme\")";
+}
+
 int hsm_keygen(const hsm::TokenConfig& config, const std::vector<std::string>& args,
                std::ostream& out, std::ostream& err)
 {
@@ -200,11 +217,24 @@ int hsm_keygen(const hsm::TokenConfig& config, const std::vector<std::string>& a
         err << usage;
         return kExitUsage;
     }
+    // Arguments that are wrong are usage errors (ssmctl(8): 64), told before the CSR file is
+    // made and the token opened: exit 2 says a token or directory was unavailable, and would
+    // send the administrator to the token for a typo.
     const auto spec = hsm::parse_key_spec(type);
     if (!spec) {
         err << "ssmctl hsm keygen: unknown --type '" << log::sanitise(type) << "' (one of "
             << hsm::key_spec_names() << ")\n";
-        return kExitUnavailable;
+        return kExitUsage;
+    }
+    for (const auto& e : emails) {
+        if (!EmailAddress::parse(e)) {  // as generate_key reads them
+            err << "ssmctl hsm keygen: not an e-mail address: '" << log::sanitise(e) << "'\n";
+            return kExitUsage;
+        }
+    }
+    if (const std::string why = subject_refusal(subject); !why.empty()) {
+        err << "ssmctl hsm keygen: " << why << "\n";
+        return kExitUsage;
     }
     // Opened first: a CSR that cannot be written must not leave a new key pair behind.
     errno = 0;
@@ -213,7 +243,7 @@ int hsm_keygen(const hsm::TokenConfig& config, const std::vector<std::string>& a
         // The reason (a missing folder, permissions) is what the administrator needs to act.
         err << "ssmctl hsm keygen: cannot write " << csr << (errno != 0 ? std::string(": ") + std::strerror(errno) : "")
             << "\n";
-        return kExitUnavailable;
+        return kExitUsage;
     }
     try {
         auto token = hsm::TokenWriter::open(config);

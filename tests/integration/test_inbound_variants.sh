@@ -425,6 +425,7 @@ expect_decrypted enc-gcm-footer "$E" 'action=decrypt cms-trailing-text-ignored .
 cms_mail enc-blank-lines aes256.der "$ENV" blank-lines
 expect_decrypted enc-blank-lines "$E" 'action=decrypt decrypted='
 cms_mail opq-footer opaque.der "$OPQ" footer
+cms_mail opq-octet-stream-footer opaque.der 'Content-Type: application/octet-stream; name="smime.p7m"' footer  # nested_notes
 expect_verified opq-footer 'action=verify cms-trailing-text-ignored smime=pass signer=dave'
 SIG_FOOTER=$FOOTER signed_mail det-sig-footer det.der "$E" "$MS" '----=_Part_7.x/y'
 expect_verified det-sig-footer 'signature-trailing-text-ignored .*smime=pass signer=dave'
@@ -676,6 +677,26 @@ list_wrap list-footer-opaque-strict opq-plain strict@partner.example
 run list-footer-opaque-strict keep strict@partner.example
 if [ "$RC" = 1 ] && grep -q '550 5.7.1' <<<"$LOG"; then pass list-footer-opaque-strict-still-refused
 else fail list-footer-opaque-strict-still-refused "exit $RC: $LOG"; fi
+# What is logged of a signature at the top (text after its base64 skipped, a missing or wrong
+# label) is logged of one in a part too, named by the part its result names: these notes were
+# dropped for nested signatures, detached and opaque alike, until 2026-12-04.
+nested_notes() {  # CASE SIGNED-CASE LOG-REGEX
+  local cn=$1
+  list_wrap "$cn" "$2"
+  run "$cn"
+  if [ "$RC" = 0 ] && grep -q '^mx.acme.example; smime=pass reason="signature over part ' <<<"$(ar)" \
+     && grep -Eq -- "$3" <<<"$LOG" \
+     && cmp -s <(entity_body "$WORK/out/$cn.eml" /dev/stdout) <(entity_body "$OUT" /dev/stdout)
+  then pass "$cn"; else fail "$cn" "exit $RC: $(ar) $LOG (expected /$3/)"; fi
+}
+nested_notes list-opq-footer opq-footer \
+  'action=verify-part cms-trailing-text-ignored part=1 smime=pass part=1 signer=dave@partner.example'
+nested_notes list-det-sig-footer det-sig-footer \
+  'action=verify-part signature-trailing-text-ignored part=1\.1 smime=pass part=1\.1 signer=dave@partner.example'
+nested_notes list-opq-no-smime-type opq-no-smime-type \
+  'action=verify-part cms-content-type=signed-data part=1 smime=pass part=1 signer=dave@partner.example'
+nested_notes list-opq-octet-stream-footer opq-octet-stream-footer \
+  'action=verify-part cms-trailing-text-ignored cms-content-type=signed-data part=1 smime=pass part=1 signer=dave'
 # Plain mail nested deeper than the MIME limits: looking for signed parts never refuses it.
 { outer deep-plain-multipart; printf 'Content-Type: multipart/mixed; boundary="b0"\r\n\r\n'
   for i in $(seq 1 200); do printf -- '--b%d\r\nContent-Type: multipart/mixed; boundary="b%d"\r\n\r\n' $((i - 1)) "$i"; done

@@ -5,7 +5,9 @@
 # generated in the token give CSRs that `openssl req -verify` accepts, the test sub-CA issues
 # them, the certificate is attached, and mail is signed with and decrypted by the new keys.
 # Each refused operation exits 2 with a clear message and leaves the token's object count as it
-# was (counted independently with pkcs11-tool); an import file that cannot be read exits 64.
+# was (counted independently with pkcs11-tool); an argument that is wrong (an import file that
+# cannot be read, an unknown key type, a bad --email or --subject, a --csr path that cannot be
+# created) exits 64, before the token is touched.
 . "$(dirname "$0")/lib.sh"
 . "$SSM_SRCDIR/tests/interop/peers.sh"
 require_tools openssl perl softhsm2-util pkcs11-tool certtool
@@ -139,18 +141,34 @@ expect_refused hsm-import-cert-without-key 'private key of this certificate is n
   "$SSMCTL" -c "$WORK/c.toml" hsm import "$PKI/dave.cert.pem"
 expect_refused hsm-import-wrong-pin 'login failed: CKR_PIN_INCORRECT' \
   "$SSMCTL" -c "$WORK/badpin.toml" hsm import "$D/dave.p12" --password-file "$D/pw"
-expect_refused hsm-keygen-unknown-type "unknown --type 'dsa-1024'" \
-  "$SSMCTL" -c "$WORK/c.toml" hsm keygen --type dsa-1024 --subject "CN=x" --csr "$WORK/x.csr"
-expect_refused hsm-keygen-bad-email "not an e-mail address" \
-  "$SSMCTL" -c "$WORK/c.toml" hsm keygen --type ec-p256 --subject "CN=x" --email "not-an-address" --csr "$WORK/x.csr"
-# The subject is parsed when the request is made, after C_GenerateKeyPair: the new pair must
-# be destroyed again (the object count check of expect_refused).
-expect_refused hsm-keygen-bad-subject-rolls-back "cannot parse --subject" \
-  "$SSMCTL" -c "$WORK/c.toml" hsm keygen --type rsa-2048 --subject "NOSUCHATTR=x,,=" --csr "$WORK/x.csr"
 expect_refused hsm-keygen-wrong-pin 'login failed: CKR_PIN_INCORRECT' \
   "$SSMCTL" -c "$WORK/badpin.toml" hsm keygen --type ec-p256 --subject "CN=x" --csr "$WORK/x.csr"
-expect_refused hsm-keygen-csr-not-writable "cannot write $WORK/no-such-dir/x.csr: No such file or directory" \
-  "$SSMCTL" -c "$WORK/c.toml" hsm keygen --type ec-p256 --subject "CN=x" --csr "$WORK/no-such-dir/x.csr"
+# Arguments that are wrong are usage errors (ssmctl(8) EXIT STATUS: 64), found before the token
+# is opened (the wrong PIN shows it is not: login would fail) and before the CSR file is made.
+# Until 2026-12-04 these exited 2, the status of an unavailable token. (A subject that cannot
+# be parsed after C_GenerateKeyPair destroys the pair: test_hsm_import keygen_csr_and_attach.)
+usage_error() {  # NAME PATTERN KEYGEN-ARGUMENTS...
+  local name=$1 pattern=$2 before after rc msg; shift 2
+  rm -f "$WORK/x.csr"
+  before=$(count_objects)
+  "$SSMCTL" -c "$WORK/badpin.toml" hsm keygen "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"; rc=$?
+  after=$(count_objects)
+  msg=$(grep -v '^info:' "$WORK/$name.err" | tr '\n' ' ')
+  if [ "$rc" -ne 64 ]; then fail "$name" "exit $rc (expected 64): $msg"
+  elif ! grep -Fq -- "$pattern" <<<"$msg"; then fail "$name" "message: $msg (expected '$pattern')"
+  elif [ "$before" != "$after" ]; then fail "$name" "token objects $before -> $after"
+  elif [ -e "$WORK/x.csr" ]; then fail "$name" "a CSR file was left behind"
+  else pass "$name"; fi
+}
+usage_error hsm-keygen-unknown-type \
+  "unknown --type 'dsa-1024' (one of rsa-2048, rsa-3072, rsa-4096, ec-p256, ec-p384, ec-p521, ed25519)" \
+  --type dsa-1024 --subject "CN=x" --csr "$WORK/x.csr"
+usage_error hsm-keygen-bad-email "not an e-mail address: 'not-an-address'" \
+  --type ec-p256 --subject "CN=x" --email "not-an-address" --csr "$WORK/x.csr"
+usage_error hsm-keygen-bad-subject "cannot parse --subject 'NOSUCHATTR=x,,='" \
+  --type rsa-2048 --subject "NOSUCHATTR=x,,=" --csr "$WORK/x.csr"
+usage_error hsm-keygen-csr-not-writable "cannot write $WORK/no-such-dir/x.csr: No such file or directory" \
+  --type ec-p256 --subject "CN=x" --csr "$WORK/no-such-dir/x.csr"
 # A FILE that cannot be read: exit 64 with the reason, as `cert import` gives (ssmctl(8)), and
 # the token untouched.
 unreadable_import() {  # NAME FILE REASON

@@ -17,6 +17,8 @@ class EmailAddressTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(quoted_local_parts_may_hold_spaces);
     CPPUNIT_TEST(one_spelling_for_a_quoted_local_part);
     CPPUNIT_TEST(stray_quotes_are_no_local_part);
+    CPPUNIT_TEST(backslash_outside_quotes_is_no_local_part);
+    CPPUNIT_TEST(quoted_and_bare_spellings_have_one_key);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -166,6 +168,82 @@ public:
             CPPUNIT_ASSERT_MESSAGE(c.in, a.has_value());
             CPPUNIT_ASSERT_EQUAL_MESSAGE(c.in, std::string(c.str), a->str());
         }
+    }
+
+    // RFC 5321 §4.1.2: atext has no '\'; a backslash is a quoted-pairSMTP, valid only inside a
+    // Quoted-string. a\b@x was accepted until 2026-12-04 (one MTA reads it as an escape, a\b
+    // naming ab, another as a literal backslash): refused now as every address not
+    // understood (553 5.1.3 at RCPT). Escapes inside quotes stay.
+    void backslash_outside_quotes_is_no_local_part()
+    {
+        for (const char* bad : {"a\\b@x.example", "\\a@x.example", "a\\@x.example", "a\\\\b@x.example", "a.\\b@x.example",
+                                "<a\\b@x.example>", "Dave <a\\b@x.example>", "a\\b@[192.0.2.1]"}) {
+            CPPUNIT_ASSERT_MESSAGE(bad, !EmailAddress::parse(bad).has_value());
+            CPPUNIT_ASSERT_MESSAGE(bad, !EmailAddress::names_address_literal(bad));
+            CPPUNIT_ASSERT_MESSAGE(bad, !certificate_address_key(bad, true).has_value());
+        }
+        struct { const char* in; const char* str; } good[] = {
+            {"\"a\\\"b\"@x.example", "\"a\\\"b\"@x.example"},
+            {"\"a\\\\b\"@x.example", "\"a\\\\b\"@x.example"},
+            {"\"a\\b\"@x.example", "ab@x.example"},  // a quoted-pair for a letter is the letter
+            {"\"a\\ b\"@x.example", "\"a b\"@x.example"},
+            {"\"a\\\\b\" <j@x.example>", "j@x.example"},  // display names are no local parts
+        };
+        for (const auto& c : good) {
+            const auto a = EmailAddress::parse(c.in);
+            CPPUNIT_ASSERT_MESSAGE(c.in, a.has_value());
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.in, std::string(c.str), a->str());
+        }
+        CPPUNIT_ASSERT(EmailAddress::names_address_literal("\"a\\\\b\"@[192.0.2.1]"));
+    }
+
+    // A quoted local part and the same text bare are one mailbox (Postfix internalises both
+    // to the bare text and quotes on output what needs it), also where the bare text is no
+    // dot-atom but parse takes it (a..b, .a, a.: Japanese carriers). str() keeps the spelling
+    // received, which is what goes back to the MTA; key() and same_as take them as one, so
+    // that a rule, list entry or certificate in either spelling matches the other.
+    void quoted_and_bare_spellings_have_one_key()
+    {
+        struct { const char* quoted; const char* bare; const char* key; } cases[] = {
+            {"\"a..b\"@x.example", "a..b@x.example", "a..b@x.example"},
+            {"\"A..B\"@X.example", "a..B@x.example", "a..b@x.example"},
+            {"\".a\"@x.example", ".a@x.example", ".a@x.example"},
+            {"\"a.\"@x.example", "a.@x.example", "a.@x.example"},
+            {"\"..\"@x.example", "..@x.example", "..@x.example"},
+            {"\"j\\u..rgen\"@x.example", "ju..rgen@x.example", "ju..rgen@x.example"},
+            {"\"Jü..rgen\"@x.example", "jü..rgen@x.example", "jü..rgen@x.example"},
+        };
+        for (const auto& c : cases) {
+            const auto q = EmailAddress::parse(c.quoted);
+            const auto b = EmailAddress::parse(c.bare);
+            CPPUNIT_ASSERT_MESSAGE(c.quoted, q.has_value() && b.has_value());
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.quoted, std::string(c.key), q->key());
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.bare, std::string(c.key), b->key());
+            CPPUNIT_ASSERT_MESSAGE(c.quoted, q->same_as(*b) && b->same_as(*q));
+            CPPUNIT_ASSERT(certificate_address_key(c.quoted, true) == certificate_address_key(c.bare, true));
+            CPPUNIT_ASSERT_EQUAL(address_comparison_key(c.quoted), address_comparison_key(c.bare));
+            // The key is an address whose own key it is (it is kept as text and parsed again).
+            const auto keyed = EmailAddress::parse(q->key());
+            CPPUNIT_ASSERT_MESSAGE(c.quoted, keyed && keyed->str() == q->key() && keyed->key() == q->key());
+        }
+        // What goes back to the MTA is the spelling it sent.
+        CPPUNIT_ASSERT_EQUAL(std::string("\"a..b\"@x.example"), EmailAddress::parse("\"a..b\"@x.example")->str());
+        CPPUNIT_ASSERT_EQUAL(std::string("a..b@x.example"), EmailAddress::parse("a..b@x.example")->str());
+        // Quotes the bare text cannot do without stay in the key, and keep mailboxes apart.
+        struct { const char* quoted; const char* other; } apart[] = {
+            {"\"a b\"@x.example", "ab@x.example"},
+            {"\"a..b\"@x.example", "ab@x.example"},
+            {"\"a..b\"@x.example", "a.b@x.example"},
+            {"\"a\\\"b\"@x.example", "ab@x.example"},
+            {"\"\"@x.example", "x@x.example"},
+        };
+        for (const auto& c : apart) {
+            const auto q = EmailAddress::parse(c.quoted);
+            const auto o = EmailAddress::parse(c.other);
+            CPPUNIT_ASSERT_MESSAGE(c.quoted, q && o && !q->same_as(*o) && !o->same_as(*q) && q->key() != o->key());
+        }
+        CPPUNIT_ASSERT_EQUAL(std::string("\"a b\"@x.example"), EmailAddress::parse("\"A B\"@x.example")->key());
+        CPPUNIT_ASSERT_EQUAL(std::string("\"\"@x.example"), EmailAddress::parse("\"\"@x.example")->key());
     }
 
 private:

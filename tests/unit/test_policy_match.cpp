@@ -72,6 +72,7 @@ class PolicyMatchTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(groups_are_asked_without_the_extension);
     CPPUNIT_TEST(delimiter_by_domain);
     CPPUNIT_TEST(patterns_and_groups_cut_by_their_domain);
+    CPPUNIT_TEST(quoted_and_bare_local_parts_match_alike);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -446,6 +447,31 @@ public:
                            .matches(address("ceo+x@partner.example")));
         CPPUNIT_ASSERT(!parse_address_list("ceo@partner.example\n", "vips.txt", AddressExtensions())
                             .matches(address("ceo+x@partner.example")));
+    }
+
+    // "a..b"@x and a..b@x are one mailbox (Postfix internalises both as a..b and quotes it on
+    // output): a rule, or a list file line, written in one spelling matches the other, in
+    // either direction, and so does an extension of it (whose base is made quoted).
+    void quoted_and_bare_local_parts_match_alike()
+    {
+        for (const char* rule : {"a..b@partner.example", "\"a..b\"@partner.example", "\"A..B\"@Partner.example"}) {
+            for (const char* rcpt : {"a..b@partner.example", "\"a..b\"@partner.example", "A..b@partner.example",
+                                     "a..b+x@partner.example", "\"a..b+x\"@partner.example"}) {
+                const std::string what = std::string(rule) + " vs " + rcpt;
+                Conditions to;
+                to.to.push_back(AddressList{"to", {test::pattern(rule, "+")}});
+                CPPUNIT_ASSERT_MESSAGE(what, matches(to, context("s@acme.example"), rcpt));
+                Conditions from;
+                from.direction = Direction::Inbound;
+                from.from.push_back(parse_address_list(std::string(rule) + "\n", "from.txt", test::extensions("+")));
+                CPPUNIT_ASSERT_MESSAGE(what, matches(from, context(rcpt, Direction::Inbound), "s@acme.example"));
+            }
+            Conditions to;
+            to.to.push_back(AddressList{"to", {test::pattern(rule, "+")}});
+            for (const char* other : {"ab@partner.example", "a.b@partner.example", "\"a b\"@partner.example",
+                                      "a..b@other.example"})
+                CPPUNIT_ASSERT_MESSAGE(std::string(rule) + " vs " + other, !matches(to, context("s@acme.example"), other));
+        }
     }
 
     void rules_match_extended_senders_and_recipients()
