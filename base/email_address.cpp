@@ -464,6 +464,11 @@ std::string EmailAddress::key() const
     return lowercase_local_part(compared_local_part(m_local)) + "@" + m_domain.str();
 }
 
+std::string EmailAddress::directory_form() const
+{
+    return std::string(compared_local_part(m_local)) + "@" + m_domain.str();
+}
+
 bool EmailAddress::same_as(const EmailAddress& o) const
 {
     if (!(m_domain == o.m_domain)) return false;

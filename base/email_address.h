@@ -62,6 +62,12 @@ public:
     // the result in NFC. RFC 5321 §2.4 lets the receiving system tell local parts apart by case
     // but discourages it; folding all letters as the ASCII ones keeps one rule for every mailbox.
     std::string key() const;
+    // The address as a directory is asked for it: the spelling received without the quotes
+    // its local part does not need (a..b@x for "a..b"@x, the form a directory stores). The
+    // directory caches are keyed by key(), so every spelling of one key must ask the same
+    // question: a search for the quoted spelling found nothing, and that "none" was then
+    // served to the bare one. Case is kept (LDAP mail matching ignores it).
+    std::string directory_form() const;
     // Whether both are one mailbox: key() == o.key().
     bool same_as(const EmailAddress& o) const;
 

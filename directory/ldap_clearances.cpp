@@ -44,7 +44,7 @@ policy::DirectoryClearances LdapClearances::ask(const EmailAddress& recipient) c
 {
     ldap::SearchRequest people;
     people.base = m_settings.user_base;
-    people.filter = ldap::make_filter(m_settings.user_filter, recipient.str());
+    people.filter = ldap::make_filter(m_settings.user_filter, recipient.directory_form());
     people.attributes = {m_settings.attribute};
     people.absent_base_is_failure = true;  // configured: not there is no answer, not "none"
     // An entry larger than max_entry_bytes (megabytes of clearance values) comes back the same

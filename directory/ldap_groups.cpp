@@ -96,7 +96,7 @@ bool LdapGroups::ask(const EmailAddress& address, const std::string& group) cons
 {
     ldap::SearchRequest people;
     people.base = m_settings.user_base;
-    people.filter = ldap::make_filter(m_settings.user_filter, address.str());
+    people.filter = ldap::make_filter(m_settings.user_filter, address.directory_form());
     people.attributes = {"1.1"};  // the DNs only
     // A user_base that is not there (a typo, a restore) cannot say "not a member": a to_group
     // rule that requires encryption would silently not apply.

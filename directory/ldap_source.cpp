@@ -112,7 +112,7 @@ LookupAnswer LdapSource::answer(const EmailAddress& address)
     if (!serves(address)) return result;
     auto& out = result.candidates;
 
-    ldap::SearchRequest request{m_impl->config.base, ldap::make_filter(m_impl->config.filter, address.str()),
+    ldap::SearchRequest request{m_impl->config.base, ldap::make_filter(m_impl->config.filter, address.directory_form()),
                                 k_attributes, ldap::Scope::Subtree};
     request.too_many_entries_is_answer = true;
     request.entry_too_large_is_answer = true;

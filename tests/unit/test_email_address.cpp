@@ -225,7 +225,14 @@ public:
             // The key is an address whose own key it is (it is kept as text and parsed again).
             const auto keyed = EmailAddress::parse(q->key());
             CPPUNIT_ASSERT_MESSAGE(c.quoted, keyed && keyed->str() == q->key() && keyed->key() == q->key());
+            // A directory is asked the same question for both spellings (its answers are
+            // cached by the key): the bare spelling, in the case received.
+            CPPUNIT_ASSERT_MESSAGE(q->directory_form(), q->directory_form().find('"') == std::string::npos);
+            const auto asked = EmailAddress::parse(q->directory_form());
+            CPPUNIT_ASSERT_MESSAGE(q->directory_form(), asked && asked->key() == c.key);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.quoted, b->str(), b->directory_form());
         }
+        CPPUNIT_ASSERT_EQUAL(std::string("\"a b\"@x.example"), EmailAddress::parse("\"a b\"@x.example")->directory_form());
         // What goes back to the MTA is the spelling it sent.
         CPPUNIT_ASSERT_EQUAL(std::string("\"a..b\"@x.example"), EmailAddress::parse("\"a..b\"@x.example")->str());
         CPPUNIT_ASSERT_EQUAL(std::string("a..b@x.example"), EmailAddress::parse("a..b@x.example")->str());

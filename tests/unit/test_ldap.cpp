@@ -373,11 +373,14 @@ public:
         LdapSource src(config_for({shared_server().uri()}));
         // Unescaped, each would match every entry of the domain (or all entries).
         for (const char* a : {"*@partner.example", "\"*)(|(mail=*\"@partner.example",
-                              "dave)(mail=*@partner.example", "\\2a@partner.example"}) {
+                              "dave)(mail=*@partner.example", "\"\\\\2a\"@partner.example"}) {
             const auto before = src.searches_sent();
             CPPUNIT_ASSERT_MESSAGE(a, src.lookup(addr(a)).empty());
             CPPUNIT_ASSERT_EQUAL(before + 1, src.searches_sent());
         }
+        // A backslash outside quotes is no address at all (parse refuses it): one in quotes is
+        // tried above, and reaches the filter escaped.
+        CPPUNIT_ASSERT(!ssm::EmailAddress::parse("\\2a@partner.example"));
         // The same filter template with a real address still finds it (the search ran).
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, src.lookup(addr("dave@partner.example")).size());
     }
