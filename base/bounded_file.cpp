@@ -24,8 +24,10 @@ std::string size_text(std::size_t n)
 
 }  // namespace
 
-std::optional<std::string> read_bounded_file(const std::string& path, std::size_t max_size, std::string& why)
+std::optional<std::string> read_bounded_file(const std::string& path, std::size_t max_size, FileReadRefusal& refusal)
 {
+    refusal = FileReadRefusal{};
+    std::string& why = refusal.why;
     const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) return why = std::strerror(errno), std::nullopt;
     std::string data;
@@ -35,10 +37,20 @@ std::optional<std::string> read_bounded_file(const std::string& path, std::size_
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return why = std::strerror(errno), std::nullopt;  // EISDIR for a folder
         if (n == 0) return data;
-        if (data.size() + static_cast<std::size_t>(n) > max_size)
+        if (data.size() + static_cast<std::size_t>(n) > max_size) {
+            refusal.too_large = true;
             return why = "it is larger than " + size_text(max_size), std::nullopt;
+        }
         data.append(buf.data(), static_cast<std::size_t>(n));
     }
+}
+
+std::optional<std::string> read_bounded_file(const std::string& path, std::size_t max_size, std::string& why)
+{
+    FileReadRefusal refusal;
+    auto data = read_bounded_file(path, max_size, refusal);
+    if (!data) why = std::move(refusal.why);
+    return data;
 }
 
 }  // namespace ssm

@@ -12,8 +12,17 @@
 
 namespace ssm {
 
-// The content of `path`, at most `max_size` octets; nullopt with `why` set otherwise
-// ("No such file or directory", "Is a directory", "it is larger than 4 MiB").
+// Why a file was not read: the system's reason, or that it is over the bound (which the caller
+// may name with the setting that sets the bound).
+struct FileReadRefusal {
+    std::string why;         // "No such file or directory", "Is a directory", "it is larger than 4 MiB"
+    bool too_large = false;  // the file is larger than the bound
+};
+
+// The content of `path`, at most `max_size` octets; nullopt with `refusal` set otherwise.
+std::optional<std::string> read_bounded_file(const std::string& path, std::size_t max_size, FileReadRefusal& refusal);
+
+// The same, for callers that only report the reason.
 std::optional<std::string> read_bounded_file(const std::string& path, std::size_t max_size, std::string& why);
 
 }  // namespace ssm

@@ -46,12 +46,11 @@ private:
 // A CRL file, at most [pki] max_crl_size octets (the limit of fetched CRLs too).
 std::string read_crl_file(const fs::path& file, std::size_t max_size)
 {
-    std::string why;
-    auto text = read_bounded_file(file.string(), max_size, why);
-    if (!text) {
-        if (why.rfind("it is larger than", 0) == 0) why += " ([pki] max_crl_size)";
-        throw LoadError("cannot read CRL file " + file.string() + ": " + why);
-    }
+    FileReadRefusal refusal;
+    auto text = read_bounded_file(file.string(), max_size, refusal);
+    if (!text)
+        throw LoadError("cannot read CRL file " + file.string() + ": " + refusal.why +
+                        (refusal.too_large ? " ([pki] max_crl_size)" : ""));
     return std::move(*text);
 }
 

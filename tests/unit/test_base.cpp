@@ -2,6 +2,7 @@
 #include <cppunit/extensions/HelperMacros.h>
 
 #include "base/ascii.h"
+#include "base/bounded_file.h"
 #include "base/email_address.h"
 #include "base/joined.h"
 #include "base/log.h"
@@ -21,6 +22,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <thread>
 #include <type_traits>
 
@@ -50,6 +52,7 @@ class BaseTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(joined_with_separators);
     CPPUNIT_TEST(sha256_known_answers);
     CPPUNIT_TEST(repeat_filter_once_per_interval_and_bounded);
+    CPPUNIT_TEST(bounded_file_says_why_not);
     CPPUNIT_TEST_SUITE_END();
 
     static bool fd_open(int fd) { return ::fcntl(fd, F_GETFD) != -1; }
@@ -437,6 +440,42 @@ public:
                 CPPUNIT_ASSERT_EQUAL_MESSAGE(c.name, "cannot read secret file " + path + ": larger than 4096 bytes",
                                              std::string(e.what()));
             }
+        }
+    }
+
+    // read_bounded_file: the content up to the bound; otherwise the system's reason, or "larger
+    // than" with too_large set (callers name the setting from the flag, not from the text).
+    void bounded_file_says_why_not()
+    {
+        test::TempDir dir;
+        const std::string file = (dir.path() / "f").string();
+        const std::string mib = std::string(1024 * 1024, 'x');
+        const struct {
+            const char* name;
+            std::string path;
+            std::optional<std::string> content;  // written first when set
+            std::size_t max;
+            std::optional<std::string> expect;
+            std::string why;
+            bool too_large;
+        } cases[] = {
+            {"empty", file, "", 10, "", "", false},
+            {"at the bound", file, "0123456789", 10, "0123456789", "", false},
+            {"one over", file, "0123456789a", 10, std::nullopt, "it is larger than 10 octets", true},
+            {"MiB bound", file, mib + "y", mib.size(), std::nullopt, "it is larger than 1 MiB", true},
+            {"missing", (dir.path() / "none").string(), std::nullopt, 10, std::nullopt, "No such file or directory", false},
+            {"folder", dir.path().string(), std::nullopt, 10, std::nullopt, "Is a directory", false},
+        };
+        for (const auto& c : cases) {
+            if (c.content) test::write_file(c.path, *c.content);
+            FileReadRefusal refusal{"stale", true};
+            const auto got = read_bounded_file(c.path, c.max, refusal);
+            CPPUNIT_ASSERT_MESSAGE(c.name, got == c.expect);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.name, c.why, refusal.why);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.name, c.too_large, refusal.too_large);
+            std::string why = "stale";
+            CPPUNIT_ASSERT_MESSAGE(c.name, read_bounded_file(c.path, c.max, why) == c.expect);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.name, c.expect ? std::string("stale") : c.why, why);
         }
     }
 
