@@ -145,6 +145,7 @@ bool is_loopback_forwarder(const std::string& forwarder)
 
 struct ValidatingResolver::Impl {
     ResolverSettings settings;
+    std::string trust_anchors;
     Context ctx;
     EventFd stop;
     std::thread pump;
@@ -152,9 +153,12 @@ struct ValidatingResolver::Impl {
     explicit Impl(ResolverSettings s) : settings(std::move(s)), ctx(ub_ctx_create())
     {
         if (!ctx) throw ResolverConfigError("cannot create a libunbound context");
-        if (std::string why; !read_bounded_file(settings.trust_anchor_file, kMaxTrustAnchorFileSize, why))
+        std::string why;
+        auto anchors = read_bounded_file(settings.trust_anchor_file, kMaxTrustAnchorFileSize, why);
+        if (!anchors)
             throw ResolverConfigError("cannot read trust anchor file " + settings.trust_anchor_file + ": " + why +
                                       " (the root's is in the Debian package dns-root-data)");
+        trust_anchors = std::move(*anchors);
         // Threads, not the forked helper process libunbound uses by default: a fork of a
         // threaded milter would copy its locks in whatever state they are in.
         check_ub(ub_ctx_async(ctx.get(), 1), "libunbound threads");
@@ -258,6 +262,11 @@ ValidatingResolver::~ValidatingResolver() = default;
 const ResolverSettings& ValidatingResolver::settings() const noexcept
 {
     return m_impl->settings;
+}
+
+const std::string& ValidatingResolver::trust_anchors() const noexcept
+{
+    return m_impl->trust_anchors;
 }
 
 DnsAnswer ValidatingResolver::query(const std::string& name, int rr_type)

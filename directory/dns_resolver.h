@@ -74,6 +74,9 @@ public:
     DnsAnswer query(const std::string& name, int rr_type);
 
     const ResolverSettings& settings() const noexcept;
+    // The trust anchor file as read when constructed (libunbound reads it again itself): what
+    // a cache key of answers validated from it is made of.
+    const std::string& trust_anchors() const noexcept;
 
 private:
     struct Impl;

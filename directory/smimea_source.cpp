@@ -5,7 +5,6 @@
 
 #include <algorithm>
 
-#include "base/bounded_file.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "base/metrics.h"
@@ -16,8 +15,8 @@ namespace ssm::directory {
 namespace {
 
 constexpr std::size_t max_records = 32;  // more in one answer: the rest skipped (logged)
-constexpr std::size_t max_reason = 200;
-constexpr std::size_t kMaxDnsName = 253;  // presentation form without the final dot (RFC 1035)  // of why_bogus, in the exception (the log has it all)
+constexpr std::size_t max_reason = 200;  // of why_bogus, in the exception (the log has it all)
+constexpr std::size_t kMaxDnsName = 253;  // presentation form without the final dot (RFC 1035)
 
 }  // namespace
 
@@ -29,15 +28,13 @@ SmimeaSource::SmimeaSource(SmimeaSourceConfig config) : m_config(std::move(confi
         m_domains.push_back(std::move(*parsed));
     }
     m_resolver = std::make_unique<ValidatingResolver>(m_config.resolver);
-    // Read after the resolver has (it refuses an unreadable file): the same bytes, as far as
-    // a file rewritten in between allows, and then only one more cache miss per address.
-    std::string why;
-    const auto anchors = read_bounded_file(m_config.resolver.trust_anchor_file, kMaxTrustAnchorFileSize, why);
+    // The anchors as the resolver read them: answers validated from other anchors are not
+    // reused from the cache.
     m_cache_key = settings_cache_key(
         name(), "smimea-source-1",
         {m_config.resolver.forwarder,
          m_config.resolver.forwarder.empty() ? m_config.resolver.resolv_conf : std::string(),
-         m_config.resolver.trust_anchor_file, anchors.value_or(std::string())});
+         m_config.resolver.trust_anchor_file, m_resolver->trust_anchors()});
 }
 
 SmimeaSource::~SmimeaSource() = default;
