@@ -371,10 +371,15 @@ std::optional<EmailAddress> EmailAddress::parse(std::string_view text)
     // only. Bare (a\b@x) one MTA reads it as an escape (ab) and another as the character, the
     // same ambiguity as a stray '"': refused as well, escapes inside quotes kept.
     // is_bare_local_part holds these rules, for compared_local_part too.
-    if (!quoted && !is_bare_local_part(local)) return std::nullopt;
-    for (char c : local) {
-        const auto u = static_cast<unsigned char>(c);
-        if (u < 0x20 || u == 0x7f || c == '<' || c == '>' || c == ',') return std::nullopt;
+    // Inside quotes, space and the specials are text; controls are not (qtextSMTP and
+    // quoted-pairSMTP are printable), and '<', '>' and ',' are refused there as outside.
+    if (!quoted) {
+        if (!is_bare_local_part(local)) return std::nullopt;
+    } else if (std::any_of(local.begin(), local.end(), [](char c) {
+                   const auto u = static_cast<unsigned char>(c);
+                   return u < 0x20 || u == 0x7f || c == '<' || c == '>' || c == ',';
+               })) {
+        return std::nullopt;
     }
     // RFC 6531 §3.3: octets above 127 are UTF8-non-ascii in atext and qtext, nothing else.
     if (has_non_ascii(local) && !is_utf8_text(local)) return std::nullopt;

@@ -113,7 +113,8 @@ public:
         for (const char* bad : {"john smith@example.org", "\"john\" smith@example.org", "john \"smith\"@example.org",
                                 "\"john\" \"smith\"@example.org", "\"john\tsmith\"@example.org",
                                 "\"john\x01 smith\"@example.org", "\"john smith@example.org", "\"john \\\"@example.org",
-                                "\"john\" \"@example.org"})
+                                "\"john\" \"@example.org", "\"john<smith\"@example.org", "\"john>smith\"@example.org",
+                                "\"john,smith\"@example.org", "\"john\x7fsmith\"@example.org", "john\x7fsmith@example.org"})
             CPPUNIT_ASSERT_MESSAGE(bad, !EmailAddress::parse(bad).has_value());
     }
 
