@@ -62,6 +62,7 @@ class CmsVerifyTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(multi_valued_hint_is_ignored);
     CPPUNIT_TEST(two_signers);
     CPPUNIT_TEST(ess_signing_certificate);
+    CPPUNIT_TEST(reencoded_signer_issuer);
     CPPUNIT_TEST(swapped_certificate_fails_ess);
     CPPUNIT_TEST(tampered_content);
     CPPUNIT_TEST(tampered_signed_attribute);
@@ -210,6 +211,38 @@ public:
         CPPUNIT_ASSERT(v1.weak_digest);
         CPPUNIT_ASSERT(std::any_of(v1.signed_attributes.begin(), v1.signed_attributes.end(),
                                    [](const auto& a) { return a.first == oid::kSigningCertificate; }));
+    }
+
+    // The sid's issuer rebuilt by the sender (tests/fixtures/reencode_issuer.py: upper case,
+    // doubled spaces, PrintableString or BMPString for UTF8String; the same Name under RFC 5280
+    // §7.1) still finds the signer certificate: the sid is outside the signed attributes, so
+    // the signature stays valid. Byte-for-byte issuer comparison lost the certificate ("signer
+    // certificate not in message") until 2026-12-04. A Name that differs finds nothing.
+    void reencoded_signer_issuer()
+    {
+        test::TempDir d;
+        const Bytes content = fixture("content.txt");
+        const std::string script = (test::source_dir() / "tests/fixtures/reencode_issuer.py").string();
+        for (const std::string file : {"rsa256.p7s", "cades.p7s", "rsa256.p7m"}) {
+            for (const std::string mode : {"printable", "bmp", "changed"}) {
+                const std::string label = file + " " + mode;
+                const fs::path out = d.path() / (mode + "-" + file);
+                test::run("python3 '" + script + "' " + mode + " '" + (fixtures() / file).string() + "' '" +
+                          out.string() + "'");
+                const Bytes der = file_bytes(out);
+                CPPUNIT_ASSERT_MESSAGE(label, der != fixture(file));
+                const bool opaque_form = file.back() == 'm';
+                const Opaque o = opaque_form ? opaque(der) : Opaque{};
+                const VerifyResult r = opaque_form ? o.result : detached(der, content);
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(label, std::size_t(1), r.signers.size());
+                if (mode == "changed") {
+                    assert_fails(label, r.signers[0], kSignerCertificateNotFound);
+                    continue;
+                }
+                assert_valid(label, r.signers[0], pki_cert("alice"));
+                if (opaque_form) CPPUNIT_ASSERT_MESSAGE(label, o.content == content);
+            }
+        }
     }
 
     void swapped_certificate_fails_ess()
