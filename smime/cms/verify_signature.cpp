@@ -305,6 +305,17 @@ std::optional<SignatureCheck> signature_check_from_id(const AlgorithmId& id, con
     return c;
 }
 
+std::optional<std::string> weak_signer_key(ByteView cert_der)
+{
+    constexpr unsigned kMinRsaBits = 2048;
+    const PubKey key(cert_der);
+    if (key.status() < 0) return std::nullopt;
+    unsigned bits = 0;
+    const int pk = gnutls_pubkey_get_pk_algorithm(key.get(), &bits);
+    if ((pk != GNUTLS_PK_RSA && pk != GNUTLS_PK_RSA_PSS) || bits == 0 || bits >= kMinRsaBits) return std::nullopt;
+    return "rsa" + std::to_string(bits);
+}
+
 std::string verify_signature(ByteView cert_der, const SignatureCheck& check, const VerifyDigest& d,
                              ByteView data, ByteView digest, ByteView signature)
 {
