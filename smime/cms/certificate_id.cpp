@@ -73,7 +73,7 @@ ByteView serial_value(ByteView v)
 
 }  // namespace
 
-bool same_serial(ByteView a, ByteView b)
+bool same_serial(ByteView a, ByteView b) noexcept
 {
     const ByteView x = serial_value(a), y = serial_value(b);
     return std::equal(x.begin(), x.end(), y.begin(), y.end());

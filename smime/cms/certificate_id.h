@@ -6,6 +6,7 @@
 
 #include "base/bytes.h"
 #include "smime/cms/asn1.h"
+#include "smime/cms/name_compare.h"
 
 namespace ssm::smime::cms {
 
@@ -13,14 +14,17 @@ namespace ssm::smime::cms {
 // (BER allows it, some CAs and encoders write it; libtasn1 drops them when it writes one) names
 // the same serial. Leading zeros are dropped even before an octet with its high bit set: some
 // encoders forget the sign octet of a positive serial, and no CA issues negative ones.
-bool same_serial(ByteView a, ByteView b);
+bool same_serial(ByteView a, ByteView b) noexcept;
 
 struct IssuerSerial {
     Bytes issuer_der;  // X.501 Name, exactly as in the certificate
     Bytes serial;      // INTEGER content octets (two's complement, big-endian)
-    bool operator==(const IssuerSerial& o) const
+    // The serial first (cheap, and it differs for nearly every other certificate), then the
+    // issuer: byte for byte, else as RFC 5280 §7.1 compares Names (name_compare.h), since
+    // senders re-encode the issuer they copy into a RecipientInfo or SignerInfo. Never throws.
+    bool operator==(const IssuerSerial& o) const noexcept
     {
-        return issuer_der == o.issuer_der && same_serial(serial, o.serial);
+        return same_serial(serial, o.serial) && same_name(issuer_der, o.issuer_der);
     }
 };
 

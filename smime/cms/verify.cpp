@@ -196,6 +196,7 @@ void verify_signer(const SignerInfoView& si, const std::string& econtent_type, c
     const Bytes* cert = find_certificate(si, carried, extra);
     if (!cert) return void(v.failure = kSignerCertificateNotFound);
     v.signer_certificate_der = *cert;
+    if (const auto weak = weak_signer_key(*cert)) v.notes.push_back("signer-key-weak=" + *weak);
 
     const bool with_attributes = !si.signed_attributes.empty();
     if (with_attributes) {

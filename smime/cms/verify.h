@@ -51,6 +51,11 @@ struct SignerVerification {
     // OIDs of hint attributes (SMIMECapabilities, the key preferences) left unread because
     // they did not hold exactly one value: for the log; they do not fail the signer.
     std::vector<std::string> ignored_hints;
+    // Notes on the signer for the log and the verification's detail, as "key=value" words:
+    // "signer-key-weak=rsa1024" for an RSA key below 2048 bits (weak_signer_key in
+    // verify_signature.h; RFC 8551 §4), noted once the signer certificate is found, whatever
+    // the signature's outcome. They do not change signature_valid.
+    std::vector<std::string> notes;
     // What a signed receipt for this signer names (RFC 2634 §2.7-§2.8): its signature value
     // and its signedAttrs as DER SET OF (empty when it has none).
     Bytes signature;

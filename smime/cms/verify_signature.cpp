@@ -72,6 +72,76 @@ struct RsaKey {
     rsa_public_key k;
 };
 
+// RSASSA-PSS-params (RFC 4055 §3.1) with their DEFAULTs filled in, from a SignerInfo's
+// signatureAlgorithm or an id-RSASSA-PSS key. nullopt with `reason` when they are malformed or
+// name a hash or mask we do not implement.
+struct PssParams {
+    std::optional<DigestAlgorithm> sha2;  // empty: SHA-1
+    gnutls_digest_algorithm_t hash = GNUTLS_DIG_SHA1;
+    gnutls_digest_algorithm_t mask = GNUTLS_DIG_SHA1;
+    std::size_t salt = 20;
+};
+
+std::optional<PssParams> read_pss_params(ByteView der, std::string& reason)
+{
+    try {
+        const auto p = Asn1Node::decode("RSASSA-PSS-params", der);
+        PssParams out;
+        // An absent hash means SHA-1 (RFC 4055 §3.1), as does an explicit id-sha1.
+        const auto hash_oid = p.read_optional("hashAlgorithm.algorithm");
+        const std::string hash_name = hash_oid ? p.read_text("hashAlgorithm.algorithm") : std::string(kSha1);
+        if (hash_name != kSha1) {
+            out.sha2 = digest_from_oid(hash_name);
+            if (!out.sha2) {
+                reason = "unsupported algorithm RSASSA-PSS hash " + name_of(hash_name);
+                return std::nullopt;
+            }
+            out.hash = gnutls_digest(*out.sha2);
+        }
+        // DER leaves out the default mgf1SHA1, so a SHA-256 signature whose mask uses SHA-1
+        // (an old Java default) arrives without maskGenAlgorithm. SHA-1 in the mask is not
+        // the weak-digest problem: MGF1 needs no collision resistance.
+        if (p.read_optional("maskGenAlgorithm.algorithm")) {
+            if (p.read_oid("maskGenAlgorithm.algorithm") != oid::kMgf1) {
+                reason = "unsupported algorithm RSASSA-PSS mask " + name_of(p.read_oid("maskGenAlgorithm.algorithm"));
+                return std::nullopt;
+            }
+            const auto mgf = Asn1Node::decode("AlgorithmIdentifier", p.read_bytes("maskGenAlgorithm.parameters"));
+            const std::string mgf_hash = mgf.read_oid("algorithm");
+            const auto mgf_sha2 = digest_from_oid(mgf_hash);
+            if (mgf_sha2) {
+                out.mask = gnutls_digest(*mgf_sha2);
+            } else if (mgf_hash != kSha1) {
+                reason = "unsupported algorithm RSASSA-PSS with MGF1 over " + name_of(mgf_hash);
+                return std::nullopt;
+            }
+        }
+        const long salt = p.read_optional("saltLength") ? p.read_small_int("saltLength") : 20;
+        const long trailer = p.read_optional("trailerField") ? p.read_small_int("trailerField") : 1;
+        if (salt < 0 || salt > 4096 || trailer != 1) {
+            reason = "malformed RSASSA-PSS parameters";
+            return std::nullopt;
+        }
+        out.salt = std::size_t(salt);
+        return out;
+    } catch (const Error&) {
+        reason = "malformed RSASSA-PSS parameters";
+        return std::nullopt;
+    }
+}
+
+// Whether the certificate's key is an id-RSASSA-PSS one (read here: GnuTLS may refuse it).
+bool rsassa_pss_key(ByteView cert_der)
+{
+    try {
+        return Asn1Node::decode("CertificateKey", cert_der)
+                   .read_oid("tbsCertificate.subjectPublicKeyInfo.algorithm.algorithm") == oid::kRsassaPss;
+    } catch (const Error& e) {
+        if (e.failure() != Failure::MalformedMessage) throw;
+        return false;
+    }
+}
+
 // The hash of a PSS signature's MGF1 (the message hash when the check names none).
 gnutls_digest_algorithm_t pss_mask_of(const SignatureCheck& check, const VerifyDigest& d)
 {
@@ -119,27 +189,37 @@ std::string verify_rsa(const PubKey& key, const SignatureCheck& check, const Ver
 // RFC 4055 §3.3 (and RFC 8017 §A.2.3): an id-RSASSA-PSS key with parameters makes only
 // signatures with that hash and mask hash, and a salt at least that long; a signature outside
 // them fails whatever its mathematics. "" when `check` keeps to them or the key states none.
-// (GnuTLS reads the parameters from the certificate; a mask hash other than the hash it
-// refuses there already, as an unusable certificate.)
-std::string outside_pss_restrictions(const PubKey& key, const SignatureCheck& check, const VerifyDigest& d)
+// The parameters are read from the certificate here, not from GnuTLS: GnuTLS 3.7.9 reads a
+// key's maskGenAlgorithm only when present and takes an absent one (DER's encoding of the
+// default, MGF1 over SHA-1) as MGF1 over the key's hash, so a SHA-256 key restricted to
+// MGF1-SHA-1 refused its own signatures and passed MGF1-SHA-256 ones. (One that names
+// another mask hash explicitly GnuTLS refuses to import at all: see verify_signature.)
+std::string outside_pss_restrictions(ByteView cert_der, const SignatureCheck& check, const VerifyDigest& d)
 {
-    const GnutlsSpki spki = new_gnutls_spki();
-    gnutls_digest_algorithm_t hash = GNUTLS_DIG_UNKNOWN;
-    unsigned min_salt = 0;
-    if (gnutls_pubkey_get_spki(key.get(), spki.get(), 0) < 0 ||
-        gnutls_x509_spki_get_rsa_pss_params(spki.get(), &hash, &min_salt) < 0 || hash == GNUTLS_DIG_UNKNOWN)
-        return "";
+    std::optional<Bytes> params;
+    try {
+        params = Asn1Node::decode("CertificateKey", cert_der).read_optional(
+            "tbsCertificate.subjectPublicKeyInfo.algorithm.parameters");
+    } catch (const Error& e) {
+        if (e.failure() != Failure::MalformedMessage) throw;
+        return "signer certificate unusable: its RSASSA-PSS key does not read";
+    }
+    if (!params) return "";  // no parameters: the key makes any RSASSA-PSS signature
+    std::string why;
+    const auto key = read_pss_params(*params, why);
+    if (!key) return "signer certificate unusable: key parameters: " + why;
     const auto name = [](gnutls_digest_algorithm_t a) {
         const char* n = gnutls_digest_get_name(a);
         return std::string(n ? n : "unknown");
     };
     const std::string prefix = "signature outside the signer key's RSASSA-PSS parameters: ";
     const gnutls_digest_algorithm_t mask = pss_mask_of(check, d);
-    if (d.gnutls != hash) return prefix + "hash " + name(d.gnutls) + ", the key allows " + name(hash) + " only";
-    if (mask != hash) return prefix + "MGF1 over " + name(mask) + ", the key allows " + name(hash) + " only";
-    if (check.pss_salt_length < min_salt)
+    if (d.gnutls != key->hash) return prefix + "hash " + name(d.gnutls) + ", the key allows " + name(key->hash) + " only";
+    if (mask != key->mask)
+        return prefix + "MGF1 over " + name(mask) + ", the key allows MGF1 over " + name(key->mask) + " only";
+    if (check.pss_salt_length < key->salt)
         return prefix + "salt of " + std::to_string(check.pss_salt_length) + " octets, the key requires at least " +
-               std::to_string(min_salt);
+               std::to_string(key->salt);
     return "";
 }
 
@@ -251,58 +331,30 @@ std::optional<SignatureCheck> signature_check_from_id(const AlgorithmId& id, con
             reason = "RSASSA-PSS without parameters";
             return std::nullopt;
         }
-        try {
-            const auto p = Asn1Node::decode("RSASSA-PSS-params", *id.parameters);
-            // An absent hash means SHA-1 (RFC 4055 §3.1), as does an explicit id-sha1: checked
-            // like any other, so that the signer then fails as every SHA-1 signer does (a weak
-            // digest, SignerVerification::weak_digest) rather than as "unsupported".
-            const auto hash_oid = p.read_optional("hashAlgorithm.algorithm");
-            const auto mgf_oid = p.read_optional("maskGenAlgorithm.algorithm");
-            const std::string hash_name = hash_oid ? p.read_text("hashAlgorithm.algorithm") : std::string(kSha1);
-            std::optional<DigestAlgorithm> hash;  // empty: SHA-1
-            if (hash_name != kSha1) {
-                hash = digest_from_oid(hash_name);
-                if (!hash) {
-                    reason = "unsupported algorithm RSASSA-PSS hash " + name_of(hash_name);
-                    return std::nullopt;
-                }
-            }
-            if (!same_hash(hash)) return std::nullopt;
-            // DER leaves out the default mgf1SHA1, so a SHA-256 signature whose mask uses SHA-1
-            // (an old Java default) arrives without maskGenAlgorithm. SHA-1 in the mask is not
-            // the weak-digest problem: MGF1 needs no collision resistance.
-            c.pss_mask_digest = GNUTLS_DIG_SHA1;
-            if (mgf_oid) {
-                if (p.read_oid("maskGenAlgorithm.algorithm") != oid::kMgf1) {
-                    reason = "unsupported algorithm RSASSA-PSS mask " + name_of(p.read_oid("maskGenAlgorithm.algorithm"));
-                    return std::nullopt;
-                }
-                const auto mgf = Asn1Node::decode("AlgorithmIdentifier", p.read_bytes("maskGenAlgorithm.parameters"));
-                const std::string mgf_hash = mgf.read_oid("algorithm");
-                const auto mgf_sha2 = digest_from_oid(mgf_hash);
-                if (mgf_sha2) {
-                    c.pss_mask_digest = gnutls_digest(*mgf_sha2);
-                } else if (mgf_hash != kSha1) {
-                    reason = "unsupported algorithm RSASSA-PSS with MGF1 over " + name_of(mgf_hash);
-                    return std::nullopt;
-                }
-            }
-            const long salt = p.read_optional("saltLength") ? p.read_small_int("saltLength") : 20;
-            const long trailer = p.read_optional("trailerField") ? p.read_small_int("trailerField") : 1;
-            if (salt < 0 || salt > 4096 || trailer != 1) {
-                reason = "malformed RSASSA-PSS parameters";
-                return std::nullopt;
-            }
-            c.pss_salt_length = std::size_t(salt);
-        } catch (const Error&) {
-            reason = "malformed RSASSA-PSS parameters";
-            return std::nullopt;
-        }
+        const auto p = read_pss_params(*id.parameters, reason);
+        if (!p) return std::nullopt;
+        // An SHA-1 hash is checked like any other, so that the signer then fails as every SHA-1
+        // signer does (a weak digest, SignerVerification::weak_digest) rather than as
+        // "unsupported".
+        if (!same_hash(p->sha2)) return std::nullopt;
+        c.pss_mask_digest = p->mask;
+        c.pss_salt_length = p->salt;
     } else {
         reason = unsupported(o);
         return std::nullopt;
     }
     return c;
+}
+
+std::optional<std::string> weak_signer_key(ByteView cert_der)
+{
+    constexpr unsigned kMinRsaBits = 2048;
+    const PubKey key(cert_der);
+    if (key.status() < 0) return std::nullopt;
+    unsigned bits = 0;
+    const int pk = gnutls_pubkey_get_pk_algorithm(key.get(), &bits);
+    if ((pk != GNUTLS_PK_RSA && pk != GNUTLS_PK_RSA_PSS) || bits == 0 || bits >= kMinRsaBits) return std::nullopt;
+    return "rsa" + std::to_string(bits);
 }
 
 std::string verify_signature(ByteView cert_der, const SignatureCheck& check, const VerifyDigest& d,
@@ -313,6 +365,10 @@ std::string verify_signature(ByteView cert_der, const SignatureCheck& check, con
         // A key we cannot use (e.g. brainpoolP256r1: GnuTLS 3.7 has no Brainpool curves) says
         // nothing about the signature: "unsupported", not "unusable" (SignerVerification).
         return std::string("unsupported algorithm: signer key (") + gnutls_strerror(key.status()) + ")";
+    if (key.status() == GNUTLS_E_CONSTRAINT_ERROR && rsassa_pss_key(cert_der))
+        // GnuTLS 3.7.9 refuses an id-RSASSA-PSS key whose parameters name MGF1 over another
+        // hash than theirs (RFC 4055 allows it): a key we cannot use, as for an unknown curve.
+        return "unsupported algorithm: RSASSA-PSS signer key with MGF1 over another hash than its own";
     if (key.status() < 0) return std::string("signer certificate unusable: ") + gnutls_strerror(key.status());
     const int pk = gnutls_pubkey_get_pk_algorithm(key.get(), nullptr);
     const bool rsa = pk == GNUTLS_PK_RSA || pk == GNUTLS_PK_RSA_PSS;
@@ -324,7 +380,7 @@ std::string verify_signature(ByteView cert_der, const SignatureCheck& check, con
     case SignatureScheme::RsaPss:
         if (!rsa) break;
         if (pk == GNUTLS_PK_RSA_PSS)
-            if (std::string outside = outside_pss_restrictions(key, check, d); !outside.empty()) return outside;
+            if (std::string outside = outside_pss_restrictions(cert_der, check, d); !outside.empty()) return outside;
         return verify_rsa(key, check, d, digest, signature);
     case SignatureScheme::Ecdsa: {
         if (pk != GNUTLS_PK_ECDSA) break;

@@ -75,4 +75,11 @@ std::optional<SignatureCheck> signature_check_from_id(const AlgorithmId& id, con
 std::string verify_signature(ByteView cert_der, const SignatureCheck& check, const VerifyDigest& d,
                              ByteView data, ByteView digest, ByteView signature);
 
+// RFC 8551 §4 lists RSA keys of 2047 bits or fewer as ones receiving agents SHOULD NOT accept
+// for signature verification (beside "Historic Mail Considerations" for older mail); the RFC
+// 4134 examples and much archived mail are signed with 1024-bit keys, so such a signature is
+// still verified and the key is named instead: "rsa1024" (RSA or RSASSA-PSS keys, by modulus
+// bits). nullopt for other keys, or a certificate whose key does not read.
+std::optional<std::string> weak_signer_key(ByteView cert_der);
+
 }  // namespace ssm::smime::cms

@@ -5,11 +5,24 @@
 #include <libtasn1.h>
 
 #include "smime/cms/algorithm_ids.h"
+#include "smime/cms/certificate_id.h"
+#include "smime/cms/name_compare.h"
 #include "smime/cms/signed_attributes.h"
 #include "tests/unit/test_cms_support.h"
 
 using namespace ssm;
 using namespace ssm::cmstest;
+
+namespace {
+
+Bytes from_hex(const std::string& hex)
+{
+    Bytes out;
+    for (std::size_t i = 0; i + 1 < hex.size(); i += 2) out.push_back(std::uint8_t(std::stoul(hex.substr(i, 2), nullptr, 16)));
+    return out;
+}
+
+}  // namespace
 
 class CmsCodecTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(CmsCodecTest);
@@ -21,6 +34,7 @@ class CmsCodecTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(decodes_openssl_streamed_ber);
     CPPUNIT_TEST(decoder_rejects_garbage);
     CPPUNIT_TEST(module_decodes_openssl_enveloped_and_ess);
+    CPPUNIT_TEST(names_compare_as_rfc5280);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -84,7 +98,8 @@ public:
                                "MLExpansionHistory", "EnvelopedData", "AuthEnvelopedData",
                                "RecipientInfo", "KeyAgreeRecipientInfo", "OriginatorPublicKey",
                                "KEKRecipientInfo", "PasswordRecipientInfo", "EncryptedContentInfo",
-                               "GCMParameters", "ECC-CMS-SharedInfo", "Time"};
+                               "GCMParameters", "ECC-CMS-SharedInfo", "Time", "RDNSequence",
+                               "DirectoryString"};
         for (auto t : types) CPPUNIT_ASSERT_NO_THROW_MESSAGE(t, Asn1Node::create(t));
         CPPUNIT_ASSERT_THROW(Asn1Node::create("NoSuchType"), Error);
     }
@@ -233,6 +248,106 @@ public:
         CPPUNIT_ASSERT_EQUAL(0L, rr.read_small_int("receiptsFrom.allOrFirstTier"));
         CPPUNIT_ASSERT_EQUAL(std::string("rfc822Name"), rr.read_text("receiptsTo.?1.?1"));
         CPPUNIT_ASSERT_EQUAL(std::string("bob@acme.example"), rr.read_text("receiptsTo.?1.?1.rfc822Name"));
+    }
+
+    // same_name (name_compare.h): RFC 5280 §7.1 for the DirectoryString types (string type,
+    // ASCII case and insignificant spaces do not matter), byte for byte for the others; a
+    // malformed or oversized Name equals only its own bytes.
+    void names_compare_as_rfc5280()
+    {
+        const auto tlv = [](std::uint8_t tag, const Bytes& v) {
+            Bytes out = der_header(tag, v.size());
+            out.insert(out.end(), v.begin(), v.end());
+            return out;
+        };
+        const auto str = [&](std::uint8_t tag, const std::string& t) { return tlv(tag, Bytes(t.begin(), t.end())); };
+        const auto wide = [&](std::uint8_t tag, const std::string& ascii, std::size_t width) {
+            Bytes v;
+            for (char c : ascii) {
+                v.insert(v.end(), width - 1, 0);
+                v.push_back(std::uint8_t(c));
+            }
+            return tlv(tag, v);
+        };
+        const Bytes cn = from_hex("0603550403"), org = from_hex("060355040a"), ou = from_hex("060355040b");
+        const Bytes email = from_hex("06092a864886f70d010901");
+        const auto ava = [&](const Bytes& type, const Bytes& value) {
+            Bytes b = type;
+            b.insert(b.end(), value.begin(), value.end());
+            return tlv(0x30, b);
+        };
+        const auto set = [&](std::initializer_list<Bytes> avas) {
+            Bytes b;
+            for (const auto& a : avas) b.insert(b.end(), a.begin(), a.end());
+            return tlv(0x31, b);
+        };
+        const auto name = [&](std::initializer_list<Bytes> rdns) {
+            Bytes b;
+            for (const auto& r : rdns) b.insert(b.end(), r.begin(), r.end());
+            return tlv(0x30, b);
+        };
+        const Bytes base = name({set({ava(org, str(0x0c, "SSM Test"))}), set({ava(cn, str(0x0c, "Issuing CA"))})});
+        Bytes truncated = base;
+        truncated.pop_back();
+        Bytes big_value(kMaxComparedNameBytes, 'a');
+        const Bytes big_utf8 = name({set({ava(cn, tlv(0x0c, big_value))})});
+        const Bytes big_printable = name({set({ava(cn, tlv(0x13, big_value))})});
+        struct Case {
+            const char* what;
+            Bytes a, b;
+            bool same;
+        };
+        const Case cases[] = {
+            {"identical", base, base, true},
+            {"PrintableString, case, spaces",
+             name({set({ava(org, str(0x13, "  ssm   TEST "))}), set({ava(cn, str(0x13, "ISSUING\tca"))})}), base, true},
+            {"BMPString", name({set({ava(org, wide(0x1e, "SSM Test", 2))}), set({ava(cn, wide(0x1e, "issuing ca", 2))})}),
+             base, true},
+            {"UniversalString", name({set({ava(org, wide(0x1c, "SSM Test", 4))}), set({ava(cn, wide(0x1c, "Issuing CA", 4))})}),
+             base, true},
+            {"TeletexString, ASCII", name({set({ava(org, str(0x14, "SSM Test"))}), set({ava(cn, str(0x14, "Issuing CA"))})}),
+             base, true},
+            {"another value", name({set({ava(org, str(0x0c, "SSM Test"))}), set({ava(cn, str(0x0c, "Issuing CB"))})}), base,
+             false},
+            {"a space that is not insignificant",
+             name({set({ava(org, str(0x0c, "SSMTest"))}), set({ava(cn, str(0x0c, "Issuing CA"))})}), base, false},
+            {"another attribute type", name({set({ava(ou, str(0x0c, "SSM Test"))}), set({ava(cn, str(0x0c, "Issuing CA"))})}),
+             base, false},
+            {"RDNs in another order", name({set({ava(cn, str(0x0c, "Issuing CA"))}), set({ava(org, str(0x0c, "SSM Test"))})}),
+             base, false},
+            {"one RDN fewer", name({set({ava(cn, str(0x0c, "Issuing CA"))})}), base, false},
+            {"multi-valued RDN in another order",
+             name({set({ava(org, str(0x0c, "SSM Test")), ava(cn, str(0x0c, "Issuing CA"))})}),
+             name({set({ava(cn, str(0x13, "issuing ca")), ava(org, str(0x13, "ssm test"))})}), true},
+            {"multi-valued RDN against two RDNs",
+             name({set({ava(org, str(0x0c, "SSM Test")), ava(cn, str(0x0c, "Issuing CA"))})}), base, false},
+            {"IA5String compares byte for byte", name({set({ava(email, str(0x16, "CA@acme.example"))})}),
+             name({set({ava(email, str(0x16, "ca@acme.example"))})}), false},
+            {"IA5String against UTF8String", name({set({ava(email, str(0x16, "ca@acme.example"))})}),
+             name({set({ava(email, str(0x0c, "ca@acme.example"))})}), false},
+            {"TeletexString beyond ASCII", name({set({ava(cn, str(0x14, "Caf\xe9"))})}),
+             name({set({ava(cn, str(0x0c, "Caf\xc3\xa9"))})}), false},
+            {"UTF8String that is not UTF-8", name({set({ava(cn, str(0x0c, "Caf\xe9"))})}),
+             name({set({ava(cn, str(0x13, "CAF\xe9"))})}), false},
+            {"malformed", truncated, name({set({ava(org, str(0x13, "SSM Test"))}), set({ava(cn, str(0x13, "Issuing CA"))})}),
+             false},
+            {"malformed, identical bytes", truncated, truncated, true},
+            {"not a Name", from_hex("0500"), from_hex("0400"), false},
+            {"empty", Bytes{}, base, false},
+            {"over kMaxComparedNameBytes", big_utf8, big_printable, false},
+        };
+        for (const auto& c : cases) {
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.what, c.same, same_name(c.a, c.b));
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.what, c.same, same_name(c.b, c.a));
+        }
+        // Under the bound the same long value in two string types is one Name.
+        big_value.resize(kMaxComparedNameBytes - 64);
+        CPPUNIT_ASSERT(same_name(name({set({ava(cn, tlv(0x0c, big_value))})}), name({set({ava(cn, tlv(0x13, big_value))})})));
+        // IssuerSerial: the serial as a value, the issuer as a Name.
+        const IssuerSerial ours{base, from_hex("1234")};
+        CPPUNIT_ASSERT(ours == (IssuerSerial{cases[1].a, from_hex("001234")}));
+        CPPUNIT_ASSERT(!(ours == (IssuerSerial{cases[1].a, from_hex("1235")})));
+        CPPUNIT_ASSERT(!(ours == (IssuerSerial{cases[5].a, from_hex("1234")})));
     }
 };
 

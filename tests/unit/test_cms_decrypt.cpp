@@ -78,6 +78,7 @@ class CmsDecryptTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(own_encoder_round_trip);
     CPPUNIT_TEST(rfc4134_triple_des_to_bob);
     CPPUNIT_TEST(rfc9216_examples);
+    CPPUNIT_TEST(reencoded_issuer_name);
     CPPUNIT_TEST(streams_50_megabytes_in_bounded_memory);
     CPPUNIT_TEST_SUITE_END();
 
@@ -111,6 +112,41 @@ public:
             }
         }
         CPPUNIT_ASSERT_EQUAL(2 * 11 * 6, checked);  // 11 keys x 6 ciphers, streamed or not
+    }
+
+    // A sender that rebuilds the issuer Name it copies into the RecipientInfo (upper case,
+    // doubled spaces, PrintableString or BMPString for OpenSSL's UTF8String: the same Name
+    // under RFC 5280 §7.1; tests/fixtures/reencode_issuer.py) still names our certificate. These
+    // were "not for us" while the issuer was compared byte for byte, until 2026-12-04. A Name
+    // that really differs still names nothing of ours.
+    void reencoded_issuer_name()
+    {
+        const fs::path dir = test::scratch_dir();
+        const Bytes plain = sample_plaintext(3000);
+        test::write_bytes(dir / "plain-issuer.bin", plain);
+        const std::string script = (test::source_dir() / "tests/fixtures/reencode_issuer.py").string();
+        for (const char* recip : {"-recip alice.cert.pem", "-recip alice.cert.pem -recip carol.cert.pem",
+                                  "-recip alice.cert.pem -keyopt rsa_padding_mode:oaep"}) {
+            const fs::path in = dir / "issuer.der";
+            test::openssl("cms -encrypt -binary -outform DER -aes256 -in '" + (dir / "plain-issuer.bin").string() +
+                          "' " + recip + " -out '" + in.string() + "'");
+            for (const std::string mode : {"printable", "bmp", "changed"}) {
+                const std::string label = std::string(recip) + " " + mode;
+                const fs::path out = dir / ("issuer-" + mode + ".der");
+                test::run("python3 '" + script + "' " + mode + " '" + in.string() + "' '" + out.string() + "'");
+                const Bytes der = test::read_bytes(out);
+                CPPUNIT_ASSERT_MESSAGE(label, der != test::read_bytes(in));
+                Bytes got;
+                const DecryptOutcome o = test::decrypt_bytes(der, all_keys(), got);
+                if (mode == "changed") {
+                    CPPUNIT_ASSERT_MESSAGE(label, o.status == DecryptStatus::NotForUs);
+                    continue;
+                }
+                CPPUNIT_ASSERT_MESSAGE(label, o.status == DecryptStatus::Decrypted);
+                CPPUNIT_ASSERT_MESSAGE(label, got == plain);
+                CPPUNIT_ASSERT_MESSAGE(label, o.recipient_certificate_der == soft_key("alice")->certificate_der());
+            }
+        }
     }
 
     // `openssl cms -des3-wrap`: the RFC 3217 Triple-DES key wrap around an AES content key (16,

@@ -62,6 +62,8 @@ class CmsVerifyTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(multi_valued_hint_is_ignored);
     CPPUNIT_TEST(two_signers);
     CPPUNIT_TEST(ess_signing_certificate);
+    CPPUNIT_TEST(reencoded_signer_issuer);
+    CPPUNIT_TEST(weak_rsa_signer_key_noted);
     CPPUNIT_TEST(swapped_certificate_fails_ess);
     CPPUNIT_TEST(tampered_content);
     CPPUNIT_TEST(tampered_signed_attribute);
@@ -104,6 +106,7 @@ public:
             CPPUNIT_ASSERT_MESSAGE(c.file, s.digest == c.digest && !s.weak_digest);
             CPPUNIT_ASSERT_MESSAGE(c.file, s.scheme == c.scheme);
             CPPUNIT_ASSERT_MESSAGE(c.file, !r.certificates.empty());
+            CPPUNIT_ASSERT_MESSAGE(c.file, s.notes.empty());  // RSA-2048, P-256, P-384: none weak
         }
     }
 
@@ -210,6 +213,73 @@ public:
         CPPUNIT_ASSERT(v1.weak_digest);
         CPPUNIT_ASSERT(std::any_of(v1.signed_attributes.begin(), v1.signed_attributes.end(),
                                    [](const auto& a) { return a.first == oid::kSigningCertificate; }));
+    }
+
+    // The sid's issuer rebuilt by the sender (tests/fixtures/reencode_issuer.py: upper case,
+    // doubled spaces, PrintableString or BMPString for UTF8String; the same Name under RFC 5280
+    // §7.1) still finds the signer certificate: the sid is outside the signed attributes, so
+    // the signature stays valid. Byte-for-byte issuer comparison lost the certificate ("signer
+    // certificate not in message") until 2026-12-04. A Name that differs finds nothing.
+    void reencoded_signer_issuer()
+    {
+        test::TempDir d;
+        const Bytes content = fixture("content.txt");
+        const std::string script = (test::source_dir() / "tests/fixtures/reencode_issuer.py").string();
+        for (const std::string file : {"rsa256.p7s", "cades.p7s", "rsa256.p7m"}) {
+            for (const std::string mode : {"printable", "bmp", "changed"}) {
+                const std::string label = file + " " + mode;
+                const fs::path out = d.path() / (mode + "-" + file);
+                test::run("python3 '" + script + "' " + mode + " '" + (fixtures() / file).string() + "' '" +
+                          out.string() + "'");
+                const Bytes der = file_bytes(out);
+                CPPUNIT_ASSERT_MESSAGE(label, der != fixture(file));
+                const bool opaque_form = file.back() == 'm';
+                const Opaque o = opaque_form ? opaque(der) : Opaque{};
+                const VerifyResult r = opaque_form ? o.result : detached(der, content);
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(label, std::size_t(1), r.signers.size());
+                if (mode == "changed") {
+                    assert_fails(label, r.signers[0], kSignerCertificateNotFound);
+                    continue;
+                }
+                assert_valid(label, r.signers[0], pki_cert("alice"));
+                if (opaque_form) CPPUNIT_ASSERT_MESSAGE(label, o.content == content);
+            }
+        }
+    }
+
+    // RFC 8551 §4: RSA signer keys of 2047 bits or fewer are ones receivers SHOULD NOT accept.
+    // They still verify (old mail, the RFC 4134 examples) and are named in the signer's notes,
+    // PKCS#1 v1.5 and PSS alike; 2048 bits are not. They passed unremarked until 2026-12-04.
+    void weak_rsa_signer_key_noted()
+    {
+        test::TempDir d;
+        const std::string pki = (fixtures() / "pki").string();
+        test::run("cd '" + d.path().string() + "' && cp '" + (fixtures() / "content.txt").string() +
+                  R"(' . && export OPENSSL_CONF=/dev/null && {
+          printf 'basicConstraints=critical,CA:false
+keyUsage=critical,digitalSignature
+subjectAltName=email:alice@acme.example
+' >ee.ext
+          for bits in 1024 2047 2048; do
+            openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:$bits -out k$bits.pem
+            openssl req -new -key k$bits.pem -subj "/O=SSM Test/CN=alice $bits" -out k$bits.csr
+            openssl x509 -req -in k$bits.csr -CA )" + pki + "/sub-ca.cert.pem -CAkey " + pki + R"(/sub-ca.key.pem               -set_serial 0x5a$bits -days 30 -extfile ee.ext -out c$bits.pem
+            openssl cms -sign -binary -md sha256 -signer c$bits.pem -inkey k$bits.pem -in content.txt -outform DER -out v15-$bits.p7s
+            openssl cms -sign -binary -md sha256 -signer c$bits.pem -inkey k$bits.pem -keyopt rsa_padding_mode:pss               -in content.txt -outform DER -out pss-$bits.p7s
+          done; } >make.log 2>&1)");
+        const Bytes content = fixture("content.txt");
+        for (const std::string form : {"v15", "pss"}) {
+            for (const auto& [bits, note] : {std::pair<const char*, const char*>{"1024", "signer-key-weak=rsa1024"},
+                                             {"2047", "signer-key-weak=rsa2047"}, {"2048", ""}}) {
+                const std::string label = form + " " + bits;
+                const VerifyResult r = detached(file_bytes(d.path() / (form + "-" + bits + ".p7s")), content);
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(label, std::size_t(1), r.signers.size());
+                const auto& s = r.signers[0];
+                CPPUNIT_ASSERT_MESSAGE(label + ": " + s.failure, s.signature_valid);
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(label, std::size_t(*note ? 1 : 0), s.notes.size());
+                if (*note) CPPUNIT_ASSERT_EQUAL_MESSAGE(label, std::string(note), s.notes[0]);
+            }
+        }
     }
 
     void swapped_certificate_fails_ess()

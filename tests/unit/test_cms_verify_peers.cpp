@@ -69,6 +69,9 @@ public:
             CPPUNIT_ASSERT_MESSAGE(std::string(f) + ": " + s.failure, s.signature_valid);
             CPPUNIT_ASSERT_MESSAGE(f, s.weak_digest);
             CPPUNIT_ASSERT_MESSAGE(f, s.signer_certificate_der == alice);
+            // Alice's key has 1024 bits: still verified, and named (RFC 8551 §4).
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(f, std::size_t(1), s.notes.size());
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(f, std::string("signer-key-weak=rsa1024"), s.notes[0]);
         }
     }
 

@@ -165,6 +165,7 @@ class CmsVerifyPssTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(encodings_and_their_mutations);
     CPPUNIT_TEST(parameters);
     CPPUNIT_TEST(key_restrictions);
+    CPPUNIT_TEST(key_mask_other_than_its_hash);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -309,7 +310,7 @@ EOT
             {"mgf1sha1-twin.p7s", ""},
             {"sha512.p7s", prefix + "hash SHA512, the key allows SHA256 only"},
             {"salt20.p7s", prefix + "salt of 20 octets, the key requires at least 32"},
-            {"mgf1sha1.p7s", prefix + "MGF1 over SHA1, the key allows SHA256 only"},
+            {"mgf1sha1.p7s", prefix + "MGF1 over SHA1, the key allows MGF1 over SHA256 only"},
         };
         for (const auto& [file, reason] : cases) {
             const VerifyResult r = detached(file_bytes(d.path() / file), content);
@@ -329,6 +330,66 @@ EOT
             CPPUNIT_ASSERT_EQUAL_MESSAGE(file, reason, s.failure);
             CPPUNIT_ASSERT_EQUAL_MESSAGE(file, reason.empty(), s.signature_valid);
             CPPUNIT_ASSERT_MESSAGE(file, s.scheme == SignatureScheme::RsaPkcs1v15);
+        }
+    }
+
+    // RFC 4055 §3.1 lets an id-RSASSA-PSS key's parameters name MGF1 over another hash than
+    // theirs. SHA-256 with the default mgf1SHA1 (absent in DER): GnuTLS 3.7.9 reads that key as
+    // MGF1-SHA-256, and until 2026-12-04 its own signatures (made by openssl with the key's
+    // parameters) failed as "outside the key's parameters" while MGF1-SHA-256 ones by the same
+    // key passed as valid. Now the parameters are read from the certificate. SHA-256 with an
+    // explicit MGF1-SHA-512: GnuTLS refuses the key itself, so the signature is unsupported
+    // (neutral), with that reason, never valid.
+    void key_mask_other_than_its_hash()
+    {
+        test::TempDir d;
+        const std::string dir = d.path().string(), pki = (fixtures() / "pki").string();
+        test::run("cd " + dir + R"( && export OPENSSL_CONF=/dev/null && {
+          for m in sha1 sha512; do
+            openssl genpkey -algorithm RSA-PSS -pkeyopt rsa_keygen_bits:2048 -pkeyopt rsa_pss_keygen_md:sha256 \
+              -pkeyopt rsa_pss_keygen_mgf1_md:$m -pkeyopt rsa_pss_keygen_saltlen:32 -out pss-$m.key
+          done
+          python3 -c 'from cryptography.hazmat.primitives import serialization as s
+k = s.load_pem_private_key(open("pss-sha1.key", "rb").read(), None)
+open("plain.key", "wb").write(k.private_bytes(s.Encoding.PEM, s.PrivateFormat.TraditionalOpenSSL, s.NoEncryption()))'
+          printf 'basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=emailProtection\nsubjectAltName=email:alice@acme.example\n' >ee.ext
+          for k in pss-sha1 pss-sha512 plain; do
+            openssl req -new -key $k.key -subj "/O=SSM Test/CN=alice $k" -out $k.csr
+            openssl x509 -req -in $k.csr -CA )" + pki + "/sub-ca.cert.pem -CAkey " + pki + R"(/sub-ca.key.pem \
+              -set_serial 0x5a0156 -days 30 -extfile ee.ext -out $k.cert.pem
+          done
+          printf 'Content-Type: text/plain\r\n\r\nmask\r\n' >content.txt
+          s() { out=$1 cert=$2 key=$3; shift 3
+            openssl cms -sign -binary -md sha256 -signer $cert -inkey $key -keyopt rsa_padding_mode:pss "$@" \
+              -in content.txt -outform DER -out $out; }
+          s own-sha1.p7s pss-sha1.cert.pem pss-sha1.key
+          s own-sha512.p7s pss-sha512.cert.pem pss-sha512.key
+          s mgf1sha256.p7s plain.cert.pem plain.key -keyopt rsa_mgf1_md:sha256 -keyopt rsa_pss_saltlen:32 \
+            -nocerts -certfile pss-sha1.cert.pem
+          s mgf1sha256-twin.p7s plain.cert.pem plain.key -keyopt rsa_mgf1_md:sha256 -keyopt rsa_pss_saltlen:32
+        } >make.log 2>&1)");
+        const Bytes content = file_bytes(d.path() / "content.txt");
+        const std::string prefix = "signature outside the signer key's RSASSA-PSS parameters: ";
+        struct Case {
+            const char* file;
+            std::string reason;
+            bool unsupported;
+        };
+        const Case cases[] = {
+            {"own-sha1.p7s", "", false},
+            {"mgf1sha256-twin.p7s", "", false},
+            {"mgf1sha256.p7s", prefix + "MGF1 over SHA256, the key allows MGF1 over SHA1 only", false},
+            {"own-sha512.p7s", "unsupported algorithm: RSASSA-PSS signer key with MGF1 over another hash than its own",
+             true},
+        };
+        for (const auto& c : cases) {
+            const VerifyResult r = detached(file_bytes(d.path() / c.file), content);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.file, std::size_t(1), r.signers.size());
+            const auto& s = r.signers[0];
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.file, c.reason, s.failure);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.file, c.reason.empty(), s.signature_valid);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.file, c.unsupported, s.unsupported);
+            CPPUNIT_ASSERT_MESSAGE(c.file, s.scheme == SignatureScheme::RsaPss);
         }
     }
 };
