@@ -17,7 +17,8 @@ namespace ssm::directory {
 inline constexpr int smimea_rr_type = 53;
 
 // RFC 8162 §3: hex (lower case) of the first 28 octets of SHA-256 over the local part as
-// given (UTF-8, no case folding: the RFC hashes the octets), then "._smimecert." and the
+// given (UTF-8 in NFC, no case folding: the RFC forbids mapping it) without its quoting (the
+// enclosing quotes and quoted-pairs removed: "a b"@x hashes a b), then "._smimecert." and the
 // domain. Example (RFC 8162 §3): hugh@example.com ->
 // c93f1e400f26708f98cb19d936620da35eec8f72e57f9eec01c1afd6._smimecert.example.com
 std::string smimea_owner_name(const EmailAddress& address);

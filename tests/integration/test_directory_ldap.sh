@@ -14,6 +14,11 @@
 #     so none is used: 550 5.7.1 naming the cut answer (not 451: the directory answers the same
 #     at every retry), logged ldap_answer_cut (with the fields of every cut: server, address,
 #     certificates kept, reason), never cached.
+#   - quoting: a recipient written with needless quotes ("alice"@, "al..ice"@) is searched for
+#     as the directory stores it (EmailAddress::directory_form: alice@, al..ice@) and gets its
+#     certificate (250 under mandatory encryption); a local part that needs its quotes
+#     ("d* (x)\\y"@) is searched for quotes and all, its filter escaped as RFC 4515 says (* ( )
+#     and \ as \2a \28 \29 \5c; NUL, the fourth, no address can hold), and slapd finds its entry.
 # Why 100 SMTP sessions: single flight is per process (the milter's threads share one
 # CachingSource), so only concurrent RCPTs inside one ssm-milter exercise it; parallel ssmctl
 # runs would be 100 processes with 100 flights. Freezing slapd holds the first search open
@@ -35,7 +40,21 @@ sh "$SLAPD" entry frank@partner.example --smime "$WORK/frank.p7c" >"$WORK/ldif/f
 # crowd@partner.example: nine entries (crowd1..crowd9) with that mail address, one more than
 # the source's max_entries.
 ldap_crowd ldap-setup 9
-start_slapd ldap-setup "$WORK/ldif/dave.ldif" "$WORK/ldif/frank.ldif" "${CROWD[@]}"
+# alice@ and al..ice@ (certificates naming those addresses), and an entry whose mail value needs
+# quotes ("d* (x)\\y"@, the RFC 5321 spelling: the backslash as a quoted-pair), with dave's
+# certificate. Written here, not by `slapd.sh entry`: its echo would eat the backslashes.
+issue_cert alice alice@partner.example rsa "digitalSignature, keyEncipherment" || fatal ldap-setup "issue alice"
+issue_cert alidots al..ice@partner.example rsa "digitalSignature, keyEncipherment" || fatal ldap-setup "issue al..ice"
+for who in alice:alice@partner.example alidots:al..ice@partner.example; do
+  OPENSSL_CONF=/dev/null openssl x509 -in "$XPKI/${who%%:*}.cert.pem" -outform DER -out "$WORK/${who%%:*}.der" \
+    || fatal ldap-setup "DER of ${who%%:*}"
+  sh "$SLAPD" entry "${who#*:}" --cert "$WORK/${who%%:*}.der" >"$WORK/ldif/${who%%:*}.ldif" || fatal ldap-setup "entry ${who#*:}"
+done
+QUOTED='"d* (x)\\y"@partner.example'
+printf 'dn: cn=quoted,ou=people,dc=partner,dc=example\nobjectClass: inetOrgPerson\ncn: quoted\nsn: quoted\nmail: %s\nuserCertificate;binary:: %s\n\n' \
+  "$QUOTED" "$(base64 -w0 "$PKI/dave.cert.der")" >"$WORK/ldif/quoted.ldif"
+start_slapd ldap-setup "$WORK/ldif/dave.ldif" "$WORK/ldif/frank.ldif" "${CROWD[@]}" \
+  "$WORK/ldif/alice.ldif" "$WORK/ldif/alidots.ldif" "$WORK/ldif/quoted.ldif"
 # Cleanups run last registered first: a frozen slapd is thawed before start_slapd's stop.
 on_exit "kill -CONT \$(cat '$WORK/slapd/slapd.pid' 2>/dev/null) 2>/dev/null"
 
@@ -88,6 +107,38 @@ if grep -qE '^RCPT crowd@partner.example 550 5\.7\.1 .*answer cut: more entries 
   pass ldap-too-many-entries-550
 else
   fail ldap-too-many-entries-550 "searches=$n $(tr '\n' ' ' <"$WORK/out/crowd1.replies") $(grep ldap_answer_cut "$WORK/milter.log" | head -n 1)"
+fi
+
+# --- 1c. quoting: the directory is asked for the address as it stores it --------------------
+# found FILTER: nentries of the search slapd logged with exactly that filter (its own escaping of
+# the value it parsed: hex digits in upper case), or "none" when there was no such search.
+found() {
+  F="filter=\"$1\"" awk 'BEGIN { f = ENVIRON["F"] }
+    index($0, " SRCH ") && index($0, f) { for (i = 1; i <= NF; i++) if ($i ~ /^(conn|op)=/) key = key $i " "; want[key] = 1; key = "" }
+    index($0, " SEARCH RESULT ") { k = ""; for (i = 1; i <= NF; i++) if ($i ~ /^(conn|op)=/) k = k $i " "
+      if (k in want) for (i = 1; i <= NF; i++) if ($i ~ /^nentries=/) { sub(/^nentries=/, "", $i); n = $i } }
+    END { print (n == "" ? "none" : n) }' "$WORK/slapd/slapd.log"
+}
+python3 "$CLIENT" "$SMTPD_PORT" zed@acme.example "$WORK/crowd.eml" '"alice"@partner.example' '"al..ice"@partner.example' \
+  "$QUOTED" >"$WORK/out/quoting.replies" 2>&1
+for c in 'alice:"alice"@partner\.example:alice@partner.example' 'alidots:"al\.\.ice"@partner\.example:al..ice@partner.example'; do
+  name=${c%%:*} rest=${c#*:}; rcpt=${rest%%:*} stored=${rest#*:}
+  n=$(found "(mail=$stored)")
+  if grep -qE "^RCPT $rcpt 250 " "$WORK/out/quoting.replies" && [ "$n" = 1 ]; then
+    pass "ldap-needless-quotes-$name"
+  else
+    fail "ldap-needless-quotes-$name" "entries found for (mail=$stored): $n; $(tr '\n' ' ' <"$WORK/out/quoting.replies"); searched: $(grep -o 'filter="(mail=[^)]*al[^)]*)' "$WORK/slapd/slapd.log" | tr '\n' ' ')"
+  fi
+done
+# The value as slapd parsed it and writes it back (RFC 4515, upper-case hex): had our escaping
+# left * ( ) \ bare, the parentheses would end the filter early (a filter error: 451) or the
+# star make a substring match. The entry is found; its certificate (dave's) does not name the
+# address, so the mandatory rule refuses the recipient (550, not the 451 of a failed search).
+n=$(found '(mail="d\2A \28x\29\5C\5Cy"@partner.example)')
+if [ "$n" = 1 ] && grep -qE '^RCPT "d\* \(x\)\\\\y"@partner\.example 550 5\.7\.1 ' "$WORK/out/quoting.replies"; then
+  pass ldap-quoted-filter-escaped
+else
+  fail ldap-quoted-filter-escaped "entries found: $n; $(tr '\n' ' ' <"$WORK/out/quoting.replies"); searched: $(grep -o 'filter="(mail=[^ ]*"d.*' "$WORK/slapd/slapd.log" | tr '\n' ' ')"
 fi
 
 # --- 2. single flight: 100 concurrent RCPTs of one uncached address --------------------------

@@ -11,6 +11,9 @@
 #                              mona  SMIMEA 1 0 0 of a certificate under an untrusted CA
 #                                    (PKIX-EE: never without the chain)
 #                              nobody: no record (secure NXDOMAIN)
+#                              "dave smith": dave's SMIMEA 3 0 0 under SHA-256 of dave smith,
+#                                    the local part without its quotes (RFC 8162 §3): found
+#                                    (one candidate, not issued for that address)
 #   broken.example (signed, then kim's record edited: the signature no longer matches): bogus
 #   unsigned.example (no signatures, no trust anchor): insecure, ivy's record is ignored
 # Through `ssmctl cert lookup` and through Postfix with an encrypt = "mandatory" rule: dave and
@@ -74,7 +77,8 @@ zone partner.example \
   "$(owner gina)._smimecert IN SMIMEA 1 0 0 $(der_hex "$XPKI/gina.cert.pem")" \
   "$(owner hank)._smimecert IN SMIMEA 1 1 1 $(spki_sha256 "$XPKI/hank.cert.pem")" \
   "$(owner lena)._smimecert IN SMIMEA 3 0 0 $(der_hex "$XPKI/lena.cert.pem")" \
-  "$(owner mona)._smimecert IN SMIMEA 1 0 0 $(der_hex "$XPKI/mona.cert.pem")"
+  "$(owner mona)._smimecert IN SMIMEA 1 0 0 $(der_hex "$XPKI/mona.cert.pem")" \
+  "$(owner 'dave smith')._smimecert IN SMIMEA 3 0 0 $(der_hex "$PKI/dave.cert.pem")"
 sign partner.example
 zone broken.example "$(owner kim)._smimecert IN SMIMEA 1 0 0 $(der_hex "$XPKI/kim.cert.pem")"
 sign broken.example
@@ -184,6 +188,10 @@ lookup lookup-nxdomain nobody@partner.example 1 '^source="smimea" cache=miss can
 lookup lookup-bogus kim@broken.example 2 '^source="smimea" unavailable=".*bogus' '^chosen none unavailable='
 lookup lookup-insecure ivy@unsigned.example 1 '^source="smimea" cache=miss candidates=0' '^chosen none'
 lookup lookup-pkix-ee-untrusted-ca mona@partner.example 1 'usable=no reason=".*chain' '^chosen none'
+# A local part that needs its quotes: the record is under the hash of its content (before, the
+# quotes were hashed too and the name asked had no record: candidates=0).
+lookup lookup-quoted-local-part '"dave smith"@partner.example' 1 '^source="smimea" cache=miss candidates=1' \
+  "smimea:$(owner 'dave smith')\._smimecert\.partner\.example" '^chosen none'
 
 # --- trust_dane_ee: usage 3 on DNSSEC trust alone -----------------------------------------------
 LOOKUP_CONF=$WORK/ssmctl-dane.toml

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <csignal>
 #include <set>
 #include <system_error>
 #include <thread>
@@ -178,6 +179,7 @@ public:
         return "ldapi://" + encoded;
     }
     fs::path ca_file() const { return dir() / "tls" / "ca.pem"; }
+    pid_t pid() const { return static_cast<pid_t>(std::stol(test::read_file(dir() / "slapd.pid"))); }
     // How often the log says `what` (" SRCH base=", " ACCEPT from").
     std::size_t count(const std::string& what) const
     {
@@ -195,6 +197,24 @@ private:
     int m_tls_port;
     std::string m_extra;
     bool m_ldapi;
+};
+
+// slapd stopped with SIGSTOP while the object lives, or until thaw() (SIGCONT also when an
+// assertion fails): connections are accepted by the kernel, nothing is answered.
+class Frozen {
+public:
+    explicit Frozen(pid_t pid) : m_pid(pid) { CPPUNIT_ASSERT_EQUAL(0, ::kill(m_pid, SIGSTOP)); }
+    ~Frozen() { thaw(); }
+    Frozen(const Frozen&) = delete;
+    Frozen& operator=(const Frozen&) = delete;
+    void thaw()
+    {
+        if (m_pid > 0) ::kill(m_pid, SIGCONT);
+        m_pid = 0;
+    }
+
+private:
+    pid_t m_pid;
 };
 
 Slapd& shared_server()
@@ -265,6 +285,7 @@ class LdapTest final : public CppUnit::TestFixture {
     CPPUNIT_TEST(unresponsive_tls_server_times_out);
     CPPUNIT_TEST(servers_marked_down_fail_fast);
     CPPUNIT_TEST(server_asked_again_after_retry_after);
+    CPPUNIT_TEST(fresher_mark_survives_an_answer);
     CPPUNIT_TEST(timeout_thread_that_cannot_start);
     CPPUNIT_TEST(concurrent_lookups_share_the_pool);
     CPPUNIT_TEST(client_generic_search);
@@ -702,6 +723,70 @@ public:
         CPPUNIT_ASSERT_EQUAL(slapd.uri(), answer.server);
         CPPUNIT_ASSERT_EQUAL(searches + 1, slapd.count(" SRCH base="));
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, client.search(request).entries.size());  // up again
+    }
+
+    // Two searches of one server overlap: the first (B) times out and marks the server down while
+    // the second (A), which found it up, still waits; then A gets its answer. A must not erase
+    // B's mark (it saw no mark when it set out, so the mark is not its to clear): before, it set
+    // the server up again, and the next search waited for another whole timeout if the server
+    // still hung. slapd is frozen (SIGSTOP) for both and thawed between B's failure and A's
+    // deadline (A set out `stagger` after B, so it has that long left).
+    void fresher_mark_survives_an_answer()
+    {
+        using namespace std::chrono;
+        Slapd slapd;
+        directory::ldap::ServerSettings server;
+        server.uri = slapd.uri();
+        server.timeout = milliseconds(2000);
+        const auto stagger = milliseconds(1500);
+        // Two connections, neither pooled yet: both searches connect afresh, so B's timeout is
+        // not retried on a new connection (that is only for a pooled session found dead).
+        directory::ldap::Client client({{server}, 2, seconds(60), {}});
+        const directory::ldap::SearchRequest request{"dc=partner,dc=example", "(mail=dave@partner.example)", {},
+                                                     directory::ldap::Scope::Subtree};
+        auto sent = [&](std::uint64_t n) {  // waits until n searches are on the wire
+            const auto until = steady_clock::now() + seconds(10);
+            while (client.searches_sent() < n && steady_clock::now() < until)
+                std::this_thread::sleep_for(milliseconds(5));
+            return client.searches_sent() >= n;
+        };
+        Frozen frozen(slapd.pid());
+        std::string b_failure;
+        std::thread b([&] {
+            try {
+                client.search(request);
+            } catch (const Error& e) {
+                b_failure = e.what();
+            }
+        });
+        const bool b_sent = sent(1);
+        std::this_thread::sleep_for(stagger);
+        std::size_t a_entries = 0;
+        std::string a_failure;
+        std::thread a([&] {
+            try {
+                a_entries = client.search(request).entries.size();
+            } catch (const Error& e) {
+                a_failure = e.what();
+            }
+        });
+        const bool a_sent = sent(2);  // A found the server up (it was asked)
+        b.join();                     // B timed out: the server is marked down
+        frozen.thaw();
+        a.join();
+        CPPUNIT_ASSERT(b_sent && a_sent);
+        CPPUNIT_ASSERT_MESSAGE(b_failure, b_failure.find("Timed out") != std::string::npos ||
+                                              b_failure.find("timed out") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(a_failure, a_failure.empty());
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, a_entries);
+        // B's mark stands: the next search is refused at once, without asking the server.
+        try {
+            client.search(request);
+            CPPUNIT_FAIL("B's mark was erased by A's answer: the server was asked again");
+        } catch (const Error& e) {
+            CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).find("marked down") != std::string::npos);
+        }
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t{2}, client.searches_sent());
     }
 
     // The thread that bounds a connection's wait (ldap_connection.cpp, Deadline) cannot be

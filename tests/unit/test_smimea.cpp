@@ -93,6 +93,7 @@ class SmimeaTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(SmimeaTest);
     CPPUNIT_TEST(owner_name_matches_rfc_example);
     CPPUNIT_TEST(owner_name_matches_sha256sum);
+    CPPUNIT_TEST(owner_name_hashes_the_local_part_without_its_quoting);
     CPPUNIT_TEST(rdata_fields_are_read);
     CPPUNIT_TEST(truncated_rdata_is_rejected);
     CPPUNIT_TEST(garbage_rdata_never_crashes);
@@ -122,6 +123,41 @@ public:
             const auto a = EmailAddress::parse(local + "@Partner.Example");
             CPPUNIT_ASSERT_MESSAGE(local, a.has_value());
             CPPUNIT_ASSERT_EQUAL_MESSAGE(local, sha256sum56(local) + "._smimecert.partner.example",
+                                         smimea_owner_name(*a));
+        }
+    }
+
+    // RFC 8162 §3 (step 2, as RFC 7929 §3): before hashing, "any enclosing double quotes are
+    // removed. Any literal quoting is removed." Case is kept (no mapping of the local part:
+    // RFC 8162 §3, RFC 7929 §5.1). Before, the quoted spelling was hashed quotes and all, so a
+    // recipient whose local part needs quotes never found the record its domain published.
+    // Expected values worked out of band: printf %s 'LOCAL' | sha256sum | cut -c1-56.
+    void owner_name_hashes_the_local_part_without_its_quoting()
+    {
+        const struct {
+            const char* address;
+            const char* hash;
+        } cases[] = {
+            // printf %s 'alice' | sha256sum
+            {"alice@example.com", "2bd806c97f0e00af1a1fc3328fa763a9269723c8db8fac4f93af71db"},
+            {"\"alice\"@example.com", "2bd806c97f0e00af1a1fc3328fa763a9269723c8db8fac4f93af71db"},
+            {"\"al\\ice\"@example.com", "2bd806c97f0e00af1a1fc3328fa763a9269723c8db8fac4f93af71db"},
+            // printf %s 'Alice' | sha256sum (not lower-cased)
+            {"Alice@example.com", "3bc51062973c458d5a6f2d8d64a023246354ad7e064b1e4e009ec8a0"},
+            {"\"Alice\"@example.com", "3bc51062973c458d5a6f2d8d64a023246354ad7e064b1e4e009ec8a0"},
+            // printf %s 'a b' | sha256sum (the quotes it needs are not hashed)
+            {"\"a b\"@example.com", "c8687a08aa5d6ed2044328fa6a697ab8e96dc34291e8c2034ae8c38e"},
+            {"\"a\\ b\"@example.com", "c8687a08aa5d6ed2044328fa6a697ab8e96dc34291e8c2034ae8c38e"},
+            // printf %s 'a..b' | sha256sum (bare and quoted spellings)
+            {"a..b@example.com", "f62b42414c514fa689d3e087ba397c602a4ba2c897f0ac2cb32cf770"},
+            {"\"a..b\"@example.com", "f62b42414c514fa689d3e087ba397c602a4ba2c897f0ac2cb32cf770"},
+            // printf %s 'a"b\c' | sha256sum (quoted-pairs stand for their character)
+            {"\"a\\\"b\\\\c\"@example.com", "bd558229236e7dc57de12841c13ceb1457fb3f8d462404e7fab1c939"},
+        };
+        for (const auto& c : cases) {
+            const auto a = EmailAddress::parse(c.address);
+            CPPUNIT_ASSERT_MESSAGE(c.address, a.has_value());
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.address, std::string(c.hash) + "._smimecert.example.com",
                                          smimea_owner_name(*a));
         }
     }
