@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <ctime>
 
 #include "base/ascii.h"
@@ -39,8 +40,36 @@ namespace {
 using smime::mime::HeaderField;
 
 constexpr std::uint64_t kMaxSignatureObject = 4 * 1024 * 1024;
-// Signed parts below the top level verified per message (each costs a scan and a copy).
+// Signatures below the top level verified per message (each costs a scan, a copy and a
+// verification).
 constexpr std::size_t kMaxNestedSignatures = 8;
+// Parts below the top level looked at for one per message: more, since what only may be an
+// opaque signature (application/pkcs7-mime without smime-type, application/octet-stream named
+// *.p7m: forwarded encrypted mail looks the same) is one only when its CMS content type says
+// so, and must not use up the signatures of a message that carries a few. Each look copies
+// the part and undoes its transfer encoding; the parts do not overlap and are read in one
+// pass (copy_range), so all the looks together cost about two copies of the body.
+constexpr std::size_t kMaxNestedCandidates = 32;
+
+// Copies the octets [begin, end) of `src`, read up to `pos`, to `out` and leaves `pos` at
+// `end`. verify_nested's parts come in body order and do not overlap, so one reader goes
+// through the body once however many parts are looked at (a SliceSource per part would read
+// the body from its start for each).
+void copy_range(ByteSource& src, std::uint64_t& pos, std::uint64_t begin, std::uint64_t end, ByteSink& out)
+{
+    if (begin < pos) {  // not after the last one: from the start
+        src.rewind();
+        pos = 0;
+    }
+    std::array<std::uint8_t, 16 * 1024> buf;
+    while (pos < end) {
+        const std::uint64_t want = std::min<std::uint64_t>(buf.size(), pos < begin ? begin - pos : end - pos);
+        const std::size_t n = src.read(std::span(buf.data(), static_cast<std::size_t>(want)));
+        if (n == 0) return;  // shorter than scanned: the part is what there is
+        if (pos >= begin) out.write(ByteView(buf.data(), n));
+        pos += n;
+    }
+}
 
 Bytes read_all(const Spool& spool, std::uint64_t limit)
 {
@@ -427,17 +456,17 @@ bool may_be_opaque_signature(const smime::mime::Part& p)
 }
 
 // The signed parts below `p` (multipart/signed, and leaves that may be opaque signatures; not
-// inside one another), with their IMAP part numbers.
-void signed_parts(const smime::mime::Part& p, const std::string& number,
+// inside one another), with their IMAP part numbers, in order, up to `max` of them.
+void signed_parts(const smime::mime::Part& p, const std::string& number, std::size_t max,
                   std::vector<std::pair<const smime::mime::Part*, std::string>>& out)
 {
-    for (std::size_t i = 0; i < p.children.size() && out.size() < kMaxNestedSignatures; ++i) {
+    for (std::size_t i = 0; i < p.children.size() && out.size() < max; ++i) {
         const auto& c = p.children[i];
         const std::string n = (number.empty() ? "" : number + ".") + std::to_string(i + 1);
         if (may_be_opaque_signature(c)) out.emplace_back(&c, n);
         if (c.type != "multipart") continue;
         if (c.subtype == "signed") out.emplace_back(&c, n);
-        else signed_parts(c, n, out);
+        else signed_parts(c, n, max, out);
     }
 }
 
@@ -464,14 +493,25 @@ void InboundProcessor::verify_nested(const std::vector<HeaderField>& fields, con
         if (e.failure() != Failure::MalformedMessage && e.failure() != Failure::MessageTooLarge) throw;
         return;
     }
-    signed_parts(scan.root, "", found);
+    // One more than looked at: whether some were left.
+    signed_parts(scan.root, "", kMaxNestedCandidates + 1, found);
+    bool unchecked = found.size() > kMaxNestedCandidates;
+    if (unchecked) found.pop_back();
     const auto& m = m_config.milter;
+    std::size_t signatures = 0;  // reported: verified, or damaged (permerror)
+    auto body_reader = body.reader();
+    std::uint64_t read_to = 0;  // of body_reader
     for (const auto& [part, number] : found) {
-        auto pr = body.reader();
-        SliceSource entity(*pr, part->begin, part->end);
+        if (signatures == kMaxNestedSignatures) {
+            unchecked = true;
+            break;
+        }
+        Spool part_entity(m.spool_dir, m.memory_spool_limit);  // header block and body
+        copy_range(*body_reader, read_to, part->begin, part->end, part_entity);
+        auto entity = part_entity.reader();
         smime::mime::HeaderBlock hb;
         try {
-            hb = smime::mime::parse_header_block(entity, limits);
+            hb = smime::mime::parse_header_block(*entity, limits);
         } catch (const Error& e) {
             if (e.failure() != Failure::MalformedMessage && e.failure() != Failure::MessageTooLarge) throw;
             continue;
@@ -482,7 +522,7 @@ void InboundProcessor::verify_nested(const std::vector<HeaderField>& fields, con
         const bool opaque = label == SmimeLabel::Pkcs7Signed || label == SmimeLabel::Pkcs7Unlabelled;
         if (label != SmimeLabel::Detached && !opaque) continue;
         Spool part_body(m.spool_dir, m.memory_spool_limit);
-        smime::mime::BodySource pb(entity, hb.body_offset);
+        smime::mime::BodySource pb(*entity, hb.body_offset);
         copy_stream(pb, part_body);
         // The signed content's IMAP part number, as "1" is for a signature over the whole
         // body: for multipart/signed its first part, for an opaque signature the
@@ -511,16 +551,21 @@ void InboundProcessor::verify_nested(const std::vector<HeaderField>& fields, con
             } catch (const Error& e) {
                 // As verify_layer answers a signature part whose encoding does not decode.
                 if (e.failure() != Failure::MalformedMessage) throw;
+                ++signatures;
                 over_part({SmimeResult::PermError, std::string("malformed signature: ") + e.what(), "", "", "", ""});
                 continue;
             }
         }
+        ++signatures;
         const SmimeKind kind = opaque ? SmimeKind::OpaqueSigned : SmimeKind::DetachedSigned;
         Layer layer = verify_layer(kind, part_fields, part_body, der.get(), limits);
         notes += layer.log_detail;
         if (!notes.empty()) detail += notes + "part=" + signed_number + " ";
         for (auto& res : layer.results) over_part(std::move(res));
     }
+    // Parts that may hold a signature were left (beyond either bound): whatever they hold is
+    // not reported, which the log should not hide.
+    if (unchecked) detail += "nested-parts-unchecked ";
 }
 
 // The results of one signature's signers (none at all is a permerror: nothing vouches for

@@ -66,13 +66,46 @@ bool Base64BodyDecoder::Position::advance(char c)
     return true;
 }
 
-void Base64BodyDecoder::decode(std::string_view text)
+// A base64 letter right after a group that padding closed begins a new piece (pieces encoded
+// apart and joined; see decoders.h): after its padding a base64 text holds no more data.
+bool Base64BodyDecoder::Position::piece_starts(char c) const
+{
+    return padding > 0 && bits == 0 && is_base64_data(c);
+}
+
+bool Base64BodyDecoder::Position::takes(std::string_view text)
 {
     for (const char c : text) {
+        if (piece_starts(c)) *this = Position{};
+        if (!advance(c)) return false;
+    }
+    return true;
+}
+
+void Base64BodyDecoder::decode(std::string_view text)
+{
+    std::size_t from = 0;  // of `text`, not yet written to the decoder
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (m_position.piece_starts(c)) {
+            // The object is asked with what precedes the piece written on. Complete, or
+            // nobody to ask: the padding ended the base64, the rest is the trailer.
+            m_base64.write(text.substr(from, i - from));
+            m_base64.flush();
+            if (!m_object_complete || m_object_complete()) {
+                m_ended = true;
+                m_object_ended = bool(m_object_complete);
+                m_trailing = true;  // `c` is a letter
+                return;
+            }
+            m_base64.restart();
+            m_position = Position{};
+            from = i;
+        }
         m_position.advance(c);  // where it refuses, the strict decoder below throws
         m_seen_data = m_seen_data || is_base64_data(c);
     }
-    m_base64.write(text);
+    m_base64.write(text.substr(from));
 }
 
 void Base64BodyDecoder::settle_line()
@@ -95,25 +128,13 @@ void Base64BodyDecoder::settle_line()
             return;
         }
     }
-    // The line goes on with the base64 when the decoder would take all of it where it stands:
-    // no character outside the alphabet, no data after the padding, no '=' where padding
-    // cannot be (a row of '=' under the object: a separator line in a footer).
+    // The line goes on with the base64 when the decoder would take all of it where it stands,
+    // each piece after a padding from a fresh start: no character outside the alphabet, no
+    // '=' where padding cannot be (a row of '=' under the object: a separator line in a
+    // footer). Whether the pieces after a padding (at the start of the line or inside it)
+    // belong to the object, decode() asks as it reaches them.
     Position after = m_position;
-    const bool continues = std::all_of(m_line.begin(), m_line.end(), [&](char c) { return after.advance(c); });
-    // After a padded group the object was asked above and is not complete: a line that is
-    // base64 from a fresh start is its next piece (pieces encoded apart and joined; see
-    // decoders.h). Any other line there is the end, as before.
-    if (!continues && text && m_object_complete && m_position.padding > 0 && m_position.bits == 0) {
-        Position fresh;
-        if (std::all_of(m_line.begin(), m_line.end(), [&](char c) { return fresh.advance(c); })) {
-            m_base64.restart();
-            m_position = Position{};
-            decode(m_line);
-            m_line_decoded = true;
-            m_line.clear();
-            return;
-        }
-    }
+    const bool continues = after.takes(m_line);
     if (!continues) {
         if (!m_seen_data) throw Error(Failure::MalformedMessage, "invalid base64");
         m_ended = true;

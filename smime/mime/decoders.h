@@ -51,14 +51,17 @@ private:
 // base64 characters alone after unpadded base64 ("Thanks", "Regards") is decoded with it (no
 // decoder can tell it apart from data) and damages the object.
 // Padding inside the base64 ("TWFu" "TQ==" "TWFu" on lines of their own: pieces encoded apart
-// and joined, as some gateways and Java producers re-chunk) ends it for OpenSSL and Python's
-// email package; JavaMail decodes on. Here a line after a padded group is decoded on, as a
-// new base64 text, only when `object_complete` says the object is not complete yet and the
-// whole line is base64 from a fresh start: cut there, the object would be truncated and
-// refused anyway, so nothing that was read before reads otherwise, and once the object is
-// complete what follows is the trailer as before. Without `object_complete` nothing tells
-// data from a footer of base64 letters after the padding, and the padding still ends it.
-// Padding inside a line (pieces joined with no line break) is not read on.
+// and joined, as some gateways and Java producers re-chunk; or "TWFuTQ==TWFu" on one line,
+// joined with no line break, as a streaming encoder that pads at each flush writes an
+// unbroken body) ends it for OpenSSL and Python's email package; JavaMail decodes on. Here
+// the base64 letter after a padded group begins a new base64 text, decoded on only when
+// `object_complete`, asked there, says the object is not complete yet: cut there, the object
+// would be truncated and refused anyway, so nothing that was read before reads otherwise, and
+// once the object is complete what follows is the trailer as before (the rest of that line
+// too). A held line is decoded only when all of it is base64, each piece from a fresh start
+// ("RA==R!UY=" and "RA===RUY=" are not, and are the trailer whole). Without `object_complete`
+// nothing tells data from a footer of base64 letters after the padding, and the padding
+// still ends it, in a line as at its end.
 class Base64BodyDecoder final : public ByteSink {
 public:
     static constexpr std::size_t kMaxHeldLine = 1024;
@@ -80,6 +83,8 @@ private:
         int bits = 0;
         int padding = 0;
         bool advance(char c);  // false where the decoder would refuse `c` here
+        bool piece_starts(char c) const;  // `c` begins a piece: a letter after closing padding
+        bool takes(std::string_view text);  // advance() over `text`, each piece from a fresh start
     };
 
     Base64Decoder m_base64;

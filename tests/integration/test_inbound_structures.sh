@@ -29,15 +29,7 @@ python3 -c 'import cryptography.hazmat.primitives.ciphers.aead, cryptography.haz
   || fatal structures-setup "python3 cryptography (python3-cryptography) is required to build the CMS objects"
 python3 -c 'import pyasn1.codec.ber.encoder' 2>/dev/null \
   || fatal structures-setup "python3 pyasn1 (python3-pyasn1) is required to build the CMS objects"
-make_pki
-make_token alice bob
-export OPENSSL_CONF=/dev/null
-mkdir -p "$WORK/m" "$WORK/out" "$WORK/certs"
-FROM=dave@partner.example RCPT=alice@acme.example
-write_config "$WORK/in.toml" socket="inet:1@127.0.0.1" pki='revocation = "off"' extra="[directory]
-cache = \"$WORK/cache\"
-static_certificates = \"$WORK/certs\"" || fatal structures-setup "config"
-sed -i 's|^internal_networks = .*|internal_networks = ["192.0.2.0/24"]|' "$WORK/in.toml"
+inbound_offline_setup "$WORK/in.toml" structures alice bob
 
 # --- the objects ---------------------------------------------------------------------------------
 E=$WORK/m/plain.entity

@@ -32,15 +32,7 @@
 require_tools openssl perl python3 softhsm2-util pkcs11-tool gpgsm gpgconf cmsutil certutil pk12util certtool
 require_binaries
 T0=$SECONDS
-make_pki
-make_token alice bob erin petra
-export OPENSSL_CONF=/dev/null
-mkdir -p "$WORK/m" "$WORK/out" "$WORK/certs"
-FROM=dave@partner.example RCPT=alice@acme.example
-write_config "$WORK/keep.toml" socket="inet:1@127.0.0.1" pki='revocation = "off"' extra="[directory]
-cache = \"$WORK/cache\"
-static_certificates = \"$WORK/certs\"" || fatal opt-setup "config"
-sed -i 's|^internal_networks = .*|internal_networks = ["192.0.2.0/24"]|' "$WORK/keep.toml"
+inbound_offline_setup "$WORK/keep.toml" opt alice bob erin petra
 
 # --- helpers --------------------------------------------------------------------------------
 E=$WORK/m/plain.entity

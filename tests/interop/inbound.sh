@@ -13,6 +13,7 @@
 #   held PF CASE                    the hold-queue file of that message in Postfix $WORK/PF
 #   entity_body FILE OUT / header_field FILE NAME     body and unfolded header of a message
 #   same_body A B                   the two messages' bodies are the same bytes
+#   inbound_offline_setup FILE TAG TOKEN-NAME...   PKI, token, FROM/RCPT, an inbound config
 # PEER_DETAIL says why a peer helper failed.
 
 # _crlf: stdin to stdout with every line ending in CRLF.
@@ -215,6 +216,27 @@ inbound_config() {
   write_config "$file" port="$port" rules="$rules" extra="$extra" pki="$pki" || return 1
   sed -i 's|^internal_networks = .*|internal_networks = ["192.0.2.0/24"]|' "$file"
   grep -q '^internal_networks = \["192.0.2.0/24"\]' "$file"
+}
+
+# inbound_offline_setup FILE TAG TOKEN-NAME...: the set-up of a test that runs mail through
+# `ssmctl process --direction in` (the milter's pipeline, no MTA): the test PKI, a fresh token
+# with TOKEN-NAME's keys, OPENSSL_CONF=/dev/null (the openssl the test runs reads no host
+# configuration), $WORK/m, $WORK/out and $WORK/certs, FROM (the partner, dave) and RCPT
+# (alice, ours), and FILE: an inbound gateway's configuration (internal_networks holds only
+# 192.0.2.0/24; revocation off; the certificate cache in $WORK/cache, static certificates in
+# $WORK/certs, empty until the test puts some there). A configuration that does not write is
+# "fatal TAG-setup".
+inbound_offline_setup() {
+  local file=$1 tag=$2; shift 2
+  make_pki
+  make_token "$@"
+  export OPENSSL_CONF=/dev/null
+  mkdir -p "$WORK/m" "$WORK/out" "$WORK/certs"
+  FROM=dave@partner.example RCPT=alice@acme.example
+  write_config "$file" socket="inet:1@127.0.0.1" pki='revocation = "off"' extra="[directory]
+cache = \"$WORK/cache\"
+static_certificates = \"$WORK/certs\"" || fatal "$tag-setup" "config"
+  sed -i 's|^internal_networks = .*|internal_networks = ["192.0.2.0/24"]|' "$file"
 }
 
 # milter_message_lines FROM_BYTE LOG: the milter's "message" log lines written after FROM_BYTE.

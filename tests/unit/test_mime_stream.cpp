@@ -4,6 +4,9 @@
 // byte-at-a-time reference on pseudo-random input in many chunkings.
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <functional>
+#include <optional>
+
 #include "smime/mime/base64_lines.h"
 #include "smime/mime/body_facts.h"
 #include "smime/mime/decoders.h"
@@ -80,6 +83,29 @@ std::string reference_crlf(const std::string& in)
     return out;
 }
 
+// The Base64BodyDecoder over `text` written `chunk` octets at a time; with `object_size`, asked
+// whether the object is complete (the octets written against that size, as
+// milter/inbound_layers.cpp asks the CMS object's own length). `trailing`: trailing_text().
+std::string body_decode(const std::string& text, std::size_t chunk, std::optional<std::size_t> object_size,
+                        bool& trailing)
+{
+    MemorySink out;
+    std::function<bool()> complete;
+    if (object_size) complete = [&out, n = *object_size] { return out.data().size() >= n; };
+    Base64BodyDecoder dec(out, complete);
+    for (std::size_t i = 0; i < text.size(); i += chunk) dec.write(std::string_view(text).substr(i, chunk));
+    dec.finish();
+    trailing = dec.trailing_text();
+    return std::string(as_chars(out.data()));
+}
+
+std::string with_eol(const std::string& lf_text, const std::string& eol)
+{
+    std::string out;
+    for (char c : lf_text) out += c == '\n' ? eol : std::string(1, c);
+    return out;
+}
+
 }  // namespace
 
 class MimeStreamTest : public CppUnit::TestFixture {
@@ -90,6 +116,8 @@ class MimeStreamTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(base64_line_paths_agree_with_coreutils);
     CPPUNIT_TEST(base64_body_decoder_reads_mua_layouts_as_the_strict_one);
     CPPUNIT_TEST(base64_pieces_encoded_apart_are_read_while_the_object_is_incomplete);
+    CPPUNIT_TEST(base64_pieces_joined_inside_a_line);
+    CPPUNIT_TEST(base64_rows_of_equals_after_the_object_are_the_trailer);
     CPPUNIT_TEST(canonical_size_is_what_is_written);
     CPPUNIT_TEST(spooled_facts_match_the_scan);
     CPPUNIT_TEST_SUITE_END();
@@ -272,6 +300,101 @@ public:
                 CPPUNIT_ASSERT_MESSAGE(what, trailing);
             }
         }
+    }
+
+    // Pieces joined with no line break between them (a streaming encoder that pads at each
+    // flush and writes one unbroken line; a gateway that joins pieces and wraps the text
+    // again): the padding stands inside a line, "QUJD" "RA==" "RUY=" as "QUJDRA==RUY=". Read
+    // as pieces on lines of their own are: on while the object is incomplete, also beyond the
+    // first kMaxHeldLine octets of a line (no longer held there), and once the object is
+    // complete the rest is the trailer; without the question the first padding ends the
+    // base64. A line that is not base64 throughout, pieces and all, is the trailer whole, as
+    // before. Until 2026-12-04 a held line with padding inside was the trailer whole (the
+    // object truncated; "invalid base64" as the first line) and an unbroken one was refused.
+    void base64_pieces_joined_inside_a_line()
+    {
+        // 7 and 40 octets: "==" padding; 53: "="; 100: none. 3000 octets cut at 1000 ("==")
+        // and 1500 ("="): both paddings beyond the first kMaxHeldLine octets of the line.
+        const std::string small = pseudo_random(200, 41), big = pseudo_random(3000, 43);
+        const auto joined = [](const std::string& object, std::initializer_list<std::size_t> cuts) {
+            std::string text;
+            std::size_t at = 0;
+            for (std::size_t cut : cuts) {
+                text += tool("base64 -w 0", object.substr(at, cut - at));
+                at = cut;
+            }
+            return text + tool("base64 -w 0", object.substr(at));
+        };
+        const std::string small_line = joined(small, {7, 47, 100}), big_line = joined(big, {1000, 1500});
+        CPPUNIT_ASSERT(small_line.find("==") < small_line.size() - 2);
+        CPPUNIT_ASSERT(big_line.find('=') > Base64BodyDecoder::kMaxHeldLine && big_line.find('=') < big_line.size() - 2);
+        const std::string rewrapped = tool("fold -w 76", small_line) + "\n";  // padding mid-line, lines of 76
+        CPPUNIT_ASSERT(rewrapped.find("==") < 76 && rewrapped[rewrapped.find("==") + 2] != '\n');
+        for (const std::string eol : {"\n", "\r\n"})
+            for (std::size_t chunk : {std::size_t(1), std::size_t(5), std::size_t(1 << 16)}) {
+                const std::string what = "chunk " + std::to_string(chunk) + (eol.size() == 2 ? " CRLF" : " LF");
+                bool trailing = true;
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(what, std::string("ABCDEF"), body_decode("QUJDRA==RUY=" + eol, chunk, 6, trailing));
+                CPPUNIT_ASSERT_MESSAGE(what, !trailing);
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(what, std::string("ABCDEF"), body_decode("QUJD\r\nRA== RUY=" + eol, chunk, 6, trailing));
+                CPPUNIT_ASSERT_MESSAGE(what, !trailing);
+                for (const auto& [object, text] : {std::pair{&small, small_line + "\n"}, std::pair{&big, big_line + "\n"},
+                                                   std::pair{&small, rewrapped}}) {
+                    const std::string t = with_eol(text, eol), w = what + ", " + std::to_string(object->size()) + " octets";
+                    CPPUNIT_ASSERT_MESSAGE(w, body_decode(t, chunk, object->size(), trailing) == *object);
+                    CPPUNIT_ASSERT_MESSAGE(w, !trailing);
+                    // A footer after the last piece: skipped and reported.
+                    CPPUNIT_ASSERT_MESSAGE(w, body_decode(t + "Thanks" + eol, chunk, object->size(), trailing) == *object);
+                    CPPUNIT_ASSERT_MESSAGE(w, trailing);
+                    // The object complete at the first padding: what follows it in the line is
+                    // no piece of it.
+                    const std::size_t first = object == &small ? 7 : 1000;
+                    CPPUNIT_ASSERT_MESSAGE(w, body_decode(t, chunk, first, trailing) == object->substr(0, first));
+                    CPPUNIT_ASSERT_MESSAGE(w, trailing);
+                    // Without asking: the first padding ends the base64, in a line as at its end.
+                    CPPUNIT_ASSERT_MESSAGE(w, body_decode(t, chunk, std::nullopt, trailing) == object->substr(0, first));
+                    CPPUNIT_ASSERT_MESSAGE(w, trailing);
+                }
+                // After the padding, a rest that is no base64 from a fresh start: the line is no
+                // base64, the trailer whole (the object incomplete: refused by its reader).
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(what, std::string("ABC"), body_decode("QUJD" + eol + "RA==R!UY=" + eol, chunk, 6, trailing));
+                CPPUNIT_ASSERT_MESSAGE(what, trailing);
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(what, std::string("ABC"), body_decode("QUJD" + eol + "RA===RUY=" + eol, chunk, 6, trailing));
+                CPPUNIT_ASSERT_MESSAGE(what, trailing);
+            }
+    }
+
+    // A row of '=' after the object (a footer's rule: an AV gateway's note, a disclaimer) is no
+    // padding and no data, whether the object's last group was padded, left unpadded (its
+    // padding not needed to know the object complete) or whole: the trailer, skipped and
+    // reported; nothing of it reaches the object.
+    void base64_rows_of_equals_after_the_object_are_the_trailer()
+    {
+        const std::string object = pseudo_random(200, 47);  // 200 = 3 * 66 + 2: one '=' of padding
+        const std::string wrapped = tool("base64 -w 76", object);
+        std::string unpadded = wrapped;
+        unpadded.erase(unpadded.rfind('='), 1);
+        const std::string rule(50, '='), footer = "Scanned by the gateway anti-virus.";
+        const struct {
+            std::string text, expect;
+        } cases[] = {
+            {"QUJDRA==\n", "ABCD"},
+            {"QUJDRA\n", "ABCD"},
+            {"QUJDRA=\n", "ABCD"},
+            {"QUJD\n", "ABC"},
+            {wrapped, object},
+            {unpadded, object},
+            {tool("base64 -w 76", object.substr(0, 198)), object.substr(0, 198)},
+        };
+        for (const auto& c : cases)
+            for (const std::string eol : {"\n", "\r\n"})
+                for (const std::string& after : {rule + "\n" + footer + "\n", rule + "\n", "\n" + rule + "\n", "==" + rule + "\n"})
+                    for (std::size_t chunk : {std::size_t(1), std::size_t(5), std::size_t(1 << 16)}) {
+                        const std::string what = std::to_string(c.expect.size()) + " octets, chunk " + std::to_string(chunk);
+                        bool trailing = false;
+                        CPPUNIT_ASSERT_MESSAGE(what, body_decode(with_eol(c.text + after, eol), chunk, c.expect.size(), trailing) == c.expect);
+                        CPPUNIT_ASSERT_MESSAGE(what, trailing);
+                    }
     }
 
     void canonical_size_is_what_is_written()
