@@ -586,6 +586,8 @@ void InboundProcessor::judge_signers(const smime::cms::VerifyResult& v, const st
         layer.signer_attributes.push_back(s.signed_attributes);
         for (const auto& oid : s.ignored_hints)
             layer.log_detail += "signer-hint-ignored " + log::field("attribute", oid) + " ";
+        // Our own words ("signer-key-weak=rsa1024"): no sanitising needed.
+        for (const auto& note : s.notes) layer.log_detail += note + " ";
     }
 }
 

@@ -146,6 +146,8 @@ printf '%ssubjectKeyIdentifier = none\nauthorityKeyIdentifier = none\n' "$(cat e
   openssl x509 -req -in noid.csr -CA "$PKI/sub-ca.cert.pem" -CAkey "$PKI/sub-ca.key.pem" -set_serial 0x1d1 -days 30 -extfile ee-noid.ext -out noid.cert.pem
   openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout utf8.key.pem -utf8 -subj "/O=Partner Straße GmbH/CN=Dävé Jørgensen 山田" -out utf8.csr
   openssl x509 -req -in utf8.csr -CA "$PKI/sub-ca.cert.pem" -CAkey "$PKI/sub-ca.key.pem" -set_serial 0x1d2 -days 30 -extfile ee.ext -out utf8.cert.pem
+  openssl req -new -newkey rsa:1024 -nodes -keyout rsa1024.key.pem -subj "/O=Partner/CN=dave old key" -out rsa1024.csr
+  openssl x509 -req -in rsa1024.csr -CA "$PKI/sub-ca.cert.pem" -CAkey "$PKI/sub-ca.key.pem" -set_serial 0x1d3 -days 30 -extfile ee.ext -out rsa1024.cert.pem
   if openssl x509 -in noid.cert.pem -noout -text | grep -q 'Key Identifier'; then echo "noid has a key identifier"; exit 1; fi
   openssl asn1parse -in utf8.cert.pem | grep -q 'UTF8STRING *:Dävé'
 ) >>"$WORK/openssl.log" 2>&1
@@ -334,5 +336,10 @@ o -sign -binary -signer deep.cert.pem -inkey deep.key.pem -certfile long-chain.p
 o -sign -binary -signer noid.cert.pem -inkey noid.key.pem -certfile "$PKI/sub-ca.cert.pem" -in "$E" -outform DER -out noid.der
 o -sign -binary -signer utf8.cert.pem -inkey utf8.key.pem -certfile "$PKI/sub-ca.cert.pem" -in "$E" -outform DER -out utf8.der
 for cn in deep noid utf8; do signed_mail "det-signer-$cn" "$cn.der" "$E"; expect_verified "det-signer-$cn"; done
+# An RSA key below 2048 bits (RFC 8551 §4: SHOULD NOT be used; old mail has them): verified,
+# and the log says so.
+o -sign -binary -signer rsa1024.cert.pem -inkey rsa1024.key.pem -certfile "$PKI/sub-ca.cert.pem" -in "$E" -outform DER -out rsa1024.der
+signed_mail det-signer-rsa1024 rsa1024.der "$E"
+expect_verified det-signer-rsa1024 "$FROM" "signer-key-weak=rsa1024 .*smime=pass signer=$FROM "
 
 note "took $((SECONDS - T0)) s"
