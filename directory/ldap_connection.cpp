@@ -755,30 +755,24 @@ Client::Answer Client::search(const SearchRequest& request)
     // while the other threads go on as if it were still down (other servers, or a fast
     // failure) until that search has its answer. So a server that still hangs costs one timeout
     // per retry_after, whatever the load. retry_after 0: nothing is ever marked down.
-    // A search clears only the mark it saw when it set out: none (0), or the window it claimed
-    // as the probe. A mark set meanwhile by another search (its own attempt failed while this
-    // one waited) is fresher news than this answer, which may come from a connection that was
-    // still served: erased, the next search would wait a whole timeout again on a server that
-    // still hangs. So the mark is cleared by compare-exchange from the value seen, never stored
-    // over.
+    // An answer (or a failure of the question alone) sets the server up again, as the latest
+    // news of it, unless a mark was set after the answer came: a search that failed meanwhile
+    // (its store after ours, or ours delayed past it) knows more, and erased, its mark would
+    // cost the next search a whole timeout on a server that hangs again. A mark holds the
+    // time it was set plus the window, so its age is known; the probe's own claim is older
+    // than its answer and is cleared by it.
     const std::int64_t now = now_ns();
     const std::int64_t window = std::chrono::duration_cast<std::chrono::nanoseconds>(m_retry_after).count();
     std::vector<std::size_t> order;  // the configured order, without the servers marked down
-    std::vector<std::int64_t> seen;  // per entry of order: the mark as this search left it (0: none)
     for (std::size_t i = 0; i < m_pools.size(); ++i) {
         std::int64_t down = m_down_until[i].load();
-        if (down == 0) {
+        if (down == 0 || (down <= now && m_down_until[i].compare_exchange_strong(down, now + window)))
             order.push_back(i);
-            seen.push_back(0);
-        } else if (down <= now && m_down_until[i].compare_exchange_strong(down, now + window)) {
-            order.push_back(i);
-            seen.push_back(now + window);
-        }
     }
-    // The server answered this search (or failed only this question): up, unless another search
-    // has marked it down since.
-    auto clear_own_mark = [this](std::size_t i, std::int64_t mine) {
-        if (mine != 0) m_down_until[i].compare_exchange_strong(mine, 0);
+    auto set_up = [this, window](std::size_t i, std::int64_t answered) {
+        std::int64_t mark = m_down_until[i].load();
+        while (mark != 0 && mark - window <= answered && !m_down_until[i].compare_exchange_weak(mark, 0)) {
+        }
     };
 
     std::string why;
@@ -786,14 +780,13 @@ Client::Answer Client::search(const SearchRequest& request)
         why += why.empty() ? "" : "; ";
         why += text;
     };
-    for (std::size_t k = 0; k < order.size(); ++k) {
-        const std::size_t i = order[k];
+    for (std::size_t i : order) {
         ServerPool& pool = *m_pools[i];
         try {
             Answer answer;
             static_cast<SearchResult&>(answer) = pool.search(request, m_sent);
+            set_up(i, now_ns());
             answer.server = pool.uri();
-            clear_own_mark(i, seen[k]);
             return answer;
         } catch (const LdapError& e) {
             if (window > 0 && server_unusable(e)) {
@@ -804,7 +797,7 @@ Client::Answer Client::search(const SearchRequest& request)
                 m_down_until[i] = now_ns() + window;
             } else {
                 // The server answered (the failure is this question's), or retry_after is 0.
-                clear_own_mark(i, seen[k]);
+                set_up(i, now_ns());
             }
             log::warning("ldap_server_failed", {{"server", pool.uri()}, {"error", e.what()}});
             metrics::count_directory_error(metrics::DirectorySource::LdapServer);

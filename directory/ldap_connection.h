@@ -246,8 +246,8 @@ private:
 // every server is marked down a search fails at once, without waiting for any timeout. When a
 // server's window has passed, one search (of all threads) asks it again; the others treat it
 // as down until that search has its answer, so a server that still hangs costs one timeout per
-// retry_after. An answer sets a server up again only when no other search has marked it down
-// since this one set out. retry_after 0: no server is ever marked down.
+// retry_after. An answer sets a server up again unless another search marked it down after
+// the answer came. retry_after 0: no server is ever marked down.
 class Client {
 public:
     struct Settings {

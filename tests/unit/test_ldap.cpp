@@ -285,7 +285,7 @@ class LdapTest final : public CppUnit::TestFixture {
     CPPUNIT_TEST(unresponsive_tls_server_times_out);
     CPPUNIT_TEST(servers_marked_down_fail_fast);
     CPPUNIT_TEST(server_asked_again_after_retry_after);
-    CPPUNIT_TEST(fresher_mark_survives_an_answer);
+    CPPUNIT_TEST(answer_after_a_mark_sets_the_server_up);
     CPPUNIT_TEST(timeout_thread_that_cannot_start);
     CPPUNIT_TEST(concurrent_lookups_share_the_pool);
     CPPUNIT_TEST(client_generic_search);
@@ -726,12 +726,14 @@ public:
     }
 
     // Two searches of one server overlap: the first (B) times out and marks the server down while
-    // the second (A), which found it up, still waits; then A gets its answer. A must not erase
-    // B's mark (it saw no mark when it set out, so the mark is not its to clear): before, it set
-    // the server up again, and the next search waited for another whole timeout if the server
-    // still hung. slapd is frozen (SIGSTOP) for both and thawed between B's failure and A's
-    // deadline (A set out `stagger` after B, so it has that long left).
-    void fresher_mark_survives_an_answer()
+    // the second (A), which found it up, still waits; meanwhile a third search is refused at
+    // once (B's mark holds). Then the server answers A: the latest news, so the server is up
+    // again and the next search asks it (rather than failing fast for retry_after on a server
+    // that answers). A mark set after an answer came survives it (ldap_connection.cpp, set_up);
+    // that ordering is a matter of microseconds and is not driven here. slapd is frozen (SIGSTOP)
+    // for both and thawed between B's failure and A's deadline (A set out `stagger` after B, so
+    // it has that long left).
+    void answer_after_a_mark_sets_the_server_up()
     {
         using namespace std::chrono;
         Slapd slapd;
@@ -772,21 +774,31 @@ public:
         });
         const bool a_sent = sent(2);  // A found the server up (it was asked)
         b.join();                     // B timed out: the server is marked down
+        std::string c_failure;        // while A still waits: refused at once, not asked
+        try {
+            client.search(request);
+        } catch (const Error& e) {
+            c_failure = e.what();
+        }
+        const std::uint64_t sent_while_marked = client.searches_sent();
         frozen.thaw();
         a.join();
         CPPUNIT_ASSERT(b_sent && a_sent);
         CPPUNIT_ASSERT_MESSAGE(b_failure, b_failure.find("Timed out") != std::string::npos ||
                                               b_failure.find("timed out") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(c_failure, c_failure.find("marked down") != std::string::npos);
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t{2}, sent_while_marked);
         CPPUNIT_ASSERT_MESSAGE(a_failure, a_failure.empty());
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, a_entries);
-        // B's mark stands: the next search is refused at once, without asking the server.
+        // A's answer came after B's mark: the server is asked again, and answers.
+        std::size_t d_entries = 0;
         try {
-            client.search(request);
-            CPPUNIT_FAIL("B's mark was erased by A's answer: the server was asked again");
+            d_entries = client.search(request).entries.size();
         } catch (const Error& e) {
-            CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).find("marked down") != std::string::npos);
+            CPPUNIT_FAIL(std::string("the server answered A after B's mark, yet: ") + e.what());
         }
-        CPPUNIT_ASSERT_EQUAL(std::uint64_t{2}, client.searches_sent());
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, d_entries);
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t{3}, client.searches_sent());
     }
 
     // The thread that bounds a connection's wait (ldap_connection.cpp, Deadline) cannot be
