@@ -49,10 +49,31 @@ void load_connection(Loader& L, const toml::table* t, std::string_view table, co
         L.fail(L.region(t, "timeout"), "timeout must be between 1s and 120s");
 }
 
+// Whether `filter` is one parenthesised item whose parentheses balance, with no empty item.
+// A value's own parentheses are escaped (\28, \29: RFC 4515 §3), so counting is exact. libldap
+// finds the same mistakes only when it encodes a search, where the failure looks like a lost
+// connection: the server marked down and every lookup a 451, instead of an error at load.
+bool balanced_filter(std::string_view filter)
+{
+    int depth = 0;
+    for (std::size_t i = 0; i < filter.size(); ++i) {
+        if (filter[i] == '(') {
+            if (i + 1 < filter.size() && filter[i + 1] == ')') return false;  // "()"
+            ++depth;
+        } else if (filter[i] == ')') {
+            if (--depth < 0 || (depth == 0 && i + 1 != filter.size())) return false;
+        }
+    }
+    return depth == 0;
+}
+
 void check_filter(Loader& L, const toml::table* t, std::string_view key, const std::string& filter)
 {
     if (filter.find("%s") == std::string::npos || filter.front() != '(' || filter.back() != ')')
         L.fail(L.region(t, key), std::string(key) + " must be a parenthesised LDAP filter containing %s");
+    else if (!balanced_filter(filter))
+        L.fail(L.region(t, key), std::string(key) + " must be one LDAP filter whose parentheses balance, "
+                                 "without empty items (a value's own are written \\28 and \\29)");
 }
 
 LdapDirectory load_ldap(Loader& L, const toml::table* t, const std::string& file)

@@ -565,6 +565,12 @@ max_value_bytes = 4096
             {head + ok + "filter = \"(mail=x)\"\n",
              "bad.toml:7:10: filter must be a parenthesised LDAP filter containing %s"},
             {head + ok + "filter = \"mail=%s\"\n", "bad.toml:7:10: filter must be"},
+            {head + ok + "filter = \"(|(mail=%s)\"\n",
+             "bad.toml:7:10: filter must be one LDAP filter whose parentheses balance, without empty items "
+             "(a value's own are written \\28 and \\29)"},
+            {head + ok + "filter = \"(mail=%s))\"\n", "bad.toml:7:10: filter must be one LDAP filter whose"},
+            {head + ok + "filter = \"(mail=%s)(cn=x)\"\n", "bad.toml:7:10: filter must be one LDAP filter whose"},
+            {head + ok + "filter = \"(&(mail=%s)())\"\n", "bad.toml:7:10: filter must be one LDAP filter whose"},
             {head + ok + "bind_dn = \"cn=reader\"\n", "bad.toml:7:11: bind_dn needs bind_password_file"},
             {head + ok + "bind_password_file = \"/x\"\n", "bad.toml:7:22: bind_password_file needs bind_dn"},
             {head + ok + "starttls = true\n" + "[[directory.ldap]]\n" + ok + "filter = \"(x)\"\n",
@@ -637,6 +643,10 @@ max_value_bytes = 4096
                 CPPUNIT_ASSERT_MESSAGE(what + " should start with " + c.expect, what.rfind(c.expect, 0) == 0);
             }
         }
+        // A value's own parentheses, escaped (RFC 4515), are no imbalance.
+        CPPUNIT_ASSERT_EQUAL(std::string("(&(mail=%s)(cn=a\\28b\\29))"),
+                             parse_config(head + ok + "filter = \"(&(mail=%s)(cn=a\\\\28b\\\\29))\"\n", "ok.toml")
+                                 ->directory.ldap[0].filter);
     }
 
     void directory_smimea()
