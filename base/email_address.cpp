@@ -474,6 +474,11 @@ std::string EmailAddress::directory_form() const
     return std::string(compared_local_part(m_local)) + "@" + m_domain.str();
 }
 
+std::string EmailAddress::unquoted_local_part() const
+{
+    return quoted_string_content(m_local).value_or(m_local);
+}
+
 bool EmailAddress::same_as(const EmailAddress& o) const
 {
     if (!(m_domain == o.m_domain)) return false;

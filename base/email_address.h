@@ -68,6 +68,10 @@ public:
     // question: a search for the quoted spelling found nothing, and that "none" was then
     // served to the bare one. Case is kept (LDAP mail matching ignores it).
     std::string directory_form() const;
+    // The local part as the mailbox's name, without the syntax of its quoting: the content of a
+    // quoted local part with each quoted-pair replaced by its character ("a b" for "a\ b"@x),
+    // any other local part as it is. What RFC 8162 §3 hashes (SMIMEA owner names).
+    std::string unquoted_local_part() const;
     // Whether both are one mailbox: key() == o.key().
     bool same_as(const EmailAddress& o) const;
 

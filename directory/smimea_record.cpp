@@ -8,29 +8,13 @@
 
 namespace ssm::directory {
 
-namespace {
-
-// RFC 8162 §3 step 2 (RFC 7929 §3): "Any enclosing double quotes are removed. Any literal
-// quoting is removed." EmailAddress keeps a local part that needs quoting as one quoted string
-// with only '"' and '\' escaped ("a b", "a\"b"); needless quotes it has dropped already.
-// The quotes are syntax of the address, not part of the mailbox's name: hashed, they gave an
-// owner name no publisher computes ("a b"@x is published under SHA-256 of a b).
-std::string unquoted_local_part(const std::string& local)
-{
-    if (local.size() < 2 || local.front() != '"' || local.back() != '"') return local;
-    std::string out;
-    for (std::size_t i = 1; i + 1 < local.size(); ++i) {
-        if (local[i] == '\\' && i + 2 < local.size()) ++i;  // a quoted-pair: its character
-        out += local[i];
-    }
-    return out;
-}
-
-}  // namespace
-
 std::string smimea_owner_name(const EmailAddress& address)
 {
-    const std::string local = unquoted_local_part(address.local_part());
+    // RFC 8162 §3 step 2 (RFC 7929 §3): "Any enclosing double quotes are removed. Any literal
+    // quoting is removed." The quotes are syntax of the address, not part of the mailbox's
+    // name: hashed, they gave an owner name no publisher computes ("a b"@x is published under
+    // SHA-256 of a b).
+    const std::string local = address.unquoted_local_part();
     sha256_ctx ctx;
     sha256_init(&ctx);
     sha256_update(&ctx, local.size(), reinterpret_cast<const std::uint8_t*>(local.data()));
