@@ -66,15 +66,16 @@ Bytes encode(const CacheEntry& e)
     return out;
 }
 
-// With `exact_local_part` the local part as written: such a source tells spellings apart (DNS
-// SMIMEA hashes the local part as given, RFC 8162), and one spelling's answer must not stand
-// for another's: a "none" for Dave@ would refuse dave@ for negative_ttl. Domains are lower
-// case already.
+// With `exact_local_part` the local part as the source is asked for it: such a source tells
+// case apart (DNS SMIMEA hashes the local part as given, RFC 8162), and one spelling's answer
+// must not stand for another's: a "none" for Dave@ would refuse dave@ for negative_ttl. Needless
+// quotes are no spelling of their own ("a..b"@x and a..b@x ask the same owner name): one entry.
+// Domains are lower case already.
 std::string entry_key(const std::string& source_key, const EmailAddress& address, bool exact_local_part)
 {
     std::string key = source_key;
     key.push_back('\0');
-    key += exact_local_part ? address.str() : address_key(address);
+    key += exact_local_part ? address.directory_form() : address_key(address);
     return key;
 }
 

@@ -52,9 +52,9 @@ public:
         if (failure) throw Error(*failure, "directory down (test)");
         std::vector<CertificateCandidate> out;
         std::lock_guard lock(m_mutex);
-        // A case-sensitive source (DNS SMIMEA hashes the local part as given) answers for the
-        // spelling it was asked.
-        if (auto it = m_table.find(case_sensitive ? address.str() : address_key(address)); it != m_table.end())
+        // A case-sensitive source (DNS SMIMEA hashes the local part as given, without needless
+        // quotes) answers for the spelling it was asked.
+        if (auto it = m_table.find(case_sensitive ? address.directory_form() : address_key(address)); it != m_table.end())
             for (const auto& name : it->second) {
                 out.push_back(
                     CertificateCandidate{pki::SharedCertificate(pki_cert(name)), m_name + " server2", std::nullopt, 0});
@@ -240,6 +240,12 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, cache.lookup(addr("dave@partner.example")).size());
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, cache.lookup(addr("dave@PARTNER.example")).size());  // domains: one
         CPPUNIT_ASSERT_EQUAL(2, b.inner->calls.load());
+        // Needless quotes are no spelling of their own: "da..ve"@ and da..ve@ ask one owner
+        // name, one question and one entry (two before: keyed by str(), which keeps them).
+        b.inner->publish("da..ve@partner.example", {"bob"});
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, cache.lookup(addr("\"da..ve\"@partner.example")).size());
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, cache.lookup(addr("da..ve@partner.example")).size());
+        CPPUNIT_ASSERT_EQUAL(3, b.inner->calls.load());
         // ssmctl cache flush ADDR removes every spelling of the address.
         CPPUNIT_ASSERT(flush_cache_entry(*b.env, addr("DAVE@partner.example")));
         CPPUNIT_ASSERT(!cache.peek(addr("Dave@partner.example")));
