@@ -185,7 +185,8 @@ constexpr std::array kKeys = {
             "ldapi:/// is libldap's default): no TLS, so starttls and ca_file do not apply to it."},
     KeySpec{"directory.ldap[]", "base", K::String, "", true, true, "Search base DN."},
     KeySpec{"directory.ldap[]", "filter", K::String, "\"(mail=%s)\"", false, true,
-            "Search filter; %s is replaced by the recipient address, escaped (RFC 4515)."},
+            "Search filter; %s is replaced by the recipient address, escaped (RFC 4515). One "
+            "parenthesised filter, its parentheses balanced, no empty item."},
     KeySpec{"directory.ldap[]", "bind_dn", K::String, "", false, true,
             "DN for a simple bind; absent: anonymous."},
     KeySpec{"directory.ldap[]", "bind_password_file", K::String, "", false, true,
@@ -212,7 +213,8 @@ constexpr std::array kKeys = {
     KeySpec{"directory.groups", "user_base", K::String, "", true, true,
             "Search base of the people whose addresses are looked up."},
     KeySpec{"directory.groups", "user_filter", K::String, "\"(mail=%s)\"", false, true,
-            "Filter finding an address's entries; %s is the escaped address."},
+            "Filter finding an address's entries; %s is the escaped address. One parenthesised "
+            "filter, its parentheses balanced, no empty item."},
     KeySpec{"directory.groups", "group_base", K::String, "\"\"", false, true,
             "Where groups named by cn (not by DN) are; empty: groups must be given as DNs."},
     KeySpec{"directory.groups", "bind_dn", K::String, "", false, true,
