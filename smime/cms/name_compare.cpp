@@ -2,6 +2,8 @@
 // with the cms.asn module (RDNSequence, DirectoryString); both may be attacker-controlled.
 #include "smime/cms/name_compare.h"
 
+#include <unistr.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <optional>
@@ -22,23 +24,12 @@ struct Attribute {
 };
 using Rdn = std::vector<Attribute>;
 
+// One code point (checked: at most U+10FFFF, no surrogate) appended as UTF-8, by libunistring.
 void append_utf8(std::uint32_t cp, std::string& out)
 {
-    if (cp < 0x80) {
-        out.push_back(char(cp));
-    } else if (cp < 0x800) {
-        out.push_back(char(0xc0 | (cp >> 6)));
-        out.push_back(char(0x80 | (cp & 0x3f)));
-    } else if (cp < 0x10000) {
-        out.push_back(char(0xe0 | (cp >> 12)));
-        out.push_back(char(0x80 | ((cp >> 6) & 0x3f)));
-        out.push_back(char(0x80 | (cp & 0x3f)));
-    } else {
-        out.push_back(char(0xf0 | (cp >> 18)));
-        out.push_back(char(0x80 | ((cp >> 12) & 0x3f)));
-        out.push_back(char(0x80 | ((cp >> 6) & 0x3f)));
-        out.push_back(char(0x80 | (cp & 0x3f)));
-    }
+    std::uint8_t octets[6];
+    const int n = u8_uctomb(octets, cp, sizeof octets);
+    if (n > 0) out.append(reinterpret_cast<const char*>(octets), static_cast<std::size_t>(n));
 }
 
 // The characters of a DirectoryString alternative as UTF-8; nullopt when they are not
