@@ -4,6 +4,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -97,21 +98,49 @@ private:
     std::uint64_t m_count = 0;
 };
 
-// The bytes [begin, end) of another source (e.g. one MIME part of a spooled body).
-// `inner` must outlive it; reading skips forward through `inner` (sources are sequential).
-class SliceSource final : public ByteSource {
+// A source that knows how far it has been read, so that one reader can serve several
+// slices in body order (SliceSource) without going back to the first byte for each.
+// `inner` must outlive it. Its position is unknown until the first rewind or seek: the
+// inner source may have been read before.
+class TrackedSource final : public ByteSource {
 public:
-    SliceSource(ByteSource& inner, std::uint64_t begin, std::uint64_t end);
+    explicit TrackedSource(ByteSource& inner) : m_inner(inner) {}
     std::size_t read(std::span<std::uint8_t> buf) override;
-    void rewind() override { m_pos = 0; m_positioned = false; }
-    std::uint64_t size() const override { return m_end - m_begin; }
+    void rewind() override;
+    std::uint64_t size() const override { return m_inner.size(); }
+    // Moves to `offset`: forward by reading, from the first byte when the offset lies behind
+    // (or the position is unknown). At the end of the source when it is shorter.
+    void seek(std::uint64_t offset);
+    // How far it has been read; nullopt until the first rewind or seek.
+    std::optional<std::uint64_t> position() const { return m_known ? std::optional(m_pos) : std::nullopt; }
 
 private:
     ByteSource& m_inner;
+    std::uint64_t m_pos = 0;
+    bool m_known = false;
+};
+
+// The bytes [begin, end) of another source (e.g. one MIME part of a spooled body).
+// `inner` must outlive it. Over a plain source the slice rewinds it and skips to `begin`
+// (sources are sequential); over a TrackedSource shared by slices it reads on from where
+// the last one stopped when it starts at or after that point, so slices taken in body order
+// read the body once.
+class SliceSource final : public ByteSource {
+public:
+    SliceSource(ByteSource& inner, std::uint64_t begin, std::uint64_t end);
+    SliceSource(TrackedSource& shared, std::uint64_t begin, std::uint64_t end);
+    SliceSource(const SliceSource&) = delete;  // m_source may point into the object itself
+    SliceSource& operator=(const SliceSource&) = delete;
+    std::size_t read(std::span<std::uint8_t> buf) override;
+    void rewind() override { m_pos = 0; }
+    std::uint64_t size() const override { return m_end - m_begin; }
+
+private:
+    std::optional<TrackedSource> m_own;  // over a plain source
+    TrackedSource* m_source;
     std::uint64_t m_begin;
     std::uint64_t m_end;
     std::uint64_t m_pos = 0;
-    bool m_positioned = false;
 };
 
 // Copies a whole source to a sink in bounded chunks.

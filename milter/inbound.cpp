@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <ctime>
 
 #include "base/ascii.h"
@@ -47,29 +46,10 @@ constexpr std::size_t kMaxNestedSignatures = 8;
 // opaque signature (application/pkcs7-mime without smime-type, application/octet-stream named
 // *.p7m: forwarded encrypted mail looks the same) is one only when its CMS content type says
 // so, and must not use up the signatures of a message that carries a few. Each look copies
-// the part and undoes its transfer encoding; the parts do not overlap and are read in one
-// pass (copy_range), so all the looks together cost about two copies of the body.
+// the part's header block and, for a part that may be a signature, copies its body; the
+// parts do not overlap and come in body order, so one reader serves them all
+// (TrackedSource): all the looks together read the body once and copy at most its size.
 constexpr std::size_t kMaxNestedCandidates = 32;
-
-// Copies the octets [begin, end) of `src`, read up to `pos`, to `out` and leaves `pos` at
-// `end`. verify_nested's parts come in body order and do not overlap, so one reader goes
-// through the body once however many parts are looked at (a SliceSource per part would read
-// the body from its start for each).
-void copy_range(ByteSource& src, std::uint64_t& pos, std::uint64_t begin, std::uint64_t end, ByteSink& out)
-{
-    if (begin < pos) {  // not after the last one: from the start
-        src.rewind();
-        pos = 0;
-    }
-    std::array<std::uint8_t, 16 * 1024> buf;
-    while (pos < end) {
-        const std::uint64_t want = std::min<std::uint64_t>(buf.size(), pos < begin ? begin - pos : end - pos);
-        const std::size_t n = src.read(std::span(buf.data(), static_cast<std::size_t>(want)));
-        if (n == 0) return;  // shorter than scanned: the part is what there is
-        if (pos >= begin) out.write(ByteView(buf.data(), n));
-        pos += n;
-    }
-}
 
 Bytes read_all(const Spool& spool, std::uint64_t limit)
 {
@@ -500,18 +480,24 @@ void InboundProcessor::verify_nested(const std::vector<HeaderField>& fields, con
     const auto& m = m_config.milter;
     std::size_t signatures = 0;  // reported: verified, or damaged (permerror)
     auto body_reader = body.reader();
-    std::uint64_t read_to = 0;  // of body_reader
+    TrackedSource body_source(*body_reader);
     for (const auto& [part, number] : found) {
         if (signatures == kMaxNestedSignatures) {
             unchecked = true;
             break;
         }
-        Spool part_entity(m.spool_dir, m.memory_spool_limit);  // header block and body
-        copy_range(*body_reader, read_to, part->begin, part->end, part_entity);
-        auto entity = part_entity.reader();
+        // The header block as the scanner saw it (to its empty line), in memory: bounded, as
+        // parse_header_block refuses a larger one.
+        if (part->body_begin - part->begin > limits.max_header_block) continue;
+        MemorySink header_bytes;
+        {
+            SliceSource header_block(body_source, part->begin, part->body_begin);
+            copy_stream(header_block, header_bytes);
+        }
         smime::mime::HeaderBlock hb;
         try {
-            hb = smime::mime::parse_header_block(*entity, limits);
+            MemorySource header_source(header_bytes.data());
+            hb = smime::mime::parse_header_block(header_source, limits);
         } catch (const Error& e) {
             if (e.failure() != Failure::MalformedMessage && e.failure() != Failure::MessageTooLarge) throw;
             continue;
@@ -521,9 +507,14 @@ void InboundProcessor::verify_nested(const std::vector<HeaderField>& fields, con
         const SmimeLabel label = label_of(part_fields);
         const bool opaque = label == SmimeLabel::Pkcs7Signed || label == SmimeLabel::Pkcs7Unlabelled;
         if (label != SmimeLabel::Detached && !opaque) continue;
+        // The body as parse_header_block reads the part: it ends the header block at a line
+        // that is no field, where the scanner reads on to the empty line; such lines start it.
         Spool part_body(m.spool_dir, m.memory_spool_limit);
-        smime::mime::BodySource pb(*entity, hb.body_offset);
-        copy_stream(pb, part_body);
+        const Bytes& header_block = header_bytes.data();
+        if (hb.body_offset < header_block.size())
+            part_body.write(ByteView(header_block).subspan(static_cast<std::size_t>(hb.body_offset)));
+        SliceSource body_of_part(body_source, part->body_begin, part->end);
+        copy_stream(body_of_part, part_body);
         // The signed content's IMAP part number, as "1" is for a signature over the whole
         // body: for multipart/signed its first part, for an opaque signature the
         // pkcs7-mime part itself, whose content is the signed entity. Not the number a

@@ -691,6 +691,19 @@ list_wrap list-footer-opaque-strict opq-plain strict@partner.example
 run list-footer-opaque-strict keep strict@partner.example
 if [ "$RC" = 1 ] && grep -q '550 5.7.1' <<<"$LOG"; then pass list-footer-opaque-strict-still-refused
 else fail list-footer-opaque-strict-still-refused "exit $RC: $LOG"; fi
+# A line that is no header field before the empty line of the signed part's header block:
+# parse_header_block ends the block there (its body then starts with that line, which the
+# multipart/signed reads as preamble), the scanner reads on to the empty line. The signature
+# is still found and verified for its part (the header block is read from the part's bytes in
+# memory, its body from the shared reader of the message body).
+{ outer list-footer-odd-header
+  printf 'Content-Type: multipart/mixed; boundary="===============0412=="\r\n\r\n--===============0412==\r\n'
+  perl -e 'local $/; my $m = <STDIN>; my ($h, $b) = split(/\r\n\r\n/, $m, 2); $h =~ s/\r\n[ \t]+/ /g;
+           my ($ct) = $h =~ /^(Content-Type:[^\r]*)/mi; print "$ct\r\na line that is no field\r\n\r\n$b"' <"$WORK/out/det-plain.eml"
+  printf '\r\n--===============0412==\r\nContent-Type: text/plain\r\n\r\nfooter\r\n\r\n--===============0412==--\r\n'; } >"$WORK/out/list-footer-odd-header.eml"
+run list-footer-odd-header
+if [ "$RC" = 0 ] && grep -q '^mx.acme.example; smime=pass reason="signature over part 1.1 only, not the whole message" body.smime-identifier=dave@partner.example body.smime-part=1.1 ' <<<"$(ar)"
+then pass list-footer-odd-header; else fail list-footer-odd-header "exit $RC: $(ar) $LOG"; fi
 # Parts that may be opaque signatures until their CMS content type is read: forwarded
 # encrypted mails as S/MIME v2 clients label them (application/pkcs7-mime without smime-type)
 # and as application/octet-stream named *.p7m. Nine of them before a list's signed message

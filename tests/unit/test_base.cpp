@@ -18,6 +18,7 @@
 
 #include <fcntl.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -47,6 +48,7 @@ class BaseTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(secret_file_refuses_what_is_no_file);
     CPPUNIT_TEST(secret_moves_leave_no_copy);
     CPPUNIT_TEST(slice_source_reads_range);
+    CPPUNIT_TEST(slices_of_one_tracked_source_read_it_once_in_order);
     CPPUNIT_TEST(memory_source_refuses_temporaries);
     CPPUNIT_TEST(unique_fd_closes_exactly_once);
     CPPUNIT_TEST(joined_with_separators);
@@ -585,6 +587,63 @@ public:
                 slice.rewind();
             }
         }
+    }
+
+    // Parts of a spooled body looked at in body order (the nested signatures of a list
+    // message) share one reader: together they read it once, with no rewind; a slice behind
+    // the last one, or one read while another moved the reader, still gets its own bytes.
+    void slices_of_one_tracked_source_read_it_once_in_order()
+    {
+        struct Counted final : ByteSource {
+            explicit Counted(ByteView d) : mem(d) {}
+            std::size_t read(std::span<std::uint8_t> buf) override
+            {
+                const std::size_t n = mem.read(buf.first(std::min<std::size_t>(buf.size(), 3)));
+                bytes += n;
+                return n;
+            }
+            void rewind() override
+            {
+                ++rewinds;
+                mem.rewind();
+            }
+            std::uint64_t size() const override { return mem.size(); }
+            MemorySource mem;
+            std::size_t bytes = 0;
+            int rewinds = 0;
+        };
+        const std::string data = "0123456789abcdefghijklmnopqrstuv";
+        Counted inner(as_bytes(data));
+        TrackedSource shared(inner);
+        const auto take = [](ByteSource& s) {
+            MemorySink sink;
+            copy_stream(s, sink);
+            return sink.str();
+        };
+        SliceSource a(shared, 2, 6), b(shared, 6, 6), c(shared, 10, 20), d(shared, 25, 99);
+        CPPUNIT_ASSERT_EQUAL(std::string("2345"), take(a));
+        CPPUNIT_ASSERT_EQUAL(std::string(""), take(b));
+        CPPUNIT_ASSERT_EQUAL(std::string("abcdefghij"), take(c));
+        CPPUNIT_ASSERT_EQUAL(std::string("pqrstuv"), take(d));
+        CPPUNIT_ASSERT_EQUAL(1, inner.rewinds);  // the first: where the reader stood was unknown
+        CPPUNIT_ASSERT_EQUAL(data.size(), inner.bytes);
+        // Behind the last one: from the start again.
+        SliceSource back(shared, 4, 8);
+        CPPUNIT_ASSERT_EQUAL(std::string("4567"), take(back));
+        CPPUNIT_ASSERT_EQUAL(2, inner.rewinds);
+        // Two slices read by turns: each finds its own place.
+        SliceSource x(shared, 0, 8), y(shared, 16, 24);
+        std::string from_x, from_y;
+        std::array<std::uint8_t, 2> buf;
+        for (int i = 0; i < 4; ++i) {
+            from_x.append(reinterpret_cast<const char*>(buf.data()), x.read(buf));
+            from_y.append(reinterpret_cast<const char*>(buf.data()), y.read(buf));
+        }
+        CPPUNIT_ASSERT_EQUAL(std::string("01234567"), from_x);
+        CPPUNIT_ASSERT_EQUAL(std::string("ghijklmn"), from_y);
+        // A rewound slice reads its bytes again.
+        c.rewind();
+        CPPUNIT_ASSERT_EQUAL(std::string("abcdefghij"), take(c));
     }
 
     // A MemorySource keeps a view: one made over a temporary Bytes read freed memory (three
