@@ -7,7 +7,8 @@
 // therefore answered at the end of the header instead, once the marker can be read
 // (MessageProcessor::expect_made_copies): delivered as made with a valid v=3 marker, refused with
 // the RCPT's own reply otherwise. Being here grants nothing by itself: the marker decides.
-// Input: envelope text from our own hand-over and from the MTA (compared lower-cased).
+// Input: envelope text from our own hand-over and from the MTA (compared as one mailbox,
+// EmailAddress::key(), however quoted; text that is no address lower-cased).
 #pragma once
 #include <map>
 #include <mutex>

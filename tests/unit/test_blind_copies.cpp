@@ -696,6 +696,23 @@ encrypt = "never"
         }
         CPPUNIT_ASSERT(!copies.expects("alice@acme.example", "frank@partner.example"));
         CPPUNIT_ASSERT(!copies.expects("alice@acme.example", "dave@partner.example"));
+        // The listener's MTA may spell a member otherwise than our hand-over did (Postfix
+        // drops quotes a local part does not need and writes quoted-pairs as their
+        // characters): still the copy's envelope. Missed until 2026-12-04 (refused at RCPT).
+        {
+            auto quoted = copies.begin("\"Alice\"@acme.example", {"\"frank\"@partner.example", "\"a\\ b\"@partner.example"});
+            CPPUNIT_ASSERT(copies.expects("alice@acme.example", "frank@partner.example"));
+            CPPUNIT_ASSERT(copies.expects("alice@acme.example", "\"a b\"@partner.example"));
+            CPPUNIT_ASSERT(!copies.expects("alice@acme.example", "\"a  b\"@partner.example"));
+            CPPUNIT_ASSERT(!copies.expects("alice@acme.example", "ab@partner.example"));
+        }
+        CPPUNIT_ASSERT(!copies.expects("alice@acme.example", "\"a b\"@partner.example"));
+        // The null sender and text that is no address compare as written, lower-cased.
+        {
+            auto bounce = copies.begin("", {"Postmaster"});
+            CPPUNIT_ASSERT(copies.expects("", "postmaster"));
+            CPPUNIT_ASSERT(!copies.expects("", "postmaster@acme.example"));
+        }
     }
 
     // A list's copy made in full comes back through the loopback listener with an envelope no
