@@ -13,6 +13,7 @@
 #include "smime/cms/certificate_id.h"
 #include "smime/cms/decode.h"
 #include "smime/cms/definite_lengths.h"
+#include "smime/cms/name_compare.h"
 #include "smime/cms/oids.h"
 #include "smime/cms/signed_attributes.h"
 #include "smime/cms/verify_signature.h"
@@ -103,7 +104,9 @@ std::optional<std::time_t> parse_signing_time(ByteView value)
 }
 
 // ESS signingCertificate (SHA-1, RFC 2634 §5.4) or signingCertificateV2 (RFC 5035 §3): the
-// first ESSCertID names the signer certificate, by hash and, when present, issuer/serial.
+// first ESSCertID names the signer certificate, by hash and, when present, issuer/serial. The
+// issuer is a Name the signer may have rebuilt rather than copied (another string type, case,
+// spacing): it is compared as RFC 5280 §7.1 asks (same_name), as the sid's issuer is.
 std::string check_signing_certificate(ByteView value, ByteView cert, bool v2)
 {
     const std::string name = v2 ? "signingCertificateV2" : "signingCertificate";
@@ -126,7 +129,7 @@ std::string check_signing_certificate(ByteView value, ByteView cert, bool v2)
     const std::string names = "certs.?1.issuerSerial.issuer";
     for (int i = 1, n = sc.count(names); i <= n; ++i) {
         const std::string at = names + ".?" + std::to_string(i);
-        if (sc.read_text(at) == "directoryName" && sc.read_bytes(at + ".directoryName") == id.issuer_der)
+        if (sc.read_text(at) == "directoryName" && same_name(sc.read_bytes(at + ".directoryName"), id.issuer_der))
             return "";
     }
     return mismatch;
