@@ -199,7 +199,8 @@ void verify_signer(const SignerInfoView& si, const std::string& econtent_type, c
     const Bytes* cert = find_certificate(si, carried, extra);
     if (!cert) return void(v.failure = kSignerCertificateNotFound);
     v.signer_certificate_der = *cert;
-    if (const auto weak = weak_signer_key(*cert)) v.notes.push_back("signer-key-weak=" + *weak);
+    const SignerKey key(*cert);  // one import per signer, whatever is verified below
+    if (const auto weak = key.weak()) v.notes.push_back("signer-key-weak=" + *weak);
 
     const bool with_attributes = !si.signed_attributes.empty();
     if (with_attributes) {
@@ -216,7 +217,7 @@ void verify_signer(const SignerInfoView& si, const std::string& econtent_type, c
 
     if (with_attributes) {
         auto over = [&](const Bytes& attrs) {
-            return verify_signature(*cert, *check, *digest, attrs, verify_digest_of(*digest, attrs), si.signature);
+            return key.verify(*check, *digest, attrs, verify_digest_of(*digest, attrs), si.signature);
         };
         reason = over(si.signed_attributes_der);
         // RFC 5652 §5.4: the signature is over the DER of the attributes ("a separate
@@ -236,10 +237,10 @@ void verify_signer(const SignerInfoView& si, const std::string& econtent_type, c
         }
     } else if (check->scheme == SignatureScheme::Ed25519) {
         // Pure EdDSA over the content itself (RFC 8419 §3): only when it was kept.
-        reason = content ? verify_signature(*cert, *check, *digest, *content, {}, si.signature)
+        reason = content ? key.verify(*check, *digest, *content, {}, si.signature)
                          : "unsupported algorithm Ed25519 without signed attributes in this form";
     } else {
-        reason = verify_signature(*cert, *check, *digest, {}, *content_digest, si.signature);
+        reason = key.verify(*check, *digest, {}, *content_digest, si.signature);
     }
     if (!reason.empty()) return void(v.failure = reason);
 
