@@ -12,11 +12,11 @@
 
 #include "base/error.h"
 #include "base/gnutls_handles.h"
+#include "base/mpz.h"
+#include "base/rsa_pss.h"
 #include "smime/cms/asn1.h"
 #include "smime/cms/digest.h"
-#include "smime/cms/mpz.h"
 #include "smime/cms/oids.h"
-#include "smime/cms/verify_pss.h"
 
 namespace ssm::smime::cms {
 namespace {
@@ -46,14 +46,6 @@ std::string name_of(const std::string& oid)
 std::string unsupported(const std::string& oid) { return "unsupported algorithm " + name_of(oid); }
 
 bool null_or_absent(const std::optional<Bytes>& params) { return !params || *params == der_null(); }
-
-struct RsaKey {
-    RsaKey() { rsa_public_key_init(&k); }
-    ~RsaKey() { rsa_public_key_clear(&k); }
-    RsaKey(const RsaKey&) = delete;
-    RsaKey& operator=(const RsaKey&) = delete;
-    rsa_public_key k;
-};
 
 // RSASSA-PSS-params (RFC 4055 §3.1) with their DEFAULTs filled in, from a SignerInfo's
 // signatureAlgorithm or an id-RSASSA-PSS key. nullopt with `reason` when they are malformed or
@@ -175,13 +167,13 @@ PssKey read_pss_key(ByteView cert_der, bool with_numbers)
 
 // RSA through nettle: GnuTLS 3.7.9 verifies PSS only with salt length = hash length, and
 // OpenSSL signs with the maximum salt by default. Nettle's PSS takes MGF1 over the message
-// hash only; another mask hash goes through verify_pss.h. `modulus` and `exponent` are
+// hash only; another mask hash goes through base/rsa_pss.h. `modulus` and `exponent` are
 // big-endian (empty: the key did not read).
 std::string verify_rsa(ByteView modulus, ByteView exponent, const SignatureCheck& check, const VerifyDigest& d,
                        ByteView digest, ByteView signature)
 {
     if (modulus.empty() || exponent.empty()) return "signer certificate unusable: RSA key";
-    RsaKey pub;
+    RsaPublicKey pub;
     nettle_mpz_set_str_256_u(pub.k.n, modulus.size(), modulus.data());
     nettle_mpz_set_str_256_u(pub.k.e, exponent.size(), exponent.data());
     if (!rsa_public_key_prepare(&pub.k)) return "signer certificate unusable: RSA key";
@@ -196,7 +188,7 @@ std::string verify_rsa(ByteView modulus, ByteView exponent, const SignatureCheck
         // Nettle's PSS has no SHA-1 variant and takes MGF1 over the message hash only.
         ok = rsa_pss_verify_with_mask_hash(pub.k, s.v, d.gnutls, mask, check.pss_salt_length, digest);
     } else if (check.scheme == SignatureScheme::RsaPss) {
-        switch (*d.sha2) {  // SHA-2: SHA-1 went to verify_pss.h above
+        switch (*d.sha2) {  // SHA-2: SHA-1 went to rsa_pss.h above
         case DigestAlgorithm::Sha256: ok = rsa_pss_sha256_verify_digest(&pub.k, check.pss_salt_length, digest.data(), s.v); break;
         case DigestAlgorithm::Sha384: ok = rsa_pss_sha384_verify_digest(&pub.k, check.pss_salt_length, digest.data(), s.v); break;
         case DigestAlgorithm::Sha512: ok = rsa_pss_sha512_verify_digest(&pub.k, check.pss_salt_length, digest.data(), s.v); break;

@@ -74,7 +74,7 @@ std::optional<SignatureCheck> signature_check_from_id(const AlgorithmId& id, con
 // signatures to them). GnuTLS 3.7.9 refuses to import an id-RSASSA-PSS key whose parameters
 // name MGF1 over another hash than theirs (GNUTLS_E_CONSTRAINT_ERROR; RFC 4055 §3.1 allows
 // it): then the modulus and exponent are read from the subjectPublicKey here and its
-// signatures verified with verify_pss.h. Throws Error(Temporary) only when GnuTLS cannot
+// signatures verified with base/rsa_pss.h. Throws Error(Temporary) only when GnuTLS cannot
 // allocate; a key that does not read is a reason given by verify().
 class SignerKey {
 public:

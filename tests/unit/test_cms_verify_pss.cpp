@@ -1,4 +1,4 @@
-// The hand-written EMSA-PSS verification (smime/cms/verify_pss.h, RFC 8017 §9.1.2) against
+// The hand-written EMSA-PSS verification (base/rsa_pss.h, RFC 8017 §9.1.2) against
 // encodings made by Python (hashlib, and the cryptography package's own PSS signer, OpenSSL
 // underneath) with keys OpenSSL generated: moduli whose bit length is and is not a multiple of
 // 8, e = 3 and 65537. Each encoding rule broken once must be refused; the RSASSA-PSS
@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "smime/cms/oids.h"
-#include "smime/cms/verify_pss.h"
+#include "base/rsa_pss.h"
 #include "smime/cms/verify_signature.h"
 #include "tests/unit/test_cms_verify_support.h"
 
@@ -343,7 +343,7 @@ EOT
     // key passed as valid. Now the parameters are read from the certificate. SHA-256 with an
     // explicit MGF1-SHA-512: GnuTLS refuses the key itself (GNUTLS_E_CONSTRAINT_ERROR), and until
     // 2026-12-04 its signatures were "unsupported algorithm" (neutral); now the modulus and
-    // exponent are read from the certificate and the signature verified with verify_pss.h,
+    // exponent are read from the certificate and the signature verified with rsa_pss.h,
     // bound to the key's parameters as for keys GnuTLS imports: its own signatures verify (a
     // 1024-bit one noted as weak, its bits from that modulus), a changed one is bad, and ones
     // by the same key with another mask hash or a shorter salt are outside its parameters.
