@@ -16,4 +16,5 @@ base_libssm_base_a_SOURCES = \
 	base/bounded_file.h base/bounded_file.cpp \
 	base/repeat_filter.h base/repeat_filter.cpp \
 	base/nettle_ecc.h base/nettle_ecc.cpp \
+	base/mpz.h base/rsa_pss.h base/rsa_pss.cpp \
 	base/metrics.h base/metrics.cpp

@@ -1,12 +1,23 @@
-// Certificate signatures verified by an issuer's key (see certificate_signature.h).
+// Certificate signatures verified by an issuer's key (see certificate_signature.h). The certificates
+// are untrusted: the DER read here (pki/der_tlv.h) is bounded, and what does not read does not verify.
 #include "pki/certificate_signature.h"
 
+#include <nettle/bignum.h>
+
+#include <algorithm>
 #include <memory>
 #include <optional>
+#include <string>
+#include <utility>
 
 #include <gnutls/abstract.h>
+#include <gnutls/crypto.h>
 #include <gnutls/x509.h>
 
+#include "base/gnutls_datum.h"
+#include "base/gnutls_handles.h"
+#include "base/mpz.h"
+#include "base/rsa_pss.h"
 #include "pki/der_tlv.h"
 #include "pki/signer_constraints.h"
 
@@ -18,10 +29,14 @@ struct PubkeyDeleter {
     void operator()(gnutls_pubkey_st* k) const noexcept { gnutls_pubkey_deinit(k); }
 };
 // Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING }:
-// the tbsCertificate's whole TLV and the signature's octets.
+// the tbsCertificate's whole TLV, the signatureAlgorithm, and the signature's octets.
 struct SignedParts {
     gnutls_datum_t tbs{nullptr, 0};
     gnutls_datum_t signature{nullptr, 0};
+    Tlv algorithm;
+    // Whether the tbsCertificate's signature field is the signatureAlgorithm byte for byte
+    // (RFC 5280 §4.1.1.2: they MUST be the same).
+    bool same_algorithm_inside = false;
 };
 
 std::optional<SignedParts> signed_parts(const Bytes& der)
@@ -39,7 +54,135 @@ std::optional<SignedParts> signed_parts(const Bytes& der)
     SignedParts p;
     p.tbs = {const_cast<unsigned char*>(cert->value), static_cast<unsigned>(tbs->total)};
     p.signature = {const_cast<unsigned char*>(sig->value + 1), static_cast<unsigned>(sig->length - 1)};
+    p.algorithm = *alg;
+    // TBSCertificate ::= SEQUENCE { version [0] EXPLICIT OPTIONAL, serialNumber, signature, ... }
+    std::size_t at = 0;
+    auto field = read_tlv(tbs->value, tbs->length);
+    if (field && field->tag == 0xa0) {
+        at += field->total;
+        field = read_tlv(tbs->value + at, tbs->length - at);
+    }
+    if (field && field->tag == 0x02) {
+        at += field->total;
+        field = read_tlv(tbs->value + at, tbs->length - at);
+        p.same_algorithm_inside = field && field->total == alg->total &&
+                                  std::equal(tbs->value + at, tbs->value + at + field->total, cert->value + tbs->total);
+    }
     return p;
+}
+
+constexpr const char* kRsassaPss = "1.2.840.113549.1.1.10";
+constexpr const char* kMgf1 = "1.2.840.113549.1.1.8";
+
+bool oid_is(const Tlv& t, const char* dotted)
+{
+    return t.tag == 0x06 && oid_text(t) == std::optional<std::string>(dotted);
+}
+
+// The hash an AlgorithmIdentifier names, its parameters NULL or absent (RFC 4055 §2.1): SHA-1
+// or SHA-2, else nullopt.
+std::optional<gnutls_digest_algorithm_t> hash_of(const Tlv& alg)
+{
+    if (alg.tag != 0x30) return std::nullopt;
+    const auto oid = read_tlv(alg.value, alg.length);
+    if (!oid || oid->tag != 0x06) return std::nullopt;
+    const std::size_t rest = alg.length - oid->total;
+    if (rest != 0 && !(rest == 2 && alg.value[oid->total] == 0x05 && alg.value[oid->total + 1] == 0))
+        return std::nullopt;
+    static const std::pair<const char*, gnutls_digest_algorithm_t> hashes[] = {
+        {"1.3.14.3.2.26", GNUTLS_DIG_SHA1},
+        {"2.16.840.1.101.3.4.2.1", GNUTLS_DIG_SHA256},
+        {"2.16.840.1.101.3.4.2.2", GNUTLS_DIG_SHA384},
+        {"2.16.840.1.101.3.4.2.3", GNUTLS_DIG_SHA512}};
+    for (const auto& [dotted, hash] : hashes)
+        if (oid_is(*oid, dotted)) return hash;
+    return std::nullopt;
+}
+
+// A small non-negative INTEGER (a salt length, a trailer field): at most two octets.
+std::optional<unsigned> small_uint(const Tlv& t)
+{
+    if (t.tag != 0x02 || t.length == 0 || t.length > 2 || (t.value[0] & 0x80)) return std::nullopt;
+    unsigned v = 0;
+    for (std::size_t i = 0; i < t.length; ++i) v = (v << 8) | t.value[i];
+    return v;
+}
+
+// RSASSA-PSS-params (RFC 4055 §3.1) with their DEFAULTs filled in.
+struct PssSignature {
+    gnutls_digest_algorithm_t hash = GNUTLS_DIG_SHA1;
+    gnutls_digest_algorithm_t mask = GNUTLS_DIG_SHA1;
+    std::size_t salt = 20;
+};
+
+// The parameters of the AlgorithmIdentifier `alg` when it is id-RSASSA-PSS with parameters in
+// DER: [0] hashAlgorithm, [1] maskGenAlgorithm (MGF1 only), [2] saltLength, [3] trailerField (1
+// only), each EXPLICIT, optional, at most once and in that order, nothing after them.
+std::optional<PssSignature> pss_signature_of(const Tlv& alg)
+{
+    const auto oid = read_tlv(alg.value, alg.length);
+    if (!oid || !oid_is(*oid, kRsassaPss)) return std::nullopt;
+    const auto params = read_tlv(alg.value + oid->total, alg.length - oid->total);
+    if (!params || params->tag != 0x30 || oid->total + params->total != alg.length) return std::nullopt;
+    PssSignature out;
+    unsigned next_tag = 0xa0;
+    for (std::size_t at = 0; at < params->length;) {
+        const auto field = read_tlv(params->value + at, params->length - at);
+        if (!field || field->tag < next_tag || field->tag > 0xa3) return std::nullopt;
+        next_tag = field->tag + 1;
+        at += field->total;
+        const auto inner = read_tlv(field->value, field->length);
+        if (!inner || inner->total != field->length) return std::nullopt;
+        if (field->tag == 0xa0) {
+            const auto hash = hash_of(*inner);
+            if (!hash) return std::nullopt;
+            out.hash = *hash;
+        } else if (field->tag == 0xa1) {  // AlgorithmIdentifier { id-mgf1, hash AlgorithmIdentifier }
+            if (inner->tag != 0x30) return std::nullopt;
+            const auto mgf = read_tlv(inner->value, inner->length);
+            if (!mgf || !oid_is(*mgf, kMgf1)) return std::nullopt;
+            const auto mgf_hash = read_tlv(inner->value + mgf->total, inner->length - mgf->total);
+            if (!mgf_hash || mgf->total + mgf_hash->total != inner->length) return std::nullopt;
+            const auto hash = hash_of(*mgf_hash);
+            if (!hash) return std::nullopt;
+            out.mask = *hash;
+        } else if (field->tag == 0xa2) {
+            const auto salt = small_uint(*inner);
+            if (!salt || *salt > 4096) return std::nullopt;
+            out.salt = *salt;
+        } else if (small_uint(*inner) != std::optional<unsigned>(1)) {
+            return std::nullopt;
+        }
+    }
+    return out;
+}
+
+// Our own check of a certificate signature GnuTLS refused, for the RSASSA-PSS signatures GnuTLS
+// 3.7.9 does not verify although RFC 4055 allows them and OpenSSL makes and accepts them: MGF1
+// over another hash than the signature's (-sigopt rsa_mgf1_md), a salt other than the hash's
+// length (OpenSSL's default, the maximum). Only with a SHA-2 signature hash (SHA-1 stays refused
+// for certificates, as GnuTLS refuses it), a signatureAlgorithm that is the tbsCertificate's
+// signature field, and an issuer key that is a plain RSA key: an id-RSASSA-PSS issuer key binds
+// its signatures to parameters of its own, which this does not read, so GnuTLS's answer stands.
+bool pss_signature_verifies(const SignedParts& parts, const Certificate& issuer)
+{
+    const auto pss = pss_signature_of(parts.algorithm);
+    if (!pss || pss->hash == GNUTLS_DIG_SHA1 || !parts.same_algorithm_inside) return false;
+    const GnutlsPubkey key = new_gnutls_pubkey();
+    if (gnutls_pubkey_import_x509(key.get(), issuer.get(), 0) < 0) return false;
+    if (gnutls_pubkey_get_pk_algorithm(key.get(), nullptr) != GNUTLS_PK_RSA) return false;
+    GnutlsDatum n, e;
+    if (gnutls_pubkey_export_rsa_raw(key.get(), &n.d, &e.d) < 0) return false;
+    RsaPublicKey pub;
+    nettle_mpz_set_str_256_u(pub.k.n, n.d.size, n.d.data);
+    nettle_mpz_set_str_256_u(pub.k.e, e.d.size, e.d.data);
+    // A signature longer than the modulus cannot be valid (and mpz would take any size).
+    if (!rsa_public_key_prepare(&pub.k) || parts.signature.size > pub.k.size) return false;
+    Mpz s;
+    nettle_mpz_set_str_256_u(s.v, parts.signature.size, parts.signature.data);
+    Bytes digest(gnutls_hash_get_len(pss->hash));
+    if (gnutls_hash_fast(pss->hash, parts.tbs.data, parts.tbs.size, digest.data()) < 0) return false;
+    return rsa_pss_verify_with_mask_hash(pub.k, s.v, pss->hash, pss->mask, pss->salt, digest);
 }
 
 }  // namespace
@@ -55,7 +198,8 @@ bool signature_verifies(const Certificate& subject, const Certificate& issuer)
     const std::unique_ptr<gnutls_pubkey_st, PubkeyDeleter> key(raw);
     if (gnutls_pubkey_import_x509(key.get(), issuer.get(), 0) < 0) return false;
     return gnutls_pubkey_verify_data2(key.get(), static_cast<gnutls_sign_algorithm_t>(algo),
-                                      0, &parts->tbs, &parts->signature) >= 0;
+                                      0, &parts->tbs, &parts->signature) >= 0 ||
+           pss_signature_verifies(*parts, issuer);
 }
 
 bool signed_by(const Certificate& subject, const Certificate& issuer)
@@ -68,7 +212,12 @@ bool signed_by(const Certificate& subject, const Certificate& issuer)
                                               GNUTLS_VERIFY_DISABLE_CA_SIGN | GNUTLS_VERIFY_ALLOW_BROKEN |
                                               GNUTLS_VERIFY_IGNORE_UNKNOWN_CRIT_EXTENSIONS,
                                           &status);
-    return rc >= 0 && !(status & (GNUTLS_CERT_SIGNATURE_FAILURE | GNUTLS_CERT_SIGNER_NOT_FOUND));
+    if (rc < 0 || (status & GNUTLS_CERT_SIGNER_NOT_FOUND)) return false;
+    if (!(status & GNUTLS_CERT_SIGNATURE_FAILURE)) return true;
+    // The issuer's name matched; a signature GnuTLS refused may be one it does not verify.
+    const Bytes der = subject.der();
+    const auto parts = signed_parts(der);
+    return parts && pss_signature_verifies(*parts, issuer);
 }
 
 }  // namespace ssm::pki

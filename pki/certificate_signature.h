@@ -7,8 +7,15 @@ namespace ssm::pki {
 
 // As GnuTLS verifies one link (gnutls_x509_crt_verify with `issuer` alone): the signature, the
 // issuer's name, broken algorithms allowed (the path is judged later). For path building and
-// check_path's check of each link. (GnuTLS 3.7.9 verifies an RSA-PSS certificate signature only
-// with a salt as long as the hash, here as in certtool; OpenSSL's "max" salt fails.)
+// check_path's check of each link. GnuTLS 3.7.9 verifies an RSA-PSS certificate signature only
+// with a salt as long as the hash and MGF1 over the signature's hash (certtool too); OpenSSL
+// makes and accepts others (its default "max" salt, -sigopt rsa_mgf1_md), so a signature GnuTLS
+// refuses is checked once more here with base/rsa_pss.h when it is RSASSA-PSS over SHA-2 by a
+// plain RSA issuer key (certificate_signature.cpp, pss_signature_verifies).
+// Path validation does not follow: gnutls_x509_trust_list_verify_crt2 (check_path) still reports
+// such a signature as GNUTLS_CERT_SIGNATURE_FAILURE and stops checking the path at that link, so
+// a path through it is refused ("bad signature in the certificate path"). Accepting it would
+// mean setting that bit aside and redoing what GnuTLS skips below the link; not done.
 // An issuer whose nameConstraints GnuTLS 3.7.9 cannot read does not sign here, without asking
 // GnuTLS: gnutls_x509_crt_verify reads them and leaks memory on every such extension
 // (lib/x509/name_constraints.c _gnutls_extract_name_constraints), which an untrusted message's
@@ -16,8 +23,9 @@ namespace ssm::pki {
 bool signed_by(const Certificate& subject, const Certificate& issuer);
 
 // The tbsCertificate and signature read from the DER (pki/der_tlv.h, bounded) and verified with
-// gnutls_pubkey_verify_data2 and the parameters the issuer's key allows; broken algorithms (MD5,
-// SHA-1 for certificates) fail too, as in GnuTLS's verify_crt under check_path's flags, which
+// gnutls_pubkey_verify_data2 and the parameters the issuer's key allows, and where GnuTLS refuses,
+// with the RSASSA-PSS check above (as for signed_by); broken algorithms (MD5, SHA-1 for
+// certificates) fail too, as in GnuTLS's verify_crt under check_path's flags, which
 // for a certificate that names itself as its issuer reports them only as GNUTLS_CERT_INVALID
 // (pki/signer_constraints.h). For check_path when it sets GnuTLS's signer-constraints bit aside.
 bool signature_verifies(const Certificate& subject, const Certificate& issuer);

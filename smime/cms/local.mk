@@ -13,7 +13,7 @@ smime_cms_libssm_cms_a_SOURCES = \
 	smime/cms/signed_attributes.h smime/cms/signed_attributes.cpp \
 	smime/cms/signed_data.h smime/cms/signed_data.cpp \
 	smime/cms/decode.h smime/cms/decode.cpp \
-	smime/cms/secret_bytes.h smime/cms/mpz.h \
+	smime/cms/secret_bytes.h \
 	smime/cms/content_cipher.h smime/cms/content_cipher.cpp \
 	smime/cms/chacha_poly1305.h smime/cms/chacha_poly1305.cpp \
 	smime/cms/recipient_key.h smime/cms/recipient_key.cpp \

@@ -13,6 +13,7 @@
 #include "smime/cms/certificate_id.h"
 #include "smime/cms/decode.h"
 #include "smime/cms/definite_lengths.h"
+#include "smime/cms/name_compare.h"
 #include "smime/cms/oids.h"
 #include "smime/cms/signed_attributes.h"
 #include "smime/cms/verify_signature.h"
@@ -103,7 +104,9 @@ std::optional<std::time_t> parse_signing_time(ByteView value)
 }
 
 // ESS signingCertificate (SHA-1, RFC 2634 §5.4) or signingCertificateV2 (RFC 5035 §3): the
-// first ESSCertID names the signer certificate, by hash and, when present, issuer/serial.
+// first ESSCertID names the signer certificate, by hash and, when present, issuer/serial. The
+// issuer is a Name the signer may have rebuilt rather than copied (another string type, case,
+// spacing): it is compared as RFC 5280 §7.1 asks (same_name), as the sid's issuer is.
 std::string check_signing_certificate(ByteView value, ByteView cert, bool v2)
 {
     const std::string name = v2 ? "signingCertificateV2" : "signingCertificate";
@@ -126,7 +129,7 @@ std::string check_signing_certificate(ByteView value, ByteView cert, bool v2)
     const std::string names = "certs.?1.issuerSerial.issuer";
     for (int i = 1, n = sc.count(names); i <= n; ++i) {
         const std::string at = names + ".?" + std::to_string(i);
-        if (sc.read_text(at) == "directoryName" && sc.read_bytes(at + ".directoryName") == id.issuer_der)
+        if (sc.read_text(at) == "directoryName" && same_name(sc.read_bytes(at + ".directoryName"), id.issuer_der))
             return "";
     }
     return mismatch;
@@ -196,7 +199,8 @@ void verify_signer(const SignerInfoView& si, const std::string& econtent_type, c
     const Bytes* cert = find_certificate(si, carried, extra);
     if (!cert) return void(v.failure = kSignerCertificateNotFound);
     v.signer_certificate_der = *cert;
-    if (const auto weak = weak_signer_key(*cert)) v.notes.push_back("signer-key-weak=" + *weak);
+    const SignerKey key(*cert);  // one import per signer, whatever is verified below
+    if (const auto weak = key.weak()) v.notes.push_back("signer-key-weak=" + *weak);
 
     const bool with_attributes = !si.signed_attributes.empty();
     if (with_attributes) {
@@ -213,7 +217,7 @@ void verify_signer(const SignerInfoView& si, const std::string& econtent_type, c
 
     if (with_attributes) {
         auto over = [&](const Bytes& attrs) {
-            return verify_signature(*cert, *check, *digest, attrs, verify_digest_of(*digest, attrs), si.signature);
+            return key.verify(*check, *digest, attrs, verify_digest_of(*digest, attrs), si.signature);
         };
         reason = over(si.signed_attributes_der);
         // RFC 5652 §5.4: the signature is over the DER of the attributes ("a separate
@@ -233,10 +237,10 @@ void verify_signer(const SignerInfoView& si, const std::string& econtent_type, c
         }
     } else if (check->scheme == SignatureScheme::Ed25519) {
         // Pure EdDSA over the content itself (RFC 8419 §3): only when it was kept.
-        reason = content ? verify_signature(*cert, *check, *digest, *content, {}, si.signature)
+        reason = content ? key.verify(*check, *digest, *content, {}, si.signature)
                          : "unsupported algorithm Ed25519 without signed attributes in this form";
     } else {
-        reason = verify_signature(*cert, *check, *digest, {}, *content_digest, si.signature);
+        reason = key.verify(*check, *digest, {}, *content_digest, si.signature);
     }
     if (!reason.empty()) return void(v.failure = reason);
 

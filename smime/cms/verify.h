@@ -52,7 +52,7 @@ struct SignerVerification {
     // they did not hold exactly one value: for the log; they do not fail the signer.
     std::vector<std::string> ignored_hints;
     // Notes on the signer for the log and the verification's detail, as "key=value" words:
-    // "signer-key-weak=rsa1024" for an RSA key below 2048 bits (weak_signer_key in
+    // "signer-key-weak=rsa1024" for an RSA key below 2048 bits (SignerKey::weak in
     // verify_signature.h; RFC 8551 §4), noted once the signer certificate is found, whatever
     // the signature's outcome. They do not change signature_valid.
     std::vector<std::string> notes;

@@ -7,7 +7,6 @@ smime_cms_libssm_cms_a_SOURCES += \
 	smime/cms/object_end.h smime/cms/object_end.cpp \
 	smime/cms/content_kind.h smime/cms/content_kind.cpp \
 	smime/cms/verify_signature.h smime/cms/verify_signature.cpp \
-	smime/cms/verify_pss.h smime/cms/verify_pss.cpp \
 	smime/cms/verify_stream.h smime/cms/verify_stream.cpp \
 	smime/cms/verify.h smime/cms/verify.cpp
 

@@ -12,11 +12,11 @@
 
 #include "base/error.h"
 #include "base/gnutls_handles.h"
+#include "base/mpz.h"
+#include "base/rsa_pss.h"
 #include "smime/cms/asn1.h"
 #include "smime/cms/digest.h"
-#include "smime/cms/mpz.h"
 #include "smime/cms/oids.h"
-#include "smime/cms/verify_pss.h"
 
 namespace ssm::smime::cms {
 namespace {
@@ -46,31 +46,6 @@ std::string name_of(const std::string& oid)
 std::string unsupported(const std::string& oid) { return "unsupported algorithm " + name_of(oid); }
 
 bool null_or_absent(const std::optional<Bytes>& params) { return !params || *params == der_null(); }
-
-class PubKey {
-public:
-    explicit PubKey(ByteView cert_der)
-    {
-        const GnutlsCrt crt = new_gnutls_crt();
-        const gnutls_datum_t d = datum_view(cert_der);
-        m_rc = gnutls_x509_crt_import(crt.get(), &d, GNUTLS_X509_FMT_DER);
-        if (m_rc >= 0) m_rc = gnutls_pubkey_import_x509(m_key.get(), crt.get(), 0);
-    }
-    int status() const { return m_rc; }
-    gnutls_pubkey_t get() const { return m_key.get(); }
-
-private:
-    GnutlsPubkey m_key = new_gnutls_pubkey();
-    int m_rc = 0;
-};
-
-struct RsaKey {
-    RsaKey() { rsa_public_key_init(&k); }
-    ~RsaKey() { rsa_public_key_clear(&k); }
-    RsaKey(const RsaKey&) = delete;
-    RsaKey& operator=(const RsaKey&) = delete;
-    rsa_public_key k;
-};
 
 // RSASSA-PSS-params (RFC 4055 §3.1) with their DEFAULTs filled in, from a SignerInfo's
 // signatureAlgorithm or an id-RSASSA-PSS key. nullopt with `reason` when they are malformed or
@@ -148,17 +123,59 @@ gnutls_digest_algorithm_t pss_mask_of(const SignatureCheck& check, const VerifyD
     return check.pss_mask_digest == GNUTLS_DIG_UNKNOWN ? d.gnutls : check.pss_mask_digest;
 }
 
+// An id-RSASSA-PSS key's parameters as the certificate states them (not as GnuTLS reads them:
+// see outside_pss_restrictions), and for a key GnuTLS refused, its modulus and exponent.
+struct PssKey {
+    std::optional<PssParams> params;  // none: the key makes any RSASSA-PSS signature
+    std::string unusable;             // why the parameters do not read ("" when they do)
+    Bytes modulus, exponent;          // read only when asked (big-endian, non-negative)
+};
+
+// A non-negative INTEGER's content octets; nullopt for a negative or empty one.
+std::optional<Bytes> unsigned_integer(Bytes v)
+{
+    if (v.empty() || (v[0] & 0x80)) return std::nullopt;
+    return v;
+}
+
+PssKey read_pss_key(ByteView cert_der, bool with_numbers)
+{
+    PssKey out;
+    try {
+        const auto c = Asn1Node::decode("CertificateKey", cert_der);
+        const std::string spki = "tbsCertificate.subjectPublicKeyInfo";
+        if (const auto params = c.read_optional(spki + ".algorithm.parameters")) {
+            std::string why;
+            out.params = read_pss_params(*params, why);
+            if (!out.params) out.unusable = "signer certificate unusable: key parameters: " + why;
+        }
+        if (with_numbers) {
+            const auto rsa = Asn1Node::decode("RSAPublicKey", c.read_bits(spki + ".subjectPublicKey"));
+            const auto n = unsigned_integer(rsa.read_bytes("modulus"));
+            const auto e = unsigned_integer(rsa.read_bytes("publicExponent"));
+            if (n && e) {
+                out.modulus = *n;
+                out.exponent = *e;
+            }
+        }
+    } catch (const Error& e) {
+        if (e.failure() != Failure::MalformedMessage) throw;
+        out.unusable = "signer certificate unusable: its RSASSA-PSS key does not read";
+    }
+    return out;
+}
+
 // RSA through nettle: GnuTLS 3.7.9 verifies PSS only with salt length = hash length, and
 // OpenSSL signs with the maximum salt by default. Nettle's PSS takes MGF1 over the message
-// hash only; another mask hash goes through verify_pss.h.
-std::string verify_rsa(const PubKey& key, const SignatureCheck& check, const VerifyDigest& d,
+// hash only; another mask hash goes through base/rsa_pss.h. `modulus` and `exponent` are
+// big-endian (empty: the key did not read).
+std::string verify_rsa(ByteView modulus, ByteView exponent, const SignatureCheck& check, const VerifyDigest& d,
                        ByteView digest, ByteView signature)
 {
-    GnutlsDatum m, e;
-    if (gnutls_pubkey_export_rsa_raw(key.get(), &m.d, &e.d) < 0) return "signer certificate unusable: RSA key";
-    RsaKey pub;
-    nettle_mpz_set_str_256_u(pub.k.n, m.d.size, m.d.data);
-    nettle_mpz_set_str_256_u(pub.k.e, e.d.size, e.d.data);
+    if (modulus.empty() || exponent.empty()) return "signer certificate unusable: RSA key";
+    RsaPublicKey pub;
+    nettle_mpz_set_str_256_u(pub.k.n, modulus.size(), modulus.data());
+    nettle_mpz_set_str_256_u(pub.k.e, exponent.size(), exponent.data());
     if (!rsa_public_key_prepare(&pub.k)) return "signer certificate unusable: RSA key";
     // A signature longer than the modulus cannot be valid (and mpz would take any size).
     if (signature.size() > pub.k.size) return "bad signature";
@@ -171,7 +188,7 @@ std::string verify_rsa(const PubKey& key, const SignatureCheck& check, const Ver
         // Nettle's PSS has no SHA-1 variant and takes MGF1 over the message hash only.
         ok = rsa_pss_verify_with_mask_hash(pub.k, s.v, d.gnutls, mask, check.pss_salt_length, digest);
     } else if (check.scheme == SignatureScheme::RsaPss) {
-        switch (*d.sha2) {  // SHA-2: SHA-1 went to verify_pss.h above
+        switch (*d.sha2) {  // SHA-2: SHA-1 went to rsa_pss.h above
         case DigestAlgorithm::Sha256: ok = rsa_pss_sha256_verify_digest(&pub.k, check.pss_salt_length, digest.data(), s.v); break;
         case DigestAlgorithm::Sha384: ok = rsa_pss_sha384_verify_digest(&pub.k, check.pss_salt_length, digest.data(), s.v); break;
         case DigestAlgorithm::Sha512: ok = rsa_pss_sha512_verify_digest(&pub.k, check.pss_salt_length, digest.data(), s.v); break;
@@ -189,37 +206,28 @@ std::string verify_rsa(const PubKey& key, const SignatureCheck& check, const Ver
 // RFC 4055 §3.3 (and RFC 8017 §A.2.3): an id-RSASSA-PSS key with parameters makes only
 // signatures with that hash and mask hash, and a salt at least that long; a signature outside
 // them fails whatever its mathematics. "" when `check` keeps to them or the key states none.
-// The parameters are read from the certificate here, not from GnuTLS: GnuTLS 3.7.9 reads a
-// key's maskGenAlgorithm only when present and takes an absent one (DER's encoding of the
-// default, MGF1 over SHA-1) as MGF1 over the key's hash, so a SHA-256 key restricted to
-// MGF1-SHA-1 refused its own signatures and passed MGF1-SHA-256 ones. (One that names
-// another mask hash explicitly GnuTLS refuses to import at all: see verify_signature.)
-std::string outside_pss_restrictions(ByteView cert_der, const SignatureCheck& check, const VerifyDigest& d)
+// The parameters are read from the certificate (read_pss_key), not from GnuTLS: GnuTLS 3.7.9
+// reads a key's maskGenAlgorithm only when present and takes an absent one (DER's encoding of
+// the default, MGF1 over SHA-1) as MGF1 over the key's hash, so a SHA-256 key restricted to
+// MGF1-SHA-1 refused its own signatures and passed MGF1-SHA-256 ones. (One that names another
+// mask hash explicitly GnuTLS refuses to import at all: see SignerKey.)
+std::string outside_pss_restrictions(const PssKey& key_params, const SignatureCheck& check, const VerifyDigest& d)
 {
-    std::optional<Bytes> params;
-    try {
-        params = Asn1Node::decode("CertificateKey", cert_der).read_optional(
-            "tbsCertificate.subjectPublicKeyInfo.algorithm.parameters");
-    } catch (const Error& e) {
-        if (e.failure() != Failure::MalformedMessage) throw;
-        return "signer certificate unusable: its RSASSA-PSS key does not read";
-    }
-    if (!params) return "";  // no parameters: the key makes any RSASSA-PSS signature
-    std::string why;
-    const auto key = read_pss_params(*params, why);
-    if (!key) return "signer certificate unusable: key parameters: " + why;
+    if (!key_params.unusable.empty()) return key_params.unusable;
+    if (!key_params.params) return "";  // no parameters: the key makes any RSASSA-PSS signature
+    const PssParams& key = *key_params.params;
     const auto name = [](gnutls_digest_algorithm_t a) {
         const char* n = gnutls_digest_get_name(a);
         return std::string(n ? n : "unknown");
     };
     const std::string prefix = "signature outside the signer key's RSASSA-PSS parameters: ";
     const gnutls_digest_algorithm_t mask = pss_mask_of(check, d);
-    if (d.gnutls != key->hash) return prefix + "hash " + name(d.gnutls) + ", the key allows " + name(key->hash) + " only";
-    if (mask != key->mask)
-        return prefix + "MGF1 over " + name(mask) + ", the key allows MGF1 over " + name(key->mask) + " only";
-    if (check.pss_salt_length < key->salt)
+    if (d.gnutls != key.hash) return prefix + "hash " + name(d.gnutls) + ", the key allows " + name(key.hash) + " only";
+    if (mask != key.mask)
+        return prefix + "MGF1 over " + name(mask) + ", the key allows MGF1 over " + name(key.mask) + " only";
+    if (check.pss_salt_length < key.salt)
         return prefix + "salt of " + std::to_string(check.pss_salt_length) + " octets, the key requires at least " +
-               std::to_string(key->salt);
+               std::to_string(key.salt);
     return "";
 }
 
@@ -346,53 +354,97 @@ std::optional<SignatureCheck> signature_check_from_id(const AlgorithmId& id, con
     return c;
 }
 
-std::optional<std::string> weak_signer_key(ByteView cert_der)
-{
-    constexpr unsigned kMinRsaBits = 2048;
-    const PubKey key(cert_der);
-    if (key.status() < 0) return std::nullopt;
+struct SignerKey::State {
+    GnutlsPubkey key = new_gnutls_pubkey();
+    int status = 0;  // GnuTLS's import of the certificate and its key
+    int pk = GNUTLS_PK_UNKNOWN;
     unsigned bits = 0;
-    const int pk = gnutls_pubkey_get_pk_algorithm(key.get(), &bits);
-    if ((pk != GNUTLS_PK_RSA && pk != GNUTLS_PK_RSA_PSS) || bits == 0 || bits >= kMinRsaBits) return std::nullopt;
-    return "rsa" + std::to_string(bits);
+    Bytes modulus, exponent;  // RSA and RSASSA-PSS keys
+    PssKey pss;               // RSASSA-PSS keys
+    bool pss_refused = false;  // an id-RSASSA-PSS key GnuTLS refused, read here instead
+};
+
+SignerKey::SignerKey(ByteView cert_der) : m(std::make_unique<State>())
+{
+    State& k = *m;
+    {
+        const GnutlsCrt crt = new_gnutls_crt();
+        const gnutls_datum_t d = datum_view(cert_der);
+        k.status = gnutls_x509_crt_import(crt.get(), &d, GNUTLS_X509_FMT_DER);
+        if (k.status >= 0) k.status = gnutls_pubkey_import_x509(k.key.get(), crt.get(), 0);
+    }
+    if (k.status >= 0) {
+        k.pk = gnutls_pubkey_get_pk_algorithm(k.key.get(), &k.bits);
+        if (k.pk == GNUTLS_PK_RSA || k.pk == GNUTLS_PK_RSA_PSS) {
+            GnutlsDatum n, e;
+            if (gnutls_pubkey_export_rsa_raw(k.key.get(), &n.d, &e.d) >= 0) {
+                k.modulus = n.bytes();
+                k.exponent = e.bytes();
+            }
+        }
+        if (k.pk == GNUTLS_PK_RSA_PSS) k.pss = read_pss_key(cert_der, false);
+    } else if (k.status == GNUTLS_E_CONSTRAINT_ERROR && rsassa_pss_key(cert_der)) {
+        // GnuTLS 3.7.9 refuses an id-RSASSA-PSS key whose parameters name MGF1 over another hash
+        // than theirs (RFC 4055 allows it). Its signatures need only the modulus, the exponent
+        // and the parameters, all read from the certificate here.
+        k.pss_refused = true;
+        k.pss = read_pss_key(cert_der, true);
+        k.modulus = k.pss.modulus;
+        k.exponent = k.pss.exponent;
+        if (!k.modulus.empty()) {
+            Mpz n;
+            nettle_mpz_set_str_256_u(n.v, k.modulus.size(), k.modulus.data());
+            k.bits = unsigned(mpz_sizeinbase(n.v, 2));
+        }
+        k.pk = GNUTLS_PK_RSA_PSS;
+    }
 }
 
-std::string verify_signature(ByteView cert_der, const SignatureCheck& check, const VerifyDigest& d,
-                             ByteView data, ByteView digest, ByteView signature)
+SignerKey::~SignerKey() = default;
+SignerKey::SignerKey(SignerKey&&) noexcept = default;
+SignerKey& SignerKey::operator=(SignerKey&&) noexcept = default;
+
+std::optional<std::string> SignerKey::weak() const
 {
-    PubKey key(cert_der);
-    if (key.status() == GNUTLS_E_ECC_UNSUPPORTED_CURVE || key.status() == GNUTLS_E_UNKNOWN_PK_ALGORITHM)
+    constexpr unsigned kMinRsaBits = 2048;
+    const State& k = *m;
+    if ((k.status < 0 && !k.pss_refused) || (k.pk != GNUTLS_PK_RSA && k.pk != GNUTLS_PK_RSA_PSS) || k.bits == 0 ||
+        k.bits >= kMinRsaBits)
+        return std::nullopt;
+    return "rsa" + std::to_string(k.bits);
+}
+
+std::string SignerKey::verify(const SignatureCheck& check, const VerifyDigest& d, ByteView data, ByteView digest,
+                              ByteView signature) const
+{
+    const State& k = *m;
+    if (k.status == GNUTLS_E_ECC_UNSUPPORTED_CURVE || k.status == GNUTLS_E_UNKNOWN_PK_ALGORITHM)
         // A key we cannot use (e.g. brainpoolP256r1: GnuTLS 3.7 has no Brainpool curves) says
         // nothing about the signature: "unsupported", not "unusable" (SignerVerification).
-        return std::string("unsupported algorithm: signer key (") + gnutls_strerror(key.status()) + ")";
-    if (key.status() == GNUTLS_E_CONSTRAINT_ERROR && rsassa_pss_key(cert_der))
-        // GnuTLS 3.7.9 refuses an id-RSASSA-PSS key whose parameters name MGF1 over another
-        // hash than theirs (RFC 4055 allows it): a key we cannot use, as for an unknown curve.
-        return "unsupported algorithm: RSASSA-PSS signer key with MGF1 over another hash than its own";
-    if (key.status() < 0) return std::string("signer certificate unusable: ") + gnutls_strerror(key.status());
-    const int pk = gnutls_pubkey_get_pk_algorithm(key.get(), nullptr);
-    const bool rsa = pk == GNUTLS_PK_RSA || pk == GNUTLS_PK_RSA_PSS;
+        return std::string("unsupported algorithm: signer key (") + gnutls_strerror(k.status) + ")";
+    if (k.status < 0 && !k.pss_refused) return std::string("signer certificate unusable: ") + gnutls_strerror(k.status);
+    const bool rsa = k.pk == GNUTLS_PK_RSA || k.pk == GNUTLS_PK_RSA_PSS;
     const gnutls_datum_t sig = datum_view(signature);
     switch (check.scheme) {
     case SignatureScheme::RsaPkcs1v15:
-        if (pk != GNUTLS_PK_RSA) break;  // an RSA-PSS key must not make v1.5 signatures (RFC 4055 §1.2)
-        return verify_rsa(key, check, d, digest, signature);
+        if (k.pk != GNUTLS_PK_RSA) break;  // an RSA-PSS key must not make v1.5 signatures (RFC 4055 §1.2)
+        return verify_rsa(k.modulus, k.exponent, check, d, digest, signature);
     case SignatureScheme::RsaPss:
         if (!rsa) break;
-        if (pk == GNUTLS_PK_RSA_PSS)
-            if (std::string outside = outside_pss_restrictions(cert_der, check, d); !outside.empty()) return outside;
-        return verify_rsa(key, check, d, digest, signature);
+        if (k.pk == GNUTLS_PK_RSA_PSS)
+            if (std::string outside = outside_pss_restrictions(k.pss, check, d); !outside.empty()) return outside;
+        return verify_rsa(k.modulus, k.exponent, check, d, digest, signature);
     case SignatureScheme::Ecdsa: {
-        if (pk != GNUTLS_PK_ECDSA) break;
+        if (k.pk != GNUTLS_PK_ECDSA) break;
         const gnutls_sign_algorithm_t algo = gnutls_pk_to_sign(GNUTLS_PK_ECDSA, d.gnutls);
         const gnutls_datum_t h = datum_view(digest);
         const unsigned flags = d.weak() ? GNUTLS_VERIFY_ALLOW_SIGN_WITH_SHA1 : 0;
-        return gnutls_outcome(gnutls_pubkey_verify_hash2(key.get(), algo, flags, &h, &sig));
+        return gnutls_outcome(gnutls_pubkey_verify_hash2(k.key.get(), algo, flags, &h, &sig));
     }
     case SignatureScheme::Ed25519: {
-        if (pk != GNUTLS_PK_EDDSA_ED25519) break;
-        const gnutls_datum_t m = datum_view(data);
-        return gnutls_outcome(gnutls_pubkey_verify_data2(key.get(), GNUTLS_SIGN_EDDSA_ED25519, 0, &m, &sig));
+        if (k.pk != GNUTLS_PK_EDDSA_ED25519) break;
+        const gnutls_datum_t msg = datum_view(data);
+        return gnutls_outcome(gnutls_pubkey_verify_data2(k.key.get(), GNUTLS_SIGN_EDDSA_ED25519, 0, &msg, &sig));
     }
     }
     return "signer key does not match the signature algorithm";

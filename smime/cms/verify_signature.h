@@ -69,17 +69,38 @@ struct SignatureCheck {
 std::optional<SignatureCheck> signature_check_from_id(const AlgorithmId& id, const VerifyDigest& digest,
                                                       std::string& reason);
 
-// Verifies `signature` made with the key of `cert_der`: for Ed25519 over `data` itself
-// (pure EdDSA), for the others over `digest` (= H(data) with `d`). Returns "" when it
-// verifies, else the reason ("bad signature", "signer certificate unusable: ...").
-std::string verify_signature(ByteView cert_der, const SignatureCheck& check, const VerifyDigest& d,
-                             ByteView data, ByteView digest, ByteView signature);
+// The public key of a signer certificate, read once per signer: imported into GnuTLS and, for
+// an id-RSASSA-PSS key, its parameters read from the certificate (RFC 4055 §3.3 binds its
+// signatures to them). GnuTLS 3.7.9 refuses to import an id-RSASSA-PSS key whose parameters
+// name MGF1 over another hash than theirs (GNUTLS_E_CONSTRAINT_ERROR; RFC 4055 §3.1 allows
+// it): then the modulus and exponent are read from the subjectPublicKey here and its
+// signatures verified with base/rsa_pss.h. Throws Error(Temporary) only when GnuTLS cannot
+// allocate; a key that does not read is a reason given by verify().
+class SignerKey {
+public:
+    explicit SignerKey(ByteView cert_der);
+    ~SignerKey();
+    SignerKey(SignerKey&&) noexcept;
+    SignerKey& operator=(SignerKey&&) noexcept;
+    SignerKey(const SignerKey&) = delete;
+    SignerKey& operator=(const SignerKey&) = delete;
 
-// RFC 8551 §4 lists RSA keys of 2047 bits or fewer as ones receiving agents SHOULD NOT accept
-// for signature verification (beside "Historic Mail Considerations" for older mail); the RFC
-// 4134 examples and much archived mail are signed with 1024-bit keys, so such a signature is
-// still verified and the key is named instead: "rsa1024" (RSA or RSASSA-PSS keys, by modulus
-// bits). nullopt for other keys, or a certificate whose key does not read.
-std::optional<std::string> weak_signer_key(ByteView cert_der);
+    // Verifies `signature` made with this key: for Ed25519 over `data` itself (pure EdDSA), for
+    // the others over `digest` (= H(data) with `d`). Returns "" when it verifies, else the
+    // reason ("bad signature", "signer certificate unusable: ...").
+    std::string verify(const SignatureCheck& check, const VerifyDigest& d, ByteView data, ByteView digest,
+                       ByteView signature) const;
+
+    // RFC 8551 §4 lists RSA keys of 2047 bits or fewer as ones receiving agents SHOULD NOT
+    // accept for signature verification (beside "Historic Mail Considerations" for older mail);
+    // the RFC 4134 examples and much archived mail are signed with 1024-bit keys, so such a
+    // signature is still verified and the key is named instead: "rsa1024" (RSA or RSASSA-PSS
+    // keys, by modulus bits). nullopt for other keys, or a key that does not read.
+    std::optional<std::string> weak() const;
+
+private:
+    struct State;
+    std::unique_ptr<State> m;
+};
 
 }  // namespace ssm::smime::cms

@@ -15,7 +15,7 @@
 #include <stdexcept>
 
 #include "base/error.h"
-#include "smime/cms/mpz.h"
+#include "base/mpz.h"
 #include "tests/unit/test_support.h"
 
 namespace fs = std::filesystem;
@@ -23,7 +23,6 @@ namespace fs = std::filesystem;
 namespace ssm::test {
 namespace {
 
-using smime::cms::Mpz;
 
 void set_datum(mpz_t v, const gnutls_datum_t& d)
 {

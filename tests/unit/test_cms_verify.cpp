@@ -89,7 +89,7 @@ public:
             {"pss-max.p7s", "alice", DigestAlgorithm::Sha256, SignatureScheme::RsaPss},
             {"pss-hashlen.p7s", "alice", DigestAlgorithm::Sha256, SignatureScheme::RsaPss},
             {"pss512.p7s", "alice", DigestAlgorithm::Sha512, SignatureScheme::RsaPss},
-            // MGF1 over another hash than the message's (RFC 4055 §3.1; verify_pss.h).
+            // MGF1 over another hash than the message's (RFC 4055 §3.1; base/rsa_pss.h).
             {"pss-mgf1sha1.p7s", "alice", DigestAlgorithm::Sha256, SignatureScheme::RsaPss},
             {"pss512-mgf1sha256.p7s", "alice", DigestAlgorithm::Sha512, SignatureScheme::RsaPss},
             {"p256.p7s", "bob", DigestAlgorithm::Sha256, SignatureScheme::Ecdsa},

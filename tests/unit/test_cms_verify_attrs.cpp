@@ -66,6 +66,26 @@ cases = {
     'caps-twice': base + [attr(CAPS, caps1), attr(CAPS, caps2)],
     'pref-twice': base + [attr(PREF, pref1), attr(PREF, pref1)],
 }
+# ESS signingCertificate(V2) whose issuerSerial names alice's issuer as the certificate writes it,
+# rebuilt (reencode_issuer.py: upper case, extra spaces, PrintableString or BMPString: the same
+# Name under RFC 5280 7.1), with a value changed, and as another CA's name (the root's).
+from reencode_issuer import reencoded_name
+ESS1 = '1.2.840.113549.1.9.16.2.12'
+def tbs_fields(c):
+    tbs = children(c, *tlv(c, 0)[1:])[0]
+    f = children(c, tbs[2], tbs[3])
+    return f[1:] if f[0][0] == 0xa0 else f  # serial, signature, issuer, validity, subject, ...
+def tlv_at(c, field): return c[field[1]:field[3]]
+serial, issuer = tlv_at(c, tbs_fields(c)[0]), tlv_at(c, tbs_fields(c)[2])
+root = open(os.path.join(os.path.dirname(cert), 'root-ca.cert.der'), 'rb').read()
+issuers = {'exact': issuer, 'printable': reencoded_name(issuer, 'printable'), 'bmp': reencoded_name(issuer, 'bmp'),
+           'changed': reencoded_name(issuer, 'changed'), 'other-ca': tlv_at(root, tbs_fields(root)[4])}
+for form, name_der in issuers.items():
+    issuer_serial = der(0x30, der(0x30, der(0xa4, name_der)) + serial)  # GeneralNames { directoryName }
+    ess_v2 = der(0x30, der(0x30, der(0x30, der(0x04, hashlib.sha256(c).digest()) + issuer_serial)))
+    ess_v1 = der(0x30, der(0x30, der(0x30, der(0x04, hashlib.sha1(c).digest()) + issuer_serial)))
+    cases['ess2-issuer-' + form] = base + [attr(ESS2, ess_v2)]
+    cases['ess1-issuer-' + form] = base + [attr(ESS1, ess_v1)]
 # Out of DER order (RFC 5652 §5.4: the signature is over the DER, a sorted SET OF): signed
 # over the DER and sent reversed; signed over the reversed octets as sent; signed over the
 # DER, sent reversed with another signing time (no order makes that one verify).
@@ -114,6 +134,7 @@ class CmsVerifyAttrsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(attributes_out_of_der_order);
     CPPUNIT_TEST(attributes_from_a_ber_encoder);
     CPPUNIT_TEST(opaque_digest_not_listed);
+    CPPUNIT_TEST(ess_issuer_as_rfc5280_compares);
     CPPUNIT_TEST_SUITE_END();
 
     test::TempDir d;
@@ -179,6 +200,33 @@ public:
             const auto listed = std::count_if(s.signed_attributes.begin(), s.signed_attributes.end(),
                                               [&](const auto& a) { return a.first == c.ignored_hint; });
             CPPUNIT_ASSERT_EQUAL_MESSAGE(c.name, std::string(c.name) == "caps-no-value" ? 0 : 2, int(listed));
+        }
+    }
+
+    // The issuerSerial of an ESS signingCertificate(V2) (RFC 2634 §5.4, RFC 5035) names the
+    // issuer by a Name the signer may rebuild rather than copy from the certificate: re-encoded
+    // (another string type, case, spacing: the same Name under RFC 5280 §7.1) it still names the
+    // signer certificate. Until 2026-12-04 it was compared byte for byte, and the signer's own
+    // good signature failed as a mismatch. A Name with another value, or another CA's Name (the
+    // root's, which signed alice's issuer), still does not match.
+    void ess_issuer_as_rfc5280_compares()
+    {
+        make();
+        const std::string v1_mismatch = "signingCertificate does not match the signer certificate";
+        const std::string v2_mismatch = "signingCertificateV2 does not match the signer certificate";
+        const std::pair<const char*, std::string> cases[] = {
+            {"ess2-issuer-exact", ""},           {"ess1-issuer-exact", ""},
+            {"ess2-issuer-printable", ""},       {"ess1-issuer-printable", ""},
+            {"ess2-issuer-bmp", ""},             {"ess1-issuer-bmp", ""},
+            {"ess2-issuer-changed", v2_mismatch}, {"ess1-issuer-changed", v1_mismatch},
+            {"ess2-issuer-other-ca", v2_mismatch}, {"ess1-issuer-other-ca", v1_mismatch},
+        };
+        for (const auto& [name, failure] : cases) {
+            const SignerVerification s =
+                detached(file_bytes(d.path() / (std::string(name) + ".p7s")), fixture("content.txt")).signers.at(0);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(name, failure, s.failure);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(name, failure.empty(), s.signature_valid);
+            CPPUNIT_ASSERT_MESSAGE(name, s.signer_certificate_der == pki_cert("alice"));
         }
     }
 

@@ -1,4 +1,4 @@
-// The hand-written EMSA-PSS verification (smime/cms/verify_pss.h, RFC 8017 §9.1.2) against
+// The hand-written EMSA-PSS verification (base/rsa_pss.h, RFC 8017 §9.1.2) against
 // encodings made by Python (hashlib, and the cryptography package's own PSS signer, OpenSSL
 // underneath) with keys OpenSSL generated: moduli whose bit length is and is not a multiple of
 // 8, e = 3 and 65537. Each encoding rule broken once must be refused; the RSASSA-PSS
@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "smime/cms/oids.h"
-#include "smime/cms/verify_pss.h"
+#include "base/rsa_pss.h"
 #include "smime/cms/verify_signature.h"
 #include "tests/unit/test_cms_verify_support.h"
 
@@ -341,8 +341,12 @@ EOT
     // MGF1-SHA-256, and until 2026-12-04 its own signatures (made by openssl with the key's
     // parameters) failed as "outside the key's parameters" while MGF1-SHA-256 ones by the same
     // key passed as valid. Now the parameters are read from the certificate. SHA-256 with an
-    // explicit MGF1-SHA-512: GnuTLS refuses the key itself, so the signature is unsupported
-    // (neutral), with that reason, never valid.
+    // explicit MGF1-SHA-512: GnuTLS refuses the key itself (GNUTLS_E_CONSTRAINT_ERROR), and until
+    // 2026-12-04 its signatures were "unsupported algorithm" (neutral); now the modulus and
+    // exponent are read from the certificate and the signature verified with rsa_pss.h,
+    // bound to the key's parameters as for keys GnuTLS imports: its own signatures verify (a
+    // 1024-bit one noted as weak, its bits from that modulus), a changed one is bad, and ones
+    // by the same key with another mask hash or a shorter salt are outside its parameters.
     void key_mask_other_than_its_hash()
     {
         test::TempDir d;
@@ -352,11 +356,14 @@ EOT
             openssl genpkey -algorithm RSA-PSS -pkeyopt rsa_keygen_bits:2048 -pkeyopt rsa_pss_keygen_md:sha256 \
               -pkeyopt rsa_pss_keygen_mgf1_md:$m -pkeyopt rsa_pss_keygen_saltlen:32 -out pss-$m.key
           done
+          openssl genpkey -algorithm RSA-PSS -pkeyopt rsa_keygen_bits:1024 -pkeyopt rsa_pss_keygen_md:sha256 \
+            -pkeyopt rsa_pss_keygen_mgf1_md:sha512 -pkeyopt rsa_pss_keygen_saltlen:32 -out pss-sha512-1024.key
           python3 -c 'from cryptography.hazmat.primitives import serialization as s
-k = s.load_pem_private_key(open("pss-sha1.key", "rb").read(), None)
-open("plain.key", "wb").write(k.private_bytes(s.Encoding.PEM, s.PrivateFormat.TraditionalOpenSSL, s.NoEncryption()))'
+for src, dst in (("pss-sha1.key", "plain.key"), ("pss-sha512.key", "plain512.key")):
+    k = s.load_pem_private_key(open(src, "rb").read(), None)
+    open(dst, "wb").write(k.private_bytes(s.Encoding.PEM, s.PrivateFormat.TraditionalOpenSSL, s.NoEncryption()))'
           printf 'basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=emailProtection\nsubjectAltName=email:alice@acme.example\n' >ee.ext
-          for k in pss-sha1 pss-sha512 plain; do
+          for k in pss-sha1 pss-sha512 pss-sha512-1024 plain plain512; do
             openssl req -new -key $k.key -subj "/O=SSM Test/CN=alice $k" -out $k.csr
             openssl x509 -req -in $k.csr -CA )" + pki + "/sub-ca.cert.pem -CAkey " + pki + R"(/sub-ca.key.pem \
               -set_serial 0x5a0156 -days 30 -extfile ee.ext -out $k.cert.pem
@@ -370,20 +377,39 @@ open("plain.key", "wb").write(k.private_bytes(s.Encoding.PEM, s.PrivateFormat.Tr
           s mgf1sha256.p7s plain.cert.pem plain.key -keyopt rsa_mgf1_md:sha256 -keyopt rsa_pss_saltlen:32 \
             -nocerts -certfile pss-sha1.cert.pem
           s mgf1sha256-twin.p7s plain.cert.pem plain.key -keyopt rsa_mgf1_md:sha256 -keyopt rsa_pss_saltlen:32
+          s own-sha512-1024.p7s pss-sha512-1024.cert.pem pss-sha512-1024.key
+          for t in mgf1sha256:sha256:32 salt20:sha512:20; do
+            IFS=: read -r name mask salt <<EOT
+$t
+EOT
+            s key512-$name-twin.p7s plain512.cert.pem plain512.key -keyopt rsa_mgf1_md:$mask -keyopt rsa_pss_saltlen:$salt
+            s key512-$name.p7s plain512.cert.pem plain512.key -keyopt rsa_mgf1_md:$mask -keyopt rsa_pss_saltlen:$salt \
+              -nocerts -certfile pss-sha512.cert.pem
+          done
         } >make.log 2>&1)");
+        // own-sha512.p7s with the last octet of its signature (the SignerInfo's last field) changed.
+        Bytes tampered = file_bytes(d.path() / "own-sha512.p7s");
+        tampered.back() ^= 0x01;
+        test::write_file(d.path() / "own-sha512-tampered.p7s", std::string(tampered.begin(), tampered.end()));
         const Bytes content = file_bytes(d.path() / "content.txt");
         const std::string prefix = "signature outside the signer key's RSASSA-PSS parameters: ";
         struct Case {
             const char* file;
             std::string reason;
             bool unsupported;
+            std::vector<std::string> notes = {};
         };
         const Case cases[] = {
             {"own-sha1.p7s", "", false},
             {"mgf1sha256-twin.p7s", "", false},
             {"mgf1sha256.p7s", prefix + "MGF1 over SHA256, the key allows MGF1 over SHA1 only", false},
-            {"own-sha512.p7s", "unsupported algorithm: RSASSA-PSS signer key with MGF1 over another hash than its own",
-             true},
+            {"own-sha512.p7s", "", false},
+            {"own-sha512-1024.p7s", "", false, {"signer-key-weak=rsa1024"}},
+            {"own-sha512-tampered.p7s", "bad signature", false},
+            {"key512-mgf1sha256-twin.p7s", "", false},
+            {"key512-salt20-twin.p7s", "", false},
+            {"key512-mgf1sha256.p7s", prefix + "MGF1 over SHA256, the key allows MGF1 over SHA512 only", false},
+            {"key512-salt20.p7s", prefix + "salt of 20 octets, the key requires at least 32", false},
         };
         for (const auto& c : cases) {
             const VerifyResult r = detached(file_bytes(d.path() / c.file), content);
@@ -393,6 +419,7 @@ open("plain.key", "wb").write(k.private_bytes(s.Encoding.PEM, s.PrivateFormat.Tr
             CPPUNIT_ASSERT_EQUAL_MESSAGE(c.file, c.reason.empty(), s.signature_valid);
             CPPUNIT_ASSERT_EQUAL_MESSAGE(c.file, c.unsupported, s.unsupported);
             CPPUNIT_ASSERT_MESSAGE(c.file, s.scheme == SignatureScheme::RsaPss);
+            CPPUNIT_ASSERT_MESSAGE(c.file, s.notes == c.notes);
         }
     }
 };

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "pki/certificate.h"
+#include "pki/certificate_signature.h"
 #include "pki/name_match.h"
 #include "pki/trust_store.h"
 #include "tests/unit/test_pki_support.h"
@@ -90,12 +91,19 @@ openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out psca.key 2>/de
 printf '[x]\n%b\n' "$ca" > psca.ext
 openssl req -new -key psca.key -subj "/O=NC/CN=PSS-CA" -out psca.csr 2>/dev/null
 openssl x509 -req -in psca.csr -CA nroot.pem -CAkey nroot.key -set_serial 900 -days 3650 -extfile psca.ext -extensions x -out psca.pem 2>/dev/null
-for salt in digest; do
+for salt in digest max; do
   key pss-$salt-ee; printf '[x]\n%b\n' "$ee\nsubjectAltName=email:ee@example.com" > pss-$salt-ee.ext
   openssl req -new -key pss-$salt-ee.key -subj "/O=NC/CN=ee" -out pss-$salt-ee.csr 2>/dev/null
   openssl x509 -req -in pss-$salt-ee.csr -CA psca.pem -CAkey psca.key -set_serial 90$((${#salt})) -days 3650 \
     -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:$salt -extfile pss-$salt-ee.ext -extensions x -out pss-$salt-ee.pem 2>/dev/null
 done
+# The same CA signing RSA-PSS SHA-256 with MGF1 over SHA-1 (RFC 4055 §3.1 allows any pair; OpenSSL
+# makes and accepts it): GnuTLS 3.7.9 reports the signature invalid, as for the "max" salt above.
+key pss-mgf1sha1-ee; cp pss-digest-ee.ext pss-mgf1sha1-ee.ext
+openssl req -new -key pss-mgf1sha1-ee.key -subj "/O=NC/CN=ee" -out pss-mgf1sha1-ee.csr 2>/dev/null
+openssl x509 -req -in pss-mgf1sha1-ee.csr -CA psca.pem -CAkey psca.key -set_serial 910 -days 3650 -sha256 \
+  -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:32 -sigopt rsa_mgf1_md:sha1 -extfile pss-mgf1sha1-ee.ext \
+  -extensions x -out pss-mgf1sha1-ee.pem 2>/dev/null
 issue xuri "/O=NC/CN=Excluded-URI" nroot "$ca\nnameConstraints=critical,excluded;URI:.bad.example"
 issue xuri-out "/O=NC/CN=ee" xuri "$ee\nsubjectAltName=email:ee@example.com,URI:http://www.good.example/"
 issue xuri-in "/O=NC/CN=ee" xuri "$ee\nsubjectAltName=email:ee@example.com,URI:http://www.bad.example/"
@@ -199,6 +207,7 @@ class PkiNameConstraintsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(subject_email_address);
     CPPUNIT_TEST(ip_address_v4);
     CPPUNIT_TEST(form_not_compared_and_excluded_uri);
+    CPPUNIT_TEST(pss_signatures_gnutls_does_not_verify);
     CPPUNIT_TEST(anchor_excluded_subtree_binds);
     CPPUNIT_TEST(tls_features_still_refused);
     CPPUNIT_TEST(revoked_below_excluded_directory_name);
@@ -288,6 +297,43 @@ public:
         }(), Revocation::Off);
         const auto r = store.validate(cert("oca-other"), {}, std::time(nullptr), Purpose::EmailProtection);
         CPPUNIT_ASSERT_MESSAGE(r.describe(), r.describe().find("otherName") != std::string::npos);
+    }
+
+    // RSASSA-PSS certificate signatures GnuTLS 3.7.9 does not verify although they are right:
+    // SHA-256 with MGF1 over SHA-1, and a salt longer than the hash (OpenSSL's default "max").
+    // signed_by and signature_verifies (pki/certificate_signature.h) check those themselves with
+    // base/rsa_pss.h; they refused them until 2026-12-04. A changed signature, or another
+    // key than the issuer's, still fails.
+    // The path stays refused, with GnuTLS's reason: gnutls_x509_trust_list_verify_crt2 reports
+    // the signature invalid (GNUTLS_CERT_SIGNATURE_FAILURE) and check_path keeps that (see
+    // pki/certificate_signature.h for what accepting such a path would take). Pinned here: a
+    // refusal for a bad signature, never an acceptance.
+    void pss_signatures_gnutls_does_not_verify()
+    {
+        const Certificate ca = cert("psca");
+        for (const char* name : {"pss-digest-ee", "pss-max-ee", "pss-mgf1sha1-ee"}) {
+            const Certificate ee = cert(name);
+            CPPUNIT_ASSERT_MESSAGE(name, signed_by(ee, ca));
+            CPPUNIT_ASSERT_MESSAGE(name, signature_verifies(ee, ca));
+            CPPUNIT_ASSERT_MESSAGE(name, !signed_by(ee, cert("nroot")) && !signature_verifies(ee, cert("nroot")));
+            Bytes der = ee.der();
+            der.back() ^= 0x01;  // the signature's last octet
+            const auto changed = Certificate::parse_der(der);
+            CPPUNIT_ASSERT_MESSAGE(name, changed && !signed_by(*changed, ca) && !signature_verifies(*changed, ca));
+        }
+        const std::time_t now = std::time(nullptr);
+        for (const char* name : {"pss-max-ee", "pss-mgf1sha1-ee"}) {
+            std::vector<Certificate> anchors, intermediates;
+            anchors.push_back(cert("nroot"));
+            intermediates.push_back(cert("psca"));
+            const TrustStore store(std::move(anchors), std::move(intermediates), Revocation::Off);
+            const auto r = store.validate(cert(name), {}, now, Purpose::EmailProtection);
+            const std::string msg = std::string(name) + ": " + r.describe();
+            CPPUNIT_ASSERT_MESSAGE(msg, !r.valid());
+            CPPUNIT_ASSERT_MESSAGE(msg, r.problems == std::vector<Problem>{Problem::BadSignature});
+            CPPUNIT_ASSERT_MESSAGE(msg, r.reasons == std::vector<std::string>{"bad signature in the certificate path"});
+            CPPUNIT_ASSERT_MESSAGE(msg, r.gnutls_status & GNUTLS_CERT_SIGNATURE_FAILURE);
+        }
     }
 
     void anchor_excluded_subtree_binds()

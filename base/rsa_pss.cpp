@@ -1,9 +1,9 @@
-// EMSA-PSS verification with a separate mask hash; see verify_pss.h. Nettle 3.8 verifies PSS
+// EMSA-PSS verification with a separate mask hash; see rsa_pss.h. Nettle 3.8 verifies PSS
 // only with MGF1 over the message hash (rsa_pss_sha*_verify_digest, pss_verify_mgf1 take one
 // hash for both), so the encoding is checked here step by step after RFC 8017 §9.1.2, with
 // nettle's pss_mgf1 for the mask and GMP for the public-key operation. A verification handles
 // public values only, so nothing here needs to run in constant time.
-#include "smime/cms/verify_pss.h"
+#include "base/rsa_pss.h"
 
 #include <gmp.h>
 #include <nettle/bignum.h>
@@ -16,9 +16,9 @@
 #include <array>
 #include <vector>
 
-#include "smime/cms/mpz.h"
+#include "base/mpz.h"
 
-namespace ssm::smime::cms {
+namespace ssm {
 namespace {
 
 const nettle_hash* nettle_hash_of(gnutls_digest_algorithm_t d)
@@ -92,4 +92,4 @@ bool rsa_pss_verify_with_mask_hash(const rsa_public_key& key, const mpz_t signat
     return std::equal(h_again.begin(), h_again.begin() + std::ptrdiff_t(h_len), h);
 }
 
-}  // namespace ssm::smime::cms
+}  // namespace ssm
