@@ -16,12 +16,19 @@ namespace ssm::directory {
 
 namespace {
 
-// A mail value from the server as an address: one plain addr-spec, nothing our parser would
-// also accept around it (display names, angle brackets).
+// A mail value from the server as an address: one addr-spec, nothing our parser would also
+// accept around it (a display name, angle brackets, a source route, blanks it trims). A quoted
+// local part is an addr-spec too: a directory stores "a\\b"@x or "a b"@x quotes and all (the
+// local part cannot be written without them), and such a member was once skipped as having
+// no mail. Inside the value the parser's own rules hold: a space or '"' outside one quoted
+// string that is the whole local part is refused there.
 std::optional<EmailAddress> mail_address(const Bytes& value)
 {
     const std::string text(value.begin(), value.end());
-    if (text.find_first_of("<> \t\"") != std::string::npos) return std::nullopt;
+    const auto blank = [](char c) { return c == ' ' || c == '\t'; };
+    if (text.empty() || text.find_first_of("<>") != std::string::npos || text.front() == '@' ||
+        blank(text.front()) || blank(text.back()))
+        return std::nullopt;
     return EmailAddress::parse(text);
 }
 

@@ -190,8 +190,9 @@ int cert_lookup(const milter::Config& config, const std::string& address_text, s
 
 int cert_import(const milter::Config& config, const std::string& file, std::ostream& out, std::ostream& err)
 {
+    // An input of this command, not a file of the daemon: a pipe too (/dev/stdin, <(...)).
     std::string why;
-    const auto text = read_bounded_file(file, pki::max_pem_file_size, why);
+    const auto text = read_bounded_input(file, pki::max_pem_file_size, why);
     if (!text) {  // ssmctl(8): 64, with the reason
         err << "ssmctl: cannot read " << file << ": " << why << "\n";
         return kExitUsage;

@@ -139,9 +139,9 @@ int hsm_import(const hsm::TokenConfig& config, const std::vector<std::string>& a
     }
     // A file that cannot be read is the administrator's to fix, as in `cert import`:
     // ssmctl(8) gives it 64 and the reason. 4 MiB, as for certificates: a PKCS#12 file of a
-    // key and its chain has a few KiB.
+    // key and its chain has a few KiB. An input of this command: a pipe too (/dev/stdin, <(...)).
     std::string why;
-    const auto text = read_bounded_file(file, pki::max_pem_file_size, why);
+    const auto text = read_bounded_input(file, pki::max_pem_file_size, why);
     if (!text) {
         err << "ssmctl hsm import: cannot read " << file << ": " << why << "\n";
         return kExitUsage;

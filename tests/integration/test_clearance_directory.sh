@@ -10,6 +10,9 @@
 # With [labels] clearance_from_certificate the Clearance in the subjectDirectoryAttributes of
 # the recipient's certificate on the token (made by openssl, imported with ssmctl hsm import)
 # clears her; ssmctl clearance encode writes genconf's octets and lookup shows the values.
+# Quoted local parts: "a..b"@acme.example is cleared by the entry whose mail is a..b@acme.example
+# (the directory's spelling, EmailAddress::directory_form), and "a\\b"@acme.example (a
+# backslash only the quotes can hold) by its entry written by `slapd.sh entry` byte for byte.
 . "$(dirname "$0")/lib.sh"
 require_tools openssl python3 slapd slapadd ldapsearch softhsm2-util pkcs11-tool perl
 require_binaries
@@ -44,6 +47,7 @@ openssl asn1parse -genconf "$M/label.cnf" -out "$M/label.der" >/dev/null || fata
 # --- the directory ------------------------------------------------------------------------------
 export SLAPD_SUFFIX=dc=acme,dc=example
 export SLAPD_EXTRA_GLOBAL="attributetype ( 2.5.4.55 NAME 'clearance' DESC 'RFC 5755 Clearance' EQUALITY octetStringMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.40 )"
+BACKSLASH='"a\\b"@acme.example'  # RFC 5321 spelling: the backslash as a quoted-pair
 person() {  # person ADDRESS [CLEARANCE.der...]
   local a=$1 f; shift
   sh "$SLAPD" entry "$a" | sed '/^$/d'
@@ -60,6 +64,8 @@ person() {  # person ADDRESS [CLEARANCE.der...]
   person intern@acme.example "$M/restricted.der"
   person mallory@acme.example "$M/explicit-default.der"
   person nobody@acme.example
+  person a..b@acme.example "$M/restricted.der"
+  person "$BACKSLASH" "$M/restricted.der"
 } >"$WORK/people.ldif"
 start_slapd clearance-setup "$WORK/people.ldif"
 
@@ -137,6 +143,10 @@ run no-value nobody@acme.example
 expect clearance-directory-no-value 1 "550 5\.7\.1 recipient nobody@acme.example is not cleared.*neither a \[\[clearance\]\] nor its directory entry"
 run no-entry ghost@acme.example
 expect clearance-directory-no-entry 1 "550 5\.7\.1 recipient ghost@acme.example is not cleared"
+run quoted-dots '"a..b"@acme.example'
+expect clearance-directory-quoted-local-part 0 "smime=pass"
+run quoted-backslash "$BACKSLASH"
+expect clearance-directory-quoted-backslash 0 "smime=pass"
 run malformed mallory@acme.example
 if [ "$RC" -ne 1 ] || ! grep -q "550 5.7.1 recipient mallory@acme.example is not cleared.*cannot be read" <<<"$LOG"; then
   fail clearance-directory-malformed "exit $RC: $LOG"

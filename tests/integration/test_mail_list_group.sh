@@ -12,6 +12,11 @@
 # message relayed by a first Postfix gets 451 4.7.1 there and stays queued; after slapd is
 # back and the queue is flushed (again, until the 10 seconds a failed server is not asked have
 # passed) it is delivered to the members.
+# Quoted local parts (cn=dots): a..b@acme.example (stored bare, as a directory stores it) and
+# "a\\b"@acme.example (a backslash, which only the quoted spelling can hold; its entry written
+# by `slapd.sh entry`, whose LDIF once lost one backslash under dash's echo). `ssmctl list
+# members` gives both from the group, and a to_group rule finds "a..b"@acme.example (searched
+# for as a..b@, EmailAddress::directory_form) and "a\\b"@acme.example as members of dots.
 . "$(dirname "$0")/lib.sh"
 . "$SSM_SRCDIR/tests/interop/peers.sh"
 require_tools postfix smtp-sink swaks openssl perl slapd slapadd ldapsearch ldapmodify softhsm2-util \
@@ -31,8 +36,10 @@ for n in alice bob carol dave; do cp "$PKI/$n.cert.pem" "$WORK/certs/"; done
 
 # --- the directory ----------------------------------------------------------------------------
 P=ou=people,$SLAPD_SUFFIX G=ou=groups,$SLAPD_SUFFIX
+BACKSLASH='"a\\b"@acme.example'  # RFC 5321 spelling: the backslash as a quoted-pair
 {
-  for a in alice@acme.example carol@acme.example bob@acme.example dave@partner.example; do
+  for a in alice@acme.example carol@acme.example bob@acme.example dave@partner.example a..b@acme.example \
+           "$BACKSLASH"; do
     sh "$SLAPD" entry "$a"; echo
   done
   printf 'dn: cn=nomail,%s\nobjectClass: inetOrgPerson\ncn: nomail\nsn: nomail\n\n' "$P"
@@ -50,6 +57,9 @@ P=ou=people,$SLAPD_SUFFIX G=ou=groups,$SLAPD_SUFFIX
   printf '\ndn: cn=board,%s\nobjectClass: groupOfUniqueNames\ncn: board\n' "$G"
   printf "uniqueMember: cn=dave@partner.example,%s#'0101'B\n" "$P"
   printf '\ndn: cn=ghosts,%s\nobjectClass: groupOfNames\ncn: ghosts\nmember: cn=nomail,%s\nmember: cn=gone,%s\n' "$G" "$P" "$P"
+  # The member DNs as RFC 4514 writes those cn values (" and \ escaped).
+  printf '\ndn: cn=dots,%s\nobjectClass: groupOfNames\ncn: dots\nmember: cn=a..b@acme.example,%s\n' "$G" "$P"
+  printf 'member: cn=%s,%s\n' '\"a\\\\b\"@acme.example' "$P"
 } >"$WORK/people.ldif"
 start_slapd lg-setup "$WORK/people.ldif"
 
@@ -77,7 +87,12 @@ members_group = \"ghosts\"
 [[mail_list]]
 address = \"deep@acme.example\"
 identity = \"team@acme.example\"
-members_group = \"deep0\""
+members_group = \"deep0\"
+
+[[mail_list]]
+address = \"dots@acme.example\"
+identity = \"team@acme.example\"
+members_group = \"dots\""
 config() {  # config FILE GROUPS-TOML LISTS-TOML
   write_config "$1" port="${MILTER_PORT:-1}" pki='revocation = "off"' extra="[directory]
 cache = \"$WORK/cache\"
@@ -127,6 +142,33 @@ members deep@acme.example; rc=$?
 [ $rc -eq 1 ] && grep -q '^total list=deep@acme.example members=0 .* too_deep=yes max_depth=8$' "$WORK/members.out" \
   && grep -q 'group-nesting-too-deep group=deep0' "$WORK/members.err" \
   && pass lg-ssmctl-nesting-too-deep || fail lg-ssmctl-nesting-too-deep "rc=$rc $(tr '\n' ' ' <"$WORK/members.out")"
+
+# Quoted local parts: the members as their entries' mail values say (slapd.sh wrote them
+# byte for byte; a value with quotes was once skipped as no mail), and a to_group rule that
+# finds both spellings in the group.
+members dots@acme.example; rc=$?
+if [ $rc -eq 0 ] && grep -qx 'member list=dots@acme.example address=a..b@acme.example from=group group=dots' "$WORK/members.out" &&
+   grep -qxF "member list=dots@acme.example address=$BACKSLASH from=group group=dots" "$WORK/members.out" &&
+   [ "$(grep -c '^member ' "$WORK/members.out")" -eq 2 ]; then
+  pass lg-ssmctl-members-quoted-local-parts
+else
+  fail lg-ssmctl-members-quoted-local-parts "rc=$rc $(tr '\n' ' ' <"$WORK/members.out")"
+fi
+write_config "$WORK/dots.toml" port=1 pki='revocation = "off"' rules='[[rule]]
+name = "mail to dots is signed by the sender"
+direction = "outbound"
+to_group = ["dots"]
+sign = "sender"
+
+[[rule]]
+name = "other mail is signed by the sender"
+direction = "outbound"
+sign = "sender"' extra="$GROUPS_TOML" || fatal lg-setup "config dots.toml"
+for c in "dotted:\"a..b\"@acme.example" "backslash:$BACKSLASH"; do
+  out=$("$SSM_BUILDDIR/ssmctl" -c "$WORK/dots.toml" policy test --direction out --from alice@acme.example --to "${c#*:}" 2>&1)
+  if grep -q 'mail to dots is signed by the sender' <<<"$out"; then pass "lg-to-group-quoted-${c%%:*}"
+  else fail "lg-to-group-quoted-${c%%:*}" "$(tr '\n' ' ' <<<"$out" | cut -c1-400)"; fi
+done
 
 # --- through Postfix ----------------------------------------------------------------------------
 printf 'Content-Type: text/plain\r\n\r\nMinutes of the group meeting, 1 December.\r\n' >"$WORK/content.txt"

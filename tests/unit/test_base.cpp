@@ -29,6 +29,41 @@
 
 using namespace ssm;
 
+namespace {
+
+// Keeps a reader that waits on a FIFO from hanging a test: after 2 s it opens the FIFO for
+// writing and closes it, which ends a blocked open(2) and gives the read an end of file. The
+// test then fails on what was read (and on the time it took) instead of never ending.
+class FifoWatchdog {
+public:
+    explicit FifoWatchdog(std::string fifo) : m_fifo(std::move(fifo)), m_thread([this] { run(); }) {}
+    ~FifoWatchdog()
+    {
+        m_done = true;
+        m_thread.join();
+    }
+    FifoWatchdog(const FifoWatchdog&) = delete;
+    FifoWatchdog& operator=(const FifoWatchdog&) = delete;
+
+private:
+    void run()
+    {
+        const auto start = std::chrono::steady_clock::now();
+        while (!m_done) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            if (std::chrono::steady_clock::now() - start < std::chrono::seconds(2)) continue;
+            const int fd = ::open(m_fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+            if (fd >= 0) ::close(fd);
+        }
+    }
+
+    std::string m_fifo;
+    std::atomic<bool> m_done{false};
+    std::thread m_thread;  // last: started once the members it uses are made
+};
+
+}  // namespace
+
 class BaseTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(BaseTest);
     CPPUNIT_TEST(address_forms);
@@ -55,6 +90,8 @@ class BaseTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(sha256_known_answers);
     CPPUNIT_TEST(repeat_filter_once_per_interval_and_bounded);
     CPPUNIT_TEST(bounded_file_says_why_not);
+    CPPUNIT_TEST(bounded_file_refuses_what_is_no_file);
+    CPPUNIT_TEST(bounded_input_reads_pipes);
     CPPUNIT_TEST_SUITE_END();
 
     static bool fd_open(int fd) { return ::fcntl(fd, F_GETFD) != -1; }
@@ -481,6 +518,89 @@ public:
         }
     }
 
+    // The daemon's files (configuration, list, certificate, CRL, trust anchor files) are
+    // regular files: anything else is refused at once with the reason. A FIFO named in the
+    // configuration blocked the start or a reload in open(2) until someone wrote to it, and a
+    // device such as /dev/zero was read up to the bound before it was refused.
+    void bounded_file_refuses_what_is_no_file()
+    {
+        test::TempDir dir;
+        const std::string fifo = (dir.path() / "fifo").string();
+        CPPUNIT_ASSERT_EQUAL(0, ::mkfifo(fifo.c_str(), 0600));
+        FileReadRefusal refusal;
+        std::optional<std::string> got;
+        std::chrono::steady_clock::duration waited{};
+        {
+            const FifoWatchdog watchdog(fifo);
+            const auto start = std::chrono::steady_clock::now();
+            got = read_bounded_file(fifo, 1024, refusal);
+            waited = std::chrono::steady_clock::now() - start;
+        }
+        CPPUNIT_ASSERT_MESSAGE("a FIFO read as a file", !got);
+        CPPUNIT_ASSERT_EQUAL(std::string("not a regular file (a FIFO)"), refusal.why);
+        CPPUNIT_ASSERT(!refusal.too_large);
+        CPPUNIT_ASSERT(waited < std::chrono::seconds(1));
+
+        const struct {
+            std::string path, why;
+        } cases[] = {
+            {"/dev/zero", "not a regular file (a character device)"},
+            {"/dev/null", "not a regular file (a character device)"},
+            {dir.path().string(), "Is a directory"},
+        };
+        for (const auto& c : cases) {
+            std::string why;
+            CPPUNIT_ASSERT_MESSAGE(c.path, !read_bounded_file(c.path, 1024, why));
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.path, c.why, why);
+        }
+    }
+
+    // ssmctl's inputs may be pipes (`ssmctl cert import /dev/stdin`, a shell's <(...)): they
+    // are read to their end, still bounded, and a regular file or a folder as by
+    // read_bounded_file.
+    void bounded_input_reads_pipes()
+    {
+        test::TempDir dir;
+        // A FIFO with a writer: the open waits for it, as any command reading a FIFO does.
+        const std::string fifo = (dir.path() / "fifo").string();
+        CPPUNIT_ASSERT_EQUAL(0, ::mkfifo(fifo.c_str(), 0600));
+        ssize_t written = -1;  // asserted here: an assertion failing in the thread would end the run
+        std::thread writer([&] {
+            const UniqueFd w(::open(fifo.c_str(), O_WRONLY | O_CLOEXEC));
+            if (w) written = ::write(w.get(), "piped\n", 6);
+        });
+        std::string why;
+        const auto from_fifo = read_bounded_input(fifo, 1024, why);
+        writer.join();
+        CPPUNIT_ASSERT_EQUAL(ssize_t{6}, written);
+        CPPUNIT_ASSERT_MESSAGE(why, from_fifo == std::optional<std::string>("piped\n"));
+
+        // A pipe as /dev/stdin names it (/proc/self/fd/N), written after the reader starts;
+        // and one with more than the bound in it (a second writer: the pipe buffer is 64 KiB).
+        int fds[2];
+        CPPUNIT_ASSERT_EQUAL(0, ::pipe2(fds, O_CLOEXEC));
+        UniqueFd r(fds[0]), w(fds[1]);
+        const std::string via_proc = "/proc/self/fd/" + std::to_string(r.get());
+        std::thread late([&] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            const std::string block(300, 'x');
+            for (int i = 0; i < 10; ++i) ::write(w.get(), block.data(), block.size());
+            w.reset();
+        });
+        const auto big = read_bounded_input(via_proc, 1000, why);
+        late.join();
+        CPPUNIT_ASSERT(!big);
+        CPPUNIT_ASSERT_EQUAL(std::string("it is larger than 1000 octets"), why);
+
+        const std::string file = (dir.path() / "f").string();
+        test::write_file(file, "plain");
+        CPPUNIT_ASSERT(read_bounded_input(file, 10, why) == std::optional<std::string>("plain"));
+        CPPUNIT_ASSERT(!read_bounded_input(dir.path().string(), 10, why));
+        CPPUNIT_ASSERT_EQUAL(std::string("Is a directory"), why);
+        CPPUNIT_ASSERT(!read_bounded_input((dir.path() / "none").string(), 10, why));
+        CPPUNIT_ASSERT_EQUAL(std::string("No such file or directory"), why);
+    }
+
     // A path that names no readable regular file is refused with an error naming it, at once:
     // a directory read as an empty secret before, a FIFO blocked the reader (the daemon's
     // start) until someone wrote to it, and a device such as /dev/zero never ends.
@@ -489,30 +609,19 @@ public:
         test::TempDir dir;
         const std::string fifo = (dir.path() / "fifo").string();
         CPPUNIT_ASSERT_EQUAL(0, ::mkfifo(fifo.c_str(), 0600));
-        // So that a reader that waits on the FIFO fails this test instead of hanging it: after
-        // 2 s a watchdog opens the FIFO for writing and closes it, which ends that wait with
-        // an empty read.
-        std::atomic<bool> done{false};
-        std::thread watchdog([&] {
-            const auto start = std::chrono::steady_clock::now();
-            while (!done) {
-                std::this_thread::sleep_for(std::chrono::milliseconds(10));
-                if (std::chrono::steady_clock::now() - start < std::chrono::seconds(2)) continue;
-                const int fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-                if (fd >= 0) ::close(fd);
-            }
-        });
         std::string fifo_result;
-        const auto start = std::chrono::steady_clock::now();
-        try {
-            read_secret_file(fifo);
-            fifo_result = "read as a secret";
-        } catch (const std::runtime_error& e) {
-            fifo_result = e.what();
+        std::chrono::steady_clock::duration waited{};
+        {
+            const FifoWatchdog watchdog(fifo);
+            const auto start = std::chrono::steady_clock::now();
+            try {
+                read_secret_file(fifo);
+                fifo_result = "read as a secret";
+            } catch (const std::runtime_error& e) {
+                fifo_result = e.what();
+            }
+            waited = std::chrono::steady_clock::now() - start;
         }
-        const auto waited = std::chrono::steady_clock::now() - start;
-        done = true;
-        watchdog.join();
         CPPUNIT_ASSERT_EQUAL(std::string("cannot read secret file " + fifo + ": not a regular file"), fifo_result);
         CPPUNIT_ASSERT(waited < std::chrono::seconds(1));
 

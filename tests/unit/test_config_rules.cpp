@@ -3,6 +3,8 @@
 // name the list file and its line).
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <sys/stat.h>
+
 #include <algorithm>
 
 #include "milter/config.h"
@@ -299,6 +301,7 @@ require_integrity = false
         test::TempDir dir;
         test::write_file(dir.path() / "bad.txt", "ok@acme.example\n# fine\n  nope\n");
         std::filesystem::create_directory(dir.path() / "lists");
+        CPPUNIT_ASSERT_EQUAL(0, ::mkfifo((dir.path() / "vip.fifo").c_str(), 0600));
         const std::string f = (dir.path() / "ssm.toml").string();
         struct { const char* body; std::string expect; } cases[] = {
             {"[[rule]]\nname = \"r\"\nscope = \"team\"\n", f + ":5:9: scope must be"},
@@ -310,6 +313,10 @@ require_integrity = false
             // silently matched nobody: mail it should have encrypted went out in clear).
             {"[[rule]]\nname = \"r\"\nto_list = \"lists\"\nencrypt = \"mandatory\"\n",
              f + ":5:11: cannot read the list file " + (dir.path() / "lists").string() + ": Is a directory"},
+            // A FIFO is refused at once (read_bounded_file): it blocked the check, a start or a
+            // reload until something wrote to it, and was then read as an empty list.
+            {"[[rule]]\nname = \"r\"\nto_list = \"vip.fifo\"\nencrypt = \"mandatory\"\n",
+             f + ":5:11: cannot read the list file " + (dir.path() / "vip.fifo").string() + ": not a regular file (a FIFO)"},
             {"[[rule]]\nname = \"r\"\nto_list = \"bad.txt\"\n", (dir.path() / "bad.txt").string() + ":3:3: 'nope' is not an address pattern"},
             {"[[rule]]\nname = \"r\"\nclient = [\"10.0.0.0/40\"]\n", f + ":5:10: '10.0.0.0/40' is not an address or CIDR network"},
             {"[[rule]]\nname = \"r\"\nauthenticated = \"yes\"\n", f + ":5:17: 'authenticated' must be a boolean"},
