@@ -199,23 +199,8 @@ private:
     bool m_ldapi;
 };
 
-// slapd stopped with SIGSTOP while the object lives, or until thaw() (SIGCONT also when an
-// assertion fails): connections are accepted by the kernel, nothing is answered.
-class Frozen {
-public:
-    explicit Frozen(pid_t pid) : m_pid(pid) { CPPUNIT_ASSERT_EQUAL(0, ::kill(m_pid, SIGSTOP)); }
-    ~Frozen() { thaw(); }
-    Frozen(const Frozen&) = delete;
-    Frozen& operator=(const Frozen&) = delete;
-    void thaw()
-    {
-        if (m_pid > 0) ::kill(m_pid, SIGCONT);
-        m_pid = 0;
-    }
-
-private:
-    pid_t m_pid;
-};
+// slapd frozen (test_support.h): connections accepted by the kernel, nothing answered.
+using test::FrozenProcess;
 
 Slapd& shared_server()
 {
@@ -752,7 +737,7 @@ public:
                 std::this_thread::sleep_for(milliseconds(5));
             return client.searches_sent() >= n;
         };
-        Frozen frozen(slapd.pid());
+        FrozenProcess frozen(slapd.pid());
         std::string b_failure;
         std::thread b([&] {
             try {

@@ -267,18 +267,8 @@ bool from_group_matches(const std::string& group, const char* sender, const std:
     return policy::match(rule, in, addr("alice@acme.example"), &groups).matched;
 }
 
-// slapd stopped with SIGSTOP while the object lives (SIGCONT when it goes, also when an
-// assertion fails): connections are accepted by the kernel, nothing is answered.
-class Frozen {
-public:
-    explicit Frozen(pid_t pid) : m_pid(pid) { CPPUNIT_ASSERT_EQUAL(0, ::kill(m_pid, SIGSTOP)); }
-    ~Frozen() { ::kill(m_pid, SIGCONT); }
-    Frozen(const Frozen&) = delete;
-    Frozen& operator=(const Frozen&) = delete;
-
-private:
-    pid_t m_pid;
-};
+// slapd frozen (test_support.h): connections accepted by the kernel, nothing answered.
+using test::FrozenProcess;
 
 std::size_t occurrences(const std::string& text, const std::string& what)
 {
@@ -596,7 +586,9 @@ public:
             std::string authors;
             for (int i = 0; i < 16; ++i)
                 authors += (i ? ", author" : "author") + std::to_string(i) + "@partner.example";
-            const Frozen frozen(slapd.pid());
+            const FrozenProcess frozen(slapd.pid());
+            TempDir logs;  // what each search met, for the message should more than one be sent
+            test::StderrCapture capture(logs.path() / "stderr.log");
             const auto t0 = std::chrono::steady_clock::now();
             try {
                 from_group_matches("vip", "sender@partner.example", authors, groups);
@@ -607,7 +599,8 @@ public:
             const auto took = std::chrono::steady_clock::now() - t0;
             CPPUNIT_ASSERT_MESSAGE(std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()) + " ms",
                                    took < 3 * timeout);
-            CPPUNIT_ASSERT_EQUAL(std::uint64_t{1}, groups.searches_sent());
+            const std::string written = capture.finish();
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(written, std::uint64_t{1}, groups.searches_sent());
         }
         {
             // The cache answers repeated questions without searching again.

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <csignal>
 
 #include <cerrno>
 #include <cstdlib>
@@ -255,6 +257,53 @@ inline int count_true_in_threads(int threads, int rounds, const std::function<bo
     for (auto& th : pool) th.join();
     return yes.load();
 }
+
+// Whether every thread of process `pid` is stopped (state T or t in /proc/PID/task/*/stat).
+inline bool all_threads_stopped(pid_t pid)
+{
+    std::error_code ec;
+    std::size_t threads = 0;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+        std::ifstream in(task.path() / "stat");
+        std::string stat;
+        std::getline(in, stat);
+        const auto close = stat.rfind(") ");  // the command name may hold spaces and parentheses
+        if (close == std::string::npos || close + 2 >= stat.size()) return false;
+        if (stat[close + 2] != 'T' && stat[close + 2] != 't') return false;
+        ++threads;
+    }
+    return !ec && threads > 0;
+}
+
+// A server process stopped (SIGSTOP) while this lives: the kernel still completes connections
+// to it, and nothing answers. kill() returns before the signal has stopped every thread of a
+// busy process, so this waits (up to 10 s) until each is stopped: without the wait a loaded
+// machine let a "frozen" slapd answer a test's first searches (test_ldap_groups under ASan:
+// 3 searches sent where 1 was expected).
+class FrozenProcess {
+public:
+    explicit FrozenProcess(pid_t pid) : m_pid(pid)
+    {
+        if (::kill(m_pid, SIGSTOP) != 0) throw std::runtime_error("cannot stop process " + std::to_string(pid));
+        for (int i = 0; i < 1000 && !all_threads_stopped(m_pid); ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        if (!all_threads_stopped(m_pid)) {
+            thaw();
+            throw std::runtime_error("process " + std::to_string(pid) + " did not stop within 10 s");
+        }
+    }
+    ~FrozenProcess() { thaw(); }
+    FrozenProcess(const FrozenProcess&) = delete;
+    FrozenProcess& operator=(const FrozenProcess&) = delete;
+    void thaw()
+    {
+        if (m_pid > 0) ::kill(m_pid, SIGCONT);
+        m_pid = 0;
+    }
+
+private:
+    pid_t m_pid;
+};
 
 // An address written by the test itself: one that does not parse is the test's own mistake,
 // reported (an exception CppUnit shows with the text) rather than dereferenced.
