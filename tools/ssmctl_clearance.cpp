@@ -37,13 +37,13 @@ int lookup(const milter::Config& config, const std::vector<std::string>& args, s
         const policy::Clearance c = policy::clearance_from(v);
         std::vector<std::string> classes;
         for (const int n : c.classifications) classes.push_back(std::to_string(n));
-        out << "clearance address=" << address->str() << " policy=" << c.policy_id << " classes=" << joined(classes, "-")
+        out << "clearance address=" << log::sanitise(address->str()) << " policy=" << c.policy_id << " classes=" << joined(classes, "-")
             << (v.class_list_default ? " classlist=default" : "") << " categories=" << joined(c.categories, "-")
             << " syntax=" << (v.syntax == smime::cms::ClearanceValue::Syntax::Rfc3281 ? "rfc3281" : "rfc5755") << "\n";
     }
-    if (found.unreadable > 0) out << "unreadable address=" << address->str() << " values=" << found.unreadable << "\n";
+    if (found.unreadable > 0) out << "unreadable address=" << log::sanitise(address->str()) << " values=" << found.unreadable << "\n";
     if (found.values.empty()) {
-        out << "none address=" << address->str() << "\n";
+        out << "none address=" << log::sanitise(address->str()) << "\n";
         return kExitNone;
     }
     return 0;

@@ -4,6 +4,7 @@
 #include "tools/ssmctl_list.h"
 
 #include "base/error.h"
+#include "base/log.h"
 #include "milter/certificates.h"
 #include "milter/list_members.h"
 #include "tools/ssmctl_exit.h"
@@ -30,9 +31,11 @@ int members(const milter::Config& config, const std::vector<std::string>& args, 
         return kExitFound;
     });
     if (asked != kExitFound) return asked;
-    const std::string name = list->address.str();
+    // Addresses as log fields are written (escaped, quoted when they hold a space): a quoted
+    // local part ("a b"@x) would otherwise break the key=value line.
+    const std::string name = log::sanitise(list->address.str());
     for (const auto& m : resolved.members) {
-        out << "member list=" << name << " address=" << m.address.str() << " from=" << milter::origin_name(m.origin);
+        out << "member list=" << name << " address=" << log::sanitise(m.address.str()) << " from=" << milter::origin_name(m.origin);
         if (m.origin == milter::ListMember::Origin::Group) out << " group=" << list->members_group;
         out << "\n";
     }
