@@ -505,10 +505,11 @@ open("pss-plain.key", "wb").write(k.private_bytes(s.Encoding.PEM, s.PrivateForma
         && openssl x509 -req -in $k.csr -CA "$PKI/sub-ca.cert.pem" -CAkey "$PKI/sub-ca.key.pem" -set_serial 0x5eed55 \
              -days 30 -extfile pss-r.ext -out $k.cert.pem || exit 1
     done
+    cat pss-r.cert.pem "$PKI/sub-ca.cert.pem" >pss-r.chain.pem  # openssl cms takes the last -certfile only
     openssl cms -sign -binary -md sha256 -signer pss-r.cert.pem -inkey pss-r.key -keyopt rsa_padding_mode:pss \
       -certfile "$PKI/sub-ca.cert.pem" -in "$E" -outform DER -out det-pss-restricted-inside.der \
     && openssl cms -sign -binary -md sha512 -signer pss-plain.cert.pem -inkey pss-plain.key -keyopt rsa_padding_mode:pss \
-      -keyopt rsa_mgf1_md:sha512 -nocerts -certfile pss-r.cert.pem -certfile "$PKI/sub-ca.cert.pem" -in "$E" -outform DER \
+      -keyopt rsa_mgf1_md:sha512 -nocerts -certfile pss-r.chain.pem -in "$E" -outform DER \
       -out det-pss-restricted-sha512.der; } >>"$WORK/openssl.log" 2>&1) || fatal var-setup "restricted RSA-PSS key: $(tail -n 2 "$WORK/openssl.log")"
   signed_mail det-pss-restricted-inside det-pss-restricted-inside.der "$E" "$MS" '----=_Part_7.x/y'
   expect_verified det-pss-restricted-inside 'smime=pass signer=dave@partner.example alg=rsa-pss/sha-256 '
