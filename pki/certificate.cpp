@@ -10,6 +10,7 @@
 #include "base/sha256.h"
 #include "base/utc_time.h"
 #include "pki/certificate.h"
+#include "pki/der_tlv.h"
 
 #include <algorithm>
 #include <array>
@@ -23,10 +24,59 @@ namespace ssm::pki {
 
 namespace {
 
-void read_key_type(gnutls_x509_crt_t crt, CertificateFacts& f)
+// The bit length of the RSA modulus in a certificate's SubjectPublicKeyInfo, read from its DER
+// (bounded, pki/der_tlv.h); 0 when it does not read.
+unsigned rsa_modulus_bits(const Bytes& der)
 {
+    const auto cert = read_tlv(der.data(), der.size());
+    if (!cert || cert->tag != 0x30) return 0;
+    const auto tbs = read_tlv(cert->value, cert->length);
+    if (!tbs || tbs->tag != 0x30) return 0;
+    // TBSCertificate: [0] version OPTIONAL, serialNumber, signature, issuer, validity, subject,
+    // subjectPublicKeyInfo.
+    std::size_t at = 0;
+    auto field = read_tlv(tbs->value, tbs->length);
+    for (int skip = field && field->tag == 0xa0 ? 6 : 5; field && skip > 0; --skip) {
+        at += field->total;
+        field = read_tlv(tbs->value + at, tbs->length - at);
+    }
+    if (!field || field->tag != 0x30) return 0;
+    const auto alg = read_tlv(field->value, field->length);
+    if (!alg) return 0;
+    const auto bits = read_tlv(field->value + alg->total, field->length - alg->total);
+    if (!bits || bits->tag != 0x03 || bits->length < 2 || bits->value[0] != 0) return 0;
+    const auto rsa = read_tlv(bits->value + 1, bits->length - 1);  // RSAPublicKey
+    if (!rsa || rsa->tag != 0x30) return 0;
+    const auto n = read_tlv(rsa->value, rsa->length);
+    if (!n || n->tag != 0x02 || n->length == 0 || (n->value[0] & 0x80)) return 0;
+    std::size_t i = 0;
+    while (i < n->length && n->value[i] == 0) ++i;
+    if (i == n->length) return 0;
+    unsigned top = n->value[i], width = 0;
+    while (top) {
+        ++width;
+        top >>= 1;
+    }
+    return unsigned((n->length - i - 1) * 8 + width);
+}
+
+void read_key_type(const Certificate& cert, CertificateFacts& f)
+{
+    gnutls_x509_crt_t crt = cert.get();
     unsigned bits = 0;
     int pk = gnutls_x509_crt_get_pk_algorithm(crt, &bits);
+    if (pk < 0) {
+        // GnuTLS 3.7.9 refuses an id-RSASSA-PSS key whose parameters name MGF1 over another hash
+        // than theirs (GNUTLS_E_CONSTRAINT_ERROR; RFC 4055 §3.1 allows it, and smime/cms
+        // verifies its signatures): the algorithm OID still reads, the modulus from the DER.
+        std::array<char, 64> oid{};
+        std::size_t size = oid.size();
+        if (gnutls_x509_crt_get_pk_oid(crt, oid.data(), &size) >= 0 &&
+            std::string_view(oid.data(), strnlen(oid.data(), oid.size())) == "1.2.840.113549.1.1.10") {
+            pk = GNUTLS_PK_RSA_PSS;
+            bits = rsa_modulus_bits(cert.der());
+        }
+    }
     f.key_bits = bits;
     switch (pk) {
     case GNUTLS_PK_RSA: f.key_type = KeyType::Rsa; break;
@@ -249,7 +299,7 @@ CertificateFacts facts(const Certificate& cert)
     // The one rule for pki/ and hsm/ (base/certificate_mailboxes.h): the SAN's addresses, the
     // subject DN's emailAddress only when the SAN names no address at all.
     f.email_addresses = certificate_mailbox_keys(crt);
-    read_key_type(crt, f);
+    read_key_type(cert, f);
     f.not_before = gnutls_x509_crt_get_activation_time(crt);
     f.not_after = gnutls_x509_crt_get_expiration_time(crt);
     unsigned ca = 0;

@@ -10,7 +10,8 @@
 # BER-segmented, under an opaque signature, corrupt, a decompression bomb, switched off), text a
 # relay appended after the base64, hint attributes with two values, RSASSA-PSS with the mask
 # over SHA-1 and a key restricted to RSASSA-PSS parameters (RFC 4055 §3.3) signing inside and
-# outside them; and other producers: GnuTLS certtool --p7-sign, Python cryptography's
+# outside them, also one whose MGF1 uses another hash than its own (GnuTLS misreads or refuses
+# such a key); and other producers: GnuTLS certtool --p7-sign, Python cryptography's
 # PKCS7SignatureBuilder, the old `openssl smime`, a crowded certificate set, CRLs in the
 # SignedData, a signer whose key usage is nonRepudiation alone, RC2/DES (held), certs-only.
 # Every CMS object is made by a peer (openssl cms and smime, gpgsm, NSS cmsutil, certtool,
@@ -504,10 +505,11 @@ open("pss-plain.key", "wb").write(k.private_bytes(s.Encoding.PEM, s.PrivateForma
         && openssl x509 -req -in $k.csr -CA "$PKI/sub-ca.cert.pem" -CAkey "$PKI/sub-ca.key.pem" -set_serial 0x5eed55 \
              -days 30 -extfile pss-r.ext -out $k.cert.pem || exit 1
     done
+    cat pss-r.cert.pem "$PKI/sub-ca.cert.pem" >pss-r.chain.pem  # openssl cms takes the last -certfile only
     openssl cms -sign -binary -md sha256 -signer pss-r.cert.pem -inkey pss-r.key -keyopt rsa_padding_mode:pss \
       -certfile "$PKI/sub-ca.cert.pem" -in "$E" -outform DER -out det-pss-restricted-inside.der \
     && openssl cms -sign -binary -md sha512 -signer pss-plain.cert.pem -inkey pss-plain.key -keyopt rsa_padding_mode:pss \
-      -keyopt rsa_mgf1_md:sha512 -nocerts -certfile pss-r.cert.pem -certfile "$PKI/sub-ca.cert.pem" -in "$E" -outform DER \
+      -keyopt rsa_mgf1_md:sha512 -nocerts -certfile pss-r.chain.pem -in "$E" -outform DER \
       -out det-pss-restricted-sha512.der; } >>"$WORK/openssl.log" 2>&1) || fatal var-setup "restricted RSA-PSS key: $(tail -n 2 "$WORK/openssl.log")"
   signed_mail det-pss-restricted-inside det-pss-restricted-inside.der "$E" "$MS" '----=_Part_7.x/y'
   expect_verified det-pss-restricted-inside 'smime=pass signer=dave@partner.example alg=rsa-pss/sha-256 '
@@ -516,6 +518,50 @@ open("pss-plain.key", "wb").write(k.private_bytes(s.Encoding.PEM, s.PrivateForma
 else
   skip det-pss-restricted-inside "python3 cryptography is missing (needed to re-export the key as plain RSA)"
   skip det-pss-restricted-sha512 "python3 cryptography is missing (needed to re-export the key as plain RSA)"
+fi
+
+# A key restricted to RSASSA-PSS whose MGF1 uses another hash than its hashAlgorithm (RFC 4055
+# §3.1 allows it), under an ordinary RSA CA (sha256WithRSAEncryption on the certificate).
+# With MGF1 over SHA-1 DER leaves the maskGenAlgorithm out (the default) and GnuTLS 3.7.9 imports
+# the key, reading MGF1 over SHA-256; with MGF1 over SHA-512 the maskGenAlgorithm is explicit
+# and GnuTLS refuses the key (GNUTLS_E_CONSTRAINT_ERROR). Both through the whole inbound path
+# (path validation, signer constraints, certificate facts): signatures inside the parameters
+# pass, detached and opaque; one with the other mask (the key re-exported as plain RSA under a
+# twin rsaEncryption certificate, as above) fails with the reason.
+if python3 -c 'from cryptography.hazmat.primitives import serialization' 2>/dev/null; then
+  for mask in sha1:sha256 sha512:sha256; do
+    km=${mask%%:*} other=${mask#*:} p=pss-m${mask%%:*}
+    (cd "$WORK/m" && {
+      openssl genpkey -algorithm RSA-PSS -pkeyopt rsa_keygen_bits:2048 -pkeyopt rsa_pss_keygen_md:sha256 \
+        -pkeyopt rsa_pss_keygen_mgf1_md:$km -pkeyopt rsa_pss_keygen_saltlen:32 -out $p.key
+      python3 -c 'import sys; from cryptography.hazmat.primitives import serialization as s
+k = s.load_pem_private_key(open(sys.argv[1] + ".key", "rb").read(), None)
+open(sys.argv[1] + "-plain.key", "wb").write(k.private_bytes(s.Encoding.PEM, s.PrivateFormat.TraditionalOpenSSL, s.NoEncryption()))' $p
+      printf 'basicConstraints = critical, CA:false\nkeyUsage = critical, digitalSignature\nextendedKeyUsage = emailProtection\nsubjectAltName = email:dave@partner.example\n' >$p.ext
+      for k in $p $p-plain; do
+        openssl req -new -key $k.key -subj "/O=Partner/CN=dave pss mask $km" -out $k.csr \
+          && openssl x509 -req -in $k.csr -CA "$PKI/sub-ca.cert.pem" -CAkey "$PKI/sub-ca.key.pem" -set_serial 0x5eed5$((${#km} + 5)) \
+               -days 30 -extfile $p.ext -out $k.cert.pem || exit 1
+      done
+      cat $p.cert.pem "$PKI/sub-ca.cert.pem" >$p.chain.pem  # openssl cms takes the last -certfile only
+      openssl cms -sign -binary -md sha256 -signer $p.cert.pem -inkey $p.key -keyopt rsa_padding_mode:pss \
+        -certfile "$PKI/sub-ca.cert.pem" -in "$E" -outform DER -out det-$p.der \
+      && openssl cms -sign -binary -nodetach -md sha256 -signer $p.cert.pem -inkey $p.key -keyopt rsa_padding_mode:pss \
+        -certfile "$PKI/sub-ca.cert.pem" -in "$E" -outform DER -out opq-$p.der \
+      && openssl cms -sign -binary -md sha256 -signer $p-plain.cert.pem -inkey $p-plain.key -keyopt rsa_padding_mode:pss \
+        -keyopt rsa_mgf1_md:$other -keyopt rsa_pss_saltlen:32 -nocerts -certfile $p.chain.pem \
+        -in "$E" -outform DER -out det-$p-other.der; } >>"$WORK/openssl.log" 2>&1) \
+      || fatal var-setup "RSA-PSS key with MGF1 over $km: $(tail -n 2 "$WORK/openssl.log")"
+    signed_mail det-pss-key-mgf1-$km det-$p.der "$E" "$MS" '----=_Part_7.x/y'
+    expect_verified det-pss-key-mgf1-$km 'smime=pass signer=dave@partner.example alg=rsa-pss/sha-256 '
+    cms_mail opq-pss-key-mgf1-$km opq-$p.der "$OPQ"
+    expect_verified opq-pss-key-mgf1-$km 'smime=pass signer=dave@partner.example alg=rsa-pss/sha-256 '
+    signed_mail det-pss-key-mgf1-$km-signs-$other det-$p-other.der "$E" "$MS" '----=_Part_7.x/y'
+    expect_result det-pss-key-mgf1-$km-signs-$other fail \
+      "signature outside the signer key's RSASSA-PSS parameters: MGF1 over ${other^^}, the key allows MGF1 over ${km^^} only"
+  done
+else
+  skip det-pss-key-other-mask "python3 cryptography is missing (needed to re-export the key as plain RSA)"
 fi
 
 # --- 5c. producers not tried before: GnuTLS certtool, Python cryptography, openssl smime -------

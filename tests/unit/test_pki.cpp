@@ -72,9 +72,35 @@ class PkiTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(load_errors_name_the_file);
     CPPUNIT_TEST(concurrent_validation);
     CPPUNIT_TEST(der_object_identifiers);
+    CPPUNIT_TEST(rsassa_pss_key_facts);
     CPPUNIT_TEST_SUITE_END();
 
 public:
+    // id-RSASSA-PSS keys whose parameters name MGF1 over another hash than theirs (RFC 4055
+    // §3.1), issued by the ordinary RSA CA: MGF1-SHA-1 (absent in DER, GnuTLS 3.7.9 reads the
+    // key) and MGF1-SHA-512 (explicit, GnuTLS refuses the key with GNUTLS_E_CONSTRAINT_ERROR).
+    // The second read as key type "other" with 0 bits until 2026-12-05 (so a directory said
+    // "other key cannot be used for encryption"); now RSA-PSS with its modulus' bits.
+    void rsassa_pss_key_facts()
+    {
+        test::TempDir d;
+        const std::string dir = d.path().string(), pki = fx::dir().string();
+        test::run("cd '" + dir + "' && export OPENSSL_CONF=/dev/null && for m in sha1:2048 sha512:2048 sha512:1536; do "
+                  "k=pss-${m%%:*}-${m#*:}; openssl genpkey -algorithm RSA-PSS -pkeyopt rsa_keygen_bits:${m#*:} "
+                  "-pkeyopt rsa_pss_keygen_md:sha256 -pkeyopt rsa_pss_keygen_mgf1_md:${m%%:*} "
+                  "-pkeyopt rsa_pss_keygen_saltlen:32 -out $k.key && openssl req -new -key $k.key -subj /CN=pss -out $k.csr "
+                  "&& openssl x509 -req -in $k.csr -CA '" + pki + "/sub-ca.cert.pem' -CAkey '" + pki + "/sub-ca.key.pem' "
+                  "-set_serial 7 -days 30 -out $k.cert.pem || exit 1; done >openssl.log 2>&1 || { cat openssl.log; false; }");
+        for (const auto& [name, bits] : {std::pair<const char*, unsigned>{"pss-sha1-2048", 2048},
+                                         {"pss-sha512-2048", 2048}, {"pss-sha512-1536", 1536}}) {
+            auto certs = Certificate::load_file(d.path() / (std::string(name) + ".cert.pem"));
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(name, std::size_t{1}, certs.size());
+            const auto f = facts(certs.front());
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(name, std::string("RSA-PSS"), std::string(key_type_name(f.key_type)));
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(name, bits, f.key_bits);
+        }
+    }
+
     void facts_table()
     {
         struct Case {
