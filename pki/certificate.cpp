@@ -32,14 +32,7 @@ unsigned rsa_modulus_bits(const Bytes& der)
     if (!cert || cert->tag != 0x30) return 0;
     const auto tbs = read_tlv(cert->value, cert->length);
     if (!tbs || tbs->tag != 0x30) return 0;
-    // TBSCertificate: [0] version OPTIONAL, serialNumber, signature, issuer, validity, subject,
-    // subjectPublicKeyInfo.
-    std::size_t at = 0;
-    auto field = read_tlv(tbs->value, tbs->length);
-    for (int skip = field && field->tag == 0xa0 ? 6 : 5; field && skip > 0; --skip) {
-        at += field->total;
-        field = read_tlv(tbs->value + at, tbs->length - at);
-    }
+    const auto field = tbs_field(*tbs, TbsField::SubjectPublicKeyInfo);
     if (!field || field->tag != 0x30) return 0;
     const auto alg = read_tlv(field->value, field->length);
     if (!alg) return 0;

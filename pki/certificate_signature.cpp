@@ -55,19 +55,9 @@ std::optional<SignedParts> signed_parts(const Bytes& der)
     p.tbs = {const_cast<unsigned char*>(cert->value), static_cast<unsigned>(tbs->total)};
     p.signature = {const_cast<unsigned char*>(sig->value + 1), static_cast<unsigned>(sig->length - 1)};
     p.algorithm = *alg;
-    // TBSCertificate ::= SEQUENCE { version [0] EXPLICIT OPTIONAL, serialNumber, signature, ... }
-    std::size_t at = 0;
-    auto field = read_tlv(tbs->value, tbs->length);
-    if (field && field->tag == 0xa0) {
-        at += field->total;
-        field = read_tlv(tbs->value + at, tbs->length - at);
-    }
-    if (field && field->tag == 0x02) {
-        at += field->total;
-        field = read_tlv(tbs->value + at, tbs->length - at);
-        p.same_algorithm_inside = field && field->total == alg->total &&
-                                  std::equal(tbs->value + at, tbs->value + at + field->total, cert->value + tbs->total);
-    }
+    const auto inside = tbs_field(*tbs, TbsField::Signature);
+    p.same_algorithm_inside = inside && inside->total == alg->total &&
+                              std::equal(inside->begin(), inside->begin() + inside->total, alg->begin());
     return p;
 }
 

@@ -23,6 +23,21 @@ std::optional<Tlv> read_tlv(const std::uint8_t* p, std::size_t n)
     return t;
 }
 
+std::optional<Tlv> tbs_field(const Tlv& tbs, TbsField which)
+{
+    std::size_t at = 0;
+    auto field = read_tlv(tbs.value, tbs.length);
+    if (field && field->tag == 0xa0) {  // version
+        at += field->total;
+        field = read_tlv(tbs.value + at, tbs.length - at);
+    }
+    for (int skip = static_cast<int>(which); field && skip > 0; --skip) {
+        at += field->total;
+        field = read_tlv(tbs.value + at, tbs.length - at);
+    }
+    return field;
+}
+
 std::optional<std::string> oid_text(const Tlv& oid)
 {
     if (oid.tag != 0x06 || oid.length == 0 || oid.length > 64) return std::nullopt;
