@@ -124,17 +124,6 @@ std::vector<std::string> problems_as_user(const std::string& config_path, const 
 
 int main(int argc, char** argv)
 {
-    // libmilter's signal thread sigwait()s for SIGHUP, SIGTERM and SIGINT after smfi_main has
-    // blocked them in the main thread; threads started earlier (the reloader, token and
-    // revocation-fetch threads) would otherwise keep them unblocked, and the kernel may hand a
-    // signal to such a thread, where its default action ends the process without a clean stop.
-    // Blocking them here, before any thread exists, makes every thread inherit the mask.
-    sigset_t milter_signals;
-    sigemptyset(&milter_signals);
-    sigaddset(&milter_signals, SIGHUP);
-    sigaddset(&milter_signals, SIGTERM);
-    sigaddset(&milter_signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &milter_signals, nullptr);
     // SIGUSR1/SIGUSR2 mean nothing here, but their default action ends the process: a
     // logrotate habit ("kill -USR1 to reopen logs"; we log to syslog or the journal) must
     // not stop the mail flow.
@@ -156,6 +145,22 @@ int main(int argc, char** argv)
     if (optind != argc) {
         usage();
         return kExitUsage;
+    }
+
+    if (!check_only) {
+        // libmilter's signal thread sigwait()s for SIGHUP, SIGTERM and SIGINT after smfi_main
+        // has blocked them in the main thread; threads started earlier (the reloader, token and
+        // revocation-fetch threads) would otherwise keep them unblocked, and the kernel may hand
+        // a signal to such a thread, where its default action ends the process without a clean
+        // stop. Blocking them here, before any thread exists, makes every thread inherit the
+        // mask. Not for -n: it starts no milter, and a check that hangs must still end on
+        // SIGTERM or Ctrl-C.
+        sigset_t milter_signals;
+        sigemptyset(&milter_signals);
+        sigaddset(&milter_signals, SIGHUP);
+        sigaddset(&milter_signals, SIGTERM);
+        sigaddset(&milter_signals, SIGINT);
+        pthread_sigmask(SIG_BLOCK, &milter_signals, nullptr);
     }
 
     std::shared_ptr<const Config> config;

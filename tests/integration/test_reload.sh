@@ -137,6 +137,49 @@ else
   fail reload-check-as-user "root-only trust anchors folder: rc $root_only_rc: $(grep -v '^info' "$WORK/as-user/root-only.log" | tr '\n' ' ')"
 fi
 
+# --- ssm-milter -n stops on SIGTERM -------------------------------------------------------
+# The daemon blocks SIGHUP/SIGTERM/SIGINT before its threads start (libmilter's signal thread
+# takes them); -n starts no milter, and blocked there a check that hangs (here: its report
+# written to a full pipe nobody reads) could only be ended with SIGKILL, Ctrl-C included.
+check_sigterm=$(python3 - "$SSM_BUILDDIR/ssm-milter" "$WORK/as-user/ok.toml" <<'PY'
+import fcntl, os, signal, subprocess, sys, time
+r, w = os.pipe()
+flags = fcntl.fcntl(w, fcntl.F_GETFL)
+fcntl.fcntl(w, fcntl.F_SETFL, flags | os.O_NONBLOCK)
+for size in (4096, 1):
+    try:
+        while True:
+            os.write(w, b"x" * size)
+    except BlockingIOError:
+        pass
+fcntl.fcntl(w, fcntl.F_SETFL, flags)
+check = subprocess.Popen([sys.argv[1], "-n", "-c", sys.argv[2]], stdout=w, stderr=subprocess.DEVNULL)
+os.close(w)
+deadline = time.time() + 20
+while check.poll() is None and time.time() < deadline:
+    try:
+        with open("/proc/%d/wchan" % check.pid) as f:
+            if "pipe" in f.read():
+                break
+    except OSError:
+        pass
+    time.sleep(0.2)
+if check.poll() is not None:
+    print("ended before it wrote its report (rc %d)" % check.returncode)
+    sys.exit()
+check.send_signal(signal.SIGTERM)
+try:
+    check.wait(timeout=5)
+    print("ended by signal %d" % -check.returncode if check.returncode < 0 else "rc %d" % check.returncode)
+except subprocess.TimeoutExpired:
+    check.kill()
+    check.wait()
+    print("still running 5 s after SIGTERM")
+PY
+)
+if [ "$check_sigterm" = "ended by signal 15" ]; then pass check-only-sigterm
+else fail check-only-sigterm "ssm-milter -n blocked writing its report, then SIGTERM: $check_sigterm"; fi
+
 # --- a reload that changes the reinjection secret while a message is in flight -------------
 # alice (authenticated) writes to dave and, in blind copy, frank: the rule for authenticated
 # senders encrypts to the partner, so frank's copy leaves through [reinjection] (the listener of
