@@ -192,9 +192,13 @@ bool signature_verifies(const Certificate& subject, const Certificate& issuer)
            pss_signature_verifies(*parts, issuer);
 }
 
-bool signed_by(const Certificate& subject, const Certificate& issuer)
+namespace {
+
+enum class LinkCheck { Refused, ByGnutls, BeyondGnutls };
+
+LinkCheck check_link(const Certificate& subject, const Certificate& issuer)
 {
-    if (gnutls_cannot_read_name_constraints_of(issuer)) return false;
+    if (gnutls_cannot_read_name_constraints_of(issuer)) return LinkCheck::Refused;
     gnutls_x509_crt_t ca = issuer.get();
     unsigned status = 0;
     const int rc = gnutls_x509_crt_verify(subject.get(), &ca, 1,
@@ -202,12 +206,24 @@ bool signed_by(const Certificate& subject, const Certificate& issuer)
                                               GNUTLS_VERIFY_DISABLE_CA_SIGN | GNUTLS_VERIFY_ALLOW_BROKEN |
                                               GNUTLS_VERIFY_IGNORE_UNKNOWN_CRIT_EXTENSIONS,
                                           &status);
-    if (rc < 0 || (status & GNUTLS_CERT_SIGNER_NOT_FOUND)) return false;
-    if (!(status & GNUTLS_CERT_SIGNATURE_FAILURE)) return true;
+    if (rc < 0 || (status & GNUTLS_CERT_SIGNER_NOT_FOUND)) return LinkCheck::Refused;
+    if (!(status & GNUTLS_CERT_SIGNATURE_FAILURE)) return LinkCheck::ByGnutls;
     // The issuer's name matched; a signature GnuTLS refused may be one it does not verify.
     const Bytes der = subject.der();
     const auto parts = signed_parts(der);
-    return parts && pss_signature_verifies(*parts, issuer);
+    return parts && pss_signature_verifies(*parts, issuer) ? LinkCheck::BeyondGnutls : LinkCheck::Refused;
+}
+
+}  // namespace
+
+bool signed_by(const Certificate& subject, const Certificate& issuer)
+{
+    return check_link(subject, issuer) != LinkCheck::Refused;
+}
+
+bool signed_beyond_gnutls(const Certificate& subject, const Certificate& issuer)
+{
+    return check_link(subject, issuer) == LinkCheck::BeyondGnutls;
 }
 
 }  // namespace ssm::pki

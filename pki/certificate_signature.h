@@ -12,15 +12,18 @@ namespace ssm::pki {
 // makes and accepts others (its default "max" salt, -sigopt rsa_mgf1_md), so a signature GnuTLS
 // refuses is checked once more here with base/rsa_pss.h when it is RSASSA-PSS over SHA-2 by a
 // plain RSA issuer key (certificate_signature.cpp, pss_signature_verifies).
-// Path validation does not follow: gnutls_x509_trust_list_verify_crt2 (check_path) still reports
-// such a signature as GNUTLS_CERT_SIGNATURE_FAILURE and stops checking the path at that link, so
-// a path through it is refused ("bad signature in the certificate path"). Accepting it would
-// mean setting that bit aside and redoing what GnuTLS skips below the link; not done.
+// Path validation: gnutls_x509_trust_list_verify_crt2 reports such a signature as
+// GNUTLS_CERT_SIGNATURE_FAILURE and checks nothing below that link; check_path
+// (trust_store_validate.cpp, gnutls_status_through_cuts) then has GnuTLS verify the path in parts
+// cut at each link signed_beyond_gnutls names.
 // An issuer whose nameConstraints GnuTLS 3.7.9 cannot read does not sign here, without asking
 // GnuTLS: gnutls_x509_crt_verify reads them and leaks memory on every such extension
 // (lib/x509/name_constraints.c _gnutls_extract_name_constraints), which an untrusted message's
 // certificates can carry; check_path refuses a path through such a CA anyway.
 bool signed_by(const Certificate& subject, const Certificate& issuer);
+
+// signed_by, and only through the RSASSA-PSS check above: GnuTLS alone refuses this link.
+bool signed_beyond_gnutls(const Certificate& subject, const Certificate& issuer);
 
 // The tbsCertificate and signature read from the DER (pki/der_tlv.h, bounded) and verified with
 // gnutls_pubkey_verify_data2 and the parameters the issuer's key allows, and where GnuTLS refuses,

@@ -8,6 +8,7 @@
 
 #include <gnutls/gnutls.h>
 
+#include "base/gnutls_datum.h"
 #include "base/log.h"
 #include "pki/ca_constraints.h"
 #include "pki/certificate_signature.h"
@@ -274,6 +275,81 @@ std::optional<std::string> signer_constraints_beyond_names(const std::vector<con
     return tls_features_hold(path);
 }
 
+// A trust list holding one certificate, for gnutls_status_through_cuts.
+struct TrustList {
+    gnutls_x509_trust_list_t list = nullptr;
+    explicit TrustList(const Certificate& anchor)
+    {
+        if (gnutls_x509_trust_list_init(&list, 0) < 0) {
+            list = nullptr;
+            return;
+        }
+        const Bytes der = anchor.der();
+        const gnutls_datum_t d = datum_view(der);
+        if (gnutls_x509_trust_list_add_trust_mem(list, &d, nullptr, GNUTLS_X509_FMT_DER, 0, 0) != 1) {
+            gnutls_x509_trust_list_deinit(list, 1);
+            list = nullptr;
+        }
+    }
+    ~TrustList()
+    {
+        if (list) gnutls_x509_trust_list_deinit(list, 1);
+    }
+    TrustList(const TrustList&) = delete;
+    TrustList& operator=(const TrustList&) = delete;
+};
+
+// GnuTLS's status for a path with links only signed_beyond_gnutls verifies (RSASSA-PSS that
+// GnuTLS 3.7.9 refuses, pki/certificate_signature.h). GnuTLS stops at the first such link from
+// the top (verify.c _gnutls_verify_crt_status: "goto cleanup") and checks nothing below it: not
+// the signatures, not the CAs' key purposes. So the path is cut at each such link and GnuTLS
+// verifies every part on its own: the top part against the store's trust list as before, each
+// part below against a trust list holding only the certificate its cut link signs (GnuTLS takes
+// it as trusted; its signature is the cut link, which signed_by checks for every link in
+// check_path). What GnuTLS checks across a cut is done here: the key purpose of the CAs on both
+// sides of it (for a CA, GnuTLS's _gnutls_check_key_purpose(cert, purpose, 1): no
+// extendedKeyUsage, or one naming the purpose; anyExtendedKeyUsage does not count), and the TLS
+// features that accumulate down the path (reported as GnuTLS does, with its signer-constraints
+// bit, which check_path then sets aside only if our own checks hold). Name constraints, times,
+// the CA checks, algorithms and CRLs are check_path's own for the whole path already.
+// `path` ends in the anchor; `cuts` are link indexes (path[c] signed by path[c + 1]), ascending.
+unsigned gnutls_status_through_cuts(gnutls_x509_trust_list_t store_list, const std::vector<const Certificate*>& path,
+                                    const std::vector<std::size_t>& cuts, unsigned flags,
+                                    gnutls_typed_vdata_st* purpose_data)
+{
+    unsigned status = 0;
+    const auto verify_part = [&](gnutls_x509_trust_list_t list, std::size_t from, std::size_t to) {
+        std::vector<gnutls_x509_crt_t> crts;
+        for (std::size_t i = from; i <= to; ++i) crts.push_back(path[i]->get());
+        unsigned part_status = 0;
+        if (!list || gnutls_x509_trust_list_verify_crt2(list, crts.data(), static_cast<unsigned>(crts.size()),
+                                                        purpose_data, purpose_data ? 1 : 0, flags, &part_status,
+                                                        nullptr) < 0)
+            part_status = GNUTLS_CERT_INVALID;
+        status |= part_status;
+    };
+    const std::size_t anchor_index = path.size() - 1;
+    std::size_t from = 0;
+    for (const std::size_t cut : cuts) {
+        const TrustList below(*path[cut]);
+        verify_part(below.list, from, cut);
+        from = cut + 1;
+    }
+    if (from < anchor_index) verify_part(store_list, from, anchor_index - 1);
+    if (purpose_data) {
+        const auto ca_allows_purpose = [](const Certificate& ca) {
+            const auto& eku = facts(ca).extended_key_usage;
+            return !eku || std::find(eku->begin(), eku->end(), oid_email_protection) != eku->end();
+        };
+        for (const std::size_t cut : cuts)
+            for (const std::size_t i : {cut, cut + 1})
+                if (i > 0 && i < anchor_index && !ca_allows_purpose(*path[i]))
+                    status |= GNUTLS_CERT_PURPOSE_MISMATCH | GNUTLS_CERT_INVALID;
+    }
+    if (tls_features_hold(path)) status |= GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE | GNUTLS_CERT_INVALID;
+    return status;
+}
+
 }  // namespace
 
 ValidationResult TrustStore::check_path(const std::vector<const Certificate*>& chain, const Certificate* anchor,
@@ -317,6 +393,21 @@ ValidationResult TrustStore::check_path(const std::vector<const Certificate*>& c
     if (rc < 0) {
         add_problem(r, Problem::Other, std::string("verification error: ") + gnutls_strerror(rc));
         return r;
+    }
+    // A signature GnuTLS refused may be an RSASSA-PSS link it cannot verify (signed_beyond_gnutls);
+    // then GnuTLS verifies the path in parts cut at those links. The CRLs are applied below
+    // (gnutls_applied_crls stays false).
+    if ((status & GNUTLS_CERT_SIGNATURE_FAILURE) && anchor) {
+        const std::vector<const Certificate*> path = with_anchor(chain, anchor);
+        std::vector<std::size_t> cuts;
+        for (std::size_t i = 0; i + 1 < path.size(); ++i)
+            if (signed_beyond_gnutls(*path[i], *path[i + 1])) cuts.push_back(i);
+        if (!cuts.empty()) {
+            status = gnutls_status_through_cuts(m_list, path, cuts, flags, with_purpose ? &purpose_data : nullptr);
+            r.gnutls_status = status;
+            r.notes.push_back(std::to_string(cuts.size()) +
+                              " RSASSA-PSS certificate signature(s) in the path verified apart from GnuTLS");
+        }
     }
     // GnuTLS 3.7.9 sets GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE, under these flags, for name
     // constraints (and refuses every excluded directoryName or URI subtree), TLS features and

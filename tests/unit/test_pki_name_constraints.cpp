@@ -104,6 +104,31 @@ openssl req -new -key pss-mgf1sha1-ee.key -subj "/O=NC/CN=ee" -out pss-mgf1sha1-
 openssl x509 -req -in pss-mgf1sha1-ee.csr -CA psca.pem -CAkey psca.key -set_serial 910 -days 3650 -sha256 \
   -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:32 -sigopt rsa_mgf1_md:sha1 -extfile pss-mgf1sha1-ee.ext \
   -extensions x -out pss-mgf1sha1-ee.pem 2>/dev/null
+# RSA CAs the PSS-CA signs as above (MGF1 over SHA-1), and what hangs below them: GnuTLS 3.7.9
+# checks nothing of a path below such a link itself (check_path verifies the parts).
+pss_sub() {  # OUT SUBJECT EXT: an RSA CA signed by psca with RSA-PSS SHA-256, MGF1-SHA-1
+  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1.key" 2>/dev/null
+  serial=$((serial+1)); printf '[x]\n%b\n' "$3" > "$1.ext"
+  openssl req -new -key "$1.key" -subj "$2" -out "$1.csr" 2>/dev/null
+  openssl x509 -req -in "$1.csr" -CA psca.pem -CAkey psca.key -set_serial $serial -days 3650 -sha256 \
+    -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:32 -sigopt rsa_mgf1_md:sha1 -extfile "$1.ext" \
+    -extensions x -out "$1.pem" 2>/dev/null
+}
+pss_sub pssub "/O=NC/CN=PSS-Sub" "$caki"
+issue pssub-ee "/O=NC/CN=ee" pssub "$ee\nsubjectAltName=email:ee@example.com"
+issue pssub-revoked "/O=NC/CN=revoked" pssub "$ee\nsubjectAltName=email:revoked@example.com"
+issue pssub-server-ee "/O=NC/CN=ee" pssub "basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=email:ee@example.com"
+issue pssub-tls "/O=NC/CN=PSS-Sub-TLS" pssub "$caki\nextendedKeyUsage=serverAuth"
+issue pssub-tls-ee "/O=NC/CN=ee" pssub-tls "$ee\nsubjectAltName=email:ee@example.com"
+pss_sub pssub-srv "/O=NC/CN=PSS-Sub-Server" "$caki\nextendedKeyUsage=serverAuth"
+issue pssub-srv-ee "/O=NC/CN=ee" pssub-srv "$ee\nsubjectAltName=email:ee@example.com"
+pss_sub pssub-featca "/O=NC/CN=PSS-Sub-Feature-Above" "$caki\ntlsfeature=status_request"
+issue pssub-featca-ee "/O=NC/CN=ee" pssub-featca "$ee\nsubjectAltName=email:ee@example.com"
+# Two such links: pssub signs an end entity with RSA-PSS and the "max" salt.
+key pssub-max-ee; printf '[x]\n%b\n' "$ee\nsubjectAltName=email:ee@example.com" > pssub-max-ee.ext
+openssl req -new -key pssub-max-ee.key -subj "/O=NC/CN=ee" -out pssub-max-ee.csr 2>/dev/null
+openssl x509 -req -in pssub-max-ee.csr -CA pssub.pem -CAkey pssub.key -set_serial 920 -days 3650 \
+  -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:max -extfile pssub-max-ee.ext -extensions x -out pssub-max-ee.pem 2>/dev/null
 issue xuri "/O=NC/CN=Excluded-URI" nroot "$ca\nnameConstraints=critical,excluded;URI:.bad.example"
 issue xuri-out "/O=NC/CN=ee" xuri "$ee\nsubjectAltName=email:ee@example.com,URI:http://www.good.example/"
 issue xuri-in "/O=NC/CN=ee" xuri "$ee\nsubjectAltName=email:ee@example.com,URI:http://www.bad.example/"
@@ -130,6 +155,10 @@ crl xdn xdn-revoked
 crl xdom xdom-revoked
 crl nroot
 mkdir -p rev-trust rev-int; cp nroot.pem rev-trust/; cp xdn.pem xdom.pem rev-int/
+# CRLs for the path through pssub, in their own folder.
+crl psca; crl pssub pssub-revoked
+mkdir -p pss-trust pss-int pss-crls; cp nroot.pem pss-trust/; cp psca.pem pssub.pem pss-int/
+mv crls/psca.crl.pem crls/pssub.crl.pem pss-crls/; cp crls/nroot.crl.pem pss-crls/
 # End entities signed with RSA-MD5 whose subject is their issuer's name and without key
 # identifiers (GnuTLS's is_issuer(cert, cert): it then reports no insecure algorithm, only
 # GNUTLS_CERT_INVALID from verifying the signature), below RSA CAs with and without an excluded
@@ -208,6 +237,7 @@ class PkiNameConstraintsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(ip_address_v4);
     CPPUNIT_TEST(form_not_compared_and_excluded_uri);
     CPPUNIT_TEST(pss_signatures_gnutls_does_not_verify);
+    CPPUNIT_TEST(pss_links_in_paths);
     CPPUNIT_TEST(anchor_excluded_subtree_binds);
     CPPUNIT_TEST(tls_features_still_refused);
     CPPUNIT_TEST(revoked_below_excluded_directory_name);
@@ -304,10 +334,9 @@ public:
     // signed_by and signature_verifies (pki/certificate_signature.h) check those themselves with
     // base/rsa_pss.h; they refused them until 2026-12-04. A changed signature, or another
     // key than the issuer's, still fails.
-    // The path stays refused, with GnuTLS's reason: gnutls_x509_trust_list_verify_crt2 reports
-    // the signature invalid (GNUTLS_CERT_SIGNATURE_FAILURE) and check_path keeps that (see
-    // pki/certificate_signature.h for what accepting such a path would take). Pinned here: a
-    // refusal for a bad signature, never an acceptance.
+    // Paths through them were refused "bad signature in the certificate path" until 2026-12-05
+    // (gnutls_x509_trust_list_verify_crt2 stops at such a link); check_path now has GnuTLS verify
+    // the path in parts cut at them (pss_links_in_paths below).
     void pss_signatures_gnutls_does_not_verify()
     {
         const Certificate ca = cert("psca");
@@ -316,23 +345,80 @@ public:
             CPPUNIT_ASSERT_MESSAGE(name, signed_by(ee, ca));
             CPPUNIT_ASSERT_MESSAGE(name, signature_verifies(ee, ca));
             CPPUNIT_ASSERT_MESSAGE(name, !signed_by(ee, cert("nroot")) && !signature_verifies(ee, cert("nroot")));
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(name, std::string(name) != "pss-digest-ee", signed_beyond_gnutls(ee, ca));
             Bytes der = ee.der();
             der.back() ^= 0x01;  // the signature's last octet
             const auto changed = Certificate::parse_der(der);
             CPPUNIT_ASSERT_MESSAGE(name, changed && !signed_by(*changed, ca) && !signature_verifies(*changed, ca));
+            CPPUNIT_ASSERT_MESSAGE(name, !signed_beyond_gnutls(*changed, ca));
         }
+    }
+
+    // Paths with links GnuTLS 3.7.9 refuses and signed_beyond_gnutls verifies: at the end
+    // entity, at a CA, at both. What GnuTLS would have checked below such a link still counts
+    // (a changed signature, a CA's key purpose below or at the link, the end entity's purpose,
+    // TLS features from above the link), and loaded CRLs still revoke.
+    void pss_links_in_paths()
+    {
         const std::time_t now = std::time(nullptr);
-        for (const char* name : {"pss-max-ee", "pss-mgf1sha1-ee"}) {
+        struct Case {
+            const char* ee;
+            std::vector<const char*> intermediates;
+            std::vector<Problem> problems;  // empty: valid
+        };
+        const std::vector<Case> cases{
+            {"pss-max-ee", {"psca"}, {}},
+            {"pss-mgf1sha1-ee", {"psca"}, {}},
+            {"pssub-ee", {"psca", "pssub"}, {}},
+            {"pssub-max-ee", {"psca", "pssub"}, {}},
+            {"pssub-tls-ee", {"psca", "pssub", "pssub-tls"}, {Problem::WrongPurpose}},
+            {"pssub-srv-ee", {"psca", "pssub-srv"}, {Problem::WrongPurpose}},
+            {"pssub-server-ee", {"psca", "pssub"}, {Problem::WrongPurpose}},
+            {"pssub-featca-ee", {"psca", "pssub-featca"}, {Problem::Constraints}},
+        };
+        for (const Case& c : cases) {
+            std::vector<Certificate> anchors, intermediates;
+            anchors.push_back(cert("nroot"));
+            for (const char* i : c.intermediates) intermediates.push_back(cert(i));
+            const TrustStore store(std::move(anchors), std::move(intermediates), Revocation::Off);
+            const auto r = store.validate(cert(c.ee), {}, now, Purpose::EmailProtection);
+            const std::string msg = std::string(c.ee) + ": " + r.describe();
+            if (c.problems.empty()) {
+                CPPUNIT_ASSERT_MESSAGE(msg, r.valid());
+            } else {
+                CPPUNIT_ASSERT_MESSAGE(msg, !r.valid());
+                for (const Problem p : c.problems) CPPUNIT_ASSERT_MESSAGE(msg, r.has(p));
+            }
+        }
+        // A changed signature below the cut: the end entity's, and (as the message's chain) a
+        // changed CA certificate above it.
+        {
             std::vector<Certificate> anchors, intermediates;
             anchors.push_back(cert("nroot"));
             intermediates.push_back(cert("psca"));
+            intermediates.push_back(cert("pssub"));
             const TrustStore store(std::move(anchors), std::move(intermediates), Revocation::Off);
-            const auto r = store.validate(cert(name), {}, now, Purpose::EmailProtection);
-            const std::string msg = std::string(name) + ": " + r.describe();
-            CPPUNIT_ASSERT_MESSAGE(msg, !r.valid());
-            CPPUNIT_ASSERT_MESSAGE(msg, r.problems == std::vector<Problem>{Problem::BadSignature});
-            CPPUNIT_ASSERT_MESSAGE(msg, r.reasons == std::vector<std::string>{"bad signature in the certificate path"});
-            CPPUNIT_ASSERT_MESSAGE(msg, r.gnutls_status & GNUTLS_CERT_SIGNATURE_FAILURE);
+            Bytes der = cert("pssub-ee").der();
+            der.back() ^= 0x01;
+            const auto changed = Certificate::parse_der(der);
+            CPPUNIT_ASSERT(changed);
+            const auto r = store.validate(*changed, {}, now, Purpose::EmailProtection);
+            CPPUNIT_ASSERT_MESSAGE(r.describe(), !r.valid() && r.has(Problem::BadSignature));
+        }
+        // Loaded CRLs, from a folder: the revoked end entity below the cut is refused, the other
+        // one valid also when every certificate needs an answer (hard-fail). The CRL of pssub is
+        // signed by pssub, whose own path goes through the cut.
+        OnlineRevocationConfig offline;
+        offline.ocsp = false;
+        offline.crl_distribution_points = false;
+        for (const Revocation mode : {Revocation::SoftFail, Revocation::HardFail}) {
+            const TrustStore store(
+                TrustStoreConfig{dir() / "pss-trust", dir() / "pss-int", dir() / "pss-crls", mode, offline});
+            const auto revoked = store.validate(cert("pssub-revoked"), {}, now, Purpose::EmailProtection);
+            CPPUNIT_ASSERT_MESSAGE("pssub-revoked: " + revoked.describe(),
+                                   !revoked.valid() && revoked.has(Problem::Revoked));
+            const auto ok = store.validate(cert("pssub-ee"), {}, now, Purpose::EmailProtection);
+            CPPUNIT_ASSERT_MESSAGE("pssub-ee: " + ok.describe(), ok.valid());
         }
     }
 
