@@ -564,6 +564,26 @@ else
   skip det-pss-key-other-mask "python3 cryptography is missing (needed to re-export the key as plain RSA)"
 fi
 
+# A signer certificate its CA signed with RSASSA-PSS that GnuTLS 3.7.9 does not verify: OpenSSL's
+# default "max" salt, and SHA-256 with MGF1 over SHA-1 (RFC 4055 allows both). Such paths were
+# refused "bad signature in the certificate path" until 2026-12-05; check_path now has GnuTLS
+# verify them in parts (pki/trust_store_validate.cpp). The message signs with PKCS#1 v1.5.
+printf 'basicConstraints = critical, CA:false\nkeyUsage = critical, digitalSignature\nextendedKeyUsage = emailProtection\nsubjectAltName = email:dave@partner.example\n' >"$WORK/m/ca-pss.ext"
+for v in max mgf1sha1; do
+  case $v in
+    max) sigopts=(-sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:max) ;;
+    *) sigopts=(-sha256 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:32 -sigopt rsa_mgf1_md:sha1) ;;
+  esac
+  (cd "$WORK/m" && openssl req -new -key "$PKI/dave.key.pem" -subj "/O=Partner/CN=dave ca-pss $v" -out dave-ca-pss-$v.csr \
+    && openssl x509 -req -in dave-ca-pss-$v.csr -CA "$PKI/sub-ca.cert.pem" -CAkey "$PKI/sub-ca.key.pem" \
+         -set_serial 0x5eed6${#v} -days 30 "${sigopts[@]}" -extfile ca-pss.ext -out dave-ca-pss-$v.cert.pem \
+    && openssl cms -sign -binary -md sha256 -signer dave-ca-pss-$v.cert.pem -inkey "$PKI/dave.key.pem" \
+         -certfile "$PKI/sub-ca.cert.pem" -in "$E" -outform DER -out det-ca-pss-$v.der) >>"$WORK/openssl.log" 2>&1 \
+    || fatal var-setup "certificate signed RSA-PSS ($v): $(tail -n 2 "$WORK/openssl.log")"
+  signed_mail det-ca-pss-$v det-ca-pss-$v.der "$E" "$MS" '----=_Part_7.x/y'
+  expect_verified det-ca-pss-$v 'smime=pass signer=dave@partner.example '
+done
+
 # --- 5c. producers not tried before: GnuTLS certtool, Python cryptography, openssl smime -------
 # Each made by the tool itself; messages the tool writes whole (openssl smime, Python's SMIME
 # encoding) get only the outer From/To/Subject in front.
