@@ -4,13 +4,13 @@
 #include "base/ascii.h"
 #include "base/bounded_file.h"
 #include "base/certificate_mailboxes.h"
+#include "base/der_tlv.h"
 #include "base/email_address.h"
 #include "base/error.h"
 #include "base/gnutls_datum.h"
 #include "base/sha256.h"
 #include "base/utc_time.h"
 #include "pki/certificate.h"
-#include "pki/der_tlv.h"
 
 #include <algorithm>
 #include <array>
@@ -25,7 +25,7 @@ namespace ssm::pki {
 namespace {
 
 // The bit length of the RSA modulus in a certificate's SubjectPublicKeyInfo, read from its DER
-// (bounded, pki/der_tlv.h); 0 when it does not read.
+// (bounded, base/der_tlv.h); 0 when it does not read.
 unsigned rsa_modulus_bits(const Bytes& der)
 {
     const auto cert = read_tlv(der.data(), der.size());

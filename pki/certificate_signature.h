@@ -22,7 +22,7 @@ namespace ssm::pki {
 // certificates can carry; check_path refuses a path through such a CA anyway.
 bool signed_by(const Certificate& subject, const Certificate& issuer);
 
-// The tbsCertificate and signature read from the DER (pki/der_tlv.h, bounded) and verified with
+// The tbsCertificate and signature read from the DER (base/der_tlv.h, bounded) and verified with
 // gnutls_pubkey_verify_data2 and the parameters the issuer's key allows, and where GnuTLS refuses,
 // with the RSASSA-PSS check above (as for signed_by); broken algorithms (MD5, SHA-1 for
 // certificates) fail too, as in GnuTLS's verify_crt under check_path's flags, which

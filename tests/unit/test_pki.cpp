@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "pki/certificate.h"
-#include "pki/der_tlv.h"
+#include "base/der_tlv.h"
 #include "pki/trust_store.h"
 #include "tests/unit/test_pki_support.h"
 
@@ -547,7 +547,7 @@ public:
         for (int w : wrong) CPPUNIT_ASSERT_EQUAL(0, w);
     }
 
-    // pki/der_tlv.h reads the OIDs of policy mappings from untrusted certificates.
+    // base/der_tlv.h reads the OIDs of policy mappings from untrusted certificates.
     void der_object_identifiers()
     {
         const auto text = [](std::vector<std::uint8_t> der) -> std::optional<std::string> {
