@@ -8,6 +8,7 @@
 #include "base/email_address.h"
 #include "base/error.h"
 #include "base/gnutls_datum.h"
+#include "base/mpz.h"
 #include "base/sha256.h"
 #include "base/utc_time.h"
 #include "pki/certificate.h"
@@ -42,15 +43,7 @@ unsigned rsa_modulus_bits(const Bytes& der)
     if (!rsa || rsa->tag != 0x30) return 0;
     const auto n = read_tlv(rsa->value, rsa->length);
     if (!n || n->tag != 0x02 || n->length == 0 || (n->value[0] & 0x80)) return 0;
-    std::size_t i = 0;
-    while (i < n->length && n->value[i] == 0) ++i;
-    if (i == n->length) return 0;
-    unsigned top = n->value[i], width = 0;
-    while (top) {
-        ++width;
-        top >>= 1;
-    }
-    return unsigned((n->length - i - 1) * 8 + width);
+    return bit_length(ByteView(n->value, n->length));
 }
 
 void read_key_type(const Certificate& cert, CertificateFacts& f)

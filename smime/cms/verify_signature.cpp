@@ -356,11 +356,7 @@ SignerKey::SignerKey(ByteView cert_der) : m(std::make_unique<State>())
         k.pss = read_pss_key(cert_der, true);
         k.modulus = k.pss.modulus;
         k.exponent = k.pss.exponent;
-        if (!k.modulus.empty()) {
-            Mpz n;
-            nettle_mpz_set_str_256_u(n.v, k.modulus.size(), k.modulus.data());
-            k.bits = unsigned(mpz_sizeinbase(n.v, 2));
-        }
+        k.bits = bit_length(k.modulus);
         k.pk = GNUTLS_PK_RSA_PSS;
     }
 }
