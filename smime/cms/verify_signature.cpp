@@ -67,18 +67,6 @@ std::optional<RsaPssParams> read_pss_params(ByteView der, std::string& reason)
     return std::nullopt;
 }
 
-// Whether the certificate's key is an id-RSASSA-PSS one (read here: GnuTLS may refuse it).
-bool rsassa_pss_key(ByteView cert_der)
-{
-    try {
-        return Asn1Node::decode("CertificateKey", cert_der)
-                   .read_oid("tbsCertificate.subjectPublicKeyInfo.algorithm.algorithm") == oid::kRsassaPss;
-    } catch (const Error& e) {
-        if (e.failure() != Failure::MalformedMessage) throw;
-        return false;
-    }
-}
-
 // The hash of a PSS signature's MGF1 (the message hash when the check names none).
 gnutls_digest_algorithm_t pss_mask_of(const SignatureCheck& check, const VerifyDigest& d)
 {
@@ -88,9 +76,10 @@ gnutls_digest_algorithm_t pss_mask_of(const SignatureCheck& check, const VerifyD
 // An id-RSASSA-PSS key's parameters as the certificate states them (not as GnuTLS reads them:
 // see outside_pss_restrictions), and for a key GnuTLS refused, its modulus and exponent.
 struct PssKey {
+    bool rsassa_pss = false;             // an id-RSASSA-PSS key (read here: GnuTLS may refuse it)
     std::optional<RsaPssParams> params;  // none: the key makes any RSASSA-PSS signature
-    std::string unusable;             // why the parameters do not read ("" when they do)
-    Bytes modulus, exponent;          // read only when asked (big-endian, non-negative)
+    std::string unusable;                // why the parameters do not read ("" when they do)
+    Bytes modulus, exponent;             // read only when asked (big-endian, non-negative)
 };
 
 // A non-negative INTEGER's content octets; nullopt for a negative or empty one.
@@ -100,12 +89,19 @@ std::optional<Bytes> unsigned_integer(Bytes v)
     return v;
 }
 
+// One decode of the certificate for all of it. A certificate that does not decode is not an
+// id-RSASSA-PSS key (rsassa_pss false) and is unusable.
 PssKey read_pss_key(ByteView cert_der, bool with_numbers)
 {
     PssKey out;
     try {
         const auto c = Asn1Node::decode("CertificateKey", cert_der);
         const std::string spki = "tbsCertificate.subjectPublicKeyInfo";
+        out.rsassa_pss = c.read_oid(spki + ".algorithm.algorithm") == oid::kRsassaPss;
+        if (!out.rsassa_pss) {
+            out.unusable = "signer certificate unusable: not an RSASSA-PSS key";
+            return out;
+        }
         if (const auto params = c.read_optional(spki + ".algorithm.parameters")) {
             std::string why;
             out.params = read_pss_params(*params, why);
@@ -348,16 +344,19 @@ SignerKey::SignerKey(ByteView cert_der) : m(std::make_unique<State>())
             }
         }
         if (k.pk == GNUTLS_PK_RSA_PSS) k.pss = read_pss_key(cert_der, false);
-    } else if (k.status == GNUTLS_E_CONSTRAINT_ERROR && rsassa_pss_key(cert_der)) {
+    } else if (k.status == GNUTLS_E_CONSTRAINT_ERROR) {
         // GnuTLS 3.7.9 refuses an id-RSASSA-PSS key whose parameters name MGF1 over another hash
         // than theirs (RFC 4055 allows it). Its signatures need only the modulus, the exponent
-        // and the parameters, all read from the certificate here.
-        k.pss_refused = true;
-        k.pss = read_pss_key(cert_der, true);
-        k.modulus = k.pss.modulus;
-        k.exponent = k.pss.exponent;
-        k.bits = bit_length(k.modulus);
-        k.pk = GNUTLS_PK_RSA_PSS;
+        // and the parameters, all read from the certificate here (one decode: read_pss_key).
+        PssKey pss = read_pss_key(cert_der, true);
+        if (pss.rsassa_pss) {
+            k.pss_refused = true;
+            k.pss = std::move(pss);
+            k.modulus = k.pss.modulus;
+            k.exponent = k.pss.exponent;
+            k.bits = bit_length(k.modulus);
+            k.pk = GNUTLS_PK_RSA_PSS;
+        }
     }
 }
 
