@@ -3,12 +3,12 @@
 // restrictive value (present with nothing allowed), never as "absent".
 #include "base/ascii.h"
 #include "base/bounded_file.h"
+#include "base/certificate_key.h"
 #include "base/certificate_mailboxes.h"
-#include "base/der_tlv.h"
 #include "base/email_address.h"
 #include "base/error.h"
 #include "base/gnutls_datum.h"
-#include "base/mpz.h"
+#include "base/rsa_pss_params.h"
 #include "base/sha256.h"
 #include "base/utc_time.h"
 #include "pki/certificate.h"
@@ -25,27 +25,6 @@ namespace ssm::pki {
 
 namespace {
 
-// The bit length of the RSA modulus in a certificate's SubjectPublicKeyInfo, read from its DER
-// (bounded, base/der_tlv.h); 0 when it does not read.
-unsigned rsa_modulus_bits(const Bytes& der)
-{
-    const auto cert = read_tlv(der.data(), der.size());
-    if (!cert || cert->tag != 0x30) return 0;
-    const auto tbs = read_tlv(cert->value, cert->length);
-    if (!tbs || tbs->tag != 0x30) return 0;
-    const auto field = tbs_field(*tbs, TbsField::SubjectPublicKeyInfo);
-    if (!field || field->tag != 0x30) return 0;
-    const auto alg = read_tlv(field->value, field->length);
-    if (!alg) return 0;
-    const auto bits = read_tlv(field->value + alg->total, field->length - alg->total);
-    if (!bits || bits->tag != 0x03 || bits->length < 2 || bits->value[0] != 0) return 0;
-    const auto rsa = read_tlv(bits->value + 1, bits->length - 1);  // RSAPublicKey
-    if (!rsa || rsa->tag != 0x30) return 0;
-    const auto n = read_tlv(rsa->value, rsa->length);
-    if (!n || n->tag != 0x02 || n->length == 0 || (n->value[0] & 0x80)) return 0;
-    return bit_length(ByteView(n->value, n->length));
-}
-
 void read_key_type(const Certificate& cert, CertificateFacts& f)
 {
     gnutls_x509_crt_t crt = cert.get();
@@ -54,13 +33,13 @@ void read_key_type(const Certificate& cert, CertificateFacts& f)
     if (pk < 0) {
         // GnuTLS 3.7.9 refuses an id-RSASSA-PSS key whose parameters name MGF1 over another hash
         // than theirs (GNUTLS_E_CONSTRAINT_ERROR; RFC 4055 §3.1 allows it, and smime/cms
-        // verifies its signatures): the algorithm OID still reads, the modulus from the DER.
-        std::array<char, 64> oid{};
-        std::size_t size = oid.size();
-        if (gnutls_x509_crt_get_pk_oid(crt, oid.data(), &size) >= 0 &&
-            std::string_view(oid.data(), strnlen(oid.data(), oid.size())) == "1.2.840.113549.1.1.10") {
+        // verifies its signatures): the algorithm and modulus are read from the DER
+        // (base/certificate_key.h, which hsm/ reads token certificates with too).
+        const Bytes der = cert.der();
+        const auto key = certificate_key(der);
+        if (key && key->algorithm == kOidRsassaPss) {
             pk = GNUTLS_PK_RSA_PSS;
-            bits = rsa_modulus_bits(cert.der());
+            bits = key->rsa_modulus_bits;
         }
     }
     f.key_bits = bits;
