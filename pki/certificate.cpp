@@ -19,6 +19,7 @@
 #include <iterator>
 #include <utility>
 
+#include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 
 namespace ssm::pki {
@@ -351,8 +352,16 @@ std::string key_id_hex(const Certificate& c)
 {
     std::array<unsigned char, 64> id{};
     std::size_t n = id.size();
-    if (gnutls_x509_crt_get_key_id(c.get(), 0, id.data(), &n) < 0) return {};
-    return to_hex(ByteView(id.data(), n));
+    if (gnutls_x509_crt_get_key_id(c.get(), 0, id.data(), &n) >= 0) return to_hex(ByteView(id.data(), n));
+    // GnuTLS refuses some keys (an id-RSASSA-PSS key with MGF1 over another hash than its own)
+    // and gives no id; "" would put every such issuer in one OCSP and revocation cache slot.
+    // Its id with flags 0 is SHA-1 over the DER SubjectPublicKeyInfo (lib/x509 _gnutls_get_key_id,
+    // re-encoded from the key, which for the keys it reads is the certificate's own encoding):
+    // the same hash over the SubjectPublicKeyInfo as the certificate carries it.
+    const Bytes der = c.der();
+    const auto key = certificate_key(der);
+    if (!key || gnutls_hash_fast(GNUTLS_DIG_SHA1, key->spki.data(), key->spki.size(), id.data()) < 0) return {};
+    return to_hex(ByteView(id.data(), gnutls_hash_get_len(GNUTLS_DIG_SHA1)));
 }
 
 std::string printable(std::string_view text)

@@ -2,6 +2,8 @@
 // same certificates) and trust-store validation statuses over an OpenSSL-made PKI.
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <cctype>
+
 #include <algorithm>
 #include <array>
 #include <cstdio>
@@ -73,6 +75,7 @@ class PkiTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(concurrent_validation);
     CPPUNIT_TEST(der_object_identifiers);
     CPPUNIT_TEST(rsassa_pss_key_facts);
+    CPPUNIT_TEST(key_ids_of_keys_gnutls_refuses);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -99,6 +102,43 @@ public:
             CPPUNIT_ASSERT_EQUAL_MESSAGE(name, std::string("RSA-PSS"), std::string(key_type_name(f.key_type)));
             CPPUNIT_ASSERT_EQUAL_MESSAGE(name, bits, f.key_bits);
         }
+    }
+
+    // key_id_hex keys the OCSP and revocation caches on an issuer (pki/ocsp_client.cpp,
+    // revocation.cpp). GnuTLS's id (gnutls_x509_crt_get_key_id, flags 0) is SHA-1 over the DER
+    // SubjectPublicKeyInfo; for an id-RSASSA-PSS key with MGF1 over another hash than its own
+    // GnuTLS refuses the key and the id was "", one cache slot for every such issuer. Expected
+    // ids come from OpenSSL: SHA-1 over `openssl x509 -pubkey` in DER. For an ordinary RSA key
+    // the same formula must give GnuTLS's own id, so the two paths agree.
+    void key_ids_of_keys_gnutls_refuses()
+    {
+        test::TempDir d;
+        const std::string dir = d.path().string(), pki = fx::dir().string();
+        test::run("cd '" + dir + "' && export OPENSSL_CONF=/dev/null && for k in pss-a pss-b; do "
+                  "openssl genpkey -algorithm RSA-PSS -pkeyopt rsa_keygen_bits:2048 -pkeyopt rsa_pss_keygen_md:sha256 "
+                  "-pkeyopt rsa_pss_keygen_mgf1_md:sha512 -out $k.key && openssl req -new -key $k.key -subj /CN=pss "
+                  "-out $k.csr && openssl x509 -req -in $k.csr -CA '" + pki + "/sub-ca.cert.pem' -CAkey '" + pki +
+                  "/sub-ca.key.pem' -set_serial 7 -days 30 -out $k.cert.pem || exit 1; done >openssl.log 2>&1 && "
+                  "cp '" + pki + "/alice.cert.pem' rsa.cert.pem && for k in pss-a pss-b rsa; do "
+                  "openssl x509 -in $k.cert.pem -pubkey -noout | openssl pkey -pubin -outform DER | "
+                  "openssl dgst -sha1 -r | cut -c1-40 >$k.id || exit 1; done 2>>openssl.log || { cat openssl.log; false; }");
+        const auto id_of = [&](const std::string& name) {
+            auto certs = Certificate::load_file(d.path() / (name + ".cert.pem"));
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(name, std::size_t{1}, certs.size());
+            return key_id_hex(certs.front());
+        };
+        const auto expected = [&](const std::string& name) {
+            std::string id = test::read_file(d.path() / (name + ".id"));
+            while (!id.empty() && std::isspace(static_cast<unsigned char>(id.back()))) id.pop_back();
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(name, std::size_t{40}, id.size());
+            return id;
+        };
+        // The ordinary key: GnuTLS computes it; OpenSSL's formula agrees.
+        CPPUNIT_ASSERT_EQUAL(expected("rsa"), id_of("rsa"));
+        // Keys GnuTLS refuses: the same formula, and two keys never share an id.
+        CPPUNIT_ASSERT_EQUAL(expected("pss-a"), id_of("pss-a"));
+        CPPUNIT_ASSERT_EQUAL(expected("pss-b"), id_of("pss-b"));
+        CPPUNIT_ASSERT(id_of("pss-a") != id_of("pss-b"));
     }
 
     void facts_table()
