@@ -29,18 +29,31 @@ namespace {
 struct PubkeyDeleter {
     void operator()(gnutls_pubkey_st* k) const noexcept { gnutls_pubkey_deinit(k); }
 };
-// Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING }:
-// the tbsCertificate's whole TLV, the signatureAlgorithm, and the signature's octets.
+// Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING }
+// (CertificateList, a CRL, is the same with a tbsCertList): the tbs part's whole TLV, the
+// signatureAlgorithm, and the signature's octets.
 struct SignedParts {
     gnutls_datum_t tbs{nullptr, 0};
     gnutls_datum_t signature{nullptr, 0};
     Tlv algorithm;
-    // Whether the tbsCertificate's signature field is the signatureAlgorithm byte for byte
-    // (RFC 5280 §4.1.1.2: they MUST be the same).
+    // Whether the tbs part's signature field is the signatureAlgorithm byte for byte
+    // (RFC 5280 §4.1.1.2, §5.1.1.2: they MUST be the same).
     bool same_algorithm_inside = false;
 };
 
-std::optional<SignedParts> signed_parts(const Bytes& der)
+enum class Signed { Certificate, Crl };
+
+// The signature field inside a TBSCertificate (after its [0] version) or a TBSCertList (after
+// its optional version INTEGER, RFC 5280 §5.1).
+std::optional<Tlv> inner_signature_field(const Tlv& tbs, Signed what)
+{
+    if (what == Signed::Certificate) return tbs_field(tbs, TbsField::Signature);
+    const auto first = read_tlv(tbs.value, tbs.length);
+    if (!first || first->tag != 0x02) return first;
+    return read_tlv(tbs.value + first->total, tbs.length - first->total);
+}
+
+std::optional<SignedParts> signed_parts(ByteView der, Signed what)
 {
     const auto cert = read_tlv(der.data(), der.size());
     if (!cert || cert->tag != 0x30 || cert->total != der.size()) return std::nullopt;
@@ -56,7 +69,7 @@ std::optional<SignedParts> signed_parts(const Bytes& der)
     p.tbs = {const_cast<unsigned char*>(cert->value), static_cast<unsigned>(tbs->total)};
     p.signature = {const_cast<unsigned char*>(sig->value + 1), static_cast<unsigned>(sig->length - 1)};
     p.algorithm = *alg;
-    const auto inside = tbs_field(*tbs, TbsField::Signature);
+    const auto inside = inner_signature_field(*tbs, what);
     p.same_algorithm_inside = inside && inside->total == alg->total &&
                               std::equal(inside->begin(), inside->begin() + inside->total, alg->begin());
     return p;
@@ -107,7 +120,7 @@ bool pss_signature_verifies(const SignedParts& parts, const Certificate& issuer)
 bool signature_verifies(const Certificate& subject, const Certificate& issuer)
 {
     const Bytes der = subject.der();
-    const auto parts = signed_parts(der);
+    const auto parts = signed_parts(der, Signed::Certificate);
     const int algo = gnutls_x509_crt_get_signature_algorithm(subject.get());
     if (!parts || algo <= 0) return false;
     gnutls_pubkey_t raw = nullptr;
@@ -133,7 +146,13 @@ bool signed_by(const Certificate& subject, const Certificate& issuer)
     if (!(status & GNUTLS_CERT_SIGNATURE_FAILURE)) return true;
     // The issuer's name matched; a signature GnuTLS refused may be one it does not verify.
     const Bytes der = subject.der();
-    const auto parts = signed_parts(der);
+    const auto parts = signed_parts(der, Signed::Certificate);
+    return parts && pss_signature_verifies(*parts, issuer);
+}
+
+bool crl_pss_signature_verifies(ByteView crl_der, const Certificate& issuer)
+{
+    const auto parts = signed_parts(crl_der, Signed::Crl);
     return parts && pss_signature_verifies(*parts, issuer);
 }
 

@@ -30,4 +30,11 @@ bool signed_by(const Certificate& subject, const Certificate& issuer);
 // (pki/signer_constraints.h). For check_path when it sets GnuTLS's signer-constraints bit aside.
 bool signature_verifies(const Certificate& subject, const Certificate& issuer);
 
+// The RSASSA-PSS check above for a CRL (the DER CertificateList `crl_der`) whose signature
+// gnutls_x509_crl_verify refused: the same parameters GnuTLS 3.7.9 does not verify (MGF1 over
+// another hash, another salt length), a SHA-2 hash, a plain RSA key of `issuer`, and the
+// tbsCertList's signature field equal to the signatureAlgorithm. For pki/crl_set.cpp
+// crl_signed_by, which checks the issuer's name and its use for CRLs.
+bool crl_pss_signature_verifies(ByteView crl_der, const Certificate& issuer);
+
 }  // namespace ssm::pki

@@ -71,6 +71,7 @@ class PkiTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(missing_folders_are_empty);
     CPPUNIT_TEST(crl_files_are_listed);
     CPPUNIT_TEST(outdated_anchor_crl_loads);
+    CPPUNIT_TEST(crl_signed_rsassa_pss_with_mgf1_sha1_revokes);
     CPPUNIT_TEST(load_errors_name_the_file);
     CPPUNIT_TEST(concurrent_validation);
     CPPUNIT_TEST(der_object_identifiers);
@@ -469,6 +470,51 @@ public:
         TrustStore hard(config);
         const auto r = hard.validate(alice, {}, now, Purpose::EmailProtection);
         CPPUNIT_ASSERT_MESSAGE(r.describe(), !r.valid());
+    }
+
+    // The sub-CA's CRL signed RSASSA-PSS SHA-256 with MGF1 over SHA-1 (RFC 4055 §3.1 allows any
+    // pair; OpenSSL -sigopt rsa_mgf1_md:sha1), which gnutls_x509_crl_verify refuses as it refuses
+    // such certificate signatures. It must load and revoke what it lists, as the same CRL signed
+    // PKCS#1 v1.5 does (certificate_verifies); ignored, the revoked certificate passed soft-fail.
+    void crl_signed_rsassa_pss_with_mgf1_sha1_revokes()
+    {
+        test::TempDir tmp;
+        const fs::path crls = tmp.path() / "crls", pki = fx::dir();
+        fs::create_directories(crls);
+        fs::copy_file(pki / "extra/index.txt", tmp.path() / "index.txt");
+        test::write_file(tmp.path() / "crlnumber", "2000\n");
+        test::write_file(tmp.path() / "ca.cnf", "[ca]\ndefault_ca = c\n[c]\ndatabase = " +
+                                                    (tmp.path() / "index.txt").string() + "\ncrlnumber = " +
+                                                    (tmp.path() / "crlnumber").string() +
+                                                    "\ndefault_md = sha256\ndefault_crl_days = 30\n");
+        test::run("OPENSSL_CONF=/dev/null openssl ca -batch -config '" + (tmp.path() / "ca.cnf").string() +
+                  "' -gencrl -cert '" + (pki / "sub-ca.cert.pem").string() + "' -keyfile '" +
+                  (pki / "sub-ca.key.pem").string() + "' -sigopt rsa_padding_mode:pss -sigopt rsa_mgf1_md:sha1 " +
+                  "-sigopt rsa_pss_saltlen:32 -out '" + (crls / "sub-ca.crl.pem").string() + "' 2>/dev/null");
+        test::run("OPENSSL_CONF=/dev/null openssl crl -noout -text -in '" + (crls / "sub-ca.crl.pem").string() +
+                  "' | grep -q 'Mask Algorithm: mgf1 with sha1'");
+        fs::copy_file(pki / "crls/root-ca.crl.pem", crls / "root-ca.crl.pem");
+        auto config = fx::store_paths();
+        config.crls = crls;
+        const std::time_t now = std::time(nullptr);
+        for (const auto mode : {Revocation::SoftFail, Revocation::HardFail}) {
+            config.revocation = mode;
+            TrustStore store(config);
+            CPPUNIT_ASSERT_EQUAL(std::size_t{2}, store.crl_count());
+            const auto revoked = store.validate(fx::cert("revoked"), {}, now, Purpose::EmailProtection);
+            CPPUNIT_ASSERT_MESSAGE(revoked.describe(), revoked.has(Problem::Revoked));
+            const auto alice = store.validate(fx::cert("alice"), {}, now, Purpose::EmailProtection);
+            CPPUNIT_ASSERT_MESSAGE(alice.describe(), alice.valid());
+        }
+        // A tampered signature still does not verify: the CRL is left out.
+        const fs::path der = crls / "sub-ca.crl.der";
+        test::run("OPENSSL_CONF=/dev/null openssl crl -in '" + (crls / "sub-ca.crl.pem").string() +
+                  "' -outform DER -out '" + der.string() + "'");
+        fs::remove(crls / "sub-ca.crl.pem");
+        std::string bytes = test::read_file(der);
+        bytes[bytes.size() - 3] ^= 0x01;
+        test::write_file(der, bytes);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, TrustStore(config).crl_count());
     }
 
     // The CRL files with their issuer and nextUpdate, for the operations gauge.
