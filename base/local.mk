@@ -16,5 +16,6 @@ base_libssm_base_a_SOURCES = \
 	base/bounded_file.h base/bounded_file.cpp \
 	base/repeat_filter.h base/repeat_filter.cpp \
 	base/nettle_ecc.h base/nettle_ecc.cpp \
-	base/mpz.h base/rsa_pss.h base/rsa_pss.cpp \
+	base/der_tlv.h base/der_tlv.cpp base/certificate_key.h base/certificate_key.cpp \
+	base/mpz.h base/rsa_pss.h base/rsa_pss.cpp base/rsa_pss_params.h base/rsa_pss_params.cpp \
 	base/metrics.h base/metrics.cpp

@@ -4,8 +4,10 @@
 
 #include <utility>
 
+#include "base/certificate_key.h"
 #include "base/certificate_mailboxes.h"
 #include "base/gnutls_datum.h"
+#include "base/rsa_pss_params.h"
 
 namespace ssm::hsm {
 
@@ -49,13 +51,27 @@ CertFacts cert_facts(const X509Cert& cert)
     f.email_addresses = certificate_mailbox_keys(crt);  // the rule pki::facts follows
 
     unsigned bits = 0;
-    switch (gnutls_x509_crt_get_pk_algorithm(crt, &bits)) {
-    case GNUTLS_PK_RSA:
-    case GNUTLS_PK_RSA_PSS: f.key_type = smime::KeyType::Rsa; break;
+    const int pk = gnutls_x509_crt_get_pk_algorithm(crt, &bits);
+    switch (pk) {
+    case GNUTLS_PK_RSA_PSS: f.rsa_pss = true; [[fallthrough]];
+    case GNUTLS_PK_RSA: f.key_type = smime::KeyType::Rsa; break;
     case GNUTLS_PK_ECDSA: f.key_type = smime::KeyType::Ec; break;
     case GNUTLS_PK_EDDSA_ED25519: f.key_type = smime::KeyType::Ed25519; break;
     case GNUTLS_PK_ECDH_X25519: f.x25519 = true; break;
     default: break;
+    }
+    if (pk < 0) {
+        // GnuTLS 3.7.9 refuses an id-RSASSA-PSS key whose parameters name MGF1 over another hash
+        // than theirs (RFC 4055 §3.1 allows it): read from the DER what it is, as pki facts()
+        // does (base/certificate_key.h). key_type stays unset: we do not sign with such a key.
+        GnutlsDatum der;
+        const auto key = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER, &der.d) >= 0
+                             ? certificate_key(ByteView(der.d.data, der.d.size))
+                             : std::nullopt;
+        if (key && key->algorithm == kOidRsassaPss) {
+            f.rsa_pss = true;
+            bits = key->rsa_modulus_bits;
+        }
     }
     // GnuTLS counts a curve's size in whole octets (secp521r1: 66 octets, "528 bits"); the
     // key's name and the digest choice need the curve's own size.

@@ -38,6 +38,9 @@ struct CertFacts {
     std::vector<std::string> email_addresses;
     std::optional<smime::KeyType> key_type;    // nullopt: a key type we cannot sign with
     unsigned key_bits = 0;                     // modulus bits, or curve size
+    // An id-RSASSA-PSS key (RFC 4055): key_type Rsa when GnuTLS reads it, nullopt when it
+    // refuses it (MGF1 over another hash than the key's), key_bits the modulus's either way.
+    bool rsa_pss = false;
     std::time_t not_before = 0;
     std::time_t not_after = 0;
     Bytes serial;  // serialNumber octets as encoded (empty: unreadable or over 64 octets)

@@ -213,6 +213,7 @@ std::unique_ptr<KeyStore> KeyStore::open(const TokenConfig& config)
             id.key_type_supported = facts.key_type.has_value();
             id.key_type = facts.key_type.value_or(KeyType::Rsa);
             id.key_bits = facts.key_bits;
+            id.rsa_pss = facts.rsa_pss;
             id.id.assign(cid->attrCKA_ID, cid->attrCKA_ID + cid->attrCKA_ID_size);
             id.not_before = facts.not_before;
             id.not_after = facts.not_after;
@@ -248,6 +249,11 @@ std::unique_ptr<KeyStore> KeyStore::open(const TokenConfig& config)
                 log::warning("hsm_x25519_unsupported",
                              {{"token", store->m_info.label}, {"label", id.label},
                               {"reason", "no X25519 key agreement through PKCS#11 here"}});
+            if (facts.rsa_pss && !facts.key_type && id.has_private_key)
+                log::warning("hsm_rsa_pss_key_unsupported",
+                             {{"token", store->m_info.label}, {"label", id.label}, {"id", to_hex(id.id)},
+                              {"reason", "id-RSASSA-PSS key with MGF1 over another hash than its own: "
+                                         "GnuTLS cannot use it, not used for signing"}});
             if (id.has_private_key && id.key_extractable)
                 log::warning(
                     "hsm_extractable_private_key",

@@ -59,6 +59,7 @@ struct Identity {
     std::vector<std::string> email_addresses;
     smime::KeyType key_type = smime::KeyType::Rsa;  // meaningless when !key_type_supported
     unsigned key_bits = 0;
+    bool rsa_pss = false;  // an id-RSASSA-PSS key (CertFacts::rsa_pss), supported or not
     std::string label;  // CKA_LABEL of the certificate object
     Bytes id;           // CKA_ID shared by certificate and key
     bool has_private_key = false;

@@ -3,14 +3,15 @@
 // restrictive value (present with nothing allowed), never as "absent".
 #include "base/ascii.h"
 #include "base/bounded_file.h"
+#include "base/certificate_key.h"
 #include "base/certificate_mailboxes.h"
 #include "base/email_address.h"
 #include "base/error.h"
 #include "base/gnutls_datum.h"
+#include "base/rsa_pss_params.h"
 #include "base/sha256.h"
 #include "base/utc_time.h"
 #include "pki/certificate.h"
-#include "pki/der_tlv.h"
 
 #include <algorithm>
 #include <array>
@@ -18,40 +19,12 @@
 #include <iterator>
 #include <utility>
 
+#include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 
 namespace ssm::pki {
 
 namespace {
-
-// The bit length of the RSA modulus in a certificate's SubjectPublicKeyInfo, read from its DER
-// (bounded, pki/der_tlv.h); 0 when it does not read.
-unsigned rsa_modulus_bits(const Bytes& der)
-{
-    const auto cert = read_tlv(der.data(), der.size());
-    if (!cert || cert->tag != 0x30) return 0;
-    const auto tbs = read_tlv(cert->value, cert->length);
-    if (!tbs || tbs->tag != 0x30) return 0;
-    const auto field = tbs_field(*tbs, TbsField::SubjectPublicKeyInfo);
-    if (!field || field->tag != 0x30) return 0;
-    const auto alg = read_tlv(field->value, field->length);
-    if (!alg) return 0;
-    const auto bits = read_tlv(field->value + alg->total, field->length - alg->total);
-    if (!bits || bits->tag != 0x03 || bits->length < 2 || bits->value[0] != 0) return 0;
-    const auto rsa = read_tlv(bits->value + 1, bits->length - 1);  // RSAPublicKey
-    if (!rsa || rsa->tag != 0x30) return 0;
-    const auto n = read_tlv(rsa->value, rsa->length);
-    if (!n || n->tag != 0x02 || n->length == 0 || (n->value[0] & 0x80)) return 0;
-    std::size_t i = 0;
-    while (i < n->length && n->value[i] == 0) ++i;
-    if (i == n->length) return 0;
-    unsigned top = n->value[i], width = 0;
-    while (top) {
-        ++width;
-        top >>= 1;
-    }
-    return unsigned((n->length - i - 1) * 8 + width);
-}
 
 void read_key_type(const Certificate& cert, CertificateFacts& f)
 {
@@ -61,13 +34,13 @@ void read_key_type(const Certificate& cert, CertificateFacts& f)
     if (pk < 0) {
         // GnuTLS 3.7.9 refuses an id-RSASSA-PSS key whose parameters name MGF1 over another hash
         // than theirs (GNUTLS_E_CONSTRAINT_ERROR; RFC 4055 §3.1 allows it, and smime/cms
-        // verifies its signatures): the algorithm OID still reads, the modulus from the DER.
-        std::array<char, 64> oid{};
-        std::size_t size = oid.size();
-        if (gnutls_x509_crt_get_pk_oid(crt, oid.data(), &size) >= 0 &&
-            std::string_view(oid.data(), strnlen(oid.data(), oid.size())) == "1.2.840.113549.1.1.10") {
+        // verifies its signatures): the algorithm and modulus are read from the DER
+        // (base/certificate_key.h, which hsm/ reads token certificates with too).
+        const Bytes der = cert.der();
+        const auto key = certificate_key(der);
+        if (key && key->algorithm == kOidRsassaPss) {
             pk = GNUTLS_PK_RSA_PSS;
-            bits = rsa_modulus_bits(cert.der());
+            bits = key->rsa_modulus_bits;
         }
     }
     f.key_bits = bits;
@@ -379,8 +352,16 @@ std::string key_id_hex(const Certificate& c)
 {
     std::array<unsigned char, 64> id{};
     std::size_t n = id.size();
-    if (gnutls_x509_crt_get_key_id(c.get(), 0, id.data(), &n) < 0) return {};
-    return to_hex(ByteView(id.data(), n));
+    if (gnutls_x509_crt_get_key_id(c.get(), 0, id.data(), &n) >= 0) return to_hex(ByteView(id.data(), n));
+    // GnuTLS refuses some keys (an id-RSASSA-PSS key with MGF1 over another hash than its own)
+    // and gives no id; "" would put every such issuer in one OCSP and revocation cache slot.
+    // Its id with flags 0 is SHA-1 over the DER SubjectPublicKeyInfo (lib/x509 _gnutls_get_key_id,
+    // re-encoded from the key, which for the keys it reads is the certificate's own encoding):
+    // the same hash over the SubjectPublicKeyInfo as the certificate carries it.
+    const Bytes der = c.der();
+    const auto key = certificate_key(der);
+    if (!key || gnutls_hash_fast(GNUTLS_DIG_SHA1, key->spki.data(), key->spki.size(), id.data()) < 0) return {};
+    return to_hex(ByteView(id.data(), gnutls_hash_get_len(GNUTLS_DIG_SHA1)));
 }
 
 std::string printable(std::string_view text)

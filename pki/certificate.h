@@ -185,8 +185,9 @@ std::vector<std::filesystem::path> certificate_files(const std::filesystem::path
 // '?', cut at 120 characters with "..." (log lines sanitise again).
 std::string printable(std::string_view text);
 
-// GnuTLS's key identifier of the certificate's public key (SHA-1 of it) in hex, for cache keys;
-// empty when GnuTLS cannot compute it.
+// GnuTLS's key identifier of the certificate's public key (SHA-1 of its DER SubjectPublicKeyInfo)
+// in hex, for cache keys; for a key GnuTLS refuses, the same hash computed here, so that it is
+// empty only when the certificate's key does not read at all.
 std::string key_id_hex(const Certificate& c);
 
 // "2026-11-30T05:24:14Z": how times appear in reasons and logs.

@@ -1,5 +1,5 @@
 // Certificate signatures verified by an issuer's key (see certificate_signature.h). The certificates
-// are untrusted: the DER read here (pki/der_tlv.h) is bounded, and what does not read does not verify.
+// are untrusted: the DER read here (base/der_tlv.h) is bounded, and what does not read does not verify.
 #include "pki/certificate_signature.h"
 
 #include <nettle/bignum.h>
@@ -14,11 +14,12 @@
 #include <gnutls/crypto.h>
 #include <gnutls/x509.h>
 
+#include "base/der_tlv.h"
 #include "base/gnutls_datum.h"
 #include "base/gnutls_handles.h"
 #include "base/mpz.h"
 #include "base/rsa_pss.h"
-#include "pki/der_tlv.h"
+#include "base/rsa_pss_params.h"
 #include "pki/signer_constraints.h"
 
 namespace ssm::pki {
@@ -28,18 +29,31 @@ namespace {
 struct PubkeyDeleter {
     void operator()(gnutls_pubkey_st* k) const noexcept { gnutls_pubkey_deinit(k); }
 };
-// Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING }:
-// the tbsCertificate's whole TLV, the signatureAlgorithm, and the signature's octets.
+// Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING }
+// (CertificateList, a CRL, is the same with a tbsCertList): the tbs part's whole TLV, the
+// signatureAlgorithm, and the signature's octets.
 struct SignedParts {
     gnutls_datum_t tbs{nullptr, 0};
     gnutls_datum_t signature{nullptr, 0};
     Tlv algorithm;
-    // Whether the tbsCertificate's signature field is the signatureAlgorithm byte for byte
-    // (RFC 5280 §4.1.1.2: they MUST be the same).
+    // Whether the tbs part's signature field is the signatureAlgorithm byte for byte
+    // (RFC 5280 §4.1.1.2, §5.1.1.2: they MUST be the same).
     bool same_algorithm_inside = false;
 };
 
-std::optional<SignedParts> signed_parts(const Bytes& der)
+enum class Signed { Certificate, Crl };
+
+// The signature field inside a TBSCertificate (after its [0] version) or a TBSCertList (after
+// its optional version INTEGER, RFC 5280 §5.1).
+std::optional<Tlv> inner_signature_field(const Tlv& tbs, Signed what)
+{
+    if (what == Signed::Certificate) return tbs_field(tbs, TbsField::Signature);
+    const auto first = read_tlv(tbs.value, tbs.length);
+    if (!first || first->tag != 0x02) return first;
+    return read_tlv(tbs.value + first->total, tbs.length - first->total);
+}
+
+std::optional<SignedParts> signed_parts(ByteView der, Signed what)
 {
     const auto cert = read_tlv(der.data(), der.size());
     if (!cert || cert->tag != 0x30 || cert->total != der.size()) return std::nullopt;
@@ -55,96 +69,22 @@ std::optional<SignedParts> signed_parts(const Bytes& der)
     p.tbs = {const_cast<unsigned char*>(cert->value), static_cast<unsigned>(tbs->total)};
     p.signature = {const_cast<unsigned char*>(sig->value + 1), static_cast<unsigned>(sig->length - 1)};
     p.algorithm = *alg;
-    const auto inside = tbs_field(*tbs, TbsField::Signature);
+    const auto inside = inner_signature_field(*tbs, what);
     p.same_algorithm_inside = inside && inside->total == alg->total &&
                               std::equal(inside->begin(), inside->begin() + inside->total, alg->begin());
     return p;
 }
 
-constexpr const char* kRsassaPss = "1.2.840.113549.1.1.10";
-constexpr const char* kMgf1 = "1.2.840.113549.1.1.8";
-
-bool oid_is(const Tlv& t, const char* dotted)
-{
-    return t.tag == 0x06 && oid_text(t) == std::optional<std::string>(dotted);
-}
-
-// The hash an AlgorithmIdentifier names, its parameters NULL or absent (RFC 4055 §2.1): SHA-1
-// or SHA-2, else nullopt.
-std::optional<gnutls_digest_algorithm_t> hash_of(const Tlv& alg)
-{
-    if (alg.tag != 0x30) return std::nullopt;
-    const auto oid = read_tlv(alg.value, alg.length);
-    if (!oid || oid->tag != 0x06) return std::nullopt;
-    const std::size_t rest = alg.length - oid->total;
-    if (rest != 0 && !(rest == 2 && alg.value[oid->total] == 0x05 && alg.value[oid->total + 1] == 0))
-        return std::nullopt;
-    static const std::pair<const char*, gnutls_digest_algorithm_t> hashes[] = {
-        {"1.3.14.3.2.26", GNUTLS_DIG_SHA1},
-        {"2.16.840.1.101.3.4.2.1", GNUTLS_DIG_SHA256},
-        {"2.16.840.1.101.3.4.2.2", GNUTLS_DIG_SHA384},
-        {"2.16.840.1.101.3.4.2.3", GNUTLS_DIG_SHA512}};
-    for (const auto& [dotted, hash] : hashes)
-        if (oid_is(*oid, dotted)) return hash;
-    return std::nullopt;
-}
-
-// A small non-negative INTEGER (a salt length, a trailer field): at most two octets.
-std::optional<unsigned> small_uint(const Tlv& t)
-{
-    if (t.tag != 0x02 || t.length == 0 || t.length > 2 || (t.value[0] & 0x80)) return std::nullopt;
-    unsigned v = 0;
-    for (std::size_t i = 0; i < t.length; ++i) v = (v << 8) | t.value[i];
-    return v;
-}
-
-// RSASSA-PSS-params (RFC 4055 §3.1) with their DEFAULTs filled in.
-struct PssSignature {
-    gnutls_digest_algorithm_t hash = GNUTLS_DIG_SHA1;
-    gnutls_digest_algorithm_t mask = GNUTLS_DIG_SHA1;
-    std::size_t salt = 20;
-};
-
-// The parameters of the AlgorithmIdentifier `alg` when it is id-RSASSA-PSS with parameters in
-// DER: [0] hashAlgorithm, [1] maskGenAlgorithm (MGF1 only), [2] saltLength, [3] trailerField (1
-// only), each EXPLICIT, optional, at most once and in that order, nothing after them.
-std::optional<PssSignature> pss_signature_of(const Tlv& alg)
+// The parameters of the AlgorithmIdentifier `alg` when it is id-RSASSA-PSS with parameters
+// (base/rsa_pss_params.h reads them), nothing after them; else nullopt (GnuTLS's answer stands).
+std::optional<RsaPssParams> pss_signature_of(const Tlv& alg)
 {
     const auto oid = read_tlv(alg.value, alg.length);
-    if (!oid || !oid_is(*oid, kRsassaPss)) return std::nullopt;
+    if (!oid || oid->tag != 0x06 || oid_text(*oid) != std::optional<std::string>(kOidRsassaPss)) return std::nullopt;
     const auto params = read_tlv(alg.value + oid->total, alg.length - oid->total);
-    if (!params || params->tag != 0x30 || oid->total + params->total != alg.length) return std::nullopt;
-    PssSignature out;
-    unsigned next_tag = 0xa0;
-    for (std::size_t at = 0; at < params->length;) {
-        const auto field = read_tlv(params->value + at, params->length - at);
-        if (!field || field->tag < next_tag || field->tag > 0xa3) return std::nullopt;
-        next_tag = field->tag + 1;
-        at += field->total;
-        const auto inner = read_tlv(field->value, field->length);
-        if (!inner || inner->total != field->length) return std::nullopt;
-        if (field->tag == 0xa0) {
-            const auto hash = hash_of(*inner);
-            if (!hash) return std::nullopt;
-            out.hash = *hash;
-        } else if (field->tag == 0xa1) {  // AlgorithmIdentifier { id-mgf1, hash AlgorithmIdentifier }
-            if (inner->tag != 0x30) return std::nullopt;
-            const auto mgf = read_tlv(inner->value, inner->length);
-            if (!mgf || !oid_is(*mgf, kMgf1)) return std::nullopt;
-            const auto mgf_hash = read_tlv(inner->value + mgf->total, inner->length - mgf->total);
-            if (!mgf_hash || mgf->total + mgf_hash->total != inner->length) return std::nullopt;
-            const auto hash = hash_of(*mgf_hash);
-            if (!hash) return std::nullopt;
-            out.mask = *hash;
-        } else if (field->tag == 0xa2) {
-            const auto salt = small_uint(*inner);
-            if (!salt || *salt > 4096) return std::nullopt;
-            out.salt = *salt;
-        } else if (small_uint(*inner) != std::optional<unsigned>(1)) {
-            return std::nullopt;
-        }
-    }
-    return out;
+    if (!params || oid->total + params->total != alg.length) return std::nullopt;
+    RsaPssRefusal why;  // any refusal: not a signature checked here
+    return read_rsa_pss_params(ByteView(params->begin(), params->total), why);
 }
 
 // Our own check of a certificate signature GnuTLS refused, for the RSASSA-PSS signatures GnuTLS
@@ -180,7 +120,7 @@ bool pss_signature_verifies(const SignedParts& parts, const Certificate& issuer)
 bool signature_verifies(const Certificate& subject, const Certificate& issuer)
 {
     const Bytes der = subject.der();
-    const auto parts = signed_parts(der);
+    const auto parts = signed_parts(der, Signed::Certificate);
     const int algo = gnutls_x509_crt_get_signature_algorithm(subject.get());
     if (!parts || algo <= 0) return false;
     gnutls_pubkey_t raw = nullptr;
@@ -210,7 +150,7 @@ LinkCheck check_link(const Certificate& subject, const Certificate& issuer)
     if (!(status & GNUTLS_CERT_SIGNATURE_FAILURE)) return LinkCheck::ByGnutls;
     // The issuer's name matched; a signature GnuTLS refused may be one it does not verify.
     const Bytes der = subject.der();
-    const auto parts = signed_parts(der);
+    const auto parts = signed_parts(der, Signed::Certificate);
     return parts && pss_signature_verifies(*parts, issuer) ? LinkCheck::BeyondGnutls : LinkCheck::Refused;
 }
 
@@ -224,6 +164,12 @@ bool signed_by(const Certificate& subject, const Certificate& issuer)
 bool signed_beyond_gnutls(const Certificate& subject, const Certificate& issuer)
 {
     return check_link(subject, issuer) == LinkCheck::BeyondGnutls;
+}
+
+bool crl_pss_signature_verifies(ByteView crl_der, const Certificate& issuer)
+{
+    const auto parts = signed_parts(crl_der, Signed::Crl);
+    return parts && pss_signature_verifies(*parts, issuer);
 }
 
 }  // namespace ssm::pki

@@ -25,12 +25,19 @@ bool signed_by(const Certificate& subject, const Certificate& issuer);
 // signed_by, and only through the RSASSA-PSS check above: GnuTLS alone refuses this link.
 bool signed_beyond_gnutls(const Certificate& subject, const Certificate& issuer);
 
-// The tbsCertificate and signature read from the DER (pki/der_tlv.h, bounded) and verified with
+// The tbsCertificate and signature read from the DER (base/der_tlv.h, bounded) and verified with
 // gnutls_pubkey_verify_data2 and the parameters the issuer's key allows, and where GnuTLS refuses,
 // with the RSASSA-PSS check above (as for signed_by); broken algorithms (MD5, SHA-1 for
 // certificates) fail too, as in GnuTLS's verify_crt under check_path's flags, which
 // for a certificate that names itself as its issuer reports them only as GNUTLS_CERT_INVALID
 // (pki/signer_constraints.h). For check_path when it sets GnuTLS's signer-constraints bit aside.
 bool signature_verifies(const Certificate& subject, const Certificate& issuer);
+
+// The RSASSA-PSS check above for a CRL (the DER CertificateList `crl_der`) whose signature
+// gnutls_x509_crl_verify refused: the same parameters GnuTLS 3.7.9 does not verify (MGF1 over
+// another hash, another salt length), a SHA-2 hash, a plain RSA key of `issuer`, and the
+// tbsCertList's signature field equal to the signatureAlgorithm. For pki/crl_set.cpp
+// crl_signed_by, which checks the issuer's name and its use for CRLs.
+bool crl_pss_signature_verifies(ByteView crl_der, const Certificate& issuer);
 
 }  // namespace ssm::pki

@@ -1,4 +1,4 @@
-// CRL entries (see crl_entries.h), read with pki/der_tlv.h from the CRL's DER:
+// CRL entries (see crl_entries.h), read with base/der_tlv.h from the CRL's DER:
 //   TBSCertList ::= SEQUENCE { version INTEGER OPTIONAL, signature AlgorithmIdentifier,
 //     issuer Name, thisUpdate Time, nextUpdate Time OPTIONAL,
 //     revokedCertificates SEQUENCE OF SEQUENCE { userCertificate INTEGER, revocationDate Time,
@@ -12,7 +12,7 @@
 #include "base/ascii.h"
 #include "base/gnutls_datum.h"
 #include "pki/certificate.h"
-#include "pki/der_tlv.h"
+#include "base/der_tlv.h"
 
 namespace ssm::pki {
 

@@ -1,5 +1,5 @@
 // CRL scope (see crl_scope.h). The IssuingDistributionPoint and the certificate's
-// cRLDistributionPoints are read with pki/der_tlv.h: GnuTLS 3.7 has no parser for the CRL
+// cRLDistributionPoints are read with base/der_tlv.h: GnuTLS 3.7 has no parser for the CRL
 // extension and gives neither nameRelativeToCRLIssuer nor cRLIssuer of the certificate's; their
 // fields are context-tagged and only tags, booleans, bit strings and names are needed.
 #include "pki/crl_scope.h"
@@ -10,7 +10,7 @@
 #include <cstring>
 
 #include "pki/certificate.h"
-#include "pki/der_tlv.h"
+#include "base/der_tlv.h"
 
 namespace ssm::pki {
 

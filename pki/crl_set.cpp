@@ -6,7 +6,9 @@
 
 #include <algorithm>
 
+#include "base/gnutls_datum.h"
 #include "pki/certificate.h"
+#include "pki/certificate_signature.h"
 
 namespace ssm::pki {
 
@@ -60,8 +62,19 @@ bool crl_signed_by(gnutls_x509_crl_t crl, const Certificate& signer)
     const unsigned flags = GNUTLS_VERIFY_DISABLE_TIME_CHECKS | (crl_signer ? GNUTLS_VERIFY_DISABLE_CA_SIGN : 0);
     unsigned status = 0;
     const int rc = gnutls_x509_crl_verify(crl, &ca, 1, flags, &status);
-    return rc >= 0 && (status & ~(time_bits | GNUTLS_CERT_INVALID)) == 0 &&
-           (!(status & GNUTLS_CERT_INVALID) || (status & time_bits));
+    if (rc < 0) return false;
+    if ((status & ~(time_bits | GNUTLS_CERT_INVALID)) == 0 && (!(status & GNUTLS_CERT_INVALID) || (status & time_bits)))
+        return true;
+    // GnuTLS 3.7.9 verifies an RSASSA-PSS signature only with MGF1 over the signature's hash and
+    // a salt as long as it; a CA may sign its CRLs with others, as it may its certificates
+    // (OpenSSL -sigopt rsa_mgf1_md:sha1): a refused signature, and nothing else wrong apart from
+    // times, is checked once more as signed_by checks certificates (certificate_signature.h).
+    if (!(status & GNUTLS_CERT_SIGNATURE_FAILURE) ||
+        (status & ~(time_bits | GNUTLS_CERT_INVALID | GNUTLS_CERT_SIGNATURE_FAILURE)) != 0)
+        return false;
+    GnutlsDatum der;
+    return gnutls_x509_crl_export2(crl, GNUTLS_X509_FMT_DER, &der.d) >= 0 &&
+           crl_pss_signature_verifies(ByteView(der.d.data, der.d.size), signer);
 }
 
 void choose_entry_owners(std::vector<LoadedCrl>& crls)

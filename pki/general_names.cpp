@@ -9,7 +9,7 @@
 #include "base/ascii.h"
 #include "base/email_address.h"
 #include "base/gnutls_datum.h"
-#include "pki/der_tlv.h"
+#include "base/der_tlv.h"
 
 namespace ssm::pki {
 

@@ -9,7 +9,6 @@ pki_libssm_pki_a_SOURCES = \
 	pki/crl_scope.h pki/crl_scope.cpp \
 	pki/crl_entries.h pki/crl_entries.cpp \
 	pki/crl_set.h pki/crl_set.cpp \
-	pki/der_tlv.h pki/der_tlv.cpp \
 	pki/path_builder.h pki/path_builder.cpp \
 	pki/policies.h pki/policies.cpp \
 	pki/ca_constraints.h pki/ca_constraints.cpp \

@@ -1,6 +1,6 @@
 // Certificate policy processing (see policies.h): the valid_policy_tree of RFC 5280 §6.1.
 // Untrusted certificates: policies are read through GnuTLS, the policy mappings and policy
-// constraints (no GnuTLS 3.7 readers) with pki/der_tlv.h; OIDs are compared as dotted strings.
+// constraints (no GnuTLS 3.7 readers) with base/der_tlv.h; OIDs are compared as dotted strings.
 #include "pki/policies.h"
 
 #include <algorithm>
@@ -11,7 +11,7 @@
 #include <gnutls/x509.h>
 
 #include "base/joined.h"
-#include "pki/der_tlv.h"
+#include "base/der_tlv.h"
 
 namespace ssm::pki {
 

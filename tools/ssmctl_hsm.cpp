@@ -36,6 +36,8 @@ namespace {
 
 std::string key_name(const hsm::Identity& id)
 {
+    // An id-RSASSA-PSS key is named so whether or not we can sign with it (sign= says).
+    if (id.rsa_pss) return "rsa-pss-" + std::to_string(id.key_bits);
     if (!id.key_type_supported) return "unsupported";
     switch (id.key_type) {
     case smime::KeyType::Rsa: return "rsa-" + std::to_string(id.key_bits);

@@ -14,6 +14,7 @@
 #include "base/gnutls_handles.h"
 #include "base/mpz.h"
 #include "base/rsa_pss.h"
+#include "base/rsa_pss_params.h"
 #include "smime/cms/asn1.h"
 #include "smime/cms/digest.h"
 #include "smime/cms/oids.h"
@@ -48,73 +49,22 @@ std::string unsupported(const std::string& oid) { return "unsupported algorithm 
 bool null_or_absent(const std::optional<Bytes>& params) { return !params || *params == der_null(); }
 
 // RSASSA-PSS-params (RFC 4055 §3.1) with their DEFAULTs filled in, from a SignerInfo's
-// signatureAlgorithm or an id-RSASSA-PSS key. nullopt with `reason` when they are malformed or
-// name a hash or mask we do not implement.
-struct PssParams {
-    std::optional<DigestAlgorithm> sha2;  // empty: SHA-1
-    gnutls_digest_algorithm_t hash = GNUTLS_DIG_SHA1;
-    gnutls_digest_algorithm_t mask = GNUTLS_DIG_SHA1;
-    std::size_t salt = 20;
-};
-
-std::optional<PssParams> read_pss_params(ByteView der, std::string& reason)
+// signatureAlgorithm or an id-RSASSA-PSS key, read by base/rsa_pss_params.h (the reader pki/
+// uses for certificate signatures). nullopt with `reason` when they are malformed or name a
+// hash or mask we do not implement.
+std::optional<RsaPssParams> read_pss_params(ByteView der, std::string& reason)
 {
-    try {
-        const auto p = Asn1Node::decode("RSASSA-PSS-params", der);
-        PssParams out;
-        // An absent hash means SHA-1 (RFC 4055 §3.1), as does an explicit id-sha1.
-        const auto hash_oid = p.read_optional("hashAlgorithm.algorithm");
-        const std::string hash_name = hash_oid ? p.read_text("hashAlgorithm.algorithm") : std::string(kSha1);
-        if (hash_name != kSha1) {
-            out.sha2 = digest_from_oid(hash_name);
-            if (!out.sha2) {
-                reason = "unsupported algorithm RSASSA-PSS hash " + name_of(hash_name);
-                return std::nullopt;
-            }
-            out.hash = gnutls_digest(*out.sha2);
-        }
-        // DER leaves out the default mgf1SHA1, so a SHA-256 signature whose mask uses SHA-1
-        // (an old Java default) arrives without maskGenAlgorithm. SHA-1 in the mask is not
-        // the weak-digest problem: MGF1 needs no collision resistance.
-        if (p.read_optional("maskGenAlgorithm.algorithm")) {
-            if (p.read_oid("maskGenAlgorithm.algorithm") != oid::kMgf1) {
-                reason = "unsupported algorithm RSASSA-PSS mask " + name_of(p.read_oid("maskGenAlgorithm.algorithm"));
-                return std::nullopt;
-            }
-            const auto mgf = Asn1Node::decode("AlgorithmIdentifier", p.read_bytes("maskGenAlgorithm.parameters"));
-            const std::string mgf_hash = mgf.read_oid("algorithm");
-            const auto mgf_sha2 = digest_from_oid(mgf_hash);
-            if (mgf_sha2) {
-                out.mask = gnutls_digest(*mgf_sha2);
-            } else if (mgf_hash != kSha1) {
-                reason = "unsupported algorithm RSASSA-PSS with MGF1 over " + name_of(mgf_hash);
-                return std::nullopt;
-            }
-        }
-        const long salt = p.read_optional("saltLength") ? p.read_small_int("saltLength") : 20;
-        const long trailer = p.read_optional("trailerField") ? p.read_small_int("trailerField") : 1;
-        if (salt < 0 || salt > 4096 || trailer != 1) {
-            reason = "malformed RSASSA-PSS parameters";
-            return std::nullopt;
-        }
-        out.salt = std::size_t(salt);
-        return out;
-    } catch (const Error&) {
-        reason = "malformed RSASSA-PSS parameters";
-        return std::nullopt;
+    RsaPssRefusal why;
+    if (auto p = read_rsa_pss_params(der, why)) return p;
+    switch (why.what) {
+    case RsaPssRefusal::What::Hash: reason = "unsupported algorithm RSASSA-PSS hash " + name_of(why.oid); break;
+    case RsaPssRefusal::What::Mask: reason = "unsupported algorithm RSASSA-PSS mask " + name_of(why.oid); break;
+    case RsaPssRefusal::What::MaskHash:
+        reason = "unsupported algorithm RSASSA-PSS with MGF1 over " + name_of(why.oid);
+        break;
+    case RsaPssRefusal::What::Malformed: reason = "malformed RSASSA-PSS parameters"; break;
     }
-}
-
-// Whether the certificate's key is an id-RSASSA-PSS one (read here: GnuTLS may refuse it).
-bool rsassa_pss_key(ByteView cert_der)
-{
-    try {
-        return Asn1Node::decode("CertificateKey", cert_der)
-                   .read_oid("tbsCertificate.subjectPublicKeyInfo.algorithm.algorithm") == oid::kRsassaPss;
-    } catch (const Error& e) {
-        if (e.failure() != Failure::MalformedMessage) throw;
-        return false;
-    }
+    return std::nullopt;
 }
 
 // The hash of a PSS signature's MGF1 (the message hash when the check names none).
@@ -126,9 +76,10 @@ gnutls_digest_algorithm_t pss_mask_of(const SignatureCheck& check, const VerifyD
 // An id-RSASSA-PSS key's parameters as the certificate states them (not as GnuTLS reads them:
 // see outside_pss_restrictions), and for a key GnuTLS refused, its modulus and exponent.
 struct PssKey {
-    std::optional<PssParams> params;  // none: the key makes any RSASSA-PSS signature
-    std::string unusable;             // why the parameters do not read ("" when they do)
-    Bytes modulus, exponent;          // read only when asked (big-endian, non-negative)
+    bool rsassa_pss = false;             // an id-RSASSA-PSS key (read here: GnuTLS may refuse it)
+    std::optional<RsaPssParams> params;  // none: the key makes any RSASSA-PSS signature
+    std::string unusable;                // why the parameters do not read ("" when they do)
+    Bytes modulus, exponent;             // read only when asked (big-endian, non-negative)
 };
 
 // A non-negative INTEGER's content octets; nullopt for a negative or empty one.
@@ -138,12 +89,19 @@ std::optional<Bytes> unsigned_integer(Bytes v)
     return v;
 }
 
+// One decode of the certificate for all of it. A certificate that does not decode is not an
+// id-RSASSA-PSS key (rsassa_pss false) and is unusable.
 PssKey read_pss_key(ByteView cert_der, bool with_numbers)
 {
     PssKey out;
     try {
         const auto c = Asn1Node::decode("CertificateKey", cert_der);
         const std::string spki = "tbsCertificate.subjectPublicKeyInfo";
+        out.rsassa_pss = c.read_oid(spki + ".algorithm.algorithm") == oid::kRsassaPss;
+        if (!out.rsassa_pss) {
+            out.unusable = "signer certificate unusable: not an RSASSA-PSS key";
+            return out;
+        }
         if (const auto params = c.read_optional(spki + ".algorithm.parameters")) {
             std::string why;
             out.params = read_pss_params(*params, why);
@@ -215,7 +173,7 @@ std::string outside_pss_restrictions(const PssKey& key_params, const SignatureCh
 {
     if (!key_params.unusable.empty()) return key_params.unusable;
     if (!key_params.params) return "";  // no parameters: the key makes any RSASSA-PSS signature
-    const PssParams& key = *key_params.params;
+    const RsaPssParams& key = *key_params.params;
     const auto name = [](gnutls_digest_algorithm_t a) {
         const char* n = gnutls_digest_get_name(a);
         return std::string(n ? n : "unknown");
@@ -344,7 +302,10 @@ std::optional<SignatureCheck> signature_check_from_id(const AlgorithmId& id, con
         // An SHA-1 hash is checked like any other, so that the signer then fails as every SHA-1
         // signer does (a weak digest, SignerVerification::weak_digest) rather than as
         // "unsupported".
-        if (!same_hash(p->sha2)) return std::nullopt;
+        if (p->hash != digest.gnutls) {
+            reason = "signature algorithm hash differs from digestAlgorithm";
+            return std::nullopt;
+        }
         c.pss_mask_digest = p->mask;
         c.pss_salt_length = p->salt;
     } else {
@@ -383,20 +344,19 @@ SignerKey::SignerKey(ByteView cert_der) : m(std::make_unique<State>())
             }
         }
         if (k.pk == GNUTLS_PK_RSA_PSS) k.pss = read_pss_key(cert_der, false);
-    } else if (k.status == GNUTLS_E_CONSTRAINT_ERROR && rsassa_pss_key(cert_der)) {
+    } else if (k.status == GNUTLS_E_CONSTRAINT_ERROR) {
         // GnuTLS 3.7.9 refuses an id-RSASSA-PSS key whose parameters name MGF1 over another hash
         // than theirs (RFC 4055 allows it). Its signatures need only the modulus, the exponent
-        // and the parameters, all read from the certificate here.
-        k.pss_refused = true;
-        k.pss = read_pss_key(cert_der, true);
-        k.modulus = k.pss.modulus;
-        k.exponent = k.pss.exponent;
-        if (!k.modulus.empty()) {
-            Mpz n;
-            nettle_mpz_set_str_256_u(n.v, k.modulus.size(), k.modulus.data());
-            k.bits = unsigned(mpz_sizeinbase(n.v, 2));
+        // and the parameters, all read from the certificate here (one decode: read_pss_key).
+        PssKey pss = read_pss_key(cert_der, true);
+        if (pss.rsassa_pss) {
+            k.pss_refused = true;
+            k.pss = std::move(pss);
+            k.modulus = k.pss.modulus;
+            k.exponent = k.pss.exponent;
+            k.bits = bit_length(k.modulus);
+            k.pk = GNUTLS_PK_RSA_PSS;
         }
-        k.pk = GNUTLS_PK_RSA_PSS;
     }
 }
 

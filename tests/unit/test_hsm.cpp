@@ -165,6 +165,7 @@ class HsmTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(key_not_the_certificates_never_used);
     CPPUNIT_TEST(vendor_key_types_are_not_compared);
     CPPUNIT_TEST(twin_keys_under_one_id);
+    CPPUNIT_TEST(rsa_pss_key_gnutls_refuses_is_listed_not_used);
     CPPUNIT_TEST(pool_session_left_with_an_operation_recovers);
     CPPUNIT_TEST(key_replaced_under_a_running_store);
     CPPUNIT_TEST(token_removed_and_returned);
@@ -918,6 +919,44 @@ public:
         CPPUNIT_ASSERT(d != nullptr);
         for (int i = 0; i < 4; ++i)
             CPPUNIT_ASSERT(d->rsa_raw_decrypt(to_bytes(test::read_file(cipher))) == to_bytes(block));
+    }
+
+    // An id-RSASSA-PSS key whose parameters name MGF1 over another hash than theirs (RFC 4055
+    // §3.1 allows it; OpenSSL's rsa_pss_keygen_mgf1_md): GnuTLS 3.7.9 refuses the certificate's
+    // key, and `ssmctl hsm list` showed it as "unsupported" with no size. It names the key
+    // (RSA-PSS and its modulus bits, as pki facts() does), and the key is still never chosen
+    // for signing (we do not sign with such keys): no scheme, no signer, no crash.
+    void rsa_pss_key_gnutls_refuses_is_listed_not_used()
+    {
+        auto& f = fixture();
+        f.issue_identity("pss-mgf512",
+                         "-algorithm RSA-PSS -pkeyopt rsa_keygen_bits:2048 -pkeyopt rsa_pss_keygen_md:sha256 "
+                         "-pkeyopt rsa_pss_keygen_mgf1_md:sha512",
+                         "pss-mgf512", "pss-mgf512@acme.example", "digitalSignature");
+        // pkcs11-tool imports no id-RSASSA-PSS PKCS#8: the same RSAPrivateKey under
+        // rsaEncryption (on the token an RSA key is CKK_RSA either way).
+        test::run("cd '" + f.pki.string() + "' && export OPENSSL_CONF=/dev/null && n=pss-mgf512 && "
+                  "at=$(openssl asn1parse -inform DER -in $n.p8.der | grep -m1 'prim: OCTET STRING' | cut -d: -f1) && "
+                  "openssl asn1parse -inform DER -in $n.p8.der -strparse $at -noout -out $n.rsa.der && "
+                  "openssl pkcs8 -topk8 -nocrypt -inform DER -in $n.rsa.der -outform DER -out $n.p8.der");
+        f.import_identity("pss-mgf512", "2a", "--usage-sign");
+        const auto store = hsm::KeyStore::open(f.config);
+        const auto ids = store->identities();
+        const hsm::Identity* id = find_identity(ids, "pss-mgf512");
+        CPPUNIT_ASSERT(id != nullptr);
+        CPPUNIT_ASSERT_EQUAL(2048u, id->key_bits);
+        CPPUNIT_ASSERT(id->has_private_key);  // found beside it, and still not used
+        CPPUNIT_ASSERT(id->sign_schemes.empty() && !id->decrypt_usable);
+        CPPUNIT_ASSERT(store->signer_for(*EmailAddress::parse("pss-mgf512@acme.example")) == nullptr);
+        CPPUNIT_ASSERT(store->signer_for_certificate(id->certificate_der) == nullptr);
+
+        std::ostringstream out, err;
+        CPPUNIT_ASSERT_EQUAL(0, tools::hsm_list({f.config}, out, err));
+        const std::string line = "certificate label=pss-mgf512 id=2a key=rsa-pss-2048 email=pss-mgf512@acme.example";
+        const std::size_t at = out.str().find(line);
+        CPPUNIT_ASSERT_MESSAGE(line + " in:\n" + out.str(), at != std::string::npos);
+        const std::string listed = out.str().substr(at, out.str().find('\n', at) - at);
+        CPPUNIT_ASSERT_MESSAGE(listed, listed.find(" sign=none decrypt=none") != std::string::npos);
     }
 
     // A pooled session handed back with an operation still active (an exception between

@@ -2,13 +2,15 @@
 // same certificates) and trust-store validation statuses over an OpenSSL-made PKI.
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <cctype>
+
 #include <algorithm>
 #include <array>
 #include <cstdio>
 #include <thread>
 
 #include "pki/certificate.h"
-#include "pki/der_tlv.h"
+#include "base/der_tlv.h"
 #include "pki/trust_store.h"
 #include "tests/unit/test_pki_support.h"
 
@@ -69,10 +71,12 @@ class PkiTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(missing_folders_are_empty);
     CPPUNIT_TEST(crl_files_are_listed);
     CPPUNIT_TEST(outdated_anchor_crl_loads);
+    CPPUNIT_TEST(crl_signed_rsassa_pss_with_mgf1_sha1_revokes);
     CPPUNIT_TEST(load_errors_name_the_file);
     CPPUNIT_TEST(concurrent_validation);
     CPPUNIT_TEST(der_object_identifiers);
     CPPUNIT_TEST(rsassa_pss_key_facts);
+    CPPUNIT_TEST(key_ids_of_keys_gnutls_refuses);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -99,6 +103,43 @@ public:
             CPPUNIT_ASSERT_EQUAL_MESSAGE(name, std::string("RSA-PSS"), std::string(key_type_name(f.key_type)));
             CPPUNIT_ASSERT_EQUAL_MESSAGE(name, bits, f.key_bits);
         }
+    }
+
+    // key_id_hex keys the OCSP and revocation caches on an issuer (pki/ocsp_client.cpp,
+    // revocation.cpp). GnuTLS's id (gnutls_x509_crt_get_key_id, flags 0) is SHA-1 over the DER
+    // SubjectPublicKeyInfo; for an id-RSASSA-PSS key with MGF1 over another hash than its own
+    // GnuTLS refuses the key and the id was "", one cache slot for every such issuer. Expected
+    // ids come from OpenSSL: SHA-1 over `openssl x509 -pubkey` in DER. For an ordinary RSA key
+    // the same formula must give GnuTLS's own id, so the two paths agree.
+    void key_ids_of_keys_gnutls_refuses()
+    {
+        test::TempDir d;
+        const std::string dir = d.path().string(), pki = fx::dir().string();
+        test::run("cd '" + dir + "' && export OPENSSL_CONF=/dev/null && for k in pss-a pss-b; do "
+                  "openssl genpkey -algorithm RSA-PSS -pkeyopt rsa_keygen_bits:2048 -pkeyopt rsa_pss_keygen_md:sha256 "
+                  "-pkeyopt rsa_pss_keygen_mgf1_md:sha512 -out $k.key && openssl req -new -key $k.key -subj /CN=pss "
+                  "-out $k.csr && openssl x509 -req -in $k.csr -CA '" + pki + "/sub-ca.cert.pem' -CAkey '" + pki +
+                  "/sub-ca.key.pem' -set_serial 7 -days 30 -out $k.cert.pem || exit 1; done >openssl.log 2>&1 && "
+                  "cp '" + pki + "/alice.cert.pem' rsa.cert.pem && for k in pss-a pss-b rsa; do "
+                  "openssl x509 -in $k.cert.pem -pubkey -noout | openssl pkey -pubin -outform DER | "
+                  "openssl dgst -sha1 -r | cut -c1-40 >$k.id || exit 1; done 2>>openssl.log || { cat openssl.log; false; }");
+        const auto id_of = [&](const std::string& name) {
+            auto certs = Certificate::load_file(d.path() / (name + ".cert.pem"));
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(name, std::size_t{1}, certs.size());
+            return key_id_hex(certs.front());
+        };
+        const auto expected = [&](const std::string& name) {
+            std::string id = test::read_file(d.path() / (name + ".id"));
+            while (!id.empty() && std::isspace(static_cast<unsigned char>(id.back()))) id.pop_back();
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(name, std::size_t{40}, id.size());
+            return id;
+        };
+        // The ordinary key: GnuTLS computes it; OpenSSL's formula agrees.
+        CPPUNIT_ASSERT_EQUAL(expected("rsa"), id_of("rsa"));
+        // Keys GnuTLS refuses: the same formula, and two keys never share an id.
+        CPPUNIT_ASSERT_EQUAL(expected("pss-a"), id_of("pss-a"));
+        CPPUNIT_ASSERT_EQUAL(expected("pss-b"), id_of("pss-b"));
+        CPPUNIT_ASSERT(id_of("pss-a") != id_of("pss-b"));
     }
 
     void facts_table()
@@ -431,6 +472,51 @@ public:
         CPPUNIT_ASSERT_MESSAGE(r.describe(), !r.valid());
     }
 
+    // The sub-CA's CRL signed RSASSA-PSS SHA-256 with MGF1 over SHA-1 (RFC 4055 §3.1 allows any
+    // pair; OpenSSL -sigopt rsa_mgf1_md:sha1), which gnutls_x509_crl_verify refuses as it refuses
+    // such certificate signatures. It must load and revoke what it lists, as the same CRL signed
+    // PKCS#1 v1.5 does (certificate_verifies); ignored, the revoked certificate passed soft-fail.
+    void crl_signed_rsassa_pss_with_mgf1_sha1_revokes()
+    {
+        test::TempDir tmp;
+        const fs::path crls = tmp.path() / "crls", pki = fx::dir();
+        fs::create_directories(crls);
+        fs::copy_file(pki / "extra/index.txt", tmp.path() / "index.txt");
+        test::write_file(tmp.path() / "crlnumber", "2000\n");
+        test::write_file(tmp.path() / "ca.cnf", "[ca]\ndefault_ca = c\n[c]\ndatabase = " +
+                                                    (tmp.path() / "index.txt").string() + "\ncrlnumber = " +
+                                                    (tmp.path() / "crlnumber").string() +
+                                                    "\ndefault_md = sha256\ndefault_crl_days = 30\n");
+        test::run("OPENSSL_CONF=/dev/null openssl ca -batch -config '" + (tmp.path() / "ca.cnf").string() +
+                  "' -gencrl -cert '" + (pki / "sub-ca.cert.pem").string() + "' -keyfile '" +
+                  (pki / "sub-ca.key.pem").string() + "' -sigopt rsa_padding_mode:pss -sigopt rsa_mgf1_md:sha1 " +
+                  "-sigopt rsa_pss_saltlen:32 -out '" + (crls / "sub-ca.crl.pem").string() + "' 2>/dev/null");
+        test::run("OPENSSL_CONF=/dev/null openssl crl -noout -text -in '" + (crls / "sub-ca.crl.pem").string() +
+                  "' | grep -q 'Mask Algorithm: mgf1 with sha1'");
+        fs::copy_file(pki / "crls/root-ca.crl.pem", crls / "root-ca.crl.pem");
+        auto config = fx::store_paths();
+        config.crls = crls;
+        const std::time_t now = std::time(nullptr);
+        for (const auto mode : {Revocation::SoftFail, Revocation::HardFail}) {
+            config.revocation = mode;
+            TrustStore store(config);
+            CPPUNIT_ASSERT_EQUAL(std::size_t{2}, store.crl_count());
+            const auto revoked = store.validate(fx::cert("revoked"), {}, now, Purpose::EmailProtection);
+            CPPUNIT_ASSERT_MESSAGE(revoked.describe(), revoked.has(Problem::Revoked));
+            const auto alice = store.validate(fx::cert("alice"), {}, now, Purpose::EmailProtection);
+            CPPUNIT_ASSERT_MESSAGE(alice.describe(), alice.valid());
+        }
+        // A tampered signature still does not verify: the CRL is left out.
+        const fs::path der = crls / "sub-ca.crl.der";
+        test::run("OPENSSL_CONF=/dev/null openssl crl -in '" + (crls / "sub-ca.crl.pem").string() +
+                  "' -outform DER -out '" + der.string() + "'");
+        fs::remove(crls / "sub-ca.crl.pem");
+        std::string bytes = test::read_file(der);
+        bytes[bytes.size() - 3] ^= 0x01;
+        test::write_file(der, bytes);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, TrustStore(config).crl_count());
+    }
+
     // The CRL files with their issuer and nextUpdate, for the operations gauge.
     void crl_files_are_listed()
     {
@@ -547,7 +633,7 @@ public:
         for (int w : wrong) CPPUNIT_ASSERT_EQUAL(0, w);
     }
 
-    // pki/der_tlv.h reads the OIDs of policy mappings from untrusted certificates.
+    // base/der_tlv.h reads the OIDs of policy mappings from untrusted certificates.
     void der_object_identifiers()
     {
         const auto text = [](std::vector<std::uint8_t> der) -> std::optional<std::string> {

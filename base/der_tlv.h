@@ -1,16 +1,18 @@
 // A small DER reader for the few certificate and CRL extensions GnuTLS 3.7 has no parser for
 // (IssuingDistributionPoint, policyMappings, policyConstraints), and for the certificate fields
 // it will not give for an RSASSA-PSS key or signature it refuses (the signature algorithm, the
-// modulus; pki/certificate.cpp, certificate_signature.cpp). pki/ has no ASN.1 module and
-// these structures are a handful of tags; the input is untrusted, so every read is bounded
-// and a malformed value is reported (nullopt), never thrown.
+// modulus, RSASSA-PSS-params; pki/certificate.cpp, certificate_signature.cpp, base/rsa_pss_params.h).
+// pki/ has no ASN.1 module and these structures are a handful of tags; the input is untrusted,
+// so every read is bounded and a malformed value is reported (nullopt), never thrown. In base/
+// (it needs nothing above the standard library) so that the one RSASSA-PSS-params reader, which
+// pki/ and smime/cms/ share, can use it.
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 
-namespace ssm::pki {
+namespace ssm {
 
 struct Tlv {
     unsigned tag = 0;
@@ -34,4 +36,4 @@ enum class TbsField { SerialNumber, Signature, Issuer, Validity, Subject, Subjec
 // field before it, does not read. Only positions are checked: the caller checks the tag.
 std::optional<Tlv> tbs_field(const Tlv& tbs, TbsField which);
 
-}  // namespace ssm::pki
+}  // namespace ssm

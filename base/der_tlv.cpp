@@ -1,7 +1,7 @@
 // Bounded DER reading (see der_tlv.h).
-#include "pki/der_tlv.h"
+#include "base/der_tlv.h"
 
-namespace ssm::pki {
+namespace ssm {
 
 std::optional<Tlv> read_tlv(const std::uint8_t* p, std::size_t n)
 {
@@ -65,4 +65,4 @@ std::optional<std::string> oid_text(const Tlv& oid)
     return out;
 }
 
-}  // namespace ssm::pki
+}  // namespace ssm
