@@ -41,7 +41,9 @@ struct SignedParts {
     bool same_algorithm_inside = false;
 };
 
-enum class Signed { Certificate, Crl };
+// BasicOCSPResponse (RFC 6960 §4.2.1) is the same again with a tbsResponseData, no signature
+// field inside it, and the responder's certificates ([0] EXPLICIT, optional) after the signature.
+enum class Signed { Certificate, Crl, OcspResponse };
 
 // The signature field inside a TBSCertificate (after its [0] version) or a TBSCertList (after
 // its optional version INTEGER, RFC 5280 §5.1).
@@ -63,12 +65,21 @@ std::optional<SignedParts> signed_parts(ByteView der, Signed what)
     if (!alg || alg->tag != 0x30) return std::nullopt;
     const std::size_t used = tbs->total + alg->total;
     const auto sig = read_tlv(cert->value + used, cert->length - used);
-    if (!sig || sig->tag != 0x03 || used + sig->total != cert->length || sig->length < 2 || sig->value[0] != 0)
-        return std::nullopt;
+    if (!sig || sig->tag != 0x03 || sig->length < 2 || sig->value[0] != 0) return std::nullopt;
+    if (used + sig->total != cert->length) {
+        if (what != Signed::OcspResponse) return std::nullopt;
+        const std::size_t signed_end = used + sig->total;
+        const auto certs = read_tlv(cert->value + signed_end, cert->length - signed_end);
+        if (!certs || certs->tag != 0xa0 || signed_end + certs->total != cert->length) return std::nullopt;
+    }
     SignedParts p;
     p.tbs = {const_cast<unsigned char*>(cert->value), static_cast<unsigned>(tbs->total)};
     p.signature = {const_cast<unsigned char*>(sig->value + 1), static_cast<unsigned>(sig->length - 1)};
     p.algorithm = *alg;
+    if (what == Signed::OcspResponse) {
+        p.same_algorithm_inside = true;  // none inside to differ
+        return p;
+    }
     const auto inside = inner_signature_field(*tbs, what);
     p.same_algorithm_inside = inside && inside->total == alg->total &&
                               std::equal(inside->begin(), inside->begin() + inside->total, alg->begin());
@@ -170,6 +181,12 @@ bool crl_pss_signature_verifies(ByteView crl_der, const Certificate& issuer)
 {
     const auto parts = signed_parts(crl_der, Signed::Crl);
     return parts && pss_signature_verifies(*parts, issuer);
+}
+
+bool ocsp_pss_signature_verifies(ByteView basic_response_der, const Certificate& signer)
+{
+    const auto parts = signed_parts(basic_response_der, Signed::OcspResponse);
+    return parts && pss_signature_verifies(*parts, signer);
 }
 
 }  // namespace ssm::pki

@@ -40,4 +40,9 @@ bool signature_verifies(const Certificate& subject, const Certificate& issuer);
 // crl_signed_by, which checks the issuer's name and its use for CRLs.
 bool crl_pss_signature_verifies(ByteView crl_der, const Certificate& issuer);
 
+// The same for an OCSP response: `basic_response_der` a BasicOCSPResponse whose signature
+// gnutls_ocsp_resp_verify_direct refused, `signer` the key that must have made it (the issuer,
+// or a delegated responder the caller has found issued by it). For pki/ocsp_client.cpp.
+bool ocsp_pss_signature_verifies(ByteView basic_response_der, const Certificate& signer);
+
 }  // namespace ssm::pki

@@ -78,6 +78,28 @@ for r in nocheck good revoked nocdp expiring noeku twin; do
   opt=; [ $r = revoked ] && opt=-resp_key_id  # responderID by key: found by its key hash
   respond by-$r ca by-$r r-$r $opt
 done
+# An RSA CA whose delegated responder's certificate it signed with RSASSA-PSS and OpenSSL's
+# default "max" salt, the responder signing its answers so too: GnuTLS 3.7.9 verifies neither
+# (pki/ocsp_client.cpp pss_response_verifies does). by-pss-bad: its answer with a changed
+# producedAt (a seconds digit), so that its signature no longer fits.
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rca.key 2>/dev/null
+openssl req -x509 -key rca.key -out rca.pem -subj /CN=rev38-rsa-root -days 365 -addext basicConstraints=critical,CA:true \
+  -addext keyUsage=critical,keyCertSign,cRLSign -addext subjectKeyIdentifier=hash 2>/dev/null
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out r-pss.key 2>/dev/null
+openssl req -new -key r-pss.key -subj /CN=r-pss -out r-pss.csr 2>/dev/null
+printf '[x]\n%b\n' "$rsp$nocheck" > r-pss.ext
+openssl x509 -req -in r-pss.csr -CA rca.pem -CAkey rca.key -set_serial 0x6001 -days 30 -sigopt rsa_padding_mode:pss \
+  -sigopt rsa_pss_saltlen:max -extfile r-pss.ext -extensions x -out r-pss.pem 2>>openssl.log
+for b in by-pss by-pss-bad; do
+  n=$((n + 1))
+  issue rca $b $n 30 "$ee\nauthorityInfoAccess=OCSP;URI:$u/$b"
+  respond $b rca $b r-pss -rsigopt rsa_padding_mode:pss -rsigopt rsa_pss_saltlen:max
+done
+python3 -c 'import sys
+d = bytearray(open(sys.argv[1], "rb").read())
+i = d.index(b"\x18\x0f")  # producedAt, the first GeneralizedTime
+d[i + 2 + 13] ^= 1
+open(sys.argv[1], "wb").write(d)' www/by-pss-bad.ocsp
 # ca.crl revokes r-revoked (openssl ca -gencrl from a database written here)
 mkdir -p db; printf 'R\t301231000000Z\t241201000000Z,keyCompromise\t2003\tunknown\t/CN=r-revoked\n' > db/index.txt
 echo 01 > db/crlnumber
@@ -138,12 +160,13 @@ struct Pki {
         server = test::web_server(dir.path(), port, server_script);
     }
     Certificate cert(const std::string& name) const { return test::fixture_certificate(dir.path(), name); }
-    // `ca` as the only anchor: the end entities are issued by it directly.
+    // `ca` (and `rca`) as the anchors: the end entities are issued by them directly.
     std::unique_ptr<TrustStore> store(Revocation mode, std::chrono::milliseconds timeout = std::chrono::seconds(3),
                                       std::chrono::milliseconds budget = std::chrono::seconds(20)) const
     {
         std::vector<Certificate> anchors;
         anchors.push_back(cert("ca"));
+        anchors.push_back(cert("rca"));  // for by-pss, by-pss-bad
         OnlineRevocationConfig online;
         online.limits.connect_timeout = std::chrono::milliseconds(1000);
         online.limits.timeout = timeout;
@@ -202,6 +225,9 @@ public:
             {"by-expiring", 36 * 3600, false, "responder certificate 'CN=r-expiring' expired"},
             {"by-noeku", 0, false, "response signature not accepted"},
             {"by-twin", 0, false, "response signature not accepted"},
+            // RSASSA-PSS with the "max" salt, in the responder's certificate and its answer.
+            {"by-pss", 0, true, "good by OCSP"},
+            {"by-pss-bad", 0, false, "response signature not accepted"},
         };
         for (const auto& c : cases) {
             const auto r = p.store(Revocation::HardFail)->validate(p.cert(c.name), {}, now + c.at,
