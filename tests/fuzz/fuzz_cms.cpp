@@ -4,16 +4,29 @@
 // what decodes keeps the invariants the verifier relies on.
 // Build: tests/fuzz/build.sh OUTDIR fuzz_cms (see tests/fuzz/README.md).
 // Seeds: DER from `openssl cms -sign/-encrypt` (plain and -stream) and from test_cms.
+// RSASSA-PSS-params also go through base/rsa_pss_params.h, differentially (case 1).
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
+#include <string_view>
 
 #include "base/error.h"
+#include "base/rsa_pss_params.h"
 #include "smime/cms/asn1.h"
 #include "smime/cms/decode.h"
 #include "smime/cms/der_length.h"
 
 using namespace ssm;
 using namespace ssm::smime::cms;
+
+namespace {
+
+bool allowed_pss_hash(gnutls_digest_algorithm_t h)
+{
+    return h == GNUTLS_DIG_SHA1 || h == GNUTLS_DIG_SHA256 || h == GNUTLS_DIG_SHA384 || h == GNUTLS_DIG_SHA512;
+}
+
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
@@ -41,7 +54,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
         case 1: {
             const char* type = kTypes[(data[0] / 3) % (sizeof kTypes / sizeof *kTypes)];
-            Asn1Node n = Asn1Node::decode(type, in);
+            // RSASSA-PSS-params: our own bounded reader (base/rsa_pss_params.h, what pki/ and
+            // the verifier use) is stricter than libtasn1's decoder, never looser: what it
+            // takes, libtasn1 must decode too, and the values must be ones it allows.
+            std::optional<RsaPssParams> ours;
+            if (std::string_view(type) == "RSASSA-PSS-params") {
+                RsaPssRefusal why;
+                ours = read_rsa_pss_params(in, why);
+                if (ours && (ours->salt > 4096 || !allowed_pss_hash(ours->hash) || !allowed_pss_hash(ours->mask)))
+                    std::abort();
+            }
+            Asn1Node n = [&] {
+                try {
+                    return Asn1Node::decode(type, in);
+                } catch (const Error&) {
+                    if (ours) std::abort();  // ours took what libtasn1 refuses
+                    throw;
+                }
+            }();
             (void)n.encode();  // re-encoding what decoded must work
             break;
         }
