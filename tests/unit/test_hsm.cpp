@@ -29,6 +29,7 @@
 #include "hsm/sign_rate.h"
 #include "base/spool.h"
 #include "base/stream.h"
+#include "smime/cms/verify.h"
 #include "smime/sign.h"
 #include "tests/unit/test_support.h"
 #include "tools/ssmctl_hsm.h"
@@ -1028,6 +1029,22 @@ public:
             test::write_file(eml, "MIME-Version: 1.0\r\nContent-Type: " + content_type + "\r\n\r\n" + out.str());
             test::run("OPENSSL_CONF=/dev/null openssl cms -verify -noverify -in '" + eml.string() +
                       "' -out /dev/null 2>/dev/null");
+            // Opaque, through our own verifier: valid, rsa-pss over SHA-256.
+            params.format = smime::SignatureFormat::Opaque;
+            Spool scratch2(f.dir.path().string(), 1 << 20);
+            MemorySink opaque;
+            smime::sign_message(headers, body, *s, params, scratch2, opaque);
+            const fs::path b64 = f.dir.path() / "pss-256.p7m.b64", der = f.dir.path() / "pss-256.p7m";
+            test::write_file(b64, opaque.str());
+            test::run("OPENSSL_CONF=/dev/null openssl base64 -d -in '" + b64.string() + "' -out '" + der.string() + "'");
+            const Bytes der_bytes = to_bytes(test::read_file(der));
+            MemorySource der_source(der_bytes);
+            MemorySink content;
+            const auto v = smime::cms::verify_encapsulated(der_source, content);
+            CPPUNIT_ASSERT_EQUAL(std::size_t{1}, v.signers.size());
+            CPPUNIT_ASSERT_MESSAGE(v.signers[0].failure, v.signers[0].signature_valid);
+            CPPUNIT_ASSERT(v.signers[0].scheme == SignatureScheme::RsaPss &&
+                           v.signers[0].digest == DigestAlgorithm::Sha256);
         }
         // Asked anyway for what the key forbids: refused before the token signs.
         const std::uint64_t before = store->token_operations();
