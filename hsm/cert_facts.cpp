@@ -6,6 +6,7 @@
 
 #include "base/certificate_key.h"
 #include "base/certificate_mailboxes.h"
+#include "base/der_tlv.h"
 #include "base/gnutls_datum.h"
 #include "base/rsa_pss_params.h"
 
@@ -44,6 +45,47 @@ bool X509Cert::issued_by(const X509Cert& issuer) const noexcept
     return gnutls_x509_crt_check_issuer(m_crt, issuer.m_crt) == 1;
 }
 
+namespace {
+
+// The parameters of the id-RSASSA-PSS key whose SubjectPublicKeyInfo TLV is `spki` (read by
+// certificate_key): fills f.rsa_pss_digest or f.rsa_pss_refusal (see cert_facts.h).
+void read_key_pss_params(ByteView spki, CertFacts& f)
+{
+    const auto seq = read_tlv(spki.data(), spki.size());
+    const auto alg = seq ? read_tlv(seq->value, seq->length) : std::nullopt;
+    const auto oid = alg ? read_tlv(alg->value, alg->length) : std::nullopt;
+    if (!oid) {
+        f.rsa_pss_refusal = "its key's algorithm does not read";
+        return;
+    }
+    const std::size_t rest = alg->length - oid->total;
+    if (rest == 0) return;  // absent: the key may sign with any hash (RFC 4055 §1.2)
+    RsaPssRefusal why;
+    const auto params = read_rsa_pss_params(ByteView(oid->value + oid->length, rest), why);
+    if (!params) {
+        f.rsa_pss_refusal = "its RSASSA-PSS parameters are refused" + (why.oid.empty() ? "" : " (" + why.oid + ")");
+        return;
+    }
+    std::optional<smime::DigestAlgorithm> hash;
+    switch (params->hash) {
+    case GNUTLS_DIG_SHA256: hash = smime::DigestAlgorithm::Sha256; break;
+    case GNUTLS_DIG_SHA384: hash = smime::DigestAlgorithm::Sha384; break;
+    case GNUTLS_DIG_SHA512: hash = smime::DigestAlgorithm::Sha512; break;
+    default: break;
+    }
+    if (!hash)
+        f.rsa_pss_refusal = "its RSASSA-PSS parameters name SHA-1, which we do not sign with";
+    else if (params->mask != params->hash)
+        f.rsa_pss_refusal = "its RSASSA-PSS parameters name MGF1 over another hash than theirs";
+    else if (params->salt > smime::digest_size(*hash))
+        f.rsa_pss_refusal = "its RSASSA-PSS parameters ask a salt of " + std::to_string(params->salt) +
+                            " octets, longer than the hash (we sign with salt = hash length)";
+    else
+        f.rsa_pss_digest = hash;
+}
+
+}  // namespace
+
 CertFacts cert_facts(const X509Cert& cert)
 {
     gnutls_x509_crt_t crt = cert.get();
@@ -60,17 +102,21 @@ CertFacts cert_facts(const X509Cert& cert)
     case GNUTLS_PK_ECDH_X25519: f.x25519 = true; break;
     default: break;
     }
-    if (pk < 0) {
+    if (pk < 0 || f.rsa_pss) {
         // GnuTLS 3.7.9 refuses an id-RSASSA-PSS key whose parameters name MGF1 over another hash
         // than theirs (RFC 4055 §3.1 allows it): read from the DER what it is, as pki facts()
         // does (base/certificate_key.h). key_type stays unset: we do not sign with such a key.
+        // Of one GnuTLS reads, the parameters: they decide how it may sign.
         GnutlsDatum der;
         const auto key = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER, &der.d) >= 0
                              ? certificate_key(ByteView(der.d.data, der.d.size))
                              : std::nullopt;
         if (key && key->algorithm == kOidRsassaPss) {
+            if (pk < 0) bits = key->rsa_modulus_bits;
             f.rsa_pss = true;
-            bits = key->rsa_modulus_bits;
+            read_key_pss_params(key->spki, f);
+        } else if (f.rsa_pss) {
+            f.rsa_pss_refusal = "its key does not read from the certificate's DER";
         }
     }
     // GnuTLS counts a curve's size in whole octets (secp521r1: 66 octets, "528 bits"); the

@@ -41,6 +41,14 @@ struct CertFacts {
     // An id-RSASSA-PSS key (RFC 4055): key_type Rsa when GnuTLS reads it, nullopt when it
     // refuses it (MGF1 over another hash than the key's), key_bits the modulus's either way.
     bool rsa_pss = false;
+    // Such a key's RSASSA-PSS-params bind it to one hash, MGF1 over a hash and a minimum salt
+    // (RFC 4055 §3.1: a key with parameters MUST be used with them). rsa_pss_digest: that hash
+    // when we can sign within them (MGF1 over the same hash, a salt no longer than the hash:
+    // we sign with salt = hash length); nullopt for parameters absent (any hash) or refused.
+    // rsa_pss_refusal: why we cannot sign within them (SHA-1, MGF1 over another hash, a longer
+    // salt, parameters that do not read); empty when we can.
+    std::optional<smime::DigestAlgorithm> rsa_pss_digest;
+    std::string rsa_pss_refusal;
     std::time_t not_before = 0;
     std::time_t not_after = 0;
     Bytes serial;  // serialNumber octets as encoded (empty: unreadable or over 64 octets)

@@ -77,7 +77,10 @@ std::vector<SignatureScheme> usable_schemes(const Identity& id, const CertFacts&
         return out;
     switch (id.key_type) {
     case KeyType::Rsa:
-        if (has_mechanism(mechs, CKM_RSA_PKCS)) out.push_back(SignatureScheme::RsaPkcs1v15);
+        // An id-RSASSA-PSS key: RSASSA-PSS alone (RFC 4055 §1.2 forbids PKCS#1 v1.5 with it,
+        // and verifiers refuse it), and nothing when its parameters ask what we cannot sign.
+        if (id.rsa_pss && !facts.rsa_pss_refusal.empty()) break;
+        if (!id.rsa_pss && has_mechanism(mechs, CKM_RSA_PKCS)) out.push_back(SignatureScheme::RsaPkcs1v15);
         if (has_mechanism(mechs, CKM_RSA_PKCS_PSS)) out.push_back(SignatureScheme::RsaPss);
         break;
     case KeyType::Ec:
@@ -96,7 +99,9 @@ bool decrypt_usable(const Identity& id, const CertFacts& facts,
     if (!id.has_private_key || id.is_ca || !id.key_type_supported) return false;
     switch (id.key_type) {
     case KeyType::Rsa:
-        return id.key_can_decrypt && facts.key_encipherment && has_mechanism(mechs, CKM_RSA_X_509);
+        // An id-RSASSA-PSS key is for signatures only (RFC 4055 §1.2), whatever keyUsage says.
+        return !id.rsa_pss && id.key_can_decrypt && facts.key_encipherment &&
+               has_mechanism(mechs, CKM_RSA_X_509);
     case KeyType::Ec:
         return id.key_can_derive && facts.key_agreement &&
                (id.key_bits == 256 || id.key_bits == 384 || id.key_bits == 521) &&
@@ -214,6 +219,7 @@ std::unique_ptr<KeyStore> KeyStore::open(const TokenConfig& config)
             id.key_type = facts.key_type.value_or(KeyType::Rsa);
             id.key_bits = facts.key_bits;
             id.rsa_pss = facts.rsa_pss;
+            id.rsa_pss_digest = facts.rsa_pss_digest;
             id.id.assign(cid->attrCKA_ID, cid->attrCKA_ID + cid->attrCKA_ID_size);
             id.not_before = facts.not_before;
             id.not_after = facts.not_after;
@@ -254,6 +260,22 @@ std::unique_ptr<KeyStore> KeyStore::open(const TokenConfig& config)
                              {{"token", store->m_info.label}, {"label", id.label}, {"id", to_hex(id.id)},
                               {"reason", "id-RSASSA-PSS key with MGF1 over another hash than its own: "
                                          "GnuTLS cannot use it, not used for signing"}});
+            // Once per open (start-up, reload): such a key does not follow [signing] rsa_scheme
+            // and digest, or is not used at all.
+            if (facts.rsa_pss && facts.key_type && id.has_private_key) {
+                if (!facts.rsa_pss_refusal.empty())
+                    log::warning("hsm_rsa_pss_key_unsupported",
+                                 {{"token", store->m_info.label}, {"label", id.label}, {"id", to_hex(id.id)},
+                                  {"reason", facts.rsa_pss_refusal + ": not used for signing"}});
+                else
+                    log::warning("hsm_rsa_pss_key_restricted",
+                                 {{"token", store->m_info.label}, {"label", id.label}, {"id", to_hex(id.id)},
+                                  {"signs", std::string("rsa-pss/") +
+                                                (id.rsa_pss_digest ? std::string(smime::digest_name(*id.rsa_pss_digest))
+                                                                   : std::string("any"))},
+                                  {"note", "an id-RSASSA-PSS key (RFC 4055): signs only so, whatever [signing] "
+                                           "rsa_scheme and digest say; never decrypts"}});
+            }
             if (id.has_private_key && id.key_extractable)
                 log::warning(
                     "hsm_extractable_private_key",
@@ -323,9 +345,9 @@ std::shared_ptr<smime::Signer> KeyStore::make_signer(const Entry& entry) const
                                               "key '" + entry.identity.label + "' on token '" + m_info.label + "'");
         else
             key = std::make_unique<HelperKey>(m_token, entry.helper_id.get(), entry.identity.label);
-        slot = std::make_shared<TokenSigner>(std::move(key), entry.identity.certificate_der,
-                                             chain_for(entry), entry.identity.key_type,
-                                             entry.identity.key_bits);
+        slot = std::make_shared<TokenSigner>(
+            std::move(key), entry.identity.certificate_der, chain_for(entry), entry.identity.key_type,
+            entry.identity.key_bits, smime::KeyRestriction{entry.identity.rsa_pss, entry.identity.rsa_pss_digest});
     }
     return slot;
 }

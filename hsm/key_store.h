@@ -60,6 +60,9 @@ struct Identity {
     smime::KeyType key_type = smime::KeyType::Rsa;  // meaningless when !key_type_supported
     unsigned key_bits = 0;
     bool rsa_pss = false;  // an id-RSASSA-PSS key (CertFacts::rsa_pss), supported or not
+    // Such a key signs rsa-pss only, and when its parameters name a hash, with that one alone
+    // (CertFacts::rsa_pss_digest; smime::KeyRestriction); it never decrypts (RFC 4055 §1.2).
+    std::optional<smime::DigestAlgorithm> rsa_pss_digest;
     std::string label;  // CKA_LABEL of the certificate object
     Bytes id;           // CKA_ID shared by certificate and key
     bool has_private_key = false;
@@ -75,7 +78,7 @@ struct Identity {
     bool key_extractable = false;
     std::vector<smime::SignatureScheme> sign_schemes;  // what signer_for can do with it
     // What decrypter_for can do with it: RSA raw decryption (key CKA_DECRYPT, keyUsage
-    // keyEncipherment, CKM_RSA_X_509) or ECDH on P-256/P-384 (CKA_DERIVE, keyAgreement,
+    // keyEncipherment, CKM_RSA_X_509, never an id-RSASSA-PSS key) or ECDH on P-256/P-384 (CKA_DERIVE, keyAgreement,
     // CKM_ECDH1_DERIVE), through our own session pool.
     bool decrypt_usable = false;
 };

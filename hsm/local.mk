@@ -25,7 +25,8 @@ hsm_libssm_hsm_a_SOURCES = \
 # ssmctl itself).
 check_PROGRAMS += tests/unit/test_hsm
 tests_unit_test_hsm_SOURCES = tests/unit/test_hsm.cpp tools/ssmctl_hsm.h tools/ssmctl_hsm.cpp $(UNIT_MAIN)
-tests_unit_test_hsm_LDADD = hsm/libssm_hsm.a smime/libssm_smime.a base/libssm_base.a $(UNIT_LIBS)
+tests_unit_test_hsm_LDADD = hsm/libssm_hsm.a smime/libssm_smime.a smime/cms/libssm_cms.a smime/mime/libssm_mime.a \
+	base/libssm_base.a $(UNIT_LIBS)
 
 # Decryption and key agreement (smime::Decrypter) on a token of its own: a separate process,
 # because SoftHSM reads SOFTHSM2_CONF once.

@@ -74,12 +74,14 @@ void TokenSigner::check(gnutls_sign_algorithm_t algorithm, ByteView signed_input
 }
 
 TokenSigner::TokenSigner(std::unique_ptr<KeyBackend> key, Bytes certificate_der,
-                         std::vector<Bytes> chain_der, KeyType key_type, unsigned key_bits)
+                         std::vector<Bytes> chain_der, KeyType key_type, unsigned key_bits,
+                         smime::KeyRestriction restriction)
     : m_key(std::move(key)),
       m_certificate(std::move(certificate_der)),
       m_chain(std::move(chain_der)),
       m_key_type(key_type),
-      m_key_bits(key_bits)
+      m_key_bits(key_bits),
+      m_restriction(restriction)
 {
 }
 
@@ -91,6 +93,10 @@ Bytes TokenSigner::sign_digest(SignatureScheme scheme, DigestAlgorithm digest, B
     switch (scheme) {
     case SignatureScheme::RsaPkcs1v15: {
         if (m_key_type != KeyType::Rsa) wrong_key(smime::scheme_name(scheme), *m_key);
+        // RFC 4055 §1.2: never PKCS#1 v1.5 with an id-RSASSA-PSS key (verifiers refuse it).
+        if (m_restriction.rsa_pss_only)
+            throw Error(Failure::Internal, "rsa-pkcs1 asked of " + m_key->description() +
+                                               ", an id-RSASSA-PSS key (RSASSA-PSS only): not signed");
         GnutlsDatum info;
         const gnutls_datum_t h = datum_view(hash);
         if (gnutls_encode_ber_digest_info(gnutls_digest(digest), &h, &info.d) < 0)
@@ -102,6 +108,14 @@ Bytes TokenSigner::sign_digest(SignatureScheme scheme, DigestAlgorithm digest, B
     }
     case SignatureScheme::RsaPss: {
         if (m_key_type != KeyType::Rsa) wrong_key(smime::scheme_name(scheme), *m_key);
+        // RFC 4055 §3.1: a key with RSASSA-PSS parameters signs with their hash alone (and MGF1
+        // over it, as below); another would give a signature no verifier accepts.
+        if (m_restriction.digest && *m_restriction.digest != digest)
+            throw Error(Failure::Internal, std::string("rsa-pss/") + std::string(smime::digest_name(digest)) +
+                                               " asked of " + m_key->description() +
+                                               ", whose RSASSA-PSS parameters allow " +
+                                               std::string(smime::digest_name(*m_restriction.digest)) +
+                                               " only: not signed");
         const PssMechanism p = pss_mechanism(digest);
         CK_RSA_PKCS_PSS_PARAMS params{p.hash, p.mgf, hash.size()};
         CK_MECHANISM mech{CKM_RSA_PKCS_PSS, &params, sizeof params};

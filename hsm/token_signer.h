@@ -19,15 +19,20 @@ namespace ssm::hsm {
 class TokenSigner final : public smime::Signer {
 public:
     TokenSigner(std::unique_ptr<KeyBackend> key, Bytes certificate_der,
-                std::vector<Bytes> chain_der, smime::KeyType key_type, unsigned key_bits);
+                std::vector<Bytes> chain_der, smime::KeyType key_type, unsigned key_bits,
+                smime::KeyRestriction restriction = {});
 
     const Bytes& certificate_der() const override { return m_certificate; }
     std::vector<Bytes> chain_der() const override { return m_chain; }
     smime::KeyType key_type() const override { return m_key_type; }
     unsigned key_bits() const { return m_key_bits; }
+    // An id-RSASSA-PSS key's (KeyStore: Identity::rsa_pss, rsa_pss_digest).
+    smime::KeyRestriction restriction() const override { return m_restriction; }
 
     // RSA PKCS#1 v1.5: CKM_RSA_PKCS over the DER DigestInfo -> modulus-sized block.
     // RSA-PSS: CKM_RSA_PKCS_PSS over the hash, MGF1 with the same hash, salt = hash length.
+    // A scheme or digest outside restriction() throws Error(Internal) before the token signs:
+    // the signing code asks restriction() first (smime::scheme_for/digest_for), so this is a bug.
     // ECDSA: CKM_ECDSA over the hash; the token's r||s becomes a DER Ecdsa-Sig-Value.
     Bytes sign_digest(smime::SignatureScheme scheme, smime::DigestAlgorithm digest,
                       ByteView hash) override;
@@ -47,6 +52,7 @@ private:
     std::vector<Bytes> m_chain;
     smime::KeyType m_key_type;
     unsigned m_key_bits;
+    smime::KeyRestriction m_restriction;
 };
 
 }  // namespace ssm::hsm

@@ -38,9 +38,9 @@ constexpr std::array kKeys = {
     KeySpec{"signing", "format", K::String, "\"detached\"", false, true,
             "detached (multipart/signed) or opaque (application/pkcs7-mime signed-data)."},
     KeySpec{"signing", "digest", K::String, "\"sha256\"", false, true,
-            "sha256, sha384 or sha512 (Ed25519 keys always sign with sha512, RFC 8419)."},
+            "sha256, sha384 or sha512 (Ed25519 keys always sign with sha512, RFC 8419; an id-RSASSA-PSS key with parameters with their hash, RFC 4055)."},
     KeySpec{"signing", "rsa_scheme", K::String, "\"pkcs1\"", false, true,
-            "Signature scheme for RSA keys: pkcs1 (RSASSA-PKCS1-v1_5) or pss (RSASSA-PSS)."},
+            "Signature scheme for RSA keys: pkcs1 (RSASSA-PKCS1-v1_5) or pss (RSASSA-PSS); an id-RSASSA-PSS key always signs pss (RFC 4055)."},
     KeySpec{"signing", "include_chain", K::Boolean, "true", false, true,
             "Attach the signer's certificate chain up to, not including, the root."},
 

@@ -69,8 +69,8 @@ std::optional<EmailAddress> answering_identity(const Config& config, const Answe
 smime::cms::SignOptions receipt_sign_options(const Config& config, const smime::Signer& signer, std::time_t now)
 {
     smime::cms::SignOptions o;
-    o.scheme = smime::scheme_for(signer.key_type(), config.signing.rsa_scheme);
-    o.digest = smime::digest_for(o.scheme, config.signing.digest);
+    o.scheme = smime::scheme_for(signer, config.signing.rsa_scheme);
+    o.digest = smime::digest_for(signer, o.scheme, config.signing.digest);
     o.include_chain = config.signing.include_chain;
     o.signing_time = now;
     return o;

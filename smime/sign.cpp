@@ -66,14 +66,27 @@ DigestAlgorithm digest_for(SignatureScheme scheme, DigestAlgorithm configured)
     return scheme == SignatureScheme::Ed25519 ? DigestAlgorithm::Sha512 : configured;
 }
 
+SignatureScheme scheme_for(const Signer& signer, SignatureScheme rsa_scheme)
+{
+    if (signer.key_type() == KeyType::Rsa && signer.restriction().rsa_pss_only) return SignatureScheme::RsaPss;
+    return scheme_for(signer.key_type(), rsa_scheme);
+}
+
+DigestAlgorithm digest_for(const Signer& signer, SignatureScheme scheme, DigestAlgorithm configured)
+{
+    if (scheme == SignatureScheme::RsaPss)
+        if (const auto own = signer.restriction().digest) return *own;
+    return digest_for(scheme, configured);
+}
+
 SignResult sign_message(const std::vector<mime::HeaderField>& headers, ByteSource& body,
                         Signer& signer, const SignParameters& params, Spool& scratch,
                         ByteSink& out)
 {
     if (scratch.size() != 0) throw Error(Failure::Internal, "sign_message: scratch spool not empty");
     SignResult result;
-    result.scheme = scheme_for(signer.key_type(), params.rsa_scheme);
-    result.digest = digest_for(result.scheme, params.digest);
+    result.scheme = scheme_for(signer, params.rsa_scheme);
+    result.digest = digest_for(signer, result.scheme, params.digest);
     result.headers = content_fields_moved_inside(headers);
 
     // Pass 1: the canonical entity goes to the scratch spool and through the hash.

@@ -79,6 +79,11 @@ SignatureScheme scheme_for(KeyType key, SignatureScheme rsa_scheme);
 // The digest a signature in `scheme` uses: the configured one, except SHA-512 for Ed25519
 // (RFC 8419 §3.1), which the configured digest applies to the RSA and ECDSA keys only.
 DigestAlgorithm digest_for(SignatureScheme scheme, DigestAlgorithm configured);
+// The same for a given signer, whose key's restriction wins over the configuration: an
+// id-RSASSA-PSS key signs rsa-pss whatever rsa_scheme says, and with its parameters' hash
+// whatever the configured digest is (KeyRestriction in smime/signer.h).
+SignatureScheme scheme_for(const Signer& signer, SignatureScheme rsa_scheme);
+DigestAlgorithm digest_for(const Signer& signer, SignatureScheme scheme, DigestAlgorithm configured);
 
 // Signs the message made of `headers` and `body`. The new body is written to `out`;
 // `scratch` receives the canonical inner entity (it must be empty). Throws ssm::Error.

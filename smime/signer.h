@@ -3,6 +3,7 @@
 #pragma once
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "base/bytes.h"
@@ -15,6 +16,16 @@ struct SignerFacts {
     Bytes issuer_der;              // sid: issuerAndSerialNumber.issuer (raw Name DER)
     Bytes serial;                  // sid: issuerAndSerialNumber.serialNumber (INTEGER content)
     Bytes signing_certificate_v2;  // DER of the signingCertificateV2 attribute value
+};
+
+// What a key allows beyond its type, when it restricts its own signatures: an id-RSASSA-PSS key
+// (RFC 4055 §1.2) signs RSASSA-PSS only, and one with RSASSA-PSS-params only with their hash
+// (RFC 4055 §3.1: a key with parameters MUST be used with them). Signing code follows it over
+// the configured scheme and digest (scheme_for/digest_for in smime/sign.h): a signature outside
+// it is refused by every verifier.
+struct KeyRestriction {
+    bool rsa_pss_only = false;
+    std::optional<DigestAlgorithm> digest;  // the one hash (MGF1 over it, salt its length)
 };
 
 class Signer {
@@ -30,6 +41,8 @@ public:
     // the root), DER, nearest first.
     virtual std::vector<Bytes> chain_der() const = 0;
     virtual KeyType key_type() const = 0;
+    // Nothing beyond the key type unless the key says so (see KeyRestriction).
+    virtual KeyRestriction restriction() const { return {}; }
     // Signs an already computed digest. The result is what goes into SignerInfo.signature:
     // RSA: the raw signature block; ECDSA: DER Ecdsa-Sig-Value; Ed25519 is not a
     // pre-hash scheme and is signed through sign_message (throws here).

@@ -27,6 +27,10 @@
 #include "hsm/raw_module.h"
 #include "hsm/session_pool.h"
 #include "hsm/sign_rate.h"
+#include "base/spool.h"
+#include "base/stream.h"
+#include "smime/cms/verify.h"
+#include "smime/sign.h"
 #include "tests/unit/test_support.h"
 #include "tools/ssmctl_hsm.h"
 
@@ -130,6 +134,13 @@ void import_foreign(const std::string& cert_name, const std::string& id, const s
     test::run(p11 + cert_name + ".cert.der' --type cert >/dev/null 2>&1");
 }
 
+std::string schemes_text(const std::vector<SignatureScheme>& v)
+{
+    std::string out;
+    for (auto s : v) out += (out.empty() ? "" : ",") + std::string(smime::scheme_name(s));
+    return out;
+}
+
 bool contains(const std::vector<SignatureScheme>& v, SignatureScheme s)
 {
     return std::find(v.begin(), v.end(), s) != v.end();
@@ -166,6 +177,7 @@ class HsmTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(vendor_key_types_are_not_compared);
     CPPUNIT_TEST(twin_keys_under_one_id);
     CPPUNIT_TEST(rsa_pss_key_gnutls_refuses_is_listed_not_used);
+    CPPUNIT_TEST(rsa_pss_key_signs_pss_within_its_parameters_only);
     CPPUNIT_TEST(pool_session_left_with_an_operation_recovers);
     CPPUNIT_TEST(key_replaced_under_a_running_store);
     CPPUNIT_TEST(token_removed_and_returned);
@@ -957,6 +969,105 @@ public:
         CPPUNIT_ASSERT_MESSAGE(line + " in:\n" + out.str(), at != std::string::npos);
         const std::string listed = out.str().substr(at, out.str().find('\n', at) - at);
         CPPUNIT_ASSERT_MESSAGE(listed, listed.find(" sign=none decrypt=none") != std::string::npos);
+    }
+
+    // An id-RSASSA-PSS key GnuTLS reads, restricted by its parameters to SHA-256, MGF1 over
+    // SHA-256 and a salt of 32 (RFC 4055 §1.2, §3.1): it signs RSASSA-PSS only (PKCS#1 v1.5 with
+    // it is forbidden, and verifiers refuse it), only with SHA-256 (signatures over another hash
+    // verify nowhere), and never decrypts, even with keyUsage keyEncipherment and CKA_DECRYPT.
+    // The signing code asks the signer which scheme and digest it must use.
+    void rsa_pss_key_signs_pss_within_its_parameters_only()
+    {
+        auto& f = fixture();
+        f.issue_identity("pss-256",
+                         "-algorithm RSA-PSS -pkeyopt rsa_keygen_bits:2048 -pkeyopt rsa_pss_keygen_md:sha256 "
+                         "-pkeyopt rsa_pss_keygen_mgf1_md:sha256 -pkeyopt rsa_pss_keygen_saltlen:32",
+                         "pss-256", "pss-256@acme.example", "digitalSignature,keyEncipherment");
+        // pkcs11-tool imports no id-RSASSA-PSS PKCS#8: the same RSAPrivateKey under rsaEncryption.
+        test::run("cd '" + f.pki.string() + "' && export OPENSSL_CONF=/dev/null && n=pss-256 && "
+                  "at=$(openssl asn1parse -inform DER -in $n.p8.der | grep -m1 'prim: OCTET STRING' | cut -d: -f1) && "
+                  "openssl asn1parse -inform DER -in $n.p8.der -strparse $at -noout -out $n.rsa.der && "
+                  "openssl pkcs8 -topk8 -nocrypt -inform DER -in $n.rsa.der -outform DER -out $n.p8.der");
+        f.import_identity("pss-256", "2b", "--usage-sign --usage-decrypt");
+        const auto store = hsm::KeyStore::open(f.config);
+        const auto ids = store->identities();
+        const hsm::Identity* id = find_identity(ids, "pss-256");
+        CPPUNIT_ASSERT(id != nullptr && id->rsa_pss && id->key_type == KeyType::Rsa);
+        CPPUNIT_ASSERT(id->has_private_key && id->key_can_sign && id->key_can_decrypt);
+        CPPUNIT_ASSERT_EQUAL(std::string("rsa-pss"), schemes_text(id->sign_schemes));
+        CPPUNIT_ASSERT(!id->decrypt_usable);
+        CPPUNIT_ASSERT(store->decrypter_for_certificate(id->certificate_der) == nullptr);
+
+        auto s = store->signer_for(*EmailAddress::parse("pss-256@acme.example"));
+        CPPUNIT_ASSERT(s != nullptr);
+        // What the signing code chooses for it under [signing] rsa_scheme = pkcs1, digest = sha512.
+        const SignatureScheme scheme = smime::scheme_for(*s, SignatureScheme::RsaPkcs1v15);
+        CPPUNIT_ASSERT_EQUAL(std::string("rsa-pss"), std::string(smime::scheme_name(scheme)));
+        const DigestAlgorithm digest = smime::digest_for(*s, scheme, DigestAlgorithm::Sha512);
+        CPPUNIT_ASSERT_EQUAL(std::string("sha-256"), std::string(smime::digest_name(digest)));
+        const Bytes h = hash_of(DigestAlgorithm::Sha256, "pss within its parameters");
+        CPPUNIT_ASSERT(verify_signature(s->certificate_der(), GNUTLS_SIGN_RSA_PSS_SHA256, h,
+                                        s->sign_digest(SignatureScheme::RsaPss, DigestAlgorithm::Sha256, h)));
+        // A whole message signed under that configuration verifies with OpenSSL and names SHA-256.
+        {
+            const std::vector<smime::mime::HeaderField> headers{{"From", "pss-256@acme.example"},
+                                                                {"Content-Type", "text/plain"}};
+            const Bytes text = to_bytes(std::string_view("Signed by a key restricted to SHA-256.\r\n"));
+            MemorySource body(text);
+            smime::SignParameters params;
+            params.rsa_scheme = SignatureScheme::RsaPkcs1v15;
+            params.digest = DigestAlgorithm::Sha512;
+            Spool scratch(f.dir.path().string(), 1 << 20);
+            MemorySink out;
+            const auto r = smime::sign_message(headers, body, *s, params, scratch, out);
+            CPPUNIT_ASSERT(r.scheme == SignatureScheme::RsaPss && r.digest == DigestAlgorithm::Sha256);
+            std::string content_type;
+            for (const auto& h : r.headers.add)
+                if (h.name == "Content-Type") content_type = h.value;
+            CPPUNIT_ASSERT_MESSAGE(content_type, content_type.find("micalg=sha-256;") != std::string::npos);
+            const fs::path eml = f.dir.path() / "pss-256.eml";
+            test::write_file(eml, "MIME-Version: 1.0\r\nContent-Type: " + content_type + "\r\n\r\n" + out.str());
+            test::run("OPENSSL_CONF=/dev/null openssl cms -verify -noverify -in '" + eml.string() +
+                      "' -out /dev/null 2>/dev/null");
+            // Opaque, through our own verifier: valid, rsa-pss over SHA-256.
+            params.format = smime::SignatureFormat::Opaque;
+            Spool scratch2(f.dir.path().string(), 1 << 20);
+            MemorySink opaque;
+            smime::sign_message(headers, body, *s, params, scratch2, opaque);
+            const fs::path b64 = f.dir.path() / "pss-256.p7m.b64", der = f.dir.path() / "pss-256.p7m";
+            test::write_file(b64, opaque.str());
+            test::run("OPENSSL_CONF=/dev/null openssl base64 -d -in '" + b64.string() + "' -out '" + der.string() + "'");
+            const Bytes der_bytes = to_bytes(test::read_file(der));
+            MemorySource der_source(der_bytes);
+            MemorySink content;
+            const auto v = smime::cms::verify_encapsulated(der_source, content);
+            CPPUNIT_ASSERT_EQUAL(std::size_t{1}, v.signers.size());
+            CPPUNIT_ASSERT_MESSAGE(v.signers[0].failure, v.signers[0].signature_valid);
+            CPPUNIT_ASSERT(v.signers[0].scheme == SignatureScheme::RsaPss &&
+                           v.signers[0].digest == DigestAlgorithm::Sha256);
+        }
+        // Asked anyway for what the key forbids: refused before the token signs.
+        const std::uint64_t before = store->token_operations();
+        for (const auto& [sch, dig] : {std::pair{SignatureScheme::RsaPkcs1v15, DigestAlgorithm::Sha256},
+                                       std::pair{SignatureScheme::RsaPss, DigestAlgorithm::Sha512}}) {
+            const std::string what = std::string(smime::scheme_name(sch)) + "/" + std::string(smime::digest_name(dig));
+            try {
+                s->sign_digest(sch, dig, hash_of(dig, "outside"));
+                CPPUNIT_FAIL(what + " signed with a key restricted to rsa-pss/sha-256");
+            } catch (const Error& e) {
+                CPPUNIT_ASSERT_MESSAGE(what + ": " + e.what(), e.failure() == Failure::Internal);
+                CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).find("RSASSA-PSS") != std::string::npos);
+            }
+        }
+        CPPUNIT_ASSERT_EQUAL(before, store->token_operations());
+
+        std::ostringstream out, err;
+        CPPUNIT_ASSERT_EQUAL(0, tools::hsm_list({f.config}, out, err));
+        const std::string line = "certificate label=pss-256 id=2b key=rsa-pss-2048 email=pss-256@acme.example";
+        const std::size_t at = out.str().find(line);
+        CPPUNIT_ASSERT_MESSAGE(line + " in:\n" + out.str(), at != std::string::npos);
+        const std::string listed = out.str().substr(at, out.str().find('\n', at) - at);
+        CPPUNIT_ASSERT_MESSAGE(listed, listed.find(" sign=rsa-pss decrypt=none") != std::string::npos);
     }
 
     // A pooled session handed back with an operation still active (an exception between
