@@ -146,6 +146,16 @@ bool contains(const std::vector<SignatureScheme>& v, SignatureScheme s)
     return std::find(v.begin(), v.end(), s) != v.end();
 }
 
+// The line of `ssmctl hsm list` (for `config`) that starts with `start`, which must be there.
+std::string hsm_list_line(const hsm::TokenConfig& config, const std::string& start)
+{
+    std::ostringstream out, err;
+    CPPUNIT_ASSERT_EQUAL(0, tools::hsm_list({config}, out, err));
+    const std::size_t at = out.str().find(start);
+    CPPUNIT_ASSERT_MESSAGE(start + " in:\n" + out.str(), at != std::string::npos);
+    return out.str().substr(at, out.str().find('\n', at) - at);
+}
+
 }  // namespace
 
 class HsmTest : public CppUnit::TestFixture {
@@ -962,12 +972,7 @@ public:
         CPPUNIT_ASSERT(store->signer_for(*EmailAddress::parse("pss-mgf512@acme.example")) == nullptr);
         CPPUNIT_ASSERT(store->signer_for_certificate(id->certificate_der) == nullptr);
 
-        std::ostringstream out, err;
-        CPPUNIT_ASSERT_EQUAL(0, tools::hsm_list({f.config}, out, err));
-        const std::string line = "certificate label=pss-mgf512 id=2a key=rsa-pss-2048 email=pss-mgf512@acme.example";
-        const std::size_t at = out.str().find(line);
-        CPPUNIT_ASSERT_MESSAGE(line + " in:\n" + out.str(), at != std::string::npos);
-        const std::string listed = out.str().substr(at, out.str().find('\n', at) - at);
+        const std::string listed = hsm_list_line(f.config, "certificate label=pss-mgf512 id=2a key=rsa-pss-2048 email=pss-mgf512@acme.example");
         CPPUNIT_ASSERT_MESSAGE(listed, listed.find(" sign=none decrypt=none") != std::string::npos);
     }
 
@@ -1061,12 +1066,7 @@ public:
         }
         CPPUNIT_ASSERT_EQUAL(before, store->token_operations());
 
-        std::ostringstream out, err;
-        CPPUNIT_ASSERT_EQUAL(0, tools::hsm_list({f.config}, out, err));
-        const std::string line = "certificate label=pss-256 id=2b key=rsa-pss-2048 email=pss-256@acme.example";
-        const std::size_t at = out.str().find(line);
-        CPPUNIT_ASSERT_MESSAGE(line + " in:\n" + out.str(), at != std::string::npos);
-        const std::string listed = out.str().substr(at, out.str().find('\n', at) - at);
+        const std::string listed = hsm_list_line(f.config, "certificate label=pss-256 id=2b key=rsa-pss-2048 email=pss-256@acme.example");
         CPPUNIT_ASSERT_MESSAGE(listed, listed.find(" sign=rsa-pss decrypt=none") != std::string::npos);
     }
 
