@@ -146,6 +146,17 @@ bool contains(const std::vector<SignatureScheme>& v, SignatureScheme s)
     return std::find(v.begin(), v.end(), s) != v.end();
 }
 
+// pkcs11-tool imports no id-RSASSA-PSS PKCS#8: NAME.p8.der of the PKI folder (`pki`) is
+// rewritten as the same RSAPrivateKey under rsaEncryption (on the token an RSA key is CKK_RSA
+// either way; the certificate keeps its id-RSASSA-PSS key).
+void p8_as_rsa_encryption(const fs::path& pki, const std::string& name)
+{
+    test::run("cd '" + pki.string() + "' && export OPENSSL_CONF=/dev/null && n='" + name + "' && "
+              "at=$(openssl asn1parse -inform DER -in $n.p8.der | grep -m1 'prim: OCTET STRING' | cut -d: -f1) && "
+              "openssl asn1parse -inform DER -in $n.p8.der -strparse $at -noout -out $n.rsa.der && "
+              "openssl pkcs8 -topk8 -nocrypt -inform DER -in $n.rsa.der -outform DER -out $n.p8.der");
+}
+
 // The line of `ssmctl hsm list` (for `config`) that starts with `start`, which must be there.
 std::string hsm_list_line(const hsm::TokenConfig& config, const std::string& start)
 {
@@ -955,12 +966,7 @@ public:
                          "-algorithm RSA-PSS -pkeyopt rsa_keygen_bits:2048 -pkeyopt rsa_pss_keygen_md:sha256 "
                          "-pkeyopt rsa_pss_keygen_mgf1_md:sha512",
                          "pss-mgf512", "pss-mgf512@acme.example", "digitalSignature");
-        // pkcs11-tool imports no id-RSASSA-PSS PKCS#8: the same RSAPrivateKey under
-        // rsaEncryption (on the token an RSA key is CKK_RSA either way).
-        test::run("cd '" + f.pki.string() + "' && export OPENSSL_CONF=/dev/null && n=pss-mgf512 && "
-                  "at=$(openssl asn1parse -inform DER -in $n.p8.der | grep -m1 'prim: OCTET STRING' | cut -d: -f1) && "
-                  "openssl asn1parse -inform DER -in $n.p8.der -strparse $at -noout -out $n.rsa.der && "
-                  "openssl pkcs8 -topk8 -nocrypt -inform DER -in $n.rsa.der -outform DER -out $n.p8.der");
+        p8_as_rsa_encryption(f.pki, "pss-mgf512");
         f.import_identity("pss-mgf512", "2a", "--usage-sign");
         const auto store = hsm::KeyStore::open(f.config);
         const auto ids = store->identities();
@@ -972,7 +978,8 @@ public:
         CPPUNIT_ASSERT(store->signer_for(*EmailAddress::parse("pss-mgf512@acme.example")) == nullptr);
         CPPUNIT_ASSERT(store->signer_for_certificate(id->certificate_der) == nullptr);
 
-        const std::string listed = hsm_list_line(f.config, "certificate label=pss-mgf512 id=2a key=rsa-pss-2048 email=pss-mgf512@acme.example");
+        const std::string listed =
+            hsm_list_line(f.config, "certificate label=pss-mgf512 id=2a key=rsa-pss-2048 email=pss-mgf512@acme.example");
         CPPUNIT_ASSERT_MESSAGE(listed, listed.find(" sign=none decrypt=none") != std::string::npos);
     }
 
@@ -988,11 +995,7 @@ public:
                          "-algorithm RSA-PSS -pkeyopt rsa_keygen_bits:2048 -pkeyopt rsa_pss_keygen_md:sha256 "
                          "-pkeyopt rsa_pss_keygen_mgf1_md:sha256 -pkeyopt rsa_pss_keygen_saltlen:32",
                          "pss-256", "pss-256@acme.example", "digitalSignature,keyEncipherment");
-        // pkcs11-tool imports no id-RSASSA-PSS PKCS#8: the same RSAPrivateKey under rsaEncryption.
-        test::run("cd '" + f.pki.string() + "' && export OPENSSL_CONF=/dev/null && n=pss-256 && "
-                  "at=$(openssl asn1parse -inform DER -in $n.p8.der | grep -m1 'prim: OCTET STRING' | cut -d: -f1) && "
-                  "openssl asn1parse -inform DER -in $n.p8.der -strparse $at -noout -out $n.rsa.der && "
-                  "openssl pkcs8 -topk8 -nocrypt -inform DER -in $n.rsa.der -outform DER -out $n.p8.der");
+        p8_as_rsa_encryption(f.pki, "pss-256");
         f.import_identity("pss-256", "2b", "--usage-sign --usage-decrypt");
         const auto store = hsm::KeyStore::open(f.config);
         const auto ids = store->identities();
@@ -1066,7 +1069,8 @@ public:
         }
         CPPUNIT_ASSERT_EQUAL(before, store->token_operations());
 
-        const std::string listed = hsm_list_line(f.config, "certificate label=pss-256 id=2b key=rsa-pss-2048 email=pss-256@acme.example");
+        const std::string listed =
+            hsm_list_line(f.config, "certificate label=pss-256 id=2b key=rsa-pss-2048 email=pss-256@acme.example");
         CPPUNIT_ASSERT_MESSAGE(listed, listed.find(" sign=rsa-pss decrypt=none") != std::string::npos);
     }
 
