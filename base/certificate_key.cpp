@@ -23,6 +23,7 @@ std::optional<CertificateKey> certificate_key(ByteView cert_der)
     CertificateKey out;
     out.algorithm = *dotted;
     out.spki = ByteView(spki->begin(), spki->total);
+    out.parameters = ByteView(oid->value + oid->length, alg->length - oid->total);
 
     // rsaEncryption or id-RSASSA-PSS: subjectPublicKey BIT STRING (no unused bits) holding an
     // RSAPublicKey { modulus, ... }. Other keys' octets are not DER (an Ed25519 key could begin

@@ -15,6 +15,7 @@ namespace ssm {
 struct CertificateKey {
     std::string algorithm;          // the key's algorithm OID, dotted
     ByteView spki;                  // the whole SubjectPublicKeyInfo TLV, inside the certificate's DER
+    ByteView parameters;            // the algorithm's parameters (their TLVs), inside it; empty: absent
     unsigned rsa_modulus_bits = 0;  // RSA and id-RSASSA-PSS keys: the modulus's bit length; else 0
 };
 

@@ -6,7 +6,6 @@
 
 #include "base/certificate_key.h"
 #include "base/certificate_mailboxes.h"
-#include "base/der_tlv.h"
 #include "base/gnutls_datum.h"
 #include "base/rsa_pss_params.h"
 
@@ -47,21 +46,13 @@ bool X509Cert::issued_by(const X509Cert& issuer) const noexcept
 
 namespace {
 
-// The parameters of the id-RSASSA-PSS key whose SubjectPublicKeyInfo TLV is `spki` (read by
-// certificate_key): fills f.rsa_pss_digest or f.rsa_pss_refusal (see cert_facts.h).
-void read_key_pss_params(ByteView spki, CertFacts& f)
+// The parameters of an id-RSASSA-PSS key (`parameters`, as certificate_key reads them): fills
+// f.rsa_pss_digest or f.rsa_pss_refusal (see cert_facts.h).
+void read_key_pss_params(ByteView parameters, CertFacts& f)
 {
-    const auto seq = read_tlv(spki.data(), spki.size());
-    const auto alg = seq ? read_tlv(seq->value, seq->length) : std::nullopt;
-    const auto oid = alg ? read_tlv(alg->value, alg->length) : std::nullopt;
-    if (!oid) {
-        f.rsa_pss_refusal = "its key's algorithm does not read";
-        return;
-    }
-    const std::size_t rest = alg->length - oid->total;
-    if (rest == 0) return;  // absent: the key may sign with any hash (RFC 4055 §1.2)
+    if (parameters.empty()) return;  // absent: the key may sign with any hash (RFC 4055 §1.2)
     RsaPssRefusal why;
-    const auto params = read_rsa_pss_params(ByteView(oid->value + oid->length, rest), why);
+    const auto params = read_rsa_pss_params(parameters, why);
     if (!params) {
         f.rsa_pss_refusal = "its RSASSA-PSS parameters are refused" + (why.oid.empty() ? "" : " (" + why.oid + ")");
         return;
@@ -114,7 +105,7 @@ CertFacts cert_facts(const X509Cert& cert)
         if (key && key->algorithm == kOidRsassaPss) {
             if (pk < 0) bits = key->rsa_modulus_bits;
             f.rsa_pss = true;
-            read_key_pss_params(key->spki, f);
+            read_key_pss_params(key->parameters, f);
         } else if (f.rsa_pss) {
             f.rsa_pss_refusal = "its key does not read from the certificate's DER";
         }
