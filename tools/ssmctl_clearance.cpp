@@ -15,7 +15,6 @@
 namespace ssm::tools {
 namespace {
 
-
 int lookup(const milter::Config& config, const std::vector<std::string>& args, std::ostream& out, std::ostream& err)
 {
     const auto address = args.size() == 2 ? EmailAddress::parse(args[1]) : std::nullopt;
@@ -33,17 +32,18 @@ int lookup(const milter::Config& config, const std::vector<std::string>& args, s
         return kExitFound;
     });
     if (asked != kExitFound) return asked;
+    const std::string shown = log::sanitise(address->str());
     for (const auto& v : found.values) {
         const policy::Clearance c = policy::clearance_from(v);
         std::vector<std::string> classes;
         for (const int n : c.classifications) classes.push_back(std::to_string(n));
-        out << "clearance address=" << log::sanitise(address->str()) << " policy=" << c.policy_id << " classes=" << joined(classes, "-")
+        out << "clearance address=" << shown << " policy=" << c.policy_id << " classes=" << joined(classes, "-")
             << (v.class_list_default ? " classlist=default" : "") << " categories=" << joined(c.categories, "-")
             << " syntax=" << (v.syntax == smime::cms::ClearanceValue::Syntax::Rfc3281 ? "rfc3281" : "rfc5755") << "\n";
     }
-    if (found.unreadable > 0) out << "unreadable address=" << log::sanitise(address->str()) << " values=" << found.unreadable << "\n";
+    if (found.unreadable > 0) out << "unreadable address=" << shown << " values=" << found.unreadable << "\n";
     if (found.values.empty()) {
-        out << "none address=" << log::sanitise(address->str()) << "\n";
+        out << "none address=" << shown << "\n";
         return kExitNone;
     }
     return 0;
