@@ -153,7 +153,8 @@ std::string verify_rsa(ByteView modulus, ByteView exponent, const SignatureCheck
 
 // RFC 4055 §3.3 (and RFC 8017 §A.2.3): an id-RSASSA-PSS key with parameters makes only
 // signatures with that hash and mask hash, and a salt at least that long; a signature outside
-// them fails whatever its mathematics. "" when `check` keeps to them or the key states none.
+// them fails whatever its mathematics (the rule: base/rsa_pss_params.h, which pki/ applies to
+// issuer keys). "" when `check` keeps to them or the key states none.
 // The parameters are read from the certificate (read_pss_key), not from GnuTLS: GnuTLS 3.7.9
 // reads a key's maskGenAlgorithm only when present and takes an absent one (DER's encoding of
 // the default, MGF1 over SHA-1) as MGF1 over the key's hash, so a SHA-256 key restricted to
@@ -163,20 +164,9 @@ std::string outside_pss_restrictions(const PssKey& key_params, const SignatureCh
 {
     if (!key_params.unusable.empty()) return key_params.unusable;
     if (!key_params.params) return "";  // no parameters: the key makes any RSASSA-PSS signature
-    const RsaPssParams& key = *key_params.params;
-    const auto name = [](gnutls_digest_algorithm_t a) {
-        const char* n = gnutls_digest_get_name(a);
-        return std::string(n ? n : "unknown");
-    };
-    const std::string prefix = "signature outside the signer key's RSASSA-PSS parameters: ";
-    const gnutls_digest_algorithm_t mask = pss_mask_of(check, d);
-    if (d.gnutls != key.hash) return prefix + "hash " + name(d.gnutls) + ", the key allows " + name(key.hash) + " only";
-    if (mask != key.mask)
-        return prefix + "MGF1 over " + name(mask) + ", the key allows MGF1 over " + name(key.mask) + " only";
-    if (check.pss_salt_length < key.salt)
-        return prefix + "salt of " + std::to_string(check.pss_salt_length) + " octets, the key requires at least " +
-               std::to_string(key.salt);
-    return "";
+    const RsaPssParams signature{d.gnutls, pss_mask_of(check, d), check.pss_salt_length};
+    const std::string outside = outside_pss_key_parameters(*key_params.params, signature);
+    return outside.empty() ? "" : "signature outside the signer key's RSASSA-PSS parameters: " + outside;
 }
 
 std::string gnutls_outcome(int rc)
