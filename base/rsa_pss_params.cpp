@@ -4,6 +4,7 @@
 #include "base/rsa_pss_params.h"
 
 #include <array>
+#include <string>
 #include <utility>
 
 #include "base/der_tlv.h"
@@ -103,6 +104,21 @@ std::optional<RsaPssParams> read_rsa_pss_params(ByteView der, RsaPssRefusal& why
     }
     if (fields[3] && small_uint(*fields[3]) != std::optional<unsigned>(1)) return refused(why, What::Malformed);
     return out;
+}
+
+std::string outside_pss_key_parameters(const RsaPssParams& key, const RsaPssParams& signature)
+{
+    const auto name = [](gnutls_digest_algorithm_t a) {
+        const char* n = gnutls_digest_get_name(a);
+        return std::string(n ? n : "unknown");
+    };
+    if (signature.hash != key.hash) return "hash " + name(signature.hash) + ", the key allows " + name(key.hash) + " only";
+    if (signature.mask != key.mask)
+        return "MGF1 over " + name(signature.mask) + ", the key allows MGF1 over " + name(key.mask) + " only";
+    if (signature.salt < key.salt)
+        return "salt of " + std::to_string(signature.salt) + " octets, the key requires at least " +
+               std::to_string(key.salt);
+    return "";
 }
 
 }  // namespace ssm

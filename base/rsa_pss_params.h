@@ -43,4 +43,12 @@ struct RsaPssRefusal {
 // absent. nullopt with `why` filled in when refused.
 std::optional<RsaPssParams> read_rsa_pss_params(ByteView der, RsaPssRefusal& why);
 
+// RFC 4055 §3.3 (and RFC 8017 §A.2.3): an id-RSASSA-PSS key whose parameters are `key` makes
+// only signatures with that hash and MGF1 hash and a salt at least key.salt long; one outside
+// them fails whatever its mathematics. (A key without parameters makes any: do not ask.) ""
+// when `signature` keeps to them, else why not, as "hash SHA512, the key allows SHA256 only".
+// The one rule for pki/ (issuer keys: certificates, CRLs, OCSP responses) and smime/cms/
+// (SignerInfo keys).
+std::string outside_pss_key_parameters(const RsaPssParams& key, const RsaPssParams& signature);
+
 }  // namespace ssm

@@ -14,6 +14,7 @@
 #include <gnutls/crypto.h>
 #include <gnutls/x509.h>
 
+#include "base/certificate_key.h"
 #include "base/der_tlv.h"
 #include "base/gnutls_datum.h"
 #include "base/gnutls_handles.h"
@@ -102,21 +103,26 @@ std::optional<RsaPssParams> pss_signature_of(const Tlv& alg)
 // 3.7.9 does not verify although RFC 4055 allows them and OpenSSL makes and accepts them: MGF1
 // over another hash than the signature's (-sigopt rsa_mgf1_md), a salt other than the hash's
 // length (OpenSSL's default, the maximum). Only with a SHA-2 signature hash (SHA-1 stays refused
-// for certificates, as GnuTLS refuses it), a signatureAlgorithm that is the tbsCertificate's
-// signature field, and an issuer key that is a plain RSA key: an id-RSASSA-PSS issuer key binds
-// its signatures to parameters of its own, which this does not read, so GnuTLS's answer stands.
+// for certificates, as GnuTLS refuses it) and a signatureAlgorithm that is the tbsCertificate's
+// signature field. The issuer's key is read from its certificate (base/certificate_key.h), not
+// from GnuTLS, which does not import an id-RSASSA-PSS key whose parameters name MGF1 over
+// another hash than theirs: a plain RSA key, or an id-RSASSA-PSS key, whose parameters (when it
+// has any) the signature must keep to (RFC 4055 §3.3, base/rsa_pss_params.h).
 bool pss_signature_verifies(const SignedParts& parts, const Certificate& issuer)
 {
     const auto pss = pss_signature_of(parts.algorithm);
     if (!pss || pss->hash == GNUTLS_DIG_SHA1 || !parts.same_algorithm_inside) return false;
-    const GnutlsPubkey key = new_gnutls_pubkey();
-    if (gnutls_pubkey_import_x509(key.get(), issuer.get(), 0) < 0) return false;
-    if (gnutls_pubkey_get_pk_algorithm(key.get(), nullptr) != GNUTLS_PK_RSA) return false;
-    GnutlsDatum n, e;
-    if (gnutls_pubkey_export_rsa_raw(key.get(), &n.d, &e.d) < 0) return false;
+    const Bytes der = issuer.der();
+    const auto key = certificate_key(der);
+    if (!key || key->rsa_modulus.empty()) return false;  // no RSA key, or one that does not read
+    if (key->algorithm == kOidRsassaPss && !key->parameters.empty()) {
+        RsaPssRefusal why;
+        const auto allowed = read_rsa_pss_params(key->parameters, why);
+        if (!allowed || !outside_pss_key_parameters(*allowed, *pss).empty()) return false;
+    }
     RsaPublicKey pub;
-    nettle_mpz_set_str_256_u(pub.k.n, n.d.size, n.d.data);
-    nettle_mpz_set_str_256_u(pub.k.e, e.d.size, e.d.data);
+    nettle_mpz_set_str_256_u(pub.k.n, key->rsa_modulus.size(), key->rsa_modulus.data());
+    nettle_mpz_set_str_256_u(pub.k.e, key->rsa_exponent.size(), key->rsa_exponent.data());
     // A signature longer than the modulus cannot be valid (and mpz would take any size).
     if (!rsa_public_key_prepare(&pub.k) || parts.signature.size > pub.k.size) return false;
     Mpz s;
@@ -126,20 +132,32 @@ bool pss_signature_verifies(const SignedParts& parts, const Certificate& issuer)
     return rsa_pss_verify_with_mask_hash(pub.k, s.v, pss->hash, pss->mask, pss->salt, digest);
 }
 
+// Whether `issuer`'s key is id-RSASSA-PSS (read from its certificate: GnuTLS may not import it).
+bool rsassa_pss_key(const Certificate& issuer)
+{
+    const Bytes der = issuer.der();
+    const auto key = certificate_key(der);
+    return key && key->algorithm == kOidRsassaPss;
+}
+
 }  // namespace
 
 bool signature_verifies(const Certificate& subject, const Certificate& issuer)
 {
     const Bytes der = subject.der();
     const auto parts = signed_parts(der, Signed::Certificate);
+    if (!parts) return false;
+    // A key GnuTLS does not import (an id-RSASSA-PSS key with MGF1 over another hash), or a
+    // signature algorithm it does not name (RSASSA-PSS with such a mask), may still verify
+    // through pss_signature_verifies. GnuTLS verifies with an id-RSASSA-PSS key only signatures
+    // with the key's own salt length, the exact one, so others go there too.
     const int algo = gnutls_x509_crt_get_signature_algorithm(subject.get());
-    if (!parts || algo <= 0) return false;
     gnutls_pubkey_t raw = nullptr;
     if (gnutls_pubkey_init(&raw) < 0) return false;
     const std::unique_ptr<gnutls_pubkey_st, PubkeyDeleter> key(raw);
-    if (gnutls_pubkey_import_x509(key.get(), issuer.get(), 0) < 0) return false;
-    return gnutls_pubkey_verify_data2(key.get(), static_cast<gnutls_sign_algorithm_t>(algo),
-                                      0, &parts->tbs, &parts->signature) >= 0 ||
+    return (algo > 0 && gnutls_pubkey_import_x509(key.get(), issuer.get(), 0) >= 0 &&
+            gnutls_pubkey_verify_data2(key.get(), static_cast<gnutls_sign_algorithm_t>(algo), 0, &parts->tbs,
+                                       &parts->signature) >= 0) ||
            pss_signature_verifies(*parts, issuer);
 }
 
@@ -158,11 +176,20 @@ LinkCheck check_link(const Certificate& subject, const Certificate& issuer)
                                               GNUTLS_VERIFY_IGNORE_UNKNOWN_CRIT_EXTENSIONS,
                                           &status);
     if (rc < 0 || (status & GNUTLS_CERT_SIGNER_NOT_FOUND)) return LinkCheck::Refused;
-    if (!(status & GNUTLS_CERT_SIGNATURE_FAILURE)) return LinkCheck::ByGnutls;
-    // The issuer's name matched; a signature GnuTLS refused may be one it does not verify.
+    // GnuTLS did not verify the signature when it says so, and also when it marks the link
+    // invalid for no reason it names (verify.c MARK_INVALID(0): an error before the
+    // verification, such as an issuer key it does not import). Its signer-constraints bit
+    // alone is not about the signature here (name constraints, TLS features: pki/ judges them).
+    const bool gnutls_refused = (status & GNUTLS_CERT_SIGNATURE_FAILURE) ||
+                                ((status & GNUTLS_CERT_INVALID) && !(status & GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE));
+    // With an id-RSASSA-PSS issuer key our check decides whatever GnuTLS says: GnuTLS 3.7.9
+    // accepts here signatures outside the key's parameters (a shorter salt, another hash: only
+    // signer constraints, which are set aside above) and refuses ones within them.
+    if (!gnutls_refused && !rsassa_pss_key(issuer)) return LinkCheck::ByGnutls;
     const Bytes der = subject.der();
     const auto parts = signed_parts(der, Signed::Certificate);
-    return parts && pss_signature_verifies(*parts, issuer) ? LinkCheck::BeyondGnutls : LinkCheck::Refused;
+    if (!parts || !pss_signature_verifies(*parts, issuer)) return LinkCheck::Refused;
+    return gnutls_refused ? LinkCheck::BeyondGnutls : LinkCheck::ByGnutls;
 }
 
 }  // namespace

@@ -10,8 +10,12 @@ namespace ssm::pki {
 // check_path's check of each link. GnuTLS 3.7.9 verifies an RSA-PSS certificate signature only
 // with a salt as long as the hash and MGF1 over the signature's hash (certtool too); OpenSSL
 // makes and accepts others (its default "max" salt, -sigopt rsa_mgf1_md), so a signature GnuTLS
-// refuses is checked once more here with base/rsa_pss.h when it is RSASSA-PSS over SHA-2 by a
-// plain RSA issuer key (certificate_signature.cpp, pss_signature_verifies).
+// refuses is checked once more here with base/rsa_pss.h when it is RSASSA-PSS over SHA-2 by an
+// issuer key that is plain RSA or id-RSASSA-PSS, read from the issuer's certificate (GnuTLS does
+// not import an id-RSASSA-PSS key with MGF1 over another hash; certificate_signature.cpp,
+// pss_signature_verifies). With an id-RSASSA-PSS issuer key that check decides whatever GnuTLS
+// says: the signature must keep to the key's parameters (RFC 4055 §3.3, base/rsa_pss_params.h),
+// which GnuTLS 3.7.9 enforces here only through its signer-constraints bit, set aside for names.
 // Path validation: gnutls_x509_trust_list_verify_crt2 reports such a signature as
 // GNUTLS_CERT_SIGNATURE_FAILURE and checks nothing below that link; check_path
 // (trust_store_validate.cpp, gnutls_status_through_cuts) then has GnuTLS verify the path in parts
@@ -35,8 +39,8 @@ bool signature_verifies(const Certificate& subject, const Certificate& issuer);
 
 // The RSASSA-PSS check above for a CRL (the DER CertificateList `crl_der`) whose signature
 // gnutls_x509_crl_verify refused: the same parameters GnuTLS 3.7.9 does not verify (MGF1 over
-// another hash, another salt length), a SHA-2 hash, a plain RSA key of `issuer`, and the
-// tbsCertList's signature field equal to the signatureAlgorithm. For pki/crl_set.cpp
+// another hash, another salt length), a SHA-2 hash, a plain RSA or id-RSASSA-PSS key of `issuer`
+// (within its parameters), and the tbsCertList's signature field equal to the signatureAlgorithm. For pki/crl_set.cpp
 // crl_signed_by, which checks the issuer's name and its use for CRLs.
 bool crl_pss_signature_verifies(ByteView crl_der, const Certificate& issuer);
 

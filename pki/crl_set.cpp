@@ -68,8 +68,10 @@ bool crl_signed_by(gnutls_x509_crl_t crl, const Certificate& signer)
     // GnuTLS 3.7.9 verifies an RSASSA-PSS signature only with MGF1 over the signature's hash and
     // a salt as long as it; a CA may sign its CRLs with others, as it may its certificates
     // (OpenSSL -sigopt rsa_mgf1_md:sha1): a refused signature, and nothing else wrong apart from
-    // times, is checked once more as signed_by checks certificates (certificate_signature.h).
-    if (!(status & GNUTLS_CERT_SIGNATURE_FAILURE) ||
+    // times, is checked once more as signed_by checks certificates (certificate_signature.h). So
+    // is GNUTLS_CERT_INVALID alone: a signer key GnuTLS does not import (an id-RSASSA-PSS key
+    // with MGF1 over another hash) fails before any verification (verify.c MARK_INVALID(0)).
+    if (!(status & (GNUTLS_CERT_SIGNATURE_FAILURE | GNUTLS_CERT_INVALID)) ||
         (status & ~(time_bits | GNUTLS_CERT_INVALID | GNUTLS_CERT_SIGNATURE_FAILURE)) != 0)
         return false;
     GnutlsDatum der;

@@ -22,7 +22,7 @@ pki_libssm_pki_a_SOURCES = \
 check_PROGRAMS += tests/unit/test_pki
 tests_unit_test_pki_SOURCES = tests/unit/test_pki.cpp tests/unit/test_pki_paths.cpp tests/unit/test_pki_crls.cpp \
 	tests/unit/test_pki_name_constraints.cpp tests/unit/test_pki_anchor_scope.cpp tests/unit/test_pki_eai.cpp \
-	tests/unit/test_pki_support.h $(UNIT_MAIN)
+	tests/unit/test_pki_pss_keys.cpp tests/unit/test_pki_support.h $(UNIT_MAIN)
 tests_unit_test_pki_LDADD = pki/libssm_pki.a base/libssm_base.a $(UNIT_LIBS)
 
 check_PROGRAMS += tests/unit/test_revocation

@@ -386,18 +386,20 @@ ValidationResult TrustStore::check_path(const std::vector<const Certificate*>& c
                                                       with_purpose ? &purpose_data : nullptr, with_purpose ? 1 : 0,
                                                       flags, &status, nullptr);
     r.gnutls_status = status;
-    // Only a status of 0 lets GnuTLS go on to its CRL checks (which add the bits below).
+    // Only a status of 0 lets GnuTLS go on to its CRL checks (which add the bits below, never
+    // GNUTLS_CERT_INVALID alone: that is a path it refused, see below).
     const unsigned crl_bits = GNUTLS_CERT_INVALID | GNUTLS_CERT_REVOKED | GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED |
                               GNUTLS_CERT_REVOCATION_DATA_ISSUED_IN_FUTURE;
-    const bool gnutls_applied_crls = rc >= 0 && (status & ~crl_bits) == 0;
+    const bool gnutls_applied_crls = rc >= 0 && (status & ~crl_bits) == 0 && status != GNUTLS_CERT_INVALID;
     if (rc < 0) {
         add_problem(r, Problem::Other, std::string("verification error: ") + gnutls_strerror(rc));
         return r;
     }
     // A signature GnuTLS refused may be an RSASSA-PSS link it cannot verify (signed_beyond_gnutls);
     // then GnuTLS verifies the path in parts cut at those links. The CRLs are applied below
-    // (gnutls_applied_crls stays false).
-    if ((status & GNUTLS_CERT_SIGNATURE_FAILURE) && anchor) {
+    // (gnutls_applied_crls stays false). An issuer key GnuTLS does not import (an id-RSASSA-PSS
+    // key with MGF1 over another hash) gives GNUTLS_CERT_INVALID alone (verify.c MARK_INVALID(0)).
+    if (((status & GNUTLS_CERT_SIGNATURE_FAILURE) || status == GNUTLS_CERT_INVALID) && anchor) {
         const std::vector<const Certificate*> path = with_anchor(chain, anchor);
         std::vector<std::size_t> cuts;
         for (std::size_t i = 0; i + 1 < path.size(); ++i)

@@ -10,12 +10,12 @@
 #include <nettle/bignum.h>
 #include <nettle/rsa.h>
 
+#include "base/certificate_key.h"
 #include "base/error.h"
 #include "base/gnutls_handles.h"
 #include "base/mpz.h"
 #include "base/rsa_pss.h"
 #include "base/rsa_pss_params.h"
-#include "smime/cms/asn1.h"
 #include "smime/cms/digest.h"
 #include "smime/cms/oids.h"
 
@@ -78,47 +78,37 @@ gnutls_digest_algorithm_t pss_mask_of(const SignatureCheck& check, const VerifyD
 struct PssKey {
     bool rsassa_pss = false;             // an id-RSASSA-PSS key (read here: GnuTLS may refuse it)
     std::optional<RsaPssParams> params;  // none: the key makes any RSASSA-PSS signature
-    std::string unusable;                // why the parameters do not read ("" when they do)
-    Bytes modulus, exponent;             // read only when asked (big-endian, non-negative)
+    std::string unusable;                // why the key does not read ("" when it does)
+    Bytes modulus, exponent;             // read only when asked (certificate_key.h: no sign octet)
 };
 
-// A non-negative INTEGER's content octets; nullopt for a negative or empty one.
-std::optional<Bytes> unsigned_integer(Bytes v)
-{
-    if (v.empty() || (v[0] & 0x80)) return std::nullopt;
-    return v;
-}
-
-// One decode of the certificate for all of it. A certificate that does not decode is not an
-// id-RSASSA-PSS key (rsassa_pss false) and is unusable.
+// The key read by base/certificate_key.h, the reader pki/ and hsm/ use too. A certificate whose
+// key does not read is not an id-RSASSA-PSS key (rsassa_pss false) and is unusable.
 PssKey read_pss_key(ByteView cert_der, bool with_numbers)
 {
     PssKey out;
-    try {
-        const auto c = Asn1Node::decode("CertificateKey", cert_der);
-        const std::string spki = "tbsCertificate.subjectPublicKeyInfo";
-        out.rsassa_pss = c.read_oid(spki + ".algorithm.algorithm") == oid::kRsassaPss;
-        if (!out.rsassa_pss) {
-            out.unusable = "signer certificate unusable: not an RSASSA-PSS key";
-            return out;
-        }
-        if (const auto params = c.read_optional(spki + ".algorithm.parameters")) {
-            std::string why;
-            out.params = read_pss_params(*params, why);
-            if (!out.params) out.unusable = "signer certificate unusable: key parameters: " + why;
-        }
-        if (with_numbers) {
-            const auto rsa = Asn1Node::decode("RSAPublicKey", c.read_bits(spki + ".subjectPublicKey"));
-            const auto n = unsigned_integer(rsa.read_bytes("modulus"));
-            const auto e = unsigned_integer(rsa.read_bytes("publicExponent"));
-            if (n && e) {
-                out.modulus = *n;
-                out.exponent = *e;
-            }
-        }
-    } catch (const Error& e) {
-        if (e.failure() != Failure::MalformedMessage) throw;
+    const auto key = certificate_key(cert_der);
+    if (!key) {
         out.unusable = "signer certificate unusable: its RSASSA-PSS key does not read";
+        return out;
+    }
+    out.rsassa_pss = key->algorithm == kOidRsassaPss;
+    if (!out.rsassa_pss) {
+        out.unusable = "signer certificate unusable: not an RSASSA-PSS key";
+        return out;
+    }
+    if (!key->parameters.empty()) {
+        std::string why;
+        out.params = read_pss_params(key->parameters, why);
+        if (!out.params) out.unusable = "signer certificate unusable: key parameters: " + why;
+    }
+    if (with_numbers) {
+        if (key->rsa_modulus.empty()) {
+            out.unusable = "signer certificate unusable: its RSASSA-PSS key does not read";
+        } else {
+            out.modulus.assign(key->rsa_modulus.begin(), key->rsa_modulus.end());
+            out.exponent.assign(key->rsa_exponent.begin(), key->rsa_exponent.end());
+        }
     }
     return out;
 }
@@ -163,7 +153,8 @@ std::string verify_rsa(ByteView modulus, ByteView exponent, const SignatureCheck
 
 // RFC 4055 §3.3 (and RFC 8017 §A.2.3): an id-RSASSA-PSS key with parameters makes only
 // signatures with that hash and mask hash, and a salt at least that long; a signature outside
-// them fails whatever its mathematics. "" when `check` keeps to them or the key states none.
+// them fails whatever its mathematics (the rule: base/rsa_pss_params.h, which pki/ applies to
+// issuer keys). "" when `check` keeps to them or the key states none.
 // The parameters are read from the certificate (read_pss_key), not from GnuTLS: GnuTLS 3.7.9
 // reads a key's maskGenAlgorithm only when present and takes an absent one (DER's encoding of
 // the default, MGF1 over SHA-1) as MGF1 over the key's hash, so a SHA-256 key restricted to
@@ -173,20 +164,9 @@ std::string outside_pss_restrictions(const PssKey& key_params, const SignatureCh
 {
     if (!key_params.unusable.empty()) return key_params.unusable;
     if (!key_params.params) return "";  // no parameters: the key makes any RSASSA-PSS signature
-    const RsaPssParams& key = *key_params.params;
-    const auto name = [](gnutls_digest_algorithm_t a) {
-        const char* n = gnutls_digest_get_name(a);
-        return std::string(n ? n : "unknown");
-    };
-    const std::string prefix = "signature outside the signer key's RSASSA-PSS parameters: ";
-    const gnutls_digest_algorithm_t mask = pss_mask_of(check, d);
-    if (d.gnutls != key.hash) return prefix + "hash " + name(d.gnutls) + ", the key allows " + name(key.hash) + " only";
-    if (mask != key.mask)
-        return prefix + "MGF1 over " + name(mask) + ", the key allows MGF1 over " + name(key.mask) + " only";
-    if (check.pss_salt_length < key.salt)
-        return prefix + "salt of " + std::to_string(check.pss_salt_length) + " octets, the key requires at least " +
-               std::to_string(key.salt);
-    return "";
+    const RsaPssParams signature{d.gnutls, pss_mask_of(check, d), check.pss_salt_length};
+    const std::string outside = outside_pss_key_parameters(*key_params.params, signature);
+    return outside.empty() ? "" : "signature outside the signer key's RSASSA-PSS parameters: " + outside;
 }
 
 std::string gnutls_outcome(int rc)
@@ -347,7 +327,7 @@ SignerKey::SignerKey(ByteView cert_der) : m(std::make_unique<State>())
     } else if (k.status == GNUTLS_E_CONSTRAINT_ERROR) {
         // GnuTLS 3.7.9 refuses an id-RSASSA-PSS key whose parameters name MGF1 over another hash
         // than theirs (RFC 4055 allows it). Its signatures need only the modulus, the exponent
-        // and the parameters, all read from the certificate here (one decode: read_pss_key).
+        // and the parameters, all read from the certificate here (read_pss_key, through base/certificate_key.h).
         PssKey pss = read_pss_key(cert_der, true);
         if (pss.rsassa_pss) {
             k.pss_refused = true;

@@ -3,10 +3,12 @@
 
 #include "base/ascii.h"
 #include "base/bounded_file.h"
+#include "base/certificate_key.h"
 #include "base/email_address.h"
 #include "base/joined.h"
 #include "base/log.h"
 #include "base/repeat_filter.h"
+#include "base/rsa_pss_params.h"
 #include "base/secure_buffer.h"
 #include "base/sha256.h"
 #include "base/spool.h"
@@ -19,6 +21,7 @@
 #include <fcntl.h>
 
 #include <array>
+#include <cctype>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -88,6 +91,7 @@ class BaseTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(unique_fd_closes_exactly_once);
     CPPUNIT_TEST(joined_with_separators);
     CPPUNIT_TEST(sha256_known_answers);
+    CPPUNIT_TEST(certificate_key_rsa_numbers);
     CPPUNIT_TEST(repeat_filter_once_per_interval_and_bounded);
     CPPUNIT_TEST(bounded_file_says_why_not);
     CPPUNIT_TEST(bounded_file_refuses_what_is_no_file);
@@ -113,6 +117,56 @@ public:
         for (const auto& c : cases) {
             const Sha256Digest d = sha256(as_bytes(c.input));
             CPPUNIT_ASSERT_EQUAL(std::string(c.hex), to_hex(d));
+        }
+    }
+
+    // base/certificate_key.h gives an rsaEncryption or id-RSASSA-PSS key's modulus and exponent
+    // as OpenSSL prints them (no sign octet), and none when a number is no strict positive DER
+    // INTEGER: the key of a certificate OpenSSL made, then that certificate with one octet changed.
+    void certificate_key_rsa_numbers()
+    {
+        test::TempDir t;
+        test::run("cd '" + t.path().string() + "' && export OPENSSL_CONF=/dev/null && "
+            "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out rsa.key 2>/dev/null && "
+            "openssl genpkey -algorithm RSA-PSS -pkeyopt rsa_keygen_bits:1024 -pkeyopt rsa_pss_keygen_md:sha256 "
+            "-pkeyopt rsa_pss_keygen_saltlen:32 -out pss.key 2>/dev/null && for k in rsa pss; do "
+            "openssl req -new -x509 -key $k.key -subj /CN=$k -days 1 -outform DER -out $k.der && "
+            "openssl x509 -inform DER -in $k.der -modulus -noout | sed 's/^Modulus=//' > $k.modulus; done");
+        for (const std::string k : {"rsa", "pss"}) {
+            const std::string der = test::read_file(t.path() / (k + ".der"));
+            std::string modulus = test::read_file(t.path() / (k + ".modulus"));
+            modulus.erase(modulus.find_last_not_of('\n') + 1);
+            for (char& c : modulus) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            const auto key = certificate_key(as_bytes(der));
+            CPPUNIT_ASSERT_MESSAGE(k, key.has_value());
+            CPPUNIT_ASSERT_EQUAL(std::string(k == "rsa" ? "1.2.840.113549.1.1.1" : kOidRsassaPss), key->algorithm);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(k, modulus, to_hex(key->rsa_modulus));  // 0x00 stripped
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(k, std::string("010001"), to_hex(key->rsa_exponent));
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(k, 1024u, key->rsa_modulus_bits);
+
+            // The octets of the exponent INTEGER (02 03 01 00 01), and of the modulus's sign
+            // octet and first octet (02 81 81 00 xx), changed in place.
+            const std::string e_tlv("\x02\x03\x01\x00\x01", 5), n_head("\x02\x81\x81\x00", 4);
+            const std::size_t e_at = der.find(e_tlv), n_at = der.find(n_head);
+            CPPUNIT_ASSERT_MESSAGE(k, e_at != std::string::npos && n_at != std::string::npos);
+            const struct {
+                std::size_t at;
+                char octet;
+                const char* what;
+            } changes[] = {
+                {e_at + 2, '\x81', "a negative exponent"},
+                {e_at + 2, '\x00', "an exponent with a needless 0x00"},
+                {n_at + 4, '\x7f', "a modulus with a needless 0x00"},
+                {n_at + 3, '\x80', "a negative modulus"},
+            };
+            for (const auto& c : changes) {
+                std::string bad = der;
+                bad[c.at] = c.octet;
+                const auto none = certificate_key(as_bytes(bad));
+                CPPUNIT_ASSERT_MESSAGE(k + ": " + c.what, none.has_value());  // the key's algorithm still reads
+                CPPUNIT_ASSERT_MESSAGE(k + ": " + c.what, none->rsa_modulus.empty() && none->rsa_exponent.empty());
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(k + ": " + c.what, 0u, none->rsa_modulus_bits);
+            }
         }
     }
 
