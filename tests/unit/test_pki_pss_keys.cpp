@@ -37,6 +37,7 @@ pss_key_ca() {  # OUT SUBJECT MGF1-HASH
 }
 pss_key_ca ppk "/O=PK/CN=PSS-Key-CA" sha256
 pss_key_ca ppk512 "/O=PK/CN=PSS-Key-CA-MGF1-SHA512" sha512
+pss_key_ca ppk1 "/O=PK/CN=PSS-Key-CA-MGF1-SHA1" sha1
 python3 -c 'from cryptography.hazmat.primitives import serialization as s
 k = s.load_pem_private_key(open("ppk.key", "rb").read(), None)
 open("ppk-plain.key", "wb").write(k.private_bytes(s.Encoding.PEM, s.PrivateFormat.TraditionalOpenSSL, s.NoEncryption()))'
@@ -57,6 +58,8 @@ pss_ee ppk-twin-salt64-ee "/O=PK/CN=ee" ppk-plain -sigopt rsa_pss_saltlen:64
 pss_ee ppk512-own-ee "/O=PK/CN=ee" ppk512
 pss_ee ppk512-max-ee "/O=PK/CN=ee" ppk512 -sigopt rsa_pss_saltlen:max
 pss_ee ppk512-revoked "/O=PK/CN=revoked" ppk512
+pss_ee ppk1-own-ee "/O=PK/CN=ee" ppk1
+pss_ee ppk1-max-ee "/O=PK/CN=ee" ppk1 -sigopt rsa_pss_saltlen:max
 # Outside ppk's parameters: a salt below 32, another hash, MGF1 over another hash.
 pss_ee ppk-twin-salt20-ee "/O=PK/CN=ee" ppk-plain -sigopt rsa_pss_saltlen:20
 pss_ee ppk-twin-sha512-ee "/O=PK/CN=ee" ppk-plain -sha512 -sigopt rsa_pss_saltlen:64
@@ -75,7 +78,7 @@ crl() {  # CA CERT|- [SIGOPT...]: CA's CRL (valid 30 days) listing CERT, or none
 crl ppk ppk-revoked -sigopt rsa_pss_saltlen:max
 crl ppk512 ppk512-revoked
 crl pkroot -
-mkdir -p trust int; cp pkroot.pem trust/; cp ppk.pem ppk512.pem int/
+mkdir -p trust int; cp pkroot.pem trust/; cp ppk.pem ppk512.pem ppk1.pem int/
 )SH";
 
 test::openssl_pki::ScriptedPki& made_pki()
@@ -122,7 +125,8 @@ public:
         } cases[] = {
             {"ppk-own-ee", "ppk", false},          {"ppk-max-ee", "ppk", false},
             {"ppk-twin-salt64-ee", "ppk", false},  {"ppk512-own-ee", "ppk512", true},
-            {"ppk512-max-ee", "ppk512", true},
+            {"ppk512-max-ee", "ppk512", true},     {"ppk1-own-ee", "ppk1", true},
+            {"ppk1-max-ee", "ppk1", true},
         };
         for (const auto& c : cases) {
             const Certificate ee = cert(c.ee), ca = cert(c.ca);
@@ -168,6 +172,10 @@ public:
         }
         for (const char* name : {"ppk512-own-ee", "ppk512-max-ee"}) {
             const auto r = store_of({"ppk512"}).validate(cert(name), {}, now, Purpose::EmailProtection);
+            CPPUNIT_ASSERT_MESSAGE(std::string(name) + ": " + r.describe(), r.valid());
+        }
+        for (const char* name : {"ppk1-own-ee", "ppk1-max-ee"}) {
+            const auto r = store_of({"ppk1"}).validate(cert(name), {}, now, Purpose::EmailProtection);
             CPPUNIT_ASSERT_MESSAGE(std::string(name) + ": " + r.describe(), r.valid());
         }
         // A changed signature below such a CA is still a bad signature.
