@@ -6,13 +6,17 @@
 // cryptography); nothing is made by our code.
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <gnutls/x509.h>
+
 #include <ctime>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "pki/certificate.h"
 #include "pki/certificate_signature.h"
+#include "pki/crl_set.h"
 #include "pki/trust_store.h"
 #include "tests/unit/test_pki_support.h"
 #include "tests/unit/test_support.h"
@@ -75,6 +79,11 @@ crl() {  # CA CERT|- [SIGOPT...]: CA's CRL (valid 30 days) listing CERT, or none
   [ "$r" = - ] || openssl ca -batch -config $c.crl.cnf -revoke $r.pem >>openssl.log 2>&1
   mkdir -p crls; openssl ca -batch -config $c.crl.cnf -gencrl "$@" -out crls/$c.crl.pem >>openssl.log 2>&1
 }
+# ppk's own default (salt 32, GnuTLS verifies it) and, in ppk's name as ppk-plain, outside its
+# key's parameters (a salt below 32; PKCS#1 v1.5): kept out of crls/.
+crl ppk ppk-revoked; mv crls/ppk.crl.pem ppk-own.crl.pem
+crl ppk-plain - -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:20; mv crls/ppk-plain.crl.pem ppk-twin-salt20.crl.pem
+crl ppk-plain -; mv crls/ppk-plain.crl.pem ppk-twin-pkcs1.crl.pem
 crl ppk ppk-revoked -sigopt rsa_pss_saltlen:max
 crl ppk512 ppk512-revoked
 crl pkroot -
@@ -98,6 +107,18 @@ TrustStore store_of(const std::vector<const char*>& intermediates)
     return TrustStore(std::move(anchors), std::move(ints), Revocation::Off);
 }
 
+// Whether the PEM CRL file `name` (in the made PKI's folder) is signed by `signer`'s key.
+bool crl_file_signed_by(const std::string& name, const Certificate& signer)
+{
+    const std::string pem = test::read_file(made_pki().dir() / name);
+    gnutls_x509_crl_t raw = nullptr;
+    CPPUNIT_ASSERT(gnutls_x509_crl_init(&raw) >= 0);
+    const std::unique_ptr<gnutls_x509_crl_int, void (*)(gnutls_x509_crl_t)> crl(raw, gnutls_x509_crl_deinit);
+    const gnutls_datum_t d{reinterpret_cast<unsigned char*>(const_cast<char*>(pem.data())), static_cast<unsigned>(pem.size())};
+    CPPUNIT_ASSERT_MESSAGE(name, gnutls_x509_crl_import(crl.get(), &d, GNUTLS_X509_FMT_PEM) >= 0);
+    return crl_signed_by(crl.get(), signer);
+}
+
 }  // namespace
 
 class PkiPssKeysTest : public CppUnit::TestFixture {
@@ -106,6 +127,7 @@ class PkiPssKeysTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(signatures_outside_the_key_parameters);
     CPPUNIT_TEST(paths_through_pss_key_cas);
     CPPUNIT_TEST(crls_of_pss_key_cas);
+    CPPUNIT_TEST(crl_signatures_outside_the_key_parameters);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -208,6 +230,19 @@ public:
                 const auto r = store.validate(cert(name), {}, now, Purpose::EmailProtection);
                 CPPUNIT_ASSERT_MESSAGE(std::string(name) + ": " + r.describe(), r.valid());
             }
+        }
+    }
+
+    // RFC 4055 §3.3 for CRLs as for certificates: in ppk's name, made with its key, but a salt
+    // below its minimum or PKCS#1 v1.5: not ppk's CRL (each verifies under the twin
+    // rsaEncryption certificate, so only the key's parameters refuse it).
+    void crl_signatures_outside_the_key_parameters()
+    {
+        CPPUNIT_ASSERT(crl_file_signed_by("ppk-own.crl.pem", cert("ppk")));
+        CPPUNIT_ASSERT(crl_file_signed_by("crls/ppk.crl.pem", cert("ppk")));
+        for (const char* name : {"ppk-twin-salt20.crl.pem", "ppk-twin-pkcs1.crl.pem"}) {
+            CPPUNIT_ASSERT_MESSAGE(name, crl_file_signed_by(name, cert("ppk-plain")));
+            CPPUNIT_ASSERT_MESSAGE(name, !crl_file_signed_by(name, cert("ppk")));
         }
     }
 };
