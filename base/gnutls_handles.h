@@ -8,6 +8,7 @@
 #include <gnutls/x509.h>
 
 #include "base/error.h"
+#include "base/gnutls_datum.h"
 
 namespace ssm {
 
@@ -51,6 +52,18 @@ inline GnutlsCrt new_gnutls_crt()
     gnutls_x509_crt_t raw = nullptr;
     if (gnutls_x509_crt_init(&raw) < 0) throw Error(Failure::Temporary, "gnutls_x509_crt_init: out of memory");
     return GnutlsCrt(raw);
+}
+
+// One DER certificate read by GnuTLS; null when it cannot be allocated or read (the callers'
+// answer to untrusted or token-provided bytes is "no certificate", not an exception).
+inline GnutlsCrt import_gnutls_crt(ByteView der) noexcept
+{
+    gnutls_x509_crt_t raw = nullptr;
+    if (gnutls_x509_crt_init(&raw) < 0) return nullptr;
+    GnutlsCrt owned(raw);
+    const gnutls_datum_t d = datum_view(der);
+    if (gnutls_x509_crt_import(raw, &d, GNUTLS_X509_FMT_DER) < 0) return nullptr;
+    return owned;
 }
 
 // An empty public key handle; Failure::Temporary when GnuTLS cannot allocate one.

@@ -8,40 +8,20 @@
 #include "base/certificate_mailboxes.h"
 #include "base/gnutls_datum.h"
 #include "base/rsa_pss_params.h"
+#include "smime/gnutls_digest.h"
 
 namespace ssm::hsm {
 
 std::optional<X509Cert> X509Cert::parse_der(ByteView der)
 {
-    gnutls_x509_crt_t c = nullptr;
-    if (gnutls_x509_crt_init(&c) < 0) return std::nullopt;
-    const gnutls_datum_t d = datum_view(der);
-    if (gnutls_x509_crt_import(c, &d, GNUTLS_X509_FMT_DER) < 0) {
-        gnutls_x509_crt_deinit(c);
-        return std::nullopt;
-    }
-    return X509Cert(c);
-}
-
-X509Cert::X509Cert(X509Cert&& o) noexcept : m_crt(std::exchange(o.m_crt, nullptr)) {}
-
-X509Cert& X509Cert::operator=(X509Cert&& o) noexcept
-{
-    if (this != &o) {
-        if (m_crt) gnutls_x509_crt_deinit(m_crt);
-        m_crt = std::exchange(o.m_crt, nullptr);
-    }
-    return *this;
-}
-
-X509Cert::~X509Cert()
-{
-    if (m_crt) gnutls_x509_crt_deinit(m_crt);
+    auto crt = import_gnutls_crt(der);
+    if (!crt) return std::nullopt;
+    return X509Cert(std::move(crt));
 }
 
 bool X509Cert::issued_by(const X509Cert& issuer) const noexcept
 {
-    return gnutls_x509_crt_check_issuer(m_crt, issuer.m_crt) == 1;
+    return gnutls_x509_crt_check_issuer(m_crt.get(), issuer.m_crt.get()) == 1;
 }
 
 namespace {
@@ -57,13 +37,7 @@ void read_key_pss_params(ByteView parameters, CertFacts& f)
         f.rsa_pss_refusal = "its RSASSA-PSS parameters are refused" + (why.oid.empty() ? "" : " (" + why.oid + ")");
         return;
     }
-    std::optional<smime::DigestAlgorithm> hash;
-    switch (params->hash) {
-    case GNUTLS_DIG_SHA256: hash = smime::DigestAlgorithm::Sha256; break;
-    case GNUTLS_DIG_SHA384: hash = smime::DigestAlgorithm::Sha384; break;
-    case GNUTLS_DIG_SHA512: hash = smime::DigestAlgorithm::Sha512; break;
-    default: break;
-    }
+    const std::optional<smime::DigestAlgorithm> hash = smime::digest_from_gnutls(params->hash);
     if (!hash)
         f.rsa_pss_refusal = "its RSASSA-PSS parameters name SHA-1, which we do not sign with";
     else if (params->mask != params->hash)

@@ -5,11 +5,13 @@
 #include <ctime>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gnutls/x509.h>
 
 #include "base/bytes.h"
+#include "base/gnutls_handles.h"
 #include "smime/algorithms.h"
 
 namespace ssm::hsm {
@@ -18,18 +20,13 @@ namespace ssm::hsm {
 class X509Cert {
 public:
     static std::optional<X509Cert> parse_der(ByteView der);
-    X509Cert(X509Cert&& o) noexcept;
-    X509Cert& operator=(X509Cert&& o) noexcept;
-    X509Cert(const X509Cert&) = delete;
-    X509Cert& operator=(const X509Cert&) = delete;
-    ~X509Cert();
-    gnutls_x509_crt_t get() const noexcept { return m_crt; }
+    gnutls_x509_crt_t get() const noexcept { return m_crt.get(); }
     // True when issuer's subject is this certificate's issuer name.
     bool issued_by(const X509Cert& issuer) const noexcept;
 
 private:
-    explicit X509Cert(gnutls_x509_crt_t c) noexcept : m_crt(c) {}
-    gnutls_x509_crt_t m_crt = nullptr;
+    explicit X509Cert(GnutlsCrt c) noexcept : m_crt(std::move(c)) {}
+    GnutlsCrt m_crt;
 };
 
 struct CertFacts {

@@ -10,24 +10,16 @@
 #include "base/gnutls_handles.h"
 #include "base/log.h"
 #include "hsm/ecdsa_signature.h"
+#include "smime/gnutls_digest.h"
 
 namespace ssm::hsm {
 
 using smime::DigestAlgorithm;
+using smime::gnutls_digest;
 using smime::KeyType;
 using smime::SignatureScheme;
 
 namespace {
-
-gnutls_digest_algorithm_t gnutls_digest(DigestAlgorithm d)
-{
-    switch (d) {
-    case DigestAlgorithm::Sha256: return GNUTLS_DIG_SHA256;
-    case DigestAlgorithm::Sha384: return GNUTLS_DIG_SHA384;
-    case DigestAlgorithm::Sha512: return GNUTLS_DIG_SHA512;
-    }
-    throw Error(Failure::Internal, "unknown digest algorithm");
-}
 
 struct PssMechanism {
     CK_MECHANISM_TYPE hash;

@@ -119,14 +119,9 @@ std::optional<Bytes> read_sized(Getter get, std::size_t initial = 64)
 std::optional<Certificate> Certificate::parse_der(ByteView der)
 {
     if (der.empty() || der.size() > max_certificate_size) return std::nullopt;
-    gnutls_x509_crt_t c = nullptr;
-    if (gnutls_x509_crt_init(&c) < 0) return std::nullopt;
-    const gnutls_datum_t d = datum_view(der);
-    if (gnutls_x509_crt_import(c, &d, GNUTLS_X509_FMT_DER) < 0) {
-        gnutls_x509_crt_deinit(c);
-        return std::nullopt;
-    }
-    return Certificate(c);
+    auto crt = import_gnutls_crt(der);
+    if (!crt) return std::nullopt;
+    return Certificate(std::move(crt));
 }
 
 std::optional<std::vector<Certificate>> Certificate::from_pem(std::string_view pem)
@@ -138,7 +133,7 @@ std::optional<std::vector<Certificate>> Certificate::from_pem(std::string_view p
     if (gnutls_x509_crt_list_import2(&list, &n, &d, GNUTLS_X509_FMT_PEM, 0) < 0) return std::nullopt;
     std::vector<Certificate> out;
     out.reserve(n);
-    for (unsigned i = 0; i < n; ++i) out.push_back(Certificate(list[i]));  // owners from here on
+    for (unsigned i = 0; i < n; ++i) out.push_back(Certificate(GnutlsCrt(list[i])));  // owners from here on
     gnutls_free(list);
     if (out.empty()) return std::nullopt;
     return out;
@@ -163,26 +158,10 @@ std::vector<Certificate> Certificate::load_file(const std::filesystem::path& fil
     throw LoadError("certificate file " + file.string() + " is neither PEM nor a DER certificate");
 }
 
-Certificate::Certificate(Certificate&& o) noexcept : m_crt(std::exchange(o.m_crt, nullptr)) {}
-
-Certificate& Certificate::operator=(Certificate&& o) noexcept
-{
-    if (this != &o) {
-        if (m_crt) gnutls_x509_crt_deinit(m_crt);
-        m_crt = std::exchange(o.m_crt, nullptr);
-    }
-    return *this;
-}
-
-Certificate::~Certificate()
-{
-    if (m_crt) gnutls_x509_crt_deinit(m_crt);
-}
-
 Bytes Certificate::der() const
 {
     GnutlsDatum d;
-    if (gnutls_x509_crt_export2(m_crt, GNUTLS_X509_FMT_DER, &d.d) < 0) return {};
+    if (gnutls_x509_crt_export2(m_crt.get(), GNUTLS_X509_FMT_DER, &d.d) < 0) return {};
     return d.bytes();
 }
 
@@ -195,7 +174,7 @@ Certificate Certificate::clone() const
 
 bool Certificate::issued_by(const Certificate& issuer) const noexcept
 {
-    return gnutls_x509_crt_check_issuer(m_crt, issuer.m_crt) == 1;
+    return gnutls_x509_crt_check_issuer(m_crt.get(), issuer.m_crt.get()) == 1;
 }
 
 std::optional<SharedCertificate> SharedCertificate::parse_der(ByteView der)

@@ -17,6 +17,7 @@
 #include <gnutls/x509.h>
 
 #include "base/bytes.h"
+#include "base/gnutls_handles.h"
 
 namespace ssm::pki {
 
@@ -43,23 +44,17 @@ public:
     // naming the file when it cannot be read or holds no readable certificate.
     static std::vector<Certificate> load_file(const std::filesystem::path& file);
 
-    Certificate(Certificate&& o) noexcept;
-    Certificate& operator=(Certificate&& o) noexcept;
-    Certificate(const Certificate&) = delete;
-    Certificate& operator=(const Certificate&) = delete;
-    ~Certificate();
-
     // A second independent owner (through DER), for handing to another thread.
     Certificate clone() const;
     // The certificate as received (GnuTLS keeps the original encoding).
     Bytes der() const;
-    gnutls_x509_crt_t get() const noexcept { return m_crt; }
+    gnutls_x509_crt_t get() const noexcept { return m_crt.get(); }
     // True when `issuer`'s subject name is this certificate's issuer name (no signature check).
     bool issued_by(const Certificate& issuer) const noexcept;
 
 private:
-    explicit Certificate(gnutls_x509_crt_t c) noexcept : m_crt(c) {}
-    gnutls_x509_crt_t m_crt = nullptr;
+    explicit Certificate(GnutlsCrt c) noexcept : m_crt(std::move(c)) {}
+    GnutlsCrt m_crt;
 };
 
 enum class KeyType {

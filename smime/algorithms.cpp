@@ -41,14 +41,4 @@ std::optional<SignatureScheme> parse_scheme_name(std::string_view s)
     return std::nullopt;
 }
 
-std::size_t digest_size(DigestAlgorithm d)
-{
-    switch (d) {
-    case DigestAlgorithm::Sha256: return 32;
-    case DigestAlgorithm::Sha384: return 48;
-    case DigestAlgorithm::Sha512: return 64;
-    }
-    return 32;
-}
-
 }  // namespace ssm::smime

@@ -1,5 +1,6 @@
 // Algorithm identifiers used across the S/MIME engine, independent of any library's enums.
 #pragma once
+#include <cstddef>
 #include <optional>
 #include <string_view>
 
@@ -21,6 +22,16 @@ std::string_view digest_name(DigestAlgorithm d);           // "sha-256" (micalg 
 std::optional<DigestAlgorithm> parse_digest_name(std::string_view s);  // "sha256"/"sha-256"
 std::string_view scheme_name(SignatureScheme s);           // "rsa-pkcs1", "rsa-pss", ...
 std::optional<SignatureScheme> parse_scheme_name(std::string_view s);
-std::size_t digest_size(DigestAlgorithm d);
+// Octets of a digest. Inline so that cms/ and hsm/, which do not link against the smime/
+// library, use this one table.
+constexpr std::size_t digest_size(DigestAlgorithm d) noexcept
+{
+    switch (d) {
+    case DigestAlgorithm::Sha256: return 32;
+    case DigestAlgorithm::Sha384: return 48;
+    case DigestAlgorithm::Sha512: return 64;
+    }
+    return 32;
+}
 
 }  // namespace ssm::smime

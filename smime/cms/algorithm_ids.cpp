@@ -75,7 +75,7 @@ Bytes rsassa_pss_params(DigestAlgorithm d)
     p.write_oid("maskGenAlgorithm.algorithm", oid::kMgf1);
     p.write_bytes("maskGenAlgorithm.parameters",
                   encode_algorithm_id(digest_algorithm_id_with_null(d)));
-    p.write_uint("saltLength", digest_length(d));
+    p.write_uint("saltLength", digest_size(d));
     // trailerField stays unwritten: DEFAULT 1 (trailerFieldBC), which DER leaves out.
     return p.encode();
 }

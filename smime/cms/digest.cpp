@@ -5,21 +5,6 @@
 
 namespace ssm::smime::cms {
 
-gnutls_digest_algorithm_t gnutls_digest(DigestAlgorithm d)
-{
-    switch (d) {
-    case DigestAlgorithm::Sha256: return GNUTLS_DIG_SHA256;
-    case DigestAlgorithm::Sha384: return GNUTLS_DIG_SHA384;
-    case DigestAlgorithm::Sha512: return GNUTLS_DIG_SHA512;
-    }
-    throw Error(Failure::Internal, "unknown digest algorithm");
-}
-
-std::size_t digest_length(DigestAlgorithm d)
-{
-    return gnutls_hash_get_len(gnutls_digest(d));
-}
-
 Hasher::Hasher(DigestAlgorithm algorithm) : m_algorithm(algorithm)
 {
     int rc = gnutls_hash_init(&m_handle, gnutls_digest(algorithm));
@@ -45,7 +30,7 @@ void Hasher::write(ByteView data)
 Bytes Hasher::finish()
 {
     if (!m_handle) throw Error(Failure::Internal, "Hasher finished twice");
-    Bytes out(digest_length(m_algorithm));
+    Bytes out(digest_size(m_algorithm));
     gnutls_hash_deinit(m_handle, out.data());
     m_handle = nullptr;
     return out;

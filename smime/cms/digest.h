@@ -6,12 +6,9 @@
 #include "base/bytes.h"
 #include "base/stream.h"
 #include "smime/algorithms.h"
+#include "smime/gnutls_digest.h"
 
 namespace ssm::smime::cms {
-
-gnutls_digest_algorithm_t gnutls_digest(DigestAlgorithm d);
-// Octets of a digest (kept here so cms/ does not link against the smime/ library).
-std::size_t digest_length(DigestAlgorithm d);
 
 class Hasher final : public ByteSink {
 public:

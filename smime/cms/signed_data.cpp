@@ -44,7 +44,7 @@ void check_options(const Signer& signer, const SignOptions& o, ByteView content_
         throw Error(Failure::Internal, "signature scheme does not fit the signer's key type");
     if (o.scheme == SignatureScheme::Ed25519 && o.digest != DigestAlgorithm::Sha512)
         throw Error(Failure::Internal, "Ed25519 in CMS requires SHA-512 (RFC 8419 §3.1)");
-    if (content_digest.size() != digest_length(o.digest))
+    if (content_digest.size() != digest_size(o.digest))
         throw Error(Failure::Internal, "content digest length does not match the digest algorithm");
     if (o.content_type_oid.empty()) throw Error(Failure::Internal, "empty content type");
 }
