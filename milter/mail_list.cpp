@@ -229,6 +229,18 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
         looked_up.emplace(key, choice);
         return choice;
     };
+    // The member's certificate into `choice`, or the whole list message's wait: the directory
+    // is down, or only revocation answers are missing (revocation_wait).
+    const auto member_certificate = [&](const EmailAddress& member, const EmailAddress& owner,
+                                        directory::Choice& choice) -> std::optional<MessageOutcome> {
+        try {
+            choice = certificate_for(member, owner);
+        } catch (const Error& e) {
+            if (e.failure() != Failure::DirectoryUnavailable) throw;
+            return member_waits(name, member, reply_for(e.failure(), e.what()));
+        }
+        return revocation_wait(name, member, choice);
+    };
     std::map<std::string, directory::Choice> checked;  // by member address
     smime::mime::Limits limits;
     limits.max_header_field = m.max_header_field_size;
@@ -239,13 +251,7 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
             const auto owner = policy::key_owner(list_plans.at(member.str()).treatment, member);
             if (!owner) continue;  // skipped in 4.
             directory::Choice choice;
-            try {
-                choice = certificate_for(member, *owner);
-            } catch (const Error& e) {
-                if (e.failure() != Failure::DirectoryUnavailable) throw;
-                return member_waits(name, member, reply_for(e.failure(), e.what()));
-            }
-            if (auto wait = revocation_wait(name, member, choice)) return std::move(*wait);
+            if (auto wait = member_certificate(member, *owner, choice)) return std::move(*wait);
             checked.emplace(member.str(), std::move(choice));
         }
 
@@ -427,14 +433,8 @@ MessageOutcome ListExpander::expand(const MailList& list, const std::string& lis
         if (auto it = checked.find(member.str()); it != checked.end()) {
             choice = std::move(it->second);
         } else if (owner) {  // encrypted below what 0b. looks into (a compressed layer, say)
-            try {
-                choice = certificate_for(member, *owner);
-            } catch (const Error& e) {
-                if (e.failure() != Failure::DirectoryUnavailable) throw;
-                return member_waits(name, member, reply_for(e.failure(), e.what()));
-            }
             // Waits too, though hidden as undecryptable (see 0b.): never left out for it.
-            if (auto wait = revocation_wait(name, member, choice)) return std::move(*wait);
+            if (auto wait = member_certificate(member, *owner, choice)) return std::move(*wait);
         }
         // Whose certificate, when not the member's own (encrypt_to), in the member's lines.
         log::Fields fields = {{"list", name}, {"member", member.str()}};

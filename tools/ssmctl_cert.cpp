@@ -27,6 +27,18 @@ namespace {
 // ssmctl's key=value output quotes certificate names, addresses and errors as log lines do
 // (log::quote).
 
+// The end of a certificate's line: usable=yes, or usable=no with every reason.
+void write_usable(std::ostream& out, const std::vector<std::string>& problems)
+{
+    if (problems.empty()) {
+        out << " usable=yes\n";
+        return;
+    }
+    std::string why;
+    for (const auto& p : problems) why += (why.empty() ? "" : "; ") + p;
+    out << " usable=no reason=" << log::quote(why) << "\n";
+}
+
 std::string describe(const pki::CertificateFacts& f)
 {
     return "subject=" + log::quote(f.subject) + " serial=" + to_hex(f.serial) +
@@ -128,13 +140,7 @@ SourceAnswer explain_source(directory::CertificateSource& source, const EmailAdd
             continue;
         }
         const auto problems = directory::candidate_problems(c, key, trust, now, trust_dane_ee, intermediates);
-        if (problems.empty()) {
-            out << " usable=yes\n";
-        } else {
-            std::string why;
-            for (const auto& p : problems) why += (why.empty() ? "" : "; ") + p;
-            out << " usable=no reason=" << log::quote(why) << "\n";
-        }
+        write_usable(out, problems);
     }
     return answer;
 }
@@ -239,14 +245,8 @@ int cert_import(const milter::Config& config, const std::string& file, std::ostr
                 ++stored;
                 out << "imported address=" << log::quote(a) << " " << describe(f);
                 const auto problems = directory::encryption_problems(cert, f, a, certificates->trust(), now, chain);
-                if (problems.empty()) {
-                    out << " usable=yes\n";
-                } else {
-                    std::string why;
-                    for (const auto& p : problems) why += (why.empty() ? "" : "; ") + p;
-                    // Stored anyway: it may become usable (a CA added, notBefore reached).
-                    out << " usable=no reason=" << log::quote(why) << "\n";
-                }
+                // Stored anyway when not usable: it may become usable (a CA added, notBefore reached).
+                write_usable(out, problems);
             }
         }
     } catch (const Error& e) {
