@@ -132,15 +132,14 @@ bool pss_signature_verifies(const SignedParts& parts, const Certificate& issuer)
     return rsa_pss_verify_with_mask_hash(pub.k, s.v, pss->hash, pss->mask, pss->salt, digest);
 }
 
-// Whether `issuer`'s key is id-RSASSA-PSS (read from its certificate: GnuTLS may not import it).
-bool rsassa_pss_key(const Certificate& issuer)
+}  // namespace
+
+bool rsassa_pss_key(const Certificate& signer)
 {
-    const Bytes der = issuer.der();
+    const Bytes der = signer.der();
     const auto key = certificate_key(der);
     return key && key->algorithm == kOidRsassaPss;
 }
-
-}  // namespace
 
 bool signature_verifies(const Certificate& subject, const Certificate& issuer)
 {
