@@ -43,9 +43,11 @@ pss_key_ca ppk "/O=PK/CN=PSS-Key-CA" sha256
 pss_key_ca ppk512 "/O=PK/CN=PSS-Key-CA-MGF1-SHA512" sha512
 pss_key_ca ppk1 "/O=PK/CN=PSS-Key-CA-MGF1-SHA1" sha1
 python3 -c 'from cryptography.hazmat.primitives import serialization as s
-k = s.load_pem_private_key(open("ppk.key", "rb").read(), None)
-open("ppk-plain.key", "wb").write(k.private_bytes(s.Encoding.PEM, s.PrivateFormat.TraditionalOpenSSL, s.NoEncryption()))'
+for n in ("ppk", "ppk1"):
+    k = s.load_pem_private_key(open(n + ".key", "rb").read(), None)
+    open(n + "-plain.key", "wb").write(k.private_bytes(s.Encoding.PEM, s.PrivateFormat.TraditionalOpenSSL, s.NoEncryption()))'
 csr ppk-plain "/O=PK/CN=PSS-Key-CA"; cross ppk-plain ppk-plain pkroot "$caki"
+csr ppk1-plain "/O=PK/CN=PSS-Key-CA-MGF1-SHA1"; cross ppk1-plain ppk1-plain pkroot "$caki"
 pss_ee() {  # OUT SUBJECT ISSUER [SIGOPT...]: a P-256 end entity ISSUER signs with RSA-PSS
   out=$1 subject=$2 issuer=$3; shift 3
   key "$out"; csr "$out" "$subject"; serial=$((serial+1))
@@ -84,6 +86,9 @@ crl() {  # CA CERT|- [SIGOPT...]: CA's CRL (valid 30 days) listing CERT, or none
 crl ppk ppk-revoked; mv crls/ppk.crl.pem ppk-own.crl.pem
 crl ppk-plain - -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:20; mv crls/ppk-plain.crl.pem ppk-twin-salt20.crl.pem
 crl ppk-plain -; mv crls/ppk-plain.crl.pem ppk-twin-pkcs1.crl.pem
+# ... and in ppk1's name as ppk1-plain, MGF1 over SHA-256 where ppk1's key allows SHA-1 only.
+crl ppk1-plain - -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:32 -sigopt rsa_mgf1_md:sha256
+mv crls/ppk1-plain.crl.pem ppk1-twin-mgf256.crl.pem
 crl ppk ppk-revoked -sigopt rsa_pss_saltlen:max
 crl ppk512 ppk512-revoked
 crl pkroot -
@@ -235,7 +240,9 @@ public:
 
     // RFC 4055 §3.3 for CRLs as for certificates: in ppk's name, made with its key, but a salt
     // below its minimum or PKCS#1 v1.5: not ppk's CRL (each verifies under the twin
-    // rsaEncryption certificate, so only the key's parameters refuse it).
+    // rsaEncryption certificate, so only the key's parameters refuse it). So for ppk1's with
+    // MGF1 over SHA-256: until 2026-12-05 crl_signed_by took it, as GnuTLS 3.7.9 accepts it
+    // (its RSASSA-PSS check ran only on CRLs GnuTLS refused); the other two GnuTLS refuses.
     void crl_signatures_outside_the_key_parameters()
     {
         CPPUNIT_ASSERT(crl_file_signed_by("ppk-own.crl.pem", cert("ppk")));
@@ -244,6 +251,8 @@ public:
             CPPUNIT_ASSERT_MESSAGE(name, crl_file_signed_by(name, cert("ppk-plain")));
             CPPUNIT_ASSERT_MESSAGE(name, !crl_file_signed_by(name, cert("ppk")));
         }
+        CPPUNIT_ASSERT(crl_file_signed_by("ppk1-twin-mgf256.crl.pem", cert("ppk1-plain")));
+        CPPUNIT_ASSERT(!crl_file_signed_by("ppk1-twin-mgf256.crl.pem", cert("ppk1")));
     }
 };
 
