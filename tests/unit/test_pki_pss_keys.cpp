@@ -70,6 +70,8 @@ pss_ee ppk1-max-ee "/O=PK/CN=ee" ppk1 -sigopt rsa_pss_saltlen:max
 pss_ee ppk-twin-salt20-ee "/O=PK/CN=ee" ppk-plain -sigopt rsa_pss_saltlen:20
 pss_ee ppk-twin-sha512-ee "/O=PK/CN=ee" ppk-plain -sha512 -sigopt rsa_pss_saltlen:64
 pss_ee ppk-twin-mgf1sha1-ee "/O=PK/CN=ee" ppk-plain -sigopt rsa_pss_saltlen:32 -sigopt rsa_mgf1_md:sha1
+# Outside ppk1's: MGF1 over SHA-256 (GnuTLS verifies any RSASSA-PSS signature so).
+pss_ee ppk1-twin-mgf256-ee "/O=PK/CN=ee" ppk1-plain -sigopt rsa_pss_saltlen:32 -sigopt rsa_mgf1_md:sha256
 # ... and PKCS#1 v1.5, which an id-RSASSA-PSS key must not make (RFC 4055 §1.2).
 key ppk-twin-pkcs1-ee; csr ppk-twin-pkcs1-ee "/O=PK/CN=ee"
 cross ppk-twin-pkcs1-ee ppk-twin-pkcs1-ee ppk-plain "$ee\nsubjectAltName=email:ee@example.com"
@@ -186,6 +188,16 @@ public:
             const auto r = store_of({"ppk"}).validate(ee, {}, std::time(nullptr), Purpose::EmailProtection);
             CPPUNIT_ASSERT_MESSAGE(std::string(name) + ": " + r.describe(), !r.valid());
         }
+        // ppk1's key allows MGF1 over SHA-1 only; gnutls_pubkey_verify_data2 takes MGF1 over
+        // SHA-256, the signature's hash, whatever the key allows. Until 2026-12-05
+        // signature_verifies took this signature under ppk1 (its GnuTLS answer stood);
+        // signed_by and so the path refused it already.
+        const Certificate ee = cert("ppk1-twin-mgf256-ee");
+        CPPUNIT_ASSERT(signed_by(ee, cert("ppk1-plain")) && signature_verifies(ee, cert("ppk1-plain")));
+        CPPUNIT_ASSERT(!signed_by(ee, cert("ppk1")) && !signed_beyond_gnutls(ee, cert("ppk1")));
+        CPPUNIT_ASSERT(!signature_verifies(ee, cert("ppk1")));
+        const auto r = store_of({"ppk1"}).validate(ee, {}, std::time(nullptr), Purpose::EmailProtection);
+        CPPUNIT_ASSERT_MESSAGE(r.describe(), !r.valid());
     }
 
     // Until 2026-12-05 paths through ppk512 were refused (GnuTLS: GNUTLS_CERT_INVALID alone, no
