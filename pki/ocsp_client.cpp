@@ -31,8 +31,11 @@ using OcspResponse = GnutlsOwned<gnutls_ocsp_resp_t, gnutls_ocsp_resp_init, gnut
 // certificate. The signer is the one GnuTLS would take (the responder the response names among
 // its certificates, else the issuer); a delegated responder must be signed by the issuer, and
 // its other checks (validity, OCSPSigning, its own revocation status) follow as for any
-// response (delegated_responder_problem).
-bool pss_response_verifies(gnutls_ocsp_resp_t resp, const Certificate& issuer,
+// response (delegated_responder_problem). A delegated responder whose certificate only our
+// check verifies may sign its answers with anything GnuTLS verifies (ECDSA, PKCS#1 v1.5): GnuTLS
+// judges that signature with the responder as the signer (its certificate then is not checked
+// again: the response names it, so it is the one GnuTLS takes).
+bool response_verifies_beyond_gnutls(gnutls_ocsp_resp_t resp, const Certificate& issuer,
                            const std::optional<Certificate>& delegated)
 {
     gnutls_datum_t type{nullptr, 0};
@@ -40,7 +43,14 @@ bool pss_response_verifies(gnutls_ocsp_resp_t resp, const Certificate& issuer,
     const int rc = gnutls_ocsp_resp_get_response(resp, &type, &basic.d);
     gnutls_free(type.data);
     if (rc < 0) return false;
-    if (delegated && !signed_by(*delegated, issuer)) return false;
+    if (delegated) {
+        if (!signed_by(*delegated, issuer)) return false;
+        unsigned verify = 0;
+        if (!rsassa_pss_key(*delegated) &&
+            gnutls_ocsp_resp_verify_direct(resp, delegated->get(), &verify, GNUTLS_VERIFY_DISABLE_TIME_CHECKS) >= 0 &&
+            verify == 0)
+            return true;
+    }
     return ocsp_pss_signature_verifies(ByteView(basic.d.data, basic.d.size), delegated ? *delegated : issuer);
 }
 
@@ -48,9 +58,10 @@ bool pss_response_verifies(gnutls_ocsp_resp_t resp, const Certificate& issuer,
 // stands unless its signer's key is id-RSASSA-PSS: GnuTLS 3.7.9 verifies an OCSP signature by
 // such a key with MGF1 over the signature's hash and the key's salt length, and so takes
 // signatures outside the key's parameters (MGF1 over another hash than the key allows: RFC 4055
-// §3.3) and refuses some within them. For such a signer pss_response_verifies decides, as
-// check_link does for certificates. GnuTLS would judge a delegated responder's validity by the
-// wall clock; responder_problem does it at the time asked (delegated_responder_problem).
+// §3.3) and refuses some within them. For such a signer response_verifies_beyond_gnutls
+// decides, as check_link does for certificates. GnuTLS would judge a delegated responder's
+// validity by the wall clock; responder_problem does it at the time asked
+// (delegated_responder_problem).
 std::optional<std::string> signature_problem(gnutls_ocsp_resp_t resp, const Certificate& issuer)
 {
     unsigned verify = 0;
@@ -60,7 +71,7 @@ std::optional<std::string> signature_problem(gnutls_ocsp_resp_t resp, const Cert
     const auto delegated = delegated_responder(resp, issuer);
     const bool pss_key = rsassa_pss_key(delegated ? *delegated : issuer);
     if (by_gnutls && !pss_key) return std::nullopt;
-    if (pss_response_verifies(resp, issuer, delegated)) return std::nullopt;
+    if (response_verifies_beyond_gnutls(resp, issuer, delegated)) return std::nullopt;
     if (by_gnutls) return std::string("not made within its signer's id-RSASSA-PSS key parameters");
     return "reason " + std::to_string(verify);
 }

@@ -85,8 +85,8 @@ for r in nocheck good revoked nocdp expiring noeku twin; do
 done
 # An RSA CA whose delegated responder's certificate it signed with RSASSA-PSS and OpenSSL's
 # default "max" salt, the responder signing its answers so too: GnuTLS 3.7.9 verifies neither
-# (pki/ocsp_client.cpp pss_response_verifies does). by-pss-bad: its answer with a changed
-# producedAt (a seconds digit), so that its signature no longer fits.
+# (pki/ocsp_client.cpp response_verifies_beyond_gnutls does). by-pss-bad: its answer with a
+# changed producedAt (a seconds digit), so that its signature no longer fits.
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rca.key 2>/dev/null
 openssl req -x509 -key rca.key -out rca.pem -subj /CN=rev38-rsa-root -days 365 -addext basicConstraints=critical,CA:true \
   -addext keyUsage=critical,keyCertSign,cRLSign -addext subjectKeyIdentifier=hash 2>/dev/null
@@ -225,6 +225,11 @@ for r in pkok pkbad; do
   pk pk-by-$r
   respond pk-by-$r pkca pk-by-$r r-$r -rsigopt rsa_padding_mode:pss -rsigopt rsa_pss_saltlen:32
 done
+# r-pkec: an EC responder certified by pkca within its parameters (a signature GnuTLS does not
+# verify: MGF1 over SHA-1), answering with ECDSA.
+issue pkca r-pkec 7203 30 "$rsp$nocheck"
+pk pk-by-pkec
+respond pk-by-pkec pkca pk-by-pkec r-pkec
 # ca.crl revokes r-revoked (openssl ca -gencrl from a database written here)
 mkdir -p db; printf 'R\t301231000000Z\t241201000000Z,keyCompromise\t2003\tunknown\t/CN=r-revoked\n' > db/index.txt
 echo 01 > db/crlnumber
@@ -350,7 +355,9 @@ public:
             // not at a time after the responder expired, whatever the wall clock says.
             {"by-expiring", 0, true, "good by OCSP"},
             {"by-expiring", 36 * 3600, false, "responder certificate 'CN=r-expiring' expired"},
-            {"by-noeku", 0, false, "response signature not accepted"},
+            // GnuTLS refuses r-noeku's answer; its signature is r-noeku's
+            // (response_verifies_beyond_gnutls), its certificate lacks the usage (responder_problem).
+            {"by-noeku", 0, false, "responder certificate 'CN=r-noeku' lacks the OCSPSigning extended key usage"},
             {"by-twin", 0, false, "response signature not accepted"},
             // RSASSA-PSS with the "max" salt, in the responder's certificate and its answer.
             {"by-pss", 0, true, "good by OCSP"},
@@ -378,7 +385,9 @@ public:
     // stood. The salt of 20, SHA-512 and PKCS#1 v1.5 GnuTLS refuses itself, and so did our
     // check after it. A delegated responder's certificate signed by pkca outside its key's
     // parameters (r-pkbad) does not speak for pkca: GnuTLS accepts that certificate's
-    // signature, signed_by (responder_problem) refuses it.
+    // signature, signed_by (responder_problem) refuses it. Until 2026-12-05 r-pkec's answer
+    // (ECDSA, its certificate signed within pkca's parameters, which GnuTLS does not verify) was
+    // refused: only an RSASSA-PSS answer was checked again when GnuTLS refused.
     void pss_key_responders()
     {
         const auto& p = fixture();
@@ -393,6 +402,7 @@ public:
             {"pk-resigned", true, "good by OCSP"},
             {"pk-by-r", true, "good by OCSP"},
             {"pk-by-pkok", true, "good by OCSP"},
+            {"pk-by-pkec", true, "good by OCSP"},
             {"pk-mgf256", false, "not made within its signer's id-RSASSA-PSS key parameters"},
             {"pk-salt20", false, "response signature not accepted"},
             {"pk-sha512", false, "response signature not accepted"},
