@@ -132,25 +132,27 @@ bool pss_signature_verifies(const SignedParts& parts, const Certificate& issuer)
     return rsa_pss_verify_with_mask_hash(pub.k, s.v, pss->hash, pss->mask, pss->salt, digest);
 }
 
-// Whether `issuer`'s key is id-RSASSA-PSS (read from its certificate: GnuTLS may not import it).
-bool rsassa_pss_key(const Certificate& issuer)
+}  // namespace
+
+bool rsassa_pss_key(const Certificate& signer)
 {
-    const Bytes der = issuer.der();
+    const Bytes der = signer.der();
     const auto key = certificate_key(der);
     return key && key->algorithm == kOidRsassaPss;
 }
-
-}  // namespace
 
 bool signature_verifies(const Certificate& subject, const Certificate& issuer)
 {
     const Bytes der = subject.der();
     const auto parts = signed_parts(der, Signed::Certificate);
     if (!parts) return false;
-    // A key GnuTLS does not import (an id-RSASSA-PSS key with MGF1 over another hash), or a
-    // signature algorithm it does not name (RSASSA-PSS with such a mask), may still verify
-    // through pss_signature_verifies. GnuTLS verifies with an id-RSASSA-PSS key only signatures
-    // with the key's own salt length, the exact one, so others go there too.
+    // With an id-RSASSA-PSS issuer key our check decides, as in check_link:
+    // gnutls_pubkey_verify_data2 verifies RSASSA-PSS with MGF1 over the signature's hash and
+    // takes such a signature when the key allows MGF1 over another hash only.
+    if (rsassa_pss_key(issuer)) return pss_signature_verifies(*parts, issuer);
+    // A plain RSA key's signature with an algorithm GnuTLS does not name (RSASSA-PSS with MGF1
+    // over another hash) or a salt other than the hash's length may still verify through
+    // pss_signature_verifies.
     const int algo = gnutls_x509_crt_get_signature_algorithm(subject.get());
     gnutls_pubkey_t raw = nullptr;
     if (gnutls_pubkey_init(&raw) < 0) return false;

@@ -45,8 +45,16 @@ bool signature_verifies(const Certificate& subject, const Certificate& issuer);
 bool crl_pss_signature_verifies(ByteView crl_der, const Certificate& issuer);
 
 // The same for an OCSP response: `basic_response_der` a BasicOCSPResponse whose signature
-// gnutls_ocsp_resp_verify_direct refused, `signer` the key that must have made it (the issuer,
-// or a delegated responder the caller has found issued by it). For pki/ocsp_client.cpp.
+// gnutls_ocsp_resp_verify_direct refused, or made by an id-RSASSA-PSS key (below), `signer` the
+// key that must have made it (the issuer, or a delegated responder the caller has found issued
+// by it). For pki/ocsp_client.cpp.
 bool ocsp_pss_signature_verifies(ByteView basic_response_der, const Certificate& signer);
+
+// Whether `signer`'s key is id-RSASSA-PSS, read from its certificate (GnuTLS may not import it).
+// A signature by such a key is judged by the RSASSA-PSS check above whatever GnuTLS says: GnuTLS
+// 3.7.9 does not hold it to the key's parameters (RFC 4055 §3.3), for certificates (signed_by)
+// and for OCSP responses, which it verifies with MGF1 over the signature's hash and the key's
+// salt length whatever the key or the signatureAlgorithm say.
+bool rsassa_pss_key(const Certificate& signer);
 
 }  // namespace ssm::pki

@@ -1,9 +1,12 @@
 // OCSP client (RFC 6960) over HttpFetcher: builds the request and checks the response with
 // GnuTLS. SECURITY: the responder URL comes from the untrusted certificate and the response is
-// untrusted until gnutls_ocsp_resp_verify_direct accepts its signer (the issuer itself, or a
-// certificate issued by it with id-kp-OCSPSigning) and its CertID and times fit.
+// untrusted until gnutls_ocsp_resp_verify_direct (or, for RSASSA-PSS, signature_problem's own
+// check) accepts its signer (the issuer itself, or a certificate issued by it with
+// id-kp-OCSPSigning) and its CertID and times fit.
 #include <algorithm>
 #include <array>
+#include <optional>
+#include <string>
 #include <utility>
 
 #include <gnutls/gnutls.h>
@@ -28,17 +31,49 @@ using OcspResponse = GnutlsOwned<gnutls_ocsp_resp_t, gnutls_ocsp_resp_init, gnut
 // certificate. The signer is the one GnuTLS would take (the responder the response names among
 // its certificates, else the issuer); a delegated responder must be signed by the issuer, and
 // its other checks (validity, OCSPSigning, its own revocation status) follow as for any
-// response (delegated_responder_problem).
-bool pss_response_verifies(gnutls_ocsp_resp_t resp, const Certificate& issuer)
+// response (delegated_responder_problem). A delegated responder whose certificate only our
+// check verifies may sign its answers with anything GnuTLS verifies (ECDSA, PKCS#1 v1.5): GnuTLS
+// judges that signature with the responder as the signer (its certificate then is not checked
+// again: the response names it, so it is the one GnuTLS takes).
+bool response_verifies_beyond_gnutls(gnutls_ocsp_resp_t resp, const Certificate& issuer,
+                           const std::optional<Certificate>& delegated)
 {
     gnutls_datum_t type{nullptr, 0};
     GnutlsDatum basic;
     const int rc = gnutls_ocsp_resp_get_response(resp, &type, &basic.d);
     gnutls_free(type.data);
     if (rc < 0) return false;
-    const auto delegated = delegated_responder(resp, issuer);
-    if (delegated && !signed_by(*delegated, issuer)) return false;
+    if (delegated) {
+        if (!signed_by(*delegated, issuer)) return false;
+        unsigned verify = 0;
+        if (!rsassa_pss_key(*delegated) &&
+            gnutls_ocsp_resp_verify_direct(resp, delegated->get(), &verify, GNUTLS_VERIFY_DISABLE_TIME_CHECKS) >= 0 &&
+            verify == 0)
+            return true;
+    }
     return ocsp_pss_signature_verifies(ByteView(basic.d.data, basic.d.size), delegated ? *delegated : issuer);
+}
+
+// Why the response's signature is not its signer's, or nullopt when it is. GnuTLS's answer
+// stands unless its signer's key is id-RSASSA-PSS: GnuTLS 3.7.9 verifies an OCSP signature by
+// such a key with MGF1 over the signature's hash and the key's salt length, and so takes
+// signatures outside the key's parameters (MGF1 over another hash than the key allows: RFC 4055
+// §3.3) and refuses some within them. For such a signer response_verifies_beyond_gnutls
+// decides, as check_link does for certificates. GnuTLS would judge a delegated responder's
+// validity by the wall clock; responder_problem does it at the time asked
+// (delegated_responder_problem).
+std::optional<std::string> signature_problem(gnutls_ocsp_resp_t resp, const Certificate& issuer)
+{
+    unsigned verify = 0;
+    const bool by_gnutls =
+        gnutls_ocsp_resp_verify_direct(resp, issuer.get(), &verify, GNUTLS_VERIFY_DISABLE_TIME_CHECKS) >= 0 &&
+        verify == 0;
+    const auto delegated = delegated_responder(resp, issuer);
+    const bool pss_key = rsassa_pss_key(delegated ? *delegated : issuer);
+    if (by_gnutls && !pss_key) return std::nullopt;
+    if (response_verifies_beyond_gnutls(resp, issuer, delegated)) return std::nullopt;
+    if (by_gnutls) return std::string("not made within its signer's id-RSASSA-PSS key parameters");
+    return "reason " + std::to_string(verify);
 }
 
 std::string serial_hex(const Certificate& c)
@@ -185,13 +220,8 @@ RevocationAnswer OcspClient::ask(const std::string& url, const Certificate& cert
     if (gnutls_ocsp_resp_get_status(resp.get()) != GNUTLS_OCSP_RESP_SUCCESSFUL)
         return unknown(where + ": responder refused (status " +
                        std::to_string(gnutls_ocsp_resp_get_status(resp.get())) + ")");
-    // GnuTLS would judge a delegated responder's validity by the wall clock; responder_problem
-    // does it at `now` below.
-    unsigned verify = 0;
-    if ((gnutls_ocsp_resp_verify_direct(resp.get(), issuer.get(), &verify, GNUTLS_VERIFY_DISABLE_TIME_CHECKS) < 0 ||
-         verify != 0) &&
-        !pss_response_verifies(resp.get(), issuer))
-        return unknown(where + ": response signature not accepted (reason " + std::to_string(verify) + ")");
+    if (auto why = signature_problem(resp.get(), issuer))
+        return unknown(where + ": response signature not accepted (" + *why + ")");
     if (m_config.ocsp_nonce) {
         GnutlsDatum sent, got;
         unsigned critical = 0;

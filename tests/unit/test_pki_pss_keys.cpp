@@ -43,9 +43,11 @@ pss_key_ca ppk "/O=PK/CN=PSS-Key-CA" sha256
 pss_key_ca ppk512 "/O=PK/CN=PSS-Key-CA-MGF1-SHA512" sha512
 pss_key_ca ppk1 "/O=PK/CN=PSS-Key-CA-MGF1-SHA1" sha1
 python3 -c 'from cryptography.hazmat.primitives import serialization as s
-k = s.load_pem_private_key(open("ppk.key", "rb").read(), None)
-open("ppk-plain.key", "wb").write(k.private_bytes(s.Encoding.PEM, s.PrivateFormat.TraditionalOpenSSL, s.NoEncryption()))'
+for n in ("ppk", "ppk1"):
+    k = s.load_pem_private_key(open(n + ".key", "rb").read(), None)
+    open(n + "-plain.key", "wb").write(k.private_bytes(s.Encoding.PEM, s.PrivateFormat.TraditionalOpenSSL, s.NoEncryption()))'
 csr ppk-plain "/O=PK/CN=PSS-Key-CA"; cross ppk-plain ppk-plain pkroot "$caki"
+csr ppk1-plain "/O=PK/CN=PSS-Key-CA-MGF1-SHA1"; cross ppk1-plain ppk1-plain pkroot "$caki"
 pss_ee() {  # OUT SUBJECT ISSUER [SIGOPT...]: a P-256 end entity ISSUER signs with RSA-PSS
   out=$1 subject=$2 issuer=$3; shift 3
   key "$out"; csr "$out" "$subject"; serial=$((serial+1))
@@ -68,6 +70,8 @@ pss_ee ppk1-max-ee "/O=PK/CN=ee" ppk1 -sigopt rsa_pss_saltlen:max
 pss_ee ppk-twin-salt20-ee "/O=PK/CN=ee" ppk-plain -sigopt rsa_pss_saltlen:20
 pss_ee ppk-twin-sha512-ee "/O=PK/CN=ee" ppk-plain -sha512 -sigopt rsa_pss_saltlen:64
 pss_ee ppk-twin-mgf1sha1-ee "/O=PK/CN=ee" ppk-plain -sigopt rsa_pss_saltlen:32 -sigopt rsa_mgf1_md:sha1
+# Outside ppk1's: MGF1 over SHA-256 (GnuTLS verifies any RSASSA-PSS signature so).
+pss_ee ppk1-twin-mgf256-ee "/O=PK/CN=ee" ppk1-plain -sigopt rsa_pss_saltlen:32 -sigopt rsa_mgf1_md:sha256
 # ... and PKCS#1 v1.5, which an id-RSASSA-PSS key must not make (RFC 4055 §1.2).
 key ppk-twin-pkcs1-ee; csr ppk-twin-pkcs1-ee "/O=PK/CN=ee"
 cross ppk-twin-pkcs1-ee ppk-twin-pkcs1-ee ppk-plain "$ee\nsubjectAltName=email:ee@example.com"
@@ -84,6 +88,9 @@ crl() {  # CA CERT|- [SIGOPT...]: CA's CRL (valid 30 days) listing CERT, or none
 crl ppk ppk-revoked; mv crls/ppk.crl.pem ppk-own.crl.pem
 crl ppk-plain - -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:20; mv crls/ppk-plain.crl.pem ppk-twin-salt20.crl.pem
 crl ppk-plain -; mv crls/ppk-plain.crl.pem ppk-twin-pkcs1.crl.pem
+# ... and in ppk1's name as ppk1-plain, MGF1 over SHA-256 where ppk1's key allows SHA-1 only.
+crl ppk1-plain - -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:32 -sigopt rsa_mgf1_md:sha256
+mv crls/ppk1-plain.crl.pem ppk1-twin-mgf256.crl.pem
 crl ppk ppk-revoked -sigopt rsa_pss_saltlen:max
 crl ppk512 ppk512-revoked
 crl pkroot -
@@ -181,6 +188,16 @@ public:
             const auto r = store_of({"ppk"}).validate(ee, {}, std::time(nullptr), Purpose::EmailProtection);
             CPPUNIT_ASSERT_MESSAGE(std::string(name) + ": " + r.describe(), !r.valid());
         }
+        // ppk1's key allows MGF1 over SHA-1 only; gnutls_pubkey_verify_data2 takes MGF1 over
+        // SHA-256, the signature's hash, whatever the key allows. Until 2026-12-05
+        // signature_verifies took this signature under ppk1 (its GnuTLS answer stood);
+        // signed_by and so the path refused it already.
+        const Certificate ee = cert("ppk1-twin-mgf256-ee");
+        CPPUNIT_ASSERT(signed_by(ee, cert("ppk1-plain")) && signature_verifies(ee, cert("ppk1-plain")));
+        CPPUNIT_ASSERT(!signed_by(ee, cert("ppk1")) && !signed_beyond_gnutls(ee, cert("ppk1")));
+        CPPUNIT_ASSERT(!signature_verifies(ee, cert("ppk1")));
+        const auto r = store_of({"ppk1"}).validate(ee, {}, std::time(nullptr), Purpose::EmailProtection);
+        CPPUNIT_ASSERT_MESSAGE(r.describe(), !r.valid());
     }
 
     // Until 2026-12-05 paths through ppk512 were refused (GnuTLS: GNUTLS_CERT_INVALID alone, no
@@ -235,7 +252,9 @@ public:
 
     // RFC 4055 §3.3 for CRLs as for certificates: in ppk's name, made with its key, but a salt
     // below its minimum or PKCS#1 v1.5: not ppk's CRL (each verifies under the twin
-    // rsaEncryption certificate, so only the key's parameters refuse it).
+    // rsaEncryption certificate, so only the key's parameters refuse it). So for ppk1's with
+    // MGF1 over SHA-256: until 2026-12-05 crl_signed_by took it, as GnuTLS 3.7.9 accepts it
+    // (its RSASSA-PSS check ran only on CRLs GnuTLS refused); the other two GnuTLS refuses.
     void crl_signatures_outside_the_key_parameters()
     {
         CPPUNIT_ASSERT(crl_file_signed_by("ppk-own.crl.pem", cert("ppk")));
@@ -244,6 +263,8 @@ public:
             CPPUNIT_ASSERT_MESSAGE(name, crl_file_signed_by(name, cert("ppk-plain")));
             CPPUNIT_ASSERT_MESSAGE(name, !crl_file_signed_by(name, cert("ppk")));
         }
+        CPPUNIT_ASSERT(crl_file_signed_by("ppk1-twin-mgf256.crl.pem", cert("ppk1-plain")));
+        CPPUNIT_ASSERT(!crl_file_signed_by("ppk1-twin-mgf256.crl.pem", cert("ppk1")));
     }
 };
 

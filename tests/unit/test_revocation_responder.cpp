@@ -2,9 +2,11 @@
 // pki/ocsp_responder.h, pki/revocation_budget.h), against a real Python HTTP server on
 // 127.0.0.1: OCSP responses made by `openssl ocsp` acting as an offline responder (about
 // certificates of a same-named other CA; signed by delegated responders with and without
-// id-pkix-ocsp-nocheck, revoked, expiring, without the OCSPSigning usage, of another CA), a CRL
-// without nextUpdate (written with asn1parse -genconf, signed with openssl dgst), and URLs that
-// stall, for the per-message time budget. Requests are counted in the server's log.
+// id-pkix-ocsp-nocheck, revoked, expiring, without the OCSPSigning usage, of another CA; signed
+// by id-RSASSA-PSS keys within and outside their parameters, the latter re-signed by Python
+// cryptography), a CRL without nextUpdate (written with asn1parse -genconf, signed with openssl
+// dgst), and URLs that stall, for the per-message time budget. Requests are counted in the
+// server's log.
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <chrono>
@@ -48,11 +50,14 @@ rsp='basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\next
 nocheck='\nnoCheck=ignored'
 cdp="\ncrlDistributionPoints=URI:$u/ca.crl"
 # respond OUT ISSUER CERT SIGNER [openssl ocsp options]: www/OUT.ocsp, SIGNER's "good" about
-# CERT of ISSUER (the responder's -CA), nextUpdate in three days, no nonce
+# CERT of ISSUER (the responder's -CA), nextUpdate in three days, no nonce; "revoked" when
+# $revoked is set (to the index's revocation field).
+revoked=
 respond() {
   out=$1 issuer=$2 cert=$3 signer=$4; shift 4
   serial=$(openssl x509 -noout -serial -in $cert.pem | cut -d= -f2)
-  printf 'V\t301231000000Z\t\t%s\tunknown\t/CN=%s\n' $serial $cert > $out.idx
+  printf '%s\t301231000000Z\t%s\t%s\tunknown\t/CN=%s\n' $([ -n "$revoked" ] && echo R || echo V) "$revoked" $serial $cert \
+    > $out.idx
   openssl ocsp -issuer $issuer.pem -cert $cert.pem -reqout $out.req -no_nonce 2>>openssl.log
   openssl ocsp -index $out.idx -CA $issuer.pem -rsigner $signer.pem -rkey $signer.key -reqin $out.req \
     -respout www/$out.ocsp -ndays 3 "$@" >>openssl.log 2>&1
@@ -80,8 +85,8 @@ for r in nocheck good revoked nocdp expiring noeku twin; do
 done
 # An RSA CA whose delegated responder's certificate it signed with RSASSA-PSS and OpenSSL's
 # default "max" salt, the responder signing its answers so too: GnuTLS 3.7.9 verifies neither
-# (pki/ocsp_client.cpp pss_response_verifies does). by-pss-bad: its answer with a changed
-# producedAt (a seconds digit), so that its signature no longer fits.
+# (pki/ocsp_client.cpp response_verifies_beyond_gnutls does). by-pss-bad: its answer with a
+# changed producedAt (a seconds digit), so that its signature no longer fits.
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rca.key 2>/dev/null
 openssl req -x509 -key rca.key -out rca.pem -subj /CN=rev38-rsa-root -days 365 -addext basicConstraints=critical,CA:true \
   -addext keyUsage=critical,keyCertSign,cRLSign -addext subjectKeyIdentifier=hash 2>/dev/null
@@ -100,6 +105,131 @@ d = bytearray(open(sys.argv[1], "rb").read())
 i = d.index(b"\x18\x0f")  # producedAt, the first GeneralizedTime
 d[i + 2 + 13] ^= 1
 open(sys.argv[1], "wb").write(d)' www/by-pss-bad.ocsp
+# resign IN OUT KEY HASH,MGF1-HASH,SALT | pkcs1: the answer www/IN.ocsp with its tbsResponseData
+# signed again by KEY (Python cryptography, which loads an id-RSASSA-PSS key without its
+# parameters, so that it signs what OpenSSL refuses to with that key) with those RSASSA-PSS
+# parameters, or PKCS#1 v1.5 with SHA-256, into www/OUT.ocsp; the signatureAlgorithm says so,
+# the responder's certificates stay. Each DER length is computed by Python, none by our code.
+resign() {
+  python3 - "$@" <<'PY'
+import sys
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
+src, out, keyfile, how = sys.argv[1:5]
+def tlv(d, i):  # the TLV at i: where its value starts, where it ends
+    n, at = d[i + 1], i + 2
+    if n & 0x80:
+        n, at = int.from_bytes(d[at:at + (n & 0x7f)], "big"), at + (n & 0x7f)
+    return at, at + n
+def enc(tag, v):
+    n = len(v)
+    if n < 0x80:
+        return bytes([tag, n]) + v
+    b = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(b)]) + b + v
+oids = {"sha1": "2b0e03021a", "sha256": "608648016503040201", "sha512": "608648016503040203",
+        "mgf1": "2a864886f70d010108", "pss": "2a864886f70d01010a", "sha256rsa": "2a864886f70d01010b"}
+algs = {"sha1": hashes.SHA1, "sha256": hashes.SHA256, "sha512": hashes.SHA512}
+def alg(name, params=b""):
+    return enc(0x30, enc(0x06, bytes.fromhex(oids[name])) + params)
+d = open("www/%s.ocsp" % src, "rb").read()
+resp, _ = tlv(d, 0)                      # OCSPResponse
+_, status_end = tlv(d, resp)             # responseStatus
+rb, _ = tlv(d, tlv(d, status_end)[0])    # [0] EXPLICIT ResponseBytes
+_, type_end = tlv(d, rb)                 # responseType
+basic, basic_end = tlv(d, type_end)      # OCTET STRING { BasicOCSPResponse }
+tbs, _ = tlv(d, basic)
+_, tbs_end = tlv(d, tbs)
+_, alg_end = tlv(d, tbs_end)
+_, sig_end = tlv(d, alg_end)
+data = d[tbs:tbs_end]
+key = serialization.load_pem_private_key(open(keyfile, "rb").read(), None)
+if how == "pkcs1":
+    algorithm, sig = alg("sha256rsa", b"\x05\x00"), key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+else:
+    md, mgf, salt = how.split(",")
+    salt = int(salt)
+    params = enc(0xa0, alg(md)) + enc(0xa1, alg("mgf1", alg(mgf))) + \
+        enc(0xa2, enc(0x02, salt.to_bytes(salt.bit_length() // 8 + 1, "big")))
+    algorithm = alg("pss", enc(0x30, params))
+    sig = key.sign(data, padding.PSS(mgf=padding.MGF1(algs[mgf]()), salt_length=salt), algs[md]())
+inner = enc(0x30, data + algorithm + enc(0x03, b"\0" + sig) + d[sig_end:basic_end])
+body = d[resp:status_end] + enc(0xa0, enc(0x30, d[rb:type_end] + enc(0x04, inner)))
+open("www/%s.ocsp" % out, "wb").write(enc(0x30, body))
+PY
+}
+# pkca: a CA whose own key is id-RSASSA-PSS with parameters: SHA-256, MGF1 over SHA-1 (OpenSSL's
+# default when only the hash is given) and a salt of at least 32 octets (RFC 4055 §3.3: it signs
+# only so). GnuTLS 3.7.9 verifies an OCSP signature with MGF1 over the signature's hash and the
+# key's salt length, whatever the signatureAlgorithm says: it refuses pkca's own answers
+# (pk-own...) and accepts a SHA-256 one with MGF1 over SHA-256 (pk-mgf256), outside the key's
+# parameters. Each answer is about its own end entity pk-X, at the URL pk-X.
+openssl genpkey -algorithm RSA-PSS -pkeyopt rsa_keygen_bits:2048 -pkeyopt rsa_pss_keygen_md:sha256 \
+  -pkeyopt rsa_pss_keygen_saltlen:32 -out pkca.key 2>/dev/null
+openssl req -x509 -key pkca.key -out pkca.pem -subj /CN=rev40-pss-key-root -days 365 \
+  -addext basicConstraints=critical,CA:true -addext keyUsage=critical,keyCertSign,cRLSign \
+  -addext subjectKeyIdentifier=hash 2>/dev/null
+n=7000
+pk() {  # NAME: pkca's end entity NAME, its OCSP URL $u/NAME
+  n=$((n + 1))
+  issue pkca $1 $n 30 "$ee\nauthorityInfoAccess=OCSP;URI:$u/$1"
+}
+# Within the key's parameters: its own, the maximum salt, a "revoked" answer, and one re-signed
+# by Python within them (sha256, MGF1 over SHA-1, salt 40: the re-signing itself is right).
+for c in pk-own pk-max pk-revoked pk-resigned pk-mgf256 pk-salt20 pk-sha512 pk-pkcs1; do pk $c; done
+respond pk-own pkca pk-own pkca
+respond pk-max pkca pk-max pkca -rsigopt rsa_pss_saltlen:max
+revoked=241201000000Z,keyCompromise
+respond pk-revoked pkca pk-revoked pkca
+revoked=
+for c in pk-resigned pk-mgf256 pk-salt20 pk-sha512 pk-pkcs1; do respond $c pkca $c pkca; done
+resign pk-resigned pk-resigned pkca.key sha256,sha1,40
+# Outside them (OpenSSL refuses to make these with pkca's key): MGF1 over SHA-256, a salt of 20,
+# SHA-512, PKCS#1 v1.5 (RFC 4055 §1.2).
+resign pk-mgf256 pk-mgf256 pkca.key sha256,sha256,32
+resign pk-salt20 pk-salt20 pkca.key sha256,sha1,20
+resign pk-sha512 pk-sha512 pkca.key sha512,sha1,64
+resign pk-pkcs1 pk-pkcs1 pkca.key pkcs1
+# A delegated responder with such a key (r-pk, certified by rca with PKCS#1 v1.5, which GnuTLS
+# verifies): its own answer (pk-by-r), and one re-signed with MGF1 over SHA-256 (pk-by-r-mgf256).
+openssl genpkey -algorithm RSA-PSS -pkeyopt rsa_keygen_bits:2048 -pkeyopt rsa_pss_keygen_md:sha256 \
+  -pkeyopt rsa_pss_keygen_saltlen:32 -out r-pk.key 2>/dev/null
+openssl req -new -key r-pk.key -subj /CN=r-pk -out r-pk.csr 2>/dev/null
+openssl x509 -req -in r-pk.csr -CA rca.pem -CAkey rca.key -set_serial 0x7101 -days 30 -extfile r-pss.ext -extensions x \
+  -out r-pk.pem 2>>openssl.log
+for c in pk-by-r pk-by-r-mgf256; do
+  n=$((n + 1))
+  issue rca $c $n 30 "$ee\nauthorityInfoAccess=OCSP;URI:$u/$c"
+  respond $c rca $c r-pk
+done
+resign pk-by-r-mgf256 pk-by-r-mgf256 r-pk.key sha256,sha256,32
+# Delegated responders certified by pkca (RSA keys answering with RSASSA-PSS): r-pkok within
+# pkca's parameters; r-pkbad outside them (MGF1 over SHA-256), signed with pkca's key as plain
+# RSA under the twin pkca-plain (pkca's name, rsaEncryption), as OpenSSL will not otherwise.
+python3 -c 'from cryptography.hazmat.primitives import serialization as s
+k = s.load_pem_private_key(open("pkca.key", "rb").read(), None)
+open("pkca-plain.key", "wb").write(k.private_bytes(s.Encoding.PEM, s.PrivateFormat.TraditionalOpenSSL, s.NoEncryption()))'
+openssl req -x509 -key pkca-plain.key -out pkca-plain.pem -subj /CN=rev40-pss-key-root -days 365 \
+  -addext basicConstraints=critical,CA:true -addext keyUsage=critical,keyCertSign,cRLSign \
+  -addext subjectKeyIdentifier=hash 2>/dev/null
+rsakey() { openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out $1.key 2>/dev/null; }
+for r in r-pkok r-pkbad; do
+  rsakey $r; openssl req -new -key $r.key -subj /CN=$r -out $r.csr 2>/dev/null
+done
+openssl x509 -req -in r-pkok.csr -CA pkca.pem -CAkey pkca.key -set_serial 0x7201 -days 30 -extfile r-pss.ext \
+  -extensions x -out r-pkok.pem 2>>openssl.log
+openssl x509 -req -in r-pkbad.csr -CA pkca-plain.pem -CAkey pkca-plain.key -set_serial 0x7202 -days 30 \
+  -extfile r-pss.ext -extensions x -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:32 -sigopt rsa_mgf1_md:sha256 \
+  -out r-pkbad.pem 2>>openssl.log
+for r in pkok pkbad; do
+  pk pk-by-$r
+  respond pk-by-$r pkca pk-by-$r r-$r -rsigopt rsa_padding_mode:pss -rsigopt rsa_pss_saltlen:32
+done
+# r-pkec: an EC responder certified by pkca within its parameters (a signature GnuTLS does not
+# verify: MGF1 over SHA-1), answering with ECDSA.
+issue pkca r-pkec 7203 30 "$rsp$nocheck"
+pk pk-by-pkec
+respond pk-by-pkec pkca pk-by-pkec r-pkec
 # ca.crl revokes r-revoked (openssl ca -gencrl from a database written here)
 mkdir -p db; printf 'R\t301231000000Z\t241201000000Z,keyCompromise\t2003\tunknown\t/CN=r-revoked\n' > db/index.txt
 echo 01 > db/crlnumber
@@ -166,7 +296,8 @@ struct Pki {
     {
         std::vector<Certificate> anchors;
         anchors.push_back(cert("ca"));
-        anchors.push_back(cert("rca"));  // for by-pss, by-pss-bad
+        anchors.push_back(cert("rca"));   // for by-pss, by-pss-bad, pk-by-r...
+        anchors.push_back(cert("pkca"));  // for pk-...
         OnlineRevocationConfig online;
         online.limits.connect_timeout = std::chrono::milliseconds(1000);
         online.limits.timeout = timeout;
@@ -189,6 +320,7 @@ using test::notes;
 class RevocationResponderTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(RevocationResponderTest);
     CPPUNIT_TEST(responses_table);
+    CPPUNIT_TEST(pss_key_responders);
     CPPUNIT_TEST(crl_without_next_update);
     CPPUNIT_TEST(time_budget);
     CPPUNIT_TEST_SUITE_END();
@@ -223,7 +355,9 @@ public:
             // not at a time after the responder expired, whatever the wall clock says.
             {"by-expiring", 0, true, "good by OCSP"},
             {"by-expiring", 36 * 3600, false, "responder certificate 'CN=r-expiring' expired"},
-            {"by-noeku", 0, false, "response signature not accepted"},
+            // GnuTLS refuses r-noeku's answer; its signature is r-noeku's
+            // (response_verifies_beyond_gnutls), its certificate lacks the usage (responder_problem).
+            {"by-noeku", 0, false, "responder certificate 'CN=r-noeku' lacks the OCSPSigning extended key usage"},
             {"by-twin", 0, false, "response signature not accepted"},
             // RSASSA-PSS with the "max" salt, in the responder's certificate and its answer.
             {"by-pss", 0, true, "good by OCSP"},
@@ -241,6 +375,51 @@ public:
         const auto soft = p.store(Revocation::SoftFail)->validate(p.cert("by-revoked"), {}, now,
                                                                   Purpose::EmailProtection);
         CPPUNIT_ASSERT_MESSAGE(notes(soft), soft.valid() && mentions(soft, "unknown (soft-fail)"));
+    }
+
+    // Answers signed by an id-RSASSA-PSS key with parameters (RFC 4055 §3.3): pkca's own, or a
+    // delegated responder's (r-pk), count within the key's parameters and are no answer outside
+    // them, whether GnuTLS verifies them or not (hard-fail: never good). Until 2026-12-05 the
+    // answers with MGF1 over SHA-256 (pk-mgf256, pk-by-r-mgf256) were good: GnuTLS 3.7.9
+    // verifies them (MGF1 over the signature's hash, whatever the key allows) and its answer
+    // stood. The salt of 20, SHA-512 and PKCS#1 v1.5 GnuTLS refuses itself, and so did our
+    // check after it. A delegated responder's certificate signed by pkca outside its key's
+    // parameters (r-pkbad) does not speak for pkca: GnuTLS accepts that certificate's
+    // signature, signed_by (responder_problem) refuses it. Until 2026-12-05 r-pkec's answer
+    // (ECDSA, its certificate signed within pkca's parameters, which GnuTLS does not verify) was
+    // refused: only an RSASSA-PSS answer was checked again when GnuTLS refused.
+    void pss_key_responders()
+    {
+        const auto& p = fixture();
+        const std::time_t now = std::time(nullptr);
+        const struct {
+            const char* name;
+            bool good;
+            const char* text;
+        } cases[] = {
+            {"pk-own", true, "good by OCSP"},
+            {"pk-max", true, "good by OCSP"},
+            {"pk-resigned", true, "good by OCSP"},
+            {"pk-by-r", true, "good by OCSP"},
+            {"pk-by-pkok", true, "good by OCSP"},
+            {"pk-by-pkec", true, "good by OCSP"},
+            {"pk-mgf256", false, "not made within its signer's id-RSASSA-PSS key parameters"},
+            {"pk-salt20", false, "response signature not accepted"},
+            {"pk-sha512", false, "response signature not accepted"},
+            {"pk-pkcs1", false, "response signature not accepted"},
+            {"pk-by-r-mgf256", false, "not made within its signer's id-RSASSA-PSS key parameters"},
+            {"pk-by-pkbad", false, "responder certificate 'CN=r-pkbad' is not issued by the certificate's issuer"},
+        };
+        for (const auto& c : cases) {
+            const auto r = p.store(Revocation::HardFail)->validate(p.cert(c.name), {}, now, Purpose::EmailProtection);
+            const std::string msg = std::string(c.name) + ": " + notes(r);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(msg, c.good, r.valid());
+            if (!c.good) CPPUNIT_ASSERT_MESSAGE(msg, r.has(Problem::RevocationUnknown) && r.problems.size() == 1);
+            CPPUNIT_ASSERT_MESSAGE(msg, mentions(r, c.text));
+        }
+        const auto revoked = p.store(Revocation::HardFail)->validate(p.cert("pk-revoked"), {}, now,
+                                                                     Purpose::EmailProtection);
+        CPPUNIT_ASSERT_MESSAGE(notes(revoked), !revoked.valid() && revoked.has(Problem::Revoked));
     }
 
     // A fetched CRL without nextUpdate settles a status for a day after its thisUpdate, and is
