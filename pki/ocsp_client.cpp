@@ -54,6 +54,24 @@ bool response_verifies_beyond_gnutls(gnutls_ocsp_resp_t resp, const Certificate&
     return ocsp_pss_signature_verifies(ByteView(basic.d.data, basic.d.size), delegated ? *delegated : issuer);
 }
 
+// GnuTLS's refusal of a response's signature (gnutls_ocsp_verify_reason_t bits) in words.
+std::string ocsp_verify_reasons(unsigned verify)
+{
+    static constexpr std::pair<unsigned, const char*> kReasons[] = {
+        {GNUTLS_OCSP_VERIFY_SIGNER_NOT_FOUND, "signer not found"},
+        {GNUTLS_OCSP_VERIFY_SIGNER_KEYUSAGE_ERROR, "signer lacks the OCSPSigning key usage"},
+        {GNUTLS_OCSP_VERIFY_UNTRUSTED_SIGNER, "untrusted signer"},
+        {GNUTLS_OCSP_VERIFY_INSECURE_ALGORITHM, "insecure algorithm"},
+        {GNUTLS_OCSP_VERIFY_SIGNATURE_FAILURE, "bad signature"},
+        {GNUTLS_OCSP_VERIFY_CERT_NOT_ACTIVATED, "signer not yet valid"},
+        {GNUTLS_OCSP_VERIFY_CERT_EXPIRED, "signer expired"},
+    };
+    std::string out;
+    for (const auto& [bit, text] : kReasons)
+        if (verify & bit) out += (out.empty() ? "" : ", ") + std::string(text);
+    return out.empty() ? "reason " + std::to_string(verify) : out;
+}
+
 // Why the response's signature is not its signer's, or nullopt when it is. GnuTLS's answer
 // stands unless its signer's key is id-RSASSA-PSS: GnuTLS 3.7.9 verifies an OCSP signature by
 // such a key with MGF1 over the signature's hash and the key's salt length, and so takes
@@ -65,15 +83,15 @@ bool response_verifies_beyond_gnutls(gnutls_ocsp_resp_t resp, const Certificate&
 std::optional<std::string> signature_problem(gnutls_ocsp_resp_t resp, const Certificate& issuer)
 {
     unsigned verify = 0;
-    const bool by_gnutls =
-        gnutls_ocsp_resp_verify_direct(resp, issuer.get(), &verify, GNUTLS_VERIFY_DISABLE_TIME_CHECKS) >= 0 &&
-        verify == 0;
+    const int rc = gnutls_ocsp_resp_verify_direct(resp, issuer.get(), &verify, GNUTLS_VERIFY_DISABLE_TIME_CHECKS);
+    const bool by_gnutls = rc >= 0 && verify == 0;
     const auto delegated = delegated_responder(resp, issuer);
     const bool pss_key = rsassa_pss_key(delegated ? *delegated : issuer);
     if (by_gnutls && !pss_key) return std::nullopt;
     if (response_verifies_beyond_gnutls(resp, issuer, delegated)) return std::nullopt;
     if (by_gnutls) return std::string("not made within its signer's id-RSASSA-PSS key parameters");
-    return "reason " + std::to_string(verify);
+    if (rc < 0) return std::string("not verifiable: ") + gnutls_strerror(rc);
+    return ocsp_verify_reasons(verify);
 }
 
 std::string serial_hex(const Certificate& c)
