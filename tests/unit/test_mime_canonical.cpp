@@ -34,6 +34,7 @@ class MimeCanonicalTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(hostile_nested_headers_keep_size_and_line_ends);
     CPPUNIT_TEST(value_closer_table);
     CPPUNIT_TEST(canonical_long_lines);
+    CPPUNIT_TEST(requote_keeps_equals_signs_that_escape_nothing);
     CPPUNIT_TEST(canonical_binary_garbage_and_empty);
     CPPUNIT_TEST(canonical_unterminated_and_missing_close);
     CPPUNIT_TEST(canonical_chunking_independent);
@@ -514,6 +515,35 @@ public:
                             requoted.substr(requoted.find("\r\n\r\n") + 4)));
         // In short lines both stay as they are.
         CPPUNIT_ASSERT(plan_part(scan(b64top, tool("base64 -w76", payload)).root).treatment == Treatment::Copy);
+    }
+
+    // A quoted-printable part re-encoded for its over-long line must keep what a careless
+    // encoder left in it: an '=' before a blank or a tab ("x = y", common in mislabelled
+    // text), before non-hex, lower-case hex. RFC 2045 §6.7 note (1): such an '=' is text, and
+    // so is what follows it. The decoder took "=" plus blanks for the padding of a soft break
+    // and dropped the blanks when text came after them ("x =y"): signed content changed.
+    // Found by tests/integration/test_sign_shapes.sh (shape 37), 2026-12-05.
+    void requote_keeps_equals_signs_that_escape_nothing()
+    {
+        const std::vector<HeaderField> top = {{"Content-Type", "text/plain; charset=utf-8"},
+                                              {"Content-Transfer-Encoding", "quoted-printable"}};
+        const std::string perl_decode = "perl -MMIME::QuotedPrint -0777 -ne 'print decode_qp($_)'";
+        for (const std::string sloppy : {"x = y", "x =  y", "a =\tb", "=ZZ", "caf=c3=a9", "end =  \nnext",
+                                         "x =\t \ty", "= "}) {
+            // The content as SMTP carries it (CRLF), decoded by a decoder not ours.
+            const std::string expected =
+                tool(perl_decode, std::string(1200, 'q') + "\r\n" + lf_to_crlf(sloppy) + "\r\nlast\r\n");
+            for (const char* eol : {"\n", "\r\n"}) {
+                std::string line2 = sloppy;
+                if (std::string(eol) == "\r\n") line2 = lf_to_crlf(sloppy);
+                const std::string body = std::string(1200, 'q') + eol + line2 + eol + "last" + eol;
+                CPPUNIT_ASSERT(plan_part(scan(top, body).root).treatment == Treatment::Requote);
+                const std::string out = canonical(top, body);
+                CPPUNIT_ASSERT(is_clean(out));
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(sloppy, expected,
+                                             tool(perl_decode, out.substr(out.find("\r\n\r\n") + 4)));
+            }
+        }
     }
 
     void canonical_binary_garbage_and_empty()
