@@ -35,6 +35,7 @@ class MimeCanonicalTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(value_closer_table);
     CPPUNIT_TEST(canonical_long_lines);
     CPPUNIT_TEST(requote_keeps_equals_signs_that_escape_nothing);
+    CPPUNIT_TEST(requote_quoted_printable_holding_8bit_octets);
     CPPUNIT_TEST(canonical_binary_garbage_and_empty);
     CPPUNIT_TEST(canonical_unterminated_and_missing_close);
     CPPUNIT_TEST(canonical_chunking_independent);
@@ -544,6 +545,34 @@ public:
                                              tool(perl_decode, out.substr(out.find("\r\n\r\n") + 4)));
             }
         }
+    }
+
+    // Text labelled quoted-printable whose 8-bit octets were left raw (mailers that label
+    // UTF-8 text quoted-printable without encoding it): decoded and encoded again like a part
+    // with over-long lines, so that the signed entity is 7-bit and a relay to a 7-bit hop has
+    // nothing to convert (RFC 8551 §3.1.2, §3.1.3). It was copied with its raw octets, nested
+    // parts the same. Found by tests/integration/test_sign_shapes.sh (labels), 2026-12-05.
+    void requote_quoted_printable_holding_8bit_octets()
+    {
+        const std::string perl_decode = "perl -MMIME::QuotedPrint -0777 -ne 'print decode_qp($_)'";
+        const std::string text =
+            std::string("Gr\xc3\xbc\xc3\x9f""e =C3=A9 a=3Db soft=\nbroken, raw NUL ") + '\0' + " and Latin-1 \xe9\n";
+        const std::vector<HeaderField> top = {{"Content-Type", "text/plain; charset=utf-8"},
+                                              {"Content-Transfer-Encoding", "quoted-printable"}};
+        CPPUNIT_ASSERT(plan_part(scan(top, text).root).treatment == Treatment::Requote);
+        const std::string out = canonical(top, text);
+        CPPUNIT_ASSERT(is_clean(out));
+        CPPUNIT_ASSERT(out.find("Content-Transfer-Encoding: quoted-printable\r\n\r\n") != std::string::npos);
+        CPPUNIT_ASSERT_EQUAL(tool(perl_decode, lf_to_crlf(text)),
+                             tool(perl_decode, out.substr(out.find("\r\n\r\n") + 4)));
+        const std::vector<HeaderField> mixed = {{"Content-Type", "multipart/mixed; boundary=b"}};
+        const std::string nested = "--b\nContent-Type: text/plain; charset=utf-8\n"
+                                   "Content-Transfer-Encoding: quoted-printable\n\n" + text + "--b--\n";
+        const std::string nested_out = canonical(mixed, nested);
+        CPPUNIT_ASSERT(is_clean(nested_out));
+        CPPUNIT_ASSERT(output_is_7bit(scan(mixed, nested).root));
+        // Plain 7-bit quoted-printable in short lines is still copied as it is.
+        CPPUNIT_ASSERT(plan_part(scan(top, "caf=C3=A9 =\nnext\n").root).treatment == Treatment::Copy);
     }
 
     void canonical_binary_garbage_and_empty()
