@@ -36,7 +36,7 @@ FEATURES = [
     "empty-part", "empty-body", "folded-headers", "rfc2047", "rfc2231", "missing-close",
     "eol-lf", "eol-mixed", "qp-long-line", "odd-boundary", "delimiter-padding", "cte-spelling",
     "digest", "rfc822-top", "raw-8bit-param", "long-preamble-line", "lone-cr", "nul-in-7bit",
-    "qp-sloppy", "composite-cte", "no-mime", "unquoted-boundary",
+    "qp-sloppy", "composite-cte", "no-mime", "unquoted-boundary", "qp-raw-8bit",
 ]
 
 WORDS = ("invoice quarterly figures attached meeting agenda please review the draft before "
@@ -224,6 +224,8 @@ def leaf_text(shape, html=False):
         cte = "cte-7bit"
     if shape.forced == "qp-sloppy" and "leaf-forced" not in shape.features:
         cte = "qp-long-line"
+    if shape.forced == "qp-raw-8bit" and "leaf-forced" not in shape.features:
+        cte = "cte-qp"
     shape.features.add("leaf-forced")
     shape.features.add(cte)
     n = rng.randint(3, 12)
@@ -276,6 +278,8 @@ def leaf_text(shape, html=False):
         body = qp_encode(data.rstrip(b"\n"), long_line=cte == "qp-long-line")
         if shape.want("qp-sloppy", 0.1):
             body[0] += SLOPPY_QP
+        if shape.want("qp-raw-8bit", 0.05):  # labelled quoted-printable, 8-bit text left raw
+            body[0] += " Grüße, naïve".encode("utf-8")
         if cte == "cte-qp" and rng.random() < 0.5:  # transport padding after a soft break
             body = [l + b"  " if l.endswith(b"=") else l for l in body]
         return Leaf(header, body)
@@ -798,8 +802,9 @@ def is_utf8(b):
 
 def label_lies(entity, out, depth=0, where="0", default="text/plain"):
     """Parts of the signed entity whose Content-Transfer-Encoding says 7bit (or nothing) over a
-    body that is not 7bit: 8-bit octets, NULs, lines over 998 octets. A relay that believes
-    the label would pass such a body unconverted to a 7-bit hop."""
+    body that is not 7bit (8-bit octets, NULs, lines over 998 octets): a relay that believes
+    the label would pass it unconverted to a 7-bit hop. And leaves whose body is not 7bit,
+    whatever the label: each one could have been re-encoded before signing."""
     if depth > MAX_DEPTH:
         raise ValueError("nesting too deep")
     fields, body = split_header(entity)
@@ -807,10 +812,14 @@ def label_lies(entity, out, depth=0, where="0", default="text/plain"):
     cte = next((re.sub(r"\([^()]*\)", "", unfold(v).decode("latin-1")).strip().lower() for n, v in fields
                 if n == "content-transfer-encoding"), "7bit")
     mtype, params = parse_params(ct) if ct is not None else (default, {})
-    if cte == "7bit":
-        longest = max((len(l) for l in re.split(rb"\r\n|\n", body)), default=0)
-        if any(c > 0x7F or c == 0 for c in body) or longest > 998:
-            out.append("%s %s labelled 7bit holds 8-bit octets, NULs or long lines" % (where, mtype))
+    longest = max((len(l) for l in re.split(rb"\r\n|\n", body)), default=0)
+    dirty = any(c > 0x7F or c == 0 for c in body) or longest > 998
+    if cte == "7bit" and dirty:
+        out.append("%s %s labelled 7bit holds 8-bit octets, NULs or long lines" % (where, mtype))
+    composite = (mtype.startswith("multipart/") and "boundary" in params) or \
+        (mtype in ("message/rfc822", "message/global") and cte in ("7bit", "8bit", "binary"))
+    if not composite and dirty:  # any leaf body can be re-encoded, whatever its label says
+        out.append("%s %s body (%s) left with 8-bit octets, NULs or long lines" % (where, mtype, cte))
     if mtype.startswith("multipart/") and "boundary" in params:
         inner = "message/rfc822" if mtype == "multipart/digest" else "text/plain"
         for i, part in enumerate(split_multipart(body, params["boundary"].encode("latin-1"))):

@@ -17,7 +17,8 @@
 #              8-bit octets outside any leaf body (a preamble, a raw UTF-8 parameter: no
 #              transfer encoding may re-encode them)
 #   labels     no part of the signed entity says 7bit (or nothing) over 8-bit octets, NULs or
-#              long lines (multiparts and message/rfc822 relabelled after their leaves)
+#              long lines (multiparts and message/rfc822 relabelled after their leaves), and no
+#              leaf body holds them under any label (every leaf can be re-encoded)
 # SSM_SHAPES=N sets the number of messages (default 60: 70 s on an idle 2-core machine, about
 # 3 minutes beside a build).
 . "$(dirname "$0")/lib.sh"
