@@ -94,7 +94,14 @@ while read -r name sender; do
   cp "$entity" "$WORK/out/$name.entity"
   printf '%s %s %s %s %s\n' "$name" "$in" "$WORK/out/$name.entity" "$out" "$shapes/$base.json" >>"$WORK/compare.list"
 done <"$WORK/index"
-# meaning, transport, labels (and missing-close-kept) for every signed message, one Python run.
-python3 "$SSM_SRCDIR/tests/integration/make_mime_shapes.py" check "$WORK/compare.list" 2>"$WORK/compare.err"
+# meaning, transport, labels (and missing-close-kept) for every signed message, one Python run
+# whose result lines go through pass/fail, so that a failure sets this script's exit status.
+while IFS= read -r line; do
+  case $line in
+    "PASS: "*) pass "${line#PASS: }" ;;
+    "FAIL: "*) line=${line#FAIL: }; fail "${line%%: *}" "${line#*: }" ;;
+    *) fail shapes-compare "unexpected output: $line" ;;
+  esac
+done < <(python3 "$SSM_SRCDIR/tests/integration/make_mime_shapes.py" check "$WORK/compare.list" 2>"$WORK/compare.err")
 [ -s "$WORK/compare.err" ] && fail shapes-compare "$(tail -n 3 "$WORK/compare.err" | tr '\n' ' ')"
 note "$N shapes in $((SECONDS - T0)) s"
