@@ -1,7 +1,8 @@
 #!/bin/bash
 # Outbound signing over generated MIME shapes (tests/integration/make_mime_shapes.py: nesting,
 # every transfer encoding, CRLF/LF/mixed line ends, long lines, preambles, prefix boundaries,
-# empty parts, RFC 2047/2231 fields, a missing close delimiter). Each message is signed offline
+# empty parts, RFC 2047/2231 fields; malformed: a missing close delimiter, a header line over
+# 998 octets without blanks). Each message is signed offline
 # by `ssmctl process` (the milter's own pipeline) with a key on a SoftHSM token: detached, and
 # opaque for every 4th; alice's RSA key (PKCS#1 v1.5), bob's ECDSA P-256 key, carol's RSA key
 # with RSASSA-PSS. Checks per message:
@@ -15,7 +16,8 @@
 #              header fields outside the signed entity are kept
 #   transport  no bare CR or LF, no line over 998 octets, 7-bit clean unless the input held
 #              8-bit octets outside any leaf body (a preamble, a raw UTF-8 parameter: no
-#              transfer encoding may re-encode them)
+#              transfer encoding may re-encode them). Malformed: a header line over 998 octets
+#              with no blank to fold at is signed as it came, and must be kept verbatim.
 #   labels     no part of the signed entity says 7bit (or nothing) over 8-bit octets, NULs or
 #              long lines (multiparts and message/rfc822 relabelled after their leaves), and no
 #              leaf body holds them under any label (every leaf can be re-encoded)
