@@ -3,13 +3,16 @@
 #   make_mime_shapes.py generate DIR [N]    writes DIR/shape-NN.eml and DIR/shape-NN.json
 #   make_mime_shapes.py check LIST          compares input and signed output, PASS/FAIL lines
 # `generate` is deterministic (seed i makes message i; no clock, no os randomness): nesting of
-# multipart/mixed, /alternative, /related and message/rfc822 (0-3 levels), text/plain and
-# text/html leaves and a PDF-ish binary, in every transfer encoding mailers write (7bit, 8bit
-# UTF-8 and Latin-1, quoted-printable with soft breaks and trailing blanks, base64 in 76, 64
-# and one unbroken line, binary, none), CRLF, LF and mixed line ends, lines over 998 octets,
-# preamble and epilogue text (also 8-bit), boundaries that are prefixes of each other, empty
-# parts, folded header fields with RFC 2047 words and RFC 2231 parameters, and a missing close
-# delimiter. One function per feature; the seed picks and combines them.
+# multipart/mixed, /alternative, /related, /digest and message/rfc822 (0-3 levels), text/plain
+# and text/html leaves, a PDF-ish binary and images, in every transfer encoding mailers write
+# (7bit, 8bit UTF-8 and Latin-1, quoted-printable with soft breaks, trailing blanks and careless
+# '=' or raw 8-bit octets, base64 in 76, 64 and one unbroken line, binary, none, labels in odd
+# spellings), CRLF, LF and mixed line ends, lone CRs and NULs, lines over 998 octets, preamble
+# and epilogue text (also 8-bit), boundaries that are prefixes of each other or hold spaces,
+# padding after delimiters, empty parts, folded header fields with RFC 2047 words and RFC 2231
+# parameters, labels on composites, a message without MIME fields; malformed: a missing close
+# delimiter, a header line over 998 octets with no blank. One function per feature; the seed
+# picks and combines them, and the manifest (shape-NN.json) says what the checks may expect.
 # `check` reads what it compares as untrusted bytes (our own output): its small MIME reader
 # never trusts a length and bounds its recursion.
 import base64
@@ -28,7 +31,7 @@ SENDERS = [
 ]
 
 # Every message forces one of these (message i: FEATURES[i % len]), the seed adds others, so
-# that each appears in 60 messages whatever the random choices.
+# that each appears in the default 60 messages whatever the random choices.
 FEATURES = [
     "depth0", "depth1", "depth2", "depth3", "rfc822", "cte-7bit", "cte-8bit-utf8",
     "cte-8bit-latin1", "cte-qp", "cte-b64-76", "cte-b64-64", "cte-b64-oneline", "cte-binary",
