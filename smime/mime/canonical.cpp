@@ -112,10 +112,15 @@ PartPlan plan_part(const Part& p)
     // Already encoded, but in lines no transport carries (RFC 5322 §2.1.1: 998 octets; some
     // mailers write a whole base64 attachment as one line): base64 text is wrapped again,
     // quoted-printable decoded and encoded again, or an MTA would break the lines after
-    // signing and the signature with them. The decoded content stays the same.
-    if (p.header_complete && p.body_begin != p.end && p.body.longest_line > 998 && !must_not_encode(p)) {
-        if (p.transfer_encoding == "base64") plan.treatment = Treatment::Rewrap;
-        if (p.transfer_encoding == "quoted-printable") plan.treatment = Treatment::Requote;
+    // signing and the signature with them. Quoted-printable that holds raw 8-bit octets or
+    // NULs (text labelled quoted-printable but never encoded) is encoded again too, so that
+    // the signed entity is 7-bit (RFC 8551 §3.1.2, §3.1.3); the decoder passes such octets
+    // through, as readers do. The decoded content stays the same.
+    if (p.header_complete && p.body_begin != p.end && !must_not_encode(p)) {
+        const bool long_lines = p.body.longest_line > 998;
+        if (p.transfer_encoding == "base64" && long_lines) plan.treatment = Treatment::Rewrap;
+        if (p.transfer_encoding == "quoted-printable" && (long_lines || !p.body.seven_bit_clean()))
+            plan.treatment = Treatment::Requote;
         if (plan.treatment != Treatment::Copy) return plan;
     }
     // Nothing to encode, an encoding we must not touch, or one we do not know.

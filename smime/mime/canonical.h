@@ -20,7 +20,8 @@ enum class Treatment {
     QuotedPrintable,  // text re-encoded
     Base64,           // anything else (and text holding NULs) re-encoded
     Rewrap,           // base64 with lines over 998 octets: its text in 76-character lines
-    Requote,          // quoted-printable with lines over 998 octets: decoded and encoded again
+    Requote,          // quoted-printable with lines over 998 octets, raw 8-bit octets or NULs:
+                      // decoded and encoded again
     Recurse,          // multipart/* and message/rfc822: children decided one by one
 };
 
@@ -36,7 +37,9 @@ struct PartPlan {
 //   holds NULs; everything else -> base64. Declared "binary" content is encoded byte for
 //   byte; other content is line-oriented by declaration, so its line ends become CRLF
 //   first (what SMTP would have carried).
-// - leaf already base64/quoted-printable, or with an encoding we do not know: copied.
+// - leaf already base64/quoted-printable, or with an encoding we do not know: copied; but
+//   base64 in lines over 998 octets is wrapped again, and quoted-printable with such lines
+//   or with raw 8-bit octets or NULs is decoded and encoded again (same content).
 // - multipart/*, message/rfc822, message/global (in 7bit/8bit/binary): recursed into,
 //   never encoded (RFC 2046 §5.1, §5.2.1 forbid it); their label is corrected to what the
 //   output really is (7bit after re-encoding the leaves; 8bit when, say, the embedded

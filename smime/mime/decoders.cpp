@@ -250,7 +250,8 @@ void QuotedPrintableDecoder::byte(std::uint8_t c)
         } else if (c == '\n') {
             m_state = State::Text;  // soft line break (LF line ends)
         } else if (is_space(c)) {
-            m_state = State::EqualsSpace;  // padding after a soft break
+            m_space.push_back(char(c));  // padding after a soft break, or text: see EqualsSpace
+            m_state = State::EqualsSpace;
         } else {
             m_out.put('=');
             m_state = State::Text;
@@ -268,13 +269,27 @@ void QuotedPrintableDecoder::byte(std::uint8_t c)
         m_out.put(m_hex);
         return byte(c);
     case State::EqualsSpace:
-        if (is_space(c)) return;
-        if (c == '\r') {
-            m_state = State::SoftCr;
-        } else if (c == '\n') {
-            m_state = State::Text;
-        } else {  // '=' then spaces inside a line: literal text after all
+        // The blanks are held (m_space) until the line shows what they are: before a line end
+        // the padding of a soft break, dropped; before text, text like the '=' ("x = y" from
+        // an encoder that left '=' alone): all of it is written, or re-encoding such a part
+        // (canonical.cpp, Requote) would change signed content. Beyond any legal line length
+        // they are no padding: written as text.
+        if (is_space(c)) {
+            if (m_space.size() < kMaxPendingSpace) {
+                m_space.push_back(char(c));
+                return;
+            }
             m_out.put('=');
+            flush_space();
+            m_state = State::Text;
+            return byte(c);
+        }
+        if (c == '\r' || c == '\n') {
+            m_space.clear();
+            m_state = c == '\r' ? State::SoftCr : State::Text;
+        } else {  // '=' then blanks inside a line: literal text after all
+            m_out.put('=');
+            flush_space();
             m_state = State::Text;
             byte(c);
         }

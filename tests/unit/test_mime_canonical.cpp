@@ -34,6 +34,8 @@ class MimeCanonicalTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(hostile_nested_headers_keep_size_and_line_ends);
     CPPUNIT_TEST(value_closer_table);
     CPPUNIT_TEST(canonical_long_lines);
+    CPPUNIT_TEST(requote_keeps_equals_signs_that_escape_nothing);
+    CPPUNIT_TEST(requote_quoted_printable_holding_8bit_octets);
     CPPUNIT_TEST(canonical_binary_garbage_and_empty);
     CPPUNIT_TEST(canonical_unterminated_and_missing_close);
     CPPUNIT_TEST(canonical_chunking_independent);
@@ -514,6 +516,63 @@ public:
                             requoted.substr(requoted.find("\r\n\r\n") + 4)));
         // In short lines both stay as they are.
         CPPUNIT_ASSERT(plan_part(scan(b64top, tool("base64 -w76", payload)).root).treatment == Treatment::Copy);
+    }
+
+    // A quoted-printable part re-encoded for its over-long line must keep what a careless
+    // encoder left in it: an '=' before a blank or a tab ("x = y", common in mislabelled
+    // text), before non-hex, lower-case hex. RFC 2045 §6.7 note (1): such an '=' is text, and
+    // so is what follows it. The decoder took "=" plus blanks for the padding of a soft break
+    // and dropped the blanks when text came after them ("x =y"): signed content changed.
+    // Found by tests/integration/test_sign_shapes.sh (shape 37), 2026-12-05.
+    void requote_keeps_equals_signs_that_escape_nothing()
+    {
+        const std::vector<HeaderField> top = {{"Content-Type", "text/plain; charset=utf-8"},
+                                              {"Content-Transfer-Encoding", "quoted-printable"}};
+        const std::string perl_decode = "perl -MMIME::QuotedPrint -0777 -ne 'print decode_qp($_)'";
+        for (const std::string sloppy : {"x = y", "x =  y", "a =\tb", "=ZZ", "caf=c3=a9", "end =  \nnext",
+                                         "x =\t \ty", "= "}) {
+            // The content as SMTP carries it (CRLF), decoded by a decoder not ours.
+            const std::string expected =
+                tool(perl_decode, std::string(1200, 'q') + "\r\n" + lf_to_crlf(sloppy) + "\r\nlast\r\n");
+            for (const char* eol : {"\n", "\r\n"}) {
+                std::string line2 = sloppy;
+                if (std::string(eol) == "\r\n") line2 = lf_to_crlf(sloppy);
+                const std::string body = std::string(1200, 'q') + eol + line2 + eol + "last" + eol;
+                CPPUNIT_ASSERT(plan_part(scan(top, body).root).treatment == Treatment::Requote);
+                const std::string out = canonical(top, body);
+                CPPUNIT_ASSERT(is_clean(out));
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(sloppy, expected,
+                                             tool(perl_decode, out.substr(out.find("\r\n\r\n") + 4)));
+            }
+        }
+    }
+
+    // Text labelled quoted-printable whose 8-bit octets were left raw (mailers that label
+    // UTF-8 text quoted-printable without encoding it): decoded and encoded again like a part
+    // with over-long lines, so that the signed entity is 7-bit and a relay to a 7-bit hop has
+    // nothing to convert (RFC 8551 §3.1.2, §3.1.3). It was copied with its raw octets, nested
+    // parts the same. Found by tests/integration/test_sign_shapes.sh (labels), 2026-12-05.
+    void requote_quoted_printable_holding_8bit_octets()
+    {
+        const std::string perl_decode = "perl -MMIME::QuotedPrint -0777 -ne 'print decode_qp($_)'";
+        const std::string text =
+            std::string("Gr\xc3\xbc\xc3\x9f""e =C3=A9 a=3Db soft=\nbroken, raw NUL ") + '\0' + " and Latin-1 \xe9\n";
+        const std::vector<HeaderField> top = {{"Content-Type", "text/plain; charset=utf-8"},
+                                              {"Content-Transfer-Encoding", "quoted-printable"}};
+        CPPUNIT_ASSERT(plan_part(scan(top, text).root).treatment == Treatment::Requote);
+        const std::string out = canonical(top, text);
+        CPPUNIT_ASSERT(is_clean(out));
+        CPPUNIT_ASSERT(out.find("Content-Transfer-Encoding: quoted-printable\r\n\r\n") != std::string::npos);
+        CPPUNIT_ASSERT_EQUAL(tool(perl_decode, lf_to_crlf(text)),
+                             tool(perl_decode, out.substr(out.find("\r\n\r\n") + 4)));
+        const std::vector<HeaderField> mixed = {{"Content-Type", "multipart/mixed; boundary=b"}};
+        const std::string nested = "--b\nContent-Type: text/plain; charset=utf-8\n"
+                                   "Content-Transfer-Encoding: quoted-printable\n\n" + text + "--b--\n";
+        const std::string nested_out = canonical(mixed, nested);
+        CPPUNIT_ASSERT(is_clean(nested_out));
+        CPPUNIT_ASSERT(output_is_7bit(scan(mixed, nested).root));
+        // Plain 7-bit quoted-printable in short lines is still copied as it is.
+        CPPUNIT_ASSERT(plan_part(scan(top, "caf=C3=A9 =\nnext\n").root).treatment == Treatment::Copy);
     }
 
     void canonical_binary_garbage_and_empty()
