@@ -38,8 +38,9 @@ std::optional<OutClass> declared_class(const std::string& cte)
 
 // Header blocks and a multipart's own lines (preamble, delimiters, epilogue) are written
 // through LongLineFolder, which keeps their lines within 998 octets, so only their octets
-// count. (A header line with no white space to fold at stays long; it is labelled as if
-// folded, since no label would carry it through SMTP intact either.)
+// count. (A header line with no white space to fold at stays long, for the reasons given in
+// line_folder.cpp; it is labelled as if folded, since no label would carry it through SMTP
+// intact either.)
 OutClass class_after_folding(const LineFacts& f)
 {
     if (f.has_nul) return OutClass::Binary;
@@ -115,12 +116,13 @@ PartPlan plan_part(const Part& p)
     // signing and the signature with them. Quoted-printable that holds raw 8-bit octets or
     // NULs (text labelled quoted-printable but never encoded) is encoded again too, so that
     // the signed entity is 7-bit (RFC 8551 §3.1.2, §3.1.3); the decoder passes such octets
-    // through, as readers do. The decoded content stays the same.
+    // through, as readers do. Base64 holding raw 8-bit octets or NULs (garbage a broken mailer
+    // or relay put in; outside the alphabet, so every decoder skips it) is written again
+    // without them, for the same reason. The decoded content stays the same.
     if (p.header_complete && p.body_begin != p.end && !must_not_encode(p)) {
-        const bool long_lines = p.body.longest_line > 998;
-        if (p.transfer_encoding == "base64" && long_lines) plan.treatment = Treatment::Rewrap;
-        if (p.transfer_encoding == "quoted-printable" && (long_lines || !p.body.seven_bit_clean()))
-            plan.treatment = Treatment::Requote;
+        const bool dirty = !p.body.seven_bit_clean();  // long lines, raw 8-bit octets or NULs
+        if (p.transfer_encoding == "base64" && dirty) plan.treatment = Treatment::Rewrap;
+        if (p.transfer_encoding == "quoted-printable" && dirty) plan.treatment = Treatment::Requote;
         if (plan.treatment != Treatment::Copy) return plan;
     }
     // Nothing to encode, an encoding we must not touch, or one we do not know.
@@ -146,9 +148,19 @@ bool output_is_7bit(const Part& part)
 
 namespace {
 
-// Base64 text in lines of 76 characters (RFC 2045 §6.8): white space and line ends dropped,
-// every other octet kept in order. Decoding ignores line breaks, so the content is the same
-// octets whether the text is valid base64 or not (nothing is decoded, nothing can fail).
+// Base64 text in lines of 76 characters (RFC 2045 §6.8). Only the alphabet and padding are
+// kept: white space, line ends and every other octet are dropped, since decoders ignore them
+// (RFC 2045 §6.8: "Any characters outside of the base64 alphabet are to be ignored"), and
+// raw 8-bit octets or NULs left in would make the signed entity 8-bit. Nothing is decoded,
+// nothing can fail.
+// An '=' is kept only where it is padding, as Python's binascii (non-strict) reads it: the
+// third or fourth character of a group ("QUI=", "QQ=="; the second '=' may come after other
+// dropped octets), whatever follows. A group's first or second character cannot be padding:
+// that '=' is dropped. A single '=' after two characters followed by a third one is not
+// padding either: Python reads on as if it were absent, and so does nettle (our
+// Base64Decoder) once it is gone (it refused it where it stood). Data after a closed padding
+// is kept with that padding: readers differ there (Python and OpenSSL stop, JavaMail and our
+// Base64BodyDecoder read on as a new piece), and each reads the output as it read the input.
 class Base64Rewrapper final : public ByteSink {
 public:
     explicit Base64Rewrapper(ByteSink& out) : m_out(out) {}
@@ -156,17 +168,48 @@ public:
     void write(ByteView data) override
     {
         for (const std::uint8_t c : data) {
-            if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
-            m_line.push_back(static_cast<char>(c));
-            if (m_line.size() == 76) flush();
+            if (is_base64_letter(c)) {
+                m_held_pad = false;  // "QQ=Q": that '=' was no padding
+                put(static_cast<char>(c));
+                m_in_group = (m_in_group + 1) % 4;
+            } else if (c == '=') {
+                equals();
+            }
         }
     }
     void finish()
     {
+        if (m_held_pad) put('=');  // "QQ=" at the end: truncated either way, kept as it came
+        m_held_pad = false;
         if (!m_line.empty()) flush();
     }
 
 private:
+    static bool is_base64_letter(std::uint8_t c)
+    {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+               c == '/';
+    }
+
+    void equals()
+    {
+        if (m_in_group == 3 || m_held_pad) {  // "QUI=", or "QQ==": the group closes
+            if (m_held_pad) put('=');
+            put('=');
+            m_held_pad = false;
+            m_in_group = 0;
+        } else if (m_in_group == 2) {
+            m_held_pad = true;  // padding only if another '=' comes before the next letter
+        }
+        // After 0 or 1 characters of a group: no padding, dropped.
+    }
+
+    void put(char c)
+    {
+        m_line.push_back(c);
+        if (m_line.size() == 76) flush();
+    }
+
     void flush()
     {
         m_line += "\r\n";
@@ -176,6 +219,8 @@ private:
 
     ByteSink& m_out;
     std::string m_line;
+    int m_in_group = 0;       // letters of the current 4-character group written
+    bool m_held_pad = false;  // a '=' after two letters, not yet known to be padding
 };
 
 void write_cte(ByteSink& out, const std::string& cte)

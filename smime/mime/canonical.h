@@ -19,7 +19,8 @@ enum class Treatment {
     Copy,             // bytes as they are, line ends made CRLF
     QuotedPrintable,  // text re-encoded
     Base64,           // anything else (and text holding NULs) re-encoded
-    Rewrap,           // base64 with lines over 998 octets: its text in 76-character lines
+    Rewrap,           // base64 with lines over 998 octets, raw 8-bit octets or NULs: its
+                      // alphabet and padding in 76-character lines, the rest dropped
     Requote,          // quoted-printable with lines over 998 octets, raw 8-bit octets or NULs:
                       // decoded and encoded again
     Recurse,          // multipart/* and message/rfc822: children decided one by one
@@ -38,8 +39,9 @@ struct PartPlan {
 //   byte; other content is line-oriented by declaration, so its line ends become CRLF
 //   first (what SMTP would have carried).
 // - leaf already base64/quoted-printable, or with an encoding we do not know: copied; but
-//   base64 in lines over 998 octets is wrapped again, and quoted-printable with such lines
-//   or with raw 8-bit octets or NULs is decoded and encoded again (same content).
+//   base64 in lines over 998 octets or holding raw 8-bit octets or NULs is wrapped again
+//   without what lies outside its alphabet, and quoted-printable with such lines or octets
+//   is decoded and encoded again (same content).
 // - multipart/*, message/rfc822, message/global (in 7bit/8bit/binary): recursed into,
 //   never encoded (RFC 2046 §5.1, §5.2.1 forbid it); their label is corrected to what the
 //   output really is (7bit after re-encoding the leaves; 8bit when, say, the embedded

@@ -114,6 +114,19 @@ void LongLineFolder::make_room()
         }
         // Header mode, nowhere to fold yet: the line stays long. Everything before a
         // trailing run of white space is written; the run may still become a fold point.
+        // Decided 2026-12-05 (a 1100-octet filename= without blanks; the sweep's
+        // "long-header-token"): kept verbatim, neither split nor refused.
+        // - Splitting a Content-Type/Content-Disposition parameter into RFC 2231 continuations
+        //   (name*0=, name*1=) needs the value read exactly as the recipient's reader reads it
+        //   (quoted-pairs, comments, raw 8-bit octets, a value already extended with a charset
+        //   or numbered; never boundary=: a reader that does not join continuations loses the
+        //   structure), in this streaming copy that holds no parser. Any difference changes
+        //   the name the recipient sees under a valid signature: worse than a failed one.
+        // - Refusing bounces a user's mail for an attachment's name.
+        // - Kept, it breaks only a detached signature, only behind a relay that breaks lines
+        //   over 998 octets (Postfix's smtp_line_length_limit), as the sender's own MTA would
+        //   have broken the unsigned line; an opaque signature carries it inside base64.
+        // Revisit with smime/mime/header's parameter parser if such names show up in practice.
         std::size_t keep_from = m_line.size();
         while (keep_from > 0 && is_wsp(m_line[keep_from - 1])) --keep_from;
         // Only white space held: kept while it can still be a fold point (after text), but

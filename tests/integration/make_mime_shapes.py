@@ -11,8 +11,9 @@
 # and epilogue text (also 8-bit), boundaries that are prefixes of each other or hold spaces,
 # padding after delimiters, empty parts, folded header fields with RFC 2047 words and RFC 2231
 # parameters, labels on composites, a message without MIME fields; malformed: a missing close
-# delimiter, a header line over 998 octets with no blank. One function per feature; the seed
-# picks and combines them, and the manifest (shape-NN.json) says what the checks may expect.
+# delimiter, a header line over 998 octets with no blank, base64 holding raw 8-bit octets and
+# NULs. One function per feature; the seed picks and combines them, and the manifest
+# (shape-NN.json) says what the checks may expect.
 # `check` reads what it compares as untrusted bytes (our own output): its small MIME reader
 # never trusts a length and bounds its recursion.
 import base64
@@ -40,7 +41,7 @@ FEATURES = [
     "eol-lf", "eol-mixed", "qp-long-line", "odd-boundary", "delimiter-padding", "cte-spelling",
     "digest", "rfc822-top", "raw-8bit-param", "long-preamble-line", "lone-cr", "nul-in-7bit",
     "qp-sloppy", "composite-cte", "no-mime", "unquoted-boundary", "qp-raw-8bit",
-    "long-header-token",
+    "long-header-token", "b64-garbage",
 ]
 
 WORDS = ("invoice quarterly figures attached meeting agenda please review the draft before "
@@ -145,6 +146,29 @@ def b64_lines(data, width):
     return [text[i:i + width] for i in range(0, len(text), width)] or [b""]
 
 
+def with_b64_garbage(shape, lines):
+    """Raw 8-bit octets and NULs among base64 lines (a broken mailer or a relay put them in):
+    outside the alphabet, skipped by every decoder (RFC 2045 §6.8), so the content is the same;
+    the signed entity must hold none of them (`transport`, `labels`) and decode to what Python
+    reads in the input (`base64`). Inside a line, at its ends, on a line of their own, inside
+    and after the final padding."""
+    rng = shape.aux
+    if shape.forced != "b64-garbage" and rng.random() >= 0.03:
+        return lines
+    shape.features.add("b64-garbage")
+    junk = lambda: bytes(rng.choice([0x00, 0x80, 0xa0, 0xc3, 0xe9, 0xff]) for _ in range(rng.randint(1, 3)))
+    out = list(lines)
+    for i in rng.sample(range(len(out)), min(len(out), 3)):
+        at = rng.randint(0, len(out[i]))
+        out[i] = out[i][:at] + junk() + out[i][at:]
+    out.insert(rng.randint(0, len(out)), junk())
+    last = out[-1]
+    if last.endswith(b"=="):
+        last = last[:-1] + junk() + last[-1:]
+    out[-1] = last + junk()
+    return out
+
+
 # --- header fields -----------------------------------------------------------------------------
 
 def rfc2047(text):
@@ -196,6 +220,8 @@ class Shape:
         self.index = index
         self.rng = random.Random(1000 + index)
         self.forced = FEATURES[index % len(FEATURES)]
+        # For features added later, so that adding one leaves the earlier choices as they were.
+        self.aux = random.Random(5000 + index)
         self.features = {self.forced}
         self.boundary_count = 0
 
@@ -230,6 +256,8 @@ def leaf_text(shape, html=False):
         cte = "qp-long-line"
     if shape.forced == "qp-raw-8bit" and "leaf-forced" not in shape.features:
         cte = "cte-qp"
+    if shape.forced == "b64-garbage" and "leaf-forced" not in shape.features:
+        cte = "cte-b64-76"
     shape.features.add("leaf-forced")
     shape.features.add(cte)
     n = rng.randint(3, 12)
@@ -291,7 +319,7 @@ def leaf_text(shape, html=False):
         width = {"cte-b64-76": 76, "cte-b64-64": 64, "cte-b64-oneline": 0}[cte]
         if width == 0 and len(data) < 1000:
             data = data * (1000 // max(len(data), 1) + 1)  # one line over 998 octets
-        return Leaf(header, b64_lines(data, width))
+        return Leaf(header, with_b64_garbage(shape, b64_lines(data, width)))
     if cte == "cte-binary":  # the CRLF line ends of text, taken as bytes
         return Leaf(header, data.replace(b"\n", b"\r\n"), raw=True)
     return Leaf(header, lines)
@@ -306,7 +334,8 @@ def leaf_pdf(shape):
     if shape.want("long-header-token", 0.02):
         # Malformed: a header line over 998 octets with no blank to fold at (RFC 5322 §2.1.1).
         # Defined result: signed with the line as it came (LongLineFolder folds only at blanks;
-        # splitting the value would change it); `transport` checks that it is kept verbatim.
+        # splitting the value would change it: line_folder.cpp says why); `transport` checks
+        # that it is kept verbatim.
         header.append('Content-Type: application/pdf; name="%s.pdf"' % ("x" * 1100))
         header.append("Content-Disposition: attachment")
     elif shape.want("raw-8bit-param", 0.05):  # raw UTF-8 in a quoted filename (RFC 6532 style)
@@ -326,7 +355,7 @@ def leaf_pdf(shape):
         header.append("Content-Transfer-Encoding: binary")
         return Leaf(header, data, raw=True)
     header.append("Content-Transfer-Encoding: base64")
-    return Leaf(header, b64_lines(data, rng.choice([76, 64, 76])))
+    return Leaf(header, with_b64_garbage(shape, b64_lines(data, rng.choice([76, 64, 76]))))
 
 
 def leaf_empty(shape):
@@ -340,7 +369,7 @@ def leaf_image(shape):
     rng = shape.rng
     data = b"\x89PNG\r\n\x1a\n" + bytes(rng.randrange(256) for _ in range(rng.randint(50, 400)))
     return Leaf(["Content-Type: image/png", "Content-ID: <img%d@acme.example>" % shape.index,
-                 "Content-Transfer-Encoding: base64"], b64_lines(data, 76))
+                 "Content-Transfer-Encoding: base64"], with_b64_garbage(shape, b64_lines(data, 76)))
 
 
 def any_leaf(shape):
@@ -867,6 +896,58 @@ def labels(inp, entity, manifest):
     return label_lies(entity, [], lambda line: kept_long_header_line(line, inp, manifest))
 
 
+def base64_bodies(entity, out, depth=0, where="0", default="text/plain"):
+    """(path, raw body) of every base64 leaf, walked as leaves() walks."""
+    if depth > MAX_DEPTH:
+        raise ValueError("nesting too deep")
+    fields, body = split_header(entity)
+    ct = next((v for n, v in fields if n == "content-type"), None)
+    cte = next((re.sub(r"\([^()]*\)", "", unfold(v).decode("latin-1")).strip().lower() for n, v in fields
+                if n == "content-transfer-encoding"), "7bit")
+    mtype, params = parse_params(ct) if ct is not None else (default, {})
+    if mtype.startswith("multipart/") and "boundary" in params:
+        inner = "message/rfc822" if mtype == "multipart/digest" else "text/plain"
+        for i, part in enumerate(split_multipart(body, params["boundary"].encode("latin-1"))):
+            base64_bodies(part, out, depth + 1, "%s.%d" % (where, i + 1), inner)
+    elif mtype in ("message/rfc822", "message/global") and cte in ("7bit", "8bit", "binary"):
+        base64_bodies(body, out, depth + 1, where + ".1")
+    elif cte == "base64":
+        out.append((where, body))
+    return out
+
+
+def base64_clean(inp, entity, manifest):
+    """Every base64 leaf of the signed entity holds the alphabet and padding alone, in lines of
+    at most 76 characters; one that was base64 in the input decodes strictly to what Python's
+    lenient decoder (base64.b64decode(validate=False): RFC 2045 §6.8, octets outside the
+    alphabet skipped) reads in the input's leaf; a b64-garbage shape's input held such octets."""
+    problems = []
+    fields, body = split_header(wire_form(inp))
+    head = b"".join(n.encode() + b":" + v.replace(b"\n", b"\r\n") + b"\r\n"
+                    for n, v in fields if n.startswith("content-"))
+    want = dict(base64_bodies(head + b"\r\n" + body, []))
+    got = base64_bodies(entity, [])
+    if "b64-garbage" in manifest["features"] and \
+            not any(re.search(rb"[\x00\x80-\xff]", b) for b in want.values()):
+        problems.append("b64-garbage: no raw 8-bit octet or NUL in any base64 leaf of the input")
+    for where, out in got:
+        lines = out.split(b"\r\n")
+        bad = [l for l in lines if len(l) > 76 or not re.fullmatch(rb"[A-Za-z0-9+/=]*", l)]
+        if bad:
+            problems.append("leaf %s: base64 line %r" % (where, bad[0][:40]))
+            continue
+        if where not in want:  # re-encoded to base64 before signing: `meaning` compares it
+            continue
+        try:
+            strict = base64.b64decode(b"".join(lines), validate=True)
+        except ValueError as e:
+            problems.append("leaf %s: strict base64 refused: %s" % (where, e))
+            continue
+        if strict != base64.b64decode(want[where], validate=False):
+            problems.append("leaf %s: decodes to other octets than Python reads in the input" % where)
+    return problems
+
+
 def close_kept(inp, entity):
     """A multipart whose close delimiter never came is signed as written: the canonical form
     adds none (canonical.cpp copies a multipart's own lines as they came; its last part runs
@@ -892,7 +973,8 @@ def check(listfile):
                 man = json.load(g)
             checks = [("meaning", lambda: compare(blobs[0], blobs[1], blobs[2], man)),
                       ("transport", lambda: transport(blobs[0], blobs[2], man)),
-                      ("labels", lambda: labels(blobs[0], blobs[1], man))]
+                      ("labels", lambda: labels(blobs[0], blobs[1], man)),
+                      ("base64", lambda: base64_clean(blobs[0], blobs[1], man))]
             if man["missing_close"]:
                 checks.append(("missing-close-kept", lambda: close_kept(blobs[0], blobs[1])))
             for check_name, fn in checks:

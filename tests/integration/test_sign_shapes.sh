@@ -2,9 +2,9 @@
 # Outbound signing over generated MIME shapes (tests/integration/make_mime_shapes.py: nesting,
 # every transfer encoding, CRLF/LF/mixed line ends, long lines, preambles, prefix boundaries,
 # empty parts, RFC 2047/2231 fields; malformed: a missing close delimiter, a header line over
-# 998 octets without blanks). Each message is signed offline
-# by `ssmctl process` (the milter's own pipeline) with a key on a SoftHSM token: detached, and
-# opaque for every 4th; alice's RSA key (PKCS#1 v1.5), bob's ECDSA P-256 key, carol's RSA key
+# 998 octets without blanks, base64 holding raw 8-bit octets and NULs). Each message is signed
+# offline by `ssmctl process` (the milter's own pipeline) with a key on a SoftHSM token:
+# detached, and opaque for every 4th; alice's RSA key (PKCS#1 v1.5), bob's ECDSA P-256 key, carol's RSA key
 # with RSASSA-PSS. Checks per message:
 #   signed     ssmctl accepted and signed it (a missing close delimiter too: signed as written,
 #              no delimiter added, the `missing-close-kept` check)
@@ -21,6 +21,9 @@
 #   labels     no part of the signed entity says 7bit (or nothing) over 8-bit octets, NULs or
 #              long lines (multiparts and message/rfc822 relabelled after their leaves), and no
 #              leaf body holds them under any label (every leaf can be re-encoded)
+#   base64     every base64 leaf of the signed entity is the alphabet and padding alone, in lines
+#              of at most 76, and decodes strictly to what Python's lenient decoder reads in the
+#              input's leaf (octets outside the alphabet, RFC 2045 §6.8, dropped before signing)
 # SSM_SHAPES=N sets the number of messages (default 60: 70 s on an idle 2-core machine, about
 # 3 minutes beside a build).
 . "$(dirname "$0")/lib.sh"

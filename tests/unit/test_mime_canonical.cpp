@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "smime/mime/decoders.h"
 #include "smime/mime/line_folder.h"
 #include "smime/mime/text_charset.h"
 #include "tests/unit/test_mime_support.h"
@@ -16,6 +17,37 @@
 using namespace ssm;
 using namespace ssm::smime::mime;
 using namespace ssm::test::mime;
+
+namespace {
+
+constexpr const char* kRefused = "<refused>";
+
+// Python's base64.b64decode(validate=False) of `text` (RFC 2045 §6.8 reading: octets outside
+// the alphabet skipped, decoding stops at a closed padding), or kRefused.
+std::string python_b64decode(const std::string& text)
+{
+    return tool("python3 -c 'import base64, binascii, sys\n"
+                "try: d = base64.b64decode(sys.stdin.buffer.read(), validate=False)\n"
+                "except binascii.Error: d = b\"<refused>\"\n"
+                "sys.stdout.buffer.write(d)'",
+                text);
+}
+
+// Our own strict decoder's reading (nettle), or kRefused.
+std::string our_b64decode(const std::string& text)
+{
+    MemorySink out;
+    try {
+        Base64Decoder d(out);
+        d.write(std::string_view(text));
+        d.finish();
+    } catch (const Error&) {
+        return kRefused;
+    }
+    return out.str();
+}
+
+}  // namespace
 
 class MimeCanonicalTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(MimeCanonicalTest);
@@ -36,6 +68,8 @@ class MimeCanonicalTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(canonical_long_lines);
     CPPUNIT_TEST(requote_keeps_equals_signs_that_escape_nothing);
     CPPUNIT_TEST(requote_quoted_printable_holding_8bit_octets);
+    CPPUNIT_TEST(rewrap_drops_octets_outside_the_base64_alphabet);
+    CPPUNIT_TEST(rewrap_keeps_equals_signs_only_as_padding);
     CPPUNIT_TEST(canonical_binary_garbage_and_empty);
     CPPUNIT_TEST(canonical_unterminated_and_missing_close);
     CPPUNIT_TEST(canonical_chunking_independent);
@@ -437,7 +471,7 @@ public:
             {"", "", "caf\xc3\xa9\n", Treatment::QuotedPrintable, "quoted-printable"},
             {"application/octet-stream", "binary", nul, Treatment::Base64, "base64"},
             {"image/png", "", "\x89PNG\r\n", Treatment::Base64, "base64"},
-            {"text/plain", "base64", "\xff\n", Treatment::Copy, ""},
+            {"text/plain", "base64", "\xff\n", Treatment::Rewrap, ""},
             {"text/plain", "quoted-printable", "a=3Db\n", Treatment::Copy, ""},
             {"text/plain", "x-uuencode", "\xff\n", Treatment::Copy, ""},
             {"message/delivery-status", "8bit", "Status: 5.0.0\n", Treatment::QuotedPrintable,
@@ -573,6 +607,105 @@ public:
         CPPUNIT_ASSERT(output_is_7bit(scan(mixed, nested).root));
         // Plain 7-bit quoted-printable in short lines is still copied as it is.
         CPPUNIT_ASSERT(plan_part(scan(top, "caf=C3=A9 =\nnext\n").root).treatment == Treatment::Copy);
+    }
+
+    // Base64 holding raw 8-bit octets or NULs in short lines (garbage a broken mailer or a
+    // relay put in) was copied as it came: the signed entity was 8-bit, and a relay that
+    // converts it for a 7-bit hop breaks the signature. Such octets lie outside the alphabet
+    // and decoders skip them (RFC 2045 §6.8): the part is written again without them, and
+    // decodes to what Python read in the input. Found by tests/integration/test_sign_shapes.sh
+    // (shape b64-garbage), 2026-12-05.
+    void rewrap_drops_octets_outside_the_base64_alphabet()
+    {
+        const std::string payload = pseudo_random(1000, 5);  // 1000 = 3 * 333 + 1: "==" at the end
+        std::vector<std::string> lines;
+        {
+            const std::string text = tool("base64 -w76", payload);
+            for (std::size_t at = 0, nl; (nl = text.find('\n', at)) != std::string::npos; at = nl + 1)
+                lines.push_back(text.substr(at, nl - at));
+        }
+        CPPUNIT_ASSERT(lines.size() > 8 && lines.back().ends_with("=="));
+        lines[0].insert(10, "\xff\xfe");                            // inside a line
+        lines[2] += std::string("\0\0", 2);                        // NULs at a line's end
+        lines.insert(lines.begin() + 4, "\x80\x81\xc3\xa9");        // a line of its own
+        lines[6].insert(0, std::string("\0", 1));                  // at a line's start
+        std::string& last = lines.back();
+        last.insert(last.size() - 1, "\xe9");                       // between the padding
+        last += std::string("\xff\0", 2);                          // after it
+        std::string garbled;
+        for (const auto& l : lines) garbled += l + "\n";
+        CPPUNIT_ASSERT_EQUAL(payload, python_b64decode(garbled));  // the oracle reads it whole
+
+        const std::vector<HeaderField> top = {{"Content-Type", "application/pdf"},
+                                              {"Content-Transfer-Encoding", "base64"}};
+        const std::vector<HeaderField> mixed = {{"Content-Type", "multipart/mixed; boundary=b"}};
+        const std::string nested_head = "--b\nContent-Type: text/plain\n\nfirst\n--b\n"
+                                        "Content-Type: application/pdf\nContent-Transfer-Encoding: base64\n\n";
+        for (const bool crlf : {false, true}) {
+            const std::string body = crlf ? lf_to_crlf(garbled) : garbled;
+            CPPUNIT_ASSERT(plan_part(scan(top, body).root).treatment == Treatment::Rewrap);
+            const std::string out = canonical(top, body);
+            CPPUNIT_ASSERT(is_clean(out));
+            CPPUNIT_ASSERT_EQUAL(out, canonical(top, body, 1));  // state kept across writes
+            const std::string b64 = out.substr(out.find("\r\n\r\n") + 4);
+            CPPUNIT_ASSERT(payload == decode_base64_crlf(b64));  // coreutils, strict
+            CPPUNIT_ASSERT_EQUAL(payload, our_b64decode(b64));
+
+            const std::string nested = nested_head + body + "\n--b\nContent-Type: text/plain\n\nlast\n--b--\n";
+            const ScanResult r = scan(mixed, nested);
+            CPPUNIT_ASSERT_EQUAL(std::size_t(3), r.root.children.size());
+            CPPUNIT_ASSERT(plan_part(r.root.children[1]).treatment == Treatment::Rewrap);
+            CPPUNIT_ASSERT(output_is_7bit(r.root));
+            const std::string nested_out = canonical(mixed, nested);
+            CPPUNIT_ASSERT(is_clean(nested_out));
+            const std::size_t from = nested_out.find("base64\r\n\r\n") + 10;
+            const std::string part = nested_out.substr(from, nested_out.find("\r\n--b\r\n", from) - from);
+            CPPUNIT_ASSERT(payload == decode_base64_crlf(part));
+            CPPUNIT_ASSERT_EQUAL(payload, our_b64decode(part));
+            CPPUNIT_ASSERT(nested_out.find("first\r\n--b") != std::string::npos);
+            CPPUNIT_ASSERT(nested_out.find("last\r\n--b--\r\n") != std::string::npos);
+        }
+        // Clean base64 in short lines is still copied as it is.
+        CPPUNIT_ASSERT(plan_part(scan(top, tool("base64 -w76", payload)).root).treatment == Treatment::Copy);
+    }
+
+    // What the rewrapper keeps of an '=' (it rewrites base64 that holds an 8-bit octet, here
+    // the "\xff" of each case): padding only, where Python's binascii takes it as such, so the
+    // output decodes to what Python read in the input, also by nettle (our Base64Decoder),
+    // which refused most of these inputs. Data after a closed padding stays (readers differ
+    // there: Python stops, our Base64BodyDecoder reads a new piece), with its padding.
+    void rewrap_keeps_equals_signs_only_as_padding()
+    {
+        struct Case {
+            std::string in, out;  // one line each
+        };
+        const std::vector<Case> cases = {
+            {"QUJD\xffREVG", "QUJDREVG"},
+            {"QQ=\xff=", "QQ=="},          // the padding, an octet inside it
+            {"QQ=\xff\n=", "QQ=="},        // ... or a line end
+            {"QUI=\xff", "QUI="},
+            {"QQ===\xff", "QQ=="},         // a third '=' is no padding
+            {"QQ=\xffQQ", "QQQQ"},         // a lone '=' before more letters neither
+            {"QUJD=\xffREVG", "QUJDREVG"},  // nor one after a whole group
+            {"=\xffQUJD", "QUJD"},
+            {"Q=\xffQUJD", "QQUJD"},       // refused either way (five letters)
+            {"QQ=\xff", "QQ="},            // refused either way (truncated)
+            {"QUI=\xffQUJD", "QUI=QUJD"},  // pieces: Python reads "AB" in both
+            {"QQ==Q\xffUJD", "QQ==QUJD"},
+        };
+        const std::vector<HeaderField> top = {{"Content-Type", "application/octet-stream"},
+                                              {"Content-Transfer-Encoding", "base64"}};
+        for (const auto& c : cases) {
+            const std::string body = c.in + "\n";
+            CPPUNIT_ASSERT(plan_part(scan(top, body).root).treatment == Treatment::Rewrap);
+            const std::string out = canonical(top, body);
+            const std::string b64 = out.substr(out.find("\r\n\r\n") + 4);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.out, c.out + "\r\n", b64);
+            const std::string python = python_b64decode(body);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.out, python, python_b64decode(b64));
+            const bool pieces = c.out.find('=') != std::string::npos && c.out.back() != '=';
+            if (!pieces) CPPUNIT_ASSERT_EQUAL_MESSAGE(c.out, python, our_b64decode(b64));
+        }
     }
 
     void canonical_binary_garbage_and_empty()
