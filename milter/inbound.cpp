@@ -29,7 +29,6 @@
 #include "smime/cms/receipt.h"
 #include "smime/cms/verify.h"
 #include "smime/mime/content_type.h"
-#include "smime/mime/encoders.h"
 #include "smime/mime/scanner.h"
 
 namespace ssm::milter {
@@ -665,9 +664,7 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
             if (scan.bare_line_ends > 0 && !any_signature_valid(v)) {
                 Spool canonical(m.spool_dir, m.memory_spool_limit);
                 signed_content.rewind();
-                smime::mime::CrlfNormaliser crlf(canonical);
-                copy_stream(signed_content, crlf);
-                crlf.finish();
+                signed_entity_crlf(signed_content, canonical);
                 auto canonical_reader = canonical.reader();
                 if (auto in_crlf = verify_content(*canonical_reader); any_signature_valid(in_crlf))
                     v = std::move(in_crlf);

@@ -290,4 +290,23 @@ bool has_nested_encrypted_part(const smime::mime::Part& root)
     return encrypted_below(root, true);
 }
 
+void signed_entity_crlf(ByteSource& in, ByteSink& out)
+{
+    // Not CrlfNormaliser: that one makes a lone CR a line end too, and the signer's form
+    // keeps it (OpenSSL's text mode ends lines at LF only).
+    std::uint8_t buf[16384];
+    Bytes chunk;
+    bool after_cr = false;  // the last octet of the previous read was a CR
+    in.rewind();
+    while (const std::size_t n = in.read(buf)) {
+        chunk.clear();
+        for (std::size_t i = 0; i < n; ++i) {
+            if (buf[i] == '\n' && !after_cr) chunk.push_back('\r');
+            chunk.push_back(buf[i]);
+            after_cr = buf[i] == '\r';
+        }
+        out.write(chunk);
+    }
+}
+
 }  // namespace ssm::milter

@@ -86,4 +86,10 @@ bool decode_transfer(ByteSource& src, const std::string& cte, ByteSink& out);
 // body — or the whole signed entity of a multipart/signed, which is triple wrapping.
 bool has_nested_encrypted_part(const smime::mime::Part& root);
 
+// A signed entity with bare LF line ends (inside an encryption no SMTP hop made them CRLF;
+// NSS and gpgsm encrypt it so) written in the form its signer hashed (RFC 8551 §3.1.1), as
+// OpenSSL, NSS and gpgsm read it: an LF not after a CR becomes CRLF. A lone CR ends no line
+// for them: it is an octet of the text and is kept.
+void signed_entity_crlf(ByteSource& in, ByteSink& out);
+
 }  // namespace ssm::milter

@@ -2,6 +2,8 @@
 # MIME shapes for the outbound signing sweep (tests/integration/test_sign_shapes.sh):
 #   make_mime_shapes.py generate DIR [N]    writes DIR/shape-NN.eml and DIR/shape-NN.json
 #   make_mime_shapes.py check LIST          compares input and signed output, PASS/FAIL lines
+#   make_mime_shapes.py entity IN OUT       the MIME entity a peer signs (inbound sweep)
+#   make_mime_shapes.py inbound-check LIST  leaves of delivered inbound mail against the entity
 # `generate` is deterministic (seed i makes message i; no clock, no os randomness): nesting of
 # multipart/mixed, /alternative, /related, /digest and message/rfc822 (0-3 levels), text/plain
 # and text/html leaves, a PDF-ish binary and images, in every transfer encoding mailers write
@@ -990,13 +992,83 @@ def check(listfile):
     return 1 if failed else 0
 
 
+# --- inbound sweep (tests/integration/test_inbound_shapes.sh) --------------------------------
+# `entity IN OUT`: the message's MIME entity as a peer signs it: its Content-* fields (folded
+# lines kept) and its body, from the wire form; CRLF after the fields, the body as it came.
+# `inbound-check LIST`: lines NAME REFERENCE RESULT: the leaves of RESULT (what we delivered;
+# a multipart/signed is read through its first part, the signed entity) against those of
+# REFERENCE (the entity the peer protected); PASS/FAIL lines, exit 1 if any failed.
+
+def entity_of(msg):
+    fields, body = split_header(wire_form(msg))
+    head = b"".join(n.encode() + b":" + v.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n") + b"\r\n"
+                    for n, v in fields if n.startswith("content-"))
+    return head + b"\r\n" + body
+
+
+def signed_content(entity):
+    """The signed entity of a multipart/signed (RFC 1847: its first body part), else itself."""
+    fields, body = split_header(entity)
+    ct = next((v for n, v in fields if n == "content-type"), None)
+    if ct is not None:
+        mtype, params = parse_params(ct)
+        if mtype == "multipart/signed" and "boundary" in params:
+            parts = split_multipart(body, params["boundary"].encode("latin-1"))
+            if parts:
+                return parts[0]
+    return entity
+
+
+def inbound_compare(reference, result):
+    want, got = [], []
+    leaves(signed_content(reference), want)
+    leaves(signed_content(result), got)
+    problems = []
+    if len(want) != len(got):
+        problems.append("%d leaves, the reference has %d" % (len(got), len(want)))
+    for w, g in zip(want, got):
+        if w[:4] != g[:4]:
+            problems.append("leaf %s %s %s %s became %s %s %s %s" % (w[:4] + g[:4]))
+        elif w[4] != g[4]:
+            i = next((k for k in range(min(len(w[4]), len(g[4]))) if w[4][k] != g[4][k]),
+                     min(len(w[4]), len(g[4])))
+            problems.append("leaf %s %s: content differs at octet %d (%d octets, reference %d)"
+                            % (w[0], w[1], i, len(g[4]), len(w[4])))
+    return problems
+
+
+def inbound_check(listfile):
+    failed = 0
+    with open(listfile) as f:
+        for line in f:
+            name, ref, res = line.split()
+            with open(ref, "rb") as a, open(res, "rb") as b:
+                try:
+                    problems = inbound_compare(a.read(), b.read())
+                except Exception as e:  # a reader failure on delivered mail is a failure
+                    problems = ["%s: %s" % (type(e).__name__, e)]
+            if problems:
+                failed += 1
+                print("FAIL: %s: %s" % (name, "; ".join(problems)[:400]))
+            else:
+                print("PASS: %s" % name)
+    return 1 if failed else 0
+
+
 def main(argv):
     if len(argv) >= 3 and argv[1] == "generate":
         generate(argv[2], int(argv[3]) if len(argv) > 3 else 60)
         return 0
     if len(argv) == 3 and argv[1] == "check":
         return check(argv[2])
-    sys.stderr.write("usage: make_mime_shapes.py generate DIR [N] | check LIST\n")
+    if len(argv) == 4 and argv[1] == "entity":
+        with open(argv[2], "rb") as f, open(argv[3], "wb") as g:
+            g.write(entity_of(f.read()))
+        return 0
+    if len(argv) == 3 and argv[1] == "inbound-check":
+        return inbound_check(argv[2])
+    sys.stderr.write("usage: make_mime_shapes.py generate DIR [N] | check LIST | entity IN OUT"
+                         " | inbound-check LIST\n")
     return 64
 
 

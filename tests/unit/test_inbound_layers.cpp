@@ -72,6 +72,7 @@ class InboundLayersTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(efail_parts_but_not_triple_wrap);
     CPPUNIT_TEST(efail_parts_by_name_and_second_type);
     CPPUNIT_TEST(restorable_fields);
+    CPPUNIT_TEST(signed_entity_with_bare_lfs_and_a_lone_cr);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -268,6 +269,46 @@ public:
             {"received-spf", false},
         };
         for (const auto& r : rows) CPPUNIT_ASSERT_MESSAGE(r.name, restorable_field(r.name) == r.want);
+    }
+
+    // Sign-then-encrypt with bare LFs (Thunderbird, KMail) around text holding a lone CR: the
+    // signer hashed the CRLF form with the CR kept as it is. Found by
+    // tests/integration/test_inbound_shapes.sh (shapes 9 and 21, enc-lf), 2026-12-05: the
+    // lone CR was made CRLF too, and the signature failed ("message digest mismatch").
+    void signed_entity_with_bare_lfs_and_a_lone_cr()
+    {
+        const std::string crlf = "Content-Type: text/plain\r\n\r\nover\rprinted\r\nend\r\n\rline\r\n";
+        std::string lf;
+        for (std::size_t i = 0; i < crlf.size(); ++i) {
+            if (crlf.compare(i, 2, "\r\n") == 0) continue;  // drop the CR of each CRLF
+            lf += crlf[i];
+        }
+        // OpenSSL (text mode: its canonical form) verifies the bare-LF form against a
+        // signature over the CRLF form.
+        const auto& pki = test::program_pki();
+        test::TempDir d;
+        test::write_file(d.path() / "crlf.txt", crlf);
+        test::write_file(d.path() / "lf.txt", lf);
+        test::run("cd '" + d.path().string() + "' && export OPENSSL_CONF=/dev/null && "
+                  "openssl cms -sign -binary -in crlf.txt -outform DER -out sig.der -signer '" + pki.string() +
+                  "/dave.cert.pem' -inkey '" + pki.string() + "/dave.key.pem' && "
+                  "openssl cms -verify -noverify -inform DER -in sig.der -content lf.txt -out /dev/null 2>/dev/null");
+        for (const std::size_t chunk : {std::size_t{1}, std::size_t{2}, std::size_t{4096}}) {
+            // Chunked reads: a CR at the end of one read and its LF at the start of the next.
+            struct Chunked final : ByteSource {
+                MemorySource src;
+                std::size_t n;
+                Chunked(ByteView v, std::size_t c) : src(v), n(c) {}
+                std::size_t read(std::span<std::uint8_t> buf) override { return src.read(buf.first(std::min(n, buf.size()))); }
+                void rewind() override { src.rewind(); }
+                std::uint64_t size() const override { return src.size(); }
+            };
+            const Bytes lf_bytes = to_bytes(lf);
+            Chunked in(lf_bytes, chunk);
+            MemorySink out;
+            signed_entity_crlf(in, out);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE("chunk " + std::to_string(chunk), crlf, out.str());
+        }
     }
 };
 
