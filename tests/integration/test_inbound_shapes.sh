@@ -16,7 +16,7 @@
 # openssl signed (make_mime_shapes.py inbound-check). When openssl's canonical form has other
 # leaves than the input (text mode reads lines with fgets: NULs cut them), the peer changed the
 # message before protecting it: those leaf checks are skipped with the reason.
-# SSM_SHAPES=N sets the number of messages (default 44: each of make_mime_shapes.py's 43
+# SSM_SHAPES=N sets the number of messages (default 44: each of make_mime_shapes.py's 44
 # forced features once; 75 s on an idle 2-core machine).
 . "$(dirname "$0")/lib.sh"
 . "$SSM_SRCDIR/tests/interop/peers.sh"
