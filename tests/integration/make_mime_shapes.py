@@ -753,16 +753,23 @@ def split_multipart(body, boundary):
     return parts
 
 
-def leaves(entity, out, depth=0, where="0", default="text/plain"):
-    """One (path, media type, charset, other parameters, decoded content) per leaf; `default`
-    is the type of a part without Content-Type (message/rfc822 in a digest)."""
-    if depth > MAX_DEPTH:
-        raise ValueError("nesting too deep")
+def part_head(entity, default):
+    """(fields, body, media type, parameters, transfer encoding) of one MIME entity; `default`
+    is the type of a part without Content-Type. One reading for every walker below."""
     fields, body = split_header(entity)
     ct = next((v for n, v in fields if n == "content-type"), None)
     cte = next((re.sub(r"\([^()]*\)", "", unfold(v).decode("latin-1")).strip().lower() for n, v in fields
                 if n == "content-transfer-encoding"), "7bit")
     mtype, params = parse_params(ct) if ct is not None else (default, {})
+    return fields, body, mtype, params, cte
+
+
+def leaves(entity, out, depth=0, where="0", default="text/plain"):
+    """One (path, media type, charset, other parameters, decoded content) per leaf; `default`
+    is the type of a part without Content-Type (message/rfc822 in a digest)."""
+    if depth > MAX_DEPTH:
+        raise ValueError("nesting too deep")
+    fields, body, mtype, params, cte = part_head(entity, default)
     if mtype.startswith("multipart/") and "boundary" in params:
         inner = "message/rfc822" if mtype == "multipart/digest" else "text/plain"
         for i, part in enumerate(split_multipart(body, params["boundary"].encode("latin-1"))):
@@ -850,11 +857,7 @@ def label_lies(entity, out, allowed, depth=0, where="0", default="text/plain"):
     whatever the label: each one could have been re-encoded before signing."""
     if depth > MAX_DEPTH:
         raise ValueError("nesting too deep")
-    fields, body = split_header(entity)
-    ct = next((v for n, v in fields if n == "content-type"), None)
-    cte = next((re.sub(r"\([^()]*\)", "", unfold(v).decode("latin-1")).strip().lower() for n, v in fields
-                if n == "content-transfer-encoding"), "7bit")
-    mtype, params = parse_params(ct) if ct is not None else (default, {})
+    fields, body, mtype, params, cte = part_head(entity, default)
     long_lines = any(len(l) > 998 and not allowed(l) for l in re.split(rb"\r\n|\n", body))
     dirty = any(c > 0x7F or c == 0 for c in body) or long_lines
     if cte == "7bit" and dirty:
@@ -902,11 +905,7 @@ def base64_bodies(entity, out, depth=0, where="0", default="text/plain"):
     """(path, raw body) of every base64 leaf, walked as leaves() walks."""
     if depth > MAX_DEPTH:
         raise ValueError("nesting too deep")
-    fields, body = split_header(entity)
-    ct = next((v for n, v in fields if n == "content-type"), None)
-    cte = next((re.sub(r"\([^()]*\)", "", unfold(v).decode("latin-1")).strip().lower() for n, v in fields
-                if n == "content-transfer-encoding"), "7bit")
-    mtype, params = parse_params(ct) if ct is not None else (default, {})
+    fields, body, mtype, params, cte = part_head(entity, default)
     if mtype.startswith("multipart/") and "boundary" in params:
         inner = "message/rfc822" if mtype == "multipart/digest" else "text/plain"
         for i, part in enumerate(split_multipart(body, params["boundary"].encode("latin-1"))):
