@@ -34,9 +34,10 @@ using OcspResponse = GnutlsOwned<gnutls_ocsp_resp_t, gnutls_ocsp_resp_init, gnut
 // response (delegated_responder_problem). A delegated responder whose certificate only our
 // check verifies may sign its answers with anything GnuTLS verifies (ECDSA, PKCS#1 v1.5): GnuTLS
 // judges that signature with the responder as the signer (its certificate then is not checked
-// again: the response names it, so it is the one GnuTLS takes).
+// again: the response names it, so it is the one GnuTLS takes). `signer_pss_key`: whether that
+// signer's key is id-RSASSA-PSS (the caller has asked already; each ask exports the DER).
 bool response_verifies_beyond_gnutls(gnutls_ocsp_resp_t resp, const Certificate& issuer,
-                           const std::optional<Certificate>& delegated)
+                           const std::optional<Certificate>& delegated, bool signer_pss_key)
 {
     gnutls_datum_t type{nullptr, 0};
     GnutlsDatum basic;
@@ -46,7 +47,7 @@ bool response_verifies_beyond_gnutls(gnutls_ocsp_resp_t resp, const Certificate&
     if (delegated) {
         if (!signed_by(*delegated, issuer)) return false;
         unsigned verify = 0;
-        if (!rsassa_pss_key(*delegated) &&
+        if (!signer_pss_key &&
             gnutls_ocsp_resp_verify_direct(resp, delegated->get(), &verify, GNUTLS_VERIFY_DISABLE_TIME_CHECKS) >= 0 &&
             verify == 0)
             return true;
@@ -88,7 +89,7 @@ std::optional<std::string> signature_problem(gnutls_ocsp_resp_t resp, const Cert
     const auto delegated = delegated_responder(resp, issuer);
     const bool pss_key = rsassa_pss_key(delegated ? *delegated : issuer);
     if (by_gnutls && !pss_key) return std::nullopt;
-    if (response_verifies_beyond_gnutls(resp, issuer, delegated)) return std::nullopt;
+    if (response_verifies_beyond_gnutls(resp, issuer, delegated, pss_key)) return std::nullopt;
     if (by_gnutls) return std::string("not made within its signer's id-RSASSA-PSS key parameters");
     if (rc < 0) return std::string("not verifiable: ") + gnutls_strerror(rc);
     return ocsp_verify_reasons(verify);
