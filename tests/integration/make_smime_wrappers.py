@@ -14,8 +14,8 @@ KIND det | opq | env; EXPECT what RFC 8551/2045/2046 ask of a receiver:
   decrypted  the entity delivered in place of the encryption
   other:WORD a defined outcome for an illegal form, named by WORD (see illegal_cases).
 
-Multipart/signed is varied over twelve axes, application/pkcs7-mime (opaque signed and
-enveloped) over seven; pick() chooses each axis's value per case so that every value comes
+Multipart/signed is varied over fourteen axes, application/pkcs7-mime (opaque signed and
+enveloped) over nine; pick() chooses each axis's value per case so that every value comes
 in every round of n cases and the values of different axes meet in changing combinations. Input is our own fixtures; nothing here is trusted.
 """
 import base64
@@ -51,12 +51,18 @@ DET_AXES = [
     ("fold", ["none", "each", "space-eq", "before-semi"]),
     ("comment", ["none", "type", "value", "param"]),
     ("protocol", ["pkcs7", "x-pkcs7"]),
-    ("micalg", ["sha-256", "SHA-256", "list", "missing", "unknown"]),
-    ("boundary", ["token", "tspecials", "rfc2231", "rfc2231-split"]),
+    ("micalg", ["sha-256", "SHA-256", "list", "missing", "unknown", "list-spaced"]),
+    ("boundary", ["token", "tspecials", "rfc2231", "rfc2231-split", "space", "bchars"]),
     ("frame", ["standard", "none", "epilogue", "dash-preamble"]),
     ("padding", ["none", "spaces", "tabs-all"]),
     ("sigenc", ["b64-64", "b64-76", "b64-one", "b64-lf", "binary"]),
     ("siglabel", ["name+disp", "bare", "filename", "inline", "octet-stream"]),
+    # the case of the field names (outer and signature part) and of the encoding's name
+    ("fieldcase", ["Content-Type", "content-type", "CONTENT-TYPE"]),
+    # a Content-Transfer-Encoding on the multipart itself (Outlook writes 8bit; RFC 2045 §6.4
+    # allows 7bit, 8bit, binary there) and Content-Description fields (Thunderbird's
+    # "S/MIME Cryptographic Signature") on both
+    ("extras", ["none", "8bit+description", "binary", "description"]),
 ]
 
 
@@ -87,9 +93,16 @@ def det_case(i, der, entity):
     proto_sub = "x-pkcs7-signature" if v["protocol"] == "x-pkcs7" else "pkcs7-signature"
     proto = cased("application", case) + "/" + cased(proto_sub, case)
     micalg = {"sha-256": "sha-256", "SHA-256": "SHA-256", "list": "sha-1,sha-256",
-              "unknown": "x-unknown-hash", "missing": None}[v["micalg"]]
+              "unknown": "x-unknown-hash", "missing": None, "list-spaced": "sha-256, sha-512"}[v["micalg"]]
+    # RFC 2046 §5.1.1 bchars: a space (not last) and ' ( ) + _ , - . / : = ? in a boundary
     b = {"token": "wrap-%d.b" % i, "tspecials": "=_Part/%d:(b)?" % i,
-         "rfc2231": "wrap-%d-2231" % i, "rfc2231-split": "wrap-%d-split" % i}[v["boundary"]]
+         "rfc2231": "wrap-%d-2231" % i, "rfc2231-split": "wrap-%d-split" % i,
+         "space": "wrap %d b" % i, "bchars": "'(+_,-./:=?)%d" % i}[v["boundary"]]
+    fc = v["fieldcase"]
+    ct_name = fc
+    cte_name = {"Content-Type": "Content-Transfer-Encoding", "content-type": "content-transfer-encoding",
+                "CONTENT-TYPE": "CONTENT-TRANSFER-ENCODING"}[fc]
+    b64_name = {"Content-Type": "base64", "content-type": "Base64", "CONTENT-TYPE": "BASE64"}[fc]
     q = v["quote"]
     fold = v["fold"]
     comment = v["comment"]
@@ -108,11 +121,15 @@ def det_case(i, der, entity):
         half = len(b) // 2
         parts["b"] = param("boundary*0", b[:half], True, case, fold, pre=pre) + param("boundary*1", b[half:], True, case, fold)
     else:
-        parts["b"] = param("boundary", b, q != "none" or v["boundary"] == "tspecials", case, fold, pre=pre)
+        parts["b"] = param("boundary", b, q != "none" or v["boundary"] in ("tspecials", "space", "bchars"), case, fold, pre=pre)
     ctype = cased("multipart", case) + "/" + cased("signed", case)
     if comment == "type":
         ctype += " (RFC 1847)"
-    header = "Content-Type: " + ctype + "".join(parts[k] for k in v["order"] if k in parts) + CRLF
+    header = ct_name + ": " + ctype + "".join(parts[k] for k in v["order"] if k in parts) + CRLF
+    if v["extras"] in ("8bit+description", "binary"):
+        header += cte_name + ": " + v["extras"].split("+")[0] + CRLF
+    if "description" in v["extras"]:
+        header += "Content-Description: signed message (S/MIME)" + CRLF
 
     pad = {"none": "", "spaces": "  ", "tabs-all": "\t "}[v["padding"]]
     close_pad = pad if v["padding"] == "tabs-all" else ""
@@ -126,13 +143,15 @@ def det_case(i, der, entity):
         sct = cased("application", case) + "/" + cased(proto_sub, case)
         if v["siglabel"] in ("name+disp", "inline"):
             sct += "; name=smime.p7s"
-    sig_fields = "Content-Type: " + sct + CRLF
+    sig_fields = ct_name + ": " + sct + CRLF
     enc = v["sigenc"]
-    sig_fields += "Content-Transfer-Encoding: " + ("binary" if enc == "binary" else "base64") + CRLF
+    sig_fields += cte_name + ": " + ("binary" if enc == "binary" else b64_name) + CRLF
     disp = {"name+disp": 'attachment; filename="smime.p7s"', "filename": "attachment; filename=smime.p7s",
             "inline": "inline", "octet-stream": "attachment; filename=smime.p7s"}.get(v["siglabel"])
     if disp:
         sig_fields += "Content-Disposition: " + disp + CRLF
+    if "description" in v["extras"]:
+        sig_fields += "Content-Description: S/MIME Cryptographic Signature" + CRLF
     if enc == "binary":
         sig_body = der
     else:
@@ -152,7 +171,9 @@ CMS_AXES = [
     ("smime_type", ["lower", "missing", "Capitalised", "UPPER-quoted"]),
     ("name", ["smime.p7m", "SMIME.P7M", "smime.p7s", "smime.p7z", "none", "rfc2231"]),
     ("disposition", ["none", "attachment", "inline", "filename-only"]),
-    ("encoding", ["b64-64", "b64-76", "b64-one", "b64-lf", "binary"]),
+    ("encoding", ["b64-64", "b64-76", "b64-one", "b64-lf", "binary", "b64-blank-first"]),
+    ("cte", ["base64", "Base64", "BASE64 (comment)"]),
+    ("description", ["none", "S/MIME Encrypted Message"]),
     ("order", ["type-first", "name-first"]),
     ("fold", ["none", "each"]),
 ]
@@ -183,7 +204,9 @@ def cms_case(i, der, kind):
     sep = ";\r\n\t" if v["fold"] == "each" else "; "
     fields = "Content-Type: " + ctype + "".join(sep + p for p in params) + CRLF
     enc = v["encoding"]
-    fields += "Content-Transfer-Encoding: " + ("binary" if enc == "binary" else "base64") + CRLF
+    fields += "Content-Transfer-Encoding: " + ("binary" if enc == "binary" else v["cte"]) + CRLF
+    if v["description"] != "none":
+        fields += "Content-Description: " + v["description"] + CRLF
     fname = "smime.p7m" if name in ("none", "rfc2231") else name
     if disp == "attachment":
         fields += 'Content-Disposition: attachment; filename="%s"%s' % (fname, CRLF)
@@ -194,8 +217,11 @@ def cms_case(i, der, kind):
     if enc == "binary":
         body = der
     else:
-        width = {"b64-64": 64, "b64-76": 76, "b64-one": 0, "b64-lf": 64}[enc]
-        body = b64_lines(der, width, "\n" if enc == "b64-lf" else CRLF).encode()
+        # b64-blank-first: an empty line before the base64 (RFC 2045 §6.8: decoders ignore
+        # line breaks), as some gateways re-wrap it
+        width = {"b64-64": 64, "b64-76": 76, "b64-one": 0, "b64-lf": 64, "b64-blank-first": 76}[enc]
+        body = (CRLF if enc == "b64-blank-first" else "") + b64_lines(der, width, "\n" if enc == "b64-lf" else CRLF)
+        body = body.encode()
     tag = "-".join([t, v["smime_type"], name, disp, enc])
     return tag, fields.encode(), body
 
