@@ -52,7 +52,7 @@ DET_AXES = [
     ("comment", ["none", "type", "value", "param"]),
     ("protocol", ["pkcs7", "x-pkcs7"]),
     ("micalg", ["sha-256", "SHA-256", "list", "missing", "unknown", "list-spaced"]),
-    ("boundary", ["token", "tspecials", "rfc2231", "rfc2231-split", "space", "bchars"]),
+    ("boundary", ["token", "tspecials", "rfc2231", "rfc2231-split", "space", "bchars", "rfc2231-pct"]),
     ("frame", ["standard", "none", "epilogue", "dash-preamble"]),
     ("padding", ["none", "spaces", "tabs-all"]),
     ("sigenc", ["b64-64", "b64-76", "b64-one", "b64-lf", "binary"]),
@@ -97,7 +97,7 @@ def det_case(i, der, entity):
     # RFC 2046 §5.1.1 bchars: a space (not last) and ' ( ) + _ , - . / : = ? in a boundary
     b = {"token": "wrap-%d.b" % i, "tspecials": "=_Part/%d:(b)?" % i,
          "rfc2231": "wrap-%d-2231" % i, "rfc2231-split": "wrap-%d-split" % i,
-         "space": "wrap %d b" % i, "bchars": "'(+_,-./:=?)%d" % i}[v["boundary"]]
+         "space": "wrap %d b" % i, "bchars": "'(+_,-./:=?)%d" % i, "rfc2231-pct": "wrap-%d=pct" % i}[v["boundary"]]
     fc = v["fieldcase"]
     ct_name = fc
     cte_name = {"Content-Type": "Content-Transfer-Encoding", "content-type": "content-transfer-encoding",
@@ -117,6 +117,11 @@ def det_case(i, der, entity):
         parts["m"] = param("micalg", micalg, q == "all" or "," in micalg, case, fold)
     if v["boundary"] == "rfc2231":
         parts["b"] = param("boundary*", "us-ascii'en'" + b, False, case, fold, pre=pre)
+    elif v["boundary"] == "rfc2231-pct":
+        # RFC 2231 §4: an encoded first segment (%XX for "-" and "="), a plain second one
+        cut = b.index("=")
+        parts["b"] = param("boundary*0*", "us-ascii''" + b[:cut].replace("-", "%2D") + "%3D", False, case, fold, pre=pre) + \
+            param("boundary*1", b[cut + 1:], True, case, fold)
     elif v["boundary"] == "rfc2231-split":
         half = len(b) // 2
         parts["b"] = param("boundary*0", b[:half], True, case, fold, pre=pre) + param("boundary*1", b[half:], True, case, fold)
@@ -169,7 +174,7 @@ def det_case(i, der, entity):
 CMS_AXES = [
     ("type", ["pkcs7-mime", "x-pkcs7-mime", "Mixed-Case", "octet-stream"]),
     ("smime_type", ["lower", "missing", "Capitalised", "UPPER-quoted"]),
-    ("name", ["smime.p7m", "SMIME.P7M", "smime.p7s", "smime.p7z", "none", "rfc2231"]),
+    ("name", ["smime.p7m", "SMIME.P7M", "smime.p7s", "smime.p7z", "none", "rfc2231", "rfc2231-pct"]),
     ("disposition", ["none", "attachment", "inline", "filename-only"]),
     ("encoding", ["b64-64", "b64-76", "b64-one", "b64-lf", "binary", "b64-blank-first"]),
     ("cte", ["base64", "Base64", "BASE64 (comment)"]),
@@ -197,6 +202,8 @@ def cms_case(i, der, kind):
         params.append("smime-type=" + val)
     if name == "rfc2231":
         params.append("name*=utf-8''smime.p7m")
+    elif name == "rfc2231-pct":
+        params.append("name*=utf-8'en'smime%2Ep7m")
     elif name != "none":
         params.append('name="%s"' % name)
     if v["order"] == "name-first":
@@ -207,7 +214,7 @@ def cms_case(i, der, kind):
     fields += "Content-Transfer-Encoding: " + ("binary" if enc == "binary" else v["cte"]) + CRLF
     if v["description"] != "none":
         fields += "Content-Description: " + v["description"] + CRLF
-    fname = "smime.p7m" if name in ("none", "rfc2231") else name
+    fname = "smime.p7m" if name in ("none", "rfc2231", "rfc2231-pct") else name
     if disp == "attachment":
         fields += 'Content-Disposition: attachment; filename="%s"%s' % (fname, CRLF)
     elif disp == "inline":
