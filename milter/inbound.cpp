@@ -662,10 +662,8 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
             // encryption no SMTP hop made them CRLF, and NSS (Thunderbird) and gpgsm (KMail)
             // encrypt a signed entity with bare LFs: when its bytes as they are do not verify,
             // its canonical form is tried, as OpenSSL and the MUAs do.
-            // First an LF not after a CR made CRLF, a lone CR kept (the signer's text held it:
-            // signed_entity_crlf); when that does not verify either, every lone CR a line end
-            // too (a relay that rewrote the line ends to CR alone).
-            const auto verifies_as = [&](const auto& write_form) {
+            // The forms tried: try_line_end_forms.
+            const auto verifies_as = [&](const EntityForm& write_form) {
                 Spool canonical(m.spool_dir, m.memory_spool_limit);
                 signed_content.rewind();
                 write_form(signed_content, canonical);
@@ -675,12 +673,7 @@ InboundProcessor::Layer InboundProcessor::verify_layer(SmimeKind kind, const std
                 v = std::move(in_form);
                 return true;
             };
-            if (scan.bare_line_ends > 0 && !any_signature_valid(v) && !verifies_as(signed_entity_crlf))
-                verifies_as([](ByteSource& in, ByteSink& out) {
-                    smime::mime::CrlfNormaliser crlf(out);
-                    copy_stream(in, crlf);
-                    crlf.finish();
-                });
+            if (scan.bare_line_ends > 0 && !any_signature_valid(v)) try_line_end_forms(verifies_as);
             if (!signs_mime_entity(v, layer.results)) return layer;
             auto er = body.reader();
             SliceSource signed_entity(*er, signed_part.begin, signed_part.end);

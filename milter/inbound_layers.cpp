@@ -10,6 +10,7 @@
 #include "smime/cms/verify.h"
 #include "smime/mime/content_type.h"
 #include "smime/mime/decoders.h"
+#include "smime/mime/encoders.h"
 #include "smime/protect.h"
 
 namespace ssm::milter {
@@ -290,23 +291,47 @@ bool has_nested_encrypted_part(const smime::mime::Part& root)
     return encrypted_below(root, true);
 }
 
-void signed_entity_crlf(ByteSource& in, ByteSink& out)
+std::uint64_t signed_entity_crlf(ByteSource& in, ByteSink& out)
 {
     // Not CrlfNormaliser: that one makes a lone CR a line end too, and the signer's form
     // keeps it (OpenSSL's text mode ends lines at LF only).
     std::uint8_t buf[16384];
     Bytes chunk;
     bool after_cr = false;  // the last octet of the previous read was a CR
+    std::uint64_t lone_cr = 0;
     in.rewind();
     while (const std::size_t n = in.read(buf)) {
         chunk.clear();
         for (std::size_t i = 0; i < n; ++i) {
+            if (after_cr && buf[i] != '\n') ++lone_cr;
             if (buf[i] == '\n' && !after_cr) chunk.push_back('\r');
             chunk.push_back(buf[i]);
             after_cr = buf[i] == '\r';
         }
         out.write(chunk);
     }
+    if (after_cr) ++lone_cr;
+    return lone_cr;
+}
+
+std::size_t try_line_end_forms(const std::function<bool(const EntityForm&)>& verifies_as)
+{
+    std::uint64_t lone_cr = 0;
+    if (verifies_as([&](ByteSource& in, ByteSink& out) { lone_cr = signed_entity_crlf(in, out); })) return 1;
+    if (lone_cr == 0) return 1;
+    // Not tried: a form with the CRs before a line's LF taken out, as OpenSSL's text mode
+    // writes it ("a\r\r\n" signed as "a\r\n"). OpenSSL's own S/MIME output carries that form,
+    // so no genuine OpenSSL mail needs it; and with it anyone could add CRs before line ends
+    // of a signed entity unnoticed, where a reader taking a lone CR as a line end (as
+    // LineReader does) sees "Content-Type: text/html\r" end the header block early: the
+    // fields after it become body text under a pass.
+    verifies_as([](ByteSource& in, ByteSink& out) {
+        smime::mime::CrlfNormaliser crlf(out);
+        in.rewind();
+        copy_stream(in, crlf);
+        crlf.finish();
+    });
+    return 2;
 }
 
 }  // namespace ssm::milter

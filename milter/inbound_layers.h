@@ -4,6 +4,8 @@
 // the split of an entity's header block into Content-* and other (RFC 9788 protected) fields.
 // Header fields and bodies are attacker input.
 #pragma once
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -89,7 +91,18 @@ bool has_nested_encrypted_part(const smime::mime::Part& root);
 // A signed entity with bare LF line ends (inside an encryption no SMTP hop made them CRLF;
 // NSS and gpgsm encrypt it so) written in the form its signer hashed (RFC 8551 §3.1.1), as
 // OpenSSL, NSS and gpgsm read it: an LF not after a CR becomes CRLF. A lone CR ends no line
-// for them: it is an octet of the text and is kept.
-void signed_entity_crlf(ByteSource& in, ByteSink& out);
+// for them: it is an octet of the text and is kept. Returns the number of lone CRs (a CR
+// followed by no LF), which try_line_end_forms uses.
+std::uint64_t signed_entity_crlf(ByteSource& in, ByteSink& out);
+
+// Writes `in` in one line-end form into `out`.
+using EntityForm = std::function<void(ByteSource& in, ByteSink& out)>;
+
+// The forms a signed entity with bare line ends may have had when it was signed, tried in turn
+// (`verifies_as` writes the entity in a form and verifies that) until one verifies: first
+// signed_entity_crlf; then, only when the entity holds a lone CR, every lone CR a line end too
+// (a relay that rewrote the line ends to CR alone). Without a lone CR the second form is the
+// first one's bytes again: a second verification for nothing. Returns the forms tried.
+std::size_t try_line_end_forms(const std::function<bool(const EntityForm&)>& verifies_as);
 
 }  // namespace ssm::milter

@@ -529,6 +529,22 @@ wait_for_delivery() {
   return 1
 }
 # signed_form FILE: detached | opaque | unsigned, from a delivered message's top-level
+# same_entity MESSAGE ENTITY: prints why MESSAGE's Content-* fields and body are not those of
+# ENTITY (CRLF form, folding undone; nothing when they are), or that an encrypted
+# (pkcs7-mime) Content-Type is left. Field lists longer than 300 characters are cut in the
+# message (a multipart's fields would fill the log).
+same_entity() {
+  perl -e '
+    sub parse { open(my $h, "<:raw", $_[0]) or die "$_[0]: $!\n"; local $/; my $m = <$h>; $m =~ s/\r?\n/\n/g;
+      my ($hd, $b) = $m =~ /\A\n/ ? ("", substr($m, 1)) : split(/\n\n/, $m, 2);
+      $hd =~ s/\n[ \t]+/ /g; return ([grep { /^Content-/i } split(/\n/, $hd)], $b // ""); }
+    my ($mc, $mb) = parse($ARGV[0]); my ($ec, $eb) = parse($ARGV[1]);
+    my ($m, $e) = (join(" | ", @$mc), join(" | ", @$ec));
+    if ($m =~ m{pkcs7-mime}i) { print "an encrypted Content-Type is left: $m\n"; exit }
+    if ($m ne $e) { print substr("Content-* fields [$m], expected [$e]", 0, 300), "\n"; exit }
+    if ($mb ne $eb) { my $i = 0; $i++ while $i < length($mb) && substr($mb, $i, 1) eq substr($eb, $i, 1);
+      printf "body differs at byte %d (lengths %d, %d)\n", $i, length($mb), length($eb) }' "$1" "$2"
+}
 # Content-Type (multipart/signed, application/pkcs7-mime, anything else).
 signed_form() {
   local ct

@@ -218,20 +218,6 @@ run() {
   RC=$? OUT=$WORK/out/$cn.out
   LOG=$(grep -E '^(decision|reply):' "$WORK/out/$cn.err" | tr '\n' ' ')
 }
-# same_entity MESSAGE ENTITY: prints why MESSAGE's Content-* fields and body are not those of
-# ENTITY (nothing when they are), or that an encrypted (pkcs7-mime) Content-Type is left.
-same_entity() {
-  perl -e '
-    sub parse { open(my $h, "<:raw", $_[0]) or die "$_[0]: $!\n"; local $/; my $m = <$h>; $m =~ s/\r?\n/\n/g;
-      my ($hd, $b) = $m =~ /\A\n/ ? ("", substr($m, 1)) : split(/\n\n/, $m, 2);
-      $hd =~ s/\n[ \t]+/ /g; return ([grep { /^Content-/i } split(/\n/, $hd)], $b // ""); }
-    my ($mc, $mb) = parse($ARGV[0]); my ($ec, $eb) = parse($ARGV[1]);
-    my ($m, $e) = (join(" | ", @$mc), join(" | ", @$ec));
-    if ($m =~ m{pkcs7-mime}i) { print "an encrypted Content-Type is left: $m\n"; exit }
-    if ($m ne $e) { print "Content-* fields [$m], expected [$e]\n"; exit }
-    if ($mb ne $eb) { my $i = 0; $i++ while $i < length($mb) && substr($mb, $i, 1) eq substr($eb, $i, 1);
-      printf "body differs at byte %d (lengths %d, %d)\n", $i, length($mb), length($eb) }' "$1" "$2"
-}
 ar() { header_field "$OUT" Authentication-Results 2>/dev/null | tr '\n' ' '; }
 # expect_decrypted CASE ENTITY [LOG-REGEX] [CFG]: accepted, the body is the plaintext.
 expect_decrypted() {

@@ -73,6 +73,7 @@ class InboundLayersTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(efail_parts_by_name_and_second_type);
     CPPUNIT_TEST(restorable_fields);
     CPPUNIT_TEST(signed_entity_with_bare_lfs_and_a_lone_cr);
+    CPPUNIT_TEST(line_end_forms_tried);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -309,6 +310,44 @@ public:
             signed_entity_crlf(in, out);
             CPPUNIT_ASSERT_EQUAL_MESSAGE("chunk " + std::to_string(chunk), crlf, out.str());
         }
+    }
+
+    // The forms try_line_end_forms writes, in order, for entities that verify in none: the
+    // every-lone-CR-a-line-end form only when the entity holds a lone CR (until 2026-12-05 it
+    // was tried for every bare-LF entity, the first form's bytes a second time), never a form
+    // with the CRs before a line's LF taken out (a\r\r\n never becomes a\r\n). And none after
+    // a form that verifies.
+    void line_end_forms_tried()
+    {
+        struct Case {
+            std::string in;
+            std::vector<std::string> forms;
+        };
+        const std::vector<Case> cases = {
+            {"a\nb\n", {"a\r\nb\r\n"}},
+            {"a\r\nb\n", {"a\r\nb\r\n"}},
+            {"a\r\r\nb\n", {"a\r\r\nb\r\n", "a\r\n\r\nb\r\n"}},  // the first CR is a lone one
+            {"a\rb\n", {"a\rb\r\n", "a\r\nb\r\n"}},
+            {"a\nb\r", {"a\r\nb\r", "a\r\nb\r\n"}},
+        };
+        for (const auto& c : cases) {
+            const Bytes in_bytes = to_bytes(c.in);
+            MemorySource in(in_bytes);
+            std::vector<std::string> forms;
+            const std::size_t tried = try_line_end_forms([&](const EntityForm& form) {
+                MemorySink out;
+                form(in, out);
+                forms.push_back(out.str());
+                return false;
+            });
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(c.in, c.forms.size(), tried);
+            CPPUNIT_ASSERT_MESSAGE(c.in, c.forms == forms);
+        }
+        const Bytes lone = to_bytes(std::string("a\rb\n"));
+        MemorySource in(lone);
+        std::size_t calls = 0;
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, try_line_end_forms([&](const EntityForm&) { return ++calls > 0; }));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, calls);
     }
 };
 
