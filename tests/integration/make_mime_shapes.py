@@ -755,7 +755,7 @@ def split_multipart(body, boundary):
 
 def part_head(entity, default):
     """(fields, body, media type, parameters, transfer encoding) of one MIME entity; `default`
-    is the type of a part without Content-Type. One reading for every walker below."""
+    is the type of a part without Content-Type. One reading for walk() below."""
     fields, body = split_header(entity)
     ct = next((v for n, v in fields if n == "content-type"), None)
     cte = next((re.sub(r"\([^()]*\)", "", unfold(v).decode("latin-1")).strip().lower() for n, v in fields
@@ -764,40 +764,63 @@ def part_head(entity, default):
     return fields, body, mtype, params, cte
 
 
-def leaves(entity, out, depth=0, where="0", default="text/plain"):
-    """One (path, media type, charset, other parameters, decoded content) per leaf; `default`
-    is the type of a part without Content-Type (message/rfc822 in a digest)."""
+class PartView:
+    """One part as walk() reads it: `where` its path ("0", "0.2", "0.2.1"; an embedded
+    message's entity is "<its part>.1"), `kind` "multipart", "message" (message/rfc822 or
+    message/global in an identity encoding: its body is an entity read further) or "leaf"."""
+
+    def __init__(self, where, kind, fields, body, mtype, params, cte):
+        self.where, self.kind = where, kind
+        self.fields, self.body, self.mtype, self.params, self.cte = fields, body, mtype, params, cte
+
+
+def walk(entity, depth=0, where="0", default="text/plain"):
+    """Every part of `entity`, each before its children (a multipart's body parts, in which a
+    digest's default type is message/rfc822; an embedded message's entity). One recursion for
+    leaves(), label_lies() and base64_bodies(). Bounded: ValueError past MAX_DEPTH."""
     if depth > MAX_DEPTH:
         raise ValueError("nesting too deep")
     fields, body, mtype, params, cte = part_head(entity, default)
     if mtype.startswith("multipart/") and "boundary" in params:
+        yield PartView(where, "multipart", fields, body, mtype, params, cte)
         inner = "message/rfc822" if mtype == "multipart/digest" else "text/plain"
         for i, part in enumerate(split_multipart(body, params["boundary"].encode("latin-1"))):
-            leaves(part, out, depth + 1, "%s.%d" % (where, i + 1), inner)
-        return
-    if mtype in ("message/rfc822", "message/global") and cte in ("7bit", "8bit", "binary"):
-        inner_fields, _ = split_header(body)
-        kept = [(n, unfold(v)) for n, v in inner_fields if not n.startswith("content-")]
-        out.append((where + ".h", "header", None, repr(kept), b""))
-        leaves(body, out, depth + 1, where + ".1")
-        return
-    if cte == "base64":
-        content = decode_b64(body)
-    elif cte == "quoted-printable":
-        content = decode_qp(body)
+            yield from walk(part, depth + 1, "%s.%d" % (where, i + 1), inner)
+    elif mtype in ("message/rfc822", "message/global") and cte in ("7bit", "8bit", "binary"):
+        yield PartView(where, "message", fields, body, mtype, params, cte)
+        yield from walk(body, depth + 1, where + ".1")
     else:
-        content = body
-    # Line-oriented content: CRLF is its canonical line end (RFC 2049 §4); only binary and
-    # base64 content of a non-text type is compared byte for byte.
-    if mtype.startswith("text/") or cte not in ("binary", "base64"):
-        content = re.sub(rb"\r\n|\r|\n", b"\n", content)
-    charset = params.pop("charset", None)
-    rest = {k: v for k, v in params.items()}
-    disp = next((v for n, v in fields if n == "content-disposition"), None)
-    if disp is not None:
-        dtype, dparams = parse_params(disp)
-        rest["disposition"] = dtype + repr(sorted(dparams.items()))
-    out.append((where, mtype, charset, repr(sorted(rest.items())), content))
+        yield PartView(where, "leaf", fields, body, mtype, params, cte)
+
+
+def leaves(entity, out):
+    """One (path, media type, charset, other parameters, decoded content) per leaf, and per
+    embedded message one (path.h, "header", None, its non-Content fields, b"")."""
+    for p in walk(entity):
+        if p.kind == "message":
+            inner_fields, _ = split_header(p.body)
+            kept = [(n, unfold(v)) for n, v in inner_fields if not n.startswith("content-")]
+            out.append((p.where + ".h", "header", None, repr(kept), b""))
+        if p.kind != "leaf":
+            continue
+        mtype, params, cte, body = p.mtype, p.params, p.cte, p.body
+        if cte == "base64":
+            content = decode_b64(body)
+        elif cte == "quoted-printable":
+            content = decode_qp(body)
+        else:
+            content = body
+        # Line-oriented content: CRLF is its canonical line end (RFC 2049 §4); only binary and
+        # base64 content of a non-text type is compared byte for byte.
+        if mtype.startswith("text/") or cte not in ("binary", "base64"):
+            content = re.sub(rb"\r\n|\r|\n", b"\n", content)
+        charset = params.pop("charset", None)
+        rest = {k: v for k, v in params.items()}
+        disp = next((v for n, v in p.fields if n == "content-disposition"), None)
+        if disp is not None:
+            dtype, dparams = parse_params(disp)
+            rest["disposition"] = dtype + repr(sorted(dparams.items()))
+        out.append((p.where, mtype, charset, repr(sorted(rest.items())), content))
 
 
 def outside_fields(msg):
@@ -850,28 +873,18 @@ def is_utf8(b):
         return False
 
 
-def label_lies(entity, out, allowed, depth=0, where="0", default="text/plain"):
+def label_lies(entity, out, allowed):
     """Parts of the signed entity whose Content-Transfer-Encoding says 7bit (or nothing) over a
     body that is not 7bit (8-bit octets, NULs, lines over 998 octets): a relay that believes
     the label would pass it unconverted to a 7-bit hop. And leaves whose body is not 7bit,
     whatever the label: each one could have been re-encoded before signing."""
-    if depth > MAX_DEPTH:
-        raise ValueError("nesting too deep")
-    fields, body, mtype, params, cte = part_head(entity, default)
-    long_lines = any(len(l) > 998 and not allowed(l) for l in re.split(rb"\r\n|\n", body))
-    dirty = any(c > 0x7F or c == 0 for c in body) or long_lines
-    if cte == "7bit" and dirty:
-        out.append("%s %s labelled 7bit holds 8-bit octets, NULs or long lines" % (where, mtype))
-    composite = (mtype.startswith("multipart/") and "boundary" in params) or \
-        (mtype in ("message/rfc822", "message/global") and cte in ("7bit", "8bit", "binary"))
-    if not composite and dirty:  # any leaf body can be re-encoded, whatever its label says
-        out.append("%s %s body (%s) left with 8-bit octets, NULs or long lines" % (where, mtype, cte))
-    if mtype.startswith("multipart/") and "boundary" in params:
-        inner = "message/rfc822" if mtype == "multipart/digest" else "text/plain"
-        for i, part in enumerate(split_multipart(body, params["boundary"].encode("latin-1"))):
-            label_lies(part, out, allowed, depth + 1, "%s.%d" % (where, i + 1), inner)
-    elif mtype in ("message/rfc822", "message/global") and cte in ("7bit", "8bit", "binary"):
-        label_lies(body, out, allowed, depth + 1, where + ".1")
+    for p in walk(entity):
+        long_lines = any(len(l) > 998 and not allowed(l) for l in re.split(rb"\r\n|\n", p.body))
+        dirty = any(c > 0x7F or c == 0 for c in p.body) or long_lines
+        if p.cte == "7bit" and dirty:
+            out.append("%s %s labelled 7bit holds 8-bit octets, NULs or long lines" % (p.where, p.mtype))
+        if p.kind == "leaf" and dirty:  # any leaf body can be re-encoded, whatever its label says
+            out.append("%s %s body (%s) left with 8-bit octets, NULs or long lines" % (p.where, p.mtype, p.cte))
     return out
 
 
@@ -901,19 +914,9 @@ def labels(inp, entity, manifest):
     return label_lies(entity, [], lambda line: kept_long_header_line(line, inp, manifest))
 
 
-def base64_bodies(entity, out, depth=0, where="0", default="text/plain"):
+def base64_bodies(entity, out):
     """(path, raw body) of every base64 leaf, walked as leaves() walks."""
-    if depth > MAX_DEPTH:
-        raise ValueError("nesting too deep")
-    fields, body, mtype, params, cte = part_head(entity, default)
-    if mtype.startswith("multipart/") and "boundary" in params:
-        inner = "message/rfc822" if mtype == "multipart/digest" else "text/plain"
-        for i, part in enumerate(split_multipart(body, params["boundary"].encode("latin-1"))):
-            base64_bodies(part, out, depth + 1, "%s.%d" % (where, i + 1), inner)
-    elif mtype in ("message/rfc822", "message/global") and cte in ("7bit", "8bit", "binary"):
-        base64_bodies(body, out, depth + 1, where + ".1")
-    elif cte == "base64":
-        out.append((where, body))
+    out.extend((p.where, p.body) for p in walk(entity) if p.kind == "leaf" and p.cte == "base64")
     return out
 
 
