@@ -686,10 +686,36 @@ def unfold(value):
     return re.sub(rb"\r?\n", b"", value).strip()
 
 
+def without_comments(text):
+    """`text` without its RFC 5322 comments (nested, with quoted pairs), quoted strings kept
+    as they are: a boundary such as "'()+_,-./:=? 1" (every bchars character) holds "()",
+    which is no comment."""
+    out, depth, quoted, escaped = [], 0, False, False
+    for ch in text:
+        if escaped:
+            escaped = False
+            if depth == 0:
+                out.append(ch)
+        elif ch == "\\" and (quoted or depth):
+            escaped = True
+            if depth == 0:
+                out.append(ch)
+        elif depth:
+            depth += {"(": 1, ")": -1}.get(ch, 0)
+        elif quoted:
+            out.append(ch)
+            quoted = ch != '"'
+        elif ch == "(":
+            depth = 1
+        else:
+            out.append(ch)
+            quoted = ch == '"'
+    return "".join(out)
+
+
 def parse_params(value):
     """Media type and parameters; RFC 2231 continuations and charsets joined and decoded."""
-    text = unfold(value).decode("latin-1")
-    text = re.sub(r"\([^()]*\)", "", text)
+    text = without_comments(unfold(value).decode("latin-1"))
     mtype, _, rest = text.partition(";")
     params, pieces = {}, {}
     for m in re.finditer(r';?\s*([A-Za-z0-9_.*-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)', ";" + rest):
