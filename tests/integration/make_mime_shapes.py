@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-# MIME shapes for the outbound signing sweep (tests/integration/test_sign_shapes.sh):
+# MIME shapes for the outbound sweeps (tests/integration/test_sign_shapes.sh,
+# test_encrypt_shapes.sh):
 #   make_mime_shapes.py generate DIR [N]    writes DIR/shape-NN.eml and DIR/shape-NN.json
-#   make_mime_shapes.py check LIST          compares input and signed output, PASS/FAIL lines
+#   make_mime_shapes.py check LIST          compares input and signed or encrypted output,
+#                                           PASS/FAIL lines
 #   make_mime_shapes.py entity IN OUT       the MIME entity a peer signs (inbound sweep)
 #   make_mime_shapes.py inbound-check LIST  leaves of delivered inbound mail against the entity
 # `generate` is deterministic (seed i makes message i; no clock, no os randomness): nesting of
@@ -18,6 +20,7 @@
 # (shape-NN.json) says what the checks may expect.
 # `check` reads what it compares as untrusted bytes (our own output): its small MIME reader
 # never trusts a length and bounds its recursion.
+import ast
 import base64
 import json
 import os
@@ -856,8 +859,36 @@ def outside_fields(msg):
             if not n.startswith("content-") and n != "mime-version"]
 
 
-def compare(inp, entity, delivered, manifest):
-    """Reasons why the delivered message does not mean what the input meant ([] when it does)."""
+class Envelope:
+    """What an encrypted delivery was made with (test_encrypt_shapes.sh): the smime-type its
+    Content-Type must name, and header protection (RFC 9788): "off", "on" or "obscured"
+    (the outer Subject replaced by "[...]")."""
+
+    def __init__(self, smime_type, hp):
+        if hp not in ("off", "on", "obscured"):
+            raise ValueError("header protection %r" % hp)
+        self.smime_type, self.hp = smime_type, hp
+
+
+def without_hp(leaf):
+    """A leaves() tuple without its hp parameter."""
+    params = [kv for kv in ast.literal_eval(leaf[3]) if kv[0] != "hp"]
+    return leaf[:3] + (repr(params),) + leaf[4:]
+
+
+def outer_fields_expected(src, envelope):
+    """outside_fields() the delivered message must have: the input's; with an obscured
+    Subject each Subject field reads " [...]" (protect.cpp obscures every one of them)."""
+    fields = outside_fields(src)
+    if envelope is not None and envelope.hp == "obscured":
+        fields = [(n, b" [...]" if n == "subject" else v) for n, v in fields]
+    return fields
+
+
+def compare(inp, entity, delivered, manifest, envelope=None):
+    """Reasons why the delivered message does not mean what the input meant ([] when it does).
+    `envelope` (Envelope): ENTITY is what was encrypted (the signed entity for
+    sign-then-encrypt), DELIVERED the encrypted message."""
     problems = []
     src = wire_form(inp)
     want, got = [], []
@@ -865,8 +896,17 @@ def compare(inp, entity, delivered, manifest):
     fields, body = split_header(src)
     head = b"".join(n.encode() + b":" + v.replace(b"\n", b"\r\n") + b"\r\n"
                     for n, v in fields if n.startswith("content-"))
+    input_typed = any(n == "content-type" for n, _ in fields)
     leaves(head + b"\r\n" + body, want)
     leaves(entity, got)
+    hp = envelope is not None and envelope.hp != "off"
+    if hp:
+        # RFC 9788 §2.1.1: the Cryptographic Payload's Content-Type says hp="cipher". It is
+        # the top-level entity's, a parameter the input did not have: checked here, and not
+        # compared as one of the top-level leaf's parameters below.
+        if part_head(entity, "text/plain")[3].get("hp") != "cipher":
+            problems.append('no hp="cipher" on the encrypted entity\'s Content-Type')
+        got = [without_hp(g) if g[0] == "0" else g for g in got]
     if len(want) != len(got):
         problems.append("%d leaves, the input has %d" % (len(got), len(want)))
     for w, g in zip(want, got):
@@ -881,13 +921,21 @@ def compare(inp, entity, delivered, manifest):
             problems.append("leaf %s: charset %s, input %s" % (w[0], g[2], w[2]))
         if w[2] is None and g[2] is not None:
             # Added only to 8-bit text re-encoded: what its octets are (canonical.h).
-            ok = {"utf-8": lambda b: is_utf8(b), "unknown-8bit": lambda b: not is_utf8(b)}
-            if g[2].lower() not in ok or not any(c > 0x7F for c in w[4]) or not ok[g[2].lower()](w[4]):
+            ok = {"utf-8": lambda b: is_utf8(b) and any(c > 0x7F for c in b),
+                  "unknown-8bit": lambda b: not is_utf8(b)}
+            if hp and w[0] == "0" and not input_typed:
+                # A message without Content-Type gets one for hp="cipher" (protect.cpp
+                # inner_content_fields), naming the charset its octets are in: us-ascii
+                # too, the RFC 2045 default it had.
+                ok["us-ascii"] = lambda b: all(c < 0x80 for c in b)
+            if g[2].lower() not in ok or not ok[g[2].lower()](w[4]):
                 problems.append("leaf %s: charset=%s added" % (w[0], g[2]))
-    if outside_fields(delivered) != outside_fields(src):
-        a, b = outside_fields(src), outside_fields(delivered)
+    expected = outer_fields_expected(src, envelope)
+    if outside_fields(delivered) != expected:
+        a, b = expected, outside_fields(delivered)
         diff = [x for x in a if x not in b][:2] + [("+",) + x for x in b if x not in a][:2]
-        problems.append("header fields outside the signed entity changed: %r" % (diff,))
+        problems.append("header fields outside the %s entity changed: %r"
+                        % ("encrypted" if envelope else "signed", diff))
     return problems
 
 
@@ -988,25 +1036,115 @@ def close_kept(inp, entity):
     return []
 
 
+TRACE_FIELDS = {"received", "return-path", "delivered-to", "x-original-to", "authentication-results",
+                "arc-seal", "arc-message-signature", "arc-authentication-results", "dkim-signature",
+                "received-spf"}
+
+
+def protected_fields(inp, entity, envelope):
+    """RFC 9788 header protection inside the encryption: with it on, the encrypted entity's
+    header starts with the input's fields (all but Content-*, MIME-Version, trace fields and
+    Bcc; protect.cpp fields_to_protect), in order and with their values, then one
+    "HP-Outer: Name: value" per field with the value left outside (§2.2), then Content-*
+    fields only. With it off the entity holds Content-* fields alone."""
+    fields, _ = split_header(wire_form(inp))
+    inner, _ = split_header(entity)
+    got = [(n, unfold(v)) for n, v in inner if not n.startswith("content-")]
+    if envelope.hp == "off":
+        return ["fields inside without header protection: %r" % got[:3]] if got else []
+    kept = [(n, unfold(v)) for n, v in fields
+            if not n.startswith("content-") and n not in ("mime-version", "bcc") and n not in TRACE_FIELDS]
+    outer = [(n, b"[...]" if envelope.hp == "obscured" and n == "subject" else v) for n, v in kept]
+    want = kept + [("hp-outer", n.encode() + b": " + v) for n, v in outer]
+
+    def norm(fs):  # an HP-Outer value names the field as the input spelled it: no case
+        return [(n, v.split(b":", 1)[0].lower() + b":" + v.split(b":", 1)[1]
+                 if n == "hp-outer" and b":" in v else v) for n, v in fs]
+    problems = []
+    if norm(got) != norm(want):
+        missing = [f for f in norm(want) if f not in norm(got)][:2]
+        extra = [f for f in norm(got) if f not in norm(want)][:2]
+        problems.append("protected fields differ: missing %r, extra %r" % (missing, extra))
+    names = [n for n, _ in inner]
+    first_content = next((i for i, n in enumerate(names) if n.startswith("content-")), len(names))
+    if any(not n.startswith("content-") for n in names[first_content:]):
+        problems.append("a protected field after the Content-* fields")
+    return problems
+
+
+def envelope_form(delivered, envelope):
+    """The delivered message is S/MIME encrypted data as RFC 8551 §3.3 writes it: one
+    Content-Type application/pkcs7-mime naming the smime-type of its cipher (enveloped-data,
+    authEnveloped-data for AEAD, RFC 8551 §3.4), base64 (lines of at most 76 characters,
+    the alphabet and padding alone, decoding strictly), MIME-Version; of the input's
+    Content-* fields none is left outside."""
+    problems = []
+    fields, body = split_header(delivered)
+    types = [v for n, v in fields if n == "content-type"]
+    if len(types) != 1:
+        return ["%d Content-Type fields" % len(types)]
+    mtype, params = parse_params(types[0])
+    if mtype != "application/pkcs7-mime":
+        problems.append("Content-Type %s" % mtype)
+    if params.get("smime-type", "").lower() != envelope.smime_type.lower():
+        problems.append("smime-type=%s, expected %s" % (params.get("smime-type"), envelope.smime_type))
+    ctes = [unfold(v).lower() for n, v in fields if n == "content-transfer-encoding"]
+    if ctes != [b"base64"]:
+        problems.append("Content-Transfer-Encoding %r" % ctes)
+    others = sorted({n for n, _ in fields if n.startswith("content-")} -
+                    {"content-type", "content-transfer-encoding", "content-disposition"})
+    if others:
+        problems.append("input fields left outside: %s" % ", ".join(others))
+    if not any(n == "mime-version" for n, _ in fields):
+        problems.append("no MIME-Version")
+    lines = body.split(b"\r\n")
+    while lines and lines[-1] == b"":
+        lines.pop()
+    bad = [l for l in lines if len(l) > 76 or not re.fullmatch(rb"[A-Za-z0-9+/=]+", l)]
+    if bad or not lines:
+        problems.append("base64 body line %r" % (bad[0][:40] if bad else b""))
+    else:
+        try:
+            base64.b64decode(b"".join(lines), validate=True)
+        except ValueError as e:
+            problems.append("strict base64 refused: %s" % e)
+    return problems
+
+
 def check(listfile):
-    """LIST lines: NAME INPUT ENTITY DELIVERED MANIFEST. Prints NAME/meaning and
-    NAME/transport results; exits 1 if any failed."""
+    """LIST lines: NAME INPUT ENTITY DELIVERED MANIFEST [SMIME-TYPE HP]. Prints NAME/meaning,
+    NAME/transport, NAME/labels, NAME/base64 (and NAME/missing-close-kept) results; with
+    SMIME-TYPE and HP (off, on, obscured) DELIVERED is an encrypted message and ENTITY what it
+    encrypted (the signed entity inside for sign-then-encrypt), checked further by
+    NAME/envelope and NAME/protected. Exits 1 if any failed."""
     failed = 0
     with open(listfile) as f:
         for line in f:
-            name, inp, entity, delivered, manifest = line.split()
+            words = line.split()
+            name, inp, entity, delivered, manifest = words[:5]
+            envelope = Envelope(*words[5:7]) if len(words) == 7 else None
+            if len(words) not in (5, 7):
+                raise ValueError("list line of %d words" % len(words))
             blobs = []
             for p in (inp, entity, delivered):
                 with open(p, "rb") as g:
                     blobs.append(g.read())
             with open(manifest) as g:
                 man = json.load(g)
-            checks = [("meaning", lambda: compare(blobs[0], blobs[1], blobs[2], man)),
-                      ("transport", lambda: transport(blobs[0], blobs[2], man)),
+            outer = man
+            if envelope:
+                # Every octet of the input below its header is inside the envelope; outside are
+                # its non-Content fields (ASCII: RFC 2047 words in the generator) and base64.
+                outer = dict(man, expect_7bit=True, long_header_token=False)
+            checks = [("meaning", lambda: compare(blobs[0], blobs[1], blobs[2], man, envelope)),
+                      ("transport", lambda: transport(blobs[0], blobs[2], outer)),
                       ("labels", lambda: labels(blobs[0], blobs[1], man)),
                       ("base64", lambda: base64_clean(blobs[0], blobs[1], man))]
             if man["missing_close"]:
                 checks.append(("missing-close-kept", lambda: close_kept(blobs[0], blobs[1])))
+            if envelope:
+                checks.append(("envelope", lambda: envelope_form(blobs[2], envelope)))
+                checks.append(("protected", lambda: protected_fields(blobs[0], blobs[1], envelope)))
             for check_name, fn in checks:
                 try:
                     problems = fn()
