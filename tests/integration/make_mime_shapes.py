@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-# MIME shapes for the outbound signing sweep (tests/integration/test_sign_shapes.sh):
+# MIME shapes for the outbound sweeps (tests/integration/test_sign_shapes.sh,
+# test_encrypt_shapes.sh):
 #   make_mime_shapes.py generate DIR [N]    writes DIR/shape-NN.eml and DIR/shape-NN.json
-#   make_mime_shapes.py check LIST          compares input and signed output, PASS/FAIL lines
+#   make_mime_shapes.py check LIST          compares input and signed or encrypted output,
+#                                           PASS/FAIL lines
 #   make_mime_shapes.py entity IN OUT       the MIME entity a peer signs (inbound sweep)
 #   make_mime_shapes.py inbound-check LIST  leaves of delivered inbound mail against the entity
 # `generate` is deterministic (seed i makes message i; no clock, no os randomness): nesting of
@@ -18,6 +20,7 @@
 # (shape-NN.json) says what the checks may expect.
 # `check` reads what it compares as untrusted bytes (our own output): its small MIME reader
 # never trusts a length and bounds its recursion.
+import ast
 import base64
 import json
 import os
@@ -686,10 +689,36 @@ def unfold(value):
     return re.sub(rb"\r?\n", b"", value).strip()
 
 
+def without_comments(text):
+    """`text` without its RFC 5322 comments (nested, with quoted pairs), quoted strings kept
+    as they are: a boundary such as "'()+_,-./:=? 1" (every bchars character) holds "()",
+    which is no comment."""
+    out, depth, quoted, escaped = [], 0, False, False
+    for ch in text:
+        if escaped:
+            escaped = False
+            if depth == 0:
+                out.append(ch)
+        elif ch == "\\" and (quoted or depth):
+            escaped = True
+            if depth == 0:
+                out.append(ch)
+        elif depth:
+            depth += {"(": 1, ")": -1}.get(ch, 0)
+        elif quoted:
+            out.append(ch)
+            quoted = ch != '"'
+        elif ch == "(":
+            depth = 1
+        else:
+            out.append(ch)
+            quoted = ch == '"'
+    return "".join(out)
+
+
 def parse_params(value):
     """Media type and parameters; RFC 2231 continuations and charsets joined and decoded."""
-    text = unfold(value).decode("latin-1")
-    text = re.sub(r"\([^()]*\)", "", text)
+    text = without_comments(unfold(value).decode("latin-1"))
     mtype, _, rest = text.partition(";")
     params, pieces = {}, {}
     for m in re.finditer(r';?\s*([A-Za-z0-9_.*-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)', ";" + rest):
@@ -755,7 +784,7 @@ def split_multipart(body, boundary):
 
 def part_head(entity, default):
     """(fields, body, media type, parameters, transfer encoding) of one MIME entity; `default`
-    is the type of a part without Content-Type. One reading for every walker below."""
+    is the type of a part without Content-Type. One reading for walk() below."""
     fields, body = split_header(entity)
     ct = next((v for n, v in fields if n == "content-type"), None)
     cte = next((re.sub(r"\([^()]*\)", "", unfold(v).decode("latin-1")).strip().lower() for n, v in fields
@@ -764,40 +793,63 @@ def part_head(entity, default):
     return fields, body, mtype, params, cte
 
 
-def leaves(entity, out, depth=0, where="0", default="text/plain"):
-    """One (path, media type, charset, other parameters, decoded content) per leaf; `default`
-    is the type of a part without Content-Type (message/rfc822 in a digest)."""
+class PartView:
+    """One part as walk() reads it: `where` its path ("0", "0.2", "0.2.1"; an embedded
+    message's entity is "<its part>.1"), `kind` "multipart", "message" (message/rfc822 or
+    message/global in an identity encoding: its body is an entity read further) or "leaf"."""
+
+    def __init__(self, where, kind, fields, body, mtype, params, cte):
+        self.where, self.kind = where, kind
+        self.fields, self.body, self.mtype, self.params, self.cte = fields, body, mtype, params, cte
+
+
+def walk(entity, depth=0, where="0", default="text/plain"):
+    """Every part of `entity`, each before its children (a multipart's body parts, in which a
+    digest's default type is message/rfc822; an embedded message's entity). One recursion for
+    leaves(), label_lies() and base64_bodies(). Bounded: ValueError past MAX_DEPTH."""
     if depth > MAX_DEPTH:
         raise ValueError("nesting too deep")
     fields, body, mtype, params, cte = part_head(entity, default)
     if mtype.startswith("multipart/") and "boundary" in params:
+        yield PartView(where, "multipart", fields, body, mtype, params, cte)
         inner = "message/rfc822" if mtype == "multipart/digest" else "text/plain"
         for i, part in enumerate(split_multipart(body, params["boundary"].encode("latin-1"))):
-            leaves(part, out, depth + 1, "%s.%d" % (where, i + 1), inner)
-        return
-    if mtype in ("message/rfc822", "message/global") and cte in ("7bit", "8bit", "binary"):
-        inner_fields, _ = split_header(body)
-        kept = [(n, unfold(v)) for n, v in inner_fields if not n.startswith("content-")]
-        out.append((where + ".h", "header", None, repr(kept), b""))
-        leaves(body, out, depth + 1, where + ".1")
-        return
-    if cte == "base64":
-        content = decode_b64(body)
-    elif cte == "quoted-printable":
-        content = decode_qp(body)
+            yield from walk(part, depth + 1, "%s.%d" % (where, i + 1), inner)
+    elif mtype in ("message/rfc822", "message/global") and cte in ("7bit", "8bit", "binary"):
+        yield PartView(where, "message", fields, body, mtype, params, cte)
+        yield from walk(body, depth + 1, where + ".1")
     else:
-        content = body
-    # Line-oriented content: CRLF is its canonical line end (RFC 2049 §4); only binary and
-    # base64 content of a non-text type is compared byte for byte.
-    if mtype.startswith("text/") or cte not in ("binary", "base64"):
-        content = re.sub(rb"\r\n|\r|\n", b"\n", content)
-    charset = params.pop("charset", None)
-    rest = {k: v for k, v in params.items()}
-    disp = next((v for n, v in fields if n == "content-disposition"), None)
-    if disp is not None:
-        dtype, dparams = parse_params(disp)
-        rest["disposition"] = dtype + repr(sorted(dparams.items()))
-    out.append((where, mtype, charset, repr(sorted(rest.items())), content))
+        yield PartView(where, "leaf", fields, body, mtype, params, cte)
+
+
+def leaves(entity, out):
+    """One (path, media type, charset, other parameters, decoded content) per leaf, and per
+    embedded message one (path.h, "header", None, its non-Content fields, b"")."""
+    for p in walk(entity):
+        if p.kind == "message":
+            inner_fields, _ = split_header(p.body)
+            kept = [(n, unfold(v)) for n, v in inner_fields if not n.startswith("content-")]
+            out.append((p.where + ".h", "header", None, repr(kept), b""))
+        if p.kind != "leaf":
+            continue
+        mtype, params, cte, body = p.mtype, p.params, p.cte, p.body
+        if cte == "base64":
+            content = decode_b64(body)
+        elif cte == "quoted-printable":
+            content = decode_qp(body)
+        else:
+            content = body
+        # Line-oriented content: CRLF is its canonical line end (RFC 2049 §4); only binary and
+        # base64 content of a non-text type is compared byte for byte.
+        if mtype.startswith("text/") or cte not in ("binary", "base64"):
+            content = re.sub(rb"\r\n|\r|\n", b"\n", content)
+        charset = params.pop("charset", None)
+        rest = {k: v for k, v in params.items()}
+        disp = next((v for n, v in p.fields if n == "content-disposition"), None)
+        if disp is not None:
+            dtype, dparams = parse_params(disp)
+            rest["disposition"] = dtype + repr(sorted(dparams.items()))
+        out.append((p.where, mtype, charset, repr(sorted(rest.items())), content))
 
 
 def outside_fields(msg):
@@ -807,8 +859,36 @@ def outside_fields(msg):
             if not n.startswith("content-") and n != "mime-version"]
 
 
-def compare(inp, entity, delivered, manifest):
-    """Reasons why the delivered message does not mean what the input meant ([] when it does)."""
+class Envelope:
+    """What an encrypted delivery was made with (test_encrypt_shapes.sh): the smime-type its
+    Content-Type must name, and header protection (RFC 9788): "off", "on" or "obscured"
+    (the outer Subject replaced by "[...]")."""
+
+    def __init__(self, smime_type, hp):
+        if hp not in ("off", "on", "obscured"):
+            raise ValueError("header protection %r" % hp)
+        self.smime_type, self.hp = smime_type, hp
+
+
+def without_hp(leaf):
+    """A leaves() tuple without its hp parameter."""
+    params = [kv for kv in ast.literal_eval(leaf[3]) if kv[0] != "hp"]
+    return leaf[:3] + (repr(params),) + leaf[4:]
+
+
+def outer_fields_expected(src, envelope):
+    """outside_fields() the delivered message must have: the input's; with an obscured
+    Subject each Subject field reads " [...]" (protect.cpp obscures every one of them)."""
+    fields = outside_fields(src)
+    if envelope is not None and envelope.hp == "obscured":
+        fields = [(n, b" [...]" if n == "subject" else v) for n, v in fields]
+    return fields
+
+
+def compare(inp, entity, delivered, manifest, envelope=None):
+    """Reasons why the delivered message does not mean what the input meant ([] when it does).
+    `envelope` (Envelope): ENTITY is what was encrypted (the signed entity for
+    sign-then-encrypt), DELIVERED the encrypted message."""
     problems = []
     src = wire_form(inp)
     want, got = [], []
@@ -816,8 +896,17 @@ def compare(inp, entity, delivered, manifest):
     fields, body = split_header(src)
     head = b"".join(n.encode() + b":" + v.replace(b"\n", b"\r\n") + b"\r\n"
                     for n, v in fields if n.startswith("content-"))
+    input_typed = any(n == "content-type" for n, _ in fields)
     leaves(head + b"\r\n" + body, want)
     leaves(entity, got)
+    hp = envelope is not None and envelope.hp != "off"
+    if hp:
+        # RFC 9788 §2.1.1: the Cryptographic Payload's Content-Type says hp="cipher". It is
+        # the top-level entity's, a parameter the input did not have: checked here, and not
+        # compared as one of the top-level leaf's parameters below.
+        if part_head(entity, "text/plain")[3].get("hp") != "cipher":
+            problems.append('no hp="cipher" on the encrypted entity\'s Content-Type')
+        got = [without_hp(g) if g[0] == "0" else g for g in got]
     if len(want) != len(got):
         problems.append("%d leaves, the input has %d" % (len(got), len(want)))
     for w, g in zip(want, got):
@@ -832,13 +921,21 @@ def compare(inp, entity, delivered, manifest):
             problems.append("leaf %s: charset %s, input %s" % (w[0], g[2], w[2]))
         if w[2] is None and g[2] is not None:
             # Added only to 8-bit text re-encoded: what its octets are (canonical.h).
-            ok = {"utf-8": lambda b: is_utf8(b), "unknown-8bit": lambda b: not is_utf8(b)}
-            if g[2].lower() not in ok or not any(c > 0x7F for c in w[4]) or not ok[g[2].lower()](w[4]):
+            ok = {"utf-8": lambda b: is_utf8(b) and any(c > 0x7F for c in b),
+                  "unknown-8bit": lambda b: not is_utf8(b)}
+            if hp and w[0] == "0" and not input_typed:
+                # A message without Content-Type gets one for hp="cipher" (protect.cpp
+                # inner_content_fields), naming the charset its octets are in: us-ascii
+                # too, the RFC 2045 default it had.
+                ok["us-ascii"] = lambda b: all(c < 0x80 for c in b)
+            if g[2].lower() not in ok or not ok[g[2].lower()](w[4]):
                 problems.append("leaf %s: charset=%s added" % (w[0], g[2]))
-    if outside_fields(delivered) != outside_fields(src):
-        a, b = outside_fields(src), outside_fields(delivered)
+    expected = outer_fields_expected(src, envelope)
+    if outside_fields(delivered) != expected:
+        a, b = expected, outside_fields(delivered)
         diff = [x for x in a if x not in b][:2] + [("+",) + x for x in b if x not in a][:2]
-        problems.append("header fields outside the signed entity changed: %r" % (diff,))
+        problems.append("header fields outside the %s entity changed: %r"
+                        % ("encrypted" if envelope else "signed", diff))
     return problems
 
 
@@ -850,28 +947,18 @@ def is_utf8(b):
         return False
 
 
-def label_lies(entity, out, allowed, depth=0, where="0", default="text/plain"):
+def label_lies(entity, out, allowed):
     """Parts of the signed entity whose Content-Transfer-Encoding says 7bit (or nothing) over a
     body that is not 7bit (8-bit octets, NULs, lines over 998 octets): a relay that believes
     the label would pass it unconverted to a 7-bit hop. And leaves whose body is not 7bit,
     whatever the label: each one could have been re-encoded before signing."""
-    if depth > MAX_DEPTH:
-        raise ValueError("nesting too deep")
-    fields, body, mtype, params, cte = part_head(entity, default)
-    long_lines = any(len(l) > 998 and not allowed(l) for l in re.split(rb"\r\n|\n", body))
-    dirty = any(c > 0x7F or c == 0 for c in body) or long_lines
-    if cte == "7bit" and dirty:
-        out.append("%s %s labelled 7bit holds 8-bit octets, NULs or long lines" % (where, mtype))
-    composite = (mtype.startswith("multipart/") and "boundary" in params) or \
-        (mtype in ("message/rfc822", "message/global") and cte in ("7bit", "8bit", "binary"))
-    if not composite and dirty:  # any leaf body can be re-encoded, whatever its label says
-        out.append("%s %s body (%s) left with 8-bit octets, NULs or long lines" % (where, mtype, cte))
-    if mtype.startswith("multipart/") and "boundary" in params:
-        inner = "message/rfc822" if mtype == "multipart/digest" else "text/plain"
-        for i, part in enumerate(split_multipart(body, params["boundary"].encode("latin-1"))):
-            label_lies(part, out, allowed, depth + 1, "%s.%d" % (where, i + 1), inner)
-    elif mtype in ("message/rfc822", "message/global") and cte in ("7bit", "8bit", "binary"):
-        label_lies(body, out, allowed, depth + 1, where + ".1")
+    for p in walk(entity):
+        long_lines = any(len(l) > 998 and not allowed(l) for l in re.split(rb"\r\n|\n", p.body))
+        dirty = any(c > 0x7F or c == 0 for c in p.body) or long_lines
+        if p.cte == "7bit" and dirty:
+            out.append("%s %s labelled 7bit holds 8-bit octets, NULs or long lines" % (p.where, p.mtype))
+        if p.kind == "leaf" and dirty:  # any leaf body can be re-encoded, whatever its label says
+            out.append("%s %s body (%s) left with 8-bit octets, NULs or long lines" % (p.where, p.mtype, p.cte))
     return out
 
 
@@ -901,19 +988,9 @@ def labels(inp, entity, manifest):
     return label_lies(entity, [], lambda line: kept_long_header_line(line, inp, manifest))
 
 
-def base64_bodies(entity, out, depth=0, where="0", default="text/plain"):
+def base64_bodies(entity, out):
     """(path, raw body) of every base64 leaf, walked as leaves() walks."""
-    if depth > MAX_DEPTH:
-        raise ValueError("nesting too deep")
-    fields, body, mtype, params, cte = part_head(entity, default)
-    if mtype.startswith("multipart/") and "boundary" in params:
-        inner = "message/rfc822" if mtype == "multipart/digest" else "text/plain"
-        for i, part in enumerate(split_multipart(body, params["boundary"].encode("latin-1"))):
-            base64_bodies(part, out, depth + 1, "%s.%d" % (where, i + 1), inner)
-    elif mtype in ("message/rfc822", "message/global") and cte in ("7bit", "8bit", "binary"):
-        base64_bodies(body, out, depth + 1, where + ".1")
-    elif cte == "base64":
-        out.append((where, body))
+    out.extend((p.where, p.body) for p in walk(entity) if p.kind == "leaf" and p.cte == "base64")
     return out
 
 
@@ -959,25 +1036,115 @@ def close_kept(inp, entity):
     return []
 
 
+TRACE_FIELDS = {"received", "return-path", "delivered-to", "x-original-to", "authentication-results",
+                "arc-seal", "arc-message-signature", "arc-authentication-results", "dkim-signature",
+                "received-spf"}
+
+
+def protected_fields(inp, entity, envelope):
+    """RFC 9788 header protection inside the encryption: with it on, the encrypted entity's
+    header starts with the input's fields (all but Content-*, MIME-Version, trace fields and
+    Bcc; protect.cpp fields_to_protect), in order and with their values, then one
+    "HP-Outer: Name: value" per field with the value left outside (§2.2), then Content-*
+    fields only. With it off the entity holds Content-* fields alone."""
+    fields, _ = split_header(wire_form(inp))
+    inner, _ = split_header(entity)
+    got = [(n, unfold(v)) for n, v in inner if not n.startswith("content-")]
+    if envelope.hp == "off":
+        return ["fields inside without header protection: %r" % got[:3]] if got else []
+    kept = [(n, unfold(v)) for n, v in fields
+            if not n.startswith("content-") and n not in ("mime-version", "bcc") and n not in TRACE_FIELDS]
+    outer = [(n, b"[...]" if envelope.hp == "obscured" and n == "subject" else v) for n, v in kept]
+    want = kept + [("hp-outer", n.encode() + b": " + v) for n, v in outer]
+
+    def norm(fs):  # an HP-Outer value names the field as the input spelled it: no case
+        return [(n, v.split(b":", 1)[0].lower() + b":" + v.split(b":", 1)[1]
+                 if n == "hp-outer" and b":" in v else v) for n, v in fs]
+    problems = []
+    if norm(got) != norm(want):
+        missing = [f for f in norm(want) if f not in norm(got)][:2]
+        extra = [f for f in norm(got) if f not in norm(want)][:2]
+        problems.append("protected fields differ: missing %r, extra %r" % (missing, extra))
+    names = [n for n, _ in inner]
+    first_content = next((i for i, n in enumerate(names) if n.startswith("content-")), len(names))
+    if any(not n.startswith("content-") for n in names[first_content:]):
+        problems.append("a protected field after the Content-* fields")
+    return problems
+
+
+def envelope_form(delivered, envelope):
+    """The delivered message is S/MIME encrypted data as RFC 8551 §3.3 writes it: one
+    Content-Type application/pkcs7-mime naming the smime-type of its cipher (enveloped-data,
+    authEnveloped-data for AEAD, RFC 8551 §3.4), base64 (lines of at most 76 characters,
+    the alphabet and padding alone, decoding strictly), MIME-Version; of the input's
+    Content-* fields none is left outside."""
+    problems = []
+    fields, body = split_header(delivered)
+    types = [v for n, v in fields if n == "content-type"]
+    if len(types) != 1:
+        return ["%d Content-Type fields" % len(types)]
+    mtype, params = parse_params(types[0])
+    if mtype != "application/pkcs7-mime":
+        problems.append("Content-Type %s" % mtype)
+    if params.get("smime-type", "").lower() != envelope.smime_type.lower():
+        problems.append("smime-type=%s, expected %s" % (params.get("smime-type"), envelope.smime_type))
+    ctes = [unfold(v).lower() for n, v in fields if n == "content-transfer-encoding"]
+    if ctes != [b"base64"]:
+        problems.append("Content-Transfer-Encoding %r" % ctes)
+    others = sorted({n for n, _ in fields if n.startswith("content-")} -
+                    {"content-type", "content-transfer-encoding", "content-disposition"})
+    if others:
+        problems.append("input fields left outside: %s" % ", ".join(others))
+    if not any(n == "mime-version" for n, _ in fields):
+        problems.append("no MIME-Version")
+    lines = body.split(b"\r\n")
+    while lines and lines[-1] == b"":
+        lines.pop()
+    bad = [l for l in lines if len(l) > 76 or not re.fullmatch(rb"[A-Za-z0-9+/=]+", l)]
+    if bad or not lines:
+        problems.append("base64 body line %r" % (bad[0][:40] if bad else b""))
+    else:
+        try:
+            base64.b64decode(b"".join(lines), validate=True)
+        except ValueError as e:
+            problems.append("strict base64 refused: %s" % e)
+    return problems
+
+
 def check(listfile):
-    """LIST lines: NAME INPUT ENTITY DELIVERED MANIFEST. Prints NAME/meaning and
-    NAME/transport results; exits 1 if any failed."""
+    """LIST lines: NAME INPUT ENTITY DELIVERED MANIFEST [SMIME-TYPE HP]. Prints NAME/meaning,
+    NAME/transport, NAME/labels, NAME/base64 (and NAME/missing-close-kept) results; with
+    SMIME-TYPE and HP (off, on, obscured) DELIVERED is an encrypted message and ENTITY what it
+    encrypted (the signed entity inside for sign-then-encrypt), checked further by
+    NAME/envelope and NAME/protected. Exits 1 if any failed."""
     failed = 0
     with open(listfile) as f:
         for line in f:
-            name, inp, entity, delivered, manifest = line.split()
+            words = line.split()
+            name, inp, entity, delivered, manifest = words[:5]
+            envelope = Envelope(*words[5:7]) if len(words) == 7 else None
+            if len(words) not in (5, 7):
+                raise ValueError("list line of %d words" % len(words))
             blobs = []
             for p in (inp, entity, delivered):
                 with open(p, "rb") as g:
                     blobs.append(g.read())
             with open(manifest) as g:
                 man = json.load(g)
-            checks = [("meaning", lambda: compare(blobs[0], blobs[1], blobs[2], man)),
-                      ("transport", lambda: transport(blobs[0], blobs[2], man)),
+            outer = man
+            if envelope:
+                # Every octet of the input below its header is inside the envelope; outside are
+                # its non-Content fields (ASCII: RFC 2047 words in the generator) and base64.
+                outer = dict(man, expect_7bit=True, long_header_token=False)
+            checks = [("meaning", lambda: compare(blobs[0], blobs[1], blobs[2], man, envelope)),
+                      ("transport", lambda: transport(blobs[0], blobs[2], outer)),
                       ("labels", lambda: labels(blobs[0], blobs[1], man)),
                       ("base64", lambda: base64_clean(blobs[0], blobs[1], man))]
             if man["missing_close"]:
                 checks.append(("missing-close-kept", lambda: close_kept(blobs[0], blobs[1])))
+            if envelope:
+                checks.append(("envelope", lambda: envelope_form(blobs[2], envelope)))
+                checks.append(("protected", lambda: protected_fields(blobs[0], blobs[1], envelope)))
             for check_name, fn in checks:
                 try:
                     problems = fn()

@@ -28,6 +28,7 @@
 # 3 minutes beside a build).
 . "$(dirname "$0")/lib.sh"
 . "$SSM_SRCDIR/tests/interop/peers.sh"
+. "$SSM_SRCDIR/tests/integration/shapes.sh"
 require_tools openssl gpgsm gpgconf cmsutil certutil softhsm2-util pkcs11-tool perl python3
 require_binaries
 T0=$SECONDS
@@ -35,10 +36,8 @@ make_pki
 make_token
 export OPENSSL_CONF=/dev/null
 N=${SSM_SHAPES:-60}
-shapes=$WORK/shapes
 mkdir -p "$WORK/out"
-python3 "$SSM_SRCDIR/tests/integration/make_mime_shapes.py" generate "$shapes" "$N" 2>"$WORK/gen.log" \
-  || fatal shapes-generate "make_mime_shapes.py: $(tail -n 3 "$WORK/gen.log" | tr '\n' ' ')"
+shapes_generate "$N"
 for format in detached opaque; do
   for scheme in pkcs1 pss; do
     write_config "$WORK/ssm-$format-$scheme.toml" socket="inet:1@127.0.0.1" format=$format rsa_scheme=$scheme \
@@ -48,24 +47,10 @@ done
 "$SSM_BUILDDIR/ssm-milter" -c "$WORK/ssm-detached-pkcs1.toml" -n >"$WORK/check.log" 2>&1 \
   || fatal shapes-config "ssm-milter -n: $(tr '\n' ' ' <"$WORK/check.log")"
 
-# expected_alg SIGNER: the signatureAlgorithm each identity's key and configuration give.
-expected_alg() {
-  case $1 in
-    bob@*) echo ecdsa-with-SHA256 ;;
-    carol@*) echo rsassaPss ;;
-    *) echo 'sha256WithRSAEncryption|rsaEncryption' ;;
-  esac
-}
-
-# The manifests, one line each: NAME SENDER (the index is in the name).
-python3 -c 'import json, sys
-for p in sys.argv[1:]:
-    m = json.load(open(p)); print("shape-%02d %s" % (m["index"], m["sender"]))' "$shapes"/shape-*.json >"$WORK/index" \
-  || fatal shapes-generate "manifests unreadable"
 : >"$WORK/compare.list"
 i=0
 while read -r name sender; do
-  base=$name in=$shapes/$name.eml out=$WORK/out/$name.eml
+  base=$name in=$SHAPES/$name.eml out=$WORK/out/$name.eml
   format=detached; [ $((i % 4)) = 3 ] && format=opaque
   scheme=pkcs1; [ "${sender%@*}" = carol ] && scheme=pss
   name=$name-$format-${sender%@*}
@@ -76,18 +61,8 @@ while read -r name sender; do
   fi
   [ "$(signed_form "$out")" = "$format" ] || { fail "$name/signed" "delivered as $(signed_form "$out")"; continue; }
   pass "$name/signed"
-  if ! verify_openssl "$out" "$sender"; then fail "$name/openssl" "$PEER_DETAIL"; continue; fi
-  alg=$(cms_signature_algorithm "$SIGNED_CMS")
-  if printf '%s\n' "$alg" | grep -qE "^($(expected_alg "$sender"))( |\$)"; then pass "$name/openssl"
-  else fail "$name/openssl" "signatureAlgorithm '$alg' for $sender"; fi
-  entity=$VERIFIED_CONTENT
-  if [ "$format" = detached ]; then
-    # verify_openssl's folder holds smime_split's content: the signed entity as delivered
-    # (RFC 1847 delimiters), and out.bin: what openssl verified and output.
-    entity=$(dirname "$VERIFIED_CONTENT")/content
-    if cmp -s "$VERIFIED_CONTENT" "$entity"; then pass "$name/entity"
-    else fail "$name/entity" "openssl verified other octets than the delivered entity"; fi
-  fi
+  shapes_signature "$name" "$out" "$sender" "$format" || continue
+  alg=$SHAPES_ALG entity=$SHAPES_ENTITY
   if [ $((i % 5)) = 1 ]; then
     # gpgsm 2.2.40 verifies RSA-PSS only when the salt length equals the hash length.
     if [ "${alg%% *}" = rsassaPss ] && [ "$alg" != "rsassaPss salt=32" ]; then
@@ -97,16 +72,9 @@ while read -r name sender; do
     if verify_cmsutil "$out" "$sender"; then pass "$name/cmsutil"; else fail "$name/cmsutil" "$PEER_DETAIL"; fi
   fi
   cp "$entity" "$WORK/out/$name.entity"
-  printf '%s %s %s %s %s\n' "$name" "$in" "$WORK/out/$name.entity" "$out" "$shapes/$base.json" >>"$WORK/compare.list"
-done <"$WORK/index"
-# meaning, transport, labels (and missing-close-kept) for every signed message, one Python run
-# whose result lines go through pass/fail, so that a failure sets this script's exit status.
-while IFS= read -r line; do
-  case $line in
-    "PASS: "*) pass "${line#PASS: }" ;;
-    "FAIL: "*) line=${line#FAIL: }; fail "${line%%: *}" "${line#*: }" ;;
-    *) fail shapes-compare "unexpected output: $line" ;;
-  esac
-done < <(python3 "$SSM_SRCDIR/tests/integration/make_mime_shapes.py" check "$WORK/compare.list" 2>"$WORK/compare.err")
-[ -s "$WORK/compare.err" ] && fail shapes-compare "$(tail -n 3 "$WORK/compare.err" | tr '\n' ' ')"
+  printf '%s %s %s %s %s\n' "$name" "$in" "$WORK/out/$name.entity" "$out" "$SHAPES/$base.json" >>"$WORK/compare.list"
+done <"$WORK/shapes.index"
+# meaning, transport, labels, base64 (and missing-close-kept) for every signed message, in
+# one Python run.
+shapes_check "$WORK/compare.list"
 note "$N shapes in $((SECONDS - T0)) s"
