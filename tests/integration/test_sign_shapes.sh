@@ -24,7 +24,7 @@
 #   base64     every base64 leaf of the signed entity is the alphabet and padding alone, in lines
 #              of at most 76, and decodes strictly to what Python's lenient decoder reads in the
 #              input's leaf (octets outside the alphabet, RFC 2045 §6.8, dropped before signing)
-# SSM_SHAPES=N sets the number of messages (default 60: 70 s on an idle 2-core machine, about
+# SSM_SHAPES=N sets the number of messages (default 60: 44 s on this 2-core machine while other work ran, about
 # 3 minutes beside a build).
 . "$(dirname "$0")/lib.sh"
 . "$SSM_SRCDIR/tests/interop/peers.sh"
