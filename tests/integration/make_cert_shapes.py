@@ -4,7 +4,7 @@
 Usage: make_cert_shapes.py PKI OUTDIR   (PKI: tests/fixtures/make-pki.sh's folder)
 
 Writes, with the `openssl` command line only (never our own code):
-  OUTDIR/keys/{rsa,rsa1024,p256,p384,x25519,ed25519}.key.pem   six keys, shared by every shape (key
+  OUTDIR/keys/{rsa,rsa1024,rsapss,p256,p384,x25519,ed25519}.key.pem   seven keys, shared by every shape (key
                                                generation is the slow part)
   OUTDIR/ec-ca.cert.pem                        an ECDSA issuing CA under the test root
   OUTDIR/certs/NAME.cert.pem                   one certificate per shape
@@ -72,6 +72,7 @@ SHAPES = [
     shape("p256-nr-ka", key="p256", ku="nonRepudiation, keyAgreement"),
     shape("ed25519-ds", key="ed25519", ku="digitalSignature"),
     shape("ed25519-noku", key="ed25519", ku=None),
+    shape("rsa-pss-key", key="rsapss", ku="digitalSignature"),
     # extended key usage
     shape("eku-absent", eku=None),
     shape("eku-any", eku="anyExtendedKeyUsage"),
@@ -91,6 +92,8 @@ SHAPES = [
     shape("smtputf8", address=f"jörg-smtputf8@{DOMAIN}", san="@alt",
           san_section=f"[alt]\notherName.1 = 1.3.6.1.5.5.7.8.9;FORMAT:UTF8,UTF8:jörg-smtputf8@{DOMAIN}\n"),
     shape("no-address", san=None),
+    # an rfc822Name is a bare Mailbox (RFC 5280 §4.2.1.6); a display-name form names nothing
+    shape("san-display-name", san=f"email:Someone <san-display-name@{DOMAIN}>"),
     shape("v1-subject-email", v1=True, subject_email=f"v1-subject-email@{DOMAIN}"),
     shape("other-address-only", san=f"email:somebody@{DOMAIN}"),
     # basic constraints
@@ -164,12 +167,14 @@ def encryption_verdict(s):
     ku = ku_set(s)
     if s["key"] == "ed25519":
         out.append("an Ed25519 key only signs (RFC 8410 §5)")
+    if s["key"] == "rsapss":
+        out.append("an id-RSASSA-PSS key only signs (RFC 4055 §1.2)")
     # RFC 8551 §2.3: sending agents SHOULD NOT encrypt to RSA keys shorter than 2048 bits; the
     # gateway encrypts new mail and so does not (a signer's short key is only noted, see
     # signing_verdict).
     if s["key"] == "rsa1024":
         out.append("RSA key shorter than 2048 bits (RFC 8551 §2.3)")
-    if s["key"].startswith("rsa") and ku is not None and "keyEncipherment" not in ku:
+    if s["key"] in ("rsa", "rsa1024") and ku is not None and "keyEncipherment" not in ku:
         out.append("RSA key transport needs keyEncipherment (RFC 8550 §4.4.2)")
     if s["key"] in ("p256", "p384", "x25519") and ku is not None and "keyAgreement" not in ku:
         out.append("ECDH/X25519 needs keyAgreement (RFC 8550 §4.4.2)")
@@ -243,7 +248,8 @@ def main():
     run(["openssl", "genpkey", "-algorithm", "X25519", "-out", f"{k}/x25519.key.pem"], out)
     run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024", "-out", f"{k}/rsa1024.key.pem"], out)
     run(["openssl", "genpkey", "-algorithm", "ED25519", "-out", f"{k}/ed25519.key.pem"], out)
-    for key in ("rsa", "rsa1024", "p256", "p384", "x25519", "ed25519"):
+    run(["openssl", "genpkey", "-algorithm", "RSA-PSS", "-pkeyopt", "rsa_keygen_bits:2048", "-out", f"{k}/rsapss.key.pem"], out)
+    for key in ("rsa", "rsa1024", "p256", "p384", "x25519", "ed25519", "rsapss"):
         run(["openssl", "pkey", "-in", f"{k}/{key}.key.pem", "-pubout", "-out", f"{k}/{key}.pub.pem"], out)
     # One request for every shape: its subject and key are replaced (-subj, -force_pubkey).
     run(["openssl", "req", "-new", "-key", f"{k}/p256.key.pem", "-subj", "/CN=shape", "-out", "tmp/req.csr"], out)
