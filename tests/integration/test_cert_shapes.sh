@@ -12,7 +12,8 @@
 #   ossl-enc-NAME     `openssl verify -purpose smimeencrypt` / smimesign agree with the oracle's
 #   ossl-sign-NAME    model of OpenSSL's purpose checks (which differ from RFC 8550 where the
 #                     generator says: anyExtendedKeyUsage alone, ECDH keys without keyEncipherment)
-# No daemon, Postfix, token or network: ssmctl reads the configuration only.
+# No daemon, Postfix, token or network: ssmctl reads the configuration only. The cache (where
+# ssmctl process harvests valid signers' certificates) is in $WORK: each run starts empty.
 . "$(dirname "$0")/lib.sh"
 require_tools python3 openssl
 require_binaries
@@ -27,6 +28,7 @@ cp "$S"/certs/*.cert.pem "$WORK/certs/" && cp "$PKI/sub-ca.cert.pem" "$S/ec-ca.c
 write_config "$WORK/ssm.toml" port=1 pki='revocation = "off"
 ocsp = false
 crl_distribution_points = false' extra="[directory]
+cache = \"$WORK/cache\"
 static_certificates = \"$WORK/certs\"" || fatal shapes-setup "write_config"
 sed -i "s#^intermediates = .*#intermediates = \"$WORK/intermediates\"#" "$WORK/ssm.toml"
 CTL() { "$SSM_BUILDDIR/ssmctl" -c "$WORK/ssm.toml" "$@"; }
