@@ -14,13 +14,22 @@ namespace ssm::directory {
 
 namespace {
 
-// The key usage needed to encrypt to a key of this type, or why the type cannot be used.
-std::optional<std::string> key_usage_problem(const pki::CertificateFacts& f)
+// RFC 8551 §2.3: sending agents SHOULD NOT encrypt to a shorter RSA key. The gateway encrypts
+// new mail, whose secrecy such a key would not keep for long; refused like a wrong key usage,
+// so a longer certificate of the recipient is chosen, or none. (A signer's short key is only
+// noted: received mail is old mail too, smime/cms/verify_signature.cpp SignerKey::weak.)
+constexpr unsigned kMinRsaEncryptionBits = 2048;
+
+// Why a key of this type, size and key usage cannot be encrypted to; nullopt when it can.
+std::optional<std::string> key_problem(const pki::CertificateFacts& f)
 {
     using pki::KeyType;
     switch (f.key_type) {
     case KeyType::Rsa:
         if (f.key_usage && !f.key_usage->key_encipherment) return "key usage lacks keyEncipherment (RSA key)";
+        if (f.key_bits < kMinRsaEncryptionBits)
+            return "RSA key of " + std::to_string(f.key_bits) + " bits is shorter than " +
+                   std::to_string(kMinRsaEncryptionBits) + " (RFC 8551 section 2.3)";
         return std::nullopt;
     case KeyType::EcP256:
     case KeyType::EcP384:
@@ -51,7 +60,7 @@ std::vector<std::string> certificate_problems(const pki::CertificateFacts& f, co
     if (now < f.not_before) out.push_back("not valid before " + pki::format_time(f.not_before));
     if (f.is_ca) out.push_back("is a CA certificate");
     if (!f.allows_email_protection()) out.push_back("extended key usage lacks emailProtection");
-    if (auto ku = key_usage_problem(f)) out.push_back(*ku);
+    if (auto key = key_problem(f)) out.push_back(*key);
     return out;
 }
 

@@ -1,7 +1,7 @@
 // Choosing the certificate to encrypt to for one address (PRODUCT §6): among the candidates of
 // the sources, the newest that names the address, is valid now, chains to a trust anchor that
 // vouches for its domain ([[pki.anchor]]), allows emailProtection, has the key usage its key
-// type needs and is not a CA.
+// type needs (and, for RSA, at least 2048 bits) and is not a CA.
 // SECURITY: candidates are untrusted; every rejection is explained so administrators can act.
 #pragma once
 #include <ctime>

@@ -119,6 +119,7 @@ class DirectoryTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(harvest_second_process);
     CPPUNIT_TEST(choice_table);
     CPPUNIT_TEST(choice_newest_wins);
+    CPPUNIT_TEST(choice_refuses_short_rsa_keys);
     CPPUNIT_TEST(choice_needs_an_anchor_for_the_domain);
     CPPUNIT_TEST(choice_dane_ee_skips_only_the_chain);
     CPPUNIT_TEST(resolver_order_and_failures);
@@ -523,6 +524,33 @@ public:
             CPPUNIT_ASSERT_EQUAL_MESSAGE(msg, c.reasons.size(), choice.rejected_reasons.size());  // chain material is not listed
             for (const char* r : c.reasons) CPPUNIT_ASSERT_MESSAGE(msg + " lacks " + r, contains(choice.rejected_reasons, r));
         }
+    }
+
+    // RFC 8551 §2.3: sending agents SHOULD NOT encrypt to an RSA key shorter than 2048 bits.
+    // A partner's 1024-bit certificate, otherwise in order, was chosen (found by
+    // tests/integration/test_cert_shapes.sh, shape rsa-1024); a 2048-bit one beside it wins.
+    void choice_refuses_short_rsa_keys()
+    {
+        test::TempDir t;
+        const std::string ca = fx::dir().string();
+        test::run("cd '" + t.path().string() + "' && export OPENSSL_CONF=/dev/null && "
+                  "openssl req -new -newkey rsa:1024 -nodes -keyout k.pem -subj /CN=short -out r.csr 2>/dev/null && "
+                  "printf '[ee]\\nbasicConstraints=critical,CA:false\\nkeyUsage=critical,keyEncipherment\\n"
+                  "extendedKeyUsage=emailProtection\\nsubjectAltName=email:twin@acme.example\\n' >ee.ext && "
+                  "openssl x509 -req -in r.csr -CA '" + ca + "/sub-ca.cert.pem' -CAkey '" + ca + "/sub-ca.key.pem' "
+                  "-set_serial 0x1024 -days 30 -extfile ee.ext -extensions ee -outform DER -out short.der 2>/dev/null");
+        const std::string der = test::read_file(t.path() / "short.der");
+        const auto shared = pki::SharedCertificate::parse_der(Bytes(der.begin(), der.end()));
+        CPPUNIT_ASSERT(shared && shared->facts().key_bits == 1024);
+        const std::time_t now = std::time(nullptr);
+        const auto problems = encryption_problems(*shared, shared->facts(), "twin@acme.example", *trust(), now);
+        CPPUNIT_ASSERT_MESSAGE(join(problems), contains(problems, "RSA key of 1024 bits is shorter than 2048"));
+        std::vector<CertificateCandidate> c{CertificateCandidate{*shared, "test:short", std::nullopt, 0}};
+        CPPUNIT_ASSERT(!choose_encryption_certificate(addr("twin@acme.example"), c, *trust(), now).chosen);
+        c.push_back(candidate("twin-old"));  // older than the short key's certificate
+        const auto choice = choose_encryption_certificate(addr("twin@acme.example"), c, *trust(), now);
+        CPPUNIT_ASSERT_MESSAGE(join(choice.rejected_reasons),
+                               choice.chosen && choice.chosen->der == fx::der_of("twin-old"));
     }
 
     // A DANE-EE candidate (SMIMEA usage 3) needs no chain to our anchors when the choice trusts
