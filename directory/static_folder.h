@@ -15,7 +15,9 @@ namespace ssm::directory {
 class StaticFolderSource final : public CertificateSource {
 public:
     // Reads every *.pem, *.crt, *.cer and *.der file (PEM with one or many certificates, or one
-    // DER certificate) of the folder, not recursively. A missing folder is an empty source with
+    // DER certificate) of the folder, not recursively. The CA certificates of a file that also
+    // holds certificates with addresses are handed out with those (chain material); other
+    // certificates without an address are skipped with a warning. A missing folder is an empty source with
     // a warning; an unreadable or corrupt file throws pki::LoadError naming it. Immutable
     // afterwards: a reload builds a new object.
     explicit StaticFolderSource(std::filesystem::path folder);
@@ -32,6 +34,7 @@ private:
     };
     std::filesystem::path m_folder;
     std::map<std::string, std::vector<Entry>> m_by_address;  // key: address_key form
+    std::map<std::string, std::vector<pki::SharedCertificate>> m_chain_by_file;  // key: file name
     std::size_t m_certificate_count = 0;
 };
 

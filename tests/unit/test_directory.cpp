@@ -108,6 +108,7 @@ class DirectoryTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(DirectoryTest);
     CPPUNIT_TEST(static_folder_lookup);
     CPPUNIT_TEST(static_folder_errors);
+    CPPUNIT_TEST(static_folder_full_chain_files);
     CPPUNIT_TEST(harvest_persists_across_reopen);
     CPPUNIT_TEST(harvest_keeps_intermediates);
     CPPUNIT_TEST(harvest_intermediates_must_sign);
@@ -188,6 +189,39 @@ public:
         } catch (const pki::LoadError& e) {
             CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).find("broken.cer") != std::string::npos);
         }
+    }
+
+    // A partner's certificate saved with the CA that issued it in one PEM file: that CA
+    // completes the path when [pki] intermediates lacks it. A CA alone in its own file, or
+    // in another certificate's file, serves no other address.
+    void static_folder_full_chain_files()
+    {
+        test::TempDir t;
+        fs::create_directories(t.path() / "certs");
+        fs::create_directories(t.path() / "no-intermediates");
+        const std::string sub_ca = test::read_file(fx::dir() / "sub-ca.cert.pem");
+        test::write_file(t.path() / "certs" / "twin-full.pem", test::read_file(fx::cert_path("twin-new")) + sub_ca);
+        fs::copy_file(fx::cert_path("alice"), t.path() / "certs" / "alice.pem");
+        test::write_file(t.path() / "certs" / "ca.pem", sub_ca);
+        StaticFolderSource source(t.path() / "certs");
+        CPPUNIT_ASSERT_EQUAL(std::size_t{4}, source.certificate_count());
+        pki::TrustStoreConfig anchors_only = fx::store_paths();
+        anchors_only.intermediates = t.path() / "no-intermediates";
+        const pki::TrustStore trust_store(anchors_only);
+        const std::time_t now = std::time(nullptr);
+
+        const auto twin = source.lookup(addr("twin@acme.example"));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, twin.size());
+        CPPUNIT_ASSERT(twin[1].cert.facts().is_ca && twin[1].source == "static:twin-full.pem");
+        const auto chosen = choose_encryption_certificate(addr("twin@acme.example"), twin, trust_store, now);
+        CPPUNIT_ASSERT_MESSAGE(join(chosen.rejected_reasons),
+                               chosen.chosen && chosen.chosen->der == fx::der_of("twin-new"));
+
+        const auto alice = source.lookup(addr("alice@acme.example"));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, alice.size());
+        const auto refused = choose_encryption_certificate(addr("alice@acme.example"), alice, trust_store, now);
+        CPPUNIT_ASSERT(!refused.chosen);
+        CPPUNIT_ASSERT_MESSAGE(join(refused.rejected_reasons), contains(refused.rejected_reasons, "no path to a trust anchor"));
     }
 
     void harvest_persists_across_reopen()
