@@ -128,7 +128,7 @@ slow_first=(test_fuzz_smoke test_directory_ldap test_sign_postfix test_interop_p
   test_interop_wolfssl test_rcpt_policy test_sendmail_mta test_mixed_recipients
   test_interop_gopkcs7 test_mail_list_group test_pkits test_interop_heimdal test_reload
   test_bounce_postfix test_bad_input test_inbound_verify test_blind_copies
-  test_split_all_or_nothing test_smimea test_crash_retry test_inbound_wrappers)
+  test_split_all_or_nothing test_smimea test_crash_retry test_cert_shapes test_inbound_wrappers)
 scripts=()
 for name in "${slow_first[@]}"; do
   [ -e "$srcdir/tests/integration/$name.sh" ] && scripts+=("$srcdir/tests/integration/$name.sh")
