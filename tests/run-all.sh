@@ -123,7 +123,7 @@ export SSM_BUILDDIR=$builddir
 # durations of the last CI run: 478 s against a 472 s bound; the old order 487 s).
 slow_first=(test_fuzz_smoke test_directory_ldap test_sign_postfix test_interop_pkijs
   test_sign_shapes
-  test_inbound_shapes test_encrypt_shapes
+  test_inbound_shapes test_encrypt_shapes test_mta_shapes
   test_encrypt_postfix test_interop_bouncycastle test_inbound_postfix test_security_labels
   test_interop_wolfssl test_rcpt_policy test_sendmail_mta test_mixed_recipients
   test_interop_gopkcs7 test_mail_list_group test_pkits test_interop_heimdal test_reload
