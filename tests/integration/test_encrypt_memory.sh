@@ -36,6 +36,23 @@ start_postfix pf "$SMTPD_PORT" "$SINK_PORT" "$MILTER_PORT" || fatal mem-setup "P
 hwm_start=$(awk '/^VmHWM/ { print $2 }' "/proc/$MILTER_PID/status")
 size=$((50 * 1024 * 1024))
 
+# delivered_file: the newest sink file once it is whole. wait_for_delivery sees a file as
+# soon as smtp-sink opens it, and smtp-sink writes it while the message arrives: a 68 MB
+# delivery on a loaded machine was read half written (CI, session 40). Whole: Postfix's queue
+# is empty (the sink answered the end of the data) and the file's size held for a second.
+delivered_file() {
+  local f last=-1 size deadline=$((SECONDS + 120))
+  pf_wait_queue_empty "$PF_DIR" 120 || return 1
+  f=$(ls -t "$SINK_DIR"/* | head -n 1)
+  while [ $SECONDS -lt $deadline ]; do
+    size=$(stat -c %s "$f") || return 1
+    [ "$size" = "$last" ] && { printf '%s\n' "$f"; return 0; }
+    last=$size
+    sleep 1
+  done
+  return 1
+}
+
 n=0
 for sender in zed@acme.example alice@acme.example; do
   n=$((n + 1)); name=mem-50mb-${sender%@*}
@@ -46,7 +63,7 @@ for sender in zed@acme.example alice@acme.example; do
   hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$MILTER_PID/status")
   note "$name: delivered in $((SECONDS - t0)) s; ssm-milter VmHWM $((hwm / 1024)) MiB (at start $((hwm_start / 1024)) MiB)"
   [ "$hwm" -lt $((64 * 1024)) ] && pass "$name/peak-rss-below-64MiB" || fail "$name/peak-rss-below-64MiB" "VmHWM $((hwm / 1024)) MiB"
-  f=$(ls -t "$SINK_DIR"/* | head -n 1)
+  f=$(delivered_file) || { fail "$name" "the sink's file did not settle within 120 s"; continue; }
   sink_message "$f" "$WORK/$name.eml"
   if smime_envelope "$WORK/$name.eml" "$WORK/$name.p7m" && decrypt_openssl "$WORK/$name.p7m" dave "$WORK/$name.plain"; then
     got=$(stat -c %s "$WORK/$name.plain")
