@@ -45,7 +45,8 @@ StaticFolderSource::StaticFolderSource(std::filesystem::path folder) : m_folder(
             log::warning("static_certificate_without_address",
                          {{"file", file.string()},
                           {"subject", log::sanitise(cert.facts().subject)},
-                          {"hint", "a CA certificate is used beside the certificates of its own file, or from [pki] intermediates"}});
+                          {"hint", "a CA certificate is used beside the certificates of its own file, "
+                                   "or from [pki] intermediates"}});
         }
     }
     log::info("directory_static_loaded", {{"path", m_folder.string()},
@@ -66,7 +67,8 @@ std::vector<CertificateCandidate> StaticFolderSource::lookup(const EmailAddress&
     for (const auto& file : files) {
         const auto chain = m_chain_by_file.find(file);
         if (chain == m_chain_by_file.end()) continue;
-        for (const auto& ca : chain->second) out.push_back(CertificateCandidate{ca, "static:" + file, std::nullopt, 0});
+        for (const auto& ca : chain->second)
+            out.push_back(CertificateCandidate{ca, "static:" + file, std::nullopt, 0});
     }
     return out;
 }

@@ -17,9 +17,9 @@ public:
     // Reads every *.pem, *.crt, *.cer and *.der file (PEM with one or many certificates, or one
     // DER certificate) of the folder, not recursively. The CA certificates of a file that also
     // holds certificates with addresses are handed out with those (chain material); other
-    // certificates without an address are skipped with a warning. A missing folder is an empty source with
-    // a warning; an unreadable or corrupt file throws pki::LoadError naming it. Immutable
-    // afterwards: a reload builds a new object.
+    // certificates without an address are skipped with a warning. A missing folder is an empty
+    // source with a warning; an unreadable or corrupt file throws pki::LoadError naming it.
+    // Immutable afterwards: a reload builds a new object.
     explicit StaticFolderSource(std::filesystem::path folder);
 
     std::vector<CertificateCandidate> lookup(const EmailAddress& address) override;

@@ -29,7 +29,6 @@
 #include "smime/cms/receipt.h"
 #include "smime/cms/verify.h"
 #include "smime/mime/content_type.h"
-#include "smime/mime/encoders.h"
 #include "smime/mime/scanner.h"
 
 namespace ssm::milter {

@@ -528,7 +528,6 @@ wait_for_delivery() {
   done
   return 1
 }
-# signed_form FILE: detached | opaque | unsigned, from a delivered message's top-level
 # same_entity MESSAGE ENTITY: prints why MESSAGE's Content-* fields and body are not those of
 # ENTITY (CRLF form, folding undone; nothing when they are), or that an encrypted
 # (pkcs7-mime) Content-Type is left. Field lists longer than 300 characters are cut in the
@@ -545,6 +544,7 @@ same_entity() {
     if ($mb ne $eb) { my $i = 0; $i++ while $i < length($mb) && substr($mb, $i, 1) eq substr($eb, $i, 1);
       printf "body differs at byte %d (lengths %d, %d)\n", $i, length($mb), length($eb) }' "$1" "$2"
 }
+# signed_form FILE: detached | opaque | unsigned, from a delivered message's top-level
 # Content-Type (multipart/signed, application/pkcs7-mime, anything else).
 signed_form() {
   local ct
