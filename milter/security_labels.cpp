@@ -22,8 +22,9 @@ using smime::cms::SecurityLabel;
     throw Error(Failure::PolicyViolation, why);
 }
 
-// Untrusted text quoted in a reply or log: printable ASCII only, bounded.
-std::string quoted(std::string_view s)
+// Untrusted text quoted in a reply or log: printable ASCII only, bounded. (Not named quoted:
+// with <iomanip> included, argument-dependent lookup prefers std::quoted for a std::string.)
+std::string printable_quoted(std::string_view s)
 {
     std::string out = with_unprintable_replaced(s.substr(0, 64));
     std::replace(out.begin(), out.end(), '"', '?');  // a quote would end the quoted text early
@@ -96,12 +97,12 @@ std::optional<OutboundLabel> outbound_label(const policy::LabelPolicy& labels,
             named = labels.by_label(out.label);
         } else {
             named = labels.by_marking(*sio.marking);
-            if (!named) refuse("security label refused: unknown SIO-Label marking " + quoted(*sio.marking));
+            if (!named) refuse("security label refused: unknown SIO-Label marking " + printable_quoted(*sio.marking));
             out.label = named->label;
         }
     } else if (!rule_label.empty()) {
         named = labels.by_name(rule_label);
-        if (!named) refuse("security label refused: no [[security_label]] named " + quoted(rule_label));
+        if (!named) refuse("security label refused: no [[security_label]] named " + printable_quoted(rule_label));
         out.source = "rule";
         out.label = named->label;
     } else {

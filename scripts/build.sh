@@ -39,7 +39,9 @@ if [ "${SSM_ASAN:-0}" = 1 ]; then
       CXXFLAGS="-g1 -O0 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined -fsanitize=fuzzer-no-link" \
       LDFLAGS="-fsanitize=address,undefined" "$@"
   fi
-  # One make: the fuzz targets' links overlap the unit tests' compiles.
+  # One make: the fuzz targets' links overlap the unit tests' compiles. The precompiled
+  # headers first: only make's own goals (all, check, install) make them first by themselves.
+  make -j"$jobs" precompiled-headers >/dev/null
   make -j"$jobs" unit-tests fuzz-targets >/dev/null
 else
   if [ ! -f Makefile ]; then

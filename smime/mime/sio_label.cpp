@@ -290,7 +290,12 @@ void emit(std::vector<std::string>& pieces, const std::string& name, std::string
             const auto u = static_cast<unsigned char>(c);
             cur += '%', cur += hex[u >> 4], cur += hex[u & 15];
         }
-        if (cur.size() >= kChunk) chunks.push_back(std::exchange(cur, std::string()));
+        // Not std::exchange(cur, std::string()): g++ 12 -O2 warns (-Warray-bounds, a false
+        // alarm) on the move of that temporary string.
+        if (cur.size() >= kChunk) {
+            chunks.push_back(std::move(cur));
+            cur.clear();  // a moved-from string is valid but unspecified
+        }
     }
     if (!cur.empty() || chunks.empty()) chunks.push_back(cur);
     for (std::size_t n = 0; n < chunks.size(); ++n)
