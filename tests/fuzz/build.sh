@@ -35,6 +35,8 @@ if [ ! -f Makefile ]; then
   "$srcdir/configure" -q CXX=clang++ CXXFLAGS="$cxxflags" LDFLAGS="-fsanitize=address,undefined"
   echo "$cxxflags" >.fuzz-flags
 fi
+# The precompiled headers first (make's own goals would make them first; these do not).
+make -s -j"${JOBS:-2}" precompiled-headers
 make -s -j"${JOBS:-2}" "${goals[@]}"
 for t in "$srcdir"/tests/fuzz/fuzz_*.cpp; do
   t=$(basename "$t" .cpp)
