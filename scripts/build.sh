@@ -40,7 +40,7 @@ if [ "${SSM_ASAN:-0}" = 1 ]; then
       LDFLAGS="-fsanitize=address,undefined" "$@"
   fi
   # One make: the fuzz targets' links overlap the unit tests' compiles. The precompiled
-  # headers first: only make's own goals (all, check, install) make them first by themselves.
+  # headers first, on their own (every object waits for them anyway: Makefile.am).
   make -j"$jobs" precompiled-headers >/dev/null
   make -j"$jobs" unit-tests fuzz-targets >/dev/null
 else

@@ -35,7 +35,7 @@ if [ ! -f Makefile ]; then
   "$srcdir/configure" -q CXX=clang++ CXXFLAGS="$cxxflags" LDFLAGS="-fsanitize=address,undefined"
   echo "$cxxflags" >.fuzz-flags
 fi
-# The precompiled headers first (make's own goals would make them first; these do not).
+# The precompiled headers first, on their own (every object waits for them anyway: Makefile.am).
 make -s -j"${JOBS:-2}" precompiled-headers
 make -s -j"${JOBS:-2}" "${goals[@]}"
 for t in "$srcdir"/tests/fuzz/fuzz_*.cpp; do
