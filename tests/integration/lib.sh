@@ -146,11 +146,12 @@ wait_unix_socket() {
 }
 
 # --- PKI and token ---------------------------------------------------------------------------
-# make_pki: sets PKI (cached per run in $SSM_TEST_TMP/pki when SSM_TEST_TMP is set).
+# make_pki: sets PKI (cached per run in $SSM_TEST_TMP/pki when SSM_TEST_TMP is set; make-pki.sh
+# takes the lock that makes it once).
 make_pki() {
   if [ -n "${SSM_TEST_TMP:-}" ]; then PKI=$SSM_TEST_TMP/pki; else PKI=$WORK/pki; fi
   mkdir -p "$(dirname "$PKI")"
-  flock "$PKI.lock" sh "$SSM_SRCDIR/tests/fixtures/make-pki.sh" "$PKI" >"$WORK/make-pki.log" 2>&1 \
+  sh "$SSM_SRCDIR/tests/fixtures/make-pki.sh" "$PKI" >"$WORK/make-pki.log" 2>&1 \
     || fatal "$TEST_NAME-pki" "make-pki.sh failed: $(tail -n 2 "$WORK/make-pki.log")"
   chmod -R a+rX "$PKI"
   export PKI
