@@ -13,6 +13,7 @@
 #include "smime/mime/line_folder.h"
 #include "smime/mime/text_charset.h"
 #include "tests/unit/test_mime_support.h"
+#include "tests/unit/test_support.h"
 
 using namespace ssm;
 using namespace ssm::smime::mime;
@@ -972,19 +973,21 @@ public:
 
     void fifty_megabytes_bounded_memory()
     {
-        // ~50 MB: 8-bit text (-> QP), binary (-> base64), long lines, many small parts.
+        // ~50 MB: 8-bit text (-> QP), binary (-> base64), long lines, many small parts (a
+        // tenth of it in the sanitizer build: test::kSanitizedScale).
+        constexpr unsigned scale = test::kSanitizedScale;
         const std::vector<HeaderField> top = {{"Content-Type", "multipart/mixed; boundary=\"big\""}};
         GeneratedSource src({
             {"--big\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n", 1},
-            {"Gr\xc3\xbc\xc3\x9f""e aus K\xc3\xb6ln, = und Leerzeichen am Ende  \n", 600000},
+            {"Gr\xc3\xbc\xc3\x9f""e aus K\xc3\xb6ln, = und Leerzeichen am Ende  \n", 600000 / scale},
             {"\n--big\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: binary\n\n", 1},
-            {pseudo_random(65536, 5), 200},
+            {pseudo_random(65536, 5), 200 / scale},
             {"\n--big\nContent-Type: text/plain\n\n", 1},
-            {std::string(100000, 'w'), 100},
-            {"\n--big\nContent-Type: text/plain\n\nsmall\n", 1000},
+            {std::string(100000, 'w'), 100 / scale},
+            {"\n--big\nContent-Type: text/plain\n\nsmall\n", 1000 / scale},
             {"--big--\n", 1},
         });
-        CPPUNIT_ASSERT_MESSAGE(std::to_string(src.size()), src.size() > 50u * 1000 * 1000);
+        CPPUNIT_ASSERT_MESSAGE(std::to_string(src.size()), src.size() > 50u * 1000 * 1000 / scale);
         // In a child process: max RSS is a high-water mark, and earlier tests in this process
         // (1 MB lines) raised it; a fresh child starts from the current, lower, RSS.
         const pid_t pid = fork();
@@ -996,7 +999,7 @@ public:
                 CleanCheckSink out;
                 write_canonical_entity(top, src, out, Limits{});
                 const long growth_kb = max_rss_kb() - before;
-                std::cout << "  50 MB canonicalisation: max RSS grew by " << growth_kb << " KiB"
+                std::cout << "  " << src.size() / 1000000 << " MB canonicalisation: max RSS grew by " << growth_kb << " KiB"
                           << std::endl;
                 code = !out.clean() ? 252 : out.count() <= src.size() ? 253
                                                                       : static_cast<int>(std::min(growth_kb / 1024, 250L));
