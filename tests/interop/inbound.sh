@@ -71,7 +71,8 @@ _gpgsm_peer() {
   [ -f "$GPEER/ready" ] && return 0
   mkdir -p "$GPEER"; chmod 700 "$GPEER"
   printf 'disable-crl-checks\ndisable-dirmngr\nno-common-certs-import\n' >"$GPEER/gpgsm.conf"
-  printf 'allow-loopback-pinentry\n' >"$GPEER/gpg-agent.conf"
+  # s2k-count: the cheapest key protection (see decrypt_gpgsm in peers.sh).
+  printf 'allow-loopback-pinentry\ns2k-count 65536\n' >"$GPEER/gpg-agent.conf"
   printf '%s S relax\n' "$(openssl x509 -in "$PKI/root-ca.cert.pem" -noout -fingerprint -sha1 | sed 's/.*=//')" >"$GPEER/trustlist.txt"
   on_exit "gpgconf --homedir $GPEER --kill all"
   GNUPGHOME=$GPEER gpgsm --batch --import "$PKI/root-ca.cert.pem" "$PKI/sub-ca.cert.pem" >"$GPEER/import.log" 2>&1 \
