@@ -159,7 +159,8 @@ inline std::filesystem::path vectors_dir()
 }
 
 // The test PKI (tests/fixtures/make-pki.sh, OpenSSL-made), generated on first use, once per
-// test program, for tests that only read its files.
+// test program, for tests that only read its files. Within a test run (SSM_TEST_TMP, set by
+// tests/run-all.sh) make-pki.sh copies the run's PKI instead of making new keys.
 inline const std::filesystem::path& program_pki()
 {
     static TempDir d;
