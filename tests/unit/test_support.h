@@ -124,11 +124,12 @@ inline void run_without_our_descriptors(const std::string& cmd)
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw std::runtime_error("command failed: " + cmd);
 }
 
-// Whether this program is the ASan+UBSan build (scripts/build.sh, SSM_ASAN=1). The tests of
-// bounded memory over 50 MB run there on a tenth of it (kSanitizedScale): the same code paths
-// under the sanitizers at a tenth of the time (40 s of -O0 instrumented code for one of them),
-// while the optimised build keeps the full size and the memory claim (under ASan the RSS is
-// the sanitizer's: shadow memory, quarantine).
+// Whether this program is the ASan+UBSan build (scripts/build.sh, SSM_ASAN=1). The tests that
+// feed tens of megabytes (bounded memory over 50 MB, a 1 MiB header token in small pieces) run
+// there on a tenth of it (kSanitizedScale): the same code paths under the sanitizers at a tenth
+// of the time (40 s of -O0 instrumented code for one of them), while the optimised build keeps
+// the full size and the memory claim (under ASan the RSS is the sanitizer's: shadow memory,
+// quarantine).
 #if defined(__SANITIZE_ADDRESS__)
 inline constexpr bool kSanitizerBuild = true;
 #elif defined(__has_feature)
