@@ -11,7 +11,7 @@ BUILD_PACKAGES="build-essential autoconf automake libtool pkg-config
   libidn2-dev libunistring-dev"
 TEST_PACKAGES="softhsm2 opensc gnutls-bin openssl postfix gpgsm libnss3-tools
   slapd ldap-utils swaks miltertest python3 procps psmisc iproute2 util-linux bsdutils systemd
-  clang libclang-rt-14-dev curl nsd ldnsutils
+  clang libclang-rt-14-dev lld curl nsd ldnsutils
   m4 sendmail-cf
   libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libsasl2-2 libssl3 libwrap0
   default-jdk-headless libbcmail-java libbcpkix-java libbcprov-java libbcutil-java libmail-java
