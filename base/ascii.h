@@ -27,6 +27,12 @@ constexpr bool is_ascii_space(char c)
     return c == ' ' || (c >= '\t' && c <= '\r');
 }
 
+// RFC 5322 WSP: space or horizontal tab.
+constexpr bool is_wsp(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
 // The value of a hexadecimal digit (either case), or -1 (QP, RFC 2047 Q, RFC 2231 %XX).
 constexpr int hex_digit_value(char c)
 {

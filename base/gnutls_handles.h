@@ -18,11 +18,15 @@ struct GnutlsCrtDeleter {
 struct GnutlsPubkeyDeleter {
     void operator()(gnutls_pubkey_st* k) const noexcept { gnutls_pubkey_deinit(k); }
 };
+struct GnutlsPrivkeyDeleter {
+    void operator()(gnutls_privkey_st* k) const noexcept { gnutls_privkey_deinit(k); }
+};
 struct GnutlsSpkiDeleter {
     void operator()(gnutls_x509_spki_st* s) const noexcept { gnutls_x509_spki_deinit(s); }
 };
 using GnutlsCrt = std::unique_ptr<gnutls_x509_crt_int, GnutlsCrtDeleter>;
 using GnutlsPubkey = std::unique_ptr<gnutls_pubkey_st, GnutlsPubkeyDeleter>;
+using GnutlsPrivkey = std::unique_ptr<gnutls_privkey_st, GnutlsPrivkeyDeleter>;
 using GnutlsSpki = std::unique_ptr<gnutls_x509_spki_st, GnutlsSpkiDeleter>;
 
 // A GnuTLS handle made by its own init function, for code where a failed allocation is an

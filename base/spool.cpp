@@ -100,4 +100,10 @@ std::unique_ptr<ByteSource> Spool::reader() const
     return std::make_unique<MemorySource>(ByteView(m_memory.data(), m_memory.size()));
 }
 
+void copy_spool(const Spool& spool, ByteSink& out)
+{
+    auto reader = spool.reader();
+    copy_stream(*reader, out);
+}
+
 }  // namespace ssm

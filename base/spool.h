@@ -35,4 +35,7 @@ private:
     std::uint64_t m_size = 0;
 };
 
+// Writes everything the spool holds to `out`.
+void copy_spool(const Spool& spool, ByteSink& out);
+
 }  // namespace ssm

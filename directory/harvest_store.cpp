@@ -21,7 +21,7 @@ namespace {
 using record::put_uint;
 using record::Reader;
 
-constexpr std::uint8_t format_version = 1;
+constexpr std::uint8_t harvest_format_version = 1;
 constexpr std::size_t kHashPart = 16;  // octets of SHA-256 in an intermediates key, per half
 
 // The first kHashPart octets of SHA-256 over `data`, as key bytes.
@@ -37,11 +37,11 @@ struct Record {
     std::optional<Bytes> caps;
 };
 
-std::optional<std::vector<Record>> decode(ByteView value)
+std::optional<std::vector<Record>> decode_harvest(ByteView value)
 {
     Reader r(value);
     std::uint64_t version = 0, count = 0;
-    if (!r.uint(1, version) || version != format_version || !r.uint(1, count) ||
+    if (!r.uint(1, version) || version != harvest_format_version || !r.uint(1, count) ||
         count > HarvestStore::max_per_address)
         return std::nullopt;
     std::vector<Record> out;
@@ -66,9 +66,9 @@ std::optional<std::vector<Record>> decode(ByteView value)
     return out;
 }
 
-Bytes encode(const std::vector<Record>& records)
+Bytes encode_harvest(const std::vector<Record>& records)
 {
-    Bytes out{format_version, static_cast<std::uint8_t>(records.size())};
+    Bytes out{harvest_format_version, static_cast<std::uint8_t>(records.size())};
     for (const auto& rec : records) {
         put_uint(out, static_cast<std::uint64_t>(static_cast<std::int64_t>(rec.seen_at)), 8);
         put_uint(out, rec.cert.size(), 4);
@@ -86,7 +86,7 @@ Bytes encode(const std::vector<Record>& records)
 // every read of a corrupt record) when it does not decode.
 std::optional<std::vector<Record>> decode_or_warn(ByteView value, const std::string& key, const std::string& database)
 {
-    auto records = decode(value);
+    auto records = decode_harvest(value);
     if (!records) log::warning(database + "_record_corrupt", {{"address", log::sanitise(key)}});
     return records;
 }
@@ -166,7 +166,7 @@ bool HarvestStore::store(const EmailAddress& address, ByteView cert_der, std::op
                 return a.seen_at < b.seen_at;
             }));
     }
-    txn.put(m_dbi, key, encode(records));
+    txn.put(m_dbi, key, encode_harvest(records));
     txn.commit();
     return true;
 }

@@ -22,19 +22,19 @@ namespace {
 
 // 1: certificates only; 2: a flags octet after each certificate (bit 0: DANE-EE). Version 1
 // records (written before) are still read, their certificates without flags.
-constexpr std::uint8_t format_version = 2;
+constexpr std::uint8_t cache_format_version = 2;
 constexpr std::uint8_t flag_dane_ee = 0x01;
 constexpr const char* database_name = "cache";
 constexpr std::int64_t max_fetched_at = std::int64_t{1} << 40;  // year ~36800
 
-std::optional<CacheEntry> decode(ByteView value)
+std::optional<CacheEntry> decode_cache_entry(ByteView value)
 {
     record::Reader r(value);
     std::uint64_t version = 0, len = 0, count = 0;
     std::int64_t fetched = 0;
     ByteView b;
     // fetched_at is bounded so that ages computed from it cannot overflow.
-    if (!r.uint(1, version) || (version != 1 && version != format_version) || !record::time(r, fetched) || fetched < 0 ||
+    if (!r.uint(1, version) || (version != 1 && version != cache_format_version) || !record::time(r, fetched) || fetched < 0 ||
         fetched > max_fetched_at || !r.uint(2, len) || len > CachingSource::max_source_size || !r.take(len, b))
         return std::nullopt;
     CacheEntry e;
@@ -51,9 +51,9 @@ std::optional<CacheEntry> decode(ByteView value)
     return e;
 }
 
-Bytes encode(const CacheEntry& e)
+Bytes encode_cache_entry(const CacheEntry& e)
 {
-    Bytes out{format_version};
+    Bytes out{cache_format_version};
     record::put_time(out, e.fetched_at);
     record::put_uint(out, e.source.size(), 2);
     record::put_bytes(out, as_bytes(e.source));
@@ -152,7 +152,7 @@ struct CachingSource::Impl {
             lmdb::Transaction txn(*env, lmdb::Transaction::Mode::Read);
             auto value = txn.get(dbi, key);
             if (!value) return std::nullopt;
-            if (auto e = decode(*value)) return e;
+            if (auto e = decode_cache_entry(*value)) return e;
             log::warning("cache-record-corrupt", key_fields(key));
         } catch (const std::exception& e) {
             log::warning("cache-read-failed", with(key_fields(key), "error", e.what()));
@@ -165,7 +165,7 @@ struct CachingSource::Impl {
         if (key.size() > max_key_size) return;
         try {
             lmdb::Transaction txn(*env, lmdb::Transaction::Mode::Write);
-            txn.put(dbi, key, encode(e));
+            txn.put(dbi, key, encode_cache_entry(e));
             txn.commit();
         } catch (const std::exception& ex) {
             // Not fatal: the answer is still used, only not remembered.

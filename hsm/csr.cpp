@@ -10,6 +10,7 @@
 
 #include "base/error.h"
 #include "base/gnutls_datum.h"
+#include "base/gnutls_handles.h"
 #include "hsm/ecdsa_signature.h"
 #include "hsm/pkcs11_library.h"
 
@@ -90,10 +91,6 @@ int key_info(gnutls_privkey_t, unsigned flags, void* userdata) noexcept
 struct CrqDeleter {
     void operator()(gnutls_x509_crq_int* c) const noexcept { gnutls_x509_crq_deinit(c); }
 };
-struct PrivkeyDeleter {
-    void operator()(gnutls_privkey_st* k) const noexcept { gnutls_privkey_deinit(k); }
-};
-
 void check(int rc, const std::string& what)
 {
     if (rc < 0) throw Error(Failure::PolicyViolation, what + ": " + gnutls_strerror(rc));
@@ -134,7 +131,7 @@ std::string make_csr(const TokenWriter& token, CK_OBJECT_HANDLE key, gnutls_pubk
     TokenKey k{token.functions(), token.session(), key, pk, req.bits};
     gnutls_privkey_t raw_key = nullptr;
     if (gnutls_privkey_init(&raw_key) < 0) throw Error(Failure::Temporary, "out of memory");
-    std::unique_ptr<gnutls_privkey_st, PrivkeyDeleter> signer(raw_key);
+    GnutlsPrivkey signer(raw_key);
     check(gnutls_privkey_import_ext4(signer.get(), &k, sign_data, sign_hash, nullptr, nullptr,
                                      key_info, 0),
           "token key for GnuTLS");

@@ -16,7 +16,7 @@ namespace ssm::hsm {
 
 namespace {
 
-[[noreturn]] void refuse(const std::string& what)
+[[noreturn]] void refuse_generation(const std::string& what)
 {
     throw Error(Failure::PolicyViolation, what);
 }
@@ -45,11 +45,11 @@ std::optional<KeySpec> parse_key_spec(const std::string& name)
 GeneratedKey generate_key(TokenWriter& token, const KeySpec& spec, const std::string& subject,
                           const std::vector<std::string>& emails, const std::string& label_option)
 {
-    if (subject.empty()) refuse("--subject is required (e.g. \"CN=Alice Example,O=Acme\")");
+    if (subject.empty()) refuse_generation("--subject is required (e.g. \"CN=Alice Example,O=Acme\")");
     std::vector<std::string> addresses;
     for (const auto& e : emails) {
         auto a = EmailAddress::parse(e);
-        if (!a) refuse("not an e-mail address: '" + log::sanitise(e) + "'");
+        if (!a) refuse_generation("not an e-mail address: '" + log::sanitise(e) + "'");
         addresses.push_back(a->str());
     }
     GeneratedKey g;
@@ -59,7 +59,7 @@ GeneratedKey generate_key(TokenWriter& token, const KeySpec& spec, const std::st
     const auto objects = token.objects();
     for (const auto& o : objects)
         if (o.object_class != CKO_CERTIFICATE && o.label == g.label)
-            refuse("a key labelled '" + log::sanitise(g.label) + "' is already on the token (id=" +
+            refuse_generation("a key labelled '" + log::sanitise(g.label) + "' is already on the token (id=" +
                    to_hex(o.id) + "): choose another --label");
     g.id = token.fresh_id({});
 

@@ -19,7 +19,7 @@ namespace ssm::hsm {
 
 namespace {
 
-[[noreturn]] void refuse(const std::string& what)
+[[noreturn]] void refuse_import(const std::string& what)
 {
     throw Error(Failure::PolicyViolation, what);
 }
@@ -43,10 +43,6 @@ struct Pkcs12Deleter {
 struct X509KeyDeleter {
     void operator()(gnutls_x509_privkey_int* k) const noexcept { gnutls_x509_privkey_deinit(k); }
 };
-struct PrivkeyDeleter {
-    void operator()(gnutls_privkey_st* k) const noexcept { gnutls_privkey_deinit(k); }
-};
-
 // What gnutls_pkcs12_simple_parse hands out, owned.
 struct Bundle {
     std::unique_ptr<gnutls_x509_privkey_int, X509KeyDeleter> key;
@@ -58,7 +54,7 @@ Bytes crt_der(gnutls_x509_crt_t c)
 {
     GnutlsDatum out;
     if (gnutls_x509_crt_export2(c, GNUTLS_X509_FMT_DER, &out.d) < 0)
-        refuse("cannot re-encode a certificate of the file");
+        refuse_import("cannot re-encode a certificate of the file");
     return out.bytes();
 }
 
@@ -71,13 +67,13 @@ Bundle parse_pkcs12(ByteView file, const SecureString& password)
     const bool pem = as_chars(file).starts_with("-----BEGIN");
     int rc = gnutls_pkcs12_import(p12.get(), &d, pem ? GNUTLS_X509_FMT_PEM : GNUTLS_X509_FMT_DER, 0);
     if (rc < 0)
-        refuse(std::string("not a readable PKCS#12 file (damaged or truncated?): ") +
+        refuse_import(std::string("not a readable PKCS#12 file (damaged or truncated?): ") +
                gnutls_strerror(rc));
     const char* pw = password.value().c_str();
     rc = gnutls_pkcs12_verify_mac(p12.get(), pw);
-    if (rc == GNUTLS_E_MAC_VERIFY_FAILED) refuse("wrong PKCS#12 password (integrity check failed)");
+    if (rc == GNUTLS_E_MAC_VERIFY_FAILED) refuse_import("wrong PKCS#12 password (integrity check failed)");
     if (rc < 0 && rc != GNUTLS_E_ASN1_ELEMENT_NOT_FOUND && rc != GNUTLS_E_ASN1_VALUE_NOT_FOUND)
-        refuse(std::string("cannot check the PKCS#12 integrity: ") + gnutls_strerror(rc));
+        refuse_import(std::string("cannot check the PKCS#12 integrity: ") + gnutls_strerror(rc));
 
     gnutls_x509_privkey_t key = nullptr;
     gnutls_x509_crt_t* chain = nullptr;
@@ -93,39 +89,39 @@ Bundle parse_pkcs12(ByteView file, const SecureString& password)
     gnutls_free(chain);
     gnutls_free(extra);
     if (rc == GNUTLS_E_DECRYPTION_FAILED || rc == GNUTLS_E_MAC_VERIFY_FAILED)
-        refuse("wrong PKCS#12 password (cannot decrypt the contents)");
-    if (rc < 0) refuse(std::string("cannot read the PKCS#12 contents: ") + gnutls_strerror(rc));
-    if (!b.key) refuse("the PKCS#12 file holds no private key");
-    if (b.chain.empty()) refuse("the PKCS#12 file holds no certificate for its private key");
+        refuse_import("wrong PKCS#12 password (cannot decrypt the contents)");
+    if (rc < 0) refuse_import(std::string("cannot read the PKCS#12 contents: ") + gnutls_strerror(rc));
+    if (!b.key) refuse_import("the PKCS#12 file holds no private key");
+    if (b.chain.empty()) refuse_import("the PKCS#12 file holds no certificate for its private key");
     return b;
 }
 
-struct KeyKind {
+struct ImportedKey {
     gnutls_pk_algorithm_t pk;
     unsigned bits;
     std::string name;
 };
 
-KeyKind key_kind(gnutls_x509_privkey_t key)
+ImportedKey key_kind(gnutls_x509_privkey_t key)
 {
     unsigned bits = 0;
     const int pk = gnutls_x509_privkey_get_pk_algorithm2(key, &bits);
     if (pk == GNUTLS_PK_RSA) {
-        if (bits < 2048) refuse("RSA-" + std::to_string(bits) + " keys are too weak (2048 bits or more)");
+        if (bits < 2048) refuse_import("RSA-" + std::to_string(bits) + " keys are too weak (2048 bits or more)");
         return {GNUTLS_PK_RSA, bits, "rsa-" + std::to_string(bits)};
     }
     if (pk == GNUTLS_PK_ECDSA) {
         gnutls_ecc_curve_t curve = GNUTLS_ECC_CURVE_INVALID;
         SecretDatum x, y, k;
         if (gnutls_x509_privkey_export_ecc_raw(key, &curve, &x.d, &y.d, &k.d) < 0)
-            refuse("cannot read the EC key");
+            refuse_import("cannot read the EC key");
         if (curve == GNUTLS_ECC_CURVE_SECP256R1) return {GNUTLS_PK_ECDSA, 256, "ec-p256"};
         if (curve == GNUTLS_ECC_CURVE_SECP384R1) return {GNUTLS_PK_ECDSA, 384, "ec-p384"};
         if (curve == GNUTLS_ECC_CURVE_SECP521R1) return {GNUTLS_PK_ECDSA, 521, "ec-p521"};
-        refuse(std::string("unsupported EC curve ") + gnutls_ecc_curve_get_name(curve));
+        refuse_import(std::string("unsupported EC curve ") + gnutls_ecc_curve_get_name(curve));
     }
     if (pk == GNUTLS_PK_EDDSA_ED25519) return {GNUTLS_PK_EDDSA_ED25519, 256, "ed25519"};
-    refuse(std::string("unsupported key type ") +
+    refuse_import(std::string("unsupported key type ") +
            (pk > 0 ? gnutls_pk_get_name(static_cast<gnutls_pk_algorithm_t>(pk)) : "unknown"));
 }
 
@@ -150,12 +146,12 @@ void check_unique(const std::vector<TokenObject>& objects, const Bytes& spki,
 {
     for (const auto& o : objects) {
         if (!o.spki.empty() && o.spki == spki)
-            refuse("this key is already on the token: " + object_kind(o.object_class) + " '" +
+            refuse_import("this key is already on the token: " + object_kind(o.object_class) + " '" +
                    log::sanitise(o.label) + "' id=" + to_hex(o.id));
     }
     for (const auto& o : objects) {
         if (o.object_class != CKO_CERTIFICATE && o.label == label)
-            refuse("a key labelled '" + log::sanitise(label) + "' is already on the token (id=" +
+            refuse_import("a key labelled '" + log::sanitise(label) + "' is already on the token (id=" +
                    to_hex(o.id) + "): choose another --label");
     }
 }
@@ -222,16 +218,16 @@ Usage usage_of(gnutls_x509_crt_t crt)
     return u;
 }
 
-void add_key_pair(Transaction& tx, gnutls_x509_privkey_t x509key, const KeyKind& kind,
+void add_key_pair(Transaction& tx, gnutls_x509_privkey_t x509key, const ImportedKey& kind,
                   const Usage& u, const Bytes& id, const std::string& label, const Bytes& subject)
 {
     gnutls_privkey_t raw = nullptr;
     if (gnutls_privkey_init(&raw) < 0) throw Error(Failure::Temporary, "out of memory");
-    std::unique_ptr<gnutls_privkey_st, PrivkeyDeleter> key(raw);
-    if (gnutls_privkey_import_x509(key.get(), x509key, 0) < 0) refuse("cannot use the private key");
+    GnutlsPrivkey key(raw);
+    if (gnutls_privkey_import_x509(key.get(), x509key, 0) < 0) refuse_import("cannot use the private key");
     auto pub = new_gnutls_pubkey();
     if (gnutls_pubkey_import_privkey(pub.get(), key.get(), 0, 0) < 0)
-        refuse("cannot derive the public key");
+        refuse_import("cannot derive the public key");
 
     Attrs priv, pubt;
     CK_OBJECT_CLASS priv_cls = CKO_PRIVATE_KEY, pub_cls = CKO_PUBLIC_KEY;
@@ -259,7 +255,7 @@ void add_key_pair(Transaction& tx, gnutls_x509_privkey_t x509key, const KeyKind&
     if (kind.pk == GNUTLS_PK_RSA) {
         if (gnutls_privkey_export_rsa_raw2(key.get(), &m.d, &e.d, &d.d, &p.d, &q.d, &c.d, &e1.d,
                                            &e2.d, GNUTLS_EXPORT_FLAG_NO_LZ) < 0)
-            refuse("cannot read the RSA key");
+            refuse_import("cannot read the RSA key");
         priv.flag(CKA_DECRYPT, u.decrypt);
         pubt.flag(CKA_ENCRYPT, u.decrypt);
         for (Attrs* a : {&priv, &pubt}) {
@@ -276,13 +272,13 @@ void add_key_pair(Transaction& tx, gnutls_x509_privkey_t x509key, const KeyKind&
     } else {
         if (gnutls_privkey_export_ecc_raw2(key.get(), &curve, &x.d, &y.d, &k.d,
                                            GNUTLS_EXPORT_FLAG_NO_LZ) < 0)
-            refuse("cannot read the EC key");
+            refuse_import("cannot read the EC key");
         Bytes params, point;
         priv.flag(CKA_DECRYPT, false);  // SoftHSM defaults it to true for EC keys
         if (kind.pk == GNUTLS_PK_ECDSA) {
             GnutlsDatum dp, dq;
             if (gnutls_pubkey_export_ecc_x962(pub.get(), &dp.d, &dq.d) < 0)
-                refuse("cannot encode the EC public key");
+                refuse_import("cannot encode the EC public key");
             params = dp.bytes();
             point = dq.bytes();
             priv.flag(CKA_DERIVE, u.derive);
@@ -297,7 +293,7 @@ void add_key_pair(Transaction& tx, gnutls_x509_privkey_t x509key, const KeyKind&
         pubt.copy(CKA_EC_POINT, std::move(point));
         // PKCS#11 wants the private scalar at the full field size.
         const std::size_t size = kind.pk == GNUTLS_PK_ECDSA ? (kind.bits + 7) / 8 : 32;
-        if (k.d.size > size) refuse("malformed EC private key");
+        if (k.d.size > size) refuse_import("malformed EC private key");
         SecureString padded(std::string(size - k.d.size, '\0') +
                             std::string(reinterpret_cast<const char*>(k.d.data), k.d.size));
         priv.add(CKA_VALUE, padded.value().data(), padded.value().size());
@@ -337,16 +333,16 @@ ImportResult import_pkcs12(TokenWriter& token, ByteView p12, const SecureString&
                            const std::string& label_option)
 {
     Bundle b = parse_pkcs12(p12, password);
-    const KeyKind kind = key_kind(b.key.get());
+    const ImportedKey kind = key_kind(b.key.get());
     if (kind.pk == GNUTLS_PK_EDDSA_ED25519) {
         const auto mechs = token.mechanisms();
         if (std::find(mechs.begin(), mechs.end(), CKM_EDDSA) == mechs.end())
-            refuse("Ed25519 keys are not supported by this token (no CKM_EDDSA)");
+            refuse_import("Ed25519 keys are not supported by this token (no CKM_EDDSA)");
     }
     gnutls_x509_crt_t leaf = b.chain.front().get();
     const Bytes leaf_der = crt_der(leaf);
     const Bytes spki = certificate_spki(leaf_der);
-    if (spki.empty()) refuse("cannot read the certificate's public key");
+    if (spki.empty()) refuse_import("cannot read the certificate's public key");
     ImportResult r;
     r.label = label_option.empty() ? default_label(leaf) : label_option;
     r.key = kind.name;
@@ -388,14 +384,14 @@ ImportResult import_pkcs12(TokenWriter& token, ByteView p12, const SecureString&
 ImportResult import_certificate(TokenWriter& token, ByteView file, const std::string& label_option)
 {
     auto crt = parse_certificate(file);
-    if (!crt) refuse("not a PEM or DER certificate");
+    if (!crt) refuse_import("not a PEM or DER certificate");
     const Bytes der = crt_der(crt->get());
     const Bytes spki = certificate_spki(der);
     const auto objects = token.objects();
     const TokenObject* key = nullptr;
     for (const auto& o : objects) {
         if (o.object_class == CKO_CERTIFICATE && o.value == der)
-            refuse("this certificate is already on the token (label '" + log::sanitise(o.label) +
+            refuse_import("this certificate is already on the token (label '" + log::sanitise(o.label) +
                    "' id=" + to_hex(o.id) + ")");
         if (o.object_class != CKO_CERTIFICATE && !o.spki.empty() && o.spki == spki) key = &o;
     }
@@ -404,7 +400,7 @@ ImportResult import_certificate(TokenWriter& token, ByteView file, const std::st
         return o.object_class == CKO_PRIVATE_KEY && o.id == key->id;
     });
     if (!has_private)
-        refuse("the private key of this certificate is not on the token (import its PKCS#12 "
+        refuse_import("the private key of this certificate is not on the token (import its PKCS#12 "
                "instead, or generate the key with `ssmctl hsm keygen`)");
     ImportResult r;
     r.id = key->id;

@@ -21,7 +21,7 @@ namespace ssm::hsm {
 namespace {
 
 // The certificate's public key (SubjectPublicKeyInfo DER); null when it does not import.
-GnutlsPubkey certificate_key(const KeyMatch& m)
+GnutlsPubkey matched_public_key(const KeyMatch& m)
 {
     auto key = new_gnutls_pubkey();
     const gnutls_datum_t spki = datum_view(m.public_key_info);
@@ -73,7 +73,7 @@ KeyProof prove_by_signature(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJE
     static constexpr char text[] = "ssm-milter: which key under this CKA_ID is the certificate's";
     const ByteView message(reinterpret_cast<const std::uint8_t*>(text), sizeof text - 1);
     if (*m.type != CKK_EC_EDWARDS && *m.type != CKK_EC) return KeyProof::Unknown;
-    const GnutlsPubkey public_key = certificate_key(m);
+    const GnutlsPubkey public_key = matched_public_key(m);
     if (!public_key) return KeyProof::Unknown;
     const auto judged = [](bool verified) { return verified ? KeyProof::Proven : KeyProof::Disproven; };
     if (*m.type == CKK_EC_EDWARDS) {

@@ -418,11 +418,6 @@ bool signs_mime_entity(const smime::cms::VerifyResult& v, std::vector<SmimeAuthR
     return false;
 }
 
-bool ends_p7m(const std::string& name)
-{
-    return name.size() >= 4 && smime::mime::iequals(std::string_view(name).substr(name.size() - 4), ".p7m");
-}
-
 // A leaf that may be an opaque signature (RFC 8551 §3.4.2): application/pkcs7-mime labelled
 // signed-data or signed-receipt, or without smime-type (S/MIME v2 clients), or
 // application/octet-stream named *.p7m (§3.2.1). label_of and the CMS content type decide.
@@ -431,7 +426,7 @@ bool may_be_opaque_signature(const smime::mime::Part& p)
     if (p.kind != smime::mime::Part::Kind::Leaf || p.type != "application") return false;
     if (p.subtype == "pkcs7-mime" || p.subtype == "x-pkcs7-mime")
         return p.smime_type.empty() || p.smime_type == "signed-data" || p.smime_type == "signed-receipt";
-    return p.subtype == "octet-stream" && (ends_p7m(p.name) || ends_p7m(p.filename));
+    return p.subtype == "octet-stream" && (names_p7m_file(p.name) || names_p7m_file(p.filename));
 }
 
 // The signed parts below `p` (multipart/signed, and leaves that may be opaque signatures; not

@@ -29,10 +29,14 @@ bool ends_with(const std::optional<std::string>& name, std::string_view suffix)
 {
     return name && name->size() >= suffix.size() && iequals(name->substr(name->size() - suffix.size()), suffix);
 }
-bool ends_p7m(const std::optional<std::string>& name) { return ends_with(name, ".p7m"); }
-bool ends_p7m(const std::string& name) { return !name.empty() && ends_with(name, ".p7m"); }
+bool ends_p7m(const std::optional<std::string>& name) { return name && names_p7m_file(*name); }
 
 }  // namespace
+
+bool names_p7m_file(std::string_view name)
+{
+    return name.size() >= 4 && iequals(name.substr(name.size() - 4), ".p7m");
+}
 
 EntityHeader split_entity_header(const std::vector<HeaderField>& fields)
 {
@@ -268,7 +272,7 @@ bool may_be_opened_as_cms(const smime::mime::Part& p)
 {
     if (is_pkcs7_mime_type(p.type, p.subtype)) return !certs_only(p);
     if (p.type == "application" && p.subtype == "octet-stream" &&
-        (ends_p7m(p.name) || ends_p7m(p.filename)))
+        (names_p7m_file(p.name) || names_p7m_file(p.filename)))
         return true;
     return p.later_type_pkcs7;
 }

@@ -49,6 +49,10 @@ enum class SmimeLabel { None, Detached, Pkcs7Enveloped, Pkcs7Signed, Pkcs7Compre
 
 SmimeLabel label_of(const std::vector<smime::mime::HeaderField>& content_fields);
 
+// Whether a file name ends in ".p7m", in any case: application/octet-stream so named may be a
+// CMS object (RFC 8551 §3.2.1).
+bool names_p7m_file(std::string_view name);
+
 // A CMS body: its DER/BER (transfer encoding undone) and what it is. The ContentInfo's
 // contentType wins over the label; when the body is no CMS object we know, the label
 // decides (so a damaged one fails as what it claims to be) and unlabelled ones are None.

@@ -66,12 +66,6 @@ std::vector<mime::HeaderField> inner_content_fields(const std::vector<mime::Head
     return out;
 }
 
-void copy_spool(const Spool& spool, ByteSink& out)
-{
-    auto reader = spool.reader();
-    copy_stream(*reader, out);
-}
-
 const char* smime_type(cms::ContentCipher c)
 {
     return cms::is_aead(c) ? "authEnveloped-data" : "enveloped-data";

@@ -20,12 +20,6 @@ std::string micalg(DigestAlgorithm d)
     return std::string(digest_name(d));
 }
 
-void copy_spool(const Spool& spool, ByteSink& out)
-{
-    auto reader = spool.reader();
-    copy_stream(*reader, out);
-}
-
 }  // namespace
 
 HeaderEdit content_fields_moved_inside(const std::vector<mime::HeaderField>& headers)

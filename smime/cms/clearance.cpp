@@ -15,7 +15,7 @@
 namespace ssm::smime::cms {
 namespace {
 
-[[noreturn]] void malformed(const std::string& what)
+[[noreturn]] void malformed_clearance(const std::string& what)
 {
     throw Error(Failure::MalformedMessage, what);
 }
@@ -28,10 +28,10 @@ Asn1Node decode_der(const char* type, ByteView der)
     try {
         again = n.encode();
     } catch (const Error&) {
-        malformed("Clearance does not encode again");
+        malformed_clearance("Clearance does not encode again");
     }
     if (!std::equal(again.begin(), again.end(), der.begin(), der.end()))
-        malformed("Clearance is not DER (BER length, order or form)");
+        malformed_clearance("Clearance is not DER (BER length, order or form)");
     return n;
 }
 
@@ -50,22 +50,22 @@ std::vector<int> read_classes(const Asn1Node& n)
     int bits = 0;
     int rc = asn1_read_value(n.get(), "classList", nullptr, &bits);
     if (rc == ASN1_SUCCESS && bits == 0) return {};
-    if (rc != ASN1_MEM_ERROR || bits < 0) malformed("classList cannot be read");
+    if (rc != ASN1_MEM_ERROR || bits < 0) malformed_clearance("classList cannot be read");
     if (std::size_t(bits) > kMaxClassListBits)
-        malformed("classList of " + std::to_string(bits) + " bits (at most " + std::to_string(kMaxClassListBits) +
+        malformed_clearance("classList of " + std::to_string(bits) + " bits (at most " + std::to_string(kMaxClassListBits) +
                   ": classifications are 0..256)");
     Bytes octets((std::size_t(bits) + 7) / 8);
     int size = int(octets.size());
     rc = asn1_read_value(n.get(), "classList", octets.data(), &size);
-    if (rc != ASN1_SUCCESS || size != bits) malformed("classList cannot be read");
+    if (rc != ASN1_SUCCESS || size != bits) malformed_clearance("classList cannot be read");
     // libtasn1 keeps the unused bits of the last octet as received; DER has them zero.
     if (bits % 8 != 0 && (octets.back() & (0xff >> (bits % 8))) != 0)
-        malformed("classList has unused bits that are not zero (BER, not DER)");
+        malformed_clearance("classList has unused bits that are not zero (BER, not DER)");
     std::vector<int> out;
     for (int i = 0; i < bits; ++i)
         if (octets[std::size_t(i) / 8] & (0x80 >> (i % 8))) out.push_back(i);
     // X.690 §11.2.2: a named-bit list ends with a one bit in DER.
-    if (out.empty() || out.back() != bits - 1) malformed("classList has trailing zero bits (BER, not DER)");
+    if (out.empty() || out.back() != bits - 1) malformed_clearance("classList has trailing zero bits (BER, not DER)");
     return out;
 }
 
@@ -73,7 +73,7 @@ std::vector<int> read_classes(const Asn1Node& n)
 
 ClearanceValue decode_clearance(ByteView der)
 {
-    if (der.size() > kMaxClearanceDer) malformed("Clearance over " + std::to_string(kMaxClearanceDer) + " octets");
+    if (der.size() > kMaxClearanceDer) malformed_clearance("Clearance over " + std::to_string(kMaxClearanceDer) + " octets");
     ClearanceValue c;
     std::optional<Asn1Node> node;
     try {
@@ -88,20 +88,20 @@ ClearanceValue decode_clearance(ByteView der)
     }
     const Asn1Node& n = *node;
     c.policy_id = n.read_oid("policyId");
-    if (!valid_oid_text(c.policy_id)) malformed("Clearance policyId '" + c.policy_id.substr(0, 64) + "' is not an OID");
+    if (!valid_oid_text(c.policy_id)) malformed_clearance("Clearance policyId '" + c.policy_id.substr(0, 64) + "' is not an OID");
     if (n.has("classList")) {
         c.classes = read_classes(n);
         if (c.classes == std::vector<int>{classification::kUnclassified})
-            malformed("classList equal to its DEFAULT {unclassified} must be left out (DER)");
+            malformed_clearance("classList equal to its DEFAULT {unclassified} must be left out (DER)");
     } else {
         c.classes = {classification::kUnclassified};
         c.class_list_default = true;
     }
     if (n.has("securityCategories")) {
         const int count = n.count("securityCategories");
-        if (count < 1) malformed("Clearance securityCategories present but empty");
+        if (count < 1) malformed_clearance("Clearance securityCategories present but empty");
         if (std::size_t(count) > kMaxSecurityCategories)
-            malformed("more than " + std::to_string(kMaxSecurityCategories) + " security categories");
+            malformed_clearance("more than " + std::to_string(kMaxSecurityCategories) + " security categories");
         for (int i = 1; i <= count; ++i) {
             const std::string at = "securityCategories.?" + std::to_string(i);
             c.categories.push_back({n.read_oid(at + ".type"), n.read_bytes(at + ".value")});
@@ -114,7 +114,7 @@ ClearanceValue decode_clearance(ByteView der)
 ClearancesFound clearances_in_directory_attributes(ByteView extension_value)
 {
     constexpr std::size_t kMaxExtension = 1024 * 1024;
-    if (extension_value.size() > kMaxExtension) malformed("subjectDirectoryAttributes over 1 MiB");
+    if (extension_value.size() > kMaxExtension) malformed_clearance("subjectDirectoryAttributes over 1 MiB");
     const Asn1Node n = Asn1Node::decode("SubjectDirectoryAttributes", extension_value);
     ClearancesFound out;
     const int count = n.count("");
@@ -139,30 +139,30 @@ std::vector<ClearanceValue> decode_clearance_constraints(ByteView extension_valu
 {
     constexpr std::size_t kMaxExtension = 64 * 1024;  // no larger than a certificate we read
     if (extension_value.size() > kMaxExtension)
-        malformed("AuthorityClearanceConstraints over " + std::to_string(kMaxExtension) + " octets");
+        malformed_clearance("AuthorityClearanceConstraints over " + std::to_string(kMaxExtension) + " octets");
     Asn1Node n;
     try {
         n = Asn1Node::decode("AuthorityClearanceConstraints", extension_value);
     } catch (const Error& e) {
-        malformed(std::string("AuthorityClearanceConstraints: ") + e.what());
+        malformed_clearance(std::string("AuthorityClearanceConstraints: ") + e.what());
     }
     // The elements are checked one by one below; the outer length form here.
     const Bytes again = n.encode();
     if (!std::equal(again.begin(), again.end(), extension_value.begin(), extension_value.end()))
-        malformed("AuthorityClearanceConstraints is not DER (BER length or form)");
+        malformed_clearance("AuthorityClearanceConstraints is not DER (BER length or form)");
     const int count = n.count("");
-    if (count < 1) malformed("AuthorityClearanceConstraints is empty (SIZE (1..MAX))");
+    if (count < 1) malformed_clearance("AuthorityClearanceConstraints is empty (SIZE (1..MAX))");
     if (std::size_t(count) > kMaxClearanceConstraints)
-        malformed("AuthorityClearanceConstraints of more than " + std::to_string(kMaxClearanceConstraints) +
+        malformed_clearance("AuthorityClearanceConstraints of more than " + std::to_string(kMaxClearanceConstraints) +
                   " clearances");
     std::vector<ClearanceValue> out;
     for (int i = 1; i <= count; ++i) {
         ClearanceValue c = decode_clearance(n.read_bytes("?" + std::to_string(i)));
         if (c.syntax != ClearanceValue::Syntax::Rfc5755)
-            malformed("AuthorityClearanceConstraints element " + std::to_string(i) + " in the RFC 3281 syntax");
+            malformed_clearance("AuthorityClearanceConstraints element " + std::to_string(i) + " in the RFC 3281 syntax");
         for (const auto& seen : out)
             if (seen.policy_id == c.policy_id)
-                malformed("AuthorityClearanceConstraints names policy " + c.policy_id + " twice");
+                malformed_clearance("AuthorityClearanceConstraints names policy " + c.policy_id + " twice");
         out.push_back(std::move(c));
     }
     return out;
@@ -170,7 +170,7 @@ std::vector<ClearanceValue> decode_clearance_constraints(ByteView extension_valu
 
 Bytes encode_clearance(const ClearanceValue& c)
 {
-    if (!valid_oid_text(c.policy_id)) malformed("Clearance policyId '" + c.policy_id.substr(0, 64) + "' is not an OID");
+    if (!valid_oid_text(c.policy_id)) malformed_clearance("Clearance policyId '" + c.policy_id.substr(0, 64) + "' is not an OID");
     check_categories(c.policy_id, c.categories);
     auto n = Asn1Node::create("Clearance");
     n.write_oid("policyId", c.policy_id);
@@ -178,7 +178,7 @@ Bytes encode_clearance(const ClearanceValue& c)
     std::sort(classes.begin(), classes.end());
     classes.erase(std::unique(classes.begin(), classes.end()), classes.end());
     if (!classes.empty() && (classes.front() < 0 || classes.back() > classification::kMax))
-        malformed("classList bit out of range 0..256");
+        malformed_clearance("classList bit out of range 0..256");
     if (classes == std::vector<int>{classification::kUnclassified}) {
         n.remove("classList");
     } else {

@@ -23,7 +23,7 @@ constexpr std::uint8_t kZlibOid[] = {0x06, 0x0b, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0
 constexpr std::uint8_t kVersion0[] = {0x02, 0x01, 0x00};
 constexpr std::uint8_t kNull[] = {0x05, 0x00};
 
-[[noreturn]] void malformed(const std::string& what)
+[[noreturn]] void malformed_compressed(const std::string& what)
 {
     throw Error(Failure::MalformedMessage, "CompressedData: " + what);
 }
@@ -53,7 +53,7 @@ public:
     void write(ByteView data) override
     {
         if (data.empty()) return;
-        if (m_ended) malformed("data after the end of the zlib stream");
+        if (m_ended) malformed_compressed("data after the end of the zlib stream");
         z_stream* z = m_inflater.get();
         // zlib's next_in is not const in its C interface; it never writes through it.
         z->next_in = const_cast<Bytef*>(reinterpret_cast<const Bytef*>(data.data()));
@@ -77,21 +77,21 @@ public:
             }
             if (rc == Z_STREAM_END) {
                 m_ended = true;
-                if (z->avail_in > 0 || left > 0) malformed("data after the end of the zlib stream");
+                if (z->avail_in > 0 || left > 0) malformed_compressed("data after the end of the zlib stream");
                 return;
             }
             if (rc == Z_MEM_ERROR) throw Error(Failure::Temporary, "zlib: out of memory");
             if (rc != Z_OK && rc != Z_BUF_ERROR)
-                malformed(std::string("corrupt zlib stream") + (z->msg ? std::string(": ") + z->msg : ""));
+                malformed_compressed(std::string("corrupt zlib stream") + (z->msg ? std::string(": ") + z->msg : ""));
             if (z->avail_out == 0) continue;                // the buffer filled: more may be waiting
             if (z->avail_in == 0 && left == 0) return;     // all input taken: wait for more
-            if (rc == Z_BUF_ERROR) malformed("zlib made no progress");  // cannot happen with room on both sides
+            if (rc == Z_BUF_ERROR) malformed_compressed("zlib made no progress");  // cannot happen with room on both sides
         }
     }
 
     std::uint64_t finish()
     {
-        if (!m_ended) malformed("the zlib stream is truncated");
+        if (!m_ended) malformed_compressed("the zlib stream is truncated");
         return m_written;
     }
 
@@ -111,36 +111,36 @@ std::uint64_t decompress_content(ByteSource& der, ByteSink& out, std::uint64_t m
     BerStream r(der, "CompressedData");
     std::size_t budget = 4096;  // the structure around the content: OIDs, version, algorithm
     const BerHeader ci_h = r.header();
-    if (ci_h.tag != 0x30) malformed("ContentInfo is not a SEQUENCE");
+    if (ci_h.tag != 0x30) malformed_compressed("ContentInfo is not a SEQUENCE");
     BerFrame ci = r.open(ci_h, nullptr);
     if (!is(r.read_child(ci, 0x06, "contentType", budget, 1), der_oid::kCompressedData))
-        malformed("ContentInfo is not CompressedData");
+        malformed_compressed("ContentInfo is not CompressedData");
     BerHeader h;
-    if (!r.next_child(ci, h) || h.tag != 0xA0) malformed("missing content [0]");
+    if (!r.next_child(ci, h) || h.tag != 0xA0) malformed_compressed("missing content [0]");
     BerFrame c0 = r.open(h, &ci);
-    if (!r.next_child(c0, h) || h.tag != 0x30) malformed("content is not a SEQUENCE");
+    if (!r.next_child(c0, h) || h.tag != 0x30) malformed_compressed("content is not a SEQUENCE");
     BerFrame cd = r.open(h, &c0);
-    if (!is(r.read_child(cd, 0x02, "version", budget, 3), kVersion0)) malformed("version is not 0");
+    if (!is(r.read_child(cd, 0x02, "version", budget, 3), kVersion0)) malformed_compressed("version is not 0");
 
-    if (!r.next_child(cd, h) || h.tag != 0x30) malformed("missing compressionAlgorithm");
+    if (!r.next_child(cd, h) || h.tag != 0x30) malformed_compressed("missing compressionAlgorithm");
     BerFrame alg = r.open(h, &cd);
     if (!is(r.read_child(alg, 0x06, "algorithm", budget, 4), kZlibOid))
-        malformed("compression algorithm is not zlib (id-alg-zlibCompress)");
+        malformed_compressed("compression algorithm is not zlib (id-alg-zlibCompress)");
     if (r.next_child(alg, h)) {  // parameters: absent (RFC 3274 §2), tolerated as NULL
         Bytes params;
         r.copy_element(h, &params, budget, 4);
-        if (!is(params, kNull)) malformed("zlib parameters present");
+        if (!is(params, kNull)) malformed_compressed("zlib parameters present");
         r.expect_end(alg, "compressionAlgorithm");
     }
 
-    if (!r.next_child(cd, h) || h.tag != 0x30) malformed("missing encapContentInfo");
+    if (!r.next_child(cd, h) || h.tag != 0x30) malformed_compressed("missing encapContentInfo");
     BerFrame eci = r.open(h, &cd);
     if (!is(r.read_child(eci, 0x06, "eContentType", budget, 4), der_oid::kData))
-        malformed("compressed content is not id-data");
-    if (!r.next_child(eci, h) || h.tag != 0xA0) malformed("no eContent (detached compressed content)");
+        malformed_compressed("compressed content is not id-data");
+    if (!r.next_child(eci, h) || h.tag != 0xA0) malformed_compressed("no eContent (detached compressed content)");
     BerFrame ec = r.open(h, &eci);
     BerHeader os;
-    if (!r.next_child(ec, os) || (os.tag != 0x04 && os.tag != 0x24)) malformed("eContent is not an OCTET STRING");
+    if (!r.next_child(ec, os) || (os.tag != 0x04 && os.tag != 0x24)) malformed_compressed("eContent is not an OCTET STRING");
     InflateSink inflater(out, max_output);
     r.stream_octets(os, &ec, inflater, 6);
     const std::uint64_t written = inflater.finish();
@@ -149,7 +149,7 @@ std::uint64_t decompress_content(ByteSource& der, ByteSink& out, std::uint64_t m
     r.expect_end(cd, "CompressedData");
     r.expect_end(c0, "content [0]");
     r.expect_end(ci, "ContentInfo");
-    if (!r.at_eof()) malformed("trailing bytes after ContentInfo");
+    if (!r.at_eof()) malformed_compressed("trailing bytes after ContentInfo");
     return written;
 }
 

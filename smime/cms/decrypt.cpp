@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "base/gnutls_handles.h"
 #include "smime/cms/asn1.h"
 #include "smime/cms/certificate_id.h"
 #include "smime/cms/decrypt_content.h"
@@ -20,10 +21,6 @@
 namespace ssm::smime::cms {
 namespace {
 
-struct CrtDeleter {
-    void operator()(gnutls_x509_crt_int* c) const noexcept { gnutls_x509_crt_deinit(c); }
-};
-
 // How RecipientInfos can name one of our certificates.
 struct OurKey {
     std::shared_ptr<Decrypter> key;
@@ -33,9 +30,7 @@ struct OurKey {
 
 std::optional<Bytes> subject_key_id_of(ByteView der)
 {
-    gnutls_x509_crt_t raw = nullptr;
-    if (gnutls_x509_crt_init(&raw) < 0) throw Error(Failure::Temporary, "out of memory");
-    std::unique_ptr<gnutls_x509_crt_int, CrtDeleter> crt(raw);
+    const GnutlsCrt crt = new_gnutls_crt();
     gnutls_datum_t d{const_cast<std::uint8_t*>(der.data()), unsigned(der.size())};
     if (gnutls_x509_crt_import(crt.get(), &d, GNUTLS_X509_FMT_DER) < 0) return std::nullopt;
     Bytes ski(64);

@@ -11,6 +11,7 @@
 
 #include "base/error.h"
 #include "smime/cms/asn1.h"
+#include "smime/cms/constant_time.h"
 #include "smime/cms/oids.h"
 
 namespace ssm::smime::cms {
@@ -54,12 +55,6 @@ const Known kKnown[] = {
 bool is_chacha(const ContentAlgorithm& a)
 {
     return a.gnutls == GNUTLS_CIPHER_CHACHA20_POLY1305;
-}
-
-// 0xff when a == b, else 0, without a data-dependent branch.
-std::uint8_t ct_eq(std::uint8_t a, std::uint8_t b)
-{
-    return std::uint8_t(0u - ((std::uint32_t(a ^ b) - 1u) >> 31));
 }
 
 // 0xff when a <= b (both < 256), else 0.

@@ -19,18 +19,18 @@
 #include <memory>
 
 #include "base/error.h"
+#include "base/gnutls_handles.h"
 #include "base/secure_buffer.h"
 #include "smime/cms/asn1.h"
+#include "smime/cms/constant_time.h"
 #include "smime/cms/oids.h"
 #include "smime/cms/recipient_key.h"
 
 namespace ssm::smime::cms {
 namespace {
 
-constexpr const char* kSha1 = "1.3.14.3.2.26";
 constexpr const char* kSha224 = "2.16.840.1.101.3.4.2.4";
 constexpr const char* kAes192Wrap = "2.16.840.1.101.3.4.1.25";
-constexpr std::uint8_t kDefaultWrapIv[8] = {0xA6, 0xA6, 0xA6, 0xA6, 0xA6, 0xA6, 0xA6, 0xA6};
 // id-alg-CMS3DESwrap and its fixed outer IV (RFC 3217 §3.1).
 constexpr const char* kDes3Wrap = "1.2.840.113549.1.9.16.3.6";
 constexpr std::uint8_t kDes3WrapIv[8] = {0x4a, 0xdd, 0xa2, 0x2c, 0x79, 0xe8, 0x21, 0x05};
@@ -55,7 +55,7 @@ const Scheme kSchemes[] = {
 
 const nettle_hash* hash_of(const std::string& oid)
 {
-    if (oid == kSha1) return &nettle_sha1;
+    if (oid == cms::oid::kSha1) return &nettle_sha1;
     if (oid == kSha224) return &nettle_sha224;
     if (oid == oid::kSha256) return &nettle_sha256;
     if (oid == oid::kSha384) return &nettle_sha384;
@@ -95,11 +95,6 @@ void mgf1(const nettle_hash& h, const std::uint8_t* seed, std::size_t seed_len, 
     pss_mgf1(c.ctx(), &h, n, out);
 }
 
-std::uint8_t ct_eq(std::uint8_t a, std::uint8_t b)
-{
-    return std::uint8_t(0u - ((std::uint32_t(a ^ b) - 1u) >> 31));
-}
-
 // cek = valid ? msg : cek, octet by octet, without a branch on `valid`.
 void ct_select(std::uint8_t valid, const std::uint8_t* msg, SecretBytes& cek)
 {
@@ -109,20 +104,11 @@ void ct_select(std::uint8_t valid, const std::uint8_t* msg, SecretBytes& cek)
 
 // Octets of the RSA modulus of our certificate (0 if it cannot be read): RFC 8017 §7.2.2
 // wants a k-octet ciphertext, but some encoders drop leading zero octets.
-struct CrtDeleter {
-    void operator()(gnutls_x509_crt_int* c) const noexcept { gnutls_x509_crt_deinit(c); }
-};
-
 std::size_t modulus_size(ByteView cert)
 {
-    gnutls_x509_crt_t raw = nullptr;
-    if (gnutls_x509_crt_init(&raw) < 0) return 0;
-    const std::unique_ptr<gnutls_x509_crt_int, CrtDeleter> crt(raw);
-    gnutls_datum_t d{const_cast<std::uint8_t*>(cert.data()), unsigned(cert.size())};
+    const GnutlsCrt crt = import_gnutls_crt(cert);
     unsigned bits = 0;
-    if (gnutls_x509_crt_import(crt.get(), &d, GNUTLS_X509_FMT_DER) < 0 ||
-        gnutls_x509_crt_get_pk_algorithm(crt.get(), &bits) != GNUTLS_PK_RSA)
-        return 0;
+    if (!crt || gnutls_x509_crt_get_pk_algorithm(crt.get(), &bits) != GNUTLS_PK_RSA) return 0;
     return (bits + 7) / 8;
 }
 
@@ -263,17 +249,17 @@ bool unwrap(const SecretBytes& kek, ByteView wrapped, SecretBytes& out)
     if (kek.size() == 16) {
         aes128_ctx a;
         aes128_set_decrypt_key(&a, kek.data());
-        ok = aes128_keyunwrap(&a, kDefaultWrapIv, out.size(), out.data(), wrapped.data());
+        ok = aes128_keyunwrap(&a, kKeyWrapDefaultIv, out.size(), out.data(), wrapped.data());
         secure_wipe(&a, sizeof a);
     } else if (kek.size() == 24) {
         aes192_ctx a;
         aes192_set_decrypt_key(&a, kek.data());
-        ok = aes192_keyunwrap(&a, kDefaultWrapIv, out.size(), out.data(), wrapped.data());
+        ok = aes192_keyunwrap(&a, kKeyWrapDefaultIv, out.size(), out.data(), wrapped.data());
         secure_wipe(&a, sizeof a);
     } else {
         aes256_ctx a;
         aes256_set_decrypt_key(&a, kek.data());
-        ok = aes256_keyunwrap(&a, kDefaultWrapIv, out.size(), out.data(), wrapped.data());
+        ok = aes256_keyunwrap(&a, kKeyWrapDefaultIv, out.size(), out.data(), wrapped.data());
         secure_wipe(&a, sizeof a);
     }
     return ok == 1;

@@ -13,7 +13,7 @@
 namespace ssm::smime::cms {
 namespace {
 
-[[noreturn]] void malformed(const char* what)
+[[noreturn]] void malformed_ber(const char* what)
 {
     throw Error(Failure::MalformedMessage, std::string("BER: ") + what);
 }
@@ -32,7 +32,7 @@ Header read_header(ByteView b, std::size_t pos, std::size_t end)
     Header h;
     std::size_t i = pos;
     auto next = [&] {
-        if (i >= end) malformed("truncated header");
+        if (i >= end) malformed_ber("truncated header");
         return b[i++];
     };
     const std::uint8_t tag = next();
@@ -40,20 +40,20 @@ Header read_header(ByteView b, std::size_t pos, std::size_t end)
     if ((tag & 0x1f) == 0x1f) {  // high tag number: base-128 octets, the last without bit 8
         int n = 0;
         while (next() & 0x80)
-            if (++n > 4) malformed("tag number too long");
+            if (++n > 4) malformed_ber("tag number too long");
     }
     h.tag_size = i - pos;
     const std::uint8_t first = next();
     if (first == 0x80) {
-        if (!h.constructed) malformed("indefinite length on a primitive element");
+        if (!h.constructed) malformed_ber("indefinite length on a primitive element");
         h.indefinite = true;
     } else if (first < 0x80) {
         h.length = first;
     } else {
         const int n = first & 0x7f;
-        if (n > int(sizeof(std::size_t))) malformed("length too long");
+        if (n > int(sizeof(std::size_t))) malformed_ber("length too long");
         for (int k = 0; k < n; ++k) {
-            if (h.length >> (8 * sizeof(std::size_t) - 8)) malformed("length overflows");
+            if (h.length >> (8 * sizeof(std::size_t) - 8)) malformed_ber("length overflows");
             h.length = (h.length << 8) | next();
         }
     }
@@ -61,8 +61,8 @@ Header read_header(ByteView b, std::size_t pos, std::size_t end)
     h.eoc = tag == 0 && first == 0;
     // Universal tag number 0 is reserved for end-of-contents (X.690 §8.1.5), which is 00 00 and
     // nothing else: copied as an element, 00 01 41 would be a thing no ASN.1 type has.
-    if ((tag & 0xdf) == 0 && !h.eoc) malformed("end-of-contents octets other than 00 00");
-    if (!h.indefinite && h.length > end - i) malformed("element longer than its parent");
+    if ((tag & 0xdf) == 0 && !h.eoc) malformed_ber("end-of-contents octets other than 00 00");
+    if (!h.indefinite && h.length > end - i) malformed_ber("element longer than its parent");
     return h;
 }
 
@@ -92,20 +92,20 @@ struct Element {
 template <typename Visit>
 std::size_t walk(ByteView b, std::size_t pos, std::size_t end, bool until_eoc, int depth, Visit&& visit)
 {
-    if (depth > kMaxBerDepth) malformed("nested too deeply");
+    if (depth > kMaxBerDepth) malformed_ber("nested too deeply");
     while (pos < end) {
         Element e;
         e.h = read_header(b, pos, end);
         e.pos = pos;
         e.content = pos + e.h.size;
         if (e.h.eoc) {
-            if (!until_eoc) malformed("end-of-contents inside a definite-length element");
+            if (!until_eoc) malformed_ber("end-of-contents inside a definite-length element");
             return e.content;
         }
         e.stop = e.h.indefinite ? end : e.content + e.h.length;
         pos = visit(e);
     }
-    if (until_eoc) malformed("missing end-of-contents");
+    if (until_eoc) malformed_ber("missing end-of-contents");
     return pos;
 }
 
@@ -194,13 +194,13 @@ std::size_t join_segments(ByteView b, std::size_t pos, std::size_t end, bool unt
 {
     const std::uint8_t segment_tag = bit_string ? 0x03 : 0x04;
     return walk(b, pos, end, until_eoc, depth, [&](const Element& e) {
-        if (e.h.tag_size != 1 || (b[e.pos] & ~0x20) != segment_tag) malformed("string segment of another type");
+        if (e.h.tag_size != 1 || (b[e.pos] & ~0x20) != segment_tag) malformed_ber("string segment of another type");
         if (e.h.constructed)
             return join_segments(b, e.content, e.stop, e.h.indefinite, bit_string, joined, depth + 1);
         ByteView v = b.subspan(e.content, e.h.length);
         if (bit_string) {
-            if (v.empty() || v[0] > 7) malformed("BIT STRING segment without its unused-bits octet");
-            if (joined.unused != 0) malformed("BIT STRING segment after one with unused bits");
+            if (v.empty() || v[0] > 7) malformed_ber("BIT STRING segment without its unused-bits octet");
+            if (joined.unused != 0) malformed_ber("BIT STRING segment after one with unused bits");
             joined.unused = v[0];
             v = v.subspan(1);
         }

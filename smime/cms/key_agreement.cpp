@@ -17,13 +17,12 @@
 #include "base/error.h"
 #include "base/nettle_ecc.h"
 #include "smime/cms/asn1.h"
+#include "smime/cms/constant_time.h"
 #include "smime/cms/digest.h"
 #include "smime/cms/oids.h"
 
 namespace ssm::smime::cms {
 namespace {
-
-constexpr std::uint8_t kDefaultWrapIv[8] = {0xA6, 0xA6, 0xA6, 0xA6, 0xA6, 0xA6, 0xA6, 0xA6};
 
 // What ECDH on one NIST curve uses (RFC 5753 §8 and RFC 8551 §2.7.1.2: the KDF hash grows
 // with the curve; the wrap follows the content key, see key_wrap_oid).
@@ -149,12 +148,12 @@ Bytes aes_key_wrap(const SecretBytes& kek, const SecretBytes& key)
     if (kek.size() == 16) {
         struct aes128_ctx a;
         aes128_set_encrypt_key(&a, kek.data());
-        aes128_keywrap(&a, kDefaultWrapIv, out.size(), out.data(), key.data());
+        aes128_keywrap(&a, kKeyWrapDefaultIv, out.size(), out.data(), key.data());
         secure_wipe(&a, sizeof a);
     } else if (kek.size() == 32) {
         struct aes256_ctx a;
         aes256_set_encrypt_key(&a, kek.data());
-        aes256_keywrap(&a, kDefaultWrapIv, out.size(), out.data(), key.data());
+        aes256_keywrap(&a, kKeyWrapDefaultIv, out.size(), out.data(), key.data());
         secure_wipe(&a, sizeof a);
     } else {
         throw Error(Failure::Internal, "KEK of a bad size");
@@ -170,12 +169,12 @@ std::optional<Bytes> aes_key_unwrap(const SecretBytes& kek, ByteView wrapped)
     if (kek.size() == 16) {
         struct aes128_ctx a;
         aes128_set_decrypt_key(&a, kek.data());
-        ok = aes128_keyunwrap(&a, kDefaultWrapIv, out.size(), out.data(), wrapped.data());
+        ok = aes128_keyunwrap(&a, kKeyWrapDefaultIv, out.size(), out.data(), wrapped.data());
         secure_wipe(&a, sizeof a);
     } else if (kek.size() == 32) {
         struct aes256_ctx a;
         aes256_set_decrypt_key(&a, kek.data());
-        ok = aes256_keyunwrap(&a, kDefaultWrapIv, out.size(), out.data(), wrapped.data());
+        ok = aes256_keyunwrap(&a, kKeyWrapDefaultIv, out.size(), out.data(), wrapped.data());
         secure_wipe(&a, sizeof a);
     } else {
         throw Error(Failure::Internal, "KEK of a bad size");

@@ -12,7 +12,7 @@
 namespace ssm::smime::cms {
 namespace {
 
-[[noreturn]] void malformed(const std::string& what)
+[[noreturn]] void malformed_history(const std::string& what)
 {
     throw Error(Failure::MalformedMessage, "mlExpansionHistory: " + what);
 }
@@ -21,7 +21,7 @@ std::string generalized_time(std::time_t t)
 {
     std::tm tm{};
     if (!gmtime_r(&t, &tm) || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999)
-        malformed("expansion time out of range");
+        malformed_history("expansion time out of range");
     char buf[32];
     std::snprintf(buf, sizeof buf, "%04d%02d%02d%02d%02d%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
                   tm.tm_hour, tm.tm_min, tm.tm_sec);
@@ -32,9 +32,9 @@ std::string generalized_time(std::time_t t)
 // other MLAs' entries are only compared and shown, never trusted for ordering.
 std::time_t parse_generalized_time(const std::string& s)
 {
-    if (s.size() < 15 || s.back() != 'Z') malformed("expansionTime is not YYYYMMDDHHMMSSZ");
+    if (s.size() < 15 || s.back() != 'Z') malformed_history("expansionTime is not YYYYMMDDHHMMSSZ");
     for (std::size_t i = 0; i < 14; ++i)
-        if (s[i] < '0' || s[i] > '9') malformed("expansionTime is not YYYYMMDDHHMMSSZ");
+        if (s[i] < '0' || s[i] > '9') malformed_history("expansionTime is not YYYYMMDDHHMMSSZ");
     const auto num = [&](std::size_t at, std::size_t len) {
         int v = 0;
         for (std::size_t i = 0; i < len; ++i) v = v * 10 + (s[at + i] - '0');
@@ -49,17 +49,17 @@ std::time_t parse_generalized_time(const std::string& s)
     tm.tm_sec = num(12, 2);
     if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
         tm.tm_min > 59 || tm.tm_sec > 60)
-        malformed("expansionTime out of range");
+        malformed_history("expansionTime out of range");
     return timegm(&tm);
 }
 
 void check(const MlData& d)
 {
     if (!d.identifier.issuer_serial && d.identifier.subject_key_id.empty())
-        malformed("an entry without a mailListIdentifier");
+        malformed_history("an entry without a mailListIdentifier");
     const bool named = d.policy == MlReceiptPolicyKind::InsteadOf || d.policy == MlReceiptPolicyKind::InAdditionTo;
     if (named ? d.names.empty() || d.names.size() > kMaxMlReceiptNames : !d.names.empty())
-        malformed("insteadOf/inAdditionTo need 1 to 16 addresses, the other policies none");
+        malformed_history("insteadOf/inAdditionTo need 1 to 16 addresses, the other policies none");
 }
 
 }  // namespace
@@ -67,7 +67,7 @@ void check(const MlData& d)
 Bytes encode_ml_expansion_history(const MlExpansionHistory& history)
 {
     if (history.empty() || history.size() > kMaxMlExpansionHistory)
-        malformed("must hold 1 to " + std::to_string(kMaxMlExpansionHistory) + " entries");
+        malformed_history("must hold 1 to " + std::to_string(kMaxMlExpansionHistory) + " entries");
     auto n = Asn1Node::create("MLExpansionHistory");
     for (const auto& d : history) {
         check(d);
@@ -104,12 +104,12 @@ Bytes encode_ml_expansion_history(const MlExpansionHistory& history)
 
 MlExpansionHistory decode_ml_expansion_history(ByteView der)
 {
-    if (der.size() > kMaxMlHistoryDer) malformed("over " + std::to_string(kMaxMlHistoryDer) + " octets");
+    if (der.size() > kMaxMlHistoryDer) malformed_history("over " + std::to_string(kMaxMlHistoryDer) + " octets");
     const auto n = Asn1Node::decode("MLExpansionHistory", der);
     const int count = n.count("");
-    if (count <= 0) malformed("no entries");
+    if (count <= 0) malformed_history("no entries");
     if (std::size_t(count) > kMaxMlExpansionHistory)
-        malformed("more than " + std::to_string(kMaxMlExpansionHistory) + " entries");
+        malformed_history("more than " + std::to_string(kMaxMlExpansionHistory) + " entries");
     MlExpansionHistory out;
     for (int i = 1; i <= count; ++i) {
         const std::string e = "?" + std::to_string(i);
@@ -118,11 +118,11 @@ MlExpansionHistory decode_ml_expansion_history(ByteView der)
         if (id == "issuerAndSerialNumber") {
             d.identifier.issuer_serial = read_issuer_serial(n, e + ".mailListIdentifier.issuerAndSerialNumber");
             // An INTEGER has at least one content octet (X.690 §8.3.1); libtasn1 reads an empty one.
-            if (d.identifier.issuer_serial->serial.empty()) malformed("empty serial number");
+            if (d.identifier.issuer_serial->serial.empty()) malformed_history("empty serial number");
         } else if (id == "subjectKeyIdentifier")
             d.identifier.subject_key_id = n.read_bytes(e + ".mailListIdentifier.subjectKeyIdentifier");
         else
-            malformed("unknown mailListIdentifier form");
+            malformed_history("unknown mailListIdentifier form");
         d.expansion_time = parse_generalized_time(n.read_text(e + ".expansionTime"));
         const std::string p = e + ".mlReceiptPolicy";
         if (n.has(p)) {
@@ -132,9 +132,9 @@ MlExpansionHistory decode_ml_expansion_history(ByteView der)
             } else if (alt == "insteadOf" || alt == "inAdditionTo") {
                 d.policy = alt == "insteadOf" ? MlReceiptPolicyKind::InsteadOf : MlReceiptPolicyKind::InAdditionTo;
                 d.names = read_general_names(n, p + "." + alt, kMaxMlReceiptNames, "mlReceiptPolicy", d.other_names);
-                if (d.names.empty() && d.other_names == 0) malformed("an empty " + alt);
+                if (d.names.empty() && d.other_names == 0) malformed_history("an empty " + alt);
             } else {
-                malformed("unknown mlReceiptPolicy");
+                malformed_history("unknown mlReceiptPolicy");
             }
         }
         out.push_back(std::move(d));

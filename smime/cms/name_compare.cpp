@@ -17,12 +17,12 @@
 namespace ssm::smime::cms {
 namespace {
 
-struct Attribute {
+struct NameAttribute {
     std::string type;                // dotted OID
     std::optional<std::string> text;  // a DirectoryString value, prepared for comparison
     Bytes der;                        // otherwise the value's whole DER
 };
-using Rdn = std::vector<Attribute>;
+using Rdn = std::vector<NameAttribute>;
 
 // One code point (checked: at most U+10FFFF, no surrogate) appended as UTF-8, by libunistring.
 void append_utf8(std::uint32_t cp, std::string& out)
@@ -77,9 +77,9 @@ std::string prepared(const std::string& text)
     return out;
 }
 
-Attribute attribute_of(const Asn1Node& n, const std::string& at)
+NameAttribute attribute_of(const Asn1Node& n, const std::string& at)
 {
-    Attribute a{n.read_oid(at + ".type"), std::nullopt, n.read_bytes(at + ".value")};
+    NameAttribute a{n.read_oid(at + ".type"), std::nullopt, n.read_bytes(at + ".value")};
     try {
         const Asn1Node s = Asn1Node::decode("DirectoryString", a.der);
         const std::string which = s.read_text("");
@@ -109,7 +109,7 @@ std::optional<std::vector<Rdn>> rdns_of(ByteView der)
     return out;
 }
 
-bool same_attribute(const Attribute& x, const Attribute& y)
+bool same_attribute(const NameAttribute& x, const NameAttribute& y)
 {
     if (x.type != y.type) return false;
     if (x.text && y.text) return *x.text == *y.text;

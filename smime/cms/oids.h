@@ -31,6 +31,7 @@ inline constexpr const char* kMicrosoftEncrypKeyPref = "1.3.6.1.4.1.311.16.4";
 inline constexpr const char* kSigningCertificateV2 = "1.2.840.113549.1.9.16.2.47";
 
 // Digests (RFC 5754)
+inline constexpr const char* kSha1 = "1.3.14.3.2.26";  // RFC 3370 §2.1
 inline constexpr const char* kSha256 = "2.16.840.1.101.3.4.2.1";
 inline constexpr const char* kSha384 = "2.16.840.1.101.3.4.2.2";
 inline constexpr const char* kSha512 = "2.16.840.1.101.3.4.2.3";

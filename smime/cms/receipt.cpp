@@ -18,7 +18,7 @@
 namespace ssm::smime::cms {
 namespace {
 
-[[noreturn]] void malformed(const std::string& what)
+[[noreturn]] void malformed_receipt(const std::string& what)
 {
     throw Error(Failure::MalformedMessage, what);
 }
@@ -30,14 +30,14 @@ void check_address(const std::string& a, const char* where)
 
 void check_identifier(const Bytes& id)
 {
-    if (id.empty()) malformed("signedContentIdentifier is empty");
+    if (id.empty()) malformed_receipt("signedContentIdentifier is empty");
     if (id.size() > kMaxContentIdentifier)
-        malformed("signedContentIdentifier over " + std::to_string(kMaxContentIdentifier) + " octets");
+        malformed_receipt("signedContentIdentifier over " + std::to_string(kMaxContentIdentifier) + " octets");
 }
 
 Asn1Node decode_bounded(const std::string& type, ByteView der)
 {
-    if (der.size() > kMaxReceiptDer) malformed(type + " over " + std::to_string(kMaxReceiptDer) + " octets");
+    if (der.size() > kMaxReceiptDer) malformed_receipt(type + " over " + std::to_string(kMaxReceiptDer) + " octets");
     return Asn1Node::decode(type, der);
 }
 
@@ -47,10 +47,10 @@ Bytes encode_receipt_request(const ReceiptRequest& r)
 {
     check_identifier(r.content_identifier);
     if (r.receipts_to.empty() || r.receipts_to.size() > kMaxReceiptsTo)
-        malformed("receiptsTo must name 1 to " + std::to_string(kMaxReceiptsTo) + " addresses");
+        malformed_receipt("receiptsTo must name 1 to " + std::to_string(kMaxReceiptsTo) + " addresses");
     if (r.from == ReceiptsFrom::List ? r.from_list.empty() || r.from_list.size() > kMaxReceiptList
                                      : !r.from_list.empty())
-        malformed("a receiptList goes with ReceiptsFrom::List, and only with it");
+        malformed_receipt("a receiptList goes with ReceiptsFrom::List, and only with it");
     auto n = Asn1Node::create("ReceiptRequest");
     n.write_bytes("signedContentIdentifier", r.content_identifier);
     if (r.from == ReceiptsFrom::List) {
@@ -79,16 +79,16 @@ ReceiptRequest decode_receipt_request(ByteView der)
     const std::string from = n.read_text("receiptsFrom");
     if (from == "allOrFirstTier") {
         const long v = n.read_small_int("receiptsFrom.allOrFirstTier");
-        if (v != 0 && v != 1) malformed("allOrFirstTier is " + std::to_string(v) + ", not 0 or 1");
+        if (v != 0 && v != 1) malformed_receipt("allOrFirstTier is " + std::to_string(v) + ", not 0 or 1");
         r.from = v == 0 ? ReceiptsFrom::All : ReceiptsFrom::FirstTier;
     } else if (from == "receiptList") {
         r.from = ReceiptsFrom::List;
         r.from_list = read_general_names(n, "receiptsFrom.receiptList", kMaxReceiptList, "receiptList", r.other_names);
     } else {
-        malformed("receiptsFrom is neither allOrFirstTier nor receiptList");
+        malformed_receipt("receiptsFrom is neither allOrFirstTier nor receiptList");
     }
     r.receipts_to = read_general_names(n, "receiptsTo", kMaxReceiptsTo, "receiptsTo", r.other_names);
-    if (n.count("receiptsTo") < 1) malformed("receiptsTo is empty");
+    if (n.count("receiptsTo") < 1) malformed_receipt("receiptsTo is empty");
     return r;
 }
 
@@ -99,10 +99,10 @@ Attribute receipt_request_attribute(const ReceiptRequest& request)
 
 Bytes encode_receipt(const Receipt& r)
 {
-    if (!valid_oid_text(r.content_type)) malformed("receipt contentType is not an OID");
+    if (!valid_oid_text(r.content_type)) malformed_receipt("receipt contentType is not an OID");
     check_identifier(r.content_identifier);
     if (r.originator_signature.empty() || r.originator_signature.size() > kMaxSignatureValue)
-        malformed("receipt originatorSignatureValue is empty or too long");
+        malformed_receipt("receipt originatorSignatureValue is empty or too long");
     auto n = Asn1Node::create("Receipt");
     n.write_uint("version", 1);
     n.write_oid("contentType", r.content_type);
@@ -115,14 +115,14 @@ Receipt decode_receipt(ByteView der)
 {
     const auto n = decode_bounded("Receipt", der);
     // ESSVersion ::= INTEGER { v1(1) }: another version is a format we do not know.
-    if (const long v = n.read_small_int("version"); v != 1) malformed("receipt version " + std::to_string(v) + ", not 1");
+    if (const long v = n.read_small_int("version"); v != 1) malformed_receipt("receipt version " + std::to_string(v) + ", not 1");
     Receipt r;
     r.content_type = n.read_oid("contentType");
     r.content_identifier = n.read_bytes("signedContentIdentifier");
     check_identifier(r.content_identifier);
     r.originator_signature = n.read_bytes("originatorSignatureValue");
     if (r.originator_signature.empty() || r.originator_signature.size() > kMaxSignatureValue)
-        malformed("receipt originatorSignatureValue is empty or too long");
+        malformed_receipt("receipt originatorSignatureValue is empty or too long");
     return r;
 }
 
@@ -144,7 +144,7 @@ Bytes decode_msg_sig_digest_value(ByteView der)
 {
     const auto n = decode_bounded("MsgSigDigest", der);
     Bytes d = n.read_bytes("");
-    if (d.empty() || d.size() > 64) malformed("msgSigDigest is not a digest (" + std::to_string(d.size()) + " octets)");
+    if (d.empty() || d.size() > 64) malformed_receipt("msgSigDigest is not a digest (" + std::to_string(d.size()) + " octets)");
     return d;
 }
 

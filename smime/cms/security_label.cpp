@@ -17,7 +17,7 @@
 namespace ssm::smime::cms {
 namespace {
 
-[[noreturn]] void malformed(const std::string& what)
+[[noreturn]] void malformed_label(const std::string& what)
 {
     throw Error(Failure::MalformedMessage, what);
 }
@@ -29,25 +29,25 @@ constexpr int kMaxValueDepth = 16;
 
 std::size_t der_element(ByteView in, int depth)
 {
-    if (depth > kMaxValueDepth) malformed("security category value nested too deeply");
-    if (in.empty() || in.size() > std::size_t(INT_MAX)) malformed("security category value truncated");
+    if (depth > kMaxValueDepth) malformed_label("security category value nested too deeply");
+    if (in.empty() || in.size() > std::size_t(INT_MAX)) malformed_label("security category value truncated");
     unsigned char cls = 0;
     int tag_len = 0;
     unsigned long tag = 0;
     if (asn1_get_tag_der(in.data(), int(in.size()), &cls, &tag_len, &tag) != ASN1_SUCCESS || tag_len <= 0 ||
         std::size_t(tag_len) >= in.size())
-        malformed("security category value has a bad tag");
-    if (tag_len > 1 && (tag < 31 || in[1] == 0x80)) malformed("security category value has a non-minimal tag");
+        malformed_label("security category value has a bad tag");
+    if (tag_len > 1 && (tag < 31 || in[1] == 0x80)) malformed_label("security category value has a non-minimal tag");
     const ByteView rest = in.subspan(std::size_t(tag_len));
     int len_len = 0;
     const long len = asn1_get_length_der(rest.data(), int(rest.size()), &len_len);
-    if (len == -1) malformed("security category value uses an indefinite length (BER, not DER)");
+    if (len == -1) malformed_label("security category value uses an indefinite length (BER, not DER)");
     if (len < 0 || len_len <= 0 || std::size_t(len_len) > rest.size() ||
         std::size_t(len) > rest.size() - std::size_t(len_len))
-        malformed("security category value has a bad length");
+        malformed_label("security category value has a bad length");
     int min_len_len = 0;
     asn1_length_der(static_cast<unsigned long>(len), nullptr, &min_len_len);
-    if (len_len != min_len_len) malformed("security category value has a non-minimal length (BER, not DER)");
+    if (len_len != min_len_len) malformed_label("security category value has a non-minimal length (BER, not DER)");
     const ByteView content = rest.subspan(std::size_t(len_len), std::size_t(len));
     if (cls & ASN1_CLASS_STRUCTURED) {
         for (std::size_t at = 0; at < content.size();) at += der_element(content.subspan(at), depth + 1);
@@ -57,9 +57,9 @@ std::size_t der_element(ByteView in, int depth)
 
 void check_category_value(ByteView value)
 {
-    if (value.empty()) malformed("security category value is empty");
-    if (value.size() > kMaxCategoryValue) malformed("security category value over " + std::to_string(kMaxCategoryValue) + " octets");
-    if (der_element(value, 0) != value.size()) malformed("security category value is not one DER element");
+    if (value.empty()) malformed_label("security category value is empty");
+    if (value.size() > kMaxCategoryValue) malformed_label("security category value over " + std::to_string(kMaxCategoryValue) + " octets");
+    if (der_element(value, 0) != value.size()) malformed_label("security category value is not one DER element");
 }
 
 bool printable_char(unsigned char c)
@@ -71,32 +71,32 @@ bool printable_char(unsigned char c)
 
 void check_privacy_mark(const PrivacyMark& m)
 {
-    if (m.text.empty()) malformed("privacy mark is empty (RFC 2634: SIZE (1..))");
+    if (m.text.empty()) malformed_label("privacy mark is empty (RFC 2634: SIZE (1..))");
     if (m.kind == PrivacyMark::Kind::Printable) {
         if (m.text.size() > kMaxPrintableMark)
-            malformed("PrintableString privacy mark over " + std::to_string(kMaxPrintableMark) + " characters");
+            malformed_label("PrintableString privacy mark over " + std::to_string(kMaxPrintableMark) + " characters");
         if (!std::all_of(m.text.begin(), m.text.end(), [](char c) { return printable_char(static_cast<unsigned char>(c)); }))
-            malformed("privacy mark has characters a PrintableString cannot hold");
+            malformed_label("privacy mark has characters a PrintableString cannot hold");
     } else {
         if (m.text.size() > kMaxUtf8Mark)
-            malformed("UTF8String privacy mark over " + std::to_string(kMaxUtf8Mark) + " octets");
+            malformed_label("UTF8String privacy mark over " + std::to_string(kMaxUtf8Mark) + " octets");
         // NUL is valid UTF-8 but no mark needs it, and it truncates C strings downstream.
         if (!valid_utf8(m.text) || m.text.find('\0') != std::string::npos)
-            malformed("UTF8String privacy mark is not valid UTF-8 text");
+            malformed_label("UTF8String privacy mark is not valid UTF-8 text");
     }
 }
 
 // Everything encode must refuse, and decode must not accept, apart from DER form.
 void check_label(const SecurityLabel& l)
 {
-    if (!valid_oid_text(l.policy_id)) malformed("security policy identifier '" + l.policy_id.substr(0, 64) + "' is not an OID");
+    if (!valid_oid_text(l.policy_id)) malformed_label("security policy identifier '" + l.policy_id.substr(0, 64) + "' is not an OID");
     if (l.classification && (*l.classification < 0 || *l.classification > classification::kMax))
-        malformed("security classification " + std::to_string(*l.classification) + " out of range 0..256");
+        malformed_label("security classification " + std::to_string(*l.classification) + " out of range 0..256");
     if (l.privacy_mark) check_privacy_mark(*l.privacy_mark);
     if (l.categories.size() > kMaxSecurityCategories)
-        malformed("more than " + std::to_string(kMaxSecurityCategories) + " security categories");
+        malformed_label("more than " + std::to_string(kMaxSecurityCategories) + " security categories");
     for (const auto& c : l.categories) {
-        if (!valid_oid_text(c.type)) malformed("security category type '" + c.type.substr(0, 64) + "' is not an OID");
+        if (!valid_oid_text(c.type)) malformed_label("security category type '" + c.type.substr(0, 64) + "' is not an OID");
         check_category_value(c.value);
     }
 }
@@ -104,14 +104,14 @@ void check_label(const SecurityLabel& l)
 // RFC 2634 SecurityClassification: INTEGER (0..ub-integer-options), DER minimal form.
 int classification_of(const Bytes& b)
 {
-    if (b.empty()) malformed("security classification is an empty INTEGER");
+    if (b.empty()) malformed_label("security classification is an empty INTEGER");
     if (b.size() > 1 && ((b[0] == 0x00 && !(b[1] & 0x80)) || (b[0] == 0xff && (b[1] & 0x80))))
-        malformed("security classification INTEGER not in minimal form (BER, not DER)");
-    if (b[0] & 0x80) malformed("security classification is negative");
-    if (b.size() > 2) malformed("security classification out of range 0..256");
+        malformed_label("security classification INTEGER not in minimal form (BER, not DER)");
+    if (b[0] & 0x80) malformed_label("security classification is negative");
+    if (b.size() > 2) malformed_label("security classification out of range 0..256");
     int v = 0;
     for (auto c : b) v = (v << 8) | c;
-    if (v > classification::kMax) malformed("security classification " + std::to_string(v) + " out of range 0..256");
+    if (v > classification::kMax) malformed_label("security classification " + std::to_string(v) + " out of range 0..256");
     return v;
 }
 
@@ -125,7 +125,7 @@ bool same_octets(ByteView a, ByteView b)
 // `type` names the cms.asn type, `name` the RFC one for messages.
 Asn1Node decode_der(const std::string& type, const std::string& name, ByteView der, std::size_t limit)
 {
-    if (der.size() > limit) malformed(name + " over " + std::to_string(limit) + " octets");
+    if (der.size() > limit) malformed_label(name + " over " + std::to_string(limit) + " octets");
     Asn1Node n;
     try {
         n = Asn1Node::decode(type, der);
@@ -138,9 +138,9 @@ Asn1Node decode_der(const std::string& type, const std::string& name, ByteView d
     try {
         again = n.encode();
     } catch (const Error&) {
-        malformed(name + " does not encode again");  // libtasn1 kept something odd
+        malformed_label(name + " does not encode again");  // libtasn1 kept something odd
     }
-    if (!same_octets(again, der)) malformed(name + " is not DER (BER length, order or form)");
+    if (!same_octets(again, der)) malformed_label(name + " is not DER (BER length, order or form)");
     return n;
 }
 
@@ -157,7 +157,7 @@ SecurityLabel read_label(const Asn1Node& n, const std::string& at)
         else if (alt == "utf8String")
             m.kind = PrivacyMark::Kind::Utf8;
         else
-            malformed("privacy mark of unknown type '" + alt + "'");
+            malformed_label("privacy mark of unknown type '" + alt + "'");
         const Bytes text = n.read_bytes(at + "privacy-mark." + alt);
         m.text.assign(text.begin(), text.end());
         l.privacy_mark = std::move(m);
@@ -165,9 +165,9 @@ SecurityLabel read_label(const Asn1Node& n, const std::string& at)
     const std::string cats = at + "security-categories";
     if (n.has(cats)) {
         const int count = n.count(cats);
-        if (count < 1) malformed("security categories present but empty (RFC 2634: SIZE (1..64))");
+        if (count < 1) malformed_label("security categories present but empty (RFC 2634: SIZE (1..64))");
         if (std::size_t(count) > kMaxSecurityCategories)
-            malformed("more than " + std::to_string(kMaxSecurityCategories) + " security categories");
+            malformed_label("more than " + std::to_string(kMaxSecurityCategories) + " security categories");
         for (int i = 1; i <= count; ++i) {
             const std::string c = cats + ".?" + std::to_string(i);
             l.categories.push_back({n.read_oid(c + ".type"), n.read_bytes(c + ".value")});
@@ -211,8 +211,8 @@ struct Found {
 
 void take(std::optional<Bytes>& slot, const char* name, const std::vector<Bytes>& values)
 {
-    if (slot) malformed(std::string("more than one ") + name + " attribute (RFC 2634 §5.3)");
-    if (values.size() != 1) malformed(std::string(name) + " attribute must have exactly one value");
+    if (slot) malformed_label(std::string("more than one ") + name + " attribute (RFC 2634 §5.3)");
+    if (values.size() != 1) malformed_label(std::string(name) + " attribute must have exactly one value");
     slot = values.front();
 }
 
@@ -254,7 +254,7 @@ SecurityLabel decode_security_label(ByteView der)
     SecurityLabel l = read_label(n, "");
     // libtasn1 keeps an INTEGER's octets as they came, a long-form length included, so its
     // round trip in decode_der passes "02 81 01 00": the value read must encode to the input.
-    if (!same_octets(encode_security_label(l), der)) malformed("ESSSecurityLabel is not DER (BER length or form)");
+    if (!same_octets(encode_security_label(l), der)) malformed_label("ESSSecurityLabel is not DER (BER length or form)");
     return l;
 }
 
@@ -270,17 +270,17 @@ std::vector<SecurityLabel> decode_equivalent_labels(ByteView der)
     const Asn1Node n = decode_der("EquivalentLabelsInDerOrder", "EquivalentLabels", der, kMaxLabelDer * kMaxEquivalentLabels);
     const int count = n.count("");
     if (count < 0 || std::size_t(count) > kMaxEquivalentLabels)
-        malformed("more than " + std::to_string(kMaxEquivalentLabels) + " equivalent labels");
+        malformed_label("more than " + std::to_string(kMaxEquivalentLabels) + " equivalent labels");
     std::vector<SecurityLabel> out;
     for (int i = 1; i <= count; ++i) out.push_back(read_label(n, "?" + std::to_string(i) + "."));
-    if (!same_octets(encode_equivalent_labels(out), der)) malformed("EquivalentLabels is not DER (BER length or form)");
+    if (!same_octets(encode_equivalent_labels(out), der)) malformed_label("EquivalentLabels is not DER (BER length or form)");
     return out;
 }
 
 Bytes encode_equivalent_labels(const std::vector<SecurityLabel>& labels)
 {
     if (labels.size() > kMaxEquivalentLabels)
-        malformed("more than " + std::to_string(kMaxEquivalentLabels) + " equivalent labels");
+        malformed_label("more than " + std::to_string(kMaxEquivalentLabels) + " equivalent labels");
     auto n = Asn1Node::create("EquivalentLabelsInDerOrder");
     for (const auto& l : labels) {
         n.append("");

@@ -23,7 +23,6 @@ namespace ssm::smime::cms {
 namespace {
 
 using Digests = std::vector<std::pair<std::string, Bytes>>;
-constexpr const char* kSha1 = "1.3.14.3.2.26";
 
 bool same_bytes(ByteView a, ByteView b) { return std::equal(a.begin(), a.end(), b.begin(), b.end()); }
 
@@ -113,7 +112,7 @@ std::string check_signing_certificate(ByteView value, ByteView cert, bool v2)
     const std::string mismatch = name + " does not match the signer certificate";
     const auto sc = Asn1Node::decode(v2 ? "SigningCertificateV2" : "SigningCertificate", value);
     if (sc.count("certs") < 1) return mismatch;
-    AlgorithmId hash{kSha1, std::nullopt};
+    AlgorithmId hash{oid::kSha1, std::nullopt};
     if (v2) {
         const auto oid = sc.read_optional("certs.?1.hashAlgorithm.algorithm");
         hash = oid ? read_algorithm_id(sc, "certs.?1.hashAlgorithm") : AlgorithmId{oid::kSha256, std::nullopt};

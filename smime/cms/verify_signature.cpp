@@ -23,7 +23,6 @@ namespace ssm::smime::cms {
 namespace {
 
 // Legacy identifiers we recognise only to name or refuse them.
-constexpr const char* kSha1 = "1.3.14.3.2.26";
 constexpr const char* kMd5 = "1.2.840.113549.2.5";
 constexpr const char* kSha1WithRsa = "1.2.840.113549.1.1.5";
 constexpr const char* kMd5WithRsa = "1.2.840.113549.1.1.4";
@@ -181,7 +180,7 @@ std::string gnutls_outcome(int rc)
 std::optional<VerifyDigest> verify_digest_from_id(const AlgorithmId& id, std::string& reason)
 {
     VerifyDigest d;
-    if (id.oid == kSha1) {
+    if (id.oid == oid::kSha1) {
         d.gnutls = GNUTLS_DIG_SHA1;
     } else if (auto sha2 = digest_from_oid(id.oid)) {
         d.sha2 = *sha2;

@@ -17,12 +17,6 @@ bool is_tspecial(char c)
     return std::string_view("()<>@,;:\\\"/[]?=").find(c) != std::string_view::npos;
 }
 
-bool is_token_char(char c)
-{
-    const auto u = static_cast<unsigned char>(c);
-    return u > 32 && u < 127 && !is_tspecial(c);
-}
-
 class Lexer {
 public:
     explicit Lexer(std::string_view s) : m_s(s) {}
@@ -175,6 +169,12 @@ std::string join_segments(const std::map<unsigned, Segment>& segs)
 }
 
 }  // namespace
+
+bool is_token_char(char c)
+{
+    const auto u = static_cast<unsigned char>(c);
+    return u > 32 && u < 127 && !is_tspecial(c);
+}
 
 std::optional<std::string> ContentType::param(std::string_view name) const
 {

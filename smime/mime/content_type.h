@@ -24,6 +24,9 @@ struct ContentType {
 };
 
 // Parses a Content-Type value ("multipart/mixed; boundary=\"x\" (comment)").
+// RFC 2045 §5.1 token character: visible US-ASCII except the tspecials.
+bool is_token_char(char c);
+
 std::optional<ContentType> parse_content_type(std::string_view value);
 
 // Parses a Content-Disposition value (RFC 2183: "attachment; filename=x.p7m") into `type`

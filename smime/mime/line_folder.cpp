@@ -2,16 +2,9 @@
 // last possible fold point on, so a megabyte-long field costs a few hundred octets of memory.
 #include "smime/mime/line_folder.h"
 
+#include "base/ascii.h"
+
 namespace ssm::smime::mime {
-
-namespace {
-
-bool is_wsp(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-}  // namespace
 
 void LongLineFolder::write(ByteView data)
 {

@@ -13,6 +13,7 @@
 #include "base/ascii.h"
 #include "base/error.h"
 #include "base/utf8.h"
+#include "smime/mime/content_type.h"
 #include "smime/mime/header.h"
 
 namespace ssm::smime::mime {
@@ -21,15 +22,6 @@ namespace {
 [[noreturn]] void malformed(const std::string& what)
 {
     throw Error(Failure::MalformedMessage, "SIO-Label: " + what);
-}
-
-bool is_wsp(char c) { return c == ' ' || c == '\t'; }
-
-// RFC 2045 §5.1 token characters: visible US-ASCII except tspecials.
-bool is_token_char(char c)
-{
-    const auto u = static_cast<unsigned char>(c);
-    return u > 0x20 && u < 0x7f && std::string_view("()<>@,;:\\\"/[]?=").find(c) == std::string_view::npos;
 }
 
 // RFC 2231 attribute-char: a token character other than '*', '\'' and '%'.
