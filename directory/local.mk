@@ -1,7 +1,7 @@
 # directory/: certificate sources (static folder, harvested certificates on LMDB; LDAP later)
 # and the choice of a recipient's encryption certificate.
 noinst_LIBRARIES += directory/libssm_directory.a
-directory_libssm_directory_a_SOURCES = \
+SSM_SOURCES_directory = \
 	directory/certificate_source.h directory/certificate_source.cpp \
 	directory/certificate_memo.h directory/certificate_memo.cpp \
 	directory/static_folder.h directory/static_folder.cpp \
@@ -13,9 +13,9 @@ directory_libssm_directory_a_SOURCES = \
 	directory/ldap_connection.h directory/ldap_connection.cpp \
 	directory/ldap_source.h directory/ldap_source.cpp
 # Group membership for the policy (from_group/to_group), on the same LDAP client.
-directory_libssm_directory_a_SOURCES += directory/ldap_groups.h directory/ldap_groups.cpp
+SSM_SOURCES_directory += directory/ldap_groups.h directory/ldap_groups.cpp
 # A group's members (member/uniqueMember, then each one's mail) for mail lists (PRODUCT §4.3).
-directory_libssm_directory_a_SOURCES += directory/ldap_group_members.h directory/ldap_group_members.cpp
+SSM_SOURCES_directory += directory/ldap_group_members.h directory/ldap_group_members.cpp
 
 check_PROGRAMS += tests/unit/test_directory
 tests_unit_test_directory_SOURCES = tests/unit/test_directory.cpp tests/unit/test_pki_support.h $(UNIT_MAIN)
@@ -39,7 +39,7 @@ tests_unit_test_certificate_memo_SOURCES = tests/unit/test_certificate_memo.cpp 
 tests_unit_test_certificate_memo_LDADD = directory/libssm_directory.a pki/libssm_pki.a base/libssm_base.a $(UNIT_LIBS)
 
 # Signed receipts (PRODUCT §4.2): requests made and receipts received, in the same LMDB folder.
-directory_libssm_directory_a_SOURCES += directory/receipt_store.h directory/receipt_store.cpp
+SSM_SOURCES_directory += directory/receipt_store.h directory/receipt_store.cpp
 check_PROGRAMS += tests/unit/test_receipt_store
 tests_unit_test_receipt_store_SOURCES = tests/unit/test_receipt_store.cpp $(UNIT_MAIN)
 tests_unit_test_receipt_store_LDADD = directory/libssm_directory.a smime/cms/libssm_cms.a base/libssm_base.a $(UNIT_LIBS)
@@ -49,9 +49,9 @@ tests_unit_test_receipt_roundtrip_SOURCES = tests/unit/test_receipt_roundtrip.cp
 	tests/unit/soft_signer.h tests/unit/soft_signer.cpp $(UNIT_MAIN)
 tests_unit_test_receipt_roundtrip_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
 # Recipients' clearances (RFC 5755 Clearance values of their entries) for security labels.
-directory_libssm_directory_a_SOURCES += directory/ldap_clearances.h directory/ldap_clearances.cpp
+SSM_SOURCES_directory += directory/ldap_clearances.h directory/ldap_clearances.cpp
 # DNS SMIMEA (RFC 8162) over a DNSSEC-validating libunbound resolver ([directory.smimea]).
-directory_libssm_directory_a_SOURCES += directory/smimea_record.h directory/smimea_record.cpp \
+SSM_SOURCES_directory += directory/smimea_record.h directory/smimea_record.cpp \
 	directory/dns_resolver.h directory/dns_resolver.cpp \
 	directory/smimea_source.h directory/smimea_source.cpp
 check_PROGRAMS += tests/unit/test_smimea

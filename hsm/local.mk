@@ -1,6 +1,6 @@
 # hsm/: PKCS#11 key store over libpkcs11-helper (tokens, PIN, key operations).
 noinst_LIBRARIES += hsm/libssm_hsm.a
-hsm_libssm_hsm_a_SOURCES = \
+SSM_SOURCES_hsm = \
 	hsm/token_config.h \
 	hsm/pkcs11_library.h hsm/pkcs11_library.cpp \
 	hsm/pkcs11_handles.h \

@@ -1,6 +1,6 @@
 # milter/: the daemon: configuration, libmilter callbacks, per-message processing.
 noinst_LIBRARIES += milter/libssm_milter.a
-milter_libssm_milter_a_SOURCES = \
+SSM_SOURCES_milter = \
 	milter/config_table.h milter/config_table.cpp \
 	milter/config.h milter/config.cpp \
 	milter/config_loader.h milter/config_directory.cpp \
@@ -79,10 +79,10 @@ tests_unit_test_inbound_layers_SOURCES = tests/unit/test_inbound_layers.cpp $(UN
 tests_unit_test_inbound_layers_LDADD = $(SSM_CORE_LIBS) $(UNIT_LIBS)
 
 # Signed receipts (PRODUCT §4.2): requests we sign in, receipts that come back.
-milter_libssm_milter_a_SOURCES += milter/receipts.h milter/receipts.cpp
+SSM_SOURCES_milter += milter/receipts.h milter/receipts.cpp
 # Clearances in recipients' own certificates on the token ([labels] clearance_from_certificate).
-milter_libssm_milter_a_SOURCES += milter/certificate_clearances.h milter/certificate_clearances.cpp
-milter_libssm_milter_a_SOURCES += milter/receipt_answer.h milter/receipt_answer.cpp
+SSM_SOURCES_milter += milter/certificate_clearances.h milter/certificate_clearances.cpp
+SSM_SOURCES_milter += milter/receipt_answer.h milter/receipt_answer.cpp
 # Mail lists with members from a directory group (members_group): settings and the union.
 check_PROGRAMS += tests/unit/test_list_members
 tests_unit_test_list_members_SOURCES = tests/unit/test_list_members.cpp $(UNIT_MAIN)

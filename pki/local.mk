@@ -1,7 +1,7 @@
 # pki/: certificates, their facts, the trust store (anchors, intermediates, CRLs), path building,
 # required policies and online revocation (OCSP, CRL distribution points over libcurl).
 noinst_LIBRARIES += pki/libssm_pki.a
-pki_libssm_pki_a_SOURCES = \
+SSM_SOURCES_pki = \
 	pki/certificate.h pki/certificate.cpp \
 	pki/pkcs7_bundle.h pki/pkcs7_bundle.cpp \
 	pki/trust_store.h pki/trust_store.cpp pki/trust_store_validate.cpp pki/trust_store_crl_signer.cpp \

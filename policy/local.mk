@@ -1,6 +1,6 @@
 # policy/: pure decisions (rules -> per-recipient plan); no I/O.
 noinst_LIBRARIES += policy/libssm_policy.a
-policy_libssm_policy_a_SOURCES = \
+SSM_SOURCES_policy = \
 	policy/treatment.h policy/treatment.cpp \
 	policy/cipher_choice.h policy/cipher_choice.cpp \
 	policy/recipient_delimiter.h policy/recipient_delimiter.cpp \
@@ -42,7 +42,7 @@ tests_unit_test_ldap_groups_LDADD = policy/libssm_policy.a directory/libssm_dire
 	smime/mime/libssm_mime.a base/libssm_base.a $(UNIT_LIBS)
 
 # RFC 5913 Authority Clearance Constraints along a certification path (pure intersection).
-policy_libssm_policy_a_SOURCES += policy/clearance_constraints.h policy/clearance_constraints.cpp
+SSM_SOURCES_policy += policy/clearance_constraints.h policy/clearance_constraints.cpp
 
 # Named and blind recipients; blind copies as MessageProcessor splits them (SoftHSM, OpenSSL).
 check_PROGRAMS += tests/unit/test_blind_copies

@@ -1,6 +1,6 @@
 # smime/: the S/MIME operations (sign, later encrypt/decrypt/verify) over mime/ and cms/.
 noinst_LIBRARIES += smime/libssm_smime.a
-smime_libssm_smime_a_SOURCES = \
+SSM_SOURCES_smime = \
 	smime/algorithms.h smime/algorithms.cpp smime/gnutls_digest.h \
 	smime/signer.h \
 	smime/sign.h smime/sign.cpp \

@@ -1,6 +1,6 @@
 # smime/cms/ EnvelopedData/AuthEnvelopedData decryption (see decrypt.h) and CompressedData
 # inflation (decompress.h).
-smime_cms_libssm_cms_a_SOURCES += \
+SSM_SOURCES_smime_cms += \
 	smime/cms/decrypt_stream.h smime/cms/decrypt_stream.cpp \
 	smime/cms/decrypt_content.h smime/cms/decrypt_content.cpp \
 	smime/cms/decrypt_key.h smime/cms/decrypt_key.cpp \

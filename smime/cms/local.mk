@@ -2,7 +2,7 @@
 # by asn1Parser at build time, libtasn1 wrappers, SignedData and (Auth)EnvelopedData
 # encoders, decoders.
 noinst_LIBRARIES += smime/cms/libssm_cms.a
-smime_cms_libssm_cms_a_SOURCES = \
+SSM_SOURCES_smime_cms = \
 	smime/cms/asn1.h smime/cms/asn1.cpp \
 	smime/cms/oids.h \
 	smime/cms/der_length.h smime/cms/der_length.cpp \
@@ -21,7 +21,8 @@ smime_cms_libssm_cms_a_SOURCES = \
 	smime/cms/key_agreement.h smime/cms/key_agreement.cpp \
 	smime/cms/recipient_info.h smime/cms/recipient_info.cpp \
 	smime/cms/envelope.h smime/cms/envelope.cpp \
-	smime/cms/enveloped_decode.h smime/cms/enveloped_decode.cpp
+	smime/cms/enveloped_decode.h smime/cms/enveloped_decode.cpp \
+	smime/cms/constant_time.h
 
 # The generated table is C; asn1.cpp #includes it (see the comment there), so it is not a
 # _SOURCES entry. The explicit dependency makes `make smime/cms/libssm_cms.a` (or a test
@@ -46,8 +47,8 @@ tests_unit_test_cms_envelope_SOURCES = tests/unit/test_cms_envelope.cpp \
 	tests/unit/test_cms_envelope_parts.cpp tests/unit/test_cms_envelope_support.h \
 	tests/unit/test_cms_support.h tests/unit/soft_signer.h tests/unit/soft_signer.cpp $(UNIT_MAIN)
 tests_unit_test_cms_envelope_LDADD = smime/cms/libssm_cms.a base/libssm_base.a $(UNIT_LIBS)
-smime_cms_libssm_cms_a_SOURCES += smime/cms/security_label.h smime/cms/security_label.cpp
-smime_cms_libssm_cms_a_SOURCES += smime/cms/receipt.h smime/cms/receipt.cpp
-smime_cms_libssm_cms_a_SOURCES += smime/cms/clearance.h smime/cms/clearance.cpp
-smime_cms_libssm_cms_a_SOURCES += smime/cms/receipt_sign.h smime/cms/receipt_sign.cpp
-smime_cms_libssm_cms_a_SOURCES += smime/cms/general_names.h smime/cms/general_names.cpp smime/cms/ml_expansion.h smime/cms/ml_expansion.cpp
+SSM_SOURCES_smime_cms += smime/cms/security_label.h smime/cms/security_label.cpp
+SSM_SOURCES_smime_cms += smime/cms/receipt.h smime/cms/receipt.cpp
+SSM_SOURCES_smime_cms += smime/cms/clearance.h smime/cms/clearance.cpp
+SSM_SOURCES_smime_cms += smime/cms/receipt_sign.h smime/cms/receipt_sign.cpp
+SSM_SOURCES_smime_cms += smime/cms/general_names.h smime/cms/general_names.cpp smime/cms/ml_expansion.h smime/cms/ml_expansion.cpp

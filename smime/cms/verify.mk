@@ -1,7 +1,7 @@
 # smime/cms/ SignedData verification (see verify.h), the streaming BER walker it shares with
 # decrypt_stream, and the streaming transfer decoders of smime/mime/ that feed it. Kept apart
 # from local.mk so both can change independently.
-smime_cms_libssm_cms_a_SOURCES += \
+SSM_SOURCES_smime_cms += \
 	smime/cms/ber_stream.h smime/cms/ber_stream.cpp \
 	smime/cms/definite_lengths.h smime/cms/definite_lengths.cpp \
 	smime/cms/object_end.h smime/cms/object_end.cpp \
@@ -10,7 +10,7 @@ smime_cms_libssm_cms_a_SOURCES += \
 	smime/cms/verify_stream.h smime/cms/verify_stream.cpp \
 	smime/cms/verify.h smime/cms/verify.cpp
 
-smime_mime_libssm_mime_a_SOURCES += smime/mime/decoders.h smime/mime/decoders.cpp
+SSM_SOURCES_smime_mime += smime/mime/decoders.h smime/mime/decoders.cpp
 
 check_PROGRAMS += tests/unit/test_cms_verify
 tests_unit_test_cms_verify_SOURCES = tests/unit/test_cms_verify.cpp \

@@ -1,7 +1,7 @@
 # smime/mime: streaming MIME layer (header fields, structure scan, transfer encodings,
 # the canonical entity that S/MIME signs, boundaries).
 noinst_LIBRARIES += smime/mime/libssm_mime.a
-smime_mime_libssm_mime_a_SOURCES = \
+SSM_SOURCES_smime_mime = \
 	smime/mime/limits.h \
 	smime/mime/line_reader.h smime/mime/line_reader.cpp \
 	smime/mime/content_type.h smime/mime/content_type.cpp \
@@ -21,5 +21,5 @@ tests_unit_test_mime_SOURCES = tests/unit/test_mime.cpp tests/unit/test_mime_can
 	tests/unit/test_mime_stream.cpp \
 	tests/unit/test_mime_support.h $(UNIT_MAIN)
 tests_unit_test_mime_LDADD = smime/mime/libssm_mime.a base/libssm_base.a $(UNIT_LIBS)
-smime_mime_libssm_mime_a_SOURCES += smime/mime/sio_label.h smime/mime/sio_label.cpp
-smime_mime_libssm_mime_a_SOURCES += smime/mime/encoded_words.h smime/mime/encoded_words.cpp
+SSM_SOURCES_smime_mime += smime/mime/sio_label.h smime/mime/sio_label.cpp
+SSM_SOURCES_smime_mime += smime/mime/encoded_words.h smime/mime/encoded_words.cpp

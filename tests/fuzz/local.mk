@@ -17,7 +17,7 @@ fuzz-targets: $(FUZZ_TARGETS)
 
 # libFuzzer's main and driver: only at the link, the objects have -fsanitize=fuzzer-no-link.
 FUZZER_MAIN_FLAGS = -fsanitize=fuzzer
-FUZZ_LIBS = $(GNUTLS_LIBS) $(TASN1_LIBS) $(NETTLE_LIBS) $(GMP_LIBS) $(ZLIB_LIBS) $(IDN2_LIBS) $(UNISTRING_LIBS)
+FUZZ_LIBS = $(SSM_UNITY_LIBS) $(GNUTLS_LIBS) $(TASN1_LIBS) $(NETTLE_LIBS) $(GMP_LIBS) $(ZLIB_LIBS) $(IDN2_LIBS) $(UNISTRING_LIBS)
 FUZZ_MIME_LIBS = smime/mime/libssm_mime.a smime/cms/libssm_cms.a base/libssm_base.a $(FUZZ_LIBS)
 FUZZ_CMS_LIBS = smime/cms/libssm_cms.a base/libssm_base.a $(FUZZ_LIBS)
 FUZZ_PKI_LIBS = pki/libssm_pki.a base/libssm_base.a $(FUZZ_LIBS)

@@ -3,7 +3,7 @@
 #   tests_unit_test_X_SOURCES = tests/unit/test_X.cpp $(UNIT_MAIN)
 #   tests_unit_test_X_LDADD = <its libraries> $(UNIT_LIBS)
 UNIT_MAIN = tests/unit/cppunit_main.cpp tests/unit/test_support.h
-UNIT_LIBS = $(CPPUNIT_LIBS) $(SSM_EXTERNAL_LIBS)
+UNIT_LIBS = $(SSM_UNITY_LIBS) $(CPPUNIT_LIBS) $(SSM_EXTERNAL_LIBS)
 
 check_PROGRAMS += tests/unit/test_base
 tests_unit_test_base_SOURCES = tests/unit/test_base.cpp tests/unit/test_mailbox_list.cpp tests/unit/test_eai_address.cpp \
