@@ -9,9 +9,8 @@
 #   the fuzz smoke test (tests/integration/test_fuzz_smoke.sh) needs no compile of its own.
 #   Its debug info is line tables only (-g1): sanitizer reports still name file:line, and the
 #   compiles take ~24 % less CPU than with -g (objects a fifth smaller, faster links). Its
-#   libraries are unity builds (configure --enable-unity-build: one file per library, a
-#   third of the CPU file by file); the build that ships and that the other tests check is
-#   made file by file.
+#   libraries are unity builds, as in every build but one configured --disable-unity-build
+#   (configure.ac): the check below makes sure of it in a tree configured before.
 #   With SSM_BOOTSTRAP_ONLY=1 it only runs autoreconf when needed (so that two builds can
 #   then be configured at once without racing on it).
 set -eu
