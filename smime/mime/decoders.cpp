@@ -194,8 +194,6 @@ void Base64BodyDecoder::finish()
 
 namespace {
 
-bool is_space(std::uint8_t c) { return c == ' ' || c == '\t'; }
-
 // Whitespace beyond any legal line length is not padding we need to hold back.
 constexpr std::size_t kMaxPendingSpace = 1024;
 
@@ -216,7 +214,7 @@ void QuotedPrintableDecoder::byte(std::uint8_t c)
 {
     switch (m_state) {
     case State::Text:
-        if (is_space(c)) {
+        if (is_wsp(char(c))) {
             if (m_space.size() >= kMaxPendingSpace) flush_space();
             m_space.push_back(char(c));
         } else if (c == '\r') {
@@ -249,7 +247,7 @@ void QuotedPrintableDecoder::byte(std::uint8_t c)
             m_state = State::SoftCr;
         } else if (c == '\n') {
             m_state = State::Text;  // soft line break (LF line ends)
-        } else if (is_space(c)) {
+        } else if (is_wsp(char(c))) {
             m_space.push_back(char(c));  // padding after a soft break, or text: see EqualsSpace
             m_state = State::EqualsSpace;
         } else {
@@ -274,7 +272,7 @@ void QuotedPrintableDecoder::byte(std::uint8_t c)
         // an encoder that left '=' alone): all of it is written, or re-encoding such a part
         // (canonical.cpp, Requote) would change signed content. Beyond any legal line length
         // they are no padding: written as text.
-        if (is_space(c)) {
+        if (is_wsp(char(c))) {
             if (m_space.size() < kMaxPendingSpace) {
                 m_space.push_back(char(c));
                 return;

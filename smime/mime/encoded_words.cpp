@@ -109,7 +109,8 @@ std::optional<std::pair<std::string, std::size_t>> encoded_word_at(std::string_v
     return std::make_pair(std::move(*utf8), i + end + 2);
 }
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+// The blanks of folded header text: SP, HTAB and the line ends of a fold.
+bool is_folding_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 }  // namespace
 
@@ -124,7 +125,7 @@ DecodedText decode_encoded_words(std::string_view value)
             ++i;
             continue;
         }
-        if (is_space(value[i])) {
+        if (is_folding_space(value[i])) {
             (after_word ? pending_space : out.text) += value[i];
             ++i;
             continue;
