@@ -6,11 +6,9 @@
 #include "smime/cms/decrypt_key.h"
 
 #include <gnutls/x509.h>
-#include <nettle/aes.h>
 #include <nettle/cbc.h>
 #include <nettle/des.h>
 #include <nettle/memops.h>
-#include <nettle/nist-keywrap.h>
 #include <nettle/pss-mgf1.h>
 #include <nettle/sha1.h>
 #include <nettle/sha2.h>
@@ -23,6 +21,7 @@
 #include "base/secure_buffer.h"
 #include "smime/cms/asn1.h"
 #include "smime/cms/constant_time.h"
+#include "smime/cms/key_agreement.h"
 #include "smime/cms/oids.h"
 #include "smime/cms/recipient_key.h"
 
@@ -242,29 +241,6 @@ SecretBytes x963(const nettle_hash& h, ByteView z, ByteView info, std::size_t le
     return out;
 }
 
-// RFC 3394 unwrap with the default IV; false when the integrity check fails.
-bool unwrap(const SecretBytes& kek, ByteView wrapped, SecretBytes& out)
-{
-    int ok = 0;
-    if (kek.size() == 16) {
-        aes128_ctx a;
-        aes128_set_decrypt_key(&a, kek.data());
-        ok = aes128_keyunwrap(&a, kKeyWrapDefaultIv, out.size(), out.data(), wrapped.data());
-        secure_wipe(&a, sizeof a);
-    } else if (kek.size() == 24) {
-        aes192_ctx a;
-        aes192_set_decrypt_key(&a, kek.data());
-        ok = aes192_keyunwrap(&a, kKeyWrapDefaultIv, out.size(), out.data(), wrapped.data());
-        secure_wipe(&a, sizeof a);
-    } else {
-        aes256_ctx a;
-        aes256_set_decrypt_key(&a, kek.data());
-        ok = aes256_keyunwrap(&a, kKeyWrapDefaultIv, out.size(), out.data(), wrapped.data());
-        secure_wipe(&a, sizeof a);
-    }
-    return ok == 1;
-}
-
 // RFC 3217 §3.2, the Triple-DES key unwrap under a 3DES KEK. RFC 3217 wraps a 3DES content
 // key (24 octets, into 40); OpenSSL uses the same steps for any key of a multiple of 8 octets
 // (an AES-256 key under `-des3-wrap` wraps into 48) and reads them back, so the length comes
@@ -372,7 +348,7 @@ RecoveredKey recover_kari_key(Decrypter& key, const RecipientInfoView& kari, Byt
     const SecretBytes kek = x963(*kdf, z, info.encode(), kek_size);
     secure_wipe(z.data(), z.size());
     SecretBytes unwrapped(cek_size);
-    if (!(des3_wrap ? des3_unwrap(kek, encrypted_key, unwrapped) : unwrap(kek, encrypted_key, unwrapped)))
+    if (!(des3_wrap ? des3_unwrap(kek, encrypted_key, unwrapped) : aes_key_unwrap(kek, encrypted_key, unwrapped)))
         return invalid(std::move(r), "key unwrap integrity check failed");
     std::copy(unwrapped.data(), unwrapped.data() + cek_size, r.cek.data());
     r.valid = true;

@@ -17,12 +17,14 @@
 #include "base/error.h"
 #include "base/nettle_ecc.h"
 #include "smime/cms/asn1.h"
-#include "smime/cms/constant_time.h"
 #include "smime/cms/digest.h"
 #include "smime/cms/oids.h"
 
 namespace ssm::smime::cms {
 namespace {
+
+// RFC 3394 §2.2.3.1: the default initial value of AES key wrap.
+constexpr std::uint8_t kKeyWrapDefaultIv[8] = {0xA6, 0xA6, 0xA6, 0xA6, 0xA6, 0xA6, 0xA6, 0xA6};
 
 // What ECDH on one NIST curve uses (RFC 5753 §8 and RFC 8551 §2.7.1.2: the KDF hash grows
 // with the curve; the wrap follows the content key, see key_wrap_oid).
@@ -161,15 +163,19 @@ Bytes aes_key_wrap(const SecretBytes& kek, const SecretBytes& key)
     return out;
 }
 
-std::optional<Bytes> aes_key_unwrap(const SecretBytes& kek, ByteView wrapped)
+bool aes_key_unwrap(const SecretBytes& kek, ByteView wrapped, SecretBytes& out)
 {
-    if (wrapped.size() < 24 || wrapped.size() % 8 != 0) return std::nullopt;
-    Bytes out(wrapped.size() - 8);
+    if (wrapped.size() != out.size() + 8) throw Error(Failure::Internal, "unwrapped key of a bad size");
     int ok = 0;
     if (kek.size() == 16) {
         struct aes128_ctx a;
         aes128_set_decrypt_key(&a, kek.data());
         ok = aes128_keyunwrap(&a, kKeyWrapDefaultIv, out.size(), out.data(), wrapped.data());
+        secure_wipe(&a, sizeof a);
+    } else if (kek.size() == 24) {
+        struct aes192_ctx a;
+        aes192_set_decrypt_key(&a, kek.data());
+        ok = aes192_keyunwrap(&a, kKeyWrapDefaultIv, out.size(), out.data(), wrapped.data());
         secure_wipe(&a, sizeof a);
     } else if (kek.size() == 32) {
         struct aes256_ctx a;
@@ -179,8 +185,15 @@ std::optional<Bytes> aes_key_unwrap(const SecretBytes& kek, ByteView wrapped)
     } else {
         throw Error(Failure::Internal, "KEK of a bad size");
     }
-    if (!ok) return std::nullopt;
-    return out;
+    return ok == 1;
+}
+
+std::optional<Bytes> aes_key_unwrap(const SecretBytes& kek, ByteView wrapped)
+{
+    if (wrapped.size() < 24 || wrapped.size() % 8 != 0) return std::nullopt;
+    SecretBytes out(wrapped.size() - 8);
+    if (!aes_key_unwrap(kek, wrapped, out)) return std::nullopt;
+    return Bytes(out.view().begin(), out.view().end());
 }
 
 KeyAgreement agree_and_wrap(const RecipientKey& r, const SecretBytes& cek)

@@ -35,7 +35,10 @@ SecretBytes x963_kdf(DigestAlgorithm hash, ByteView z, ByteView shared_info, std
 // RFC 5869 HKDF-SHA256 with no salt (RFC 8418 §2: no ukm).
 SecretBytes hkdf_sha256(ByteView ikm, ByteView info, std::size_t length);
 Bytes aes_key_wrap(const SecretBytes& kek, const SecretBytes& key);
-// Unwraps (tests, and later the inbound path); nullopt when the integrity check fails.
+// RFC 3394 unwrap under a 16-, 24- or 32-octet KEK into `out`, which holds wrapped.size() - 8
+// octets (the inbound path: KeyAgreeRecipientInfo); false when the integrity check fails.
+bool aes_key_unwrap(const SecretBytes& kek, ByteView wrapped, SecretBytes& out);
+// The same into plain bytes, for tests; nullopt when `wrapped` is no wrapped key or fails.
 std::optional<Bytes> aes_key_unwrap(const SecretBytes& kek, ByteView wrapped);
 
 }  // namespace ssm::smime::cms
