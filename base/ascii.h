@@ -33,6 +33,13 @@ constexpr bool is_wsp(char c)
     return c == ' ' || c == '\t';
 }
 
+// The octets of RFC 5322 folding white space (FWS): WSP, or the CR and LF of a fold that a
+// header value read with its line breaks still holds.
+constexpr bool is_folding_space(char c)
+{
+    return is_wsp(c) || c == '\r' || c == '\n';
+}
+
 // The value of a hexadecimal digit (either case), or -1 (QP, RFC 2047 Q, RFC 2231 %XX).
 constexpr int hex_digit_value(char c)
 {

@@ -6,6 +6,8 @@
 #include <cctype>
 #include <string>
 
+#include "base/ascii.h"
+
 namespace ssm {
 
 namespace {
@@ -118,7 +120,7 @@ MailboxList parse_mailbox_list(std::string_view value)
                 } else if (value[j] == '(') {
                     j = skip_comment(value, j);
                 } else {
-                    if (value[j] != ' ' && value[j] != '\t' && value[j] != '\r' && value[j] != '\n') inside += value[j];
+                    if (!is_folding_space(value[j])) inside += value[j];
                     ++j;
                 }
             }
@@ -134,7 +136,7 @@ MailboxList parse_mailbox_list(std::string_view value)
         } else if (c == ';') {
             e.finish(out);  // the end of a group
             ++i;
-        } else if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+        } else if (is_folding_space(c)) {
             // Kept as one space between words: "Alice Smith alice@x" (a display name without
             // angle brackets) must not read as the address "AliceSmithalice@x".
             if (!e.bare.empty() && e.bare.back() != ' ') e.bare += ' ';

@@ -20,7 +20,7 @@ std::string normalise_value(std::string_view v)
     std::string out;
     bool space = false;
     for (char c : v) {
-        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+        if (is_folding_space(c)) {
             space = true;
             continue;
         }

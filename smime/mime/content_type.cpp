@@ -26,7 +26,7 @@ public:
     {
         while (m_i < m_s.size()) {
             const char c = m_s[m_i];
-            if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+            if (is_folding_space(c)) {
                 ++m_i;
             } else if (c == '(') {
                 skip_comment();
@@ -295,7 +295,7 @@ std::string parse_transfer_encoding(std::string_view value)
 
 std::string_view without_trailing_blanks(std::string_view value)
 {
-    while (!value.empty() && (value.back() == ' ' || value.back() == '\t' || value.back() == '\r' || value.back() == '\n'))
+    while (!value.empty() && is_folding_space(value.back()))
         value.remove_suffix(1);
     return value;
 }

@@ -99,7 +99,7 @@ std::optional<std::pair<std::string, std::size_t>> encoded_word_at(std::string_v
     if (end == std::string_view::npos) return std::nullopt;
     const std::string_view charset = rest.substr(2, q1 - 2), text = rest.substr(q1 + 3, end - q1 - 3);
     for (char c : text)
-        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') return std::nullopt;
+        if (is_folding_space(c)) return std::nullopt;
     std::optional<std::string> bytes;
     if (enc == 'Q' || enc == 'q') bytes = decode_q(text);
     else if (enc == 'B' || enc == 'b') bytes = decode_b(text);
@@ -108,9 +108,6 @@ std::optional<std::pair<std::string, std::size_t>> encoded_word_at(std::string_v
     if (!utf8) return std::nullopt;
     return std::make_pair(std::move(*utf8), i + end + 2);
 }
-
-// The blanks of folded header text: SP, HTAB and the line ends of a fold.
-bool is_folding_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 }  // namespace
 
