@@ -69,12 +69,8 @@ wrap_detached() {
 _gpgsm_peer() {
   GPEER=$WORK/gnupg-peer
   [ -f "$GPEER/ready" ] && return 0
-  mkdir -p "$GPEER"; chmod 700 "$GPEER"
-  printf 'disable-crl-checks\ndisable-dirmngr\nno-common-certs-import\n' >"$GPEER/gpgsm.conf"
-  # s2k-count: the cheapest key protection (see decrypt_gpgsm in peers.sh).
-  printf 'allow-loopback-pinentry\ns2k-count 65536\n' >"$GPEER/gpg-agent.conf"
-  printf '%s S relax\n' "$(openssl x509 -in "$PKI/root-ca.cert.pem" -noout -fingerprint -sha1 | sed 's/.*=//')" >"$GPEER/trustlist.txt"
-  on_exit "gpgconf --homedir $GPEER --kill all"
+  _gpgsm_new_home "$GPEER"
+  printf '%s S relax\n' "$(_sha1_fpr "$PKI/root-ca.cert.pem")" >"$GPEER/trustlist.txt"
   GNUPGHOME=$GPEER gpgsm --batch --import "$PKI/root-ca.cert.pem" "$PKI/sub-ca.cert.pem" >"$GPEER/import.log" 2>&1 \
     || { PEER_DETAIL="gpgsm import CA: $(tail -n 2 "$GPEER/import.log" | tr '\n' ' ')"; return 1; }
   touch "$GPEER/ready"

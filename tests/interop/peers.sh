@@ -115,17 +115,26 @@ verify_openssl() {
   VERIFIED_CONTENT=$d/out.bin SIGNED_CMS=$d/sig.der
 }
 
+# _gpgsm_new_home DIR: a GNUPGHOME of the peers' gpgsm: no CRL checks, no dirmngr, no
+# certificates but those imported; keys (from PKCS#12, passphrase "test") through loopback
+# pinentry, protected at the cheapest s2k-count (calibrated: the default costs ~100 ms of CPU
+# at each import and each use of a key). Its gpg-agent is killed at exit.
+_gpgsm_new_home() {
+  mkdir -p "$1"; chmod 700 "$1"
+  printf 'disable-crl-checks\ndisable-dirmngr\nno-common-certs-import\n' >"$1/gpgsm.conf"
+  printf 'allow-loopback-pinentry\ns2k-count 65536\n' >"$1/gpg-agent.conf"
+  on_exit "gpgconf --homedir $1 --kill all"
+}
+
 # _gpgsm_home: one GNUPGHOME per work dir with the test root imported and trusted for S/MIME
 # (trustlist.txt "<fpr> S relax"); no CRL checks, no dirmngr. gpg-agent is killed at exit.
 _gpgsm_home() {
   GPGSM_HOME=$WORK/gnupg
   [ -f "$GPGSM_HOME/ready" ] && return 0
-  mkdir -p "$GPGSM_HOME"; chmod 700 "$GPGSM_HOME"
-  printf 'disable-crl-checks\ndisable-dirmngr\nno-common-certs-import\n' >"$GPGSM_HOME/gpgsm.conf"
+  _gpgsm_new_home "$GPGSM_HOME"
   : >"$GPGSM_HOME/trustlist.txt"
   # only the root is trusted and imported: the issuing CA must come with the message.
   printf '%s S relax\n' "$(_sha1_fpr "$PKI/root-ca.cert.pem")" >>"$GPGSM_HOME/trustlist.txt"
-  on_exit "gpgconf --homedir $GPGSM_HOME --kill all"
   GNUPGHOME=$GPGSM_HOME gpgsm --batch --import "$PKI/root-ca.cert.pem" \
     >"$GPGSM_HOME/import.log" 2>&1 || { PEER_DETAIL="gpgsm import: $(tail -n 2 "$GPGSM_HOME/import.log")"; return 1; }
   touch "$GPGSM_HOME/ready"
@@ -359,12 +368,7 @@ decrypt_gpgsm() {
   local der=$1 name=$2 out=$3 home=$WORK/gnupg-dec/$2
   if [ -f "$home/import-failed" ]; then PEER_DETAIL=$(cat "$home/import-failed"); return 1; fi
   if [ ! -f "$home/ready" ]; then
-    mkdir -p "$home"; chmod 700 "$WORK/gnupg-dec" "$home"
-    printf 'disable-crl-checks\ndisable-dirmngr\nno-common-certs-import\n' >"$home/gpgsm.conf"
-    # s2k-count: the agent's key protection at the cheapest setting; calibrated it costs
-    # ~100 ms of CPU at each import and each use of the key, and the passphrase is "test".
-    printf 'allow-loopback-pinentry\ns2k-count 65536\n' >"$home/gpg-agent.conf"
-    on_exit "gpgconf --homedir $home --kill all"
+    _gpgsm_new_home "$home"; chmod 700 "$WORK/gnupg-dec"
     GNUPGHOME=$home gpgsm --batch --import "$PKI/root-ca.cert.pem" "$PKI/sub-ca.cert.pem" >"$home/import.log" 2>&1 \
       || { PEER_DETAIL="gpgsm import CA: $(tail -n 2 "$home/import.log" | tr '\n' ' ')"; return 1; }
     if ! _gpgsm_import_p12 "$home" "$name" "$home/import-key.log"; then
