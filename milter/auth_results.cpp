@@ -35,7 +35,7 @@ std::string value(std::string_view v)
 bool skip_cfws(std::string_view s, std::size_t& i)
 {
     for (;;) {
-        while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')) ++i;
+        while (i < s.size() && is_folding_space(s[i])) ++i;
         if (i >= s.size() || s[i] != '(') return true;
         int depth = 0;
         do {

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "base/ascii.h"
+
 namespace ssm::milter {
 
 void write_rewritten_message(const std::vector<smime::mime::HeaderField>& original,
@@ -41,7 +43,7 @@ std::string milter_header_value(const std::string& v)
     std::size_t i = 0;
     while (i < v.size()) {
         if (v[i] == '\r' || v[i] == '\n') {
-            while (i < v.size() && (v[i] == '\r' || v[i] == '\n' || v[i] == ' ' || v[i] == '\t')) ++i;
+            while (i < v.size() && is_folding_space(v[i])) ++i;
             if (i < v.size() && !out.empty()) out += "\n\t";
             continue;
         }
