@@ -25,17 +25,17 @@ bool is_pkcs7_mime_type(const std::string& type, const std::string& subtype)
     return type == "application" && (subtype == "pkcs7-mime" || subtype == "x-pkcs7-mime");
 }
 
-bool ends_with(const std::optional<std::string>& name, std::string_view suffix)
+// A file name's extension, in any case.
+bool ends_with(std::string_view name, std::string_view suffix)
 {
-    return name && name->size() >= suffix.size() && iequals(name->substr(name->size() - suffix.size()), suffix);
+    return name.size() >= suffix.size() && iequals(name.substr(name.size() - suffix.size()), suffix);
 }
-bool ends_p7m(const std::optional<std::string>& name) { return name && names_p7m_file(*name); }
 
 }  // namespace
 
 bool names_p7m_file(std::string_view name)
 {
-    return name.size() >= 4 && iequals(name.substr(name.size() - 4), ".p7m");
+    return ends_with(name, ".p7m");
 }
 
 EntityHeader split_entity_header(const std::vector<HeaderField>& fields)
@@ -96,7 +96,7 @@ SmimeLabel label_of(const std::vector<HeaderField>& h)
         // A signed receipt (RFC 2634 §2) is signed-data holding a Receipt.
         if (iequals(type, "signed-data") || iequals(type, "signed-receipt")) return SmimeLabel::Pkcs7Signed;
         // RFC 3274 / RFC 8551 §3.6; without smime-type its §3.2.1 file name (.p7z) says so.
-        const auto name = ct->param("name");
+        const std::string name = ct->param("name").value_or("");
         if (iequals(type, "compressed-data") || (type.empty() && ends_with(name, ".p7z")))
             return SmimeLabel::Pkcs7Compressed;
         // S/MIME v2 clients omit smime-type; certs-only is not ours, and without smime-type
@@ -106,9 +106,10 @@ SmimeLabel label_of(const std::vector<HeaderField>& h)
     }
     // RFC 8551 §3.2.1: application/octet-stream named *.p7m is application/pkcs7-mime.
     if (ct->is("application", "octet-stream")) {
-        if (ends_p7m(ct->param("name"))) return SmimeLabel::Pkcs7Unlabelled;
+        if (names_p7m_file(ct->param("name").value_or(""))) return SmimeLabel::Pkcs7Unlabelled;
         if (const HeaderField* cd = smime::mime::find_field(h, "Content-Disposition"))
-            if (const auto d = smime::mime::parse_content_disposition(cd->value); d && ends_p7m(d->param("filename")))
+            if (const auto d = smime::mime::parse_content_disposition(cd->value);
+                d && names_p7m_file(d->param("filename").value_or("")))
                 return SmimeLabel::Pkcs7Unlabelled;
     }
     return SmimeLabel::None;
