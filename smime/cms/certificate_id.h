@@ -6,7 +6,7 @@
 
 #include "base/bytes.h"
 #include "smime/cms/asn1.h"
-#include "smime/cms/name_compare.h"
+#include "base/name_compare.h"
 
 namespace ssm::smime::cms {
 

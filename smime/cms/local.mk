@@ -9,7 +9,6 @@ SSM_SOURCES_smime_cms = \
 	smime/cms/digest.h smime/cms/digest.cpp \
 	smime/cms/algorithm_ids.h smime/cms/algorithm_ids.cpp \
 	smime/cms/certificate_id.h smime/cms/certificate_id.cpp \
-	smime/cms/name_compare.h smime/cms/name_compare.cpp \
 	smime/cms/signed_attributes.h smime/cms/signed_attributes.cpp \
 	smime/cms/signed_data.h smime/cms/signed_data.cpp \
 	smime/cms/decode.h smime/cms/decode.cpp \

@@ -13,7 +13,7 @@
 #include "smime/cms/certificate_id.h"
 #include "smime/cms/decode.h"
 #include "smime/cms/definite_lengths.h"
-#include "smime/cms/name_compare.h"
+#include "base/name_compare.h"
 #include "smime/cms/oids.h"
 #include "smime/cms/signed_attributes.h"
 #include "smime/cms/verify_signature.h"

@@ -6,7 +6,7 @@
 
 #include "smime/cms/algorithm_ids.h"
 #include "smime/cms/certificate_id.h"
-#include "smime/cms/name_compare.h"
+#include "base/name_compare.h"
 #include "smime/cms/signed_attributes.h"
 #include "tests/unit/test_cms_support.h"
 

@@ -1,0 +1,150 @@
+// X.501 Name comparison (RFC 5280 §7.1, RFC 4518); see name_compare.h. The Names are read with
+// base/der_tlv.h (Name ::= SEQUENCE OF RelativeDistinguishedName, RDN ::= SET OF
+// AttributeTypeAndValue ::= SEQUENCE { type OBJECT IDENTIFIER, value ANY }): a handful of tags,
+// which pki/ (no ASN.1 module) can share with smime/cms/. Both Names may be attacker-controlled.
+#include "base/name_compare.h"
+
+#include <unistr.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "base/der_tlv.h"
+#include "base/utf8.h"
+
+namespace ssm {
+namespace {
+
+// One code point (checked: at most U+10FFFF, no surrogate) appended as UTF-8, by libunistring.
+void append_utf8(std::uint32_t cp, std::string& out)
+{
+    std::uint8_t octets[6];
+    const int n = u8_uctomb(octets, cp, sizeof octets);
+    if (n > 0) out.append(reinterpret_cast<const char*>(octets), static_cast<std::size_t>(n));
+}
+
+// DirectoryString (RFC 5280 §4.1.2.4) alternatives, by their universal tags.
+constexpr unsigned kTeletexString = 0x14, kPrintableString = 0x13, kUniversalString = 0x1c, kUtf8String = 0x0c,
+                   kBmpString = 0x1e;
+
+// The characters of a DirectoryString value as UTF-8; nullopt when it is no DirectoryString or
+// its octets are not characters of its type (then the value compares by its DER). TeletexString
+// (T.61) agrees with ASCII only, so only ASCII ones are text.
+std::optional<std::string> utf8_of(const Tlv& value)
+{
+    const std::string octets(reinterpret_cast<const char*>(value.value), value.length);
+    if (value.tag == kUtf8String || value.tag == kPrintableString || value.tag == kTeletexString) {
+        if (value.tag == kTeletexString && std::any_of(octets.begin(), octets.end(), [](char c) { return c & 0x80; }))
+            return std::nullopt;
+        if (!valid_utf8(octets)) return std::nullopt;
+        return octets;
+    }
+    const std::size_t width = value.tag == kBmpString ? 2 : value.tag == kUniversalString ? 4 : 0;
+    if (width == 0 || octets.size() % width != 0) return std::nullopt;
+    std::string out;
+    for (std::size_t i = 0; i < octets.size(); i += width) {
+        std::uint32_t cp = 0;
+        for (std::size_t k = 0; k < width; ++k) cp = (cp << 8) | static_cast<unsigned char>(octets[i + k]);
+        if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return std::nullopt;  // UCS-2/UCS-4: no surrogates
+        append_utf8(cp, out);
+    }
+    return out;
+}
+
+// RFC 4518 §2.6.1 insignificant space handling, with the spaces §2.2 maps to SPACE (TAB, LF,
+// VT, FF, CR), and ASCII letters lower-cased (§2.4 case folding, for ASCII; other letters stay
+// as written, so a match found here is one the full algorithm finds too).
+std::string prepared(const std::string& text)
+{
+    std::string out;
+    bool space = false;
+    for (const char c : text) {
+        if (c == ' ' || (c >= '\t' && c <= '\r')) {
+            space = !out.empty();
+            continue;
+        }
+        if (space) out.push_back(' ');
+        space = false;
+        out.push_back(c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c);
+    }
+    // A value of spaces only is not the empty string (§2.6.1 gives it two spaces).
+    if (out.empty() && !text.empty()) out.push_back(' ');
+    return out;
+}
+
+// `part` with its length in front, so that no two sequences of parts join to the same key.
+void append_part(std::string& key, std::string_view part)
+{
+    key += std::to_string(part.size());
+    key += ':';
+    key += part;
+}
+
+// One AttributeTypeAndValue's part of the key: its type's OID octets, then 't' and the prepared
+// text of a DirectoryString, or 'd' and the value's DER; nullopt when it is no such SEQUENCE.
+std::optional<std::string> attribute_key(const Tlv& ava)
+{
+    if (ava.tag != 0x30) return std::nullopt;
+    const auto type = read_tlv(ava.value, ava.length);
+    if (!type || type->tag != 0x06 || type->length == 0) return std::nullopt;
+    const auto value = read_tlv(ava.value + type->total, ava.length - type->total);
+    if (!value || type->total + value->total != ava.length) return std::nullopt;
+    std::string key;
+    append_part(key, std::string_view(reinterpret_cast<const char*>(type->value), type->length));
+    if (auto text = utf8_of(*value)) {
+        key += 't';
+        append_part(key, prepared(*text));
+    } else {
+        key += 'd';
+        append_part(key, std::string_view(reinterpret_cast<const char*>(value->begin()), value->total));
+    }
+    return key;
+}
+
+}  // namespace
+
+std::optional<std::string> name_match_key(ByteView der)
+{
+    if (der.size() > kMaxComparedNameBytes) return std::nullopt;
+    const auto name = read_tlv(der.data(), der.size());
+    if (!name || name->tag != 0x30 || name->total != der.size()) return std::nullopt;
+    std::string key;
+    int rdns = 0;
+    for (std::size_t at = 0; at < name->length;) {
+        const auto rdn = read_tlv(name->value + at, name->length - at);
+        if (!rdn || rdn->tag != 0x31 || ++rdns > kMaxComparedRdns) return std::nullopt;
+        at += rdn->total;
+        // A SET OF: the attributes in any order are one RDN, so their keys are sorted.
+        std::vector<std::string> attributes;
+        for (std::size_t in = 0; in < rdn->length;) {
+            const auto ava = read_tlv(rdn->value + in, rdn->length - in);
+            if (!ava || static_cast<int>(attributes.size()) >= kMaxComparedRdnAttributes) return std::nullopt;
+            auto attribute = attribute_key(*ava);
+            if (!attribute) return std::nullopt;
+            attributes.push_back(std::move(*attribute));
+            in += ava->total;
+        }
+        if (attributes.empty()) return std::nullopt;
+        std::sort(attributes.begin(), attributes.end());
+        key += 'R';
+        key += std::to_string(attributes.size());
+        for (const auto& a : attributes) append_part(key, a);
+    }
+    return key;
+}
+
+bool same_name(ByteView a, ByteView b) noexcept
+{
+    if (std::equal(a.begin(), a.end(), b.begin(), b.end())) return true;
+    try {
+        const auto x = name_match_key(a);
+        if (!x) return false;
+        const auto y = name_match_key(b);
+        return y && *x == *y;
+    } catch (...) {
+        return false;  // out of memory: no match, as for a Name that does not decode
+    }
+}
+
+}  // namespace ssm
