@@ -134,6 +134,12 @@ std::optional<std::string> name_match_key(ByteView der)
     return key;
 }
 
+std::string comparable_name(ByteView der)
+{
+    if (auto key = name_match_key(der)) return "k" + *key;
+    return "b" + std::string(reinterpret_cast<const char*>(der.data()), der.size());
+}
+
 bool same_name(ByteView a, ByteView b) noexcept
 {
     if (std::equal(a.begin(), a.end(), b.begin(), b.end())) return true;

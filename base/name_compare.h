@@ -29,6 +29,10 @@ inline constexpr int kMaxComparedRdnAttributes = 16;
 // nullopt for a malformed or oversized Name. Never throws but for memory (std::bad_alloc).
 std::optional<std::string> name_match_key(ByteView der);
 
+// A key for Names that never fails: name_match_key, or for a Name it does not read, the Name's
+// own bytes (marked apart, so that the two forms never meet). Equal keys: same_name.
+std::string comparable_name(ByteView der);
+
 // Whether the DER Names `a` and `b` are equal: byte for byte, else by name_match_key. Malformed
 // or oversized Names are unequal unless byte-identical. Never throws.
 bool same_name(ByteView a, ByteView b) noexcept;

@@ -8,6 +8,7 @@
 #include "base/email_address.h"
 #include "base/error.h"
 #include "base/gnutls_datum.h"
+#include "base/name_compare.h"
 #include "base/rsa_pss_params.h"
 #include "base/sha256.h"
 #include "base/utc_time.h"
@@ -318,13 +319,10 @@ std::optional<Bytes> extension_value(const Certificate& cert, const char* oid)
 
 bool is_self_issued(const Certificate& cert)
 {
-    gnutls_datum_t issuer{nullptr, 0}, subject{nullptr, 0};
-    const bool same = gnutls_x509_crt_get_raw_issuer_dn(cert.get(), &issuer) >= 0 &&
-                      gnutls_x509_crt_get_raw_dn(cert.get(), &subject) >= 0 && issuer.size == subject.size &&
-                      std::equal(issuer.data, issuer.data + issuer.size, subject.data);
-    gnutls_free(issuer.data);
-    gnutls_free(subject.data);
-    return same;
+    GnutlsDatum issuer, subject;
+    return gnutls_x509_crt_get_raw_issuer_dn(cert.get(), &issuer.d) >= 0 &&
+           gnutls_x509_crt_get_raw_dn(cert.get(), &subject.d) >= 0 &&
+           same_name(ByteView(issuer.d.data, issuer.d.size), ByteView(subject.d.data, subject.d.size));
 }
 
 std::string key_id_hex(const Certificate& c)

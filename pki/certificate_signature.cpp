@@ -19,6 +19,7 @@
 #include "base/gnutls_datum.h"
 #include "base/gnutls_handles.h"
 #include "base/mpz.h"
+#include "base/name_compare.h"
 #include "base/rsa_pss.h"
 #include "base/rsa_pss_params.h"
 #include "pki/signer_constraints.h"
@@ -141,31 +142,60 @@ bool rsassa_pss_key(const Certificate& signer)
     return key && key->algorithm == kOidRsassaPss;
 }
 
-bool signature_verifies(const Certificate& subject, const Certificate& issuer)
+namespace {
+
+// `parts` (signed with the algorithm GnuTLS reads as `algo`, <= 0 when it names none) verified
+// with `issuer`'s key, as signature_verifies describes.
+bool parts_verify(const SignedParts& parts, int algo, const Certificate& issuer)
 {
-    const Bytes der = subject.der();
-    const auto parts = signed_parts(der, Signed::Certificate);
-    if (!parts) return false;
     // With an id-RSASSA-PSS issuer key our check decides, as in check_link:
     // gnutls_pubkey_verify_data2 verifies RSASSA-PSS with MGF1 over the signature's hash and
     // takes such a signature when the key allows MGF1 over another hash only.
-    if (rsassa_pss_key(issuer)) return pss_signature_verifies(*parts, issuer);
+    if (rsassa_pss_key(issuer)) return pss_signature_verifies(parts, issuer);
     // A plain RSA key's signature with an algorithm GnuTLS does not name (RSASSA-PSS with MGF1
     // over another hash) or a salt other than the hash's length may still verify through
     // pss_signature_verifies.
-    const int algo = gnutls_x509_crt_get_signature_algorithm(subject.get());
     gnutls_pubkey_t raw = nullptr;
     if (gnutls_pubkey_init(&raw) < 0) return false;
     const std::unique_ptr<gnutls_pubkey_st, PubkeyDeleter> key(raw);
     return (algo > 0 && gnutls_pubkey_import_x509(key.get(), issuer.get(), 0) >= 0 &&
-            gnutls_pubkey_verify_data2(key.get(), static_cast<gnutls_sign_algorithm_t>(algo), 0, &parts->tbs,
-                                       &parts->signature) >= 0) ||
-           pss_signature_verifies(*parts, issuer);
+            gnutls_pubkey_verify_data2(key.get(), static_cast<gnutls_sign_algorithm_t>(algo), 0, &parts.tbs,
+                                       &parts.signature) >= 0) ||
+           pss_signature_verifies(parts, issuer);
+}
+
+}  // namespace
+
+bool signature_verifies(const Certificate& subject, const Certificate& issuer)
+{
+    const Bytes der = subject.der();
+    const auto parts = signed_parts(der, Signed::Certificate);
+    return parts && parts_verify(*parts, gnutls_x509_crt_get_signature_algorithm(subject.get()), issuer);
+}
+
+bool crl_signature_verifies(gnutls_x509_crl_t crl, const Certificate& issuer)
+{
+    GnutlsDatum der;
+    if (gnutls_x509_crl_export2(crl, GNUTLS_X509_FMT_DER, &der.d) < 0) return false;
+    const auto parts = signed_parts(ByteView(der.d.data, der.d.size), Signed::Crl);
+    return parts && parts_verify(*parts, gnutls_x509_crl_get_signature_algorithm(crl), issuer);
 }
 
 namespace {
 
 enum class LinkCheck { Refused, ByGnutls, BeyondGnutls };
+
+// Whether `subject`'s issuer Name and `issuer`'s subject Name differ in their bytes but are the
+// same Name (base/name_compare.h).
+bool names_chain_beyond_gnutls(const Certificate& subject, const Certificate& issuer)
+{
+    GnutlsDatum issuer_name, subject_name;
+    if (gnutls_x509_crt_get_raw_issuer_dn(subject.get(), &issuer_name.d) < 0 ||
+        gnutls_x509_crt_get_raw_dn(issuer.get(), &subject_name.d) < 0)
+        return false;
+    const ByteView a(issuer_name.d.data, issuer_name.d.size), b(subject_name.d.data, subject_name.d.size);
+    return !std::equal(a.begin(), a.end(), b.begin(), b.end()) && same_name(a, b);
+}
 
 LinkCheck check_link(const Certificate& subject, const Certificate& issuer)
 {
@@ -177,7 +207,14 @@ LinkCheck check_link(const Certificate& subject, const Certificate& issuer)
                                               GNUTLS_VERIFY_DISABLE_CA_SIGN | GNUTLS_VERIFY_ALLOW_BROKEN |
                                               GNUTLS_VERIFY_IGNORE_UNKNOWN_CRIT_EXTENSIONS,
                                           &status);
-    if (rc < 0 || (status & GNUTLS_CERT_SIGNER_NOT_FOUND)) return LinkCheck::Refused;
+    if (rc < 0) return LinkCheck::Refused;
+    // GnuTLS compares the names byte for byte: a link whose names are equal only as RFC 5280
+    // §7.1 compares them (another string type, case or spacing; PKITS 4.3.3-5, 4.3.10-11) is
+    // not found. Its signature is verified here, and check_path has GnuTLS verify the path in
+    // parts cut at such a link, as at the RSASSA-PSS links below.
+    if (status & GNUTLS_CERT_SIGNER_NOT_FOUND)
+        return names_chain_beyond_gnutls(subject, issuer) && signature_verifies(subject, issuer) ? LinkCheck::BeyondGnutls
+                                                                                                 : LinkCheck::Refused;
     // GnuTLS did not verify the signature when it says so, and also when it marks the link
     // invalid for no reason it names (verify.c MARK_INVALID(0): an error before the
     // verification, such as an issuer key it does not import). Its signer-constraints bit

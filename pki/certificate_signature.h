@@ -20,13 +20,18 @@ namespace ssm::pki {
 // GNUTLS_CERT_SIGNATURE_FAILURE and checks nothing below that link; check_path
 // (trust_store_validate.cpp, gnutls_status_through_cuts) then has GnuTLS verify the path in parts
 // cut at each link signed_beyond_gnutls names.
+// Names: GnuTLS compares an issuer Name and the issuer's subject Name byte for byte; RFC 5280
+// §7.1 compares them after string preparation (another string type, case, spacing:
+// base/name_compare.h). A link GnuTLS does not find for its names alone, whose names are the
+// same Name, is verified with signature_verifies (which refuses broken algorithms) and is a
+// link beyond GnuTLS too: check_path cuts the path there as well.
 // An issuer whose nameConstraints GnuTLS 3.7.9 cannot read does not sign here, without asking
 // GnuTLS: gnutls_x509_crt_verify reads them and leaks memory on every such extension
 // (lib/x509/name_constraints.c _gnutls_extract_name_constraints), which an untrusted message's
 // certificates can carry; check_path refuses a path through such a CA anyway.
 bool signed_by(const Certificate& subject, const Certificate& issuer);
 
-// signed_by, and only through the RSASSA-PSS check above: GnuTLS alone refuses this link.
+// signed_by, and only through the RSASSA-PSS check or the names above: GnuTLS alone refuses this link.
 bool signed_beyond_gnutls(const Certificate& subject, const Certificate& issuer);
 
 // The tbsCertificate and signature read from the DER (base/der_tlv.h, bounded) and verified with
@@ -36,6 +41,11 @@ bool signed_beyond_gnutls(const Certificate& subject, const Certificate& issuer)
 // for a certificate that names itself as its issuer reports them only as GNUTLS_CERT_INVALID
 // (pki/signer_constraints.h). For check_path when it sets GnuTLS's signer-constraints bit aside.
 bool signature_verifies(const Certificate& subject, const Certificate& issuer);
+
+// signature_verifies for a CRL: its signature verified by `issuer`'s key, nothing else (not the
+// names, not the key's use). For pki/crl_set.cpp crl_signed_by, for a CRL whose issuer Name is
+// its signer's subject Name only as RFC 5280 §7.1 compares them, which GnuTLS does not find.
+bool crl_signature_verifies(gnutls_x509_crl_t crl, const Certificate& issuer);
 
 // The RSASSA-PSS check above for a CRL (the DER CertificateList `crl_der`) whose signature
 // gnutls_x509_crl_verify refused: the same parameters GnuTLS 3.7.9 does not verify (MGF1 over

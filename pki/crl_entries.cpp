@@ -13,6 +13,7 @@
 #include "base/gnutls_datum.h"
 #include "pki/certificate.h"
 #include "base/der_tlv.h"
+#include "base/name_compare.h"
 
 namespace ssm::pki {
 
@@ -189,7 +190,7 @@ std::optional<std::vector<const CrlEntries::Entry*>> CrlEntries::find(const Cert
     const std::string text = name_text(issuer);
     for (auto it = range.first; it != range.second; ++it) {
         const Issuer& i = issuers[it->issuer];
-        if (i.der == issuer || (!text.empty() && i.text == text)) out.push_back(&*it);
+        if (same_name(i.der, issuer) || (!text.empty() && i.text == text)) out.push_back(&*it);
     }
     return out;
 }

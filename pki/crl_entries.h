@@ -40,8 +40,8 @@ struct CrlEntries {
     // Why the CRL cannot say "not listed" (an unknown critical entry extension); empty: it can.
     std::string unusable;
 
-    // The entries that are for `cert` (its serial, and an issuer name equal to its issuer's,
-    // byte for byte or as case-insensitive text: more matches only revoke more). nullopt: the
+    // The entries that are for `cert` (its serial, and an issuer name equal to its issuer's, as
+    // RFC 5280 §7.1 compares Names or as case-insensitive text: more matches only revoke more). nullopt: the
     // certificate's serial or issuer cannot be read (the caller counts it as listed).
     std::optional<std::vector<const Entry*>> find(const Certificate& cert) const;
 };

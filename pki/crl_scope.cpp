@@ -11,6 +11,7 @@
 
 #include "pki/certificate.h"
 #include "base/der_tlv.h"
+#include "base/name_compare.h"
 
 namespace ssm::pki {
 
@@ -39,12 +40,14 @@ bool true_boolean(const Tlv& t)
     return t.length == 1 && t.value[0] != 0;
 }
 
-// The RDNs of a Name (the SEQUENCE's contents) with "dn:" in front; nullopt if it is no Name.
+// A Name as RFC 5280 §7.1 compares it (base/name_compare.h) with "dn:" in front: a CA that
+// spells its name otherwise in a certificate's distribution point than in its CRL's (another
+// string type, case, spacing) still names the same point. nullopt if it is no Name.
 std::optional<std::string> name_key(const std::uint8_t* der, std::size_t size)
 {
     const auto name = read_tlv(der, size);
     if (!name || name->tag != 0x30 || name->total != size) return std::nullopt;
-    return "dn:" + std::string(reinterpret_cast<const char*>(name->value), name->length);
+    return "dn:" + comparable_name(ByteView(der, size));
 }
 
 // A GeneralName as distribution point names are kept: [6] URI, [4] EXPLICIT Name; other forms:
@@ -60,12 +63,23 @@ std::optional<std::string> general_name_key(const Tlv& general)
 // DER): the RDN becomes a SET again, after the base's RDNs (RFC 5280 §4.2.1.13).
 std::optional<std::string> relative_key(const Tlv& rdn, ByteView base)
 {
-    auto key = name_key(base.data(), base.size());
-    if (!key || rdn.length == 0) return std::nullopt;
-    const std::uint8_t* start = rdn.value - (rdn.total - rdn.length);  // the TLV's header
-    *key += '\x31';
-    key->append(reinterpret_cast<const char*>(start) + 1, rdn.total - 1);
-    return key;
+    const auto name = read_tlv(base.data(), base.size());
+    if (!name || name->tag != 0x30 || name->total != base.size() || rdn.length == 0) return std::nullopt;
+    Bytes rdns(name->value, name->value + name->length);
+    rdns.push_back(0x31);
+    rdns.insert(rdns.end(), rdn.begin() + 1, rdn.begin() + rdn.total);  // its length and contents
+    // The whole Name again (SEQUENCE, DER length), so that it is compared as Names are.
+    Bytes der{0x30};
+    if (rdns.size() < 0x80) {
+        der.push_back(static_cast<std::uint8_t>(rdns.size()));
+    } else {
+        std::size_t octets = 0;
+        for (std::size_t n = rdns.size(); n > 0; n >>= 8) ++octets;
+        der.push_back(static_cast<std::uint8_t>(0x80 | octets));
+        for (std::size_t i = octets; i > 0; --i) der.push_back(static_cast<std::uint8_t>(rdns.size() >> (8 * (i - 1))));
+    }
+    der.insert(der.end(), rdns.begin(), rdns.end());
+    return name_key(der.data(), der.size());
 }
 
 // ReasonFlags ::= BIT STRING: bit n (from the first octet's most significant bit) is reason n.
@@ -247,20 +261,15 @@ std::optional<std::vector<Point>> points_of(const Certificate& cert, ByteView is
     return out;
 }
 
-bool equal_bytes(ByteView a, ByteView b)
-{
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin());
-}
-
 // RFC 5280 §6.3.3 (b)(1) and (b)(2)(i): the CRL's issuer and distribution point against one of
 // the certificate's points.
 bool point_matches(const Point& p, const CrlScope& scope, ByteView crl_issuer, ByteView cert_issuer)
 {
     if (p.has_crl_issuer) {
         if (!scope.indirect || std::none_of(p.crl_issuers.begin(), p.crl_issuers.end(),
-                                            [&](const Bytes& i) { return equal_bytes(i, crl_issuer); }))
+                                            [&](const Bytes& i) { return same_name(i, crl_issuer); }))
             return false;
-    } else if (!equal_bytes(crl_issuer, cert_issuer)) {
+    } else if (!same_name(crl_issuer, cert_issuer)) {
         return false;
     }
     if (!scope.names_point) return true;

@@ -33,8 +33,8 @@ struct CrlScope {
     bool only_ca = false;     // onlyContainsCACerts
     bool indirect = false;    // indirectCRL: entries may name another certificate issuer
     unsigned reasons = kAllReasons;  // onlySomeReasons (kAllReasons when absent)
-    // The issuing distribution point's names: "uri:" and a URI, or "dn:" and a directoryName's
-    // RDNs (the Name's DER without its SEQUENCE header, so that a name relative to the CRL
+    // The issuing distribution point's names: "uri:" and a URI, or "dn:" and a directoryName as
+    // RFC 5280 §7.1 compares it (base/name_compare.h comparable_name; a name relative to the CRL
     // issuer is the issuer's RDNs followed by the relative one). names_point with no names: the
     // IDP names a point in forms we do not read (then it matches no certificate's point).
     bool names_point = false;

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "base/gnutls_datum.h"
+#include "base/name_compare.h"
 #include "pki/certificate.h"
 #include "pki/certificate_signature.h"
 
@@ -30,7 +31,7 @@ const LoadedCrl* newest_delta(std::span<const LoadedCrl> crls, const LoadedCrl& 
     for (const LoadedCrl& d : crls) {
         if (!d.scope.delta || !d.scope.complete || !d.scope.delta_base || !d.scope.crl_number || !d.entries_ours ||
             d.signer_revoked || d.signer != base.signer || !d.entries.unusable.empty() || !current(d, now) ||
-            d.issuer_der != base.issuer_der ||
+            d.issuer_key != base.issuer_key ||
             !d.scope.same_scope_as(base.scope) || compare_crl_numbers(*d.scope.delta_base, number) > 0 ||
             compare_crl_numbers(*d.scope.crl_number, number) <= 0)
             continue;
@@ -51,14 +52,42 @@ bool released(std::span<const LoadedCrl> crls, const LoadedCrl& base, const Cert
 
 }  // namespace
 
+void LoadedCrl::set_issuer(ByteView der)
+{
+    issuer_der.assign(der.begin(), der.end());
+    issuer_key = comparable_name(der);
+}
+
+bool crl_issuer_is(gnutls_x509_crl_t crl, const Certificate& cert)
+{
+    if (gnutls_x509_crl_check_issuer(crl, cert.get())) return true;
+    GnutlsDatum crl_issuer, subject;
+    return gnutls_x509_crl_get_raw_issuer_dn(crl, &crl_issuer.d) >= 0 &&
+           gnutls_x509_crt_get_raw_dn(cert.get(), &subject.d) >= 0 &&
+           same_name(ByteView(crl_issuer.d.data, crl_issuer.d.size), ByteView(subject.d.data, subject.d.size));
+}
+
 bool crl_signed_by(gnutls_x509_crl_t crl, const Certificate& signer)
 {
-    if (!gnutls_x509_crl_check_issuer(crl, signer.get())) return false;
     gnutls_x509_crt_t ca = signer.get();
+    unsigned usage = 0;
+    const int ku = gnutls_x509_crt_get_key_usage(ca, &usage, nullptr);
+    const bool crl_signer = ku >= 0 && (usage & GNUTLS_KEY_CRL_SIGN);
+    if (!gnutls_x509_crl_check_issuer(crl, ca)) {
+        // GnuTLS finds a CRL's signer by its name byte for byte; RFC 5280 §7.1 compares names
+        // after string preparation (PKITS 4.3.10: a CA certificate's PrintableString name, its
+        // CRL's UTF8String one). Such a signer is held to what gnutls_x509_crl_verify asks of
+        // one (verify.c): cRLSign in its keyUsage, or without keyUsage a CA; then its key must
+        // verify the CRL's signature.
+        if (!crl_issuer_is(crl, signer)) return false;
+        unsigned is_ca = 0;
+        const bool may_sign = crl_signer || (ku == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE &&
+                                             gnutls_x509_crt_get_basic_constraints(ca, nullptr, &is_ca, nullptr) >= 0 &&
+                                             is_ca);
+        return may_sign && crl_signature_verifies(crl, signer);
+    }
     const unsigned time_bits = GNUTLS_CERT_EXPIRED | GNUTLS_CERT_NOT_ACTIVATED |
                                GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED | GNUTLS_CERT_REVOCATION_DATA_ISSUED_IN_FUTURE;
-    unsigned usage = 0;
-    const bool crl_signer = gnutls_x509_crt_get_key_usage(ca, &usage, nullptr) >= 0 && (usage & GNUTLS_KEY_CRL_SIGN);
     const unsigned flags = GNUTLS_VERIFY_DISABLE_TIME_CHECKS | (crl_signer ? GNUTLS_VERIFY_DISABLE_CA_SIGN : 0);
     unsigned status = 0;
     const int rc = gnutls_x509_crl_verify(crl, &ca, 1, flags, &status);
@@ -83,6 +112,22 @@ bool crl_signed_by(gnutls_x509_crl_t crl, const Certificate& signer)
            crl_pss_signature_verifies(ByteView(der.d.data, der.d.size), signer);
 }
 
+bool plain_crl_lists(gnutls_x509_crl_t crl, const Certificate& cert, bool gnutls_applied)
+{
+    GnutlsDatum crl_issuer, cert_issuer;
+    if (gnutls_x509_crl_get_raw_issuer_dn(crl, &crl_issuer.d) < 0 ||
+        gnutls_x509_crt_get_raw_issuer_dn(cert.get(), &cert_issuer.d) < 0)
+        return true;
+    const ByteView a(crl_issuer.d.data, crl_issuer.d.size), b(cert_issuer.d.data, cert_issuer.d.size);
+    if (std::equal(a.begin(), a.end(), b.begin(), b.end()))
+        return !gnutls_applied && gnutls_x509_crt_check_revocation(cert.get(), &crl, 1) != 0;  // < 0: fails closed
+    if (!same_name(a, b)) return false;
+    const auto entries = read_crl_entries(crl);
+    if (!entries) return true;
+    const auto found = entries->find(cert);
+    return !found || !found->empty();
+}
+
 void choose_entry_owners(std::vector<LoadedCrl>& crls)
 {
     for (LoadedCrl& c : crls) {
@@ -90,7 +135,7 @@ void choose_entry_owners(std::vector<LoadedCrl>& crls)
     }
     for (LoadedCrl& c : crls) {
         const bool has_delta = std::any_of(crls.begin(), crls.end(), [&](const LoadedCrl& d) {
-            return d.scope.delta && d.issuer_der == c.issuer_der;
+            return d.scope.delta && d.issuer_key == c.issuer_key;
         });
         if (has_delta && c.entries_readable) c.entries_ours = true;
     }
@@ -125,14 +170,13 @@ std::optional<std::string> crls_revoke(std::span<const LoadedCrl> crls, const Ce
 bool crls_settle(std::span<const LoadedCrl> crls, const Certificate& cert, std::time_t now,
                  const CrlSignerCheck& signer_valid)
 {
-    gnutls_datum_t dn{nullptr, 0};
-    if (gnutls_x509_crt_get_raw_issuer_dn(cert.get(), &dn) < 0) return false;
-    const Bytes issuer(dn.data, dn.data + dn.size);
-    gnutls_free(dn.data);
+    GnutlsDatum dn;
+    if (gnutls_x509_crt_get_raw_issuer_dn(cert.get(), &dn.d) < 0) return false;
+    const std::string issuer = comparable_name(ByteView(dn.d.data, dn.d.size));
     unsigned reasons = 0;
     for (const LoadedCrl& c : crls) {
         // Only its issuer's CRLs and indirect ones can cover it (crl_covered_reasons).
-        if ((!c.scope.indirect && c.issuer_der != issuer) || c.signer_revoked || !current(c, now) ||
+        if ((!c.scope.indirect && c.issuer_key != issuer) || c.signer_revoked || !current(c, now) ||
             !c.entries.unusable.empty())
             continue;
         const unsigned covered = crl_covered_reasons(c.scope, c.issuer_der, cert);

@@ -30,7 +30,8 @@ class Certificate;
 
 struct LoadedCrl {
     Bytes issuer_der;         // raw issuer Name
-    std::time_t next_update;  // -1 when the CRL has none
+    std::string issuer_key;   // the issuer Name as RFC 5280 §7.1 compares it (base/name_compare.h)
+    std::time_t next_update = -1;  // -1 when the CRL has none
     CrlScope scope;           // which certificates it speaks for completely
     CrlEntries entries;       // all of them while loading; after choose_entry_owners only when entries_ours
     bool entries_readable = true;  // false: read_crl_entries failed (scope is then not complete)
@@ -39,15 +40,31 @@ struct LoadedCrl {
     // The certificate whose key verified the CRL (an anchor or intermediate of the store, which
     // outlives the CRL); null for fetched CRLs, whose signer pki/revocation.cpp checks itself.
     const Certificate* signer = nullptr;
+
+    // Sets issuer_der and issuer_key.
+    void set_issuer(ByteView der);
 };
 
 // Whether a CRL's signer may speak for it now (RFC 5280 §6.3.3 (f): its own path and status).
 using CrlSignerCheck = std::function<bool(const LoadedCrl&)>;
 
-// Whether `signer` (its name matching the CRL's issuer) signed `crl`. A CRL-signing certificate
-// need not be a CA certificate (RFC 5280 §4.2.1.3: cRLSign is what counts). Times are not
-// checked: an outdated CRL still revokes what it lists.
+// Whether `cert`'s subject Name is `crl`'s issuer Name, as RFC 5280 §7.1 compares them
+// (base/name_compare.h; GnuTLS's gnutls_x509_crl_check_issuer compares their bytes).
+bool crl_issuer_is(gnutls_x509_crl_t crl, const Certificate& cert);
+
+// Whether `signer` (crl_issuer_is) signed `crl`. A CRL-signing certificate need not be a CA
+// certificate (RFC 5280 §4.2.1.3: cRLSign is what counts). Times are not checked: an outdated
+// CRL still revokes what it lists.
 bool crl_signed_by(gnutls_x509_crl_t crl, const Certificate& signer);
+
+// Whether the CRL `crl`, one GnuTLS applies (not entries_ours), lists `cert`, or cannot tell
+// (unreadable: fails closed). GnuTLS applies a CRL only to certificates whose issuer Name is its
+// issuer Name byte for byte (gnutls_x509_crt_check_revocation, as in path validation):
+// `gnutls_applied` says it did so for this certificate already. A CRL whose issuer Name is the
+// certificate's only as RFC 5280 §7.1 compares them (PKITS 4.3.10, a CA's new UTF8String name
+// on its CRL, its older certificates' PrintableString one) is read here, entry by entry, at each
+// call: rare, and its entries are not kept (pki/trust_store.cpp gives the CRL to GnuTLS).
+bool plain_crl_lists(gnutls_x509_crl_t crl, const Certificate& cert, bool gnutls_applied);
 
 // Sets entries_ours for each CRL (see above) and drops the entries of the others.
 void choose_entry_owners(std::vector<LoadedCrl>& crls);

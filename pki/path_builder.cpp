@@ -4,6 +4,7 @@
 #include "pki/path_builder.h"
 
 #include "base/gnutls_datum.h"
+#include "base/name_compare.h"
 #include "pki/certificate_signature.h"
 
 #include <algorithm>
@@ -48,7 +49,7 @@ public:
 private:
     static bool may_issue(const IndexedCertificate& child, const IndexedCertificate& parent)
     {
-        if (child.issuer != parent.subject) return false;
+        if (child.issuer_key != parent.subject_key) return false;
         return !(child.aki && parent.ski && *child.aki != *parent.ski);
     }
 
@@ -132,6 +133,8 @@ IndexedCertificate IndexedCertificate::of(const Certificate& c)
     GnutlsDatum subject, issuer;
     if (gnutls_x509_crt_get_raw_dn(c.get(), &subject.d) >= 0) ic.subject = subject.bytes();
     if (gnutls_x509_crt_get_raw_issuer_dn(c.get(), &issuer.d) >= 0) ic.issuer = issuer.bytes();
+    ic.subject_key = comparable_name(ic.subject);
+    ic.issuer_key = comparable_name(ic.issuer);
     ic.ski = read_id(
         [](gnutls_x509_crt_t crt, void* buf, std::size_t* n, unsigned* crit) {
             return gnutls_x509_crt_get_subject_key_id(crt, buf, n, crit);
@@ -144,7 +147,7 @@ IndexedCertificate IndexedCertificate::of(const Certificate& c)
         c.get());
     std::array<unsigned char, 64> buf{};
     std::size_t n = buf.size();
-    ic.identity = ic.subject;
+    ic.identity.assign(ic.subject_key.begin(), ic.subject_key.end());
     if (gnutls_x509_crt_get_key_id(c.get(), 0, buf.data(), &n) >= 0) ic.identity.insert(ic.identity.end(), buf.data(), buf.data() + n);
     n = buf.size();
     if (gnutls_x509_crt_get_fingerprint(c.get(), GNUTLS_DIG_SHA256, buf.data(), &n) >= 0)

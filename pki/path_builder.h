@@ -9,6 +9,7 @@
 #include <functional>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "pki/certificate.h"
@@ -20,9 +21,13 @@ struct IndexedCertificate {
     const Certificate* cert = nullptr;
     Bytes subject;                // raw subject Name
     Bytes issuer;                 // raw issuer Name
+    // The subject and issuer Names as RFC 5280 §7.1 compares them (base/name_compare.h
+    // comparable_name): equal but for string type, ASCII case and insignificant spaces.
+    std::string subject_key;
+    std::string issuer_key;
     std::optional<Bytes> ski;     // subjectKeyIdentifier
     std::optional<Bytes> aki;     // authorityKeyIdentifier keyIdentifier
-    Bytes identity;               // subject Name + SHA-1 of the public key: a CA "node"
+    Bytes identity;               // subject_key + SHA-1 of the public key: a CA "node"
     Bytes fingerprint;            // SHA-256 of the DER: one certificate
 
     static IndexedCertificate of(const Certificate& c);
@@ -46,8 +51,8 @@ struct BuildOutcome {
 // anchor that issued the last one (it may be the end entity itself). Return true to stop.
 using PathVisitor = std::function<bool(const std::vector<const Certificate*>& chain, const Certificate& anchor)>;
 
-// Candidates for an issuer: same subject Name as the certificate's issuer Name and, when both
-// carry them, equal AKI/SKI. Order at each step: anchors whose key verifies the signature, then
+// Candidates for an issuer: same subject Name as the certificate's issuer Name (subject_key) and,
+// when both carry them, equal AKI/SKI. Order at each step: anchors whose key verifies the signature, then
 // intermediates whose key verifies it (`extra` before the store's, each in list order), then the
 // same without a verifying signature (so that a broken signature is still reported as such).
 // A CA (subject and key) appears at most once per path.

@@ -97,7 +97,7 @@ std::optional<FetchedCrl> CrlDistributionClient::fetch(const std::string& url, c
         return std::nullopt;
     }
     FetchedCrl out;
-    out.crl.issuer_der.assign(issuer_dn.data, issuer_dn.data + issuer_dn.size);
+    out.crl.set_issuer(ByteView(issuer_dn.data, issuer_dn.size));
     gnutls_free(issuer_dn.data);
     // The certificate's issuer, or a certificate of the store's by the CRL's issuer name whose
     // key verifies it (an indirect CRL issuer's, or the issuer's separate CRL-signing key or
@@ -108,7 +108,7 @@ std::optional<FetchedCrl> CrlDistributionClient::fetch(const std::string& url, c
             for (const Certificate* c : signers->named(out.crl.issuer_der))
                 if (!signer && crl_signed_by(crl.get(), *c)) signer = c;
         if (!signer) {
-            why = where + (gnutls_x509_crl_check_issuer(crl.get(), issuer.get())
+            why = where + (crl_issuer_is(crl.get(), issuer)
                                ? ": signature does not verify with the issuer"
                                : ": issued by neither the certificate's issuer nor a known CRL issuer");
             return std::nullopt;

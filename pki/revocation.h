@@ -139,7 +139,8 @@ private:
 // §5.2.5) needs from the trust store: its certificates of the CRL's issuer name, and whether one
 // of them may speak now (its own path and status, §6.3.3 (f)). Without it such a CRL is refused.
 struct CrlSigners {
-    std::function<std::vector<const Certificate*>(ByteView name)> named;  // raw subject Name DER
+    // By subject Name (DER), compared as RFC 5280 §7.1 asks (base/name_compare.h).
+    std::function<std::vector<const Certificate*>(ByteView name)> named;
     std::function<bool(const Certificate& signer, std::string& why)> valid;
 };
 

@@ -291,7 +291,7 @@ void TrustStore::load_crls(const fs::path& folder, std::size_t max_crl_size)
             bool named = false, verified = false;
             const Certificate* signer = nullptr;
             const auto try_issuer = [&](const Certificate& candidate) {
-                if (verified || !gnutls_x509_crl_check_issuer(crl.get(), candidate.get())) return;
+                if (verified || !crl_issuer_is(crl.get(), candidate)) return;
                 named = true;
                 verified = crl_signed_by(crl.get(), candidate);
                 if (verified) signer = &candidate;
@@ -311,9 +311,11 @@ void TrustStore::load_crls(const fs::path& folder, std::size_t max_crl_size)
             gnutls_datum_t issuer_dn{nullptr, 0};
             if (gnutls_x509_crl_get_raw_issuer_dn(crl.get(), &issuer_dn) < 0)
                 throw LoadError("CRL file " + file.string() + ": unreadable issuer name");
-            LoadedCrl loaded{Bytes(issuer_dn.data, issuer_dn.data + issuer_dn.size),
-                             gnutls_x509_crl_get_next_update(crl.get()), crl_scope_of(crl.get()), {}};
+            LoadedCrl loaded;
+            loaded.set_issuer(ByteView(issuer_dn.data, issuer_dn.size));
             gnutls_free(issuer_dn.data);
+            loaded.next_update = gnutls_x509_crl_get_next_update(crl.get());
+            loaded.scope = crl_scope_of(crl.get());
             loaded.signer = signer;
             if (auto entries = read_crl_entries(crl.get())) {
                 loaded.entries = std::move(*entries);
@@ -377,9 +379,8 @@ void TrustStore::load_crls(const fs::path& folder, std::size_t max_crl_size)
         if (!signer || std::any_of(m_anchors.begin(), m_anchors.end(),
                                    [&](const Certificate& a) { return &a == signer; }))
             continue;
-        gnutls_x509_crt_t cert = signer->get();
         for (gnutls_x509_crl_t c : loaded)
-            if (gnutls_x509_crt_check_revocation(cert, &c, 1) == 1) m_crls[first_crl + k].signer_revoked = true;
+            if (plain_crl_lists(c, *signer, false)) m_crls[first_crl + k].signer_revoked = true;
         if (crls_revoke(m_crls, *signer, now)) m_crls[first_crl + k].signer_revoked = true;
         if (m_crls[first_crl + k].signer_revoked)
             log::warning("pki_crl_signer_revoked", {{"issuer", m_crl_files[first_crl + k].issuer}});

@@ -9,6 +9,7 @@
 
 #include <gnutls/gnutls.h>
 
+#include "base/name_compare.h"
 #include "pki/trust_store.h"
 
 namespace ssm::pki {
@@ -100,11 +101,13 @@ CrlSigners TrustStore::crl_signers(std::span<const Certificate* const> above, co
                                    std::time_t now, const ValidationOptions& options) const
 {
     CrlSigners signers;
-    // The indexes hold each certificate's raw subject already (read once, at load).
+    // The indexes hold each certificate's subject as names compare (read once, at load): a CRL
+    // issuer spelt otherwise than its signer's subject (RFC 5280 §7.1) still finds it.
     signers.named = [this](ByteView name) {
         std::vector<const Certificate*> out;
+        const std::string key = comparable_name(name);
         const auto add_named = [&](const IndexedCertificate& ic) {
-            if (std::equal(name.begin(), name.end(), ic.subject.begin(), ic.subject.end())) out.push_back(ic.cert);
+            if (ic.subject_key == key) out.push_back(ic.cert);
         };
         for (const auto& a : m_anchor_index) add_named(a);
         for (const auto& i : m_intermediate_index) add_named(i);

@@ -124,10 +124,10 @@ RevocationAnswer TrustStore::loaded_crl_status(const Certificate& cert, std::spa
 {
     RevocationAnswer a;
     // GnuTLS applies the plain CRLs only to a path it accepted (verify-high.c goes to its
-    // cleanup before the CRL checks when the status is not 0); else they are applied here.
-    if (!gnutls_applied_crls && std::any_of(m_gnutls_crls.begin(), m_gnutls_crls.end(), [&](gnutls_x509_crl_t c) {
-            return gnutls_x509_crt_check_revocation(cert.get(), &c, 1) != 0;  // 1: listed; < 0: fails closed
-        })) {
+    // cleanup before the CRL checks when the status is not 0), and only those whose issuer Name
+    // is the certificate's byte for byte; the others are applied here (plain_crl_lists).
+    if (std::any_of(m_gnutls_crls.begin(), m_gnutls_crls.end(),
+                    [&](gnutls_x509_crl_t c) { return plain_crl_lists(c, cert, gnutls_applied_crls); })) {
         a.status = RevocationStatus::Revoked;
         a.detail = "listed in a loaded CRL, or not checkable against it";
         return a;
@@ -395,11 +395,14 @@ ValidationResult TrustStore::check_path(const std::vector<const Certificate*>& c
         add_problem(r, Problem::Other, std::string("verification error: ") + gnutls_strerror(rc));
         return r;
     }
-    // A signature GnuTLS refused may be an RSASSA-PSS link it cannot verify (signed_beyond_gnutls);
-    // then GnuTLS verifies the path in parts cut at those links. The CRLs are applied below
-    // (gnutls_applied_crls stays false). An issuer key GnuTLS does not import (an id-RSASSA-PSS
-    // key with MGF1 over another hash) gives GNUTLS_CERT_INVALID alone (verify.c MARK_INVALID(0)).
-    if (((status & GNUTLS_CERT_SIGNATURE_FAILURE) || status == GNUTLS_CERT_INVALID) && anchor) {
+    // A signature GnuTLS refused may be an RSASSA-PSS link it cannot verify, and an issuer it did
+    // not find a link whose names are equal only as RFC 5280 §7.1 compares them
+    // (signed_beyond_gnutls); then GnuTLS verifies the path in parts cut at those links. The
+    // CRLs are applied below (gnutls_applied_crls stays false). An issuer key GnuTLS does not
+    // import (an id-RSASSA-PSS key with MGF1 over another hash) gives GNUTLS_CERT_INVALID alone
+    // (verify.c MARK_INVALID(0)).
+    if (((status & (GNUTLS_CERT_SIGNATURE_FAILURE | GNUTLS_CERT_SIGNER_NOT_FOUND)) || status == GNUTLS_CERT_INVALID) &&
+        anchor) {
         const std::vector<const Certificate*> path = with_anchor(chain, anchor);
         std::vector<std::size_t> cuts;
         for (std::size_t i = 0; i + 1 < path.size(); ++i)
@@ -408,7 +411,8 @@ ValidationResult TrustStore::check_path(const std::vector<const Certificate*>& c
             status = gnutls_status_through_cuts(m_list, path, cuts, flags, with_purpose ? &purpose_data : nullptr);
             r.gnutls_status = status;
             r.notes.push_back(std::to_string(cuts.size()) +
-                              " RSASSA-PSS certificate signature(s) in the path verified apart from GnuTLS");
+                              " link(s) of the path verified apart from GnuTLS (an RSASSA-PSS signature it refuses, "
+                              "or names equal only as RFC 5280 §7.1 compares them)");
         }
     }
     // GnuTLS 3.7.9 sets GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE, under these flags, for name

@@ -140,6 +140,10 @@ printf '[x]\n%b\n' "$ca" > ca-printable.ext
 openssl x509 -req -in ca-printable.csr -signkey ca.key -set_serial 10 -days 3650 -extfile ca-printable.ext -extensions x -out ca-printable.pem 2>/dev/null
 mkcert enc "/CN=enc" ca-printable 49 "$ee"
 mkcrl enc-listed ca 5 $later '' enc:keyCompromise
+# and the other way round: renamed is issued under ca.pem's name (UTF8String), the CA's CRL
+# printable-listed (signed with its key) names it in PrintableString and lists renamed
+mkcert renamed "/CN=renamed" ca 50 "$ee"
+mkcrl printable-listed ca-printable 6 $later '' renamed:keyCompromise
 # review: two anchors named "/O=Crl Test/CN=Twin": twin-ca (a CA) and twin-ee (not a CA: cA false,
 # digitalSignature only); twin-leaf is signed with twin-ee's key and carries no AKI
 mkcert twin-ca "/O=Crl Test/CN=Twin" - 11 "$ca"
@@ -325,7 +329,7 @@ CPPUNIT_TEST_SUITE_REGISTRATION(PkiCrlTest);
 class PkiCrlReviewTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(PkiCrlReviewTest);
     CPPUNIT_TEST(delta_of_an_invalid_signer_releases_no_hold);
-    CPPUNIT_TEST(issuer_name_differing_in_string_type_is_not_accepted);
+    CPPUNIT_TEST(issuer_name_differing_in_string_type_finds_its_crls);
     CPPUNIT_TEST(path_accepted_through_a_non_ca_anchor_of_a_twin_name);
     CPPUNIT_TEST(path_accepted_through_a_forged_ca_certificate_for_an_anchor_key);
     CPPUNIT_TEST_SUITE_END();
@@ -342,20 +346,23 @@ public:
         expect_problem(rogue, "held", Problem::Revoked);
     }
 
-    // enc's issuer Name is the CA's with PrintableString where ca.pem has UTF8String; the path
-    // builder chains it since 77286ec (as GnuTLS compares names), and enc is listed on the CA's
-    // (plain) CRL. GnuTLS looks CRLs up by a hash of the raw issuer Name (verify-high.c), so it
-    // misses the CRL; crls_settle compares raw names too. Soft-fail (the default) accepts a
-    // revoked certificate; hard-fail calls a revoked certificate's status unknown.
-    // A certificate whose issuer Name differs from its CA's subject in string type only: GnuTLS
-    // finds CRLs by the raw issuer Name, so the CA's CRL that lists it would be missed (soft-fail
-    // then accepted a revoked certificate). Such names do not chain (the review of 2026-12-01
-    // took the text comparison out of path building again): no path, never "valid".
-    void issuer_name_differing_in_string_type_is_not_accepted()
+    // enc's issuer Name is the CA's with PrintableString where ca.pem has UTF8String: the same
+    // Name (RFC 5280 §7.1), and enc is listed on the CA's (plain) CRL, whose issuer Name is
+    // ca.pem's. GnuTLS looks CRLs up by a hash of the raw issuer Name (verify-high.c) and misses
+    // it; the review of 2026-12-01 found a revoked certificate accepted in soft-fail when path
+    // building chained such names and the CRL lookups compared raw names. Now every CRL lookup
+    // compares Names as path building does (plain_crl_lists, crls_settle, the distribution
+    // points): listed is revoked in either mode, and an issuer CRL that does not list it settles
+    // its status. The other way round as well: renamed's issuer Name is ca.pem's byte for byte
+    // (GnuTLS chains and applies CRLs itself) and its CA's CRL names the CA in PrintableString.
+    void issuer_name_differing_in_string_type_finds_its_crls()
     {
-        expect_problem(Store({"root", "enc-listed"}, {"ca", "crlissuer"}, Revocation::SoftFail), "enc",
-                       Problem::NoTrustedPath);
-        expect_problem(Store({"root", "enc-listed"}), "enc", Problem::NoTrustedPath);
+        for (const Revocation mode : {Revocation::SoftFail, Revocation::HardFail}) {
+            expect_problem(Store({"root", "enc-listed"}, {"ca", "crlissuer"}, mode), "enc", Problem::Revoked);
+            expect_problem(Store({"root", "printable-listed"}, {"ca", "crlissuer"}, mode), "renamed", Problem::Revoked);
+        }
+        expect_valid(Store({"root", "base"}), "enc");
+        expect_valid(Store({"root", "printable-listed"}), "good");
     }
 
     // Anchors twin-ca (a CA) and twin-ee (cA false) share a name; twin-leaf is signed by

@@ -75,6 +75,15 @@ openssl req -new -config printable.cnf -key encca.key -subj "/O=Paths/CN=Enc-CA"
 openssl req -new -key encca.key -subj "/O=Paths/CN=Enc-CA" -out encca-utf8.csr 2>/dev/null
 cross encca encca proot "$caki"; self encca-utf8 "$ca"
 req ee-enc ee-enc; cross ee-enc ee-enc encca-utf8 "$ee\nsubjectAltName=email:enc@p.example"
+# The same UTF8String name on another key (an impostor's self-signed CA certificate), and an end
+# entity it signs: its issuer Name is Enc-CA's too, its signature not Enc-CA's key's.
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out encca-impostor.key 2>/dev/null
+openssl req -new -key encca-impostor.key -subj "/O=Paths/CN=Enc-CA" -out encca-impostor.csr 2>/dev/null
+self encca-impostor "$ca"
+req ee-enc-forged ee-enc-forged; cross ee-enc-forged ee-enc-forged encca-impostor "$ee\nsubjectAltName=email:enc@p.example"
+# the same without an authorityKeyIdentifier (which alone keeps the one above from Enc-CA)
+req ee-enc-forged-noaki ee-enc-forged-noaki
+cross ee-enc-forged-noaki ee-enc-forged-noaki encca-impostor 'basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=emailProtection\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=none\nsubjectAltName=email:enc@p.example'
 # URI name constraints (GnuTLS 3.7 does not apply permitted URI subtrees).
 req uc URI-CA; cross uc uc proot "$caki\nnameConstraints=critical,permitted;URI:.example.com"
 req uc-in uc-in; cross uc-in uc-in uc "$ee\nsubjectAltName=email:a@example.com,URI:http://www.example.com/a"
@@ -170,7 +179,7 @@ class PkiPathsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(anchor_name_constraints_apply);
     CPPUNIT_TEST(ca_constraints);
     CPPUNIT_TEST(uri_name_constraints);
-    CPPUNIT_TEST(names_differing_in_string_type_do_not_chain);
+    CPPUNIT_TEST(names_differing_in_string_type_chain);
     CPPUNIT_TEST(uri_hosts_and_subtrees);
     CPPUNIT_TEST(policy_mappings_through_a_bridge);
     CPPUNIT_TEST(unknown_critical_extension_refused);
@@ -396,16 +405,31 @@ public:
         CPPUNIT_ASSERT_MESSAGE(in.describe(), in.valid());
     }
 
-    // Names that differ in string type only (PrintableString vs UTF8String, PKITS 4.3.10) do not
-    // chain: GnuTLS would verify such a path, but it finds CRLs by the raw issuer Name and would
-    // miss the CA's (the review of 2026-12-01 found a revoked certificate accepted in soft-fail).
-    void names_differing_in_string_type_do_not_chain()
+    // Names that differ in string type only (PrintableString vs UTF8String, PKITS 4.3.10) are one
+    // Name (RFC 5280 §7.1) and chain: GnuTLS, which compares their bytes, verifies the path cut at
+    // that link (check_path), the link's signature is ours. Their CRLs: test_pki_crls.cpp. The
+    // same name on another key chains nowhere: the link's signature decides, not the name.
+    void names_differing_in_string_type_chain()
     {
         std::vector<Certificate> anchors;
         anchors.push_back(cert("proot"));
         const TrustStore store(std::move(anchors), certs({"encca"}), Revocation::Off);
         const auto r = store.validate(cert("ee-enc"), {}, std::time(nullptr), Purpose::EmailProtection);
-        CPPUNIT_ASSERT_MESSAGE(r.describe(), !r.valid() && r.has(Problem::NoTrustedPath));
+        CPPUNIT_ASSERT_MESSAGE(r.describe(), r.valid());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(3), r.path_length);
+        // Its authorityKeyIdentifier names the impostor's key: Enc-CA is no candidate.
+        const auto forged = store.validate(cert("ee-enc-forged"), {}, std::time(nullptr), Purpose::EmailProtection);
+        CPPUNIT_ASSERT_MESSAGE(forged.describe(), !forged.valid() && forged.has(Problem::NoTrustedPath));
+        // Without one, Enc-CA is tried and its key does not verify the signature.
+        const auto noaki = store.validate(cert("ee-enc-forged-noaki"), {}, std::time(nullptr), Purpose::EmailProtection);
+        CPPUNIT_ASSERT_MESSAGE(noaki.describe(), !noaki.valid() && noaki.has(Problem::BadSignature));
+        // Carried in the message, the impostor's CA certificate is no anchor: no path either.
+        std::vector<Certificate> carried;
+        carried.push_back(cert("encca-impostor"));
+        for (const char* ee : {"ee-enc-forged", "ee-enc-forged-noaki"}) {
+            const auto with = store.validate(cert(ee), carried, std::time(nullptr), Purpose::EmailProtection);
+            CPPUNIT_ASSERT_MESSAGE(with.describe(), !with.valid());
+        }
     }
 
     // Permitted URI subtrees bind the end entity's URIs; a URI without a domain name as host
