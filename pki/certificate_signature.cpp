@@ -212,9 +212,10 @@ LinkCheck check_link(const Certificate& subject, const Certificate& issuer)
     // §7.1 compares them (another string type, case or spacing; PKITS 4.3.3-5, 4.3.10-11) is
     // not found. Its signature is verified here, and check_path has GnuTLS verify the path in
     // parts cut at such a link, as at the RSASSA-PSS links below.
-    if (status & GNUTLS_CERT_SIGNER_NOT_FOUND)
-        return names_chain_beyond_gnutls(subject, issuer) && signature_verifies(subject, issuer) ? LinkCheck::BeyondGnutls
-                                                                                                 : LinkCheck::Refused;
+    if (status & GNUTLS_CERT_SIGNER_NOT_FOUND) {
+        const bool ours = names_chain_beyond_gnutls(subject, issuer) && signature_verifies(subject, issuer);
+        return ours ? LinkCheck::BeyondGnutls : LinkCheck::Refused;
+    }
     // GnuTLS did not verify the signature when it says so, and also when it marks the link
     // invalid for no reason it names (verify.c MARK_INVALID(0): an error before the
     // verification, such as an issuer key it does not import). Its signer-constraints bit

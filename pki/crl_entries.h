@@ -41,8 +41,8 @@ struct CrlEntries {
     std::string unusable;
 
     // The entries that are for `cert` (its serial, and an issuer name equal to its issuer's, as
-    // RFC 5280 §7.1 compares Names or as case-insensitive text: more matches only revoke more). nullopt: the
-    // certificate's serial or issuer cannot be read (the caller counts it as listed).
+    // RFC 5280 §7.1 compares Names or as case-insensitive text: more matches only revoke more).
+    // nullopt: the certificate's serial or issuer cannot be read (the caller counts it as listed).
     std::optional<std::vector<const Entry*>> find(const Certificate& cert) const;
 };
 

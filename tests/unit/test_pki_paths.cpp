@@ -81,7 +81,10 @@ openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out encca-impost
 openssl req -new -key encca-impostor.key -subj "/O=Paths/CN=Enc-CA" -out encca-impostor.csr 2>/dev/null
 self encca-impostor "$ca"
 req ee-enc-forged ee-enc-forged; cross ee-enc-forged ee-enc-forged encca-impostor "$ee\nsubjectAltName=email:enc@p.example"
-# the same without an authorityKeyIdentifier (which alone keeps the one above from Enc-CA)
+# an end entity of Enc-CA's UTF8String name for TLS servers only (no emailProtection)
+req ee-enc-tls ee-enc-tls
+cross ee-enc-tls ee-enc-tls encca-utf8 'basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\nsubjectAltName=email:tls@p.example'
+# the forged one without an authorityKeyIdentifier (which alone keeps the one above from Enc-CA)
 req ee-enc-forged-noaki ee-enc-forged-noaki
 cross ee-enc-forged-noaki ee-enc-forged-noaki encca-impostor 'basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=emailProtection\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=none\nsubjectAltName=email:enc@p.example'
 # URI name constraints (GnuTLS 3.7 does not apply permitted URI subtrees).
@@ -417,7 +420,10 @@ public:
         const auto r = store.validate(cert("ee-enc"), {}, std::time(nullptr), Purpose::EmailProtection);
         CPPUNIT_ASSERT_MESSAGE(r.describe(), r.valid());
         CPPUNIT_ASSERT_EQUAL(std::size_t(3), r.path_length);
-        // Its authorityKeyIdentifier names the impostor's key: Enc-CA is no candidate.
+        // The link is checked apart from GnuTLS; the end entity's purpose still counts.
+        const auto tls = store.validate(cert("ee-enc-tls"), {}, std::time(nullptr), Purpose::EmailProtection);
+        CPPUNIT_ASSERT_MESSAGE(tls.describe(), !tls.valid() && tls.has(Problem::WrongPurpose));
+        // The forged end entity's authorityKeyIdentifier names the impostor's key: Enc-CA is no candidate.
         const auto forged = store.validate(cert("ee-enc-forged"), {}, std::time(nullptr), Purpose::EmailProtection);
         CPPUNIT_ASSERT_MESSAGE(forged.describe(), !forged.valid() && forged.has(Problem::NoTrustedPath));
         // Without one, Enc-CA is tried and its key does not verify the signature.
