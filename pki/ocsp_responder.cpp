@@ -75,8 +75,9 @@ std::optional<std::string> responder_problem(const Certificate& responder, const
     const auto& eku = f.extended_key_usage;
     if (!eku || std::find(eku->begin(), eku->end(), kOidOcspSigning) == eku->end())
         return "lacks the OCSPSigning extended key usage";
-    if (!responder.issued_by(issuer) || !signed_by(responder, issuer))
-        return "is not issued by the certificate's issuer";
+    // signed_by: the responder's issuer Name is the issuer's subject Name (byte for byte, or as
+    // RFC 5280 §7.1 compares them) and the issuer's key verifies its signature.
+    if (!signed_by(responder, issuer)) return "is not issued by the certificate's issuer";
     return std::nullopt;
 }
 

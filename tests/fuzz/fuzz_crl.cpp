@@ -6,13 +6,17 @@
 // checked against the scope of a CRL with an issuingDistributionPoint naming a URI and a
 // relative name. Findings beyond crashes and leaks: an exception (the readers never throw),
 // entries that are not sorted by serial, a run index beyond the issuers, reasons beyond the
-// nine of RFC 5280, and a CRL number comparison that is not antisymmetric.
+// nine of RFC 5280, and a CRL number comparison that is not antisymmetric. The Names read on the
+// way (the CRL's issuer, its entries' certificate issuers, a certificate's issuer and subject)
+// go through base/name_compare.h, which pki/ compares issuer names with: a Name is the same as
+// itself, same_name is symmetric and agrees with comparable_name's keys.
 // Build: tests/fuzz/build.sh OUTDIR fuzz_crl (see tests/fuzz/README.md).
 #include <gnutls/x509.h>
 
 #include <cstdint>
 #include <cstdlib>
 
+#include "base/name_compare.h"
 #include "pki/certificate.h"
 #include "pki/crl_entries.h"
 #include "pki/crl_scope.h"
@@ -21,6 +25,14 @@ using namespace ssm;
 using namespace ssm::pki;
 
 namespace {
+
+void check_names(ByteView a, ByteView b)
+{
+    if (!same_name(a, a) || !same_name(b, b)) std::abort();
+    const bool same = same_name(a, b);
+    if (same != same_name(b, a)) std::abort();
+    if (same != (comparable_name(a) == comparable_name(b))) std::abort();
+}
 
 void check_crl(const std::uint8_t* data, std::size_t size)
 {
@@ -37,6 +49,7 @@ void check_crl(const std::uint8_t* data, std::size_t size)
         }
         if (!scope.same_scope_as(scope)) std::abort();
         if (const auto entries = read_crl_entries(crl)) {
+            for (const auto& issuer : entries->issuers) check_names(issuer.der, entries->issuers.front().der);
             for (std::size_t i = 0; i < entries->entries.size(); ++i) {
                 if (entries->entries[i].issuer >= entries->issuers.size()) std::abort();
                 if (i > 0 && entries->entries[i].serial < entries->entries[i - 1].serial) std::abort();
@@ -58,6 +71,10 @@ void check_certificate(const std::uint8_t* data, std::size_t size)
     if ((reasons & ~kAllReasons) != 0) std::abort();
     CrlScope every;  // no IDP: the issuer's CRL for all its certificates
     if ((crl_covered_reasons(every, issuer, *cert) & ~kAllReasons) != 0) std::abort();
+    const CertificateFacts f = facts(*cert);
+    check_names(f.issuer_der, f.subject_der);
+    check_names(f.issuer_der, issuer);
+    if (is_self_issued(*cert) != same_name(f.issuer_der, f.subject_der)) std::abort();
 }
 
 }  // namespace
