@@ -65,4 +65,34 @@ std::optional<std::string> oid_text(const Tlv& oid)
     return out;
 }
 
+namespace {
+
+std::size_t length_octets(std::uint64_t length)
+{
+    if (length < 0x80) return 0;  // short form: the length fits in the first octet
+    std::size_t n = 0;
+    for (std::uint64_t v = length; v != 0; v >>= 8) ++n;
+    return n;
+}
+
+}  // namespace
+
+std::size_t der_header_size(std::uint64_t length)
+{
+    return 2 + length_octets(length);
+}
+
+std::vector<std::uint8_t> der_header(std::uint8_t tag, std::uint64_t length)
+{
+    std::vector<std::uint8_t> out{tag};
+    const std::size_t n = length_octets(length);
+    if (n == 0) {
+        out.push_back(std::uint8_t(length));
+        return out;
+    }
+    out.push_back(std::uint8_t(0x80 | n));
+    for (std::size_t i = n; i-- > 0;) out.push_back(std::uint8_t(length >> (8 * i)));
+    return out;
+}
+
 }  // namespace ssm

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace ssm {
 
@@ -28,6 +29,12 @@ std::optional<Tlv> read_tlv(const std::uint8_t* p, std::size_t n);
 // The dotted form of an OBJECT IDENTIFIER's contents octets (X.690 §8.19); nullopt when they
 // are not minimally encoded, end inside an arc, or an arc exceeds 32 bits.
 std::optional<std::string> oid_text(const Tlv& oid);
+
+// Size of a one-byte tag plus the definite length octets for `length`.
+std::size_t der_header_size(std::uint64_t length);
+// One-byte tag followed by the shortest definite length encoding (X.690 §10.1): the header of a
+// TLV written by hand (smime/cms's streaming writer, a Name put together in pki/crl_scope.cpp).
+std::vector<std::uint8_t> der_header(std::uint8_t tag, std::uint64_t length);
 
 // The fields of a TBSCertificate (RFC 5280 §4.1) after its optional [0] version.
 enum class TbsField { SerialNumber, Signature, Issuer, Validity, Subject, SubjectPublicKeyInfo };

@@ -68,16 +68,8 @@ std::optional<std::string> relative_key(const Tlv& rdn, ByteView base)
     Bytes rdns(name->value, name->value + name->length);
     rdns.push_back(0x31);
     rdns.insert(rdns.end(), rdn.begin() + 1, rdn.begin() + rdn.total);  // its length and contents
-    // The whole Name again (SEQUENCE, DER length), so that it is compared as Names are.
-    Bytes der{0x30};
-    if (rdns.size() < 0x80) {
-        der.push_back(static_cast<std::uint8_t>(rdns.size()));
-    } else {
-        std::size_t octets = 0;
-        for (std::size_t n = rdns.size(); n > 0; n >>= 8) ++octets;
-        der.push_back(static_cast<std::uint8_t>(0x80 | octets));
-        for (std::size_t i = octets; i > 0; --i) der.push_back(static_cast<std::uint8_t>(rdns.size() >> (8 * (i - 1))));
-    }
+    // The whole Name again (a SEQUENCE), so that it is compared as Names are.
+    Bytes der = der_header(0x30, rdns.size());
     der.insert(der.end(), rdns.begin(), rdns.end());
     return name_key(der.data(), der.size());
 }

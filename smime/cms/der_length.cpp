@@ -8,34 +8,6 @@
 
 namespace ssm::smime::cms {
 
-namespace {
-std::size_t length_octets(std::uint64_t length)
-{
-    if (length < 0x80) return 0;  // short form: the length fits in the first octet
-    std::size_t n = 0;
-    for (std::uint64_t v = length; v != 0; v >>= 8) ++n;
-    return n;
-}
-}  // namespace
-
-std::size_t der_header_size(std::uint64_t length)
-{
-    return 2 + length_octets(length);
-}
-
-Bytes der_header(std::uint8_t tag, std::uint64_t length)
-{
-    Bytes out{tag};
-    std::size_t n = length_octets(length);
-    if (n == 0) {
-        out.push_back(std::uint8_t(length));
-        return out;
-    }
-    out.push_back(std::uint8_t(0x80 | n));
-    for (std::size_t i = n; i-- > 0;) out.push_back(std::uint8_t(length >> (8 * i)));
-    return out;
-}
-
 std::uint64_t checked_add(std::uint64_t a, std::uint64_t b)
 {
     if (a > std::numeric_limits<std::uint64_t>::max() - b)

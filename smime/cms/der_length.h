@@ -7,13 +7,11 @@
 #include <cstdint>
 
 #include "base/bytes.h"
+#include "base/der_tlv.h"
 
 namespace ssm::smime::cms {
 
-// Size of a one-byte tag plus the definite length octets for `length`.
-std::size_t der_header_size(std::uint64_t length);
-// One-byte tag followed by the shortest definite length encoding (X.690 §10.1).
-Bytes der_header(std::uint8_t tag, std::uint64_t length);
+// der_header_size and der_header: base/der_tlv.h.
 // header + content for a TLV whose content is `content_length` octets; throws
 // ssm::Error(MessageTooLarge) when the total does not fit in 64 bits.
 std::uint64_t der_tlv_size(std::uint64_t content_length);
