@@ -15,6 +15,7 @@ struct GnutlsDatum {
     GnutlsDatum& operator=(const GnutlsDatum&) = delete;
     ~GnutlsDatum() { gnutls_free(d.data); }
     Bytes bytes() const { return d.data ? Bytes(d.data, d.data + d.size) : Bytes{}; }
+    ByteView view() const { return d.data ? ByteView(d.data, d.size) : ByteView{}; }  // lives as long as this
 };
 
 // `b` as a gnutls_datum_t for GnuTLS functions that only read their input but take a non-const

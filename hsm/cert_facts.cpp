@@ -74,7 +74,7 @@ CertFacts cert_facts(const X509Cert& cert)
         // Of one GnuTLS reads, the parameters: they decide how it may sign.
         GnutlsDatum der;
         const auto key = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER, &der.d) >= 0
-                             ? certificate_key(ByteView(der.d.data, der.d.size))
+                             ? certificate_key(der.view())
                              : std::nullopt;
         if (key && key->algorithm == kOidRsassaPss) {
             if (pk < 0) bits = key->rsa_modulus_bits;

@@ -122,7 +122,7 @@ KeyMatch key_match_for(ByteView certificate_der, ByteView id)
         m.type = CKK_RSA;
         GnutlsDatum n, e;
         if (gnutls_x509_crt_get_pk_rsa_raw(crt.get(), &n.d, &e.d) >= 0)
-            m.rsa_modulus = without_leading_zeros(ByteView(n.d.data, n.d.size));
+            m.rsa_modulus = without_leading_zeros(n.view());
         break;
     }
     case GNUTLS_PK_ECDSA: {

@@ -95,7 +95,7 @@ KeyProof prove_by_signature(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJE
     GnutlsDatum der;
     if (ecdsa_sig_value_from_raw(raw, &der.d) < 0) return KeyProof::Unknown;
     return judged(verifies(public_key.get(), gnutls_pk_to_sign(GNUTLS_PK_ECDSA, hash), digest,
-                           ByteView(der.d.data, der.d.size), true));
+                           der.view(), true));
 }
 
 // For keys that may only derive: an ECDH with a fresh ephemeral key whose Z we compute with

@@ -94,7 +94,7 @@ Bytes TokenSigner::sign_digest(SignatureScheme scheme, DigestAlgorithm digest, B
         if (gnutls_encode_ber_digest_info(gnutls_digest(digest), &h, &info.d) < 0)
             throw Error(Failure::Internal, "cannot encode DigestInfo");
         CK_MECHANISM mech{CKM_RSA_PKCS, nullptr, 0};
-        Bytes sig = m_key->sign(mech, ByteView(info.d.data, info.d.size));
+        Bytes sig = m_key->sign(mech, info.view());
         check(gnutls_pk_to_sign(GNUTLS_PK_RSA, gnutls_digest(digest)), hash, sig, true);
         return sig;
     }

@@ -270,7 +270,7 @@ CertificateFacts facts(const Certificate& cert)
     // anchor pin matches an empty fingerprint) rather than throwing.
     if (GnutlsDatum d; gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER, &d.d) >= 0) {
         try {
-            const Sha256Digest digest = sha256(ByteView(d.d.data, d.d.size));
+            const Sha256Digest digest = sha256(d.view());
             f.sha256_fingerprint.assign(digest.begin(), digest.end());
         } catch (const Error&) {
             f.sha256_fingerprint.clear();
@@ -322,7 +322,7 @@ bool is_self_issued(const Certificate& cert)
     GnutlsDatum issuer, subject;
     return gnutls_x509_crt_get_raw_issuer_dn(cert.get(), &issuer.d) >= 0 &&
            gnutls_x509_crt_get_raw_dn(cert.get(), &subject.d) >= 0 &&
-           same_name(ByteView(issuer.d.data, issuer.d.size), ByteView(subject.d.data, subject.d.size));
+           same_name(issuer.view(), subject.view());
 }
 
 std::string key_id_hex(const Certificate& c)

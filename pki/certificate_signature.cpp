@@ -177,7 +177,7 @@ bool crl_signature_verifies(gnutls_x509_crl_t crl, const Certificate& issuer)
 {
     GnutlsDatum der;
     if (gnutls_x509_crl_export2(crl, GNUTLS_X509_FMT_DER, &der.d) < 0) return false;
-    const auto parts = signed_parts(ByteView(der.d.data, der.d.size), Signed::Crl);
+    const auto parts = signed_parts(der.view(), Signed::Crl);
     return parts && parts_verify(*parts, gnutls_x509_crl_get_signature_algorithm(crl), issuer);
 }
 
@@ -193,7 +193,7 @@ bool names_chain_beyond_gnutls(const Certificate& subject, const Certificate& is
     if (gnutls_x509_crt_get_raw_issuer_dn(subject.get(), &issuer_name.d) < 0 ||
         gnutls_x509_crt_get_raw_dn(issuer.get(), &subject_name.d) < 0)
         return false;
-    const ByteView a(issuer_name.d.data, issuer_name.d.size), b(subject_name.d.data, subject_name.d.size);
+    const ByteView a = issuer_name.view(), b = subject_name.view();
     return !std::equal(a.begin(), a.end(), b.begin(), b.end()) && same_name(a, b);
 }
 

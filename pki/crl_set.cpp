@@ -64,7 +64,7 @@ bool crl_issuer_is(gnutls_x509_crl_t crl, const Certificate& cert)
     GnutlsDatum crl_issuer, subject;
     return gnutls_x509_crl_get_raw_issuer_dn(crl, &crl_issuer.d) >= 0 &&
            gnutls_x509_crt_get_raw_dn(cert.get(), &subject.d) >= 0 &&
-           same_name(ByteView(crl_issuer.d.data, crl_issuer.d.size), ByteView(subject.d.data, subject.d.size));
+           same_name(crl_issuer.view(), subject.view());
 }
 
 bool crl_signed_by(gnutls_x509_crl_t crl, const Certificate& signer)
@@ -109,7 +109,7 @@ bool crl_signed_by(gnutls_x509_crl_t crl, const Certificate& signer)
         return false;
     GnutlsDatum der;
     return gnutls_x509_crl_export2(crl, GNUTLS_X509_FMT_DER, &der.d) >= 0 &&
-           crl_pss_signature_verifies(ByteView(der.d.data, der.d.size), signer);
+           crl_pss_signature_verifies(der.view(), signer);
 }
 
 bool plain_crl_lists(gnutls_x509_crl_t crl, const Certificate& cert, bool gnutls_applied)
@@ -118,7 +118,7 @@ bool plain_crl_lists(gnutls_x509_crl_t crl, const Certificate& cert, bool gnutls
     if (gnutls_x509_crl_get_raw_issuer_dn(crl, &crl_issuer.d) < 0 ||
         gnutls_x509_crt_get_raw_issuer_dn(cert.get(), &cert_issuer.d) < 0)
         return true;
-    const ByteView a(crl_issuer.d.data, crl_issuer.d.size), b(cert_issuer.d.data, cert_issuer.d.size);
+    const ByteView a = crl_issuer.view(), b = cert_issuer.view();
     if (std::equal(a.begin(), a.end(), b.begin(), b.end()))
         return !gnutls_applied && gnutls_x509_crt_check_revocation(cert.get(), &crl, 1) != 0;  // < 0: fails closed
     if (!same_name(a, b)) return false;
@@ -172,7 +172,7 @@ bool crls_settle(std::span<const LoadedCrl> crls, const Certificate& cert, std::
 {
     GnutlsDatum dn;
     if (gnutls_x509_crt_get_raw_issuer_dn(cert.get(), &dn.d) < 0) return false;
-    const std::string issuer = comparable_name(ByteView(dn.d.data, dn.d.size));
+    const std::string issuer = comparable_name(dn.view());
     unsigned reasons = 0;
     for (const LoadedCrl& c : crls) {
         // Only its issuer's CRLs and indirect ones can cover it (crl_covered_reasons).

@@ -52,7 +52,7 @@ bool response_verifies_beyond_gnutls(gnutls_ocsp_resp_t resp, const Certificate&
             verify == 0)
             return true;
     }
-    return ocsp_pss_signature_verifies(ByteView(basic.d.data, basic.d.size), delegated ? *delegated : issuer);
+    return ocsp_pss_signature_verifies(basic.view(), delegated ? *delegated : issuer);
 }
 
 // GnuTLS's refusal of a response's signature (gnutls_ocsp_verify_reason_t bits) in words.
@@ -224,7 +224,7 @@ RevocationAnswer OcspClient::ask(const std::string& url, const Certificate& cert
 
     if (budget && budget->spent()) return unknown(where + ": not asked, " + kBudgetSpent);
     const bool cut = budget && budget->cuts(m_config.limits);
-    auto body = m_fetcher->post(url, "application/ocsp-request", ByteView(req_der.d.data, req_der.d.size),
+    auto body = m_fetcher->post(url, "application/ocsp-request", req_der.view(),
                                 budget ? budget->cut(m_config.limits) : m_config.limits);
     if (!body) {
         // A request the budget cut short says nothing about its responder.

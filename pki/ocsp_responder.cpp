@@ -27,7 +27,7 @@ std::vector<Certificate> response_certificates(gnutls_ocsp_resp_t resp)
     for (std::size_t i = 0; i < n; ++i) {
         GnutlsDatum der;
         if (gnutls_x509_crt_export2(certs[i], GNUTLS_X509_FMT_DER, &der.d) >= 0)
-            if (auto c = Certificate::parse_der(ByteView(der.d.data, der.d.size))) out.push_back(std::move(*c));
+            if (auto c = Certificate::parse_der(der.view())) out.push_back(std::move(*c));
         gnutls_x509_crt_deinit(certs[i]);
     }
     gnutls_free(certs);
