@@ -19,4 +19,4 @@ SSM_SOURCES_base = \
 	base/der_tlv.h base/der_tlv.cpp base/certificate_key.h base/certificate_key.cpp \
 	base/mpz.h base/rsa_pss.h base/rsa_pss.cpp base/rsa_pss_params.h base/rsa_pss_params.cpp \
 	base/metrics.h base/metrics.cpp \
-	base/name_compare.h base/name_compare.cpp
+	base/name_compare.h base/name_compare.cpp base/certificate_issuer.h base/certificate_issuer.cpp

@@ -4,6 +4,7 @@
 
 #include <utility>
 
+#include "base/certificate_issuer.h"
 #include "base/certificate_key.h"
 #include "base/certificate_mailboxes.h"
 #include "base/gnutls_datum.h"
@@ -21,7 +22,7 @@ std::optional<X509Cert> X509Cert::parse_der(ByteView der)
 
 bool X509Cert::issued_by(const X509Cert& issuer) const noexcept
 {
-    return gnutls_x509_crt_check_issuer(m_crt.get(), issuer.m_crt.get()) == 1;
+    return names_as_issuer(m_crt.get(), issuer.m_crt.get());
 }
 
 namespace {

@@ -21,7 +21,7 @@ class X509Cert {
 public:
     static std::optional<X509Cert> parse_der(ByteView der);
     gnutls_x509_crt_t get() const noexcept { return m_crt.get(); }
-    // True when issuer's subject is this certificate's issuer name.
+    // True when issuer's subject is this certificate's issuer name (base/certificate_issuer.h).
     bool issued_by(const X509Cert& issuer) const noexcept;
 
 private:

@@ -3,6 +3,7 @@
 // restrictive value (present with nothing allowed), never as "absent".
 #include "base/ascii.h"
 #include "base/bounded_file.h"
+#include "base/certificate_issuer.h"
 #include "base/certificate_key.h"
 #include "base/certificate_mailboxes.h"
 #include "base/email_address.h"
@@ -175,7 +176,7 @@ Certificate Certificate::clone() const
 
 bool Certificate::issued_by(const Certificate& issuer) const noexcept
 {
-    return gnutls_x509_crt_check_issuer(m_crt.get(), issuer.m_crt.get()) == 1;
+    return names_as_issuer(m_crt.get(), issuer.m_crt.get());
 }
 
 std::optional<SharedCertificate> SharedCertificate::parse_der(ByteView der)

@@ -49,7 +49,8 @@ public:
     // The certificate as received (GnuTLS keeps the original encoding).
     Bytes der() const;
     gnutls_x509_crt_t get() const noexcept { return m_crt.get(); }
-    // True when `issuer`'s subject name is this certificate's issuer name (no signature check).
+    // True when `issuer`'s subject name is this certificate's issuer name (no signature check;
+    // base/certificate_issuer.h).
     bool issued_by(const Certificate& issuer) const noexcept;
 
 private:

@@ -429,6 +429,12 @@ public:
         // Without one, Enc-CA is tried and its key does not verify the signature.
         const auto noaki = store.validate(cert("ee-enc-forged-noaki"), {}, std::time(nullptr), Purpose::EmailProtection);
         CPPUNIT_ASSERT_MESSAGE(noaki.describe(), !noaki.valid() && noaki.has(Problem::BadSignature));
+        // issued_by (names, and key identifiers where both carry them; no signature): the
+        // names chain, the forged end entity's authorityKeyIdentifier is not Enc-CA's.
+        CPPUNIT_ASSERT(cert("ee-enc").issued_by(cert("encca")));
+        CPPUNIT_ASSERT(!cert("ee-enc-forged").issued_by(cert("encca")));
+        CPPUNIT_ASSERT(cert("ee-enc-forged-noaki").issued_by(cert("encca")));
+        CPPUNIT_ASSERT(!cert("ee-enc").issued_by(cert("proot")));
         // Carried in the message, the impostor's CA certificate is no anchor: no path either.
         std::vector<Certificate> carried;
         carried.push_back(cert("encca-impostor"));

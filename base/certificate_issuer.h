@@ -1,0 +1,16 @@
+// Whether one certificate names another as its issuer, as RFC 5280 §7.1 compares names: for the
+// two certificate wrappers (pki::Certificate, hsm::X509Cert), which decide with it whether a
+// certificate is self-signed and, in hsm/, which of the token's CA certificates goes into a
+// signature's chain. No signature is checked (pki/certificate_signature.h does that).
+#pragma once
+#include <gnutls/x509.h>
+
+namespace ssm {
+
+// gnutls_x509_crt_check_issuer (the issuer Name and `issuer`'s subject Name the same bytes, and
+// the authorityKeyIdentifier, when both carry key identifiers, `issuer`'s subjectKeyIdentifier),
+// or the same with the Names equal as base/name_compare.h compares them (another string type,
+// ASCII case, insignificant spaces), which GnuTLS does not find. Never throws.
+bool names_as_issuer(gnutls_x509_crt_t cert, gnutls_x509_crt_t issuer) noexcept;
+
+}  // namespace ssm
