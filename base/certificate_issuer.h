@@ -7,6 +7,10 @@
 
 namespace ssm {
 
+// Whether `cert`'s issuer Name and `issuer`'s subject Name are the same Name (base/name_compare.h)
+// written in other bytes: a link GnuTLS, which compares the bytes, does not find. Never throws.
+bool issuer_named_otherwise(gnutls_x509_crt_t cert, gnutls_x509_crt_t issuer) noexcept;
+
 // gnutls_x509_crt_check_issuer (the issuer Name and `issuer`'s subject Name the same bytes, and
 // the authorityKeyIdentifier, when both carry key identifiers, `issuer`'s subjectKeyIdentifier),
 // or the same with the Names equal as base/name_compare.h compares them (another string type,

@@ -5,7 +5,8 @@
 // pki/ has no ASN.1 module and these structures are a handful of tags; the input is untrusted,
 // so every read is bounded and a malformed value is reported (nullopt), never thrown. In base/
 // (it needs nothing above the standard library) so that the one RSASSA-PSS-params reader, which
-// pki/ and smime/cms/ share, can use it.
+// pki/ and smime/cms/ share, can use it. Also Names (base/name_compare.h), and the one writer of
+// a DER header (der_header).
 #pragma once
 #include <cstddef>
 #include <cstdint>

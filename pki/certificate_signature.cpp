@@ -14,12 +14,12 @@
 #include <gnutls/crypto.h>
 #include <gnutls/x509.h>
 
+#include "base/certificate_issuer.h"
 #include "base/certificate_key.h"
 #include "base/der_tlv.h"
 #include "base/gnutls_datum.h"
 #include "base/gnutls_handles.h"
 #include "base/mpz.h"
-#include "base/name_compare.h"
 #include "base/rsa_pss.h"
 #include "base/rsa_pss_params.h"
 #include "pki/signer_constraints.h"
@@ -185,18 +185,6 @@ namespace {
 
 enum class LinkCheck { Refused, ByGnutls, BeyondGnutls };
 
-// Whether `subject`'s issuer Name and `issuer`'s subject Name differ in their bytes but are the
-// same Name (base/name_compare.h).
-bool names_chain_beyond_gnutls(const Certificate& subject, const Certificate& issuer)
-{
-    GnutlsDatum issuer_name, subject_name;
-    if (gnutls_x509_crt_get_raw_issuer_dn(subject.get(), &issuer_name.d) < 0 ||
-        gnutls_x509_crt_get_raw_dn(issuer.get(), &subject_name.d) < 0)
-        return false;
-    const ByteView a = issuer_name.view(), b = subject_name.view();
-    return !std::equal(a.begin(), a.end(), b.begin(), b.end()) && same_name(a, b);
-}
-
 LinkCheck check_link(const Certificate& subject, const Certificate& issuer)
 {
     if (gnutls_cannot_read_name_constraints_of(issuer)) return LinkCheck::Refused;
@@ -213,7 +201,7 @@ LinkCheck check_link(const Certificate& subject, const Certificate& issuer)
     // not found. Its signature is verified here, and check_path has GnuTLS verify the path in
     // parts cut at such a link, as at the RSASSA-PSS links below.
     if (status & GNUTLS_CERT_SIGNER_NOT_FOUND) {
-        const bool ours = names_chain_beyond_gnutls(subject, issuer) && signature_verifies(subject, issuer);
+        const bool ours = issuer_named_otherwise(subject.get(), issuer.get()) && signature_verifies(subject, issuer);
         return ours ? LinkCheck::BeyondGnutls : LinkCheck::Refused;
     }
     // GnuTLS did not verify the signature when it says so, and also when it marks the link
