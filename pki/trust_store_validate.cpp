@@ -300,9 +300,10 @@ struct TrustList {
 };
 
 // GnuTLS's status for a path with links only signed_beyond_gnutls verifies (RSASSA-PSS that
-// GnuTLS 3.7.9 refuses, pki/certificate_signature.h). GnuTLS stops at the first such link from
-// the top (verify.c _gnutls_verify_crt_status: "goto cleanup") and checks nothing below it: not
-// the signatures, not the CAs' key purposes. So the path is cut at each such link and GnuTLS
+// GnuTLS 3.7.9 refuses, names it compares byte for byte that are equal as RFC 5280 §7.1 compares
+// them: pki/certificate_signature.h). GnuTLS stops at the first such link from the top
+// (verify.c _gnutls_verify_crt_status: "goto cleanup"; for names, its chain ends there: no
+// issuer found) and checks nothing below it: not the signatures, not the CAs' key purposes. So the path is cut at each such link and GnuTLS
 // verifies every part on its own: the top part against the store's trust list as before, each
 // part below against a trust list holding only the certificate its cut link signs (GnuTLS takes
 // it as trusted; its signature is the cut link, which signed_by checks for every link in
