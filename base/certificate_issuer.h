@@ -14,7 +14,7 @@ bool issuer_named_otherwise(gnutls_x509_crt_t cert, gnutls_x509_crt_t issuer) no
 // gnutls_x509_crt_check_issuer (the issuer Name and `issuer`'s subject Name the same bytes, and
 // the authorityKeyIdentifier, when both carry key identifiers, `issuer`'s subjectKeyIdentifier),
 // or the same with the Names equal as base/name_compare.h compares them (another string type,
-// ASCII case, insignificant spaces), which GnuTLS does not find. Never throws.
+// case, NFKC form, insignificant spaces), which GnuTLS does not find. Never throws.
 bool names_as_issuer(gnutls_x509_crt_t cert, gnutls_x509_crt_t issuer) noexcept;
 
 }  // namespace ssm

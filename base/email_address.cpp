@@ -17,6 +17,7 @@
 #include <unistr.h>
 
 #include "base/ascii.h"
+#include "base/c_free.h"
 #include "base/gnutls_datum.h"
 #include "base/utf8.h"
 
@@ -67,12 +68,9 @@ std::optional<std::string> to_a_labels(std::string_view text, std::string& why)
     return a;
 }
 
-// Owners of the buffers libidn2 and libunistring hand out.
+// Owner of the buffers libidn2 hands out (libunistring's: base/c_free.h).
 struct Idn2Free {
     void operator()(uint8_t* p) const noexcept { idn2_free(p); }
-};
-struct CFree {
-    void operator()(uint8_t* p) const noexcept { std::free(p); }
 };
 
 // Every "xn--" label of an ASCII domain (lower-cased) is an A-label: Punycode that decodes to

@@ -1,7 +1,7 @@
 # base/: types and services every layer may use (bytes, errors, streams, spool, logging).
 noinst_LIBRARIES += base/libssm_base.a
 SSM_SOURCES_base = \
-	base/ascii.h base/joined.h base/unique_fd.h base/bytes.h base/bytes.cpp base/gnutls_datum.h base/gnutls_handles.h \
+	base/ascii.h base/c_free.h base/joined.h base/unique_fd.h base/bytes.h base/bytes.cpp base/gnutls_datum.h base/gnutls_handles.h \
 	base/error.h base/error.cpp \
 	base/stream.h base/stream.cpp \
 	base/spool.h base/spool.cpp \

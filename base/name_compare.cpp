@@ -4,12 +4,18 @@
 // which pki/ (no ASN.1 module) can share with smime/cms/. Both Names may be attacker-controlled.
 #include "base/name_compare.h"
 
+#include <unicase.h>
+#include <unictype.h>
+#include <uninorm.h>
 #include <unistr.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
+#include <new>
 #include <vector>
 
+#include "base/c_free.h"
 #include "base/der_tlv.h"
 #include "base/utf8.h"
 
@@ -52,21 +58,63 @@ std::optional<std::string> utf8_of(const Tlv& value)
     return out;
 }
 
-// RFC 4518 §2.6.1 insignificant space handling, with the spaces §2.2 maps to SPACE (TAB, LF,
-// VT, FF, CR), and ASCII letters lower-cased (§2.4 case folding, for ASCII; other letters stay
-// as written, so a match found here is one the full algorithm finds too).
-std::string prepared(const std::string& text)
+// RFC 4518 §2.2 Map, for one value's characters (valid UTF-8): TAB, LF, VT, FF, CR, NEL and the
+// other separators (Zs, Zl, Zp) to SPACE; soft hyphens, the combining grapheme joiner, variation
+// selectors, OBJECT REPLACEMENT CHARACTER, ZERO WIDTH SPACE and the other control and format
+// code points (Cc, Cf) to nothing.
+std::string mapped(const std::string& text)
 {
     std::string out;
+    const auto* p = reinterpret_cast<const std::uint8_t*>(text.data());
+    std::size_t left = text.size();
+    while (left > 0) {
+        ucs4_t c = 0;
+        const int n = u8_mbtouc(&c, p, left);
+        p += n;
+        left -= static_cast<std::size_t>(n);
+        if (c == 0x85 || (c >= '\t' && c <= '\r')) {
+            out.push_back(' ');
+        } else if (c == 0xad || c == 0x34f || c == 0x1806 || (c >= 0x180b && c <= 0x180d) || (c >= 0xfe00 && c <= 0xfe0f) ||
+                   c == 0xfffc || c == 0x200b || uc_is_general_category_withtable(c, UC_CATEGORY_MASK_Cc | UC_CATEGORY_MASK_Cf)) {
+            continue;
+        } else if (c == ' ' || uc_is_general_category_withtable(c, UC_CATEGORY_MASK_Zs | UC_CATEGORY_MASK_Zl | UC_CATEGORY_MASK_Zp)) {
+            out.push_back(' ');
+        } else {
+            append_utf8(c, out);
+        }
+    }
+    return out;
+}
+
+// RFC 4518 string preparation of one value (valid UTF-8): Map (above), case folding and NFKC
+// (§2.3, §2.4: libunistring's u8_casefold, full case folding without language tailoring, so
+// that "MÜLLER" is "müller" and "STRASSE" "strasse" as "Straße" is), then §2.6.1 insignificant
+// space handling: no space at either end, one for a run. Prohibited and unassigned code points
+// (§2.5) are not refused: they only make values unequal to others. ASCII values are lower-cased
+// without libunistring (what its folding does to them).
+std::string prepared(const std::string& text)
+{
+    std::string folded = mapped(text);
+    if (std::any_of(folded.begin(), folded.end(), [](char c) { return c & 0x80; })) {
+        std::size_t len = 0;
+        const std::unique_ptr<std::uint8_t, CFree> out(u8_casefold(reinterpret_cast<const std::uint8_t*>(folded.data()),
+                                                                   folded.size(), "", UNINORM_NFKC, nullptr, &len));
+        if (!out) throw std::bad_alloc();  // valid UTF-8: only memory can fail
+        folded.assign(reinterpret_cast<const char*>(out.get()), len);
+    } else {
+        for (char& c : folded)
+            if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
+    }
+    std::string out;
     bool space = false;
-    for (const char c : text) {
-        if (c == ' ' || (c >= '\t' && c <= '\r')) {
+    for (const char c : folded) {
+        if (c == ' ') {
             space = !out.empty();
             continue;
         }
         if (space) out.push_back(' ');
         space = false;
-        out.push_back(c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c);
+        out.push_back(c);
     }
     // A value of spaces only is not the empty string (§2.6.1 gives it two spaces).
     if (out.empty() && !text.empty()) out.push_back(' ');

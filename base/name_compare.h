@@ -23,9 +23,10 @@ inline constexpr int kMaxComparedRdnAttributes = 16;
 // The DER Name `der` prepared for comparison: RDN by RDN (the attributes of a multi-valued RDN in
 // a fixed order), each attribute's type and its value. Values of the DirectoryString types
 // (TeletexString, PrintableString, UniversalString, UTF8String, BMPString) as text whatever type
-// each is written in, after RFC 4518 insignificant space handling (no space at either end, one
-// for a run) and case folding of ASCII letters; other letters, and TeletexString beyond ASCII,
-// as written. Other values as their DER. Two Names are the same when their keys are equal.
+// each is written in, prepared as RFC 4518 asks: separators and TAB..CR to SPACE, control and
+// format characters (soft hyphen, zero-width space) to nothing, Unicode case folding and NFKC,
+// no space at either end and one for a run. TeletexString beyond ASCII (T.61 is not Latin-1)
+// stays its DER, as do values of other types. Two Names are the same when their keys are equal.
 // nullopt for a malformed or oversized Name. Never throws but for memory (std::bad_alloc).
 std::optional<std::string> name_match_key(ByteView der);
 

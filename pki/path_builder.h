@@ -22,7 +22,7 @@ struct IndexedCertificate {
     Bytes subject;                // raw subject Name
     Bytes issuer;                 // raw issuer Name
     // The subject and issuer Names as RFC 5280 §7.1 compares them (base/name_compare.h
-    // comparable_name): equal but for string type, ASCII case and insignificant spaces.
+    // comparable_name): equal but for string type, case, NFKC form and insignificant spaces.
     std::string subject_key;
     std::string issuer_key;
     std::optional<Bytes> ski;     // subjectKeyIdentifier

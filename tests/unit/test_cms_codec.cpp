@@ -251,7 +251,7 @@ public:
     }
 
     // same_name (name_compare.h): RFC 5280 §7.1 for the DirectoryString types (string type,
-    // ASCII case and insignificant spaces do not matter), byte for byte for the others; a
+    // case, NFKC forms and insignificant spaces do not matter), byte for byte for the others; a
     // malformed or oversized Name equals only its own bytes.
     void names_compare_as_rfc5280()
     {
@@ -268,6 +268,20 @@ public:
                 v.push_back(std::uint8_t(c));
             }
             return tlv(tag, v);
+        };
+        // A BMPString of UTF-8 text in the Basic Multilingual Plane (two octets per character).
+        const auto bmp = [&](const std::string& utf8) {
+            Bytes v;
+            for (std::size_t i = 0; i < utf8.size();) {
+                const auto c = static_cast<unsigned char>(utf8[i]);
+                const std::size_t n = c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+                unsigned cp = n == 3 ? (c & 0x0fu) : n == 2 ? (c & 0x1fu) : c;
+                for (std::size_t k = 1; k < n; ++k) cp = (cp << 6) | (static_cast<unsigned char>(utf8[i + k]) & 0x3f);
+                v.push_back(std::uint8_t(cp >> 8));
+                v.push_back(std::uint8_t(cp));
+                i += n;
+            }
+            return tlv(0x1e, v);
         };
         const Bytes cn = from_hex("0603550403"), org = from_hex("060355040a"), ou = from_hex("060355040b");
         const Bytes email = from_hex("06092a864886f70d010901");
@@ -325,6 +339,16 @@ public:
              name({set({ava(email, str(0x16, "ca@acme.example"))})}), false},
             {"IA5String against UTF8String", name({set({ava(email, str(0x16, "ca@acme.example"))})}),
              name({set({ava(email, str(0x0c, "ca@acme.example"))})}), false},
+            {"Unicode case folding (UTF8String, BMPString)", name({set({ava(cn, str(0x0c, "M\xc3\xbcller CA"))})}),
+             name({set({ava(cn, bmp("M\xc3\x9cLLER CA"))})}), true},
+            {"full case folding: sharp s", name({set({ava(cn, str(0x0c, "Stra\xc3\x9f" "e"))})}),
+             name({set({ava(cn, str(0x0c, "STRASSE"))})}), true},
+            {"NFKC: decomposed and composed", name({set({ava(cn, str(0x0c, "Mu\xcc\x88ller"))})}),
+             name({set({ava(cn, str(0x0c, "M\xc3\xbcller"))})}), true},
+            {"no-break space, soft hyphen", name({set({ava(cn, str(0x0c, "Issuing\xc2\xa0" "C\xc2\xad" "A"))})}),
+             name({set({ava(cn, str(0x13, "Issuing CA"))})}), true},
+            {"another letter beyond ASCII", name({set({ava(cn, str(0x0c, "M\xc3\xbcller"))})}),
+             name({set({ava(cn, str(0x0c, "M\xc3\xb6ller"))})}), false},
             {"TeletexString beyond ASCII", name({set({ava(cn, str(0x14, "Caf\xe9"))})}),
              name({set({ava(cn, str(0x0c, "Caf\xc3\xa9"))})}), false},
             {"UTF8String that is not UTF-8", name({set({ava(cn, str(0x0c, "Caf\xe9"))})}),
