@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <memory>
 
+#include "base/c_free.h"
 #include "base/error.h"
 #include "smime/cms/asn1.h"
 #include "smime/cms/definite_lengths.h"
@@ -45,7 +46,7 @@ Bytes octet_string_value(ByteView tlv)
     unsigned int raw_len = 0, used = 0;
     int rc = asn1_decode_simple_ber(ASN1_ETYPE_OCTET_STRING, tlv.data(), unsigned(tlv.size()), &raw,
                                     &raw_len, &used);
-    std::unique_ptr<unsigned char, decltype(&std::free)> owner(raw, &std::free);
+    const std::unique_ptr<unsigned char, CFree> owner(raw);
     if (rc != ASN1_SUCCESS)
         throw Error(Failure::MalformedMessage, std::string("eContent is not an OCTET STRING: ") +
                                                    asn1_strerror(rc));
