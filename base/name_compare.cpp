@@ -86,13 +86,44 @@ std::string mapped(const std::string& text)
     return out;
 }
 
+// `part` with its length in front, so that no two sequences of parts join to the same key.
+void append_part(std::string& key, std::string_view part)
+{
+    key += std::to_string(part.size());
+    key += ':';
+    key += part;
+}
+
+// One AttributeTypeAndValue's part of the key: its type's OID octets, then 't' and the prepared
+// text of a DirectoryString, or 'd' and the value's DER; nullopt when it is no such SEQUENCE.
+std::optional<std::string> attribute_key(const Tlv& ava)
+{
+    if (ava.tag != 0x30) return std::nullopt;
+    const auto type = read_tlv(ava.value, ava.length);
+    if (!type || type->tag != 0x06 || type->length == 0) return std::nullopt;
+    const auto value = read_tlv(ava.value + type->total, ava.length - type->total);
+    if (!value || type->total + value->total != ava.length) return std::nullopt;
+    std::string key;
+    append_part(key, std::string_view(reinterpret_cast<const char*>(type->value), type->length));
+    if (auto text = utf8_of(*value)) {
+        key += 't';
+        append_part(key, prepared_directory_string(*text));
+    } else {
+        key += 'd';
+        append_part(key, std::string_view(reinterpret_cast<const char*>(value->begin()), value->total));
+    }
+    return key;
+}
+
+}  // namespace
+
 // RFC 4518 string preparation of one value (valid UTF-8): Map (above), case folding and NFKC
 // (§2.3, §2.4: libunistring's u8_casefold, full case folding without language tailoring, so
 // that "MÜLLER" is "müller" and "STRASSE" "strasse" as "Straße" is), then §2.6.1 insignificant
 // space handling: no space at either end, one for a run. Prohibited and unassigned code points
 // (§2.5) are not refused: they only make values unequal to others. ASCII values are lower-cased
 // without libunistring (what its folding does to them).
-std::string prepared(const std::string& text)
+std::string prepared_directory_string(const std::string& text)
 {
     std::string folded = mapped(text);
     if (std::any_of(folded.begin(), folded.end(), [](char c) { return c & 0x80; })) {
@@ -120,37 +151,6 @@ std::string prepared(const std::string& text)
     if (out.empty() && !text.empty()) out.push_back(' ');
     return out;
 }
-
-// `part` with its length in front, so that no two sequences of parts join to the same key.
-void append_part(std::string& key, std::string_view part)
-{
-    key += std::to_string(part.size());
-    key += ':';
-    key += part;
-}
-
-// One AttributeTypeAndValue's part of the key: its type's OID octets, then 't' and the prepared
-// text of a DirectoryString, or 'd' and the value's DER; nullopt when it is no such SEQUENCE.
-std::optional<std::string> attribute_key(const Tlv& ava)
-{
-    if (ava.tag != 0x30) return std::nullopt;
-    const auto type = read_tlv(ava.value, ava.length);
-    if (!type || type->tag != 0x06 || type->length == 0) return std::nullopt;
-    const auto value = read_tlv(ava.value + type->total, ava.length - type->total);
-    if (!value || type->total + value->total != ava.length) return std::nullopt;
-    std::string key;
-    append_part(key, std::string_view(reinterpret_cast<const char*>(type->value), type->length));
-    if (auto text = utf8_of(*value)) {
-        key += 't';
-        append_part(key, prepared(*text));
-    } else {
-        key += 'd';
-        append_part(key, std::string_view(reinterpret_cast<const char*>(value->begin()), value->total));
-    }
-    return key;
-}
-
-}  // namespace
 
 std::optional<std::string> name_match_key(ByteView der)
 {

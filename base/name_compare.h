@@ -30,6 +30,11 @@ inline constexpr int kMaxComparedRdnAttributes = 16;
 // nullopt for a malformed or oversized Name. Never throws but for memory (std::bad_alloc).
 std::optional<std::string> name_match_key(ByteView der);
 
+// One DirectoryString value's characters (`utf8`: valid UTF-8) prepared as RFC 4518 asks, as
+// name_match_key prepares them: equal results, equal values. For pki/name_match.cpp, which
+// compares directoryName constraints on GnuTLS's text of a Name.
+std::string prepared_directory_string(const std::string& utf8);
+
 // A key for Names that never fails: name_match_key, or for a Name it does not read, the Name's
 // own bytes (marked apart, so that the two forms never meet). Equal keys: same_name.
 std::string comparable_name(ByteView der);

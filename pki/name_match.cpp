@@ -6,6 +6,8 @@
 
 #include "base/ascii.h"
 #include "base/email_address.h"
+#include "base/name_compare.h"
+#include "base/utf8.h"
 #include "base/der_tlv.h"
 
 namespace ssm::pki {
@@ -233,9 +235,10 @@ std::optional<std::string> hex_string_value(std::string_view hex)
 }  // namespace
 
 // RFC 4514 text as GnuTLS writes it (lib/x509/common.c str_escape: "\\" before , + " \ < > ;
-// and a leading '#' or space or trailing space), lower-cased, with each attribute value's
-// spaces folded as RFC 4518 insignificant space handling (RFC 5280 §7.1) wants: none at either
-// end, one for a run. A value written in hex for its string type is compared as its text.
+// and a leading '#' or space or trailing space), lower-cased, with each attribute value
+// prepared as RFC 4518 asks (RFC 5280 §7.1; base/name_compare.h): case folding and NFKC, spaces
+// none at either end, one for a run. A value written in hex for its string type is compared as
+// its text.
 // Every value is then written escaped alike, so that equal values are equal text.
 std::string fold_dn_text(std::string_view dn)
 {
@@ -269,15 +272,22 @@ std::string fold_dn_text(std::string_view dn)
             out.append(raw);  // not text: compared as written
         } else {
             if (hex_text) value = std::move(*hex_text);
+            // Text is prepared as issuer names are compared (base/name_compare.h: RFC 4518, Unicode
+            // case folding and NFKC included), so that an excluded "O=Müller" also binds
+            // "O=MÜLLER"; octets that are no UTF-8 only have their spaces folded.
             std::string folded;
-            for (const char c : value) {
-                if (dn_space(c)) {
-                    if (!folded.empty() && folded.back() != ' ') folded.push_back(' ');
-                    continue;
+            if (valid_utf8(value)) {
+                folded = prepared_directory_string(value);
+            } else {
+                for (const char c : value) {
+                    if (dn_space(c)) {
+                        if (!folded.empty() && folded.back() != ' ') folded.push_back(' ');
+                        continue;
+                    }
+                    folded.push_back(c);
                 }
-                folded.push_back(c);
+                if (!folded.empty() && folded.back() == ' ') folded.pop_back();
             }
-            if (!folded.empty() && folded.back() == ' ') folded.pop_back();
             for (std::size_t k = 0; k < folded.size(); ++k) {
                 const char c = folded[k];
                 if (std::string_view(",+\"\\<>;").find(c) != std::string_view::npos || (k == 0 && c == '#'))

@@ -36,12 +36,12 @@ bool in_uri_subtree(std::string_view host, std::string_view constraint);
 // and URI forms write them (what in_subtree would read rather than call Unreadable).
 bool host_or_domain_subtree(std::string_view text);
 
-// `dn` (RFC 4514 text as GnuTLS writes it, lower-cased) with each attribute value's spaces
-// folded (RFC 4518 insignificant space handling) and escaped alike; see name_match.cpp.
+// `dn` (RFC 4514 text as GnuTLS writes it, lower-cased) with each attribute value prepared as
+// RFC 4518 asks (case folding, NFKC, insignificant spaces) and escaped alike; see name_match.cpp.
 std::string fold_dn_text(std::string_view dn);
 
 // Whether the DN `dn` lies in the subtree `base` (both as GnuTLS writes them, lower-cased),
-// compared folded (fold_dn_text). Letters beyond ASCII are compared as they are written.
+// compared folded (fold_dn_text).
 bool in_dn_subtree(const std::string& dn, const std::string& base);
 
 }  // namespace ssm::pki

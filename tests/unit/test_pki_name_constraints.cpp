@@ -551,6 +551,11 @@ public:
             {F::Directory, "cn=ee,o=bad org", "o=badorg", true, Match::Out},
             {F::Directory, "cn=ee\\, o=bad", "o=bad", true, Match::Out},
             {F::Directory, "cn=a\\\\,o=bad", "o=bad", true, Match::In},
+            // RFC 4518 beyond ASCII (RFC 5280 7.1, as issuer names compare): Unicode case
+            // folding and NFKC; another letter stays another value
+            {F::Directory, "cn=ee,o=m\xc3\x9cller", "o=m\xc3\xbcller", true, Match::In},
+            {F::Directory, "cn=ee,o=mu\xcc\x88ller", "o=m\xc3\xbcller", true, Match::In},
+            {F::Directory, "cn=ee,o=m\xc3\xb6ller", "o=m\xc3\xbcller", true, Match::Out},
             {F::OtherName, "", "", false, Match::Unreadable},
         };
         for (const Case& c : cases) {
