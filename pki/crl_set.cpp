@@ -58,13 +58,31 @@ void LoadedCrl::set_issuer(ByteView der)
     issuer_key = comparable_name(der);
 }
 
-bool crl_issuer_is(gnutls_x509_crl_t crl, const Certificate& cert)
+std::optional<IssuerName> read_issuer_name(const Certificate& cert)
 {
-    if (gnutls_x509_crl_check_issuer(crl, cert.get())) return true;
+    GnutlsDatum dn;
+    if (gnutls_x509_crt_get_raw_issuer_dn(cert.get(), &dn.d) < 0) return std::nullopt;
+    const ByteView der = dn.view();
+    return IssuerName{Bytes(der.begin(), der.end()), comparable_name(der)};
+}
+
+namespace {
+
+// Whether `crl`'s issuer Name and `cert`'s subject Name are the same by RFC 5280 §7.1, for a
+// pair gnutls_x509_crl_check_issuer has already said no to.
+bool crl_issuer_named_otherwise(gnutls_x509_crl_t crl, const Certificate& cert)
+{
     GnutlsDatum crl_issuer, subject;
     return gnutls_x509_crl_get_raw_issuer_dn(crl, &crl_issuer.d) >= 0 &&
            gnutls_x509_crt_get_raw_dn(cert.get(), &subject.d) >= 0 &&
            same_name(crl_issuer.view(), subject.view());
+}
+
+}  // namespace
+
+bool crl_issuer_is(gnutls_x509_crl_t crl, const Certificate& cert)
+{
+    return gnutls_x509_crl_check_issuer(crl, cert.get()) || crl_issuer_named_otherwise(crl, cert);
 }
 
 bool crl_signed_by(gnutls_x509_crl_t crl, const Certificate& signer)
@@ -79,7 +97,7 @@ bool crl_signed_by(gnutls_x509_crl_t crl, const Certificate& signer)
         // CRL's UTF8String one). Such a signer is held to what gnutls_x509_crl_verify asks of
         // one (verify.c): cRLSign in its keyUsage, or without keyUsage a CA; then its key must
         // verify the CRL's signature.
-        if (!crl_issuer_is(crl, signer)) return false;
+        if (!crl_issuer_named_otherwise(crl, signer)) return false;
         unsigned is_ca = 0;
         const bool may_sign = crl_signer || (ku == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE &&
                                              gnutls_x509_crt_get_basic_constraints(ca, nullptr, &is_ca, nullptr) >= 0 &&
@@ -112,17 +130,15 @@ bool crl_signed_by(gnutls_x509_crl_t crl, const Certificate& signer)
            crl_pss_signature_verifies(der.view(), signer);
 }
 
-bool plain_crl_lists(gnutls_x509_crl_t crl, const Certificate& cert, bool gnutls_applied)
+bool plain_crl_lists(const LoadedCrl& crl, const Certificate& cert, const std::optional<IssuerName>& issuer,
+                     bool gnutls_applied)
 {
-    GnutlsDatum crl_issuer, cert_issuer;
-    if (gnutls_x509_crl_get_raw_issuer_dn(crl, &crl_issuer.d) < 0 ||
-        gnutls_x509_crt_get_raw_issuer_dn(cert.get(), &cert_issuer.d) < 0)
-        return true;
-    const ByteView a = crl_issuer.view(), b = cert_issuer.view();
-    if (std::equal(a.begin(), a.end(), b.begin(), b.end()))
-        return !gnutls_applied && gnutls_x509_crt_check_revocation(cert.get(), &crl, 1) != 0;  // < 0: fails closed
-    if (!same_name(a, b)) return false;
-    const auto entries = read_crl_entries(crl);
+    if (!crl.given_to_gnutls) return false;
+    if (!issuer) return true;
+    if (crl.issuer_der == issuer->der)
+        return !gnutls_applied && gnutls_x509_crt_check_revocation(cert.get(), &crl.given_to_gnutls, 1) != 0;  // < 0: fails closed
+    if (crl.issuer_key != issuer->key) return false;
+    const auto entries = read_crl_entries(crl.given_to_gnutls);
     if (!entries) return true;
     const auto found = entries->find(cert);
     return !found || !found->empty();
@@ -167,16 +183,14 @@ std::optional<std::string> crls_revoke(std::span<const LoadedCrl> crls, const Ce
     return std::nullopt;
 }
 
-bool crls_settle(std::span<const LoadedCrl> crls, const Certificate& cert, std::time_t now,
-                 const CrlSignerCheck& signer_valid)
+bool crls_settle(std::span<const LoadedCrl> crls, const Certificate& cert, const std::optional<IssuerName>& issuer,
+                 std::time_t now, const CrlSignerCheck& signer_valid)
 {
-    GnutlsDatum dn;
-    if (gnutls_x509_crt_get_raw_issuer_dn(cert.get(), &dn.d) < 0) return false;
-    const std::string issuer = comparable_name(dn.view());
+    if (!issuer) return false;
     unsigned reasons = 0;
     for (const LoadedCrl& c : crls) {
         // Only its issuer's CRLs and indirect ones can cover it (crl_covered_reasons).
-        if ((!c.scope.indirect && c.issuer_key != issuer) || c.signer_revoked || !current(c, now) ||
+        if ((!c.scope.indirect && c.issuer_key != issuer->key) || c.signer_revoked || !current(c, now) ||
             !c.entries.unusable.empty())
             continue;
         const unsigned covered = crl_covered_reasons(c.scope, c.issuer_der, cert);

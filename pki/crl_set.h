@@ -41,12 +41,25 @@ struct LoadedCrl {
     // outlives the CRL); null for fetched CRLs, whose signer pki/revocation.cpp checks itself.
     const Certificate* signer = nullptr;
 
+    // The CRL's handle in the trust store's GnuTLS trust list, which owns it, when GnuTLS
+    // applies its entries (not entries_ours); null otherwise and for fetched CRLs.
+    gnutls_x509_crl_t given_to_gnutls = nullptr;
+
     // Sets issuer_der and issuer_key.
     void set_issuer(ByteView der);
 };
 
 // Whether a CRL's signer may speak for it now (RFC 5280 §6.3.3 (f): its own path and status).
 using CrlSignerCheck = std::function<bool(const LoadedCrl&)>;
+
+// A certificate's issuer Name as the CRLs are compared with it, read once per certificate.
+struct IssuerName {
+    Bytes der;        // raw
+    std::string key;  // comparable_name(der)
+};
+
+// nullopt: the issuer Name cannot be read.
+std::optional<IssuerName> read_issuer_name(const Certificate& cert);
 
 // Whether `cert`'s subject Name is `crl`'s issuer Name, as RFC 5280 §7.1 compares them
 // (base/name_compare.h; GnuTLS's gnutls_x509_crl_check_issuer compares their bytes).
@@ -57,14 +70,17 @@ bool crl_issuer_is(gnutls_x509_crl_t crl, const Certificate& cert);
 // CRL still revokes what it lists.
 bool crl_signed_by(gnutls_x509_crl_t crl, const Certificate& signer);
 
-// Whether the CRL `crl`, one GnuTLS applies (not entries_ours), lists `cert`, or cannot tell
-// (unreadable: fails closed). GnuTLS applies a CRL only to certificates whose issuer Name is its
-// issuer Name byte for byte (gnutls_x509_crt_check_revocation, as in path validation):
-// `gnutls_applied` says it did so for this certificate already. A CRL whose issuer Name is the
-// certificate's only as RFC 5280 §7.1 compares them (PKITS 4.3.10, a CA's new UTF8String name
-// on its CRL, its older certificates' PrintableString one) is read here, entry by entry, at each
-// call: rare, and its entries are not kept (pki/trust_store.cpp gives the CRL to GnuTLS).
-bool plain_crl_lists(gnutls_x509_crl_t crl, const Certificate& cert, bool gnutls_applied);
+// Whether `crl`, one GnuTLS applies (given_to_gnutls; false for the others), lists `cert`, or
+// cannot tell (unreadable, or `issuer`, cert's issuer Name, unreadable: fails closed). GnuTLS
+// applies a CRL only to certificates whose issuer Name is its issuer Name byte for byte
+// (gnutls_x509_crt_check_revocation, as in path validation): `gnutls_applied` says it did so
+// for this certificate already. A CRL whose issuer Name is the certificate's only as RFC 5280
+// §7.1 compares them (PKITS 4.3.10, a CA's new UTF8String name on its CRL, its older
+// certificates' PrintableString one) is read here, entry by entry, at each call: rare, and its
+// entries are not kept (pki/trust_store.cpp gives the CRL to GnuTLS). Other CRLs cost two
+// string comparisons.
+bool plain_crl_lists(const LoadedCrl& crl, const Certificate& cert, const std::optional<IssuerName>& issuer,
+                     bool gnutls_applied);
 
 // Sets entries_ours for each CRL (see above) and drops the entries of the others.
 void choose_entry_owners(std::vector<LoadedCrl>& crls);
@@ -75,7 +91,8 @@ std::optional<std::string> crls_revoke(std::span<const LoadedCrl> crls, const Ce
 
 // Whether CRLs current at `now`, of a signer not itself revoked and accepted by `signer_valid`
 // (asked only for a CRL that would add reasons), cover `cert` for all reasons.
-bool crls_settle(std::span<const LoadedCrl> crls, const Certificate& cert, std::time_t now,
-                 const CrlSignerCheck& signer_valid);
+// `issuer` is read_issuer_name(cert) (nullopt: nothing settles it).
+bool crls_settle(std::span<const LoadedCrl> crls, const Certificate& cert, const std::optional<IssuerName>& issuer,
+                 std::time_t now, const CrlSignerCheck& signer_valid);
 
 }  // namespace ssm::pki

@@ -352,7 +352,6 @@ void TrustStore::load_crls(const fs::path& folder, std::size_t max_crl_size)
     // issuers and of issuers with delta CRLs are kept from GnuTLS, which would count every
     // entry as a revocation by the CRL's issuer, removeFromCRL included.
     choose_entry_owners(m_crls);
-    std::vector<gnutls_x509_crl_t> loaded;  // in m_list
     for (std::size_t k = 0; k < verified_crls.size(); ++k) {
         if (m_crls[first_crl + k].entries_ours) continue;  // freed with verified_crls
         // Every other CRL is kept. gnutls_x509_trust_list_add_trust_mem passes
@@ -367,9 +366,8 @@ void TrustStore::load_crls(const fs::path& folder, std::size_t max_crl_size)
         gnutls_x509_crl_t handle = verified_crls[k].get();
         if (gnutls_x509_trust_list_add_crls(m_list, &handle, 1, 0, 0) <= 0)
             throw LoadError("CRL file " + m_crl_files[first_crl + k].file + ": rejected by GnuTLS");
-        loaded.push_back(verified_crls[k].release());  // owned by the list from here on
+        m_crls[first_crl + k].given_to_gnutls = verified_crls[k].release();  // owned by the list from here on
     }
-    m_gnutls_crls.insert(m_gnutls_crls.end(), loaded.begin(), loaded.end());
     // RFC 5280 §6.3.3 (f): a CRL speaks only as far as its signer may. A signer that is itself
     // on a loaded CRL (a separate CRL-signing key, revoked) leaves its CRLs listing what they
     // list, but settling no certificate's status (PKITS 4.4.21).
@@ -379,8 +377,9 @@ void TrustStore::load_crls(const fs::path& folder, std::size_t max_crl_size)
         if (!signer || std::any_of(m_anchors.begin(), m_anchors.end(),
                                    [&](const Certificate& a) { return &a == signer; }))
             continue;
-        for (gnutls_x509_crl_t c : loaded)
-            if (plain_crl_lists(c, *signer, false)) m_crls[first_crl + k].signer_revoked = true;
+        const auto issuer = read_issuer_name(*signer);
+        for (const LoadedCrl& c : m_crls)
+            if (plain_crl_lists(c, *signer, issuer, false)) m_crls[first_crl + k].signer_revoked = true;
         if (crls_revoke(m_crls, *signer, now)) m_crls[first_crl + k].signer_revoked = true;
         if (m_crls[first_crl + k].signer_revoked)
             log::warning("pki_crl_signer_revoked", {{"issuer", m_crl_files[first_crl + k].issuer}});

@@ -185,7 +185,7 @@ private:
                                 std::time_t now, Purpose purpose, const ValidationOptions& options) const;
     // `gnutls_applied_crls`: whether GnuTLS's verification reached its CRL checks (it skips them
     // for a path it refused, e.g. one whose signer-constraints bit check_path set aside); when
-    // not, the CRLs given to GnuTLS (m_gnutls_crls) are applied here.
+    // not, the CRLs given to GnuTLS (LoadedCrl::given_to_gnutls) are applied here.
     void check_revocation(ValidationResult& r, const std::vector<const Certificate*>& chain,
                           const Certificate& anchor, std::time_t now, const ValidationOptions& options,
                           bool gnutls_applied_crls) const;
@@ -213,7 +213,6 @@ private:
     std::vector<AnchorDomains> m_anchor_domains;  // per m_anchors: what it vouches for
     std::vector<Certificate> m_intermediates;
     std::vector<LoadedCrl> m_crls;  // every CRL loaded, also those not given to GnuTLS
-    std::vector<gnutls_x509_crl_t> m_gnutls_crls;  // those given to GnuTLS (owned by m_list)
     std::vector<CrlFile> m_crl_files;
     std::vector<IndexedCertificate> m_anchor_index;        // over m_anchors (never resized after)
     std::vector<IndexedCertificate> m_intermediate_index;  // over m_intermediates

@@ -126,8 +126,9 @@ RevocationAnswer TrustStore::loaded_crl_status(const Certificate& cert, std::spa
     // GnuTLS applies the plain CRLs only to a path it accepted (verify-high.c goes to its
     // cleanup before the CRL checks when the status is not 0), and only those whose issuer Name
     // is the certificate's byte for byte; the others are applied here (plain_crl_lists).
-    if (std::any_of(m_gnutls_crls.begin(), m_gnutls_crls.end(),
-                    [&](gnutls_x509_crl_t c) { return plain_crl_lists(c, cert, gnutls_applied_crls); })) {
+    const auto issuer = read_issuer_name(cert);
+    if (std::any_of(m_crls.begin(), m_crls.end(),
+                    [&](const LoadedCrl& c) { return plain_crl_lists(c, cert, issuer, gnutls_applied_crls); })) {
         a.status = RevocationStatus::Revoked;
         a.detail = "listed in a loaded CRL, or not checkable against it";
         return a;
@@ -146,7 +147,7 @@ RevocationAnswer TrustStore::loaded_crl_status(const Certificate& cert, std::spa
         signer_why += "; " + why;
         return false;
     };
-    if (crls_settle(m_crls, cert, now, signer_valid)) {
+    if (crls_settle(m_crls, cert, issuer, now, signer_valid)) {
         a.status = RevocationStatus::Good;
         a.source = "a loaded CRL";
         return a;
