@@ -9,6 +9,7 @@
 
 #include "base/error.h"
 #include "base/log.h"
+#include "base/name_compare.h"
 #include "base/sha256.h"
 #include "directory/record_codec.h"
 #include "pki/certificate.h"
@@ -121,7 +122,7 @@ std::size_t HarvestStore::store_intermediates(std::span<const Bytes> ders)
         if (!cert || !cert->facts().is_ca) continue;
         const Bytes& fingerprint = cert->facts().sha256_fingerprint;  // SHA-256 of `der`, already made
         if (fingerprint.size() < kHashPart) continue;
-        const std::string key = hash_part(cert->facts().subject_der) +
+        const std::string key = hash_part(as_bytes(comparable_name(cert->facts().subject_der))) +
                                 std::string(reinterpret_cast<const char*>(fingerprint.data()), kHashPart);
         if (txn.get(m_intermediates_dbi, key)) continue;
         if (entries >= max_intermediates) {
@@ -197,33 +198,41 @@ std::vector<CertificateCandidate> HarvestStore::lookup(const EmailAddress& addre
         out.push_back(CertificateCandidate{std::move(*cert), m_source_name, std::move(rec.caps), rec.seen_at});
     }
     if (out.empty()) return out;
-    // The CA certificates above them, level by level: by the hash of each issuer Name.
+    // The CA certificates above them, level by level: by the hash of each issuer Name as RFC
+    // 5280 §7.1 compares it, and (entries written before 2026-12-06) of its bytes.
     lmdb::Transaction txn(*m_env, lmdb::Transaction::Mode::Read);
     lmdb::Cursor cursor(txn, m_intermediates_dbi, *m_env);
     std::vector<std::string> asked;
+    std::vector<Bytes> added;  // fingerprints: a CA stored under both kinds of key comes back once
     std::size_t from = 0;
     for (std::size_t depth = 0; depth < max_chain_depth && from < out.size(); ++depth) {
         const std::size_t to = out.size();
         for (std::size_t i = from; i < to; ++i) {
             const pki::CertificateFacts& f = out[i].cert.facts();
             if (f.self_signed) continue;
-            const std::string prefix = hash_part(f.issuer_der);
-            if (std::find(asked.begin(), asked.end(), prefix) != asked.end()) continue;
-            asked.push_back(prefix);
-            // The name is the sender's to choose: any signed message may carry CA certificates
-            // named like a partner's issuing CA. Only those whose key signed this certificate
-            // come back; the others, up to max_intermediates of them, crowded the real issuer
-            // out of the choice's first kMaxChainCertificates and its path failed.
             std::optional<pki::Certificate> subject;
-            MDB_val k{prefix.size(), const_cast<char*>(prefix.data())}, v{};
-            for (int rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_SET_RANGE);
-                 rc == 0 && k.mv_size == 2 * kHashPart && std::memcmp(k.mv_data, prefix.data(), kHashPart) == 0;
-                 rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_NEXT)) {
-                auto ca = m_memo->get(ByteView(static_cast<const std::uint8_t*>(v.mv_data), v.mv_size));
-                if (!ca || ca->facts().subject_der != f.issuer_der) continue;
-                if (!subject) subject = out[i].cert.parse();
-                if (!pki::signed_by(*subject, ca->parse())) continue;
-                out.push_back(CertificateCandidate{std::move(*ca), m_source_name + " chain", std::nullopt, 0});
+            const std::string prefixes[] = {hash_part(as_bytes(comparable_name(f.issuer_der))), hash_part(f.issuer_der)};
+            for (const std::string& prefix : prefixes) {
+                if (std::find(asked.begin(), asked.end(), prefix) != asked.end()) continue;
+                asked.push_back(prefix);
+                // The name is the sender's to choose: any signed message may carry CA
+                // certificates named like a partner's issuing CA. Only those whose key signed
+                // this certificate come back; the others, up to max_intermediates of them,
+                // crowded the real issuer out of the choice's first kMaxChainCertificates and
+                // its path failed.
+                MDB_val k{prefix.size(), const_cast<char*>(prefix.data())}, v{};
+                for (int rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_SET_RANGE);
+                     rc == 0 && k.mv_size == 2 * kHashPart && std::memcmp(k.mv_data, prefix.data(), kHashPart) == 0;
+                     rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_NEXT)) {
+                    auto ca = m_memo->get(ByteView(static_cast<const std::uint8_t*>(v.mv_data), v.mv_size));
+                    if (!ca || !same_name(ca->facts().subject_der, f.issuer_der)) continue;
+                    const Bytes& fingerprint = ca->facts().sha256_fingerprint;
+                    if (std::find(added.begin(), added.end(), fingerprint) != added.end()) continue;
+                    if (!subject) subject = out[i].cert.parse();
+                    if (!pki::signed_by(*subject, ca->parse())) continue;
+                    added.push_back(fingerprint);
+                    out.push_back(CertificateCandidate{std::move(*ca), m_source_name + " chain", std::nullopt, 0});
+                }
             }
         }
         from = to;

@@ -19,8 +19,11 @@
 // Database "intermediates" (PRODUCT §7: intermediate and cross-certificates from messages):
 // the CA certificates verified signed mail carried, so that a harvested certificate's path can
 // be built after the message is gone. Key = the first 16 octets of SHA-256 over the CA's
-// subject Name (DER), then the first 16 of SHA-256 over its certificate; value = the DER
-// certificate. At most max_intermediates entries (then nothing more is added). Lookups of
+// subject Name as RFC 5280 §7.1 compares it (base/name_compare.h comparable_name: a CA's
+// certificates may spell its name otherwise than its own certificate does), then the first 16
+// of SHA-256 over its certificate; value = the DER certificate. Entries written before
+// 2026-12-06 hash the Name's DER instead: lookups ask under both (a CA stored again under the
+// new key comes back once). At most max_intermediates entries (then nothing more is added). Lookups of
 // either kind add the CA certificates that issued a found certificate (and theirs, up to
 // max_chain_depth levels) as candidates: untrusted chain material for path building. Issued
 // means named as its issuer and its key verifies the certificate's signature (pki::signed_by):

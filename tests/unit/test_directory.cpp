@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "base/error.h"
+#include "base/sha256.h"
 #include "directory/certificate_choice.h"
 #include "directory/harvest_store.h"
 #include "directory/static_folder.h"
@@ -112,6 +113,8 @@ class DirectoryTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(harvest_persists_across_reopen);
     CPPUNIT_TEST(harvest_keeps_intermediates);
     CPPUNIT_TEST(harvest_intermediates_must_sign);
+    CPPUNIT_TEST(harvest_intermediates_named_otherwise);
+    CPPUNIT_TEST(harvest_intermediates_of_the_older_key);
     CPPUNIT_TEST(harvest_refuses_and_updates);
     CPPUNIT_TEST(harvest_keeps_the_most_recent);
     CPPUNIT_TEST(harvest_survives_corrupt_record);
@@ -307,6 +310,54 @@ public:
         CPPUNIT_ASSERT(with[1].cert.der() == fx::der_of("partner-ca"));
         const auto choice = choose_encryption_certificate(addr("chained@acme.example"), with, *trust(), std::time(nullptr));
         CPPUNIT_ASSERT_MESSAGE(join(choice.rejected_reasons), choice.chosen && choice.chosen->der == fx::der_of("chained"));
+    }
+
+    // A CA whose own certificate names it in PrintableString, its end entity's issuer field in
+    // UTF8String (PKITS 4.3.10; a CA re-issued by other software): the same Name by RFC 5280
+    // §7.1. The store keyed CA certificates by a hash of the Name's bytes, so the learned CA was
+    // not found for renamed's certificate and its path could not be built.
+    void harvest_intermediates_named_otherwise()
+    {
+        CPPUNIT_ASSERT(pki::facts(fx::cert("renamed")).issuer_der != pki::facts(fx::cert("partner-ca2")).subject_der);
+        test::TempDir t;
+        HarvestStore store(t.path() / "cache");
+        CPPUNIT_ASSERT(store.store(addr("renamed@acme.example"), fx::der_of("renamed"), std::nullopt, 1000));
+        const std::vector<Bytes> offered = {fx::der_of("partner-ca"), fx::der_of("partner-ca2")};
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, store.store_intermediates(offered));
+        const auto with = store.lookup(addr("renamed@acme.example"));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, with.size());
+        CPPUNIT_ASSERT(with[1].cert.der() == fx::der_of("partner-ca2"));
+        const auto choice = choose_encryption_certificate(addr("renamed@acme.example"), with, *trust(), std::time(nullptr));
+        CPPUNIT_ASSERT_MESSAGE(join(choice.rejected_reasons), choice.chosen && choice.chosen->der == fx::der_of("renamed"));
+    }
+
+    // Entries written before the key was the §7.1 form (a hash of the Name's bytes, the
+    // documented layout) are still found, and a CA stored again under the new key comes back
+    // once.
+    void harvest_intermediates_of_the_older_key()
+    {
+        test::TempDir t;
+        auto env = lmdb::Environment::open(t.path());
+        HarvestStore store(env);
+        CPPUNIT_ASSERT(store.store(addr("chained@acme.example"), fx::der_of("chained"), std::nullopt, 1000));
+        const Bytes ca = fx::der_of("partner-ca");
+        const auto first16 = [](ByteView data) {
+            const Sha256Digest digest = sha256(data);
+            return std::string(reinterpret_cast<const char*>(digest.data()), 16);
+        };
+        {
+            lmdb::Transaction txn(*env, lmdb::Transaction::Mode::Write);
+            txn.put(env->database("intermediates"), first16(pki::facts(fx::cert("partner-ca")).subject_der) + first16(ca),
+                    ca);
+            txn.commit();
+        }
+        const auto old_key = store.lookup(addr("chained@acme.example"));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, old_key.size());
+        CPPUNIT_ASSERT(old_key[1].cert.der() == ca);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, store.store_intermediates(std::vector<Bytes>{ca}));
+        const auto both_keys = store.lookup(addr("chained@acme.example"));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, both_keys.size());
+        CPPUNIT_ASSERT(both_keys[1].cert.der() == ca);
     }
 
     void harvest_refuses_and_updates()

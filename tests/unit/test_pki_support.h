@@ -120,6 +120,21 @@ openssl req -new -key extra/rsa.key.pem -subj "/CN=chained" -out extra/chained.c
 printf '[ee]\n%b\n' "$ok\nkeyUsage=keyEncipherment\nsubjectAltName=email:chained@acme.example" > extra/chained.ext
 openssl x509 -req -in extra/chained.csr -CA extra/partner-ca.cert.pem -CAkey extra/p256.key.pem -set_serial 0x7f05 \
   -days 365 -extfile extra/chained.ext -extensions ee -out extra/chained.cert.pem 2>>extra/openssl.log
+# the same partner CA key under a second name in PrintableString (string_mask=default), and an
+# end entity that names that CA in UTF8String, signed through a self-signed UTF8String twin of it
+# that no store holds: the same Name by RFC 5280 §7.1 in other bytes (PKITS 4.3.10)
+printf '[req]\ndistinguished_name=dn\nstring_mask=default\n[dn]\n' > extra/printable.cnf
+openssl req -new -config extra/printable.cnf -key extra/p256.key.pem -subj "/O=Partner/CN=Partner CA 2" \
+  -out extra/partner-ca2.csr
+openssl x509 -req -in extra/partner-ca2.csr -CA root-ca.cert.pem -CAkey root-ca.key.pem -set_serial 0x7f06 -days 365 \
+  -extfile extra/pca.ext -extensions ca -out extra/partner-ca2.cert.pem 2>>extra/openssl.log
+openssl req -new -key extra/p256.key.pem -subj "/O=Partner/CN=Partner CA 2" -out extra/partner-ca2-utf8.csr
+openssl x509 -req -in extra/partner-ca2-utf8.csr -key extra/p256.key.pem -days 365 \
+  -extfile extra/pca.ext -extensions ca -out extra/partner-ca2-utf8.pem 2>>extra/openssl.log
+openssl req -new -key extra/rsa.key.pem -subj "/CN=renamed" -out extra/renamed.csr
+printf '[ee]\n%b\n' "$ok\nkeyUsage=keyEncipherment\nsubjectAltName=email:renamed@acme.example" > extra/renamed.ext
+openssl x509 -req -in extra/renamed.csr -CA extra/partner-ca2-utf8.pem -CAkey extra/p256.key.pem -set_serial 0x7f07 \
+  -days 365 -extfile extra/renamed.ext -extensions ee -out extra/renamed.cert.pem 2>>extra/openssl.log
 for f in extra/*.cert.pem; do openssl x509 -in "$f" -outform DER -out "${f%.pem}.der"; done
 )SH";
 
