@@ -7,6 +7,7 @@
 
 #include "base/gnutls_datum.h"
 #include "base/gnutls_handles.h"
+#include "base/name_compare.h"
 #include "pki/certificate_signature.h"
 
 namespace ssm::pki {
@@ -56,7 +57,8 @@ std::optional<Certificate> delegated_responder(gnutls_ocsp_resp_t resp, const Ce
     const Bytes name = by_name.bytes(), key = by_key.bytes();
     for (Certificate& c : response_certificates(resp)) {
         const CertificateFacts f = facts(c);
-        const bool match = named ? !name.empty() && f.subject_der == name
+        // By name as RFC 5280 §7.1 compares Names: GnuTLS finds it by the bytes only.
+        const bool match = named ? !name.empty() && same_name(f.subject_der, name)
                                  : !key.empty() && ((f.subject_key_identifier && *f.subject_key_identifier == key) ||
                                                     sha1_key_hash(c) == key);
         if (!match) continue;

@@ -19,7 +19,10 @@ inline constexpr const char* kOidOcspNoCheck = "1.3.6.1.5.5.7.48.1.5";
 
 // The certificate of the response that its responderID names, as GnuTLS 3.7.9 picks it
 // (lib/x509/ocsp.c find_signercert: by name, or by key as subjectKeyIdentifier or SHA-1 key
-// hash); nullopt when there is none or it is `issuer` itself (the CA signed the response).
+// hash), except that names compare as RFC 5280 §7.1 says (GnuTLS: byte for byte, so that it
+// takes the CA for the signer of an answer whose responderID spells the responder's name
+// otherwise than its certificate; pki/ocsp_client.cpp then verifies with this one); nullopt
+// when there is none or it is `issuer` itself (the CA signed the response).
 std::optional<Certificate> delegated_responder(gnutls_ocsp_resp_t resp, const Certificate& issuer);
 
 // Why `responder` may not sign OCSP responses for `issuer`'s certificates at `now`: not valid

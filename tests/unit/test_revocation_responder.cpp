@@ -105,7 +105,7 @@ d = bytearray(open(sys.argv[1], "rb").read())
 i = d.index(b"\x18\x0f")  # producedAt, the first GeneralizedTime
 d[i + 2 + 13] ^= 1
 open(sys.argv[1], "wb").write(d)' www/by-pss-bad.ocsp
-# resign IN OUT KEY HASH,MGF1-HASH,SALT | pkcs1: the answer www/IN.ocsp with its tbsResponseData
+# resign IN OUT KEY HASH,MGF1-HASH,SALT | pkcs1 | dropcert: the answer www/IN.ocsp with its tbsResponseData
 # signed again by KEY (Python cryptography, which loads an id-RSASSA-PSS key without its
 # parameters, so that it signs what OpenSSL refuses to with that key) with those RSASSA-PSS
 # parameters, or PKCS#1 v1.5 with SHA-256, into www/OUT.ocsp; the signatureAlgorithm says so,
@@ -143,6 +143,12 @@ _, tbs_end = tlv(d, tbs)
 _, alg_end = tlv(d, tbs_end)
 _, sig_end = tlv(d, alg_end)
 data = d[tbs:tbs_end]
+if how == "dropcert":  # the same signed part, without the first certificate the answer carries
+    first, certs_end = tlv(d, tlv(d, sig_end)[0])
+    inner = enc(0x30, d[tbs:sig_end] + enc(0xa0, enc(0x30, d[tlv(d, first)[1]:certs_end])))
+    body = d[resp:status_end] + enc(0xa0, enc(0x30, d[rb:type_end] + enc(0x04, inner)))
+    open("www/%s.ocsp" % out, "wb").write(enc(0x30, body))
+    sys.exit(0)
 key = serialization.load_pem_private_key(open(keyfile, "rb").read(), None)
 if how == "pkcs1":
     algorithm, sig = alg("sha256rsa", b"\x05\x00"), key.sign(data, padding.PKCS1v15(), hashes.SHA256())
@@ -203,6 +209,22 @@ for c in pk-by-r pk-by-r-mgf256; do
   respond $c rca $c r-pk
 done
 resign pk-by-r-mgf256 pk-by-r-mgf256 r-pk.key sha256,sha256,32
+# r-renamed: a delegated responder whose certificate names it in PrintableString (string_mask
+# default), its answer's responderID in UTF8String (signed as r-renamed-utf8, a self-signed twin
+# with the same key, which dropcert then takes out of the answer): the same Name by RFC 5280
+# §7.1, other bytes. GnuTLS finds the signer by the bytes (and so takes the CA for it).
+key r-renamed
+printf '[req]\ndistinguished_name=dn\nstring_mask=default\n[dn]\n' > printable.cnf
+openssl req -new -config printable.cnf -key r-renamed.key -subj /CN=r-renamed -out r-renamed.csr 2>/dev/null
+printf '[x]\n%b\n' "$rsp$nocheck" > r-renamed.ext
+openssl x509 -req -in r-renamed.csr -CA ca.pem -CAkey ca.key -set_serial 0x2008 -days 30 -extfile r-renamed.ext \
+  -extensions x -out r-renamed.pem 2>>openssl.log
+cp r-renamed.key r-renamed-utf8.key
+openssl req -new -key r-renamed.key -subj /CN=r-renamed -out r-renamed-utf8.csr 2>/dev/null
+openssl x509 -req -in r-renamed-utf8.csr -key r-renamed.key -days 30 -out r-renamed-utf8.pem 2>>openssl.log
+issue ca by-renamed 3101 30 "$ee\nauthorityInfoAccess=OCSP;URI:$u/by-renamed"
+respond by-renamed ca by-renamed r-renamed-utf8 -rother r-renamed.pem
+resign by-renamed by-renamed - dropcert
 # Delegated responders certified by pkca (RSA keys answering with RSASSA-PSS): r-pkok within
 # pkca's parameters; r-pkbad outside them (MGF1 over SHA-256), signed with pkca's key as plain
 # RSA under the twin pkca-plain (pkca's name, rsaEncryption), as OpenSSL will not otherwise.
@@ -359,6 +381,8 @@ public:
             // (response_verifies_beyond_gnutls), its certificate lacks the usage (responder_problem).
             {"by-noeku", 0, false, "responder certificate 'CN=r-noeku' lacks the OCSPSigning extended key usage"},
             {"by-twin", 0, false, "response signature not accepted (untrusted signer)"},
+            // responderID by name in other bytes than its certificate's subject (§7.1 equal).
+            {"by-renamed", 0, true, "good by OCSP"},
             // RSASSA-PSS with the "max" salt, in the responder's certificate and its answer.
             {"by-pss", 0, true, "good by OCSP"},
             {"by-pss-bad", 0, false, "response signature not accepted"},
