@@ -135,8 +135,8 @@ bool plain_crl_lists(const LoadedCrl& crl, const Certificate& cert, const std::o
 {
     if (!crl.given_to_gnutls) return false;
     if (!issuer) return true;
-    if (crl.issuer_der == issuer->der)
-        return !gnutls_applied && gnutls_x509_crt_check_revocation(cert.get(), &crl.given_to_gnutls, 1) != 0;  // < 0: fails closed
+    if (crl.issuer_der == issuer->der)  // GnuTLS's own case; < 0 (cannot tell) fails closed
+        return !gnutls_applied && gnutls_x509_crt_check_revocation(cert.get(), &crl.given_to_gnutls, 1) != 0;
     if (crl.issuer_key != issuer->key) return false;
     const auto entries = read_crl_entries(crl.given_to_gnutls);
     if (!entries) return true;

@@ -248,7 +248,8 @@ RevocationAnswer CrlDistributionClient::check(const Certificate& cert, const Cer
         // A CRL not yet issued, or past its nextUpdate (with the clock skew allowed), still
         // proves a revocation, but not that the certificate is good now. Signers were checked.
         const bool issued = base->this_update <= now + m_config.clock_skew;
-        if (issued && crls_settle(crls, cert, read_issuer_name(cert), now - m_config.clock_skew, [](const LoadedCrl&) { return true; })) {
+        const auto accept_signer = [](const LoadedCrl&) { return true; };
+        if (issued && crls_settle(crls, cert, read_issuer_name(cert), now - m_config.clock_skew, accept_signer)) {
             answer.status = RevocationStatus::Good;
             answer.source = where + (crls.size() > 1 ? " and its delta CRL" : "");
             answer.detail.clear();
