@@ -103,6 +103,17 @@ std::shared_ptr<const pki::TrustStore> trust()
     return store;
 }
 
+// `address`'s harvested certificate (fixture `ee`) comes back with its learned CA certificate
+// (fixture `ca`) alone, and the two make a path: `ee` is chosen for encryption.
+void assert_learned_chain(HarvestStore& store, const char* address, const std::string& ee, const std::string& ca)
+{
+    const auto with = store.lookup(addr(address));
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(address, std::size_t{2}, with.size());
+    CPPUNIT_ASSERT_MESSAGE(address, with[1].cert.der() == fx::der_of(ca));
+    const auto choice = choose_encryption_certificate(addr(address), with, *trust(), std::time(nullptr));
+    CPPUNIT_ASSERT_MESSAGE(join(choice.rejected_reasons), choice.chosen && choice.chosen->der == fx::der_of(ee));
+}
+
 }  // namespace
 
 class DirectoryTest : public CppUnit::TestFixture {
@@ -272,11 +283,7 @@ public:
             CPPUNIT_ASSERT_EQUAL(std::size_t{0}, store.store_intermediates(offered));
         }
         HarvestStore reopened(t.path() / "cache");
-        const auto with = reopened.lookup(addr("chained@acme.example"));
-        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, with.size());
-        CPPUNIT_ASSERT(with[1].cert.der() == fx::der_of("partner-ca"));
-        const auto choice = choose_encryption_certificate(addr("chained@acme.example"), with, *trust(), std::time(nullptr));
-        CPPUNIT_ASSERT_MESSAGE(join(choice.rejected_reasons), choice.chosen && choice.chosen->der == fx::der_of("chained"));
+        assert_learned_chain(reopened, "chained@acme.example", "chained", "partner-ca");
         // Others issued by the sub-CA find no learned CA: nothing is added.
         CPPUNIT_ASSERT(reopened.store(addr("alice@acme.example"), fx::der_of("alice"), std::nullopt, 1000));
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, reopened.lookup(addr("alice@acme.example")).size());
@@ -305,11 +312,7 @@ public:
         HarvestStore store(t.path() / "cache");
         CPPUNIT_ASSERT(store.store(addr("chained@acme.example"), fx::der_of("chained"), std::nullopt, 1000));
         CPPUNIT_ASSERT_EQUAL(std::size_t{41}, store.store_intermediates(offered));
-        const auto with = store.lookup(addr("chained@acme.example"));
-        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, with.size());
-        CPPUNIT_ASSERT(with[1].cert.der() == fx::der_of("partner-ca"));
-        const auto choice = choose_encryption_certificate(addr("chained@acme.example"), with, *trust(), std::time(nullptr));
-        CPPUNIT_ASSERT_MESSAGE(join(choice.rejected_reasons), choice.chosen && choice.chosen->der == fx::der_of("chained"));
+        assert_learned_chain(store, "chained@acme.example", "chained", "partner-ca");
     }
 
     // A CA whose own certificate names it in PrintableString, its end entity's issuer field in
@@ -324,11 +327,7 @@ public:
         CPPUNIT_ASSERT(store.store(addr("renamed@acme.example"), fx::der_of("renamed"), std::nullopt, 1000));
         const std::vector<Bytes> offered = {fx::der_of("partner-ca"), fx::der_of("partner-ca2")};
         CPPUNIT_ASSERT_EQUAL(std::size_t{2}, store.store_intermediates(offered));
-        const auto with = store.lookup(addr("renamed@acme.example"));
-        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, with.size());
-        CPPUNIT_ASSERT(with[1].cert.der() == fx::der_of("partner-ca2"));
-        const auto choice = choose_encryption_certificate(addr("renamed@acme.example"), with, *trust(), std::time(nullptr));
-        CPPUNIT_ASSERT_MESSAGE(join(choice.rejected_reasons), choice.chosen && choice.chosen->der == fx::der_of("renamed"));
+        assert_learned_chain(store, "renamed@acme.example", "renamed", "partner-ca2");
     }
 
     // Entries written before the key was the §7.1 form (a hash of the Name's bytes, the
@@ -351,13 +350,9 @@ public:
                     ca);
             txn.commit();
         }
-        const auto old_key = store.lookup(addr("chained@acme.example"));
-        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, old_key.size());
-        CPPUNIT_ASSERT(old_key[1].cert.der() == ca);
+        assert_learned_chain(store, "chained@acme.example", "chained", "partner-ca");  // under the older key
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, store.store_intermediates(std::vector<Bytes>{ca}));
-        const auto both_keys = store.lookup(addr("chained@acme.example"));
-        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, both_keys.size());
-        CPPUNIT_ASSERT(both_keys[1].cert.der() == ca);
+        assert_learned_chain(store, "chained@acme.example", "chained", "partner-ca");  // under both
     }
 
     void harvest_refuses_and_updates()
