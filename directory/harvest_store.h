@@ -23,7 +23,9 @@
 // certificates may spell its name otherwise than its own certificate does), then the first 16
 // of SHA-256 over its certificate; value = the DER certificate. Entries written before
 // 2026-12-06 hash the Name's DER instead: lookups ask under both (a CA stored again under the
-// new key comes back once). At most max_intermediates entries (then nothing more is added). Lookups of
+// new key comes back once). The §7.1 key depends on the Unicode tables of RFC 4518's
+// preparation (libunistring): should they change a non-ASCII Name's key, its entries are still
+// found by the Name's bytes when they are its issuers' bytes, else learned again from mail. At most max_intermediates entries (then nothing more is added). Lookups of
 // either kind add the CA certificates that issued a found certificate (and theirs, up to
 // max_chain_depth levels) as candidates: untrusted chain material for path building. Issued
 // means named as its issuer and its key verifies the certificate's signature (pki::signed_by):
