@@ -30,18 +30,23 @@ void append_utf8(std::uint32_t cp, std::string& out)
     if (n > 0) out.append(reinterpret_cast<const char*>(octets), static_cast<std::size_t>(n));
 }
 
-// DirectoryString (RFC 5280 §4.1.2.4) alternatives, by their universal tags.
+// DirectoryString (RFC 5280 §4.1.2.4) alternatives, by their universal tags, and the two ASCII
+// string types some encoders put in their place (IA5String, VisibleString).
 constexpr unsigned kTeletexString = 0x14, kPrintableString = 0x13, kUniversalString = 0x1c, kUtf8String = 0x0c,
-                   kBmpString = 0x1e;
+                   kBmpString = 0x1e, kIa5String = 0x16, kVisibleString = 0x1a;
 
-// The characters of a DirectoryString value as UTF-8; nullopt when it is no DirectoryString or
-// its octets are not characters of its type (then the value compares by its DER). TeletexString
-// (T.61) agrees with ASCII only, so only ASCII ones are text.
+// The characters of a string value as UTF-8; nullopt when it is of another type or its octets
+// are not characters of its type (then the value compares by its DER). TeletexString (T.61)
+// agrees with ASCII only, so only ASCII ones are text. IA5String and VisibleString (ASCII) are
+// text as OpenSSL's name comparison has them: an organizationName written as IA5String "Bad"
+// is the organisation "bad" of a directoryName constraint, not a way around its exclusion, and
+// a domainComponent or emailAddress attribute compares without case, as LDAP matches them.
 std::optional<std::string> utf8_of(const Tlv& value)
 {
     const std::string octets(reinterpret_cast<const char*>(value.value), value.length);
-    if (value.tag == kUtf8String || value.tag == kPrintableString || value.tag == kTeletexString) {
-        if (value.tag == kTeletexString && std::any_of(octets.begin(), octets.end(), [](char c) { return c & 0x80; }))
+    const bool ascii_only = value.tag == kTeletexString || value.tag == kIa5String || value.tag == kVisibleString;
+    if (value.tag == kUtf8String || value.tag == kPrintableString || ascii_only) {
+        if (ascii_only && std::any_of(octets.begin(), octets.end(), [](char c) { return c & 0x80; }))
             return std::nullopt;
         if (!valid_utf8(octets)) return std::nullopt;
         return octets;
@@ -94,29 +99,6 @@ void append_part(std::string& key, std::string_view part)
     key += part;
 }
 
-// One AttributeTypeAndValue's part of the key: its type's OID octets, then 't' and the prepared
-// text of a DirectoryString, or 'd' and the value's DER; nullopt when it is no such SEQUENCE.
-std::optional<std::string> attribute_key(const Tlv& ava)
-{
-    if (ava.tag != 0x30) return std::nullopt;
-    const auto type = read_tlv(ava.value, ava.length);
-    if (!type || type->tag != 0x06 || type->length == 0) return std::nullopt;
-    const auto value = read_tlv(ava.value + type->total, ava.length - type->total);
-    if (!value || type->total + value->total != ava.length) return std::nullopt;
-    std::string key;
-    append_part(key, std::string_view(reinterpret_cast<const char*>(type->value), type->length));
-    if (auto text = utf8_of(*value)) {
-        key += 't';
-        append_part(key, prepared_directory_string(*text));
-    } else {
-        key += 'd';
-        append_part(key, std::string_view(reinterpret_cast<const char*>(value->begin()), value->total));
-    }
-    return key;
-}
-
-}  // namespace
-
 // RFC 4518 string preparation of one value (valid UTF-8): Map (above), case folding and NFKC
 // (§2.3, §2.4: libunistring's u8_casefold, full case folding without language tailoring, so
 // that "MÜLLER" is "müller" and "STRASSE" "strasse" as "Straße" is), then §2.6.1 insignificant
@@ -152,16 +134,38 @@ std::string prepared_directory_string(const std::string& text)
     return out;
 }
 
-std::optional<std::string> name_match_key(ByteView der)
+// One AttributeTypeAndValue's part of the key: its type's OID octets, then 't' and the prepared
+// text of a DirectoryString, or 'd' and the value's DER; nullopt when it is no such SEQUENCE.
+std::optional<std::string> attribute_key(const Tlv& ava)
+{
+    if (ava.tag != 0x30) return std::nullopt;
+    const auto type = read_tlv(ava.value, ava.length);
+    if (!type || type->tag != 0x06 || type->length == 0) return std::nullopt;
+    const auto value = read_tlv(ava.value + type->total, ava.length - type->total);
+    if (!value || type->total + value->total != ava.length) return std::nullopt;
+    std::string key;
+    append_part(key, std::string_view(reinterpret_cast<const char*>(type->value), type->length));
+    if (auto text = utf8_of(*value)) {
+        key += 't';
+        append_part(key, prepared_directory_string(*text));
+    } else {
+        key += 'd';
+        append_part(key, std::string_view(reinterpret_cast<const char*>(value->begin()), value->total));
+    }
+    return key;
+}
+
+}  // namespace
+
+std::optional<std::vector<std::string>> rdn_match_keys(ByteView der)
 {
     if (der.size() > kMaxComparedNameBytes) return std::nullopt;
     const auto name = read_tlv(der.data(), der.size());
     if (!name || name->tag != 0x30 || name->total != der.size()) return std::nullopt;
-    std::string key;
-    int rdns = 0;
+    std::vector<std::string> keys;
     for (std::size_t at = 0; at < name->length;) {
         const auto rdn = read_tlv(name->value + at, name->length - at);
-        if (!rdn || rdn->tag != 0x31 || ++rdns > kMaxComparedRdns) return std::nullopt;
+        if (!rdn || rdn->tag != 0x31 || static_cast<int>(keys.size()) >= kMaxComparedRdns) return std::nullopt;
         at += rdn->total;
         // A SET OF: the attributes in any order are one RDN, so their keys are sorted.
         std::vector<std::string> attributes;
@@ -175,10 +179,19 @@ std::optional<std::string> name_match_key(ByteView der)
         }
         if (attributes.empty()) return std::nullopt;
         std::sort(attributes.begin(), attributes.end());
-        key += 'R';
-        key += std::to_string(attributes.size());
+        std::string key = "R" + std::to_string(attributes.size()) + ":";
         for (const auto& a : attributes) append_part(key, a);
+        keys.push_back(std::move(key));
     }
+    return keys;
+}
+
+std::optional<std::string> name_match_key(ByteView der)
+{
+    const auto rdns = rdn_match_keys(der);
+    if (!rdns) return std::nullopt;
+    std::string key;
+    for (const auto& rdn : *rdns) key += rdn;
     return key;
 }
 

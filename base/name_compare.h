@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/bytes.h"
 
@@ -22,18 +23,19 @@ inline constexpr int kMaxComparedRdnAttributes = 16;
 
 // The DER Name `der` prepared for comparison: RDN by RDN (the attributes of a multi-valued RDN in
 // a fixed order), each attribute's type and its value. Values of the DirectoryString types
-// (TeletexString, PrintableString, UniversalString, UTF8String, BMPString) as text whatever type
-// each is written in, prepared as RFC 4518 asks: separators and TAB..CR to SPACE, control and
-// format characters (soft hyphen, zero-width space) to nothing, Unicode case folding and NFKC,
-// no space at either end and one for a run. TeletexString beyond ASCII (T.61 is not Latin-1)
-// stays its DER, as do values of other types. Two Names are the same when their keys are equal.
-// nullopt for a malformed or oversized Name. Never throws but for memory (std::bad_alloc).
+// (TeletexString, PrintableString, UniversalString, UTF8String, BMPString) and of the ASCII
+// types IA5String and VisibleString as text whatever type each is written in, prepared as RFC
+// 4518 asks: separators and TAB..CR to SPACE, control and format characters (soft hyphen,
+// zero-width space) to nothing, Unicode case folding and NFKC, no space at either end and one
+// for a run. TeletexString, IA5String and VisibleString beyond ASCII (T.61 is not Latin-1)
+// stay their DER, as do values of other types. Two Names are the same when their keys are
+// equal. nullopt for a malformed or oversized Name. Never throws but for memory (std::bad_alloc).
 std::optional<std::string> name_match_key(ByteView der);
 
-// One DirectoryString value's characters (`utf8`: valid UTF-8) prepared as RFC 4518 asks, as
-// name_match_key prepares them: equal results, equal values. For pki/name_match.cpp, which
-// compares directoryName constraints on GnuTLS's text of a Name.
-std::string prepared_directory_string(const std::string& utf8);
+// name_match_key's parts, one per RDN in the Name's order (the most general first): a
+// directoryName subtree (RFC 5280 §4.2.1.10) holds the Names whose RDN keys begin with its own
+// (pki/name_match.cpp). nullopt as for name_match_key.
+std::optional<std::vector<std::string>> rdn_match_keys(ByteView der);
 
 // A key for Names that never fails: name_match_key, or for a Name it does not read, the Name's
 // own bytes (marked apart, so that the two forms never meet). Equal keys: same_name.

@@ -8,8 +8,9 @@
 
 #include "base/ascii.h"
 #include "base/email_address.h"
-#include "base/gnutls_datum.h"
 #include "base/der_tlv.h"
+#include "base/gnutls_datum.h"
+#include "base/name_compare.h"
 
 namespace ssm::pki {
 
@@ -48,10 +49,8 @@ std::optional<GeneralName> general_name(const Tlv& t)
         break;
     case NameForm::Directory: {  // [4] EXPLICIT Name: exactly one SEQUENCE inside
         const auto name = constructed ? read_tlv(t.value, t.length) : std::nullopt;
-        auto text = name && name->tag == 0x30 && name->total == t.length ? dn_text(t.value, t.length)
-                                                                       : std::nullopt;
-        n.readable = text.has_value();
-        if (text) n.value = std::move(*text);
+        if (name && name->tag == 0x30 && name->total == t.length) return directory_name(ByteView(t.value, t.length));
+        n.readable = false;
         break;
     }
     case NameForm::OtherName: {  // [0] IMPLICIT SEQUENCE { type-id OBJECT IDENTIFIER, value [0] }
@@ -164,6 +163,21 @@ bool subject_emails(const Certificate& cert, std::vector<GeneralName>& out)
 
 }  // namespace
 
+GeneralName directory_name(ByteView der)
+{
+    GeneralName n;
+    n.form = NameForm::Directory;
+    auto keys = rdn_match_keys(der);
+    // GnuTLS writes no text for the empty Name, the base of a subtree that holds every Name.
+    auto text = keys && keys->empty() ? std::optional<std::string>("") : dn_text(der.data(), der.size());
+    n.readable = text && keys;
+    if (n.readable) {
+        n.value = std::move(*text);
+        n.rdn_keys = std::move(*keys);
+    }
+    return n;
+}
+
 std::string_view name_form_text(NameForm f)
 {
     static constexpr std::array<std::string_view, 9> text{
@@ -180,9 +194,9 @@ std::optional<std::vector<GeneralName>> certificate_names(const Certificate& cer
     const auto name = read_tlv(subject.d.data, subject.d.size);
     if (!name || name->tag != 0x30) return std::nullopt;
     if (name->length > 0) {  // an empty subject names nothing (RFC 5280 §4.2.1.10)
-        auto text = dn_text(subject.d.data, subject.d.size);
-        if (!text) return std::nullopt;
-        out.push_back(GeneralName{NameForm::Directory, std::move(*text), true});
+        GeneralName directory = directory_name(subject.view());
+        if (!directory.readable) return std::nullopt;
+        out.push_back(std::move(directory));
     }
     if (!subject_emails(cert, out)) return std::nullopt;
     const auto san = extension(cert, oid_san);

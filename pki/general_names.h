@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "base/bytes.h"
 #include "pki/certificate.h"
 
 namespace ssm::pki {
@@ -32,14 +33,21 @@ struct GeneralName {
     NameForm form = NameForm::OtherName;
     // rfc822Name, dNSName, URI: the IA5String's octets as they are. iPAddress: the octets
     // (address, or address and mask in a constraint). directoryName: the Name as GnuTLS writes
-    // it (RFC 4514), lower-cased. otherName: its type-id's OID content octets (not compared;
-    // pki/signer_constraints.h asks whether GnuTLS reads it). Other forms: empty.
+    // it (RFC 4514), lower-cased, for messages. otherName: its type-id's OID content octets (not
+    // compared; pki/signer_constraints.h asks whether GnuTLS reads it). Other forms: empty.
     std::string value;
     bool readable = true;  // false: the name's value does not read (a directoryName, say)
     // An rfc822Name made from a SmtpUTF8Mailbox otherName (RFC 9598 §6: rfc822Name constraints
     // bind its domain, in A-labels): value is its key form, the local part may be UTF-8.
     bool smtp_utf8 = false;
+    // directoryName: its RDNs as RFC 5280 §7.1 compares them (base/name_compare.h
+    // rdn_match_keys), the most general first; what name constraints compare.
+    std::vector<std::string> rdn_keys{};
 };
+
+// The directoryName of the DER Name `der`: unreadable when GnuTLS cannot write it or
+// base/name_compare.h cannot read it (malformed, or beyond its bounds).
+GeneralName directory_name(ByteView der);
 
 // The names of a certificate that name constraints bind: its subject (a directoryName, when not
 // empty), each emailAddress attribute of its subject (as rfc822Names, RFC 5280 §4.2.1.6) and its

@@ -6,9 +6,6 @@
 
 #include "base/ascii.h"
 #include "base/email_address.h"
-#include "base/name_compare.h"
-#include "base/utf8.h"
-#include "base/der_tlv.h"
 
 namespace ssm::pki {
 
@@ -135,7 +132,7 @@ Match in_subtree(const GeneralName& name, const GeneralName& subtree, bool exclu
     case NameForm::Uri:
         return uri(name.value, subtree.value);
     case NameForm::Directory:
-        return in_dn_subtree(name.value, subtree.value) ? Match::In : Match::Out;
+        return in_dn_subtree(name.rdn_keys, subtree.rdn_keys) ? Match::In : Match::Out;
     default:
         return Match::Unreadable;  // otherName, x400Address, ediPartyName, registeredID
     }
@@ -195,123 +192,12 @@ bool in_uri_subtree(std::string_view host, std::string_view constraint)
     return host.size() > constraint.size() && std::string_view(host).ends_with(constraint);
 }
 
-namespace {
-
-bool dn_space(char c)
+// RFC 5280 §4.2.1.10: a directoryName subtree holds the Names its base begins, RDN by RDN as
+// §7.1 compares them; an empty base holds every Name.
+bool in_dn_subtree(const std::vector<std::string>& rdn_keys, const std::vector<std::string>& base_rdn_keys)
 {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
-int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-// The characters of a value GnuTLS wrote as "#" and hex (a string type its attribute does not
-// allow, as an IA5String organizationName), when they are a string of a type that holds text
-// as octets; nullopt otherwise (the value then stays as written).
-std::optional<std::string> hex_string_value(std::string_view hex)
-{
-    if (hex.size() % 2 != 0) return std::nullopt;
-    std::string der;
-    for (std::size_t i = 0; i < hex.size(); i += 2) {
-        const int hi = hex_digit(hex[i]), lo = hex_digit(hex[i + 1]);
-        if (hi < 0 || lo < 0) return std::nullopt;
-        der.push_back(static_cast<char>(hi * 16 + lo));
-    }
-    const auto* p = reinterpret_cast<const std::uint8_t*>(der.data());
-    const auto t = read_tlv(p, der.size());
-    if (!t || t->total != der.size()) return std::nullopt;
-    // UTF8String, PrintableString, TeletexString, IA5String, VisibleString
-    if (t->tag != 0x0c && t->tag != 0x13 && t->tag != 0x14 && t->tag != 0x16 && t->tag != 0x1a) return std::nullopt;
-    std::string text(reinterpret_cast<const char*>(t->value), t->length);
-    if (text.find('\0') != std::string::npos) return std::nullopt;
-    return ascii_lowercase(text);
-}
-
-}  // namespace
-
-// RFC 4514 text as GnuTLS writes it (lib/x509/common.c str_escape: "\\" before , + " \ < > ;
-// and a leading '#' or space or trailing space), lower-cased, with each attribute value
-// prepared as RFC 4518 asks (RFC 5280 §7.1; base/name_compare.h): case folding and NFKC, spaces
-// none at either end, one for a run. A value written in hex for its string type is compared as
-// its text.
-// Every value is then written escaped alike, so that equal values are equal text.
-std::string fold_dn_text(std::string_view dn)
-{
-    std::string out;
-    std::size_t i = 0;
-    while (i < dn.size()) {
-        const std::size_t eq = dn.find('=', i);
-        if (eq == std::string_view::npos) {
-            out.append(dn.substr(i));
-            break;
-        }
-        out.append(dn.substr(i, eq + 1 - i));
-        i = eq + 1;
-        const std::size_t start = i;
-        std::string value;  // unescaped
-        bool escaped_hash = false;
-        while (i < dn.size() && dn[i] != ',' && dn[i] != '+') {
-            if (dn[i] == '\\' && i + 1 < dn.size()) {
-                if (i == start && dn[i + 1] == '#') escaped_hash = true;
-                value.push_back(dn[i + 1]);
-                i += 2;
-            } else {
-                value.push_back(dn[i++]);
-            }
-        }
-        const std::string_view raw = dn.substr(start, i - start);
-        std::optional<std::string> hex_text;
-        const bool hex = !raw.empty() && raw.front() == '#' && !escaped_hash;  // a BER value in hex
-        if (hex) hex_text = hex_string_value(raw.substr(1));
-        if (hex && !hex_text) {
-            out.append(raw);  // not text: compared as written
-        } else {
-            if (hex_text) value = std::move(*hex_text);
-            // Text is prepared as issuer names are compared (base/name_compare.h: RFC 4518, Unicode
-            // case folding and NFKC included), so that an excluded "O=Müller" also binds
-            // "O=MÜLLER"; octets that are no UTF-8 only have their spaces folded.
-            std::string folded;
-            if (valid_utf8(value)) {
-                folded = prepared_directory_string(value);
-            } else {
-                for (const char c : value) {
-                    if (dn_space(c)) {
-                        if (!folded.empty() && folded.back() != ' ') folded.push_back(' ');
-                        continue;
-                    }
-                    folded.push_back(c);
-                }
-                if (!folded.empty() && folded.back() == ' ') folded.pop_back();
-            }
-            for (std::size_t k = 0; k < folded.size(); ++k) {
-                const char c = folded[k];
-                if (std::string_view(",+\"\\<>;").find(c) != std::string_view::npos || (k == 0 && c == '#'))
-                    out.push_back('\\');
-                out.push_back(c);
-            }
-        }
-        if (i < dn.size()) out.push_back(dn[i++]);  // the ',' or '+' that ends the value
-    }
-    return out;
-}
-
-// RFC 4514 text writes the most specific RDN first: `base` must follow one of `dn`'s unescaped
-// RDN separators, or be all of it. Both are compared folded (fold_dn_text).
-bool in_dn_subtree(const std::string& dn_text, const std::string& base_text)
-{
-    const std::string dn = fold_dn_text(dn_text), base = fold_dn_text(base_text);
-    if (base.empty() || dn == base) return true;
-    if (dn.size() <= base.size() + 1 || dn.compare(dn.size() - base.size(), base.size(), base) != 0) return false;
-    const std::size_t comma = dn.size() - base.size() - 1;
-    if (dn[comma] != ',') return false;
-    std::size_t backslashes = 0;
-    for (std::size_t i = comma; i > 0 && dn[i - 1] == '\\'; --i) ++backslashes;
-    return backslashes % 2 == 0;
+    return base_rdn_keys.size() <= rdn_keys.size() &&
+           std::equal(base_rdn_keys.begin(), base_rdn_keys.end(), rdn_keys.begin());
 }
 
 }  // namespace ssm::pki

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "pki/general_names.h"
 
@@ -36,12 +37,8 @@ bool in_uri_subtree(std::string_view host, std::string_view constraint);
 // and URI forms write them (what in_subtree would read rather than call Unreadable).
 bool host_or_domain_subtree(std::string_view text);
 
-// `dn` (RFC 4514 text as GnuTLS writes it, lower-cased) with each attribute value prepared as
-// RFC 4518 asks (case folding, NFKC, insignificant spaces) and escaped alike; see name_match.cpp.
-std::string fold_dn_text(std::string_view dn);
-
-// Whether the DN `dn` lies in the subtree `base` (both as GnuTLS writes them, lower-cased),
-// compared folded (fold_dn_text).
-bool in_dn_subtree(const std::string& dn, const std::string& base);
+// Whether the Name of `rdn_keys` lies in the directoryName subtree of `base_rdn_keys` (both
+// as GeneralName::rdn_keys holds them): the base's RDNs begin the Name's.
+bool in_dn_subtree(const std::vector<std::string>& rdn_keys, const std::vector<std::string>& base_rdn_keys);
 
 }  // namespace ssm::pki
