@@ -21,8 +21,8 @@ constexpr const char* oid_san = "2.5.29.17";
 constexpr const char* oid_name_constraints = "2.5.29.30";
 constexpr const char* oid_email_address = "1.2.840.113549.1.9.1";
 
-// A DER Name as GnuTLS writes it (the writer of gnutls_x509_crt_get_dn3), lower-cased: one
-// writer for certificates' subjects and constraints' bases makes their encodings compare alike.
+// A DER Name as GnuTLS writes it (the writer of gnutls_x509_crt_get_dn3), lower-cased, for
+// messages (names are compared by their RDN keys, directory_name).
 std::optional<std::string> dn_text(const std::uint8_t* der, std::size_t size)
 {
     const gnutls_datum_t in{const_cast<unsigned char*>(der), static_cast<unsigned>(size)};

@@ -7,7 +7,8 @@
 // to case, mailboxes by their lookup keys (EmailAddress::key(): local parts without case). dNSName: "example.com" holds it and every name below it
 // (".example.com" only the names below it). iPAddress: address and mask, the address of the same
 // length (IPv4 or IPv6). URI: the host of the URI, as a host ("host.example.com") or a domain
-// (".example.com"). directoryName: the subtree's RDNs are the first of the name's.
+// (".example.com"). directoryName: the subtree's RDNs are the first of the name's, each compared
+// as RFC 5280 §7.1 compares Names (base/name_compare.h).
 #pragma once
 #include <optional>
 #include <string>
