@@ -7,6 +7,8 @@
 
 #include <gnutls/x509.h>
 
+#include "pki/certificate.h"
+
 namespace ssm::pki {
 
 namespace {
@@ -25,8 +27,10 @@ std::optional<CaViolation> check_issuer(const Certificate& ca, bool is_anchor, s
     const int bc = gnutls_x509_crt_get_basic_constraints(ca.get(), &critical, &is_ca, &path_len);
     if (bc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) {
         // GnuTLS takes a self-issued v3 anchor without basicConstraints for a CA; kept so that
-        // no anchor an administrator configured stops working.
-        if (!is_anchor || gnutls_x509_crt_check_issuer(ca.get(), ca.get()) == 0)
+        // no anchor an administrator configured stops working. Self-issued as RFC 5280 has it:
+        // its two Names the same by §7.1 (GnuTLS's issuer check compares their bytes, then their
+        // RFC 4514 text: the string type aside, case and spacing count).
+        if (!is_anchor || !is_self_issued(ca))
             return CaViolation{Problem::IssuerNotCa, &ca, "is not a CA (no basicConstraints)"};
     } else if (bc < 0) {
         return CaViolation{Problem::IssuerNotCa, &ca, "has an unreadable basicConstraints"};

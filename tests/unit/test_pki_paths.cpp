@@ -134,6 +134,17 @@ req rpl0 R-Pathlen-0; self rpl0 "basicConstraints=critical,CA:true,pathlen:0\nke
 req rpl0sub R-Pathlen-0-Sub; cross rpl0sub rpl0sub rpl0 "$caki"
 req rv1 R-V1; openssl x509 -req -in rv1.csr -signkey rv1.key -days 3650 -out rv1.pem 2>/dev/null
 req rnobc R-NoBC; self rnobc "subjectKeyIdentifier=hash"
+# R-NoBC-2 in the same way, but its issuer Name in UTF8String and lower case, its subject Name
+# in PrintableString (signed through a twin with the same key): self-issued by RFC 5280 §7.1,
+# not byte for byte (GnuTLS's issuer check also compares the RFC 4514 text: not the case).
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out rnobc2.key 2>/dev/null
+cp rnobc2.key rnobc2-utf8.key
+openssl req -new -config printable.cnf -key rnobc2.key -subj "/O=Paths/CN=R-NoBC-2" -out rnobc2.csr 2>/dev/null
+csr rnobc2-utf8 /O=paths/CN=r-nobc-2 rnobc2; self rnobc2-utf8 "subjectKeyIdentifier=hash"
+printf '[x]\nsubjectKeyIdentifier=hash\n' > rnobc2.ext
+openssl x509 -req -in rnobc2.csr -CA rnobc2-utf8.pem -CAkey rnobc2.key -set_serial 901 -days 3650 -extfile rnobc2.ext \
+  -extensions x -out rnobc2.pem 2>/dev/null
+req ee-rnobc2 ee-rnobc2; cross ee-rnobc2 ee-rnobc2 rnobc2 "$ee\nsubjectAltName=email:ee@l.example"
 for n in lroot lca0 lca0new lsub lsub2 lnotca lnobc lnoks rnotca rnoks rpl0 rpl0sub rnobc; do
   req ee-$n ee-$n; cross ee-$n ee-$n $n "$ee\nsubjectAltName=email:ee@l.example"
 done
@@ -519,6 +530,7 @@ public:
             {"rpl0", {"rpl0sub"}, "ee-rpl0sub", Problem::Constraints},               // the anchor's pathlen 0 counts
             {"rv1", {}, "ee-rv1", std::nullopt},                                     // a v1 anchor is a CA
             {"rnobc", {}, "ee-rnobc", std::nullopt},                                 // so is a self-issued v3 one
+            {"rnobc2", {}, "ee-rnobc2", std::nullopt},                               // its Names equal by §7.1
         };
         const std::time_t now = std::time(nullptr);
         for (const auto& c : cases) {
