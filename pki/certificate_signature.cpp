@@ -196,9 +196,9 @@ LinkCheck check_link(const Certificate& subject, const Certificate& issuer)
                                               GNUTLS_VERIFY_IGNORE_UNKNOWN_CRIT_EXTENSIONS,
                                           &status);
     if (rc < 0) return LinkCheck::Refused;
-    // GnuTLS compares the names byte for byte: a link whose names are equal only as RFC 5280
-    // §7.1 compares them (another string type, case or spacing; PKITS 4.3.3-5, 4.3.10-11) is
-    // not found. Its signature is verified here, and check_path has GnuTLS verify the path in
+    // GnuTLS compares the names byte for byte or as their RFC 4514 text: a link whose names are
+    // equal only as RFC 5280 §7.1 compares them (case or spacing; PKITS 4.3.3-5, 4.3.11) is not
+    // found. Its signature is verified here, and check_path has GnuTLS verify the path in
     // parts cut at such a link, as at the RSASSA-PSS links below.
     if (status & GNUTLS_CERT_SIGNER_NOT_FOUND) {
         const bool ours = issuer_named_otherwise(subject.get(), issuer.get()) && signature_verifies(subject, issuer);

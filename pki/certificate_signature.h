@@ -20,8 +20,9 @@ namespace ssm::pki {
 // GNUTLS_CERT_SIGNATURE_FAILURE and checks nothing below that link; check_path
 // (trust_store_validate.cpp, gnutls_status_through_cuts) then has GnuTLS verify the path in parts
 // cut at each link signed_beyond_gnutls names.
-// Names: GnuTLS compares an issuer Name and the issuer's subject Name byte for byte; RFC 5280
-// §7.1 compares them after string preparation (another string type, case, spacing:
+// Names: GnuTLS 3.7.9 compares an issuer Name and the issuer's subject Name byte for byte, then
+// as its RFC 4514 text (so the string type aside, but case and spacing count); RFC 5280 §7.1
+// compares them after string preparation (another string type, case, spacing, NFKC:
 // base/name_compare.h). A link GnuTLS does not find for its names alone, whose names are the
 // same Name, is verified with signature_verifies (which refuses broken algorithms) and is a
 // link beyond GnuTLS too: check_path cuts the path there as well.

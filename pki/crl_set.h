@@ -62,7 +62,8 @@ struct IssuerName {
 std::optional<IssuerName> read_issuer_name(const Certificate& cert);
 
 // Whether `cert`'s subject Name is `crl`'s issuer Name, as RFC 5280 §7.1 compares them
-// (base/name_compare.h; GnuTLS's gnutls_x509_crl_check_issuer compares their bytes).
+// (base/name_compare.h; GnuTLS's gnutls_x509_crl_check_issuer compares their bytes or RFC 4514
+// text, case and spacing included).
 bool crl_issuer_is(gnutls_x509_crl_t crl, const Certificate& cert);
 
 // Whether `signer` (crl_issuer_is) signed `crl`. A CRL-signing certificate need not be a CA
