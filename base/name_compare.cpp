@@ -135,7 +135,7 @@ std::string prepared_directory_string(const std::string& text)
 }
 
 // One AttributeTypeAndValue's part of the key: its type's OID octets, then 't' and the prepared
-// text of a DirectoryString, or 'd' and the value's DER; nullopt when it is no such SEQUENCE.
+// text of a string utf8_of reads, or 'd' and the value's DER; nullopt when it is no such SEQUENCE.
 std::optional<std::string> attribute_key(const Tlv& ava)
 {
     if (ava.tag != 0x30) return std::nullopt;
