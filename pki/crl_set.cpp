@@ -92,11 +92,12 @@ bool crl_signed_by(gnutls_x509_crl_t crl, const Certificate& signer)
     const int ku = gnutls_x509_crt_get_key_usage(ca, &usage, nullptr);
     const bool crl_signer = ku >= 0 && (usage & GNUTLS_KEY_CRL_SIGN);
     if (!gnutls_x509_crl_check_issuer(crl, ca)) {
-        // GnuTLS finds a CRL's signer by its name byte for byte; RFC 5280 §7.1 compares names
-        // after string preparation (PKITS 4.3.10: a CA certificate's PrintableString name, its
-        // CRL's UTF8String one). Such a signer is held to what gnutls_x509_crl_verify asks of
-        // one (verify.c): cRLSign in its keyUsage, or without keyUsage a CA; then its key must
-        // verify the CRL's signature.
+        // GnuTLS finds a CRL's signer by its name byte for byte or as RFC 4514 text (string
+        // types aside, checked with 3.7.9); RFC 5280 §7.1 compares names after string
+        // preparation (a CA's name on its CRL in another case or spacing than on its
+        // certificate). Such a signer is held to what gnutls_x509_crl_verify asks of one
+        // (verify.c): cRLSign in its keyUsage, or without keyUsage a CA; then its key must verify
+        // the CRL's signature.
         if (!crl_issuer_named_otherwise(crl, signer)) return false;
         unsigned is_ca = 0;
         const bool may_sign = crl_signer || (ku == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE &&
