@@ -130,11 +130,9 @@ IndexedCertificate IndexedCertificate::of(const Certificate& c)
 {
     IndexedCertificate ic;
     ic.cert = &c;
-    GnutlsDatum subject, issuer;
-    if (gnutls_x509_crt_get_raw_dn(c.get(), &subject.d) >= 0) ic.subject = subject.bytes();
-    if (gnutls_x509_crt_get_raw_issuer_dn(c.get(), &issuer.d) >= 0) ic.issuer = issuer.bytes();
-    ic.subject_key = comparable_name(ic.subject);
-    ic.issuer_key = comparable_name(ic.issuer);
+    GnutlsDatum subject, issuer;  // a Name that does not read keys as the empty one
+    ic.subject_key = comparable_name(gnutls_x509_crt_get_raw_dn(c.get(), &subject.d) >= 0 ? subject.view() : ByteView());
+    ic.issuer_key = comparable_name(gnutls_x509_crt_get_raw_issuer_dn(c.get(), &issuer.d) >= 0 ? issuer.view() : ByteView());
     ic.ski = read_id(
         [](gnutls_x509_crt_t crt, void* buf, std::size_t* n, unsigned* crit) {
             return gnutls_x509_crt_get_subject_key_id(crt, buf, n, crit);

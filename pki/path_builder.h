@@ -19,8 +19,6 @@ namespace ssm::pki {
 // A certificate with the keys path building compares, computed once.
 struct IndexedCertificate {
     const Certificate* cert = nullptr;
-    Bytes subject;                // raw subject Name
-    Bytes issuer;                 // raw issuer Name
     // The subject and issuer Names as RFC 5280 §7.1 compares them (base/name_compare.h
     // comparable_name): equal but for string type, case, NFKC form and insignificant spaces.
     std::string subject_key;
