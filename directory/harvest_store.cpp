@@ -32,6 +32,13 @@ std::string hash_part(ByteView data)
     return std::string(reinterpret_cast<const char*>(digest.data()), kHashPart);
 }
 
+// The first half of an intermediates key: a CA's subject Name as RFC 5280 §7.1 compares it,
+// hashed; what store_intermediates writes and lookup asks for a certificate's issuer Name.
+std::string name_hash_part(ByteView name_der)
+{
+    return hash_part(as_bytes(comparable_name(name_der)));
+}
+
 struct Record {
     std::time_t seen_at = 0;
     Bytes cert;
@@ -122,7 +129,7 @@ std::size_t HarvestStore::store_intermediates(std::span<const Bytes> ders)
         if (!cert || !cert->facts().is_ca) continue;
         const Bytes& fingerprint = cert->facts().sha256_fingerprint;  // SHA-256 of `der`, already made
         if (fingerprint.size() < kHashPart) continue;
-        const std::string key = hash_part(as_bytes(comparable_name(cert->facts().subject_der))) +
+        const std::string key = name_hash_part(cert->facts().subject_der) +
                                 std::string(reinterpret_cast<const char*>(fingerprint.data()), kHashPart);
         if (txn.get(m_intermediates_dbi, key)) continue;
         if (entries >= max_intermediates) {
@@ -211,7 +218,7 @@ std::vector<CertificateCandidate> HarvestStore::lookup(const EmailAddress& addre
             const pki::CertificateFacts& f = out[i].cert.facts();
             if (f.self_signed) continue;
             std::optional<pki::Certificate> subject;
-            const std::string prefixes[] = {hash_part(as_bytes(comparable_name(f.issuer_der))), hash_part(f.issuer_der)};
+            const std::string prefixes[] = {name_hash_part(f.issuer_der), hash_part(f.issuer_der)};
             for (const std::string& prefix : prefixes) {
                 if (std::find(asked.begin(), asked.end(), prefix) != asked.end()) continue;
                 asked.push_back(prefix);
