@@ -117,6 +117,14 @@ Match uri(std::string_view name, std::string_view subtree)
     return in_uri_subtree(*host, *c) ? Match::In : Match::Out;
 }
 
+// RFC 5280 §4.2.1.10: a directoryName subtree holds the Names its base begins, RDN by RDN as
+// §7.1 compares them; an empty base holds every Name.
+bool in_dn_subtree(const std::vector<std::string>& rdn_keys, const std::vector<std::string>& base_rdn_keys)
+{
+    return base_rdn_keys.size() <= rdn_keys.size() &&
+           std::equal(base_rdn_keys.begin(), base_rdn_keys.end(), rdn_keys.begin());
+}
+
 }  // namespace
 
 Match in_subtree(const GeneralName& name, const GeneralName& subtree, bool excluded)
@@ -190,14 +198,6 @@ bool in_uri_subtree(std::string_view host, std::string_view constraint)
     if (constraint.empty()) return false;
     if (constraint.front() != '.') return host == constraint;
     return host.size() > constraint.size() && std::string_view(host).ends_with(constraint);
-}
-
-// RFC 5280 §4.2.1.10: a directoryName subtree holds the Names its base begins, RDN by RDN as
-// §7.1 compares them; an empty base holds every Name.
-bool in_dn_subtree(const std::vector<std::string>& rdn_keys, const std::vector<std::string>& base_rdn_keys)
-{
-    return base_rdn_keys.size() <= rdn_keys.size() &&
-           std::equal(base_rdn_keys.begin(), base_rdn_keys.end(), rdn_keys.begin());
 }
 
 }  // namespace ssm::pki

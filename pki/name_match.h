@@ -13,7 +13,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "pki/general_names.h"
 
@@ -37,9 +36,5 @@ bool in_uri_subtree(std::string_view host, std::string_view constraint);
 // Whether `text` is a host ("example.com") or domain (".example.com") subtree as the rfc822Name
 // and URI forms write them (what in_subtree would read rather than call Unreadable).
 bool host_or_domain_subtree(std::string_view text);
-
-// Whether the Name of `rdn_keys` lies in the directoryName subtree of `base_rdn_keys` (both
-// as GeneralName::rdn_keys holds them): the base's RDNs begin the Name's.
-bool in_dn_subtree(const std::vector<std::string>& rdn_keys, const std::vector<std::string>& base_rdn_keys);
 
 }  // namespace ssm::pki
