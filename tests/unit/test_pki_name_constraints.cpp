@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/der_tlv.h"
 #include "pki/certificate.h"
 #include "pki/certificate_signature.h"
 #include "pki/name_match.h"
@@ -226,18 +227,11 @@ GeneralName gn(NameForm f, std::string v)
     return GeneralName{f, std::move(v), true};
 }
 
-// DER, written out here (not by our encoders), for the directoryName cases.
+// DER for the directoryName cases (the header by base/der_tlv.h, which the comparison does not use).
 std::string der(unsigned char tag, const std::string& value)
 {
-    std::string out(1, static_cast<char>(tag));
-    if (value.size() < 0x80) {
-        out.push_back(static_cast<char>(value.size()));
-    } else {
-        out.push_back('\x82');
-        out.push_back(static_cast<char>(value.size() >> 8));
-        out.push_back(static_cast<char>(value.size() & 0xff));
-    }
-    return out + value;
+    const Bytes header = der_header(tag, value.size());
+    return std::string(header.begin(), header.end()) + value;
 }
 
 // An AttributeTypeAndValue: `type` 'C', 'O', 'U' (organizationalUnitName) or 'N' (commonName),
